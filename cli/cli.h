@@ -1,0 +1,118 @@
+/* cli.h: what the files of the `hawser` command share: the command table entry, the
+ * option parser every command uses, error reporting with the CLI's exit codes, and small
+ * helpers (numbers, times, hex, scratch directories, progress on a terminal).
+ *
+ * Exit codes, the same for every command: 0 success, 1 runtime error, 2 usage error,
+ * 3 damage found (verify). cli/ is the only place that parses command lines. */
+#ifndef HW_CLI_H
+#define HW_CLI_H
+
+#include <getopt.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hawser_limits.h"
+
+enum {
+	HW_CLI_OK = 0,
+	HW_CLI_ERROR = 1,
+	HW_CLI_USAGE = 2,
+	HW_CLI_DAMAGE = 3,
+	HW_CLI_RUN = -1, /* hw_cli_parse: options are fine, run the command */
+};
+
+/* One command: its name, a line for `hawser --help`, its full usage (printed by
+ * `hawser <cmd> --help` and after a usage error) and the function that runs it with
+ * argv[0] being the command name. */
+struct hw_cli_cmd {
+	const char *name;
+	const char *summary;
+	const char *usage;
+	int (*run)(const struct hw_cli_cmd *cmd, int argc, char **argv);
+};
+
+extern const struct hw_cli_cmd hw_cli_init, hw_cli_ingest, hw_cli_verify, hw_cli_digest, hw_cli_get;
+extern const struct hw_cli_cmd hw_cli_backup, hw_cli_restore;
+extern const struct hw_cli_cmd hw_cli_demo;
+
+/* Called for each option with getopt_long's val and the option's argument (NULL for a
+ * flag). Returns 0, or -1 when the value is bad (the parser reports a usage error). */
+typedef int hw_cli_opt_cb(void *arg, int key, const char *value);
+
+/* Parse argv (argv[0] is the command) with getopt_long against opts (terminated by a
+ * zeroed entry; "--help" is handled here and must not be in it). Exactly npos positional
+ * arguments are stored in pos. Returns HW_CLI_RUN to go on, HW_CLI_OK after printing the
+ * usage for --help, or HW_CLI_USAGE after printing a one-line message and the usage to
+ * stderr. cb may be NULL when opts is empty. */
+int hw_cli_parse(const struct hw_cli_cmd *cmd, int argc, char **argv, const struct option *opts,
+		 hw_cli_opt_cb *cb, void *arg, char **pos, int npos);
+
+/* Report a usage error in words (printf format) plus the usage; returns HW_CLI_USAGE. */
+int hw_cli_usage_error(const struct hw_cli_cmd *cmd, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Print "hawser <cmd>: <what>: <hw_strerror(code)> (<hw_errname(code)>)" to stderr;
+ * returns HW_CLI_ERROR. */
+int hw_cli_fail(const char *cmd, const char *what, int code);
+
+/* Parse a decimal unsigned integer, the whole string. Returns 0 or -1. */
+int hw_cli_u64(const char *s, uint64_t *out);
+
+/* Parse a time: integer milliseconds since 1970 or ISO 8601 UTC
+ * "2026-11-26T10:00:00Z" (optionally with .mmm before the Z). Returns 0 or -1. */
+int hw_cli_time_ms(const char *s, int64_t *out);
+
+/* Format ms as ISO 8601 UTC with milliseconds into buf (at least 32 bytes). */
+const char *hw_cli_iso(int64_t ms, char *buf, size_t cap);
+
+/* Lower-case hex of a digest into buf (at least 2 * HW_HASH_BYTES + 1 bytes). */
+const char *hw_cli_hex(const uint8_t *hash, char *buf);
+
+/* CLOCK_REALTIME in ms, and a monotonic clock in seconds for measuring. */
+int64_t hw_cli_now_ms(void);
+double hw_cli_mono_s(void);
+
+/* Make a fresh scratch directory next to near ("<near>.<tag>-XXXXXX") or, when that
+ * fails, under $TMPDIR or /tmp. Writes the path into buf. Returns 0 or -errno. */
+int hw_cli_scratch(const char *near, const char *tag, char *buf, size_t cap);
+
+/* Remove path and everything under it. Returns 0 or -errno. */
+int hw_cli_rmtree(const char *path);
+
+/* Progress callback (replica/verify.h hw_progress_cb) drawing "<label> done/total" on
+ * stderr, only when stderr is a terminal; arg is the label. hw_cli_progress_end ends
+ * the line. */
+void hw_cli_progress_cb(void *arg, uint64_t done, uint64_t total);
+void hw_cli_progress_end(void);
+
+struct hw_store;
+struct hw_workload;
+
+/* Settings and results of an ingest run (shared by `ingest` and `demo`). */
+struct hw_cli_ingest {
+	uint64_t count;    /* records to draw from the generator */
+	uint32_t batch;    /* records per hw_store_submit */
+	int64_t clock_ms;  /* store clock; 0: the wall clock at each batch */
+	bool trace;        /* print "committed lsn=<head>" after each batch */
+	const char *label; /* progress label */
+	uint64_t accepted; /* results, added to */
+	uint64_t duplicates;
+	uint64_t rejected;
+	uint64_t unexpected; /* refused (or accepted) other than the generator expected */
+	uint64_t head_lsn;
+	double seconds;
+};
+
+/* Draw in->count records from w and submit them to s in batches. Fills the results.
+ * Returns 0 or the storage or generator error that stopped it (what was committed
+ * before stays). Unexpected outcomes are counted, and the first few described on
+ * stderr, not returned. */
+int hw_cli_ingest_run(struct hw_store *s, struct hw_workload *w, struct hw_cli_ingest *in);
+
+/* Digest of the store in dir (opened read-only) as it was at at_lsn: its log replayed up
+ * to at_lsn into a scratch store next to dir (or under /tmp), removed afterwards. *lsn
+ * gets the replayed head. HW_ENOTFOUND if at_lsn is past the head. */
+int hw_cli_digest_at(const char *dir, uint64_t at_lsn, uint8_t *digest, uint64_t *lsn);
+
+#endif

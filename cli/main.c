@@ -1,0 +1,273 @@
+/* main.c: the `hawser` command: dispatch to the commands, and the helpers they share
+ * (cli.h): option parsing, error reporting, numbers, times, scratch directories. */
+#include "cli/cli.h"
+
+#include <errno.h>
+#include <ftw.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "hawser_error.h"
+
+/* CMake may pass the project version; the fallback keeps a plain compile working. */
+#ifndef HW_VERSION
+#define HW_VERSION "0.1.0"
+#endif
+
+static const struct hw_cli_cmd *const commands[] = {
+	&hw_cli_init, &hw_cli_ingest,  &hw_cli_verify, &hw_cli_digest,
+	&hw_cli_get,  &hw_cli_backup,  &hw_cli_restore, &hw_cli_demo,
+};
+#define COMMANDS_COUNT (sizeof(commands) / sizeof(commands[0]))
+
+static void print_help(FILE *f)
+{
+	fputs("usage: hawser <command> [options]   (hawser <command> --help for its options)\n"
+	      "\ncommands:\n",
+	      f);
+	for (size_t i = 0; i < COMMANDS_COUNT; i++)
+		fprintf(f, "  %-9s %s\n", commands[i]->name, commands[i]->summary);
+	fputs("  help      this list\n"
+	      "\nexit codes: 0 success, 1 error, 2 usage error, 3 damage found (verify)\n",
+	      f);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		fputs("hawser: no command given\n", stderr);
+		print_help(stderr);
+		return HW_CLI_USAGE;
+	}
+	const char *name = argv[1];
+	if (!strcmp(name, "--help") || !strcmp(name, "-h") || !strcmp(name, "help")) {
+		print_help(stdout);
+		return HW_CLI_OK;
+	}
+	if (!strcmp(name, "--version")) {
+		printf("hawser %s\n", HW_VERSION);
+		return HW_CLI_OK;
+	}
+	for (size_t i = 0; i < COMMANDS_COUNT; i++) {
+		if (!strcmp(name, commands[i]->name))
+			return commands[i]->run(commands[i], argc - 1, argv + 1);
+	}
+	fprintf(stderr, "hawser: unknown command '%s'\n", name);
+	print_help(stderr);
+	return HW_CLI_USAGE;
+}
+
+int hw_cli_usage_error(const struct hw_cli_cmd *cmd, const char *fmt, ...)
+{
+	va_list ap;
+	fprintf(stderr, "hawser %s: ", cmd->name);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n%s", cmd->usage);
+	return HW_CLI_USAGE;
+}
+
+int hw_cli_fail(const char *cmd, const char *what, int code)
+{
+	fprintf(stderr, "hawser %s: %s: %s (%s)\n", cmd, what, hw_strerror(code), hw_errname(code));
+	return HW_CLI_ERROR;
+}
+
+/* Long options of cmd plus --help, in one getopt_long table (at most 15 of cmd's). */
+static void with_help(const struct option *opts, struct option *all, size_t cap)
+{
+	size_t n = 0;
+	while (opts && opts[n].name && n + 2 < cap) {
+		all[n] = opts[n];
+		n++;
+	}
+	all[n++] = (struct option){"help", no_argument, NULL, 'h'};
+	all[n] = (struct option){0};
+}
+
+int hw_cli_parse(const struct hw_cli_cmd *cmd, int argc, char **argv, const struct option *opts,
+		 hw_cli_opt_cb *cb, void *arg, char **pos, int npos)
+{
+	struct option all[16];
+	with_help(opts, all, sizeof(all) / sizeof(all[0]));
+	optind = 0; /* glibc: full reinitialisation, and permute so options may follow DIR */
+	opterr = 0;
+	int c, idx = -1;
+	while ((c = getopt_long(argc, argv, ":h", all, &idx)) != -1) {
+		if (c == 'h') {
+			fputs(cmd->usage, stdout);
+			return HW_CLI_OK;
+		}
+		if (c == '?' || c == ':')
+			return hw_cli_usage_error(cmd, "%s option '%s'",
+						  c == ':' ? "missing value for" : "unknown",
+						  argv[optind - 1]);
+		if (!cb || cb(arg, c, optarg) != 0)
+			return hw_cli_usage_error(cmd, "bad value '%s' for --%s",
+						  optarg ? optarg : "",
+						  idx >= 0 ? all[idx].name : "?");
+		idx = -1;
+	}
+	int given = argc - optind;
+	if (given != npos)
+		return hw_cli_usage_error(cmd, "expected %d argument%s, got %d", npos,
+					  npos == 1 ? "" : "s", given);
+	for (int i = 0; i < npos; i++)
+		pos[i] = argv[optind + i];
+	return HW_CLI_RUN;
+}
+
+int hw_cli_u64(const char *s, uint64_t *out)
+{
+	if (!s || *s < '0' || *s > '9')
+		return -1;
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno || *end)
+		return -1;
+	*out = (uint64_t)v;
+	return 0;
+}
+
+/* "YYYY-MM-DDTHH:MM:SS[.mmm]Z" */
+static int iso_ms(const char *s, int64_t *out)
+{
+	struct tm tm = {0};
+	int ms = 0, used = 0;
+	if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+		   &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &used) != 6)
+		return -1;
+	const char *p = s + used;
+	if (*p == '.') {
+		int d = 0;
+		for (p++; *p >= '0' && *p <= '9' && d < 3; p++, d++)
+			ms = ms * 10 + (*p - '0');
+		for (; d < 3; d++)
+			ms *= 10;
+	}
+	if (strcmp(p, "Z") != 0 || tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 ||
+	    tm.tm_mday > 31 || tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 60)
+		return -1;
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	time_t t = timegm(&tm);
+	if (t == (time_t)-1)
+		return -1;
+	*out = (int64_t)t * 1000 + ms;
+	return 0;
+}
+
+int hw_cli_time_ms(const char *s, int64_t *out)
+{
+	uint64_t v;
+	if (hw_cli_u64(s, &v) == 0) {
+		if (v > (uint64_t)INT64_MAX)
+			return -1;
+		*out = (int64_t)v;
+		return 0;
+	}
+	return iso_ms(s, out);
+}
+
+const char *hw_cli_iso(int64_t ms, char *buf, size_t cap)
+{
+	time_t t = (time_t)(ms / 1000);
+	int frac = (int)(ms % 1000);
+	if (frac < 0) {
+		frac += 1000;
+		t -= 1;
+	}
+	struct tm tm;
+	if (!gmtime_r(&t, &tm)) {
+		snprintf(buf, cap, "%lld", (long long)ms);
+		return buf;
+	}
+	size_t n = strftime(buf, cap, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf + n, cap - n, ".%03dZ", frac);
+	return buf;
+}
+
+const char *hw_cli_hex(const uint8_t *hash, char *buf)
+{
+	static const char digits[] = "0123456789abcdef";
+	for (unsigned i = 0; i < HW_HASH_BYTES; i++) {
+		buf[2 * i] = digits[hash[i] >> 4];
+		buf[2 * i + 1] = digits[hash[i] & 15];
+	}
+	buf[2 * HW_HASH_BYTES] = '\0';
+	return buf;
+}
+
+int64_t hw_cli_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+double hw_cli_mono_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int hw_cli_scratch(const char *near, const char *tag, char *buf, size_t cap)
+{
+	if (near) {
+		size_t len = strlen(near);
+		while (len > 1 && near[len - 1] == '/')
+			len--;
+		int n = snprintf(buf, cap, "%.*s.%s-XXXXXX", (int)len, near, tag);
+		if (n > 0 && (size_t)n < cap && mkdtemp(buf))
+			return 0;
+	}
+	const char *tmp = getenv("TMPDIR");
+	int n = snprintf(buf, cap, "%s/hawser-%s-XXXXXX", tmp && *tmp ? tmp : "/tmp", tag);
+	if (n < 0 || (size_t)n >= cap)
+		return -ENAMETOOLONG;
+	return mkdtemp(buf) ? 0 : -errno;
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)ftw;
+	int rc = flag == FTW_DP ? rmdir(path) : unlink(path);
+	return rc == 0 || errno == ENOENT ? 0 : -1;
+}
+
+int hw_cli_rmtree(const char *path)
+{
+	if (nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS) != 0)
+		return errno == ENOENT ? 0 : -errno;
+	return 0;
+}
+
+static bool progress_shown;
+
+void hw_cli_progress_cb(void *arg, uint64_t done, uint64_t total)
+{
+	if (!isatty(STDERR_FILENO))
+		return;
+	const char *label = arg ? (const char *)arg : "progress";
+	if (total)
+		fprintf(stderr, "\r%s %llu/%llu (%.0f%%)   ", label, (unsigned long long)done,
+			(unsigned long long)total, 100.0 * (double)done / (double)total);
+	else
+		fprintf(stderr, "\r%s %llu   ", label, (unsigned long long)done);
+	progress_shown = true;
+}
+
+void hw_cli_progress_end(void)
+{
+	if (progress_shown)
+		fputs("\r\033[K", stderr);
+	progress_shown = false;
+}

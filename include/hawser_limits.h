@@ -1,0 +1,55 @@
+/* hawser_limits.h: every bound hawser enforces, in one place, each with its reason
+ * (STYLE.md 7). Changing one is a format or protocol decision: read the comment first. */
+#ifndef HAWSER_LIMITS_H
+#define HAWSER_LIMITS_H
+
+/* Largest encoded TOS record. tos-domain.md §7: 1% of records are 2-16 KiB (EDI
+ * summaries, audit details); nothing real comes near 64 KiB, so larger is an error. */
+#define HW_RECORD_BYTES_MAX (64u * 1024u)
+
+/* record_id is a 16-byte UUID (v7 recommended); shorter ids collide, longer waste. */
+#define HW_RECORD_ID_BYTES 16u
+
+/* Hash chain and digests: BLAKE2b-256 (libsodium crypto_generichash). */
+#define HW_HASH_BYTES 32u
+
+/* Records per append batch (one LMDB write transaction). Bounds the transaction's dirty
+ * pages far below MDB_TXN_FULL and the memory a batch pins: 4096 x 64 KiB = 256 MiB worst
+ * case, about 1 MiB at typical 250-byte records. */
+#define HW_BATCH_RECORDS_MAX 4096u
+
+/* Bytes of records per append batch, whatever their count (worst case above). */
+#define HW_BATCH_BYTES_MAX (16u * 1024u * 1024u)
+
+/* Text fields: EDIFACT an..35 references; longer free text is capped at 512 bytes, and
+ * repeated fields at 64 elements, so one record cannot hide a payload in a list. */
+#define HW_REF_CHARS_MAX 35u
+#define HW_TEXT_BYTES_MAX 512u
+#define HW_REPEATED_MAX 64u
+
+/* Generic key/value: LMDB keys are limited to 511 bytes; the tenant prefix needs room. */
+#define HW_KV_KEY_BYTES_MAX 256u
+#define HW_KV_VALUE_BYTES_MAX (32u * 1024u)
+
+/* Clock skew a record's event time may run ahead of the store's clock (rule 23). */
+#define HW_TIME_SKEW_MS (5 * 60 * 1000)
+
+/* Earliest plausible event time: 2001-01-01T00:00:00Z. Sentinels such as 1970-01-01 and
+ * 2000-01-01 are refused (rule 24). */
+#define HW_TIME_MIN_MS 978307200000LL
+
+/* Weights (rule 11-12): 45 t is physically implausible for any ISO box. */
+#define HW_GROSS_KG_MAX 45000u
+#define HW_TARE_KG_MAX 12000u
+
+/* Yard geometry: bays on the 20' grid, rows across, tiers up. */
+#define HW_YARD_BAY_MAX 99u
+#define HW_YARD_ROW_MAX 20u
+#define HW_YARD_TIER_MAX 7u
+
+/* LMDB map: reserve address space up front (it costs no memory or disk, lmdb.h) and grow
+ * by doubling when it fills; the ceiling keeps a runaway from eating the address space. */
+#define HW_MAP_BYTES_INITIAL (1ull << 30)
+#define HW_MAP_BYTES_MAX (1ull << 40)
+
+#endif

@@ -1,0 +1,779 @@
+/* apply.c: the deterministic apply step (replica/apply.h): the state rules of
+ * docs/rules.md "State rules", and the changes an accepted record makes to the state
+ * tables (encodings at the top of replica/state.c).
+ *
+ * Every handler reads and checks first, then writes, so a refused record writes nothing
+ * and the batch's transaction can carry on with the next record. Nothing here reads a
+ * clock or anything outside the transaction: the same log gives the same tables. */
+#include "replica/apply.h"
+
+#include <string.h>
+
+#include "base/assert.h"
+#include "base/reject.h"
+#include "hawser_limits.h"
+#include "replica/state.h"
+#include "replica/state_int.h"
+#include "replica/validate.h"
+
+#define TS(name) TOS__V1__TRANSIT_STATE__##name
+#define UE(name) TOS__V1__UNIT_EVENT_TYPE__##name
+
+/* What a unit event will do, worked out before anything is written. */
+struct ue_plan {
+	struct hw_container box; /* the container as it will be stored */
+	size_t id_len;
+	unsigned n_free; /* slots the box leaves */
+	char free_keys[HW_SLOTS_PER_BOX_MAX][HW_SLOT_KEY_BYTES];
+	unsigned n_take; /* slots the box takes */
+	char take_keys[HW_SLOTS_PER_BOX_MAX][HW_SLOT_KEY_BYTES];
+};
+
+static MDB_val mval(const void *p, size_t n)
+{
+	MDB_val v = {.mv_size = n, .mv_data = (void *)p};
+	return v;
+}
+
+/* Read container id into *box, or start a fresh one when the store never saw it, and
+ * apply the per-container time rule [26]. */
+static int box_begin(const struct hw_apply_ctx *c, const Tos__V1__Record *rec, const char *id,
+		     const char *field, struct hw_container *box, struct hw_reject *rej)
+{
+	size_t id_len = id != NULL ? strlen(id) : 0;
+	if (id_len == 0)
+		return hw_reject_set(rej, HW_EMISSING, field, "container number is required");
+	if (id_len > HW_CONTAINER_ID_BYTES_MAX)
+		return hw_reject_set(rej, HW_ECONTAINER_ID, field, "container number too long");
+	int rc = hw_state_container_get(c->txn, c->t, id, box);
+	if (rc == HW_ENOTFOUND) {
+		memset(box, 0, sizeof *box);
+		memcpy(box->id, id, id_len);
+		return 0;
+	}
+	if (rc != 0)
+		return rc;
+	if (rec->event_time_ms < box->last_event_ms)
+		return hw_reject_set(rej, HW_ETIME, "event_time_ms",
+				     "%s: event time %lld before its last recorded %lld", box->id,
+				     (long long)rec->event_time_ms, (long long)box->last_event_ms);
+	return 0;
+}
+
+/* Stamp box with the record that touched it and store it. */
+static int box_put(const struct hw_apply_ctx *c, const Tos__V1__Record *rec,
+		   struct hw_container *box)
+{
+	uint8_t buf[HW_CONTAINER_VALUE_BYTES_MAX];
+	box->last_event_ms = rec->event_time_ms;
+	box->last_lsn = c->lsn;
+	size_t len = hw__container_encode(box, buf);
+	MDB_val k = mval(box->id, strlen(box->id));
+	MDB_val v = mval(buf, len);
+	return mdb_put(c->txn, c->t->containers, &k, &v, 0);
+}
+
+static int box_active(const struct hw_apply_ctx *c, const struct hw_container *box, bool *active)
+{
+	return hw__container_active(c->txn, c->t, box, active);
+}
+
+/* A new facility visit: counted, and the last visit's VGM no longer holds. */
+static void new_visit(struct hw_container *box)
+{
+	box->visits++;
+	box->vgm_kg = 0;
+}
+
+/* Equipment data a unit event carries updates the box; 0 and "" mean "not given". */
+static void merge_equipment(struct hw_container *box, const Tos__V1__UnitEvent *ue)
+{
+	const Tos__V1__Equipment *eq = ue->equipment;
+	if (eq->iso_size_type != NULL && eq->iso_size_type[0] != '\0') {
+		memset(box->size_type, 0, sizeof box->size_type);
+		memcpy(box->size_type, eq->iso_size_type, strnlen(eq->iso_size_type, 4));
+	}
+	if (eq->full_empty != TOS__V1__FULL_EMPTY__FE_UNSPECIFIED)
+		box->full_empty = (int)eq->full_empty;
+	if (eq->tare_kg != 0)
+		box->tare_kg = eq->tare_kg;
+	if (eq->max_gross_kg != 0)
+		box->max_gross_kg = eq->max_gross_kg;
+	if (ue->gross_kg != 0)
+		box->gross_kg = ue->gross_kg;
+}
+
+/* The box must be where the move says it starts [31]. */
+static int from_matches(const Tos__V1__UnitEvent *ue, const struct ue_plan *p,
+			struct hw_reject *rej)
+{
+	char from[64];
+	hw__position_text(ue->from, from);
+	if (strcmp(from, p->box.position) != 0)
+		return hw_reject_set(rej, HW_EPOS_MISMATCH, "unit_event.from",
+				     "box is at \"%s\", not \"%s\"", p->box.position, from);
+	return 0;
+}
+
+static int no_hold(const struct ue_plan *p, struct hw_reject *rej)
+{
+	if (p->box.holds == 0)
+		return 0;
+	int hold = __builtin_ctz(p->box.holds);
+	return hw_reject_set(rej, HW_EHOLD_ACTIVE, "unit_event.equipment.container_id",
+			     "%s is under %s", p->box.id, hw_hold_type_name(hold));
+}
+
+static int in_yard(const struct ue_plan *p, struct hw_reject *rej)
+{
+	if (p->box.state == TS(YARD) || p->box.state == TS(EC_OUT))
+		return 0;
+	return hw_reject_set(rej, HW_ELIFECYCLE, "unit_event.type",
+			     "box must be in YARD or EC_OUT, not %s",
+			     hw_transit_state_name(p->box.state));
+}
+
+/* Load and discharge need the vessel visit ARRIVED or WORKING [19]. */
+static int vessel_workable(const struct hw_apply_ctx *c, const Tos__V1__Location *loc,
+			   const char *field, struct hw_reject *rej)
+{
+	if (loc == NULL || loc->where_case != TOS__V1__LOCATION__WHERE_VESSEL)
+		return hw_reject_set(rej, HW_EPOSITION, field, "must be a vessel cell");
+	int phase;
+	bool found;
+	int rc = hw__vessel_phase(c->txn, c->t, loc->vessel->vessel_visit_id, &phase, &found);
+	if (rc != 0)
+		return rc;
+	if (phase != TOS__V1__VISIT_PHASE__VP_ARRIVED && phase != TOS__V1__VISIT_PHASE__VP_WORKING)
+		return hw_reject_set(rej, HW_EVESSEL_STATE, field,
+				     "vessel visit %s is %s, not ARRIVED or WORKING",
+				     loc->vessel->vessel_visit_id,
+				     found ? protobuf_c_enum_descriptor_get_value(
+						     &tos__v1__visit_phase__descriptor, phase)
+						     ->name
+					   : "unknown");
+	return 0;
+}
+
+/* Slots the box holds now, checked against the slots table: a slot that names another
+ * box means the tables disagree, which only corruption can cause. */
+static int plan_free(const struct hw_apply_ctx *c, struct ue_plan *p)
+{
+	p->n_free = hw__position_slots(p->box.position, p->free_keys);
+	for (unsigned i = 0; i < p->n_free; i++) {
+		MDB_val k = mval(p->free_keys[i], strlen(p->free_keys[i]));
+		MDB_val v;
+		int rc = mdb_get(c->txn, c->t->slots, &k, &v);
+		if (rc != 0)
+			return rc == MDB_NOTFOUND ? MDB_CORRUPTED : rc;
+		if (v.mv_size != p->id_len || memcmp(v.mv_data, p->box.id, p->id_len) != 0)
+			return MDB_CORRUPTED;
+	}
+	return 0;
+}
+
+/* The box can stand at yard place to: its size is known, the bay fits its length [22],
+ * and every slot it needs is free (or already its own, for a move that overlaps). */
+static int plan_take(const struct hw_apply_ctx *c, const Tos__V1__Location *to, struct ue_plan *p,
+		     struct hw_reject *rej)
+{
+	if (to == NULL || to->where_case != TOS__V1__LOCATION__WHERE_YARD)
+		return hw_reject_set(rej, HW_EPOSITION, "unit_event.to", "must be a yard slot");
+	if (p->box.size_type[0] == '\0')
+		return hw_reject_set(rej, HW_EMISSING, "unit_event.equipment.iso_size_type",
+				     "size/type of %s unknown: it cannot be placed", p->box.id);
+	unsigned ft = hw_size_type_length_ft(p->box.size_type);
+	bool long_box = ft >= 40;
+	unsigned bay = to->yard->bay;
+	if (long_box == (bay % 2u == 1u))
+		return hw_reject_set(rej, HW_EPOSITION, "unit_event.to.yard.bay",
+				     "a %u' box stands in an %s bay, not %u", ft,
+				     long_box ? "even" : "odd", bay);
+	p->n_take = hw__yard_slots(to->yard, p->take_keys);
+	for (unsigned i = 0; i < p->n_take; i++) {
+		MDB_val k = mval(p->take_keys[i], strlen(p->take_keys[i]));
+		MDB_val v;
+		int rc = mdb_get(c->txn, c->t->slots, &k, &v);
+		if (rc == MDB_NOTFOUND)
+			continue;
+		if (rc != 0)
+			return rc;
+		if (v.mv_size != p->id_len || memcmp(v.mv_data, p->box.id, p->id_len) != 0)
+			return hw_reject_set(rej, HW_ESLOT_OCCUPIED, "unit_event.to.yard",
+					     "slot %s holds %.*s", p->take_keys[i], (int)v.mv_size,
+					     (const char *)v.mv_data);
+	}
+	return 0;
+}
+
+/* The write phase of a unit event: leave the old slots, take the new, store the box. */
+static int plan_write(const struct hw_apply_ctx *c, const Tos__V1__Record *rec, struct ue_plan *p)
+{
+	int rc;
+	for (unsigned i = 0; i < p->n_free; i++) {
+		MDB_val k = mval(p->free_keys[i], strlen(p->free_keys[i]));
+		rc = mdb_del(c->txn, c->t->slots, &k, NULL);
+		if (rc != 0)
+			return rc;
+	}
+	for (unsigned i = 0; i < p->n_take; i++) {
+		MDB_val k = mval(p->take_keys[i], strlen(p->take_keys[i]));
+		MDB_val v = mval(p->box.id, p->id_len);
+		rc = mdb_put(c->txn, c->t->slots, &k, &v, 0);
+		if (rc != 0)
+			return rc;
+	}
+	return box_put(c, rec, &p->box);
+}
+
+/* PREADVISE: a new visit of a box that is not here yet [29]. */
+static int ue_preadvise(const struct hw_apply_ctx *c, struct ue_plan *p, struct hw_reject *rej)
+{
+	bool active;
+	int rc = box_active(c, &p->box, &active);
+	if (rc != 0)
+		return rc;
+	if (active)
+		return hw_reject_set(rej, HW_EDUP_VISIT, "unit_event.equipment.container_id",
+				     "%s already has an active visit (%s)", p->box.id,
+				     hw_transit_state_name(p->box.state));
+	new_visit(&p->box);
+	p->box.state = TS(ADVISED);
+	/* An advised box stands nowhere in the terminal yet. */
+	p->box.position[0] = '\0';
+	return 0;
+}
+
+/* DISCHARGE, GATE_IN, RAIL_IN, BARGE_IN: the box arrives in the yard [28, 29]. */
+static int ue_arrive(const struct hw_apply_ctx *c, const Tos__V1__UnitEvent *ue, struct ue_plan *p,
+		     struct hw_reject *rej)
+{
+	bool active;
+	int rc = box_active(c, &p->box, &active);
+	if (rc != 0)
+		return rc;
+	int st = p->box.state;
+	if (ue->type == UE(DISCHARGE)) {
+		if (active && st != TS(ADVISED) && st != TS(INBOUND))
+			return hw_reject_set(rej, HW_ELIFECYCLE, "unit_event.type",
+					     "DISCHARGE of a box that is %s",
+					     hw_transit_state_name(st));
+		rc = vessel_workable(c, ue->from, "unit_event.from.vessel.vessel_visit_id", rej);
+		if (rc != 0)
+			return rc;
+	} else if (active && st != TS(ADVISED)) {
+		return hw_reject_set(rej, HW_EDUP_VISIT, "unit_event.equipment.container_id",
+				     "%s already has an active visit (%s)", p->box.id,
+				     hw_transit_state_name(st));
+	}
+	rc = plan_take(c, ue->to, p, rej);
+	if (rc != 0)
+		return rc;
+	if (!active)
+		new_visit(&p->box);
+	p->box.state = TS(YARD);
+	hw__position_text(ue->to, p->box.position);
+	return 0;
+}
+
+/* LOAD: yard to a workable vessel; no hold; a FULL box needs this visit's VGM [13]. */
+static int ue_load(const struct hw_apply_ctx *c, const Tos__V1__UnitEvent *ue, struct ue_plan *p,
+		   struct hw_reject *rej)
+{
+	int rc = in_yard(p, rej);
+	if (rc == 0)
+		rc = from_matches(ue, p, rej);
+	if (rc == 0)
+		rc = no_hold(p, rej);
+	if (rc != 0)
+		return rc;
+	if (p->box.full_empty == TOS__V1__FULL_EMPTY__FE_FULL && p->box.vgm_kg == 0)
+		return hw_reject_set(rej, HW_EVGM, "unit_event.equipment.container_id",
+				     "FULL box %s has no VGM for this visit", p->box.id);
+	rc = vessel_workable(c, ue->to, "unit_event.to.vessel.vessel_visit_id", rej);
+	if (rc == 0)
+		rc = plan_free(c, p);
+	if (rc != 0)
+		return rc;
+	p->box.state = TS(LOADED);
+	hw__position_text(ue->to, p->box.position);
+	return 0;
+}
+
+/* GATE_OUT, RAIL_OUT, BARGE_OUT: the visit ends; no hold may be active [29]. */
+static int ue_depart(const struct hw_apply_ctx *c, const Tos__V1__UnitEvent *ue, struct ue_plan *p,
+		     struct hw_reject *rej)
+{
+	int rc = in_yard(p, rej);
+	if (rc == 0)
+		rc = from_matches(ue, p, rej);
+	if (rc == 0)
+		rc = no_hold(p, rej);
+	if (rc == 0)
+		rc = plan_free(c, p);
+	if (rc != 0)
+		return rc;
+	p->box.state = TS(DEPARTED);
+	hw__position_text(ue->to, p->box.position);
+	return 0;
+}
+
+/* YARD_MOVE, YARD_SHIFT, POSITION_CORRECTION: slot to slot. */
+static int ue_yard_move(const struct hw_apply_ctx *c, const Tos__V1__UnitEvent *ue,
+			struct ue_plan *p, struct hw_reject *rej)
+{
+	int rc = in_yard(p, rej);
+	if (rc == 0)
+		rc = from_matches(ue, p, rej);
+	if (rc == 0)
+		rc = plan_take(c, ue->to, p, rej);
+	if (rc == 0)
+		rc = plan_free(c, p);
+	if (rc != 0)
+		return rc;
+	p->box.state = TS(YARD);
+	hw__position_text(ue->to, p->box.position);
+	return 0;
+}
+
+/* RESTOW, SHIFT_ON_BOARD: cell to cell on a vessel that has not departed. */
+static int ue_restow(const struct hw_apply_ctx *c, const Tos__V1__UnitEvent *ue, struct ue_plan *p,
+		     struct hw_reject *rej)
+{
+	bool active;
+	int rc = box_active(c, &p->box, &active);
+	if (rc != 0)
+		return rc;
+	if (p->box.state != TS(LOADED) || !active)
+		return hw_reject_set(rej, HW_ELIFECYCLE, "unit_event.type",
+				     "box must be LOADED on a vessel that has not departed, is %s",
+				     hw_transit_state_name(p->box.state));
+	rc = from_matches(ue, p, rej);
+	if (rc != 0)
+		return rc;
+	hw__position_text(ue->to, p->box.position);
+	return 0;
+}
+
+/* STUFF, STRIP, INSPECT, RESEAL, ROLL, INVENTORY_CHECK: need an active visit. */
+static int ue_status(const struct hw_apply_ctx *c, const Tos__V1__UnitEvent *ue, struct ue_plan *p,
+		     struct hw_reject *rej)
+{
+	bool active;
+	int rc = box_active(c, &p->box, &active);
+	if (rc != 0)
+		return rc;
+	if (!active)
+		return hw_reject_set(rej, HW_ELIFECYCLE, "unit_event.type",
+				     "%s has no active visit (%s)", p->box.id,
+				     hw_transit_state_name(p->box.state));
+	if (ue->type == UE(STUFF))
+		p->box.full_empty = TOS__V1__FULL_EMPTY__FE_FULL;
+	else if (ue->type == UE(STRIP))
+		p->box.full_empty = TOS__V1__FULL_EMPTY__FE_EMPTY;
+	return 0;
+}
+
+static int ue_dispatch(const struct hw_apply_ctx *c, const Tos__V1__UnitEvent *ue,
+		       struct ue_plan *p, struct hw_reject *rej)
+{
+	switch (ue->type) {
+	case UE(PREADVISE):
+		return ue_preadvise(c, p, rej);
+	case UE(DISCHARGE):
+	case UE(GATE_IN):
+	case UE(RAIL_IN):
+	case UE(BARGE_IN):
+		return ue_arrive(c, ue, p, rej);
+	case UE(LOAD):
+		return ue_load(c, ue, p, rej);
+	case UE(GATE_OUT):
+	case UE(RAIL_OUT):
+	case UE(BARGE_OUT):
+		return ue_depart(c, ue, p, rej);
+	case UE(YARD_MOVE):
+	case UE(YARD_SHIFT):
+	case UE(POSITION_CORRECTION):
+		return ue_yard_move(c, ue, p, rej);
+	case UE(RESTOW):
+	case UE(SHIFT_ON_BOARD):
+		return ue_restow(c, ue, p, rej);
+	case UE(STUFF):
+	case UE(STRIP):
+	case UE(INSPECT):
+	case UE(RESEAL):
+	case UE(ROLL):
+	case UE(INVENTORY_CHECK):
+		return ue_status(c, ue, p, rej);
+	default:
+		return hw_reject_set(rej, HW_ERANGE, "unit_event.type", "unknown event type %d",
+				     (int)ue->type);
+	}
+}
+
+static int apply_unit_event(const struct hw_apply_ctx *c, const Tos__V1__Record *rec,
+			    struct hw_reject *rej)
+{
+	const Tos__V1__UnitEvent *ue = rec->unit_event;
+	if (ue->equipment == NULL)
+		return hw_reject_set(rej, HW_EMISSING, "unit_event.equipment",
+				     "equipment is required");
+	struct ue_plan p;
+	memset(&p, 0, sizeof p);
+	int rc = box_begin(c, rec, ue->equipment->container_id, "unit_event.equipment.container_id",
+			   &p.box, rej);
+	if (rc != 0)
+		return rc;
+	p.id_len = strlen(p.box.id);
+	merge_equipment(&p.box, ue);
+	rc = ue_dispatch(c, ue, &p, rej);
+	if (rc != 0)
+		return rc;
+	return plan_write(c, rec, &p);
+}
+
+/* Holds [32]: one APPLY per type until its RELEASE; may come before the box does. */
+static int apply_hold(const struct hw_apply_ctx *c, const Tos__V1__Record *rec,
+		      struct hw_reject *rej)
+{
+	const Tos__V1__HoldEvent *h = rec->hold;
+	struct hw_container box;
+	int rc = box_begin(c, rec, h->container_id, "hold.container_id", &box, rej);
+	if (rc != 0)
+		return rc;
+	if ((int)h->hold <= 0 || (int)h->hold >= 32)
+		return hw_reject_set(rej, HW_ERANGE, "hold.hold", "unknown hold type %d",
+				     (int)h->hold);
+	uint8_t key[HW_CONTAINER_ID_BYTES_MAX + 1];
+	MDB_val k = mval(key, hw__hold_key(box.id, strlen(box.id), (int)h->hold, key));
+	bool active = (box.holds & (1u << h->hold)) != 0;
+	if (h->action == TOS__V1__HOLD_ACTION__APPLY) {
+		if (active)
+			return hw_reject_set(rej, HW_EHOLD_ACTIVE, "hold.hold",
+					     "%s already holds %s", box.id,
+					     hw_hold_type_name((int)h->hold));
+	} else if (h->action == TOS__V1__HOLD_ACTION__RELEASE) {
+		if (!active)
+			return hw_reject_set(rej, HW_EHOLD_NOT_APPLIED, "hold.hold",
+					     "%s has no %s to release", box.id,
+					     hw_hold_type_name((int)h->hold));
+	} else {
+		return hw_reject_set(rej, HW_ERANGE, "hold.action", "unknown hold action %d",
+				     (int)h->action);
+	}
+	rc = box_put(c, rec, &box);
+	if (rc != 0)
+		return rc;
+	if (h->action == TOS__V1__HOLD_ACTION__RELEASE)
+		return mdb_del(c->txn, c->t->holds, &k, NULL);
+	uint8_t val[8 + HW_TEXT_BYTES_MAX];
+	size_t auth_len = h->authority != NULL ? strnlen(h->authority, HW_TEXT_BYTES_MAX) : 0;
+	for (unsigned i = 0; i < 8; i++)
+		val[i] = (uint8_t)(c->lsn >> (8 * i));
+	memcpy(val + 8, h->authority, auth_len);
+	MDB_val v = mval(val, 8 + auth_len);
+	return mdb_put(c->txn, c->t->holds, &k, &v, 0);
+}
+
+/* Customs status: only the per-container time rule; the status itself is in the log. */
+static int apply_customs(const struct hw_apply_ctx *c, const Tos__V1__Record *rec,
+			 struct hw_reject *rej)
+{
+	struct hw_container box;
+	int rc = box_begin(c, rec, rec->customs->container_id, "customs.container_id", &box, rej);
+	if (rc != 0)
+		return rc;
+	return box_put(c, rec, &box);
+}
+
+/* Reefer readings need a known reefer box with an active visit [34]. */
+static int apply_reefer(const struct hw_apply_ctx *c, const Tos__V1__Record *rec,
+			struct hw_reject *rej)
+{
+	struct hw_container box;
+	int rc = box_begin(c, rec, rec->reefer->container_id, "reefer.container_id", &box, rej);
+	if (rc != 0)
+		return rc;
+	if (box.size_type[0] == '\0' || !hw_size_type_is_reefer(box.size_type))
+		return hw_reject_set(rej, HW_ENOT_REEFER, "reefer.container_id",
+				     "%s is not a known reefer (size/type \"%s\")", box.id,
+				     box.size_type);
+	bool active;
+	rc = box_active(c, &box, &active);
+	if (rc != 0)
+		return rc;
+	if (!active)
+		return hw_reject_set(rej, HW_ENOT_REEFER, "reefer.container_id",
+				     "%s has no active visit (%s)", box.id,
+				     hw_transit_state_name(box.state));
+	return box_put(c, rec, &box);
+}
+
+/* VGM [13]: for a box on an active visit, not below its tare. */
+static int apply_vgm(const struct hw_apply_ctx *c, const Tos__V1__Record *rec,
+		     struct hw_reject *rej)
+{
+	const Tos__V1__VgmDeclaration *vgm = rec->vgm;
+	struct hw_container box;
+	int rc = box_begin(c, rec, vgm->container_id, "vgm.container_id", &box, rej);
+	if (rc != 0)
+		return rc;
+	bool active;
+	rc = box_active(c, &box, &active);
+	if (rc != 0)
+		return rc;
+	if (!active)
+		return hw_reject_set(rej, HW_ELIFECYCLE, "vgm.container_id",
+				     "%s has no active visit (%s)", box.id,
+				     hw_transit_state_name(box.state));
+	if (box.tare_kg != 0 && vgm->vgm_kg < box.tare_kg)
+		return hw_reject_set(rej, HW_EWEIGHT, "vgm.vgm_kg", "VGM %u kg below tare %u kg",
+				     vgm->vgm_kg, box.tare_kg);
+	box.vgm_kg = vgm->vgm_kg;
+	return box_put(c, rec, &box);
+}
+
+/* Vessel visit phases only move forward. A record without a phase (name, berth ...)
+ * makes the visit known and changes no phase. */
+static int apply_vessel(const struct hw_apply_ctx *c, const Tos__V1__Record *rec,
+			struct hw_reject *rej)
+{
+	const Tos__V1__VesselVisitEvent *vv = rec->vessel_visit;
+	if (vv->visit_id == NULL || vv->visit_id[0] == '\0')
+		return hw_reject_set(rej, HW_EMISSING, "vessel_visit.visit_id",
+				     "visit id is required");
+	int phase;
+	bool found;
+	int rc = hw__vessel_phase(c->txn, c->t, vv->visit_id, &phase, &found);
+	if (rc != 0)
+		return rc;
+	int next = (int)vv->phase;
+	if (next == TOS__V1__VISIT_PHASE__VP_UNSPECIFIED && found)
+		return 0;
+	if (found && next <= phase) {
+		const ProtobufCEnumDescriptor *d = &tos__v1__visit_phase__descriptor;
+		const ProtobufCEnumValue *from = protobuf_c_enum_descriptor_get_value(d, phase);
+		const ProtobufCEnumValue *to = protobuf_c_enum_descriptor_get_value(d, next);
+		return hw_reject_set(rej, HW_EVESSEL_STATE, "vessel_visit.phase",
+				     "visit %s: %s after %s, phases only move forward",
+				     vv->visit_id, to != NULL ? to->name : "?",
+				     from != NULL ? from->name : "?");
+	}
+	if (next < 0 || next > UINT8_MAX)
+		return hw_reject_set(rej, HW_ERANGE, "vessel_visit.phase", "unknown phase %d",
+				     next);
+	uint8_t b = (uint8_t)next;
+	MDB_val k = mval(vv->visit_id, strlen(vv->visit_id));
+	MDB_val v = mval(&b, 1);
+	return mdb_put(c->txn, c->t->vessels, &k, &v, 0);
+}
+
+#define WS(name) TOS__V1__WI_STATE__##name
+
+static bool wi_active(int state)
+{
+	return state == WS(CREATED) || state == WS(DISPATCHED) || state == WS(IN_PROGRESS);
+}
+
+/* Work instruction transitions [33]. */
+static bool wi_step_ok(int from, int to)
+{
+	switch (from) {
+	case WS(CREATED):
+		return to == WS(DISPATCHED) || to == WS(CANCELLED);
+	case WS(DISPATCHED):
+		return to == WS(IN_PROGRESS) || to == WS(CANCELLED) || to == WS(FAILED);
+	case WS(IN_PROGRESS):
+		return to == WS(COMPLETED) || to == WS(FAILED) || to == WS(CANCELLED);
+	default:
+		return false; /* COMPLETED, CANCELLED, FAILED are final */
+	}
+}
+
+static const char *wi_state_name(int state)
+{
+	const ProtobufCEnumValue *v =
+		protobuf_c_enum_descriptor_get_value(&tos__v1__wi_state__descriptor, state);
+	return v != NULL ? v->name : "?";
+}
+
+/* Key "<prefix>/<text>" into key (cap bytes); returns its length. */
+static size_t wis_key(char prefix, const char *text, uint8_t *key, size_t cap)
+{
+	size_t n = strnlen(text, cap - 2);
+	key[0] = (uint8_t)prefix;
+	key[1] = '/';
+	memcpy(key + 2, text, n);
+	return n + 2;
+}
+
+/* Read "w/<id>": *found, the state and the container (cid, NUL-terminated). */
+static int wi_read(const struct hw_apply_ctx *c, const char *wi_id, bool *found, int *state,
+		   char cid[HW_CONTAINER_ID_BYTES_MAX + 1])
+{
+	uint8_t key[2 + HW_REF_CHARS_MAX * 4];
+	MDB_val k = mval(key, wis_key('w', wi_id, key, sizeof key));
+	MDB_val v;
+	*found = false;
+	*state = 0;
+	cid[0] = '\0';
+	int rc = mdb_get(c->txn, c->t->wis, &k, &v);
+	if (rc == MDB_NOTFOUND)
+		return 0;
+	if (rc != 0)
+		return rc;
+	if (v.mv_size < 1 || v.mv_size > 1 + HW_CONTAINER_ID_BYTES_MAX)
+		return MDB_CORRUPTED;
+	*found = true;
+	*state = ((const uint8_t *)v.mv_data)[0];
+	memcpy(cid, (const uint8_t *)v.mv_data + 1, v.mv_size - 1);
+	cid[v.mv_size - 1] = '\0';
+	return 0;
+}
+
+/* The checks of a WI record: CREATED first, allowed steps, one active WI per box. */
+static int wi_check(const struct hw_apply_ctx *c, const Tos__V1__WorkInstruction *wi, bool found,
+		    int old, const char *cid, struct hw_reject *rej)
+{
+	int next = (int)wi->state;
+	if (!found && next != WS(CREATED))
+		return hw_reject_set(rej, HW_EWI_STATE, "wi.state",
+				     "instruction %s must start CREATED, not %s", wi->wi_id,
+				     wi_state_name(next));
+	if (found && !wi_step_ok(old, next))
+		return hw_reject_set(rej, HW_EWI_STATE, "wi.state",
+				     "instruction %s: %s to %s not allowed", wi->wi_id,
+				     wi_state_name(old), wi_state_name(next));
+	if (found || cid[0] == '\0')
+		return 0;
+	uint8_t key[2 + HW_CONTAINER_ID_BYTES_MAX];
+	MDB_val k = mval(key, wis_key('c', cid, key, sizeof key));
+	MDB_val v;
+	int rc = mdb_get(c->txn, c->t->wis, &k, &v);
+	if (rc == MDB_NOTFOUND)
+		return 0;
+	if (rc != 0)
+		return rc;
+	return hw_reject_set(rej, HW_EWI_STATE, "wi.container_id",
+			     "%s already has active instruction %.*s", cid, (int)v.mv_size,
+			     (const char *)v.mv_data);
+}
+
+static int apply_wi(const struct hw_apply_ctx *c, const Tos__V1__Record *rec, struct hw_reject *rej)
+{
+	const Tos__V1__WorkInstruction *wi = rec->wi;
+	if (wi->wi_id == NULL || wi->wi_id[0] == '\0')
+		return hw_reject_set(rej, HW_EMISSING, "wi.wi_id", "instruction id is required");
+	struct hw_container box;
+	bool has_box = wi->container_id != NULL && wi->container_id[0] != '\0';
+	int rc = has_box ? box_begin(c, rec, wi->container_id, "wi.container_id", &box, rej) : 0;
+	bool found;
+	int old;
+	char cid[HW_CONTAINER_ID_BYTES_MAX + 1];
+	if (rc == 0)
+		rc = wi_read(c, wi->wi_id, &found, &old, cid);
+	if (rc == 0 && !found && has_box)
+		memcpy(cid, box.id, sizeof cid); /* the index follows the creating record */
+	if (rc == 0)
+		rc = wi_check(c, wi, found, old, cid, rej);
+	if (rc == 0 && has_box)
+		rc = box_put(c, rec, &box);
+	if (rc != 0)
+		return rc;
+	uint8_t key[2 + HW_REF_CHARS_MAX * 4];
+	uint8_t val[1 + HW_CONTAINER_ID_BYTES_MAX];
+	size_t cid_len = strlen(cid);
+	MDB_val k = mval(key, wis_key('w', wi->wi_id, key, sizeof key));
+	val[0] = (uint8_t)wi->state;
+	memcpy(val + 1, cid, cid_len);
+	MDB_val v = mval(val, 1 + cid_len);
+	rc = mdb_put(c->txn, c->t->wis, &k, &v, 0);
+	if (rc != 0 || cid_len == 0)
+		return rc;
+	k = mval(key, wis_key('c', cid, key, sizeof key));
+	if (!wi_active((int)wi->state))
+		return mdb_del(c->txn, c->t->wis, &k, NULL);
+	if (found)
+		return 0;
+	v = mval(wi->wi_id, strlen(wi->wi_id));
+	return mdb_put(c->txn, c->t->wis, &k, &v, 0);
+}
+
+/* Key of the kv table: tenant, NUL, key (tenants scope keys). Returns the length. */
+static size_t kv_key(const Tos__V1__Record *rec, const char *key, uint8_t *out)
+{
+	size_t tn = strnlen(rec->tenant_id, 32);
+	size_t kn = strnlen(key, HW_KV_KEY_BYTES_MAX);
+	memcpy(out, rec->tenant_id, tn);
+	out[tn] = '\0';
+	memcpy(out + tn + 1, key, kn);
+	return tn + 1 + kn;
+}
+
+static int apply_kv_put(const struct hw_apply_ctx *c, const Tos__V1__Record *rec)
+{
+	uint8_t key[32 + 1 + HW_KV_KEY_BYTES_MAX];
+	MDB_val k = mval(key, kv_key(rec, rec->kv_put->key, key));
+	MDB_val v = mval(rec->kv_put->value.data, rec->kv_put->value.len);
+	return mdb_put(c->txn, c->t->kv, &k, &v, 0);
+}
+
+static int apply_kv_delete(const struct hw_apply_ctx *c, const Tos__V1__Record *rec,
+			   struct hw_reject *rej)
+{
+	uint8_t key[32 + 1 + HW_KV_KEY_BYTES_MAX];
+	MDB_val k = mval(key, kv_key(rec, rec->kv_delete->key, key));
+	MDB_val v;
+	int rc = mdb_get(c->txn, c->t->kv, &k, &v);
+	if (rc == MDB_NOTFOUND)
+		return hw_reject_set(rej, HW_ENOTFOUND, "kv_delete.key",
+				     "key \"%s\" does not exist for tenant %s", rec->kv_delete->key,
+				     rec->tenant_id);
+	if (rc != 0)
+		return rc;
+	return mdb_del(c->txn, c->t->kv, &k, NULL);
+}
+
+/* Audit records are indexed by LSN (big-endian, so LMDB's order is LSN order). */
+static int apply_audit(const struct hw_apply_ctx *c)
+{
+	uint8_t key[8];
+	for (unsigned i = 0; i < 8; i++)
+		key[i] = (uint8_t)(c->lsn >> (56 - 8 * i));
+	MDB_val k = mval(key, sizeof key);
+	MDB_val v = mval("", 0);
+	return mdb_put(c->txn, c->t->audit, &k, &v, 0);
+}
+
+int hw_apply(const struct hw_apply_ctx *c, const Tos__V1__Record *rec, struct hw_reject *rej)
+{
+	HW_ASSERT(c != NULL && c->txn != NULL && c->t != NULL && rec != NULL);
+	HW_ASSERT(c->lsn > 0);
+	switch (rec->payload_case) {
+	case TOS__V1__RECORD__PAYLOAD_UNIT_EVENT:
+		return apply_unit_event(c, rec, rej);
+	case TOS__V1__RECORD__PAYLOAD_HOLD:
+		return apply_hold(c, rec, rej);
+	case TOS__V1__RECORD__PAYLOAD_CUSTOMS:
+		return apply_customs(c, rec, rej);
+	case TOS__V1__RECORD__PAYLOAD_REEFER:
+		return apply_reefer(c, rec, rej);
+	case TOS__V1__RECORD__PAYLOAD_WI:
+		return apply_wi(c, rec, rej);
+	case TOS__V1__RECORD__PAYLOAD_VESSEL_VISIT:
+		return apply_vessel(c, rec, rej);
+	case TOS__V1__RECORD__PAYLOAD_VGM:
+		return apply_vgm(c, rec, rej);
+	case TOS__V1__RECORD__PAYLOAD_KV_PUT:
+		return apply_kv_put(c, rec);
+	case TOS__V1__RECORD__PAYLOAD_KV_DELETE:
+		return apply_kv_delete(c, rec, rej);
+	case TOS__V1__RECORD__PAYLOAD_AUDIT:
+		return apply_audit(c);
+	case TOS__V1__RECORD__PAYLOAD_GATE:
+	case TOS__V1__RECORD__PAYLOAD_EDI:
+		return 0; /* kept in the log only: no state rule */
+	default:
+		return hw_reject_set(rej, HW_EMISSING, "payload", "a payload is required");
+	}
+}

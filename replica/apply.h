@@ -1,0 +1,27 @@
+/* apply.h: the deterministic apply step: check a record against the terminal's state
+ * (per-container lifecycle, yard slots, holds, vessel visit phases, work instructions,
+ * key/value) and change that state. Two stores fed the same log reach the same state. */
+#ifndef HW_REPLICA_APPLY_H
+#define HW_REPLICA_APPLY_H
+
+#include <stdint.h>
+
+#include "hawser_error.h"
+#include "replica/tables.h"
+#include "tos.pb-c.h"
+
+struct hw_apply_ctx {
+	MDB_txn *txn;               /* the batch's write transaction */
+	const struct hw_tables *t;
+	uint64_t lsn;               /* LSN the record gets */
+	int64_t time_ms;            /* the entry's time: "now" for the state rules */
+};
+
+/* Apply rec, already decoded and validated by hw_validate_record(), at c->lsn.
+ * Returns 0 when the state was changed; an HW_E* reject code (hw_is_reject) with rej
+ * filled when a state rule refuses it, in which case nothing was written; or a storage
+ * error straight from LMDB (an errno value > 0 or an MDB_* code), in which case the
+ * caller must abort the transaction. */
+int hw_apply(const struct hw_apply_ctx *c, const Tos__V1__Record *rec, struct hw_reject *rej);
+
+#endif

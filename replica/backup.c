@@ -1,0 +1,1119 @@
+/* backup.c: backups (a compacted snapshot plus the log after it, under a MANIFEST of
+ * hashes), restore to a point in time, and log replay from one store into another
+ * (replica/backup.h).
+ *
+ * Backup directory layout:
+ *   snapshot/data.mdb  mdb_env_copy2(MDB_CP_COMPACT) of the store, written to
+ *                      snapshot.tmp/ first and renamed, so a crash leaves no half copy
+ *   log.hwl            entries after the snapshot, each a 4-byte little-endian length
+ *                      and the entry bytes (replica/entry.h); only its first log_bytes
+ *                      count, so the tail of an interrupted incremental backup is ignored
+ *   MANIFEST           text, key=value per line: format=1, chain_id (hash of entry 1),
+ *                      snapshot_lsn, snapshot_hash, end_lsn, end_hash, snapshot_bytes,
+ *                      snapshot_blake2b, log_bytes, log_blake2b; written to MANIFEST.tmp,
+ *                      fsync'd and renamed: the MANIFEST is the commit point. */
+#include "replica/backup.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "base/assert.h"
+#include "replica/entry.h"
+#include "replica/store_int.h"
+
+#define MANIFEST_FORMAT    1u
+#define MANIFEST_BYTES_MAX 4096u /* the real one is under 700 bytes */
+#define LEN_PREFIX_BYTES   4u
+#define IO_CHUNK_BYTES     (1u << 20)
+#define HEX_BYTES          (2u * HW_HASH_BYTES + 1u)
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int fail(char *what, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Say what is wrong in what[160] and return code. */
+static int fail(char *what, int code, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(what, 160, fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+/* Begin a read transaction under the store's map lock (the writer never grows the map
+ * under it, replica/store_int.h), adopting a map another process grew (lmdb.h). Pair
+ * with read_end(). Calls no other store function while it is held. */
+static int read_txn(struct hw_store *s, MDB_txn **txn)
+{
+	pthread_rwlock_rdlock(&s->map_lock);
+	int rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, txn);
+	if (rc == MDB_MAP_RESIZED) {
+		rc = mdb_env_set_mapsize(s->env, 0);
+		if (rc == 0)
+			rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, txn);
+	}
+	if (rc != 0)
+		pthread_rwlock_unlock(&s->map_lock);
+	return hw_mdb_err(rc);
+}
+
+static void read_end(struct hw_store *s, MDB_txn *txn)
+{
+	mdb_txn_abort(txn);
+	pthread_rwlock_unlock(&s->map_lock);
+}
+
+/* ---- batches of entries for hw_store_append_entries ------------------------------ */
+
+struct batch {
+	const uint8_t **ptrs; /* borrowed entries, valid until the flush */
+	size_t *lens;
+	size_t n;
+	size_t bytes;
+	uint64_t done; /* entries appended so far */
+	uint64_t total;
+	hw_progress_cb *cb;
+	void *arg;
+};
+
+static int batch_init(struct batch *b, uint64_t total, hw_progress_cb *cb, void *arg)
+{
+	memset(b, 0, sizeof *b);
+	b->ptrs = calloc(HW_BATCH_RECORDS_MAX, sizeof *b->ptrs);
+	b->lens = calloc(HW_BATCH_RECORDS_MAX, sizeof *b->lens);
+	b->total = total;
+	b->cb = cb;
+	b->arg = arg;
+	if (b->ptrs == NULL || b->lens == NULL) {
+		free(b->ptrs);
+		free(b->lens);
+		return HW_ENOMEM;
+	}
+	return 0;
+}
+
+static void batch_fini(struct batch *b)
+{
+	free(b->ptrs);
+	free(b->lens);
+}
+
+static int batch_flush(struct hw_store *dst, struct batch *b)
+{
+	if (b->n == 0)
+		return 0;
+	int rc = hw_store_append_entries(dst, b->ptrs, b->lens, b->n, NULL);
+	if (rc != 0)
+		return rc;
+	b->done += b->n;
+	b->n = 0;
+	b->bytes = 0;
+	if (b->cb != NULL)
+		b->cb(b->arg, b->done, b->total);
+	return 0;
+}
+
+/* Queue one entry, flushing first when it would overflow the batch's bounds. */
+static int batch_add(struct hw_store *dst, struct batch *b, const uint8_t *p, size_t len)
+{
+	if (b->n == HW_BATCH_RECORDS_MAX || b->bytes + len > HW_BATCH_BYTES_MAX) {
+		int rc = batch_flush(dst, b);
+		if (rc != 0)
+			return rc;
+	}
+	b->ptrs[b->n] = p;
+	b->lens[b->n] = len;
+	b->n++;
+	b->bytes += len;
+	return 0;
+}
+
+/* ---- replay ------------------------------------------------------------------------ */
+
+struct target {
+	uint64_t until_lsn;    /* 0: no limit */
+	int64_t until_time_ms; /* 0: no limit */
+};
+
+/* True when e lies beyond the target, so replay stops before it. */
+static bool past_target(const struct target *t, const struct hw_entry *e)
+{
+	return (t->until_lsn != 0 && e->lsn > t->until_lsn) ||
+	       (t->until_time_ms != 0 && e->time_ms > t->until_time_ms);
+}
+
+/* dst's head must be an entry of src's chain (or dst empty). */
+static int on_chain(MDB_txn *txn, struct hw_store *src, const struct hw_head *dh)
+{
+	if (dh->lsn == 0)
+		return 0;
+	uint8_t key[8];
+	hw_lsn_key(dh->lsn, key);
+	MDB_val k = {.mv_size = 8, .mv_data = key}, v;
+	int rc = mdb_get(txn, src->t.log, &k, &v);
+	if (rc == MDB_NOTFOUND)
+		return HW_ECHAIN;
+	if (rc != 0)
+		return hw_mdb_err(rc);
+	struct hw_entry e;
+	if (hw_entry_decode(v.mv_data, v.mv_size, &e) != 0)
+		return HW_ECORRUPT;
+	return memcmp(e.hash, dh->hash, HW_HASH_BYTES) == 0 ? 0 : HW_ECHAIN;
+}
+
+/* Push src's entries from from_lsn on into dst, inside src's read transaction txn (the
+ * batch borrows the map's pages, so it is flushed before txn ends). */
+static int replay_txn(MDB_txn *txn, struct hw_store *src, struct hw_store *dst, uint64_t from_lsn,
+		      const struct target *t, struct batch *b)
+{
+	MDB_cursor *cur;
+	int rc = mdb_cursor_open(txn, src->t.log, &cur);
+	if (rc != 0)
+		return hw_mdb_err(rc);
+	uint8_t key[8];
+	hw_lsn_key(from_lsn, key);
+	MDB_val k = {.mv_size = 8, .mv_data = key}, v;
+	MDB_cursor_op op = MDB_SET_RANGE;
+	struct hw_entry e;
+	for (;;) {
+		rc = mdb_cursor_get(cur, &k, &v, op);
+		op = MDB_NEXT;
+		if (rc != 0) {
+			rc = rc == MDB_NOTFOUND ? 0 : hw_mdb_err(rc);
+			break;
+		}
+		if (hw_entry_decode(v.mv_data, v.mv_size, &e) != 0) {
+			rc = HW_ECORRUPT;
+			break;
+		}
+		if (past_target(t, &e))
+			break;
+		rc = batch_add(dst, b, v.mv_data, v.mv_size);
+		if (rc != 0)
+			break;
+	}
+	if (rc == 0)
+		rc = batch_flush(dst, b);
+	mdb_cursor_close(cur);
+	return rc;
+}
+
+/* Push src's entries after dst's head into dst through batch b, up to target t. */
+static int replay_into(struct hw_store *src, struct hw_store *dst, const struct target *t,
+		       struct batch *b)
+{
+	struct hw_head dh;
+	int rc = hw_store_head(dst, &dh);
+	if (rc != 0)
+		return rc;
+	MDB_txn *txn;
+	rc = read_txn(src, &txn);
+	if (rc != 0)
+		return rc;
+	rc = on_chain(txn, src, &dh);
+	if (rc == 0)
+		rc = replay_txn(txn, src, dst, dh.lsn + 1, t, b);
+	read_end(src, txn);
+	return rc;
+}
+
+int hw_store_replay(struct hw_store *src, struct hw_store *dst, uint64_t until_lsn,
+		    int64_t until_time_ms, hw_progress_cb *cb, void *arg)
+{
+	struct hw_head sh, dh;
+	int rc = hw_store_head(dst, &dh);
+	if (rc == 0)
+		rc = hw_store_head(src, &sh);
+	if (rc != 0)
+		return rc;
+	uint64_t last = until_lsn != 0 && until_lsn < sh.lsn ? until_lsn : sh.lsn;
+	struct batch b;
+	rc = batch_init(&b, last > dh.lsn ? last - dh.lsn : 0, cb, arg);
+	if (rc != 0)
+		return rc;
+	struct target t = {.until_lsn = until_lsn, .until_time_ms = until_time_ms};
+	rc = replay_into(src, dst, &t, &b);
+	batch_fini(&b);
+	return rc;
+}
+
+/* ---- files ------------------------------------------------------------------------- */
+
+static int path_join(char out[PATH_MAX], const char *dir, const char *name)
+{
+	if (snprintf(out, PATH_MAX, "%s/%s", dir, name) >= PATH_MAX)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+static int write_all(int fd, const uint8_t *p, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* fsync a file or directory by path. */
+static int fsync_path(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	int rc = fsync(fd) == 0 ? 0 : -errno;
+	close(fd);
+	return rc;
+}
+
+static int rm_cb(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	return remove(path) == 0 ? 0 : -1;
+}
+
+/* Remove path and all below it; a missing path is fine. */
+static int rm_tree(const char *path)
+{
+	if (access(path, F_OK) != 0)
+		return errno == ENOENT ? 0 : -errno;
+	return nftw(path, rm_cb, 16, FTW_DEPTH | FTW_PHYS) == 0 ? 0 : -errno;
+}
+
+/* Hash up to max_bytes more of fd into st; *size grows by the bytes read. */
+static int hash_fd(int fd, uint64_t max_bytes, crypto_generichash_state *st, uint64_t *size)
+{
+	uint8_t *buf = malloc(IO_CHUNK_BYTES);
+	if (buf == NULL)
+		return HW_ENOMEM;
+	int rc = 0;
+	uint64_t got = 0;
+	while (got < max_bytes) {
+		uint64_t left = max_bytes - got;
+		ssize_t n = read(fd, buf, left < IO_CHUNK_BYTES ? (size_t)left : IO_CHUNK_BYTES);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			rc = n < 0 ? -errno : 0;
+			break;
+		}
+		crypto_generichash_update(st, buf, (unsigned long long)n);
+		got += (uint64_t)n;
+	}
+	free(buf);
+	*size += got;
+	return rc;
+}
+
+/* BLAKE2b-256 of the whole file at path and its size. -ENOENT when missing. */
+static int hash_file(const char *path, uint8_t out[HW_HASH_BYTES], uint64_t *size)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	crypto_generichash_state st;
+	crypto_generichash_init(&st, NULL, 0, HW_HASH_BYTES);
+	*size = 0;
+	int rc = hash_fd(fd, UINT64_MAX, &st, size);
+	close(fd);
+	crypto_generichash_final(&st, out, HW_HASH_BYTES);
+	return rc;
+}
+
+static uint64_t file_bytes(const char *dir, const char *name)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	if (path_join(path, dir, name) != 0 || stat(path, &st) != 0)
+		return 0;
+	return (uint64_t)st.st_size;
+}
+
+/* ---- MANIFEST ---------------------------------------------------------------------- */
+
+struct manifest {
+	uint64_t format;
+	uint64_t snapshot_lsn;
+	uint64_t end_lsn;
+	uint64_t snapshot_bytes;
+	uint64_t log_bytes;
+	uint8_t chain_id[HW_HASH_BYTES];
+	uint8_t snapshot_hash[HW_HASH_BYTES];
+	uint8_t end_hash[HW_HASH_BYTES];
+	uint8_t snapshot_blake2b[HW_HASH_BYTES];
+	uint8_t log_blake2b[HW_HASH_BYTES];
+};
+
+enum field_kind { FIELD_U64, FIELD_HASH };
+
+static const struct {
+	const char *name;
+	enum field_kind kind;
+	size_t off;
+} fields[] = {
+	{"format", FIELD_U64, offsetof(struct manifest, format)},
+	{"chain_id", FIELD_HASH, offsetof(struct manifest, chain_id)},
+	{"snapshot_lsn", FIELD_U64, offsetof(struct manifest, snapshot_lsn)},
+	{"snapshot_hash", FIELD_HASH, offsetof(struct manifest, snapshot_hash)},
+	{"end_lsn", FIELD_U64, offsetof(struct manifest, end_lsn)},
+	{"end_hash", FIELD_HASH, offsetof(struct manifest, end_hash)},
+	{"snapshot_bytes", FIELD_U64, offsetof(struct manifest, snapshot_bytes)},
+	{"snapshot_blake2b", FIELD_HASH, offsetof(struct manifest, snapshot_blake2b)},
+	{"log_bytes", FIELD_U64, offsetof(struct manifest, log_bytes)},
+	{"log_blake2b", FIELD_HASH, offsetof(struct manifest, log_blake2b)},
+};
+#define FIELD_COUNT (sizeof fields / sizeof fields[0])
+_Static_assert(FIELD_COUNT <= 32, "seen-bits fit a uint32_t");
+
+/* Render m as text into buf; returns its length. */
+static size_t manifest_text(const struct manifest *m, char *buf, size_t cap)
+{
+	size_t len = 0;
+	for (size_t i = 0; i < FIELD_COUNT; i++) {
+		const char *p = (const char *)m + fields[i].off;
+		char val[HEX_BYTES];
+		if (fields[i].kind == FIELD_U64) {
+			uint64_t u;
+			memcpy(&u, p, sizeof u);
+			snprintf(val, sizeof val, "%" PRIu64, u);
+		} else {
+			sodium_bin2hex(val, sizeof val, (const uint8_t *)p, HW_HASH_BYTES);
+		}
+		int n = snprintf(buf + len, cap - len, "%s=%s\n", fields[i].name, val);
+		HW_ASSERT(n > 0 && (size_t)n < cap - len);
+		len += (size_t)n;
+	}
+	return len;
+}
+
+/* Write the MANIFEST atomically: MANIFEST.tmp, fsync, rename, fsync the directory. */
+static int manifest_write(const char *dir, const struct manifest *m)
+{
+	char tmp[PATH_MAX], path[PATH_MAX], text[MANIFEST_BYTES_MAX];
+	int rc = path_join(tmp, dir, "MANIFEST.tmp");
+	if (rc == 0)
+		rc = path_join(path, dir, "MANIFEST");
+	if (rc != 0)
+		return rc;
+	size_t len = manifest_text(m, text, sizeof text);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	rc = write_all(fd, (const uint8_t *)text, len);
+	if (rc == 0 && fsync(fd) != 0)
+		rc = -errno;
+	close(fd);
+	if (rc == 0 && rename(tmp, path) != 0)
+		rc = -errno;
+	if (rc == 0)
+		rc = fsync_path(dir);
+	return rc;
+}
+
+/* Parse one "key=value" line into m, setting its bit in *seen. Unknown keys are skipped so
+ * a later format can add some. */
+static int manifest_line(char *line, struct manifest *m, uint32_t *seen, char *what)
+{
+	char *eq = strchr(line, '=');
+	if (eq == NULL)
+		return fail(what, HW_EBACKUP, "MANIFEST line \"%.40s\" is not key=value", line);
+	*eq = '\0';
+	const char *val = eq + 1;
+	for (size_t i = 0; i < FIELD_COUNT; i++) {
+		if (strcmp(line, fields[i].name) != 0)
+			continue;
+		char *p = (char *)m + fields[i].off;
+		char *end = NULL;
+		size_t bin_len = 0;
+		bool ok;
+		if (fields[i].kind == FIELD_U64) {
+			errno = 0;
+			uint64_t u = strtoull(val, &end, 10);
+			ok = errno == 0 && end != val && *end == '\0';
+			memcpy(p, &u, sizeof u);
+		} else {
+			ok = sodium_hex2bin((uint8_t *)p, HW_HASH_BYTES, val, strlen(val), NULL,
+					    &bin_len, NULL) == 0 &&
+			     bin_len == HW_HASH_BYTES;
+		}
+		if (!ok)
+			return fail(what, HW_EBACKUP, "MANIFEST %s has a bad value", line);
+		*seen |= 1u << i;
+	}
+	return 0;
+}
+
+static int manifest_read(const char *dir, struct manifest *m, char *what)
+{
+	char path[PATH_MAX], text[MANIFEST_BYTES_MAX + 1];
+	int rc = path_join(path, dir, "MANIFEST");
+	if (rc != 0)
+		return rc;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? fail(what, HW_EBACKUP, "MANIFEST is missing") : -errno;
+	ssize_t n = read(fd, text, MANIFEST_BYTES_MAX + 1);
+	rc = n < 0 ? -errno : 0;
+	close(fd);
+	if (rc != 0)
+		return rc;
+	if ((size_t)n > MANIFEST_BYTES_MAX)
+		return fail(what, HW_EBACKUP, "MANIFEST is too large");
+	text[n] = '\0';
+	memset(m, 0, sizeof *m);
+	uint32_t seen = 0;
+	char *save = NULL;
+	for (char *line = strtok_r(text, "\n", &save); line != NULL && rc == 0;
+	     line = strtok_r(NULL, "\n", &save))
+		rc = manifest_line(line, m, &seen, what);
+	if (rc != 0)
+		return rc;
+	for (size_t i = 0; i < FIELD_COUNT; i++) {
+		if (!(seen & (1u << i)))
+			return fail(what, HW_EBACKUP, "MANIFEST lacks %s", fields[i].name);
+	}
+	if (m->format != MANIFEST_FORMAT)
+		return fail(what, HW_EBACKUP, "MANIFEST format %" PRIu64 " is unknown", m->format);
+	if (m->end_lsn < m->snapshot_lsn)
+		return fail(what, HW_EBACKUP, "MANIFEST end_lsn is before snapshot_lsn");
+	return 0;
+}
+
+/* ---- taking a backup --------------------------------------------------------------- */
+
+/* Hash of the store's entry 1: the identity of its chain (zeros for an empty store). */
+static int chain_identity(struct hw_store *s, uint8_t id[HW_HASH_BYTES])
+{
+	uint8_t *buf;
+	size_t len;
+	memset(id, 0, HW_HASH_BYTES);
+	int rc = hw_store_read_entry(s, 1, &buf, &len);
+	if (rc == HW_ENOTFOUND)
+		return 0;
+	if (rc != 0)
+		return rc;
+	struct hw_entry e;
+	rc = hw_entry_decode(buf, len, &e);
+	if (rc == 0)
+		memcpy(id, e.hash, HW_HASH_BYTES);
+	free(buf);
+	return rc;
+}
+
+/* Buffered writer of log.hwl that hashes what it writes. */
+struct sink {
+	int fd;
+	uint8_t *buf;
+	size_t used;
+	crypto_generichash_state *st;
+	uint64_t bytes;   /* written through this sink */
+	uint64_t entries; /* entries written */
+};
+
+static int sink_flush(struct sink *k)
+{
+	int rc = write_all(k->fd, k->buf, k->used);
+	k->used = 0;
+	return rc;
+}
+
+static int sink_put(struct sink *k, const uint8_t *p, size_t len)
+{
+	if (k->used + len > IO_CHUNK_BYTES) {
+		int rc = sink_flush(k);
+		if (rc != 0)
+			return rc;
+	}
+	HW_ASSERT(len <= IO_CHUNK_BYTES);
+	memcpy(k->buf + k->used, p, len);
+	k->used += len;
+	k->bytes += len;
+	crypto_generichash_update(k->st, p, len);
+	return 0;
+}
+
+static int sink_entry(struct sink *k, const uint8_t *entry, size_t len)
+{
+	uint8_t pre[LEN_PREFIX_BYTES] = {(uint8_t)len, (uint8_t)(len >> 8), (uint8_t)(len >> 16),
+					 (uint8_t)(len >> 24)};
+	int rc = sink_put(k, pre, sizeof pre);
+	if (rc == 0)
+		rc = sink_put(k, entry, len);
+	if (rc == 0)
+		k->entries++;
+	return rc;
+}
+
+/* Check that the entry at v continues *end, write it to the sink and move *end on. */
+static int dump_one(const MDB_val *v, struct sink *k, struct hw_head *end)
+{
+	struct hw_entry e;
+	if (hw_entry_decode(v->mv_data, v->mv_size, &e) != 0)
+		return HW_ECORRUPT;
+	if (e.lsn != end->lsn + 1)
+		return HW_ELSN;
+	if (memcmp(e.prev_hash, end->hash, HW_HASH_BYTES) != 0)
+		return HW_ECHAIN;
+	int rc = sink_entry(k, v->mv_data, v->mv_size);
+	if (rc != 0)
+		return rc;
+	end->lsn = e.lsn;
+	memcpy(end->hash, e.hash, HW_HASH_BYTES);
+	return 0;
+}
+
+/* Write s's entries after end->lsn to the sink, in one read transaction; *end follows. */
+static int log_dump(struct hw_store *s, struct sink *k, struct hw_head *end)
+{
+	MDB_txn *txn;
+	int rc = read_txn(s, &txn);
+	if (rc != 0)
+		return rc;
+	MDB_cursor *cur;
+	rc = mdb_cursor_open(txn, s->t.log, &cur);
+	if (rc != 0) {
+		read_end(s, txn);
+		return hw_mdb_err(rc);
+	}
+	uint8_t key[8];
+	hw_lsn_key(end->lsn + 1, key);
+	MDB_val kv = {.mv_size = 8, .mv_data = key}, v;
+	MDB_cursor_op op = MDB_SET_RANGE;
+	while ((rc = mdb_cursor_get(cur, &kv, &v, op)) == 0) {
+		op = MDB_NEXT;
+		rc = dump_one(&v, k, end);
+		if (rc != 0)
+			break;
+	}
+	if (rc == MDB_NOTFOUND)
+		rc = sink_flush(k);
+	else if (rc > 0 || (rc >= MDB_KEYEXIST && rc <= MDB_LAST_ERRCODE))
+		rc = hw_mdb_err(rc);
+	mdb_cursor_close(cur);
+	read_end(s, txn);
+	return rc;
+}
+
+/* Append s's entries after m's end to the open log fd (positioned at m->log_bytes, whose
+ * hash state is st), fsync it and move m's end, log_bytes and log_blake2b forward. */
+static int log_extend(struct hw_store *s, int fd, crypto_generichash_state *st, struct manifest *m,
+		      uint64_t *added)
+{
+	struct sink k = {.fd = fd, .buf = malloc(IO_CHUNK_BYTES), .st = st};
+	if (k.buf == NULL)
+		return HW_ENOMEM;
+	struct hw_head end = {.lsn = m->end_lsn};
+	memcpy(end.hash, m->end_hash, HW_HASH_BYTES);
+	int rc = log_dump(s, &k, &end);
+	free(k.buf);
+	if (rc == 0 && fsync(fd) != 0)
+		rc = -errno;
+	if (rc != 0)
+		return rc;
+	m->end_lsn = end.lsn;
+	memcpy(m->end_hash, end.hash, HW_HASH_BYTES);
+	m->log_bytes += k.bytes;
+	crypto_generichash_final(st, m->log_blake2b, HW_HASH_BYTES);
+	*added = k.entries;
+	return 0;
+}
+
+/* Copy s into dir (snapshot.tmp), make it durable and read the copy's head. */
+static int snapshot_copy(struct hw_store *s, const char *dir, struct manifest *m)
+{
+	char file[PATH_MAX], lock[PATH_MAX];
+	int rc = path_join(file, dir, "data.mdb");
+	if (rc == 0)
+		rc = path_join(lock, dir, "lock.mdb");
+	if (rc != 0)
+		return rc;
+	if (mkdir(dir, 0700) != 0)
+		return -errno;
+	pthread_rwlock_rdlock(&s->map_lock); /* the copy runs in a read transaction */
+	rc = hw_mdb_err(mdb_env_copy2(s->env, dir, MDB_CP_COMPACT));
+	pthread_rwlock_unlock(&s->map_lock);
+	if (rc == 0)
+		rc = fsync_path(file);
+	if (rc != 0)
+		return rc;
+	/* The copy's own head, not s's: another process may have written since. */
+	struct hw_store_opts o = {.read_only = true};
+	struct hw_store *snap;
+	struct hw_head h;
+	rc = hw_store_open(dir, &o, &snap);
+	if (rc != 0)
+		return rc;
+	rc = hw_store_head(snap, &h);
+	hw_store_close(snap);
+	unlink(lock); /* made by the open; a backup needs none */
+	if (rc != 0)
+		return rc;
+	m->snapshot_lsn = m->end_lsn = h.lsn;
+	memcpy(m->snapshot_hash, h.hash, HW_HASH_BYTES);
+	memcpy(m->end_hash, h.hash, HW_HASH_BYTES);
+	rc = hash_file(file, m->snapshot_blake2b, &m->snapshot_bytes);
+	return rc == 0 ? fsync_path(dir) : rc;
+}
+
+/* Write out/snapshot through out/snapshot.tmp, so a crash leaves no half snapshot. */
+static int snapshot_take(struct hw_store *s, const char *out, struct manifest *m)
+{
+	char tmp[PATH_MAX], dst[PATH_MAX];
+	int rc = path_join(tmp, out, "snapshot.tmp");
+	if (rc == 0)
+		rc = path_join(dst, out, "snapshot");
+	if (rc == 0)
+		rc = rm_tree(tmp);
+	if (rc == 0)
+		rc = rm_tree(dst); /* left by a backup that died before its MANIFEST */
+	if (rc == 0)
+		rc = snapshot_copy(s, tmp, m);
+	if (rc == 0 && rename(tmp, dst) != 0)
+		rc = -errno;
+	if (rc == 0)
+		rc = fsync_path(out);
+	return rc;
+}
+
+static int backup_full(struct hw_store *s, const char *out, struct hw_backup_info *info)
+{
+	struct manifest m = {.format = MANIFEST_FORMAT};
+	char log[PATH_MAX];
+	int rc = path_join(log, out, "log.hwl");
+	if (rc == 0)
+		rc = snapshot_take(s, out, &m);
+	if (rc == 0)
+		rc = chain_identity(s, m.chain_id);
+	if (rc != 0)
+		return rc;
+	int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	crypto_generichash_state st;
+	crypto_generichash_init(&st, NULL, 0, HW_HASH_BYTES);
+	rc = log_extend(s, fd, &st, &m, &info->entries_added);
+	close(fd);
+	if (rc == 0)
+		rc = manifest_write(out, &m);
+	info->snapshot_lsn = m.snapshot_lsn;
+	info->end_lsn = m.end_lsn;
+	return rc;
+}
+
+/* An incremental backup must continue this store's chain from the backup's end. */
+static int incremental_check(struct hw_store *s, const char *out, struct manifest *m, char *what)
+{
+	static const uint8_t zero[HW_HASH_BYTES];
+	uint8_t id[HW_HASH_BYTES];
+	int rc = chain_identity(s, id);
+	if (rc != 0)
+		return rc;
+	if (memcmp(m->chain_id, zero, HW_HASH_BYTES) == 0)
+		memcpy(m->chain_id, id, HW_HASH_BYTES); /* backed up while empty */
+	if (memcmp(m->chain_id, id, HW_HASH_BYTES) != 0 && m->end_lsn != 0)
+		return fail(what, HW_EBACKUP, "backup is of another chain");
+	if (file_bytes(out, "snapshot/data.mdb") != m->snapshot_bytes)
+		return fail(what, HW_EBACKUP, "snapshot/data.mdb is missing or has the wrong size");
+	if (m->end_lsn == 0)
+		return 0;
+	uint8_t *buf;
+	size_t len;
+	struct hw_entry e;
+	rc = hw_store_read_entry(s, m->end_lsn, &buf, &len);
+	if (rc == HW_ENOTFOUND)
+		return fail(what, HW_EBACKUP,
+			    "store has no LSN %" PRIu64 ": the backup is ahead of it", m->end_lsn);
+	if (rc != 0)
+		return rc;
+	rc = hw_entry_decode(buf, len, &e);
+	if (rc == 0 && memcmp(e.hash, m->end_hash, HW_HASH_BYTES) != 0)
+		rc = fail(what, HW_EBACKUP, "store's LSN %" PRIu64 " differs from the backup's",
+			  m->end_lsn);
+	free(buf);
+	return rc;
+}
+
+/* Open log.hwl, check its first log_bytes against the MANIFEST and leave fd positioned
+ * after them with st holding their hash; a longer file is cut back (an interrupted
+ * incremental backup wrote past the MANIFEST). */
+static int log_reopen(const char *out, const struct manifest *m, int *fd,
+		      crypto_generichash_state *st, char *what)
+{
+	char path[PATH_MAX];
+	int rc = path_join(path, out, "log.hwl");
+	if (rc != 0)
+		return rc;
+	*fd = open(path, O_RDWR | O_CLOEXEC);
+	if (*fd < 0)
+		return errno == ENOENT ? fail(what, HW_EBACKUP, "log.hwl is missing") : -errno;
+	crypto_generichash_init(st, NULL, 0, HW_HASH_BYTES);
+	uint64_t size = 0;
+	uint8_t h[HW_HASH_BYTES];
+	rc = hash_fd(*fd, m->log_bytes, st, &size);
+	if (rc == 0 && size < m->log_bytes)
+		rc = fail(what, HW_EBACKUP,
+			  "log.hwl is truncated: %" PRIu64 " of %" PRIu64 " bytes", size,
+			  m->log_bytes);
+	crypto_generichash_state copy = *st;
+	crypto_generichash_final(&copy, h, HW_HASH_BYTES);
+	if (rc == 0 && memcmp(h, m->log_blake2b, HW_HASH_BYTES) != 0)
+		rc = fail(what, HW_EBACKUP, "log.hwl does not match its MANIFEST hash");
+	if (rc == 0 && ftruncate(*fd, (off_t)m->log_bytes) != 0)
+		rc = -errno;
+	if (rc == 0 && lseek(*fd, (off_t)m->log_bytes, SEEK_SET) < 0)
+		rc = -errno;
+	if (rc != 0)
+		close(*fd);
+	return rc;
+}
+
+static int backup_incremental(struct hw_store *s, const char *out, struct hw_backup_info *info)
+{
+	struct manifest m;
+	int rc = manifest_read(out, &m, info->what);
+	if (rc == 0)
+		rc = incremental_check(s, out, &m, info->what);
+	if (rc != 0)
+		return rc;
+	int fd;
+	crypto_generichash_state st;
+	rc = log_reopen(out, &m, &fd, &st, info->what);
+	if (rc != 0)
+		return rc;
+	rc = log_extend(s, fd, &st, &m, &info->entries_added);
+	close(fd);
+	if (rc == 0)
+		rc = manifest_write(out, &m);
+	info->snapshot_lsn = m.snapshot_lsn;
+	info->end_lsn = m.end_lsn;
+	return rc;
+}
+
+int hw_backup(struct hw_store *s, const char *out_dir, struct hw_backup_info *info)
+{
+	struct hw_backup_info local;
+	if (info == NULL)
+		info = &local;
+	memset(info, 0, sizeof *info);
+	if (mkdir(out_dir, 0700) != 0 && errno != EEXIST)
+		return -errno;
+	char path[PATH_MAX];
+	int rc = path_join(path, out_dir, "MANIFEST");
+	if (rc != 0)
+		return rc;
+	if (access(path, F_OK) == 0)
+		rc = backup_incremental(s, out_dir, info);
+	else if (errno == ENOENT)
+		rc = backup_full(s, out_dir, info);
+	else
+		rc = -errno;
+	if (rc == 0)
+		info->bytes = file_bytes(out_dir, "snapshot/data.mdb") +
+			      file_bytes(out_dir, "log.hwl") + file_bytes(out_dir, "MANIFEST");
+	return rc;
+}
+
+/* ---- restore ----------------------------------------------------------------------- */
+
+/* A backup directory, checked, with its log mapped. */
+struct backup_view {
+	struct manifest m;
+	char snap_dir[PATH_MAX];
+	const uint8_t *log; /* first m.log_bytes of log.hwl; NULL when empty */
+	size_t log_len;
+};
+
+static int snapshot_check(const char *bdir, struct backup_view *bv, char *what)
+{
+	char file[PATH_MAX];
+	uint8_t h[HW_HASH_BYTES];
+	uint64_t size;
+	int rc = path_join(bv->snap_dir, bdir, "snapshot");
+	if (rc == 0)
+		rc = path_join(file, bv->snap_dir, "data.mdb");
+	if (rc == 0)
+		rc = hash_file(file, h, &size);
+	if (rc == -ENOENT)
+		return fail(what, HW_EBACKUP, "snapshot/data.mdb is missing");
+	if (rc != 0)
+		return rc;
+	if (size != bv->m.snapshot_bytes || memcmp(h, bv->m.snapshot_blake2b, HW_HASH_BYTES) != 0)
+		return fail(what, HW_EBACKUP, "snapshot/data.mdb does not match its MANIFEST hash");
+	return 0;
+}
+
+/* Map the first log_bytes of log.hwl and check their hash. */
+static int log_map(const char *bdir, struct backup_view *bv, char *what)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	int rc = path_join(path, bdir, "log.hwl");
+	if (rc != 0)
+		return rc;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? fail(what, HW_EBACKUP, "log.hwl is missing") : -errno;
+	if (fstat(fd, &st) != 0 || bv->m.log_bytes == 0) {
+		rc = bv->m.log_bytes == 0 ? 0 : -errno;
+		close(fd);
+		return rc;
+	}
+	if ((uint64_t)st.st_size < bv->m.log_bytes) {
+		close(fd);
+		return fail(what, HW_EBACKUP, "log.hwl is truncated: %lld of %" PRIu64 " bytes",
+			    (long long)st.st_size, bv->m.log_bytes);
+	}
+	void *p = mmap(NULL, (size_t)bv->m.log_bytes, PROT_READ, MAP_PRIVATE, fd, 0);
+	rc = p == MAP_FAILED ? -errno : 0;
+	close(fd);
+	if (rc != 0)
+		return rc;
+	bv->log = p;
+	bv->log_len = (size_t)bv->m.log_bytes;
+	uint8_t h[HW_HASH_BYTES];
+	crypto_generichash(h, HW_HASH_BYTES, bv->log, bv->log_len, NULL, 0);
+	if (memcmp(h, bv->m.log_blake2b, HW_HASH_BYTES) != 0)
+		return fail(what, HW_EBACKUP, "log.hwl does not match its MANIFEST hash");
+	return 0;
+}
+
+/* The mapped log's entry at *off: framing and hash checked. HW_EBACKUP when damaged. */
+static int log_next(const struct backup_view *bv, size_t *off, struct hw_entry *e,
+		    const uint8_t **entry, size_t *len)
+{
+	size_t left = bv->log_len - *off;
+	if (left < LEN_PREFIX_BYTES)
+		return HW_EBACKUP;
+	const uint8_t *q = bv->log + *off;
+	size_t n = (size_t)q[0] | (size_t)q[1] << 8 | (size_t)q[2] << 16 | (size_t)q[3] << 24;
+	if (n > left - LEN_PREFIX_BYTES || n < HW_ENTRY_HEADER_BYTES || n > HW_ENTRY_BYTES_MAX)
+		return HW_EBACKUP;
+	if (hw_entry_decode(q + LEN_PREFIX_BYTES, n, e) != 0)
+		return HW_EBACKUP;
+	*entry = q + LEN_PREFIX_BYTES;
+	*len = n;
+	*off += LEN_PREFIX_BYTES + n;
+	return 0;
+}
+
+/* Every log entry must decode and continue the chain from the snapshot to the end. */
+static int log_check(const struct backup_view *bv, char *what)
+{
+	struct hw_head end = {.lsn = bv->m.snapshot_lsn};
+	memcpy(end.hash, bv->m.snapshot_hash, HW_HASH_BYTES);
+	struct hw_entry e;
+	const uint8_t *p;
+	size_t len, off = 0;
+	while (off < bv->log_len) {
+		if (log_next(bv, &off, &e, &p, &len) != 0)
+			return fail(what, HW_EBACKUP,
+				    "log.hwl entry after LSN %" PRIu64 " is damaged", end.lsn);
+		if (e.lsn != end.lsn + 1 || memcmp(e.prev_hash, end.hash, HW_HASH_BYTES) != 0)
+			return fail(what, HW_EBACKUP,
+				    "log.hwl entry %" PRIu64 " does not continue LSN %" PRIu64,
+				    e.lsn, end.lsn);
+		end.lsn = e.lsn;
+		memcpy(end.hash, e.hash, HW_HASH_BYTES);
+	}
+	if (end.lsn != bv->m.end_lsn || memcmp(end.hash, bv->m.end_hash, HW_HASH_BYTES) != 0)
+		return fail(what, HW_EBACKUP,
+			    "log.hwl ends at LSN %" PRIu64 ", MANIFEST says %" PRIu64, end.lsn,
+			    bv->m.end_lsn);
+	return 0;
+}
+
+static void backup_close(struct backup_view *bv)
+{
+	if (bv->log != NULL)
+		munmap((void *)bv->log, bv->log_len);
+	bv->log = NULL;
+}
+
+/* Check everything before anything is created: MANIFEST, file hashes, the log's chain. */
+static int backup_open(const char *bdir, struct backup_view *bv, char *what)
+{
+	int rc = manifest_read(bdir, &bv->m, what);
+	if (rc == 0)
+		rc = snapshot_check(bdir, bv, what);
+	if (rc == 0)
+		rc = log_map(bdir, bv, what);
+	if (rc == 0)
+		rc = log_check(bv, what);
+	return rc;
+}
+
+/* Open the snapshot read-only and check it is what the MANIFEST says. */
+static int snapshot_open(const struct backup_view *bv, struct hw_store **out, char *what)
+{
+	struct hw_store_opts o = {.read_only = true};
+	struct hw_head h;
+	uint8_t id[HW_HASH_BYTES];
+	int rc = hw_store_open(bv->snap_dir, &o, out);
+	if (rc != 0)
+		return fail(what, HW_EBACKUP, "snapshot does not open as a store: %s",
+			    hw_errname(rc));
+	rc = hw_store_head(*out, &h);
+	if (rc == 0)
+		rc = chain_identity(*out, id);
+	if (rc == 0 && (h.lsn != bv->m.snapshot_lsn ||
+			memcmp(h.hash, bv->m.snapshot_hash, HW_HASH_BYTES) != 0))
+		rc = fail(what, HW_EBACKUP,
+			  "snapshot head is LSN %" PRIu64 ", MANIFEST says %" PRIu64, h.lsn,
+			  bv->m.snapshot_lsn);
+	if (rc == 0 && h.lsn != 0 && memcmp(id, bv->m.chain_id, HW_HASH_BYTES) != 0)
+		rc = fail(what, HW_EBACKUP, "snapshot is of another chain than the MANIFEST's");
+	if (rc != 0) {
+		hw_store_close(*out);
+		*out = NULL;
+	}
+	return rc;
+}
+
+/* HW_ENOTFOUND when until_time_ms is before the backup's first entry. */
+static int target_check(struct hw_store *snap, const struct backup_view *bv, int64_t until_time_ms,
+			char *what)
+{
+	struct hw_entry e;
+	uint8_t *buf = NULL;
+	const uint8_t *p;
+	size_t len, off = 0;
+	int rc = 0;
+	if (until_time_ms == 0)
+		return 0;
+	if (bv->m.snapshot_lsn != 0)
+		rc = hw_store_read_entry(snap, 1, &buf, &len);
+	else if (bv->log_len != 0)
+		rc = log_next(bv, &off, &e, &p, &len);
+	else
+		return 0; /* an empty backup: restoring it gives an empty store */
+	if (rc == 0 && buf != NULL)
+		rc = hw_entry_decode(buf, len, &e);
+	free(buf);
+	if (rc == 0 && e.time_ms > until_time_ms)
+		rc = fail(what, HW_ENOTFOUND, "the backup's first entry is after the target time");
+	return rc;
+}
+
+/* Append the backup log's entries that follow dst's head, up to target t. */
+static int log_replay(const struct backup_view *bv, struct hw_store *dst, const struct target *t,
+		      struct batch *b)
+{
+	struct hw_head h;
+	int rc = hw_store_head(dst, &h);
+	struct hw_entry e;
+	const uint8_t *p;
+	size_t len, off = 0;
+	uint64_t next = h.lsn + 1;
+	while (rc == 0 && off < bv->log_len) {
+		rc = log_next(bv, &off, &e, &p, &len);
+		/* Not the next one: replay stopped inside the snapshot, at the target. */
+		if (rc != 0 || e.lsn != next || past_target(t, &e))
+			break;
+		rc = batch_add(dst, b, p, len);
+		next++;
+	}
+	return rc == 0 ? batch_flush(dst, b) : rc;
+}
+
+static int restore_into(const struct backup_view *bv, struct hw_store *snap, const char *dir,
+			const struct target *t, struct batch *b, struct hw_restore_info *info)
+{
+	struct hw_store *dst;
+	struct hw_head h;
+	int rc = hw_store_open(dir, NULL, &dst);
+	if (rc != 0)
+		return rc;
+	rc = replay_into(snap, dst, t, b);
+	if (rc == 0)
+		rc = log_replay(bv, dst, t, b);
+	if (rc == 0)
+		rc = hw_store_head(dst, &h);
+	if (rc == 0)
+		rc = hw_store_digest(dst, info->digest);
+	if (rc == 0) {
+		info->lsn = h.lsn;
+		info->time_ms = h.time_ms;
+	}
+	hw_store_close(dst);
+	return rc;
+}
+
+/* Undo a failed restore: the store files, and dir itself if restore made it. */
+static void store_remove(const char *dir, bool dir_existed)
+{
+	char path[PATH_MAX];
+	if (path_join(path, dir, "data.mdb") == 0)
+		unlink(path);
+	if (path_join(path, dir, "lock.mdb") == 0)
+		unlink(path);
+	if (!dir_existed)
+		rmdir(dir);
+}
+
+int hw_restore(const char *backup_dir, const char *dir, uint64_t until_lsn, int64_t until_time_ms,
+	       hw_progress_cb *cb, void *arg, struct hw_restore_info *info)
+{
+	double t0 = now_s();
+	struct hw_restore_info local;
+	struct backup_view bv;
+	struct hw_store *snap = NULL;
+	struct target t = {.until_lsn = until_lsn, .until_time_ms = until_time_ms};
+	struct batch b;
+	if (info == NULL)
+		info = &local;
+	memset(info, 0, sizeof *info);
+	memset(&bv, 0, sizeof bv);
+	int rc = backup_open(backup_dir, &bv, info->what);
+	if (rc == 0)
+		rc = snapshot_open(&bv, &snap, info->what);
+	if (rc == 0)
+		rc = target_check(snap, &bv, until_time_ms, info->what);
+	uint64_t last = until_lsn != 0 && until_lsn < bv.m.end_lsn ? until_lsn : bv.m.end_lsn;
+	if (rc == 0)
+		rc = batch_init(&b, last, cb, arg);
+	if (rc != 0)
+		goto out;
+	bool existed = access(dir, F_OK) == 0;
+	rc = hw_store_init(dir);
+	if (rc == HW_EEXIST)
+		fail(info->what, rc, "%s holds a store already", dir);
+	if (rc == 0)
+		rc = restore_into(&bv, snap, dir, &t, &b, info);
+	if (rc != 0 && rc != HW_EEXIST)
+		store_remove(dir, existed);
+	batch_fini(&b);
+out:
+	hw_store_close(snap);
+	backup_close(&bv);
+	info->seconds = now_s() - t0;
+	return rc;
+}

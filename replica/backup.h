@@ -1,0 +1,67 @@
+/* backup.h: backups a store can be rebuilt from, and restore to a point in time.
+ *
+ * A backup directory holds a consistent, compacted copy of the store (mdb_env_copy2 with
+ * MDB_CP_COMPACT, in snapshot/) and the log entries appended after it (log.hwl, in
+ * entry format), with a MANIFEST naming the snapshot's head, the log's end and the
+ * BLAKE2b of every file, so a damaged or incomplete backup is refused instead of
+ * restored (docs/formats.md).
+ *
+ * Layout of a backup directory:
+ *   snapshot/data.mdb  the compacted copy (made in snapshot.tmp/, then renamed)
+ *   log.hwl            entries after the snapshot, each a 4-byte little-endian length and
+ *                      the entry bytes; only the first log_bytes count (an interrupted
+ *                      incremental backup may leave a tail, cut off by the next one)
+ *   MANIFEST           text, key=value per line: format (1), chain_id (hash of entry 1),
+ *                      snapshot_lsn, snapshot_hash, end_lsn, end_hash, snapshot_bytes,
+ *                      snapshot_blake2b, log_bytes, log_blake2b (hashes in hex). Written
+ *                      to MANIFEST.tmp, fsync'd and renamed: it is the commit point.
+ * Restore opens the snapshot as a read-only store, for which LMDB makes snapshot/lock.mdb:
+ * the backup directory must be writable. */
+#ifndef HW_REPLICA_BACKUP_H
+#define HW_REPLICA_BACKUP_H
+
+#include <stdint.h>
+
+#include "replica/store.h"
+#include "replica/verify.h"
+
+struct hw_backup_info {
+	uint64_t snapshot_lsn;  /* head of the snapshot */
+	uint64_t end_lsn;       /* last LSN the backup holds (snapshot or log after it) */
+	uint64_t entries_added; /* log entries this call appended (0 for a new snapshot) */
+	uint64_t bytes;         /* size of the backup directory's files */
+	char what[160];         /* on HW_EBACKUP, what is wrong in words; else "" */
+};
+
+/* Back s up into out_dir. If out_dir has no backup, write a new snapshot; if it holds a
+ * backup of this store's chain, append the entries after its end to log.hwl (an
+ * incremental backup). HW_EBACKUP if out_dir holds a damaged backup or one of another
+ * chain; -errno for the OS. */
+int hw_backup(struct hw_store *s, const char *out_dir, struct hw_backup_info *info);
+
+struct hw_restore_info {
+	uint64_t lsn;                 /* head of the restored store */
+	int64_t time_ms;              /* its entry time */
+	uint8_t digest[HW_HASH_BYTES];
+	double seconds;
+	char what[160];               /* on HW_EBACKUP, what is wrong in words ("log.hwl is
+	                                 truncated"); else "" */
+};
+
+/* Check the backup in backup_dir and rebuild a store from it in dir (which must not hold
+ * a store: HW_EEXIST), replaying its log up to until_lsn (0: all) and no entry whose
+ * time is after until_time_ms (0: no limit). HW_EBACKUP for a damaged or incomplete
+ * backup; HW_ENOTFOUND when the target point is before anything the backup holds. */
+int hw_restore(const char *backup_dir, const char *dir, uint64_t until_lsn,
+	       int64_t until_time_ms, hw_progress_cb *cb, void *arg,
+	       struct hw_restore_info *info);
+
+/* Copy the log entries of src after dst's head, up to until_lsn (0: all) and no entry
+ * whose time is after until_time_ms (0: no limit), into dst through
+ * hw_store_append_entries() (so every entry is checked and applied again), in batches.
+ * Used by restore, verify's rebuild and `digest --at-lsn`. HW_ECHAIN if dst's head is not
+ * on src's chain. cb may be NULL. */
+int hw_store_replay(struct hw_store *src, struct hw_store *dst, uint64_t until_lsn,
+		    int64_t until_time_ms, hw_progress_cb *cb, void *arg);
+
+#endif

@@ -1,0 +1,362 @@
+/* state.c: the state tables' encodings, keys and reads (replica/state.h, state_int.h).
+ *
+ * Every encoding is fixed-layout and little-endian (big-endian only where LMDB's byte
+ * order must be numeric order), so equal states are equal bytes on every node and the
+ * state digest can be compared across nodes (docs/formats.md).
+ *
+ * containers  key: container number bytes, no NUL (11 bytes for ISO numbers).
+ *             value (44 + n bytes):
+ *               off len field
+ *                 0   1 format version, 1
+ *                 1   1 state (TOS__V1__TRANSIT_STATE__*)
+ *                 2   1 full_empty (TOS__V1__FULL_EMPTY__*)
+ *                 3   4 size_type, ASCII, NUL-padded ("" if never reported)
+ *                 7   4 tare_kg
+ *                11   4 gross_kg
+ *                15   4 max_gross_kg
+ *                19   4 vgm_kg (0: no VGM for the current visit)
+ *                23   4 visits
+ *                27   8 last_event_ms (signed)
+ *                35   8 last_lsn
+ *                43   1 n: position length (0..63)
+ *                44   n position text (below), no NUL
+ *             Active holds are not in the value: they are read from the holds table.
+ * slots       key: 20' ground slot "BLOCK-BB-RR-T", bay and row zero-padded to 2 digits,
+ *             tier 1 digit ("3C-13-05-2"). value: container number bytes. A 40'/45' box
+ *             in even bay B holds slots B-1 and B+1.
+ * holds       key: container number bytes + 1 byte hold type (TOS__V1__HOLD_TYPE__*).
+ *             value: 8-byte LSN of the APPLY record (little-endian) + authority text.
+ * vessels     key: vessel visit id bytes. value: 1 byte phase (TOS__V1__VISIT_PHASE__*).
+ * wis         key "w/" + wi_id: value 1 byte state (TOS__V1__WI_STATE__*) + container
+ *             number bytes (none when the instruction names no container).
+ *             key "c/" + container number: value the wi_id of the container's active
+ *             instruction (CREATED, DISPATCHED, IN_PROGRESS); deleted when it ends.
+ * kv          key: tenant_id + '\0' + key. value: the bytes as given.
+ * audit       key: 8-byte big-endian LSN of an audit record. value: empty.
+ *
+ * Position text (canonical; "from is where it is" compares it byte for byte):
+ *   yard    "yard:<block>-BB-RR-T"          e.g. "yard:3C-14-05-2" (the box's own bay)
+ *   vessel  "vessel:<visit>:BBB-RR-TT"      e.g. "vessel:V1:078-06-90"
+ *   truck   "truck:<visit>:<lane>:<slot>"
+ *   rail    "rail:<train>:<wagon>:<slot>"
+ *   che     "che:<id>"
+ *   ""      not at a known place (advised, or gone without a destination)
+ * Text longer than 63 bytes is cut there; only yard and vessel positions are compared and
+ * those always fit (block <= 4, visit id <= 35 characters). */
+#include "replica/state.h"
+#include "replica/state_int.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "base/assert.h"
+#include "hawser_error.h"
+
+static void put_u32(uint8_t *p, uint32_t v)
+{
+	for (unsigned i = 0; i < 4; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static void put_u64(uint8_t *p, uint64_t v)
+{
+	for (unsigned i = 0; i < 8; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint32_t get_u32(const uint8_t *p)
+{
+	uint32_t v = 0;
+	for (unsigned i = 0; i < 4; i++)
+		v |= (uint32_t)p[i] << (8 * i);
+	return v;
+}
+
+static uint64_t get_u64(const uint8_t *p)
+{
+	uint64_t v = 0;
+	for (unsigned i = 0; i < 8; i++)
+		v |= (uint64_t)p[i] << (8 * i);
+	return v;
+}
+
+size_t hw__container_encode(const struct hw_container *c, uint8_t *buf)
+{
+	size_t pos_len = strnlen(c->position, sizeof c->position - 1);
+	size_t st_len = strnlen(c->size_type, 4);
+
+	HW_ASSERT(c->state >= 0 && c->state <= UINT8_MAX);
+	HW_ASSERT(c->full_empty >= 0 && c->full_empty <= UINT8_MAX);
+	buf[0] = HW_CONTAINER_FORMAT;
+	buf[1] = (uint8_t)c->state;
+	buf[2] = (uint8_t)c->full_empty;
+	memset(buf + 3, 0, 4);
+	memcpy(buf + 3, c->size_type, st_len);
+	put_u32(buf + 7, c->tare_kg);
+	put_u32(buf + 11, c->gross_kg);
+	put_u32(buf + 15, c->max_gross_kg);
+	put_u32(buf + 19, c->vgm_kg);
+	put_u32(buf + 23, c->visits);
+	put_u64(buf + 27, (uint64_t)c->last_event_ms);
+	put_u64(buf + 35, c->last_lsn);
+	buf[43] = (uint8_t)pos_len;
+	memcpy(buf + HW_CONTAINER_FIXED_BYTES, c->position, pos_len);
+	return HW_CONTAINER_FIXED_BYTES + pos_len;
+}
+
+int hw__container_decode(const uint8_t *data, size_t len, struct hw_container *out)
+{
+	if (len < HW_CONTAINER_FIXED_BYTES || data[0] != HW_CONTAINER_FORMAT)
+		return MDB_CORRUPTED;
+	size_t pos_len = data[43];
+	if (pos_len > sizeof out->position - 1 || len != HW_CONTAINER_FIXED_BYTES + pos_len)
+		return MDB_CORRUPTED;
+	out->state = data[1];
+	out->full_empty = data[2];
+	memcpy(out->size_type, data + 3, 4);
+	out->size_type[4] = '\0';
+	out->tare_kg = get_u32(data + 7);
+	out->gross_kg = get_u32(data + 11);
+	out->max_gross_kg = get_u32(data + 15);
+	out->vgm_kg = get_u32(data + 19);
+	out->visits = get_u32(data + 23);
+	out->last_event_ms = (int64_t)get_u64(data + 27);
+	out->last_lsn = get_u64(data + 35);
+	memcpy(out->position, data + HW_CONTAINER_FIXED_BYTES, pos_len);
+	out->position[pos_len] = '\0';
+	return 0;
+}
+
+size_t hw__hold_key(const char *id, size_t id_len, int hold, uint8_t *key)
+{
+	HW_ASSERT(id_len <= HW_CONTAINER_ID_BYTES_MAX && hold > 0 && hold < 32);
+	memcpy(key, id, id_len);
+	key[id_len] = (uint8_t)hold;
+	return id_len + 1;
+}
+
+int hw__holds_mask(MDB_txn *txn, const struct hw_tables *t, const char *id, size_t id_len,
+		   uint32_t *mask)
+{
+	MDB_cursor *cur;
+	int rc = mdb_cursor_open(txn, t->holds, &cur);
+	if (rc != 0)
+		return rc;
+	*mask = 0;
+	MDB_val k = {.mv_size = id_len, .mv_data = (void *)id};
+	MDB_val v;
+	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	while (rc == 0) {
+		if (k.mv_size != id_len + 1 || memcmp(k.mv_data, id, id_len) != 0)
+			break;
+		unsigned hold = ((const uint8_t *)k.mv_data)[id_len];
+		if (hold == 0 || hold >= 32) {
+			rc = MDB_CORRUPTED;
+			break;
+		}
+		*mask |= 1u << hold;
+		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+	}
+	mdb_cursor_close(cur);
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+int hw_state_container_get(MDB_txn *txn, const struct hw_tables *t, const char *id,
+			   struct hw_container *out)
+{
+	size_t id_len = strlen(id);
+	if (id_len == 0 || id_len > HW_CONTAINER_ID_BYTES_MAX)
+		return HW_ENOTFOUND;
+	MDB_val k = {.mv_size = id_len, .mv_data = (void *)id};
+	MDB_val v;
+	int rc = mdb_get(txn, t->containers, &k, &v);
+	if (rc == MDB_NOTFOUND)
+		return HW_ENOTFOUND;
+	if (rc != 0)
+		return rc;
+	memset(out, 0, sizeof *out);
+	rc = hw__container_decode(v.mv_data, v.mv_size, out);
+	if (rc != 0)
+		return rc;
+	memcpy(out->id, id, id_len);
+	out->id[id_len] = '\0';
+	return hw__holds_mask(txn, t, id, id_len, &out->holds);
+}
+
+/* printf into out (64 bytes), cutting at 63 bytes without a warning: see the position
+ * text note at the top. */
+static void pos_printf(char out[64], const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void pos_printf(char out[64], const char *fmt, ...)
+{
+	char tmp[256];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(tmp, sizeof tmp, fmt, ap);
+	va_end(ap);
+	size_t n = strnlen(tmp, 63);
+	memcpy(out, tmp, n);
+	out[n] = '\0';
+}
+
+void hw__position_text(const Tos__V1__Location *loc, char out[64])
+{
+	out[0] = '\0';
+	if (loc == NULL)
+		return;
+	switch (loc->where_case) {
+	case TOS__V1__LOCATION__WHERE_YARD:
+		pos_printf(out, "yard:%s-%02u-%02u-%u", loc->yard->block, loc->yard->bay,
+			   loc->yard->row, loc->yard->tier);
+		break;
+	case TOS__V1__LOCATION__WHERE_VESSEL:
+		pos_printf(out, "vessel:%s:%03u-%02u-%02u", loc->vessel->vessel_visit_id,
+			   loc->vessel->bay, loc->vessel->row, loc->vessel->tier);
+		break;
+	case TOS__V1__LOCATION__WHERE_TRUCK:
+		pos_printf(out, "truck:%s:%s:%u", loc->truck->truck_visit_id, loc->truck->lane,
+			   loc->truck->chassis_slot);
+		break;
+	case TOS__V1__LOCATION__WHERE_RAIL:
+		pos_printf(out, "rail:%s:%s:%u", loc->rail->train_visit_id, loc->rail->wagon,
+			   loc->rail->slot);
+		break;
+	case TOS__V1__LOCATION__WHERE_CHE:
+		pos_printf(out, "che:%s", loc->che->che_id);
+		break;
+	default:
+		break;
+	}
+}
+
+size_t hw__slot_key(const char *block, unsigned bay, unsigned row, unsigned tier, char *out)
+{
+	int n = snprintf(out, HW_SLOT_KEY_BYTES, "%.4s-%02u-%02u-%u", block, bay % 100u, row % 100u,
+			 tier % 10u);
+	HW_ASSERT(n > 0 && (unsigned)n < HW_SLOT_KEY_BYTES);
+	return (size_t)n;
+}
+
+static unsigned slots_of(const char *block, unsigned bay, unsigned row, unsigned tier,
+			 char keys[HW_SLOTS_PER_BOX_MAX][HW_SLOT_KEY_BYTES])
+{
+	if (bay % 2u == 1u) {
+		hw__slot_key(block, bay, row, tier, keys[0]);
+		return 1;
+	}
+	hw__slot_key(block, bay - 1u, row, tier, keys[0]);
+	hw__slot_key(block, bay + 1u, row, tier, keys[1]);
+	return 2;
+}
+
+unsigned hw__yard_slots(const Tos__V1__YardPos *pos,
+			char keys[HW_SLOTS_PER_BOX_MAX][HW_SLOT_KEY_BYTES])
+{
+	if (pos == NULL || pos->bay == 0)
+		return 0;
+	return slots_of(pos->block, pos->bay, pos->row, pos->tier, keys);
+}
+
+unsigned hw__position_slots(const char *pos, char keys[HW_SLOTS_PER_BOX_MAX][HW_SLOT_KEY_BYTES])
+{
+	if (strncmp(pos, "yard:", 5) != 0)
+		return 0;
+	/* "yard:" block "-BB-RR-T": the block is whatever precedes the fixed 8-byte tail. */
+	size_t len = strlen(pos);
+	if (len < 5 + 1 + 8)
+		return 0;
+	const char *tail = pos + len - 8;
+	unsigned bay, row, tier;
+	if (sscanf(tail, "-%2u-%2u-%1u", &bay, &row, &tier) != 3 || bay == 0)
+		return 0;
+	char block[8];
+	size_t block_len = (size_t)(tail - (pos + 5));
+	if (block_len == 0 || block_len >= sizeof block)
+		return 0;
+	memcpy(block, pos + 5, block_len);
+	block[block_len] = '\0';
+	return slots_of(block, bay, row, tier, keys);
+}
+
+bool hw__position_vessel_visit(const char *pos, char *out, size_t cap)
+{
+	if (strncmp(pos, "vessel:", 7) != 0)
+		return false;
+	const char *start = pos + 7;
+	/* The cell after the last ':' has no ':', so the visit id may hold one. */
+	const char *end = strrchr(start, ':');
+	if (end == NULL || (size_t)(end - start) >= cap)
+		return false;
+	memcpy(out, start, (size_t)(end - start));
+	out[end - start] = '\0';
+	return true;
+}
+
+int hw__vessel_phase(MDB_txn *txn, const struct hw_tables *t, const char *visit, int *phase,
+		     bool *found)
+{
+	MDB_val k = {.mv_size = strlen(visit), .mv_data = (void *)visit};
+	MDB_val v;
+	*phase = 0;
+	*found = false;
+	if (k.mv_size == 0)
+		return 0;
+	int rc = mdb_get(txn, t->vessels, &k, &v);
+	if (rc == MDB_NOTFOUND)
+		return 0;
+	if (rc != 0)
+		return rc;
+	if (v.mv_size != 1)
+		return MDB_CORRUPTED;
+	*phase = ((const uint8_t *)v.mv_data)[0];
+	*found = true;
+	return 0;
+}
+
+int hw__container_active(MDB_txn *txn, const struct hw_tables *t, const struct hw_container *c,
+			 bool *active)
+{
+	switch (c->state) {
+	case TOS__V1__TRANSIT_STATE__ADVISED:
+	case TOS__V1__TRANSIT_STATE__INBOUND:
+	case TOS__V1__TRANSIT_STATE__EC_IN:
+	case TOS__V1__TRANSIT_STATE__YARD:
+	case TOS__V1__TRANSIT_STATE__EC_OUT:
+		*active = true;
+		return 0;
+	case TOS__V1__TRANSIT_STATE__LOADED:
+		break;
+	default:
+		*active = false;
+		return 0;
+	}
+	/* LOADED: still ours until its vessel visit departs. A visit the store never saw
+	 * has not departed. */
+	char visit[64];
+	int phase = 0;
+	bool found = false;
+	if (hw__position_vessel_visit(c->position, visit, sizeof visit)) {
+		int rc = hw__vessel_phase(txn, t, visit, &phase, &found);
+		if (rc != 0)
+			return rc;
+	}
+	*active = phase < TOS__V1__VISIT_PHASE__VP_DEPARTED;
+	return 0;
+}
+
+static const char *enum_name(const ProtobufCEnumDescriptor *d, int value)
+{
+	const ProtobufCEnumValue *v = protobuf_c_enum_descriptor_get_value(d, value);
+	return v != NULL ? v->name : "?";
+}
+
+const char *hw_transit_state_name(int state)
+{
+	return enum_name(&tos__v1__transit_state__descriptor, state);
+}
+
+const char *hw_hold_type_name(int hold)
+{
+	return enum_name(&tos__v1__hold_type__descriptor, hold);
+}

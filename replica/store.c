@@ -1,0 +1,825 @@
+/* store.c: the LMDB environment of a node: open, group-commit append of records and of
+ * entries, head, digest (replica/store.h). */
+#include "replica/store_int.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include "base/assert.h"
+#include "base/fault.h"
+#include "base/reject.h"
+#include "replica/apply.h"
+#include "replica/entry.h"
+#include "replica/record.h"
+#include "replica/state.h"
+#include "replica/validate.h"
+
+#define STORE_FORMAT 1u
+#define STORE_MAXDBS 16u
+#define IDS_HASH_BYTES 16u /* BLAKE2b-128 of a record's bytes, for idempotency */
+#define META_HEAD_BYTES (8u + 8u + 8u + HW_HASH_BYTES)
+
+/* Order matters: it is the order the digest walks the replicated tables in. */
+static const struct {
+	const char *name;
+	size_t off;
+	int replicated;
+} tables[] = {
+	{"containers", offsetof(struct hw_tables, containers), 1},
+	{"slots", offsetof(struct hw_tables, slots), 1},
+	{"holds", offsetof(struct hw_tables, holds), 1},
+	{"ids", offsetof(struct hw_tables, ids), 1},
+	{"kv", offsetof(struct hw_tables, kv), 1},
+	{"vessels", offsetof(struct hw_tables, vessels), 1},
+	{"wis", offsetof(struct hw_tables, wis), 1},
+	{"audit", offsetof(struct hw_tables, audit), 1},
+	{"log", offsetof(struct hw_tables, log), 0},
+	{"meta", offsetof(struct hw_tables, meta), 0},
+	{"quarantine", offsetof(struct hw_tables, quarantine), 0},
+	{"drills", offsetof(struct hw_tables, drills), 0},
+};
+_Static_assert(sizeof tables / sizeof tables[0] == sizeof(struct hw_tables) / sizeof(MDB_dbi),
+	       "every table is opened");
+_Static_assert(sizeof tables / sizeof tables[0] <= STORE_MAXDBS, "room for every table");
+
+int hw_mdb_err(int rc)
+{
+	switch (rc) {
+	case 0:
+		return 0;
+	case MDB_NOTFOUND:
+		return HW_ENOTFOUND;
+	case MDB_MAP_FULL:
+	case ENOSPC:
+		return HW_ESTORE_FULL;
+	case MDB_CORRUPTED:
+	case MDB_PAGE_NOTFOUND:
+		return HW_ECORRUPT;
+	case MDB_INVALID:
+	case MDB_VERSION_MISMATCH:
+		return HW_EFORMAT;
+	case ENOMEM:
+		return HW_ENOMEM;
+	default:
+		return rc > 0 ? -rc : HW_ESTORE_FAILED;
+	}
+}
+
+void hw_lsn_key(uint64_t lsn, uint8_t key[8])
+{
+	for (int i = 7; i >= 0; i--) {
+		key[i] = (uint8_t)lsn;
+		lsn >>= 8;
+	}
+}
+
+uint64_t hw_lsn_from_key(const MDB_val *key)
+{
+	HW_ASSERT(key->mv_size == 8);
+	const uint8_t *p = key->mv_data;
+	uint64_t v = 0;
+	for (int i = 0; i < 8; i++)
+		v = (v << 8) | p[i];
+	return v;
+}
+
+static void le64_put(uint8_t *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint64_t le64_get(const uint8_t *p)
+{
+	uint64_t v = 0;
+	for (int i = 7; i >= 0; i--)
+		v = (v << 8) | p[i];
+	return v;
+}
+
+static MDB_val val_of(const void *data, size_t size)
+{
+	MDB_val v = {.mv_size = size, .mv_data = (void *)data};
+	return v;
+}
+
+/* Begin a transaction, adopting a map another process grew (lmdb.h, MDB_MAP_RESIZED). */
+static int txn_begin(struct hw_store *s, unsigned flags, MDB_txn **txn)
+{
+	int rc = mdb_txn_begin(s->env, NULL, flags, txn);
+	if (rc == MDB_MAP_RESIZED) {
+		rc = mdb_env_set_mapsize(s->env, 0);
+		if (rc == 0)
+			rc = mdb_txn_begin(s->env, NULL, flags, txn);
+	}
+	return rc;
+}
+
+/* A read transaction for any thread: held under the map lock so the writer never grows
+ * the map under it. Pair with read_end(). */
+int hw__store_read_begin(struct hw_store *s, MDB_txn **txn)
+{
+	pthread_rwlock_rdlock(&s->map_lock);
+	int rc = txn_begin(s, MDB_RDONLY, txn);
+	if (rc != 0)
+		pthread_rwlock_unlock(&s->map_lock);
+	return hw_mdb_err(rc);
+}
+
+void hw__store_read_end(struct hw_store *s, MDB_txn *txn)
+{
+	mdb_txn_abort(txn);
+	pthread_rwlock_unlock(&s->map_lock);
+}
+
+static int open_tables(struct hw_store *s, MDB_txn *txn, unsigned flags)
+{
+	for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++) {
+		MDB_dbi *dbi = (MDB_dbi *)((char *)&s->t + tables[i].off);
+		int rc = mdb_dbi_open(txn, tables[i].name, flags, dbi);
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}
+
+static void head_encode(const struct hw_head *h, uint8_t out[META_HEAD_BYTES])
+{
+	le64_put(out, h->lsn);
+	le64_put(out + 8, h->epoch);
+	le64_put(out + 16, (uint64_t)h->time_ms);
+	memcpy(out + 24, h->hash, HW_HASH_BYTES);
+}
+
+int hw__store_head_txn(struct hw_store *s, MDB_txn *txn, struct hw_head *h)
+{
+	MDB_val k = val_of("head", 4), v;
+	int rc = mdb_get(txn, s->t.meta, &k, &v);
+	if (rc != 0 || v.mv_size != META_HEAD_BYTES)
+		return rc == 0 || rc == MDB_NOTFOUND ? HW_EFORMAT : hw_mdb_err(rc);
+	const uint8_t *p = v.mv_data;
+	h->lsn = le64_get(p);
+	h->epoch = le64_get(p + 8);
+	h->time_ms = (int64_t)le64_get(p + 16);
+	memcpy(h->hash, p + 24, HW_HASH_BYTES);
+	return 0;
+}
+
+static int meta_read(struct hw_store *s, MDB_txn *txn)
+{
+	MDB_val k = val_of("format", 6), v;
+	int rc = mdb_get(txn, s->t.meta, &k, &v);
+	if (rc == MDB_NOTFOUND || (rc == 0 && (v.mv_size != 4 || *(uint8_t *)v.mv_data != STORE_FORMAT)))
+		return HW_EFORMAT;
+	if (rc != 0)
+		return hw_mdb_err(rc);
+	return hw__store_head_txn(s, txn, &s->head);
+}
+
+static int meta_write_head(struct hw_store *s, MDB_txn *txn, const struct hw_head *h)
+{
+	uint8_t buf[META_HEAD_BYTES];
+	head_encode(h, buf);
+	MDB_val k = val_of("head", 4), v = val_of(buf, sizeof buf);
+	return mdb_put(txn, s->t.meta, &k, &v, 0);
+}
+
+static int env_open(const char *dir, uint64_t map_bytes, unsigned flags, MDB_env **out)
+{
+	MDB_env *env;
+	int rc = mdb_env_create(&env);
+	if (rc != 0)
+		return hw_mdb_err(rc);
+	rc = mdb_env_set_maxdbs(env, STORE_MAXDBS);
+	if (rc == 0)
+		rc = mdb_env_set_mapsize(env, map_bytes);
+	if (rc == 0)
+		rc = mdb_env_open(env, dir, flags | MDB_NOTLS, 0600);
+	if (rc != 0) {
+		mdb_env_close(env);
+		return rc == ENOENT ? HW_EFORMAT : hw_mdb_err(rc);
+	}
+	*out = env;
+	return 0;
+}
+
+static int data_file_exists(const char *dir)
+{
+	char path[PATH_MAX];
+	if (snprintf(path, sizeof path, "%s/data.mdb", dir) >= (int)sizeof path)
+		return -ENAMETOOLONG;
+	return access(path, F_OK) == 0;
+}
+
+int hw_store_init(const char *dir)
+{
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+		return -errno;
+	int exists = data_file_exists(dir);
+	if (exists != 0)
+		return exists > 0 ? HW_EEXIST : exists;
+	struct hw_store s = {0};
+	int rc = env_open(dir, HW_MAP_BYTES_INITIAL, 0, &s.env);
+	if (rc != 0)
+		return rc;
+	MDB_txn *txn;
+	rc = mdb_txn_begin(s.env, NULL, 0, &txn);
+	if (rc != 0)
+		goto out_env;
+	uint8_t format[4] = {STORE_FORMAT, 0, 0, 0};
+	MDB_val k = val_of("format", 6), v = val_of(format, sizeof format);
+	rc = open_tables(&s, txn, MDB_CREATE);
+	if (rc == 0)
+		rc = mdb_put(txn, s.t.meta, &k, &v, 0);
+	if (rc == 0)
+		rc = meta_write_head(&s, txn, &s.head);
+	if (rc != 0) {
+		mdb_txn_abort(txn);
+		goto out_env;
+	}
+	rc = mdb_txn_commit(txn);
+out_env:
+	mdb_env_close(s.env);
+	return hw_mdb_err(rc);
+}
+
+static int store_load(struct hw_store *s)
+{
+	MDB_txn *txn;
+	int rc = txn_begin(s, MDB_RDONLY, &txn);
+	if (rc != 0)
+		return hw_mdb_err(rc);
+	rc = open_tables(s, txn, 0);
+	if (rc == MDB_NOTFOUND) {
+		mdb_txn_abort(txn);
+		return HW_EFORMAT;
+	}
+	rc = rc != 0 ? hw_mdb_err(rc) : meta_read(s, txn);
+	if (rc == 0)
+		rc = hw_mdb_err(mdb_txn_commit(txn)); /* keeps the dbi handles */
+	else
+		mdb_txn_abort(txn);
+	return rc;
+}
+
+int hw_store_open(const char *dir, const struct hw_store_opts *opts, struct hw_store **out)
+{
+	int exists = data_file_exists(dir);
+	if (exists <= 0)
+		return exists < 0 ? exists : HW_EFORMAT;
+	struct hw_store *s = calloc(1, sizeof *s);
+	if (s == NULL)
+		return HW_ENOMEM;
+	if (opts != NULL)
+		s->opts = *opts;
+	s->map_bytes = s->opts.map_bytes ? s->opts.map_bytes : HW_MAP_BYTES_INITIAL;
+	s->dir = strdup(dir);
+	s->batch_cap = HW_BATCH_BYTES_MAX + (size_t)HW_BATCH_RECORDS_MAX * HW_ENTRY_HEADER_BYTES;
+	s->batch_buf = s->opts.read_only ? NULL : malloc(s->batch_cap);
+	hw_arena_init(&s->arena, 256 * 1024, 0);
+	pthread_rwlock_init(&s->map_lock, NULL);
+	int rc = HW_ENOMEM;
+	if (s->dir == NULL || (s->batch_buf == NULL && !s->opts.read_only))
+		goto fail;
+	unsigned flags = s->opts.read_only ? MDB_RDONLY : 0;
+	rc = env_open(dir, s->map_bytes, flags, &s->env);
+	if (rc != 0)
+		goto fail;
+	int dead;
+	mdb_reader_check(s->env, &dead);
+	rc = store_load(s);
+	if (rc != 0)
+		goto fail;
+	*out = s;
+	return 0;
+fail:
+	hw_store_close(s);
+	return rc;
+}
+
+void hw_store_close(struct hw_store *s)
+{
+	if (s == NULL)
+		return;
+	if (s->prepared != NULL)
+		mdb_txn_abort(s->prepared);
+	if (s->env != NULL)
+		mdb_env_close(s->env);
+	hw_arena_fini(&s->arena);
+	pthread_rwlock_destroy(&s->map_lock);
+	free(s->batch_buf);
+	free(s->dir);
+	free(s);
+}
+
+int hw_store_head(struct hw_store *s, struct hw_head *out)
+{
+	if (!s->opts.read_only) {
+		*out = s->head; /* this handle is the only writer: the cache is exact */
+		return 0;
+	}
+	MDB_txn *txn;
+	int rc = hw__store_read_begin(s, &txn);
+	if (rc != 0)
+		return rc;
+	rc = hw__store_head_txn(s, txn, out);
+	hw__store_read_end(s, txn);
+	return rc;
+}
+
+const char *hw_store_dir(const struct hw_store *s)
+{
+	return s->dir;
+}
+
+/* ---- taking one record: the path both submit and append_entries share ---------- */
+
+/* Result of looking record_id up in the ids table. */
+enum id_seen { ID_NEW, ID_SAME, ID_OTHER };
+
+static int id_lookup(struct hw_store *s, MDB_txn *txn, const Tos__V1__Record *rec,
+		     const uint8_t hash[IDS_HASH_BYTES], enum id_seen *seen, uint64_t *lsn)
+{
+	*seen = ID_NEW;
+	if (rec->record_id.len != HW_RECORD_ID_BYTES)
+		return 0; /* the validator refuses it */
+	MDB_val k = val_of(rec->record_id.data, rec->record_id.len), v;
+	int rc = mdb_get(txn, s->t.ids, &k, &v);
+	if (rc == MDB_NOTFOUND)
+		return 0;
+	if (rc != 0)
+		return rc;
+	HW_ASSERT(v.mv_size == 8 + IDS_HASH_BYTES);
+	*lsn = hw_lsn_from_key(&(MDB_val){.mv_size = 8, .mv_data = v.mv_data});
+	*seen = memcmp((uint8_t *)v.mv_data + 8, hash, IDS_HASH_BYTES) == 0 ? ID_SAME : ID_OTHER;
+	return 0;
+}
+
+/* A retraction must name a record of the same tenant that the store holds [45]. */
+static int retract_check(struct hw_store *s, MDB_txn *txn, const Tos__V1__Record *rec,
+			 struct hw_reject *rej)
+{
+	if (rec->retracts.len == 0)
+		return 0;
+	MDB_val k = val_of(rec->retracts.data, rec->retracts.len), v;
+	int rc = mdb_get(txn, s->t.ids, &k, &v);
+	if (rc == MDB_NOTFOUND)
+		return hw_reject_set(rej, HW_ERETRACT, "retracts", "retracted record_id is unknown");
+	if (rc != 0)
+		return rc;
+	uint8_t key[8];
+	memcpy(key, v.mv_data, 8);
+	MDB_val lk = val_of(key, 8), lv;
+	rc = mdb_get(txn, s->t.log, &lk, &lv);
+	if (rc != 0)
+		return rc;
+	struct hw_entry e;
+	rc = hw_entry_decode(lv.mv_data, lv.mv_size, &e);
+	if (rc != 0)
+		return hw_reject_set(rej, rc, "retracts", "retracted record's entry is damaged");
+	Tos__V1__Record *old = tos__v1__record__unpack(NULL, e.record_len, e.record);
+	int same = old != NULL && strcmp(old->tenant_id, rec->tenant_id) == 0;
+	tos__v1__record__free_unpacked(old, NULL);
+	if (!same)
+		return hw_reject_set(rej, HW_ERETRACT, "retracts",
+				     "retracted record belongs to another tenant");
+	return 0;
+}
+
+struct take {
+	const uint8_t *data;
+	size_t len;
+	uint64_t lsn;    /* LSN it gets if accepted */
+	int64_t time_ms; /* the entry's time */
+	bool dup;        /* out: same bytes stored before, at dup_lsn */
+	uint64_t dup_lsn;
+};
+
+/* Decode, check and apply one record inside txn. Returns 0 (accepted, or t->dup), a
+ * reject code with rej filled (nothing written), or an LMDB error (abort the txn). */
+static int take_record(struct hw_store *s, MDB_txn *txn, struct take *t, struct hw_reject *rej)
+{
+	Tos__V1__Record *rec;
+	int rc = hw_record_decode(t->data, t->len, &s->arena, &rec, rej);
+	if (rc != 0)
+		return rc == HW_ENOMEM ? ENOMEM : rc;
+	uint8_t hash[IDS_HASH_BYTES];
+	crypto_generichash(hash, sizeof hash, t->data, t->len, NULL, 0);
+	enum id_seen seen;
+	rc = id_lookup(s, txn, rec, hash, &seen, &t->dup_lsn);
+	if (rc != 0)
+		return rc;
+	t->dup = seen == ID_SAME;
+	if (seen == ID_SAME)
+		return 0;
+	if (seen == ID_OTHER)
+		return hw_reject_set(rej, HW_EIDEMPOTENCY, "record_id",
+				     "record_id was stored at LSN %llu with different bytes",
+				     (unsigned long long)t->dup_lsn);
+	rc = hw_validate_record(rec, t->time_ms, rej);
+	if (rc == 0)
+		rc = retract_check(s, txn, rec, rej);
+	if (rc != 0)
+		return rc;
+	struct hw_apply_ctx c = {.txn = txn, .t = &s->t, .lsn = t->lsn, .time_ms = t->time_ms};
+	rc = hw_apply(&c, rec, rej);
+	if (rc != 0)
+		return rc;
+	uint8_t idv[8 + IDS_HASH_BYTES];
+	hw_lsn_key(t->lsn, idv);
+	memcpy(idv + 8, hash, IDS_HASH_BYTES);
+	MDB_val k = val_of(rec->record_id.data, rec->record_id.len), v = val_of(idv, sizeof idv);
+	return mdb_put(txn, s->t.ids, &k, &v, MDB_NOOVERWRITE);
+}
+
+static int log_put(struct hw_store *s, MDB_txn *txn, uint64_t lsn, const uint8_t *entry,
+		   size_t len)
+{
+	if (hw_fault_tick(s->opts.mapfull_fault))
+		return MDB_MAP_FULL;
+	uint8_t key[8];
+	hw_lsn_key(lsn, key);
+	MDB_val k = val_of(key, 8), v = val_of(entry, len);
+	/* MDB_APPEND: the cheap path for ordered keys, and a free check that LSNs only grow
+	 * (a smaller or equal key fails with MDB_KEYEXIST). */
+	int rc = mdb_put(txn, s->t.log, &k, &v, MDB_APPEND);
+	HW_ASSERT(rc != MDB_KEYEXIST);
+	return rc;
+}
+
+/* Commit txn, which already holds head h. Returns 0 or the LMDB error; the caller makes
+ * a failure sticky (STYLE.md 5). */
+static int commit(struct hw_store *s, MDB_txn *txn, const struct hw_head *h)
+{
+	int rc;
+	if (hw_fault_tick(s->opts.commit_fault)) {
+		mdb_txn_abort(txn);
+		rc = EIO;
+	} else {
+		rc = mdb_txn_commit(txn); /* frees txn even on failure */
+	}
+	if (rc == 0)
+		s->head = *h;
+	return rc;
+}
+
+/* LMDB reports a write that ran out of space as EIO when the write was short: ask the
+ * file system, so an operator reads "full" and not "I/O error". */
+static bool disk_full(const struct hw_store *s)
+{
+	struct statvfs v;
+	return statvfs(s->dir, &v) == 0 &&
+	       (uint64_t)v.f_bavail * v.f_frsize < HW_BATCH_BYTES_MAX + HW_ENTRY_BYTES_MAX;
+}
+
+/* After a failed batch: grow the map and say "retry" for MAP_FULL, else fail for good. */
+static int batch_failed(struct hw_store *s, int rc)
+{
+	if (rc == MDB_MAP_FULL && s->map_bytes < HW_MAP_BYTES_MAX) {
+		uint64_t want = s->map_bytes * 2;
+		pthread_rwlock_wrlock(&s->map_lock);
+		int grc = mdb_env_set_mapsize(s->env, want);
+		pthread_rwlock_unlock(&s->map_lock);
+		if (grc == 0) {
+			s->map_bytes = want;
+			return 1;
+		}
+		rc = grc;
+	}
+	s->failed = disk_full(s) ? HW_ESTORE_FULL : hw_mdb_err(rc);
+	if (s->failed == 0 || hw_is_reject(s->failed))
+		s->failed = HW_ESTORE_FAILED;
+	return 0;
+}
+
+/* Run one batch in a new write transaction, leaving it open in s->prepared. Returns 0 or
+ * an LMDB error (the transaction is then aborted). */
+static int prepare_batch(struct hw_store *s, uint64_t epoch, int64_t now_ms,
+			 const struct hw_submit *recs, size_t n, struct hw_result *res,
+			 struct hw_batch *out)
+{
+	MDB_txn *txn;
+	int rc = txn_begin(s, 0, &txn);
+	if (rc != 0)
+		return rc;
+	struct hw_head h = s->head;
+	size_t used = 0;
+	hw_arena_reset(&s->arena);
+	*out = (struct hw_batch){.entries = s->batch_buf};
+	for (size_t i = 0; i < n; i++) {
+		struct take t = {.data = recs[i].data, .len = recs[i].len, .lsn = h.lsn + 1,
+				 .time_ms = now_ms};
+		memset(&res[i], 0, sizeof res[i]);
+		rc = take_record(s, txn, &t, &res[i].reject);
+		if (hw_is_reject(rc)) {
+			res[i].code = rc;
+			rc = 0;
+			continue;
+		}
+		if (rc != 0)
+			break;
+		res[i].duplicate = t.dup;
+		res[i].lsn = t.dup ? t.dup_lsn : t.lsn;
+		if (t.dup)
+			continue;
+		struct hw_entry e;
+		uint8_t *at = s->batch_buf + used;
+		size_t len = hw_entry_encode(at, t.lsn, epoch, now_ms, h.hash, t.data,
+					     (uint32_t)t.len, &e);
+		rc = log_put(s, txn, t.lsn, at, len);
+		if (rc != 0)
+			break;
+		used += len;
+		h = (struct hw_head){.lsn = t.lsn, .epoch = epoch, .time_ms = now_ms};
+		memcpy(h.hash, e.hash, HW_HASH_BYTES);
+		out->first_lsn = out->first_lsn ? out->first_lsn : t.lsn;
+	}
+	if (rc == 0 && h.lsn != s->head.lsn)
+		rc = meta_write_head(s, txn, &h);
+	if (rc != 0) {
+		mdb_txn_abort(txn);
+		return rc;
+	}
+	out->len = used;
+	out->last_lsn = out->first_lsn ? h.lsn : 0;
+	s->prepared = txn;
+	s->prepared_head = h;
+	return 0;
+}
+
+static size_t batch_bytes(const struct hw_submit *recs, size_t n)
+{
+	size_t sum = 0;
+	for (size_t i = 0; i < n; i++)
+		sum += recs[i].len < HW_RECORD_BYTES_MAX ? recs[i].len : HW_RECORD_BYTES_MAX;
+	return sum;
+}
+
+int hw_store_prepare(struct hw_store *s, uint64_t epoch, int64_t now_ms,
+		     const struct hw_submit *recs, size_t n, struct hw_result *res,
+		     struct hw_batch *out)
+{
+	HW_ASSERT(n <= HW_BATCH_RECORDS_MAX);
+	HW_ASSERT(batch_bytes(recs, n) <= HW_BATCH_BYTES_MAX);
+	HW_ASSERT(s->prepared == NULL);
+	if (s->failed != 0)
+		return HW_ESTORE_FAILED;
+	if (s->opts.read_only)
+		return -EROFS;
+	for (;;) {
+		int rc = prepare_batch(s, epoch, now_ms, recs, n, res, out);
+		if (rc == 0)
+			return 0;
+		if (!batch_failed(s, rc))
+			return s->failed;
+	}
+}
+
+int hw_store_commit(struct hw_store *s)
+{
+	HW_ASSERT(s->prepared != NULL);
+	MDB_txn *txn = s->prepared;
+	s->prepared = NULL;
+	int rc = commit(s, txn, &s->prepared_head);
+	if (rc == 0)
+		return 0;
+	batch_failed(s, rc == MDB_MAP_FULL ? EIO : rc); /* too late to retry: sticky */
+	return s->failed;
+}
+
+void hw_store_abort(struct hw_store *s)
+{
+	if (s->prepared != NULL)
+		mdb_txn_abort(s->prepared);
+	s->prepared = NULL;
+}
+
+int hw_store_submit(struct hw_store *s, uint64_t epoch, int64_t now_ms,
+		    const struct hw_submit *recs, size_t n, struct hw_result *res)
+{
+	struct hw_batch b;
+	int rc = hw_store_prepare(s, epoch, now_ms, recs, n, res, &b);
+	return rc != 0 ? rc : hw_store_commit(s);
+}
+
+/* Check that entry e continues head h. */
+static int chain_check(const struct hw_head *h, const struct hw_entry *e, struct hw_reject *rej)
+{
+	if (e->lsn != h->lsn + 1)
+		return hw_reject_set(rej, HW_ELSN, "entry.lsn", "entry LSN %llu does not follow %llu",
+				     (unsigned long long)e->lsn, (unsigned long long)h->lsn);
+	if (memcmp(e->prev_hash, h->hash, HW_HASH_BYTES) != 0)
+		return hw_reject_set(rej, HW_ECHAIN, "entry.prev_hash",
+				     "entry %llu does not chain to the hash of %llu",
+				     (unsigned long long)e->lsn, (unsigned long long)h->lsn);
+	return 0;
+}
+
+static int append_one(struct hw_store *s, MDB_txn *txn, struct hw_head *h, const uint8_t *buf,
+		      size_t len, struct hw_reject *rej)
+{
+	struct hw_entry e;
+	int rc = hw_entry_decode(buf, len, &e);
+	if (rc != 0)
+		return hw_reject_set(rej, rc, "entry", "entry after LSN %llu fails its hash",
+				     (unsigned long long)h->lsn);
+	rc = chain_check(h, &e, rej);
+	if (rc != 0)
+		return rc;
+	struct take t = {.data = e.record, .len = e.record_len, .lsn = e.lsn, .time_ms = e.time_ms};
+	rc = take_record(s, txn, &t, rej);
+	if (rc == 0 && t.dup)
+		rc = hw_reject_set(rej, HW_EIDEMPOTENCY, "record_id",
+				   "entry %llu repeats the record stored at LSN %llu",
+				   (unsigned long long)e.lsn, (unsigned long long)t.dup_lsn);
+	if (rc == 0)
+		rc = log_put(s, txn, e.lsn, buf, len);
+	if (rc != 0)
+		return rc;
+	h->lsn = e.lsn;
+	h->epoch = e.epoch;
+	h->time_ms = e.time_ms;
+	memcpy(h->hash, e.hash, HW_HASH_BYTES);
+	return 0;
+}
+
+static int append_batch(struct hw_store *s, const uint8_t *const *entries, const size_t *lens,
+			size_t n, struct hw_reject *rej)
+{
+	MDB_txn *txn;
+	int rc = txn_begin(s, 0, &txn);
+	if (rc != 0)
+		return rc;
+	struct hw_head h = s->head;
+	hw_arena_reset(&s->arena);
+	for (size_t i = 0; i < n && rc == 0; i++)
+		rc = append_one(s, txn, &h, entries[i], lens[i], rej);
+	if (rc == 0 && h.lsn != s->head.lsn)
+		rc = meta_write_head(s, txn, &h);
+	if (rc != 0) {
+		mdb_txn_abort(txn);
+		return rc;
+	}
+	return commit(s, txn, &h);
+}
+
+int hw_store_append_entries(struct hw_store *s, const uint8_t *const *entries,
+			    const size_t *lens, size_t n, struct hw_reject *rej)
+{
+	HW_ASSERT(n <= HW_BATCH_RECORDS_MAX);
+	if (s->failed != 0)
+		return HW_ESTORE_FAILED;
+	if (s->opts.read_only)
+		return -EROFS;
+	struct hw_reject scratch;
+	if (rej == NULL)
+		rej = &scratch;
+	memset(rej, 0, sizeof *rej);
+	for (;;) {
+		int rc = append_batch(s, entries, lens, n, rej);
+		if (rc == 0)
+			return 0;
+		/* A bad entry is the sender's fault: refuse it and stay usable. */
+		if (hw_is_reject(rc) || rc == HW_ELSN || rc == HW_ECHAIN || rc == HW_ECORRUPT)
+			return rc;
+		if (!batch_failed(s, rc))
+			return s->failed;
+	}
+}
+
+int hw_store_read_entry(struct hw_store *s, uint64_t lsn, uint8_t **entry, size_t *len)
+{
+	MDB_txn *txn;
+	int rc = hw__store_read_begin(s, &txn);
+	if (rc != 0)
+		return rc;
+	uint8_t key[8];
+	hw_lsn_key(lsn, key);
+	MDB_val k = val_of(key, 8), v;
+	rc = mdb_get(txn, s->t.log, &k, &v);
+	if (rc == 0) {
+		*entry = malloc(v.mv_size);
+		if (*entry == NULL) {
+			rc = ENOMEM;
+		} else {
+			memcpy(*entry, v.mv_data, v.mv_size);
+			*len = v.mv_size;
+		}
+	}
+	hw__store_read_end(s, txn);
+	return rc == MDB_NOTFOUND ? HW_ENOTFOUND : hw_mdb_err(rc);
+}
+
+static void hash_u32(crypto_generichash_state *st, size_t v)
+{
+	uint8_t b[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
+	crypto_generichash_update(st, b, 4);
+}
+
+static int digest_table(MDB_txn *txn, MDB_dbi dbi, const char *name, crypto_generichash_state *st)
+{
+	MDB_cursor *cur;
+	int rc = mdb_cursor_open(txn, dbi, &cur);
+	if (rc != 0)
+		return rc;
+	hash_u32(st, strlen(name));
+	crypto_generichash_update(st, (const uint8_t *)name, strlen(name));
+	MDB_val k, v;
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		hash_u32(st, k.mv_size);
+		crypto_generichash_update(st, k.mv_data, k.mv_size);
+		hash_u32(st, v.mv_size);
+		crypto_generichash_update(st, v.mv_data, v.mv_size);
+	}
+	mdb_cursor_close(cur);
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+int hw__store_digest_txn(struct hw_store *s, MDB_txn *txn, uint8_t out[HW_HASH_BYTES])
+{
+	struct hw_head h;
+	int rc = hw__store_head_txn(s, txn, &h);
+	if (rc != 0)
+		return rc;
+	struct hw_tables t = s->t;
+	crypto_generichash_state st;
+	crypto_generichash_init(&st, NULL, 0, HW_HASH_BYTES);
+	uint8_t lsn[8];
+	le64_put(lsn, h.lsn);
+	crypto_generichash_update(&st, lsn, sizeof lsn);
+	for (size_t i = 0; i < sizeof tables / sizeof tables[0] && rc == 0; i++) {
+		if (tables[i].replicated)
+			rc = digest_table(txn, *(MDB_dbi *)((char *)&t + tables[i].off),
+					  tables[i].name, &st);
+	}
+	if (rc == 0)
+		crypto_generichash_final(&st, out, HW_HASH_BYTES);
+	return hw_mdb_err(rc);
+}
+
+int hw_store_digest(struct hw_store *s, uint8_t out[HW_HASH_BYTES])
+{
+	MDB_txn *txn;
+	int rc = hw__store_read_begin(s, &txn);
+	if (rc != 0)
+		return rc;
+	rc = hw__store_digest_txn(s, txn, out);
+	hw__store_read_end(s, txn);
+	return rc;
+}
+
+int hw_store_get_container(struct hw_store *s, const char *id, struct hw_container *out)
+{
+	MDB_txn *txn;
+	int rc = hw__store_read_begin(s, &txn);
+	if (rc != 0)
+		return rc;
+	rc = hw_state_container_get(txn, &s->t, id, out);
+	hw__store_read_end(s, txn);
+	return rc > 0 || (rc >= MDB_KEYEXIST && rc <= MDB_LAST_ERRCODE) ? hw_mdb_err(rc) : rc;
+}
+
+static int copy_entries(MDB_txn *txn, MDB_dbi log, uint64_t from, uint64_t to, uint8_t *buf,
+			size_t cap, size_t *len, uint64_t *last)
+{
+	MDB_cursor *cur;
+	int rc = mdb_cursor_open(txn, log, &cur);
+	if (rc != 0)
+		return rc;
+	uint8_t key[8];
+	hw_lsn_key(from, key);
+	MDB_val k = val_of(key, 8), v;
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_KEY); rc == 0;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		uint64_t lsn = hw_lsn_from_key(&k);
+		if (lsn > to || lsn != *last + 1 || *len + v.mv_size > cap)
+			break;
+		memcpy(buf + *len, v.mv_data, v.mv_size);
+		*len += v.mv_size;
+		*last = lsn;
+	}
+	mdb_cursor_close(cur);
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+int hw_store_read_entries(struct hw_store *s, uint64_t from, uint64_t to, uint8_t *buf,
+			  size_t cap, size_t *len, uint64_t *last)
+{
+	*len = 0;
+	*last = from - 1;
+	MDB_txn *txn;
+	int rc = hw__store_read_begin(s, &txn);
+	if (rc != 0)
+		return rc;
+	rc = copy_entries(txn, s->t.log, from, to, buf, cap, len, last);
+	hw__store_read_end(s, txn);
+	return hw_mdb_err(rc);
+}

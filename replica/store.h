@@ -1,0 +1,150 @@
+/* store.h: the data at rest of one hawser node: one LMDB environment holding the
+ * hash-chained log of TOS records and the terminal state the apply step keeps.
+ *
+ * Tables (LMDB named databases; formats in docs/formats.md):
+ *   log         LSN (8-byte big-endian) -> entry: header (epoch, LSN, time, previous
+ *               hash, hash) + the record bytes verbatim (replica/entry.h)
+ *   containers  container number -> lifecycle state, position, box data (replica/state.h)
+ *   slots       yard slot -> container number occupying it
+ *   holds       container number + hold type -> who applied it, at which LSN
+ *   ids         record_id -> LSN and hash of the record bytes (idempotency)
+ *   kv          tenant + key -> value (generic key/value records)
+ *   vessels     vessel visit id -> phase
+ *   wis         work instruction id -> state and container
+ *   audit       LSN -> nothing (index of audit records)
+ *   meta        format, epoch, head (LSN, hash, time), applied LSN
+ *   quarantine  divergent records moved aside on rejoin (node-local)
+ *   drills      drill history (node-local)
+ * The log, and the state tables derived from it, are equal on every node at the same
+ * LSN; hw_store_digest() hashes the state so nodes can compare.
+ *
+ * Threads: a store is used by one thread at a time (the writer); LMDB read transactions
+ * of other processes (hawser get on a running standby) are safe. Storage failures are
+ * sticky (STYLE.md 5): after a failed commit every call returns HW_ESTORE_FAILED and the
+ * store must be closed, reopened and verified. */
+#ifndef HW_REPLICA_STORE_H
+#define HW_REPLICA_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hawser_error.h"
+#include "hawser_limits.h"
+
+struct hw_fault;
+struct hw_store;
+
+struct hw_store_opts {
+	uint64_t map_bytes;             /* initial LMDB map size; 0: HW_MAP_BYTES_INITIAL */
+	bool read_only;                 /* open for reading only (get, digest, verify) */
+	struct hw_fault *commit_fault;  /* test hook: a firing fault fails the commit with -EIO */
+	struct hw_fault *mapfull_fault; /* test hook: a firing fault fails a put with MAP_FULL */
+};
+
+/* Position of the log's last entry. An empty store has lsn 0 and an all-zero hash. */
+struct hw_head {
+	uint64_t lsn;
+	uint64_t epoch;
+	int64_t time_ms;
+	uint8_t hash[HW_HASH_BYTES];
+};
+
+/* Create an empty store in dir (created if missing, mode 0700). HW_EEXIST if dir already
+ * holds a store; -errno if it cannot be created. */
+int hw_store_init(const char *dir);
+
+/* Open the store in dir. opts may be NULL. HW_EFORMAT if dir holds no hawser store or
+ * one of another format; -errno for the OS. On success *out owns the environment until
+ * hw_store_close(). */
+int hw_store_open(const char *dir, const struct hw_store_opts *opts, struct hw_store **out);
+
+/* Close and free. NULL is a no-op. */
+void hw_store_close(struct hw_store *s);
+
+/* Current head. */
+int hw_store_head(struct hw_store *s, struct hw_head *out);
+
+/* One record to submit: the encoded tos.v1.Record bytes, borrowed for the call. */
+struct hw_submit {
+	const uint8_t *data;
+	size_t len;
+};
+
+/* What happened to one submitted record. code 0: stored at lsn (or, with duplicate set,
+ * the same bytes were stored before at lsn: idempotent). Otherwise the record was
+ * refused: code is an HW_E* validation code, reject names the field and the rule, and
+ * the record changed nothing. */
+struct hw_result {
+	int code;
+	bool duplicate;
+	uint64_t lsn;
+	struct hw_reject reject;
+};
+
+/* Primary path: validate each record, give the accepted ones the next LSNs in epoch,
+ * chain and append them to the log and apply them, all in one write transaction
+ * (group commit), durable when this returns 0. now_ms is the primary's clock: it is
+ * stored in each entry and is the "now" of the time rules, so replay is deterministic.
+ * Records are taken in order; a refused record does not stop the others. n <=
+ * HW_BATCH_RECORDS_MAX. Returns 0 (see res[i] for each record) or a storage error
+ * (HW_ESTORE_FULL when the disk is full, -EIO, HW_ESTORE_FAILED ...) in which case
+ * nothing of the batch was stored. MDB_MAP_FULL grows the map and retries. */
+int hw_store_submit(struct hw_store *s, uint64_t epoch, int64_t now_ms,
+		    const struct hw_submit *recs, size_t n, struct hw_result *res);
+
+/* The entries of a prepared batch: contiguous log entries (replica/entry.h), exactly the
+ * body an APPEND frame carries. Borrowed from the store until commit or abort. */
+struct hw_batch {
+	const uint8_t *entries;
+	size_t len;
+	uint64_t first_lsn; /* 0 when the batch stored nothing new */
+	uint64_t last_lsn;
+};
+
+/* hw_store_submit() in two steps, for a primary that streams a batch to its standbys
+ * while its own commit is being flushed (commit latency about max(local flush, round trip
+ * + remote flush), DESIGN.md). prepare does everything but the commit and leaves the write
+ * transaction open; *out describes the entries it made. Then exactly one of commit (0 when
+ * durable; a storage error is sticky) or abort. The same thread calls all three. */
+int hw_store_prepare(struct hw_store *s, uint64_t epoch, int64_t now_ms,
+		     const struct hw_submit *recs, size_t n, struct hw_result *res,
+		     struct hw_batch *out);
+int hw_store_commit(struct hw_store *s);
+void hw_store_abort(struct hw_store *s);
+
+/* Copy whole entries from LSN from to at most to (inclusive) into buf[0..cap): as many as
+ * fit. *len gets the bytes copied, *last the last LSN copied (from - 1 when none fit or
+ * none exist). Only committed entries are seen. Any thread: it uses its own read
+ * transaction and never blocks the writer. */
+int hw_store_read_entries(struct hw_store *s, uint64_t from, uint64_t to, uint8_t *buf,
+			  size_t cap, size_t *len, uint64_t *last);
+
+/* Standby and restore path: append log entries made by a primary (replica/entry.h
+ * encoding), checking that each continues the chain (LSN = head + 1, previous hash =
+ * head hash, hash correct) and that its record still validates and applies. All or
+ * nothing: HW_ELSN, HW_ECHAIN, HW_ECORRUPT or the record's validation code (with rej
+ * filled) if one does not fit, in which case nothing was stored. */
+int hw_store_append_entries(struct hw_store *s, const uint8_t *const *entries,
+			    const size_t *lens, size_t n, struct hw_reject *rej);
+
+/* Read the log entry at lsn into a malloc'd buffer the caller frees. HW_ENOTFOUND. */
+int hw_store_read_entry(struct hw_store *s, uint64_t lsn, uint8_t **entry, size_t *len);
+
+/* State digest: BLAKE2b-256 over the head LSN and every replicated state table
+ * (containers, slots, holds, ids, kv, vessels, wis, audit) in key order. Equal on every
+ * node at the same LSN. It covers the state, not the chain: two stores that took the same
+ * records at other times (other entry times, so other hashes) have the same digest; the
+ * chain is compared through hw_head. */
+int hw_store_digest(struct hw_store *s, uint8_t out[HW_HASH_BYTES]);
+
+struct hw_container;
+
+/* Current state of one container (replica/state.h), read in its own read transaction, so
+ * it works on a running standby's store. HW_ENOTFOUND if the store never saw it. */
+int hw_store_get_container(struct hw_store *s, const char *id, struct hw_container *out);
+
+/* Directory the store lives in (borrowed). */
+const char *hw_store_dir(const struct hw_store *s);
+
+#endif

@@ -1,0 +1,49 @@
+/* store_int.h: the store's insides, for the replica/ modules that work on a whole
+ * environment (verify, backup). Nothing outside replica/ includes this. */
+#ifndef HW_REPLICA_STORE_INT_H
+#define HW_REPLICA_STORE_INT_H
+
+#include <lmdb.h>
+#include <pthread.h>
+
+#include "base/arena.h"
+#include "replica/store.h"
+#include "replica/tables.h"
+
+struct hw_store {
+	MDB_env *env;
+	struct hw_tables t;
+	char *dir;
+	struct hw_store_opts opts;
+	uint64_t map_bytes;
+	int failed;            /* sticky storage failure: 0, or the first error */
+	struct hw_head head;   /* cached copy of meta "head" */
+	struct hw_arena arena; /* record decoding, reset per batch */
+	uint8_t *batch_buf;    /* entries of the batch being built */
+	size_t batch_cap;
+	MDB_txn *prepared;     /* open write transaction between prepare and commit */
+	struct hw_head prepared_head;
+	/* Read transactions of other threads and map growth exclude each other: LMDB's
+	 * mdb_env_set_mapsize() needs no transaction open in the process (lmdb.h). */
+	pthread_rwlock_t map_lock;
+};
+
+/* Translate an LMDB or errno result (> 0, or MDB_*) into a hawser code: MDB_MAP_FULL and
+ * ENOSPC become HW_ESTORE_FULL, MDB_CORRUPTED and MDB_PAGE_NOTFOUND HW_ECORRUPT,
+ * MDB_INVALID and MDB_VERSION_MISMATCH HW_EFORMAT, MDB_NOTFOUND HW_ENOTFOUND, an errno
+ * -errno, any other MDB_* HW_ESTORE_FAILED. 0 stays 0. */
+int hw_mdb_err(int rc);
+
+/* Key of the log table for lsn: 8 bytes big-endian, so LMDB's byte order is LSN order. */
+void hw_lsn_key(uint64_t lsn, uint8_t key[8]);
+uint64_t hw_lsn_from_key(const MDB_val *key);
+
+/* A read transaction for any thread, under the map lock (a store may be written and
+ * read at once); pair with hw__store_read_end(). Inside one, the head and the digest are
+ * those of one consistent snapshot, however fast a writer goes. */
+int hw__store_read_begin(struct hw_store *s, MDB_txn **txn);
+void hw__store_read_end(struct hw_store *s, MDB_txn *txn);
+int hw__store_head_txn(struct hw_store *s, MDB_txn *txn, struct hw_head *h);
+int hw__store_digest_txn(struct hw_store *s, MDB_txn *txn, uint8_t out[HW_HASH_BYTES]);
+
+#endif

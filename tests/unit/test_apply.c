@@ -1,0 +1,1030 @@
+/* test_apply.c: the apply step's state rules (docs/rules.md "State rules") on a raw LMDB
+ * environment: every refusal gives its code and field and changes no table; the accepted
+ * paths change the tables as documented in replica/state.c; and the same records give the
+ * same bytes in two environments. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <lmdb.h>
+
+#include "hawser_error.h"
+#include "replica/apply.h"
+#include "replica/state.h"
+#include "replica/tables.h"
+
+#define T0       1700000000000LL /* 2023-11-14: a plausible event time */
+
+#define BOX_A    "TRLU8132090"
+#define BOX_B    "FSCU8710190"
+#define BOX_C    "TEMU3412100"
+
+#define UE(name) TOS__V1__UNIT_EVENT_TYPE__##name
+#define VP(name) TOS__V1__VISIT_PHASE__VP_##name
+#define WS(name) TOS__V1__WI_STATE__##name
+#define TS(name) TOS__V1__TRANSIT_STATE__##name
+#define HT(name) TOS__V1__HOLD_TYPE__##name
+#define FE_FULL  TOS__V1__FULL_EMPTY__FE_FULL
+#define FE_EMPTY TOS__V1__FULL_EMPTY__FE_EMPTY
+
+static const char *const db_names[] = {"log",   "containers", "slots",      "holds",
+				       "ids",   "kv",         "vessels",    "wis",
+				       "audit", "meta",       "quarantine", "drills"};
+#define N_DBS (sizeof db_names / sizeof db_names[0])
+
+struct env {
+	char dir[512];
+	MDB_env *env;
+	struct hw_tables t;
+	uint64_t lsn;
+};
+
+struct fx {
+	struct env a;
+	struct env b; /* second environment, opened only by the determinism test */
+};
+
+static MDB_dbi *dbi_of(struct hw_tables *t, size_t i)
+{
+	MDB_dbi *all[N_DBS] = {&t->log,   &t->containers, &t->slots,      &t->holds,
+			       &t->ids,   &t->kv,         &t->vessels,    &t->wis,
+			       &t->audit, &t->meta,       &t->quarantine, &t->drills};
+	return all[i];
+}
+
+static void env_open(struct env *e)
+{
+	const char *base = getenv("HW_TEST_TMP");
+	if (base == NULL || base[0] == '\0')
+		base = "/tmp";
+	mkdir(base, 0700);
+	snprintf(e->dir, sizeof e->dir, "%s/test_apply.XXXXXX", base);
+	assert_non_null(mkdtemp(e->dir));
+	assert_int_equal(mdb_env_create(&e->env), 0);
+	assert_int_equal(mdb_env_set_maxdbs(e->env, 16), 0);
+	assert_int_equal(mdb_env_set_mapsize(e->env, 64u << 20), 0);
+	assert_int_equal(mdb_env_open(e->env, e->dir, MDB_NOSYNC, 0600), 0);
+	MDB_txn *txn;
+	assert_int_equal(mdb_txn_begin(e->env, NULL, 0, &txn), 0);
+	for (size_t i = 0; i < N_DBS; i++)
+		assert_int_equal(mdb_dbi_open(txn, db_names[i], MDB_CREATE, dbi_of(&e->t, i)), 0);
+	assert_int_equal(mdb_txn_commit(txn), 0);
+	e->lsn = 0;
+}
+
+static void env_close(struct env *e)
+{
+	if (e->env == NULL)
+		return;
+	mdb_env_close(e->env);
+	e->env = NULL;
+	char path[600];
+	snprintf(path, sizeof path, "%s/data.mdb", e->dir);
+	unlink(path);
+	snprintf(path, sizeof path, "%s/lock.mdb", e->dir);
+	unlink(path);
+	rmdir(e->dir);
+}
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof *f);
+	assert_non_null(f);
+	env_open(&f->a);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+	env_close(&f->a);
+	env_close(&f->b);
+	free(f);
+	return 0;
+}
+
+/* Every table, in order, as (table, key length, key, value length, value) bytes:
+ * two environments with equal dumps hold byte-identical state. Caller frees. */
+static uint8_t *dump(struct env *e, size_t *len)
+{
+	size_t cap = 1 << 16, n = 0;
+	uint8_t *buf = malloc(cap);
+	assert_non_null(buf);
+	MDB_txn *txn;
+	assert_int_equal(mdb_txn_begin(e->env, NULL, MDB_RDONLY, &txn), 0);
+	for (size_t i = 0; i < N_DBS; i++) {
+		MDB_cursor *cur;
+		assert_int_equal(mdb_cursor_open(txn, *dbi_of(&e->t, i), &cur), 0);
+		MDB_val k, v;
+		int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+		while (rc == 0) {
+			size_t need = 1 + 8 + k.mv_size + 8 + v.mv_size;
+			while (n + need > cap) {
+				cap *= 2;
+				buf = realloc(buf, cap);
+				assert_non_null(buf);
+			}
+			buf[n++] = (uint8_t)i;
+			memcpy(buf + n, &k.mv_size, 8);
+			memcpy(buf + n + 8, k.mv_data, k.mv_size);
+			n += 8 + k.mv_size;
+			memcpy(buf + n, &v.mv_size, 8);
+			memcpy(buf + n + 8, v.mv_data, v.mv_size);
+			n += 8 + v.mv_size;
+			rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+		}
+		assert_int_equal(rc, MDB_NOTFOUND);
+		mdb_cursor_close(cur);
+	}
+	mdb_txn_abort(txn);
+	*len = n;
+	return buf;
+}
+
+/* Apply rec at the next LSN in its own write transaction, committed whatever the rule
+ * said (as the store does: a refused record does not stop its batch). */
+static int run(struct env *e, const Tos__V1__Record *rec, struct hw_reject *rej)
+{
+	MDB_txn *txn;
+	assert_int_equal(mdb_txn_begin(e->env, NULL, 0, &txn), 0);
+	struct hw_apply_ctx c = {
+		.txn = txn, .t = &e->t, .lsn = ++e->lsn, .time_ms = rec->event_time_ms};
+	memset(rej, 0, sizeof *rej);
+	int rc = hw_apply(&c, rec, rej);
+	assert_true(rc == 0 || hw_is_reject(rc));
+	assert_int_equal(mdb_txn_commit(txn), 0);
+	return rc;
+}
+
+static void ok_(struct env *e, const Tos__V1__Record *rec, int line)
+{
+	struct hw_reject rej;
+	int rc = run(e, rec, &rej);
+	if (rc != 0)
+		fail_msg("line %d: refused %s field %s: %s", line, hw_errname(rc), rej.field,
+			 rej.rule);
+}
+#define ok(e, rec) ok_((e), (rec), __LINE__)
+
+/* rec is refused with code on field, and no table changed. */
+static void refused_(struct env *e, const Tos__V1__Record *rec, int code, const char *field,
+		     int line)
+{
+	size_t n0, n1;
+	uint8_t *before = dump(e, &n0);
+	struct hw_reject rej;
+	int rc = run(e, rec, &rej);
+	uint8_t *after = dump(e, &n1);
+	if (rc != code)
+		fail_msg("line %d: got %s (%s: %s), want %s", line, hw_errname(rc), rej.field,
+			 rej.rule, hw_errname(code));
+	assert_int_equal(rej.code, code);
+	assert_string_equal(rej.field, field);
+	assert_true(rej.rule[0] != '\0');
+	assert_int_equal(n0, n1);
+	assert_memory_equal(before, after, n0);
+	free(before);
+	free(after);
+}
+#define refused(e, rec, code, field) refused_((e), (rec), (code), (field), __LINE__)
+
+static struct hw_container get_box(struct env *e, const char *id)
+{
+	struct hw_container c;
+	MDB_txn *txn;
+	assert_int_equal(mdb_txn_begin(e->env, NULL, MDB_RDONLY, &txn), 0);
+	assert_int_equal(hw_state_container_get(txn, &e->t, id, &c), 0);
+	mdb_txn_abort(txn);
+	return c;
+}
+
+/* Container in slot key, "" when free. */
+static const char *slot(struct env *e, const char *key)
+{
+	static char out[32];
+	MDB_txn *txn;
+	assert_int_equal(mdb_txn_begin(e->env, NULL, MDB_RDONLY, &txn), 0);
+	MDB_val k = {.mv_size = strlen(key), .mv_data = (void *)key}, v;
+	int rc = mdb_get(txn, e->t.slots, &k, &v);
+	out[0] = '\0';
+	if (rc == 0)
+		snprintf(out, sizeof out, "%.*s", (int)v.mv_size, (const char *)v.mv_data);
+	else
+		assert_int_equal(rc, MDB_NOTFOUND);
+	mdb_txn_abort(txn);
+	return out;
+}
+
+static size_t table_count(struct env *e, MDB_dbi dbi)
+{
+	MDB_txn *txn;
+	MDB_stat st;
+	assert_int_equal(mdb_txn_begin(e->env, NULL, MDB_RDONLY, &txn), 0);
+	assert_int_equal(mdb_stat(txn, dbi, &st), 0);
+	mdb_txn_abort(txn);
+	return st.ms_entries;
+}
+
+/* One record under construction; its parts point into it, so it is never copied. */
+struct rb {
+	Tos__V1__Record rec;
+	Tos__V1__UnitEvent ue;
+	Tos__V1__Equipment eq;
+	Tos__V1__Location from, to;
+	Tos__V1__YardPos fy, ty;
+	Tos__V1__VesselCell fv, tv;
+	Tos__V1__TruckPos tt;
+	Tos__V1__HoldEvent hold;
+	Tos__V1__VgmDeclaration vgm;
+	Tos__V1__ReeferReading reefer;
+	Tos__V1__WorkInstruction wi;
+	Tos__V1__VesselVisitEvent vv;
+	Tos__V1__KvPut kvp;
+	Tos__V1__KvDelete kvd;
+	Tos__V1__CustomsStatus cs;
+	Tos__V1__AuditEvent au;
+};
+
+static Tos__V1__Record *rb_init(struct rb *b, int64_t t)
+{
+	memset(b, 0, sizeof *b);
+	b->rec = (Tos__V1__Record)TOS__V1__RECORD__INIT;
+	b->rec.tenant_id = "T1";
+	b->rec.facility_id = "JPNGO-NCB";
+	b->rec.schema_version = 1;
+	b->rec.event_time_ms = T0 + t;
+	return &b->rec;
+}
+
+static Tos__V1__Record *ue(struct rb *b, int type, const char *id, const char *size, int fe,
+			   int64_t t)
+{
+	rb_init(b, t);
+	b->ue = (Tos__V1__UnitEvent)TOS__V1__UNIT_EVENT__INIT;
+	b->eq = (Tos__V1__Equipment)TOS__V1__EQUIPMENT__INIT;
+	b->eq.container_id = (char *)id;
+	b->eq.iso_size_type = (char *)size;
+	b->eq.full_empty = (Tos__V1__FullEmpty)fe;
+	b->ue.type = (Tos__V1__UnitEventType)type;
+	b->ue.equipment = &b->eq;
+	b->rec.payload_case = TOS__V1__RECORD__PAYLOAD_UNIT_EVENT;
+	b->rec.unit_event = &b->ue;
+	return &b->rec;
+}
+
+static Tos__V1__Location *yard(Tos__V1__Location *l, Tos__V1__YardPos *y, const char *block,
+			       unsigned bay, unsigned row, unsigned tier)
+{
+	*y = (Tos__V1__YardPos)TOS__V1__YARD_POS__INIT;
+	y->block = (char *)block;
+	y->bay = bay;
+	y->row = row;
+	y->tier = tier;
+	*l = (Tos__V1__Location)TOS__V1__LOCATION__INIT;
+	l->where_case = TOS__V1__LOCATION__WHERE_YARD;
+	l->yard = y;
+	return l;
+}
+
+static Tos__V1__Location *cell(Tos__V1__Location *l, Tos__V1__VesselCell *v, const char *visit,
+			       unsigned bay, unsigned row, unsigned tier)
+{
+	*v = (Tos__V1__VesselCell)TOS__V1__VESSEL_CELL__INIT;
+	v->vessel_visit_id = (char *)visit;
+	v->bay = bay;
+	v->row = row;
+	v->tier = tier;
+	*l = (Tos__V1__Location)TOS__V1__LOCATION__INIT;
+	l->where_case = TOS__V1__LOCATION__WHERE_VESSEL;
+	l->vessel = v;
+	return l;
+}
+
+static void from_yard(struct rb *b, const char *block, unsigned bay, unsigned row, unsigned tier)
+{
+	b->ue.from = yard(&b->from, &b->fy, block, bay, row, tier);
+}
+
+static void to_yard(struct rb *b, const char *block, unsigned bay, unsigned row, unsigned tier)
+{
+	b->ue.to = yard(&b->to, &b->ty, block, bay, row, tier);
+}
+
+static void from_cell(struct rb *b, const char *visit, unsigned bay, unsigned row, unsigned tier)
+{
+	b->ue.from = cell(&b->from, &b->fv, visit, bay, row, tier);
+}
+
+static void to_cell(struct rb *b, const char *visit, unsigned bay, unsigned row, unsigned tier)
+{
+	b->ue.to = cell(&b->to, &b->tv, visit, bay, row, tier);
+}
+
+static void to_truck(struct rb *b, const char *visit, const char *lane)
+{
+	b->tt = (Tos__V1__TruckPos)TOS__V1__TRUCK_POS__INIT;
+	b->tt.truck_visit_id = (char *)visit;
+	b->tt.lane = (char *)lane;
+	b->tt.chassis_slot = 1;
+	b->to = (Tos__V1__Location)TOS__V1__LOCATION__INIT;
+	b->to.where_case = TOS__V1__LOCATION__WHERE_TRUCK;
+	b->to.truck = &b->tt;
+	b->ue.to = &b->to;
+}
+
+static Tos__V1__Record *hold(struct rb *b, const char *id, int type, int action, int64_t t)
+{
+	rb_init(b, t);
+	b->hold = (Tos__V1__HoldEvent)TOS__V1__HOLD_EVENT__INIT;
+	b->hold.container_id = (char *)id;
+	b->hold.hold = (Tos__V1__HoldType)type;
+	b->hold.action = (Tos__V1__HoldAction)action;
+	b->hold.authority = "NACCS";
+	b->rec.payload_case = TOS__V1__RECORD__PAYLOAD_HOLD;
+	b->rec.hold = &b->hold;
+	return &b->rec;
+}
+
+#define APPLY   TOS__V1__HOLD_ACTION__APPLY
+#define RELEASE TOS__V1__HOLD_ACTION__RELEASE
+
+static Tos__V1__Record *vgm(struct rb *b, const char *id, uint32_t kg, int64_t t)
+{
+	rb_init(b, t);
+	b->vgm = (Tos__V1__VgmDeclaration)TOS__V1__VGM_DECLARATION__INIT;
+	b->vgm.container_id = (char *)id;
+	b->vgm.vgm_kg = kg;
+	b->vgm.method = TOS__V1__VGM_METHOD__SM1;
+	b->rec.payload_case = TOS__V1__RECORD__PAYLOAD_VGM;
+	b->rec.vgm = &b->vgm;
+	return &b->rec;
+}
+
+static Tos__V1__Record *reefer(struct rb *b, const char *id, int64_t t)
+{
+	rb_init(b, t);
+	b->reefer = (Tos__V1__ReeferReading)TOS__V1__REEFER_READING__INIT;
+	b->reefer.container_id = (char *)id;
+	b->reefer.setpoint_decic = -180;
+	b->reefer.plugged = 1;
+	b->rec.payload_case = TOS__V1__RECORD__PAYLOAD_REEFER;
+	b->rec.reefer = &b->reefer;
+	return &b->rec;
+}
+
+static Tos__V1__Record *wi(struct rb *b, const char *wi_id, const char *id, int st, int64_t t)
+{
+	rb_init(b, t);
+	b->wi = (Tos__V1__WorkInstruction)TOS__V1__WORK_INSTRUCTION__INIT;
+	b->wi.wi_id = (char *)wi_id;
+	b->wi.container_id = (char *)id;
+	b->wi.kind = TOS__V1__MOVE_KIND__MK_YARD;
+	b->wi.state = (Tos__V1__WiState)st;
+	b->rec.payload_case = TOS__V1__RECORD__PAYLOAD_WI;
+	b->rec.wi = &b->wi;
+	return &b->rec;
+}
+
+static Tos__V1__Record *vessel(struct rb *b, const char *visit, int phase, int64_t t)
+{
+	rb_init(b, t);
+	b->vv = (Tos__V1__VesselVisitEvent)TOS__V1__VESSEL_VISIT_EVENT__INIT;
+	b->vv.visit_id = (char *)visit;
+	b->vv.phase = (Tos__V1__VisitPhase)phase;
+	b->rec.payload_case = TOS__V1__RECORD__PAYLOAD_VESSEL_VISIT;
+	b->rec.vessel_visit = &b->vv;
+	return &b->rec;
+}
+
+static Tos__V1__Record *kv_put(struct rb *b, const char *tenant, const char *key, const char *value,
+			       int64_t t)
+{
+	rb_init(b, t);
+	b->rec.tenant_id = (char *)tenant;
+	b->kvp = (Tos__V1__KvPut)TOS__V1__KV_PUT__INIT;
+	b->kvp.key = (char *)key;
+	b->kvp.value.data = (uint8_t *)value;
+	b->kvp.value.len = strlen(value);
+	b->rec.payload_case = TOS__V1__RECORD__PAYLOAD_KV_PUT;
+	b->rec.kv_put = &b->kvp;
+	return &b->rec;
+}
+
+static Tos__V1__Record *kv_del(struct rb *b, const char *tenant, const char *key, int64_t t)
+{
+	rb_init(b, t);
+	b->rec.tenant_id = (char *)tenant;
+	b->kvd = (Tos__V1__KvDelete)TOS__V1__KV_DELETE__INIT;
+	b->kvd.key = (char *)key;
+	b->rec.payload_case = TOS__V1__RECORD__PAYLOAD_KV_DELETE;
+	b->rec.kv_delete = &b->kvd;
+	return &b->rec;
+}
+
+/* Vessel visit id through the given phases, one record each. */
+static void visit_to(struct env *e, const char *visit, int phase, int64_t t)
+{
+	struct rb b;
+	ok(e, vessel(&b, visit, phase, t));
+}
+
+/* Box id gated in at yard place block-bay-01-1 with the given size and full/empty. */
+static void gate_in(struct env *e, const char *id, const char *size, int fe, unsigned bay,
+		    int64_t t)
+{
+	struct rb b;
+	ue(&b, UE(GATE_IN), id, size, fe, t);
+	to_yard(&b, "3C", bay, 1, 1);
+	ok(e, &b.rec);
+}
+
+/* Import: a box is discharged from an ARRIVED vessel, moved in the yard, held and
+ * released by customs, and leaves by truck; each step shows in the tables. */
+static void test_import_lifecycle(void **state)
+{
+	struct fx *f = *state;
+	struct env *e = &f->a;
+	struct rb b;
+	visit_to(e, "V1", VP(CREATED), 1);
+	visit_to(e, "V1", VP(ARRIVED), 2);
+
+	ue(&b, UE(DISCHARGE), BOX_A, "22G1", FE_FULL, 10);
+	b.eq.tare_kg = 2200;
+	b.ue.gross_kg = 24000;
+	from_cell(&b, "V1", 78, 6, 90);
+	to_yard(&b, "3C", 13, 5, 2);
+	ok(e, &b.rec);
+	struct hw_container c = get_box(e, BOX_A);
+	assert_string_equal(c.id, BOX_A);
+	assert_int_equal(c.state, TS(YARD));
+	assert_string_equal(c.position, "yard:3C-13-05-2");
+	assert_string_equal(c.size_type, "22G1");
+	assert_int_equal(c.full_empty, FE_FULL);
+	assert_int_equal(c.tare_kg, 2200);
+	assert_int_equal(c.gross_kg, 24000);
+	assert_int_equal(c.visits, 1);
+	assert_int_equal(c.last_event_ms, T0 + 10);
+	assert_int_equal(c.last_lsn, e->lsn);
+	assert_string_equal(slot(e, "3C-13-05-2"), BOX_A);
+
+	ue(&b, UE(YARD_MOVE), BOX_A, "", 0, 20);
+	from_yard(&b, "3C", 13, 5, 2);
+	to_yard(&b, "3C", 15, 5, 1);
+	ok(e, &b.rec);
+	assert_string_equal(get_box(e, BOX_A).position, "yard:3C-15-05-1");
+	assert_string_equal(slot(e, "3C-13-05-2"), "");
+	assert_string_equal(slot(e, "3C-15-05-1"), BOX_A);
+
+	ok(e, hold(&b, BOX_A, HT(CUSTOMS_HOLD), APPLY, 30));
+	assert_int_equal(get_box(e, BOX_A).holds, 1u << HT(CUSTOMS_HOLD));
+
+	ue(&b, UE(GATE_OUT), BOX_A, "", 0, 40);
+	from_yard(&b, "3C", 15, 5, 1);
+	to_truck(&b, "TV9", "L3");
+	refused(e, &b.rec, HW_EHOLD_ACTIVE, "unit_event.equipment.container_id");
+
+	ok(e, hold(&b, BOX_A, HT(CUSTOMS_HOLD), RELEASE, 50));
+	assert_int_equal(get_box(e, BOX_A).holds, 0);
+	assert_int_equal(table_count(e, e->t.holds), 0);
+
+	ue(&b, UE(GATE_OUT), BOX_A, "", 0, 60);
+	from_yard(&b, "3C", 15, 5, 1);
+	to_truck(&b, "TV9", "L3");
+	ok(e, &b.rec);
+	c = get_box(e, BOX_A);
+	assert_int_equal(c.state, TS(DEPARTED));
+	assert_string_equal(c.position, "truck:TV9:L3:1");
+	assert_int_equal(table_count(e, e->t.slots), 0);
+}
+
+/* Export: a 40' FULL box is gated in into two slots, cannot be loaded without a VGM,
+ * nor from the wrong place, and loads onto a WORKING vessel once its VGM is declared. */
+static void test_export_lifecycle(void **state)
+{
+	struct fx *f = *state;
+	struct env *e = &f->a;
+	struct rb b;
+	visit_to(e, "V2", VP(ARRIVED), 1);
+	visit_to(e, "V2", VP(WORKING), 2);
+	ue(&b, UE(GATE_IN), BOX_B, "45G1", FE_FULL, 10);
+	b.eq.tare_kg = 3900;
+	to_yard(&b, "3C", 14, 5, 2);
+	ok(e, &b.rec);
+	assert_string_equal(slot(e, "3C-13-05-2"), BOX_B);
+	assert_string_equal(slot(e, "3C-15-05-2"), BOX_B);
+	assert_string_equal(get_box(e, BOX_B).position, "yard:3C-14-05-2");
+
+	ue(&b, UE(LOAD), BOX_B, "", 0, 20);
+	from_yard(&b, "3C", 14, 5, 2);
+	to_cell(&b, "V2", 78, 6, 90);
+	refused(e, &b.rec, HW_EVGM, "unit_event.equipment.container_id");
+
+	refused(e, vgm(&b, BOX_B, 3000, 30), HW_EWEIGHT, "vgm.vgm_kg");
+	ok(e, vgm(&b, BOX_B, 28500, 30));
+	assert_int_equal(get_box(e, BOX_B).vgm_kg, 28500);
+
+	ue(&b, UE(LOAD), BOX_B, "", 0, 40);
+	from_yard(&b, "3C", 16, 5, 2);
+	to_cell(&b, "V2", 78, 6, 90);
+	refused(e, &b.rec, HW_EPOS_MISMATCH, "unit_event.from");
+
+	ue(&b, UE(LOAD), BOX_B, "", 0, 40);
+	from_yard(&b, "3C", 14, 5, 2);
+	to_cell(&b, "V2", 78, 6, 90);
+	ok(e, &b.rec);
+	struct hw_container c = get_box(e, BOX_B);
+	assert_int_equal(c.state, TS(LOADED));
+	assert_string_equal(c.position, "vessel:V2:078-06-90");
+	assert_int_equal(table_count(e, e->t.slots), 0);
+}
+
+/* A 40' box in bay 14 holds bays 13 and 15, so a 20' box fits in neither; a 40' box in
+ * an odd bay, or a 20' box in an even one, is refused. */
+static void test_forty_two_slots(void **state)
+{
+	struct fx *f = *state;
+	struct env *e = &f->a;
+	struct rb b;
+	gate_in(e, BOX_A, "42G1", FE_EMPTY, 14, 1);
+	assert_int_equal(table_count(e, e->t.slots), 2);
+
+	ue(&b, UE(GATE_IN), BOX_B, "22G1", FE_EMPTY, 2);
+	to_yard(&b, "3C", 13, 1, 1);
+	refused(e, &b.rec, HW_ESLOT_OCCUPIED, "unit_event.to.yard");
+	to_yard(&b, "3C", 15, 1, 1);
+	refused(e, &b.rec, HW_ESLOT_OCCUPIED, "unit_event.to.yard");
+	to_yard(&b, "3C", 16, 1, 1);
+	refused(e, &b.rec, HW_EPOSITION, "unit_event.to.yard.bay");
+
+	ue(&b, UE(GATE_IN), BOX_C, "45G1", FE_EMPTY, 3);
+	to_yard(&b, "3C", 17, 1, 1);
+	refused(e, &b.rec, HW_EPOSITION, "unit_event.to.yard.bay");
+	to_yard(&b, "3C", 16, 1, 1);
+	refused(e, &b.rec, HW_ESLOT_OCCUPIED, "unit_event.to.yard");
+	to_yard(&b, "3C", 16, 1, 2);
+	ok(e, &b.rec);
+
+	gate_in(e, BOX_B, "22G1", FE_EMPTY, 17, 4);
+	assert_string_equal(slot(e, "3C-17-01-1"), BOX_B);
+}
+
+/* A 40' box corrected from bay 14 to bay 16 may reuse its own slot 15; bay 13 is freed. */
+static void test_move_overlapping_itself(void **state)
+{
+	struct fx *f = *state;
+	struct env *e = &f->a;
+	struct rb b;
+	gate_in(e, BOX_A, "42G1", FE_EMPTY, 14, 1);
+	ue(&b, UE(POSITION_CORRECTION), BOX_A, "", 0, 2);
+	from_yard(&b, "3C", 14, 1, 1);
+	to_yard(&b, "3C", 16, 1, 1);
+	ok(e, &b.rec);
+	assert_string_equal(slot(e, "3C-13-01-1"), "");
+	assert_string_equal(slot(e, "3C-15-01-1"), BOX_A);
+	assert_string_equal(slot(e, "3C-17-01-1"), BOX_A);
+	assert_int_equal(table_count(e, e->t.slots), 2);
+}
+
+/* An EMPTY box loads without a VGM; a FULL one does not. */
+static void test_load_empty_without_vgm(void **state)
+{
+	struct fx *f = *state;
+	struct env *e = &f->a;
+	struct rb b;
+	visit_to(e, "V3", VP(WORKING), 1);
+	gate_in(e, BOX_A, "22G1", FE_EMPTY, 1, 2);
+	gate_in(e, BOX_B, "22G1", FE_FULL, 3, 3);
+	ue(&b, UE(LOAD), BOX_A, "", 0, 4);
+	from_yard(&b, "3C", 1, 1, 1);
+	to_cell(&b, "V3", 1, 2, 82);
+	ok(e, &b.rec);
+	ue(&b, UE(LOAD), BOX_B, "", 0, 5);
+	from_yard(&b, "3C", 3, 1, 1);
+	to_cell(&b, "V3", 3, 2, 82);
+	refused(e, &b.rec, HW_EVGM, "unit_event.equipment.container_id");
+}
+
+/* Load and discharge need a vessel visit ARRIVED or WORKING; an unknown visit or one
+ * only CREATED or already COMPLETE is refused. */
+static void test_vessel_not_workable(void **state)
+{
+	struct fx *f = *state;
+	struct env *e = &f->a;
+	struct rb b;
+	ue(&b, UE(DISCHARGE), BOX_A, "22G1", FE_FULL, 1);
+	from_cell(&b, "V4", 1, 2, 82);
+	to_yard(&b, "3C", 1, 1, 1);
+	refused(e, &b.rec, HW_EVESSEL_STATE, "unit_event.from.vessel.vessel_visit_id");
+	visit_to(e, "V4", VP(CREATED), 2);
+	refused(e, &b.rec, HW_EVESSEL_STATE, "unit_event.from.vessel.vessel_visit_id");
+
+	visit_to(e, "V5", VP(COMPLETE), 3);
+	gate_in(e, BOX_B, "22G1", FE_EMPTY, 3, 4);
+	ue(&b, UE(LOAD), BOX_B, "", 0, 5);
+	from_yard(&b, "3C", 3, 1, 1);
+	to_cell(&b, "V5", 3, 2, 82);
+	refused(e, &b.rec, HW_EVESSEL_STATE, "unit_event.to.vessel.vessel_visit_id");
+}
+
+/* A second visit while one is active is refused (GATE_IN twice, PREADVISE of a box in
+ * the yard); a PREADVISE then GATE_IN is one visit. */
+static void test_duplicate_visit(void **state)
+{
+	struct fx *f = *state;
+	struct env *e = &f->a;
+	struct rb b;
+	gate_in(e, BOX_A, "22G1", FE_EMPTY, 1, 1);
+	ue(&b, UE(GATE_IN), BOX_A, "", 0, 2);
+	to_yard(&b, "3C", 3, 1, 1);
+	refused(e, &b.rec, HW_EDUP_VISIT, "unit_event.equipment.container_id");
+	ue(&b, UE(PREADVISE), BOX_A, "", 0, 3);
+	refused(e, &b.rec, HW_EDUP_VISIT, "unit_event.equipment.container_id");
+	ue(&b, UE(DISCHARGE), BOX_A, "", 0, 3);
+	from_cell(&b, "V1", 1, 2, 82);
+	to_yard(&b, "3C", 3, 1, 1);
+	refused(e, &b.rec, HW_ELIFECYCLE, "unit_event.type");
+
+	ok(e, ue(&b, UE(PREADVISE), BOX_B, "22G1", FE_FULL, 4));
+	assert_int_equal(get_box(e, BOX_B).state, TS(ADVISED));
+	ue(&b, UE(PREADVISE), BOX_B, "", 0, 5);
+	refused(e, &b.rec, HW_EDUP_VISIT, "unit_event.equipment.container_id");
+	gate_in(e, BOX_B, "", 0, 5, 6);
+	struct hw_container c = get_box(e, BOX_B);
+	assert_int_equal(c.state, TS(YARD));
+	assert_int_equal(c.visits, 1);
+}
+
+/* A box whose size/type was never given cannot be placed in the yard. */
+static void test_size_unknown(void **state)
+{
+	struct fx *f = *state;
+	struct env *e = &f->a;
+	struct rb b;
+	ue(&b, UE(GATE_IN), BOX_A, "", FE_EMPTY, 1);
+	to_yard(&b, "3C", 1, 1, 1);
+	refused(e, &b.rec, HW_EMISSING, "unit_event.equipment.iso_size_type");
+	ok(e, ue(&b, UE(PREADVISE), BOX_A, "", FE_EMPTY, 2));
+	ue(&b, UE(GATE_IN), BOX_A, "", FE_EMPTY, 3);
+	to_yard(&b, "3C", 1, 1, 1);
+	refused(e, &b.rec, HW_EMISSING, "unit_event.equipment.iso_size_type");
+}
+
+/* Moves not allowed in the current state: LOAD of an advised box, RESTOW of a yard box,
+ * STUFF and VGM without a visit, GATE_OUT of a departed box; STUFF and STRIP change
+ * full/empty. */
+static void test_lifecycle_refusals(void **state)
+{
+	struct fx *f = *state;
+	struct env *e = &f->a;
+	struct rb b;
+	visit_to(e, "V1", VP(WORKING), 1);
+	refused(e, ue(&b, UE(STUFF), BOX_A, "22G1", 0, 2), HW_ELIFECYCLE, "unit_event.type");
+	refused(e, vgm(&b, BOX_A, 20000, 2), HW_ELIFECYCLE, "vgm.container_id");
+	ok(e, ue(&b, UE(PREADVISE), BOX_A, "22G1", FE_EMPTY, 3));
+	ue(&b, UE(LOAD), BOX_A, "", 0, 4);
+	from_yard(&b, "3C", 1, 1, 1);
+	to_cell(&b, "V1", 1, 2, 82);
+	refused(e, &b.rec, HW_ELIFECYCLE, "unit_event.type");
+
+	gate_in(e, BOX_A, "", 0, 1, 5);
+	ue(&b, UE(RESTOW), BOX_A, "", 0, 6);
+	from_cell(&b, "V1", 1, 2, 82);
+	to_cell(&b, "V1", 3, 2, 82);
+	refused(e, &b.rec, HW_ELIFECYCLE, "unit_event.type");
+
+	ok(e, ue(&b, UE(STUFF), BOX_A, "", 0, 7));
+	assert_int_equal(get_box(e, BOX_A).full_empty, FE_FULL);
+	ok(e, ue(&b, UE(STRIP), BOX_A, "", 0, 8));
+	assert_int_equal(get_box(e, BOX_A).full_empty, FE_EMPTY);
+
+	ue(&b, UE(GATE_OUT), BOX_A, "", 0, 9);
+	from_yard(&b, "3C", 1, 1, 1);
+	ok(e, &b.rec);
+	assert_string_equal(get_box(e, BOX_A).position, "");
+	refused(e, &b.rec, HW_ELIFECYCLE, "unit_event.type");
+	refused(e, ue(&b, UE(INSPECT), BOX_A, "", 0, 10), HW_ELIFECYCLE, "unit_event.type");
+}
+
+/* RESTOW on board must start from the box's cell and moves it. */
+static void test_restow(void **state)
+{
+	struct fx *f = *state;
+	struct env *e = &f->a;
+	struct rb b;
+	visit_to(e, "V1", VP(WORKING), 1);
+	gate_in(e, BOX_A, "22G1", FE_EMPTY, 1, 2);
+	ue(&b, UE(LOAD), BOX_A, "", 0, 3);
+	from_yard(&b, "3C", 1, 1, 1);
+	to_cell(&b, "V1", 1, 2, 82);
+	ok(e, &b.rec);
+	ue(&b, UE(RESTOW), BOX_A, "", 0, 4);
+	from_cell(&b, "V1", 5, 2, 82);
+	to_cell(&b, "V1", 3, 2, 82);
+	refused(e, &b.rec, HW_EPOS_MISMATCH, "unit_event.from");
+	from_cell(&b, "V1", 1, 2, 82);
+	ok(e, &b.rec);
+	assert_string_equal(get_box(e, BOX_A).position, "vessel:V1:003-02-82");
+}
+
+/* A record about a container earlier than its last one is refused. */
+static void test_container_time_backwards(void **state)
+{
+	struct fx *f = *state;
+	struct env *e = &f->a;
+	struct rb b;
+	gate_in(e, BOX_A, "22G1", FE_EMPTY, 1, 100);
+	ue(&b, UE(GATE_OUT), BOX_A, "", 0, 99);
+	from_yard(&b, "3C", 1, 1, 1);
+	refused(e, &b.rec, HW_ETIME, "event_time_ms");
+	refused(e, hold(&b, BOX_A, HT(LINE_HOLD), APPLY, 50), HW_ETIME, "event_time_ms");
+	ok(e, ue(&b, UE(INSPECT), BOX_A, "", 0, 100)); /* the same time is not earlier */
+}
+
+/* Vessel phases move forward only: a repeat or a step back is refused, a skip is not. */
+static void test_vessel_phase(void **state)
+{
+	struct fx *f = *state;
+	struct env *e = &f->a;
+	struct rb b;
+	visit_to(e, "V1", VP(INBOUND), 1);
+	visit_to(e, "V1", VP(ARRIVED), 2);
+	refused(e, vessel(&b, "V1", VP(INBOUND), 3), HW_EVESSEL_STATE, "vessel_visit.phase");
+	refused(e, vessel(&b, "V1", VP(ARRIVED), 3), HW_EVESSEL_STATE, "vessel_visit.phase");
+	visit_to(e, "V1", VP(COMPLETE), 4);
+	refused(e, vessel(&b, "V1", VP(WORKING), 5), HW_EVESSEL_STATE, "vessel_visit.phase");
+	visit_to(e, "V1", 0, 6); /* no phase: nothing changes */
+	visit_to(e, "V1", VP(CLOSED), 7);
+	assert_int_equal(table_count(e, e->t.vessels), 1);
+}
+
+/* Work instructions: CREATED first, one active per box, allowed steps only, nothing
+ * after COMPLETED; an ended WI frees the box for the next. */
+static void test_work_instructions(void **state)
+{
+	struct fx *f = *state;
+	struct env *e = &f->a;
+	struct rb b;
+	refused(e, wi(&b, "W0", BOX_A, WS(DISPATCHED), 1), HW_EWI_STATE, "wi.state");
+	ok(e, wi(&b, "W1", BOX_A, WS(CREATED), 2));
+	refused(e, wi(&b, "W1", BOX_A, WS(CREATED), 3), HW_EWI_STATE, "wi.state");
+	refused(e, wi(&b, "W2", BOX_A, WS(CREATED), 3), HW_EWI_STATE, "wi.container_id");
+	refused(e, wi(&b, "W1", BOX_A, WS(COMPLETED), 3), HW_EWI_STATE, "wi.state");
+	ok(e, wi(&b, "W1", BOX_A, WS(DISPATCHED), 4));
+	ok(e, wi(&b, "W1", BOX_A, WS(IN_PROGRESS), 5));
+	ok(e, wi(&b, "W1", BOX_A, WS(COMPLETED), 6));
+	refused(e, wi(&b, "W1", BOX_A, WS(DISPATCHED), 7), HW_EWI_STATE, "wi.state");
+	refused(e, wi(&b, "W1", BOX_A, WS(CANCELLED), 7), HW_EWI_STATE, "wi.state");
+	ok(e, wi(&b, "W2", BOX_A, WS(CREATED), 8));
+	ok(e, wi(&b, "W2", BOX_A, WS(CANCELLED), 9));
+	ok(e, wi(&b, "W3", BOX_A, WS(CREATED), 10));
+	ok(e, wi(&b, "W3", BOX_A, WS(DISPATCHED), 11));
+	ok(e, wi(&b, "W3", BOX_A, WS(FAILED), 12));
+	/* W1, W2, W3 and no active index entry left. */
+	assert_int_equal(table_count(e, e->t.wis), 3);
+}
+
+/* Holds: RELEASE without APPLY refused, APPLY before the box arrives accepted, a second
+ * APPLY of the same type refused, several types kept as a bitmask. */
+static void test_holds(void **state)
+{
+	struct fx *f = *state;
+	struct env *e = &f->a;
+	struct rb b;
+	refused(e, hold(&b, BOX_A, HT(CUSTOMS_HOLD), RELEASE, 1), HW_EHOLD_NOT_APPLIED,
+		"hold.hold");
+	ok(e, hold(&b, BOX_A, HT(CUSTOMS_HOLD), APPLY, 2));
+	refused(e, hold(&b, BOX_A, HT(CUSTOMS_HOLD), APPLY, 3), HW_EHOLD_ACTIVE, "hold.hold");
+	ok(e, hold(&b, BOX_A, HT(QUARANTINE), APPLY, 4));
+	ok(e, hold(&b, BOX_B, HT(LINE_HOLD), APPLY, 5));
+	struct hw_container c = get_box(e, BOX_A);
+	assert_int_equal(c.holds, (1u << HT(CUSTOMS_HOLD)) | (1u << HT(QUARANTINE)));
+	assert_int_equal(c.state, TS(TS_UNSPECIFIED));
+	assert_int_equal(get_box(e, BOX_B).holds, 1u << HT(LINE_HOLD));
+	gate_in(e, BOX_A, "22G1", FE_EMPTY, 1, 6);
+	ue(&b, UE(GATE_OUT), BOX_A, "", 0, 7);
+	from_yard(&b, "3C", 1, 1, 1);
+	refused(e, &b.rec, HW_EHOLD_ACTIVE, "unit_event.equipment.container_id");
+	ok(e, hold(&b, BOX_A, HT(QUARANTINE), RELEASE, 8));
+	refused(e, hold(&b, BOX_A, HT(QUARANTINE), RELEASE, 9), HW_EHOLD_NOT_APPLIED, "hold.hold");
+	assert_int_equal(get_box(e, BOX_A).holds, 1u << HT(CUSTOMS_HOLD));
+}
+
+/* Reefer readings: refused for an unknown box and a dry box, accepted for a reefer in the
+ * yard, refused again once it has left. */
+static void test_reefer(void **state)
+{
+	struct fx *f = *state;
+	struct env *e = &f->a;
+	struct rb b;
+	refused(e, reefer(&b, BOX_A, 1), HW_ENOT_REEFER, "reefer.container_id");
+	gate_in(e, BOX_A, "22G1", FE_FULL, 1, 2);
+	refused(e, reefer(&b, BOX_A, 3), HW_ENOT_REEFER, "reefer.container_id");
+	gate_in(e, BOX_B, "22R1", FE_FULL, 3, 4);
+	ok(e, reefer(&b, BOX_B, 5));
+	assert_int_equal(get_box(e, BOX_B).last_event_ms, T0 + 5);
+	ue(&b, UE(GATE_OUT), BOX_B, "", 0, 6);
+	from_yard(&b, "3C", 3, 1, 1);
+	ok(e, &b.rec);
+	refused(e, reefer(&b, BOX_B, 7), HW_ENOT_REEFER, "reefer.container_id");
+}
+
+/* Key/value: deleting a missing key is refused; keys are scoped by tenant. */
+static void test_kv(void **state)
+{
+	struct fx *f = *state;
+	struct env *e = &f->a;
+	struct rb b;
+	refused(e, kv_del(&b, "T1", "berth/plan", 1), HW_ENOTFOUND, "kv_delete.key");
+	ok(e, kv_put(&b, "T1", "berth/plan", "B1", 2));
+	refused(e, kv_del(&b, "T2", "berth/plan", 3), HW_ENOTFOUND, "kv_delete.key");
+	ok(e, kv_put(&b, "T2", "berth/plan", "B2", 3));
+	assert_int_equal(table_count(e, e->t.kv), 2);
+	ok(e, kv_del(&b, "T1", "berth/plan", 4));
+	refused(e, kv_del(&b, "T1", "berth/plan", 5), HW_ENOTFOUND, "kv_delete.key");
+	assert_int_equal(table_count(e, e->t.kv), 1);
+}
+
+/* A box LOADED on a WORKING vessel still has its visit (GATE_IN refused); once the
+ * vessel has DEPARTED a new visit starts and the old VGM is gone. */
+static void test_loaded_departed_new_visit(void **state)
+{
+	struct fx *f = *state;
+	struct env *e = &f->a;
+	struct rb b;
+	visit_to(e, "V1", VP(WORKING), 1);
+	gate_in(e, BOX_A, "22G1", FE_FULL, 1, 2);
+	ok(e, vgm(&b, BOX_A, 20000, 3));
+	ue(&b, UE(LOAD), BOX_A, "", 0, 4);
+	from_yard(&b, "3C", 1, 1, 1);
+	to_cell(&b, "V1", 1, 2, 82);
+	ok(e, &b.rec);
+	ue(&b, UE(GATE_IN), BOX_A, "", 0, 5);
+	to_yard(&b, "3C", 3, 1, 1);
+	refused(e, &b.rec, HW_EDUP_VISIT, "unit_event.equipment.container_id");
+	visit_to(e, "V1", VP(COMPLETE), 6);
+	refused(e, &b.rec, HW_EDUP_VISIT, "unit_event.equipment.container_id");
+	visit_to(e, "V1", VP(DEPARTED), 7);
+	refused(e, ue(&b, UE(INSPECT), BOX_A, "", 0, 8), HW_ELIFECYCLE, "unit_event.type");
+	gate_in(e, BOX_A, "", 0, 3, 9);
+	struct hw_container c = get_box(e, BOX_A);
+	assert_int_equal(c.state, TS(YARD));
+	assert_int_equal(c.visits, 2);
+	assert_int_equal(c.vgm_kg, 0);
+}
+
+/* Audit records are indexed by big-endian LSN; gate and EDI records touch no state. */
+static void test_audit_and_log_only(void **state)
+{
+	struct fx *f = *state;
+	struct env *e = &f->a;
+	struct rb b;
+	rb_init(&b, 1);
+	b.au = (Tos__V1__AuditEvent)TOS__V1__AUDIT_EVENT__INIT;
+	b.au.actor = "ops1";
+	b.au.action = "LOGIN";
+	b.rec.payload_case = TOS__V1__RECORD__PAYLOAD_AUDIT;
+	b.rec.audit = &b.au;
+	e->lsn = 0x0102030405060707ull;
+	ok(e, &b.rec);
+	MDB_txn *txn;
+	assert_int_equal(mdb_txn_begin(e->env, NULL, MDB_RDONLY, &txn), 0);
+	uint8_t key[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+	MDB_val k = {.mv_size = 8, .mv_data = key}, v;
+	assert_int_equal(mdb_get(txn, e->t.audit, &k, &v), 0);
+	assert_int_equal(v.mv_size, 0);
+	mdb_txn_abort(txn);
+
+	size_t n0, n1;
+	uint8_t *before = dump(e, &n0);
+	Tos__V1__GateTransaction gt = TOS__V1__GATE_TRANSACTION__INIT;
+	rb_init(&b, 2);
+	b.rec.payload_case = TOS__V1__RECORD__PAYLOAD_GATE;
+	b.rec.gate = &gt;
+	ok(e, &b.rec);
+	uint8_t *after = dump(e, &n1);
+	assert_int_equal(n0, n1);
+	assert_memory_equal(before, after, n0);
+	free(before);
+	free(after);
+}
+
+/* The container value is the documented fixed layout: 44 bytes + position, version 1,
+ * little-endian numbers; names of states and holds come from the schema. */
+static void test_encoding_and_names(void **state)
+{
+	struct fx *f = *state;
+	struct env *e = &f->a;
+	struct rb b;
+	ue(&b, UE(GATE_IN), BOX_A, "22G1", FE_FULL, 1);
+	b.eq.tare_kg = 0x01020304;
+	to_yard(&b, "3C", 13, 5, 2);
+	ok(e, &b.rec);
+	MDB_txn *txn;
+	assert_int_equal(mdb_txn_begin(e->env, NULL, MDB_RDONLY, &txn), 0);
+	MDB_val k = {.mv_size = 11, .mv_data = BOX_A}, v;
+	assert_int_equal(mdb_get(txn, e->t.containers, &k, &v), 0);
+	const uint8_t *p = v.mv_data;
+	assert_int_equal(v.mv_size, 44 + strlen("yard:3C-13-05-2"));
+	assert_int_equal(p[0], 1);
+	assert_int_equal(p[1], TS(YARD));
+	assert_int_equal(p[2], FE_FULL);
+	assert_memory_equal(p + 3, "22G1", 4);
+	assert_memory_equal(p + 7, "\x04\x03\x02\x01", 4);
+	assert_int_equal(p[23], 1); /* visits */
+	assert_int_equal(p[43], strlen("yard:3C-13-05-2"));
+	assert_memory_equal(p + 44, "yard:3C-13-05-2", p[43]);
+	struct hw_container c;
+	assert_int_equal(hw_state_container_get(txn, &e->t, BOX_C, &c), HW_ENOTFOUND);
+	mdb_txn_abort(txn);
+	assert_string_equal(hw_transit_state_name(TS(YARD)), "YARD");
+	assert_string_equal(hw_transit_state_name(99), "?");
+	assert_string_equal(hw_hold_type_name(HT(CUSTOMS_HOLD)), "CUSTOMS_HOLD");
+	assert_string_equal(hw_hold_type_name(-1), "?");
+}
+
+/* One day's mixed records, refusals included. */
+static void play_sequence(struct env *e)
+{
+	struct rb b;
+	struct hw_reject rej;
+	visit_to(e, "V7", VP(ARRIVED), 1);
+	visit_to(e, "V7", VP(WORKING), 2);
+	for (unsigned i = 0; i < 3; i++) {
+		static const char *const ids[] = {BOX_A, BOX_B, BOX_C};
+		ue(&b, UE(DISCHARGE), ids[i], i == 1 ? "45R1" : "22G1", FE_FULL, 10 + i);
+		from_cell(&b, "V7", 10 + i, 2, 82);
+		to_yard(&b, "1A", i == 1 ? 4 : 7 + 2 * i, 3, 1);
+		run(e, &b.rec, &rej);
+	}
+	ok(e, hold(&b, BOX_A, HT(CUSTOMS_HOLD), APPLY, 20));
+	ok(e, reefer(&b, BOX_B, 21));
+	ok(e, wi(&b, "W9", BOX_C, WS(CREATED), 22));
+	run(e, wi(&b, "W8", BOX_C, WS(CREATED), 23), &rej);
+	ok(e, vgm(&b, BOX_C, 21000, 24));
+	ue(&b, UE(LOAD), BOX_C, "", 0, 25);
+	from_yard(&b, "1A", 11, 3, 1);
+	to_cell(&b, "V7", 30, 2, 82);
+	ok(e, &b.rec);
+	ok(e, kv_put(&b, "T1", "k", "v", 26));
+	run(e, kv_del(&b, "T1", "missing", 27), &rej);
+	ok(e, hold(&b, BOX_A, HT(CUSTOMS_HOLD), RELEASE, 28));
+	ue(&b, UE(GATE_OUT), BOX_A, "", 0, 29);
+	from_yard(&b, "1A", 7, 3, 1);
+	ok(e, &b.rec);
+}
+
+/* The same records applied to two environments give byte-identical tables. */
+static void test_determinism(void **state)
+{
+	struct fx *f = *state;
+	env_open(&f->b);
+	play_sequence(&f->a);
+	play_sequence(&f->b);
+	size_t na, nb;
+	uint8_t *a = dump(&f->a, &na);
+	uint8_t *b = dump(&f->b, &nb);
+	assert_true(na > 0);
+	assert_int_equal(na, nb);
+	assert_memory_equal(a, b, na);
+	free(a);
+	free(b);
+	assert_int_equal(get_box(&f->a, BOX_C).state, TS(LOADED));
+	assert_int_equal(get_box(&f->a, BOX_A).state, TS(DEPARTED));
+	assert_string_equal(slot(&f->a, "1A-03-03-1"), BOX_B);
+	assert_string_equal(slot(&f->a, "1A-05-03-1"), BOX_B);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_import_lifecycle, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_export_lifecycle, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_forty_two_slots, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_move_overlapping_itself, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_load_empty_without_vgm, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_vessel_not_workable, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_duplicate_visit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_size_unknown, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lifecycle_refusals, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_restow, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_container_time_backwards, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_vessel_phase, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_work_instructions, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_holds, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reefer, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_kv, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_loaded_departed_new_visit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_audit_and_log_only, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_encoding_and_names, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_determinism, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,678 @@
+/* test_backup.c: verify (log walk and rebuild), backup, incremental backup, restore to a
+ * point in time, damaged backups, and replay between stores. */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <lmdb.h>
+
+#include "replica/backup.h"
+#include "replica/entry.h"
+#include "replica/iso6346.h"
+#include "replica/record.h"
+#include "replica/store.h"
+#include "replica/verify.h"
+
+#define NOW_MS        1790000000000LL /* 2026-09-21: a fixed clock keeps runs identical */
+#define RECORDS       600u            /* filled into store "a" by the fixture */
+#define BATCH         50u             /* records per submit; batch j runs at NOW_MS + j s */
+#define BATCH_STEP_MS 1000
+
+struct fx {
+	char root[256];
+	char a[300]; /* the store under test */
+	struct hw_store *s;
+};
+
+static void path_in(const struct fx *f, const char *name, char out[300])
+{
+	snprintf(out, 300, "%s/%s", f->root, name);
+}
+
+static int rm_tree(const char *path)
+{
+	char cmd[600];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", path);
+	return system(cmd);
+}
+
+/* ---- records: container gate-ins, audit events, key/value puts, all accepted ---- */
+
+static void container_id(unsigned c, char out[12])
+{
+	snprintf(out, 12, "TSTU%06u", (100000u + c) % 1000000u);
+	int d = hw_iso6346_check_digit(out);
+	assert_true(d >= 0);
+	out[10] = (char)('0' + d);
+	out[11] = '\0';
+}
+
+/* Audit record i carries this text, found nowhere else in the store. */
+static void marker(unsigned i, char out[24])
+{
+	snprintf(out, 24, "marker-%06u", i);
+}
+
+static void gate_in(Tos__V1__Record *r, unsigned c, char id[12], Tos__V1__UnitEvent *ue,
+		    Tos__V1__Equipment *eq, Tos__V1__Location *to, Tos__V1__YardPos *yp)
+{
+	container_id(c, id);
+	ue->type = TOS__V1__UNIT_EVENT_TYPE__GATE_IN;
+	eq->container_id = id;
+	eq->iso_size_type = "22G1";
+	eq->full_empty = TOS__V1__FULL_EMPTY__FE_EMPTY;
+	eq->tare_kg = 2200;
+	ue->equipment = eq;
+	yp->block = "A";
+	yp->bay = 1 + 2 * (c % 49); /* 20' boxes stand in odd bays */
+	yp->row = 1 + (c / 49) % 20;
+	yp->tier = 1 + c / (49 * 20);
+	to->where_case = TOS__V1__LOCATION__WHERE_YARD;
+	to->yard = yp;
+	ue->to = to;
+	r->payload_case = TOS__V1__RECORD__PAYLOAD_UNIT_EVENT;
+	r->unit_event = ue;
+}
+
+/* Record i of the test corpus (deterministic). */
+static size_t make_record(unsigned i, uint8_t *buf, size_t cap)
+{
+	Tos__V1__Record r = TOS__V1__RECORD__INIT;
+	Tos__V1__UnitEvent ue = TOS__V1__UNIT_EVENT__INIT;
+	Tos__V1__Equipment eq = TOS__V1__EQUIPMENT__INIT;
+	Tos__V1__Location to = TOS__V1__LOCATION__INIT;
+	Tos__V1__YardPos yp = TOS__V1__YARD_POS__INIT;
+	Tos__V1__AuditEvent au = TOS__V1__AUDIT_EVENT__INIT;
+	Tos__V1__KvPut kv = TOS__V1__KV_PUT__INIT;
+	uint8_t rid[16] = {'H', 'W', 'B', 'K'};
+	char id[12], text[24], key[16];
+	memcpy(rid + 4, &i, sizeof i);
+	r.record_id.data = rid;
+	r.record_id.len = sizeof rid;
+	r.tenant_id = "T1";
+	r.facility_id = "JPNGO-NCB";
+	r.event_time_ms = NOW_MS - 600000 + i;
+	r.schema_version = 1;
+	if (i % 3 == 0) {
+		gate_in(&r, i / 3, id, &ue, &eq, &to, &yp);
+	} else if (i % 3 == 1) {
+		marker(i, text);
+		au.actor = "ops";
+		au.action = "LOGIN";
+		au.detail = text;
+		r.payload_case = TOS__V1__RECORD__PAYLOAD_AUDIT;
+		r.audit = &au;
+	} else {
+		snprintf(key, sizeof key, "k%u", i);
+		kv.key = key;
+		kv.value.data = (uint8_t *)key;
+		kv.value.len = strlen(key);
+		r.payload_case = TOS__V1__RECORD__PAYLOAD_KV_PUT;
+		r.kv_put = &kv;
+	}
+	size_t len = hw_record_encode(&r, buf, cap);
+	assert_true(len > 0);
+	return len;
+}
+
+/* Submit corpus records [from, to) in batches aligned to BATCH, batch j at NOW_MS + j s,
+ * so two stores filled alike hold the same entries. Every record must be accepted. */
+static void fill(struct hw_store *s, unsigned from, unsigned to)
+{
+	static uint8_t bufs[BATCH][1024];
+	struct hw_submit subs[BATCH];
+	struct hw_result res[BATCH];
+	for (unsigned i = from; i < to;) {
+		unsigned j = i / BATCH, n = 0;
+		for (; i < to && i / BATCH == j; i++, n++) {
+			subs[n].data = bufs[n];
+			subs[n].len = make_record(i, bufs[n], sizeof bufs[n]);
+		}
+		int64_t now = NOW_MS + (int64_t)j * BATCH_STEP_MS;
+		assert_int_equal(hw_store_submit(s, 1, now, subs, n, res), 0);
+		for (unsigned k = 0; k < n; k++) {
+			if (res[k].code != 0)
+				fail_msg("record %u refused: %s %s: %s", i - n + k,
+					 hw_errname(res[k].code), res[k].reject.field,
+					 res[k].reject.rule);
+			assert_int_equal(res[k].lsn, i - n + k + 1);
+		}
+	}
+}
+
+/* ---- fixture ---- */
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof *f);
+	const char *tmp = getenv("HW_TEST_TMP");
+	if (tmp == NULL)
+		tmp = "/tmp";
+	mkdir(tmp, 0700);
+	snprintf(f->root, sizeof f->root, "%s/backup-XXXXXX", tmp);
+	assert_non_null(mkdtemp(f->root));
+	path_in(f, "a", f->a);
+	assert_int_equal(hw_store_init(f->a), 0);
+	assert_int_equal(hw_store_open(f->a, NULL, &f->s), 0);
+	fill(f->s, 0, RECORDS);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+	hw_store_close(f->s);
+	rm_tree(f->root);
+	free(f);
+	return 0;
+}
+
+/* LMDB forbids opening one environment twice in a process: close before verify opens it. */
+static void close_store(struct fx *f)
+{
+	hw_store_close(f->s);
+	f->s = NULL;
+}
+
+static void head_of(struct hw_store *s, struct hw_head *h)
+{
+	assert_int_equal(hw_store_head(s, h), 0);
+}
+
+static void digest_of(struct hw_store *s, uint8_t d[HW_HASH_BYTES])
+{
+	assert_int_equal(hw_store_digest(s, d), 0);
+}
+
+static int exists(const char *path)
+{
+	return access(path, F_OK) == 0;
+}
+
+static int run_verify(struct fx *f, struct hw_verify_report *r)
+{
+	char scratch[300];
+	path_in(f, "scratch", scratch);
+	int rc = hw_verify(f->a, scratch, NULL, NULL, r);
+	assert_false(exists(scratch));
+	return rc;
+}
+
+static uint8_t *slurp(const char *path, size_t *len)
+{
+	FILE *fp = fopen(path, "rb");
+	assert_non_null(fp);
+	fseek(fp, 0, SEEK_END);
+	long n = ftell(fp);
+	assert_true(n > 0);
+	rewind(fp);
+	uint8_t *buf = malloc((size_t)n);
+	assert_non_null(buf);
+	assert_int_equal(fread(buf, 1, (size_t)n, fp), (size_t)n);
+	fclose(fp);
+	*len = (size_t)n;
+	return buf;
+}
+
+static void spill(const char *path, const uint8_t *buf, size_t len)
+{
+	FILE *fp = fopen(path, "wb");
+	assert_non_null(fp);
+	assert_int_equal(fwrite(buf, 1, len, fp), len);
+	assert_int_equal(fclose(fp), 0);
+}
+
+/* Flip a bit of needle's last byte wherever it occurs in the file (a record's live copy
+ * and any stale copies on free pages alike). Returns how many copies were hit. */
+static unsigned flip_everywhere(const char *path, const char *needle)
+{
+	size_t len, nlen = strlen(needle);
+	uint8_t *buf = slurp(path, &len);
+	unsigned hits = 0;
+	for (uint8_t *p = buf; (p = memmem(p, len - (size_t)(p - buf), needle, nlen)) != NULL;
+	     p += nlen) {
+		p[nlen - 1] ^= 0x01;
+		hits++;
+	}
+	spill(path, buf, len);
+	free(buf);
+	return hits;
+}
+
+/* ---- verify ---- */
+
+/* An intact store verifies clean: every entry checked, rebuilt state equals stored. */
+static void test_verify_intact(void **state)
+{
+	struct fx *f = *state;
+	close_store(f);
+	struct hw_verify_report r;
+	assert_int_equal(run_verify(f, &r), 0);
+	assert_int_equal(r.code, 0);
+	assert_int_equal(r.first_bad_lsn, 0);
+	assert_int_equal(r.entries, RECORDS);
+	assert_int_equal(r.head_lsn, RECORDS);
+	assert_string_equal(r.what, "");
+	assert_memory_equal(r.digest_stored, r.digest_rebuilt, HW_HASH_BYTES);
+}
+
+/* One flipped byte inside a stored record is HW_ECORRUPT at that record's LSN. */
+static void test_verify_flipped_record(void **state)
+{
+	struct fx *f = *state;
+	const unsigned idx = 3 * 77 + 1; /* an audit record: its text is only in the log */
+	char text[24], file[400];
+	marker(idx, text);
+	close_store(f);
+	snprintf(file, sizeof file, "%s/data.mdb", f->a);
+	assert_true(flip_everywhere(file, text) >= 1);
+	struct hw_verify_report r;
+	assert_int_equal(run_verify(f, &r), 0);
+	assert_int_equal(r.code, HW_ECORRUPT);
+	assert_int_equal(r.first_bad_lsn, idx + 1);
+	assert_int_equal(r.entries, idx);
+	assert_true(strlen(r.what) > 0);
+}
+
+/* A damaged state table value (the log intact) is HW_EDIGEST: the state rebuilt from
+ * the log differs from the stored one. */
+static void test_verify_damaged_state(void **state)
+{
+	struct fx *f = *state;
+	close_store(f);
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	assert_int_equal(mdb_env_create(&env), 0);
+	assert_int_equal(mdb_env_set_maxdbs(env, 16), 0);
+	assert_int_equal(mdb_env_set_mapsize(env, 1ull << 30), 0);
+	assert_int_equal(mdb_env_open(env, f->a, 0, 0600), 0);
+	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	assert_int_equal(mdb_dbi_open(txn, "containers", 0, &dbi), 0);
+	assert_int_equal(mdb_cursor_open(txn, dbi, &cur), 0);
+	assert_int_equal(mdb_cursor_get(cur, &k, &v, MDB_FIRST), 0);
+	uint8_t *copy = malloc(v.mv_size);
+	memcpy(copy, v.mv_data, v.mv_size);
+	copy[v.mv_size / 2] ^= 0x40;
+	MDB_val nv = {.mv_size = v.mv_size, .mv_data = copy};
+	assert_int_equal(mdb_cursor_put(cur, &k, &nv, MDB_CURRENT), 0);
+	mdb_cursor_close(cur);
+	assert_int_equal(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+	free(copy);
+	struct hw_verify_report r;
+	assert_int_equal(run_verify(f, &r), 0);
+	assert_int_equal(r.code, HW_EDIGEST);
+	assert_int_equal(r.first_bad_lsn, 0);
+	assert_int_equal(r.entries, RECORDS);
+	assert_memory_not_equal(r.digest_stored, r.digest_rebuilt, HW_HASH_BYTES);
+}
+
+/* A bad record: a key/value put with an empty key (refused by the rules). */
+static size_t bad_record(uint8_t *buf, size_t cap)
+{
+	Tos__V1__Record r = TOS__V1__RECORD__INIT;
+	Tos__V1__KvPut kv = TOS__V1__KV_PUT__INIT;
+	uint8_t rid[16] = {'B', 'A', 'D'};
+	r.record_id.data = rid;
+	r.record_id.len = sizeof rid;
+	r.tenant_id = "T1";
+	r.facility_id = "JPNGO-NCB";
+	r.event_time_ms = NOW_MS - 1000;
+	r.schema_version = 1;
+	kv.key = "";
+	r.payload_case = TOS__V1__RECORD__PAYLOAD_KV_PUT;
+	r.kv_put = &kv;
+	size_t len = hw_record_encode(&r, buf, cap);
+	assert_true(len > 0);
+	return len;
+}
+
+/* Replace the last entry with a well-hashed, well-chained one whose record breaks a rule,
+ * and point meta's head at it (its old hash is found in the head value and replaced, so
+ * this does not depend on the head's layout). */
+static void forge_last_entry(const char *dir, const uint8_t *rec, size_t rec_len)
+{
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi log, meta;
+	MDB_val k, v;
+	uint8_t key[8], entry[HW_ENTRY_HEADER_BYTES + 1024];
+	struct hw_entry old, e;
+	assert_int_equal(mdb_env_create(&env), 0);
+	assert_int_equal(mdb_env_set_maxdbs(env, 16), 0);
+	assert_int_equal(mdb_env_set_mapsize(env, 1ull << 30), 0);
+	assert_int_equal(mdb_env_open(env, dir, 0, 0600), 0);
+	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	assert_int_equal(mdb_dbi_open(txn, "log", 0, &log), 0);
+	assert_int_equal(mdb_dbi_open(txn, "meta", 0, &meta), 0);
+	for (int i = 0; i < 8; i++)
+		key[i] = (uint8_t)((uint64_t)RECORDS >> (56 - 8 * i));
+	k = (MDB_val){.mv_size = 8, .mv_data = key};
+	assert_int_equal(mdb_get(txn, log, &k, &v), 0);
+	assert_int_equal(hw_entry_decode(v.mv_data, v.mv_size, &old), 0);
+	size_t len = hw_entry_encode(entry, old.lsn, old.epoch, old.time_ms, old.prev_hash, rec,
+				     (uint32_t)rec_len, &e);
+	v = (MDB_val){.mv_size = len, .mv_data = entry};
+	assert_int_equal(mdb_put(txn, log, &k, &v, 0), 0);
+	k = (MDB_val){.mv_size = 4, .mv_data = "head"};
+	assert_int_equal(mdb_get(txn, meta, &k, &v), 0);
+	uint8_t head[256];
+	assert_true(v.mv_size <= sizeof head);
+	memcpy(head, v.mv_data, v.mv_size);
+	uint8_t *at = memmem(head, v.mv_size, old.hash, HW_HASH_BYTES);
+	assert_non_null(at);
+	memcpy(at, e.hash, HW_HASH_BYTES);
+	v.mv_data = head;
+	assert_int_equal(mdb_put(txn, meta, &k, &v, 0), 0);
+	assert_int_equal(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+}
+
+/* A stored record that no longer passes the rules (its entry intact) is reported with
+ * the rule's code at its LSN by the rebuild. */
+static void test_verify_invalid_record(void **state)
+{
+	struct fx *f = *state;
+	uint8_t rec[256];
+	size_t len = bad_record(rec, sizeof rec);
+	struct hw_submit sub = {.data = rec, .len = len};
+	struct hw_result res;
+	assert_int_equal(hw_store_submit(f->s, 1, NOW_MS, &sub, 1, &res), 0);
+	assert_true(res.code != 0); /* the code the rules give it */
+	close_store(f);
+	forge_last_entry(f->a, rec, len);
+	struct hw_verify_report r;
+	assert_int_equal(run_verify(f, &r), 0);
+	assert_int_equal(r.code, res.code);
+	assert_int_equal(r.first_bad_lsn, RECORDS);
+	assert_int_equal(r.entries, RECORDS);
+	assert_non_null(strstr(r.what, res.reject.field));
+}
+
+/* ---- backup and restore ---- */
+
+/* Restore of a fresh backup gives the same head (LSN and hash) and digest, and the
+ * restored store verifies clean. */
+static void test_backup_restore(void **state)
+{
+	struct fx *f = *state;
+	char bk[300], dst[300];
+	path_in(f, "bk", bk);
+	path_in(f, "r", dst);
+	struct hw_backup_info bi;
+	assert_int_equal(hw_backup(f->s, bk, &bi), 0);
+	assert_int_equal(bi.snapshot_lsn, RECORDS);
+	assert_int_equal(bi.end_lsn, RECORDS);
+	assert_int_equal(bi.entries_added, 0);
+	assert_true(bi.bytes > 0);
+	char tmp[400];
+	snprintf(tmp, sizeof tmp, "%s/snapshot.tmp", bk);
+	assert_false(exists(tmp));
+	struct hw_restore_info ri;
+	assert_int_equal(hw_restore(bk, dst, 0, 0, NULL, NULL, &ri), 0);
+	struct hw_head ha, hr;
+	uint8_t da[HW_HASH_BYTES];
+	head_of(f->s, &ha);
+	digest_of(f->s, da);
+	assert_int_equal(ri.lsn, RECORDS);
+	assert_int_equal(ri.time_ms, ha.time_ms);
+	assert_memory_equal(ri.digest, da, HW_HASH_BYTES);
+	struct hw_store *r;
+	assert_int_equal(hw_store_open(dst, NULL, &r), 0);
+	head_of(r, &hr);
+	hw_store_close(r);
+	assert_memory_equal(hr.hash, ha.hash, HW_HASH_BYTES);
+	struct hw_verify_report vr;
+	char scratch[300];
+	path_in(f, "scratch", scratch);
+	assert_int_equal(hw_verify(dst, scratch, NULL, NULL, &vr), 0);
+	assert_int_equal(vr.code, 0);
+}
+
+/* Restore to LSN K equals a store that was submitted exactly the first K records. */
+static void test_restore_until_lsn(void **state)
+{
+	struct fx *f = *state;
+	const unsigned k = 317;
+	char bk[300], dst[300], ref[300];
+	path_in(f, "bk", bk);
+	path_in(f, "r", dst);
+	path_in(f, "ref", ref);
+	assert_int_equal(hw_backup(f->s, bk, NULL), 0);
+	struct hw_restore_info ri;
+	assert_int_equal(hw_restore(bk, dst, k, 0, NULL, NULL, &ri), 0);
+	assert_int_equal(ri.lsn, k);
+	struct hw_store *rs;
+	struct hw_head hr, hf;
+	uint8_t dr[HW_HASH_BYTES];
+	assert_int_equal(hw_store_init(ref), 0);
+	assert_int_equal(hw_store_open(ref, NULL, &rs), 0);
+	fill(rs, 0, k);
+	head_of(rs, &hr);
+	digest_of(rs, dr);
+	hw_store_close(rs);
+	assert_int_equal(hr.lsn, k);
+	assert_memory_equal(ri.digest, dr, HW_HASH_BYTES);
+	digest_of(f->s, dr);
+	assert_memory_not_equal(ri.digest, dr, HW_HASH_BYTES);
+	assert_int_equal(hw_store_open(dst, NULL, &rs), 0);
+	head_of(rs, &hf);
+	hw_store_close(rs);
+	assert_memory_equal(hf.hash, hr.hash, HW_HASH_BYTES); /* same batches, same clock */
+}
+
+/* Restore to a time keeps exactly the entries up to it; a time before the first entry
+ * is HW_ENOTFOUND and creates nothing. */
+static void test_restore_until_time(void **state)
+{
+	struct fx *f = *state;
+	char bk[300], dst[300], early[300];
+	path_in(f, "bk", bk);
+	path_in(f, "r", dst);
+	path_in(f, "early", early);
+	assert_int_equal(hw_backup(f->s, bk, NULL), 0);
+	struct hw_restore_info ri;
+	int64_t t = NOW_MS + 4 * BATCH_STEP_MS + BATCH_STEP_MS / 2; /* inside batch 4 */
+	assert_int_equal(hw_restore(bk, dst, 0, t, NULL, NULL, &ri), 0);
+	assert_int_equal(ri.lsn, 5 * BATCH);
+	assert_int_equal(ri.time_ms, NOW_MS + 4 * BATCH_STEP_MS);
+	assert_int_equal(hw_restore(bk, early, 0, NOW_MS - 1, NULL, NULL, &ri), HW_ENOTFOUND);
+	assert_false(exists(early));
+}
+
+/* An incremental backup appends only the new entries; restoring it reaches the new head,
+ * and a point inside the appended log is reachable too. */
+static void test_incremental(void **state)
+{
+	struct fx *f = *state;
+	const unsigned more = 150;
+	char bk[300], dst[300], mid[300];
+	path_in(f, "bk", bk);
+	path_in(f, "r", dst);
+	path_in(f, "mid", mid);
+	struct hw_backup_info bi;
+	assert_int_equal(hw_backup(f->s, bk, &bi), 0);
+	fill(f->s, RECORDS, RECORDS + more);
+	assert_int_equal(hw_backup(f->s, bk, &bi), 0);
+	assert_int_equal(bi.snapshot_lsn, RECORDS);
+	assert_int_equal(bi.end_lsn, RECORDS + more);
+	assert_int_equal(bi.entries_added, more);
+	assert_int_equal(hw_backup(f->s, bk, &bi), 0);
+	assert_int_equal(bi.entries_added, 0);
+	struct hw_restore_info ri;
+	struct hw_head h;
+	uint8_t d[HW_HASH_BYTES];
+	assert_int_equal(hw_restore(bk, dst, 0, 0, NULL, NULL, &ri), 0);
+	head_of(f->s, &h);
+	digest_of(f->s, d);
+	assert_int_equal(ri.lsn, RECORDS + more);
+	assert_int_equal(ri.time_ms, h.time_ms);
+	assert_memory_equal(ri.digest, d, HW_HASH_BYTES);
+	assert_int_equal(hw_restore(bk, mid, RECORDS + 10, 0, NULL, NULL, &ri), 0);
+	assert_int_equal(ri.lsn, RECORDS + 10);
+}
+
+/* Backup with a non-empty log.hwl: a full backup, more records, an incremental one. */
+static void backup_with_log(struct fx *f, const char *bk, unsigned from)
+{
+	struct hw_backup_info bi;
+	assert_int_equal(hw_backup(f->s, bk, &bi), 0);
+	fill(f->s, from, from + 20);
+	assert_int_equal(hw_backup(f->s, bk, &bi), 0);
+	assert_int_equal(bi.entries_added, 20);
+}
+
+static void expect_refused(struct fx *f, const char *bk, const char *word)
+{
+	char dst[300];
+	path_in(f, "r", dst);
+	struct hw_restore_info ri;
+	assert_int_equal(hw_restore(bk, dst, 0, 0, NULL, NULL, &ri), HW_EBACKUP);
+	if (strstr(ri.what, word) == NULL)
+		fail_msg("what \"%s\" does not name %s", ri.what, word);
+	assert_false(exists(dst));
+}
+
+/* A damaged snapshot, a truncated log or a missing MANIFEST is HW_EBACKUP, says which,
+ * and creates no store. */
+static void test_damaged_backups(void **state)
+{
+	struct fx *f = *state;
+	char bk1[300], bk2[300], bk3[300], file[400];
+	path_in(f, "bk1", bk1);
+	path_in(f, "bk2", bk2);
+	path_in(f, "bk3", bk3);
+	backup_with_log(f, bk1, RECORDS);
+	backup_with_log(f, bk2, RECORDS + 20);
+	backup_with_log(f, bk3, RECORDS + 40);
+
+	snprintf(file, sizeof file, "%s/snapshot/data.mdb", bk1);
+	size_t len;
+	uint8_t *buf = slurp(file, &len);
+	buf[len / 2] ^= 0x10;
+	spill(file, buf, len);
+	free(buf);
+	expect_refused(f, bk1, "snapshot");
+
+	snprintf(file, sizeof file, "%s/log.hwl", bk2);
+	struct stat st;
+	assert_int_equal(stat(file, &st), 0);
+	assert_true(st.st_size > 10);
+	assert_int_equal(truncate(file, st.st_size - 10), 0);
+	expect_refused(f, bk2, "truncated");
+
+	snprintf(file, sizeof file, "%s/MANIFEST", bk3);
+	assert_int_equal(unlink(file), 0);
+	expect_refused(f, bk3, "MANIFEST");
+}
+
+/* Restore never overwrites a store: HW_EEXIST, and the store there is untouched. */
+static void test_restore_into_store(void **state)
+{
+	struct fx *f = *state;
+	char bk[300], dst[300];
+	path_in(f, "bk", bk);
+	path_in(f, "r", dst);
+	assert_int_equal(hw_backup(f->s, bk, NULL), 0);
+	assert_int_equal(hw_store_init(dst), 0);
+	assert_int_equal(hw_restore(bk, dst, 0, 0, NULL, NULL, NULL), HW_EEXIST);
+	struct hw_store *r;
+	struct hw_head h;
+	assert_int_equal(hw_store_open(dst, NULL, &r), 0);
+	head_of(r, &h);
+	hw_store_close(r);
+	assert_int_equal(h.lsn, 0);
+}
+
+/* An incremental backup of another chain into an existing backup is refused. */
+static void test_backup_other_chain(void **state)
+{
+	struct fx *f = *state;
+	char bk[300], other[300];
+	path_in(f, "bk", bk);
+	path_in(f, "other", other);
+	assert_int_equal(hw_backup(f->s, bk, NULL), 0);
+	struct hw_store *o;
+	assert_int_equal(hw_store_init(other), 0);
+	assert_int_equal(hw_store_open(other, NULL, &o), 0);
+	fill(o, 0, 10);
+	struct hw_backup_info bi;
+	assert_int_equal(hw_backup(o, bk, &bi), HW_EBACKUP);
+	assert_true(strlen(bi.what) > 0);
+	hw_store_close(o);
+}
+
+static void count_cb(void *arg, uint64_t done, uint64_t total)
+{
+	uint64_t *calls = arg;
+	assert_true(done <= total);
+	(*calls)++;
+}
+
+/* Replay continues a store on the same chain in steps, reaching the source's state, and
+ * refuses a store whose head is not on the source's chain. */
+static void test_replay(void **state)
+{
+	struct fx *f = *state;
+	char b[300], c[300];
+	path_in(f, "b", b);
+	path_in(f, "c", c);
+	struct hw_store *sb, *sc;
+	assert_int_equal(hw_store_init(b), 0);
+	assert_int_equal(hw_store_open(b, NULL, &sb), 0);
+	uint64_t calls = 0;
+	assert_int_equal(hw_store_replay(f->s, sb, 100, 0, count_cb, &calls), 0);
+	struct hw_head h;
+	head_of(sb, &h);
+	assert_int_equal(h.lsn, 100);
+	assert_int_equal(hw_store_replay(f->s, sb, 0, 0, count_cb, &calls), 0);
+	assert_true(calls >= 2);
+	uint8_t da[HW_HASH_BYTES], db[HW_HASH_BYTES];
+	digest_of(f->s, da);
+	digest_of(sb, db);
+	assert_memory_equal(da, db, HW_HASH_BYTES);
+	hw_store_close(sb);
+
+	assert_int_equal(hw_store_init(c), 0);
+	assert_int_equal(hw_store_open(c, NULL, &sc), 0);
+	struct hw_submit sub;
+	struct hw_result res;
+	uint8_t buf[1024];
+	sub.data = buf;
+	sub.len = make_record(0, buf, sizeof buf);
+	assert_int_equal(hw_store_submit(sc, 1, NOW_MS + 99, &sub, 1, &res), 0);
+	assert_int_equal(hw_store_replay(f->s, sc, 0, 0, NULL, NULL), HW_ECHAIN);
+	hw_store_close(sc);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_verify_intact, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_verify_flipped_record, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_verify_damaged_state, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_verify_invalid_record, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_backup_restore, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_restore_until_lsn, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_restore_until_time, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_incremental, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_damaged_backups, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_restore_into_store, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_backup_other_chain, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_replay, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,142 @@
+/* test_base.c: error text and names, the fault primitive, the arena, reject filling and
+ * the log entry encoding. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "base/arena.h"
+#include "base/fault.h"
+#include "base/reject.h"
+#include "hawser_error.h"
+#include "replica/entry.h"
+
+/* Every project code has its own text and symbolic name; errno codes fall through to the
+ * C library; unknown codes still give a string. */
+static void test_error_table(void **state)
+{
+	(void)state;
+	static const int codes[] = {
+#define CODE_(name, value, text) value,
+		HW_ERRNO_MAP(CODE_)
+#undef CODE_
+	};
+	size_t n = sizeof codes / sizeof codes[0];
+	for (size_t i = 0; i < n; i++) {
+		assert_true(codes[i] < -6000);
+		assert_string_not_equal(hw_strerror(codes[i]), "unknown error");
+		assert_memory_equal(hw_errname(codes[i]), "HW_E", 4);
+		for (size_t j = i + 1; j < n; j++) {
+			assert_int_not_equal(codes[i], codes[j]);
+			assert_string_not_equal(hw_strerror(codes[i]), hw_strerror(codes[j]));
+		}
+	}
+	assert_string_equal(hw_strerror(-ENOSPC), strerror(ENOSPC));
+	assert_string_equal(hw_errname(-ENOSPC), "ENOSPC");
+	assert_string_equal(hw_errname(0), "OK");
+	assert_string_equal(hw_strerror(-99999), "unknown error");
+}
+
+/* A fault fires after its countdown, for its repeat count, then stops; NULL and a
+ * disarmed fault never fire. */
+static void test_fault(void **state)
+{
+	(void)state;
+	struct hw_fault f;
+	hw_fault_init(&f);
+	for (int i = 0; i < 10; i++)
+		assert_false(hw_fault_tick(&f));
+	assert_false(hw_fault_tick(NULL));
+	hw_fault_arm(&f, 2, 2);
+	assert_false(hw_fault_tick(&f));
+	assert_false(hw_fault_tick(&f));
+	assert_true(hw_fault_tick(&f));
+	assert_true(hw_fault_tick(&f));
+	assert_false(hw_fault_tick(&f));
+	assert_int_equal(f.fired, 2);
+	hw_fault_arm(&f, 0, -1);
+	for (int i = 0; i < 100; i++)
+		assert_true(hw_fault_tick(&f));
+}
+
+/* The arena aligns, reuses its chunks after a reset and refuses past its budget. */
+static void test_arena(void **state)
+{
+	(void)state;
+	struct hw_arena a;
+	hw_arena_init(&a, 1024, 4096);
+	void *p1 = hw_arena_alloc(&a, 3);
+	void *p2 = hw_arena_alloc(&a, 5);
+	assert_non_null(p1);
+	assert_non_null(p2);
+	assert_int_equal((uintptr_t)p1 % 16, 0);
+	assert_int_equal((uintptr_t)p2 % 16, 0);
+	assert_ptr_not_equal(p1, p2);
+	void *big = hw_arena_alloc(&a, 2000); /* larger than a chunk: its own chunk */
+	assert_non_null(big);
+	assert_null(hw_arena_alloc(&a, 4096)); /* over budget */
+	hw_arena_reset(&a);
+	void *p3 = hw_arena_alloc(&a, 2000);
+	assert_ptr_equal(p3, big); /* the spare chunk is reused, nothing allocated */
+	hw_arena_fini(&a);
+}
+
+/* hw_reject_set fills and truncates, and returns the code for one-line checks. */
+static void test_reject(void **state)
+{
+	(void)state;
+	struct hw_reject r;
+	char longfield[200];
+	memset(longfield, 'f', sizeof longfield - 1);
+	longfield[sizeof longfield - 1] = 0;
+	assert_int_equal(hw_reject_set(&r, HW_EWEIGHT, longfield, "gross %u < tare %u", 1u, 2u),
+			 HW_EWEIGHT);
+	assert_int_equal(r.code, HW_EWEIGHT);
+	assert_int_equal(strlen(r.field), sizeof r.field - 1);
+	assert_string_equal(r.rule, "gross 1 < tare 2");
+	assert_int_equal(hw_reject_set(NULL, HW_ETIME, "x", "y"), HW_ETIME);
+}
+
+/* An entry decodes to what was encoded; any flipped bit, a wrong length or a zero LSN is
+ * HW_ECORRUPT. */
+static void test_entry(void **state)
+{
+	(void)state;
+	uint8_t prev[HW_HASH_BYTES];
+	memset(prev, 0xab, sizeof prev);
+	const uint8_t rec[] = "a TOS record";
+	uint8_t buf[HW_ENTRY_HEADER_BYTES + sizeof rec];
+	struct hw_entry e, d;
+	size_t len = hw_entry_encode(buf, 5, 2, -7, prev, rec, sizeof rec, &e);
+	assert_int_equal(len, sizeof buf);
+	assert_int_equal(hw_entry_decode(buf, len, &d), 0);
+	assert_int_equal(d.lsn, 5);
+	assert_int_equal(d.epoch, 2);
+	assert_int_equal(d.time_ms, -7);
+	assert_memory_equal(d.prev_hash, prev, HW_HASH_BYTES);
+	assert_memory_equal(d.hash, e.hash, HW_HASH_BYTES);
+	assert_memory_equal(d.record, rec, sizeof rec);
+	for (size_t i = 0; i < len; i++) {
+		for (int bit = 0; bit < 8; bit += 3) {
+			buf[i] ^= (uint8_t)(1u << bit);
+			assert_int_equal(hw_entry_decode(buf, len, &d), HW_ECORRUPT);
+			buf[i] ^= (uint8_t)(1u << bit);
+		}
+	}
+	assert_int_equal(hw_entry_decode(buf, len - 1, &d), HW_ECORRUPT);
+	assert_int_equal(hw_entry_decode(buf, 10, &d), HW_ECORRUPT);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_error_table), cmocka_unit_test(test_fault),
+		cmocka_unit_test(test_arena),       cmocka_unit_test(test_reject),
+		cmocka_unit_test(test_entry),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

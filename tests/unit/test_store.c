@@ -1,0 +1,486 @@
+/* test_store.c: the replica store: group-commit submit, idempotency, the hash chain,
+ * append of entries from a primary, determinism, map growth and sticky failures. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "base/fault.h"
+#include "bench/workload.h"
+#include "replica/entry.h"
+#include "replica/record.h"
+#include "replica/state.h"
+#include "replica/store.h"
+
+#define NOW_MS 1790000000000LL /* 2026-09-21: a fixed clock keeps runs identical */
+
+struct fx {
+	char root[256];
+	char dir[300];
+	struct hw_store *s;
+};
+
+static int rm_tree(const char *path)
+{
+	char cmd[600];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", path);
+	return system(cmd);
+}
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof *f);
+	const char *tmp = getenv("HW_TEST_TMP");
+	if (tmp == NULL)
+		tmp = "/tmp";
+	mkdir(tmp, 0700);
+	snprintf(f->root, sizeof f->root, "%s/store-XXXXXX", tmp);
+	assert_non_null(mkdtemp(f->root));
+	snprintf(f->dir, sizeof f->dir, "%s/a", f->root);
+	assert_int_equal(hw_store_init(f->dir), 0);
+	assert_int_equal(hw_store_open(f->dir, NULL, &f->s), 0);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+	char mnt[320];
+	snprintf(mnt, sizeof mnt, "%s/small", f->root);
+	umount2(mnt, MNT_DETACH); /* test_disk_full's tmpfs, if an assertion left it */
+	hw_store_close(f->s);
+	rm_tree(f->root);
+	free(f);
+	return 0;
+}
+
+/* A key/value record: the simplest payload, no container state involved. */
+static size_t kv_record(uint8_t *buf, size_t cap, unsigned id, const char *tenant, const char *key,
+			const char *value)
+{
+	Tos__V1__Record r = TOS__V1__RECORD__INIT;
+	Tos__V1__KvPut kv = TOS__V1__KV_PUT__INIT;
+	uint8_t rid[16] = {0};
+	memcpy(rid, &id, sizeof id);
+	r.record_id.data = rid;
+	r.record_id.len = sizeof rid;
+	r.tenant_id = (char *)tenant;
+	r.facility_id = "JPNGO-NCB";
+	r.event_time_ms = NOW_MS - 1000;
+	r.schema_version = 1;
+	kv.key = (char *)key;
+	kv.value.data = (uint8_t *)value;
+	kv.value.len = strlen(value);
+	r.payload_case = TOS__V1__RECORD__PAYLOAD_KV_PUT;
+	r.kv_put = &kv;
+	size_t len = hw_record_encode(&r, buf, cap);
+	assert_true(len > 0);
+	return len;
+}
+
+static void submit_one(struct hw_store *s, const uint8_t *buf, size_t len, struct hw_result *res)
+{
+	struct hw_submit sub = {.data = buf, .len = len};
+	assert_int_equal(hw_store_submit(s, 1, NOW_MS, &sub, 1, res), 0);
+}
+
+static void digest_of(struct hw_store *s, uint8_t d[HW_HASH_BYTES])
+{
+	assert_int_equal(hw_store_digest(s, d), 0);
+}
+
+/* A batch gets consecutive LSNs, each entry chains to the one before, and init refuses
+ * a directory that already holds a store. */
+static void test_submit_chain(void **state)
+{
+	struct fx *f = *state;
+	uint8_t bufs[3][256];
+	struct hw_submit subs[3];
+	struct hw_result res[3];
+	for (unsigned i = 0; i < 3; i++) {
+		char key[8];
+		snprintf(key, sizeof key, "k%u", i);
+		subs[i].data = bufs[i];
+		subs[i].len = kv_record(bufs[i], sizeof bufs[i], i + 1, "T1", key, "v");
+	}
+	assert_int_equal(hw_store_submit(f->s, 7, NOW_MS, subs, 3, res), 0);
+	uint8_t prev[HW_HASH_BYTES] = {0};
+	for (unsigned i = 0; i < 3; i++) {
+		assert_int_equal(res[i].code, 0);
+		assert_int_equal(res[i].lsn, i + 1);
+		uint8_t *e;
+		size_t len;
+		struct hw_entry ent;
+		assert_int_equal(hw_store_read_entry(f->s, i + 1, &e, &len), 0);
+		assert_int_equal(hw_entry_decode(e, len, &ent), 0);
+		assert_int_equal(ent.epoch, 7);
+		assert_memory_equal(ent.prev_hash, prev, HW_HASH_BYTES);
+		assert_memory_equal(ent.record, bufs[i], subs[i].len);
+		memcpy(prev, ent.hash, HW_HASH_BYTES);
+		free(e);
+	}
+	struct hw_head h;
+	assert_int_equal(hw_store_head(f->s, &h), 0);
+	assert_int_equal(h.lsn, 3);
+	assert_memory_equal(h.hash, prev, HW_HASH_BYTES);
+	assert_int_equal(hw_store_init(f->dir), HW_EEXIST);
+	uint8_t *e;
+	size_t len;
+	assert_int_equal(hw_store_read_entry(f->s, 4, &e, &len), HW_ENOTFOUND);
+}
+
+/* The same bytes again return the first LSN; other bytes under the same record_id are
+ * refused and change nothing. */
+static void test_idempotency(void **state)
+{
+	struct fx *f = *state;
+	uint8_t a[256], b[256];
+	size_t alen = kv_record(a, sizeof a, 42, "T1", "gate", "open");
+	size_t blen = kv_record(b, sizeof b, 42, "T1", "gate", "closed");
+	struct hw_result r;
+	submit_one(f->s, a, alen, &r);
+	assert_int_equal(r.code, 0);
+	assert_false(r.duplicate);
+	uint8_t d1[HW_HASH_BYTES], d2[HW_HASH_BYTES];
+	digest_of(f->s, d1);
+	submit_one(f->s, a, alen, &r);
+	assert_int_equal(r.code, 0);
+	assert_true(r.duplicate);
+	assert_int_equal(r.lsn, 1);
+	submit_one(f->s, b, blen, &r);
+	assert_int_equal(r.code, HW_EIDEMPOTENCY);
+	assert_string_equal(r.reject.field, "record_id");
+	digest_of(f->s, d2);
+	assert_memory_equal(d1, d2, HW_HASH_BYTES);
+	struct hw_head h;
+	hw_store_head(f->s, &h);
+	assert_int_equal(h.lsn, 1);
+}
+
+/* A refused record in the middle of a batch does not stop the others, and LSNs stay
+ * contiguous. */
+static void test_reject_in_batch(void **state)
+{
+	struct fx *f = *state;
+	uint8_t bufs[3][256];
+	struct hw_submit subs[3];
+	struct hw_result res[3];
+	subs[0].len = kv_record(bufs[0], 256, 1, "T1", "a", "1");
+	subs[1].len = kv_record(bufs[1], 256, 2, "T1", "", "1"); /* empty key: refused */
+	subs[2].len = kv_record(bufs[2], 256, 3, "T1", "c", "1");
+	for (int i = 0; i < 3; i++)
+		subs[i].data = bufs[i];
+	assert_int_equal(hw_store_submit(f->s, 1, NOW_MS, subs, 3, res), 0);
+	assert_int_equal(res[0].lsn, 1);
+	assert_true(res[1].code < 0);
+	assert_true(strlen(res[1].reject.field) > 0);
+	assert_int_equal(res[2].code, 0);
+	assert_int_equal(res[2].lsn, 2);
+}
+
+/* Bytes that are not a record are refused with a typed error. */
+static void test_garbage_refused(void **state)
+{
+	struct fx *f = *state;
+	uint8_t junk[64];
+	memset(junk, 0xff, sizeof junk);
+	struct hw_result r;
+	submit_one(f->s, junk, sizeof junk, &r);
+	assert_int_equal(r.code, HW_EDECODE);
+	uint8_t *big = calloc(1, HW_RECORD_BYTES_MAX + 1);
+	submit_one(f->s, big, HW_RECORD_BYTES_MAX + 1, &r);
+	assert_int_equal(r.code, HW_ETOOBIG);
+	free(big);
+	struct hw_head h;
+	hw_store_head(f->s, &h);
+	assert_int_equal(h.lsn, 0);
+}
+
+/* Fill a store from the generator; returns the number of records it accepted. */
+static uint64_t fill(struct hw_store *s, const char *profile, uint64_t count, int64_t now_ms,
+		     uint64_t *unexpected)
+{
+	struct hw_workload *w;
+	struct hw_workload_opts o = {.profile = profile, .seed = 11, .count = count, .end_ms = NOW_MS};
+	assert_int_equal(hw_workload_new(&o, &w), 0);
+	enum { B = 500 };
+	uint8_t *bufs = malloc((size_t)B * HW_RECORD_BYTES_MAX);
+	struct hw_submit subs[B];
+	struct hw_result res[B];
+	int expect[B];
+	uint64_t accepted = 0;
+	*unexpected = 0;
+	for (uint64_t done = 0; done < count;) {
+		size_t n = 0;
+		for (; n < B && done < count; n++, done++) {
+			struct hw_work_item it;
+			uint8_t *buf = bufs + n * HW_RECORD_BYTES_MAX;
+			assert_int_equal(hw_workload_next(w, buf, HW_RECORD_BYTES_MAX, &it), 0);
+			subs[n].data = buf;
+			subs[n].len = it.len;
+			expect[n] = it.expect;
+		}
+		assert_int_equal(hw_store_submit(s, 1, now_ms, subs, n, res), 0);
+		for (size_t i = 0; i < n; i++) {
+			if (res[i].code != expect[i]) {
+				if (*unexpected < 5)
+					print_message("record %zu: got %s (%s: %s), expected %s\n", i,
+						      hw_errname(res[i].code), res[i].reject.field,
+						      res[i].reject.rule, hw_errname(expect[i]));
+				(*unexpected)++;
+			}
+			accepted += res[i].code == 0 && !res[i].duplicate;
+		}
+	}
+	free(bufs);
+	hw_workload_free(w);
+	return accepted;
+}
+
+/* Every record of a generated terminal peak is accepted; every poison record is refused
+ * with the code the generator expected. */
+static void test_generated_traffic(void **state)
+{
+	struct fx *f = *state;
+	uint64_t unexpected;
+	uint64_t n = fill(f->s, "terminal_peak", 20000, NOW_MS, &unexpected);
+	assert_int_equal(unexpected, 0);
+	assert_int_equal(n, 20000);
+	char dir2[320];
+	snprintf(dir2, sizeof dir2, "%s/poison", f->root);
+	struct hw_store *p;
+	assert_int_equal(hw_store_init(dir2), 0);
+	assert_int_equal(hw_store_open(dir2, NULL, &p), 0);
+	n = fill(p, "poison", 20000, NOW_MS, &unexpected);
+	assert_int_equal(unexpected, 0);
+	assert_true(n < 20000);
+	hw_store_close(p);
+}
+
+/* Two stores fed the same records at other times have equal digests; a standby fed the
+ * primary's entries has the same head hash too. */
+static void test_determinism(void **state)
+{
+	struct fx *f = *state;
+	uint64_t unexpected;
+	fill(f->s, "nagoya_port_peak", 5000, NOW_MS, &unexpected);
+	char dir2[320], dir3[320];
+	snprintf(dir2, sizeof dir2, "%s/b", f->root);
+	snprintf(dir3, sizeof dir3, "%s/c", f->root);
+	struct hw_store *b, *c;
+	assert_int_equal(hw_store_init(dir2), 0);
+	assert_int_equal(hw_store_open(dir2, NULL, &b), 0);
+	fill(b, "nagoya_port_peak", 5000, NOW_MS + 60000, &unexpected);
+	uint8_t da[HW_HASH_BYTES], db[HW_HASH_BYTES], dc[HW_HASH_BYTES];
+	digest_of(f->s, da);
+	digest_of(b, db);
+	assert_memory_equal(da, db, HW_HASH_BYTES);
+
+	assert_int_equal(hw_store_init(dir3), 0);
+	assert_int_equal(hw_store_open(dir3, NULL, &c), 0);
+	struct hw_head ha, hc;
+	hw_store_head(f->s, &ha);
+	for (uint64_t lsn = 1; lsn <= ha.lsn; lsn++) {
+		uint8_t *e;
+		size_t len;
+		assert_int_equal(hw_store_read_entry(f->s, lsn, &e, &len), 0);
+		const uint8_t *ep = e;
+		assert_int_equal(hw_store_append_entries(c, &ep, &len, 1, NULL), 0);
+		free(e);
+	}
+	hw_store_head(c, &hc);
+	assert_int_equal(hc.lsn, ha.lsn);
+	assert_memory_equal(hc.hash, ha.hash, HW_HASH_BYTES);
+	digest_of(c, dc);
+	assert_memory_equal(da, dc, HW_HASH_BYTES);
+	hw_store_close(b);
+	hw_store_close(c);
+}
+
+/* Entries that skip an LSN, break the chain or fail their hash are refused whole. */
+static void test_append_refuses_bad_entries(void **state)
+{
+	struct fx *f = *state;
+	uint8_t rec[256], e1[512], e2[512];
+	size_t rlen = kv_record(rec, sizeof rec, 1, "T1", "k", "v");
+	uint8_t zero[HW_HASH_BYTES] = {0};
+	struct hw_entry ent;
+	size_t l2 = hw_entry_encode(e2, 2, 1, NOW_MS, zero, rec, (uint32_t)rlen, &ent);
+	const uint8_t *p = e2;
+	struct hw_reject rej;
+	assert_int_equal(hw_store_append_entries(f->s, &p, &l2, 1, &rej), HW_ELSN);
+	uint8_t bad_prev[HW_HASH_BYTES];
+	memset(bad_prev, 1, sizeof bad_prev);
+	size_t l1 = hw_entry_encode(e1, 1, 1, NOW_MS, bad_prev, rec, (uint32_t)rlen, &ent);
+	p = e1;
+	assert_int_equal(hw_store_append_entries(f->s, &p, &l1, 1, &rej), HW_ECHAIN);
+	l1 = hw_entry_encode(e1, 1, 1, NOW_MS, zero, rec, (uint32_t)rlen, &ent);
+	e1[l1 - 1] ^= 0x01;
+	assert_int_equal(hw_store_append_entries(f->s, &p, &l1, 1, &rej), HW_ECORRUPT);
+	e1[l1 - 1] ^= 0x01;
+	assert_int_equal(hw_store_append_entries(f->s, &p, &l1, 1, &rej), 0);
+	struct hw_head h;
+	hw_store_head(f->s, &h);
+	assert_int_equal(h.lsn, 1);
+}
+
+/* A map that fills grows and the batch is retried whole, whether LMDB or the fault hook
+ * says MAP_FULL. */
+static void test_map_full_grows(void **state)
+{
+	struct fx *f = *state;
+	hw_store_close(f->s);
+	struct hw_fault fault;
+	hw_fault_arm(&fault, 3, 1);
+	struct hw_store_opts o = {.map_bytes = 256 * 1024, .mapfull_fault = &fault};
+	assert_int_equal(hw_store_open(f->dir, &o, &f->s), 0);
+	uint64_t unexpected;
+	uint64_t n = fill(f->s, "terminal_peak", 6000, NOW_MS, &unexpected);
+	assert_int_equal(unexpected, 0);
+	assert_int_equal(n, 6000);
+	assert_int_equal(fault.fired, 1);
+	struct hw_head h;
+	hw_store_head(f->s, &h);
+	assert_int_equal(h.lsn, 6000);
+}
+
+/* A failed commit stops the store for good; reopening shows the batch left nothing. */
+static void test_commit_failure_is_sticky(void **state)
+{
+	struct fx *f = *state;
+	hw_store_close(f->s);
+	struct hw_fault fault;
+	hw_fault_arm(&fault, 1, 1);
+	struct hw_store_opts o = {.commit_fault = &fault};
+	assert_int_equal(hw_store_open(f->dir, &o, &f->s), 0);
+	uint8_t a[256], b[256];
+	struct hw_result r;
+	size_t alen = kv_record(a, sizeof a, 1, "T1", "a", "1");
+	size_t blen = kv_record(b, sizeof b, 2, "T1", "b", "1");
+	submit_one(f->s, a, alen, &r);
+	struct hw_submit sub = {.data = b, .len = blen};
+	assert_int_equal(hw_store_submit(f->s, 1, NOW_MS, &sub, 1, &r), -EIO);
+	assert_int_equal(hw_store_submit(f->s, 1, NOW_MS, &sub, 1, &r), HW_ESTORE_FAILED);
+	hw_store_close(f->s);
+	assert_int_equal(hw_store_open(f->dir, NULL, &f->s), 0);
+	struct hw_head h;
+	hw_store_head(f->s, &h);
+	assert_int_equal(h.lsn, 1);
+}
+
+/* A full disk gives HW_ESTORE_FULL and leaves the store as it was. Needs root to mount a
+ * small tmpfs; skipped otherwise. */
+static void test_disk_full(void **state)
+{
+	struct fx *f = *state;
+	char mnt[320];
+	snprintf(mnt, sizeof mnt, "%s/small", f->root);
+	mkdir(mnt, 0700);
+	if (mount("tmpfs", mnt, "tmpfs", 0, "size=2m") != 0)
+		skip(); /* needs CAP_SYS_ADMIN: the reason is printed by cmocka as SKIPPED */
+	char dir[400];
+	snprintf(dir, sizeof dir, "%s/s", mnt);
+	struct hw_store *s;
+	assert_int_equal(hw_store_init(dir), 0);
+	assert_int_equal(hw_store_open(dir, NULL, &s), 0);
+	uint8_t *rec = malloc(40000);
+	int rc = 0;
+	uint64_t stored = 0;
+	for (unsigned i = 1; i < 200 && rc == 0; i++) {
+		char value[30001];
+		memset(value, 'x', 30000);
+		value[30000] = 0;
+		char key[16];
+		snprintf(key, sizeof key, "k%u", i);
+		size_t len = kv_record(rec, 40000, i, "T1", key, value);
+		struct hw_submit sub = {.data = rec, .len = len};
+		struct hw_result r;
+		rc = hw_store_submit(s, 1, NOW_MS, &sub, 1, &r);
+		stored += rc == 0;
+	}
+	assert_int_equal(rc, HW_ESTORE_FULL);
+	hw_store_close(s);
+	assert_int_equal(hw_store_open(dir, NULL, &s), 0);
+	struct hw_head h;
+	hw_store_head(s, &h);
+	assert_int_equal(h.lsn, stored);
+	hw_store_close(s);
+	free(rec);
+	umount(mnt);
+}
+
+/* A read-only handle refuses writes; opening a directory without a store is HW_EFORMAT. */
+static void test_read_only_and_format(void **state)
+{
+	struct fx *f = *state;
+	struct hw_store *ro;
+	struct hw_store_opts o = {.read_only = true};
+	assert_int_equal(hw_store_open(f->dir, &o, &ro), 0);
+	uint8_t a[256];
+	struct hw_submit sub = {.data = a, .len = kv_record(a, sizeof a, 1, "T1", "a", "1")};
+	struct hw_result r;
+	assert_int_equal(hw_store_submit(ro, 1, NOW_MS, &sub, 1, &r), -EROFS);
+	hw_store_close(ro);
+	assert_int_equal(hw_store_open(f->root, NULL, &ro), HW_EFORMAT);
+}
+
+/* A retraction must name a known record of the same tenant. */
+static void test_retracts(void **state)
+{
+	struct fx *f = *state;
+	uint8_t a[256];
+	struct hw_result r;
+	submit_one(f->s, a, kv_record(a, sizeof a, 1, "T1", "a", "1"), &r);
+	assert_int_equal(r.code, 0);
+	Tos__V1__Record rec = TOS__V1__RECORD__INIT;
+	Tos__V1__KvDelete del = TOS__V1__KV_DELETE__INIT;
+	uint8_t rid[16] = {9}, target[16] = {1};
+	rec.record_id = (ProtobufCBinaryData){16, rid};
+	rec.tenant_id = "T2";
+	rec.facility_id = "JPNGO-NCB";
+	rec.event_time_ms = NOW_MS - 10;
+	rec.schema_version = 1;
+	rec.retracts = (ProtobufCBinaryData){16, target};
+	del.key = "a";
+	rec.payload_case = TOS__V1__RECORD__PAYLOAD_KV_DELETE;
+	rec.kv_delete = &del;
+	uint8_t buf[256];
+	submit_one(f->s, buf, hw_record_encode(&rec, buf, sizeof buf), &r);
+	assert_int_equal(r.code, HW_ERETRACT); /* T2 may not retract T1's record */
+	target[0] = 77;
+	rec.tenant_id = "T1";
+	submit_one(f->s, buf, hw_record_encode(&rec, buf, sizeof buf), &r);
+	assert_int_equal(r.code, HW_ERETRACT); /* unknown record */
+	target[0] = 1;
+	submit_one(f->s, buf, hw_record_encode(&rec, buf, sizeof buf), &r);
+	assert_int_equal(r.code, 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_submit_chain, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_idempotency, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reject_in_batch, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_garbage_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_generated_traffic, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_determinism, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_append_refuses_bad_entries, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_map_full_grows, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_commit_failure_is_sticky, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_disk_full, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_read_only_and_format, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_retracts, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
