@@ -275,7 +275,7 @@ static void test_help(void **state)
 {
 	struct fix *f = *state;
 	static const char *const cmds[] = {"init",    "ingest", "verify", "digest", "get", "backup",
-					   "restore", "demo"};
+					   "restore", "node",   "submit", "status", "demo"};
 	assert_int_equal(hw(&f->r, "--help", NULL), 0);
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		assert_non_null(strstr(f->r.out, cmds[i]));

@@ -1,0 +1,463 @@
+/* cmd_node.c: the commands that talk to a running node over its client port:
+ * `hawser submit` (generated records, pipelined) and `hawser status`. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench/workload.h"
+#include "cli/cli.h"
+#include "cli/json.h"
+#include "engine/client_int.h"
+#include "engine/core/repl.h"
+#include "hawser.h"
+#include "wire.pb-c.h"
+
+/* How long one wait for an outcome may take before the run is called stuck: far beyond
+ * any durability wait of a healthy cluster (peer timeouts are seconds). */
+#define OUTCOME_WAIT_MS 30000
+#define STATUS_WAIT_MS  5000
+/* Submits in flight at once: the default keeps a LAN round trip busy; the cap bounds the
+ * slot table and the node's waiters this one client can take. */
+#define WINDOW_DEFAULT 64u
+#define WINDOW_MAX     4096u
+/* Unexpected outcomes described on stderr per run: enough to debug, not a flood. */
+#define UNEXPECTED_SHOWN_MAX 5
+
+/* ---- submit */
+
+struct submit_opts {
+	const char *connect;
+	uint64_t count;
+	bool count_given;
+	uint64_t seed;
+	const char *profile;
+	enum hw_durability mode;
+	uint64_t k;
+	uint64_t window;
+	bool json;
+};
+
+/* One submit in flight; slot i % window holds record i. */
+struct slot {
+	bool busy;
+	uint64_t id;
+	int expect;
+	const char *kind;
+};
+
+struct submit_run {
+	struct slot *slots;
+	uint64_t window;
+	uint64_t outstanding;
+	uint64_t accepted, duplicates, rejected, unexpected, errors;
+	uint64_t first_lsn, last_lsn;
+	double seconds;
+};
+
+static int known_profile(const char *name)
+{
+	for (const char *const *p = hw_workload_profiles(); *p; p++)
+		if (!strcmp(*p, name))
+			return 0;
+	return -1;
+}
+
+static int submit_opt_cb(void *arg, int key, const char *v)
+{
+	struct submit_opts *o = arg;
+	int m;
+	switch (key) {
+	case 'c':
+		o->connect = v;
+		return 0;
+	case 'n':
+		o->count_given = true;
+		return hw_cli_u64(v, &o->count) || o->count == 0 ? -1 : 0;
+	case 's':
+		return hw_cli_u64(v, &o->seed);
+	case 'p':
+		o->profile = v;
+		return known_profile(v);
+	case 'm':
+		m = hw_mode_parse(v);
+		o->mode = (enum hw_durability)m;
+		return m < 0 ? -1 : 0;
+	case 'k':
+		return hw_cli_u64(v, &o->k) || o->k > HW_PEERS_MAX ? -1 : 0;
+	case 'w':
+		return hw_cli_u64(v, &o->window) || o->window == 0 || o->window > WINDOW_MAX ? -1
+											     : 0;
+	case 'j':
+		o->json = true;
+		return 0;
+	}
+	return -1;
+}
+
+/* A validation refusal (the record's fault) rather than a node or connection error. */
+static bool is_rejection(int code)
+{
+	return code <= HW_EDECODE && code > HW_ESTORE_FULL;
+}
+
+static void tally(struct submit_run *r, const struct hw_outcome *o)
+{
+	struct slot *s = &r->slots[o->request_id % r->window];
+	if (!s->busy || s->id != o->request_id) {
+		fprintf(stderr, "hawser submit: outcome for unknown request %" PRIu64 "\n",
+			o->request_id);
+		r->errors++;
+		return;
+	}
+	s->busy = false;
+	r->outstanding--;
+	if (o->code == 0) {
+		if (o->duplicate)
+			r->duplicates++;
+		else
+			r->accepted++;
+		if (r->first_lsn == 0 || o->lsn < r->first_lsn)
+			r->first_lsn = o->lsn;
+		if (o->lsn > r->last_lsn)
+			r->last_lsn = o->lsn;
+	} else if (is_rejection(o->code)) {
+		r->rejected++;
+	} else {
+		if (r->errors++ < UNEXPECTED_SHOWN_MAX)
+			fprintf(stderr, "hawser submit: record %" PRIu64 ": %s (%s)\n", s->id,
+				hw_strerror(o->code), hw_errname(o->code));
+		return;
+	}
+	if (o->code == s->expect)
+		return;
+	if (r->unexpected++ < UNEXPECTED_SHOWN_MAX)
+		fprintf(stderr,
+			"hawser submit: record %" PRIu64 " (%s): expected %s, got %s at %s: %s\n",
+			s->id, s->kind, hw_errname(s->expect), hw_errname(o->code), o->reject.field,
+			o->reject.rule);
+}
+
+/* Wait for one outcome and count it. */
+static int wait_one(struct hw_client *c, struct submit_run *r)
+{
+	struct hw_outcome o;
+	int rc = hw_client_wait(c, OUTCOME_WAIT_MS, &o);
+	if (rc)
+		return rc;
+	tally(r, &o);
+	return 0;
+}
+
+/* Submit every record of w with at most r->window in flight, then collect the rest.
+ * Returns 0, or the connection or generator error that stopped the run. */
+static int submit_all(struct hw_client *c, struct hw_workload *w, const struct submit_opts *o,
+		      struct submit_run *r)
+{
+	static uint8_t buf[HW_RECORD_BYTES_MAX];
+	for (uint64_t i = 0; i < o->count; i++) {
+		struct slot *s = &r->slots[i % r->window];
+		while (s->busy) { /* keeps at most window in flight */
+			int rc = wait_one(c, r);
+			if (rc)
+				return rc;
+		}
+		struct hw_work_item it;
+		int rc = hw_workload_next(w, buf, sizeof(buf), &it);
+		if (rc)
+			return rc;
+		*s = (struct slot){true, i, it.expect, it.kind};
+		rc = hw_client_submit(c, i, buf, it.len, o->mode, (unsigned)o->k);
+		if (rc)
+			return rc;
+		r->outstanding++;
+	}
+	while (r->outstanding > 0) {
+		int rc = wait_one(c, r);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+static void submit_print(const struct submit_opts *o, const struct submit_run *r)
+{
+	double rate = r->seconds > 0 ? (double)o->count / r->seconds : 0;
+	if (!o->json) {
+		printf("hawser submit: %" PRIu64 " records (%s, seed %" PRIu64 ", window %" PRIu64
+		       ") in %.2f s: %.0f records/s\n",
+		       o->count, o->profile, o->seed, o->window, r->seconds, rate);
+		printf("  accepted %" PRIu64 ", duplicates %" PRIu64 ", rejected %" PRIu64
+		       " (unexpected %" PRIu64 "), errors %" PRIu64 ", lsn %" PRIu64 "..%" PRIu64
+		       "\n",
+		       r->accepted, r->duplicates, r->rejected, r->unexpected, r->errors,
+		       r->first_lsn, r->last_lsn);
+		return;
+	}
+	struct hw_json j;
+	hw_json_init(&j, stdout);
+	hw_json_object_begin(&j);
+	hw_json_key(&j, "records");
+	hw_json_uint(&j, o->count);
+	hw_json_key(&j, "accepted");
+	hw_json_uint(&j, r->accepted);
+	hw_json_key(&j, "rejected");
+	hw_json_uint(&j, r->rejected);
+	hw_json_key(&j, "duplicates");
+	hw_json_uint(&j, r->duplicates);
+	hw_json_key(&j, "unexpected");
+	hw_json_uint(&j, r->unexpected);
+	hw_json_key(&j, "errors");
+	hw_json_uint(&j, r->errors);
+	hw_json_key(&j, "seconds");
+	hw_json_double(&j, r->seconds);
+	hw_json_key(&j, "records_per_s");
+	hw_json_double(&j, rate);
+	hw_json_key(&j, "first_lsn");
+	hw_json_uint(&j, r->first_lsn);
+	hw_json_key(&j, "last_lsn");
+	hw_json_uint(&j, r->last_lsn);
+	hw_json_object_end(&j);
+}
+
+static const struct option submit_longopts[] = {
+	{"connect", required_argument, NULL, 'c'},
+	{"generate", required_argument, NULL, 'n'},
+	{"seed", required_argument, NULL, 's'},
+	{"profile", required_argument, NULL, 'p'},
+	{"mode", required_argument, NULL, 'm'},
+	{"k", required_argument, NULL, 'k'},
+	{"window", required_argument, NULL, 'w'},
+	{"json", no_argument, NULL, 'j'},
+	{0},
+};
+
+static int cmd_submit(const struct hw_cli_cmd *cmd, int argc, char **argv)
+{
+	struct submit_opts o = {.seed = 1,
+				.profile = "terminal_peak",
+				.mode = HW_DEFAULT,
+				.window = WINDOW_DEFAULT};
+	int rc = hw_cli_parse(cmd, argc, argv, submit_longopts, submit_opt_cb, &o, NULL, 0);
+	if (rc != HW_CLI_RUN)
+		return rc;
+	if (!o.connect)
+		return hw_cli_usage_error(cmd, "--connect ADDR is required");
+	if (!o.count_given)
+		return hw_cli_usage_error(cmd, "--generate N is required");
+	struct submit_run r = {.window = o.window};
+	r.slots = calloc(o.window, sizeof(*r.slots));
+	if (!r.slots)
+		return hw_cli_fail(cmd->name, "memory", HW_ENOMEM);
+	struct hw_workload_opts wo = {o.profile, o.seed, o.count, hw_cli_now_ms()};
+	struct hw_workload *w = NULL;
+	struct hw_client *c = NULL;
+	rc = hw_workload_new(&wo, &w);
+	if (rc) {
+		free(r.slots);
+		return hw_cli_fail(cmd->name, "generator", rc);
+	}
+	rc = hw_client_connect(o.connect, &c);
+	if (rc) {
+		hw_workload_free(w);
+		free(r.slots);
+		return hw_cli_fail(cmd->name, o.connect, rc);
+	}
+	double t0 = hw_cli_mono_s();
+	rc = submit_all(c, w, &o, &r);
+	r.seconds = hw_cli_mono_s() - t0;
+	hw_client_close(c);
+	hw_workload_free(w);
+	free(r.slots);
+	if (rc) {
+		/* What was in flight has an unknown fate: count it, print what is known. */
+		r.errors += r.outstanding;
+		hw_cli_fail(cmd->name, o.connect, rc);
+	}
+	submit_print(&o, &r);
+	return rc || r.unexpected || r.errors ? HW_CLI_ERROR : HW_CLI_OK;
+}
+
+const struct hw_cli_cmd hw_cli_submit = {
+	"submit", "submit generated TOS records to a running node",
+	"usage: hawser submit --connect ADDR --generate N [--seed S] [--profile NAME]\n"
+	"                     [--mode M] [--k K] [--window W] [--json]\n"
+	"  Generate N records (bench/workload.h) and submit them to the node's client port\n"
+	"  ADDR (HOST:PORT or unix:/path), pipelined with at most W in flight (default 64,\n"
+	"  at most 4096), then wait for every outcome. Profiles: terminal_peak (default),\n"
+	"  nagoya_port_peak, stress, poison. --seed S (default 1). --mode M: local,\n"
+	"  received, durable or applied; --k K: standbys that must meet it (default: the\n"
+	"  node's). Prints accepted, duplicates, rejected, unexpected (other than the\n"
+	"  generator expected), errors and the time taken; --json: one JSON object.\n"
+	"  Exit 1 if any outcome was unexpected or any submit failed.\n",
+	cmd_submit};
+
+/* ---- status */
+
+struct status_opts {
+	const char *connect;
+	bool json;
+};
+
+static int status_opt_cb(void *arg, int key, const char *v)
+{
+	struct status_opts *o = arg;
+	if (key == 'c') {
+		o->connect = v;
+		return 0;
+	}
+	if (key == 'j') {
+		o->json = true;
+		return 0;
+	}
+	return -1;
+}
+
+static const char *role_name(Hawser__Wire__V1__Role r)
+{
+	switch (r) {
+	case HAWSER__WIRE__V1__ROLE__PRIMARY:
+		return "primary";
+	case HAWSER__WIRE__V1__ROLE__STANDBY:
+		return "standby";
+	case HAWSER__WIRE__V1__ROLE__CLIENT:
+		return "client";
+	case HAWSER__WIRE__V1__ROLE__WITNESS:
+		return "witness";
+	case HAWSER__WIRE__V1__ROLE__VAULT:
+		return "vault";
+	default:
+		return "unknown";
+	}
+}
+
+static const char *str_or_empty(const char *s)
+{
+	return s ? s : "";
+}
+
+static void status_print_text(const Hawser__Wire__V1__Status *s)
+{
+	printf("node %s: %s, epoch %" PRIu64 "\n", str_or_empty(s->node_id), role_name(s->role),
+	       s->epoch);
+	if (s->primary && s->primary[0])
+		printf("  primary: %s\n", s->primary);
+	printf("  last lsn %" PRIu64 ", durable lsn %" PRIu64 "\n", s->last_lsn, s->durable_lsn);
+	printf("  mode %s, k %u\n", str_or_empty(s->mode), s->k);
+	printf("  submits %" PRIu64 ", rejected %" PRIu64 ", %.0f records/s, waiting %" PRIu64 "\n",
+	       s->submits, s->rejected, s->records_per_s, s->waiting);
+	if (s->n_peers)
+		printf("  peers:\n");
+	for (size_t i = 0; i < s->n_peers; i++) {
+		const Hawser__Wire__V1__PeerStatus *p = s->peers[i];
+		printf("    %-12s %-12s received %" PRIu64 ", durable %" PRIu64 ", applied %" PRIu64
+		       ", lag %" PRIu64 " records, %" PRId64 " ms\n",
+		       str_or_empty(p->node_id), p->connected ? "connected" : "disconnected",
+		       p->received, p->durable, p->applied, p->lag_records, p->lag_ms);
+	}
+}
+
+static void status_print_peers_json(struct hw_json *j, const Hawser__Wire__V1__Status *s)
+{
+	hw_json_key(j, "peers");
+	hw_json_array_begin(j);
+	for (size_t i = 0; i < s->n_peers; i++) {
+		const Hawser__Wire__V1__PeerStatus *p = s->peers[i];
+		hw_json_object_begin(j);
+		hw_json_key(j, "node_id");
+		hw_json_string(j, str_or_empty(p->node_id));
+		hw_json_key(j, "connected");
+		hw_json_bool(j, p->connected);
+		hw_json_key(j, "received");
+		hw_json_uint(j, p->received);
+		hw_json_key(j, "durable");
+		hw_json_uint(j, p->durable);
+		hw_json_key(j, "applied");
+		hw_json_uint(j, p->applied);
+		hw_json_key(j, "lag_records");
+		hw_json_uint(j, p->lag_records);
+		hw_json_key(j, "lag_ms");
+		hw_json_int(j, p->lag_ms);
+		hw_json_object_end(j);
+	}
+	hw_json_array_end(j);
+}
+
+static void status_print_json(const Hawser__Wire__V1__Status *s)
+{
+	struct hw_json j;
+	hw_json_init(&j, stdout);
+	hw_json_object_begin(&j);
+	hw_json_key(&j, "node_id");
+	hw_json_string(&j, str_or_empty(s->node_id));
+	hw_json_key(&j, "role");
+	hw_json_string(&j, role_name(s->role));
+	hw_json_key(&j, "epoch");
+	hw_json_uint(&j, s->epoch);
+	hw_json_key(&j, "last_lsn");
+	hw_json_uint(&j, s->last_lsn);
+	hw_json_key(&j, "durable_lsn");
+	hw_json_uint(&j, s->durable_lsn);
+	hw_json_key(&j, "mode");
+	hw_json_string(&j, str_or_empty(s->mode));
+	hw_json_key(&j, "k");
+	hw_json_uint(&j, s->k);
+	hw_json_key(&j, "submits");
+	hw_json_uint(&j, s->submits);
+	hw_json_key(&j, "rejected");
+	hw_json_uint(&j, s->rejected);
+	hw_json_key(&j, "records_per_s");
+	hw_json_double(&j, s->records_per_s);
+	hw_json_key(&j, "waiting");
+	hw_json_uint(&j, s->waiting);
+	hw_json_key(&j, "primary");
+	hw_json_string(&j, str_or_empty(s->primary));
+	status_print_peers_json(&j, s);
+	hw_json_object_end(&j);
+}
+
+static const struct option status_longopts[] = {
+	{"connect", required_argument, NULL, 'c'},
+	{"json", no_argument, NULL, 'j'},
+	{0},
+};
+
+static int cmd_status(const struct hw_cli_cmd *cmd, int argc, char **argv)
+{
+	struct status_opts o = {0};
+	int rc = hw_cli_parse(cmd, argc, argv, status_longopts, status_opt_cb, &o, NULL, 0);
+	if (rc != HW_CLI_RUN)
+		return rc;
+	if (!o.connect)
+		return hw_cli_usage_error(cmd, "--connect ADDR is required");
+	struct hw_client *c;
+	rc = hw_client_connect(o.connect, &c);
+	if (rc)
+		return hw_cli_fail(cmd->name, o.connect, rc);
+	uint8_t *body;
+	size_t len;
+	rc = hw_client_status(c, STATUS_WAIT_MS, &body, &len);
+	hw_client_close(c);
+	if (rc)
+		return hw_cli_fail(cmd->name, o.connect, rc);
+	Hawser__Wire__V1__Status *s = hawser__wire__v1__status__unpack(NULL, len, body);
+	free(body);
+	if (!s)
+		return hw_cli_fail(cmd->name, "status reply", HW_EPROTOCOL);
+	if (o.json)
+		status_print_json(s);
+	else
+		status_print_text(s);
+	hawser__wire__v1__status__free_unpacked(s, NULL);
+	return HW_CLI_OK;
+}
+
+const struct hw_cli_cmd hw_cli_status = {
+	"status", "show a running node's replication status",
+	"usage: hawser status --connect ADDR [--json]\n"
+	"  Ask the node at ADDR (its client port: HOST:PORT or unix:/path) for its status:\n"
+	"  role, epoch, last and durable LSN, durability mode and k, submits, throughput\n"
+	"  and waiting submits, and per standby what it has received, made durable and\n"
+	"  applied, with its lag in records and ms. --json: the same as one JSON object.\n",
+	cmd_status};

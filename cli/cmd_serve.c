@@ -1,0 +1,42 @@
+/* cmd_serve.c: `hawser node`: run a node in the foreground. */
+#include <stdio.h>
+
+#include "cli/cli.h"
+#include "hawser.h"
+
+static int opt_config(void *arg, int key, const char *value)
+{
+	(void)key;
+	*(const char **)arg = value;
+	return 0;
+}
+
+static int run_node(const struct hw_cli_cmd *cmd, int argc, char **argv)
+{
+	static const struct option opts[] = {{"config", required_argument, NULL, 'c'}, {0}};
+	const char *config = NULL;
+	int rc = hw_cli_parse(cmd, argc, argv, opts, opt_config, &config, NULL, 0);
+	if (rc != HW_CLI_RUN)
+		return rc;
+	if (config == NULL)
+		return hw_cli_usage_error(cmd, "--config FILE is required");
+	struct hw_node *n;
+	rc = hw_node_open(config, &n);
+	if (rc != 0)
+		return HW_CLI_ERROR;
+	rc = hw_node_run(n);
+	hw_node_close(n);
+	return rc == 0 ? HW_CLI_OK : HW_CLI_ERROR;
+}
+
+const struct hw_cli_cmd hw_cli_node = {
+	.name = "node",
+	.summary = "run a primary or standby node in the foreground",
+	.usage =
+		"usage: hawser node --config FILE\n"
+		"\n"
+		"Runs the node FILE describes (docs/operations.md lists the keys) until SIGINT or\n"
+		"SIGTERM. Logs one line per event, key=value, to stderr. Exits 1 if the node\n"
+		"could not start or stopped on a storage failure.\n",
+	.run = run_node,
+};

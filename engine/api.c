@@ -1,0 +1,69 @@
+/* api.c: the embedding API of a node (include/hawser.h): submits from any thread. */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/node_int.h"
+
+int hw_node_submit(struct hw_node *n, uint64_t request_id, const uint8_t *record, size_t len,
+		   enum hw_durability mode, unsigned k, hw_submit_cb *cb, void *arg)
+{
+	if (n->cfg.role != HW_ROLE_PRIMARY)
+		return HW_ENOT_PRIMARY;
+	if (len > HW_RECORD_BYTES_MAX)
+		return HW_ETOOBIG;
+	if (k > 255 || (mode > HW_APPLIED && mode != HW_DEFAULT))
+		return HW_ERANGE;
+	struct hw_ext_submit *e = malloc(sizeof *e + len);
+	if (e == NULL)
+		return HW_ENOMEM;
+	*e = (struct hw_ext_submit){.request_id = request_id, .mode = (uint8_t)mode,
+				    .k = (uint8_t)k, .cb = cb, .cb_arg = arg, .len = len};
+	memcpy(e->data, record, len);
+	pthread_mutex_lock(&n->ext_mu);
+	if (n->ext_tail != NULL)
+		n->ext_tail->next = e;
+	else
+		n->ext_head = e;
+	n->ext_tail = e;
+	pthread_mutex_unlock(&n->ext_mu);
+	hw_async_send(n->ext_async);
+	return 0;
+}
+
+struct waiter {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool done;
+	struct hw_outcome *out;
+};
+
+static void wait_cb(void *arg, const struct hw_outcome *o)
+{
+	struct waiter *w = arg;
+	pthread_mutex_lock(&w->mu);
+	*w->out = *o;
+	w->done = true;
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+}
+
+int hw_node_submit_wait(struct hw_node *n, const uint8_t *record, size_t len,
+			enum hw_durability mode, unsigned k, struct hw_outcome *out)
+{
+	struct waiter w = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER,
+			   .out = out};
+	memset(out, 0, sizeof *out);
+	int rc = hw_node_submit(n, 0, record, len, mode, k, wait_cb, &w);
+	if (rc != 0) {
+		out->code = rc;
+		return rc;
+	}
+	pthread_mutex_lock(&w.mu);
+	while (!w.done)
+		pthread_cond_wait(&w.cv, &w.mu);
+	pthread_mutex_unlock(&w.mu);
+	pthread_cond_destroy(&w.cv);
+	pthread_mutex_destroy(&w.mu);
+	return out->code;
+}

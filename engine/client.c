@@ -1,0 +1,441 @@
+/* client.c: the client side of a node's client port (include/hawser.h, client_int.h).
+ *
+ * Plain blocking POSIX sockets, not io_uring: this runs inside other processes (a TOS,
+ * `hawser submit`, the bench), one thread per handle. Sends go out whole with sendmsg
+ * (MSG_NOSIGNAL: a closed peer is an error code, never SIGPIPE); receives fill one
+ * buffer big enough for the largest frame, and frames are parsed in place from it.
+ * Any stream or socket failure is sticky: the stream cannot be resynchronised, so every
+ * later call returns the same code and the caller reconnects. */
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/arena.h"
+#include "engine/client_int.h"
+#include "engine/io/frame.h"
+#include "hawser.h"
+#include "wire.pb-c.h"
+
+#define CONNECT_TIMEOUT_MS 5000
+#define PROTOCOL_VERSION   1u
+/* Decoded replies hold two short strings; a budget keeps a hostile reply from making the
+ * client allocate without bound (the frame itself is bounded by HW_FRAME_BYTES_MAX). */
+#define DECODE_BYTES_MAX (1u << 20)
+
+struct hw_client {
+	int fd;
+	int failed;    /* sticky error, 0 while the stream is good */
+	uint8_t *rbuf; /* HW_FRAME_BYTES_MAX + HW_FRAME_HEADER_BYTES */
+	size_t rcap;
+	size_t rhead;          /* first byte not yet consumed */
+	size_t rlen;           /* bytes received */
+	uint8_t *sbuf;         /* one SUBMIT body: HW_SUBMIT_HEADER_BYTES + HW_RECORD_BYTES_MAX */
+	struct hw_arena arena; /* protobuf decode of one reply, reset per reply */
+};
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Milliseconds left until deadline (-1: none) as a poll timeout. */
+static int left_ms(int64_t deadline)
+{
+	if (deadline < 0)
+		return -1;
+	int64_t left = deadline - now_ms();
+	return left <= 0 ? 0 : (int)(left > 1000000 ? 1000000 : left);
+}
+
+static int64_t deadline_of(int timeout_ms)
+{
+	return timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+}
+
+static void *arena_alloc_cb(void *data, size_t size)
+{
+	return hw_arena_alloc(data, size);
+}
+
+static void arena_free_cb(void *data, void *p)
+{
+	(void)data;
+	(void)p; /* the arena owns every byte */
+}
+
+/* ---------------------------------------------------------------- connect */
+
+/* Non-blocking connect bounded by deadline, then back to blocking. Returns 0 or -errno. */
+static int connect_one(int fd, const struct sockaddr *sa, socklen_t salen, int64_t deadline)
+{
+	if (connect(fd, sa, salen) != 0) {
+		if (errno != EINPROGRESS && errno != EAGAIN)
+			return -errno;
+		struct pollfd pfd = {.fd = fd, .events = POLLOUT};
+		int n;
+		do
+			n = poll(&pfd, 1, left_ms(deadline));
+		while (n < 0 && errno == EINTR);
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return -ETIMEDOUT;
+		int soerr = 0;
+		socklen_t sl = sizeof(soerr);
+		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) != 0)
+			return -errno;
+		if (soerr)
+			return -soerr;
+	}
+	int fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0)
+		return -errno;
+	return 0;
+}
+
+static int connect_unix(const char *path, int64_t deadline, int *out)
+{
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	if (path[0] == '\0' || strlen(path) >= sizeof(sun.sun_path))
+		return -EINVAL;
+	strcpy(sun.sun_path, path);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -errno;
+	int rc = connect_one(fd, (const struct sockaddr *)&sun, sizeof(sun), deadline);
+	if (rc) {
+		close(fd);
+		return rc;
+	}
+	*out = fd;
+	return 0;
+}
+
+/* "HOST:PORT", HOST possibly "[v6]": each resolved address in turn until one connects. */
+static int connect_tcp(const char *addr, int64_t deadline, int *out)
+{
+	char host[256];
+	const char *colon = strrchr(addr, ':');
+	if (!colon || colon == addr || (size_t)(colon - addr) >= sizeof(host) || !colon[1])
+		return -EINVAL;
+	const char *h = addr;
+	size_t hlen = (size_t)(colon - addr);
+	if (h[0] == '[' && hlen >= 2 && h[hlen - 1] == ']') {
+		h++;
+		hlen -= 2;
+	}
+	memcpy(host, h, hlen);
+	host[hlen] = '\0';
+	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
+	struct addrinfo *res;
+	int g = getaddrinfo(host, colon + 1, &hints, &res);
+	if (g != 0)
+		return g == EAI_SYSTEM ? -errno : -EHOSTUNREACH;
+	int rc = -EHOSTUNREACH;
+	for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+		int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
+				ai->ai_protocol);
+		if (fd < 0) {
+			rc = -errno;
+			continue;
+		}
+		rc = connect_one(fd, ai->ai_addr, ai->ai_addrlen, deadline);
+		if (rc == 0) {
+			/* Each submit is one small frame the node waits for: no Nagle delay. */
+			int one = 1;
+			setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+			*out = fd;
+			break;
+		}
+		close(fd);
+	}
+	freeaddrinfo(res);
+	return rc;
+}
+
+/* ---------------------------------------------------------------- frames */
+
+static int set_failed(struct hw_client *c, int code)
+{
+	if (!c->failed)
+		c->failed = code;
+	return c->failed;
+}
+
+/* Write header and body iovecs whole. */
+static int send_all(struct hw_client *c, struct iovec *iov, int n)
+{
+	while (n > 0) {
+		struct msghdr mh = {.msg_iov = iov, .msg_iovlen = (size_t)n};
+		ssize_t w = sendmsg(c->fd, &mh, MSG_NOSIGNAL);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return set_failed(c, errno == EPIPE || errno == ECONNRESET ? HW_ECLOSED
+										   : -errno);
+		}
+		size_t done = (size_t)w;
+		while (n > 0 && done >= iov->iov_len) {
+			done -= iov->iov_len;
+			iov++;
+			n--;
+		}
+		if (n > 0) {
+			iov->iov_base = (uint8_t *)iov->iov_base + done;
+			iov->iov_len -= done;
+		}
+	}
+	return 0;
+}
+
+static int send_frame(struct hw_client *c, enum hw_frame_type type, const uint8_t *body,
+		      uint32_t len)
+{
+	uint8_t hdr[HW_FRAME_HEADER_BYTES];
+	hw_frame_header(hdr, type, body, len);
+	struct iovec iov[2] = {{hdr, sizeof(hdr)}, {(void *)body, len}};
+	return send_all(c, iov, len ? 2 : 1);
+}
+
+/* Next whole frame, waiting until deadline (-1: none). f->body points into c->rbuf and
+ * stays valid until the next call. */
+static int read_frame(struct hw_client *c, int64_t deadline, struct hw_frame *f)
+{
+	for (;;) {
+		if (c->failed)
+			return c->failed;
+		long r = hw_frame_parse(c->rbuf + c->rhead, c->rlen - c->rhead, f);
+		if (r > 0) {
+			c->rhead += (size_t)r;
+			return 0;
+		}
+		if (r < 0)
+			return set_failed(c, HW_EFRAME);
+		if (c->rhead > 0) { /* room for a whole frame at the start of the buffer */
+			memmove(c->rbuf, c->rbuf + c->rhead, c->rlen - c->rhead);
+			c->rlen -= c->rhead;
+			c->rhead = 0;
+		}
+		struct pollfd pfd = {.fd = c->fd, .events = POLLIN};
+		int n = poll(&pfd, 1, left_ms(deadline));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return set_failed(c, -errno);
+		if (n == 0)
+			return -ETIMEDOUT; /* not sticky: the stream is still good */
+		ssize_t got = recv(c->fd, c->rbuf + c->rlen, c->rcap - c->rlen, 0);
+		if (got == 0)
+			return set_failed(c, HW_ECLOSED);
+		if (got < 0) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			return set_failed(c, errno == ECONNRESET ? HW_ECLOSED : -errno);
+		}
+		c->rlen += (size_t)got;
+	}
+}
+
+/* The code an ERROR frame carries; the node closes after it, so it is sticky. */
+static int error_frame(struct hw_client *c, const struct hw_frame *f)
+{
+	ProtobufCAllocator pa = {arena_alloc_cb, arena_free_cb, &c->arena};
+	hw_arena_reset(&c->arena);
+	Hawser__Wire__V1__Error *e = hawser__wire__v1__error__unpack(&pa, f->len, f->body);
+	if (e == NULL || e->code >= 0)
+		return set_failed(c, HW_EPROTOCOL);
+	if (e->message && e->message[0])
+		fprintf(stderr, "hawser client: node refused: %s\n", e->message);
+	return set_failed(c, e->code);
+}
+
+/* ---------------------------------------------------------------- hello */
+
+static int hello(struct hw_client *c)
+{
+	Hawser__Wire__V1__Hello h = HAWSER__WIRE__V1__HELLO__INIT;
+	h.protocol_version = PROTOCOL_VERSION;
+	h.role = HAWSER__WIRE__V1__ROLE__CLIENT;
+	uint8_t buf[64];
+	size_t n = hawser__wire__v1__hello__get_packed_size(&h);
+	if (n > sizeof(buf))
+		return HW_EPROTOCOL;
+	hawser__wire__v1__hello__pack(&h, buf);
+	int rc = send_frame(c, HW_FRAME_HELLO, buf, (uint32_t)n);
+	if (rc)
+		return rc;
+	struct hw_frame f;
+	rc = read_frame(c, deadline_of(CONNECT_TIMEOUT_MS), &f);
+	if (rc)
+		return rc;
+	if (f.type == HW_FRAME_ERROR)
+		return error_frame(c, &f);
+	if (f.type != HW_FRAME_HELLO)
+		return set_failed(c, HW_EPROTOCOL);
+	ProtobufCAllocator pa = {arena_alloc_cb, arena_free_cb, &c->arena};
+	hw_arena_reset(&c->arena);
+	Hawser__Wire__V1__Hello *r = hawser__wire__v1__hello__unpack(&pa, f.len, f.body);
+	if (r == NULL)
+		return set_failed(c, HW_EPROTOCOL);
+	if (r->protocol_version != PROTOCOL_VERSION)
+		return set_failed(c, HW_ECLUSTER);
+	return 0;
+}
+
+int hw_client_connect(const char *addr, struct hw_client **out)
+{
+	*out = NULL;
+	if (addr == NULL)
+		return -EINVAL;
+	struct hw_client *c = calloc(1, sizeof(*c));
+	if (!c)
+		return HW_ENOMEM;
+	c->fd = -1;
+	c->rcap = HW_FRAME_BYTES_MAX + HW_FRAME_HEADER_BYTES;
+	c->rbuf = malloc(c->rcap);
+	c->sbuf = malloc(HW_SUBMIT_HEADER_BYTES + HW_RECORD_BYTES_MAX);
+	if (!c->rbuf || !c->sbuf) {
+		free(c->rbuf);
+		free(c->sbuf);
+		free(c);
+		return HW_ENOMEM;
+	}
+	hw_arena_init(&c->arena, 4096, DECODE_BYTES_MAX);
+	int64_t deadline = deadline_of(CONNECT_TIMEOUT_MS);
+	int rc = strncmp(addr, "unix:", 5) == 0 ? connect_unix(addr + 5, deadline, &c->fd)
+						: connect_tcp(addr, deadline, &c->fd);
+	if (rc == 0)
+		rc = hello(c);
+	if (rc) {
+		hw_client_close(c);
+		return rc;
+	}
+	*out = c;
+	return 0;
+}
+
+void hw_client_close(struct hw_client *c)
+{
+	if (!c)
+		return;
+	if (c->fd >= 0)
+		close(c->fd);
+	hw_arena_fini(&c->arena);
+	free(c->rbuf);
+	free(c->sbuf);
+	free(c);
+}
+
+/* ---------------------------------------------------------------- submit, wait */
+
+int hw_client_submit(struct hw_client *c, uint64_t request_id, const uint8_t *record, size_t len,
+		     enum hw_durability mode, unsigned k)
+{
+	if (c->failed)
+		return c->failed;
+	if (len > HW_RECORD_BYTES_MAX)
+		return HW_ETOOBIG;
+	if ((mode > HW_APPLIED && mode != HW_DEFAULT) || k > 255)
+		return HW_ERANGE;
+	struct hw_submit_hdr sh = {
+		.request_id = request_id,
+		.mode = mode == HW_DEFAULT ? (uint8_t)HW_SUBMIT_MODE_DEFAULT : (uint8_t)mode,
+		.k = (uint8_t)k,
+	};
+	/* hw_frame_header's CRC wants the body in one piece: submit header, then record. */
+	hw_submit_hdr_put(c->sbuf, &sh);
+	if (len)
+		memcpy(c->sbuf + HW_SUBMIT_HEADER_BYTES, record, len);
+	uint32_t blen = (uint32_t)(HW_SUBMIT_HEADER_BYTES + len);
+	uint8_t hdr[HW_FRAME_HEADER_BYTES];
+	hw_frame_header(hdr, HW_FRAME_SUBMIT, c->sbuf, blen);
+	struct iovec iov[2] = {{hdr, sizeof(hdr)}, {c->sbuf, blen}};
+	return send_all(c, iov, 2);
+}
+
+static int reply(struct hw_client *c, const struct hw_frame *f, struct hw_outcome *out)
+{
+	ProtobufCAllocator pa = {arena_alloc_cb, arena_free_cb, &c->arena};
+	hw_arena_reset(&c->arena);
+	Hawser__Wire__V1__SubmitReply *r =
+		hawser__wire__v1__submit_reply__unpack(&pa, f->len, f->body);
+	if (r == NULL)
+		return set_failed(c, HW_EPROTOCOL);
+	memset(out, 0, sizeof(*out));
+	out->request_id = r->request_id;
+	out->code = r->code;
+	out->lsn = r->lsn;
+	out->duplicate = r->duplicate;
+	out->reject.code = r->code;
+	if (r->field)
+		snprintf(out->reject.field, sizeof(out->reject.field), "%s", r->field);
+	if (r->rule)
+		snprintf(out->reject.rule, sizeof(out->reject.rule), "%s", r->rule);
+	return 0;
+}
+
+int hw_client_wait(struct hw_client *c, int timeout_ms, struct hw_outcome *out)
+{
+	int64_t deadline = deadline_of(timeout_ms);
+	for (;;) {
+		struct hw_frame f;
+		int rc = read_frame(c, deadline, &f);
+		if (rc)
+			return rc;
+		switch (f.type) {
+		case HW_FRAME_SUBMIT_REPLY:
+			return reply(c, &f, out);
+		case HW_FRAME_ERROR:
+			return error_frame(c, &f);
+		case HW_FRAME_HEARTBEAT:
+			continue; /* keep-alive: carries no outcome */
+		default:
+			return set_failed(c, HW_EPROTOCOL);
+		}
+	}
+}
+
+int hw_client_status(struct hw_client *c, int timeout_ms, uint8_t **body, size_t *len)
+{
+	*body = NULL;
+	*len = 0;
+	if (c->failed)
+		return c->failed;
+	Hawser__Wire__V1__StatusRequest q = HAWSER__WIRE__V1__STATUS_REQUEST__INIT;
+	q.peers = 1;
+	uint8_t buf[16];
+	size_t n = hawser__wire__v1__status_request__pack(&q, buf);
+	int rc = send_frame(c, HW_FRAME_STATUS_REQUEST, buf, (uint32_t)n);
+	if (rc)
+		return rc;
+	int64_t deadline = deadline_of(timeout_ms);
+	struct hw_frame f;
+	do
+		rc = read_frame(c, deadline, &f);
+	while (rc == 0 && f.type == HW_FRAME_HEARTBEAT);
+	if (rc)
+		return rc;
+	if (f.type == HW_FRAME_ERROR)
+		return error_frame(c, &f);
+	if (f.type != HW_FRAME_STATUS)
+		return set_failed(c, HW_EPROTOCOL);
+	*body = malloc(f.len ? f.len : 1);
+	if (!*body)
+		return HW_ENOMEM;
+	memcpy(*body, f.body, f.len);
+	*len = f.len;
+	return 0;
+}

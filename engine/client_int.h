@@ -1,0 +1,19 @@
+/* client_int.h: what the hawser command needs from a client connection beyond the public
+ * API of include/hawser.h: a node's status, for `hawser status`. */
+#ifndef HW_ENGINE_CLIENT_INT_H
+#define HW_ENGINE_CLIENT_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hawser.h"
+
+/* Ask the node for its status (a STATUS_REQUEST frame asking for peers) and wait up to
+ * timeout_ms (< 0: forever) for the STATUS frame. On success *body is a malloc'd copy of
+ * the frame's body, a protobuf hawser.wire.v1.Status (proto/wire.proto) for the caller to
+ * decode and free(), and *len its length. Call it with no submit outstanding: any other
+ * frame in between is HW_EPROTOCOL. Errors as for hw_client_wait(), plus HW_ENOMEM and
+ * the code of an ERROR frame the node sent instead. The calling thread owns c. */
+int hw_client_status(struct hw_client *c, int timeout_ms, uint8_t **body, size_t *len);
+
+#endif

@@ -1,0 +1,479 @@
+/* config.c: reading a node's INI configuration (config.h) with libinih.
+ *
+ * libinih calls us once per key, but it does not tell the handler the line number (the
+ * Debian build has INI_HANDLER_LINENO off) and it counts a line longer than its buffer as
+ * two. So we hand it lines through our own reader, which counts real lines, checks each
+ * section header and each line's shape itself, and stops the parse at the first error:
+ * every message then names the true file:line and the section.key. */
+#include "engine/config.h"
+
+#include <errno.h>
+#include <ini.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/un.h>
+
+#include "hawser_error.h"
+
+/* Bounds on [limits], so a typo of a few zeros is refused instead of allocating
+ * gigabytes at start-up. waiters_max sizes the waiter ring and the action array (about
+ * 40 bytes each): 1 Mi keeps both under 64 MiB. window_records: 16 Mi entries in flight
+ * is minutes of peak traffic, far past any useful pipeline. Heartbeats slower than a
+ * minute make lag invisible; a peer silent for an hour is gone. */
+#define WAITERS_MAX_MAX     (1u << 20)
+#define WINDOW_RECORDS_MAX  (1ull << 24)
+#define HEARTBEAT_MS_MAX    60000
+#define PEER_TIMEOUT_MS_MAX 3600000
+
+struct parse {
+	const char *path;
+	struct hw_config *c;
+	FILE *f;
+	int line;           /* real line number of the line being parsed */
+	bool at_line_start; /* the previous read ended a line */
+	char *err;
+	size_t err_len;
+	bool failed;
+	/* Keys seen, for "given twice" and for the checks after the parse. */
+	unsigned seen;
+	int k_line;
+	int mode_line;
+	int timeout_line;
+};
+
+enum seen_bit {
+	SEEN_CLUSTER_ID = 1u << 0,
+	SEEN_STANDBYS = 1u << 1,
+	SEEN_NODE_ID = 1u << 2,
+	SEEN_ROLE = 1u << 3,
+	SEEN_DATA_DIR = 1u << 4,
+	SEEN_LISTEN = 1u << 5,
+	SEEN_CLIENT = 1u << 6,
+	SEEN_PRIMARY = 1u << 7,
+	SEEN_MODE = 1u << 8,
+	SEEN_K = 1u << 9,
+	SEEN_WAITERS = 1u << 10,
+	SEEN_WINDOW = 1u << 11,
+	SEEN_HEARTBEAT = 1u << 12,
+	SEEN_TIMEOUT = 1u << 13,
+};
+
+/* Record the first error as "<path>:<line>: <message>" (line 0: no line); later ones
+ * are dropped because the parse stops at the first. Returns 0 for inih's handler. */
+__attribute__((format(printf, 3, 4))) static int fail(struct parse *p, int line, const char *fmt,
+						      ...)
+{
+	if (p->failed)
+		return 0;
+	p->failed = true;
+	int n = line > 0 ? snprintf(p->err, p->err_len, "%s:%d: ", p->path, line)
+			 : snprintf(p->err, p->err_len, "%s: ", p->path);
+	if (n < 0 || (size_t)n >= p->err_len)
+		return 0;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(p->err + n, p->err_len - (size_t)n, fmt, ap);
+	va_end(ap);
+	return 0;
+}
+
+/* ---------------------------------------------------------------- values */
+
+/* Node and cluster ids go into file names, logs and Hello messages: keep them plain. */
+static int set_id(struct parse *p, const char *key, const char *v, char *dst)
+{
+	size_t n = strlen(v);
+	if (n == 0)
+		return fail(p, p->line, "empty value for '%s'", key);
+	if (n > HW_ID_CHARS_MAX)
+		return fail(p, p->line, "'%s' is %zu characters long, more than %d", key, n,
+			    HW_ID_CHARS_MAX);
+	for (size_t i = 0; i < n; i++) {
+		char ch = v[i];
+		bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+			  (ch >= '0' && ch <= '9') || ch == '-' || ch == '_' || ch == '.';
+		if (!ok)
+			return fail(p, p->line,
+				    "bad value '%s' for '%s': use letters, digits, '-', '_', '.'",
+				    v, key);
+	}
+	memcpy(dst, v, n + 1);
+	return 1;
+}
+
+static int set_path(struct parse *p, const char *key, const char *v, char *dst)
+{
+	size_t n = strlen(v);
+	if (n == 0)
+		return fail(p, p->line, "empty value for '%s'", key);
+	if (n > HW_PATH_CHARS_MAX)
+		return fail(p, p->line, "'%s' is longer than %d characters", key,
+			    HW_PATH_CHARS_MAX);
+	memcpy(dst, v, n + 1);
+	return 1;
+}
+
+/* "HOST:PORT" (HOST may be [v6]) or "unix:/path". The host is resolved when it is used;
+ * here only the shape is checked, so a typo is caught at start-up. */
+static int set_addr(struct parse *p, const char *key, const char *v, char *dst)
+{
+	size_t n = strlen(v);
+	if (n > HW_ADDR_CHARS_MAX)
+		return fail(p, p->line, "'%s' is longer than %d characters", key,
+			    HW_ADDR_CHARS_MAX);
+	if (strncmp(v, "unix:", 5) == 0) {
+		if (n == 5 || n - 5 >= sizeof(((struct sockaddr_un *)0)->sun_path))
+			return fail(p, p->line, "bad unix socket path '%s' for '%s'", v, key);
+	} else {
+		const char *colon = strrchr(v, ':');
+		char *end;
+		unsigned long port = colon ? strtoul(colon + 1, &end, 10) : 0;
+		if (!colon || colon == v || colon[1] < '0' || colon[1] > '9' || *end || port == 0 ||
+		    port > 65535)
+			return fail(p, p->line,
+				    "bad address '%s' for '%s': expected HOST:PORT or unix:/path",
+				    v, key);
+	}
+	memcpy(dst, v, n + 1);
+	return 1;
+}
+
+static int set_role(struct parse *p, const char *key, const char *v)
+{
+	if (strcmp(v, "primary") == 0)
+		p->c->role = HW_ROLE_PRIMARY;
+	else if (strcmp(v, "standby") == 0)
+		p->c->role = HW_ROLE_STANDBY;
+	else
+		return fail(p, p->line, "bad value '%s' for '%s': expected primary or standby", v,
+			    key);
+	return 1;
+}
+
+static int set_mode(struct parse *p, const char *key, const char *v)
+{
+	int m = hw_mode_parse(v);
+	if (m < 0)
+		return fail(p, p->line,
+			    "bad value '%s' for '%s': expected local, received, durable or "
+			    "applied",
+			    v, key);
+	p->c->mode = (enum hw_mode)m;
+	p->mode_line = p->line;
+	return 1;
+}
+
+/* Whole-string decimal in [lo, hi]. */
+static int set_num(struct parse *p, const char *key, const char *v, uint64_t lo, uint64_t hi,
+		   uint64_t *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long long x = strtoull(v, &end, 10);
+	if (v[0] < '0' || v[0] > '9' || *end || errno)
+		return fail(p, p->line, "bad number '%s' for '%s'", v, key);
+	if (x < lo || x > hi)
+		return fail(p, p->line, "'%s' = %llu is out of range [%llu, %llu]", key, x,
+			    (unsigned long long)lo, (unsigned long long)hi);
+	*out = (uint64_t)x;
+	return 1;
+}
+
+/* "s1, s2": at most HW_PEERS_MAX ids, no repeats; empty means none. */
+static int set_standbys(struct parse *p, const char *key, const char *v)
+{
+	struct hw_config *c = p->c;
+	char buf[HW_PEERS_MAX * (HW_ID_CHARS_MAX + 2) + 64];
+	if (strlen(v) >= sizeof(buf))
+		return fail(p, p->line, "'%s' lists more than %u standbys", key, HW_PEERS_MAX);
+	strcpy(buf, v);
+	c->n_standbys = 0;
+	char *save = NULL;
+	for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		while (*t == ' ' || *t == '\t')
+			t++;
+		size_t n = strlen(t);
+		while (n > 0 && (t[n - 1] == ' ' || t[n - 1] == '\t'))
+			t[--n] = '\0';
+		if (c->n_standbys == HW_PEERS_MAX)
+			return fail(p, p->line, "'%s' lists more than %u standbys", key,
+				    HW_PEERS_MAX);
+		if (!set_id(p, key, t, c->standbys[c->n_standbys]))
+			return 0;
+		for (uint32_t i = 0; i < c->n_standbys; i++)
+			if (strcmp(c->standbys[i], t) == 0)
+				return fail(p, p->line, "'%s' lists '%s' twice", key, t);
+		c->n_standbys++;
+	}
+	return 1;
+}
+
+/* ---------------------------------------------------------------- keys */
+
+static int set_limit(struct parse *p, const char *key, const char *name, const char *v)
+{
+	struct hw_config *c = p->c;
+	uint64_t x;
+	if (strcmp(name, "waiters_max") == 0) {
+		if (!set_num(p, key, v, 1, WAITERS_MAX_MAX, &x))
+			return 0;
+		c->waiters_max = (uint32_t)x;
+	} else if (strcmp(name, "window_records") == 0) {
+		if (!set_num(p, key, v, 1, WINDOW_RECORDS_MAX, &c->window_records))
+			return 0;
+	} else if (strcmp(name, "heartbeat_ms") == 0) {
+		if (!set_num(p, key, v, 1, HEARTBEAT_MS_MAX, &x))
+			return 0;
+		c->heartbeat_ms = (int64_t)x;
+	} else {
+		if (!set_num(p, key, v, 1, PEER_TIMEOUT_MS_MAX, &x))
+			return 0;
+		c->peer_timeout_ms = (int64_t)x;
+		p->timeout_line = p->line;
+	}
+	return 1;
+}
+
+static int set_key(struct parse *p, unsigned bit, const char *key, const char *name, const char *v)
+{
+	struct hw_config *c = p->c;
+	switch (bit) {
+	case SEEN_CLUSTER_ID:
+		return set_id(p, key, v, c->cluster_id);
+	case SEEN_STANDBYS:
+		return set_standbys(p, key, v);
+	case SEEN_NODE_ID:
+		return set_id(p, key, v, c->node_id);
+	case SEEN_ROLE:
+		return set_role(p, key, v);
+	case SEEN_DATA_DIR:
+		return set_path(p, key, v, c->data_dir);
+	case SEEN_LISTEN:
+		return set_addr(p, key, v, c->listen);
+	case SEEN_CLIENT:
+		return set_addr(p, key, v, c->client);
+	case SEEN_PRIMARY:
+		return set_addr(p, key, v, c->primary);
+	case SEEN_MODE:
+		return set_mode(p, key, v);
+	case SEEN_K: {
+		uint64_t k;
+		if (!set_num(p, key, v, 0, HW_PEERS_MAX, &k))
+			return 0;
+		c->k = (uint32_t)k;
+		p->k_line = p->line;
+		return 1;
+	}
+	default:
+		return set_limit(p, key, name, v);
+	}
+}
+
+static const struct {
+	const char *section;
+	const char *name;
+	unsigned bit;
+} keys[] = {
+	{"cluster", "id", SEEN_CLUSTER_ID},
+	{"cluster", "standbys", SEEN_STANDBYS},
+	{"node", "id", SEEN_NODE_ID},
+	{"node", "role", SEEN_ROLE},
+	{"node", "data_dir", SEEN_DATA_DIR},
+	{"node", "listen", SEEN_LISTEN},
+	{"node", "client", SEEN_CLIENT},
+	{"node", "primary", SEEN_PRIMARY},
+	{"durability", "mode", SEEN_MODE},
+	{"durability", "k", SEEN_K},
+	{"limits", "waiters_max", SEEN_WAITERS},
+	{"limits", "window_records", SEEN_WINDOW},
+	{"limits", "heartbeat_ms", SEEN_HEARTBEAT},
+	{"limits", "peer_timeout_ms", SEEN_TIMEOUT},
+};
+#define KEYS_COUNT (sizeof(keys) / sizeof(keys[0]))
+
+static const char *const sections[] = {"cluster", "node", "durability", "limits"};
+
+/* inih's handler: one key of one section. Returns 1 to go on, 0 on error. */
+static int handler(void *user, const char *section, const char *name, const char *value)
+{
+	struct parse *p = user;
+	char key[80];
+	snprintf(key, sizeof(key), "%s.%s", section, name);
+	if (section[0] == '\0')
+		return fail(p, p->line, "key '%s' outside any section", name);
+	for (size_t i = 0; i < KEYS_COUNT; i++) {
+		if (strcmp(keys[i].section, section) != 0 || strcmp(keys[i].name, name) != 0)
+			continue;
+		if (p->seen & keys[i].bit)
+			return fail(p, p->line, "'%s' given twice", key);
+		p->seen |= keys[i].bit;
+		return set_key(p, keys[i].bit, key, name, value);
+	}
+	return fail(p, p->line, "unknown key '%s'", key);
+}
+
+/* ---------------------------------------------------------------- lines */
+
+/* Check the shape of one whole line before inih parses it: a known [section], a
+ * comment, a blank, or key = value. */
+static void check_line(struct parse *p, const char *s)
+{
+	if (p->line == 1 && (unsigned char)s[0] == 0xEF && (unsigned char)s[1] == 0xBB &&
+	    (unsigned char)s[2] == 0xBF)
+		s += 3;
+	while (*s == ' ' || *s == '\t')
+		s++;
+	if (*s == '\0' || *s == '\n' || *s == '\r' || *s == ';' || *s == '#')
+		return;
+	if (*s != '[') {
+		if (!strchr(s, '=') && !strchr(s, ':'))
+			fail(p, p->line, "syntax error: expected 'key = value'");
+		return;
+	}
+	const char *end = strchr(s, ']');
+	if (!end) {
+		fail(p, p->line, "syntax error: section header without ']'");
+		return;
+	}
+	size_t n = (size_t)(end - s - 1);
+	for (size_t i = 0; i < sizeof(sections) / sizeof(sections[0]); i++)
+		if (strlen(sections[i]) == n && strncmp(sections[i], s + 1, n) == 0)
+			return;
+	fail(p, p->line, "unknown section '[%.*s]'", (int)(n > 64 ? 64 : n), s + 1);
+}
+
+/* inih's reader (fgets-like): counts real lines, checks each, and ends the stream at
+ * the first error so the first message stands. */
+static char *reader(char *str, int num, void *stream)
+{
+	struct parse *p = stream;
+	if (p->failed)
+		return NULL;
+	char *s = fgets(str, num, p->f);
+	if (!s)
+		return NULL;
+	size_t n = strlen(s);
+	bool ended = n > 0 && s[n - 1] == '\n';
+	if (p->at_line_start) {
+		p->line++;
+		if (!ended && !feof(p->f)) {
+			fail(p, p->line, "line is longer than %d characters", num - 2);
+			return NULL;
+		}
+		check_line(p, s);
+	}
+	p->at_line_start = ended;
+	return p->failed ? NULL : s;
+}
+
+/* ---------------------------------------------------------------- after the parse */
+
+static int check_required(struct parse *p)
+{
+	static const struct {
+		unsigned bit;
+		const char *key;
+	} required[] = {
+		{SEEN_CLUSTER_ID, "cluster.id"},
+		{SEEN_NODE_ID, "node.id"},
+		{SEEN_ROLE, "node.role"},
+		{SEEN_DATA_DIR, "node.data_dir"},
+	};
+	for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++)
+		if (!(p->seen & required[i].bit))
+			return fail(p, 0, "missing key '%s'", required[i].key);
+	struct hw_config *c = p->c;
+	if (c->role == HW_ROLE_STANDBY && !(p->seen & SEEN_PRIMARY))
+		return fail(p, 0, "missing key 'node.primary' (required for a standby)");
+	if (c->role == HW_ROLE_PRIMARY && c->n_standbys > 0 && !(p->seen & SEEN_LISTEN))
+		return fail(p, 0,
+			    "missing key 'node.listen' (required for a primary with "
+			    "standbys)");
+	return 1;
+}
+
+/* k of n: a primary cannot wait for more standbys than it has, and a mode beyond local
+ * needs at least one. k is only checked when it matters: a local-mode primary may leave
+ * the default k = 1 with no standbys. */
+static int check_k(struct parse *p)
+{
+	struct hw_config *c = p->c;
+	if (c->role != HW_ROLE_PRIMARY)
+		return 1;
+	bool need = c->mode != HW_MODE_LOCAL || (p->seen & SEEN_K);
+	int line = (p->seen & SEEN_K) ? p->k_line : p->mode_line;
+	if (!need)
+		return 1;
+	if (c->k > c->n_standbys)
+		return fail(p, line,
+			    "'durability.k' = %u is more than the %u standbys in "
+			    "'cluster.standbys'",
+			    c->k, c->n_standbys);
+	if (c->mode != HW_MODE_LOCAL && c->k == 0)
+		return fail(p, line, "'durability.k' must be at least 1 for mode '%s'",
+			    hw_mode_name(c->mode));
+	return 1;
+}
+
+static int check(struct parse *p)
+{
+	if (!check_required(p) || !check_k(p))
+		return 0;
+	struct hw_config *c = p->c;
+	if (c->peer_timeout_ms <= c->heartbeat_ms)
+		return fail(p, p->timeout_line,
+			    "'limits.peer_timeout_ms' = %lld must be more than "
+			    "'limits.heartbeat_ms' = %lld",
+			    (long long)c->peer_timeout_ms, (long long)c->heartbeat_ms);
+	return 1;
+}
+
+void hw_config_defaults(struct hw_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->mode = HW_MODE_LOCAL;
+	c->k = 1;
+	c->waiters_max = 65536;
+	c->window_records = 65536;
+	c->heartbeat_ms = 100;
+	c->peer_timeout_ms = 5000;
+}
+
+int hw_config_load(const char *path, struct hw_config *c, char *err, size_t err_len)
+{
+	char scratch[1];
+	struct parse p = {
+		.path = path,
+		.c = c,
+		.at_line_start = true,
+		.err = err_len ? err : scratch,
+		.err_len = err_len ? err_len : sizeof(scratch),
+	};
+	p.err[0] = '\0';
+	hw_config_defaults(c);
+	p.f = fopen(path, "r");
+	if (!p.f) {
+		int rc = -errno;
+		snprintf(p.err, p.err_len, "%s: %s", path, strerror(-rc));
+		return rc;
+	}
+	int rc = ini_parse_stream(reader, &p, handler, &p);
+	bool read_error = ferror(p.f) != 0;
+	fclose(p.f);
+	if (read_error && !p.failed) {
+		snprintf(p.err, p.err_len, "%s: read error", path);
+		return -EIO;
+	}
+	if (rc == -2 && !p.failed) {
+		snprintf(p.err, p.err_len, "%s: out of memory", path);
+		return HW_ENOMEM;
+	}
+	if (rc > 0 && !p.failed)
+		fail(&p, rc, "syntax error");
+	if (!p.failed)
+		check(&p);
+	return p.failed ? HW_ECONFIG : 0;
+}

@@ -1,0 +1,457 @@
+/* repl.c: the replication protocol as a pure state machine (engine/core/repl.h).
+ *
+ * Every decision is derived from positions, never from a queue of pending work: the
+ * sends from sent and pos.received, the releases from the waiters and the positions, the
+ * standby's WRITE from writing_to and its ACK from ack_due. That is what lets an event
+ * stop at its action cap and the next one carry on, and what lets the simulator check
+ * every step against the truth. */
+#include "engine/core/repl.h"
+
+#include <errno.h> /* ETIMEDOUT: a constant, no call */
+#include <string.h>
+
+#include "base/assert.h"
+#include "hawser_error.h"
+
+static const char *const mode_names[HW_MODES] = {"local", "received", "durable", "applied"};
+
+const char *hw_mode_name(enum hw_mode m)
+{
+	if ((unsigned)m >= HW_MODES)
+		return "?";
+	return mode_names[m];
+}
+
+int hw_mode_parse(const char *name)
+{
+	if (name == NULL)
+		return -1;
+	for (int i = 0; i < HW_MODES; i++)
+		if (strcmp(name, mode_names[i]) == 0)
+			return i;
+	return -1;
+}
+
+/* Append a to out; false (and nothing written) when out is full. */
+static bool push(struct hw_acts *out, const struct hw_act *a)
+{
+	if (out->n >= out->cap)
+		return false;
+	out->v[out->n++] = *a;
+	return true;
+}
+
+static uint64_t max_u64(uint64_t a, uint64_t b)
+{
+	return a > b ? a : b;
+}
+
+static uint64_t min_u64(uint64_t a, uint64_t b)
+{
+	return a < b ? a : b;
+}
+
+/* ---------------------------------------------------------------- primary */
+
+static struct hw_waiter *waiter_at(const struct hw_primary *p, uint32_t i)
+{
+	return &p->waiters[(p->w_head + i) % p->cfg.waiters_max];
+}
+
+static uint64_t pos_field(const struct hw_pos *pos, enum hw_mode mode)
+{
+	switch (mode) {
+	case HW_MODE_RECEIVED:
+		return pos->received;
+	case HW_MODE_DURABLE:
+		return pos->durable;
+	case HW_MODE_APPLIED:
+		return pos->applied;
+	case HW_MODE_LOCAL:
+		break;
+	}
+	return UINT64_MAX;
+}
+
+/* The release rule (repl.h, DESIGN.md "Durability modes"): durable here, and k of the
+ * configured standbys at or past lsn in the mode's position. Disconnected standbys
+ * count with the positions they acked: those acks were true when given. */
+static bool rule_holds(const struct hw_primary *p, const struct hw_waiter *w)
+{
+	if (p->local_durable < w->lsn)
+		return false;
+	if (w->mode == HW_MODE_LOCAL)
+		return true;
+	uint32_t have = 0;
+	for (uint32_t i = 0; i < p->cfg.standbys; i++)
+		if (pos_field(&p->peers[i].pos, (enum hw_mode)w->mode) >= w->lsn)
+			have++;
+	return have >= w->k;
+}
+
+/* Forget released waiters at the head of the ring; the rest keep their order. */
+static void pop_released(struct hw_primary *p)
+{
+	while (p->w_count > 0 && waiter_at(p, 0)->released) {
+		p->w_head = (p->w_head + 1) % p->cfg.waiters_max;
+		p->w_count--;
+	}
+}
+
+/* Release every waiter whose rule holds, in LSN order but past ones still waiting in a
+ * stricter mode. Every mode needs lsn <= local_durable, and LSNs do not decrease, so the
+ * scan stops at the first waiter beyond it. */
+static void release_ready(struct hw_primary *p, struct hw_acts *out)
+{
+	for (uint32_t i = 0; i < p->w_count; i++) {
+		struct hw_waiter *w = waiter_at(p, i);
+		if (w->lsn > p->local_durable)
+			break;
+		if (w->released || !rule_holds(p, w))
+			continue;
+		struct hw_act a = {.type = HW_ACT_RELEASE, .token = w->token, .lsn = w->lsn};
+		if (!push(out, &a))
+			break;
+		w->released = true;
+	}
+	pop_released(p);
+}
+
+/* Emit a DROP owed to peer i, if any and if it fits. */
+static void flush_drop(struct hw_primary *p, uint32_t i, struct hw_acts *out)
+{
+	struct hw_peer *peer = &p->peers[i];
+	if (peer->drop_code == 0)
+		return;
+	struct hw_act a = {.type = HW_ACT_DROP, .peer = i, .code = peer->drop_code};
+	if (push(out, &a))
+		peer->drop_code = 0;
+}
+
+/* The peer is gone from our side: sent falls back to what it holds durable. */
+static void peer_gone(struct hw_peer *peer)
+{
+	peer->connected = false;
+	peer->sent = peer->pos.durable;
+}
+
+/* Condemn peer i's connection: it counts as gone now, and a DROP is owed until it fits. */
+static void drop_peer(struct hw_primary *p, uint32_t i, int code, struct hw_acts *out)
+{
+	peer_gone(&p->peers[i]);
+	p->peers[i].drop_code = code;
+	flush_drop(p, i, out);
+}
+
+/* Send peer i what its window allows: [sent + 1, min(last_lsn, received + window)]. A
+ * peer with window_records unacked entries gets nothing until it acks. */
+static void send_window(struct hw_primary *p, uint32_t i, int64_t now_ms, struct hw_acts *out)
+{
+	struct hw_peer *peer = &p->peers[i];
+	if (!peer->connected || peer->sent >= p->last_lsn)
+		return;
+	HW_ASSERT(peer->sent >= peer->pos.received);
+	if (peer->sent - peer->pos.received >= p->cfg.window_records)
+		return;
+	struct hw_act a = {
+		.type = HW_ACT_SEND,
+		.peer = i,
+		.from = peer->sent + 1,
+		.to = min_u64(p->last_lsn, peer->pos.received + p->cfg.window_records),
+		.lsn = p->local_durable,
+	};
+	if (!push(out, &a))
+		return;
+	peer->sent = a.to;
+	peer->last_tx_ms = now_ms;
+}
+
+/* Everything an event may owe: drops, releases, and (when the event carries the time)
+ * sends. Releases go before sends: a client waiting is the latency that matters. */
+static void progress(struct hw_primary *p, bool have_now, int64_t now_ms, struct hw_acts *out)
+{
+	for (uint32_t i = 0; i < p->cfg.standbys; i++)
+		flush_drop(p, i, out);
+	release_ready(p, out);
+	if (!have_now)
+		return;
+	for (uint32_t i = 0; i < p->cfg.standbys; i++)
+		send_window(p, i, now_ms, out);
+}
+
+static void check_primary(const struct hw_primary *p)
+{
+	HW_ASSERT(p->local_durable <= p->last_lsn);
+	HW_ASSERT(p->w_count <= p->cfg.waiters_max);
+}
+
+void hw_primary_init(struct hw_primary *p, const struct hw_repl_config *cfg, uint64_t epoch,
+		     uint64_t last_lsn, struct hw_waiter *waiters)
+{
+	HW_ASSERT(cfg->standbys >= 1 && cfg->standbys <= HW_PEERS_MAX);
+	HW_ASSERT(cfg->window_records >= 1);
+	HW_ASSERT(cfg->waiters_max >= 1 && waiters != NULL);
+	memset(p, 0, sizeof *p);
+	p->cfg = *cfg;
+	p->epoch = epoch;
+	p->last_lsn = last_lsn;
+	p->local_durable = last_lsn;
+	p->waiters = waiters;
+	memset(waiters, 0, sizeof *waiters * cfg->waiters_max);
+}
+
+bool hw_primary_can_wait(const struct hw_primary *p)
+{
+	return p->w_count < p->cfg.waiters_max;
+}
+
+bool hw_primary_k_possible(const struct hw_primary *p, enum hw_mode mode, uint32_t k)
+{
+	if ((unsigned)mode >= HW_MODES)
+		return false;
+	return mode == HW_MODE_LOCAL || k <= p->cfg.standbys;
+}
+
+void hw_primary_on_append(struct hw_primary *p, uint64_t last_lsn, int64_t now_ms,
+			  struct hw_acts *out)
+{
+	HW_ASSERT(last_lsn >= p->last_lsn);
+	p->last_lsn = last_lsn;
+	check_primary(p);
+	progress(p, true, now_ms, out);
+}
+
+void hw_primary_on_submit(struct hw_primary *p, uint64_t token, uint64_t lsn, enum hw_mode mode,
+			  uint32_t k, struct hw_acts *out)
+{
+	HW_ASSERT(hw_primary_can_wait(p));
+	HW_ASSERT((unsigned)mode < HW_MODES);
+	HW_ASSERT(p->w_count == 0 || waiter_at(p, p->w_count - 1)->lsn <= lsn);
+	/* k beyond any peer count waits forever anyway; clamping keeps it in a byte. */
+	uint8_t k8 = (uint8_t)(k > HW_PEERS_MAX + 1u ? HW_PEERS_MAX + 1u : k);
+	*waiter_at(p, p->w_count) =
+		(struct hw_waiter){.token = token, .lsn = lsn, .mode = (uint8_t)mode, .k = k8};
+	p->w_count++;
+	progress(p, false, 0, out);
+}
+
+void hw_primary_on_durable(struct hw_primary *p, uint64_t lsn, struct hw_acts *out)
+{
+	HW_ASSERT(lsn <= p->last_lsn);
+	p->local_durable = max_u64(p->local_durable, lsn);
+	check_primary(p);
+	progress(p, false, 0, out);
+}
+
+void hw_primary_on_connect(struct hw_primary *p, uint32_t peer, uint64_t its_lsn, int64_t now_ms,
+			   struct hw_acts *out)
+{
+	HW_ASSERT(peer < p->cfg.standbys);
+	struct hw_peer *pr = &p->peers[peer];
+	pr->drop_code = 0;
+	if (its_lsn > p->last_lsn) {
+		/* It holds entries we never wrote: not our chain, whatever the driver saw. */
+		pr->connected = false;
+		pr->drop_code = HW_EPROTOCOL;
+		progress(p, true, now_ms, out);
+		return;
+	}
+	pr->connected = true;
+	pr->sent = its_lsn;
+	pr->pos = (struct hw_pos){its_lsn, its_lsn, its_lsn};
+	pr->last_rx_ms = now_ms;
+	pr->last_tx_ms = now_ms;
+	progress(p, true, now_ms, out);
+}
+
+void hw_primary_on_ack(struct hw_primary *p, uint32_t peer, const struct hw_pos *pos,
+		       int64_t now_ms, struct hw_acts *out)
+{
+	HW_ASSERT(peer < p->cfg.standbys);
+	struct hw_peer *pr = &p->peers[peer];
+	if (!pr->connected)
+		return;
+	if (pos->received > pr->sent || pos->durable > pos->received ||
+	    pos->applied > pos->durable) {
+		drop_peer(p, peer, HW_EPROTOCOL, out);
+		progress(p, true, now_ms, out);
+		return;
+	}
+	/* Field by field: the maximum of two orderly acks is still orderly. */
+	pr->pos.received = max_u64(pr->pos.received, pos->received);
+	pr->pos.durable = max_u64(pr->pos.durable, pos->durable);
+	pr->pos.applied = max_u64(pr->pos.applied, pos->applied);
+	pr->last_rx_ms = now_ms;
+	HW_ASSERT(pr->pos.applied <= pr->pos.durable && pr->pos.durable <= pr->pos.received);
+	HW_ASSERT(pr->pos.received <= pr->sent);
+	progress(p, true, now_ms, out);
+}
+
+void hw_primary_on_disconnect(struct hw_primary *p, uint32_t peer)
+{
+	HW_ASSERT(peer < p->cfg.standbys);
+	peer_gone(&p->peers[peer]);
+}
+
+void hw_primary_on_tick(struct hw_primary *p, int64_t now_ms, struct hw_acts *out)
+{
+	for (uint32_t i = 0; i < p->cfg.standbys; i++) {
+		struct hw_peer *pr = &p->peers[i];
+		if (pr->connected && now_ms - pr->last_rx_ms > p->cfg.peer_timeout_ms)
+			drop_peer(p, i, -ETIMEDOUT, out);
+	}
+	progress(p, true, now_ms, out);
+	for (uint32_t i = 0; i < p->cfg.standbys; i++) {
+		struct hw_peer *pr = &p->peers[i];
+		if (!pr->connected || now_ms - pr->last_tx_ms < p->cfg.heartbeat_ms)
+			continue;
+		struct hw_act a = {.type = HW_ACT_HEARTBEAT, .peer = i, .lsn = p->local_durable};
+		if (!push(out, &a))
+			break;
+		pr->last_tx_ms = now_ms;
+	}
+}
+
+void hw_primary_fail_all(struct hw_primary *p, int code, struct hw_acts *out)
+{
+	for (uint32_t i = 0; i < p->w_count; i++) {
+		struct hw_waiter *w = waiter_at(p, i);
+		if (w->released)
+			continue;
+		struct hw_act a = {
+			.type = HW_ACT_RELEASE, .code = code, .token = w->token, .lsn = w->lsn};
+		if (!push(out, &a))
+			break;
+		w->released = true;
+	}
+	pop_released(p);
+}
+
+/* ---------------------------------------------------------------- standby */
+
+static void check_standby(const struct hw_standby *s)
+{
+	HW_ASSERT(s->pos.durable <= s->writing_to && s->writing_to <= s->pos.received);
+	HW_ASSERT(s->pos.applied == s->pos.durable);
+}
+
+/* Everything the standby may owe: a DROP, a WRITE of what arrived, an ACK. */
+static void standby_flush(struct hw_standby *s, int64_t now_ms, struct hw_acts *out)
+{
+	if (s->drop_code != 0) {
+		struct hw_act a = {.type = HW_ACT_DROP, .code = s->drop_code};
+		if (!push(out, &a))
+			return;
+		s->drop_code = 0;
+	}
+	/* Entries beyond writing_to die with their connection (repl.h on_disconnect). */
+	if (s->connected && s->writing_to < s->pos.received) {
+		struct hw_act a = {
+			.type = HW_ACT_WRITE, .from = s->writing_to + 1, .to = s->pos.received};
+		if (!push(out, &a))
+			return;
+		s->writing_to = s->pos.received;
+	}
+	if (s->ack_due && s->connected) {
+		struct hw_act a = {.type = HW_ACT_ACK, .pos = s->pos};
+		if (!push(out, &a))
+			return;
+		s->ack_due = false;
+		s->last_ack_ms = now_ms;
+	}
+}
+
+static void standby_drop(struct hw_standby *s, int code, int64_t now_ms, struct hw_acts *out)
+{
+	s->connected = false;
+	s->drop_code = code;
+	s->ack_due = false;
+	standby_flush(s, now_ms, out);
+}
+
+void hw_standby_init(struct hw_standby *s, uint64_t epoch, uint64_t durable_lsn,
+		     int64_t ack_interval_ms, int64_t timeout_ms)
+{
+	memset(s, 0, sizeof *s);
+	s->epoch = epoch;
+	s->pos = (struct hw_pos){durable_lsn, durable_lsn, durable_lsn};
+	s->writing_to = durable_lsn;
+	s->ack_interval_ms = ack_interval_ms;
+	s->timeout_ms = timeout_ms;
+}
+
+void hw_standby_on_entries(struct hw_standby *s, uint64_t first, uint64_t last,
+			   uint64_t primary_durable, int64_t now_ms, struct hw_acts *out)
+{
+	if (!s->connected) {
+		standby_flush(s, now_ms, out);
+		return;
+	}
+	if (last < first) {
+		standby_drop(s, HW_EPROTOCOL, now_ms, out);
+		return;
+	}
+	if (first != s->pos.received + 1) {
+		standby_drop(s, HW_ELSN, now_ms, out);
+		return;
+	}
+	s->pos.received = last;
+	s->primary_durable = max_u64(s->primary_durable, primary_durable);
+	s->last_rx_ms = now_ms;
+	s->ack_due = true;
+	check_standby(s);
+	standby_flush(s, now_ms, out);
+}
+
+void hw_standby_on_durable(struct hw_standby *s, uint64_t lsn, int64_t now_ms, struct hw_acts *out)
+{
+	HW_ASSERT(lsn <= s->writing_to);
+	if (lsn > s->pos.durable) {
+		s->pos.durable = lsn;
+		s->pos.applied = lsn;
+		s->ack_due = true;
+	}
+	check_standby(s);
+	standby_flush(s, now_ms, out);
+}
+
+void hw_standby_on_heartbeat(struct hw_standby *s, uint64_t primary_durable, bool reply_requested,
+			     int64_t now_ms, struct hw_acts *out)
+{
+	if (s->connected) {
+		s->primary_durable = max_u64(s->primary_durable, primary_durable);
+		s->last_rx_ms = now_ms;
+		if (reply_requested || now_ms - s->last_ack_ms >= s->ack_interval_ms)
+			s->ack_due = true;
+	}
+	standby_flush(s, now_ms, out);
+}
+
+void hw_standby_on_disconnect(struct hw_standby *s)
+{
+	s->connected = false;
+	s->ack_due = false;
+}
+
+void hw_standby_on_connect(struct hw_standby *s, int64_t now_ms)
+{
+	HW_ASSERT(s->writing_to == s->pos.durable);
+	s->pos.received = s->pos.durable;
+	s->connected = true;
+	s->drop_code = 0;
+	s->ack_due = false; /* the hello tells the primary pos.durable */
+	s->last_rx_ms = now_ms;
+	s->last_ack_ms = now_ms;
+	check_standby(s);
+}
+
+void hw_standby_on_tick(struct hw_standby *s, int64_t now_ms, struct hw_acts *out)
+{
+	if (s->connected && now_ms - s->last_rx_ms > s->timeout_ms) {
+		standby_drop(s, -ETIMEDOUT, now_ms, out);
+		return;
+	}
+	if (s->connected && now_ms - s->last_ack_ms >= s->ack_interval_ms)
+		s->ack_due = true;
+	standby_flush(s, now_ms, out);
+}

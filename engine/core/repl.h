@@ -1,0 +1,267 @@
+/* repl.h: the replication protocol as a pure state machine (sans-IO, DESIGN.md).
+ *
+ * The primary side tracks what each standby has received, made durable and applied,
+ * decides what to send to whom within a bounded window, and releases each waiting
+ * submit when the rule its durability mode names holds. The standby side tracks what it
+ * has received and made durable and decides when to acknowledge. Neither does I/O,
+ * reads a clock or allocates: events carry the time, the driver hands in every array,
+ * and decisions come back as actions the driver (engine/node.c, or the simulator in
+ * chaos/) carries out in the order given.
+ *
+ * Events in:  submit (a record got an LSN), appended, local durable, ack from a peer,
+ *             peer connected / gone, timer tick; on the standby: entries, durable,
+ *             heartbeat, connected, tick.
+ * Actions out: send entries [from, to] to a peer, send an ack or heartbeat, release
+ *             waiters, write received entries, drop a peer.
+ *
+ * Threading: a struct hw_primary or hw_standby belongs to one thread (the node's loop);
+ * nothing here blocks, locks or keeps a pointer into an event's arguments.
+ *
+ * Positions are LSNs; LSN 0 means "nothing", the first entry is LSN 1. Every message
+ * carries the sender's epoch, so failover (a later issue) can fence an old primary by
+ * epoch alone; this module only carries the epoch for the driver.
+ *
+ * Action overflow: every event takes a struct hw_acts with room for cap actions and never
+ * writes past it. What did not fit is not lost: sends are derived again from sent and
+ * the acked positions, releases from scanning the waiters, WRITE from writing_to, an ACK
+ * from ack_due and a DROP from drop_code, so the next event (any of them, and at the
+ * latest the next tick) emits it. A cap of HW_ACTS_MIN never overflows on one event. */
+#ifndef HW_CORE_REPL_H
+#define HW_CORE_REPL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Standbys one primary streams to. Every per-peer loop is bounded by it. */
+#define HW_PEERS_MAX 8u
+
+/* What a submit waits for before it returns (DESIGN.md "Durability modes"). */
+enum hw_mode {
+	HW_MODE_LOCAL = 0,    /* the primary's commit is durable */
+	HW_MODE_RECEIVED = 1, /* ... and k standbys hold it in memory */
+	HW_MODE_DURABLE = 2,  /* ... and k standbys have it durable */
+	HW_MODE_APPLIED = 3,  /* ... and k standbys have applied it (reads there see it) */
+};
+#define HW_MODES 4
+
+/* Name of a mode ("local", "received", "durable", "applied"); "?" for a value out of
+ * range. The string is static. */
+const char *hw_mode_name(enum hw_mode m);
+
+/* The mode named name (exact, lower case), or -1 if there is none. name may be NULL. */
+int hw_mode_parse(const char *name);
+
+/* Cumulative positions a standby reports (PostgreSQL's write/flush/replay): the last LSN
+ * it holds in memory, has durable, has applied. Always applied <= durable <= received. */
+struct hw_pos {
+	uint64_t received;
+	uint64_t durable;
+	uint64_t applied;
+};
+
+enum hw_act_type {
+	HW_ACT_SEND,      /* primary: send entries [from, to] to peer (split into frames as
+			   * the driver likes; lsn = primary's durable LSN to piggyback) */
+	HW_ACT_HEARTBEAT, /* primary: send a heartbeat to peer; lsn = primary's durable LSN */
+	HW_ACT_RELEASE,   /* primary: the submit token waited for lsn: return code to it
+			   * (0: its rule holds; else the code of hw_primary_fail_all) */
+	HW_ACT_WRITE,     /* standby: make entries [from, to] durable (they are queued) */
+	HW_ACT_ACK,       /* standby: send an ack carrying pos to the primary */
+	HW_ACT_DROP,      /* either: close peer's connection; code says why. The primary's
+			   * driver then calls hw_primary_on_disconnect (harmless: the core
+			   * already counts the peer as gone) */
+};
+
+/* One action; the fields its type does not name are zero. */
+struct hw_act {
+	enum hw_act_type type;
+	uint32_t peer;     /* SEND, HEARTBEAT, DROP on the primary; 0 on the standby */
+	int code;          /* RELEASE, DROP */
+	uint64_t from;     /* SEND, WRITE */
+	uint64_t to;       /* SEND, WRITE */
+	uint64_t token;    /* RELEASE */
+	uint64_t lsn;      /* RELEASE: the waiter's; SEND, HEARTBEAT: primary's durable */
+	struct hw_pos pos; /* ACK */
+};
+
+/* Actions produced by one event, appended at v[n] while n < cap. The driver owns the
+ * array, sets n = 0 before an event (or not: the core only appends) and carries them out
+ * in order before the next event. */
+struct hw_acts {
+	struct hw_act *v;
+	size_t n;
+	size_t cap;
+};
+
+/* ---------------------------------------------------------------- primary */
+
+struct hw_repl_config {
+	uint32_t standbys;       /* n: standbys named in the config (1..HW_PEERS_MAX); their
+				  * peer ids are 0..n-1 */
+	uint64_t window_records; /* entries sent to a standby and not yet acked as received
+				  * (>= 1): bounds the standby's queue and the sender's
+				  * in-flight data. Bytes are the driver's affair: it packs a
+				  * SEND into frames and a frame never exceeds its buffer */
+	uint32_t waiters_max;    /* submits waiting at once (>= 1); more is back-pressure */
+	int64_t heartbeat_ms;    /* idle interval after which a heartbeat goes out */
+	int64_t peer_timeout_ms; /* silence after which a peer is dropped */
+};
+
+/* A submit waiting for its rule. */
+struct hw_waiter {
+	uint64_t token; /* the driver's handle for the submit */
+	uint64_t lsn;   /* its last LSN */
+	uint8_t mode;   /* enum hw_mode */
+	uint8_t k;      /* standbys that must have reached mode */
+	bool released;  /* released out of order; popped when it reaches the head */
+};
+
+struct hw_peer {
+	bool connected;
+	int drop_code;      /* != 0: a DROP with this code is owed to the driver */
+	uint64_t sent;      /* last LSN handed to the connection */
+	struct hw_pos pos;  /* last acked positions (kept across disconnects) */
+	int64_t last_rx_ms; /* when it was last heard */
+	int64_t last_tx_ms; /* when something was last sent */
+};
+
+struct hw_primary {
+	struct hw_repl_config cfg;
+	uint64_t epoch;
+	uint64_t last_lsn;      /* last LSN appended (prepared) */
+	uint64_t local_durable; /* last LSN durable on the primary; <= last_lsn */
+	struct hw_peer peers[HW_PEERS_MAX];
+	struct hw_waiter *waiters; /* ring of cfg.waiters_max, LSNs non-decreasing */
+	uint32_t w_head;
+	uint32_t w_count;
+};
+
+/* A cap that no single event overflows: a release per waiter plus a drop, a send and a
+ * heartbeat per peer. The standby needs at most 3 (DROP, WRITE, ACK). */
+#define HW_ACTS_MIN(waiters_max) ((size_t)(waiters_max) + 3u * HW_PEERS_MAX)
+
+/* Set p up as primary of epoch. cfg is copied; waiters is the caller's array of
+ * cfg->waiters_max entries, used for p's lifetime (the core allocates nothing).
+ * last_lsn is the store's head at start, durable by definition. No peer is connected.
+ * Asserts the config's bounds above. */
+void hw_primary_init(struct hw_primary *p, const struct hw_repl_config *cfg, uint64_t epoch,
+		     uint64_t last_lsn, struct hw_waiter *waiters);
+
+/* Room for another waiter? When false the driver stops taking submits (back-pressure)
+ * until a release frees a slot. */
+bool hw_primary_can_wait(const struct hw_primary *p);
+
+/* Could a submit in mode with k ever be released? LOCAL: always (k is ignored). Other
+ * modes: k <= cfg.standbys. The core lets an impossible waiter wait forever (until
+ * fail_all); the driver calls this first and refuses such a submit with HW_ECONFIG. */
+bool hw_primary_k_possible(const struct hw_primary *p, enum hw_mode mode, uint32_t k);
+
+/* Entries up to last_lsn exist in the primary's log (prepared; maybe not yet durable
+ * locally): send what each connected peer's window allows. last_lsn never decreases.
+ * The driver chooses the send point by when it calls this (engineering-notes 4.4): at
+ * prepare, so the local fsync and the network overlap, or after the local commit. */
+void hw_primary_on_append(struct hw_primary *p, uint64_t last_lsn, int64_t now_ms,
+			  struct hw_acts *out);
+
+/* A submit (token) got lsn and waits for mode from k standbys. Requires
+ * hw_primary_can_wait() and lsn >= every waiting LSN (LSNs are given out in order).
+ * Releases at once if the rule already holds (e.g. LOCAL and lsn already durable). An
+ * impossible k waits forever: see hw_primary_k_possible(). */
+void hw_primary_on_submit(struct hw_primary *p, uint64_t token, uint64_t lsn, enum hw_mode mode,
+			  uint32_t k, struct hw_acts *out);
+
+/* The local commit up to lsn is durable (lsn <= last_lsn; a lower value than before is
+ * ignored). Releases the waiters whose rule now holds. */
+void hw_primary_on_durable(struct hw_primary *p, uint64_t lsn, struct hw_acts *out);
+
+/* Standby peer (< cfg.standbys) connected; the driver has checked that its chain
+ * matches ours up to its_lsn, everything it holds durable. Its positions and sent become
+ * its_lsn (lower than an earlier ack if it lost data: the truth wins for later waiters),
+ * any owed drop of the old connection is forgotten, then entries are sent and waiters
+ * released. its_lsn > last_lsn is a protocol error: DROP HW_EPROTOCOL, not connected. */
+void hw_primary_on_connect(struct hw_primary *p, uint32_t peer, uint64_t its_lsn, int64_t now_ms,
+			   struct hw_acts *out);
+
+/* Standby peer acknowledged pos. Each position only moves forward: a lower value (a
+ * reordered or stale ack) is ignored, so no ack undoes a release. An ack with received >
+ * sent, or not applied <= durable <= received, is a protocol error: DROP HW_EPROTOCOL
+ * and the peer counts as gone. An ack from a peer not connected is ignored. Otherwise
+ * releases waiters and sends into the window the ack opened. */
+void hw_primary_on_ack(struct hw_primary *p, uint32_t peer, const struct hw_pos *pos,
+		       int64_t now_ms, struct hw_acts *out);
+
+/* The connection to peer is gone. Its positions stay (a durable ack remains true; a
+ * received ack was true when given, which is all RECEIVED promises) but sent falls back
+ * to pos.durable, so a reconnect resends. Idempotent. */
+void hw_primary_on_disconnect(struct hw_primary *p, uint32_t peer);
+
+/* Time passed. A connected peer silent for more than peer_timeout_ms is dropped
+ * (DROP -ETIMEDOUT); one we sent nothing to for heartbeat_ms or more gets a HEARTBEAT.
+ * Also emits whatever an earlier event could not fit (sends, releases, drops). */
+void hw_primary_on_tick(struct hw_primary *p, int64_t now_ms, struct hw_acts *out);
+
+/* Release every waiter with code (shutdown, storage failure, loss of primacy). Waiters
+ * that do not fit in out stay and are failed by the next call. */
+void hw_primary_fail_all(struct hw_primary *p, int code, struct hw_acts *out);
+
+/* ---------------------------------------------------------------- standby */
+
+struct hw_standby {
+	uint64_t epoch;
+	struct hw_pos pos;        /* received >= durable == applied (applied in the same
+				   * transaction as made durable) */
+	uint64_t writing_to;      /* last LSN handed to the writer; durable <= it <= received */
+	uint64_t primary_durable; /* primary's durable LSN, from its last message */
+	bool connected;
+	bool ack_due;  /* positions moved or a reply was asked: ACK owed */
+	int drop_code; /* != 0: a DROP with this code is owed to the driver */
+	int64_t last_rx_ms;
+	int64_t last_ack_ms;
+	int64_t ack_interval_ms; /* ack at least this often when idle (< the primary's
+				  * peer_timeout_ms, or it drops us) */
+	int64_t timeout_ms;      /* primary silent this long: drop and reconnect */
+};
+
+/* Set s up as standby in epoch with everything up to durable_lsn durable (and applied)
+ * in its store. Not connected. */
+void hw_standby_init(struct hw_standby *s, uint64_t epoch, uint64_t durable_lsn,
+		     int64_t ack_interval_ms, int64_t timeout_ms);
+
+/* Entries [first, last] (first <= last) arrived from the primary and the driver queued
+ * them. first must be received + 1, else DROP HW_ELSN (HW_EPROTOCOL if last < first) and
+ * nothing else changes: the standby resumes from its durable position on reconnect.
+ * Otherwise received = last, WRITE [first, last] and an ACK at once (primaries waiting in
+ * RECEIVED mode need it). A dropped standby counts as not connected at once. Ignored
+ * when not connected (frames of a dropped connection still being parsed). */
+void hw_standby_on_entries(struct hw_standby *s, uint64_t first, uint64_t last,
+			   uint64_t primary_durable, int64_t now_ms, struct hw_acts *out);
+
+/* The writer made everything up to lsn (<= writing_to) durable and applied: durable =
+ * applied = lsn, then ACK (when connected). A lower value than before is ignored. */
+void hw_standby_on_durable(struct hw_standby *s, uint64_t lsn, int64_t now_ms, struct hw_acts *out);
+
+/* A heartbeat from the primary: records primary_durable; ACKs when reply_requested or
+ * the last ack is ack_interval_ms old. Ignored when not connected. */
+void hw_standby_on_heartbeat(struct hw_standby *s, uint64_t primary_durable, bool reply_requested,
+			     int64_t now_ms, struct hw_acts *out);
+
+/* The connection to the primary is gone (closed by the peer, or after our own DROP:
+ * then this is harmless). Entries queued but not yet handed to the writer (received >
+ * writing_to) are dead: no WRITE is emitted for them while not connected, and the driver
+ * may discard them. Positions stay until hw_standby_on_connect. Idempotent. */
+void hw_standby_on_disconnect(struct hw_standby *s);
+
+/* (Re)connected to the primary. The driver has waited for the writer to finish what it
+ * was handed (pos.durable == writing_to, asserted: else the primary's resend from
+ * durable + 1 would overlap entries still being written) and tells the primary
+ * pos.durable in its hello: received falls back to durable (the queue is gone) and the
+ * primary resends from durable + 1. */
+void hw_standby_on_connect(struct hw_standby *s, int64_t now_ms);
+
+/* Time passed. Primary silent for more than timeout_ms: DROP -ETIMEDOUT, not connected.
+ * Otherwise an ACK if the last is ack_interval_ms old. Also emits what an earlier event
+ * could not fit. */
+void hw_standby_on_tick(struct hw_standby *s, int64_t now_ms, struct hw_acts *out);
+
+#endif

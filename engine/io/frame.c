@@ -1,0 +1,199 @@
+/* frame.c: CRC32C, frame headers and the raw APPEND/SUBMIT body headers (frame.h). */
+#include "engine/io/frame.h"
+
+#include <string.h>
+
+#include "base/assert.h"
+#include "hawser_error.h"
+
+/* Reflected Castagnoli polynomial (iSCSI, ext4, LevelDB use the same CRC). */
+#define CRC32C_POLY 0x82F63B78u
+
+/* Slice-by-8 tables: crc_table[k][b] is the CRC of byte b followed by k zero bytes. They
+ * are filled by a load-time constructor, before main and any thread, so no lazy
+ * initialisation races and no lock is needed on the hot path. */
+static uint32_t crc_table[8][256];
+#if defined(__x86_64__)
+static int crc_use_hw; /* SSE4.2 crc32 instruction present: set once, by crc_init */
+#endif
+
+static void crc_init(void) __attribute__((constructor));
+static void crc_init(void)
+{
+	for (uint32_t b = 0; b < 256; b++) {
+		uint32_t c = b;
+		for (int i = 0; i < 8; i++)
+			c = (c & 1u) ? (c >> 1) ^ CRC32C_POLY : c >> 1;
+		crc_table[0][b] = c;
+	}
+	for (uint32_t b = 0; b < 256; b++)
+		for (int k = 1; k < 8; k++) {
+			uint32_t prev = crc_table[k - 1][b];
+			crc_table[k][b] = (prev >> 8) ^ crc_table[0][prev & 0xffu];
+		}
+#if defined(__x86_64__)
+	/* GCC requires this before __builtin_cpu_supports inside a constructor. */
+	__builtin_cpu_init();
+	crc_use_hw = __builtin_cpu_supports("sse4.2");
+#endif
+}
+
+static uint64_t get_u64(const uint8_t *p)
+{
+	uint64_t v = 0;
+	for (int i = 7; i >= 0; i--)
+		v = (v << 8) | p[i];
+	return v;
+}
+
+static uint32_t get_u32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static uint16_t get_u16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] | p[1] << 8);
+}
+
+static void put_u64(uint8_t *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static void put_u32(uint8_t *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static void put_u16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+}
+
+uint32_t hw__crc32c_sw(uint32_t crc, const void *buf, size_t len)
+{
+	const uint8_t *p = buf;
+	uint32_t c = ~crc;
+	for (; len >= 8; len -= 8, p += 8) {
+		uint32_t lo = c ^ get_u32(p);
+		uint32_t hi = get_u32(p + 4);
+		c = crc_table[7][lo & 0xffu] ^ crc_table[6][(lo >> 8) & 0xffu] ^
+		    crc_table[5][(lo >> 16) & 0xffu] ^ crc_table[4][lo >> 24] ^
+		    crc_table[3][hi & 0xffu] ^ crc_table[2][(hi >> 8) & 0xffu] ^
+		    crc_table[1][(hi >> 16) & 0xffu] ^ crc_table[0][hi >> 24];
+	}
+	for (; len > 0; len--, p++)
+		c = (c >> 8) ^ crc_table[0][(c ^ *p) & 0xffu];
+	return ~c;
+}
+
+#if defined(__x86_64__)
+__attribute__((target("sse4.2"))) uint32_t hw__crc32c_hw(uint32_t crc, const void *buf, size_t len)
+{
+	const uint8_t *p = buf;
+	uint64_t c = ~crc;
+	for (; len >= 8; len -= 8, p += 8) {
+		uint64_t w;
+		memcpy(&w, p, sizeof w); /* unaligned load; x86 is little-endian */
+		c = __builtin_ia32_crc32di(c, w);
+	}
+	uint32_t c32 = (uint32_t)c;
+	for (; len > 0; len--, p++)
+		c32 = __builtin_ia32_crc32qi(c32, *p);
+	return ~c32;
+}
+#endif
+
+uint32_t hw_crc32c(uint32_t crc, const void *buf, size_t len)
+{
+#if defined(__x86_64__)
+	if (crc_use_hw)
+		return hw__crc32c_hw(crc, buf, len);
+#endif
+	return hw__crc32c_sw(crc, buf, len);
+}
+
+void hw_frame_header2(uint8_t hdr[HW_FRAME_HEADER_BYTES], enum hw_frame_type type,
+		      const uint8_t *a, uint32_t alen, const uint8_t *b, uint32_t blen)
+{
+	HW_ASSERT(type >= HW_FRAME_HELLO && type <= HW_FRAME_TYPE_MAX);
+	HW_ASSERT((uint64_t)alen + blen <= HW_FRAME_BYTES_MAX);
+	HW_ASSERT((a != NULL || alen == 0) && (b != NULL || blen == 0));
+	put_u16(hdr, (uint16_t)HW_FRAME_MAGIC);
+	hdr[2] = (uint8_t)HW_FRAME_VERSION;
+	hdr[3] = (uint8_t)type;
+	put_u32(hdr + 4, alen + blen);
+	uint32_t crc = hw_crc32c(0, hdr, 8);
+	crc = hw_crc32c(crc, a, alen);
+	put_u32(hdr + 8, hw_crc32c(crc, b, blen));
+}
+
+void hw_frame_header(uint8_t hdr[HW_FRAME_HEADER_BYTES], enum hw_frame_type type,
+		     const uint8_t *body, uint32_t len)
+{
+	hw_frame_header2(hdr, type, body, len, NULL, 0);
+}
+
+long hw_frame_parse(const uint8_t *buf, size_t avail, struct hw_frame *f)
+{
+	/* Bytes 0..7 decide whether the frame can ever be valid; refuse a bogus length here,
+	 * before the caller buffers megabytes waiting for a body that will never check. */
+	if (avail < 8)
+		return 0;
+	uint32_t len = get_u32(buf + 4);
+	if (get_u16(buf) != HW_FRAME_MAGIC || buf[2] != HW_FRAME_VERSION || buf[3] == 0 ||
+	    buf[3] > HW_FRAME_TYPE_MAX || len > HW_FRAME_BYTES_MAX)
+		return HW_EFRAME;
+	size_t total = (size_t)HW_FRAME_HEADER_BYTES + len;
+	if (avail < total)
+		return 0;
+	uint32_t crc = hw_crc32c(0, buf, 8);
+	crc = hw_crc32c(crc, buf + HW_FRAME_HEADER_BYTES, len);
+	if (crc != get_u32(buf + 8))
+		return HW_EFRAME;
+	f->type = (enum hw_frame_type)buf[3];
+	f->body = buf + HW_FRAME_HEADER_BYTES;
+	f->len = len;
+	return (long)total;
+}
+
+void hw_append_hdr_put(uint8_t *p, const struct hw_append_hdr *h)
+{
+	put_u64(p, h->epoch);
+	put_u64(p + 8, h->primary_durable);
+	put_u32(p + 16, h->count);
+	put_u32(p + 20, 0);
+}
+
+int hw_append_hdr_get(const uint8_t *p, size_t len, struct hw_append_hdr *h)
+{
+	if (len < HW_APPEND_HEADER_BYTES || get_u32(p + 20) != 0)
+		return HW_EFRAME;
+	h->epoch = get_u64(p);
+	h->primary_durable = get_u64(p + 8);
+	h->count = get_u32(p + 16);
+	return 0;
+}
+
+void hw_submit_hdr_put(uint8_t *p, const struct hw_submit_hdr *h)
+{
+	put_u64(p, h->request_id);
+	p[8] = h->mode;
+	p[9] = h->k;
+	put_u16(p + 10, 0);
+	put_u32(p + 12, 0);
+}
+
+int hw_submit_hdr_get(const uint8_t *p, size_t len, struct hw_submit_hdr *h)
+{
+	if (len < HW_SUBMIT_HEADER_BYTES || get_u16(p + 10) != 0 || get_u32(p + 12) != 0)
+		return HW_EFRAME;
+	h->request_id = get_u64(p);
+	h->mode = p[8];
+	h->k = p[9];
+	return 0;
+}

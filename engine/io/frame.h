@@ -1,0 +1,121 @@
+/* frame.h: framing of every byte stream hawser speaks (replication, client port).
+ *
+ * A frame is a 12-byte little-endian header and a body:
+ *
+ *   off len field
+ *     0   2  magic 0x5748 ("HW" on the wire)
+ *     2   1  version (1)
+ *     3   1  type (enum hw_frame_type)
+ *     4   4  body length (<= HW_FRAME_BYTES_MAX)
+ *     8   4  CRC32C (Castagnoli) of bytes 0..7 and the body
+ *
+ * The header is checked before any of the body is looked at, so a truncated, corrupted
+ * or oversized frame is refused (HW_EFRAME) before protobuf-c or the entry decoder sees
+ * a byte of it; a stream that fails once is not resynchronised: the connection closes.
+ *
+ * Raw bodies (little-endian):
+ *   APPEND  epoch u64 | primary_durable u64 | count u32 | 0 u32 | count log entries
+ *           (replica/entry.h; each says its own length)
+ *   SUBMIT  request_id u64 | mode u8 (0xff: node default) | k u8 (0: default) | 0 u16 |
+ *           0 u32 | record bytes
+ *   SNAPSHOT_CHUNK  raw bytes of the copy
+ * Other bodies are protobuf messages of proto/wire.proto (named after the type). */
+#ifndef HW_IO_FRAME_H
+#define HW_IO_FRAME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hawser_limits.h"
+
+#define HW_FRAME_HEADER_BYTES 12u
+#define HW_FRAME_MAGIC        0x5748u
+#define HW_FRAME_VERSION      1u
+/* A frame holds an APPEND batch of up to 4 MiB: big enough to amortise the header and a
+ * send per batch, small enough that one frame never stalls a connection for long. */
+#define HW_FRAME_BYTES_MAX (4u * 1024u * 1024u)
+_Static_assert(HW_FRAME_BYTES_MAX >= 24u + 96u + HW_RECORD_BYTES_MAX, "one entry fits a frame");
+
+#define HW_APPEND_HEADER_BYTES 24u
+#define HW_SUBMIT_HEADER_BYTES 16u
+#define HW_SUBMIT_MODE_DEFAULT 0xffu
+
+enum hw_frame_type {
+	HW_FRAME_HELLO = 1,
+	HW_FRAME_APPEND = 2,
+	HW_FRAME_ACK = 3,
+	HW_FRAME_HEARTBEAT = 4,
+	HW_FRAME_SNAPSHOT_BEGIN = 5,
+	HW_FRAME_SNAPSHOT_CHUNK = 6,
+	HW_FRAME_SNAPSHOT_END = 7,
+	HW_FRAME_SUBMIT = 8,
+	HW_FRAME_SUBMIT_REPLY = 9,
+	HW_FRAME_STATUS_REQUEST = 10,
+	HW_FRAME_STATUS = 11,
+	HW_FRAME_ERROR = 12,
+	HW_FRAME_TYPE_MAX = 12,
+};
+
+/* CRC32C of buf[0..len), continuing from crc: pass 0 to start, or the value a previous
+ * call returned to go on, so hw_crc32c(hw_crc32c(0, a, n), b, m) is the CRC of a then b.
+ * The pre- and post-inversion happen inside. check: "123456789" gives 0xE3069283. Uses
+ * the SSE4.2 crc32 instruction when the CPU has it, else slice-by-8 tables; both are set
+ * up by a load-time constructor, so do not call it from another constructor. Any thread;
+ * buf may be NULL when len is 0. */
+uint32_t hw_crc32c(uint32_t crc, const void *buf, size_t len);
+
+/* Internal, for tests: the two paths hw_crc32c chooses between. hw__crc32c_hw exists on
+ * x86-64 only and may be called only when __builtin_cpu_supports("sse4.2"). */
+uint32_t hw__crc32c_sw(uint32_t crc, const void *buf, size_t len);
+#if defined(__x86_64__)
+uint32_t hw__crc32c_hw(uint32_t crc, const void *buf, size_t len);
+#endif
+
+/* Write a header for a body of len bytes at body into hdr (the body is not copied; the
+ * CRC covers it). type must be a valid hw_frame_type and len <= HW_FRAME_BYTES_MAX
+ * (asserted: the sender, not the wire, is at fault). body may be NULL when len is 0. */
+void hw_frame_header(uint8_t hdr[HW_FRAME_HEADER_BYTES], enum hw_frame_type type,
+		     const uint8_t *body, uint32_t len);
+
+/* The same for a body in two pieces, a then b (a small header and the entries it
+ * describes), without copying them together. */
+void hw_frame_header2(uint8_t hdr[HW_FRAME_HEADER_BYTES], enum hw_frame_type type,
+		      const uint8_t *a, uint32_t alen, const uint8_t *b, uint32_t blen);
+
+struct hw_frame {
+	enum hw_frame_type type;
+	const uint8_t *body; /* points into the parsed buffer */
+	uint32_t len;
+};
+
+/* Parse one frame at the start of buf[0..avail). Returns the frame's total length
+ * (HW_FRAME_HEADER_BYTES + f->len) when a whole, valid frame is there, and fills f; 0
+ * when more bytes are needed; HW_EFRAME (negative) when the bytes can never become a
+ * valid frame (bad magic, version, type 0 or > HW_FRAME_TYPE_MAX, length over
+ * HW_FRAME_BYTES_MAX, CRC mismatch). Magic, version, type and length are checked as soon
+ * as bytes 0..7 are in, so a bogus length is refused before its body is waited for. f is
+ * untouched unless a frame is returned; bytes after the frame are not looked at. */
+long hw_frame_parse(const uint8_t *buf, size_t avail, struct hw_frame *f);
+
+/* Raw body layouts. */
+struct hw_append_hdr {
+	uint64_t epoch;
+	uint64_t primary_durable;
+	uint32_t count;
+};
+void hw_append_hdr_put(uint8_t *p, const struct hw_append_hdr *h);
+/* put writes HW_APPEND_HEADER_BYTES at p (reserved word zero). get reads them: 0, or
+ * HW_EFRAME if len < HW_APPEND_HEADER_BYTES or the reserved word is not zero. */
+int hw_append_hdr_get(const uint8_t *p, size_t len, struct hw_append_hdr *h);
+
+struct hw_submit_hdr {
+	uint64_t request_id;
+	uint8_t mode; /* enum hw_mode, or HW_SUBMIT_MODE_DEFAULT */
+	uint8_t k;    /* 0: the node's default */
+};
+/* As for APPEND, with HW_SUBMIT_HEADER_BYTES; both reserved fields must be zero. mode and
+ * k are not range-checked here: the receiver of the request does that. */
+void hw_submit_hdr_put(uint8_t *p, const struct hw_submit_hdr *h);
+int hw_submit_hdr_get(const uint8_t *p, size_t len, struct hw_submit_hdr *h);
+
+#endif

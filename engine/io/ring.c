@@ -1,0 +1,980 @@
+/* ring.c: TCP and Unix-domain sockets over io_uring (the only file that includes
+ * <liburing.h>). See ring.h for the contract and engineering-notes.md §1.3 for why each
+ * piece is shaped as it is.
+ *
+ * Flow of one loop iteration:
+ *   - Callbacks never submit: they change a connection's state and put it on the ring's
+ *     kick list. hw_conn_send() only copies into the filling send buffer, so every frame
+ *     queued in one iteration leaves in one SEND.
+ *   - The before-block hook works the kick list (start sends, re-arm receives, cancel and
+ *     finish closing connections), submits with io_uring_submit_and_get_events() and
+ *     reaps; it repeats while that produced more work, a bounded number of rounds.
+ *   - The eventfd callback drains the eventfd, calls io_uring_get_events() (with
+ *     DEFER_TASKRUN the CQ stays empty until then) and reaps.
+ *   - Reaping copies a batch of CQEs out and advances the CQ before running any handler
+ *     (TigerBeetle's flush_completions), so a handler never sees the CQ half-consumed.
+ * Whenever work is left over after a bound, the hook writes the eventfd itself so the
+ * loop comes back instead of blocking.
+ *
+ * A connection is freed only from the kick list (or hw_ring_free), once it is closing
+ * and no operation of it is in flight, so no CQE can ever point at freed memory and no
+ * user callback ever returns into a freed connection. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <liburing.h>
+
+#include "base/assert.h"
+#include "engine/io/frame.h"
+#include "engine/io/loop.h"
+#include "engine/io/ring.h"
+#include "hawser_error.h"
+
+/* 256 SQEs is far more than one iteration prepares (at most four operations per
+ * connection); the CQ is 8x that so completions never overflow in practice (§1.3.3). */
+#define RING_SQ_ENTRIES 256u
+#define RING_CQ_ENTRIES (8u * RING_SQ_ENTRIES)
+/* Work bounds per call: CQEs copied per batch, batches per reap, flush rounds per hook,
+ * kick-list passes per flush round. */
+#define REAP_BATCH       64u
+#define REAP_ROUNDS_MAX  16
+#define FLUSH_ROUNDS_MAX 8
+#define KICK_PASSES_MAX  4
+/* A receive buffer grows up to one whole frame and its header, never further. */
+#define RECV_MAX (HW_FRAME_BYTES_MAX + 64u)
+_Static_assert(64u >= HW_FRAME_HEADER_BYTES, "a frame header fits the slack");
+_Static_assert(HW_CONN_RECV_INITIAL <= RECV_MAX, "initial receive buffer within bound");
+_Static_assert(HW_CONN_SEND_MAX <= UINT32_MAX, "a send length fits an SQE");
+#define LISTEN_BACKLOG 128
+/* Back-off before accepting again after running out of fds or memory. */
+#define ACCEPT_RETRY_MS 100
+#define ADDR_TEXT_MAX   128
+
+enum op_kind { OP_RECV, OP_SEND, OP_CONNECT, OP_CANCEL, OP_ACCEPT, OP_LCANCEL };
+
+/* One operation slot; its address is the SQE's user_data. gen is the owner's generation
+ * at submission, checked on completion. */
+struct op {
+	uint8_t kind;
+	bool busy;
+	uint32_t gen;
+	void *owner;
+};
+
+struct hw_ring {
+	struct io_uring ring;
+	struct hw_loop *loop;
+	int efd;
+	struct hw_fdwatch *efd_watch;
+	uint32_t next_gen;
+	struct hw_conn *conns;
+	struct hw_listener *listeners;
+	struct hw_conn *kick_head;
+};
+
+struct hw_listener {
+	struct hw_ring *r;
+	struct hw_listener *prev, *next;
+	int fd;
+	uint32_t gen;
+	unsigned inflight;
+	bool is_unix, closing, in_cb;
+	hw_accept_cb *cb;
+	void *arg;
+	struct op accept_op, cancel_op;
+	struct hw_timer *retry;
+	struct sockaddr_storage peer;
+	socklen_t peerlen;
+	char addr[ADDR_TEXT_MAX];
+};
+
+struct hw_conn {
+	struct hw_ring *r;
+	struct hw_conn *prev, *next, *kick_next;
+	int fd;
+	uint32_t gen;
+	unsigned inflight;
+	const struct hw_conn_ops *ops;
+	void *arg;
+	struct op recv_op, send_op, connect_op, cancel_op;
+	/* Receive buffer: rbuf[0..rlen) not yet consumed by on_data. */
+	uint8_t *rbuf;
+	size_t rcap, rlen;
+	/* Double send buffer: sbuf[fill] takes new bytes; sbuf[1 - fill] is the one being
+	 * sent, of which soff bytes have gone. Each holds up to HW_CONN_SEND_MAX. */
+	uint8_t *sbuf[2];
+	size_t slen[2];
+	size_t soff;
+	unsigned fill;
+	int close_code;
+	bool is_tcp, connected, paused, redeliver, closing, cancel_sent, kicked, hit_busy;
+	struct sockaddr_storage sa; /* connect target */
+	socklen_t salen;
+	char peer[ADDR_TEXT_MAX];
+};
+
+static void conn_close(struct hw_conn *c, int code);
+
+/* ---- addresses */
+
+static int parse_port(const char *s, uint16_t *port)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < 0 || v > 65535)
+		return HW_ECONFIG;
+	*port = (uint16_t)v;
+	return 0;
+}
+
+static int parse_inet(const char *addr, struct sockaddr_storage *ss, socklen_t *len)
+{
+	char host[64];
+	const char *colon;
+	bool v6 = addr[0] == '[';
+	if (v6) {
+		const char *rb = strchr(addr, ']');
+		if (!rb || rb[1] != ':' || (size_t)(rb - addr - 1) >= sizeof host)
+			return HW_ECONFIG;
+		memcpy(host, addr + 1, (size_t)(rb - addr - 1));
+		host[rb - addr - 1] = '\0';
+		colon = rb + 1;
+	} else {
+		colon = strrchr(addr, ':');
+		if (!colon || (size_t)(colon - addr) >= sizeof host)
+			return HW_ECONFIG;
+		memcpy(host, addr, (size_t)(colon - addr));
+		host[colon - addr] = '\0';
+	}
+	uint16_t port;
+	if (parse_port(colon + 1, &port))
+		return HW_ECONFIG;
+	memset(ss, 0, sizeof *ss);
+	if (v6) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(port);
+		if (inet_pton(AF_INET6, host, &s6->sin6_addr) != 1)
+			return HW_ECONFIG;
+		*len = sizeof *s6;
+		return 0;
+	}
+	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+	s4->sin_family = AF_INET;
+	s4->sin_port = htons(port);
+	if (strcmp(host, "localhost") == 0)
+		strcpy(host, "127.0.0.1");
+	if (inet_pton(AF_INET, host, &s4->sin_addr) != 1)
+		return HW_ECONFIG;
+	*len = sizeof *s4;
+	return 0;
+}
+
+static int parse_addr(const char *addr, struct sockaddr_storage *ss, socklen_t *len)
+{
+	if (!addr)
+		return HW_ECONFIG;
+	if (strncmp(addr, "unix:", 5) != 0)
+		return parse_inet(addr, ss, len);
+	struct sockaddr_un *su = (struct sockaddr_un *)ss;
+	const char *path = addr + 5;
+	size_t n = strlen(path);
+	if (n == 0 || n >= sizeof su->sun_path)
+		return HW_ECONFIG;
+	memset(ss, 0, sizeof *ss);
+	su->sun_family = AF_UNIX;
+	memcpy(su->sun_path, path, n + 1);
+	*len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n + 1);
+	return 0;
+}
+
+static void format_addr(const struct sockaddr_storage *ss, socklen_t len, char *buf, size_t size)
+{
+	char host[INET6_ADDRSTRLEN];
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *s4 = (const struct sockaddr_in *)ss;
+		inet_ntop(AF_INET, &s4->sin_addr, host, sizeof host);
+		snprintf(buf, size, "%s:%u", host, (unsigned)ntohs(s4->sin_port));
+	} else if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)ss;
+		inet_ntop(AF_INET6, &s6->sin6_addr, host, sizeof host);
+		snprintf(buf, size, "[%s]:%u", host, (unsigned)ntohs(s6->sin6_port));
+	} else if (ss->ss_family == AF_UNIX) {
+		const struct sockaddr_un *su = (const struct sockaddr_un *)ss;
+		bool named = len > offsetof(struct sockaddr_un, sun_path) && su->sun_path[0];
+		snprintf(buf, size, "unix:%.*s", (int)sizeof su->sun_path,
+			 named ? su->sun_path : "(unnamed)");
+	} else {
+		snprintf(buf, size, "?");
+	}
+}
+
+/* ---- submission and completion */
+
+static struct io_uring_sqe *get_sqe(struct hw_ring *r)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&r->ring);
+	/* SQ full: submit what is queued to make room (never reaps: no handler runs). */
+	for (int i = 0; !sqe && i < 8; i++) {
+		int rc = io_uring_submit(&r->ring);
+		if (rc < 0 && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY)
+			break;
+		sqe = io_uring_get_sqe(&r->ring);
+	}
+	HW_ASSERT(sqe != NULL);
+	return sqe;
+}
+
+static struct io_uring_sqe *op_begin(struct hw_ring *r, struct op *op, uint32_t gen,
+				     unsigned *inflight)
+{
+	HW_ASSERT(!op->busy);
+	struct io_uring_sqe *sqe = get_sqe(r);
+	op->busy = true;
+	op->gen = gen;
+	(*inflight)++;
+	return sqe;
+}
+
+static void wake_self(struct hw_ring *r)
+{
+	eventfd_write(r->efd, 1);
+}
+
+static void kick(struct hw_conn *c)
+{
+	if (c->kicked)
+		return;
+	c->kicked = true;
+	c->kick_next = c->r->kick_head;
+	c->r->kick_head = c;
+}
+
+/* ---- connections */
+
+static int conn_new(struct hw_ring *r, int fd, bool is_tcp, struct hw_conn **out)
+{
+	struct hw_conn *c = calloc(1, sizeof *c);
+	if (!c)
+		return HW_ENOMEM;
+	c->rbuf = malloc(HW_CONN_RECV_INITIAL);
+	c->sbuf[0] = malloc(HW_CONN_SEND_MAX);
+	c->sbuf[1] = malloc(HW_CONN_SEND_MAX);
+	if (!c->rbuf || !c->sbuf[0] || !c->sbuf[1]) {
+		free(c->rbuf);
+		free(c->sbuf[0]);
+		free(c->sbuf[1]);
+		free(c);
+		return HW_ENOMEM;
+	}
+	c->rcap = HW_CONN_RECV_INITIAL;
+	c->r = r;
+	c->fd = fd;
+	c->gen = ++r->next_gen;
+	c->is_tcp = is_tcp;
+	c->recv_op = (struct op){.kind = OP_RECV, .owner = c};
+	c->send_op = (struct op){.kind = OP_SEND, .owner = c};
+	c->connect_op = (struct op){.kind = OP_CONNECT, .owner = c};
+	c->cancel_op = (struct op){.kind = OP_CANCEL, .owner = c};
+	if (is_tcp) {
+		int one = 1;
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	}
+	c->next = r->conns;
+	if (r->conns)
+		r->conns->prev = c;
+	r->conns = c;
+	*out = c;
+	return 0;
+}
+
+static void conn_finish(struct hw_conn *c)
+{
+	struct hw_ring *r = c->r;
+	HW_ASSERT(c->closing && c->inflight == 0 && !c->kicked);
+	close(c->fd);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		r->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	if (c->ops && c->ops->on_close)
+		c->ops->on_close(c, c->arg, c->close_code);
+	free(c->rbuf);
+	free(c->sbuf[0]);
+	free(c->sbuf[1]);
+	free(c);
+}
+
+static size_t send_queued(const struct hw_conn *c)
+{
+	return c->slen[0] + c->slen[1] - c->soff;
+}
+
+static void start_send(struct hw_conn *c)
+{
+	if (c->send_op.busy || !c->connected || c->closing)
+		return;
+	unsigned out = 1u - c->fill;
+	if (c->slen[out] == c->soff) {
+		/* Nothing left in flight: swap, the filled buffer goes out. */
+		if (c->slen[c->fill] == 0)
+			return;
+		c->slen[out] = 0;
+		c->soff = 0;
+		out = c->fill;
+		c->fill = 1u - c->fill;
+	}
+	struct io_uring_sqe *sqe = op_begin(c->r, &c->send_op, c->gen, &c->inflight);
+	io_uring_prep_send(sqe, c->fd, c->sbuf[out] + c->soff, c->slen[out] - c->soff,
+			   MSG_NOSIGNAL | MSG_WAITALL);
+	io_uring_sqe_set_data(sqe, &c->send_op);
+}
+
+static void arm_recv(struct hw_conn *c)
+{
+	if (c->recv_op.busy || c->paused || c->closing || !c->connected)
+		return;
+	if (c->rlen == c->rcap) {
+		/* on_data took nothing from a full buffer: the frame is larger; grow. */
+		if (c->rcap >= RECV_MAX) {
+			conn_close(c, HW_EFRAME);
+			return;
+		}
+		size_t ncap = c->rcap * 2 < RECV_MAX ? c->rcap * 2 : RECV_MAX;
+		uint8_t *nb = realloc(c->rbuf, ncap);
+		if (!nb) {
+			conn_close(c, HW_ENOMEM);
+			return;
+		}
+		c->rbuf = nb;
+		c->rcap = ncap;
+	}
+	struct io_uring_sqe *sqe = op_begin(c->r, &c->recv_op, c->gen, &c->inflight);
+	io_uring_prep_recv(sqe, c->fd, c->rbuf + c->rlen, c->rcap - c->rlen, 0);
+	io_uring_sqe_set_data(sqe, &c->recv_op);
+}
+
+/* Hand every unconsumed byte to on_data and keep the tail it left. */
+static void deliver(struct hw_conn *c)
+{
+	c->redeliver = false;
+	if (c->rlen == 0)
+		return;
+	HW_ASSERT(c->ops != NULL);
+	long n = c->ops->on_data ? c->ops->on_data(c, c->arg, c->rbuf, c->rlen) : (long)c->rlen;
+	if (c->closing)
+		return;
+	if (n < 0) {
+		conn_close(c, (int)n);
+		return;
+	}
+	HW_ASSERT((size_t)n <= c->rlen);
+	c->rlen -= (size_t)n;
+	if (n > 0 && c->rlen > 0)
+		memmove(c->rbuf, c->rbuf + n, c->rlen);
+}
+
+static void close_progress(struct hw_conn *c)
+{
+	if (c->inflight == 0) {
+		/* Still queued (closed during this very pass): finish when the list gets to
+		 * it, so the list never holds a freed connection. */
+		if (!c->kicked)
+			conn_finish(c);
+		return;
+	}
+	if (!c->cancel_sent) {
+		/* shutdown() already woke the receive; the cancel catches a pending connect or
+		 * a send stuck behind a full peer window (§1.3.6). */
+		c->cancel_sent = true;
+		struct io_uring_sqe *sqe = op_begin(c->r, &c->cancel_op, c->gen, &c->inflight);
+		io_uring_prep_cancel_fd(sqe, c->fd, IORING_ASYNC_CANCEL_ALL);
+		io_uring_sqe_set_data(sqe, &c->cancel_op);
+	}
+}
+
+static void conn_progress(struct hw_conn *c)
+{
+	if (!c->closing && c->redeliver && !c->paused)
+		deliver(c);
+	if (!c->closing)
+		start_send(c);
+	if (!c->closing)
+		arm_recv(c);
+	if (c->closing)
+		close_progress(c);
+}
+
+static void run_kicks(struct hw_ring *r)
+{
+	for (int pass = 0; pass < KICK_PASSES_MAX && r->kick_head; pass++) {
+		struct hw_conn *list = r->kick_head;
+		r->kick_head = NULL;
+		while (list) {
+			struct hw_conn *c = list;
+			list = c->kick_next;
+			c->kicked = false;
+			conn_progress(c);
+		}
+	}
+}
+
+static void conn_close(struct hw_conn *c, int code)
+{
+	if (c->closing)
+		return;
+	c->closing = true;
+	c->close_code = code;
+	shutdown(c->fd, SHUT_RDWR);
+	kick(c);
+}
+
+static struct hw_conn *op_conn(struct op *op)
+{
+	struct hw_conn *c = op->owner;
+	HW_ASSERT(op->busy && op->gen == c->gen && c->inflight > 0);
+	op->busy = false;
+	c->inflight--;
+	return c;
+}
+
+static void recv_done(struct hw_conn *c, int res)
+{
+	if (c->closing) {
+		kick(c);
+		return;
+	}
+	if (res == -EINTR || res == -EAGAIN) {
+		kick(c);
+		return;
+	}
+	if (res <= 0) {
+		conn_close(c, res == 0 || res == -ECANCELED ? HW_ECLOSED : res);
+		return;
+	}
+	HW_ASSERT((size_t)res <= c->rcap - c->rlen);
+	c->rlen += (size_t)res;
+	if (c->paused) {
+		c->redeliver = true;
+		return;
+	}
+	deliver(c);
+	kick(c);
+}
+
+static void send_done(struct hw_conn *c, int res)
+{
+	if (c->closing) {
+		kick(c);
+		return;
+	}
+	if (res == -EINTR || res == -EAGAIN) {
+		kick(c);
+		return;
+	}
+	if (res <= 0) {
+		conn_close(c, res == 0 ? -EIO : res == -ECANCELED ? HW_ECLOSED : res);
+		return;
+	}
+	unsigned out = 1u - c->fill;
+	c->soff += (size_t)res;
+	HW_ASSERT(c->soff <= c->slen[out]);
+	if (c->soff == c->slen[out]) {
+		c->slen[out] = 0;
+		c->soff = 0;
+	}
+	kick(c); /* resume a short send, or send what was queued meanwhile */
+	if (c->hit_busy && send_queued(c) < HW_CONN_SEND_MAX / 2) {
+		c->hit_busy = false;
+		if (c->ops && c->ops->on_writable)
+			c->ops->on_writable(c, c->arg);
+	}
+}
+
+static void connect_done(struct hw_conn *c, int res)
+{
+	if (c->closing) {
+		kick(c);
+		return;
+	}
+	if (res < 0) {
+		conn_close(c, res);
+		return;
+	}
+	c->connected = true;
+	if (c->ops && c->ops->on_connect)
+		c->ops->on_connect(c, c->arg);
+	kick(c);
+}
+
+/* ---- listeners */
+
+static void arm_accept(struct hw_listener *l)
+{
+	if (l->closing || l->accept_op.busy)
+		return;
+	struct io_uring_sqe *sqe = op_begin(l->r, &l->accept_op, l->gen, &l->inflight);
+	l->peerlen = sizeof l->peer;
+	io_uring_prep_accept(sqe, l->fd, (struct sockaddr *)&l->peer, &l->peerlen, SOCK_CLOEXEC);
+	io_uring_sqe_set_data(sqe, &l->accept_op);
+}
+
+static void listener_finish(struct hw_listener *l)
+{
+	struct hw_ring *r = l->r;
+	HW_ASSERT(l->closing && l->inflight == 0);
+	close(l->fd);
+	if (l->is_unix)
+		unlink(l->addr + 5);
+	hw_timer_free(l->retry);
+	if (l->prev)
+		l->prev->next = l->next;
+	else
+		r->listeners = l->next;
+	if (l->next)
+		l->next->prev = l->prev;
+	free(l);
+}
+
+static void accept_retry_cb(struct hw_timer *t, void *arg)
+{
+	(void)t;
+	arm_accept(arg);
+}
+
+static void accepted(struct hw_listener *l, int fd)
+{
+	struct hw_conn *c;
+	if (conn_new(l->r, fd, !l->is_unix, &c)) {
+		fprintf(stderr, "hawser: %s: out of memory for a new connection\n", l->addr);
+		close(fd);
+		return;
+	}
+	c->connected = true;
+	format_addr(&l->peer, l->peerlen, c->peer, sizeof c->peer);
+	l->in_cb = true;
+	l->cb(l, l->arg, c);
+	l->in_cb = false;
+	HW_ASSERT(c->ops != NULL); /* the accept callback must call hw_conn_set_ops() */
+	kick(c);
+}
+
+static void accept_done(struct hw_listener *l, int res)
+{
+	if (l->closing && res >= 0)
+		close(res); /* raced with hw_listener_close(): refuse it */
+	if (!l->closing) {
+		if (res >= 0) {
+			accepted(l, res);
+		} else if (res == -EMFILE || res == -ENFILE || res == -ENOBUFS || res == -ENOMEM) {
+			fprintf(stderr, "hawser: %s: accept: %s; retrying in %d ms\n", l->addr,
+				strerror(-res), ACCEPT_RETRY_MS);
+			if (l->retry)
+				hw_timer_again(l->retry, ACCEPT_RETRY_MS);
+			else if (hw_timer_new(l->r->loop, ACCEPT_RETRY_MS, 0, accept_retry_cb, l,
+					      &l->retry) != 0)
+				l->retry = NULL;
+			return;
+		}
+	}
+	if (l->closing) {
+		if (l->inflight == 0)
+			listener_finish(l);
+		return;
+	}
+	arm_accept(l);
+}
+
+/* ---- dispatch, reaping, the loop hooks */
+
+struct done {
+	struct op *op;
+	int res;
+};
+
+static void complete(struct op *op, int res)
+{
+	struct hw_listener *l;
+	switch (op->kind) {
+	case OP_RECV:
+		recv_done(op_conn(op), res);
+		break;
+	case OP_SEND:
+		send_done(op_conn(op), res);
+		break;
+	case OP_CONNECT:
+		connect_done(op_conn(op), res);
+		break;
+	case OP_CANCEL:
+		kick(op_conn(op));
+		break;
+	case OP_ACCEPT:
+	case OP_LCANCEL:
+		l = op->owner;
+		HW_ASSERT(op->busy && op->gen == l->gen && l->inflight > 0);
+		op->busy = false;
+		l->inflight--;
+		if (op->kind == OP_ACCEPT)
+			accept_done(l, res);
+		else if (l->inflight == 0)
+			listener_finish(l);
+		break;
+	default:
+		HW_ASSERT(!"unknown io_uring operation");
+	}
+}
+
+static void reap(struct hw_ring *r)
+{
+	struct io_uring_cqe *cqes[REAP_BATCH];
+	struct done d[REAP_BATCH];
+	for (int round = 0; round < REAP_ROUNDS_MAX; round++) {
+		unsigned n = io_uring_peek_batch_cqe(&r->ring, cqes, REAP_BATCH);
+		if (n == 0)
+			return;
+		for (unsigned i = 0; i < n; i++) {
+			d[i].op = io_uring_cqe_get_data(cqes[i]);
+			d[i].res = cqes[i]->res;
+		}
+		io_uring_cq_advance(&r->ring, n);
+		for (unsigned i = 0; i < n; i++)
+			complete(d[i].op, d[i].res);
+	}
+	wake_self(r); /* more may be waiting: come back next iteration */
+}
+
+static bool kernel_work_pending(struct hw_ring *r)
+{
+	unsigned kflags = IO_URING_READ_ONCE(*r->ring.sq.kflags);
+	return io_uring_sq_ready(&r->ring) > 0 ||
+	       (kflags & (IORING_SQ_TASKRUN | IORING_SQ_CQ_OVERFLOW)) != 0;
+}
+
+static void submit(struct hw_ring *r)
+{
+	for (int i = 0; i < 8; i++) {
+		int rc = io_uring_submit_and_get_events(&r->ring);
+		if (rc >= 0)
+			return;
+		if (rc == -EBUSY || rc == -EAGAIN)
+			reap(r); /* CQ overcommitted: make room, then retry */
+		else if (rc != -EINTR) {
+			fprintf(stderr, "hawser: io_uring submit: %s\n", strerror(-rc));
+			return;
+		}
+	}
+}
+
+static void before_block_cb(void *arg)
+{
+	struct hw_ring *r = arg;
+	for (int round = 0; round < FLUSH_ROUNDS_MAX; round++) {
+		run_kicks(r);
+		if (!kernel_work_pending(r) && io_uring_cq_ready(&r->ring) == 0)
+			return;
+		submit(r);
+		reap(r);
+	}
+	if (r->kick_head || kernel_work_pending(r) || io_uring_cq_ready(&r->ring))
+		wake_self(r);
+}
+
+static void eventfd_cb(struct hw_fdwatch *w, void *arg)
+{
+	(void)w;
+	struct hw_ring *r = arg;
+	eventfd_t v;
+	eventfd_read(r->efd, &v);
+	/* With DEFER_TASKRUN an eventfd signal means task work, not yet a CQE (§1.3.1). */
+	io_uring_get_events(&r->ring);
+	reap(r);
+}
+
+/* ---- public */
+
+static int ring_init(struct hw_ring *r)
+{
+	struct io_uring_params p;
+	memset(&p, 0, sizeof p);
+	p.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN |
+		  IORING_SETUP_TASKRUN_FLAG | IORING_SETUP_CQSIZE;
+	p.cq_entries = RING_CQ_ENTRIES;
+	int rc = io_uring_queue_init_params(RING_SQ_ENTRIES, &r->ring, &p);
+	if (rc == -EINVAL) {
+		/* Kernel older than 6.1: plain ring, completions posted directly. */
+		memset(&p, 0, sizeof p);
+		rc = io_uring_queue_init_params(RING_SQ_ENTRIES, &r->ring, &p);
+	}
+	if (rc == -EPERM || rc == -ENOSYS) {
+		fprintf(stderr,
+			"hawser: io_uring is unavailable (%s): check the sysctl "
+			"kernel.io_uring_disabled (0 enables it for everyone, 1 only for "
+			"kernel.io_uring_group) and any seccomp profile of the container "
+			"runtime, which may block io_uring_setup\n",
+			strerror(-rc));
+	}
+	return rc;
+}
+
+int hw_ring_new(struct hw_loop *loop, struct hw_ring **out)
+{
+	struct hw_ring *r = calloc(1, sizeof *r);
+	if (!r)
+		return HW_ENOMEM;
+	r->loop = loop;
+	int rc = ring_init(r);
+	if (rc < 0)
+		goto err_free;
+	r->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (r->efd < 0) {
+		rc = -errno;
+		goto err_ring;
+	}
+	rc = io_uring_register_eventfd(&r->ring, r->efd);
+	if (rc < 0)
+		goto err_efd;
+	rc = hw_fdwatch_new(loop, r->efd, eventfd_cb, r, &r->efd_watch);
+	if (rc < 0)
+		goto err_efd;
+	rc = hw_loop_before_block(loop, before_block_cb, r);
+	if (rc < 0)
+		goto err_watch;
+	*out = r;
+	return 0;
+err_watch:
+	hw_fdwatch_free(r->efd_watch);
+err_efd:
+	close(r->efd);
+err_ring:
+	io_uring_queue_exit(&r->ring);
+err_free:
+	free(r);
+	return rc;
+}
+
+void hw_ring_free(struct hw_ring *r)
+{
+	if (!r)
+		return;
+	for (struct hw_listener *l = r->listeners; l;) {
+		struct hw_listener *next = l->next;
+		hw_listener_close(l); /* may free l */
+		l = next;
+	}
+	for (struct hw_conn *c = r->conns; c; c = c->next)
+		conn_close(c, 0);
+	/* Bounded wait: every operation was shut down and cancelled, so each CQE is due at
+	 * once; 100 waits of 100 ms only guard against a kernel bug. */
+	for (int i = 0; i < 100 && (r->conns || r->listeners || r->kick_head); i++) {
+		run_kicks(r);
+		if (!r->conns && !r->listeners)
+			break;
+		struct __kernel_timespec ts = {.tv_sec = 0, .tv_nsec = 100 * 1000 * 1000};
+		struct io_uring_cqe *cqe;
+		io_uring_submit(&r->ring);
+		io_uring_wait_cqe_timeout(&r->ring, &cqe, &ts);
+		reap(r);
+	}
+	if (r->conns || r->listeners)
+		fprintf(stderr, "hawser: io_uring: operations still in flight at ring free\n");
+	hw_loop_before_block_cancel(r->loop, before_block_cb, r);
+	hw_fdwatch_free(r->efd_watch);
+	io_uring_unregister_eventfd(&r->ring);
+	close(r->efd);
+	io_uring_queue_exit(&r->ring);
+	free(r);
+}
+
+static int listen_socket(const struct sockaddr_storage *ss, socklen_t len, int *out)
+{
+	int fd = socket(ss->ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (ss->ss_family == AF_UNIX) {
+		/* A socket file left by a previous run refuses bind; regular files are kept. */
+		const char *path = ((const struct sockaddr_un *)ss)->sun_path;
+		struct stat st;
+		if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
+			unlink(path);
+	} else {
+		int one = 1;
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	}
+	if (bind(fd, (const struct sockaddr *)ss, len) != 0 || listen(fd, LISTEN_BACKLOG) != 0) {
+		int rc = -errno;
+		close(fd);
+		return rc;
+	}
+	*out = fd;
+	return 0;
+}
+
+int hw_listen(struct hw_ring *r, const char *addr, hw_accept_cb *cb, void *arg,
+	      struct hw_listener **out)
+{
+	HW_ASSERT(cb != NULL);
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int fd = -1;
+	int rc = parse_addr(addr, &ss, &len);
+	if (rc)
+		return rc;
+	rc = listen_socket(&ss, len, &fd);
+	if (rc)
+		return rc;
+	struct hw_listener *l = calloc(1, sizeof *l);
+	if (!l) {
+		close(fd);
+		return HW_ENOMEM;
+	}
+	socklen_t blen = sizeof ss;
+	if (getsockname(fd, (struct sockaddr *)&ss, &blen) == 0)
+		len = blen;
+	format_addr(&ss, len, l->addr, sizeof l->addr);
+	l->r = r;
+	l->fd = fd;
+	l->gen = ++r->next_gen;
+	l->is_unix = ss.ss_family == AF_UNIX;
+	l->cb = cb;
+	l->arg = arg;
+	l->accept_op = (struct op){.kind = OP_ACCEPT, .owner = l};
+	l->cancel_op = (struct op){.kind = OP_LCANCEL, .owner = l};
+	l->next = r->listeners;
+	if (r->listeners)
+		r->listeners->prev = l;
+	r->listeners = l;
+	arm_accept(l);
+	*out = l;
+	return 0;
+}
+
+const char *hw_listener_addr(const struct hw_listener *l)
+{
+	return l->addr;
+}
+
+void hw_listener_close(struct hw_listener *l)
+{
+	if (!l || l->closing)
+		return;
+	l->closing = true;
+	shutdown(l->fd, SHUT_RDWR);
+	if (l->accept_op.busy) {
+		struct io_uring_sqe *sqe = op_begin(l->r, &l->cancel_op, l->gen, &l->inflight);
+		io_uring_prep_cancel_fd(sqe, l->fd, IORING_ASYNC_CANCEL_ALL);
+		io_uring_sqe_set_data(sqe, &l->cancel_op);
+	} else if (!l->in_cb) {
+		listener_finish(l);
+	}
+	/* else accept_done() finishes it once the accept callback returns */
+}
+
+int hw_connect(struct hw_ring *r, const char *addr, const struct hw_conn_ops *ops, void *arg,
+	       struct hw_conn **out)
+{
+	HW_ASSERT(ops != NULL);
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int rc = parse_addr(addr, &ss, &len);
+	if (rc)
+		return rc;
+	int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -errno;
+	struct hw_conn *c;
+	rc = conn_new(r, fd, ss.ss_family != AF_UNIX, &c);
+	if (rc) {
+		close(fd);
+		return rc;
+	}
+	c->ops = ops;
+	c->arg = arg;
+	c->sa = ss;
+	c->salen = len;
+	format_addr(&ss, len, c->peer, sizeof c->peer);
+	struct io_uring_sqe *sqe = op_begin(r, &c->connect_op, c->gen, &c->inflight);
+	io_uring_prep_connect(sqe, fd, (const struct sockaddr *)&c->sa, c->salen);
+	io_uring_sqe_set_data(sqe, &c->connect_op);
+	*out = c;
+	return 0;
+}
+
+void hw_conn_set_ops(struct hw_conn *c, const struct hw_conn_ops *ops, void *arg)
+{
+	HW_ASSERT(ops != NULL);
+	c->ops = ops;
+	c->arg = arg;
+}
+
+int hw_conn_send2(struct hw_conn *c, const void *a, size_t alen, const void *b, size_t blen)
+{
+	if (c->closing)
+		return HW_ECLOSED;
+	size_t len = alen + blen;
+	if (len > HW_CONN_SEND_MAX)
+		return -EMSGSIZE;
+	if (len > hw_conn_send_room(c)) {
+		c->hit_busy = true;
+		return HW_EBUSY;
+	}
+	if (len == 0)
+		return 0;
+	uint8_t *dst = c->sbuf[c->fill] + c->slen[c->fill];
+	if (alen)
+		memcpy(dst, a, alen);
+	if (blen)
+		memcpy(dst + alen, b, blen);
+	c->slen[c->fill] += len;
+	if (!c->send_op.busy)
+		kick(c);
+	return 0;
+}
+
+int hw_conn_send(struct hw_conn *c, const void *buf, size_t len)
+{
+	return hw_conn_send2(c, buf, len, NULL, 0);
+}
+
+size_t hw_conn_send_room(const struct hw_conn *c)
+{
+	return c->closing ? 0 : HW_CONN_SEND_MAX - send_queued(c);
+}
+
+void hw_conn_pause(struct hw_conn *c)
+{
+	c->paused = true;
+}
+
+void hw_conn_resume(struct hw_conn *c)
+{
+	if (!c->paused)
+		return;
+	c->paused = false;
+	if (c->rlen > 0)
+		c->redeliver = true;
+	kick(c);
+}
+
+void hw_conn_close(struct hw_conn *c, int code)
+{
+	conn_close(c, code);
+}
+
+const char *hw_conn_peer(const struct hw_conn *c)
+{
+	return c->peer;
+}

@@ -1,0 +1,107 @@
+/* ring.h: TCP and Unix-domain sockets over io_uring (the only module that touches
+ * liburing, ring.c).
+ *
+ * One ring per loop, created SINGLE_ISSUER | DEFER_TASKRUN | TASKRUN_FLAG with a
+ * registered eventfd watched by the loop (engineering-notes.md §1.3): SQEs queued during
+ * callbacks are submitted once per loop iteration from the loop's before-block hook, and
+ * the eventfd callback drains the eventfd, calls io_uring_get_events() and reaps every
+ * CQE (CQ overflow included). Completions are keyed by connection and generation, never
+ * by fd number (fds are reused).
+ *
+ * A connection keeps one recv in flight into its receive buffer and hands the bytes it
+ * has to on_data, which says how many it consumed (whole frames); the rest stays for the
+ * next recv. It keeps at most one send in flight (io_uring does not order two sends on
+ * one socket); bytes queued meanwhile go out in the next send (natural batching), short
+ * sends are resumed. Closing shuts the socket down, waits for every CQE of the
+ * connection, then closes the fd, then calls on_close once.
+ *
+ * Addresses: "HOST:PORT" (IPv4 dotted quad or "localhost", or [IPv6]:PORT) or
+ * "unix:/path". Loop thread only. SIGPIPE must be ignored by the process (SEND with
+ * MSG_NOSIGNAL is used, but LMDB copies to sockets can raise it). */
+#ifndef HW_IO_RING_H
+#define HW_IO_RING_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct hw_loop;
+struct hw_ring;
+struct hw_conn;
+struct hw_listener;
+
+struct hw_conn_ops {
+	/* Connected (for hw_connect; accepted connections start connected). */
+	void (*on_connect)(struct hw_conn *c, void *arg);
+	/* buf[0..len) holds every byte received and not yet consumed. Return how many
+	 * bytes were consumed (0..len), or a negative code to close the connection with it. */
+	long (*on_data)(struct hw_conn *c, void *arg, const uint8_t *buf, size_t len);
+	/* Send buffer drained below half: room to queue more (back-pressure release). */
+	void (*on_writable)(struct hw_conn *c, void *arg);
+	/* The connection is closed. code: what hw_conn_close() was given (0 for a plain
+	 * local close, also when hw_ring_free() closes it), HW_ECLOSED for EOF, HW_EFRAME
+	 * when a receive buffer of one whole frame filled and on_data consumed nothing,
+	 * HW_ENOMEM, or -errno (-ECONNREFUSED, -ECONNRESET, -EPIPE ...). Called once, also
+	 * for a connect that failed; c is freed after it returns. */
+	void (*on_close)(struct hw_conn *c, void *arg, int code);
+};
+
+/* Make a ring on loop. -ENOSYS / -EPERM with a hint printed when io_uring is disabled
+ * (kernel.io_uring_disabled, seccomp); a kernel that refuses the setup flags (EINVAL,
+ * before 6.1) gets a plain ring. Registers one of the loop's before-block hooks: sends
+ * queued from a hook registered after it leave one iteration later, so make the ring
+ * first. */
+int hw_ring_new(struct hw_loop *loop, struct hw_ring **out);
+
+/* Close every connection (on_close with code 0) and listener, wait for their CQEs,
+ * free the ring. Not from inside one of the ring's own callbacks. */
+void hw_ring_free(struct hw_ring *r);
+
+typedef void hw_accept_cb(struct hw_listener *l, void *arg, struct hw_conn *c);
+
+/* Listen on addr. Each accepted connection is handed to cb, which must call
+ * hw_conn_set_ops() on it before returning. The bound address (with the real port when
+ * PORT was 0) is readable with hw_listener_addr(). */
+int hw_listen(struct hw_ring *r, const char *addr, hw_accept_cb *cb, void *arg,
+	      struct hw_listener **out);
+const char *hw_listener_addr(const struct hw_listener *l);
+/* Stop accepting; l must not be used afterwards (it is freed once its accept CQE is
+ * back). A Unix listener removes its socket file. Connections it accepted live on. */
+void hw_listener_close(struct hw_listener *l);
+
+/* Connect to addr; ops->on_connect or ops->on_close(code) follows. */
+int hw_connect(struct hw_ring *r, const char *addr, const struct hw_conn_ops *ops, void *arg,
+	       struct hw_conn **out);
+
+void hw_conn_set_ops(struct hw_conn *c, const struct hw_conn_ops *ops, void *arg);
+
+/* Queue len bytes for sending (copied). HW_EBUSY when the send buffer (HW_CONN_SEND_MAX)
+ * has no room: wait for on_writable. HW_ECLOSED once the connection is closing;
+ * -EMSGSIZE for more than HW_CONN_SEND_MAX bytes at once. Bytes queued before connect
+ * completes go out after it. */
+int hw_conn_send(struct hw_conn *c, const void *buf, size_t len);
+
+/* Queue two pieces as one (a frame header and its body) without a copy in between. */
+int hw_conn_send2(struct hw_conn *c, const void *a, size_t alen, const void *b, size_t blen);
+
+/* Bytes that hw_conn_send() can take now. */
+size_t hw_conn_send_room(const struct hw_conn *c);
+
+/* Stop and restart reading (back-pressure towards the peer through TCP). While paused
+ * on_data is not called; bytes that had already arrived are handed over after resume. */
+void hw_conn_pause(struct hw_conn *c);
+void hw_conn_resume(struct hw_conn *c);
+
+/* Close (idempotent: the first code stands). Bytes still queued in the send buffer are
+ * dropped. on_close follows, never from inside this call, once the kernel has returned
+ * every CQE. */
+void hw_conn_close(struct hw_conn *c, int code);
+
+/* Peer address text, for logs. */
+const char *hw_conn_peer(const struct hw_conn *c);
+
+/* Buffer bounds: a receive buffer grows from 256 KiB up to one whole frame; a send
+ * buffer holds at most HW_CONN_SEND_MAX queued bytes. */
+#define HW_CONN_RECV_INITIAL (256u * 1024u)
+#define HW_CONN_SEND_MAX (16u * 1024u * 1024u)
+
+#endif

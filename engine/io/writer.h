@@ -1,0 +1,101 @@
+/* writer.h: the store writer: LMDB commits on their own thread, so the loop never blocks
+ * on a flush (STYLE.md 16).
+ *
+ * The loop fills a job (records to submit on a primary, entries to append on a standby)
+ * while the writer works on the previous one, and hands it over when the writer is idle:
+ * whatever arrived during one commit goes into the next (group commit, with no timer).
+ * For a submit job the writer prepares the batch (validate, LSNs, chain, apply), copies
+ * the new entries into a segment the loop then owns and can stream to standbys at once,
+ * and only then commits: so the primary's flush and the standbys' flushes overlap. Each
+ * stage wakes the loop through an async; the loop reads the job's stage on its thread.
+ *
+ * Two jobs exist per writer, allocated at start (bounded by HW_BATCH_RECORDS_MAX items
+ * and HW_BATCH_BYTES_MAX bytes): one filling on the loop, one on the writer. */
+#ifndef HW_IO_WRITER_H
+#define HW_IO_WRITER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "replica/store.h"
+
+struct hw_loop;
+struct hw_writer;
+
+enum hw_job_kind { HW_JOB_SUBMIT, HW_JOB_APPEND };
+
+enum hw_job_stage {
+	HW_JOB_FILLING,  /* on the loop, taking items */
+	HW_JOB_QUEUED,   /* handed to the writer */
+	HW_JOB_PREPARED, /* submit: results and entries known, commit under way */
+	HW_JOB_DONE,     /* committed (rc 0) or failed (rc) */
+};
+
+/* New entries of a prepared batch, owned by whoever holds the pointer (free with
+ * hw_segment_free()). */
+struct hw_segment {
+	struct hw_segment *next; /* for the owner's list */
+	uint64_t first_lsn;
+	uint64_t last_lsn;
+	size_t len;
+	uint8_t data[]; /* entries back to back */
+};
+void hw_segment_free(struct hw_segment *s);
+
+struct hw_job {
+	enum hw_job_kind kind;
+	enum hw_job_stage stage; /* written by the writer under its lock */
+	bool prepared;           /* the PREPARED stage happened */
+	/* input, filled on the loop */
+	size_t n;
+	uint8_t *buf; /* item bytes back to back */
+	size_t used;
+	size_t *off; /* per item */
+	size_t *len;
+	uint64_t *token; /* submit: the driver's handle per record */
+	uint8_t *mode;
+	uint8_t *k;
+	uint64_t epoch;
+	int64_t now_ms;
+	/* output, written by the writer */
+	struct hw_result *res;       /* submit: per record */
+	struct hw_segment *segment;  /* submit: new entries (NULL if none); loop takes it */
+	uint64_t last_lsn;           /* head after the job */
+	int rc;                      /* storage error, or an append refusal */
+	struct hw_reject rej;        /* append: why an entry was refused */
+};
+
+/* Room for an item of len bytes in a filling job. */
+bool hw_job_fits(const struct hw_job *j, size_t len);
+
+/* Add an item (copied). Requires hw_job_fits(). Returns its index. */
+size_t hw_job_add(struct hw_job *j, const uint8_t *data, size_t len);
+
+typedef void hw_writer_cb(void *arg, struct hw_job *j, enum hw_job_stage stage);
+
+/* Start the writer thread on store s (which it then uses exclusively for writes). cb runs
+ * on the loop thread for each stage the job in the writer reaches, in order: PREPARED
+ * (submit jobs whose prepare succeeded: j->res and j->segment are ready) and DONE (j->rc
+ * says whether the commit held). After DONE the loop calls hw_writer_release(). */
+int hw_writer_start(struct hw_store *s, struct hw_loop *loop, enum hw_job_kind kind,
+		    hw_writer_cb *cb, void *arg, struct hw_writer **out);
+
+/* The job the loop fills now (stage FILLING). */
+struct hw_job *hw_writer_filling(struct hw_writer *w);
+
+/* True when the writer holds no job: the filling job can be handed over. */
+bool hw_writer_idle(const struct hw_writer *w);
+
+/* Hand the filling job to the writer (it must be idle and the job non-empty); the other
+ * job becomes the filling one, emptied. */
+void hw_writer_kick(struct hw_writer *w);
+
+/* Mark the job in the writer as consumed after its DONE callback (the writer is then
+ * idle). Called by the loop from cb or later. */
+void hw_writer_release(struct hw_writer *w);
+
+/* Stop the thread after its current job and free everything. */
+void hw_writer_stop(struct hw_writer *w);
+
+#endif

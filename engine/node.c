@@ -1,0 +1,433 @@
+/* node.c: a hawser node: set-up and tear-down, the client port, status, and the glue
+ * between the replication core's actions and the role that carries them out
+ * (engine/node_int.h, include/hawser.h). */
+#include "engine/node_int.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/assert.h"
+#include "base/log.h"
+#include "wire.pb-c.h"
+
+int64_t hw__node_now(struct hw_node *n)
+{
+	return hw_loop_now_ms(n->loop);
+}
+
+int hw__node_send_frame(struct hw_conn *c, enum hw_frame_type type, const uint8_t *body,
+			size_t len)
+{
+	uint8_t hdr[HW_FRAME_HEADER_BYTES];
+	HW_ASSERT(len <= HW_FRAME_BYTES_MAX);
+	hw_frame_header(hdr, type, body, (uint32_t)len);
+	return hw_conn_send2(c, hdr, sizeof hdr, body, len);
+}
+
+int hw__node_send_msg(struct hw_conn *c, enum hw_frame_type type, const void *msg)
+{
+	const ProtobufCMessage *m = msg;
+	size_t len = protobuf_c_message_get_packed_size(m);
+	uint8_t stack[1024];
+	uint8_t *buf = len <= sizeof stack ? stack : malloc(len);
+	if (buf == NULL)
+		return HW_ENOMEM;
+	protobuf_c_message_pack(m, buf);
+	int rc = hw__node_send_frame(c, type, buf, len);
+	if (buf != stack)
+		free(buf);
+	return rc;
+}
+
+int hw__node_send_error(struct hw_conn *c, int code, const char *message)
+{
+	Hawser__Wire__V1__Error e = HAWSER__WIRE__V1__ERROR__INIT;
+	e.code = code;
+	e.message = (char *)message;
+	return hw__node_send_msg(c, HW_FRAME_ERROR, &e);
+}
+
+int hw__node_send_hello(struct hw_node *n, struct hw_conn *c, int role)
+{
+	struct hw_head h;
+	hw_store_head(n->store, &h);
+	Hawser__Wire__V1__Hello m = HAWSER__WIRE__V1__HELLO__INIT;
+	m.protocol_version = 1;
+	m.cluster_id = n->cfg.cluster_id;
+	m.node_id = n->cfg.node_id;
+	m.role = role;
+	m.epoch = n->epoch;
+	m.last_lsn = h.lsn;
+	if (h.lsn != 0)
+		m.last_hash = (ProtobufCBinaryData){HW_HASH_BYTES, h.hash};
+	return hw__node_send_msg(c, HW_FRAME_HELLO, &m);
+}
+
+/* ---- status --------------------------------------------------------------------- */
+
+static void status_peers(struct hw_node *n, Hawser__Wire__V1__Status *st, Hawser__Wire__V1__PeerStatus *ps,
+			 Hawser__Wire__V1__PeerStatus **pp)
+{
+	int64_t now = hw__node_now(n);
+	for (uint32_t i = 0; i < n->cfg.n_standbys; i++) {
+		const struct hw_peer *p = &n->core.peers[i];
+		hawser__wire__v1__peer_status__init(&ps[i]);
+		ps[i].node_id = n->cfg.standbys[i];
+		ps[i].connected = p->connected;
+		ps[i].received = p->pos.received;
+		ps[i].durable = p->pos.durable;
+		ps[i].applied = p->pos.applied;
+		ps[i].lag_records = n->core.last_lsn - p->pos.applied;
+		ps[i].lag_ms = ps[i].lag_records == 0 ? 0 : now - p->last_rx_ms;
+		pp[i] = &ps[i];
+	}
+	st->n_peers = n->cfg.n_standbys;
+	st->peers = pp;
+}
+
+static int send_status(struct hw_session *s)
+{
+	struct hw_node *n = s->node;
+	struct hw_head h;
+	hw_store_head(n->store, &h);
+	Hawser__Wire__V1__Status st = HAWSER__WIRE__V1__STATUS__INIT;
+	Hawser__Wire__V1__PeerStatus ps[HW_PEERS_MAX];
+	Hawser__Wire__V1__PeerStatus *pp[HW_PEERS_MAX];
+	st.node_id = n->cfg.node_id;
+	st.epoch = n->epoch;
+	st.mode = (char *)hw_mode_name(n->cfg.mode);
+	st.k = n->cfg.k;
+	st.submits = n->submits;
+	st.rejected = n->rejected;
+	st.records_per_s = n->records_per_s;
+	if (n->cfg.role == HW_ROLE_PRIMARY) {
+		st.role = HAWSER__WIRE__V1__ROLE__PRIMARY;
+		st.last_lsn = n->core.last_lsn;
+		st.durable_lsn = n->core.local_durable;
+		st.waiting = n->requests_used;
+		status_peers(n, &st, ps, pp);
+	} else {
+		st.role = HAWSER__WIRE__V1__ROLE__STANDBY;
+		st.last_lsn = n->sb.pos.received;
+		st.durable_lsn = h.lsn;
+		st.primary = n->primary_id;
+	}
+	return hw__node_send_msg(s->conn, HW_FRAME_STATUS, &st);
+}
+
+/* ---- sessions ------------------------------------------------------------------- */
+
+static int take_hello(struct hw_session *s, const struct hw_frame *f)
+{
+	struct hw_node *n = s->node;
+	Hawser__Wire__V1__Hello *m = hawser__wire__v1__hello__unpack(NULL, f->len, f->body);
+	if (m == NULL)
+		return HW_EFRAME;
+	int rc = 0;
+	/* A client may leave the cluster id empty (it knows the node by address); a node
+	 * must name it. */
+	bool cluster_ok = strcmp(m->cluster_id, n->cfg.cluster_id) == 0 ||
+			  (!s->repl && m->cluster_id[0] == '\0');
+	if (m->protocol_version != 1 || !cluster_ok) {
+		hw_log("peer_refused", "peer=%s reason=cluster_or_version cluster=%s version=%u",
+		       hw_conn_peer(s->conn), m->cluster_id, m->protocol_version);
+		hw__node_send_error(s->conn, HW_ECLUSTER, "cluster id or protocol version differs");
+		rc = HW_ECLUSTER;
+	} else if (s->repl) {
+		rc = n->cfg.role == HW_ROLE_PRIMARY ? (int)hw__primary_on_repl(s, f) : HW_ENOT_PRIMARY;
+	} else {
+		s->hello = true;
+		rc = hw__node_send_hello(n, s->conn, n->cfg.role == HW_ROLE_PRIMARY
+							 ? HAWSER__WIRE__V1__ROLE__PRIMARY
+							 : HAWSER__WIRE__V1__ROLE__STANDBY);
+	}
+	hawser__wire__v1__hello__free_unpacked(m, NULL);
+	return rc;
+}
+
+/* One frame from a session. Returns 0 to go on, 1 to stop reading for now (back-pressure:
+ * the frame was not taken), or a code to close with. */
+static int session_frame(struct hw_session *s, const struct hw_frame *f)
+{
+	struct hw_node *n = s->node;
+	if (f->type == HW_FRAME_HELLO)
+		return take_hello(s, f);
+	if (!s->hello)
+		return HW_EPROTOCOL;
+	switch (f->type) {
+	case HW_FRAME_SUBMIT:
+		if (s->repl)
+			return HW_EPROTOCOL;
+		if (n->cfg.role != HW_ROLE_PRIMARY) {
+			struct hw_submit_hdr h;
+			if (hw_submit_hdr_get(f->body, f->len, &h) != 0)
+				return HW_EFRAME;
+			Hawser__Wire__V1__SubmitReply r = HAWSER__WIRE__V1__SUBMIT_REPLY__INIT;
+			r.request_id = h.request_id;
+			r.code = HW_ENOT_PRIMARY;
+			return hw__node_send_msg(s->conn, HW_FRAME_SUBMIT_REPLY, &r);
+		}
+		return (int)hw__primary_on_submit(s, f);
+	case HW_FRAME_STATUS_REQUEST:
+		return send_status(s);
+	case HW_FRAME_ACK:
+		if (!s->repl || n->cfg.role != HW_ROLE_PRIMARY)
+			return HW_EPROTOCOL;
+		return (int)hw__primary_on_repl(s, f);
+	default:
+		return HW_EPROTOCOL;
+	}
+}
+
+static long session_on_data(struct hw_conn *c, void *arg, const uint8_t *buf, size_t len)
+{
+	struct hw_session *s = arg;
+	size_t used = 0;
+	while (used < len) {
+		struct hw_frame f;
+		long got = hw_frame_parse(buf + used, len - used, &f);
+		if (got == 0)
+			break;
+		if (got < 0) {
+			hw_log("frame_refused", "peer=%s code=%s", hw_conn_peer(c), hw_errname((int)got));
+			return got;
+		}
+		int rc = session_frame(s, &f);
+		if (rc == 1) {
+			s->paused = true;
+			hw_conn_pause(c);
+			break;
+		}
+		if (rc < 0 && rc != HW_EBUSY) {
+			hw_log("session_closed", "peer=%s code=%s", hw_conn_peer(c), hw_errname(rc));
+			return rc;
+		}
+		used += (size_t)got;
+	}
+	return (long)used;
+}
+
+static void session_on_writable(struct hw_conn *c, void *arg)
+{
+	(void)c;
+	struct hw_session *s = arg;
+	if (s->repl && s->node->cfg.role == HW_ROLE_PRIMARY)
+		hw__primary_on_writable(s);
+}
+
+static void session_on_close(struct hw_conn *c, void *arg, int code)
+{
+	(void)c;
+	struct hw_session *s = arg;
+	struct hw_node *n = s->node;
+	if (code != 0 && code != HW_ECLOSED)
+		hw_log("session_lost", "peer=%s code=%s", hw_conn_peer(c), hw_errname(code));
+	if (n->cfg.role == HW_ROLE_PRIMARY)
+		hw__primary_session_gone(n, s);
+	n->sessions[s->index] = NULL;
+	n->session_gen[s->index]++;
+	free(s);
+}
+
+static const struct hw_conn_ops session_ops = {
+	.on_data = session_on_data,
+	.on_writable = session_on_writable,
+	.on_close = session_on_close,
+};
+
+struct hw_session *hw__session_new(struct hw_node *n, struct hw_conn *c, bool repl)
+{
+	uint32_t i = 0;
+	while (i < HW_CLIENTS_MAX && n->sessions[i] != NULL)
+		i++;
+	struct hw_session *s = i < HW_CLIENTS_MAX ? calloc(1, sizeof *s) : NULL;
+	if (s == NULL) {
+		hw_conn_set_ops(c, &session_ops, NULL);
+		hw__node_send_error(c, HW_EBUSY, "too many connections");
+		hw_conn_close(c, HW_EBUSY);
+		return NULL;
+	}
+	*s = (struct hw_session){.node = n, .conn = c, .index = i, .gen = n->session_gen[i],
+				 .repl = repl, .peer = -1};
+	n->sessions[i] = s;
+	hw_conn_set_ops(c, &session_ops, s);
+	return s;
+}
+
+static void on_client_accept(struct hw_listener *l, void *arg, struct hw_conn *c)
+{
+	(void)l;
+	hw__session_new(arg, c, false);
+}
+
+static void on_repl_accept(struct hw_listener *l, void *arg, struct hw_conn *c)
+{
+	(void)l;
+	hw__session_new(arg, c, true);
+}
+
+/* ---- actions, ticks ------------------------------------------------------------- */
+
+void hw__node_do(struct hw_node *n, struct hw_acts *acts)
+{
+	for (size_t i = 0; i < acts->n; i++) {
+		if (n->cfg.role == HW_ROLE_PRIMARY)
+			hw__primary_act(n, &acts->v[i]);
+		else
+			hw__standby_act(n, &acts->v[i]);
+	}
+	acts->n = 0;
+}
+
+static void tick_cb(struct hw_timer *t, void *arg)
+{
+	(void)t;
+	struct hw_node *n = arg;
+	int64_t now = hw__node_now(n);
+	if (now - n->rate_since_ms >= 1000) {
+		n->records_per_s = (double)n->rate_count * 1000.0 / (double)(now - n->rate_since_ms);
+		n->rate_count = 0;
+		n->rate_since_ms = now;
+	}
+	if (n->cfg.role == HW_ROLE_PRIMARY)
+		hw__primary_tick(n);
+	else
+		hw__standby_tick(n);
+}
+
+static void signal_cb(void *arg)
+{
+	struct hw_node *n = arg;
+	hw_log("stopping", "reason=signal");
+	hw_loop_stop(n->loop);
+}
+
+/* ---- public API --------------------------------------------------------------------- */
+
+static int open_store(struct hw_node *n)
+{
+	int rc = hw_store_init(n->cfg.data_dir);
+	if (rc != 0 && rc != HW_EEXIST)
+		return rc;
+	return hw_store_open(n->cfg.data_dir, NULL, &n->store);
+}
+
+static int open_ports(struct hw_node *n)
+{
+	int rc = hw_listen(n->ring, n->cfg.client, on_client_accept, n, &n->client_listener);
+	if (rc != 0) {
+		hw_log("listen_failed", "port=client addr=%s code=%s", n->cfg.client, hw_errname(rc));
+		return rc;
+	}
+	hw_log("listening", "port=client addr=%s", hw_listener_addr(n->client_listener));
+	if (n->cfg.role != HW_ROLE_PRIMARY)
+		return 0;
+	rc = hw_listen(n->ring, n->cfg.listen, on_repl_accept, n, &n->repl_listener);
+	if (rc != 0) {
+		hw_log("listen_failed", "port=replication addr=%s code=%s", n->cfg.listen,
+		       hw_errname(rc));
+		return rc;
+	}
+	hw_log("listening", "port=replication addr=%s", hw_listener_addr(n->repl_listener));
+	return 0;
+}
+
+static int node_start(struct hw_node *n)
+{
+	n->acts_cap = HW_ACTS_MIN(n->cfg.waiters_max);
+	n->acts = calloc(n->acts_cap, sizeof *n->acts);
+	if (n->acts == NULL)
+		return HW_ENOMEM;
+	int rc = open_store(n);
+	if (rc == 0)
+		rc = hw_loop_new(&n->loop);
+	if (rc == 0)
+		rc = hw_ring_new(n->loop, &n->ring);
+	if (rc == 0)
+		rc = hw_loop_on_signal(n->loop, SIGINT, signal_cb, n);
+	if (rc == 0)
+		rc = hw_loop_on_signal(n->loop, SIGTERM, signal_cb, n);
+	if (rc == 0)
+		rc = hw_timer_new(n->loop, 10, 10, tick_cb, n, &n->tick);
+	if (rc == 0)
+		rc = n->cfg.role == HW_ROLE_PRIMARY ? hw__primary_start(n) : hw__standby_start(n);
+	if (rc == 0)
+		rc = open_ports(n);
+	return rc;
+}
+
+int hw_node_open(const char *config_path, struct hw_node **out)
+{
+	struct hw_node *n = calloc(1, sizeof *n);
+	if (n == NULL)
+		return HW_ENOMEM;
+	char err[256] = "";
+	int rc = hw_config_load(config_path, &n->cfg, err, sizeof err);
+	if (rc != 0) {
+		fprintf(stderr, "hawser: %s\n", err[0] ? err : hw_strerror(rc));
+		free(n);
+		return rc;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	hw_log_node(n->cfg.node_id);
+	pthread_mutex_init(&n->ext_mu, NULL);
+	rc = node_start(n);
+	if (rc != 0) {
+		hw_log("start_failed", "code=%s what=\"%s\"", hw_errname(rc), hw_strerror(rc));
+		hw_node_close(n);
+		return rc;
+	}
+	struct hw_head h;
+	hw_store_head(n->store, &h);
+	if (n->cfg.role == HW_ROLE_PRIMARY)
+		hw_log("started", "role=primary data_dir=%s lsn=%llu mode=%s k=%u standbys=%u",
+		       n->cfg.data_dir, (unsigned long long)h.lsn, hw_mode_name(n->cfg.mode),
+		       n->cfg.k, n->cfg.n_standbys);
+	else
+		hw_log("started", "role=standby data_dir=%s lsn=%llu primary=%s", n->cfg.data_dir,
+		       (unsigned long long)h.lsn, n->cfg.primary);
+	*out = n;
+	return 0;
+}
+
+int hw_node_run(struct hw_node *n)
+{
+	hw_loop_run(n->loop);
+	return n->exit_rc;
+}
+
+void hw_node_stop(struct hw_node *n)
+{
+	hw_loop_stop(n->loop);
+}
+
+void hw_node_close(struct hw_node *n)
+{
+	if (n == NULL)
+		return;
+	/* The writer finishes the commit under way; then the connections close (their
+	 * callbacks still see the role's state); then the role lets go of its waiters. */
+	hw_writer_stop(n->writer);
+	n->writer = NULL;
+	if (n->ring != NULL)
+		hw_ring_free(n->ring);
+	for (uint32_t i = 0; i < HW_CLIENTS_MAX; i++)
+		free(n->sessions[i]);
+	if (n->cfg.role == HW_ROLE_PRIMARY)
+		hw__primary_stop(n);
+	else
+		hw__standby_stop(n);
+	if (n->tick != NULL)
+		hw_timer_free(n->tick);
+	if (n->loop != NULL)
+		hw_loop_free(n->loop);
+	hw_store_close(n->store);
+	pthread_mutex_destroy(&n->ext_mu);
+	hw_log("stopped", "code=%s", hw_errname(n->exit_rc));
+	free(n->acts);
+	free(n);
+}

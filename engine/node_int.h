@@ -1,0 +1,163 @@
+/* node_int.h: a node's insides, shared by node.c (set-up, client port, status),
+ * node_primary.c (taking submits, streaming to standbys) and node_standby.c (following a
+ * primary). Everything here runs on the node's loop thread unless it says otherwise. */
+#ifndef HW_ENGINE_NODE_INT_H
+#define HW_ENGINE_NODE_INT_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "engine/config.h"
+#include "engine/core/repl.h"
+#include "engine/io/frame.h"
+#include "engine/io/loop.h"
+#include "engine/io/ring.h"
+#include "engine/io/writer.h"
+#include "hawser.h"
+#include "replica/store.h"
+
+/* Client connections a node serves at once: each costs a receive and a send buffer. */
+#define HW_CLIENTS_MAX 1024u
+/* Entries kept in memory for streaming (the newest); older ones are read from the store. */
+#define HW_OUTBOX_BYTES_MAX (64u * 1024u * 1024u)
+/* Reconnect back-off of a standby: from 50 ms doubling to 1 s. */
+#define HW_RECONNECT_MIN_MS 50
+#define HW_RECONNECT_MAX_MS 1000
+
+struct hw_node;
+
+/* A connection a node accepted: on the client port (a TOS, `hawser submit`, the bench) or
+ * on the replication port (a standby; its hello says which). */
+struct hw_session {
+	struct hw_node *node;
+	struct hw_conn *conn;
+	uint32_t index;  /* in node->clients */
+	uint32_t gen;    /* bumped when the slot is reused: stale replies are dropped */
+	bool hello;      /* the peer's hello was taken */
+	bool repl;       /* accepted on the replication port */
+	int peer;        /* replication: standby index once known, else -1 */
+	bool paused;     /* reading stopped for back-pressure */
+};
+
+/* One waiting submit: who to answer, and what. */
+struct hw_request {
+	bool used;
+	uint32_t session; /* index in node->sessions, or UINT32_MAX for an embedded submit */
+	uint32_t gen;
+	uint64_t request_id;
+	uint64_t lsn;       /* the record's LSN (a duplicate's first LSN) */
+	bool duplicate;
+	hw_submit_cb *cb;   /* embedded submits */
+	void *cb_arg;
+	uint32_t next_free;
+};
+
+/* A submit handed in by another thread (hw_node_submit), waiting for the loop. */
+struct hw_ext_submit {
+	struct hw_ext_submit *next;
+	uint64_t request_id;
+	uint8_t mode;
+	uint8_t k;
+	hw_submit_cb *cb;
+	void *cb_arg;
+	size_t len;
+	uint8_t data[];
+};
+
+struct hw_standby_link {
+	struct hw_session *c; /* its replication connection, NULL when gone */
+	uint64_t pending_from; /* entries the core sent that still wait for send room */
+	uint64_t pending_to;
+};
+
+struct hw_node {
+	struct hw_config cfg;
+	struct hw_store *store;
+	struct hw_loop *loop;
+	struct hw_ring *ring;
+	struct hw_writer *writer;
+	struct hw_listener *client_listener;
+	struct hw_listener *repl_listener;
+	struct hw_timer *tick;
+	struct hw_async *ext_async;
+	struct hw_act *acts; /* the core's decisions for one event: HW_ACTS_MIN(waiters) */
+	size_t acts_cap;
+	int failed;   /* sticky: a storage failure stopped the node */
+	int exit_rc;
+	uint64_t epoch;
+
+	struct hw_session *sessions[HW_CLIENTS_MAX];
+	uint32_t session_gen[HW_CLIENTS_MAX];
+
+	/* primary */
+	struct hw_primary core;
+	struct hw_waiter *waiters;
+	struct hw_request *requests;
+	uint32_t free_request;
+	uint32_t requests_used;
+	uint64_t last_wait_lsn; /* LSN of the newest waiter: keeps the core's ring ordered */
+	struct hw_segment *outbox_head; /* oldest */
+	struct hw_segment *outbox_tail;
+	size_t outbox_bytes;
+	struct hw_standby_link links[HW_PEERS_MAX];
+	uint8_t *scratch; /* one frame body, for catch-up reads from the store */
+	pthread_mutex_t ext_mu;
+	struct hw_ext_submit *ext_head;
+	struct hw_ext_submit *ext_tail;
+
+	/* standby */
+	struct hw_standby sb;
+	struct hw_conn *primary_conn;
+	bool primary_ready;  /* hello exchanged */
+	struct hw_timer *reconnect;
+	int64_t reconnect_ms;
+	char primary_id[HW_ID_CHARS_MAX + 1];
+
+	/* statistics */
+	uint64_t submits;
+	uint64_t rejected;
+	uint64_t rate_count;
+	int64_t rate_since_ms;
+	double records_per_s;
+};
+
+/* Run an event on the replication core and carry out what it decided. */
+#define HW_CORE(n, call)                                                                   \
+	do {                                                                               \
+		struct hw_acts a_ = {.v = (n)->acts, .n = 0, .cap = (n)->acts_cap};        \
+		struct hw_acts *acts = &a_;                                                \
+		call;                                                                      \
+		hw__node_do((n), acts);                                                    \
+	} while (0)
+
+/* node.c */
+struct hw_acts;
+int hw__node_send_frame(struct hw_conn *c, enum hw_frame_type type, const uint8_t *body,
+			size_t len);
+int hw__node_send_msg(struct hw_conn *c, enum hw_frame_type type, const void *msg);
+int hw__node_send_error(struct hw_conn *c, int code, const char *message);
+int hw__node_send_hello(struct hw_node *n, struct hw_conn *c, int role);
+struct hw_session *hw__session_new(struct hw_node *n, struct hw_conn *c, bool repl);
+void hw__node_do(struct hw_node *n, struct hw_acts *acts);
+int64_t hw__node_now(struct hw_node *n);
+
+/* node_primary.c */
+int hw__primary_start(struct hw_node *n);
+void hw__primary_stop(struct hw_node *n);
+long hw__primary_on_submit(struct hw_session *c, const struct hw_frame *f);
+long hw__primary_on_repl(struct hw_session *c, const struct hw_frame *f);
+void hw__primary_on_close(struct hw_session *c);
+void hw__primary_on_writable(struct hw_session *c);
+void hw__primary_act(struct hw_node *n, const struct hw_act *a);
+void hw__primary_tick(struct hw_node *n);
+void hw__primary_take_ext(struct hw_node *n);
+void hw__primary_session_gone(struct hw_node *n, struct hw_session *c);
+
+/* node_standby.c */
+int hw__standby_start(struct hw_node *n);
+void hw__standby_stop(struct hw_node *n);
+void hw__standby_act(struct hw_node *n, const struct hw_act *a);
+void hw__standby_tick(struct hw_node *n);
+
+#endif

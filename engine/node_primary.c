@@ -1,0 +1,611 @@
+/* node_primary.c: a primary node: takes submits from clients and embedders, has the
+ * writer prepare and commit them, streams the new entries to its standbys while its own
+ * commit flushes, and answers each submit when its durability rule holds. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/assert.h"
+#include "base/log.h"
+#include "engine/node_int.h"
+#include "replica/entry.h"
+#include "wire.pb-c.h"
+
+#define NO_SESSION UINT32_MAX
+
+static int64_t wall_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+
+/* ---- requests --------------------------------------------------------------------- */
+
+static uint32_t request_alloc(struct hw_node *n)
+{
+	uint32_t i = n->free_request;
+	if (i == NO_SESSION)
+		return NO_SESSION;
+	n->free_request = n->requests[i].next_free;
+	n->requests[i] = (struct hw_request){.used = true};
+	n->requests_used++;
+	return i;
+}
+
+static void request_free(struct hw_node *n, uint32_t i)
+{
+	HW_ASSERT(n->requests[i].used);
+	n->requests[i].used = false;
+	n->requests[i].next_free = n->free_request;
+	n->free_request = i;
+	n->requests_used--;
+}
+
+/* Answer request i with o and free it. A client that went away is not answered. */
+static void request_answer(struct hw_node *n, uint32_t i, struct hw_outcome *o)
+{
+	struct hw_request *r = &n->requests[i];
+	o->request_id = r->request_id;
+	if (r->session == NO_SESSION) {
+		r->cb(r->cb_arg, o);
+	} else {
+		struct hw_session *s = n->sessions[r->session];
+		if (s != NULL && s->gen == r->gen) {
+			Hawser__Wire__V1__SubmitReply m = HAWSER__WIRE__V1__SUBMIT_REPLY__INIT;
+			m.request_id = o->request_id;
+			m.code = o->code;
+			m.lsn = o->lsn;
+			m.duplicate = o->duplicate;
+			m.field = o->reject.field;
+			m.rule = o->reject.rule;
+			hw__node_send_msg(s->conn, HW_FRAME_SUBMIT_REPLY, &m);
+		}
+	}
+	request_free(n, i);
+}
+
+static void request_fail(struct hw_node *n, uint32_t i, int code)
+{
+	struct hw_outcome o = {.code = code};
+	request_answer(n, i, &o);
+}
+
+/* Sessions that stopped reading for lack of room read again. */
+static void resume_sessions(struct hw_node *n)
+{
+	for (uint32_t i = 0; i < HW_CLIENTS_MAX; i++) {
+		struct hw_session *s = n->sessions[i];
+		if (s != NULL && s->paused) {
+			s->paused = false;
+			hw_conn_resume(s->conn);
+		}
+	}
+}
+
+/* ---- the writer ------------------------------------------------------------------- */
+
+static void kick_writer(struct hw_node *n)
+{
+	struct hw_job *j = hw_writer_filling(n->writer);
+	if (j->n == 0 || !hw_writer_idle(n->writer) || n->failed)
+		return;
+	j->epoch = n->epoch;
+	j->now_ms = wall_ms();
+	hw_writer_kick(n->writer);
+}
+
+static void outbox_add(struct hw_node *n, struct hw_segment *seg)
+{
+	if (n->outbox_tail != NULL)
+		n->outbox_tail->next = seg;
+	else
+		n->outbox_head = seg;
+	n->outbox_tail = seg;
+	n->outbox_bytes += seg->len;
+}
+
+/* Drop the oldest segments past the bound; only durable ones: the store has those. */
+static void outbox_trim(struct hw_node *n)
+{
+	while (n->outbox_head != NULL && n->outbox_bytes > HW_OUTBOX_BYTES_MAX &&
+	       n->outbox_head->last_lsn <= n->core.local_durable) {
+		struct hw_segment *s = n->outbox_head;
+		n->outbox_head = s->next;
+		if (n->outbox_head == NULL)
+			n->outbox_tail = NULL;
+		n->outbox_bytes -= s->len;
+		hw_segment_free(s);
+	}
+}
+
+static void on_prepared(struct hw_node *n, struct hw_job *j)
+{
+	if (j->segment != NULL) {
+		struct hw_segment *seg = j->segment;
+		j->segment = NULL;
+		outbox_add(n, seg);
+		HW_CORE(n, hw_primary_on_append(&n->core, seg->last_lsn, hw__node_now(n), acts));
+	}
+	for (size_t i = 0; i < j->n; i++) {
+		uint32_t slot = (uint32_t)j->token[i];
+		const struct hw_result *res = &j->res[i];
+		if (res->code != 0) {
+			struct hw_outcome o = {.code = res->code, .reject = res->reject};
+			n->rejected++;
+			request_answer(n, slot, &o);
+			continue;
+		}
+		n->requests[slot].lsn = res->lsn;
+		n->requests[slot].duplicate = res->duplicate;
+		/* A duplicate's LSN is older than the waiters ahead of it; waiting for the
+		 * newest LSN instead keeps the core's waiters in order and implies the old. */
+		uint64_t wait_lsn = res->lsn > n->last_wait_lsn ? res->lsn : n->last_wait_lsn;
+		n->last_wait_lsn = wait_lsn;
+		n->submits++;
+		n->rate_count++;
+		HW_CORE(n, hw_primary_on_submit(&n->core, slot, wait_lsn, j->mode[i], j->k[i], acts));
+	}
+}
+
+static void on_failed(struct hw_node *n, struct hw_job *j)
+{
+	n->failed = j->rc;
+	n->exit_rc = j->rc;
+	hw_log("storage_failed", "code=%s what=\"%s\" action=stop_acknowledging",
+	       hw_errname(j->rc), hw_strerror(j->rc));
+	if (!j->prepared) {
+		for (size_t i = 0; i < j->n; i++)
+			request_fail(n, (uint32_t)j->token[i], j->rc);
+	}
+	HW_CORE(n, hw_primary_fail_all(&n->core, j->rc, acts));
+	struct hw_job *f = hw_writer_filling(n->writer);
+	for (size_t i = 0; i < f->n; i++)
+		request_fail(n, (uint32_t)f->token[i], j->rc);
+	f->n = 0;
+	f->used = 0;
+}
+
+static void writer_cb(void *arg, struct hw_job *j, enum hw_job_stage stage)
+{
+	struct hw_node *n = arg;
+	if (stage == HW_JOB_PREPARED) {
+		on_prepared(n, j);
+		return;
+	}
+	if (j->rc != 0) {
+		on_failed(n, j);
+	} else {
+		uint64_t durable = j->last_lsn > n->core.local_durable ? j->last_lsn
+								      : n->core.local_durable;
+		HW_CORE(n, hw_primary_on_durable(&n->core, durable, acts));
+		outbox_trim(n);
+	}
+	hw_writer_release(n->writer);
+	hw__primary_take_ext(n);
+	kick_writer(n);
+	resume_sessions(n);
+}
+
+/* ---- submits ---------------------------------------------------------------------- */
+
+/* Check mode and k; 0 or the code to answer with. */
+static int submit_rule(struct hw_node *n, uint8_t *mode, uint8_t *k)
+{
+	if (*mode == HW_SUBMIT_MODE_DEFAULT)
+		*mode = (uint8_t)n->cfg.mode;
+	if (*mode >= HW_MODES)
+		return HW_ERANGE;
+	if (*k == 0)
+		*k = (uint8_t)n->cfg.k;
+	if (!hw_primary_k_possible(&n->core, *mode, *k))
+		return HW_ERANGE;
+	return n->failed != 0 ? HW_ESTORE_FAILED : 0;
+}
+
+/* Queue one record. Returns 0, 1 when there is no room now (try again later), or the
+ * code to answer with at once. */
+static int queue_record(struct hw_node *n, const uint8_t *rec, size_t len, uint8_t mode,
+			uint8_t k, uint32_t *slot)
+{
+	int rc = submit_rule(n, &mode, &k);
+	if (rc != 0)
+		return rc;
+	if (len > HW_RECORD_BYTES_MAX)
+		return HW_ETOOBIG;
+	struct hw_job *j = hw_writer_filling(n->writer);
+	if (!hw_job_fits(j, len) || !hw_primary_can_wait(&n->core) ||
+	    n->free_request == NO_SESSION)
+		return 1;
+	*slot = request_alloc(n);
+	size_t i = hw_job_add(j, rec, len);
+	j->token[i] = *slot;
+	j->mode[i] = mode;
+	j->k[i] = k;
+	return 0;
+}
+
+long hw__primary_on_submit(struct hw_session *s, const struct hw_frame *f)
+{
+	struct hw_node *n = s->node;
+	struct hw_submit_hdr h;
+	if (hw_submit_hdr_get(f->body, f->len, &h) != 0)
+		return HW_EFRAME;
+	uint32_t slot = NO_SESSION;
+	int rc = queue_record(n, f->body + HW_SUBMIT_HEADER_BYTES, f->len - HW_SUBMIT_HEADER_BYTES,
+			      h.mode, h.k, &slot);
+	if (rc == 1)
+		return 1;
+	if (rc != 0) {
+		Hawser__Wire__V1__SubmitReply m = HAWSER__WIRE__V1__SUBMIT_REPLY__INIT;
+		m.request_id = h.request_id;
+		m.code = rc;
+		return hw__node_send_msg(s->conn, HW_FRAME_SUBMIT_REPLY, &m);
+	}
+	struct hw_request *r = &n->requests[slot];
+	r->session = s->index;
+	r->gen = s->gen;
+	r->request_id = h.request_id;
+	kick_writer(n);
+	return 0;
+}
+
+void hw__primary_take_ext(struct hw_node *n)
+{
+	pthread_mutex_lock(&n->ext_mu);
+	while (n->ext_head != NULL) {
+		struct hw_ext_submit *e = n->ext_head;
+		uint32_t slot = NO_SESSION;
+		int rc = queue_record(n, e->data, e->len, e->mode, e->k, &slot);
+		if (rc == 1)
+			break;
+		n->ext_head = e->next;
+		if (n->ext_head == NULL)
+			n->ext_tail = NULL;
+		pthread_mutex_unlock(&n->ext_mu);
+		if (rc != 0) {
+			struct hw_outcome o = {.request_id = e->request_id, .code = rc};
+			e->cb(e->cb_arg, &o);
+		} else {
+			struct hw_request *r = &n->requests[slot];
+			r->session = NO_SESSION;
+			r->request_id = e->request_id;
+			r->cb = e->cb;
+			r->cb_arg = e->cb_arg;
+		}
+		free(e);
+		pthread_mutex_lock(&n->ext_mu);
+	}
+	pthread_mutex_unlock(&n->ext_mu);
+	kick_writer(n);
+}
+
+static void ext_async_cb(struct hw_async *a, void *arg)
+{
+	(void)a;
+	hw__primary_take_ext(arg);
+}
+
+/* ---- streaming to standbys ---------------------------------------------------------- */
+
+static uint64_t entry_lsn(const uint8_t *e)
+{
+	uint64_t v = 0;
+	for (int i = 7; i >= 0; i--)
+		v = (v << 8) | e[8 + i];
+	return v;
+}
+
+static size_t entry_len(const uint8_t *e)
+{
+	return HW_ENTRY_HEADER_BYTES + ((size_t)e[4] | (size_t)e[5] << 8 | (size_t)e[6] << 16 |
+					(size_t)e[7] << 24);
+}
+
+/* Entries [from, to] held in the outbox, as far as they run contiguously in one segment
+ * and fit max bytes: *p, *len and *last describe them. false if from is not there. */
+static bool outbox_find(struct hw_node *n, uint64_t from, uint64_t to, size_t max,
+			const uint8_t **p, size_t *len, uint64_t *last)
+{
+	const struct hw_segment *s = n->outbox_head;
+	while (s != NULL && s->last_lsn < from)
+		s = s->next;
+	if (s == NULL || s->first_lsn > from)
+		return false;
+	size_t off = 0;
+	while (entry_lsn(s->data + off) < from)
+		off += entry_len(s->data + off);
+	size_t end = off;
+	*last = from - 1;
+	while (end < s->len && *last < to) {
+		size_t el = entry_len(s->data + end);
+		if (end - off + el > max)
+			break;
+		*last = entry_lsn(s->data + end);
+		end += el;
+	}
+	*p = s->data + off;
+	*len = end - off;
+	return true;
+}
+
+static uint32_t count_entries(const uint8_t *p, size_t len)
+{
+	uint32_t c = 0;
+	for (size_t off = 0; off < len; off += entry_len(p + off))
+		c++;
+	return c;
+}
+
+/* Send one APPEND frame of entries starting at link->pending_from. Returns 1 when one
+ * went out, 0 when the connection has no room, or a code. */
+static int send_one(struct hw_node *n, struct hw_standby_link *l)
+{
+	const size_t max = HW_FRAME_BYTES_MAX - HW_APPEND_HEADER_BYTES;
+	const uint8_t *p;
+	size_t len;
+	uint64_t last;
+	if (!outbox_find(n, l->pending_from, l->pending_to, max, &p, &len, &last)) {
+		int rc = hw_store_read_entries(n->store, l->pending_from, l->pending_to,
+					       n->scratch, max, &len, &last);
+		if (rc != 0 || last < l->pending_from)
+			return rc != 0 ? rc : HW_ENOTFOUND;
+		p = n->scratch;
+	}
+	if (hw_conn_send_room(l->c->conn) < HW_FRAME_HEADER_BYTES + HW_APPEND_HEADER_BYTES + len)
+		return 0;
+	uint8_t hdr[HW_FRAME_HEADER_BYTES + HW_APPEND_HEADER_BYTES];
+	struct hw_append_hdr ah = {.epoch = n->epoch, .primary_durable = n->core.local_durable,
+				   .count = count_entries(p, len)};
+	hw_append_hdr_put(hdr + HW_FRAME_HEADER_BYTES, &ah);
+	hw_frame_header2(hdr, HW_FRAME_APPEND, hdr + HW_FRAME_HEADER_BYTES, HW_APPEND_HEADER_BYTES,
+			 p, (uint32_t)len);
+	int rc = hw_conn_send2(l->c->conn, hdr, sizeof hdr, p, len);
+	if (rc != 0)
+		return rc == HW_EBUSY ? 0 : rc;
+	l->pending_from = last + 1;
+	return 1;
+}
+
+static void flush_link(struct hw_node *n, uint32_t peer)
+{
+	struct hw_standby_link *l = &n->links[peer];
+	while (l->c != NULL && l->pending_to != 0 && l->pending_from <= l->pending_to) {
+		int rc = send_one(n, l);
+		if (rc == 0)
+			return;
+		if (rc < 0) {
+			hw_log("stream_failed", "peer=%s from=%llu code=%s", n->cfg.standbys[peer],
+			       (unsigned long long)l->pending_from, hw_errname(rc));
+			hw_conn_close(l->c->conn, rc);
+			return;
+		}
+	}
+	l->pending_to = 0;
+}
+
+void hw__primary_on_writable(struct hw_session *s)
+{
+	if (s->peer >= 0)
+		flush_link(s->node, (uint32_t)s->peer);
+}
+
+static void send_heartbeat(struct hw_node *n, uint32_t peer)
+{
+	struct hw_session *s = n->links[peer].c;
+	if (s == NULL)
+		return;
+	Hawser__Wire__V1__Heartbeat m = HAWSER__WIRE__V1__HEARTBEAT__INIT;
+	m.epoch = n->epoch;
+	m.last_lsn = n->core.last_lsn;
+	m.durable_lsn = n->core.local_durable;
+	m.time_ms = wall_ms();
+	hw__node_send_msg(s->conn, HW_FRAME_HEARTBEAT, &m);
+}
+
+void hw__primary_act(struct hw_node *n, const struct hw_act *a)
+{
+	switch (a->type) {
+	case HW_ACT_SEND: {
+		struct hw_standby_link *l = &n->links[a->peer];
+		if (l->pending_to == 0)
+			l->pending_from = a->from;
+		l->pending_to = a->to;
+		flush_link(n, a->peer);
+		break;
+	}
+	case HW_ACT_HEARTBEAT:
+		send_heartbeat(n, a->peer);
+		break;
+	case HW_ACT_RELEASE: {
+		struct hw_request *r = &n->requests[a->token];
+		struct hw_outcome o = {.code = a->code, .lsn = r->lsn, .duplicate = r->duplicate};
+		request_answer(n, (uint32_t)a->token, &o);
+		break;
+	}
+	case HW_ACT_DROP:
+		if (n->links[a->peer].c != NULL) {
+			hw_log("peer_dropped", "peer=%s code=%s", n->cfg.standbys[a->peer],
+			       hw_errname(a->code));
+			hw_conn_close(n->links[a->peer].c->conn, a->code);
+		}
+		break;
+	default:
+		HW_ASSERT(!"standby action on a primary");
+	}
+}
+
+/* ---- replication sessions ----------------------------------------------------------- */
+
+/* Hash of our entry at lsn (outbox or store). */
+static int hash_at(struct hw_node *n, uint64_t lsn, uint8_t out[HW_HASH_BYTES])
+{
+	const uint8_t *p;
+	size_t len;
+	uint64_t last;
+	if (outbox_find(n, lsn, lsn, HW_ENTRY_BYTES_MAX, &p, &len, &last) && last == lsn) {
+		memcpy(out, p + 64, HW_HASH_BYTES);
+		return 0;
+	}
+	uint8_t *e;
+	int rc = hw_store_read_entry(n->store, lsn, &e, &len);
+	if (rc != 0)
+		return rc;
+	memcpy(out, e + 64, HW_HASH_BYTES);
+	free(e);
+	return 0;
+}
+
+static int peer_index(struct hw_node *n, const char *id)
+{
+	for (uint32_t i = 0; i < n->cfg.n_standbys; i++)
+		if (strcmp(n->cfg.standbys[i], id) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* Its chain must be a prefix of ours: same hash at its last LSN. */
+static int chain_matches(struct hw_node *n, const Hawser__Wire__V1__Hello *m)
+{
+	if (m->last_lsn > n->core.last_lsn)
+		return HW_EDIVERGED;
+	if (m->last_lsn == 0)
+		return 0;
+	uint8_t h[HW_HASH_BYTES];
+	int rc = hash_at(n, m->last_lsn, h);
+	if (rc != 0)
+		return rc;
+	return m->last_hash.len == HW_HASH_BYTES && memcmp(h, m->last_hash.data, HW_HASH_BYTES) == 0
+		       ? 0
+		       : HW_EDIVERGED;
+}
+
+static int standby_hello(struct hw_session *s, const Hawser__Wire__V1__Hello *m)
+{
+	struct hw_node *n = s->node;
+	int peer = m->role == HAWSER__WIRE__V1__ROLE__STANDBY ? peer_index(n, m->node_id) : -1;
+	if (peer < 0) {
+		hw_log("peer_refused", "peer=%s node=%s reason=unknown_standby", hw_conn_peer(s->conn),
+		       m->node_id);
+		hw__node_send_error(s->conn, HW_ECLUSTER, "not a standby of this primary");
+		return HW_ECLUSTER;
+	}
+	int rc = chain_matches(n, m);
+	if (rc != 0) {
+		hw_log("standby_diverged", "peer=%s its_lsn=%llu our_lsn=%llu code=%s", m->node_id,
+		       (unsigned long long)m->last_lsn, (unsigned long long)n->core.last_lsn,
+		       hw_errname(rc));
+		hw__node_send_error(s->conn, rc, "standby's log does not match the primary's");
+		return rc;
+	}
+	struct hw_standby_link *l = &n->links[peer];
+	if (l->c != NULL && l->c != s)
+		hw_conn_close(l->c->conn, HW_ECLOSED); /* a newer connection replaces it */
+	l->c = s;
+	l->pending_to = 0;
+	s->peer = peer;
+	s->hello = true;
+	hw__node_send_hello(n, s->conn, HAWSER__WIRE__V1__ROLE__PRIMARY);
+	hw_log("peer_connected", "peer=%s its_lsn=%llu our_lsn=%llu", m->node_id,
+	       (unsigned long long)m->last_lsn, (unsigned long long)n->core.last_lsn);
+	HW_CORE(n, hw_primary_on_connect(&n->core, (uint32_t)peer, m->last_lsn, hw__node_now(n),
+				      acts));
+	return 0;
+}
+
+long hw__primary_on_repl(struct hw_session *s, const struct hw_frame *f)
+{
+	struct hw_node *n = s->node;
+	if (f->type == HW_FRAME_HELLO) {
+		if (s->peer >= 0)
+			return HW_EPROTOCOL;
+		Hawser__Wire__V1__Hello *m = hawser__wire__v1__hello__unpack(NULL, f->len, f->body);
+		if (m == NULL)
+			return HW_EFRAME;
+		int rc = standby_hello(s, m);
+		hawser__wire__v1__hello__free_unpacked(m, NULL);
+		return rc;
+	}
+	Hawser__Wire__V1__Ack *a = hawser__wire__v1__ack__unpack(NULL, f->len, f->body);
+	if (a == NULL || s->peer < 0) {
+		hawser__wire__v1__ack__free_unpacked(a, NULL);
+		return a == NULL ? HW_EFRAME : HW_EPROTOCOL;
+	}
+	struct hw_pos pos = {.received = a->received, .durable = a->durable, .applied = a->applied};
+	hawser__wire__v1__ack__free_unpacked(a, NULL);
+	HW_CORE(n, hw_primary_on_ack(&n->core, (uint32_t)s->peer, &pos, hw__node_now(n), acts));
+	return 0;
+}
+
+void hw__primary_session_gone(struct hw_node *n, struct hw_session *s)
+{
+	if (!s->repl || s->peer < 0 || n->links[s->peer].c != s)
+		return;
+	n->links[s->peer].c = NULL;
+	n->links[s->peer].pending_to = 0;
+	hw_primary_on_disconnect(&n->core, (uint32_t)s->peer);
+	hw_log("peer_lost", "peer=%s", n->cfg.standbys[s->peer]);
+}
+
+void hw__primary_tick(struct hw_node *n)
+{
+	HW_CORE(n, hw_primary_on_tick(&n->core, hw__node_now(n), acts));
+}
+
+/* ---- start and stop ----------------------------------------------------------------- */
+
+int hw__primary_start(struct hw_node *n)
+{
+	uint32_t w = n->cfg.waiters_max;
+	n->waiters = calloc(w, sizeof *n->waiters);
+	n->requests = calloc(w, sizeof *n->requests);
+	n->scratch = malloc(HW_FRAME_BYTES_MAX);
+	if (n->waiters == NULL || n->requests == NULL || n->scratch == NULL)
+		return HW_ENOMEM;
+	for (uint32_t i = 0; i < w; i++)
+		n->requests[i].next_free = i + 1 < w ? i + 1 : NO_SESSION;
+	n->free_request = 0;
+	struct hw_head h;
+	hw_store_head(n->store, &h);
+	n->epoch = h.epoch > 0 ? h.epoch : 1;
+	n->last_wait_lsn = h.lsn;
+	struct hw_repl_config rc = {
+		.standbys = n->cfg.n_standbys,
+		.window_records = n->cfg.window_records,
+		.waiters_max = w,
+		.heartbeat_ms = n->cfg.heartbeat_ms,
+		.peer_timeout_ms = n->cfg.peer_timeout_ms,
+	};
+	hw_primary_init(&n->core, &rc, n->epoch, h.lsn, n->waiters);
+	int err = hw_async_new(n->loop, ext_async_cb, n, &n->ext_async);
+	if (err != 0)
+		return err;
+	return hw_writer_start(n->store, n->loop, HW_JOB_SUBMIT, writer_cb, n, &n->writer);
+}
+
+void hw__primary_stop(struct hw_node *n)
+{
+	if (n->requests != NULL && n->waiters != NULL)
+		HW_CORE(n, hw_primary_fail_all(&n->core, HW_ECLOSED, acts));
+	while (n->outbox_head != NULL) {
+		struct hw_segment *s = n->outbox_head;
+		n->outbox_head = s->next;
+		hw_segment_free(s);
+	}
+	pthread_mutex_lock(&n->ext_mu);
+	while (n->ext_head != NULL) {
+		struct hw_ext_submit *e = n->ext_head;
+		n->ext_head = e->next;
+		struct hw_outcome o = {.request_id = e->request_id, .code = HW_ECLOSED};
+		e->cb(e->cb_arg, &o);
+		free(e);
+	}
+	pthread_mutex_unlock(&n->ext_mu);
+	if (n->ext_async != NULL)
+		hw_async_free(n->ext_async);
+	free(n->waiters);
+	free(n->requests);
+	free(n->scratch);
+}

@@ -1,0 +1,108 @@
+/* hawser.h: the public C API of hawser, a high-availability replication engine for
+ * container terminal operating systems (TOS).
+ *
+ * Two ways in:
+ *  - Embed a node in the TOS process: hw_node_open() from a config file, run its loop on
+ *    a thread of yours with hw_node_run(), submit records with hw_node_submit() (from any
+ *    thread; the callback runs on the node's loop thread) or hw_node_submit_wait()
+ *    (blocking; never from the loop thread), stop with hw_node_stop(), free with
+ *    hw_node_close().
+ *  - Talk to a node in another process over its client port (TCP or a Unix socket, same
+ *    framing as replication): hw_client_connect(), hw_client_submit() to send (pipelined:
+ *    many may be outstanding), hw_client_wait() for the next outcome. A client handle is
+ *    for one thread.
+ *
+ * A submit carries one encoded tos.v1.Record (proto/tos.proto) and a durability mode:
+ * it completes with the record's LSN once the mode's rule holds (DESIGN.md "Durability
+ * modes"), or with an error: a validation code (HW_ECHECK_DIGIT ...) with the field and
+ * the rule, exactly as the store gave it, or a node or connection error. A record that
+ * failed left nothing behind.
+ *
+ * Errors are 0 or negative codes; hw_strerror() and hw_errname() give their text. */
+#ifndef HAWSER_H
+#define HAWSER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hawser_error.h"
+#include "hawser_limits.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Durability modes: what a submit waits for. */
+enum hw_durability {
+	HW_LOCAL = 0,    /* the primary's commit is durable */
+	HW_RECEIVED = 1, /* ... and k standbys hold it in memory */
+	HW_DURABLE = 2,  /* ... and k standbys have it durable */
+	HW_APPLIED = 3,  /* ... and k standbys have applied it */
+	HW_DEFAULT = 255 /* the node's configured mode and k */
+};
+
+/* Outcome of one submit. */
+struct hw_outcome {
+	uint64_t request_id; /* the caller's id, echoed */
+	int code;            /* 0, or why it failed */
+	uint64_t lsn;        /* on success: the record's LSN */
+	bool duplicate;      /* the same bytes were stored before, at lsn */
+	struct hw_reject reject; /* for a refused record: field and rule */
+};
+
+/* ---------------------------------------------------------------- embedded node */
+
+struct hw_node;
+
+/* Open a node from an INI config file (docs/operations.md lists the keys): opens its
+ * store, binds its ports. HW_ECONFIG with a message on stderr for a bad config. */
+int hw_node_open(const char *config_path, struct hw_node **out);
+
+/* Run the node's loop on the calling thread until hw_node_stop() or a signal (SIGINT,
+ * SIGTERM). Returns 0, or the error that stopped the node (a storage failure ...). */
+int hw_node_run(struct hw_node *n);
+
+/* Ask the loop to stop. Any thread; async-signal safe. */
+void hw_node_stop(struct hw_node *n);
+
+/* Free the node (its loop must have returned). NULL is a no-op. */
+void hw_node_close(struct hw_node *n);
+
+typedef void hw_submit_cb(void *arg, const struct hw_outcome *o);
+
+/* Submit one record (copied) with mode and k (0: the node's default k). cb runs on the
+ * loop thread with the outcome. Any thread. HW_ENOT_PRIMARY on a standby; HW_EBUSY when
+ * the node is at its limit of waiting submits (back-pressure: retry later). */
+int hw_node_submit(struct hw_node *n, uint64_t request_id, const uint8_t *record, size_t len,
+		   enum hw_durability mode, unsigned k, hw_submit_cb *cb, void *arg);
+
+/* Submit and wait for the outcome. Any thread but the loop's. Returns out->code. */
+int hw_node_submit_wait(struct hw_node *n, const uint8_t *record, size_t len,
+			enum hw_durability mode, unsigned k, struct hw_outcome *out);
+
+/* ---------------------------------------------------------------- client */
+
+struct hw_client;
+
+/* Connect to a node's client port: "HOST:PORT" or "unix:/path". Blocking, with a 5 s
+ * timeout. */
+int hw_client_connect(const char *addr, struct hw_client **out);
+
+/* Send one submit; returns once it is written. Does not wait for the outcome. */
+int hw_client_submit(struct hw_client *c, uint64_t request_id, const uint8_t *record,
+		     size_t len, enum hw_durability mode, unsigned k);
+
+/* Wait up to timeout_ms (< 0: forever) for the next outcome of any outstanding submit.
+ * -ETIMEDOUT when none came; HW_ECLOSED when the node closed the connection (outstanding
+ * submits may or may not have been stored: resubmit them with the same record_id, which
+ * is idempotent). */
+int hw_client_wait(struct hw_client *c, int timeout_ms, struct hw_outcome *out);
+
+/* Close and free. NULL is a no-op. */
+void hw_client_close(struct hw_client *c);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

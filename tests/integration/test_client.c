@@ -1,0 +1,396 @@
+/* test_client.c: the client side of the client port (hw_client_*, hw_client_status)
+ * against a tiny fake node run on a thread of this test: a listening socket on loopback
+ * that answers HELLO and then behaves as each test asks (echo replies, close, corrupt a
+ * frame, refuse, report status). No real node is needed. */
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "engine/client_int.h"
+#include "engine/io/frame.h"
+#include "hawser.h"
+#include "wire.pb-c.h"
+
+enum behaviour {
+	ECHO,         /* each SUBMIT gets SUBMIT_REPLY {request_id, lsn = request_id} */
+	REJECT,       /* each SUBMIT gets a refusal with field and rule */
+	CLOSE,        /* close after the first SUBMIT arrives */
+	CORRUPT,      /* answer the first SUBMIT with a frame whose body is damaged */
+	REFUSE_HELLO, /* answer HELLO with an ERROR frame */
+	STATUS,       /* answer STATUS_REQUEST with a Status */
+};
+
+struct server {
+	enum behaviour how;
+	int lfd;
+	uint16_t port;
+	pthread_t thread;
+	uint64_t submits; /* SUBMIT frames seen (read after join) */
+	int client_role;  /* role in the client's Hello */
+};
+
+/* The fake node runs on its own thread, where a cmocka assert cannot jump: it reports
+ * nothing and the client side's asserts see the effect. */
+/* Per-connection buffer of the fake node; one frame at most plus a partial one. */
+#define SRV_BUF_BYTES (2u * (HW_FRAME_HEADER_BYTES + HW_SUBMIT_HEADER_BYTES + HW_RECORD_BYTES_MAX))
+
+static void send_frame(int fd, enum hw_frame_type type, const uint8_t *body, uint32_t len)
+{
+	uint8_t hdr[HW_FRAME_HEADER_BYTES];
+	hw_frame_header(hdr, type, body, len);
+	struct iovec iov[2] = {{hdr, sizeof hdr}, {(void *)body, len}};
+	struct msghdr mh = {.msg_iov = iov, .msg_iovlen = len ? 2 : 1};
+	(void)sendmsg(fd, &mh, MSG_NOSIGNAL);
+}
+
+static void send_hello(int fd)
+{
+	Hawser__Wire__V1__Hello h = HAWSER__WIRE__V1__HELLO__INIT;
+	h.protocol_version = 1;
+	h.role = HAWSER__WIRE__V1__ROLE__PRIMARY;
+	h.node_id = "fake";
+	uint8_t buf[128];
+	size_t n = hawser__wire__v1__hello__pack(&h, buf);
+	send_frame(fd, HW_FRAME_HELLO, buf, (uint32_t)n);
+}
+
+static void send_error(int fd, int code)
+{
+	Hawser__Wire__V1__Error e = HAWSER__WIRE__V1__ERROR__INIT;
+	e.code = code;
+	e.message = "cluster id does not match";
+	uint8_t buf[128];
+	size_t n = hawser__wire__v1__error__pack(&e, buf);
+	send_frame(fd, HW_FRAME_ERROR, buf, (uint32_t)n);
+}
+
+static void send_reply(int fd, uint64_t id, int code, bool corrupt)
+{
+	Hawser__Wire__V1__SubmitReply r = HAWSER__WIRE__V1__SUBMIT_REPLY__INIT;
+	r.request_id = id;
+	r.code = code;
+	r.lsn = code ? 0 : id;
+	if (code) {
+		r.field = "unit_event.equipment.container_id";
+		r.rule = "check digit 3, expected 7";
+	}
+	uint8_t buf[256];
+	size_t n = hawser__wire__v1__submit_reply__pack(&r, buf);
+	uint8_t hdr[HW_FRAME_HEADER_BYTES];
+	hw_frame_header(hdr, HW_FRAME_SUBMIT_REPLY, buf, (uint32_t)n);
+	if (corrupt)
+		buf[0] ^= 0x40; /* after the CRC was taken: the receiver must notice */
+	struct iovec iov[2] = {{hdr, sizeof hdr}, {buf, n}};
+	struct msghdr mh = {.msg_iov = iov, .msg_iovlen = 2};
+	(void)sendmsg(fd, &mh, MSG_NOSIGNAL);
+}
+
+static void send_status(int fd)
+{
+	Hawser__Wire__V1__PeerStatus p = HAWSER__WIRE__V1__PEER_STATUS__INIT;
+	p.node_id = "s1";
+	p.connected = 1;
+	p.received = 40;
+	p.durable = 39;
+	p.applied = 38;
+	p.lag_records = 2;
+	p.lag_ms = 3;
+	Hawser__Wire__V1__PeerStatus *peers[1] = {&p};
+	Hawser__Wire__V1__Status s = HAWSER__WIRE__V1__STATUS__INIT;
+	s.node_id = "fake";
+	s.role = HAWSER__WIRE__V1__ROLE__PRIMARY;
+	s.epoch = 3;
+	s.last_lsn = 40;
+	s.durable_lsn = 40;
+	s.mode = "durable";
+	s.k = 1;
+	s.n_peers = 1;
+	s.peers = peers;
+	uint8_t buf[512];
+	size_t n = hawser__wire__v1__status__pack(&s, buf);
+	send_frame(fd, HW_FRAME_STATUS, buf, (uint32_t)n);
+}
+
+/* One frame from the client: false when it closed or sent garbage. */
+static bool on_frame(struct server *s, int fd, const struct hw_frame *f)
+{
+	if (f->type == HW_FRAME_HELLO) {
+		Hawser__Wire__V1__Hello *h = hawser__wire__v1__hello__unpack(NULL, f->len, f->body);
+		if (!h)
+			return false;
+		s->client_role = h->role;
+		bool ok = h->protocol_version == 1;
+		hawser__wire__v1__hello__free_unpacked(h, NULL);
+		if (s->how == REFUSE_HELLO || !ok) {
+			send_error(fd, HW_ECLUSTER);
+			return false;
+		}
+		send_hello(fd);
+		return true;
+	}
+	if (f->type == HW_FRAME_STATUS_REQUEST && s->how == STATUS) {
+		send_status(fd);
+		return true;
+	}
+	struct hw_submit_hdr sh;
+	if (f->type != HW_FRAME_SUBMIT || hw_submit_hdr_get(f->body, f->len, &sh) != 0)
+		return false;
+	s->submits++;
+	switch (s->how) {
+	case ECHO:
+		send_reply(fd, sh.request_id, 0, false);
+		return true;
+	case REJECT:
+		send_reply(fd, sh.request_id, HW_ECHECK_DIGIT, false);
+		return true;
+	case CORRUPT:
+		send_reply(fd, sh.request_id, 0, true);
+		return true;
+	default:
+		return false; /* CLOSE */
+	}
+}
+
+/* Serve one connection until the client closes or the behaviour ends it. */
+static void *serve(void *arg)
+{
+	struct server *s = arg;
+	int fd = accept(s->lfd, NULL, NULL);
+	if (fd < 0)
+		return NULL;
+	uint8_t *buf = malloc(SRV_BUF_BYTES);
+	size_t have = 0;
+	bool going = buf != NULL;
+	while (going) {
+		ssize_t got = recv(fd, buf + have, SRV_BUF_BYTES - have, 0);
+		if (got <= 0)
+			break;
+		have += (size_t)got;
+		size_t at = 0;
+		struct hw_frame f;
+		long r;
+		while (going && (r = hw_frame_parse(buf + at, have - at, &f)) > 0) {
+			going = on_frame(s, fd, &f);
+			at += (size_t)r;
+		}
+		memmove(buf, buf + at, have - at);
+		have -= at;
+	}
+	free(buf);
+	close(fd);
+	return NULL;
+}
+
+static void server_start(struct server *s, enum behaviour how)
+{
+	memset(s, 0, sizeof *s);
+	s->how = how;
+	s->lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(s->lfd >= 0);
+	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	assert_int_equal(bind(s->lfd, (struct sockaddr *)&sin, sizeof sin), 0);
+	assert_int_equal(listen(s->lfd, 4), 0);
+	socklen_t sl = sizeof sin;
+	assert_int_equal(getsockname(s->lfd, (struct sockaddr *)&sin, &sl), 0);
+	s->port = ntohs(sin.sin_port);
+	assert_int_equal(pthread_create(&s->thread, NULL, serve, s), 0);
+}
+
+static void server_join(struct server *s)
+{
+	pthread_join(s->thread, NULL);
+	close(s->lfd);
+}
+
+static struct hw_client *connect_to(const struct server *s)
+{
+	char addr[64];
+	snprintf(addr, sizeof addr, "127.0.0.1:%u", s->port);
+	struct hw_client *c = NULL;
+	assert_int_equal(hw_client_connect(addr, &c), 0);
+	assert_non_null(c);
+	return c;
+}
+
+static const uint8_t record[100] = {0x0a, 0x10};
+
+/* Nothing listens on the port: connect fails with -ECONNREFUSED and no handle. */
+static void test_refused(void **state)
+{
+	(void)state;
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof sin), 0);
+	socklen_t sl = sizeof sin;
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sin, &sl), 0);
+	close(fd); /* bound, never listened: the port is closed */
+	char addr[64];
+	snprintf(addr, sizeof addr, "127.0.0.1:%u", ntohs(sin.sin_port));
+	struct hw_client *c = (struct hw_client *)&fd;
+	assert_int_equal(hw_client_connect(addr, &c), -ECONNREFUSED);
+	assert_null(c);
+	assert_int_equal(hw_client_connect("no-port-here", &c), -EINVAL);
+}
+
+/* 1000 submits sent back to back all come back, each once, with lsn = request_id; the
+ * client says it is a CLIENT in its Hello. */
+static void test_pipelined(void **state)
+{
+	(void)state;
+	struct server s;
+	server_start(&s, ECHO);
+	struct hw_client *c = connect_to(&s);
+	enum { N = 1000 };
+	static bool seen[N];
+	memset(seen, 0, sizeof seen);
+	for (uint64_t i = 0; i < N; i++)
+		assert_int_equal(hw_client_submit(c, i + 1, record, sizeof record, HW_DURABLE, 1),
+				 0);
+	for (int i = 0; i < N; i++) {
+		struct hw_outcome o;
+		assert_int_equal(hw_client_wait(c, 5000, &o), 0);
+		assert_int_equal(o.code, 0);
+		assert_true(o.request_id >= 1 && o.request_id <= N);
+		assert_int_equal(o.lsn, o.request_id);
+		assert_false(seen[o.request_id - 1]);
+		seen[o.request_id - 1] = true;
+	}
+	hw_client_close(c);
+	server_join(&s);
+	assert_int_equal(s.submits, N);
+	assert_int_equal(s.client_role, HAWSER__WIRE__V1__ROLE__CLIENT);
+}
+
+/* With nothing outstanding a wait ends with -ETIMEDOUT, and the stream stays usable. */
+static void test_wait_timeout(void **state)
+{
+	(void)state;
+	struct server s;
+	server_start(&s, ECHO);
+	struct hw_client *c = connect_to(&s);
+	struct hw_outcome o;
+	assert_int_equal(hw_client_wait(c, 0, &o), -ETIMEDOUT);
+	assert_int_equal(hw_client_wait(c, 20, &o), -ETIMEDOUT);
+	assert_int_equal(hw_client_submit(c, 7, record, sizeof record, HW_DEFAULT, 0), 0);
+	assert_int_equal(hw_client_wait(c, 5000, &o), 0);
+	assert_int_equal(o.request_id, 7);
+	hw_client_close(c);
+	server_join(&s);
+}
+
+/* A refusal carries the code, field and rule through unchanged. */
+static void test_reject_passthrough(void **state)
+{
+	(void)state;
+	struct server s;
+	server_start(&s, REJECT);
+	struct hw_client *c = connect_to(&s);
+	struct hw_outcome o;
+	assert_int_equal(hw_client_submit(c, 9, record, sizeof record, HW_LOCAL, 0), 0);
+	assert_int_equal(hw_client_wait(c, 5000, &o), 0);
+	assert_int_equal(o.request_id, 9);
+	assert_int_equal(o.code, HW_ECHECK_DIGIT);
+	assert_int_equal(o.reject.code, HW_ECHECK_DIGIT);
+	assert_string_equal(o.reject.field, "unit_event.equipment.container_id");
+	assert_string_equal(o.reject.rule, "check digit 3, expected 7");
+	/* Bad arguments are refused before anything is sent. */
+	static uint8_t big[HW_RECORD_BYTES_MAX + 1];
+	assert_int_equal(hw_client_submit(c, 10, big, sizeof big, HW_LOCAL, 0), HW_ETOOBIG);
+	assert_int_equal(hw_client_submit(c, 11, record, sizeof record, (enum hw_durability)7, 0),
+			 HW_ERANGE);
+	hw_client_close(c);
+	server_join(&s);
+	assert_int_equal(s.submits, 1);
+}
+
+/* The node closes with a submit outstanding: HW_ECLOSED, and it stays so. */
+static void test_closed(void **state)
+{
+	(void)state;
+	struct server s;
+	server_start(&s, CLOSE);
+	struct hw_client *c = connect_to(&s);
+	struct hw_outcome o;
+	assert_int_equal(hw_client_submit(c, 1, record, sizeof record, HW_DEFAULT, 0), 0);
+	assert_int_equal(hw_client_wait(c, 5000, &o), HW_ECLOSED);
+	assert_int_equal(hw_client_wait(c, 0, &o), HW_ECLOSED);
+	assert_int_equal(hw_client_submit(c, 2, record, sizeof record, HW_DEFAULT, 0), HW_ECLOSED);
+	hw_client_close(c);
+	server_join(&s);
+}
+
+/* A reply whose body does not match its CRC: HW_EFRAME, sticky (no resynchronising). */
+static void test_corrupt_frame(void **state)
+{
+	(void)state;
+	struct server s;
+	server_start(&s, CORRUPT);
+	struct hw_client *c = connect_to(&s);
+	struct hw_outcome o;
+	assert_int_equal(hw_client_submit(c, 1, record, sizeof record, HW_DEFAULT, 0), 0);
+	assert_int_equal(hw_client_wait(c, 5000, &o), HW_EFRAME);
+	assert_int_equal(hw_client_wait(c, 0, &o), HW_EFRAME);
+	hw_client_close(c);
+	server_join(&s);
+}
+
+/* A node that answers HELLO with an ERROR frame: connect returns the frame's code. */
+static void test_hello_refused(void **state)
+{
+	(void)state;
+	struct server s;
+	server_start(&s, REFUSE_HELLO);
+	char addr[64];
+	snprintf(addr, sizeof addr, "127.0.0.1:%u", s.port);
+	struct hw_client *c = NULL;
+	assert_int_equal(hw_client_connect(addr, &c), HW_ECLUSTER);
+	assert_null(c);
+	server_join(&s);
+}
+
+/* hw_client_status returns the STATUS body, which decodes to what the node sent. */
+static void test_status(void **state)
+{
+	(void)state;
+	struct server s;
+	server_start(&s, STATUS);
+	struct hw_client *c = connect_to(&s);
+	uint8_t *body = NULL;
+	size_t len = 0;
+	assert_int_equal(hw_client_status(c, 5000, &body, &len), 0);
+	assert_non_null(body);
+	Hawser__Wire__V1__Status *st = hawser__wire__v1__status__unpack(NULL, len, body);
+	assert_non_null(st);
+	assert_string_equal(st->node_id, "fake");
+	assert_int_equal(st->epoch, 3);
+	assert_int_equal(st->n_peers, 1);
+	assert_string_equal(st->peers[0]->node_id, "s1");
+	assert_int_equal(st->peers[0]->durable, 39);
+	hawser__wire__v1__status__free_unpacked(st, NULL);
+	free(body);
+	hw_client_close(c);
+	server_join(&s);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_refused),       cmocka_unit_test(test_pipelined),
+		cmocka_unit_test(test_wait_timeout),  cmocka_unit_test(test_reject_passthrough),
+		cmocka_unit_test(test_closed),        cmocka_unit_test(test_corrupt_frame),
+		cmocka_unit_test(test_hello_refused), cmocka_unit_test(test_status),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,612 @@
+/* test_ring.c: io_uring sockets on loopback (TCP port 0 and a Unix socket under
+ * $HW_TEST_TMP): echo of 10 MiB in random pieces, back-pressure and on_writable, close
+ * with a receive pending (on_close once, no fd leak), EOF seen by the server, refused
+ * connect, the real bound port, receive-buffer growth to one frame and its bound.
+ * Exits 77 when the kernel refuses io_uring. Every wait is the loop itself, bounded by a
+ * safety timer; nothing sleeps. */
+#include <dirent.h>
+#include <errno.h>
+#include <arpa/inet.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "engine/io/frame.h"
+#include "engine/io/loop.h"
+#include "engine/io/ring.h"
+#include "hawser_error.h"
+
+#define SAFETY_MS      20000
+#define ECHO_BYTES     (10u * 1024u * 1024u)
+#define ECHO_PIECE_MAX (64u * 1024u)
+/* Bytes the echo client keeps outstanding (sent, not yet echoed back). */
+#define ECHO_WINDOW (1024u * 1024u)
+#define SEED        0x9e3779b97f4a7c15ull
+
+struct side {
+	struct hw_conn *c;
+	int connects;
+	int closes;
+	int close_code;
+	int writables;
+	size_t bytes; /* received */
+	size_t sent;
+	bool resumed;
+};
+
+struct fx {
+	struct hw_loop *loop;
+	struct hw_ring *ring;
+	struct hw_timer *safety;
+	struct hw_timer *t;
+	struct hw_listener *lis;
+	char dir[4096];
+	uint8_t *data;
+	uint64_t rng;
+	struct side srv, cli;
+	int stop_after_closes; /* stop the loop once this many on_close calls happened */
+	size_t frame_len;      /* for the growth test */
+};
+
+static int fd_count(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	if (!d)
+		return -1;
+	int n = 0;
+	while (readdir(d))
+		n++;
+	closedir(d);
+	return n;
+}
+
+static uint64_t next_rand(struct fx *fx)
+{
+	uint64_t x = fx->rng;
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	fx->rng = x;
+	return x;
+}
+
+static void safety_cb(struct hw_timer *t, void *arg)
+{
+	(void)t;
+	(void)arg;
+	fail_msg("safety timer fired: the awaited event never came");
+}
+
+static int setup(void **state)
+{
+	static struct fx fx;
+	memset(&fx, 0, sizeof fx);
+	fx.rng = SEED;
+	const char *tmp = getenv("HW_TEST_TMP");
+	if (!tmp || !*tmp)
+		tmp = "/tmp";
+	char mk[4096];
+	snprintf(mk, sizeof mk, "mkdir -p '%s'", tmp);
+	if (system(mk) != 0)
+		return -1;
+	snprintf(fx.dir, sizeof fx.dir, "%s/ring-XXXXXX", tmp);
+	if (!mkdtemp(fx.dir))
+		return -1;
+	if (hw_loop_new(&fx.loop) || hw_ring_new(fx.loop, &fx.ring))
+		return -1;
+	if (hw_timer_new(fx.loop, SAFETY_MS, 0, safety_cb, &fx, &fx.safety))
+		return -1;
+	*state = &fx;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *fx = *state;
+	hw_ring_free(fx->ring);
+	hw_timer_free(fx->safety);
+	hw_timer_free(fx->t);
+	hw_loop_free(fx->loop);
+	free(fx->data);
+	char rm[4200];
+	snprintf(rm, sizeof rm, "rm -rf '%s'", fx->dir);
+	return system(rm) == 0 ? 0 : -1;
+}
+
+static void side_closed(struct fx *fx, struct side *s, int code)
+{
+	s->closes++;
+	s->close_code = code;
+	s->c = NULL;
+	if (fx->srv.closes + fx->cli.closes == fx->stop_after_closes)
+		hw_loop_stop(fx->loop);
+}
+
+/* ---- echo server */
+
+static long echo_data(struct hw_conn *c, void *arg, const uint8_t *buf, size_t len)
+{
+	struct fx *fx = arg;
+	size_t room = hw_conn_send_room(c);
+	size_t n = len < room ? len : room;
+	assert_int_equal(hw_conn_send(c, buf, n), 0);
+	fx->srv.bytes += n;
+	if (n < len) {
+		/* full: stop reading until the peer drains us */
+		assert_int_equal(hw_conn_send(c, buf + n, len - n), HW_EBUSY);
+		hw_conn_pause(c);
+	}
+	return (long)n;
+}
+
+static void echo_writable(struct hw_conn *c, void *arg)
+{
+	struct fx *fx = arg;
+	fx->srv.writables++;
+	hw_conn_resume(c);
+}
+
+static void srv_close(struct hw_conn *c, void *arg, int code)
+{
+	(void)c;
+	struct fx *fx = arg;
+	side_closed(fx, &fx->srv, code);
+}
+
+static const struct hw_conn_ops echo_ops = {
+	.on_data = echo_data, .on_writable = echo_writable, .on_close = srv_close};
+
+static void accept_echo(struct hw_listener *l, void *arg, struct hw_conn *c)
+{
+	(void)l;
+	struct fx *fx = arg;
+	assert_null(fx->srv.c);
+	fx->srv.c = c;
+	hw_conn_set_ops(c, &echo_ops, fx);
+}
+
+/* ---- echo client */
+
+static void pump(struct fx *fx)
+{
+	struct side *s = &fx->cli;
+	while (s->c && s->sent < ECHO_BYTES && s->sent - s->bytes < ECHO_WINDOW) {
+		size_t piece = 1 + (size_t)(next_rand(fx) % ECHO_PIECE_MAX);
+		if (piece > ECHO_BYTES - s->sent)
+			piece = ECHO_BYTES - s->sent;
+		int rc = hw_conn_send(s->c, fx->data + s->sent, piece);
+		if (rc == HW_EBUSY)
+			return; /* on_writable resumes */
+		assert_int_equal(rc, 0);
+		s->sent += piece;
+	}
+}
+
+static void cli_connect(struct hw_conn *c, void *arg)
+{
+	(void)c;
+	struct fx *fx = arg;
+	fx->cli.connects++;
+	pump(fx);
+}
+
+static long cli_data(struct hw_conn *c, void *arg, const uint8_t *buf, size_t len)
+{
+	struct fx *fx = arg;
+	struct side *s = &fx->cli;
+	assert_true(s->bytes + len <= s->sent);
+	/* byte-identical and in order */
+	assert_memory_equal(buf, fx->data + s->bytes, len);
+	s->bytes += len;
+	if (s->bytes == ECHO_BYTES)
+		hw_conn_close(c, 0);
+	else
+		pump(fx);
+	return (long)len;
+}
+
+static void cli_writable(struct hw_conn *c, void *arg)
+{
+	(void)c;
+	struct fx *fx = arg;
+	fx->cli.writables++;
+	pump(fx);
+}
+
+static void cli_close(struct hw_conn *c, void *arg, int code)
+{
+	(void)c;
+	struct fx *fx = arg;
+	side_closed(fx, &fx->cli, code);
+}
+
+static const struct hw_conn_ops cli_ops = {.on_connect = cli_connect,
+					   .on_data = cli_data,
+					   .on_writable = cli_writable,
+					   .on_close = cli_close};
+
+static double mono_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void run_echo(struct fx *fx, const char *listen_addr)
+{
+	fx->data = malloc(ECHO_BYTES);
+	assert_non_null(fx->data);
+	for (size_t i = 0; i < ECHO_BYTES; i += 8) {
+		uint64_t v = next_rand(fx);
+		memcpy(fx->data + i, &v, 8);
+	}
+	assert_int_equal(hw_listen(fx->ring, listen_addr, accept_echo, fx, &fx->lis), 0);
+	const char *addr = hw_listener_addr(fx->lis);
+	assert_int_equal(hw_connect(fx->ring, addr, &cli_ops, fx, &fx->cli.c), 0);
+	fx->stop_after_closes = 2;
+	double t0 = mono_s();
+	assert_int_equal(hw_loop_run(fx->loop), 0);
+	double dt = mono_s() - t0;
+	print_message("echo %s: %u bytes each way in %.3f s (%.0f MiB/s), seed %#llx\n", addr,
+		      ECHO_BYTES, dt, (double)ECHO_BYTES / (1024.0 * 1024.0) / dt,
+		      (unsigned long long)SEED);
+	assert_int_equal(fx->cli.connects, 1);
+	assert_int_equal(fx->cli.bytes, ECHO_BYTES);
+	assert_int_equal(fx->srv.bytes, ECHO_BYTES);
+	assert_int_equal(fx->cli.closes, 1);
+	assert_int_equal(fx->cli.close_code, 0);
+	/* the server saw the client's close as EOF */
+	assert_int_equal(fx->srv.closes, 1);
+	assert_int_equal(fx->srv.close_code, HW_ECLOSED);
+	hw_listener_close(fx->lis);
+}
+
+/* 10 MiB sent over TCP loopback in random pieces of 1..64 KiB arrive back from an echo
+ * server byte-identical and in order; the client's close reaches the server as
+ * HW_ECLOSED; the listener reports the real port it bound for port 0. */
+static void test_echo_tcp(void **state)
+{
+	struct fx *fx = *state;
+	struct hw_listener *l;
+	assert_int_equal(hw_listen(fx->ring, "127.0.0.1:0", accept_echo, fx, &l), 0);
+	const char *a = hw_listener_addr(l);
+	assert_memory_equal(a, "127.0.0.1:", 10);
+	long port = strtol(a + 10, NULL, 10);
+	assert_true(port > 0 && port <= 65535);
+	hw_listener_close(l);
+	run_echo(fx, "localhost:0");
+}
+
+/* The same echo over a Unix socket under $HW_TEST_TMP, at a path where a previous run
+ * left its socket file behind; the listener reports the path it bound. */
+static void test_echo_unix(void **state)
+{
+	struct fx *fx = *state;
+	char addr[4200];
+	snprintf(addr, sizeof addr, "unix:%s/echo.sock", fx->dir);
+	/* a socket bound and closed leaves its file, as a crashed run would */
+	int s = socket(AF_UNIX, SOCK_STREAM, 0);
+	struct sockaddr_un su = {.sun_family = AF_UNIX};
+	size_t plen = strlen(addr + 5);
+	assert_true(plen < sizeof su.sun_path);
+	memcpy(su.sun_path, addr + 5, plen + 1);
+	assert_int_equal(bind(s, (struct sockaddr *)&su, sizeof su), 0);
+	close(s);
+	assert_int_equal(access(addr + 5, F_OK), 0);
+	run_echo(fx, addr);
+	assert_string_equal(hw_listener_addr(fx->lis), addr);
+}
+
+/* ---- back-pressure */
+
+static long hold_data(struct hw_conn *c, void *arg, const uint8_t *buf, size_t len)
+{
+	(void)c;
+	(void)buf;
+	struct fx *fx = arg;
+	assert_true(fx->srv.resumed); /* nothing is delivered while paused */
+	fx->srv.bytes += len;
+	if (fx->srv.bytes == fx->cli.sent && fx->cli.writables > 0)
+		hw_loop_stop(fx->loop);
+	return (long)len;
+}
+
+static const struct hw_conn_ops hold_ops = {.on_data = hold_data, .on_close = srv_close};
+
+static void accept_paused(struct hw_listener *l, void *arg, struct hw_conn *c)
+{
+	(void)l;
+	struct fx *fx = arg;
+	fx->srv.c = c;
+	hw_conn_set_ops(c, &hold_ops, fx);
+	hw_conn_pause(c); /* never reads until resumed */
+}
+
+static void bp_writable(struct hw_conn *c, void *arg)
+{
+	struct fx *fx = arg;
+	assert_true(fx->srv.resumed); /* only once the peer reads again */
+	fx->cli.writables++;
+	/* room is back: queue one more piece */
+	assert_true(hw_conn_send_room(c) >= HW_CONN_SEND_MAX / 2);
+	assert_int_equal(hw_conn_send(c, fx->data, 4096), 0);
+	fx->cli.sent += 4096;
+}
+
+static void bp_connect(struct hw_conn *c, void *arg)
+{
+	struct fx *fx = arg;
+	size_t piece = 64u * 1024u;
+	int rc;
+	while ((rc = hw_conn_send(c, fx->data, piece)) == 0)
+		fx->cli.sent += piece;
+	assert_int_equal(rc, HW_EBUSY);
+	assert_true(hw_conn_send_room(c) < piece);
+	assert_true(fx->cli.sent <= HW_CONN_SEND_MAX);
+}
+
+static void resume_cb(struct hw_timer *t, void *arg)
+{
+	(void)t;
+	struct fx *fx = arg;
+	/* the peer has not read: the queue is still full and nobody was told otherwise */
+	assert_int_equal(fx->cli.writables, 0);
+	assert_true(hw_conn_send_room(fx->cli.c) < 64u * 1024u);
+	assert_int_equal(fx->srv.bytes, 0);
+	fx->srv.resumed = true;
+	hw_conn_resume(fx->srv.c);
+}
+
+static const struct hw_conn_ops bp_ops = {
+	.on_connect = bp_connect, .on_writable = bp_writable, .on_close = cli_close};
+
+/* A peer that stops reading makes hw_conn_send return HW_EBUSY; on_writable fires only
+ * after the peer reads again, and every byte then arrives. */
+static void test_backpressure(void **state)
+{
+	struct fx *fx = *state;
+	fx->data = calloc(1, 64u * 1024u);
+	assert_non_null(fx->data);
+	assert_int_equal(hw_listen(fx->ring, "127.0.0.1:0", accept_paused, fx, &fx->lis), 0);
+	assert_int_equal(hw_connect(fx->ring, hw_listener_addr(fx->lis), &bp_ops, fx, &fx->cli.c),
+			 0);
+	assert_int_equal(hw_timer_new(fx->loop, 200, 0, resume_cb, fx, &fx->t), 0);
+	assert_int_equal(hw_loop_run(fx->loop), 0);
+	assert_int_equal(fx->cli.writables, 1);
+	assert_int_equal(fx->srv.bytes, fx->cli.sent);
+	assert_true(fx->cli.sent > HW_CONN_SEND_MAX - 64u * 1024u);
+	assert_int_equal(fx->cli.closes, 0);
+}
+
+/* ---- close with a receive pending, fd accounting */
+
+static void idle_connect(struct hw_conn *c, void *arg)
+{
+	(void)c;
+	struct fx *fx = arg;
+	fx->cli.connects++;
+}
+
+static const struct hw_conn_ops idle_cli_ops = {.on_connect = idle_connect, .on_close = cli_close};
+static const struct hw_conn_ops idle_srv_ops = {.on_close = srv_close};
+
+static void accept_idle(struct hw_listener *l, void *arg, struct hw_conn *c)
+{
+	(void)l;
+	struct fx *fx = arg;
+	fx->srv.c = c;
+	hw_conn_set_ops(c, &idle_srv_ops, fx);
+}
+
+static void close_client_cb(struct hw_timer *t, void *arg)
+{
+	(void)t;
+	struct fx *fx = arg;
+	assert_int_equal(fx->cli.connects, 1);
+	assert_non_null(fx->srv.c);
+	hw_conn_close(fx->cli.c, 0);
+	hw_conn_close(fx->cli.c, HW_EPROTOCOL); /* idempotent: the first code stands */
+	assert_int_equal(hw_conn_send(fx->cli.c, "x", 1), HW_ECLOSED);
+}
+
+/* Closing a connection whose receive is pending completes: on_close runs once with the
+ * local code, the server sees EOF, and once the ring is freed no fd is left over. */
+static void test_close_pending_recv(void **state)
+{
+	struct fx *fx = *state;
+	hw_ring_free(fx->ring);
+	fx->ring = NULL;
+	int before = fd_count();
+	assert_true(before > 0);
+	assert_int_equal(hw_ring_new(fx->loop, &fx->ring), 0);
+	char addr[4200];
+	snprintf(addr, sizeof addr, "unix:%s/close.sock", fx->dir);
+	assert_int_equal(hw_listen(fx->ring, addr, accept_idle, fx, &fx->lis), 0);
+	assert_int_equal(hw_connect(fx->ring, addr, &idle_cli_ops, fx, &fx->cli.c), 0);
+	assert_string_equal(hw_conn_peer(fx->cli.c), addr);
+	/* both sides have a receive pending by then: the loop went idle in between */
+	assert_int_equal(hw_timer_new(fx->loop, 20, 0, close_client_cb, fx, &fx->t), 0);
+	fx->stop_after_closes = 2;
+	assert_int_equal(hw_loop_run(fx->loop), 0);
+	assert_int_equal(fx->cli.closes, 1);
+	assert_int_equal(fx->cli.close_code, 0);
+	assert_int_equal(fx->srv.closes, 1);
+	assert_int_equal(fx->srv.close_code, HW_ECLOSED);
+	hw_listener_close(fx->lis);
+	hw_ring_free(fx->ring);
+	fx->ring = NULL;
+	assert_int_equal(fd_count(), before);
+	assert_int_equal(access(addr + 5, F_OK), -1); /* the socket file went with it */
+}
+
+static void stop_cb(struct hw_timer *t, void *arg)
+{
+	(void)t;
+	struct fx *fx = arg;
+	hw_loop_stop(fx->loop);
+}
+
+/* Freeing the ring with live connections (receives pending on both sides) closes them
+ * all, each on_close once with code 0, and leaves no fd behind. */
+static void test_ring_free_closes_all(void **state)
+{
+	struct fx *fx = *state;
+	hw_ring_free(fx->ring);
+	fx->ring = NULL;
+	int before = fd_count();
+	assert_int_equal(hw_ring_new(fx->loop, &fx->ring), 0);
+	assert_int_equal(hw_listen(fx->ring, "127.0.0.1:0", accept_idle, fx, &fx->lis), 0);
+	assert_int_equal(
+		hw_connect(fx->ring, hw_listener_addr(fx->lis), &idle_cli_ops, fx, &fx->cli.c), 0);
+	/* run until both sides are connected and idle, receives armed */
+	assert_int_equal(hw_timer_new(fx->loop, 20, 0, stop_cb, fx, &fx->t), 0);
+	assert_int_equal(hw_loop_run(fx->loop), 0);
+	assert_int_equal(fx->cli.connects, 1);
+	assert_non_null(fx->srv.c);
+	assert_true(fd_count() > before);
+	hw_ring_free(fx->ring);
+	fx->ring = NULL;
+	assert_int_equal(fx->cli.closes, 1);
+	assert_int_equal(fx->cli.close_code, 0);
+	assert_int_equal(fx->srv.closes, 1);
+	assert_int_equal(fx->srv.close_code, 0);
+	assert_int_equal(fd_count(), before);
+}
+
+/* ---- refused connect, bad addresses */
+
+/* Connecting to a port where nothing listens ends in on_close(-ECONNREFUSED) without
+ * on_connect; malformed addresses are refused up front. */
+static void test_connect_refused(void **state)
+{
+	struct fx *fx = *state;
+	/* a bound socket that does not listen keeps the port ours and closed */
+	int s = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	assert_int_equal(bind(s, (struct sockaddr *)&sa, sizeof sa), 0);
+	socklen_t len = sizeof sa;
+	assert_int_equal(getsockname(s, (struct sockaddr *)&sa, &len), 0);
+	char addr[64];
+	snprintf(addr, sizeof addr, "127.0.0.1:%u", (unsigned)ntohs(sa.sin_port));
+	assert_int_equal(hw_connect(fx->ring, addr, &idle_cli_ops, fx, &fx->cli.c), 0);
+	fx->stop_after_closes = 1;
+	assert_int_equal(hw_loop_run(fx->loop), 0);
+	close(s);
+	assert_int_equal(fx->cli.connects, 0);
+	assert_int_equal(fx->cli.closes, 1);
+	assert_int_equal(fx->cli.close_code, -ECONNREFUSED);
+	struct hw_conn *c;
+	struct hw_listener *l;
+	assert_int_equal(hw_connect(fx->ring, "nonsense", &idle_cli_ops, fx, &c), HW_ECONFIG);
+	assert_int_equal(hw_connect(fx->ring, "127.0.0.1:65536", &idle_cli_ops, fx, &c),
+			 HW_ECONFIG);
+	assert_int_equal(hw_connect(fx->ring, "[::1:80", &idle_cli_ops, fx, &c), HW_ECONFIG);
+	assert_int_equal(hw_listen(fx->ring, "example.com:80", accept_idle, fx, &l), HW_ECONFIG);
+	assert_int_equal(hw_listen(fx->ring, "unix:", accept_idle, fx, &l), HW_ECONFIG);
+}
+
+/* ---- receive-buffer growth */
+
+/* A length-prefixed message is consumed only when whole. */
+static long frame_data(struct hw_conn *c, void *arg, const uint8_t *buf, size_t len)
+{
+	(void)c;
+	struct fx *fx = arg;
+	if (len < 4)
+		return 0;
+	uint32_t n;
+	memcpy(&n, buf, 4);
+	if (len < 4 + (size_t)n)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(buf[4 + i], (uint8_t)i);
+	fx->srv.bytes += 4 + (size_t)n;
+	fx->frame_len = n;
+	hw_loop_stop(fx->loop);
+	return 4 + (long)n;
+}
+
+static const struct hw_conn_ops frame_srv_ops = {.on_data = frame_data, .on_close = srv_close};
+
+static void accept_frames(struct hw_listener *l, void *arg, struct hw_conn *c)
+{
+	(void)l;
+	struct fx *fx = arg;
+	fx->srv.c = c;
+	hw_conn_set_ops(c, &frame_srv_ops, fx);
+}
+
+static void send_frame(struct fx *fx, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++)
+		fx->data[i] = (uint8_t)i;
+	assert_int_equal(hw_conn_send2(fx->cli.c, &n, 4, fx->data, n), 0);
+}
+
+/* A message of one maximal frame grows the receive buffer from 256 KiB until it fits and
+ * arrives whole; one larger than a frame can never fit and closes the connection with
+ * HW_EFRAME instead of growing without bound. */
+static void test_recv_growth(void **state)
+{
+	struct fx *fx = *state;
+	fx->data = malloc(HW_FRAME_BYTES_MAX + 4096);
+	assert_non_null(fx->data);
+	assert_int_equal(hw_listen(fx->ring, "127.0.0.1:0", accept_frames, fx, &fx->lis), 0);
+	assert_int_equal(
+		hw_connect(fx->ring, hw_listener_addr(fx->lis), &idle_cli_ops, fx, &fx->cli.c), 0);
+	send_frame(fx, HW_FRAME_BYTES_MAX);
+	assert_int_equal(hw_loop_run(fx->loop), 0);
+	assert_int_equal(fx->frame_len, HW_FRAME_BYTES_MAX);
+	assert_int_equal(fx->srv.closes, 0);
+	send_frame(fx, HW_FRAME_BYTES_MAX + 4096);
+	fx->stop_after_closes = 1;
+	assert_int_equal(hw_loop_run(fx->loop), 0);
+	assert_int_equal(fx->srv.closes, 1);
+	assert_int_equal(fx->srv.close_code, HW_EFRAME);
+	assert_int_equal(fx->frame_len, HW_FRAME_BYTES_MAX);
+}
+
+int main(void)
+{
+	signal(SIGPIPE, SIG_IGN);
+	struct hw_loop *loop;
+	struct hw_ring *ring;
+	if (hw_loop_new(&loop) != 0)
+		return 1;
+	int rc = hw_ring_new(loop, &ring);
+	if (rc == -ENOSYS || rc == -EPERM) {
+		printf("test_ring: skipped: io_uring is unavailable here (%s)\n", hw_strerror(rc));
+		hw_loop_free(loop);
+		return 77;
+	}
+	if (rc != 0) {
+		printf("test_ring: hw_ring_new: %s\n", hw_strerror(rc));
+		return 1;
+	}
+	hw_ring_free(ring);
+	hw_loop_free(loop);
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_echo_tcp, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_echo_unix, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_backpressure, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_close_pending_recv, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ring_free_closes_all, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_connect_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_recv_growth, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

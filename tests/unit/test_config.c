@@ -1,0 +1,331 @@
+/* test_config.c: reading a node's INI config (engine/config.h): a full round trip, the
+ * defaults, and that every error names file:line and the key. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "engine/config.h"
+#include "hawser_error.h"
+
+struct fx {
+	char dir[256];
+	char path[300];
+	char err[512];
+	struct hw_config c;
+};
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof *f);
+	const char *tmp = getenv("HW_TEST_TMP");
+	if (tmp == NULL)
+		tmp = "/tmp";
+	mkdir(tmp, 0700);
+	snprintf(f->dir, sizeof f->dir, "%s/config-XXXXXX", tmp);
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(f->path, sizeof f->path, "%s/node.conf", f->dir);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+	unlink(f->path);
+	rmdir(f->dir);
+	free(f);
+	return 0;
+}
+
+/* Write text as the config file and load it; returns hw_config_load's code. */
+static int load(struct fx *f, const char *text)
+{
+	FILE *fp = fopen(f->path, "w");
+	assert_non_null(fp);
+	assert_int_equal(fputs(text, fp) >= 0, 1);
+	assert_int_equal(fclose(fp), 0);
+	memset(f->err, 0, sizeof f->err);
+	return hw_config_load(f->path, &f->c, f->err, sizeof f->err);
+}
+
+/* Load text, expect HW_ECONFIG, and check the message names "node.conf:<line>" (line 0:
+ * no line) and contains want. */
+static void expect_error(struct fx *f, const char *text, int line, const char *want)
+{
+	assert_int_equal(load(f, text), HW_ECONFIG);
+	char where[340];
+	if (line > 0)
+		snprintf(where, sizeof where, "%s:%d: ", f->path, line);
+	else
+		snprintf(where, sizeof where, "%s: ", f->path);
+	if (strncmp(f->err, where, strlen(where)) != 0 || strstr(f->err, want) == NULL)
+		fail_msg("error '%s' does not start with '%s' and contain '%s'", f->err, where,
+			 want);
+}
+
+#define PRIMARY_HEAD                                                                               \
+	"[cluster]\n"                                                                              \
+	"id = yard-ha\n"                                                                           \
+	"standbys = s1, s2\n"                                                                      \
+	"[node]\n"                                                                                 \
+	"id = p1\n"                                                                                \
+	"role = primary\n"                                                                         \
+	"data_dir = /var/lib/hawser/p1\n"                                                          \
+	"listen = 127.0.0.1:7001\n"
+
+static const char full_primary[] = "; a full primary config\n"
+				   "[cluster]\n"
+				   "id = yard-ha              ; shared by the cluster\n"
+				   "standbys = s1, s2 ,s3\n"
+				   "\n"
+				   "[node]\n"
+				   "id = p1\n"
+				   "role = primary\n"
+				   "data_dir = /var/lib/hawser/p1\n"
+				   "listen = 127.0.0.1:7001\n"
+				   "client = unix:/run/hawser/p1.sock\n"
+				   "\n"
+				   "[durability]\n"
+				   "mode = durable\n"
+				   "k = 2\n"
+				   "\n"
+				   "[limits]\n"
+				   "waiters_max = 1000\n"
+				   "window_records = 2048\n"
+				   "heartbeat_ms = 50\n"
+				   "peer_timeout_ms = 2500\n";
+
+/* Every key of a full primary config comes back as written. */
+static void test_full_primary(void **state)
+{
+	struct fx *f = *state;
+	assert_int_equal(load(f, full_primary), 0);
+	assert_string_equal(f->err, "");
+	struct hw_config *c = &f->c;
+	assert_string_equal(c->cluster_id, "yard-ha");
+	assert_string_equal(c->node_id, "p1");
+	assert_int_equal(c->role, HW_ROLE_PRIMARY);
+	assert_string_equal(c->data_dir, "/var/lib/hawser/p1");
+	assert_string_equal(c->listen, "127.0.0.1:7001");
+	assert_string_equal(c->client, "unix:/run/hawser/p1.sock");
+	assert_string_equal(c->primary, "");
+	assert_int_equal(c->n_standbys, 3);
+	assert_string_equal(c->standbys[0], "s1");
+	assert_string_equal(c->standbys[1], "s2");
+	assert_string_equal(c->standbys[2], "s3");
+	assert_int_equal(c->mode, HW_MODE_DURABLE);
+	assert_int_equal(c->k, 2);
+	assert_int_equal(c->waiters_max, 1000);
+	assert_int_equal(c->window_records, 2048);
+	assert_int_equal(c->heartbeat_ms, 50);
+	assert_int_equal(c->peer_timeout_ms, 2500);
+}
+
+/* A minimal standby config loads, and every key it leaves out has its default. */
+static void test_standby_defaults(void **state)
+{
+	struct fx *f = *state;
+	assert_int_equal(load(f, "[cluster]\nid = yard-ha\n"
+				 "[node]\nid = s1\nrole = standby\ndata_dir = /d/s1\n"
+				 "primary = [::1]:7001\n"),
+			 0);
+	struct hw_config d;
+	hw_config_defaults(&d);
+	struct hw_config *c = &f->c;
+	assert_int_equal(c->role, HW_ROLE_STANDBY);
+	assert_string_equal(c->primary, "[::1]:7001");
+	assert_int_equal(c->n_standbys, 0);
+	assert_int_equal(c->mode, d.mode);
+	assert_int_equal(c->k, d.k);
+	assert_int_equal(c->waiters_max, d.waiters_max);
+	assert_int_equal(c->window_records, d.window_records);
+	assert_int_equal(c->heartbeat_ms, d.heartbeat_ms);
+	assert_int_equal(c->peer_timeout_ms, d.peer_timeout_ms);
+}
+
+/* The defaults are the documented ones (config.h) and leave no stray fields set. */
+static void test_defaults(void **state)
+{
+	(void)state;
+	struct hw_config c;
+	memset(&c, 0x5a, sizeof c);
+	hw_config_defaults(&c);
+	assert_int_equal(c.mode, HW_MODE_LOCAL);
+	assert_int_equal(c.k, 1);
+	assert_int_equal(c.waiters_max, 65536);
+	assert_int_equal(c.window_records, 65536);
+	assert_int_equal(c.heartbeat_ms, 100);
+	assert_int_equal(c.peer_timeout_ms, 5000);
+	assert_int_equal(c.n_standbys, 0);
+	assert_string_equal(c.node_id, "");
+	assert_string_equal(c.data_dir, "");
+}
+
+/* A missing file is -ENOENT, not a config error. */
+static void test_missing_file(void **state)
+{
+	struct fx *f = *state;
+	char err[256];
+	struct hw_config c;
+	char path[400];
+	snprintf(path, sizeof path, "%s/nope.conf", f->dir);
+	assert_int_equal(hw_config_load(path, &c, err, sizeof err), -ENOENT);
+	assert_non_null(strstr(err, "nope.conf"));
+}
+
+/* A misspelt key is refused at its line, by name. */
+static void test_unknown_key(void **state)
+{
+	struct fx *f = *state;
+	expect_error(f, PRIMARY_HEAD "lisen = 127.0.0.1:7002\n", 9, "unknown key 'node.lisen'");
+}
+
+/* An unknown section is refused at its header, even with no keys in it. */
+static void test_unknown_section(void **state)
+{
+	struct fx *f = *state;
+	expect_error(f, PRIMARY_HEAD "[durabilty]\n", 9, "unknown section '[durabilty]'");
+	expect_error(f, "[cluster]\nid = a\n[nodes]\nid = p1\n", 3, "unknown section '[nodes]'");
+}
+
+/* A role other than primary or standby names the key. */
+static void test_bad_role(void **state)
+{
+	struct fx *f = *state;
+	expect_error(f, "[cluster]\nid = a\n[node]\nid = p1\nrole = leader\n", 5, "'node.role'");
+}
+
+/* A mode other than the four names the key and the value. */
+static void test_bad_mode(void **state)
+{
+	struct fx *f = *state;
+	expect_error(f, PRIMARY_HEAD "[durability]\nmode = Durable\n", 10,
+		     "bad value 'Durable' for 'durability.mode'");
+}
+
+/* A primary cannot wait for more standbys than it lists, nor for none in a mode beyond
+ * local; the error points at the k line (or the mode line when k is the default). */
+static void test_k_too_big(void **state)
+{
+	struct fx *f = *state;
+	expect_error(f, PRIMARY_HEAD "[durability]\nmode = durable\nk = 3\n", 11,
+		     "'durability.k' = 3 is more than the 2 standbys");
+	expect_error(f, PRIMARY_HEAD "[durability]\nmode = applied\nk = 0\n", 11,
+		     "'durability.k' must be at least 1");
+	expect_error(f,
+		     "[cluster]\nid = a\n[node]\nid = p1\nrole = primary\ndata_dir = /d\n"
+		     "[durability]\nmode = received\n",
+		     8, "'durability.k' = 1 is more than the 0 standbys");
+	/* k = n is fine, and a standby's k is not checked against a list it does not have. */
+	assert_int_equal(load(f, PRIMARY_HEAD "[durability]\nmode = durable\nk = 2\n"), 0);
+	assert_int_equal(f->c.k, 2);
+}
+
+/* Required keys missing: named, without a line. */
+static void test_missing_required(void **state)
+{
+	struct fx *f = *state;
+	expect_error(f, "[cluster]\nid = a\n[node]\nid = p1\nrole = primary\n", 0,
+		     "missing key 'node.data_dir'");
+	expect_error(f, "[cluster]\nid = a\n[node]\nrole = primary\ndata_dir = /d\n", 0,
+		     "missing key 'node.id'");
+	expect_error(f, "[node]\nid = p1\nrole = primary\ndata_dir = /d\n", 0,
+		     "missing key 'cluster.id'");
+	expect_error(f, "[cluster]\nid = a\n[node]\nid = s1\nrole = standby\ndata_dir = /d\n", 0,
+		     "missing key 'node.primary'");
+}
+
+/* An id over HW_ID_CHARS_MAX characters, or with characters not allowed, is refused. */
+static void test_id_too_long(void **state)
+{
+	struct fx *f = *state;
+	char text[512];
+	snprintf(text, sizeof text, "[cluster]\nid = a\n[node]\nid = %0*d\n", HW_ID_CHARS_MAX + 1,
+		 7);
+	expect_error(f, text, 4, "'node.id' is 33 characters long");
+	snprintf(text, sizeof text,
+		 "[cluster]\nid = a\n[node]\nid = %0*d\nrole = standby\n"
+		 "data_dir = /d\nprimary = h:1\n",
+		 HW_ID_CHARS_MAX, 7);
+	assert_int_equal(load(f, text), 0);
+	assert_int_equal(strlen(f->c.node_id), HW_ID_CHARS_MAX);
+	expect_error(f, "[cluster]\nid = yard ha\n", 2, "bad value 'yard ha' for 'cluster.id'");
+}
+
+/* Numbers: not a number, trailing junk, negative, out of range, zero where 1 is least. */
+static void test_bad_number(void **state)
+{
+	struct fx *f = *state;
+	expect_error(f, PRIMARY_HEAD "[limits]\nheartbeat_ms = fast\n", 10,
+		     "bad number 'fast' for 'limits.heartbeat_ms'");
+	expect_error(f, PRIMARY_HEAD "[limits]\nwaiters_max = 10k\n", 10,
+		     "bad number '10k' for 'limits.waiters_max'");
+	expect_error(f, PRIMARY_HEAD "[limits]\nwindow_records = -1\n", 10,
+		     "bad number '-1' for 'limits.window_records'");
+	expect_error(f, PRIMARY_HEAD "[limits]\nwaiters_max = 0\n", 10,
+		     "'limits.waiters_max' = 0 is out of range");
+	expect_error(f, PRIMARY_HEAD "[limits]\nwaiters_max = 99999999999999999999999\n", 10,
+		     "bad number");
+	expect_error(f, PRIMARY_HEAD "[limits]\nheartbeat_ms = 500\npeer_timeout_ms = 400\n", 11,
+		     "'limits.peer_timeout_ms' = 400 must be more than");
+}
+
+/* More than HW_PEERS_MAX standbys, or one listed twice, is refused. */
+static void test_too_many_standbys(void **state)
+{
+	struct fx *f = *state;
+	expect_error(f, "[cluster]\nid = a\nstandbys = a,b,c,d,e,f,g,h,i\n", 3,
+		     "'cluster.standbys' lists more than 8 standbys");
+	expect_error(f, "[cluster]\nid = a\nstandbys = a, b, a\n", 3, "lists 'a' twice");
+	assert_int_equal(load(f, "[cluster]\nid = x\nstandbys = a,b,c,d,e,f,g,h\n"
+				 "[node]\nid = p\nrole = primary\ndata_dir = /d\nlisten = :1\n"),
+			 HW_ECONFIG); /* eight is fine, but the listen address has no host */
+	assert_non_null(strstr(f->err, "bad address ':1' for 'node.listen'"));
+	assert_int_equal(load(f, "[cluster]\nid = x\nstandbys = a,b,c,d,e,f,g,h\n"
+				 "[node]\nid = p\nrole = primary\ndata_dir = /d\nlisten = h:1\n"),
+			 0);
+	assert_int_equal(f->c.n_standbys, HW_PEERS_MAX);
+}
+
+/* Lines that are not key = value, keys outside a section, keys given twice and lines
+ * longer than libinih's buffer are refused at their own line. */
+static void test_syntax(void **state)
+{
+	struct fx *f = *state;
+	expect_error(f, "[cluster]\nid = a\njust words\n", 3, "syntax error");
+	expect_error(f, "id = a\n", 1, "outside any section");
+	expect_error(f, "[cluster]\nid = a\nid = b\n", 3, "'cluster.id' given twice");
+	char text[1024];
+	snprintf(text, sizeof text, "[cluster]\nid = a\n[node]\ndata_dir = /%0600d\nid = p\n", 1);
+	expect_error(f, text, 4, "line is longer than");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_full_primary, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_standby_defaults, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_defaults, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_missing_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unknown_key, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unknown_section, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_role, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_mode, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_k_too_big, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_missing_required, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_id_too_long, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_number, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_too_many_standbys, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_syntax, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

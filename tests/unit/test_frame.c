@@ -1,0 +1,303 @@
+/* test_frame.c: CRC32C, stream framing and the raw APPEND/SUBMIT body headers. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "engine/io/frame.h"
+#include "hawser_error.h"
+
+/* Bit-at-a-time CRC32C straight from the definition: the reference both fast paths must
+ * match. */
+static uint32_t crc_ref(uint32_t crc, const uint8_t *p, size_t len)
+{
+	uint32_t c = ~crc;
+	for (size_t i = 0; i < len; i++) {
+		c ^= p[i];
+		for (int b = 0; b < 8; b++)
+			c = (c & 1u) ? (c >> 1) ^ 0x82F63B78u : c >> 1;
+	}
+	return ~c;
+}
+
+/* Deterministic bytes (xorshift, fixed seed) so a failure replays identically. */
+static void fill(uint8_t *p, size_t len, uint32_t seed)
+{
+	uint32_t x = seed ? seed : 1u;
+	for (size_t i = 0; i < len; i++) {
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		p[i] = (uint8_t)x;
+	}
+}
+
+/* Build header + body into out; returns the total length. */
+static size_t make_frame(uint8_t *out, enum hw_frame_type type, const uint8_t *body, uint32_t len)
+{
+	hw_frame_header(out, type, body, len);
+	if (len > 0)
+		memcpy(out + HW_FRAME_HEADER_BYTES, body, len);
+	return HW_FRAME_HEADER_BYTES + len;
+}
+
+/* The CRC gives the published answers: "123456789" and the RFC 3720 B.4 vectors. */
+static void test_crc_known_answer(void **state)
+{
+	(void)state;
+	uint8_t buf[32];
+	assert_int_equal(hw_crc32c(0, "123456789", 9), 0xE3069283u);
+	assert_int_equal(hw_crc32c(0, NULL, 0), 0);
+	memset(buf, 0, sizeof buf);
+	assert_int_equal(hw_crc32c(0, buf, sizeof buf), 0x8A9136AAu);
+	memset(buf, 0xff, sizeof buf);
+	assert_int_equal(hw_crc32c(0, buf, sizeof buf), 0x62A8AB43u);
+	for (int i = 0; i < 32; i++)
+		buf[i] = (uint8_t)i;
+	assert_int_equal(hw_crc32c(0, buf, sizeof buf), 0x46DD794Eu);
+}
+
+/* Continuing from a previous CRC at any split point gives the CRC of the whole buffer. */
+static void test_crc_continuation(void **state)
+{
+	(void)state;
+	uint8_t buf[100];
+	fill(buf, sizeof buf, 7);
+	uint32_t whole = hw_crc32c(0, buf, sizeof buf);
+	assert_int_equal(whole, crc_ref(0, buf, sizeof buf));
+	for (size_t cut = 0; cut <= sizeof buf; cut++) {
+		uint32_t a = hw_crc32c(0, buf, cut);
+		assert_int_equal(hw_crc32c(a, buf + cut, sizeof buf - cut), whole);
+		assert_int_equal(
+			hw__crc32c_sw(hw__crc32c_sw(0, buf, cut), buf + cut, sizeof buf - cut),
+			whole);
+	}
+}
+
+/* The software tables and the SSE4.2 instruction agree with the bitwise reference for
+ * every length up to 300 at every alignment, and when continuing from a nonzero CRC. */
+static void test_crc_paths_agree(void **state)
+{
+	(void)state;
+	uint8_t buf[300 + 8];
+	fill(buf, sizeof buf, 42);
+	int have_hw = 0;
+#if defined(__x86_64__)
+	have_hw = __builtin_cpu_supports("sse4.2");
+#endif
+	for (size_t off = 0; off < 8; off++)
+		for (size_t len = 0; len <= 300; len++) {
+			uint32_t want = crc_ref(0x12345678u, buf + off, len);
+			assert_int_equal(hw__crc32c_sw(0x12345678u, buf + off, len), want);
+			assert_int_equal(hw_crc32c(0x12345678u, buf + off, len), want);
+#if defined(__x86_64__)
+			if (have_hw)
+				assert_int_equal(hw__crc32c_hw(0x12345678u, buf + off, len), want);
+#endif
+		}
+	if (!have_hw)
+		print_message("no SSE4.2: only the software CRC path was checked\n");
+}
+
+/* Every frame type, with an empty, a small and the largest body, parses back to the same
+ * type, body and length. */
+static void test_round_trip_every_type(void **state)
+{
+	(void)state;
+	static const uint32_t lens[] = {0, 1, 77, HW_FRAME_BYTES_MAX};
+	uint8_t *body = malloc(HW_FRAME_BYTES_MAX);
+	uint8_t *buf = malloc(HW_FRAME_HEADER_BYTES + HW_FRAME_BYTES_MAX);
+	assert_non_null(body);
+	assert_non_null(buf);
+	fill(body, HW_FRAME_BYTES_MAX, 3);
+	for (int t = HW_FRAME_HELLO; t <= HW_FRAME_TYPE_MAX; t++)
+		for (size_t i = 0; i < sizeof lens / sizeof lens[0]; i++) {
+			size_t n = make_frame(buf, (enum hw_frame_type)t, body, lens[i]);
+			assert_memory_equal(buf, "HW\x01", 3);
+			assert_int_equal(buf[3], t);
+			struct hw_frame f;
+			assert_int_equal(hw_frame_parse(buf, n, &f), (long)n);
+			assert_int_equal(f.type, t);
+			assert_int_equal(f.len, lens[i]);
+			assert_ptr_equal(f.body, buf + HW_FRAME_HEADER_BYTES);
+			assert_memory_equal(f.body, body, lens[i]);
+		}
+	free(buf);
+	free(body);
+}
+
+/* A stream cut at every byte position asks for more until the frame is whole, then
+ * returns its length; a truncated body never reads as an error. */
+static void test_split_every_byte(void **state)
+{
+	(void)state;
+	uint8_t body[200], buf[HW_FRAME_HEADER_BYTES + sizeof body];
+	fill(body, sizeof body, 9);
+	size_t n = make_frame(buf, HW_FRAME_APPEND, body, sizeof body);
+	struct hw_frame f = {0};
+	for (size_t avail = 0; avail < n; avail++) {
+		assert_int_equal(hw_frame_parse(buf, avail, &f), 0);
+		assert_null(f.body); /* f untouched until a frame is returned */
+	}
+	assert_int_equal(hw_frame_parse(buf, n, &f), (long)n);
+	assert_int_equal(f.type, HW_FRAME_APPEND);
+	assert_int_equal(f.len, sizeof body);
+}
+
+/* Two frames back to back parse one after the other, each with its own length, and the
+ * first parse does not look at the second frame's bytes. */
+static void test_back_to_back(void **state)
+{
+	(void)state;
+	uint8_t a[10], b[33], buf[2 * HW_FRAME_HEADER_BYTES + sizeof a + sizeof b];
+	fill(a, sizeof a, 1);
+	fill(b, sizeof b, 2);
+	size_t na = make_frame(buf, HW_FRAME_ACK, a, sizeof a);
+	size_t nb = make_frame(buf + na, HW_FRAME_STATUS, b, sizeof b);
+	struct hw_frame f;
+	assert_int_equal(hw_frame_parse(buf, na + nb, &f), (long)na);
+	assert_int_equal(f.type, HW_FRAME_ACK);
+	assert_memory_equal(f.body, a, sizeof a);
+	assert_int_equal(hw_frame_parse(buf, na + 3, &f), (long)na);
+	assert_int_equal(hw_frame_parse(buf + na, nb, &f), (long)nb);
+	assert_int_equal(f.type, HW_FRAME_STATUS);
+	assert_memory_equal(f.body, b, sizeof b);
+	assert_int_equal(hw_frame_parse(buf + na, nb - 1, &f), 0);
+}
+
+/* Bad magic, version, type 0 or 13 and a length over the maximum are refused as soon
+ * as the first 8 bytes are in, before any CRC or body, and stay refused with more bytes. */
+static void test_bad_header_refused_early(void **state)
+{
+	(void)state;
+	struct {
+		size_t off;
+		uint8_t val;
+	} bad[] = {{0, 'X'}, {1, 'X'}, {2, 0}, {2, 2}, {3, 0}, {3, HW_FRAME_TYPE_MAX + 1}};
+	uint8_t hdr[HW_FRAME_HEADER_BYTES];
+	struct hw_frame f;
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		hw_frame_header(hdr, HW_FRAME_HEARTBEAT, NULL, 0);
+		hdr[bad[i].off] = bad[i].val;
+		assert_int_equal(hw_frame_parse(hdr, 7, &f), 0);
+		assert_int_equal(hw_frame_parse(hdr, 8, &f), HW_EFRAME);
+		assert_int_equal(hw_frame_parse(hdr, sizeof hdr, &f), HW_EFRAME);
+	}
+	/* Length MAX + 1 with a CRC that would match: only the length is wrong. */
+	uint8_t big[HW_FRAME_HEADER_BYTES];
+	hw_frame_header(big, HW_FRAME_SNAPSHOT_CHUNK, NULL, 0);
+	big[4] = 1;
+	big[5] = 0;
+	big[6] = (uint8_t)(HW_FRAME_BYTES_MAX >> 16);
+	big[7] = (uint8_t)(HW_FRAME_BYTES_MAX >> 24);
+	assert_int_equal(hw_frame_parse(big, 8, &f), HW_EFRAME);
+	assert_int_equal(hw_frame_parse(big, sizeof big, &f), HW_EFRAME);
+	/* A huge length still inside the limit only asks for more: nothing refuses it yet. */
+	big[4] = 0;
+	assert_int_equal(hw_frame_parse(big, sizeof big, &f), 0);
+}
+
+/* Flipping any single bit of the header or the body makes the frame refused. The frame
+ * sits in a buffer padded to the largest frame, so a flip that grows the length finds
+ * its bytes there and fails the CRC instead of asking for more. */
+static void test_every_bit_flip_refused(void **state)
+{
+	(void)state;
+	uint8_t body[64];
+	size_t cap = HW_FRAME_HEADER_BYTES + HW_FRAME_BYTES_MAX;
+	uint8_t *buf = calloc(1, cap);
+	assert_non_null(buf);
+	fill(body, sizeof body, 5);
+	size_t n = make_frame(buf, HW_FRAME_SUBMIT, body, sizeof body);
+	struct hw_frame f;
+	for (size_t bit = 0; bit < 8 * n; bit++) {
+		buf[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+		assert_int_equal(hw_frame_parse(buf, cap, &f), HW_EFRAME);
+		buf[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+	}
+	assert_int_equal(hw_frame_parse(buf, cap, &f), (long)n);
+	free(buf);
+}
+
+/* A header with part of its body is "need more" at every truncation, not an error. */
+static void test_truncated_body_needs_more(void **state)
+{
+	(void)state;
+	uint8_t body[1000], buf[HW_FRAME_HEADER_BYTES + sizeof body];
+	fill(body, sizeof body, 11);
+	size_t n = make_frame(buf, HW_FRAME_SNAPSHOT_CHUNK, body, sizeof body);
+	struct hw_frame f;
+	assert_int_equal(hw_frame_parse(buf, HW_FRAME_HEADER_BYTES, &f), 0);
+	assert_int_equal(hw_frame_parse(buf, n / 2, &f), 0);
+	assert_int_equal(hw_frame_parse(buf, n - 1, &f), 0);
+	assert_int_equal(hw_frame_parse(buf, n, &f), (long)n);
+}
+
+/* The APPEND body header round-trips little-endian, and a nonzero reserved word or a
+ * short body is refused. */
+static void test_append_hdr(void **state)
+{
+	(void)state;
+	uint8_t p[HW_APPEND_HEADER_BYTES];
+	struct hw_append_hdr in = {0x0102030405060708ull, 0xfedcba9876543210ull, 4096};
+	struct hw_append_hdr out = {0};
+	memset(p, 0xaa, sizeof p);
+	hw_append_hdr_put(p, &in);
+	assert_int_equal(p[0], 0x08);
+	assert_int_equal(p[7], 0x01);
+	assert_int_equal(hw_append_hdr_get(p, sizeof p, &out), 0);
+	assert_true(out.epoch == in.epoch);
+	assert_true(out.primary_durable == in.primary_durable);
+	assert_int_equal(out.count, in.count);
+	assert_int_equal(hw_append_hdr_get(p, sizeof p - 1, &out), HW_EFRAME);
+	for (size_t i = 20; i < 24; i++) {
+		p[i] = 1;
+		assert_int_equal(hw_append_hdr_get(p, sizeof p, &out), HW_EFRAME);
+		p[i] = 0;
+	}
+}
+
+/* The SUBMIT body header round-trips, and each nonzero reserved byte or a short body is
+ * refused. */
+static void test_submit_hdr(void **state)
+{
+	(void)state;
+	uint8_t p[HW_SUBMIT_HEADER_BYTES];
+	struct hw_submit_hdr in = {0x1122334455667788ull, HW_SUBMIT_MODE_DEFAULT, 3};
+	struct hw_submit_hdr out = {0};
+	memset(p, 0xaa, sizeof p);
+	hw_submit_hdr_put(p, &in);
+	assert_int_equal(p[0], 0x88);
+	assert_int_equal(hw_submit_hdr_get(p, sizeof p, &out), 0);
+	assert_true(out.request_id == in.request_id);
+	assert_int_equal(out.mode, HW_SUBMIT_MODE_DEFAULT);
+	assert_int_equal(out.k, 3);
+	assert_int_equal(hw_submit_hdr_get(p, sizeof p - 1, &out), HW_EFRAME);
+	for (size_t i = 10; i < 16; i++) {
+		p[i] = 0x80;
+		assert_int_equal(hw_submit_hdr_get(p, sizeof p, &out), HW_EFRAME);
+		p[i] = 0;
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_crc_known_answer),
+		cmocka_unit_test(test_crc_continuation),
+		cmocka_unit_test(test_crc_paths_agree),
+		cmocka_unit_test(test_round_trip_every_type),
+		cmocka_unit_test(test_split_every_byte),
+		cmocka_unit_test(test_back_to_back),
+		cmocka_unit_test(test_bad_header_refused_early),
+		cmocka_unit_test(test_every_bit_flip_refused),
+		cmocka_unit_test(test_truncated_body_needs_more),
+		cmocka_unit_test(test_append_hdr),
+		cmocka_unit_test(test_submit_hdr),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
