@@ -490,7 +490,7 @@ static int standby_hello(struct hw_session *s, const Hawser__Wire__V1__Hello *m)
 		hw_log("peer_refused", "peer=%s node=%s reason=unknown_standby", hw_conn_peer(s->conn),
 		       m->node_id);
 		hw__node_send_error(s->conn, HW_ECLUSTER, "not a standby of this primary");
-		return HW_ECLUSTER;
+		return 0; /* see below: the peer closes */
 	}
 	int rc = chain_matches(n, m);
 	if (rc != 0) {
@@ -498,7 +498,11 @@ static int standby_hello(struct hw_session *s, const Hawser__Wire__V1__Hello *m)
 		       (unsigned long long)m->last_lsn, (unsigned long long)n->core.last_lsn,
 		       hw_errname(rc));
 		hw__node_send_error(s->conn, rc, "standby's log does not match the primary's");
-		return rc;
+		/* Returning the code would close at once, and hw_conn_close() drops the queued
+		 * ERROR frame: the standby would see a bare close and never learn why. The
+		 * session stays without hello (it can only say HELLO again) and the standby
+		 * closes when the ERROR arrives. */
+		return 0;
 	}
 	struct hw_standby_link *l = &n->links[peer];
 	if (l->c != NULL && l->c != s)

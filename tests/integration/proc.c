@@ -1,0 +1,718 @@
+/* proc.c: processes, nodes and loads for the integration tests (tests/integration/proc.h). */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* pipe2, F_SETPIPE_SZ */
+#endif
+#include "tests/integration/proc.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bench/workload.h"
+#include "replica/store.h"
+#include "engine/client_int.h"
+#include "wire.pb-c.h"
+
+/* The child's stderr pipe: large enough that a node never blocks on a log write while
+ * the test is busy elsewhere for a while. */
+#define PIPE_BYTES           (1 << 20)
+#define START_WAIT_MS        10000
+#define STATUS_WAIT_MS       5000
+#define STATUS_PAUSE_MS      20
+#define LOAD_WAIT_MS_DEFAULT 30000
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int left_ms(int64_t deadline)
+{
+	int64_t left = deadline - mono_ms();
+	return left <= 0 ? 0 : (int)left;
+}
+
+/* ---- files and ports ---------------------------------------------------------------- */
+
+const char *hw_test_bin(void)
+{
+	const char *b = getenv("HW_BIN");
+	return b != NULL && *b != '\0' && access(b, X_OK) == 0 ? b : NULL;
+}
+
+int hw_test_mkdtemp(const char *name, char *dir, size_t cap)
+{
+	const char *tmp = getenv("HW_TEST_TMP");
+	if (tmp == NULL || *tmp == '\0')
+		tmp = "/tmp";
+	mkdir(tmp, 0700);
+	int n = snprintf(dir, cap, "%s/%s-XXXXXX", tmp, name);
+	if (n < 0 || (size_t)n >= cap)
+		return -ENAMETOOLONG;
+	return mkdtemp(dir) != NULL ? 0 : -errno;
+}
+
+int hw_test_rm_rf(const char *dir)
+{
+	if (dir == NULL || *dir == '\0')
+		return 0;
+	const char *args[] = {"rm", "-rf", "--", dir, NULL};
+	pid_t pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid == 0) {
+		execvp("rm", (char *const *)args);
+		_exit(127);
+	}
+	int st;
+	if (waitpid(pid, &st, 0) != pid)
+		return -errno;
+	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -EIO;
+}
+
+int hw_free_port(uint16_t *port)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t len = sizeof sa;
+	int rc = 0;
+	if (bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0 ||
+	    getsockname(fd, (struct sockaddr *)&sa, &len) != 0)
+		rc = -errno;
+	close(fd);
+	*port = ntohs(sa.sin_port);
+	return rc;
+}
+
+long hw_proc_rss_kib(pid_t pid)
+{
+	char path[64], line[256];
+	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+	FILE *f = fopen(path, "r");
+	if (f == NULL)
+		return -errno;
+	long kib = -ENOENT;
+	while (fgets(line, sizeof line, f) != NULL)
+		if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
+			break;
+	fclose(f);
+	return kib;
+}
+
+/* ---- processes ---------------------------------------------------------------------- */
+
+static pid_t spawn(const char *bin, const char *const *args, int out_fd, int err_fd)
+{
+	const char *argv[HW_PROC_ARGS_MAX + 2] = {bin};
+	for (int i = 0; args[i] != NULL; i++) {
+		if (i >= HW_PROC_ARGS_MAX)
+			return -E2BIG;
+		argv[i + 1] = args[i];
+	}
+	pid_t pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid == 0) {
+		/* Only async-signal-safe calls: the test may have other threads. */
+		if (out_fd < 0)
+			out_fd = open("/dev/null", O_WRONLY);
+		dup2(out_fd, STDOUT_FILENO);
+		dup2(err_fd, STDERR_FILENO);
+		execv(bin, (char *const *)argv);
+		_exit(127);
+	}
+	return pid;
+}
+
+int hw_proc_start(struct hw_proc *p, const char *log_path, const char *const *args)
+{
+	*p = (struct hw_proc){.pid = 0, .err_fd = -1, .log_fd = -1};
+	const char *bin = hw_test_bin();
+	if (bin == NULL)
+		return -ENOENT;
+	snprintf(p->log_path, sizeof p->log_path, "%s", log_path);
+	p->log = calloc(1, HW_PROC_LOG_BYTES_MAX + 1);
+	p->log_fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	int fds[2];
+	if (p->log == NULL || p->log_fd < 0 || pipe2(fds, O_CLOEXEC) != 0)
+		return -ENOMEM;
+	fcntl(fds[0], F_SETPIPE_SZ, PIPE_BYTES);
+	pid_t pid = spawn(bin, args, -1, fds[1]);
+	close(fds[1]);
+	if (pid < 0) {
+		close(fds[0]);
+		return (int)pid;
+	}
+	p->pid = pid;
+	p->err_fd = fds[0];
+	return 0;
+}
+
+long hw_proc_pump(struct hw_proc *p, int timeout_ms)
+{
+	if (p->err_fd < 0)
+		return -1;
+	struct pollfd pfd = {.fd = p->err_fd, .events = POLLIN};
+	int n = poll(&pfd, 1, timeout_ms);
+	if (n <= 0)
+		return 0;
+	char buf[65536];
+	ssize_t got = read(p->err_fd, buf, sizeof buf);
+	if (got < 0)
+		return errno == EINTR ? 0 : -1;
+	if (got == 0) {
+		close(p->err_fd);
+		p->err_fd = -1;
+		return -1;
+	}
+	ssize_t w = write(p->log_fd, buf, (size_t)got);
+	(void)w;
+	size_t take = (size_t)got;
+	if (take > HW_PROC_LOG_BYTES_MAX - p->log_len)
+		take = HW_PROC_LOG_BYTES_MAX - p->log_len;
+	memcpy(p->log + p->log_len, buf, take);
+	p->log_len += take;
+	p->log[p->log_len] = '\0';
+	return got;
+}
+
+size_t hw_proc_mark(const struct hw_proc *p)
+{
+	return p->log_len;
+}
+
+/* Search whole lines in log[*scan, log_len); *scan moves past the lines looked at. */
+static bool find_line(struct hw_proc *p, size_t *scan, const char *needle, const char *needle2,
+		      char *line, size_t cap, size_t *end)
+{
+	while (*scan < p->log_len) {
+		char *start = p->log + *scan;
+		char *nl = memchr(start, '\n', p->log_len - *scan);
+		if (nl == NULL)
+			return false;
+		*nl = '\0'; /* briefly, so strstr stays within the line */
+		bool hit = strstr(start, needle) != NULL &&
+			   (needle2 == NULL || strstr(start, needle2) != NULL);
+		if (hit && line != NULL)
+			snprintf(line, cap, "%s", start);
+		*nl = '\n';
+		*scan = (size_t)(nl - p->log) + 1;
+		if (hit) {
+			*end = *scan;
+			return true;
+		}
+	}
+	return false;
+}
+
+bool hw_proc_wait_line(struct hw_proc *p, size_t *from, const char *needle, const char *needle2,
+		       int timeout_ms, char *line, size_t cap)
+{
+	int64_t deadline = mono_ms() + timeout_ms;
+	size_t scan = *from;
+	for (;;) {
+		size_t end;
+		if (find_line(p, &scan, needle, needle2, line, cap, &end)) {
+			*from = end;
+			return true;
+		}
+		if (mono_ms() >= deadline)
+			return false;
+		if (hw_proc_pump(p, left_ms(deadline)) < 0 &&
+		    !find_line(p, &scan, needle, needle2, line, cap, &end))
+			return false;
+	}
+}
+
+int hw_proc_signal(struct hw_proc *p, int sig)
+{
+	if (p->pid <= 0)
+		return -ESRCH;
+	return kill(p->pid, sig) == 0 ? 0 : -errno;
+}
+
+int hw_proc_reap(struct hw_proc *p, int timeout_ms)
+{
+	if (p->pid <= 0)
+		return -1;
+	int64_t deadline = mono_ms() + timeout_ms;
+	while (p->err_fd >= 0 && mono_ms() < deadline)
+		hw_proc_pump(p, left_ms(deadline));
+	if (p->err_fd >= 0) {
+		kill(p->pid, SIGKILL);
+		int64_t last = mono_ms() + 5000;
+		while (p->err_fd >= 0 && mono_ms() < last)
+			hw_proc_pump(p, left_ms(last));
+	}
+	int st = 0;
+	while (waitpid(p->pid, &st, 0) < 0 && errno == EINTR) {
+	}
+	p->pid = 0;
+	p->status = st;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+int hw_proc_stop(struct hw_proc *p, int timeout_ms)
+{
+	if (hw_proc_signal(p, SIGTERM) != 0)
+		return -1;
+	return hw_proc_reap(p, timeout_ms);
+}
+
+void hw_proc_kill(struct hw_proc *p)
+{
+	if (p->pid > 0) {
+		kill(p->pid, SIGKILL);
+		hw_proc_reap(p, 5000);
+	}
+	if (p->log == NULL) /* never started: its descriptors are not ours to close */
+		return;
+	if (p->err_fd >= 0)
+		close(p->err_fd);
+	if (p->log_fd >= 0)
+		close(p->log_fd);
+	p->err_fd = p->log_fd = -1;
+	free(p->log);
+	p->log = NULL;
+	p->log_len = 0;
+}
+
+int hw_proc_run(const char *log_path, char *out, size_t cap, int timeout_ms,
+		const char *const *args)
+{
+	const char *bin = hw_test_bin();
+	if (bin == NULL || cap == 0)
+		return -ENOENT;
+	int err = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	int fds[2];
+	if (err < 0 || pipe2(fds, O_CLOEXEC) != 0) {
+		if (err >= 0)
+			close(err);
+		return -errno;
+	}
+	pid_t pid = spawn(bin, args, fds[1], err);
+	close(fds[1]);
+	close(err);
+	if (pid < 0) {
+		close(fds[0]);
+		return (int)pid;
+	}
+	size_t len = 0;
+	int64_t deadline = mono_ms() + timeout_ms;
+	for (;;) {
+		struct pollfd pfd = {.fd = fds[0], .events = POLLIN};
+		if (poll(&pfd, 1, left_ms(deadline)) <= 0 && mono_ms() >= deadline) {
+			kill(pid, SIGKILL); /* stuck: its exit status says so */
+			break;
+		}
+		char buf[4096];
+		ssize_t got = read(fds[0], buf, sizeof buf);
+		if (got <= 0 && !(got < 0 && errno == EINTR))
+			break;
+		size_t take = got > 0 ? (size_t)got : 0;
+		if (take > cap - 1 - len)
+			take = cap - 1 - len;
+		memcpy(out + len, buf, take);
+		len += take;
+	}
+	out[len] = '\0';
+	close(fds[0]);
+	int st;
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+	}
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+/* ---- nodes -------------------------------------------------------------------------- */
+
+static int write_config(const struct hw_tnode *n, const struct hw_tnode_opts *o)
+{
+	FILE *f = fopen(n->ini, "w");
+	if (f == NULL)
+		return -errno;
+	fprintf(f, "[cluster]\nid = itest\n");
+	if (o->primary)
+		fprintf(f, "standbys = %s\n", o->standbys);
+	fprintf(f, "[node]\nid = %s\nrole = %s\ndata_dir = %s\nclient = %s\n", n->id,
+		o->primary ? "primary" : "standby", n->dir, n->client);
+	if (o->primary)
+		fprintf(f, "listen = %s\n[durability]\nmode = %s\n", n->listen,
+			o->mode ? o->mode : "durable");
+	else
+		fprintf(f, "primary = %s\n", o->primary_addr);
+	if (o->primary && o->k != 0)
+		fprintf(f, "k = %u\n", o->k);
+	if (o->waiters_max != 0 || o->peer_timeout_ms != 0)
+		fprintf(f, "[limits]\n");
+	if (o->waiters_max != 0)
+		fprintf(f, "waiters_max = %u\n", o->waiters_max);
+	if (o->peer_timeout_ms != 0)
+		fprintf(f, "peer_timeout_ms = %d\n", o->peer_timeout_ms);
+	return fclose(f) == 0 ? 0 : -EIO;
+}
+
+int hw_tnode_init(struct hw_tnode *n, const char *root, const char *id,
+		  const struct hw_tnode_opts *o)
+{
+	*n = (struct hw_tnode){.proc = {.err_fd = -1, .log_fd = -1}};
+	snprintf(n->id, sizeof n->id, "%s", id);
+	snprintf(n->dir, sizeof n->dir, "%s/%s", root, id);
+	snprintf(n->ini, sizeof n->ini, "%s/%s.ini", root, id);
+	snprintf(n->log, sizeof n->log, "%s/%s.log", root, id);
+	uint16_t port;
+	int rc = hw_free_port(&port);
+	if (rc != 0)
+		return rc;
+	snprintf(n->client, sizeof n->client, "127.0.0.1:%u", (unsigned)port);
+	if (o->primary) {
+		rc = hw_free_port(&port);
+		if (rc != 0)
+			return rc;
+		snprintf(n->listen, sizeof n->listen, "127.0.0.1:%u", (unsigned)port);
+	}
+	return write_config(n, o);
+}
+
+int hw_tnode_start(struct hw_tnode *n, size_t *mark)
+{
+	const char *args[] = {"node", "--config", n->ini, NULL};
+	int rc = hw_proc_start(&n->proc, n->log, args);
+	if (rc != 0)
+		return rc;
+	size_t from = 0;
+	if (!hw_proc_wait_line(&n->proc, &from, "event=started", NULL, START_WAIT_MS, NULL, 0))
+		return -ETIMEDOUT;
+	if (mark != NULL)
+		*mark = from;
+	return 0;
+}
+
+static void take_status(const Hawser__Wire__V1__Status *s, struct hw_tstatus *out)
+{
+	*out = (struct hw_tstatus){.role = (int)s->role,
+				   .last_lsn = s->last_lsn,
+				   .durable_lsn = s->durable_lsn,
+				   .waiting = s->waiting};
+	for (size_t i = 0; i < s->n_peers && i < 4; i++) {
+		out->peer_durable[i] = s->peers[i]->durable;
+		out->peer_connected[i] = s->peers[i]->connected;
+		out->n_peers = i + 1;
+	}
+}
+
+int hw_tnode_status(const struct hw_tnode *n, struct hw_tstatus *out)
+{
+	struct hw_client *c;
+	int rc = hw_client_connect(n->client, &c);
+	if (rc != 0)
+		return rc;
+	uint8_t *body = NULL;
+	size_t len = 0;
+	rc = hw_client_status(c, STATUS_WAIT_MS, &body, &len);
+	hw_client_close(c);
+	if (rc != 0)
+		return rc;
+	Hawser__Wire__V1__Status *s = hawser__wire__v1__status__unpack(NULL, len, body);
+	free(body);
+	if (s == NULL)
+		return HW_EPROTOCOL;
+	take_status(s, out);
+	hawser__wire__v1__status__free_unpacked(s, NULL);
+	return 0;
+}
+
+int hw_tnode_wait_durable(struct hw_tnode *sb, uint64_t lsn, int timeout_ms, uint64_t *seen)
+{
+	int64_t deadline = mono_ms() + timeout_ms;
+	*seen = 0;
+	for (;;) {
+		struct hw_tstatus st;
+		if (hw_tnode_status(sb, &st) == 0) {
+			*seen = st.durable_lsn;
+			if (st.durable_lsn >= lsn)
+				return 0;
+		}
+		if (mono_ms() >= deadline)
+			return -ETIMEDOUT;
+		if (hw_proc_pump(&sb->proc, STATUS_PAUSE_MS) < 0)
+			return -ESRCH; /* it died: no point waiting */
+	}
+}
+
+/* ---- load --------------------------------------------------------------------------- */
+
+int hw_load_init(struct hw_load *l)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	l->end_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	pthread_mutex_init(&l->mu, NULL);
+	l->out = calloc(l->count, sizeof *l->out);
+	l->expect = calloc(l->count, sizeof *l->expect);
+	l->done_rec = calloc(l->count, sizeof *l->done_rec);
+	if (l->out == NULL || l->expect == NULL || l->done_rec == NULL)
+		return HW_ENOMEM;
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&l->cv, &ca);
+	pthread_condattr_destroy(&ca);
+	return 0;
+}
+
+struct load_run {
+	struct hw_client *c;
+	uint64_t *slot_id; /* request id in flight in slot i % window, UINT64_MAX: free */
+	uint64_t outstanding;
+	uint64_t since_sample;
+};
+
+/* Take one outcome. Returns 0 or the code that stops the run. */
+static int load_wait_one(struct hw_load *l, struct load_run *r)
+{
+	struct hw_outcome o;
+	int rc = hw_client_wait(r->c, l->wait_ms > 0 ? l->wait_ms : LOAD_WAIT_MS_DEFAULT, &o);
+	if (rc != 0)
+		return rc;
+	uint64_t i = o.request_id;
+	if (i >= l->count || r->slot_id[i % l->window] != i)
+		return HW_EPROTOCOL; /* an outcome nobody asked for */
+	r->slot_id[i % l->window] = UINT64_MAX;
+	r->outstanding--;
+	pthread_mutex_lock(&l->mu);
+	l->out[i] = o;
+	l->done_rec[i] = true;
+	l->outcomes++;
+	if (o.code == 0)
+		l->acked++;
+	pthread_cond_broadcast(&l->cv);
+	pthread_mutex_unlock(&l->mu);
+	if (o.code == 0 && l->sample_cb != NULL && ++r->since_sample >= l->sample_every) {
+		r->since_sample = 0;
+		return l->sample_cb(l, o.lsn, l->sample_arg);
+	}
+	return 0;
+}
+
+static int load_submit_all(struct hw_load *l, struct hw_workload *w, struct load_run *r,
+			   uint8_t *buf)
+{
+	for (uint64_t i = 0; i < l->count; i++) {
+		while (r->slot_id[i % l->window] != UINT64_MAX) {
+			int rc = load_wait_one(l, r);
+			if (rc != 0)
+				return rc;
+		}
+		struct hw_work_item it;
+		int rc = hw_workload_next(w, buf, HW_RECORD_BYTES_MAX, &it);
+		if (rc != 0)
+			return rc;
+		l->expect[i] = it.expect;
+		r->slot_id[i % l->window] = i;
+		rc = hw_client_submit(r->c, i, buf, it.len, l->mode, l->k);
+		if (rc != 0)
+			return rc;
+		r->outstanding++;
+		pthread_mutex_lock(&l->mu);
+		l->submitted++;
+		pthread_mutex_unlock(&l->mu);
+	}
+	while (r->outstanding > 0) {
+		int rc = load_wait_one(l, r);
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}
+
+int hw_load_run(struct hw_load *l)
+{
+	struct hw_workload_opts wo = {l->profile, l->seed, l->count, l->end_ms};
+	struct hw_workload *w = NULL;
+	struct load_run r = {0};
+	uint8_t *buf = malloc(HW_RECORD_BYTES_MAX);
+	r.slot_id = malloc(l->window * sizeof *r.slot_id);
+	int rc = buf != NULL && r.slot_id != NULL ? 0 : HW_ENOMEM;
+	for (unsigned i = 0; rc == 0 && i < l->window; i++)
+		r.slot_id[i] = UINT64_MAX;
+	if (rc == 0)
+		rc = hw_workload_new(&wo, &w);
+	if (rc == 0)
+		rc = hw_client_connect(l->addr, &r.c);
+	if (rc == 0)
+		rc = load_submit_all(l, w, &r, buf);
+	hw_client_close(r.c);
+	hw_workload_free(w);
+	free(r.slot_id);
+	free(buf);
+	pthread_mutex_lock(&l->mu);
+	l->rc = rc;
+	l->finished = true;
+	pthread_cond_broadcast(&l->cv);
+	pthread_mutex_unlock(&l->mu);
+	return rc;
+}
+
+static void *load_thread(void *arg)
+{
+	hw_load_run(arg);
+	return NULL;
+}
+
+int hw_load_start(struct hw_load *l)
+{
+	int rc = pthread_create(&l->thread, NULL, load_thread, l);
+	if (rc != 0)
+		return -rc;
+	l->threaded = true;
+	return 0;
+}
+
+static struct timespec abs_mono(int timeout_ms)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_sec += timeout_ms / 1000;
+	ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	return ts;
+}
+
+bool hw_load_wait_acked(struct hw_load *l, uint64_t n, int timeout_ms)
+{
+	struct timespec until = abs_mono(timeout_ms);
+	pthread_mutex_lock(&l->mu);
+	while (l->acked < n && !l->finished &&
+	       pthread_cond_timedwait(&l->cv, &l->mu, &until) != ETIMEDOUT) {
+	}
+	bool ok = l->acked >= n;
+	pthread_mutex_unlock(&l->mu);
+	return ok;
+}
+
+bool hw_load_join(struct hw_load *l, int timeout_ms)
+{
+	if (!l->threaded)
+		return true;
+	struct timespec until = abs_mono(timeout_ms);
+	pthread_mutex_lock(&l->mu);
+	while (!l->finished && pthread_cond_timedwait(&l->cv, &l->mu, &until) != ETIMEDOUT) {
+	}
+	bool done = l->finished;
+	pthread_mutex_unlock(&l->mu);
+	if (done) {
+		pthread_join(l->thread, NULL);
+		l->threaded = false;
+	}
+	return done;
+}
+
+uint64_t hw_load_acked(struct hw_load *l)
+{
+	pthread_mutex_lock(&l->mu);
+	uint64_t a = l->acked;
+	pthread_mutex_unlock(&l->mu);
+	return a;
+}
+
+void hw_load_free(struct hw_load *l)
+{
+	if (l->out == NULL)
+		return;
+	free(l->out);
+	free(l->expect);
+	free(l->done_rec);
+	pthread_cond_destroy(&l->cv);
+	pthread_mutex_destroy(&l->mu);
+	l->out = NULL;
+	l->expect = NULL;
+	l->done_rec = NULL;
+}
+
+/* ---- stores ------------------------------------------------------------------------- */
+
+static int compare_entries(struct hw_store *a, struct hw_store *b, const struct hw_load *l,
+			   char *why, size_t cap)
+{
+	for (uint64_t i = 0; l != NULL && i < l->count; i++) {
+		if (!l->done_rec[i] || l->out[i].code != 0)
+			continue;
+		uint64_t lsn = l->out[i].lsn;
+		uint8_t *ea = NULL, *eb = NULL;
+		size_t la = 0, lb = 0;
+		int ra = hw_store_read_entry(a, lsn, &ea, &la);
+		int rb = hw_store_read_entry(b, lsn, &eb, &lb);
+		bool same = ra == 0 && rb == 0 && la == lb && memcmp(ea, eb, la) == 0;
+		free(ea);
+		free(eb);
+		if (!same) {
+			snprintf(why, cap, "acked lsn %llu (record %llu): %s / %s, %s",
+				 (unsigned long long)lsn, (unsigned long long)i, hw_errname(ra),
+				 hw_errname(rb), ra == 0 && rb == 0 ? "bytes differ" : "missing");
+			return HW_EDIGEST;
+		}
+	}
+	return 0;
+}
+
+static int compare_state(struct hw_store *a, struct hw_store *b, char *why, size_t cap)
+{
+	struct hw_head ha, hb;
+	uint8_t da[HW_HASH_BYTES], db[HW_HASH_BYTES];
+	int rc = hw_store_head(a, &ha);
+	if (rc == 0)
+		rc = hw_store_head(b, &hb);
+	if (rc == 0)
+		rc = hw_store_digest(a, da);
+	if (rc == 0)
+		rc = hw_store_digest(b, db);
+	if (rc != 0) {
+		snprintf(why, cap, "head or digest: %s", hw_errname(rc));
+		return rc;
+	}
+	if (ha.lsn != hb.lsn || memcmp(ha.hash, hb.hash, HW_HASH_BYTES) != 0) {
+		snprintf(why, cap, "heads differ: lsn %llu / %llu", (unsigned long long)ha.lsn,
+			 (unsigned long long)hb.lsn);
+		return HW_EDIGEST;
+	}
+	if (memcmp(da, db, HW_HASH_BYTES) != 0) {
+		snprintf(why, cap, "state digests differ at lsn %llu", (unsigned long long)ha.lsn);
+		return HW_EDIGEST;
+	}
+	return 0;
+}
+
+int hw_tstore_compare(const char *a, const char *b, const struct hw_load *l, char *why, size_t cap)
+{
+	struct hw_store_opts ro = {.read_only = true};
+	struct hw_store *sa = NULL, *sb = NULL;
+	snprintf(why, cap, "cannot open %s or %s", a, b);
+	int rc = hw_store_open(a, &ro, &sa);
+	if (rc == 0)
+		rc = hw_store_open(b, &ro, &sb);
+	if (rc == 0)
+		rc = compare_entries(sa, sb, l, why, cap);
+	if (rc == 0)
+		rc = compare_state(sa, sb, why, cap);
+	hw_store_close(sb);
+	hw_store_close(sa);
+	return rc;
+}

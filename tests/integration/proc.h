@@ -1,0 +1,217 @@
+/* proc.h: what the integration tests that run real hawser processes share: spawn the
+ * hawser binary ($HW_BIN) with its stderr on a pipe, wait with a deadline for a log line
+ * (tests synchronise on events the node reports, never on sleeps), stop, kill and reap;
+ * free loopback ports and scratch directories; a node's config and status; and a load
+ * that submits generated records through the client library and keeps every outcome.
+ *
+ * Everything here runs on the test's thread, except a load started with
+ * hw_load_start(), which runs on its own thread and publishes its progress under its
+ * mutex. Functions return 0 or a negative code unless they say otherwise; none asserts,
+ * so a fixture's teardown can call them after a failed test. */
+#ifndef HW_TESTS_PROC_H
+#define HW_TESTS_PROC_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "hawser.h"
+
+#define HW_PROC_ARGS_MAX 24
+#define HW_PROC_PATH_MAX 512
+/* A node logs a line per event, not per record: a few MB is far more than any test's
+ * run; past it the log is cut (the file copy keeps all). */
+#define HW_PROC_LOG_BYTES_MAX (8u * 1024u * 1024u)
+
+/* ---- processes -------------------------------------------------------------------- */
+
+struct hw_proc {
+	pid_t pid;  /* > 0 while the child is not reaped */
+	int err_fd; /* read end of its stderr pipe; -1 after EOF */
+	int status; /* waitpid() status once reaped */
+	int log_fd; /* every byte read is appended to log_path, for diagnosis */
+	char log_path[HW_PROC_PATH_MAX];
+	char *log; /* everything read so far, NUL-terminated */
+	size_t log_len;
+};
+
+/* The hawser binary ($HW_BIN), or NULL when it is not set or not executable (the test
+ * then exits 77: skipped). */
+const char *hw_test_bin(void);
+
+/* Make a fresh directory $HW_TEST_TMP/<name>-XXXXXX (/tmp when unset) into dir. */
+int hw_test_mkdtemp(const char *name, char *dir, size_t cap);
+
+/* Remove dir and everything under it. NULL or "" is a no-op. */
+int hw_test_rm_rf(const char *dir);
+
+/* A TCP port on 127.0.0.1 that nothing listens on now (the kernel's pick, released at
+ * once: another process could take it in between, which on a test machine it does not). */
+int hw_free_port(uint16_t *port);
+
+/* Start $HW_BIN args... (args NULL-terminated, at most HW_PROC_ARGS_MAX) with stdout
+ * on /dev/null and stderr on a pipe this process reads; what is read also goes to
+ * log_path (appended). p is zeroed first. */
+int hw_proc_start(struct hw_proc *p, const char *log_path, const char *const *args);
+
+/* Read what the child has written to stderr, waiting at most timeout_ms (0: do not
+ * wait) for the first bytes. This is also how a test pauses between two status looks:
+ * on the child's pipe, never in sleep(). Returns the bytes read, 0 on timeout, or -1
+ * once the pipe is at EOF. */
+long hw_proc_pump(struct hw_proc *p, int timeout_ms);
+
+/* Bytes of log read so far: a mark to search from, so a wait sees only later lines. */
+size_t hw_proc_mark(const struct hw_proc *p);
+
+/* Wait up to timeout_ms for a whole line at or after *from holding needle (and needle2
+ * too when not NULL). On success copies the line (without '\n') to line (may be NULL),
+ * moves *from just past it and returns true; false on timeout or when the child's
+ * stderr ended without such a line. */
+bool hw_proc_wait_line(struct hw_proc *p, size_t *from, const char *needle, const char *needle2,
+		       int timeout_ms, char *line, size_t cap);
+
+/* Send sig to a running child. -ESRCH when it is reaped already. */
+int hw_proc_signal(struct hw_proc *p, int sig);
+
+/* Wait up to timeout_ms for the child to end (reading its stderr to EOF), SIGKILL it
+ * past that, and reap it. Returns its exit code, 128 + the signal that ended it, or -1
+ * when it was reaped already. */
+int hw_proc_reap(struct hw_proc *p, int timeout_ms);
+
+/* SIGTERM, then hw_proc_reap(p, timeout_ms). */
+int hw_proc_stop(struct hw_proc *p, int timeout_ms);
+
+/* SIGKILL and reap if it runs; free the log. Safe on a zeroed or finished hw_proc: the
+ * teardown call. */
+void hw_proc_kill(struct hw_proc *p);
+
+/* Run $HW_BIN args... to completion (at most timeout_ms, then SIGKILL): its stdout into
+ * out[0..cap) (NUL-terminated, cut at cap - 1), its stderr appended to log_path.
+ * Returns its exit code (128 + signal when killed), or a negative code. */
+int hw_proc_run(const char *log_path, char *out, size_t cap, int timeout_ms,
+		const char *const *args);
+
+/* VmRSS of a process in KiB, from /proc/PID/status; negative on error. */
+long hw_proc_rss_kib(pid_t pid);
+
+/* ---- nodes ------------------------------------------------------------------------ */
+
+struct hw_tnode {
+	char id[16];
+	char dir[HW_PROC_PATH_MAX]; /* data_dir */
+	char ini[HW_PROC_PATH_MAX]; /* its config file */
+	char log[HW_PROC_PATH_MAX]; /* its stderr */
+	char client[32];            /* client port, 127.0.0.1:PORT */
+	char listen[32];            /* primary: replication port */
+	struct hw_proc proc;
+};
+
+/* What a node's config says beyond its id and ports. */
+struct hw_tnode_opts {
+	bool primary;
+	const char *standbys;     /* primary: "s1" or "s1, s2" */
+	const char *primary_addr; /* standby: where to connect (the primary or a proxy) */
+	const char *mode;         /* primary: local | received | durable | applied */
+	unsigned k;               /* primary: 0 leaves the default */
+	unsigned waiters_max;     /* 0 leaves the default */
+	int peer_timeout_ms;      /* 0 leaves the default */
+};
+
+/* Name node id in root: paths under root, free ports, and its config file written.
+ * The cluster id is "itest". */
+int hw_tnode_init(struct hw_tnode *n, const char *root, const char *id,
+		  const struct hw_tnode_opts *o);
+
+/* Start `hawser node --config` and wait up to 10 s for its "event=started" line. *mark
+ * (may be NULL) gets the log offset of that line's end. */
+int hw_tnode_start(struct hw_tnode *n, size_t *mark);
+
+/* A node's status over its client port: *role 1 primary, 2 standby (wire.proto);
+ * last_lsn and durable_lsn as the node reports them; for a primary, waiting submits and
+ * the durable LSN of its first standby. Pointers may be NULL. */
+struct hw_tstatus {
+	int role;
+	uint64_t last_lsn;
+	uint64_t durable_lsn;
+	uint64_t waiting;
+	uint64_t peer_durable[4];
+	bool peer_connected[4];
+	size_t n_peers;
+};
+int hw_tnode_status(const struct hw_tnode *n, struct hw_tstatus *out);
+
+/* Wait up to timeout_ms until the standby reports durable_lsn >= lsn, pausing on its
+ * stderr pipe between looks. Returns 0, or -ETIMEDOUT with *seen the last durable LSN. */
+int hw_tnode_wait_durable(struct hw_tnode *sb, uint64_t lsn, int timeout_ms, uint64_t *seen);
+
+/* ---- load ------------------------------------------------------------------------- */
+
+struct hw_load;
+/* Called by the load on its thread after every sample_every-th success, with the LSN
+ * just acknowledged; a non-zero return stops the load with that code. */
+typedef int hw_load_sample_cb(struct hw_load *l, uint64_t lsn, void *arg);
+
+struct hw_load {
+	/* set by the caller before hw_load_init */
+	const char *addr;
+	uint64_t count;
+	unsigned window;
+	enum hw_durability mode;
+	unsigned k;
+	const char *profile; /* NULL: terminal_peak */
+	uint64_t seed;
+	int wait_ms; /* bound on one outcome wait; 0: 30 s */
+	unsigned sample_every;
+	hw_load_sample_cb *sample_cb;
+	void *sample_arg;
+	/* filled by hw_load_init: the generator's end time, shared by reruns */
+	int64_t end_ms;
+	/* results: out[i] and expect[i] for record i; under mu while a thread runs */
+	struct hw_outcome *out;
+	int *expect;
+	bool *done_rec; /* out[i] holds an outcome */
+	uint64_t submitted;
+	uint64_t outcomes;
+	uint64_t acked; /* outcomes with code 0 */
+	int rc;         /* what stopped the run early: connection, generator, sample_cb */
+	bool finished;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	pthread_t thread;
+	bool threaded;
+};
+
+/* Allocate the result arrays (count entries) and fix end_ms to now. */
+int hw_load_init(struct hw_load *l);
+
+/* Run the load on the calling thread: connect, submit every record with at most window
+ * in flight, collect every outcome. Returns l->rc. */
+int hw_load_run(struct hw_load *l);
+
+/* Run it on a new thread. */
+int hw_load_start(struct hw_load *l);
+
+/* Wait up to timeout_ms until acked >= n or the load finished; true if acked >= n. */
+bool hw_load_wait_acked(struct hw_load *l, uint64_t n, int timeout_ms);
+
+/* Wait up to timeout_ms for the load's thread to finish, then join it. true when it
+ * finished in time (false: it is still running and not joined). */
+bool hw_load_join(struct hw_load *l, int timeout_ms);
+
+/* Acknowledged count, under the mutex. */
+uint64_t hw_load_acked(struct hw_load *l);
+
+/* Free the arrays (after join). Safe on a zeroed hw_load. */
+void hw_load_free(struct hw_load *l);
+
+/* ---- stores ----------------------------------------------------------------------- */
+
+/* Open the stores in dirs a and b read-only and check that (1) the entry of every LSN l
+ * acknowledged (l may be NULL: none) has the same bytes in both, and (2) their heads
+ * (LSN and chain hash) and state digests are equal. 0, or HW_EDIGEST with the first
+ * difference in why; the store's code when one cannot be read. */
+int hw_tstore_compare(const char *a, const char *b, const struct hw_load *l, char *why, size_t cap);
+
+#endif

@@ -1,0 +1,420 @@
+/* test_repl_modes.c: streaming replication between real `hawser node` processes on
+ * loopback, one durability mode at a time: what each mode guarantees at the moment a
+ * submit is acknowledged (checked by reading the standby's store from this process while
+ * it runs), that every acknowledged record reaches the standby byte for byte, that the
+ * nodes end with equal digests, and that the refusals a client can get (k too large, not
+ * the primary, a bad record) come back with the right code. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cmocka.h>
+
+#include "bench/workload.h"
+#include "hawser.h"
+#include "replica/store.h"
+#include "tests/integration/proc.h"
+#include "tos.pb-c.h"
+
+#define RECORDS       5000u
+#define WINDOW        64u
+#define SAMPLE_EVERY  64u /* about one look per window of acks */
+#define POISON_COUNT  3000u
+#define EVENT_WAIT_MS 10000
+#define STOP_WAIT_MS  10000
+#define CATCHUP_MS    30000
+#define STANDBYS_MAX  2
+
+struct fix {
+	char root[HW_PROC_PATH_MAX];
+	struct hw_tnode p;
+	struct hw_tnode s[STANDBYS_MAX];
+	unsigned n_standbys;
+	struct hw_load load;
+	/* standby stores this process reads while the standbys run */
+	struct hw_store *ro[STANDBYS_MAX];
+	uint64_t sampled;
+	uint64_t missing_lsn; /* first acked LSN a standby did not have, 0: none */
+};
+
+static int setup(void **state)
+{
+	struct fix *f = calloc(1, sizeof *f);
+	if (f == NULL || hw_test_mkdtemp("repl-modes", f->root, sizeof f->root) != 0)
+		return -1;
+	f->p.proc.err_fd = f->p.proc.log_fd = -1;
+	for (unsigned i = 0; i < STANDBYS_MAX; i++)
+		f->s[i].proc.err_fd = f->s[i].proc.log_fd = -1;
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fix *f = *state;
+	for (unsigned i = 0; i < STANDBYS_MAX; i++) {
+		hw_store_close(f->ro[i]);
+		hw_proc_kill(&f->s[i].proc);
+	}
+	hw_proc_kill(&f->p.proc);
+	hw_load_join(&f->load, 60000);
+	hw_load_free(&f->load);
+	int rc = hw_test_rm_rf(f->root);
+	free(f);
+	return rc;
+}
+
+/* A primary (mode, k = 1 in its config) with n standbys, all running and following. */
+static void start_cluster(struct fix *f, const char *mode, unsigned n)
+{
+	const char *names[] = {"s1", "s2"};
+	struct hw_tnode_opts po = {
+		.primary = true, .standbys = n == 2 ? "s1, s2" : "s1", .mode = mode, .k = 1};
+	assert_int_equal(hw_tnode_init(&f->p, f->root, "p1", &po), 0);
+	assert_int_equal(hw_tnode_start(&f->p, NULL), 0);
+	f->n_standbys = n;
+	for (unsigned i = 0; i < n; i++) {
+		struct hw_tnode_opts so = {.primary_addr = f->p.listen};
+		assert_int_equal(hw_tnode_init(&f->s[i], f->root, names[i], &so), 0);
+		size_t mark;
+		assert_int_equal(hw_tnode_start(&f->s[i], &mark), 0);
+		assert_true(hw_proc_wait_line(&f->s[i].proc, &mark, "event=following", NULL,
+					      EVENT_WAIT_MS, NULL, 0));
+	}
+}
+
+/* The mode's promise at ack time: every standby's store already holds the LSN. */
+static int sample_cb(struct hw_load *l, uint64_t lsn, void *arg)
+{
+	(void)l;
+	struct fix *f = arg;
+	f->sampled++;
+	for (unsigned i = 0; i < f->n_standbys; i++) {
+		uint8_t *e = NULL;
+		size_t len;
+		int rc = hw_store_read_entry(f->ro[i], lsn, &e, &len);
+		free(e);
+		if (rc != 0) {
+			f->missing_lsn = lsn;
+			return rc;
+		}
+	}
+	return 0;
+}
+
+static void open_standby_stores(struct fix *f)
+{
+	struct hw_store_opts ro = {.read_only = true};
+	for (unsigned i = 0; i < f->n_standbys; i++)
+		assert_int_equal(hw_store_open(f->s[i].dir, &ro, &f->ro[i]), 0);
+}
+
+static void load_init(struct fix *f, uint64_t count, enum hw_durability mode, unsigned k,
+		      const char *profile)
+{
+	f->load = (struct hw_load){.addr = f->p.client,
+				   .count = count,
+				   .window = WINDOW,
+				   .mode = mode,
+				   .k = k,
+				   .profile = profile,
+				   .seed = 11};
+	assert_int_equal(hw_load_init(&f->load), 0);
+}
+
+/* Every record was accepted, and their LSNs are exactly 1..count. */
+static uint64_t check_all_acked(const struct hw_load *l)
+{
+	assert_int_equal(l->rc, 0);
+	assert_int_equal(l->acked, l->count);
+	uint8_t *seen = calloc(l->count + 1, 1);
+	assert_non_null(seen);
+	for (uint64_t i = 0; i < l->count; i++) {
+		assert_true(l->done_rec[i]);
+		assert_int_equal(l->out[i].code, 0);
+		assert_false(l->out[i].duplicate);
+		assert_true(l->out[i].lsn >= 1 && l->out[i].lsn <= l->count);
+		assert_int_equal(seen[l->out[i].lsn], 0);
+		seen[l->out[i].lsn] = 1;
+	}
+	free(seen);
+	return l->count;
+}
+
+/* Let the standbys catch up, stop every node cleanly, and compare stores. */
+static void stop_and_compare(struct fix *f, uint64_t last_lsn)
+{
+	for (unsigned i = 0; i < f->n_standbys; i++) {
+		uint64_t seen;
+		assert_int_equal(hw_tnode_wait_durable(&f->s[i], last_lsn, CATCHUP_MS, &seen), 0);
+		hw_store_close(f->ro[i]);
+		f->ro[i] = NULL;
+		assert_int_equal(hw_proc_stop(&f->s[i].proc, STOP_WAIT_MS), 0);
+	}
+	assert_int_equal(hw_proc_stop(&f->p.proc, STOP_WAIT_MS), 0);
+	for (unsigned i = 0; i < f->n_standbys; i++) {
+		char why[256] = "";
+		int rc = hw_tstore_compare(f->p.dir, f->s[i].dir, &f->load, why, sizeof why);
+		if (rc != 0)
+			fail_msg("%s vs %s: %s", f->p.id, f->s[i].id, why);
+	}
+}
+
+/* Submit RECORDS through the client in mode with k = 1 and check the mode's promise:
+ * at ack time (sampled) for durable and applied, after the run for every mode. */
+static void run_mode(struct fix *f, const char *name, enum hw_durability mode)
+{
+	start_cluster(f, name, 1);
+	bool at_ack = mode == HW_DURABLE || mode == HW_APPLIED;
+	load_init(f, RECORDS, mode, 1, NULL);
+	if (at_ack) {
+		open_standby_stores(f);
+		f->load.sample_every = SAMPLE_EVERY;
+		f->load.sample_cb = sample_cb;
+		f->load.sample_arg = f;
+	}
+	int rc = hw_load_run(&f->load);
+	if (f->missing_lsn != 0)
+		fail_msg("mode %s: lsn %llu acked but not in the standby's store", name,
+			 (unsigned long long)f->missing_lsn);
+	assert_int_equal(rc, 0);
+	if (at_ack)
+		assert_true(f->sampled >= RECORDS / SAMPLE_EVERY);
+	stop_and_compare(f, check_all_acked(&f->load));
+}
+
+/* Mode local: acks need only the primary's commit; the standby still ends equal. */
+static void test_mode_local(void **state)
+{
+	run_mode(*state, "local", HW_LOCAL);
+}
+
+/* Mode received: the standby held each record in memory at ack time; after the run its
+ * store holds every acked record with the same bytes. */
+static void test_mode_received(void **state)
+{
+	run_mode(*state, "received", HW_RECEIVED);
+}
+
+/* Mode durable: each sampled acked LSN is already in the standby's store at ack time. */
+static void test_mode_durable(void **state)
+{
+	run_mode(*state, "durable", HW_DURABLE);
+}
+
+/* Mode applied: each sampled acked LSN is already in the standby's store at ack time. */
+static void test_mode_applied(void **state)
+{
+	run_mode(*state, "applied", HW_APPLIED);
+}
+
+/* Durable with k = 2 of 2 standbys: both stores hold each sampled acked LSN at ack time. */
+static void test_k2_of_2_durable(void **state)
+{
+	struct fix *f = *state;
+	start_cluster(f, "durable", 2);
+	open_standby_stores(f);
+	load_init(f, RECORDS, HW_DURABLE, 2, NULL);
+	f->load.sample_every = SAMPLE_EVERY;
+	f->load.sample_cb = sample_cb;
+	f->load.sample_arg = f;
+	int rc = hw_load_run(&f->load);
+	if (f->missing_lsn != 0)
+		fail_msg("lsn %llu acked with k=2 but missing on a standby",
+			 (unsigned long long)f->missing_lsn);
+	assert_int_equal(rc, 0);
+	stop_and_compare(f, check_all_acked(&f->load));
+}
+
+/* Draw the first record of the generator (seed 11) into buf. */
+static size_t one_record(uint8_t *buf)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	struct hw_workload_opts wo = {NULL, 11, 1, (int64_t)ts.tv_sec * 1000};
+	struct hw_workload *w;
+	assert_int_equal(hw_workload_new(&wo, &w), 0);
+	struct hw_work_item it;
+	assert_int_equal(hw_workload_next(w, buf, HW_RECORD_BYTES_MAX, &it), 0);
+	hw_workload_free(w);
+	return it.len;
+}
+
+static int submit_one(const char *addr, const uint8_t *rec, size_t len, enum hw_durability mode,
+		      unsigned k, struct hw_outcome *o)
+{
+	struct hw_client *c;
+	int rc = hw_client_connect(addr, &c);
+	if (rc != 0)
+		return rc;
+	rc = hw_client_submit(c, 77, rec, len, mode, k);
+	if (rc == 0)
+		rc = hw_client_wait(c, EVENT_WAIT_MS, o);
+	hw_client_close(c);
+	return rc;
+}
+
+/* k above the standbys is refused with HW_ERANGE, and a standby's client port refuses a
+ * submit with HW_ENOT_PRIMARY; neither stores anything. */
+static void test_refusals(void **state)
+{
+	struct fix *f = *state;
+	start_cluster(f, "durable", 1);
+	static uint8_t rec[HW_RECORD_BYTES_MAX];
+	size_t len = one_record(rec);
+	const enum hw_durability modes[] = {HW_RECEIVED, HW_DURABLE, HW_APPLIED};
+	for (size_t i = 0; i < 3; i++) {
+		struct hw_outcome o;
+		assert_int_equal(submit_one(f->p.client, rec, len, modes[i], 2, &o), 0);
+		assert_int_equal(o.request_id, 77);
+		assert_int_equal(o.code, HW_ERANGE);
+	}
+	struct hw_outcome o;
+	assert_int_equal(submit_one(f->s[0].client, rec, len, HW_DURABLE, 1, &o), 0);
+	assert_int_equal(o.code, HW_ENOT_PRIMARY);
+	struct hw_tstatus ps, ss;
+	assert_int_equal(hw_tnode_status(&f->p, &ps), 0);
+	assert_int_equal(hw_tnode_status(&f->s[0], &ss), 0);
+	assert_int_equal(ps.last_lsn, 0);
+	assert_int_equal(ss.durable_lsn, 0);
+	/* The same record with a possible k goes through: the refusals were about k. */
+	assert_int_equal(submit_one(f->p.client, rec, len, HW_DURABLE, 1, &o), 0);
+	assert_int_equal(o.code, 0);
+	assert_int_equal(o.lsn, 1);
+}
+
+/* What a fresh local store says about each poison record, in the same order: the
+ * node must pass the store's verdict through unchanged. */
+static void reference_verdicts(struct fix *f, struct hw_result *res)
+{
+	char dir[HW_PROC_PATH_MAX + 8];
+	snprintf(dir, sizeof dir, "%s/ref", f->root);
+	assert_int_equal(hw_store_init(dir), 0);
+	struct hw_store *s;
+	assert_int_equal(hw_store_open(dir, NULL, &s), 0);
+	struct hw_workload_opts wo = {"poison", f->load.seed, f->load.count, f->load.end_ms};
+	struct hw_workload *w;
+	assert_int_equal(hw_workload_new(&wo, &w), 0);
+	static uint8_t buf[HW_RECORD_BYTES_MAX];
+	for (uint64_t i = 0; i < f->load.count; i++) {
+		struct hw_work_item it;
+		assert_int_equal(hw_workload_next(w, buf, sizeof buf, &it), 0);
+		struct hw_submit sub = {buf, it.len};
+		assert_int_equal(hw_store_submit(s, 1, f->load.end_ms, &sub, 1, &res[i]), 0);
+	}
+	hw_workload_free(w);
+	hw_store_close(s);
+}
+
+/* A poison-profile run: each bad record is refused through the client with the code the
+ * generator expects and the store's field and rule, unchanged; the good ones replicate. */
+static void test_poison_refused(void **state)
+{
+	struct fix *f = *state;
+	start_cluster(f, "durable", 1);
+	load_init(f, POISON_COUNT, HW_DURABLE, 1, "poison");
+	assert_int_equal(hw_load_run(&f->load), 0);
+	struct hw_result *ref = calloc(POISON_COUNT, sizeof *ref);
+	assert_non_null(ref);
+	reference_verdicts(f, ref);
+	uint64_t refused = 0, last = 0;
+	for (uint64_t i = 0; i < POISON_COUNT; i++) {
+		const struct hw_outcome *o = &f->load.out[i];
+		assert_true(f->load.done_rec[i]);
+		if (o->code != f->load.expect[i])
+			fail_msg("record %llu: expected %s, got %s (%s: %s)", (unsigned long long)i,
+				 hw_errname(f->load.expect[i]), hw_errname(o->code),
+				 o->reject.field, o->reject.rule);
+		assert_int_equal(o->code, ref[i].code);
+		if (o->code == 0) {
+			last = o->lsn > last ? o->lsn : last;
+			continue;
+		}
+		refused++;
+		assert_true(hw_is_reject(o->code));
+		assert_true(o->reject.field[0] != '\0' && o->reject.rule[0] != '\0');
+		assert_string_equal(o->reject.field, ref[i].reject.field);
+		/* A time rule's text names how far ahead of the clock the record is, and the
+		 * node's clock is not the reference's. */
+		if (o->code != HW_ETIME)
+			assert_string_equal(o->reject.rule, ref[i].reject.rule);
+	}
+	free(ref);
+	assert_true(refused > 0); /* the profile did mix bad records in */
+	stop_and_compare(f, last);
+}
+
+/* A container id the first unit_event record of the load names. */
+static void first_container(const struct hw_load *l, char *id, size_t cap)
+{
+	struct hw_workload_opts wo = {NULL, l->seed, l->count, l->end_ms};
+	struct hw_workload *w;
+	assert_int_equal(hw_workload_new(&wo, &w), 0);
+	static uint8_t buf[HW_RECORD_BYTES_MAX];
+	id[0] = '\0';
+	for (uint64_t i = 0; i < l->count && id[0] == '\0'; i++) {
+		struct hw_work_item it;
+		assert_int_equal(hw_workload_next(w, buf, sizeof buf, &it), 0);
+		Tos__V1__Record *r = tos__v1__record__unpack(NULL, it.len, buf);
+		assert_non_null(r);
+		if (r->payload_case == TOS__V1__RECORD__PAYLOAD_UNIT_EVENT &&
+		    r->unit_event->equipment != NULL)
+			snprintf(id, cap, "%s", r->unit_event->equipment->container_id);
+		tos__v1__record__free_unpacked(r, NULL);
+	}
+	hw_workload_free(w);
+	assert_true(id[0] != '\0');
+}
+
+/* `hawser get` reads a running standby's store (read-only LMDB from another process) and
+ * prints the same container as the primary's store does. */
+static void test_get_on_running_standby(void **state)
+{
+	struct fix *f = *state;
+	start_cluster(f, "durable", 1);
+	load_init(f, 500, HW_DURABLE, 1, NULL);
+	assert_int_equal(hw_load_run(&f->load), 0);
+	check_all_acked(&f->load);
+	char id[32];
+	first_container(&f->load, id, sizeof id);
+	char log[HW_PROC_PATH_MAX + 8];
+	snprintf(log, sizeof log, "%s/get.log", f->root);
+	static char out_s[16384], out_p[16384];
+	const char *args_s[] = {"get", f->s[0].dir, "container", id, NULL};
+	assert_int_equal(hw_proc_run(log, out_s, sizeof out_s, EVENT_WAIT_MS, args_s), 0);
+	assert_non_null(strstr(out_s, id));
+	const char *args_p[] = {"get", f->p.dir, "container", id, NULL};
+	assert_int_equal(hw_proc_run(log, out_p, sizeof out_p, EVENT_WAIT_MS, args_p), 0);
+	assert_string_equal(out_s, out_p);
+	/* The standby was not disturbed: it still runs and still follows. */
+	struct hw_tstatus st;
+	assert_int_equal(hw_tnode_status(&f->s[0], &st), 0);
+	assert_int_equal(st.durable_lsn, 500);
+	stop_and_compare(f, 500);
+}
+
+int main(void)
+{
+	if (hw_test_bin() == NULL) {
+		fprintf(stderr, "test_repl_modes: skipped: HW_BIN does not name the hawser binary"
+				" (run through ctest)\n");
+		return 77;
+	}
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_mode_local, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mode_received, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mode_durable, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mode_applied, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_k2_of_2_durable, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_poison_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_get_on_running_standby, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
