@@ -37,6 +37,7 @@ extern const struct hw_cli_cmd hw_cli_backup, hw_cli_restore;
 extern const struct hw_cli_cmd hw_cli_demo;
 extern const struct hw_cli_cmd hw_cli_submit, hw_cli_status; /* cli/cmd_node.c */
 extern const struct hw_cli_cmd hw_cli_node;                  /* cli/cmd_serve.c */
+extern const struct hw_cli_cmd hw_cli_bench;                 /* cli/cmd_bench.c */
 
 /* Called for each option with getopt_long's val and the option's argument (NULL for a
  * flag). Returns 0, or -1 when the value is bad (the parser reports a usage error). */

@@ -408,6 +408,11 @@ int hw_client_wait(struct hw_client *c, int timeout_ms, struct hw_outcome *out)
 	}
 }
 
+int hw_client_fd(const struct hw_client *c)
+{
+	return c->fd;
+}
+
 int hw_client_status(struct hw_client *c, int timeout_ms, uint8_t **body, size_t *len)
 {
 	*body = NULL;

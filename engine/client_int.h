@@ -16,4 +16,10 @@
  * the code of an ERROR frame the node sent instead. The calling thread owns c. */
 int hw_client_status(struct hw_client *c, int timeout_ms, uint8_t **body, size_t *len);
 
+/* The connection's socket, so one thread can poll() many connections (the bench). Only
+ * for POLLIN: read nothing from it yourself. Readable means hw_client_wait(c, 0, ...)
+ * will make progress; outcomes may also sit buffered in c already, so call it until
+ * -ETIMEDOUT after each readable event. */
+int hw_client_fd(const struct hw_client *c);
+
 #endif

@@ -1,0 +1,548 @@
+/* cluster.c: a local cluster of `hawser node` processes (bench/cluster.h).
+ *
+ * Readiness is observed the way an operator would: through the client ports (connect,
+ * then the primary's status), polled every POLL_MS within a bound. This is a CLI and
+ * test-harness helper, not the engine: a short poll is simpler and as exact here as any
+ * event, and every wait has a deadline. */
+#include "bench/cluster.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <ftw.h>
+
+#include "engine/client_int.h"
+#include "engine/core/repl.h"
+#include "hawser.h"
+#include "wire.pb-c.h"
+
+#define START_TIMEOUT_MS_DEFAULT 10000
+#define POLL_MS                  20
+/* A node gets this long to exit after SIGTERM before SIGKILL (it flushes and closes). */
+#define STOP_GRACE_MS  5000
+#define STATUS_WAIT_MS 2000
+/* Bytes of a node's log shown when it died during start: its last few lines. */
+#define LOG_TAIL_BYTES 2048
+#define NODES_MAX      (1u + HW_PEERS_MAX)
+
+struct node {
+	char id[8];
+	char cfg[PATH_MAX];
+	char dir[PATH_MAX];
+	char log[PATH_MAX];
+	char addr[32]; /* client port */
+	pid_t pid;     /* 0: not running */
+};
+
+struct hw_cluster {
+	char root[PATH_MAX];
+	char bin[PATH_MAX];
+	char listen[32]; /* primary's replication port */
+	unsigned n;      /* nodes: primary + standbys */
+	int timeout_ms;
+	struct node nodes[NODES_MAX];
+};
+
+/* ---------------------------------------------------------------- small helpers */
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(int ms)
+{
+	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+static int rm_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)ftw;
+	int rc = flag == FTW_DP ? rmdir(path) : unlink(path);
+	return rc == 0 || errno == ENOENT ? 0 : -1;
+}
+
+static void rmtree(const char *path)
+{
+	nftw(path, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* Free loopback TCP ports: bind port 0, read it, and keep every socket open until all are
+ * picked so the kernel hands out distinct ones. Another process could take one before the
+ * node binds it: the node then fails to start and start() says so. */
+static int pick_ports(unsigned count, unsigned short *ports)
+{
+	int fds[NODES_MAX + 1];
+	int rc = 0;
+	unsigned made = 0;
+	for (; made < count; made++) {
+		struct sockaddr_in sa = {.sin_family = AF_INET,
+					 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+		socklen_t sl = sizeof(sa);
+		fds[made] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fds[made] < 0 || bind(fds[made], (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
+		    getsockname(fds[made], (struct sockaddr *)&sa, &sl) != 0) {
+			rc = -errno;
+			if (fds[made] >= 0)
+				close(fds[made]);
+			break;
+		}
+		ports[made] = ntohs(sa.sin_port);
+	}
+	while (made > 0)
+		close(fds[--made]);
+	return rc;
+}
+
+static void print_log_tail(const struct node *nd)
+{
+	char buf[LOG_TAIL_BYTES + 1];
+	int fd = open(nd->log, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	off_t end = lseek(fd, 0, SEEK_END);
+	off_t from = end > LOG_TAIL_BYTES ? end - LOG_TAIL_BYTES : 0;
+	ssize_t got = pread(fd, buf, LOG_TAIL_BYTES, from);
+	close(fd);
+	if (got < 0)
+		got = 0;
+	buf[got] = '\0';
+	fprintf(stderr, "hawser cluster: node %s exited; end of %s:\n%s", nd->id, nd->log, buf);
+	if (got > 0 && buf[got - 1] != '\n')
+		fputc('\n', stderr);
+}
+
+/* ---------------------------------------------------------------- configs */
+
+static int write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+	if (!f)
+		return -errno;
+	int rc = fputs(text, f) < 0 ? -EIO : 0;
+	if (fclose(f) != 0 && rc == 0)
+		rc = -errno;
+	return rc;
+}
+
+static int write_configs(struct hw_cluster *c, const struct hw_cluster_opts *o)
+{
+	char text[2 * PATH_MAX + 1024], names[HW_PEERS_MAX * 8 + 16] = "";
+	const char *id = o->cluster_id ? o->cluster_id : "bench";
+	unsigned sb = c->n - 1;
+	const char *mode = o->mode ? o->mode : sb ? "durable" : "local";
+	unsigned k = o->k ? o->k : sb ? 1 : 0;
+	for (unsigned i = 1; i < c->n; i++) {
+		size_t len = strlen(names);
+		snprintf(names + len, sizeof(names) - len, "%s%s", i > 1 ? ", " : "",
+			 c->nodes[i].id);
+	}
+	const struct node *p = &c->nodes[0];
+	snprintf(text, sizeof(text),
+		 "[cluster]\nid = %s\n%s%s%s[node]\nid = %s\nrole = primary\ndata_dir = %s\n"
+		 "listen = %s\nclient = %s\n[durability]\nmode = %s\nk = %u\n",
+		 id, sb ? "standbys = " : "", names, sb ? "\n" : "", p->id, p->dir, c->listen,
+		 p->addr, mode, k);
+	int rc = write_file(p->cfg, text);
+	for (unsigned i = 1; rc == 0 && i < c->n; i++) {
+		const struct node *s = &c->nodes[i];
+		snprintf(text, sizeof(text),
+			 "[cluster]\nid = %s\n[node]\nid = %s\nrole = standby\ndata_dir = %s\n"
+			 "client = %s\nprimary = %s\n",
+			 id, s->id, s->dir, s->addr, c->listen);
+		rc = write_file(s->cfg, text);
+	}
+	return rc;
+}
+
+/* Name every node and its files, and give it its ports. */
+static int lay_out(struct hw_cluster *c)
+{
+	unsigned short ports[NODES_MAX + 1];
+	int rc = pick_ports(c->n + 1, ports);
+	if (rc)
+		return rc;
+	snprintf(c->listen, sizeof(c->listen), "127.0.0.1:%u", ports[c->n]);
+	for (unsigned i = 0; i < c->n; i++) {
+		struct node *nd = &c->nodes[i];
+		if (i == 0)
+			snprintf(nd->id, sizeof(nd->id), "p1");
+		else
+			snprintf(nd->id, sizeof(nd->id), "s%u", i);
+		snprintf(nd->addr, sizeof(nd->addr), "127.0.0.1:%u", ports[i]);
+		if (snprintf(nd->cfg, sizeof(nd->cfg), "%s/%s.ini", c->root, nd->id) >=
+			    (int)sizeof(nd->cfg) ||
+		    snprintf(nd->dir, sizeof(nd->dir), "%s/%s", c->root, nd->id) >=
+			    (int)sizeof(nd->dir) ||
+		    snprintf(nd->log, sizeof(nd->log), "%s/%s.log", c->root, nd->id) >=
+			    (int)sizeof(nd->log))
+			return -ENAMETOOLONG;
+	}
+	return 0;
+}
+
+/* ---------------------------------------------------------------- processes */
+
+static int spawn(struct hw_cluster *c, struct node *nd)
+{
+	char bin[PATH_MAX], cfg[PATH_MAX];
+	char a0[] = "hawser", a1[] = "node", a2[] = "--config";
+	snprintf(bin, sizeof(bin), "%s", c->bin);
+	snprintf(cfg, sizeof(cfg), "%s", nd->cfg);
+	char *argv[] = {a0, a1, a2, cfg, NULL};
+	int logfd = open(nd->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	if (logfd < 0)
+		return -errno;
+	int nullfd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (nullfd < 0) {
+		int e = -errno;
+		close(logfd);
+		return e;
+	}
+	pid_t parent = getpid();
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid == 0) {
+		/* Die with the parent; if it is gone already, do not start at all. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(127);
+		sigset_t none;
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		dup2(nullfd, STDIN_FILENO);
+		dup2(logfd, STDOUT_FILENO);
+		dup2(logfd, STDERR_FILENO);
+		execv(bin, argv);
+		_exit(127);
+	}
+	int e = pid < 0 ? -errno : 0;
+	close(logfd);
+	close(nullfd);
+	if (pid > 0)
+		nd->pid = pid;
+	return e;
+}
+
+/* Reap nd if it exited (or wait up to timeout_ms for it). Returns true when it is gone;
+ * *status gets its wait status. */
+static bool reap(struct node *nd, int timeout_ms, int *status)
+{
+	int64_t deadline = mono_ms() + timeout_ms;
+	for (;;) {
+		pid_t r = waitpid(nd->pid, status, WNOHANG);
+		if (r == nd->pid || (r < 0 && errno == ECHILD)) {
+			nd->pid = 0;
+			return true;
+		}
+		if (mono_ms() >= deadline)
+			return false;
+		sleep_ms(5);
+	}
+}
+
+/* Send sig (0: it was sent already: a second SIGTERM can hit a node whose handler is
+ * gone during its shutdown), wait bounded, then SIGKILL. Returns 0 for a clean exit 0,
+ * else -ECHILD. */
+static int stop_node(struct node *nd, int sig)
+{
+	if (nd->pid == 0)
+		return 0;
+	int status = 0;
+	if (sig)
+		kill(nd->pid, sig);
+	if (!reap(nd, sig == SIGKILL ? 60000 : STOP_GRACE_MS, &status)) {
+		kill(nd->pid, SIGKILL);
+		reap(nd, 60000, &status);
+		return -ECHILD;
+	}
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return 0;
+	if (sig != SIGKILL)
+		fprintf(stderr, "hawser cluster: node %s %s %d on stop (log: %s)\n", nd->id,
+			WIFEXITED(status) ? "exited with status" : "died of signal",
+			WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status), nd->log);
+	return -ECHILD;
+}
+
+/* ---------------------------------------------------------------- status */
+
+static int fetch_status(const char *addr, Hawser__Wire__V1__Status **out)
+{
+	struct hw_client *cl;
+	*out = NULL;
+	int rc = hw_client_connect(addr, &cl);
+	if (rc)
+		return rc;
+	uint8_t *body;
+	size_t len;
+	rc = hw_client_status(cl, STATUS_WAIT_MS, &body, &len);
+	hw_client_close(cl);
+	if (rc)
+		return rc;
+	*out = hawser__wire__v1__status__unpack(NULL, len, body);
+	free(body);
+	return *out ? 0 : HW_EPROTOCOL;
+}
+
+static bool peer_connected(const Hawser__Wire__V1__Status *s, const char *id)
+{
+	for (size_t i = 0; i < s->n_peers; i++)
+		if (s->peers[i]->node_id && !strcmp(s->peers[i]->node_id, id))
+			return s->peers[i]->connected;
+	return false;
+}
+
+/* One readiness probe: every running node answers on its client port, and the primary
+ * (if running) shows every running standby connected. */
+static bool ready(struct hw_cluster *c)
+{
+	for (unsigned i = 1; i < c->n; i++) {
+		struct hw_client *cl;
+		if (c->nodes[i].pid == 0)
+			continue;
+		if (hw_client_connect(c->nodes[i].addr, &cl) != 0)
+			return false;
+		hw_client_close(cl);
+	}
+	if (c->nodes[0].pid == 0)
+		return true;
+	Hawser__Wire__V1__Status *s;
+	if (fetch_status(c->nodes[0].addr, &s) != 0)
+		return false;
+	bool ok = true;
+	for (unsigned i = 1; i < c->n && ok; i++)
+		ok = c->nodes[i].pid == 0 || peer_connected(s, c->nodes[i].id);
+	hawser__wire__v1__status__free_unpacked(s, NULL);
+	return ok;
+}
+
+static int wait_ready(struct hw_cluster *c)
+{
+	int64_t deadline = mono_ms() + c->timeout_ms;
+	for (;;) {
+		for (unsigned i = 0; i < c->n; i++) {
+			int status;
+			if (c->nodes[i].pid && reap(&c->nodes[i], 0, &status)) {
+				print_log_tail(&c->nodes[i]);
+				return -ECHILD;
+			}
+		}
+		if (ready(c))
+			return 0;
+		if (mono_ms() >= deadline)
+			return -ETIMEDOUT;
+		sleep_ms(POLL_MS);
+	}
+}
+
+/* ---------------------------------------------------------------- API */
+
+static int make_root(struct hw_cluster *c, const struct hw_cluster_opts *o)
+{
+	if (o->root) {
+		if (snprintf(c->root, sizeof(c->root), "%s", o->root) >= (int)sizeof(c->root))
+			return -ENAMETOOLONG;
+		return mkdir(c->root, 0700) == 0 ? 0 : -errno;
+	}
+	const char *tmp = getenv("TMPDIR");
+	if (snprintf(c->root, sizeof(c->root), "%s/hawser-cluster-XXXXXX",
+		     tmp && *tmp ? tmp : "/tmp") >= (int)sizeof(c->root))
+		return -ENAMETOOLONG;
+	return mkdtemp(c->root) ? 0 : -errno;
+}
+
+static int find_bin(struct hw_cluster *c, const struct hw_cluster_opts *o)
+{
+	if (o->hawser_bin) {
+		snprintf(c->bin, sizeof(c->bin), "%s", o->hawser_bin);
+		return access(c->bin, X_OK) == 0 ? 0 : -errno;
+	}
+	ssize_t n = readlink("/proc/self/exe", c->bin, sizeof(c->bin) - 1);
+	if (n < 0)
+		return -errno;
+	c->bin[n] = '\0';
+	return 0;
+}
+
+int hw_cluster_start(const struct hw_cluster_opts *o, struct hw_cluster **out)
+{
+	*out = NULL;
+	if (o->standbys > HW_PEERS_MAX)
+		return -EINVAL;
+	struct hw_cluster *c = calloc(1, sizeof(*c));
+	if (!c)
+		return HW_ENOMEM;
+	c->n = 1 + o->standbys;
+	c->timeout_ms = o->start_timeout_ms > 0 ? o->start_timeout_ms : START_TIMEOUT_MS_DEFAULT;
+	int rc = find_bin(c, o);
+	if (rc)
+		goto out_free;
+	rc = make_root(c, o);
+	if (rc)
+		goto out_free;
+	rc = lay_out(c);
+	if (rc == 0)
+		rc = write_configs(c, o);
+	for (unsigned i = 0; rc == 0 && i < c->n; i++)
+		rc = spawn(c, &c->nodes[i]);
+	if (rc == 0)
+		rc = wait_ready(c);
+	if (rc == 0) {
+		*out = c;
+		return 0;
+	}
+	hw_cluster_stop(c);
+	rmtree(c->root);
+out_free:
+	free(c);
+	return rc;
+}
+
+unsigned hw_cluster_nodes(const struct hw_cluster *c)
+{
+	return c->n;
+}
+
+const char *hw_cluster_client_addr(const struct hw_cluster *c)
+{
+	return c->nodes[0].addr;
+}
+
+const char *hw_cluster_node_addr(const struct hw_cluster *c, unsigned i)
+{
+	return i < c->n ? c->nodes[i].addr : NULL;
+}
+
+const char *hw_cluster_node_id(const struct hw_cluster *c, unsigned i)
+{
+	return i < c->n ? c->nodes[i].id : NULL;
+}
+
+pid_t hw_cluster_node_pid(const struct hw_cluster *c, unsigned i)
+{
+	return i < c->n ? c->nodes[i].pid : 0;
+}
+
+const char *hw_cluster_dir(const struct hw_cluster *c, unsigned i)
+{
+	return i < c->n ? c->nodes[i].dir : NULL;
+}
+
+const char *hw_cluster_root(const struct hw_cluster *c)
+{
+	return c->root;
+}
+
+int hw_cluster_node_rss_kib(const struct hw_cluster *c, unsigned i, uint64_t *kib)
+{
+	char path[64], line[256];
+	*kib = 0;
+	if (i >= c->n || c->nodes[i].pid == 0)
+		return -ESRCH;
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)c->nodes[i].pid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return -errno;
+	int rc = -ENOENT;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long long v;
+		if (sscanf(line, "VmHWM: %llu kB", &v) == 1) {
+			*kib = v;
+			rc = 0;
+			break;
+		}
+	}
+	fclose(f);
+	return rc;
+}
+
+/* Every standby durable at the primary's last LSN, per the primary's status. */
+static bool synced(const Hawser__Wire__V1__Status *s, unsigned standbys)
+{
+	unsigned ok = 0;
+	for (size_t i = 0; i < s->n_peers; i++)
+		if (s->peers[i]->durable >= s->last_lsn)
+			ok++;
+	return ok >= standbys;
+}
+
+int hw_cluster_wait_synced(struct hw_cluster *c, int timeout_ms, uint64_t *lsn)
+{
+	int64_t deadline = mono_ms() + timeout_ms;
+	for (;;) {
+		Hawser__Wire__V1__Status *s;
+		int rc = fetch_status(c->nodes[0].addr, &s);
+		if (rc)
+			return rc;
+		bool done = synced(s, c->n - 1);
+		if (lsn)
+			*lsn = s->last_lsn;
+		hawser__wire__v1__status__free_unpacked(s, NULL);
+		if (done)
+			return 0;
+		if (mono_ms() >= deadline)
+			return -ETIMEDOUT;
+		sleep_ms(POLL_MS);
+	}
+}
+
+int hw_cluster_kill(struct hw_cluster *c, unsigned i, int sig)
+{
+	if (i >= c->n || c->nodes[i].pid == 0)
+		return -ESRCH;
+	if (sig == SIGKILL || sig == SIGTERM || sig == SIGINT) {
+		stop_node(&c->nodes[i], sig);
+		return 0;
+	}
+	return kill(c->nodes[i].pid, sig) == 0 ? 0 : -errno;
+}
+
+int hw_cluster_restart(struct hw_cluster *c, unsigned i)
+{
+	if (i >= c->n)
+		return -EINVAL;
+	stop_node(&c->nodes[i], SIGTERM);
+	int rc = spawn(c, &c->nodes[i]);
+	return rc ? rc : wait_ready(c);
+}
+
+int hw_cluster_stop(struct hw_cluster *c)
+{
+	int rc = 0;
+	/* Standbys first would make the primary log their loss; the primary first makes
+	 * them reconnect. Signal all at once, then reap each within the grace period. */
+	for (unsigned i = 0; i < c->n; i++)
+		if (c->nodes[i].pid)
+			kill(c->nodes[i].pid, SIGTERM);
+	for (unsigned i = 0; i < c->n; i++)
+		if (stop_node(&c->nodes[i], 0) != 0)
+			rc = -ECHILD;
+	return rc;
+}
+
+void hw_cluster_free(struct hw_cluster *c, bool keep)
+{
+	if (!c)
+		return;
+	hw_cluster_stop(c);
+	if (!keep)
+		rmtree(c->root);
+	free(c);
+}

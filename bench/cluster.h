@@ -1,0 +1,94 @@
+/* cluster.h: a local hawser cluster of real `hawser node` processes (one primary, N
+ * standbys) on loopback ports in a scratch directory, for `hawser bench`, the demo and
+ * the failure drills. The nodes are the same binary and the same client port a TOS uses,
+ * so what is measured or broken here is what runs in production.
+ *
+ * Node index 0 is the primary ("p1"), 1..N the standbys ("s1".."sN"). Layout of the
+ * cluster's directory:
+ *   <root>/<id>.ini   the node's config (engine/config.h)
+ *   <root>/<id>/      its store (data_dir)
+ *   <root>/<id>.log   its stdout and stderr, appended across restarts
+ *
+ * Children die with the process that started them (PR_SET_PDEATHSIG), so a crashed bench
+ * leaves no node behind. A cluster handle belongs to one thread, the one that started it:
+ * the death signal is tied to the thread that forked. */
+#ifndef HW_BENCH_CLUSTER_H
+#define HW_BENCH_CLUSTER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct hw_cluster;
+
+struct hw_cluster_opts {
+	const char *hawser_bin; /* the hawser binary; NULL: this process's (/proc/self/exe) */
+	const char *root;       /* directory to create the cluster in (must not exist); NULL:
+				   mkdtemp "hawser-cluster-XXXXXX" under $TMPDIR or /tmp */
+	const char *cluster_id; /* NULL: "bench" */
+	unsigned standbys;      /* 0..HW_PEERS_MAX */
+	const char *mode;       /* durability mode name (local, received, durable, applied);
+				   NULL: "durable", or "local" with no standby */
+	unsigned k;             /* standbys that must meet the mode; 0: 1 (0 with no standby) */
+	int start_timeout_ms;   /* bound for start and restart readiness; 0: 10000 */
+};
+
+/* Make the directory, pick free loopback ports, write the configs, spawn every node and
+ * wait (bounded by start_timeout_ms) until the primary's client port answers and its
+ * status shows every standby connected. Returns 0 with *out owning the cluster, or
+ * -ETIMEDOUT (not ready in time), -ECHILD (a node exited during start: the tail of its
+ * log is printed to stderr), HW_ENOMEM, -errno. On failure nothing is left running and
+ * the directory is removed. */
+int hw_cluster_start(const struct hw_cluster_opts *o, struct hw_cluster **out);
+
+/* Number of nodes (1 + standbys). */
+unsigned hw_cluster_nodes(const struct hw_cluster *c);
+
+/* The primary's client port as "127.0.0.1:PORT" (borrowed, valid until hw_cluster_free). */
+const char *hw_cluster_client_addr(const struct hw_cluster *c);
+
+/* Client port of node i (borrowed). NULL if i is out of range. */
+const char *hw_cluster_node_addr(const struct hw_cluster *c, unsigned i);
+
+/* Node i's id ("p1", "s1" ...) (borrowed). NULL if i is out of range. */
+const char *hw_cluster_node_id(const struct hw_cluster *c, unsigned i);
+
+/* Pid of node i, or 0 when it is not running (stopped, killed and reaped, out of range). */
+pid_t hw_cluster_node_pid(const struct hw_cluster *c, unsigned i);
+
+/* Store directory (data_dir) of node i (borrowed). NULL if i is out of range. */
+const char *hw_cluster_dir(const struct hw_cluster *c, unsigned i);
+
+/* The cluster's root directory (borrowed). */
+const char *hw_cluster_root(const struct hw_cluster *c);
+
+/* Peak resident memory of running node i in KiB (VmHWM of /proc/PID/status) into *kib.
+ * -ESRCH when it is not running; -errno. */
+int hw_cluster_node_rss_kib(const struct hw_cluster *c, unsigned i, uint64_t *kib);
+
+/* Wait until every standby's durable LSN, as the primary reports it, has reached the
+ * primary's last LSN, polling the primary's status (bounded by timeout_ms). *lsn (may be
+ * NULL) gets the primary's last LSN. Returns 0, -ETIMEDOUT, or the client error. */
+int hw_cluster_wait_synced(struct hw_cluster *c, int timeout_ms, uint64_t *lsn);
+
+/* Send sig to node i. For SIGKILL, SIGTERM and SIGINT also wait for it to exit (bounded:
+ * SIGKILL after 5 s) and reap it, so its pid becomes 0 and it can be restarted; other
+ * signals (SIGSTOP, SIGCONT ...) are only sent. -ESRCH when it is not running. */
+int hw_cluster_kill(struct hw_cluster *c, unsigned i, int sig);
+
+/* Start node i again with the same config (stopping it first with SIGTERM if it is
+ * running) and wait, bounded by start_timeout_ms, until its client port answers and, if
+ * the primary is running, the primary shows every running standby connected. Returns 0,
+ * -ETIMEDOUT, -ECHILD (it exited: tail of its log on stderr), -errno. */
+int hw_cluster_restart(struct hw_cluster *c, unsigned i);
+
+/* Stop every running node: SIGTERM, wait up to 5 s, then SIGKILL; always reaps every
+ * child. Returns 0 when every node exited with status 0 after SIGTERM, -ECHILD when one
+ * had to be killed or exited otherwise (the cluster is stopped either way). */
+int hw_cluster_stop(struct hw_cluster *c);
+
+/* Stop what is still running, remove the directory unless keep, free. NULL is a no-op. */
+void hw_cluster_free(struct hw_cluster *c, bool keep);
+
+#endif

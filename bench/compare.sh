@@ -1,0 +1,70 @@
+#!/bin/bash
+# compare.sh: hawser and PostgreSQL 15 with synchronous replication, side by side in one run
+# on this machine (DESIGN.md "Benchmarks are fair": the machines here are shared and
+# noisy, so numbers from different runs are not compared).
+#
+# usage: bench/compare.sh [--seconds S (10)] [--hawser PATH (build/hawser)]
+# Runs, in order: PostgreSQL (pg_sync.sh) at 32 clients and at 1 client, each for S
+# seconds; `hawser bench` (1 standby, mode durable) at 32 clients x 1 outstanding, 32 x 8
+# (256 outstanding) and 1 x 1. Prints each run's JSON line, then a table and the ratios
+# hawser / postgres. Takes a few minutes; run as root (pg_sync.sh installs and runs
+# postgres). A documented long command, not part of CI.
+set -euo pipefail
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+SECS=10
+HAWSER="$HERE/../build/hawser"
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--seconds) SECS="$2"; shift 2 ;;
+	--hawser) HAWSER="$2"; shift 2 ;;
+	-h | --help) sed -n '2,11p' "$0"; exit 0 ;;
+	*) echo "compare.sh: unknown option $1" >&2; exit 2 ;;
+	esac
+done
+[ -x "$HAWSER" ] || { echo "compare.sh: no hawser binary at $HAWSER (build it first)" >&2; exit 2; }
+
+# First number after "key": in a JSON line (the first match: p50 and p99 appear once).
+num() { grep -o "\"$1\":[0-9.]*" <<<"$2" | head -1 | cut -d: -f2; }
+
+declare -a ROWS=()
+row() { # system clients outstanding json rate_key
+	ROWS+=("$1|$2|$3|$(num "$5" "$4")|$(num p50 "$4")|$(num p99 "$4")")
+}
+
+echo "# $(nproc) cores, $(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)," \
+	"$(uname -r), $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+
+pg32=$("$HERE/peers/pg_sync.sh" --clients 32 --seconds "$SECS")
+echo "$pg32"
+row postgresql-15 32 32 "$pg32" tps
+pg1=$("$HERE/peers/pg_sync.sh" --clients 1 --seconds "$SECS")
+echo "$pg1"
+row postgresql-15 1 1 "$pg1" tps
+
+# Record counts sized for roughly S seconds each at this machine's rates.
+hw32=$("$HAWSER" bench --clients 32 --window 1 --records $((SECS * 15000)) --json)
+echo "$hw32"
+row hawser 32 32 "$hw32" records_per_s
+hw256=$("$HAWSER" bench --clients 32 --window 8 --records $((SECS * 25000)) --json)
+echo "$hw256"
+row hawser 32 256 "$hw256" records_per_s
+hw1=$("$HAWSER" bench --clients 1 --window 1 --records $((SECS * 1500)) --json)
+echo "$hw1"
+row hawser 1 1 "$hw1" records_per_s
+
+echo
+printf '%-14s %8s %12s %12s %10s %10s\n' system clients outstanding records/s p50_us p99_us
+for r in "${ROWS[@]}"; do
+	IFS='|' read -r sys c o rate p50 p99 <<<"$r"
+	printf '%-14s %8s %12s %12.0f %10s %10s\n' "$sys" "$c" "$o" "$rate" "$p50" "$p99"
+done
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else printf "n/a" }'; }
+echo
+echo "hawser / postgres, 32 clients x 1:   throughput $(ratio "$(num records_per_s "$hw32")" "$(num tps "$pg32")")," \
+	"p50 $(ratio "$(num p50 "$hw32")" "$(num p50 "$pg32")"), p99 $(ratio "$(num p99 "$hw32")" "$(num p99 "$pg32")")"
+echo "hawser / postgres, 1 client:         throughput $(ratio "$(num records_per_s "$hw1")" "$(num tps "$pg1")")," \
+	"p50 $(ratio "$(num p50 "$hw1")" "$(num p50 "$pg1")"), p99 $(ratio "$(num p99 "$hw1")" "$(num p99 "$pg1")")"
+echo "hawser 256 outstanding / postgres 32: throughput $(ratio "$(num records_per_s "$hw256")" "$(num tps "$pg32")")"
+echo "hawser 1-client limit (loopback RTT + one fdatasync): $(num limit_us "$hw1") us"

@@ -1,0 +1,146 @@
+/* test_bench.c: `hawser bench` end to end: it starts real nodes, drives them through the
+ * client port and reports, as JSON, that every acknowledged record reached the standby
+ * with equal digests. Each run is bounded by coreutils timeout(1). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <cmocka.h>
+
+/* A 3000-record bench takes a second or two here; the bound is for a hung cluster. */
+#define RUN_TIMEOUT_S 120
+#define OUT_BYTES_MAX 8192
+
+struct run {
+	char out[OUT_BYTES_MAX];
+	int exit_code;
+};
+
+static const char *bin(void)
+{
+	const char *b = getenv("HW_BIN");
+	return b && *b ? b : "./hawser";
+}
+
+/* Run `hawser bench ARGS` (stderr to the test's stderr), capture stdout and exit code. */
+static void bench(struct run *r, const char *args)
+{
+	char cmd[1024];
+	snprintf(cmd, sizeof(cmd), "timeout -s KILL %d %s bench %s", RUN_TIMEOUT_S, bin(), args);
+	FILE *p = popen(cmd, "r");
+	assert_non_null(p);
+	size_t n = fread(r->out, 1, sizeof(r->out) - 1, p);
+	r->out[n] = '\0';
+	int st = pclose(p);
+	r->exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* The number after "key": in the JSON object, or -1 when the key is absent or not a number. */
+static long long json_num(const char *json, const char *key)
+{
+	char pat[64];
+	snprintf(pat, sizeof(pat), "\"%s\":", key);
+	const char *p = strstr(json, pat);
+	if (!p)
+		return -1;
+	p += strlen(pat);
+	char *end;
+	long long v = strtoll(p, &end, 10);
+	return end == p ? -1 : v;
+}
+
+static bool json_has(const char *json, const char *key, const char *value)
+{
+	char pat[96];
+	snprintf(pat, sizeof(pat), "\"%s\":%s", key, value);
+	return strstr(json, pat) != NULL;
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	const char *t = getenv("HW_TEST_TMP");
+	if (t && *t) {
+		mkdir(t, 0700);
+		setenv("TMPDIR", t, 1); /* the bench's scratch cluster goes there */
+	}
+	return 0;
+}
+
+/* A durable bench of 3000 records from 4 clients acknowledges every one, and the standby
+ * holds all of them with the primary's digest. */
+static void test_durable_bench_loses_nothing(void **state)
+{
+	(void)state;
+	static struct run r;
+	bench(&r, "--records 3000 --clients 4 --json");
+	printf("%s", r.out);
+	assert_int_equal(r.exit_code, 0);
+	assert_int_equal(json_num(r.out, "acked"), 3000);
+	assert_int_equal(json_num(r.out, "errors"), 0);
+	assert_int_equal(json_num(r.out, "missing_on_standby"), 0);
+	assert_true(json_has(r.out, "digests_equal", "true"));
+	assert_true(json_has(r.out, "mode", "\"durable\""));
+	const char *lat = strstr(r.out, "\"latency_us\":");
+	assert_non_null(lat);
+	assert_true(json_num(lat, "p50") > 0);
+	assert_true(json_num(r.out, "rss_kib_primary") > 0);
+	assert_true(json_num(r.out, "rss_kib_standby") > 0);
+}
+
+/* In local mode (no standby wait) with one pipelined client the bench still acknowledges
+ * every record and reports the single-client physical limit. */
+static void test_local_mode_single_client(void **state)
+{
+	(void)state;
+	static struct run r;
+	bench(&r, "--records 1000 --clients 1 --window 8 --mode local --json");
+	printf("%s", r.out);
+	assert_int_equal(r.exit_code, 0);
+	assert_int_equal(json_num(r.out, "acked"), 1000);
+	assert_true(json_has(r.out, "mode", "\"local\""));
+	assert_true(json_num(r.out, "limit_us") > 0);
+}
+
+/* Bad options are usage errors (exit 2) that start nothing. */
+static void test_usage_errors(void **state)
+{
+	(void)state;
+	static struct run r;
+	bench(&r, "--clients 0");
+	assert_int_equal(r.exit_code, 2);
+	bench(&r, "--mode sometimes");
+	assert_int_equal(r.exit_code, 2);
+	bench(&r, "--standbys 1 --k 2");
+	assert_int_equal(r.exit_code, 2);
+	bench(&r, "--no-such-option");
+	assert_int_equal(r.exit_code, 2);
+	assert_string_equal(r.out, "");
+}
+
+/* With --connect to a port nobody listens on, the bench fails (exit 1) without hanging. */
+static void test_connect_refused(void **state)
+{
+	(void)state;
+	static struct run r;
+	bench(&r, "--connect 127.0.0.1:1 --records 10 --json");
+	assert_int_equal(r.exit_code, 1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_durable_bench_loses_nothing),
+		cmocka_unit_test(test_local_mode_single_client),
+		cmocka_unit_test(test_usage_errors),
+		cmocka_unit_test(test_connect_refused),
+	};
+	return cmocka_run_group_tests(tests, setup, NULL);
+}
