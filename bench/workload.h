@@ -28,7 +28,13 @@ struct hw_workload_opts {
 	                        stress 1000/s), never before 2001-01-01 */
 	int64_t end_ms;      /* event time of the last record (the ingest's clock); no record
 	                        time is later, except a poison HW_ETIME record's */
+	uint32_t lane;       /* 0, or 1..HW_WORKLOAD_LANES_MAX: a lane's containers, yard
+	                        blocks, ids and keys are its own, so generators of other
+	                        lanes can feed one store at once (one TOS lane or feed each,
+	                        as the bench's clients do), each in its own order */
 };
+
+#define HW_WORKLOAD_LANES_MAX 256u
 
 /* One generated record. */
 struct hw_work_item {

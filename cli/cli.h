@@ -105,6 +105,7 @@ struct hw_cli_ingest {
 	uint64_t unexpected; /* refused (or accepted) other than the generator expected */
 	uint64_t head_lsn;
 	double seconds;
+	double store_seconds; /* of seconds, the time spent inside hw_store_submit() */
 };
 
 /* Draw in->count records from w and submit them to s in batches. Fills the results.

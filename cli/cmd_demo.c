@@ -220,8 +220,7 @@ static int restores(struct demo *d)
 
 static int run(struct demo *d)
 {
-	struct hw_workload_opts wo = {DEMO_PROFILE, DEMO_SEED, DEMO_DAY_RECORDS + DEMO_MORE_RECORDS,
-				      hw_cli_now_ms()};
+	struct hw_workload_opts wo = {.profile = DEMO_PROFILE, .seed = DEMO_SEED, .count = DEMO_DAY_RECORDS + DEMO_MORE_RECORDS, .end_ms = hw_cli_now_ms()};
 	int rc = hw_workload_new(&wo, &d->w);
 	if (rc)
 		return failed(d, "generator", rc);

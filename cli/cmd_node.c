@@ -250,7 +250,7 @@ static int cmd_submit(const struct hw_cli_cmd *cmd, int argc, char **argv)
 	r.slots = calloc(o.window, sizeof(*r.slots));
 	if (!r.slots)
 		return hw_cli_fail(cmd->name, "memory", HW_ENOMEM);
-	struct hw_workload_opts wo = {o.profile, o.seed, o.count, hw_cli_now_ms()};
+	struct hw_workload_opts wo = {.profile = o.profile, .seed = o.seed, .count = o.count, .end_ms = hw_cli_now_ms()};
 	struct hw_workload *w = NULL;
 	struct hw_client *c = NULL;
 	rc = hw_workload_new(&wo, &w);

@@ -76,7 +76,9 @@ static void tally(struct batch *b, struct hw_cli_ingest *in)
 static int flush(struct hw_store *s, uint64_t epoch, struct batch *b, struct hw_cli_ingest *in)
 {
 	int64_t now = in->clock_ms ? in->clock_ms : hw_cli_now_ms();
+	double t0 = hw_cli_mono_s();
 	int rc = hw_store_submit(s, epoch, now, b->recs, b->n, b->res);
+	in->store_seconds += hw_cli_mono_s() - t0;
 	if (rc)
 		return rc;
 	tally(b, in);
@@ -206,10 +208,12 @@ static int ingest_opt_cb(void *arg, int key, const char *v)
 static void ingest_print(const struct ingest_opts *o, const struct hw_cli_ingest *in)
 {
 	double rate = in->seconds > 0 ? (double)o->count / in->seconds : 0;
+	double store_rate = in->store_seconds > 0 ? (double)o->count / in->store_seconds : 0;
 	if (!o->json) {
 		printf("hawser ingest: %" PRIu64 " records (%s, seed %" PRIu64 ", batch %" PRIu64
-		       ") in %.2f s: %.0f records/s\n",
-		       o->count, o->profile, o->seed, o->batch, in->seconds, rate);
+		       ") in %.2f s: %.0f records/s (store alone %.2f s: %.0f records/s)\n",
+		       o->count, o->profile, o->seed, o->batch, in->seconds, rate,
+		       in->store_seconds, store_rate);
 		printf("  accepted %" PRIu64 ", duplicates %" PRIu64 ", rejected %" PRIu64
 		       " (unexpected %" PRIu64 "), head lsn %" PRIu64 "\n",
 		       in->accepted, in->duplicates, in->rejected, in->unexpected, in->head_lsn);
@@ -232,6 +236,11 @@ static void ingest_print(const struct ingest_opts *o, const struct hw_cli_ingest
 	hw_json_double(&j, in->seconds);
 	hw_json_key(&j, "records_per_s");
 	hw_json_double(&j, rate);
+	/* The store's own rate: the generator's time is not charged to it. */
+	hw_json_key(&j, "store_seconds");
+	hw_json_double(&j, in->store_seconds);
+	hw_json_key(&j, "store_records_per_s");
+	hw_json_double(&j, store_rate);
 	hw_json_key(&j, "head_lsn");
 	hw_json_uint(&j, in->head_lsn);
 	hw_json_key(&j, "profile");
@@ -258,8 +267,7 @@ static int cmd_ingest(const struct hw_cli_cmd *cmd, int argc, char **argv)
 	if (!o.count_given)
 		return hw_cli_usage_error(cmd, "--generate N is required");
 	/* A given end time is also the store's clock, so two runs give equal stores. */
-	struct hw_workload_opts wo = {o.profile, o.seed, o.count,
-				      o.end_given ? o.end_ms : hw_cli_now_ms()};
+	struct hw_workload_opts wo = {.profile = o.profile, .seed = o.seed, .count = o.count, .end_ms = o.end_given ? o.end_ms : hw_cli_now_ms()};
 	struct hw_cli_ingest in = {.count = o.count,
 				   .batch = (uint32_t)o.batch,
 				   .clock_ms = o.end_given ? o.end_ms : 0,

@@ -12,6 +12,7 @@
 
 #include "base/assert.h"
 #include "base/log.h"
+#include "replica/entry.h"
 #include "wire.pb-c.h"
 
 int64_t hw__node_now(struct hw_node *n)
@@ -51,10 +52,9 @@ int hw__node_send_error(struct hw_conn *c, int code, const char *message)
 	return hw__node_send_msg(c, HW_FRAME_ERROR, &e);
 }
 
-int hw__node_send_hello(struct hw_node *n, struct hw_conn *c, int role)
+int hw__node_send_hello(struct hw_node *n, struct hw_conn *c, int role, const struct hw_head *head)
 {
-	struct hw_head h;
-	hw_store_head(n->store, &h);
+	struct hw_head h = *head;
 	Hawser__Wire__V1__Hello m = HAWSER__WIRE__V1__HELLO__INIT;
 	m.protocol_version = 1;
 	m.cluster_id = n->cfg.cluster_id;
@@ -92,8 +92,6 @@ static void status_peers(struct hw_node *n, Hawser__Wire__V1__Status *st, Hawser
 static int send_status(struct hw_session *s)
 {
 	struct hw_node *n = s->node;
-	struct hw_head h;
-	hw_store_head(n->store, &h);
 	Hawser__Wire__V1__Status st = HAWSER__WIRE__V1__STATUS__INIT;
 	Hawser__Wire__V1__PeerStatus ps[HW_PEERS_MAX];
 	Hawser__Wire__V1__PeerStatus *pp[HW_PEERS_MAX];
@@ -113,7 +111,7 @@ static int send_status(struct hw_session *s)
 	} else {
 		st.role = HAWSER__WIRE__V1__ROLE__STANDBY;
 		st.last_lsn = n->sb.pos.received;
-		st.durable_lsn = h.lsn;
+		st.durable_lsn = n->sb.pos.durable;
 		st.primary = n->primary_id;
 	}
 	return hw__node_send_msg(s->conn, HW_FRAME_STATUS, &st);
@@ -141,9 +139,13 @@ static int take_hello(struct hw_session *s, const struct hw_frame *f)
 		rc = n->cfg.role == HW_ROLE_PRIMARY ? (int)hw__primary_on_repl(s, f) : HW_ENOT_PRIMARY;
 	} else {
 		s->hello = true;
-		rc = hw__node_send_hello(n, s->conn, n->cfg.role == HW_ROLE_PRIMARY
-							 ? HAWSER__WIRE__V1__ROLE__PRIMARY
-							 : HAWSER__WIRE__V1__ROLE__STANDBY);
+		rc = hw__node_send_hello(n, s->conn,
+					 n->cfg.role == HW_ROLE_PRIMARY
+						 ? HAWSER__WIRE__V1__ROLE__PRIMARY
+						 : HAWSER__WIRE__V1__ROLE__STANDBY,
+					 &(struct hw_head){.lsn = n->cfg.role == HW_ROLE_PRIMARY
+									  ? n->core.last_lsn
+									  : n->sb.pos.durable});
 	}
 	hawser__wire__v1__hello__free_unpacked(m, NULL);
 	return rc;
@@ -308,12 +310,101 @@ static void signal_cb(void *arg)
 
 /* ---- public API --------------------------------------------------------------------- */
 
+bool hw__node_wal_room(struct hw_node *n)
+{
+	const size_t job = HW_BATCH_BYTES_MAX + (size_t)HW_BATCH_RECORDS_MAX * 96u;
+	return hw_wal_pending(n->wal) + job <= HW_WAL_PENDING_MAX;
+}
+
+void hw__node_storage_failed(struct hw_node *n, int rc, const char *what)
+{
+	if (n->failed != 0)
+		return;
+	n->failed = n->exit_rc = rc;
+	hw_log("storage_failed", "in=%s code=%s what=\"%s\" action=stop_acknowledging", what,
+	       hw_errname(rc), hw_strerror(rc));
+}
+
+/* Recovery: entries the log flushed that the store lost in a crash (it commits without
+ * flushing its meta page) go back in, in batches. */
+struct recovery {
+	struct hw_store *store;
+	uint8_t *buf;
+	size_t used;
+	const uint8_t *ptr[1024];
+	size_t len[1024];
+	size_t n;
+	uint64_t replayed;
+};
+
+static int recovery_flush(struct recovery *r)
+{
+	struct hw_reject rej;
+	int rc = r->n ? hw_store_append_entries(r->store, r->ptr, r->len, r->n, &rej) : 0;
+	if (rc != 0)
+		hw_log("recovery_refused", "code=%s field=%s rule=\"%s\"", hw_errname(rc), rej.field,
+		       rej.rule);
+	r->replayed += r->n;
+	r->n = 0;
+	r->used = 0;
+	return rc;
+}
+
+static int recovery_cb(void *arg, const uint8_t *e, size_t len)
+{
+	struct recovery *r = arg;
+	if (r->n == 1024 || r->used + len > HW_BATCH_BYTES_MAX) {
+		int rc = recovery_flush(r);
+		if (rc != 0)
+			return rc;
+	}
+	memcpy(r->buf + r->used, e, len);
+	r->ptr[r->n] = r->buf + r->used;
+	r->len[r->n++] = len;
+	r->used += len;
+	return 0;
+}
+
+static int recover(struct hw_node *n)
+{
+	char dir[HW_PATH_CHARS_MAX + 8];
+	snprintf(dir, sizeof dir, "%s/wal", n->cfg.data_dir);
+	struct hw_head wal_last, head;
+	int rc = hw_wal_open(dir, &n->wal, &wal_last);
+	if (rc != 0)
+		return rc;
+	hw_store_head(n->store, &head);
+	struct recovery *r = calloc(1, sizeof *r);
+	uint8_t *buf = malloc(HW_BATCH_BYTES_MAX + HW_ENTRY_BYTES_MAX);
+	if (r == NULL || buf == NULL) {
+		free(r);
+		free(buf);
+		return HW_ENOMEM;
+	}
+	*r = (struct recovery){.store = n->store, .buf = buf};
+	rc = wal_last.lsn > head.lsn ? hw_wal_replay(n->wal, head.lsn, recovery_cb, r) : 0;
+	if (rc == 0)
+		rc = recovery_flush(r);
+	if (rc == 0)
+		rc = hw_store_sync(n->store);
+	if (r->replayed > 0)
+		hw_log("recovered", "from=wal entries=%llu code=%s", (unsigned long long)r->replayed,
+		       hw_errname(rc));
+	free(buf);
+	free(r);
+	hw_store_head(n->store, &head);
+	/* Everything is in the store and flushed: the log starts again after its head. */
+	return rc == 0 ? hw_wal_reset(n->wal, &head) : rc;
+}
+
 static int open_store(struct hw_node *n)
 {
 	int rc = hw_store_init(n->cfg.data_dir);
 	if (rc != 0 && rc != HW_EEXIST)
 		return rc;
-	return hw_store_open(n->cfg.data_dir, NULL, &n->store);
+	struct hw_store_opts o = {.log_ahead = true};
+	rc = hw_store_open(n->cfg.data_dir, &o, &n->store);
+	return rc == 0 ? recover(n) : rc;
 }
 
 static int open_ports(struct hw_node *n)
@@ -413,6 +504,8 @@ void hw_node_close(struct hw_node *n)
 	 * callbacks still see the role's state); then the role lets go of its waiters. */
 	hw_writer_stop(n->writer);
 	n->writer = NULL;
+	hw_wal_close(n->wal); /* flushes what is queued */
+	n->wal = NULL;
 	if (n->ring != NULL)
 		hw_ring_free(n->ring);
 	for (uint32_t i = 0; i < HW_CLIENTS_MAX; i++)

@@ -13,6 +13,7 @@
 #include "engine/io/frame.h"
 #include "engine/io/loop.h"
 #include "engine/io/ring.h"
+#include "engine/io/wal.h"
 #include "engine/io/writer.h"
 #include "hawser.h"
 #include "replica/store.h"
@@ -77,6 +78,7 @@ struct hw_node {
 	struct hw_loop *loop;
 	struct hw_ring *ring;
 	struct hw_writer *writer;
+	struct hw_wal *wal; /* the durable point; the store applies behind it */
 	struct hw_listener *client_listener;
 	struct hw_listener *repl_listener;
 	struct hw_timer *tick;
@@ -101,6 +103,7 @@ struct hw_node {
 	struct hw_segment *outbox_tail;
 	size_t outbox_bytes;
 	struct hw_standby_link links[HW_PEERS_MAX];
+	uint64_t committed_lsn; /* last LSN the store committed (readable there) */
 	uint8_t *scratch; /* one frame body, for catch-up reads from the store */
 	pthread_mutex_t ext_mu;
 	struct hw_ext_submit *ext_head;
@@ -110,6 +113,7 @@ struct hw_node {
 	struct hw_standby sb;
 	struct hw_conn *primary_conn;
 	bool primary_ready;  /* hello exchanged */
+	bool hello_pending;  /* connected; the hello waits for the log to flush */
 	struct hw_timer *reconnect;
 	int64_t reconnect_ms;
 	char primary_id[HW_ID_CHARS_MAX + 1];
@@ -137,7 +141,9 @@ int hw__node_send_frame(struct hw_conn *c, enum hw_frame_type type, const uint8_
 			size_t len);
 int hw__node_send_msg(struct hw_conn *c, enum hw_frame_type type, const void *msg);
 int hw__node_send_error(struct hw_conn *c, int code, const char *message);
-int hw__node_send_hello(struct hw_node *n, struct hw_conn *c, int role);
+int hw__node_send_hello(struct hw_node *n, struct hw_conn *c, int role, const struct hw_head *h);
+bool hw__node_wal_room(struct hw_node *n);
+void hw__node_storage_failed(struct hw_node *n, int rc, const char *what);
 struct hw_session *hw__session_new(struct hw_node *n, struct hw_conn *c, bool repl);
 void hw__node_do(struct hw_node *n, struct hw_acts *acts);
 int64_t hw__node_now(struct hw_node *n);

@@ -90,7 +90,7 @@ static void resume_sessions(struct hw_node *n)
 static void kick_writer(struct hw_node *n)
 {
 	struct hw_job *j = hw_writer_filling(n->writer);
-	if (j->n == 0 || !hw_writer_idle(n->writer) || n->failed)
+	if (j->n == 0 || !hw_writer_idle(n->writer) || n->failed || !hw__node_wal_room(n))
 		return;
 	j->epoch = n->epoch;
 	j->now_ms = wall_ms();
@@ -107,11 +107,11 @@ static void outbox_add(struct hw_node *n, struct hw_segment *seg)
 	n->outbox_bytes += seg->len;
 }
 
-/* Drop the oldest segments past the bound; only durable ones: the store has those. */
+/* Drop the oldest segments past the bound; only committed ones: the store has those. */
 static void outbox_trim(struct hw_node *n)
 {
 	while (n->outbox_head != NULL && n->outbox_bytes > HW_OUTBOX_BYTES_MAX &&
-	       n->outbox_head->last_lsn <= n->core.local_durable) {
+	       n->outbox_head->last_lsn <= n->committed_lsn) {
 		struct hw_segment *s = n->outbox_head;
 		n->outbox_head = s->next;
 		if (n->outbox_head == NULL)
@@ -127,6 +127,10 @@ static void on_prepared(struct hw_node *n, struct hw_job *j)
 		struct hw_segment *seg = j->segment;
 		j->segment = NULL;
 		outbox_add(n, seg);
+		/* The log makes the batch durable; kick_writer() left room for it. */
+		int rc = hw_wal_append(n->wal, seg->data, seg->len, seg->last_lsn);
+		if (rc != 0)
+			hw__node_storage_failed(n, rc, "wal");
 		HW_CORE(n, hw_primary_on_append(&n->core, seg->last_lsn, hw__node_now(n), acts));
 	}
 	for (size_t i = 0; i < j->n; i++) {
@@ -152,10 +156,7 @@ static void on_prepared(struct hw_node *n, struct hw_job *j)
 
 static void on_failed(struct hw_node *n, struct hw_job *j)
 {
-	n->failed = j->rc;
-	n->exit_rc = j->rc;
-	hw_log("storage_failed", "code=%s what=\"%s\" action=stop_acknowledging",
-	       hw_errname(j->rc), hw_strerror(j->rc));
+	hw__node_storage_failed(n, j->rc, "store");
 	if (!j->prepared) {
 		for (size_t i = 0; i < j->n; i++)
 			request_fail(n, (uint32_t)j->token[i], j->rc);
@@ -178,10 +179,12 @@ static void writer_cb(void *arg, struct hw_job *j, enum hw_job_stage stage)
 	if (j->rc != 0) {
 		on_failed(n, j);
 	} else {
-		uint64_t durable = j->last_lsn > n->core.local_durable ? j->last_lsn
-								      : n->core.local_durable;
-		HW_CORE(n, hw_primary_on_durable(&n->core, durable, acts));
+		if (j->last_lsn > n->committed_lsn)
+			n->committed_lsn = j->last_lsn;
 		outbox_trim(n);
+		/* A batch with nothing new (all refused or duplicates) may still release
+		 * duplicates waiting for what is already durable. */
+		HW_CORE(n, hw_primary_on_durable(&n->core, n->core.local_durable, acts));
 	}
 	hw_writer_release(n->writer);
 	hw__primary_take_ext(n);
@@ -280,6 +283,19 @@ void hw__primary_take_ext(struct hw_node *n)
 	}
 	pthread_mutex_unlock(&n->ext_mu);
 	kick_writer(n);
+}
+
+static void wal_cb(void *arg, uint64_t durable, int rc)
+{
+	struct hw_node *n = arg;
+	if (rc != 0) {
+		hw__node_storage_failed(n, rc, "wal");
+		HW_CORE(n, hw_primary_fail_all(&n->core, rc, acts));
+		return;
+	}
+	HW_CORE(n, hw_primary_on_durable(&n->core, durable, acts));
+	kick_writer(n);
+	resume_sessions(n);
 }
 
 static void ext_async_cb(struct hw_async *a, void *arg)
@@ -511,7 +527,8 @@ static int standby_hello(struct hw_session *s, const Hawser__Wire__V1__Hello *m)
 	l->pending_to = 0;
 	s->peer = peer;
 	s->hello = true;
-	hw__node_send_hello(n, s->conn, HAWSER__WIRE__V1__ROLE__PRIMARY);
+	struct hw_head h = {.lsn = n->core.last_lsn, .epoch = n->epoch}; /* informative */
+	hw__node_send_hello(n, s->conn, HAWSER__WIRE__V1__ROLE__PRIMARY, &h);
 	hw_log("peer_connected", "peer=%s its_lsn=%llu our_lsn=%llu", m->node_id,
 	       (unsigned long long)m->last_lsn, (unsigned long long)n->core.last_lsn);
 	HW_CORE(n, hw_primary_on_connect(&n->core, (uint32_t)peer, m->last_lsn, hw__node_now(n),
@@ -586,7 +603,12 @@ int hw__primary_start(struct hw_node *n)
 	int err = hw_async_new(n->loop, ext_async_cb, n, &n->ext_async);
 	if (err != 0)
 		return err;
-	return hw_writer_start(n->store, n->loop, HW_JOB_SUBMIT, writer_cb, n, &n->writer);
+	n->committed_lsn = h.lsn;
+	err = hw_writer_start(n->store, n->loop, HW_JOB_SUBMIT, writer_cb, n, &n->writer);
+	if (err != 0)
+		return err;
+	hw_writer_set_wal(n->writer, n->wal);
+	return hw_wal_start(n->wal, n->loop, wal_cb, n);
 }
 
 void hw__primary_stop(struct hw_node *n)

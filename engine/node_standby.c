@@ -53,16 +53,38 @@ void hw__standby_act(struct hw_node *n, const struct hw_act *a)
 	}
 }
 
-static uint64_t entry_u64(const uint8_t *p)
+/* Check that the entries of an APPEND body continue our log's chain (each entry's own
+ * hash, its LSN, its link to the one before) and count them. 0 or the code. */
+static int check_entries(struct hw_node *n, const uint8_t *p, size_t len, uint32_t count,
+			 uint64_t *first, uint64_t *last)
 {
-	uint64_t v = 0;
-	for (int i = 7; i >= 0; i--)
-		v = (v << 8) | p[i];
-	return v;
+	struct hw_head h = *hw_wal_last(n->wal);
+	size_t off = 0;
+	*first = h.lsn + 1;
+	for (uint32_t i = 0; i < count; i++) {
+		struct hw_entry e;
+		size_t el = len - off < HW_ENTRY_HEADER_BYTES
+				    ? 0
+				    : HW_ENTRY_HEADER_BYTES + (p[off + 4] | (size_t)p[off + 5] << 8 |
+							       (size_t)p[off + 6] << 16 |
+							       (size_t)p[off + 7] << 24);
+		if (el == 0 || el > len - off || hw_entry_decode(p + off, el, &e) != 0)
+			return HW_ECORRUPT;
+		if (e.lsn != h.lsn + 1)
+			return HW_ELSN;
+		if (memcmp(e.prev_hash, h.hash, HW_HASH_BYTES) != 0)
+			return HW_ECHAIN;
+		h.lsn = e.lsn;
+		memcpy(h.hash, e.hash, HW_HASH_BYTES);
+		off += el;
+	}
+	*last = h.lsn;
+	return off == len ? 0 : HW_EFRAME;
 }
 
-/* Split an APPEND body into entries and queue them for the writer. Returns 0, 1 when
- * the writer's job has no room (the frame stays unread), or a code. */
+/* Take an APPEND: check it continues our chain, hand it to the log (durability) and to
+ * the writer (apply). Returns 0, 1 when either has no room (the frame stays unread), or
+ * a code that closes the connection. */
 static int take_append(struct hw_node *n, const struct hw_frame *f)
 {
 	struct hw_append_hdr ah;
@@ -71,30 +93,30 @@ static int take_append(struct hw_node *n, const struct hw_frame *f)
 	const uint8_t *p = f->body + HW_APPEND_HEADER_BYTES;
 	size_t len = f->len - HW_APPEND_HEADER_BYTES;
 	struct hw_job *j = hw_writer_filling(n->writer);
-	if (j->n + ah.count > HW_BATCH_RECORDS_MAX || !hw_job_fits(j, len))
+	if (j->n + ah.count > HW_BATCH_RECORDS_MAX || !hw_job_fits(j, len) ||
+	    !hw__node_wal_room(n))
 		return 1;
-	uint64_t first = len >= HW_ENTRY_HEADER_BYTES ? entry_u64(p + 8) : 0;
-	if (first != n->sb.pos.received + 1) {
-		hw_log("append_gap", "expected=%llu got=%llu", (unsigned long long)n->sb.pos.received + 1,
-		       (unsigned long long)first);
-		return HW_ELSN;
+	uint64_t first, last;
+	int rc = check_entries(n, p, len, ah.count, &first, &last);
+	if (rc != 0) {
+		hw_log("append_refused", "code=%s after_lsn=%llu what=\"%s\"", hw_errname(rc),
+		       (unsigned long long)hw_wal_last(n->wal)->lsn,
+		       "entries do not continue this standby's chain; nothing applied");
+		return rc;
 	}
-	uint64_t last = first - 1;
-	size_t off = 0;
-	for (uint32_t i = 0; i < ah.count; i++) {
-		if (len - off < HW_ENTRY_HEADER_BYTES)
-			return HW_EFRAME;
+	rc = hw_wal_append(n->wal, p, len, last);
+	if (rc != 0) {
+		hw__node_storage_failed(n, rc, "wal");
+		return rc;
+	}
+	for (size_t off = 0; off < len;) {
 		size_t el = HW_ENTRY_HEADER_BYTES + (p[off + 4] | (size_t)p[off + 5] << 8 |
 						     (size_t)p[off + 6] << 16 | (size_t)p[off + 7] << 24);
-		if (el > len - off)
-			return HW_EFRAME;
 		hw_job_add(j, p + off, el);
-		last = entry_u64(p + off + 8);
 		off += el;
 	}
-	if (off != len)
-		return HW_EFRAME;
-	HW_CORE(n, hw_standby_on_entries(&n->sb, first, last, ah.primary_durable, hw__node_now(n), acts));
+	HW_CORE(n, hw_standby_on_entries(&n->sb, first, last, ah.primary_durable, hw__node_now(n),
+					  acts));
 	return 0;
 }
 
@@ -186,10 +208,23 @@ static long primary_on_data(struct hw_conn *c, void *arg, const uint8_t *buf, si
 	return (long)used;
 }
 
+/* The hello says how far this standby is durable, so it waits until the log has
+ * flushed everything it took (a reconnect right after a drop). */
+static void send_hello_when_flushed(struct hw_node *n)
+{
+	if (n->primary_conn == NULL || n->sb.pos.durable < hw_wal_last(n->wal)->lsn) {
+		n->hello_pending = n->primary_conn != NULL;
+		return;
+	}
+	n->hello_pending = false;
+	hw__node_send_hello(n, n->primary_conn, HAWSER__WIRE__V1__ROLE__STANDBY,
+			    hw_wal_last(n->wal));
+}
+
 static void primary_on_connect(struct hw_conn *c, void *arg)
 {
-	struct hw_node *n = arg;
-	hw__node_send_hello(n, c, HAWSER__WIRE__V1__ROLE__STANDBY);
+	(void)c;
+	send_hello_when_flushed(arg);
 }
 
 static void reconnect_cb(struct hw_timer *t, void *arg)
@@ -207,6 +242,7 @@ static void primary_on_close(struct hw_conn *c, void *arg, int code)
 		       (long long)n->reconnect_ms);
 	n->primary_conn = NULL;
 	n->primary_ready = false;
+	n->hello_pending = false;
 	hw_standby_on_disconnect(&n->sb);
 	hw_timer_again(n->reconnect, n->reconnect_ms);
 	n->reconnect_ms = n->reconnect_ms * 2 < HW_RECONNECT_MAX_MS ? n->reconnect_ms * 2
@@ -236,15 +272,15 @@ static void writer_cb(void *arg, struct hw_job *j, enum hw_job_stage stage)
 	HW_ASSERT(stage == HW_JOB_DONE);
 	if (j->rc == 0) {
 		n->rate_count += j->n;
-		HW_CORE(n, hw_standby_on_durable(&n->sb, j->last_lsn, hw__node_now(n), acts));
+		HW_CORE(n, hw_standby_on_applied(&n->sb, j->last_lsn, hw__node_now(n), acts));
 	} else {
 		bool refused = hw_is_reject(j->rc) || j->rc == HW_ELSN || j->rc == HW_ECHAIN ||
 			       j->rc == HW_ECORRUPT;
 		hw_log(refused ? "append_refused" : "storage_failed",
 		       "code=%s field=%s rule=\"%s\" durable_lsn=%llu", hw_errname(j->rc),
 		       j->rej.field, j->rej.rule, (unsigned long long)j->last_lsn);
-		if (!refused)
-			n->failed = n->exit_rc = j->rc;
+		/* The log holds entries the store cannot take: stop, and say so. */
+		hw__node_storage_failed(n, j->rc, refused ? "apply" : "store");
 		struct hw_job *f = hw_writer_filling(n->writer);
 		f->n = 0; /* they follow the refused entries: they cannot fit either */
 		f->used = 0;
@@ -254,6 +290,22 @@ static void writer_cb(void *arg, struct hw_job *j, enum hw_job_stage stage)
 	hw_writer_release(n->writer);
 	if (hw_writer_filling(n->writer)->n > 0 && !n->failed)
 		hw_writer_kick(n->writer);
+	if (n->primary_conn != NULL)
+		hw_conn_resume(n->primary_conn);
+}
+
+static void wal_cb(void *arg, uint64_t durable, int rc)
+{
+	struct hw_node *n = arg;
+	if (rc != 0) {
+		hw__node_storage_failed(n, rc, "wal");
+		if (n->primary_conn != NULL)
+			hw_conn_close(n->primary_conn, rc);
+		return;
+	}
+	HW_CORE(n, hw_standby_on_durable(&n->sb, durable, hw__node_now(n), acts));
+	if (n->hello_pending)
+		send_hello_when_flushed(n);
 	if (n->primary_conn != NULL)
 		hw_conn_resume(n->primary_conn);
 }
@@ -274,6 +326,10 @@ int hw__standby_start(struct hw_node *n)
 	int rc = hw_timer_new(n->loop, 1000000000, 0, reconnect_cb, n, &n->reconnect);
 	if (rc == 0)
 		rc = hw_writer_start(n->store, n->loop, HW_JOB_APPEND, writer_cb, n, &n->writer);
+	if (rc == 0) {
+		hw_writer_set_wal(n->writer, n->wal);
+		rc = hw_wal_start(n->wal, n->loop, wal_cb, n);
+	}
 	if (rc == 0)
 		connect_primary(n);
 	return rc;

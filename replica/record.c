@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "base/assert.h"
 #include "base/reject.h"
 #include "hawser_limits.h"
 
@@ -69,26 +70,35 @@ static bool has_unknown_fields(const ProtobufCMessage *m)
  * event one byte string, hence one hash, on every node. protobuf-c 1.4.1 packs fields in
  * number order, omits proto3 defaults and writes minimal varints, so any reordering,
  * explicit default, duplicate or padded varint changes the length or the bytes. Unknown
- * fields are the exception (protobuf-c re-emits them) and are looked for first. */
+ * fields are the exception (protobuf-c re-emits them) and are looked for first.
+ *
+ * The message is packed straight into scratch, without get_packed_size() first (that
+ * walks the whole tree again, and pack() sizes sub-messages itself). The scratch holds
+ * 2 * len + 16 bytes, enough because packing a message decoded from len bytes without
+ * unknown fields never gives more than 2 * len: every field packed was read from the
+ * input (proto3 writes no defaults), its tag and length prefixes are minimal, and only a
+ * negative int32 or enum grows, from at least 5 varint bytes to 10; a repeated scalar
+ * sent unpacked gains one length prefix but loses a tag per element, and a sub-message
+ * whose content doubles gains at most one length byte, covered by doubling its own tag
+ * and prefix. tos.proto has no maps. */
 static int canonical_check(const Tos__V1__Record *rec, const uint8_t *data, size_t len,
 			   struct hw_arena *arena, struct hw_reject *rej)
 {
 	if (has_unknown_fields(&rec->base))
 		return hw_reject_set(rej, HW_ENONCANONICAL, "record",
 				     "unknown fields (a newer schema, or not a tos.v1.Record)");
-	size_t packed = tos__v1__record__get_packed_size(rec);
+	size_t cap = 2 * len + 16;
+	uint8_t *scratch = hw_arena_alloc(arena, cap);
+	if (scratch == NULL)
+		return hw_reject_set(rej, HW_ENOMEM, "record", "decode arena exhausted");
+	size_t packed = tos__v1__record__pack(rec, scratch);
+	HW_ASSERT(packed <= cap);
 	if (packed != len)
 		return hw_reject_set(rej, HW_ENONCANONICAL, "record",
 				     "re-encoding gives %zu bytes, not %zu (unknown fields, "
 				     "defaults written or duplicates)",
 				     packed, len);
-	if (len == 0)
-		return 0;
-	uint8_t *scratch = hw_arena_alloc(arena, len);
-	if (scratch == NULL)
-		return hw_reject_set(rej, HW_ENOMEM, "record", "decode arena exhausted");
-	size_t n = tos__v1__record__pack(rec, scratch);
-	if (n != len || memcmp(scratch, data, len) != 0) {
+	if (len != 0 && memcmp(scratch, data, len) != 0) {
 		size_t at = 0;
 		while (at < len && scratch[at] == data[at])
 			at++;

@@ -21,9 +21,8 @@
 #include "replica/state.h"
 #include "replica/validate.h"
 
-#define STORE_FORMAT 1u
-#define STORE_MAXDBS 16u
-#define IDS_HASH_BYTES 16u /* BLAKE2b-128 of a record's bytes, for idempotency */
+#define STORE_FORMAT    2u /* 2: ids values are the LSN alone */
+#define STORE_MAXDBS    16u
 #define META_HEAD_BYTES (8u + 8u + 8u + HW_HASH_BYTES)
 
 /* Order matters: it is the order the digest walks the replicated tables in. */
@@ -176,7 +175,8 @@ static int meta_read(struct hw_store *s, MDB_txn *txn)
 {
 	MDB_val k = val_of("format", 6), v;
 	int rc = mdb_get(txn, s->t.meta, &k, &v);
-	if (rc == MDB_NOTFOUND || (rc == 0 && (v.mv_size != 4 || *(uint8_t *)v.mv_data != STORE_FORMAT)))
+	if (rc == MDB_NOTFOUND ||
+	    (rc == 0 && (v.mv_size != 4 || *(uint8_t *)v.mv_data != STORE_FORMAT)))
 		return HW_EFORMAT;
 	if (rc != 0)
 		return hw_mdb_err(rc);
@@ -288,7 +288,7 @@ int hw_store_open(const char *dir, const struct hw_store_opts *opts, struct hw_s
 	int rc = HW_ENOMEM;
 	if (s->dir == NULL || (s->batch_buf == NULL && !s->opts.read_only))
 		goto fail;
-	unsigned flags = s->opts.read_only ? MDB_RDONLY : 0;
+	unsigned flags = s->opts.read_only ? MDB_RDONLY : s->opts.log_ahead ? MDB_NOMETASYNC : 0;
 	rc = env_open(dir, s->map_bytes, flags, &s->env);
 	if (rc != 0)
 		goto fail;
@@ -344,8 +344,12 @@ const char *hw_store_dir(const struct hw_store *s)
 /* Result of looking record_id up in the ids table. */
 enum id_seen { ID_NEW, ID_SAME, ID_OTHER };
 
+/* The ids table keeps only the LSN (8 bytes): on the rare record_id hit the record's
+ * bytes are read back from its log entry and compared in full, which is exact and spares
+ * a hash of every record. Within a batch the entry is already in txn: the log append
+ * follows take_record() before the next record is taken. */
 static int id_lookup(struct hw_store *s, MDB_txn *txn, const Tos__V1__Record *rec,
-		     const uint8_t hash[IDS_HASH_BYTES], enum id_seen *seen, uint64_t *lsn)
+		     const uint8_t *data, size_t len, enum id_seen *seen, uint64_t *lsn)
 {
 	*seen = ID_NEW;
 	if (rec->record_id.len != HW_RECORD_ID_BYTES)
@@ -356,9 +360,20 @@ static int id_lookup(struct hw_store *s, MDB_txn *txn, const Tos__V1__Record *re
 		return 0;
 	if (rc != 0)
 		return rc;
-	HW_ASSERT(v.mv_size == 8 + IDS_HASH_BYTES);
-	*lsn = hw_lsn_from_key(&(MDB_val){.mv_size = 8, .mv_data = v.mv_data});
-	*seen = memcmp((uint8_t *)v.mv_data + 8, hash, IDS_HASH_BYTES) == 0 ? ID_SAME : ID_OTHER;
+	if (v.mv_size != 8)
+		return MDB_CORRUPTED;
+	*lsn = hw_lsn_from_key(&v);
+	uint8_t key[8];
+	hw_lsn_key(*lsn, key);
+	MDB_val lk = val_of(key, 8), lv;
+	rc = mdb_get(txn, s->t.log, &lk, &lv);
+	if (rc != 0)
+		return rc == MDB_NOTFOUND ? MDB_CORRUPTED : rc;
+	struct hw_entry e;
+	if (hw_entry_decode(lv.mv_data, lv.mv_size, &e) != 0 || e.lsn != *lsn)
+		return MDB_CORRUPTED;
+	bool same = e.record_len == len && (len == 0 || memcmp(e.record, data, len) == 0);
+	*seen = same ? ID_SAME : ID_OTHER;
 	return 0;
 }
 
@@ -371,7 +386,8 @@ static int retract_check(struct hw_store *s, MDB_txn *txn, const Tos__V1__Record
 	MDB_val k = val_of(rec->retracts.data, rec->retracts.len), v;
 	int rc = mdb_get(txn, s->t.ids, &k, &v);
 	if (rc == MDB_NOTFOUND)
-		return hw_reject_set(rej, HW_ERETRACT, "retracts", "retracted record_id is unknown");
+		return hw_reject_set(rej, HW_ERETRACT, "retracts",
+				     "retracted record_id is unknown");
 	if (rc != 0)
 		return rc;
 	uint8_t key[8];
@@ -410,10 +426,8 @@ static int take_record(struct hw_store *s, MDB_txn *txn, struct take *t, struct 
 	int rc = hw_record_decode(t->data, t->len, &s->arena, &rec, rej);
 	if (rc != 0)
 		return rc == HW_ENOMEM ? ENOMEM : rc;
-	uint8_t hash[IDS_HASH_BYTES];
-	crypto_generichash(hash, sizeof hash, t->data, t->len, NULL, 0);
 	enum id_seen seen;
-	rc = id_lookup(s, txn, rec, hash, &seen, &t->dup_lsn);
+	rc = id_lookup(s, txn, rec, t->data, t->len, &seen, &t->dup_lsn);
 	if (rc != 0)
 		return rc;
 	t->dup = seen == ID_SAME;
@@ -432,15 +446,13 @@ static int take_record(struct hw_store *s, MDB_txn *txn, struct take *t, struct 
 	rc = hw_apply(&c, rec, rej);
 	if (rc != 0)
 		return rc;
-	uint8_t idv[8 + IDS_HASH_BYTES];
+	uint8_t idv[8];
 	hw_lsn_key(t->lsn, idv);
-	memcpy(idv + 8, hash, IDS_HASH_BYTES);
 	MDB_val k = val_of(rec->record_id.data, rec->record_id.len), v = val_of(idv, sizeof idv);
 	return mdb_put(txn, s->t.ids, &k, &v, MDB_NOOVERWRITE);
 }
 
-static int log_put(struct hw_store *s, MDB_txn *txn, uint64_t lsn, const uint8_t *entry,
-		   size_t len)
+static int log_put(struct hw_store *s, MDB_txn *txn, uint64_t lsn, const uint8_t *entry, size_t len)
 {
 	if (hw_fault_tick(s->opts.mapfull_fault))
 		return MDB_MAP_FULL;
@@ -514,7 +526,9 @@ static int prepare_batch(struct hw_store *s, uint64_t epoch, int64_t now_ms,
 	hw_arena_reset(&s->arena);
 	*out = (struct hw_batch){.entries = s->batch_buf};
 	for (size_t i = 0; i < n; i++) {
-		struct take t = {.data = recs[i].data, .len = recs[i].len, .lsn = h.lsn + 1,
+		struct take t = {.data = recs[i].data,
+				 .len = recs[i].len,
+				 .lsn = h.lsn + 1,
 				 .time_ms = now_ms};
 		memset(&res[i], 0, sizeof res[i]);
 		rc = take_record(s, txn, &t, &res[i].reject);
@@ -613,7 +627,8 @@ int hw_store_submit(struct hw_store *s, uint64_t epoch, int64_t now_ms,
 static int chain_check(const struct hw_head *h, const struct hw_entry *e, struct hw_reject *rej)
 {
 	if (e->lsn != h->lsn + 1)
-		return hw_reject_set(rej, HW_ELSN, "entry.lsn", "entry LSN %llu does not follow %llu",
+		return hw_reject_set(rej, HW_ELSN, "entry.lsn",
+				     "entry LSN %llu does not follow %llu",
 				     (unsigned long long)e->lsn, (unsigned long long)h->lsn);
 	if (memcmp(e->prev_hash, h->hash, HW_HASH_BYTES) != 0)
 		return hw_reject_set(rej, HW_ECHAIN, "entry.prev_hash",
@@ -670,8 +685,8 @@ static int append_batch(struct hw_store *s, const uint8_t *const *entries, const
 	return commit(s, txn, &h);
 }
 
-int hw_store_append_entries(struct hw_store *s, const uint8_t *const *entries,
-			    const size_t *lens, size_t n, struct hw_reject *rej)
+int hw_store_append_entries(struct hw_store *s, const uint8_t *const *entries, const size_t *lens,
+			    size_t n, struct hw_reject *rej)
 {
 	HW_ASSERT(n <= HW_BATCH_RECORDS_MAX);
 	if (s->failed != 0)
@@ -692,6 +707,16 @@ int hw_store_append_entries(struct hw_store *s, const uint8_t *const *entries,
 		if (!batch_failed(s, rc))
 			return s->failed;
 	}
+}
+
+int hw_store_sync(struct hw_store *s)
+{
+	if (s->failed != 0)
+		return HW_ESTORE_FAILED;
+	int rc = mdb_env_sync(s->env, 1);
+	if (rc != 0)
+		batch_failed(s, rc == MDB_MAP_FULL ? EIO : rc); /* never retried */
+	return rc == 0 ? 0 : s->failed;
 }
 
 int hw_store_read_entry(struct hw_store *s, uint64_t lsn, uint8_t **entry, size_t *len)
@@ -810,8 +835,8 @@ static int copy_entries(MDB_txn *txn, MDB_dbi log, uint64_t from, uint64_t to, u
 	return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
-int hw_store_read_entries(struct hw_store *s, uint64_t from, uint64_t to, uint8_t *buf,
-			  size_t cap, size_t *len, uint64_t *last)
+int hw_store_read_entries(struct hw_store *s, uint64_t from, uint64_t to, uint8_t *buf, size_t cap,
+			  size_t *len, uint64_t *last)
 {
 	*len = 0;
 	*last = from - 1;

@@ -7,7 +7,7 @@
  *   containers  container number -> lifecycle state, position, box data (replica/state.h)
  *   slots       yard slot -> container number occupying it
  *   holds       container number + hold type -> who applied it, at which LSN
- *   ids         record_id -> LSN and hash of the record bytes (idempotency)
+ *   ids         record_id -> LSN of its entry (idempotency: the bytes are in the log)
  *   kv          tenant + key -> value (generic key/value records)
  *   vessels     vessel visit id -> phase
  *   wis         work instruction id -> state and container
@@ -38,6 +38,10 @@ struct hw_store;
 struct hw_store_opts {
 	uint64_t map_bytes;             /* initial LMDB map size; 0: HW_MAP_BYTES_INITIAL */
 	bool read_only;                 /* open for reading only (get, digest, verify) */
+	bool log_ahead;                 /* a write-ahead log in front holds durability: commit
+	                                   with MDB_NOMETASYNC (integrity kept, the last commit
+	                                   may be undone by a crash) and flush with
+	                                   hw_store_sync() */
 	struct hw_fault *commit_fault;  /* test hook: a firing fault fails the commit with -EIO */
 	struct hw_fault *mapfull_fault; /* test hook: a firing fault fails a put with MAP_FULL */
 };
@@ -127,6 +131,10 @@ int hw_store_read_entries(struct hw_store *s, uint64_t from, uint64_t to, uint8_
  * filled) if one does not fit, in which case nothing was stored. */
 int hw_store_append_entries(struct hw_store *s, const uint8_t *const *entries,
 			    const size_t *lens, size_t n, struct hw_reject *rej);
+
+/* Flush every commit so far to disk (mdb_env_sync). The writer's thread. 0 or the
+ * storage error, which is sticky. */
+int hw_store_sync(struct hw_store *s);
 
 /* Read the log entry at lsn into a malloc'd buffer the caller frees. HW_ENOTFOUND. */
 int hw_store_read_entry(struct hw_store *s, uint64_t lsn, uint8_t **entry, size_t *len);

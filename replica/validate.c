@@ -68,12 +68,36 @@ static bool is_control(unsigned long cp)
 	       cp == 0x2028 || cp == 0x2029;
 }
 
+/* True when the 8 bytes at p are all printable ASCII (0x20..0x7E), so each is one code
+ * point that is_control() accepts. Exact as a yes/no (Bit Twiddling Hacks' hasless and
+ * hasmore): a byte below 0x20 sets its top bit in (x - 0x20...) & ~x; a byte of 0x7F or
+ * more sets it in (x + 0x01...) | x, and a carry only starts at a byte already caught. */
+static bool ascii8(const unsigned char *p)
+{
+	const uint64_t ones = 0x0101010101010101u;
+	const uint64_t tops = 0x8080808080808080u;
+	uint64_t x;
+	memcpy(&x, p, sizeof x);
+	uint64_t below = (x - 0x20u * ones) & ~x & tops;
+	uint64_t above = ((x + ones) | x) & tops;
+	return (below | above) == 0;
+}
+
+/* The string's length first (strlen never reads past the NUL), then printable ASCII 8
+ * bytes at a time, and everything else (tab, UTF-8, refused bytes) one code point at a
+ * time through the strict decoder: the rules are those of the slow path alone. */
 static bool text_scan(const char *s, struct text_info *ti)
 {
 	const unsigned char *p = (const unsigned char *)(s != NULL ? s : "");
+	size_t len = strlen((const char *)p);
 	size_t i = 0;
 	ti->chars = 0;
-	while (p[i] != 0) {
+	while (i < len) {
+		if (len - i >= 8 && ascii8(p + i)) {
+			i += 8;
+			ti->chars += 8;
+			continue;
+		}
 		unsigned long cp;
 		size_t n = utf8_decode(p + i, &cp);
 		if (n == 0 || is_control(cp)) {
@@ -127,10 +151,21 @@ static int check_text(const char *s, size_t max_chars, size_t max_bytes, const c
 	return 0;
 }
 
+/* check_text() without a field: true when s passes. The checks below try this first and
+ * build the field path (join, snprintf) only for the report of a refused field. */
+static bool text_fits(const char *s, size_t max_chars, size_t max_bytes)
+{
+	struct text_info ti;
+	return text_scan(s, &ti) && (max_chars == 0 || ti.chars <= max_chars) &&
+	       (max_bytes == 0 || ti.bytes <= max_bytes);
+}
+
 /* A reference or code: EDIFACT an..35. */
 static int check_ref(const char *s, const char *prefix, const char *name, struct hw_reject *rej)
 {
 	char f[FIELD_BYTES];
+	if (text_fits(s, HW_REF_CHARS_MAX, 0))
+		return 0;
 	return check_text(s, HW_REF_CHARS_MAX, 0, join(f, prefix, name), rej);
 }
 
@@ -147,6 +182,8 @@ static int check_ref_req(const char *s, const char *prefix, const char *name, st
 static int check_free(const char *s, const char *prefix, const char *name, struct hw_reject *rej)
 {
 	char f[FIELD_BYTES];
+	if (text_fits(s, 0, HW_TEXT_BYTES_MAX))
+		return 0;
 	return check_text(s, 0, HW_TEXT_BYTES_MAX, join(f, prefix, name), rej);
 }
 
@@ -160,6 +197,9 @@ static int check_list(char *const *v, size_t n, bool free_text, const char *pref
 		return hw_reject_set(rej, HW_ERANGE, join(f, prefix, name),
 				     "%zu elements, more than %u", n, HW_REPEATED_MAX);
 	for (size_t i = 0; i < n; i++) {
+		if (free_text ? text_fits(v[i], 0, HW_TEXT_BYTES_MAX)
+			      : text_fits(v[i], HW_REF_CHARS_MAX, 0))
+			continue;
 		char fi[FIELD_BYTES];
 		snprintf(fi, sizeof fi, "%s.%s[%zu]", prefix, name, i);
 		int rc = free_text ? check_text(v[i], 0, HW_TEXT_BYTES_MAX, fi, rej)
@@ -274,6 +314,8 @@ int hw_validate_container_id(const char *id, bool non_iso, const char *field, st
 static int check_container(const char *id, bool non_iso, const char *prefix, const char *name,
 			   struct hw_reject *rej)
 {
+	if (text_fits(id, 0, 0) && hw_validate_container_id(id, non_iso, "", NULL) == 0)
+		return 0; /* the checks below again, with the field path, only to report */
 	char f[FIELD_BYTES];
 	int rc = check_text(id, 0, 0, join(f, prefix, name), rej);
 	if (rc != 0)
@@ -669,6 +711,11 @@ static int check_dg(const Tos__V1__UnitEvent *ue, struct hw_reject *rej)
 				     ue->n_dg, HW_REPEATED_MAX);
 	for (size_t i = 0; i < ue->n_dg; i++) {
 		const Tos__V1__Hazard *h = ue->dg[i];
+		if (text_fits(h->un_number, HW_REF_CHARS_MAX, 0) &&
+		    text_fits(h->imdg_class, HW_REF_CHARS_MAX, 0) &&
+		    text_fits(h->packing_group, HW_REF_CHARS_MAX, 0) &&
+		    all_digits(h->un_number, 4) && is_imdg_class(h->imdg_class))
+			continue; /* the checks below again, with field paths, only to report */
 		char p[FIELD_BYTES], f[FIELD_BYTES];
 		snprintf(p, sizeof p, "unit_event.dg[%zu]", i);
 		int rc = check_ref(h->un_number, p, "un_number", rej);
@@ -737,6 +784,10 @@ static int check_refs_seals(const Tos__V1__UnitEvent *ue, struct hw_reject *rej)
 		return hw_reject_set(rej, HW_ERANGE, "unit_event.seals",
 				     "%zu elements, more than %u", ue->n_seals, HW_REPEATED_MAX);
 	for (size_t i = 0; i < ue->n_seals && rc == 0; i++) {
+		if (text_fits(ue->seals[i]->number, HW_REF_CHARS_MAX, 0) &&
+		    protobuf_c_enum_descriptor_get_value(&tos__v1__seal_type__descriptor,
+							 (int)ue->seals[i]->type) != NULL)
+			continue; /* the checks below again, with field paths, only to report */
 		char ps[FIELD_BYTES];
 		snprintf(ps, sizeof ps, "unit_event.seals[%zu]", i);
 		rc = check_ref(ue->seals[i]->number, ps, "number", rej);
@@ -877,6 +928,9 @@ static int validate_gate(const Tos__V1__GateTransaction *g, struct hw_reject *re
 				   "%zu elements, more than %u", g->n_container_ids,
 				   HW_REPEATED_MAX);
 	for (size_t i = 0; rc == 0 && i < g->n_container_ids; i++) {
+		if (text_fits(g->container_ids[i], 0, 0) &&
+		    hw_validate_container_id(g->container_ids[i], false, "", NULL) == 0)
+			continue; /* check_container() again, with the index, only to report */
 		char f[FIELD_BYTES];
 		snprintf(f, sizeof f, "container_ids[%zu]", i);
 		rc = check_container(g->container_ids[i], false, p, f, rej);

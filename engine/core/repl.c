@@ -332,7 +332,7 @@ void hw_primary_fail_all(struct hw_primary *p, int code, struct hw_acts *out)
 static void check_standby(const struct hw_standby *s)
 {
 	HW_ASSERT(s->pos.durable <= s->writing_to && s->writing_to <= s->pos.received);
-	HW_ASSERT(s->pos.applied == s->pos.durable);
+	HW_ASSERT(s->pos.applied <= s->pos.durable);
 }
 
 /* Everything the standby may owe: a DROP, a WRITE of what arrived, an ACK. */
@@ -376,6 +376,7 @@ void hw_standby_init(struct hw_standby *s, uint64_t epoch, uint64_t durable_lsn,
 	s->epoch = epoch;
 	s->pos = (struct hw_pos){durable_lsn, durable_lsn, durable_lsn};
 	s->writing_to = durable_lsn;
+	s->stored = durable_lsn;
 	s->ack_interval_ms = ack_interval_ms;
 	s->timeout_ms = timeout_ms;
 }
@@ -403,14 +404,30 @@ void hw_standby_on_entries(struct hw_standby *s, uint64_t first, uint64_t last,
 	standby_flush(s, now_ms, out);
 }
 
+/* applied as acked is what the store applied and the log made durable: a store commit
+ * may finish before the log's flush of the same entries. */
+static void standby_positions(struct hw_standby *s, uint64_t durable, uint64_t stored)
+{
+	uint64_t applied = min_u64(stored, durable);
+	if (durable > s->pos.durable || applied > s->pos.applied)
+		s->ack_due = true;
+	s->pos.durable = max_u64(s->pos.durable, durable);
+	s->pos.applied = max_u64(s->pos.applied, applied);
+	s->stored = max_u64(s->stored, stored);
+}
+
 void hw_standby_on_durable(struct hw_standby *s, uint64_t lsn, int64_t now_ms, struct hw_acts *out)
 {
 	HW_ASSERT(lsn <= s->writing_to);
-	if (lsn > s->pos.durable) {
-		s->pos.durable = lsn;
-		s->pos.applied = lsn;
-		s->ack_due = true;
-	}
+	standby_positions(s, lsn, s->stored);
+	check_standby(s);
+	standby_flush(s, now_ms, out);
+}
+
+void hw_standby_on_applied(struct hw_standby *s, uint64_t lsn, int64_t now_ms, struct hw_acts *out)
+{
+	HW_ASSERT(lsn <= s->writing_to);
+	standby_positions(s, s->pos.durable, lsn);
 	check_standby(s);
 	standby_flush(s, now_ms, out);
 }
@@ -435,7 +452,7 @@ void hw_standby_on_disconnect(struct hw_standby *s)
 
 void hw_standby_on_connect(struct hw_standby *s, int64_t now_ms)
 {
-	HW_ASSERT(s->writing_to == s->pos.durable);
+	HW_ASSERT(s->writing_to == s->pos.durable); /* the driver waits for the log's flush */
 	s->pos.received = s->pos.durable;
 	s->connected = true;
 	s->drop_code = 0;

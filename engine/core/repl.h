@@ -209,8 +209,10 @@ void hw_primary_fail_all(struct hw_primary *p, int code, struct hw_acts *out);
 
 struct hw_standby {
 	uint64_t epoch;
-	struct hw_pos pos;        /* received >= durable == applied (applied in the same
-				   * transaction as made durable) */
+	struct hw_pos pos;        /* received >= durable >= applied: received = handed to the
+				   * log, durable = flushed in the log, applied = in the store
+				   * (reads see it) and flushed in the log */
+	uint64_t stored;          /* last LSN the store applied (may run ahead of durable) */
 	uint64_t writing_to;      /* last LSN handed to the writer; durable <= it <= received */
 	uint64_t primary_durable; /* primary's durable LSN, from its last message */
 	bool connected;
@@ -237,9 +239,14 @@ void hw_standby_init(struct hw_standby *s, uint64_t epoch, uint64_t durable_lsn,
 void hw_standby_on_entries(struct hw_standby *s, uint64_t first, uint64_t last,
 			   uint64_t primary_durable, int64_t now_ms, struct hw_acts *out);
 
-/* The writer made everything up to lsn (<= writing_to) durable and applied: durable =
- * applied = lsn, then ACK (when connected). A lower value than before is ignored. */
+/* The log flushed everything up to lsn (<= writing_to): durable = lsn, then ACK (when
+ * connected). A lower value than before is ignored. */
 void hw_standby_on_durable(struct hw_standby *s, uint64_t lsn, int64_t now_ms, struct hw_acts *out);
+
+/* The store applied everything up to lsn (<= writing_to). applied becomes min(lsn,
+ * durable): an entry counts as applied once it is both readable and flushed. ACK when it
+ * moved. A lower value than before is ignored. */
+void hw_standby_on_applied(struct hw_standby *s, uint64_t lsn, int64_t now_ms, struct hw_acts *out);
 
 /* A heartbeat from the primary: records primary_durable; ACKs when reply_requested or
  * the last ack is ack_interval_ms old. Ignored when not connected. */

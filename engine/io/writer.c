@@ -4,9 +4,11 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "base/assert.h"
 #include "engine/io/loop.h"
+#include "engine/io/wal.h"
 #include "replica/entry.h"
 
 struct hw_writer {
@@ -23,6 +25,9 @@ struct hw_writer {
 	struct hw_job *filling;
 	struct hw_job *active; /* in the writer, or done and not yet released; NULL: idle */
 	enum hw_job_stage seen; /* last stage of active reported to the loop */
+	struct hw_wal *wal;    /* when set: flush the store now and then, and let the log go */
+	uint64_t synced_lsn;
+	int64_t synced_ms;
 	/* writer-thread scratch for append jobs */
 	const uint8_t **ptrs;
 	struct hw_submit *subs;
@@ -115,6 +120,43 @@ static struct hw_segment *segment_copy(const struct hw_batch *b)
 	return s;
 }
 
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* With a log in front, the store commits without flushing its meta page: flush it now
+ * and then (every CHECKPOINT_RECORDS or CHECKPOINT_MS), and tell the log what it no
+ * longer needs to keep. A failed flush fails the job: the store is then stopped. */
+#define CHECKPOINT_RECORDS 65536u
+#define CHECKPOINT_MS 1000
+
+static int checkpoint(struct hw_writer *w)
+{
+	if (w->wal == NULL)
+		return 0;
+	struct hw_head h;
+	hw_store_head(w->store, &h);
+	int64_t now = mono_ms();
+	if (h.lsn - w->synced_lsn < CHECKPOINT_RECORDS && now - w->synced_ms < CHECKPOINT_MS)
+		return 0;
+	int rc = hw_store_sync(w->store);
+	if (rc != 0)
+		return rc;
+	w->synced_lsn = h.lsn;
+	w->synced_ms = now;
+	hw_wal_checkpoint(w->wal, h.lsn);
+	return 0;
+}
+
+void hw_writer_set_wal(struct hw_writer *w, struct hw_wal *wal)
+{
+	w->wal = wal;
+	w->synced_ms = mono_ms();
+}
+
 static void run_submit(struct hw_writer *w, struct hw_job *j)
 {
 	for (size_t i = 0; i < j->n; i++)
@@ -135,6 +177,8 @@ static void run_submit(struct hw_writer *w, struct hw_job *j)
 	j->last_lsn = b.first_lsn ? b.last_lsn : 0;
 	set_stage(w, j, HW_JOB_PREPARED);
 	j->rc = hw_store_commit(w->store);
+	if (j->rc == 0)
+		j->rc = checkpoint(w);
 	set_stage(w, j, HW_JOB_DONE);
 }
 
@@ -143,6 +187,8 @@ static void run_append(struct hw_writer *w, struct hw_job *j)
 	for (size_t i = 0; i < j->n; i++)
 		w->ptrs[i] = j->buf + j->off[i];
 	j->rc = hw_store_append_entries(w->store, w->ptrs, j->len, j->n, &j->rej);
+	if (j->rc == 0)
+		j->rc = checkpoint(w);
 	struct hw_head h;
 	hw_store_head(w->store, &h);
 	j->last_lsn = h.lsn;
@@ -269,6 +315,17 @@ void hw_writer_stop(struct hw_writer *w)
 	/* Let a queued or running job finish: its commit may be under way. */
 	while (w->active != NULL && w->active->stage != HW_JOB_DONE)
 		pthread_cond_wait(&w->cv, &w->mu);
+	/* A standby applies what it took before it stops: its log holds those entries
+	 * already, and a store that stopped behind its log only costs a replay at the next
+	 * start. (A primary's unprepared submits are dropped: nobody is there to answer.) */
+	if (w->kind == HW_JOB_APPEND && w->filling->n > 0) {
+		w->active = NULL;
+		pthread_mutex_unlock(&w->mu);
+		hw_writer_kick(w);
+		pthread_mutex_lock(&w->mu);
+		while (w->active->stage != HW_JOB_DONE)
+			pthread_cond_wait(&w->cv, &w->mu);
+	}
 	w->stopping = true;
 	pthread_cond_signal(&w->cv);
 	pthread_mutex_unlock(&w->mu);

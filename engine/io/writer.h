@@ -81,6 +81,12 @@ typedef void hw_writer_cb(void *arg, struct hw_job *j, enum hw_job_stage stage);
 int hw_writer_start(struct hw_store *s, struct hw_loop *loop, enum hw_job_kind kind,
 		    hw_writer_cb *cb, void *arg, struct hw_writer **out);
 
+struct hw_wal;
+
+/* Put a write-ahead log in front of the store (opened with log_ahead): the writer then
+ * flushes the store every so often and checkpoints the log. Before the first kick. */
+void hw_writer_set_wal(struct hw_writer *w, struct hw_wal *wal);
+
 /* The job the loop fills now (stage FILLING). */
 struct hw_job *hw_writer_filling(struct hw_writer *w);
 

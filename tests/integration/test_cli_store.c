@@ -428,7 +428,7 @@ static bool is_container_id(const uint8_t *p)
  * settings, found by scanning the encoded record. */
 static void known_container(const char *count, char id[12])
 {
-	struct hw_workload_opts o = {"terminal_peak", 3, strtoull(count, NULL, 10), END_MS_NUM};
+	struct hw_workload_opts o = {.profile = "terminal_peak", .seed = 3, .count = strtoull(count, NULL, 10), .end_ms = END_MS_NUM};
 	struct hw_workload *w;
 	static uint8_t buf[HW_RECORD_BYTES_MAX];
 	struct hw_work_item it;

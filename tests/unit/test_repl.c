@@ -454,12 +454,23 @@ static void test_standby_acks(void **state)
 	assert_int_equal(o.n, 2);
 	assert_int_equal(buf[1].type, HW_ACT_ACK);
 	o.n = 0;
+	hw_standby_on_applied(&s, 2, 15, &o); /* stored before the log flushed: not yet */
+	assert_int_equal(o.n, 0);
 	hw_standby_on_durable(&s, 2, 20, &o);
 	assert_int_equal(o.n, 1);
 	assert_int_equal(buf[0].type, HW_ACT_ACK);
 	assert_int_equal(buf[0].pos.received, 3);
 	assert_int_equal(buf[0].pos.durable, 2);
 	assert_int_equal(buf[0].pos.applied, 2);
+	o.n = 0;
+	hw_standby_on_durable(&s, 3, 22, &o); /* durable ahead of the store: applied stays */
+	assert_int_equal(o.n, 1);
+	assert_int_equal(buf[0].pos.durable, 3);
+	assert_int_equal(buf[0].pos.applied, 2);
+	o.n = 0;
+	hw_standby_on_applied(&s, 3, 23, &o);
+	assert_int_equal(o.n, 1);
+	assert_int_equal(buf[0].pos.applied, 3);
 	o.n = 0;
 	hw_standby_on_durable(&s, 1, 21, &o); /* stale: ignored */
 	assert_int_equal(o.n, 0);
@@ -817,6 +828,8 @@ static void r_write(struct r_world *r, uint32_t i, bool all)
 	uint64_t span = n->writer_to - n->store_durable;
 	n->store_durable += all ? span : 1 + below_n(r, span);
 	hw_standby_on_durable(&n->s, n->store_durable, r->now, r_acts(r));
+	run_standby_acts(r, i);
+	hw_standby_on_applied(&n->s, n->store_durable, r->now, r_acts(r));
 	run_standby_acts(r, i);
 }
 

@@ -680,7 +680,7 @@ static void run_profile(struct replay *r, const char *profile, uint64_t seed, ui
 			struct run *st)
 {
 	static uint8_t buf[HW_RECORD_BYTES_MAX], again[HW_RECORD_BYTES_MAX];
-	struct hw_workload_opts o = {profile, seed, n, END_MS};
+	struct hw_workload_opts o = {.profile = profile, .seed = seed, .count = n, .end_ms = END_MS};
 	struct hw_workload *w;
 	replay_reset(r);
 	memset(st, 0, sizeof(*st));
@@ -732,8 +732,8 @@ static void test_determinism(void **state)
 	(void)state;
 	static uint8_t a[HW_RECORD_BYTES_MAX], b[HW_RECORD_BYTES_MAX];
 	for (const char *const *p = hw_workload_profiles(); *p; p++) {
-		struct hw_workload_opts o = {*p, 7, 5000, END_MS};
-		struct hw_workload_opts o2 = {*p, 8, 5000, END_MS};
+		struct hw_workload_opts o = {.profile = *p, .seed = 7, .count = 5000, .end_ms = END_MS};
+		struct hw_workload_opts o2 = {.profile = *p, .seed = 8, .count = 5000, .end_ms = END_MS};
 		struct hw_workload *w1, *w2, *w3;
 		assert_int_equal(hw_workload_new(&o, &w1), 0);
 		assert_int_equal(hw_workload_new(&o, &w2), 0);
@@ -765,7 +765,7 @@ static void test_count_and_profiles(void **state)
 	static uint8_t buf[HW_RECORD_BYTES_MAX];
 	struct hw_work_item it;
 	struct hw_workload *w = (struct hw_workload *)&it;
-	struct hw_workload_opts o = {"megaport_peak", 1, 10, END_MS};
+	struct hw_workload_opts o = {.profile = "megaport_peak", .seed = 1, .count = 10, .end_ms = END_MS};
 	assert_int_equal(hw_workload_new(&o, &w), HW_ERANGE);
 	assert_null(w);
 	o.profile = "poison";
@@ -773,7 +773,7 @@ static void test_count_and_profiles(void **state)
 	assert_int_equal(hw_workload_new(&o, &w), HW_ERANGE);
 	int n = 0;
 	for (const char *const *p = hw_workload_profiles(); *p; p++, n++) {
-		o = (struct hw_workload_opts){*p, 3, 10, END_MS};
+		o = (struct hw_workload_opts){.profile = *p, .seed = 3, .count = 10, .end_ms = END_MS};
 		assert_int_equal(hw_workload_new(&o, &w), 0);
 		for (int i = 0; i < 10; i++)
 			assert_int_equal(hw_workload_next(w, buf, sizeof(buf), &it), 0);
@@ -782,7 +782,7 @@ static void test_count_and_profiles(void **state)
 		hw_workload_free(w);
 	}
 	assert_int_equal(n, 4);
-	o = (struct hw_workload_opts){NULL, 3, 0, END_MS};
+	o = (struct hw_workload_opts){.profile = NULL, .seed = 3, .count = 0, .end_ms = END_MS};
 	assert_int_equal(hw_workload_new(&o, &w), 0);
 	assert_int_equal(hw_workload_next(w, buf, sizeof(buf), &it), HW_ERANGE);
 	hw_workload_free(w);
@@ -887,7 +887,7 @@ static void test_poison(void **state)
 	free(st.lens);
 	/* Which codes turn up, from a fresh generator (run_profile checked each one). */
 	int seen[sizeof(codes) / sizeof(codes[0])] = {0};
-	struct hw_workload_opts o = {"poison", 21, 40000, END_MS};
+	struct hw_workload_opts o = {.profile = "poison", .seed = 21, .count = 40000, .end_ms = END_MS};
 	struct hw_workload *w;
 	struct hw_work_item it;
 	assert_int_equal(hw_workload_new(&o, &w), 0);

@@ -1,0 +1,446 @@
+/* wal.c: the write-ahead log and its flusher thread (engine/io/wal.h). */
+#include "engine/io/wal.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/assert.h"
+#include "base/log.h"
+#include "engine/io/loop.h"
+#include "replica/entry.h"
+
+#define SEGMENTS_MAX 4096 /* 256 GiB of unflushed store at 64 MiB each: far past any lag */
+
+struct hw_wal {
+	char dir[PATH_MAX];
+	uint64_t seg_first[SEGMENTS_MAX]; /* first LSN of each segment, ascending */
+	size_t nseg;
+	int fd;                /* current segment, open for appending; -1: none yet */
+	uint64_t seg_bytes;    /* size of the current segment */
+	struct hw_head last;   /* last entry queued (loop thread) */
+	/* shared with the flusher */
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	pthread_t thread;
+	bool started;
+	bool stopping;
+	uint8_t *pending;      /* entries waiting for the next flush */
+	size_t pending_len;
+	uint64_t pending_last;
+	uint8_t *flushing;     /* the flusher's buffer */
+	uint64_t durable;      /* last LSN flushed */
+	uint64_t ckpt;         /* store flushed up to here */
+	int failed;
+	/* loop side */
+	struct hw_async *async;
+	hw_wal_cb *cb;
+	void *cb_arg;
+	uint64_t reported;
+};
+
+static void seg_path(const struct hw_wal *w, uint64_t first, char *buf, size_t cap)
+{
+	snprintf(buf, cap, "%s/%020" PRIu64 ".wal", w->dir, first);
+}
+
+static int fsync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY);
+	if (fd < 0)
+		return -errno;
+	int rc = fsync(fd) == 0 ? 0 : -errno;
+	close(fd);
+	return rc;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+static int list_segments(struct hw_wal *w)
+{
+	DIR *d = opendir(w->dir);
+	if (d == NULL)
+		return -errno;
+	struct dirent *e;
+	w->nseg = 0;
+	while ((e = readdir(d)) != NULL) {
+		uint64_t first;
+		char tail[8];
+		if (sscanf(e->d_name, "%20" SCNu64 "%7s", &first, tail) != 2 ||
+		    strcmp(tail, ".wal") != 0)
+			continue;
+		if (w->nseg == SEGMENTS_MAX) {
+			closedir(d);
+			return HW_EBUSY;
+		}
+		w->seg_first[w->nseg++] = first;
+	}
+	closedir(d);
+	qsort(w->seg_first, w->nseg, sizeof w->seg_first[0], cmp_u64);
+	return 0;
+}
+
+static int read_file(const char *path, uint8_t **buf, size_t *len)
+{
+	int fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -errno;
+	struct stat st;
+	int rc = fstat(fd, &st) == 0 ? 0 : -errno;
+	*len = rc == 0 ? (size_t)st.st_size : 0;
+	*buf = rc == 0 ? malloc(*len ? *len : 1) : NULL;
+	if (rc == 0 && *buf == NULL)
+		rc = HW_ENOMEM;
+	for (size_t off = 0; rc == 0 && off < *len;) {
+		ssize_t n = pread(fd, *buf + off, *len - off, (off_t)off);
+		if (n <= 0)
+			rc = n < 0 ? -errno : -EIO;
+		else
+			off += (size_t)n;
+	}
+	close(fd);
+	if (rc != 0)
+		free(*buf);
+	return rc;
+}
+
+/* Walk one segment's entries: each must check and continue the chain from *last.
+ * Returns the offset of the first entry that does not (len when all do). */
+static size_t scan_segment(const uint8_t *buf, size_t len, struct hw_head *last, bool first_seg,
+			   int (*cb)(void *, const uint8_t *, size_t), void *arg, uint64_t after,
+			   int *cb_rc)
+{
+	size_t off = 0;
+	while (off + HW_ENTRY_HEADER_BYTES <= len) {
+		size_t el = HW_ENTRY_HEADER_BYTES + ((size_t)buf[off + 4] | (size_t)buf[off + 5] << 8 |
+						     (size_t)buf[off + 6] << 16 |
+						     (size_t)buf[off + 7] << 24);
+		struct hw_entry e;
+		if (el > len - off || hw_entry_decode(buf + off, el, &e) != 0)
+			break;
+		bool starts = first_seg && off == 0 && last->lsn == 0;
+		if (!starts && (e.lsn != last->lsn + 1 ||
+				memcmp(e.prev_hash, last->hash, HW_HASH_BYTES) != 0))
+			break;
+		if (cb != NULL && e.lsn > after && (*cb_rc = cb(arg, buf + off, el)) != 0)
+			return off;
+		*last = (struct hw_head){.lsn = e.lsn, .epoch = e.epoch, .time_ms = e.time_ms};
+		memcpy(last->hash, e.hash, HW_HASH_BYTES);
+		off += el;
+	}
+	return off;
+}
+
+/* Cut segment i at off and drop every later one: a crash tore the tail. */
+static int cut_tail(struct hw_wal *w, size_t i, size_t off, size_t len)
+{
+	char path[PATH_MAX + 32];
+	seg_path(w, w->seg_first[i], path, sizeof path);
+	hw_log("wal_tail_cut", "segment=%s offset=%zu bytes_dropped=%zu", path, off, len - off);
+	if (truncate(path, (off_t)off) != 0)
+		return -errno;
+	for (size_t j = i + 1; j < w->nseg; j++) {
+		seg_path(w, w->seg_first[j], path, sizeof path);
+		hw_log("wal_tail_cut", "segment=%s dropped=whole", path);
+		unlink(path);
+	}
+	w->nseg = i + 1;
+	return fsync_dir(w->dir);
+}
+
+/* Scan every segment (cutting a torn tail when cut is set), calling cb for entries after
+ * `after`. */
+static int scan(struct hw_wal *w, bool cut, int (*cb)(void *, const uint8_t *, size_t),
+		void *arg, uint64_t after, struct hw_head *last)
+{
+	*last = (struct hw_head){0};
+	for (size_t i = 0; i < w->nseg; i++) {
+		char path[PATH_MAX + 32];
+		seg_path(w, w->seg_first[i], path, sizeof path);
+		uint8_t *buf = NULL;
+		size_t len = 0;
+		int rc = read_file(path, &buf, &len);
+		if (rc != 0)
+			return rc;
+		int cb_rc = 0;
+		size_t ok = scan_segment(buf, len, last, i == 0, cb, arg, after, &cb_rc);
+		free(buf);
+		if (cb_rc != 0)
+			return cb_rc;
+		if (ok < len || (i + 1 < w->nseg && w->seg_first[i + 1] != last->lsn + 1))
+			return cut ? cut_tail(w, i, ok, len) : 0;
+	}
+	return 0;
+}
+
+int hw_wal_open(const char *dir, struct hw_wal **out, struct hw_head *last)
+{
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+		return -errno;
+	struct hw_wal *w = calloc(1, sizeof *w);
+	if (w == NULL)
+		return HW_ENOMEM;
+	snprintf(w->dir, sizeof w->dir, "%s", dir);
+	w->fd = -1;
+	pthread_mutex_init(&w->mu, NULL);
+	pthread_cond_init(&w->cv, NULL);
+	w->pending = malloc(HW_WAL_PENDING_MAX);
+	w->flushing = malloc(HW_WAL_PENDING_MAX);
+	int rc = w->pending && w->flushing ? list_segments(w) : HW_ENOMEM;
+	if (rc == 0)
+		rc = scan(w, true, NULL, NULL, 0, &w->last);
+	if (rc != 0) {
+		hw_wal_close(w);
+		return rc;
+	}
+	w->durable = w->reported = w->last.lsn;
+	*last = w->last;
+	*out = w;
+	return 0;
+}
+
+int hw_wal_replay(struct hw_wal *w, uint64_t after,
+		  int (*cb)(void *arg, const uint8_t *entry, size_t len), void *arg)
+{
+	struct hw_head last;
+	return scan(w, false, cb, arg, after, &last);
+}
+
+int hw_wal_reset(struct hw_wal *w, const struct hw_head *head)
+{
+	HW_ASSERT(!w->started);
+	for (size_t i = 0; i < w->nseg; i++) {
+		char path[PATH_MAX + 32];
+		seg_path(w, w->seg_first[i], path, sizeof path);
+		if (unlink(path) != 0 && errno != ENOENT)
+			return -errno;
+	}
+	w->nseg = 0;
+	w->last = *head;
+	w->durable = w->reported = head->lsn;
+	return fsync_dir(w->dir);
+}
+
+/* ---- the flusher -------------------------------------------------------------------- */
+
+static int open_segment(struct hw_wal *w, uint64_t first)
+{
+	char path[PATH_MAX + 32];
+	if (w->fd >= 0)
+		close(w->fd);
+	seg_path(w, first, path, sizeof path);
+	w->fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	if (w->fd < 0)
+		return -errno;
+	pthread_mutex_lock(&w->mu);
+	HW_ASSERT(w->nseg < SEGMENTS_MAX);
+	w->seg_first[w->nseg++] = first;
+	pthread_mutex_unlock(&w->mu);
+	w->seg_bytes = 0;
+	return fsync_dir(w->dir);
+}
+
+static int write_all(int fd, const uint8_t *p, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int flush(struct hw_wal *w, size_t len)
+{
+	if (w->fd < 0 || w->seg_bytes >= HW_WAL_SEGMENT_BYTES) {
+		uint64_t first = 0;
+		for (int i = 7; i >= 0; i--)
+			first = (first << 8) | w->flushing[8 + i];
+		int rc = open_segment(w, first);
+		if (rc != 0)
+			return rc;
+	}
+	int rc = write_all(w->fd, w->flushing, len);
+	if (rc == 0 && fdatasync(w->fd) != 0)
+		rc = -errno; /* never retried: the pages may be gone (STYLE.md 5) */
+	w->seg_bytes += len;
+	return rc;
+}
+
+/* Drop segments whose every entry the store has flushed (never the current one). */
+static void drop_checkpointed(struct hw_wal *w, uint64_t ckpt)
+{
+	pthread_mutex_lock(&w->mu);
+	size_t drop = 0;
+	while (drop + 1 < w->nseg && w->seg_first[drop + 1] <= ckpt + 1)
+		drop++;
+	uint64_t gone[SEGMENTS_MAX];
+	memcpy(gone, w->seg_first, drop * sizeof gone[0]);
+	memmove(w->seg_first, w->seg_first + drop, (w->nseg - drop) * sizeof w->seg_first[0]);
+	w->nseg -= drop;
+	pthread_mutex_unlock(&w->mu);
+	for (size_t i = 0; i < drop; i++) {
+		char path[PATH_MAX + 32];
+		seg_path(w, gone[i], path, sizeof path);
+		unlink(path);
+	}
+}
+
+static void *flusher_main(void *arg)
+{
+	struct hw_wal *w = arg;
+	uint64_t dropped_to = 0;
+	pthread_mutex_lock(&w->mu);
+	for (;;) {
+		while (w->pending_len == 0 && !w->stopping && w->ckpt == dropped_to)
+			pthread_cond_wait(&w->cv, &w->mu);
+		if (w->pending_len == 0 && w->stopping)
+			break;
+		uint64_t ckpt = w->ckpt;
+		size_t len = w->pending_len;
+		uint64_t last = w->pending_last;
+		uint8_t *t = w->pending;
+		w->pending = w->flushing;
+		w->flushing = t;
+		w->pending_len = 0;
+		pthread_mutex_unlock(&w->mu);
+		int rc = len > 0 ? flush(w, len) : 0;
+		if (ckpt != dropped_to) {
+			drop_checkpointed(w, ckpt);
+			dropped_to = ckpt;
+		}
+		pthread_mutex_lock(&w->mu);
+		if (rc != 0) {
+			w->failed = rc;
+			hw_async_send(w->async);
+			break;
+		}
+		if (len > 0) {
+			w->durable = last;
+			hw_async_send(w->async);
+		}
+	}
+	pthread_mutex_unlock(&w->mu);
+	return NULL;
+}
+
+static void wal_async_cb(struct hw_async *a, void *arg)
+{
+	(void)a;
+	struct hw_wal *w = arg;
+	pthread_mutex_lock(&w->mu);
+	uint64_t durable = w->durable;
+	int failed = w->failed;
+	pthread_mutex_unlock(&w->mu);
+	if (durable > w->reported || failed != 0) {
+		w->reported = durable;
+		w->cb(w->cb_arg, durable, failed);
+	}
+}
+
+int hw_wal_start(struct hw_wal *w, struct hw_loop *loop, hw_wal_cb *cb, void *arg)
+{
+	w->cb = cb;
+	w->cb_arg = arg;
+	int rc = hw_async_new(loop, wal_async_cb, w, &w->async);
+	if (rc != 0)
+		return rc;
+	if (pthread_create(&w->thread, NULL, flusher_main, w) != 0) {
+		hw_async_free(w->async);
+		w->async = NULL;
+		return HW_ENOMEM;
+	}
+	w->started = true;
+	return 0;
+}
+
+int hw_wal_append(struct hw_wal *w, const uint8_t *entries, size_t len, uint64_t last_lsn)
+{
+	HW_ASSERT(last_lsn > w->last.lsn);
+	pthread_mutex_lock(&w->mu);
+	int rc = w->failed;
+	if (rc == 0 && w->pending_len + len > HW_WAL_PENDING_MAX)
+		rc = HW_EBUSY;
+	if (rc == 0) {
+		memcpy(w->pending + w->pending_len, entries, len);
+		w->pending_len += len;
+		w->pending_last = last_lsn;
+		pthread_cond_signal(&w->cv);
+	}
+	pthread_mutex_unlock(&w->mu);
+	if (rc == 0) {
+		/* The caller checked the chain; keep our view of its end. */
+		size_t off = 0, last_off = 0;
+		while (off < len) {
+			last_off = off;
+			off += HW_ENTRY_HEADER_BYTES + ((size_t)entries[off + 4] |
+							(size_t)entries[off + 5] << 8 |
+							(size_t)entries[off + 6] << 16 |
+							(size_t)entries[off + 7] << 24);
+		}
+		w->last.lsn = last_lsn;
+		memcpy(w->last.hash, entries + last_off + 64, HW_HASH_BYTES);
+	}
+	return rc;
+}
+
+const struct hw_head *hw_wal_last(const struct hw_wal *w)
+{
+	return &w->last;
+}
+
+size_t hw_wal_pending(struct hw_wal *w)
+{
+	pthread_mutex_lock(&w->mu);
+	size_t n = w->pending_len;
+	pthread_mutex_unlock(&w->mu);
+	return n;
+}
+
+void hw_wal_checkpoint(struct hw_wal *w, uint64_t lsn)
+{
+	pthread_mutex_lock(&w->mu);
+	if (lsn > w->ckpt) {
+		w->ckpt = lsn;
+		pthread_cond_signal(&w->cv);
+	}
+	pthread_mutex_unlock(&w->mu);
+}
+
+void hw_wal_close(struct hw_wal *w)
+{
+	if (w == NULL)
+		return;
+	if (w->started) {
+		pthread_mutex_lock(&w->mu);
+		w->stopping = true;
+		pthread_cond_signal(&w->cv);
+		pthread_mutex_unlock(&w->mu);
+		pthread_join(w->thread, NULL);
+		hw_async_free(w->async);
+	}
+	if (w->fd >= 0)
+		close(w->fd);
+	pthread_mutex_destroy(&w->mu);
+	pthread_cond_destroy(&w->cv);
+	free(w->pending);
+	free(w->flushing);
+	free(w);
+}

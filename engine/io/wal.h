@@ -1,0 +1,74 @@
+/* wal.h: a node's write-ahead log, the point at which an entry is durable.
+ *
+ * The store (LMDB) applies entries and keeps them for good, but an LMDB commit costs two
+ * flushes and runs one transaction at a time. The log in front of it costs one
+ * append-and-fdatasync per batch, taken on its own thread while the store applies the
+ * same entries: a primary acknowledges once its log and its standbys' logs have flushed,
+ * and a standby acknowledges "durable" when its log has flushed and "applied" when the
+ * store has committed (engineering-notes.md on MDB_NOMETASYNC and a log in front of
+ * LMDB). The store then commits with MDB_NOMETASYNC: whatever a crash takes from it, the
+ * log still holds, and recovery replays it.
+ *
+ * On disk: segment files DIR/<first LSN, 20 digits>.wal holding log entries back to back
+ * (replica/entry.h format: each checks its own hash). A segment is dropped once the store
+ * has flushed every entry in it (hw_wal_checkpoint). A torn or damaged tail (a crash in
+ * the middle of a write) is cut at open; everything before it was flushed whole.
+ *
+ * Threads: open, replay and close from one thread; hw_wal_start() spawns the flusher;
+ * append from the loop thread; checkpoint from any thread. */
+#ifndef HW_IO_WAL_H
+#define HW_IO_WAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "replica/store.h"
+
+struct hw_loop;
+struct hw_wal;
+
+/* Bytes queued and not yet flushed, at most: past it hw_wal_append() says HW_EBUSY and the
+ * node stops reading (back-pressure), as a disk slower than the network must. */
+#define HW_WAL_PENDING_MAX (64u * 1024u * 1024u)
+/* A segment is closed and a new one begun past this size, so old ones can be dropped. */
+#define HW_WAL_SEGMENT_BYTES (64u * 1024u * 1024u)
+
+/* Open (creating dir) and check the log. *last gets its last entry's LSN and hash (lsn 0
+ * when empty). A damaged tail is cut and logged. -errno for the OS. */
+int hw_wal_open(const char *dir, struct hw_wal **out, struct hw_head *last);
+
+/* Call cb with every entry whose LSN is after `after`, in order (recovery). Stops at the
+ * first non-zero return of cb and returns it. */
+int hw_wal_replay(struct hw_wal *w, uint64_t after,
+		  int (*cb)(void *arg, const uint8_t *entry, size_t len), void *arg);
+
+/* Drop every entry and segment and continue after head (the store holds everything, and
+ * has flushed it). Before hw_wal_start(). */
+int hw_wal_reset(struct hw_wal *w, const struct hw_head *head);
+
+/* Called on the loop thread when the flushed LSN moved (rc 0) or the log failed (rc: then
+ * nothing more becomes durable; the node must stop acknowledging). */
+typedef void hw_wal_cb(void *arg, uint64_t durable_lsn, int rc);
+
+/* Start the flusher thread. */
+int hw_wal_start(struct hw_wal *w, struct hw_loop *loop, hw_wal_cb *cb, void *arg);
+
+/* Queue entries (back to back, continuing the log's chain, last one at last_lsn) for
+ * the next flush. Copied. Loop thread. HW_EBUSY when HW_WAL_PENDING_MAX bytes wait;
+ * the failure code once the log failed. */
+int hw_wal_append(struct hw_wal *w, const uint8_t *entries, size_t len, uint64_t last_lsn);
+
+/* Last entry queued by hw_wal_append (or found at open, or set by reset). Loop thread. */
+const struct hw_head *hw_wal_last(const struct hw_wal *w);
+
+/* Bytes queued and not yet taken by the flusher. Any thread. */
+size_t hw_wal_pending(struct hw_wal *w);
+
+/* The store has flushed everything up to lsn: segments holding nothing after lsn may go.
+ * Any thread; the flusher deletes them. */
+void hw_wal_checkpoint(struct hw_wal *w, uint64_t lsn);
+
+/* Flush what is queued, stop the thread, close the files, free. NULL is a no-op. */
+void hw_wal_close(struct hw_wal *w);
+
+#endif
