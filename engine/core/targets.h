@@ -1,0 +1,129 @@
+/* targets.h: the RTO/RPO planner (DESIGN.md "Targets, not knobs"): pure arithmetic that
+ * turns the operator's two targets and the measured behaviour of this cluster into the
+ * election timers, the replay budget and the commit rule, or refuses with a reason.
+ *
+ * Failover time = detection + election + replay + resume, and the plan keeps it <= rto:
+ *   - election and resume are measured (passed in); replay of the standby's unapplied
+ *     backlog is what the RTO leaves once detection is chosen: the replay budget, in
+ *     records, is (rto - detection - election - resume) x replay rate, and the primary
+ *     throttles submits before a standby's backlog passes it.
+ *   - detection gets half of what remains after election, resume and the replay of the
+ *     backlog already there, capped at HW_TG_DETECTION_MAX_MS (a longer wait rides out no
+ *     more false alarms worth having: a stall that long is a failure to handle), and
+ *     never below what the measured heartbeat jitter allows:
+ *       renew_ms  >= max(HW_TG_JITTER_FACTOR x p99 one-way delay, HW_TG_RENEW_FLOOR_MS)
+ *       lease_ms   = HW_TG_RENEWS_PER_LEASE x renew_ms or more (one lost renewal is not a
+ *                    step-down; Patroni's loop_wait + 2 x retry_timeout <= ttl)
+ *       drift_margin_ms >= lease_ms x 2 x drift_ppm / 1e6 + 1 (two clocks, each off by up
+ *                    to drift_ppm; 1 ms for timer rounding)
+ *       detection_ms = lease_ms + drift_margin_ms (a standby must not win while the old
+ *                    lease may be valid)
+ *     When even the minimum does not fit, the plan is refused with a reason in words.
+ *   - commit rule: RPO 0 waits for `durable` on k standbys; RPO t lets commits run ahead
+ *     of the standbys by at most t, then blocks.
+ *
+ * False failovers. A standby fails over falsely when the primary is alive but no
+ * heartbeat arrives within detection_ms. Model (an assumption, stated so it can be
+ * checked against drills): one-way heartbeat delays are independent, and beyond their
+ * p99 their tail is exponential, P(delay > x) = 0.01 exp(-(x - p99) / b), with the scale
+ * b taken from the measured spread (p99 - p50) as b = spread / ln 50 (what an exponential
+ * distribution would give); below the p99 the same formula is used, capped at 1. After
+ * a heartbeat arrives, the heartbeats sent i renew intervals later (i = 1 .. m, i x renew
+ * < detection) must all be later than detection - i x renew for the standby to give up,
+ * and there is one such chance per renew interval:
+ *     false failovers per year = (year / renew) x prod_i P(delay > detection - i renew).
+ * It ignores correlated stalls (a paused process, a saturated link, a lost connection):
+ * it is a floor on false failovers, not a promise, and it falls as detection grows.
+ *
+ * No state, no I/O, no libm (the core links nothing): callable from any thread. */
+#ifndef HW_CORE_TARGETS_H
+#define HW_CORE_TARGETS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* A renew interval is at least this many p99 one-way delays: a renewal late by p99 then
+ * costs a tenth of an interval. */
+#define HW_TG_JITTER_FACTOR 10
+
+/* Nor shorter than this: a node's loop wakes about this often, and lease traffic stays
+ * far below replication traffic. */
+#define HW_TG_RENEW_FLOOR_MS 5
+
+/* Renewals per lease: three may be lost before the primary steps down. */
+#define HW_TG_RENEWS_PER_LEASE 4
+
+/* Longest detection the planner picks by itself (Oracle FSFO's threshold defaults to 30 s,
+ * Patroni's ttl to 30 s; hawser is tighter on purpose). */
+#define HW_TG_DETECTION_MAX_MS 10000
+
+/* Clock rate bound when none is measured: CLOCK_MONOTONIC is slewed by NTP at up to 500
+ * ppm. */
+#define HW_TG_DRIFT_PPM_DEFAULT 500
+
+/* Room for the reason string, NUL included. */
+#define HW_TG_WHY_BYTES 256
+
+struct hw_tg_input {
+	int64_t rto_ms;           /* > 0 */
+	int64_t rpo_ms;           /* 0 (no acknowledged loss) or the loss window, > 0 */
+	int64_t jitter_p99_us;    /* measured p99 one-way heartbeat delay (>= 0) */
+	int64_t jitter_spread_us; /* measured p99 - p50 of it (>= 1) */
+	double replay_rate;       /* records/s a standby applies (> 0) */
+	int64_t election_ms;      /* measured or estimated election length, ms (>= 0) */
+	int64_t resume_ms;        /* clients re-routed, first submit returns (>= 0) */
+	uint64_t backlog_records; /* a standby's unapplied backlog now */
+	uint32_t k;               /* standbys an RPO 0 commit waits for (>= 1) */
+	int64_t drift_ppm;        /* clock rate bound; 0: HW_TG_DRIFT_PPM_DEFAULT */
+	double commit_local_us;   /* measured commit latency, local durability */
+	double commit_durable_us; /* measured commit latency, durable on k standbys */
+};
+
+enum hw_tg_rule {
+	HW_TG_RULE_DURABLE = 0, /* RPO 0: a commit returns when durable on k standbys */
+	HW_TG_RULE_AHEAD = 1,   /* RPO t: local commits, at most max_ahead_ms ahead */
+};
+
+struct hw_tg_plan {
+	/* election timers (struct hw_el_config's fields of the same names) */
+	int64_t renew_ms;
+	int64_t lease_ms;
+	int64_t drift_margin_ms;
+	int64_t detection_ms;
+	/* the floors jitter and drift impose */
+	int64_t renew_min_ms;
+	int64_t detection_min_ms;
+	/* failover, term by term; failover_ms = their sum <= rto */
+	int64_t election_ms;
+	int64_t replay_ms; /* the replay budget in time */
+	int64_t resume_ms;
+	int64_t failover_ms;
+	uint64_t replay_budget_records; /* throttle before a backlog passes this */
+	int64_t replay_now_ms;          /* replaying the current backlog */
+	bool backlog_over_budget;       /* the current backlog is already past the budget */
+	/* commit rule */
+	enum hw_tg_rule rule;
+	uint32_t k;           /* DURABLE */
+	int64_t max_ahead_ms; /* AHEAD */
+	double commit_latency_us;
+	double throughput_cost; /* 0..1: throughput lost to the rule per closed-loop client,
+				 * 1 - local / durable latency under DURABLE, 0 under AHEAD */
+	double false_failovers_per_year; /* at detection_ms, by the model above */
+	char why[HW_TG_WHY_BYTES];       /* reason when refused; "" when planned */
+};
+
+/* Plan for in. Returns 0 with *plan filled; HW_ECONFIG when an input is out of its range
+ * (why names it); HW_ERANGE when the targets cannot be met safely (why says by how much,
+ * e.g. "rto 200 ms leaves 40 ms for detection ... but the measured heartbeat jitter
+ * (p99 15000 us) needs at least 150 ms"). On error the floors (renew_min_ms,
+ * detection_min_ms) are filled when they could be computed. */
+int hw_tg_plan(const struct hw_tg_input *in, struct hw_tg_plan *plan);
+
+/* Expected false failovers per year for a detection time and renew interval under the
+ * model above (renew_ms > 0; p99_us < 0 counts as 0, spread_us < 1 as 1). When no
+ * heartbeat is sent inside the window (detection_ms <= renew_ms) every renew interval is
+ * one: year / renew. */
+double hw_tg_false_failovers_per_year(int64_t detection_ms, int64_t renew_ms, int64_t p99_us,
+				      int64_t spread_us);
+
+#endif

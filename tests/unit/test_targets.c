@@ -1,0 +1,295 @@
+/* test_targets.c: the RTO/RPO planner (engine/core/targets.h): every plan keeps failover
+ * within the RTO and its timers within what jitter and drift allow, infeasible targets
+ * are refused in words, the commit rule follows the RPO, and the false-failover model
+ * behaves as documented. Prints the plans for the default and the loopback examples. */
+#include <inttypes.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "engine/core/targets.h"
+#include "hawser_error.h"
+
+#define YEAR_MS (365.25 * 24.0 * 3600.0 * 1000.0)
+
+/* A LAN-like cluster: p99 one-way delay 200 us, spread 150 us, 50k records/s replay,
+ * election 300 ms, resume 500 ms, no backlog, k = 1, commit 400 us local, 900 us durable. */
+static struct hw_tg_input lan(int64_t rto_ms, int64_t rpo_ms)
+{
+	return (struct hw_tg_input){
+		.rto_ms = rto_ms,
+		.rpo_ms = rpo_ms,
+		.jitter_p99_us = 200,
+		.jitter_spread_us = 150,
+		.replay_rate = 50000.0,
+		.election_ms = 300,
+		.resume_ms = 500,
+		.backlog_records = 0,
+		.k = 1,
+		.drift_ppm = 0,
+		.commit_local_us = 400.0,
+		.commit_durable_us = 900.0,
+	};
+}
+
+static void show(const char *name, const struct hw_tg_plan *p)
+{
+	print_message("%s: renew %" PRId64 " ms, lease %" PRId64 " ms, drift margin %" PRId64
+		      " ms, detection %" PRId64 " ms | failover %" PRId64 " = detection %" PRId64
+		      " + election %" PRId64 " + replay %" PRId64 " + resume %" PRId64
+		      " ms | replay budget %" PRIu64 " records | %s | false failovers %.3g/year\n",
+		      name, p->renew_ms, p->lease_ms, p->drift_margin_ms, p->detection_ms,
+		      p->failover_ms, p->detection_ms, p->election_ms, p->replay_ms, p->resume_ms,
+		      p->replay_budget_records,
+		      p->rule == HW_TG_RULE_DURABLE ? "commit: durable on k" : "commit: ahead",
+		      p->false_failovers_per_year);
+}
+
+/* The invariants every successful plan keeps. */
+static void check_plan(const struct hw_tg_input *in, const struct hw_tg_plan *p)
+{
+	int64_t ppm = in->drift_ppm > 0 ? in->drift_ppm : HW_TG_DRIFT_PPM_DEFAULT;
+	assert_true(p->failover_ms <= in->rto_ms);
+	assert_int_equal(p->failover_ms,
+			 p->detection_ms + p->election_ms + p->replay_ms + p->resume_ms);
+	assert_true(p->replay_ms >= 0);
+	assert_true(p->detection_ms >= p->lease_ms + p->drift_margin_ms);
+	assert_true(p->lease_ms >= HW_TG_RENEWS_PER_LEASE * p->renew_ms);
+	assert_true(p->renew_ms >= p->renew_min_ms);
+	assert_true(p->renew_min_ms * 1000 >= HW_TG_JITTER_FACTOR * in->jitter_p99_us);
+	assert_true(p->detection_ms >= p->detection_min_ms);
+	/* the margin covers two clocks each off by ppm over a lease, plus a ms */
+	assert_true(p->drift_margin_ms * 1000000 >= p->lease_ms * 2 * ppm + 1000000);
+	/* what the election core asserts of its config */
+	assert_true(p->lease_ms >= 2 * p->renew_ms);
+	assert_true(p->drift_margin_ms < p->lease_ms - p->renew_ms);
+	assert_string_equal(p->why, "");
+}
+
+/* Across RTOs from 0.1 s to 10 min and jitters from loopback to a bad WAN, every plan that
+ * is made keeps the failover sum within the RTO and its timers within their floors, and
+ * every refusal says why. */
+static void test_sum_within_rto(void **state)
+{
+	(void)state;
+	static const int64_t rtos[] = {100, 250, 500, 1000, 2000, 5000, 30000, 120000, 600000};
+	static const int64_t p99s[] = {0, 100, 1000, 20000, 200000};
+	size_t made = 0, refused = 0;
+	for (size_t i = 0; i < sizeof rtos / sizeof rtos[0]; i++) {
+		for (size_t j = 0; j < sizeof p99s / sizeof p99s[0]; j++) {
+			struct hw_tg_input in = lan(rtos[i], 0);
+			in.jitter_p99_us = p99s[j];
+			in.election_ms = rtos[i] / 20;
+			in.resume_ms = rtos[i] / 20;
+			struct hw_tg_plan p;
+			int rc = hw_tg_plan(&in, &p);
+			if (rc == 0) {
+				check_plan(&in, &p);
+				made++;
+			} else {
+				assert_int_equal(rc, HW_ERANGE);
+				assert_non_null(strstr(p.why, "needs at least"));
+				refused++;
+			}
+		}
+	}
+	assert_true(made > 20);
+	assert_true(refused > 0);
+}
+
+/* An RTO whose budget after election and resume is below the jitter floor is refused with
+ * the numbers in words; so is one that does not even cover election and resume; a bad
+ * input is a config error. */
+static void test_infeasible_refused(void **state)
+{
+	(void)state;
+	struct hw_tg_input in = lan(200, 0);
+	in.election_ms = 100;
+	in.resume_ms = 60;
+	in.jitter_p99_us = 1500; /* renew >= 15 ms, lease >= 60 ms, detection >= 62 ms */
+	struct hw_tg_plan p;
+	assert_int_equal(hw_tg_plan(&in, &p), HW_ERANGE);
+	print_message("refused: %s\n", p.why);
+	assert_non_null(strstr(p.why, "rto 200 ms leaves 40 ms for detection"));
+	assert_non_null(strstr(p.why, "jitter (p99 1500 us) needs at least 62 ms"));
+	assert_int_equal(p.detection_min_ms, 62);
+	assert_int_equal(p.renew_min_ms, 15);
+
+	in.election_ms = 150;
+	in.resume_ms = 100;
+	assert_int_equal(hw_tg_plan(&in, &p), HW_ERANGE);
+	assert_non_null(strstr(p.why, "leaves 0 ms for detection"));
+
+	in = lan(0, 0);
+	assert_int_equal(hw_tg_plan(&in, &p), HW_ECONFIG);
+	assert_string_equal(p.why, "rto must be > 0");
+	in = lan(1000, 0);
+	in.replay_rate = 0.0;
+	assert_int_equal(hw_tg_plan(&in, &p), HW_ECONFIG);
+	in = lan(1000, 0);
+	in.k = 0;
+	assert_int_equal(hw_tg_plan(&in, &p), HW_ECONFIG);
+	in = lan(1000, -1);
+	assert_int_equal(hw_tg_plan(&in, &p), HW_ECONFIG);
+}
+
+/* RPO 0 makes the commit rule "durable on k standbys", with the durable latency and the
+ * throughput it costs against local commits. */
+static void test_rpo0_durable(void **state)
+{
+	(void)state;
+	struct hw_tg_input in = lan(30000, 0);
+	in.k = 2;
+	struct hw_tg_plan p;
+	assert_int_equal(hw_tg_plan(&in, &p), 0);
+	assert_int_equal(p.rule, HW_TG_RULE_DURABLE);
+	assert_int_equal(p.k, 2);
+	assert_int_equal(p.max_ahead_ms, 0);
+	assert_true(p.commit_latency_us == 900.0);
+	assert_true(p.throughput_cost > 0.5555 && p.throughput_cost < 0.5556); /* 1 - 4/9 */
+}
+
+/* RPO 5 s makes the rule "may run ahead by at most 5 s", at local latency and no cost. */
+static void test_rpo5s_ahead(void **state)
+{
+	(void)state;
+	struct hw_tg_input in = lan(30000, 5000);
+	struct hw_tg_plan p;
+	assert_int_equal(hw_tg_plan(&in, &p), 0);
+	assert_int_equal(p.rule, HW_TG_RULE_AHEAD);
+	assert_int_equal(p.max_ahead_ms, 5000);
+	assert_true(p.commit_latency_us == 400.0);
+	assert_true(p.throughput_cost == 0.0);
+	check_plan(&in, &p);
+}
+
+/* The false-failover estimate falls as detection grows (strictly, once heartbeats fall
+ * inside the window), is year/renew with no heartbeat in the window, and matches the
+ * model exactly where it is easy to work out: one heartbeat due exactly at the p99. */
+static void test_false_failovers_fall(void **state)
+{
+	(void)state;
+	double prev = hw_tg_false_failovers_per_year(5, 5, 1000, 1000);
+	assert_true(prev == YEAR_MS / 5.0);
+	bool fell = false;
+	for (int64_t d = 6; d <= 400; d++) {
+		double f = hw_tg_false_failovers_per_year(d, 5, 1000, 1000);
+		assert_true(f <= prev);
+		fell |= f < prev;
+		prev = f;
+	}
+	assert_true(fell);
+	assert_true(prev < 1e-12);
+	/* detection 10, renew 5: one heartbeat, due 5 ms = the p99 late: P = 0.01 exactly */
+	double one = hw_tg_false_failovers_per_year(10, 5, 5000, 3000);
+	double want = YEAR_MS / 5.0 * 0.01;
+	assert_true(one > want * 0.999999 && one < want * 1.000001);
+	/* a wider spread (heavier tail) means more false failovers at the same detection */
+	assert_true(hw_tg_false_failovers_per_year(20, 5, 1000, 5000) >
+		    hw_tg_false_failovers_per_year(20, 5, 1000, 500));
+}
+
+/* More jitter raises the renew floor and with it the detection floor; below the floor
+ * constant the jitter does not matter. */
+static void test_jitter_raises_minimum(void **state)
+{
+	(void)state;
+	static const int64_t p99s[] = {0, 100, 499, 1000, 10000, 100000};
+	static const int64_t want[] = {5, 5, 5, 10, 100, 1000};
+	int64_t prev_det = 0;
+	for (size_t i = 0; i < sizeof p99s / sizeof p99s[0]; i++) {
+		struct hw_tg_input in = lan(600000, 0);
+		in.jitter_p99_us = p99s[i];
+		struct hw_tg_plan p;
+		assert_int_equal(hw_tg_plan(&in, &p), 0);
+		assert_int_equal(p.renew_min_ms, want[i]);
+		assert_true(p.detection_min_ms >= prev_det);
+		prev_det = p.detection_min_ms;
+		check_plan(&in, &p);
+	}
+	assert_true(prev_det >= 4000);
+}
+
+/* The replay budget is exactly (rto - detection - election - resume) x replay rate, and
+ * a backlog already there takes its replay time out of detection's room. */
+static void test_replay_budget(void **state)
+{
+	(void)state;
+	struct hw_tg_input in = lan(6000, 0);
+	in.replay_rate = 12345.0;
+	struct hw_tg_plan p;
+	assert_int_equal(hw_tg_plan(&in, &p), 0);
+	int64_t left = in.rto_ms - p.detection_ms - in.election_ms - in.resume_ms;
+	assert_int_equal(p.replay_ms, left);
+	assert_int_equal(p.replay_budget_records, (uint64_t)((double)left * 12345.0 / 1000.0));
+	assert_false(p.backlog_over_budget);
+
+	/* 5 s of backlog at 10k/s: detection gets what is left (200 ms) */
+	in = lan(6000, 0);
+	in.replay_rate = 10000.0;
+	in.backlog_records = 50000;
+	assert_int_equal(hw_tg_plan(&in, &p), 0);
+	assert_int_equal(p.replay_now_ms, 5000);
+	assert_int_equal(p.detection_ms, 200);
+	assert_true(p.replay_budget_records >= in.backlog_records);
+	check_plan(&in, &p);
+	/* 5.2 s of it: no room for detection */
+	in.backlog_records = 52000;
+	assert_int_equal(hw_tg_plan(&in, &p), HW_ERANGE);
+	assert_non_null(strstr(p.why, "replay of the current backlog 5200 ms"));
+}
+
+/* The default example (RTO 30 s, RPO 0, LAN) gives Patroni-like but tighter numbers:
+ * detection at most 10 s where Patroni's ttl is 30 s, renew well under its 10 s loop. */
+static void test_default_30s(void **state)
+{
+	(void)state;
+	struct hw_tg_input in = lan(30000, 0);
+	struct hw_tg_plan p;
+	assert_int_equal(hw_tg_plan(&in, &p), 0);
+	show("rto 30 s, rpo 0, LAN", &p);
+	check_plan(&in, &p);
+	assert_int_equal(p.detection_ms, HW_TG_DETECTION_MAX_MS);
+	assert_true(p.renew_ms < 10000 && p.lease_ms < 30000);
+	assert_int_equal(p.replay_budget_records, 960000); /* 19.2 s x 50k/s */
+	assert_true(p.false_failovers_per_year < 1e-9);
+}
+
+/* RTO 2 s is feasible on loopback jitter (p99 100 us), with a negligible false-failover
+ * estimate. */
+static void test_rto_2s_loopback(void **state)
+{
+	(void)state;
+	struct hw_tg_input in = lan(2000, 0);
+	in.jitter_p99_us = 100;
+	in.jitter_spread_us = 60;
+	in.election_ms = 50;
+	in.resume_ms = 200;
+	struct hw_tg_plan p;
+	assert_int_equal(hw_tg_plan(&in, &p), 0);
+	show("rto 2 s, rpo 0, loopback", &p);
+	check_plan(&in, &p);
+	assert_true(p.detection_ms <= 1000);
+	assert_true(p.false_failovers_per_year < 1e-6);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_sum_within_rto),
+		cmocka_unit_test(test_infeasible_refused),
+		cmocka_unit_test(test_rpo0_durable),
+		cmocka_unit_test(test_rpo5s_ahead),
+		cmocka_unit_test(test_false_failovers_fall),
+		cmocka_unit_test(test_jitter_raises_minimum),
+		cmocka_unit_test(test_replay_budget),
+		cmocka_unit_test(test_default_30s),
+		cmocka_unit_test(test_rto_2s_loopback),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
