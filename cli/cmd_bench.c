@@ -3,6 +3,12 @@
  * (closed loop, as pgbench drives PostgreSQL), then check that every acknowledged record is
  * on every standby with the same bytes and that the state digests agree.
  *
+ * Each connection is one lane of the workload (bench/workload.h): its own generator, whose
+ * containers, yard blocks, ids and keys no other lane touches, sent strictly in order, as
+ * a TOS's gate lanes, cranes and EDI feeds are each a serial stream. The node handles one
+ * connection's submits in arrival order, so a lane's causal order holds with W > 1 too,
+ * and lanes need no coordination: what is measured is the engine, not a scheduler.
+ *
  * DESIGN.md "Benchmarks are fair": clients connect over TCP like a TOS; every figure
  * carries its machine, record size, client count and mode. */
 #include <errno.h>
@@ -21,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/assert.h"
 #include "bench/cluster.h"
 #include "bench/workload.h"
 #include "cli/cli.h"
@@ -30,16 +37,16 @@
 #include "hawser.h"
 #include "replica/entry.h"
 #include "replica/store.h"
-#include "tos.pb-c.h"
 
 /* Driver threads: the bench shares the machine with the nodes it measures (2 cores
  * here), so a few threads each polling many connections, not one thread per client. */
 #define THREADS_MAX 4u
-/* The node serves at most HW_CLIENTS_MAX (1024) sessions; leave room for status. */
-#define CLIENTS_MAX 1000u
+/* One lane per connection; the node serves up to 1024 sessions, far above this. */
+#define CLIENTS_MAX HW_WORKLOAD_LANES_MAX
 #define WINDOW_MAX  4096u
-/* No outcome at all for this long means the cluster is stuck, not slow. */
-#define STUCK_MS     30000
+/* A thread with submits outstanding and no outcome for this long: the cluster is stuck,
+ * not slow (a durable round trip is a few ms here). The only timeout the load uses. */
+#define STUCK_MS     10000
 #define SYNC_WAIT_MS 30000
 /* Unexpected outcomes described on stderr: enough to debug, not a flood. */
 #define SHOWN_MAX 5
@@ -57,7 +64,7 @@ struct bench_opts {
 	bool keep, json;
 };
 
-/* The records, generated before the clock starts and never mutated after. */
+/* One lane's records, generated before the clock starts and never mutated after. */
 struct corpus {
 	uint8_t *data;
 	size_t *off;
@@ -67,35 +74,37 @@ struct corpus {
 	uint64_t bytes;
 };
 
-/* Per-record results, each slot written by the thread whose connection sent it. */
-struct results {
+/* One client connection and its lane. Only the thread that owns the connection touches
+ * it during the load; the results are read after the threads are joined. The request id
+ * of a submit is the record's index in the lane. */
+struct lane {
+	struct corpus cp;
 	uint64_t *sent_ns;
 	uint64_t *lat_ns;    /* 0: no outcome */
 	uint64_t *acked_lsn; /* 0: not acknowledged */
-	uint32_t *pos;       /* while in flight: its place in its connection's inflight */
-};
-
-struct conn {
 	struct hw_client *cl;
-	uint64_t *inflight; /* window records sent and waiting for their outcome */
+	uint64_t next; /* index of the next record to send */
 	unsigned outstanding;
 	bool dead;
 };
 
-/* Outcomes a worker collects before handing them to the scheduler in one lock. */
-#define DONE_MAX 4096u
+struct bench {
+	const struct bench_opts *o;
+	struct lane *lanes; /* o->clients of them */
+	uint64_t count;     /* records over all lanes */
+	uint64_t bytes;
+	enum hw_durability mode;
+	atomic_uint shown; /* lines of unexpected outcomes printed */
+};
 
-struct bench;
-
+/* A driver thread: connections first, first + step, ... */
 struct worker {
 	struct bench *b;
 	pthread_t tid;
-	unsigned first, step; /* connections first, first + step, ... */
+	unsigned first, step;
 	uint64_t acked, rejected;
+	uint64_t progress_ns; /* when this thread last got an outcome (or started) */
 	int rc;
-	uint64_t done[DONE_MAX];
-	uint64_t done_n;
-	uint64_t take[DONE_MAX];
 };
 
 /* ---------------------------------------------------------------- options */
@@ -164,21 +173,28 @@ static const struct option bench_longopts[] = {
 
 /* ---------------------------------------------------------------- records */
 
-static int corpus_make(const struct bench_opts *o, struct corpus *cp)
+/* Generate count records of lane index + 1 (seed + index) into cp. */
+static int corpus_make(const struct bench_opts *o, unsigned index, uint64_t count, int64_t end_ms,
+		       struct corpus *cp)
 {
 	static uint8_t buf[HW_RECORD_BYTES_MAX];
-	struct hw_workload_opts wo = {o->profile, o->seed, o->records, hw_cli_now_ms()};
+	struct hw_workload_opts wo = {.profile = o->profile,
+				      .seed = o->seed + index,
+				      .count = count,
+				      .end_ms = end_ms,
+				      .lane = index + 1};
 	struct hw_workload *w;
 	int rc = hw_workload_new(&wo, &w);
 	if (rc)
 		return rc;
-	size_t cap = (size_t)o->records * 512u;
+	size_t cap = (size_t)count * 512u + 1;
+	uint64_t n = count ? count : 1;
 	cp->data = malloc(cap);
-	cp->off = calloc(o->records, sizeof(*cp->off));
-	cp->len = calloc(o->records, sizeof(*cp->len));
-	cp->expect = calloc(o->records, sizeof(*cp->expect));
+	cp->off = calloc(n, sizeof(*cp->off));
+	cp->len = calloc(n, sizeof(*cp->len));
+	cp->expect = calloc(n, sizeof(*cp->expect));
 	rc = cp->data && cp->off && cp->len && cp->expect ? 0 : HW_ENOMEM;
-	for (uint64_t i = 0; rc == 0 && i < o->records; i++) {
+	for (uint64_t i = 0; rc == 0 && i < count; i++) {
 		struct hw_work_item it;
 		rc = hw_workload_next(w, buf, sizeof(buf), &it);
 		if (rc)
@@ -204,381 +220,47 @@ static int corpus_make(const struct bench_opts *o, struct corpus *cp)
 	return rc;
 }
 
-static void corpus_free(struct corpus *cp)
+/* Every lane's records and result slots: R / C records each, the first R % C lanes one
+ * more. All lanes share one ingest clock, so their event times end together. */
+static int lanes_make(struct bench *b)
 {
-	free(cp->data);
-	free(cp->off);
-	free(cp->len);
-	free(cp->expect);
-}
-
-/* ---------------------------------------------------------------- causal order
- *
- * The generator's records form one causal history: a work instruction is created before
- * it is dispatched, a box is discharged before it is moved, a slot is emptied before it
- * is reused. A real TOS never has two causally dependent records in flight at once (the
- * crane reports a move after its instruction was acknowledged), but C clients replaying
- * one history in parallel would, and the store would rightly refuse the one that
- * arrived first. So each record waits for the earlier records it depends on: those that
- * name the same container, work instruction, truck or train visit, kv key, yard slot or
- * vessel cell (a 40' slot spans its neighbours, so a bay conflicts with bay +- 1), or a
- * retracted record_id. A vessel visit event waits for every earlier record, and every
- * later record waits for it (see graph_build). Independent records
- * go out in parallel on whichever connection is free: a pool of TOS workers, not
- * pgbench's independent inserts, and the only ordering a replicated TOS needs. */
-
-#define KEYS_MAX 512u
-
-struct keyset {
-	uint64_t key[KEYS_MAX];
-	bool writer[KEYS_MAX];
-	unsigned n;
-};
-
-static uint64_t fnv(uint64_t h, const void *p, size_t len)
-{
-	const uint8_t *b = p;
-	for (size_t i = 0; i < len; i++)
-		h = (h ^ b[i]) * 0x100000001b3ull;
-	return h;
-}
-
-static void key_add(struct keyset *ks, char cls, const void *v, size_t len, bool writer)
-{
-	if (ks->n >= KEYS_MAX || len == 0)
-		return; /* a record is far below this; past it, order is only less strict */
-	uint64_t h = fnv(fnv(0xcbf29ce484222325ull, &cls, 1), v, len);
-	ks->key[ks->n] = h ? h : 1;
-	ks->writer[ks->n++] = writer;
-}
-
-/* A slot and its two neighbours, so 20' and 40' positions that overlap conflict. */
-static void slot_keys(struct keyset *ks, char cls, const char *area, uint32_t bay, uint32_t row,
-		      uint32_t tier)
-{
-	for (uint32_t b = bay ? bay - 1 : 0; b <= bay + 1; b++) {
-		char k[160];
-		int n = snprintf(k, sizeof(k), "%s/%u/%u/%u", area ? area : "", b, row, tier);
-		key_add(ks, cls, k, n > 0 ? (size_t)n : 0, true);
-	}
-}
-
-static char string_class(const ProtobufCMessageDescriptor *d, const char *name, bool *writer)
-{
-	*writer = true;
-	if (!strcmp(name, "container_id") || !strcmp(name, "container_ids"))
-		return 'c';
-	if (!strcmp(name, "wi_id"))
-		return 'w';
-	if (!strcmp(name, "truck_visit_id"))
-		return 't';
-	if (!strcmp(name, "train_visit_id"))
-		return 'r';
-	if (!strcmp(name, "key"))
-		return 'k';
-	if (!strcmp(name, "visit_id") && d == &tos__v1__vessel_visit_event__descriptor)
-		return 'v';
-	*writer = false;
-	return !strcmp(name, "vessel_visit_id") ? 'v' : 0;
-}
-
-static void walk(const ProtobufCMessage *m, struct keyset *ks, unsigned depth);
-
-static void walk_field(const ProtobufCMessageDescriptor *d, const ProtobufCFieldDescriptor *fd,
-		       const void *p, struct keyset *ks, unsigned depth)
-{
-	bool writer;
-	char cls;
-	switch (fd->type) {
-	case PROTOBUF_C_TYPE_STRING:
-		cls = string_class(d, fd->name, &writer);
-		if (cls && *(char *const *)p)
-			key_add(ks, cls, *(char *const *)p, strlen(*(char *const *)p), writer);
-		break;
-	case PROTOBUF_C_TYPE_BYTES:
-		if (!strcmp(fd->name, "record_id") || !strcmp(fd->name, "retracts"))
-			key_add(ks, 'i', ((const ProtobufCBinaryData *)p)->data,
-				((const ProtobufCBinaryData *)p)->len, true);
-		break;
-	case PROTOBUF_C_TYPE_MESSAGE:
-		if (*(ProtobufCMessage *const *)p)
-			walk(*(ProtobufCMessage *const *)p, ks, depth + 1);
-		break;
-	default:
-		break;
-	}
-}
-
-static size_t field_size(const ProtobufCFieldDescriptor *fd)
-{
-	switch (fd->type) {
-	case PROTOBUF_C_TYPE_STRING:
-	case PROTOBUF_C_TYPE_MESSAGE:
-		return sizeof(void *);
-	case PROTOBUF_C_TYPE_BYTES:
-		return sizeof(ProtobufCBinaryData);
-	default:
-		return 0; /* scalars carry no key */
-	}
-}
-
-static void walk(const ProtobufCMessage *m, struct keyset *ks, unsigned depth)
-{
-	const ProtobufCMessageDescriptor *d = m->descriptor;
-	const char *base = (const char *)m;
-	if (depth > 8)
-		return;
-	if (d == &tos__v1__yard_pos__descriptor) {
-		const Tos__V1__YardPos *y = (const Tos__V1__YardPos *)m;
-		slot_keys(ks, 's', y->block, y->bay, y->row, y->tier);
-	} else if (d == &tos__v1__vessel_cell__descriptor) {
-		const Tos__V1__VesselCell *c = (const Tos__V1__VesselCell *)m;
-		slot_keys(ks, 'V', c->vessel_visit_id, c->bay, c->row, c->tier);
-	}
-	for (unsigned f = 0; f < d->n_fields; f++) {
-		const ProtobufCFieldDescriptor *fd = &d->fields[f];
-		size_t sz = field_size(fd);
-		if (sz == 0)
-			continue;
-		if ((fd->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
-		    *(const uint32_t *)(base + fd->quantifier_offset) != fd->id)
-			continue;
-		if (fd->label != PROTOBUF_C_LABEL_REPEATED) {
-			walk_field(d, fd, base + fd->offset, ks, depth);
-			continue;
-		}
-		size_t count = *(const size_t *)(base + fd->quantifier_offset);
-		const char *arr = *(const char *const *)(base + fd->offset);
-		for (size_t i = 0; i < count; i++)
-			walk_field(d, fd, arr + i * sz, ks, depth);
-	}
-}
-
-/* Per key: the last record that changed it and the records that read it since. */
-struct key_slot {
-	uint64_t key;     /* 0: empty */
-	uint64_t writer;  /* record index + 1; 0: none */
-	uint64_t readers; /* head of a list in graph.rd (index + 1); 0: none */
-};
-
-struct reader {
-	uint64_t rec;
-	uint64_t next;
-};
-
-struct graph {
-	struct key_slot *slots;
-	uint64_t cap, used;
-	struct reader *rd;
-	uint64_t rd_n, rd_cap;
-	uint64_t (*edge)[2]; /* from, to */
-	uint64_t edge_n, edge_cap;
-};
-
-static int grow(void **p, uint64_t *cap, size_t elem)
-{
-	uint64_t ncap = *cap ? *cap * 2 : 4096;
-	void *np = realloc(*p, ncap * elem);
-	if (!np)
+	const struct bench_opts *o = b->o;
+	int64_t end_ms = hw_cli_now_ms();
+	b->lanes = calloc(o->clients, sizeof(*b->lanes));
+	if (!b->lanes)
 		return HW_ENOMEM;
-	*p = np;
-	*cap = ncap;
+	for (unsigned i = 0; i < o->clients; i++) {
+		struct lane *ln = &b->lanes[i];
+		uint64_t share = o->records / o->clients + (i < o->records % o->clients);
+		int rc = corpus_make(o, i, share, end_ms, &ln->cp);
+		if (rc)
+			return rc;
+		ln->sent_ns = calloc(share ? share : 1, sizeof(uint64_t));
+		ln->lat_ns = calloc(share ? share : 1, sizeof(uint64_t));
+		ln->acked_lsn = calloc(share ? share : 1, sizeof(uint64_t));
+		if (!ln->sent_ns || !ln->lat_ns || !ln->acked_lsn)
+			return HW_ENOMEM;
+		b->count += ln->cp.count;
+		b->bytes += ln->cp.bytes;
+	}
 	return 0;
 }
 
-static struct key_slot *key_find(struct graph *g, uint64_t key)
+static void lanes_free(struct bench *b)
 {
-	uint64_t i = key & (g->cap - 1);
-	while (g->slots[i].key && g->slots[i].key != key)
-		i = (i + 1) & (g->cap - 1);
-	return &g->slots[i];
-}
-
-static int key_rehash(struct graph *g)
-{
-	struct key_slot *old = g->slots;
-	uint64_t ocap = g->cap;
-	g->cap = ocap ? ocap * 2 : 1u << 16;
-	g->slots = calloc(g->cap, sizeof(*g->slots));
-	if (!g->slots) {
-		g->slots = old;
-		g->cap = ocap;
-		return HW_ENOMEM;
+	for (unsigned i = 0; b->lanes && i < b->o->clients; i++) {
+		struct lane *ln = &b->lanes[i];
+		hw_client_close(ln->cl);
+		free(ln->cp.data);
+		free(ln->cp.off);
+		free(ln->cp.len);
+		free(ln->cp.expect);
+		free(ln->sent_ns);
+		free(ln->lat_ns);
+		free(ln->acked_lsn);
 	}
-	for (uint64_t i = 0; i < ocap; i++)
-		if (old[i].key)
-			*key_find(g, old[i].key) = old[i];
-	free(old);
-	return 0;
+	free(b->lanes);
 }
-
-static int edge_add(struct graph *g, uint64_t from, uint64_t to)
-{
-	if (from == to)
-		return 0;
-	if (g->edge_n == g->edge_cap && grow((void **)&g->edge, &g->edge_cap, sizeof(*g->edge)))
-		return HW_ENOMEM;
-	g->edge[g->edge_n][0] = from;
-	g->edge[g->edge_n++][1] = to;
-	return 0;
-}
-
-/* Record i touches key: add its edges and take its place in the key's history. */
-static int key_touch(struct graph *g, uint64_t i, uint64_t key, bool writer)
-{
-	if ((g->used + 1) * 2 > g->cap && key_rehash(g))
-		return HW_ENOMEM;
-	struct key_slot *s = key_find(g, key);
-	if (!s->key) {
-		s->key = key;
-		g->used++;
-	}
-	int rc = s->writer ? edge_add(g, s->writer - 1, i) : 0;
-	if (writer) {
-		for (uint64_t r = s->readers; r && rc == 0; r = g->rd[r - 1].next)
-			rc = edge_add(g, g->rd[r - 1].rec, i);
-		s->readers = 0;
-		s->writer = i + 1;
-		return rc;
-	}
-	if (rc == 0 && g->rd_n == g->rd_cap && grow((void **)&g->rd, &g->rd_cap, sizeof(*g->rd)))
-		rc = HW_ENOMEM;
-	if (rc == 0) {
-		g->rd[g->rd_n] = (struct reader){i, s->readers};
-		s->readers = ++g->rd_n;
-	}
-	return rc;
-}
-
-static void graph_free(struct graph *g)
-{
-	free(g->slots);
-	free(g->rd);
-	free(g->edge);
-}
-
-/* Which records wait for which: children of i are child[child_at[i] .. child_at[i + 1]),
- * and pending[i] counts the unfinished records i waits for. Shared by the workers under
- * mu; each record enters the ready ring once, so count slots suffice. */
-struct sched {
-	pthread_mutex_t mu;
-	uint64_t count;
-	uint32_t *pending;
-	uint64_t *child_at;
-	uint64_t *child;
-	uint64_t *ready;
-	uint64_t ready_head, ready_tail;
-	uint64_t finished;
-	uint64_t edges;
-	uint64_t depth;       /* longest chain of records each waiting for the one before */
-	uint64_t progress_ns; /* when a record last finished */
-};
-
-static int graph_build(const struct corpus *cp, struct graph *g)
-{
-	static struct keyset ks;
-	int rc = 0;
-	for (uint64_t i = 0; rc == 0 && i < cp->count; i++) {
-		Tos__V1__Record *r =
-			tos__v1__record__unpack(NULL, cp->len[i], cp->data + cp->off[i]);
-		ks.n = 0;
-		/* A vessel's phase changes what is allowed for every box on board (a departed
-		 * vessel ends their visits), and those records need not name the vessel: so a
-		 * vessel visit event waits for everything before it, and everything after
-		 * waits for it. Such events are a few per vessel call. */
-		key_add(&ks, 'B', "*", 1,
-			r && r->payload_case == TOS__V1__RECORD__PAYLOAD_VESSEL_VISIT);
-		if (r) /* a poison record may not decode: it depends on nothing else */
-			walk(&r->base, &ks, 0);
-		tos__v1__record__free_unpacked(r, NULL);
-		for (unsigned k = 0; rc == 0 && k < ks.n; k++)
-			rc = key_touch(g, i, ks.key[k], ks.writer[k]);
-	}
-	return rc;
-}
-
-/* Records in the longest dependency chain: no run can take less than this many round
- * trips, whatever its client count (edges go from lower to higher index). */
-static uint64_t longest_chain(const struct sched *s)
-{
-	uint32_t *d = calloc(s->count ? s->count : 1, sizeof(*d));
-	uint64_t best = 0;
-	if (!d)
-		return 0;
-	for (uint64_t i = 0; i < s->count; i++) {
-		uint32_t di = ++d[i];
-		best = di > best ? di : best;
-		for (uint64_t c = s->child_at[i]; c < s->child_at[i + 1]; c++)
-			if (d[s->child[c]] < di)
-				d[s->child[c]] = di;
-	}
-	free(d);
-	return best;
-}
-
-static int sched_init(struct sched *s, const struct corpus *cp)
-{
-	struct graph g = {0};
-	uint64_t n = cp->count;
-	int rc = graph_build(cp, &g);
-	s->count = n;
-	s->pending = calloc(n, sizeof(*s->pending));
-	s->child_at = calloc(n + 1, sizeof(*s->child_at));
-	s->child = malloc((g.edge_n + 1) * sizeof(*s->child));
-	s->ready = malloc(n * sizeof(*s->ready));
-	if (rc == 0 && !(s->pending && s->child_at && s->child && s->ready))
-		rc = HW_ENOMEM;
-	if (rc == 0) {
-		for (uint64_t e = 0; e < g.edge_n; e++) {
-			s->child_at[g.edge[e][0] + 1]++;
-			s->pending[g.edge[e][1]]++;
-		}
-		for (uint64_t i = 0; i < n; i++)
-			s->child_at[i + 1] += s->child_at[i];
-		for (uint64_t e = 0; e < g.edge_n; e++) /* fill, then shift back below */
-			s->child[s->child_at[g.edge[e][0]]++] = g.edge[e][1];
-		for (uint64_t i = n; i > 0; i--)
-			s->child_at[i] = s->child_at[i - 1];
-		s->child_at[0] = 0;
-		for (uint64_t i = 0; i < n; i++)
-			if (s->pending[i] == 0)
-				s->ready[s->ready_tail++] = i;
-		s->edges = g.edge_n;
-		s->depth = longest_chain(s);
-		pthread_mutex_init(&s->mu, NULL);
-	}
-	graph_free(&g);
-	return rc;
-}
-
-static void sched_free(struct sched *s)
-{
-	if (s->pending)
-		pthread_mutex_destroy(&s->mu);
-	free(s->pending);
-	free(s->child_at);
-	free(s->child);
-	free(s->ready);
-}
-
-/* Under mu: record i has its outcome; release what waited only for it. */
-static void sched_finish(struct sched *s, uint64_t i)
-{
-	for (uint64_t c = s->child_at[i]; c < s->child_at[i + 1]; c++)
-		if (--s->pending[s->child[c]] == 0)
-			s->ready[s->ready_tail++] = s->child[c];
-	s->finished++;
-}
-
-struct bench {
-	const struct bench_opts *o;
-	struct corpus corpus;
-	struct results res;
-	struct sched sched;
-	struct conn *conns;
-	enum hw_durability mode;
-	atomic_uint shown; /* lines of unexpected outcomes printed */
-};
 
 /* ---------------------------------------------------------------- load */
 
@@ -595,180 +277,120 @@ static bool is_rejection(int code)
 	return code <= HW_EDECODE && code > HW_ESTORE_FULL;
 }
 
-/* Take record i off cn's in-flight list (swap with the last). */
-static bool inflight_remove(struct bench *b, struct conn *cn, uint64_t i)
-{
-	if (i >= b->corpus.count || b->res.pos[i] >= cn->outstanding ||
-	    cn->inflight[b->res.pos[i]] != i)
-		return false;
-	uint64_t last = cn->inflight[--cn->outstanding];
-	cn->inflight[b->res.pos[i]] = last;
-	b->res.pos[last] = b->res.pos[i];
-	return true;
-}
-
-static void tally(struct worker *wk, struct conn *cn, const struct hw_outcome *oc, uint64_t t)
+/* Connection j failed: what it had in flight has an unknown fate and what it had not
+ * sent is never sent; both count as errors. The lane takes no more. */
+static void lane_fail(struct worker *wk, unsigned j, int rc)
 {
 	struct bench *b = wk->b;
-	uint64_t i = oc->request_id;
-	if (!inflight_remove(b, cn, i)) {
-		fprintf(stderr, "hawser bench: outcome for unknown request %" PRIu64 "\n", i);
-		return;
-	}
-	b->res.lat_ns[i] = t > b->res.sent_ns[i] ? t - b->res.sent_ns[i] : 1;
-	wk->done[wk->done_n++] = i;
-	if (oc->code == 0) {
-		b->res.acked_lsn[i] = oc->lsn;
-		wk->acked++;
-	} else if (oc->code == b->corpus.expect[i] && is_rejection(oc->code)) {
-		wk->rejected++;
-	} else if (atomic_fetch_add(&b->shown, 1) < SHOWN_MAX) {
-		fprintf(stderr, "hawser bench: record %" PRIu64 ": %s (%s) %s %s\n", i,
-			hw_strerror(oc->code), hw_errname(oc->code), oc->reject.field,
-			oc->reject.rule);
-	}
-}
-
-/* Hand the records finished since the last call to the scheduler. */
-static void flush_done(struct worker *wk)
-{
-	struct sched *s = &wk->b->sched;
-	if (wk->done_n == 0)
-		return;
-	pthread_mutex_lock(&s->mu);
-	for (uint64_t k = 0; k < wk->done_n; k++)
-		sched_finish(s, wk->done[k]);
-	s->progress_ns = now_ns();
-	pthread_mutex_unlock(&s->mu);
-	wk->done_n = 0;
-}
-
-/* A connection failed: what it had in flight has an unknown fate (an error, finished so
- * that what waits for it goes on elsewhere); the connection takes no more. */
-static void conn_fail(struct worker *wk, unsigned j, int rc)
-{
-	struct bench *b = wk->b;
-	struct conn *cn = &b->conns[j];
+	struct lane *ln = &b->lanes[j];
 	if (wk->rc == 0)
 		wk->rc = rc;
 	if (atomic_fetch_add(&b->shown, 1) < SHOWN_MAX)
-		fprintf(stderr, "hawser bench: connection %u lost: %s (%s), %u submits in flight\n",
-			j, hw_strerror(rc), hw_errname(rc), cn->outstanding);
-	while (cn->outstanding > 0) {
-		wk->done[wk->done_n++] = cn->inflight[--cn->outstanding];
-		if (wk->done_n == DONE_MAX)
-			flush_done(wk);
-	}
-	cn->dead = true;
-	flush_done(wk);
+		fprintf(stderr,
+			"hawser bench: connection %u lost: %s (%s), %u submits in flight, %" PRIu64
+			" not sent\n",
+			j, hw_strerror(rc), hw_errname(rc), ln->outstanding,
+			ln->cp.count - ln->next);
+	ln->dead = true;
 }
 
-/* Take ready records for the worker's connections with room in their window and send
- * them. Returns true while records are unfinished. */
-static bool fill(struct worker *wk)
+/* Send lane j's next records, in order, until W are outstanding. */
+static void send_ready(struct worker *wk, unsigned j)
 {
 	struct bench *b = wk->b;
-	struct sched *s = &b->sched;
-	unsigned want = 0;
-	for (unsigned j = wk->first; j < b->o->clients; j += wk->step)
-		if (!b->conns[j].dead)
-			want += b->o->window - b->conns[j].outstanding;
-	pthread_mutex_lock(&s->mu);
-	bool more = s->finished < s->count;
-	uint64_t n = s->ready_tail - s->ready_head;
-	n = n < want ? n : want;
-	n = n < DONE_MAX ? n : DONE_MAX;
-	memcpy(wk->take, s->ready + s->ready_head, n * sizeof(*wk->take));
-	s->ready_head += n;
-	pthread_mutex_unlock(&s->mu);
-	uint64_t k = 0;
-	for (unsigned j = wk->first; k < n && j < b->o->clients; j += wk->step) {
-		struct conn *cn = &b->conns[j];
-		while (k < n && !cn->dead && cn->outstanding < b->o->window) {
-			uint64_t i = wk->take[k++];
-			b->res.pos[i] = cn->outstanding;
-			cn->inflight[cn->outstanding++] = i;
-			b->res.sent_ns[i] = now_ns();
-			int rc = hw_client_submit(cn->cl, i, b->corpus.data + b->corpus.off[i],
-						  b->corpus.len[i], b->mode, (unsigned)b->o->k);
-			if (rc)
-				conn_fail(wk, j, rc);
-		}
+	struct lane *ln = &b->lanes[j];
+	while (!ln->dead && ln->outstanding < b->o->window && ln->next < ln->cp.count) {
+		uint64_t i = ln->next++;
+		ln->outstanding++;
+		ln->sent_ns[i] = now_ns();
+		int rc = hw_client_submit(ln->cl, i, ln->cp.data + ln->cp.off[i], ln->cp.len[i],
+					  b->mode, (unsigned)b->o->k);
+		if (rc)
+			lane_fail(wk, j, rc);
 	}
-	/* Taken but not sent (a connection failed under them): finished, as errors. */
-	while (k < n) {
-		wk->done[wk->done_n++] = wk->take[k++];
-		if (wk->done_n == DONE_MAX)
-			flush_done(wk);
+}
+
+/* Record an outcome on lane j. HW_EPROTOCOL for an outcome of no outstanding submit. */
+static int tally(struct worker *wk, unsigned j, const struct hw_outcome *oc, uint64_t t)
+{
+	struct bench *b = wk->b;
+	struct lane *ln = &b->lanes[j];
+	uint64_t i = oc->request_id;
+	if (i >= ln->next || ln->lat_ns[i] != 0 || ln->outstanding == 0)
+		return HW_EPROTOCOL;
+	ln->outstanding--;
+	ln->lat_ns[i] = t > ln->sent_ns[i] ? t - ln->sent_ns[i] : 1;
+	wk->progress_ns = t;
+	if (oc->code == 0) {
+		ln->acked_lsn[i] = oc->lsn;
+		wk->acked++;
+	} else if (oc->code == ln->cp.expect[i] && is_rejection(oc->code)) {
+		wk->rejected++;
+	} else if (atomic_fetch_add(&b->shown, 1) < SHOWN_MAX) {
+		fprintf(stderr, "hawser bench: lane %u record %" PRIu64 ": %s (%s) %s %s\n", j + 1,
+			i, hw_strerror(oc->code), hw_errname(oc->code), oc->reject.field,
+			oc->reject.rule);
 	}
-	flush_done(wk);
-	return more;
+	return 0;
 }
 
 /* Take every outcome buffered or readable on connection j. */
 static void drain(struct worker *wk, unsigned j)
 {
-	struct conn *cn = &wk->b->conns[j];
-	while (!cn->dead) {
+	struct lane *ln = &wk->b->lanes[j];
+	while (!ln->dead) {
 		struct hw_outcome oc;
-		int rc = hw_client_wait(cn->cl, 0, &oc);
+		int rc = hw_client_wait(ln->cl, 0, &oc);
 		if (rc == -ETIMEDOUT)
 			break;
-		if (rc) {
-			conn_fail(wk, j, rc);
-			break;
-		}
-		tally(wk, cn, &oc, now_ns());
-		if (wk->done_n == DONE_MAX)
-			flush_done(wk);
+		if (rc == 0)
+			rc = tally(wk, j, &oc, now_ns());
+		if (rc)
+			lane_fail(wk, j, rc);
 	}
-	flush_done(wk);
 }
 
-/* No outcome anywhere for STUCK_MS: the cluster is stuck, not slow. */
-static bool stuck(struct bench *b)
+/* Milliseconds until this thread counts as stuck; <= 0 once it is. */
+static int stuck_left_ms(const struct worker *wk)
 {
-	pthread_mutex_lock(&b->sched.mu);
-	bool st = now_ns() - b->sched.progress_ns > (uint64_t)STUCK_MS * 1000000u;
-	pthread_mutex_unlock(&b->sched.mu);
-	return st;
+	int64_t left = (int64_t)(wk->progress_ns + (uint64_t)STUCK_MS * 1000000u - now_ns());
+	return left <= 0 ? 0 : (int)(left / 1000000 + 1);
 }
 
+/* Block in poll() until a connection has outcomes, take them, refill that lane's window.
+ * Done when every lane of this thread has sent everything and heard back, or failed. */
 static void *worker_main(void *arg)
 {
 	struct worker *wk = arg;
 	struct bench *b = wk->b;
 	struct pollfd pfd[CLIENTS_MAX];
 	unsigned idx[CLIENTS_MAX];
+	for (unsigned j = wk->first; j < b->o->clients; j += wk->step)
+		send_ready(wk, j);
 	for (;;) {
-		bool more = fill(wk);
-		unsigned n = 0, room = 0;
+		unsigned n = 0;
 		for (unsigned j = wk->first; j < b->o->clients; j += wk->step) {
-			struct conn *cn = &b->conns[j];
-			if (cn->dead)
+			struct lane *ln = &b->lanes[j];
+			/* send_ready refills after every outcome: idle means all sent. */
+			HW_ASSERT(ln->dead || ln->outstanding > 0 || ln->next == ln->cp.count);
+			if (ln->dead || ln->outstanding == 0)
 				continue;
-			room += cn->outstanding < b->o->window;
-			if (cn->outstanding == 0)
-				continue;
-			pfd[n] = (struct pollfd){.fd = hw_client_fd(cn->cl), .events = POLLIN};
+			pfd[n] = (struct pollfd){.fd = hw_client_fd(ln->cl), .events = POLLIN};
 			idx[n++] = j;
 		}
-		if (n == 0 && (!more || room == 0))
-			return NULL; /* all finished, or every connection of this worker failed */
-		/* With room but nothing ready, records may become ready on another worker:
-		 * look again soon. */
-		int got = poll(pfd, n, room ? 1 : 100);
-		if (got < 0 && errno != EINTR) {
-			wk->rc = -errno;
+		if (n == 0)
 			return NULL;
-		}
-		for (unsigned k = 0; got > 0 && k < n; k++)
-			if (pfd[k].revents)
+		int left = stuck_left_ms(wk);
+		int got = left > 0 ? poll(pfd, n, left) : 0;
+		if (got < 0 && errno == EINTR)
+			continue;
+		for (unsigned k = 0; got <= 0 && k < n; k++)
+			lane_fail(wk, idx[k], got < 0 ? -errno : -ETIMEDOUT);
+		for (unsigned k = 0; got > 0 && k < n; k++) {
+			if (pfd[k].revents) {
 				drain(wk, idx[k]);
-		if (got <= 0 && stuck(b)) {
-			for (unsigned k = 0; k < n; k++)
-				conn_fail(wk, idx[k], -ETIMEDOUT);
-			return NULL;
+				send_ready(wk, idx[k]);
+			}
 		}
 	}
 }
@@ -787,17 +409,20 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* Percentiles of the latencies that got an outcome (sorts a copy). */
+/* Percentiles of the latencies that got an outcome, over all lanes (sorts a copy). */
 static int percentiles(const struct bench *b, struct load_result *lr)
 {
-	uint64_t n = 0, *v = malloc(b->corpus.count * sizeof(*v) + 1);
+	uint64_t n = 0, *v = malloc(b->count * sizeof(*v) + 1);
 	if (!v)
 		return HW_ENOMEM;
-	for (uint64_t i = 0; i < b->corpus.count; i++) {
-		if (b->res.lat_ns[i])
-			v[n++] = b->res.lat_ns[i];
-		if (b->res.acked_lsn[i] > lr->max_lsn)
-			lr->max_lsn = b->res.acked_lsn[i];
+	for (unsigned j = 0; j < b->o->clients; j++) {
+		const struct lane *ln = &b->lanes[j];
+		for (uint64_t i = 0; i < ln->cp.count; i++) {
+			if (ln->lat_ns[i])
+				v[n++] = ln->lat_ns[i];
+			if (ln->acked_lsn[i] > lr->max_lsn)
+				lr->max_lsn = ln->acked_lsn[i];
+		}
 	}
 	if (n > 0) {
 		qsort(v, n, sizeof(*v), cmp_u64);
@@ -813,15 +438,15 @@ static int percentiles(const struct bench *b, struct load_result *lr)
 static int connect_all(struct bench *b, const char *addr)
 {
 	for (unsigned j = 0; j < b->o->clients; j++) {
-		int rc = hw_client_connect(addr, &b->conns[j].cl);
+		int rc = hw_client_connect(addr, &b->lanes[j].cl);
 		if (rc)
 			return rc;
 	}
 	return 0;
 }
 
-/* Drive every record through the client port; fills lr. Returns 0 or the first error
- * that stopped a connection. Every record without an expected outcome is an error. */
+/* Drive every lane through the client port; fills lr. Returns 0 or the first error that
+ * stopped a connection. Every record without an expected outcome is an error. */
 static int run_load(struct bench *b, const char *addr, struct load_result *lr)
 {
 	unsigned nt = b->o->clients < THREADS_MAX ? b->o->clients : THREADS_MAX;
@@ -829,9 +454,9 @@ static int run_load(struct bench *b, const char *addr, struct load_result *lr)
 	int rc = wk ? connect_all(b, addr) : HW_ENOMEM;
 	unsigned started = 0;
 	double t0 = hw_cli_mono_s();
-	b->sched.progress_ns = now_ns();
 	for (; rc == 0 && started < nt; started++) {
-		wk[started] = (struct worker){.b = b, .first = started, .step = nt};
+		wk[started] = (struct worker){
+			.b = b, .first = started, .step = nt, .progress_ns = now_ns()};
 		rc = -pthread_create(&wk[started].tid, NULL, worker_main, &wk[started]);
 		if (rc)
 			break;
@@ -844,7 +469,7 @@ static int run_load(struct bench *b, const char *addr, struct load_result *lr)
 			rc = wk[t].rc;
 	}
 	lr->seconds = hw_cli_mono_s() - t0;
-	lr->errors = b->corpus.count - lr->acked - lr->rejected;
+	lr->errors = b->count - lr->acked - lr->rejected;
 	free(wk);
 	int prc = percentiles(b, lr);
 	return rc ? rc : prc;
@@ -980,9 +605,9 @@ static uint64_t missing_on(const struct bench *b, struct hw_store *p, struct hw_
 		       memcmp(hp, hs, HW_HASH_BYTES) != 0))
 		return acked;
 	uint64_t n = 0;
-	for (uint64_t i = 0; i < b->corpus.count; i++)
-		if (b->res.acked_lsn[i] > at)
-			n++;
+	for (unsigned j = 0; j < b->o->clients; j++)
+		for (uint64_t i = 0; i < b->lanes[j].cp.count; i++)
+			n += b->lanes[j].acked_lsn[i] > at;
 	return n;
 }
 
@@ -1106,8 +731,10 @@ static void print_json(const struct bench *b, const struct load_result *lr, cons
 	hw_json_uint(&j, o->clients);
 	hw_json_key(&j, "window");
 	hw_json_uint(&j, o->window);
+	hw_json_key(&j, "lanes");
+	hw_json_uint(&j, o->clients);
 	hw_json_key(&j, "records");
-	hw_json_uint(&j, b->corpus.count);
+	hw_json_uint(&j, b->count);
 	hw_json_key(&j, "seconds");
 	hw_json_double(&j, lr->seconds);
 	hw_json_key(&j, "records_per_s");
@@ -1129,10 +756,8 @@ static void print_json(const struct bench *b, const struct load_result *lr, cons
 	json_u64_or_null(&j, "rss_kib_standby", ck->done && o->standbys, ck->rss_standby);
 	hw_json_key(&j, "machine");
 	hw_json_string(&j, mach);
-	hw_json_key(&j, "dependency_depth");
-	hw_json_uint(&j, b->sched.depth);
 	hw_json_key(&j, "record_bytes_mean");
-	hw_json_double(&j, b->corpus.count ? (double)b->corpus.bytes / (double)b->corpus.count : 0);
+	hw_json_double(&j, b->count ? (double)b->bytes / (double)b->count : 0);
 	if (o->clients == 1)
 		json_u64_or_null(&j, "limit_us", limit_ns > 0, limit_ns / 1000);
 	hw_json_object_end(&j);
@@ -1142,12 +767,12 @@ static void print_human(const struct bench *b, const struct load_result *lr, con
 {
 	const struct bench_opts *o = b->o;
 	fprintf(stderr,
-		"hawser bench: %" PRIu64 " records (%.0f B mean), mode %s, %u client%s x %u "
-		"outstanding: %.0f records/s\n"
+		"hawser bench: %" PRIu64 " records (%.0f B mean), mode %s, %u client%s (a lane "
+		"each) x %u outstanding: %.0f records/s\n"
 		"  latency p50 %" PRIu64 " us, p99 %" PRIu64 " us, p99.9 %" PRIu64
 		" us, max %" PRIu64 " us\n  acked %" PRIu64 ", rejected %" PRIu64
 		", errors %" PRIu64 "\n",
-		b->corpus.count, (double)b->corpus.bytes / (double)b->corpus.count,
+		b->count, b->count ? (double)b->bytes / (double)b->count : 0,
 		hw_mode_name((enum hw_mode)o->mode), o->clients, o->clients == 1 ? "" : "s",
 		o->window, lr->seconds > 0 ? (double)lr->acked / lr->seconds : 0, lr->p50_us,
 		lr->p99_us, lr->p999_us, lr->max_us, lr->acked, lr->rejected, lr->errors);
@@ -1175,42 +800,6 @@ static int check_opts(const struct hw_cli_cmd *cmd, struct bench_opts *o)
 		return hw_cli_usage_error(cmd, "--clients x --window is over 65536, the node's "
 					       "default limit of waiting submits");
 	return HW_CLI_RUN;
-}
-
-static int bench_alloc(struct bench *b)
-{
-	uint64_t n = b->corpus.count ? b->corpus.count : 1;
-	int rc = sched_init(&b->sched, &b->corpus);
-	if (rc)
-		return rc;
-	b->res.sent_ns = calloc(n, sizeof(uint64_t));
-	b->res.lat_ns = calloc(n, sizeof(uint64_t));
-	b->res.acked_lsn = calloc(n, sizeof(uint64_t));
-	b->res.pos = calloc(n, sizeof(uint32_t));
-	b->conns = calloc(b->o->clients, sizeof(*b->conns));
-	if (!b->res.sent_ns || !b->res.lat_ns || !b->res.acked_lsn || !b->res.pos || !b->conns)
-		return HW_ENOMEM;
-	for (unsigned j = 0; j < b->o->clients; j++) {
-		b->conns[j].inflight = calloc(b->o->window, sizeof(uint64_t));
-		if (!b->conns[j].inflight)
-			return HW_ENOMEM;
-	}
-	return 0;
-}
-
-static void bench_free(struct bench *b)
-{
-	for (unsigned j = 0; b->conns && j < b->o->clients; j++) {
-		hw_client_close(b->conns[j].cl);
-		free(b->conns[j].inflight);
-	}
-	free(b->conns);
-	free(b->res.sent_ns);
-	free(b->res.lat_ns);
-	free(b->res.acked_lsn);
-	free(b->res.pos);
-	sched_free(&b->sched);
-	corpus_free(&b->corpus);
 }
 
 static int start_cluster(const struct bench_opts *o, struct hw_cluster **cl)
@@ -1261,15 +850,13 @@ static int cmd_bench(const struct hw_cli_cmd *cmd, int argc, char **argv)
 	struct load_result lr = {0};
 	struct check ck = {0};
 	uint64_t limit_ns = 0;
-	rc = corpus_make(&o, &b.corpus);
-	if (rc == 0)
-		rc = bench_alloc(&b);
+	rc = lanes_make(&b);
 	if (rc) {
-		bench_free(&b);
+		lanes_free(&b);
 		return hw_cli_fail(cmd->name, "records", rc);
 	}
 	if (!o.connect && (rc = start_cluster(&o, &cl)) != 0) {
-		bench_free(&b);
+		lanes_free(&b);
 		return hw_cli_fail(cmd->name, "starting the cluster", rc);
 	}
 	if (o.clients == 1)
@@ -1290,7 +877,7 @@ static int cmd_bench(const struct hw_cli_cmd *cmd, int argc, char **argv)
 		print_human(&b, &lr, &ck);
 	int code = verdict(&o, &lr, &ck, rc);
 	hw_cluster_free(cl, o.keep);
-	bench_free(&b);
+	lanes_free(&b);
 	return code;
 }
 
@@ -1300,21 +887,26 @@ const struct hw_cli_cmd hw_cli_bench = {
 	"                    [--profile NAME] [--mode M] [--k K] [--seed S]\n"
 	"                    [--connect ADDR] [--keep] [--json]\n"
 	"  Start a primary and N standbys (default 1) as `hawser node` processes on loopback\n"
-	"  in a scratch directory, generate R records (default 100000; profile NAME, default\n"
-	"  terminal_peak; seed S, default 1) and submit them through the primary's client\n"
-	"  port from C connections (default 32, at most 1000) with W submits outstanding on\n"
-	"  each (default 1: closed loop, as pgbench). A record is sent only once the earlier\n"
-	"  records it depends on (same container, work instruction, slot, vessel ...) have\n"
-	"  their outcome, as a TOS would; dependency_depth is the longest such chain.\n"
+	"  in a scratch directory and submit R records (default 100000; profile NAME, default\n"
+	"  terminal_peak) through the primary's client port from C connections (default 32,\n"
+	"  at most 256), each one lane of the workload, as a TOS's gate lanes, cranes and EDI\n"
+	"  feeds are: connection i (from 0) generates its R / C records (the first R % C one\n"
+	"  more) as lane i + 1 with seed S + i (S default 1), whose containers, yard blocks\n"
+	"  and ids are its own, and sends them strictly in order with W submits outstanding\n"
+	"  (default 1: closed loop, as pgbench). Records are generated before the clock starts.\n"
 	"  --mode M (local, received, durable, applied; default durable) and --k K (default\n"
 	"  1) set the cluster's and every submit's durability. Afterwards wait for the\n"
 	"  standbys, stop the nodes and check that every acknowledged record is on every\n"
 	"  standby with the same bytes and that the state digests agree (N: 1 to 8).\n"
-	"  --connect ADDR: drive a running node instead (no cluster, no checks).\n"
+	"  --connect ADDR: drive a running node instead, with the same lanes (no cluster, no\n"
+	"  checks). Use a fresh store: a lane's ids do not change with the seed, so a second\n"
+	"  run's records collide with the first's.\n"
 	"  --keep: keep the scratch directory (configs, stores, node logs).\n"
-	"  Prints one JSON object on stdout (throughput, latency p50/p99/p99.9/max in us,\n"
-	"  acked, errors, missing_on_standby, digests_equal, peak RSS, machine, mean record\n"
-	"  size; with --clients 1 also limit_us, a loopback round trip plus one flush), and\n"
-	"  a summary on stderr unless --json. Exit 1 on any error, or for modes other than\n"
-	"  local when a standby misses an acknowledged record or a digest differs.\n",
+	"  Prints one JSON object on stdout (lanes, throughput, latency p50/p99/p99.9/max in\n"
+	"  us, acked, rejected (poison records refused with their expected code), errors,\n"
+	"  missing_on_standby, digests_equal, peak RSS, machine, mean record size; with\n"
+	"  --clients 1 also limit_us, a loopback round trip plus one flush), and a summary on\n"
+	"  stderr unless --json. Exit 1 on any error (an outcome other than the expected one,\n"
+	"  a lost connection, no outcome for 10 s), or for modes other than local when a\n"
+	"  standby misses an acknowledged record or a digest differs.\n",
 	cmd_bench};

@@ -74,8 +74,8 @@ static int setup(void **state)
 	return 0;
 }
 
-/* A durable bench of 3000 records from 4 clients acknowledges every one, and the standby
- * holds all of them with the primary's digest. */
+/* A durable bench of 3000 good records from 4 clients (4 lanes) acknowledges every one,
+ * refuses none, and the standby holds all of them with the primary's digest. */
 static void test_durable_bench_loses_nothing(void **state)
 {
 	(void)state;
@@ -83,7 +83,10 @@ static void test_durable_bench_loses_nothing(void **state)
 	bench(&r, "--records 3000 --clients 4 --json");
 	printf("%s", r.out);
 	assert_int_equal(r.exit_code, 0);
+	assert_int_equal(json_num(r.out, "lanes"), 4);
+	assert_int_equal(json_num(r.out, "records"), 3000);
 	assert_int_equal(json_num(r.out, "acked"), 3000);
+	assert_int_equal(json_num(r.out, "rejected"), 0);
 	assert_int_equal(json_num(r.out, "errors"), 0);
 	assert_int_equal(json_num(r.out, "missing_on_standby"), 0);
 	assert_true(json_has(r.out, "digests_equal", "true"));
@@ -95,8 +98,9 @@ static void test_durable_bench_loses_nothing(void **state)
 	assert_true(json_num(r.out, "rss_kib_standby") > 0);
 }
 
-/* In local mode (no standby wait) with one pipelined client the bench still acknowledges
- * every record and reports the single-client physical limit. */
+/* In local mode (no standby wait) with one pipelined client (8 submits of one lane in
+ * flight, in order) the bench still acknowledges every record and reports the
+ * single-client physical limit. */
 static void test_local_mode_single_client(void **state)
 {
 	(void)state;
@@ -105,8 +109,42 @@ static void test_local_mode_single_client(void **state)
 	printf("%s", r.out);
 	assert_int_equal(r.exit_code, 0);
 	assert_int_equal(json_num(r.out, "acked"), 1000);
+	assert_int_equal(json_num(r.out, "rejected"), 0);
+	assert_int_equal(json_num(r.out, "errors"), 0);
 	assert_true(json_has(r.out, "mode", "\"local\""));
 	assert_true(json_num(r.out, "limit_us") > 0);
+}
+
+/* With the poison profile on 3 pipelined lanes, the bad records are refused with exactly
+ * the codes the generator tagged them with (an unexpected outcome would be an error), every
+ * good one is acknowledged, and the standby still matches. */
+static void test_poison_only_expected_rejections(void **state)
+{
+	(void)state;
+	static struct run r;
+	bench(&r, "--records 3000 --clients 3 --window 4 --profile poison --json");
+	printf("%s", r.out);
+	assert_int_equal(r.exit_code, 0);
+	long long rejected = json_num(r.out, "rejected");
+	assert_true(rejected > 0); /* about 1% are poison */
+	assert_true(rejected < 150);
+	assert_int_equal(json_num(r.out, "acked") + rejected, 3000);
+	assert_int_equal(json_num(r.out, "errors"), 0);
+	assert_int_equal(json_num(r.out, "missing_on_standby"), 0);
+	assert_true(json_has(r.out, "digests_equal", "true"));
+}
+
+/* More clients than records: the lanes with no share send nothing, the rest everything. */
+static void test_more_lanes_than_records(void **state)
+{
+	(void)state;
+	static struct run r;
+	bench(&r, "--records 5 --clients 8 --json");
+	printf("%s", r.out);
+	assert_int_equal(r.exit_code, 0);
+	assert_int_equal(json_num(r.out, "lanes"), 8);
+	assert_int_equal(json_num(r.out, "acked"), 5);
+	assert_int_equal(json_num(r.out, "errors"), 0);
 }
 
 /* Bad options are usage errors (exit 2) that start nothing. */
@@ -115,6 +153,8 @@ static void test_usage_errors(void **state)
 	(void)state;
 	static struct run r;
 	bench(&r, "--clients 0");
+	assert_int_equal(r.exit_code, 2);
+	bench(&r, "--clients 257"); /* one lane each, and there are 256 */
 	assert_int_equal(r.exit_code, 2);
 	bench(&r, "--mode sometimes");
 	assert_int_equal(r.exit_code, 2);
@@ -139,6 +179,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_durable_bench_loses_nothing),
 		cmocka_unit_test(test_local_mode_single_client),
+		cmocka_unit_test(test_poison_only_expected_rejections),
+		cmocka_unit_test(test_more_lanes_than_records),
 		cmocka_unit_test(test_usage_errors),
 		cmocka_unit_test(test_connect_refused),
 	};
