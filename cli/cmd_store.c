@@ -332,6 +332,10 @@ static void verify_json(const struct hw_verify_report *r)
 	hw_json_uint(&j, r->first_bad_lsn);
 	hw_json_key(&j, "what");
 	hw_json_string(&j, r->what);
+	hw_json_key(&j, "base_lsn");
+	hw_json_uint(&j, r->base_lsn);
+	hw_json_key(&j, "state_rebuilt");
+	hw_json_bool(&j, r->state_rebuilt);
 	hw_json_key(&j, "seconds");
 	hw_json_double(&j, r->seconds);
 	hw_json_key(&j, "digest");
@@ -346,6 +350,9 @@ static void verify_text(const char *dir, const struct hw_verify_report *r)
 		printf("hawser verify: %s intact: %" PRIu64 " entries, head lsn %" PRIu64
 		       ", digest %s, %.2f s\n",
 		       dir, r->entries, r->head_lsn, hw_cli_hex(r->digest_stored, hex), r->seconds);
+		if (!r->state_rebuilt)
+			printf("  state not rebuilt: the log starts after LSN %" PRIu64 "\n",
+			       r->base_lsn);
 		return;
 	}
 	if (r->first_bad_lsn)

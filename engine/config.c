@@ -27,6 +27,9 @@
 #define WINDOW_RECORDS_MAX  (1ull << 24)
 #define HEARTBEAT_MS_MAX    60000
 #define PEER_TIMEOUT_MS_MAX 3600000
+/* log_keep_records: 0 keeps every entry; more than 2^40 entries is more than any map
+ * holds (HW_MAP_BYTES_MAX), so a larger value is a typo. */
+#define LOG_KEEP_RECORDS_MAX (1ull << 40)
 
 struct parse {
 	const char *path;
@@ -59,6 +62,7 @@ enum seen_bit {
 	SEEN_WINDOW = 1u << 11,
 	SEEN_HEARTBEAT = 1u << 12,
 	SEEN_TIMEOUT = 1u << 13,
+	SEEN_LOG_KEEP = 1u << 14,
 };
 
 /* Record the first error as "<path>:<line>: <message>" (line 0: no line); later ones
@@ -224,6 +228,9 @@ static int set_limit(struct parse *p, const char *key, const char *name, const c
 	} else if (strcmp(name, "window_records") == 0) {
 		if (!set_num(p, key, v, 1, WINDOW_RECORDS_MAX, &c->window_records))
 			return 0;
+	} else if (strcmp(name, "log_keep_records") == 0) {
+		if (!set_num(p, key, v, 0, LOG_KEEP_RECORDS_MAX, &c->log_keep_records))
+			return 0;
 	} else if (strcmp(name, "heartbeat_ms") == 0) {
 		if (!set_num(p, key, v, 1, HEARTBEAT_MS_MAX, &x))
 			return 0;
@@ -291,6 +298,7 @@ static const struct {
 	{"limits", "window_records", SEEN_WINDOW},
 	{"limits", "heartbeat_ms", SEEN_HEARTBEAT},
 	{"limits", "peer_timeout_ms", SEEN_TIMEOUT},
+	{"limits", "log_keep_records", SEEN_LOG_KEEP},
 };
 #define KEYS_COUNT (sizeof(keys) / sizeof(keys[0]))
 

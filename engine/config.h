@@ -21,6 +21,8 @@
  *   window_records = 65536    ; entries in flight to one standby
  *   heartbeat_ms = 100
  *   peer_timeout_ms = 5000
+ *   log_keep_records = 0      ; log entries a node keeps (0: all); older ones are pruned
+ *                             ; and a standby behind them is sent a snapshot
  *
  * Unknown sections or keys, missing required keys and bad values are errors that name
  * the file, line and key: a typo must not silently become a default. */
@@ -53,6 +55,7 @@ struct hw_config {
 	uint64_t window_records;
 	int64_t heartbeat_ms;
 	int64_t peer_timeout_ms;
+	uint64_t log_keep_records; /* 0: keep the whole log (replica/store.h, retention) */
 };
 
 /* Fill *c with defaults, then read path over them and check the result. Returns 0, or

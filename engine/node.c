@@ -397,12 +397,14 @@ static int recover(struct hw_node *n)
 	return rc == 0 ? hw_wal_reset(n->wal, &head) : rc;
 }
 
-static int open_store(struct hw_node *n)
+/* Open (making it if need be) the store in data_dir and its write-ahead log, and bring
+ * the store up to the log. Also after a snapshot replaced the data directory. */
+int hw__node_open_store(struct hw_node *n)
 {
 	int rc = hw_store_init(n->cfg.data_dir);
 	if (rc != 0 && rc != HW_EEXIST)
 		return rc;
-	struct hw_store_opts o = {.log_ahead = true};
+	struct hw_store_opts o = {.log_ahead = true, .log_keep_records = n->cfg.log_keep_records};
 	rc = hw_store_open(n->cfg.data_dir, &o, &n->store);
 	return rc == 0 ? recover(n) : rc;
 }
@@ -433,7 +435,7 @@ static int node_start(struct hw_node *n)
 	n->acts = calloc(n->acts_cap, sizeof *n->acts);
 	if (n->acts == NULL)
 		return HW_ENOMEM;
-	int rc = open_store(n);
+	int rc = hw__node_open_store(n);
 	if (rc == 0)
 		rc = hw_loop_new(&n->loop);
 	if (rc == 0)
@@ -510,6 +512,7 @@ void hw_node_close(struct hw_node *n)
 		hw_ring_free(n->ring);
 	for (uint32_t i = 0; i < HW_CLIENTS_MAX; i++)
 		free(n->sessions[i]);
+	hw__snapshot_stop(n); /* joins a copy that still reads the store */
 	if (n->cfg.role == HW_ROLE_PRIMARY)
 		hw__primary_stop(n);
 	else

@@ -1,6 +1,7 @@
 /* node_int.h: a node's insides, shared by node.c (set-up, client port, status),
- * node_primary.c (taking submits, streaming to standbys) and node_standby.c (following a
- * primary). Everything here runs on the node's loop thread unless it says otherwise. */
+ * node_primary.c (taking submits, streaming to standbys), node_standby.c (following a
+ * primary) and node_snapshot.c (a snapshot for a standby the log cannot catch up).
+ * Everything here runs on the node's loop thread unless it says otherwise. */
 #ifndef HW_ENGINE_NODE_INT_H
 #define HW_ENGINE_NODE_INT_H
 
@@ -27,6 +28,8 @@
 #define HW_RECONNECT_MAX_MS 1000
 
 struct hw_node;
+struct hw_snap_tx;
+struct hw_snap_rx;
 
 /* A connection a node accepted: on the client port (a TOS, `hawser submit`, the bench) or
  * on the replication port (a standby; its hello says which). */
@@ -118,6 +121,10 @@ struct hw_node {
 	int64_t reconnect_ms;
 	char primary_id[HW_ID_CHARS_MAX + 1];
 
+	/* snapshots (node_snapshot.c): the one being sent (primary) or received (standby) */
+	struct hw_snap_tx *snap_tx;
+	struct hw_snap_rx *snap_rx;
+
 	/* statistics */
 	uint64_t submits;
 	uint64_t rejected;
@@ -144,6 +151,7 @@ int hw__node_send_error(struct hw_conn *c, int code, const char *message);
 int hw__node_send_hello(struct hw_node *n, struct hw_conn *c, int role, const struct hw_head *h);
 bool hw__node_wal_room(struct hw_node *n);
 void hw__node_storage_failed(struct hw_node *n, int rc, const char *what);
+int hw__node_open_store(struct hw_node *n);
 struct hw_session *hw__session_new(struct hw_node *n, struct hw_conn *c, bool repl);
 void hw__node_do(struct hw_node *n, struct hw_acts *acts);
 int64_t hw__node_now(struct hw_node *n);
@@ -165,5 +173,25 @@ int hw__standby_start(struct hw_node *n);
 void hw__standby_stop(struct hw_node *n);
 void hw__standby_act(struct hw_node *n, const struct hw_act *a);
 void hw__standby_tick(struct hw_node *n);
+int hw__standby_restart(struct hw_node *n);
+void hw__standby_installed(struct hw_node *n);
+
+/* node_snapshot.c. Primary: */
+/* True when a standby whose log ends at its_lsn cannot be streamed to: our log starts
+ * after it (its next entry was pruned). */
+bool hw__snapshot_needed(struct hw_node *n, uint64_t its_lsn);
+/* Begin a snapshot for standby peer on session s (its hello was taken): copy, stream,
+ * then connect it in the core at the snapshot's head. HW_EBUSY while another is sent. */
+int hw__snapshot_send(struct hw_session *s, uint32_t peer);
+/* An ack from peer: true when the snapshot took it (the peer is not streaming yet). */
+bool hw__snapshot_on_ack(struct hw_node *n, uint32_t peer, const struct hw_pos *pos);
+void hw__snapshot_on_writable(struct hw_session *s);
+void hw__snapshot_session_gone(struct hw_node *n, struct hw_session *s);
+void hw__snapshot_tick(struct hw_node *n);
+/* Standby: a SNAPSHOT_BEGIN, _CHUNK or _END frame; 0 or the code to close with. */
+int hw__snapshot_on_frame(struct hw_node *n, const struct hw_frame *f);
+void hw__snapshot_conn_lost(struct hw_node *n);
+/* Both: join the copy thread, remove temporary files, free. */
+void hw__snapshot_stop(struct hw_node *n);
 
 #endif

@@ -360,18 +360,23 @@ static uint32_t count_entries(const uint8_t *p, size_t len)
 static int send_one(struct hw_node *n, struct hw_standby_link *l)
 {
 	const size_t max = HW_FRAME_BYTES_MAX - HW_APPEND_HEADER_BYTES;
+	/* A frame carries at most one writer batch of entries: a standby takes a frame
+	 * whole into its next batch, or waits until it can. */
+	uint64_t to = l->pending_to - l->pending_from < HW_BATCH_RECORDS_MAX
+			      ? l->pending_to
+			      : l->pending_from + HW_BATCH_RECORDS_MAX - 1;
 	const uint8_t *p;
 	size_t len;
 	uint64_t last;
-	if (!outbox_find(n, l->pending_from, l->pending_to, max, &p, &len, &last)) {
-		int rc = hw_store_read_entries(n->store, l->pending_from, l->pending_to,
-					       n->scratch, max, &len, &last);
+	if (!outbox_find(n, l->pending_from, to, max, &p, &len, &last)) {
+		int rc = hw_store_read_entries(n->store, l->pending_from, to, n->scratch, max,
+					       &len, &last);
 		if (rc != 0 || last < l->pending_from)
 			return rc != 0 ? rc : HW_ENOTFOUND;
 		p = n->scratch;
 	}
-	if (hw_conn_send_room(l->c->conn) < HW_FRAME_HEADER_BYTES + HW_APPEND_HEADER_BYTES + len)
-		return 0;
+	/* No check of the room first: a send refused with HW_EBUSY is what arms the
+	 * connection's on_writable, which resumes this link. */
 	uint8_t hdr[HW_FRAME_HEADER_BYTES + HW_APPEND_HEADER_BYTES];
 	struct hw_append_hdr ah = {.epoch = n->epoch, .primary_durable = n->core.local_durable,
 				   .count = count_entries(p, len)};
@@ -404,6 +409,7 @@ static void flush_link(struct hw_node *n, uint32_t peer)
 
 void hw__primary_on_writable(struct hw_session *s)
 {
+	hw__snapshot_on_writable(s);
 	if (s->peer >= 0)
 		flush_link(s->node, (uint32_t)s->peer);
 }
@@ -482,7 +488,8 @@ static int peer_index(struct hw_node *n, const char *id)
 	return -1;
 }
 
-/* Its chain must be a prefix of ours: same hash at its last LSN. */
+/* Its chain must be a prefix of ours: same hash at its last LSN (which may be our log's
+ * base: its entry is pruned, its hash kept). */
 static int chain_matches(struct hw_node *n, const Hawser__Wire__V1__Hello *m)
 {
 	if (m->last_lsn > n->core.last_lsn)
@@ -490,12 +497,52 @@ static int chain_matches(struct hw_node *n, const Hawser__Wire__V1__Hello *m)
 	if (m->last_lsn == 0)
 		return 0;
 	uint8_t h[HW_HASH_BYTES];
-	int rc = hash_at(n, m->last_lsn, h);
+	struct hw_head base;
+	int rc = hw_store_base(n->store, &base);
+	if (rc == 0 && base.lsn == m->last_lsn)
+		memcpy(h, base.hash, HW_HASH_BYTES);
+	else if (rc == 0)
+		rc = hash_at(n, m->last_lsn, h);
 	if (rc != 0)
 		return rc;
 	return m->last_hash.len == HW_HASH_BYTES && memcmp(h, m->last_hash.data, HW_HASH_BYTES) == 0
 		       ? 0
 		       : HW_EDIVERGED;
+}
+
+/* Take session s as peer's replication connection (a newer one replaces the old) and
+ * answer its hello. */
+static void link_peer(struct hw_session *s, int peer)
+{
+	struct hw_node *n = s->node;
+	struct hw_standby_link *l = &n->links[peer];
+	if (l->c != NULL && l->c != s)
+		hw_conn_close(l->c->conn, HW_ECLOSED); /* a newer connection replaces it */
+	l->c = s;
+	l->pending_to = 0;
+	s->peer = peer;
+	s->hello = true;
+	struct hw_head h = {.lsn = n->core.last_lsn, .epoch = n->epoch}; /* informative */
+	hw__node_send_hello(n, s->conn, HAWSER__WIRE__V1__ROLE__PRIMARY, &h);
+}
+
+/* A standby behind our log's base: it gets a snapshot, then the log (node_snapshot.c).
+ * Its own log cannot be checked against ours (the entries are gone), and need not be:
+ * the snapshot replaces it, and the old data is kept aside on the standby. */
+static int snapshot_hello(struct hw_session *s, int peer, const Hawser__Wire__V1__Hello *m)
+{
+	struct hw_node *n = s->node;
+	link_peer(s, peer);
+	hw_log("peer_needs_snapshot", "peer=%s its_lsn=%llu our_lsn=%llu", m->node_id,
+	       (unsigned long long)m->last_lsn, (unsigned long long)n->core.last_lsn);
+	int rc = hw__snapshot_send(s, (uint32_t)peer);
+	if (rc != 0) {
+		hw__node_send_error(s->conn, rc, "no snapshot can be sent now; retry later");
+		n->links[peer].c = NULL; /* it closes on the ERROR */
+		s->peer = -1;
+		s->hello = false;
+	}
+	return 0;
 }
 
 static int standby_hello(struct hw_session *s, const Hawser__Wire__V1__Hello *m)
@@ -508,6 +555,8 @@ static int standby_hello(struct hw_session *s, const Hawser__Wire__V1__Hello *m)
 		hw__node_send_error(s->conn, HW_ECLUSTER, "not a standby of this primary");
 		return 0; /* see below: the peer closes */
 	}
+	if (hw__snapshot_needed(n, m->last_lsn))
+		return snapshot_hello(s, peer, m);
 	int rc = chain_matches(n, m);
 	if (rc != 0) {
 		hw_log("standby_diverged", "peer=%s its_lsn=%llu our_lsn=%llu code=%s", m->node_id,
@@ -520,15 +569,7 @@ static int standby_hello(struct hw_session *s, const Hawser__Wire__V1__Hello *m)
 		 * closes when the ERROR arrives. */
 		return 0;
 	}
-	struct hw_standby_link *l = &n->links[peer];
-	if (l->c != NULL && l->c != s)
-		hw_conn_close(l->c->conn, HW_ECLOSED); /* a newer connection replaces it */
-	l->c = s;
-	l->pending_to = 0;
-	s->peer = peer;
-	s->hello = true;
-	struct hw_head h = {.lsn = n->core.last_lsn, .epoch = n->epoch}; /* informative */
-	hw__node_send_hello(n, s->conn, HAWSER__WIRE__V1__ROLE__PRIMARY, &h);
+	link_peer(s, peer);
 	hw_log("peer_connected", "peer=%s its_lsn=%llu our_lsn=%llu", m->node_id,
 	       (unsigned long long)m->last_lsn, (unsigned long long)n->core.last_lsn);
 	HW_CORE(n, hw_primary_on_connect(&n->core, (uint32_t)peer, m->last_lsn, hw__node_now(n),
@@ -556,12 +597,15 @@ long hw__primary_on_repl(struct hw_session *s, const struct hw_frame *f)
 	}
 	struct hw_pos pos = {.received = a->received, .durable = a->durable, .applied = a->applied};
 	hawser__wire__v1__ack__free_unpacked(a, NULL);
+	if (hw__snapshot_on_ack(n, (uint32_t)s->peer, &pos))
+		return 0;
 	HW_CORE(n, hw_primary_on_ack(&n->core, (uint32_t)s->peer, &pos, hw__node_now(n), acts));
 	return 0;
 }
 
 void hw__primary_session_gone(struct hw_node *n, struct hw_session *s)
 {
+	hw__snapshot_session_gone(n, s);
 	if (!s->repl || s->peer < 0 || n->links[s->peer].c != s)
 		return;
 	n->links[s->peer].c = NULL;
@@ -572,6 +616,7 @@ void hw__primary_session_gone(struct hw_node *n, struct hw_session *s)
 
 void hw__primary_tick(struct hw_node *n)
 {
+	hw__snapshot_tick(n);
 	HW_CORE(n, hw_primary_on_tick(&n->core, hw__node_now(n), acts));
 }
 

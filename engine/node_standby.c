@@ -88,8 +88,9 @@ static int check_entries(struct hw_node *n, const uint8_t *p, size_t len, uint32
 static int take_append(struct hw_node *n, const struct hw_frame *f)
 {
 	struct hw_append_hdr ah;
-	if (hw_append_hdr_get(f->body, f->len, &ah) != 0 || ah.count == 0)
-		return HW_EFRAME;
+	if (hw_append_hdr_get(f->body, f->len, &ah) != 0 || ah.count == 0 ||
+	    ah.count > HW_BATCH_RECORDS_MAX)
+		return HW_EFRAME; /* more than a batch could never be taken: refuse, do not wait */
 	const uint8_t *p = f->body + HW_APPEND_HEADER_BYTES;
 	size_t len = f->len - HW_APPEND_HEADER_BYTES;
 	struct hw_job *j = hw_writer_filling(n->writer);
@@ -178,6 +179,10 @@ static int primary_frame(struct hw_node *n, const struct hw_frame *f)
 		return take_append(n, f);
 	case HW_FRAME_HEARTBEAT:
 		return take_heartbeat(n, f);
+	case HW_FRAME_SNAPSHOT_BEGIN:
+	case HW_FRAME_SNAPSHOT_CHUNK:
+	case HW_FRAME_SNAPSHOT_END:
+		return hw__snapshot_on_frame(n, f);
 	default:
 		return HW_EPROTOCOL;
 	}
@@ -243,6 +248,7 @@ static void primary_on_close(struct hw_conn *c, void *arg, int code)
 	n->primary_conn = NULL;
 	n->primary_ready = false;
 	n->hello_pending = false;
+	hw__snapshot_conn_lost(n); /* a half-received snapshot is dropped */
 	hw_standby_on_disconnect(&n->sb);
 	hw_timer_again(n->reconnect, n->reconnect_ms);
 	n->reconnect_ms = n->reconnect_ms * 2 < HW_RECONNECT_MAX_MS ? n->reconnect_ms * 2
@@ -316,20 +322,37 @@ void hw__standby_tick(struct hw_node *n)
 		HW_CORE(n, hw_standby_on_tick(&n->sb, hw__node_now(n), acts));
 }
 
-int hw__standby_start(struct hw_node *n)
+/* Follow the store as it is now: the core at its head, the writer and the log's flusher
+ * running. At start, and after a snapshot replaced the store (node_snapshot.c). */
+int hw__standby_restart(struct hw_node *n)
 {
 	struct hw_head h;
 	hw_store_head(n->store, &h);
-	n->epoch = h.epoch;
-	hw_standby_init(&n->sb, h.epoch, h.lsn, n->cfg.heartbeat_ms, n->cfg.peer_timeout_ms);
-	n->reconnect_ms = HW_RECONNECT_MIN_MS;
-	int rc = hw_timer_new(n->loop, 1000000000, 0, reconnect_cb, n, &n->reconnect);
-	if (rc == 0)
-		rc = hw_writer_start(n->store, n->loop, HW_JOB_APPEND, writer_cb, n, &n->writer);
+	if (n->epoch == 0)
+		n->epoch = h.epoch;
+	hw_standby_init(&n->sb, n->epoch, h.lsn, n->cfg.heartbeat_ms, n->cfg.peer_timeout_ms);
+	int rc = hw_writer_start(n->store, n->loop, HW_JOB_APPEND, writer_cb, n, &n->writer);
 	if (rc == 0) {
 		hw_writer_set_wal(n->writer, n->wal);
 		rc = hw_wal_start(n->wal, n->loop, wal_cb, n);
 	}
+	return rc;
+}
+
+/* A snapshot was installed while connected: the core follows from its head at once, and
+ * the primary learns it from an ack (it starts the log stream on it). */
+void hw__standby_installed(struct hw_node *n)
+{
+	hw_standby_on_connect(&n->sb, hw__node_now(n));
+	send_ack(n, &n->sb.pos);
+}
+
+int hw__standby_start(struct hw_node *n)
+{
+	n->reconnect_ms = HW_RECONNECT_MIN_MS;
+	int rc = hw_timer_new(n->loop, 1000000000, 0, reconnect_cb, n, &n->reconnect);
+	if (rc == 0)
+		rc = hw__standby_restart(n);
 	if (rc == 0)
 		connect_primary(n);
 	return rc;

@@ -35,6 +35,7 @@
 
 #include "base/assert.h"
 #include "replica/entry.h"
+#include "replica/snapshot.h"
 #include "replica/store_int.h"
 
 #define MANIFEST_FORMAT    1u
@@ -164,9 +165,19 @@ static bool past_target(const struct target *t, const struct hw_entry *e)
 	       (t->until_time_ms != 0 && e->time_ms > t->until_time_ms);
 }
 
-/* dst's head must be an entry of src's chain (or dst empty). */
+/* dst's head must be an entry of src's chain (or dst empty), and src's log must still
+ * hold the entry after it: HW_ENOTFOUND when src's log starts after dst's head (dst
+ * needs a snapshot, replica/snapshot.h). */
 static int on_chain(MDB_txn *txn, struct hw_store *src, const struct hw_head *dh)
 {
+	struct hw_head base;
+	int brc = hw__store_base_txn(src, txn, &base);
+	if (brc != 0)
+		return brc;
+	if (dh->lsn < base.lsn)
+		return HW_ENOTFOUND;
+	if (dh->lsn == base.lsn && base.lsn != 0)
+		return memcmp(base.hash, dh->hash, HW_HASH_BYTES) == 0 ? 0 : HW_ECHAIN;
 	if (dh->lsn == 0)
 		return 0;
 	uint8_t key[8];
@@ -510,23 +521,11 @@ static int manifest_read(const char *dir, struct manifest *m, char *what)
 
 /* ---- taking a backup --------------------------------------------------------------- */
 
-/* Hash of the store's entry 1: the identity of its chain (zeros for an empty store). */
+/* Hash of the store's entry 1: the identity of its chain (zeros for an empty store),
+ * kept in meta once entry 1 is pruned. */
 static int chain_identity(struct hw_store *s, uint8_t id[HW_HASH_BYTES])
 {
-	uint8_t *buf;
-	size_t len;
-	memset(id, 0, HW_HASH_BYTES);
-	int rc = hw_store_read_entry(s, 1, &buf, &len);
-	if (rc == HW_ENOTFOUND)
-		return 0;
-	if (rc != 0)
-		return rc;
-	struct hw_entry e;
-	rc = hw_entry_decode(buf, len, &e);
-	if (rc == 0)
-		memcpy(id, e.hash, HW_HASH_BYTES);
-	free(buf);
-	return rc;
+	return hw_store_chain_id(s, id);
 }
 
 /* Buffered writer of log.hwl that hashes what it writes. */
@@ -745,6 +744,21 @@ static int incremental_check(struct hw_store *s, const char *out, struct manifes
 		return fail(what, HW_EBACKUP, "snapshot/data.mdb is missing or has the wrong size");
 	if (m->end_lsn == 0)
 		return 0;
+	struct hw_head base;
+	rc = hw_store_base(s, &base);
+	if (rc != 0)
+		return rc;
+	if (m->end_lsn < base.lsn)
+		return fail(what, HW_EBACKUP,
+			    "store's log starts after LSN %" PRIu64 ", past the backup's end (LSN "
+			    "%" PRIu64 "): back up into a new directory",
+			    base.lsn, m->end_lsn);
+	if (m->end_lsn == base.lsn)
+		return memcmp(base.hash, m->end_hash, HW_HASH_BYTES) == 0
+			       ? 0
+			       : fail(what, HW_EBACKUP,
+				      "store's LSN %" PRIu64 " differs from the backup's",
+				      m->end_lsn);
 	uint8_t *buf;
 	size_t len;
 	struct hw_entry e;
@@ -1044,15 +1058,50 @@ static int log_replay(const struct backup_view *bv, struct hw_store *dst, const 
 	return rc == 0 ? batch_flush(dst, b) : rc;
 }
 
-static int restore_into(const struct backup_view *bv, struct hw_store *snap, const char *dir,
-			const struct target *t, struct batch *b, struct hw_restore_info *info)
+/* A snapshot whose log starts after a base cannot be replayed from entry 1: it is
+ * copied whole, so the target must be at or after its head. HW_ENOTFOUND otherwise. */
+static int copy_target_check(struct hw_store *snap, const struct hw_head *base,
+			     const struct target *t, char *what)
+{
+	struct hw_head h;
+	int rc = hw_store_head(snap, &h);
+	if (rc != 0)
+		return rc;
+	if ((t->until_lsn != 0 && t->until_lsn < h.lsn) ||
+	    (t->until_time_ms != 0 && t->until_time_ms < h.time_ms))
+		return fail(what, HW_ENOTFOUND,
+			    "the snapshot's log starts after LSN %" PRIu64
+			    ": it restores to its head, LSN %" PRIu64 ", or later only",
+			    base->lsn, h.lsn);
+	return 0;
+}
+
+/* Copy the snapshot into dir as the new store (compacted, with its log and base). */
+static int restore_copy(struct hw_store *snap, const char *dir, char *what)
+{
+	char file[PATH_MAX];
+	struct hw_snapshot_info si;
+	int rc = path_join(file, dir, "data.mdb");
+	if (rc != 0)
+		return rc;
+	if (access(file, F_OK) == 0)
+		return fail(what, HW_EEXIST, "%s holds a store already", dir);
+	rc = hw_snapshot_make(snap, dir, &si);
+	return rc == -EEXIST ? fail(what, HW_EEXIST, "%s holds a store already", dir) : rc;
+}
+
+/* Build the store in dir: replay the snapshot's log into the empty store there, or
+ * (copied) take the copy already there; then the backup's log.hwl. */
+static int restore_into(const struct backup_view *bv, struct hw_store *snap, bool copied,
+			const char *dir, const struct target *t, struct batch *b,
+			struct hw_restore_info *info)
 {
 	struct hw_store *dst;
 	struct hw_head h;
 	int rc = hw_store_open(dir, NULL, &dst);
 	if (rc != 0)
 		return rc;
-	rc = replay_into(snap, dst, t, b);
+	rc = copied ? 0 : replay_into(snap, dst, t, b);
 	if (rc == 0)
 		rc = log_replay(bv, dst, t, b);
 	if (rc == 0)
@@ -1092,22 +1141,31 @@ int hw_restore(const char *backup_dir, const char *dir, uint64_t until_lsn, int6
 		info = &local;
 	memset(info, 0, sizeof *info);
 	memset(&bv, 0, sizeof bv);
+	struct hw_head base = {0};
 	int rc = backup_open(backup_dir, &bv, info->what);
 	if (rc == 0)
 		rc = snapshot_open(&bv, &snap, info->what);
 	if (rc == 0)
-		rc = target_check(snap, &bv, until_time_ms, info->what);
+		rc = hw_store_base(snap, &base);
+	bool copy = base.lsn != 0; /* its log starts after a base: copy, not replay */
+	if (rc == 0)
+		rc = copy ? copy_target_check(snap, &base, &t, info->what)
+			  : target_check(snap, &bv, until_time_ms, info->what);
 	uint64_t last = until_lsn != 0 && until_lsn < bv.m.end_lsn ? until_lsn : bv.m.end_lsn;
 	if (rc == 0)
 		rc = batch_init(&b, last, cb, arg);
 	if (rc != 0)
 		goto out;
 	bool existed = access(dir, F_OK) == 0;
-	rc = hw_store_init(dir);
-	if (rc == HW_EEXIST)
-		fail(info->what, rc, "%s holds a store already", dir);
+	if (copy) {
+		rc = restore_copy(snap, dir, info->what);
+	} else {
+		rc = hw_store_init(dir);
+		if (rc == HW_EEXIST)
+			fail(info->what, rc, "%s holds a store already", dir);
+	}
 	if (rc == 0)
-		rc = restore_into(&bv, snap, dir, &t, &b, info);
+		rc = restore_into(&bv, snap, copy, dir, &t, &b, info);
 	if (rc != 0 && rc != HW_EEXIST)
 		store_remove(dir, existed);
 	batch_fini(&b);

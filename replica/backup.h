@@ -51,7 +51,11 @@ struct hw_restore_info {
 /* Check the backup in backup_dir and rebuild a store from it in dir (which must not hold
  * a store: HW_EEXIST), replaying its log up to until_lsn (0: all) and no entry whose
  * time is after until_time_ms (0: no limit). HW_EBACKUP for a damaged or incomplete
- * backup; HW_ENOTFOUND when the target point is before anything the backup holds. */
+ * backup; HW_ENOTFOUND when the target point is before anything the backup holds.
+ * A snapshot whose log starts after a base (a backup of a pruned store) cannot be
+ * replayed from entry 1: it is copied into dir whole (mdb_env_copy2) and log.hwl
+ * replayed on top, so the target must be at or after the snapshot's head (HW_ENOTFOUND,
+ * with the reason in info->what, before it). */
 int hw_restore(const char *backup_dir, const char *dir, uint64_t until_lsn,
 	       int64_t until_time_ms, hw_progress_cb *cb, void *arg,
 	       struct hw_restore_info *info);
@@ -60,7 +64,8 @@ int hw_restore(const char *backup_dir, const char *dir, uint64_t until_lsn,
  * whose time is after until_time_ms (0: no limit), into dst through
  * hw_store_append_entries() (so every entry is checked and applied again), in batches.
  * Used by restore, verify's rebuild and `digest --at-lsn`. HW_ECHAIN if dst's head is not
- * on src's chain. cb may be NULL. */
+ * on src's chain; HW_ENOTFOUND if src's log starts after dst's head (pruned: dst needs a
+ * snapshot, replica/snapshot.h). cb may be NULL. */
 int hw_store_replay(struct hw_store *src, struct hw_store *dst, uint64_t until_lsn,
 		    int64_t until_time_ms, hw_progress_cb *cb, void *arg);
 

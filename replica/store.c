@@ -157,17 +157,36 @@ static void head_encode(const struct hw_head *h, uint8_t out[META_HEAD_BYTES])
 	memcpy(out + 24, h->hash, HW_HASH_BYTES);
 }
 
+static void head_decode(const uint8_t *p, struct hw_head *h)
+{
+	h->lsn = le64_get(p);
+	h->epoch = le64_get(p + 8);
+	h->time_ms = (int64_t)le64_get(p + 16);
+	memcpy(h->hash, p + 24, HW_HASH_BYTES);
+}
+
 int hw__store_head_txn(struct hw_store *s, MDB_txn *txn, struct hw_head *h)
 {
 	MDB_val k = val_of("head", 4), v;
 	int rc = mdb_get(txn, s->t.meta, &k, &v);
 	if (rc != 0 || v.mv_size != META_HEAD_BYTES)
 		return rc == 0 || rc == MDB_NOTFOUND ? HW_EFORMAT : hw_mdb_err(rc);
-	const uint8_t *p = v.mv_data;
-	h->lsn = le64_get(p);
-	h->epoch = le64_get(p + 8);
-	h->time_ms = (int64_t)le64_get(p + 16);
-	memcpy(h->hash, p + 24, HW_HASH_BYTES);
+	head_decode(v.mv_data, h);
+	return 0;
+}
+
+int hw__store_base_txn(struct hw_store *s, MDB_txn *txn, struct hw_head *h)
+{
+	MDB_val k = val_of("base", 4), v;
+	memset(h, 0, sizeof *h);
+	int rc = mdb_get(txn, s->t.meta, &k, &v);
+	if (rc == MDB_NOTFOUND)
+		return 0;
+	if (rc != 0)
+		return hw_mdb_err(rc);
+	if (v.mv_size != META_HEAD_BYTES)
+		return HW_ECORRUPT;
+	head_decode(v.mv_data, h);
 	return 0;
 }
 
@@ -180,15 +199,22 @@ static int meta_read(struct hw_store *s, MDB_txn *txn)
 		return HW_EFORMAT;
 	if (rc != 0)
 		return hw_mdb_err(rc);
-	return hw__store_head_txn(s, txn, &s->head);
+	rc = hw__store_head_txn(s, txn, &s->head);
+	return rc != 0 ? rc : hw__store_base_txn(s, txn, &s->base);
+}
+
+static int meta_write_pos(struct hw_store *s, MDB_txn *txn, const char *key,
+			  const struct hw_head *h)
+{
+	uint8_t buf[META_HEAD_BYTES];
+	head_encode(h, buf);
+	MDB_val k = val_of(key, strlen(key)), v = val_of(buf, sizeof buf);
+	return mdb_put(txn, s->t.meta, &k, &v, 0);
 }
 
 static int meta_write_head(struct hw_store *s, MDB_txn *txn, const struct hw_head *h)
 {
-	uint8_t buf[META_HEAD_BYTES];
-	head_encode(h, buf);
-	MDB_val k = val_of("head", 4), v = val_of(buf, sizeof buf);
-	return mdb_put(txn, s->t.meta, &k, &v, 0);
+	return meta_write_pos(s, txn, "head", h);
 }
 
 static int env_open(const char *dir, uint64_t map_bytes, unsigned flags, MDB_env **out)
@@ -285,6 +311,7 @@ int hw_store_open(const char *dir, const struct hw_store_opts *opts, struct hw_s
 	s->batch_buf = s->opts.read_only ? NULL : malloc(s->batch_cap);
 	hw_arena_init(&s->arena, 256 * 1024, 0);
 	pthread_rwlock_init(&s->map_lock, NULL);
+	atomic_init(&s->pin, HW_STORE_PIN_NONE);
 	int rc = HW_ENOMEM;
 	if (s->dir == NULL || (s->batch_buf == NULL && !s->opts.read_only))
 		goto fail;
@@ -294,6 +321,10 @@ int hw_store_open(const char *dir, const struct hw_store_opts *opts, struct hw_s
 		goto fail;
 	int dead;
 	mdb_reader_check(s->env, &dead);
+	/* A copied or grown store may be mapped larger than asked: grow from what it is. */
+	MDB_envinfo info;
+	if (mdb_env_info(s->env, &info) == 0 && info.me_mapsize > s->map_bytes)
+		s->map_bytes = info.me_mapsize;
 	rc = store_load(s);
 	if (rc != 0)
 		goto fail;
@@ -342,7 +373,7 @@ const char *hw_store_dir(const struct hw_store *s)
 /* ---- taking one record: the path both submit and append_entries share ---------- */
 
 /* Result of looking record_id up in the ids table. */
-enum id_seen { ID_NEW, ID_SAME, ID_OTHER };
+enum id_seen { ID_NEW, ID_SAME, ID_OTHER, ID_PRUNED };
 
 /* The ids table keeps only the LSN (8 bytes): on the rare record_id hit the record's
  * bytes are read back from its log entry and compared in full, which is exact and spares
@@ -363,6 +394,10 @@ static int id_lookup(struct hw_store *s, MDB_txn *txn, const Tos__V1__Record *re
 	if (v.mv_size != 8)
 		return MDB_CORRUPTED;
 	*lsn = hw_lsn_from_key(&v);
+	if (*lsn <= s->base.lsn) {
+		*seen = ID_PRUNED; /* its entry, and so its bytes, are gone */
+		return 0;
+	}
 	uint8_t key[8];
 	hw_lsn_key(*lsn, key);
 	MDB_val lk = val_of(key, 8), lv;
@@ -377,8 +412,10 @@ static int id_lookup(struct hw_store *s, MDB_txn *txn, const Tos__V1__Record *re
 	return 0;
 }
 
-/* A retraction must name a record of the same tenant that the store holds [45]. */
-static int retract_check(struct hw_store *s, MDB_txn *txn, const Tos__V1__Record *rec,
+/* A retraction must name a record of the same tenant that the store holds [45]. When
+ * that record's entry was pruned its tenant cannot be read: a primary refuses, and an
+ * entry a primary made (trusted) was checked there while the entry still existed. */
+static int retract_check(struct hw_store *s, MDB_txn *txn, const Tos__V1__Record *rec, bool trusted,
 			 struct hw_reject *rej)
 {
 	if (rec->retracts.len == 0)
@@ -390,6 +427,15 @@ static int retract_check(struct hw_store *s, MDB_txn *txn, const Tos__V1__Record
 				     "retracted record_id is unknown");
 	if (rc != 0)
 		return rc;
+	if (v.mv_size != 8)
+		return MDB_CORRUPTED;
+	uint64_t lsn = hw_lsn_from_key(&v);
+	if (lsn <= s->base.lsn)
+		return trusted ? 0
+			       : hw_reject_set(rej, HW_ERETRACT, "retracts",
+					       "retracted record (LSN %llu) is before the log's "
+					       "base: its tenant cannot be checked",
+					       (unsigned long long)lsn);
 	uint8_t key[8];
 	memcpy(key, v.mv_data, 8);
 	MDB_val lk = val_of(key, 8), lv;
@@ -414,6 +460,7 @@ struct take {
 	size_t len;
 	uint64_t lsn;    /* LSN it gets if accepted */
 	int64_t time_ms; /* the entry's time */
+	bool trusted;    /* an entry a primary made (append path), not a new record */
 	bool dup;        /* out: same bytes stored before, at dup_lsn */
 	uint64_t dup_lsn;
 };
@@ -437,9 +484,14 @@ static int take_record(struct hw_store *s, MDB_txn *txn, struct take *t, struct 
 		return hw_reject_set(rej, HW_EIDEMPOTENCY, "record_id",
 				     "record_id was stored at LSN %llu with different bytes",
 				     (unsigned long long)t->dup_lsn);
+	if (seen == ID_PRUNED)
+		return hw_reject_set(rej, HW_EIDEMPOTENCY, "record_id",
+				     "record_id was stored at LSN %llu, before the log's base: "
+				     "its bytes are no longer kept to compare",
+				     (unsigned long long)t->dup_lsn);
 	rc = hw_validate_record(rec, t->time_ms, rej);
 	if (rc == 0)
-		rc = retract_check(s, txn, rec, rej);
+		rc = retract_check(s, txn, rec, t->trusted, rej);
 	if (rc != 0)
 		return rc;
 	struct hw_apply_ctx c = {.txn = txn, .t = &s->t, .lsn = t->lsn, .time_ms = t->time_ms};
@@ -466,6 +518,8 @@ static int log_put(struct hw_store *s, MDB_txn *txn, uint64_t lsn, const uint8_t
 	return rc;
 }
 
+static void retain(struct hw_store *s);
+
 /* Commit txn, which already holds head h. Returns 0 or the LMDB error; the caller makes
  * a failure sticky (STYLE.md 5). */
 static int commit(struct hw_store *s, MDB_txn *txn, const struct hw_head *h)
@@ -477,8 +531,10 @@ static int commit(struct hw_store *s, MDB_txn *txn, const struct hw_head *h)
 	} else {
 		rc = mdb_txn_commit(txn); /* frees txn even on failure */
 	}
-	if (rc == 0)
+	if (rc == 0) {
 		s->head = *h;
+		retain(s);
+	}
 	return rc;
 }
 
@@ -648,7 +704,11 @@ static int append_one(struct hw_store *s, MDB_txn *txn, struct hw_head *h, const
 	rc = chain_check(h, &e, rej);
 	if (rc != 0)
 		return rc;
-	struct take t = {.data = e.record, .len = e.record_len, .lsn = e.lsn, .time_ms = e.time_ms};
+	struct take t = {.data = e.record,
+			 .len = e.record_len,
+			 .lsn = e.lsn,
+			 .time_ms = e.time_ms,
+			 .trusted = true};
 	rc = take_record(s, txn, &t, rej);
 	if (rc == 0 && t.dup)
 		rc = hw_reject_set(rej, HW_EIDEMPOTENCY, "record_id",
@@ -847,4 +907,172 @@ int hw_store_read_entries(struct hw_store *s, uint64_t from, uint64_t to, uint8_
 	rc = copy_entries(txn, s->t.log, from, to, buf, cap, len, last);
 	hw__store_read_end(s, txn);
 	return hw_mdb_err(rc);
+}
+
+/* ---- retention: pruning the log after a base ---------------------------------------- */
+
+int hw_store_base(struct hw_store *s, struct hw_head *out)
+{
+	MDB_txn *txn;
+	int rc = hw__store_read_begin(s, &txn);
+	if (rc != 0)
+		return rc;
+	rc = hw__store_base_txn(s, txn, out);
+	hw__store_read_end(s, txn);
+	return rc;
+}
+
+void hw_store_set_pin(struct hw_store *s, uint64_t lsn)
+{
+	atomic_store(&s->pin, lsn);
+}
+
+/* The entry at lsn, decoded (e borrows txn's pages). MDB_CORRUPTED when it is missing or
+ * fails its hash: the log between base and head has no holes. */
+static int entry_at(struct hw_store *s, MDB_txn *txn, uint64_t lsn, struct hw_entry *e)
+{
+	uint8_t key[8];
+	hw_lsn_key(lsn, key);
+	MDB_val k = val_of(key, 8), v;
+	int rc = mdb_get(txn, s->t.log, &k, &v);
+	if (rc != 0)
+		return rc == MDB_NOTFOUND ? MDB_CORRUPTED : rc;
+	if (hw_entry_decode(v.mv_data, v.mv_size, e) != 0 || e->lsn != lsn)
+		return MDB_CORRUPTED;
+	return 0;
+}
+
+/* One write transaction: remove entries base + 1 .. to, keep the hash of entry 1 as the
+ * chain's identity the first time, and move the base to entry to. */
+static int prune_txn(struct hw_store *s, uint64_t to)
+{
+	MDB_txn *txn;
+	int rc = txn_begin(s, 0, &txn);
+	if (rc != 0)
+		return rc;
+	struct hw_entry e;
+	struct hw_head b = {0};
+	if (s->base.lsn == 0) {
+		/* Copied out first: a value read in a write transaction is only valid until
+		 * the next update in it (lmdb.h). */
+		uint8_t id[HW_HASH_BYTES];
+		rc = entry_at(s, txn, 1, &e);
+		if (rc == 0)
+			memcpy(id, e.hash, HW_HASH_BYTES);
+		MDB_val k = val_of("chain", 5), v = val_of(id, HW_HASH_BYTES);
+		if (rc == 0)
+			rc = mdb_put(txn, s->t.meta, &k, &v, 0);
+	}
+	if (rc == 0)
+		rc = entry_at(s, txn, to, &e);
+	if (rc == 0) {
+		b = (struct hw_head){.lsn = e.lsn, .epoch = e.epoch, .time_ms = e.time_ms};
+		memcpy(b.hash, e.hash, HW_HASH_BYTES);
+	}
+	for (uint64_t lsn = s->base.lsn + 1; rc == 0 && lsn <= to; lsn++) {
+		uint8_t key[8];
+		hw_lsn_key(lsn, key);
+		MDB_val k = val_of(key, 8);
+		rc = mdb_del(txn, s->t.log, &k, NULL);
+		if (rc == MDB_NOTFOUND)
+			rc = MDB_CORRUPTED;
+	}
+	if (rc == 0)
+		rc = meta_write_pos(s, txn, "base", &b);
+	if (rc != 0) {
+		mdb_txn_abort(txn);
+		return rc;
+	}
+	rc = mdb_txn_commit(txn);
+	if (rc == 0)
+		s->base = b;
+	return rc;
+}
+
+/* Prune up to entry to (<= head) in one bounded transaction, growing the map and
+ * retrying on MAP_FULL like a batch. 0 or the sticky failure. */
+static int prune_step(struct hw_store *s, uint64_t to)
+{
+	for (;;) {
+		int rc = prune_txn(s, to);
+		if (rc == 0)
+			return 0;
+		if (!batch_failed(s, rc))
+			return s->failed;
+	}
+}
+
+/* keep_from lowered so that every entry after the pin stays. */
+static uint64_t pin_clamp(struct hw_store *s, uint64_t keep_from)
+{
+	uint64_t pin = atomic_load(&s->pin);
+	return pin != HW_STORE_PIN_NONE && keep_from > pin + 1 ? pin + 1 : keep_from;
+}
+
+int hw_store_prune(struct hw_store *s, uint64_t keep_from)
+{
+	HW_ASSERT(s->prepared == NULL);
+	if (s->failed != 0)
+		return HW_ESTORE_FAILED;
+	if (s->opts.read_only)
+		return -EROFS;
+	if (keep_from > s->head.lsn + 1)
+		return HW_ERANGE;
+	keep_from = pin_clamp(s, keep_from);
+	while (s->base.lsn + 1 < keep_from) {
+		uint64_t to = keep_from - 1;
+		if (to - s->base.lsn > HW_PRUNE_TXN_ENTRIES)
+			to = s->base.lsn + HW_PRUNE_TXN_ENTRIES;
+		int rc = prune_step(s, to);
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* After a commit: past keep + 10 % entries, prune down to keep, one bounded transaction
+ * per commit (a long backlog goes over several). A failure is sticky and the next call
+ * reports it; the commit itself held. */
+static void retain(struct hw_store *s)
+{
+	uint64_t keep = s->opts.log_keep_records;
+	if (keep == 0 || s->head.lsn - s->base.lsn <= keep + keep / 10)
+		return;
+	uint64_t keep_from = pin_clamp(s, s->head.lsn - keep + 1);
+	if (keep_from <= s->base.lsn + 1)
+		return;
+	uint64_t to = keep_from - 1;
+	if (to - s->base.lsn > HW_PRUNE_TXN_ENTRIES)
+		to = s->base.lsn + HW_PRUNE_TXN_ENTRIES;
+	prune_step(s, to);
+}
+
+int hw_store_chain_id(struct hw_store *s, uint8_t out[HW_HASH_BYTES])
+{
+	MDB_txn *txn;
+	memset(out, 0, HW_HASH_BYTES);
+	int rc = hw__store_read_begin(s, &txn);
+	if (rc != 0)
+		return rc;
+	struct hw_entry e;
+	uint8_t key[8];
+	hw_lsn_key(1, key);
+	MDB_val k = val_of(key, 8), v;
+	rc = mdb_get(txn, s->t.log, &k, &v);
+	if (rc == 0) {
+		rc = hw_entry_decode(v.mv_data, v.mv_size, &e);
+		if (rc == 0)
+			memcpy(out, e.hash, HW_HASH_BYTES);
+	} else if (rc == MDB_NOTFOUND) {
+		/* Entry 1 pruned (meta "chain" holds its hash) or an empty store. */
+		MDB_val ck = val_of("chain", 5), cv;
+		rc = mdb_get(txn, s->t.meta, &ck, &cv);
+		if (rc == 0 && cv.mv_size == HW_HASH_BYTES)
+			memcpy(out, cv.mv_data, HW_HASH_BYTES);
+		rc = rc == MDB_NOTFOUND ? 0 : hw_mdb_err(rc);
+	} else {
+		rc = hw_mdb_err(rc);
+	}
+	hw__store_read_end(s, txn);
+	return rc;
 }

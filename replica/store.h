@@ -12,11 +12,21 @@
  *   vessels     vessel visit id -> phase
  *   wis         work instruction id -> state and container
  *   audit       LSN -> nothing (index of audit records)
- *   meta        format, epoch, head (LSN, hash, time), applied LSN
+ *   meta        format, head (LSN, epoch, time, hash); base (the same for the last entry
+ *               pruned from the log, absent while none was); chain (hash of entry 1, kept
+ *               once entry 1 is pruned)
  *   quarantine  divergent records moved aside on rejoin (node-local)
  *   drills      drill history (node-local)
  * The log, and the state tables derived from it, are equal on every node at the same
  * LSN; hw_store_digest() hashes the state so nodes can compare.
+ *
+ * Retention: the log may start after a base. hw_store_prune() removes the oldest entries
+ * and records the last one removed as the base (LSN and hash), so the chain still checks
+ * from there: the first entry left continues the base's hash. The state tables keep
+ * everything the pruned entries did; what is lost is the ability to rebuild the state
+ * from the log alone, to replay into a store behind the base (HW_ENOTFOUND: it needs a
+ * snapshot, replica/snapshot.h) and to compare a repeated record_id or check a
+ * retraction against a pruned entry (see hw_store_submit).
  *
  * Threads: a store is used by one thread at a time (the writer); LMDB read transactions
  * of other processes (hawser get on a running standby) are safe. Storage failures are
@@ -42,6 +52,11 @@ struct hw_store_opts {
 	                                   with MDB_NOMETASYNC (integrity kept, the last commit
 	                                   may be undone by a crash) and flush with
 	                                   hw_store_sync() */
+	uint64_t log_keep_records;      /* retention: 0 keeps every entry; else after a commit
+	                                   that leaves more than this + 10 % entries, the
+	                                   oldest are pruned down to this many (at most
+	                                   HW_PRUNE_TXN_ENTRIES per commit, never past the
+	                                   pin: hw_store_set_pin) */
 	struct hw_fault *commit_fault;  /* test hook: a firing fault fails the commit with -EIO */
 	struct hw_fault *mapfull_fault; /* test hook: a firing fault fails a put with MAP_FULL */
 };
@@ -93,7 +108,10 @@ struct hw_result {
  * Records are taken in order; a refused record does not stop the others. n <=
  * HW_BATCH_RECORDS_MAX. Returns 0 (see res[i] for each record) or a storage error
  * (HW_ESTORE_FULL when the disk is full, -EIO, HW_ESTORE_FAILED ...) in which case
- * nothing of the batch was stored. MDB_MAP_FULL grows the map and retries. */
+ * nothing of the batch was stored. MDB_MAP_FULL grows the map and retries.
+ * A record_id whose first entry was pruned is refused (HW_EIDEMPOTENCY: its bytes can no
+ * longer be compared), and so is a retraction of a pruned record (HW_ERETRACT: its tenant
+ * cannot be checked); hw_store_append_entries() trusts the primary's check there. */
 int hw_store_submit(struct hw_store *s, uint64_t epoch, int64_t now_ms,
 		    const struct hw_submit *recs, size_t n, struct hw_result *res);
 
@@ -151,6 +169,32 @@ struct hw_container;
 /* Current state of one container (replica/state.h), read in its own read transaction, so
  * it works on a running standby's store. HW_ENOTFOUND if the store never saw it. */
 int hw_store_get_container(struct hw_store *s, const char *id, struct hw_container *out);
+
+/* Entries one pruning write transaction removes at most: bounds the time a commit that
+ * prunes takes (about 50 ms of deletes) and the dirty pages of one transaction. */
+#define HW_PRUNE_TXN_ENTRIES 50000u
+/* hw_store_set_pin() value for "no pin". */
+#define HW_STORE_PIN_NONE UINT64_MAX
+
+/* The log's base: LSN, epoch, time and hash of the last entry pruned; lsn 0 and an
+ * all-zero hash while nothing was. The log holds base.lsn + 1 .. head. Any thread (its
+ * own read transaction). */
+int hw_store_base(struct hw_store *s, struct hw_head *out);
+
+/* Remove the log entries with LSN < keep_from (clamped to the pin: entries after it
+ * stay) and move the base to the last one removed, in write transactions of at most
+ * HW_PRUNE_TXN_ENTRIES. keep_from <= base + 1 does nothing. HW_ERANGE when keep_from >
+ * head + 1; a storage error is sticky. The writer's thread (like submit). */
+int hw_store_prune(struct hw_store *s, uint64_t keep_from);
+
+/* Keep every entry after lsn (a snapshot being streamed needs them), whatever retention
+ * says, until pinned elsewhere or HW_STORE_PIN_NONE. Any thread: the writer reads it
+ * before each prune. */
+void hw_store_set_pin(struct hw_store *s, uint64_t lsn);
+
+/* Identity of the store's chain: the hash of entry 1 (from the log, or from meta once
+ * entry 1 is pruned); all zero for an empty store. Any thread. */
+int hw_store_chain_id(struct hw_store *s, uint8_t out[HW_HASH_BYTES]);
 
 /* Directory the store lives in (borrowed). */
 const char *hw_store_dir(const struct hw_store *s);

@@ -5,6 +5,7 @@
 
 #include <lmdb.h>
 #include <pthread.h>
+#include <stdatomic.h>
 
 #include "base/arena.h"
 #include "replica/store.h"
@@ -18,6 +19,8 @@ struct hw_store {
 	uint64_t map_bytes;
 	int failed;            /* sticky storage failure: 0, or the first error */
 	struct hw_head head;   /* cached copy of meta "head" */
+	struct hw_head base;   /* cached copy of meta "base" (writer's thread) */
+	_Atomic uint64_t pin;  /* entries after it are kept (hw_store_set_pin) */
 	struct hw_arena arena; /* record decoding, reset per batch */
 	uint8_t *batch_buf;    /* entries of the batch being built */
 	size_t batch_cap;
@@ -44,6 +47,8 @@ uint64_t hw_lsn_from_key(const MDB_val *key);
 int hw__store_read_begin(struct hw_store *s, MDB_txn **txn);
 void hw__store_read_end(struct hw_store *s, MDB_txn *txn);
 int hw__store_head_txn(struct hw_store *s, MDB_txn *txn, struct hw_head *h);
+/* meta "base" in txn: zeros when absent (nothing pruned). */
+int hw__store_base_txn(struct hw_store *s, MDB_txn *txn, struct hw_head *h);
 int hw__store_digest_txn(struct hw_store *s, MDB_txn *txn, uint8_t out[HW_HASH_BYTES]);
 
 #endif

@@ -197,11 +197,22 @@ static int check_snapshot(struct hw_store *s, hw_progress_cb *cb, void *arg,
 	int rc = hw__store_read_begin(s, &txn);
 	if (rc != 0)
 		return rc;
-	struct hw_head h;
+	struct hw_head h, base;
 	struct walk w = {0};
 	rc = hw__store_head_txn(s, txn, &h);
 	r->head_lsn = h.lsn;
 	if (rc == 0)
+		rc = hw__store_base_txn(s, txn, &base);
+	if (rc == 0) {
+		/* A pruned log starts after its base: the first entry chains to it. */
+		r->base_lsn = w.last_lsn = base.lsn;
+		memcpy(w.last_hash, base.hash, HW_HASH_BYTES);
+		if (base.lsn > h.lsn)
+			bad(r, HW_ELSN, 0,
+			    "log base LSN %" PRIu64 " is after the head, LSN %" PRIu64, base.lsn,
+			    h.lsn);
+	}
+	if (rc == 0 && r->code == 0)
 		rc = walk_log(s, txn, &w, cb, arg, r);
 	if (rc == 0 && r->code == 0)
 		head_check(&h, &w, r);
@@ -223,11 +234,14 @@ static int verify_store(struct hw_store *s, const char *scratch_dir, hw_progress
 	int rc = check_snapshot(s, cb, arg, r);
 	if (rc != 0 || r->code != 0)
 		return rc; /* the rebuild would stop at the same damage */
+	if (r->base_lsn != 0)
+		return 0; /* the entries that made the state are gone: nothing to rebuild from */
 	rc = hw_store_init(scratch_dir);
 	if (rc == HW_EEXIST)
 		return rc; /* not ours to remove */
 	if (rc == 0)
 		rc = rebuild(s, scratch_dir, r->head_lsn, cb, arg, r);
+	r->state_rebuilt = rc == 0 && (r->code == 0 || r->code == HW_EDIGEST);
 	nftw(scratch_dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
 	return rc;
 }

@@ -658,6 +658,115 @@ static void test_replay(void **state)
 	hw_store_close(sc);
 }
 
+/* ---- a log that starts after a base (pruned) ---- */
+
+/* Verify checks a pruned store's chain from its base and says it did not rebuild the
+ * state; replay into a store behind the base is HW_ENOTFOUND (it needs a snapshot) and
+ * changes nothing, while a store exactly at the base continues to the source's state. */
+static void test_pruned_verify_replay(void **state)
+{
+	struct fx *f = *state;
+	char b[300], c[300];
+	path_in(f, "b", b);
+	path_in(f, "c", c);
+	struct hw_store *sb, *sc;
+	assert_int_equal(hw_store_init(b), 0);
+	assert_int_equal(hw_store_open(b, NULL, &sb), 0);
+	assert_int_equal(hw_store_replay(f->s, sb, 100, 0, NULL, NULL), 0);
+	assert_int_equal(hw_store_init(c), 0);
+	assert_int_equal(hw_store_open(c, NULL, &sc), 0);
+	assert_int_equal(hw_store_replay(f->s, sc, 400, 0, NULL, NULL), 0);
+	assert_int_equal(hw_store_prune(f->s, 401), 0);
+	close_store(f);
+	struct hw_verify_report r;
+	assert_int_equal(run_verify(f, &r), 0);
+	assert_int_equal(r.code, 0);
+	assert_false(r.state_rebuilt);
+	assert_int_equal(r.base_lsn, 400);
+	assert_int_equal(r.entries, RECORDS - 400);
+	assert_int_equal(r.head_lsn, RECORDS);
+	assert_int_equal(hw_store_open(f->a, NULL, &f->s), 0);
+
+	struct hw_head h;
+	assert_int_equal(hw_store_replay(f->s, sb, 0, 0, NULL, NULL), HW_ENOTFOUND);
+	head_of(sb, &h);
+	assert_int_equal(h.lsn, 100);
+	assert_int_equal(hw_store_replay(f->s, sc, 0, 0, NULL, NULL), 0);
+	uint8_t da[HW_HASH_BYTES], dc[HW_HASH_BYTES];
+	digest_of(f->s, da);
+	digest_of(sc, dc);
+	assert_memory_equal(da, dc, HW_HASH_BYTES);
+	hw_store_close(sb);
+	hw_store_close(sc);
+}
+
+/* A backup of a pruned store restores by copy: to its end (same head and digest, and the
+ * result verifies, chain only) and to a point in its log.hwl; a point before the
+ * snapshot's head is refused with HW_ENOTFOUND, says why, and creates nothing. */
+static void test_pruned_backup_restore(void **state)
+{
+	struct fx *f = *state;
+	char bk[300], dst[300], mid[300], early[300], scratch[300];
+	path_in(f, "bk", bk);
+	path_in(f, "r", dst);
+	path_in(f, "mid", mid);
+	path_in(f, "early", early);
+	path_in(f, "scratch", scratch);
+	assert_int_equal(hw_store_prune(f->s, 401), 0);
+	struct hw_backup_info bi;
+	assert_int_equal(hw_backup(f->s, bk, &bi), 0);
+	assert_int_equal(bi.snapshot_lsn, RECORDS);
+	fill(f->s, RECORDS, RECORDS + 50);
+	assert_int_equal(hw_backup(f->s, bk, &bi), 0);
+	assert_int_equal(bi.end_lsn, RECORDS + 50);
+	struct hw_restore_info ri;
+	assert_int_equal(hw_restore(bk, dst, 0, 0, NULL, NULL, &ri), 0);
+	struct hw_head ha, hr;
+	uint8_t da[HW_HASH_BYTES];
+	head_of(f->s, &ha);
+	digest_of(f->s, da);
+	assert_int_equal(ri.lsn, RECORDS + 50);
+	assert_memory_equal(ri.digest, da, HW_HASH_BYTES);
+	struct hw_store *rs;
+	assert_int_equal(hw_store_open(dst, NULL, &rs), 0);
+	head_of(rs, &hr);
+	hw_store_close(rs);
+	assert_memory_equal(hr.hash, ha.hash, HW_HASH_BYTES);
+	struct hw_verify_report vr;
+	assert_int_equal(hw_verify(dst, scratch, NULL, NULL, &vr), 0);
+	assert_int_equal(vr.code, 0);
+	assert_false(vr.state_rebuilt);
+	assert_int_equal(vr.base_lsn, 400);
+
+	assert_int_equal(hw_restore(bk, mid, RECORDS + 20, 0, NULL, NULL, &ri), 0);
+	assert_int_equal(ri.lsn, RECORDS + 20);
+	assert_int_equal(hw_restore(bk, early, 500, 0, NULL, NULL, &ri), HW_ENOTFOUND);
+	assert_non_null(strstr(ri.what, "starts after LSN 400"));
+	assert_false(exists(early));
+	assert_int_equal(hw_restore(bk, early, 0, NOW_MS, NULL, NULL, &ri), HW_ENOTFOUND);
+	assert_false(exists(early));
+}
+
+/* An incremental backup whose end the store's log no longer holds is refused and says
+ * to start a new one; a backup whose end is exactly the base continues. */
+static void test_pruned_incremental(void **state)
+{
+	struct fx *f = *state;
+	char bk[300], bk2[300];
+	path_in(f, "bk", bk);
+	path_in(f, "bk2", bk2);
+	struct hw_backup_info bi;
+	assert_int_equal(hw_backup(f->s, bk, &bi), 0);
+	assert_int_equal(hw_backup(f->s, bk2, &bi), 0);
+	fill(f->s, RECORDS, RECORDS + 100);
+	assert_int_equal(hw_store_prune(f->s, RECORDS + 1), 0); /* base = bk2's end */
+	assert_int_equal(hw_backup(f->s, bk2, &bi), 0);
+	assert_int_equal(bi.entries_added, 100);
+	assert_int_equal(hw_store_prune(f->s, RECORDS + 51), 0);
+	assert_int_equal(hw_backup(f->s, bk, &bi), HW_EBACKUP);
+	assert_non_null(strstr(bi.what, "new directory"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -673,6 +782,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_restore_into_store, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_backup_other_chain, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_replay, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pruned_verify_replay, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pruned_backup_restore, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pruned_incremental, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -279,6 +279,21 @@ static void test_bad_number(void **state)
 		     "'limits.peer_timeout_ms' = 400 must be more than");
 }
 
+/* log_keep_records: 0 (keep all) by default, a count when given, a typo of many zeros
+ * refused. */
+static void test_log_keep_records(void **state)
+{
+	struct fx *f = *state;
+	assert_int_equal(load(f, PRIMARY_HEAD), 0);
+	assert_int_equal(f->c.log_keep_records, 0);
+	assert_int_equal(load(f, PRIMARY_HEAD "[limits]\nlog_keep_records = 2000000\n"), 0);
+	assert_int_equal(f->c.log_keep_records, 2000000);
+	expect_error(f, PRIMARY_HEAD "[limits]\nlog_keep_records = 9000000000000000\n", 10,
+		     "'limits.log_keep_records' = 9000000000000000 is out of range");
+	expect_error(f, PRIMARY_HEAD "[limits]\nlog_keep_records = 1\nlog_keep_records = 2\n", 11,
+		     "given twice");
+}
+
 /* More than HW_PEERS_MAX standbys, or one listed twice, is refused. */
 static void test_too_many_standbys(void **state)
 {
@@ -324,6 +339,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_missing_required, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_id_too_long, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_number, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_log_keep_records, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_too_many_standbys, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_syntax, setup, teardown),
 	};

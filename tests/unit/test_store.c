@@ -466,6 +466,176 @@ static void test_retracts(void **state)
 	assert_int_equal(r.code, 0);
 }
 
+/* Submit n key/value records one per batch (record ids from first), all accepted. */
+static void fill_kv(struct hw_store *s, unsigned first, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		uint8_t buf[256];
+		char key[16];
+		struct hw_result r;
+		snprintf(key, sizeof key, "k%u", first + i);
+		submit_one(s, buf, kv_record(buf, sizeof buf, first + i, "T1", key, "v"), &r);
+		assert_int_equal(r.code, 0);
+	}
+}
+
+static void entry_hash(struct hw_store *s, uint64_t lsn, uint8_t out[HW_HASH_BYTES])
+{
+	uint8_t *e;
+	size_t len;
+	struct hw_entry ent;
+	assert_int_equal(hw_store_read_entry(s, lsn, &e, &len), 0);
+	assert_int_equal(hw_entry_decode(e, len, &ent), 0);
+	memcpy(out, ent.hash, HW_HASH_BYTES);
+	free(e);
+}
+
+/* Pruning removes the oldest entries and records the last one removed as the base; the
+ * state, the chain identity and the head stay; the base survives a reopen, new entries
+ * chain on; a pin holds entries back; a keep_from past the head is refused. */
+static void test_prune_base(void **state)
+{
+	struct fx *f = *state;
+	fill_kv(f->s, 1, 100);
+	uint8_t d1[HW_HASH_BYTES], d2[HW_HASH_BYTES], id1[HW_HASH_BYTES], id2[HW_HASH_BYTES];
+	uint8_t h60[HW_HASH_BYTES], h70[HW_HASH_BYTES];
+	digest_of(f->s, d1);
+	assert_int_equal(hw_store_chain_id(f->s, id1), 0);
+	entry_hash(f->s, 60, h60);
+	entry_hash(f->s, 70, h70);
+	struct hw_head b, h;
+	assert_int_equal(hw_store_base(f->s, &b), 0);
+	assert_int_equal(b.lsn, 0);
+	assert_int_equal(hw_store_prune(f->s, 61), 0);
+	assert_int_equal(hw_store_base(f->s, &b), 0);
+	assert_int_equal(b.lsn, 60);
+	assert_memory_equal(b.hash, h60, HW_HASH_BYTES);
+	uint8_t *e;
+	size_t len;
+	assert_int_equal(hw_store_read_entry(f->s, 60, &e, &len), HW_ENOTFOUND);
+	assert_int_equal(hw_store_read_entry(f->s, 1, &e, &len), HW_ENOTFOUND);
+	assert_int_equal(hw_store_read_entry(f->s, 61, &e, &len), 0);
+	free(e);
+	digest_of(f->s, d2);
+	assert_memory_equal(d1, d2, HW_HASH_BYTES);
+	assert_int_equal(hw_store_chain_id(f->s, id2), 0);
+	assert_memory_equal(id1, id2, HW_HASH_BYTES);
+	assert_int_equal(hw_store_prune(f->s, 40), 0); /* below the base: nothing */
+	assert_int_equal(hw_store_prune(f->s, 102), HW_ERANGE);
+	hw_store_set_pin(f->s, 70);
+	assert_int_equal(hw_store_prune(f->s, 90), 0);
+	assert_int_equal(hw_store_base(f->s, &b), 0);
+	assert_int_equal(b.lsn, 70); /* entries after the pin stay */
+	assert_memory_equal(b.hash, h70, HW_HASH_BYTES);
+	hw_store_set_pin(f->s, HW_STORE_PIN_NONE);
+	hw_store_close(f->s);
+	assert_int_equal(hw_store_open(f->dir, NULL, &f->s), 0);
+	assert_int_equal(hw_store_base(f->s, &b), 0);
+	assert_int_equal(b.lsn, 70);
+	uint8_t h100[HW_HASH_BYTES];
+	entry_hash(f->s, 100, h100);
+	fill_kv(f->s, 101, 1);
+	struct hw_entry ent;
+	assert_int_equal(hw_store_read_entry(f->s, 101, &e, &len), 0);
+	assert_int_equal(hw_entry_decode(e, len, &ent), 0);
+	assert_memory_equal(ent.prev_hash, h100, HW_HASH_BYTES);
+	free(e);
+	assert_int_equal(hw_store_prune(f->s, 102), 0); /* the whole log: base = head */
+	assert_int_equal(hw_store_base(f->s, &b), 0);
+	assert_int_equal(hw_store_head(f->s, &h), 0);
+	assert_int_equal(b.lsn, 101);
+	assert_memory_equal(b.hash, h.hash, HW_HASH_BYTES);
+	assert_int_equal(hw_store_chain_id(f->s, id2), 0);
+	assert_memory_equal(id1, id2, HW_HASH_BYTES);
+}
+
+/* With log_keep_records set, every commit leaves at most keep + 10 % entries, and the
+ * log that is left is whole from its base to the head. */
+static void test_retention(void **state)
+{
+	struct fx *f = *state;
+	hw_store_close(f->s);
+	struct hw_store_opts o = {.log_keep_records = 100};
+	assert_int_equal(hw_store_open(f->dir, &o, &f->s), 0);
+	struct hw_head b, h;
+	for (unsigned i = 0; i < 500; i++) {
+		fill_kv(f->s, 1 + i, 1);
+		assert_int_equal(hw_store_base(f->s, &b), 0);
+		assert_int_equal(hw_store_head(f->s, &h), 0);
+		assert_true(h.lsn - b.lsn <= 110);
+	}
+	assert_true(b.lsn >= 390);
+	for (uint64_t lsn = b.lsn + 1; lsn <= h.lsn; lsn++) {
+		uint8_t *e;
+		size_t len;
+		assert_int_equal(hw_store_read_entry(f->s, lsn, &e, &len), 0);
+		free(e);
+	}
+}
+
+/* A record_id or a retraction whose entry was pruned is refused on the submit path
+ * (nothing to compare or check against), while a standby whose log was pruned still
+ * takes the primary's entry retracting such a record. */
+static void test_pruned_ids(void **state)
+{
+	struct fx *f = *state;
+	uint8_t a[256], buf[256];
+	size_t alen = kv_record(a, sizeof a, 1, "T1", "a", "1");
+	struct hw_result r;
+	submit_one(f->s, a, alen, &r);
+	fill_kv(f->s, 2, 9);
+	Tos__V1__Record rec = TOS__V1__RECORD__INIT;
+	Tos__V1__KvDelete del = TOS__V1__KV_DELETE__INIT;
+	uint8_t rid[16] = {9, 9}, target[16] = {1};
+	rec.record_id = (ProtobufCBinaryData){16, rid};
+	rec.tenant_id = "T1";
+	rec.facility_id = "JPNGO-NCB";
+	rec.event_time_ms = NOW_MS - 10;
+	rec.schema_version = 1;
+	rec.retracts = (ProtobufCBinaryData){16, target};
+	del.key = "a";
+	rec.payload_case = TOS__V1__RECORD__PAYLOAD_KV_DELETE;
+	rec.kv_delete = &del;
+	size_t rlen = hw_record_encode(&rec, buf, sizeof buf);
+	submit_one(f->s, buf, rlen, &r); /* the primary still holds entry 1: accepted */
+	assert_int_equal(r.code, 0);
+	assert_int_equal(r.lsn, 11);
+
+	char dir2[320];
+	snprintf(dir2, sizeof dir2, "%s/sb", f->root);
+	struct hw_store *sb;
+	assert_int_equal(hw_store_init(dir2), 0);
+	assert_int_equal(hw_store_open(dir2, NULL, &sb), 0);
+	for (uint64_t lsn = 1; lsn <= 11; lsn++) {
+		uint8_t *e;
+		size_t len;
+		assert_int_equal(hw_store_read_entry(f->s, lsn, &e, &len), 0);
+		const uint8_t *ep = e;
+		assert_int_equal(hw_store_append_entries(sb, &ep, &len, 1, NULL), 0);
+		free(e);
+		if (lsn == 10)
+			assert_int_equal(hw_store_prune(sb, 6), 0); /* before the retraction */
+	}
+	uint8_t d1[HW_HASH_BYTES], d2[HW_HASH_BYTES];
+	digest_of(f->s, d1);
+	digest_of(sb, d2);
+	assert_memory_equal(d1, d2, HW_HASH_BYTES);
+
+	assert_int_equal(hw_store_prune(f->s, 6), 0);
+	submit_one(f->s, a, alen, &r);
+	assert_int_equal(r.code, HW_EIDEMPOTENCY);
+	assert_non_null(strstr(r.reject.rule, "base"));
+	rid[1] = 10;
+	target[0] = 2;
+	rlen = hw_record_encode(&rec, buf, sizeof buf);
+	submit_one(f->s, buf, rlen, &r);
+	assert_int_equal(r.code, HW_ERETRACT);
+	assert_non_null(strstr(r.reject.rule, "base"));
+	digest_of(f->s, d2);
+	assert_memory_equal(d1, d2, HW_HASH_BYTES);
+	hw_store_close(sb);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -481,6 +651,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_disk_full, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_read_only_and_format, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retracts, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_prune_base, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_retention, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pruned_ids, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,604 @@
+/* node_snapshot.c: a standby so far behind that the primary's log no longer holds its
+ * next entry gets a snapshot (a consistent compacted copy of the primary's store,
+ * replica/snapshot.h) over its replication connection, then the log from the snapshot's
+ * head (engineering-notes.md 4.4, "Catch-up policy"; docs/formats.md).
+ *
+ * Primary, one snapshot at a time:
+ *   COPYING     a short-lived thread copies the store into <data_dir>.snapshot-send/ (it
+ *               blocks for as long as the copy takes; the loop goes on); the log is
+ *               pinned from the committed head, so nothing after the copy's head goes
+ *   STREAMING   SNAPSHOT_BEGIN{epoch, lsn, hash, bytes}, SNAPSHOT_CHUNK frames of 1 MiB
+ *               as the connection has room (on_writable), SNAPSHOT_END{blake2b}; the pin
+ *               moves up to the snapshot's head
+ *   INSTALLING  waiting for the standby's ack at (or past) the snapshot's head; then it
+ *               is connected in the core at that LSN and the log stream follows
+ *   CATCHUP     the pin follows the standby's durable position until it is within half
+ *               of log_keep_records of the head (or CATCHUP_KEEP_FACTOR * keep behind:
+ *               the hard cap, so one slow standby cannot fill the disk)
+ * The peer is not connected in the core until INSTALLING ends, so no APPEND goes out
+ * and its acks are taken here; heartbeats keep it from timing out meanwhile.
+ *
+ * Standby: SNAPSHOT_BEGIN opens <data_dir>.snapshot-tmp/data.mdb, chunks are written to
+ * it, SNAPSHOT_END checks size, BLAKE2b and the copy's head, then the copy replaces the
+ * data directory (the old one is kept as <data_dir>.replaced-<unix ms>) and the node
+ * follows from the snapshot's head. Any mismatch closes the connection with the code and
+ * leaves the old data in place. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "base/assert.h"
+#include "base/log.h"
+#include "engine/node_int.h"
+#include "replica/snapshot.h"
+#include "wire.pb-c.h"
+
+/* One SNAPSHOT_CHUNK: large enough that the header is noise, small enough that a
+ * heartbeat never waits behind more than a few of them (the send buffer holds 16). */
+#define CHUNK_BYTES (1u << 20)
+_Static_assert(CHUNK_BYTES <= HW_FRAME_BYTES_MAX, "a chunk fits a frame");
+/* Room left in the send buffer for heartbeats between chunks. */
+#define SEND_SLACK_BYTES 4096u
+/* The catch-up pin is dropped when the standby is this many times log_keep_records
+ * behind: it then needs another snapshot rather than an unbounded log. */
+#define CATCHUP_KEEP_FACTOR 10u
+
+enum tx_state { TX_IDLE, TX_COPYING, TX_STREAMING, TX_INSTALLING, TX_CATCHUP };
+
+struct hw_snap_tx {
+	struct hw_node *node;
+	enum tx_state state;
+	uint32_t peer;
+	struct hw_session *c; /* NULL once the session went away */
+	struct hw_async *done;
+	pthread_t thread;
+	bool thread_running;
+	char dir[HW_PATH_CHARS_MAX + 32];
+	/* written by the copy thread, read on the loop after it is joined */
+	int rc;
+	struct hw_snapshot_info info;
+	uint8_t blake2b[HW_HASH_BYTES];
+	/* streaming */
+	int fd;
+	uint64_t sent;
+	uint8_t *chunk;
+	uint64_t pin;
+	double started_s;
+	int64_t last_hb_ms;
+	int64_t heard_ms; /* the standby's last ack: it is alive */
+};
+
+struct hw_snap_rx {
+	bool active;
+	int fd;
+	char dir[HW_PATH_CHARS_MAX + 32];
+	struct hw_head head;
+	uint64_t bytes;
+	uint64_t got;
+	double started_s;
+	crypto_generichash_state st;
+};
+
+/* Elapsed time for the log lines: the loop's clock stands still within one callback. */
+static double mono_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int64_t wall_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* data_dir + suffix, with data_dir's trailing slashes dropped so the result is a sibling
+ * of the data directory on the same file system (rename needs that). */
+static void sibling(const struct hw_node *n, const char *suffix, char *out, size_t cap)
+{
+	size_t len = strlen(n->cfg.data_dir);
+	while (len > 1 && n->cfg.data_dir[len - 1] == '/')
+		len--;
+	snprintf(out, cap, "%.*s%s", (int)len, n->cfg.data_dir, suffix);
+}
+
+/* ---- primary ------------------------------------------------------------------------ */
+
+bool hw__snapshot_needed(struct hw_node *n, uint64_t its_lsn)
+{
+	struct hw_head base;
+	return hw_store_base(n->store, &base) == 0 && its_lsn < base.lsn;
+}
+
+static void tx_pin(struct hw_snap_tx *tx, uint64_t lsn)
+{
+	tx->pin = lsn;
+	hw_store_set_pin(tx->node->store, lsn);
+}
+
+/* Back to idle: temporary copy removed, pin released. The connection is left alone. */
+static void tx_reset(struct hw_snap_tx *tx)
+{
+	if (tx->fd >= 0)
+		close(tx->fd);
+	tx->fd = -1;
+	hw_snapshot_rm(tx->dir); /* the temporary copy, if it is still there */
+	if (tx->node->store != NULL)
+		hw_store_set_pin(tx->node->store, HW_STORE_PIN_NONE);
+	tx->state = TX_IDLE;
+	tx->c = NULL;
+}
+
+/* Give up on the snapshot: say why, close the standby's connection (it reconnects and
+ * asks again), reset. */
+static void tx_fail(struct hw_snap_tx *tx, int rc, const char *what)
+{
+	hw_log("snapshot_failed", "peer=%s code=%s what=\"%s\"", tx->node->cfg.standbys[tx->peer],
+	       hw_errname(rc), what);
+	struct hw_session *c = tx->c;
+	tx_reset(tx);
+	if (c != NULL)
+		hw_conn_close(c->conn, rc);
+}
+
+static void *copy_main(void *arg)
+{
+	struct hw_snap_tx *tx = arg;
+	uint64_t bytes = 0;
+	tx->rc = hw_snapshot_make(tx->node->store, tx->dir, &tx->info);
+	if (tx->rc == 0)
+		tx->rc = hw_snapshot_hash(tx->dir, tx->blake2b, &bytes);
+	if (tx->rc == 0 && bytes != tx->info.bytes)
+		tx->rc = HW_ECORRUPT; /* the file changed under us */
+	hw_async_send(tx->done);
+	return NULL;
+}
+
+static void send_heartbeat(struct hw_snap_tx *tx)
+{
+	struct hw_node *n = tx->node;
+	Hawser__Wire__V1__Heartbeat m = HAWSER__WIRE__V1__HEARTBEAT__INIT;
+	m.epoch = n->epoch;
+	m.last_lsn = n->core.last_lsn;
+	m.durable_lsn = n->core.local_durable;
+	m.time_ms = wall_ms();
+	hw__node_send_msg(tx->c->conn, HW_FRAME_HEARTBEAT, &m); /* no room: the next one */
+	tx->last_hb_ms = hw__node_now(n);
+}
+
+/* Send chunks while the connection has room, then END. */
+static void pump(struct hw_snap_tx *tx)
+{
+	while (tx->state == TX_STREAMING && tx->sent < tx->info.bytes) {
+		uint64_t left = tx->info.bytes - tx->sent;
+		size_t len = left < CHUNK_BYTES ? (size_t)left : CHUNK_BYTES;
+		if (hw_conn_send_room(tx->c->conn) < HW_FRAME_HEADER_BYTES + len + SEND_SLACK_BYTES)
+			return; /* on_writable calls again */
+		/* A read on the loop thread: the copy was written moments ago and sits in the
+		 * page cache, and one chunk is bounded; a rare path (STYLE.md 16 bends here). */
+		ssize_t got = pread(tx->fd, tx->chunk, len, (off_t)tx->sent);
+		if (got != (ssize_t)len) {
+			tx_fail(tx, got < 0 ? -errno : HW_ECORRUPT, "copy could not be read back");
+			return;
+		}
+		int rc = hw__node_send_frame(tx->c->conn, HW_FRAME_SNAPSHOT_CHUNK, tx->chunk, len);
+		if (rc == HW_EBUSY)
+			return;
+		if (rc != 0) {
+			tx_fail(tx, rc, "send failed");
+			return;
+		}
+		tx->sent += len;
+	}
+	if (tx->state != TX_STREAMING)
+		return;
+	Hawser__Wire__V1__SnapshotEnd m = HAWSER__WIRE__V1__SNAPSHOT_END__INIT;
+	m.blake2b = (ProtobufCBinaryData){HW_HASH_BYTES, tx->blake2b};
+	if (hw__node_send_msg(tx->c->conn, HW_FRAME_SNAPSHOT_END, &m) != 0)
+		return; /* no room yet: on_writable calls again */
+	close(tx->fd);
+	tx->fd = -1;
+	hw_snapshot_rm(tx->dir); /* every byte is in the send buffer now */
+	tx->state = TX_INSTALLING;
+	hw_log("snapshot_sent", "peer=%s lsn=%llu bytes=%llu seconds=%.3f",
+	       tx->node->cfg.standbys[tx->peer], (unsigned long long)tx->info.head.lsn,
+	       (unsigned long long)tx->info.bytes, mono_s() - tx->started_s);
+}
+
+/* The copy is made (or failed): announce it and start streaming. */
+static int stream_begin(struct hw_snap_tx *tx)
+{
+	char file[HW_PATH_CHARS_MAX + 48];
+	snprintf(file, sizeof file, "%s/data.mdb", tx->dir);
+	tx->fd = open(file, O_RDONLY | O_CLOEXEC);
+	if (tx->fd < 0)
+		return -errno;
+	/* Entries after the snapshot's head are what the standby needs next. */
+	tx_pin(tx, tx->info.head.lsn);
+	Hawser__Wire__V1__SnapshotBegin m = HAWSER__WIRE__V1__SNAPSHOT_BEGIN__INIT;
+	m.epoch = tx->node->epoch;
+	m.lsn = tx->info.head.lsn;
+	m.hash = (ProtobufCBinaryData){HW_HASH_BYTES, tx->info.head.hash};
+	m.bytes = tx->info.bytes;
+	int rc = hw__node_send_msg(tx->c->conn, HW_FRAME_SNAPSHOT_BEGIN, &m);
+	if (rc != 0)
+		return rc;
+	tx->state = TX_STREAMING;
+	tx->sent = 0;
+	hw_log("snapshot_sending", "peer=%s lsn=%llu base=%llu bytes=%llu copy_seconds=%.3f",
+	       tx->node->cfg.standbys[tx->peer], (unsigned long long)tx->info.head.lsn,
+	       (unsigned long long)tx->info.base.lsn, (unsigned long long)tx->info.bytes,
+	       mono_s() - tx->started_s);
+	pump(tx);
+	return 0;
+}
+
+static void copy_done_cb(struct hw_async *a, void *arg)
+{
+	(void)a;
+	struct hw_snap_tx *tx = arg;
+	if (!tx->thread_running || tx->state != TX_COPYING)
+		return;
+	pthread_join(tx->thread, NULL); /* it has sent this: the join is immediate */
+	tx->thread_running = false;
+	if (tx->c == NULL) {
+		tx_reset(tx); /* the standby went away meanwhile */
+		return;
+	}
+	int rc = tx->rc != 0 ? tx->rc : stream_begin(tx);
+	if (rc != 0)
+		tx_fail(tx, rc, tx->rc != 0 ? "copy failed" : "copy could not be sent");
+}
+
+static int tx_new(struct hw_node *n)
+{
+	struct hw_snap_tx *tx = calloc(1, sizeof *tx);
+	if (tx == NULL)
+		return HW_ENOMEM;
+	tx->node = n;
+	tx->fd = -1;
+	tx->chunk = malloc(CHUNK_BYTES);
+	int rc = tx->chunk == NULL ? HW_ENOMEM : hw_async_new(n->loop, copy_done_cb, tx, &tx->done);
+	if (rc != 0) {
+		free(tx->chunk);
+		free(tx);
+		return rc;
+	}
+	sibling(n, ".snapshot-send", tx->dir, sizeof tx->dir);
+	n->snap_tx = tx;
+	return 0;
+}
+
+int hw__snapshot_send(struct hw_session *s, uint32_t peer)
+{
+	struct hw_node *n = s->node;
+	if (n->snap_tx == NULL) {
+		int rc = tx_new(n);
+		if (rc != 0)
+			return rc;
+	}
+	struct hw_snap_tx *tx = n->snap_tx;
+	if (tx->state != TX_IDLE && tx->state != TX_CATCHUP)
+		return HW_EBUSY; /* one at a time */
+	if (tx->state == TX_CATCHUP)
+		tx_reset(tx);             /* that standby loses its pin: it has its snapshot */
+	int rc = hw_snapshot_rm(tx->dir); /* left by a crash */
+	if (rc != 0)
+		return rc;
+	/* Everything after the committed head stays until the copy's head is known; the
+	 * copy's read transaction starts later and sees at least this much. */
+	tx_pin(tx, n->committed_lsn);
+	tx->state = TX_COPYING;
+	tx->peer = peer;
+	tx->c = s;
+	tx->rc = 0;
+	tx->sent = 0;
+	memset(&tx->info, 0, sizeof tx->info);
+	tx->started_s = mono_s();
+	tx->last_hb_ms = tx->heard_ms = hw__node_now(n);
+	if (pthread_create(&tx->thread, NULL, copy_main, tx) != 0) {
+		tx_reset(tx);
+		return HW_ENOMEM;
+	}
+	tx->thread_running = true;
+	hw_log("snapshot_copying", "peer=%s pinned_after=%llu dir=%s", n->cfg.standbys[peer],
+	       (unsigned long long)tx->pin, tx->dir);
+	return 0;
+}
+
+bool hw__snapshot_on_ack(struct hw_node *n, uint32_t peer, const struct hw_pos *pos)
+{
+	struct hw_snap_tx *tx = n->snap_tx;
+	if (tx == NULL || tx->peer != peer || tx->c == NULL || tx->state == TX_IDLE ||
+	    tx->state == TX_CATCHUP || n->links[peer].c != tx->c)
+		return false;
+	tx->heard_ms = hw__node_now(n);
+	if (tx->state != TX_INSTALLING || pos->durable < tx->info.head.lsn)
+		return true; /* acks of its old log, or of the snapshot not yet installed */
+	tx->state = TX_CATCHUP;
+	hw_log("peer_connected", "peer=%s its_lsn=%llu our_lsn=%llu via=snapshot",
+	       n->cfg.standbys[peer], (unsigned long long)pos->durable,
+	       (unsigned long long)n->core.last_lsn);
+	HW_CORE(n, hw_primary_on_connect(&n->core, peer, tx->info.head.lsn, hw__node_now(n), acts));
+	return false; /* the core takes the ack too */
+}
+
+void hw__snapshot_on_writable(struct hw_session *s)
+{
+	struct hw_snap_tx *tx = s->node->snap_tx;
+	if (tx != NULL && tx->c == s && tx->state == TX_STREAMING)
+		pump(tx);
+}
+
+void hw__snapshot_session_gone(struct hw_node *n, struct hw_session *s)
+{
+	struct hw_snap_tx *tx = n->snap_tx;
+	if (tx == NULL || tx->c != s)
+		return;
+	if (tx->state == TX_COPYING) {
+		tx->c = NULL; /* the copy thread finishes; copy_done_cb cleans up */
+		return;
+	}
+	if (tx->state != TX_CATCHUP)
+		hw_log("snapshot_abandoned", "peer=%s sent=%llu of %llu", n->cfg.standbys[tx->peer],
+		       (unsigned long long)tx->sent, (unsigned long long)tx->info.bytes);
+	tx_reset(tx);
+}
+
+/* Catch-up: the pin follows the standby until it is near the head, or too far behind. */
+static void catchup_tick(struct hw_snap_tx *tx)
+{
+	struct hw_node *n = tx->node;
+	const struct hw_peer *p = &n->core.peers[tx->peer];
+	uint64_t keep = n->cfg.log_keep_records;
+	uint64_t behind = n->core.last_lsn - p->pos.durable;
+	if (!p->connected || behind <= keep / 2 || behind > CATCHUP_KEEP_FACTOR * keep) {
+		hw_log("snapshot_done", "peer=%s durable=%llu behind=%llu",
+		       n->cfg.standbys[tx->peer], (unsigned long long)p->pos.durable,
+		       (unsigned long long)behind);
+		tx_reset(tx);
+		return;
+	}
+	if (p->pos.durable > tx->pin)
+		tx_pin(tx, p->pos.durable);
+}
+
+void hw__snapshot_tick(struct hw_node *n)
+{
+	struct hw_snap_tx *tx = n->snap_tx;
+	if (tx == NULL || tx->state == TX_IDLE || tx->c == NULL)
+		return;
+	if (tx->state == TX_CATCHUP) {
+		catchup_tick(tx);
+		return;
+	}
+	/* The core does not time this peer out (it is not connected there yet): a standby
+	 * that stopped acking for peer_timeout_ms frees the snapshot slot. */
+	if (tx->state != TX_COPYING && hw__node_now(n) - tx->heard_ms > n->cfg.peer_timeout_ms) {
+		tx_fail(tx, -ETIMEDOUT, "standby went silent");
+		return;
+	}
+	if (hw__node_now(n) - tx->last_hb_ms >= n->cfg.heartbeat_ms)
+		send_heartbeat(tx);
+}
+
+/* ---- standby ------------------------------------------------------------------------ */
+
+static void rx_abort(struct hw_snap_rx *rx)
+{
+	if (rx->fd >= 0)
+		close(rx->fd);
+	rx->fd = -1;
+	if (rx->active)
+		hw_snapshot_rm(rx->dir);
+	rx->active = false;
+}
+
+/* Refuse the snapshot: log, drop what was received, close with code. Old data stays. */
+static int rx_refuse(struct hw_node *n, int code, const char *what)
+{
+	struct hw_snap_rx *rx = n->snap_rx;
+	hw_log("snapshot_refused", "lsn=%llu got=%llu bytes=%llu code=%s what=\"%s\"",
+	       (unsigned long long)rx->head.lsn, (unsigned long long)rx->got,
+	       (unsigned long long)rx->bytes, hw_errname(code), what);
+	rx_abort(rx);
+	return code;
+}
+
+static int rx_begin(struct hw_node *n, const struct hw_frame *f)
+{
+	struct hw_snap_rx *rx = n->snap_rx;
+	if (rx->active)
+		return HW_EPROTOCOL;
+	Hawser__Wire__V1__SnapshotBegin *m =
+		hawser__wire__v1__snapshot_begin__unpack(NULL, f->len, f->body);
+	if (m == NULL)
+		return HW_EFRAME;
+	rx->head = (struct hw_head){.lsn = m->lsn, .epoch = m->epoch};
+	rx->bytes = m->bytes;
+	rx->got = 0;
+	bool ok = m->hash.len == HW_HASH_BYTES && m->bytes > 0 && m->bytes <= HW_MAP_BYTES_MAX;
+	if (ok)
+		memcpy(rx->head.hash, m->hash.data, HW_HASH_BYTES);
+	hawser__wire__v1__snapshot_begin__free_unpacked(m, NULL);
+	if (!ok)
+		return rx_refuse(n, HW_EFRAME, "snapshot announcement is malformed");
+	if (rx->head.lsn < n->sb.pos.durable)
+		return rx_refuse(n, HW_EPROTOCOL, "snapshot is older than this standby's log");
+	sibling(n, ".snapshot-tmp", rx->dir, sizeof rx->dir);
+	char file[HW_PATH_CHARS_MAX + 48];
+	snprintf(file, sizeof file, "%s/data.mdb", rx->dir);
+	int rc = hw_snapshot_rm(rx->dir); /* left by a crash */
+	if (rc == 0 && mkdir(rx->dir, 0700) != 0)
+		rc = -errno;
+	if (rc != 0)
+		return rx_refuse(n, rc, "cannot make the snapshot directory");
+	rx->active = true;
+	rx->fd = open(file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (rx->fd < 0)
+		return rx_refuse(n, -errno, "cannot create the snapshot file");
+	crypto_generichash_init(&rx->st, NULL, 0, HW_HASH_BYTES);
+	rx->started_s = mono_s();
+	hw_log("snapshot_receiving", "lsn=%llu bytes=%llu our_lsn=%llu",
+	       (unsigned long long)rx->head.lsn, (unsigned long long)rx->bytes,
+	       (unsigned long long)n->sb.pos.durable);
+	return 0;
+}
+
+/* One chunk to the file. Written on the loop thread: this path is rare, a chunk is at
+ * most 1 MiB into the page cache, and the one flush waits for END. */
+static int rx_chunk(struct hw_node *n, const struct hw_frame *f)
+{
+	struct hw_snap_rx *rx = n->snap_rx;
+	if (!rx->active)
+		return HW_EPROTOCOL;
+	if (f->len > rx->bytes - rx->got)
+		return rx_refuse(n, HW_ECORRUPT, "more bytes than the snapshot announced");
+	const uint8_t *p = f->body;
+	size_t left = f->len;
+	while (left > 0) {
+		ssize_t w = write(rx->fd, p, left);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return rx_refuse(n, -errno, "cannot write the snapshot file");
+		p += w;
+		left -= (size_t)w;
+	}
+	crypto_generichash_update(&rx->st, f->body, f->len);
+	rx->got += f->len;
+	return 0;
+}
+
+/* Put the received copy in place of the data directory and follow from its head. The
+ * writer and the log stop first (the writer finishes its job), the store closes, the
+ * directories swap, and store, log (reset to the snapshot's head) and writer restart. */
+static int install(struct hw_node *n, char *aside, size_t cap)
+{
+	struct hw_snap_rx *rx = n->snap_rx;
+	bool empty = n->sb.pos.received == 0; /* a new standby: nothing of its own to keep */
+	hw_writer_stop(n->writer);
+	n->writer = NULL;
+	hw_wal_close(n->wal);
+	n->wal = NULL;
+	hw_store_close(n->store);
+	n->store = NULL;
+	int rc = hw_snapshot_swap(n->cfg.data_dir, rx->dir, wall_ms(), aside, cap);
+	if (rc != 0)
+		hw_log("snapshot_refused", "code=%s what=\"cannot swap the data directory\"",
+		       hw_errname(rc));
+	else
+		rx->active = false; /* rx->dir is the data directory now */
+	if (rc == 0 && empty && aside[0] != '\0' && hw_snapshot_rm(aside) == 0)
+		aside[0] = '\0';
+	/* Whether the swap held or not, a store is there to reopen. */
+	int orc = hw__node_open_store(n);
+	if (orc == 0)
+		orc = hw__standby_restart(n);
+	if (orc != 0) {
+		hw__node_storage_failed(n, orc, "snapshot");
+		return orc;
+	}
+	return rc;
+}
+
+static int rx_end(struct hw_node *n, const struct hw_frame *f)
+{
+	struct hw_snap_rx *rx = n->snap_rx;
+	if (!rx->active)
+		return HW_EPROTOCOL;
+	Hawser__Wire__V1__SnapshotEnd *m =
+		hawser__wire__v1__snapshot_end__unpack(NULL, f->len, f->body);
+	if (m == NULL)
+		return rx_refuse(n, HW_EFRAME, "snapshot end is malformed");
+	uint8_t h[HW_HASH_BYTES];
+	crypto_generichash_final(&rx->st, h, HW_HASH_BYTES);
+	bool same =
+		m->blake2b.len == HW_HASH_BYTES && memcmp(h, m->blake2b.data, HW_HASH_BYTES) == 0;
+	hawser__wire__v1__snapshot_end__free_unpacked(m, NULL);
+	if (rx->got != rx->bytes)
+		return rx_refuse(n, HW_ECORRUPT, "snapshot is shorter than announced");
+	if (!same)
+		return rx_refuse(n, HW_ECORRUPT, "snapshot does not match its BLAKE2b");
+	if (fsync(rx->fd) != 0)
+		return rx_refuse(n, -errno, "cannot flush the snapshot file");
+	close(rx->fd);
+	rx->fd = -1;
+	int rc = hw_snapshot_check(rx->dir, &rx->head);
+	if (rc != 0)
+		return rx_refuse(n, rc, "snapshot's head is not the announced LSN and hash");
+	char aside[HW_PATH_CHARS_MAX + 64];
+	rc = install(n, aside, sizeof aside);
+	if (rc != 0) {
+		rx_abort(rx);
+		return rc;
+	}
+	hw_log("snapshot_installed", "lsn=%llu bytes=%llu seconds=%.3f old_data=%s",
+	       (unsigned long long)rx->head.lsn, (unsigned long long)rx->bytes,
+	       mono_s() - rx->started_s, aside[0] ? aside : "none");
+	hw__standby_installed(n);
+	return 0;
+}
+
+int hw__snapshot_on_frame(struct hw_node *n, const struct hw_frame *f)
+{
+	if (n->snap_rx == NULL) {
+		n->snap_rx = calloc(1, sizeof *n->snap_rx);
+		if (n->snap_rx == NULL)
+			return HW_ENOMEM;
+		n->snap_rx->fd = -1;
+	}
+	if (n->failed)
+		return HW_ESTORE_FAILED;
+	switch (f->type) {
+	case HW_FRAME_SNAPSHOT_BEGIN:
+		return rx_begin(n, f);
+	case HW_FRAME_SNAPSHOT_CHUNK:
+		return rx_chunk(n, f);
+	default:
+		return rx_end(n, f);
+	}
+}
+
+void hw__snapshot_conn_lost(struct hw_node *n)
+{
+	if (n->snap_rx != NULL && n->snap_rx->active) {
+		hw_log("snapshot_abandoned", "lsn=%llu got=%llu bytes=%llu",
+		       (unsigned long long)n->snap_rx->head.lsn,
+		       (unsigned long long)n->snap_rx->got, (unsigned long long)n->snap_rx->bytes);
+		rx_abort(n->snap_rx);
+	}
+}
+
+/* ---- both ----------------------------------------------------------------------------- */
+
+void hw__snapshot_stop(struct hw_node *n)
+{
+	struct hw_snap_tx *tx = n->snap_tx;
+	if (tx != NULL) {
+		if (tx->thread_running)
+			pthread_join(tx->thread, NULL);
+		tx->thread_running = false;
+		tx_reset(tx);
+		hw_async_free(tx->done);
+		free(tx->chunk);
+		free(tx);
+		n->snap_tx = NULL;
+	}
+	if (n->snap_rx != NULL) {
+		rx_abort(n->snap_rx);
+		free(n->snap_rx);
+		n->snap_rx = NULL;
+	}
+}

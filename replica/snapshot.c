@@ -1,0 +1,181 @@
+/* snapshot.c: compacted copies of a running store, their check and their swap into a
+ * node's data directory (replica/snapshot.h). */
+#include "replica/snapshot.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <inttypes.h>
+#include <libgen.h>
+#include <stdbool.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "replica/store_int.h"
+
+#define HASH_CHUNK_BYTES (1u << 20)
+
+static int path_join(char out[PATH_MAX], const char *dir, const char *name)
+{
+	if (snprintf(out, PATH_MAX, "%s/%s", dir, name) >= PATH_MAX)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+int hw_snapshot_fsync_path(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	int rc = fsync(fd) == 0 ? 0 : -errno;
+	close(fd);
+	return rc;
+}
+
+static int rm_cb(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	return remove(path) == 0 ? 0 : -1;
+}
+
+int hw_snapshot_rm(const char *dir)
+{
+	if (access(dir, F_OK) != 0)
+		return errno == ENOENT ? 0 : -errno;
+	return nftw(dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS) == 0 ? 0 : -errno;
+}
+
+/* Head and base of the store in dir, opened read-only; its lock file is removed after. */
+static int read_heads(const char *dir, struct hw_head *head, struct hw_head *base)
+{
+	char lock[PATH_MAX];
+	int rc = path_join(lock, dir, "lock.mdb");
+	if (rc != 0)
+		return rc;
+	struct hw_store_opts o = {.read_only = true};
+	struct hw_store *s;
+	rc = hw_store_open(dir, &o, &s);
+	if (rc == 0) {
+		rc = hw_store_head(s, head);
+		if (rc == 0 && base != NULL)
+			rc = hw_store_base(s, base);
+		hw_store_close(s);
+	}
+	unlink(lock); /* made by the open; a copy at rest needs none */
+	return rc;
+}
+
+int hw_snapshot_make(struct hw_store *s, const char *dir, struct hw_snapshot_info *out)
+{
+	char file[PATH_MAX];
+	struct stat st;
+	memset(out, 0, sizeof *out);
+	int rc = path_join(file, dir, "data.mdb");
+	if (rc != 0)
+		return rc;
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+		return -errno;
+	pthread_rwlock_rdlock(&s->map_lock); /* the copy runs in a read transaction */
+	rc = mdb_env_copy2(s->env, dir, MDB_CP_COMPACT);
+	pthread_rwlock_unlock(&s->map_lock);
+	rc = rc == EEXIST ? -EEXIST : hw_mdb_err(rc);
+	if (rc == 0)
+		rc = hw_snapshot_fsync_path(file);
+	if (rc == 0)
+		rc = hw_snapshot_fsync_path(dir);
+	if (rc == 0)
+		rc = read_heads(dir, &out->head, &out->base);
+	if (rc == 0 && stat(file, &st) != 0)
+		rc = -errno;
+	if (rc == 0)
+		out->bytes = (uint64_t)st.st_size;
+	return rc;
+}
+
+int hw_snapshot_hash(const char *dir, uint8_t out[HW_HASH_BYTES], uint64_t *bytes)
+{
+	char file[PATH_MAX];
+	int rc = path_join(file, dir, "data.mdb");
+	if (rc != 0)
+		return rc;
+	int fd = open(file, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	uint8_t *buf = malloc(HASH_CHUNK_BYTES);
+	if (buf == NULL) {
+		close(fd);
+		return HW_ENOMEM;
+	}
+	crypto_generichash_state st;
+	crypto_generichash_init(&st, NULL, 0, HW_HASH_BYTES);
+	*bytes = 0;
+	for (;;) {
+		ssize_t n = read(fd, buf, HASH_CHUNK_BYTES);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			rc = n < 0 ? -errno : 0;
+			break;
+		}
+		crypto_generichash_update(&st, buf, (unsigned long long)n);
+		*bytes += (uint64_t)n;
+	}
+	crypto_generichash_final(&st, out, HW_HASH_BYTES);
+	free(buf);
+	close(fd);
+	return rc;
+}
+
+int hw_snapshot_check(const char *dir, const struct hw_head *want)
+{
+	struct hw_head h;
+	int rc = read_heads(dir, &h, NULL);
+	if (rc != 0)
+		return rc;
+	if (h.lsn != want->lsn || memcmp(h.hash, want->hash, HW_HASH_BYTES) != 0)
+		return HW_ECHAIN;
+	return 0;
+}
+
+/* The parent directory of path (no trailing slash expected), to flush renames in it. */
+static int parent_of(const char *path, char out[PATH_MAX])
+{
+	char tmp[PATH_MAX];
+	if (snprintf(tmp, sizeof tmp, "%s", path) >= (int)sizeof tmp)
+		return -ENAMETOOLONG;
+	snprintf(out, PATH_MAX, "%s", dirname(tmp));
+	return 0;
+}
+
+int hw_snapshot_swap(const char *data_dir, const char *new_dir, int64_t now_ms, char *aside,
+		     size_t cap)
+{
+	char parent[PATH_MAX];
+	int rc = parent_of(data_dir, parent);
+	if (rc != 0)
+		return rc;
+	if (snprintf(aside, cap, "%s.replaced-%" PRId64, data_dir, now_ms) >= (int)cap)
+		return -ENAMETOOLONG;
+	bool moved = true;
+	if (rename(data_dir, aside) != 0) {
+		if (errno != ENOENT)
+			return -errno;
+		moved = false;
+		aside[0] = '\0';
+	}
+	if (rename(new_dir, data_dir) != 0) {
+		rc = -errno;
+		if (moved)
+			rename(aside, data_dir); /* put the old data back where it was */
+		return rc;
+	}
+	return hw_snapshot_fsync_path(parent);
+}

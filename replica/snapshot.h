@@ -1,0 +1,56 @@
+/* snapshot.h: a store shipped whole: a consistent compacted copy made from a running
+ * store, checked where it arrives, and swapped in for a node's data directory.
+ *
+ * A standby so far behind that the primary's log no longer holds its next entry (the log
+ * starts after a base, replica/store.h) cannot catch up from the log: the primary copies
+ * its store (mdb_env_copy2 with MDB_CP_COMPACT, one read transaction, so the copy is one
+ * consistent point) and streams the file; the copy describes itself, since its meta head
+ * is the LSN and hash it holds everything up to. The standby installs it in place of its
+ * data directory and then follows the log from that head (engine/node_snapshot.c,
+ * docs/formats.md). Backups use the same copy (replica/backup.h). */
+#ifndef HW_REPLICA_SNAPSHOT_H
+#define HW_REPLICA_SNAPSHOT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "replica/store.h"
+
+struct hw_snapshot_info {
+	struct hw_head head; /* the copy's head: everything up to it is in the copy */
+	struct hw_head base; /* the copy's log base (its log holds base.lsn + 1 .. head) */
+	uint64_t bytes;      /* size of dir/data.mdb */
+};
+
+/* Copy s, compacted, into dir/data.mdb (dir is created if missing; data.mdb must not
+ * exist: -EEXIST) and flush it to disk; *out describes the copy (read back from it, not
+ * from s, which may have moved on). Any thread: it holds a read transaction, and the
+ * read side of s's map lock, for the copy's duration, so s's writer cannot grow the map
+ * meanwhile (it waits) and the file may grow while the copy runs (lmdb.h). Leaves
+ * dir/lock.mdb out. 0, or an LMDB error translated (HW_ESTORE_FULL for a full disk),
+ * or -errno. */
+int hw_snapshot_make(struct hw_store *s, const char *dir, struct hw_snapshot_info *out);
+
+/* BLAKE2b-256 and size of dir/data.mdb. -errno. Any thread. */
+int hw_snapshot_hash(const char *dir, uint8_t out[HW_HASH_BYTES], uint64_t *bytes);
+
+/* Check that dir holds a store whose head is want (LSN and hash): opened read-only, its
+ * format checked; the lock file the open makes is removed. HW_ECHAIN when the head
+ * differs, HW_EFORMAT when it is no store. */
+int hw_snapshot_check(const char *dir, const struct hw_head *want);
+
+/* Put new_dir in the place of data_dir: data_dir is renamed to
+ * "<data_dir>.replaced-<now_ms>" (kept: a replica's data is never deleted silently; its
+ * path goes to aside, "" when data_dir did not exist), new_dir renamed to data_dir, and
+ * the parent directory flushed. On failure whatever was moved is moved back. The store
+ * in data_dir must be closed. -errno. */
+int hw_snapshot_swap(const char *data_dir, const char *new_dir, int64_t now_ms, char *aside,
+		     size_t cap);
+
+/* Remove dir and everything under it; a missing dir is fine. -errno. */
+int hw_snapshot_rm(const char *dir);
+
+/* Flush a file or directory by path. -errno. */
+int hw_snapshot_fsync_path(const char *path);
+
+#endif

@@ -1,0 +1,435 @@
+/* test_snapshot.c: a standby so far behind that the primary's log no longer holds its
+ * position gets a snapshot over the replication connection, then the log. Real `hawser
+ * node` processes on loopback; the primary keeps log_keep_records = 2000. Every
+ * acknowledged record must end up on the standby (the same bytes wherever both logs still
+ * hold the entry), heads and digests must match, and a standby's old data is kept aside.
+ *
+ * HW_SNAPSHOT_RECORDS (environment) changes the size of the primary's history for a
+ * measurement run; the default keeps the test well under 30 s. */
+#include <dirent.h>
+#include <errno.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "bench/workload.h"
+#include "engine/io/frame.h"
+#include "hawser.h"
+#include "replica/store.h"
+#include "tests/integration/proc.h"
+#include "wire.pb-c.h"
+
+#define EVENT_WAIT_MS   20000
+#define STOP_WAIT_MS    10000
+#define CATCHUP_MS      30000
+#define KEEP_RECORDS    2000u
+#define HISTORY_RECORDS 20000u /* before the standby starts */
+#define LIVE_RECORDS    10000u /* arriving while the snapshot is sent and installed */
+#define BEHIND_RECORDS  1000u  /* what the second test's standby has */
+#define WINDOW          16u    /* a slow load: records keep arriving during the snapshot */
+
+struct fix {
+	char root[HW_PROC_PATH_MAX];
+	struct hw_tnode p;
+	struct hw_tnode s;
+	struct hw_load load;
+};
+
+static uint64_t history_records(void)
+{
+	const char *v = getenv("HW_SNAPSHOT_RECORDS");
+	return v != NULL && strtoull(v, NULL, 10) > KEEP_RECORDS * 2 ? strtoull(v, NULL, 10)
+								     : HISTORY_RECORDS;
+}
+
+static int setup(void **state)
+{
+	struct fix *f = calloc(1, sizeof *f);
+	if (f == NULL || hw_test_mkdtemp("snapshot", f->root, sizeof f->root) != 0)
+		return -1;
+	f->p.proc.err_fd = f->p.proc.log_fd = -1;
+	f->s.proc.err_fd = f->s.proc.log_fd = -1;
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fix *f = *state;
+	hw_proc_kill(&f->s.proc);
+	hw_proc_kill(&f->p.proc);
+	bool joined = hw_load_join(&f->load, 60000);
+	int rc = hw_test_rm_rf(f->root);
+	if (!joined)
+		return -1; /* its thread still uses f */
+	hw_load_free(&f->load);
+	free(f);
+	return rc;
+}
+
+/* A primary in local mode (the standby is absent or behind for most of the run) that
+ * keeps KEEP_RECORDS log entries. */
+static void start_primary(struct fix *f)
+{
+	struct hw_tnode_opts po = {.primary = true, .standbys = "s1", .mode = "local", .k = 1};
+	assert_int_equal(hw_tnode_init(&f->p, f->root, "p1", &po), 0);
+	FILE *ini = fopen(f->p.ini, "a");
+	assert_non_null(ini);
+	fprintf(ini, "[limits]\nlog_keep_records = %u\n", KEEP_RECORDS);
+	assert_int_equal(fclose(ini), 0);
+	assert_int_equal(hw_tnode_start(&f->p, NULL), 0);
+}
+
+static void init_standby(struct fix *f)
+{
+	struct hw_tnode_opts so = {.primary_addr = f->p.listen};
+	assert_int_equal(hw_tnode_init(&f->s, f->root, "s1", &so), 0);
+}
+
+static void load_start(struct fix *f, uint64_t count)
+{
+	f->load = (struct hw_load){.addr = f->p.client,
+				   .count = count,
+				   .window = WINDOW,
+				   .mode = HW_LOCAL,
+				   .k = 1,
+				   .seed = 33};
+	assert_int_equal(hw_load_init(&f->load), 0);
+	assert_int_equal(hw_load_start(&f->load), 0);
+}
+
+/* The load finished with every record acknowledged at LSNs 1..count. */
+static uint64_t load_all_acked(struct hw_load *l)
+{
+	assert_true(hw_load_join(l, CATCHUP_MS));
+	assert_int_equal(l->rc, 0);
+	assert_int_equal(l->acked, l->count);
+	uint64_t last = 0;
+	for (uint64_t i = 0; i < l->count; i++)
+		last = l->out[i].lsn > last ? l->out[i].lsn : last;
+	assert_int_equal(last, l->count);
+	return last;
+}
+
+static uint64_t field_u64(const char *line, const char *key)
+{
+	const char *p = strstr(line, key);
+	assert_non_null(p);
+	return strtoull(p + strlen(key), NULL, 10);
+}
+
+/* Wait for the standby's snapshot_installed line and the primary's snapshot_sent; print
+ * what they measured. Returns the snapshot's LSN. */
+static uint64_t wait_installed(struct fix *f, size_t *smark, size_t *pmark)
+{
+	char line[512];
+	assert_true(hw_proc_wait_line(&f->s.proc, smark, "event=snapshot_installed", NULL,
+				      EVENT_WAIT_MS, line, sizeof line));
+	const char *secs = strstr(line, "seconds=");
+	print_message("standby: %s\n", strstr(line, "lsn="));
+	assert_non_null(secs);
+	uint64_t lsn = field_u64(line, "lsn=");
+	assert_true(field_u64(line, "bytes=") > 0);
+	assert_true(hw_proc_wait_line(&f->p.proc, pmark, "event=snapshot_sent", "peer=s1",
+				      EVENT_WAIT_MS, line, sizeof line));
+	print_message("primary: %s\n", strstr(line, "lsn="));
+	return lsn;
+}
+
+/* Every acknowledged record's entry has the same bytes in both stores wherever both
+ * logs still hold it; where one does not, it lies at or before that log's base. */
+static void compare_acked(const char *a, const char *b, const struct hw_load *l)
+{
+	struct hw_store_opts ro = {.read_only = true};
+	struct hw_store *sa, *sb;
+	struct hw_head ba, bb;
+	assert_int_equal(hw_store_open(a, &ro, &sa), 0);
+	assert_int_equal(hw_store_open(b, &ro, &sb), 0);
+	assert_int_equal(hw_store_base(sa, &ba), 0);
+	assert_int_equal(hw_store_base(sb, &bb), 0);
+	uint64_t both = 0;
+	for (uint64_t i = 0; i < l->count; i++) {
+		if (!l->done_rec[i] || l->out[i].code != 0)
+			continue;
+		uint64_t lsn = l->out[i].lsn;
+		uint8_t *ea = NULL, *eb = NULL;
+		size_t la = 0, lb = 0;
+		int ra = hw_store_read_entry(sa, lsn, &ea, &la);
+		int rb = hw_store_read_entry(sb, lsn, &eb, &lb);
+		if (ra == 0 && rb == 0) {
+			assert_int_equal(la, lb);
+			assert_memory_equal(ea, eb, la);
+			both++;
+		} else {
+			assert_true((ra == HW_ENOTFOUND && lsn <= ba.lsn) ||
+				    (rb == HW_ENOTFOUND && lsn <= bb.lsn));
+		}
+		free(ea);
+		free(eb);
+	}
+	print_message("acked entries in both logs: %llu; bases: primary %llu, standby %llu\n",
+		      (unsigned long long)both, (unsigned long long)ba.lsn,
+		      (unsigned long long)bb.lsn);
+	assert_true(ba.lsn > 0);
+	assert_true(both > 0);
+	hw_store_close(sb);
+	hw_store_close(sa);
+}
+
+/* Catch up, stop both nodes, compare acked entries, heads and digests, and verify the
+ * standby (chain and records; its state cannot be rebuilt from a pruned log). */
+static void stop_and_compare(struct fix *f, uint64_t last_lsn)
+{
+	uint64_t seen;
+	int rc = hw_tnode_wait_durable(&f->s, last_lsn, CATCHUP_MS, &seen);
+	if (rc != 0)
+		fail_msg("standby durable at %llu, primary at %llu", (unsigned long long)seen,
+			 (unsigned long long)last_lsn);
+	assert_int_equal(hw_proc_stop(&f->s.proc, STOP_WAIT_MS), 0);
+	assert_int_equal(hw_proc_stop(&f->p.proc, STOP_WAIT_MS), 0);
+	compare_acked(f->p.dir, f->s.dir, &f->load);
+	char why[256] = "";
+	if (hw_tstore_compare(f->p.dir, f->s.dir, NULL, why, sizeof why) != 0)
+		fail_msg("primary vs standby: %s", why);
+	char log[HW_PROC_PATH_MAX + 16], out[4096];
+	snprintf(log, sizeof log, "%s/verify.log", f->root);
+	const char *args[] = {"verify", f->s.dir, NULL};
+	assert_int_equal(hw_proc_run(log, out, sizeof out, CATCHUP_MS, args), 0);
+	assert_non_null(strstr(out, "state not rebuilt"));
+}
+
+/* Is there a directory named <dir>.replaced-* beside dir? Copies its path to out. */
+static bool replaced_dir(const char *dir, char *out, size_t cap)
+{
+	const char *slash = strrchr(dir, '/');
+	char parent[HW_PROC_PATH_MAX / 2], prefix[128];
+	snprintf(parent, sizeof parent, "%.*s", (int)(slash - dir), dir);
+	snprintf(prefix, sizeof prefix, "%s.replaced-", slash + 1);
+	DIR *d = opendir(parent);
+	assert_non_null(d);
+	bool found = false;
+	for (struct dirent *e; (e = readdir(d)) != NULL && !found;) {
+		if (strncmp(e->d_name, prefix, strlen(prefix)) == 0) {
+			snprintf(out, cap, "%.200s/%.200s", parent, e->d_name);
+			found = true;
+		}
+	}
+	closedir(d);
+	return found;
+}
+
+/* An empty standby starts after the primary took 20,000 records and pruned all but the
+ * last 2,000: it is sent a snapshot (snapshot_installed), then the log, while records
+ * keep arriving; at the end every acked record is on it and the digests are equal. */
+static void test_empty_standby_gets_snapshot(void **state)
+{
+	struct fix *f = *state;
+	uint64_t history = history_records();
+	start_primary(f);
+	load_start(f, history + LIVE_RECORDS);
+	assert_true(hw_load_wait_acked(&f->load, history, CATCHUP_MS));
+	init_standby(f);
+	size_t smark = 0, pmark = hw_proc_mark(&f->p.proc);
+	assert_int_equal(hw_tnode_start(&f->s, &smark), 0);
+	uint64_t lsn = wait_installed(f, &smark, &pmark);
+	assert_true(lsn >= history);
+	char aside[HW_PROC_PATH_MAX + 64];
+	assert_false(replaced_dir(f->s.dir, aside, sizeof aside)); /* it was empty */
+	uint64_t acked_then = hw_load_acked(&f->load);
+	print_message("records acked when installed: %llu of %llu\n",
+		      (unsigned long long)acked_then, (unsigned long long)f->load.count);
+	stop_and_compare(f, load_all_acked(&f->load));
+}
+
+/* A standby that holds the first 1,000 records of the primary's chain, stopped while
+ * the primary takes 20,000 more and prunes past it, gets a snapshot when it comes back;
+ * its old data directory is kept aside, whole, and it ends equal to the primary. */
+static void test_behind_standby_gets_snapshot(void **state)
+{
+	struct fix *f = *state;
+	uint64_t history = history_records();
+	start_primary(f);
+	init_standby(f);
+	size_t smark = 0;
+	assert_int_equal(hw_tnode_start(&f->s, &smark), 0);
+	load_start(f, BEHIND_RECORDS + history);
+	uint64_t seen;
+	assert_int_equal(hw_tnode_wait_durable(&f->s, BEHIND_RECORDS, CATCHUP_MS, &seen), 0);
+	assert_int_equal(hw_proc_stop(&f->s.proc, STOP_WAIT_MS), 0);
+	hw_proc_kill(&f->s.proc);
+	uint64_t last = load_all_acked(&f->load);
+
+	struct hw_store_opts ro = {.read_only = true};
+	struct hw_store *old;
+	struct hw_head old_head;
+	assert_int_equal(hw_store_open(f->s.dir, &ro, &old), 0);
+	assert_int_equal(hw_store_head(old, &old_head), 0);
+	hw_store_close(old);
+	assert_true(old_head.lsn >= BEHIND_RECORDS);
+	assert_true(old_head.lsn + KEEP_RECORDS < last); /* the primary pruned past it */
+
+	size_t pmark = hw_proc_mark(&f->p.proc);
+	smark = 0;
+	assert_int_equal(hw_tnode_start(&f->s, &smark), 0);
+	assert_true(wait_installed(f, &smark, &pmark) >= last);
+	char aside[HW_PROC_PATH_MAX + 64];
+	assert_true(replaced_dir(f->s.dir, aside, sizeof aside));
+	struct hw_head aside_head;
+	assert_int_equal(hw_store_open(aside, &ro, &old), 0);
+	assert_int_equal(hw_store_head(old, &aside_head), 0);
+	hw_store_close(old);
+	assert_int_equal(aside_head.lsn, old_head.lsn);
+	assert_memory_equal(aside_head.hash, old_head.hash, HW_HASH_BYTES);
+	stop_and_compare(f, last);
+}
+
+/* ---- a fake primary that sends a bad snapshot ---- */
+
+static void put_frame(int fd, enum hw_frame_type type, const uint8_t *body, size_t len)
+{
+	uint8_t hdr[HW_FRAME_HEADER_BYTES];
+	hw_frame_header(hdr, type, body, (uint32_t)len);
+	assert_int_equal(write(fd, hdr, sizeof hdr), (ssize_t)sizeof hdr);
+	if (len > 0)
+		assert_int_equal(write(fd, body, len), (ssize_t)len);
+}
+
+static void put_msg(int fd, enum hw_frame_type type, const ProtobufCMessage *m)
+{
+	uint8_t buf[512];
+	size_t len = protobuf_c_message_get_packed_size(m);
+	assert_true(len <= sizeof buf);
+	protobuf_c_message_pack(m, buf);
+	put_frame(fd, type, buf, len);
+}
+
+/* A listening socket on 127.0.0.1; its address goes to addr. */
+static int fake_listen(char *addr, size_t cap)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(fd >= 0);
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t sl = sizeof sa;
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+	assert_int_equal(listen(fd, 4), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &sl), 0);
+	snprintf(addr, cap, "127.0.0.1:%u", (unsigned)ntohs(sa.sin_port));
+	return fd;
+}
+
+/* Hello as a primary far ahead, then a snapshot whose bytes do not match its BLAKE2b. */
+static void send_bad_snapshot(int fd)
+{
+	static uint8_t hash[HW_HASH_BYTES] = {7}, wrong[HW_HASH_BYTES] = {0};
+	uint8_t chunk[4096];
+	memset(chunk, 0x5a, sizeof chunk);
+	Hawser__Wire__V1__Hello h = HAWSER__WIRE__V1__HELLO__INIT;
+	h.protocol_version = 1;
+	h.cluster_id = "itest";
+	h.node_id = "p1";
+	h.role = HAWSER__WIRE__V1__ROLE__PRIMARY;
+	h.epoch = 1;
+	h.last_lsn = 100000;
+	put_msg(fd, HW_FRAME_HELLO, &h.base);
+	Hawser__Wire__V1__SnapshotBegin b = HAWSER__WIRE__V1__SNAPSHOT_BEGIN__INIT;
+	b.epoch = 1;
+	b.lsn = 100000;
+	b.hash = (ProtobufCBinaryData){HW_HASH_BYTES, hash};
+	b.bytes = sizeof chunk;
+	put_msg(fd, HW_FRAME_SNAPSHOT_BEGIN, &b.base);
+	put_frame(fd, HW_FRAME_SNAPSHOT_CHUNK, chunk, sizeof chunk);
+	Hawser__Wire__V1__SnapshotEnd e = HAWSER__WIRE__V1__SNAPSHOT_END__INIT;
+	e.blake2b = (ProtobufCBinaryData){HW_HASH_BYTES, wrong};
+	put_msg(fd, HW_FRAME_SNAPSHOT_END, &e.base);
+}
+
+/* A store in dir holding n generated records; returns its head. */
+static struct hw_head make_store(const char *dir, uint64_t n)
+{
+	struct hw_store *st;
+	struct hw_workload *w;
+	struct hw_workload_opts o = {.seed = 5, .count = n, .end_ms = 1790000000000LL};
+	assert_int_equal(hw_store_init(dir), 0);
+	assert_int_equal(hw_store_open(dir, NULL, &st), 0);
+	assert_int_equal(hw_workload_new(&o, &w), 0);
+	static uint8_t buf[HW_RECORD_BYTES_MAX];
+	for (uint64_t i = 0; i < n; i++) {
+		struct hw_work_item it;
+		struct hw_result r;
+		assert_int_equal(hw_workload_next(w, buf, sizeof buf, &it), 0);
+		struct hw_submit sub = {.data = buf, .len = it.len};
+		assert_int_equal(hw_store_submit(st, 1, o.end_ms, &sub, 1, &r), 0);
+	}
+	struct hw_head h;
+	assert_int_equal(hw_store_head(st, &h), 0);
+	hw_workload_free(w);
+	hw_store_close(st);
+	return h;
+}
+
+/* A snapshot whose bytes do not match its BLAKE2b is refused with HW_ECORRUPT: the
+ * connection closes, the partial copy is removed, and the standby's own data stays where
+ * it was, unchanged and not moved aside. */
+static void test_bad_snapshot_refused(void **state)
+{
+	struct fix *f = *state;
+	char addr[64];
+	int lfd = fake_listen(addr, sizeof addr);
+	struct hw_tnode_opts so = {.primary_addr = addr};
+	assert_int_equal(hw_tnode_init(&f->s, f->root, "s1", &so), 0);
+	struct hw_head before = make_store(f->s.dir, 50);
+	size_t smark = 0;
+	assert_int_equal(hw_tnode_start(&f->s, &smark), 0);
+	int cfd = accept(lfd, NULL, NULL);
+	assert_true(cfd >= 0);
+	send_bad_snapshot(cfd);
+	char line[512];
+	assert_true(hw_proc_wait_line(&f->s.proc, &smark, "event=snapshot_refused",
+				      "code=HW_ECORRUPT", EVENT_WAIT_MS, line, sizeof line));
+	print_message("standby: %s\n", strstr(line, "lsn="));
+	close(cfd);
+	close(lfd);
+	assert_int_equal(hw_proc_stop(&f->s.proc, STOP_WAIT_MS), 0);
+	char aside[HW_PROC_PATH_MAX + 64], tmp[HW_PROC_PATH_MAX + 32];
+	assert_false(replaced_dir(f->s.dir, aside, sizeof aside));
+	snprintf(tmp, sizeof tmp, "%s.snapshot-tmp", f->s.dir);
+	struct stat st;
+	assert_int_not_equal(stat(tmp, &st), 0);
+	struct hw_store_opts ro = {.read_only = true};
+	struct hw_store *s;
+	struct hw_head after;
+	assert_int_equal(hw_store_open(f->s.dir, &ro, &s), 0);
+	assert_int_equal(hw_store_head(s, &after), 0);
+	hw_store_close(s);
+	assert_int_equal(after.lsn, before.lsn);
+	assert_memory_equal(after.hash, before.hash, HW_HASH_BYTES);
+}
+
+int main(void)
+{
+	if (hw_test_bin() == NULL) {
+		fprintf(stderr, "test_snapshot: skipped: HW_BIN does not name the hawser binary"
+				" (run through ctest)\n");
+		return 77;
+	}
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_empty_standby_gets_snapshot, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_behind_standby_gets_snapshot, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_snapshot_refused, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
