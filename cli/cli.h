@@ -38,6 +38,8 @@ extern const struct hw_cli_cmd hw_cli_demo;
 extern const struct hw_cli_cmd hw_cli_submit, hw_cli_status; /* cli/cmd_node.c */
 extern const struct hw_cli_cmd hw_cli_node;                  /* cli/cmd_serve.c */
 extern const struct hw_cli_cmd hw_cli_bench;                 /* cli/cmd_bench.c */
+extern const struct hw_cli_cmd hw_cli_plan;                  /* cli/cmd_plan.c */
+extern const struct hw_cli_cmd hw_cli_keygen;                /* cli/cmd_keygen.c */
 
 /* Called for each option with getopt_long's val and the option's argument (NULL for a
  * flag). Returns 0, or -1 when the value is bad (the parser reports a usage error). */
@@ -65,6 +67,12 @@ int hw_cli_u64(const char *s, uint64_t *out);
 /* Parse a time: integer milliseconds since 1970 or ISO 8601 UTC
  * "2026-11-26T10:00:00Z" (optionally with .mmm before the Z). Returns 0 or -1. */
 int hw_cli_time_ms(const char *s, int64_t *out);
+
+/* Parse a duration into milliseconds: a number with a unit, "500ms", "30s", "1.5s",
+ * "5m", "12h", "1d", or a bare "0". A fraction must come out as whole milliseconds;
+ * a number other than 0 without a unit is refused (seconds or milliseconds?). Returns
+ * 0 or -1. */
+int hw_cli_duration_ms(const char *s, int64_t *out);
 
 /* Format ms as ISO 8601 UTC with milliseconds into buf (at least 32 bytes). */
 const char *hw_cli_iso(int64_t ms, char *buf, size_t cap);

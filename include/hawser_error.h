@@ -58,7 +58,11 @@ extern "C" {
 	X(HW_ECLUSTER, -6302, "peer is of another cluster or protocol version")              \
 	X(HW_ENOT_PRIMARY, -6303, "this node is not the primary")                            \
 	X(HW_ECLOSED, -6304, "connection closed")                                            \
-	X(HW_EDIVERGED, -6305, "logs have diverged: the chains do not match")
+	X(HW_EDIVERGED, -6305, "logs have diverged: the chains do not match")                \
+	X(HW_EAUTH, -6306, "peer key is not trusted")                                        \
+	X(HW_EHANDSHAKE, -6307, "handshake failed")                                          \
+	X(HW_EREPLAY, -6308, "message replayed or out of order")                             \
+	X(HW_EDECRYPT, -6309, "message failed authentication")
 
 enum hw_errno {
 #define HW_ERRNO_ENUM_(name, value, text) name = (value),

@@ -1,0 +1,657 @@
+/* cmd_plan.c: `hawser plan`: the RTO/RPO planner (engine/core/targets.h) for an operator.
+ * It gathers the planner's inputs (LAN defaults, or measured against a running node with
+ * --measure), runs hw_tg_plan() for the given targets and for a few tighter and looser
+ * RTOs, and prints the election timers, the failover time term by term, the commit rule
+ * and the trade-off, or refuses an RTO that cannot be met safely with the reason. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "cli/json.h"
+#include "engine/client_int.h"
+#include "engine/core/repl.h"
+#include "engine/core/targets.h"
+#include "hawser.h"
+#include "wire.pb-c.h"
+
+/* LAN defaults, used without --measure (docs/operations.md "Choosing targets"). One-way
+ * heartbeat delay on a switched LAN between busy hosts: p50 100 us, p99 500 us (a
+ * round trip is about twice that). */
+#define LAN_DELAY_P50_US 100
+#define LAN_DELAY_P99_US 500
+/* Records a standby applies per second: well under what the store ingests in batches
+ * (docs/benchmarks.md), so the replay budget errs on the short side. */
+#define REPLAY_RATE_DEFAULT 100000.0
+/* Election after detection: a pre-vote and a vote round, a persisted vote (one fsync)
+ * and the random backoff; an estimate, not measured. */
+#define ELECTION_MS_DEFAULT 500
+/* Resume: clients notice, reconnect to the new primary and see their first submit
+ * return; an estimate, not measured. */
+#define RESUME_MS_DEFAULT 1000
+/* One local commit: an fsync on a datacenter SSD. A commit durable on a standby costs
+ * that standby's fsync plus one round trip on top. */
+#define COMMIT_LOCAL_US_DEFAULT 500.0
+
+/* STATUS round trips that stand in for heartbeats: enough for a p99 that is not just
+ * the maximum, quick on any LAN (200 x 0.5 ms). */
+#define MEASURE_SAMPLES 200
+/* One status reply may take this long before the node is called unresponsive. */
+#define MEASURE_WAIT_MS 5000
+/* RTO of the Patroni-like row of the trade-off (ttl 30 s; anchors-ha.md section 2). */
+#define PATRONI_RTO_MS 30000
+/* The RPO shown as the alternative to RPO 0 (Oracle's FastStartFailoverLagLimit
+ * minimum, anchors-ha.md section 2). */
+#define RPO_ALT_MS 5000
+/* Rows of the trade-off: 0.5x, 1x, 2x and the Patroni-like one. */
+#define ROWS_MAX 4
+/* A planned detection with more expected false failovers per year than this is flagged. */
+#define FALSE_FAILOVERS_WARN 0.1
+
+struct plan_opts {
+	int64_t rto_ms;
+	int64_t rpo_ms;
+	bool rto_given, rpo_given;
+	const char *measure;
+	uint64_t k;
+	bool k_given;
+	bool json;
+};
+
+/* What --measure found, or the defaults without it. */
+struct inputs {
+	bool measured;
+	const char *addr;
+	unsigned samples;
+	int64_t rtt_p50_us, rtt_p99_us; /* measured round trips */
+	const char *role;               /* the measured node's role */
+	uint32_t node_k;                /* its configured k */
+	const char *backlog_note;       /* where the backlog came from */
+	struct hw_tg_input in;
+};
+
+struct row {
+	int64_t rto_ms;
+	char label[48];
+	int rc;
+	struct hw_tg_plan plan;
+};
+
+static int opt_cb(void *arg, int key, const char *v)
+{
+	struct plan_opts *o = arg;
+	switch (key) {
+	case 't':
+		o->rto_given = true;
+		return hw_cli_duration_ms(v, &o->rto_ms) || o->rto_ms <= 0 ? -1 : 0;
+	case 'p':
+		o->rpo_given = true;
+		return hw_cli_duration_ms(v, &o->rpo_ms);
+	case 'm':
+		o->measure = v;
+		return 0;
+	case 'k':
+		o->k_given = true;
+		return hw_cli_u64(v, &o->k) || o->k == 0 || o->k > HW_PEERS_MAX ? -1 : 0;
+	case 'j':
+		o->json = true;
+		return 0;
+	}
+	return -1;
+}
+
+/* ---------------------------------------------------------------- measuring */
+
+static int cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	return (x > y) - (x < y);
+}
+
+/* Nearest-rank percentile q (0..100) of sorted a[0..n). */
+static int64_t percentile(const int64_t *a, size_t n, unsigned q)
+{
+	size_t rank = (n * q + 99) / 100;
+	return a[rank > 0 ? rank - 1 : 0];
+}
+
+static const char *role_name(Hawser__Wire__V1__Role r)
+{
+	switch (r) {
+	case HAWSER__WIRE__V1__ROLE__PRIMARY:
+		return "primary";
+	case HAWSER__WIRE__V1__ROLE__STANDBY:
+		return "standby";
+	default:
+		return "other";
+	}
+}
+
+/* The backlog a standby would replay if promoted now: on a primary, the largest of its
+ * connected standbys' received - applied (the worst one may be the one promoted). A
+ * standby's own status carries no applied position. */
+static void take_backlog(const Hawser__Wire__V1__Status *s, struct inputs *x)
+{
+	x->role = role_name(s->role);
+	x->node_k = s->k;
+	x->in.backlog_records = 0;
+	if (s->role != HAWSER__WIRE__V1__ROLE__PRIMARY) {
+		x->backlog_note = "not a primary: its status has no applied position, backlog "
+				  "taken as 0 (measure the primary)";
+		return;
+	}
+	size_t connected = 0;
+	for (size_t i = 0; i < s->n_peers; i++) {
+		const Hawser__Wire__V1__PeerStatus *p = s->peers[i];
+		if (!p->connected)
+			continue;
+		connected++;
+		uint64_t b = p->received > p->applied ? p->received - p->applied : 0;
+		if (b > x->in.backlog_records)
+			x->in.backlog_records = b;
+	}
+	x->backlog_note = connected ? "largest received - applied of the connected standbys"
+				    : "no standby connected: backlog taken as 0";
+}
+
+/* MEASURE_SAMPLES status round trips; rtt[] gets them in us, *last the final reply. */
+static int round_trips(struct hw_client *c, int64_t *rtt, Hawser__Wire__V1__Status **last)
+{
+	uint8_t *body = NULL;
+	size_t len = 0;
+	for (unsigned i = 0; i < MEASURE_SAMPLES; i++) {
+		free(body);
+		body = NULL;
+		double t0 = hw_cli_mono_s();
+		int rc = hw_client_status(c, MEASURE_WAIT_MS, &body, &len);
+		if (rc)
+			return rc;
+		rtt[i] = (int64_t)((hw_cli_mono_s() - t0) * 1e6 + 0.5);
+	}
+	*last = hawser__wire__v1__status__unpack(NULL, len, body);
+	free(body);
+	return *last ? 0 : HW_EPROTOCOL;
+}
+
+/* Measure x->addr: the round trips stand in for heartbeats (a reply waits for one turn
+ * of the node's loop, as a lease renewal does), and the full round trip is taken as the
+ * heartbeat delay, which errs towards longer timers. Prints its own error message. */
+static int measure(struct inputs *x)
+{
+	struct hw_client *c;
+	int rc = hw_client_connect(x->addr, &c);
+	if (rc) {
+		fprintf(stderr,
+			"hawser plan: cannot measure %s: no hawser node answers there (%s, %s); "
+			"give a running node's client port, or leave out --measure for LAN "
+			"defaults\n",
+			x->addr, hw_strerror(rc), hw_errname(rc));
+		return rc;
+	}
+	int64_t rtt[MEASURE_SAMPLES];
+	Hawser__Wire__V1__Status *s = NULL;
+	rc = round_trips(c, rtt, &s);
+	hw_client_close(c);
+	if (rc) {
+		fprintf(stderr, "hawser plan: measuring %s: status request failed: %s (%s)\n",
+			x->addr, hw_strerror(rc), hw_errname(rc));
+		return rc;
+	}
+	qsort(rtt, MEASURE_SAMPLES, sizeof rtt[0], cmp_i64);
+	x->measured = true;
+	x->samples = MEASURE_SAMPLES;
+	x->rtt_p50_us = percentile(rtt, MEASURE_SAMPLES, 50);
+	x->rtt_p99_us = percentile(rtt, MEASURE_SAMPLES, 99);
+	x->in.jitter_p99_us = x->rtt_p99_us;
+	x->in.jitter_spread_us = x->rtt_p99_us - x->rtt_p50_us;
+	if (x->in.jitter_spread_us < 1)
+		x->in.jitter_spread_us = 1;
+	x->in.commit_durable_us = COMMIT_LOCAL_US_DEFAULT + (double)x->rtt_p50_us;
+	take_backlog(s, x);
+	hawser__wire__v1__status__free_unpacked(s, NULL);
+	return 0;
+}
+
+/* The defaults; measure() overwrites what it measures. */
+static void lan_defaults(const struct plan_opts *o, struct inputs *x)
+{
+	*x = (struct inputs){
+		.addr = o->measure,
+		.backlog_note = "assumed: no node measured",
+		.in = {.rto_ms = o->rto_ms,
+		       .rpo_ms = o->rpo_ms,
+		       .jitter_p99_us = LAN_DELAY_P99_US,
+		       .jitter_spread_us = LAN_DELAY_P99_US - LAN_DELAY_P50_US,
+		       .replay_rate = REPLAY_RATE_DEFAULT,
+		       .election_ms = ELECTION_MS_DEFAULT,
+		       .resume_ms = RESUME_MS_DEFAULT,
+		       .k = 1,
+		       .commit_local_us = COMMIT_LOCAL_US_DEFAULT,
+		       .commit_durable_us = COMMIT_LOCAL_US_DEFAULT + 2.0 * LAN_DELAY_P50_US}};
+}
+
+/* ---------------------------------------------------------------- planning */
+
+static void add_row(struct row *rows, size_t *n, int64_t rto_ms, const char *label)
+{
+	for (size_t i = 0; i < *n; i++) {
+		if (rows[i].rto_ms != rto_ms)
+			continue;
+		size_t used = strlen(rows[i].label);
+		snprintf(rows[i].label + used, sizeof rows[i].label - used, ", %s", label);
+		return;
+	}
+	size_t at = *n;
+	while (at > 0 && rows[at - 1].rto_ms > rto_ms) {
+		rows[at] = rows[at - 1];
+		at--;
+	}
+	rows[at] = (struct row){.rto_ms = rto_ms};
+	snprintf(rows[at].label, sizeof rows[at].label, "%s", label);
+	(*n)++;
+}
+
+/* The trade-off: the same inputs at 0.5x, 1x and 2x the RTO and at Patroni's 30 s. */
+static size_t tradeoff(const struct hw_tg_input *base, struct row *rows)
+{
+	size_t n = 0;
+	if (base->rto_ms / 2 > 0)
+		add_row(rows, &n, base->rto_ms / 2, "0.5x");
+	add_row(rows, &n, base->rto_ms, "target");
+	if (base->rto_ms <= INT64_MAX / 2)
+		add_row(rows, &n, base->rto_ms * 2, "2x");
+	add_row(rows, &n, PATRONI_RTO_MS, "Patroni-like");
+	for (size_t i = 0; i < n; i++) {
+		struct hw_tg_input in = *base;
+		in.rto_ms = rows[i].rto_ms;
+		rows[i].rc = hw_tg_plan(&in, &rows[i].plan);
+	}
+	return n;
+}
+
+/* The smallest RTO these inputs allow: every term at its floor. */
+static int64_t rto_min_ms(const struct hw_tg_input *in, const struct hw_tg_plan *p)
+{
+	return in->election_ms + in->resume_ms + p->replay_now_ms + p->detection_min_ms;
+}
+
+/* ---------------------------------------------------------------- text output */
+
+/* Seconds when round, else milliseconds: "30 s", "1500 ms", "0". */
+static const char *dur(int64_t ms, char *buf, size_t cap)
+{
+	if (ms == 0)
+		snprintf(buf, cap, "0");
+	else if (ms % 1000 == 0)
+		snprintf(buf, cap, "%" PRId64 " s", ms / 1000);
+	else
+		snprintf(buf, cap, "%" PRId64 " ms", ms);
+	return buf;
+}
+
+static const char *per_year(double v, char *buf, size_t cap)
+{
+	if (v < 1e-6)
+		snprintf(buf, cap, "< 1e-6");
+	else
+		snprintf(buf, cap, "%.3g", v);
+	return buf;
+}
+
+static void print_inputs(const struct inputs *x)
+{
+	const struct hw_tg_input *in = &x->in;
+	if (x->measured)
+		printf("inputs (measured against %s, a %s: %u status round trips, p50 %" PRId64
+		       " us, p99 %" PRId64 " us):\n",
+		       x->addr, x->role, x->samples, x->rtt_p50_us, x->rtt_p99_us);
+	else
+		printf("inputs (assumed: a LAN; nothing measured, use --measure ADDR for this "
+		       "cluster's numbers):\n");
+	printf("  heartbeat delay  p99 %" PRId64 " us, spread (p99 - p50) %" PRId64 " us%s\n",
+	       in->jitter_p99_us, in->jitter_spread_us,
+	       x->measured ? " (a full round trip)" : " (LAN default)");
+	printf("  replay rate      %.0f records/s (default)\n", in->replay_rate);
+	printf("  election         %" PRId64 " ms, resume %" PRId64 " ms (estimates)\n",
+	       in->election_ms, in->resume_ms);
+	printf("  backlog now      %" PRIu64 " records (%s)\n", in->backlog_records,
+	       x->backlog_note);
+	printf("  commit latency   local %.0f us, durable on a standby %.0f us (%s)\n",
+	       in->commit_local_us, in->commit_durable_us,
+	       x->measured ? "local assumed, plus the measured round trip" : "defaults");
+	printf("  clock drift      %d ppm (default bound)\n", HW_TG_DRIFT_PPM_DEFAULT);
+}
+
+static void print_timers_failover(const struct hw_tg_input *in, const struct hw_tg_plan *p)
+{
+	printf("\nelection timers\n");
+	printf("  renew interval   %6" PRId64 " ms  (at least %" PRId64 " ms for this jitter)\n",
+	       p->renew_ms, p->renew_min_ms);
+	printf("  lease            %6" PRId64 " ms  (%d renewals)\n", p->lease_ms,
+	       HW_TG_RENEWS_PER_LEASE);
+	printf("  drift margin     %6" PRId64 " ms\n", p->drift_margin_ms);
+	printf("  detection        %6" PRId64 " ms  (lease + drift margin; at least %" PRId64
+	       " ms)\n",
+	       p->detection_ms, p->detection_min_ms);
+	printf("\nfailover, term by term, against rto %" PRId64 " ms\n", in->rto_ms);
+	printf("  detection        %6" PRId64 " ms\n", p->detection_ms);
+	printf("  election         %6" PRId64 " ms\n", p->election_ms);
+	printf("  replay           %6" PRId64 " ms  (budget %" PRIu64
+	       " records; the backlog now takes %" PRId64 " ms)\n",
+	       p->replay_ms, p->replay_budget_records, p->replay_now_ms);
+	printf("  resume           %6" PRId64 " ms\n", p->resume_ms);
+	printf("  total            %6" PRId64 " ms  <= rto %" PRId64 " ms\n", p->failover_ms,
+	       in->rto_ms);
+	if (p->backlog_over_budget)
+		printf("  warning: the backlog now is past the replay budget: the primary "
+		       "throttles submits until the standbys catch up\n");
+}
+
+static void print_commit(const struct hw_tg_input *in, const struct hw_tg_plan *p)
+{
+	char b[32];
+	printf("\ncommit rule (rpo %s)\n", dur(in->rpo_ms, b, sizeof b));
+	if (p->rule == HW_TG_RULE_DURABLE)
+		printf("  a commit returns when durable on %u standby%s: no acknowledged loss\n",
+		       p->k, p->k == 1 ? "" : "s");
+	else
+		printf("  commits run ahead of the standbys by at most %s, then block: a "
+		       "failover loses at most the last %s of acknowledged submits\n",
+		       dur(p->max_ahead_ms, b, sizeof b), b);
+	printf("  commit latency %.0f us, throughput cost %.0f%% per closed-loop client\n",
+	       p->commit_latency_us, 100.0 * p->throughput_cost);
+	struct hw_tg_input alt = *in;
+	alt.rpo_ms = in->rpo_ms == 0 ? RPO_ALT_MS : 0;
+	struct hw_tg_plan q;
+	if (hw_tg_plan(&alt, &q) != 0)
+		return;
+	if (q.rule == HW_TG_RULE_AHEAD)
+		printf("  (rpo %s instead: local latency %.0f us, cost 0%%, but up to %s of "
+		       "acknowledged submits lost in a failover)\n",
+		       dur(alt.rpo_ms, b, sizeof b), q.commit_latency_us, b);
+	else
+		printf("  (rpo 0 instead: durable on %u, latency %.0f us, cost %.0f%%, no "
+		       "acknowledged loss)\n",
+		       q.k, q.commit_latency_us, 100.0 * q.throughput_cost);
+}
+
+static void print_rows(const struct hw_tg_input *in, const struct row *rows, size_t n)
+{
+	printf("\ntrade-off (same cluster, other RTOs)\n");
+	printf("  %-9s %-22s %12s %12s %22s %16s\n", "rto", "row", "detection", "renew",
+	       "false failovers/year", "replay budget");
+	for (size_t i = 0; i < n; i++) {
+		const struct row *r = &rows[i];
+		char b[32], f[32];
+		if (r->rc != 0) {
+			printf("  %-9s %-22s refused: the smallest safe rto is %" PRId64 " ms\n",
+			       dur(r->rto_ms, b, sizeof b), r->label, rto_min_ms(in, &r->plan));
+			continue;
+		}
+		printf("  %-9s %-22s %9" PRId64 " ms %9" PRId64 " ms %22s %8" PRIu64 " records\n",
+		       dur(r->rto_ms, b, sizeof b), r->label, r->plan.detection_ms,
+		       r->plan.renew_ms, per_year(r->plan.false_failovers_per_year, f, sizeof f),
+		       r->plan.replay_budget_records);
+	}
+	printf("  false failovers: the jitter model's floor (targets.h); pauses, saturated "
+	       "links and lost connections come on top\n");
+}
+
+/* ---------------------------------------------------------------- JSON output */
+
+static void json_inputs(struct hw_json *j, const struct inputs *x)
+{
+	const struct hw_tg_input *in = &x->in;
+	hw_json_key(j, "inputs");
+	hw_json_object_begin(j);
+	hw_json_key(j, "source");
+	hw_json_string(j, x->measured ? "measured" : "lan-defaults");
+	hw_json_key(j, "addr");
+	hw_json_string(j, x->addr);
+	hw_json_key(j, "role");
+	hw_json_string(j, x->role);
+	hw_json_key(j, "samples");
+	hw_json_uint(j, x->samples);
+	hw_json_key(j, "rtt_p50_us");
+	hw_json_int(j, x->rtt_p50_us);
+	hw_json_key(j, "rtt_p99_us");
+	hw_json_int(j, x->rtt_p99_us);
+	hw_json_key(j, "jitter_p99_us");
+	hw_json_int(j, in->jitter_p99_us);
+	hw_json_key(j, "jitter_spread_us");
+	hw_json_int(j, in->jitter_spread_us);
+	hw_json_key(j, "replay_rate");
+	hw_json_double(j, in->replay_rate);
+	hw_json_key(j, "election_ms");
+	hw_json_int(j, in->election_ms);
+	hw_json_key(j, "resume_ms");
+	hw_json_int(j, in->resume_ms);
+	hw_json_key(j, "backlog_records");
+	hw_json_uint(j, in->backlog_records);
+	hw_json_key(j, "backlog_source");
+	hw_json_string(j, x->backlog_note);
+	hw_json_key(j, "commit_local_us");
+	hw_json_double(j, in->commit_local_us);
+	hw_json_key(j, "commit_durable_us");
+	hw_json_double(j, in->commit_durable_us);
+	hw_json_key(j, "drift_ppm");
+	hw_json_int(j, HW_TG_DRIFT_PPM_DEFAULT);
+	hw_json_object_end(j);
+}
+
+static void json_timers(struct hw_json *j, const struct hw_tg_plan *p)
+{
+	hw_json_key(j, "timers");
+	hw_json_object_begin(j);
+	hw_json_key(j, "renew_ms");
+	hw_json_int(j, p->renew_ms);
+	hw_json_key(j, "lease_ms");
+	hw_json_int(j, p->lease_ms);
+	hw_json_key(j, "drift_margin_ms");
+	hw_json_int(j, p->drift_margin_ms);
+	hw_json_key(j, "detection_ms");
+	hw_json_int(j, p->detection_ms);
+	hw_json_key(j, "renew_min_ms");
+	hw_json_int(j, p->renew_min_ms);
+	hw_json_key(j, "detection_min_ms");
+	hw_json_int(j, p->detection_min_ms);
+	hw_json_object_end(j);
+}
+
+static void json_failover(struct hw_json *j, const struct hw_tg_input *in,
+			  const struct hw_tg_plan *p)
+{
+	hw_json_key(j, "failover");
+	hw_json_object_begin(j);
+	hw_json_key(j, "detection_ms");
+	hw_json_int(j, p->detection_ms);
+	hw_json_key(j, "election_ms");
+	hw_json_int(j, p->election_ms);
+	hw_json_key(j, "replay_ms");
+	hw_json_int(j, p->replay_ms);
+	hw_json_key(j, "resume_ms");
+	hw_json_int(j, p->resume_ms);
+	hw_json_key(j, "total_ms");
+	hw_json_int(j, p->failover_ms);
+	hw_json_key(j, "rto_ms");
+	hw_json_int(j, in->rto_ms);
+	hw_json_key(j, "replay_budget_records");
+	hw_json_uint(j, p->replay_budget_records);
+	hw_json_key(j, "replay_now_ms");
+	hw_json_int(j, p->replay_now_ms);
+	hw_json_key(j, "backlog_over_budget");
+	hw_json_bool(j, p->backlog_over_budget);
+	hw_json_object_end(j);
+}
+
+static void json_commit(struct hw_json *j, const struct hw_tg_plan *p)
+{
+	hw_json_key(j, "commit");
+	hw_json_object_begin(j);
+	hw_json_key(j, "rule");
+	hw_json_string(j, p->rule == HW_TG_RULE_DURABLE ? "durable" : "ahead");
+	if (p->rule == HW_TG_RULE_DURABLE) {
+		hw_json_key(j, "k");
+		hw_json_uint(j, p->k);
+	} else {
+		hw_json_key(j, "max_ahead_ms");
+		hw_json_int(j, p->max_ahead_ms);
+	}
+	hw_json_key(j, "latency_us");
+	hw_json_double(j, p->commit_latency_us);
+	hw_json_key(j, "throughput_cost");
+	hw_json_double(j, p->throughput_cost);
+	hw_json_object_end(j);
+}
+
+static void json_rows(struct hw_json *j, const struct hw_tg_input *in, const struct row *rows,
+		      size_t n)
+{
+	hw_json_key(j, "tradeoff");
+	hw_json_array_begin(j);
+	for (size_t i = 0; i < n; i++) {
+		const struct row *r = &rows[i];
+		hw_json_object_begin(j);
+		hw_json_key(j, "label");
+		hw_json_string(j, r->label);
+		hw_json_key(j, "rto_ms");
+		hw_json_int(j, r->rto_ms);
+		hw_json_key(j, "feasible");
+		hw_json_bool(j, r->rc == 0);
+		if (r->rc == 0) {
+			hw_json_key(j, "detection_ms");
+			hw_json_int(j, r->plan.detection_ms);
+			hw_json_key(j, "renew_ms");
+			hw_json_int(j, r->plan.renew_ms);
+			hw_json_key(j, "false_failovers_per_year");
+			hw_json_double(j, r->plan.false_failovers_per_year);
+			hw_json_key(j, "replay_budget_records");
+			hw_json_uint(j, r->plan.replay_budget_records);
+			hw_json_key(j, "throughput_cost");
+			hw_json_double(j, r->plan.throughput_cost);
+		} else {
+			hw_json_key(j, "rto_min_ms");
+			hw_json_int(j, rto_min_ms(in, &r->plan));
+		}
+		hw_json_object_end(j);
+	}
+	hw_json_array_end(j);
+}
+
+static void print_json(const struct inputs *x, int rc, const struct hw_tg_plan *p,
+		       const struct row *rows, size_t n)
+{
+	const struct hw_tg_input *in = &x->in;
+	struct hw_json j;
+	hw_json_init(&j, stdout);
+	hw_json_object_begin(&j);
+	hw_json_key(&j, "rto_ms");
+	hw_json_int(&j, in->rto_ms);
+	hw_json_key(&j, "rpo_ms");
+	hw_json_int(&j, in->rpo_ms);
+	hw_json_key(&j, "k");
+	hw_json_uint(&j, in->k);
+	hw_json_key(&j, "feasible");
+	hw_json_bool(&j, rc == 0);
+	hw_json_key(&j, "why");
+	hw_json_string(&j, p->why);
+	json_inputs(&j, x);
+	if (rc == 0) {
+		json_timers(&j, p);
+		json_failover(&j, in, p);
+		json_commit(&j, p);
+		hw_json_key(&j, "false_failovers_per_year");
+		hw_json_double(&j, p->false_failovers_per_year);
+	} else {
+		hw_json_key(&j, "rto_min_ms");
+		hw_json_int(&j, rto_min_ms(in, p));
+	}
+	json_rows(&j, in, rows, n);
+	hw_json_object_end(&j);
+}
+
+/* ---------------------------------------------------------------- the command */
+
+static void print_text(const struct inputs *x, const struct hw_tg_plan *p, const struct row *rows,
+		       size_t n)
+{
+	char b[32], c[32];
+	printf("hawser plan: rto %s, rpo %s\n\n", dur(x->in.rto_ms, b, sizeof b),
+	       dur(x->in.rpo_ms, c, sizeof c));
+	print_inputs(x);
+	print_timers_failover(&x->in, p);
+	print_commit(&x->in, p);
+	print_rows(&x->in, rows, n);
+	if (p->false_failovers_per_year > FALSE_FAILOVERS_WARN)
+		printf("\nwarning: %s false failovers a year expected at this detection time: "
+		       "a longer rto buys a longer lease\n",
+		       per_year(p->false_failovers_per_year, b, sizeof b));
+}
+
+static const struct option longopts[] = {
+	{"rto", required_argument, NULL, 't'},     {"rpo", required_argument, NULL, 'p'},
+	{"measure", required_argument, NULL, 'm'}, {"k", required_argument, NULL, 'k'},
+	{"json", no_argument, NULL, 'j'},          {0},
+};
+
+static int cmd_plan(const struct hw_cli_cmd *cmd, int argc, char **argv)
+{
+	struct plan_opts o = {0};
+	int rc = hw_cli_parse(cmd, argc, argv, longopts, opt_cb, &o, NULL, 0);
+	if (rc != HW_CLI_RUN)
+		return rc;
+	if (!o.rto_given || !o.rpo_given)
+		return hw_cli_usage_error(cmd, "--rto T and --rpo P are both required");
+	struct inputs x;
+	lan_defaults(&o, &x);
+	if (o.measure && measure(&x) != 0)
+		return HW_CLI_ERROR;
+	if (o.k_given)
+		x.in.k = (uint32_t)o.k;
+	else if (x.measured && x.node_k > 0)
+		x.in.k = x.node_k;
+	struct hw_tg_plan p;
+	rc = hw_tg_plan(&x.in, &p);
+	struct row rows[ROWS_MAX];
+	size_t n = tradeoff(&x.in, rows);
+	if (o.json)
+		print_json(&x, rc, &p, rows, n);
+	if (rc != 0) {
+		fprintf(stderr, "hawser plan: rto %" PRId64 " ms cannot be met safely: %s\n",
+			x.in.rto_ms, p.why);
+		if (rc == HW_ERANGE)
+			fprintf(stderr,
+				"hawser plan: the smallest safe rto here is %" PRId64
+				" ms = election %" PRId64 " + resume %" PRId64
+				" + replay of the backlog %" PRId64 " + detection floor %" PRId64
+				" (%s)\n",
+				rto_min_ms(&x.in, &p), x.in.election_ms, x.in.resume_ms,
+				p.replay_now_ms, p.detection_min_ms,
+				x.measured ? "jitter measured" : "LAN defaults, nothing measured");
+		return HW_CLI_ERROR;
+	}
+	if (!o.json)
+		print_text(&x, &p, rows, n);
+	return HW_CLI_OK;
+}
+
+const struct hw_cli_cmd hw_cli_plan = {
+	"plan", "derive election timers and the commit rule from RTO and RPO targets",
+	"usage: hawser plan --rto T --rpo P [--measure ADDR] [--k K] [--json]\n"
+	"  Turn a recovery time objective T and a recovery point objective P (durations:\n"
+	"  500ms, 30s, 1.5s, 5m, 12h; P may be 0) into the lease renew interval, lease,\n"
+	"  drift margin and detection time, the failover time term by term (detection +\n"
+	"  election + replay + resume <= T), the commit rule (P = 0: durable on K standbys;\n"
+	"  P > 0: commits may run ahead of the standbys by at most P, then block), and the\n"
+	"  trade-off at 0.5x, 1x and 2x T and at a Patroni-like 30 s: detection, expected\n"
+	"  false failovers a year, replay budget, and the throughput cost of the rule.\n"
+	"  Without --measure it assumes a LAN (heartbeat delay p99 500 us, p50 100 us;\n"
+	"  replay 100,000 records/s; election 500 ms; resume 1 s; commit 500 us local,\n"
+	"  700 us durable). --measure ADDR (a node's client port, HOST:PORT or unix:/path)\n"
+	"  times 200 status round trips as the heartbeat delay and reads the standbys'\n"
+	"  unapplied backlog and the node's k. --k K: standbys an RPO 0 commit waits for\n"
+	"  (default: the measured node's k, else 1). --json: one JSON object.\n"
+	"  Exit 1 when T cannot be met safely (the reason on stderr) or the node cannot be\n"
+	"  measured; 2 on a bad duration.\n",
+	cmd_plan};

@@ -1,0 +1,250 @@
+/* test_plan.c: `hawser plan` run as a real process (HW_BIN): a feasible RTO whose failover
+ * terms add up within it, an RTO below what jitter, election and resume allow refused in
+ * words, the commit rule following the RPO, the trade-off table, usage errors on bad
+ * durations, and --measure against a closed port and against a running node. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "tests/integration/proc.h"
+
+/* A plan is arithmetic; measuring is 200 loopback round trips: seconds are plenty. */
+#define RUN_WAIT_MS 30000
+#define OUT_BYTES   (64u * 1024u)
+#define ERR_BYTES   (16u * 1024u)
+
+struct fix {
+	char root[HW_PROC_PATH_MAX];
+	char err_path[HW_PROC_PATH_MAX + 16];
+	char out[OUT_BYTES];
+	char err[ERR_BYTES];
+	struct hw_tnode node;
+};
+
+static int setup(void **state)
+{
+	struct fix *f = calloc(1, sizeof *f);
+	if (f == NULL || hw_test_mkdtemp("plan", f->root, sizeof f->root) != 0)
+		return -1;
+	snprintf(f->err_path, sizeof f->err_path, "%s/stderr", f->root);
+	f->node.proc.err_fd = f->node.proc.log_fd = -1;
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fix *f = *state;
+	hw_proc_kill(&f->node.proc);
+	int rc = hw_test_rm_rf(f->root);
+	free(f);
+	return rc;
+}
+
+/* Run `hawser plan args...` (NULL-terminated): stdout into f->out, stderr into f->err.
+ * Returns the exit code. */
+static int plan(struct fix *f, ...)
+{
+	const char *args[HW_PROC_ARGS_MAX + 1] = {"plan"};
+	size_t n = 1;
+	va_list ap;
+	va_start(ap, f);
+	for (const char *a; (a = va_arg(ap, const char *)) != NULL;) {
+		assert_true(n < HW_PROC_ARGS_MAX);
+		args[n++] = a;
+	}
+	va_end(ap);
+	args[n] = NULL;
+	unlink(f->err_path);
+	int rc = hw_proc_run(f->err_path, f->out, sizeof f->out, RUN_WAIT_MS, args);
+	f->err[0] = '\0';
+	FILE *e = fopen(f->err_path, "r");
+	if (e != NULL) {
+		size_t got = fread(f->err, 1, sizeof f->err - 1, e);
+		f->err[got] = '\0';
+		fclose(e);
+	}
+	return rc;
+}
+
+/* The integer after "key": in json, searching from the first "section": (NULL: the
+ * start) and within that object. Fails the test when it is not there. */
+static int64_t jint(const char *json, const char *section, const char *key)
+{
+	char pat[64];
+	const char *from = json;
+	if (section != NULL) {
+		snprintf(pat, sizeof pat, "\"%s\":{", section);
+		from = strstr(json, pat);
+		assert_non_null(from);
+	}
+	snprintf(pat, sizeof pat, "\"%s\":", key);
+	const char *at = strstr(from, pat);
+	assert_non_null(at);
+	const char *end = section != NULL ? strchr(from, '}') : NULL;
+	assert_true(end == NULL || at < end);
+	return strtoll(at + strlen(pat), NULL, 10);
+}
+
+/* RTO 30 s, RPO 0 on LAN defaults: planned, and detection + election + replay + resume
+ * is the reported total and within 30 000 ms; the rule is "durable on k". */
+static void test_rto30s_rpo0(void **state)
+{
+	struct fix *f = *state;
+	assert_int_equal(plan(f, "--rto", "30s", "--rpo", "0", "--json", NULL), 0);
+	assert_non_null(strstr(f->out, "\"feasible\":true"));
+	assert_non_null(strstr(f->out, "\"source\":\"lan-defaults\""));
+	int64_t sum = jint(f->out, "failover", "detection_ms") +
+		      jint(f->out, "failover", "election_ms") +
+		      jint(f->out, "failover", "replay_ms") + jint(f->out, "failover", "resume_ms");
+	assert_int_equal(sum, jint(f->out, "failover", "total_ms"));
+	assert_true(sum <= 30000);
+	assert_true(jint(f->out, "failover", "detection_ms") > 0);
+	assert_int_equal(jint(f->out, "failover", "detection_ms"),
+			 jint(f->out, "timers", "detection_ms"));
+	assert_true(jint(f->out, "timers", "lease_ms") >= 4 * jint(f->out, "timers", "renew_ms"));
+	assert_non_null(strstr(f->out, "\"rule\":\"durable\""));
+	assert_int_equal(jint(f->out, "commit", "k"), 1);
+
+	/* the same plan for people: says it assumed a LAN, shows the terms and the table */
+	assert_int_equal(plan(f, "--rto", "30s", "--rpo", "0", NULL), 0);
+	assert_non_null(strstr(f->out, "assumed: a LAN"));
+	assert_non_null(strstr(f->out, "renew interval"));
+	assert_non_null(strstr(f->out, "durable on 1 standby"));
+	assert_non_null(strstr(f->out, "Patroni-like"));
+}
+
+/* RTO 200 ms cannot cover election, resume and the jitter floor: exit 1, and the reason
+ * on stderr names the heartbeat jitter and the smallest RTO that would do. */
+static void test_rto200ms_refused(void **state)
+{
+	struct fix *f = *state;
+	assert_int_equal(plan(f, "--rto", "200ms", "--rpo", "0", NULL), 1);
+	assert_non_null(strstr(f->err, "cannot be met safely"));
+	assert_non_null(strstr(f->err, "jitter"));
+	assert_non_null(strstr(f->err, "smallest safe rto"));
+	assert_int_equal(plan(f, "--rto", "200ms", "--rpo", "0", "--json", NULL), 1);
+	assert_non_null(strstr(f->out, "\"feasible\":false"));
+	assert_true(jint(f->out, NULL, "rto_min_ms") > 200);
+}
+
+/* RPO 5 s makes the rule "ahead by at most 5 s" at no throughput cost; --k is kept. */
+static void test_rpo5s_ahead(void **state)
+{
+	struct fix *f = *state;
+	assert_int_equal(plan(f, "--rto", "30s", "--rpo", "5s", "--json", NULL), 0);
+	assert_non_null(strstr(f->out, "\"rule\":\"ahead\""));
+	assert_int_equal(jint(f->out, "commit", "max_ahead_ms"), 5000);
+	assert_non_null(strstr(f->out, "\"throughput_cost\":0.000000"));
+	assert_int_equal(plan(f, "--rto", "30s", "--rpo", "5s", NULL), 0);
+	assert_non_null(strstr(f->out, "ahead of the standbys by at most 5 s, then block"));
+	assert_int_equal(plan(f, "--rto", "30s", "--rpo", "0", "--k", "2", "--json", NULL), 0);
+	assert_int_equal(jint(f->out, "commit", "k"), 2);
+}
+
+/* The trade-off for RTO 10 s holds 5 s, 10 s, 20 s and 30 s in order, and a longer RTO
+ * never gets a shorter detection time nor more false failovers. */
+static void test_tradeoff_rows(void **state)
+{
+	struct fix *f = *state;
+	assert_int_equal(plan(f, "--rto", "10s", "--rpo", "0", "--json", NULL), 0);
+	static const int64_t want[] = {5000, 10000, 20000, 30000};
+	const char *p = strstr(f->out, "\"tradeoff\":[");
+	assert_non_null(p);
+	int64_t last_detection = 0;
+	for (size_t i = 0; i < 4; i++) {
+		p = strchr(p, '{');
+		assert_non_null(p);
+		assert_int_equal(jint(p, NULL, "rto_ms"), want[i]);
+		int64_t d = jint(p, NULL, "detection_ms");
+		assert_true(d >= last_detection);
+		last_detection = d;
+		p++;
+	}
+	assert_null(strchr(p, '{'));
+}
+
+/* A bad or missing duration is a usage error (exit 2). */
+static void test_bad_duration(void **state)
+{
+	struct fix *f = *state;
+	static const char *const bad[] = {"30", "30x", "-1s", "s", "1.5ms", "", "5.s"};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		assert_int_equal(plan(f, "--rto", bad[i], "--rpo", "0", NULL), 2);
+	assert_int_equal(plan(f, "--rto", "0", "--rpo", "0", NULL), 2);
+	assert_int_equal(plan(f, "--rto", "30s", "--rpo", "5", NULL), 2);
+	assert_int_equal(plan(f, "--rto", "30s", NULL), 2);
+	assert_non_null(strstr(f->err, "usage: hawser plan"));
+	/* the units that are accepted */
+	assert_int_equal(plan(f, "--rto", "1.5m", "--rpo", "12h", "--json", NULL), 0);
+	assert_int_equal(jint(f->out, NULL, "rto_ms"), 90000);
+	assert_int_equal(jint(f->out, NULL, "rpo_ms"), 12 * 3600 * 1000);
+}
+
+/* --measure against a port nothing listens on: exit 1 and a message naming the address. */
+static void test_measure_closed_port(void **state)
+{
+	struct fix *f = *state;
+	uint16_t port;
+	assert_int_equal(hw_free_port(&port), 0);
+	char addr[32];
+	snprintf(addr, sizeof addr, "127.0.0.1:%u", (unsigned)port);
+	assert_int_equal(plan(f, "--rto", "30s", "--rpo", "0", "--measure", addr, NULL), 1);
+	assert_non_null(strstr(f->err, "cannot measure"));
+	assert_non_null(strstr(f->err, addr));
+	assert_null(strstr(f->out, "renew interval"));
+}
+
+/* --measure against a running primary (its standby absent): 200 round trips measured,
+ * the node's role and k read, and a plan made from them. */
+static void test_measure_node(void **state)
+{
+	struct fix *f = *state;
+	struct hw_tnode_opts o = {.primary = true, .standbys = "s1", .mode = "durable", .k = 1};
+	assert_int_equal(hw_tnode_init(&f->node, f->root, "p1", &o), 0);
+	assert_int_equal(hw_tnode_start(&f->node, NULL), 0);
+	assert_int_equal(
+		plan(f, "--rto", "5s", "--rpo", "0", "--measure", f->node.client, "--json", NULL),
+		0);
+	assert_non_null(strstr(f->out, "\"source\":\"measured\""));
+	assert_non_null(strstr(f->out, "\"role\":\"primary\""));
+	assert_int_equal(jint(f->out, "inputs", "samples"), 200);
+	int64_t p50 = jint(f->out, "inputs", "rtt_p50_us");
+	int64_t p99 = jint(f->out, "inputs", "rtt_p99_us");
+	print_message("loopback status round trip: p50 %lld us, p99 %lld us\n", (long long)p50,
+		      (long long)p99);
+	assert_true(p50 > 0 && p99 >= p50);
+	assert_int_equal(jint(f->out, "inputs", "jitter_p99_us"), p99);
+	assert_int_equal(jint(f->out, "inputs", "backlog_records"), 0);
+	assert_true(jint(f->out, "failover", "total_ms") <= 5000);
+	assert_int_equal(plan(f, "--rto", "5s", "--rpo", "0", "--measure", f->node.client, NULL),
+			 0);
+	assert_non_null(strstr(f->out, "measured against"));
+}
+
+int main(void)
+{
+	if (hw_test_bin() == NULL) {
+		fprintf(stderr, "test_plan: skipped: HW_BIN does not name the hawser binary"
+				" (run through ctest)\n");
+		return 77;
+	}
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_rto30s_rpo0, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rto200ms_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rpo5s_ahead, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tradeoff_rows, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_duration, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_measure_closed_port, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_measure_node, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
