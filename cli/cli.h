@@ -37,7 +37,9 @@ extern const struct hw_cli_cmd hw_cli_backup, hw_cli_restore;
 extern const struct hw_cli_cmd hw_cli_demo;
 extern const struct hw_cli_cmd hw_cli_submit, hw_cli_status; /* cli/cmd_node.c */
 extern const struct hw_cli_cmd hw_cli_node;                  /* cli/cmd_serve.c */
+extern const struct hw_cli_cmd hw_cli_witness;               /* cli/cmd_witness.c */
 extern const struct hw_cli_cmd hw_cli_bench;                 /* cli/cmd_bench.c */
+extern const struct hw_cli_cmd hw_cli_drill;                 /* cli/cmd_drill.c */
 extern const struct hw_cli_cmd hw_cli_plan;                  /* cli/cmd_plan.c */
 extern const struct hw_cli_cmd hw_cli_keygen;                /* cli/cmd_keygen.c */
 
@@ -126,5 +128,16 @@ int hw_cli_ingest_run(struct hw_store *s, struct hw_workload *w, struct hw_cli_i
  * to at_lsn into a scratch store next to dir (or under /tmp), removed afterwards. *lsn
  * gets the replayed head. HW_ENOTFOUND if at_lsn is past the head. */
 int hw_cli_digest_at(const char *dir, uint64_t at_lsn, uint8_t *digest, uint64_t *lsn);
+
+struct hw_json;
+struct hw_drill_config;
+
+/* The drill part of `hawser status` (cli/cmd_drill.c): per drill kind the last run, its
+ * result and figures, and whether it is on time, overdue or never passed at now_ms under
+ * the schedule in c, from the history of the store in dir (opened read-only). With j,
+ * written as keys "drills" (an array) and "drills_overdue" into the object j is inside;
+ * else as text on stdout. Returns 0 or the store's error. */
+int hw_cli_drill_status(const char *dir, const struct hw_drill_config *c, int64_t now_ms,
+			struct hw_json *j);
 
 #endif

@@ -10,6 +10,7 @@
 #include "cli/cli.h"
 #include "cli/json.h"
 #include "engine/client_int.h"
+#include "engine/config.h"
 #include "engine/core/repl.h"
 #include "hawser.h"
 #include "wire.pb-c.h"
@@ -24,6 +25,11 @@
 #define WINDOW_MAX     4096u
 /* Unexpected outcomes described on stderr per run: enough to debug, not a flood. */
 #define UNEXPECTED_SHOWN_MAX 5
+/* Following the primary (--connect with several addresses): how long one search for the
+ * new primary may take (an election within the RTO, plus margin), and how many changes
+ * of primary one run rides through before it gives up. */
+#define FOLLOW_WAIT_MS 30000
+#define FOLLOW_MAX     16
 
 /* ---- submit */
 
@@ -39,12 +45,16 @@ struct submit_opts {
 	bool json;
 };
 
-/* One submit in flight; slot i % window holds record i. */
+/* One submit in flight; slot i % window holds record i, and its bytes while several
+ * addresses are given (a record is sent again, byte for byte, to a new primary). */
 struct slot {
 	bool busy;
 	uint64_t id;
 	int expect;
 	const char *kind;
+	uint8_t *bytes;
+	size_t len;
+	size_t cap;
 };
 
 struct submit_run {
@@ -54,6 +64,8 @@ struct submit_run {
 	uint64_t accepted, duplicates, rejected, unexpected, errors;
 	uint64_t first_lsn, last_lsn;
 	double seconds;
+	bool follow;       /* several addresses: follow the primary */
+	unsigned failovers; /* changes of primary followed */
 };
 
 static int known_profile(const char *name)
@@ -139,14 +151,62 @@ static void tally(struct submit_run *r, const struct hw_outcome *o)
 			o->reject.rule);
 }
 
-/* Wait for one outcome and count it. */
+/* Wait for one outcome and count it. HW_ENOT_PRIMARY (not counted) when following and
+ * the node is no longer the primary: the record goes to the next one. */
 static int wait_one(struct hw_client *c, struct submit_run *r)
 {
 	struct hw_outcome o;
 	int rc = hw_client_wait(c, OUTCOME_WAIT_MS, &o);
 	if (rc)
 		return rc;
+	if (r->follow && o.code == HW_ENOT_PRIMARY)
+		return HW_ENOT_PRIMARY;
 	tally(r, &o);
+	return 0;
+}
+
+/* A stream error or HW_ENOT_PRIMARY while following: find the primary and send every
+ * record in flight again (same id, same bytes: a record stored before comes back as a
+ * duplicate, so each is committed once). 0, or the code to stop with. */
+static int follow(struct hw_client *c, struct submit_run *r, const struct submit_opts *o,
+		  int why)
+{
+	bool stream = why == HW_ENOT_PRIMARY || why == HW_ECLOSED ||
+		      (why < 0 && why > -4096 && why != -ETIMEDOUT);
+	if (!r->follow || !stream || r->failovers >= FOLLOW_MAX)
+		return why;
+	r->failovers++;
+	int rc = hw_client_reconnect(c, FOLLOW_WAIT_MS);
+	if (rc)
+		return rc;
+	fprintf(stderr, "hawser submit: following the primary at %s (%s); resending %" PRIu64
+		" in flight\n", hw_client_addr(c), hw_errname(why), r->outstanding);
+	/* in submission order: a record may depend on one before it (a move after its
+	 * discharge), and the oldest in flight holds slot first % window */
+	uint64_t first = UINT64_MAX;
+	for (uint64_t i = 0; i < r->window; i++)
+		if (r->slots[i].busy && r->slots[i].id < first)
+			first = r->slots[i].id;
+	for (uint64_t i = 0; first != UINT64_MAX && i < r->window && rc == 0; i++) {
+		struct slot *s = &r->slots[(first + i) % r->window];
+		if (s->busy)
+			rc = hw_client_submit(c, s->id, s->bytes, s->len, o->mode, (unsigned)o->k);
+	}
+	return rc;
+}
+
+/* Keep a copy of a record in flight, for resending. */
+static int slot_keep(struct slot *s, const uint8_t *rec, size_t len)
+{
+	if (len > s->cap) {
+		uint8_t *b = realloc(s->bytes, len);
+		if (!b)
+			return HW_ENOMEM;
+		s->bytes = b;
+		s->cap = len;
+	}
+	memcpy(s->bytes, rec, len);
+	s->len = len;
 	return 0;
 }
 
@@ -160,22 +220,27 @@ static int submit_all(struct hw_client *c, struct hw_workload *w, const struct s
 		struct slot *s = &r->slots[i % r->window];
 		while (s->busy) { /* keeps at most window in flight */
 			int rc = wait_one(c, r);
-			if (rc)
+			if (rc && (rc = follow(c, r, o, rc)) != 0)
 				return rc;
 		}
 		struct hw_work_item it;
 		int rc = hw_workload_next(w, buf, sizeof(buf), &it);
 		if (rc)
 			return rc;
-		*s = (struct slot){true, i, it.expect, it.kind};
-		rc = hw_client_submit(c, i, buf, it.len, o->mode, (unsigned)o->k);
-		if (rc)
+		s->busy = true;
+		s->id = i;
+		s->expect = it.expect;
+		s->kind = it.kind;
+		if (r->follow && (rc = slot_keep(s, buf, it.len)) != 0)
 			return rc;
 		r->outstanding++;
+		rc = hw_client_submit(c, i, buf, it.len, o->mode, (unsigned)o->k);
+		if (rc && (rc = follow(c, r, o, rc)) != 0)
+			return rc;
 	}
 	while (r->outstanding > 0) {
 		int rc = wait_one(c, r);
-		if (rc)
+		if (rc && (rc = follow(c, r, o, rc)) != 0)
 			return rc;
 	}
 	return 0;
@@ -246,7 +311,7 @@ static int cmd_submit(const struct hw_cli_cmd *cmd, int argc, char **argv)
 		return hw_cli_usage_error(cmd, "--connect ADDR is required");
 	if (!o.count_given)
 		return hw_cli_usage_error(cmd, "--generate N is required");
-	struct submit_run r = {.window = o.window};
+	struct submit_run r = {.window = o.window, .follow = strchr(o.connect, ',') != NULL};
 	r.slots = calloc(o.window, sizeof(*r.slots));
 	if (!r.slots)
 		return hw_cli_fail(cmd->name, "memory", HW_ENOMEM);
@@ -269,7 +334,11 @@ static int cmd_submit(const struct hw_cli_cmd *cmd, int argc, char **argv)
 	r.seconds = hw_cli_mono_s() - t0;
 	hw_client_close(c);
 	hw_workload_free(w);
+	for (uint64_t i = 0; i < o.window; i++)
+		free(r.slots[i].bytes);
 	free(r.slots);
+	if (r.failovers > 0)
+		fprintf(stderr, "hawser submit: followed %u change(s) of primary\n", r.failovers);
 	if (rc) {
 		/* What was in flight has an unknown fate: count it, print what is known. */
 		r.errors += r.outstanding;
@@ -290,6 +359,10 @@ const struct hw_cli_cmd hw_cli_submit = {
 	"  received, durable or applied; --k K: standbys that must meet it (default: the\n"
 	"  node's). Prints accepted, duplicates, rejected, unexpected (other than the\n"
 	"  generator expected), errors and the time taken; --json: one JSON object.\n"
+	"  ADDR may list the nodes of a failover cluster, comma-separated: the submits go to\n"
+	"  the primary, and when it fails or steps down they follow the new one, sending\n"
+	"  what was in flight again with the same bytes (a record already stored comes\n"
+	"  back as a duplicate: each is committed once, or reported as an error).\n"
 	"  Exit 1 if any outcome was unexpected or any submit failed.\n",
 	cmd_submit};
 
@@ -297,6 +370,9 @@ const struct hw_cli_cmd hw_cli_submit = {
 
 struct status_opts {
 	const char *connect;
+	const char *dir;    /* the node's store: drill history (cli/cmd_drill.c) */
+	const char *config; /* the node's config: [drills] schedule, data_dir */
+	int64_t now_ms;     /* judge the schedule at this time; 0: now */
 	bool json;
 };
 
@@ -311,6 +387,12 @@ static int status_opt_cb(void *arg, int key, const char *v)
 		o->json = true;
 		return 0;
 	}
+	if (key == 'd' || key == 'f') {
+		*(key == 'd' ? &o->dir : &o->config) = v;
+		return 0;
+	}
+	if (key == 'n')
+		return hw_cli_time_ms(v, &o->now_ms);
 	return -1;
 }
 
@@ -384,11 +466,10 @@ static void status_print_peers_json(struct hw_json *j, const Hawser__Wire__V1__S
 	hw_json_array_end(j);
 }
 
-static void status_print_json(const Hawser__Wire__V1__Status *s)
+/* The node's fields into the object j is inside (cmd_status opens and closes it). */
+static void status_print_json(const Hawser__Wire__V1__Status *s, struct hw_json *jp)
 {
-	struct hw_json j;
-	hw_json_init(&j, stdout);
-	hw_json_object_begin(&j);
+	struct hw_json j = *jp;
 	hw_json_key(&j, "node_id");
 	hw_json_string(&j, str_or_empty(s->node_id));
 	hw_json_key(&j, "role");
@@ -414,14 +495,21 @@ static void status_print_json(const Hawser__Wire__V1__Status *s)
 	hw_json_key(&j, "primary");
 	hw_json_string(&j, str_or_empty(s->primary));
 	status_print_peers_json(&j, s);
-	hw_json_object_end(&j);
+	*jp = j;
 }
 
 static const struct option status_longopts[] = {
 	{"connect", required_argument, NULL, 'c'},
 	{"json", no_argument, NULL, 'j'},
+	{"dir", required_argument, NULL, 'd'},
+	{"config", required_argument, NULL, 'f'},
+	{"now", required_argument, NULL, 'n'},
 	{0},
 };
+
+static int status_node(const struct hw_cli_cmd *cmd, const struct status_opts *o,
+		       struct hw_json *j);
+static int status_drills(const struct hw_cli_cmd *cmd, struct status_opts *o, struct hw_json *j);
 
 static int cmd_status(const struct hw_cli_cmd *cmd, int argc, char **argv)
 {
@@ -429,24 +517,59 @@ static int cmd_status(const struct hw_cli_cmd *cmd, int argc, char **argv)
 	int rc = hw_cli_parse(cmd, argc, argv, status_longopts, status_opt_cb, &o, NULL, 0);
 	if (rc != HW_CLI_RUN)
 		return rc;
-	if (!o.connect)
-		return hw_cli_usage_error(cmd, "--connect ADDR is required");
+	if (!o.connect && !o.dir && !o.config)
+		return hw_cli_usage_error(cmd, "--connect ADDR, --dir DIR or --config FILE is required");
+	struct hw_json j;
+	if (o.json) {
+		hw_json_init(&j, stdout);
+		hw_json_object_begin(&j);
+	}
+	rc = o.connect ? status_node(cmd, &o, o.json ? &j : NULL) : HW_CLI_OK;
+	if (rc == HW_CLI_OK && (o.dir || o.config))
+		rc = status_drills(cmd, &o, o.json ? &j : NULL);
+	if (o.json)
+		hw_json_object_end(&j);
+	return rc;
+}
+
+/* The drill history of the node's store, judged against the [drills] schedule. */
+static int status_drills(const struct hw_cli_cmd *cmd, struct status_opts *o, struct hw_json *j)
+{
+	static struct hw_config cfg;
+	hw_config_defaults(&cfg);
+	if (o->config) {
+		char err[600];
+		int rc = hw_config_load(o->config, &cfg, err, sizeof(err));
+		if (rc) {
+			fprintf(stderr, "hawser %s: %s\n", cmd->name, err);
+			return HW_CLI_ERROR;
+		}
+		if (!o->dir)
+			o->dir = cfg.data_dir;
+	}
+	int rc = hw_cli_drill_status(o->dir, &cfg.drills, o->now_ms ? o->now_ms : hw_cli_now_ms(), j);
+	return rc ? hw_cli_fail(cmd->name, o->dir, rc) : HW_CLI_OK;
+}
+
+static int status_node(const struct hw_cli_cmd *cmd, const struct status_opts *o,
+		       struct hw_json *j)
+{
 	struct hw_client *c;
-	rc = hw_client_connect(o.connect, &c);
+	int rc = hw_client_connect(o->connect, &c);
 	if (rc)
-		return hw_cli_fail(cmd->name, o.connect, rc);
+		return hw_cli_fail(cmd->name, o->connect, rc);
 	uint8_t *body;
 	size_t len;
 	rc = hw_client_status(c, STATUS_WAIT_MS, &body, &len);
 	hw_client_close(c);
 	if (rc)
-		return hw_cli_fail(cmd->name, o.connect, rc);
+		return hw_cli_fail(cmd->name, o->connect, rc);
 	Hawser__Wire__V1__Status *s = hawser__wire__v1__status__unpack(NULL, len, body);
 	free(body);
 	if (!s)
 		return hw_cli_fail(cmd->name, "status reply", HW_EPROTOCOL);
-	if (o.json)
-		status_print_json(s);
+	if (j)
+		status_print_json(s, j);
 	else
 		status_print_text(s);
 	hawser__wire__v1__status__free_unpacked(s, NULL);
@@ -454,10 +577,13 @@ static int cmd_status(const struct hw_cli_cmd *cmd, int argc, char **argv)
 }
 
 const struct hw_cli_cmd hw_cli_status = {
-	"status", "show a running node's replication status",
-	"usage: hawser status --connect ADDR [--json]\n"
+	"status", "show a node's replication status and drill schedule",
+	"usage: hawser status [--connect ADDR] [--dir DIR | --config FILE] [--now T] [--json]\n"
 	"  Ask the node at ADDR (its client port: HOST:PORT or unix:/path) for its status:\n"
 	"  role, epoch, last and durable LSN, durability mode and k, submits, throughput\n"
 	"  and waiting submits, and per standby what it has received, made durable and\n"
-	"  applied, with its lag in records and ms. --json: the same as one JSON object.\n",
+	"  applied, with its lag in records and ms. --json: the same as one JSON object.\n"
+	"  With --dir DIR (the node's store) or --config FILE (its data_dir and [drills]\n"
+	"  schedule): the last run of each drill kind, its result and figures, and which\n"
+	"  kinds are overdue (docs/drills.md); --now T judges the schedule at time T.\n",
 	cmd_status};

@@ -21,9 +21,11 @@
 static const struct hw_cli_cmd *const commands[] = {
 	&hw_cli_init,   &hw_cli_ingest, &hw_cli_verify,  &hw_cli_digest,
 	&hw_cli_get,    &hw_cli_backup, &hw_cli_restore, &hw_cli_node,
+	&hw_cli_witness,
 	&hw_cli_submit, &hw_cli_status, &hw_cli_demo,
 	&hw_cli_bench,
 	&hw_cli_plan,
+	&hw_cli_drill,
 	&hw_cli_keygen,
 };
 #define COMMANDS_COUNT (sizeof(commands) / sizeof(commands[0]))

@@ -32,6 +32,13 @@
 /* Decoded replies hold two short strings; a budget keeps a hostile reply from making the
  * client allocate without bound (the frame itself is bounded by HW_FRAME_BYTES_MAX). */
 #define DECODE_BYTES_MAX (1u << 20)
+/* Addresses one client may follow: the nodes of a failover cluster (at most the election's
+ * voters less the witness), each as long as a config's address. */
+#define ADDRS_MAX      8u
+#define ADDR_CHARS_MAX 128u
+/* Pause between two rounds over the addresses while no node answers as the primary
+ * (an election under way): short against an RTO of seconds. */
+#define RECONNECT_PAUSE_MS 50
 
 struct hw_client {
 	int fd;
@@ -42,6 +49,10 @@ struct hw_client {
 	size_t rlen;           /* bytes received */
 	uint8_t *sbuf;         /* one SUBMIT body: HW_SUBMIT_HEADER_BYTES + HW_RECORD_BYTES_MAX */
 	struct hw_arena arena; /* protobuf decode of one reply, reset per reply */
+	char addrs[ADDRS_MAX][ADDR_CHARS_MAX + 1];
+	uint32_t n_addrs;
+	uint32_t cur; /* the address connected to */
+	int role;     /* what the node said in its Hello (wire.proto Role) */
 };
 
 static int64_t now_ms(void)
@@ -292,7 +303,95 @@ static int hello(struct hw_client *c)
 		return set_failed(c, HW_EPROTOCOL);
 	if (r->protocol_version != PROTOCOL_VERSION)
 		return set_failed(c, HW_ECLUSTER);
+	c->role = (int)r->role;
 	return 0;
+}
+
+/* "a, b, c" into c->addrs. -EINVAL for an empty list, one too long or too many. */
+static int parse_addrs(struct hw_client *c, const char *list)
+{
+	const char *p = list;
+	c->n_addrs = 0;
+	for (;;) {
+		while (*p == ' ' || *p == '\t')
+			p++;
+		const char *end = strchr(p, ',');
+		size_t n = end != NULL ? (size_t)(end - p) : strlen(p);
+		while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t'))
+			n--;
+		if (n == 0 || n > ADDR_CHARS_MAX || c->n_addrs == ADDRS_MAX)
+			return -EINVAL;
+		memcpy(c->addrs[c->n_addrs], p, n);
+		c->addrs[c->n_addrs++][n] = '\0';
+		if (end == NULL)
+			return 0;
+		p = end + 1;
+	}
+}
+
+/* (Re)connect to address i: a fresh stream (what was buffered from the old one is
+ * dropped), then the Hello. 0 or the error; c->fd is -1 after an error. */
+static int connect_to(struct hw_client *c, uint32_t i)
+{
+	if (c->fd >= 0)
+		close(c->fd);
+	c->fd = -1;
+	c->failed = 0;
+	c->rhead = c->rlen = 0;
+	c->role = 0;
+	c->cur = i;
+	const char *addr = c->addrs[i];
+	int64_t deadline = deadline_of(CONNECT_TIMEOUT_MS);
+	int rc = strncmp(addr, "unix:", 5) == 0 ? connect_unix(addr + 5, deadline, &c->fd)
+						: connect_tcp(addr, deadline, &c->fd);
+	if (rc == 0)
+		rc = hello(c);
+	if (rc != 0 && c->fd >= 0) {
+		close(c->fd);
+		c->fd = -1;
+	}
+	return rc;
+}
+
+/* One round over the addresses starting after c->cur (at it when first): the first
+ * primary, or with one address that node whatever its role. */
+static int connect_round(struct hw_client *c, bool first)
+{
+	int rc = HW_ENOT_PRIMARY;
+	bool standby_seen = false;
+	uint32_t start = c->cur + (first ? 0 : 1); /* connect_to moves c->cur */
+	for (uint32_t k = 0; k < c->n_addrs; k++) {
+		uint32_t i = (start + k) % c->n_addrs;
+		rc = connect_to(c, i);
+		if (rc == 0 && (c->n_addrs == 1 || c->role == HAWSER__WIRE__V1__ROLE__PRIMARY))
+			return 0;
+		if (rc == 0) {
+			close(c->fd);
+			c->fd = -1;
+			standby_seen = true;
+		}
+	}
+	/* a node that answered as a standby says more than a refused dial */
+	return standby_seen || rc == 0 ? HW_ENOT_PRIMARY : rc;
+}
+
+int hw_client_reconnect(struct hw_client *c, int timeout_ms)
+{
+	int64_t deadline = deadline_of(timeout_ms);
+	for (;;) {
+		int rc = connect_round(c, false);
+		if (rc == 0)
+			return 0;
+		c->failed = rc;
+		if (deadline >= 0 && now_ms() + RECONNECT_PAUSE_MS > deadline)
+			return rc;
+		poll(NULL, 0, RECONNECT_PAUSE_MS);
+	}
+}
+
+const char *hw_client_addr(const struct hw_client *c)
+{
+	return c->addrs[c->cur];
 }
 
 int hw_client_connect(const char *addr, struct hw_client **out)
@@ -314,11 +413,9 @@ int hw_client_connect(const char *addr, struct hw_client **out)
 		return HW_ENOMEM;
 	}
 	hw_arena_init(&c->arena, 4096, DECODE_BYTES_MAX);
-	int64_t deadline = deadline_of(CONNECT_TIMEOUT_MS);
-	int rc = strncmp(addr, "unix:", 5) == 0 ? connect_unix(addr + 5, deadline, &c->fd)
-						: connect_tcp(addr, deadline, &c->fd);
+	int rc = parse_addrs(c, addr);
 	if (rc == 0)
-		rc = hello(c);
+		rc = connect_round(c, true);
 	if (rc) {
 		hw_client_close(c);
 		return rc;

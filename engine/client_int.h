@@ -22,4 +22,7 @@ int hw_client_status(struct hw_client *c, int timeout_ms, uint8_t **body, size_t
  * -ETIMEDOUT after each readable event. */
 int hw_client_fd(const struct hw_client *c);
 
+/* The address c is connected to (one of its list; borrowed). */
+const char *hw_client_addr(const struct hw_client *c);
+
 #endif

@@ -17,6 +17,7 @@
 #include <sys/un.h>
 
 #include "hawser_error.h"
+#include "replica/drills.h"
 
 /* Bounds on [limits], so a typo of a few zeros is refused instead of allocating
  * gigabytes at start-up. waiters_max sizes the waiter ring and the action array (about
@@ -30,6 +31,14 @@
 /* log_keep_records: 0 keeps every entry; more than 2^40 entries is more than any map
  * holds (HW_MAP_BYTES_MAX), so a larger value is a typo. */
 #define LOG_KEEP_RECORDS_MAX (1ull << 40)
+/* [drills]: a schedule or target past a year is a typo (a drill nobody runs proves
+ * nothing); generations and retention bounded the same way. */
+#define DRILL_INTERVAL_MS_MAX (366LL * 24 * 3600 * 1000)
+#define DRILL_GENERATIONS_MAX 10000u
+#define DRILL_RETENTION_DAYS_MAX 36600u
+_Static_assert(sizeof(((struct hw_drill_config *)0)->every_ms) / sizeof(int64_t) ==
+		       HW_DRILL_KINDS + 1,
+	       "one schedule per drill kind");
 
 struct parse {
 	const char *path;
@@ -42,6 +51,7 @@ struct parse {
 	bool failed;
 	/* Keys seen, for "given twice" and for the checks after the parse. */
 	unsigned seen;
+	unsigned seen_drills; /* [drills], by enum drill_key */
 	int k_line;
 	int mode_line;
 	int timeout_line;
@@ -63,6 +73,37 @@ enum seen_bit {
 	SEEN_HEARTBEAT = 1u << 12,
 	SEEN_TIMEOUT = 1u << 13,
 	SEEN_LOG_KEEP = 1u << 14,
+	SEEN_VOTERS = 1u << 15,
+	SEEN_WITNESS = 1u << 16,
+	SEEN_WITNESS_ID = 1u << 17,
+	SEEN_RTO = 1u << 18,
+	SEEN_RPO = 1u << 19,
+};
+
+/* [drills] keys: their own table and seen mask (parse.seen_drills), so the section can
+ * grow without taking bits from the others. */
+enum drill_key {
+	DRILL_VERIFY,
+	DRILL_RESTORE,
+	DRILL_FAILOVER,
+	DRILL_PROCEDURE,
+	DRILL_RTO,
+	DRILL_BACKUP_DIR,
+	DRILL_GENERATIONS,
+	DRILL_RETENTION,
+	DRILL_BACKUP_AGE,
+	DRILL_OFFSITE,
+	DRILL_KEYS,
+	DRILL_WITNESS,
+	DRILL_RPO,
+	DRILL_REPORT_DIR,
+	DRILL_KEYS_COUNT
+};
+static const char *const drill_keys[DRILL_KEYS_COUNT] = {
+	"verify",      "restore",     "failover",   "procedure",    "restore_rto",
+	"backup_dir",  "backup_generations_min",     "retention_days_min",
+	"backup_age_max", "offsite_dir", "keys",    "witness",      "rpo",
+	"report_dir",
 };
 
 /* Record the first error as "<path>:<line>: <message>" (line 0: no line); later ones
@@ -151,8 +192,11 @@ static int set_role(struct parse *p, const char *key, const char *v)
 		p->c->role = HW_ROLE_PRIMARY;
 	else if (strcmp(v, "standby") == 0)
 		p->c->role = HW_ROLE_STANDBY;
+	else if (strcmp(v, "witness") == 0)
+		p->c->role = HW_ROLE_WITNESS;
 	else
-		return fail(p, p->line, "bad value '%s' for '%s': expected primary or standby", v,
+		return fail(p, p->line,
+			    "bad value '%s' for '%s': expected primary, standby or witness", v,
 			    key);
 	return 1;
 }
@@ -215,6 +259,175 @@ static int set_standbys(struct parse *p, const char *key, const char *v)
 	return 1;
 }
 
+/* A duration ("12h", "7d", "0") in [0, DRILL_INTERVAL_MS_MAX]. */
+static int set_drill_duration(struct parse *p, const char *key, const char *v, int64_t *out)
+{
+	int64_t ms;
+	if (hw_drill_duration_parse(v, &ms) != 0)
+		return fail(p, p->line,
+			    "bad duration '%s' for '%s': expected a number and ms, s, m, h or d",
+			    v, key);
+	if (ms > DRILL_INTERVAL_MS_MAX)
+		return fail(p, p->line, "'%s' = %s is more than a year", key, v);
+	*out = ms;
+	return 1;
+}
+
+/* "a, b": at most HW_DRILL_KEYS_MAX paths. */
+static int set_keys(struct parse *p, const char *key, const char *v)
+{
+	struct hw_drill_config *d = &p->c->drills;
+	char buf[HW_DRILL_KEYS_MAX * (HW_PATH_CHARS_MAX + 2)];
+	if (strlen(v) >= sizeof(buf))
+		return fail(p, p->line, "'%s' is too long", key);
+	strcpy(buf, v);
+	d->n_keys = 0;
+	char *save = NULL;
+	for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		while (*t == ' ' || *t == '\t')
+			t++;
+		size_t n = strlen(t);
+		while (n > 0 && (t[n - 1] == ' ' || t[n - 1] == '\t'))
+			t[--n] = '\0';
+		if (d->n_keys == HW_DRILL_KEYS_MAX)
+			return fail(p, p->line, "'%s' lists more than %d files", key,
+				    HW_DRILL_KEYS_MAX);
+		if (!set_path(p, key, t, d->keys[d->n_keys]))
+			return 0;
+		d->n_keys++;
+	}
+	return 1;
+}
+
+static int set_drill(struct parse *p, enum drill_key which, const char *key, const char *v)
+{
+	struct hw_drill_config *d = &p->c->drills;
+	uint64_t x;
+	switch (which) {
+	case DRILL_VERIFY:
+		return set_drill_duration(p, key, v, &d->every_ms[HW_DRILL_VERIFY]);
+	case DRILL_RESTORE:
+		return set_drill_duration(p, key, v, &d->every_ms[HW_DRILL_RESTORE]);
+	case DRILL_FAILOVER:
+		return set_drill_duration(p, key, v, &d->every_ms[HW_DRILL_FAILOVER]);
+	case DRILL_PROCEDURE:
+		return set_drill_duration(p, key, v, &d->every_ms[HW_DRILL_PROCEDURE]);
+	case DRILL_RTO:
+		return set_drill_duration(p, key, v, &d->restore_rto_ms);
+	case DRILL_BACKUP_AGE:
+		return set_drill_duration(p, key, v, &d->backup_age_max_ms);
+	case DRILL_RPO:
+		return set_drill_duration(p, key, v, &d->rpo_ms);
+	case DRILL_BACKUP_DIR:
+		return set_path(p, key, v, d->backup_dir);
+	case DRILL_OFFSITE:
+		return set_path(p, key, v, d->offsite_dir);
+	case DRILL_REPORT_DIR:
+		return set_path(p, key, v, d->report_dir);
+	case DRILL_KEYS:
+		return set_keys(p, key, v);
+	case DRILL_WITNESS:
+		return set_addr(p, key, v, d->witness);
+	case DRILL_GENERATIONS:
+		if (!set_num(p, key, v, 1, DRILL_GENERATIONS_MAX, &x))
+			return 0;
+		d->backup_generations_min = (uint32_t)x;
+		return 1;
+	default:
+		if (!set_num(p, key, v, 0, DRILL_RETENTION_DAYS_MAX, &x))
+			return 0;
+		d->retention_days_min = (uint32_t)x;
+		return 1;
+	}
+}
+
+/* Trim blanks around t in place. */
+static char *trim(char *t)
+{
+	while (*t == ' ' || *t == '\t')
+		t++;
+	size_t n = strlen(t);
+	while (n > 0 && (t[n - 1] == ' ' || t[n - 1] == '\t'))
+		t[--n] = '\0';
+	return t;
+}
+
+/* "p1@HOST:PORT, s1@HOST:PORT": the nodes of a failover cluster, in voter-id order. Room
+ * is left for the witness, which takes the last id. */
+static int set_voters(struct parse *p, const char *key, const char *v)
+{
+	struct hw_failover *f = &p->c->failover;
+	char buf[HW_EL_VOTERS_MAX * (HW_ID_CHARS_MAX + HW_ADDR_CHARS_MAX + 4)];
+	if (strlen(v) >= sizeof buf)
+		return fail(p, p->line, "'%s' is too long", key);
+	strcpy(buf, v);
+	f->n_voters = 0;
+	char *save = NULL;
+	for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		t = trim(t);
+		char *at = strchr(t, '@');
+		if (at == NULL)
+			return fail(p, p->line, "bad voter '%s' in '%s': expected ID@HOST:PORT", t,
+				    key);
+		*at = '\0';
+		if (f->n_voters + 1 >= HW_EL_VOTERS_MAX)
+			return fail(p, p->line, "'%s' lists more than %u nodes", key,
+				    HW_EL_VOTERS_MAX - 1);
+		struct hw_voter_addr *va = &f->voters[f->n_voters];
+		if (!set_id(p, key, trim(t), va->id) || !set_addr(p, key, trim(at + 1), va->addr))
+			return 0;
+		for (uint32_t i = 0; i < f->n_voters; i++)
+			if (strcmp(f->voters[i].id, va->id) == 0)
+				return fail(p, p->line, "'%s' lists '%s' twice", key, va->id);
+		f->n_voters++;
+	}
+	return 1;
+}
+
+/* "30s", "1500ms", "2m" or "0": a time in ms, at most an hour. */
+static int set_duration(struct parse *p, const char *key, const char *v, int64_t *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long long x = strtoull(v, &end, 10);
+	int64_t unit = 0;
+	if (strcmp(end, "ms") == 0)
+		unit = 1;
+	else if (strcmp(end, "s") == 0)
+		unit = 1000;
+	else if (strcmp(end, "m") == 0)
+		unit = 60000;
+	else if (*end == '\0' && x == 0)
+		unit = 1;
+	if (v[0] < '0' || v[0] > '9' || errno || unit == 0)
+		return fail(p, p->line, "bad time '%s' for '%s': expected e.g. 30s, 500ms, 2m or 0",
+			    v, key);
+	if (x > 3600000ull || (uint64_t)x * (uint64_t)unit > 3600000ull)
+		return fail(p, p->line, "'%s' = %s is more than an hour", key, v);
+	*out = (int64_t)x * unit;
+	return 1;
+}
+
+static int set_failover(struct parse *p, unsigned bit, const char *key, const char *v)
+{
+	struct hw_failover *f = &p->c->failover;
+	f->on = true;
+	switch (bit) {
+	case SEEN_VOTERS:
+		return set_voters(p, key, v);
+	case SEEN_WITNESS:
+		return set_addr(p, key, v, f->voters[HW_EL_VOTERS_MAX - 1].addr);
+	case SEEN_WITNESS_ID:
+		return set_id(p, key, v, f->voters[HW_EL_VOTERS_MAX - 1].id);
+	case SEEN_RTO:
+		if (!set_duration(p, key, v, &f->rto_ms))
+			return 0;
+		return f->rto_ms > 0 ? 1 : fail(p, p->line, "'%s' must be more than 0", key);
+	default:
+		return set_duration(p, key, v, &f->rpo_ms);
+	}
+}
+
 /* ---------------------------------------------------------------- keys */
 
 static int set_limit(struct parse *p, const char *key, const char *name, const char *v)
@@ -266,6 +479,12 @@ static int set_key(struct parse *p, unsigned bit, const char *key, const char *n
 		return set_addr(p, key, v, c->primary);
 	case SEEN_MODE:
 		return set_mode(p, key, v);
+	case SEEN_VOTERS:
+	case SEEN_WITNESS:
+	case SEEN_WITNESS_ID:
+	case SEEN_RTO:
+	case SEEN_RPO:
+		return set_failover(p, bit, key, v);
 	case SEEN_K: {
 		uint64_t k;
 		if (!set_num(p, key, v, 0, HW_PEERS_MAX, &k))
@@ -299,10 +518,30 @@ static const struct {
 	{"limits", "heartbeat_ms", SEEN_HEARTBEAT},
 	{"limits", "peer_timeout_ms", SEEN_TIMEOUT},
 	{"limits", "log_keep_records", SEEN_LOG_KEEP},
+	{"failover", "voters", SEEN_VOTERS},
+	{"failover", "witness", SEEN_WITNESS},
+	{"failover", "witness_id", SEEN_WITNESS_ID},
+	{"failover", "rto", SEEN_RTO},
+	{"failover", "rpo", SEEN_RPO},
 };
 #define KEYS_COUNT (sizeof(keys) / sizeof(keys[0]))
 
-static const char *const sections[] = {"cluster", "node", "durability", "limits"};
+static const char *const sections[] = {"cluster",  "node",   "durability",
+					"limits",   "drills", "failover"};
+
+/* One key of [drills]. */
+static int drill_handler(struct parse *p, const char *key, const char *name, const char *value)
+{
+	for (int i = 0; i < DRILL_KEYS_COUNT; i++) {
+		if (strcmp(drill_keys[i], name) != 0)
+			continue;
+		if (p->seen_drills & (1u << i))
+			return fail(p, p->line, "'%s' given twice", key);
+		p->seen_drills |= 1u << i;
+		return set_drill(p, (enum drill_key)i, key, value);
+	}
+	return fail(p, p->line, "unknown key '%s'", key);
+}
 
 /* inih's handler: one key of one section. Returns 1 to go on, 0 on error. */
 static int handler(void *user, const char *section, const char *name, const char *value)
@@ -312,6 +551,8 @@ static int handler(void *user, const char *section, const char *name, const char
 	snprintf(key, sizeof(key), "%s.%s", section, name);
 	if (section[0] == '\0')
 		return fail(p, p->line, "key '%s' outside any section", name);
+	if (strcmp(section, "drills") == 0)
+		return drill_handler(p, key, name, value);
 	for (size_t i = 0; i < KEYS_COUNT; i++) {
 		if (strcmp(keys[i].section, section) != 0 || strcmp(keys[i].name, name) != 0)
 			continue;
@@ -394,6 +635,10 @@ static int check_required(struct parse *p)
 		if (!(p->seen & required[i].bit))
 			return fail(p, 0, "missing key '%s'", required[i].key);
 	struct hw_config *c = p->c;
+	if (c->failover.on)
+		return 1; /* check_failover */
+	if (c->role == HW_ROLE_WITNESS)
+		return fail(p, 0, "missing section [failover] (required for a witness)");
 	if (c->role == HW_ROLE_STANDBY && !(p->seen & SEEN_PRIMARY))
 		return fail(p, 0, "missing key 'node.primary' (required for a standby)");
 	if (c->role == HW_ROLE_PRIMARY && c->n_standbys > 0 && !(p->seen & SEEN_LISTEN))
@@ -409,7 +654,7 @@ static int check_required(struct parse *p)
 static int check_k(struct parse *p)
 {
 	struct hw_config *c = p->c;
-	if (c->role != HW_ROLE_PRIMARY)
+	if (c->role != HW_ROLE_PRIMARY && !(c->failover.on && c->role == HW_ROLE_STANDBY))
 		return 1;
 	bool need = c->mode != HW_MODE_LOCAL || (p->seen & SEEN_K);
 	int line = (p->seen & SEEN_K) ? p->k_line : p->mode_line;
@@ -426,9 +671,75 @@ static int check_k(struct parse *p)
 	return 1;
 }
 
+/* The standbys of whichever node is primary: every other node voter, in voter order. If
+ * cluster.standbys was given it must name exactly them. */
+static int failover_standbys(struct parse *p)
+{
+	struct hw_config *c = p->c;
+	struct hw_failover *f = &c->failover;
+	uint32_t nodes = f->n_voters - 1;
+	if ((p->seen & SEEN_STANDBYS) && c->n_standbys != nodes - 1)
+		return fail(p, 0, "'cluster.standbys' must name every other node of 'failover.voters'");
+	for (uint32_t i = 0; i < c->n_standbys; i++) {
+		bool found = false;
+		for (uint32_t j = 0; j < nodes; j++)
+			found |= j != f->self && strcmp(c->standbys[i], f->voters[j].id) == 0;
+		if (!found)
+			return fail(p, 0, "'cluster.standbys' names '%s', not another node of "
+				    "'failover.voters'", c->standbys[i]);
+	}
+	c->n_standbys = 0;
+	for (uint32_t j = 0; j < nodes; j++)
+		if (j != f->self)
+			memcpy(c->standbys[c->n_standbys++], f->voters[j].id, HW_ID_CHARS_MAX + 1);
+	return 1;
+}
+
+/* [failover]: every key there, this node among the voters, the witness last. */
+static int check_failover(struct parse *p)
+{
+	struct hw_config *c = p->c;
+	struct hw_failover *f = &c->failover;
+	if (!f->on)
+		return 1;
+	if (!(p->seen & SEEN_VOTERS) || !(p->seen & SEEN_WITNESS) || !(p->seen & SEEN_RTO) ||
+	    !(p->seen & SEEN_RPO))
+		return fail(p, 0, "[failover] needs 'voters', 'witness', 'rto' and 'rpo'");
+	if (f->n_voters < 2)
+		return fail(p, 0, "'failover.voters' must list at least 2 nodes");
+	if (!(p->seen & SEEN_LISTEN))
+		return fail(p, 0, "missing key 'node.listen' (required with [failover])");
+	struct hw_voter_addr *w = &f->voters[HW_EL_VOTERS_MAX - 1];
+	if (!(p->seen & SEEN_WITNESS_ID))
+		strcpy(w->id, "witness");
+	f->witness = f->n_voters++;
+	if (f->witness != HW_EL_VOTERS_MAX - 1)
+		f->voters[f->witness] = *w;
+	f->self = UINT32_MAX;
+	for (uint32_t i = 0; i < f->n_voters; i++) {
+		if (i != f->witness && strcmp(f->voters[i].id, w->id) == 0)
+			return fail(p, 0, "'failover.witness_id' '%s' is also a node", w->id);
+		if (strcmp(f->voters[i].id, c->node_id) == 0)
+			f->self = i;
+	}
+	bool witness = c->role == HW_ROLE_WITNESS;
+	if (witness && f->self != f->witness)
+		return fail(p, 0, "a witness's 'node.id' must be 'failover.witness_id'");
+	if (!witness && (f->self == UINT32_MAX || f->self == f->witness))
+		return fail(p, 0, "'node.id' '%s' is not in 'failover.voters'", c->node_id);
+	if (c->role == HW_ROLE_WITNESS)
+		return 1;
+	if (!failover_standbys(p))
+		return 0;
+	if (f->rpo_ms == 0 && c->mode != HW_MODE_DURABLE && c->mode != HW_MODE_APPLIED)
+		return fail(p, 0, "'failover.rpo' = 0 needs 'durability.mode' durable or applied "
+			    "(a record acknowledged before it is durable on a standby could be lost)");
+	return 1;
+}
+
 static int check(struct parse *p)
 {
-	if (!check_required(p) || !check_k(p))
+	if (!check_required(p) || !check_failover(p) || !check_k(p))
 		return 0;
 	struct hw_config *c = p->c;
 	if (c->peer_timeout_ms <= c->heartbeat_ms)
@@ -448,6 +759,21 @@ void hw_config_defaults(struct hw_config *c)
 	c->window_records = 65536;
 	c->heartbeat_ms = 100;
 	c->peer_timeout_ms = 5000;
+	hw_drill_config_defaults(&c->drills);
+}
+
+void hw_drill_config_defaults(struct hw_drill_config *d)
+{
+	memset(d, 0, sizeof(*d));
+	d->every_ms[HW_DRILL_VERIFY] = 24LL * 3600 * 1000;
+	d->every_ms[HW_DRILL_RESTORE] = 7LL * 24 * 3600 * 1000;
+	d->every_ms[HW_DRILL_FAILOVER] = 30LL * 24 * 3600 * 1000;
+	d->every_ms[HW_DRILL_PROCEDURE] = 7LL * 24 * 3600 * 1000;
+	d->restore_rto_ms = 12LL * 3600 * 1000;
+	d->backup_age_max_ms = 24LL * 3600 * 1000;
+	d->rpo_ms = 5000;
+	d->backup_generations_min = 7;
+	d->retention_days_min = 30;
 }
 
 int hw_config_load(const char *path, struct hw_config *c, char *err, size_t err_len)

@@ -24,20 +24,95 @@
  *   log_keep_records = 0      ; log entries a node keeps (0: all); older ones are pruned
  *                             ; and a standby behind them is sent a snapshot
  *
+ *   [failover]                ; automatic failover (docs/operations.md "Failover"); without
+ *                             ; this section roles are static, as configured
+ *   voters = p1@10.0.0.1:7001, s1@10.0.0.2:7001
+ *                             ; every node of the cluster, ID@its replication address, in
+ *                             ; the same order on every node (the order gives voter ids)
+ *   witness = 10.0.0.3:7900   ; the witness's address (`hawser witness`)
+ *   witness_id = w1           ; its id (default "witness")
+ *   rto = 30s                 ; recovery-time target: ms, s or m suffix
+ *   rpo = 0                   ; recovery-point target: 0 (nothing acknowledged is lost)
+ *                             ; or a time
+ *
+ * With [failover], node.role is the role a node prefers at start (the primary campaigns
+ * first), node.listen is required on every node (voters reach each other there), the
+ * standbys of whichever node is primary are all the other voters (cluster.standbys may be
+ * left out; if given it must name exactly them), node.primary is only a first hint, and
+ * [durability] applies to every node (any may become primary). A witness's config has
+ * role = witness, its data_dir and listen, and the same [failover] section.
+ *
+ *   [drills]                  ; docs/drills.md; every key optional
+ *   verify = 1d               ; how often each drill must pass (ms, s, m, h, d; 0: never)
+ *   restore = 7d
+ *   failover = 30d
+ *   procedure = 7d
+ *   restore_rto = 12h         ; a restore drill slower than this fails
+ *   backup_dir = /backup/p1   ; one backup generation per subdirectory (or itself one)
+ *   backup_generations_min = 7
+ *   retention_days_min = 30   ; the oldest generation must be at least this old
+ *   backup_age_max = 1d       ; the newest generation must be at most this old
+ *   offsite_dir = /mnt/vault  ; a backup copy out of the primary's reach
+ *   keys = /etc/hawser/a.key, /etc/hawser/b.key  ; files that must be present
+ *   witness = 10.0.0.9:7001   ; must accept a TCP connection
+ *   rpo = 5s                  ; standby lag the procedure drill accepts
+ *   report_dir = /var/lib/hawser/drills  ; default: <data_dir>.drills
+ *
  * Unknown sections or keys, missing required keys and bad values are errors that name
  * the file, line and key: a typo must not silently become a default. */
 #ifndef HW_ENGINE_CONFIG_H
 #define HW_ENGINE_CONFIG_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
+#include "engine/core/election.h"
 #include "engine/core/repl.h"
 
 #define HW_ID_CHARS_MAX 32
 #define HW_ADDR_CHARS_MAX 128
 #define HW_PATH_CHARS_MAX 512
 
-enum hw_role { HW_ROLE_PRIMARY = 1, HW_ROLE_STANDBY = 2 };
+/* PRIMARY and STANDBY: the role a node runs as (with [failover], the one it starts
+ * with; the node changes it when it is promoted or steps down). WITNESS: `hawser
+ * witness`. */
+enum hw_role { HW_ROLE_PRIMARY = 1, HW_ROLE_STANDBY = 2, HW_ROLE_WITNESS = 3 };
+
+struct hw_voter_addr {
+	char id[HW_ID_CHARS_MAX + 1];
+	char addr[HW_ADDR_CHARS_MAX + 1];
+};
+
+/* [failover]: voter ids are the index in voters[]: the nodes in the order listed, then
+ * the witness (id n_voters - 1). */
+struct hw_failover {
+	bool on;
+	uint32_t n_voters;
+	struct hw_voter_addr voters[HW_EL_VOTERS_MAX];
+	uint32_t witness; /* its voter id */
+	uint32_t self;    /* this process's voter id */
+	int64_t rto_ms;
+	int64_t rpo_ms;
+};
+
+/* Key files the procedure drill checks: a node has a handful (TLS, backup encryption). */
+#define HW_DRILL_KEYS_MAX 8
+
+/* [drills]: schedules and the targets the drills are held to (cli/cmd_drill.c). */
+struct hw_drill_config {
+	int64_t every_ms[5]; /* by enum hw_drill_kind (replica/drills.h), [0] unused; 0: none */
+	int64_t restore_rto_ms;
+	int64_t backup_age_max_ms;
+	int64_t rpo_ms;
+	uint32_t backup_generations_min;
+	uint32_t retention_days_min;
+	char backup_dir[HW_PATH_CHARS_MAX + 1]; /* "" when not set */
+	char offsite_dir[HW_PATH_CHARS_MAX + 1];
+	char report_dir[HW_PATH_CHARS_MAX + 1];
+	char keys[HW_DRILL_KEYS_MAX][HW_PATH_CHARS_MAX + 1];
+	uint32_t n_keys;
+	char witness[HW_ADDR_CHARS_MAX + 1];
+};
 
 struct hw_config {
 	char cluster_id[HW_ID_CHARS_MAX + 1];
@@ -56,6 +131,8 @@ struct hw_config {
 	int64_t heartbeat_ms;
 	int64_t peer_timeout_ms;
 	uint64_t log_keep_records; /* 0: keep the whole log (replica/store.h, retention) */
+	struct hw_drill_config drills;
+	struct hw_failover failover;
 };
 
 /* Fill *c with defaults, then read path over them and check the result. Returns 0, or
@@ -65,5 +142,8 @@ int hw_config_load(const char *path, struct hw_config *c, char *err, size_t err_
 
 /* Defaults for every optional key. */
 void hw_config_defaults(struct hw_config *c);
+
+/* Defaults of [drills] alone (for the drill commands run without a config file). */
+void hw_drill_config_defaults(struct hw_drill_config *d);
 
 #endif

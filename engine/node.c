@@ -135,6 +135,9 @@ static int take_hello(struct hw_session *s, const struct hw_frame *f)
 		       hw_conn_peer(s->conn), m->cluster_id, m->protocol_version);
 		hw__node_send_error(s->conn, HW_ECLUSTER, "cluster id or protocol version differs");
 		rc = HW_ECLUSTER;
+	} else if (s->repl && (m->role == HAWSER__WIRE__V1__ROLE__VOTER ||
+				m->role == HAWSER__WIRE__V1__ROLE__WITNESS)) {
+		rc = hw__election_on_hello(s, (int)m->role, m->node_id);
 	} else if (s->repl) {
 		rc = n->cfg.role == HW_ROLE_PRIMARY ? (int)hw__primary_on_repl(s, f) : HW_ENOT_PRIMARY;
 	} else {
@@ -160,6 +163,8 @@ static int session_frame(struct hw_session *s, const struct hw_frame *f)
 		return take_hello(s, f);
 	if (!s->hello)
 		return HW_EPROTOCOL;
+	if (s->voter >= 0)
+		return hw__election_on_frame(s, f);
 	switch (f->type) {
 	case HW_FRAME_SUBMIT:
 		if (s->repl)
@@ -254,7 +259,7 @@ struct hw_session *hw__session_new(struct hw_node *n, struct hw_conn *c, bool re
 		return NULL;
 	}
 	*s = (struct hw_session){.node = n, .conn = c, .index = i, .gen = n->session_gen[i],
-				 .repl = repl, .peer = -1};
+				 .repl = repl, .peer = -1, .voter = -1};
 	n->sessions[i] = s;
 	hw_conn_set_ops(c, &session_ops, s);
 	return s;
@@ -283,6 +288,8 @@ void hw__node_do(struct hw_node *n, struct hw_acts *acts)
 			hw__standby_act(n, &acts->v[i]);
 	}
 	acts->n = 0;
+	/* after the releases the event made (the election reports the acknowledged LSN) */
+	hw__election_progress(n);
 }
 
 static void tick_cb(struct hw_timer *t, void *arg)
@@ -299,6 +306,7 @@ static void tick_cb(struct hw_timer *t, void *arg)
 		hw__primary_tick(n);
 	else
 		hw__standby_tick(n);
+	hw__election_tick(n);
 }
 
 static void signal_cb(void *arg)
@@ -309,6 +317,24 @@ static void signal_cb(void *arg)
 }
 
 /* ---- public API --------------------------------------------------------------------- */
+
+static void node_wal_cb(void *arg, uint64_t durable, int rc)
+{
+	struct hw_node *n = arg;
+	if (n->cfg.role == HW_ROLE_PRIMARY)
+		hw__primary_wal_cb(n, durable, rc);
+	else
+		hw__standby_wal_cb(n, durable, rc);
+}
+
+int hw__node_wal_start(struct hw_node *n)
+{
+	if (n->wal_started)
+		return 0;
+	int rc = hw_wal_start(n->wal, n->loop, node_wal_cb, n);
+	n->wal_started = rc == 0;
+	return rc;
+}
 
 bool hw__node_wal_room(struct hw_node *n)
 {
@@ -404,6 +430,7 @@ int hw__node_open_store(struct hw_node *n)
 	int rc = hw_store_init(n->cfg.data_dir);
 	if (rc != 0 && rc != HW_EEXIST)
 		return rc;
+	n->wal_started = false; /* a new log: its flusher starts with the role */
 	struct hw_store_opts o = {.log_ahead = true, .log_keep_records = n->cfg.log_keep_records};
 	rc = hw_store_open(n->cfg.data_dir, &o, &n->store);
 	return rc == 0 ? recover(n) : rc;
@@ -417,7 +444,9 @@ static int open_ports(struct hw_node *n)
 		return rc;
 	}
 	hw_log("listening", "port=client addr=%s", hw_listener_addr(n->client_listener));
-	if (n->cfg.role != HW_ROLE_PRIMARY)
+	/* with failover every node listens: voters reach each other there, and any node may
+	 * become the primary its standbys connect to */
+	if (n->cfg.role != HW_ROLE_PRIMARY && n->voters == NULL)
 		return 0;
 	rc = hw_listen(n->ring, n->cfg.listen, on_repl_accept, n, &n->repl_listener);
 	if (rc != 0) {
@@ -446,6 +475,8 @@ static int node_start(struct hw_node *n)
 		rc = hw_loop_on_signal(n->loop, SIGTERM, signal_cb, n);
 	if (rc == 0)
 		rc = hw_timer_new(n->loop, 10, 10, tick_cb, n, &n->tick);
+	if (rc == 0)
+		rc = hw__election_start(n); /* with failover, every node starts as a standby */
 	if (rc == 0)
 		rc = n->cfg.role == HW_ROLE_PRIMARY ? hw__primary_start(n) : hw__standby_start(n);
 	if (rc == 0)
@@ -480,6 +511,10 @@ int hw_node_open(const char *config_path, struct hw_node **out)
 		hw_log("started", "role=primary data_dir=%s lsn=%llu mode=%s k=%u standbys=%u",
 		       n->cfg.data_dir, (unsigned long long)h.lsn, hw_mode_name(n->cfg.mode),
 		       n->cfg.k, n->cfg.n_standbys);
+	else if (n->voters != NULL)
+		hw_log("started", "role=standby failover=on prefers=%s data_dir=%s lsn=%llu",
+		       n->start_role == HW_ROLE_PRIMARY ? "primary" : "standby", n->cfg.data_dir,
+		       (unsigned long long)h.lsn);
 	else
 		hw_log("started", "role=standby data_dir=%s lsn=%llu primary=%s", n->cfg.data_dir,
 		       (unsigned long long)h.lsn, n->cfg.primary);
@@ -513,10 +548,11 @@ void hw_node_close(struct hw_node *n)
 	for (uint32_t i = 0; i < HW_CLIENTS_MAX; i++)
 		free(n->sessions[i]);
 	hw__snapshot_stop(n); /* joins a copy that still reads the store */
+	hw__election_stop(n); /* after the ring: its links' callbacks ran */
+	/* failover may have run either role (or both, one after the other) */
 	if (n->cfg.role == HW_ROLE_PRIMARY)
 		hw__primary_stop(n);
-	else
-		hw__standby_stop(n);
+	hw__standby_stop(n);
 	if (n->tick != NULL)
 		hw_timer_free(n->tick);
 	if (n->loop != NULL)

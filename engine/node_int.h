@@ -28,6 +28,7 @@
 #define HW_RECONNECT_MAX_MS 1000
 
 struct hw_node;
+struct hw_voters;
 struct hw_snap_tx;
 struct hw_snap_rx;
 
@@ -42,6 +43,7 @@ struct hw_session {
 	bool repl;       /* accepted on the replication port */
 	int peer;        /* replication: standby index once known, else -1 */
 	bool paused;     /* reading stopped for back-pressure */
+	int voter;       /* failover: an election link from this voter id, else -1 */
 };
 
 /* One waiting submit: who to answer, and what. */
@@ -125,6 +127,22 @@ struct hw_node {
 	struct hw_snap_tx *snap_tx;
 	struct hw_snap_rx *snap_rx;
 
+	/* failover (node_election.c); voters is NULL with static roles */
+	struct hw_voters *voters;
+	enum hw_role start_role;  /* cfg.role as configured: a preferred primary campaigns
+				   * first, standbys wait a grace period at start */
+	int64_t started_ms;
+	uint32_t *fenced;         /* request slots whose rule held while the lease did not:
+				   * answered once it is held again, failed at step-down */
+	uint32_t n_fenced;
+	uint64_t acked_lsn;       /* highest LSN acknowledged to a client in this epoch */
+	bool first_ack_logged;    /* "first_ack" logged for this epoch */
+	uint64_t last_epoch;      /* epoch of the last entry in the log */
+	uint32_t following;       /* voter id of the primary followed, or UINT32_MAX */
+	int down_code;            /* enum hw_el_down of the last STEP_DOWN */
+	int64_t last_ack_wall_ms; /* wall clock of the last success this node answered */
+	bool wal_started;         /* the log's flusher runs (once per log opened) */
+
 	/* statistics */
 	uint64_t submits;
 	uint64_t rejected;
@@ -155,6 +173,8 @@ int hw__node_open_store(struct hw_node *n);
 struct hw_session *hw__session_new(struct hw_node *n, struct hw_conn *c, bool repl);
 void hw__node_do(struct hw_node *n, struct hw_acts *acts);
 int64_t hw__node_now(struct hw_node *n);
+/* Start the log's flusher once per log opened; its callback goes to the role running. */
+int hw__node_wal_start(struct hw_node *n);
 
 /* node_primary.c */
 int hw__primary_start(struct hw_node *n);
@@ -167,6 +187,13 @@ void hw__primary_act(struct hw_node *n, const struct hw_act *a);
 void hw__primary_tick(struct hw_node *n);
 void hw__primary_take_ext(struct hw_node *n);
 void hw__primary_session_gone(struct hw_node *n, struct hw_session *c);
+void hw__primary_wal_cb(struct hw_node *n, uint64_t durable, int rc);
+/* Answer request slot: code 0 with its LSN (the fence let it go), else the failure. */
+void hw__primary_answer(struct hw_node *n, uint32_t slot, int code);
+/* Step down (failover): stop the writer (the log is brought level with the store), fail
+ * every submit still waiting with code, close the standbys' connections and free what
+ * hw__primary_start made; the node is then neither role until hw__standby_restart(). */
+void hw__primary_leave(struct hw_node *n, int code);
 
 /* node_standby.c */
 int hw__standby_start(struct hw_node *n);
@@ -175,6 +202,37 @@ void hw__standby_act(struct hw_node *n, const struct hw_act *a);
 void hw__standby_tick(struct hw_node *n);
 int hw__standby_restart(struct hw_node *n);
 void hw__standby_installed(struct hw_node *n);
+void hw__standby_wal_cb(struct hw_node *n, uint64_t durable, int rc);
+/* Failover: stop following (the connection to the primary closes and is not redialed)
+ * and stop the writer once it applied everything it took (store head = log end). */
+void hw__standby_leave(struct hw_node *n);
+/* Failover: follow the node at cfg.primary now (the primary changed; the old connection
+ * is closed first). */
+void hw__standby_follow(struct hw_node *n);
+
+/* node_election.c: automatic failover (DESIGN.md "Failover model"). Every function is a
+ * no-op (or says yes) when the config has no [failover]. */
+/* Plan the timers (an infeasible RTO is refused here with the planner's reason), load the
+ * election's hard state from the store, start the voter. After the ring, before ports. */
+int hw__election_start(struct hw_node *n);
+void hw__election_stop(struct hw_node *n);
+void hw__election_tick(struct hw_node *n);
+/* The log or replication view moved: tell the core (after the releases of the event). */
+void hw__election_progress(struct hw_node *n);
+/* A replication frame of epoch from the primary followed: refused (HW_EPROTOCOL, logged
+ * stale_epoch) when epoch is lower than ours, else 0; heard: it counts as the primary's
+ * traffic (every frame but its Hello, which comes before we know who sent it). */
+int hw__election_primary_frame(struct hw_node *n, uint64_t epoch, bool heard);
+/* A Hello of role VOTER or WITNESS on the replication port: an election link. 0 or the
+ * code to close with. */
+int hw__election_on_hello(struct hw_session *s, int role, const char *node_id);
+/* An election frame on such a link. */
+int hw__election_on_frame(struct hw_session *s, const struct hw_frame *f);
+/* The fence: may request slot (its rule held, at lsn) be answered with success now? If
+ * not it is kept (answered when the lease is back, failed at step-down). */
+bool hw__election_may_release(struct hw_node *n, uint32_t slot, uint64_t lsn);
+/* The store was replaced (a snapshot): put the hard state in it again. */
+void hw__election_store_replaced(struct hw_node *n);
 
 /* node_snapshot.c. Primary: */
 /* True when a standby whose log ends at its_lsn cannot be streamed to: our log starts

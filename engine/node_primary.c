@@ -73,6 +73,17 @@ static void request_fail(struct hw_node *n, uint32_t i, int code)
 	request_answer(n, i, &o);
 }
 
+void hw__primary_answer(struct hw_node *n, uint32_t slot, int code)
+{
+	struct hw_request *r = &n->requests[slot];
+	struct hw_outcome o = {.code = code};
+	if (code == 0) {
+		o.lsn = r->lsn;
+		o.duplicate = r->duplicate;
+	}
+	request_answer(n, slot, &o);
+}
+
 /* Sessions that stopped reading for lack of room read again. */
 static void resume_sessions(struct hw_node *n)
 {
@@ -131,6 +142,7 @@ static void on_prepared(struct hw_node *n, struct hw_job *j)
 		int rc = hw_wal_append(n->wal, seg->data, seg->len, seg->last_lsn);
 		if (rc != 0)
 			hw__node_storage_failed(n, rc, "wal");
+		n->last_epoch = n->epoch;
 		HW_CORE(n, hw_primary_on_append(&n->core, seg->last_lsn, hw__node_now(n), acts));
 	}
 	for (size_t i = 0; i < j->n; i++) {
@@ -285,9 +297,8 @@ void hw__primary_take_ext(struct hw_node *n)
 	kick_writer(n);
 }
 
-static void wal_cb(void *arg, uint64_t durable, int rc)
+void hw__primary_wal_cb(struct hw_node *n, uint64_t durable, int rc)
 {
-	struct hw_node *n = arg;
 	if (rc != 0) {
 		hw__node_storage_failed(n, rc, "wal");
 		HW_CORE(n, hw_primary_fail_all(&n->core, rc, acts));
@@ -442,6 +453,9 @@ void hw__primary_act(struct hw_node *n, const struct hw_act *a)
 		send_heartbeat(n, a->peer);
 		break;
 	case HW_ACT_RELEASE: {
+		/* the fence: with failover, success leaves only while the lease is held */
+		if (a->code == 0 && !hw__election_may_release(n, (uint32_t)a->token, a->lsn))
+			break;
 		struct hw_request *r = &n->requests[a->token];
 		struct hw_outcome o = {.code = a->code, .lsn = r->lsn, .duplicate = r->duplicate};
 		request_answer(n, (uint32_t)a->token, &o);
@@ -596,7 +610,14 @@ long hw__primary_on_repl(struct hw_session *s, const struct hw_frame *f)
 		return a == NULL ? HW_EFRAME : HW_EPROTOCOL;
 	}
 	struct hw_pos pos = {.received = a->received, .durable = a->durable, .applied = a->applied};
+	uint64_t epoch = a->epoch;
 	hawser__wire__v1__ack__free_unpacked(a, NULL);
+	if (n->voters != NULL && epoch < n->epoch) {
+		/* every replication message carries the epoch: a lower one is refused */
+		hw_log("stale_epoch", "peer=%s its_epoch=%llu our_epoch=%llu", n->cfg.standbys[s->peer],
+		       (unsigned long long)epoch, (unsigned long long)n->epoch);
+		return HW_EPROTOCOL;
+	}
 	if (hw__snapshot_on_ack(n, (uint32_t)s->peer, &pos))
 		return 0;
 	HW_CORE(n, hw_primary_on_ack(&n->core, (uint32_t)s->peer, &pos, hw__node_now(n), acts));
@@ -635,8 +656,10 @@ int hw__primary_start(struct hw_node *n)
 	n->free_request = 0;
 	struct hw_head h;
 	hw_store_head(n->store, &h);
-	n->epoch = h.epoch > 0 ? h.epoch : 1;
+	if (n->voters == NULL) /* with failover the election gave the epoch */
+		n->epoch = h.epoch > 0 ? h.epoch : 1;
 	n->last_wait_lsn = h.lsn;
+	n->acked_lsn = h.lsn; /* the floor: whatever the store holds may have been acknowledged */
 	struct hw_repl_config rc = {
 		.standbys = n->cfg.n_standbys,
 		.window_records = n->cfg.window_records,
@@ -653,13 +676,12 @@ int hw__primary_start(struct hw_node *n)
 	if (err != 0)
 		return err;
 	hw_writer_set_wal(n->writer, n->wal);
-	return hw_wal_start(n->wal, n->loop, wal_cb, n);
+	return hw__node_wal_start(n);
 }
 
-void hw__primary_stop(struct hw_node *n)
+/* Free what hw__primary_start made; submits not yet taken fail with code. */
+static void primary_free(struct hw_node *n, int code)
 {
-	if (n->requests != NULL && n->waiters != NULL)
-		HW_CORE(n, hw_primary_fail_all(&n->core, HW_ECLOSED, acts));
 	while (n->outbox_head != NULL) {
 		struct hw_segment *s = n->outbox_head;
 		n->outbox_head = s->next;
@@ -669,14 +691,73 @@ void hw__primary_stop(struct hw_node *n)
 	while (n->ext_head != NULL) {
 		struct hw_ext_submit *e = n->ext_head;
 		n->ext_head = e->next;
-		struct hw_outcome o = {.request_id = e->request_id, .code = HW_ECLOSED};
+		struct hw_outcome o = {.request_id = e->request_id, .code = code};
 		e->cb(e->cb_arg, &o);
 		free(e);
 	}
+	n->ext_tail = NULL;
 	pthread_mutex_unlock(&n->ext_mu);
 	if (n->ext_async != NULL)
 		hw_async_free(n->ext_async);
+	n->ext_async = NULL;
+	n->outbox_tail = NULL;
+	n->outbox_bytes = 0;
 	free(n->waiters);
 	free(n->requests);
 	free(n->scratch);
+	n->waiters = NULL;
+	n->requests = NULL;
+	n->scratch = NULL;
+	n->requests_used = 0;
+}
+
+void hw__primary_stop(struct hw_node *n)
+{
+	if (n->requests != NULL && n->waiters != NULL)
+		HW_CORE(n, hw_primary_fail_all(&n->core, HW_ECLOSED, acts));
+	primary_free(n, HW_ECLOSED);
+}
+
+/* Entries the store committed that the log never got: the writer stopped between a
+ * batch's PREPARED and the loop seeing it. The log takes them, so store and log end at
+ * the same entry again (a standby appends after the log's end). */
+static void level_log(struct hw_node *n)
+{
+	struct hw_head h;
+	hw_store_head(n->store, &h);
+	while (n->scratch != NULL && hw_wal_last(n->wal)->lsn < h.lsn) {
+		uint64_t from = hw_wal_last(n->wal)->lsn + 1, last;
+		size_t len;
+		int rc = hw_store_read_entries(n->store, from, h.lsn, n->scratch, HW_FRAME_BYTES_MAX,
+					       &len, &last);
+		if (rc == 0 && last >= from)
+			rc = hw_wal_append(n->wal, n->scratch, len, last);
+		if (rc != 0 || last < from) {
+			hw__node_storage_failed(n, rc != 0 ? rc : HW_ENOTFOUND, "wal");
+			return;
+		}
+	}
+}
+
+void hw__primary_leave(struct hw_node *n, int code)
+{
+	hw_writer_stop(n->writer); /* the batch under way commits; its callbacks never come */
+	n->writer = NULL;
+	level_log(n);
+	HW_CORE(n, hw_primary_fail_all(&n->core, code, acts));
+	/* what the core did not hold: fenced, or in a batch the writer never reported */
+	for (uint32_t i = 0; i < n->cfg.waiters_max; i++)
+		if (n->requests[i].used)
+			request_fail(n, i, code);
+	for (uint32_t i = 0; i < n->cfg.n_standbys; i++) {
+		struct hw_standby_link *l = &n->links[i];
+		if (l->c != NULL) {
+			l->c->peer = -1;
+			hw_conn_close(l->c->conn, code);
+		}
+		*l = (struct hw_standby_link){0};
+		hw_primary_on_disconnect(&n->core, i);
+	}
+	hw__snapshot_stop(n);
+	primary_free(n, code);
 }

@@ -56,7 +56,7 @@ void hw__standby_act(struct hw_node *n, const struct hw_act *a)
 /* Check that the entries of an APPEND body continue our log's chain (each entry's own
  * hash, its LSN, its link to the one before) and count them. 0 or the code. */
 static int check_entries(struct hw_node *n, const uint8_t *p, size_t len, uint32_t count,
-			 uint64_t *first, uint64_t *last)
+			 uint64_t *first, uint64_t *last, uint64_t *last_epoch)
 {
 	struct hw_head h = *hw_wal_last(n->wal);
 	size_t off = 0;
@@ -76,6 +76,7 @@ static int check_entries(struct hw_node *n, const uint8_t *p, size_t len, uint32
 			return HW_ECHAIN;
 		h.lsn = e.lsn;
 		memcpy(h.hash, e.hash, HW_HASH_BYTES);
+		*last_epoch = e.epoch;
 		off += el;
 	}
 	*last = h.lsn;
@@ -91,14 +92,17 @@ static int take_append(struct hw_node *n, const struct hw_frame *f)
 	if (hw_append_hdr_get(f->body, f->len, &ah) != 0 || ah.count == 0 ||
 	    ah.count > HW_BATCH_RECORDS_MAX)
 		return HW_EFRAME; /* more than a batch could never be taken: refuse, do not wait */
+	int erc = hw__election_primary_frame(n, ah.epoch, true);
+	if (erc != 0)
+		return erc;
 	const uint8_t *p = f->body + HW_APPEND_HEADER_BYTES;
 	size_t len = f->len - HW_APPEND_HEADER_BYTES;
 	struct hw_job *j = hw_writer_filling(n->writer);
 	if (j->n + ah.count > HW_BATCH_RECORDS_MAX || !hw_job_fits(j, len) ||
 	    !hw__node_wal_room(n))
 		return 1;
-	uint64_t first, last;
-	int rc = check_entries(n, p, len, ah.count, &first, &last);
+	uint64_t first, last, last_epoch = 0;
+	int rc = check_entries(n, p, len, ah.count, &first, &last, &last_epoch);
 	if (rc != 0) {
 		hw_log("append_refused", "code=%s after_lsn=%llu what=\"%s\"", hw_errname(rc),
 		       (unsigned long long)hw_wal_last(n->wal)->lsn,
@@ -110,6 +114,7 @@ static int take_append(struct hw_node *n, const struct hw_frame *f)
 		hw__node_storage_failed(n, rc, "wal");
 		return rc;
 	}
+	n->last_epoch = last_epoch;
 	for (size_t off = 0; off < len;) {
 		size_t el = HW_ENTRY_HEADER_BYTES + (p[off + 4] | (size_t)p[off + 5] << 8 |
 						     (size_t)p[off + 6] << 16 | (size_t)p[off + 7] << 24);
@@ -130,6 +135,8 @@ static int take_primary_hello(struct hw_node *n, const struct hw_frame *f)
 	if (m->protocol_version != 1 || strcmp(m->cluster_id, n->cfg.cluster_id) != 0 ||
 	    m->role != HAWSER__WIRE__V1__ROLE__PRIMARY) {
 		rc = HW_ECLUSTER;
+	} else if ((rc = hw__election_primary_frame(n, m->epoch, false)) != 0) {
+		/* a primary of an older epoch: refused */
 	} else {
 		snprintf(n->primary_id, sizeof n->primary_id, "%s", m->node_id);
 		n->epoch = m->epoch;
@@ -160,6 +167,11 @@ static int take_heartbeat(struct hw_node *n, const struct hw_frame *f)
 	Hawser__Wire__V1__Heartbeat *m = hawser__wire__v1__heartbeat__unpack(NULL, f->len, f->body);
 	if (m == NULL)
 		return HW_EFRAME;
+	int rc = hw__election_primary_frame(n, m->epoch, true);
+	if (rc != 0) {
+		hawser__wire__v1__heartbeat__free_unpacked(m, NULL);
+		return rc;
+	}
 	HW_CORE(n, hw_standby_on_heartbeat(&n->sb, m->durable_lsn, m->reply_requested,
 					hw__node_now(n), acts));
 	hawser__wire__v1__heartbeat__free_unpacked(m, NULL);
@@ -214,10 +226,15 @@ static long primary_on_data(struct hw_conn *c, void *arg, const uint8_t *buf, si
 }
 
 /* The hello says how far this standby is durable, so it waits until the log has
- * flushed everything it took (a reconnect right after a drop). */
+ * flushed everything it took (a reconnect right after a drop) ... */
 static void send_hello_when_flushed(struct hw_node *n)
 {
-	if (n->primary_conn == NULL || n->sb.pos.durable < hw_wal_last(n->wal)->lsn) {
+	/* ... and until the store has applied it: the primary takes the hello's LSN as
+	 * received, durable and applied at once (hw_primary_on_connect), so a hello sent with
+	 * entries durable but not yet applied would count them as readable here too early
+	 * (found by hawser-sim, seed 13 with -DHW_SIM_HELLO_BEFORE_APPLY). */
+	uint64_t last = hw_wal_last(n->wal)->lsn;
+	if (n->primary_conn == NULL || n->sb.pos.durable < last || n->sb.stored < last) {
 		n->hello_pending = n->primary_conn != NULL;
 		return;
 	}
@@ -242,7 +259,8 @@ static void primary_on_close(struct hw_conn *c, void *arg, int code)
 {
 	(void)c;
 	struct hw_node *n = arg;
-	if (n->primary_ready || code != -ECONNREFUSED)
+	bool following = n->cfg.role == HW_ROLE_STANDBY;
+	if (following && (n->primary_ready || code != -ECONNREFUSED))
 		hw_log("primary_lost", "code=%s retry_ms=%lld", hw_errname(code),
 		       (long long)n->reconnect_ms);
 	n->primary_conn = NULL;
@@ -250,6 +268,16 @@ static void primary_on_close(struct hw_conn *c, void *arg, int code)
 	n->hello_pending = false;
 	hw__snapshot_conn_lost(n); /* a half-received snapshot is dropped */
 	hw_standby_on_disconnect(&n->sb);
+	if (!following)
+		return; /* promoted meanwhile: nobody to follow */
+	if (n->voters != NULL && code == HW_EDIVERGED) {
+		/* Our log holds entries the primary's lacks (a suffix this node wrote as an
+		 * old primary): it cannot follow until the suffix is set aside (rejoin). */
+		hw_log("needs_rejoin", "primary=%s our_lsn=%llu what=\"%s\"", n->cfg.primary,
+		       (unsigned long long)hw_wal_last(n->wal)->lsn,
+		       "diverged from the primary; not following (rejoin is an operator step)");
+		return;
+	}
 	hw_timer_again(n->reconnect, n->reconnect_ms);
 	n->reconnect_ms = n->reconnect_ms * 2 < HW_RECONNECT_MAX_MS ? n->reconnect_ms * 2
 								      : HW_RECONNECT_MAX_MS;
@@ -263,7 +291,9 @@ static const struct hw_conn_ops primary_ops = {
 
 static void connect_primary(struct hw_node *n)
 {
-	if (n->primary_conn != NULL || n->failed)
+	/* with failover the primary may be unknown yet, or this node may lead now */
+	if (n->primary_conn != NULL || n->failed || n->cfg.role != HW_ROLE_STANDBY ||
+	    n->cfg.primary[0] == '\0')
 		return;
 	int rc = hw_connect(n->ring, n->cfg.primary, &primary_ops, n, &n->primary_conn);
 	if (rc != 0) {
@@ -296,13 +326,14 @@ static void writer_cb(void *arg, struct hw_job *j, enum hw_job_stage stage)
 	hw_writer_release(n->writer);
 	if (hw_writer_filling(n->writer)->n > 0 && !n->failed)
 		hw_writer_kick(n->writer);
+	if (n->hello_pending)
+		send_hello_when_flushed(n);
 	if (n->primary_conn != NULL)
 		hw_conn_resume(n->primary_conn);
 }
 
-static void wal_cb(void *arg, uint64_t durable, int rc)
+void hw__standby_wal_cb(struct hw_node *n, uint64_t durable, int rc)
 {
-	struct hw_node *n = arg;
 	if (rc != 0) {
 		hw__node_storage_failed(n, rc, "wal");
 		if (n->primary_conn != NULL)
@@ -330,11 +361,12 @@ int hw__standby_restart(struct hw_node *n)
 	hw_store_head(n->store, &h);
 	if (n->epoch == 0)
 		n->epoch = h.epoch;
+	n->last_epoch = h.epoch;
 	hw_standby_init(&n->sb, n->epoch, h.lsn, n->cfg.heartbeat_ms, n->cfg.peer_timeout_ms);
 	int rc = hw_writer_start(n->store, n->loop, HW_JOB_APPEND, writer_cb, n, &n->writer);
 	if (rc == 0) {
 		hw_writer_set_wal(n->writer, n->wal);
-		rc = hw_wal_start(n->wal, n->loop, wal_cb, n);
+		rc = hw__node_wal_start(n);
 	}
 	return rc;
 }
@@ -343,6 +375,7 @@ int hw__standby_restart(struct hw_node *n)
  * the primary learns it from an ack (it starts the log stream on it). */
 void hw__standby_installed(struct hw_node *n)
 {
+	hw__election_store_replaced(n);
 	hw_standby_on_connect(&n->sb, hw__node_now(n));
 	send_ack(n, &n->sb.pos);
 }
@@ -363,4 +396,22 @@ void hw__standby_stop(struct hw_node *n)
 	if (n->reconnect != NULL)
 		hw_timer_free(n->reconnect);
 	n->reconnect = NULL;
+}
+
+void hw__standby_leave(struct hw_node *n)
+{
+	if (n->primary_conn != NULL)
+		hw_conn_close(n->primary_conn, HW_ECLOSED); /* its on_close sees the new role */
+	hw_standby_on_disconnect(&n->sb);
+	hw_writer_stop(n->writer); /* applies what it took: the store reaches the log's end */
+	n->writer = NULL;
+}
+
+void hw__standby_follow(struct hw_node *n)
+{
+	n->reconnect_ms = HW_RECONNECT_MIN_MS;
+	if (n->primary_conn != NULL)
+		hw_conn_close(n->primary_conn, HW_ECLOSED); /* redialed from its on_close */
+	else
+		connect_primary(n);
 }

@@ -85,9 +85,21 @@ int hw_node_submit_wait(struct hw_node *n, const uint8_t *record, size_t len,
 
 struct hw_client;
 
-/* Connect to a node's client port: "HOST:PORT" or "unix:/path". Blocking, with a 5 s
- * timeout. */
+/* Connect to a node's client port: "HOST:PORT" or "unix:/path", or a comma-separated
+ * list of them (the nodes of a failover cluster, at most 8): then the first that answers
+ * as the primary is taken, and HW_ENOT_PRIMARY returned when none does (an election may
+ * be under way: retry, or hw_client_reconnect()). Blocking, with a 5 s timeout per
+ * address. */
 int hw_client_connect(const char *addr, struct hw_client **out);
+
+/* Follow the primary after HW_ENOT_PRIMARY or a lost connection: close c's connection and
+ * try its addresses in turn, starting after the current one, until one answers as the
+ * primary (with a single address: until it answers at all), pausing 50 ms between rounds,
+ * for at most timeout_ms (< 0: no limit). Outcomes not yet read are lost with the old
+ * connection: resubmit what was in flight with the same bytes and request ids; a record
+ * stored before is answered as a duplicate at its first LSN (idempotent by record_id),
+ * so each is committed once. 0, or the last error (c stays failed with it). */
+int hw_client_reconnect(struct hw_client *c, int timeout_ms);
 
 /* Send one submit; returns once it is written. Does not wait for the outcome. */
 int hw_client_submit(struct hw_client *c, uint64_t request_id, const uint8_t *record,

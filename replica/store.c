@@ -1076,3 +1076,55 @@ int hw_store_chain_id(struct hw_store *s, uint8_t out[HW_HASH_BYTES])
 	hw__store_read_end(s, txn);
 	return rc;
 }
+
+/* ---- node-local meta values ---------------------------------------------------- */
+
+static bool meta_key_ok(const char *key)
+{
+	size_t n = strlen(key);
+	return n > 5 && n <= 32 && strncmp(key, "node.", 5) == 0;
+}
+
+int hw_store_meta_put(struct hw_store *s, const char *key, const void *val, size_t len)
+{
+	HW_ASSERT(meta_key_ok(key) && len <= HW_STORE_META_VAL_MAX);
+	if (s->failed != 0)
+		return HW_ESTORE_FAILED;
+	/* The map lock as a reader: the writer never grows the map under this transaction. */
+	pthread_rwlock_rdlock(&s->map_lock);
+	MDB_txn *txn;
+	int rc = txn_begin(s, 0, &txn);
+	if (rc == 0) {
+		MDB_val k = val_of(key, strlen(key)), v = val_of(val, len);
+		rc = mdb_put(txn, s->t.meta, &k, &v, 0);
+		if (rc == 0)
+			rc = mdb_txn_commit(txn);
+		else
+			mdb_txn_abort(txn);
+	}
+	if (rc == 0)
+		rc = mdb_env_sync(s->env, 1);
+	pthread_rwlock_unlock(&s->map_lock);
+	if (rc != 0)
+		batch_failed(s, rc == MDB_MAP_FULL ? EIO : rc); /* sticky, never retried */
+	return rc == 0 ? 0 : s->failed;
+}
+
+int hw_store_meta_get(struct hw_store *s, const char *key, void *buf, size_t cap, size_t *len)
+{
+	HW_ASSERT(meta_key_ok(key));
+	MDB_txn *txn;
+	int rc = hw__store_read_begin(s, &txn);
+	if (rc != 0)
+		return rc;
+	MDB_val k = val_of(key, strlen(key)), v;
+	rc = hw_mdb_err(mdb_get(txn, s->t.meta, &k, &v));
+	if (rc == 0 && v.mv_size > cap)
+		rc = HW_ERANGE;
+	if (rc == 0) {
+		memcpy(buf, v.mv_data, v.mv_size);
+		*len = v.mv_size;
+	}
+	hw__store_read_end(s, txn);
+	return rc;
+}

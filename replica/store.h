@@ -196,6 +196,20 @@ void hw_store_set_pin(struct hw_store *s, uint64_t lsn);
  * entry 1 is pruned); all zero for an empty store. Any thread. */
 int hw_store_chain_id(struct hw_store *s, uint8_t out[HW_HASH_BYTES]);
 
+/* Node-local meta values (the election's hard state, engine/core/election.h): a few bytes
+ * under a key of its own in the meta table, named so it cannot clash with the store's
+ * ("node." prefix). put writes key (1..32 characters, starting "node.") -> val[0..len),
+ * len <= 256, in a write transaction of its own, commits and flushes the environment
+ * (meta page included), so the value is durable when put returns 0. It may be called from
+ * a thread other than the writer's: LMDB serialises it behind a commit under way (it
+ * waits for that commit, milliseconds). A storage error is sticky. get copies the value
+ * into buf[0..cap) and sets *len; HW_ENOTFOUND when the key was never put, HW_ERANGE when
+ * the value is longer than cap. Any thread. Values are not replicated, but a snapshot
+ * copies the sender's: a receiver puts its own again after installing one. */
+#define HW_STORE_META_VAL_MAX 256u
+int hw_store_meta_put(struct hw_store *s, const char *key, const void *val, size_t len);
+int hw_store_meta_get(struct hw_store *s, const char *key, void *buf, size_t cap, size_t *len);
+
 /* Directory the store lives in (borrowed). */
 const char *hw_store_dir(const struct hw_store *s);
 

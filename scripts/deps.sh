@@ -8,7 +8,8 @@ pkgs=(
   libev-dev liblmdb-dev lmdb-utils liburing-dev libsodium-dev libinih-dev
   libprotobuf-c-dev protobuf-c-compiler libcmocka-dev
 )
-[ "${HW_DEPS_TEST:-0}" = 1 ] && pkgs+=(tmux iproute2 nftables procps)
+# chromium: tests/integration/test_report_html.c renders a drill report headless.
+[ "${HW_DEPS_TEST:-0}" = 1 ] && pkgs+=(tmux iproute2 nftables procps chromium)
 
 missing=()
 for p in "${pkgs[@]}"; do

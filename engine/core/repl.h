@@ -263,7 +263,9 @@ void hw_standby_on_disconnect(struct hw_standby *s);
  * was handed (pos.durable == writing_to, asserted: else the primary's resend from
  * durable + 1 would overlap entries still being written) and tells the primary
  * pos.durable in its hello: received falls back to durable (the queue is gone) and the
- * primary resends from durable + 1. */
+ * primary resends from durable + 1. The driver also waits until its store has applied
+ * everything durable (stored == durable) before the hello, because the primary takes the
+ * hello's LSN as received, durable and applied at once (hw_primary_on_connect). */
 void hw_standby_on_connect(struct hw_standby *s, int64_t now_ms);
 
 /* Time passed. Primary silent for more than timeout_ms: DROP -ETIMEDOUT, not connected.

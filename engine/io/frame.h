@@ -53,7 +53,13 @@ enum hw_frame_type {
 	HW_FRAME_STATUS_REQUEST = 10,
 	HW_FRAME_STATUS = 11,
 	HW_FRAME_ERROR = 12,
-	HW_FRAME_TYPE_MAX = 12,
+	/* election, between voters (wire.proto LeaseRequest ... TimeoutNow) */
+	HW_FRAME_LEASE_REQUEST = 13,
+	HW_FRAME_LEASE_ACK = 14,
+	HW_FRAME_VOTE_REQUEST = 15,
+	HW_FRAME_VOTE = 16,
+	HW_FRAME_TIMEOUT_NOW = 17,
+	HW_FRAME_TYPE_MAX = 17,
 };
 
 /* CRC32C of buf[0..len), continuing from crc: pass 0 to start, or the value a previous

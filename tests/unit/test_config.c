@@ -324,6 +324,65 @@ static void test_syntax(void **state)
 	expect_error(f, text, 4, "line is longer than");
 }
 
+#define FAILOVER_STANDBY                                                                           \
+	"[cluster]\n"                                                                              \
+	"id = yard-ha\n"                                                                           \
+	"[node]\n"                                                                                 \
+	"id = s1\n"                                                                                \
+	"role = standby\n"                                                                         \
+	"data_dir = /var/lib/hawser/s1\n"                                                          \
+	"listen = 127.0.0.1:7002\n"                                                                \
+	"[durability]\n"                                                                           \
+	"mode = durable\n"                                                                         \
+	"[failover]\n"                                                                             \
+	"voters = p1@10.0.0.1:7001, s1@10.0.0.2:7001 , s2@10.0.0.4:7001\n"                         \
+	"witness = 10.0.0.3:7900\n"                                                                \
+	"witness_id = w1\n"
+
+/* A [failover] section gives voter ids in listed order with the witness last, this node's
+ * id, the targets in ms, and the standbys of whichever node leads: the other nodes. */
+static void test_failover(void **state)
+{
+	struct fx *f = *state;
+	assert_int_equal(load(f, FAILOVER_STANDBY "rto = 2s\nrpo = 0\n"), 0);
+	const struct hw_failover *fo = &f->c.failover;
+	assert_true(fo->on);
+	assert_int_equal(fo->n_voters, 4);
+	assert_int_equal(fo->witness, 3);
+	assert_int_equal(fo->self, 1);
+	assert_string_equal(fo->voters[2].id, "s2");
+	assert_string_equal(fo->voters[2].addr, "10.0.0.4:7001");
+	assert_string_equal(fo->voters[3].id, "w1");
+	assert_string_equal(fo->voters[3].addr, "10.0.0.3:7900");
+	assert_int_equal(fo->rto_ms, 2000);
+	assert_int_equal(fo->rpo_ms, 0);
+	assert_int_equal(f->c.n_standbys, 2);
+	assert_string_equal(f->c.standbys[0], "p1");
+	assert_string_equal(f->c.standbys[1], "s2");
+	assert_int_equal(load(f, FAILOVER_STANDBY "rto = 1m\nrpo = 1500ms\n"), 0);
+	assert_int_equal(f->c.failover.rto_ms, 60000);
+	assert_int_equal(f->c.failover.rpo_ms, 1500);
+}
+
+/* A [failover] section that cannot work is refused with the reason: a node not among
+ * the voters, an RPO of 0 with a mode that acknowledges before a standby has the record,
+ * a time without a unit, a missing target. */
+static void test_failover_refused(void **state)
+{
+	struct fx *f = *state;
+	expect_error(f, FAILOVER_STANDBY "rto = 2s\nrpo = 0\nvoters = p1@h:1\n", 16, "given twice");
+	char text[1024];
+	snprintf(text, sizeof text, "%s", FAILOVER_STANDBY "rto = 2s\nrpo = 0\n");
+	char *m = strstr(text, "mode = durable");
+	memcpy(m, "mode = local  ", 14);
+	expect_error(f, text, 0, "needs 'durability.mode' durable or applied");
+	expect_error(f, FAILOVER_STANDBY "rto = 2\nrpo = 0\n", 14, "bad time '2'");
+	expect_error(f, FAILOVER_STANDBY "rto = 2s\n", 0, "needs 'voters', 'witness', 'rto' and 'rpo'");
+	snprintf(text, sizeof text, "%s", FAILOVER_STANDBY "rto = 2s\nrpo = 0\n");
+	memcpy(strstr(text, "id = s1"), "id = s9", 7);
+	expect_error(f, text, 0, "'node.id' 's9' is not in 'failover.voters'");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -342,6 +401,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_log_keep_records, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_too_many_standbys, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_syntax, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_failover, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_failover_refused, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,511 @@
+/* report.c: a drill's report as JSON and as a self-contained HTML page with an inline
+ * SVG timeline (cli/report.h). */
+#include "cli/report.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "cli/json.h"
+
+#define REPORT_FORMAT 1
+/* Timeline geometry, in SVG user units (pixels at 100 %): a label column, the bars, and
+ * room on the right for the duration text. Wide enough for a 1200-pixel window. */
+#define SVG_WIDTH     1040
+#define SVG_LABEL_W   220
+#define SVG_BAR_X     230
+#define SVG_BAR_W     680
+#define SVG_AXIS_H    34
+#define SVG_ROW_H     30
+#define SVG_BAR_H     18
+#define SVG_TICKS_MAX 10
+
+void hw_report_init(struct hw_report *r, enum hw_drill_kind kind, const char *node)
+{
+	memset(r, 0, sizeof(*r));
+	r->kind = kind;
+	r->result = HW_DRILL_ERROR;
+	snprintf(r->node, sizeof(r->node), "%s", node ? node : "");
+	r->started_ms = hw_cli_now_ms();
+	r->t0 = hw_cli_mono_s();
+}
+
+double hw_report_clock(const struct hw_report *r)
+{
+	return hw_cli_mono_s() - r->t0;
+}
+
+static void vphase(struct hw_report *r, const char *name, double start_s, double end_s,
+		   enum hw_verdict v, const char *fmt, va_list ap)
+{
+	if (r->n_phases == HW_REPORT_PHASES_MAX) {
+		r->dropped++;
+		return;
+	}
+	struct hw_report_phase *p = &r->phases[r->n_phases++];
+	snprintf(p->name, sizeof(p->name), "%s", name);
+	p->start_s = start_s;
+	p->end_s = end_s < start_s ? start_s : end_s;
+	p->verdict = v;
+	vsnprintf(p->detail, sizeof(p->detail), fmt, ap);
+}
+
+void hw_report_phase(struct hw_report *r, const char *name, double start_s, double end_s,
+		     enum hw_verdict v, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vphase(r, name, start_s, end_s, v, fmt, ap);
+	va_end(ap);
+}
+
+void hw_report_phase_begin(struct hw_report *r)
+{
+	r->phase_start = hw_report_clock(r);
+}
+
+void hw_report_phase_end(struct hw_report *r, const char *name, enum hw_verdict v, const char *fmt,
+			 ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vphase(r, name, r->phase_start, hw_report_clock(r), v, fmt, ap);
+	va_end(ap);
+}
+
+void hw_report_check(struct hw_report *r, const char *name, enum hw_verdict v, const char *fmt, ...)
+{
+	if (r->n_checks == HW_REPORT_CHECKS_MAX) {
+		r->dropped++;
+		return;
+	}
+	struct hw_report_check *c = &r->checks[r->n_checks++];
+	snprintf(c->name, sizeof(c->name), "%s", name);
+	c->verdict = v;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(c->detail, sizeof(c->detail), fmt, ap);
+	va_end(ap);
+}
+
+void hw_report_figure(struct hw_report *r, const char *name, double value, const char *unit)
+{
+	if (r->n_figures == HW_REPORT_FIGURES_MAX) {
+		r->dropped++;
+		return;
+	}
+	struct hw_report_figure *g = &r->figures[r->n_figures++];
+	snprintf(g->name, sizeof(g->name), "%s", name);
+	g->value = value;
+	snprintf(g->unit, sizeof(g->unit), "%s", unit ? unit : "");
+}
+
+void hw_report_fact(struct hw_report *r, const char *name, const char *fmt, ...)
+{
+	if (r->n_facts == HW_REPORT_FACTS_MAX) {
+		r->dropped++;
+		return;
+	}
+	struct hw_report_fact *f = &r->facts[r->n_facts++];
+	snprintf(f->name, sizeof(f->name), "%s", name);
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(f->value, sizeof(f->value), fmt, ap);
+	va_end(ap);
+}
+
+static enum hw_verdict worse(enum hw_verdict a, enum hw_verdict b)
+{
+	if (a == HW_VERDICT_FAIL || b == HW_VERDICT_FAIL)
+		return HW_VERDICT_FAIL;
+	if (a == HW_VERDICT_WARN || b == HW_VERDICT_WARN)
+		return HW_VERDICT_WARN;
+	return HW_VERDICT_PASS;
+}
+
+enum hw_verdict hw_report_worst(const struct hw_report *r)
+{
+	enum hw_verdict v = HW_VERDICT_PASS;
+	for (size_t i = 0; i < r->n_checks; i++)
+		v = worse(v, r->checks[i].verdict);
+	for (size_t i = 0; i < r->n_phases; i++)
+		v = worse(v, r->phases[i].verdict);
+	return v;
+}
+
+void hw_report_finish(struct hw_report *r, enum hw_drill_result result, const char *fmt, ...)
+{
+	r->result = result;
+	r->seconds = hw_report_clock(r);
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(r->what, sizeof(r->what), fmt, ap);
+	va_end(ap);
+}
+
+const char *hw_verdict_name(enum hw_verdict v)
+{
+	static const char *const names[] = {"pass", "warn", "fail", "skip"};
+	return (unsigned)v < 4 ? names[v] : "?";
+}
+
+/* ---- JSON -------------------------------------------------------------------------- */
+
+static void json_phases(struct hw_json *j, const struct hw_report *r)
+{
+	hw_json_key(j, "phases");
+	hw_json_array_begin(j);
+	for (size_t i = 0; i < r->n_phases; i++) {
+		const struct hw_report_phase *p = &r->phases[i];
+		hw_json_object_begin(j);
+		hw_json_key(j, "name");
+		hw_json_string(j, p->name);
+		hw_json_key(j, "start_s");
+		hw_json_double(j, p->start_s);
+		hw_json_key(j, "end_s");
+		hw_json_double(j, p->end_s);
+		hw_json_key(j, "seconds");
+		hw_json_double(j, p->end_s - p->start_s);
+		hw_json_key(j, "verdict");
+		hw_json_string(j, hw_verdict_name(p->verdict));
+		hw_json_key(j, "detail");
+		hw_json_string(j, p->detail);
+		hw_json_object_end(j);
+	}
+	hw_json_array_end(j);
+}
+
+static void json_checks(struct hw_json *j, const struct hw_report *r)
+{
+	hw_json_key(j, "checks");
+	hw_json_array_begin(j);
+	for (size_t i = 0; i < r->n_checks; i++) {
+		hw_json_object_begin(j);
+		hw_json_key(j, "name");
+		hw_json_string(j, r->checks[i].name);
+		hw_json_key(j, "verdict");
+		hw_json_string(j, hw_verdict_name(r->checks[i].verdict));
+		hw_json_key(j, "detail");
+		hw_json_string(j, r->checks[i].detail);
+		hw_json_object_end(j);
+	}
+	hw_json_array_end(j);
+}
+
+static void json_figures_facts(struct hw_json *j, const struct hw_report *r)
+{
+	hw_json_key(j, "figures");
+	hw_json_array_begin(j);
+	for (size_t i = 0; i < r->n_figures; i++) {
+		hw_json_object_begin(j);
+		hw_json_key(j, "name");
+		hw_json_string(j, r->figures[i].name);
+		hw_json_key(j, "value");
+		hw_json_double(j, r->figures[i].value);
+		hw_json_key(j, "unit");
+		hw_json_string(j, r->figures[i].unit);
+		hw_json_object_end(j);
+	}
+	hw_json_array_end(j);
+	hw_json_key(j, "facts");
+	hw_json_object_begin(j);
+	for (size_t i = 0; i < r->n_facts; i++) {
+		hw_json_key(j, r->facts[i].name);
+		hw_json_string(j, r->facts[i].value);
+	}
+	hw_json_object_end(j);
+}
+
+void hw_report_json(const struct hw_report *r, FILE *f)
+{
+	char when[40];
+	struct hw_json j;
+	hw_json_init(&j, f);
+	hw_json_object_begin(&j);
+	hw_json_key(&j, "format");
+	hw_json_int(&j, REPORT_FORMAT);
+	hw_json_key(&j, "kind");
+	hw_json_string(&j, hw_drill_kind_name(r->kind));
+	hw_json_key(&j, "result");
+	hw_json_string(&j, hw_drill_result_name(r->result));
+	hw_json_key(&j, "what");
+	hw_json_string(&j, r->what);
+	hw_json_key(&j, "node");
+	hw_json_string(&j, r->node);
+	hw_json_key(&j, "started");
+	hw_json_string(&j, hw_cli_iso(r->started_ms, when, sizeof(when)));
+	hw_json_key(&j, "started_ms");
+	hw_json_int(&j, r->started_ms);
+	hw_json_key(&j, "seconds");
+	hw_json_double(&j, r->seconds);
+	json_phases(&j, r);
+	json_checks(&j, r);
+	json_figures_facts(&j, r);
+	hw_json_key(&j, "dropped");
+	hw_json_uint(&j, r->dropped);
+	hw_json_object_end(&j);
+}
+
+/* ---- HTML -------------------------------------------------------------------------- */
+
+static void esc(FILE *f, const char *s)
+{
+	for (; *s; s++) {
+		switch (*s) {
+		case '<':
+			fputs("&lt;", f);
+			break;
+		case '>':
+			fputs("&gt;", f);
+			break;
+		case '&':
+			fputs("&amp;", f);
+			break;
+		case '"':
+			fputs("&quot;", f);
+			break;
+		case '\'':
+			fputs("&#39;", f);
+			break;
+		default:
+			fputc(*s, f);
+		}
+	}
+}
+
+static const char css[] =
+	"body{font:14px/1.45 system-ui,sans-serif;margin:24px;color:#1b1b1b;max-width:1100px}"
+	"h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 8px}"
+	"header{border-left:8px solid #9e9e9e;padding:8px 16px;background:#f5f5f5}"
+	"header.PASS{border-color:#2e7d32}header.FAIL,header.ERROR{border-color:#c62828}"
+	".badge{padding:1px 10px;border-radius:4px;color:#fff;background:#9e9e9e}"
+	".PASS .badge{background:#2e7d32}.FAIL .badge,.ERROR .badge{background:#c62828}"
+	".meta{color:#555}table{border-collapse:collapse;width:100%}"
+	"td,th{border-bottom:1px solid #ddd;padding:4px 8px;text-align:left;vertical-align:top}"
+	"td.num{text-align:right;font-variant-numeric:tabular-nums}"
+	".v{font-weight:600;text-transform:uppercase}"
+	".v.pass{color:#2e7d32}.v.fail{color:#c62828}.v.warn{color:#b45309}.v.skip{color:#757575}"
+	"svg text{font:12px system-ui,sans-serif;fill:#1b1b1b}svg .tick{stroke:#ccc}"
+	"svg .bar.pass{fill:#43a047}svg .bar.fail{fill:#e53935}svg .bar.warn{fill:#fb8c00}"
+	"svg .bar.skip{fill:#bdbdbd}svg .axis{stroke:#555}code{font-size:12px}";
+
+/* A round tick step (1, 2 or 5 times a power of ten) giving at most SVG_TICKS_MAX ticks. */
+static double tick_step(double span)
+{
+	double raw = span / SVG_TICKS_MAX;
+	double p = pow(10.0, floor(log10(raw)));
+	if (raw <= p)
+		return p;
+	if (raw <= 2 * p)
+		return 2 * p;
+	return raw <= 5 * p ? 5 * p : 10 * p;
+}
+
+static void svg_axis(FILE *f, double span, int height)
+{
+	double step = tick_step(span);
+	fprintf(f, "<g class=\"axis-ticks\">");
+	for (int i = 0; i <= SVG_TICKS_MAX + 1; i++) {
+		double t = step * i;
+		if (t > span * 1.0001)
+			break;
+		double x = SVG_BAR_X + SVG_BAR_W * t / span;
+		fprintf(f,
+			"<line class=\"tick\" x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\"/>"
+			"<text x=\"%.1f\" y=\"16\" text-anchor=\"middle\">%g s</text>",
+			x, SVG_AXIS_H - 8, x, height, x, t);
+	}
+	fprintf(f, "<line class=\"axis\" x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\"/></g>\n",
+		SVG_BAR_X, SVG_AXIS_H - 8, SVG_BAR_X + SVG_BAR_W, SVG_AXIS_H - 8);
+}
+
+static void svg_phase(FILE *f, const struct hw_report_phase *p, size_t i, double span)
+{
+	double x = SVG_BAR_X + SVG_BAR_W * p->start_s / span;
+	double w = SVG_BAR_W * (p->end_s - p->start_s) / span;
+	if (w < 2)
+		w = 2; /* an instant check still shows */
+	double y = SVG_AXIS_H + (double)i * SVG_ROW_H;
+	char dur[32];
+	double secs = p->end_s - p->start_s;
+	if (secs < 0.001) /* checks take microseconds: "0 ms" would say nothing */
+		snprintf(dur, sizeof(dur), "%.0f \xc2\xb5s" /* UTF-8 micro sign */, secs * 1e6);
+	else
+		hw_drill_duration_format((int64_t)llround(secs * 1000), dur, sizeof(dur));
+	fputs("<g class=\"phase\" data-phase=\"", f);
+	esc(f, p->name);
+	fprintf(f, "\" data-verdict=\"%s\">", hw_verdict_name(p->verdict));
+	fprintf(f, "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\">", SVG_LABEL_W,
+		y + SVG_BAR_H - 4);
+	esc(f, p->name);
+	fprintf(f,
+		"</text><rect class=\"bar %s\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%d\""
+		" rx=\"3\"><title>",
+		hw_verdict_name(p->verdict), x, y, w, SVG_BAR_H);
+	esc(f, p->name);
+	fprintf(f, ": %s, %s. ", dur, hw_verdict_name(p->verdict));
+	esc(f, p->detail);
+	fprintf(f, "</title></rect><text x=\"%.1f\" y=\"%.1f\">%s</text></g>\n", x + w + 6,
+		y + SVG_BAR_H - 4, dur);
+}
+
+static void html_timeline(FILE *f, const struct hw_report *r)
+{
+	double span = r->seconds;
+	for (size_t i = 0; i < r->n_phases; i++)
+		if (r->phases[i].end_s > span)
+			span = r->phases[i].end_s;
+	if (span < 0.001)
+		span = 0.001;
+	int height = SVG_AXIS_H + (int)r->n_phases * SVG_ROW_H + 4;
+	fprintf(f,
+		"<h2>Timeline</h2>\n<svg id=\"timeline\" xmlns=\"http://www.w3.org/2000/svg\""
+		" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" role=\"img\""
+		" aria-label=\"timeline of the %s drill: %zu phases over %.3f s\">\n",
+		SVG_WIDTH, height, SVG_WIDTH, height, hw_drill_kind_name(r->kind), r->n_phases,
+		span);
+	svg_axis(f, span, height);
+	for (size_t i = 0; i < r->n_phases; i++)
+		svg_phase(f, &r->phases[i], i, span);
+	fputs("</svg>\n", f);
+}
+
+static void html_checks(FILE *f, const struct hw_report *r)
+{
+	if (r->n_checks == 0)
+		return;
+	fputs("<h2>Checks</h2>\n<table id=\"checks\"><tr><th>check</th><th>verdict</th>"
+	      "<th>detail</th></tr>\n",
+	      f);
+	for (size_t i = 0; i < r->n_checks; i++) {
+		const struct hw_report_check *c = &r->checks[i];
+		fputs("<tr><td>", f);
+		esc(f, c->name);
+		fprintf(f, "</td><td class=\"v %s\">%s</td><td>", hw_verdict_name(c->verdict),
+			hw_verdict_name(c->verdict));
+		esc(f, c->detail);
+		fputs("</td></tr>\n", f);
+	}
+	fputs("</table>\n", f);
+}
+
+static void html_figures_facts(FILE *f, const struct hw_report *r)
+{
+	if (r->n_figures > 0)
+		fputs("<h2>Figures</h2>\n<table id=\"figures\">\n", f);
+	for (size_t i = 0; i < r->n_figures; i++) {
+		fputs("<tr><td>", f);
+		esc(f, r->figures[i].name);
+		fprintf(f, "</td><td class=\"num\">%.6g</td><td>", r->figures[i].value);
+		esc(f, r->figures[i].unit);
+		fputs("</td></tr>\n", f);
+	}
+	if (r->n_figures > 0)
+		fputs("</table>\n", f);
+	if (r->n_facts > 0)
+		fputs("<h2>Facts</h2>\n<table id=\"facts\">\n", f);
+	for (size_t i = 0; i < r->n_facts; i++) {
+		fputs("<tr><td>", f);
+		esc(f, r->facts[i].name);
+		fputs("</td><td><code>", f);
+		esc(f, r->facts[i].value);
+		fputs("</code></td></tr>\n", f);
+	}
+	if (r->n_facts > 0)
+		fputs("</table>\n", f);
+}
+
+void hw_report_html(const struct hw_report *r, FILE *f)
+{
+	const char *kind = hw_drill_kind_name(r->kind);
+	const char *res = hw_drill_result_name(r->result);
+	char when[40];
+	fprintf(f,
+		"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+		"<title>hawser %s drill: %s</title>\n<style>%s</style></head>\n<body>\n",
+		kind, res, css);
+	fprintf(f,
+		"<header class=\"%s\"><h1>%s drill: <span class=\"badge\" id=\"result\">%s"
+		"</span></h1>\n<p class=\"what\">",
+		res, kind, res);
+	esc(f, r->what);
+	fputs("</p>\n<p class=\"meta\">node <code>", f);
+	esc(f, r->node);
+	fprintf(f, "</code>, started %s, %.3f s</p></header>\n",
+		hw_cli_iso(r->started_ms, when, sizeof(when)), r->seconds);
+	html_timeline(f, r);
+	html_checks(f, r);
+	html_figures_facts(f, r);
+	if (r->dropped)
+		fprintf(f, "<p>%zu entries did not fit in the report.</p>\n", r->dropped);
+	fputs("<footer class=\"meta\"><p>hawser drill report, format 1 (docs/drills.md)."
+	      " The JSON file beside this page holds the same data.</p></footer>\n"
+	      "</body></html>\n",
+	      f);
+}
+
+/* ---- files ------------------------------------------------------------------------- */
+
+static int write_file(const char *path, const struct hw_report *r,
+		      void (*emit)(const struct hw_report *, FILE *))
+{
+	char tmp[PATH_MAX];
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
+		return -ENAMETOOLONG;
+	FILE *f = fopen(tmp, "w");
+	if (!f)
+		return -errno;
+	emit(r, f);
+	int rc = fflush(f) == 0 && fsync(fileno(f)) == 0 ? 0 : -errno;
+	if (fclose(f) != 0 && rc == 0)
+		rc = -errno;
+	if (rc == 0 && rename(tmp, path) != 0)
+		rc = -errno;
+	if (rc != 0)
+		unlink(tmp);
+	return rc;
+}
+
+/* mkdir -p: a report directory may be new along with its parents. */
+static int mkdirs(const char *dir)
+{
+	char p[PATH_MAX];
+	if (snprintf(p, sizeof(p), "%s", dir) >= (int)sizeof(p))
+		return -ENAMETOOLONG;
+	for (char *s = p + 1; *s; s++) {
+		if (*s != '/')
+			continue;
+		*s = '\0';
+		if (mkdir(p, 0755) != 0 && errno != EEXIST)
+			return -errno;
+		*s = '/';
+	}
+	return mkdir(p, 0755) != 0 && errno != EEXIST ? -errno : 0;
+}
+
+int hw_report_write(const struct hw_report *r, const char *dir, char *json_path, char *html_path,
+		    size_t cap)
+{
+	int rc = mkdirs(dir);
+	if (rc != 0)
+		return rc;
+	char when[40], stamp[40];
+	hw_cli_iso(r->started_ms, when, sizeof(when));
+	size_t n = 0;
+	for (const char *s = when; *s && n + 1 < sizeof(stamp); s++)
+		if (*s != '-' && *s != ':')
+			stamp[n++] = *s; /* 20261126T100000.123Z: no ':' for other file systems */
+	stamp[n] = '\0';
+	const char *kind = hw_drill_kind_name(r->kind);
+	if (snprintf(json_path, cap, "%s/%s-%s.json", dir, kind, stamp) >= (int)cap ||
+	    snprintf(html_path, cap, "%s/%s-%s.html", dir, kind, stamp) >= (int)cap)
+		return -ENAMETOOLONG;
+	rc = write_file(json_path, r, hw_report_json);
+	return rc != 0 ? rc : write_file(html_path, r, hw_report_html);
+}

@@ -1,0 +1,395 @@
+/* node_election.c: automatic failover in a node (DESIGN.md "Failover model", the rules in
+ * engine/core/election.h, the links in engine/voters.h).
+ *
+ * Every node of a [failover] cluster starts as a standby and runs the election core; a
+ * node becomes primary only by winning an election (the one configured as primary
+ * campaigns first: the standbys hold back for a grace period at start). The role the
+ * core holds and the role the node runs are reconciled on the loop's tick, at the top of
+ * a callback, never inside the replication core's actions: a step-down frees the
+ * waiters those actions point into. Between the core's decision and the tick (at most
+ * 10 ms) the fence already holds: may_ack follows the core, not the node.
+ *
+ *   promote: stop following, let the writer apply everything taken, restart it for
+ *            submits, start the replication core at the store's head in the new epoch
+ *            (entries get the new epoch); the replication port is open already, so the
+ *            other standbys connect as soon as they learn the new primary.
+ *   fence:   before every success is answered, hw_el_may_ack() at this instant: when the
+ *            lease is not held the answer waits (released when the lease is back, failed
+ *            with HW_ENOT_PRIMARY at step-down), so an old primary never acknowledges
+ *            once a new one may.
+ *   step down: fail every waiting submit with HW_ENOT_PRIMARY, stop taking submits, and
+ *            follow the new primary once the core knows it (a diverged log waits for an
+ *            operator: needs_rejoin).
+ *
+ * Logs: failover_planned, became_primary, first_ack (wall_ms of the first success in an
+ * epoch), fenced / unfenced, stepped_down (last_ack_wall_ms), following_primary,
+ * stale_epoch, and voters.h's election lines. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/assert.h"
+#include "base/log.h"
+#include "engine/node_int.h"
+#include "engine/voters.h"
+#include "wire.pb-c.h"
+
+static const char *down_name(int code)
+{
+	switch (code) {
+	case HW_EL_DOWN_LEASE_LOST:
+		return "lease_lost";
+	case HW_EL_DOWN_HIGHER_EPOCH:
+		return "higher_epoch";
+	case HW_EL_DOWN_SWITCHOVER:
+		return "switchover";
+	case HW_EL_DOWN_XFER_FAILED:
+		return "xfer_failed";
+	default:
+		return "?";
+	}
+}
+
+static int64_t wall_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static const struct hw_el *el_of(const struct hw_node *n)
+{
+	return hw_voters_el(n->voters);
+}
+
+/* ---- the core's needs ------------------------------------------------------------- */
+
+static int persist_cb(void *arg, const struct hw_el_hard *hard)
+{
+	struct hw_node *n = arg;
+	int rc = hw_voters_save_hard(n->store, hard);
+	if (rc != 0)
+		hw__node_storage_failed(n, rc, "election");
+	return rc;
+}
+
+/* Role changes wait for the tick (see the top); the rest is logged here. */
+static void act_cb(void *arg, const struct hw_el_act *a)
+{
+	struct hw_node *n = arg;
+	switch (a->type) {
+	case HW_EL_BECOME_PRIMARY:
+		hw_log("elected", "epoch=%llu first_lsn=%llu", (unsigned long long)a->epoch,
+		       (unsigned long long)a->lsn);
+		break;
+	case HW_EL_STEP_DOWN:
+		n->down_code = a->code;
+		hw_log("lease_ended", "epoch=%llu reason=%s", (unsigned long long)a->epoch,
+		       down_name(a->code));
+		break;
+	default: /* PAUSE_SUBMITS, RESUME_SUBMITS: a switchover's (not wired yet) */
+		hw_log("election_action", "type=%d", (int)a->type);
+		break;
+	}
+}
+
+/* ---- progress --------------------------------------------------------------------- */
+
+static uint64_t hash64(const uint8_t *h)
+{
+	uint64_t x = 0;
+	for (int i = 7; i >= 0; i--)
+		x = (x << 8) | h[i];
+	return x;
+}
+
+void hw__election_progress(struct hw_node *n)
+{
+	if (n->voters == NULL || n->wal == NULL)
+		return;
+	const struct hw_head *w = hw_wal_last(n->wal);
+	struct hw_el_progress p = {
+		.last_epoch = n->last_epoch, .last_lsn = w->lsn, .last_hash = hash64(w->hash)};
+	if (n->cfg.role == HW_ROLE_PRIMARY && n->requests != NULL) {
+		p.durable_lsn = n->core.local_durable;
+		p.committed_lsn = n->acked_lsn;
+		for (uint32_t i = 0; i < n->cfg.n_standbys; i++) {
+			int id = hw_voters_id(n->voters, n->cfg.standbys[i]);
+			if (id >= 0)
+				p.peer_durable[id] = n->core.peers[i].pos.durable;
+		}
+	} else {
+		p.durable_lsn = n->sb.pos.durable;
+	}
+	if (p.durable_lsn > p.last_lsn)
+		p.durable_lsn = p.last_lsn;
+	hw_voters_progress(n->voters, &p);
+}
+
+/* ---- the fence -------------------------------------------------------------------- */
+
+/* Successes may leave now: the core holds the lease at this instant, for the epoch this
+ * node runs (a node that stepped down and won again runs the old one until the tick). */
+static bool fence_open(const struct hw_node *n)
+{
+	return hw_voters_may_ack(n->voters) && n->epoch == el_of(n)->hard.epoch;
+}
+
+static void note_ack(struct hw_node *n, uint64_t lsn)
+{
+	if (lsn > n->acked_lsn)
+		n->acked_lsn = lsn;
+	n->last_ack_wall_ms = wall_ms();
+	if (!n->first_ack_logged) {
+		n->first_ack_logged = true;
+		hw_log("first_ack", "epoch=%llu lsn=%llu wall_ms=%lld",
+		       (unsigned long long)n->epoch, (unsigned long long)lsn,
+		       (long long)n->last_ack_wall_ms);
+	}
+}
+
+/* The lease is held again: answer what waited for it, oldest first. */
+static void release_fenced(struct hw_node *n)
+{
+	uint32_t count = n->n_fenced;
+	n->n_fenced = 0;
+	for (uint32_t i = 0; i < count; i++) {
+		uint32_t slot = n->fenced[i];
+		uint64_t lsn = n->requests[slot].lsn;
+		hw__primary_answer(n, slot, 0);
+		note_ack(n, lsn);
+	}
+	hw_log("unfenced", "epoch=%llu released=%u", (unsigned long long)n->epoch, count);
+}
+
+bool hw__election_may_release(struct hw_node *n, uint32_t slot, uint64_t lsn)
+{
+	(void)lsn; /* the wait LSN; what is acknowledged is the record's own */
+	if (n->voters == NULL)
+		return true;
+	if (!fence_open(n)) {
+		if (n->n_fenced == 0)
+			hw_log("fenced",
+			       "epoch=%llu acked_lsn=%llu last_ack_wall_ms=%lld what=\"%s\"",
+			       (unsigned long long)n->epoch, (unsigned long long)n->acked_lsn,
+			       (long long)n->last_ack_wall_ms,
+			       "no lease: successes wait until it is renewed or the node steps "
+			       "down");
+		HW_ASSERT(n->n_fenced < n->cfg.waiters_max);
+		n->fenced[n->n_fenced++] = slot;
+		return false;
+	}
+	if (n->n_fenced > 0)
+		release_fenced(n);
+	note_ack(n, n->requests[slot].lsn);
+	return true;
+}
+
+/* ---- roles ------------------------------------------------------------------------ */
+
+static void promote(struct hw_node *n, uint64_t epoch)
+{
+	int64_t t0 = hw_voters_mono_ms();
+	hw__standby_leave(n);
+	struct hw_head h;
+	hw_store_head(n->store, &h);
+	if (h.lsn != hw_wal_last(n->wal)->lsn)
+		hw_log("promote_gap", "store_lsn=%llu log_lsn=%llu", (unsigned long long)h.lsn,
+		       (unsigned long long)hw_wal_last(n->wal)->lsn);
+	n->cfg.role = HW_ROLE_PRIMARY;
+	n->epoch = epoch;
+	n->first_ack_logged = false;
+	n->n_fenced = 0;
+	n->following = UINT32_MAX;
+	n->primary_id[0] = '\0';
+	int rc = hw__primary_start(n);
+	if (rc != 0) {
+		hw__node_storage_failed(n, rc, "promote");
+		return;
+	}
+	hw_log("became_primary", "epoch=%llu lsn=%llu standbys=%u took_ms=%lld wall_ms=%lld",
+	       (unsigned long long)epoch, (unsigned long long)h.lsn, n->cfg.n_standbys,
+	       (long long)(hw_voters_mono_ms() - t0), (long long)wall_ms());
+	hw__election_progress(n);
+}
+
+static void demote(struct hw_node *n, uint64_t epoch)
+{
+	hw_log("stepped_down",
+	       "epoch=%llu new_epoch=%llu reason=%s acked_lsn=%llu last_ack_wall_ms=%lld "
+	       "waiting=%u fenced=%u",
+	       (unsigned long long)n->epoch, (unsigned long long)epoch, down_name(n->down_code),
+	       (unsigned long long)n->acked_lsn, (long long)n->last_ack_wall_ms, n->requests_used,
+	       n->n_fenced);
+	hw__primary_leave(n, HW_ENOT_PRIMARY); /* answers the fenced ones too */
+	n->n_fenced = 0;
+	n->cfg.role = HW_ROLE_STANDBY;
+	n->epoch = epoch;
+	n->following = UINT32_MAX;
+	n->cfg.primary[0] = '\0';
+	int rc = hw__standby_restart(n);
+	if (rc != 0)
+		hw__node_storage_failed(n, rc, "step_down");
+}
+
+/* The primary the core knows, if another node: follow it. */
+static void follow_known(struct hw_node *n)
+{
+	const struct hw_el *el = el_of(n);
+	uint32_t p = el->primary;
+	if (n->cfg.role != HW_ROLE_STANDBY || p == HW_EL_NONE || p == n->cfg.failover.self ||
+	    p == n->cfg.failover.witness || p == n->following)
+		return;
+	n->following = p;
+	const struct hw_voter_addr *va = &n->cfg.failover.voters[p];
+	hw_log("following_primary", "primary=%s addr=%s epoch=%llu", va->id, va->addr,
+	       (unsigned long long)el->hard.epoch);
+	bool same = n->primary_conn != NULL && strcmp(n->primary_id, va->id) == 0;
+	snprintf(n->cfg.primary, sizeof n->cfg.primary, "%s", va->addr);
+	if (!same)
+		hw__standby_follow(n);
+}
+
+/* Run the role the core holds. */
+static void reconcile(struct hw_node *n)
+{
+	const struct hw_el *el = el_of(n);
+	bool lead = el->role == HW_EL_PRIMARY;
+	if (n->cfg.role == HW_ROLE_PRIMARY && (!lead || n->epoch != el->hard.epoch))
+		demote(n, el->hard.epoch);
+	if (n->cfg.role == HW_ROLE_STANDBY && lead && n->failed == 0)
+		promote(n, el->hard.epoch);
+	follow_known(n);
+}
+
+/* ---- API -------------------------------------------------------------------------- */
+
+void hw__election_tick(struct hw_node *n)
+{
+	if (n->voters == NULL)
+		return;
+	reconcile(n);
+	const struct hw_el *el = el_of(n);
+	/* A standby holds back at start while no primary was heard: the node configured as
+	 * primary campaigns first. */
+	int64_t grace = 2 * el->cfg.detection_ms;
+	bool timers = !(n->start_role == HW_ROLE_STANDBY && el->primary == HW_EL_NONE &&
+			el->hard.epoch == 0 && hw__node_now(n) < n->started_ms + grace);
+	hw_voters_tick(n->voters, timers);
+	reconcile(n);
+	if (n->cfg.role == HW_ROLE_PRIMARY && n->n_fenced > 0 && fence_open(n))
+		release_fenced(n);
+}
+
+int hw__election_start(struct hw_node *n)
+{
+	if (!n->cfg.failover.on)
+		return 0;
+	struct hw_el_config ec;
+	struct hw_tg_plan plan;
+	int rc = hw_voters_plan(&n->cfg, &ec, &plan);
+	if (rc != 0) {
+		fprintf(stderr, "hawser: the failover targets cannot be met: %s\n", plan.why);
+		hw_log("plan_refused", "code=%s why=\"%s\"", hw_errname(rc), plan.why);
+		return rc;
+	}
+	struct hw_el_hard hard;
+	rc = hw_voters_load_hard(n->store, &hard);
+	if (rc == HW_ENOTFOUND) /* a node that never voted: new, or run with static roles */
+		hard = HW_EL_HARD_FRESH;
+	else if (rc != 0)
+		return rc;
+	n->fenced = calloc(n->cfg.waiters_max, sizeof *n->fenced);
+	if (n->fenced == NULL)
+		return HW_ENOMEM;
+	n->start_role = n->cfg.role;
+	n->cfg.role = HW_ROLE_STANDBY;
+	n->following = UINT32_MAX;
+	n->started_ms = hw__node_now(n);
+	hw_log("failover_planned",
+	       "rto_ms=%lld rpo_ms=%lld detection_ms=%lld lease_ms=%lld renew_ms=%lld "
+	       "failover_ms=%lld false_failovers_per_year=%.3g",
+	       (long long)n->cfg.failover.rto_ms, (long long)n->cfg.failover.rpo_ms,
+	       (long long)plan.detection_ms, (long long)plan.lease_ms, (long long)plan.renew_ms,
+	       (long long)plan.failover_ms, plan.false_failovers_per_year);
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	struct hw_voters_config vc = {
+		.cfg = &n->cfg,
+		.el = ec,
+		.hard = &hard,
+		.seed = ((uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec) ^
+			(uint64_t)n->cfg.failover.self << 56,
+		.persist_cb = persist_cb,
+		.act_cb = act_cb,
+		.arg = n,
+	};
+	return hw_voters_new(n->loop, n->ring, &vc, &n->voters);
+}
+
+void hw__election_stop(struct hw_node *n)
+{
+	hw_voters_free(n->voters);
+	n->voters = NULL;
+	free(n->fenced);
+	n->fenced = NULL;
+}
+
+int hw__election_primary_frame(struct hw_node *n, uint64_t epoch, bool heard)
+{
+	if (n->voters == NULL)
+		return 0;
+	const struct hw_el *el = el_of(n);
+	if (epoch < el->hard.epoch) {
+		hw_log("stale_epoch", "primary=%s its_epoch=%llu our_epoch=%llu what=\"%s\"",
+		       n->cfg.primary, (unsigned long long)epoch,
+		       (unsigned long long)el->hard.epoch,
+		       "replication from an older epoch refused");
+		return HW_EPROTOCOL;
+	}
+	int from = n->primary_id[0] != '\0' ? hw_voters_id(n->voters, n->primary_id) : -1;
+	if (heard && from >= 0)
+		hw_voters_primary_heard(n->voters, (uint32_t)from, epoch);
+	return 0;
+}
+
+int hw__election_on_hello(struct hw_session *s, int role, const char *node_id)
+{
+	struct hw_node *n = s->node;
+	int id = n->voters != NULL ? hw_voters_id(n->voters, node_id) : -1;
+	const struct hw_failover *f = &n->cfg.failover;
+	bool witness = role == HAWSER__WIRE__V1__ROLE__WITNESS;
+	if (id < 0 || (uint32_t)id == f->self || witness != ((uint32_t)id == f->witness)) {
+		hw_log("peer_refused", "peer=%s node=%s reason=not_a_voter", hw_conn_peer(s->conn),
+		       node_id);
+		hw__node_send_error(s->conn, HW_ECLUSTER, "not a voter of this node's cluster");
+		return 0; /* it closes on the ERROR */
+	}
+	s->voter = id;
+	s->hello = true;
+	Hawser__Wire__V1__Hello m = HAWSER__WIRE__V1__HELLO__INIT;
+	m.protocol_version = 1;
+	m.cluster_id = n->cfg.cluster_id;
+	m.node_id = n->cfg.node_id;
+	m.role = HAWSER__WIRE__V1__ROLE__VOTER;
+	m.epoch = el_of(n)->hard.epoch;
+	return hw__node_send_msg(s->conn, HW_FRAME_HELLO, &m);
+}
+
+int hw__election_on_frame(struct hw_session *s, const struct hw_frame *f)
+{
+	struct hw_node *n = s->node;
+	if (n->voters == NULL || !hw_voters_frame(f->type))
+		return HW_EPROTOCOL;
+	int rc = hw_voters_on_frame(n->voters, (uint32_t)s->voter, f);
+	if (n->cfg.role == HW_ROLE_PRIMARY && n->n_fenced > 0 && fence_open(n))
+		release_fenced(n);
+	return rc;
+}
+
+void hw__election_store_replaced(struct hw_node *n)
+{
+	if (n->voters != NULL && hw_voters_persist_again(n->voters) != 0)
+		hw__node_storage_failed(n, HW_ESTORE_FAILED, "election");
+}

@@ -1,0 +1,594 @@
+/* voters.c: one voter's election links and the core's actions (engine/voters.h). */
+#include "engine/voters.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/assert.h"
+#include "base/log.h"
+#include "engine/io/loop.h"
+#include "engine/io/ring.h"
+#include "replica/store.h"
+#include "wire.pb-c.h"
+
+struct link {
+	struct hw_voters *v;
+	uint32_t id;
+	struct hw_conn *conn; /* NULL while down */
+	bool up;              /* its Hello came back: logged once per connection */
+	bool logged_down;
+	int64_t retry_at_ms;
+	int64_t retry_ms;
+};
+
+struct hw_voters {
+	struct hw_loop *loop;
+	struct hw_ring *ring;
+	struct hw_failover fo;
+	char cluster_id[HW_ID_CHARS_MAX + 1];
+	char node_id[HW_ID_CHARS_MAX + 1];
+	struct hw_el el;
+	uint64_t rand_state;
+	int (*persist_cb)(void *arg, const struct hw_el_hard *hard);
+	void (*act_cb)(void *arg, const struct hw_el_act *a);
+	void *arg;
+	int failed; /* persist failed: sticky */
+	struct link links[HW_EL_VOTERS_MAX];
+};
+
+int64_t hw_voters_mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* splitmix64: the core's seeded source (STYLE.md 11). */
+static uint64_t rand_cb(void *arg)
+{
+	uint64_t *s = arg;
+	uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
+	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+	z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+	return z ^ (z >> 31);
+}
+
+int hw_voters_plan(const struct hw_config *c, struct hw_el_config *el, struct hw_tg_plan *plan)
+{
+	struct hw_tg_input in = {
+		.rto_ms = c->failover.rto_ms,
+		.rpo_ms = c->failover.rpo_ms,
+		.jitter_p99_us = HW_VOTERS_JITTER_P99_US,
+		.jitter_spread_us = HW_VOTERS_JITTER_SPREAD_US,
+		.replay_rate = HW_VOTERS_REPLAY_RATE,
+		.election_ms = HW_VOTERS_ELECTION_MS,
+		.resume_ms = HW_VOTERS_RESUME_MS,
+		.k = c->k > 0 ? c->k : 1,
+	};
+	int rc = hw_tg_plan(&in, plan);
+	if (rc != 0)
+		return rc;
+	*el = (struct hw_el_config){
+		.voters = c->failover.n_voters,
+		.self = c->failover.self,
+		.witness = c->failover.witness,
+		.renew_ms = plan->renew_ms,
+		.lease_ms = plan->lease_ms,
+		.drift_margin_ms = plan->drift_margin_ms,
+		.detection_ms = plan->detection_ms,
+		.election_ms = HW_VOTERS_VOTE_WAIT_MS,
+		.backoff_ms = HW_VOTERS_BACKOFF_MS,
+		.rpo_ms = c->failover.rpo_ms,
+		.xfer_timeout_ms = c->failover.rto_ms,
+	};
+	return 0;
+}
+
+/* ---- sending ---------------------------------------------------------------------- */
+
+static int send_msg(struct hw_conn *c, enum hw_frame_type type, const void *msg)
+{
+	const ProtobufCMessage *m = msg;
+	size_t len = protobuf_c_message_get_packed_size(m);
+	uint8_t buf[512];
+	if (len > sizeof buf)
+		return HW_ETOOBIG;
+	protobuf_c_message_pack(m, buf);
+	uint8_t hdr[HW_FRAME_HEADER_BYTES];
+	hw_frame_header(hdr, type, buf, (uint32_t)len);
+	return hw_conn_send2(c, hdr, sizeof hdr, buf, len);
+}
+
+static void send_lease_req(struct hw_conn *c, const struct hw_el_lease_req *r, uint32_t voters)
+{
+	Hawser__Wire__V1__LeaseRequest m = HAWSER__WIRE__V1__LEASE_REQUEST__INIT;
+	uint64_t durable[HW_EL_VOTERS_MAX];
+	memcpy(durable, r->durable, sizeof durable);
+	m.epoch = r->epoch;
+	m.round = r->round;
+	m.committed_lsn = r->committed_lsn;
+	m.n_durable = voters;
+	m.durable = durable;
+	send_msg(c, HW_FRAME_LEASE_REQUEST, &m);
+}
+
+static void send_vote_req(struct hw_conn *c, const struct hw_el_vote_req *r)
+{
+	Hawser__Wire__V1__VoteRequest m = HAWSER__WIRE__V1__VOTE_REQUEST__INIT;
+	m.epoch = r->epoch;
+	m.candidate = r->candidate;
+	m.kind = r->kind;
+	m.last_epoch = r->last_epoch;
+	m.last_lsn = r->last_lsn;
+	m.last_hash = r->last_hash;
+	m.durable_lsn = r->durable_lsn;
+	m.accepted_from = r->accepted.from;
+	m.accepted_to = r->accepted.to;
+	m.pre = r->pre;
+	send_msg(c, HW_FRAME_VOTE_REQUEST, &m);
+}
+
+static void send_vote(struct hw_conn *c, const struct hw_el_vote *r)
+{
+	Hawser__Wire__V1__Vote m = HAWSER__WIRE__V1__VOTE__INIT;
+	m.epoch = r->epoch;
+	m.granted = r->granted;
+	m.pre = r->pre;
+	m.reason = r->reason;
+	m.committed_lsn = r->committed_lsn;
+	m.required_lsn = r->required_lsn;
+	send_msg(c, HW_FRAME_VOTE, &m);
+}
+
+/* A SEND_* action: onto the link to a->peer, or dropped when it is down. */
+static void send_act(struct hw_voters *v, const struct hw_el_act *a)
+{
+	HW_ASSERT(a->peer < v->fo.n_voters && a->peer != v->fo.self);
+	struct hw_conn *c = v->links[a->peer].conn;
+	if (c == NULL)
+		return;
+	switch (a->type) {
+	case HW_EL_SEND_LEASE_REQ:
+		send_lease_req(c, &a->m.lease_req, v->fo.n_voters);
+		break;
+	case HW_EL_SEND_LEASE_ACK: {
+		Hawser__Wire__V1__LeaseAck m = HAWSER__WIRE__V1__LEASE_ACK__INIT;
+		m.epoch = a->m.lease_ack.epoch;
+		m.round = a->m.lease_ack.round;
+		m.granted = a->m.lease_ack.granted;
+		send_msg(c, HW_FRAME_LEASE_ACK, &m);
+		break;
+	}
+	case HW_EL_SEND_VOTE_REQ:
+		send_vote_req(c, &a->m.vote_req);
+		break;
+	case HW_EL_SEND_VOTE:
+		send_vote(c, &a->m.vote);
+		break;
+	default: { /* HW_EL_SEND_TIMEOUT_NOW */
+		Hawser__Wire__V1__TimeoutNow m = HAWSER__WIRE__V1__TIMEOUT_NOW__INIT;
+		m.epoch = a->epoch;
+		send_msg(c, HW_FRAME_TIMEOUT_NOW, &m);
+		break;
+	}
+	}
+}
+
+/* ---- actions ---------------------------------------------------------------------- */
+
+static void log_send(struct hw_voters *v, const struct hw_el_act *a)
+{
+	const char *to = v->fo.voters[a->peer].id;
+	if (a->type == HW_EL_SEND_VOTE) {
+		const struct hw_el_vote *m = &a->m.vote;
+		hw_log(m->granted ? "vote_granted" : "vote_denied",
+		       "candidate=%s epoch=%llu pre=%d reason=%s committed_lsn=%llu "
+		       "required_lsn=%llu",
+		       to, (unsigned long long)m->epoch, m->pre, hw_el_reason_name(m->reason),
+		       (unsigned long long)m->committed_lsn, (unsigned long long)m->required_lsn);
+	} else if (a->type == HW_EL_SEND_VOTE_REQ && a->m.vote_req.candidate == v->fo.self) {
+		/* once per round, not per voter: the first voter asked */
+		uint32_t first = v->fo.self == 0 ? 1 : 0;
+		if (a->peer == first)
+			hw_log("election_started",
+			       "epoch=%llu pre=%d kind=%u last_epoch=%llu last_lsn=%llu "
+			       "durable_lsn=%llu",
+			       (unsigned long long)a->m.vote_req.epoch, a->m.vote_req.pre,
+			       a->m.vote_req.kind, (unsigned long long)a->m.vote_req.last_epoch,
+			       (unsigned long long)a->m.vote_req.last_lsn,
+			       (unsigned long long)a->m.vote_req.durable_lsn);
+	}
+}
+
+static void run(struct hw_voters *v, const struct hw_el_acts *acts);
+
+static void persist(struct hw_voters *v, const struct hw_el_hard *hard)
+{
+	int rc = v->persist_cb(v->arg, hard);
+	if (rc != 0) {
+		v->failed = rc;
+		hw_log("election_stopped", "code=%s what=\"%s\"", hw_errname(rc),
+		       "the election state could not be made durable; this voter is silent");
+		return;
+	}
+	struct hw_el_act buf[HW_EL_ACTS_MIN];
+	struct hw_el_acts acts = {.v = buf, .n = 0, .cap = HW_EL_ACTS_MIN};
+	hw_el_on_persisted(&v->el, hard, hw_loop_now_ms(v->loop), &acts);
+	run(v, &acts);
+}
+
+/* Carry out acts in order; a persist runs (with what it releases) before the next. */
+static void run(struct hw_voters *v, const struct hw_el_acts *acts)
+{
+	for (size_t i = 0; i < acts->n && v->failed == 0; i++) {
+		const struct hw_el_act *a = &acts->v[i];
+		switch (a->type) {
+		case HW_EL_SEND_LEASE_REQ:
+		case HW_EL_SEND_LEASE_ACK:
+		case HW_EL_SEND_VOTE_REQ:
+		case HW_EL_SEND_VOTE:
+		case HW_EL_SEND_TIMEOUT_NOW:
+			log_send(v, a);
+			send_act(v, a);
+			break;
+		case HW_EL_PERSIST:
+			persist(v, &a->hard);
+			break;
+		default:
+			v->act_cb(v->arg, a);
+			break;
+		}
+	}
+}
+
+/* Run call on the core with room for its actions, then carry them out. */
+#define EL(v, call)                                                                                \
+	do {                                                                                       \
+		struct hw_el_act buf_[HW_EL_ACTS_MIN];                                             \
+		struct hw_el_acts a_ = {.v = buf_, .n = 0, .cap = HW_EL_ACTS_MIN};                 \
+		struct hw_el_acts *acts = &a_;                                                     \
+		int64_t now = hw_loop_now_ms((v)->loop);                                           \
+		(void)now;                                                                         \
+		call;                                                                              \
+		run((v), acts);                                                                    \
+	} while (0)
+
+/* ---- links ------------------------------------------------------------------------ */
+
+static void link_dial(struct link *l);
+
+static long link_on_data(struct hw_conn *c, void *arg, const uint8_t *buf, size_t len)
+{
+	struct link *l = arg;
+	struct hw_voters *v = l->v;
+	size_t used = 0;
+	while (used < len) {
+		struct hw_frame f;
+		long got = hw_frame_parse(buf + used, len - used, &f);
+		if (got <= 0)
+			return got < 0 ? got : (long)used;
+		if (f.type == HW_FRAME_ERROR) {
+			Hawser__Wire__V1__Error *e =
+				hawser__wire__v1__error__unpack(NULL, f.len, f.body);
+			hw_log("voter_refused", "voter=%s addr=%s what=\"%s\"",
+			       v->fo.voters[l->id].id, hw_conn_peer(c),
+			       e != NULL ? e->message : "?");
+			hawser__wire__v1__error__free_unpacked(e, NULL);
+			return HW_ECLUSTER;
+		}
+		if (f.type != HW_FRAME_HELLO)
+			return HW_EPROTOCOL;
+		if (!l->up)
+			hw_log("voter_link_up", "voter=%s addr=%s", v->fo.voters[l->id].id,
+			       v->fo.voters[l->id].addr);
+		l->up = true;
+		l->logged_down = false;
+		l->retry_ms = HW_VOTERS_RETRY_MIN_MS;
+		used += (size_t)got;
+	}
+	return (long)used;
+}
+
+static void link_on_close(struct hw_conn *c, void *arg, int code)
+{
+	(void)c;
+	struct link *l = arg;
+	struct hw_voters *v = l->v;
+	if (l->up || !l->logged_down)
+		hw_log("voter_link_down", "voter=%s code=%s retry_ms=%lld", v->fo.voters[l->id].id,
+		       hw_errname(code), (long long)l->retry_ms);
+	l->logged_down = true;
+	l->conn = NULL;
+	l->up = false;
+	l->retry_at_ms = hw_loop_now_ms(v->loop) + l->retry_ms;
+	l->retry_ms =
+		l->retry_ms * 2 < HW_VOTERS_RETRY_MAX_MS ? l->retry_ms * 2 : HW_VOTERS_RETRY_MAX_MS;
+}
+
+static const struct hw_conn_ops link_ops = {
+	.on_data = link_on_data,
+	.on_close = link_on_close,
+};
+
+/* Dial voter l->id and queue our Hello (it leaves once connected). */
+static void link_dial(struct link *l)
+{
+	struct hw_voters *v = l->v;
+	int rc = hw_connect(v->ring, v->fo.voters[l->id].addr, &link_ops, l, &l->conn);
+	if (rc != 0) {
+		l->conn = NULL;
+		l->retry_at_ms = hw_loop_now_ms(v->loop) + HW_VOTERS_RETRY_MAX_MS;
+		return;
+	}
+	Hawser__Wire__V1__Hello m = HAWSER__WIRE__V1__HELLO__INIT;
+	m.protocol_version = 1;
+	m.cluster_id = v->cluster_id;
+	m.node_id = v->node_id;
+	m.role = v->fo.self == v->fo.witness ? HAWSER__WIRE__V1__ROLE__WITNESS
+					     : HAWSER__WIRE__V1__ROLE__VOTER;
+	m.epoch = v->el.hard.epoch;
+	send_msg(l->conn, HW_FRAME_HELLO, &m);
+}
+
+/* ---- API -------------------------------------------------------------------------- */
+
+int hw_voters_new(struct hw_loop *loop, struct hw_ring *ring, const struct hw_voters_config *c,
+		  struct hw_voters **out)
+{
+	struct hw_voters *v = calloc(1, sizeof *v);
+	if (v == NULL)
+		return HW_ENOMEM;
+	v->loop = loop;
+	v->ring = ring;
+	v->fo = c->cfg->failover;
+	snprintf(v->cluster_id, sizeof v->cluster_id, "%s", c->cfg->cluster_id);
+	snprintf(v->node_id, sizeof v->node_id, "%s", c->cfg->node_id);
+	v->persist_cb = c->persist_cb;
+	v->act_cb = c->act_cb;
+	v->arg = c->arg;
+	v->rand_state = c->seed;
+	struct hw_el_config ec = c->el;
+	ec.rand_cb = rand_cb;
+	ec.rand_arg = &v->rand_state;
+	int64_t now = hw_loop_now_ms(loop);
+	hw_el_init(&v->el, &ec, c->hard, now);
+	for (uint32_t i = 0; i < v->fo.n_voters; i++) {
+		v->links[i] = (struct link){.v = v, .id = i, .retry_ms = HW_VOTERS_RETRY_MIN_MS};
+		if (i != v->fo.self)
+			link_dial(&v->links[i]);
+	}
+	hw_log("election_ready",
+	       "voter=%u voters=%u epoch=%llu voted_for=%d renew_ms=%lld lease_ms=%lld "
+	       "detection_ms=%lld seed=%llu",
+	       v->fo.self, v->fo.n_voters, (unsigned long long)v->el.hard.epoch,
+	       v->el.hard.voted_for == HW_EL_NONE ? -1 : (int)v->el.hard.voted_for,
+	       (long long)ec.renew_ms, (long long)ec.lease_ms, (long long)ec.detection_ms,
+	       (unsigned long long)c->seed);
+	*out = v;
+	return 0;
+}
+
+void hw_voters_free(struct hw_voters *v)
+{
+	free(v);
+}
+
+const struct hw_el *hw_voters_el(const struct hw_voters *v)
+{
+	return &v->el;
+}
+
+int hw_voters_id(const struct hw_voters *v, const char *node_id)
+{
+	for (uint32_t i = 0; i < v->fo.n_voters; i++)
+		if (strcmp(v->fo.voters[i].id, node_id) == 0)
+			return (int)i;
+	return -1;
+}
+
+const char *hw_voters_addr(const struct hw_voters *v, uint32_t id)
+{
+	HW_ASSERT(id < v->fo.n_voters);
+	return v->fo.voters[id].addr;
+}
+
+bool hw_voters_frame(enum hw_frame_type t)
+{
+	return t >= HW_FRAME_LEASE_REQUEST && t <= HW_FRAME_TIMEOUT_NOW;
+}
+
+static int on_lease_req(struct hw_voters *v, uint32_t from, const struct hw_frame *f)
+{
+	Hawser__Wire__V1__LeaseRequest *m =
+		hawser__wire__v1__lease_request__unpack(NULL, f->len, f->body);
+	if (m == NULL)
+		return HW_EFRAME;
+	struct hw_el_lease_req r = {
+		.epoch = m->epoch, .round = m->round, .committed_lsn = m->committed_lsn};
+	for (size_t i = 0; i < m->n_durable && i < HW_EL_VOTERS_MAX; i++)
+		r.durable[i] = m->durable[i];
+	hawser__wire__v1__lease_request__free_unpacked(m, NULL);
+	EL(v, hw_el_on_lease_req(&v->el, from, &r, now, acts));
+	return 0;
+}
+
+static int on_vote_req(struct hw_voters *v, uint32_t from, const struct hw_frame *f)
+{
+	Hawser__Wire__V1__VoteRequest *m =
+		hawser__wire__v1__vote_request__unpack(NULL, f->len, f->body);
+	if (m == NULL)
+		return HW_EFRAME;
+	struct hw_el_vote_req r = {
+		.epoch = m->epoch,
+		.candidate = m->candidate,
+		.kind = (uint8_t)m->kind,
+		.last_epoch = m->last_epoch,
+		.last_lsn = m->last_lsn,
+		.last_hash = m->last_hash,
+		.durable_lsn = m->durable_lsn,
+		.accepted = {m->accepted_from, m->accepted_to},
+		.pre = m->pre,
+	};
+	hawser__wire__v1__vote_request__free_unpacked(m, NULL);
+	EL(v, hw_el_on_vote_req(&v->el, from, &r, now, acts));
+	return 0;
+}
+
+static int on_vote(struct hw_voters *v, uint32_t from, const struct hw_frame *f)
+{
+	Hawser__Wire__V1__Vote *m = hawser__wire__v1__vote__unpack(NULL, f->len, f->body);
+	if (m == NULL)
+		return HW_EFRAME;
+	struct hw_el_vote r = {
+		.epoch = m->epoch,
+		.granted = m->granted,
+		.pre = m->pre,
+		.reason = (uint8_t)m->reason,
+		.committed_lsn = m->committed_lsn,
+		.required_lsn = m->required_lsn,
+	};
+	hawser__wire__v1__vote__free_unpacked(m, NULL);
+	if (!r.granted)
+		hw_log("vote_refused",
+		       "voter=%s epoch=%llu pre=%d reason=%s committed_lsn=%llu required_lsn=%llu "
+		       "our_durable_lsn=%llu",
+		       v->fo.voters[from].id, (unsigned long long)r.epoch, r.pre,
+		       hw_el_reason_name(r.reason), (unsigned long long)r.committed_lsn,
+		       (unsigned long long)r.required_lsn,
+		       (unsigned long long)v->el.prog.durable_lsn);
+	EL(v, hw_el_on_vote(&v->el, from, &r, now, acts));
+	return 0;
+}
+
+int hw_voters_on_frame(struct hw_voters *v, uint32_t from, const struct hw_frame *f)
+{
+	if (v->failed != 0 || from >= v->fo.n_voters || from == v->fo.self)
+		return 0;
+	switch (f->type) {
+	case HW_FRAME_LEASE_REQUEST:
+		return on_lease_req(v, from, f);
+	case HW_FRAME_LEASE_ACK: {
+		Hawser__Wire__V1__LeaseAck *m =
+			hawser__wire__v1__lease_ack__unpack(NULL, f->len, f->body);
+		if (m == NULL)
+			return HW_EFRAME;
+		struct hw_el_lease_ack r = {
+			.epoch = m->epoch, .round = m->round, .granted = m->granted};
+		hawser__wire__v1__lease_ack__free_unpacked(m, NULL);
+		EL(v, hw_el_on_lease_ack(&v->el, from, &r, now, acts));
+		return 0;
+	}
+	case HW_FRAME_VOTE_REQUEST:
+		return on_vote_req(v, from, f);
+	case HW_FRAME_VOTE:
+		return on_vote(v, from, f);
+	case HW_FRAME_TIMEOUT_NOW: {
+		Hawser__Wire__V1__TimeoutNow *m =
+			hawser__wire__v1__timeout_now__unpack(NULL, f->len, f->body);
+		if (m == NULL)
+			return HW_EFRAME;
+		uint64_t epoch = m->epoch;
+		hawser__wire__v1__timeout_now__free_unpacked(m, NULL);
+		EL(v, hw_el_on_timeout_now(&v->el, from, epoch, now, acts));
+		return 0;
+	}
+	default:
+		return HW_EPROTOCOL;
+	}
+}
+
+void hw_voters_tick(struct hw_voters *v, bool timers)
+{
+	if (v->failed != 0)
+		return;
+	int64_t t = hw_loop_now_ms(v->loop);
+	for (uint32_t i = 0; i < v->fo.n_voters; i++) {
+		struct link *l = &v->links[i];
+		if (i != v->fo.self && l->conn == NULL && t >= l->retry_at_ms)
+			link_dial(l);
+	}
+	if (timers)
+		EL(v, hw_el_on_tick(&v->el, now, acts));
+}
+
+void hw_voters_progress(struct hw_voters *v, const struct hw_el_progress *p)
+{
+	if (v->failed == 0)
+		EL(v, hw_el_on_progress(&v->el, p, now, acts));
+}
+
+void hw_voters_primary_heard(struct hw_voters *v, uint32_t from, uint64_t epoch)
+{
+	if (v->failed == 0)
+		EL(v, hw_el_on_primary_heard(&v->el, from, epoch, now, acts));
+}
+
+int hw_voters_persist_again(struct hw_voters *v)
+{
+	if (v->failed != 0)
+		return v->failed;
+	int rc = v->persist_cb(v->arg, &v->el.durable);
+	if (rc != 0)
+		v->failed = rc;
+	return rc;
+}
+
+bool hw_voters_may_ack(const struct hw_voters *v)
+{
+	return v->failed == 0 && hw_el_may_ack(&v->el, hw_voters_mono_ms());
+}
+
+/* ---- hard state in a store ---------------------------------------------------------- */
+
+/* meta key and layout: version 1 | epoch | voted_epoch | voted_for | w_vouch | w_epoch |
+ * w_committed, little-endian (docs/formats.md). */
+#define HARD_KEY   "node.election"
+#define HARD_BYTES 41u
+
+static void put64(uint8_t *p, uint64_t x)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (uint8_t)(x >> (8 * i));
+}
+
+static uint64_t get64(const uint8_t *p)
+{
+	uint64_t x = 0;
+	for (int i = 7; i >= 0; i--)
+		x = (x << 8) | p[i];
+	return x;
+}
+
+int hw_voters_save_hard(struct hw_store *s, const struct hw_el_hard *h)
+{
+	uint8_t b[HARD_BYTES] = {1};
+	put64(b + 1, h->epoch);
+	put64(b + 9, h->voted_epoch);
+	put64(b + 17, (uint64_t)h->voted_for | (uint64_t)h->w_vouch << 32);
+	put64(b + 25, h->w_epoch);
+	put64(b + 33, h->w_committed);
+	return hw_store_meta_put(s, HARD_KEY, b, sizeof b);
+}
+
+int hw_voters_load_hard(struct hw_store *s, struct hw_el_hard *h)
+{
+	uint8_t b[HARD_BYTES];
+	size_t len = 0;
+	int rc = hw_store_meta_get(s, HARD_KEY, b, sizeof b, &len);
+	if (rc != 0)
+		return rc;
+	if (len != HARD_BYTES || b[0] != 1)
+		return HW_EFORMAT;
+	uint64_t who = get64(b + 17);
+	*h = (struct hw_el_hard){
+		.epoch = get64(b + 1),
+		.voted_epoch = get64(b + 9),
+		.voted_for = (uint32_t)who,
+		.w_vouch = (uint32_t)(who >> 32),
+		.w_epoch = get64(b + 25),
+		.w_committed = get64(b + 33),
+	};
+	return 0;
+}

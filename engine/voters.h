@@ -1,0 +1,131 @@
+/* voters.h: one voter's side of the election (engine/core/election.h) in a real process:
+ * the struct hw_el, a link to every other voter, the election messages on the wire
+ * (proto/wire.proto LeaseRequest ... TimeoutNow) and the order the core's actions are
+ * carried out in. A node (engine/node_election.c) and the witness (engine/witness.c)
+ * both use it; they hand in persistence and what to do when the role changes.
+ *
+ * Links. This voter dials every other voter's address ([failover] voters and witness,
+ * engine/config.h) and opens the link with a Hello (role VOTER, or WITNESS from the
+ * witness); it sends its own requests and its answers there and reads nothing back but a
+ * Hello or an Error. What the other voters send arrives on the connections they dialed:
+ * the owner accepts those on its listener, learns the sender from their Hello
+ * (hw_voters_id) and hands each election frame over (hw_voters_on_frame). A link that
+ * closes is dialed again after HW_VOTERS_RETRY_MIN_MS, doubling to
+ * HW_VOTERS_RETRY_MAX_MS. A message for a voter whose link is down or full is dropped:
+ * the core repeats what matters on its timers (lease rounds, election retries).
+ *
+ * Persistence. On HW_EL_PERSIST the owner's persist_cb makes the whole hard state durable
+ * before the core hears of it (hw_el_on_persisted) and before any later action runs: it
+ * blocks the loop for one flush, which only elections and lease changes of the witness
+ * cost. A failed persist is a storage failure: from then on this voter sends nothing and
+ * takes no event (it can no longer keep a promise).
+ *
+ * Logs: election_started (a pre-vote or a vote round begins), vote_granted / vote_denied
+ * (this voter's answers to real and pre-votes, with the reason and, on the witness, the
+ * committed and required LSNs), vote_refused (a refusal this candidate received),
+ * voter_link_up / voter_link_down.
+ *
+ * Loop thread only; nothing here blocks except persist_cb. */
+#ifndef HW_ENGINE_VOTERS_H
+#define HW_ENGINE_VOTERS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "engine/config.h"
+#include "engine/core/election.h"
+#include "engine/core/targets.h"
+#include "engine/io/frame.h"
+
+struct hw_loop;
+struct hw_ring;
+struct hw_voters;
+
+#define HW_VOTERS_RETRY_MIN_MS 50
+#define HW_VOTERS_RETRY_MAX_MS 500
+
+/* What the planner is told about this cluster before anything is measured (hooks for a
+ * later measurement): a LAN's p99 one-way delay under load, an election of a pre-vote
+ * and a vote round plus their flushes and the random back-off, clients that reconnect
+ * and resubmit, and a standby that applies 20,000 records/s. */
+#define HW_VOTERS_JITTER_P99_US    2000
+#define HW_VOTERS_JITTER_SPREAD_US 1000
+#define HW_VOTERS_ELECTION_MS      200
+#define HW_VOTERS_RESUME_MS        300
+#define HW_VOTERS_REPLAY_RATE      20000.0
+/* The core's own election timers: a candidate waits this long for votes, plus a random
+ * 0..BACKOFF before each attempt (what keeps two candidates from splitting every vote). */
+#define HW_VOTERS_VOTE_WAIT_MS 100
+#define HW_VOTERS_BACKOFF_MS   100
+
+/* Plan the election timers of c's [failover] (hw_tg_plan): fills *el (rand_cb excepted)
+ * and *plan. HW_ECONFIG or HW_ERANGE with the planner's reason in plan->why when the RTO
+ * cannot be met (an infeasible target is refused at start, never silently stretched). */
+int hw_voters_plan(const struct hw_config *c, struct hw_el_config *el, struct hw_tg_plan *plan);
+
+struct hw_voters_config {
+	const struct hw_config *cfg;   /* cluster and node id, [failover]; copied */
+	struct hw_el_config el;        /* from hw_voters_plan; rand_cb and rand_arg are set here */
+	const struct hw_el_hard *hard; /* persisted hard state; NULL: it was lost (wiped) */
+	uint64_t seed;                 /* the core's random source (logged at start) */
+	/* Make *hard durable (the owner's store); 0 or a storage error. */
+	int (*persist_cb)(void *arg, const struct hw_el_hard *hard);
+	/* BECOME_PRIMARY, STEP_DOWN, PAUSE_SUBMITS, RESUME_SUBMITS, in the core's order. */
+	void (*act_cb)(void *arg, const struct hw_el_act *a);
+	void *arg;
+};
+
+/* Set the voter up (hw_el_init at the loop's now) and start dialing the others. HW_ENOMEM.
+ * v must outlive ring: hw_ring_free() calls the links' close callbacks. */
+int hw_voters_new(struct hw_loop *loop, struct hw_ring *ring, const struct hw_voters_config *c,
+		  struct hw_voters **out);
+
+/* Free, after hw_ring_free() closed the links. NULL is a no-op. */
+void hw_voters_free(struct hw_voters *v);
+
+/* The core, to read (role, epoch, primary, may_ack). */
+const struct hw_el *hw_voters_el(const struct hw_voters *v);
+
+/* Voter id of node_id (a node or the witness), or -1 when it is not a voter. */
+int hw_voters_id(const struct hw_voters *v, const char *node_id);
+
+/* Address of voter id (as this voter's config names it). */
+const char *hw_voters_addr(const struct hw_voters *v, uint32_t id);
+
+/* True for the frame types of election messages. */
+bool hw_voters_frame(enum hw_frame_type t);
+
+/* An election frame from voter from (its link's Hello named it). 0, or HW_EFRAME when the
+ * body does not decode (the caller closes that connection). */
+int hw_voters_on_frame(struct hw_voters *v, uint32_t from, const struct hw_frame *f);
+
+/* Time passed (every loop tick): redial links, and the core's timers unless timers is
+ * false (a node's start-up grace: a standby does not campaign before the primary it
+ * prefers had its chance). */
+void hw_voters_tick(struct hw_voters *v, bool timers);
+
+/* The owner's log and replication view changed (hw_el_on_progress). */
+void hw_voters_progress(struct hw_voters *v, const struct hw_el_progress *p);
+
+/* Replication traffic from primary from in epoch (hw_el_on_primary_heard). */
+void hw_voters_primary_heard(struct hw_voters *v, uint32_t from, uint64_t epoch);
+
+/* Persist the current hard state again (a snapshot replaced the store holding it). */
+int hw_voters_persist_again(struct hw_voters *v);
+
+/* The fence (hw_el_may_ack) at this instant: the monotonic clock is read now, not the
+ * loop's cached time, so a lease never looks longer than it is. */
+bool hw_voters_may_ack(const struct hw_voters *v);
+
+struct hw_store;
+
+/* The hard state in store s's meta ("node.election", 41 bytes, docs/formats.md): save
+ * makes it durable (hw_store_meta_put); load returns 0, HW_ENOTFOUND when none was ever
+ * saved, HW_EFORMAT for a value of another layout, or the store's error. */
+int hw_voters_save_hard(struct hw_store *s, const struct hw_el_hard *h);
+int hw_voters_load_hard(struct hw_store *s, struct hw_el_hard *h);
+
+/* CLOCK_MONOTONIC in ms, the loop's time base. */
+int64_t hw_voters_mono_ms(void);
+
+#endif

@@ -1,0 +1,317 @@
+/* witness.c: the witness process (engine/witness.h). */
+#include "engine/witness.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/log.h"
+#include "engine/config.h"
+#include "engine/io/loop.h"
+#include "engine/io/ring.h"
+#include "engine/voters.h"
+#include "replica/store.h"
+#include "wire.pb-c.h"
+
+/* Inbound links: one per other voter, plus reconnects racing the old ones. */
+#define SESSIONS_MAX 32u
+#define TICK_MS      10
+
+struct wsession {
+	struct hw_witness *w;
+	struct hw_conn *conn;
+	uint32_t index;
+	int voter; /* -1 until its Hello named it */
+};
+
+struct hw_witness {
+	struct hw_config cfg;
+	struct hw_store *store;
+	struct hw_loop *loop;
+	struct hw_ring *ring;
+	struct hw_listener *listener;
+	struct hw_timer *tick;
+	struct hw_voters *voters;
+	struct wsession *sessions[SESSIONS_MAX];
+	int exit_rc;
+};
+
+static int send_frame_msg(struct hw_conn *c, enum hw_frame_type type, const void *msg)
+{
+	const ProtobufCMessage *m = msg;
+	uint8_t buf[512];
+	size_t len = protobuf_c_message_get_packed_size(m);
+	if (len > sizeof buf)
+		return HW_ETOOBIG;
+	protobuf_c_message_pack(m, buf);
+	uint8_t hdr[HW_FRAME_HEADER_BYTES];
+	hw_frame_header(hdr, type, buf, (uint32_t)len);
+	return hw_conn_send2(c, hdr, sizeof hdr, buf, len);
+}
+
+static void refuse(struct hw_conn *c, int code, const char *why)
+{
+	Hawser__Wire__V1__Error e = HAWSER__WIRE__V1__ERROR__INIT;
+	e.code = code;
+	e.message = (char *)why;
+	send_frame_msg(c, HW_FRAME_ERROR, &e);
+}
+
+/* A voter's Hello: same cluster, a node of [failover] voters. Answered with ours. */
+static int take_hello(struct wsession *s, const struct hw_frame *f)
+{
+	struct hw_witness *w = s->w;
+	Hawser__Wire__V1__Hello *m = hawser__wire__v1__hello__unpack(NULL, f->len, f->body);
+	if (m == NULL)
+		return HW_EFRAME;
+	int id = hw_voters_id(w->voters, m->node_id);
+	int rc = 0;
+	if (m->protocol_version != 1 || strcmp(m->cluster_id, w->cfg.cluster_id) != 0 ||
+	    m->role != HAWSER__WIRE__V1__ROLE__VOTER || id < 0 ||
+	    (uint32_t)id == w->cfg.failover.self) {
+		hw_log("peer_refused", "peer=%s node=%s reason=not_a_voter", hw_conn_peer(s->conn),
+		       m->node_id);
+		refuse(s->conn, HW_ECLUSTER, "not a voter of this cluster");
+		rc = 0; /* the dialer closes on the ERROR */
+	} else {
+		s->voter = id;
+		Hawser__Wire__V1__Hello r = HAWSER__WIRE__V1__HELLO__INIT;
+		r.protocol_version = 1;
+		r.cluster_id = w->cfg.cluster_id;
+		r.node_id = w->cfg.node_id;
+		r.role = HAWSER__WIRE__V1__ROLE__WITNESS;
+		r.epoch = hw_voters_el(w->voters)->hard.epoch;
+		send_frame_msg(s->conn, HW_FRAME_HELLO, &r);
+	}
+	hawser__wire__v1__hello__free_unpacked(m, NULL);
+	return rc;
+}
+
+static long session_on_data(struct hw_conn *c, void *arg, const uint8_t *buf, size_t len)
+{
+	struct wsession *s = arg;
+	size_t used = 0;
+	while (used < len) {
+		struct hw_frame f;
+		long got = hw_frame_parse(buf + used, len - used, &f);
+		if (got == 0)
+			break;
+		if (got < 0) {
+			hw_log("frame_refused", "peer=%s code=%s", hw_conn_peer(c),
+			       hw_errname((int)got));
+			return got;
+		}
+		int rc;
+		if (f.type == HW_FRAME_HELLO && s->voter < 0)
+			rc = take_hello(s, &f);
+		else if (s->voter >= 0 && hw_voters_frame(f.type))
+			rc = hw_voters_on_frame(s->w->voters, (uint32_t)s->voter, &f);
+		else
+			rc = HW_EPROTOCOL;
+		if (rc != 0)
+			return rc;
+		used += (size_t)got;
+	}
+	return (long)used;
+}
+
+static void session_on_close(struct hw_conn *c, void *arg, int code)
+{
+	(void)c;
+	(void)code;
+	struct wsession *s = arg;
+	s->w->sessions[s->index] = NULL;
+	free(s);
+}
+
+static const struct hw_conn_ops session_ops = {
+	.on_data = session_on_data,
+	.on_close = session_on_close,
+};
+
+static void on_accept(struct hw_listener *l, void *arg, struct hw_conn *c)
+{
+	(void)l;
+	struct hw_witness *w = arg;
+	uint32_t i = 0;
+	while (i < SESSIONS_MAX && w->sessions[i] != NULL)
+		i++;
+	struct wsession *s = i < SESSIONS_MAX ? calloc(1, sizeof *s) : NULL;
+	if (s == NULL) {
+		hw_conn_set_ops(c, &session_ops, NULL);
+		hw_conn_close(c, HW_EBUSY);
+		return;
+	}
+	*s = (struct wsession){.w = w, .conn = c, .index = i, .voter = -1};
+	w->sessions[i] = s;
+	hw_conn_set_ops(c, &session_ops, s);
+}
+
+/* ---- the core's needs ------------------------------------------------------------- */
+
+static int persist_cb(void *arg, const struct hw_el_hard *hard)
+{
+	struct hw_witness *w = arg;
+	int rc = hw_voters_save_hard(w->store, hard);
+	if (rc != 0) {
+		w->exit_rc = rc;
+		hw_log("storage_failed", "in=store code=%s what=\"%s\" action=stop", hw_errname(rc),
+		       hw_strerror(rc));
+		hw_loop_stop(w->loop);
+	}
+	return rc;
+}
+
+static void act_cb(void *arg, const struct hw_el_act *a)
+{
+	(void)arg;
+	hw_log("witness_action_ignored", "type=%d", (int)a->type); /* a witness never leads */
+}
+
+static void tick_cb(struct hw_timer *t, void *arg)
+{
+	(void)t;
+	struct hw_witness *w = arg;
+	hw_voters_tick(w->voters, true);
+}
+
+static void signal_cb(void *arg)
+{
+	struct hw_witness *w = arg;
+	hw_log("stopping", "reason=signal");
+	hw_loop_stop(w->loop);
+}
+
+/* The store in data_dir and the hard state in it: a new store is a new cluster's witness
+ * (fresh state, saved at once); an existing store without the state has lost it. */
+static int open_state(struct hw_witness *w, struct hw_el_hard *hard, bool *lost)
+{
+	int made = hw_store_init(w->cfg.data_dir);
+	if (made != 0 && made != HW_EEXIST)
+		return made;
+	int rc = hw_store_open(w->cfg.data_dir, NULL, &w->store);
+	if (rc != 0)
+		return rc;
+	*lost = false;
+	if (made == 0) {
+		*hard = HW_EL_HARD_FRESH;
+		return hw_voters_save_hard(w->store, hard);
+	}
+	rc = hw_voters_load_hard(w->store, hard);
+	if (rc == HW_ENOTFOUND) {
+		*lost = true;
+		hw_log("election_state_lost", "what=\"%s\"",
+		       "the store holds no election state: knowing no committed LSN, this "
+		       "witness refuses votes until a primary's lease request reaches it");
+		return 0;
+	}
+	return rc;
+}
+
+static uint64_t seed_of(const char *id)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	uint64_t h = 1469598103934665603ull;
+	for (const char *p = id; *p; p++)
+		h = (h ^ (uint8_t)*p) * 1099511628211ull;
+	return h ^ ((uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec);
+}
+
+static int witness_start(struct hw_witness *w)
+{
+	struct hw_el_config ec;
+	struct hw_tg_plan plan;
+	int rc = hw_voters_plan(&w->cfg, &ec, &plan);
+	if (rc != 0) {
+		fprintf(stderr, "hawser witness: the targets cannot be met: %s\n", plan.why);
+		hw_log("plan_refused", "code=%s why=\"%s\"", hw_errname(rc), plan.why);
+		return rc;
+	}
+	struct hw_el_hard hard;
+	bool lost;
+	rc = open_state(w, &hard, &lost);
+	if (rc == 0)
+		rc = hw_loop_new(&w->loop);
+	if (rc == 0)
+		rc = hw_ring_new(w->loop, &w->ring);
+	if (rc == 0)
+		rc = hw_loop_on_signal(w->loop, SIGINT, signal_cb, w);
+	if (rc == 0)
+		rc = hw_loop_on_signal(w->loop, SIGTERM, signal_cb, w);
+	if (rc == 0)
+		rc = hw_timer_new(w->loop, TICK_MS, TICK_MS, tick_cb, w, &w->tick);
+	if (rc != 0)
+		return rc;
+	struct hw_voters_config vc = {.cfg = &w->cfg,
+				      .el = ec,
+				      .hard = lost ? NULL : &hard,
+				      .seed = seed_of(w->cfg.node_id),
+				      .persist_cb = persist_cb,
+				      .act_cb = act_cb,
+				      .arg = w};
+	rc = hw_voters_new(w->loop, w->ring, &vc, &w->voters);
+	if (rc == 0)
+		rc = hw_listen(w->ring, w->cfg.listen, on_accept, w, &w->listener);
+	if (rc != 0) {
+		hw_log("listen_failed", "addr=%s code=%s", w->cfg.listen, hw_errname(rc));
+		return rc;
+	}
+	hw_log("started", "role=witness data_dir=%s listen=%s epoch=%llu voters=%u rpo_ms=%lld",
+	       w->cfg.data_dir, hw_listener_addr(w->listener), (unsigned long long)hard.epoch,
+	       w->cfg.failover.n_voters, (long long)w->cfg.failover.rpo_ms);
+	return 0;
+}
+
+int hw_witness_open(const char *config_path, struct hw_witness **out)
+{
+	struct hw_witness *w = calloc(1, sizeof *w);
+	if (w == NULL)
+		return HW_ENOMEM;
+	char err[256] = "";
+	int rc = hw_config_load(config_path, &w->cfg, err, sizeof err);
+	if (rc == 0 && w->cfg.role != HW_ROLE_WITNESS) {
+		snprintf(err, sizeof err, "%s: 'node.role' must be witness for `hawser witness`",
+			 config_path);
+		rc = HW_ECONFIG;
+	}
+	if (rc != 0) {
+		fprintf(stderr, "hawser: %s\n", err[0] ? err : hw_strerror(rc));
+		free(w);
+		return rc;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	hw_log_node(w->cfg.node_id);
+	rc = witness_start(w);
+	if (rc != 0) {
+		hw_log("start_failed", "code=%s what=\"%s\"", hw_errname(rc), hw_strerror(rc));
+		hw_witness_close(w);
+		return rc;
+	}
+	*out = w;
+	return 0;
+}
+
+int hw_witness_run(struct hw_witness *w)
+{
+	hw_loop_run(w->loop);
+	return w->exit_rc;
+}
+
+void hw_witness_close(struct hw_witness *w)
+{
+	if (w == NULL)
+		return;
+	if (w->ring != NULL)
+		hw_ring_free(w->ring); /* closes sessions and links: their callbacks run */
+	hw_voters_free(w->voters);
+	if (w->tick != NULL)
+		hw_timer_free(w->tick);
+	if (w->loop != NULL)
+		hw_loop_free(w->loop);
+	hw_store_close(w->store);
+	hw_log("stopped", "code=%s", hw_errname(w->exit_rc));
+	free(w);
+}

@@ -1,0 +1,489 @@
+/* test_drills.c (integration, ctest name test_drills_cli): `hawser drill` and the drill
+ * part of `hawser status` run as real processes (HW_BIN), through their pass and fail
+ * paths: an intact store verifies; a damaged one fails naming the LSN; two stores are
+ * compared at one LSN (equal twins pass, a digest mismatch fails); a backup restores and
+ * verifies within the RTO, fails against a 1 ms RTO, and a damaged backup fails with the
+ * reason; the procedure fails on too few backup generations, naming backup_dir, and passes
+ * a complete setup; status reports overdue kinds. Every drill leaves its JSON and HTML
+ * report and a history row. */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+/* A fixed end time (2026-11-26T10:00:00Z): also the store's clock, so runs repeat. */
+#define END_MS     "1795687200000"
+#define END_MS_NUM 1795687200000LL
+/* Output a command may print before the test calls it runaway. */
+#define CAPTURE_BYTES_MAX (1u << 20)
+#define ARGS_MAX          24
+
+struct run {
+	int status; /* exit code, or 128 + signal */
+	char out[CAPTURE_BYTES_MAX + 1];
+	size_t out_len;
+	char err[CAPTURE_BYTES_MAX + 1];
+	size_t err_len;
+};
+
+struct fix {
+	char dir[4096]; /* the test's own temporary directory */
+	struct run r;
+};
+
+static const char *hw_bin;
+
+/* Read both pipes until both reach EOF, keeping at most CAPTURE_BYTES_MAX of each. */
+static void drain(int out_fd, int err_fd, struct run *r)
+{
+	struct pollfd p[2] = {{out_fd, POLLIN, 0}, {err_fd, POLLIN, 0}};
+	char *buf[2] = {r->out, r->err};
+	size_t *len[2] = {&r->out_len, &r->err_len};
+	int open_count = 2;
+	while (open_count > 0) {
+		assert_true(poll(p, 2, -1) > 0 || errno == EINTR);
+		for (int i = 0; i < 2; i++) {
+			if (p[i].fd < 0 || !(p[i].revents & (POLLIN | POLLHUP | POLLERR)))
+				continue;
+			size_t room = CAPTURE_BYTES_MAX - *len[i];
+			assert_true(room > 0); /* bounded: a runaway command fails the test */
+			ssize_t n = read(p[i].fd, buf[i] + *len[i], room);
+			if (n > 0) {
+				*len[i] += (size_t)n;
+				continue;
+			}
+			close(p[i].fd);
+			p[i].fd = -1;
+			open_count--;
+		}
+	}
+	r->out[r->out_len] = '\0';
+	r->err[r->err_len] = '\0';
+}
+
+/* Run hawser with the given arguments (NULL-terminated), capturing its output. */
+static int hw(struct run *r, ...)
+{
+	char *argv[ARGS_MAX + 2] = {(char *)hw_bin};
+	va_list ap;
+	va_start(ap, r);
+	int argc = 1;
+	for (char *a; (a = va_arg(ap, char *)) != NULL;) {
+		assert_true(argc <= ARGS_MAX);
+		argv[argc++] = a;
+	}
+	va_end(ap);
+	int out[2], err[2];
+	assert_int_equal(pipe(out), 0);
+	assert_int_equal(pipe(err), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		dup2(out[1], STDOUT_FILENO);
+		dup2(err[1], STDERR_FILENO);
+		close(out[0]);
+		close(err[0]);
+		execv(hw_bin, argv);
+		_exit(127);
+	}
+	close(out[1]);
+	close(err[1]);
+	r->out_len = r->err_len = 0;
+	drain(out[0], err[0], r);
+	int st;
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	r->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	return r->status;
+}
+
+static void path(const struct fix *f, const char *name, char *buf, size_t cap)
+{
+	snprintf(buf, cap, "%s/%s", f->dir, name);
+}
+
+static int rm_tree(const char *p)
+{
+	char cmd[4200];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", p);
+	return system(cmd);
+}
+
+static int setup(void **state)
+{
+	static struct fix fx;
+	const char *tmp = getenv("HW_TEST_TMP");
+	if (!tmp || !*tmp)
+		tmp = "/tmp";
+	mkdir(tmp, 0700);
+	snprintf(fx.dir, sizeof(fx.dir), "%s/cli-drills-XXXXXX", tmp);
+	if (!mkdtemp(fx.dir))
+		return -1;
+	*state = &fx;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fix *f = *state;
+	return rm_tree(f->dir) == 0 ? 0 : -1;
+}
+
+/* Flip the last record byte of every copy of the entry at lsn in data.mdb (LMDB may
+ * keep stale copies in free pages); returns how many copies were changed. */
+static int flip_entry(const char *store, uint64_t lsn)
+{
+	char file[4400];
+	snprintf(file, sizeof(file), "%s/data.mdb", store);
+	FILE *fp = fopen(file, "r+b");
+	assert_non_null(fp);
+	assert_int_equal(fseek(fp, 0, SEEK_END), 0);
+	size_t size = (size_t)ftell(fp);
+	uint8_t *buf = malloc(size);
+	assert_non_null(buf);
+	rewind(fp);
+	assert_int_equal(fread(buf, 1, size, fp), size);
+	int flipped = 0;
+	for (size_t off = 0; off + 96 <= size; off++) {
+		if (memcmp(buf + off, "HWE1", 4) != 0)
+			continue;
+		uint32_t len;
+		uint64_t at;
+		memcpy(&len, buf + off + 4, 4); /* little-endian header, as on this host */
+		memcpy(&at, buf + off + 8, 8);
+		if (at != lsn || len == 0 || off + 96 + len > size)
+			continue;
+		size_t pos = off + 96 + len - 1;
+		buf[pos] ^= 0x01;
+		assert_int_equal(fseek(fp, (long)pos, SEEK_SET), 0);
+		assert_int_equal(fputc(buf[pos], fp), buf[pos]);
+		flipped++;
+	}
+	fclose(fp);
+	free(buf);
+	return flipped;
+}
+
+#define DAY_MS (24LL * 3600 * 1000)
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Init a store at f->dir/name and ingest n records with seed (fixed time). */
+static void make_store(struct fix *f, const char *name, const char *seed, const char *n)
+{
+	char dir[4200];
+	path(f, name, dir, sizeof(dir));
+	assert_int_equal(hw(&f->r, "init", dir, NULL), 0);
+	assert_int_equal(
+		hw(&f->r, "ingest", dir, "--generate", n, "--seed", seed, "--end-ms", END_MS, NULL),
+		0);
+}
+
+/* The value of "  report: PATH" in a drill's summary, checked to exist with its .json. */
+static void assert_report(const struct run *r)
+{
+	const char *p = strstr(r->out, "report: ");
+	assert_non_null(p);
+	char html[4200], json[4200];
+	assert_int_equal(sscanf(p, "report: %4199s %4199s", html, json), 2);
+	assert_non_null(strstr(html, ".html"));
+	assert_non_null(strstr(json, ".json"));
+	assert_int_equal(access(html, R_OK), 0);
+	assert_int_equal(access(json, R_OK), 0);
+	FILE *fp = fopen(html, "r");
+	assert_non_null(fp);
+	static char page[1 << 20];
+	size_t n = fread(page, 1, sizeof(page) - 1, fp);
+	fclose(fp);
+	page[n] = '\0';
+	assert_non_null(strstr(page, "<svg id=\"timeline\""));
+	assert_non_null(strstr(page, "class=\"phase\""));
+	assert_null(strstr(page, "<script"));
+}
+
+static void write_file(const char *p, const char *text, mode_t mode)
+{
+	FILE *fp = fopen(p, "w");
+	assert_non_null(fp);
+	assert_true(fputs(text, fp) >= 0);
+	assert_int_equal(fclose(fp), 0);
+	assert_int_equal(chmod(p, mode), 0);
+}
+
+/* Set the MANIFEST of backup dir to have committed age_ms ago. */
+static void age_backup(const char *dir, int64_t age_ms)
+{
+	char m[4600];
+	snprintf(m, sizeof(m), "%s/MANIFEST", dir);
+	int64_t t = now_ms() - age_ms;
+	struct timespec ts[2] = {{t / 1000, (t % 1000) * 1000000},
+				 {t / 1000, (t % 1000) * 1000000}};
+	assert_int_equal(utimensat(AT_FDCWD, m, ts, 0), 0);
+}
+
+/* A node config for store name with [drills] lines added. */
+static void write_config(struct fix *f, const char *name, const char *drills, char *conf,
+			 size_t cap)
+{
+	char dir[4200], text[8192];
+	path(f, name, dir, sizeof(dir));
+	snprintf(conf, cap, "%s/%s.conf", f->dir, name);
+	snprintf(text, sizeof(text),
+		 "[cluster]\nid = yard\n[node]\nid = p1\nrole = primary\ndata_dir = %s\n"
+		 "[drills]\n%s",
+		 dir, drills);
+	write_file(conf, text, 0644);
+}
+
+/* Usage errors: no drill, an unknown one, and verify without a store exit 2. */
+static void test_usage(void **state)
+{
+	struct fix *f = *state;
+	assert_int_equal(hw(&f->r, "drill", NULL), 2);
+	assert_int_equal(hw(&f->r, "drill", "fire", NULL), 2);
+	assert_non_null(strstr(f->r.err, "unknown drill"));
+	assert_int_equal(hw(&f->r, "drill", "verify", NULL), 2);
+	assert_int_equal(hw(&f->r, "drill", "verify", "--help", NULL), 0);
+	assert_non_null(strstr(f->r.out, "--compare"));
+}
+
+/* verify passes an intact store (exit 0, report written, history row) and fails (exit 3)
+ * once a record byte is flipped, naming the LSN; status shows the last run, a FAIL. */
+static void test_verify_pass_fail(void **state)
+{
+	struct fix *f = *state;
+	char dir[4200];
+	make_store(f, "v", "3", "3000");
+	path(f, "v", dir, sizeof(dir));
+	assert_int_equal(hw(&f->r, "drill", "verify", "--dir", dir, NULL), 0);
+	assert_non_null(strstr(f->r.out, "PASS"));
+	assert_non_null(strstr(f->r.out, "state rebuilt and equal"));
+	assert_report(&f->r);
+	assert_int_equal(hw(&f->r, "status", "--dir", dir, NULL), 0);
+	assert_non_null(strstr(f->r.out, "verify    last PASS"));
+
+	assert_true(flip_entry(dir, 1000) >= 1);
+	assert_int_equal(hw(&f->r, "drill", "verify", "--dir", dir, NULL), 3);
+	assert_non_null(strstr(f->r.out, "FAIL"));
+	assert_non_null(strstr(f->r.out, "LSN 1000"));
+	assert_report(&f->r);
+	assert_int_equal(hw(&f->r, "drill", "verify", "--dir", dir, "--json", "--no-record", NULL),
+			 3);
+	assert_non_null(strstr(f->r.out, "\"result\":\"FAIL\""));
+	assert_non_null(strstr(f->r.out, "\"kind\":\"verify\""));
+	/* The failure is the last run; the schedule still counts the earlier pass. */
+	assert_int_equal(hw(&f->r, "status", "--dir", dir, NULL), 0);
+	assert_non_null(strstr(f->r.out, "verify    last FAIL"));
+	assert_non_null(strstr(f->r.out, "on time"));
+}
+
+/* verify --compare: a twin built the same way agrees; a store of other records differs
+ * at the LSN both have, and the drill fails saying so. */
+static void test_verify_compare(void **state)
+{
+	struct fix *f = *state;
+	char a[4200], b[4200], c[4200];
+	make_store(f, "a", "3", "2000");
+	make_store(f, "b", "3", "2000");
+	make_store(f, "c", "5", "2500");
+	path(f, "a", a, sizeof(a));
+	path(f, "b", b, sizeof(b));
+	path(f, "c", c, sizeof(c));
+	assert_int_equal(hw(&f->r, "drill", "verify", "--dir", a, "--compare", b, NULL), 0);
+	assert_non_null(strstr(f->r.out, "entry hash equal"));
+	assert_int_equal(
+		hw(&f->r, "drill", "verify", "--dir", a, "--compare", b, "--compare", c, NULL), 3);
+	assert_non_null(strstr(f->r.out, "state digest differs at LSN 2000"));
+	assert_report(&f->r);
+}
+
+/* restore: a good backup restores, verifies and meets a 12h RTO; against a 1 ms RTO the
+ * same drill fails; with a damaged snapshot it fails naming the backup's problem. */
+static void test_restore(void **state)
+{
+	struct fix *f = *state;
+	char dir[4200], bak[4200], scratch[4200], snap[4300];
+	make_store(f, "r", "3", "3000");
+	path(f, "r", dir, sizeof(dir));
+	path(f, "bak", bak, sizeof(bak));
+	path(f, "scratch", scratch, sizeof(scratch));
+	assert_int_equal(hw(&f->r, "backup", dir, bak, NULL), 0);
+	assert_int_equal(hw(&f->r, "drill", "restore", "--backup", bak, "--scratch", scratch,
+			    "--dir", dir, "--rto", "12h", NULL),
+			 0);
+	assert_non_null(strstr(f->r.out, "PASS"));
+	assert_non_null(strstr(f->r.out, "restored"));
+	assert_non_null(strstr(f->r.out, "head matches MANIFEST"));
+	assert_report(&f->r);
+	assert_int_equal(hw(&f->r, "drill", "restore", "--backup", bak, "--scratch", scratch,
+			    "--dir", dir, "--until-lsn", "1234", NULL),
+			 0);
+	assert_non_null(strstr(f->r.out, "restored to LSN 1234, target LSN 1234"));
+	assert_int_equal(hw(&f->r, "drill", "restore", "--backup", bak, "--scratch", scratch,
+			    "--dir", dir, "--rto", "1ms", NULL),
+			 3);
+	assert_non_null(strstr(f->r.out, "restore time within RTO"));
+
+	snprintf(snap, sizeof(snap), "%s/snapshot/data.mdb", bak);
+	FILE *fp = fopen(snap, "r+b");
+	assert_non_null(fp);
+	assert_int_equal(fseek(fp, 9000, SEEK_SET), 0);
+	int ch = fgetc(fp);
+	assert_int_equal(fseek(fp, 9000, SEEK_SET), 0);
+	fputc(ch ^ 0x5a, fp);
+	fclose(fp);
+	assert_int_equal(hw(&f->r, "drill", "restore", "--backup", bak, "--scratch", scratch,
+			    "--dir", dir, NULL),
+			 3);
+	assert_non_null(strstr(f->r.out, "FAIL"));
+	assert_non_null(strstr(f->r.out, "is damaged"));
+	assert_non_null(strstr(f->r.out, "backup intact"));
+	assert_report(&f->r);
+	/* Nothing is left in scratch but the per-run directories' parent. */
+	assert_int_equal(hw(&f->r, "status", "--dir", dir, NULL), 0);
+	assert_non_null(strstr(f->r.out, "restore   last FAIL"));
+}
+
+/* Make n backup generations of store dir under bdir, generation i aged ages[i] ms. */
+static void make_generations(struct fix *f, const char *dir, const char *bdir, int n,
+			     const int64_t *ages)
+{
+	mkdir(bdir, 0755);
+	for (int i = 0; i < n; i++) {
+		char g[4400];
+		snprintf(g, sizeof(g), "%s/gen-%d", bdir, i);
+		assert_int_equal(hw(&f->r, "backup", dir, g, NULL), 0);
+		age_backup(g, ages[i]);
+	}
+}
+
+/* procedure: a backup_dir with 2 generations where 7 are required fails, naming the
+ * directory and the shortfall; so do no offsite copy, a missing key file, a witness that
+ * refuses connections (a closed loopback port) and drills never run. */
+static void test_procedure_generations(void **state)
+{
+	struct fix *f = *state;
+	char dir[4200], bdir[4200], conf[4300], drills[8800];
+	make_store(f, "p", "3", "1000");
+	path(f, "p", dir, sizeof(dir));
+	path(f, "backups", bdir, sizeof(bdir));
+	int64_t ages[2] = {3600 * 1000, 2 * 3600 * 1000};
+	make_generations(f, dir, bdir, 2, ages);
+	snprintf(drills, sizeof(drills),
+		 "backup_dir = %s\nbackup_generations_min = 7\nkeys = %s/missing.key\n"
+		 "witness = 127.0.0.1:1\n",
+		 bdir, f->dir);
+	write_config(f, "p", drills, conf, sizeof(conf));
+	assert_int_equal(hw(&f->r, "drill", "procedure", "--config", conf, NULL), 3);
+	assert_non_null(strstr(f->r.out, "FAIL"));
+	char want[4400];
+	snprintf(want, sizeof(want), "backup_dir %s holds 2 generations, fewer than", bdir);
+	assert_non_null(strstr(f->r.out, want));
+	assert_non_null(strstr(f->r.out, "no offsite_dir configured"));
+	assert_non_null(strstr(f->r.out, "verify (never run)"));
+	assert_non_null(strstr(f->r.out, "missing.key: No such file"));
+	assert_non_null(strstr(f->r.out, "fail  witness reachable"));
+	assert_report(&f->r);
+}
+
+/* procedure passes a complete setup: enough generations reaching back far enough, an
+ * offsite copy (a warning: same file system here), a key file, disk space, and verify
+ * and restore drills that passed; status then has nothing overdue. */
+static void test_procedure_pass(void **state)
+{
+	struct fix *f = *state;
+	char dir[4200], bdir[4200], off[4200], key[4200], scratch[4200], conf[4300];
+	static char drills[16384];
+	make_store(f, "q", "3", "1000");
+	path(f, "q", dir, sizeof(dir));
+	path(f, "backups", bdir, sizeof(bdir));
+	path(f, "offsite", off, sizeof(off));
+	path(f, "node.key", key, sizeof(key));
+	path(f, "scratch", scratch, sizeof(scratch));
+	int64_t ages[3] = {3600 * 1000, 2 * DAY_MS, 3 * DAY_MS};
+	make_generations(f, dir, bdir, 3, ages);
+	make_generations(f, dir, off, 1, ages);
+	write_file(key, "secret\n", 0600);
+	snprintf(drills, sizeof(drills),
+		 "backup_dir = %s\noffsite_dir = %s\nkeys = %s\nbackup_generations_min = 3\n"
+		 "retention_days_min = 2\nfailover = 0\nrestore_rto = 1h\n",
+		 bdir, off, key);
+	write_config(f, "q", drills, conf, sizeof(conf));
+	assert_int_equal(hw(&f->r, "drill", "verify", "--config", conf, NULL), 0);
+	assert_int_equal(
+		hw(&f->r, "drill", "restore", "--config", conf, "--scratch", scratch, NULL), 0);
+	assert_non_null(strstr(f->r.out, "gen-0")); /* the newest generation was restored */
+	assert_int_equal(
+		hw(&f->r, "drill", "procedure", "--config", conf, "--scratch", scratch, NULL), 0);
+	assert_non_null(strstr(f->r.out, "PASS"));
+	assert_non_null(strstr(f->r.out, "1 warning"));
+	assert_non_null(strstr(f->r.out, "same file system"));
+	assert_non_null(strstr(f->r.out, "1 key file present"));
+	assert_report(&f->r);
+	assert_int_equal(hw(&f->r, "status", "--config", conf, NULL), 0);
+	assert_non_null(strstr(f->r.out, "overdue: none"));
+	assert_non_null(strstr(f->r.out, "failover  never run; not scheduled"));
+}
+
+/* status: kinds never run are overdue; after a verify drill, verify is on time now and
+ * overdue two days later (--now), in text and in JSON; the procedure fails then too. */
+static void test_status_overdue(void **state)
+{
+	struct fix *f = *state;
+	char dir[4200], later[32];
+	make_store(f, "o", "3", "500");
+	path(f, "o", dir, sizeof(dir));
+	assert_int_equal(hw(&f->r, "status", "--dir", dir, NULL), 0);
+	assert_non_null(strstr(f->r.out, "overdue: verify, restore, failover, procedure"));
+	assert_int_equal(hw(&f->r, "drill", "verify", "--dir", dir, NULL), 0);
+	assert_int_equal(hw(&f->r, "status", "--dir", dir, NULL), 0);
+	assert_non_null(strstr(f->r.out, "overdue: restore, failover, procedure"));
+	snprintf(later, sizeof(later), "%lld", (long long)(now_ms() + 2 * DAY_MS));
+	assert_int_equal(hw(&f->r, "status", "--dir", dir, "--now", later, NULL), 0);
+	assert_non_null(strstr(f->r.out, "verify    last PASS"));
+	assert_non_null(strstr(f->r.out, "OVERDUE by 1d"));
+	assert_non_null(strstr(f->r.out, "overdue: verify, restore"));
+	assert_int_equal(hw(&f->r, "status", "--dir", dir, "--now", later, "--json", NULL), 0);
+	assert_non_null(strstr(f->r.out, "\"state\":\"overdue\""));
+	assert_non_null(
+		strstr(f->r.out, "\"drills_overdue\":\"verify, restore, failover, procedure\""));
+	assert_int_equal(hw(&f->r, "drill", "procedure", "--dir", dir, "--now", later, NULL), 3);
+	assert_non_null(strstr(f->r.out, "verify (overdue)"));
+}
+
+int main(void)
+{
+	hw_bin = getenv("HW_BIN");
+	if (!hw_bin || access(hw_bin, X_OK) != 0) {
+		fprintf(stderr, "test_drills_cli: HW_BIN is not set to the hawser binary\n");
+		return 1;
+	}
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_usage, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_verify_pass_fail, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_verify_compare, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_restore, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_procedure_generations, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_procedure_pass, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_status_overdue, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

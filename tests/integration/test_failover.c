@@ -1,0 +1,589 @@
+/* test_failover.c: automatic failover between real `hawser node` and `hawser witness`
+ * processes on loopback (DESIGN.md "Failover model"): a cluster of a primary, two
+ * standbys and a witness, durable mode, k = 1, rto = 2s, rpo = 0. The primary is killed
+ * under load (a standby takes over within the RTO, nothing acknowledged is lost, the
+ * client follows); the primary is cut off from every voter while its clients still reach
+ * it (it stops acknowledging before a standby is promoted, and steps down); a standby
+ * that fell behind is refused promotion by the witness, with the reason logged.
+ *
+ * The nodes' logs carry wall-clock times (wall_ms=) for the events compared across
+ * processes: one host, one clock. Failover times measured here are printed. */
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cmocka.h>
+
+#include "bench/workload.h"
+#include "chaos/proxy.h"
+#include "engine/client_int.h"
+#include "hawser.h"
+#include "replica/entry.h"
+#include "replica/store.h"
+#include "tests/integration/proc.h"
+
+#define NODES         3 /* p1, s1, s2; the witness is voter 3 */
+#define VOTERS        4
+#define EVENT_WAIT_MS 10000
+#define STOP_WAIT_MS  10000
+#define RTO_MS        2000
+#define WINDOW        32u
+#define LOAD_RECORDS  20000u
+#define OUTCOME_MS    15000 /* one outcome wait: past any step-down (a lease) */
+#define FOLLOW_MS     15000 /* finding the new primary */
+
+static const char *const ids[VOTERS] = {"p1", "s1", "s2", "w1"};
+
+struct fix {
+	char root[HW_PROC_PATH_MAX];
+	char listen[VOTERS][32];
+	char client[NODES][32];
+	char ini[VOTERS][HW_PROC_PATH_MAX + 16];
+	char log[VOTERS][HW_PROC_PATH_MAX + 16];
+	char dir[VOTERS][HW_PROC_PATH_MAX + 16];
+	/* view[i][j]: voter j's address as voter i's config names it (direct or a proxy) */
+	char view[VOTERS][VOTERS][32];
+	struct hw_proc proc[VOTERS];
+	struct hw_proxy *proxy[8];
+	unsigned n_proxies;
+	struct fload *load;
+};
+
+static int64_t wall_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- a load that follows the primary ------------------------------------------------ */
+
+/* Records generated up front (their bytes are resent after a failover, and compared
+ * with the new primary's log at the end); each outcome with the wall time it arrived
+ * and the address (index in the client list) that gave it. */
+struct fload {
+	char addrs[NODES * 32];
+	uint64_t count;
+	uint8_t **rec;
+	size_t *len;
+	int *expect;
+	int *code;
+	uint64_t *lsn;
+	bool *dup;
+	bool *done;
+	int64_t *at_ms;
+	int *by;
+	uint64_t acked;
+	unsigned follows;
+	int rc;
+	bool finished;
+	bool joined;
+	pthread_mutex_t mu;
+	pthread_t thread;
+};
+
+/* Join the load's thread once (its waits are bounded: OUTCOME_MS, FOLLOW_MS). */
+static void fload_join(struct fload *l)
+{
+	if (l != NULL && !l->joined) {
+		pthread_join(l->thread, NULL);
+		l->joined = true;
+	}
+}
+
+static int fload_init(struct fload *l, const char *addrs, uint64_t count, uint64_t seed)
+{
+	snprintf(l->addrs, sizeof l->addrs, "%s", addrs);
+	l->count = count;
+	l->rec = calloc(count, sizeof *l->rec);
+	l->len = calloc(count, sizeof *l->len);
+	l->expect = calloc(count, sizeof *l->expect);
+	l->code = calloc(count, sizeof *l->code);
+	l->lsn = calloc(count, sizeof *l->lsn);
+	l->dup = calloc(count, sizeof *l->dup);
+	l->done = calloc(count, sizeof *l->done);
+	l->at_ms = calloc(count, sizeof *l->at_ms);
+	l->by = calloc(count, sizeof *l->by);
+	pthread_mutex_init(&l->mu, NULL);
+	if (!l->rec || !l->len || !l->expect || !l->code || !l->lsn || !l->dup || !l->done ||
+	    !l->at_ms || !l->by)
+		return HW_ENOMEM;
+	struct hw_workload_opts wo = {.seed = seed, .count = count, .end_ms = wall_ms()};
+	struct hw_workload *w;
+	int rc = hw_workload_new(&wo, &w);
+	static uint8_t buf[HW_RECORD_BYTES_MAX];
+	for (uint64_t i = 0; rc == 0 && i < count; i++) {
+		struct hw_work_item it;
+		rc = hw_workload_next(w, buf, sizeof buf, &it);
+		l->rec[i] = malloc(it.len);
+		if (rc == 0 && l->rec[i] == NULL)
+			rc = HW_ENOMEM;
+		if (rc == 0) {
+			memcpy(l->rec[i], buf, it.len);
+			l->len[i] = it.len;
+			l->expect[i] = it.expect;
+		}
+	}
+	if (rc == 0)
+		hw_workload_free(w);
+	return rc;
+}
+
+static void fload_free(struct fload *l)
+{
+	if (l == NULL)
+		return;
+	for (uint64_t i = 0; l->rec != NULL && i < l->count; i++)
+		free(l->rec[i]);
+	free(l->rec);
+	free(l->len);
+	free(l->expect);
+	free(l->code);
+	free(l->lsn);
+	free(l->dup);
+	free(l->done);
+	free(l->at_ms);
+	free(l->by);
+	pthread_mutex_destroy(&l->mu);
+	free(l);
+}
+
+/* Index of the address c is on, in l->addrs. */
+static int addr_index(const struct fload *l, struct hw_client *c)
+{
+	const char *a = hw_client_addr(c);
+	const char *p = strstr(l->addrs, a);
+	int i = 0;
+	for (const char *q = l->addrs; p != NULL && q < p; q++)
+		i += *q == ',';
+	return p != NULL ? i : -1;
+}
+
+/* Resend what is in flight (ids next - window .. next - 1 not done), in order. */
+static int resend(struct fload *l, struct hw_client *c, uint64_t next)
+{
+	uint64_t from = next > WINDOW ? next - WINDOW : 0;
+	for (uint64_t i = from; i < next; i++) {
+		pthread_mutex_lock(&l->mu);
+		bool done = l->done[i];
+		pthread_mutex_unlock(&l->mu);
+		if (done)
+			continue;
+		int rc = hw_client_submit(c, i, l->rec[i], l->len[i], HW_DEFAULT, 0);
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* One outcome: HW_ENOT_PRIMARY (not recorded) asks the caller to follow. */
+static int take_outcome(struct fload *l, struct hw_client *c, uint64_t *outstanding)
+{
+	struct hw_outcome o;
+	int rc = hw_client_wait(c, OUTCOME_MS, &o);
+	if (rc != 0)
+		return rc;
+	if (o.code == HW_ENOT_PRIMARY)
+		return HW_ENOT_PRIMARY;
+	if (o.request_id >= l->count)
+		return HW_EPROTOCOL;
+	pthread_mutex_lock(&l->mu);
+	uint64_t i = o.request_id;
+	if (!l->done[i]) {
+		l->done[i] = true;
+		l->code[i] = o.code;
+		l->lsn[i] = o.lsn;
+		l->dup[i] = o.duplicate;
+		l->at_ms[i] = wall_ms();
+		l->by[i] = addr_index(l, c);
+		l->acked += o.code == 0;
+		(*outstanding)--;
+	}
+	pthread_mutex_unlock(&l->mu);
+	return 0;
+}
+
+/* Reconnect to the primary and resend; counts the follows. */
+static int follow(struct fload *l, struct hw_client *c, uint64_t next, int why)
+{
+	if (why == -ETIMEDOUT || l->follows >= 8)
+		return why;
+	l->follows++;
+	int rc = hw_client_reconnect(c, FOLLOW_MS);
+	if (rc == 0)
+		rc = resend(l, c, next);
+	fprintf(stderr, "test_failover: load follows the primary to %s (%s): %s\n",
+		hw_client_addr(c), hw_errname(why), hw_errname(rc));
+	return rc;
+}
+
+static void *fload_main(void *arg)
+{
+	struct fload *l = arg;
+	struct hw_client *c = NULL;
+	int rc = hw_client_connect(l->addrs, &c);
+	uint64_t next = 0, outstanding = 0;
+	while (rc == 0 && (next < l->count || outstanding > 0)) {
+		if (next < l->count && outstanding < WINDOW &&
+		    (next < WINDOW || l->done[next - WINDOW])) {
+			rc = hw_client_submit(c, next, l->rec[next], l->len[next], HW_DEFAULT, 0);
+			next++;
+			outstanding++;
+		} else {
+			rc = take_outcome(l, c, &outstanding);
+		}
+		if (rc != 0)
+			rc = follow(l, c, next, rc);
+	}
+	hw_client_close(c);
+	pthread_mutex_lock(&l->mu);
+	l->rc = rc;
+	l->finished = true;
+	pthread_mutex_unlock(&l->mu);
+	return NULL;
+}
+
+static uint64_t fload_acked(struct fload *l)
+{
+	pthread_mutex_lock(&l->mu);
+	uint64_t n = l->acked;
+	pthread_mutex_unlock(&l->mu);
+	return n;
+}
+
+/* Wait (on node 0's log pipe, never sleeping) until the load acked n. */
+static bool fload_wait_acked(struct fix *f, uint64_t n, int timeout_ms)
+{
+	int64_t end = wall_ms() + timeout_ms;
+	while (fload_acked(f->load) < n) {
+		if (wall_ms() > end)
+			return false;
+		hw_proc_pump(&f->proc[1], 20);
+	}
+	return true;
+}
+
+/* ---- the cluster ------------------------------------------------------------------ */
+
+static int setup(void **state)
+{
+	struct fix *f = calloc(1, sizeof *f);
+	if (f == NULL || hw_test_mkdtemp("failover", f->root, sizeof f->root) != 0)
+		return -1;
+	for (int i = 0; i < VOTERS; i++) {
+		f->proc[i].err_fd = f->proc[i].log_fd = -1;
+		uint16_t port;
+		if (hw_free_port(&port) != 0)
+			return -1;
+		snprintf(f->listen[i], sizeof f->listen[i], "127.0.0.1:%u", (unsigned)port);
+		if (i < NODES) {
+			if (hw_free_port(&port) != 0)
+				return -1;
+			snprintf(f->client[i], sizeof f->client[i], "127.0.0.1:%u", (unsigned)port);
+		}
+		snprintf(f->ini[i], sizeof f->ini[i], "%s/%s.ini", f->root, ids[i]);
+		snprintf(f->log[i], sizeof f->log[i], "%s/%s.log", f->root, ids[i]);
+		snprintf(f->dir[i], sizeof f->dir[i], "%s/%s", f->root, ids[i]);
+		for (int j = 0; j < VOTERS; j++)
+			snprintf(f->view[j][i], sizeof f->view[j][i], "%s", f->listen[i]);
+	}
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fix *f = *state;
+	for (int i = 0; i < VOTERS; i++)
+		hw_proc_kill(&f->proc[i]);
+	fload_join(f->load);
+	fload_free(f->load);
+	for (unsigned i = 0; i < f->n_proxies; i++)
+		hw_proxy_free(f->proxy[i]);
+	int rc = hw_test_rm_rf(f->root);
+	free(f);
+	return rc;
+}
+
+/* Voter i sees voter j through a new proxy (for blackholing that direction). */
+static struct hw_proxy *route(struct fix *f, int i, int j)
+{
+	struct hw_proxy *p;
+	assert_int_equal(hw_proxy_new("127.0.0.1:0", f->listen[j], &p), 0);
+	assert_int_equal(hw_proxy_start(p), 0);
+	f->proxy[f->n_proxies++] = p;
+	snprintf(f->view[i][j], sizeof f->view[i][j], "%s", hw_proxy_addr(p));
+	return p;
+}
+
+static void write_config(struct fix *f, int i)
+{
+	FILE *fp = fopen(f->ini[i], "w");
+	assert_non_null(fp);
+	fprintf(fp,
+		"[cluster]\nid = itest\n[node]\nid = %s\nrole = %s\ndata_dir = %s\n"
+		"listen = %s\n",
+		ids[i],
+		i == 0      ? "primary"
+		: i < NODES ? "standby"
+			    : "witness",
+		f->dir[i], f->listen[i]);
+	if (i < NODES)
+		fprintf(fp, "client = %s\n[durability]\nmode = durable\nk = 1\n", f->client[i]);
+	fprintf(fp,
+		"[failover]\nvoters = p1@%s, s1@%s, s2@%s\nwitness = %s\nwitness_id = w1\n"
+		"rto = %dms\nrpo = 0\n",
+		f->view[i][0], f->view[i][1], f->view[i][2], f->view[i][3], RTO_MS);
+	fclose(fp);
+}
+
+static void start(struct fix *f, int i)
+{
+	write_config(f, i);
+	const char *args[] = {i < NODES ? "node" : "witness", "--config", f->ini[i], NULL};
+	assert_int_equal(hw_proc_start(&f->proc[i], f->log[i], args), 0);
+	size_t from = 0;
+	assert_true(hw_proc_wait_line(&f->proc[i], &from, "event=started", NULL, EVENT_WAIT_MS,
+				      NULL, 0));
+}
+
+/* Witness, then the nodes; p1 (configured primary) wins the first election. */
+static void start_cluster(struct fix *f)
+{
+	for (int i = VOTERS - 1; i >= 0; i--)
+		start(f, i);
+	size_t from = 0;
+	assert_true(hw_proc_wait_line(&f->proc[0], &from, "event=became_primary", "epoch=1",
+				      EVENT_WAIT_MS, NULL, 0));
+}
+
+static void start_load(struct fix *f, uint64_t count)
+{
+	char addrs[NODES * 32];
+	snprintf(addrs, sizeof addrs, "%s,%s,%s", f->client[0], f->client[1], f->client[2]);
+	f->load = calloc(1, sizeof *f->load);
+	assert_non_null(f->load);
+	assert_int_equal(fload_init(f->load, addrs, count, 7), 0);
+	f->load->joined = true; /* until the thread exists */
+	assert_int_equal(pthread_create(&f->load->thread, NULL, fload_main, f->load), 0);
+	f->load->joined = false;
+}
+
+/* Which standby became primary in epoch 2 (within the wait); its index, or -1. */
+static int new_primary(struct fix *f, char *line, size_t cap)
+{
+	int64_t end = wall_ms() + EVENT_WAIT_MS;
+	while (wall_ms() < end) {
+		for (int i = 1; i < NODES; i++) {
+			size_t from = 0;
+			if (hw_proc_wait_line(&f->proc[i], &from, "event=became_primary", "epoch=2",
+					      20, line, cap))
+				return i;
+		}
+	}
+	return -1;
+}
+
+static long long field(const char *line, const char *key)
+{
+	const char *p = strstr(line, key);
+	return p != NULL ? strtoll(p + strlen(key), NULL, 10) : -1;
+}
+
+/* Every record has an outcome: success (accepted or duplicate) or the refusal the
+ * generator meant; and every success is in store dir's log at its LSN with the same
+ * bytes. Returns how many were acknowledged. */
+static uint64_t check_outcomes_in(struct fload *l, const char *dir)
+{
+	struct hw_store *s;
+	struct hw_store_opts o = {.read_only = true};
+	assert_int_equal(hw_store_open(dir, &o, &s), 0);
+	uint64_t acked = 0;
+	for (uint64_t i = 0; i < l->count; i++) {
+		if (!l->done[i] || l->code[i] != l->expect[i])
+			fail_msg("record %" PRIu64 ": done %d code %s expected %s", i, l->done[i],
+				 hw_errname(l->code[i]), hw_errname(l->expect[i]));
+		if (l->code[i] != 0)
+			continue;
+		acked++;
+		uint8_t *e;
+		size_t len;
+		if (hw_store_read_entry(s, l->lsn[i], &e, &len) != 0)
+			fail_msg("acknowledged record %" PRIu64 " (lsn %" PRIu64 ") is lost", i,
+				 l->lsn[i]);
+		bool same = len == HW_ENTRY_HEADER_BYTES + l->len[i] &&
+			    memcmp(e + HW_ENTRY_HEADER_BYTES, l->rec[i], l->len[i]) == 0;
+		free(e);
+		if (!same)
+			fail_msg("lsn %" PRIu64 " holds other bytes than record %" PRIu64,
+				 l->lsn[i], i);
+	}
+	hw_store_close(s);
+	return acked;
+}
+
+static void stop_all(struct fix *f)
+{
+	for (int i = 0; i < VOTERS; i++)
+		if (f->proc[i].pid > 0)
+			hw_proc_stop(&f->proc[i], STOP_WAIT_MS);
+}
+
+/* ---- tests ------------------------------------------------------------------------ */
+
+/* The primary is killed with SIGKILL under a durable load: a standby becomes primary
+ * within the RTO, the client follows it, and every acknowledged record is on it. */
+static void test_kill_primary(void **state)
+{
+	struct fix *f = *state;
+	start_cluster(f);
+	start_load(f, LOAD_RECORDS);
+	assert_true(fload_wait_acked(f, 4000, EVENT_WAIT_MS));
+	int64_t fault = wall_ms();
+	assert_int_equal(hw_proc_signal(&f->proc[0], SIGKILL), 0);
+	hw_proc_reap(&f->proc[0], STOP_WAIT_MS);
+	char line[1024];
+	int np = new_primary(f, line, sizeof line);
+	assert_true(np > 0);
+	fload_join(f->load);
+	struct fload *l = f->load;
+	assert_int_equal(l->rc, 0);
+	assert_true(l->follows >= 1);
+	/* fault -> first success the new primary answered, as the client saw it */
+	int64_t first = INT64_MAX;
+	uint64_t on_new = 0;
+	for (uint64_t i = 0; i < l->count; i++)
+		if (l->done[i] && l->code[i] == 0 && l->by[i] == np) {
+			on_new++;
+			if (l->at_ms[i] < first)
+				first = l->at_ms[i];
+		}
+	long long promoted = field(line, "wall_ms=") - fault;
+	fprintf(stderr,
+		"test_failover: kill -9 of the primary: %s promoted after %lld ms, first acked "
+		"submit on it after %lld ms (rto %d ms); %" PRIu64 " records acked there\n",
+		ids[np], promoted, (long long)(first - fault), RTO_MS, on_new);
+	assert_true(on_new > 0);
+	assert_true(first - fault < RTO_MS);
+	stop_all(f);
+	uint64_t acked = check_outcomes_in(l, f->dir[np]);
+	assert_true(acked > 4000);
+	char why[256] = "";
+	assert_int_equal(hw_tstore_compare(f->dir[1], f->dir[2], NULL, why, sizeof why), 0);
+}
+
+/* The primary is cut off from every voter's election traffic (a blackhole both ways to
+ * s2 and the witness, and its lease requests to s1) while its clients still reach it and
+ * s1 still takes its stream and acknowledges durable: the lease cannot be renewed, so it
+ * answers no success once the lease ends (fenced, then stepped down) and its last one
+ * comes before a standby is promoted; the client follows the new primary without losing
+ * an acknowledged record. */
+static void test_isolated_primary(void **state)
+{
+	struct fix *f = *state;
+	struct hw_proxy *cut[VOTERS + 2];
+	unsigned n = 0;
+	for (int j = 1; j < VOTERS; j++) {
+		cut[n++] = route(f, 0, j); /* p1 -> the others: lease requests, votes */
+		if (j != 1)
+			cut[n++] = route(f, j, 0); /* s2, w1 -> p1 (s2's stream too) */
+	}
+	start_cluster(f);
+	start_load(f, LOAD_RECORDS);
+	assert_true(fload_wait_acked(f, 3000, EVENT_WAIT_MS));
+	int64_t fault = wall_ms();
+	size_t mark0 = hw_proc_mark(&f->proc[0]);
+	for (unsigned i = 0; i < n; i++)
+		hw_proxy_blackhole(cut[i]);
+	char down[1024], fenced[1024], up[1024], first[1024];
+	assert_true(hw_proc_wait_line(&f->proc[0], &mark0, "event=stepped_down",
+				      "reason=lease_lost", EVENT_WAIT_MS, down, sizeof down));
+	int np = new_primary(f, up, sizeof up);
+	assert_true(np > 0);
+	size_t from = 0;
+	assert_true(hw_proc_wait_line(&f->proc[np], &from, "event=first_ack", "epoch=2",
+				      EVENT_WAIT_MS, first, sizeof first));
+	long long old_last = field(down, "last_ack_wall_ms=");
+	long long promoted = field(up, "wall_ms=");
+	long long new_first = field(first, "wall_ms=");
+	size_t m = 0;
+	bool was_fenced =
+		hw_proc_wait_line(&f->proc[0], &m, "event=fenced", NULL, 0, fenced, sizeof fenced);
+	fprintf(stderr,
+		"test_failover: isolated primary: last ack %lld ms after the cut, stepped down "
+		"(fenced: %s); %s promoted %lld ms after the cut, first ack %lld ms after it\n",
+		old_last - fault, was_fenced ? "yes" : "no", ids[np], promoted - fault,
+		new_first - fault);
+	/* Successes whose rule held after the lease ended are held (fenced) until the
+	 * step-down, which follows the lease's end within a tick (10 ms): whether one falls
+	 * in that window is timing, so it is reported, not required. */
+	/* the old primary answered its last success before the new one was even promoted */
+	assert_true(old_last > 0 && old_last < promoted);
+	assert_true(promoted <= new_first);
+	fload_join(f->load);
+	struct fload *l = f->load;
+	assert_int_equal(l->rc, 0);
+	/* no success reached the client from p1 after the new primary's first */
+	for (uint64_t i = 0; i < l->count; i++)
+		if (l->done[i] && l->code[i] == 0 && l->by[i] == 0)
+			assert_true(l->at_ms[i] <= new_first);
+	stop_all(f);
+	assert_true(check_outcomes_in(l, f->dir[np]) > 3000);
+}
+
+/* A standby cut off from the primary's stream falls behind while the others commit;
+ * when the primary and the up-to-date standby are gone, the witness refuses to vote for
+ * it (not_in_sync, with the LSNs logged) and it is not promoted. */
+static void test_behind_standby_refused(void **state)
+{
+	struct fix *f = *state;
+	struct hw_proxy *s2_to_p1 = route(f, 2, 0); /* s2's stream and acks to p1 */
+	start_cluster(f);
+	start_load(f, 6000);
+	assert_true(fload_wait_acked(f, 500, EVENT_WAIT_MS));
+	hw_proxy_blackhole(s2_to_p1);
+	fload_join(f->load);
+	assert_int_equal(f->load->rc, 0);
+	size_t mark2 = hw_proc_mark(&f->proc[2]), markw = hw_proc_mark(&f->proc[3]);
+	assert_int_equal(hw_proc_signal(&f->proc[0], SIGKILL), 0);
+	assert_int_equal(hw_proc_signal(&f->proc[1], SIGKILL), 0);
+	hw_proc_reap(&f->proc[0], STOP_WAIT_MS);
+	hw_proc_reap(&f->proc[1], STOP_WAIT_MS);
+	char refused[1024], denied[1024];
+	assert_true(hw_proc_wait_line(&f->proc[2], &mark2, "event=vote_refused",
+				      "reason=not_in_sync", EVENT_WAIT_MS, refused,
+				      sizeof refused));
+	assert_true(hw_proc_wait_line(&f->proc[3], &markw, "event=vote_denied",
+				      "reason=not_in_sync", EVENT_WAIT_MS, denied, sizeof denied));
+	long long committed = field(refused, "committed_lsn="),
+		  ours = field(refused, "our_durable_lsn=");
+	fprintf(stderr, "test_failover: behind standby refused: %s\n", strstr(refused, "event="));
+	assert_true(committed > 0 && ours < committed);
+	/* and it stays a standby for two RTOs */
+	assert_false(hw_proc_wait_line(&f->proc[2], &mark2, "event=became_primary", NULL,
+				       2 * RTO_MS, NULL, 0));
+}
+
+int main(void)
+{
+	if (hw_test_bin() == NULL) {
+		fprintf(stderr, "test_failover: skipped: HW_BIN does not name the hawser binary"
+				" (run through ctest)\n");
+		return 77;
+	}
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_kill_primary, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_isolated_primary, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_behind_standby_refused, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
