@@ -41,8 +41,9 @@ struct node {
 	char cfg[PATH_MAX];
 	char dir[PATH_MAX];
 	char log[PATH_MAX];
-	char addr[32]; /* client port */
-	pid_t pid;     /* 0: not running */
+	char addr[32];   /* client port */
+	char listen[32]; /* replication port (with failover; else only the primary's) */
+	pid_t pid;       /* 0: not running */
 };
 
 struct hw_cluster {
@@ -51,7 +52,10 @@ struct hw_cluster {
 	char listen[32]; /* primary's replication port */
 	unsigned n;      /* nodes: primary + standbys */
 	int timeout_ms;
+	bool failover;
 	struct node nodes[NODES_MAX];
+	struct node wit; /* the witness, with failover */
+	char clients[NODES_MAX * 32];
 };
 
 /* ---------------------------------------------------------------- small helpers */
@@ -86,9 +90,11 @@ static void rmtree(const char *path)
 /* Free loopback TCP ports: bind port 0, read it, and keep every socket open until all are
  * picked so the kernel hands out distinct ones. Another process could take one before the
  * node binds it: the node then fails to start and start() says so. */
+#define PORTS_MAX (2 * NODES_MAX + 2)
+
 static int pick_ports(unsigned count, unsigned short *ports)
 {
-	int fds[NODES_MAX + 1];
+	int fds[PORTS_MAX];
 	int rc = 0;
 	unsigned made = 0;
 	for (; made < count; made++) {
@@ -141,8 +147,52 @@ static int write_file(const char *path, const char *text)
 	return rc;
 }
 
+/* [failover] as every voter and the witness read it. */
+static void failover_section(const struct hw_cluster *c, const struct hw_cluster_opts *o, char *buf,
+			     size_t cap)
+{
+	size_t len = (size_t)snprintf(buf, cap, "[failover]\nvoters = ");
+	for (unsigned i = 0; i < c->n && len < cap; i++)
+		len += (size_t)snprintf(buf + len, cap - len, "%s%s@%s", i ? ", " : "",
+					c->nodes[i].id, c->nodes[i].listen);
+	if (len < cap)
+		snprintf(buf + len, cap - len,
+			 "\nwitness = %s\nwitness_id = %s\nrto = %lldms\nrpo = %lldms\n",
+			 c->wit.listen, c->wit.id, (long long)(o->rto_ms > 0 ? o->rto_ms : 2000),
+			 (long long)o->rpo_ms);
+}
+
+/* Every node a voter at its own replication port; the one configured primary campaigns
+ * first, the others find it by election (no cluster.standbys, no node.primary). */
+static int write_failover_configs(struct hw_cluster *c, const struct hw_cluster_opts *o)
+{
+	char text[2 * PATH_MAX + 2048], fo[1024];
+	const char *id = o->cluster_id ? o->cluster_id : "bench";
+	failover_section(c, o, fo, sizeof(fo));
+	int rc = 0;
+	for (unsigned i = 0; rc == 0 && i < c->n; i++) {
+		const struct node *nd = &c->nodes[i];
+		snprintf(text, sizeof(text),
+			 "[cluster]\nid = %s\n[node]\nid = %s\nrole = %s\ndata_dir = %s\n"
+			 "listen = %s\nclient = %s\n[durability]\nmode = %s\nk = %u\n%s",
+			 id, nd->id, i == 0 ? "primary" : "standby", nd->dir, nd->listen, nd->addr,
+			 o->mode ? o->mode : "durable", o->k ? o->k : 1, fo);
+		rc = write_file(nd->cfg, text);
+	}
+	if (rc == 0) {
+		snprintf(text, sizeof(text),
+			 "[cluster]\nid = %s\n[node]\nid = %s\nrole = witness\ndata_dir = %s\n"
+			 "listen = %s\n%s",
+			 id, c->wit.id, c->wit.dir, c->wit.listen, fo);
+		rc = write_file(c->wit.cfg, text);
+	}
+	return rc;
+}
+
 static int write_configs(struct hw_cluster *c, const struct hw_cluster_opts *o)
 {
+	if (c->failover)
+		return write_failover_configs(c, o);
 	char text[2 * PATH_MAX + 1024], names[HW_PEERS_MAX * 8 + 16] = "";
 	const char *id = o->cluster_id ? o->cluster_id : "bench";
 	unsigned sb = c->n - 1;
@@ -171,30 +221,47 @@ static int write_configs(struct hw_cluster *c, const struct hw_cluster_opts *o)
 	return rc;
 }
 
-/* Name every node and its files, and give it its ports. */
+static int name_files(const struct hw_cluster *c, struct node *nd)
+{
+	if (snprintf(nd->cfg, sizeof(nd->cfg), "%s/%s.ini", c->root, nd->id) >=
+		    (int)sizeof(nd->cfg) ||
+	    snprintf(nd->dir, sizeof(nd->dir), "%s/%s", c->root, nd->id) >= (int)sizeof(nd->dir) ||
+	    snprintf(nd->log, sizeof(nd->log), "%s/%s.log", c->root, nd->id) >=
+		    (int)sizeof(nd->log))
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+/* Name every node and its files, and give it its ports: a client port each, and the
+ * primary's replication port, or with failover one per node and the witness's. */
 static int lay_out(struct hw_cluster *c)
 {
-	unsigned short ports[NODES_MAX + 1];
-	int rc = pick_ports(c->n + 1, ports);
+	unsigned short ports[PORTS_MAX];
+	unsigned count = c->failover ? 2 * c->n + 1 : c->n + 1;
+	int rc = pick_ports(count, ports);
 	if (rc)
 		return rc;
 	snprintf(c->listen, sizeof(c->listen), "127.0.0.1:%u", ports[c->n]);
-	for (unsigned i = 0; i < c->n; i++) {
+	size_t len = 0;
+	for (unsigned i = 0; rc == 0 && i < c->n; i++) {
 		struct node *nd = &c->nodes[i];
 		if (i == 0)
 			snprintf(nd->id, sizeof(nd->id), "p1");
 		else
 			snprintf(nd->id, sizeof(nd->id), "s%u", i);
 		snprintf(nd->addr, sizeof(nd->addr), "127.0.0.1:%u", ports[i]);
-		if (snprintf(nd->cfg, sizeof(nd->cfg), "%s/%s.ini", c->root, nd->id) >=
-			    (int)sizeof(nd->cfg) ||
-		    snprintf(nd->dir, sizeof(nd->dir), "%s/%s", c->root, nd->id) >=
-			    (int)sizeof(nd->dir) ||
-		    snprintf(nd->log, sizeof(nd->log), "%s/%s.log", c->root, nd->id) >=
-			    (int)sizeof(nd->log))
-			return -ENAMETOOLONG;
+		snprintf(nd->listen, sizeof(nd->listen), "127.0.0.1:%u",
+			 c->failover ? ports[c->n + 1 + i] : ports[c->n]);
+		len += (size_t)snprintf(c->clients + len, sizeof(c->clients) - len, "%s%s",
+					i ? "," : "", nd->addr);
+		rc = name_files(c, nd);
 	}
-	return 0;
+	if (rc == 0 && c->failover) {
+		snprintf(c->wit.id, sizeof(c->wit.id), "w1");
+		snprintf(c->wit.listen, sizeof(c->wit.listen), "127.0.0.1:%u", ports[c->n]);
+		rc = name_files(c, &c->wit);
+	}
+	return rc;
 }
 
 /* ---------------------------------------------------------------- processes */
@@ -202,7 +269,9 @@ static int lay_out(struct hw_cluster *c)
 static int spawn(struct hw_cluster *c, struct node *nd)
 {
 	char bin[PATH_MAX], cfg[PATH_MAX];
-	char a0[] = "hawser", a1[] = "node", a2[] = "--config";
+	char a0[] = "hawser", a1[] = "witness", a2[] = "--config";
+	if (nd != &c->wit)
+		snprintf(a1, sizeof(a1), "node");
 	snprintf(bin, sizeof(bin), "%s", c->bin);
 	snprintf(cfg, sizeof(cfg), "%s", nd->cfg);
 	char *argv[] = {a0, a1, a2, cfg, NULL};
@@ -309,41 +378,75 @@ static bool peer_connected(const Hawser__Wire__V1__Status *s, const char *id)
 	return false;
 }
 
+static bool answers(const struct node *nd)
+{
+	struct hw_client *cl;
+	if (hw_client_connect(nd->addr, &cl) != 0)
+		return false;
+	hw_client_close(cl);
+	return true;
+}
+
+/* The running node whose status says PRIMARY now (one probe), its status in *out
+ * (caller frees). Without failover only node 0 can be. */
+static bool probe_primary(struct hw_cluster *c, unsigned *idx, Hawser__Wire__V1__Status **out)
+{
+	for (unsigned i = 0; i < (c->failover ? c->n : 1u); i++) {
+		Hawser__Wire__V1__Status *s;
+		if (c->nodes[i].pid == 0 || fetch_status(c->nodes[i].addr, &s) != 0)
+			continue;
+		if (!c->failover || s->role == HAWSER__WIRE__V1__ROLE__PRIMARY) {
+			*idx = i;
+			*out = s;
+			return true;
+		}
+		hawser__wire__v1__status__free_unpacked(s, NULL);
+	}
+	return false;
+}
+
 /* One readiness probe: every running node answers on its client port, and the primary
- * (if running) shows every running standby connected. */
+ * (if one runs) shows every running standby connected; with failover a primary must
+ * have been elected. */
 static bool ready(struct hw_cluster *c)
 {
-	for (unsigned i = 1; i < c->n; i++) {
-		struct hw_client *cl;
-		if (c->nodes[i].pid == 0)
-			continue;
-		if (hw_client_connect(c->nodes[i].addr, &cl) != 0)
+	for (unsigned i = 1; i < c->n; i++)
+		if (c->nodes[i].pid && !answers(&c->nodes[i]))
 			return false;
-		hw_client_close(cl);
-	}
-	if (c->nodes[0].pid == 0)
+	if (!c->failover && c->nodes[0].pid == 0)
 		return true;
 	Hawser__Wire__V1__Status *s;
-	if (fetch_status(c->nodes[0].addr, &s) != 0)
+	unsigned p;
+	if (!probe_primary(c, &p, &s))
 		return false;
 	bool ok = true;
-	for (unsigned i = 1; i < c->n && ok; i++)
-		ok = c->nodes[i].pid == 0 || peer_connected(s, c->nodes[i].id);
+	for (unsigned i = 0; i < c->n && ok; i++)
+		ok = i == p || c->nodes[i].pid == 0 || peer_connected(s, c->nodes[i].id);
 	hawser__wire__v1__status__free_unpacked(s, NULL);
 	return ok;
+}
+
+/* -ECHILD (and the log's tail) when a node or the witness started exited. */
+static int check_exited(struct hw_cluster *c)
+{
+	int status;
+	for (unsigned i = 0; i <= c->n; i++) {
+		struct node *nd = i < c->n ? &c->nodes[i] : &c->wit;
+		if (nd->pid && reap(nd, 0, &status)) {
+			print_log_tail(nd);
+			return -ECHILD;
+		}
+	}
+	return 0;
 }
 
 static int wait_ready(struct hw_cluster *c)
 {
 	int64_t deadline = mono_ms() + c->timeout_ms;
 	for (;;) {
-		for (unsigned i = 0; i < c->n; i++) {
-			int status;
-			if (c->nodes[i].pid && reap(&c->nodes[i], 0, &status)) {
-				print_log_tail(&c->nodes[i]);
-				return -ECHILD;
-			}
-		}
+		int rc = check_exited(c);
+		if (rc)
+			return rc;
 		if (ready(c))
 			return 0;
 		if (mono_ms() >= deadline)
@@ -390,6 +493,11 @@ int hw_cluster_start(const struct hw_cluster_opts *o, struct hw_cluster **out)
 	if (!c)
 		return HW_ENOMEM;
 	c->n = 1 + o->standbys;
+	c->failover = o->failover;
+	if (c->failover && o->standbys == 0) {
+		free(c);
+		return -EINVAL;
+	}
 	c->timeout_ms = o->start_timeout_ms > 0 ? o->start_timeout_ms : START_TIMEOUT_MS_DEFAULT;
 	int rc = find_bin(c, o);
 	if (rc)
@@ -400,6 +508,9 @@ int hw_cluster_start(const struct hw_cluster_opts *o, struct hw_cluster **out)
 	rc = lay_out(c);
 	if (rc == 0)
 		rc = write_configs(c, o);
+	/* The witness first: the nodes' first election needs it. */
+	if (rc == 0 && c->failover)
+		rc = spawn(c, &c->wit);
 	for (unsigned i = 0; rc == 0 && i < c->n; i++)
 		rc = spawn(c, &c->nodes[i]);
 	if (rc == 0)
@@ -413,6 +524,61 @@ int hw_cluster_start(const struct hw_cluster_opts *o, struct hw_cluster **out)
 out_free:
 	free(c);
 	return rc;
+}
+
+int hw_cluster_primary(struct hw_cluster *c, int timeout_ms, unsigned *idx)
+{
+	int64_t deadline = mono_ms() + timeout_ms;
+	for (;;) {
+		Hawser__Wire__V1__Status *s;
+		if (probe_primary(c, idx, &s)) {
+			hawser__wire__v1__status__free_unpacked(s, NULL);
+			return 0;
+		}
+		if (mono_ms() >= deadline)
+			return -ETIMEDOUT;
+		sleep_ms(POLL_MS);
+	}
+}
+
+const char *hw_cluster_client_list(const struct hw_cluster *c)
+{
+	return c->clients;
+}
+
+const char *hw_cluster_log(const struct hw_cluster *c, unsigned i)
+{
+	if (i < c->n)
+		return c->nodes[i].log;
+	return i == c->n && c->failover ? c->wit.log : NULL;
+}
+
+pid_t hw_cluster_witness_pid(const struct hw_cluster *c)
+{
+	return c->wit.pid;
+}
+
+int hw_cluster_wait_joined(struct hw_cluster *c, unsigned i, int timeout_ms)
+{
+	if (i >= c->n || c->nodes[i].pid == 0)
+		return -ESRCH;
+	int64_t deadline = mono_ms() + timeout_ms;
+	for (;;) {
+		int status;
+		if (reap(&c->nodes[i], 0, &status))
+			return -ECHILD;
+		Hawser__Wire__V1__Status *s;
+		unsigned p;
+		if (probe_primary(c, &p, &s)) {
+			bool ok = p != i && peer_connected(s, c->nodes[i].id);
+			hawser__wire__v1__status__free_unpacked(s, NULL);
+			if (ok)
+				return 0;
+		}
+		if (mono_ms() >= deadline)
+			return -ETIMEDOUT;
+		sleep_ms(POLL_MS);
+	}
 }
 
 unsigned hw_cluster_nodes(const struct hw_cluster *c)
@@ -488,7 +654,13 @@ int hw_cluster_wait_synced(struct hw_cluster *c, int timeout_ms, uint64_t *lsn)
 	int64_t deadline = mono_ms() + timeout_ms;
 	for (;;) {
 		Hawser__Wire__V1__Status *s;
-		int rc = fetch_status(c->nodes[0].addr, &s);
+		unsigned p;
+		int rc = c->failover ? (probe_primary(c, &p, &s) ? 0 : HW_ENOT_PRIMARY)
+				     : fetch_status(c->nodes[0].addr, &s);
+		if (rc == HW_ENOT_PRIMARY && mono_ms() < deadline) {
+			sleep_ms(POLL_MS);
+			continue;
+		}
 		if (rc)
 			return rc;
 		bool done = synced(s, c->n - 1);
@@ -520,7 +692,21 @@ int hw_cluster_restart(struct hw_cluster *c, unsigned i)
 		return -EINVAL;
 	stop_node(&c->nodes[i], SIGTERM);
 	int rc = spawn(c, &c->nodes[i]);
-	return rc ? rc : wait_ready(c);
+	if (rc || !c->failover)
+		return rc ? rc : wait_ready(c);
+	int64_t deadline = mono_ms() + c->timeout_ms;
+	for (;;) {
+		int status;
+		if (reap(&c->nodes[i], 0, &status)) {
+			print_log_tail(&c->nodes[i]);
+			return -ECHILD;
+		}
+		if (answers(&c->nodes[i]))
+			return 0;
+		if (mono_ms() >= deadline)
+			return -ETIMEDOUT;
+		sleep_ms(POLL_MS);
+	}
 }
 
 int hw_cluster_stop(struct hw_cluster *c)
@@ -531,9 +717,13 @@ int hw_cluster_stop(struct hw_cluster *c)
 	for (unsigned i = 0; i < c->n; i++)
 		if (c->nodes[i].pid)
 			kill(c->nodes[i].pid, SIGTERM);
+	if (c->wit.pid)
+		kill(c->wit.pid, SIGTERM);
 	for (unsigned i = 0; i < c->n; i++)
 		if (stop_node(&c->nodes[i], 0) != 0)
 			rc = -ECHILD;
+	if (stop_node(&c->wit, 0) != 0)
+		rc = -ECHILD;
 	return rc;
 }
 

@@ -9,6 +9,12 @@
  *   <root>/<id>/      its store (data_dir)
  *   <root>/<id>.log   its stdout and stderr, appended across restarts
  *
+ * With failover (opts.failover) a witness "w1" (`hawser witness`, files named the same
+ * way) runs too and every config has a [failover] section (docs/operations.md
+ * "Failover"): voters p1, s1 .. sN at their own replication ports, the witness last,
+ * the targets rto and rpo. Node 0 is then only the primary at start: which node is
+ * primary later is whatever the election made it (hw_cluster_primary()).
+ *
  * Children die with the process that started them (PR_SET_PDEATHSIG), so a crashed bench
  * leaves no node behind. A cluster handle belongs to one thread, the one that started it:
  * the death signal is tied to the thread that forked. */
@@ -32,6 +38,9 @@ struct hw_cluster_opts {
 				   NULL: "durable", or "local" with no standby */
 	unsigned k;             /* standbys that must meet the mode; 0: 1 (0 with no standby) */
 	int start_timeout_ms;   /* bound for start and restart readiness; 0: 10000 */
+	bool failover;          /* a witness and [failover] in every config (needs standbys) */
+	int64_t rto_ms;         /* [failover] rto; 0: 2000 */
+	int64_t rpo_ms;         /* [failover] rpo (0: no acknowledged loss, needs durable) */
 };
 
 /* Make the directory, pick free loopback ports, write the configs, spawn every node and
@@ -42,10 +51,32 @@ struct hw_cluster_opts {
  * the directory is removed. */
 int hw_cluster_start(const struct hw_cluster_opts *o, struct hw_cluster **out);
 
+/* Index of the node that is primary now, by the nodes' own status (role PRIMARY),
+ * polled within timeout_ms. Without failover it is 0 while node 0 runs. Returns 0 with
+ * *idx set, -ETIMEDOUT when no running node says it is primary in time. */
+int hw_cluster_primary(struct hw_cluster *c, int timeout_ms, unsigned *idx);
+
+/* Every node's client port, comma-separated in node order (borrowed): what a client
+ * that follows the primary (hw_client_connect) is given. */
+const char *hw_cluster_client_list(const struct hw_cluster *c);
+
+/* Path of node i's log (borrowed); i == hw_cluster_nodes() names the witness's. NULL
+ * when out of range. */
+const char *hw_cluster_log(const struct hw_cluster *c, unsigned i);
+
+/* Pid of the witness, 0 when there is none or it is not running. */
+pid_t hw_cluster_witness_pid(const struct hw_cluster *c);
+
+/* Wait until the primary (hw_cluster_primary()) shows node i connected, bounded by
+ * timeout_ms. Returns 0, -ETIMEDOUT, -ECHILD when node i exited (reaped; its pid
+ * becomes 0), -ESRCH when it is not running. */
+int hw_cluster_wait_joined(struct hw_cluster *c, unsigned i, int timeout_ms);
+
 /* Number of nodes (1 + standbys). */
 unsigned hw_cluster_nodes(const struct hw_cluster *c);
 
-/* The primary's client port as "127.0.0.1:PORT" (borrowed, valid until hw_cluster_free). */
+/* Node 0's client port as "127.0.0.1:PORT" (borrowed, valid until hw_cluster_free): the
+ * primary's, or with failover the primary's at start. */
 const char *hw_cluster_client_addr(const struct hw_cluster *c);
 
 /* Client port of node i (borrowed). NULL if i is out of range. */
@@ -79,13 +110,15 @@ int hw_cluster_kill(struct hw_cluster *c, unsigned i, int sig);
 
 /* Start node i again with the same config (stopping it first with SIGTERM if it is
  * running) and wait, bounded by start_timeout_ms, until its client port answers and, if
- * the primary is running, the primary shows every running standby connected. Returns 0,
- * -ETIMEDOUT, -ECHILD (it exited: tail of its log on stderr), -errno. */
+ * the primary is running, the primary shows every running standby connected. With
+ * failover only the node's own client port is waited for: whether it rejoins is the
+ * caller's question (hw_cluster_wait_joined()). Returns 0, -ETIMEDOUT, -ECHILD (it
+ * exited: tail of its log on stderr), -errno. */
 int hw_cluster_restart(struct hw_cluster *c, unsigned i);
 
-/* Stop every running node: SIGTERM, wait up to 5 s, then SIGKILL; always reaps every
- * child. Returns 0 when every node exited with status 0 after SIGTERM, -ECHILD when one
- * had to be killed or exited otherwise (the cluster is stopped either way). */
+/* Stop every running node (and the witness): SIGTERM, wait up to 5 s, then SIGKILL; always reaps
+ * every child. Returns 0 when every node exited with status 0 after SIGTERM, -ECHILD when one had
+ * to be killed or exited otherwise (the cluster is stopped either way). */
 int hw_cluster_stop(struct hw_cluster *c);
 
 /* Stop what is still running, remove the directory unless keep, free. NULL is a no-op. */

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Build, then run the store demo: ingest, verify, backup, restore, compare digests.
+# Build, then run the demo: a failover, verify and restore drill on a local cluster.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/build.sh

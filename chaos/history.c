@@ -1,0 +1,311 @@
+/* history.c: hawser-chaos's history checker, run on a stopped cluster.
+ *
+ * - Durability: every record the client saw acknowledged (code 0, LSN L) must be in the
+ *   final primary's log at L with the same bytes, and on every standby that was caught
+ *   up at the settle; a record found with the same bytes at another LSN (acknowledged by
+ *   an old primary, answered as a duplicate elsewhere) is counted as moved, not lost;
+ *   caught-up standbys must also equal the primary (head, chain hash, state digest).
+ * - Split brain: the nodes' logs give each primary term (became_primary epoch=E), its
+ *   first acknowledgement (first_ack wall_ms) and its last (stepped_down or fenced
+ *   last_ack_wall_ms; for a term cut short by SIGKILL, the kill time, or the SIGSTOP
+ *   time when the process was stopped when killed: it acknowledged nothing later). Two
+ *   terms of different epochs overlap when the older one's last acknowledgement is later
+ *   than the newer one's first; two terms of one epoch on two nodes always count. One
+ *   host, one wall clock: the times compare.
+ * - Errors: every failed outcome has a code hw_errname() knows (an HW_E* or an errno
+ *   name), and no record the generator made invalid was acknowledged. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "chaos/history.h"
+#include "replica/entry.h"
+#include "replica/store.h"
+
+#define TERMS_MAX 512
+
+int64_t hw_ch_wall_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void note(struct hw_ch_result *r, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void note(struct hw_ch_result *r, const char *fmt, ...)
+{
+	if (r->first[0] != '\0')
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(r->first, sizeof r->first, fmt, ap);
+	va_end(ap);
+}
+
+/* ---- durability ------------------------------------------------------------------- */
+
+static bool holds_at(struct hw_store *s, uint64_t lsn, const uint8_t *rec, size_t len)
+{
+	uint8_t *e;
+	size_t elen;
+	if (hw_store_read_entry(s, lsn, &e, &elen) != 0)
+		return false;
+	bool same = elen == HW_ENTRY_HEADER_BYTES + len &&
+		    memcmp(e + HW_ENTRY_HEADER_BYTES, rec, len) == 0;
+	free(e);
+	return same;
+}
+
+/* The record's bytes anywhere in the log (base + 1 .. head). */
+static bool holds_anywhere(struct hw_store *s, const uint8_t *rec, size_t len)
+{
+	struct hw_head base, head;
+	if (hw_store_base(s, &base) != 0 || hw_store_head(s, &head) != 0)
+		return false;
+	for (uint64_t lsn = base.lsn + 1; lsn <= head.lsn; lsn++)
+		if (holds_at(s, lsn, rec, len))
+			return true;
+	return false;
+}
+
+/* Every acked record in dir; counts into r (lost, moved, pruned). */
+static int check_store(const char *dir, const char *name, const struct hw_ch_load *l,
+		       struct hw_ch_result *r)
+{
+	struct hw_store *s;
+	struct hw_store_opts ro = {.read_only = true};
+	int rc = hw_store_open(dir, &ro, &s);
+	if (rc != 0)
+		return rc;
+	struct hw_head base;
+	rc = hw_store_base(s, &base);
+	for (uint64_t i = 0; rc == 0 && i < l->count; i++) {
+		if (!l->done[i] || l->code[i] != 0)
+			continue;
+		if (l->lsn[i] <= base.lsn) {
+			r->pruned++;
+			continue;
+		}
+		if (holds_at(s, l->lsn[i], l->rec[i], l->len[i]))
+			continue;
+		if (holds_anywhere(s, l->rec[i], l->len[i])) {
+			r->moved++;
+			continue;
+		}
+		r->lost++;
+		note(r, "record %" PRIu64 " acked at lsn %" PRIu64 " by %d is not on %s", i,
+		     l->lsn[i], l->by[i], name);
+	}
+	hw_store_close(s);
+	return rc;
+}
+
+/* The data node with the highest head, when none settled as primary. */
+static int highest(const struct hw_ch_cluster *c)
+{
+	int best = 0;
+	uint64_t best_lsn = 0;
+	for (int i = 0; i < HW_CH_NODES; i++) {
+		struct hw_store *s;
+		struct hw_store_opts ro = {.read_only = true};
+		struct hw_head h;
+		if (hw_store_open(c->dir[i], &ro, &s) != 0)
+			continue;
+		if (hw_store_head(s, &h) == 0 && h.lsn > best_lsn) {
+			best_lsn = h.lsn;
+			best = i;
+		}
+		hw_store_close(s);
+	}
+	return best;
+}
+
+/* ---- primary terms from the logs -------------------------------------------------- */
+
+struct term {
+	int node;
+	long long epoch;
+	long long first; /* -1: no acknowledgement */
+	long long last;
+	bool open; /* acknowledging (not fenced) when the log ended */
+};
+
+static long long field(const char *line, const char *key)
+{
+	const char *p = strstr(line, key);
+	return p != NULL ? strtoll(p + strlen(key), NULL, 10) : -1;
+}
+
+/* Close the node's running term t (if any) at the bound of the incarnation that ended. */
+static void close_term(struct term *t, int64_t bound)
+{
+	if (t != NULL && t->first >= 0 && t->open && bound > t->last)
+		t->last = bound;
+	if (t != NULL)
+		t->open = false;
+}
+
+static void take_line(const char *line, int node, struct term *terms, unsigned *n,
+		      struct term **cur)
+{
+	if (strstr(line, "event=became_primary") != NULL && *n < TERMS_MAX) {
+		*cur = &terms[(*n)++];
+		**cur = (struct term){
+			.node = node, .epoch = field(line, "epoch="), .first = -1, .last = -1};
+	} else if (*cur == NULL) {
+		return;
+	} else if (strstr(line, "event=first_ack") != NULL) {
+		(*cur)->first = (*cur)->last = field(line, "wall_ms=");
+		(*cur)->open = true;
+	} else if (strstr(line, "event=fenced") != NULL) {
+		long long at = field(line, "last_ack_wall_ms=");
+		if ((*cur)->first >= 0 && at > (*cur)->last)
+			(*cur)->last = at;
+		(*cur)->open = false;
+	} else if (strstr(line, "event=unfenced") != NULL) {
+		(*cur)->open = (*cur)->first >= 0;
+	} else if (strstr(line, "event=stepped_down") != NULL) {
+		long long at = field(line, "last_ack_wall_ms=");
+		if ((*cur)->first >= 0 && at > (*cur)->last)
+			(*cur)->last = at;
+		(*cur)->open = false;
+		*cur = NULL;
+	}
+}
+
+/* Read one node's log file into terms. */
+static int read_terms(const struct hw_ch_cluster *c, int node, struct term *terms, unsigned *n)
+{
+	FILE *fp = fopen(c->log[node], "r");
+	if (fp == NULL)
+		return -errno;
+	char line[2048];
+	struct term *cur = NULL;
+	int inc = -1;
+	while (fgets(line, sizeof line, fp) != NULL) {
+		if (strstr(line, "event=started") != NULL) {
+			if (inc >= 0 && (unsigned)inc < c->n_ends[node])
+				close_term(cur, c->ends[node][inc]);
+			cur = NULL;
+			inc++;
+			continue;
+		}
+		take_line(line, node, terms, n, &cur);
+	}
+	if (inc >= 0 && (unsigned)inc < c->n_ends[node])
+		close_term(cur, c->ends[node][inc]);
+	fclose(fp);
+	return 0;
+}
+
+static void check_terms(const struct hw_ch_cluster *c, struct hw_ch_result *r)
+{
+	static struct term terms[TERMS_MAX];
+	unsigned n = 0;
+	for (int i = 0; i < HW_CH_NODES; i++)
+		if (read_terms(c, i, terms, &n) != 0)
+			note(r, "cannot read %s", c->log[i]);
+	for (unsigned a = 0; a < n; a++) {
+		if (terms[a].first < 0)
+			continue;
+		r->primaries++;
+		for (unsigned b = 0; b < n; b++) {
+			const struct term *x = &terms[a], *y = &terms[b];
+			if (a == b || y->first < 0 || x->node == y->node)
+				continue;
+			bool same = x->epoch == y->epoch && a < b;
+			bool over = x->epoch < y->epoch && x->last > y->first;
+			if (!same && !over)
+				continue;
+			r->overlapping++;
+			note(r,
+			     "node %d acked in epoch %lld until %lld, node %d acked in epoch "
+			     "%lld from %lld",
+			     x->node, x->epoch, x->last, y->node, y->epoch, y->first);
+		}
+	}
+}
+
+/* ---- outcomes --------------------------------------------------------------------- */
+
+static void check_outcomes(const struct hw_ch_load *l, struct hw_ch_result *r)
+{
+	r->submitted = l->submitted;
+	for (uint64_t i = 0; i < l->submitted; i++) {
+		if (!l->done[i]) {
+			r->unknown++;
+			continue;
+		}
+		if (l->code[i] == 0)
+			r->acked++;
+		else
+			r->failed++;
+		bool typed = l->code[i] == 0 || strcmp(hw_errname(l->code[i]), "EUNKNOWN") != 0;
+		bool poison_acked = l->code[i] == 0 && l->expect[i] != 0;
+		if (!typed || poison_acked) {
+			r->untyped++;
+			note(r, "record %" PRIu64 ": code %d (%s), generator expected %s", i,
+			     l->code[i], hw_errname(l->code[i]), hw_errname(l->expect[i]));
+		}
+	}
+}
+
+int hw_ch_check(const struct hw_ch_cluster *c, const struct hw_ch_load *l, int primary,
+		struct hw_ch_result *r)
+{
+	check_outcomes(l, r);
+	check_terms(c, r);
+	int p = primary >= 0 ? primary : highest(c);
+	r->primary = p;
+	int rc = check_store(c->dir[p], c->dir[p] + strlen(c->root) + 1, l, r);
+	for (int i = 0; rc == 0 && i < HW_CH_NODES; i++) {
+		if (i == p || !c->caught_up[i])
+			continue;
+		r->caught_up++;
+		uint64_t lost = r->lost;
+		rc = check_store(c->dir[i], c->dir[i] + strlen(c->root) + 1, l, r);
+		char why[256] = "";
+		if (rc == 0 && r->lost == lost &&
+		    hw_tstore_compare(c->dir[p], c->dir[i], NULL, why, sizeof why) != 0) {
+			r->diverged++;
+			note(r, "standby %d differs from the primary: %s", i, why);
+		}
+	}
+	return rc;
+}
+
+bool hw_ch_failed(const struct hw_ch_result *r)
+{
+	return r->lost > 0 || r->overlapping > 0 || r->untyped > 0 || r->diverged > 0 ||
+	       r->crashes > 0;
+}
+
+void hw_ch_print(uint64_t seed, int rc, const struct hw_ch_result *r)
+{
+	printf("seed=%" PRIu64 " %s faults=%u primaries=%u settled=%s settle_ms=%lld final=%d "
+	       "caught_up=%u submitted=%" PRIu64 " acked=%" PRIu64 " failed=%" PRIu64
+	       " unknown=%" PRIu64 " lost=%" PRIu64 " moved=%" PRIu64 " overlapping=%" PRIu64
+	       " untyped=%" PRIu64 " diverged=%u crashes=%u",
+	       seed,
+	       rc != 0           ? "ERROR"
+	       : hw_ch_failed(r) ? "FAIL"
+				 : "ok",
+	       r->faults, r->primaries, r->settled ? "yes" : "no", (long long)r->settle_ms,
+	       r->primary, r->caught_up, r->submitted, r->acked, r->failed, r->unknown, r->lost,
+	       r->moved, r->overlapping, r->untyped, r->diverged, r->crashes);
+	if (rc != 0)
+		printf(" error=%s", hw_errname(rc));
+	if (r->first[0] != '\0')
+		printf(" first=\"%s\"", r->first);
+	if (r->crash_what[0] != '\0')
+		printf(" crash=\"%s\"", r->crash_what);
+	if (strcmp(r->root, "-") != 0 && r->root[0] != '\0')
+		printf(" kept=%s", r->root);
+	printf("\n");
+}

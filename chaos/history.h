@@ -1,0 +1,107 @@
+/* history.h: what hawser-chaos (chaos/run.c) shares with its history checker
+ * (chaos/history.c): the cluster of real processes behind per-link proxies, the client's
+ * history (every submit and its outcome) and a schedule's result. */
+#ifndef HW_CHAOS_HISTORY_H
+#define HW_CHAOS_HISTORY_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "bench/workload.h"
+#include "hawser.h"
+#include "tests/integration/proc.h"
+
+#define HW_CH_NODES            3 /* p1, s1, s2 */
+#define HW_CH_VOTERS           4 /* ... and the witness w1 */
+#define HW_CH_INCARNATIONS_MAX 256
+
+struct hw_proxy;
+
+struct hw_ch_cluster {
+	char root[HW_PROC_PATH_MAX];
+	char listen[HW_CH_VOTERS][32];
+	char client[HW_CH_NODES][32];
+	char ini[HW_CH_VOTERS][HW_PROC_PATH_MAX + 16];
+	char log[HW_CH_VOTERS][HW_PROC_PATH_MAX + 16];
+	char dir[HW_CH_VOTERS][HW_PROC_PATH_MAX + 16];
+	struct hw_proxy *px[HW_CH_VOTERS][HW_CH_VOTERS]; /* [i][j]: i's connections to j */
+	struct hw_proc proc[HW_CH_VOTERS];
+	bool stopped[HW_CH_VOTERS]; /* SIGSTOPped now, since stop_ms */
+	int64_t stop_ms[HW_CH_VOTERS];
+	bool dead[HW_CH_VOTERS]; /* killed, not yet restarted */
+	/* per incarnation (in the order of its log's event=started lines): a wall time no
+	 * acknowledgement of that incarnation can be later than (its SIGKILL, or its SIGSTOP
+	 * when it was killed stopped, or its final stop) */
+	int64_t ends[HW_CH_VOTERS][HW_CH_INCARNATIONS_MAX];
+	unsigned n_ends[HW_CH_VOTERS];
+	bool caught_up[HW_CH_NODES]; /* at settle: a standby durable at the primary's last LSN */
+	unsigned crashes;            /* processes that died without our SIGKILL */
+	char crash_what[128];        /* the first of them */
+};
+
+/* The client's history; written by the load's thread only, read after it is joined. */
+struct hw_ch_load {
+	struct hw_ch_cluster *cluster;
+	char addrs[HW_CH_NODES * 32];
+	uint64_t count;
+	unsigned rate; /* submits per second */
+	int64_t t0_ms; /* submit i is due at t0_ms + i * 1000 / rate */
+	int64_t submit_until_ms;
+	int64_t end_ms; /* the thread gives up collecting outcomes here */
+	uint8_t **rec;
+	size_t *len;
+	int *expect; /* the generator's intent: 0, or the refusal code */
+	int *code;   /* outcome (when done) */
+	uint64_t *lsn;
+	bool *done; /* an outcome came; else unknown */
+	int64_t *at_ms;
+	int *by; /* the data node that answered */
+	uint64_t submitted;
+	unsigned follows;
+	atomic_bool stop;
+	atomic_bool finished;
+	pthread_t thread;
+};
+
+struct hw_ch_result {
+	unsigned faults;
+	bool settled;
+	int64_t settle_ms;
+	int primary; /* final primary, -1 when none settled */
+	uint64_t submitted, acked, failed, unknown;
+	uint64_t lost;        /* acked, absent (or other bytes) on the final primary or a
+				 caught-up standby */
+	uint64_t moved;       /* acked at one LSN, found (same bytes) at another */
+	uint64_t pruned;      /* acked below the final primary's log base: not checkable */
+	uint64_t overlapping; /* pairs of primary terms whose acknowledgements overlap */
+	uint64_t untyped;     /* failed outcomes without a known code, or a poison acked */
+	unsigned primaries;   /* primary terms with acknowledgements, from the logs */
+	unsigned caught_up;
+	unsigned diverged; /* caught-up standbys whose head or state differs */
+	unsigned crashes;  /* nodes that died on their own (an assertion, a fail-stop) */
+	char crash_what[128];
+	char first[256]; /* the first problem found, for the line */
+	char root[HW_PROC_PATH_MAX];
+};
+
+int64_t hw_ch_wall_ms(void);
+
+/* The load's thread (pthread start routine). */
+void *hw_ch_load_thread(void *arg);
+
+/* Check the history of a stopped cluster: acked records on the final primary (primary,
+ * or the data node with the highest head when -1) and on every caught-up standby, the
+ * primary terms in the logs, the outcome codes. Fills r; 0 or the code of a store that
+ * could not be read. */
+int hw_ch_check(const struct hw_ch_cluster *c, const struct hw_ch_load *l, int primary,
+		struct hw_ch_result *r);
+
+/* A promise was broken: lost, overlapping, untyped, diverged, or a node crashed. */
+bool hw_ch_failed(const struct hw_ch_result *r);
+
+/* One line for a schedule. */
+void hw_ch_print(uint64_t seed, int rc, const struct hw_ch_result *r);
+
+#endif

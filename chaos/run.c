@@ -1,0 +1,695 @@
+/* run.c: hawser-chaos, the chaos run with real processes (docs/testing.md "Real
+ * processes"). For each schedule it starts a failover cluster of real `hawser node`
+ * processes (p1 primary, s1 and s2 standbys, durable k = 1, rto 2 s, rpo 0) and a
+ * `hawser witness` on loopback, every voter reaching every other through its own
+ * chaos/proxy (12 proxies: voter i's connections to voter j pass proxy [i][j]), runs a
+ * client at a steady rate that follows the primary and keeps every outcome, applies a
+ * seeded random fault schedule, heals, waits for the cluster to settle, stops it and
+ * checks the history (chaos/history.c).
+ *
+ * The client reaches the nodes' client ports directly: an isolated primary still has its
+ * clients (fault F6), which is the case the fence exists for. */
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "chaos/history.h"
+#include "chaos/proxy.h"
+#include "engine/client_int.h"
+#include "tests/integration/proc.h"
+
+#define START_WAIT_MS 10000
+#define STOP_WAIT_MS  10000
+#define RTO_MS        2000
+#define WINDOW        32u
+#define STALL_MS      3000 /* no outcome for this long with submits out: follow */
+#define FOLLOW_MS     2000 /* one reconnect attempt */
+
+static const char *const ids[HW_CH_VOTERS] = {"p1", "s1", "s2", "w1"};
+
+struct opts {
+	unsigned schedules;
+	unsigned seconds;
+	uint64_t seed;
+	unsigned rate;
+	int settle_ms; /* heal -> one primary, both standbys caught up: the bound */
+	bool keep;
+	bool verbose;
+};
+
+/* ---- randomness: splitmix64, enough for a schedule ------------------------------ */
+
+static uint64_t rnd(uint64_t *s)
+{
+	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+static unsigned rnd_below(uint64_t *s, unsigned n)
+{
+	return (unsigned)(rnd(s) % n);
+}
+
+static void nap(int ms)
+{
+	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
+	nanosleep(&ts, NULL);
+}
+
+/* ---- the load: a steady rate, following the primary --------------------------- */
+
+static int addr_index(const struct hw_ch_cluster *c, struct hw_client *cl)
+{
+	const char *a = hw_client_addr(cl);
+	for (int i = 0; a != NULL && i < HW_CH_NODES; i++)
+		if (strcmp(a, c->client[i]) == 0)
+			return i;
+	return -1;
+}
+
+/* Resend the unanswered ones of the last window; returns how many are out. */
+static int resend(struct hw_ch_load *l, struct hw_client *cl, uint64_t next, uint64_t *out)
+{
+	uint64_t from = next > WINDOW ? next - WINDOW : 0;
+	*out = 0;
+	for (uint64_t i = from; i < next; i++) {
+		if (l->done[i])
+			continue;
+		int rc = hw_client_submit(cl, i, l->rec[i], l->len[i], HW_DEFAULT, 0);
+		if (rc != 0)
+			return rc;
+		(*out)++;
+	}
+	return 0;
+}
+
+/* One outcome, or the reason to follow the primary. */
+static int take(struct hw_ch_load *l, struct hw_client *cl, uint64_t *out, int64_t *progress)
+{
+	struct hw_outcome o;
+	int rc = hw_client_wait(cl, 5, &o);
+	if (rc == -ETIMEDOUT)
+		return *out > 0 && hw_ch_wall_ms() - *progress > STALL_MS ? -ETIMEDOUT : 0;
+	if (rc != 0)
+		return rc;
+	if (o.code == HW_ENOT_PRIMARY)
+		return HW_ENOT_PRIMARY;
+	if (o.request_id >= l->count)
+		return HW_EPROTOCOL;
+	*progress = hw_ch_wall_ms();
+	uint64_t i = o.request_id;
+	if (!l->done[i]) {
+		l->done[i] = true;
+		l->code[i] = o.code;
+		l->lsn[i] = o.lsn;
+		l->at_ms[i] = *progress;
+		l->by[i] = addr_index(l->cluster, cl);
+		if (*out > 0)
+			(*out)--;
+	}
+	return 0;
+}
+
+static bool may_submit(const struct hw_ch_load *l, uint64_t next, uint64_t out, int64_t now)
+{
+	return next < l->count && now < l->submit_until_ms && out < WINDOW &&
+	       (next < WINDOW || l->done[next - WINDOW]) &&
+	       now >= l->t0_ms + (int64_t)(next * 1000u / l->rate);
+}
+
+static void *load_main(void *arg)
+{
+	struct hw_ch_load *l = arg;
+	struct hw_client *cl = NULL;
+	uint64_t next = 0, out = 0;
+	int64_t progress = hw_ch_wall_ms();
+	while (hw_ch_wall_ms() < l->end_ms && !atomic_load(&l->stop)) {
+		int rc;
+		if (cl == NULL) {
+			rc = hw_client_connect(l->addrs, &cl);
+			if (rc != 0) {
+				hw_client_close(cl);
+				cl = NULL;
+				nap(50);
+				continue;
+			}
+			rc = resend(l, cl, next, &out);
+		} else if (may_submit(l, next, out, hw_ch_wall_ms())) {
+			rc = hw_client_submit(cl, next, l->rec[next], l->len[next], HW_DEFAULT, 0);
+			next++;
+			out++;
+		} else if (out == 0 && hw_ch_wall_ms() >= l->submit_until_ms) {
+			break;
+		} else {
+			rc = take(l, cl, &out, &progress);
+		}
+		if (rc != 0) {
+			l->follows++;
+			progress = hw_ch_wall_ms();
+			rc = hw_client_reconnect(cl, FOLLOW_MS);
+			if (rc == 0)
+				rc = resend(l, cl, next, &out);
+			if (rc != 0 && rc != HW_ENOT_PRIMARY) {
+				hw_client_close(cl);
+				cl = NULL;
+			}
+		}
+	}
+	hw_client_close(cl);
+	l->submitted = next;
+	return NULL;
+}
+
+static int load_init(struct hw_ch_load *l, struct hw_ch_cluster *c, uint64_t count, uint64_t seed)
+{
+	memset(l, 0, sizeof *l);
+	l->cluster = c;
+	snprintf(l->addrs, sizeof l->addrs, "%s,%s,%s", c->client[0], c->client[1], c->client[2]);
+	l->count = count;
+	l->rec = calloc(count, sizeof *l->rec);
+	l->len = calloc(count, sizeof *l->len);
+	l->expect = calloc(count, sizeof *l->expect);
+	l->code = calloc(count, sizeof *l->code);
+	l->lsn = calloc(count, sizeof *l->lsn);
+	l->done = calloc(count, sizeof *l->done);
+	l->at_ms = calloc(count, sizeof *l->at_ms);
+	l->by = calloc(count, sizeof *l->by);
+	if (!l->rec || !l->len || !l->expect || !l->code || !l->lsn || !l->done || !l->at_ms ||
+	    !l->by)
+		return HW_ENOMEM;
+	struct hw_workload_opts wo = {.seed = seed, .count = count, .end_ms = hw_ch_wall_ms()};
+	struct hw_workload *w;
+	int rc = hw_workload_new(&wo, &w);
+	static uint8_t buf[HW_RECORD_BYTES_MAX];
+	for (uint64_t i = 0; rc == 0 && i < count; i++) {
+		struct hw_work_item it;
+		rc = hw_workload_next(w, buf, sizeof buf, &it);
+		if (rc == 0 && (l->rec[i] = malloc(it.len)) == NULL)
+			rc = HW_ENOMEM;
+		if (rc == 0) {
+			memcpy(l->rec[i], buf, it.len);
+			l->len[i] = it.len;
+			l->expect[i] = it.expect;
+		}
+	}
+	if (rc == 0)
+		hw_workload_free(w);
+	return rc;
+}
+
+static void load_free(struct hw_ch_load *l)
+{
+	for (uint64_t i = 0; l->rec != NULL && i < l->count; i++)
+		free(l->rec[i]);
+	free(l->rec);
+	free(l->len);
+	free(l->expect);
+	free(l->code);
+	free(l->lsn);
+	free(l->done);
+	free(l->at_ms);
+	free(l->by);
+}
+
+/* ---- the cluster ---------------------------------------------------------------- */
+
+static int write_config(struct hw_ch_cluster *c, int i)
+{
+	FILE *fp = fopen(c->ini[i], "w");
+	if (fp == NULL)
+		return -errno;
+	fprintf(fp,
+		"[cluster]\nid = chaos\n[node]\nid = %s\nrole = %s\ndata_dir = %s\nlisten = %s\n",
+		ids[i],
+		i == 0            ? "primary"
+		: i < HW_CH_NODES ? "standby"
+				  : "witness",
+		c->dir[i], c->listen[i]);
+	if (i < HW_CH_NODES)
+		fprintf(fp, "client = %s\n[durability]\nmode = durable\nk = 1\n", c->client[i]);
+	const char *v[HW_CH_VOTERS];
+	for (int j = 0; j < HW_CH_VOTERS; j++)
+		v[j] = j == i ? c->listen[j] : hw_proxy_addr(c->px[i][j]);
+	fprintf(fp,
+		"[failover]\nvoters = p1@%s, s1@%s, s2@%s\nwitness = %s\nwitness_id = w1\n"
+		"rto = %dms\nrpo = 0\n",
+		v[0], v[1], v[2], v[3], RTO_MS);
+	return fclose(fp) == 0 ? 0 : -errno;
+}
+
+static int start_voter(struct hw_ch_cluster *c, int i)
+{
+	hw_proc_kill(&c->proc[i]);
+	const char *args[] = {i < HW_CH_NODES ? "node" : "witness", "--config", c->ini[i], NULL};
+	int rc = hw_proc_start(&c->proc[i], c->log[i], args);
+	size_t from = 0;
+	if (rc == 0 &&
+	    !hw_proc_wait_line(&c->proc[i], &from, "event=started", NULL, START_WAIT_MS, NULL, 0))
+		rc = -ETIMEDOUT;
+	c->stopped[i] = false;
+	return rc;
+}
+
+static int cluster_init(struct hw_ch_cluster *c)
+{
+	int rc = hw_test_mkdtemp("chaos", c->root, sizeof c->root);
+	for (int i = 0; rc == 0 && i < HW_CH_VOTERS; i++) {
+		c->proc[i].err_fd = c->proc[i].log_fd = -1;
+		uint16_t port;
+		rc = hw_free_port(&port);
+		snprintf(c->listen[i], sizeof c->listen[i], "127.0.0.1:%u", (unsigned)port);
+		if (rc == 0 && i < HW_CH_NODES) {
+			rc = hw_free_port(&port);
+			snprintf(c->client[i], sizeof c->client[i], "127.0.0.1:%u", (unsigned)port);
+		}
+		snprintf(c->ini[i], sizeof c->ini[i], "%s/%s.ini", c->root, ids[i]);
+		snprintf(c->log[i], sizeof c->log[i], "%s/%s.log", c->root, ids[i]);
+		snprintf(c->dir[i], sizeof c->dir[i], "%s/%s", c->root, ids[i]);
+	}
+	for (int i = 0; rc == 0 && i < HW_CH_VOTERS; i++)
+		for (int j = 0; rc == 0 && j < HW_CH_VOTERS; j++) {
+			if (i == j)
+				continue;
+			rc = hw_proxy_new("127.0.0.1:0", c->listen[j], &c->px[i][j]);
+			if (rc == 0)
+				rc = hw_proxy_start(c->px[i][j]);
+		}
+	for (int i = 0; rc == 0 && i < HW_CH_VOTERS; i++)
+		rc = write_config(c, i);
+	/* witness first, then the nodes: p1 wins the first election */
+	for (int i = HW_CH_VOTERS - 1; rc == 0 && i >= 0; i--)
+		rc = start_voter(c, i);
+	size_t from = 0;
+	if (rc == 0 && !hw_proc_wait_line(&c->proc[0], &from, "event=became_primary", NULL,
+					  START_WAIT_MS, NULL, 0))
+		rc = -ETIMEDOUT;
+	return rc;
+}
+
+static void cluster_free(struct hw_ch_cluster *c, bool remove)
+{
+	for (int i = 0; i < HW_CH_VOTERS; i++) {
+		if (c->stopped[i])
+			hw_proc_signal(&c->proc[i], SIGCONT);
+		hw_proc_kill(&c->proc[i]);
+	}
+	for (int i = 0; i < HW_CH_VOTERS; i++)
+		for (int j = 0; j < HW_CH_VOTERS; j++)
+			hw_proxy_free(c->px[i][j]);
+	if (remove)
+		hw_test_rm_rf(c->root);
+}
+
+/* A node's stderr ended while nothing of ours stopped it: it died on its own (an
+ * assertion, a fail-stop). Reaped, counted, restarted by the next heal. */
+static void crashed(struct hw_ch_cluster *c, int i)
+{
+	int status = hw_proc_reap(&c->proc[i], STOP_WAIT_MS);
+	c->crashes++;
+	if (c->crash_what[0] == '\0')
+		snprintf(c->crash_what, sizeof c->crash_what, "%s exited with status %d", ids[i],
+			 status);
+	if (c->n_ends[i] < HW_CH_INCARNATIONS_MAX)
+		c->ends[i][c->n_ends[i]++] = hw_ch_wall_ms();
+	c->stopped[i] = false;
+	c->dead[i] = true;
+}
+
+/* Read every node's stderr (a full pipe would block a node) for about ms. */
+static void pump_for(struct hw_ch_cluster *c, int ms)
+{
+	int64_t end = hw_ch_wall_ms() + ms;
+	do {
+		for (int i = 0; i < HW_CH_VOTERS; i++)
+			if (c->proc[i].err_fd >= 0 && hw_proc_pump(&c->proc[i], 0) < 0 &&
+			    !c->dead[i])
+				crashed(c, i);
+		nap(5);
+	} while (hw_ch_wall_ms() < end);
+}
+
+/* The data node whose log last says became_primary with the highest epoch. */
+static int current_primary(struct hw_ch_cluster *c)
+{
+	int best = 0;
+	long long best_e = -1;
+	for (int i = 0; i < HW_CH_NODES; i++) {
+		const char *log = c->proc[i].log, *up = NULL, *p;
+		for (p = log; p != NULL && (p = strstr(p, "event=became_primary")) != NULL; p++)
+			up = p;
+		if (up == NULL || strstr(up, "event=stepped_down") != NULL ||
+		    strstr(up, "event=started") != NULL)
+			continue;
+		const char *e = strstr(up, "epoch=");
+		long long epoch = e != NULL ? strtoll(e + 6, NULL, 10) : 0;
+		if (epoch > best_e) {
+			best_e = epoch;
+			best = i;
+		}
+	}
+	return best;
+}
+
+/* ---- faults --------------------------------------------------------------------- */
+
+enum fault { F_KILL, F_STOP, F_PART, F_ONEWAY, F_DELAY, F_CORRUPT, F_CUT, F_ISO_P, F_ISO_W, F_N };
+
+static void isolate(struct hw_ch_cluster *c, int v)
+{
+	for (int j = 0; j < HW_CH_VOTERS; j++)
+		if (j != v) {
+			hw_proxy_blackhole(c->px[v][j]);
+			hw_proxy_blackhole(c->px[j][v]);
+		}
+}
+
+static void kill_voter(struct hw_ch_cluster *c, int v)
+{
+	int64_t now = hw_ch_wall_ms();
+	/* a stopped process acknowledged nothing after it stopped */
+	int64_t bound = c->stopped[v] ? c->stop_ms[v] : now;
+	if (c->dead[v])
+		return; /* crashed by itself: reaped and counted already */
+	hw_proc_signal(&c->proc[v], SIGKILL);
+	hw_proc_reap(&c->proc[v], STOP_WAIT_MS);
+	if (c->n_ends[v] < HW_CH_INCARNATIONS_MAX)
+		c->ends[v][c->n_ends[v]++] = bound;
+	c->stopped[v] = false;
+	c->dead[v] = true;
+}
+
+/* Apply one fault; *what gets its description. */
+static void apply(struct hw_ch_cluster *c, uint64_t *rs, enum fault f, char *what, size_t cap)
+{
+	int a = (int)rnd_below(rs, HW_CH_VOTERS);
+	int b = (a + 1 + (int)rnd_below(rs, HW_CH_VOTERS - 1)) % HW_CH_VOTERS;
+	switch (f) {
+	case F_KILL:
+		kill_voter(c, a);
+		snprintf(what, cap, "kill %s", ids[a]);
+		break;
+	case F_STOP:
+		hw_proc_signal(&c->proc[a], SIGSTOP);
+		c->stopped[a] = true;
+		c->stop_ms[a] = hw_ch_wall_ms();
+		snprintf(what, cap, "stop %s", ids[a]);
+		break;
+	case F_PART:
+		hw_proxy_blackhole(c->px[a][b]);
+		hw_proxy_blackhole(c->px[b][a]);
+		snprintf(what, cap, "partition %s-%s", ids[a], ids[b]);
+		break;
+	case F_ONEWAY:
+		hw_proxy_blackhole(c->px[a][b]);
+		snprintf(what, cap, "oneway %s->%s", ids[a], ids[b]);
+		break;
+	case F_DELAY: {
+		int ms = 20 + (int)rnd_below(rs, 480);
+		hw_proxy_delay(c->px[a][b], ms);
+		hw_proxy_delay(c->px[b][a], ms);
+		snprintf(what, cap, "delay %s-%s %dms", ids[a], ids[b], ms);
+		break;
+	}
+	case F_CORRUPT: {
+		enum hw_proxy_dir d = rnd_below(rs, 2) ? HW_PROXY_DOWN : HW_PROXY_UP;
+		hw_proxy_corrupt(c->px[a][b], d, rnd_below(rs, 8192));
+		snprintf(what, cap, "corrupt %s->%s %s", ids[a], ids[b], d ? "down" : "up");
+		break;
+	}
+	case F_CUT:
+		hw_proxy_cut(c->px[a][b]);
+		hw_proxy_cut(c->px[b][a]);
+		snprintf(what, cap, "cut %s-%s", ids[a], ids[b]);
+		break;
+	case F_ISO_P:
+		a = current_primary(c);
+		isolate(c, a);
+		snprintf(what, cap, "isolate %s (primary)", ids[a]);
+		break;
+	default:
+		isolate(c, 3);
+		snprintf(what, cap, "isolate w1 (witness)");
+		break;
+	}
+}
+
+/* Lift every fault: proxies pass, stopped processes continue, dead ones restart. */
+static int heal(struct hw_ch_cluster *c)
+{
+	int rc = 0;
+	for (int i = 0; i < HW_CH_VOTERS; i++)
+		for (int j = 0; j < HW_CH_VOTERS; j++)
+			if (c->px[i][j] != NULL)
+				hw_proxy_pass(c->px[i][j]);
+	for (int i = 0; i < HW_CH_VOTERS; i++) {
+		if (c->stopped[i]) {
+			hw_proc_signal(&c->proc[i], SIGCONT);
+			c->stopped[i] = false;
+		}
+		if (c->dead[i] && rc == 0) {
+			rc = start_voter(c, i);
+			c->dead[i] = false;
+		}
+	}
+	return rc;
+}
+
+/* The schedule: one fault at a time, held 0.3-3 s, then healed, 0.2-1.5 s apart. */
+static int run_faults(struct hw_ch_cluster *c, uint64_t *rs, int64_t until, unsigned *n,
+		      bool verbose)
+{
+	int rc = 0;
+	*n = 0;
+	pump_for(c, 500 + (int)rnd_below(rs, 1000));
+	while (rc == 0 && hw_ch_wall_ms() < until) {
+		char what[96];
+		apply(c, rs, (enum fault)rnd_below(rs, F_N), what, sizeof what);
+		(*n)++;
+		if (verbose)
+			fprintf(stderr, "hawser-chaos:   +%s\n", what);
+		pump_for(c, 300 + (int)rnd_below(rs, 2700));
+		rc = heal(c);
+		pump_for(c, 200 + (int)rnd_below(rs, 1300));
+	}
+	return rc;
+}
+
+/* Wait until one data node is primary and both others are standbys durable at its last
+ * LSN, with the load done. The primary's index, or -1 past the bound. */
+static int settle(struct hw_ch_cluster *c, struct hw_ch_load *l, int bound_ms, int64_t *settle_ms)
+{
+	int64_t t0 = hw_ch_wall_ms(), end = t0 + bound_ms;
+	while (hw_ch_wall_ms() < end) {
+		pump_for(c, 200);
+		if (!atomic_load(&l->finished))
+			continue;
+		struct hw_tstatus st[HW_CH_NODES];
+		int primary = -1, primaries = 0;
+		bool ok = true;
+		for (int i = 0; i < HW_CH_NODES && ok; i++) {
+			struct hw_tnode n = {0};
+			snprintf(n.client, sizeof n.client, "%s", c->client[i]);
+			ok = hw_tnode_status(&n, &st[i]) == 0;
+			if (ok && st[i].role == 1) {
+				primary = i;
+				primaries++;
+			}
+		}
+		if (!ok || primaries != 1) {
+			memset(c->caught_up, 0, sizeof c->caught_up);
+			continue;
+		}
+		/* caught up: durable at the primary's last LSN by its own report, and the
+		 * primary streams to that many standbys at it (a standby with a diverged log
+		 * of the same length is not following) */
+		const struct hw_tstatus *ps = &st[primary];
+		unsigned streamed = 0, level = 0;
+		for (size_t k = 0; k < ps->n_peers; k++)
+			streamed += ps->peer_connected[k] && ps->peer_durable[k] >= ps->last_lsn;
+		for (int i = 0; i < HW_CH_NODES; i++) {
+			c->caught_up[i] = i != primary && st[i].durable_lsn >= ps->last_lsn;
+			level += c->caught_up[i];
+		}
+		if (level == 2 && streamed >= 2) {
+			*settle_ms = hw_ch_wall_ms() - t0;
+			return primary;
+		}
+	}
+	/* not settled: no standby counts as caught up (its log may be another branch) */
+	memset(c->caught_up, 0, sizeof c->caught_up);
+	*settle_ms = hw_ch_wall_ms() - t0;
+	return -1;
+}
+
+static void stop_all(struct hw_ch_cluster *c)
+{
+	for (int i = 0; i < HW_CH_VOTERS; i++) {
+		if (c->proc[i].pid <= 0)
+			continue;
+		if (c->stopped[i])
+			hw_proc_signal(&c->proc[i], SIGCONT);
+		c->stopped[i] = false;
+		if (c->n_ends[i] < HW_CH_INCARNATIONS_MAX)
+			c->ends[i][c->n_ends[i]++] = hw_ch_wall_ms();
+		hw_proc_stop(&c->proc[i], STOP_WAIT_MS);
+	}
+}
+
+/* ---- one schedule ----------------------------------------------------------------- */
+
+static int schedule(const struct opts *o, uint64_t seed, struct hw_ch_result *r)
+{
+	struct hw_ch_cluster *c = calloc(1, sizeof *c);
+	struct hw_ch_load *l = calloc(1, sizeof *l);
+	if (c == NULL || l == NULL) {
+		free(c);
+		free(l);
+		return HW_ENOMEM;
+	}
+	uint64_t rs = seed;
+	int rc = cluster_init(c);
+	if (rc == 0)
+		rc = load_init(l, c, (uint64_t)o->rate * o->seconds, seed);
+	unsigned faults = 0;
+	int64_t settle_ms = 0;
+	int primary = -1;
+	if (rc == 0) {
+		l->rate = o->rate;
+		l->t0_ms = hw_ch_wall_ms();
+		l->submit_until_ms = l->t0_ms + (int64_t)o->seconds * 1000;
+		l->end_ms = l->submit_until_ms + o->settle_ms;
+		rc = pthread_create(&l->thread, NULL, hw_ch_load_thread, l) == 0 ? 0 : -EAGAIN;
+	}
+	if (rc == 0) {
+		rc = run_faults(c, &rs, l->submit_until_ms, &faults, o->verbose);
+		if (rc == 0)
+			rc = heal(c);
+		primary = settle(c, l, o->settle_ms, &settle_ms);
+		atomic_store(&l->stop, true);
+		pthread_join(l->thread, NULL);
+		/* unsettled: the newest primary by the logs is the one to check */
+		int final = primary >= 0 ? primary : current_primary(c);
+		stop_all(c);
+		r->faults = faults;
+		r->settle_ms = settle_ms;
+		r->settled = primary >= 0;
+		r->crashes = c->crashes;
+		snprintf(r->crash_what, sizeof r->crash_what, "%s", c->crash_what);
+		if (rc == 0)
+			rc = hw_ch_check(c, l, final, r);
+	}
+	bool keep = o->keep || rc != 0 || hw_ch_failed(r);
+	snprintf(r->root, sizeof r->root, "%s", keep ? c->root : "-");
+	cluster_free(c, !keep);
+	load_free(l);
+	free(c);
+	free(l);
+	return rc;
+}
+
+void *hw_ch_load_thread(void *arg)
+{
+	struct hw_ch_load *l = arg;
+	load_main(l);
+	atomic_store(&l->finished, true);
+	return NULL;
+}
+
+/* $HW_BIN, else the hawser binary next to this one. */
+static void find_bin(void)
+{
+	if (getenv("HW_BIN") != NULL)
+		return;
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 16);
+	if (n <= 0)
+		return;
+	self[n] = '\0';
+	char *slash = strrchr(self, '/');
+	if (slash == NULL)
+		return;
+	strcpy(slash + 1, "hawser");
+	setenv("HW_BIN", self, 1);
+}
+
+static int parse(int argc, char **argv, struct opts *o)
+{
+	*o = (struct opts){.schedules = 1,
+			   .seconds = 10,
+			   .seed = (uint64_t)time(NULL),
+			   .rate = 300,
+			   .settle_ms = 20000};
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+		if (strcmp(a, "--keep") == 0) {
+			o->keep = true;
+		} else if (strcmp(a, "-v") == 0) {
+			o->verbose = true;
+		} else if (v != NULL && strcmp(a, "--schedules") == 0) {
+			o->schedules = (unsigned)strtoul(v, NULL, 10), i++;
+		} else if (v != NULL && strcmp(a, "--seconds") == 0) {
+			o->seconds = (unsigned)strtoul(v, NULL, 10), i++;
+		} else if (v != NULL && strcmp(a, "--seed") == 0) {
+			o->seed = strtoull(v, NULL, 10), i++;
+		} else if (v != NULL && strcmp(a, "--settle-ms") == 0) {
+			o->settle_ms = atoi(v), i++;
+		} else if (v != NULL && strcmp(a, "--rate") == 0) {
+			o->rate = (unsigned)strtoul(v, NULL, 10), i++;
+		} else {
+			fprintf(stderr,
+				"usage: hawser-chaos [--schedules N] [--seconds S] [--seed X] "
+				"[--rate R] [--settle-ms MS] [--keep] [-v]\n");
+			return -EINVAL;
+		}
+	}
+	if (o->schedules == 0 || o->seconds == 0 || o->rate == 0 || o->rate > 5000 ||
+	    o->settle_ms < 1000)
+		return -EINVAL;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o;
+	if (parse(argc, argv, &o) != 0)
+		return 2;
+	signal(SIGPIPE, SIG_IGN);
+	find_bin();
+	if (hw_test_bin() == NULL) {
+		fprintf(stderr, "hawser-chaos: no hawser binary (set HW_BIN)\n");
+		return 2;
+	}
+	printf("hawser-chaos: seed=%" PRIu64 " schedules=%u seconds=%u rate=%u\n", o.seed,
+	       o.schedules, o.seconds, o.rate);
+	fflush(stdout);
+	uint64_t acked = 0, lost = 0, overlapping = 0, untyped = 0, diverged = 0, crashes = 0,
+		 errors = 0;
+	for (unsigned s = 0; s < o.schedules; s++) {
+		uint64_t seed = o.seed + s;
+		struct hw_ch_result r = {0};
+		int rc = schedule(&o, seed, &r);
+		hw_ch_print(seed, rc, &r);
+		fflush(stdout);
+		acked += r.acked;
+		lost += r.lost;
+		overlapping += r.overlapping;
+		untyped += r.untyped;
+		diverged += r.diverged;
+		crashes += r.crashes;
+		errors += rc != 0;
+	}
+	printf("schedules=%u acked=%" PRIu64 " lost=%" PRIu64 " overlapping_primaries=%" PRIu64
+	       " untyped=%" PRIu64 " diverged=%" PRIu64 " crashes=%" PRIu64 " errors=%" PRIu64 "\n",
+	       o.schedules, acked, lost, overlapping, untyped, diverged, crashes, errors);
+	return lost + overlapping + untyped + diverged + crashes + errors > 0 ? 1 : 0;
+}

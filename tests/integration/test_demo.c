@@ -1,0 +1,182 @@
+/* test_demo.c: `hawser demo`, the README's first command, end to end: a local cluster
+ * of real processes, a SIGKILL of the primary under load, the drills and the report. The
+ * demo's own summary line is the contract checked here (PASS, acked_lost=0, the report's
+ * path), and the report file is opened to find the timeline. A second run is interrupted
+ * with SIGINT once its cluster runs: every process it started must be gone when it
+ * exits, and its temporary directory removed. */
+#include <dirent.h>
+#include <errno.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "tests/integration/proc.h"
+
+#define DEMO_TIMEOUT_MS 150000 /* the demo aims at under a minute */
+#define WAIT_MS         20000
+#define CHILDREN        4 /* p1, s1, s2, w1 */
+
+struct fix {
+	char root[HW_PROC_PATH_MAX];
+	char log[HW_PROC_PATH_MAX + 16];
+	char report_dir[HW_PROC_PATH_MAX + 16];
+	struct hw_proc proc;
+};
+
+static int setup(void **state)
+{
+	struct fix *f = calloc(1, sizeof *f);
+	if (f == NULL || hw_test_mkdtemp("demo", f->root, sizeof f->root) != 0)
+		return -1;
+	f->proc.err_fd = f->proc.log_fd = -1;
+	snprintf(f->log, sizeof f->log, "%s/demo.log", f->root);
+	snprintf(f->report_dir, sizeof f->report_dir, "%s/report", f->root);
+	/* the demo's temporary directory goes under the test's, where teardown finds it */
+	setenv("TMPDIR", f->root, 1);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fix *f = *state;
+	hw_proc_kill(&f->proc);
+	int rc = hw_test_rm_rf(f->root);
+	free(f);
+	return rc;
+}
+
+static char *slurp(const char *path)
+{
+	FILE *fp = fopen(path, "r");
+	if (fp == NULL)
+		return NULL;
+	static char buf[1 << 20];
+	size_t n = fread(buf, 1, sizeof buf - 1, fp);
+	fclose(fp);
+	buf[n] = '\0';
+	return buf;
+}
+
+/* `hawser demo` runs the whole drill and ends with a PASS line: no acknowledged record
+ * lost, the measured RTO within 2 s, and an HTML report holding the timeline with the
+ * fault and the drills. */
+static void test_demo_pass(void **state)
+{
+	struct fix *f = *state;
+	static char out[1 << 16];
+	const char *args[] = {"demo", "--report-dir", f->report_dir, NULL};
+	int rc = hw_proc_run(f->log, out, sizeof out, DEMO_TIMEOUT_MS, args);
+	fprintf(stderr, "%s", out);
+	assert_int_equal(rc, 0);
+	const char *sum = strstr(out, "hawser demo: PASS");
+	assert_non_null(sum);
+	assert_non_null(strstr(sum, "rto_target=2000ms"));
+	assert_non_null(strstr(sum, "rpo_target=0"));
+	assert_non_null(strstr(sum, " acked_lost=0 "));
+	const char *m = strstr(sum, "measured_rto=");
+	assert_non_null(m);
+	long rto = strtol(m + strlen("measured_rto="), NULL, 10);
+	assert_true(rto > 0 && rto <= 2000);
+	const char *r = strstr(sum, "report=");
+	assert_non_null(r);
+	char path[HW_PROC_PATH_MAX + 128];
+	snprintf(path, sizeof path, "%s", r + strlen("report="));
+	path[strcspn(path, "\n")] = '\0';
+	assert_int_equal(strncmp(path, f->report_dir, strlen(f->report_dir)), 0);
+	const char *html = slurp(path);
+	assert_non_null(html);
+	assert_non_null(strstr(html, "<svg id=\"timeline\""));
+	assert_non_null(strstr(html, "data-phase=\"fault: kill -9 primary\""));
+	assert_non_null(strstr(html, "data-phase=\"first commit on new primary\""));
+	assert_non_null(strstr(html, "data-phase=\"verify drill\" data-verdict=\"pass\""));
+	assert_non_null(strstr(html, "data-phase=\"restore drill\" data-verdict=\"pass\""));
+}
+
+/* The pids whose parent is ppid, from /proc (at most cap). */
+static size_t children_of(pid_t ppid, pid_t *out, size_t cap)
+{
+	DIR *dir = opendir("/proc");
+	size_t n = 0;
+	struct dirent *e;
+	while (dir != NULL && n < cap && (e = readdir(dir)) != NULL) {
+		char path[300], buf[512];
+		long pid = strtol(e->d_name, NULL, 10);
+		if (pid <= 0)
+			continue;
+		snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+		FILE *fp = fopen(path, "r");
+		if (fp == NULL)
+			continue;
+		size_t len = fread(buf, 1, sizeof buf - 1, fp);
+		fclose(fp);
+		buf[len] = '\0';
+		const char *close_paren = strrchr(buf, ')');
+		char st;
+		long parent;
+		if (close_paren && sscanf(close_paren + 1, " %c %ld", &st, &parent) == 2 &&
+		    parent == (long)ppid)
+			out[n++] = (pid_t)pid;
+	}
+	if (dir != NULL)
+		closedir(dir);
+	return n;
+}
+
+static bool demo_dir_left(const char *root)
+{
+	DIR *dir = opendir(root);
+	bool left = false;
+	struct dirent *e;
+	while (dir != NULL && (e = readdir(dir)) != NULL)
+		left |= strncmp(e->d_name, "hawser-demo-", 12) == 0;
+	if (dir != NULL)
+		closedir(dir);
+	return left;
+}
+
+/* SIGINT while the cluster runs: the demo exits with 128 + SIGINT, every node and the
+ * witness it started are gone, and its temporary directory is removed. */
+static void test_demo_sigint(void **state)
+{
+	struct fix *f = *state;
+	const char *args[] = {"demo", "--report-dir", f->report_dir, NULL};
+	assert_int_equal(hw_proc_start(&f->proc, f->log, args), 0);
+	pid_t kids[16];
+	size_t n = 0;
+	/* The nodes log their start to their own files: the pause between looks is on the
+	 * demo's stderr pipe, bounded. */
+	for (int waited = 0; waited < WAIT_MS && n < CHILDREN; waited += 50) {
+		hw_proc_pump(&f->proc, 50);
+		n = children_of(f->proc.pid, kids, 16);
+	}
+	assert_int_equal(n, CHILDREN);
+	assert_int_equal(hw_proc_signal(&f->proc, SIGINT), 0);
+	assert_int_equal(hw_proc_reap(&f->proc, WAIT_MS), 128 + SIGINT);
+	for (size_t i = 0; i < n; i++)
+		assert_true(kill(kids[i], 0) != 0 && errno == ESRCH);
+	assert_false(demo_dir_left(f->root));
+}
+
+int main(void)
+{
+	if (hw_test_bin() == NULL) {
+		fprintf(stderr, "test_demo: skipped: HW_BIN does not name the hawser binary"
+				" (run through ctest)\n");
+		return 77;
+	}
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_demo_pass, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_demo_sigint, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
