@@ -27,6 +27,7 @@ static const struct hw_cli_cmd *const commands[] = {
 	&hw_cli_plan,
 	&hw_cli_drill,
 	&hw_cli_keygen,
+	&hw_cli_quarantine,
 };
 #define COMMANDS_COUNT (sizeof(commands) / sizeof(commands[0]))
 

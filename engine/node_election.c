@@ -18,8 +18,8 @@
  *            with HW_ENOT_PRIMARY at step-down), so an old primary never acknowledges
  *            once a new one may.
  *   step down: fail every waiting submit with HW_ENOT_PRIMARY, stop taking submits, and
- *            follow the new primary once the core knows it (a diverged log waits for an
- *            operator: needs_rejoin).
+ *            follow the new primary once the core knows it (a diverged log sets its
+ *            suffix aside first: node_rejoin.c).
  *
  * Logs: failover_planned, became_primary, first_ack (wall_ms of the first success in an
  * epoch), fenced / unfenced, stepped_down (last_ack_wall_ms), following_primary,

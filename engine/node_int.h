@@ -31,6 +31,7 @@ struct hw_node;
 struct hw_voters;
 struct hw_snap_tx;
 struct hw_snap_rx;
+struct hw_epoch_map;
 
 /* A connection a node accepted: on the client port (a TOS, `hawser submit`, the bench) or
  * on the replication port (a standby; its hello says which). */
@@ -142,6 +143,7 @@ struct hw_node {
 	int down_code;            /* enum hw_el_down of the last STEP_DOWN */
 	int64_t last_ack_wall_ms; /* wall clock of the last success this node answered */
 	bool wal_started;         /* the log's flusher runs (once per log opened) */
+	struct hw_epoch_map *rejoin; /* the diverged primary's epochs (node_rejoin.c) */
 
 	/* statistics */
 	uint64_t submits;
@@ -233,6 +235,21 @@ int hw__election_on_frame(struct hw_session *s, const struct hw_frame *f);
 bool hw__election_may_release(struct hw_node *n, uint32_t slot, uint64_t lsn);
 /* The store was replaced (a snapshot): put the hard state in it again. */
 void hw__election_store_replaced(struct hw_node *n);
+
+/* node_rejoin.c: an old primary with a divergent suffix follows again (rejoin).
+ * Primary: send a diverged standby (whose log ends at its_lsn) the epochs of our log,
+ * before the ERROR that refuses it. */
+void hw__rejoin_offer(struct hw_session *s, uint64_t its_lsn);
+/* Standby: keep a REJOIN frame's epochs for the rejoin. 0 or the code to close with. */
+int hw__rejoin_on_frame(struct hw_node *n, const struct hw_frame *f);
+/* Standby refused with HW_EDIVERGED: true (logged) when a rejoin can run (failover on, the
+ * primary's epochs kept): the caller arms the reconnect timer, which runs it. */
+bool hw__rejoin_planned(struct hw_node *n);
+/* From the reconnect timer: quarantine the suffix, rewind, restart store, log and writer
+ * at the common point. 0 (then connect again) or a code (logged needs_rejoin, or a
+ * storage failure): do not connect. */
+int hw__rejoin_run(struct hw_node *n);
+void hw__rejoin_stop(struct hw_node *n);
 
 /* node_snapshot.c. Primary: */
 /* True when a standby whose log ends at its_lsn cannot be streamed to: our log starts

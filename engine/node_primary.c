@@ -181,6 +181,15 @@ static void on_failed(struct hw_node *n, struct hw_job *j)
 	f->used = 0;
 }
 
+/* The store committed through lsn: the outbox may let those entries go (the store
+ * serves them from now on). */
+static void on_committed(struct hw_node *n, uint64_t lsn)
+{
+	if (lsn > n->committed_lsn)
+		n->committed_lsn = lsn;
+	outbox_trim(n);
+}
+
 static void writer_cb(void *arg, struct hw_job *j, enum hw_job_stage stage)
 {
 	struct hw_node *n = arg;
@@ -188,12 +197,21 @@ static void writer_cb(void *arg, struct hw_job *j, enum hw_job_stage stage)
 		on_prepared(n, j);
 		return;
 	}
+	if (stage == HW_JOB_COMMITTED) {
+		uint64_t lsn;
+		int rc = hw_writer_committed(n->writer, &lsn);
+		if (rc != 0)
+			hw__node_storage_failed(n, rc, "store"); /* the log keeps what it held */
+		else
+			on_committed(n, lsn);
+		return;
+	}
 	if (j->rc != 0) {
 		on_failed(n, j);
 	} else {
-		if (j->last_lsn > n->committed_lsn)
-			n->committed_lsn = j->last_lsn;
-		outbox_trim(n);
+		/* With a log in front the job's entries may still be held: the outbox keeps
+		 * them until the store has committed them. */
+		on_committed(n, j->committed_lsn);
 		/* A batch with nothing new (all refused or duplicates) may still release
 		 * duplicates waiting for what is already durable. */
 		HW_CORE(n, hw_primary_on_durable(&n->core, n->core.local_durable, acts));
@@ -576,6 +594,8 @@ static int standby_hello(struct hw_session *s, const Hawser__Wire__V1__Hello *m)
 		hw_log("standby_diverged", "peer=%s its_lsn=%llu our_lsn=%llu code=%s", m->node_id,
 		       (unsigned long long)m->last_lsn, (unsigned long long)n->core.last_lsn,
 		       hw_errname(rc));
+		if (rc == HW_EDIVERGED && n->voters != NULL)
+			hw__rejoin_offer(s, m->last_lsn); /* it can set its suffix aside */
 		hw__node_send_error(s->conn, rc, "standby's log does not match the primary's");
 		/* Returning the code would close at once, and hw_conn_close() drops the queued
 		 * ERROR frame: the standby would see a bare close and never learn why. The

@@ -184,6 +184,8 @@ static int primary_frame(struct hw_node *n, const struct hw_frame *f)
 		return take_error(f);
 	if (f->type == HW_FRAME_HELLO)
 		return n->primary_ready ? HW_EPROTOCOL : take_primary_hello(n, f);
+	if (f->type == HW_FRAME_REJOIN) /* before the ERROR, instead of a hello */
+		return n->primary_ready ? HW_EPROTOCOL : hw__rejoin_on_frame(n, f);
 	if (!n->primary_ready)
 		return HW_EPROTOCOL;
 	switch (f->type) {
@@ -252,7 +254,10 @@ static void primary_on_connect(struct hw_conn *c, void *arg)
 static void reconnect_cb(struct hw_timer *t, void *arg)
 {
 	(void)t;
-	connect_primary(arg);
+	struct hw_node *n = arg;
+	if (n->rejoin != NULL && n->cfg.role == HW_ROLE_STANDBY && hw__rejoin_run(n) != 0)
+		return;
+	connect_primary(n);
 }
 
 static void primary_on_close(struct hw_conn *c, void *arg, int code)
@@ -270,6 +275,12 @@ static void primary_on_close(struct hw_conn *c, void *arg, int code)
 	hw_standby_on_disconnect(&n->sb);
 	if (!following)
 		return; /* promoted meanwhile: nobody to follow */
+	if (code != HW_EDIVERGED)
+		hw__rejoin_stop(n); /* epochs kept from a refusal that did not come */
+	if (code == HW_EDIVERGED && hw__rejoin_planned(n)) {
+		hw_timer_again(n->reconnect, 0); /* node_rejoin.c, outside this callback */
+		return;
+	}
 	if (n->voters != NULL && code == HW_EDIVERGED) {
 		/* Our log holds entries the primary's lacks (a suffix this node wrote as an
 		 * old primary): it cannot follow until the suffix is set aside (rejoin). */
@@ -302,13 +313,34 @@ static void connect_primary(struct hw_node *n)
 	}
 }
 
+/* The store committed held entries between jobs: they are readable now, so applied. */
+static void on_committed(struct hw_node *n)
+{
+	uint64_t lsn;
+	int rc = hw_writer_committed(n->writer, &lsn);
+	if (rc != 0) {
+		hw__node_storage_failed(n, rc, "store");
+		if (n->primary_conn != NULL)
+			hw_conn_close(n->primary_conn, rc);
+		return;
+	}
+	HW_CORE(n, hw_standby_on_applied(&n->sb, lsn, hw__node_now(n), acts));
+	if (n->hello_pending)
+		send_hello_when_flushed(n);
+}
+
 static void writer_cb(void *arg, struct hw_job *j, enum hw_job_stage stage)
 {
 	struct hw_node *n = arg;
+	if (stage == HW_JOB_COMMITTED) {
+		on_committed(n);
+		return;
+	}
 	HW_ASSERT(stage == HW_JOB_DONE);
 	if (j->rc == 0) {
 		n->rate_count += j->n;
-		HW_CORE(n, hw_standby_on_applied(&n->sb, j->last_lsn, hw__node_now(n), acts));
+		/* applied means readable: only what the store committed, not what it holds */
+		HW_CORE(n, hw_standby_on_applied(&n->sb, j->committed_lsn, hw__node_now(n), acts));
 	} else {
 		bool refused = hw_is_reject(j->rc) || j->rc == HW_ELSN || j->rc == HW_ECHAIN ||
 			       j->rc == HW_ECORRUPT;
@@ -393,6 +425,7 @@ int hw__standby_start(struct hw_node *n)
 
 void hw__standby_stop(struct hw_node *n)
 {
+	hw__rejoin_stop(n);
 	if (n->reconnect != NULL)
 		hw_timer_free(n->reconnect);
 	n->reconnect = NULL;

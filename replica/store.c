@@ -341,6 +341,8 @@ void hw_store_close(struct hw_store *s)
 		return;
 	if (s->prepared != NULL)
 		mdb_txn_abort(s->prepared);
+	if (s->held != NULL)
+		mdb_txn_abort(s->held);
 	if (s->env != NULL)
 		mdb_env_close(s->env);
 	hw_arena_fini(&s->arena);
@@ -547,9 +549,15 @@ static bool disk_full(const struct hw_store *s)
 	       (uint64_t)v.f_bavail * v.f_frsize < HW_BATCH_BYTES_MAX + HW_ENTRY_BYTES_MAX;
 }
 
-/* After a failed batch: grow the map and say "retry" for MAP_FULL, else fail for good. */
+static int held_commit(struct hw_store *s);
+
+/* After a failed batch: grow the map and say "retry" for MAP_FULL, else fail for good.
+ * The map only grows with no transaction open: held batches are committed first (they
+ * are in the log already and were streamed: never dropped). */
 static int batch_failed(struct hw_store *s, int rc)
 {
+	if (rc == MDB_MAP_FULL && s->held != NULL && held_commit(s) != 0)
+		return 0;
 	if (rc == MDB_MAP_FULL && s->map_bytes < HW_MAP_BYTES_MAX) {
 		uint64_t want = s->map_bytes * 2;
 		pthread_rwlock_wrlock(&s->map_lock);
@@ -567,17 +575,29 @@ static int batch_failed(struct hw_store *s, int rc)
 	return 0;
 }
 
-/* Run one batch in a new write transaction, leaving it open in s->prepared. Returns 0 or
- * an LMDB error (the transaction is then aborted). */
+/* Begin the transaction of one batch: a child of the held one when batches are held (so
+ * the batch alone can be aborted), else a write transaction of its own. *h gets the head
+ * the batch starts from. */
+static int batch_begin(struct hw_store *s, MDB_txn **txn, struct hw_head *h)
+{
+	*h = s->held != NULL ? s->held_head : s->head;
+	if (s->held != NULL)
+		return mdb_txn_begin(s->env, s->held, 0, txn);
+	return txn_begin(s, 0, txn);
+}
+
+/* Run one batch in a new (or child) write transaction, leaving it open in s->prepared.
+ * Returns 0 or an LMDB error (the batch's transaction is then aborted). */
 static int prepare_batch(struct hw_store *s, uint64_t epoch, int64_t now_ms,
 			 const struct hw_submit *recs, size_t n, struct hw_result *res,
 			 struct hw_batch *out)
 {
 	MDB_txn *txn;
-	int rc = txn_begin(s, 0, &txn);
+	struct hw_head h;
+	int rc = batch_begin(s, &txn, &h);
 	if (rc != 0)
 		return rc;
-	struct hw_head h = s->head;
+	const uint64_t start_lsn = h.lsn;
 	size_t used = 0;
 	hw_arena_reset(&s->arena);
 	*out = (struct hw_batch){.entries = s->batch_buf};
@@ -611,7 +631,7 @@ static int prepare_batch(struct hw_store *s, uint64_t epoch, int64_t now_ms,
 		memcpy(h.hash, e.hash, HW_HASH_BYTES);
 		out->first_lsn = out->first_lsn ? out->first_lsn : t.lsn;
 	}
-	if (rc == 0 && h.lsn != s->head.lsn)
+	if (rc == 0 && h.lsn != start_lsn)
 		rc = meta_write_head(s, txn, &h);
 	if (rc != 0) {
 		mdb_txn_abort(txn);
@@ -652,22 +672,75 @@ int hw_store_prepare(struct hw_store *s, uint64_t epoch, int64_t now_ms,
 	}
 }
 
-int hw_store_commit(struct hw_store *s)
+/* Make a failure at commit time sticky: too late to retry. Returns the failure. */
+static int commit_failed(struct hw_store *s, int rc)
+{
+	batch_failed(s, rc == MDB_MAP_FULL ? EIO : rc);
+	return s->failed;
+}
+
+/* Commit the held transaction (every batch in it). 0 or the sticky failure. */
+static int held_commit(struct hw_store *s)
+{
+	MDB_txn *txn = s->held;
+	s->held = NULL;
+	int rc = commit(s, txn, &s->held_head);
+	return rc == 0 ? 0 : commit_failed(s, rc);
+}
+
+int hw_store_hold(struct hw_store *s)
 {
 	HW_ASSERT(s->prepared != NULL);
 	MDB_txn *txn = s->prepared;
 	s->prepared = NULL;
-	int rc = commit(s, txn, &s->prepared_head);
-	if (rc == 0)
+	if (s->held == NULL) {
+		s->held = txn; /* the first batch's transaction holds the next ones */
+	} else {
+		int rc = mdb_txn_commit(txn); /* into held: nothing reaches the disk */
+		if (rc != 0) {
+			mdb_txn_abort(s->held);
+			s->held = NULL;
+			return commit_failed(s, rc);
+		}
+	}
+	s->held_head = s->prepared_head;
+	return 0;
+}
+
+bool hw_store_held(const struct hw_store *s, uint64_t *entries)
+{
+	*entries = s->held != NULL ? s->held_head.lsn - s->head.lsn : 0;
+	return s->held != NULL;
+}
+
+int hw_store_commit(struct hw_store *s)
+{
+	if (s->failed != 0) {
+		hw_store_abort(s); /* sticky: nothing more is committed (the log keeps it) */
+		if (s->held != NULL)
+			mdb_txn_abort(s->held);
+		s->held = NULL;
+		return HW_ESTORE_FAILED;
+	}
+	if (s->prepared != NULL && s->held != NULL) {
+		int rc = hw_store_hold(s);
+		if (rc != 0)
+			return rc;
+	}
+	if (s->held != NULL)
+		return held_commit(s);
+	if (s->prepared == NULL)
 		return 0;
-	batch_failed(s, rc == MDB_MAP_FULL ? EIO : rc); /* too late to retry: sticky */
-	return s->failed;
+	MDB_txn *txn = s->prepared;
+	s->prepared = NULL;
+	int rc = commit(s, txn, &s->prepared_head);
+	return rc == 0 ? 0 : commit_failed(s, rc);
 }
 
 void hw_store_abort(struct hw_store *s)
 {
 	if (s->prepared != NULL)
-		mdb_txn_abort(s->prepared);
+		mdb_txn_abort(s->prepared); /* a child: the held batches stay */
 	s->prepared = NULL;
 }
 
@@ -725,38 +798,42 @@ static int append_one(struct hw_store *s, MDB_txn *txn, struct hw_head *h, const
 	return 0;
 }
 
+/* Take entries into a new (or child) transaction left open in s->prepared, like
+ * prepare_batch(). */
 static int append_batch(struct hw_store *s, const uint8_t *const *entries, const size_t *lens,
 			size_t n, struct hw_reject *rej)
 {
 	MDB_txn *txn;
-	int rc = txn_begin(s, 0, &txn);
+	struct hw_head h;
+	int rc = batch_begin(s, &txn, &h);
 	if (rc != 0)
 		return rc;
-	struct hw_head h = s->head;
+	const uint64_t start_lsn = h.lsn;
 	hw_arena_reset(&s->arena);
 	for (size_t i = 0; i < n && rc == 0; i++)
 		rc = append_one(s, txn, &h, entries[i], lens[i], rej);
-	if (rc == 0 && h.lsn != s->head.lsn)
+	if (rc == 0 && h.lsn != start_lsn)
 		rc = meta_write_head(s, txn, &h);
 	if (rc != 0) {
 		mdb_txn_abort(txn);
 		return rc;
 	}
-	return commit(s, txn, &h);
+	s->prepared = txn;
+	s->prepared_head = h;
+	return 0;
 }
 
-int hw_store_append_entries(struct hw_store *s, const uint8_t *const *entries, const size_t *lens,
-			    size_t n, struct hw_reject *rej)
+/* append_batch() with the checks and the retry after a grown map. */
+static int append_take(struct hw_store *s, const uint8_t *const *entries, const size_t *lens,
+		       size_t n, struct hw_reject *rej)
 {
 	HW_ASSERT(n <= HW_BATCH_RECORDS_MAX);
+	HW_ASSERT(s->prepared == NULL);
+	memset(rej, 0, sizeof *rej);
 	if (s->failed != 0)
 		return HW_ESTORE_FAILED;
 	if (s->opts.read_only)
 		return -EROFS;
-	struct hw_reject scratch;
-	if (rej == NULL)
-		rej = &scratch;
-	memset(rej, 0, sizeof *rej);
 	for (;;) {
 		int rc = append_batch(s, entries, lens, n, rej);
 		if (rc == 0)
@@ -767,6 +844,37 @@ int hw_store_append_entries(struct hw_store *s, const uint8_t *const *entries, c
 		if (!batch_failed(s, rc))
 			return s->failed;
 	}
+}
+
+int hw_store_append_entries(struct hw_store *s, const uint8_t *const *entries, const size_t *lens,
+			    size_t n, struct hw_reject *rej)
+{
+	struct hw_reject scratch;
+	if (rej == NULL)
+		rej = &scratch;
+	for (;;) {
+		int rc = append_take(s, entries, lens, n, rej);
+		if (rc != 0 || s->held != NULL)
+			return rc != 0 ? rc : hw_store_commit(s);
+		/* Alone in its transaction: a map full at commit grows the map and retries. */
+		MDB_txn *txn = s->prepared;
+		s->prepared = NULL;
+		rc = commit(s, txn, &s->prepared_head);
+		if (rc == 0)
+			return 0;
+		if (!batch_failed(s, rc))
+			return s->failed;
+	}
+}
+
+int hw_store_append_hold(struct hw_store *s, const uint8_t *const *entries, const size_t *lens,
+			 size_t n, struct hw_reject *rej)
+{
+	struct hw_reject scratch;
+	if (rej == NULL)
+		rej = &scratch;
+	int rc = append_take(s, entries, lens, n, rej);
+	return rc != 0 ? rc : hw_store_hold(s);
 }
 
 int hw_store_sync(struct hw_store *s)
@@ -1127,4 +1235,141 @@ int hw_store_meta_get(struct hw_store *s, const char *key, void *buf, size_t cap
 	}
 	hw__store_read_end(s, txn);
 	return rc;
+}
+
+/* ---- rewind (rejoin) ----------------------------------------------------------- */
+
+/* Copy the log entry at lsn out of txn into *buf (grown as needed): a value read in a
+ * write transaction is only valid until the next update in it (lmdb.h). */
+static int entry_copy(struct hw_store *s, MDB_txn *txn, uint64_t lsn, uint8_t **buf,
+		      size_t *cap, size_t *len)
+{
+	uint8_t key[8];
+	hw_lsn_key(lsn, key);
+	MDB_val k = val_of(key, 8), v;
+	int rc = mdb_get(txn, s->t.log, &k, &v);
+	if (rc != 0)
+		return rc == MDB_NOTFOUND ? MDB_CORRUPTED : rc;
+	if (v.mv_size > *cap) {
+		uint8_t *b = realloc(*buf, v.mv_size);
+		if (b == NULL)
+			return ENOMEM;
+		*buf = b;
+		*cap = v.mv_size;
+	}
+	memcpy(*buf, v.mv_data, v.mv_size);
+	*len = v.mv_size;
+	return 0;
+}
+
+/* Move entry lsn from the log into the quarantine table (format: replica/rejoin.h). */
+static int quarantine_one(struct hw_store *s, MDB_txn *txn, uint64_t lsn, const uint8_t *entry,
+			  size_t len, int64_t now_ms, const char *why)
+{
+	size_t why_len = strlen(why);
+	size_t vlen = 10 + why_len + len;
+	uint8_t *v = malloc(vlen);
+	if (v == NULL)
+		return ENOMEM;
+	le64_put(v, (uint64_t)now_ms);
+	v[8] = (uint8_t)(why_len & 0xff);
+	v[9] = (uint8_t)(why_len >> 8);
+	memcpy(v + 10, why, why_len);
+	memcpy(v + 10 + why_len, entry, len);
+	uint8_t key[8];
+	hw_lsn_key(lsn, key);
+	MDB_val k = val_of(key, 8), val = val_of(v, vlen);
+	int rc = mdb_put(txn, s->t.quarantine, &k, &val, 0);
+	free(v);
+	if (rc == 0)
+		rc = mdb_del(txn, s->t.log, &k, NULL);
+	return rc;
+}
+
+/* Apply the log entry in buf again on top of head h (the state tables were emptied). */
+static int replay_one(struct hw_store *s, MDB_txn *txn, struct hw_head *h, const uint8_t *buf,
+		      size_t len, struct hw_reject *rej)
+{
+	struct hw_entry e;
+	if (hw_entry_decode(buf, len, &e) != 0)
+		return MDB_CORRUPTED;
+	int rc = chain_check(h, &e, rej);
+	if (rc != 0)
+		return rc;
+	struct take t = {.data = e.record,
+			 .len = e.record_len,
+			 .lsn = e.lsn,
+			 .time_ms = e.time_ms,
+			 .trusted = true};
+	hw_arena_reset(&s->arena);
+	rc = take_record(s, txn, &t, rej);
+	if (rc == 0 && t.dup)
+		rc = HW_EIDEMPOTENCY; /* it was unique when first applied */
+	if (rc != 0)
+		return rc;
+	*h = (struct hw_head){.lsn = e.lsn, .epoch = e.epoch, .time_ms = e.time_ms};
+	memcpy(h->hash, e.hash, HW_HASH_BYTES);
+	return 0;
+}
+
+/* The whole rewind in txn: quarantine the suffix, empty the state, replay 1..lsn. */
+static int rewind_txn(struct hw_store *s, MDB_txn *txn, uint64_t lsn, int64_t now_ms,
+		      const char *why, struct hw_head *h)
+{
+	uint8_t *buf = NULL;
+	size_t cap = 0, len = 0;
+	int rc = 0;
+	for (uint64_t l = s->head.lsn; rc == 0 && l > lsn; l--) {
+		rc = entry_copy(s, txn, l, &buf, &cap, &len);
+		if (rc == 0)
+			rc = quarantine_one(s, txn, l, buf, len, now_ms, why);
+	}
+	for (size_t i = 0; rc == 0 && i < sizeof tables / sizeof tables[0]; i++)
+		if (tables[i].replicated)
+			rc = mdb_drop(txn, *(const MDB_dbi *)((const char *)&s->t + tables[i].off), 0);
+	struct hw_reject rej;
+	*h = (struct hw_head){0};
+	for (uint64_t l = 1; rc == 0 && l <= lsn; l++) {
+		rc = entry_copy(s, txn, l, &buf, &cap, &len);
+		if (rc == 0)
+			rc = replay_one(s, txn, h, buf, len, &rej);
+	}
+	free(buf);
+	if (rc == 0)
+		rc = meta_write_head(s, txn, h);
+	return rc;
+}
+
+int hw_store_rewind(struct hw_store *s, uint64_t lsn, int64_t now_ms, const char *why,
+		    uint64_t *moved)
+{
+	HW_ASSERT(s->prepared == NULL && strlen(why) <= HW_REWIND_WHY_MAX);
+	if (s->failed != 0)
+		return HW_ESTORE_FAILED;
+	if (s->opts.read_only)
+		return -EROFS;
+	if (lsn > s->head.lsn)
+		return HW_ERANGE;
+	if (s->base.lsn > 0)
+		return HW_ENOTFOUND; /* the log no longer rebuilds the state: a snapshot does */
+	*moved = s->head.lsn - lsn;
+	for (;;) {
+		MDB_txn *txn = NULL;
+		struct hw_head h;
+		int rc = txn_begin(s, 0, &txn);
+		if (rc == 0)
+			rc = rewind_txn(s, txn, lsn, now_ms, why, &h);
+		if (rc == 0)
+			rc = commit(s, txn, &h);
+		else if (txn != NULL)
+			mdb_txn_abort(txn);
+		if (rc == 0)
+			rc = mdb_env_sync(s->env, 1); /* the log in front is reset after this */
+		if (rc == 0)
+			return 0;
+		if (hw_is_reject(rc) || rc == HW_ELSN || rc == HW_ECHAIN || rc == HW_EIDEMPOTENCY)
+			return HW_ECORRUPT; /* our own log no longer replays: verify the store */
+		if (!batch_failed(s, rc))
+			return s->failed;
+	}
 }

@@ -81,7 +81,7 @@ int hw_store_open(const char *dir, const struct hw_store_opts *opts, struct hw_s
 /* Close and free. NULL is a no-op. */
 void hw_store_close(struct hw_store *s);
 
-/* Current head. */
+/* Current head: the last committed entry (held batches not counted). */
 int hw_store_head(struct hw_store *s, struct hw_head *out);
 
 /* One record to submit: the encoded tos.v1.Record bytes, borrowed for the call. */
@@ -135,6 +135,23 @@ int hw_store_prepare(struct hw_store *s, uint64_t epoch, int64_t now_ms,
 int hw_store_commit(struct hw_store *s);
 void hw_store_abort(struct hw_store *s);
 
+/* Group commit across batches, for a store with a write-ahead log in front (log_ahead:
+ * the log holds durability, so the store need not flush per batch). hold keeps the
+ * prepared batch in a write transaction left open instead of committing it; the next
+ * prepare (or hw_store_append_hold) continues in it, each batch in a child transaction,
+ * so abort still drops only the batch being prepared. hw_store_commit() commits the
+ * prepared batch (if any) and every held one; with nothing open it returns 0 (or the
+ * sticky failure). Held batches are never dropped: a MAP_FULL in a later batch commits
+ * them before the map grows, and a failure while holding is sticky (the log repairs the
+ * store at the next start). Until committed, held entries are invisible to
+ * hw_store_read_entries(), the digest and other processes, and hw_store_head() still
+ * gives the committed head. 0 or the sticky storage failure. Writer's thread. */
+int hw_store_hold(struct hw_store *s);
+
+/* True while held batches wait for hw_store_commit(); *entries gets how many log entries
+ * they hold (0 if they stored nothing new). Writer's thread. */
+bool hw_store_held(const struct hw_store *s, uint64_t *entries);
+
 /* Copy whole entries from LSN from to at most to (inclusive) into buf[0..cap): as many as
  * fit. *len gets the bytes copied, *last the last LSN copied (from - 1 when none fit or
  * none exist). Only committed entries are seen. Any thread: it uses its own read
@@ -149,6 +166,11 @@ int hw_store_read_entries(struct hw_store *s, uint64_t from, uint64_t to, uint8_
  * filled) if one does not fit, in which case nothing was stored. */
 int hw_store_append_entries(struct hw_store *s, const uint8_t *const *entries,
 			    const size_t *lens, size_t n, struct hw_reject *rej);
+
+/* hw_store_append_entries() that holds the entries (hw_store_hold) instead of
+ * committing them: a refused batch stores nothing and leaves the held ones as they were. */
+int hw_store_append_hold(struct hw_store *s, const uint8_t *const *entries,
+			 const size_t *lens, size_t n, struct hw_reject *rej);
 
 /* Flush every commit so far to disk (mdb_env_sync). The writer's thread. 0 or the
  * storage error, which is sticky. */
@@ -209,6 +231,21 @@ int hw_store_chain_id(struct hw_store *s, uint8_t out[HW_HASH_BYTES]);
 #define HW_STORE_META_VAL_MAX 256u
 int hw_store_meta_put(struct hw_store *s, const char *key, const void *val, size_t len);
 int hw_store_meta_get(struct hw_store *s, const char *key, void *buf, size_t cap, size_t *len);
+
+/* Rejoin (docs/operations.md "Rejoin"): make lsn the head again. The entries after it
+ * (never acknowledged: a suffix this node wrote as an old primary) move into the
+ * quarantine table, keyed by LSN, with now_ms and why (at most HW_REWIND_WHY_MAX
+ * characters; row format in replica/rejoin.h); the log is cut after lsn; the state tables
+ * are emptied and rebuilt by replaying the log's entries 1..lsn; quarantine rows, drills
+ * and node.* meta values stay. One write transaction, flushed before it returns, so a
+ * crash leaves the store before or after the whole rewind (a write-ahead log in front
+ * must be reset to the new head: it still holds the suffix). *moved gets the entries
+ * quarantined. HW_ERANGE when lsn > head; HW_ENOTFOUND when the log was pruned (base > 0:
+ * the state cannot be rebuilt from it; a snapshot can); HW_ECORRUPT when the log does not
+ * replay; a storage error is sticky. The writer's thread, no batch prepared. */
+#define HW_REWIND_WHY_MAX 200u
+int hw_store_rewind(struct hw_store *s, uint64_t lsn, int64_t now_ms, const char *why,
+		    uint64_t *moved);
 
 /* Directory the store lives in (borrowed). */
 const char *hw_store_dir(const struct hw_store *s);

@@ -24,8 +24,11 @@ struct hw_store {
 	struct hw_arena arena; /* record decoding, reset per batch */
 	uint8_t *batch_buf;    /* entries of the batch being built */
 	size_t batch_cap;
-	MDB_txn *prepared;     /* open write transaction between prepare and commit */
+	MDB_txn *prepared;     /* the batch between prepare and commit, hold or abort: a
+	                          child of held when held is open */
 	struct hw_head prepared_head;
+	MDB_txn *held;         /* write transaction holding batches not yet committed */
+	struct hw_head held_head;
 	/* Read transactions of other threads and map growth exclude each other: LMDB's
 	 * mdb_env_set_mapsize() needs no transaction open in the process (lmdb.h). */
 	pthread_rwlock_t map_lock;

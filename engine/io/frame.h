@@ -59,7 +59,8 @@ enum hw_frame_type {
 	HW_FRAME_VOTE_REQUEST = 15,
 	HW_FRAME_VOTE = 16,
 	HW_FRAME_TIMEOUT_NOW = 17,
-	HW_FRAME_TYPE_MAX = 17,
+	HW_FRAME_REJOIN = 18, /* primary to a diverged standby (wire.proto Rejoin) */
+	HW_FRAME_TYPE_MAX = 18,
 };
 
 /* CRC32C of buf[0..len), continuing from crc: pass 0 to start, or the value a previous

@@ -23,11 +23,17 @@ struct hw_writer {
 	bool stopping;
 	struct hw_job jobs[2];
 	struct hw_job *filling;
-	struct hw_job *active; /* in the writer, or done and not yet released; NULL: idle */
+	struct hw_job *active;  /* in the writer, or done and not yet released; NULL: idle */
 	enum hw_job_stage seen; /* last stage of active reported to the loop */
-	struct hw_wal *wal;    /* when set: flush the store now and then, and let the log go */
+	struct hw_wal *wal;     /* when set: flush the store now and then, and let the log go */
 	uint64_t synced_lsn;
 	int64_t synced_ms;
+	int64_t held_ns;         /* writer: when the held transaction opened; 0: none */
+	int64_t idle_ns;         /* writer: when the last job finished */
+	uint64_t committed_lsn;  /* under mu: the store's committed head */
+	int commit_rc;           /* under mu: a commit between jobs failed */
+	uint64_t committed_seen; /* loop: committed head reported to cb */
+	bool rc_seen;            /* loop: commit_rc reported */
 	/* writer-thread scratch for append jobs */
 	const uint8_t **ptrs;
 	struct hw_submit *subs;
@@ -63,6 +69,7 @@ static void job_empty(struct hw_job *j)
 	j->segment = NULL;
 	j->rc = 0;
 	j->last_lsn = 0;
+	j->committed_lsn = 0;
 	memset(&j->rej, 0, sizeof j->rej);
 }
 
@@ -120,18 +127,23 @@ static struct hw_segment *segment_copy(const struct hw_batch *b)
 	return s;
 }
 
-static int64_t mono_ms(void)
+static int64_t mono_ns(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int64_t mono_ms(void)
+{
+	return mono_ns() / 1000000;
 }
 
 /* With a log in front, the store commits without flushing its meta page: flush it now
  * and then (every CHECKPOINT_RECORDS or CHECKPOINT_MS), and tell the log what it no
  * longer needs to keep. A failed flush fails the job: the store is then stopped. */
 #define CHECKPOINT_RECORDS 65536u
-#define CHECKPOINT_MS 1000
+#define CHECKPOINT_MS      1000
 
 static int checkpoint(struct hw_writer *w)
 {
@@ -157,6 +169,71 @@ void hw_writer_set_wal(struct hw_writer *w, struct hw_wal *wal)
 	w->synced_ms = mono_ms();
 }
 
+/* Commit whatever the store holds, flush it now and then, and publish the committed
+ * head. 0 or the sticky storage failure. */
+static int store_commit(struct hw_writer *w)
+{
+	int rc = hw_store_commit(w->store);
+	w->held_ns = 0;
+	if (rc == 0)
+		rc = checkpoint(w);
+	struct hw_head h;
+	hw_store_head(w->store, &h);
+	pthread_mutex_lock(&w->mu);
+	w->committed_lsn = h.lsn;
+	pthread_mutex_unlock(&w->mu);
+	return rc;
+}
+
+/* When the held transaction must be committed, in ns of mono_ns(); 0 when none is held.
+ * Now, when it is full. */
+static int64_t commit_due_ns(struct hw_writer *w)
+{
+	uint64_t entries;
+	if (!hw_store_held(w->store, &entries))
+		return 0;
+	if (entries >= HW_WRITER_COMMIT_ENTRIES)
+		return 1;
+	int64_t due = w->held_ns + HW_WRITER_COMMIT_MS * 1000000LL;
+	int64_t idle = w->idle_ns + HW_WRITER_IDLE_US * 1000LL;
+	return idle < due ? idle : due;
+}
+
+/* After a job's batch: commit it, or with a log in front hold it for the next jobs and
+ * commit only when due (the log already made it durable). held: the store holds it
+ * already (hw_store_append_hold). */
+static int job_commit(struct hw_writer *w, bool held)
+{
+	if (w->wal == NULL)
+		return store_commit(w);
+	int rc = held ? 0 : hw_store_hold(w->store);
+	if (rc != 0)
+		return rc;
+	int64_t now = mono_ns();
+	if (w->held_ns == 0)
+		w->held_ns = now;
+	w->idle_ns = now;
+	uint64_t entries;
+	hw_store_held(w->store, &entries);
+	if (entries >= HW_WRITER_COMMIT_ENTRIES ||
+	    now - w->held_ns >= HW_WRITER_COMMIT_MS * 1000000LL)
+		return store_commit(w);
+	return 0;
+}
+
+/* Finish job j: the head it reached, the committed head, and DONE. */
+static void job_done(struct hw_writer *w, struct hw_job *j)
+{
+	struct hw_head h;
+	uint64_t held;
+	hw_store_head(w->store, &h);
+	hw_store_held(w->store, &held);
+	j->committed_lsn = h.lsn;
+	if (j->kind == HW_JOB_APPEND)
+		j->last_lsn = h.lsn + held;
+	set_stage(w, j, HW_JOB_DONE);
+}
+
 static void run_submit(struct hw_writer *w, struct hw_job *j)
 {
 	for (size_t i = 0; i < j->n; i++)
@@ -164,53 +241,100 @@ static void run_submit(struct hw_writer *w, struct hw_job *j)
 	struct hw_batch b;
 	j->rc = hw_store_prepare(w->store, j->epoch, j->now_ms, w->subs, j->n, j->res, &b);
 	if (j->rc != 0) {
-		set_stage(w, j, HW_JOB_DONE);
+		job_done(w, j);
 		return;
 	}
 	j->segment = segment_copy(&b);
 	if (b.first_lsn != 0 && j->segment == NULL) {
-		hw_store_abort(w->store);
+		hw_store_abort(w->store); /* this batch only: held ones stay */
 		j->rc = HW_ENOMEM;
-		set_stage(w, j, HW_JOB_DONE);
+		job_done(w, j);
 		return;
 	}
 	j->last_lsn = b.first_lsn ? b.last_lsn : 0;
 	set_stage(w, j, HW_JOB_PREPARED);
-	j->rc = hw_store_commit(w->store);
-	if (j->rc == 0)
-		j->rc = checkpoint(w);
-	set_stage(w, j, HW_JOB_DONE);
+	j->rc = job_commit(w, false);
+	job_done(w, j);
 }
 
 static void run_append(struct hw_writer *w, struct hw_job *j)
 {
 	for (size_t i = 0; i < j->n; i++)
 		w->ptrs[i] = j->buf + j->off[i];
-	j->rc = hw_store_append_entries(w->store, w->ptrs, j->len, j->n, &j->rej);
-	if (j->rc == 0)
-		j->rc = checkpoint(w);
-	struct hw_head h;
-	hw_store_head(w->store, &h);
-	j->last_lsn = h.lsn;
-	set_stage(w, j, HW_JOB_DONE);
+	if (w->wal == NULL) {
+		j->rc = hw_store_append_entries(w->store, w->ptrs, j->len, j->n, &j->rej);
+		if (j->rc == 0)
+			j->rc = store_commit(w); /* nothing open: publishes and checkpoints */
+	} else {
+		j->rc = hw_store_append_hold(w->store, w->ptrs, j->len, j->n, &j->rej);
+		if (j->rc == 0)
+			j->rc = job_commit(w, true);
+	}
+	job_done(w, j);
+}
+
+/* Wait (w->mu held) until cv is signalled or mono_ns() reaches due_ns. */
+static void wait_until(struct hw_writer *w, int64_t due_ns)
+{
+	struct timespec ts = {.tv_sec = due_ns / 1000000000, .tv_nsec = due_ns % 1000000000};
+	pthread_cond_timedwait(&w->cv, &w->mu, &ts);
+}
+
+/* The next queued job, committing held batches when they fall due meanwhile (then the
+ * loop hears of it through the async). NULL when stopping, after a last commit. */
+static struct hw_job *next_job(struct hw_writer *w)
+{
+	pthread_mutex_lock(&w->mu);
+	for (;;) {
+		struct hw_job *j = w->active;
+		if (w->stopping || (j != NULL && j->stage == HW_JOB_QUEUED)) {
+			pthread_mutex_unlock(&w->mu);
+			return w->stopping ? NULL : j;
+		}
+		int64_t due = commit_due_ns(w);
+		if (due == 0) {
+			pthread_cond_wait(&w->cv, &w->mu);
+		} else if (mono_ns() < due) {
+			wait_until(w, due);
+		} else {
+			pthread_mutex_unlock(&w->mu);
+			int rc = store_commit(w);
+			pthread_mutex_lock(&w->mu);
+			if (rc != 0 && w->commit_rc == 0)
+				w->commit_rc = rc; /* no job to carry it: the loop reads it */
+			hw_async_send(w->async);
+		}
+	}
 }
 
 static void *writer_main(void *arg)
 {
 	struct hw_writer *w = arg;
 	for (;;) {
-		pthread_mutex_lock(&w->mu);
-		while (!w->stopping && (w->active == NULL || w->active->stage != HW_JOB_QUEUED))
-			pthread_cond_wait(&w->cv, &w->mu);
-		struct hw_job *j = w->stopping ? NULL : w->active;
-		pthread_mutex_unlock(&w->mu);
-		if (j == NULL)
+		struct hw_job *j = next_job(w);
+		if (j == NULL) {
+			uint64_t entries;
+			if (hw_store_held(w->store, &entries))
+				store_commit(w); /* the log still holds them if this fails */
 			return NULL;
+		}
 		if (j->kind == HW_JOB_SUBMIT)
 			run_submit(w, j);
 		else
 			run_append(w, j);
 	}
+}
+
+/* Loop thread: report a commit between jobs (or its failure) not yet seen through a DONE. */
+static void report_committed(struct hw_writer *w)
+{
+	uint64_t lsn;
+	int rc = hw_writer_committed(w, &lsn);
+	if (lsn <= w->committed_seen && (rc == 0 || w->rc_seen))
+		return;
+	w->committed_seen = lsn > w->committed_seen ? lsn : w->committed_seen;
+	w->rc_seen = rc != 0;
+	w->cb(w->cb_arg, NULL, HW_JOB_COMMITTED);
 }
 
 /* Loop thread: report the active job's stages in order, PREPARED (if it happened) then
@@ -229,11 +353,23 @@ static void writer_async_cb(struct hw_async *a, void *arg)
 			next = HW_JOB_DONE;
 		if (next != HW_JOB_FILLING)
 			w->seen = next;
+		if (next == HW_JOB_DONE && j->committed_lsn > w->committed_seen)
+			w->committed_seen = j->committed_lsn;
 		pthread_mutex_unlock(&w->mu);
 		if (next == HW_JOB_FILLING)
-			return;
+			break;
 		w->cb(w->cb_arg, j, next);
 	}
+	report_committed(w);
+}
+
+int hw_writer_committed(struct hw_writer *w, uint64_t *lsn)
+{
+	pthread_mutex_lock(&w->mu);
+	*lsn = w->committed_lsn;
+	int rc = w->commit_rc;
+	pthread_mutex_unlock(&w->mu);
+	return rc;
 }
 
 int hw_writer_start(struct hw_store *s, struct hw_loop *loop, enum hw_job_kind kind,
@@ -247,7 +383,15 @@ int hw_writer_start(struct hw_store *s, struct hw_loop *loop, enum hw_job_kind k
 	w->cb = cb;
 	w->cb_arg = arg;
 	pthread_mutex_init(&w->mu, NULL);
-	pthread_cond_init(&w->cv, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* the commit timer's clock */
+	pthread_cond_init(&w->cv, &ca);
+	pthread_condattr_destroy(&ca);
+	struct hw_head h;
+	hw_store_head(s, &h);
+	w->committed_lsn = h.lsn;
+	w->committed_seen = h.lsn;
 	w->ptrs = calloc(HW_BATCH_RECORDS_MAX, sizeof *w->ptrs);
 	w->subs = calloc(HW_BATCH_RECORDS_MAX, sizeof *w->subs);
 	int rc = HW_ENOMEM;

@@ -29,7 +29,9 @@ enum hw_job_stage {
 	HW_JOB_FILLING,  /* on the loop, taking items */
 	HW_JOB_QUEUED,   /* handed to the writer */
 	HW_JOB_PREPARED, /* submit: results and entries known, commit under way */
-	HW_JOB_DONE,     /* committed (rc 0) or failed (rc) */
+	HW_JOB_DONE,     /* finished (rc 0: committed, or held with a log) or failed (rc) */
+	HW_JOB_COMMITTED, /* not a job's stage: cb(arg, NULL, HW_JOB_COMMITTED) says the store
+	                     committed held batches after the last DONE (hw_writer_committed) */
 };
 
 /* New entries of a prepared batch, owned by whoever holds the pointer (free with
@@ -61,7 +63,9 @@ struct hw_job {
 	/* output, written by the writer */
 	struct hw_result *res;       /* submit: per record */
 	struct hw_segment *segment;  /* submit: new entries (NULL if none); loop takes it */
-	uint64_t last_lsn;           /* head after the job */
+	uint64_t last_lsn;           /* head after the job (committed or held) */
+	uint64_t committed_lsn;      /* the store's committed head when the job finished:
+	                                readable there, and no longer needed elsewhere */
 	int rc;                      /* storage error, or an append refusal */
 	struct hw_reject rej;        /* append: why an entry was refused */
 };
@@ -84,8 +88,20 @@ int hw_writer_start(struct hw_store *s, struct hw_loop *loop, enum hw_job_kind k
 struct hw_wal;
 
 /* Put a write-ahead log in front of the store (opened with log_ahead): the writer then
- * flushes the store every so often and checkpoints the log. Before the first kick. */
+ * holds consecutive jobs in one store transaction (hw_store_hold) and commits it when it
+ * has been open HW_WRITER_COMMIT_MS, holds HW_WRITER_COMMIT_ENTRIES entries, the writer
+ * was idle HW_WRITER_IDLE_US, or it stops; it flushes the store every so often and
+ * checkpoints the log. A job's DONE may then come before its commit (j->committed_lsn
+ * says how far the store committed); a commit between jobs is reported as
+ * HW_JOB_COMMITTED. Before the first kick. */
 void hw_writer_set_wal(struct hw_writer *w, struct hw_wal *wal);
+#define HW_WRITER_COMMIT_MS 5          /* bounds what a crash makes the log replay */
+#define HW_WRITER_COMMIT_ENTRIES 16384u /* bounds a transaction's dirty pages */
+#define HW_WRITER_IDLE_US 1000         /* readers (hawser get, catch-up) see data this soon */
+
+/* The store's committed head as of the last commit, and the commit's failure (0, or the
+ * sticky storage error: the node must stop). Loop thread, from cb. */
+int hw_writer_committed(struct hw_writer *w, uint64_t *lsn);
 
 /* The job the loop fills now (stage FILLING). */
 struct hw_job *hw_writer_filling(struct hw_writer *w);

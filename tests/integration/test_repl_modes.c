@@ -417,13 +417,16 @@ static void first_container(const struct hw_load *l, char *id, size_t cap)
 	assert_true(id[0] != '\0');
 }
 
-/* `hawser get` reads a running standby's store (read-only LMDB from another process) and
- * prints the same container as the primary's store does. */
+/* `hawser get` reads a running standby's store (read-only LMDB from another process):
+ * in applied mode every acknowledged record is readable there at ack time, and it
+ * prints the container as the primary's store does once both have stopped. (A store
+ * commits a few milliseconds behind its write-ahead log, so only applied promises what
+ * a reader sees.) */
 static void test_get_on_running_standby(void **state)
 {
 	struct fix *f = *state;
-	start_cluster(f, "durable", 1);
-	load_init(f, 500, HW_DURABLE, 1, NULL);
+	start_cluster(f, "applied", 1);
+	load_init(f, 500, HW_APPLIED, 1, NULL);
 	assert_int_equal(hw_load_run(&f->load), 0);
 	check_all_acked(&f->load);
 	char id[32];
@@ -434,14 +437,14 @@ static void test_get_on_running_standby(void **state)
 	const char *args_s[] = {"get", f->s[0].dir, "container", id, NULL};
 	assert_int_equal(hw_proc_run(log, out_s, sizeof out_s, EVENT_WAIT_MS, args_s), 0);
 	assert_non_null(strstr(out_s, id));
-	const char *args_p[] = {"get", f->p.dir, "container", id, NULL};
-	assert_int_equal(hw_proc_run(log, out_p, sizeof out_p, EVENT_WAIT_MS, args_p), 0);
-	assert_string_equal(out_s, out_p);
 	/* The standby was not disturbed: it still runs and still follows. */
 	struct hw_tstatus st;
 	assert_int_equal(hw_tnode_status(&f->s[0], &st), 0);
 	assert_int_equal(st.durable_lsn, 500);
 	stop_and_compare(f, 500);
+	const char *args_p[] = {"get", f->p.dir, "container", id, NULL};
+	assert_int_equal(hw_proc_run(log, out_p, sizeof out_p, EVENT_WAIT_MS, args_p), 0);
+	assert_string_equal(out_s, out_p);
 }
 
 int main(void)

@@ -354,6 +354,70 @@ static void test_map_full_grows(void **state)
 	assert_int_equal(h.lsn, 6000);
 }
 
+/* Prepare kv record id on s and hold it (fails the test otherwise). */
+static void hold_one(struct hw_store *s, unsigned id, const char *key)
+{
+	uint8_t buf[256];
+	size_t len = kv_record(buf, sizeof buf, id, "T1", key, "1");
+	struct hw_submit sub = {.data = buf, .len = len};
+	struct hw_result r;
+	struct hw_batch b;
+	assert_int_equal(hw_store_prepare(s, 1, NOW_MS, &sub, 1, &r, &b), 0);
+	assert_int_equal(r.code, 0);
+	assert_int_equal(hw_store_hold(s), 0);
+}
+
+/* Held batches stay invisible to readers until committed, an aborted batch after them
+ * drops only itself, and the commit makes every held one readable. */
+static void test_hold_then_commit(void **state)
+{
+	struct fx *f = *state;
+	hold_one(f->s, 1, "a");
+	hold_one(f->s, 2, "b");
+	uint64_t held;
+	assert_true(hw_store_held(f->s, &held));
+	assert_int_equal(held, 2);
+	uint8_t buf[4096], c[256];
+	size_t len;
+	uint64_t last;
+	assert_int_equal(hw_store_read_entries(f->s, 1, 10, buf, sizeof buf, &len, &last), 0);
+	assert_int_equal(last, 0);
+	struct hw_submit sub = {.data = c, .len = kv_record(c, sizeof c, 3, "T1", "c", "1")};
+	struct hw_result r;
+	struct hw_batch b;
+	assert_int_equal(hw_store_prepare(f->s, 1, NOW_MS, &sub, 1, &r, &b), 0);
+	assert_int_equal(b.first_lsn, 3);
+	hw_store_abort(f->s);
+	assert_int_equal(hw_store_commit(f->s), 0);
+	assert_false(hw_store_held(f->s, &held));
+	struct hw_head h;
+	hw_store_head(f->s, &h);
+	assert_int_equal(h.lsn, 2);
+	assert_int_equal(hw_store_read_entries(f->s, 1, 10, buf, sizeof buf, &len, &last), 0);
+	assert_int_equal(last, 2);
+}
+
+/* A MAP_FULL in a batch after held ones commits those first, grows the map and retries:
+ * nothing held is lost. */
+static void test_hold_map_full(void **state)
+{
+	struct fx *f = *state;
+	hw_store_close(f->s);
+	struct hw_fault fault;
+	hw_fault_arm(&fault, 1, 1);
+	struct hw_store_opts o = {.map_bytes = 256 * 1024, .mapfull_fault = &fault};
+	assert_int_equal(hw_store_open(f->dir, &o, &f->s), 0);
+	hold_one(f->s, 1, "a"); /* the fault's first tick passes */
+	hold_one(f->s, 2, "b"); /* the second fires: held "a" is committed, then "b" retried */
+	assert_int_equal(fault.fired, 1);
+	struct hw_head h;
+	hw_store_head(f->s, &h);
+	assert_int_equal(h.lsn, 1);
+	assert_int_equal(hw_store_commit(f->s), 0);
+	hw_store_head(f->s, &h);
+	assert_int_equal(h.lsn, 2);
+}
+
 /* A failed commit stops the store for good; reopening shows the batch left nothing. */
 static void test_commit_failure_is_sticky(void **state)
 {
@@ -647,6 +711,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_determinism, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_append_refuses_bad_entries, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_map_full_grows, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hold_then_commit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hold_map_full, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_commit_failure_is_sticky, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_disk_full, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_read_only_and_format, setup, teardown),

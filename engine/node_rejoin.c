@@ -1,0 +1,157 @@
+/* node_rejoin.c: an old primary comes back with entries the new primary never got (it
+ * took them while cut off, in local mode, and acknowledged none of them under RPO 0: see
+ * docs/operations.md "Rejoin"). The new primary answers its hello with the epochs of its
+ * log (REJOIN) and refuses it (HW_EDIVERGED); this node then finds the last entry both
+ * logs hold (replica/rejoin.h), moves its own later entries into the quarantine table,
+ * rebuilds its state up to that entry (hw_store_rewind) and follows again.
+ *
+ * The rewind runs from the reconnect timer, never inside the connection's callbacks: the
+ * writer and the log stop first (the writer applies what it took, so the store holds the
+ * whole log), the store rewinds, the log is reset to the new head, and the store, log and
+ * writer reopen as after a snapshot. A node that finds nothing to cut (the logs part
+ * where the epochs agree: they should not) stops with needs_rejoin instead of looping.
+ *
+ * Logs: rejoin_offered (primary), rejoin_planned, rejoined, needs_rejoin. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/log.h"
+#include "engine/node_int.h"
+#include "replica/rejoin.h"
+#include "wire.pb-c.h"
+
+static int64_t wall_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static double mono_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void hw__rejoin_offer(struct hw_session *s, uint64_t its_lsn)
+{
+	struct hw_node *n = s->node;
+	struct hw_epoch_map *m = malloc(sizeof *m);
+	int rc = m != NULL ? hw_epoch_map_build(n->store, its_lsn, m) : HW_ENOMEM;
+	if (rc == 0) {
+		Hawser__Wire__V1__Rejoin r = HAWSER__WIRE__V1__REJOIN__INIT;
+		r.epoch = n->epoch;
+		r.base_lsn = m->base_lsn;
+		r.last_lsn = m->last_lsn;
+		r.n_epochs = r.n_first_lsns = m->n;
+		r.epochs = m->epoch;
+		r.first_lsns = m->first_lsn;
+		rc = hw__node_send_msg(s->conn, HW_FRAME_REJOIN, &r);
+	}
+	hw_log("rejoin_offered", "its_lsn=%llu epochs=%u code=%s", (unsigned long long)its_lsn,
+	       m != NULL ? m->n : 0, hw_errname(rc));
+	free(m);
+}
+
+int hw__rejoin_on_frame(struct hw_node *n, const struct hw_frame *f)
+{
+	Hawser__Wire__V1__Rejoin *r = hawser__wire__v1__rejoin__unpack(NULL, f->len, f->body);
+	if (r == NULL)
+		return HW_EFRAME;
+	int rc = hw__election_primary_frame(n, r->epoch, false);
+	if (rc == 0 && (r->n_epochs != r->n_first_lsns || r->n_epochs > HW_REJOIN_EPOCHS_MAX))
+		rc = HW_EPROTOCOL;
+	if (rc == 0 && n->rejoin == NULL && (n->rejoin = malloc(sizeof *n->rejoin)) == NULL)
+		rc = HW_ENOMEM;
+	if (rc == 0) {
+		struct hw_epoch_map *m = n->rejoin;
+		m->base_lsn = r->base_lsn;
+		m->last_lsn = r->last_lsn;
+		m->n = (uint32_t)r->n_epochs;
+		memcpy(m->epoch, r->epochs, m->n * sizeof m->epoch[0]);
+		memcpy(m->first_lsn, r->first_lsns, m->n * sizeof m->first_lsn[0]);
+	}
+	hawser__wire__v1__rejoin__free_unpacked(r, NULL);
+	return rc;
+}
+
+bool hw__rejoin_planned(struct hw_node *n)
+{
+	if (n->rejoin == NULL || n->voters == NULL)
+		return false;
+	hw_log("rejoin_planned", "primary=%s our_lsn=%llu", n->cfg.primary,
+	       (unsigned long long)hw_wal_last(n->wal)->lsn);
+	return true;
+}
+
+/* The log in front still holds the suffix: restart it at the store's new head. */
+static int wal_reset_to_store(struct hw_node *n)
+{
+	char dir[HW_PATH_CHARS_MAX + 8];
+	snprintf(dir, sizeof dir, "%s/wal", n->cfg.data_dir);
+	struct hw_head last, head;
+	struct hw_wal *w;
+	int rc = hw_wal_open(dir, &w, &last);
+	if (rc != 0)
+		return rc;
+	hw_store_head(n->store, &head);
+	rc = hw_wal_reset(w, &head);
+	hw_wal_close(w);
+	return rc;
+}
+
+/* Find the common point and rewind to it. *cut: something was quarantined. */
+static int rewind_store(struct hw_node *n, uint64_t *common, uint64_t *moved)
+{
+	struct hw_head h;
+	hw_store_head(n->store, &h);
+	int rc = hw_rejoin_common(n->store, n->rejoin, common);
+	if (rc != 0 || *common >= h.lsn)
+		return rc != 0 ? rc : HW_EDIVERGED;
+	char why[HW_REWIND_WHY_MAX + 1];
+	snprintf(why, sizeof why, "rejoin epoch=%llu primary=%s", (unsigned long long)n->epoch,
+		 n->cfg.primary);
+	rc = hw_store_rewind(n->store, *common, wall_ms(), why, moved);
+	return rc == 0 ? wal_reset_to_store(n) : rc;
+}
+
+int hw__rejoin_run(struct hw_node *n)
+{
+	double t0 = mono_s();
+	hw_writer_stop(n->writer); /* applies what it took: the store holds the whole log */
+	n->writer = NULL;
+	hw_wal_close(n->wal);
+	n->wal = NULL;
+	uint64_t common = 0, moved = 0;
+	int rc = rewind_store(n, &common, &moved);
+	free(n->rejoin);
+	n->rejoin = NULL;
+	if (rc != 0)
+		hw_log("needs_rejoin", "primary=%s code=%s common_lsn=%llu what=\"%s\"",
+		       n->cfg.primary, hw_errname(rc), (unsigned long long)common,
+		       "cannot set the divergent suffix aside; not following");
+	/* Whether the rewind held or not, the store and its log reopen. */
+	hw_store_close(n->store);
+	n->store = NULL;
+	int orc = hw__node_open_store(n);
+	if (orc == 0)
+		orc = hw__standby_restart(n);
+	if (orc != 0) {
+		hw__node_storage_failed(n, orc, "rejoin");
+		return orc;
+	}
+	hw__election_progress(n);
+	if (rc == 0)
+		hw_log("rejoined", "common_lsn=%llu quarantined=%llu seconds=%.3f",
+		       (unsigned long long)common, (unsigned long long)moved, mono_s() - t0);
+	return rc;
+}
+
+void hw__rejoin_stop(struct hw_node *n)
+{
+	free(n->rejoin);
+	n->rejoin = NULL;
+}

@@ -1,0 +1,185 @@
+/* rejoin.c: epoch maps, the common point of two logs, reading the quarantine
+ * (replica/rejoin.h). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/assert.h"
+#include "replica/rejoin.h"
+#include "replica/store_int.h"
+
+int hw_store_epoch_at(struct hw_store *s, uint64_t lsn, uint64_t *epoch)
+{
+	struct hw_head b;
+	int rc = hw_store_base(s, &b);
+	if (rc != 0)
+		return rc;
+	if (lsn == 0 || lsn == b.lsn) {
+		*epoch = lsn == 0 ? 0 : b.epoch;
+		return 0;
+	}
+	uint8_t *e;
+	size_t len;
+	rc = hw_store_read_entry(s, lsn, &e, &len);
+	if (rc != 0)
+		return rc;
+	struct hw_entry d;
+	rc = hw_entry_decode(e, len, &d);
+	*epoch = d.epoch;
+	free(e);
+	return rc;
+}
+
+/* First LSN in (lo, hi] whose epoch is above e, or hi + 1: epochs never fall along a log. */
+static int next_epoch_start(struct hw_store *s, uint64_t lo, uint64_t hi, uint64_t e, uint64_t *out)
+{
+	uint64_t a = lo + 1, b = hi + 1; /* the answer is in [a, b] */
+	while (a < b) {
+		uint64_t mid = a + (b - a) / 2, me;
+		int rc = hw_store_epoch_at(s, mid, &me);
+		if (rc != 0)
+			return rc;
+		if (me > e)
+			b = mid;
+		else
+			a = mid + 1;
+	}
+	*out = a;
+	return 0;
+}
+
+int hw_epoch_map_build(struct hw_store *s, uint64_t upto, struct hw_epoch_map *m)
+{
+	struct hw_head b, h;
+	int rc = hw_store_base(s, &b);
+	if (rc == 0)
+		rc = hw_store_head(s, &h);
+	if (rc != 0)
+		return rc;
+	memset(m, 0, sizeof *m);
+	m->base_lsn = b.lsn;
+	m->last_lsn = upto < h.lsn ? upto : h.lsn;
+	for (uint64_t at = b.lsn + 1; at <= m->last_lsn && rc == 0;) {
+		uint64_t e, next;
+		rc = hw_store_epoch_at(s, at, &e);
+		if (rc == 0)
+			rc = next_epoch_start(s, at, m->last_lsn, e, &next);
+		if (rc != 0)
+			break;
+		if (m->n == HW_REJOIN_EPOCHS_MAX) { /* keep the newest */
+			memmove(m->epoch, m->epoch + 1, (m->n - 1) * sizeof m->epoch[0]);
+			memmove(m->first_lsn, m->first_lsn + 1,
+				(m->n - 1) * sizeof m->first_lsn[0]);
+			m->n--;
+		}
+		m->epoch[m->n] = e;
+		m->first_lsn[m->n++] = at;
+		at = next;
+	}
+	return rc;
+}
+
+/* Epoch m says its log holds at lsn, in (first boundary, last]. */
+static uint64_t map_epoch(const struct hw_epoch_map *m, uint64_t lsn)
+{
+	uint64_t e = 0;
+	for (uint32_t i = 0; i < m->n && m->first_lsn[i] <= lsn; i++)
+		e = m->epoch[i];
+	return e;
+}
+
+/* Both logs hold the same entry at lsn (lsn within what m covers). */
+static int agree(struct hw_store *s, const struct hw_epoch_map *m, uint64_t lsn, bool *yes)
+{
+	uint64_t own;
+	int rc = hw_store_epoch_at(s, lsn, &own);
+	*yes = rc == 0 && own == map_epoch(m, lsn);
+	return rc;
+}
+
+int hw_rejoin_common(struct hw_store *s, const struct hw_epoch_map *m, uint64_t *common)
+{
+	struct hw_head h;
+	int rc = hw_store_head(s, &h);
+	if (rc != 0)
+		return rc;
+	uint64_t hi = h.lsn < m->last_lsn ? h.lsn : m->last_lsn;
+	if (m->n == 0 || hi < m->first_lsn[0]) {
+		*common = 0;
+		return m->base_lsn == 0 ? 0 : HW_ENOTFOUND;
+	}
+	uint64_t lo = m->first_lsn[0];
+	bool yes;
+	rc = agree(s, m, lo, &yes);
+	if (rc != 0 || !yes) { /* they part before the map: only a start from 0 is known */
+		*common = 0;
+		return rc != 0 ? rc : lo == 1 ? 0 : HW_ENOTFOUND;
+	}
+	while (lo < hi) { /* agree(lo) holds; find the last LSN that agrees in [lo, hi] */
+		uint64_t mid = lo + (hi - lo + 1) / 2;
+		rc = agree(s, m, mid, &yes);
+		if (rc != 0)
+			return rc;
+		if (yes)
+			lo = mid;
+		else
+			hi = mid - 1;
+	}
+	*common = lo;
+	return 0;
+}
+
+static uint64_t le64(const uint8_t *p)
+{
+	uint64_t v = 0;
+	for (int i = 7; i >= 0; i--)
+		v = (v << 8) | p[i];
+	return v;
+}
+
+/* Decode one quarantine row. */
+static int row_decode(const MDB_val *k, const MDB_val *v, struct hw_quarantined *q)
+{
+	const uint8_t *p = v->mv_data;
+	if (k->mv_size != 8 || v->mv_size < 10)
+		return HW_ECORRUPT;
+	size_t why_len = (size_t)p[8] | (size_t)p[9] << 8;
+	if (why_len > HW_REWIND_WHY_MAX || v->mv_size < 10 + why_len)
+		return HW_ECORRUPT;
+	q->lsn = hw_lsn_from_key(k);
+	q->quarantined_ms = (int64_t)le64(p);
+	memcpy(q->why, p + 10, why_len);
+	q->why[why_len] = '\0';
+	q->raw = p + 10 + why_len;
+	q->raw_len = v->mv_size - 10 - why_len;
+	if (hw_entry_decode(q->raw, q->raw_len, &q->entry) != 0 || q->entry.lsn != q->lsn)
+		return HW_ECORRUPT;
+	return 0;
+}
+
+int hw_quarantine_each(struct hw_store *s, int (*cb)(void *arg, const struct hw_quarantined *q),
+		       void *arg)
+{
+	MDB_txn *txn;
+	int rc = hw__store_read_begin(s, &txn);
+	if (rc != 0)
+		return rc;
+	MDB_cursor *cur;
+	rc = hw_mdb_err(mdb_cursor_open(txn, s->t.quarantine, &cur));
+	if (rc != 0) {
+		hw__store_read_end(s, txn);
+		return rc;
+	}
+	MDB_val k, v;
+	struct hw_quarantined q;
+	int mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+	for (; mrc == 0 && rc == 0; mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		rc = row_decode(&k, &v, &q);
+		if (rc == 0)
+			rc = cb(arg, &q);
+	}
+	if (rc == 0 && mrc != MDB_NOTFOUND)
+		rc = hw_mdb_err(mrc);
+	mdb_cursor_close(cur);
+	hw__store_read_end(s, txn);
+	return rc;
+}

@@ -1,0 +1,246 @@
+/* test_rewind.c: rewinding a store to the common point of two logs (replica/rejoin.h,
+ * hw_store_rewind): epoch maps, the common point, the quarantine and the rebuilt state. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <cmocka.h>
+
+#include "replica/entry.h"
+#include "replica/record.h"
+#include "replica/rejoin.h"
+#include "replica/store.h"
+
+#define NOW_MS 1790000000000LL /* a fixed clock keeps runs identical */
+
+struct fx {
+	char root[256];
+	struct hw_store *a; /* the old primary */
+	struct hw_store *b; /* the new primary */
+};
+
+static struct hw_store *make_store(struct fx *f, const char *name)
+{
+	char dir[300];
+	snprintf(dir, sizeof dir, "%s/%s", f->root, name);
+	struct hw_store *s;
+	assert_int_equal(hw_store_init(dir), 0);
+	assert_int_equal(hw_store_open(dir, NULL, &s), 0);
+	return s;
+}
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof *f);
+	const char *tmp = getenv("HW_TEST_TMP");
+	if (tmp == NULL)
+		tmp = "/tmp";
+	mkdir(tmp, 0700);
+	snprintf(f->root, sizeof f->root, "%s/rewind-XXXXXX", tmp);
+	assert_non_null(mkdtemp(f->root));
+	f->a = make_store(f, "a");
+	f->b = make_store(f, "b");
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+	hw_store_close(f->a);
+	hw_store_close(f->b);
+	char cmd[300];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->root);
+	int rc = system(cmd);
+	free(f);
+	return rc == 0 ? 0 : -1;
+}
+
+/* Submit one key/value record with record_id id and value value in epoch. */
+static void put(struct hw_store *s, uint64_t epoch, unsigned id, const char *value)
+{
+	Tos__V1__Record r = TOS__V1__RECORD__INIT;
+	Tos__V1__KvPut kv = TOS__V1__KV_PUT__INIT;
+	uint8_t rid[16] = {0}, buf[256];
+	memcpy(rid, &id, sizeof id);
+	r.record_id.data = rid;
+	r.record_id.len = sizeof rid;
+	r.tenant_id = "T1";
+	r.facility_id = "JPNGO-NCB";
+	r.event_time_ms = NOW_MS - 1000;
+	r.schema_version = 1;
+	kv.key = "k";
+	kv.value.data = (uint8_t *)value;
+	kv.value.len = strlen(value);
+	r.payload_case = TOS__V1__RECORD__PAYLOAD_KV_PUT;
+	r.kv_put = &kv;
+	struct hw_submit sub = {.data = buf, .len = hw_record_encode(&r, buf, sizeof buf)};
+	struct hw_result res;
+	assert_int_equal(hw_store_submit(s, epoch, NOW_MS, &sub, 1, &res), 0);
+	assert_int_equal(res.code, 0);
+}
+
+/* Replicate entries from..to of src to dst, as a standby takes them. */
+static void copy(struct hw_store *src, struct hw_store *dst, uint64_t from, uint64_t to)
+{
+	for (uint64_t l = from; l <= to; l++) {
+		uint8_t *e;
+		size_t len;
+		assert_int_equal(hw_store_read_entry(src, l, &e, &len), 0);
+		const uint8_t *p = e;
+		assert_int_equal(hw_store_append_entries(dst, &p, &len, 1, NULL), 0);
+		free(e);
+	}
+}
+
+static void assert_same_state(struct hw_store *x, struct hw_store *y)
+{
+	uint8_t dx[HW_HASH_BYTES], dy[HW_HASH_BYTES];
+	struct hw_head hx, hy;
+	assert_int_equal(hw_store_digest(x, dx), 0);
+	assert_int_equal(hw_store_digest(y, dy), 0);
+	assert_memory_equal(dx, dy, HW_HASH_BYTES);
+	assert_int_equal(hw_store_head(x, &hx), 0);
+	assert_int_equal(hw_store_head(y, &hy), 0);
+	assert_int_equal(hx.lsn, hy.lsn);
+	assert_memory_equal(hx.hash, hy.hash, HW_HASH_BYTES);
+}
+
+/* The common point a diverged node finds from the new primary's epoch map. */
+static uint64_t common_of(struct fx *f)
+{
+	struct hw_head ha;
+	assert_int_equal(hw_store_head(f->a, &ha), 0);
+	struct hw_epoch_map m;
+	assert_int_equal(hw_epoch_map_build(f->b, ha.lsn, &m), 0);
+	uint64_t common = UINT64_MAX;
+	assert_int_equal(hw_rejoin_common(f->a, &m, &common), 0);
+	return common;
+}
+
+struct rows {
+	uint64_t lsn[8];
+	uint64_t epoch[8];
+	int n;
+	char why[HW_REWIND_WHY_MAX + 1];
+};
+
+static int row_cb(void *arg, const struct hw_quarantined *q)
+{
+	struct rows *r = arg;
+	assert_true(r->n < 8);
+	r->lsn[r->n] = q->lsn;
+	r->epoch[r->n++] = q->entry.epoch;
+	assert_int_equal(q->quarantined_ms, NOW_MS + 5);
+	snprintf(r->why, sizeof r->why, "%s", q->why);
+	return 0;
+}
+
+/* An old primary took 6..8 in epoch 2 that the new one never got; the new one took 6..9
+ * in epoch 3 (6 and 7 reusing the lost record_ids with other values): the common point
+ * is 5, the rewind quarantines 6..8 and the state rebuilt at 5 then follows to equality. */
+static void test_rewind_diverged(void **state)
+{
+	struct fx *f = *state;
+	for (unsigned i = 1; i <= 5; i++)
+		put(f->a, 1, i, "base");
+	copy(f->a, f->b, 1, 5);
+	uint8_t at5[HW_HASH_BYTES];
+	assert_int_equal(hw_store_digest(f->b, at5), 0);
+	for (unsigned i = 6; i <= 8; i++)
+		put(f->a, 2, i, "lost");
+	for (unsigned i = 6; i <= 9; i++)
+		put(f->b, 3, i, "kept");
+	assert_int_equal(common_of(f), 5);
+	uint64_t moved = 0;
+	assert_int_equal(hw_store_rewind(f->a, 5, NOW_MS + 5, "rejoin epoch=3", &moved), 0);
+	assert_int_equal(moved, 3);
+	uint8_t d[HW_HASH_BYTES];
+	assert_int_equal(hw_store_digest(f->a, d), 0);
+	assert_memory_equal(d, at5, HW_HASH_BYTES);
+	struct rows r = {0};
+	assert_int_equal(hw_quarantine_each(f->a, row_cb, &r), 0);
+	assert_int_equal(r.n, 3);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(r.lsn[i], 6 + (uint64_t)i);
+		assert_int_equal(r.epoch[i], 2);
+	}
+	assert_string_equal(r.why, "rejoin epoch=3");
+	copy(f->b, f->a, 6, 9);
+	assert_same_state(f->a, f->b);
+}
+
+/* The new primary received part of the old one's last epoch (6, 7) before taking over:
+ * those entries are shared, so the common point is 7 and only 8 is quarantined. */
+static void test_common_inside_epoch(void **state)
+{
+	struct fx *f = *state;
+	for (unsigned i = 1; i <= 5; i++)
+		put(f->a, 1, i, "base");
+	for (unsigned i = 6; i <= 8; i++)
+		put(f->a, 2, i, "epoch2");
+	copy(f->a, f->b, 1, 7);
+	put(f->b, 3, 20, "new");
+	put(f->b, 3, 21, "new");
+	assert_int_equal(common_of(f), 7);
+	uint64_t moved = 0;
+	assert_int_equal(hw_store_rewind(f->a, 7, NOW_MS + 5, "rejoin", &moved), 0);
+	assert_int_equal(moved, 1);
+	copy(f->b, f->a, 8, 9);
+	assert_same_state(f->a, f->b);
+}
+
+/* A node behind the primary (a prefix of its log) finds its own head as the common
+ * point, and a node with nothing in common from LSN 1 finds 0 and rewinds to empty. */
+static void test_common_prefix_and_none(void **state)
+{
+	struct fx *f = *state;
+	for (unsigned i = 1; i <= 4; i++)
+		put(f->b, 1, i, "b");
+	copy(f->b, f->a, 1, 2);
+	assert_int_equal(common_of(f), 2);
+	hw_store_close(f->a);
+	f->a = make_store(f, "c");
+	put(f->a, 2, 100, "other"); /* another chain, written in epochs B never had */
+	put(f->a, 2, 101, "other");
+	assert_int_equal(common_of(f), 0);
+	uint64_t moved = 0;
+	assert_int_equal(hw_store_rewind(f->a, 0, NOW_MS + 5, "rejoin", &moved), 0);
+	assert_int_equal(moved, 2);
+	copy(f->b, f->a, 1, 4);
+	assert_same_state(f->a, f->b);
+}
+
+/* A rewind past the head is refused, a rewind to the head moves nothing, and a pruned
+ * log (which cannot rebuild the state) is refused with HW_ENOTFOUND, changing nothing. */
+static void test_rewind_refusals(void **state)
+{
+	struct fx *f = *state;
+	for (unsigned i = 1; i <= 6; i++)
+		put(f->a, 1, i, "v");
+	uint64_t moved = 99;
+	assert_int_equal(hw_store_rewind(f->a, 7, NOW_MS, "x", &moved), HW_ERANGE);
+	assert_int_equal(hw_store_rewind(f->a, 6, NOW_MS, "x", &moved), 0);
+	assert_int_equal(moved, 0);
+	assert_int_equal(hw_store_prune(f->a, 3), 0);
+	assert_int_equal(hw_store_rewind(f->a, 4, NOW_MS, "x", &moved), HW_ENOTFOUND);
+	struct hw_head h;
+	assert_int_equal(hw_store_head(f->a, &h), 0);
+	assert_int_equal(h.lsn, 6);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_rewind_diverged, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_common_inside_epoch, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_common_prefix_and_none, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rewind_refusals, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
