@@ -1,6 +1,6 @@
 /* proc.h: what the integration tests that run real hawser processes share: spawn the
  * hawser binary ($HW_BIN) with its stderr on a pipe, wait with a deadline for a log line
- * (tests synchronise on events the node reports, never on sleeps), stop, kill and reap;
+ * (tests synchronise on events the node reports, never by waiting blind), stop, kill and reap;
  * free loopback ports and scratch directories; a node's config and status; and a load
  * that submits generated records through the client library and keeps every outcome.
  *
@@ -58,7 +58,7 @@ int hw_proc_start(struct hw_proc *p, const char *log_path, const char *const *ar
 
 /* Read what the child has written to stderr, waiting at most timeout_ms (0: do not
  * wait) for the first bytes. This is also how a test pauses between two status looks:
- * on the child's pipe, never in sleep(). Returns the bytes read, 0 on timeout, or -1
+ * on the child's pipe, never by waiting blind. Returns the bytes read, 0 on timeout, or -1
  * once the pipe is at EOF. */
 long hw_proc_pump(struct hw_proc *p, int timeout_ms);
 
