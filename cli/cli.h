@@ -56,6 +56,13 @@ typedef int hw_cli_opt_cb(void *arg, int key, const char *value);
 int hw_cli_parse(const struct hw_cli_cmd *cmd, int argc, char **argv, const struct option *opts,
 		 hw_cli_opt_cb *cb, void *arg, char **pos, int npos);
 
+/* A daemon's foreground command (`hawser node`, `hawser witness`, cli/cmd_serve.c): parse
+ * its one option, --config FILE (required), then serve(FILE), which opens the daemon, runs
+ * it until SIGINT or SIGTERM and closes it, returning 0 or a negative code. Returns
+ * HW_CLI_OK when serve returned 0, HW_CLI_ERROR when not, or hw_cli_parse's other code. */
+int hw_cli_serve_config(const struct hw_cli_cmd *cmd, int argc, char **argv,
+			int (*serve)(const char *config));
+
 /* Report a usage error in words (printf format) plus the usage; returns HW_CLI_USAGE. */
 int hw_cli_usage_error(const struct hw_cli_cmd *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

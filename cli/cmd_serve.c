@@ -1,4 +1,5 @@
-/* cmd_serve.c: `hawser node`: run a node in the foreground. */
+/* cmd_serve.c: `hawser node`: run a node in the foreground; and the --config parsing it
+ * shares with `hawser witness`. */
 #include <stdio.h>
 
 #include "cli/cli.h"
@@ -11,7 +12,8 @@ static int opt_config(void *arg, int key, const char *value)
 	return 0;
 }
 
-static int run_node(const struct hw_cli_cmd *cmd, int argc, char **argv)
+int hw_cli_serve_config(const struct hw_cli_cmd *cmd, int argc, char **argv,
+			int (*serve)(const char *config))
 {
 	static const struct option opts[] = {{"config", required_argument, NULL, 'c'}, {0}};
 	const char *config = NULL;
@@ -20,13 +22,23 @@ static int run_node(const struct hw_cli_cmd *cmd, int argc, char **argv)
 		return rc;
 	if (config == NULL)
 		return hw_cli_usage_error(cmd, "--config FILE is required");
+	return serve(config) == 0 ? HW_CLI_OK : HW_CLI_ERROR;
+}
+
+static int serve_node(const char *config)
+{
 	struct hw_node *n;
-	rc = hw_node_open(config, &n);
+	int rc = hw_node_open(config, &n);
 	if (rc != 0)
-		return HW_CLI_ERROR;
+		return rc;
 	rc = hw_node_run(n);
 	hw_node_close(n);
-	return rc == 0 ? HW_CLI_OK : HW_CLI_ERROR;
+	return rc;
+}
+
+static int run_node(const struct hw_cli_cmd *cmd, int argc, char **argv)
+{
+	return hw_cli_serve_config(cmd, argc, argv, serve_node);
 }
 
 const struct hw_cli_cmd hw_cli_node = {

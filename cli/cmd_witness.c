@@ -4,29 +4,20 @@
 #include "cli/cli.h"
 #include "engine/witness.h"
 
-static int opt_config(void *arg, int key, const char *value)
+static int serve_witness(const char *config)
 {
-	(void)key;
-	*(const char **)arg = value;
-	return 0;
+	struct hw_witness *w;
+	int rc = hw_witness_open(config, &w);
+	if (rc != 0)
+		return rc;
+	rc = hw_witness_run(w);
+	hw_witness_close(w);
+	return rc;
 }
 
 static int run_witness(const struct hw_cli_cmd *cmd, int argc, char **argv)
 {
-	static const struct option opts[] = {{"config", required_argument, NULL, 'c'}, {0}};
-	const char *config = NULL;
-	int rc = hw_cli_parse(cmd, argc, argv, opts, opt_config, &config, NULL, 0);
-	if (rc != HW_CLI_RUN)
-		return rc;
-	if (config == NULL)
-		return hw_cli_usage_error(cmd, "--config FILE is required");
-	struct hw_witness *w;
-	rc = hw_witness_open(config, &w);
-	if (rc != 0)
-		return HW_CLI_ERROR;
-	rc = hw_witness_run(w);
-	hw_witness_close(w);
-	return rc == 0 ? HW_CLI_OK : HW_CLI_ERROR;
+	return hw_cli_serve_config(cmd, argc, argv, serve_witness);
 }
 
 const struct hw_cli_cmd hw_cli_witness = {

@@ -10,6 +10,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -336,6 +337,79 @@ int hw_proc_run(const char *log_path, char *out, size_t cap, int timeout_ms,
 	while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
 	}
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+/* Read both pipes until both reach EOF, into c; false when one outgrows its buffer. */
+static bool capture_drain(int out_fd, int err_fd, struct hw_capture *c)
+{
+	struct pollfd p[2] = {{out_fd, POLLIN, 0}, {err_fd, POLLIN, 0}};
+	char *buf[2] = {c->out, c->err};
+	size_t *len[2] = {&c->out_len, &c->err_len};
+	int open_count = 2;
+	bool fits = true;
+	while (open_count > 0 && fits) {
+		if (poll(p, 2, -1) < 0 && errno != EINTR)
+			break;
+		for (int i = 0; i < 2; i++) {
+			if (p[i].fd < 0 || !(p[i].revents & (POLLIN | POLLHUP | POLLERR)))
+				continue;
+			size_t room = HW_CAPTURE_BYTES_MAX - *len[i];
+			if (room == 0) {
+				fits = false;
+				break;
+			}
+			ssize_t n = read(p[i].fd, buf[i] + *len[i], room);
+			if (n > 0) {
+				*len[i] += (size_t)n;
+			} else if (!(n < 0 && errno == EINTR)) {
+				p[i].fd = -1; /* EOF: closed by the caller */
+				open_count--;
+			}
+		}
+	}
+	c->out[c->out_len] = '\0';
+	c->err[c->err_len] = '\0';
+	return fits;
+}
+
+int hw_proc_capture(struct hw_capture *c, const char *bin, ...)
+{
+	/* One more than spawn() takes, so that too many arguments are its -E2BIG. */
+	const char *args[HW_PROC_ARGS_MAX + 2];
+	va_list ap;
+	va_start(ap, bin);
+	int n = 0;
+	for (const char *a; n <= HW_PROC_ARGS_MAX && (a = va_arg(ap, const char *)) != NULL;)
+		args[n++] = a;
+	va_end(ap);
+	args[n] = NULL;
+	c->out_len = c->err_len = 0;
+	int out[2], err[2];
+	if (pipe2(out, O_CLOEXEC) != 0)
+		return -errno;
+	if (pipe2(err, O_CLOEXEC) != 0) {
+		close(out[0]);
+		close(out[1]);
+		return -errno;
+	}
+	pid_t pid = spawn(bin, args, out[1], err[1]);
+	close(out[1]);
+	close(err[1]);
+	bool fits = pid > 0 && capture_drain(out[0], err[0], c);
+	close(out[0]);
+	close(err[0]);
+	if (pid < 0)
+		return (int)pid;
+	if (!fits)
+		kill(pid, SIGKILL);
+	int st;
+	pid_t got;
+	while ((got = waitpid(pid, &st, 0)) < 0 && errno == EINTR) {
+	}
+	if (got != pid)
+		return -ECHILD;
+	c->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	return fits ? c->status : -EFBIG;
 }
 
 /* ---- nodes -------------------------------------------------------------------------- */

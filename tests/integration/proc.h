@@ -93,6 +93,23 @@ void hw_proc_kill(struct hw_proc *p);
 int hw_proc_run(const char *log_path, char *out, size_t cap, int timeout_ms,
 		const char *const *args);
 
+/* What hw_proc_capture() keeps of a command's run: its exit code (128 + signal when
+ * killed) and its stdout and stderr, each NUL-terminated. */
+#define HW_CAPTURE_BYTES_MAX (1u << 20)
+struct hw_capture {
+	int status;
+	char out[HW_CAPTURE_BYTES_MAX + 1];
+	size_t out_len;
+	char err[HW_CAPTURE_BYTES_MAX + 1];
+	size_t err_len;
+};
+
+/* Run bin with the arguments after it (NULL-terminated, at most HW_PROC_ARGS_MAX) to
+ * completion, its stdout and stderr each into c. Returns c->status, or a negative code:
+ * -EFBIG when the command printed more than HW_CAPTURE_BYTES_MAX on either stream (a
+ * runaway: the caller fails the test). */
+int hw_proc_capture(struct hw_capture *c, const char *bin, ...);
+
 /* VmRSS of a process in KiB, from /proc/PID/status; negative on error. */
 long hw_proc_rss_kib(pid_t pid);
 

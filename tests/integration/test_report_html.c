@@ -5,120 +5,43 @@
  * each with its verdict. Exit 77 with the reason when chromium is not installed. */
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <setjmp.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
+
+#include "tests/integration/proc.h"
 
 #define END_MS "1795687200000"
 
 static const char *hw_bin;
 
-/* Output a command may print before the test calls it runaway. */
-#define CAPTURE_BYTES_MAX (1u << 20)
-#define ARGS_MAX          24
-
-struct run {
-	int status; /* exit code, or 128 + signal */
-	char out[CAPTURE_BYTES_MAX + 1];
-	size_t out_len;
-	char err[CAPTURE_BYTES_MAX + 1];
-	size_t err_len;
-};
-
 struct fix {
 	char dir[4096]; /* the test's own temporary directory */
-	struct run r;
+	struct hw_capture r;
 };
 
-/* Read both pipes until both reach EOF, keeping at most CAPTURE_BYTES_MAX of each. */
-static void drain(int out_fd, int err_fd, struct run *r)
+/* A command that cannot be run, or prints more than the capture holds (a runaway), fails
+ * the test. */
+static int checked(int rc)
 {
-	struct pollfd p[2] = {{out_fd, POLLIN, 0}, {err_fd, POLLIN, 0}};
-	char *buf[2] = {r->out, r->err};
-	size_t *len[2] = {&r->out_len, &r->err_len};
-	int open_count = 2;
-	while (open_count > 0) {
-		assert_true(poll(p, 2, -1) > 0 || errno == EINTR);
-		for (int i = 0; i < 2; i++) {
-			if (p[i].fd < 0 || !(p[i].revents & (POLLIN | POLLHUP | POLLERR)))
-				continue;
-			size_t room = CAPTURE_BYTES_MAX - *len[i];
-			assert_true(room > 0); /* bounded: a runaway command fails the test */
-			ssize_t n = read(p[i].fd, buf[i] + *len[i], room);
-			if (n > 0) {
-				*len[i] += (size_t)n;
-				continue;
-			}
-			close(p[i].fd);
-			p[i].fd = -1;
-			open_count--;
-		}
-	}
-	r->out[r->out_len] = '\0';
-	r->err[r->err_len] = '\0';
+	assert_true(rc >= 0);
+	return rc;
 }
 
 /* Run bin with the given arguments (NULL-terminated), capturing its output. */
-static int run(struct run *r, const char *bin, ...)
-{
-	char *argv[ARGS_MAX + 2] = {(char *)bin};
-	va_list ap;
-	va_start(ap, bin);
-	int argc = 1;
-	for (char *a; (a = va_arg(ap, char *)) != NULL;) {
-		assert_true(argc <= ARGS_MAX);
-		argv[argc++] = a;
-	}
-	va_end(ap);
-	int out[2], err[2];
-	assert_int_equal(pipe(out), 0);
-	assert_int_equal(pipe(err), 0);
-	pid_t pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		dup2(out[1], STDOUT_FILENO);
-		dup2(err[1], STDERR_FILENO);
-		close(out[0]);
-		close(err[0]);
-		execv(bin, argv);
-		_exit(127);
-	}
-	close(out[1]);
-	close(err[1]);
-	r->out_len = r->err_len = 0;
-	drain(out[0], err[0], r);
-	int st;
-	assert_int_equal(waitpid(pid, &st, 0), pid);
-	r->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-	return r->status;
-}
-
-static int rm_tree(const char *p)
-{
-	char cmd[4200];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", p);
-	return system(cmd);
-}
+#define run(r, bin, ...) checked(hw_proc_capture((r), (bin), __VA_ARGS__))
 
 static int setup(void **state)
 {
 	static struct fix fx;
-	const char *tmp = getenv("HW_TEST_TMP");
-	if (!tmp || !*tmp)
-		tmp = "/tmp";
-	mkdir(tmp, 0700);
-	snprintf(fx.dir, sizeof(fx.dir), "%s/report-html-XXXXXX", tmp);
-	if (!mkdtemp(fx.dir))
+	if (hw_test_mkdtemp("report-html", fx.dir, sizeof(fx.dir)) != 0)
 		return -1;
 	*state = &fx;
 	return 0;
@@ -127,7 +50,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fix *f = *state;
-	return rm_tree(f->dir) == 0 ? 0 : -1;
+	return hw_test_rm_rf(f->dir) == 0 ? 0 : -1;
 }
 
 static const char *chromium;
