@@ -38,6 +38,9 @@
 #define RTO_MS        2000
 #define WINDOW        32u
 #define LOAD_RECORDS  20000u
+/* The isolated primary keeps acknowledging (through s1) until its lease ends, about a
+ * lease's worth of load: enough records that some are still left for the new primary. */
+#define ISOLATED_RECORDS 100000u
 #define OUTCOME_MS    15000 /* one outcome wait: past any step-down (a lease) */
 #define FOLLOW_MS     15000 /* finding the new primary */
 
@@ -498,7 +501,7 @@ static void test_isolated_primary(void **state)
 			cut[n++] = route(f, j, 0); /* s2, w1 -> p1 (s2's stream too) */
 	}
 	start_cluster(f);
-	start_load(f, LOAD_RECORDS);
+	start_load(f, ISOLATED_RECORDS);
 	assert_true(fload_wait_acked(f, 3000, EVENT_WAIT_MS));
 	int64_t fault = wall_ms();
 	size_t mark0 = hw_proc_mark(&f->proc[0]);
