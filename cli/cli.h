@@ -43,6 +43,8 @@ extern const struct hw_cli_cmd hw_cli_drill;                 /* cli/cmd_drill.c 
 extern const struct hw_cli_cmd hw_cli_plan;                  /* cli/cmd_plan.c */
 extern const struct hw_cli_cmd hw_cli_keygen;                /* cli/cmd_keygen.c */
 extern const struct hw_cli_cmd hw_cli_quarantine;            /* cli/cmd_quarantine.c */
+extern const struct hw_cli_cmd hw_cli_switchover;            /* cli/cmd_switchover.c */
+extern const struct hw_cli_cmd hw_cli_promote;               /* cli/cmd_promote.c */
 
 /* Called for each option with getopt_long's val and the option's argument (NULL for a
  * flag). Returns 0, or -1 when the value is bad (the parser reports a usage error). */

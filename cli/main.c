@@ -28,6 +28,8 @@ static const struct hw_cli_cmd *const commands[] = {
 	&hw_cli_drill,
 	&hw_cli_keygen,
 	&hw_cli_quarantine,
+	&hw_cli_switchover,
+	&hw_cli_promote,
 };
 #define COMMANDS_COUNT (sizeof(commands) / sizeof(commands[0]))
 

@@ -541,3 +541,73 @@ int hw_client_status(struct hw_client *c, int timeout_ms, uint8_t **body, size_t
 	*len = f.len;
 	return 0;
 }
+
+int hw_client_switchover(struct hw_client *c, const char *to, int timeout_ms, int *code, char *why,
+			 size_t cap)
+{
+	if (c->failed)
+		return c->failed;
+	Hawser__Wire__V1__SwitchoverRequest q = HAWSER__WIRE__V1__SWITCHOVER_REQUEST__INIT;
+	q.to = (char *)to;
+	uint8_t buf[256];
+	if (hawser__wire__v1__switchover_request__get_packed_size(&q) > sizeof buf)
+		return HW_ERANGE;
+	size_t n = hawser__wire__v1__switchover_request__pack(&q, buf);
+	int rc = send_frame(c, HW_FRAME_SWITCHOVER_REQUEST, buf, (uint32_t)n);
+	if (rc)
+		return rc;
+	int64_t deadline = deadline_of(timeout_ms);
+	struct hw_frame f;
+	do
+		rc = read_frame(c, deadline, &f);
+	while (rc == 0 && f.type == HW_FRAME_HEARTBEAT);
+	if (rc)
+		return rc;
+	if (f.type == HW_FRAME_ERROR)
+		return error_frame(c, &f);
+	if (f.type != HW_FRAME_SWITCHOVER_REPLY)
+		return set_failed(c, HW_EPROTOCOL);
+	Hawser__Wire__V1__SwitchoverReply *r =
+		hawser__wire__v1__switchover_reply__unpack(NULL, f.len, f.body);
+	if (r == NULL)
+		return set_failed(c, HW_EFRAME);
+	*code = r->code;
+	snprintf(why, cap, "%s", r->message);
+	hawser__wire__v1__switchover_reply__free_unpacked(r, NULL);
+	return 0;
+}
+
+int hw_client_promote(struct hw_client *c, bool accept, uint64_t from, uint64_t to, int timeout_ms,
+		      uint8_t **body, size_t *len)
+{
+	*body = NULL;
+	*len = 0;
+	if (c->failed)
+		return c->failed;
+	Hawser__Wire__V1__PromoteRequest q = HAWSER__WIRE__V1__PROMOTE_REQUEST__INIT;
+	q.accept = accept;
+	q.accept_from = from;
+	q.accept_to = to;
+	uint8_t buf[64];
+	size_t n = hawser__wire__v1__promote_request__pack(&q, buf);
+	int rc = send_frame(c, HW_FRAME_PROMOTE_REQUEST, buf, (uint32_t)n);
+	if (rc)
+		return rc;
+	int64_t deadline = deadline_of(timeout_ms);
+	struct hw_frame f;
+	do
+		rc = read_frame(c, deadline, &f);
+	while (rc == 0 && f.type == HW_FRAME_HEARTBEAT);
+	if (rc)
+		return rc;
+	if (f.type == HW_FRAME_ERROR)
+		return error_frame(c, &f);
+	if (f.type != HW_FRAME_PROMOTE_REPLY)
+		return set_failed(c, HW_EPROTOCOL);
+	*body = malloc(f.len ? f.len : 1);
+	if (!*body)
+		return HW_ENOMEM;
+	memcpy(*body, f.body, f.len);
+	*len = f.len;
+	return 0;
+}

@@ -3,6 +3,7 @@
 #ifndef HW_ENGINE_CLIENT_INT_H
 #define HW_ENGINE_CLIENT_INT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -15,6 +16,20 @@
  * frame in between is HW_EPROTOCOL. Errors as for hw_client_wait(), plus HW_ENOMEM and
  * the code of an ERROR frame the node sent instead. The calling thread owns c. */
 int hw_client_status(struct hw_client *c, int timeout_ms, uint8_t **body, size_t *len);
+
+/* Ask the primary to hand over to node to (a SWITCHOVER_REQUEST frame) and wait up to
+ * timeout_ms for its SWITCHOVER_REPLY: *code gets the node's answer (0: started, else
+ * the HW_E* code) and why[0..cap) its reason. Returns 0 when a reply came, else errors
+ * as for hw_client_status(). Call it with no submit outstanding. */
+int hw_client_switchover(struct hw_client *c, const char *to, int timeout_ms, int *code, char *why,
+			 size_t cap);
+
+/* Send a PROMOTE_REQUEST (accept: start a forced election accepting the loss
+ * [from, to]; else list the loss) to a standby and wait up to timeout_ms for its
+ * PROMOTE_REPLY; *body is a malloc'd copy of it (wire.proto PromoteReply) for the caller
+ * to decode and free(). Errors as for hw_client_status(). */
+int hw_client_promote(struct hw_client *c, bool accept, uint64_t from, uint64_t to, int timeout_ms,
+		      uint8_t **body, size_t *len);
 
 /* The connection's socket, so one thread can poll() many connections (the bench). Only
  * for POLLIN: read nothing from it yourself. Readable means hw_client_wait(c, 0, ...)

@@ -169,18 +169,24 @@ static int session_frame(struct hw_session *s, const struct hw_frame *f)
 	case HW_FRAME_SUBMIT:
 		if (s->repl)
 			return HW_EPROTOCOL;
-		if (n->cfg.role != HW_ROLE_PRIMARY) {
+		/* A switchover pauses submits: HW_EBUSY, the client retries (or follows the
+		 * new primary once this one answers HW_ENOT_PRIMARY). */
+		if (n->cfg.role != HW_ROLE_PRIMARY || n->submits_paused) {
 			struct hw_submit_hdr h;
 			if (hw_submit_hdr_get(f->body, f->len, &h) != 0)
 				return HW_EFRAME;
 			Hawser__Wire__V1__SubmitReply r = HAWSER__WIRE__V1__SUBMIT_REPLY__INIT;
 			r.request_id = h.request_id;
-			r.code = HW_ENOT_PRIMARY;
+			r.code = n->cfg.role != HW_ROLE_PRIMARY ? HW_ENOT_PRIMARY : HW_EBUSY;
 			return hw__node_send_msg(s->conn, HW_FRAME_SUBMIT_REPLY, &r);
 		}
 		return (int)hw__primary_on_submit(s, f);
 	case HW_FRAME_STATUS_REQUEST:
 		return send_status(s);
+	case HW_FRAME_SWITCHOVER_REQUEST:
+		return s->repl ? HW_EPROTOCOL : hw__election_on_switchover(s, f);
+	case HW_FRAME_PROMOTE_REQUEST:
+		return s->repl ? HW_EPROTOCOL : hw__election_on_promote(s, f);
 	case HW_FRAME_ACK:
 		if (!s->repl || n->cfg.role != HW_ROLE_PRIMARY)
 			return HW_EPROTOCOL;

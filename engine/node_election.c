@@ -23,7 +23,9 @@
  *
  * Logs: failover_planned, became_primary, first_ack (wall_ms of the first success in an
  * epoch), fenced / unfenced, stepped_down (last_ack_wall_ms), following_primary,
- * stale_epoch, and voters.h's election lines. */
+ * stale_epoch, switchover_requested, submits_paused / submits_resumed (a switchover:
+ * submits on the client port are answered HW_EBUSY while it runs), and voters.h's
+ * election lines. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,7 +90,18 @@ static void act_cb(void *arg, const struct hw_el_act *a)
 		hw_log("lease_ended", "epoch=%llu reason=%s", (unsigned long long)a->epoch,
 		       down_name(a->code));
 		break;
-	default: /* PAUSE_SUBMITS, RESUME_SUBMITS: a switchover's (not wired yet) */
+	case HW_EL_PAUSE_SUBMITS:
+		n->submits_paused = true;
+		hw_log("submits_paused", "epoch=%llu acked_lsn=%llu wall_ms=%lld",
+		       (unsigned long long)n->epoch, (unsigned long long)n->acked_lsn,
+		       (long long)wall_ms());
+		break;
+	case HW_EL_RESUME_SUBMITS:
+		n->submits_paused = false;
+		hw_log("submits_resumed", "epoch=%llu what=\"%s\"", (unsigned long long)n->epoch,
+		       "the switchover target did not catch up in time; this node stays primary");
+		break;
+	default:
 		hw_log("election_action", "type=%d", (int)a->type);
 		break;
 	}
@@ -199,6 +212,7 @@ static void promote(struct hw_node *n, uint64_t epoch)
 		       (unsigned long long)hw_wal_last(n->wal)->lsn);
 	n->cfg.role = HW_ROLE_PRIMARY;
 	n->epoch = epoch;
+	n->submits_paused = false;
 	n->first_ack_logged = false;
 	n->n_fenced = 0;
 	n->following = UINT32_MAX;
@@ -224,6 +238,7 @@ static void demote(struct hw_node *n, uint64_t epoch)
 	       n->n_fenced);
 	hw__primary_leave(n, HW_ENOT_PRIMARY); /* answers the fenced ones too */
 	n->n_fenced = 0;
+	n->submits_paused = false;
 	n->cfg.role = HW_ROLE_STANDBY;
 	n->epoch = epoch;
 	n->following = UINT32_MAX;
@@ -265,6 +280,8 @@ static void reconcile(struct hw_node *n)
 
 /* ---- API -------------------------------------------------------------------------- */
 
+static void switchover_drain(struct hw_node *n);
+
 void hw__election_tick(struct hw_node *n)
 {
 	if (n->voters == NULL)
@@ -278,6 +295,7 @@ void hw__election_tick(struct hw_node *n)
 			el->hard.epoch == 0 && hw__node_now(n) < n->started_ms + grace);
 	hw_voters_tick(n->voters, timers);
 	reconcile(n);
+	switchover_drain(n);
 	if (n->cfg.role == HW_ROLE_PRIMARY && n->n_fenced > 0 && fence_open(n))
 		release_fenced(n);
 }
@@ -392,4 +410,145 @@ void hw__election_store_replaced(struct hw_node *n)
 {
 	if (n->voters != NULL && hw_voters_persist_again(n->voters) != 0)
 		hw__node_storage_failed(n, HW_ESTORE_FAILED, "election");
+}
+
+/* Checked before submits are paused (the core checks the same again when it is asked):
+ * a node without failover, a target that is no voter, this node or the witness, a node
+ * that is not a primary holding its lease, one under way. */
+static int switchover_code(struct hw_node *n, const char *to, uint32_t *target, const char **why)
+{
+	int id = n->voters != NULL ? hw_voters_id(n->voters, to) : -1;
+	const struct hw_el *el = n->voters != NULL ? el_of(n) : NULL;
+	*target = id >= 0 ? (uint32_t)id : 0;
+	*why = "hand-over started: submits paused until the target is primary";
+	if (n->voters == NULL) {
+		*why = "this node runs with static roles (no [failover])";
+		return HW_ECONFIG;
+	}
+	if (id < 0 || (uint32_t)id == el->cfg.self || (uint32_t)id == el->cfg.witness) {
+		*why = "the target is not a standby of this cluster (unknown, this node, the "
+		       "witness)";
+		return HW_ECONFIG;
+	}
+	if (n->cfg.role != HW_ROLE_PRIMARY || !fence_open(n)) {
+		*why = "this node is not a primary holding its lease";
+		return HW_ENOT_PRIMARY;
+	}
+	if (n->xfer_pending || el->xfer_to != HW_EL_NONE) {
+		*why = "a switchover is already under way";
+		return HW_EBUSY;
+	}
+	return 0;
+}
+
+/* A switchover asked for: once every submit taken before the pause is answered (so
+ * nothing more reaches the log behind the core's back), hand it to the core; if they do
+ * not drain in time, take submits again. Loop tick. */
+static void switchover_drain(struct hw_node *n)
+{
+	if (!n->xfer_pending)
+		return;
+	if (n->cfg.role != HW_ROLE_PRIMARY) {
+		n->xfer_pending = false;
+		return;
+	}
+	if (n->requests_used > 0 && hw__node_now(n) < n->xfer_until_ms)
+		return;
+	n->xfer_pending = false;
+	int rc = n->requests_used > 0 ? HW_EBUSY : hw_voters_switchover(n->voters, n->xfer_to);
+	if (rc != 0) {
+		n->submits_paused = false;
+		hw_log("submits_resumed", "epoch=%llu code=%s waiting=%u what=\"%s\"",
+		       (unsigned long long)n->epoch, hw_errname(rc), n->requests_used,
+		       "the switchover could not start; this node stays primary");
+	}
+}
+
+int hw__election_on_switchover(struct hw_session *s, const struct hw_frame *f)
+{
+	struct hw_node *n = s->node;
+	Hawser__Wire__V1__SwitchoverRequest *m =
+		hawser__wire__v1__switchover_request__unpack(NULL, f->len, f->body);
+	if (m == NULL)
+		return HW_EFRAME;
+	const char *why = "";
+	uint32_t target = 0;
+	int rc = switchover_code(n, m->to, &target, &why);
+	if (rc == 0) {
+		/* the core's PAUSE_SUBMITS repeats this once it is asked */
+		n->submits_paused = true;
+		n->xfer_pending = true;
+		n->xfer_to = target;
+		n->xfer_until_ms = hw__node_now(n) + el_of(n)->cfg.xfer_timeout_ms;
+	}
+	hw_log("switchover_requested", "to=%s code=%s acked_lsn=%llu wall_ms=%lld why=\"%s\"",
+	       m->to, rc == 0 ? "ok" : hw_errname(rc), (unsigned long long)n->acked_lsn,
+	       (long long)wall_ms(), why);
+	hawser__wire__v1__switchover_request__free_unpacked(m, NULL);
+	Hawser__Wire__V1__SwitchoverReply r = HAWSER__WIRE__V1__SWITCHOVER_REPLY__INIT;
+	r.code = rc;
+	r.message = (char *)why;
+	return hw__node_send_msg(s->conn, HW_FRAME_SWITCHOVER_REPLY, &r);
+}
+
+/* The standby's durable LSN, as its votes carry it. */
+static uint64_t own_durable(const struct hw_node *n)
+{
+	return el_of(n)->prog.durable_lsn;
+}
+
+static int promote_reply(struct hw_session *s, int code, const char *why,
+			 const struct hw_el_range *r, bool knows)
+{
+	Hawser__Wire__V1__PromoteReply a = HAWSER__WIRE__V1__PROMOTE_REPLY__INIT;
+	a.code = code;
+	a.message = (char *)why;
+	a.loss_from = r->from;
+	a.loss_to = r->to;
+	a.witness_knows = knows;
+	a.durable_lsn = s->node->voters != NULL ? own_durable(s->node) : 0;
+	return hw__node_send_msg(s->conn, HW_FRAME_PROMOTE_REPLY, &a);
+}
+
+/* A listing: the witness's answer once in (HW_EBUSY until then). */
+static int promote_list(struct hw_session *s)
+{
+	struct hw_node *n = s->node;
+	struct hw_el_range r = {1, 0};
+	int code = 0;
+	int rc = hw_voters_loss_poll(n->voters, own_durable(n), &r, &code);
+	if (rc == HW_EBUSY)
+		return promote_reply(s, rc, "asking the witness", &r, false);
+	if (rc != 0)
+		return promote_reply(s, rc, "the witness cannot be asked", &r, false);
+	hw_log("loss_listed", "from=%llu to=%llu witness_knows=%d durable_lsn=%llu",
+	       (unsigned long long)r.from, (unsigned long long)r.to, code == 0,
+	       (unsigned long long)own_durable(n));
+	return promote_reply(s, 0, "listed", &r, code == 0);
+}
+
+int hw__election_on_promote(struct hw_session *s, const struct hw_frame *f)
+{
+	struct hw_node *n = s->node;
+	Hawser__Wire__V1__PromoteRequest *m =
+		hawser__wire__v1__promote_request__unpack(NULL, f->len, f->body);
+	if (m == NULL)
+		return HW_EFRAME;
+	struct hw_el_range r = {m->accept_from, m->accept_to};
+	bool accept = m->accept;
+	hawser__wire__v1__promote_request__free_unpacked(m, NULL);
+	if (n->voters == NULL)
+		return promote_reply(s, HW_ECONFIG, "this node runs with static roles", &r, false);
+	if (!accept)
+		return promote_list(s);
+	int rc = hw_voters_forced_promote(n->voters, &r);
+	const char *why = rc == 0           ? "forced election started"
+			  : rc == HW_EBUSY  ? "not a standby, or bound by a live primary's lease: "
+					      "use a switchover"
+			  : rc == HW_ERANGE ? "the accepted range does not start at or before "
+					      "durable_lsn + 1"
+					    : "the election state could not be made durable";
+	hw_log("forced_promote", "from=%llu to=%llu code=%s why=\"%s\"", (unsigned long long)r.from,
+	       (unsigned long long)r.to, rc == 0 ? "ok" : hw_errname(rc), why);
+	return promote_reply(s, rc, why, &r, true);
 }

@@ -141,6 +141,10 @@ struct hw_node {
 	uint64_t last_epoch;      /* epoch of the last entry in the log */
 	uint32_t following;       /* voter id of the primary followed, or UINT32_MAX */
 	int down_code;            /* enum hw_el_down of the last STEP_DOWN */
+	bool submits_paused;      /* a switchover is under way: submits get HW_EBUSY */
+	bool xfer_pending;        /* switchover asked: waiting for taken submits to drain */
+	uint32_t xfer_to;         /* its target's voter id */
+	int64_t xfer_until_ms;    /* drain deadline (loop time) */
 	int64_t last_ack_wall_ms; /* wall clock of the last success this node answered */
 	bool wal_started;         /* the log's flusher runs (once per log opened) */
 	struct hw_epoch_map *rejoin; /* the diverged primary's epochs (node_rejoin.c) */
@@ -235,6 +239,12 @@ int hw__election_on_frame(struct hw_session *s, const struct hw_frame *f);
 bool hw__election_may_release(struct hw_node *n, uint32_t slot, uint64_t lsn);
 /* The store was replaced (a snapshot): put the hard state in it again. */
 void hw__election_store_replaced(struct hw_node *n);
+/* A SWITCHOVER_REQUEST on the client port: start the hand-over, answer at once with a
+ * SWITCHOVER_REPLY. 0, or a code to close with (an undecodable body). */
+int hw__election_on_switchover(struct hw_session *s, const struct hw_frame *f);
+/* A PROMOTE_REQUEST on the client port (promote --accept-loss): list the loss through
+ * the witness, or start a forced election; answers with a PROMOTE_REPLY. */
+int hw__election_on_promote(struct hw_session *s, const struct hw_frame *f);
 
 /* node_rejoin.c: an old primary with a divergent suffix follows again (rejoin).
  * Primary: send a diverged standby (whose log ends at its_lsn) the epochs of our log,

@@ -36,6 +36,12 @@ struct hw_voters {
 	void *arg;
 	int failed; /* persist failed: sticky */
 	struct link links[HW_EL_VOTERS_MAX];
+	/* promote --accept-loss: the witness's answer to the last LossQuery */
+	bool loss_asked;
+	int64_t loss_asked_ms;
+	bool loss_have;
+	struct hw_el_range loss;
+	int loss_code;
 };
 
 int64_t hw_voters_mono_ms(void)
@@ -396,7 +402,8 @@ const char *hw_voters_addr(const struct hw_voters *v, uint32_t id)
 
 bool hw_voters_frame(enum hw_frame_type t)
 {
-	return t >= HW_FRAME_LEASE_REQUEST && t <= HW_FRAME_TIMEOUT_NOW;
+	return (t >= HW_FRAME_LEASE_REQUEST && t <= HW_FRAME_TIMEOUT_NOW) ||
+	       t == HW_FRAME_LOSS_QUERY || t == HW_FRAME_LOSS_RANGE;
 }
 
 static int on_lease_req(struct hw_voters *v, uint32_t from, const struct hw_frame *f)
@@ -462,6 +469,44 @@ static int on_vote(struct hw_voters *v, uint32_t from, const struct hw_frame *f)
 	return 0;
 }
 
+/* Witness: what promoting from (holding durable_lsn) would lose, back on its link. */
+static int on_loss_query(struct hw_voters *v, uint32_t from, const struct hw_frame *f)
+{
+	Hawser__Wire__V1__LossQuery *m =
+		hawser__wire__v1__loss_query__unpack(NULL, f->len, f->body);
+	if (m == NULL)
+		return HW_EFRAME;
+	struct hw_el_range r = {0, 0};
+	int rc = hw_el_loss_range(&v->el, from, m->durable_lsn, &r);
+	hw_log("loss_listed", "candidate=%u durable_lsn=%llu from=%llu to=%llu code=%s", from,
+	       (unsigned long long)m->durable_lsn, (unsigned long long)r.from,
+	       (unsigned long long)r.to, rc == 0 ? "ok" : hw_errname(rc));
+	hawser__wire__v1__loss_query__free_unpacked(m, NULL);
+	Hawser__Wire__V1__LossRange a = HAWSER__WIRE__V1__LOSS_RANGE__INIT;
+	a.from = r.from;
+	a.to = r.to;
+	a.code = rc;
+	if (from < v->fo.n_voters && v->links[from].conn != NULL)
+		send_msg(v->links[from].conn, HW_FRAME_LOSS_RANGE, &a);
+	return 0;
+}
+
+static int on_loss_range(struct hw_voters *v, const struct hw_frame *f)
+{
+	Hawser__Wire__V1__LossRange *m =
+		hawser__wire__v1__loss_range__unpack(NULL, f->len, f->body);
+	if (m == NULL)
+		return HW_EFRAME;
+	if (v->loss_asked) {
+		v->loss = (struct hw_el_range){m->from, m->to};
+		v->loss_code = m->code;
+		v->loss_have = true;
+		v->loss_asked = false;
+	}
+	hawser__wire__v1__loss_range__free_unpacked(m, NULL);
+	return 0;
+}
+
 int hw_voters_on_frame(struct hw_voters *v, uint32_t from, const struct hw_frame *f)
 {
 	if (v->failed != 0 || from >= v->fo.n_voters || from == v->fo.self)
@@ -484,6 +529,12 @@ int hw_voters_on_frame(struct hw_voters *v, uint32_t from, const struct hw_frame
 		return on_vote_req(v, from, f);
 	case HW_FRAME_VOTE:
 		return on_vote(v, from, f);
+	case HW_FRAME_LOSS_QUERY:
+		return from == v->fo.self || v->fo.self != v->fo.witness
+			       ? HW_EPROTOCOL
+			       : on_loss_query(v, from, f);
+	case HW_FRAME_LOSS_RANGE:
+		return from != v->fo.witness ? HW_EPROTOCOL : on_loss_range(v, f);
 	case HW_FRAME_TIMEOUT_NOW: {
 		Hawser__Wire__V1__TimeoutNow *m =
 			hawser__wire__v1__timeout_now__unpack(NULL, f->len, f->body);
@@ -532,6 +583,48 @@ int hw_voters_persist_again(struct hw_voters *v)
 	int rc = v->persist_cb(v->arg, &v->el.durable);
 	if (rc != 0)
 		v->failed = rc;
+	return rc;
+}
+
+int hw_voters_switchover(struct hw_voters *v, uint32_t target)
+{
+	if (v->failed != 0)
+		return v->failed;
+	int rc = 0;
+	EL(v, rc = hw_el_on_switchover(&v->el, target, now, acts));
+	return rc;
+}
+
+int hw_voters_loss_poll(struct hw_voters *v, uint64_t durable_lsn, struct hw_el_range *r, int *code)
+{
+	if (v->loss_have) {
+		v->loss_have = false; /* one answer per listing: the next one asks again */
+		*r = v->loss;
+		*code = v->loss_code;
+		return 0;
+	}
+	int64_t now = hw_loop_now_ms(v->loop);
+	if (v->loss_asked && now - v->loss_asked_ms < HW_VOTERS_RETRY_MAX_MS)
+		return HW_EBUSY;
+	if (v->fo.witness == HW_EL_NONE || v->fo.witness >= v->fo.n_voters)
+		return HW_ECONFIG;
+	struct hw_conn *c = v->links[v->fo.witness].conn;
+	if (c == NULL)
+		return HW_ECLOSED;
+	Hawser__Wire__V1__LossQuery m = HAWSER__WIRE__V1__LOSS_QUERY__INIT;
+	m.durable_lsn = durable_lsn;
+	v->loss_asked = true;
+	v->loss_asked_ms = now;
+	int rc = send_msg(c, HW_FRAME_LOSS_QUERY, &m);
+	return rc != 0 ? rc : HW_EBUSY;
+}
+
+int hw_voters_forced_promote(struct hw_voters *v, const struct hw_el_range *accepted)
+{
+	if (v->failed != 0)
+		return v->failed;
+	int rc = 0;
+	EL(v, rc = hw_el_on_forced_promote(&v->el, accepted, now, acts));
 	return rc;
 }
 

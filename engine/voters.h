@@ -113,6 +113,21 @@ void hw_voters_primary_heard(struct hw_voters *v, uint32_t from, uint64_t epoch)
 /* Persist the current hard state again (a snapshot replaced the store holding it). */
 int hw_voters_persist_again(struct hw_voters *v);
 
+/* Operator: hand over to voter target (hw_el_on_switchover; its actions are carried
+ * out: PAUSE_SUBMITS through act_cb, TIMEOUT_NOW over the link). Its return, or the
+ * storage error that silenced this voter. */
+int hw_voters_switchover(struct hw_voters *v, uint32_t target);
+
+/* promote --accept-loss. loss_poll: 0 with the witness's answer (*r, and *code: 0 or
+ * HW_ENOTFOUND, as hw_el_loss_range for this voter holding durable_lsn), used up so the
+ * next listing asks again; else HW_EBUSY after sending it a LossQuery (or while one sent
+ * less than HW_VOTERS_RETRY_MAX_MS ago is unanswered: call again), HW_ECONFIG without a
+ * witness, HW_ECLOSED when its link is down. The witness answers on its own link.
+ * forced_promote: hw_el_on_forced_promote with its actions carried out; its return. */
+int hw_voters_loss_poll(struct hw_voters *v, uint64_t durable_lsn, struct hw_el_range *r,
+			int *code);
+int hw_voters_forced_promote(struct hw_voters *v, const struct hw_el_range *accepted);
+
 /* The fence (hw_el_may_ack) at this instant: the monotonic clock is read now, not the
  * loop's cached time, so a lease never looks longer than it is. */
 bool hw_voters_may_ack(const struct hw_voters *v);

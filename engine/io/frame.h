@@ -60,7 +60,16 @@ enum hw_frame_type {
 	HW_FRAME_VOTE = 16,
 	HW_FRAME_TIMEOUT_NOW = 17,
 	HW_FRAME_REJOIN = 18, /* primary to a diverged standby (wire.proto Rejoin) */
-	HW_FRAME_TYPE_MAX = 18,
+	/* operator to the primary's client port (wire.proto SwitchoverRequest / Reply) */
+	HW_FRAME_SWITCHOVER_REQUEST = 19,
+	HW_FRAME_SWITCHOVER_REPLY = 20,
+	/* operator to a standby's client port (wire.proto PromoteRequest / Reply) */
+	HW_FRAME_PROMOTE_REQUEST = 21,
+	HW_FRAME_PROMOTE_REPLY = 22,
+	/* standby to the witness and back, between voters (wire.proto LossQuery, LossRange) */
+	HW_FRAME_LOSS_QUERY = 23,
+	HW_FRAME_LOSS_RANGE = 24,
+	HW_FRAME_TYPE_MAX = 24,
 };
 
 /* CRC32C of buf[0..len), continuing from crc: pass 0 to start, or the value a previous

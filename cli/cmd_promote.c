@@ -1,0 +1,189 @@
+/* cmd_promote.c: `hawser promote --accept-loss`: promote a standby when no standby can
+ * be elected without losing acknowledged records (engine/core/election.h "Forced
+ * promotion"). It first lists, through the witness, the exact LSNs that would be lost;
+ * only with --yes does it start the forced election, accepting that range (the witness
+ * refuses if the loss grew since). */
+#include <inttypes.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "cli/cli.h"
+#include "cli/json.h"
+#include "engine/client_int.h"
+#include "hawser.h"
+#include "wire.pb-c.h"
+
+#define REPLY_WAIT_MS 5000
+#define LIST_WAIT_MS  5000
+#define POLL_EVERY_MS 10
+
+struct pr_opts {
+	const char *connect;
+	bool accept_loss;
+	bool yes;
+	bool json;
+};
+
+static int opt_cb(void *arg, int key, const char *v)
+{
+	struct pr_opts *o = arg;
+	switch (key) {
+	case 'c':
+		o->connect = v;
+		return 0;
+	case 'a':
+		o->accept_loss = true;
+		return 0;
+	case 'y':
+		o->yes = true;
+		return 0;
+	case 'j':
+		o->json = true;
+		return 0;
+	default:
+		return -1;
+	}
+}
+
+static const struct option longopts[] = {
+	{"connect", required_argument, NULL, 'c'},
+	{"accept-loss", no_argument, NULL, 'a'},
+	{"yes", no_argument, NULL, 'y'},
+	{"json", no_argument, NULL, 'j'},
+	{0},
+};
+
+struct pr_reply {
+	int code;
+	char why[256];
+	uint64_t from, to, durable;
+	bool knows;
+};
+
+static int ask(const char *addr, bool accept, uint64_t from, uint64_t to, struct pr_reply *out)
+{
+	struct hw_client *c;
+	int rc = hw_client_connect(addr, &c);
+	if (rc)
+		return rc;
+	uint8_t *body;
+	size_t len;
+	rc = hw_client_promote(c, accept, from, to, REPLY_WAIT_MS, &body, &len);
+	hw_client_close(c);
+	if (rc)
+		return rc;
+	Hawser__Wire__V1__PromoteReply *r =
+		hawser__wire__v1__promote_reply__unpack(NULL, len, body);
+	free(body);
+	if (r == NULL)
+		return HW_EPROTOCOL;
+	out->code = r->code;
+	snprintf(out->why, sizeof out->why, "%s", r->message ? r->message : "");
+	out->from = r->loss_from;
+	out->to = r->loss_to;
+	out->durable = r->durable_lsn;
+	out->knows = r->witness_knows;
+	hawser__wire__v1__promote_reply__free_unpacked(r, NULL);
+	return 0;
+}
+
+/* The loss, through the witness: the standby answers HW_EBUSY until it has it. */
+static int list(const char *addr, struct pr_reply *out)
+{
+	int64_t until = hw_cli_now_ms() + LIST_WAIT_MS;
+	for (;;) {
+		int rc = ask(addr, false, 0, 0, out);
+		if (rc != 0 || out->code != HW_EBUSY || hw_cli_now_ms() >= until)
+			return rc;
+		poll(NULL, 0, POLL_EVERY_MS); /* the witness's answer is one round trip away */
+	}
+}
+
+static void print_loss(const struct pr_opts *o, const struct pr_reply *r, bool acted, int code)
+{
+	bool none = r->from > r->to;
+	if (o->json) {
+		struct hw_json j;
+		hw_json_init(&j, stdout);
+		hw_json_object_begin(&j);
+		hw_json_key(&j, "durable_lsn");
+		hw_json_uint(&j, r->durable);
+		hw_json_key(&j, "loss_from");
+		hw_json_uint(&j, r->from);
+		hw_json_key(&j, "loss_to");
+		hw_json_uint(&j, r->to);
+		hw_json_key(&j, "witness_knows");
+		hw_json_bool(&j, r->knows);
+		hw_json_key(&j, "promoted");
+		hw_json_bool(&j, acted && code == 0);
+		hw_json_key(&j, "code");
+		hw_json_string(&j, code == 0 ? "ok" : hw_errname(code));
+		hw_json_object_end(&j);
+		fputc('\n', stdout);
+		return;
+	}
+	if (none)
+		printf("promoting it loses nothing: it holds every committed LSN (durable %" PRIu64
+		       ")\n",
+		       r->durable);
+	else if (!r->knows)
+		printf("would lose LSNs %" PRIu64 "..(everything after it): the witness knows no "
+		       "committed LSN it can vouch for\n",
+		       r->from);
+	else
+		printf("would lose LSNs %" PRIu64 "..%" PRIu64 " (%" PRIu64 " committed "
+		       "records; durable %" PRIu64 ")\n",
+		       r->from, r->to, r->to - r->from + 1, r->durable);
+	if (!acted)
+		printf("not promoted: run again with --yes to accept this loss\n");
+	else if (code == 0)
+		printf("forced election started\n");
+}
+
+static int cmd_promote(const struct hw_cli_cmd *cmd, int argc, char **argv)
+{
+	struct pr_opts o = {0};
+	int rc = hw_cli_parse(cmd, argc, argv, longopts, opt_cb, &o, NULL, 0);
+	if (rc != HW_CLI_RUN)
+		return rc;
+	if (o.connect == NULL || !o.accept_loss)
+		return hw_cli_usage_error(cmd, "--connect ADDR and --accept-loss are required");
+	struct pr_reply r = {0};
+	rc = list(o.connect, &r);
+	if (rc)
+		return hw_cli_fail(cmd->name, o.connect, rc);
+	if (r.code != 0) {
+		fprintf(stderr, "hawser %s: cannot list the loss (%s): %s\n", cmd->name,
+			hw_errname(r.code), r.why);
+		return HW_CLI_ERROR;
+	}
+	if (!o.yes) {
+		print_loss(&o, &r, false, 0);
+		return HW_CLI_ERROR; /* nothing done: a script must not read this as promoted */
+	}
+	struct pr_reply a = {0};
+	rc = ask(o.connect, true, r.from, r.to, &a);
+	if (rc)
+		return hw_cli_fail(cmd->name, o.connect, rc);
+	print_loss(&o, &r, true, a.code);
+	if (a.code != 0) {
+		fprintf(stderr, "hawser %s: refused (%s): %s\n", cmd->name, hw_errname(a.code),
+			a.why);
+		return HW_CLI_ERROR;
+	}
+	return HW_CLI_OK;
+}
+
+const struct hw_cli_cmd hw_cli_promote = {
+	"promote", "promote a standby accepting a listed loss",
+	"usage: hawser promote --connect STANDBY_ADDR --accept-loss [--yes] [--json]\n"
+	"  When no standby can be elected without losing acknowledged records (the witness\n"
+	"  refuses them: not_in_sync, no_info), promote the standby at STANDBY_ADDR (its\n"
+	"  client port) anyway. It first prints the exact LSNs that would be lost, as the\n"
+	"  witness computes them; without --yes nothing is done (exit 1). With --yes the\n"
+	"  standby starts a forced election accepting that range; the witness refuses if\n"
+	"  the loss grew since (list again). A standby still bound by a live primary's lease\n"
+	"  refuses (HW_EBUSY): use `hawser switchover` while a primary runs.\n",
+	cmd_promote};
