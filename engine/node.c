@@ -133,8 +133,10 @@ static int take_hello(struct hw_session *s, const struct hw_frame *f)
 	if (m->protocol_version != 1 || !cluster_ok) {
 		hw_log("peer_refused", "peer=%s reason=cluster_or_version cluster=%s version=%u",
 		       hw_conn_peer(s->conn), m->cluster_id, m->protocol_version);
+		/* Not closed here: closing drops the queued ERROR frame, and the peer should
+		 * learn why. The session stays without a hello (it takes nothing but another
+		 * HELLO), and the peer closes when the ERROR arrives. */
 		hw__node_send_error(s->conn, HW_ECLUSTER, "cluster id or protocol version differs");
-		rc = HW_ECLUSTER;
 	} else if (s->repl && (m->role == HAWSER__WIRE__V1__ROLE__VOTER ||
 				m->role == HAWSER__WIRE__V1__ROLE__WITNESS)) {
 		rc = hw__election_on_hello(s, (int)m->role, m->node_id);

@@ -276,6 +276,34 @@ static void store_state(const char *dir, uint8_t digest[HW_HASH_BYTES], struct h
 
 /* A standby whose chain does not match (other records ingested) is refused with
  * HW_EDIVERGED by the primary, logs primary_refused, and keeps its data unchanged. */
+/* A standby of another cluster is refused with HW_ECLUSTER and is told why: the ERROR
+ * frame reaches it (it logs primary_refused with the code) instead of a bare close. */
+static void test_other_cluster_refused(void **state)
+{
+	struct fix *f = *state;
+	start_primary(f, "local", 0, 0);
+	init_standby(f, f->p.listen, 0);
+	FILE *in = fopen(f->s.ini, "r");
+	assert_non_null(in);
+	static char ini[8192];
+	size_t len = fread(ini, 1, sizeof ini - 1, in);
+	fclose(in);
+	ini[len] = '\0';
+	char *id = strstr(ini, "id = itest");
+	assert_non_null(id);
+	memcpy(id, "id = other", 10);
+	FILE *out = fopen(f->s.ini, "w");
+	assert_non_null(out);
+	assert_int_equal(fwrite(ini, 1, len, out), len);
+	fclose(out);
+	size_t pmark = hw_proc_mark(&f->p.proc), smark;
+	assert_int_equal(hw_tnode_start(&f->s, &smark), 0);
+	assert_true(hw_proc_wait_line(&f->p.proc, &pmark, "event=peer_refused",
+				      "reason=cluster_or_version", EVENT_WAIT_MS, NULL, 0));
+	assert_true(hw_proc_wait_line(&f->s.proc, &smark, "event=primary_refused",
+				      "code=HW_ECLUSTER", EVENT_WAIT_MS, NULL, 0));
+}
+
 static void test_diverged_standby(void **state)
 {
 	struct fix *f = *state;
@@ -361,6 +389,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_empty_standby_catches_up, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_corrupt_frame, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_diverged_standby, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_other_cluster_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_backpressure_rss, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
