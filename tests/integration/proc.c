@@ -84,7 +84,7 @@ int hw_test_rm_rf(const char *dir)
 	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -EIO;
 }
 
-int hw_free_port(uint16_t *port)
+static int free_port_once(uint16_t *port)
 {
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
@@ -98,6 +98,28 @@ int hw_free_port(uint16_t *port)
 	close(fd);
 	*port = ntohs(sa.sin_port);
 	return rc;
+}
+
+/* The kernel may hand the port just released straight back (seen: one node's client and
+ * replication ports equal, EADDRINUSE at start): never give out a port this process gave
+ * out recently. */
+int hw_free_port(uint16_t *port)
+{
+	static uint16_t given[256];
+	static unsigned n_given;
+	for (int tries = 0; tries < 64; tries++) {
+		int rc = free_port_once(port);
+		if (rc != 0)
+			return rc;
+		bool seen = false;
+		for (unsigned i = 0; i < n_given && i < 256 && !seen; i++)
+			seen = given[i] == *port;
+		if (!seen) {
+			given[n_given++ % 256] = *port;
+			return 0;
+		}
+	}
+	return -EADDRINUSE;
 }
 
 long hw_proc_rss_kib(pid_t pid)
