@@ -510,30 +510,42 @@ int hw_client_fd(const struct hw_client *c)
 	return c->fd;
 }
 
-int hw_client_status(struct hw_client *c, int timeout_ms, uint8_t **body, size_t *len)
+/* Send one request message (protobuf) as a frame of type req_type and wait for the
+ * reply frame of type reply_type, skipping heartbeats. On 0, *f is the reply (its body
+ * valid until the next read); an ERROR frame gives its code. */
+static int request(struct hw_client *c, enum hw_frame_type req_type, const ProtobufCMessage *q,
+		   enum hw_frame_type reply_type, int timeout_ms, struct hw_frame *f)
 {
-	*body = NULL;
-	*len = 0;
 	if (c->failed)
 		return c->failed;
-	Hawser__Wire__V1__StatusRequest q = HAWSER__WIRE__V1__STATUS_REQUEST__INIT;
-	q.peers = 1;
-	uint8_t buf[16];
-	size_t n = hawser__wire__v1__status_request__pack(&q, buf);
-	int rc = send_frame(c, HW_FRAME_STATUS_REQUEST, buf, (uint32_t)n);
+	uint8_t buf[256];
+	if (protobuf_c_message_get_packed_size(q) > sizeof buf)
+		return HW_ERANGE;
+	size_t n = protobuf_c_message_pack(q, buf);
+	int rc = send_frame(c, req_type, buf, (uint32_t)n);
 	if (rc)
 		return rc;
 	int64_t deadline = deadline_of(timeout_ms);
-	struct hw_frame f;
 	do
-		rc = read_frame(c, deadline, &f);
-	while (rc == 0 && f.type == HW_FRAME_HEARTBEAT);
+		rc = read_frame(c, deadline, f);
+	while (rc == 0 && f->type == HW_FRAME_HEARTBEAT);
 	if (rc)
 		return rc;
-	if (f.type == HW_FRAME_ERROR)
-		return error_frame(c, &f);
-	if (f.type != HW_FRAME_STATUS)
-		return set_failed(c, HW_EPROTOCOL);
+	if (f->type == HW_FRAME_ERROR)
+		return error_frame(c, f);
+	return f->type == reply_type ? 0 : set_failed(c, HW_EPROTOCOL);
+}
+
+/* A request whose reply body the caller decodes: a malloc'd copy in *body. */
+static int request_body(struct hw_client *c, enum hw_frame_type req_type, const ProtobufCMessage *q,
+			enum hw_frame_type reply_type, int timeout_ms, uint8_t **body, size_t *len)
+{
+	*body = NULL;
+	*len = 0;
+	struct hw_frame f;
+	int rc = request(c, req_type, q, reply_type, timeout_ms, &f);
+	if (rc)
+		return rc;
 	*body = malloc(f.len ? f.len : 1);
 	if (!*body)
 		return HW_ENOMEM;
@@ -542,31 +554,24 @@ int hw_client_status(struct hw_client *c, int timeout_ms, uint8_t **body, size_t
 	return 0;
 }
 
+int hw_client_status(struct hw_client *c, int timeout_ms, uint8_t **body, size_t *len)
+{
+	Hawser__Wire__V1__StatusRequest q = HAWSER__WIRE__V1__STATUS_REQUEST__INIT;
+	q.peers = 1;
+	return request_body(c, HW_FRAME_STATUS_REQUEST, &q.base, HW_FRAME_STATUS, timeout_ms, body,
+			    len);
+}
+
 int hw_client_switchover(struct hw_client *c, const char *to, int timeout_ms, int *code, char *why,
 			 size_t cap)
 {
-	if (c->failed)
-		return c->failed;
 	Hawser__Wire__V1__SwitchoverRequest q = HAWSER__WIRE__V1__SWITCHOVER_REQUEST__INIT;
 	q.to = (char *)to;
-	uint8_t buf[256];
-	if (hawser__wire__v1__switchover_request__get_packed_size(&q) > sizeof buf)
-		return HW_ERANGE;
-	size_t n = hawser__wire__v1__switchover_request__pack(&q, buf);
-	int rc = send_frame(c, HW_FRAME_SWITCHOVER_REQUEST, buf, (uint32_t)n);
-	if (rc)
-		return rc;
-	int64_t deadline = deadline_of(timeout_ms);
 	struct hw_frame f;
-	do
-		rc = read_frame(c, deadline, &f);
-	while (rc == 0 && f.type == HW_FRAME_HEARTBEAT);
+	int rc = request(c, HW_FRAME_SWITCHOVER_REQUEST, &q.base, HW_FRAME_SWITCHOVER_REPLY,
+			 timeout_ms, &f);
 	if (rc)
 		return rc;
-	if (f.type == HW_FRAME_ERROR)
-		return error_frame(c, &f);
-	if (f.type != HW_FRAME_SWITCHOVER_REPLY)
-		return set_failed(c, HW_EPROTOCOL);
 	Hawser__Wire__V1__SwitchoverReply *r =
 		hawser__wire__v1__switchover_reply__unpack(NULL, f.len, f.body);
 	if (r == NULL)
@@ -580,34 +585,10 @@ int hw_client_switchover(struct hw_client *c, const char *to, int timeout_ms, in
 int hw_client_promote(struct hw_client *c, bool accept, uint64_t from, uint64_t to, int timeout_ms,
 		      uint8_t **body, size_t *len)
 {
-	*body = NULL;
-	*len = 0;
-	if (c->failed)
-		return c->failed;
 	Hawser__Wire__V1__PromoteRequest q = HAWSER__WIRE__V1__PROMOTE_REQUEST__INIT;
 	q.accept = accept;
 	q.accept_from = from;
 	q.accept_to = to;
-	uint8_t buf[64];
-	size_t n = hawser__wire__v1__promote_request__pack(&q, buf);
-	int rc = send_frame(c, HW_FRAME_PROMOTE_REQUEST, buf, (uint32_t)n);
-	if (rc)
-		return rc;
-	int64_t deadline = deadline_of(timeout_ms);
-	struct hw_frame f;
-	do
-		rc = read_frame(c, deadline, &f);
-	while (rc == 0 && f.type == HW_FRAME_HEARTBEAT);
-	if (rc)
-		return rc;
-	if (f.type == HW_FRAME_ERROR)
-		return error_frame(c, &f);
-	if (f.type != HW_FRAME_PROMOTE_REPLY)
-		return set_failed(c, HW_EPROTOCOL);
-	*body = malloc(f.len ? f.len : 1);
-	if (!*body)
-		return HW_ENOMEM;
-	memcpy(*body, f.body, f.len);
-	*len = f.len;
-	return 0;
+	return request_body(c, HW_FRAME_PROMOTE_REQUEST, &q.base, HW_FRAME_PROMOTE_REPLY, timeout_ms,
+			    body, len);
 }
