@@ -24,6 +24,7 @@
 
 #include "engine/client_int.h"
 #include "engine/core/repl.h"
+#include "engine/io/channel.h"
 #include "hawser.h"
 #include "wire.pb-c.h"
 
@@ -56,6 +57,11 @@ struct hw_cluster {
 	struct node nodes[NODES_MAX];
 	struct node wit; /* the witness, with failover */
 	char clients[NODES_MAX * 32];
+	/* The channel: where the keys are, and what clients connect with. */
+	bool insecure;
+	char keys[PATH_MAX + 8], pins[PATH_MAX + 8], client_key[PATH_MAX + 24];
+	char cluster_id[64];
+	struct hw_client_security sec;
 };
 
 /* ---------------------------------------------------------------- small helpers */
@@ -147,6 +153,65 @@ static int write_file(const char *path, const char *text)
 	return rc;
 }
 
+/* The config text with [security] after it: id's key and the pins, or insecure. */
+static int write_config(const struct hw_cluster *c, const char *id, const char *path,
+			const char *text)
+{
+	char all[4 * PATH_MAX + 4096];
+	if (c->insecure)
+		snprintf(all, sizeof all, "%s[security]\ninsecure = true\n", text);
+	else
+		snprintf(all, sizeof all, "%s[security]\nkey = %s/%s.key\npeers = %s\n", text,
+			 c->keys, id, c->pins);
+	return write_file(path, all);
+}
+
+/* A key pair for id: <keys>/<id>.key (mode 0600) and <pins>/<id>.pub. */
+static int make_key(const struct hw_cluster *c, const char *id)
+{
+	struct hw_identity ident;
+	char text[512], path[2 * PATH_MAX];
+	int rc = hw_identity_generate(&ident);
+	long n = rc ? rc : hw_identity_format_public(&ident, text, sizeof text);
+	snprintf(path, sizeof path, "%s/%s.pub", c->pins, id);
+	rc = n < 0 ? (int)n : write_file(path, text);
+	n = rc ? rc : hw_identity_format_secret(&ident, text, sizeof text);
+	hw_identity_wipe(&ident);
+	snprintf(path, sizeof path, "%s/%s.key", c->keys, id);
+	int fd = n < 0 ? -1 : open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	rc = n < 0 ? (int)n : fd < 0 ? -errno : 0;
+	if (rc == 0 && write(fd, text, (size_t)n) != n)
+		rc = -EIO;
+	if (fd >= 0)
+		close(fd);
+	memset(text, 0, sizeof text);
+	return rc;
+}
+
+/* Keys for every node, the witness and the client, unless insecure. */
+static int make_keys(struct hw_cluster *c, const struct hw_cluster_opts *o)
+{
+	snprintf(c->cluster_id, sizeof c->cluster_id, "%s",
+		 o->cluster_id ? o->cluster_id : "bench");
+	c->insecure = o->insecure;
+	c->sec = (struct hw_client_security){.insecure = c->insecure};
+	if (c->insecure)
+		return 0;
+	snprintf(c->keys, sizeof c->keys, "%s/keys", c->root);
+	snprintf(c->pins, sizeof c->pins, "%s/pins", c->root);
+	snprintf(c->client_key, sizeof c->client_key, "%s/client.key", c->keys);
+	if (mkdir(c->keys, 0700) != 0 || mkdir(c->pins, 0755) != 0)
+		return -errno;
+	int rc = make_key(c, "client");
+	for (unsigned i = 0; rc == 0 && i < c->n; i++)
+		rc = make_key(c, c->nodes[i].id);
+	if (rc == 0 && c->failover)
+		rc = make_key(c, c->wit.id);
+	c->sec = (struct hw_client_security){
+		.cluster_id = c->cluster_id, .key = c->client_key, .peers = c->pins};
+	return rc;
+}
+
 /* [failover] as every voter and the witness read it. */
 static void failover_section(const struct hw_cluster *c, const struct hw_cluster_opts *o, char *buf,
 			     size_t cap)
@@ -177,14 +242,14 @@ static int write_failover_configs(struct hw_cluster *c, const struct hw_cluster_
 			 "listen = %s\nclient = %s\n[durability]\nmode = %s\nk = %u\n%s",
 			 id, nd->id, i == 0 ? "primary" : "standby", nd->dir, nd->listen, nd->addr,
 			 o->mode ? o->mode : "durable", o->k ? o->k : 1, fo);
-		rc = write_file(nd->cfg, text);
+		rc = write_config(c, nd->id, nd->cfg, text);
 	}
 	if (rc == 0) {
 		snprintf(text, sizeof(text),
 			 "[cluster]\nid = %s\n[node]\nid = %s\nrole = witness\ndata_dir = %s\n"
 			 "listen = %s\n%s",
 			 id, c->wit.id, c->wit.dir, c->wit.listen, fo);
-		rc = write_file(c->wit.cfg, text);
+		rc = write_config(c, c->wit.id, c->wit.cfg, text);
 	}
 	return rc;
 }
@@ -209,14 +274,14 @@ static int write_configs(struct hw_cluster *c, const struct hw_cluster_opts *o)
 		 "listen = %s\nclient = %s\n[durability]\nmode = %s\nk = %u\n",
 		 id, sb ? "standbys = " : "", names, sb ? "\n" : "", p->id, p->dir, c->listen,
 		 p->addr, mode, k);
-	int rc = write_file(p->cfg, text);
+	int rc = write_config(c, p->id, p->cfg, text);
 	for (unsigned i = 1; rc == 0 && i < c->n; i++) {
 		const struct node *s = &c->nodes[i];
 		snprintf(text, sizeof(text),
 			 "[cluster]\nid = %s\n[node]\nid = %s\nrole = standby\ndata_dir = %s\n"
 			 "client = %s\nprimary = %s\n",
 			 id, s->id, s->dir, s->addr, c->listen);
-		rc = write_file(s->cfg, text);
+		rc = write_config(c, s->id, s->cfg, text);
 	}
 	return rc;
 }
@@ -352,11 +417,12 @@ static int stop_node(struct node *nd, int sig)
 
 /* ---------------------------------------------------------------- status */
 
-static int fetch_status(const char *addr, Hawser__Wire__V1__Status **out)
+static int fetch_status(const struct hw_cluster *c, const char *addr,
+			Hawser__Wire__V1__Status **out)
 {
 	struct hw_client *cl;
 	*out = NULL;
-	int rc = hw_client_connect(addr, &cl);
+	int rc = hw_client_connect_secure(addr, &c->sec, &cl);
 	if (rc)
 		return rc;
 	uint8_t *body;
@@ -378,10 +444,10 @@ static bool peer_connected(const Hawser__Wire__V1__Status *s, const char *id)
 	return false;
 }
 
-static bool answers(const struct node *nd)
+static bool answers(const struct hw_cluster *c, const struct node *nd)
 {
 	struct hw_client *cl;
-	if (hw_client_connect(nd->addr, &cl) != 0)
+	if (hw_client_connect_secure(nd->addr, &c->sec, &cl) != 0)
 		return false;
 	hw_client_close(cl);
 	return true;
@@ -393,7 +459,7 @@ static bool probe_primary(struct hw_cluster *c, unsigned *idx, Hawser__Wire__V1_
 {
 	for (unsigned i = 0; i < (c->failover ? c->n : 1u); i++) {
 		Hawser__Wire__V1__Status *s;
-		if (c->nodes[i].pid == 0 || fetch_status(c->nodes[i].addr, &s) != 0)
+		if (c->nodes[i].pid == 0 || fetch_status(c, c->nodes[i].addr, &s) != 0)
 			continue;
 		if (!c->failover || s->role == HAWSER__WIRE__V1__ROLE__PRIMARY) {
 			*idx = i;
@@ -411,7 +477,7 @@ static bool probe_primary(struct hw_cluster *c, unsigned *idx, Hawser__Wire__V1_
 static bool ready(struct hw_cluster *c)
 {
 	for (unsigned i = 1; i < c->n; i++)
-		if (c->nodes[i].pid && !answers(&c->nodes[i]))
+		if (c->nodes[i].pid && !answers(c, &c->nodes[i]))
 			return false;
 	if (!c->failover && c->nodes[0].pid == 0)
 		return true;
@@ -507,6 +573,8 @@ int hw_cluster_start(const struct hw_cluster_opts *o, struct hw_cluster **out)
 		goto out_free;
 	rc = lay_out(c);
 	if (rc == 0)
+		rc = make_keys(c, o);
+	if (rc == 0)
 		rc = write_configs(c, o);
 	/* The witness first: the nodes' first election needs it. */
 	if (rc == 0 && c->failover)
@@ -544,6 +612,11 @@ int hw_cluster_primary(struct hw_cluster *c, int timeout_ms, unsigned *idx)
 const char *hw_cluster_client_list(const struct hw_cluster *c)
 {
 	return c->clients;
+}
+
+const struct hw_client_security *hw_cluster_security(const struct hw_cluster *c)
+{
+	return &c->sec;
 }
 
 const char *hw_cluster_log(const struct hw_cluster *c, unsigned i)
@@ -656,7 +729,7 @@ int hw_cluster_wait_synced(struct hw_cluster *c, int timeout_ms, uint64_t *lsn)
 		Hawser__Wire__V1__Status *s;
 		unsigned p;
 		int rc = c->failover ? (probe_primary(c, &p, &s) ? 0 : HW_ENOT_PRIMARY)
-				     : fetch_status(c->nodes[0].addr, &s);
+				     : fetch_status(c, c->nodes[0].addr, &s);
 		if (rc == HW_ENOT_PRIMARY && mono_ms() < deadline) {
 			sleep_ms(POLL_MS);
 			continue;
@@ -701,7 +774,7 @@ int hw_cluster_restart(struct hw_cluster *c, unsigned i)
 			print_log_tail(&c->nodes[i]);
 			return -ECHILD;
 		}
-		if (answers(&c->nodes[i]))
+		if (answers(c, &c->nodes[i]))
 			return 0;
 		if (mono_ms() >= deadline)
 			return -ETIMEDOUT;

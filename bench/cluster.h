@@ -15,6 +15,12 @@
  * the targets rto and rpo. Node 0 is then only the primary at start: which node is
  * primary later is whatever the election made it (hw_cluster_primary()).
  *
+ * Every connection runs the authenticated, encrypted channel (docs/security.md): each
+ * node, the witness and one client identity get a key pair, <root>/keys/<id>.key, whose
+ * public halves <root>/pins/<id>.pub every config pins (security.peers = <root>/pins);
+ * clients connect with hw_cluster_security(). With opts.insecure the configs say
+ * insecure = true instead and no keys are made.
+ *
  * Children die with the process that started them (PR_SET_PDEATHSIG), so a crashed bench
  * leaves no node behind. A cluster handle belongs to one thread, the one that started it:
  * the death signal is tied to the thread that forked. */
@@ -27,6 +33,7 @@
 #include <sys/types.h>
 
 struct hw_cluster;
+struct hw_client_security;
 
 struct hw_cluster_opts {
 	const char *hawser_bin; /* the hawser binary; NULL: this process's (/proc/self/exe) */
@@ -41,6 +48,7 @@ struct hw_cluster_opts {
 	bool failover;          /* a witness and [failover] in every config (needs standbys) */
 	int64_t rto_ms;         /* [failover] rto; 0: 2000 */
 	int64_t rpo_ms;         /* [failover] rpo (0: no acknowledged loss, needs durable) */
+	bool insecure;          /* plaintext connections ([security] insecure = true) */
 };
 
 /* Make the directory, pick free loopback ports, write the configs, spawn every node and
@@ -59,6 +67,10 @@ int hw_cluster_primary(struct hw_cluster *c, int timeout_ms, unsigned *idx);
 /* Every node's client port, comma-separated in node order (borrowed): what a client
  * that follows the primary (hw_client_connect) is given. */
 const char *hw_cluster_client_list(const struct hw_cluster *c);
+
+/* What a client of this cluster connects with (hw_client_connect_secure; borrowed):
+ * the client key pair and the pins, or plaintext with opts.insecure. */
+const struct hw_client_security *hw_cluster_security(const struct hw_cluster *c);
 
 /* Path of node i's log (borrowed); i == hw_cluster_nodes() names the witness's. NULL
  * when out of range. */

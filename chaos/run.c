@@ -241,7 +241,8 @@ static int write_config(struct hw_ch_cluster *c, int i)
 		v[j] = j == i ? c->listen[j] : hw_proxy_addr(c->px[i][j]);
 	fprintf(fp,
 		"[failover]\nvoters = p1@%s, s1@%s, s2@%s\nwitness = %s\nwitness_id = w1\n"
-		"rto = %dms\nrpo = 0\n",
+		"rto = %dms\nrpo = 0\n"
+		"[security]\ninsecure = true\n", /* the channel is not under test here */
 		v[0], v[1], v[2], v[3], RTO_MS);
 	return fclose(fp) == 0 ? 0 : -errno;
 }

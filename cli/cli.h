@@ -65,6 +65,32 @@ int hw_cli_parse(const struct hw_cli_cmd *cmd, int argc, char **argv, const stru
 int hw_cli_serve_config(const struct hw_cli_cmd *cmd, int argc, char **argv,
 			int (*serve)(const char *config));
 
+/* How a command that connects to nodes secures its connections (cli/security.c): add
+ * HW_CLI_SECURITY_OPTIONS to its long options, hand every option to
+ * hw_cli_security_opt() first (1: it was one of these, taken into *s; 0: not), then call
+ * hw_cli_security_check(), which returns HW_CLI_RUN, or a usage error when the command
+ * line gives neither --key, --peers and --cluster nor --insecure (plaintext is explicit).
+ * HW_CLI_SECURITY_USAGE is the lines for the usage text. */
+enum {
+	HW_CLI_OPT_KEY = 0x101,
+	HW_CLI_OPT_PEERS,
+	HW_CLI_OPT_CLUSTER,
+	HW_CLI_OPT_INSECURE,
+};
+#define HW_CLI_SECURITY_OPTIONS                                                                  \
+	{"key", required_argument, NULL, HW_CLI_OPT_KEY},                                       \
+	{"peers", required_argument, NULL, HW_CLI_OPT_PEERS},                                   \
+	{"cluster", required_argument, NULL, HW_CLI_OPT_CLUSTER},                               \
+	{"insecure", no_argument, NULL, HW_CLI_OPT_INSECURE}
+#define HW_CLI_SECURITY_USAGE                                                                     \
+	"  --key FILE --peers LIST --cluster ID: the encrypted channel (docs/security.md):\n"    \
+	"  this client's node.key (hawser keygen; every node pins its node.pub), the nodes'\n"   \
+	"  node.pub files or directories of them (comma-separated), the cluster id.\n"          \
+	"  --insecure instead: plaintext, for nodes configured insecure = true.\n"
+struct hw_client_security;
+int hw_cli_security_opt(struct hw_client_security *s, int key, const char *v);
+int hw_cli_security_check(const struct hw_cli_cmd *cmd, const struct hw_client_security *s);
+
 /* Report a usage error in words (printf format) plus the usage; returns HW_CLI_USAGE. */
 int hw_cli_usage_error(const struct hw_cli_cmd *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

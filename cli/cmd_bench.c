@@ -62,6 +62,7 @@ struct bench_opts {
 	int mode; /* enum hw_mode; -1: default */
 	const char *connect;
 	bool keep, json;
+	struct hw_client_security sec; /* --connect: its channel; else only --insecure */
 };
 
 /* One lane's records, generated before the clock starts and never mutated after. */
@@ -94,6 +95,7 @@ struct bench {
 	uint64_t count;     /* records over all lanes */
 	uint64_t bytes;
 	enum hw_durability mode;
+	const struct hw_client_security *sec; /* how the lanes connect */
 	atomic_uint shown; /* lines of unexpected outcomes printed */
 };
 
@@ -129,6 +131,8 @@ static int small_uint(const char *v, unsigned lo, unsigned hi, unsigned *out)
 static int bench_opt_cb(void *arg, int key, const char *v)
 {
 	struct bench_opts *o = arg;
+	if (hw_cli_security_opt(&o->sec, key, v))
+		return 0;
 	switch (key) {
 	case 'S':
 		/* The primary's core wants at least one standby (engine/core/repl.h). */
@@ -168,7 +172,8 @@ static const struct option bench_longopts[] = {
 	{"profile", required_argument, NULL, 'p'},  {"mode", required_argument, NULL, 'm'},
 	{"k", required_argument, NULL, 'k'},        {"seed", required_argument, NULL, 's'},
 	{"connect", required_argument, NULL, 'c'},  {"keep", no_argument, NULL, 'K'},
-	{"json", no_argument, NULL, 'j'},           {0},
+	{"json", no_argument, NULL, 'j'},           HW_CLI_SECURITY_OPTIONS,
+	{0},
 };
 
 /* ---------------------------------------------------------------- records */
@@ -438,7 +443,7 @@ static int percentiles(const struct bench *b, struct load_result *lr)
 static int connect_all(struct bench *b, const char *addr)
 {
 	for (unsigned j = 0; j < b->o->clients; j++) {
-		int rc = hw_client_connect(addr, &b->lanes[j].cl);
+		int rc = hw_client_connect_secure(addr, b->sec, &b->lanes[j].cl);
 		if (rc)
 			return rc;
 	}
@@ -727,6 +732,8 @@ static void print_json(const struct bench *b, const struct load_result *lr, cons
 	hw_json_key(&j, "mode");
 	hw_json_string(&j, hw_mode_name((enum hw_mode)o->mode));
 	json_u64_or_null(&j, "standbys", !o->connect, o->standbys);
+	hw_json_key(&j, "insecure");
+	hw_json_bool(&j, o->sec.insecure);
 	hw_json_key(&j, "clients");
 	hw_json_uint(&j, o->clients);
 	hw_json_key(&j, "window");
@@ -799,6 +806,11 @@ static int check_opts(const struct hw_cli_cmd *cmd, struct bench_opts *o)
 	if ((uint64_t)o->clients * o->window > 65536u)
 		return hw_cli_usage_error(cmd, "--clients x --window is over 65536, the node's "
 					       "default limit of waiting submits");
+	if (o->connect)
+		return hw_cli_security_check(cmd, &o->sec);
+	if (o->sec.key || o->sec.peers || o->sec.cluster_id)
+		return hw_cli_usage_error(cmd, "--key, --peers and --cluster go with --connect: "
+					       "the local cluster makes its own keys");
 	return HW_CLI_RUN;
 }
 
@@ -808,6 +820,7 @@ static int start_cluster(const struct bench_opts *o, struct hw_cluster **cl)
 		.standbys = o->standbys,
 		.mode = hw_mode_name((enum hw_mode)o->mode),
 		.k = (unsigned)o->k,
+		.insecure = o->sec.insecure,
 	};
 	return hw_cluster_start(&co, cl);
 }
@@ -859,6 +872,7 @@ static int cmd_bench(const struct hw_cli_cmd *cmd, int argc, char **argv)
 		lanes_free(&b);
 		return hw_cli_fail(cmd->name, "starting the cluster", rc);
 	}
+	b.sec = cl ? hw_cluster_security(cl) : &o.sec;
 	if (o.clients == 1)
 		limit_ns = limit_probe(cl);
 	rc = run_load(&b, o.connect ? o.connect : hw_cluster_client_addr(cl), &lr);
@@ -885,7 +899,7 @@ const struct hw_cli_cmd hw_cli_bench = {
 	"bench", "measure a local cluster (or a running node) through the client port",
 	"usage: hawser bench [--standbys N] [--clients C] [--window W] [--records R]\n"
 	"                    [--profile NAME] [--mode M] [--k K] [--seed S]\n"
-	"                    [--connect ADDR] [--keep] [--json]\n"
+	"                    [--connect ADDR] [--keep] [--json] [--insecure]\n"
 	"  Start a primary and N standbys (default 1) as `hawser node` processes on loopback\n"
 	"  in a scratch directory and submit R records (default 100000; profile NAME, default\n"
 	"  terminal_peak) through the primary's client port from C connections (default 32,\n"
@@ -902,6 +916,9 @@ const struct hw_cli_cmd hw_cli_bench = {
 	"  checks). Use a fresh store: a lane's ids do not change with the seed, so a second\n"
 	"  run's records collide with the first's.\n"
 	"  --keep: keep the scratch directory (configs, stores, node logs).\n"
+	"  Every connection of the local cluster runs the encrypted channel, with keys made\n"
+	"  for it (bench/cluster.h); --insecure runs it in plaintext, to measure the\n"
+	"  channel's cost (docs/benchmarks.md). With --connect:\n" HW_CLI_SECURITY_USAGE
 	"  Prints one JSON object on stdout (lanes, throughput, latency p50/p99/p99.9/max in\n"
 	"  us, acked, rejected (poison records refused with their expected code), errors,\n"
 	"  missing_on_standby, digests_equal, peak RSS, machine, mean record size; with\n"

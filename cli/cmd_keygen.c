@@ -105,6 +105,9 @@ static int write_identity(const struct hw_cli_cmd *cmd, const char *dir,
 	if (rc)
 		return hw_cli_fail(cmd->name, dir, rc);
 	fputs(pub, stdout);
+	char fp[HW_CHANNEL_FINGERPRINT_CHARS + 1];
+	hw_channel_fingerprint(id->kx_pk, fp);
+	printf("# fingerprint %s (as logs and status show this key)\n", fp);
 	return HW_CLI_OK;
 }
 
@@ -141,6 +144,8 @@ const struct hw_cli_cmd hw_cli_keygen = {
 	"  Generate this node's static identity: an X25519 key pair for the replication\n"
 	"  channel and an Ed25519 pair for signatures. Writes DIR/node.key (secret, mode 0600)\n"
 	"  and DIR/node.pub (mode 0644), creating DIR (mode 0700) if needed, and prints\n"
-	"  node.pub. Refuses to overwrite either file. Pin the \"kx\" line of node.pub in every\n"
-	"  peer's configuration; see docs/security.md for key rotation.\n",
+	"  node.pub and the key's fingerprint (its first 16 hex digits, as logs show it).\n"
+	"  Refuses to overwrite either file. Every node, witness and client that must accept\n"
+	"  this one lists its node.pub (or a directory holding it) in [security] peers, or\n"
+	"  --peers for a client; see docs/security.md for key rotation.\n",
 	cmd_keygen};

@@ -43,6 +43,7 @@ struct submit_opts {
 	uint64_t k;
 	uint64_t window;
 	bool json;
+	struct hw_client_security sec;
 };
 
 /* One submit in flight; slot i % window holds record i, and its bytes while several
@@ -80,6 +81,8 @@ static int submit_opt_cb(void *arg, int key, const char *v)
 {
 	struct submit_opts *o = arg;
 	int m;
+	if (hw_cli_security_opt(&o->sec, key, v))
+		return 0;
 	switch (key) {
 	case 'c':
 		o->connect = v;
@@ -295,6 +298,7 @@ static const struct option submit_longopts[] = {
 	{"k", required_argument, NULL, 'k'},
 	{"window", required_argument, NULL, 'w'},
 	{"json", no_argument, NULL, 'j'},
+	HW_CLI_SECURITY_OPTIONS,
 	{0},
 };
 
@@ -311,6 +315,9 @@ static int cmd_submit(const struct hw_cli_cmd *cmd, int argc, char **argv)
 		return hw_cli_usage_error(cmd, "--connect ADDR is required");
 	if (!o.count_given)
 		return hw_cli_usage_error(cmd, "--generate N is required");
+	rc = hw_cli_security_check(cmd, &o.sec);
+	if (rc != HW_CLI_RUN)
+		return rc;
 	struct submit_run r = {.window = o.window, .follow = strchr(o.connect, ',') != NULL};
 	r.slots = calloc(o.window, sizeof(*r.slots));
 	if (!r.slots)
@@ -323,7 +330,7 @@ static int cmd_submit(const struct hw_cli_cmd *cmd, int argc, char **argv)
 		free(r.slots);
 		return hw_cli_fail(cmd->name, "generator", rc);
 	}
-	rc = hw_client_connect(o.connect, &c);
+	rc = hw_client_connect_secure(o.connect, &o.sec, &c);
 	if (rc) {
 		hw_workload_free(w);
 		free(r.slots);
@@ -352,6 +359,7 @@ const struct hw_cli_cmd hw_cli_submit = {
 	"submit", "submit generated TOS records to a running node",
 	"usage: hawser submit --connect ADDR --generate N [--seed S] [--profile NAME]\n"
 	"                     [--mode M] [--k K] [--window W] [--json]\n"
+	"                     (--key FILE --peers LIST --cluster ID | --insecure)\n"
 	"  Generate N records (bench/workload.h) and submit them to the node's client port\n"
 	"  ADDR (HOST:PORT or unix:/path), pipelined with at most W in flight (default 64,\n"
 	"  at most 4096), then wait for every outcome. Profiles: terminal_peak (default),\n"
@@ -363,7 +371,8 @@ const struct hw_cli_cmd hw_cli_submit = {
 	"  the primary, and when it fails or steps down they follow the new one, sending\n"
 	"  what was in flight again with the same bytes (a record already stored comes\n"
 	"  back as a duplicate: each is committed once, or reported as an error).\n"
-	"  Exit 1 if any outcome was unexpected or any submit failed.\n",
+	"  Exit 1 if any outcome was unexpected or any submit failed.\n"
+	HW_CLI_SECURITY_USAGE,
 	cmd_submit};
 
 /* ---- status */
@@ -374,11 +383,14 @@ struct status_opts {
 	const char *config; /* the node's config: [drills] schedule, data_dir */
 	int64_t now_ms;     /* judge the schedule at this time; 0: now */
 	bool json;
+	struct hw_client_security sec;
 };
 
 static int status_opt_cb(void *arg, int key, const char *v)
 {
 	struct status_opts *o = arg;
+	if (hw_cli_security_opt(&o->sec, key, v))
+		return 0;
 	if (key == 'c') {
 		o->connect = v;
 		return 0;
@@ -426,7 +438,8 @@ static void status_print_text(const Hawser__Wire__V1__Status *s)
 	if (s->primary && s->primary[0])
 		printf("  primary: %s\n", s->primary);
 	printf("  last lsn %" PRIu64 ", durable lsn %" PRIu64 "\n", s->last_lsn, s->durable_lsn);
-	printf("  mode %s, k %u\n", str_or_empty(s->mode), s->k);
+	printf("  mode %s, k %u%s\n", str_or_empty(s->mode), s->k,
+	       s->insecure ? ", insecure=true (plaintext connections)" : "");
 	printf("  submits %" PRIu64 ", rejected %" PRIu64 ", %.0f records/s, waiting %" PRIu64 "\n",
 	       s->submits, s->rejected, s->records_per_s, s->waiting);
 	if (s->n_peers)
@@ -494,6 +507,8 @@ static void status_print_json(const Hawser__Wire__V1__Status *s, struct hw_json 
 	hw_json_uint(&j, s->waiting);
 	hw_json_key(&j, "primary");
 	hw_json_string(&j, str_or_empty(s->primary));
+	hw_json_key(&j, "insecure");
+	hw_json_bool(&j, s->insecure);
 	status_print_peers_json(&j, s);
 	*jp = j;
 }
@@ -504,6 +519,7 @@ static const struct option status_longopts[] = {
 	{"dir", required_argument, NULL, 'd'},
 	{"config", required_argument, NULL, 'f'},
 	{"now", required_argument, NULL, 'n'},
+	HW_CLI_SECURITY_OPTIONS,
 	{0},
 };
 
@@ -519,6 +535,8 @@ static int cmd_status(const struct hw_cli_cmd *cmd, int argc, char **argv)
 		return rc;
 	if (!o.connect && !o.dir && !o.config)
 		return hw_cli_usage_error(cmd, "--connect ADDR, --dir DIR or --config FILE is required");
+	if (o.connect && (rc = hw_cli_security_check(cmd, &o.sec)) != HW_CLI_RUN)
+		return rc;
 	struct hw_json j;
 	if (o.json) {
 		hw_json_init(&j, stdout);
@@ -555,7 +573,7 @@ static int status_node(const struct hw_cli_cmd *cmd, const struct status_opts *o
 		       struct hw_json *j)
 {
 	struct hw_client *c;
-	int rc = hw_client_connect(o->connect, &c);
+	int rc = hw_client_connect_secure(o->connect, &o->sec, &c);
 	if (rc)
 		return hw_cli_fail(cmd->name, o->connect, rc);
 	uint8_t *body;
@@ -579,6 +597,7 @@ static int status_node(const struct hw_cli_cmd *cmd, const struct status_opts *o
 const struct hw_cli_cmd hw_cli_status = {
 	"status", "show a node's replication status and drill schedule",
 	"usage: hawser status [--connect ADDR] [--dir DIR | --config FILE] [--now T] [--json]\n"
+	"                     [--key FILE --peers LIST --cluster ID | --insecure]\n"
 	"  Ask the node at ADDR (its client port: HOST:PORT or unix:/path) for its status:\n"
 	"  role, epoch, last and durable LSN, durability mode and k, submits, throughput\n"
 	"  and waiting submits, and per standby what it has received, made durable and\n"

@@ -57,12 +57,14 @@ struct plan_opts {
 	uint64_t k;
 	bool k_given;
 	bool json;
+	struct hw_client_security sec; /* how --measure connects */
 };
 
 /* What --measure found, or the defaults without it. */
 struct inputs {
 	bool measured;
 	const char *addr;
+	const struct hw_client_security *sec;
 	unsigned samples;
 	int64_t rtt_p50_us, rtt_p99_us; /* measured round trips */
 	const char *role;               /* the measured node's role */
@@ -81,6 +83,8 @@ struct row {
 static int opt_cb(void *arg, int key, const char *v)
 {
 	struct plan_opts *o = arg;
+	if (hw_cli_security_opt(&o->sec, key, v))
+		return 0;
 	switch (key) {
 	case 't':
 		o->rto_given = true;
@@ -180,7 +184,7 @@ static int round_trips(struct hw_client *c, int64_t *rtt, Hawser__Wire__V1__Stat
 static int measure(struct inputs *x)
 {
 	struct hw_client *c;
-	int rc = hw_client_connect(x->addr, &c);
+	int rc = hw_client_connect_secure(x->addr, x->sec, &c);
 	if (rc) {
 		fprintf(stderr,
 			"hawser plan: cannot measure %s: no hawser node answers there (%s, %s); "
@@ -592,7 +596,8 @@ static void print_text(const struct inputs *x, const struct hw_tg_plan *p, const
 static const struct option longopts[] = {
 	{"rto", required_argument, NULL, 't'},     {"rpo", required_argument, NULL, 'p'},
 	{"measure", required_argument, NULL, 'm'}, {"k", required_argument, NULL, 'k'},
-	{"json", no_argument, NULL, 'j'},          {0},
+	{"json", no_argument, NULL, 'j'},          HW_CLI_SECURITY_OPTIONS,
+	{0},
 };
 
 static int cmd_plan(const struct hw_cli_cmd *cmd, int argc, char **argv)
@@ -603,6 +608,8 @@ static int cmd_plan(const struct hw_cli_cmd *cmd, int argc, char **argv)
 		return rc;
 	if (!o.rto_given || !o.rpo_given)
 		return hw_cli_usage_error(cmd, "--rto T and --rpo P are both required");
+	if (o.measure && (rc = hw_cli_security_check(cmd, &o.sec)) != HW_CLI_RUN)
+		return rc;
 	struct inputs x;
 	lan_defaults(&o, &x);
 	if (o.measure && measure(&x) != 0)
@@ -639,6 +646,7 @@ static int cmd_plan(const struct hw_cli_cmd *cmd, int argc, char **argv)
 const struct hw_cli_cmd hw_cli_plan = {
 	"plan", "derive election timers and the commit rule from RTO and RPO targets",
 	"usage: hawser plan --rto T --rpo P [--measure ADDR] [--k K] [--json]\n"
+	"                   [--key FILE --peers LIST --cluster ID | --insecure]\n"
 	"  Turn a recovery time objective T and a recovery point objective P (durations:\n"
 	"  500ms, 30s, 1.5s, 5m, 12h; P may be 0) into the lease renew interval, lease,\n"
 	"  drift margin and detection time, the failover time term by term (detection +\n"

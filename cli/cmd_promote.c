@@ -24,11 +24,14 @@ struct pr_opts {
 	bool accept_loss;
 	bool yes;
 	bool json;
+	struct hw_client_security sec;
 };
 
 static int opt_cb(void *arg, int key, const char *v)
 {
 	struct pr_opts *o = arg;
+	if (hw_cli_security_opt(&o->sec, key, v))
+		return 0;
 	switch (key) {
 	case 'c':
 		o->connect = v;
@@ -52,6 +55,7 @@ static const struct option longopts[] = {
 	{"accept-loss", no_argument, NULL, 'a'},
 	{"yes", no_argument, NULL, 'y'},
 	{"json", no_argument, NULL, 'j'},
+	HW_CLI_SECURITY_OPTIONS,
 	{0},
 };
 
@@ -62,10 +66,11 @@ struct pr_reply {
 	bool knows;
 };
 
-static int ask(const char *addr, bool accept, uint64_t from, uint64_t to, struct pr_reply *out)
+static int ask(const struct pr_opts *o, bool accept, uint64_t from, uint64_t to,
+	       struct pr_reply *out)
 {
 	struct hw_client *c;
-	int rc = hw_client_connect(addr, &c);
+	int rc = hw_client_connect_secure(o->connect, &o->sec, &c);
 	if (rc)
 		return rc;
 	uint8_t *body;
@@ -90,11 +95,11 @@ static int ask(const char *addr, bool accept, uint64_t from, uint64_t to, struct
 }
 
 /* The loss, through the witness: the standby answers HW_EBUSY until it has it. */
-static int list(const char *addr, struct pr_reply *out)
+static int list(const struct pr_opts *o, struct pr_reply *out)
 {
 	int64_t until = hw_cli_now_ms() + LIST_WAIT_MS;
 	for (;;) {
-		int rc = ask(addr, false, 0, 0, out);
+		int rc = ask(o, false, 0, 0, out);
 		if (rc != 0 || out->code != HW_EBUSY || hw_cli_now_ms() >= until)
 			return rc;
 		poll(NULL, 0, POLL_EVERY_MS); /* the witness's answer is one round trip away */
@@ -150,8 +155,11 @@ static int cmd_promote(const struct hw_cli_cmd *cmd, int argc, char **argv)
 		return rc;
 	if (o.connect == NULL || !o.accept_loss)
 		return hw_cli_usage_error(cmd, "--connect ADDR and --accept-loss are required");
+	rc = hw_cli_security_check(cmd, &o.sec);
+	if (rc != HW_CLI_RUN)
+		return rc;
 	struct pr_reply r = {0};
-	rc = list(o.connect, &r);
+	rc = list(&o, &r);
 	if (rc)
 		return hw_cli_fail(cmd->name, o.connect, rc);
 	if (r.code != 0) {
@@ -164,7 +172,7 @@ static int cmd_promote(const struct hw_cli_cmd *cmd, int argc, char **argv)
 		return HW_CLI_ERROR; /* nothing done: a script must not read this as promoted */
 	}
 	struct pr_reply a = {0};
-	rc = ask(o.connect, true, r.from, r.to, &a);
+	rc = ask(&o, true, r.from, r.to, &a);
 	if (rc)
 		return hw_cli_fail(cmd->name, o.connect, rc);
 	print_loss(&o, &r, true, a.code);
@@ -179,11 +187,13 @@ static int cmd_promote(const struct hw_cli_cmd *cmd, int argc, char **argv)
 const struct hw_cli_cmd hw_cli_promote = {
 	"promote", "promote a standby accepting a listed loss",
 	"usage: hawser promote --connect STANDBY_ADDR --accept-loss [--yes] [--json]\n"
+	"                      (--key FILE --peers LIST --cluster ID | --insecure)\n"
 	"  When no standby can be elected without losing acknowledged records (the witness\n"
 	"  refuses them: not_in_sync, no_info), promote the standby at STANDBY_ADDR (its\n"
 	"  client port) anyway. It first prints the exact LSNs that would be lost, as the\n"
 	"  witness computes them; without --yes nothing is done (exit 1). With --yes the\n"
 	"  standby starts a forced election accepting that range; the witness refuses if\n"
 	"  the loss grew since (list again). A standby still bound by a live primary's lease\n"
-	"  refuses (HW_EBUSY): use `hawser switchover` while a primary runs.\n",
+	"  refuses (HW_EBUSY): use `hawser switchover` while a primary runs.\n"
+	HW_CLI_SECURITY_USAGE,
 	cmd_promote};

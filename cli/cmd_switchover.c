@@ -25,11 +25,14 @@ struct sw_opts {
 	const char *to;
 	int64_t wait_ms;
 	bool json;
+	struct hw_client_security sec;
 };
 
 static int opt_cb(void *arg, int key, const char *v)
 {
 	struct sw_opts *o = arg;
+	if (hw_cli_security_opt(&o->sec, key, v))
+		return 0;
 	switch (key) {
 	case 'c':
 		o->connect = v;
@@ -52,6 +55,7 @@ static const struct option longopts[] = {
 	{"to", required_argument, NULL, 't'},
 	{"wait", required_argument, NULL, 'w'},
 	{"json", no_argument, NULL, 'j'},
+	HW_CLI_SECURITY_OPTIONS,
 	{0},
 };
 
@@ -63,10 +67,10 @@ struct sw_seen {
 	char primary[128];
 };
 
-static int look(const char *addr, struct sw_seen *out)
+static int look(const struct sw_opts *o, struct sw_seen *out)
 {
 	struct hw_client *c;
-	int rc = hw_client_connect(addr, &c);
+	int rc = hw_client_connect_secure(o->connect, &o->sec, &c);
 	if (rc)
 		return rc;
 	uint8_t *body;
@@ -90,7 +94,7 @@ static int look(const char *addr, struct sw_seen *out)
 static int ask(const struct sw_opts *o, int *code, char *why, size_t cap)
 {
 	struct hw_client *c;
-	int rc = hw_client_connect(o->connect, &c);
+	int rc = hw_client_connect_secure(o->connect, &o->sec, &c);
 	if (rc)
 		return rc;
 	rc = hw_client_switchover(c, o->to, REPLY_WAIT_MS, code, why, cap);
@@ -104,7 +108,7 @@ static bool wait_handed(const struct sw_opts *o, uint64_t epoch0, int64_t until,
 			struct sw_seen *seen)
 {
 	for (;;) {
-		if (look(o->connect, seen) == 0 && seen->role == HAWSER__WIRE__V1__ROLE__STANDBY &&
+		if (look(o, seen) == 0 && seen->role == HAWSER__WIRE__V1__ROLE__STANDBY &&
 		    seen->epoch > epoch0 && seen->primary[0] != '\0')
 			return true;
 		if (hw_cli_now_ms() >= until)
@@ -157,7 +161,10 @@ static int cmd_switchover(const struct hw_cli_cmd *cmd, int argc, char **argv)
 	if (o.connect == NULL || o.to == NULL)
 		return hw_cli_usage_error(cmd, "--connect ADDR and --to NODE_ID are required");
 	struct sw_seen seen0 = {0};
-	rc = look(o.connect, &seen0);
+	rc = hw_cli_security_check(cmd, &o.sec);
+	if (rc != HW_CLI_RUN)
+		return rc;
+	rc = look(&o, &seen0);
 	if (rc)
 		return hw_cli_fail(cmd->name, o.connect, rc);
 	int code = 0;
@@ -179,6 +186,7 @@ static int cmd_switchover(const struct hw_cli_cmd *cmd, int argc, char **argv)
 const struct hw_cli_cmd hw_cli_switchover = {
 	"switchover", "hand the primary role to a standby, with no loss",
 	"usage: hawser switchover --connect PRIMARY_ADDR --to NODE_ID [--wait DURATION] [--json]\n"
+	"                         (--key FILE --peers LIST --cluster ID | --insecure)\n"
 	"  Ask the primary at PRIMARY_ADDR (its client port) to hand over to standby NODE_ID\n"
 	"  (a voter of its [failover] cluster): it pauses submits (clients get HW_EBUSY and\n"
 	"  retry), waits until NODE_ID holds its whole log, gives up its lease and has\n"
@@ -186,5 +194,5 @@ const struct hw_cli_cmd hw_cli_switchover = {
 	"  --wait, default 10s) until the old primary follows the new one and prints the\n"
 	"  time from the request to then: a bound on the pause clients saw. Exit 1 when the\n"
 	"  primary refuses (not primary, one under way, no such standby) or the hand-over\n"
-	"  is not seen in time.\n",
+	"  is not seen in time.\n" HW_CLI_SECURITY_USAGE,
 	cmd_switchover};

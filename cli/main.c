@@ -102,7 +102,7 @@ static void with_help(const struct option *opts, struct option *all, size_t cap)
 int hw_cli_parse(const struct hw_cli_cmd *cmd, int argc, char **argv, const struct option *opts,
 		 hw_cli_opt_cb *cb, void *arg, char **pos, int npos)
 {
-	struct option all[16];
+	struct option all[24];
 	with_help(opts, all, sizeof(all) / sizeof(all[0]));
 	optind = 0; /* glibc: full reinitialisation, and permute so options may follow DIR */
 	opterr = 0;

@@ -5,7 +5,13 @@
  * (MSG_NOSIGNAL: a closed peer is an error code, never SIGPIPE); receives fill one
  * buffer big enough for the largest frame, and frames are parsed in place from it.
  * Any stream or socket failure is sticky: the stream cannot be resynchronised, so every
- * later call returns the same code and the caller reconnects. */
+ * later call returns the same code and the caller reconnects.
+ *
+ * With security (hw_client_connect_secure) each connection runs the channel of
+ * engine/io/channel.h as its initiator: a blocking handshake after the connect, each
+ * frame sealed into one record, and received records opened from raw into rbuf, where
+ * frames are parsed as before. rbuf then holds two frames, so a record that carries the
+ * end of one frame and the start of the next always fits after a partial frame. */
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -22,7 +28,9 @@
 #include <unistd.h>
 
 #include "base/arena.h"
+#include "base/assert.h"
 #include "engine/client_int.h"
+#include "engine/io/channel.h"
 #include "engine/io/frame.h"
 #include "hawser.h"
 #include "wire.pb-c.h"
@@ -53,7 +61,21 @@ struct hw_client {
 	uint32_t n_addrs;
 	uint32_t cur; /* the address connected to */
 	int role;     /* what the node said in its Hello (wire.proto Role) */
+	/* Channel (secure only): its settings, this connection's channel, records not yet
+	 * opened raw[0..rawlen), and a frame being sealed: pt (plaintext) into ct. */
+	bool secure;
+	struct hw_identity id;
+	uint8_t pins[HW_CHANNEL_PINNED_MAX][HW_CHANNEL_KEY_BYTES];
+	size_t n_pins;
+	char cluster[HW_CHANNEL_CLUSTER_BYTES + 1];
+	struct hw_channel *ch;
+	uint8_t *raw, *pt, *ct;
+	size_t rawlen;
 };
+
+/* The largest frame a client sends (a SUBMIT), and the record it is sealed into. */
+#define SEND_FRAME_MAX (HW_FRAME_HEADER_BYTES + HW_SUBMIT_HEADER_BYTES + HW_RECORD_BYTES_MAX)
+#define RAW_CAP        HW_CHANNEL_RECORD_BYTES(HW_CHANNEL_PLAINTEXT_MAX)
 
 static int64_t now_ms(void)
 {
@@ -186,8 +208,8 @@ static int set_failed(struct hw_client *c, int code)
 	return c->failed;
 }
 
-/* Write header and body iovecs whole. */
-static int send_all(struct hw_client *c, struct iovec *iov, int n)
+/* Write the iovecs whole, as they are. */
+static int send_raw(struct hw_client *c, struct iovec *iov, int n)
 {
 	while (n > 0) {
 		struct msghdr mh = {.msg_iov = iov, .msg_iovlen = (size_t)n};
@@ -212,6 +234,29 @@ static int send_all(struct hw_client *c, struct iovec *iov, int n)
 	return 0;
 }
 
+/* Write header and body iovecs whole (secure: sealed as one record; never plaintext). */
+static int send_all(struct hw_client *c, struct iovec *iov, int n)
+{
+	struct iovec sealed;
+	if (c->secure) {
+		size_t len = 0;
+		for (int i = 0; i < n; i++) {
+			HW_ASSERT(len + iov[i].iov_len <= SEND_FRAME_MAX);
+			memcpy(c->pt + len, iov[i].iov_base, iov[i].iov_len);
+			len += iov[i].iov_len;
+		}
+		size_t out;
+		int rc = hw_channel_seal(c->ch, c->pt, len, c->ct,
+					 HW_CHANNEL_RECORD_BYTES(SEND_FRAME_MAX), &out);
+		if (rc)
+			return set_failed(c, rc);
+		sealed = (struct iovec){c->ct, out};
+		iov = &sealed;
+		n = 1;
+	}
+	return send_raw(c, iov, n);
+}
+
 static int send_frame(struct hw_client *c, enum hw_frame_type type, const uint8_t *body,
 		      uint32_t len)
 {
@@ -219,6 +264,55 @@ static int send_frame(struct hw_client *c, enum hw_frame_type type, const uint8_
 	hw_frame_header(hdr, type, body, len);
 	struct iovec iov[2] = {{hdr, sizeof(hdr)}, {(void *)body, len}};
 	return send_all(c, iov, len ? 2 : 1);
+}
+
+/* Wait until deadline for bytes and add them to buf[*len..cap). 0, -ETIMEDOUT (not
+ * sticky: the stream is still good) or the sticky error; end of stream is HW_ECLOSED,
+ * or on a channel cut short the channel's verdict (hw_channel_eof). */
+static int receive(struct hw_client *c, uint8_t *buf, size_t cap, size_t *len, int64_t deadline)
+{
+	for (;;) {
+		struct pollfd pfd = {.fd = c->fd, .events = POLLIN};
+		int n = poll(&pfd, 1, left_ms(deadline));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return set_failed(c, -errno);
+		if (n == 0)
+			return -ETIMEDOUT;
+		ssize_t got = recv(c->fd, buf + *len, cap - *len, 0);
+		if (got == 0) {
+			int rc = c->ch && !hw_channel_is_open(c->ch) ? hw_channel_eof(c->ch) : 0;
+			return set_failed(c, rc ? rc : HW_ECLOSED);
+		}
+		if (got < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (got < 0)
+			return set_failed(c, errno == ECONNRESET ? HW_ECLOSED : -errno);
+		*len += (size_t)got;
+		return 0;
+	}
+}
+
+/* Open the whole records in raw into rbuf, as far as rbuf has room. Returns how many were
+ * opened (> 0), 0 when none is whole yet, or the sticky error. */
+static int open_records(struct hw_client *c)
+{
+	size_t off = 0;
+	int opened = 0, rc = 0;
+	while (rc == 0 && off < c->rawlen) {
+		size_t used, got;
+		rc = hw_channel_open(c->ch, c->raw + off, c->rawlen - off, &used, c->rbuf + c->rlen,
+				     c->rcap - c->rlen, &got);
+		if (rc == 0) {
+			off += used;
+			c->rlen += got;
+			opened++;
+		}
+	}
+	c->rawlen -= off;
+	memmove(c->raw, c->raw + off, c->rawlen);
+	return rc == 0 || rc == -EAGAIN || rc == -ENOBUFS ? opened : set_failed(c, rc);
 }
 
 /* Next whole frame, waiting until deadline (-1: none). f->body points into c->rbuf and
@@ -240,23 +334,14 @@ static int read_frame(struct hw_client *c, int64_t deadline, struct hw_frame *f)
 			c->rlen -= c->rhead;
 			c->rhead = 0;
 		}
-		struct pollfd pfd = {.fd = c->fd, .events = POLLIN};
-		int n = poll(&pfd, 1, left_ms(deadline));
-		if (n < 0 && errno == EINTR)
+		int rc = c->secure ? open_records(c) : 0;
+		if (rc > 0)
 			continue;
-		if (n < 0)
-			return set_failed(c, -errno);
-		if (n == 0)
-			return -ETIMEDOUT; /* not sticky: the stream is still good */
-		ssize_t got = recv(c->fd, c->rbuf + c->rlen, c->rcap - c->rlen, 0);
-		if (got == 0)
-			return set_failed(c, HW_ECLOSED);
-		if (got < 0) {
-			if (errno == EINTR || errno == EAGAIN)
-				continue;
-			return set_failed(c, errno == ECONNRESET ? HW_ECLOSED : -errno);
-		}
-		c->rlen += (size_t)got;
+		if (rc == 0)
+			rc = c->secure ? receive(c, c->raw, RAW_CAP, &c->rawlen, deadline)
+				       : receive(c, c->rbuf, c->rcap, &c->rlen, deadline);
+		if (rc)
+			return rc;
 	}
 }
 
@@ -329,6 +414,50 @@ static int parse_addrs(struct hw_client *c, const char *list)
 	}
 }
 
+/* Send this side's handshake bytes due now, raw. */
+static int handshake_send(struct hw_client *c)
+{
+	uint8_t out[HW_CHANNEL_HANDSHAKE_BYTES_MAX];
+	size_t n;
+	int rc = hw_channel_handshake_out(c->ch, out, sizeof out, &n);
+	if (rc)
+		return set_failed(c, rc);
+	struct iovec iov = {out, n};
+	return n ? send_raw(c, &iov, 1) : 0;
+}
+
+/* A fresh channel on the new connection and its handshake, blocking up to deadline. */
+static int handshake(struct hw_client *c, int64_t deadline)
+{
+	hw_channel_free(c->ch);
+	c->ch = NULL;
+	c->rawlen = 0;
+	struct hw_channel_config cfg = {
+		.role = HW_CHANNEL_INITIATOR,
+		.self = &c->id,
+		.pinned = &c->pins[0][0],
+		.pinned_count = c->n_pins,
+		.cluster_id = c->cluster,
+	};
+	int rc = hw_channel_new(&cfg, &c->ch);
+	if (rc == 0)
+		rc = handshake_send(c);
+	while (rc == 0 && !hw_channel_is_open(c->ch)) {
+		size_t used;
+		rc = hw_channel_handshake_in(c->ch, c->raw, c->rawlen, &used);
+		if (rc == -EAGAIN) {
+			rc = receive(c, c->raw, RAW_CAP, &c->rawlen, deadline);
+			continue;
+		}
+		if (rc == 0) {
+			c->rawlen -= used;
+			memmove(c->raw, c->raw + used, c->rawlen);
+			rc = handshake_send(c);
+		}
+	}
+	return rc ? set_failed(c, rc) : 0;
+}
+
 /* (Re)connect to address i: a fresh stream (what was buffered from the old one is
  * dropped), then the Hello. 0 or the error; c->fd is -1 after an error. */
 static int connect_to(struct hw_client *c, uint32_t i)
@@ -344,6 +473,8 @@ static int connect_to(struct hw_client *c, uint32_t i)
 	int64_t deadline = deadline_of(CONNECT_TIMEOUT_MS);
 	int rc = strncmp(addr, "unix:", 5) == 0 ? connect_unix(addr + 5, deadline, &c->fd)
 						: connect_tcp(addr, deadline, &c->fd);
+	if (rc == 0 && c->secure)
+		rc = handshake(c, deadline);
 	if (rc == 0)
 		rc = hello(c);
 	if (rc != 0 && c->fd >= 0) {
@@ -394,7 +525,48 @@ const char *hw_client_addr(const struct hw_client *c)
 	return c->addrs[c->cur];
 }
 
+/* Take sec's keys into c (NULL: plaintext). HW_ECONFIG with a message on stderr. */
+static int take_security(struct hw_client *c, const struct hw_client_security *sec)
+{
+	if (sec == NULL || sec->insecure)
+		return 0;
+	if (!sec->cluster_id || !sec->key || !sec->peers ||
+	    strlen(sec->cluster_id) > HW_CHANNEL_CLUSTER_BYTES) {
+		fprintf(stderr, "hawser client: the channel needs a cluster id, this client's "
+				"node.key and the nodes' node.pub files (or insecure)\n");
+		return HW_ECONFIG;
+	}
+	char bad[256];
+	int rc = hw_channel_pins_parse(sec->peers, c->pins, HW_CHANNEL_PINNED_MAX, &c->n_pins, bad,
+				       sizeof bad);
+	if (rc) {
+		fprintf(stderr, "hawser client: pinned key %s: %s\n", bad,
+			rc == HW_ECONFIG ? "not a node.pub of hawser keygen" : hw_strerror(rc));
+		return HW_ECONFIG;
+	}
+	rc = hw_identity_load(sec->key, &c->id);
+	if (rc) {
+		fprintf(stderr, "hawser client: key %s: %s\n", sec->key,
+			rc == HW_ECONFIG ? "not a node.key of hawser keygen, or readable by group "
+					   "or others (chmod 600)"
+					 : hw_strerror(rc));
+		return HW_ECONFIG;
+	}
+	strcpy(c->cluster, sec->cluster_id);
+	c->raw = malloc(RAW_CAP);
+	c->pt = malloc(SEND_FRAME_MAX);
+	c->ct = malloc(HW_CHANNEL_RECORD_BYTES(SEND_FRAME_MAX));
+	c->secure = true;
+	return c->raw && c->pt && c->ct ? 0 : HW_ENOMEM;
+}
+
 int hw_client_connect(const char *addr, struct hw_client **out)
+{
+	return hw_client_connect_secure(addr, NULL, out);
+}
+
+int hw_client_connect_secure(const char *addr, const struct hw_client_security *sec,
+			     struct hw_client **out)
 {
 	*out = NULL;
 	if (addr == NULL)
@@ -403,17 +575,18 @@ int hw_client_connect(const char *addr, struct hw_client **out)
 	if (!c)
 		return HW_ENOMEM;
 	c->fd = -1;
-	c->rcap = HW_FRAME_BYTES_MAX + HW_FRAME_HEADER_BYTES;
+	/* a channel's records may straddle frames: room for two (see the top) */
+	bool secure = sec != NULL && !sec->insecure;
+	c->rcap = (HW_FRAME_BYTES_MAX + HW_FRAME_HEADER_BYTES) * (secure ? 2u : 1u);
 	c->rbuf = malloc(c->rcap);
 	c->sbuf = malloc(HW_SUBMIT_HEADER_BYTES + HW_RECORD_BYTES_MAX);
-	if (!c->rbuf || !c->sbuf) {
-		free(c->rbuf);
-		free(c->sbuf);
-		free(c);
-		return HW_ENOMEM;
-	}
 	hw_arena_init(&c->arena, 4096, DECODE_BYTES_MAX);
-	int rc = parse_addrs(c, addr);
+	int rc = c->rbuf && c->sbuf ? take_security(c, sec) : HW_ENOMEM;
+	if (rc) {
+		hw_client_close(c);
+		return rc;
+	}
+	rc = parse_addrs(c, addr);
 	if (rc == 0)
 		rc = connect_round(c, true);
 	if (rc) {
@@ -431,6 +604,11 @@ void hw_client_close(struct hw_client *c)
 	if (c->fd >= 0)
 		close(c->fd);
 	hw_arena_fini(&c->arena);
+	hw_channel_free(c->ch);
+	hw_identity_wipe(&c->id);
+	free(c->raw);
+	free(c->pt);
+	free(c->ct);
 	free(c->rbuf);
 	free(c->sbuf);
 	free(c);

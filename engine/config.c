@@ -52,6 +52,7 @@ struct parse {
 	/* Keys seen, for "given twice" and for the checks after the parse. */
 	unsigned seen;
 	unsigned seen_drills; /* [drills], by enum drill_key */
+	unsigned seen_security;  /* [security], by index in security_keys */
 	int k_line;
 	int mode_line;
 	int timeout_line;
@@ -526,8 +527,8 @@ static const struct {
 };
 #define KEYS_COUNT (sizeof(keys) / sizeof(keys[0]))
 
-static const char *const sections[] = {"cluster",  "node",   "durability",
-					"limits",   "drills", "failover"};
+static const char *const sections[] = {"cluster", "node",     "durability", "limits",
+					"drills",  "failover", "retention", "security"};
 
 /* One key of [drills]. */
 static int drill_handler(struct parse *p, const char *key, const char *name, const char *value)
@@ -543,6 +544,50 @@ static int drill_handler(struct parse *p, const char *key, const char *name, con
 	return fail(p, p->line, "unknown key '%s'", key);
 }
 
+/* [security] keys, by their bit in parse.seen_security. */
+static const char *const security_keys[] = {"key", "peers", "insecure"};
+
+/* security.peers: node.pub files or directories of them, each read now so a bad one is
+ * named at load. */
+static int set_peers(struct parse *p, const char *key, const char *v)
+{
+	struct hw_security *s = &p->c->security;
+	char bad[HW_PATH_CHARS_MAX + 1];
+	size_t n = 0;
+	int rc = hw_channel_pins_parse(v, s->peers, HW_CHANNEL_PINNED_MAX, &n, bad, sizeof bad);
+	s->n_peers = (uint32_t)n;
+	if (rc == -E2BIG)
+		return fail(p, p->line, "'%s' lists more than %u keys", key, HW_CHANNEL_PINNED_MAX);
+	if (rc)
+		return fail(p, p->line, "'%s': %s: %s", key, bad,
+			    rc == HW_ECONFIG ? "not a node.pub of hawser keygen (hawser-node-pub "
+					       "v1 and a kx line)"
+					     : strerror(-rc));
+	return 1;
+}
+
+/* One key of [security]. */
+static int security_handler(struct parse *p, const char *key, const char *name, const char *v)
+{
+	struct hw_security *s = &p->c->security;
+	for (unsigned i = 0; i < sizeof security_keys / sizeof security_keys[0]; i++) {
+		if (strcmp(security_keys[i], name) != 0)
+			continue;
+		if (p->seen_security & (1u << i))
+			return fail(p, p->line, "'%s' given twice", key);
+		p->seen_security |= 1u << i;
+		if (i == 0)
+			return set_path(p, key, v, s->key);
+		if (i == 1)
+			return set_peers(p, key, v);
+		if (strcmp(v, "true") != 0 && strcmp(v, "false") != 0)
+			return fail(p, p->line, "'%s' = '%s': expected true or false", key, v);
+		s->insecure = strcmp(v, "true") == 0;
+		return 1;
+	}
+	return fail(p, p->line, "unknown key '%s'", key);
+}
+
 /* inih's handler: one key of one section. Returns 1 to go on, 0 on error. */
 static int handler(void *user, const char *section, const char *name, const char *value)
 {
@@ -553,6 +598,8 @@ static int handler(void *user, const char *section, const char *name, const char
 		return fail(p, p->line, "key '%s' outside any section", name);
 	if (strcmp(section, "drills") == 0)
 		return drill_handler(p, key, name, value);
+	if (strcmp(section, "security") == 0)
+		return security_handler(p, key, name, value);
 	for (size_t i = 0; i < KEYS_COUNT; i++) {
 		if (strcmp(keys[i].section, section) != 0 || strcmp(keys[i].name, name) != 0)
 			continue;
@@ -737,8 +784,23 @@ static int check_failover(struct parse *p)
 	return 1;
 }
 
+/* Keys and insecure = true exclude each other; a key needs peers and peers a key. */
+static int check_security(struct parse *p)
+{
+	const struct hw_security *s = &p->c->security;
+	if (s->insecure && (s->key[0] || s->n_peers))
+		return fail(p, 0, "'security.insecure' = true with 'security.key' or "
+				  "'security.peers': choose one");
+	if (!s->key[0] != !s->n_peers)
+		return fail(p, 0, "'security.%s' is missing (key and peers go together)",
+			    s->key[0] ? "peers" : "key");
+	return 1;
+}
+
 static int check(struct parse *p)
 {
+	if (!check_security(p))
+		return 0;
 	if (!check_required(p) || !check_failover(p) || !check_k(p))
 		return 0;
 	struct hw_config *c = p->c;
@@ -748,6 +810,37 @@ static int check(struct parse *p)
 			    "'limits.heartbeat_ms' = %lld",
 			    (long long)c->peer_timeout_ms, (long long)c->heartbeat_ms);
 	return 1;
+}
+
+int hw_config_channel(const struct hw_config *c, const char *path, struct hw_identity *id,
+		      struct hw_channel_config *out, char *err, size_t err_len)
+{
+	const struct hw_security *s = &c->security;
+	memset(out, 0, sizeof *out);
+	out->insecure = s->insecure;
+	out->cluster_id = c->cluster_id;
+	if (s->insecure)
+		return 0;
+	if (!s->key[0]) {
+		snprintf(err, err_len,
+			 "%s: no channel keys: add a [security] section with key = <node.key> "
+			 "and peers = <node.pub files> (hawser keygen), or insecure = true for "
+			 "plaintext",
+			 path);
+		return HW_ECONFIG;
+	}
+	int rc = hw_identity_load(s->key, id);
+	if (rc) {
+		snprintf(err, err_len, "%s: security.key %s: %s", path, s->key,
+			 rc == HW_ECONFIG ? "not a node.key of hawser keygen, or readable by "
+					    "group or others (chmod 600)"
+					  : strerror(-rc));
+		return rc;
+	}
+	out->self = id;
+	out->pinned = &s->peers[0][0];
+	out->pinned_count = s->n_peers;
+	return 0;
 }
 
 void hw_config_defaults(struct hw_config *c)

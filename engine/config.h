@@ -24,6 +24,15 @@
  *   log_keep_records = 0      ; log entries a node keeps (0: all); older ones are pruned
  *                             ; and a standby behind them is sent a snapshot
  *
+ *   [security]                ; the channel of every connection (engine/io/channel.h,
+ *                             ; docs/security.md); a node starts only with keys or insecure
+ *   key = /etc/hawser/node.key     ; this node's secret key (`hawser keygen`)
+ *   peers = /etc/hawser/p1.pub, /etc/hawser/s1.pub
+ *                             ; node.pub files (or directories of *.pub files) of every
+ *                             ; node, witness and client it accepts (at most 16 keys:
+ *                             ; during a key rotation, old and new)
+ *   insecure = false          ; true: plaintext, no keys (tests, closed lab networks)
+ *
  *   [failover]                ; automatic failover (docs/operations.md "Failover"); without
  *                             ; this section roles are static, as configured
  *   voters = p1@10.0.0.1:7001, s1@10.0.0.2:7001
@@ -68,6 +77,7 @@
 
 #include "engine/core/election.h"
 #include "engine/core/repl.h"
+#include "engine/io/channel.h"
 
 #define HW_ID_CHARS_MAX 32
 #define HW_ADDR_CHARS_MAX 128
@@ -114,6 +124,14 @@ struct hw_drill_config {
 	char witness[HW_ADDR_CHARS_MAX + 1];
 };
 
+/* [security]: paths as given; the pinned keys are read from their files at load. */
+struct hw_security {
+	bool insecure;
+	char key[HW_PATH_CHARS_MAX + 1]; /* "" when not set */
+	uint8_t peers[HW_CHANNEL_PINNED_MAX][HW_CHANNEL_KEY_BYTES];
+	uint32_t n_peers;
+};
+
 struct hw_config {
 	char cluster_id[HW_ID_CHARS_MAX + 1];
 	char node_id[HW_ID_CHARS_MAX + 1];
@@ -133,12 +151,20 @@ struct hw_config {
 	uint64_t log_keep_records; /* 0: keep the whole log (replica/store.h, retention) */
 	struct hw_drill_config drills;
 	struct hw_failover failover;
+	struct hw_security security;
 };
 
 /* Fill *c with defaults, then read path over them and check the result. Returns 0, or
  * HW_ECONFIG with a one-line reason in err ("node.conf:7: unknown key 'lisen'"), or
  * -errno when the file cannot be read. */
 int hw_config_load(const char *path, struct hw_config *c, char *err, size_t err_len);
+
+/* The channel settings of c for hw_ring_set_channel() (role left for it to set): loads
+ * the secret key into *id (wipe it when done) and points out->pinned into c. Refuses
+ * (HW_ECONFIG, with a message naming what to add in err) a config with neither keys nor
+ * insecure = true; -errno or HW_ECONFIG for a key file that cannot be used. */
+int hw_config_channel(const struct hw_config *c, const char *path, struct hw_identity *id,
+		      struct hw_channel_config *out, char *err, size_t err_len);
 
 /* Defaults for every optional key. */
 void hw_config_defaults(struct hw_config *c);

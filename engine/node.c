@@ -102,6 +102,7 @@ static int send_status(struct hw_session *s)
 	st.submits = n->submits;
 	st.rejected = n->rejected;
 	st.records_per_s = n->records_per_s;
+	st.insecure = n->cfg.security.insecure;
 	if (n->cfg.role == HW_ROLE_PRIMARY) {
 		st.role = HAWSER__WIRE__V1__ROLE__PRIMARY;
 		st.last_lsn = n->core.last_lsn;
@@ -466,7 +467,7 @@ static int open_ports(struct hw_node *n)
 	return 0;
 }
 
-static int node_start(struct hw_node *n)
+static int node_start(struct hw_node *n, const struct hw_channel_config *cc)
 {
 	n->acts_cap = HW_ACTS_MIN(n->cfg.waiters_max);
 	n->acts = calloc(n->acts_cap, sizeof *n->acts);
@@ -477,6 +478,8 @@ static int node_start(struct hw_node *n)
 		rc = hw_loop_new(&n->loop);
 	if (rc == 0)
 		rc = hw_ring_new(n->loop, &n->ring);
+	if (rc == 0)
+		rc = hw_ring_set_channel(n->ring, cc);
 	if (rc == 0)
 		rc = hw_loop_on_signal(n->loop, SIGINT, signal_cb, n);
 	if (rc == 0)
@@ -497,8 +500,12 @@ int hw_node_open(const char *config_path, struct hw_node **out)
 	struct hw_node *n = calloc(1, sizeof *n);
 	if (n == NULL)
 		return HW_ENOMEM;
-	char err[256] = "";
+	char err[512] = "";
+	struct hw_identity id;
+	struct hw_channel_config cc;
 	int rc = hw_config_load(config_path, &n->cfg, err, sizeof err);
+	if (rc == 0)
+		rc = hw_config_channel(&n->cfg, config_path, &id, &cc, err, sizeof err);
 	if (rc != 0) {
 		fprintf(stderr, "hawser: %s\n", err[0] ? err : hw_strerror(rc));
 		free(n);
@@ -507,7 +514,9 @@ int hw_node_open(const char *config_path, struct hw_node **out)
 	signal(SIGPIPE, SIG_IGN);
 	hw_log_node(n->cfg.node_id);
 	pthread_mutex_init(&n->ext_mu, NULL);
-	rc = node_start(n);
+	rc = node_start(n, &cc);
+	if (!cc.insecure)
+		hw_identity_wipe(&id);
 	if (rc != 0) {
 		hw_log("start_failed", "code=%s what=\"%s\"", hw_errname(rc), hw_strerror(rc));
 		hw_node_close(n);

@@ -35,6 +35,8 @@ struct hw_witness {
 	struct hw_timer *tick;
 	struct hw_voters *voters;
 	struct wsession *sessions[SESSIONS_MAX];
+	struct hw_channel_config cc; /* [security], for witness_start (its identity on the
+				      * caller's stack, wiped after) */
 	int exit_rc;
 };
 
@@ -238,6 +240,8 @@ static int witness_start(struct hw_witness *w)
 	if (rc == 0)
 		rc = hw_ring_new(w->loop, &w->ring);
 	if (rc == 0)
+		rc = hw_ring_set_channel(w->ring, &w->cc);
+	if (rc == 0)
 		rc = hw_loop_on_signal(w->loop, SIGINT, signal_cb, w);
 	if (rc == 0)
 		rc = hw_loop_on_signal(w->loop, SIGTERM, signal_cb, w);
@@ -270,13 +274,16 @@ int hw_witness_open(const char *config_path, struct hw_witness **out)
 	struct hw_witness *w = calloc(1, sizeof *w);
 	if (w == NULL)
 		return HW_ENOMEM;
-	char err[256] = "";
+	char err[512] = "";
+	struct hw_identity id;
 	int rc = hw_config_load(config_path, &w->cfg, err, sizeof err);
 	if (rc == 0 && w->cfg.role != HW_ROLE_WITNESS) {
 		snprintf(err, sizeof err, "%s: 'node.role' must be witness for `hawser witness`",
 			 config_path);
 		rc = HW_ECONFIG;
 	}
+	if (rc == 0)
+		rc = hw_config_channel(&w->cfg, config_path, &id, &w->cc, err, sizeof err);
 	if (rc != 0) {
 		fprintf(stderr, "hawser: %s\n", err[0] ? err : hw_strerror(rc));
 		free(w);
@@ -285,6 +292,8 @@ int hw_witness_open(const char *config_path, struct hw_witness **out)
 	signal(SIGPIPE, SIG_IGN);
 	hw_log_node(w->cfg.node_id);
 	rc = witness_start(w);
+	if (!w->cc.insecure)
+		hw_identity_wipe(&id);
 	if (rc != 0) {
 		hw_log("start_failed", "code=%s what=\"%s\"", hw_errname(rc), hw_strerror(rc));
 		hw_witness_close(w);

@@ -85,12 +85,31 @@ int hw_node_submit_wait(struct hw_node *n, const uint8_t *record, size_t len,
 
 struct hw_client;
 
-/* Connect to a node's client port: "HOST:PORT" or "unix:/path", or a comma-separated
+/* Connect in plaintext (for nodes configured insecure = true; else use
+ * hw_client_connect_secure) to a node's client port: "HOST:PORT" or "unix:/path", or a comma-separated
  * list of them (the nodes of a failover cluster, at most 8): then the first that answers
  * as the primary is taken, and HW_ENOT_PRIMARY returned when none does (an election may
  * be under way: retry, or hw_client_reconnect()). Blocking, with a 5 s timeout per
  * address. */
 int hw_client_connect(const char *addr, struct hw_client **out);
+
+/* How a client connection is secured (docs/security.md): the channel of the nodes'
+ * [security] section, with this client's own key pair (`hawser keygen`), which every
+ * node must pin. */
+struct hw_client_security {
+	const char *cluster_id; /* the nodes' [cluster] id */
+	const char *key;        /* this client's node.key (mode 0600) */
+	const char *peers;      /* the nodes' node.pub files, or directories of them, comma-
+				 * separated: the keys this client accepts */
+	bool insecure;          /* plaintext, for nodes with insecure = true; the rest unused */
+};
+
+/* hw_client_connect() over the authenticated, encrypted channel of sec (NULL or
+ * sec->insecure: plaintext). A node that refuses this client's key closes the connection
+ * during the handshake: HW_EHANDSHAKE; a node whose key is not pinned here: HW_EAUTH.
+ * HW_ECONFIG (and a message on stderr) for keys that cannot be read. */
+int hw_client_connect_secure(const char *addr, const struct hw_client_security *sec,
+			     struct hw_client **out);
 
 /* Follow the primary after HW_ENOT_PRIMARY or a lost connection: close c's connection and
  * try its addresses in turn, starting after the current one, until one answers as the

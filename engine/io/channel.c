@@ -3,7 +3,10 @@
 #include "engine/io/channel.h"
 
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -63,7 +66,7 @@ struct dir {
 struct hw_channel {
 	enum hw_channel_role role;
 	bool insecure;
-	bool have_peer;
+	bool have_peer, have_offered;
 	enum hs_state hs;
 	int err; /* sticky */
 	uint64_t rekey_bytes;
@@ -77,6 +80,7 @@ struct hw_channel {
 	uint8_t hello_self[HW_CHANNEL_HELLO_BYTES];
 	uint8_t hello_peer[HW_CHANNEL_HELLO_BYTES];
 	uint8_t peer_s[32], peer_e[32];
+	uint8_t offered[32]; /* the static key the peer's hello claimed, pinned or not */
 	uint8_t th[TH_BYTES];
 	uint8_t sid[HW_CHANNEL_SESSION_ID_BYTES];
 	struct dir tx, rx;
@@ -299,6 +303,94 @@ int hw_identity_load(const char *path, struct hw_identity *id)
 	return rc;
 }
 
+int hw_channel_key_load(const char *path, uint8_t key[HW_CHANNEL_KEY_BYTES])
+{
+	char buf[KEY_FILE_MAX + 1];
+	FILE *f = fopen(path, "re");
+	if (f == NULL)
+		return -errno;
+	size_t got = fread(buf, 1, sizeof buf, f);
+	fclose(f);
+	if (got > KEY_FILE_MAX)
+		return HW_ECONFIG;
+	/* The head line first, so a node.key (its kx line is the secret) is never pinned. */
+	int rc = HW_ECONFIG;
+	bool head = false;
+	for (size_t at = 0; at < got && rc != 0;) {
+		char *nl = memchr(buf + at, '\n', got - at);
+		size_t end = nl != NULL ? (size_t)(nl - buf) : got;
+		buf[end] = '\0';
+		if (buf[at] == '#' || buf[at] == '\0')
+			; /* comment or blank */
+		else if (!head && strcmp(buf + at, "hawser-node-pub v1") != 0)
+			break;
+		else if (!head)
+			head = true;
+		else if (strncmp(buf + at, "kx ", 3) == 0)
+			rc = hw_channel_key_parse(buf + at, key);
+		at = end + 1;
+	}
+	return rc;
+}
+
+int hw_channel_pins_load(const char *path, uint8_t (*keys)[HW_CHANNEL_KEY_BYTES], size_t cap,
+			 size_t *n)
+{
+	DIR *d = opendir(path);
+	if (d == NULL && errno != ENOTDIR)
+		return -errno;
+	if (d == NULL) {
+		if (*n == cap)
+			return -E2BIG;
+		int rc = hw_channel_key_load(path, keys[*n]);
+		*n += rc == 0;
+		return rc;
+	}
+	int rc = 0;
+	for (struct dirent *e; rc == 0 && (e = readdir(d)) != NULL;) {
+		size_t len = strlen(e->d_name);
+		char file[PATH_MAX];
+		if (len < 5 || strcmp(e->d_name + len - 4, ".pub") != 0)
+			continue;
+		if ((size_t)snprintf(file, sizeof file, "%s/%s", path, e->d_name) >= sizeof file)
+			rc = -ENAMETOOLONG;
+		else if (*n == cap)
+			rc = -E2BIG;
+		else if ((rc = hw_channel_key_load(file, keys[*n])) == 0)
+			(*n)++;
+	}
+	closedir(d);
+	return rc;
+}
+
+int hw_channel_pins_parse(const char *list, uint8_t (*keys)[HW_CHANNEL_KEY_BYTES], size_t cap,
+			  size_t *n, char *bad, size_t bad_cap)
+{
+	*n = 0;
+	for (const char *p = list;;) {
+		char item[PATH_MAX];
+		while (*p == ' ' || *p == '\t')
+			p++;
+		const char *end = strchr(p, ',');
+		size_t len = end != NULL ? (size_t)(end - p) : strlen(p);
+		while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t'))
+			len--;
+		snprintf(bad, bad_cap, "%.*s", (int)len, p);
+		if (len == 0)
+			return -ENOENT;
+		if (len >= sizeof item)
+			return -ENAMETOOLONG;
+		memcpy(item, p, len);
+		item[len] = '\0';
+		int rc = hw_channel_pins_load(item, keys, cap, n);
+		if (rc)
+			return rc;
+		if (end == NULL)
+			return *n > 0 ? 0 : -ENOENT;
+		p = end + 1;
+	}
+}
+
 void hw_identity_wipe(struct hw_identity *id)
 {
 	sodium_memzero(id->kx_sk, sizeof id->kx_sk);
@@ -417,6 +509,20 @@ const uint8_t *hw_channel_peer_key(const struct hw_channel *ch)
 	return ch->have_peer ? ch->peer_s : NULL;
 }
 
+const uint8_t *hw_channel_offered_key(const struct hw_channel *ch)
+{
+	return ch->have_offered ? ch->offered : NULL;
+}
+
+void hw_channel_fingerprint(const uint8_t *key, char out[HW_CHANNEL_FINGERPRINT_CHARS + 1])
+{
+	if (key == NULL) {
+		strcpy(out, "-");
+		return;
+	}
+	tohex(key, HW_CHANNEL_FINGERPRINT_CHARS / 2, out);
+}
+
 int hw_channel_session_id(const struct hw_channel *ch, uint8_t id[HW_CHANNEL_SESSION_ID_BYTES])
 {
 	if (ch->insecure || ch->hs != HS_OPEN || ch->err)
@@ -445,6 +551,8 @@ static int hello_accept(struct hw_channel *ch, const uint8_t *h)
 		return HW_EHANDSHAKE;
 	if (memcmp(h + 8, ch->cluster, 32) != 0)
 		return HW_ECLUSTER;
+	memcpy(ch->offered, h + 40, 32);
+	ch->have_offered = true;
 	bool pinned = false;
 	for (size_t i = 0; i < ch->pinned_count; i++)
 		pinned |= sodium_memcmp(h + 40, ch->pinned[i], 32) == 0;

@@ -160,6 +160,24 @@ int hw_identity_parse(const char *text, size_t len, struct hw_identity *id);
  * or HW_ECONFIG. Start-up only: it blocks on the file system. */
 int hw_identity_load(const char *path, struct hw_identity *id);
 
+/* Read the pinned key (its kx line) from a node.pub file at path. Returns 0, -errno or
+ * HW_ECONFIG (not starting "hawser-node-pub v1", so never a node.key; no well-formed kx
+ * line; file over 4 KiB). Start-up only. */
+int hw_channel_key_load(const char *path, uint8_t key[HW_CHANNEL_KEY_BYTES]);
+
+/* Pin the key of the node.pub file at path, or of every *.pub file in it when path is a
+ * directory: appended at keys[*n], *n counted up (cap keys at most). Returns 0, -errno,
+ * -E2BIG (more than cap keys) or HW_ECONFIG (a file without a well-formed kx line).
+ * Start-up only. */
+int hw_channel_pins_load(const char *path, uint8_t (*keys)[HW_CHANNEL_KEY_BYTES], size_t cap,
+			 size_t *n);
+
+/* Pin every item of a comma-separated list of node.pub files and directories (as
+ * hw_channel_pins_load) into keys[0..*n). Returns 0, or the first error with the item in
+ * bad (bad_cap bytes): -ENOENT also for an empty item or a list giving no key. */
+int hw_channel_pins_parse(const char *list, uint8_t (*keys)[HW_CHANNEL_KEY_BYTES], size_t cap,
+			  size_t *n, char *bad, size_t bad_cap);
+
 /* Zero the secret parts of id. */
 void hw_identity_wipe(struct hw_identity *id);
 
@@ -234,6 +252,15 @@ int hw_channel_eof(struct hw_channel *ch);
 /* The peer's static X25519 public key once its hello was accepted, else NULL (and always
  * NULL when insecure). Points into ch; for logs and the audit trail. */
 const uint8_t *hw_channel_peer_key(const struct hw_channel *ch);
+
+/* The static key the peer's hello claimed once its hello was read, even when it was
+ * refused (not pinned: HW_EAUTH), else NULL. Unauthenticated: for logging a refusal. */
+const uint8_t *hw_channel_offered_key(const struct hw_channel *ch);
+
+/* A key's fingerprint for logs and status: its first 8 bytes in hex, which is how the
+ * kx line of its node.pub starts ("-" for NULL). */
+#define HW_CHANNEL_FINGERPRINT_CHARS 16u
+void hw_channel_fingerprint(const uint8_t *key, char out[HW_CHANNEL_FINGERPRINT_CHARS + 1]);
 
 /* A 16-byte id of this session, equal on both sides and different for every session
  * (a hash of the transcript), once the handshake is done; for logs. Returns 0, or

@@ -16,6 +16,12 @@
  * Whenever work is left over after a bound, the hook writes the eventfd itself so the
  * loop comes back instead of blocking.
  *
+ * With a channel (hw_ring_set_channel), the send buffer being filled holds plaintext and
+ * the other one the records sealed from it: when that one has gone, the filled one is
+ * sealed into it in records of SEAL_CHUNK bytes, after any handshake bytes due, and
+ * cleared (no swap), so one send stays in flight and queued bytes still batch. Received
+ * bytes go through the handshake, then are opened from rbuf into pbuf, which on_data sees.
+ *
  * A connection is freed only from the kick list (or hw_ring_free), once it is closing
  * and no operation of it is in flight, so no CQE can ever point at freed memory and no
  * user callback ever returns into a freed connection. */
@@ -36,6 +42,8 @@
 #include <liburing.h>
 
 #include "base/assert.h"
+#include "base/log.h"
+#include "engine/io/channel.h"
 #include "engine/io/frame.h"
 #include "engine/io/loop.h"
 #include "engine/io/ring.h"
@@ -56,6 +64,20 @@
 _Static_assert(64u >= HW_FRAME_HEADER_BYTES, "a frame header fits the slack");
 _Static_assert(HW_CONN_RECV_INITIAL <= RECV_MAX, "initial receive buffer within bound");
 _Static_assert(HW_CONN_SEND_MAX <= UINT32_MAX, "a send length fits an SQE");
+/* Plaintext per sealed record: small enough that a receiver opens and hands over a large
+ * batch piece by piece, large enough that the 29 bytes of a record cost 0.04 %. */
+#define SEAL_CHUNK (64u * 1024u)
+/* A send buffer holds HW_CONN_SEND_MAX of plaintext, or that sealed plus handshake bytes. */
+#define SEND_CAP                                                                                   \
+	(HW_CONN_SEND_MAX + (HW_CONN_SEND_MAX / SEAL_CHUNK + 1u) * HW_CHANNEL_OVERHEAD_BYTES +     \
+	 HW_CHANNEL_HANDSHAKE_BYTES_MAX)
+_Static_assert(HW_CHANNEL_RECORD_BYTES(HW_CHANNEL_PLAINTEXT_MAX) <= RECV_MAX,
+	       "a whole record of the largest frame fits a receive buffer");
+/* A channel's handshake is 1.5 round trips, well under a millisecond on a LAN: a peer that
+ * has not finished it in 5 s is a prober or a slow-loris holding a connection. Checked
+ * once a second. */
+#define HANDSHAKE_TIMEOUT_MS 5000
+#define HANDSHAKE_SWEEP_MS   1000
 #define LISTEN_BACKLOG 128
 /* Back-off before accepting again after running out of fds or memory. */
 #define ACCEPT_RETRY_MS 100
@@ -81,6 +103,13 @@ struct hw_ring {
 	struct hw_conn *conns;
 	struct hw_listener *listeners;
 	struct hw_conn *kick_head;
+	/* Channel settings for new connections (hw_ring_set_channel); secure false: plain. */
+	bool secure;
+	struct hw_channel_config chcfg;
+	struct hw_identity id;
+	uint8_t pinned[HW_CHANNEL_PINNED_MAX * HW_CHANNEL_KEY_BYTES];
+	char cluster[HW_CHANNEL_CLUSTER_BYTES + 1];
+	struct hw_timer *hs_sweep; /* closes handshakes past their deadline */
 };
 
 struct hw_listener {
@@ -118,6 +147,15 @@ struct hw_conn {
 	size_t soff;
 	unsigned fill;
 	int close_code;
+	/* Channel (NULL: plain): pbuf[0..plen) opened and not yet consumed by on_data;
+	 * hs[0..hslen) handshake bytes waiting for the send buffer. */
+	struct hw_channel *ch;
+	uint8_t *pbuf;
+	size_t pcap, plen;
+	uint8_t hs[HW_CHANNEL_HANDSHAKE_BYTES_MAX];
+	size_t hslen;
+	int64_t hs_deadline_ms; /* loop time by which the channel must be open */
+	bool dialed; /* made by hw_connect (the channel's initiator) */
 	bool is_tcp, connected, paused, redeliver, closing, cancel_sent, kicked, hit_busy;
 	struct sockaddr_storage sa; /* connect target */
 	socklen_t salen;
@@ -264,20 +302,45 @@ static void kick(struct hw_conn *c)
 
 /* ---- connections */
 
-static int conn_new(struct hw_ring *r, int fd, bool is_tcp, struct hw_conn **out)
+static void conn_free(struct hw_conn *c)
+{
+	hw_channel_free(c->ch);
+	free(c->pbuf);
+	free(c->rbuf);
+	free(c->sbuf[0]);
+	free(c->sbuf[1]);
+	free(c);
+}
+
+/* The channel of a new connection, when the ring has one. */
+static int conn_channel(struct hw_ring *r, struct hw_conn *c, enum hw_channel_role role)
+{
+	if (!r->secure)
+		return 0;
+	struct hw_channel_config cfg = r->chcfg;
+	cfg.role = role;
+	int rc = hw_channel_new(&cfg, &c->ch);
+	if (rc)
+		return rc;
+	c->hs_deadline_ms = hw_loop_now_ms(r->loop) + HANDSHAKE_TIMEOUT_MS;
+	c->pbuf = malloc(HW_CONN_RECV_INITIAL);
+	c->pcap = HW_CONN_RECV_INITIAL;
+	return c->pbuf ? 0 : HW_ENOMEM;
+}
+
+static int conn_new(struct hw_ring *r, int fd, bool is_tcp, enum hw_channel_role role,
+		    struct hw_conn **out)
 {
 	struct hw_conn *c = calloc(1, sizeof *c);
 	if (!c)
 		return HW_ENOMEM;
 	c->rbuf = malloc(HW_CONN_RECV_INITIAL);
-	c->sbuf[0] = malloc(HW_CONN_SEND_MAX);
-	c->sbuf[1] = malloc(HW_CONN_SEND_MAX);
-	if (!c->rbuf || !c->sbuf[0] || !c->sbuf[1]) {
-		free(c->rbuf);
-		free(c->sbuf[0]);
-		free(c->sbuf[1]);
-		free(c);
-		return HW_ENOMEM;
+	c->sbuf[0] = malloc(SEND_CAP);
+	c->sbuf[1] = malloc(SEND_CAP);
+	int rc = c->rbuf && c->sbuf[0] && c->sbuf[1] ? conn_channel(r, c, role) : HW_ENOMEM;
+	if (rc) {
+		conn_free(c);
+		return rc;
 	}
 	c->rcap = HW_CONN_RECV_INITIAL;
 	c->r = r;
@@ -313,10 +376,7 @@ static void conn_finish(struct hw_conn *c)
 		c->next->prev = c->prev;
 	if (c->ops && c->ops->on_close)
 		c->ops->on_close(c, c->arg, c->close_code);
-	free(c->rbuf);
-	free(c->sbuf[0]);
-	free(c->sbuf[1]);
-	free(c);
+	conn_free(c);
 }
 
 static size_t send_queued(const struct hw_conn *c)
@@ -324,12 +384,46 @@ static size_t send_queued(const struct hw_conn *c)
 	return c->slen[0] + c->slen[1] - c->soff;
 }
 
+/* The send buffer out is empty: put the handshake bytes due into it, then, once the
+ * channel is open, the filled buffer sealed. 0, or the channel's error. */
+static int seal_out(struct hw_conn *c, unsigned out)
+{
+	uint8_t *dst = c->sbuf[out];
+	size_t n = c->hslen;
+	memcpy(dst, c->hs, c->hslen);
+	c->hslen = 0;
+	const uint8_t *pt = c->sbuf[c->fill];
+	size_t left = hw_channel_is_open(c->ch) ? c->slen[c->fill] : 0;
+	for (size_t at = 0; at < left;) {
+		size_t chunk = left - at < SEAL_CHUNK ? left - at : SEAL_CHUNK;
+		size_t got;
+		int rc = hw_channel_seal(c->ch, pt + at, chunk, dst + n, SEND_CAP - n, &got);
+		if (rc)
+			return rc;
+		at += chunk;
+		n += got;
+	}
+	if (left)
+		c->slen[c->fill] = 0;
+	c->slen[out] = n;
+	c->soff = 0;
+	return 0;
+}
+
 static void start_send(struct hw_conn *c)
 {
 	if (c->send_op.busy || !c->connected || c->closing)
 		return;
 	unsigned out = 1u - c->fill;
-	if (c->slen[out] == c->soff) {
+	if (c->slen[out] == c->soff && c->ch) {
+		int rc = seal_out(c, out);
+		if (rc) {
+			conn_close(c, rc);
+			return;
+		}
+		if (c->slen[out] == 0)
+			return;
+	} else if (c->slen[out] == c->soff) {
 		/* Nothing left in flight: swap, the filled buffer goes out. */
 		if (c->slen[c->fill] == 0)
 			return;
@@ -368,13 +462,130 @@ static void arm_recv(struct hw_conn *c)
 	io_uring_sqe_set_data(sqe, &c->recv_op);
 }
 
+/* ---- the channel's side of a connection */
+
+static void log_channel(struct hw_conn *c, const char *event, int code)
+{
+	char fp[HW_CHANNEL_FINGERPRINT_CHARS + 1];
+	const uint8_t *key = hw_channel_peer_key(c->ch);
+	hw_channel_fingerprint(key ? key : hw_channel_offered_key(c->ch), fp);
+	if (code)
+		hw_log(event, "peer=%s key=%s code=%s", c->peer, fp, hw_errname(code));
+	else
+		hw_log(event, "peer=%s key=%s", c->peer, fp);
+}
+
+/* Run the handshake on the received bytes: take what it consumed off *off, queue its
+ * answer. An initiator is connected (on_connect) once the channel opens. */
+static int handshake_in(struct hw_conn *c, size_t *off)
+{
+	while (!hw_channel_is_open(c->ch)) {
+		size_t used, n;
+		int rc = hw_channel_handshake_in(c->ch, c->rbuf + *off, c->rlen - *off, &used);
+		if (rc == -EAGAIN)
+			return 0;
+		if (rc == 0)
+			rc = hw_channel_handshake_out(c->ch, c->hs + c->hslen,
+						      sizeof c->hs - c->hslen, &n);
+		if (rc) {
+			log_channel(c, "channel_refused", rc);
+			return rc;
+		}
+		*off += used;
+		c->hslen += n;
+		kick(c);
+	}
+	log_channel(c, "channel_open", 0);
+	if (c->ops && c->ops->on_connect && c->dialed)
+		c->ops->on_connect(c, c->arg);
+	return 0;
+}
+
+/* Open every whole record of rbuf into pbuf (handshake first). 0, -ENOBUFS when pbuf is
+ * full, or the channel's error. */
+static int channel_in(struct hw_conn *c)
+{
+	size_t off = 0;
+	int rc = hw_channel_is_open(c->ch) ? 0 : handshake_in(c, &off);
+	int hs_rc = rc; /* handshake_in logged its own refusal */
+	while (rc == 0 && hw_channel_is_open(c->ch) && off < c->rlen && !c->closing) {
+		size_t used, got;
+		rc = hw_channel_open(c->ch, c->rbuf + off, c->rlen - off, &used, c->pbuf + c->plen,
+				     c->pcap - c->plen, &got);
+		if (rc == 0) {
+			off += used;
+			c->plen += got;
+		}
+	}
+	c->rlen -= off;
+	if (off > 0 && c->rlen > 0)
+		memmove(c->rbuf, c->rbuf + off, c->rlen);
+	if (rc && !hs_rc && rc != -EAGAIN && rc != -ENOBUFS && rc != HW_ECLOSED)
+		log_channel(c, "channel_failed", rc);
+	return rc == -EAGAIN ? 0 : rc;
+}
+
+/* Hand pbuf to on_data; with bytes still to open, make room (grow pbuf when on_data took
+ * nothing) and go again. */
+static void deliver_secure(struct hw_conn *c)
+{
+	for (;;) {
+		int rc = channel_in(c);
+		if (c->closing)
+			return;
+		if (rc && rc != -ENOBUFS) {
+			conn_close(c, rc);
+			return;
+		}
+		long n = 0;
+		if (c->plen > 0 && c->ops->on_data)
+			n = c->ops->on_data(c, c->arg, c->pbuf, c->plen);
+		else if (c->plen > 0)
+			n = (long)c->plen;
+		if (c->closing)
+			return;
+		if (n < 0) {
+			conn_close(c, (int)n);
+			return;
+		}
+		HW_ASSERT((size_t)n <= c->plen);
+		c->plen -= (size_t)n;
+		if (n > 0 && c->plen > 0)
+			memmove(c->pbuf, c->pbuf + n, c->plen);
+		if (rc != -ENOBUFS)
+			return;
+		if (c->paused) {
+			c->redeliver = true;
+			return;
+		}
+		if (n == 0 && c->pcap >= RECV_MAX) {
+			conn_close(c, HW_EFRAME);
+			return;
+		}
+		if (n == 0) {
+			size_t ncap = c->pcap * 2 < RECV_MAX ? c->pcap * 2 : RECV_MAX;
+			uint8_t *nb = realloc(c->pbuf, ncap);
+			if (!nb) {
+				conn_close(c, HW_ENOMEM);
+				return;
+			}
+			c->pbuf = nb;
+			c->pcap = ncap;
+		}
+	}
+}
+
 /* Hand every unconsumed byte to on_data and keep the tail it left. */
 static void deliver(struct hw_conn *c)
 {
 	c->redeliver = false;
+	HW_ASSERT(c->ops != NULL);
+	if (c->ch) {
+		deliver_secure(c);
+		return;
+	}
 	if (c->rlen == 0)
 		return;
-	HW_ASSERT(c->ops != NULL);
 	long n = c->ops->on_data ? c->ops->on_data(c, c->arg, c->rbuf, c->rlen) : (long)c->rlen;
 	if (c->closing)
 		return;
@@ -462,6 +673,13 @@ static void recv_done(struct hw_conn *c, int res)
 		kick(c);
 		return;
 	}
+	if (res == 0 && c->ch && !hw_channel_is_open(c->ch)) {
+		/* Cut during the handshake: how an initiator learns it was refused. */
+		int code = hw_channel_eof(c->ch);
+		log_channel(c, "channel_refused", code);
+		conn_close(c, code);
+		return;
+	}
 	if (res <= 0) {
 		conn_close(c, res == 0 || res == -ECANCELED ? HW_ECLOSED : res);
 		return;
@@ -516,8 +734,18 @@ static void connect_done(struct hw_conn *c, int res)
 		return;
 	}
 	c->connected = true;
-	if (c->ops && c->ops->on_connect)
+	if (c->ch) {
+		/* hello_I goes out first; on_connect follows once the channel is open. */
+		size_t n;
+		int rc = hw_channel_handshake_out(c->ch, c->hs, sizeof c->hs, &n);
+		if (rc) {
+			conn_close(c, rc);
+			return;
+		}
+		c->hslen = n;
+	} else if (c->ops && c->ops->on_connect) {
 		c->ops->on_connect(c, c->arg);
+	}
 	kick(c);
 }
 
@@ -559,7 +787,7 @@ static void accept_retry_cb(struct hw_timer *t, void *arg)
 static void accepted(struct hw_listener *l, int fd)
 {
 	struct hw_conn *c;
-	if (conn_new(l->r, fd, !l->is_unix, &c)) {
+	if (conn_new(l->r, fd, !l->is_unix, HW_CHANNEL_RESPONDER, &c)) {
 		fprintf(stderr, "hawser: %s: out of memory for a new connection\n", l->addr);
 		close(fd);
 		return;
@@ -791,11 +1019,13 @@ void hw_ring_free(struct hw_ring *r)
 	}
 	if (r->conns || r->listeners)
 		fprintf(stderr, "hawser: io_uring: operations still in flight at ring free\n");
+	hw_timer_free(r->hs_sweep);
 	hw_loop_before_block_cancel(r->loop, before_block_cb, r);
 	hw_fdwatch_free(r->efd_watch);
 	io_uring_unregister_eventfd(&r->ring);
 	close(r->efd);
 	io_uring_queue_exit(&r->ring);
+	hw_identity_wipe(&r->id);
 	free(r);
 }
 
@@ -896,13 +1126,14 @@ int hw_connect(struct hw_ring *r, const char *addr, const struct hw_conn_ops *op
 	if (fd < 0)
 		return -errno;
 	struct hw_conn *c;
-	rc = conn_new(r, fd, ss.ss_family != AF_UNIX, &c);
+	rc = conn_new(r, fd, ss.ss_family != AF_UNIX, HW_CHANNEL_INITIATOR, &c);
 	if (rc) {
 		close(fd);
 		return rc;
 	}
 	c->ops = ops;
 	c->arg = arg;
+	c->dialed = true;
 	c->sa = ss;
 	c->salen = len;
 	format_addr(&ss, len, c->peer, sizeof c->peer);
@@ -910,6 +1141,51 @@ int hw_connect(struct hw_ring *r, const char *addr, const struct hw_conn_ops *op
 	io_uring_prep_connect(sqe, fd, (const struct sockaddr *)&c->sa, c->salen);
 	io_uring_sqe_set_data(sqe, &c->connect_op);
 	*out = c;
+	return 0;
+}
+
+static void hs_sweep_cb(struct hw_timer *t, void *arg)
+{
+	(void)t;
+	struct hw_ring *r = arg;
+	int64_t now = hw_loop_now_ms(r->loop);
+	for (struct hw_conn *c = r->conns; c; c = c->next) {
+		if (c->ch && !c->closing && !hw_channel_is_open(c->ch) && now >= c->hs_deadline_ms) {
+			log_channel(c, "channel_refused", -ETIMEDOUT);
+			conn_close(c, -ETIMEDOUT);
+		}
+	}
+}
+
+int hw_ring_set_channel(struct hw_ring *r, const struct hw_channel_config *cfg)
+{
+	r->secure = false;
+	hw_timer_free(r->hs_sweep);
+	r->hs_sweep = NULL;
+	hw_identity_wipe(&r->id);
+	if (cfg == NULL || cfg->insecure) {
+		hw_log("security", "insecure=true channel=off");
+		return 0;
+	}
+	if (cfg->self == NULL || cfg->cluster_id == NULL || cfg->pinned_count == 0 ||
+	    cfg->pinned_count > HW_CHANNEL_PINNED_MAX ||
+	    strlen(cfg->cluster_id) > HW_CHANNEL_CLUSTER_BYTES)
+		return HW_ECONFIG;
+	r->chcfg = *cfg;
+	r->id = *cfg->self;
+	memcpy(r->pinned, cfg->pinned, cfg->pinned_count * HW_CHANNEL_KEY_BYTES);
+	strcpy(r->cluster, cfg->cluster_id);
+	r->chcfg.self = &r->id;
+	r->chcfg.pinned = r->pinned;
+	r->chcfg.cluster_id = r->cluster;
+	int rc = hw_timer_new(r->loop, HANDSHAKE_SWEEP_MS, HANDSHAKE_SWEEP_MS, hs_sweep_cb, r,
+			      &r->hs_sweep);
+	if (rc)
+		return rc;
+	r->secure = true;
+	char fp[HW_CHANNEL_FINGERPRINT_CHARS + 1];
+	hw_channel_fingerprint(r->id.kx_pk, fp);
+	hw_log("security", "insecure=false channel=on key=%s pinned=%zu", fp, cfg->pinned_count);
 	return 0;
 }
 
@@ -951,7 +1227,9 @@ int hw_conn_send(struct hw_conn *c, const void *buf, size_t len)
 
 size_t hw_conn_send_room(const struct hw_conn *c)
 {
-	return c->closing ? 0 : HW_CONN_SEND_MAX - send_queued(c);
+	/* Sealed bytes in flight may pass HW_CONN_SEND_MAX by their records' overhead. */
+	size_t q = send_queued(c);
+	return c->closing || q >= HW_CONN_SEND_MAX ? 0 : HW_CONN_SEND_MAX - q;
 }
 
 void hw_conn_pause(struct hw_conn *c)
@@ -964,7 +1242,7 @@ void hw_conn_resume(struct hw_conn *c)
 	if (!c->paused)
 		return;
 	c->paused = false;
-	if (c->rlen > 0)
+	if (c->rlen > 0 || c->plen > 0)
 		c->redeliver = true;
 	kick(c);
 }

@@ -15,6 +15,19 @@
  * sends are resumed. Closing shuts the socket down, waits for every CQE of the
  * connection, then closes the fd, then calls on_close once.
  *
+ * Channel (hw_ring_set_channel, engine/io/channel.h): every connection made or accepted
+ * afterwards runs the authenticated, encrypted channel inside, so its users see plaintext
+ * frames: the handshake is done in here (a dialled connection's on_connect comes once it
+ * is open), hw_conn_send() bytes are sealed when they go out (sends queued before the
+ * handshake ends wait for it), and received records are opened before on_data sees
+ * them. A refused handshake or a record that fails closes the connection with the
+ * channel's code (HW_EAUTH, HW_EHANDSHAKE, HW_EDECRYPT, HW_EREPLAY ...; a dialled
+ * connection the peer refused ends with HW_EHANDSHAKE), logged as channel_refused or
+ * channel_failed with the peer's address and key fingerprint; each open channel is
+ * logged as channel_open. A handshake not done 5 s after the connection was made is
+ * closed with -ETIMEDOUT (logged as channel_refused). Send-buffer accounting counts
+ * sealed bytes in flight.
+ *
  * Addresses: "HOST:PORT" (IPv4 dotted quad or "localhost", or [IPv6]:PORT) or
  * "unix:/path". Loop thread only. SIGPIPE must be ignored by the process (SEND with
  * MSG_NOSIGNAL is used, but LMDB copies to sockets can raise it). */
@@ -23,6 +36,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "engine/io/channel.h"
 
 struct hw_loop;
 struct hw_ring;
@@ -71,6 +86,13 @@ void hw_listener_close(struct hw_listener *l);
 /* Connect to addr; ops->on_connect or ops->on_close(code) follows. */
 int hw_connect(struct hw_ring *r, const char *addr, const struct hw_conn_ops *ops, void *arg,
 	       struct hw_conn **out);
+
+/* Secure the connections made or accepted on r from now on with channels of cfg (copied
+ * with its identity and pinned keys; the role is set per connection). NULL or
+ * cfg->insecure: plain sockets. Logs the choice (event=security, insecure=true|false,
+ * the own key's fingerprint). Returns 0, HW_ECONFIG (no identity, no pinned key or too
+ * many, cluster id too long) or HW_ENOMEM. Connections already open keep what they had. */
+int hw_ring_set_channel(struct hw_ring *r, const struct hw_channel_config *cfg);
 
 void hw_conn_set_ops(struct hw_conn *c, const struct hw_conn_ops *ops, void *arg);
 

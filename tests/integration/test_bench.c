@@ -170,7 +170,7 @@ static void test_connect_refused(void **state)
 {
 	(void)state;
 	static struct run r;
-	bench(&r, "--connect 127.0.0.1:1 --records 10 --json");
+	bench(&r, "--connect 127.0.0.1:1 --insecure --records 10 --json");
 	assert_int_equal(r.exit_code, 1);
 }
 

@@ -197,7 +197,8 @@ static void test_measure_closed_port(void **state)
 	assert_int_equal(hw_free_port(&port), 0);
 	char addr[32];
 	snprintf(addr, sizeof addr, "127.0.0.1:%u", (unsigned)port);
-	assert_int_equal(plan(f, "--rto", "30s", "--rpo", "0", "--measure", addr, NULL), 1);
+	assert_int_equal(
+		plan(f, "--rto", "30s", "--rpo", "0", "--measure", addr, "--insecure", NULL), 1);
 	assert_non_null(strstr(f->err, "cannot measure"));
 	assert_non_null(strstr(f->err, addr));
 	assert_null(strstr(f->out, "renew interval"));
@@ -211,9 +212,9 @@ static void test_measure_node(void **state)
 	struct hw_tnode_opts o = {.primary = true, .standbys = "s1", .mode = "durable", .k = 1};
 	assert_int_equal(hw_tnode_init(&f->node, f->root, "p1", &o), 0);
 	assert_int_equal(hw_tnode_start(&f->node, NULL), 0);
-	assert_int_equal(
-		plan(f, "--rto", "5s", "--rpo", "0", "--measure", f->node.client, "--json", NULL),
-		0);
+	assert_int_equal(plan(f, "--rto", "5s", "--rpo", "0", "--measure", f->node.client,
+			      "--insecure", "--json", NULL),
+			 0);
 	assert_non_null(strstr(f->out, "\"source\":\"measured\""));
 	assert_non_null(strstr(f->out, "\"role\":\"primary\""));
 	assert_int_equal(jint(f->out, "inputs", "samples"), 200);
@@ -225,7 +226,8 @@ static void test_measure_node(void **state)
 	assert_int_equal(jint(f->out, "inputs", "jitter_p99_us"), p99);
 	assert_int_equal(jint(f->out, "inputs", "backlog_records"), 0);
 	assert_true(jint(f->out, "failover", "total_ms") <= 5000);
-	assert_int_equal(plan(f, "--rto", "5s", "--rpo", "0", "--measure", f->node.client, NULL),
+	assert_int_equal(plan(f, "--rto", "5s", "--rpo", "0", "--measure", f->node.client,
+			      "--insecure", NULL),
 			 0);
 	assert_non_null(strstr(f->out, "measured against"));
 }

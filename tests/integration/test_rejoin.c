@@ -120,7 +120,7 @@ static void start(struct fix *f, int i)
 		fprintf(fp, "client = %s\n[durability]\nmode = durable\nk = 1\n", f->client[i]);
 	fprintf(fp,
 		"[failover]\nvoters = p1@%s, s1@%s, s2@%s\nwitness = %s\nwitness_id = w1\n"
-		"rto = %dms\nrpo = 0\n",
+		"rto = %dms\nrpo = 0\n[security]\ninsecure = true\n",
 		f->view[i][0], f->view[i][1], f->view[i][2], f->view[i][3], RTO_MS);
 	fclose(fp);
 	const char *args[] = {i < NODES ? "node" : "witness", "--config", f->ini[i], NULL};

@@ -258,7 +258,7 @@ static void write_config(struct fix *f, int i)
 		fprintf(fp, "client = %s\n[durability]\nmode = durable\nk = 1\n", f->client[i]);
 	fprintf(fp,
 		"[failover]\nvoters = p1@%s, s1@%s, s2@%s\nwitness = %s\nwitness_id = w1\n"
-		"rto = %dms\nrpo = 0\n",
+		"rto = %dms\nrpo = 0\n[security]\ninsecure = true\n",
 		f->view[i][0], f->view[i][1], f->view[i][2], f->view[i][3], RTO_MS);
 	fclose(fp);
 }
@@ -395,7 +395,8 @@ static void test_switchover_no_loss(void **state)
 	assert_true(wait_acked(f, 300, EVENT_WAIT_MS));
 	size_t m0 = hw_proc_mark(&f->proc[0]), m1 = hw_proc_mark(&f->proc[1]);
 	char out[1024] = "";
-	const char *args[] = {"switchover", "--connect", f->client[0], "--to", "s1", NULL};
+	const char *args[] = {"switchover", "--connect", f->client[0], "--insecure",
+			      "--to",       "s1",        NULL};
 	int code = hw_proc_run(f->cli_log, out, sizeof out, CLI_MS, args);
 	fprintf(stderr, "test_switchover: cli: %s", out);
 	assert_int_equal(code, 0);
@@ -447,13 +448,16 @@ static void test_switchover_refused(void **state)
 	struct fix *f = *state;
 	start_cluster(f);
 	char out[1024];
-	const char *to_witness[] = {"switchover", "--connect", f->client[0], "--to", "w1", NULL};
+	const char *to_witness[] = {"switchover", "--connect", f->client[0], "--insecure",
+				    "--to",       "w1",        NULL};
 	assert_int_equal(hw_proc_run(f->cli_log, out, sizeof out, CLI_MS, to_witness), 1);
-	const char *unknown[] = {"switchover", "--connect", f->client[0], "--to", "zz", NULL};
+	const char *unknown[] = {"switchover", "--connect", f->client[0], "--insecure",
+				 "--to",       "zz",        NULL};
 	assert_int_equal(hw_proc_run(f->cli_log, out, sizeof out, CLI_MS, unknown), 1);
-	const char *at_standby[] = {"switchover", "--connect", f->client[1], "--to", "s2", NULL};
+	const char *at_standby[] = {"switchover", "--connect", f->client[1], "--insecure",
+				    "--to",       "s2",        NULL};
 	assert_int_equal(hw_proc_run(f->cli_log, out, sizeof out, CLI_MS, at_standby), 1);
-	const char *no_to[] = {"switchover", "--connect", f->client[0], NULL};
+	const char *no_to[] = {"switchover", "--connect", f->client[0], "--insecure", NULL};
 	assert_int_equal(hw_proc_run(f->cli_log, out, sizeof out, CLI_MS, no_to), 2);
 	size_t m = 0;
 	assert_true(hw_proc_wait_line(&f->proc[0], &m, "event=switchover_requested", "to=w1",
@@ -485,18 +489,20 @@ static void test_promote_needs_yes(void **state)
 	sload_join(&f->load);
 	assert_int_equal(f->load.rc, 0);
 	char out[1024] = "";
-	const char *list[] = {"promote", "--connect", f->client[1], "--accept-loss", NULL};
+	const char *list[] = {"promote",    "--connect",     f->client[1],
+			      "--insecure", "--accept-loss", NULL};
 	assert_int_equal(hw_proc_run(f->cli_log, out, sizeof out, CLI_MS, list), 1);
 	fprintf(stderr, "test_switchover: promote without --yes: %s", out);
 	assert_non_null(strstr(out, "not promoted: run again with --yes"));
-	const char *no_flag[] = {"promote", "--connect", f->client[1], "--yes", NULL};
+	const char *no_flag[] = {"promote", "--connect", f->client[1], "--insecure", "--yes", NULL};
 	assert_int_equal(hw_proc_run(f->cli_log, out, sizeof out, CLI_MS, no_flag), 2);
 	size_t m1 = 0;
 	assert_true(hw_proc_wait_line(&f->proc[1], &m1, "event=loss_listed", NULL, EVENT_WAIT_MS,
 				      NULL, 0));
 	m1 = 0;
 	assert_false(hw_proc_wait_line(&f->proc[1], &m1, "event=forced_promote", NULL, 0, NULL, 0));
-	const char *yes[] = {"promote", "--connect", f->client[1], "--accept-loss", "--yes", NULL};
+	const char *yes[] = {"promote",       "--connect", f->client[1], "--insecure",
+			     "--accept-loss", "--yes",     NULL};
 	assert_int_equal(hw_proc_run(f->cli_log, out, sizeof out, CLI_MS, yes), 1);
 	m1 = 0;
 	assert_true(hw_proc_wait_line(&f->proc[1], &m1, "event=forced_promote", "code=HW_EBUSY",
@@ -534,7 +540,8 @@ static void test_promote_accepting_loss(void **state)
 			last = f->load.lsn[i];
 	char out[1024] = "", want[128];
 	snprintf(want, sizeof want, "..%" PRIu64 " (", last);
-	const char *list[] = {"promote", "--connect", f->client[2], "--accept-loss", NULL};
+	const char *list[] = {"promote",    "--connect",     f->client[2],
+			      "--insecure", "--accept-loss", NULL};
 	bool known = false;
 	for (int i = 0; i < 100 && !known; i++) {
 		assert_int_equal(hw_proc_run(f->cli_log, out, sizeof out, CLI_MS, list), 1);
@@ -558,7 +565,8 @@ static void test_promote_accepting_loss(void **state)
 	fprintf(stderr, "test_switchover: behind standby, listing: %s", out);
 	snprintf(want, sizeof want, "would lose LSNs %lld..%lld ", ours + 1, committed);
 	assert_non_null(strstr(out, want));
-	const char *yes[] = {"promote", "--connect", f->client[2], "--accept-loss", "--yes", NULL};
+	const char *yes[] = {"promote",       "--connect", f->client[2], "--insecure",
+			     "--accept-loss", "--yes",     NULL};
 	size_t mw = hw_proc_mark(&f->proc[3]);
 	assert_int_equal(hw_proc_run(f->cli_log, out, sizeof out, CLI_MS, yes), 0);
 	assert_non_null(strstr(out, "forced election started"));

@@ -263,6 +263,17 @@ static void test_untrusted_key_refused(void **state)
 			 HW_EAUTH);
 	assert_int_equal(n, 0);
 	assert_int_equal(hw_channel_seal(f->r, f->buf, 10, f->out, BUF_BYTES, &n), HW_EAUTH);
+	/* the refused key is known for the log, never as the authenticated peer */
+	assert_null(hw_channel_peer_key(f->r));
+	assert_memory_equal(hw_channel_offered_key(f->r), f->pin_a, 32);
+	char fp[HW_CHANNEL_FINGERPRINT_CHARS + 1], pub[512];
+	hw_channel_fingerprint(hw_channel_offered_key(f->r), fp);
+	assert_int_equal(strlen(fp), HW_CHANNEL_FINGERPRINT_CHARS);
+	assert_true(hw_identity_format_public(&f->a, pub, sizeof pub) > 0);
+	assert_non_null(strstr(strstr(pub, "\nkx "), fp)); /* as node.pub's kx line starts */
+	hw_channel_fingerprint(NULL, fp);
+	assert_string_equal(fp, "-");
+	assert_null(hw_channel_offered_key(f->i));
 	assert_int_equal(hw_channel_eof(f->i), HW_EHANDSHAKE); /* B just hung up on A */
 	hw_channel_free(f->i);
 	hw_channel_free(f->r);
@@ -751,6 +762,58 @@ static void test_identity_files_and_config(void **state)
 	assert_string_equal(hw_strerror(HW_EDECRYPT), "message failed authentication");
 }
 
+/* Write text to dir/name. */
+static void put_file(const char *dir, const char *name, const char *text)
+{
+	char path[600];
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	FILE *fp = fopen(path, "w");
+	assert_non_null(fp);
+	assert_true(fputs(text, fp) >= 0);
+	assert_int_equal(fclose(fp), 0);
+}
+
+/* Pinned keys come from node.pub files or directories of them, in a comma-separated
+ * list; a bad file, an empty item, a missing path and too many keys are refused. */
+static void test_pins_from_files(void **state)
+{
+	struct fx *f = *state;
+	char pub[512], dir[300], list[1000], bad[300];
+	uint8_t keys[3][32];
+	size_t n = 0;
+	snprintf(dir, sizeof dir, "%s/pins", f->dir);
+	assert_int_equal(mkdir(dir, 0700), 0);
+	assert_true(hw_identity_format_public(&f->a, pub, sizeof pub) > 0);
+	put_file(dir, "a.pub", pub);
+	assert_true(hw_identity_format_public(&f->b, pub, sizeof pub) > 0);
+	put_file(dir, "b.pub", pub);
+	put_file(dir, "notes.txt", "not a key, not pinned\n");
+	assert_true(hw_identity_format_public(&f->m, pub, sizeof pub) > 0);
+	put_file(f->dir, "m.pub", pub);
+	snprintf(list, sizeof list, "%s , %s/m.pub", dir, f->dir);
+	assert_int_equal(hw_channel_pins_parse(list, keys, 3, &n, bad, sizeof bad), 0);
+	assert_int_equal(n, 3);
+	assert_memory_equal(keys[2], f->pin_m, 32);
+	assert_true((memcmp(keys[0], f->pin_a, 32) == 0 && memcmp(keys[1], f->pin_b, 32) == 0) ||
+		    (memcmp(keys[0], f->pin_b, 32) == 0 && memcmp(keys[1], f->pin_a, 32) == 0));
+	assert_int_equal(hw_channel_pins_parse(list, keys, 2, &n, bad, sizeof bad), -E2BIG);
+	snprintf(list, sizeof list, "%s/m.pub,", f->dir);
+	assert_int_equal(hw_channel_pins_parse(list, keys, 3, &n, bad, sizeof bad), -ENOENT);
+	snprintf(list, sizeof list, "%s/none.pub", f->dir);
+	assert_int_equal(hw_channel_pins_parse(list, keys, 3, &n, bad, sizeof bad), -ENOENT);
+	assert_string_equal(bad, list);
+	put_file(f->dir, "junk.pub", "hawser-node-pub v1\nkx 1234\n");
+	snprintf(list, sizeof list, "%s/junk.pub", f->dir);
+	assert_int_equal(hw_channel_pins_parse(list, keys, 3, &n, bad, sizeof bad), HW_ECONFIG);
+	char path[600];
+	const char *names[] = {"pins/a.pub", "pins/b.pub", "pins/notes.txt", "m.pub", "junk.pub"};
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+		snprintf(path, sizeof path, "%s/%s", f->dir, names[i]);
+		assert_int_equal(unlink(path), 0);
+	}
+	assert_int_equal(rmdir(dir), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -770,6 +833,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_garbage_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_identity_files_and_config, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pins_from_files, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -383,6 +383,65 @@ static void test_failover_refused(void **state)
 	expect_error(f, text, 0, "'node.id' 's9' is not in 'failover.voters'");
 }
 
+/* [security]: key and peers load the pinned keys (a file and a directory); insecure =
+ * true alone is plaintext; a config with neither does not give a channel, and says what
+ * to add; keys with insecure, a key without peers, a bad node.pub, a bad value and an
+ * unknown key are refused. */
+static void test_security(void **state)
+{
+	struct fx *f = *state;
+	char text[4096], pub[700], key[700], pins[600];
+	struct hw_identity id, self;
+	struct hw_channel_config cc;
+	assert_int_equal(hw_identity_generate(&id), 0);
+	snprintf(pins, sizeof pins, "%s/pins", f->dir);
+	assert_int_equal(mkdir(pins, 0700), 0);
+	snprintf(pub, sizeof pub, "%s/p1.pub", pins);
+	snprintf(key, sizeof key, "%s/p1.key", f->dir);
+	long n = hw_identity_format_public(&id, text, sizeof text);
+	FILE *fp = fopen(pub, "w");
+	assert_true(n > 0 && fp && fputs(text, fp) >= 0 && fclose(fp) == 0);
+	n = hw_identity_format_secret(&id, text, sizeof text);
+	fp = fopen(key, "w");
+	assert_true(n > 0 && fp && fchmod(fileno(fp), 0600) == 0 && fputs(text, fp) >= 0 &&
+		    fclose(fp) == 0);
+
+	snprintf(text, sizeof text, PRIMARY_HEAD "[security]\nkey = %s\npeers = %s, %s\n", key,
+		 pins, pub);
+	assert_int_equal(load(f, text), 0);
+	assert_int_equal(f->c.security.n_peers, 2);
+	assert_memory_equal(f->c.security.peers[1], id.kx_pk, 32);
+	assert_int_equal(hw_config_channel(&f->c, f->path, &self, &cc, f->err, sizeof f->err), 0);
+	assert_false(cc.insecure);
+	assert_int_equal(cc.pinned_count, 2);
+	assert_memory_equal(self.kx_pk, id.kx_pk, 32);
+	assert_string_equal(cc.cluster_id, "yard-ha");
+	hw_identity_wipe(&self);
+
+	assert_int_equal(load(f, PRIMARY_HEAD "[security]\ninsecure = true\n"), 0);
+	assert_int_equal(hw_config_channel(&f->c, f->path, &self, &cc, f->err, sizeof f->err), 0);
+	assert_true(cc.insecure);
+	assert_int_equal(load(f, PRIMARY_HEAD), 0);
+	assert_int_equal(hw_config_channel(&f->c, f->path, &self, &cc, f->err, sizeof f->err),
+			 HW_ECONFIG);
+	assert_non_null(strstr(f->err, "add a [security] section with key ="));
+	assert_non_null(strstr(f->err, "insecure = true"));
+
+	snprintf(text, sizeof text, PRIMARY_HEAD "[security]\ninsecure = true\nkey = %s\n", key);
+	expect_error(f, text, 0, "choose one");
+	snprintf(text, sizeof text, PRIMARY_HEAD "[security]\nkey = %s\n", key);
+	expect_error(f, text, 0, "'security.peers' is missing");
+	snprintf(text, sizeof text, PRIMARY_HEAD "[security]\npeers = %s\n", key);
+	expect_error(f, text, 10, "not a node.pub of hawser keygen"); /* a node.key */
+	snprintf(text, sizeof text, PRIMARY_HEAD "[security]\npeers = %s/none.pub\n", f->dir);
+	expect_error(f, text, 10, "No such file");
+	expect_error(f, PRIMARY_HEAD "[security]\ninsecure = yes\n", 10, "expected true or false");
+	expect_error(f, PRIMARY_HEAD "[security]\ncert = x\n", 10, "unknown key 'security.cert'");
+	assert_int_equal(unlink(pub), 0);
+	assert_int_equal(unlink(key), 0);
+	assert_int_equal(rmdir(pins), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -403,6 +462,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_syntax, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failover, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failover_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_security, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,44 @@
+/* security.c: the options of the commands that connect to nodes as clients (--key,
+ * --peers, --cluster, --insecure; cli.h), turned into include/hawser.h's
+ * hw_client_security. */
+#include <string.h>
+
+#include "cli/cli.h"
+#include "hawser.h"
+
+int hw_cli_security_opt(struct hw_client_security *s, int key, const char *v)
+{
+	switch (key) {
+	case HW_CLI_OPT_KEY:
+		s->key = v;
+		return 1;
+	case HW_CLI_OPT_PEERS:
+		s->peers = v;
+		return 1;
+	case HW_CLI_OPT_CLUSTER:
+		s->cluster_id = v;
+		return 1;
+	case HW_CLI_OPT_INSECURE:
+		s->insecure = true;
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+int hw_cli_security_check(const struct hw_cli_cmd *cmd, const struct hw_client_security *s)
+{
+	bool any = s->key || s->peers || s->cluster_id;
+	if (s->insecure && any)
+		return hw_cli_usage_error(cmd,
+					  "--insecure goes without --key, --peers and --cluster");
+	if (s->insecure)
+		return HW_CLI_RUN;
+	if (!s->key || !s->peers || !s->cluster_id)
+		return hw_cli_usage_error(
+			cmd, "connections are encrypted: give --key FILE (this "
+			     "client's node.key from hawser keygen), --peers LIST "
+			     "(the nodes' node.pub files or their directory) and "
+			     "--cluster ID, or --insecure for nodes with insecure = true");
+	return HW_CLI_RUN;
+}

@@ -1,0 +1,533 @@
+/* test_channel_wire.c: the authenticated, encrypted channel (engine/io/channel.h) as the
+ * nodes and the client library run it, with real `hawser node` processes: a node whose
+ * key is not pinned is refused and logged, a flipped bit on the wire kills the connection
+ * and nothing is lost, a config without keys or insecure = true does not start, and a
+ * capture of the replication traffic shows no container number unless insecure. */
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "bench/workload.h"
+#include "chaos/proxy.h"
+#include "engine/client_int.h"
+#include "engine/io/channel.h"
+#include "hawser.h"
+#include "tests/integration/proc.h"
+#include "wire.pb-c.h"
+
+#define CLUSTER_ID "wire"
+#define WAIT_MS    10000
+/* Records whose container numbers the capture is searched for. */
+#define CAPTURE_RECORDS 40u
+#define CAPTURE_BYTES   (8u << 20)
+#define NUMBERS_MAX     64u
+
+struct fix {
+	char root[HW_PROC_PATH_MAX];
+	char keys[HW_PROC_PATH_MAX + 8];
+	char pins[HW_PROC_PATH_MAX + 8];
+	char rogue_fp[HW_CHANNEL_FINGERPRINT_CHARS + 1];
+	struct hw_tnode p, s;
+	struct hw_client_security sec; /* the client's */
+	char client_key[HW_PROC_PATH_MAX + 32];
+	struct hw_proxy *px;
+};
+
+/* ---- keys and configs */
+
+/* A key pair for name: keys/<name>.key, and its node.pub into dir (the pins, or not). */
+static void make_key(struct fix *f, const char *name, const char *dir, char *fp)
+{
+	struct hw_identity id;
+	char text[512], path[2 * HW_PROC_PATH_MAX];
+	assert_int_equal(hw_identity_generate(&id), 0);
+	long n = hw_identity_format_public(&id, text, sizeof text);
+	assert_true(n > 0);
+	snprintf(path, sizeof path, "%s/%s.pub", dir, name);
+	FILE *fp_pub = fopen(path, "w");
+	assert_non_null(fp_pub);
+	assert_int_equal(fputs(text, fp_pub) >= 0, 1);
+	assert_int_equal(fclose(fp_pub), 0);
+	n = hw_identity_format_secret(&id, text, sizeof text);
+	assert_true(n > 0);
+	snprintf(path, sizeof path, "%s/%s.key", f->keys, name);
+	FILE *fk = fopen(path, "w");
+	assert_non_null(fk);
+	assert_int_equal(fchmod(fileno(fk), 0600), 0);
+	assert_int_equal(fputs(text, fk) >= 0, 1);
+	assert_int_equal(fclose(fk), 0);
+	if (fp)
+		hw_channel_fingerprint(id.kx_pk, fp);
+	hw_identity_wipe(&id);
+}
+
+/* [security] for a node using key name, or insecure. */
+static void security(const struct fix *f, FILE *ini, const char *key, bool insecure)
+{
+	if (insecure)
+		fprintf(ini, "[security]\ninsecure = true\n");
+	else
+		fprintf(ini, "[security]\nkey = %s/%s.key\npeers = %s\n", f->keys, key, f->pins);
+}
+
+/* Name the primary p1 and standby s1 under root: paths and free ports. */
+static void name_nodes(struct fix *f)
+{
+	struct hw_tnode_opts po = {.primary = true, .standbys = "s1", .mode = "durable", .k = 1};
+	assert_int_equal(hw_tnode_init(&f->p, f->root, "p1", &po), 0);
+	struct hw_tnode_opts so = {.primary_addr = f->p.listen};
+	assert_int_equal(hw_tnode_init(&f->s, f->root, "s1", &so), 0);
+}
+
+/* Write p1's and s1's configs: the standby connects to primary_addr (NULL: the primary;
+ * or a proxy or the tap) with key s_key. */
+static void configs(struct fix *f, const char *s_key, const char *primary_addr, bool insecure)
+{
+	FILE *ini = fopen(f->p.ini, "w");
+	assert_non_null(ini);
+	fprintf(ini,
+		"[cluster]\nid = " CLUSTER_ID "\nstandbys = s1\n[node]\nid = p1\nrole = primary\n"
+		"data_dir = %s\nlisten = %s\nclient = %s\n[durability]\nmode = durable\nk = 1\n",
+		f->p.dir, f->p.listen, f->p.client);
+	security(f, ini, "p1", insecure);
+	assert_int_equal(fclose(ini), 0);
+	ini = fopen(f->s.ini, "w");
+	assert_non_null(ini);
+	fprintf(ini,
+		"[cluster]\nid = " CLUSTER_ID "\n[node]\nid = s1\nrole = standby\ndata_dir = %s\n"
+		"client = %s\nprimary = %s\n",
+		f->s.dir, f->s.client, primary_addr ? primary_addr : f->p.listen);
+	security(f, ini, s_key, insecure);
+	assert_int_equal(fclose(ini), 0);
+	f->sec.insecure = insecure;
+}
+
+static int setup(void **state)
+{
+	struct fix *f = calloc(1, sizeof *f);
+	assert_non_null(f);
+	assert_int_equal(hw_test_mkdtemp("channel_wire", f->root, sizeof f->root), 0);
+	snprintf(f->keys, sizeof f->keys, "%s/keys", f->root);
+	snprintf(f->pins, sizeof f->pins, "%s/pins", f->root);
+	assert_int_equal(mkdir(f->keys, 0700), 0);
+	assert_int_equal(mkdir(f->pins, 0755), 0);
+	make_key(f, "p1", f->pins, NULL);
+	make_key(f, "s1", f->pins, NULL);
+	make_key(f, "client", f->pins, NULL);
+	make_key(f, "rogue", f->keys, f->rogue_fp); /* its node.pub pinned nowhere */
+	snprintf(f->client_key, sizeof f->client_key, "%s/client.key", f->keys);
+	f->sec = (struct hw_client_security){
+		.cluster_id = CLUSTER_ID, .key = f->client_key, .peers = f->pins};
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fix *f = *state;
+	hw_proc_kill(&f->s.proc);
+	hw_proc_kill(&f->p.proc);
+	hw_proxy_free(f->px);
+	hw_test_rm_rf(f->root);
+	free(f);
+	return 0;
+}
+
+/* ---- clients */
+
+static Hawser__Wire__V1__Status *status_of(const struct hw_client_security *sec,
+					   const struct hw_tnode *n)
+{
+	struct hw_client *c;
+	uint8_t *body = NULL;
+	size_t len = 0;
+	int rc = hw_client_connect_secure(n->client, sec, &c);
+	if (rc == 0) {
+		rc = hw_client_status(c, 2000, &body, &len);
+		hw_client_close(c);
+	}
+	Hawser__Wire__V1__Status *s =
+		rc == 0 ? hawser__wire__v1__status__unpack(NULL, len, body) : NULL;
+	free(body);
+	return s;
+}
+
+/* Wait until the standby reports durable_lsn >= lsn, pausing on its log pipe. */
+static void wait_standby(struct fix *f, uint64_t lsn)
+{
+	uint64_t seen = 0;
+	for (int i = 0; i < WAIT_MS / 50 && seen < lsn; i++) {
+		Hawser__Wire__V1__Status *s = status_of(&f->sec, &f->s);
+		seen = s ? s->durable_lsn : 0;
+		hawser__wire__v1__status__free_unpacked(s, NULL);
+		if (seen < lsn)
+			hw_proc_pump(&f->s.proc, 50);
+	}
+	assert_true(seen >= lsn);
+}
+
+/* Submit count generated records (seed) with mode; every one must be acknowledged.
+ * Their bytes are appended to keep[0..*kept) when keep is not NULL. Returns the last LSN. */
+static uint64_t submit(const struct fix *f, uint64_t seed, unsigned count, enum hw_durability mode,
+		       uint8_t *keep, size_t *kept)
+{
+	struct hw_workload_opts wo = {.seed = seed, .count = count, .end_ms = 1790000000000};
+	struct hw_workload *w;
+	struct hw_client *c;
+	assert_int_equal(hw_workload_new(&wo, &w), 0);
+	assert_int_equal(hw_client_connect_secure(f->p.client, &f->sec, &c), 0);
+	uint8_t *buf = malloc(HW_RECORD_BYTES_MAX);
+	assert_non_null(buf);
+	uint64_t lsn = 0;
+	for (unsigned i = 0; i < count; i++) {
+		struct hw_work_item it;
+		struct hw_outcome o;
+		assert_int_equal(hw_workload_next(w, buf, HW_RECORD_BYTES_MAX, &it), 0);
+		assert_int_equal(hw_client_submit(c, i, buf, it.len, mode, 0), 0);
+		assert_int_equal(hw_client_wait(c, WAIT_MS, &o), 0);
+		assert_int_equal(o.code, 0);
+		lsn = o.lsn;
+		if (keep) {
+			memcpy(keep + *kept, buf, it.len);
+			*kept += it.len;
+		}
+	}
+	free(buf);
+	hw_client_close(c);
+	hw_workload_free(w);
+	return lsn;
+}
+
+/* ---- a tap: forwards one connection at a time and keeps every byte */
+
+struct tap {
+	int lfd;
+	uint16_t target_port;
+	char addr[32];
+	pthread_t thread;
+	atomic_bool stop;
+	uint8_t *bytes;
+	size_t len;
+};
+
+/* Forward between a and b until one side closes, recording everything. */
+static void tap_pair(struct tap *t, int a, int b)
+{
+	uint8_t buf[64 * 1024];
+	struct pollfd pfd[2] = {{.fd = a, .events = POLLIN}, {.fd = b, .events = POLLIN}};
+	while (!atomic_load(&t->stop)) {
+		if (poll(pfd, 2, 50) <= 0)
+			continue;
+		for (int i = 0; i < 2; i++) {
+			if (!(pfd[i].revents & (POLLIN | POLLHUP | POLLERR)))
+				continue;
+			ssize_t n = read(pfd[i].fd, buf, sizeof buf);
+			if (n <= 0)
+				return;
+			size_t room = CAPTURE_BYTES - t->len;
+			memcpy(t->bytes + t->len, buf, (size_t)n < room ? (size_t)n : room);
+			t->len += (size_t)n < room ? (size_t)n : room;
+			for (ssize_t off = 0, w; off < n; off += w)
+				if ((w = write(pfd[1 - i].fd, buf + off, (size_t)(n - off))) <= 0)
+					return;
+		}
+	}
+}
+
+static void *tap_main(void *arg)
+{
+	struct tap *t = arg;
+	struct pollfd lp = {.fd = t->lfd, .events = POLLIN};
+	while (!atomic_load(&t->stop)) {
+		if (poll(&lp, 1, 50) <= 0)
+			continue;
+		int a = accept(t->lfd, NULL, NULL);
+		int b = socket(AF_INET, SOCK_STREAM, 0);
+		struct sockaddr_in sa = {.sin_family = AF_INET,
+					 .sin_port = htons(t->target_port),
+					 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+		if (a >= 0 && b >= 0 && connect(b, (struct sockaddr *)&sa, sizeof sa) == 0)
+			tap_pair(t, a, b);
+		if (a >= 0)
+			close(a);
+		if (b >= 0)
+			close(b);
+	}
+	return NULL;
+}
+
+static void tap_start(struct tap *t, const char *target)
+{
+	t->bytes = malloc(CAPTURE_BYTES);
+	assert_non_null(t->bytes);
+	const char *colon = strrchr(target, ':');
+	assert_non_null(colon);
+	t->target_port = (uint16_t)atoi(colon + 1);
+	t->lfd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t sl = sizeof sa;
+	assert_int_equal(bind(t->lfd, (struct sockaddr *)&sa, sizeof sa), 0);
+	assert_int_equal(listen(t->lfd, 4), 0);
+	assert_int_equal(getsockname(t->lfd, (struct sockaddr *)&sa, &sl), 0);
+	snprintf(t->addr, sizeof t->addr, "127.0.0.1:%u", (unsigned)ntohs(sa.sin_port));
+	assert_int_equal(pthread_create(&t->thread, NULL, tap_main, t), 0);
+}
+
+static void tap_stop(struct tap *t)
+{
+	atomic_store(&t->stop, true);
+	pthread_join(t->thread, NULL);
+	close(t->lfd);
+}
+
+/* ISO 6346 container numbers (3 letters, U/J/Z, 7 digits) in buf, at most max. */
+static unsigned container_numbers(const uint8_t *buf, size_t len, char (*out)[12], unsigned max)
+{
+	unsigned n = 0;
+	for (size_t i = 0; i + 11 <= len && n < max; i++) {
+		bool ok = true;
+		for (size_t k = 0; k < 11 && ok; k++) {
+			uint8_t ch = buf[i + k];
+			ok = k < 3    ? ch >= 'A' && ch <= 'Z'
+			     : k == 3 ? ch == 'U' || ch == 'J' || ch == 'Z'
+				      : ch >= '0' && ch <= '9';
+		}
+		if (!ok)
+			continue;
+		memcpy(out[n], buf + i, 11);
+		out[n++][11] = '\0';
+		i += 10;
+	}
+	return n;
+}
+
+static bool holds(const uint8_t *hay, size_t len, const char *needle)
+{
+	return memmem(hay, len, needle, strlen(needle)) != NULL;
+}
+
+/* A TCP connection to addr ("127.0.0.1:PORT") that sends nothing. */
+static int dial_silent(const char *addr)
+{
+	const char *colon = strrchr(addr, ':');
+	assert_non_null(colon);
+	struct sockaddr_in sa = {.sin_family = AF_INET,
+				 .sin_port = htons((uint16_t)atoi(colon + 1)),
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(fd >= 0);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+	return fd;
+}
+
+/* ---- tests */
+
+/* A standby whose key the primary does not pin is refused with HW_EAUTH, logged with its
+ * address and key fingerprint, and gets nothing; a client with that key is refused too,
+ * and a connection that never starts its handshake is closed after the deadline. */
+static void test_unpinned_node_refused(void **state)
+{
+	struct fix *f = *state;
+	name_nodes(f);
+	configs(f, "rogue", NULL, false);
+	size_t pm = 0, sm = 0;
+	assert_int_equal(hw_tnode_start(&f->p, &pm), 0);
+	int silent = dial_silent(f->p.listen);
+	assert_int_equal(hw_tnode_start(&f->s, &sm), 0);
+	char line[1024];
+	assert_true(hw_proc_wait_line(&f->p.proc, &pm, "event=channel_refused", "code=HW_EAUTH",
+				      WAIT_MS, line, sizeof line));
+	assert_non_null(strstr(line, f->rogue_fp));
+	assert_non_null(strstr(line, "peer=127.0.0.1:"));
+	assert_true(hw_proc_wait_line(&f->s.proc, &sm, "event=channel_refused",
+				      "code=HW_EHANDSHAKE", WAIT_MS, NULL, 0));
+	assert_true(submit(f, 1, 10, HW_LOCAL, NULL, NULL) >= 10);
+	/* the rogue standby is asked by a client that pins it too (the pinned set is the
+	 * client's own choice: the node cannot make a client trust it) */
+	char rogue_key[2 * HW_PROC_PATH_MAX], pins[3 * HW_PROC_PATH_MAX];
+	snprintf(rogue_key, sizeof rogue_key, "%s/rogue.key", f->keys);
+	snprintf(pins, sizeof pins, "%s, %s/rogue.pub", f->pins, f->keys);
+	struct hw_client_security trusting = f->sec;
+	trusting.peers = pins;
+	Hawser__Wire__V1__Status *ps = status_of(&f->sec, &f->p);
+	Hawser__Wire__V1__Status *ss = status_of(&trusting, &f->s);
+	assert_null(status_of(&f->sec, &f->s)); /* HW_EAUTH on the client's side */
+	assert_non_null(ps);
+	assert_non_null(ss);
+	assert_false(ps->insecure);
+	assert_int_equal(ps->n_peers, 1);
+	assert_false(ps->peers[0]->connected);
+	assert_int_equal(ps->peers[0]->durable, 0);
+	assert_int_equal(ss->last_lsn, 0);
+	hawser__wire__v1__status__free_unpacked(ps, NULL);
+	hawser__wire__v1__status__free_unpacked(ss, NULL);
+	assert_null(strstr(f->s.proc.log, "event=channel_open"));
+	/* the same key as a client; and a plaintext client */
+	struct hw_client_security bad = f->sec;
+	bad.key = rogue_key;
+	struct hw_client *c = NULL;
+	assert_int_equal(hw_client_connect_secure(f->p.client, &bad, &c), HW_EHANDSHAKE);
+	assert_true(hw_proc_wait_line(&f->p.proc, &pm, "event=channel_refused", f->rogue_fp,
+				      WAIT_MS, NULL, 0));
+	assert_int_not_equal(hw_client_connect(f->p.client, &c), 0);
+	assert_true(hw_proc_wait_line(&f->p.proc, &pm, "event=channel_refused", "ETIMEDOUT",
+				      WAIT_MS, NULL, 0));
+	struct pollfd pfd = {.fd = silent, .events = POLLIN};
+	char byte;
+	assert_int_equal(poll(&pfd, 1, WAIT_MS), 1);
+	assert_true(read(silent, &byte, 1) <= 0); /* closed, and told nothing */
+	close(silent);
+	assert_int_equal(hw_proc_stop(&f->s.proc, WAIT_MS), 0);
+	assert_int_equal(hw_proc_stop(&f->p.proc, WAIT_MS), 0);
+}
+
+/* One flipped bit in the replication stream fails the record's authentication: the
+ * standby drops the connection, reconnects, and ends with the primary's exact state. */
+static void test_corrupt_byte_rejected(void **state)
+{
+	struct fix *f = *state;
+	name_nodes(f);
+	assert_int_equal(hw_proxy_new("127.0.0.1:0", f->p.listen, &f->px), 0);
+	assert_int_equal(hw_proxy_start(f->px), 0);
+	configs(f, "s1", hw_proxy_addr(f->px), false);
+	size_t sm = 0;
+	assert_int_equal(hw_tnode_start(&f->p, NULL), 0);
+	assert_int_equal(hw_tnode_start(&f->s, &sm), 0);
+	assert_true(
+		hw_proc_wait_line(&f->s.proc, &sm, "event=channel_open", NULL, WAIT_MS, NULL, 0));
+	wait_standby(f, submit(f, 1, 20, HW_DURABLE, NULL, NULL));
+	hw_proxy_corrupt(f->px, HW_PROXY_DOWN, 200);
+	char line[1024];
+	assert_true(hw_proc_wait_line(&f->s.proc, &sm, "event=channel_failed", NULL, WAIT_MS, line,
+				      sizeof line));
+	/* a flip in a ciphertext or tag fails authentication; in the clear header it is a
+	 * sequence or length the channel refuses just the same */
+	assert_true(strstr(line, "code=HW_EDECRYPT") || strstr(line, "code=HW_EREPLAY") ||
+		    strstr(line, "code=HW_EFRAME"));
+	assert_true(
+		hw_proc_wait_line(&f->s.proc, &sm, "event=channel_open", NULL, WAIT_MS, NULL, 0));
+	struct hw_proxy_stats st;
+	hw_proxy_stats(f->px, &st);
+	assert_int_equal(st.flipped, 1);
+	uint64_t lsn = submit(f, 2, 20, HW_DURABLE, NULL, NULL);
+	wait_standby(f, lsn);
+	assert_int_equal(hw_proc_stop(&f->s.proc, WAIT_MS), 0);
+	assert_int_equal(hw_proc_stop(&f->p.proc, WAIT_MS), 0);
+	char dp[256], ds[256], log[2 * HW_PROC_PATH_MAX];
+	snprintf(log, sizeof log, "%s/digest.log", f->root);
+	const char *ap[] = {"digest", f->p.dir, NULL}, *as[] = {"digest", f->s.dir, NULL};
+	assert_int_equal(hw_proc_run(log, dp, sizeof dp, WAIT_MS, ap), 0);
+	assert_int_equal(hw_proc_run(log, ds, sizeof ds, WAIT_MS, as), 0);
+	assert_string_equal(dp, ds);
+}
+
+/* A node config with neither keys nor insecure = true does not start, and says what to
+ * add; keys together with insecure = true are refused too. */
+static void test_config_without_keys_refused(void **state)
+{
+	struct fix *f = *state;
+	name_nodes(f);
+	static const char *const extra[] = {"", "[security]\ninsecure = true\nkey = /x.key\n"};
+	static const char *const want[] = {"insecure = true", "choose one"};
+	for (int i = 0; i < 2; i++) {
+		FILE *ini = fopen(f->p.ini, "w");
+		assert_non_null(ini);
+		fprintf(ini,
+			"[cluster]\nid = " CLUSTER_ID "\nstandbys = s1\n[node]\nid = p1\n"
+			"role = primary\ndata_dir = %s\nlisten = %s\nclient = %s\n%s",
+			f->p.dir, f->p.listen, f->p.client, extra[i]);
+		assert_int_equal(fclose(ini), 0);
+		char out[64], log[2 * HW_PROC_PATH_MAX], text[4096] = "";
+		snprintf(log, sizeof log, "%s/refused-%d.log", f->root, i);
+		const char *args[] = {"node", "--config", f->p.ini, NULL};
+		assert_int_not_equal(hw_proc_run(log, out, sizeof out, WAIT_MS, args), 0);
+		FILE *lf = fopen(log, "r");
+		assert_non_null(lf);
+		size_t n = fread(text, 1, sizeof text - 1, lf);
+		fclose(lf);
+		text[n] = '\0';
+		assert_non_null(strstr(text, want[i]));
+		assert_true(i == 1 || strstr(text, "[security] section") != NULL);
+	}
+}
+
+/* Run p1 and s1 with the standby's replication through a tap, submit CAPTURE_RECORDS
+ * durable records, and return how many of their container numbers the tap saw. */
+static unsigned captured_numbers(struct fix *f, bool insecure, unsigned *numbers)
+{
+	struct tap t = {0};
+	name_nodes(f);
+	tap_start(&t, f->p.listen);
+	configs(f, "s1", t.addr, insecure);
+	assert_int_equal(hw_tnode_start(&f->p, NULL), 0);
+	assert_int_equal(hw_tnode_start(&f->s, NULL), 0);
+	uint8_t *kept = malloc(CAPTURE_RECORDS * HW_RECORD_BYTES_MAX);
+	assert_non_null(kept);
+	size_t kept_len = 0;
+	wait_standby(f, submit(f, 7, CAPTURE_RECORDS, HW_DURABLE, kept, &kept_len));
+	/* plaintext is shown: in the status and the start-up log */
+	Hawser__Wire__V1__Status *st = status_of(&f->sec, &f->p);
+	assert_non_null(st);
+	assert_int_equal(st->insecure, insecure);
+	hawser__wire__v1__status__free_unpacked(st, NULL);
+	size_t m = 0;
+	assert_true(hw_proc_wait_line(&f->p.proc, &m, "event=security",
+				      insecure ? "insecure=true" : "insecure=false", 0, NULL, 0));
+	assert_int_equal(hw_proc_stop(&f->s.proc, WAIT_MS), 0);
+	assert_int_equal(hw_proc_stop(&f->p.proc, WAIT_MS), 0);
+	hw_proc_kill(&f->s.proc);
+	hw_proc_kill(&f->p.proc);
+	tap_stop(&t);
+	char nums[NUMBERS_MAX][12];
+	*numbers = container_numbers(kept, kept_len, nums, NUMBERS_MAX);
+	unsigned seen = 0;
+	for (unsigned i = 0; i < *numbers; i++)
+		seen += holds(t.bytes, t.len, nums[i]);
+	assert_true(t.len > kept_len); /* the records did pass the tap */
+	free(kept);
+	free(t.bytes);
+	hw_test_rm_rf(f->p.dir);
+	hw_test_rm_rf(f->s.dir);
+	return seen;
+}
+
+/* A capture of the replication traffic holds none of the records' container numbers;
+ * the same run with insecure = true (the control) shows them, and says so in its status
+ * and start-up log. */
+static void test_capture_holds_no_container_numbers(void **state)
+{
+	struct fix *f = *state;
+	unsigned numbers;
+	assert_int_equal(captured_numbers(f, false, &numbers), 0);
+	assert_true(numbers >= 5);
+	unsigned plain = captured_numbers(f, true, &numbers);
+	assert_int_equal(plain, numbers);
+}
+
+int main(void)
+{
+	if (hw_test_bin() == NULL)
+		return 77;
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_unpinned_node_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_corrupt_byte_rejected, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_config_without_keys_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_capture_holds_no_container_numbers, setup,
+						teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
