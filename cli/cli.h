@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/duration.h"
 #include "hawser_limits.h"
 
 enum {
@@ -106,11 +107,9 @@ int hw_cli_u64(const char *s, uint64_t *out);
  * "2026-11-26T10:00:00Z" (optionally with .mmm before the Z). Returns 0 or -1. */
 int hw_cli_time_ms(const char *s, int64_t *out);
 
-/* Parse a duration into milliseconds: a number with a unit, "500ms", "30s", "1.5s",
- * "5m", "12h", "1d", or a bare "0". A fraction must come out as whole milliseconds;
- * a number other than 0 without a unit is refused (seconds or milliseconds?). Returns
- * 0 or -1. */
-int hw_cli_duration_ms(const char *s, int64_t *out);
+/* Durations on the command line: hw_duration_parse (base/duration.h), the one parser.
+ * This name stays only while cli/cmd_drill_failover.c (being written) still calls it. */
+#define hw_cli_duration_ms hw_duration_parse
 
 /* Format ms as ISO 8601 UTC with milliseconds into buf (at least 32 bytes). */
 const char *hw_cli_iso(int64_t ms, char *buf, size_t cap);
@@ -175,5 +174,14 @@ struct hw_drill_config;
  * else as text on stdout. Returns 0 or the store's error. */
 int hw_cli_drill_status(const char *dir, const struct hw_drill_config *c, int64_t now_ms,
 			struct hw_json *j);
+
+/* One drill kind of that part, from figures already at hand (a node's status reply):
+ * with j one object of the "drills" array, else one line on stdout. last is the newest
+ * run of any result, pass the newest that passed (each NULL when none). */
+struct hw_drill_due;
+struct hw_drill_row;
+void hw_cli_drill_status_kind(struct hw_json *j, int kind, const struct hw_drill_due *due,
+			      const struct hw_drill_row *last, const struct hw_drill_row *pass,
+			      int64_t every_ms);
 
 #endif

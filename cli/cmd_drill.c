@@ -113,7 +113,7 @@ static int opt_cb(void *arg, int key, const char *v)
 		d->time_given = true;
 		return hw_cli_time_ms(v, &d->until_ms) || d->until_ms <= 0 ? -1 : 0;
 	case 'R':
-		return hw_drill_duration_parse(v, &c->restore_rto_ms) || c->restore_rto_ms == 0 ? -1
+		return hw_duration_parse(v, &c->restore_rto_ms) || c->restore_rto_ms == 0 ? -1
 												: 0;
 	case 'n':
 		return hw_cli_time_ms(v, &d->now_ms);
@@ -1356,6 +1356,16 @@ static void status_text_kind(int k, const struct hw_drill_due *due, const struct
 	}
 }
 
+void hw_cli_drill_status_kind(struct hw_json *j, int kind, const struct hw_drill_due *due,
+			      const struct hw_drill_row *last, const struct hw_drill_row *pass,
+			      int64_t every_ms)
+{
+	if (j)
+		status_json_kind(j, kind, due, last, pass, every_ms);
+	else
+		status_text_kind(kind, due, last, every_ms);
+}
+
 int hw_cli_drill_status(const char *dir, const struct hw_drill_config *c, int64_t now_ms,
 			struct hw_json *j)
 {
@@ -1382,11 +1392,8 @@ int hw_cli_drill_status(const char *dir, const struct hw_drill_config *c, int64_
 			snprintf(overdue + strlen(overdue), sizeof(overdue) - strlen(overdue),
 				 "%s%s", overdue[0] ? ", " : "",
 				 hw_drill_kind_name((enum hw_drill_kind)k));
-		if (j)
-			status_json_kind(j, k, &due, rl == 0 ? &last : NULL, rp == 0 ? &pass : NULL,
+		hw_cli_drill_status_kind(j, k, &due, rl == 0 ? &last : NULL, rp == 0 ? &pass : NULL,
 					 c->every_ms[k]);
-		else
-			status_text_kind(k, &due, rl == 0 ? &last : NULL, c->every_ms[k]);
 	}
 	if (j) {
 		hw_json_array_end(j);

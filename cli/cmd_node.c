@@ -13,6 +13,7 @@
 #include "engine/config.h"
 #include "engine/core/repl.h"
 #include "hawser.h"
+#include "replica/drills.h"
 #include "wire.pb-c.h"
 
 /* How long one wait for an outcome may take before the run is called stuck: far beyond
@@ -383,6 +384,7 @@ struct status_opts {
 	const char *config; /* the node's config: [drills] schedule, data_dir */
 	int64_t now_ms;     /* judge the schedule at this time; 0: now */
 	bool json;
+	bool drills_shown; /* the node sent its own drill history */
 	struct hw_client_security sec;
 };
 
@@ -431,6 +433,111 @@ static const char *str_or_empty(const char *s)
 	return s ? s : "";
 }
 
+/* The state hw_drill_state_name() named, back. */
+static enum hw_drill_state drill_state(const char *name)
+{
+	static const enum hw_drill_state all[] = {HW_DRILL_UNSCHEDULED, HW_DRILL_ON_TIME,
+						  HW_DRILL_OVERDUE, HW_DRILL_NEVER};
+	for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+		if (name && !strcmp(name, hw_drill_state_name(all[i])))
+			return all[i];
+	return HW_DRILL_UNSCHEDULED;
+}
+
+static void status_failover_json_holds(struct hw_json *j, const Hawser__Wire__V1__FailoverStatus *f)
+{
+	hw_json_key(j, "rto");
+	hw_json_object_begin(j);
+	hw_json_key(j, "holds");
+	hw_json_bool(j, f->rto_holds);
+	hw_json_key(j, "why");
+	hw_json_string(j, str_or_empty(f->rto_why));
+	hw_json_object_end(j);
+	hw_json_key(j, "rpo");
+	hw_json_object_begin(j);
+	hw_json_key(j, "holds");
+	hw_json_bool(j, f->rpo_holds);
+	hw_json_key(j, "why");
+	hw_json_string(j, str_or_empty(f->rpo_why));
+	hw_json_object_end(j);
+	hw_json_key(j, "promoted");
+	hw_json_string(j, str_or_empty(f->promoted));
+	hw_json_key(j, "automatic");
+	hw_json_bool(j, f->automatic);
+	hw_json_key(j, "why");
+	hw_json_string(j, str_or_empty(f->failover_why));
+}
+
+/* The targets and a failover now, as the node judged them (engine/core/targets.h). */
+static void status_failover_text(const Hawser__Wire__V1__FailoverStatus *f)
+{
+	if (f == NULL || !f->configured) {
+		printf("  failover: %s\n", f ? str_or_empty(f->failover_why) : "not reported");
+		return;
+	}
+	printf("  targets: rto %" PRId64 " ms %s, rpo %" PRId64 " ms %s", f->rto_ms,
+	       f->rto_holds ? "holds" : "DOES NOT HOLD", f->rpo_ms,
+	       f->rpo_holds ? "holds" : "DOES NOT HOLD");
+	if (f->restore_rto_ms)
+		printf(", restore_rto %" PRId64 " ms", f->restore_rto_ms);
+	printf("\n    rto: %s\n    rpo: %s\n", str_or_empty(f->rto_why), str_or_empty(f->rpo_why));
+	printf("  predicted failover %" PRId64 " ms = detection %" PRId64 " + election %" PRId64
+	       " + replay %" PRId64 " + resume %" PRId64 "\n",
+	       f->failover_ms, f->detection_ms, f->election_ms, f->replay_ms, f->resume_ms);
+	printf("  at risk: %" PRIu64 " records not yet durable on k standbys (%" PRId64
+	       " ms), backlog %" PRIu64 " records unapplied (%" PRId64 " ms to replay)\n",
+	       f->at_risk_records, f->at_risk_ms, f->backlog_records, f->backlog_ms);
+	printf("  failover now: %s\n", str_or_empty(f->failover_why));
+}
+
+static void status_failover_json(struct hw_json *j, const Hawser__Wire__V1__FailoverStatus *f)
+{
+	static const Hawser__Wire__V1__FailoverStatus none =
+		HAWSER__WIRE__V1__FAILOVER_STATUS__INIT;
+	f = f ? f : &none;
+	hw_json_key(j, "failover");
+	hw_json_object_begin(j);
+	hw_json_key(j, "configured");
+	hw_json_bool(j, f->configured);
+	hw_json_key(j, "targets");
+	hw_json_object_begin(j);
+	hw_json_key(j, "rto_ms");
+	hw_json_int(j, f->rto_ms);
+	hw_json_key(j, "rpo_ms");
+	hw_json_int(j, f->rpo_ms);
+	hw_json_key(j, "restore_rto_ms");
+	hw_json_int(j, f->restore_rto_ms);
+	hw_json_object_end(j);
+	hw_json_key(j, "predicted");
+	hw_json_object_begin(j);
+	hw_json_key(j, "detection_ms");
+	hw_json_int(j, f->detection_ms);
+	hw_json_key(j, "election_ms");
+	hw_json_int(j, f->election_ms);
+	hw_json_key(j, "replay_ms");
+	hw_json_int(j, f->replay_ms);
+	hw_json_key(j, "resume_ms");
+	hw_json_int(j, f->resume_ms);
+	hw_json_key(j, "total_ms");
+	hw_json_int(j, f->failover_ms);
+	hw_json_object_end(j);
+	hw_json_key(j, "at_risk");
+	hw_json_object_begin(j);
+	hw_json_key(j, "records");
+	hw_json_uint(j, f->at_risk_records);
+	hw_json_key(j, "ms");
+	hw_json_int(j, f->at_risk_ms);
+	hw_json_key(j, "backlog_records");
+	hw_json_uint(j, f->backlog_records);
+	hw_json_key(j, "backlog_ms");
+	hw_json_int(j, f->backlog_ms);
+	hw_json_key(j, "acked_lost_on_failover");
+	hw_json_uint(j, f->loss_records);
+	hw_json_object_end(j);
+	status_failover_json_holds(j, f);
+	hw_json_object_end(j);
+}
+
 static void status_print_text(const Hawser__Wire__V1__Status *s)
 {
 	printf("node %s: %s, epoch %" PRIu64 "\n", str_or_empty(s->node_id), role_name(s->role),
@@ -451,6 +558,7 @@ static void status_print_text(const Hawser__Wire__V1__Status *s)
 		       str_or_empty(p->node_id), p->connected ? "connected" : "disconnected",
 		       p->received, p->durable, p->applied, p->lag_records, p->lag_ms);
 	}
+	status_failover_text(s->failover);
 }
 
 static void status_print_peers_json(struct hw_json *j, const Hawser__Wire__V1__Status *s)
@@ -510,7 +618,57 @@ static void status_print_json(const Hawser__Wire__V1__Status *s, struct hw_json 
 	hw_json_key(&j, "insecure");
 	hw_json_bool(&j, s->insecure);
 	status_print_peers_json(&j, s);
+	status_failover_json(&j, s->failover);
+	hw_json_key(&j, "time_ms");
+	hw_json_int(&j, s->time_ms);
 	*jp = j;
+}
+
+/* The node's drill history against its schedule, as `hawser status --dir` shows it. */
+static void status_drills_of(struct hw_json *j, const Hawser__Wire__V1__Status *s)
+{
+	char overdue[128] = "";
+	if (j) {
+		hw_json_key(j, "drills");
+		hw_json_array_begin(j);
+	} else {
+		printf("drills (node %s):\n", str_or_empty(s->node_id));
+	}
+	for (size_t i = 0; i < s->n_drills; i++) {
+		const Hawser__Wire__V1__DrillStatus *d = s->drills[i];
+		int kind = hw_drill_kind_parse(str_or_empty(d->kind));
+		if (kind < 0)
+			continue; /* a kind this client does not know */
+		struct hw_drill_row last = {
+			.time_ms = d->last_ms,
+			.kind = (enum hw_drill_kind)kind,
+			.result = d->last_result && !strcmp(d->last_result, "PASS") ? HW_DRILL_PASS
+										    : HW_DRILL_FAIL,
+			.duration_ms = d->last_duration_ms,
+			.lsn = d->last_lsn,
+			.entries = d->last_entries,
+			.target_ms = d->last_target_ms};
+		if (d->last_result && !strcmp(d->last_result, "ERROR"))
+			last.result = HW_DRILL_ERROR;
+		snprintf(last.what, sizeof last.what, "%s", str_or_empty(d->last_what));
+		snprintf(last.report, sizeof last.report, "%s", str_or_empty(d->last_report));
+		struct hw_drill_row pass = {.time_ms = d->last_pass_ms};
+		struct hw_drill_due due = {.state = drill_state(d->state),
+					   .due_ms = d->due_ms,
+					   .overdue_ms = d->overdue_ms};
+		if (due.state == HW_DRILL_OVERDUE || due.state == HW_DRILL_NEVER)
+			snprintf(overdue + strlen(overdue), sizeof overdue - strlen(overdue),
+				 "%s%s", overdue[0] ? ", " : "", d->kind);
+		hw_cli_drill_status_kind(j, kind, &due, d->has_last ? &last : NULL,
+					 d->last_pass_ms ? &pass : NULL, d->every_ms);
+	}
+	if (j) {
+		hw_json_array_end(j);
+		hw_json_key(j, "drills_overdue");
+		hw_json_string(j, overdue);
+	} else {
+		printf("  overdue: %s\n", overdue[0] ? overdue : "none");
+	}
 }
 
 static const struct option status_longopts[] = {
@@ -523,8 +681,7 @@ static const struct option status_longopts[] = {
 	{0},
 };
 
-static int status_node(const struct hw_cli_cmd *cmd, const struct status_opts *o,
-		       struct hw_json *j);
+static int status_node(const struct hw_cli_cmd *cmd, struct status_opts *o, struct hw_json *j);
 static int status_drills(const struct hw_cli_cmd *cmd, struct status_opts *o, struct hw_json *j);
 
 static int cmd_status(const struct hw_cli_cmd *cmd, int argc, char **argv)
@@ -543,7 +700,7 @@ static int cmd_status(const struct hw_cli_cmd *cmd, int argc, char **argv)
 		hw_json_object_begin(&j);
 	}
 	rc = o.connect ? status_node(cmd, &o, o.json ? &j : NULL) : HW_CLI_OK;
-	if (rc == HW_CLI_OK && (o.dir || o.config))
+	if (rc == HW_CLI_OK && (o.dir || o.config) && !o.drills_shown)
 		rc = status_drills(cmd, &o, o.json ? &j : NULL);
 	if (o.json)
 		hw_json_object_end(&j);
@@ -569,8 +726,7 @@ static int status_drills(const struct hw_cli_cmd *cmd, struct status_opts *o, st
 	return rc ? hw_cli_fail(cmd->name, o->dir, rc) : HW_CLI_OK;
 }
 
-static int status_node(const struct hw_cli_cmd *cmd, const struct status_opts *o,
-		       struct hw_json *j)
+static int status_node(const struct hw_cli_cmd *cmd, struct status_opts *o, struct hw_json *j)
 {
 	struct hw_client *c;
 	int rc = hw_client_connect_secure(o->connect, &o->sec, &c);
@@ -590,6 +746,9 @@ static int status_node(const struct hw_cli_cmd *cmd, const struct status_opts *o
 		status_print_json(s, j);
 	else
 		status_print_text(s);
+	o->drills_shown = s->n_drills > 0;
+	if (o->drills_shown)
+		status_drills_of(j, s);
 	hawser__wire__v1__status__free_unpacked(s, NULL);
 	return HW_CLI_OK;
 }
@@ -601,8 +760,15 @@ const struct hw_cli_cmd hw_cli_status = {
 	"  Ask the node at ADDR (its client port: HOST:PORT or unix:/path) for its status:\n"
 	"  role, epoch, last and durable LSN, durability mode and k, submits, throughput\n"
 	"  and waiting submits, and per standby what it has received, made durable and\n"
-	"  applied, with its lag in records and ms. --json: the same as one JSON object.\n"
-	"  With --dir DIR (the node's store) or --config FILE (its data_dir and [drills]\n"
-	"  schedule): the last run of each drill kind, its result and figures, and which\n"
-	"  kinds are overdue (docs/drills.md); --now T judges the schedule at time T.\n",
+	"  applied, with its lag in records and ms; the targets (rto, rpo, restore_rto),\n"
+	"  a failover now term by term (detection + election + replay + resume), the data\n"
+	"  at risk, whether each target holds and why, and why a failover would or would\n"
+	"  not happen now (docs/operations.md \"Reading status\"); and the last run of each\n"
+	"  drill kind against the node's [drills] schedule. --json: one JSON object.\n"
+	"  With --dir DIR (a store) or --config FILE (its data_dir and [drills] schedule)\n"
+	"  and no --connect: the drill part read from the store itself, a stopped node's\n"
+	"  too (docs/drills.md); --now T judges that schedule at time T. The status says\n"
+	"  insecure=true when the node's connections are plaintext. A vault also shows\n"
+	"  its stored and applied LSN and its apply delay.\n"
+	"  With --connect:\n" HW_CLI_SECURITY_USAGE,
 	cmd_status};

@@ -16,23 +16,8 @@
 #include "hawser.h"
 #include "wire.pb-c.h"
 
-/* LAN defaults, used without --measure (docs/operations.md "Choosing targets"). One-way
- * heartbeat delay on a switched LAN between busy hosts: p50 100 us, p99 500 us (a
- * round trip is about twice that). */
-#define LAN_DELAY_P50_US 100
-#define LAN_DELAY_P99_US 500
-/* Records a standby applies per second: well under what the store ingests in batches
- * (docs/benchmarks.md), so the replay budget errs on the short side. */
-#define REPLAY_RATE_DEFAULT 100000.0
-/* Election after detection: a pre-vote and a vote round, a persisted vote (one fsync)
- * and the random backoff; an estimate, not measured. */
-#define ELECTION_MS_DEFAULT 500
-/* Resume: clients notice, reconnect to the new primary and see their first submit
- * return; an estimate, not measured. */
-#define RESUME_MS_DEFAULT 1000
-/* One local commit: an fsync on a datacenter SSD. A commit durable on a standby costs
- * that standby's fsync plus one round trip on top. */
-#define COMMIT_LOCAL_US_DEFAULT 500.0
+/* Without --measure the planner's defaults (engine/core/targets.h, the ones every node
+ * plans its timers with; docs/operations.md "Choosing targets"). */
 
 /* STATUS round trips that stand in for heartbeats: enough for a p99 that is not just
  * the maximum, quick on any LAN (200 x 0.5 ms). */
@@ -88,10 +73,10 @@ static int opt_cb(void *arg, int key, const char *v)
 	switch (key) {
 	case 't':
 		o->rto_given = true;
-		return hw_cli_duration_ms(v, &o->rto_ms) || o->rto_ms <= 0 ? -1 : 0;
+		return hw_duration_parse(v, &o->rto_ms) || o->rto_ms <= 0 ? -1 : 0;
 	case 'p':
 		o->rpo_given = true;
-		return hw_cli_duration_ms(v, &o->rpo_ms);
+		return hw_duration_parse(v, &o->rpo_ms);
 	case 'm':
 		o->measure = v;
 		return 0;
@@ -211,7 +196,8 @@ static int measure(struct inputs *x)
 	x->in.jitter_spread_us = x->rtt_p99_us - x->rtt_p50_us;
 	if (x->in.jitter_spread_us < 1)
 		x->in.jitter_spread_us = 1;
-	x->in.commit_durable_us = COMMIT_LOCAL_US_DEFAULT + (double)x->rtt_p50_us;
+	/* the standby's fsync and one round trip on top of the local commit */
+	x->in.commit_durable_us = 2.0 * x->in.commit_local_us + (double)x->rtt_p50_us;
 	take_backlog(s, x);
 	hawser__wire__v1__status__free_unpacked(s, NULL);
 	return 0;
@@ -221,18 +207,8 @@ static int measure(struct inputs *x)
 static void lan_defaults(const struct plan_opts *o, struct inputs *x)
 {
 	*x = (struct inputs){
-		.addr = o->measure,
-		.backlog_note = "assumed: no node measured",
-		.in = {.rto_ms = o->rto_ms,
-		       .rpo_ms = o->rpo_ms,
-		       .jitter_p99_us = LAN_DELAY_P99_US,
-		       .jitter_spread_us = LAN_DELAY_P99_US - LAN_DELAY_P50_US,
-		       .replay_rate = REPLAY_RATE_DEFAULT,
-		       .election_ms = ELECTION_MS_DEFAULT,
-		       .resume_ms = RESUME_MS_DEFAULT,
-		       .k = 1,
-		       .commit_local_us = COMMIT_LOCAL_US_DEFAULT,
-		       .commit_durable_us = COMMIT_LOCAL_US_DEFAULT + 2.0 * LAN_DELAY_P50_US}};
+		.addr = o->measure, .sec = &o->sec, .backlog_note = "assumed: no node measured"};
+	hw_tg_input_defaults(&x->in, o->rto_ms, o->rpo_ms, 1);
 }
 
 /* ---------------------------------------------------------------- planning */
@@ -654,12 +630,13 @@ const struct hw_cli_cmd hw_cli_plan = {
 	"  P > 0: commits may run ahead of the standbys by at most P, then block), and the\n"
 	"  trade-off at 0.5x, 1x and 2x T and at a Patroni-like 30 s: detection, expected\n"
 	"  false failovers a year, replay budget, and the throughput cost of the rule.\n"
-	"  Without --measure it assumes a LAN (heartbeat delay p99 500 us, p50 100 us;\n"
-	"  replay 100,000 records/s; election 500 ms; resume 1 s; commit 500 us local,\n"
-	"  700 us durable). --measure ADDR (a node's client port, HOST:PORT or unix:/path)\n"
-	"  times 200 status round trips as the heartbeat delay and reads the standbys'\n"
-	"  unapplied backlog and the node's k. --k K: standbys an RPO 0 commit waits for\n"
-	"  (default: the measured node's k, else 1). --json: one JSON object.\n"
+	"  Without --measure it assumes what every node plans with (heartbeat delay p99\n"
+	"  2 ms, p50 1 ms; replay 20,000 records/s; election 200 ms; resume 300 ms; commit\n"
+	"  500 us local, 3 ms durable). --measure ADDR (a node's client port, HOST:PORT\n"
+	"  or unix:/path) times 200 status round trips as the heartbeat delay and reads\n"
+	"  the standbys' unapplied backlog and the node's k. --k K: standbys an RPO 0\n"
+	"  commit waits for (default: the measured node's k, else 1). --json: one JSON\n"
+	"  object.\n"
 	"  Exit 1 when T cannot be met safely (the reason on stderr) or the node cannot be\n"
-	"  measured; 2 on a bad duration.\n",
+	"  measured; 2 on a bad duration. With --measure:\n" HW_CLI_SECURITY_USAGE,
 	cmd_plan};

@@ -41,7 +41,7 @@ static int opt_cb(void *arg, int key, const char *v)
 		o->to = v;
 		return 0;
 	case 'w':
-		return hw_cli_duration_ms(v, &o->wait_ms);
+		return hw_duration_parse(v, &o->wait_ms);
 	case 'j':
 		o->json = true;
 		return 0;

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/un.h>
 
+#include "base/duration.h"
 #include "hawser_error.h"
 #include "replica/drills.h"
 
@@ -264,7 +265,7 @@ static int set_standbys(struct parse *p, const char *key, const char *v)
 static int set_drill_duration(struct parse *p, const char *key, const char *v, int64_t *out)
 {
 	int64_t ms;
-	if (hw_drill_duration_parse(v, &ms) != 0)
+	if (hw_duration_parse(v, &ms) != 0)
 		return fail(p, p->line,
 			    "bad duration '%s' for '%s': expected a number and ms, s, m, h or d",
 			    v, key);
@@ -388,24 +389,13 @@ static int set_voters(struct parse *p, const char *key, const char *v)
 /* "30s", "1500ms", "2m" or "0": a time in ms, at most an hour. */
 static int set_duration(struct parse *p, const char *key, const char *v, int64_t *out)
 {
-	char *end;
-	errno = 0;
-	unsigned long long x = strtoull(v, &end, 10);
-	int64_t unit = 0;
-	if (strcmp(end, "ms") == 0)
-		unit = 1;
-	else if (strcmp(end, "s") == 0)
-		unit = 1000;
-	else if (strcmp(end, "m") == 0)
-		unit = 60000;
-	else if (*end == '\0' && x == 0)
-		unit = 1;
-	if (v[0] < '0' || v[0] > '9' || errno || unit == 0)
+	int64_t ms;
+	if (hw_duration_parse(v, &ms) != 0)
 		return fail(p, p->line, "bad time '%s' for '%s': expected e.g. 30s, 500ms, 2m or 0",
 			    v, key);
-	if (x > 3600000ull || (uint64_t)x * (uint64_t)unit > 3600000ull)
+	if (ms > 3600000)
 		return fail(p, p->line, "'%s' = %s is more than an hour", key, v);
-	*out = (int64_t)x * unit;
+	*out = ms;
 	return 1;
 }
 

@@ -12,6 +12,9 @@
 
 #include "base/assert.h"
 #include "base/log.h"
+#include "engine/core/targets.h"
+#include "engine/voters.h"
+#include "replica/drills.h"
 #include "replica/entry.h"
 #include "wire.pb-c.h"
 
@@ -89,12 +92,140 @@ static void status_peers(struct hw_node *n, Hawser__Wire__V1__Status *st, Hawser
 	st->peers = pp;
 }
 
+_Static_assert(HW_PEERS_MAX <= HW_TG_STANDBYS_MAX, "the planner judges every standby");
+
+static int64_t wall_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* What the planner judges: a primary and its standbys, or a standby and what it last
+ * heard from its primary. */
+static void live_state(struct hw_node *n, struct hw_tg_live *l, const struct hw_tg_input *in)
+{
+	int64_t now = hw__node_now(n);
+	*l = (struct hw_tg_live){.failover = n->voters != NULL,
+				 .primary = n->cfg.role == HW_ROLE_PRIMARY,
+				 .self = n->cfg.node_id,
+				 .primary_id = n->primary_id,
+				 .rto_ms = n->cfg.failover.rto_ms,
+				 .rpo_ms = n->cfg.failover.rpo_ms,
+				 .k = n->cfg.k > 0 ? n->cfg.k : 1,
+				 .replay_rate = in->replay_rate,
+				 .lease_left_ms = -1};
+	if (l->primary) {
+		l->durable_lsn = n->core.local_durable;
+		/* acked_lsn is kept only with failover; without it the durable LSN bounds it */
+		l->committed_lsn = n->voters != NULL ? n->acked_lsn : n->core.local_durable;
+		if (n->voters != NULL && hw_voters_may_ack(n->voters))
+			l->lease_left_ms = hw_voters_el(n->voters)->lease_until_ms - now;
+		l->n_standbys = n->cfg.n_standbys;
+		for (uint32_t i = 0; i < n->cfg.n_standbys; i++) {
+			const struct hw_peer *p = &n->core.peers[i];
+			l->sb[i] = (struct hw_tg_standby){n->cfg.standbys[i], p->connected,
+							  p->pos.received,    p->pos.durable,
+							  p->pos.applied,     now - p->last_rx_ms};
+		}
+		return;
+	}
+	l->durable_lsn = l->committed_lsn = n->sb.primary_durable;
+	l->n_standbys = 1;
+	l->sb[0] = (struct hw_tg_standby){n->cfg.node_id,     n->sb.connected,
+					  n->sb.pos.received, n->sb.pos.durable,
+					  n->sb.pos.applied,  now - n->sb.last_rx_ms};
+}
+
+/* The targets and a failover now into fs; *now keeps the strings fs points into. */
+static void status_failover(struct hw_node *n, Hawser__Wire__V1__FailoverStatus *fs,
+			    struct hw_tg_now *now)
+{
+	struct hw_tg_input in;
+	hw_tg_input_defaults(&in, n->cfg.failover.rto_ms, n->cfg.failover.rpo_ms, n->cfg.k);
+	struct hw_el_config ec;
+	struct hw_tg_plan plan;
+	/* the same plan the node runs on (hw__election_start refused to start without one) */
+	bool planned = n->voters != NULL && hw_voters_plan(&n->cfg, &ec, &plan) == 0;
+	struct hw_tg_live l;
+	live_state(n, &l, &in);
+	hw_tg_now(&l, planned ? &plan : NULL, now);
+	hawser__wire__v1__failover_status__init(fs);
+	fs->configured = n->voters != NULL;
+	fs->rto_ms = n->cfg.failover.rto_ms;
+	fs->rpo_ms = n->cfg.failover.rpo_ms;
+	fs->restore_rto_ms = n->cfg.drills.restore_rto_ms;
+	fs->detection_ms = now->detection_ms;
+	fs->election_ms = now->election_ms;
+	fs->replay_ms = now->replay_ms;
+	fs->resume_ms = now->resume_ms;
+	fs->failover_ms = now->failover_ms;
+	fs->at_risk_records = now->at_risk_records;
+	fs->at_risk_ms = now->at_risk_ms;
+	fs->backlog_records = now->backlog_records;
+	fs->backlog_ms = now->backlog_ms;
+	fs->loss_records = now->loss_records;
+	fs->promoted = now->best >= 0 ? (char *)l.sb[now->best].id : "";
+	fs->automatic = now->automatic;
+	fs->rto_holds = now->rto_holds;
+	fs->rto_why = now->rto_why;
+	fs->rpo_holds = now->rpo_holds;
+	fs->rpo_why = now->rpo_why;
+	fs->failover_why = now->failover_why;
+}
+
+/* The drill history of this node's store (read in its own read transaction: the store
+ * is the node's, the rows come from `hawser drill` in another process) against the
+ * [drills] schedule at now_ms. rows[] keeps the strings ds points into. A row that does
+ * not decode is left out and logged. */
+static size_t status_drills(struct hw_node *n, int64_t now_ms, Hawser__Wire__V1__DrillStatus *ds,
+			    Hawser__Wire__V1__DrillStatus **dp, struct hw_drill_row *rows)
+{
+	for (int k = 1; k <= HW_DRILL_KINDS; k++) {
+		Hawser__Wire__V1__DrillStatus *d = &ds[k - 1];
+		struct hw_drill_row *last = &rows[2 * (k - 1)], *pass = last + 1;
+		int rl = hw_store_drill_last(n->store, (enum hw_drill_kind)k, false, last);
+		int rp = hw_store_drill_last(n->store, (enum hw_drill_kind)k, true, pass);
+		if ((rl != 0 && rl != HW_ENOTFOUND) || (rp != 0 && rp != HW_ENOTFOUND))
+			hw_log("drill_history_unreadable", "kind=%s code=%s",
+			       hw_drill_kind_name((enum hw_drill_kind)k),
+			       hw_errname(rl != 0 && rl != HW_ENOTFOUND ? rl : rp));
+		struct hw_drill_due due;
+		hw_drill_due(n->cfg.drills.every_ms[k], rp == 0 ? pass : NULL, now_ms, &due);
+		hawser__wire__v1__drill_status__init(d);
+		d->kind = (char *)hw_drill_kind_name((enum hw_drill_kind)k);
+		d->state = (char *)hw_drill_state_name(due.state);
+		d->every_ms = n->cfg.drills.every_ms[k];
+		d->due_ms = due.due_ms;
+		d->overdue_ms = due.overdue_ms;
+		d->last_pass_ms = rp == 0 ? pass->time_ms : 0;
+		d->has_last = rl == 0;
+		if (rl == 0) {
+			d->last_ms = last->time_ms;
+			d->last_result = (char *)hw_drill_result_name(last->result);
+			d->last_duration_ms = last->duration_ms;
+			d->last_lsn = last->lsn;
+			d->last_entries = last->entries;
+			d->last_target_ms = last->target_ms;
+			d->last_what = last->what;
+			d->last_report = last->report;
+		}
+		dp[k - 1] = d;
+	}
+	return HW_DRILL_KINDS;
+}
+
 static int send_status(struct hw_session *s)
 {
 	struct hw_node *n = s->node;
 	Hawser__Wire__V1__Status st = HAWSER__WIRE__V1__STATUS__INIT;
 	Hawser__Wire__V1__PeerStatus ps[HW_PEERS_MAX];
 	Hawser__Wire__V1__PeerStatus *pp[HW_PEERS_MAX];
+	Hawser__Wire__V1__FailoverStatus fs;
+	struct hw_tg_now now;
+	Hawser__Wire__V1__DrillStatus ds[HW_DRILL_KINDS];
+	Hawser__Wire__V1__DrillStatus *dp[HW_DRILL_KINDS];
+	struct hw_drill_row rows[2 * HW_DRILL_KINDS];
 	st.node_id = n->cfg.node_id;
 	st.epoch = n->epoch;
 	st.mode = (char *)hw_mode_name(n->cfg.mode);
@@ -115,6 +246,11 @@ static int send_status(struct hw_session *s)
 		st.durable_lsn = n->sb.pos.durable;
 		st.primary = n->primary_id;
 	}
+	status_failover(n, &fs, &now);
+	st.failover = &fs;
+	st.time_ms = wall_ms();
+	st.n_drills = status_drills(n, st.time_ms, ds, dp, rows);
+	st.drills = dp;
 	return hw__node_send_msg(s->conn, HW_FRAME_STATUS, &st);
 }
 

@@ -63,16 +63,8 @@ static uint64_t rand_cb(void *arg)
 
 int hw_voters_plan(const struct hw_config *c, struct hw_el_config *el, struct hw_tg_plan *plan)
 {
-	struct hw_tg_input in = {
-		.rto_ms = c->failover.rto_ms,
-		.rpo_ms = c->failover.rpo_ms,
-		.jitter_p99_us = HW_VOTERS_JITTER_P99_US,
-		.jitter_spread_us = HW_VOTERS_JITTER_SPREAD_US,
-		.replay_rate = HW_VOTERS_REPLAY_RATE,
-		.election_ms = HW_VOTERS_ELECTION_MS,
-		.resume_ms = HW_VOTERS_RESUME_MS,
-		.k = c->k > 0 ? c->k : 1,
-	};
+	struct hw_tg_input in;
+	hw_tg_input_defaults(&in, c->failover.rto_ms, c->failover.rpo_ms, c->k > 0 ? c->k : 1);
 	int rc = hw_tg_plan(&in, plan);
 	if (rc != 0)
 		return rc;

@@ -58,7 +58,8 @@ struct hw_voters;
 #define HW_VOTERS_VOTE_WAIT_MS 100
 #define HW_VOTERS_BACKOFF_MS   100
 
-/* Plan the election timers of c's [failover] (hw_tg_plan): fills *el (rand_cb excepted)
+/* Plan the election timers of c's [failover] (hw_tg_plan on the planner's defaults,
+ * hw_tg_input_defaults: nothing is measured yet): fills *el (rand_cb excepted)
  * and *plan. HW_ECONFIG or HW_ERANGE with the planner's reason in plan->why when the RTO
  * cannot be met (an infeasible target is refused at start, never silently stretched). */
 int hw_voters_plan(const struct hw_config *c, struct hw_el_config *el, struct hw_tg_plan *plan);

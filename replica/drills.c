@@ -319,39 +319,6 @@ const char *hw_drill_state_name(enum hw_drill_state state)
 	return "?";
 }
 
-int hw_drill_duration_parse(const char *s, int64_t *ms)
-{
-	static const struct {
-		const char *suffix;
-		int64_t ms;
-	} units[] = {{"ms", 1},
-		     {"s", MS_PER_SECOND},
-		     {"m", MS_PER_MINUTE},
-		     {"h", MS_PER_HOUR},
-		     {"d", MS_PER_DAY}};
-	if (s == NULL || *s < '0' || *s > '9')
-		return -1;
-	int64_t v = 0;
-	for (; *s >= '0' && *s <= '9'; s++) {
-		if (v > (INT64_MAX - 9) / 10)
-			return -1;
-		v = v * 10 + (*s - '0');
-	}
-	if (*s == '\0') {
-		*ms = 0;
-		return v == 0 ? 0 : -1; /* a bare number has no unit: only 0 is clear */
-	}
-	for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
-		if (strcmp(s, units[i].suffix) != 0)
-			continue;
-		if (v > INT64_MAX / units[i].ms)
-			return -1;
-		*ms = v * units[i].ms;
-		return 0;
-	}
-	return -1;
-}
-
 /* "<major><unit>[<minor><unit>]": the minor part only when it is not zero. */
 static void two_units(char *buf, size_t cap, const char *sign, int64_t a, int64_t major,
 		      const char *mu, int64_t minor, const char *nu)

@@ -120,10 +120,6 @@ void hw_drill_due(int64_t every_ms, const struct hw_drill_row *last_pass, int64_
 /* "on time", "overdue", "never run", "not scheduled". */
 const char *hw_drill_state_name(enum hw_drill_state state);
 
-/* Parse a duration: a whole number followed by ms, s, m, h or d ("12h", "7d", "500ms");
- * a bare "0" means zero. Returns 0 and *ms, or -1 for anything else or an overflow. */
-int hw_drill_duration_parse(const char *s, int64_t *ms);
-
 /* Format ms for people into buf: "3d4h", "7d", "12h", "5m30s", "1.25 s", "250 ms". */
 const char *hw_drill_duration_format(int64_t ms, char *buf, size_t cap);
 

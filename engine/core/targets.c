@@ -75,25 +75,39 @@ static void put(struct why *w, const char *t)
 	w->s[w->n] = '\0';
 }
 
-static void put_i64(struct why *w, int64_t v)
+static void put_digits(struct why *w, uint64_t u, bool minus)
 {
 	char buf[24];
 	size_t i = sizeof buf;
 	buf[--i] = '\0';
-	uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
 	do {
 		buf[--i] = (char)('0' + u % 10);
 		u /= 10;
 	} while (u != 0);
-	if (v < 0)
+	if (minus)
 		buf[--i] = '-';
 	put(w, buf + i);
 }
 
+static void put_i64(struct why *w, int64_t v)
+{
+	put_digits(w, v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v, v < 0);
+}
+
+static void put_u64(struct why *w, uint64_t v)
+{
+	put_digits(w, v, false);
+}
+
+static void refuse_text(char *buf, const char *what)
+{
+	struct why w = {buf, 0};
+	put(&w, what);
+}
+
 static int refuse(struct hw_tg_plan *plan, int code, const char *what)
 {
-	struct why w = {plan->why, 0};
-	put(&w, what);
+	refuse_text(plan->why, what);
 	return code;
 }
 
@@ -218,4 +232,226 @@ int hw_tg_plan(const struct hw_tg_input *in, struct hw_tg_plan *plan)
 	plan->false_failovers_per_year = hw_tg_false_failovers_per_year(
 		plan->detection_ms, plan->renew_ms, in->jitter_p99_us, in->jitter_spread_us);
 	return 0;
+}
+
+void hw_tg_input_defaults(struct hw_tg_input *in, int64_t rto_ms, int64_t rpo_ms, uint32_t k)
+{
+	int64_t p50_us = HW_TG_DEFAULT_JITTER_P99_US - HW_TG_DEFAULT_JITTER_SPREAD_US;
+	*in = (struct hw_tg_input){
+		.rto_ms = rto_ms,
+		.rpo_ms = rpo_ms,
+		.jitter_p99_us = HW_TG_DEFAULT_JITTER_P99_US,
+		.jitter_spread_us = HW_TG_DEFAULT_JITTER_SPREAD_US,
+		.replay_rate = HW_TG_DEFAULT_REPLAY_RATE,
+		.election_ms = HW_TG_DEFAULT_ELECTION_MS,
+		.resume_ms = HW_TG_DEFAULT_RESUME_MS,
+		.k = k,
+		.commit_local_us = HW_TG_DEFAULT_COMMIT_LOCAL_US,
+		.commit_durable_us = 2.0 * HW_TG_DEFAULT_COMMIT_LOCAL_US + 2.0 * (double)p50_us,
+	};
+}
+
+/* ---------------------------------------------------------------- now */
+
+/* The durable LSN of the k-th most advanced standby (k >= 1), its index in *at; 0 and
+ * -1 when there are fewer than k. */
+static uint64_t kth_durable(const struct hw_tg_live *l, int *at)
+{
+	bool taken[HW_TG_STANDBYS_MAX] = {false};
+	uint64_t d = 0;
+	*at = -1;
+	for (uint32_t round = 0; round < l->k; round++) {
+		int pick = -1;
+		for (uint32_t i = 0; i < l->n_standbys; i++)
+			if (!taken[i] && (pick < 0 || l->sb[i].durable > l->sb[pick].durable))
+				pick = (int)i;
+		if (pick < 0) {
+			*at = -1;
+			return 0;
+		}
+		taken[pick] = true;
+		d = l->sb[pick].durable;
+		*at = pick;
+	}
+	return d;
+}
+
+/* The connected standby holding the most (durable, then applied): the witness votes for
+ * the most advanced candidate. */
+static int best_standby(const struct hw_tg_live *l)
+{
+	int best = -1;
+	for (uint32_t i = 0; i < l->n_standbys; i++) {
+		const struct hw_tg_standby *s = &l->sb[i];
+		if (!s->connected)
+			continue;
+		if (best < 0 || s->durable > l->sb[best].durable ||
+		    (s->durable == l->sb[best].durable && s->applied > l->sb[best].applied))
+			best = (int)i;
+	}
+	return best;
+}
+
+static void at_risk(const struct hw_tg_live *l, struct hw_tg_now *o)
+{
+	int at;
+	uint64_t kth = kth_durable(l, &at);
+	o->at_risk_records = l->durable_lsn > kth ? l->durable_lsn - kth : 0;
+	if (o->at_risk_records > 0 && at >= 0)
+		o->at_risk_ms = l->sb[at].silent_ms;
+}
+
+/* The terms of a failover now: the planned timers and the replay of best's backlog. */
+static void terms(const struct hw_tg_live *l, const struct hw_tg_plan *plan, struct hw_tg_now *o)
+{
+	if (o->best >= 0) {
+		const struct hw_tg_standby *s = &l->sb[o->best];
+		o->backlog_records = s->received > s->applied ? s->received - s->applied : 0;
+		double ms = (double)o->backlog_records * 1000.0 / l->replay_rate;
+		o->backlog_ms = ms > 1e15 ? (int64_t)1e15 : (int64_t)ms;
+		if ((double)o->backlog_ms < ms)
+			o->backlog_ms++;
+		o->loss_records = l->committed_lsn > s->durable ? l->committed_lsn - s->durable : 0;
+	} else {
+		o->loss_records = l->committed_lsn;
+	}
+	if (plan == NULL)
+		return;
+	o->detection_ms = plan->detection_ms;
+	o->election_ms = plan->election_ms;
+	o->resume_ms = plan->resume_ms;
+	o->replay_ms = o->backlog_ms;
+	o->failover_ms = o->detection_ms + o->election_ms + o->replay_ms + o->resume_ms;
+}
+
+/* failover_why for a primary: who would take over, or why an operator must. */
+static void why_primary(const struct hw_tg_live *l, struct hw_tg_now *o)
+{
+	struct why w = {o->failover_why, 0};
+	if (o->best < 0) {
+		put(&w, "no standby connected: automatic promotion would be refused, operator "
+			"must run promote --accept-loss");
+		return;
+	}
+	const struct hw_tg_standby *s = &l->sb[o->best];
+	if (!o->automatic) {
+		put(&w, "no in-sync standby (best ");
+		put(&w, s->id);
+		put(&w, " durable ");
+		put_u64(&w, s->durable);
+		put(&w, " < acknowledged ");
+		put_u64(&w, l->committed_lsn);
+		put(&w, "): automatic promotion would be refused, operator must run promote "
+			"--accept-loss");
+		return;
+	}
+	put(&w, "standby ");
+	put(&w, s->id);
+	put(&w, o->loss_records == 0 ? " in sync" : " within the rpo");
+	if (l->lease_left_ms >= 0) {
+		put(&w, ", lease held by ");
+		put(&w, l->self);
+		put(&w, " for ");
+		put_i64(&w, l->lease_left_ms);
+		put(&w, " ms more");
+	} else {
+		put(&w, ", ");
+		put(&w, l->self);
+		put(&w, " holds no lease");
+	}
+	put(&w, ": if it stops renewing, ");
+	put(&w, s->id);
+	put(&w, " is promoted after about ");
+	put_i64(&w, o->failover_ms);
+	put(&w, " ms");
+}
+
+/* failover_why for a standby judging itself. */
+static void why_standby(const struct hw_tg_live *l, struct hw_tg_now *o)
+{
+	struct why w = {o->failover_why, 0};
+	const struct hw_tg_standby *s = &l->sb[0];
+	const char *p = l->primary_id != NULL && l->primary_id[0] ? l->primary_id : "no primary";
+	put(&w, "following ");
+	put(&w, p);
+	put(&w, " (heard ");
+	put_i64(&w, s->silent_ms);
+	put(&w, " ms ago); this standby (");
+	put(&w, l->self);
+	if (o->automatic) {
+		put(&w, ") is in sync and campaigns after ");
+		put_i64(&w, o->detection_ms);
+		put(&w, " ms without it");
+		return;
+	}
+	put(&w, ") is behind (durable ");
+	put_u64(&w, s->durable);
+	put(&w, " < ");
+	put_u64(&w, l->committed_lsn);
+	put(&w, "): automatic promotion would be refused, operator must run promote "
+		"--accept-loss");
+}
+
+static void why_targets(const struct hw_tg_live *l, struct hw_tg_now *o)
+{
+	struct why r = {o->rto_why, 0}, p = {o->rpo_why, 0};
+	if (!o->automatic) {
+		put(&r, "a failover now waits for an operator");
+	} else if (o->rto_holds) {
+		put(&r, "predicted ");
+		put_i64(&r, o->failover_ms);
+		put(&r, " ms <= rto ");
+		put_i64(&r, l->rto_ms);
+		put(&r, " ms");
+	} else {
+		put(&r, "predicted ");
+		put_i64(&r, o->failover_ms);
+		put(&r, " ms > rto ");
+		put_i64(&r, l->rto_ms);
+		put(&r, " ms: replaying ");
+		put_u64(&r, o->backlog_records);
+		put(&r, " backlog records takes ");
+		put_i64(&r, o->backlog_ms);
+		put(&r, " ms");
+	}
+	if (o->loss_records == 0) {
+		put(&p, "a failover now loses nothing acknowledged");
+		return;
+	}
+	put(&p, "a failover now loses ");
+	put_u64(&p, o->loss_records);
+	put(&p, " acknowledged records (LSNs ");
+	put_u64(&p, l->committed_lsn - o->loss_records + 1);
+	put(&p, "..");
+	put_u64(&p, l->committed_lsn);
+	put(&p, o->rpo_holds ? "), within the rpo " : "), more than the rpo ");
+	put_i64(&p, l->rpo_ms);
+	put(&p, " ms allows");
+}
+
+void hw_tg_now(const struct hw_tg_live *l, const struct hw_tg_plan *plan, struct hw_tg_now *out)
+{
+	memset(out, 0, sizeof *out);
+	out->best = best_standby(l);
+	at_risk(l, out);
+	terms(l, plan, out);
+	if (!l->failover || plan == NULL) {
+		const char *no = "no [failover] configured: no targets, no automatic promotion";
+		refuse_text(out->rto_why, no);
+		refuse_text(out->rpo_why, no);
+		refuse_text(out->failover_why, no);
+		return;
+	}
+	/* heard within the rpo: what the witness's committed samples allow at RPO t */
+	bool within =
+		out->best >= 0 && (out->loss_records == 0 ||
+				   (l->rpo_ms > 0 && l->sb[out->best].silent_ms <= l->rpo_ms));
+	out->automatic = within;
+	out->rto_holds = within && out->failover_ms <= l->rto_ms;
+	out->rpo_holds = within;
+	if (l->primary)
+		why_primary(l, out);
+	else
+		why_standby(l, out);
+	why_targets(l, out);
 }

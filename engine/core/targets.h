@@ -64,6 +64,22 @@
 /* Room for the reason string, NUL included. */
 #define HW_TG_WHY_BYTES 256
 
+/* What the planner assumes before anything is measured: the one set of defaults every
+ * node plans its timers with (engine/voters.c), `hawser plan` starts from without
+ * --measure and `hawser status` predicts with. A LAN's p99 one-way delay between busy
+ * hosts under load and its spread (p99 - p50); an election of a pre-vote and a vote
+ * round, their flushes and the random back-off; clients that notice, reconnect and see
+ * their first submit return; a standby that applies 20,000 records/s (well under what
+ * the store ingests in batches, docs/benchmarks.md, so the replay budget errs short);
+ * one local commit, an fsync on a datacenter SSD (a commit durable on a standby costs
+ * one more fsync there and a round trip on top). */
+#define HW_TG_DEFAULT_JITTER_P99_US    2000
+#define HW_TG_DEFAULT_JITTER_SPREAD_US 1000
+#define HW_TG_DEFAULT_ELECTION_MS      200
+#define HW_TG_DEFAULT_RESUME_MS        300
+#define HW_TG_DEFAULT_REPLAY_RATE      20000.0
+#define HW_TG_DEFAULT_COMMIT_LOCAL_US  500.0
+
 struct hw_tg_input {
 	int64_t rto_ms;           /* > 0 */
 	int64_t rpo_ms;           /* 0 (no acknowledged loss) or the loss window, > 0 */
@@ -112,6 +128,11 @@ struct hw_tg_plan {
 	char why[HW_TG_WHY_BYTES];       /* reason when refused; "" when planned */
 };
 
+/* Fill *in with the targets, k and the defaults above for everything else: no backlog,
+ * drift HW_TG_DRIFT_PPM_DEFAULT, a durable commit costing one more local commit plus a
+ * round trip at the p50 delay (p99 - spread, twice). */
+void hw_tg_input_defaults(struct hw_tg_input *in, int64_t rto_ms, int64_t rpo_ms, uint32_t k);
+
 /* Plan for in. Returns 0 with *plan filled; HW_ECONFIG when an input is out of its range
  * (why names it); HW_ERANGE when the targets cannot be met safely (why says by how much,
  * e.g. "rto 200 ms leaves 40 ms for detection ... but the measured heartbeat jitter
@@ -125,5 +146,62 @@ int hw_tg_plan(const struct hw_tg_input *in, struct hw_tg_plan *plan);
  * one: year / renew. */
 double hw_tg_false_failovers_per_year(int64_t detection_ms, int64_t renew_ms, int64_t p99_us,
 				      int64_t spread_us);
+
+/* ---- now: the targets against a node's live state (`hawser status`) ---------------- */
+
+#define HW_TG_STANDBYS_MAX 8
+
+struct hw_tg_standby {
+	const char *id; /* node id, for the reasons */
+	bool connected;
+	uint64_t received, durable, applied;
+	int64_t silent_ms; /* since it was last heard (>= 0) */
+};
+
+/* A primary describes itself and its standbys; a standby describes itself as the one
+ * standby (n_standbys 1) against what it last heard from its primary. */
+struct hw_tg_live {
+	bool failover;          /* [failover] configured: promotion is automatic when safe */
+	bool primary;           /* this node is the primary */
+	const char *self;       /* this node's id */
+	const char *primary_id; /* a standby's primary; "" when none is known */
+	int64_t rto_ms, rpo_ms; /* the targets (0, 0 without failover) */
+	uint32_t k;             /* standbys a record must be durable on (>= 1) */
+	double replay_rate;     /* records/s (> 0) */
+	uint64_t durable_lsn;   /* primary: durable locally; standby: the primary's, as heard */
+	uint64_t committed_lsn; /* primary: highest acknowledged; standby: as durable_lsn */
+	int64_t lease_left_ms;  /* primary: what is left of its lease (< 0: none held) */
+	uint32_t n_standbys;    /* <= HW_TG_STANDBYS_MAX */
+	struct hw_tg_standby sb[HW_TG_STANDBYS_MAX];
+};
+
+struct hw_tg_now {
+	/* a failover now, term by term: detection, election and resume as planned (the
+	 * node's timers), replay of the promoted standby's backlog; failover_ms = the sum */
+	int64_t detection_ms, election_ms, replay_ms, resume_ms, failover_ms;
+	/* durable locally, not yet durable on k standbys: how many, and how long since the
+	 * standby that would close the gap was last heard (0 when none) */
+	uint64_t at_risk_records;
+	int64_t at_risk_ms;
+	/* received but not applied on the standby a failover would promote, and its replay */
+	uint64_t backlog_records;
+	int64_t backlog_ms;
+	/* acknowledged records that standby lacks: a failover now loses them */
+	uint64_t loss_records;
+	int best;       /* index in sb of the standby a failover promotes; -1: none connected */
+	bool automatic; /* a failover now would promote best without an operator */
+	bool rto_holds; /* automatic, and failover_ms <= rto */
+	bool rpo_holds; /* a failover now stays within the rpo */
+	char rto_why[HW_TG_WHY_BYTES];
+	char rpo_why[HW_TG_WHY_BYTES];
+	char failover_why[HW_TG_WHY_BYTES]; /* why a failover would or would not happen now */
+};
+
+/* Judge l against plan (the timers the node runs; NULL without failover) into *out: the
+ * terms, data at risk, the standby promoted, whether each target holds and why, in
+ * words. A standby is in sync when it holds every acknowledged record durable; at RPO 0
+ * only an in-sync one is promoted automatically, at RPO t also one heard within t (the
+ * witness's rule, engine/core/election.h). Never fails. */
+void hw_tg_now(const struct hw_tg_live *l, const struct hw_tg_plan *plan, struct hw_tg_now *out);
 
 #endif

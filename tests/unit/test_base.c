@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "base/arena.h"
+#include "base/duration.h"
 #include "base/fault.h"
 #include "base/reject.h"
 #include "hawser_error.h"
@@ -131,12 +132,48 @@ static void test_entry(void **state)
 	assert_int_equal(hw_entry_decode(buf, 10, &d), HW_ECORRUPT);
 }
 
+/* Durations parse with their unit, fractions to whole ms; a bare number, junk, a sign,
+ * a sub-millisecond fraction and an overflow are refused and leave the output alone. */
+static void test_duration(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *s;
+		int64_t ms;
+	} good[] = {{"0", 0},          {"500ms", 500},  {"30s", 30000},   {"1.5s", 1500},
+		    {"2m", 120000},    {"1.5m", 90000}, {"5min", 300000}, {"12h", 43200000},
+		    {"7d", 604800000}, {"0.001s", 1}};
+	for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+		int64_t ms = -1;
+		assert_int_equal(hw_duration_parse(good[i].s, &ms), 0);
+		assert_int_equal(ms, good[i].ms);
+	}
+	static const char *const bad[] = {"",
+					  "30",
+					  "3w",
+					  "h",
+					  "-1s",
+					  " 1s",
+					  "1.5ms",
+					  "5.s",
+					  "1s ",
+					  "0.0000001s",
+					  "99999999999999999999d",
+					  "9223372036854775807d"};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		int64_t ms = 42;
+		assert_int_equal(hw_duration_parse(bad[i], &ms), -1);
+		assert_int_equal(ms, 42);
+	}
+	assert_int_equal(hw_duration_parse(NULL, &(int64_t){0}), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_error_table), cmocka_unit_test(test_fault),
 		cmocka_unit_test(test_arena),       cmocka_unit_test(test_reject),
-		cmocka_unit_test(test_entry),
+		cmocka_unit_test(test_entry),       cmocka_unit_test(test_duration),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

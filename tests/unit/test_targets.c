@@ -278,6 +278,169 @@ static void test_rto_2s_loopback(void **state)
 	assert_true(p.false_failovers_per_year < 1e-6);
 }
 
+/* The defaults are the documented ones, plan for 30 s, and a durable commit costs more
+ * than a local one. */
+static void test_input_defaults(void **state)
+{
+	(void)state;
+	struct hw_tg_input in;
+	hw_tg_input_defaults(&in, 30000, 0, 2);
+	assert_int_equal(in.rto_ms, 30000);
+	assert_int_equal(in.rpo_ms, 0);
+	assert_int_equal(in.k, 2);
+	assert_int_equal(in.jitter_p99_us, HW_TG_DEFAULT_JITTER_P99_US);
+	assert_int_equal(in.election_ms, HW_TG_DEFAULT_ELECTION_MS);
+	assert_int_equal(in.resume_ms, HW_TG_DEFAULT_RESUME_MS);
+	assert_int_equal(in.backlog_records, 0);
+	assert_true(in.commit_durable_us > in.commit_local_us);
+	struct hw_tg_plan p;
+	assert_int_equal(hw_tg_plan(&in, &p), 0);
+	check_plan(&in, &p);
+}
+
+/* A primary (k = 1, rto 2 s, rpo 0) with two standbys: s1 in sync with a backlog, s2
+ * disconnected and behind. */
+static struct hw_tg_live live2(void)
+{
+	return (struct hw_tg_live){
+		.failover = true,
+		.primary = true,
+		.self = "p1",
+		.primary_id = "",
+		.rto_ms = 2000,
+		.rpo_ms = 0,
+		.k = 1,
+		.replay_rate = 20000.0,
+		.durable_lsn = 1000,
+		.committed_lsn = 990,
+		.lease_left_ms = 70,
+		.n_standbys = 2,
+		.sb = {{"s1", true, 1000, 995, 600, 3}, {"s2", false, 500, 500, 500, 9000}},
+	};
+}
+
+static struct hw_tg_plan plan_2s(void)
+{
+	struct hw_tg_input in;
+	hw_tg_input_defaults(&in, 2000, 0, 1);
+	struct hw_tg_plan p;
+	assert_int_equal(hw_tg_plan(&in, &p), 0);
+	return p;
+}
+
+/* An in-sync standby: promoted automatically, terms sum up, the replay term is its
+ * backlog at the replay rate, the at-risk records are the k-th standby's gap. */
+static void test_now_in_sync(void **state)
+{
+	(void)state;
+	struct hw_tg_live l = live2();
+	struct hw_tg_plan p = plan_2s();
+	struct hw_tg_now o;
+	hw_tg_now(&l, &p, &o);
+	assert_int_equal(o.best, 0);
+	assert_int_equal(o.backlog_records, 400);
+	assert_int_equal(o.backlog_ms, 20);
+	assert_int_equal(o.replay_ms, 20);
+	assert_int_equal(o.detection_ms, p.detection_ms);
+	assert_int_equal(o.failover_ms, o.detection_ms + o.election_ms + o.replay_ms + o.resume_ms);
+	assert_int_equal(o.at_risk_records, 5);
+	assert_int_equal(o.at_risk_ms, 3);
+	assert_int_equal(o.loss_records, 0);
+	assert_true(o.automatic && o.rto_holds && o.rpo_holds);
+	assert_non_null(strstr(o.failover_why, "standby s1 in sync, lease held by p1 for 70 ms"));
+	assert_non_null(strstr(o.rto_why, "<= rto 2000 ms"));
+	assert_non_null(strstr(o.rpo_why, "loses nothing"));
+}
+
+/* The best connected standby lacks acknowledged records: no automatic promotion, the
+ * loss is listed, neither target holds; a backlog too long to replay breaks the RTO. */
+static void test_now_behind(void **state)
+{
+	(void)state;
+	struct hw_tg_live l = live2();
+	struct hw_tg_plan p = plan_2s();
+	struct hw_tg_now o;
+	l.sb[0].durable = 980;
+	hw_tg_now(&l, &p, &o);
+	assert_int_equal(o.loss_records, 10);
+	assert_false(o.automatic || o.rto_holds || o.rpo_holds);
+	assert_non_null(strstr(o.failover_why, "no in-sync standby (best s1 durable 980 < "
+					       "acknowledged 990)"));
+	assert_non_null(strstr(o.failover_why, "promote --accept-loss"));
+	assert_non_null(strstr(o.rpo_why, "loses 10 acknowledged records (LSNs 981..990)"));
+	l = live2();
+	l.sb[0].applied = 0; /* 1000 records at 20,000/s: 50 ms */
+	l.rto_ms = p.detection_ms + p.election_ms + p.resume_ms + 10;
+	hw_tg_now(&l, &p, &o);
+	assert_true(o.automatic && o.rpo_holds);
+	assert_false(o.rto_holds);
+	assert_non_null(strstr(o.rto_why, "replaying 1000 backlog records takes 50 ms"));
+	l.sb[0].connected = false;
+	hw_tg_now(&l, &p, &o);
+	assert_int_equal(o.best, -1);
+	assert_false(o.automatic);
+	assert_non_null(strstr(o.failover_why, "no standby connected"));
+}
+
+/* At RPO t a standby heard within t is promoted; k = 2 counts the second standby's gap;
+ * without failover nothing is promised. */
+static void test_now_rpo_k_static(void **state)
+{
+	(void)state;
+	struct hw_tg_live l = live2();
+	struct hw_tg_plan p = plan_2s();
+	struct hw_tg_now o;
+	l.rpo_ms = 5000;
+	l.sb[0].durable = 980;
+	hw_tg_now(&l, &p, &o);
+	assert_true(o.automatic && o.rpo_holds);
+	assert_non_null(strstr(o.failover_why, "within the rpo"));
+	assert_non_null(strstr(o.rpo_why, "within the rpo 5000 ms"));
+	l = live2();
+	l.k = 2;
+	hw_tg_now(&l, &p, &o);
+	assert_int_equal(o.at_risk_records, 500);
+	assert_int_equal(o.at_risk_ms, 9000);
+	l.k = 3; /* more than there are: everything durable locally is at risk */
+	hw_tg_now(&l, &p, &o);
+	assert_int_equal(o.at_risk_records, 1000);
+	l = live2();
+	l.failover = false;
+	hw_tg_now(&l, NULL, &o);
+	assert_false(o.automatic || o.rto_holds || o.rpo_holds);
+	assert_int_equal(o.failover_ms, 0);
+	assert_int_equal(o.backlog_records, 400);
+	assert_non_null(strstr(o.failover_why, "no [failover]"));
+}
+
+/* A standby judges itself against its primary's durable LSN. */
+static void test_now_standby(void **state)
+{
+	(void)state;
+	struct hw_tg_plan p = plan_2s();
+	struct hw_tg_live l = {.failover = true,
+			       .self = "s1",
+			       .primary_id = "p1",
+			       .rto_ms = 2000,
+			       .k = 1,
+			       .replay_rate = 20000.0,
+			       .durable_lsn = 50,
+			       .committed_lsn = 50,
+			       .lease_left_ms = -1,
+			       .n_standbys = 1,
+			       .sb = {{"s1", true, 50, 50, 50, 4}}};
+	struct hw_tg_now o;
+	hw_tg_now(&l, &p, &o);
+	assert_true(o.automatic && o.rto_holds && o.rpo_holds);
+	assert_int_equal(o.at_risk_records, 0);
+	assert_non_null(strstr(o.failover_why, "following p1 (heard 4 ms ago)"));
+	l.committed_lsn = l.durable_lsn = 60;
+	hw_tg_now(&l, &p, &o);
+	assert_false(o.automatic);
+	assert_int_equal(o.at_risk_records, 10);
+	assert_non_null(strstr(o.failover_why, "is behind (durable 50 < 60)"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -290,6 +453,11 @@ int main(void)
 		cmocka_unit_test(test_replay_budget),
 		cmocka_unit_test(test_default_30s),
 		cmocka_unit_test(test_rto_2s_loopback),
+		cmocka_unit_test(test_input_defaults),
+		cmocka_unit_test(test_now_in_sync),
+		cmocka_unit_test(test_now_behind),
+		cmocka_unit_test(test_now_rpo_k_static),
+		cmocka_unit_test(test_now_standby),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,255 @@
+/* test_status.c: `hawser status --json` on running nodes shows what the node computes
+ * about its targets and drills (proto/wire.proto FailoverStatus, DrillStatus): on a
+ * failover cluster of p1, s1 and a witness (rto 2 s, rpo 0) the targets equal the config,
+ * the predicted terms add up to the total, nothing is at risk once the standby caught up,
+ * and the reasons name the standby that would take over, or say that an operator must
+ * act once it is gone; on a node with a [drills] schedule a drill never run is overdue
+ * and a verify drill run against the live store clears it. */
+#include <errno.h>
+#include <inttypes.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "bench/cluster.h"
+#include "tests/integration/proc.h"
+
+#define RTO_MS       2000
+#define SYNC_MS      10000
+#define LOAD_RECORDS 2000u
+#define WINDOW       32u
+#define TEXT         "--insecure" /* as `more`: no --json (the flag twice is harmless) */
+#define WAIT_ROUNDS  200          /* status looks (a CLI run each) while waiting for a change */
+
+struct fix {
+	char root[HW_PROC_PATH_MAX];
+	char cli_log[HW_PROC_PATH_MAX + 16];
+	struct hw_cluster *c;
+	struct hw_capture cap;
+};
+
+static int setup(void **state)
+{
+	struct fix *f = calloc(1, sizeof *f);
+	if (f == NULL || hw_test_mkdtemp("status", f->root, sizeof f->root) != 0)
+		return -1;
+	snprintf(f->cli_log, sizeof f->cli_log, "%s/cli.log", f->root);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fix *f = *state;
+	hw_cluster_free(f->c, false);
+	int rc = hw_test_rm_rf(f->root);
+	free(f);
+	return rc;
+}
+
+/* `hawser status --insecure --connect addr more` (more NULL: --json): exit code, stdout
+ * in f->cap.out. The nodes here run with insecure = true. */
+static int status(struct fix *f, const char *addr, const char *more)
+{
+	return hw_proc_capture(&f->cap, hw_test_bin(), "status", "--insecure", "--connect", addr,
+			       more ? more : "--json", NULL);
+}
+
+/* The text after "key": at or after from (inside the object section names, if given). */
+static const char *jat(const char *out, const char *section, const char *key)
+{
+	const char *from = out;
+	char pat[96];
+	if (section != NULL) {
+		snprintf(pat, sizeof pat, "\"%s\":{", section);
+		from = strstr(out, pat);
+		assert_non_null(from);
+	}
+	snprintf(pat, sizeof pat, "\"%s\":", key);
+	const char *at = strstr(from, pat);
+	assert_non_null(at);
+	return at + strlen(pat);
+}
+
+static long long jint(const char *out, const char *section, const char *key)
+{
+	return strtoll(jat(out, section, key), NULL, 10);
+}
+
+static bool jtrue(const char *out, const char *section, const char *key)
+{
+	return strncmp(jat(out, section, key), "true", 4) == 0;
+}
+
+static int cluster(struct fix *f)
+{
+	char root[HW_PROC_PATH_MAX + 16];
+	snprintf(root, sizeof root, "%s/cluster", f->root);
+	struct hw_cluster_opts o = {.hawser_bin = hw_test_bin(),
+				    .root = root,
+				    .standbys = 1,
+				    .failover = true,
+				    .rto_ms = RTO_MS,
+				    .rpo_ms = 0,
+				    .insecure = true};
+	return hw_cluster_start(&o, &f->c);
+}
+
+/* A failover cluster under a short load, once s1 caught up: the targets are the
+ * config's, the terms sum to the predicted total within the RTO, nothing is at risk or
+ * would be lost, s1 would be promoted automatically; s1's own status follows p1. */
+static void test_failover_fields(void **state)
+{
+	struct fix *f = *state;
+	assert_int_equal(cluster(f), 0);
+	unsigned p;
+	assert_int_equal(hw_cluster_primary(f->c, SYNC_MS, &p), 0);
+	const char *addr = hw_cluster_node_addr(f->c, p);
+	struct hw_load l = {.addr = addr,
+			    .count = LOAD_RECORDS,
+			    .window = WINDOW,
+			    .mode = HW_DURABLE,
+			    .k = 1,
+			    .seed = 7};
+	assert_int_equal(hw_load_init(&l), 0);
+	assert_int_equal(hw_load_run(&l), 0);
+	assert_true(l.acked > 0);
+	hw_load_free(&l);
+	assert_int_equal(hw_cluster_wait_synced(f->c, SYNC_MS, NULL), 0);
+	/* the standby's ack of what it applied may trail its durable ack: look until the
+	 * backlog is gone too */
+	for (int i = 0; i < WAIT_ROUNDS; i++) {
+		assert_int_equal(status(f, addr, NULL), 0);
+		if (jint(f->cap.out, "at_risk", "backlog_records") == 0)
+			break;
+	}
+	const char *o = f->cap.out;
+	fprintf(stderr, "test_status: %s", o);
+	assert_true(jtrue(o, "failover", "configured"));
+	assert_int_equal(jint(o, "targets", "rto_ms"), RTO_MS);
+	assert_int_equal(jint(o, "targets", "rpo_ms"), 0);
+	long long sum = jint(o, "predicted", "detection_ms") + jint(o, "predicted", "election_ms") +
+			jint(o, "predicted", "replay_ms") + jint(o, "predicted", "resume_ms");
+	assert_int_equal(sum, jint(o, "predicted", "total_ms"));
+	assert_true(jint(o, "predicted", "detection_ms") > 0 && sum <= RTO_MS);
+	assert_int_equal(jint(o, "at_risk", "records"), 0);
+	assert_int_equal(jint(o, "at_risk", "backlog_records"), 0);
+	assert_int_equal(jint(o, "at_risk", "acked_lost_on_failover"), 0);
+	assert_true(jtrue(o, "rto", "holds"));
+	assert_true(jtrue(o, "rpo", "holds"));
+	assert_true(jtrue(o, "failover", "automatic"));
+	assert_non_null(strstr(o, "\"promoted\":\"s1\""));
+	assert_non_null(strstr(o, "standby s1 in sync, lease held by p1"));
+	/* the standby's view: it follows p1 and would campaign itself */
+	assert_int_equal(status(f, hw_cluster_node_addr(f->c, 1 - p), NULL), 0);
+	assert_non_null(strstr(f->cap.out, "\"role\":\"standby\""));
+	assert_non_null(strstr(f->cap.out, "following p1"));
+	assert_int_equal(jint(f->cap.out, "targets", "rto_ms"), RTO_MS);
+	/* the same for people */
+	assert_int_equal(status(f, addr, "--connect"), 2); /* --connect needs its address */
+	assert_int_equal(status(f, addr, TEXT), 0);
+	assert_non_null(strstr(f->cap.out, "targets: rto 2000 ms holds, rpo 0 ms holds"));
+	assert_non_null(strstr(f->cap.out, "predicted failover"));
+	assert_non_null(strstr(f->cap.out, "failover now: standby s1 in sync"));
+}
+
+/* With its only standby gone the primary says no failover would happen on its own:
+ * nobody to promote, an operator must accept a loss, and the RTO no longer holds. */
+static void test_no_standby(void **state)
+{
+	struct fix *f = *state;
+	assert_int_equal(cluster(f), 0);
+	unsigned p;
+	assert_int_equal(hw_cluster_primary(f->c, SYNC_MS, &p), 0);
+	const char *addr = hw_cluster_node_addr(f->c, p);
+	assert_int_equal(hw_cluster_kill(f->c, 1 - p, SIGKILL), 0);
+	bool seen = false;
+	for (int i = 0; i < WAIT_ROUNDS && !seen; i++) {
+		assert_int_equal(status(f, addr, NULL), 0);
+		seen = strstr(f->cap.out, "\"automatic\":false") != NULL;
+	}
+	assert_true(seen);
+	assert_false(jtrue(f->cap.out, "rto", "holds"));
+	assert_non_null(strstr(f->cap.out, "no standby connected"));
+	assert_non_null(strstr(f->cap.out, "promote --accept-loss"));
+	assert_non_null(strstr(f->cap.out, "\"promoted\":\"\""));
+}
+
+/* The state of kind in the node's "drills" array. */
+static const char *drill_state(const char *out, const char *kind, char *buf, size_t cap)
+{
+	char pat[64];
+	snprintf(pat, sizeof pat, "{\"kind\":\"%s\"", kind);
+	const char *at = strstr(out, pat);
+	assert_non_null(at);
+	const char *s = jat(at, NULL, "state");
+	assert_true(*s == '"');
+	size_t n = strcspn(s + 1, "\"");
+	assert_true(n < cap);
+	memcpy(buf, s + 1, n);
+	buf[n] = '\0';
+	return buf;
+}
+
+/* A node whose [drills] schedule wants a verify every day reports it overdue (never
+ * run) in its own status; a verify drill against its live store clears it; kinds with
+ * no schedule say so; a node with static roles reports no targets. */
+static void test_drills_overdue(void **state)
+{
+	struct fix *f = *state;
+	char root[HW_PROC_PATH_MAX + 16], ini[HW_PROC_PATH_MAX + 32];
+	snprintf(root, sizeof root, "%s/cluster", f->root);
+	struct hw_cluster_opts co = {
+		.hawser_bin = hw_test_bin(), .root = root, .standbys = 1, .insecure = true};
+	assert_int_equal(hw_cluster_start(&co, &f->c), 0);
+	snprintf(ini, sizeof ini, "%s/p1.ini", root);
+	FILE *fp = fopen(ini, "a");
+	assert_non_null(fp);
+	fprintf(fp, "\n[drills]\nverify = 1d\nrestore = 0\nfailover = 0\nprocedure = 0\n"
+		    "restore_rto = 12h\n");
+	fclose(fp);
+	assert_int_equal(hw_cluster_restart(f->c, 0), 0);
+	const char *addr = hw_cluster_node_addr(f->c, 0);
+	char st[32];
+	assert_int_equal(status(f, addr, NULL), 0);
+	assert_string_equal(drill_state(f->cap.out, "verify", st, sizeof st), "never run");
+	assert_string_equal(drill_state(f->cap.out, "restore", st, sizeof st), "not scheduled");
+	assert_non_null(strstr(f->cap.out, "\"drills_overdue\":\"verify\""));
+	assert_int_equal(jint(f->cap.out, "targets", "restore_rto_ms"), 12 * 3600 * 1000);
+	assert_false(jtrue(f->cap.out, "failover", "configured"));
+	assert_non_null(strstr(f->cap.out, "no [failover] configured"));
+	assert_int_equal(status(f, addr, TEXT), 0);
+	assert_non_null(strstr(f->cap.out, "OVERDUE: never passed"));
+
+	char reports[HW_PROC_PATH_MAX + 16];
+	snprintf(reports, sizeof reports, "%s/reports", f->root);
+	assert_int_equal(hw_proc_capture(&f->cap, hw_test_bin(), "drill", "verify", "--dir",
+					 hw_cluster_dir(f->c, 0), "--report-dir", reports, NULL),
+			 0);
+	assert_int_equal(status(f, addr, NULL), 0);
+	assert_string_equal(drill_state(f->cap.out, "verify", st, sizeof st), "on time");
+	assert_non_null(strstr(f->cap.out, "\"drills_overdue\":\"\""));
+	assert_non_null(strstr(f->cap.out, "\"result\":\"PASS\""));
+}
+
+int main(void)
+{
+	if (hw_test_bin() == NULL) {
+		fprintf(stderr, "test_status: skipped: HW_BIN does not name the hawser binary"
+				" (run through ctest)\n");
+		return 77;
+	}
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_failover_fields, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_no_standby, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_drills_overdue, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
