@@ -34,7 +34,7 @@ struct hw_cli_cmd {
 };
 
 extern const struct hw_cli_cmd hw_cli_init, hw_cli_ingest, hw_cli_verify, hw_cli_digest, hw_cli_get;
-extern const struct hw_cli_cmd hw_cli_backup, hw_cli_restore;
+extern const struct hw_cli_cmd hw_cli_backup, hw_cli_restore, hw_cli_prune;
 extern const struct hw_cli_cmd hw_cli_demo;
 extern const struct hw_cli_cmd hw_cli_submit, hw_cli_status; /* cli/cmd_node.c */
 extern const struct hw_cli_cmd hw_cli_node;                  /* cli/cmd_serve.c */

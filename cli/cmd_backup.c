@@ -1,9 +1,11 @@
-/* cmd_backup.c: backup and restore to a point in time (replica/backup.h). */
+/* cmd_backup.c: backup, pruning backups by the retention policy, and restore to a point
+ * in time (replica/backup.h). */
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cli/cli.h"
+#include "engine/config.h"
 #include "replica/backup.h"
 #include "replica/store.h"
 
@@ -50,6 +52,89 @@ const struct hw_cli_cmd hw_cli_backup = {
 	"  of DIR's chain, append the log entries after its end (incremental). Prints what\n"
 	"  it did, the end LSN and the backup's size.\n",
 	cmd_backup};
+
+/* ---- prune: backup generations by the retention policy */
+
+struct prune_opts {
+	const char *config;
+	bool dry_run;
+	int64_t now_ms;
+};
+
+static int prune_opt_cb(void *arg, int key, const char *v)
+{
+	struct prune_opts *o = arg;
+	if (key == 'c')
+		o->config = v;
+	else if (key == 'n')
+		o->dry_run = true;
+	else if (key == 't')
+		return hw_cli_time_ms(v, &o->now_ms) || o->now_ms <= 0 ? -1 : 0;
+	else
+		return -1;
+	return 0;
+}
+
+static const struct option prune_longopts[] = {
+	{"config", required_argument, NULL, 'c'},
+	{"dry-run", no_argument, NULL, 'n'},
+	{"now", required_argument, NULL, 't'},
+	{0},
+};
+
+static void prune_cb(void *arg, const struct hw_generation *g)
+{
+	const struct prune_opts *o = arg;
+	char when[40];
+	printf("  %-7s %s (%s, %.1f days old)\n",
+	       g->pruned ? (o->dry_run ? "prune" : "pruned") : "keep", g->name,
+	       hw_cli_iso(g->time_ms, when, sizeof when),
+	       (double)(o->now_ms - g->time_ms) / (double)HW_RETENTION_DAY_MS);
+}
+
+static int cmd_prune(const struct hw_cli_cmd *cmd, int argc, char **argv)
+{
+	struct prune_opts o = {0};
+	char *pos[1];
+	int rc = hw_cli_parse(cmd, argc, argv, prune_longopts, prune_opt_cb, &o, pos, 1);
+	if (rc != HW_CLI_RUN)
+		return rc;
+	struct hw_retention r;
+	hw_retention_defaults(&r);
+	if (o.config != NULL) {
+		static struct hw_config c;
+		char err[256] = "";
+		rc = hw_config_load(o.config, &c, err, sizeof err);
+		if (rc != 0) {
+			fprintf(stderr, "hawser prune: %s\n", err[0] ? err : hw_strerror(rc));
+			return HW_CLI_ERROR;
+		}
+		r = c.retention;
+	}
+	if (o.now_ms == 0)
+		o.now_ms = hw_cli_now_ms();
+	printf("hawser prune: %s: keep the newest %u generations and every one younger than "
+	       "%u days%s\n",
+	       pos[0], r.backup_generations, r.backup_days, o.dry_run ? " (dry run)" : "");
+	size_t pruned = 0;
+	rc = hw_backup_prune(pos[0], &r, o.now_ms, o.dry_run, prune_cb, &o, &pruned);
+	if (rc)
+		return hw_cli_fail(cmd->name, pos[0], rc);
+	printf("hawser prune: %zu generation%s %s\n", pruned, pruned == 1 ? "" : "s",
+	       o.dry_run ? "would be removed" : "removed");
+	return HW_CLI_OK;
+}
+
+const struct hw_cli_cmd hw_cli_prune = {
+	"prune", "remove backup generations by the retention policy",
+	"usage: hawser prune BACKUPS [--config FILE] [--dry-run] [--now T]\n"
+	"  BACKUPS holds one backup generation per subdirectory (each with a MANIFEST; its\n"
+	"  mtime is the generation's time). Remove those past the newest\n"
+	"  [retention] backup_generations AND at least backup_days old (FILE's policy;\n"
+	"  default 7 and 30). Nothing else is touched. --dry-run: only say what would go.\n"
+	"  --now T: judge ages at T (ISO 8601 UTC or integer ms) instead of the clock.\n"
+	"  Prints each generation with its age and the verdict.\n",
+	cmd_prune};
 
 /* ---- restore */
 

@@ -545,6 +545,10 @@ static void status_print_text(const Hawser__Wire__V1__Status *s)
 	if (s->primary && s->primary[0])
 		printf("  primary: %s\n", s->primary);
 	printf("  last lsn %" PRIu64 ", durable lsn %" PRIu64 "\n", s->last_lsn, s->durable_lsn);
+	if (s->role == HAWSER__WIRE__V1__ROLE__VAULT)
+		printf("  stored lsn %" PRIu64 ", applied lsn %" PRIu64 ", apply delay %" PRId64
+		       " ms\n",
+		       s->durable_lsn, s->applied_lsn, s->apply_delay_ms);
 	printf("  mode %s, k %u%s\n", str_or_empty(s->mode), s->k,
 	       s->insecure ? ", insecure=true (plaintext connections)" : "");
 	printf("  submits %" PRIu64 ", rejected %" PRIu64 ", %.0f records/s, waiting %" PRIu64 "\n",
@@ -601,6 +605,12 @@ static void status_print_json(const Hawser__Wire__V1__Status *s, struct hw_json 
 	hw_json_uint(&j, s->last_lsn);
 	hw_json_key(&j, "durable_lsn");
 	hw_json_uint(&j, s->durable_lsn);
+	if (s->role == HAWSER__WIRE__V1__ROLE__VAULT) {
+		hw_json_key(&j, "applied_lsn");
+		hw_json_uint(&j, s->applied_lsn);
+		hw_json_key(&j, "apply_delay_ms");
+		hw_json_int(&j, s->apply_delay_ms);
+	}
 	hw_json_key(&j, "mode");
 	hw_json_string(&j, str_or_empty(s->mode));
 	hw_json_key(&j, "k");

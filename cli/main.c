@@ -20,7 +20,7 @@
 
 static const struct hw_cli_cmd *const commands[] = {
 	&hw_cli_init,   &hw_cli_ingest, &hw_cli_verify,  &hw_cli_digest,
-	&hw_cli_get,    &hw_cli_backup, &hw_cli_restore, &hw_cli_node,
+	&hw_cli_get,    &hw_cli_backup, &hw_cli_restore, &hw_cli_prune, &hw_cli_node,
 	&hw_cli_witness,
 	&hw_cli_submit, &hw_cli_status, &hw_cli_demo,
 	&hw_cli_bench,

@@ -53,7 +53,10 @@ struct parse {
 	/* Keys seen, for "given twice" and for the checks after the parse. */
 	unsigned seen;
 	unsigned seen_drills; /* [drills], by enum drill_key */
+	unsigned seen_retention; /* [retention], by index in retention_keys */
 	unsigned seen_security;  /* [security], by index in security_keys */
+	char vaults[HW_PEERS_MAX][HW_ID_CHARS_MAX + 1]; /* cluster.vaults, until check_vaults */
+	uint32_t n_vaults;
 	int k_line;
 	int mode_line;
 	int timeout_line;
@@ -80,6 +83,8 @@ enum seen_bit {
 	SEEN_WITNESS_ID = 1u << 17,
 	SEEN_RTO = 1u << 18,
 	SEEN_RPO = 1u << 19,
+	SEEN_VAULTS = 1u << 20,
+	SEEN_APPLY_DELAY = 1u << 21,
 };
 
 /* [drills] keys: their own table and seen mask (parse.seen_drills), so the section can
@@ -196,10 +201,12 @@ static int set_role(struct parse *p, const char *key, const char *v)
 		p->c->role = HW_ROLE_STANDBY;
 	else if (strcmp(v, "witness") == 0)
 		p->c->role = HW_ROLE_WITNESS;
+	else if (strcmp(v, "vault") == 0)
+		p->c->role = HW_ROLE_VAULT;
 	else
 		return fail(p, p->line,
-			    "bad value '%s' for '%s': expected primary, standby or witness", v,
-			    key);
+			    "bad value '%s' for '%s': expected primary, standby, vault or witness",
+			    v, key);
 	return 1;
 }
 
@@ -232,15 +239,17 @@ static int set_num(struct parse *p, const char *key, const char *v, uint64_t lo,
 	return 1;
 }
 
-/* "s1, s2": at most HW_PEERS_MAX ids, no repeats; empty means none. */
-static int set_standbys(struct parse *p, const char *key, const char *v)
+/* "s1, s2" (cluster.standbys or cluster.vaults) into ids[], *n: at most HW_PEERS_MAX
+ * ids, no repeats; empty means none. */
+static int set_standbys(struct parse *p, const char *key, const char *v,
+			char (*ids)[HW_ID_CHARS_MAX + 1], uint32_t *count)
 {
-	struct hw_config *c = p->c;
+	const char *what = ids == p->c->standbys ? "standbys" : "vaults";
 	char buf[HW_PEERS_MAX * (HW_ID_CHARS_MAX + 2) + 64];
 	if (strlen(v) >= sizeof(buf))
-		return fail(p, p->line, "'%s' lists more than %u standbys", key, HW_PEERS_MAX);
+		return fail(p, p->line, "'%s' lists more than %u %s", key, HW_PEERS_MAX, what);
 	strcpy(buf, v);
-	c->n_standbys = 0;
+	*count = 0;
 	char *save = NULL;
 	for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
 		while (*t == ' ' || *t == '\t')
@@ -248,16 +257,60 @@ static int set_standbys(struct parse *p, const char *key, const char *v)
 		size_t n = strlen(t);
 		while (n > 0 && (t[n - 1] == ' ' || t[n - 1] == '\t'))
 			t[--n] = '\0';
-		if (c->n_standbys == HW_PEERS_MAX)
-			return fail(p, p->line, "'%s' lists more than %u standbys", key,
-				    HW_PEERS_MAX);
-		if (!set_id(p, key, t, c->standbys[c->n_standbys]))
+		if (*count == HW_PEERS_MAX)
+			return fail(p, p->line, "'%s' lists more than %u %s", key, HW_PEERS_MAX,
+				    what);
+		if (!set_id(p, key, t, ids[*count]))
 			return 0;
-		for (uint32_t i = 0; i < c->n_standbys; i++)
-			if (strcmp(c->standbys[i], t) == 0)
+		for (uint32_t i = 0; i < *count; i++)
+			if (strcmp(ids[i], t) == 0)
 				return fail(p, p->line, "'%s' lists '%s' twice", key, t);
-		c->n_standbys++;
+		(*count)++;
 	}
+	return 1;
+}
+
+/* node.primary: one address, or (a vault) several tried in turn; check_vault refuses a
+ * list on any other role, which follows one primary. */
+static int set_primary(struct parse *p, const char *key, const char *v)
+{
+	struct hw_config *c = p->c;
+	char buf[HW_VAULT_SOURCES_MAX * (HW_ADDR_CHARS_MAX + 2)];
+	if (strlen(v) >= sizeof buf)
+		return fail(p, p->line, "'%s' is too long", key);
+	strcpy(buf, v);
+	c->n_sources = 0;
+	char *save = NULL;
+	for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		if (c->n_sources == HW_VAULT_SOURCES_MAX)
+			return fail(p, p->line, "'%s' lists more than %u addresses", key,
+				    HW_VAULT_SOURCES_MAX);
+		while (*t == ' ' || *t == '\t')
+			t++;
+		size_t n = strlen(t);
+		while (n > 0 && (t[n - 1] == ' ' || t[n - 1] == '\t'))
+			t[--n] = '\0';
+		if (!set_addr(p, key, t, c->sources[c->n_sources]))
+			return 0;
+		c->n_sources++;
+	}
+	if (c->n_sources == 0)
+		return fail(p, p->line, "empty value for '%s'", key);
+	memcpy(c->primary, c->sources[0], sizeof c->primary);
+	return 1;
+}
+
+/* node.apply_delay: a duration ("1h", "90s", "0") up to HW_APPLY_DELAY_MS_MAX. */
+static int set_apply_delay(struct parse *p, const char *key, const char *v)
+{
+	int64_t ms;
+	if (hw_duration_parse(v, &ms) != 0)
+		return fail(p, p->line,
+			    "bad duration '%s' for '%s': expected a number and ms, s, m, h or d", v,
+			    key);
+	if (ms > HW_APPLY_DELAY_MS_MAX)
+		return fail(p, p->line, "'%s' = %s is more than 30 days", key, v);
+	p->c->apply_delay_ms = ms;
 	return 1;
 }
 
@@ -455,7 +508,11 @@ static int set_key(struct parse *p, unsigned bit, const char *key, const char *n
 	case SEEN_CLUSTER_ID:
 		return set_id(p, key, v, c->cluster_id);
 	case SEEN_STANDBYS:
-		return set_standbys(p, key, v);
+		return set_standbys(p, key, v, c->standbys, &c->n_standbys);
+	case SEEN_VAULTS:
+		return set_standbys(p, key, v, p->vaults, &p->n_vaults);
+	case SEEN_APPLY_DELAY:
+		return set_apply_delay(p, key, v);
 	case SEEN_NODE_ID:
 		return set_id(p, key, v, c->node_id);
 	case SEEN_ROLE:
@@ -467,7 +524,7 @@ static int set_key(struct parse *p, unsigned bit, const char *key, const char *n
 	case SEEN_CLIENT:
 		return set_addr(p, key, v, c->client);
 	case SEEN_PRIMARY:
-		return set_addr(p, key, v, c->primary);
+		return set_primary(p, key, v);
 	case SEEN_MODE:
 		return set_mode(p, key, v);
 	case SEEN_VOTERS:
@@ -496,12 +553,14 @@ static const struct {
 } keys[] = {
 	{"cluster", "id", SEEN_CLUSTER_ID},
 	{"cluster", "standbys", SEEN_STANDBYS},
+	{"cluster", "vaults", SEEN_VAULTS},
 	{"node", "id", SEEN_NODE_ID},
 	{"node", "role", SEEN_ROLE},
 	{"node", "data_dir", SEEN_DATA_DIR},
 	{"node", "listen", SEEN_LISTEN},
 	{"node", "client", SEEN_CLIENT},
 	{"node", "primary", SEEN_PRIMARY},
+	{"node", "apply_delay", SEEN_APPLY_DELAY},
 	{"durability", "mode", SEEN_MODE},
 	{"durability", "k", SEEN_K},
 	{"limits", "waiters_max", SEEN_WAITERS},
@@ -530,6 +589,34 @@ static int drill_handler(struct parse *p, const char *key, const char *name, con
 			return fail(p, p->line, "'%s' given twice", key);
 		p->seen_drills |= 1u << i;
 		return set_drill(p, (enum drill_key)i, key, value);
+	}
+	return fail(p, p->line, "unknown key '%s'", key);
+}
+
+/* [retention] keys, by their bit in parse.seen_retention. */
+static const char *const retention_keys[] = {"log_days", "backup_generations", "backup_days"};
+
+/* One key of [retention]: days in [0, HW_RETENTION_DAYS_MAX], generations at least 1 (a
+ * policy that may remove the newest backup is a typo). */
+static int retention_handler(struct parse *p, const char *key, const char *name, const char *v)
+{
+	struct hw_retention *r = &p->c->retention;
+	for (unsigned i = 0; i < sizeof retention_keys / sizeof retention_keys[0]; i++) {
+		if (strcmp(retention_keys[i], name) != 0)
+			continue;
+		if (p->seen_retention & (1u << i))
+			return fail(p, p->line, "'%s' given twice", key);
+		p->seen_retention |= 1u << i;
+		uint64_t x;
+		uint64_t lo = i == 1 ? 1 : 0;
+		uint64_t hi = i == 1 ? HW_RETENTION_GENERATIONS_MAX : HW_RETENTION_DAYS_MAX;
+		if (!set_num(p, key, v, lo, hi, &x))
+			return 0;
+		uint32_t *dst = i == 0   ? &r->log_days
+				: i == 1 ? &r->backup_generations
+					 : &r->backup_days;
+		*dst = (uint32_t)x;
+		return 1;
 	}
 	return fail(p, p->line, "unknown key '%s'", key);
 }
@@ -588,6 +675,8 @@ static int handler(void *user, const char *section, const char *name, const char
 		return fail(p, p->line, "key '%s' outside any section", name);
 	if (strcmp(section, "drills") == 0)
 		return drill_handler(p, key, name, value);
+	if (strcmp(section, "retention") == 0)
+		return retention_handler(p, key, name, value);
 	if (strcmp(section, "security") == 0)
 		return security_handler(p, key, name, value);
 	for (size_t i = 0; i < KEYS_COUNT; i++) {
@@ -774,6 +863,49 @@ static int check_failover(struct parse *p)
 	return 1;
 }
 
+/* A vault pulls and is never promoted: it has a primary to pull from, no replication
+ * port, no [failover]. Only a vault delays, and only a vault lists several primaries. */
+static int check_vault(struct parse *p)
+{
+	struct hw_config *c = p->c;
+	bool vault = c->role == HW_ROLE_VAULT;
+	if (!vault && (p->seen & SEEN_APPLY_DELAY))
+		return fail(p, 0, "'node.apply_delay' is for role = vault only");
+	if (!vault && c->n_sources > 1)
+		return fail(p, 0, "'node.primary' lists %u addresses: only a vault takes a list",
+			    c->n_sources);
+	if (!vault)
+		return 1;
+	if (c->failover.on)
+		return fail(p, 0, "a vault never votes: remove [failover] from its config");
+	if (p->seen & SEEN_LISTEN)
+		return fail(p, 0, "a vault accepts no inbound connections: remove 'node.listen'");
+	if (!(p->seen & SEEN_PRIMARY))
+		return fail(p, 0, "missing key 'node.primary' (required for a vault)");
+	return 1;
+}
+
+/* cluster.vaults go after the standbys (config.h); a node is either, and together they
+ * fit the primary's peers. */
+static int check_vaults(struct parse *p)
+{
+	struct hw_config *c = p->c;
+	if (c->n_standbys + p->n_vaults > HW_PEERS_MAX)
+		return fail(p, 0, "%u standbys and %u vaults are more than %u peers", c->n_standbys,
+			    p->n_vaults, HW_PEERS_MAX);
+	for (uint32_t j = 0; j < p->n_vaults; j++) {
+		if (strcmp(p->vaults[j], c->node_id) == 0)
+			return fail(p, 0, "'cluster.vaults' names this node '%s'", c->node_id);
+		for (uint32_t i = 0; i < c->n_standbys; i++)
+			if (strcmp(c->standbys[i], p->vaults[j]) == 0)
+				return fail(p, 0, "'%s' is both a standby and a vault",
+					    p->vaults[j]);
+		memcpy(c->standbys[c->n_standbys + j], p->vaults[j], HW_ID_CHARS_MAX + 1);
+	}
+	c->n_vaults = p->n_vaults;
+	return 1;
+}
+
 /* Keys and insecure = true exclude each other; a key needs peers and peers a key. */
 static int check_security(struct parse *p)
 {
@@ -791,7 +923,8 @@ static int check(struct parse *p)
 {
 	if (!check_security(p))
 		return 0;
-	if (!check_required(p) || !check_failover(p) || !check_k(p))
+	if (!check_required(p) || !check_vault(p) || !check_failover(p) || !check_k(p) ||
+	    !check_vaults(p))
 		return 0;
 	struct hw_config *c = p->c;
 	if (c->peer_timeout_ms <= c->heartbeat_ms)
@@ -842,6 +975,7 @@ void hw_config_defaults(struct hw_config *c)
 	c->window_records = 65536;
 	c->heartbeat_ms = 100;
 	c->peer_timeout_ms = 5000;
+	hw_retention_defaults(&c->retention);
 	hw_drill_config_defaults(&c->drills);
 }
 

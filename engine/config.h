@@ -3,14 +3,20 @@
  *   [cluster]
  *   id = yard-ha              ; every node and client of one cluster shares it
  *   standbys = s1, s2         ; primary: the standbys it expects (n for "k of n")
+ *   vaults = v1               ; primary (with [failover]: every node): vault replicas it
+ *                             ; streams to; never counted in k of n, never voters
  *
  *   [node]
  *   id = p1
- *   role = primary            ; primary | standby
+ *   role = primary            ; primary | standby | vault (witness: see below)
  *   data_dir = /var/lib/hawser/p1
  *   listen = 127.0.0.1:7001   ; replication port (the primary listens, standbys connect)
  *   client = 127.0.0.1:7101   ; client port: HOST:PORT or unix:/path
- *   primary = 127.0.0.1:7001  ; standby: where the primary listens
+ *   primary = 127.0.0.1:7001  ; standby: where the primary listens. A vault may list
+ *                             ; the replication address of every node that may be
+ *                             ; primary ("a:7001, b:7001"): it tries them in turn
+ *   apply_delay = 1h          ; vault only: entries are stored on arrival, applied once
+ *                             ; this old (ms, s, m, h, d; default 0, at most 30d)
  *
  *   [durability]
  *   mode = durable            ; local | received | durable | applied
@@ -23,6 +29,12 @@
  *   peer_timeout_ms = 5000
  *   log_keep_records = 0      ; log entries a node keeps (0: all); older ones are pruned
  *                             ; and a standby behind them is sent a snapshot
+ *
+ *   [retention]               ; replica/retention.h; every key optional
+ *   log_days = 30             ; a log entry is pruned only past log_keep_records AND
+ *                             ; this old (0: the count alone)
+ *   backup_generations = 7    ; `hawser backup --prune` keeps the newest this many ...
+ *   backup_days = 30          ; ... and every generation younger than this
  *
  *   [security]                ; the channel of every connection (engine/io/channel.h,
  *                             ; docs/security.md); a node starts only with keys or insecure
@@ -67,6 +79,11 @@
  *   rpo = 5s                  ; standby lag the procedure drill accepts
  *   report_dir = /var/lib/hawser/drills  ; default: <data_dir>.drills
  *
+ * A vault (docs/operations.md "Vault replica") pulls from the cluster and accepts no
+ * inbound connection: node.listen and [failover] are refused for it, node.client is
+ * optional (status and reads; a unix socket keeps it off the network), node.primary is
+ * required. apply_delay is refused on any other role.
+ *
  * Unknown sections or keys, missing required keys and bad values are errors that name
  * the file, line and key: a typo must not silently become a default. */
 #ifndef HW_ENGINE_CONFIG_H
@@ -78,15 +95,20 @@
 #include "engine/core/election.h"
 #include "engine/core/repl.h"
 #include "engine/io/channel.h"
+#include "replica/retention.h"
 
 #define HW_ID_CHARS_MAX 32
 #define HW_ADDR_CHARS_MAX 128
 #define HW_PATH_CHARS_MAX 512
+/* Addresses a vault tries in turn: every node that may be primary. */
+#define HW_VAULT_SOURCES_MAX 8u
+/* The longest apply delay: past it the vault's held entries are weeks of traffic. */
+#define HW_APPLY_DELAY_MS_MAX (30LL * 24 * 3600 * 1000)
 
 /* PRIMARY and STANDBY: the role a node runs as (with [failover], the one it starts
  * with; the node changes it when it is promoted or steps down). WITNESS: `hawser
- * witness`. */
-enum hw_role { HW_ROLE_PRIMARY = 1, HW_ROLE_STANDBY = 2, HW_ROLE_WITNESS = 3 };
+ * witness`. VAULT: a replica that follows and is never promoted. */
+enum hw_role { HW_ROLE_PRIMARY = 1, HW_ROLE_STANDBY = 2, HW_ROLE_WITNESS = 3, HW_ROLE_VAULT = 4 };
 
 struct hw_voter_addr {
 	char id[HW_ID_CHARS_MAX + 1];
@@ -140,8 +162,15 @@ struct hw_config {
 	char listen[HW_ADDR_CHARS_MAX + 1];
 	char client[HW_ADDR_CHARS_MAX + 1];
 	char primary[HW_ADDR_CHARS_MAX + 1];
+	/* standbys[0 .. n_standbys - 1] count for k of n; the vaults follow them at
+	 * standbys[n_standbys .. n_standbys + n_vaults - 1] (peers that never count) */
 	char standbys[HW_PEERS_MAX][HW_ID_CHARS_MAX + 1];
 	uint32_t n_standbys;
+	uint32_t n_vaults;
+	/* vault: the addresses node.primary lists (sources[0] is also in primary) */
+	char sources[HW_VAULT_SOURCES_MAX][HW_ADDR_CHARS_MAX + 1];
+	uint32_t n_sources;
+	int64_t apply_delay_ms;
 	enum hw_mode mode;
 	uint32_t k;
 	uint32_t waiters_max;
@@ -149,6 +178,7 @@ struct hw_config {
 	int64_t heartbeat_ms;
 	int64_t peer_timeout_ms;
 	uint64_t log_keep_records; /* 0: keep the whole log (replica/store.h, retention) */
+	struct hw_retention retention;
 	struct hw_drill_config drills;
 	struct hw_failover failover;
 	struct hw_security security;

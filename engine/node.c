@@ -76,7 +76,8 @@ static void status_peers(struct hw_node *n, Hawser__Wire__V1__Status *st, Hawser
 			 Hawser__Wire__V1__PeerStatus **pp)
 {
 	int64_t now = hw__node_now(n);
-	for (uint32_t i = 0; i < n->cfg.n_standbys; i++) {
+	uint32_t peers = n->cfg.n_standbys + n->cfg.n_vaults; /* vaults listed last */
+	for (uint32_t i = 0; i < peers; i++) {
 		const struct hw_peer *p = &n->core.peers[i];
 		hawser__wire__v1__peer_status__init(&ps[i]);
 		ps[i].node_id = n->cfg.standbys[i];
@@ -88,7 +89,7 @@ static void status_peers(struct hw_node *n, Hawser__Wire__V1__Status *st, Hawser
 		ps[i].lag_ms = ps[i].lag_records == 0 ? 0 : now - p->last_rx_ms;
 		pp[i] = &ps[i];
 	}
-	st->n_peers = n->cfg.n_standbys;
+	st->n_peers = peers;
 	st->peers = pp;
 }
 
@@ -245,6 +246,11 @@ static int send_status(struct hw_session *s)
 		st.last_lsn = n->sb.pos.received;
 		st.durable_lsn = n->sb.pos.durable;
 		st.primary = n->primary_id;
+	}
+	if (n->cfg.role == HW_ROLE_VAULT) {
+		st.role = HAWSER__WIRE__V1__ROLE__VAULT;
+		st.applied_lsn = n->vault_applied;
+		st.apply_delay_ms = n->cfg.apply_delay_ms;
 	}
 	status_failover(n, &fs, &now);
 	st.failover = &fs;
@@ -499,6 +505,7 @@ void hw__node_storage_failed(struct hw_node *n, int rc, const char *what)
 /* Recovery: entries the log flushed that the store lost in a crash (it commits without
  * flushing its meta page) go back in, in batches. */
 struct recovery {
+	struct hw_node *node;
 	struct hw_store *store;
 	uint8_t *buf;
 	size_t used;
@@ -524,6 +531,9 @@ static int recovery_flush(struct recovery *r)
 static int recovery_cb(void *arg, const uint8_t *e, size_t len)
 {
 	struct recovery *r = arg;
+	int held = hw__vault_hold_young(r->node, e, len); /* a vault's delay holds at start too */
+	if (held != 0)
+		return held < 0 ? held : 0;
 	if (r->n == 1024 || r->used + len > HW_BATCH_BYTES_MAX) {
 		int rc = recovery_flush(r);
 		if (rc != 0)
@@ -552,7 +562,7 @@ static int recover(struct hw_node *n)
 		free(buf);
 		return HW_ENOMEM;
 	}
-	*r = (struct recovery){.store = n->store, .buf = buf};
+	*r = (struct recovery){.node = n, .store = n->store, .buf = buf};
 	rc = wal_last.lsn > head.lsn ? hw_wal_replay(n->wal, head.lsn, recovery_cb, r) : 0;
 	if (rc == 0)
 		rc = recovery_flush(r);
@@ -564,6 +574,9 @@ static int recover(struct hw_node *n)
 	free(buf);
 	free(r);
 	hw_store_head(n->store, &head);
+	/* A vault's held entries stay in the log, which goes on after them. */
+	if (n->held_tail != NULL)
+		return rc;
 	/* Everything is in the store and flushed: the log starts again after its head. */
 	return rc == 0 ? hw_wal_reset(n->wal, &head) : rc;
 }
@@ -576,13 +589,17 @@ int hw__node_open_store(struct hw_node *n)
 	if (rc != 0 && rc != HW_EEXIST)
 		return rc;
 	n->wal_started = false; /* a new log: its flusher starts with the role */
-	struct hw_store_opts o = {.log_ahead = true, .log_keep_records = n->cfg.log_keep_records};
+	struct hw_store_opts o = {.log_ahead = true,
+				  .log_keep_records = n->cfg.log_keep_records,
+				  .log_keep_days = n->cfg.retention.log_days};
 	rc = hw_store_open(n->cfg.data_dir, &o, &n->store);
 	return rc == 0 ? recover(n) : rc;
 }
 
 static int open_ports(struct hw_node *n)
 {
+	if (n->cfg.role == HW_ROLE_VAULT && n->cfg.client[0] == '\0')
+		return 0; /* a vault may take no connection at all */
 	int rc = hw_listen(n->ring, n->cfg.client, on_client_accept, n, &n->client_listener);
 	if (rc != 0) {
 		hw_log("listen_failed", "port=client addr=%s code=%s", n->cfg.client, hw_errname(rc));
@@ -661,9 +678,17 @@ int hw_node_open(const char *config_path, struct hw_node **out)
 	struct hw_head h;
 	hw_store_head(n->store, &h);
 	if (n->cfg.role == HW_ROLE_PRIMARY)
-		hw_log("started", "role=primary data_dir=%s lsn=%llu mode=%s k=%u standbys=%u",
+		hw_log("started",
+		       "role=primary data_dir=%s lsn=%llu mode=%s k=%u standbys=%u vaults=%u",
 		       n->cfg.data_dir, (unsigned long long)h.lsn, hw_mode_name(n->cfg.mode),
-		       n->cfg.k, n->cfg.n_standbys);
+		       n->cfg.k, n->cfg.n_standbys, n->cfg.n_vaults);
+	else if (n->cfg.role == HW_ROLE_VAULT)
+		hw_log("started",
+		       "role=vault data_dir=%s lsn=%llu held_to=%llu apply_delay_ms=%lld "
+		       "primary=%s",
+		       n->cfg.data_dir, (unsigned long long)h.lsn,
+		       (unsigned long long)hw__vault_held_lsn(n), (long long)n->cfg.apply_delay_ms,
+		       n->cfg.primary);
 	else if (n->voters != NULL)
 		hw_log("started", "role=standby failover=on prefers=%s data_dir=%s lsn=%llu",
 		       n->start_role == HW_ROLE_PRIMARY ? "primary" : "standby", n->cfg.data_dir,

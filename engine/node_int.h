@@ -23,6 +23,9 @@
 #define HW_CLIENTS_MAX 1024u
 /* Entries kept in memory for streaming (the newest); older ones are read from the store. */
 #define HW_OUTBOX_BYTES_MAX (64u * 1024u * 1024u)
+/* Entries a vault holds in memory for its apply delay (they are durable in its log
+ * already): past it the vault stops reading from the primary until some are applied. */
+#define HW_VAULT_HELD_BYTES_MAX (256u * 1024u * 1024u)
 /* Reconnect back-off of a standby: from 50 ms doubling to 1 s. */
 #define HW_RECONNECT_MIN_MS 50
 #define HW_RECONNECT_MAX_MS 1000
@@ -32,6 +35,7 @@ struct hw_voters;
 struct hw_snap_tx;
 struct hw_snap_rx;
 struct hw_epoch_map;
+struct hw_held;
 
 /* A connection a node accepted: on the client port (a TOS, `hawser submit`, the bench) or
  * on the replication port (a standby; its hello says which). */
@@ -124,6 +128,13 @@ struct hw_node {
 	int64_t reconnect_ms;
 	char primary_id[HW_ID_CHARS_MAX + 1];
 
+	/* vault (node_vault.c): entries durable in the log, waiting for the apply delay */
+	struct hw_held *held_head; /* oldest */
+	struct hw_held *held_tail;
+	size_t held_bytes;
+	uint32_t source;        /* index in cfg.sources of the address tried now */
+	uint64_t vault_applied; /* last LSN the store committed (status: applied_lsn) */
+
 	/* snapshots (node_snapshot.c): the one being sent (primary) or received (standby) */
 	struct hw_snap_tx *snap_tx;
 	struct hw_snap_rx *snap_rx;
@@ -215,6 +226,32 @@ void hw__standby_leave(struct hw_node *n);
 /* Failover: follow the node at cfg.primary now (the primary changed; the old connection
  * is closed first). */
 void hw__standby_follow(struct hw_node *n);
+
+/* node_vault.c: a vault replica (docs/operations.md "Vault replica"): a standby that is
+ * never counted or promoted, refuses to rewrite its log, and applies entries only once
+ * they are cfg.apply_delay_ms old (by their commit time against this host's clock). */
+/* Hold entries (back to back, count of them, the last at last_lsn committed at time_ms)
+ * that are durable in the log until they are old enough; copied. HW_ENOMEM. */
+int hw__vault_hold(struct hw_node *n, const uint8_t *entries, size_t len, uint32_t count,
+		   uint64_t last_lsn, int64_t time_ms);
+/* Room to hold another frame of entries? (false: stop reading, HW_VAULT_HELD_BYTES_MAX) */
+bool hw__vault_room(const struct hw_node *n);
+/* Hand the held entries that are old enough to the writer, as far as its job has room,
+ * and kick it. From the tick and after each job. */
+void hw__vault_release(struct hw_node *n);
+/* Start-up (recovery from the log): hold the entry at e (len bytes) when this is a vault
+ * and it is too young to apply, or an earlier one was held. 1 held, 0 not (apply it now),
+ * or HW_ECORRUPT / HW_ENOMEM. */
+int hw__vault_hold_young(struct hw_node *n, const uint8_t *e, size_t len);
+/* The last LSN held (0 when none). */
+uint64_t hw__vault_held_lsn(const struct hw_node *n);
+/* After a connection to the primary closed: try the next address of cfg.sources. */
+void hw__vault_next_source(struct hw_node *n);
+/* A request to rewrite the log (a snapshot over a store that holds entries, a rejoin):
+ * refused, logged vault_refused. Returns HW_EVAULT. */
+int hw__vault_refuse(struct hw_node *n, const char *what);
+/* Free what is held (it is durable in the log: the next start holds it again). */
+void hw__vault_stop(struct hw_node *n);
 
 /* node_election.c: automatic failover (DESIGN.md "Failover model"). Every function is a
  * no-op (or says yes) when the config has no [failover]. */

@@ -512,9 +512,17 @@ static int hash_at(struct hw_node *n, uint64_t lsn, uint8_t out[HW_HASH_BYTES])
 	return 0;
 }
 
-static int peer_index(struct hw_node *n, const char *id)
+/* Its peer id: standbys first, then vaults (config.h); a node is taken in the role its
+ * hello names only if our config gives it that role, so a vault never takes a standby's
+ * place in k of n. */
+static int peer_index(struct hw_node *n, const char *id, int role)
 {
-	for (uint32_t i = 0; i < n->cfg.n_standbys; i++)
+	bool vault = role == HAWSER__WIRE__V1__ROLE__VAULT;
+	if (!vault && role != HAWSER__WIRE__V1__ROLE__STANDBY)
+		return -1;
+	uint32_t from = vault ? n->cfg.n_standbys : 0;
+	uint32_t to = n->cfg.n_standbys + (vault ? n->cfg.n_vaults : 0);
+	for (uint32_t i = from; i < to; i++)
 		if (strcmp(n->cfg.standbys[i], id) == 0)
 			return (int)i;
 	return -1;
@@ -580,12 +588,22 @@ static int snapshot_hello(struct hw_session *s, int peer, const Hawser__Wire__V1
 static int standby_hello(struct hw_session *s, const Hawser__Wire__V1__Hello *m)
 {
 	struct hw_node *n = s->node;
-	int peer = m->role == HAWSER__WIRE__V1__ROLE__STANDBY ? peer_index(n, m->node_id) : -1;
+	int peer = peer_index(n, m->node_id, (int)m->role);
 	if (peer < 0) {
 		hw_log("peer_refused", "peer=%s node=%s reason=unknown_standby", hw_conn_peer(s->conn),
 		       m->node_id);
 		hw__node_send_error(s->conn, HW_ECLUSTER, "not a standby of this primary");
 		return 0; /* see below: the peer closes */
+	}
+	bool vault = (uint32_t)peer >= n->cfg.n_standbys;
+	if (vault && m->last_lsn > 0 && hw__snapshot_needed(n, m->last_lsn)) {
+		/* A vault never lets a snapshot replace its store (node_vault.c): copying one
+		 * for it at every reconnect would only load this node. */
+		hw_log("peer_refused", "peer=%s node=%s reason=vault_behind_log its_lsn=%llu",
+		       hw_conn_peer(s->conn), m->node_id, (unsigned long long)m->last_lsn);
+		hw__node_send_error(s->conn, HW_EVAULT,
+				    "the vault's next entry was pruned here; it takes no snapshot");
+		return 0; /* the peer closes, as below */
 	}
 	if (hw__snapshot_needed(n, m->last_lsn))
 		return snapshot_hello(s, peer, m);
@@ -681,7 +699,8 @@ int hw__primary_start(struct hw_node *n)
 	n->last_wait_lsn = h.lsn;
 	n->acked_lsn = h.lsn; /* the floor: whatever the store holds may have been acknowledged */
 	struct hw_repl_config rc = {
-		.standbys = n->cfg.n_standbys,
+		.standbys = n->cfg.n_standbys + n->cfg.n_vaults,
+		.vaults = n->cfg.n_vaults, /* streamed to, never counted */
 		.window_records = n->cfg.window_records,
 		.waiters_max = w,
 		.heartbeat_ms = n->cfg.heartbeat_ms,
@@ -769,7 +788,7 @@ void hw__primary_leave(struct hw_node *n, int code)
 	for (uint32_t i = 0; i < n->cfg.waiters_max; i++)
 		if (n->requests[i].used)
 			request_fail(n, i, code);
-	for (uint32_t i = 0; i < n->cfg.n_standbys; i++) {
+	for (uint32_t i = 0; i < n->cfg.n_standbys + n->cfg.n_vaults; i++) {
 		struct hw_standby_link *l = &n->links[i];
 		if (l->c != NULL) {
 			l->c->peer = -1;

@@ -1,6 +1,7 @@
 /* node_standby.c: a standby node: connects to its primary, takes the entries it streams,
  * has the writer check, store and apply them, and acknowledges what it received and
- * what is durable. It refuses entries that do not continue its chain, and says so. */
+ * what is durable. It refuses entries that do not continue its chain, and says so. A
+ * vault runs this too, with the differences in node_vault.c. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,7 +57,7 @@ void hw__standby_act(struct hw_node *n, const struct hw_act *a)
 /* Check that the entries of an APPEND body continue our log's chain (each entry's own
  * hash, its LSN, its link to the one before) and count them. 0 or the code. */
 static int check_entries(struct hw_node *n, const uint8_t *p, size_t len, uint32_t count,
-			 uint64_t *first, uint64_t *last, uint64_t *last_epoch)
+			 uint64_t *first, uint64_t *last, uint64_t *last_epoch, int64_t *last_time)
 {
 	struct hw_head h = *hw_wal_last(n->wal);
 	size_t off = 0;
@@ -77,6 +78,7 @@ static int check_entries(struct hw_node *n, const uint8_t *p, size_t len, uint32
 		h.lsn = e.lsn;
 		memcpy(h.hash, e.hash, HW_HASH_BYTES);
 		*last_epoch = e.epoch;
+		*last_time = e.time_ms;
 		off += el;
 	}
 	*last = h.lsn;
@@ -98,11 +100,15 @@ static int take_append(struct hw_node *n, const struct hw_frame *f)
 	const uint8_t *p = f->body + HW_APPEND_HEADER_BYTES;
 	size_t len = f->len - HW_APPEND_HEADER_BYTES;
 	struct hw_job *j = hw_writer_filling(n->writer);
-	if (j->n + ah.count > HW_BATCH_RECORDS_MAX || !hw_job_fits(j, len) ||
-	    !hw__node_wal_room(n))
+	bool vault = n->cfg.role == HW_ROLE_VAULT; /* holds them instead (node_vault.c) */
+	if (vault ? !hw__vault_room(n)
+		  : j->n + ah.count > HW_BATCH_RECORDS_MAX || !hw_job_fits(j, len))
+		return 1;
+	if (!hw__node_wal_room(n))
 		return 1;
 	uint64_t first, last, last_epoch = 0;
-	int rc = check_entries(n, p, len, ah.count, &first, &last, &last_epoch);
+	int64_t last_time = 0;
+	int rc = check_entries(n, p, len, ah.count, &first, &last, &last_epoch, &last_time);
 	if (rc != 0) {
 		hw_log("append_refused", "code=%s after_lsn=%llu what=\"%s\"", hw_errname(rc),
 		       (unsigned long long)hw_wal_last(n->wal)->lsn,
@@ -115,7 +121,13 @@ static int take_append(struct hw_node *n, const struct hw_frame *f)
 		return rc;
 	}
 	n->last_epoch = last_epoch;
-	for (size_t off = 0; off < len;) {
+	if (vault)
+		rc = hw__vault_hold(n, p, len, ah.count, last, last_time);
+	if (rc != 0) { /* logged but not held: the store could not catch up with the log */
+		hw__node_storage_failed(n, rc, "vault");
+		return rc;
+	}
+	for (size_t off = 0; !vault && off < len;) {
 		size_t el = HW_ENTRY_HEADER_BYTES + (p[off + 4] | (size_t)p[off + 5] << 8 |
 						     (size_t)p[off + 6] << 16 | (size_t)p[off + 7] << 24);
 		hw_job_add(j, p + off, el);
@@ -123,6 +135,8 @@ static int take_append(struct hw_node *n, const struct hw_frame *f)
 	}
 	HW_CORE(n, hw_standby_on_entries(&n->sb, first, last, ah.primary_durable, hw__node_now(n),
 					  acts));
+	if (vault)
+		hw__vault_release(n);
 	return 0;
 }
 
@@ -184,6 +198,10 @@ static int primary_frame(struct hw_node *n, const struct hw_frame *f)
 		return take_error(f);
 	if (f->type == HW_FRAME_HELLO)
 		return n->primary_ready ? HW_EPROTOCOL : take_primary_hello(n, f);
+	bool vault = n->cfg.role == HW_ROLE_VAULT;
+	if (f->type == HW_FRAME_REJOIN && vault)
+		return hw__vault_refuse(n, "the primary asks for a rejoin: its log diverged from "
+					   "this vault's, which is kept as it is");
 	if (f->type == HW_FRAME_REJOIN) /* before the ERROR, instead of a hello */
 		return n->primary_ready ? HW_EPROTOCOL : hw__rejoin_on_frame(n, f);
 	if (!n->primary_ready)
@@ -194,6 +212,9 @@ static int primary_frame(struct hw_node *n, const struct hw_frame *f)
 	case HW_FRAME_HEARTBEAT:
 		return take_heartbeat(n, f);
 	case HW_FRAME_SNAPSHOT_BEGIN:
+		if (vault && hw_wal_last(n->wal)->lsn > 0)
+			return hw__vault_refuse(n, "a snapshot would replace this vault's store");
+		return hw__snapshot_on_frame(n, f);
 	case HW_FRAME_SNAPSHOT_CHUNK:
 	case HW_FRAME_SNAPSHOT_END:
 		return hw__snapshot_on_frame(n, f);
@@ -235,13 +256,17 @@ static void send_hello_when_flushed(struct hw_node *n)
 	 * received, durable and applied at once (hw_primary_on_connect), so a hello sent with
 	 * entries durable but not yet applied would count them as readable here too early
 	 * (found by hawser-sim, seed 13 with -DHW_SIM_HELLO_BEFORE_APPLY). */
+	/* A vault applies late by design and is never counted: durable is enough. */
+	bool vault = n->cfg.role == HW_ROLE_VAULT;
 	uint64_t last = hw_wal_last(n->wal)->lsn;
-	if (n->primary_conn == NULL || n->sb.pos.durable < last || n->sb.stored < last) {
+	if (n->primary_conn == NULL || n->sb.pos.durable < last ||
+	    (!vault && n->sb.stored < last)) {
 		n->hello_pending = n->primary_conn != NULL;
 		return;
 	}
 	n->hello_pending = false;
-	hw__node_send_hello(n, n->primary_conn, HAWSER__WIRE__V1__ROLE__STANDBY,
+	hw__node_send_hello(n, n->primary_conn,
+			    vault ? HAWSER__WIRE__V1__ROLE__VAULT : HAWSER__WIRE__V1__ROLE__STANDBY,
 			    hw_wal_last(n->wal));
 }
 
@@ -260,11 +285,20 @@ static void reconnect_cb(struct hw_timer *t, void *arg)
 	connect_primary(n);
 }
 
+/* Connect again after the back-off, which doubles up to HW_RECONNECT_MAX_MS. */
+static void redial_later(struct hw_node *n)
+{
+	hw_timer_again(n->reconnect, n->reconnect_ms);
+	n->reconnect_ms = n->reconnect_ms * 2 < HW_RECONNECT_MAX_MS ? n->reconnect_ms * 2
+								    : HW_RECONNECT_MAX_MS;
+}
+
 static void primary_on_close(struct hw_conn *c, void *arg, int code)
 {
 	(void)c;
 	struct hw_node *n = arg;
-	bool following = n->cfg.role == HW_ROLE_STANDBY;
+	bool vault = n->cfg.role == HW_ROLE_VAULT;
+	bool following = n->cfg.role == HW_ROLE_STANDBY || vault;
 	if (following && (n->primary_ready || code != -ECONNREFUSED))
 		hw_log("primary_lost", "code=%s retry_ms=%lld", hw_errname(code),
 		       (long long)n->reconnect_ms);
@@ -275,6 +309,14 @@ static void primary_on_close(struct hw_conn *c, void *arg, int code)
 	hw_standby_on_disconnect(&n->sb);
 	if (!following)
 		return; /* promoted meanwhile: nobody to follow */
+	if (vault) {
+		if (code == HW_EDIVERGED)
+			hw__vault_refuse(n, "the primary's chain diverged from this vault's log; "
+					    "not following it");
+		hw__vault_next_source(n); /* after a failover another node leads */
+		redial_later(n);
+		return;
+	}
 	if (code != HW_EDIVERGED)
 		hw__rejoin_stop(n); /* epochs kept from a refusal that did not come */
 	if (code == HW_EDIVERGED && hw__rejoin_planned(n)) {
@@ -289,9 +331,7 @@ static void primary_on_close(struct hw_conn *c, void *arg, int code)
 		       "diverged from the primary; not following (rejoin is an operator step)");
 		return;
 	}
-	hw_timer_again(n->reconnect, n->reconnect_ms);
-	n->reconnect_ms = n->reconnect_ms * 2 < HW_RECONNECT_MAX_MS ? n->reconnect_ms * 2
-								      : HW_RECONNECT_MAX_MS;
+	redial_later(n);
 }
 
 static const struct hw_conn_ops primary_ops = {
@@ -303,7 +343,8 @@ static const struct hw_conn_ops primary_ops = {
 static void connect_primary(struct hw_node *n)
 {
 	/* with failover the primary may be unknown yet, or this node may lead now */
-	if (n->primary_conn != NULL || n->failed || n->cfg.role != HW_ROLE_STANDBY ||
+	if (n->primary_conn != NULL || n->failed ||
+	    (n->cfg.role != HW_ROLE_STANDBY && n->cfg.role != HW_ROLE_VAULT) ||
 	    n->cfg.primary[0] == '\0')
 		return;
 	int rc = hw_connect(n->ring, n->cfg.primary, &primary_ops, n, &n->primary_conn);
@@ -324,6 +365,7 @@ static void on_committed(struct hw_node *n)
 			hw_conn_close(n->primary_conn, rc);
 		return;
 	}
+	n->vault_applied = lsn > n->vault_applied ? lsn : n->vault_applied;
 	HW_CORE(n, hw_standby_on_applied(&n->sb, lsn, hw__node_now(n), acts));
 	if (n->hello_pending)
 		send_hello_when_flushed(n);
@@ -339,6 +381,8 @@ static void writer_cb(void *arg, struct hw_job *j, enum hw_job_stage stage)
 	HW_ASSERT(stage == HW_JOB_DONE);
 	if (j->rc == 0) {
 		n->rate_count += j->n;
+		if (j->committed_lsn > n->vault_applied)
+			n->vault_applied = j->committed_lsn;
 		/* applied means readable: only what the store committed, not what it holds */
 		HW_CORE(n, hw_standby_on_applied(&n->sb, j->committed_lsn, hw__node_now(n), acts));
 	} else {
@@ -356,6 +400,8 @@ static void writer_cb(void *arg, struct hw_job *j, enum hw_job_stage stage)
 			hw_conn_close(n->primary_conn, j->rc);
 	}
 	hw_writer_release(n->writer);
+	if (n->cfg.role == HW_ROLE_VAULT)
+		hw__vault_release(n);
 	if (hw_writer_filling(n->writer)->n > 0 && !n->failed)
 		hw_writer_kick(n->writer);
 	if (n->hello_pending)
@@ -381,6 +427,8 @@ void hw__standby_wal_cb(struct hw_node *n, uint64_t durable, int rc)
 
 void hw__standby_tick(struct hw_node *n)
 {
+	if (n->cfg.role == HW_ROLE_VAULT)
+		hw__vault_release(n);
 	if (n->primary_ready)
 		HW_CORE(n, hw_standby_on_tick(&n->sb, hw__node_now(n), acts));
 }
@@ -391,6 +439,9 @@ int hw__standby_restart(struct hw_node *n)
 {
 	struct hw_head h;
 	hw_store_head(n->store, &h);
+	n->vault_applied = h.lsn;
+	if (n->cfg.role == HW_ROLE_VAULT && n->held_tail != NULL)
+		h = *hw_wal_last(n->wal); /* entries held since start-up follow the store's */
 	if (n->epoch == 0)
 		n->epoch = h.epoch;
 	n->last_epoch = h.epoch;
@@ -426,6 +477,7 @@ int hw__standby_start(struct hw_node *n)
 void hw__standby_stop(struct hw_node *n)
 {
 	hw__rejoin_stop(n);
+	hw__vault_stop(n);
 	if (n->reconnect != NULL)
 		hw_timer_free(n->reconnect);
 	n->reconnect = NULL;

@@ -50,6 +50,7 @@ extern "C" {
 	X(HW_EBACKUP, -6106, "backup is incomplete or damaged")                              \
 	X(HW_ELSN, -6107, "LSN out of sequence")                                             \
 	X(HW_EDIGEST, -6108, "state digest differs")                                         \
+	X(HW_EVAULT, -6120, "a vault never truncates, rewinds or replaces its log")          \
 	X(HW_ENOMEM, -6200, "out of memory")                                                 \
 	X(HW_EBUSY, -6201, "resource busy or limit reached")                                 \
 	X(HW_ECONFIG, -6202, "configuration is invalid")                                     \

@@ -20,8 +20,11 @@
 #ifndef HW_REPLICA_BACKUP_H
 #define HW_REPLICA_BACKUP_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
+#include "replica/retention.h"
 #include "replica/store.h"
 #include "replica/verify.h"
 
@@ -68,5 +71,29 @@ int hw_restore(const char *backup_dir, const char *dir, uint64_t until_lsn,
  * snapshot, replica/snapshot.h). cb may be NULL. */
 int hw_store_replay(struct hw_store *src, struct hw_store *dst, uint64_t until_lsn,
 		    int64_t until_time_ms, hw_progress_cb *cb, void *arg);
+
+/* Backup generations hw_backup_prune() looks at in one directory: years of dailies. */
+#define HW_BACKUP_GENERATIONS_MAX 4096u
+
+/* One generation as hw_backup_prune() judged it. */
+struct hw_generation {
+	char name[256];  /* subdirectory name */
+	int64_t time_ms; /* its MANIFEST's mtime: when it (or its last increment) committed */
+	bool pruned;     /* the policy let it go (and, unless a dry run, it was removed) */
+};
+
+/* Called once per generation, newest first, after the decision (and the removal). */
+typedef void hw_generation_cb(void *arg, const struct hw_generation *g);
+
+/* Remove the backup generations under dir that the retention policy lets go at now_ms:
+ * each subdirectory holding a MANIFEST is a generation; only those past the newest
+ * r->backup_generations and at least r->backup_days old go (replica/retention.h).
+ * Anything else in dir (files, directories without a MANIFEST: an unfinished backup, an
+ * operator's copy) is left alone, and nothing else in hawser deletes a backup. dry_run:
+ * decide and report, remove nothing. *pruned gets the count. -ENOENT or another -errno
+ * when dir cannot be read, -E2BIG past HW_BACKUP_GENERATIONS_MAX generations (nothing
+ * removed), or the first removal's -errno (later ones are not tried). cb may be NULL. */
+int hw_backup_prune(const char *dir, const struct hw_retention *r, int64_t now_ms, bool dry_run,
+		    hw_generation_cb *cb, void *arg, size_t *pruned);
 
 #endif

@@ -18,6 +18,7 @@
 #include "replica/apply.h"
 #include "replica/entry.h"
 #include "replica/record.h"
+#include "replica/retention.h"
 #include "replica/state.h"
 #include "replica/validate.h"
 
@@ -1138,6 +1139,28 @@ int hw_store_prune(struct hw_store *s, uint64_t keep_from)
 	return 0;
 }
 
+/* The last entry in base + 1 .. to that the age rule lets go: the scan stops at the
+ * first one younger than log_keep_days before the head (a clock set back leaves the
+ * entries after it too). base when none may go or the log cannot be read (the next
+ * commit tries again; a real failure shows in the next write). */
+static uint64_t old_enough_to(struct hw_store *s, uint64_t to)
+{
+	struct hw_retention r = {.log_days = s->opts.log_keep_days};
+	if (r.log_days == 0)
+		return to;
+	MDB_txn *txn;
+	if (hw__store_read_begin(s, &txn) != 0)
+		return s->base.lsn;
+	uint64_t lsn = s->base.lsn + 1;
+	struct hw_entry e;
+	for (; lsn <= to && entry_at(s, txn, lsn, &e) == 0; lsn++)
+		if (!hw_retention_log_may_prune(&r, s->opts.log_keep_records, lsn, e.time_ms,
+						s->head.lsn, s->head.time_ms))
+			break;
+	hw__store_read_end(s, txn);
+	return lsn - 1;
+}
+
 /* After a commit: past keep + 10 % entries, prune down to keep, one bounded transaction
  * per commit (a long backlog goes over several). A failure is sticky and the next call
  * reports it; the commit itself held. */
@@ -1152,7 +1175,9 @@ static void retain(struct hw_store *s)
 	uint64_t to = keep_from - 1;
 	if (to - s->base.lsn > HW_PRUNE_TXN_ENTRIES)
 		to = s->base.lsn + HW_PRUNE_TXN_ENTRIES;
-	prune_step(s, to);
+	to = old_enough_to(s, to);
+	if (to > s->base.lsn)
+		prune_step(s, to);
 }
 
 int hw_store_chain_id(struct hw_store *s, uint8_t out[HW_HASH_BYTES])

@@ -57,6 +57,9 @@ struct hw_store_opts {
 	                                   oldest are pruned down to this many (at most
 	                                   HW_PRUNE_TXN_ENTRIES per commit, never past the
 	                                   pin: hw_store_set_pin) */
+	uint32_t log_keep_days;         /* retention: ... and never an entry committed less
+	                                   than this many days before the head's time
+	                                   (replica/retention.h; 0: the count alone) */
 	struct hw_fault *commit_fault;  /* test hook: a firing fault fails the commit with -EIO */
 	struct hw_fault *mapfull_fault; /* test hook: a firing fault fails a put with MAP_FULL */
 };

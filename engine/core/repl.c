@@ -74,8 +74,8 @@ static uint64_t pos_field(const struct hw_pos *pos, enum hw_mode mode)
 }
 
 /* The release rule (repl.h, DESIGN.md "Durability modes"): durable here, and k of the
- * configured standbys at or past lsn in the mode's position. Disconnected standbys
- * count with the positions they acked: those acks were true when given. */
+ * configured standbys (never a vault: they come last) at or past lsn in the mode's position.
+ * Disconnected standbys count with the positions they acked: those acks were true when given. */
 static bool rule_holds(const struct hw_primary *p, const struct hw_waiter *w)
 {
 	if (p->local_durable < w->lsn)
@@ -83,7 +83,7 @@ static bool rule_holds(const struct hw_primary *p, const struct hw_waiter *w)
 	if (w->mode == HW_MODE_LOCAL)
 		return true;
 	uint32_t have = 0;
-	for (uint32_t i = 0; i < p->cfg.standbys; i++)
+	for (uint32_t i = 0; i < p->cfg.standbys - p->cfg.vaults; i++)
 		if (pos_field(&p->peers[i].pos, (enum hw_mode)w->mode) >= w->lsn)
 			have++;
 	return have >= w->k;
@@ -189,6 +189,7 @@ void hw_primary_init(struct hw_primary *p, const struct hw_repl_config *cfg, uin
 		     uint64_t last_lsn, struct hw_waiter *waiters)
 {
 	HW_ASSERT(cfg->standbys >= 1 && cfg->standbys <= HW_PEERS_MAX);
+	HW_ASSERT(cfg->vaults <= cfg->standbys);
 	HW_ASSERT(cfg->window_records >= 1);
 	HW_ASSERT(cfg->waiters_max >= 1 && waiters != NULL);
 	memset(p, 0, sizeof *p);
@@ -209,7 +210,7 @@ bool hw_primary_k_possible(const struct hw_primary *p, enum hw_mode mode, uint32
 {
 	if ((unsigned)mode >= HW_MODES)
 		return false;
-	return mode == HW_MODE_LOCAL || k <= p->cfg.standbys;
+	return mode == HW_MODE_LOCAL || k <= p->cfg.standbys - p->cfg.vaults;
 }
 
 void hw_primary_on_append(struct hw_primary *p, uint64_t last_lsn, int64_t now_ms,

@@ -99,6 +99,8 @@ struct hw_acts {
 struct hw_repl_config {
 	uint32_t standbys;       /* n: standbys named in the config (1..HW_PEERS_MAX); their
 				  * peer ids are 0..n-1 */
+	uint32_t vaults;         /* of those, the last this many are vault replicas: streamed
+				  * to like the others, never counted for k (<= standbys) */
 	uint64_t window_records; /* entries sent to a standby and not yet acked as received
 				  * (>= 1): bounds the standby's queue and the sender's
 				  * in-flight data. Bytes are the driver's affair: it packs a
@@ -153,7 +155,7 @@ void hw_primary_init(struct hw_primary *p, const struct hw_repl_config *cfg, uin
 bool hw_primary_can_wait(const struct hw_primary *p);
 
 /* Could a submit in mode with k ever be released? LOCAL: always (k is ignored). Other
- * modes: k <= cfg.standbys. The core lets an impossible waiter wait forever (until
+ * modes: k <= cfg.standbys - cfg.vaults. The core lets an impossible waiter wait forever (until
  * fail_all); the driver calls this first and refuses such a submit with HW_ECONFIG. */
 bool hw_primary_k_possible(const struct hw_primary *p, enum hw_mode mode, uint32_t k);
 

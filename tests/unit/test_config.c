@@ -383,6 +383,110 @@ static void test_failover_refused(void **state)
 	expect_error(f, text, 0, "'node.id' 's9' is not in 'failover.voters'");
 }
 
+#define VAULT_HEAD                                                                                 \
+	"[cluster]\n"                                                                              \
+	"id = yard-ha\n"                                                                           \
+	"[node]\n"                                                                                 \
+	"id = v1\n"                                                                                \
+	"role = vault\n"                                                                           \
+	"data_dir = /var/lib/hawser/v1\n"
+
+/* A vault: a list of addresses to pull from, an apply delay, no replication port, no
+ * [failover]; apply_delay and address lists are refused on other roles. */
+static void test_vault(void **state)
+{
+	struct fx *f = *state;
+	assert_int_equal(load(f,
+			      VAULT_HEAD "primary = 10.0.0.1:7001, 10.0.0.2:7001\n"
+					 "apply_delay = 1h\nclient = unix:/run/hawser/v1.sock\n"),
+			 0);
+	assert_int_equal(f->c.role, HW_ROLE_VAULT);
+	assert_int_equal(f->c.apply_delay_ms, 3600000);
+	assert_int_equal(f->c.n_sources, 2);
+	assert_string_equal(f->c.sources[1], "10.0.0.2:7001");
+	assert_string_equal(f->c.primary, "10.0.0.1:7001");
+	assert_int_equal(load(f, VAULT_HEAD "primary = 10.0.0.1:7001\n"), 0);
+	assert_int_equal(f->c.apply_delay_ms, 0); /* default: no delay */
+	assert_string_equal(f->c.client, "");     /* no port at all */
+	expect_error(f, VAULT_HEAD "primary = 10.0.0.1:7001\nlisten = 127.0.0.1:7001\n", 0,
+		     "a vault accepts no inbound connections: remove 'node.listen'");
+	expect_error(f, VAULT_HEAD, 0, "missing key 'node.primary' (required for a vault)");
+	expect_error(f,
+		     VAULT_HEAD "primary = a:1\n[failover]\nvoters = p1@a:1, v1@b:1\n"
+				"witness = c:1\nrto = 30s\nrpo = 0\n",
+		     0, "a vault never votes");
+	expect_error(f, VAULT_HEAD "primary = a:1\napply_delay = 31d\n", 8,
+		     "'node.apply_delay' = 31d is more than 30 days");
+	expect_error(f, VAULT_HEAD "primary = a:1\napply_delay = soon\n", 8,
+		     "bad duration 'soon' for 'node.apply_delay'");
+	expect_error(f, VAULT_HEAD "primary = a:1, b\n", 7, "bad address 'b' for 'node.primary'");
+	expect_error(f, VAULT_HEAD "primary = a:1, ,b:1\n", 7, "bad address");
+	expect_error(f,
+		     "[cluster]\nid = c\n[node]\nid = s1\nrole = standby\ndata_dir = /d\n"
+		     "primary = a:1\napply_delay = 1h\n",
+		     0, "'node.apply_delay' is for role = vault only");
+	expect_error(f,
+		     "[cluster]\nid = c\n[node]\nid = s1\nrole = standby\ndata_dir = /d\n"
+		     "primary = a:1, b:1\n",
+		     0, "'node.primary' lists 2 addresses: only a vault");
+	expect_error(f, "[node]\nrole = vaults\n", 2,
+		     "expected primary, standby, vault or witness");
+}
+
+/* cluster.vaults: after the standbys in standbys[], never counted for k, never a standby
+ * or the node itself, and together with the standbys within the peer limit. */
+static void test_vaults_of_primary(void **state)
+{
+	struct fx *f = *state;
+	assert_int_equal(load(f,
+			      PRIMARY_HEAD "[cluster]\nvaults = v1\n[durability]\nmode = durable\n"
+					   "k = 2\n"),
+			 0);
+	assert_int_equal(f->c.n_standbys, 2);
+	assert_int_equal(f->c.n_vaults, 1);
+	assert_string_equal(f->c.standbys[2], "v1");
+	expect_error(f,
+		     PRIMARY_HEAD "[cluster]\nvaults = v1\n[durability]\nmode = durable\nk = 3\n",
+		     13, "'durability.k' = 3 is more than the 2 standbys");
+	expect_error(f, PRIMARY_HEAD "[cluster]\nvaults = s2\n", 0,
+		     "'s2' is both a standby and a vault");
+	expect_error(f, PRIMARY_HEAD "[cluster]\nvaults = p1\n", 0,
+		     "'cluster.vaults' names this node");
+	expect_error(f, PRIMARY_HEAD "[cluster]\nvaults = a,b,c,d,e,f,g\n", 0,
+		     "2 standbys and 7 vaults are more than 8 peers");
+	expect_error(f, PRIMARY_HEAD "[cluster]\nvaults = a, a\n", 10, "lists 'a' twice");
+}
+
+/* [retention]: 30 days of log, 7 generations and 30 days of backups by default; values in
+ * range are taken; zero generations, out-of-range days, non-numbers, repeats and unknown
+ * keys are refused with file:line and the key. */
+static void test_retention(void **state)
+{
+	struct fx *f = *state;
+	assert_int_equal(load(f, PRIMARY_HEAD), 0);
+	assert_int_equal(f->c.retention.log_days, 30);
+	assert_int_equal(f->c.retention.backup_generations, 7);
+	assert_int_equal(f->c.retention.backup_days, 30);
+	assert_int_equal(load(f, PRIMARY_HEAD "[retention]\nlog_days = 0\nbackup_generations = 30\n"
+					      "backup_days = 365\n"),
+			 0);
+	assert_int_equal(f->c.retention.log_days, 0);
+	assert_int_equal(f->c.retention.backup_generations, 30);
+	assert_int_equal(f->c.retention.backup_days, 365);
+	expect_error(f, PRIMARY_HEAD "[retention]\nbackup_generations = 0\n", 10,
+		     "'retention.backup_generations' = 0 is out of range [1, 100000]");
+	expect_error(f, PRIMARY_HEAD "[retention]\nlog_days = 36601\n", 10,
+		     "'retention.log_days' = 36601 is out of range");
+	expect_error(f, PRIMARY_HEAD "[retention]\nbackup_days = -1\n", 10,
+		     "bad number '-1' for 'retention.backup_days'");
+	expect_error(f, PRIMARY_HEAD "[retention]\nlog_days = 30d\n", 10,
+		     "bad number '30d' for 'retention.log_days'");
+	expect_error(f, PRIMARY_HEAD "[retention]\nlog_days = 1\nlog_days = 2\n", 11,
+		     "'retention.log_days' given twice");
+	expect_error(f, PRIMARY_HEAD "[retention]\nlog_keep_days = 1\n", 10,
+		     "unknown key 'retention.log_keep_days'");
+}
+
 /* [security]: key and peers load the pinned keys (a file and a directory); insecure =
  * true alone is plaintext; a config with neither does not give a channel, and says what
  * to add; keys with insecure, a key without peers, a bad node.pub, a bad value and an
@@ -462,6 +566,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_syntax, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failover, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failover_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_vault, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_vaults_of_primary, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_retention, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_security, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

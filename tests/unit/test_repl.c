@@ -179,6 +179,26 @@ static void test_local_durable_needed(void **state)
 	assert_true(released(&f->out, 1));
 }
 
+/* Peer 1 a vault (the last peer): it is streamed to and acks like a standby, yet its
+ * acks never release a waiter, and k = 2 is impossible with one counted standby. */
+static void test_vault_not_counted(void **state)
+{
+	struct fx *f = *state;
+	struct hw_repl_config c = cfg2;
+	c.vaults = 1;
+	hw_primary_init(&f->p, &c, 1, 0, f->w);
+	assert_true(hw_primary_k_possible(&f->p, HW_MODE_DURABLE, 1));
+	assert_false(hw_primary_k_possible(&f->p, HW_MODE_DURABLE, 2));
+	connect_both(f, 3);
+	assert_int_equal(count(&f->out, HW_ACT_SEND), 2); /* the vault is sent to as well */
+	hw_primary_on_durable(&f->p, 3, acts(f, ACTS_CAP));
+	hw_primary_on_submit(&f->p, 1, 3, HW_MODE_DURABLE, 1, acts(f, ACTS_CAP));
+	ack(f, 1, 3, 3, 3, 1);
+	assert_int_equal(count(&f->out, HW_ACT_RELEASE), 0);
+	ack(f, 0, 3, 3, 0, 1);
+	assert_true(released(&f->out, 1));
+}
+
 /* A LOCAL waiter and a RECEIVED waiter pass an earlier DURABLE one; the ring keeps the
  * DURABLE one at its head until it too is released, then empties. */
 static void test_out_of_order_release(void **state)
@@ -977,6 +997,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_mode_names, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_release_rule_each_mode, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_local_durable_needed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_vault_not_counted, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_out_of_order_release, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lower_ack_ignored, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ack_beyond_sent, setup, teardown),

@@ -637,6 +637,37 @@ static void test_retention(void **state)
 	}
 }
 
+/* With log_keep_days too, the count alone prunes nothing while the entries are younger
+ * than the age (the head's time is "now"), and once the head is 31 days later the entries
+ * that old go down to the count. */
+static void test_retention_age(void **state)
+{
+	struct fx *f = *state;
+	hw_store_close(f->s);
+	struct hw_store_opts o = {.log_keep_records = 100, .log_keep_days = 30};
+	assert_int_equal(hw_store_open(f->dir, &o, &f->s), 0);
+	struct hw_head b, h;
+	fill_kv(f->s, 1, 300); /* all at NOW_MS */
+	assert_int_equal(hw_store_base(f->s, &b), 0);
+	assert_int_equal(b.lsn, 0);
+	int64_t later = NOW_MS + 31LL * 24 * 3600 * 1000;
+	for (unsigned i = 0; i < 200; i++) {
+		uint8_t buf[256];
+		char key[16];
+		snprintf(key, sizeof key, "k%u", 301 + i);
+		struct hw_submit sub = {.data = buf,
+					.len = kv_record(buf, sizeof buf, 301 + i, "T1", key, "v")};
+		struct hw_result r;
+		assert_int_equal(hw_store_submit(f->s, 1, later, &sub, 1, &r), 0);
+		assert_int_equal(r.code, 0);
+	}
+	assert_int_equal(hw_store_base(f->s, &b), 0);
+	assert_int_equal(hw_store_head(f->s, &h), 0);
+	/* the old 300 may go past the count; the young 200 all stay */
+	assert_true(b.lsn >= 290 && b.lsn <= 300);
+	assert_int_equal(h.lsn, 500);
+}
+
 /* A record_id or a retraction whose entry was pruned is refused on the submit path
  * (nothing to compare or check against), while a standby whose log was pruned still
  * takes the primary's entry retracting such a record. */
@@ -719,6 +750,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_retracts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_prune_base, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retention, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_retention_age, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pruned_ids, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

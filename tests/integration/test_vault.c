@@ -1,0 +1,520 @@
+/* test_vault.c: a vault replica (role = vault) with real `hawser node` processes on
+ * loopback: it pulls the primary's log byte for byte, listens on nothing but its client
+ * port, holds entries for its apply delay (stored and acknowledged, not yet in its state
+ * tables), is never counted for a durable submit, refuses a primary whose chain diverged
+ * with its log untouched, and serves a point-in-time restore from its directory. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "engine/client_int.h"
+#include "hawser.h"
+#include "replica/store.h"
+#include "tests/integration/proc.h"
+#include "wire.pb-c.h"
+
+#define RECORDS       300u
+#define WINDOW        32u
+#define EVENT_WAIT_MS 20000
+#define STOP_WAIT_MS  10000
+#define CATCHUP_MS    30000
+#define DELAY_S       4 /* the delayed vault's apply_delay: long enough to look before */
+
+struct fix {
+	char root[HW_PROC_PATH_MAX];
+	struct hw_tnode p;
+	struct hw_tnode p2; /* a primary of another history (the diverged one) */
+	struct hw_tnode v;
+	struct hw_load load;
+	struct hw_capture cap;
+};
+
+static int setup(void **state)
+{
+	struct fix *f = calloc(1, sizeof *f);
+	if (f == NULL || hw_test_mkdtemp("vault", f->root, sizeof f->root) != 0)
+		return -1;
+	f->p.proc.err_fd = f->p.proc.log_fd = -1;
+	f->p2.proc.err_fd = f->p2.proc.log_fd = -1;
+	f->v.proc.err_fd = f->v.proc.log_fd = -1;
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fix *f = *state;
+	hw_proc_kill(&f->v.proc);
+	hw_proc_kill(&f->p2.proc);
+	hw_proc_kill(&f->p.proc);
+	bool joined = hw_load_join(&f->load, 60000);
+	int rc = hw_test_rm_rf(f->root);
+	if (!joined)
+		return -1; /* its thread still uses f */
+	hw_load_free(&f->load);
+	free(f);
+	return rc;
+}
+
+/* Plaintext for these nodes ([security] insecure), unless the config has a [security]
+ * section already: the channel is not what this test is about. */
+static void plaintext(const char *ini_path)
+{
+	FILE *ini = fopen(ini_path, "r+");
+	assert_non_null(ini);
+	char text[4096];
+	size_t n = fread(text, 1, sizeof text - 1, ini);
+	text[n] = '\0';
+	if (strstr(text, "[security]") == NULL)
+		fprintf(ini, "[security]\ninsecure = true\n");
+	assert_int_equal(fclose(ini), 0);
+}
+
+/* A primary named id with standbys (may be "") and the vault v1, in mode. */
+static void init_primary(struct fix *f, struct hw_tnode *p, const char *id, const char *standbys,
+			 const char *mode)
+{
+	/* k only with a standby: local mode with none leaves it out */
+	struct hw_tnode_opts po = {
+		.primary = true, .standbys = standbys, .mode = mode, .k = standbys[0] ? 1 : 0};
+	assert_int_equal(hw_tnode_init(p, f->root, id, &po), 0);
+	FILE *ini = fopen(p->ini, "a");
+	assert_non_null(ini);
+	fprintf(ini, "[cluster]\nvaults = v1\n");
+	assert_int_equal(fclose(ini), 0);
+	plaintext(p->ini);
+}
+
+/* The vault's config: pulls from primary_addr, applies after delay (e.g. "0", "3s"). */
+static void write_vault(struct fix *f, const char *primary_addr, const char *delay, bool listen)
+{
+	FILE *ini = fopen(f->v.ini, "w");
+	assert_non_null(ini);
+	fprintf(ini,
+		"[cluster]\nid = itest\n[node]\nid = v1\nrole = vault\ndata_dir = %s\n"
+		"client = %s\nprimary = %s\napply_delay = %s\n",
+		f->v.dir, f->v.client, primary_addr, delay);
+	if (listen)
+		fprintf(ini, "listen = 127.0.0.1:1\n");
+	assert_int_equal(fclose(ini), 0);
+	plaintext(f->v.ini);
+}
+
+static void init_vault(struct fix *f, const char *primary_addr, const char *delay)
+{
+	struct hw_tnode_opts vo = {.primary_addr = primary_addr};
+	assert_int_equal(hw_tnode_init(&f->v, f->root, "v1", &vo), 0);
+	write_vault(f, primary_addr, delay, false);
+}
+
+/* Start the vault and wait for it to follow. */
+static void start_vault(struct fix *f)
+{
+	size_t mark;
+	assert_int_equal(hw_tnode_start(&f->v, &mark), 0);
+	assert_true(hw_proc_wait_line(&f->v.proc, &mark, "event=following", NULL, EVENT_WAIT_MS,
+				      NULL, 0));
+}
+
+/* Submit count records (seed) to p and wait until all are acknowledged. Returns p's
+ * last LSN then (the node logs its own records too: audit, checkpoints). */
+static uint64_t load(struct fix *f, struct hw_tnode *p, uint64_t count, uint64_t seed)
+{
+	hw_load_free(&f->load);
+	f->load = (struct hw_load){.addr = p->client,
+				   .count = count,
+				   .window = WINDOW,
+				   .mode = HW_LOCAL,
+				   .seed = seed};
+	assert_int_equal(hw_load_init(&f->load), 0);
+	assert_int_equal(hw_load_run(&f->load), 0);
+	assert_int_equal(f->load.acked, count);
+	struct hw_tstatus st;
+	assert_int_equal(hw_tnode_status(p, &st), 0);
+	assert_true(st.last_lsn >= count);
+	return st.last_lsn;
+}
+
+/* The vault's status fields this test reads. */
+struct vstatus {
+	int role;
+	uint64_t durable_lsn;
+	uint64_t applied_lsn;
+	int64_t apply_delay_ms;
+};
+
+static int vault_status(const struct hw_tnode *v, struct vstatus *out)
+{
+	struct hw_client *c;
+	int rc = hw_client_connect(v->client, &c);
+	if (rc != 0)
+		return rc;
+	uint8_t *body = NULL;
+	size_t len = 0;
+	rc = hw_client_status(c, 5000, &body, &len);
+	hw_client_close(c);
+	if (rc != 0)
+		return rc;
+	Hawser__Wire__V1__Status *s = hawser__wire__v1__status__unpack(NULL, len, body);
+	free(body);
+	if (s == NULL)
+		return HW_EPROTOCOL;
+	*out = (struct vstatus){.role = (int)s->role,
+				.durable_lsn = s->durable_lsn,
+				.applied_lsn = s->applied_lsn,
+				.apply_delay_ms = s->apply_delay_ms};
+	hawser__wire__v1__status__free_unpacked(s, NULL);
+	return 0;
+}
+
+/* Wait (bounded, pausing on its log pipe) until the vault has applied lsn. */
+static void wait_applied(struct fix *f, uint64_t lsn)
+{
+	struct vstatus st = {0};
+	for (int i = 0; i < 400; i++) {
+		if (vault_status(&f->v, &st) == 0 && st.applied_lsn >= lsn)
+			return;
+		hw_proc_pump(&f->v.proc, 50);
+	}
+	fail_msg("vault applied %" PRIu64 " of %" PRIu64, st.applied_lsn, lsn);
+}
+
+/* The head of the store in dir, read as `hawser get` reads it (read-only, beside the
+ * running node). */
+static uint64_t store_head(const char *dir)
+{
+	struct hw_store_opts o = {.read_only = true};
+	struct hw_store *s;
+	assert_int_equal(hw_store_open(dir, &o, &s), 0);
+	struct hw_head h;
+	assert_int_equal(hw_store_head(s, &h), 0);
+	hw_store_close(s);
+	return h.lsn;
+}
+
+/* TCP sockets in LISTEN state that process pid holds (from /proc). */
+static unsigned listening_sockets(pid_t pid)
+{
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%d/fd", (int)pid);
+	DIR *d = opendir(path);
+	assert_non_null(d);
+	unsigned count = 0;
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL) {
+		char fd[600], target[64];
+		snprintf(fd, sizeof fd, "%s/%s", path, de->d_name);
+		ssize_t n = readlink(fd, target, sizeof target - 1);
+		unsigned long inode;
+		if (n <= 0)
+			continue;
+		target[n] = '\0';
+		if (sscanf(target, "socket:[%lu]", &inode) != 1)
+			continue;
+		FILE *tcp = fopen("/proc/net/tcp", "r");
+		char line[256];
+		while (tcp != NULL && fgets(line, sizeof line, tcp) != NULL) {
+			unsigned st;
+			unsigned long ino;
+			if (sscanf(line, " %*u: %*x:%*x %*x:%*x %x %*x:%*x %*x:%*x %*x %*u %*u %lu",
+				   &st, &ino) == 2 &&
+			    ino == inode && st == 0x0A)
+				count++;
+		}
+		if (tcp != NULL)
+			fclose(tcp);
+	}
+	closedir(d);
+	return count;
+}
+
+/* A vault with no delay, whose first address has nobody listening, finds the primary at
+ * its second and pulls everything it logged: after both stop, its log and state equal the
+ * primary's entry for entry; its one listening socket is its client port, and a config
+ * that gives it a replication port is refused. */
+static void test_vault_pulls(void **state)
+{
+	struct fix *f = *state;
+	init_primary(f, &f->p, "p1", "", "local");
+	assert_int_equal(hw_tnode_start(&f->p, NULL), 0);
+	uint16_t dead;
+	assert_int_equal(hw_free_port(&dead), 0);
+	char sources[96];
+	snprintf(sources, sizeof sources, "127.0.0.1:%u, %s", (unsigned)dead, f->p.listen);
+	init_vault(f, sources, "0");
+	start_vault(f);
+	assert_int_equal(listening_sockets(f->v.proc.pid), 1); /* the client port only */
+	assert_null(strstr(f->v.proc.log, "port=replication"));
+	uint64_t end = load(f, &f->p, RECORDS, 11);
+	wait_applied(f, end);
+	struct vstatus st;
+	assert_int_equal(vault_status(&f->v, &st), 0);
+	assert_int_equal(st.role, HAWSER__WIRE__V1__ROLE__VAULT);
+	assert_int_equal(st.durable_lsn, end);
+	assert_int_equal(hw_proc_stop(&f->v.proc, STOP_WAIT_MS), 0);
+	assert_int_equal(hw_proc_stop(&f->p.proc, STOP_WAIT_MS), 0);
+	char why[256] = "";
+	assert_int_equal(hw_tstore_compare(f->p.dir, f->v.dir, &f->load, why, sizeof why), 0);
+
+	write_vault(f, f->p.listen, "0", true);
+	const char *bin = hw_test_bin();
+	assert_int_equal(hw_proc_capture(&f->cap, bin, "node", "--config", f->v.ini, NULL) != 0, 1);
+	assert_non_null(strstr(f->cap.err, "a vault accepts no inbound connections"));
+}
+
+/* With apply_delay the vault stores and acknowledges at once but applies later: its
+ * durable LSN reaches the load's end while its store (what `hawser get` reads) does not,
+ * also across a restart, and then it applies everything. */
+static void test_vault_delay(void **state)
+{
+	struct fix *f = *state;
+	init_primary(f, &f->p, "p1", "", "local");
+	assert_int_equal(hw_tnode_start(&f->p, NULL), 0);
+	init_vault(f, f->p.listen, "4s");
+	start_vault(f);
+	uint64_t end = load(f, &f->p, RECORDS, 12);
+	uint64_t seen;
+	assert_int_equal(hw_tnode_wait_durable(&f->v, end, CATCHUP_MS, &seen), 0);
+	struct vstatus st;
+	assert_int_equal(vault_status(&f->v, &st), 0);
+	assert_int_equal(st.durable_lsn, end);
+	assert_int_equal(st.apply_delay_ms, DELAY_S * 1000);
+	assert_true(st.applied_lsn < RECORDS);
+	assert_true(store_head(f->v.dir) < RECORDS);
+	assert_int_equal(hw_proc_capture(&f->cap, hw_test_bin(), "status", "--connect", f->v.client,
+					 "--insecure", NULL),
+			 0);
+	assert_non_null(strstr(f->cap.out, ": vault,"));
+	assert_non_null(strstr(f->cap.out, "apply delay 4000 ms"));
+	/* a restart holds what is still too young: it is not applied at start-up */
+	assert_int_equal(hw_proc_stop(&f->v.proc, STOP_WAIT_MS), 0);
+	start_vault(f);
+	assert_int_equal(vault_status(&f->v, &st), 0);
+	assert_int_equal(st.durable_lsn, end);
+	assert_true(st.applied_lsn < RECORDS);
+	wait_applied(f, end);
+	assert_int_equal(store_head(f->v.dir), end);
+}
+
+/* The vault is never counted: with its one standby down and only the vault connected, a
+ * durable submit with k = 1 waits although the vault has the record durable. */
+static void test_vault_not_counted(void **state)
+{
+	struct fix *f = *state;
+	init_primary(f, &f->p, "p1", "s1", "durable");
+	assert_int_equal(hw_tnode_start(&f->p, NULL), 0);
+	init_vault(f, f->p.listen, "0");
+	start_vault(f);
+	f->load = (struct hw_load){.addr = f->p.client,
+				   .count = 1,
+				   .window = 1,
+				   .mode = HW_DURABLE,
+				   .k = 1,
+				   .seed = 13,
+				   .wait_ms = 60000};
+	assert_int_equal(hw_load_init(&f->load), 0);
+	assert_int_equal(hw_load_start(&f->load), 0);
+	struct hw_tstatus ps = {0};
+	for (int i = 0; i < 200 && (hw_tnode_status(&f->p, &ps) != 0 || ps.waiting != 1); i++)
+		hw_proc_pump(&f->p.proc, 50);
+	assert_int_equal(ps.waiting, 1);
+	uint64_t lsn = ps.last_lsn, seen; /* the submit's (or a later one's) */
+	assert_int_equal(hw_tnode_wait_durable(&f->v, lsn, CATCHUP_MS, &seen), 0);
+	for (int i = 0; i < 200 && (hw_tnode_status(&f->p, &ps) != 0 || ps.peer_durable[1] < lsn);
+	     i++)
+		hw_proc_pump(&f->p.proc, 50);
+	assert_int_equal(ps.n_peers, 2);        /* s1, then the vault */
+	assert_true(ps.peer_durable[1] >= lsn); /* the vault has it durable ... */
+	assert_int_equal(ps.waiting, 1);        /* ... and the submit still waits */
+	assert_false(hw_load_wait_acked(&f->load, 1, 500));
+	assert_int_equal(hw_load_acked(&f->load), 0);
+	hw_proc_kill(&f->p.proc); /* the submit fails with the connection */
+}
+
+/* A primary whose chain is not the vault's (another history, longer) is refused with
+ * HW_EVAULT logged, and the vault's log and state stay as they were. */
+static void test_vault_refuses_diverged(void **state)
+{
+	struct fix *f = *state;
+	init_primary(f, &f->p, "p1", "", "local");
+	assert_int_equal(hw_tnode_start(&f->p, NULL), 0);
+	init_vault(f, f->p.listen, "0");
+	start_vault(f);
+	wait_applied(f, load(f, &f->p, RECORDS / 2, 14));
+	assert_int_equal(hw_proc_stop(&f->v.proc, STOP_WAIT_MS), 0);
+	assert_int_equal(hw_proc_capture(&f->cap, hw_test_bin(), "digest", f->v.dir, NULL), 0);
+	char before[256];
+	assert_true(f->cap.out_len < sizeof before);
+	memcpy(before, f->cap.out, f->cap.out_len + 1);
+
+	init_primary(f, &f->p2, "p2", "", "local");
+	assert_int_equal(hw_tnode_start(&f->p2, NULL), 0);
+	load(f, &f->p2, RECORDS, 15);
+	write_vault(f, f->p2.listen, "0", false);
+	size_t mark;
+	assert_int_equal(hw_tnode_start(&f->v, &mark), 0);
+	assert_true(hw_proc_wait_line(&f->v.proc, &mark, "event=vault_refused", "HW_EVAULT",
+				      EVENT_WAIT_MS, NULL, 0));
+	assert_int_equal(hw_proc_stop(&f->v.proc, STOP_WAIT_MS), 0);
+	assert_int_equal(hw_proc_capture(&f->cap, hw_test_bin(), "digest", f->v.dir, NULL), 0);
+	assert_string_equal(f->cap.out, before);
+}
+
+/* A vault whose next entry the primary pruned is not sent a snapshot that would replace
+ * its store: the primary refuses it with HW_EVAULT, and its log stays as it was. */
+static void test_vault_refuses_snapshot(void **state)
+{
+	struct fix *f = *state;
+	init_primary(f, &f->p, "p1", "", "local");
+	FILE *ini = fopen(f->p.ini, "a");
+	assert_non_null(ini);
+	fprintf(ini, "[limits]\nlog_keep_records = 100\n[retention]\nlog_days = 0\n");
+	assert_int_equal(fclose(ini), 0);
+	assert_int_equal(hw_tnode_start(&f->p, NULL), 0);
+	init_vault(f, f->p.listen, "0");
+	start_vault(f);
+	wait_applied(f, load(f, &f->p, 50, 17));
+	assert_int_equal(hw_proc_stop(&f->v.proc, STOP_WAIT_MS), 0);
+	assert_int_equal(hw_proc_capture(&f->cap, hw_test_bin(), "digest", f->v.dir, NULL), 0);
+	char before[256];
+	assert_true(f->cap.out_len < sizeof before);
+	memcpy(before, f->cap.out, f->cap.out_len + 1);
+	load(f, &f->p, RECORDS, 18); /* the primary prunes past the vault's end */
+	size_t mark;
+	assert_int_equal(hw_tnode_start(&f->v, &mark), 0);
+	assert_true(hw_proc_wait_line(&f->v.proc, &mark, "event=primary_refused", "HW_EVAULT",
+				      EVENT_WAIT_MS, NULL, 0));
+	assert_int_equal(hw_proc_stop(&f->v.proc, STOP_WAIT_MS), 0);
+	assert_int_equal(hw_proc_capture(&f->cap, hw_test_bin(), "digest", f->v.dir, NULL), 0);
+	assert_string_equal(f->cap.out, before);
+}
+
+/* Point-in-time restore from the vault's directory: a backup of it, restored to an LSN
+ * in the middle, has the primary's state at that LSN. */
+static void test_vault_restore(void **state)
+{
+	struct fix *f = *state;
+	init_primary(f, &f->p, "p1", "", "local");
+	assert_int_equal(hw_tnode_start(&f->p, NULL), 0);
+	init_vault(f, f->p.listen, "0");
+	start_vault(f);
+	wait_applied(f, load(f, &f->p, RECORDS, 16));
+	assert_int_equal(hw_proc_stop(&f->v.proc, STOP_WAIT_MS), 0);
+	assert_int_equal(hw_proc_stop(&f->p.proc, STOP_WAIT_MS), 0);
+	char bk[HW_PROC_PATH_MAX + 16], dst[HW_PROC_PATH_MAX + 16];
+	snprintf(bk, sizeof bk, "%s/bk", f->root);
+	snprintf(dst, sizeof dst, "%s/restored", f->root);
+	const char *bin = hw_test_bin();
+	assert_int_equal(hw_proc_capture(&f->cap, bin, "backup", f->v.dir, bk, NULL), 0);
+	assert_int_equal(
+		hw_proc_capture(&f->cap, bin, "restore", bk, dst, "--until-lsn", "123", NULL), 0);
+	assert_int_equal(hw_proc_capture(&f->cap, bin, "digest", dst, NULL), 0);
+	char restored[256];
+	assert_true(f->cap.out_len < sizeof restored);
+	memcpy(restored, f->cap.out, f->cap.out_len + 1);
+	assert_non_null(strstr(restored, "lsn=123"));
+	assert_int_equal(hw_proc_capture(&f->cap, bin, "digest", f->p.dir, "--at-lsn", "123", NULL),
+			 0);
+	assert_string_equal(f->cap.out, restored);
+}
+
+/* A backup generation named name under dir, of store, its MANIFEST dated days ago. */
+static void generation(struct fix *f, const char *dir, const char *name, const char *store,
+		       int days)
+{
+	char g[HW_PROC_PATH_MAX + 64], m[HW_PROC_PATH_MAX + 80];
+	snprintf(g, sizeof g, "%s/%s", dir, name);
+	assert_int_equal(hw_proc_capture(&f->cap, hw_test_bin(), "backup", store, g, NULL), 0);
+	snprintf(m, sizeof m, "%s/MANIFEST", g);
+	struct timespec t[2];
+	clock_gettime(CLOCK_REALTIME, &t[0]);
+	t[0].tv_sec -= (time_t)days * 24 * 3600;
+	t[1] = t[0];
+	assert_int_equal(utimensat(AT_FDCWD, m, t, 0), 0);
+}
+
+static bool exists(const char *dir, const char *name)
+{
+	char path[HW_PROC_PATH_MAX + 64];
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	return access(path, F_OK) == 0;
+}
+
+/* `hawser prune` removes only the generations both past the newest backup_generations
+ * and backup_days old, after a dry run that removes nothing; a directory without a
+ * MANIFEST is never touched, and a bad [retention] value is refused naming the key. */
+static void test_prune_backups(void **state)
+{
+	struct fix *f = *state;
+	char store[HW_PROC_PATH_MAX + 16], bk[HW_PROC_PATH_MAX + 16], ini[HW_PROC_PATH_MAX + 16];
+	snprintf(store, sizeof store, "%s/store", f->root);
+	snprintf(bk, sizeof bk, "%s/backups", f->root);
+	snprintf(ini, sizeof ini, "%s/policy.ini", f->root);
+	const char *bin = hw_test_bin();
+	assert_int_equal(hw_proc_capture(&f->cap, bin, "init", store, NULL), 0);
+	assert_int_equal(hw_proc_capture(&f->cap, bin, "ingest", store, "--generate", "50", NULL),
+			 0);
+	assert_int_equal(mkdir(bk, 0700), 0);
+	generation(f, bk, "g40", store, 40);
+	generation(f, bk, "g35", store, 35);
+	generation(f, bk, "g20", store, 20);
+	generation(f, bk, "g1", store, 1);
+	char unfinished[HW_PROC_PATH_MAX + 32];
+	snprintf(unfinished, sizeof unfinished, "%s/unfinished", bk);
+	assert_int_equal(mkdir(unfinished, 0700), 0);
+	FILE *c = fopen(ini, "w");
+	assert_non_null(c);
+	fprintf(c,
+		"[cluster]\nid = itest\n[node]\nid = v1\nrole = vault\ndata_dir = %s\n"
+		"primary = 127.0.0.1:1\n[retention]\nbackup_generations = 1\nbackup_days = 30\n"
+		"[security]\ninsecure = true\n",
+		store);
+	assert_int_equal(fclose(c), 0);
+	assert_int_equal(
+		hw_proc_capture(&f->cap, bin, "prune", bk, "--config", ini, "--dry-run", NULL), 0);
+	assert_non_null(strstr(f->cap.out, "2 generations would be removed"));
+	assert_true(exists(bk, "g40") && exists(bk, "g35"));
+	assert_int_equal(hw_proc_capture(&f->cap, bin, "prune", bk, "--config", ini, NULL), 0);
+	assert_non_null(strstr(f->cap.out, "2 generations removed"));
+	assert_false(exists(bk, "g40") || exists(bk, "g35"));
+	assert_true(exists(bk, "g20") && exists(bk, "g1") && exists(bk, "unfinished"));
+	/* the defaults (7 generations, 30 days) keep all that is left */
+	assert_int_equal(hw_proc_capture(&f->cap, bin, "prune", bk, NULL), 0);
+	assert_non_null(strstr(f->cap.out, "0 generations removed"));
+
+	c = fopen(ini, "a");
+	assert_non_null(c);
+	fprintf(c, "[retention]\nbackup_days = 30\n");
+	assert_int_equal(fclose(c), 0);
+	assert_int_equal(hw_proc_capture(&f->cap, bin, "prune", bk, "--config", ini, NULL), 1);
+	assert_non_null(strstr(f->cap.err, "'retention.backup_days' given twice"));
+}
+
+int main(void)
+{
+	if (hw_test_bin() == NULL)
+		return 77;
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_vault_pulls, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_vault_delay, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_vault_not_counted, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_vault_refuses_diverged, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_vault_refuses_snapshot, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_vault_restore, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_prune_backups, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
