@@ -227,11 +227,21 @@ static void failover_section(const struct hw_cluster *c, const struct hw_cluster
 			 (long long)o->rpo_ms);
 }
 
+/* durability.checkpoint_records when the options set it, else "" (the default). */
+static const char *checkpoint_line(const struct hw_cluster_opts *o, char *buf, size_t cap)
+{
+	buf[0] = '\0';
+	if (o->checkpoint_records != 0)
+		snprintf(buf, cap, "checkpoint_records = %llu\n",
+			 (unsigned long long)o->checkpoint_records);
+	return buf;
+}
+
 /* Every node a voter at its own replication port; the one configured primary campaigns
  * first, the others find it by election (no cluster.standbys, no node.primary). */
 static int write_failover_configs(struct hw_cluster *c, const struct hw_cluster_opts *o)
 {
-	char text[2 * PATH_MAX + 2048], fo[1024];
+	char text[2 * PATH_MAX + 2048], fo[1024], cp[64];
 	const char *id = o->cluster_id ? o->cluster_id : "bench";
 	failover_section(c, o, fo, sizeof(fo));
 	int rc = 0;
@@ -239,9 +249,10 @@ static int write_failover_configs(struct hw_cluster *c, const struct hw_cluster_
 		const struct node *nd = &c->nodes[i];
 		snprintf(text, sizeof(text),
 			 "[cluster]\nid = %s\n[node]\nid = %s\nrole = %s\ndata_dir = %s\n"
-			 "listen = %s\nclient = %s\n[durability]\nmode = %s\nk = %u\n%s",
+			 "listen = %s\nclient = %s\n[durability]\nmode = %s\nk = %u\n%s%s",
 			 id, nd->id, i == 0 ? "primary" : "standby", nd->dir, nd->listen, nd->addr,
-			 o->mode ? o->mode : "durable", o->k ? o->k : 1, fo);
+			 o->mode ? o->mode : "durable", o->k ? o->k : 1,
+			 checkpoint_line(o, cp, sizeof cp), fo);
 		rc = write_config(c, nd->id, nd->cfg, text);
 	}
 	if (rc == 0) {
@@ -258,7 +269,7 @@ static int write_configs(struct hw_cluster *c, const struct hw_cluster_opts *o)
 {
 	if (c->failover)
 		return write_failover_configs(c, o);
-	char text[2 * PATH_MAX + 1024], names[HW_PEERS_MAX * 8 + 16] = "";
+	char text[2 * PATH_MAX + 1024], names[HW_PEERS_MAX * 8 + 16] = "", cp[64];
 	const char *id = o->cluster_id ? o->cluster_id : "bench";
 	unsigned sb = c->n - 1;
 	const char *mode = o->mode ? o->mode : sb ? "durable" : "local";
@@ -271,9 +282,9 @@ static int write_configs(struct hw_cluster *c, const struct hw_cluster_opts *o)
 	const struct node *p = &c->nodes[0];
 	snprintf(text, sizeof(text),
 		 "[cluster]\nid = %s\n%s%s%s[node]\nid = %s\nrole = primary\ndata_dir = %s\n"
-		 "listen = %s\nclient = %s\n[durability]\nmode = %s\nk = %u\n",
+		 "listen = %s\nclient = %s\n[durability]\nmode = %s\nk = %u\n%s",
 		 id, sb ? "standbys = " : "", names, sb ? "\n" : "", p->id, p->dir, c->listen,
-		 p->addr, mode, k);
+		 p->addr, mode, k, checkpoint_line(o, cp, sizeof cp));
 	int rc = write_config(c, p->id, p->cfg, text);
 	for (unsigned i = 1; rc == 0 && i < c->n; i++) {
 		const struct node *s = &c->nodes[i];

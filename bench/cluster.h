@@ -49,6 +49,7 @@ struct hw_cluster_opts {
 	int64_t rto_ms;         /* [failover] rto; 0: 2000 */
 	int64_t rpo_ms;         /* [failover] rpo (0: no acknowledged loss, needs durable) */
 	bool insecure;          /* plaintext connections ([security] insecure = true) */
+	uint64_t checkpoint_records; /* [durability] checkpoint_records (0: the default) */
 };
 
 /* Make the directory, pick free loopback ports, write the configs, spawn every node and

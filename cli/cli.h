@@ -46,6 +46,7 @@ extern const struct hw_cli_cmd hw_cli_keygen;                /* cli/cmd_keygen.c
 extern const struct hw_cli_cmd hw_cli_quarantine;            /* cli/cmd_quarantine.c */
 extern const struct hw_cli_cmd hw_cli_switchover;            /* cli/cmd_switchover.c */
 extern const struct hw_cli_cmd hw_cli_promote;               /* cli/cmd_promote.c */
+extern const struct hw_cli_cmd hw_cli_audit;                 /* cli/cmd_audit.c */
 
 /* Called for each option with getopt_long's val and the option's argument (NULL for a
  * flag). Returns 0, or -1 when the value is bad (the parser reports a usage error). */
@@ -151,6 +152,10 @@ struct hw_cli_ingest {
 	uint64_t head_lsn;
 	double seconds;
 	double store_seconds; /* of seconds, the time spent inside hw_store_submit() */
+	const struct hw_signer *signer; /* NULL: no checkpoints */
+	uint64_t checkpoint_every;      /* with signer: a checkpoint after every this many
+	                                   entries (checked after each batch) */
+	uint64_t checkpoints;           /* result: checkpoints appended (in store_seconds) */
 };
 
 /* Draw in->count records from w and submit them to s in batches. Fills the results.
@@ -163,6 +168,17 @@ int hw_cli_ingest_run(struct hw_store *s, struct hw_workload *w, struct hw_cli_i
  * to at_lsn into a scratch store next to dir (or under /tmp), removed afterwards. *lsn
  * gets the replayed head. HW_ENOTFOUND if at_lsn is past the head. */
 int hw_cli_digest_at(const char *dir, uint64_t at_lsn, uint8_t *digest, uint64_t *lsn);
+
+struct hw_signer;
+
+/* The node's checkpoint signer (replica/checkpoint.h) from its node.key (hw_identity_load:
+ * mode 0600, HW_ECONFIG when malformed) and node_id (1..HW_SIGNER_ID_MAX characters,
+ * HW_ERANGE otherwise). Returns 0 or the error. cli/cmd_audit.c. */
+int hw_cli_load_signer(const char *key_file, const char *node_id, struct hw_signer *out);
+
+/* The Ed25519 key on the "sign" line of a node.pub file (hawser keygen) into pk[32].
+ * Returns 0, -errno, or HW_ECONFIG when the file has no well-formed sign line. */
+int hw_cli_load_sign_pub(const char *pub_file, uint8_t pk[32]);
 
 struct hw_json;
 struct hw_drill_config;

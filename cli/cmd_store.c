@@ -5,10 +5,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "bench/workload.h"
 #include "cli/cli.h"
 #include "cli/json.h"
 #include "replica/backup.h"
+#include "replica/checkpoint.h"
 #include "replica/state.h"
 #include "replica/store.h"
 #include "replica/verify.h"
@@ -73,6 +76,31 @@ static void tally(struct batch *b, struct hw_cli_ingest *in)
 	}
 }
 
+/* A signed checkpoint of the head once checkpoint_every entries passed since the last
+ * one (*since_lsn): what a primary does (docs/security.md), timed with the store. */
+static int maybe_checkpoint(struct hw_store *s, uint64_t epoch, struct hw_cli_ingest *in,
+			    uint64_t *since_lsn)
+{
+	if (in->signer == NULL || in->head_lsn - *since_lsn < in->checkpoint_every)
+		return 0;
+	uint8_t buf[HW_SYSTEM_RECORD_BYTES_MAX];
+	struct hw_submit sub = {.data = buf, .system = true};
+	struct hw_result res;
+	int64_t now = in->clock_ms ? in->clock_ms : hw_cli_now_ms();
+	double t0 = hw_cli_mono_s();
+	int rc = hw_checkpoint_make(s, in->signer, now, buf, sizeof buf, &sub.len, since_lsn);
+	if (rc == 0)
+		rc = hw_store_submit(s, epoch, now, &sub, 1, &res);
+	if (rc == 0)
+		rc = res.code;
+	in->store_seconds += hw_cli_mono_s() - t0;
+	if (rc == 0) {
+		in->checkpoints++;
+		in->head_lsn = res.lsn;
+	}
+	return rc;
+}
+
 static int flush(struct hw_store *s, uint64_t epoch, struct batch *b, struct hw_cli_ingest *in)
 {
 	int64_t now = in->clock_ms ? in->clock_ms : hw_cli_now_ms();
@@ -111,12 +139,13 @@ static int ingest_loop(struct hw_store *s, struct hw_workload *w, struct batch *
 		return rc;
 	in->head_lsn = head.lsn;
 	uint64_t epoch = head.epoch ? head.epoch : 1;
+	uint64_t cp_lsn = head.lsn;
 	for (uint64_t drawn = 0; drawn < in->count;) {
 		struct hw_work_item it;
 		rc = hw_workload_next(w, b->buf + b->used, HW_BATCH_BYTES_MAX - b->used, &it);
 		if (rc)
 			return rc;
-		b->recs[b->n] = (struct hw_submit){b->buf + b->used, it.len};
+		b->recs[b->n] = (struct hw_submit){.data = b->buf + b->used, .len = it.len};
 		b->expect[b->n] = it.expect;
 		b->kind[b->n] = it.kind;
 		b->used += it.len;
@@ -124,6 +153,8 @@ static int ingest_loop(struct hw_store *s, struct hw_workload *w, struct batch *
 		drawn++;
 		if (batch_full(b, in) || drawn == in->count) {
 			rc = flush(s, epoch, b, in);
+			if (rc == 0)
+				rc = maybe_checkpoint(s, epoch, in, &cp_lsn);
 			if (rc)
 				return rc;
 			hw_cli_progress_cb((void *)in->label, drawn, in->count);
@@ -163,6 +194,9 @@ struct ingest_opts {
 	bool json;
 	bool trace;
 	bool count_given;
+	uint64_t checkpoint_every;
+	const char *sign_key;
+	const char *node_id;
 };
 
 static int known_profile(const char *name)
@@ -201,6 +235,16 @@ static int ingest_opt_cb(void *arg, int key, const char *v)
 	case 't':
 		o->trace = true;
 		return 0;
+	case 'c':
+		if (hw_cli_u64(v, &o->checkpoint_every))
+			return -1;
+		return o->checkpoint_every >= 1 ? 0 : -1;
+	case 'k':
+		o->sign_key = v;
+		return 0;
+	case 'i':
+		o->node_id = v;
+		return 0;
 	}
 	return -1;
 }
@@ -215,8 +259,9 @@ static void ingest_print(const struct ingest_opts *o, const struct hw_cli_ingest
 		       o->count, o->profile, o->seed, o->batch, in->seconds, rate,
 		       in->store_seconds, store_rate);
 		printf("  accepted %" PRIu64 ", duplicates %" PRIu64 ", rejected %" PRIu64
-		       " (unexpected %" PRIu64 "), head lsn %" PRIu64 "\n",
-		       in->accepted, in->duplicates, in->rejected, in->unexpected, in->head_lsn);
+		       " (unexpected %" PRIu64 "), checkpoints %" PRIu64 ", head lsn %" PRIu64 "\n",
+		       in->accepted, in->duplicates, in->rejected, in->unexpected, in->checkpoints,
+		       in->head_lsn);
 		return;
 	}
 	struct hw_json j;
@@ -241,6 +286,8 @@ static void ingest_print(const struct ingest_opts *o, const struct hw_cli_ingest
 	hw_json_double(&j, in->store_seconds);
 	hw_json_key(&j, "store_records_per_s");
 	hw_json_double(&j, store_rate);
+	hw_json_key(&j, "checkpoints");
+	hw_json_uint(&j, in->checkpoints);
 	hw_json_key(&j, "head_lsn");
 	hw_json_uint(&j, in->head_lsn);
 	hw_json_key(&j, "profile");
@@ -254,7 +301,9 @@ static const struct option ingest_longopts[] = {
 	{"generate", required_argument, NULL, 'n'}, {"seed", required_argument, NULL, 's'},
 	{"profile", required_argument, NULL, 'p'},  {"end-ms", required_argument, NULL, 'e'},
 	{"batch", required_argument, NULL, 'b'},    {"json", no_argument, NULL, 'j'},
-	{"trace", no_argument, NULL, 't'},          {0},
+	{"trace", no_argument, NULL, 't'},          {"checkpoint-every", required_argument, NULL, 'c'},
+	{"sign-key", required_argument, NULL, 'k'}, {"node-id", required_argument, NULL, 'i'},
+	{0},
 };
 
 static int cmd_ingest(const struct hw_cli_cmd *cmd, int argc, char **argv)
@@ -266,13 +315,23 @@ static int cmd_ingest(const struct hw_cli_cmd *cmd, int argc, char **argv)
 		return rc;
 	if (!o.count_given)
 		return hw_cli_usage_error(cmd, "--generate N is required");
+	if ((o.checkpoint_every != 0) != (o.sign_key != NULL))
+		return hw_cli_usage_error(cmd, "--checkpoint-every and --sign-key go together");
+	struct hw_signer signer;
+	if (o.sign_key) {
+		rc = hw_cli_load_signer(o.sign_key, o.node_id ? o.node_id : "ingest", &signer);
+		if (rc)
+			return hw_cli_fail(cmd->name, o.sign_key, rc);
+	}
 	/* A given end time is also the store's clock, so two runs give equal stores. */
 	struct hw_workload_opts wo = {.profile = o.profile, .seed = o.seed, .count = o.count, .end_ms = o.end_given ? o.end_ms : hw_cli_now_ms()};
 	struct hw_cli_ingest in = {.count = o.count,
 				   .batch = (uint32_t)o.batch,
 				   .clock_ms = o.end_given ? o.end_ms : 0,
 				   .trace = o.trace,
-				   .label = "ingest"};
+				   .label = "ingest",
+				   .signer = o.sign_key ? &signer : NULL,
+				   .checkpoint_every = o.checkpoint_every};
 	struct hw_workload *w = NULL;
 	struct hw_store *s = NULL;
 	rc = hw_workload_new(&wo, &w);
@@ -286,6 +345,7 @@ static int cmd_ingest(const struct hw_cli_cmd *cmd, int argc, char **argv)
 	rc = hw_cli_ingest_run(s, w, &in);
 	hw_store_close(s);
 	hw_workload_free(w);
+	sodium_memzero(&signer, sizeof signer);
 	if (rc)
 		return hw_cli_fail(cmd->name, "submit", rc);
 	ingest_print(&o, &in);
@@ -296,22 +356,46 @@ const struct hw_cli_cmd hw_cli_ingest = {
 	"ingest", "submit generated TOS records to a store",
 	"usage: hawser ingest DIR --generate N [--seed S] [--profile NAME] [--end-ms T]\n"
 	"                     [--batch B] [--json] [--trace]\n"
+	"                     [--checkpoint-every N --sign-key FILE [--node-id ID]]\n"
 	"  Generate N records (bench/workload.h) and submit them in batches of B (default\n"
 	"  1000, at most 4096). Profiles: terminal_peak (default), nagoya_port_peak, stress,\n"
 	"  poison. --seed S (default 1). --end-ms T: time of the last record, integer ms or\n"
 	"  ISO 8601 UTC; it is also the store's clock, so equal runs give equal stores\n"
 	"  (default: now, and the wall clock). --json: one JSON object with the counts.\n"
 	"  --trace: print 'committed lsn=<head>' after each committed batch.\n"
+	"  --checkpoint-every N --sign-key FILE: append a signed checkpoint (docs/security.md)\n"
+	"  after each batch that ends N or more entries after the last one, signed with the\n"
+	"  Ed25519 key of FILE (a node.key from hawser keygen) as node ID (default ingest),\n"
+	"  as a primary does; its time counts as store time.\n"
 	"  Exit 1 if a record got a code other than the generator expected.\n",
 	cmd_ingest};
 
 /* ---- verify */
 
+struct verify_opts {
+	bool json;
+	uint8_t trust[HW_VERIFY_TRUST_MAX * HW_SIGN_PK_BYTES];
+	size_t trust_count;
+	const char *bad_key; /* a --trust file that did not load */
+	int bad_key_rc;
+};
+
 static int verify_opt_cb(void *arg, int key, const char *v)
 {
-	(void)v;
-	*(bool *)arg = key == 'j';
-	return key == 'j' ? 0 : -1;
+	struct verify_opts *o = arg;
+	if (key == 'j') {
+		o->json = true;
+		return 0;
+	}
+	if (key != 'T' || o->trust_count == HW_VERIFY_TRUST_MAX)
+		return -1;
+	int rc = hw_cli_load_sign_pub(v, o->trust + o->trust_count * HW_SIGN_PK_BYTES);
+	if (rc != 0 && o->bad_key == NULL) {
+		o->bad_key = v;
+		o->bad_key_rc = rc;
+	}
+	o->trust_count += rc == 0;
+	return 0;
 }
 
 static void verify_json(const struct hw_verify_report *r)
@@ -340,7 +424,29 @@ static void verify_json(const struct hw_verify_report *r)
 	hw_json_double(&j, r->seconds);
 	hw_json_key(&j, "digest");
 	hw_json_string(&j, hw_cli_hex(r->digest_stored, hex));
+	hw_json_key(&j, "checkpoints");
+	hw_json_uint(&j, r->checkpoints);
+	hw_json_key(&j, "good_checkpoint_lsn");
+	hw_json_uint(&j, r->good_cp_lsn);
+	hw_json_key(&j, "good_checkpoint_covers");
+	hw_json_uint(&j, r->good_cp_covers);
+	hw_json_key(&j, "keys_judged");
+	hw_json_bool(&j, r->keys_judged);
 	hw_json_object_end(&j);
+}
+
+/* What the signed checkpoints vouch for. */
+static void verify_checkpoints(const struct hw_verify_report *r)
+{
+	if (r->good_cp_lsn == 0)
+		printf("  no good signed checkpoint%s\n", r->code ? " before the damage" : "");
+	else
+		printf("  %" PRIu64 " signed checkpoints good; the last good one%s is at LSN %" PRIu64
+		       " and vouches for LSN %" PRIu64 "\n",
+		       r->checkpoints, r->code ? " before the damage" : "", r->good_cp_lsn,
+		       r->good_cp_covers);
+	if (!r->keys_judged && r->checkpoints)
+		printf("  signers' keys not judged: give the trusted node.pub files with --trust\n");
 }
 
 static void verify_text(const char *dir, const struct hw_verify_report *r)
@@ -353,6 +459,7 @@ static void verify_text(const char *dir, const struct hw_verify_report *r)
 		if (!r->state_rebuilt)
 			printf("  state not rebuilt: the log starts after LSN %" PRIu64 "\n",
 			       r->base_lsn);
+		verify_checkpoints(r);
 		return;
 	}
 	if (r->first_bad_lsn)
@@ -362,17 +469,19 @@ static void verify_text(const char *dir, const struct hw_verify_report *r)
 		printf("hawser verify: %s DAMAGED: %s (%s)\n", dir, r->what, hw_errname(r->code));
 	printf("  %" PRIu64 " entries checked, head lsn %" PRIu64 ", %.2f s\n", r->entries,
 	       r->head_lsn, r->seconds);
+	verify_checkpoints(r);
 }
 
 /* Run hw_verify with its rebuild in a scratch directory next to dir (or under /tmp). */
-static int verify_run(const char *dir, struct hw_verify_report *rep)
+static int verify_run(const char *dir, const struct verify_opts *o, struct hw_verify_report *rep)
 {
 	char scratch[4096], rebuild[4200];
 	int rc = hw_cli_scratch(dir, "verify", scratch, sizeof(scratch));
 	if (rc)
 		return rc;
 	snprintf(rebuild, sizeof(rebuild), "%s/rebuild", scratch);
-	rc = hw_verify(dir, rebuild, hw_cli_progress_cb, (void *)"verify", rep);
+	rc = hw_verify_trusted(dir, rebuild, o->trust, o->trust_count, hw_cli_progress_cb,
+			       (void *)"verify", rep);
 	hw_cli_progress_end();
 	hw_cli_rmtree(scratch);
 	return rc;
@@ -380,18 +489,21 @@ static int verify_run(const char *dir, struct hw_verify_report *rep)
 
 static int cmd_verify(const struct hw_cli_cmd *cmd, int argc, char **argv)
 {
-	static const struct option opts[] = {{"json", no_argument, NULL, 'j'}, {0}};
-	bool json = false;
+	static const struct option opts[] = {
+		{"json", no_argument, NULL, 'j'}, {"trust", required_argument, NULL, 'T'}, {0}};
+	struct verify_opts o = {0};
 	char *dir;
-	int rc = hw_cli_parse(cmd, argc, argv, opts, verify_opt_cb, &json, &dir, 1);
+	int rc = hw_cli_parse(cmd, argc, argv, opts, verify_opt_cb, &o, &dir, 1);
 	if (rc != HW_CLI_RUN)
 		return rc;
+	if (o.bad_key)
+		return hw_cli_fail(cmd->name, o.bad_key, o.bad_key_rc);
 	struct hw_verify_report rep;
 	memset(&rep, 0, sizeof(rep));
-	rc = verify_run(dir, &rep);
+	rc = verify_run(dir, &o, &rep);
 	if (rc)
 		return hw_cli_fail(cmd->name, dir, rc);
-	if (json)
+	if (o.json)
 		verify_json(&rep);
 	else
 		verify_text(dir, &rep);
@@ -400,11 +512,17 @@ static int cmd_verify(const struct hw_cli_cmd *cmd, int argc, char **argv)
 
 const struct hw_cli_cmd hw_cli_verify = {
 	"verify", "check the hash chain, every record and the state digest",
-	"usage: hawser verify DIR [--json]\n"
+	"usage: hawser verify DIR [--trust NODE.PUB]... [--json]\n"
 	"  Walk the hash chain, validate every record, rebuild the state in a scratch store\n"
-	"  and compare digests. Exit 0 intact, 3 damage found (first bad LSN and what),\n"
-	"  1 error. --json: one object {intact, entries, head_lsn, code, first_bad_lsn,\n"
-	"  what, seconds, digest}.\n",
+	"  and compare digests. Check every signed checkpoint: its signature, the chain hash\n"
+	"  of the entry it vouches for and, in the rebuild, the state digest there; report\n"
+	"  the last good checkpoint before any damage. --trust NODE.PUB (repeatable, up to\n"
+	"  64): the keys allowed to sign (the sign line of a node.pub from hawser keygen); a\n"
+	"  checkpoint by another key is damage (EUNTRUSTED). Without --trust, signatures are\n"
+	"  checked but not who made them. Exit 0 intact, 3 damage found (first bad LSN and\n"
+	"  what), 1 error. --json: one object {intact, entries, head_lsn, code,\n"
+	"  first_bad_lsn, what, base_lsn, state_rebuilt, seconds, digest, checkpoints,\n"
+	"  good_checkpoint_lsn, good_checkpoint_covers, keys_judged}.\n",
 	cmd_verify};
 
 /* ---- digest */

@@ -30,6 +30,7 @@ static const struct hw_cli_cmd *const commands[] = {
 	&hw_cli_quarantine,
 	&hw_cli_switchover,
 	&hw_cli_promote,
+	&hw_cli_audit,
 };
 #define COMMANDS_COUNT (sizeof(commands) / sizeof(commands[0]))
 

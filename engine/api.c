@@ -10,6 +10,13 @@ int hw_node_submit(struct hw_node *n, uint64_t request_id, const uint8_t *record
 {
 	if (n->cfg.role != HW_ROLE_PRIMARY)
 		return HW_ENOT_PRIMARY;
+	return hw__node_enqueue(n, request_id, record, len, mode, k, false, cb, arg);
+}
+
+int hw__node_enqueue(struct hw_node *n, uint64_t request_id, const uint8_t *record, size_t len,
+		     enum hw_durability mode, unsigned k, bool system, hw_submit_cb *cb,
+		     void *arg)
+{
 	if (len > HW_RECORD_BYTES_MAX)
 		return HW_ETOOBIG;
 	if (k > 255 || (mode > HW_APPLIED && mode != HW_DEFAULT))
@@ -18,7 +25,8 @@ int hw_node_submit(struct hw_node *n, uint64_t request_id, const uint8_t *record
 	if (e == NULL)
 		return HW_ENOMEM;
 	*e = (struct hw_ext_submit){.request_id = request_id, .mode = (uint8_t)mode,
-				    .k = (uint8_t)k, .cb = cb, .cb_arg = arg, .len = len};
+				    .k = (uint8_t)k, .system = system, .cb = cb, .cb_arg = arg,
+				    .len = len};
 	memcpy(e->data, record, len);
 	pthread_mutex_lock(&n->ext_mu);
 	if (n->ext_tail != NULL)

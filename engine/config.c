@@ -32,6 +32,8 @@
 /* log_keep_records: 0 keeps every entry; more than 2^40 entries is more than any map
  * holds (HW_MAP_BYTES_MAX), so a larger value is a typo. */
 #define LOG_KEEP_RECORDS_MAX (1ull << 40)
+/* checkpoint_records: a checkpoint per 2^32 entries vouches for nothing useful. */
+#define CHECKPOINT_RECORDS_MAX (1ull << 32)
 /* [drills]: a schedule or target past a year is a typo (a drill nobody runs proves
  * nothing); generations and retention bounded the same way. */
 #define DRILL_INTERVAL_MS_MAX (366LL * 24 * 3600 * 1000)
@@ -85,6 +87,8 @@ enum seen_bit {
 	SEEN_RPO = 1u << 19,
 	SEEN_VAULTS = 1u << 20,
 	SEEN_APPLY_DELAY = 1u << 21,
+	SEEN_CHECKPOINT_RECORDS = 1u << 22,
+	SEEN_CHECKPOINT_INTERVAL = 1u << 23,
 };
 
 /* [drills] keys: their own table and seen mask (parse.seen_drills), so the section can
@@ -533,6 +537,10 @@ static int set_key(struct parse *p, unsigned bit, const char *key, const char *n
 	case SEEN_RTO:
 	case SEEN_RPO:
 		return set_failover(p, bit, key, v);
+	case SEEN_CHECKPOINT_RECORDS:
+		return set_num(p, key, v, 0, CHECKPOINT_RECORDS_MAX, &c->checkpoint_records);
+	case SEEN_CHECKPOINT_INTERVAL:
+		return set_duration(p, key, v, &c->checkpoint_interval_ms);
 	case SEEN_K: {
 		uint64_t k;
 		if (!set_num(p, key, v, 0, HW_PEERS_MAX, &k))
@@ -563,6 +571,8 @@ static const struct {
 	{"node", "apply_delay", SEEN_APPLY_DELAY},
 	{"durability", "mode", SEEN_MODE},
 	{"durability", "k", SEEN_K},
+	{"durability", "checkpoint_records", SEEN_CHECKPOINT_RECORDS},
+	{"durability", "checkpoint_interval", SEEN_CHECKPOINT_INTERVAL},
 	{"limits", "waiters_max", SEEN_WAITERS},
 	{"limits", "window_records", SEEN_WINDOW},
 	{"limits", "heartbeat_ms", SEEN_HEARTBEAT},
@@ -971,6 +981,8 @@ void hw_config_defaults(struct hw_config *c)
 	memset(c, 0, sizeof(*c));
 	c->mode = HW_MODE_LOCAL;
 	c->k = 1;
+	c->checkpoint_records = HW_CHECKPOINT_RECORDS_DEFAULT;
+	c->checkpoint_interval_ms = HW_CHECKPOINT_INTERVAL_MS_DEFAULT;
 	c->waiters_max = 65536;
 	c->window_records = 65536;
 	c->heartbeat_ms = 100;

@@ -21,6 +21,11 @@
  *   [durability]
  *   mode = durable            ; local | received | durable | applied
  *   k = 1                     ; standbys that must meet the mode
+ *   checkpoint_records = 10000 ; a primary appends a signed checkpoint (docs/security.md)
+ *                             ; every this many entries (0: not by count) ...
+ *   checkpoint_interval = 60s ; ... or this long after the last one if entries came
+ *                             ; since (0: not by time; at most 1h). Signed with
+ *                             ; [security] key; insecure nodes make none
  *
  *   [limits]                  ; each has a default; see hawser_limits.h for why
  *   waiters_max = 65536       ; submits waiting at once (back-pressure beyond)
@@ -100,6 +105,10 @@
 #define HW_ID_CHARS_MAX 32
 #define HW_ADDR_CHARS_MAX 128
 #define HW_PATH_CHARS_MAX 512
+/* [durability] checkpoint defaults: a full state digest per 10,000 entries costs a few
+ * percent of ingest (docs/benchmarks.md); a quiet log still gets one a minute. */
+#define HW_CHECKPOINT_RECORDS_DEFAULT 10000u
+#define HW_CHECKPOINT_INTERVAL_MS_DEFAULT 60000
 /* Addresses a vault tries in turn: every node that may be primary. */
 #define HW_VAULT_SOURCES_MAX 8u
 /* The longest apply delay: past it the vault's held entries are weeks of traffic. */
@@ -173,6 +182,8 @@ struct hw_config {
 	int64_t apply_delay_ms;
 	enum hw_mode mode;
 	uint32_t k;
+	uint64_t checkpoint_records;    /* 0: no checkpoints by count */
+	int64_t checkpoint_interval_ms; /* 0: none by time */
 	uint32_t waiters_max;
 	uint64_t window_records;
 	int64_t heartbeat_ms;

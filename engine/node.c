@@ -10,6 +10,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <sodium.h>
+
 #include "base/assert.h"
 #include "base/log.h"
 #include "engine/core/targets.h"
@@ -667,6 +669,7 @@ int hw_node_open(const char *config_path, struct hw_node **out)
 	signal(SIGPIPE, SIG_IGN);
 	hw_log_node(n->cfg.node_id);
 	pthread_mutex_init(&n->ext_mu, NULL);
+	hw__audit_open(n, config_path, cc.insecure ? NULL : &id);
 	rc = node_start(n, &cc);
 	if (!cc.insecure)
 		hw_identity_wipe(&id);
@@ -696,6 +699,7 @@ int hw_node_open(const char *config_path, struct hw_node **out)
 	else
 		hw_log("started", "role=standby data_dir=%s lsn=%llu primary=%s", n->cfg.data_dir,
 		       (unsigned long long)h.lsn, n->cfg.primary);
+	hw__audit_event(n, TOS__V1__NODE_EVENT_KIND__NODE_START, NULL, "started");
 	*out = n;
 	return 0;
 }
@@ -737,6 +741,7 @@ void hw_node_close(struct hw_node *n)
 		hw_loop_free(n->loop);
 	hw_store_close(n->store);
 	pthread_mutex_destroy(&n->ext_mu);
+	sodium_memzero(&n->signer, sizeof n->signer);
 	hw_log("stopped", "code=%s", hw_errname(n->exit_rc));
 	free(n->acts);
 	free(n);

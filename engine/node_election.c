@@ -225,6 +225,9 @@ static void promote(struct hw_node *n, uint64_t epoch)
 	hw_log("became_primary", "epoch=%llu lsn=%llu standbys=%u took_ms=%lld wall_ms=%lld",
 	       (unsigned long long)epoch, (unsigned long long)h.lsn, n->cfg.n_standbys,
 	       (long long)(hw_voters_mono_ms() - t0), (long long)wall_ms());
+	char detail[64];
+	snprintf(detail, sizeof detail, "became primary at lsn %llu", (unsigned long long)h.lsn);
+	hw__audit_event(n, TOS__V1__NODE_EVENT_KIND__PROMOTION, NULL, detail);
 	hw__election_progress(n);
 }
 
@@ -480,6 +483,9 @@ int hw__election_on_switchover(struct hw_session *s, const struct hw_frame *f)
 		n->xfer_pending = true;
 		n->xfer_to = target;
 		n->xfer_until_ms = hw__node_now(n) + el_of(n)->cfg.xfer_timeout_ms;
+		char detail[64];
+		snprintf(detail, sizeof detail, "hand over to %s", m->to);
+		hw__audit_event(n, TOS__V1__NODE_EVENT_KIND__SWITCHOVER, NULL, detail);
 	}
 	hw_log("switchover_requested", "to=%s code=%s acked_lsn=%llu wall_ms=%lld why=\"%s\"",
 	       m->to, rc == 0 ? "ok" : hw_errname(rc), (unsigned long long)n->acked_lsn,

@@ -6,6 +6,7 @@
 #define HW_ENGINE_NODE_INT_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -17,6 +18,7 @@
 #include "engine/io/wal.h"
 #include "engine/io/writer.h"
 #include "hawser.h"
+#include "replica/checkpoint.h"
 #include "replica/store.h"
 
 /* Client connections a node serves at once: each costs a receive and a send buffer. */
@@ -70,6 +72,7 @@ struct hw_ext_submit {
 	uint64_t request_id;
 	uint8_t mode;
 	uint8_t k;
+	bool system; /* the node's own record (node_audit.c), hw_submit.system */
 	hw_submit_cb *cb;
 	void *cb_arg;
 	size_t len;
@@ -118,6 +121,19 @@ struct hw_node {
 	pthread_mutex_t ext_mu;
 	struct hw_ext_submit *ext_head;
 	struct hw_ext_submit *ext_tail;
+
+	/* audit (node_audit.c): the primary's signed checkpoints and node events */
+	struct hw_signer signer;      /* from [security] key; secret, wiped at close */
+	bool can_sign;                /* a key was given (not insecure) */
+	uint8_t config_sha[HW_HASH_BYTES]; /* BLAKE2b-256 of the config file */
+	pthread_t cp_thread;          /* makes one checkpoint (a full state digest) */
+	bool cp_running;              /* cp_thread started and not yet joined */
+	_Atomic bool cp_done;         /* cp_thread finished: join it on the tick */
+	int cp_rc;                    /* its result, read after the join */
+	uint64_t cp_covers;           /* its checkpoint's LSN, read after the join */
+	uint64_t cp_lsn;              /* LSN the last checkpoint made vouches for */
+	int64_t cp_at_ms;             /* node clock when it was made */
+	uint64_t checkpoints;         /* made since start */
 
 	/* standby */
 	struct hw_standby sb;
@@ -207,6 +223,30 @@ void hw__primary_session_gone(struct hw_node *n, struct hw_session *c);
 void hw__primary_wal_cb(struct hw_node *n, uint64_t durable, int rc);
 /* Answer request slot: code 0 with its LSN (the fence let it go), else the failure. */
 void hw__primary_answer(struct hw_node *n, uint32_t slot, int code);
+
+/* node_audit.c. Append a node event (kind, this node, its epoch; peer and detail may be
+ * NULL) when primary with a key: queued like an embedding submit, system set, mode local
+ * (it must not wait on a standby). On a standby or an insecure node it is only logged
+ * ("audit_local"): docs/security.md "Audit trail". Loop thread. */
+void hw__audit_event(struct hw_node *n, Tos__V1__NodeEventKind kind, const char *peer,
+		     const char *detail);
+/* Primary: start a checkpoint when checkpoint_records entries passed since the last one
+ * or checkpoint_interval did with some entries; reap a finished one. Loop thread, from
+ * the tick and after commits. */
+void hw__audit_tick(struct hw_node *n);
+/* Wait for a checkpoint under way (its record may still be queued: it fails with the
+ * other queued submits). Before the primary's submits are failed. Loop thread. */
+void hw__audit_stop(struct hw_node *n);
+/* Hash the config file (for NODE_START) and take the signing key from id (NULL when
+ * insecure: no checkpoints). hw_node_open, before the roles start. */
+struct hw_identity;
+void hw__audit_open(struct hw_node *n, const char *config_path, const struct hw_identity *id);
+
+/* api.c: queue a submit for the loop (any thread), as hw_node_submit() does without its
+ * role check; system marks the node's own record (hw_submit.system). */
+int hw__node_enqueue(struct hw_node *n, uint64_t request_id, const uint8_t *record, size_t len,
+		     enum hw_durability mode, unsigned k, bool system, hw_submit_cb *cb,
+		     void *arg);
 /* Step down (failover): stop the writer (the log is brought level with the store), fail
  * every submit still waiting with code, close the standbys' connections and free what
  * hw__primary_start made; the node is then neither role until hw__standby_restart(). */

@@ -188,6 +188,7 @@ static void on_committed(struct hw_node *n, uint64_t lsn)
 	if (lsn > n->committed_lsn)
 		n->committed_lsn = lsn;
 	outbox_trim(n);
+	hw__audit_tick(n); /* a checkpoint due by count */
 }
 
 static void writer_cb(void *arg, struct hw_job *j, enum hw_job_stage stage)
@@ -241,7 +242,7 @@ static int submit_rule(struct hw_node *n, uint8_t *mode, uint8_t *k)
 /* Queue one record. Returns 0, 1 when there is no room now (try again later), or the
  * code to answer with at once. */
 static int queue_record(struct hw_node *n, const uint8_t *rec, size_t len, uint8_t mode,
-			uint8_t k, uint32_t *slot)
+			uint8_t k, bool system, uint32_t *slot)
 {
 	int rc = submit_rule(n, &mode, &k);
 	if (rc != 0)
@@ -257,6 +258,7 @@ static int queue_record(struct hw_node *n, const uint8_t *rec, size_t len, uint8
 	j->token[i] = *slot;
 	j->mode[i] = mode;
 	j->k[i] = k;
+	j->system[i] = system;
 	return 0;
 }
 
@@ -268,7 +270,7 @@ long hw__primary_on_submit(struct hw_session *s, const struct hw_frame *f)
 		return HW_EFRAME;
 	uint32_t slot = NO_SESSION;
 	int rc = queue_record(n, f->body + HW_SUBMIT_HEADER_BYTES, f->len - HW_SUBMIT_HEADER_BYTES,
-			      h.mode, h.k, &slot);
+			      h.mode, h.k, false, &slot);
 	if (rc == 1)
 		return 1;
 	if (rc != 0) {
@@ -291,7 +293,7 @@ void hw__primary_take_ext(struct hw_node *n)
 	while (n->ext_head != NULL) {
 		struct hw_ext_submit *e = n->ext_head;
 		uint32_t slot = NO_SESSION;
-		int rc = queue_record(n, e->data, e->len, e->mode, e->k, &slot);
+		int rc = queue_record(n, e->data, e->len, e->mode, e->k, e->system, &slot);
 		if (rc == 1)
 			break;
 		n->ext_head = e->next;
@@ -676,6 +678,7 @@ void hw__primary_session_gone(struct hw_node *n, struct hw_session *s)
 void hw__primary_tick(struct hw_node *n)
 {
 	hw__snapshot_tick(n);
+	hw__audit_tick(n);
 	HW_CORE(n, hw_primary_on_tick(&n->core, hw__node_now(n), acts));
 }
 
@@ -721,6 +724,7 @@ int hw__primary_start(struct hw_node *n)
 /* Free what hw__primary_start made; submits not yet taken fail with code. */
 static void primary_free(struct hw_node *n, int code)
 {
+	hw__audit_stop(n); /* its record joins the queued submits failed below */
 	while (n->outbox_head != NULL) {
 		struct hw_segment *s = n->outbox_head;
 		n->outbox_head = s->next;

@@ -41,6 +41,7 @@ extern "C" {
 	X(HW_EIDEMPOTENCY, -6024, "record_id was used before with different bytes")          \
 	X(HW_ENOTFOUND, -6025, "not found")                                                  \
 	X(HW_ERETRACT, -6026, "retracted record is unknown or belongs to another tenant")    \
+	X(HW_ESYSTEM_RECORD, -6027, "checkpoints and node events are hawser's own records") \
 	X(HW_ESTORE_FULL, -6100, "store is full (map size or disk space)")                   \
 	X(HW_ESTORE_FAILED, -6101, "store failed earlier and is stopped; reopen and verify") \
 	X(HW_ECORRUPT, -6102, "stored data failed its integrity check")                      \
@@ -51,6 +52,8 @@ extern "C" {
 	X(HW_ELSN, -6107, "LSN out of sequence")                                             \
 	X(HW_EDIGEST, -6108, "state digest differs")                                         \
 	X(HW_EVAULT, -6120, "a vault never truncates, rewinds or replaces its log")          \
+	X(HW_ESIGNATURE, -6109, "checkpoint signature or contents do not verify")            \
+	X(HW_EUNTRUSTED, -6110, "checkpoint is signed by a key that is not trusted")         \
 	X(HW_ENOMEM, -6200, "out of memory")                                                 \
 	X(HW_EBUSY, -6201, "resource busy or limit reached")                                 \
 	X(HW_ECONFIG, -6202, "configuration is invalid")                                     \

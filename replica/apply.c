@@ -772,7 +772,9 @@ int hw_apply(const struct hw_apply_ctx *c, const Tos__V1__Record *rec, struct hw
 		return apply_audit(c);
 	case TOS__V1__RECORD__PAYLOAD_GATE:
 	case TOS__V1__RECORD__PAYLOAD_EDI:
-		return 0; /* kept in the log only: no state rule */
+	case TOS__V1__RECORD__PAYLOAD_CHECKPOINT:
+	case TOS__V1__RECORD__PAYLOAD_NODE_EVENT:
+		return 0; /* kept in the log only: no state rule (hawser audit reads the log) */
 	default:
 		return hw_reject_set(rej, HW_EMISSING, "payload", "a payload is required");
 	}

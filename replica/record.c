@@ -155,6 +155,12 @@ size_t hw_record_encode(const Tos__V1__Record *rec, uint8_t *buf, size_t cap)
 	return n;
 }
 
+bool hw_record_is_system(const Tos__V1__Record *rec)
+{
+	return rec->payload_case == TOS__V1__RECORD__PAYLOAD_CHECKPOINT ||
+	       rec->payload_case == TOS__V1__RECORD__PAYLOAD_NODE_EVENT;
+}
+
 const char *hw_record_kind(const Tos__V1__Record *rec)
 {
 	switch (rec->payload_case) {
@@ -182,6 +188,10 @@ const char *hw_record_kind(const Tos__V1__Record *rec)
 		return "kv_put";
 	case TOS__V1__RECORD__PAYLOAD_KV_DELETE:
 		return "kv_delete";
+	case TOS__V1__RECORD__PAYLOAD_CHECKPOINT:
+		return "checkpoint";
+	case TOS__V1__RECORD__PAYLOAD_NODE_EVENT:
+		return "node_event";
 	case TOS__V1__RECORD__PAYLOAD__NOT_SET:
 	default:
 		return "none";

@@ -3,6 +3,7 @@
 #ifndef HW_REPLICA_RECORD_H
 #define HW_REPLICA_RECORD_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -21,6 +22,10 @@ int hw_record_decode(const uint8_t *data, size_t len, struct hw_arena *arena,
 /* Encode rec into buf (cap bytes): the canonical bytes. Returns the length, or 0 when it
  * does not fit in cap. */
 size_t hw_record_encode(const Tos__V1__Record *rec, uint8_t *buf, size_t cap);
+
+/* True for hawser's own payloads (checkpoint, node_event: docs/formats.md "System
+ * records"), which only the node itself may submit (hw_submit.system). */
+bool hw_record_is_system(const Tos__V1__Record *rec);
 
 /* Name of rec's payload ("unit_event", "hold" ...), "none" when unset. */
 const char *hw_record_kind(const Tos__V1__Record *rec);

@@ -464,6 +464,7 @@ struct take {
 	uint64_t lsn;    /* LSN it gets if accepted */
 	int64_t time_ms; /* the entry's time */
 	bool trusted;    /* an entry a primary made (append path), not a new record */
+	bool system;     /* the node's own record (hw_submit.system) */
 	bool dup;        /* out: same bytes stored before, at dup_lsn */
 	uint64_t dup_lsn;
 };
@@ -492,6 +493,10 @@ static int take_record(struct hw_store *s, MDB_txn *txn, struct take *t, struct 
 				     "record_id was stored at LSN %llu, before the log's base: "
 				     "its bytes are no longer kept to compare",
 				     (unsigned long long)t->dup_lsn);
+	if (!t->trusted && !t->system && hw_record_is_system(rec))
+		return hw_reject_set(rej, HW_ESYSTEM_RECORD, "payload",
+				     "%s records are made by hawser, not submitted",
+				     hw_record_kind(rec));
 	rc = hw_validate_record(rec, t->time_ms, rej);
 	if (rc == 0)
 		rc = retract_check(s, txn, rec, t->trusted, rej);
@@ -606,7 +611,8 @@ static int prepare_batch(struct hw_store *s, uint64_t epoch, int64_t now_ms,
 		struct take t = {.data = recs[i].data,
 				 .len = recs[i].len,
 				 .lsn = h.lsn + 1,
-				 .time_ms = now_ms};
+				 .time_ms = now_ms,
+				 .system = recs[i].system};
 		memset(&res[i], 0, sizeof res[i]);
 		rc = take_record(s, txn, &t, &res[i].reject);
 		if (hw_is_reject(rc)) {

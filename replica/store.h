@@ -87,10 +87,13 @@ void hw_store_close(struct hw_store *s);
 /* Current head: the last committed entry (held batches not counted). */
 int hw_store_head(struct hw_store *s, struct hw_head *out);
 
-/* One record to submit: the encoded tos.v1.Record bytes, borrowed for the call. */
+/* One record to submit: the encoded tos.v1.Record bytes, borrowed for the call. system:
+ * the node made it (a checkpoint or node event, replica/checkpoint.h); such payloads
+ * without it, i.e. from a TOS, are refused with HW_ESYSTEM_RECORD. */
 struct hw_submit {
 	const uint8_t *data;
 	size_t len;
+	bool system;
 };
 
 /* What happened to one submitted record. code 0: stored at lsn (or, with duplicate set,

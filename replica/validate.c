@@ -12,6 +12,7 @@
 #include "base/reject.h"
 #include "hawser_limits.h"
 #include "replica/iso6346.h"
+#include "replica/record.h"
 
 #define FIELD_BYTES  sizeof(((struct hw_reject *)0)->field)
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
@@ -1054,6 +1055,71 @@ static int validate_audit(const Tos__V1__AuditEvent *a, struct hw_reject *rej)
 	return rc;
 }
 
+/* ---------------------------------------------------------------- system records */
+
+static int check_bytes(size_t len, size_t want, bool optional, const char *field,
+		       struct hw_reject *rej)
+{
+	if (len == want || (optional && len == 0))
+		return 0;
+	return hw_reject_set(rej, len == 0 ? HW_EMISSING : HW_ERANGE, field, "%zu bytes, not %zu",
+			     len, want);
+}
+
+/* Shape only: whether the signature holds and matches the log is verify's question
+ * (replica/checkpoint.h), so a standby never stops replicating over one. */
+static int validate_checkpoint(const Tos__V1__Checkpoint *c, struct hw_reject *rej)
+{
+	static const char p[] = "checkpoint";
+	if (c->lsn == 0)
+		return hw_reject_set(rej, HW_EMISSING, "checkpoint.lsn", "an LSN of 1 or more");
+	int rc = check_bytes(c->chain_hash.len, HW_HASH_BYTES, false, "checkpoint.chain_hash", rej);
+	if (rc == 0)
+		rc = check_bytes(c->state_digest.len, HW_HASH_BYTES, false, "checkpoint.state_digest",
+				 rej);
+	if (rc == 0)
+		rc = check_ref_req(c->node_id, p, "node_id", rej);
+	if (rc == 0)
+		rc = check_bytes(c->public_key.len, 32, false, "checkpoint.public_key", rej);
+	if (rc == 0)
+		rc = check_bytes(c->signature.len, 64, false, "checkpoint.signature", rej);
+	return rc;
+}
+
+static int validate_node_event(const Tos__V1__NodeEvent *e, struct hw_reject *rej)
+{
+	static const char p[] = "node_event";
+	if (e->kind <= TOS__V1__NODE_EVENT_KIND__NE_UNSPECIFIED ||
+	    e->kind > TOS__V1__NODE_EVENT_KIND__OPERATOR)
+		return hw_reject_set(rej, e->kind == 0 ? HW_EMISSING : HW_ERANGE, "node_event.kind",
+				     "kind %d is not a known event", (int)e->kind);
+	int rc = check_ref_req(e->node_id, p, "node_id", rej);
+	if (rc == 0)
+		rc = check_ref(e->peer_addr, p, "peer_addr", rej);
+	if (rc == 0)
+		rc = check_bytes(e->peer_key.len, 32, true, "node_event.peer_key", rej);
+	if (rc == 0)
+		rc = check_bytes(e->config_sha.len, HW_HASH_BYTES, true, "node_event.config_sha", rej);
+	if (rc == 0)
+		rc = check_free(e->detail, p, "detail", rej);
+	return rc;
+}
+
+/* A system record belongs to no tenant and no facility and corrects nothing. */
+static int check_system_envelope(const Tos__V1__Record *rec, struct hw_reject *rej)
+{
+	static const char why[] = "a checkpoint or node event carries none";
+	if (rec->tenant_id != NULL && rec->tenant_id[0] != '\0')
+		return hw_reject_set(rej, HW_ERANGE, "tenant_id", why);
+	if (rec->facility_id != NULL && rec->facility_id[0] != '\0')
+		return hw_reject_set(rej, HW_ERANGE, "facility_id", why);
+	if (rec->retracts.len != 0)
+		return hw_reject_set(rej, HW_ERANGE, "retracts", why);
+	if (rec->source != NULL)
+		return hw_reject_set(rej, HW_ERANGE, "source", why);
+	return 0;
+}
+
 /* Keys are 1-256 bytes of text: LMDB keys stop at 511 and the tenant prefix needs room. */
 static int check_kv_key(const char *key, const char *field, struct hw_reject *rej)
 {
@@ -1086,6 +1152,8 @@ static int check_ids(const Tos__V1__Record *rec, struct hw_reject *rej)
 	if (rec->retracts.len != 0 && rec->retracts.len != HW_RECORD_ID_BYTES)
 		return hw_reject_set(rej, HW_ERANGE, "retracts", "%zu bytes, not 0 or %u",
 				     rec->retracts.len, HW_RECORD_ID_BYTES);
+	if (hw_record_is_system(rec))
+		return check_system_envelope(rec, rej);
 	const char *t = rec->tenant_id;
 	if (t == NULL || t[0] == '\0')
 		return hw_reject_set(rej, HW_EMISSING, "tenant_id", "tenant_id required");
@@ -1170,6 +1238,10 @@ static int validate_payload(const Tos__V1__Record *rec, int64_t now_ms, struct h
 		return validate_kv_put(rec->kv_put, rej);
 	case TOS__V1__RECORD__PAYLOAD_KV_DELETE:
 		return check_kv_key(rec->kv_delete->key, "kv_delete.key", rej);
+	case TOS__V1__RECORD__PAYLOAD_CHECKPOINT:
+		return validate_checkpoint(rec->checkpoint, rej);
+	case TOS__V1__RECORD__PAYLOAD_NODE_EVENT:
+		return validate_node_event(rec->node_event, rej);
 	case TOS__V1__RECORD__PAYLOAD__NOT_SET:
 	default:
 		return hw_reject_set(rej, HW_ERANGE, "payload", "unknown payload %d",

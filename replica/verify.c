@@ -4,6 +4,7 @@
 #include "replica/verify.h"
 
 #include <errno.h>
+#include <sodium.h>
 #include <ftw.h>
 #include <inttypes.h>
 #include <pthread.h>
@@ -16,9 +17,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/arena.h"
 #include "replica/apply.h"
 #include "replica/backup.h"
+#include "replica/checkpoint.h"
 #include "replica/entry.h"
+#include "replica/record.h"
 #include "replica/store_int.h"
 
 #define PROGRESS_EVERY 4096u
@@ -47,10 +51,127 @@ static int bad(struct hw_verify_report *r, int code, uint64_t lsn, const char *f
 
 /* ---- pass 1: the log --------------------------------------------------------------- */
 
+/* A checkpoint that passed pass 1, for the digest check of pass 2. */
+struct cp {
+	uint64_t lsn;    /* its own entry */
+	uint64_t covers; /* the entry it vouches for */
+	uint8_t digest[HW_HASH_BYTES];
+};
+
 struct walk {
 	uint64_t last_lsn;
 	uint8_t last_hash[HW_HASH_BYTES];
+	struct hw_store *s;
+	MDB_txn *txn;
+	struct hw_head base;
+	const uint8_t *trust; /* trust_count Ed25519 keys */
+	size_t trust_count;
+	struct hw_arena arena; /* one record at a time */
+	struct cp *cps;
+	size_t n_cps, cap_cps;
 };
+
+static bool key_trusted(const struct walk *w, const uint8_t *pk)
+{
+	for (size_t i = 0; i < w->trust_count; i++)
+		if (memcmp(w->trust + i * HW_SIGN_PK_BYTES, pk, HW_SIGN_PK_BYTES) == 0)
+			return true;
+	return false;
+}
+
+/* The hash of the entry at lsn, already walked (lsn < the entry being walked): from the
+ * log, or the base's when it is the base; false when it was pruned before the base. */
+static bool hash_at(const struct walk *w, uint64_t lsn, uint8_t hash[HW_HASH_BYTES],
+		    uint64_t *epoch)
+{
+	if (lsn == w->base.lsn) {
+		memcpy(hash, w->base.hash, HW_HASH_BYTES);
+		*epoch = w->base.epoch;
+		return true;
+	}
+	uint8_t key[8];
+	hw_lsn_key(lsn, key);
+	MDB_val k = {8, key}, v;
+	struct hw_entry e;
+	if (lsn < w->base.lsn || mdb_get(w->txn, w->s->t.log, &k, &v) != 0 ||
+	    hw_entry_decode(v.mv_data, v.mv_size, &e) != 0)
+		return false;
+	memcpy(hash, e.hash, HW_HASH_BYTES);
+	*epoch = e.epoch;
+	return true;
+}
+
+/* The checkpoint c in entry lsn against the log it sits in. */
+static int covered_check(const struct walk *w, const Tos__V1__Checkpoint *c, uint64_t lsn,
+			 struct hw_verify_report *r)
+{
+	uint8_t hash[HW_HASH_BYTES];
+	uint64_t epoch;
+	if (c->lsn >= lsn)
+		return bad(r, HW_ESIGNATURE, lsn,
+			   "checkpoint at LSN %" PRIu64 " vouches for LSN %" PRIu64
+			   ", not an earlier one", lsn, c->lsn);
+	if (w->n_cps > 0 && c->lsn < w->cps[w->n_cps - 1].covers)
+		return bad(r, HW_ESIGNATURE, lsn,
+			   "checkpoint at LSN %" PRIu64 " vouches for LSN %" PRIu64
+			   ", before the previous checkpoint's", lsn, c->lsn);
+	if (hash_at(w, c->lsn, hash, &epoch) &&
+	    (memcmp(hash, c->chain_hash.data, HW_HASH_BYTES) != 0 || epoch != c->epoch))
+		return bad(r, HW_ESIGNATURE, lsn,
+			   "checkpoint at LSN %" PRIu64 ": the log's entry %" PRIu64
+			   " is not the one it signed", lsn, c->lsn);
+	return 0;
+}
+
+static int keep_cp(struct walk *w, const Tos__V1__Checkpoint *c, uint64_t lsn,
+		   struct hw_verify_report *r)
+{
+	if (w->n_cps == w->cap_cps) {
+		size_t cap = w->cap_cps ? 2 * w->cap_cps : 64;
+		struct cp *p = realloc(w->cps, cap * sizeof *p);
+		if (p == NULL)
+			return bad(r, HW_ENOMEM, lsn, "out of memory listing checkpoints");
+		w->cps = p;
+		w->cap_cps = cap;
+	}
+	struct cp *k = &w->cps[w->n_cps++];
+	k->lsn = lsn;
+	k->covers = c->lsn;
+	memcpy(k->digest, c->state_digest.data, HW_HASH_BYTES);
+	r->checkpoints = w->n_cps;
+	r->good_cp_lsn = lsn;
+	r->good_cp_covers = c->lsn;
+	return 0;
+}
+
+/* If e holds a checkpoint: its signature, its key and the entry it covers. A record that
+ * does not decode is the rebuild's to report. */
+static int checkpoint_one(struct walk *w, const struct hw_entry *e, struct hw_verify_report *r)
+{
+	/* 0x82 0x02 is the tag of Record field 32 (checkpoint): without it, no checkpoint. */
+	if (memmem(e->record, e->record_len, "\x82\x02", 2) == NULL)
+		return 0;
+	Tos__V1__Record *rec;
+	struct hw_reject rej;
+	hw_arena_reset(&w->arena);
+	if (hw_record_decode(e->record, e->record_len, &w->arena, &rec, &rej) != 0 ||
+	    rec->payload_case != TOS__V1__RECORD__PAYLOAD_CHECKPOINT)
+		return 0;
+	const Tos__V1__Checkpoint *c = rec->checkpoint;
+	if (hw_checkpoint_check(c) != 0)
+		return bad(r, HW_ESIGNATURE, e->lsn,
+			   "checkpoint at LSN %" PRIu64 " by %s: the signature does not verify",
+			   e->lsn, c->node_id ? c->node_id : "?");
+	if (w->trust_count > 0 && !key_trusted(w, c->public_key.data)) {
+		char hex[2 * HW_SIGN_PK_BYTES + 1];
+		sodium_bin2hex(hex, sizeof hex, c->public_key.data, HW_SIGN_PK_BYTES);
+		return bad(r, HW_EUNTRUSTED, e->lsn,
+			   "checkpoint at LSN %" PRIu64 " by %s: key %.16s... is not trusted",
+			   e->lsn, c->node_id, hex);
+	}
+	int rc = covered_check(w, c, e->lsn, r);
+	return rc != 0 ? rc : keep_cp(w, c, e->lsn, r);
+}
 
 /* Check one log record against the one before it. Returns 0 or the verdict. */
 static int walk_one(const MDB_val *k, const MDB_val *v, struct walk *w, struct hw_verify_report *r)
@@ -73,6 +194,9 @@ static int walk_one(const MDB_val *k, const MDB_val *v, struct walk *w, struct h
 	if (memcmp(e.prev_hash, w->last_hash, HW_HASH_BYTES) != 0)
 		return bad(r, HW_ECHAIN, lsn, "entry %" PRIu64 " does not chain to LSN %" PRIu64,
 			   lsn, w->last_lsn);
+	int rc = checkpoint_one(w, &e, r);
+	if (rc != 0)
+		return rc;
 	w->last_lsn = lsn;
 	memcpy(w->last_hash, e.hash, HW_HASH_BYTES);
 	r->entries++;
@@ -157,19 +281,58 @@ static int find_bad(struct hw_store *s, struct hw_store *d, int code, struct hw_
 	return 0;
 }
 
+/* Only the checkpoints before the damage r reports (its first bad LSN) stay good. */
+static void good_before(const struct walk *w, size_t upto, struct hw_verify_report *r)
+{
+	while (upto > 0 && r->first_bad_lsn != 0 && w->cps[upto - 1].lsn >= r->first_bad_lsn)
+		upto--;
+	r->checkpoints = upto;
+	r->good_cp_lsn = upto > 0 ? w->cps[upto - 1].lsn : 0;
+	r->good_cp_covers = upto > 0 ? w->cps[upto - 1].covers : 0;
+}
+
+/* Replay into d checkpoint by checkpoint, comparing the digest at each LSN one covers,
+ * then on to head_lsn. Returns the replay's error (the caller finds the bad entry); a
+ * digest that differs is a verdict (HW_EDIGEST at the checkpoint's LSN). */
+static int replay_checked(struct hw_store *s, struct hw_store *d, uint64_t head_lsn,
+			  const struct walk *w, hw_progress_cb *cb, void *arg,
+			  struct hw_verify_report *r, size_t *checked)
+{
+	uint8_t got[HW_HASH_BYTES];
+	int rc = 0;
+	for (*checked = 0; rc == 0 && *checked < w->n_cps; ++*checked) {
+		const struct cp *c = &w->cps[*checked];
+		rc = hw_store_replay(s, d, c->covers, 0, cb, arg);
+		if (rc == 0)
+			rc = hw_store_digest(d, got);
+		if (rc == 0 && memcmp(got, c->digest, HW_HASH_BYTES) != 0) {
+			bad(r, HW_EDIGEST, c->lsn,
+			    "checkpoint at LSN %" PRIu64 ": the state at LSN %" PRIu64
+			    " differs from the one it signed", c->lsn, c->covers);
+			return 0;
+		}
+	}
+	return rc == 0 ? hw_store_replay(s, d, head_lsn, 0, cb, arg) : rc;
+}
+
 /* Rebuild s's state from its log up to head_lsn in scratch_dir and compare digests. */
 static int rebuild(struct hw_store *s, const char *scratch_dir, uint64_t head_lsn,
-		   hw_progress_cb *cb, void *arg, struct hw_verify_report *r)
+		   const struct walk *w, hw_progress_cb *cb, void *arg,
+		   struct hw_verify_report *r)
 {
 	struct hw_store *d;
+	size_t checked = 0;
 	int rc = hw_store_open(scratch_dir, NULL, &d);
 	if (rc != 0)
 		return rc;
 	/* Up to the snapshot's head (0 would mean all); entries a live writer added since
 	 * are not part of the stored state that was digested. */
-	rc = head_lsn == 0 ? 0 : hw_store_replay(s, d, head_lsn, 0, cb, arg);
+	rc = head_lsn == 0 ? 0 : replay_checked(s, d, head_lsn, w, cb, arg, r, &checked);
 	if (rc != 0 && !is_storage_error(rc)) {
 		rc = find_bad(s, d, rc, r);
+		good_before(w, checked, r);
+	} else if (rc == 0 && r->code != 0) {
+		good_before(w, checked, r);
 	} else if (rc == 0) {
 		rc = hw_store_digest(d, r->digest_rebuilt);
 		if (rc == 0 && memcmp(r->digest_rebuilt, r->digest_stored, HW_HASH_BYTES) != 0)
@@ -190,32 +353,33 @@ static int rm_cb(const char *path, const struct stat *sb, int flag, struct FTW *
 
 /* Pass 1 in one read transaction, so that the head, the log and the stored state are one
  * snapshot even while a node writes the store. */
-static int check_snapshot(struct hw_store *s, hw_progress_cb *cb, void *arg,
+static int check_snapshot(struct hw_store *s, struct walk *w, hw_progress_cb *cb, void *arg,
 			  struct hw_verify_report *r)
 {
 	MDB_txn *txn;
 	int rc = hw__store_read_begin(s, &txn);
 	if (rc != 0)
 		return rc;
-	struct hw_head h, base;
-	struct walk w = {0};
+	struct hw_head h;
+	w->s = s;
+	w->txn = txn;
 	rc = hw__store_head_txn(s, txn, &h);
 	r->head_lsn = h.lsn;
 	if (rc == 0)
-		rc = hw__store_base_txn(s, txn, &base);
+		rc = hw__store_base_txn(s, txn, &w->base);
 	if (rc == 0) {
 		/* A pruned log starts after its base: the first entry chains to it. */
-		r->base_lsn = w.last_lsn = base.lsn;
-		memcpy(w.last_hash, base.hash, HW_HASH_BYTES);
-		if (base.lsn > h.lsn)
+		r->base_lsn = w->last_lsn = w->base.lsn;
+		memcpy(w->last_hash, w->base.hash, HW_HASH_BYTES);
+		if (w->base.lsn > h.lsn)
 			bad(r, HW_ELSN, 0,
-			    "log base LSN %" PRIu64 " is after the head, LSN %" PRIu64, base.lsn,
-			    h.lsn);
+			    "log base LSN %" PRIu64 " is after the head, LSN %" PRIu64,
+			    w->base.lsn, h.lsn);
 	}
 	if (rc == 0 && r->code == 0)
-		rc = walk_log(s, txn, &w, cb, arg, r);
+		rc = walk_log(s, txn, w, cb, arg, r);
 	if (rc == 0 && r->code == 0)
-		head_check(&h, &w, r);
+		head_check(&h, w, r);
 	if (rc == 0) {
 		rc = hw__store_digest_txn(s, txn, r->digest_stored);
 		if (rc != 0 && r->code == 0 && !is_storage_error(rc))
@@ -224,14 +388,15 @@ static int check_snapshot(struct hw_store *s, hw_progress_cb *cb, void *arg,
 			rc = 0;
 	}
 	hw__store_read_end(s, txn);
+	w->txn = NULL;
 	return rc;
 }
 
 /* Both passes on an open store; the verdict goes to r. */
-static int verify_store(struct hw_store *s, const char *scratch_dir, hw_progress_cb *cb, void *arg,
-			struct hw_verify_report *r)
+static int verify_store(struct hw_store *s, const char *scratch_dir, struct walk *w,
+			hw_progress_cb *cb, void *arg, struct hw_verify_report *r)
 {
-	int rc = check_snapshot(s, cb, arg, r);
+	int rc = check_snapshot(s, w, cb, arg, r);
 	if (rc != 0 || r->code != 0)
 		return rc; /* the rebuild would stop at the same damage */
 	if (r->base_lsn != 0)
@@ -240,24 +405,38 @@ static int verify_store(struct hw_store *s, const char *scratch_dir, hw_progress
 	if (rc == HW_EEXIST)
 		return rc; /* not ours to remove */
 	if (rc == 0)
-		rc = rebuild(s, scratch_dir, r->head_lsn, cb, arg, r);
+		rc = rebuild(s, scratch_dir, r->head_lsn, w, cb, arg, r);
 	r->state_rebuilt = rc == 0 && (r->code == 0 || r->code == HW_EDIGEST);
 	nftw(scratch_dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	return rc;
+}
+
+int hw_verify_trusted(const char *dir, const char *scratch_dir, const uint8_t *trust,
+		      size_t trust_count, hw_progress_cb *cb, void *arg,
+		      struct hw_verify_report *report)
+{
+	double t0 = now_s();
+	struct hw_store_opts o = {.read_only = true};
+	struct hw_store *s;
+	memset(report, 0, sizeof *report);
+	if (trust_count > HW_VERIFY_TRUST_MAX)
+		return HW_ERANGE;
+	report->keys_judged = trust_count > 0;
+	int rc = hw_store_open(dir, &o, &s);
+	if (rc != 0)
+		return rc;
+	struct walk w = {.trust = trust, .trust_count = trust_count};
+	hw_arena_init(&w.arena, 0, 0);
+	rc = verify_store(s, scratch_dir, &w, cb, arg, report);
+	hw_arena_fini(&w.arena);
+	free(w.cps);
+	hw_store_close(s);
+	report->seconds = now_s() - t0;
 	return rc;
 }
 
 int hw_verify(const char *dir, const char *scratch_dir, hw_progress_cb *cb, void *arg,
 	      struct hw_verify_report *report)
 {
-	double t0 = now_s();
-	struct hw_store_opts o = {.read_only = true};
-	struct hw_store *s;
-	memset(report, 0, sizeof *report);
-	int rc = hw_store_open(dir, &o, &s);
-	if (rc != 0)
-		return rc;
-	rc = verify_store(s, scratch_dir, cb, arg, report);
-	hw_store_close(s);
-	report->seconds = now_s() - t0;
-	return rc;
+	return hw_verify_trusted(dir, scratch_dir, NULL, 0, cb, arg, report);
 }

@@ -5,11 +5,18 @@
  * A store whose log starts after a base (pruned, replica/store.h) is checked from the
  * base: the first entry must continue the base's hash. Its state cannot be rebuilt from
  * the log (the entries that made most of it are gone): the report then says
- * state_rebuilt false and base_lsn, and intact means "chain and records intact". */
+ * state_rebuilt false and base_lsn, and intact means "chain and records intact".
+ *
+ * Signed checkpoints (replica/checkpoint.h) are checked on the way: each one's signature,
+ * its key against the trusted keys (when any are given), and that the entry it covers has
+ * its chain hash and epoch; during the rebuild, that the state digest at the LSN it covers
+ * is its state_digest. The report names the last checkpoint that passed before the first
+ * damage, so an operator knows up to where the log is vouched for. */
 #ifndef HW_REPLICA_VERIFY_H
 #define HW_REPLICA_VERIFY_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "hawser_limits.h"
@@ -26,9 +33,15 @@ struct hw_verify_report {
 	                            for a log that starts after a base, or damage found
 	                            before the rebuild */
 	int code;                /* 0 intact; else HW_ECORRUPT, HW_ECHAIN, HW_ELSN,
-	                            HW_EDIGEST or the validation code of a bad record */
+	                            HW_EDIGEST, HW_ESIGNATURE, HW_EUNTRUSTED or the
+	                            validation code of a bad record */
 	uint64_t first_bad_lsn;  /* LSN where damage starts; 0 when intact or not an entry */
 	char what[160];          /* what is wrong, in words; "" when intact */
+	uint64_t checkpoints;    /* checkpoints that passed every check that ran */
+	uint64_t good_cp_lsn;    /* LSN of the last checkpoint that passed before any damage */
+	uint64_t good_cp_covers; /* the LSN it vouches for (0: none passed) */
+	bool keys_judged;        /* trusted keys were given: a checkpoint by another key is
+	                            damage (HW_EUNTRUSTED); else only signatures are checked */
 	uint8_t digest_stored[HW_HASH_BYTES];
 	uint8_t digest_rebuilt[HW_HASH_BYTES];
 	double seconds;
@@ -39,5 +52,14 @@ struct hw_verify_report {
  * that kept it from running (HW_EFORMAT, -errno ...). cb may be NULL. */
 int hw_verify(const char *dir, const char *scratch_dir, hw_progress_cb *cb, void *arg,
 	      struct hw_verify_report *report);
+
+/* hw_verify() that also judges each checkpoint's key: trust holds trust_count Ed25519
+ * public keys (32 bytes each, back to back, HW_VERIFY_TRUST_MAX at most: HW_ERANGE
+ * beyond); a checkpoint signed by any other key is damage (HW_EUNTRUSTED at its LSN).
+ * trust_count 0 is hw_verify(). */
+#define HW_VERIFY_TRUST_MAX 64u
+int hw_verify_trusted(const char *dir, const char *scratch_dir, const uint8_t *trust,
+		      size_t trust_count, hw_progress_cb *cb, void *arg,
+		      struct hw_verify_report *report);
 
 #endif

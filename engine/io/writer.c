@@ -55,6 +55,7 @@ size_t hw_job_add(struct hw_job *j, const uint8_t *data, size_t len)
 	size_t i = j->n++;
 	j->off[i] = j->used;
 	j->len[i] = len;
+	j->system[i] = false;
 	memcpy(j->buf + j->used, data, len);
 	j->used += len;
 	return i;
@@ -84,9 +85,11 @@ static int job_alloc(struct hw_job *j, enum hw_job_kind kind)
 	j->token = calloc(n, sizeof *j->token);
 	j->mode = calloc(n, 1);
 	j->k = calloc(n, 1);
+	j->system = calloc(n, sizeof *j->system);
 	j->res = calloc(n, sizeof *j->res);
 	job_empty(j);
-	return j->buf && j->off && j->len && j->token && j->mode && j->k && j->res ? 0 : HW_ENOMEM;
+	bool ok = j->buf && j->off && j->len && j->token && j->mode && j->k && j->system;
+	return ok && j->res ? 0 : HW_ENOMEM;
 }
 
 static void job_free(struct hw_job *j)
@@ -97,6 +100,7 @@ static void job_free(struct hw_job *j)
 	free(j->token);
 	free(j->mode);
 	free(j->k);
+	free(j->system);
 	free(j->res);
 	hw_segment_free(j->segment);
 }
@@ -237,7 +241,8 @@ static void job_done(struct hw_writer *w, struct hw_job *j)
 static void run_submit(struct hw_writer *w, struct hw_job *j)
 {
 	for (size_t i = 0; i < j->n; i++)
-		w->subs[i] = (struct hw_submit){.data = j->buf + j->off[i], .len = j->len[i]};
+		w->subs[i] = (struct hw_submit){
+			.data = j->buf + j->off[i], .len = j->len[i], .system = j->system[i]};
 	struct hw_batch b;
 	j->rc = hw_store_prepare(w->store, j->epoch, j->now_ms, w->subs, j->n, j->res, &b);
 	if (j->rc != 0) {

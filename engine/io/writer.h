@@ -58,6 +58,7 @@ struct hw_job {
 	uint64_t *token; /* submit: the driver's handle per record */
 	uint8_t *mode;
 	uint8_t *k;
+	bool *system; /* submit: the node's own record (hw_submit.system); hw_job_add clears */
 	uint64_t epoch;
 	int64_t now_ms;
 	/* output, written by the writer */

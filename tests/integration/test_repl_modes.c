@@ -350,7 +350,7 @@ static void reference_verdicts(struct fix *f, struct hw_result *res)
 	for (uint64_t i = 0; i < f->load.count; i++) {
 		struct hw_work_item it;
 		assert_int_equal(hw_workload_next(w, buf, sizeof buf, &it), 0);
-		struct hw_submit sub = {buf, it.len};
+		struct hw_submit sub = {.data = buf, .len = it.len};
 		assert_int_equal(hw_store_submit(s, 1, f->load.end_ms, &sub, 1, &res[i]), 0);
 	}
 	hw_workload_free(w);

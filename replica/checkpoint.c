@@ -1,0 +1,143 @@
+/* checkpoint.c: signed checkpoints and node events, hawser's own log records
+ * (replica/checkpoint.h). */
+#include "replica/checkpoint.h"
+
+#include <sodium.h>
+#include <string.h>
+
+#include "base/assert.h"
+#include "base/reject.h"
+#include "replica/record.h"
+#include "replica/store_int.h"
+#include "replica/validate.h"
+
+#define SIGNED_TAG       "hawser-checkpoint-v1"
+#define SIGNED_TAG_BYTES 20u
+#define SIGNED_BYTES_MAX (SIGNED_TAG_BYTES + 16u + 3u * 32u + 1u + HW_SIGNER_ID_MAX)
+
+_Static_assert(crypto_sign_PUBLICKEYBYTES == HW_SIGN_PK_BYTES, "Ed25519 public key size");
+_Static_assert(crypto_sign_SECRETKEYBYTES == HW_SIGN_SK_BYTES, "Ed25519 secret key size");
+_Static_assert(crypto_sign_BYTES == HW_SIGNATURE_BYTES, "Ed25519 signature size");
+_Static_assert(sizeof SIGNED_TAG - 1 == SIGNED_TAG_BYTES, "tag length");
+
+static void put_u64(uint8_t *p, uint64_t v)
+{
+	for (unsigned i = 0; i < 8; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* The signed layout of c (checkpoint.h) into buf; 0 when a field has the wrong size. */
+static size_t signed_bytes(const Tos__V1__Checkpoint *c, uint8_t buf[SIGNED_BYTES_MAX])
+{
+	size_t id_len = c->node_id != NULL ? strlen(c->node_id) : 0;
+	if (c->chain_hash.len != HW_HASH_BYTES || c->state_digest.len != HW_HASH_BYTES ||
+	    c->public_key.len != HW_SIGN_PK_BYTES || id_len == 0 || id_len > HW_SIGNER_ID_MAX)
+		return 0;
+	uint8_t *p = buf;
+	memcpy(p, SIGNED_TAG, SIGNED_TAG_BYTES);
+	p += SIGNED_TAG_BYTES;
+	put_u64(p, c->lsn);
+	put_u64(p + 8, c->epoch);
+	p += 16;
+	memcpy(p, c->chain_hash.data, HW_HASH_BYTES);
+	memcpy(p + 32, c->state_digest.data, HW_HASH_BYTES);
+	memcpy(p + 64, c->public_key.data, HW_SIGN_PK_BYTES);
+	p += 96;
+	*p++ = (uint8_t)id_len;
+	memcpy(p, c->node_id, id_len);
+	return (size_t)(p - buf) + id_len;
+}
+
+int hw_checkpoint_check(const Tos__V1__Checkpoint *c)
+{
+	uint8_t msg[SIGNED_BYTES_MAX];
+	size_t n = signed_bytes(c, msg);
+	if (n == 0 || c->signature.len != HW_SIGNATURE_BYTES)
+		return HW_ESIGNATURE;
+	return crypto_sign_verify_detached(c->signature.data, msg, n, c->public_key.data) == 0
+		       ? 0
+		       : HW_ESIGNATURE;
+}
+
+/* Pack rec (a system record: no tenant, no facility) with a random record_id. */
+static int encode_system(Tos__V1__Record *rec, int64_t now_ms, uint8_t *buf, size_t cap,
+			 size_t *len)
+{
+	uint8_t id[HW_RECORD_ID_BYTES];
+	randombytes_buf(id, sizeof id);
+	rec->record_id.data = id;
+	rec->record_id.len = sizeof id;
+	rec->event_time_ms = now_ms;
+	rec->schema_version = 1;
+	*len = hw_record_encode(rec, buf, cap);
+	return *len == 0 ? HW_ERANGE : 0;
+}
+
+/* Head and digest of one snapshot of s, so the checkpoint describes one moment. */
+static int read_point(struct hw_store *s, struct hw_head *h, uint8_t digest[HW_HASH_BYTES])
+{
+	MDB_txn *txn;
+	int rc = hw__store_read_begin(s, &txn);
+	if (rc != 0)
+		return rc;
+	rc = hw__store_head_txn(s, txn, h);
+	if (rc == 0)
+		rc = h->lsn == 0 ? HW_ENOTFOUND : hw__store_digest_txn(s, txn, digest);
+	hw__store_read_end(s, txn);
+	return rc;
+}
+
+int hw_checkpoint_make(struct hw_store *s, const struct hw_signer *k, int64_t now_ms, uint8_t *buf,
+		       size_t cap, size_t *len, uint64_t *covers)
+{
+	HW_ASSERT(cap >= HW_SYSTEM_RECORD_BYTES_MAX);
+	struct hw_head h;
+	uint8_t digest[HW_HASH_BYTES], sig[HW_SIGNATURE_BYTES], msg[SIGNED_BYTES_MAX];
+	int rc = read_point(s, &h, digest);
+	if (rc != 0)
+		return rc;
+	Tos__V1__Checkpoint c = TOS__V1__CHECKPOINT__INIT;
+	c.lsn = h.lsn;
+	c.epoch = h.epoch;
+	c.chain_hash = (ProtobufCBinaryData){HW_HASH_BYTES, h.hash};
+	c.state_digest = (ProtobufCBinaryData){HW_HASH_BYTES, digest};
+	c.node_id = (char *)k->node_id;
+	c.public_key = (ProtobufCBinaryData){HW_SIGN_PK_BYTES, (uint8_t *)k->pk};
+	size_t n = signed_bytes(&c, msg);
+	HW_ASSERT(n > 0);
+	crypto_sign_detached(sig, NULL, msg, n, k->sk);
+	c.signature = (ProtobufCBinaryData){sizeof sig, sig};
+	Tos__V1__Record rec = TOS__V1__RECORD__INIT;
+	rec.payload_case = TOS__V1__RECORD__PAYLOAD_CHECKPOINT;
+	rec.checkpoint = &c;
+	*covers = h.lsn;
+	return encode_system(&rec, now_ms, buf, cap, len);
+}
+
+int hw_node_event_encode(const Tos__V1__NodeEvent *ev, int64_t now_ms, uint8_t *buf, size_t cap,
+			 size_t *len, struct hw_reject *rej)
+{
+	Tos__V1__Record rec = TOS__V1__RECORD__INIT;
+	rec.payload_case = TOS__V1__RECORD__PAYLOAD_NODE_EVENT;
+	rec.node_event = (Tos__V1__NodeEvent *)ev;
+	uint8_t id[HW_RECORD_ID_BYTES] = {0};
+	rec.record_id = (ProtobufCBinaryData){sizeof id, id}; /* replaced when encoding */
+	rec.event_time_ms = now_ms;
+	rec.schema_version = 1;
+	int rc = hw_validate_record(&rec, now_ms, rej);
+	if (rc != 0)
+		return rc;
+	rc = encode_system(&rec, now_ms, buf, cap, len);
+	return rc != 0 ? hw_reject_set(rej, rc, "node_event", "does not fit in %zu bytes", cap) : 0;
+}
+
+const char *hw_node_event_name(Tos__V1__NodeEventKind kind)
+{
+	static const char *const names[] = {"unspecified",  "node_start", "promotion",
+					    "switchover",   "step_down",  "config_change",
+					    "auth_failure", "drill",      "export",
+					    "restore",      "operator"};
+	if ((int)kind < 0 || (size_t)kind >= sizeof names / sizeof names[0])
+		return "unknown";
+	return names[kind];
+}
