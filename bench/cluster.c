@@ -22,6 +22,7 @@
 #include <unistd.h>
 #include <ftw.h>
 
+#include "chaos/proxy.h"
 #include "engine/client_int.h"
 #include "engine/core/repl.h"
 #include "engine/io/channel.h"
@@ -57,6 +58,9 @@ struct hw_cluster {
 	struct node nodes[NODES_MAX];
 	struct node wit; /* the witness, with failover */
 	char clients[NODES_MAX * 32];
+	/* With opts.proxied: [i][j] carries voter i's connections to voter j (the witness
+	 * is voter n); NULL on the diagonal and without proxies. */
+	struct hw_proxy *px[NODES_MAX + 1][NODES_MAX + 1];
 	/* The channel: where the keys are, and what clients connect with. */
 	bool insecure;
 	char keys[PATH_MAX + 8], pins[PATH_MAX + 8], client_key[PATH_MAX + 24];
@@ -212,19 +216,28 @@ static int make_keys(struct hw_cluster *c, const struct hw_cluster_opts *o)
 	return rc;
 }
 
-/* [failover] as every voter and the witness read it. */
-static void failover_section(const struct hw_cluster *c, const struct hw_cluster_opts *o, char *buf,
-			     size_t cap)
+/* Where voter self reaches voter j (the witness is voter n): j's replication port, or
+ * with proxies the proxy in between. */
+static const char *voter_addr(const struct hw_cluster *c, unsigned self, unsigned j)
+{
+	if (c->px[self][j])
+		return hw_proxy_addr(c->px[self][j]);
+	return j < c->n ? c->nodes[j].listen : c->wit.listen;
+}
+
+/* [failover] as voter self (the witness is voter n) reads it. */
+static void failover_section(const struct hw_cluster *c, const struct hw_cluster_opts *o,
+			     unsigned self, char *buf, size_t cap)
 {
 	size_t len = (size_t)snprintf(buf, cap, "[failover]\nvoters = ");
 	for (unsigned i = 0; i < c->n && len < cap; i++)
 		len += (size_t)snprintf(buf + len, cap - len, "%s%s@%s", i ? ", " : "",
-					c->nodes[i].id, c->nodes[i].listen);
+					c->nodes[i].id, voter_addr(c, self, i));
 	if (len < cap)
 		snprintf(buf + len, cap - len,
 			 "\nwitness = %s\nwitness_id = %s\nrto = %lldms\nrpo = %lldms\n",
-			 c->wit.listen, c->wit.id, (long long)(o->rto_ms > 0 ? o->rto_ms : 2000),
-			 (long long)o->rpo_ms);
+			 voter_addr(c, self, c->n), c->wit.id,
+			 (long long)(o->rto_ms > 0 ? o->rto_ms : 2000), (long long)o->rpo_ms);
 }
 
 /* durability.checkpoint_records when the options set it, else "" (the default). */
@@ -243,10 +256,10 @@ static int write_failover_configs(struct hw_cluster *c, const struct hw_cluster_
 {
 	char text[2 * PATH_MAX + 2048], fo[1024], cp[64];
 	const char *id = o->cluster_id ? o->cluster_id : "bench";
-	failover_section(c, o, fo, sizeof(fo));
 	int rc = 0;
 	for (unsigned i = 0; rc == 0 && i < c->n; i++) {
 		const struct node *nd = &c->nodes[i];
+		failover_section(c, o, i, fo, sizeof(fo));
 		snprintf(text, sizeof(text),
 			 "[cluster]\nid = %s\n[node]\nid = %s\nrole = %s\ndata_dir = %s\n"
 			 "listen = %s\nclient = %s\n[durability]\nmode = %s\nk = %u\n%s%s",
@@ -256,6 +269,7 @@ static int write_failover_configs(struct hw_cluster *c, const struct hw_cluster_
 		rc = write_config(c, nd->id, nd->cfg, text);
 	}
 	if (rc == 0) {
+		failover_section(c, o, c->n, fo, sizeof(fo));
 		snprintf(text, sizeof(text),
 			 "[cluster]\nid = %s\n[node]\nid = %s\nrole = witness\ndata_dir = %s\n"
 			 "listen = %s\n%s",
@@ -532,6 +546,34 @@ static int wait_ready(struct hw_cluster *c)
 	}
 }
 
+/* ---------------------------------------------------------------- proxies */
+
+static void proxies_free(struct hw_cluster *c)
+{
+	for (unsigned i = 0; i <= c->n; i++)
+		for (unsigned j = 0; j <= c->n; j++) {
+			hw_proxy_free(c->px[i][j]);
+			c->px[i][j] = NULL;
+		}
+}
+
+/* A proxy for every ordered pair of voters, each on its own thread, before the configs
+ * that name them are written. */
+static int proxies_start(struct hw_cluster *c)
+{
+	int rc = 0;
+	for (unsigned i = 0; rc == 0 && i <= c->n; i++)
+		for (unsigned j = 0; rc == 0 && j <= c->n; j++) {
+			if (i == j)
+				continue;
+			const char *to = j < c->n ? c->nodes[j].listen : c->wit.listen;
+			rc = hw_proxy_new("127.0.0.1:0", to, &c->px[i][j]);
+			if (rc == 0)
+				rc = hw_proxy_start(c->px[i][j]);
+		}
+	return rc;
+}
+
 /* ---------------------------------------------------------------- API */
 
 static int make_root(struct hw_cluster *c, const struct hw_cluster_opts *o)
@@ -571,7 +613,7 @@ int hw_cluster_start(const struct hw_cluster_opts *o, struct hw_cluster **out)
 		return HW_ENOMEM;
 	c->n = 1 + o->standbys;
 	c->failover = o->failover;
-	if (c->failover && o->standbys == 0) {
+	if ((c->failover && o->standbys == 0) || (o->proxied && !c->failover)) {
 		free(c);
 		return -EINVAL;
 	}
@@ -585,6 +627,8 @@ int hw_cluster_start(const struct hw_cluster_opts *o, struct hw_cluster **out)
 	rc = lay_out(c);
 	if (rc == 0)
 		rc = make_keys(c, o);
+	if (rc == 0 && o->proxied)
+		rc = proxies_start(c);
 	if (rc == 0)
 		rc = write_configs(c, o);
 	/* The witness first: the nodes' first election needs it. */
@@ -601,6 +645,7 @@ int hw_cluster_start(const struct hw_cluster_opts *o, struct hw_cluster **out)
 	hw_cluster_stop(c);
 	rmtree(c->root);
 out_free:
+	proxies_free(c);
 	free(c);
 	return rc;
 }
@@ -793,6 +838,24 @@ int hw_cluster_restart(struct hw_cluster *c, unsigned i)
 	}
 }
 
+int hw_cluster_isolate(struct hw_cluster *c, unsigned i, bool on)
+{
+	if (i >= c->n || !c->px[i][(i + 1) % (c->n + 1)])
+		return -EINVAL;
+	for (unsigned j = 0; j <= c->n; j++) {
+		if (j == i)
+			continue;
+		if (on) {
+			hw_proxy_blackhole(c->px[i][j]);
+			hw_proxy_blackhole(c->px[j][i]);
+		} else {
+			hw_proxy_pass(c->px[i][j]);
+			hw_proxy_pass(c->px[j][i]);
+		}
+	}
+	return 0;
+}
+
 int hw_cluster_stop(struct hw_cluster *c)
 {
 	int rc = 0;
@@ -816,6 +879,7 @@ void hw_cluster_free(struct hw_cluster *c, bool keep)
 	if (!c)
 		return;
 	hw_cluster_stop(c);
+	proxies_free(c);
 	if (!keep)
 		rmtree(c->root);
 	free(c);

@@ -15,6 +15,10 @@
  * the targets rto and rpo. Node 0 is then only the primary at start: which node is
  * primary later is whatever the election made it (hw_cluster_primary()).
  *
+ * With opts.proxied each voter's view of the others in its [failover] voters and witness
+ * is a proxy's address: voter i's connections to voter j pass the proxy [i][j] (the
+ * witness is voter N + 1), run on threads of the calling process, as chaos/run.c does.
+ *
  * Every connection runs the authenticated, encrypted channel (docs/security.md): each
  * node, the witness and one client identity get a key pair, <root>/keys/<id>.key, whose
  * public halves <root>/pins/<id>.pub every config pins (security.peers = <root>/pins);
@@ -50,6 +54,10 @@ struct hw_cluster_opts {
 	int64_t rpo_ms;         /* [failover] rpo (0: no acknowledged loss, needs durable) */
 	bool insecure;          /* plaintext connections ([security] insecure = true) */
 	uint64_t checkpoint_records; /* [durability] checkpoint_records (0: the default) */
+	bool proxied;           /* with failover: every voter reaches every other voter (and
+				   the witness) through its own in-process chaos/proxy, so
+				   hw_cluster_isolate() can cut one off; client ports stay
+				   direct */
 };
 
 /* Make the directory, pick free loopback ports, write the configs, spawn every node and
@@ -128,6 +136,13 @@ int hw_cluster_kill(struct hw_cluster *c, unsigned i, int sig);
  * caller's question (hw_cluster_wait_joined()). Returns 0, -ETIMEDOUT, -ECHILD (it
  * exited: tail of its log on stderr), -errno. */
 int hw_cluster_restart(struct hw_cluster *c, unsigned i);
+
+/* With opts.proxied: cut node i off from every other voter and the witness (on true), or
+ * let its links pass again (on false). The cut is a blackhole: its connections stay open
+ * and carry nothing, in both directions, as a partition does; its client port still
+ * answers. Returns 0, -EINVAL when the cluster is not proxied or i is out of range. Any
+ * thread. */
+int hw_cluster_isolate(struct hw_cluster *c, unsigned i, bool on);
 
 /* Stop every running node (and the witness): SIGTERM, wait up to 5 s, then SIGKILL; always reaps
  * every child. Returns 0 when every node exited with status 0 after SIGTERM, -ECHILD when one had

@@ -41,6 +41,7 @@ extern const struct hw_cli_cmd hw_cli_node;                  /* cli/cmd_serve.c 
 extern const struct hw_cli_cmd hw_cli_witness;               /* cli/cmd_witness.c */
 extern const struct hw_cli_cmd hw_cli_bench;                 /* cli/cmd_bench.c */
 extern const struct hw_cli_cmd hw_cli_drill;                 /* cli/cmd_drill.c */
+extern const struct hw_cli_cmd hw_cli_drill_failover;        /* cli/cmd_drill_failover.c */
 extern const struct hw_cli_cmd hw_cli_plan;                  /* cli/cmd_plan.c */
 extern const struct hw_cli_cmd hw_cli_keygen;                /* cli/cmd_keygen.c */
 extern const struct hw_cli_cmd hw_cli_quarantine;            /* cli/cmd_quarantine.c */

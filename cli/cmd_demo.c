@@ -2,13 +2,14 @@
  * evidence. In a temporary directory it starts a primary, two standbys and a witness
  * (real `hawser node` / `hawser witness` processes on loopback, bench/cluster.h; durable
  * k = 1, rto 2 s, rpo 0), drives a compressed terminal peak from a few TOS lanes through
- * a client that follows the primary, prints the planner's predicted failover time and the
- * data at risk every second, kills the primary with SIGKILL, measures the RTO (kill to the
- * first acknowledged submit on the new primary), restarts the old primary and shows
+ * a client that follows the primary, prints the primary's predicted failover time and
+ * data at risk (its status) every second, kills the primary with SIGKILL, measures the
+ * RTO (kill to the first acknowledged submit on the new primary), restarts the old primary and shows
  * whether it rejoins, then stops the cluster and checks every acknowledged record on the
  * new primary's store (the exact count lost), runs a verify drill on it and a restore
  * drill from a backup taken during the run, writes the HTML and JSON report (cli/report.h)
- * and ends with one PASS or FAIL line.
+ * and ends with one PASS or FAIL line. The load, the fault, the RTO, the rejoin and the
+ * loss check are cli/failover_run.h's, the same code `hawser drill failover` runs.
  *
  * Single-threaded: the load, the status lines and the fault all run from this loop, so
  * the order of events is the order they are printed. SIGINT and SIGTERM kill every child
@@ -26,10 +27,9 @@
 #include "bench/cluster.h"
 #include "bench/workload.h"
 #include "cli/cli.h"
+#include "cli/failover_run.h"
 #include "cli/report.h"
 #include "engine/client_int.h"
-#include "engine/core/targets.h"
-#include "engine/voters.h"
 #include "hawser.h"
 #include "replica/backup.h"
 #include "replica/entry.h"
@@ -41,7 +41,6 @@
  * total rate, ten seconds of it, the primary killed half way. */
 #define DEMO_PROFILE   "terminal_peak"
 #define DEMO_SEED      1u
-#define DEMO_LANES     3u
 #define DEMO_RATE      300.0 /* records/s over all lanes */
 #define DEMO_SECONDS   10.0
 #define DEMO_BACKUP_S  2.5 /* the backup the restore drill restores */
@@ -51,9 +50,7 @@
 #define DEMO_K         1u
 #define DEMO_STANDBYS  2u
 #define DEMO_WINDOW    32u   /* submits in flight */
-#define STALL_MS       3000  /* no outcome for this long with submits in flight: follow */
-#define FOLLOW_MS      10000 /* finding the new primary */
-#define FOLLOWS_MAX    8
+#define FIRST_ACK_MS   10000 /* fault to the first ack on the new primary, at most */
 #define REJOIN_MS      8000 /* the restarted old primary's chance to rejoin */
 #define STATUS_WAIT_MS 500
 
@@ -63,24 +60,11 @@ struct demo {
 	char html[4300];
 	struct hw_cluster *c;
 	struct hw_report rep;
-	/* the load: every record generated up front, its outcome kept */
-	uint64_t count;
-	uint8_t **rec;
-	size_t *len;
-	int *expect;
-	int *code;
-	uint64_t *lsn;
-	bool *done;
-	uint64_t finished, acked, unexpected, max_acked_lsn;
-	unsigned follows;
-	/* the run */
-	double t_traffic, t_backup0, t_backup, t_kill, t_promoted, t_first, t_traffic_end;
-	int64_t kill_wall_ms;
-	unsigned old_p, new_p;
+	struct hw_fo_load load;
+	struct hw_fo_run run;
+	double t_backup0, t_backup, t_status;
 	uint64_t backup_lsn, backup_bytes;
-	bool killed, backed_up, keep;
-	double measured_rto_ms, promoted_ms;
-	uint64_t lost;
+	bool backed_up, keep;
 	char fail[320];
 };
 
@@ -119,87 +103,14 @@ static int failed(struct demo *d, const char *fmt, ...)
 	return -1;
 }
 
-static int64_t wall_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void nap_ms(double ms)
-{
-	if (ms <= 0)
-		return;
-	struct timespec ts = {(time_t)(ms / 1000),
-			      (long)((ms - (double)(long)(ms / 1000) * 1000) * 1e6)};
-	nanosleep(&ts, NULL); /* EINTR: a signal; the caller looks at interrupted */
-}
-
-/* ---------------------------------------------------------------- the records */
-
-static int gen_alloc(struct demo *d)
-{
-	d->rec = calloc(d->count, sizeof(*d->rec));
-	d->len = calloc(d->count, sizeof(*d->len));
-	d->expect = calloc(d->count, sizeof(*d->expect));
-	d->code = calloc(d->count, sizeof(*d->code));
-	d->lsn = calloc(d->count, sizeof(*d->lsn));
-	d->done = calloc(d->count, sizeof(*d->done));
-	return d->rec && d->len && d->expect && d->code && d->lsn && d->done ? 0 : HW_ENOMEM;
-}
-
-/* The lanes' records interleaved, each lane in its own order (one generator per lane,
- * sharing the ingest clock, as `hawser bench` does). */
-static int generate(struct demo *d)
-{
-	static uint8_t buf[HW_RECORD_BYTES_MAX];
-	struct hw_workload *w[DEMO_LANES] = {NULL};
-	d->count = (uint64_t)(DEMO_RATE * DEMO_SECONDS);
-	int rc = gen_alloc(d);
-	int64_t end = hw_cli_now_ms() + (int64_t)(DEMO_SECONDS * 1000);
-	for (unsigned l = 0; rc == 0 && l < DEMO_LANES; l++) {
-		struct hw_workload_opts wo = {.profile = DEMO_PROFILE,
-					      .seed = DEMO_SEED + l,
-					      .count = d->count / DEMO_LANES + 1,
-					      .end_ms = end,
-					      .lane = l + 1};
-		rc = hw_workload_new(&wo, &w[l]);
-	}
-	for (uint64_t i = 0; rc == 0 && i < d->count; i++) {
-		struct hw_work_item it;
-		rc = hw_workload_next(w[i % DEMO_LANES], buf, sizeof(buf), &it);
-		if (rc == 0 && !(d->rec[i] = malloc(it.len)))
-			rc = HW_ENOMEM;
-		if (rc == 0) {
-			memcpy(d->rec[i], buf, it.len);
-			d->len[i] = it.len;
-			d->expect[i] = it.expect;
-		}
-	}
-	for (unsigned l = 0; l < DEMO_LANES; l++)
-		hw_workload_free(w[l]);
-	return rc ? failed(d, "generator: %s", hw_strerror(rc)) : 0;
-}
-
-static void gen_free(struct demo *d)
-{
-	for (uint64_t i = 0; d->rec && i < d->count; i++)
-		free(d->rec[i]);
-	free(d->rec);
-	free(d->len);
-	free(d->expect);
-	free(d->code);
-	free(d->lsn);
-	free(d->done);
-}
-
 /* ---------------------------------------------------------------- status lines */
 
-static int status_of(const char *addr, Hawser__Wire__V1__Status **out)
+static int status_of(const struct hw_cluster *c, const char *addr,
+		     Hawser__Wire__V1__Status **out)
 {
 	struct hw_client *cl;
 	*out = NULL;
-	int rc = hw_client_connect(addr, &cl);
+	int rc = hw_client_connect_secure(addr, hw_cluster_security(c), &cl);
 	if (rc)
 		return rc;
 	uint8_t *body;
@@ -213,46 +124,14 @@ static int status_of(const char *addr, Hawser__Wire__V1__Status **out)
 	return *out ? 0 : HW_EPROTOCOL;
 }
 
-/* What the planner predicts for a failover now: the node's own inputs (engine/voters.h,
- * as every node plans its timers) and the best standby's backlog from the status. The
- * prediction printed is detection + election + replaying that backlog + clients
- * resuming; the plan's failover_ms is the budget (with the whole replay budget). */
-static int predict(const Hawser__Wire__V1__Status *s, struct hw_tg_plan *plan)
-{
-	uint64_t backlog = UINT64_MAX;
-	for (size_t i = 0; i < s->n_peers; i++)
-		if (s->peers[i]->connected && s->peers[i]->lag_records < backlog)
-			backlog = s->peers[i]->lag_records;
-	struct hw_tg_input in = {.rto_ms = DEMO_RTO_MS,
-				 .rpo_ms = DEMO_RPO_MS,
-				 .jitter_p99_us = HW_VOTERS_JITTER_P99_US,
-				 .jitter_spread_us = HW_VOTERS_JITTER_SPREAD_US,
-				 .replay_rate = HW_VOTERS_REPLAY_RATE,
-				 .election_ms = HW_VOTERS_ELECTION_MS,
-				 .resume_ms = HW_VOTERS_RESUME_MS,
-				 .backlog_records = backlog == UINT64_MAX ? 0 : backlog,
-				 .k = DEMO_K};
-	return hw_tg_plan(&in, plan);
-}
-
-/* Acknowledged records that no standby holds durable: what a failover now would lose. */
-static uint64_t at_risk(const struct demo *d, const Hawser__Wire__V1__Status *s)
-{
-	uint64_t best = 0;
-	for (size_t i = 0; i < s->n_peers; i++)
-		if (s->peers[i]->durable > best)
-			best = s->peers[i]->durable;
-	return d->max_acked_lsn > best ? d->max_acked_lsn - best : 0;
-}
-
 static void status_line(struct demo *d)
 {
-	double t = hw_report_clock(&d->rep) - d->t_traffic;
+	double t = hw_report_clock(&d->rep) - d->run.t_load;
 	unsigned p;
 	Hawser__Wire__V1__Status *s = NULL;
 	if (hw_cluster_primary(d->c, 0, &p) != 0 ||
-	    status_of(hw_cluster_node_addr(d->c, p), &s) != 0) {
-		printf("  t=%4.1fs primary=none (election) acked=%" PRIu64 "\n", t, d->acked);
+	    status_of(d->c, hw_cluster_node_addr(d->c, p), &s) != 0) {
+		printf("  t=%4.1fs primary=none (election) acked=%" PRIu64 "\n", t, d->run.acked);
 		return;
 	}
 	char peers[256] = "";
@@ -261,95 +140,28 @@ static void status_line(struct demo *d)
 		n += (size_t)snprintf(peers + n, sizeof(peers) - n, " %s:%s%" PRIu64,
 				      s->peers[i]->node_id, s->peers[i]->connected ? "" : "(down)",
 				      s->peers[i]->durable);
-	struct hw_tg_plan plan;
-	int rc = predict(s, &plan);
-	if (rc) {
-		printf("  t=%4.1fs %s primary, epoch %" PRIu64
-		       ": the planner refuses the target: %s\n",
-		       t, hw_cluster_node_id(d->c, p), s->epoch, plan.why);
+	/* the node's own prediction and data at risk (engine/core/targets.h hw_tg_now), the
+	 * numbers `hawser status` shows */
+	const Hawser__Wire__V1__FailoverStatus *fo = s->failover;
+	if (fo == NULL || !fo->configured) {
+		printf("  t=%4.1fs %s primary, epoch %" PRIu64 ": no failover status\n", t,
+		       hw_cluster_node_id(d->c, p), s->epoch);
 	} else {
 		printf("  t=%4.1fs %s primary epoch %" PRIu64 " lsn %" PRIu64 " acked %" PRIu64
 		       " durable%s | predicted failover %" PRId64 " ms = detect %" PRId64
 		       " + elect %" PRId64 " + replay %" PRId64 " + resume %" PRId64
-		       " (target %d) | at risk %" PRIu64 " acked (rpo %d)\n",
-		       t, hw_cluster_node_id(d->c, p), s->epoch, s->last_lsn, d->acked, peers,
-		       plan.detection_ms + plan.election_ms + plan.replay_now_ms + plan.resume_ms,
-		       plan.detection_ms, plan.election_ms, plan.replay_now_ms, plan.resume_ms,
-		       DEMO_RTO_MS, at_risk(d, s), DEMO_RPO_MS);
+		       " (target %" PRId64 ") | at risk %" PRIu64 " records, %" PRIu64
+		       " acked not on %s (rpo %" PRId64 ")\n",
+		       t, hw_cluster_node_id(d->c, p), s->epoch, s->last_lsn, d->run.acked, peers,
+		       fo->failover_ms, fo->detection_ms, fo->election_ms, fo->replay_ms,
+		       fo->resume_ms, fo->rto_ms, fo->at_risk_records, fo->loss_records,
+		       fo->promoted[0] ? fo->promoted : "any standby", fo->rpo_ms);
 	}
 	fflush(stdout);
 	hawser__wire__v1__status__free_unpacked(s, NULL);
 }
 
 /* ---------------------------------------------------------------- the load */
-
-/* Resend what is in flight, in order, on the connection to the new primary: a record
- * stored before is answered as a duplicate at its LSN. */
-static int follow(struct demo *d, struct hw_client *cl, uint64_t next, int why)
-{
-	if (interrupted || ++d->follows > FOLLOWS_MAX)
-		return why;
-	int rc = hw_client_reconnect(cl, FOLLOW_MS);
-	uint64_t from = next > DEMO_WINDOW ? next - DEMO_WINDOW : 0;
-	for (uint64_t i = from; rc == 0 && i < next; i++)
-		if (!d->done[i])
-			rc = hw_client_submit(cl, i, d->rec[i], d->len[i], HW_DEFAULT, 0);
-	printf("  client: follows the primary to %s after %s%s%s\n", hw_client_addr(cl),
-	       hw_errname(why), rc ? ": " : "", rc ? hw_errname(rc) : "");
-	return rc;
-}
-
-static void outcome(struct demo *d, struct hw_client *cl, const struct hw_outcome *o,
-		    uint64_t *outstanding)
-{
-	uint64_t i = o->request_id;
-	if (i >= d->count || d->done[i])
-		return;
-	d->done[i] = true;
-	d->code[i] = o->code;
-	d->lsn[i] = o->lsn;
-	d->finished++;
-	(*outstanding)--;
-	d->unexpected += o->code != d->expect[i];
-	if (o->code != 0)
-		return;
-	d->acked++;
-	if (o->lsn > d->max_acked_lsn)
-		d->max_acked_lsn = o->lsn;
-	if (d->killed && d->t_first < 0 &&
-	    strcmp(hw_client_addr(cl), hw_cluster_node_addr(d->c, d->old_p)) != 0) {
-		d->t_first = hw_report_clock(&d->rep);
-		d->measured_rto_ms = (d->t_first - d->t_kill) * 1000;
-	}
-}
-
-/* One step of the load: submit the next record when it is due, else take an outcome
- * (waiting at most until the next due time or tick). Returns 0 or the client error. */
-static int load_step(struct demo *d, struct hw_client *cl, uint64_t *next, uint64_t *outstanding,
-		     double tick)
-{
-	double now = hw_report_clock(&d->rep);
-	double due = d->t_traffic + (double)*next / DEMO_RATE;
-	if (*next < d->count && now >= due && *outstanding < DEMO_WINDOW &&
-	    (*next < DEMO_WINDOW || d->done[*next - DEMO_WINDOW])) {
-		int rc = hw_client_submit(cl, *next, d->rec[*next], d->len[*next], HW_DEFAULT, 0);
-		(*next)++;
-		(*outstanding)++;
-		return rc;
-	}
-	double until = (*next < d->count && due < tick ? due : tick) - now;
-	if (*outstanding == 0) {
-		nap_ms(until * 1000);
-		return 0;
-	}
-	struct hw_outcome o;
-	int rc = hw_client_wait(cl, until > 0 ? (int)(until * 1000) + 1 : 0, &o);
-	if (rc == 0 && o.code == HW_ENOT_PRIMARY)
-		return HW_ENOT_PRIMARY;
-	if (rc == 0)
-		outcome(d, cl, &o, outstanding);
-	return rc;
-}
 
 /* The backup the restore drill restores, taken from a standby while the load runs
  * (read-only: the node keeps writing). */
@@ -379,239 +191,64 @@ static int backup_mid(struct demo *d)
 	return 0;
 }
 
-static int kill_primary(struct demo *d)
+/* The demo's timed events during the run (cli/failover_run.h hw_fo_tick_cb): the backup
+ * under load, a status line a second; the pids the signal handler kills, fresh. */
+static int demo_tick(struct hw_fo_run *r, void *arg)
 {
-	d->killed = true;
-	int rc = hw_cluster_primary(d->c, 0, &d->old_p);
-	if (rc)
-		return failed(d, "no primary to kill");
-	d->kill_wall_ms = wall_ms();
-	d->t_kill = hw_report_clock(&d->rep);
-	printf("  FAULT: kill -9 %s (pid %d), the primary\n", hw_cluster_node_id(d->c, d->old_p),
-	       (int)hw_cluster_node_pid(d->c, d->old_p));
-	fflush(stdout);
-	rc = hw_cluster_kill(d->c, d->old_p, SIGKILL);
+	struct demo *d = arg;
 	track_pids(d);
-	return rc ? failed(d, "kill: %s", hw_strerror(rc)) : 0;
-}
-
-/* The timed events of the traffic phase: the backup, the fault, a status line a second. */
-static int events(struct demo *d, double *tick)
-{
-	double t = hw_report_clock(&d->rep) - d->t_traffic;
+	double t = hw_report_clock(&d->rep) - r->t_load;
 	if (!d->backed_up && t >= DEMO_BACKUP_S && backup_mid(d))
-		return -1;
-	if (!d->killed && t >= DEMO_KILL_S && kill_primary(d))
-		return -1;
-	if (t + d->t_traffic >= *tick) {
+		return hw_fo_failed(r, "%s", d->fail);
+	if (hw_report_clock(&d->rep) >= d->t_status) {
 		status_line(d);
-		*tick = hw_report_clock(&d->rep) + 1.0;
+		d->t_status = hw_report_clock(&d->rep) + 1.0;
 	}
 	return 0;
-}
-
-static int traffic(struct demo *d)
-{
-	struct hw_client *cl = NULL;
-	int rc = hw_client_connect(hw_cluster_client_list(d->c), &cl);
-	if (rc)
-		return failed(d, "client: %s", hw_strerror(rc));
-	printf("traffic  %" PRIu64 " records from %u lanes (%s) at %.0f records/s, durable k=%u\n",
-	       d->count, DEMO_LANES, DEMO_PROFILE, DEMO_RATE, DEMO_K);
-	d->t_traffic = hw_report_clock(&d->rep);
-	double tick = d->t_traffic, progress = d->t_traffic;
-	uint64_t next = 0, outstanding = 0, seen = 0;
-	while (rc == 0 && d->finished < d->count) {
-		if (interrupted) {
-			rc = failed(d, "interrupted by signal %d", (int)interrupted);
-			break;
-		}
-		if (events(d, &tick)) {
-			rc = -1;
-			break;
-		}
-		rc = load_step(d, cl, &next, &outstanding, tick);
-		double now = hw_report_clock(&d->rep);
-		if (d->finished != seen || outstanding == 0) {
-			seen = d->finished;
-			progress = now;
-		} else if (rc == -ETIMEDOUT && (now - progress) * 1000 < STALL_MS) {
-			rc = 0;
-		}
-		if (rc != 0 && rc != -1) {
-			rc = follow(d, cl, next, rc);
-			progress = hw_report_clock(&d->rep);
-		}
-	}
-	hw_client_close(cl);
-	d->t_traffic_end = hw_report_clock(&d->rep);
-	if (rc && rc != -1)
-		return failed(d, "load: %s (%s)", hw_strerror(rc), hw_errname(rc));
-	return rc;
 }
 
 /* ---------------------------------------------------------------- after the fault */
 
-/* The last line of path at or after byte from holding needle (into line), or false. */
-static bool log_find(const char *path, long from, const char *needle, char *line, size_t cap)
+/* The failover's lines and the report's phases: the run's timeline, the load around it
+ * and the check of every acknowledged record. */
+static void failover_told(struct demo *d)
 {
-	FILE *f = fopen(path, "r");
-	if (!f)
-		return false;
-	char buf[1024];
-	bool found = false;
-	if (from > 0)
-		fseek(f, from, SEEK_SET);
-	while (fgets(buf, sizeof(buf), f))
-		if (strstr(buf, needle)) {
-			snprintf(line, cap, "%s", buf);
-			found = true;
-		}
-	fclose(f);
-	line[found ? strcspn(line, "\n") : 0] = '\0';
-	return found;
-}
-
-static long log_size(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	if (!f)
-		return 0;
-	fseek(f, 0, SEEK_END);
-	long n = ftell(f);
-	fclose(f);
-	return n;
-}
-
-/* Which node took over, and when it says it was promoted (its log's wall_ms, one host,
- * one clock). */
-static int promotion(struct demo *d)
-{
-	char line[1024];
-	if (!d->killed)
-		return failed(d, "the load ended before the fault");
-	if (hw_cluster_primary(d->c, FOLLOW_MS, &d->new_p) != 0 || d->new_p == d->old_p)
-		return failed(d, "no standby became primary");
-	d->t_promoted = d->t_kill;
-	if (log_find(hw_cluster_log(d->c, d->new_p), 0, "event=became_primary", line,
-		     sizeof(line))) {
-		const char *w = strstr(line, "wall_ms=");
-		if (w)
-			d->t_promoted +=
-				(double)(strtoll(w + 8, NULL, 10) - d->kill_wall_ms) / 1000;
-	}
-	d->promoted_ms = (d->t_promoted - d->t_kill) * 1000;
-	hw_report_phase(&d->rep, "fault: kill -9 primary", d->t_kill, d->t_kill, HW_VERDICT_PASS,
-			"%s killed with SIGKILL under load", hw_cluster_node_id(d->c, d->old_p));
-	hw_report_phase(&d->rep, "detection + promotion", d->t_kill, d->t_promoted, HW_VERDICT_PASS,
-			"%s promoted %.0f ms after the kill", hw_cluster_node_id(d->c, d->new_p),
-			d->promoted_ms);
-	if (d->t_first < 0)
-		return failed(d, "no acknowledged submit on the new primary");
-	bool in_rto = d->measured_rto_ms <= DEMO_RTO_MS;
-	hw_report_phase(&d->rep, "first commit on new primary", d->t_kill, d->t_first,
-			in_rto ? HW_VERDICT_PASS : HW_VERDICT_FAIL,
-			"kill to first acknowledged submit: %.0f ms (target %d ms)",
-			d->measured_rto_ms, DEMO_RTO_MS);
-	hw_report_phase(&d->rep, "traffic after failover", d->t_first, d->t_traffic_end,
-			HW_VERDICT_PASS, "the client followed the primary %u time(s)", d->follows);
+	const struct hw_fo_run *r = &d->run;
+	hw_report_phase(&d->rep, "traffic", r->t_load, r->faulted ? r->t_fault : r->t_load_end,
+			HW_VERDICT_PASS, "%u lanes at %.0f records/s, durable k=%u", HW_FO_LANES,
+			DEMO_RATE, DEMO_K);
+	if (d->backed_up)
+		hw_report_phase(&d->rep, "backup of s1", d->t_backup0, d->t_backup, HW_VERDICT_PASS,
+				"snapshot at lsn %" PRIu64 ", %" PRIu64 " bytes, taken under load",
+				d->backup_lsn, d->backup_bytes);
+	hw_fo_report(r, &d->rep, "", DEMO_RTO_MS);
+	if (r->t_first < 0)
+		return;
+	hw_report_phase(&d->rep, "traffic after failover", r->t_first, r->t_load_end,
+			HW_VERDICT_PASS, "the client followed the primary %u time(s)", r->follows);
+	const char *old = hw_cluster_node_id(d->c, r->old_p);
+	const char *nw = hw_cluster_node_id(d->c, r->new_p);
 	printf("failover %s promoted %.0f ms after the kill; first acknowledged submit on it "
 	       "%.0f ms after the kill (target %d ms)\n",
-	       hw_cluster_node_id(d->c, d->new_p), d->promoted_ms, d->measured_rto_ms, DEMO_RTO_MS);
-	return 0;
-}
-
-/* Why the old primary did not rejoin, from its log or the new primary's, in one line. */
-static void why_not_joined(struct demo *d, long from_old, long from_new, char *why, size_t cap)
-{
-	static const char *const needles[] = {"diverged", "refused", "stepped_down", "error"};
-	char line[1024];
-	snprintf(why, cap, "no reason logged");
-	for (size_t k = 0; k < sizeof(needles) / sizeof(needles[0]); k++) {
-		if (log_find(hw_cluster_log(d->c, d->old_p), from_old, needles[k], line,
-			     sizeof(line)) ||
-		    log_find(hw_cluster_log(d->c, d->new_p), from_new, needles[k], line,
-			     sizeof(line))) {
-			const char *e = strstr(line, "event=");
-			snprintf(why, cap, "%.300s", e ? e : line);
-			return;
-		}
-	}
-}
-
-/* The old primary restarted with its own store: it must not become primary again; it
- * rejoins as a standby if it can, and if it cannot, what it said is shown. */
-static int restart_old(struct demo *d)
-{
-	const char *id = hw_cluster_node_id(d->c, d->old_p);
-	long from_old = log_size(hw_cluster_log(d->c, d->old_p));
-	long from_new = log_size(hw_cluster_log(d->c, d->new_p));
-	double t0 = hw_report_clock(&d->rep);
-	int rc = hw_cluster_restart(d->c, d->old_p);
-	track_pids(d);
-	double t1 = hw_report_clock(&d->rep);
-	hw_report_phase(
-		&d->rep, "restart old primary", t0, t1, rc ? HW_VERDICT_WARN : HW_VERDICT_PASS,
-		"%s started again on its own store: %s", id, rc ? hw_strerror(rc) : "running");
-	if (rc == 0)
-		rc = hw_cluster_wait_joined(d->c, d->old_p, REJOIN_MS);
-	track_pids(d);
-	double t2 = hw_report_clock(&d->rep);
-	unsigned p;
-	if (hw_cluster_primary(d->c, 0, &p) == 0 && p == d->old_p) {
-		hw_report_phase(&d->rep, "rejoin", t1, t2, HW_VERDICT_FAIL, "%s is primary again",
-				id);
-		return failed(d, "the restarted old primary %s became primary again", id);
-	}
-	if (rc == 0) {
-		hw_report_phase(&d->rep, "rejoin", t1, t2, HW_VERDICT_PASS,
-				"%s follows %s as a standby", id,
-				hw_cluster_node_id(d->c, d->new_p));
-		printf("rejoin   %s restarted and follows %s as a standby (%.1f s)\n", id,
-		       hw_cluster_node_id(d->c, d->new_p), t2 - t0);
-		return 0;
-	}
-	char why[400];
-	why_not_joined(d, from_old, from_new, why, sizeof(why));
-	hw_report_phase(&d->rep, "rejoin", t1, t2, HW_VERDICT_WARN,
-			"%s did not rejoin (%s); it is not primary: %s", id, hw_strerror(rc), why);
-	printf("rejoin   %s restarted but did not rejoin within %d ms (%s); it is not primary. "
-	       "It said: %s\n",
-	       id, REJOIN_MS, hw_strerror(rc), why);
-	return 0;
-}
-
-/* Every acknowledged record on the new primary's store at its LSN with its bytes. */
-static int loss_check(struct demo *d)
-{
-	double t0 = hw_report_clock(&d->rep);
-	struct hw_store_opts so = {.read_only = true};
-	struct hw_store *s;
-	int rc = hw_store_open(hw_cluster_dir(d->c, d->new_p), &so, &s);
-	if (rc)
-		return failed(d, "open the new primary's store: %s", hw_strerror(rc));
-	for (uint64_t i = 0; i < d->count; i++) {
-		if (!d->done[i] || d->code[i] != 0)
-			continue;
-		uint8_t *e;
-		size_t len;
-		if (hw_store_read_entry(s, d->lsn[i], &e, &len) != 0) {
-			d->lost++;
-			continue;
-		}
-		d->lost += !(len == HW_ENTRY_HEADER_BYTES + d->len[i] &&
-			     memcmp(e + HW_ENTRY_HEADER_BYTES, d->rec[i], d->len[i]) == 0);
-		free(e);
-	}
-	hw_store_close(s);
-	hw_report_phase(&d->rep, "acknowledged records check", t0, hw_report_clock(&d->rep),
-			d->lost ? HW_VERDICT_FAIL : HW_VERDICT_PASS,
-			"%" PRIu64 " acknowledged records, %" PRIu64 " lost on %s", d->acked,
-			d->lost, hw_cluster_node_id(d->c, d->new_p));
+	       nw, r->promoted_ms, r->measured_rto_ms, DEMO_RTO_MS);
+	if (r->t_joined <= 0)
+		return;
+	if (r->joined)
+		printf("rejoin   %s restarted and follows %s as a standby (%.1f s)\n", old, nw,
+		       r->t_joined - r->t_heal);
+	else
+		printf("rejoin   %s restarted but did not rejoin within %d ms; it is not primary. "
+		       "It said: %s\n",
+		       old, REJOIN_MS, r->rejoin_why);
+	if (r->fail[0])
+		return;
+	hw_report_phase(&d->rep, "acknowledged records check", r->t_joined,
+			hw_report_clock(&d->rep), r->lost ? HW_VERDICT_FAIL : HW_VERDICT_PASS,
+			"%" PRIu64 " acknowledged records, %" PRIu64 " lost on %s", r->acked,
+			r->lost, nw);
 	printf("check    %" PRIu64 " acknowledged records looked up on %s's store: %" PRIu64
-	       " lost\n",
-	       d->acked, hw_cluster_node_id(d->c, d->new_p), d->lost);
-	return 0;
+	       " lost; overlapping primaries: %u\n",
+	       r->acked, nw, r->lost, r->overlapping);
 }
 
 /* ---------------------------------------------------------------- drills */
@@ -622,9 +259,9 @@ static int verify_drill(struct demo *d)
 	struct hw_verify_report r;
 	double t0 = hw_report_clock(&d->rep);
 	snprintf(scratch, sizeof(scratch), "%s/verify-rebuild", d->work);
-	int rc = hw_verify(hw_cluster_dir(d->c, d->new_p), scratch, NULL, NULL, &r);
+	int rc = hw_verify(hw_cluster_dir(d->c, d->run.new_p), scratch, NULL, NULL, &r);
 	double t1 = hw_report_clock(&d->rep);
-	const char *id = hw_cluster_node_id(d->c, d->new_p);
+	const char *id = hw_cluster_node_id(d->c, d->run.new_p);
 	if (rc || r.code) {
 		hw_report_phase(&d->rep, "verify drill", t0, t1, HW_VERDICT_FAIL, "%s: %s", id,
 				rc ? hw_strerror(rc) : r.what);
@@ -652,7 +289,7 @@ static int restore_drill(struct demo *d)
 	memset(&info, 0, sizeof(info));
 	int rc = hw_restore(bak, dir, 0, 0, NULL, NULL, &info);
 	if (rc == 0)
-		rc = hw_cli_digest_at(hw_cluster_dir(d->c, d->new_p), info.lsn, digest, &lsn);
+		rc = hw_cli_digest_at(hw_cluster_dir(d->c, d->run.new_p), info.lsn, digest, &lsn);
 	double t1 = hw_report_clock(&d->rep);
 	bool same = rc == 0 && lsn == info.lsn && info.lsn == d->backup_lsn &&
 		    memcmp(digest, info.digest, HW_HASH_BYTES) == 0;
@@ -667,7 +304,7 @@ static int restore_drill(struct demo *d)
 	printf("restore  backup restored to lsn %" PRIu64 " in %.2f s, digest %.16s... equals "
 	       "%s's log replayed to it\n",
 	       info.lsn, info.seconds, hw_cli_hex(info.digest, hex),
-	       hw_cluster_node_id(d->c, d->new_p));
+	       hw_cluster_node_id(d->c, d->run.new_p));
 	return 0;
 }
 
@@ -714,26 +351,33 @@ static int stop_cluster(struct demo *d)
 static int run(struct demo *d)
 {
 	printf("hawser demo: a failover and restore drill on a local cluster in %s\n", d->work);
-	d->t_first = -1;
-	if (generate(d) || start_cluster(d))
+	uint64_t count = (uint64_t)(DEMO_RATE * DEMO_SECONDS);
+	int rc = hw_fo_load_init(&d->load, DEMO_PROFILE, DEMO_SEED, count,
+				 hw_cli_now_ms() + (int64_t)(DEMO_SECONDS * 1000));
+	if (rc)
+		return failed(d, "generator: %s", hw_strerror(rc));
+	if (start_cluster(d))
 		return -1;
-	int rc = traffic(d);
-	if (rc == 0) {
-		hw_report_phase(&d->rep, "traffic", d->t_traffic,
-				d->killed ? d->t_kill : d->t_traffic_end, HW_VERDICT_PASS,
-				"%u lanes at %.0f records/s, durable k=%u", DEMO_LANES, DEMO_RATE,
-				DEMO_K);
-		hw_report_phase(&d->rep, "backup of s1", d->t_backup0, d->t_backup, HW_VERDICT_PASS,
-				"snapshot at lsn %" PRIu64 ", %" PRIu64 " bytes, taken under load",
-				d->backup_lsn, d->backup_bytes);
-		rc = promotion(d);
-	}
-	if (rc == 0)
-		rc = restart_old(d);
-	if (rc == 0)
-		rc = stop_cluster(d);
-	if (rc == 0)
-		rc = loss_check(d);
+	d->run = (struct hw_fo_run){.c = d->c,
+				    .load = &d->load,
+				    .fault = HW_FO_KILL,
+				    .rate = DEMO_RATE,
+				    .window = DEMO_WINDOW,
+				    .t0 = d->rep.t0,
+				    .fault_after_s = DEMO_KILL_S,
+				    .first_ack_ms = FIRST_ACK_MS,
+				    .rejoin_ms = REJOIN_MS,
+				    .tick = demo_tick,
+				    .arg = d,
+				    .interrupted = &interrupted};
+	printf("traffic  %" PRIu64 " records from %u lanes (%s) at %.0f records/s, durable k=%u\n",
+	       count, HW_FO_LANES, DEMO_PROFILE, DEMO_RATE, DEMO_K);
+	rc = hw_fo_run(&d->run, true);
+	track_pids(d);
+	failover_told(d);
+	if (rc)
+		return failed(d, "%s", d->run.fail);
+	rc = stop_cluster(d);
 	if (rc == 0)
 		rc = verify_drill(d);
 	if (rc == 0)
@@ -745,43 +389,54 @@ static int run(struct demo *d)
 static void judge(struct demo *d, int rc)
 {
 	struct hw_report *r = &d->rep;
-	if (rc == 0 && d->measured_rto_ms > DEMO_RTO_MS)
-		rc = failed(d, "measured_rto=%.0fms is over the target %dms", d->measured_rto_ms,
+	const struct hw_fo_run *fo = &d->run;
+	if (rc == 0 && fo->measured_rto_ms > DEMO_RTO_MS)
+		rc = failed(d, "measured_rto=%.0fms is over the target %dms", fo->measured_rto_ms,
 			    DEMO_RTO_MS);
-	if (rc == 0 && d->lost > DEMO_RPO_MS)
-		rc = failed(d, "%" PRIu64 " acknowledged records lost (rpo %d)", d->lost,
+	if (rc == 0 && fo->lost > DEMO_RPO_MS)
+		rc = failed(d, "%" PRIu64 " acknowledged records lost (rpo %d)", fo->lost,
 			    DEMO_RPO_MS);
+	if (rc == 0 && fo->overlapping)
+		rc = failed(d,
+			    "two primaries acknowledged in overlapping periods (old until "
+			    "wall_ms %lld, new from %lld)",
+			    (long long)fo->old_last_ack_ms, (long long)fo->new_first_ack_ms);
 	hw_report_check(r, "rto",
-			d->t_first >= 0 && d->measured_rto_ms <= DEMO_RTO_MS ? HW_VERDICT_PASS
-									     : HW_VERDICT_FAIL,
+			fo->t_first >= 0 && fo->measured_rto_ms <= DEMO_RTO_MS ? HW_VERDICT_PASS
+									       : HW_VERDICT_FAIL,
 			"kill to first acknowledged submit %.0f ms, target %d ms",
-			d->measured_rto_ms, DEMO_RTO_MS);
-	hw_report_check(r, "rpo", d->lost == 0 ? HW_VERDICT_PASS : HW_VERDICT_FAIL,
-			"%" PRIu64 " of %" PRIu64 " acknowledged records lost, target 0", d->lost,
-			d->acked);
-	hw_report_check(r, "outcomes", d->unexpected ? HW_VERDICT_WARN : HW_VERDICT_PASS,
+			fo->measured_rto_ms, DEMO_RTO_MS);
+	hw_report_check(r, "rpo", fo->lost == 0 ? HW_VERDICT_PASS : HW_VERDICT_FAIL,
+			"%" PRIu64 " of %" PRIu64 " acknowledged records lost, target 0", fo->lost,
+			fo->acked);
+	hw_report_check(r, "one primary at a time",
+			fo->overlapping ? HW_VERDICT_FAIL : HW_VERDICT_PASS,
+			"old primary's last ack wall_ms %lld, new primary's first %lld",
+			(long long)fo->old_last_ack_ms, (long long)fo->new_first_ack_ms);
+	hw_report_check(r, "outcomes", fo->unexpected ? HW_VERDICT_WARN : HW_VERDICT_PASS,
 			"%" PRIu64 " of %" PRIu64 " records answered otherwise than the generator "
 			"expected",
-			d->unexpected, d->count);
+			fo->unexpected, fo->to - fo->from);
 	hw_report_figure(r, "rto target", DEMO_RTO_MS, "ms");
-	hw_report_figure(r, "measured rto", d->measured_rto_ms, "ms");
-	hw_report_figure(r, "promotion", d->promoted_ms, "ms");
-	hw_report_figure(r, "records", (double)d->count, "records");
-	hw_report_figure(r, "acknowledged", (double)d->acked, "records");
-	hw_report_figure(r, "acknowledged lost", (double)d->lost, "records");
+	hw_report_figure(r, "measured rto", fo->measured_rto_ms, "ms");
+	hw_report_figure(r, "promotion", fo->promoted_ms, "ms");
+	hw_report_figure(r, "records", (double)(fo->to - fo->from), "records");
+	hw_report_figure(r, "acknowledged", (double)fo->acked, "records");
+	hw_report_figure(r, "acknowledged lost", (double)fo->lost, "records");
+	hw_report_figure(r, "overlapping primaries", fo->overlapping, "");
 	hw_report_fact(r, "cluster",
 		       "p1 primary, s1 s2 standbys, w1 witness; durable k=%u; rto "
 		       "%d ms, rpo %d",
 		       DEMO_K, DEMO_RTO_MS, DEMO_RPO_MS);
-	hw_report_fact(r, "load", "%s, %u lanes, %.0f records/s, seed %u", DEMO_PROFILE, DEMO_LANES,
-		       DEMO_RATE, DEMO_SEED);
+	hw_report_fact(r, "load", "%s, %u lanes, %.0f records/s, seed %u", DEMO_PROFILE,
+		       HW_FO_LANES, DEMO_RATE, DEMO_SEED);
 	if (rc)
 		hw_report_finish(r, HW_DRILL_FAIL, "%s", d->fail);
 	else
 		hw_report_finish(r, HW_DRILL_PASS,
 				 "failover in %.0f ms (target %d ms), %" PRIu64
 				 " acknowledged records lost",
-				 d->measured_rto_ms, DEMO_RTO_MS, d->lost);
+				 fo->measured_rto_ms, DEMO_RTO_MS, fo->lost);
 }
 
 static int keep_opt_cb(void *arg, int key, const char *v)
@@ -819,8 +474,8 @@ static int finish(struct demo *d, int rc)
 	printf("hawser demo: %s%s%s rto_target=%dms measured_rto=%.0fms rpo_target=%d "
 	       "acked_lost=%" PRIu64 " records=%" PRIu64 " report=%s\n",
 	       rc ? "FAIL " : "PASS", rc ? d->fail : "", rc ? "" : "", DEMO_RTO_MS,
-	       d->t_first >= 0 ? d->measured_rto_ms : -1.0, DEMO_RPO_MS, d->lost, d->count,
-	       d->html);
+	       d->run.t_first >= 0 ? d->run.measured_rto_ms : -1.0, DEMO_RPO_MS, d->run.lost,
+	       d->run.to - d->run.from, d->html);
 	return rc;
 }
 
@@ -848,7 +503,7 @@ static int cmd_demo(const struct hw_cli_cmd *cmd, int argc, char **argv)
 		printf("hawser demo: kept %s\n", d.work);
 	else
 		hw_cli_rmtree(d.work);
-	gen_free(&d);
+	hw_fo_load_free(&d.load);
 	if (interrupted)
 		return 128 + (int)interrupted;
 	return rc ? HW_CLI_ERROR : HW_CLI_OK;
@@ -861,7 +516,7 @@ const struct hw_cli_cmd hw_cli_demo = {
 	"  primary, two standbys and a witness (durable k=1, rto 2s, rpo 0). Drive about ten\n"
 	"  seconds of a compressed terminal peak from three TOS lanes through a client that\n"
 	"  follows the primary, printing each second the predicted failover time (the\n"
-	"  planner's, as `hawser plan`) against the target and the acknowledged data at risk.\n"
+	"  primary's own, as `hawser status` shows it) against the target and the data at risk.\n"
 	"  Halfway, kill the primary with SIGKILL: show the promotion and the measured RTO\n"
 	"  (kill to the first acknowledged submit on the new primary). Restart the old\n"
 	"  primary and show whether it rejoins. Stop the cluster, look every acknowledged\n"

@@ -1451,13 +1451,14 @@ static const struct hw_cli_cmd drill_procedure = {
 	"  schedule. --now T judges ages and schedules at T instead of now.\n" COMMON_USAGE,
 	run_procedure};
 
-static const struct hw_cli_cmd *const subs[] = {&drill_verify, &drill_restore, &drill_procedure};
+static const struct hw_cli_cmd *const subs[] = {&drill_verify, &drill_restore, &drill_procedure,
+						 &hw_cli_drill_failover};
 #define SUBS_COUNT (sizeof(subs) / sizeof(subs[0]))
 
 static int cmd_drill(const struct hw_cli_cmd *cmd, int argc, char **argv)
 {
 	if (argc < 2)
-		return hw_cli_usage_error(cmd, "give a drill: verify, restore or procedure");
+		return hw_cli_usage_error(cmd, "give a drill: verify, restore, procedure or failover");
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
 		fputs(cmd->usage, stdout);
 		return HW_CLI_OK;
@@ -1469,11 +1470,12 @@ static int cmd_drill(const struct hw_cli_cmd *cmd, int argc, char **argv)
 }
 
 const struct hw_cli_cmd hw_cli_drill = {
-	"drill", "restore, verify and procedure drills, with reports",
-	"usage: hawser drill verify|restore|procedure [options]   (--help after each)\n"
+	"drill", "restore, verify, procedure and failover drills, with reports",
+	"usage: hawser drill verify|restore|procedure|failover [options]   (--help after each)\n"
 	"  verify     integrity of a replica, and digests across stores at one LSN\n"
 	"  restore    restore a backup into scratch, verify it, time it against restore_rto\n"
 	"  procedure  the checks before trusting a recovery, without touching data\n"
+	"  failover   failovers under load on a local cluster: measured RTO, loss, overlap\n"
 	"  Each writes a JSON and an HTML report and appends to the store's drill history;\n"
 	"  `hawser status --dir DIR` shows the last runs and what is overdue\n"
 	"  (docs/drills.md).\n",

@@ -44,15 +44,6 @@ struct hw_voters;
 #define HW_VOTERS_RETRY_MIN_MS 50
 #define HW_VOTERS_RETRY_MAX_MS 500
 
-/* What the planner is told about this cluster before anything is measured (hooks for a
- * later measurement): a LAN's p99 one-way delay under load, an election of a pre-vote
- * and a vote round plus their flushes and the random back-off, clients that reconnect
- * and resubmit, and a standby that applies 20,000 records/s. */
-#define HW_VOTERS_JITTER_P99_US    2000
-#define HW_VOTERS_JITTER_SPREAD_US 1000
-#define HW_VOTERS_ELECTION_MS      200
-#define HW_VOTERS_RESUME_MS        300
-#define HW_VOTERS_REPLAY_RATE      20000.0
 /* The core's own election timers: a candidate waits this long for votes, plus a random
  * 0..BACKOFF before each attempt (what keeps two candidates from splitting every vote). */
 #define HW_VOTERS_VOTE_WAIT_MS 100

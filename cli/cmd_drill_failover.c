@@ -1,0 +1,600 @@
+/* cmd_drill_failover.c: `hawser drill failover`, the failover drill (docs/drills.md). On a
+ * local cluster it starts in a temporary directory (a primary, two standbys and a witness,
+ * real processes on loopback, bench/cluster.h), it runs N failovers under TOS load one
+ * after the other (cli/failover_run.h): each takes the primary of the moment away (SIGKILL,
+ * or cut off from the other voters while its clients still reach it), measures the time
+ * to the first acknowledged submit on the new primary, counts the acknowledged records
+ * lost and whether two primaries acknowledged in overlapping periods, and times the old
+ * primary's rejoin. It prints one JSON object (--json) or a summary, writes the report
+ * (cli/report.h: the slowest run's timeline) and appends a row to the drill history of
+ * the node's store (--dir or --config), as the other drills do.
+ *
+ * A remote cluster (--connect) is refused: the drill would have to kill or isolate a
+ * node on another host, which needs an agent there that hawser does not have yet. */
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench/cluster.h"
+#include "cli/cli.h"
+#include "cli/failover_run.h"
+#include "cli/json.h"
+#include "cli/report.h"
+#include "engine/config.h"
+#include "hawser.h"
+#include "replica/drills.h"
+#include "replica/store.h"
+
+#define RUNS_MAX       100u
+#define RTO_MS_DEFAULT 30000
+#define RATE           300.0 /* records/s over the three lanes: a terminal at its peak */
+#define WINDOW         32u
+#define FAULT_AFTER_S  1.0   /* load before each fault */
+#define AFTER_S        0.5   /* load after the first ack on the new primary */
+#define REJOIN_MS      15000 /* at least; the RTO when longer */
+#define SYNC_MS        15000 /* every standby caught up before the next run */
+#define STANDBYS       2u
+#define SEED           1u
+#define PROFILE        "terminal_peak"
+
+struct fdrill {
+	const struct hw_cli_cmd *cmd;
+	struct hw_config cfg;
+	const char *config_path, *dir, *report_dir, *connect, *kill;
+	int64_t rto_ms, rpo_ms;
+	bool rto_given, rpo_given, json, keep, no_record;
+	uint64_t runs;
+	enum hw_fo_fault fault;
+	char work[PATH_MAX];
+	struct hw_cluster *c;
+	struct hw_fo_load load;
+	struct hw_fo_run run[RUNS_MAX];
+	unsigned done; /* runs started */
+	struct hw_report rep;
+	double rto_p50, rto_p99, rto_max;
+	uint64_t acked, lost, lost_beyond, overlapping, not_joined, failed_runs;
+	char error[320]; /* the drill could not run: why */
+};
+
+static volatile sig_atomic_t interrupted;
+
+/* The old primary's chance to rejoin: its timers grow with the RTO. */
+static int rejoin_ms(int64_t rto_ms)
+{
+	return rto_ms > REJOIN_MS ? (int)rto_ms : REJOIN_MS;
+}
+
+/* A run's first ack is awaited for the RTO three times over (at least 10 s): a slow run
+ * is measured, not cut short; past that the run fails. */
+static int first_ack_ms(int64_t rto_ms)
+{
+	return rto_ms * 3 > 10000 ? (int)(rto_ms * 3) : 10000;
+}
+
+static void on_signal(int sig)
+{
+	interrupted = sig;
+}
+
+static int opt_cb(void *arg, int key, const char *v)
+{
+	struct fdrill *d = arg;
+	switch (key) {
+	case 'c':
+		d->config_path = v;
+		return 0;
+	case 'd':
+		d->dir = v;
+		return 0;
+	case 'r':
+		d->report_dir = v;
+		return 0;
+	case 'C':
+		d->connect = v;
+		return 0;
+	case 'T':
+		d->rto_given = true;
+		return hw_cli_duration_ms(v, &d->rto_ms) || d->rto_ms <= 0 ? -1 : 0;
+	case 'P':
+		d->rpo_given = true;
+		return hw_cli_duration_ms(v, &d->rpo_ms) || d->rpo_ms < 0 ? -1 : 0;
+	case 'n':
+		return hw_cli_u64(v, &d->runs) || d->runs == 0 || d->runs > RUNS_MAX ? -1 : 0;
+	case 'K':
+		d->kill = v;
+		return strcmp(v, "primary") && strcmp(v, "partition-primary") ? -1 : 0;
+	case 'j':
+		d->json = true;
+		return 0;
+	case 'k':
+		d->keep = true;
+		return 0;
+	case 'N':
+		d->no_record = true;
+		return 0;
+	}
+	return -1;
+}
+
+static const struct option opts[] = {
+	{"config", required_argument, NULL, 'c'},
+	{"dir", required_argument, NULL, 'd'},
+	{"report-dir", required_argument, NULL, 'r'},
+	{"connect", required_argument, NULL, 'C'},
+	{"rto", required_argument, NULL, 'T'},
+	{"rpo", required_argument, NULL, 'P'},
+	{"runs", required_argument, NULL, 'n'},
+	{"kill", required_argument, NULL, 'K'},
+	{"json", no_argument, NULL, 'j'},
+	{"keep", no_argument, NULL, 'k'},
+	{"no-record", no_argument, NULL, 'N'},
+	{0},
+};
+
+/* Options, then the config (--config): its data_dir, [drills] report_dir and, unless
+ * given here, its [failover] targets. */
+static int setup(struct fdrill *d, const struct hw_cli_cmd *cmd, int argc, char **argv)
+{
+	d->cmd = cmd;
+	d->runs = 5;
+	d->rto_ms = RTO_MS_DEFAULT;
+	hw_config_defaults(&d->cfg);
+	int rc = hw_cli_parse(cmd, argc, argv, opts, opt_cb, d, NULL, 0);
+	if (rc != HW_CLI_RUN)
+		return rc;
+	if (d->connect)
+		return hw_cli_usage_error(
+			cmd, "--connect: a drill on a remote cluster is not supported: "
+			     "it would have to kill or isolate a node on another host; "
+			     "run it on the local cluster it starts (no --connect)");
+	d->fault = d->kill && !strcmp(d->kill, "partition-primary") ? HW_FO_PARTITION : HW_FO_KILL;
+	if (d->config_path) {
+		char err[600];
+		if (hw_config_load(d->config_path, &d->cfg, err, sizeof(err))) {
+			fprintf(stderr, "hawser %s: %s\n", cmd->name, err);
+			return HW_CLI_ERROR;
+		}
+		if (!d->dir)
+			d->dir = d->cfg.data_dir;
+		if (d->cfg.failover.on && !d->rto_given)
+			d->rto_ms = d->cfg.failover.rto_ms;
+		if (d->cfg.failover.on && !d->rpo_given)
+			d->rpo_ms = d->cfg.failover.rpo_ms;
+	}
+	return HW_CLI_RUN;
+}
+
+/* ---- the runs ----------------------------------------------------------------------- */
+
+static int start_cluster(struct fdrill *d)
+{
+	char root[PATH_MAX + 16];
+	snprintf(root, sizeof(root), "%s/cluster", d->work);
+	struct hw_cluster_opts o = {.root = root,
+				    .cluster_id = "drill",
+				    .standbys = STANDBYS,
+				    /* RPO 0 needs durable; a lossy RPO lets commits run ahead */
+				    .mode = d->rpo_ms ? "local" : "durable",
+				    .k = 1,
+				    .failover = true,
+				    .rto_ms = d->rto_ms,
+				    .rpo_ms = d->rpo_ms,
+				    .proxied = d->fault == HW_FO_PARTITION,
+				    /* the first election waits out a detection time (< rto) */
+				    .start_timeout_ms = (int)d->rto_ms + 10000};
+	double t0 = hw_report_clock(&d->rep);
+	int rc = hw_cluster_start(&o, &d->c);
+	if (rc) {
+		snprintf(d->error, sizeof(d->error), "start a local cluster (rto %lld ms): %s",
+			 (long long)d->rto_ms, hw_strerror(rc));
+		return -1;
+	}
+	hw_report_phase(&d->rep, "start cluster", t0, hw_report_clock(&d->rep), HW_VERDICT_PASS,
+			"p1 primary, s1 s2 standbys, w1 witness: real processes on loopback%s",
+			o.proxied ? ", every voter link through a proxy" : "");
+	return 0;
+}
+
+static void run_line(const struct fdrill *d, unsigned i)
+{
+	const struct hw_fo_run *r = &d->run[i];
+	if (d->json)
+		return;
+	if (r->fail[0]) {
+		printf("  run %u: FAIL %s\n", i + 1, r->fail);
+	} else {
+		printf("  run %u: %s -> %s rto %.0f ms (promoted %.0f ms), acked %" PRIu64
+		       " lost %" PRIu64 ", overlapping %u, rejoin %.0f ms%s\n",
+		       i + 1, hw_cluster_node_id(d->c, r->old_p),
+		       hw_cluster_node_id(d->c, r->new_p), r->measured_rto_ms, r->promoted_ms,
+		       r->acked, r->lost, r->overlapping, r->joined ? r->rejoin_ms_measured : -1.0,
+		       r->joined ? "" : " (not rejoined)");
+	}
+	fflush(stdout);
+}
+
+static int runs(struct fdrill *d)
+{
+	/* room for every run at its longest: load before, the wait, load after */
+	double per_run_s = FAULT_AFTER_S + first_ack_ms(d->rto_ms) / 1000.0 + AFTER_S + 1;
+	uint64_t limit = (uint64_t)(RATE * per_run_s) * d->runs;
+	int rc = hw_fo_load_init(&d->load, PROFILE, SEED, limit,
+				 hw_cli_now_ms() + (int64_t)(per_run_s * 1000) * (int64_t)d->runs);
+	if (rc) {
+		snprintf(d->error, sizeof(d->error), "generator: %s", hw_strerror(rc));
+		return -1;
+	}
+	if (start_cluster(d))
+		return -1;
+	for (unsigned i = 0; i < d->runs && !interrupted; i++) {
+		struct hw_fo_run *r = &d->run[i];
+		*r = (struct hw_fo_run){.c = d->c,
+					.load = &d->load,
+					.fault = d->fault,
+					.rate = RATE,
+					.window = WINDOW,
+					.t0 = d->rep.t0,
+					.fault_after_s = FAULT_AFTER_S,
+					.after_s = AFTER_S,
+					.first_ack_ms = first_ack_ms(d->rto_ms),
+					.rejoin_ms = rejoin_ms(d->rto_ms),
+					.rpo_ms = d->rpo_ms,
+					.interrupted = &interrupted};
+		d->done++;
+		rc = hw_fo_run(r, false);
+		run_line(d, i);
+		/* the next run starts from a whole cluster, every standby caught up */
+		if (rc == 0 && hw_cluster_wait_synced(d->c, SYNC_MS, NULL) != 0)
+			rc = hw_fo_failed(r, "the standbys did not catch up within %d ms", SYNC_MS);
+		if (rc)
+			break;
+	}
+	if (interrupted)
+		snprintf(d->error, sizeof(d->error), "interrupted by signal %d", (int)interrupted);
+	return 0;
+}
+
+/* ---- the verdict -------------------------------------------------------------------- */
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+/* Nearest rank: the smallest value with at least p of the values at or below it. */
+static double rank(const double *v, unsigned n, double p)
+{
+	unsigned k = (unsigned)ceil(p * n);
+	return v[k ? k - 1 : 0];
+}
+
+static unsigned tally(struct fdrill *d)
+{
+	double rto[RUNS_MAX];
+	unsigned n = 0, slowest = 0;
+	for (unsigned i = 0; i < d->done; i++) {
+		const struct hw_fo_run *r = &d->run[i];
+		d->acked += r->acked;
+		d->lost += r->lost;
+		d->lost_beyond += r->lost_beyond_rpo;
+		d->overlapping += r->overlapping;
+		d->failed_runs += r->fail[0] != '\0';
+		d->not_joined += !r->fail[0] && !r->joined;
+		if (r->t_first < 0)
+			continue;
+		if (n == 0 || r->measured_rto_ms > d->run[slowest].measured_rto_ms)
+			slowest = i;
+		rto[n++] = r->measured_rto_ms;
+	}
+	if (n) {
+		qsort(rto, n, sizeof(rto[0]), cmp_double);
+		d->rto_p50 = rank(rto, n, 0.50);
+		d->rto_p99 = rank(rto, n, 0.99);
+		d->rto_max = rto[n - 1];
+	}
+	return n ? slowest : UINT_MAX;
+}
+
+/* The result and its one-line reason: the first broken promise. */
+static void finish_verdict(struct fdrill *d, bool measured, bool rpo_ok)
+{
+	struct hw_report *r = &d->rep;
+	if (d->error[0])
+		hw_report_finish(r, HW_DRILL_ERROR, "%s", d->error);
+	else if (d->failed_runs || d->done < d->runs)
+		hw_report_finish(r, HW_DRILL_FAIL, "run %u: %s", d->done, d->run[d->done - 1].fail);
+	else if (!measured || d->rto_p99 > (double)d->rto_ms)
+		hw_report_finish(r, HW_DRILL_FAIL, "rto p99 %.0f ms is over the target %lld ms",
+				 d->rto_p99, (long long)d->rto_ms);
+	else if (!rpo_ok)
+		hw_report_finish(r, HW_DRILL_FAIL,
+				 "%" PRIu64 " acknowledged records lost (rpo %lld ms)", d->lost,
+				 (long long)d->rpo_ms);
+	else if (d->overlapping)
+		hw_report_finish(r, HW_DRILL_FAIL,
+				 "two primaries acknowledged in overlapping periods in %" PRIu64
+				 " runs",
+				 d->overlapping);
+	else if (d->not_joined)
+		hw_report_finish(r, HW_DRILL_FAIL,
+				 "the old primary did not rejoin in %" PRIu64 " runs",
+				 d->not_joined);
+	else
+		hw_report_finish(r, HW_DRILL_PASS,
+				 "%u failovers: rto p50 %.0f p99 %.0f max %.0f ms (target %lld), "
+				 "%" PRIu64 " acknowledged lost",
+				 d->done, d->rto_p50, d->rto_p99, d->rto_max, (long long)d->rto_ms,
+				 d->lost);
+}
+
+static void judge(struct fdrill *d)
+{
+	struct hw_report *r = &d->rep;
+	unsigned slowest = tally(d);
+	if (slowest != UINT_MAX) {
+		char prefix[32];
+		snprintf(prefix, sizeof(prefix), "slowest run %u: ", slowest + 1);
+		hw_fo_report(&d->run[slowest], r, prefix, d->rto_ms);
+	}
+	bool measured = slowest != UINT_MAX;
+	hw_report_check(r, "runs",
+			d->failed_runs || d->done < d->runs ? HW_VERDICT_FAIL : HW_VERDICT_PASS,
+			"%u of %" PRIu64 " runs completed%s%s", d->done - (unsigned)d->failed_runs,
+			d->runs, d->failed_runs ? "; first failure: " : "",
+			d->failed_runs ? d->run[d->done - 1].fail : "");
+	hw_report_check(r, "rto",
+			measured && d->rto_p99 <= (double)d->rto_ms ? HW_VERDICT_PASS
+								    : HW_VERDICT_FAIL,
+			"fault to first acknowledged submit p99 %.0f ms (max %.0f), target %lld ms",
+			d->rto_p99, d->rto_max, (long long)d->rto_ms);
+	bool rpo_ok = d->rpo_ms ? d->lost_beyond == 0 : d->lost == 0;
+	hw_report_check(r, "rpo", rpo_ok ? HW_VERDICT_PASS : HW_VERDICT_FAIL,
+			"%" PRIu64 " of %" PRIu64 " acknowledged records lost (%" PRIu64
+			" acknowledged over rpo %lld ms before the fault)",
+			d->lost, d->acked, d->lost_beyond, (long long)d->rpo_ms);
+	hw_report_check(r, "one primary at a time",
+			d->overlapping ? HW_VERDICT_FAIL : HW_VERDICT_PASS,
+			"%" PRIu64 " runs where two primaries acknowledged in overlapping periods",
+			d->overlapping);
+	hw_report_check(r, "rejoin", d->not_joined ? HW_VERDICT_FAIL : HW_VERDICT_PASS,
+			"%" PRIu64 " runs where the old primary did not rejoin within %d ms",
+			d->not_joined, rejoin_ms(d->rto_ms));
+	hw_report_figure(r, "rto target", (double)d->rto_ms, "ms");
+	hw_report_figure(r, "rpo target", (double)d->rpo_ms, "ms");
+	hw_report_figure(r, "rto p50", d->rto_p50, "ms");
+	hw_report_figure(r, "rto p99", d->rto_p99, "ms");
+	hw_report_figure(r, "rto max", d->rto_max, "ms");
+	hw_report_figure(r, "runs", d->done, "runs");
+	hw_report_figure(r, "acknowledged", (double)d->acked, "records");
+	hw_report_figure(r, "acknowledged lost", (double)d->lost, "records");
+	hw_report_fact(r, "fault", "%s",
+		       d->fault == HW_FO_KILL ? "kill -9 of the primary"
+					      : "the primary cut off from standbys and witness");
+	hw_report_fact(r, "cluster", "p1 s1 s2 and witness w1 on loopback; %s k=1",
+		       d->rpo_ms ? "local" : "durable");
+	hw_report_fact(r, "load", "%s, %u lanes, %.0f records/s, seed %u", PROFILE, HW_FO_LANES,
+		       RATE, SEED);
+	finish_verdict(d, measured, rpo_ok);
+}
+
+/* ---- output, report, history -------------------------------------------------------- */
+
+static void json_run(struct hw_json *j, const struct fdrill *d, const struct hw_fo_run *r)
+{
+	hw_json_object_begin(j);
+	hw_json_key(j, "measured_rto_ms");
+	hw_json_double(j, r->t_first >= 0 ? r->measured_rto_ms : -1);
+	hw_json_key(j, "acked_lost");
+	hw_json_uint(j, r->lost);
+	hw_json_key(j, "overlapping_primaries");
+	hw_json_uint(j, r->overlapping);
+	hw_json_key(j, "rejoin_ms");
+	hw_json_double(j, r->joined ? r->rejoin_ms_measured : -1);
+	hw_json_key(j, "rejoined");
+	hw_json_bool(j, r->joined);
+	hw_json_key(j, "old_primary");
+	hw_json_string(j, r->faulted ? hw_cluster_node_id(d->c, r->old_p) : "");
+	hw_json_key(j, "new_primary");
+	hw_json_string(j, r->t_first >= 0 ? hw_cluster_node_id(d->c, r->new_p) : "");
+	hw_json_key(j, "detection_ms");
+	hw_json_double(j, (r->t_detected - r->t_fault) * 1000);
+	hw_json_key(j, "election_ms");
+	hw_json_double(j, (r->t_elected - r->t_detected) * 1000);
+	hw_json_key(j, "promoted_ms");
+	hw_json_double(j, r->promoted_ms);
+	hw_json_key(j, "acked");
+	hw_json_uint(j, r->acked);
+	hw_json_key(j, "acked_lost_beyond_rpo");
+	hw_json_uint(j, r->lost_beyond_rpo);
+	hw_json_key(j, "old_primary_acks_after_fault");
+	hw_json_uint(j, r->old_acks_after_fault);
+	hw_json_key(j, "old_last_ack_wall_ms");
+	hw_json_int(j, r->old_last_ack_ms);
+	hw_json_key(j, "new_first_ack_wall_ms");
+	hw_json_int(j, r->new_first_ack_ms);
+	hw_json_key(j, "follows");
+	hw_json_uint(j, r->follows);
+	hw_json_key(j, "error");
+	hw_json_string(j, r->fail);
+	hw_json_object_end(j);
+}
+
+static void json_out(const struct fdrill *d, const char *json_path, const char *html_path)
+{
+	struct hw_json j;
+	hw_json_init(&j, stdout);
+	hw_json_object_begin(&j);
+	hw_json_key(&j, "result");
+	hw_json_string(&j, hw_drill_result_name(d->rep.result));
+	hw_json_key(&j, "what");
+	hw_json_string(&j, d->rep.what);
+	hw_json_key(&j, "kill");
+	hw_json_string(&j, d->fault == HW_FO_KILL ? "primary" : "partition-primary");
+	hw_json_key(&j, "rto_target_ms");
+	hw_json_int(&j, d->rto_ms);
+	hw_json_key(&j, "rpo_target_ms");
+	hw_json_int(&j, d->rpo_ms);
+	hw_json_key(&j, "runs");
+	hw_json_array_begin(&j);
+	for (unsigned i = 0; i < d->done; i++)
+		json_run(&j, d, &d->run[i]);
+	hw_json_array_end(&j);
+	hw_json_key(&j, "rto_ms");
+	hw_json_object_begin(&j);
+	hw_json_key(&j, "p50");
+	hw_json_double(&j, d->rto_p50);
+	hw_json_key(&j, "p99");
+	hw_json_double(&j, d->rto_p99);
+	hw_json_key(&j, "max");
+	hw_json_double(&j, d->rto_max);
+	hw_json_object_end(&j);
+	hw_json_key(&j, "acked_lost");
+	hw_json_uint(&j, d->lost);
+	hw_json_key(&j, "overlapping_primaries");
+	hw_json_uint(&j, d->overlapping);
+	hw_json_key(&j, "report");
+	hw_json_string(&j, json_path);
+	hw_json_key(&j, "report_html");
+	hw_json_string(&j, html_path);
+	hw_json_object_end(&j);
+	fputc('\n', stdout);
+}
+
+static void summary(const struct fdrill *d, const char *json_path, const char *html_path)
+{
+	const struct hw_report *r = &d->rep;
+	printf("hawser drill failover: %s: %s (%.1f s)\n", hw_drill_result_name(r->result), r->what,
+	       r->seconds);
+	for (size_t i = 0; i < r->n_checks; i++)
+		printf("  %-4s  %-22s %s\n", hw_verdict_name(r->checks[i].verdict),
+		       r->checks[i].name, r->checks[i].detail);
+	if (html_path[0])
+		printf("  report: %s\n          %s\n", html_path, json_path);
+}
+
+/* The history row, in the store of the node the drill is recorded for (--dir). */
+static void record(const struct fdrill *d, const char *json_path)
+{
+	if (d->no_record || !d->dir)
+		return;
+	struct hw_drill_row row = {.time_ms = d->rep.started_ms,
+				   .kind = HW_DRILL_FAILOVER,
+				   .result = d->rep.result,
+				   .duration_ms = (uint64_t)(d->rep.seconds * 1000),
+				   .entries = d->acked,
+				   .target_ms = (uint64_t)d->rto_ms};
+	snprintf(row.what, sizeof(row.what), "%s", d->rep.what);
+	snprintf(row.report, sizeof(row.report), "%s", json_path);
+	struct hw_store *s;
+	int rc = hw_store_open(d->dir, NULL, &s);
+	if (rc == 0) {
+		rc = hw_store_drill_append(s, &row);
+		hw_store_close(s);
+	}
+	if (rc)
+		fprintf(stderr, "hawser %s: drill history of %s not updated: %s (%s)\n",
+			d->cmd->name, d->dir, hw_strerror(rc), hw_errname(rc));
+}
+
+static int finish(struct fdrill *d)
+{
+	char dir[PATH_MAX + 16], json_path[PATH_MAX + 64] = "", html_path[PATH_MAX + 64] = "";
+	if (d->report_dir)
+		snprintf(dir, sizeof(dir), "%s", d->report_dir);
+	else if (d->cfg.drills.report_dir[0])
+		snprintf(dir, sizeof(dir), "%s", d->cfg.drills.report_dir);
+	else if (d->dir)
+		snprintf(dir, sizeof(dir), "%s.drills", d->dir);
+	else if (hw_cli_scratch(NULL, "failover-drill", dir, sizeof(dir)) != 0)
+		dir[0] = '\0';
+	int rc = dir[0] ? hw_report_write(&d->rep, dir, json_path, html_path, sizeof(json_path))
+			: -ENOENT;
+	if (rc) {
+		fprintf(stderr, "hawser %s: report not written to %s: %s\n", d->cmd->name, dir,
+			hw_strerror(rc));
+		json_path[0] = html_path[0] = '\0';
+	}
+	record(d, json_path);
+	if (d->json)
+		json_out(d, json_path, html_path);
+	else
+		summary(d, json_path, html_path);
+	return d->rep.result == HW_DRILL_PASS   ? HW_CLI_OK
+	       : d->rep.result == HW_DRILL_FAIL ? HW_CLI_DAMAGE
+						: HW_CLI_ERROR;
+}
+
+static int run_failover(const struct hw_cli_cmd *cmd, int argc, char **argv)
+{
+	static struct fdrill d; /* static: the runs' results stay off the stack */
+	memset(&d, 0, sizeof(d));
+	int rc = setup(&d, cmd, argc, argv);
+	if (rc != HW_CLI_RUN)
+		return rc;
+	rc = hw_cli_scratch(NULL, "failover-drill-work", d.work, sizeof(d.work));
+	if (rc)
+		return hw_cli_fail(cmd->name, "temporary directory", rc);
+	struct sigaction sa = {.sa_handler = on_signal};
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	hw_report_init(&d.rep, HW_DRILL_FAILOVER,
+		       d.cfg.node_id[0] ? d.cfg.node_id
+		       : d.dir          ? d.dir
+					: "local cluster");
+	if (!d.json)
+		printf("hawser drill failover: %" PRIu64 " runs, %s, rto %lld ms, rpo %lld ms, "
+		       "local cluster in %s\n",
+		       d.runs, d.fault == HW_FO_KILL ? "kill -9 of the primary" : "primary cut off",
+		       (long long)d.rto_ms, (long long)d.rpo_ms, d.work);
+	runs(&d);
+	judge(&d);
+	rc = finish(&d);
+	hw_cluster_free(d.c, d.keep);
+	hw_fo_load_free(&d.load);
+	if (d.keep)
+		fprintf(stderr, "hawser %s: kept %s\n", cmd->name, d.work);
+	else
+		hw_cli_rmtree(d.work);
+	return interrupted ? 128 + (int)interrupted : rc;
+}
+
+const struct hw_cli_cmd hw_cli_drill_failover = {
+	"drill failover", "failovers under load on a local cluster: measured RTO, loss, overlap",
+	"usage: hawser drill failover [--rto DUR] [--rpo DUR] [--runs N]\n"
+	"                             [--kill primary|partition-primary]\n"
+	"                             [--dir DIR | --config FILE] [--report-dir D] [--json]\n"
+	"                             [--no-record] [--keep]\n"
+	"  Start a local cluster in a temporary directory (a primary, two standbys and a\n"
+	"  witness: real processes on loopback; durable k=1 at rpo 0, else local) and run N\n"
+	"  failovers (default 5, at most 100) under TOS load (terminal_peak, 300 records/s,\n"
+	"  through a client that follows the primary). Each takes the primary of the moment\n"
+	"  away, with SIGKILL (--kill primary, the default) or by cutting it off from the\n"
+	"  standbys and the witness while its clients still reach it (partition-primary),\n"
+	"  and measures: the time from the fault to the first acknowledged submit on the new\n"
+	"  primary (measured RTO), the acknowledged records the new primary does not hold\n"
+	"  (looked up one by one), whether the old primary acknowledged anything after the\n"
+	"  new one's first acknowledgement (overlapping primaries), and the old primary's\n"
+	"  rejoin time once it is restarted or reconnected.\n"
+	"  --rto DUR, --rpo DUR: the targets (default: [failover] of --config, else 30s and\n"
+	"  0). PASS when the RTO p99 is within --rto, nothing acknowledged is lost (at rpo 0;\n"
+	"  else nothing acknowledged longer than --rpo before the fault), no run had two\n"
+	"  primaries acknowledging at once, and every old primary rejoined.\n"
+	"  --json: one object {result, rto_target_ms, rpo_target_ms, runs: [{measured_rto_ms,\n"
+	"  acked_lost, overlapping_primaries, rejoin_ms, ...}], rto_ms: {p50, p99, max},\n"
+	"  report}. --keep: keep the cluster's directory.\n"
+	"  --connect ADDR is refused: a drill on a remote cluster would have to kill or cut\n"
+	"  off a node on another host, which hawser cannot do yet.\n"
+	"  --config FILE   the node's config: data_dir, [drills] report_dir, [failover]\n"
+	"  --dir DIR       the store whose drill history gets the row (default: data_dir)\n"
+	"  --report-dir D  where the JSON and HTML reports go (default: [drills] report_dir,\n"
+	"                  else DIR.drills, else a new directory under $TMPDIR)\n"
+	"  --no-record     do not append the run to the store's drill history\n"
+	"  Exit 0 PASS, 3 FAIL, 1 ERROR (the drill could not reach a verdict).\n",
+	run_failover};

@@ -1,0 +1,618 @@
+/* failover_run.c: one failover under TOS load on a local cluster (cli/failover_run.h).
+ *
+ * The phases of the timeline come from the new primary's own log (one host, one wall
+ * clock): detection ends at its first election_started after the fault, the election at
+ * elected, the replay (promotion: the store caught up with the log, the primary started)
+ * at became_primary; the first commit is the client's first success from it.
+ *
+ * Overlapping primaries, exactly: two primaries overlap when the old one acknowledged a
+ * submit at or after the new one's first acknowledgement. Both ends are taken where they
+ * are known exactly, and each test below can only find a real overlap, never invent one:
+ * - the nodes' logs: the new primary's first_ack wall_ms (stamped when it released its
+ *   first success in the new epoch) against the old primary's last success: after a
+ *   SIGKILL, the wall time once the process was reaped (it released nothing later); when
+ *   it was cut off, the largest last_ack_wall_ms (stamped at every success) of the fenced
+ *   and stepped_down lines it logged after the fault, or, with no stepped_down line, now
+ *   (its term is still open). Equal milliseconds count: their order is unknown.
+ * - the outcomes: a success the old primary answered for a submit the client sent after
+ *   the new primary's first_ack: the old primary released it after it was sent. */
+#include "cli/failover_run.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "bench/cluster.h"
+#include "bench/workload.h"
+#include "cli/cli.h"
+#include "cli/report.h"
+#include "engine/client_int.h"
+#include "hawser.h"
+#include "replica/entry.h"
+#include "replica/store.h"
+
+#define STALL_MS     3000  /* no outcome for this long with submits in flight: follow */
+#define PRIMARY_MS   10000 /* a primary answering its status once the client has seen it */
+#define TICK_S       0.1   /* the caller's tick, at least this often */
+#define DRAIN_MS     15000 /* outcomes of what is in flight once submitting stopped */
+#define HEAD_WAIT_MS 5000  /* the new primary's store catching up with its log */
+
+int hw_fo_failed(struct hw_fo_run *r, const char *fmt, ...)
+{
+	if (r->fail[0] == '\0') {
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(r->fail, sizeof(r->fail), fmt, ap);
+		va_end(ap);
+	}
+	return -1;
+}
+
+double hw_fo_clock(const struct hw_fo_run *r)
+{
+	return hw_cli_mono_s() - r->t0;
+}
+
+static void nap_ms(double ms)
+{
+	if (ms <= 0)
+		return;
+	struct timespec ts = {(time_t)(ms / 1000),
+			      (long)((ms - (double)(long)(ms / 1000) * 1000) * 1e6)};
+	nanosleep(&ts, NULL); /* EINTR: a signal; the caller looks at interrupted */
+}
+
+static bool interrupted(const struct hw_fo_run *r)
+{
+	return r->interrupted && *r->interrupted;
+}
+
+/* ---------------------------------------------------------------- the load */
+
+int hw_fo_load_init(struct hw_fo_load *l, const char *profile, uint64_t seed, uint64_t limit,
+		    int64_t end_ms)
+{
+	memset(l, 0, sizeof(*l));
+	l->limit = limit;
+	int rc = 0;
+	for (unsigned i = 0; rc == 0 && i < HW_FO_LANES; i++) {
+		struct hw_workload_opts wo = {.profile = profile,
+					      .seed = seed + i,
+					      .count = limit / HW_FO_LANES + 1,
+					      .end_ms = end_ms,
+					      .lane = i + 1};
+		rc = hw_workload_new(&wo, &l->w[i]);
+	}
+	/* Sized for the limit at once: calloc'd pages a run never reaches cost nothing. */
+	l->rec = calloc(limit, sizeof(*l->rec));
+	l->len = calloc(limit, sizeof(*l->len));
+	l->expect = calloc(limit, sizeof(*l->expect));
+	l->code = calloc(limit, sizeof(*l->code));
+	l->lsn = calloc(limit, sizeof(*l->lsn));
+	l->done = calloc(limit, sizeof(*l->done));
+	l->by = calloc(limit, sizeof(*l->by));
+	l->sent_ms = calloc(limit, sizeof(*l->sent_ms));
+	l->at_ms = calloc(limit, sizeof(*l->at_ms));
+	if (rc == 0 && !(l->rec && l->len && l->expect && l->code && l->lsn && l->done && l->by &&
+			 l->sent_ms && l->at_ms))
+		rc = HW_ENOMEM;
+	return rc;
+}
+
+void hw_fo_load_free(struct hw_fo_load *l)
+{
+	for (unsigned i = 0; i < HW_FO_LANES; i++)
+		hw_workload_free(l->w[i]);
+	for (uint64_t i = 0; l->rec && i < l->count; i++)
+		free(l->rec[i]);
+	free(l->rec);
+	free(l->len);
+	free(l->expect);
+	free(l->code);
+	free(l->lsn);
+	free(l->done);
+	free(l->by);
+	free(l->sent_ms);
+	free(l->at_ms);
+	memset(l, 0, sizeof(*l));
+}
+
+/* Draw records up to index i (inclusive), interleaving the lanes. */
+static int load_draw(struct hw_fo_load *l, uint64_t i)
+{
+	static uint8_t buf[HW_RECORD_BYTES_MAX];
+	if (i >= l->limit)
+		return HW_ERANGE;
+	while (l->count <= i) {
+		struct hw_work_item it;
+		int rc = hw_workload_next(l->w[l->count % HW_FO_LANES], buf, sizeof(buf), &it);
+		if (rc == 0 && !(l->rec[l->count] = malloc(it.len)))
+			rc = HW_ENOMEM;
+		if (rc)
+			return rc;
+		memcpy(l->rec[l->count], buf, it.len);
+		l->len[l->count] = it.len;
+		l->expect[l->count] = it.expect;
+		l->by[l->count] = -1;
+		l->count++;
+	}
+	return 0;
+}
+
+static int node_of(const struct hw_fo_run *r, struct hw_client *cl)
+{
+	const char *a = hw_client_addr(cl);
+	for (unsigned i = 0; a && i < hw_cluster_nodes(r->c); i++)
+		if (strcmp(a, hw_cluster_node_addr(r->c, i)) == 0)
+			return (int)i;
+	return -1;
+}
+
+static int submit(struct hw_fo_run *r, struct hw_client *cl, uint64_t i)
+{
+	struct hw_fo_load *l = r->load;
+	l->sent_ms[i] = hw_cli_now_ms();
+	return hw_client_submit(cl, i, l->rec[i], l->len[i], HW_DEFAULT, 0);
+}
+
+/* Resend what is in flight, in order, on the connection to the new primary: a record
+ * stored before is answered as a duplicate at its LSN. */
+static int follow(struct hw_fo_run *r, struct hw_client *cl, int why, bool verbose)
+{
+	if (interrupted(r) || ++r->follows > HW_FO_FOLLOWS_MAX)
+		return why;
+	int rc = hw_client_reconnect(cl, r->first_ack_ms); /* an election takes that long */
+	uint64_t next = r->load->next;
+	uint64_t from = next - r->from > r->window ? next - r->window : r->from;
+	for (uint64_t i = from; rc == 0 && i < next; i++)
+		if (!r->load->done[i])
+			rc = submit(r, cl, i);
+	if (verbose)
+		printf("  client: follows the primary to %s after %s%s%s\n", hw_client_addr(cl),
+		       hw_errname(why), rc ? ": " : "", rc ? hw_errname(rc) : "");
+	return rc;
+}
+
+static void outcome(struct hw_fo_run *r, struct hw_client *cl, const struct hw_outcome *o,
+		    uint64_t *outstanding)
+{
+	struct hw_fo_load *l = r->load;
+	uint64_t i = o->request_id;
+	if (i < r->from || i >= l->next || l->done[i])
+		return;
+	l->done[i] = true;
+	l->code[i] = o->code;
+	l->lsn[i] = o->lsn;
+	l->by[i] = node_of(r, cl);
+	l->at_ms[i] = hw_cli_now_ms();
+	r->answered++;
+	(*outstanding)--;
+	r->unexpected += o->code != l->expect[i];
+	if (o->code != 0)
+		return;
+	r->acked++;
+	if (o->lsn > r->max_acked_lsn)
+		r->max_acked_lsn = o->lsn;
+	if (!r->faulted)
+		return;
+	if (l->by[i] == (int)r->old_p)
+		r->old_acks_after_fault++;
+	else if (r->t_first < 0) {
+		r->t_first = hw_fo_clock(r);
+		r->measured_rto_ms = (r->t_first - r->t_fault) * 1000;
+	}
+}
+
+/* Submitting has ended: the limit is reached, or after_s has passed since the first ack
+ * on the new primary. */
+static bool submitting_done(const struct hw_fo_run *r, double now)
+{
+	if (r->load->next >= r->load->limit)
+		return true;
+	return r->after_s > 0 && r->t_first >= 0 && now >= r->t_first + r->after_s;
+}
+
+/* One step of the load: submit the next record when it is due, else take an outcome
+ * (waiting at most until the next due time or tick). Returns 0 or the client error. */
+static int load_step(struct hw_fo_run *r, struct hw_client *cl, uint64_t *outstanding, double tick)
+{
+	struct hw_fo_load *l = r->load;
+	double now = hw_fo_clock(r);
+	double due = r->t_load + (double)(l->next - r->from) / r->rate;
+	bool more = !submitting_done(r, now);
+	if (more && now >= due && *outstanding < r->window &&
+	    (l->next - r->from < r->window || l->done[l->next - r->window])) {
+		int rc = load_draw(l, l->next);
+		if (rc)
+			return rc;
+		rc = submit(r, cl, l->next);
+		l->next++;
+		(*outstanding)++;
+		return rc;
+	}
+	double until = (more && due < tick ? due : tick) - now;
+	if (*outstanding == 0) {
+		nap_ms(until * 1000);
+		return 0;
+	}
+	struct hw_outcome o;
+	int rc = hw_client_wait(cl, until > 0 ? (int)(until * 1000) + 1 : 0, &o);
+	if (rc == 0 && o.code == HW_ENOT_PRIMARY)
+		return HW_ENOT_PRIMARY;
+	if (rc == 0)
+		outcome(r, cl, &o, outstanding);
+	return rc;
+}
+
+/* ---------------------------------------------------------------- the nodes' logs */
+
+static long log_size(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return 0;
+	fseek(f, 0, SEEK_END);
+	long n = ftell(f);
+	fclose(f);
+	return n;
+}
+
+/* The first line of path at or after byte *from holding needle (into line): *from moves
+ * past it. False when there is none. */
+static bool log_next(const char *path, long *from, const char *needle, char *line, size_t cap)
+{
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return false;
+	char buf[1024];
+	bool found = false;
+	fseek(f, *from, SEEK_SET);
+	while (!found && fgets(buf, sizeof(buf), f))
+		if (strstr(buf, needle)) {
+			snprintf(line, cap, "%s", buf);
+			line[strcspn(line, "\n")] = '\0';
+			*from = ftell(f);
+			found = true;
+		}
+	fclose(f);
+	return found;
+}
+
+/* The number after key in line, or -1. */
+static int64_t field(const char *line, const char *key)
+{
+	const char *p = strstr(line, key);
+	return p ? strtoll(p + strlen(key), NULL, 10) : -1;
+}
+
+/* Wall ms of a log line's "t=<ISO 8601>" stamp (base/log.c), or -1. */
+static int64_t line_wall_ms(const char *line)
+{
+	char stamp[40];
+	int64_t ms;
+	if (sscanf(line, "t=%39s", stamp) != 1 || hw_cli_time_ms(stamp, &ms) != 0)
+		return -1;
+	return ms;
+}
+
+/* The first line holding needle after *from in node i's log: its time on the run's clock
+ * (never before not_before), or not_before when there is none. */
+static double log_event(struct hw_fo_run *r, unsigned i, long *from, const char *needle,
+			double not_before, char *line, size_t cap)
+{
+	if (!log_next(hw_cluster_log(r->c, i), from, needle, line, cap))
+		return not_before;
+	int64_t ms = line_wall_ms(line);
+	double t = r->t_fault + (double)(ms - r->fault_wall_ms) / 1000;
+	return ms < 0 || t < not_before ? not_before : t;
+}
+
+/* ---------------------------------------------------------------- fault and load */
+
+static int fault(struct hw_fo_run *r, bool verbose)
+{
+	r->faulted = true;
+	if (hw_cluster_primary(r->c, 0, &r->old_p) != 0)
+		return hw_fo_failed(r, "no primary to take away");
+	for (unsigned i = 0; i < hw_cluster_nodes(r->c) && i < HW_FO_NODES_MAX; i++)
+		r->log_from[i] = log_size(hw_cluster_log(r->c, i));
+	const char *id = hw_cluster_node_id(r->c, r->old_p);
+	if (verbose) {
+		if (r->fault == HW_FO_KILL)
+			printf("  FAULT: kill -9 %s (pid %d), the primary\n", id,
+			       (int)hw_cluster_node_pid(r->c, r->old_p));
+		else
+			printf("  FAULT: %s, the primary, cut off from the other voters and the "
+			       "witness (its clients still reach it)\n",
+			       id);
+		fflush(stdout);
+	}
+	r->fault_wall_ms = hw_cli_now_ms();
+	r->t_fault = hw_fo_clock(r);
+	int rc = r->fault == HW_FO_KILL ? hw_cluster_kill(r->c, r->old_p, SIGKILL)
+					: hw_cluster_isolate(r->c, r->old_p, true);
+	/* Reaped: it released nothing after this. */
+	r->old_gone_ms = hw_cli_now_ms();
+	return rc ? hw_fo_failed(r, "fault on %s: %s", id, hw_strerror(rc)) : 0;
+}
+
+/* The run's timed events; -1 ends the load (r->fail says why). */
+static int events(struct hw_fo_run *r, double *tick, bool verbose)
+{
+	double now = hw_fo_clock(r);
+	if (interrupted(r))
+		return hw_fo_failed(r, "interrupted by signal %d", (int)*r->interrupted);
+	if (!r->faulted && now - r->t_load >= r->fault_after_s && fault(r, verbose))
+		return -1;
+	if (r->faulted && r->t_first < 0 && (now - r->t_fault) * 1000 > r->first_ack_ms)
+		return hw_fo_failed(r,
+				    "no acknowledged submit on a new primary within %d ms of "
+				    "the fault",
+				    r->first_ack_ms);
+	if (now >= *tick) {
+		if (r->tick && r->tick(r, r->arg))
+			return -1;
+		*tick = hw_fo_clock(r) + TICK_S;
+	}
+	return 0;
+}
+
+static int load_phase(struct hw_fo_run *r, bool verbose)
+{
+	struct hw_client *cl = NULL;
+	int rc = hw_client_connect_secure(hw_cluster_client_list(r->c), hw_cluster_security(r->c),
+					  &cl);
+	if (rc)
+		return hw_fo_failed(r, "client: %s", hw_strerror(rc));
+	r->from = r->load->next;
+	r->t_load = hw_fo_clock(r);
+	double tick = r->t_load, progress = r->t_load, drain = -1;
+	uint64_t outstanding = 0, seen = 0;
+	while (rc == 0) {
+		double now = hw_fo_clock(r);
+		if (submitting_done(r, now) && outstanding == 0)
+			break;
+		if (drain < 0 && submitting_done(r, now))
+			drain = now;
+		if (drain >= 0 && (now - drain) * 1000 > DRAIN_MS) {
+			rc = hw_fo_failed(r, "%" PRIu64 " submits unanswered %d ms after the load",
+					  outstanding, DRAIN_MS);
+			break;
+		}
+		if (events(r, &tick, verbose)) {
+			rc = -1;
+			break;
+		}
+		rc = load_step(r, cl, &outstanding, tick);
+		now = hw_fo_clock(r);
+		if (r->answered != seen || outstanding == 0) {
+			seen = r->answered;
+			progress = now;
+		} else if (rc == -ETIMEDOUT && (now - progress) * 1000 < STALL_MS) {
+			rc = 0;
+		}
+		if (rc != 0 && rc != -1) {
+			rc = follow(r, cl, rc, verbose);
+			progress = hw_fo_clock(r);
+		}
+	}
+	hw_client_close(cl);
+	r->to = r->load->next;
+	r->t_load_end = hw_fo_clock(r);
+	if (rc && rc != -1)
+		return hw_fo_failed(r, "load: %s (%s)", hw_strerror(rc), hw_errname(rc));
+	return rc;
+}
+
+/* ---------------------------------------------------------------- after the fault */
+
+/* Which node took over, and the phases from its log. */
+static int promotion(struct hw_fo_run *r)
+{
+	char line[1024];
+	if (!r->faulted)
+		return hw_fo_failed(r, "the load ended before the fault");
+	if (hw_cluster_primary(r->c, PRIMARY_MS, &r->new_p) != 0 || r->new_p == r->old_p)
+		return hw_fo_failed(r, "no standby became primary");
+	if (r->t_first < 0)
+		return hw_fo_failed(r, "no acknowledged submit on the new primary");
+	long from = r->new_p < HW_FO_NODES_MAX ? r->log_from[r->new_p] : 0;
+	unsigned n = r->new_p;
+	r->t_detected =
+		log_event(r, n, &from, "event=election_started", r->t_fault, line, sizeof(line));
+	r->t_elected = log_event(r, n, &from, "event=elected", r->t_detected, line, sizeof(line));
+	r->t_promoted =
+		log_event(r, n, &from, "event=became_primary", r->t_elected, line, sizeof(line));
+	if (log_next(hw_cluster_log(r->c, n), &from, "event=first_ack", line, sizeof(line)))
+		r->new_first_ack_ms = field(line, "wall_ms=");
+	if (r->new_first_ack_ms <= 0) /* the client's receipt: no earlier than the ack */
+		r->new_first_ack_ms = r->fault_wall_ms + (int64_t)r->measured_rto_ms;
+	r->promoted_ms = (r->t_promoted - r->t_fault) * 1000;
+	return 0;
+}
+
+/* Why the old primary did not rejoin, from its log or the new primary's, in one line. */
+static void why_not_joined(struct hw_fo_run *r, long from_old, long from_new)
+{
+	static const char *const needles[] = {"diverged", "refused", "stepped_down", "error"};
+	char line[1024], last[1024] = "";
+	snprintf(r->rejoin_why, sizeof(r->rejoin_why), "no reason logged");
+	for (size_t k = 0; k < sizeof(needles) / sizeof(needles[0]) && !last[0]; k++) {
+		long a = from_old, b = from_new;
+		while (log_next(hw_cluster_log(r->c, r->old_p), &a, needles[k], line,
+				sizeof(line)) ||
+		       log_next(hw_cluster_log(r->c, r->new_p), &b, needles[k], line, sizeof(line)))
+			snprintf(last, sizeof(last), "%s", line);
+	}
+	if (last[0]) {
+		const char *e = strstr(last, "event=");
+		snprintf(r->rejoin_why, sizeof(r->rejoin_why), "%.300s", e ? e : last);
+	}
+}
+
+/* The old primary back (restarted on its own store, or its links passing again): it must
+ * not become primary again; it rejoins as a standby if it can. */
+static int rejoin(struct hw_fo_run *r)
+{
+	const char *id = hw_cluster_node_id(r->c, r->old_p);
+	long from_old = log_size(hw_cluster_log(r->c, r->old_p));
+	long from_new = log_size(hw_cluster_log(r->c, r->new_p));
+	r->t_heal = hw_fo_clock(r);
+	int rc = r->fault == HW_FO_KILL ? hw_cluster_restart(r->c, r->old_p)
+					: hw_cluster_isolate(r->c, r->old_p, false);
+	if (rc == 0)
+		rc = hw_cluster_wait_joined(r->c, r->old_p, r->rejoin_ms);
+	r->t_joined = hw_fo_clock(r);
+	unsigned p;
+	if (hw_cluster_primary(r->c, 0, &p) == 0 && p == r->old_p) {
+		r->primary_again = true;
+		return hw_fo_failed(r, "the old primary %s became primary again", id);
+	}
+	r->joined = rc == 0;
+	if (r->joined)
+		r->rejoin_ms_measured = (r->t_joined - r->t_heal) * 1000;
+	else
+		why_not_joined(r, from_old, from_new);
+	if (!r->joined && rc != -ETIMEDOUT)
+		snprintf(r->rejoin_why + strlen(r->rejoin_why),
+			 sizeof(r->rejoin_why) - strlen(r->rejoin_why), " (%s)", hw_errname(rc));
+	return 0;
+}
+
+/* The old primary's last success, by its own log after the fault (see the top). */
+static int64_t old_last_ack(struct hw_fo_run *r)
+{
+	if (r->fault == HW_FO_KILL)
+		return r->old_gone_ms;
+	char line[1024];
+	long from = r->old_p < HW_FO_NODES_MAX ? r->log_from[r->old_p] : 0, at = from;
+	int64_t last = -1;
+	while (log_next(hw_cluster_log(r->c, r->old_p), &at, "event=fenced", line, sizeof(line)))
+		if (field(line, "last_ack_wall_ms=") > last)
+			last = field(line, "last_ack_wall_ms=");
+	at = from;
+	if (!log_next(hw_cluster_log(r->c, r->old_p), &at, "event=stepped_down", line,
+		      sizeof(line)))
+		return hw_cli_now_ms(); /* its term is still open */
+	return field(line, "last_ack_wall_ms=") > last ? field(line, "last_ack_wall_ms=") : last;
+}
+
+static void overlap(struct hw_fo_run *r)
+{
+	const struct hw_fo_load *l = r->load;
+	r->old_last_ack_ms = old_last_ack(r);
+	uint64_t late = 0;
+	for (uint64_t i = r->from; i < r->to; i++)
+		late += l->done[i] && l->code[i] == 0 && l->by[i] == (int)r->old_p &&
+			l->sent_ms[i] > r->new_first_ack_ms;
+	r->overlapping = r->old_last_ack_ms >= r->new_first_ack_ms || late > 0;
+}
+
+/* Every record of the run acknowledged, looked up on the new primary's store at its LSN
+ * with its bytes. A running node's store follows its log by a few milliseconds: wait
+ * (bounded) until its head reaches the highest acknowledged LSN. */
+static int loss_check(struct hw_fo_run *r)
+{
+	const struct hw_fo_load *l = r->load;
+	struct hw_store_opts so = {.read_only = true};
+	struct hw_store *s;
+	struct hw_head h;
+	double until = hw_fo_clock(r) + HEAD_WAIT_MS / 1000.0;
+	const char *dir = hw_cluster_dir(r->c, r->new_p);
+	for (;;) {
+		s = NULL;
+		int rc = hw_store_open(dir, &so, &s);
+		if (rc == 0)
+			rc = hw_store_head(s, &h);
+		if (rc) {
+			hw_store_close(s);
+			return hw_fo_failed(r, "open the new primary's store %s: %s", dir,
+					    hw_strerror(rc));
+		}
+		if (h.lsn >= r->max_acked_lsn || hw_fo_clock(r) >= until)
+			break;
+		hw_store_close(s);
+		nap_ms(20);
+	}
+	for (uint64_t i = r->from; i < r->to; i++) {
+		if (!l->done[i] || l->code[i] != 0)
+			continue;
+		uint8_t *e = NULL;
+		size_t len = 0;
+		bool held = hw_store_read_entry(s, l->lsn[i], &e, &len) == 0;
+		held = held && len == HW_ENTRY_HEADER_BYTES + l->len[i] &&
+		       memcmp(e + HW_ENTRY_HEADER_BYTES, l->rec[i], l->len[i]) == 0;
+		free(e);
+		r->lost += !held;
+		r->lost_beyond_rpo += !held && l->at_ms[i] < r->fault_wall_ms - r->rpo_ms;
+	}
+	hw_store_close(s);
+	return 0;
+}
+
+int hw_fo_run(struct hw_fo_run *r, bool verbose)
+{
+	r->t_first = -1;
+	int rc = load_phase(r, verbose);
+	if (rc == 0)
+		rc = promotion(r);
+	if (rc == 0)
+		rc = rejoin(r);
+	if (rc == 0) {
+		overlap(r);
+		rc = loss_check(r);
+	}
+	return rc;
+}
+
+/* ---------------------------------------------------------------- the timeline */
+
+static void phase(struct hw_report *rep, const char *prefix, const char *name, double a, double b,
+		  enum hw_verdict v, const char *detail)
+{
+	char full[HW_REPORT_NAME_BYTES];
+	snprintf(full, sizeof(full), "%s%s", prefix, name);
+	hw_report_phase(rep, full, a, b, v, "%s", detail);
+}
+
+void hw_fo_report(const struct hw_fo_run *r, struct hw_report *rep, const char *prefix,
+		  int64_t rto_ms)
+{
+	char t[HW_REPORT_TEXT_BYTES];
+	if (!r->faulted || r->t_first < 0)
+		return;
+	const char *old = hw_cluster_node_id(r->c, r->old_p);
+	const char *nw = hw_cluster_node_id(r->c, r->new_p);
+	snprintf(t, sizeof(t), "%s, the primary, %s under load", old,
+		 r->fault == HW_FO_KILL ? "killed with SIGKILL" : "cut off from the other voters");
+	phase(rep, prefix,
+	      r->fault == HW_FO_KILL ? "fault: kill -9 primary" : "fault: primary cut off",
+	      r->t_fault, r->t_fault, HW_VERDICT_PASS, t);
+	snprintf(t, sizeof(t), "%s started an election %.0f ms after the fault", nw,
+		 (r->t_detected - r->t_fault) * 1000);
+	phase(rep, prefix, "detection", r->t_fault, r->t_detected, HW_VERDICT_PASS, t);
+	snprintf(t, sizeof(t), "%s won the votes in %.0f ms", nw,
+		 (r->t_elected - r->t_detected) * 1000);
+	phase(rep, prefix, "election", r->t_detected, r->t_elected, HW_VERDICT_PASS, t);
+	snprintf(t, sizeof(t), "%s primary %.0f ms after the fault", nw, r->promoted_ms);
+	phase(rep, prefix, "replay", r->t_elected, r->t_promoted, HW_VERDICT_PASS, t);
+	snprintf(t, sizeof(t), "fault to first acknowledged submit on %s: %.0f ms (target %lld ms)",
+		 nw, r->measured_rto_ms, (long long)rto_ms);
+	phase(rep, prefix, "first commit on new primary", r->t_promoted, r->t_first,
+	      r->measured_rto_ms <= (double)rto_ms ? HW_VERDICT_PASS : HW_VERDICT_FAIL, t);
+	if (r->t_joined <= 0)
+		return;
+	if (r->joined)
+		snprintf(t, sizeof(t), "%s follows %s as a standby, %.0f ms after it %s", old, nw,
+			 r->rejoin_ms_measured,
+			 r->fault == HW_FO_KILL ? "was restarted" : "was reconnected");
+	else
+		snprintf(t, sizeof(t), "%s did not rejoin; it is not primary: %.250s", old,
+			 r->rejoin_why);
+	phase(rep, prefix, "rejoin", r->t_heal, r->t_joined,
+	      r->joined ? HW_VERDICT_PASS : HW_VERDICT_WARN, t);
+}

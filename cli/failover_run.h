@@ -1,0 +1,134 @@
+/* failover_run.h: one failover under TOS load on a local cluster (bench/cluster.h), what
+ * `hawser demo` and `hawser drill failover` share. A run drives a paced TOS load through a
+ * client that follows the primary and keeps every outcome (which node answered it, when
+ * it was sent), takes the primary away (SIGKILL, or cut off from the other voters while
+ * its clients still reach it), measures the time from the fault to the first acknowledged
+ * submit on the new primary, brings the old primary back and times its rejoin, counts the
+ * acknowledged records the new primary does not hold, and says whether two primaries
+ * acknowledged in overlapping periods.
+ *
+ * Times are seconds on hw_cli_mono_s() minus the caller's origin t0 (a report's clock
+ * when t0 is its t0), so a caller can draw them on its timeline. Single-threaded: the
+ * load, the fault and the caller's tick all run on the calling thread, in the order they
+ * happen. */
+#ifndef HW_CLI_FAILOVER_RUN_H
+#define HW_CLI_FAILOVER_RUN_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct hw_cluster;
+struct hw_report;
+struct hw_workload;
+
+/* TOS lanes of the load: gate, quay crane, EDI feed, each its own generator. */
+#define HW_FO_LANES 3u
+/* Nodes whose logs a run reads (a cluster has 1 + HW_PEERS_MAX). */
+#define HW_FO_NODES_MAX 16u
+/* Follows of the primary one run allows before it gives up (a fault is one or two). */
+#define HW_FO_FOLLOWS_MAX 8u
+
+enum hw_fo_fault {
+	HW_FO_KILL = 0,      /* SIGKILL of the primary; rejoin: restart it on its store */
+	HW_FO_PARTITION = 1, /* blackhole its links to every voter and the witness (the
+				cluster must be proxied); rejoin: let them pass again */
+};
+
+/* The load: records drawn from the generators as they are needed, up to limit, and every
+ * outcome (arrays of limit entries). One sequence across runs: each run submits the records after
+ * the previous run's, so no record is submitted in two runs. */
+struct hw_fo_load {
+	struct hw_workload *w[HW_FO_LANES];
+	uint64_t limit; /* records the generators will give */
+	uint64_t count; /* records drawn so far */
+	uint64_t next;  /* the next record to submit */
+	uint8_t **rec;
+	size_t *len;
+	int *expect; /* the generator's intent: 0, or the code it must be refused with */
+	int *code;   /* the outcome, once done */
+	uint64_t *lsn;
+	bool *done;
+	int *by;          /* index of the node that answered it, -1 when unknown */
+	int64_t *sent_ms; /* wall clock of its last submit */
+	int64_t *at_ms;   /* wall clock its outcome arrived */
+};
+
+/* Make the generators for limit records of profile (lane l has seed seed + l) whose event
+ * times end at end_ms. Returns 0, HW_ENOMEM or the generator's error; free with
+ * hw_fo_load_free() either way. */
+int hw_fo_load_init(struct hw_fo_load *l, const char *profile, uint64_t seed, uint64_t limit,
+		    int64_t end_ms);
+/* Free what l holds. A zeroed l is fine. */
+void hw_fo_load_free(struct hw_fo_load *l);
+
+struct hw_fo_run;
+/* The caller's timed events, called from the load's loop at least every 100 ms (the
+ * demo's status line and its backup). Returns 0, or -1 to end the run (set r->fail with
+ * hw_fo_failed() first). */
+typedef int hw_fo_tick_cb(struct hw_fo_run *r, void *arg);
+
+struct hw_fo_run {
+	/* set by the caller */
+	struct hw_cluster *c; /* started with failover (and proxied for HW_FO_PARTITION) */
+	struct hw_fo_load *load;
+	enum hw_fo_fault fault;
+	double rate;          /* records/s over all lanes */
+	unsigned window;      /* submits in flight at most */
+	double t0;            /* origin of the times below, on hw_cli_mono_s() */
+	double fault_after_s; /* seconds of load before the fault */
+	double after_s;       /* load after the first ack on the new primary; <= 0: until
+				 every record of the load (limit) is answered */
+	int first_ack_ms;     /* fault to first ack on the new primary: past it, the run fails;
+				 also how long the client looks for a new primary */
+	int rejoin_ms;        /* bound for the old primary's rejoin */
+	int64_t rpo_ms;       /* the target: a lost record acknowledged longer than this
+				 before the fault is counted in lost_beyond_rpo */
+	hw_fo_tick_cb *tick;  /* may be NULL */
+	void *arg;
+	volatile sig_atomic_t *interrupted; /* may be NULL: a signal ends the run */
+	/* results */
+	uint64_t from, to; /* this run's records: [from, to) of the load */
+	double t_load, t_fault, t_detected, t_elected, t_promoted, t_first, t_load_end;
+	double t_heal, t_joined; /* rejoin: restart (or heal) begins, the primary sees it */
+	unsigned old_p, new_p;
+	bool faulted, joined, primary_again;
+	unsigned follows;
+	uint64_t answered, acked, unexpected, lost, max_acked_lsn;
+	uint64_t lost_beyond_rpo;      /* lost, and its success reached the client more than
+					  rpo_ms before the fault: the RPO is broken for sure */
+	uint64_t old_acks_after_fault; /* successes from the old primary the client received
+					  after the fault */
+	double measured_rto_ms, promoted_ms, rejoin_ms_measured;
+	int64_t new_first_ack_ms, old_last_ack_ms; /* wall clock, from the nodes' logs */
+	unsigned overlapping; /* 1 when two primaries acknowledged in overlapping periods */
+	char rejoin_why[320]; /* why the old primary did not rejoin, from the logs */
+	int64_t fault_wall_ms, old_gone_ms; /* wall clock: the fault; once it took effect */
+	long log_from[HW_FO_NODES_MAX];     /* each node's log size at the fault */
+	char fail[320];                     /* why the run failed; "" when it did not */
+};
+
+/* Run one failover on r->c: the load, the fault after fault_after_s, the first ack on the
+ * new primary, the end of the load, the rejoin, the loss check on the new primary's store
+ * and the overlap check. Returns 0 when the run reached its measures (judging them
+ * against targets is the caller's), or -1 with r->fail saying why. Prints a line for the
+ * fault, each follow and the rejoin on stdout when verbose. */
+int hw_fo_run(struct hw_fo_run *r, bool verbose);
+
+/* Add the run's timeline to rep (its t0 must be r->t0): "fault: kill -9 primary" (or
+ * "fault: primary cut off"), "detection" (to the new primary's first election_started),
+ * "election" (to elected), "replay" (to became_primary), "first commit on new primary"
+ * (to the client's first success from it, held to rto_ms) and "rejoin",
+ * each named with prefix (e.g. "" or "slowest run 3: "). Phases the run did not reach
+ * are left out. */
+void hw_fo_report(const struct hw_fo_run *r, struct hw_report *rep, const char *prefix,
+		  int64_t rto_ms);
+
+/* Record why the run failed (the first reason wins); returns -1. */
+int hw_fo_failed(struct hw_fo_run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* The current time on the run's clock (hw_cli_mono_s() - r->t0). */
+double hw_fo_clock(const struct hw_fo_run *r);
+
+#endif

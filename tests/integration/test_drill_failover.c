@@ -1,0 +1,186 @@
+/* test_drill_failover.c: `hawser drill failover` run as a real process (HW_BIN) on the
+ * local cluster it starts: two failovers under load with the primary killed, and two with
+ * the primary cut off from the other voters while its clients still reach it. The JSON it
+ * prints is the contract checked here (its shape; no acknowledged record lost; never two
+ * primaries acknowledging at once; a measured RTO and a rejoin time for every run), and
+ * the run must leave its report and one failover row in the store's drill history. Bad
+ * options are usage errors that start nothing and record nothing. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "replica/drills.h"
+#include "replica/store.h"
+#include "tests/integration/proc.h"
+
+struct fix {
+	char dir[HW_PROC_PATH_MAX];
+	char store[HW_PROC_PATH_MAX + 16];
+	char reports[HW_PROC_PATH_MAX + 16];
+	struct hw_capture r;
+};
+
+static const char *hw_bin;
+
+static int setup(void **state)
+{
+	static struct fix fx;
+	memset(&fx, 0, sizeof(fx));
+	if (hw_test_mkdtemp("drill-failover", fx.dir, sizeof(fx.dir)) != 0)
+		return -1;
+	snprintf(fx.store, sizeof(fx.store), "%s/st", fx.dir);
+	snprintf(fx.reports, sizeof(fx.reports), "%s/reports", fx.dir);
+	/* the drill's own temporary directories go under the test's */
+	setenv("TMPDIR", fx.dir, 1);
+	if (hw_proc_capture(&fx.r, hw_bin, "init", fx.store, NULL) != 0)
+		return -1;
+	*state = &fx;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fix *f = *state;
+	return hw_test_rm_rf(f->dir) == 0 ? 0 : -1;
+}
+
+/* The number after "key": at or after from, asserted present. */
+static double num(const char *from, const char *key)
+{
+	char pat[64];
+	snprintf(pat, sizeof(pat), "\"%s\":", key);
+	const char *p = strstr(from, pat);
+	assert_non_null(p);
+	char *end;
+	double v = strtod(p + strlen(pat), &end);
+	assert_true(end != p + strlen(pat));
+	return v;
+}
+
+/* Failover rows in the store's drill history. */
+static size_t history_rows(const struct fix *f, struct hw_drill_row *rows, size_t cap)
+{
+	struct hw_store_opts so = {.read_only = true};
+	struct hw_store *s;
+	size_t n = 0;
+	assert_int_equal(hw_store_open(f->store, &so, &s), 0);
+	assert_int_equal(hw_store_drill_list(s, HW_DRILL_FAILOVER, rows, cap, &n), 0);
+	hw_store_close(s);
+	return n;
+}
+
+/* Two runs of kind at rto 2 s, rpo 0: PASS, and the JSON holds what each run measured. */
+static void drill_two_runs(struct fix *f, const char *kind)
+{
+	int rc = hw_proc_capture(&f->r, hw_bin, "drill", "failover", "--runs", "2", "--rto", "2s",
+				 "--rpo", "0", "--kill", kind, "--json", "--dir", f->store,
+				 "--report-dir", f->reports, NULL);
+	if (rc != 0)
+		fprintf(stderr, "drill failover --kill %s exited %d\nstdout: %s\nstderr: %s\n",
+			kind, rc, f->r.out, f->r.err);
+	assert_int_equal(rc, 0);
+	const char *o = f->r.out;
+	assert_non_null(strstr(o, "\"result\":\"PASS\""));
+	assert_true(num(o, "rto_target_ms") == 2000);
+	assert_true(num(o, "rpo_target_ms") == 0);
+	const char *runs = strstr(o, "\"runs\":[");
+	assert_non_null(runs);
+	const char *run = runs;
+	int n = 0;
+	while ((run = strstr(run + 1, "{\"measured_rto_ms\":")) != NULL) {
+		assert_true(num(run, "measured_rto_ms") > 0);
+		assert_true(num(run, "acked_lost") == 0);
+		assert_true(num(run, "overlapping_primaries") == 0);
+		assert_true(num(run, "rejoin_ms") >= 0);
+		assert_true(num(run, "acked") > 0);
+		n++;
+	}
+	assert_int_equal(n, 2);
+	const char *rto = strstr(o, "\"rto_ms\":{");
+	assert_non_null(rto);
+	double p50 = num(rto, "p50"), p99 = num(rto, "p99"), max = num(rto, "max");
+	assert_true(p50 > 0 && p50 <= p99 && p99 <= max);
+	/* the report files named in the JSON exist */
+	const char *rep = strstr(o, "\"report\":\"");
+	assert_non_null(rep);
+	char path[HW_PROC_PATH_MAX + 128];
+	assert_int_equal(sscanf(rep, "\"report\":\"%4200[^\"]", path), 1);
+	assert_int_equal(access(path, R_OK), 0);
+	assert_non_null(strstr(path, f->reports));
+}
+
+/* The primary is killed with SIGKILL twice under load: nothing acknowledged is lost, no
+ * overlap, every old primary rejoins, and one PASS row lands in the drill history. */
+static void test_kill_primary(void **state)
+{
+	struct fix *f = *state;
+	struct hw_drill_row rows[4];
+	assert_int_equal(history_rows(f, rows, 4), 0);
+	drill_two_runs(f, "primary");
+	assert_int_equal(history_rows(f, rows, 4), 1);
+	assert_int_equal(rows[0].kind, HW_DRILL_FAILOVER);
+	assert_int_equal(rows[0].result, HW_DRILL_PASS);
+	assert_int_equal(rows[0].target_ms, 2000);
+	assert_true(rows[0].entries > 0);
+	assert_non_null(strstr(rows[0].report, ".json"));
+}
+
+/* The primary is cut off from the standbys and the witness twice while its clients still
+ * reach it: it must stop acknowledging before the new primary's first acknowledgement. */
+static void test_partition_primary(void **state)
+{
+	struct fix *f = *state;
+	struct hw_drill_row rows[4];
+	drill_two_runs(f, "partition-primary");
+	assert_non_null(strstr(f->r.out, "\"kill\":\"partition-primary\""));
+	assert_int_equal(history_rows(f, rows, 4), 1);
+	assert_int_equal(rows[0].result, HW_DRILL_PASS);
+}
+
+/* Each bad option is a usage error (exit 2) naming the option; nothing is recorded and
+ * no report is written. */
+static void test_usage_errors(void **state)
+{
+	struct fix *f = *state;
+	static const char *const bad[][2] = {
+		{"--rto", "2x"},
+		{"--rto", "0"},
+		{"--runs", "0"},
+		{"--runs", "101"},
+		{"--rpo", "-1s"},
+		{"--kill", "standby"},
+		{"--connect", "127.0.0.1:1"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		int rc = hw_proc_capture(&f->r, hw_bin, "drill", "failover", bad[i][0], bad[i][1],
+					 "--dir", f->store, "--report-dir", f->reports, NULL);
+		assert_int_equal(rc, 2);
+		assert_non_null(strstr(f->r.err, bad[i][0]));
+	}
+	struct hw_drill_row rows[1];
+	assert_int_equal(history_rows(f, rows, 1), 0);
+	assert_int_equal(access(f->reports, F_OK), -1);
+}
+
+int main(void)
+{
+	hw_bin = hw_test_bin();
+	if (hw_bin == NULL) {
+		fprintf(stderr, "test_drill_failover: HW_BIN not set\n");
+		return 77;
+	}
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_usage_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_kill_primary, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_partition_primary, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
