@@ -291,14 +291,14 @@ void hw_ch_print(uint64_t seed, int rc, const struct hw_ch_result *r)
 	printf("seed=%" PRIu64 " %s faults=%u primaries=%u settled=%s settle_ms=%lld final=%d "
 	       "caught_up=%u submitted=%" PRIu64 " acked=%" PRIu64 " failed=%" PRIu64
 	       " unknown=%" PRIu64 " lost=%" PRIu64 " moved=%" PRIu64 " overlapping=%" PRIu64
-	       " untyped=%" PRIu64 " diverged=%u crashes=%u",
+	       " untyped=%" PRIu64 " diverged=%u crashes=%u store_failed=%u",
 	       seed,
 	       rc != 0           ? "ERROR"
 	       : hw_ch_failed(r) ? "FAIL"
 				 : "ok",
 	       r->faults, r->primaries, r->settled ? "yes" : "no", (long long)r->settle_ms,
 	       r->primary, r->caught_up, r->submitted, r->acked, r->failed, r->unknown, r->lost,
-	       r->moved, r->overlapping, r->untyped, r->diverged, r->crashes);
+	       r->moved, r->overlapping, r->untyped, r->diverged, r->crashes, r->store_failed);
 	if (rc != 0)
 		printf(" error=%s", hw_errname(rc));
 	if (r->first[0] != '\0')

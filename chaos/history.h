@@ -18,6 +18,7 @@
 #define HW_CH_INCARNATIONS_MAX 256
 
 struct hw_proxy;
+struct hw_ch_net;
 
 struct hw_ch_cluster {
 	char root[HW_PROC_PATH_MAX];
@@ -39,6 +40,15 @@ struct hw_ch_cluster {
 	bool caught_up[HW_CH_NODES]; /* at settle: a standby durable at the primary's last LSN */
 	unsigned crashes;            /* processes that died without our SIGKILL */
 	char crash_what[128];        /* the first of them */
+	/* --net netns (chaos/netns.h): hosts per voter, data dirs on small tmpfs disks */
+	struct hw_ch_net *net;
+	char disk[HW_CH_NODES][HW_PROC_PATH_MAX + 16]; /* the tmpfs mount; dir is in it */
+	bool full[HW_CH_NODES];                        /* a ballast file fills the disk now */
+	unsigned failed_seen[HW_CH_NODES]; /* storage_failed lines in the log at the fill */
+	unsigned store_failed;             /* nodes that reported a full disk, typed */
+	unsigned store_untyped; /* ... with a code outside HW_ESTORE_FULL/FAILED, ENOSPC */
+	char store_what[128];   /* the first storage_failed line's code */
+	int net_rc;             /* the first nft rule that could not be added, 0: none */
 };
 
 /* The client's history; written by the load's thread only, read after it is joined. */
@@ -79,8 +89,9 @@ struct hw_ch_result {
 	uint64_t untyped;     /* failed outcomes without a known code, or a poison acked */
 	unsigned primaries;   /* primary terms with acknowledgements, from the logs */
 	unsigned caught_up;
-	unsigned diverged; /* caught-up standbys whose head or state differs */
-	unsigned crashes;  /* nodes that died on their own (an assertion, a fail-stop) */
+	unsigned diverged;     /* caught-up standbys whose head or state differs */
+	unsigned crashes;      /* nodes that died on their own (an assertion, a fail-stop) */
+	unsigned store_failed; /* disk-full faults a node reported (storage_failed, typed) */
 	char crash_what[128];
 	char first[256]; /* the first problem found, for the line */
 	char root[HW_PROC_PATH_MAX];

@@ -8,8 +8,14 @@
  * checks the history (chaos/history.c).
  *
  * The client reaches the nodes' client ports directly: an isolated primary still has its
- * clients (fault F6), which is the case the fence exists for. */
+ * clients (fault F6), which is the case the fence exists for.
+ *
+ * --net netns (root): every voter and the client run on hosts of their own (network
+ * namespaces on one bridge, chaos/netns.h), the proxies [i][j] in voter i's host on its
+ * loopback, so partitions are nftables rules dropping packets on the path between
+ * hosts, and each data node's data dir is on a small tmpfs a ballast file fills. */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <signal.h>
@@ -21,6 +27,7 @@
 #include <unistd.h>
 
 #include "chaos/history.h"
+#include "chaos/netns.h"
 #include "chaos/proxy.h"
 #include "engine/client_int.h"
 #include "tests/integration/proc.h"
@@ -31,6 +38,9 @@
 #define WINDOW        32u
 #define STALL_MS      3000 /* no outcome for this long with submits out: follow */
 #define FOLLOW_MS     2000 /* one reconnect attempt */
+#define DISK_MB       48   /* a data node's tmpfs under --net netns */
+#define PORT_PEER     7100 /* under --net netns every host has its own address */
+#define PORT_CLIENT   7200
 
 static const char *const ids[HW_CH_VOTERS] = {"p1", "s1", "s2", "w1"};
 
@@ -42,7 +52,12 @@ struct opts {
 	int settle_ms; /* heal -> one primary, both standbys caught up: the bound */
 	bool keep;
 	bool verbose;
+	bool netns;
+	bool until_fail; /* stop after the first schedule that fails */
 };
+
+static struct hw_ch_net net;
+static pid_t live_pids[HW_CH_VOTERS]; /* killed by a fatal signal (hw_ch_net_on_signal) */
 
 /* ---- randomness: splitmix64, enough for a schedule ------------------------------ */
 
@@ -247,11 +262,17 @@ static int write_config(struct hw_ch_cluster *c, int i)
 	return fclose(fp) == 0 ? 0 : -errno;
 }
 
-static int start_voter(struct hw_ch_cluster *c, int i)
+static int start_once(struct hw_ch_cluster *c, int i)
 {
 	hw_proc_kill(&c->proc[i]);
 	const char *args[] = {i < HW_CH_NODES ? "node" : "witness", "--config", c->ini[i], NULL};
-	int rc = hw_proc_start(&c->proc[i], c->log[i], args);
+	/* a child forked while this thread is in voter i's host runs there */
+	int rc = c->net != NULL ? hw_ch_net_enter(c->net, i) : 0;
+	if (rc == 0)
+		rc = hw_proc_start(&c->proc[i], c->log[i], args);
+	if (c->net != NULL && hw_ch_net_enter(c->net, HW_CH_NET_CLIENT) != 0)
+		rc = rc != 0 ? rc : -EPERM;
+	live_pids[i] = c->proc[i].pid;
 	size_t from = 0;
 	if (rc == 0 &&
 	    !hw_proc_wait_line(&c->proc[i], &from, "event=started", NULL, START_WAIT_MS, NULL, 0))
@@ -260,30 +281,73 @@ static int start_voter(struct hw_ch_cluster *c, int i)
 	return rc;
 }
 
-static int cluster_init(struct hw_ch_cluster *c)
+static bool port_busy(const struct hw_ch_cluster *c, int i)
 {
-	int rc = hw_test_mkdtemp("chaos", c->root, sizeof c->root);
-	for (int i = 0; rc == 0 && i < HW_CH_VOTERS; i++) {
-		c->proc[i].err_fd = c->proc[i].log_fd = -1;
-		uint16_t port;
-		rc = hw_free_port(&port);
-		snprintf(c->listen[i], sizeof c->listen[i], "127.0.0.1:%u", (unsigned)port);
-		if (rc == 0 && i < HW_CH_NODES) {
-			rc = hw_free_port(&port);
-			snprintf(c->client[i], sizeof c->client[i], "127.0.0.1:%u", (unsigned)port);
-		}
-		snprintf(c->ini[i], sizeof c->ini[i], "%s/%s.ini", c->root, ids[i]);
-		snprintf(c->log[i], sizeof c->log[i], "%s/%s.log", c->root, ids[i]);
-		snprintf(c->dir[i], sizeof c->dir[i], "%s/%s", c->root, ids[i]);
+	return c->proc[i].log != NULL && strstr(c->proc[i].log, "EADDRINUSE") != NULL;
+}
+
+/* A restart can find its port still bound for a moment after the SIGKILLed incarnation
+ * was reaped (probably its io_uring, which holds the listening socket until the kernel's
+ * asynchronous teardown; seen under --net netns, where ports are fixed): the rig's race,
+ * not a fault under test, so the start is tried again, at most 20 times 100 ms apart. */
+static int start_voter(struct hw_ch_cluster *c, int i)
+{
+	int rc = start_once(c, i);
+	for (int tries = 0; tries < 20 && rc == -ETIMEDOUT && port_busy(c, i); tries++) {
+		nap(100);
+		rc = start_once(c, i);
 	}
+	return rc;
+}
+
+/* Voter i's addresses: free loopback ports, or its host's address under --net netns. */
+static int addresses(struct hw_ch_cluster *c, int i)
+{
+	uint16_t port = PORT_PEER, cport = PORT_CLIENT;
+	const char *host = c->net != NULL ? hw_ch_net_addr(i) : "127.0.0.1";
+	int rc = c->net != NULL ? 0 : hw_free_port(&port);
+	if (rc == 0 && c->net == NULL && i < HW_CH_NODES)
+		rc = hw_free_port(&cport);
+	snprintf(c->listen[i], sizeof c->listen[i], "%s:%u", host, (unsigned)port);
+	if (i < HW_CH_NODES)
+		snprintf(c->client[i], sizeof c->client[i], "%s:%u", host, (unsigned)cport);
+	snprintf(c->ini[i], sizeof c->ini[i], "%s/%s.ini", c->root, ids[i]);
+	snprintf(c->log[i], sizeof c->log[i], "%s/%s.log", c->root, ids[i]);
+	snprintf(c->dir[i], sizeof c->dir[i], "%s/%s", c->root, ids[i]);
+	if (rc != 0 || c->net == NULL || i >= HW_CH_NODES)
+		return rc;
+	/* the data dir inside a small disk of its own, with room for a ballast file */
+	snprintf(c->disk[i], sizeof c->disk[i], "%s/%s-disk", c->root, ids[i]);
+	snprintf(c->dir[i], sizeof c->dir[i], "%s/data", c->disk[i]);
+	return hw_ch_net_tmpfs(c->net, c->disk[i], DISK_MB);
+}
+
+/* Proxy [i][j] in voter i's host: it listens on that host's loopback, and what it
+ * forwards to j crosses the hosts' network (and its nftables rules). */
+static int proxy_up(struct hw_ch_cluster *c, int i, int j)
+{
+	int rc = c->net != NULL ? hw_ch_net_enter(c->net, i) : 0;
+	if (rc == 0)
+		rc = hw_proxy_new("127.0.0.1:0", c->listen[j], &c->px[i][j]);
+	if (rc == 0)
+		rc = hw_proxy_start(c->px[i][j]); /* its thread stays in i's host */
+	if (c->net != NULL && hw_ch_net_enter(c->net, HW_CH_NET_CLIENT) != 0)
+		rc = rc != 0 ? rc : -EPERM;
+	return rc;
+}
+
+static int cluster_init(struct hw_ch_cluster *c, struct hw_ch_net *n)
+{
+	c->net = n;
+	int rc = hw_test_mkdtemp("chaos", c->root, sizeof c->root);
+	for (int i = 0; i < HW_CH_VOTERS; i++)
+		c->proc[i].err_fd = c->proc[i].log_fd = -1;
 	for (int i = 0; rc == 0 && i < HW_CH_VOTERS; i++)
-		for (int j = 0; rc == 0 && j < HW_CH_VOTERS; j++) {
-			if (i == j)
-				continue;
-			rc = hw_proxy_new("127.0.0.1:0", c->listen[j], &c->px[i][j]);
-			if (rc == 0)
-				rc = hw_proxy_start(c->px[i][j]);
-		}
+		rc = addresses(c, i);
+	for (int i = 0; rc == 0 && i < HW_CH_VOTERS; i++)
+		for (int j = 0; rc == 0 && j < HW_CH_VOTERS; j++)
+			if (i != j)
+				rc = proxy_up(c, i, j);
 	for (int i = 0; rc == 0 && i < HW_CH_VOTERS; i++)
 		rc = write_config(c, i);
 	/* witness first, then the nodes: p1 wins the first election */
@@ -306,6 +370,18 @@ static void cluster_free(struct hw_ch_cluster *c, bool remove)
 	for (int i = 0; i < HW_CH_VOTERS; i++)
 		for (int j = 0; j < HW_CH_VOTERS; j++)
 			hw_proxy_free(c->px[i][j]);
+	/* a kept directory keeps its data: copied off the small disk before it goes */
+	for (int i = 0; i < HW_CH_NODES; i++) {
+		if (c->disk[i][0] == '\0')
+			continue;
+		if (!remove) {
+			char cmd[3 * HW_PROC_PATH_MAX + 64];
+			snprintf(cmd, sizeof cmd, "cp -a '%s' '%s.kept'", c->disk[i], c->disk[i]);
+			if (system(cmd) != 0)
+				fprintf(stderr, "hawser-chaos: could not keep %s\n", c->disk[i]);
+		}
+		hw_ch_net_untmpfs(c->net, c->disk[i]);
+	}
 	if (remove)
 		hw_test_rm_rf(c->root);
 }
@@ -362,14 +438,40 @@ static int current_primary(struct hw_ch_cluster *c)
 
 /* ---- faults --------------------------------------------------------------------- */
 
-enum fault { F_KILL, F_STOP, F_PART, F_ONEWAY, F_DELAY, F_CORRUPT, F_CUT, F_ISO_P, F_ISO_W, F_N };
+/* F_FULL comes last: the proxy mode draws from the ones before it, as it always did. */
+enum fault {
+	F_KILL,
+	F_STOP,
+	F_PART,
+	F_ONEWAY,
+	F_DELAY,
+	F_CORRUPT,
+	F_CUT,
+	F_ISO_P,
+	F_ISO_W,
+	F_FULL,
+	F_N
+};
+
+/* a's traffic to b goes silent: a blackhole of proxy [a][b] (a's connections to b hear
+ * nothing, b's to a still work), or under --net netns an nftables rule in a's host
+ * dropping every packet to b (b's connections to a then lose their replies: TCP over a
+ * one-way IP partition stalls both ways, first on a's side). */
+static void silence(struct hw_ch_cluster *c, int a, int b)
+{
+	int rc = c->net != NULL ? hw_ch_net_drop(c->net, a, b) : 0;
+	if (c->net == NULL)
+		hw_proxy_blackhole(c->px[a][b]);
+	if (rc != 0 && c->net_rc == 0)
+		c->net_rc = rc; /* the schedule ends with an error: its fault did not happen */
+}
 
 static void isolate(struct hw_ch_cluster *c, int v)
 {
 	for (int j = 0; j < HW_CH_VOTERS; j++)
 		if (j != v) {
-			hw_proxy_blackhole(c->px[v][j]);
-			hw_proxy_blackhole(c->px[j][v]);
+			silence(c, v, j);
+			silence(c, j, v);
 		}
 }
 
@@ -386,6 +488,62 @@ static void kill_voter(struct hw_ch_cluster *c, int v)
 		c->ends[v][c->n_ends[v]++] = bound;
 	c->stopped[v] = false;
 	c->dead[v] = true;
+}
+
+static unsigned count_lines(const char *log, const char *what)
+{
+	unsigned n = 0;
+	for (const char *p = log; p != NULL && (p = strstr(p, what)) != NULL; p++)
+		n++;
+	return n;
+}
+
+/* Fill data node i's disk with a ballast file, to the last block: its next write to
+ * its log or its store meets ENOSPC. */
+static void fill(struct hw_ch_cluster *c, int i)
+{
+	static const char zero[65536];
+	char path[HW_PROC_PATH_MAX + 32];
+	snprintf(path, sizeof path, "%s/ballast", c->disk[i]);
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	for (size_t chunk = sizeof zero; fd >= 0 && chunk >= 512;)
+		if (write(fd, zero, chunk) < 0)
+			chunk /= 2;
+	if (fd >= 0)
+		close(fd);
+	c->full[i] = true;
+	c->failed_seen[i] = count_lines(c->proc[i].log, "event=storage_failed");
+}
+
+/* The disk gets its room back. A node that stopped on the full disk said so with a
+ * typed code (HW_ESTORE_FULL, HW_ESTORE_FAILED or ENOSPC) and is restarted from its
+ * disk: that is the operator's step after a storage failure (it does not resume). */
+static void unfill(struct hw_ch_cluster *c, int i)
+{
+	char path[HW_PROC_PATH_MAX + 32];
+	snprintf(path, sizeof path, "%s/ballast", c->disk[i]);
+	unlink(path);
+	c->full[i] = false;
+	const char *log = c->proc[i].log;
+	if (c->dead[i] || count_lines(log, "event=storage_failed") <= c->failed_seen[i])
+		return;
+	const char *last = NULL;
+	for (const char *p = log; (p = strstr(p, "event=storage_failed")) != NULL; p++)
+		last = p;
+	const char *code = strstr(last, "code=");
+	char name[48] = "";
+	if (code != NULL)
+		sscanf(code + 5, "%47[A-Z_]", name);
+	if (strcmp(name, "HW_ESTORE_FULL") == 0 || strcmp(name, "HW_ESTORE_FAILED") == 0 ||
+	    strcmp(name, "ENOSPC") == 0) {
+		c->store_failed++;
+	} else {
+		c->store_untyped++;
+		if (c->store_what[0] == '\0')
+			snprintf(c->store_what, sizeof c->store_what, "%s on a full disk: code=%s",
+				 ids[i], name);
+	}
+	kill_voter(c, i);
 }
 
 /* Apply one fault; *what gets its description. */
@@ -405,12 +563,12 @@ static void apply(struct hw_ch_cluster *c, uint64_t *rs, enum fault f, char *wha
 		snprintf(what, cap, "stop %s", ids[a]);
 		break;
 	case F_PART:
-		hw_proxy_blackhole(c->px[a][b]);
-		hw_proxy_blackhole(c->px[b][a]);
+		silence(c, a, b);
+		silence(c, b, a);
 		snprintf(what, cap, "partition %s-%s", ids[a], ids[b]);
 		break;
 	case F_ONEWAY:
-		hw_proxy_blackhole(c->px[a][b]);
+		silence(c, a, b);
 		snprintf(what, cap, "oneway %s->%s", ids[a], ids[b]);
 		break;
 	case F_DELAY: {
@@ -436,9 +594,14 @@ static void apply(struct hw_ch_cluster *c, uint64_t *rs, enum fault f, char *wha
 		isolate(c, a);
 		snprintf(what, cap, "isolate %s (primary)", ids[a]);
 		break;
-	default:
+	case F_ISO_W:
 		isolate(c, 3);
 		snprintf(what, cap, "isolate w1 (witness)");
+		break;
+	default:
+		a %= HW_CH_NODES;
+		fill(c, a);
+		snprintf(what, cap, "disk full %s", ids[a]);
 		break;
 	}
 }
@@ -446,11 +609,14 @@ static void apply(struct hw_ch_cluster *c, uint64_t *rs, enum fault f, char *wha
 /* Lift every fault: proxies pass, stopped processes continue, dead ones restart. */
 static int heal(struct hw_ch_cluster *c)
 {
-	int rc = 0;
+	int rc = c->net != NULL ? hw_ch_net_heal(c->net) : 0;
 	for (int i = 0; i < HW_CH_VOTERS; i++)
 		for (int j = 0; j < HW_CH_VOTERS; j++)
 			if (c->px[i][j] != NULL)
 				hw_proxy_pass(c->px[i][j]);
+	for (int i = 0; i < HW_CH_NODES; i++)
+		if (c->full[i])
+			unfill(c, i);
 	for (int i = 0; i < HW_CH_VOTERS; i++) {
 		if (c->stopped[i]) {
 			hw_proc_signal(&c->proc[i], SIGCONT);
@@ -473,12 +639,15 @@ static int run_faults(struct hw_ch_cluster *c, uint64_t *rs, int64_t until, unsi
 	pump_for(c, 500 + (int)rnd_below(rs, 1000));
 	while (rc == 0 && hw_ch_wall_ms() < until) {
 		char what[96];
-		apply(c, rs, (enum fault)rnd_below(rs, F_N), what, sizeof what);
+		apply(c, rs, (enum fault)rnd_below(rs, c->net != NULL ? F_N : F_FULL), what,
+		      sizeof what);
 		(*n)++;
 		if (verbose)
 			fprintf(stderr, "hawser-chaos:   +%s\n", what);
 		pump_for(c, 300 + (int)rnd_below(rs, 2700));
 		rc = heal(c);
+		if (rc == 0)
+			rc = c->net_rc;
 		pump_for(c, 200 + (int)rnd_below(rs, 1300));
 	}
 	return rc;
@@ -557,14 +726,15 @@ static int schedule(const struct opts *o, uint64_t seed, struct hw_ch_result *r)
 		return HW_ENOMEM;
 	}
 	uint64_t rs = seed;
-	int rc = cluster_init(c);
+	struct hw_ch_net *n = o->netns ? &net : NULL;
+	int rc = cluster_init(c, n);
 	/* A cluster that could not start (a port the kernel handed to another socket in the
 	 * meantime: EADDRINUSE in a node's log) is set up again, once: that is the test
 	 * rig's race, not a fault under test. */
 	if (rc != 0) {
 		cluster_free(c, true);
 		memset(c, 0, sizeof *c);
-		rc = cluster_init(c);
+		rc = cluster_init(c, n);
 	}
 	if (rc == 0)
 		rc = load_init(l, c, (uint64_t)o->rate * o->seconds, seed);
@@ -593,6 +763,9 @@ static int schedule(const struct opts *o, uint64_t seed, struct hw_ch_result *r)
 		r->settled = primary >= 0;
 		r->crashes = c->crashes;
 		snprintf(r->crash_what, sizeof r->crash_what, "%s", c->crash_what);
+		r->store_failed = c->store_failed;
+		r->untyped += c->store_untyped;
+		snprintf(r->first, sizeof r->first, "%s", c->store_what);
 		if (rc == 0)
 			rc = hw_ch_check(c, l, final, r);
 	}
@@ -630,6 +803,29 @@ static void find_bin(void)
 	setenv("HW_BIN", self, 1);
 }
 
+/* --net netns: this run's hosts, with what dead runs left removed first; the main
+ * thread then lives in the client's host. 0, or 77 (the ctest skip code) with the
+ * reason printed when namespaces cannot be made here (not root, no ip or nft). */
+static int net_up(void)
+{
+	int stale = hw_ch_net_clean_stale();
+	if (stale > 0)
+		fprintf(stderr, "hawser-chaos: removed %d namespaces of dead runs\n", stale);
+	char why[512] = "";
+	int rc = hw_ch_net_up(&net, why, sizeof why);
+	if (rc == 0)
+		rc = hw_ch_net_enter(&net, HW_CH_NET_CLIENT);
+	if (rc != 0) {
+		hw_ch_net_down(&net);
+		printf("hawser-chaos: SKIPPED: --net netns needs network namespaces and nftables "
+		       "(root, iproute2, nft): %s (%s)\n",
+		       why[0] != '\0' ? why : "setns failed", hw_errname(rc));
+		return 77;
+	}
+	hw_ch_net_on_signal(&net, live_pids, HW_CH_VOTERS);
+	return 0;
+}
+
 static int parse(int argc, char **argv, struct opts *o)
 {
 	*o = (struct opts){.schedules = 1,
@@ -642,6 +838,8 @@ static int parse(int argc, char **argv, struct opts *o)
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
 		if (strcmp(a, "--keep") == 0) {
 			o->keep = true;
+		} else if (strcmp(a, "--until-fail") == 0) {
+			o->until_fail = true;
 		} else if (strcmp(a, "-v") == 0) {
 			o->verbose = true;
 		} else if (v != NULL && strcmp(a, "--schedules") == 0) {
@@ -654,10 +852,14 @@ static int parse(int argc, char **argv, struct opts *o)
 			o->settle_ms = atoi(v), i++;
 		} else if (v != NULL && strcmp(a, "--rate") == 0) {
 			o->rate = (unsigned)strtoul(v, NULL, 10), i++;
+		} else if (v != NULL && strcmp(a, "--net") == 0 &&
+			   (strcmp(v, "netns") == 0 || strcmp(v, "proxy") == 0)) {
+			o->netns = strcmp(v, "netns") == 0, i++;
 		} else {
 			fprintf(stderr,
 				"usage: hawser-chaos [--schedules N] [--seconds S] [--seed X] "
-				"[--rate R] [--settle-ms MS] [--keep] [-v]\n");
+				"[--rate R] [--settle-ms MS] [--net proxy|netns] [--until-fail] "
+				"[--keep] [-v]\n");
 			return -EINVAL;
 		}
 	}
@@ -678,11 +880,17 @@ int main(int argc, char **argv)
 		fprintf(stderr, "hawser-chaos: no hawser binary (set HW_BIN)\n");
 		return 2;
 	}
-	printf("hawser-chaos: seed=%" PRIu64 " schedules=%u seconds=%u rate=%u\n", o.seed,
-	       o.schedules, o.seconds, o.rate);
+	if (o.netns) {
+		int rc = net_up();
+		if (rc != 0)
+			return rc;
+	}
+	printf("hawser-chaos: seed=%" PRIu64 " schedules=%u seconds=%u rate=%u net=%s\n", o.seed,
+	       o.schedules, o.seconds, o.rate, o.netns ? "netns" : "proxy");
 	fflush(stdout);
 	uint64_t acked = 0, lost = 0, overlapping = 0, untyped = 0, diverged = 0, crashes = 0,
 		 errors = 0;
+	unsigned ran = 0;
 	for (unsigned s = 0; s < o.schedules; s++) {
 		uint64_t seed = o.seed + s;
 		struct hw_ch_result r = {0};
@@ -696,9 +904,15 @@ int main(int argc, char **argv)
 		diverged += r.diverged;
 		crashes += r.crashes;
 		errors += rc != 0;
+		ran++;
+		/* how fast a broken engine is caught: schedules until the first failure */
+		if (o.until_fail && (rc != 0 || hw_ch_failed(&r)))
+			break;
 	}
+	if (o.netns)
+		hw_ch_net_down(&net);
 	printf("schedules=%u acked=%" PRIu64 " lost=%" PRIu64 " overlapping_primaries=%" PRIu64
 	       " untyped=%" PRIu64 " diverged=%" PRIu64 " crashes=%" PRIu64 " errors=%" PRIu64 "\n",
-	       o.schedules, acked, lost, overlapping, untyped, diverged, crashes, errors);
+	       ran, acked, lost, overlapping, untyped, diverged, crashes, errors);
 	return lost + overlapping + untyped + diverged + crashes + errors > 0 ? 1 : 0;
 }

@@ -115,6 +115,9 @@ void hw_el_init(struct hw_el *el, const struct hw_el_config *cfg, const struct h
 
 bool hw_el_may_ack(const struct hw_el *el, int64_t now_ms)
 {
+#ifdef HW_MUTANT_NO_LEASE /* a deliberate bug, build/hawser-mutant only (docs/testing.md) */
+	return el->role == HW_EL_PRIMARY;
+#endif
 	return el->role == HW_EL_PRIMARY && !el->xfer_sent && now_ms < el->lease_until_ms;
 }
 

@@ -80,6 +80,9 @@ static bool rule_holds(const struct hw_primary *p, const struct hw_waiter *w)
 {
 	if (p->local_durable < w->lsn)
 		return false;
+#ifdef HW_MUTANT_ACK_EARLY /* a deliberate bug, build/hawser-mutant only (docs/testing.md) */
+	return true;
+#endif
 	if (w->mode == HW_MODE_LOCAL)
 		return true;
 	uint32_t have = 0;
