@@ -9,7 +9,8 @@ pkgs=(
   libprotobuf-c-dev protobuf-c-compiler libcmocka-dev
 )
 # chromium: tests/integration/test_report_html.c renders a drill report headless.
-[ "${HW_DEPS_TEST:-0}" = 1 ] && pkgs+=(tmux iproute2 nftables procps chromium)
+# clang, libclang-rt-14-dev: libFuzzer and the sanitizers for scripts/fuzz.sh.
+[ "${HW_DEPS_TEST:-0}" = 1 ] && pkgs+=(tmux iproute2 nftables procps chromium clang libclang-rt-14-dev)
 
 missing=()
 for p in "${pkgs[@]}"; do
