@@ -6,20 +6,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "base/clock.h"
 #include "engine/io/channel.h"
 #include "engine/io/frame.h"
 #include "hawser_error.h"
 
 #define BATCH_BYTES (4u * 1024u * 1024u) /* sealed per batch before opening it */
-
-static double mono_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void die(const char *what, int rc)
 {
@@ -60,14 +53,14 @@ static void pair(const struct hw_identity *a, const struct hw_identity *b, struc
 static void bench_handshake(const struct hw_identity *a, const struct hw_identity *b)
 {
 	const int n = 500;
-	double t0 = mono_s();
+	double t0 = hw_mono_s();
 	for (int k = 0; k < n; k++) {
 		struct hw_channel *i, *r;
 		pair(a, b, &i, &r);
 		hw_channel_free(i);
 		hw_channel_free(r);
 	}
-	double us = (mono_s() - t0) * 1e6 / n;
+	double us = (hw_mono_s() - t0) * 1e6 / n;
 	printf("handshake (both ends, one thread): %.0f us, %.0f per second\n", us, 1e6 / us);
 }
 
@@ -85,7 +78,7 @@ static void bench_size(const struct hw_identity *a, const struct hw_identity *b,
 	double seal_s = 0, open_s = 0;
 	while (done < frames) {
 		size_t k = frames - done < per_batch ? (size_t)(frames - done) : per_batch, len = 0;
-		double t0 = mono_s();
+		double t0 = hw_mono_s();
 		for (size_t j = 0; j < k; j++) {
 			size_t n = 0;
 			int rc = hw_channel_seal(i, pt, frame, batch + len, BATCH_BYTES - len, &n);
@@ -93,7 +86,7 @@ static void bench_size(const struct hw_identity *a, const struct hw_identity *b,
 				die("seal", rc);
 			len += n;
 		}
-		double t1 = mono_s();
+		double t1 = hw_mono_s();
 		for (size_t off = 0; off < len;) {
 			size_t used = 0, n = 0;
 			int rc = hw_channel_open(r, batch + off, len - off, &used, out,
@@ -103,7 +96,7 @@ static void bench_size(const struct hw_identity *a, const struct hw_identity *b,
 			off += used;
 		}
 		seal_s += t1 - t0;
-		open_s += mono_s() - t1;
+		open_s += hw_mono_s() - t1;
 		done += k;
 	}
 	if (memcmp(out, pt, frame) != 0)

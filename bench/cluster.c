@@ -4,6 +4,7 @@
  * then the primary's status), polled every POLL_MS within a bound. This is a CLI and
  * test-harness helper, not the engine: a short poll is simpler and as exact here as any
  * event, and every wait has a deadline. */
+#include "base/clock.h"
 #include "bench/cluster.h"
 
 #include <errno.h>
@@ -18,7 +19,6 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 #include <ftw.h>
 
@@ -69,20 +69,6 @@ struct hw_cluster {
 };
 
 /* ---------------------------------------------------------------- small helpers */
-
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(int ms)
-{
-	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-		;
-}
 
 static int rm_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
@@ -403,16 +389,16 @@ static int spawn(struct hw_cluster *c, struct node *nd)
  * *status gets its wait status. */
 static bool reap(struct node *nd, int timeout_ms, int *status)
 {
-	int64_t deadline = mono_ms() + timeout_ms;
+	int64_t deadline = hw_mono_ms() + timeout_ms;
 	for (;;) {
 		pid_t r = waitpid(nd->pid, status, WNOHANG);
 		if (r == nd->pid || (r < 0 && errno == ECHILD)) {
 			nd->pid = 0;
 			return true;
 		}
-		if (mono_ms() >= deadline)
+		if (hw_mono_ms() >= deadline)
 			return false;
-		sleep_ms(5);
+		hw_sleep_ms(5);
 	}
 }
 
@@ -533,16 +519,16 @@ static int check_exited(struct hw_cluster *c)
 
 static int wait_ready(struct hw_cluster *c)
 {
-	int64_t deadline = mono_ms() + c->timeout_ms;
+	int64_t deadline = hw_mono_ms() + c->timeout_ms;
 	for (;;) {
 		int rc = check_exited(c);
 		if (rc)
 			return rc;
 		if (ready(c))
 			return 0;
-		if (mono_ms() >= deadline)
+		if (hw_mono_ms() >= deadline)
 			return -ETIMEDOUT;
-		sleep_ms(POLL_MS);
+		hw_sleep_ms(POLL_MS);
 	}
 }
 
@@ -652,16 +638,16 @@ out_free:
 
 int hw_cluster_primary(struct hw_cluster *c, int timeout_ms, unsigned *idx)
 {
-	int64_t deadline = mono_ms() + timeout_ms;
+	int64_t deadline = hw_mono_ms() + timeout_ms;
 	for (;;) {
 		Hawser__Wire__V1__Status *s;
 		if (probe_primary(c, idx, &s)) {
 			hawser__wire__v1__status__free_unpacked(s, NULL);
 			return 0;
 		}
-		if (mono_ms() >= deadline)
+		if (hw_mono_ms() >= deadline)
 			return -ETIMEDOUT;
-		sleep_ms(POLL_MS);
+		hw_sleep_ms(POLL_MS);
 	}
 }
 
@@ -691,7 +677,7 @@ int hw_cluster_wait_joined(struct hw_cluster *c, unsigned i, int timeout_ms)
 {
 	if (i >= c->n || c->nodes[i].pid == 0)
 		return -ESRCH;
-	int64_t deadline = mono_ms() + timeout_ms;
+	int64_t deadline = hw_mono_ms() + timeout_ms;
 	for (;;) {
 		int status;
 		if (reap(&c->nodes[i], 0, &status))
@@ -704,9 +690,9 @@ int hw_cluster_wait_joined(struct hw_cluster *c, unsigned i, int timeout_ms)
 			if (ok)
 				return 0;
 		}
-		if (mono_ms() >= deadline)
+		if (hw_mono_ms() >= deadline)
 			return -ETIMEDOUT;
-		sleep_ms(POLL_MS);
+		hw_sleep_ms(POLL_MS);
 	}
 }
 
@@ -780,14 +766,14 @@ static bool synced(const Hawser__Wire__V1__Status *s, unsigned standbys)
 
 int hw_cluster_wait_synced(struct hw_cluster *c, int timeout_ms, uint64_t *lsn)
 {
-	int64_t deadline = mono_ms() + timeout_ms;
+	int64_t deadline = hw_mono_ms() + timeout_ms;
 	for (;;) {
 		Hawser__Wire__V1__Status *s;
 		unsigned p;
 		int rc = c->failover ? (probe_primary(c, &p, &s) ? 0 : HW_ENOT_PRIMARY)
 				     : fetch_status(c, c->nodes[0].addr, &s);
-		if (rc == HW_ENOT_PRIMARY && mono_ms() < deadline) {
-			sleep_ms(POLL_MS);
+		if (rc == HW_ENOT_PRIMARY && hw_mono_ms() < deadline) {
+			hw_sleep_ms(POLL_MS);
 			continue;
 		}
 		if (rc)
@@ -798,9 +784,9 @@ int hw_cluster_wait_synced(struct hw_cluster *c, int timeout_ms, uint64_t *lsn)
 		hawser__wire__v1__status__free_unpacked(s, NULL);
 		if (done)
 			return 0;
-		if (mono_ms() >= deadline)
+		if (hw_mono_ms() >= deadline)
 			return -ETIMEDOUT;
-		sleep_ms(POLL_MS);
+		hw_sleep_ms(POLL_MS);
 	}
 }
 
@@ -823,7 +809,7 @@ int hw_cluster_restart(struct hw_cluster *c, unsigned i)
 	int rc = spawn(c, &c->nodes[i]);
 	if (rc || !c->failover)
 		return rc ? rc : wait_ready(c);
-	int64_t deadline = mono_ms() + c->timeout_ms;
+	int64_t deadline = hw_mono_ms() + c->timeout_ms;
 	for (;;) {
 		int status;
 		if (reap(&c->nodes[i], 0, &status)) {
@@ -832,9 +818,9 @@ int hw_cluster_restart(struct hw_cluster *c, unsigned i)
 		}
 		if (answers(c, &c->nodes[i]))
 			return 0;
-		if (mono_ms() >= deadline)
+		if (hw_mono_ms() >= deadline)
 			return -ETIMEDOUT;
-		sleep_ms(POLL_MS);
+		hw_sleep_ms(POLL_MS);
 	}
 }
 

@@ -20,9 +20,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "base/clock.h"
 #include "bench/workload.h"
 #include "hawser_error.h"
 #include "hawser_limits.h"
@@ -47,13 +47,6 @@ struct values {
 	size_t used;
 	size_t cap;
 };
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void usage(void)
 {
@@ -181,7 +174,7 @@ static double put_all(MDB_env *env, const struct values *v, uint64_t n, uint64_t
 		rc = mdb_txn_commit(txn);
 	if (rc != 0)
 		die("open", mdb_strerror(rc));
-	double t0 = now_s();
+	double t0 = hw_mono_s();
 	for (uint64_t i = 0; i < n && rc == 0;) {
 		rc = mdb_txn_begin(env, NULL, 0, &txn);
 		if (rc != 0)
@@ -196,7 +189,7 @@ static double put_all(MDB_env *env, const struct values *v, uint64_t n, uint64_t
 	}
 	if (rc != 0)
 		die("put", mdb_strerror(rc));
-	return now_s() - t0;
+	return hw_mono_s() - t0;
 }
 
 static void remove_env(const char *dir)

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/clock.h"
 #include "base/duration.h"
 #include "hawser_limits.h"
 
@@ -109,19 +110,11 @@ int hw_cli_u64(const char *s, uint64_t *out);
  * "2026-11-26T10:00:00Z" (optionally with .mmm before the Z). Returns 0 or -1. */
 int hw_cli_time_ms(const char *s, int64_t *out);
 
-/* Durations on the command line: hw_duration_parse (base/duration.h), the one parser.
- * This name stays only while cli/cmd_drill_failover.c (being written) still calls it. */
-#define hw_cli_duration_ms hw_duration_parse
-
 /* Format ms as ISO 8601 UTC with milliseconds into buf (at least 32 bytes). */
 const char *hw_cli_iso(int64_t ms, char *buf, size_t cap);
 
 /* Lower-case hex of a digest into buf (at least 2 * HW_HASH_BYTES + 1 bytes). */
 const char *hw_cli_hex(const uint8_t *hash, char *buf);
-
-/* CLOCK_REALTIME in ms, and a monotonic clock in seconds for measuring. */
-int64_t hw_cli_now_ms(void);
-double hw_cli_mono_s(void);
 
 /* Make a fresh scratch directory next to near ("<near>.<tag>-XXXXXX") or, when that
  * fails, under $TMPDIR or /tmp. Writes the path into buf. Returns 0 or -errno. */

@@ -25,9 +25,9 @@ static int cmd_backup(const struct hw_cli_cmd *cmd, int argc, char **argv)
 		return hw_cli_fail(cmd->name, pos[0], rc);
 	struct hw_backup_info info;
 	memset(&info, 0, sizeof(info));
-	double t0 = hw_cli_mono_s();
+	double t0 = hw_mono_s();
 	rc = hw_backup(s, pos[1], &info);
-	double seconds = hw_cli_mono_s() - t0;
+	double seconds = hw_mono_s() - t0;
 	hw_store_close(s);
 	if (rc)
 		return hw_cli_fail(cmd->name, pos[1], rc);
@@ -112,7 +112,7 @@ static int cmd_prune(const struct hw_cli_cmd *cmd, int argc, char **argv)
 		r = c.retention;
 	}
 	if (o.now_ms == 0)
-		o.now_ms = hw_cli_now_ms();
+		o.now_ms = hw_wall_ms();
 	printf("hawser prune: %s: keep the newest %u generations and every one younger than "
 	       "%u days%s\n",
 	       pos[0], r.backup_generations, r.backup_days, o.dry_run ? " (dry run)" : "");

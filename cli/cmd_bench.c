@@ -24,10 +24,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "base/assert.h"
+#include "base/clock.h"
 #include "bench/cluster.h"
 #include "bench/workload.h"
 #include "cli/cli.h"
@@ -230,7 +230,7 @@ static int corpus_make(const struct bench_opts *o, unsigned index, uint64_t coun
 static int lanes_make(struct bench *b)
 {
 	const struct bench_opts *o = b->o;
-	int64_t end_ms = hw_cli_now_ms();
+	int64_t end_ms = hw_wall_ms();
 	b->lanes = calloc(o->clients, sizeof(*b->lanes));
 	if (!b->lanes)
 		return HW_ENOMEM;
@@ -269,13 +269,6 @@ static void lanes_free(struct bench *b)
 
 /* ---------------------------------------------------------------- load */
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* A validation refusal (the record's fault) rather than a node or connection error. */
 static bool is_rejection(int code)
 {
@@ -307,7 +300,7 @@ static void send_ready(struct worker *wk, unsigned j)
 	while (!ln->dead && ln->outstanding < b->o->window && ln->next < ln->cp.count) {
 		uint64_t i = ln->next++;
 		ln->outstanding++;
-		ln->sent_ns[i] = now_ns();
+		ln->sent_ns[i] = hw_mono_ns();
 		int rc = hw_client_submit(ln->cl, i, ln->cp.data + ln->cp.off[i], ln->cp.len[i],
 					  b->mode, (unsigned)b->o->k);
 		if (rc)
@@ -349,7 +342,7 @@ static void drain(struct worker *wk, unsigned j)
 		if (rc == -ETIMEDOUT)
 			break;
 		if (rc == 0)
-			rc = tally(wk, j, &oc, now_ns());
+			rc = tally(wk, j, &oc, hw_mono_ns());
 		if (rc)
 			lane_fail(wk, j, rc);
 	}
@@ -358,7 +351,7 @@ static void drain(struct worker *wk, unsigned j)
 /* Milliseconds until this thread counts as stuck; <= 0 once it is. */
 static int stuck_left_ms(const struct worker *wk)
 {
-	int64_t left = (int64_t)(wk->progress_ns + (uint64_t)STUCK_MS * 1000000u - now_ns());
+	int64_t left = (int64_t)(wk->progress_ns + (uint64_t)STUCK_MS * 1000000u - hw_mono_ns());
 	return left <= 0 ? 0 : (int)(left / 1000000 + 1);
 }
 
@@ -458,10 +451,10 @@ static int run_load(struct bench *b, const char *addr, struct load_result *lr)
 	struct worker *wk = calloc(nt, sizeof(*wk));
 	int rc = wk ? connect_all(b, addr) : HW_ENOMEM;
 	unsigned started = 0;
-	double t0 = hw_cli_mono_s();
+	double t0 = hw_mono_s();
 	for (; rc == 0 && started < nt; started++) {
 		wk[started] = (struct worker){
-			.b = b, .first = started, .step = nt, .progress_ns = now_ns()};
+			.b = b, .first = started, .step = nt, .progress_ns = hw_mono_ns()};
 		rc = -pthread_create(&wk[started].tid, NULL, worker_main, &wk[started]);
 		if (rc)
 			break;
@@ -473,7 +466,7 @@ static int run_load(struct bench *b, const char *addr, struct load_result *lr)
 		if (rc == 0)
 			rc = wk[t].rc;
 	}
-	lr->seconds = hw_cli_mono_s() - t0;
+	lr->seconds = hw_mono_s() - t0;
 	lr->errors = b->count - lr->acked - lr->rejected;
 	free(wk);
 	int prc = percentiles(b, lr);
@@ -522,11 +515,11 @@ static uint64_t loopback_rtt_ns(void)
 		unsigned i = 0;
 		setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		for (; i < RTT_ROUNDS; i++) {
-			uint64_t t = now_ns();
+			uint64_t t = hw_mono_ns();
 			if (send(cfd, buf, sizeof(buf), MSG_NOSIGNAL) != (ssize_t)sizeof(buf) ||
 			    recv(cfd, buf, sizeof(buf), MSG_WAITALL) != (ssize_t)sizeof(buf))
 				break;
-			v[i] = now_ns() - t;
+			v[i] = hw_mono_ns() - t;
 		}
 		med = i == RTT_ROUNDS ? median_ns(v, RTT_ROUNDS) : 0;
 	}
@@ -554,10 +547,10 @@ static uint64_t fsync_ns(const char *dir)
 		return 0;
 	unsigned i = 0;
 	for (; i < FSYNC_ROUNDS; i++) {
-		uint64_t t = now_ns();
+		uint64_t t = hw_mono_ns();
 		if (write(fd, buf, sizeof(buf)) != (ssize_t)sizeof(buf) || fdatasync(fd) != 0)
 			break;
-		v[i] = now_ns() - t;
+		v[i] = hw_mono_ns() - t;
 	}
 	close(fd);
 	unlink(path);

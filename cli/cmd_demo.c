@@ -353,7 +353,7 @@ static int run(struct demo *d)
 	printf("hawser demo: a failover and restore drill on a local cluster in %s\n", d->work);
 	uint64_t count = (uint64_t)(DEMO_RATE * DEMO_SECONDS);
 	int rc = hw_fo_load_init(&d->load, DEMO_PROFILE, DEMO_SEED, count,
-				 hw_cli_now_ms() + (int64_t)(DEMO_SECONDS * 1000));
+				 hw_wall_ms() + (int64_t)(DEMO_SECONDS * 1000));
 	if (rc)
 		return failed(d, "generator: %s", hw_strerror(rc));
 	if (start_cluster(d))

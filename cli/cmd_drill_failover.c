@@ -99,10 +99,10 @@ static int opt_cb(void *arg, int key, const char *v)
 		return 0;
 	case 'T':
 		d->rto_given = true;
-		return hw_cli_duration_ms(v, &d->rto_ms) || d->rto_ms <= 0 ? -1 : 0;
+		return hw_duration_parse(v, &d->rto_ms) || d->rto_ms <= 0 ? -1 : 0;
 	case 'P':
 		d->rpo_given = true;
-		return hw_cli_duration_ms(v, &d->rpo_ms) || d->rpo_ms < 0 ? -1 : 0;
+		return hw_duration_parse(v, &d->rpo_ms) || d->rpo_ms < 0 ? -1 : 0;
 	case 'n':
 		return hw_cli_u64(v, &d->runs) || d->runs == 0 || d->runs > RUNS_MAX ? -1 : 0;
 	case 'K':
@@ -224,7 +224,7 @@ static int runs(struct fdrill *d)
 	double per_run_s = FAULT_AFTER_S + first_ack_ms(d->rto_ms) / 1000.0 + AFTER_S + 1;
 	uint64_t limit = (uint64_t)(RATE * per_run_s) * d->runs;
 	int rc = hw_fo_load_init(&d->load, PROFILE, SEED, limit,
-				 hw_cli_now_ms() + (int64_t)(per_run_s * 1000) * (int64_t)d->runs);
+				 hw_wall_ms() + (int64_t)(per_run_s * 1000) * (int64_t)d->runs);
 	if (rc) {
 		snprintf(d->error, sizeof(d->error), "generator: %s", hw_strerror(rc));
 		return -1;

@@ -323,7 +323,7 @@ static int cmd_submit(const struct hw_cli_cmd *cmd, int argc, char **argv)
 	r.slots = calloc(o.window, sizeof(*r.slots));
 	if (!r.slots)
 		return hw_cli_fail(cmd->name, "memory", HW_ENOMEM);
-	struct hw_workload_opts wo = {.profile = o.profile, .seed = o.seed, .count = o.count, .end_ms = hw_cli_now_ms()};
+	struct hw_workload_opts wo = {.profile = o.profile, .seed = o.seed, .count = o.count, .end_ms = hw_wall_ms()};
 	struct hw_workload *w = NULL;
 	struct hw_client *c = NULL;
 	rc = hw_workload_new(&wo, &w);
@@ -337,9 +337,9 @@ static int cmd_submit(const struct hw_cli_cmd *cmd, int argc, char **argv)
 		free(r.slots);
 		return hw_cli_fail(cmd->name, o.connect, rc);
 	}
-	double t0 = hw_cli_mono_s();
+	double t0 = hw_mono_s();
 	rc = submit_all(c, w, &o, &r);
-	r.seconds = hw_cli_mono_s() - t0;
+	r.seconds = hw_mono_s() - t0;
 	hw_client_close(c);
 	hw_workload_free(w);
 	for (uint64_t i = 0; i < o.window; i++)
@@ -732,7 +732,7 @@ static int status_drills(const struct hw_cli_cmd *cmd, struct status_opts *o, st
 		if (!o->dir)
 			o->dir = cfg.data_dir;
 	}
-	int rc = hw_cli_drill_status(o->dir, &cfg.drills, o->now_ms ? o->now_ms : hw_cli_now_ms(), j);
+	int rc = hw_cli_drill_status(o->dir, &cfg.drills, o->now_ms ? o->now_ms : hw_wall_ms(), j);
 	return rc ? hw_cli_fail(cmd->name, o->dir, rc) : HW_CLI_OK;
 }
 

@@ -152,11 +152,11 @@ static int round_trips(struct hw_client *c, int64_t *rtt, Hawser__Wire__V1__Stat
 	for (unsigned i = 0; i < MEASURE_SAMPLES; i++) {
 		free(body);
 		body = NULL;
-		double t0 = hw_cli_mono_s();
+		double t0 = hw_mono_s();
 		int rc = hw_client_status(c, MEASURE_WAIT_MS, &body, &len);
 		if (rc)
 			return rc;
-		rtt[i] = (int64_t)((hw_cli_mono_s() - t0) * 1e6 + 0.5);
+		rtt[i] = (int64_t)((hw_mono_s() - t0) * 1e6 + 0.5);
 	}
 	*last = hawser__wire__v1__status__unpack(NULL, len, body);
 	free(body);

@@ -97,10 +97,10 @@ static int ask(const struct pr_opts *o, bool accept, uint64_t from, uint64_t to,
 /* The loss, through the witness: the standby answers HW_EBUSY until it has it. */
 static int list(const struct pr_opts *o, struct pr_reply *out)
 {
-	int64_t until = hw_cli_now_ms() + LIST_WAIT_MS;
+	int64_t until = hw_wall_ms() + LIST_WAIT_MS;
 	for (;;) {
 		int rc = ask(o, false, 0, 0, out);
-		if (rc != 0 || out->code != HW_EBUSY || hw_cli_now_ms() >= until)
+		if (rc != 0 || out->code != HW_EBUSY || hw_wall_ms() >= until)
 			return rc;
 		poll(NULL, 0, POLL_EVERY_MS); /* the witness's answer is one round trip away */
 	}

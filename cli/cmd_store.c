@@ -86,14 +86,14 @@ static int maybe_checkpoint(struct hw_store *s, uint64_t epoch, struct hw_cli_in
 	uint8_t buf[HW_SYSTEM_RECORD_BYTES_MAX];
 	struct hw_submit sub = {.data = buf, .system = true};
 	struct hw_result res;
-	int64_t now = in->clock_ms ? in->clock_ms : hw_cli_now_ms();
-	double t0 = hw_cli_mono_s();
+	int64_t now = in->clock_ms ? in->clock_ms : hw_wall_ms();
+	double t0 = hw_mono_s();
 	int rc = hw_checkpoint_make(s, in->signer, now, buf, sizeof buf, &sub.len, since_lsn);
 	if (rc == 0)
 		rc = hw_store_submit(s, epoch, now, &sub, 1, &res);
 	if (rc == 0)
 		rc = res.code;
-	in->store_seconds += hw_cli_mono_s() - t0;
+	in->store_seconds += hw_mono_s() - t0;
 	if (rc == 0) {
 		in->checkpoints++;
 		in->head_lsn = res.lsn;
@@ -103,10 +103,10 @@ static int maybe_checkpoint(struct hw_store *s, uint64_t epoch, struct hw_cli_in
 
 static int flush(struct hw_store *s, uint64_t epoch, struct batch *b, struct hw_cli_ingest *in)
 {
-	int64_t now = in->clock_ms ? in->clock_ms : hw_cli_now_ms();
-	double t0 = hw_cli_mono_s();
+	int64_t now = in->clock_ms ? in->clock_ms : hw_wall_ms();
+	double t0 = hw_mono_s();
 	int rc = hw_store_submit(s, epoch, now, b->recs, b->n, b->res);
-	in->store_seconds += hw_cli_mono_s() - t0;
+	in->store_seconds += hw_mono_s() - t0;
 	if (rc)
 		return rc;
 	tally(b, in);
@@ -173,9 +173,9 @@ int hw_cli_ingest_run(struct hw_store *s, struct hw_workload *w, struct hw_cli_i
 		free(b);
 		return HW_ENOMEM;
 	}
-	double t0 = hw_cli_mono_s();
+	double t0 = hw_mono_s();
 	int rc = ingest_loop(s, w, b, in);
-	in->seconds = hw_cli_mono_s() - t0;
+	in->seconds = hw_mono_s() - t0;
 	hw_cli_progress_end();
 	free(b->buf);
 	free(b);
@@ -324,7 +324,7 @@ static int cmd_ingest(const struct hw_cli_cmd *cmd, int argc, char **argv)
 			return hw_cli_fail(cmd->name, o.sign_key, rc);
 	}
 	/* A given end time is also the store's clock, so two runs give equal stores. */
-	struct hw_workload_opts wo = {.profile = o.profile, .seed = o.seed, .count = o.count, .end_ms = o.end_given ? o.end_ms : hw_cli_now_ms()};
+	struct hw_workload_opts wo = {.profile = o.profile, .seed = o.seed, .count = o.count, .end_ms = o.end_given ? o.end_ms : hw_wall_ms()};
 	struct hw_cli_ingest in = {.count = o.count,
 				   .batch = (uint32_t)o.batch,
 				   .clock_ms = o.end_given ? o.end_ms : 0,

@@ -111,7 +111,7 @@ static bool wait_handed(const struct sw_opts *o, uint64_t epoch0, int64_t until,
 		if (look(o, seen) == 0 && seen->role == HAWSER__WIRE__V1__ROLE__STANDBY &&
 		    seen->epoch > epoch0 && seen->primary[0] != '\0')
 			return true;
-		if (hw_cli_now_ms() >= until)
+		if (hw_wall_ms() >= until)
 			return false;
 		poll(NULL, 0, POLL_EVERY_MS); /* a CLI's status poll, not a test's wait */
 	}
@@ -169,7 +169,7 @@ static int cmd_switchover(const struct hw_cli_cmd *cmd, int argc, char **argv)
 		return hw_cli_fail(cmd->name, o.connect, rc);
 	int code = 0;
 	char why[256] = "";
-	int64_t t0 = hw_cli_now_ms();
+	int64_t t0 = hw_wall_ms();
 	rc = ask(&o, &code, why, sizeof why);
 	if (rc)
 		return hw_cli_fail(cmd->name, o.connect, rc);
@@ -179,7 +179,7 @@ static int cmd_switchover(const struct hw_cli_cmd *cmd, int argc, char **argv)
 	}
 	struct sw_seen seen = seen0;
 	bool done = wait_handed(&o, seen0.epoch, t0 + o.wait_ms, &seen);
-	print_result(&o, done, seen0.epoch, &seen, hw_cli_now_ms() - t0);
+	print_result(&o, done, seen0.epoch, &seen, hw_wall_ms() - t0);
 	return done ? HW_CLI_OK : HW_CLI_ERROR;
 }
 

@@ -16,6 +16,7 @@
  *   (its term is still open). Equal milliseconds count: their order is unknown.
  * - the outcomes: a success the old primary answered for a submit the client sent after
  *   the new primary's first_ack: the old primary released it after it was sent. */
+#include "base/clock.h"
 #include "cli/failover_run.h"
 
 #include <errno.h>
@@ -24,7 +25,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "bench/cluster.h"
 #include "bench/workload.h"
@@ -54,16 +54,7 @@ int hw_fo_failed(struct hw_fo_run *r, const char *fmt, ...)
 
 double hw_fo_clock(const struct hw_fo_run *r)
 {
-	return hw_cli_mono_s() - r->t0;
-}
-
-static void nap_ms(double ms)
-{
-	if (ms <= 0)
-		return;
-	struct timespec ts = {(time_t)(ms / 1000),
-			      (long)((ms - (double)(long)(ms / 1000) * 1000) * 1e6)};
-	nanosleep(&ts, NULL); /* EINTR: a signal; the caller looks at interrupted */
+	return hw_mono_s() - r->t0;
 }
 
 static bool interrupted(const struct hw_fo_run *r)
@@ -155,7 +146,7 @@ static int node_of(const struct hw_fo_run *r, struct hw_client *cl)
 static int submit(struct hw_fo_run *r, struct hw_client *cl, uint64_t i)
 {
 	struct hw_fo_load *l = r->load;
-	l->sent_ms[i] = hw_cli_now_ms();
+	l->sent_ms[i] = hw_wall_ms();
 	return hw_client_submit(cl, i, l->rec[i], l->len[i], HW_DEFAULT, 0);
 }
 
@@ -188,7 +179,7 @@ static void outcome(struct hw_fo_run *r, struct hw_client *cl, const struct hw_o
 	l->code[i] = o->code;
 	l->lsn[i] = o->lsn;
 	l->by[i] = node_of(r, cl);
-	l->at_ms[i] = hw_cli_now_ms();
+	l->at_ms[i] = hw_wall_ms();
 	r->answered++;
 	(*outstanding)--;
 	r->unexpected += o->code != l->expect[i];
@@ -236,7 +227,7 @@ static int load_step(struct hw_fo_run *r, struct hw_client *cl, uint64_t *outsta
 	}
 	double until = (more && due < tick ? due : tick) - now;
 	if (*outstanding == 0) {
-		nap_ms(until * 1000);
+		hw_sleep_ms(until * 1000);
 		return 0;
 	}
 	struct hw_outcome o;
@@ -331,12 +322,12 @@ static int fault(struct hw_fo_run *r, bool verbose)
 			       id);
 		fflush(stdout);
 	}
-	r->fault_wall_ms = hw_cli_now_ms();
+	r->fault_wall_ms = hw_wall_ms();
 	r->t_fault = hw_fo_clock(r);
 	int rc = r->fault == HW_FO_KILL ? hw_cluster_kill(r->c, r->old_p, SIGKILL)
 					: hw_cluster_isolate(r->c, r->old_p, true);
 	/* Reaped: it released nothing after this. */
-	r->old_gone_ms = hw_cli_now_ms();
+	r->old_gone_ms = hw_wall_ms();
 	return rc ? hw_fo_failed(r, "fault on %s: %s", id, hw_strerror(rc)) : 0;
 }
 
@@ -497,7 +488,7 @@ static int64_t old_last_ack(struct hw_fo_run *r)
 	at = from;
 	if (!log_next(hw_cluster_log(r->c, r->old_p), &at, "event=stepped_down", line,
 		      sizeof(line)))
-		return hw_cli_now_ms(); /* its term is still open */
+		return hw_wall_ms(); /* its term is still open */
 	return field(line, "last_ack_wall_ms=") > last ? field(line, "last_ack_wall_ms=") : last;
 }
 
@@ -536,7 +527,7 @@ static int loss_check(struct hw_fo_run *r)
 		if (h.lsn >= r->max_acked_lsn || hw_fo_clock(r) >= until)
 			break;
 		hw_store_close(s);
-		nap_ms(20);
+		hw_sleep_ms(20);
 	}
 	for (uint64_t i = r->from; i < r->to; i++) {
 		if (!l->done[i] || l->code[i] != 0)

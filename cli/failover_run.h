@@ -7,7 +7,7 @@
  * acknowledged records the new primary does not hold, and says whether two primaries
  * acknowledged in overlapping periods.
  *
- * Times are seconds on hw_cli_mono_s() minus the caller's origin t0 (a report's clock
+ * Times are seconds on hw_mono_s() minus the caller's origin t0 (a report's clock
  * when t0 is its t0), so a caller can draw them on its timeline. Single-threaded: the
  * load, the fault and the caller's tick all run on the calling thread, in the order they
  * happen. */
@@ -76,7 +76,7 @@ struct hw_fo_run {
 	enum hw_fo_fault fault;
 	double rate;          /* records/s over all lanes */
 	unsigned window;      /* submits in flight at most */
-	double t0;            /* origin of the times below, on hw_cli_mono_s() */
+	double t0;            /* origin of the times below, on hw_mono_s() */
 	double fault_after_s; /* seconds of load before the fault */
 	double after_s;       /* load after the first ack on the new primary; <= 0: until
 				 every record of the load (limit) is answered */
@@ -128,7 +128,7 @@ void hw_fo_report(const struct hw_fo_run *r, struct hw_report *rep, const char *
 /* Record why the run failed (the first reason wins); returns -1. */
 int hw_fo_failed(struct hw_fo_run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* The current time on the run's clock (hw_cli_mono_s() - r->t0). */
+/* The current time on the run's clock (hw_mono_s() - r->t0). */
 double hw_fo_clock(const struct hw_fo_run *r);
 
 #endif

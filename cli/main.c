@@ -214,20 +214,6 @@ const char *hw_cli_hex(const uint8_t *hash, char *buf)
 	return buf;
 }
 
-int64_t hw_cli_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-double hw_cli_mono_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 int hw_cli_scratch(const char *near, const char *tag, char *buf, size_t cap)
 {
 	if (near) {

@@ -32,13 +32,13 @@ void hw_report_init(struct hw_report *r, enum hw_drill_kind kind, const char *no
 	r->kind = kind;
 	r->result = HW_DRILL_ERROR;
 	snprintf(r->node, sizeof(r->node), "%s", node ? node : "");
-	r->started_ms = hw_cli_now_ms();
-	r->t0 = hw_cli_mono_s();
+	r->started_ms = hw_wall_ms();
+	r->t0 = hw_mono_s();
 }
 
 double hw_report_clock(const struct hw_report *r)
 {
-	return hw_cli_mono_s() - r->t0;
+	return hw_mono_s() - r->t0;
 }
 
 static void vphase(struct hw_report *r, const char *name, double start_s, double end_s,

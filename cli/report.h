@@ -60,7 +60,7 @@ struct hw_report {
 	char what[HW_DRILL_WHAT_BYTES];  /* the verdict in one line */
 	char node[HW_REPORT_TEXT_BYTES]; /* node id or store directory */
 	int64_t started_ms;              /* wall clock at the start */
-	double t0;                       /* hw_cli_mono_s() at the start */
+	double t0;                       /* hw_mono_s() at the start */
 	double seconds;                  /* set by hw_report_finish() */
 	struct hw_report_phase phases[HW_REPORT_PHASES_MAX];
 	size_t n_phases;

@@ -243,6 +243,17 @@ static int set_num(struct parse *p, const char *key, const char *v, uint64_t lo,
 	return 1;
 }
 
+/* Trim blanks around t in place. */
+static char *trim(char *t)
+{
+	while (*t == ' ' || *t == '\t')
+		t++;
+	size_t n = strlen(t);
+	while (n > 0 && (t[n - 1] == ' ' || t[n - 1] == '\t'))
+		t[--n] = '\0';
+	return t;
+}
+
 /* "s1, s2" (cluster.standbys or cluster.vaults) into ids[], *n: at most HW_PEERS_MAX
  * ids, no repeats; empty means none. */
 static int set_standbys(struct parse *p, const char *key, const char *v,
@@ -256,11 +267,7 @@ static int set_standbys(struct parse *p, const char *key, const char *v,
 	*count = 0;
 	char *save = NULL;
 	for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-		while (*t == ' ' || *t == '\t')
-			t++;
-		size_t n = strlen(t);
-		while (n > 0 && (t[n - 1] == ' ' || t[n - 1] == '\t'))
-			t[--n] = '\0';
+		t = trim(t);
 		if (*count == HW_PEERS_MAX)
 			return fail(p, p->line, "'%s' lists more than %u %s", key, HW_PEERS_MAX,
 				    what);
@@ -289,11 +296,7 @@ static int set_primary(struct parse *p, const char *key, const char *v)
 		if (c->n_sources == HW_VAULT_SOURCES_MAX)
 			return fail(p, p->line, "'%s' lists more than %u addresses", key,
 				    HW_VAULT_SOURCES_MAX);
-		while (*t == ' ' || *t == '\t')
-			t++;
-		size_t n = strlen(t);
-		while (n > 0 && (t[n - 1] == ' ' || t[n - 1] == '\t'))
-			t[--n] = '\0';
+		t = trim(t);
 		if (!set_addr(p, key, t, c->sources[c->n_sources]))
 			return 0;
 		c->n_sources++;
@@ -304,32 +307,25 @@ static int set_primary(struct parse *p, const char *key, const char *v)
 	return 1;
 }
 
-/* node.apply_delay: a duration ("1h", "90s", "0") up to HW_APPLY_DELAY_MS_MAX. */
-static int set_apply_delay(struct parse *p, const char *key, const char *v)
+/* A duration ("90s", "12h", "7d", "0") of at most max_ms, which words says in words:
+ * node.apply_delay, the [drills] schedules and targets. */
+static int set_span(struct parse *p, const char *key, const char *v, int64_t max_ms,
+		    const char *words, int64_t *out)
 {
 	int64_t ms;
 	if (hw_duration_parse(v, &ms) != 0)
 		return fail(p, p->line,
 			    "bad duration '%s' for '%s': expected a number and ms, s, m, h or d", v,
 			    key);
-	if (ms > HW_APPLY_DELAY_MS_MAX)
-		return fail(p, p->line, "'%s' = %s is more than 30 days", key, v);
-	p->c->apply_delay_ms = ms;
+	if (ms > max_ms)
+		return fail(p, p->line, "'%s' = %s is more than %s", key, v, words);
+	*out = ms;
 	return 1;
 }
 
-/* A duration ("12h", "7d", "0") in [0, DRILL_INTERVAL_MS_MAX]. */
 static int set_drill_duration(struct parse *p, const char *key, const char *v, int64_t *out)
 {
-	int64_t ms;
-	if (hw_duration_parse(v, &ms) != 0)
-		return fail(p, p->line,
-			    "bad duration '%s' for '%s': expected a number and ms, s, m, h or d",
-			    v, key);
-	if (ms > DRILL_INTERVAL_MS_MAX)
-		return fail(p, p->line, "'%s' = %s is more than a year", key, v);
-	*out = ms;
-	return 1;
+	return set_span(p, key, v, DRILL_INTERVAL_MS_MAX, "a year", out);
 }
 
 /* "a, b": at most HW_DRILL_KEYS_MAX paths. */
@@ -343,11 +339,7 @@ static int set_keys(struct parse *p, const char *key, const char *v)
 	d->n_keys = 0;
 	char *save = NULL;
 	for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-		while (*t == ' ' || *t == '\t')
-			t++;
-		size_t n = strlen(t);
-		while (n > 0 && (t[n - 1] == ' ' || t[n - 1] == '\t'))
-			t[--n] = '\0';
+		t = trim(t);
 		if (d->n_keys == HW_DRILL_KEYS_MAX)
 			return fail(p, p->line, "'%s' lists more than %d files", key,
 				    HW_DRILL_KEYS_MAX);
@@ -398,17 +390,6 @@ static int set_drill(struct parse *p, enum drill_key which, const char *key, con
 		d->retention_days_min = (uint32_t)x;
 		return 1;
 	}
-}
-
-/* Trim blanks around t in place. */
-static char *trim(char *t)
-{
-	while (*t == ' ' || *t == '\t')
-		t++;
-	size_t n = strlen(t);
-	while (n > 0 && (t[n - 1] == ' ' || t[n - 1] == '\t'))
-		t[--n] = '\0';
-	return t;
 }
 
 /* "p1@HOST:PORT, s1@HOST:PORT": the nodes of a failover cluster, in voter-id order. Room
@@ -516,7 +497,7 @@ static int set_key(struct parse *p, unsigned bit, const char *key, const char *n
 	case SEEN_VAULTS:
 		return set_standbys(p, key, v, p->vaults, &p->n_vaults);
 	case SEEN_APPLY_DELAY:
-		return set_apply_delay(p, key, v);
+		return set_span(p, key, v, HW_APPLY_DELAY_MS_MAX, "30 days", &c->apply_delay_ms);
 	case SEEN_NODE_ID:
 		return set_id(p, key, v, c->node_id);
 	case SEEN_ROLE:

@@ -139,7 +139,7 @@ struct hw_failover {
 /* Key files the procedure drill checks: a node has a handful (TLS, backup encryption). */
 #define HW_DRILL_KEYS_MAX 8
 
-/* [drills]: schedules and the targets the drills are held to (cli/cmd_drill.c). */
+/* [drills]: schedules and the targets the drills are held to (cli/cmd_drill*.c). */
 struct hw_drill_config {
 	int64_t every_ms[5]; /* by enum hw_drill_kind (replica/drills.h), [0] unused; 0: none */
 	int64_t restore_rto_ms;

@@ -1,6 +1,7 @@
 /* node.c: a hawser node: set-up and tear-down, the client port, status, and the glue
  * between the replication core's actions and the role that carries them out
  * (engine/node_int.h, include/hawser.h). */
+#include "base/clock.h"
 #include "engine/node_int.h"
 
 #include <errno.h>
@@ -8,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <sodium.h>
 
@@ -96,13 +96,6 @@ static void status_peers(struct hw_node *n, Hawser__Wire__V1__Status *st, Hawser
 }
 
 _Static_assert(HW_PEERS_MAX <= HW_TG_STANDBYS_MAX, "the planner judges every standby");
-
-static int64_t wall_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* What the planner judges: a primary and its standbys, or a standby and what it last
  * heard from its primary. */
@@ -256,7 +249,7 @@ static int send_status(struct hw_session *s)
 	}
 	status_failover(n, &fs, &now);
 	st.failover = &fs;
-	st.time_ms = wall_ms();
+	st.time_ms = hw_wall_ms();
 	st.n_drills = status_drills(n, st.time_ms, ds, dp, rows);
 	st.drills = dp;
 	return hw__node_send_msg(s->conn, HW_FRAME_STATUS, &st);

@@ -18,21 +18,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <sodium.h>
 
 #include "base/assert.h"
+#include "base/clock.h"
 #include "base/log.h"
 #include "engine/io/channel.h"
 #include "engine/node_int.h"
-
-static int64_t wall_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void checkpoint_cb(void *arg, const struct hw_outcome *o)
 {
@@ -61,7 +54,7 @@ static void *checkpoint_main(void *arg)
 	struct hw_node *n = arg;
 	uint8_t buf[HW_SYSTEM_RECORD_BYTES_MAX];
 	size_t len = 0;
-	n->cp_rc = hw_checkpoint_make(n->store, &n->signer, wall_ms(), buf, sizeof buf, &len,
+	n->cp_rc = hw_checkpoint_make(n->store, &n->signer, hw_wall_ms(), buf, sizeof buf, &len,
 				      &n->cp_covers);
 	if (n->cp_rc == 0)
 		n->cp_rc = queue_system(n, buf, len, checkpoint_cb);
@@ -138,7 +131,7 @@ void hw__audit_event(struct hw_node *n, Tos__V1__NodeEventKind kind, const char 
 	uint8_t buf[HW_SYSTEM_RECORD_BYTES_MAX];
 	size_t len;
 	struct hw_reject rej;
-	int rc = hw_node_event_encode(&ev, wall_ms(), buf, sizeof buf, &len, &rej);
+	int rc = hw_node_event_encode(&ev, hw_wall_ms(), buf, sizeof buf, &len, &rej);
 	if (rc == 0)
 		rc = queue_system(n, buf, len, event_cb);
 	if (rc != 0)

@@ -4,22 +4,15 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "base/assert.h"
+#include "base/clock.h"
 #include "base/log.h"
 #include "engine/node_int.h"
 #include "replica/entry.h"
 #include "wire.pb-c.h"
 
 #define NO_SESSION UINT32_MAX
-
-static int64_t wall_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 
 /* ---- requests --------------------------------------------------------------------- */
@@ -104,7 +97,7 @@ static void kick_writer(struct hw_node *n)
 	if (j->n == 0 || !hw_writer_idle(n->writer) || n->failed || !hw__node_wal_room(n))
 		return;
 	j->epoch = n->epoch;
-	j->now_ms = wall_ms();
+	j->now_ms = hw_wall_ms();
 	hw_writer_kick(n->writer);
 }
 
@@ -454,7 +447,7 @@ static void send_heartbeat(struct hw_node *n, uint32_t peer)
 	m.epoch = n->epoch;
 	m.last_lsn = n->core.last_lsn;
 	m.durable_lsn = n->core.local_durable;
-	m.time_ms = wall_ms();
+	m.time_ms = hw_wall_ms();
 	hw__node_send_msg(s->conn, HW_FRAME_HEARTBEAT, &m);
 }
 

@@ -15,26 +15,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "base/clock.h"
 #include "base/log.h"
 #include "engine/node_int.h"
 #include "replica/rejoin.h"
 #include "wire.pb-c.h"
-
-static int64_t wall_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static double mono_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 void hw__rejoin_offer(struct hw_session *s, uint64_t its_lsn)
 {
@@ -114,13 +100,13 @@ static int rewind_store(struct hw_node *n, uint64_t *common, uint64_t *moved)
 	char why[HW_REWIND_WHY_MAX + 1];
 	snprintf(why, sizeof why, "rejoin epoch=%llu primary=%s", (unsigned long long)n->epoch,
 		 n->cfg.primary);
-	rc = hw_store_rewind(n->store, *common, wall_ms(), why, moved);
+	rc = hw_store_rewind(n->store, *common, hw_wall_ms(), why, moved);
 	return rc == 0 ? wal_reset_to_store(n) : rc;
 }
 
 int hw__rejoin_run(struct hw_node *n)
 {
-	double t0 = mono_s();
+	double t0 = hw_mono_s();
 	hw_writer_stop(n->writer); /* applies what it took: the store holds the whole log */
 	n->writer = NULL;
 	hw_wal_close(n->wal);
@@ -146,7 +132,7 @@ int hw__rejoin_run(struct hw_node *n)
 	hw__election_progress(n);
 	if (rc == 0)
 		hw_log("rejoined", "common_lsn=%llu quarantined=%llu seconds=%.3f",
-		       (unsigned long long)common, (unsigned long long)moved, mono_s() - t0);
+		       (unsigned long long)common, (unsigned long long)moved, hw_mono_s() - t0);
 	return rc;
 }
 

@@ -31,12 +31,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <sodium.h>
 
 #include "base/assert.h"
+#include "base/clock.h"
 #include "base/log.h"
 #include "engine/node_int.h"
 #include "replica/snapshot.h"
@@ -87,21 +87,6 @@ struct hw_snap_rx {
 	double started_s;
 	crypto_generichash_state st;
 };
-
-/* Elapsed time for the log lines: the loop's clock stands still within one callback. */
-static double mono_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int64_t wall_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* data_dir + suffix, with data_dir's trailing slashes dropped so the result is a sibling
  * of the data directory on the same file system (rename needs that). */
@@ -172,7 +157,7 @@ static void send_heartbeat(struct hw_snap_tx *tx)
 	m.epoch = n->epoch;
 	m.last_lsn = n->core.last_lsn;
 	m.durable_lsn = n->core.local_durable;
-	m.time_ms = wall_ms();
+	m.time_ms = hw_wall_ms();
 	hw__node_send_msg(tx->c->conn, HW_FRAME_HEARTBEAT, &m); /* no room: the next one */
 	tx->last_hb_ms = hw__node_now(n);
 }
@@ -213,7 +198,7 @@ static void pump(struct hw_snap_tx *tx)
 	tx->state = TX_INSTALLING;
 	hw_log("snapshot_sent", "peer=%s lsn=%llu bytes=%llu seconds=%.3f",
 	       tx->node->cfg.standbys[tx->peer], (unsigned long long)tx->info.head.lsn,
-	       (unsigned long long)tx->info.bytes, mono_s() - tx->started_s);
+	       (unsigned long long)tx->info.bytes, hw_mono_s() - tx->started_s);
 }
 
 /* The copy is made (or failed): announce it and start streaming. */
@@ -239,7 +224,7 @@ static int stream_begin(struct hw_snap_tx *tx)
 	hw_log("snapshot_sending", "peer=%s lsn=%llu base=%llu bytes=%llu copy_seconds=%.3f",
 	       tx->node->cfg.standbys[tx->peer], (unsigned long long)tx->info.head.lsn,
 	       (unsigned long long)tx->info.base.lsn, (unsigned long long)tx->info.bytes,
-	       mono_s() - tx->started_s);
+	       hw_mono_s() - tx->started_s);
 	pump(tx);
 	return 0;
 }
@@ -305,7 +290,7 @@ int hw__snapshot_send(struct hw_session *s, uint32_t peer)
 	tx->rc = 0;
 	tx->sent = 0;
 	memset(&tx->info, 0, sizeof tx->info);
-	tx->started_s = mono_s();
+	tx->started_s = hw_mono_s();
 	tx->last_hb_ms = tx->heard_ms = hw__node_now(n);
 	if (pthread_create(&tx->thread, NULL, copy_main, tx) != 0) {
 		tx_reset(tx);
@@ -449,7 +434,7 @@ static int rx_begin(struct hw_node *n, const struct hw_frame *f)
 	if (rx->fd < 0)
 		return rx_refuse(n, -errno, "cannot create the snapshot file");
 	crypto_generichash_init(&rx->st, NULL, 0, HW_HASH_BYTES);
-	rx->started_s = mono_s();
+	rx->started_s = hw_mono_s();
 	hw_log("snapshot_receiving", "lsn=%llu bytes=%llu our_lsn=%llu",
 	       (unsigned long long)rx->head.lsn, (unsigned long long)rx->bytes,
 	       (unsigned long long)n->sb.pos.durable);
@@ -494,7 +479,7 @@ static int install(struct hw_node *n, char *aside, size_t cap)
 	n->wal = NULL;
 	hw_store_close(n->store);
 	n->store = NULL;
-	int rc = hw_snapshot_swap(n->cfg.data_dir, rx->dir, wall_ms(), aside, cap);
+	int rc = hw_snapshot_swap(n->cfg.data_dir, rx->dir, hw_wall_ms(), aside, cap);
 	if (rc != 0)
 		hw_log("snapshot_refused", "code=%s what=\"cannot swap the data directory\"",
 		       hw_errname(rc));
@@ -546,7 +531,7 @@ static int rx_end(struct hw_node *n, const struct hw_frame *f)
 	}
 	hw_log("snapshot_installed", "lsn=%llu bytes=%llu seconds=%.3f old_data=%s",
 	       (unsigned long long)rx->head.lsn, (unsigned long long)rx->bytes,
-	       mono_s() - rx->started_s, aside[0] ? aside : "none");
+	       hw_mono_s() - rx->started_s, aside[0] ? aside : "none");
 	hw__standby_installed(n);
 	return 0;
 }

@@ -6,9 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "base/assert.h"
+#include "base/clock.h"
 #include "base/log.h"
 #include "engine/node_int.h"
 #include "replica/entry.h"
@@ -23,13 +23,11 @@ static void send_ack(struct hw_node *n, const struct hw_pos *pos)
 	if (n->primary_conn == NULL || !n->primary_ready)
 		return;
 	Hawser__Wire__V1__Ack m = HAWSER__WIRE__V1__ACK__INIT;
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
 	m.epoch = n->epoch;
 	m.received = pos->received;
 	m.durable = pos->durable;
 	m.applied = pos->applied;
-	m.time_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	m.time_ms = hw_wall_ms();
 	hw__node_send_msg(n->primary_conn, HW_FRAME_ACK, &m);
 }
 

@@ -12,8 +12,8 @@
  * being a voter. */
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "base/clock.h"
 #include "base/log.h"
 #include "engine/node_int.h"
 #include "replica/entry.h"
@@ -27,13 +27,6 @@ struct hw_held {
 	size_t len;
 	uint8_t data[];
 };
-
-static int64_t wall_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static size_t entry_len(const uint8_t *p)
 {
@@ -75,7 +68,7 @@ int hw__vault_hold_young(struct hw_node *n, const uint8_t *e, size_t len)
 		return 0;
 	if (hw_entry_decode(e, len, &d) != 0)
 		return HW_ECORRUPT;
-	if (n->held_tail == NULL && d.time_ms <= wall_ms() - n->cfg.apply_delay_ms)
+	if (n->held_tail == NULL && d.time_ms <= hw_wall_ms() - n->cfg.apply_delay_ms)
 		return 0;
 	int rc = hw__vault_hold(n, e, len, 1, d.lsn, d.time_ms);
 	return rc != 0 ? rc : 1;
@@ -85,7 +78,7 @@ void hw__vault_release(struct hw_node *n)
 {
 	if (n->writer == NULL || n->failed)
 		return;
-	int64_t ripe = wall_ms() - n->cfg.apply_delay_ms;
+	int64_t ripe = hw_wall_ms() - n->cfg.apply_delay_ms;
 	struct hw_job *j = hw_writer_filling(n->writer);
 	bool added = false;
 	while (n->held_head != NULL && n->held_head->time_ms <= ripe) {

@@ -78,6 +78,18 @@ static int box_active(const struct hw_apply_ctx *c, const struct hw_container *b
 	return hw__container_active(c->txn, c->t, box, active);
 }
 
+/* The box must be on an active visit: 0, or a refusal with code naming field. */
+static int need_visit(const struct hw_apply_ctx *c, const struct hw_container *box, int code,
+		      const char *field, struct hw_reject *rej)
+{
+	bool active;
+	int rc = box_active(c, box, &active);
+	if (rc != 0 || active)
+		return rc;
+	return hw_reject_set(rej, code, field, "%s has no active visit (%s)", box->id,
+			     hw_transit_state_name(box->state));
+}
+
 /* A new facility visit: counted, and the last visit's VGM no longer holds. */
 static void new_visit(struct hw_container *box)
 {
@@ -131,6 +143,35 @@ static int in_yard(const struct ue_plan *p, struct hw_reject *rej)
 	return hw_reject_set(rej, HW_ELIFECYCLE, "unit_event.type",
 			     "box must be in YARD or EC_OUT, not %s",
 			     hw_transit_state_name(p->box.state));
+}
+
+/* A box leaving its yard slot: in the yard, where the move says it starts [31], and,
+ * when holds_matter, under no hold [29]. */
+static int from_yard(const Tos__V1__UnitEvent *ue, const struct ue_plan *p, bool holds_matter,
+		     struct hw_reject *rej)
+{
+	int rc = in_yard(p, rej);
+	if (rc == 0)
+		rc = from_matches(ue, p, rej);
+	if (rc == 0 && holds_matter)
+		rc = no_hold(p, rej);
+	return rc;
+}
+
+/* The box's state and position after the move (written by plan_write). */
+static int moved(const Tos__V1__UnitEvent *ue, struct ue_plan *p, int state)
+{
+	p->box.state = state;
+	hw__position_text(ue->to, p->box.position);
+	return 0;
+}
+
+/* A new visit of a box that has an active one. */
+static int visit_active(const struct ue_plan *p, int state, struct hw_reject *rej)
+{
+	return hw_reject_set(rej, HW_EDUP_VISIT, "unit_event.equipment.container_id",
+			     "%s already has an active visit (%s)", p->box.id,
+			     hw_transit_state_name(state));
 }
 
 /* Load and discharge need the vessel visit ARRIVED or WORKING [19]. */
@@ -234,9 +275,7 @@ static int ue_preadvise(const struct hw_apply_ctx *c, struct ue_plan *p, struct 
 	if (rc != 0)
 		return rc;
 	if (active)
-		return hw_reject_set(rej, HW_EDUP_VISIT, "unit_event.equipment.container_id",
-				     "%s already has an active visit (%s)", p->box.id,
-				     hw_transit_state_name(p->box.state));
+		return visit_active(p, p->box.state, rej);
 	new_visit(&p->box);
 	p->box.state = TS(ADVISED);
 	/* An advised box stands nowhere in the terminal yet. */
@@ -262,29 +301,21 @@ static int ue_arrive(const struct hw_apply_ctx *c, const Tos__V1__UnitEvent *ue,
 		if (rc != 0)
 			return rc;
 	} else if (active && st != TS(ADVISED)) {
-		return hw_reject_set(rej, HW_EDUP_VISIT, "unit_event.equipment.container_id",
-				     "%s already has an active visit (%s)", p->box.id,
-				     hw_transit_state_name(st));
+		return visit_active(p, st, rej);
 	}
 	rc = plan_take(c, ue->to, p, rej);
 	if (rc != 0)
 		return rc;
 	if (!active)
 		new_visit(&p->box);
-	p->box.state = TS(YARD);
-	hw__position_text(ue->to, p->box.position);
-	return 0;
+	return moved(ue, p, TS(YARD));
 }
 
 /* LOAD: yard to a workable vessel; no hold; a FULL box needs this visit's VGM [13]. */
 static int ue_load(const struct hw_apply_ctx *c, const Tos__V1__UnitEvent *ue, struct ue_plan *p,
 		   struct hw_reject *rej)
 {
-	int rc = in_yard(p, rej);
-	if (rc == 0)
-		rc = from_matches(ue, p, rej);
-	if (rc == 0)
-		rc = no_hold(p, rej);
+	int rc = from_yard(ue, p, true, rej);
 	if (rc != 0)
 		return rc;
 	if (p->box.full_empty == TOS__V1__FULL_EMPTY__FE_FULL && p->box.vgm_kg == 0)
@@ -293,47 +324,29 @@ static int ue_load(const struct hw_apply_ctx *c, const Tos__V1__UnitEvent *ue, s
 	rc = vessel_workable(c, ue->to, "unit_event.to.vessel.vessel_visit_id", rej);
 	if (rc == 0)
 		rc = plan_free(c, p);
-	if (rc != 0)
-		return rc;
-	p->box.state = TS(LOADED);
-	hw__position_text(ue->to, p->box.position);
-	return 0;
+	return rc != 0 ? rc : moved(ue, p, TS(LOADED));
 }
 
 /* GATE_OUT, RAIL_OUT, BARGE_OUT: the visit ends; no hold may be active [29]. */
 static int ue_depart(const struct hw_apply_ctx *c, const Tos__V1__UnitEvent *ue, struct ue_plan *p,
 		     struct hw_reject *rej)
 {
-	int rc = in_yard(p, rej);
-	if (rc == 0)
-		rc = from_matches(ue, p, rej);
-	if (rc == 0)
-		rc = no_hold(p, rej);
+	int rc = from_yard(ue, p, true, rej);
 	if (rc == 0)
 		rc = plan_free(c, p);
-	if (rc != 0)
-		return rc;
-	p->box.state = TS(DEPARTED);
-	hw__position_text(ue->to, p->box.position);
-	return 0;
+	return rc != 0 ? rc : moved(ue, p, TS(DEPARTED));
 }
 
 /* YARD_MOVE, YARD_SHIFT, POSITION_CORRECTION: slot to slot. */
 static int ue_yard_move(const struct hw_apply_ctx *c, const Tos__V1__UnitEvent *ue,
 			struct ue_plan *p, struct hw_reject *rej)
 {
-	int rc = in_yard(p, rej);
-	if (rc == 0)
-		rc = from_matches(ue, p, rej);
+	int rc = from_yard(ue, p, false, rej);
 	if (rc == 0)
 		rc = plan_take(c, ue->to, p, rej);
 	if (rc == 0)
 		rc = plan_free(c, p);
-	if (rc != 0)
-		return rc;
-	p->box.state = TS(YARD);
-	hw__position_text(ue->to, p->box.position);
-	return 0;
+	return rc != 0 ? rc : moved(ue, p, TS(YARD));
 }
 
 /* RESTOW, SHIFT_ON_BOARD: cell to cell on a vessel that has not departed. */
@@ -359,14 +372,9 @@ static int ue_restow(const struct hw_apply_ctx *c, const Tos__V1__UnitEvent *ue,
 static int ue_status(const struct hw_apply_ctx *c, const Tos__V1__UnitEvent *ue, struct ue_plan *p,
 		     struct hw_reject *rej)
 {
-	bool active;
-	int rc = box_active(c, &p->box, &active);
+	int rc = need_visit(c, &p->box, HW_ELIFECYCLE, "unit_event.type", rej);
 	if (rc != 0)
 		return rc;
-	if (!active)
-		return hw_reject_set(rej, HW_ELIFECYCLE, "unit_event.type",
-				     "%s has no active visit (%s)", p->box.id,
-				     hw_transit_state_name(p->box.state));
 	if (ue->type == UE(STUFF))
 		p->box.full_empty = TOS__V1__FULL_EMPTY__FE_FULL;
 	else if (ue->type == UE(STRIP))
@@ -498,15 +506,8 @@ static int apply_reefer(const struct hw_apply_ctx *c, const Tos__V1__Record *rec
 		return hw_reject_set(rej, HW_ENOT_REEFER, "reefer.container_id",
 				     "%s is not a known reefer (size/type \"%s\")", box.id,
 				     box.size_type);
-	bool active;
-	rc = box_active(c, &box, &active);
-	if (rc != 0)
-		return rc;
-	if (!active)
-		return hw_reject_set(rej, HW_ENOT_REEFER, "reefer.container_id",
-				     "%s has no active visit (%s)", box.id,
-				     hw_transit_state_name(box.state));
-	return box_put(c, rec, &box);
+	rc = need_visit(c, &box, HW_ENOT_REEFER, "reefer.container_id", rej);
+	return rc != 0 ? rc : box_put(c, rec, &box);
 }
 
 /* VGM [13]: for a box on an active visit, not below its tare. */
@@ -518,14 +519,9 @@ static int apply_vgm(const struct hw_apply_ctx *c, const Tos__V1__Record *rec,
 	int rc = box_begin(c, rec, vgm->container_id, "vgm.container_id", &box, rej);
 	if (rc != 0)
 		return rc;
-	bool active;
-	rc = box_active(c, &box, &active);
+	rc = need_visit(c, &box, HW_ELIFECYCLE, "vgm.container_id", rej);
 	if (rc != 0)
 		return rc;
-	if (!active)
-		return hw_reject_set(rej, HW_ELIFECYCLE, "vgm.container_id",
-				     "%s has no active visit (%s)", box.id,
-				     hw_transit_state_name(box.state));
 	if (box.tare_kg != 0 && vgm->vgm_kg < box.tare_kg)
 		return hw_reject_set(rej, HW_EWEIGHT, "vgm.vgm_kg", "VGM %u kg below tare %u kg",
 				     vgm->vgm_kg, box.tare_kg);

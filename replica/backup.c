@@ -12,6 +12,7 @@
  *                      snapshot_lsn, snapshot_hash, end_lsn, end_hash, snapshot_bytes,
  *                      snapshot_blake2b, log_bytes, log_blake2b; written to MANIFEST.tmp,
  *                      fsync'd and renamed: the MANIFEST is the commit point. */
+#include "base/clock.h"
 #include "replica/backup.h"
 
 #include <errno.h>
@@ -29,7 +30,6 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -44,13 +44,6 @@
 #define LEN_PREFIX_BYTES   4u
 #define IO_CHUNK_BYTES     (1u << 20)
 #define HEX_BYTES          (2u * HW_HASH_BYTES + 1u)
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static int fail(char *what, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
@@ -1132,7 +1125,7 @@ static void store_remove(const char *dir, bool dir_existed)
 int hw_restore(const char *backup_dir, const char *dir, uint64_t until_lsn, int64_t until_time_ms,
 	       hw_progress_cb *cb, void *arg, struct hw_restore_info *info)
 {
-	double t0 = now_s();
+	double t0 = hw_mono_s();
 	struct hw_restore_info local;
 	struct backup_view bv;
 	struct hw_store *snap = NULL;
@@ -1173,7 +1166,7 @@ int hw_restore(const char *backup_dir, const char *dir, uint64_t until_lsn, int6
 out:
 	hw_store_close(snap);
 	backup_close(&bv);
-	info->seconds = now_s() - t0;
+	info->seconds = hw_mono_s() - t0;
 	return rc;
 }
 

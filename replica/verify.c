@@ -1,6 +1,7 @@
 /* verify.c: the integrity check of a store (replica/verify.h). Two passes: walk the log
  * (hash of every entry, LSN sequence, chain, head), then rebuild the state from the log in
  * a scratch store and compare digests, which re-checks every record against the rules. */
+#include "base/clock.h"
 #include "replica/verify.h"
 
 #include <errno.h>
@@ -14,7 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "base/arena.h"
@@ -26,13 +26,6 @@
 #include "replica/store_int.h"
 
 #define PROGRESS_EVERY 4096u
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static int bad(struct hw_verify_report *r, int code, uint64_t lsn, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
@@ -415,7 +408,7 @@ int hw_verify_trusted(const char *dir, const char *scratch_dir, const uint8_t *t
 		      size_t trust_count, hw_progress_cb *cb, void *arg,
 		      struct hw_verify_report *report)
 {
-	double t0 = now_s();
+	double t0 = hw_mono_s();
 	struct hw_store_opts o = {.read_only = true};
 	struct hw_store *s;
 	memset(report, 0, sizeof *report);
@@ -431,7 +424,7 @@ int hw_verify_trusted(const char *dir, const char *scratch_dir, const uint8_t *t
 	hw_arena_fini(&w.arena);
 	free(w.cps);
 	hw_store_close(s);
-	report->seconds = now_s() - t0;
+	report->seconds = hw_mono_s() - t0;
 	return rc;
 }
 

@@ -25,11 +25,11 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <ev.h>
 
 #include "base/assert.h"
+#include "base/clock.h"
 #include "engine/io/loop.h"
 #include "hawser_error.h"
 
@@ -85,13 +85,6 @@ struct hw_fdwatch {
 #define SIG_TABLE_SIZE 65
 static _Atomic(struct sig_slot *) sig_owner[SIG_TABLE_SIZE];
 
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static double ms_to_s(int64_t ms)
 {
 	return ms <= 0 ? 0.0 : (double)ms / 1000.0;
@@ -102,7 +95,7 @@ static void prepare_cb(struct ev_loop *ev, ev_prepare *w, int revents)
 	(void)ev;
 	(void)revents;
 	struct hw_loop *l = w->data;
-	l->now_ms = mono_ms();
+	l->now_ms = hw_mono_ms();
 	/* A hook may cancel itself or another: the slot is cleared, never moved. */
 	for (int i = 0; i < HW_LOOP_HOOKS_MAX; i++) {
 		if (l->hooks[i].cb)
@@ -115,7 +108,7 @@ static void check_cb(struct ev_loop *ev, ev_check *w, int revents)
 	(void)ev;
 	(void)revents;
 	struct hw_loop *l = w->data;
-	l->now_ms = mono_ms();
+	l->now_ms = hw_mono_ms();
 }
 
 static void stop_cb(struct ev_loop *ev, ev_async *w, int revents)
@@ -145,7 +138,7 @@ int hw_loop_new(struct hw_loop **out)
 	ev_async_init(&l->stop, stop_cb);
 	l->stop.data = l;
 	ev_async_start(l->ev, &l->stop);
-	l->now_ms = mono_ms();
+	l->now_ms = hw_mono_ms();
 	*out = l;
 	return 0;
 }
@@ -177,7 +170,7 @@ void hw_loop_free(struct hw_loop *l)
 
 int hw_loop_run(struct hw_loop *l)
 {
-	l->now_ms = mono_ms();
+	l->now_ms = hw_mono_ms();
 	l->thread = pthread_self();
 	atomic_store(&l->running, true);
 	ev_run(l->ev, 0);

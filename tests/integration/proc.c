@@ -2,6 +2,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* pipe2, F_SETPIPE_SZ */
 #endif
+#include "base/clock.h"
 #include "tests/integration/proc.h"
 
 #include <arpa/inet.h>
@@ -33,16 +34,9 @@
 #define STATUS_PAUSE_MS      20
 #define LOAD_WAIT_MS_DEFAULT 30000
 
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int left_ms(int64_t deadline)
 {
-	int64_t left = deadline - mono_ms();
+	int64_t left = deadline - hw_mono_ms();
 	return left <= 0 ? 0 : (int)left;
 }
 
@@ -246,7 +240,7 @@ static bool find_line(struct hw_proc *p, size_t *scan, const char *needle, const
 bool hw_proc_wait_line(struct hw_proc *p, size_t *from, const char *needle, const char *needle2,
 		       int timeout_ms, char *line, size_t cap)
 {
-	int64_t deadline = mono_ms() + timeout_ms;
+	int64_t deadline = hw_mono_ms() + timeout_ms;
 	size_t scan = *from;
 	for (;;) {
 		size_t end;
@@ -254,7 +248,7 @@ bool hw_proc_wait_line(struct hw_proc *p, size_t *from, const char *needle, cons
 			*from = end;
 			return true;
 		}
-		if (mono_ms() >= deadline)
+		if (hw_mono_ms() >= deadline)
 			return false;
 		if (hw_proc_pump(p, left_ms(deadline)) < 0 &&
 		    !find_line(p, &scan, needle, needle2, line, cap, &end))
@@ -273,13 +267,13 @@ int hw_proc_reap(struct hw_proc *p, int timeout_ms)
 {
 	if (p->pid <= 0)
 		return -1;
-	int64_t deadline = mono_ms() + timeout_ms;
-	while (p->err_fd >= 0 && mono_ms() < deadline)
+	int64_t deadline = hw_mono_ms() + timeout_ms;
+	while (p->err_fd >= 0 && hw_mono_ms() < deadline)
 		hw_proc_pump(p, left_ms(deadline));
 	if (p->err_fd >= 0) {
 		kill(p->pid, SIGKILL);
-		int64_t last = mono_ms() + 5000;
-		while (p->err_fd >= 0 && mono_ms() < last)
+		int64_t last = hw_mono_ms() + 5000;
+		while (p->err_fd >= 0 && hw_mono_ms() < last)
 			hw_proc_pump(p, left_ms(last));
 	}
 	int st = 0;
@@ -336,10 +330,10 @@ int hw_proc_run(const char *log_path, char *out, size_t cap, int timeout_ms,
 		return (int)pid;
 	}
 	size_t len = 0;
-	int64_t deadline = mono_ms() + timeout_ms;
+	int64_t deadline = hw_mono_ms() + timeout_ms;
 	for (;;) {
 		struct pollfd pfd = {.fd = fds[0], .events = POLLIN};
-		if (poll(&pfd, 1, left_ms(deadline)) <= 0 && mono_ms() >= deadline) {
+		if (poll(&pfd, 1, left_ms(deadline)) <= 0 && hw_mono_ms() >= deadline) {
 			kill(pid, SIGKILL); /* stuck: its exit status says so */
 			break;
 		}
@@ -538,7 +532,7 @@ int hw_tnode_status(const struct hw_tnode *n, struct hw_tstatus *out)
 
 int hw_tnode_wait_durable(struct hw_tnode *sb, uint64_t lsn, int timeout_ms, uint64_t *seen)
 {
-	int64_t deadline = mono_ms() + timeout_ms;
+	int64_t deadline = hw_mono_ms() + timeout_ms;
 	*seen = 0;
 	for (;;) {
 		struct hw_tstatus st;
@@ -547,7 +541,7 @@ int hw_tnode_wait_durable(struct hw_tnode *sb, uint64_t lsn, int timeout_ms, uin
 			if (st.durable_lsn >= lsn)
 				return 0;
 		}
-		if (mono_ms() >= deadline)
+		if (hw_mono_ms() >= deadline)
 			return -ETIMEDOUT;
 		if (hw_proc_pump(&sb->proc, STATUS_PAUSE_MS) < 0)
 			return -ESRCH; /* it died: no point waiting */
@@ -558,9 +552,7 @@ int hw_tnode_wait_durable(struct hw_tnode *sb, uint64_t lsn, int timeout_ms, uin
 
 int hw_load_init(struct hw_load *l)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	l->end_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	l->end_ms = hw_wall_ms();
 	pthread_mutex_init(&l->mu, NULL);
 	l->out = calloc(l->count, sizeof *l->out);
 	l->expect = calloc(l->count, sizeof *l->expect);

@@ -22,6 +22,7 @@
 
 #include <cmocka.h>
 
+#include "base/clock.h"
 #include "tests/integration/proc.h"
 
 /* A fixed end time (2026-11-26T10:00:00Z): also the store's clock, so runs repeat. */
@@ -102,13 +103,6 @@ static int flip_entry(const char *store, uint64_t lsn)
 
 #define DAY_MS (24LL * 3600 * 1000)
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Init a store at f->dir/name and ingest n records with seed (fixed time). */
 static void make_store(struct fix *f, const char *name, const char *seed, const char *n)
 {
@@ -156,7 +150,7 @@ static void age_backup(const char *dir, int64_t age_ms)
 {
 	char m[4600];
 	snprintf(m, sizeof(m), "%s/MANIFEST", dir);
-	int64_t t = now_ms() - age_ms;
+	int64_t t = hw_wall_ms() - age_ms;
 	struct timespec ts[2] = {{t / 1000, (t % 1000) * 1000000},
 				 {t / 1000, (t % 1000) * 1000000}};
 	assert_int_equal(utimensat(AT_FDCWD, m, ts, 0), 0);
@@ -379,7 +373,7 @@ static void test_status_overdue(void **state)
 	assert_int_equal(hw(&f->r, "drill", "verify", "--dir", dir, NULL), 0);
 	assert_int_equal(hw(&f->r, "status", "--dir", dir, NULL), 0);
 	assert_non_null(strstr(f->r.out, "overdue: restore, failover, procedure"));
-	snprintf(later, sizeof(later), "%lld", (long long)(now_ms() + 2 * DAY_MS));
+	snprintf(later, sizeof(later), "%lld", (long long)(hw_wall_ms() + 2 * DAY_MS));
 	assert_int_equal(hw(&f->r, "status", "--dir", dir, "--now", later, NULL), 0);
 	assert_non_null(strstr(f->r.out, "verify    last PASS"));
 	assert_non_null(strstr(f->r.out, "OVERDUE by 1d"));

@@ -19,54 +19,30 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <cmocka.h>
 
-#include "bench/workload.h"
+#include "base/clock.h"
 #include "chaos/proxy.h"
 #include "engine/client_int.h"
 #include "hawser.h"
-#include "replica/entry.h"
-#include "replica/store.h"
 #include "tests/integration/proc.h"
+#include "tests/integration/rig.h"
 
-#define NODES         3 /* p1, s1, s2; the witness is voter 3 */
-#define VOTERS        4
 #define EVENT_WAIT_MS 10000
 #define STOP_WAIT_MS  10000
-#define RTO_MS        2000
 #define WINDOW        32u
 #define LOAD_RECORDS  20000u
 /* The isolated primary keeps acknowledging (through s1) until its lease ends, about a
  * lease's worth of load: enough records that some are still left for the new primary. */
 #define ISOLATED_RECORDS 100000u
-#define OUTCOME_MS    15000 /* one outcome wait: past any step-down (a lease) */
-#define FOLLOW_MS     15000 /* finding the new primary */
-
-static const char *const ids[VOTERS] = {"p1", "s1", "s2", "w1"};
+#define OUTCOME_MS       15000 /* one outcome wait: past any step-down (a lease) */
+#define FOLLOW_MS        15000 /* finding the new primary */
 
 struct fix {
-	char root[HW_PROC_PATH_MAX];
-	char listen[VOTERS][32];
-	char client[NODES][32];
-	char ini[VOTERS][HW_PROC_PATH_MAX + 16];
-	char log[VOTERS][HW_PROC_PATH_MAX + 16];
-	char dir[VOTERS][HW_PROC_PATH_MAX + 16];
-	/* view[i][j]: voter j's address as voter i's config names it (direct or a proxy) */
-	char view[VOTERS][VOTERS][32];
-	struct hw_proc proc[VOTERS];
-	struct hw_proxy *proxy[8];
-	unsigned n_proxies;
+	struct hw_rig rig;
 	struct fload *load;
 };
-
-static int64_t wall_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* ---- a load that follows the primary ------------------------------------------------ */
 
@@ -74,21 +50,12 @@ static int64_t wall_ms(void)
  * with the new primary's log at the end); each outcome with the wall time it arrived
  * and the address (index in the client list) that gave it. */
 struct fload {
-	char addrs[NODES * 32];
-	uint64_t count;
-	uint8_t **rec;
-	size_t *len;
-	int *expect;
-	int *code;
-	uint64_t *lsn;
-	bool *dup;
-	bool *done;
-	int64_t *at_ms;
+	char addrs[HW_RIG_NODES * HW_RIG_ADDR_BYTES];
+	struct hw_rig_recs r;
 	int *by;
 	uint64_t acked;
 	unsigned follows;
 	int rc;
-	bool finished;
 	bool joined;
 	pthread_mutex_t mu;
 	pthread_t thread;
@@ -106,55 +73,17 @@ static void fload_join(struct fload *l)
 static int fload_init(struct fload *l, const char *addrs, uint64_t count, uint64_t seed)
 {
 	snprintf(l->addrs, sizeof l->addrs, "%s", addrs);
-	l->count = count;
-	l->rec = calloc(count, sizeof *l->rec);
-	l->len = calloc(count, sizeof *l->len);
-	l->expect = calloc(count, sizeof *l->expect);
-	l->code = calloc(count, sizeof *l->code);
-	l->lsn = calloc(count, sizeof *l->lsn);
-	l->dup = calloc(count, sizeof *l->dup);
-	l->done = calloc(count, sizeof *l->done);
-	l->at_ms = calloc(count, sizeof *l->at_ms);
-	l->by = calloc(count, sizeof *l->by);
 	pthread_mutex_init(&l->mu, NULL);
-	if (!l->rec || !l->len || !l->expect || !l->code || !l->lsn || !l->dup || !l->done ||
-	    !l->at_ms || !l->by)
-		return HW_ENOMEM;
-	struct hw_workload_opts wo = {.seed = seed, .count = count, .end_ms = wall_ms()};
-	struct hw_workload *w;
-	int rc = hw_workload_new(&wo, &w);
-	static uint8_t buf[HW_RECORD_BYTES_MAX];
-	for (uint64_t i = 0; rc == 0 && i < count; i++) {
-		struct hw_work_item it;
-		rc = hw_workload_next(w, buf, sizeof buf, &it);
-		l->rec[i] = malloc(it.len);
-		if (rc == 0 && l->rec[i] == NULL)
-			rc = HW_ENOMEM;
-		if (rc == 0) {
-			memcpy(l->rec[i], buf, it.len);
-			l->len[i] = it.len;
-			l->expect[i] = it.expect;
-		}
-	}
-	if (rc == 0)
-		hw_workload_free(w);
-	return rc;
+	l->by = calloc(count, sizeof *l->by);
+	int rc = hw_rig_recs_init(&l->r, count, seed);
+	return rc == 0 && l->by == NULL ? HW_ENOMEM : rc;
 }
 
 static void fload_free(struct fload *l)
 {
 	if (l == NULL)
 		return;
-	for (uint64_t i = 0; l->rec != NULL && i < l->count; i++)
-		free(l->rec[i]);
-	free(l->rec);
-	free(l->len);
-	free(l->expect);
-	free(l->code);
-	free(l->lsn);
-	free(l->dup);
-	free(l->done);
-	free(l->at_ms);
+	hw_rig_recs_free(&l->r);
 	free(l->by);
 	pthread_mutex_destroy(&l->mu);
 	free(l);
@@ -177,11 +106,11 @@ static int resend(struct fload *l, struct hw_client *c, uint64_t next)
 	uint64_t from = next > WINDOW ? next - WINDOW : 0;
 	for (uint64_t i = from; i < next; i++) {
 		pthread_mutex_lock(&l->mu);
-		bool done = l->done[i];
+		bool done = l->r.done[i];
 		pthread_mutex_unlock(&l->mu);
 		if (done)
 			continue;
-		int rc = hw_client_submit(c, i, l->rec[i], l->len[i], HW_DEFAULT, 0);
+		int rc = hw_client_submit(c, i, l->r.rec[i], l->r.len[i], HW_DEFAULT, 0);
 		if (rc != 0)
 			return rc;
 	}
@@ -197,16 +126,15 @@ static int take_outcome(struct fload *l, struct hw_client *c, uint64_t *outstand
 		return rc;
 	if (o.code == HW_ENOT_PRIMARY)
 		return HW_ENOT_PRIMARY;
-	if (o.request_id >= l->count)
+	if (o.request_id >= l->r.count)
 		return HW_EPROTOCOL;
 	pthread_mutex_lock(&l->mu);
 	uint64_t i = o.request_id;
-	if (!l->done[i]) {
-		l->done[i] = true;
-		l->code[i] = o.code;
-		l->lsn[i] = o.lsn;
-		l->dup[i] = o.duplicate;
-		l->at_ms[i] = wall_ms();
+	if (!l->r.done[i]) {
+		l->r.done[i] = true;
+		l->r.code[i] = o.code;
+		l->r.lsn[i] = o.lsn;
+		l->r.at_ms[i] = hw_wall_ms();
 		l->by[i] = addr_index(l, c);
 		l->acked += o.code == 0;
 		(*outstanding)--;
@@ -235,10 +163,11 @@ static void *fload_main(void *arg)
 	struct hw_client *c = NULL;
 	int rc = hw_client_connect(l->addrs, &c);
 	uint64_t next = 0, outstanding = 0;
-	while (rc == 0 && (next < l->count || outstanding > 0)) {
-		if (next < l->count && outstanding < WINDOW &&
-		    (next < WINDOW || l->done[next - WINDOW])) {
-			rc = hw_client_submit(c, next, l->rec[next], l->len[next], HW_DEFAULT, 0);
+	while (rc == 0 && (next < l->r.count || outstanding > 0)) {
+		if (next < l->r.count && outstanding < WINDOW &&
+		    (next < WINDOW || l->r.done[next - WINDOW])) {
+			rc = hw_client_submit(c, next, l->r.rec[next], l->r.len[next], HW_DEFAULT,
+					      0);
 			next++;
 			outstanding++;
 		} else {
@@ -250,7 +179,6 @@ static void *fload_main(void *arg)
 	hw_client_close(c);
 	pthread_mutex_lock(&l->mu);
 	l->rc = rc;
-	l->finished = true;
 	pthread_mutex_unlock(&l->mu);
 	return NULL;
 }
@@ -266,11 +194,11 @@ static uint64_t fload_acked(struct fload *l)
 /* Wait (on node 0's log pipe, never sleeping) until the load acked n. */
 static bool fload_wait_acked(struct fix *f, uint64_t n, int timeout_ms)
 {
-	int64_t end = wall_ms() + timeout_ms;
+	int64_t end = hw_wall_ms() + timeout_ms;
 	while (fload_acked(f->load) < n) {
-		if (wall_ms() > end)
+		if (hw_wall_ms() > end)
 			return false;
-		hw_proc_pump(&f->proc[1], 20);
+		hw_proc_pump(&f->rig.proc[1], 20);
 	}
 	return true;
 }
@@ -280,25 +208,8 @@ static bool fload_wait_acked(struct fix *f, uint64_t n, int timeout_ms)
 static int setup(void **state)
 {
 	struct fix *f = calloc(1, sizeof *f);
-	if (f == NULL || hw_test_mkdtemp("failover", f->root, sizeof f->root) != 0)
+	if (f == NULL || hw_rig_init(&f->rig, "failover") != 0)
 		return -1;
-	for (int i = 0; i < VOTERS; i++) {
-		f->proc[i].err_fd = f->proc[i].log_fd = -1;
-		uint16_t port;
-		if (hw_free_port(&port) != 0)
-			return -1;
-		snprintf(f->listen[i], sizeof f->listen[i], "127.0.0.1:%u", (unsigned)port);
-		if (i < NODES) {
-			if (hw_free_port(&port) != 0)
-				return -1;
-			snprintf(f->client[i], sizeof f->client[i], "127.0.0.1:%u", (unsigned)port);
-		}
-		snprintf(f->ini[i], sizeof f->ini[i], "%s/%s.ini", f->root, ids[i]);
-		snprintf(f->log[i], sizeof f->log[i], "%s/%s.log", f->root, ids[i]);
-		snprintf(f->dir[i], sizeof f->dir[i], "%s/%s", f->root, ids[i]);
-		for (int j = 0; j < VOTERS; j++)
-			snprintf(f->view[j][i], sizeof f->view[j][i], "%s", f->listen[i]);
-	}
 	*state = f;
 	return 0;
 }
@@ -306,13 +217,11 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fix *f = *state;
-	for (int i = 0; i < VOTERS; i++)
-		hw_proc_kill(&f->proc[i]);
+	for (int i = 0; i < HW_RIG_VOTERS; i++)
+		hw_proc_kill(&f->rig.proc[i]);
 	fload_join(f->load);
 	fload_free(f->load);
-	for (unsigned i = 0; i < f->n_proxies; i++)
-		hw_proxy_free(f->proxy[i]);
-	int rc = hw_test_rm_rf(f->root);
+	int rc = hw_rig_free(&f->rig);
 	free(f);
 	return rc;
 }
@@ -320,59 +229,16 @@ static int teardown(void **state)
 /* Voter i sees voter j through a new proxy (for blackholing that direction). */
 static struct hw_proxy *route(struct fix *f, int i, int j)
 {
-	struct hw_proxy *p;
-	assert_int_equal(hw_proxy_new("127.0.0.1:0", f->listen[j], &p), 0);
-	assert_int_equal(hw_proxy_start(p), 0);
-	f->proxy[f->n_proxies++] = p;
-	snprintf(f->view[i][j], sizeof f->view[i][j], "%s", hw_proxy_addr(p));
+	struct hw_proxy *p = hw_rig_route(&f->rig, i, j);
+	assert_non_null(p);
 	return p;
-}
-
-static void write_config(struct fix *f, int i)
-{
-	FILE *fp = fopen(f->ini[i], "w");
-	assert_non_null(fp);
-	fprintf(fp,
-		"[cluster]\nid = itest\n[node]\nid = %s\nrole = %s\ndata_dir = %s\n"
-		"listen = %s\n",
-		ids[i],
-		i == 0      ? "primary"
-		: i < NODES ? "standby"
-			    : "witness",
-		f->dir[i], f->listen[i]);
-	if (i < NODES)
-		fprintf(fp, "client = %s\n[durability]\nmode = durable\nk = 1\n", f->client[i]);
-	fprintf(fp,
-		"[failover]\nvoters = p1@%s, s1@%s, s2@%s\nwitness = %s\nwitness_id = w1\n"
-		"rto = %dms\nrpo = 0\n[security]\ninsecure = true\n",
-		f->view[i][0], f->view[i][1], f->view[i][2], f->view[i][3], RTO_MS);
-	fclose(fp);
-}
-
-static void start(struct fix *f, int i)
-{
-	write_config(f, i);
-	const char *args[] = {i < NODES ? "node" : "witness", "--config", f->ini[i], NULL};
-	assert_int_equal(hw_proc_start(&f->proc[i], f->log[i], args), 0);
-	size_t from = 0;
-	assert_true(hw_proc_wait_line(&f->proc[i], &from, "event=started", NULL, EVENT_WAIT_MS,
-				      NULL, 0));
-}
-
-/* Witness, then the nodes; p1 (configured primary) wins the first election. */
-static void start_cluster(struct fix *f)
-{
-	for (int i = VOTERS - 1; i >= 0; i--)
-		start(f, i);
-	size_t from = 0;
-	assert_true(hw_proc_wait_line(&f->proc[0], &from, "event=became_primary", "epoch=1",
-				      EVENT_WAIT_MS, NULL, 0));
 }
 
 static void start_load(struct fix *f, uint64_t count)
 {
-	char addrs[NODES * 32];
-	snprintf(addrs, sizeof addrs, "%s,%s,%s", f->client[0], f->client[1], f->client[2]);
+	char addrs[HW_RIG_NODES * HW_RIG_ADDR_BYTES];
+	snprintf(addrs, sizeof addrs, "%s,%s,%s", f->rig.client[0], f->rig.client[1],
+		 f->rig.client[2]);
 	f->load = calloc(1, sizeof *f->load);
 	assert_non_null(f->load);
 	assert_int_equal(fload_init(f->load, addrs, count, 7), 0);
@@ -384,61 +250,27 @@ static void start_load(struct fix *f, uint64_t count)
 /* Which standby became primary in epoch 2 (within the wait); its index, or -1. */
 static int new_primary(struct fix *f, char *line, size_t cap)
 {
-	int64_t end = wall_ms() + EVENT_WAIT_MS;
-	while (wall_ms() < end) {
-		for (int i = 1; i < NODES; i++) {
+	int64_t end = hw_wall_ms() + EVENT_WAIT_MS;
+	while (hw_wall_ms() < end) {
+		for (int i = 1; i < HW_RIG_NODES; i++) {
 			size_t from = 0;
-			if (hw_proc_wait_line(&f->proc[i], &from, "event=became_primary", "epoch=2",
-					      20, line, cap))
+			if (hw_proc_wait_line(&f->rig.proc[i], &from, "event=became_primary",
+					      "epoch=2", 20, line, cap))
 				return i;
 		}
 	}
 	return -1;
 }
 
-static long long field(const char *line, const char *key)
-{
-	const char *p = strstr(line, key);
-	return p != NULL ? strtoll(p + strlen(key), NULL, 10) : -1;
-}
-
-/* Every record has an outcome: success (accepted or duplicate) or the refusal the
- * generator meant; and every success is in store dir's log at its LSN with the same
- * bytes. Returns how many were acknowledged. */
+/* Every record has its meant outcome and every success is in store dir's log at its LSN
+ * with the same bytes. Returns how many were acknowledged. */
 static uint64_t check_outcomes_in(struct fload *l, const char *dir)
 {
-	struct hw_store *s;
-	struct hw_store_opts o = {.read_only = true};
-	assert_int_equal(hw_store_open(dir, &o, &s), 0);
-	uint64_t acked = 0;
-	for (uint64_t i = 0; i < l->count; i++) {
-		if (!l->done[i] || l->code[i] != l->expect[i])
-			fail_msg("record %" PRIu64 ": done %d code %s expected %s", i, l->done[i],
-				 hw_errname(l->code[i]), hw_errname(l->expect[i]));
-		if (l->code[i] != 0)
-			continue;
-		acked++;
-		uint8_t *e;
-		size_t len;
-		if (hw_store_read_entry(s, l->lsn[i], &e, &len) != 0)
-			fail_msg("acknowledged record %" PRIu64 " (lsn %" PRIu64 ") is lost", i,
-				 l->lsn[i]);
-		bool same = len == HW_ENTRY_HEADER_BYTES + l->len[i] &&
-			    memcmp(e + HW_ENTRY_HEADER_BYTES, l->rec[i], l->len[i]) == 0;
-		free(e);
-		if (!same)
-			fail_msg("lsn %" PRIu64 " holds other bytes than record %" PRIu64,
-				 l->lsn[i], i);
-	}
-	hw_store_close(s);
+	uint64_t acked;
+	char why[256] = "";
+	if (hw_rig_recs_check(&l->r, dir, &acked, why, sizeof why) != 0)
+		fail_msg("%s", why);
 	return acked;
-}
-
-static void stop_all(struct fix *f)
-{
-	for (int i = 0; i < VOTERS; i++)
-		if (f->proc[i].pid > 0)
-			hw_proc_stop(&f->proc[i], STOP_WAIT_MS);
 }
 
 /* ---- tests ------------------------------------------------------------------------ */
@@ -448,12 +280,12 @@ static void stop_all(struct fix *f)
 static void test_kill_primary(void **state)
 {
 	struct fix *f = *state;
-	start_cluster(f);
+	assert_int_equal(hw_rig_start_all(&f->rig, EVENT_WAIT_MS), 0);
 	start_load(f, LOAD_RECORDS);
 	assert_true(fload_wait_acked(f, 4000, EVENT_WAIT_MS));
-	int64_t fault = wall_ms();
-	assert_int_equal(hw_proc_signal(&f->proc[0], SIGKILL), 0);
-	hw_proc_reap(&f->proc[0], STOP_WAIT_MS);
+	int64_t fault = hw_wall_ms();
+	assert_int_equal(hw_proc_signal(&f->rig.proc[0], SIGKILL), 0);
+	hw_proc_reap(&f->rig.proc[0], STOP_WAIT_MS);
 	char line[1024];
 	int np = new_primary(f, line, sizeof line);
 	assert_true(np > 0);
@@ -464,24 +296,24 @@ static void test_kill_primary(void **state)
 	/* fault -> first success the new primary answered, as the client saw it */
 	int64_t first = INT64_MAX;
 	uint64_t on_new = 0;
-	for (uint64_t i = 0; i < l->count; i++)
-		if (l->done[i] && l->code[i] == 0 && l->by[i] == np) {
+	for (uint64_t i = 0; i < l->r.count; i++)
+		if (l->r.done[i] && l->r.code[i] == 0 && l->by[i] == np) {
 			on_new++;
-			if (l->at_ms[i] < first)
-				first = l->at_ms[i];
+			if (l->r.at_ms[i] < first)
+				first = l->r.at_ms[i];
 		}
-	long long promoted = field(line, "wall_ms=") - fault;
+	long long promoted = hw_rig_field(line, "wall_ms=") - fault;
 	fprintf(stderr,
 		"test_failover: kill -9 of the primary: %s promoted after %lld ms, first acked "
 		"submit on it after %lld ms (rto %d ms); %" PRIu64 " records acked there\n",
-		ids[np], promoted, (long long)(first - fault), RTO_MS, on_new);
+		hw_rig_ids[np], promoted, (long long)(first - fault), HW_RIG_RTO_MS, on_new);
 	assert_true(on_new > 0);
-	assert_true(first - fault < RTO_MS);
-	stop_all(f);
-	uint64_t acked = check_outcomes_in(l, f->dir[np]);
+	assert_true(first - fault < HW_RIG_RTO_MS);
+	hw_rig_stop_all(&f->rig, STOP_WAIT_MS);
+	uint64_t acked = check_outcomes_in(l, f->rig.dir[np]);
 	assert_true(acked > 4000);
 	char why[256] = "";
-	assert_int_equal(hw_tstore_compare(f->dir[1], f->dir[2], NULL, why, sizeof why), 0);
+	assert_int_equal(hw_tstore_compare(f->rig.dir[1], f->rig.dir[2], NULL, why, sizeof why), 0);
 }
 
 /* The primary is cut off from every voter's election traffic (a blackhole both ways to
@@ -493,38 +325,38 @@ static void test_kill_primary(void **state)
 static void test_isolated_primary(void **state)
 {
 	struct fix *f = *state;
-	struct hw_proxy *cut[VOTERS + 2];
+	struct hw_proxy *cut[HW_RIG_VOTERS + 2];
 	unsigned n = 0;
-	for (int j = 1; j < VOTERS; j++) {
+	for (int j = 1; j < HW_RIG_VOTERS; j++) {
 		cut[n++] = route(f, 0, j); /* p1 -> the others: lease requests, votes */
 		if (j != 1)
 			cut[n++] = route(f, j, 0); /* s2, w1 -> p1 (s2's stream too) */
 	}
-	start_cluster(f);
+	assert_int_equal(hw_rig_start_all(&f->rig, EVENT_WAIT_MS), 0);
 	start_load(f, ISOLATED_RECORDS);
 	assert_true(fload_wait_acked(f, 3000, EVENT_WAIT_MS));
-	int64_t fault = wall_ms();
-	size_t mark0 = hw_proc_mark(&f->proc[0]);
+	int64_t fault = hw_wall_ms();
+	size_t mark0 = hw_proc_mark(&f->rig.proc[0]);
 	for (unsigned i = 0; i < n; i++)
 		hw_proxy_blackhole(cut[i]);
 	char down[1024], fenced[1024], up[1024], first[1024];
-	assert_true(hw_proc_wait_line(&f->proc[0], &mark0, "event=stepped_down",
+	assert_true(hw_proc_wait_line(&f->rig.proc[0], &mark0, "event=stepped_down",
 				      "reason=lease_lost", EVENT_WAIT_MS, down, sizeof down));
 	int np = new_primary(f, up, sizeof up);
 	assert_true(np > 0);
 	size_t from = 0;
-	assert_true(hw_proc_wait_line(&f->proc[np], &from, "event=first_ack", "epoch=2",
+	assert_true(hw_proc_wait_line(&f->rig.proc[np], &from, "event=first_ack", "epoch=2",
 				      EVENT_WAIT_MS, first, sizeof first));
-	long long old_last = field(down, "last_ack_wall_ms=");
-	long long promoted = field(up, "wall_ms=");
-	long long new_first = field(first, "wall_ms=");
+	long long old_last = hw_rig_field(down, "last_ack_wall_ms=");
+	long long promoted = hw_rig_field(up, "wall_ms=");
+	long long new_first = hw_rig_field(first, "wall_ms=");
 	size_t m = 0;
-	bool was_fenced =
-		hw_proc_wait_line(&f->proc[0], &m, "event=fenced", NULL, 0, fenced, sizeof fenced);
+	bool was_fenced = hw_proc_wait_line(&f->rig.proc[0], &m, "event=fenced", NULL, 0, fenced,
+					    sizeof fenced);
 	fprintf(stderr,
 		"test_failover: isolated primary: last ack %lld ms after the cut, stepped down "
 		"(fenced: %s); %s promoted %lld ms after the cut, first ack %lld ms after it\n",
-		old_last - fault, was_fenced ? "yes" : "no", ids[np], promoted - fault,
+		old_last - fault, was_fenced ? "yes" : "no", hw_rig_ids[np], promoted - fault,
 		new_first - fault);
 	/* Successes whose rule held after the lease ended are held (fenced) until the
 	 * step-down, which follows the lease's end within a tick (10 ms): whether one falls
@@ -536,11 +368,11 @@ static void test_isolated_primary(void **state)
 	struct fload *l = f->load;
 	assert_int_equal(l->rc, 0);
 	/* no success reached the client from p1 after the new primary's first */
-	for (uint64_t i = 0; i < l->count; i++)
-		if (l->done[i] && l->code[i] == 0 && l->by[i] == 0)
-			assert_true(l->at_ms[i] <= new_first);
-	stop_all(f);
-	assert_true(check_outcomes_in(l, f->dir[np]) > 3000);
+	for (uint64_t i = 0; i < l->r.count; i++)
+		if (l->r.done[i] && l->r.code[i] == 0 && l->by[i] == 0)
+			assert_true(l->r.at_ms[i] <= new_first);
+	hw_rig_stop_all(&f->rig, STOP_WAIT_MS);
+	assert_true(check_outcomes_in(l, f->rig.dir[np]) > 3000);
 }
 
 /* A standby cut off from the primary's stream falls behind while the others commit;
@@ -550,7 +382,7 @@ static void test_behind_standby_refused(void **state)
 {
 	struct fix *f = *state;
 	struct hw_proxy *s2_to_p1 = route(f, 2, 0); /* s2's stream and acks to p1 */
-	start_cluster(f);
+	assert_int_equal(hw_rig_start_all(&f->rig, EVENT_WAIT_MS), 0);
 	start_load(f, 6000);
 	assert_true(fload_wait_acked(f, 500, EVENT_WAIT_MS));
 	hw_proxy_blackhole(s2_to_p1);
@@ -561,26 +393,26 @@ static void test_behind_standby_refused(void **state)
 	 * and a kill right after would leave it knowing less than was acknowledged (the
 	 * majority still blocks the promotion, but the refusal this test looks for needs
 	 * the witness to know). Let a few rounds pass, paused on the witness's pipe. */
-	for (int64_t until = wall_ms() + 3 * 200; wall_ms() < until;)
-		hw_proc_pump(&f->proc[3], (int)(until - wall_ms()));
-	size_t mark2 = hw_proc_mark(&f->proc[2]), markw = hw_proc_mark(&f->proc[3]);
-	assert_int_equal(hw_proc_signal(&f->proc[0], SIGKILL), 0);
-	assert_int_equal(hw_proc_signal(&f->proc[1], SIGKILL), 0);
-	hw_proc_reap(&f->proc[0], STOP_WAIT_MS);
-	hw_proc_reap(&f->proc[1], STOP_WAIT_MS);
+	for (int64_t until = hw_wall_ms() + 3 * 200; hw_wall_ms() < until;)
+		hw_proc_pump(&f->rig.proc[3], (int)(until - hw_wall_ms()));
+	size_t mark2 = hw_proc_mark(&f->rig.proc[2]), markw = hw_proc_mark(&f->rig.proc[3]);
+	assert_int_equal(hw_proc_signal(&f->rig.proc[0], SIGKILL), 0);
+	assert_int_equal(hw_proc_signal(&f->rig.proc[1], SIGKILL), 0);
+	hw_proc_reap(&f->rig.proc[0], STOP_WAIT_MS);
+	hw_proc_reap(&f->rig.proc[1], STOP_WAIT_MS);
 	char refused[1024], denied[1024];
-	assert_true(hw_proc_wait_line(&f->proc[2], &mark2, "event=vote_refused",
+	assert_true(hw_proc_wait_line(&f->rig.proc[2], &mark2, "event=vote_refused",
 				      "reason=not_in_sync", EVENT_WAIT_MS, refused,
 				      sizeof refused));
-	assert_true(hw_proc_wait_line(&f->proc[3], &markw, "event=vote_denied",
+	assert_true(hw_proc_wait_line(&f->rig.proc[3], &markw, "event=vote_denied",
 				      "reason=not_in_sync", EVENT_WAIT_MS, denied, sizeof denied));
-	long long committed = field(refused, "committed_lsn="),
-		  ours = field(refused, "our_durable_lsn=");
+	long long committed = hw_rig_field(refused, "committed_lsn="),
+		  ours = hw_rig_field(refused, "our_durable_lsn=");
 	fprintf(stderr, "test_failover: behind standby refused: %s\n", strstr(refused, "event="));
 	assert_true(committed > 0 && ours < committed);
 	/* and it stays a standby for two RTOs */
-	assert_false(hw_proc_wait_line(&f->proc[2], &mark2, "event=became_primary", NULL,
-				       2 * RTO_MS, NULL, 0));
+	assert_false(hw_proc_wait_line(&f->rig.proc[2], &mark2, "event=became_primary", NULL,
+				       2 * HW_RIG_RTO_MS, NULL, 0));
 }
 
 int main(void)

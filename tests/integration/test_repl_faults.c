@@ -13,10 +13,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <cmocka.h>
 
+#include "base/clock.h"
 #include "chaos/proxy.h"
 #include "hawser.h"
 #include "replica/store.h"
@@ -40,13 +40,6 @@ struct fix {
 	struct hw_proxy *proxy;
 	struct hw_load load;
 };
-
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static int setup(void **state)
 {
@@ -218,14 +211,14 @@ static void test_empty_standby_catches_up(void **state)
 	uint64_t last = load_all_acked(&f->load);
 	init_standby(f, f->p.listen, 0);
 	char line[512];
-	int64_t t0 = mono_ms();
+	int64_t t0 = hw_mono_ms();
 	start_standby(f, line, sizeof line);
 	assert_int_equal(field_u64(line, "our_lsn="), 0);
 	assert_int_equal(field_u64(line, "its_lsn="), last);
 	uint64_t seen;
 	assert_int_equal(hw_tnode_wait_durable(&f->s, last, CATCHUP_MS, &seen), 0);
 	print_message("catch-up of %llu records: %lld ms\n", (unsigned long long)last,
-		      (long long)(mono_ms() - t0));
+		      (long long)(hw_mono_ms() - t0));
 	stop_and_compare(f, last, &f->load);
 }
 
@@ -356,14 +349,14 @@ static void test_backpressure_rss(void **state)
 	assert_int_equal(hw_load_start(&f->load), 0);
 	long peak = base;
 	struct hw_tstatus st = {0};
-	int64_t stalled_at = 0, deadline = mono_ms() + 30000;
-	while (mono_ms() < deadline && (stalled_at == 0 || mono_ms() - stalled_at < RSS_WATCH_MS)) {
+	int64_t stalled_at = 0, deadline = hw_mono_ms() + 30000;
+	while (hw_mono_ms() < deadline && (stalled_at == 0 || hw_mono_ms() - stalled_at < RSS_WATCH_MS)) {
 		long rss = hw_proc_rss_kib(f->p.proc.pid);
 		assert_true(rss > 0);
 		peak = rss > peak ? rss : peak;
 		if (stalled_at == 0 && hw_tnode_status(&f->p, &st) == 0 &&
 		    st.waiting >= WAITERS_MAX)
-			stalled_at = mono_ms();
+			stalled_at = hw_mono_ms();
 		assert_true(hw_proc_pump(&f->p.proc, 50) >= 0); /* the pause; it must live */
 	}
 	print_message("primary VmRSS %ld KiB -> peak %ld KiB with %llu submits waiting\n", base,

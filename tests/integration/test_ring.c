@@ -20,11 +20,11 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
+#include "base/clock.h"
 #include "engine/io/frame.h"
 #include "engine/io/loop.h"
 #include "engine/io/ring.h"
@@ -239,13 +239,6 @@ static const struct hw_conn_ops cli_ops = {.on_connect = cli_connect,
 					   .on_writable = cli_writable,
 					   .on_close = cli_close};
 
-static double mono_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void run_echo(struct fx *fx, const char *listen_addr)
 {
 	fx->data = malloc(ECHO_BYTES);
@@ -258,9 +251,9 @@ static void run_echo(struct fx *fx, const char *listen_addr)
 	const char *addr = hw_listener_addr(fx->lis);
 	assert_int_equal(hw_connect(fx->ring, addr, &cli_ops, fx, &fx->cli.c), 0);
 	fx->stop_after_closes = 2;
-	double t0 = mono_s();
+	double t0 = hw_mono_s();
 	assert_int_equal(hw_loop_run(fx->loop), 0);
-	double dt = mono_s() - t0;
+	double dt = hw_mono_s() - t0;
 	print_message("echo %s: %u bytes each way in %.3f s (%.0f MiB/s), seed %#llx\n", addr,
 		      ECHO_BYTES, dt, (double)ECHO_BYTES / (1024.0 * 1024.0) / dt,
 		      (unsigned long long)SEED);

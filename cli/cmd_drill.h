@@ -1,0 +1,128 @@
+/* cmd_drill.h: what the files of `hawser drill verify|restore|procedure` share
+ * (cli/cmd_drill.c: options, setup, backup generations and the end of every drill;
+ * cli/cmd_drill_verify.c, cmd_drill_restore.c, cmd_drill_procedure.c: one drill each).
+ * Internal to those files. */
+#ifndef HW_CLI_CMD_DRILL_H
+#define HW_CLI_CMD_DRILL_H
+
+#include <getopt.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cli/cli.h"
+#include "cli/report.h"
+#include "engine/config.h"
+#include "hawser.h"
+
+/* Stores one verify drill compares with the node's: a cluster is a primary and a few
+ * standbys (HW_PEERS_MAX), and each compare replays a log. */
+#define COMPARE_MAX 8
+/* Backup generations the restore and procedure drills look at: years of dailies. */
+#define GENERATIONS_MAX 1024
+
+/* One drill run: its options (over the config's [drills]), its report and the figures
+ * for its history row. */
+struct drill {
+	const struct hw_cli_cmd *cmd;
+	struct hw_config cfg;
+	const char *config_path;
+	const char *dir;
+	const char *scratch;
+	const char *report_dir;
+	const char *backup;
+	const char *connect;
+	const char *compare[COMPARE_MAX];
+	size_t n_compare;
+	uint64_t until_lsn;
+	int64_t until_ms;
+	bool lsn_given, time_given;
+	int64_t now_ms;
+	bool json, keep, no_record;
+	struct hw_report rep;
+	uint64_t lsn, entries; /* for the history row */
+	int64_t target_ms;
+};
+
+/* Progress of hw_verify()/hw_restore(), drawn on a terminal, and the report-clock times
+ * at which each pass began: a pass begins at the first call or when done does not grow
+ * (each pass counts up from its start). */
+#define TRACK_MARKS_MAX 4
+struct tracker {
+	const struct hw_report *rep;
+	const char *label;
+	double marks[TRACK_MARKS_MAX];
+	int n_marks;
+	uint64_t last_done;
+};
+
+/* A MANIFEST-bearing backup directory as the drills see it. */
+struct generation {
+	char path[PATH_MAX];
+	int64_t time_ms; /* MANIFEST's mtime: when the backup (or its last increment) committed */
+	uint64_t end_lsn;
+	char chain_id[2 * HW_HASH_BYTES + 1];
+	char end_hash[2 * HW_HASH_BYTES + 1];
+	char problem[160]; /* "" when the files match the MANIFEST */
+};
+
+/* The options every drill takes (parsed by the shared callback in cmd_drill.c). */
+#define OPT(name, arg, key)                                                                        \
+	{                                                                                          \
+		name, arg, NULL, key                                                               \
+	}
+#define COMMON_OPTS                                                                                \
+	OPT("config", required_argument, 'c'), OPT("dir", required_argument, 'd'),                 \
+		OPT("report-dir", required_argument, 'r'), OPT("json", no_argument, 'j'),          \
+		OPT("no-record", no_argument, 'N')
+
+#define COMMON_USAGE                                                                               \
+	"  --config FILE   the node's config: data_dir, [drills] schedule and targets\n"           \
+	"  --dir DIR       the node's store (default: data_dir of --config)\n"                     \
+	"  --report-dir D  where the JSON and HTML reports go (default: [drills] report_dir,\n"    \
+	"                  else DIR.drills)\n"                                                     \
+	"  --json          print the report as JSON instead of a summary\n"                        \
+	"  --no-record     do not append the run to the store's drill history\n"                   \
+	"  Exit 0 PASS, 3 FAIL, 1 ERROR (the drill could not reach a verdict).\n"
+
+/* Parse the command line (and the config it names, under it) into d, which is zeroed
+ * first. Returns HW_CLI_RUN to go on or hw_cli_parse's other code. */
+int hw_cli_drill_setup(struct drill *d, const struct hw_cli_cmd *cmd, int argc, char **argv,
+		       const struct option *opts);
+
+/* The end of every drill: write the JSON and HTML reports, append the history row, print
+ * the summary. Returns the exit code for the report's result. */
+int hw_cli_drill_finish(struct drill *d);
+
+/* A fresh directory for a drill's scratch data: under --scratch when given (created if
+ * missing), else next to the store. Returns 0 or -errno. */
+int hw_cli_drill_scratch(const struct drill *d, const char *tag, char *buf, size_t cap);
+
+/* hw_progress_cb for hw_verify()/hw_restore(); arg is a struct tracker. */
+void hw_cli_drill_track_cb(void *arg, uint64_t done, uint64_t total);
+
+/* Verify the store in dir as a phase pair of d's report (cli/cmd_drill_verify.c), and
+ * the three things hw_verify proves as checks. hw_cli_drill_verify_dir returns 0 when
+ * the check ran. */
+struct hw_verify_report;
+int hw_cli_drill_verify_dir(struct drill *d, const char *dir, struct hw_verify_report *v);
+void hw_cli_drill_verify_checks(struct hw_report *r, const struct hw_verify_report *v);
+
+/* Size of dir/name, 0 when missing (*exists false). */
+uint64_t hw_cli_drill_file_size(const char *dir, const char *name, bool *exists);
+
+/* Read dir's MANIFEST into g, and check the files' sizes against it (the bytes are the
+ * restore drill's business). Returns 0, or -ENOENT when there is no MANIFEST. */
+int hw_cli_drill_generation_read(const char *dir, struct generation *g);
+
+/* The backup generations in dir, newest first: dir itself when it holds a MANIFEST, else
+ * each subdirectory that does. *partial counts subdirectories without one (a backup
+ * that died before its commit point). Returns 0 or -errno for dir. */
+int hw_cli_drill_generations_scan(const char *dir, struct generation *g, size_t cap, size_t *n,
+				  size_t *partial);
+
+extern const struct hw_cli_cmd hw_cli_drill_verify;    /* cli/cmd_drill_verify.c */
+extern const struct hw_cli_cmd hw_cli_drill_restore;   /* cli/cmd_drill_restore.c */
+extern const struct hw_cli_cmd hw_cli_drill_procedure; /* cli/cmd_drill_procedure.c */
+
+#endif

@@ -1,0 +1,454 @@
+/* cmd_drill_procedure.c: `hawser drill procedure`, the operator's checklist before
+ * trusting a recovery, touching no data (docs/drills.md). */
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <netdb.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "cli/cmd_drill.h"
+#include "engine/client_int.h"
+#include "replica/drills.h"
+#include "replica/store.h"
+#include "wire.pb-c.h"
+
+/* How long the procedure drill waits for a witness or the node to answer. */
+#define CONNECT_WAIT_MS 2000
+#define STATUS_WAIT_MS  5000
+#define MS_PER_DAY      (24LL * 3600 * 1000)
+
+static const struct option procedure_opts[] = {
+	COMMON_OPTS,
+	OPT("backup-dir", required_argument, 'B'),
+	OPT("offsite-dir", required_argument, 'o'),
+	OPT("connect", required_argument, 'C'),
+	OPT("scratch", required_argument, 's'),
+	OPT("now", required_argument, 'n'),
+	{0},
+};
+
+/* ---- procedure ---------------------------------------------------------------------- */
+
+static void check_backups(struct drill *d, const char *chain_hex)
+{
+	static struct generation g[GENERATIONS_MAX];
+	const struct hw_drill_config *c = &d->cfg.drills;
+	size_t n = 0, partial = 0;
+	char a[32], b[32];
+	if (!c->backup_dir[0]) {
+		hw_report_check(&d->rep, "backups exist", HW_VERDICT_FAIL,
+				"no backup_dir configured");
+		return;
+	}
+	int rc = hw_cli_drill_generations_scan(c->backup_dir, g, GENERATIONS_MAX, &n, &partial);
+	if (rc || n == 0) {
+		hw_report_check(&d->rep, "backups exist", HW_VERDICT_FAIL,
+				"backup_dir %s holds no backup%s%s", c->backup_dir, rc ? ": " : "",
+				rc ? hw_strerror(rc) : "");
+		return;
+	}
+	hw_report_check(&d->rep, "backups exist", HW_VERDICT_PASS, "%zu generation%s in %s", n,
+			n == 1 ? "" : "s", c->backup_dir);
+	int64_t newest = d->now_ms - g[0].time_ms, oldest = d->now_ms - g[n - 1].time_ms;
+	hw_report_check(&d->rep, "newest backup age",
+			newest <= c->backup_age_max_ms ? HW_VERDICT_PASS : HW_VERDICT_FAIL,
+			"%s old (%s), backup_age_max %s",
+			hw_drill_duration_format(newest, a, sizeof(a)), g[0].path,
+			hw_drill_duration_format(c->backup_age_max_ms, b, sizeof(b)));
+	hw_report_check(&d->rep, "backup generations",
+			n >= c->backup_generations_min ? HW_VERDICT_PASS : HW_VERDICT_FAIL,
+			"backup_dir %s holds %zu generation%s, %s backup_generations_min = %u%s",
+			c->backup_dir, n, n == 1 ? "" : "s",
+			n >= c->backup_generations_min ? "at least" : "fewer than",
+			c->backup_generations_min,
+			partial ? " (and incomplete ones without a MANIFEST)" : "");
+	hw_report_check(&d->rep, "retention",
+			oldest >= (int64_t)c->retention_days_min * MS_PER_DAY ? HW_VERDICT_PASS
+									      : HW_VERDICT_FAIL,
+			"oldest generation is %s old, retention_days_min = %u",
+			hw_drill_duration_format(oldest, a, sizeof(a)), c->retention_days_min);
+	size_t bad = 0, other = 0;
+	const struct generation *first_bad = NULL;
+	for (size_t i = 0; i < n; i++) {
+		if (g[i].problem[0] && !first_bad)
+			first_bad = &g[i];
+		bad += g[i].problem[0] != 0;
+		other += chain_hex[0] && strcmp(g[i].chain_id, chain_hex) != 0;
+	}
+	if (first_bad)
+		hw_report_check(&d->rep, "backups complete", HW_VERDICT_FAIL,
+				"%zu incomplete; %s: %s", bad, first_bad->path, first_bad->problem);
+	else if (other)
+		hw_report_check(&d->rep, "backups complete", HW_VERDICT_FAIL,
+				"%zu generation%s of another chain than this store's", other,
+				other == 1 ? " is" : "s are");
+	else
+		hw_report_check(&d->rep, "backups complete", HW_VERDICT_PASS,
+				"every generation's files match its MANIFEST, same chain");
+	hw_report_figure(&d->rep, "backup_generations", (double)n, "generations");
+	hw_report_figure(&d->rep, "newest_backup_age_s", (double)newest / 1000.0, "s");
+	hw_report_figure(&d->rep, "oldest_backup_age_s", (double)oldest / 1000.0, "s");
+}
+
+static void check_offsite(struct drill *d, const char *chain_hex)
+{
+	static struct generation g[GENERATIONS_MAX];
+	const char *off = d->cfg.drills.offsite_dir;
+	size_t n, partial;
+	char a[32];
+	if (!off[0]) {
+		hw_report_check(
+			&d->rep, "offsite copy", HW_VERDICT_FAIL,
+			"no offsite_dir configured: every backup is within the primary's reach");
+		return;
+	}
+	if (hw_cli_drill_generations_scan(off, g, GENERATIONS_MAX, &n, &partial) != 0 || n == 0) {
+		hw_report_check(&d->rep, "offsite copy", HW_VERDICT_FAIL,
+				"offsite_dir %s holds no backup", off);
+		return;
+	}
+	if (chain_hex[0] && strcmp(g[0].chain_id, chain_hex) != 0) {
+		hw_report_check(&d->rep, "offsite copy", HW_VERDICT_FAIL,
+				"newest offsite backup %s is of another chain", g[0].path);
+		return;
+	}
+	struct stat so, sd;
+	bool same_fs =
+		d->dir && stat(off, &so) == 0 && stat(d->dir, &sd) == 0 && so.st_dev == sd.st_dev;
+	hw_report_check(&d->rep, "offsite copy", same_fs ? HW_VERDICT_WARN : HW_VERDICT_PASS,
+			"%zu generation%s in %s, newest %s old%s", n, n == 1 ? "" : "s", off,
+			hw_drill_duration_format(d->now_ms - g[0].time_ms, a, sizeof(a)),
+			same_fs ? "; on the same file system as the data directory" : "");
+}
+
+static void check_keys(struct drill *d)
+{
+	const struct hw_drill_config *c = &d->cfg.drills;
+	if (c->n_keys == 0) {
+		hw_report_check(&d->rep, "keys present", HW_VERDICT_SKIP, "no keys configured");
+		return;
+	}
+	for (uint32_t i = 0; i < c->n_keys; i++) {
+		struct stat st;
+		const char *k = c->keys[i];
+		if (stat(k, &st) != 0 || access(k, R_OK) != 0) {
+			hw_report_check(&d->rep, "keys present", HW_VERDICT_FAIL, "%s: %s", k,
+					strerror(errno));
+			return;
+		}
+		if (!S_ISREG(st.st_mode) || st.st_size == 0) {
+			hw_report_check(&d->rep, "keys present", HW_VERDICT_FAIL,
+					"%s is not a non-empty file", k);
+			return;
+		}
+		if (st.st_mode & 077) {
+			hw_report_check(&d->rep, "keys present", HW_VERDICT_WARN,
+					"%s is readable by group or others (mode %03o)", k,
+					(unsigned)(st.st_mode & 0777));
+			return;
+		}
+	}
+	hw_report_check(&d->rep, "keys present", HW_VERDICT_PASS, "%u key file%s present",
+			c->n_keys, c->n_keys == 1 ? "" : "s");
+}
+
+/* Connect to addr (HOST:PORT or unix:/path) within CONNECT_WAIT_MS. 0 or -errno. */
+static int tcp_probe(const char *addr)
+{
+	struct sockaddr_un un = {.sun_family = AF_UNIX};
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *ai = NULL;
+	const struct sockaddr *sa = (const struct sockaddr *)&un;
+	socklen_t sl = sizeof(un);
+	int family = AF_UNIX;
+	if (strncmp(addr, "unix:", 5) == 0) {
+		snprintf(un.sun_path, sizeof(un.sun_path), "%s", addr + 5);
+	} else {
+		char host[HW_ADDR_CHARS_MAX + 1];
+		snprintf(host, sizeof(host), "%s", addr);
+		char *colon = strrchr(host, ':');
+		if (!colon)
+			return -EINVAL;
+		*colon = '\0';
+		char *h = host[0] == '[' ? host + 1 : host;
+		if (h != host && h[strlen(h) - 1] == ']')
+			h[strlen(h) - 1] = '\0';
+		if (getaddrinfo(h, colon + 1, &hints, &ai) != 0 || !ai)
+			return -EHOSTUNREACH;
+		sa = ai->ai_addr;
+		sl = ai->ai_addrlen;
+		family = ai->ai_family;
+	}
+	int rc = 0, fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		rc = -errno;
+	else if (connect(fd, sa, sl) != 0 && errno != EINPROGRESS)
+		rc = -errno;
+	if (fd >= 0 && rc == 0) {
+		struct pollfd p = {fd, POLLOUT, 0};
+		int err = 0;
+		socklen_t el = sizeof(err);
+		if (poll(&p, 1, CONNECT_WAIT_MS) != 1)
+			rc = -ETIMEDOUT;
+		else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el) != 0 || err)
+			rc = -(err ? err : errno);
+	}
+	if (fd >= 0)
+		close(fd);
+	if (ai)
+		freeaddrinfo(ai);
+	return rc;
+}
+
+static void check_witness(struct drill *d)
+{
+	const struct hw_failover *fo = &d->cfg.failover;
+	const char *w = d->cfg.drills.witness;
+	if (!w[0] && fo->on && fo->witness < fo->n_voters)
+		w = fo->voters[fo->witness]
+			    .addr; /* [failover]'s witness, when [drills] names none */
+	if (!w[0]) {
+		hw_report_check(&d->rep, "witness reachable", HW_VERDICT_SKIP,
+				"no witness configured");
+		return;
+	}
+	int rc = tcp_probe(w);
+	hw_report_check(&d->rep, "witness reachable", rc ? HW_VERDICT_FAIL : HW_VERDICT_PASS,
+			"%s%s%s", w, rc ? ": " : " accepts connections", rc ? hw_strerror(rc) : "");
+}
+
+/* Each configured standby connected to the node, lagging no more than the RPO. */
+static void standbys_judge(struct drill *d, const Hawser__Wire__V1__Status *s)
+{
+	const struct hw_config *c = &d->cfg;
+	int64_t worst = 0;
+	for (uint32_t i = 0; i < c->n_standbys; i++) {
+		const Hawser__Wire__V1__PeerStatus *p = NULL;
+		for (size_t j = 0; j < s->n_peers; j++)
+			if (s->peers[j]->node_id &&
+			    strcmp(s->peers[j]->node_id, c->standbys[i]) == 0)
+				p = s->peers[j];
+		if (!p || !p->connected) {
+			hw_report_check(&d->rep, "standbys reachable", HW_VERDICT_FAIL,
+					"standby %s is not connected to the node", c->standbys[i]);
+			return;
+		}
+		if (p->lag_ms > c->drills.rpo_ms) {
+			hw_report_check(&d->rep, "standbys reachable", HW_VERDICT_FAIL,
+					"standby %s lags %" PRId64 " ms (%" PRIu64
+					" records), more than rpo %" PRId64 " ms",
+					c->standbys[i], p->lag_ms, p->lag_records,
+					c->drills.rpo_ms);
+			return;
+		}
+		worst = p->lag_ms > worst ? p->lag_ms : worst;
+	}
+	hw_report_check(&d->rep, "standbys reachable", HW_VERDICT_PASS,
+			"%u standby(s) connected, worst lag %" PRId64 " ms within rpo %" PRId64
+			" ms",
+			c->n_standbys, worst, c->drills.rpo_ms);
+	hw_report_figure(&d->rep, "standby_lag_ms_max", (double)worst, "ms");
+}
+
+static void check_standbys(struct drill *d)
+{
+	const char *addr = d->connect ? d->connect : d->cfg.client[0] ? d->cfg.client : NULL;
+	if (!addr) {
+		hw_report_check(&d->rep, "standbys reachable", HW_VERDICT_SKIP,
+				"no client address to ask the node (--connect or node.client)");
+		return;
+	}
+	struct hw_client *cl;
+	uint8_t *body = NULL;
+	size_t len = 0;
+	int rc = hw_client_connect(addr, &cl);
+	if (rc == 0) {
+		rc = hw_client_status(cl, STATUS_WAIT_MS, &body, &len);
+		hw_client_close(cl);
+	}
+	Hawser__Wire__V1__Status *s = rc ? NULL : hawser__wire__v1__status__unpack(NULL, len, body);
+	free(body);
+	if (!s) {
+		hw_report_check(&d->rep, "standbys reachable", HW_VERDICT_FAIL, "node at %s: %s",
+				addr, hw_strerror(rc ? rc : HW_EPROTOCOL));
+		return;
+	}
+	if (d->cfg.n_standbys == 0)
+		hw_report_check(&d->rep, "standbys reachable", HW_VERDICT_WARN,
+				"node at %s answers, but no standbys are configured", addr);
+	else
+		standbys_judge(d, s);
+	hawser__wire__v1__status__free_unpacked(s, NULL);
+}
+
+/* Room for a restore where the drills put it, and for the store to grow. */
+static void check_disk(struct drill *d)
+{
+	bool e;
+	uint64_t store = d->dir ? hw_cli_drill_file_size(d->dir, "data.mdb", &e) : 0;
+	const char *where[2] = {d->scratch ? d->scratch : d->dir, d->dir};
+	const char *what[2] = {"scratch", "data directory"};
+	for (int i = 0; i < 2; i++) {
+		struct statvfs v;
+		if (!where[i] || statvfs(where[i], &v) != 0) {
+			hw_report_check(&d->rep, "disk space", HW_VERDICT_FAIL, "%s %s: %s",
+					what[i], where[i] ? where[i] : "(none)", strerror(errno));
+			return;
+		}
+		uint64_t avail = (uint64_t)v.f_bavail * v.f_frsize;
+		hw_report_figure(&d->rep, i == 0 ? "scratch_free_bytes" : "data_free_bytes",
+				 (double)avail, "bytes");
+		if (avail < store) {
+			hw_report_check(&d->rep, "disk space", HW_VERDICT_FAIL,
+					"%s %s has %" PRIu64
+					" bytes free, less than the store's %" PRIu64,
+					what[i], where[i], avail, store);
+			return;
+		}
+	}
+	hw_report_check(&d->rep, "disk space", HW_VERDICT_PASS,
+			"room for a restore of the %" PRIu64 "-byte store", store);
+}
+
+/* The other kinds within their schedule (procedure itself is being run now). */
+static void check_schedule(struct drill *d, struct hw_store *s)
+{
+	char late[160] = "";
+	size_t used = 0;
+	for (int k = 1; k <= HW_DRILL_KINDS; k++) {
+		if (k == HW_DRILL_PROCEDURE)
+			continue;
+		struct hw_drill_row row;
+		int rc = hw_store_drill_last(s, (enum hw_drill_kind)k, true, &row);
+		struct hw_drill_due due;
+		hw_drill_due(d->cfg.drills.every_ms[k], rc == 0 ? &row : NULL, d->now_ms, &due);
+		if (due.state != HW_DRILL_OVERDUE && due.state != HW_DRILL_NEVER)
+			continue;
+		int n = snprintf(late + used, sizeof(late) - used, "%s%s (%s)", used ? ", " : "",
+				 hw_drill_kind_name((enum hw_drill_kind)k),
+				 hw_drill_state_name(due.state));
+		used = n > 0 && used + (size_t)n < sizeof(late) ? used + (size_t)n : used;
+	}
+	hw_report_check(&d->rep, "drills within schedule", used ? HW_VERDICT_FAIL : HW_VERDICT_PASS,
+			"%s", used ? late : "every scheduled drill passed within its interval");
+}
+
+/* A check as a timed phase: the timeline shows where a slow check spent its time. */
+static void timed(struct drill *d, void (*fn)(struct drill *))
+{
+	hw_report_phase_begin(&d->rep);
+	size_t before = d->rep.n_checks;
+	fn(d);
+	if (d->rep.n_checks > before) {
+		const struct hw_report_check *c = &d->rep.checks[d->rep.n_checks - 1];
+		hw_report_phase_end(&d->rep, c->name, c->verdict, "%s", c->detail);
+	}
+}
+
+/* The checks that need the store open: its head, chain, backups and the history. */
+static void procedure_store(struct drill *d)
+{
+	struct hw_store_opts o = {.read_only = true};
+	struct hw_store *s = NULL;
+	char chain[2 * HW_HASH_BYTES + 1] = "";
+	uint8_t id[HW_HASH_BYTES];
+	struct hw_head h = {0};
+	hw_report_phase_begin(&d->rep);
+	int rc = hw_store_open(d->dir, &o, &s);
+	if (rc == 0)
+		rc = hw_store_head(s, &h);
+	if (rc == 0 && h.lsn > 0 && hw_store_chain_id(s, id) == 0)
+		hw_cli_hex(id, chain);
+	if (rc)
+		hw_report_check(&d->rep, "store opens", HW_VERDICT_FAIL, "%s: %s", d->dir,
+				hw_strerror(rc));
+	else
+		hw_report_check(&d->rep, "store opens", HW_VERDICT_PASS, "%s: head LSN %" PRIu64,
+				d->dir, h.lsn);
+	hw_report_phase_end(&d->rep, "store opens", rc ? HW_VERDICT_FAIL : HW_VERDICT_PASS, "%s",
+			    d->dir);
+	d->lsn = h.lsn;
+	hw_report_phase_begin(&d->rep);
+	check_backups(d, chain);
+	hw_report_phase_end(&d->rep, "backups", HW_VERDICT_PASS, "generations, ages, retention");
+	hw_report_phase_begin(&d->rep);
+	check_offsite(d, chain);
+	hw_report_phase_end(&d->rep, "offsite copy", d->rep.checks[d->rep.n_checks - 1].verdict,
+			    "%s", d->rep.checks[d->rep.n_checks - 1].detail);
+	if (s) {
+		hw_report_phase_begin(&d->rep);
+		check_schedule(d, s);
+		hw_report_phase_end(&d->rep, "drills within schedule",
+				    d->rep.checks[d->rep.n_checks - 1].verdict, "history");
+	}
+	hw_store_close(s);
+}
+
+/* The backups phase is judged by its checks: mark it with the worst of them. */
+static void backups_phase_verdict(struct hw_report *r)
+{
+	for (size_t i = 0; i < r->n_phases; i++) {
+		if (strcmp(r->phases[i].name, "backups") != 0)
+			continue;
+		for (size_t j = 0; j < r->n_checks; j++) {
+			const char *n = r->checks[j].name;
+			bool ours = !strncmp(n, "backup", 6) || !strcmp(n, "newest backup age") ||
+				    !strcmp(n, "retention");
+			if (ours && r->checks[j].verdict == HW_VERDICT_FAIL)
+				r->phases[i].verdict = HW_VERDICT_FAIL;
+		}
+	}
+}
+
+static int run_procedure(const struct hw_cli_cmd *cmd, int argc, char **argv)
+{
+	static struct drill d;
+	int rc = hw_cli_drill_setup(&d, cmd, argc, argv, procedure_opts);
+	if (rc != HW_CLI_RUN)
+		return rc;
+	if (!d.dir)
+		return hw_cli_usage_error(cmd, "--dir DIR or --config FILE is required");
+	d.rep.kind = HW_DRILL_PROCEDURE;
+	procedure_store(&d);
+	backups_phase_verdict(&d.rep);
+	timed(&d, check_keys);
+	timed(&d, check_witness);
+	timed(&d, check_standbys);
+	timed(&d, check_disk);
+	size_t fails = 0, warns = 0;
+	const char *first = NULL;
+	for (size_t i = 0; i < d.rep.n_checks; i++) {
+		const struct hw_report_check *c = &d.rep.checks[i];
+		if (c->verdict == HW_VERDICT_FAIL && fails++ == 0)
+			first = c->detail;
+		warns += c->verdict == HW_VERDICT_WARN;
+	}
+	if (fails)
+		hw_report_finish(&d.rep, HW_DRILL_FAIL, "%zu of %zu checks failed; first: %s",
+				 fails, d.rep.n_checks, first);
+	else
+		hw_report_finish(&d.rep, HW_DRILL_PASS,
+				 "%zu checks passed or skipped, %zu warning%s",
+				 d.rep.n_checks - warns, warns, warns == 1 ? "" : "s");
+	return hw_cli_drill_finish(&d);
+}
+
+const struct hw_cli_cmd hw_cli_drill_procedure = {
+	"drill procedure", "the operator's pre-recovery checklist, touching no data",
+	"usage: hawser drill procedure (--dir DIR | --config FILE) [--backup-dir D]\n"
+	"                              [--offsite-dir D] [--connect ADDR] [--scratch S]\n"
+	"                              [--now T] ...\n"
+	"  Check, without changing any data: backups exist, the newest one's age, the count\n"
+	"  of generations and how far back they reach, that each matches its MANIFEST, a\n"
+	"  copy outside the primary's reach (offsite_dir), key files present, the witness\n"
+	"  and the standbys reachable with lag within rpo (asking the node at ADDR or\n"
+	"  node.client), disk space for a restore, and every other drill within its\n"
+	"  schedule. --now T judges ages and schedules at T instead of now.\n" COMMON_USAGE,
+	run_procedure};

@@ -1,0 +1,230 @@
+/* cmd_drill_restore.c: `hawser drill restore`, a backup restored into scratch, verified and
+ * timed against restore_rto (docs/drills.md). */
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cmd_drill.h"
+#include "replica/backup.h"
+#include "replica/drills.h"
+#include "replica/store.h"
+#include "replica/verify.h"
+
+static const struct option restore_opts[] = {
+	COMMON_OPTS,
+	OPT("backup", required_argument, 'b'),
+	OPT("backup-dir", required_argument, 'B'),
+	OPT("scratch", required_argument, 's'),
+	OPT("until-lsn", required_argument, 'l'),
+	OPT("until-time", required_argument, 't'),
+	OPT("rto", required_argument, 'R'),
+	OPT("keep", no_argument, 'k'),
+	{0},
+};
+
+/* ---- restore ------------------------------------------------------------------------ */
+
+static int hex_equal(const char *text, const uint8_t *hash)
+{
+	char h[2 * HW_HASH_BYTES + 1];
+	return strcmp(text, hw_cli_hex(hash, h)) == 0;
+}
+
+/* The restored store against what the backup promised: head LSN, and the end hash when
+ * restored to the end. */
+static void restore_target_checks(struct drill *d, const struct generation *g, bool have_g,
+				  const char *restored, const struct hw_restore_info *info)
+{
+	uint64_t want = 0;
+	if (have_g && !d->time_given)
+		want = d->lsn_given && d->until_lsn < g->end_lsn ? d->until_lsn : g->end_lsn;
+	if (want == 0)
+		hw_report_check(&d->rep, "target reached", HW_VERDICT_PASS,
+				"restored to LSN %" PRIu64, info->lsn);
+	else
+		hw_report_check(&d->rep, "target reached",
+				info->lsn == want ? HW_VERDICT_PASS : HW_VERDICT_FAIL,
+				"restored to LSN %" PRIu64 ", target LSN %" PRIu64, info->lsn,
+				want);
+	if (!have_g || info->lsn != g->end_lsn)
+		return;
+	struct hw_store_opts o = {.read_only = true};
+	struct hw_store *s;
+	struct hw_head h;
+	int rc = hw_store_open(restored, &o, &s);
+	if (rc == 0) {
+		rc = hw_store_head(s, &h);
+		hw_store_close(s);
+	}
+	if (rc)
+		hw_report_check(&d->rep, "head matches MANIFEST", HW_VERDICT_FAIL, "%s",
+				hw_strerror(rc));
+	else
+		hw_report_check(&d->rep, "head matches MANIFEST",
+				hex_equal(g->end_hash, h.hash) ? HW_VERDICT_PASS : HW_VERDICT_FAIL,
+				"head hash at LSN %" PRIu64 " against end_hash %.16s...", h.lsn,
+				g->end_hash);
+}
+
+static void restore_figures(struct drill *d, double restore_s, double verify_s, uint64_t lsn,
+			    const char *backup)
+{
+	double total = restore_s + verify_s;
+	int64_t rto = d->cfg.drills.restore_rto_ms;
+	char a[32], b[32];
+	hw_report_check(&d->rep, "restore time within RTO",
+			total * 1000 <= (double)rto ? HW_VERDICT_PASS : HW_VERDICT_FAIL,
+			"%s to a verified store, restore_rto %s",
+			hw_drill_duration_format((int64_t)(total * 1000), a, sizeof(a)),
+			hw_drill_duration_format(rto, b, sizeof(b)));
+	bool e;
+	uint64_t bytes = hw_cli_drill_file_size(backup, "snapshot/data.mdb", &e) +
+			 hw_cli_drill_file_size(backup, "log.hwl", &e);
+	hw_report_figure(&d->rep, "restore_s", restore_s, "s");
+	hw_report_figure(&d->rep, "verify_s", verify_s, "s");
+	hw_report_figure(&d->rep, "time_to_recovery_s", total, "s");
+	hw_report_figure(&d->rep, "restore_rto_s", (double)rto / 1000.0, "s");
+	hw_report_figure(&d->rep, "rto_used", rto > 0 ? total * 1000 / (double)rto : 0, "fraction");
+	hw_report_figure(&d->rep, "restored_lsn", (double)lsn, "lsn");
+	hw_report_figure(&d->rep, "replay_entries_per_s",
+			 restore_s > 0 ? (double)lsn / restore_s : 0, "entries/s");
+	hw_report_figure(&d->rep, "backup_bytes", (double)bytes, "bytes");
+	d->target_ms = rto;
+}
+
+/* The restore itself, as phases "check backup" and "replay". */
+static int restore_phase(struct drill *d, const char *backup, const char *into,
+			 struct hw_restore_info *info)
+{
+	struct tracker t = {.rep = &d->rep, .label = "restore"};
+	double t0 = hw_report_clock(&d->rep);
+	int rc = hw_restore(backup, into, d->until_lsn, d->until_ms, hw_cli_drill_track_cb, &t,
+			    info);
+	hw_cli_progress_end();
+	double t1 = hw_report_clock(&d->rep);
+	double split = t.n_marks > 0 ? t.marks[0] : t1;
+	enum hw_verdict v = rc == 0 ? HW_VERDICT_PASS : HW_VERDICT_FAIL;
+	hw_report_phase(&d->rep, "check backup", t0, split,
+			split < t1 || rc == 0 ? HW_VERDICT_PASS : v,
+			"MANIFEST and BLAKE2b of the snapshot and log");
+	if (split < t1)
+		hw_report_phase(&d->rep, "replay", split, t1, v, "log replayed to LSN %" PRIu64,
+				info->lsn);
+	return rc;
+}
+
+static void restore_verdict(struct drill *d, int rc, const char *backup,
+			    const struct hw_restore_info *info)
+{
+	if (rc == HW_EBACKUP) {
+		hw_report_check(&d->rep, "backup intact", HW_VERDICT_FAIL, "%s", info->what);
+		hw_report_finish(&d->rep, HW_DRILL_FAIL, "backup %s is damaged: %s", backup,
+				 info->what);
+	} else if (rc == HW_ENOTFOUND) {
+		hw_report_check(&d->rep, "target reached", HW_VERDICT_FAIL, "%s", info->what);
+		hw_report_finish(&d->rep, HW_DRILL_FAIL, "target point not in backup %s: %s",
+				 backup, info->what[0] ? info->what : "before its first entry");
+	} else if (rc) {
+		hw_report_finish(&d->rep, HW_DRILL_ERROR, "restore of %s could not run: %s (%s)",
+				 backup, hw_strerror(rc), hw_errname(rc));
+	}
+}
+
+/* Restore, verify the result, time it against the RTO. */
+static void restore_run(struct drill *d, const char *backup, const char *into)
+{
+	struct generation g;
+	bool have_g = hw_cli_drill_generation_read(backup, &g) == 0;
+	struct hw_restore_info info;
+	memset(&info, 0, sizeof(info));
+	int rc = restore_phase(d, backup, into, &info);
+	if (rc) {
+		restore_verdict(d, rc, backup, &info);
+		return;
+	}
+	hw_report_check(&d->rep, "backup intact", HW_VERDICT_PASS,
+			"MANIFEST and file hashes match");
+	restore_target_checks(d, &g, have_g, into, &info);
+	struct hw_verify_report v;
+	double t0 = hw_report_clock(&d->rep);
+	rc = hw_cli_drill_verify_dir(d, into, &v);
+	double verify_s = hw_report_clock(&d->rep) - t0;
+	if (rc) {
+		hw_report_finish(&d->rep, HW_DRILL_ERROR,
+				 "verify of the restored store failed to run: %s", hw_strerror(rc));
+		return;
+	}
+	hw_cli_drill_verify_checks(&d->rep, &v);
+	restore_figures(d, info.seconds, verify_s, info.lsn, backup);
+	char dg[2 * HW_HASH_BYTES + 1], when[40], rto[32];
+	hw_report_fact(&d->rep, "backup", "%s", backup);
+	hw_report_fact(&d->rep, "restored_head_time", "%s",
+		       hw_cli_iso(info.time_ms, when, sizeof(when)));
+	hw_report_fact(&d->rep, "restored_digest", "%s", hw_cli_hex(info.digest, dg));
+	d->lsn = info.lsn;
+	d->entries = v.entries;
+	if (hw_report_worst(&d->rep) == HW_VERDICT_FAIL)
+		hw_report_finish(&d->rep, HW_DRILL_FAIL, "%s", "");
+	else
+		hw_report_finish(
+			&d->rep, HW_DRILL_PASS,
+			"restored %s to LSN %" PRIu64
+			" and verified in %.2f s, within restore_rto %s",
+			backup, info.lsn, info.seconds + verify_s,
+			hw_drill_duration_format(d->cfg.drills.restore_rto_ms, rto, sizeof(rto)));
+}
+
+/* The backup to restore: --backup, else the newest complete generation of backup_dir. */
+static const char *restore_pick(struct drill *d)
+{
+	static struct generation g[GENERATIONS_MAX];
+	if (d->backup)
+		return d->backup;
+	size_t n, partial;
+	if (!d->cfg.drills.backup_dir[0] ||
+	    hw_cli_drill_generations_scan(d->cfg.drills.backup_dir, g, GENERATIONS_MAX, &n,
+					  &partial) != 0)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		if (!g[i].problem[0])
+			return g[i].path;
+	return n > 0 ? g[0].path : NULL;
+}
+
+static int run_restore(const struct hw_cli_cmd *cmd, int argc, char **argv)
+{
+	static struct drill d;
+	int rc = hw_cli_drill_setup(&d, cmd, argc, argv, restore_opts);
+	if (rc != HW_CLI_RUN)
+		return rc;
+	d.rep.kind = HW_DRILL_RESTORE;
+	const char *backup = restore_pick(&d);
+	if (!backup)
+		return hw_cli_usage_error(cmd,
+					  "--backup DIR (or backup_dir in the config) is required");
+	if (!d.dir && !d.scratch)
+		return hw_cli_usage_error(cmd, "--scratch DIR or --dir DIR is required");
+	char scratch[PATH_MAX], into[PATH_MAX + 8];
+	rc = hw_cli_drill_scratch(&d, "restore", scratch, sizeof(scratch));
+	if (rc)
+		return hw_cli_fail(cmd->name, d.scratch ? d.scratch : d.dir, rc);
+	snprintf(into, sizeof(into), "%s/store", scratch);
+	restore_run(&d, backup, into);
+	if (d.keep)
+		hw_report_fact(&d.rep, "restored_store", "%s", into);
+	else
+		hw_cli_rmtree(scratch);
+	return hw_cli_drill_finish(&d);
+}
+
+const struct hw_cli_cmd hw_cli_drill_restore = {
+	"drill restore", "restore a backup into scratch, verify, time it against the RTO",
+	"usage: hawser drill restore [--backup B] --scratch S [--until-lsn N | --until-time T]\n"
+	"                            [--dir DIR | --config FILE] [--rto DUR] [--keep] ...\n"
+	"  Restore backup B (default: the newest complete generation in backup_dir) into a\n"
+	"  fresh directory under S, replaying to the end or to the target point, verify the\n"
+	"  result, and hold the time to a verified store to restore_rto (--rto, e.g. 12h).\n"
+	"  The history row goes to DIR's store. --keep leaves the restored store in S.\n"
+	"  --backup-dir D overrides backup_dir.\n" COMMON_USAGE,
+	run_restore};
