@@ -114,6 +114,8 @@ struct hw_node {
 	uint64_t last_wait_lsn; /* LSN of the newest waiter: keeps the core's ring ordered */
 	struct hw_segment *outbox_head; /* oldest */
 	struct hw_segment *outbox_tail;
+	struct hw_segment *outbox_hint; /* where the last lookup ended: streaming resumes
+					   there, not at the oldest of ~64 MiB; NULL: none */
 	size_t outbox_bytes;
 	struct hw_standby_link links[HW_PEERS_MAX];
 	uint64_t committed_lsn; /* last LSN the store committed (readable there) */

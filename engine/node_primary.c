@@ -120,6 +120,8 @@ static void outbox_trim(struct hw_node *n)
 		n->outbox_head = s->next;
 		if (n->outbox_head == NULL)
 			n->outbox_tail = NULL;
+		if (n->outbox_hint == s)
+			n->outbox_hint = NULL;
 		n->outbox_bytes -= s->len;
 		hw_segment_free(s);
 	}
@@ -349,11 +351,17 @@ static size_t entry_len(const uint8_t *e)
 static bool outbox_find(struct hw_node *n, uint64_t from, uint64_t to, size_t max,
 			const uint8_t **p, size_t *len, uint64_t *last)
 {
-	const struct hw_segment *s = n->outbox_head;
+	/* Segments hold ascending LSNs, so every one before the hint ends before from when
+	 * the hint starts at or before it; a lookup behind the hint (a standby catching up
+	 * while another streams) walks from the oldest. */
+	struct hw_segment *s = n->outbox_hint;
+	if (s == NULL || s->first_lsn > from)
+		s = n->outbox_head;
 	while (s != NULL && s->last_lsn < from)
 		s = s->next;
 	if (s == NULL || s->first_lsn > from)
 		return false;
+	n->outbox_hint = s;
 	size_t off = 0;
 	while (entry_lsn(s->data + off) < from)
 		off += entry_len(s->data + off);
@@ -737,6 +745,7 @@ static void primary_free(struct hw_node *n, int code)
 		hw_async_free(n->ext_async);
 	n->ext_async = NULL;
 	n->outbox_tail = NULL;
+	n->outbox_hint = NULL;
 	n->outbox_bytes = 0;
 	free(n->waiters);
 	free(n->requests);

@@ -25,19 +25,28 @@ struct hw_wal {
 	char dir[PATH_MAX];
 	uint64_t seg_first[SEGMENTS_MAX]; /* first LSN of each segment, ascending */
 	size_t nseg;
-	int fd;                /* current segment, open for appending; -1: none yet */
-	uint64_t seg_bytes;    /* size of the current segment */
+	int fd;                /* current segment, open for writing; -1: none yet */
+	uint64_t seg_bytes;    /* bytes of entries in the current segment */
+	uint64_t seg_zeroed;   /* the current segment is written (zeros past seg_bytes) to here */
 	struct hw_head last;   /* last entry queued (loop thread) */
-	/* shared with the flusher */
+	/* shared with the flushers, under mu */
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	pthread_t thread;
-	bool started;
+	pthread_t threads[HW_WAL_FLUSHERS];
+	unsigned started;      /* flusher threads running */
 	bool stopping;
 	uint8_t *pending;      /* entries waiting for the next flush */
 	size_t pending_len;
 	uint64_t pending_last;
-	uint8_t *flushing;     /* the flusher's buffer */
+	uint8_t *spare[HW_WAL_FLUSHERS]; /* buffers not pending: one per flush in flight */
+	uint64_t taken;        /* flushes begun */
+	uint64_t retired;      /* flushes done whose every predecessor is done */
+	struct {
+		uint64_t last;     /* its last LSN */
+		bool done;
+	} flights[HW_WAL_FLUSHERS]; /* flush number i in flights[i % HW_WAL_FLUSHERS] */
+	bool exclusive;        /* a segment is being opened or zeroed: nothing is written */
+	uint64_t dropped_to;   /* checkpoint whose segments were dropped */
 	uint64_t durable;      /* last LSN flushed */
 	uint64_t ckpt;         /* store flushed up to here */
 	int failed;
@@ -161,8 +170,16 @@ static int cut_tail(struct hw_wal *w, size_t i, size_t off, size_t len)
 	return fsync_dir(w->dir);
 }
 
+static bool all_zero(const uint8_t *p, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (p[i] != 0)
+			return false;
+	return true;
+}
+
 /* Scan every segment (cutting a torn tail when cut is set), calling cb for entries after
- * `after`. */
+ * `after`. Zeros after a segment's last entry are its preallocated room, not damage. */
 static int scan(struct hw_wal *w, bool cut, int (*cb)(void *, const uint8_t *, size_t),
 		void *arg, uint64_t after, struct hw_head *last)
 {
@@ -177,10 +194,11 @@ static int scan(struct hw_wal *w, bool cut, int (*cb)(void *, const uint8_t *, s
 			return rc;
 		int cb_rc = 0;
 		size_t ok = scan_segment(buf, len, last, i == 0, cb, arg, after, &cb_rc);
+		size_t used = ok < len && all_zero(buf + ok, len - ok) ? ok : len;
 		free(buf);
 		if (cb_rc != 0)
 			return cb_rc;
-		if (ok < len || (i + 1 < w->nseg && w->seg_first[i + 1] != last->lsn + 1))
+		if (ok < used || (i + 1 < w->nseg && w->seg_first[i + 1] != last->lsn + 1))
 			return cut ? cut_tail(w, i, ok, len) : 0;
 	}
 	return 0;
@@ -198,8 +216,10 @@ int hw_wal_open(const char *dir, struct hw_wal **out, struct hw_head *last)
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->cv, NULL);
 	w->pending = malloc(HW_WAL_PENDING_MAX);
-	w->flushing = malloc(HW_WAL_PENDING_MAX);
-	int rc = w->pending && w->flushing ? list_segments(w) : HW_ENOMEM;
+	bool ok = w->pending != NULL;
+	for (unsigned i = 0; i < HW_WAL_FLUSHERS; i++)
+		ok = (w->spare[i] = malloc(HW_WAL_PENDING_MAX)) != NULL && ok;
+	int rc = ok ? list_segments(w) : HW_ENOMEM;
 	if (rc == 0)
 		rc = scan(w, true, NULL, NULL, 0, &w->last);
 	if (rc != 0) {
@@ -242,52 +262,132 @@ static int open_segment(struct hw_wal *w, uint64_t first)
 	if (w->fd >= 0)
 		close(w->fd);
 	seg_path(w, first, path, sizeof path);
-	w->fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	/* Not O_APPEND: entries overwrite the zeros written ahead of them. A file of this
+	 * name can only hold no entries (one that held some is named by an earlier LSN). */
+	w->fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
 	if (w->fd < 0)
 		return -errno;
 	pthread_mutex_lock(&w->mu);
 	HW_ASSERT(w->nseg < SEGMENTS_MAX);
-	w->seg_first[w->nseg++] = first;
+	if (w->nseg == 0 || w->seg_first[w->nseg - 1] != first)
+		w->seg_first[w->nseg++] = first;
 	pthread_mutex_unlock(&w->mu);
 	w->seg_bytes = 0;
+	w->seg_zeroed = 0;
 	return fsync_dir(w->dir);
 }
 
-static int write_all(int fd, const uint8_t *p, size_t len)
+static int pwrite_all(int fd, const uint8_t *p, size_t len, uint64_t off)
 {
 	while (len > 0) {
-		ssize_t n = write(fd, p, len);
+		ssize_t n = pwrite(fd, p, len, (off_t)off);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
 			return n < 0 ? -errno : -EIO;
 		p += n;
 		len -= (size_t)n;
+		off += (uint64_t)n;
 	}
 	return 0;
 }
 
-static int flush(struct hw_wal *w, size_t len)
+/* Write zeros ahead of the entries, HW_WAL_PREALLOC_BYTES at a time, and flush them: an
+ * fdatasync after an append that grows the file also commits the file system's journal
+ * (the new size and blocks), one after an overwrite only writes the data, about half the
+ * time here (docs/benchmarks.md). 4 KiB writes: a file grown by large writes is cached
+ * in large blocks, each later small flush then writing a whole block back
+ * (engineering-notes.md 5). With no flush in flight (exclusive). */
+static int zero_ahead(struct hw_wal *w)
 {
-	if (w->fd < 0 || w->seg_bytes >= HW_WAL_SEGMENT_BYTES) {
-		uint64_t first = 0;
-		for (int i = 7; i >= 0; i--)
-			first = (first << 8) | w->flushing[8 + i];
-		int rc = open_segment(w, first);
+	static const uint8_t zeros[4096];
+	uint64_t end = w->seg_zeroed + HW_WAL_PREALLOC_BYTES;
+	for (uint64_t off = w->seg_zeroed; off < end; off += sizeof zeros) {
+		int rc = pwrite_all(w->fd, zeros, sizeof zeros, off);
 		if (rc != 0)
 			return rc;
 	}
-	int rc = write_all(w->fd, w->flushing, len);
-	if (rc == 0 && fdatasync(w->fd) != 0)
-		rc = -errno; /* never retried: the pages may be gone (STYLE.md 5) */
-	w->seg_bytes += len;
+	if (fdatasync(w->fd) != 0)
+		return -errno;
+	w->seg_zeroed = end;
+	return 0;
+}
+
+/* Does the next flush need the file to itself first (a new segment, or zeros ahead)? */
+static bool needs_exclusive(const struct hw_wal *w)
+{
+	return w->fd < 0 || w->seg_bytes >= HW_WAL_SEGMENT_BYTES ||
+	       w->seg_zeroed - w->seg_bytes < HW_WAL_PREALLOC_BYTES / 2;
+}
+
+/* With no flush in flight (mu held, exclusive set, dropped meanwhile): begin a segment
+ * at the pending batch's first LSN when due, then write zeros ahead. */
+static int prepare_file(struct hw_wal *w)
+{
+	int rc = 0;
+	if (w->fd < 0 || w->seg_bytes >= HW_WAL_SEGMENT_BYTES) {
+		uint64_t first = 0;
+		for (int i = 7; i >= 0; i--)
+			first = (first << 8) | w->pending[8 + i];
+		pthread_mutex_unlock(&w->mu);
+		rc = open_segment(w, first);
+		pthread_mutex_lock(&w->mu);
+	}
+	if (rc == 0 && w->seg_zeroed < w->seg_bytes + HW_WAL_PREALLOC_BYTES / 2) {
+		pthread_mutex_unlock(&w->mu);
+		rc = zero_ahead(w);
+		pthread_mutex_lock(&w->mu);
+	}
 	return rc;
 }
 
-/* Drop segments whose every entry the store has flushed (never the current one). */
-static void drop_checkpointed(struct hw_wal *w, uint64_t ckpt)
+/* Retire flushes in order: durable moves only over a run of finished ones, so an LSN is
+ * reported only once every entry up to it was flushed (mu held). */
+static void retire(struct hw_wal *w)
 {
+	bool moved = false;
+	while (w->retired < w->taken && w->flights[w->retired % HW_WAL_FLUSHERS].done) {
+		w->durable = w->flights[w->retired % HW_WAL_FLUSHERS].last;
+		w->retired++;
+		moved = true;
+	}
+	if (moved)
+		hw_async_send(w->async);
+}
+
+/* Take the pending entries and write and flush them at the end of the current segment
+ * (mu held, dropped meanwhile). Flushes on other threads overlap with this one: each
+ * writes its own byte range, and retire() reports them in order. */
+static int flush_pending(struct hw_wal *w, uint8_t **buf)
+{
+	uint8_t *data = w->pending;
+	size_t len = w->pending_len;
+	uint64_t off = w->seg_bytes;
+	uint64_t n = w->taken++;
+	w->flights[n % HW_WAL_FLUSHERS].last = w->pending_last;
+	w->flights[n % HW_WAL_FLUSHERS].done = false;
+	w->pending = *buf;
+	w->pending_len = 0;
+	*buf = data;
+	w->seg_bytes += len;
+	if (w->seg_bytes > w->seg_zeroed)
+		w->seg_zeroed = w->seg_bytes;
+	int fd = w->fd;
+	pthread_mutex_unlock(&w->mu);
+	int rc = pwrite_all(fd, data, len, off);
+	if (rc == 0 && fdatasync(fd) != 0)
+		rc = -errno; /* never retried: the pages may be gone (STYLE.md 5) */
 	pthread_mutex_lock(&w->mu);
+	w->flights[n % HW_WAL_FLUSHERS].done = rc == 0;
+	return rc;
+}
+
+/* Drop segments whose every entry the store has flushed (never the current one). mu
+ * held; dropped while the files go. */
+static void drop_checkpointed(struct hw_wal *w)
+{
+	uint64_t ckpt = w->ckpt;
+	w->dropped_to = ckpt;
 	size_t drop = 0;
 	while (drop + 1 < w->nseg && w->seg_first[drop + 1] <= ckpt + 1)
 		drop++;
@@ -301,42 +401,62 @@ static void drop_checkpointed(struct hw_wal *w, uint64_t ckpt)
 		seg_path(w, gone[i], path, sizeof path);
 		unlink(path);
 	}
+	pthread_mutex_lock(&w->mu);
 }
 
+/* One of HW_WAL_FLUSHERS threads. A flusher takes what is pending whenever fewer than
+ * HW_WAL_FLUSHERS flushes are in flight, so a batch that arrives during a flush starts
+ * its own at once instead of waiting for the device (engineering-notes.md 5: several
+ * durable writes in flight, acknowledged in LSN order). A new segment or zeros ahead wait
+ * until nothing is in flight. */
 static void *flusher_main(void *arg)
 {
 	struct hw_wal *w = arg;
-	uint64_t dropped_to = 0;
+	uint8_t *buf = NULL;
 	pthread_mutex_lock(&w->mu);
-	for (;;) {
-		while (w->pending_len == 0 && !w->stopping && w->ckpt == dropped_to)
-			pthread_cond_wait(&w->cv, &w->mu);
-		if (w->pending_len == 0 && w->stopping)
-			break;
-		uint64_t ckpt = w->ckpt;
-		size_t len = w->pending_len;
-		uint64_t last = w->pending_last;
-		uint8_t *t = w->pending;
-		w->pending = w->flushing;
-		w->flushing = t;
-		w->pending_len = 0;
-		pthread_mutex_unlock(&w->mu);
-		int rc = len > 0 ? flush(w, len) : 0;
-		if (ckpt != dropped_to) {
-			drop_checkpointed(w, ckpt);
-			dropped_to = ckpt;
+	for (unsigned i = 0; i < HW_WAL_FLUSHERS && buf == NULL; i++) {
+		buf = w->spare[i];
+		w->spare[i] = NULL;
+	}
+	HW_ASSERT(buf != NULL);
+	while (w->failed == 0) {
+		bool work = w->pending_len > 0 && !w->exclusive &&
+			    w->taken - w->retired < HW_WAL_FLUSHERS;
+		if (w->ckpt != w->dropped_to) {
+			drop_checkpointed(w);
+			continue;
 		}
-		pthread_mutex_lock(&w->mu);
-		if (rc != 0) {
+		if (!work) {
+			if (w->stopping && w->pending_len == 0)
+				break;
+			pthread_cond_wait(&w->cv, &w->mu);
+			continue;
+		}
+		int rc = 0;
+		if (needs_exclusive(w)) {
+			if (w->taken != w->retired) { /* wait for the flights to land */
+				pthread_cond_wait(&w->cv, &w->mu);
+				continue;
+			}
+			w->exclusive = true;
+			rc = prepare_file(w);
+			w->exclusive = false;
+		}
+		if (rc == 0 && w->pending_len > 0)
+			rc = flush_pending(w, &buf);
+		if (rc != 0 && w->failed == 0) {
 			w->failed = rc;
 			hw_async_send(w->async);
+		}
+		retire(w);
+		pthread_cond_broadcast(&w->cv);
+	}
+	pthread_cond_broadcast(&w->cv);
+	for (unsigned i = 0; i < HW_WAL_FLUSHERS; i++)
+		if (w->spare[i] == NULL) {
+			w->spare[i] = buf;
 			break;
 		}
-		if (len > 0) {
-			w->durable = last;
-			hw_async_send(w->async);
-		}
-	}
 	pthread_mutex_unlock(&w->mu);
 	return NULL;
 }
@@ -355,6 +475,18 @@ static void wal_async_cb(struct hw_async *a, void *arg)
 	}
 }
 
+/* Let the flushers write what is queued and end; join them. */
+static void stop_flushers(struct hw_wal *w)
+{
+	pthread_mutex_lock(&w->mu);
+	w->stopping = true;
+	pthread_cond_broadcast(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	for (unsigned i = 0; i < w->started; i++)
+		pthread_join(w->threads[i], NULL);
+	w->started = 0;
+}
+
 int hw_wal_start(struct hw_wal *w, struct hw_loop *loop, hw_wal_cb *cb, void *arg)
 {
 	w->cb = cb;
@@ -362,13 +494,15 @@ int hw_wal_start(struct hw_wal *w, struct hw_loop *loop, hw_wal_cb *cb, void *ar
 	int rc = hw_async_new(loop, wal_async_cb, w, &w->async);
 	if (rc != 0)
 		return rc;
-	if (pthread_create(&w->thread, NULL, flusher_main, w) != 0) {
-		hw_async_free(w->async);
-		w->async = NULL;
-		return HW_ENOMEM;
-	}
-	w->started = true;
-	return 0;
+	for (; w->started < HW_WAL_FLUSHERS; w->started++)
+		if (pthread_create(&w->threads[w->started], NULL, flusher_main, w) != 0)
+			break;
+	if (w->started == HW_WAL_FLUSHERS)
+		return 0;
+	stop_flushers(w);
+	hw_async_free(w->async);
+	w->async = NULL;
+	return HW_ENOMEM;
 }
 
 int hw_wal_append(struct hw_wal *w, const uint8_t *entries, size_t len, uint64_t last_lsn)
@@ -382,7 +516,7 @@ int hw_wal_append(struct hw_wal *w, const uint8_t *entries, size_t len, uint64_t
 		memcpy(w->pending + w->pending_len, entries, len);
 		w->pending_len += len;
 		w->pending_last = last_lsn;
-		pthread_cond_signal(&w->cv);
+		pthread_cond_broadcast(&w->cv);
 	}
 	pthread_mutex_unlock(&w->mu);
 	if (rc == 0) {
@@ -419,7 +553,7 @@ void hw_wal_checkpoint(struct hw_wal *w, uint64_t lsn)
 	pthread_mutex_lock(&w->mu);
 	if (lsn > w->ckpt) {
 		w->ckpt = lsn;
-		pthread_cond_signal(&w->cv);
+		pthread_cond_broadcast(&w->cv);
 	}
 	pthread_mutex_unlock(&w->mu);
 }
@@ -428,12 +562,8 @@ void hw_wal_close(struct hw_wal *w)
 {
 	if (w == NULL)
 		return;
-	if (w->started) {
-		pthread_mutex_lock(&w->mu);
-		w->stopping = true;
-		pthread_cond_signal(&w->cv);
-		pthread_mutex_unlock(&w->mu);
-		pthread_join(w->thread, NULL);
+	if (w->started > 0) {
+		stop_flushers(w);
 		hw_async_free(w->async);
 	}
 	if (w->fd >= 0)
@@ -441,6 +571,7 @@ void hw_wal_close(struct hw_wal *w)
 	pthread_mutex_destroy(&w->mu);
 	pthread_cond_destroy(&w->cv);
 	free(w->pending);
-	free(w->flushing);
+	for (unsigned i = 0; i < HW_WAL_FLUSHERS; i++)
+		free(w->spare[i]);
 	free(w);
 }

@@ -2,19 +2,20 @@
  *
  * The store (LMDB) applies entries and keeps them for good, but an LMDB commit costs two
  * flushes and runs one transaction at a time. The log in front of it costs one
- * append-and-fdatasync per batch, taken on its own thread while the store applies the
- * same entries: a primary acknowledges once its log and its standbys' logs have flushed,
+ * write-and-fdatasync per batch, taken on flusher threads (HW_WAL_FLUSHERS batches in
+ * flight) while the store applies the same entries: a primary acknowledges once its log and its standbys' logs have flushed,
  * and a standby acknowledges "durable" when its log has flushed and "applied" when the
  * store has committed (engineering-notes.md on MDB_NOMETASYNC and a log in front of
  * LMDB). The store then commits with MDB_NOMETASYNC: whatever a crash takes from it, the
  * log still holds, and recovery replays it.
  *
  * On disk: segment files DIR/<first LSN, 20 digits>.wal holding log entries back to back
- * (replica/entry.h format: each checks its own hash). A segment is dropped once the store
+ * (replica/entry.h format: each checks its own hash), then zeros (room written ahead,
+ * HW_WAL_PREALLOC_BYTES: a zero tail is not damage). A segment is dropped once the store
  * has flushed every entry in it (hw_wal_checkpoint). A torn or damaged tail (a crash in
  * the middle of a write) is cut at open; everything before it was flushed whole.
  *
- * Threads: open, replay and close from one thread; hw_wal_start() spawns the flusher;
+ * Threads: open, replay and close from one thread; hw_wal_start() spawns the flushers;
  * append from the loop thread; checkpoint from any thread. */
 #ifndef HW_IO_WAL_H
 #define HW_IO_WAL_H
@@ -32,6 +33,15 @@ struct hw_wal;
 #define HW_WAL_PENDING_MAX (64u * 1024u * 1024u)
 /* A segment is closed and a new one begun past this size, so old ones can be dropped. */
 #define HW_WAL_SEGMENT_BYTES (64u * 1024u * 1024u)
+/* Zeros are written and flushed this far ahead of the last entry, so that a flush
+ * overwrites and never grows the file (half the fdatasync time here); one such write
+ * (about 2 ms) every few thousand entries, with no flush in flight, before the batch
+ * that would have less than half of it left. */
+#define HW_WAL_PREALLOC_BYTES (1024u * 1024u)
+/* Flushes in flight at once, each on its own thread: a batch that arrives while one
+ * flushes starts its own rather than waiting for the device, which serves overlapping
+ * flushes together (docs/benchmarks.md). Reported durable in LSN order. */
+#define HW_WAL_FLUSHERS 2u
 
 /* Open (creating dir) and check the log. *last gets its last entry's LSN and hash (lsn 0
  * when empty). A damaged tail is cut and logged. -errno for the OS. */
@@ -50,7 +60,7 @@ int hw_wal_reset(struct hw_wal *w, const struct hw_head *head);
  * nothing more becomes durable; the node must stop acknowledging). */
 typedef void hw_wal_cb(void *arg, uint64_t durable_lsn, int rc);
 
-/* Start the flusher thread. */
+/* Start the flusher threads. */
 int hw_wal_start(struct hw_wal *w, struct hw_loop *loop, hw_wal_cb *cb, void *arg);
 
 /* Queue entries (back to back, continuing the log's chain, last one at last_lsn) for
@@ -61,14 +71,14 @@ int hw_wal_append(struct hw_wal *w, const uint8_t *entries, size_t len, uint64_t
 /* Last entry queued by hw_wal_append (or found at open, or set by reset). Loop thread. */
 const struct hw_head *hw_wal_last(const struct hw_wal *w);
 
-/* Bytes queued and not yet taken by the flusher. Any thread. */
+/* Bytes queued and not yet taken by a flusher. Any thread. */
 size_t hw_wal_pending(struct hw_wal *w);
 
 /* The store has flushed everything up to lsn: segments holding nothing after lsn may go.
  * Any thread; the flusher deletes them. */
 void hw_wal_checkpoint(struct hw_wal *w, uint64_t lsn);
 
-/* Flush what is queued, stop the thread, close the files, free. NULL is a no-op. */
+/* Flush what is queued, stop the threads, close the files, free. NULL is a no-op. */
 void hw_wal_close(struct hw_wal *w);
 
 #endif

@@ -1,0 +1,292 @@
+/* test_wal.c: the write-ahead log: flushed entries survive a reopen, the room written
+ * ahead of the entries is never taken for damage, and a torn entry is still cut. */
+#include <dirent.h>
+#include <limits.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "engine/io/loop.h"
+#include "engine/io/wal.h"
+#include "replica/entry.h"
+
+#define RECORD_BYTES 200u
+#define WAIT_MS      10000 /* bound on a flush; a failing test stops here, never hangs */
+
+struct fx {
+	char dir[300];
+	uint8_t *entries; /* a chain of entries back to back, LSN 1 first */
+	size_t *off;      /* offset of entry i (LSN i + 1); off[n] is the end */
+	size_t n;
+	struct hw_loop *loop;
+	uint64_t durable; /* what the log reported flushed */
+	uint64_t target;  /* stop the loop once durable reaches it */
+	int rc;
+};
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof *f);
+	const char *tmp = getenv("HW_TEST_TMP");
+	if (tmp == NULL)
+		tmp = "/tmp";
+	mkdir(tmp, 0700);
+	snprintf(f->dir, sizeof f->dir, "%s/wal-XXXXXX", tmp);
+	assert_non_null(mkdtemp(f->dir));
+	assert_int_equal(hw_loop_new(&f->loop), 0);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+	char cmd[400];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
+	int rc = system(cmd);
+	hw_loop_free(f->loop);
+	free(f->entries);
+	free(f->off);
+	free(f);
+	return rc;
+}
+
+/* Make n chained entries of RECORD_BYTES each (record bytes need not be a record here). */
+static void make_entries(struct fx *f, size_t n)
+{
+	size_t each = HW_ENTRY_HEADER_BYTES + RECORD_BYTES;
+	f->entries = malloc(n * each);
+	f->off = calloc(n + 1, sizeof *f->off);
+	f->n = n;
+	uint8_t prev[HW_HASH_BYTES] = {0};
+	uint8_t rec[RECORD_BYTES];
+	for (size_t i = 0; i < n; i++) {
+		memset(rec, (int)(i % 251) + 1, sizeof rec);
+		struct hw_entry e;
+		f->off[i] = i * each;
+		hw_entry_encode(f->entries + f->off[i], i + 1, 1, 1000 + (int64_t)i, prev, rec,
+				RECORD_BYTES, &e);
+		memcpy(prev, e.hash, HW_HASH_BYTES);
+	}
+	f->off[n] = n * each;
+}
+
+static void durable_cb(void *arg, uint64_t durable_lsn, int rc)
+{
+	struct fx *f = arg;
+	assert_true(durable_lsn >= f->durable); /* reported in LSN order, never backwards */
+	f->durable = durable_lsn;
+	f->rc = rc;
+	if (rc != 0 || durable_lsn >= f->target)
+		hw_loop_stop(f->loop);
+}
+
+static void timeout_cb(struct hw_timer *t, void *arg)
+{
+	(void)t;
+	hw_loop_stop(arg);
+}
+
+/* Append entries [a, b) (LSNs a + 1 .. b) in batches of batch and wait until the log
+ * reports LSN b flushed. */
+static void append_and_flush(struct fx *f, struct hw_wal *w, size_t a, size_t b, size_t batch)
+{
+	for (size_t i = a; i < b; i += batch) {
+		size_t end = i + batch < b ? i + batch : b;
+		assert_int_equal(
+			hw_wal_append(w, f->entries + f->off[i], f->off[end] - f->off[i], end), 0);
+	}
+	f->target = b;
+	struct hw_timer *t;
+	assert_int_equal(hw_timer_new(f->loop, WAIT_MS, 0, timeout_cb, f->loop, &t), 0);
+	hw_loop_run(f->loop);
+	hw_timer_free(t);
+	assert_int_equal(f->rc, 0);
+	assert_int_equal(f->durable, b);
+}
+
+struct seen {
+	uint64_t next; /* LSN expected next */
+	size_t count;
+};
+
+static int replay_cb(void *arg, const uint8_t *entry, size_t len)
+{
+	struct seen *s = arg;
+	struct hw_entry e;
+	assert_int_equal(hw_entry_decode(entry, len, &e), 0);
+	assert_int_equal(e.lsn, s->next);
+	s->next++;
+	s->count++;
+	return 0;
+}
+
+/* Path of the only (or the first) segment file in dir, and its size. */
+static void first_segment(const char *dir, char *path, size_t cap, off_t *size)
+{
+	DIR *d = opendir(dir);
+	assert_non_null(d);
+	struct dirent *de;
+	char best[NAME_MAX + 1] = "";
+	while ((de = readdir(d)) != NULL)
+		if (strstr(de->d_name, ".wal") != NULL &&
+		    (best[0] == '\0' || strcmp(de->d_name, best) < 0))
+			snprintf(best, sizeof best, "%s", de->d_name);
+	closedir(d);
+	assert_true(best[0] != '\0');
+	snprintf(path, cap, "%s/%s", dir, best);
+	struct stat st;
+	assert_int_equal(stat(path, &st), 0);
+	*size = st.st_size;
+}
+
+/* Entries flushed through the log are all there after a reopen, followed in their
+ * segment by zeros written ahead, which neither the open nor the replay takes for a torn
+ * tail. */
+static void test_flushed_entries_survive_reopen_past_zeros(void **state)
+{
+	struct fx *f = *state;
+	make_entries(f, 300);
+	struct hw_wal *w;
+	struct hw_head last;
+	assert_int_equal(hw_wal_open(f->dir, &w, &last), 0);
+	assert_int_equal(last.lsn, 0);
+	assert_int_equal(hw_wal_start(w, f->loop, durable_cb, f), 0);
+	append_and_flush(f, w, 0, 100, 10);
+	append_and_flush(f, w, 100, 300, 50);
+	hw_wal_close(w);
+
+	char path[400];
+	off_t size;
+	first_segment(f->dir, path, sizeof path, &size);
+	assert_true((size_t)size >= f->off[300] + HW_WAL_PREALLOC_BYTES / 2);
+
+	assert_int_equal(hw_wal_open(f->dir, &w, &last), 0);
+	assert_int_equal(last.lsn, 300);
+	struct hw_entry e;
+	assert_int_equal(hw_entry_decode(f->entries + f->off[299], f->off[300] - f->off[299], &e),
+			 0);
+	assert_memory_equal(last.hash, e.hash, HW_HASH_BYTES);
+	struct seen s = {.next = 1};
+	assert_int_equal(hw_wal_replay(w, 0, replay_cb, &s), 0);
+	assert_int_equal(s.count, 300);
+	hw_wal_close(w);
+	struct stat st;
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_size, size); /* nothing was cut */
+}
+
+/* Many small batches, flushed by several flushers at once, are reported durable in LSN
+ * order up to the last, and all of them are in the log, in order, after a reopen. */
+static void test_many_batches_flush_in_order(void **state)
+{
+	struct fx *f = *state;
+	make_entries(f, 3000);
+	struct hw_wal *w;
+	struct hw_head last;
+	assert_int_equal(hw_wal_open(f->dir, &w, &last), 0);
+	assert_int_equal(hw_wal_start(w, f->loop, durable_cb, f), 0);
+	size_t at = 0;
+	for (size_t size = 1; at < f->n; size = size % 9 + 1) {
+		size_t end = at + size < f->n ? at + size : f->n;
+		assert_int_equal(
+			hw_wal_append(w, f->entries + f->off[at], f->off[end] - f->off[at], end),
+			0);
+		at = end;
+	}
+	append_and_flush(f, w, f->n, f->n, 1); /* nothing more: waits for the last */
+	hw_wal_close(w);
+	assert_int_equal(hw_wal_open(f->dir, &w, &last), 0);
+	assert_int_equal(last.lsn, f->n);
+	struct seen s = {.next = 1};
+	assert_int_equal(hw_wal_replay(w, 0, replay_cb, &s), 0);
+	assert_int_equal(s.count, f->n);
+	hw_wal_close(w);
+}
+
+/* Write entries [a, b) into a segment file named for LSN a + 1, followed by pad zeros. */
+static void write_segment(struct fx *f, size_t a, size_t b, size_t pad)
+{
+	char path[400];
+	snprintf(path, sizeof path, "%s/%020zu.wal", f->dir, a + 1);
+	FILE *fp = fopen(path, "wb");
+	assert_non_null(fp);
+	size_t len = f->off[b] - f->off[a];
+	assert_int_equal(fwrite(f->entries + f->off[a], 1, len, fp), len);
+	uint8_t *z = calloc(1, pad + 1);
+	assert_int_equal(fwrite(z, 1, pad, fp), pad);
+	free(z);
+	assert_int_equal(fclose(fp), 0);
+}
+
+/* A closed segment that ends in zeros (its room written ahead) does not end the log:
+ * the open keeps the next segment and the replay goes on into it. */
+static void test_zero_tail_of_closed_segment_is_not_the_end(void **state)
+{
+	struct fx *f = *state;
+	make_entries(f, 40);
+	write_segment(f, 0, 25, 8192);
+	write_segment(f, 25, 40, 4096);
+	struct hw_wal *w;
+	struct hw_head last;
+	assert_int_equal(hw_wal_open(f->dir, &w, &last), 0);
+	assert_int_equal(last.lsn, 40);
+	struct seen s = {.next = 11};
+	assert_int_equal(hw_wal_replay(w, 10, replay_cb, &s), 0);
+	assert_int_equal(s.count, 30);
+	hw_wal_close(w);
+}
+
+/* An entry torn by a crash, with the zeros written ahead after it, is still cut at open,
+ * with every later segment: the log ends at the last whole entry. */
+static void test_torn_entry_before_zeros_is_cut(void **state)
+{
+	struct fx *f = *state;
+	make_entries(f, 30);
+	write_segment(f, 0, 20, 0);
+	char path[400];
+	snprintf(path, sizeof path, "%s/%020zu.wal", f->dir, (size_t)1);
+	FILE *fp = fopen(path, "r+b");
+	assert_non_null(fp);
+	/* Entry 20 (LSN 20) keeps its header and loses its record to zeros. */
+	assert_int_equal(fseek(fp, (long)(f->off[19] + HW_ENTRY_HEADER_BYTES), SEEK_SET), 0);
+	uint8_t z[RECORD_BYTES] = {0};
+	assert_int_equal(fwrite(z, 1, sizeof z, fp), sizeof z);
+	uint8_t more[4096] = {0};
+	assert_int_equal(fwrite(more, 1, sizeof more, fp), sizeof more);
+	assert_int_equal(fclose(fp), 0);
+	write_segment(f, 20, 30, 0);
+
+	struct hw_wal *w;
+	struct hw_head last;
+	assert_int_equal(hw_wal_open(f->dir, &w, &last), 0);
+	assert_int_equal(last.lsn, 19);
+	hw_wal_close(w);
+	struct stat st;
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal((size_t)st.st_size, f->off[19]);
+	snprintf(path, sizeof path, "%s/%020zu.wal", f->dir, (size_t)21);
+	assert_int_not_equal(stat(path, &st), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_flushed_entries_survive_reopen_past_zeros,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_many_batches_flush_in_order, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_zero_tail_of_closed_segment_is_not_the_end,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_torn_entry_before_zeros_is_cut, setup,
+						teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
