@@ -131,7 +131,7 @@ static bool tamper(struct tamper *t, uint8_t op, uint8_t pos)
 	}
 }
 
-/* Seal the pieces of in (with a TAG_FINAL after them), tamper, open; check the result. */
+/* Seal the pieces of in (with a final record after them), tamper, open; check the result. */
 static void tampered_stream(struct hw_channel *i, struct hw_channel *r, const uint8_t *in,
 			    size_t len)
 {
@@ -170,7 +170,7 @@ static void tampered_stream(struct hw_channel *i, struct hw_channel *r, const ui
 		off += used;
 	}
 	FUZZ_CHECK(rc == -EAGAIN || rc == HW_ECLOSED || channel_code(rc));
-	/* Bytes after TAG_FINAL are never opened (HW_ECLOSED from then on): a stream with
+	/* Bytes after the final record are never opened (HW_ECLOSED from then on): a stream with
 	 * some ends cleanly for the channel, but not for this check. */
 	bool clean = rc == HW_ECLOSED && off + used == t.len && hw_channel_eof(r) == 0;
 	FUZZ_CHECK(clean == !changed);

@@ -201,7 +201,7 @@ static void make_frames(void)
 	    frame(buf[0], HW_FRAME_STATUS_REQUEST, NULL, 0));
 }
 
-/* Seal each record up to n into out from ch, then its TAG_FINAL; returns the length. */
+/* Seal each record up to n into out from ch, then its final record; returns the length. */
 static size_t seal_records(struct hw_channel *ch, size_t n, uint8_t *out, size_t cap)
 {
 	size_t len = 0, k;

@@ -1,8 +1,10 @@
 /* session.h: a deterministic encrypted-channel session (engine/io/channel.h) for
  * fuzz_channel.c and the seed writer (fuzz/seeds.c): libsodium's randomness is replaced
- * by a seeded generator, so the same calls give the same keys, hellos, stream headers and
- * records in both programs, and a seed file written by one is a valid session in the
- * other. Never link this into anything but fuzz/. */
+ * by a seeded generator, so the same calls give the same keys, hellos and records in both
+ * programs, and a seed file written by one is a valid session in the other. The record
+ * cipher follows the CPU (AES-256-GCM with AES-NI, else XChaCha20-Poly1305), so seeds
+ * written on one kind of CPU hold whole sessions only on the same kind. Never link this
+ * into anything but fuzz/. */
 #ifndef HW_FUZZ_SESSION_H
 #define HW_FUZZ_SESSION_H
 
@@ -11,7 +13,7 @@
 #include "engine/io/channel.h"
 
 #define FUZZ_CLUSTER     "yard-ha"
-#define FUZZ_REKEY_BYTES 200u /* small, so a short stream crosses a TAG_REKEY */
+#define FUZZ_REKEY_BYTES 200u /* small, so a short stream crosses a rekey record */
 
 /* Route libsodium's randombytes through the seeded generator. Call once, before anything
  * calls sodium_init(); then fuzz_rng_reset() before each run. */

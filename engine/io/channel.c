@@ -1,5 +1,5 @@
 /* channel.c: the authenticated encrypted channel (channel.h): node identities and key
- * files, the handshake, and secretstream records. */
+ * files, the handshake, and AEAD records (AES-256-GCM, or XChaCha20-Poly1305). */
 #include "engine/io/channel.h"
 
 #include <errno.h>
@@ -17,30 +17,41 @@
 #include "base/assert.h"
 #include "hawser_error.h"
 
-#define SS_HEADER_BYTES crypto_secretstream_xchacha20poly1305_HEADERBYTES
-#define MAC_BYTES       crypto_auth_BYTES
-#define TH_BYTES        64u /* transcript hash and master secret: BLAKE2b-512 */
-#define BIND_BYTES      32u
-#define AD_BYTES        (HW_CHANNEL_RECORD_HEADER_BYTES + BIND_BYTES)
-#define HELLO_VERSION   1u
-#define KEY_FILE_MAX    4096
+#define MAC_BYTES     crypto_auth_BYTES
+#define TH_BYTES      64u /* transcript hash and master secret: BLAKE2b-512 */
+#define BIND_BYTES    32u
+#define AD_BYTES      (HW_CHANNEL_RECORD_HEADER_BYTES + BIND_BYTES)
+#define IV_BYTES      32u /* nonce base; the first 12 (AES) or 24 (XChaCha) bytes are used */
+#define HELLO_VERSION 2u
+#define HELLO_AES     0x01u /* hello byte 6: the sender can run AES-256-GCM */
+#define KEY_FILE_MAX  4096
 
-#define TAG_MESSAGE     crypto_secretstream_xchacha20poly1305_TAG_MESSAGE
-#define TAG_REKEY       crypto_secretstream_xchacha20poly1305_TAG_REKEY
-#define TAG_FINAL       crypto_secretstream_xchacha20poly1305_TAG_FINAL
+/* Record types (byte 12 of the header). */
+#define TYPE_MESSAGE 1u
+#define TYPE_REKEY   2u /* this record is the last under the current key */
+#define TYPE_FINAL   3u /* empty; ends the direction cleanly */
 
-_Static_assert(HW_CHANNEL_ABYTES == crypto_secretstream_xchacha20poly1305_ABYTES, "abytes");
+static const char rekey_label[] = "hawser channel v2 rekey";
+
+_Static_assert(HW_CHANNEL_ABYTES == crypto_aead_aes256gcm_ABYTES, "aes tag");
+_Static_assert(HW_CHANNEL_ABYTES == crypto_aead_xchacha20poly1305_ietf_ABYTES, "xchacha tag");
+_Static_assert(crypto_aead_aes256gcm_NPUBBYTES >= 8u && crypto_aead_aes256gcm_NPUBBYTES <= IV_BYTES,
+	       "aes nonce holds the sequence number");
+_Static_assert(crypto_aead_xchacha20poly1305_ietf_NPUBBYTES <= IV_BYTES, "xchacha nonce");
+_Static_assert(crypto_aead_aes256gcm_KEYBYTES == 32u, "aes key");
+_Static_assert(crypto_aead_xchacha20poly1305_ietf_KEYBYTES == 32u, "xchacha key");
+/* struct dir holds a crypto_aead_aes256gcm_state, which must be 16-byte aligned: calloc's. */
+_Static_assert(_Alignof(crypto_aead_aes256gcm_state) <= _Alignof(max_align_t), "gcm alignment");
 _Static_assert(HW_CHANNEL_KEY_BYTES == crypto_scalarmult_BYTES, "x25519");
 _Static_assert(HW_CHANNEL_KEY_BYTES == crypto_scalarmult_SCALARBYTES, "x25519");
 _Static_assert(HW_CHANNEL_SIGN_PK_BYTES == crypto_sign_PUBLICKEYBYTES, "ed25519");
 _Static_assert(HW_CHANNEL_SIGN_SK_BYTES == crypto_sign_SECRETKEYBYTES, "ed25519");
-_Static_assert(HW_CHANNEL_FINISH_BYTES == MAC_BYTES + SS_HEADER_BYTES, "finish layout");
+_Static_assert(HW_CHANNEL_FINISH_BYTES == MAC_BYTES, "finish layout");
 _Static_assert(HW_CHANNEL_HELLO_BYTES == 8u + 4u * 32u, "hello layout");
-_Static_assert(crypto_secretstream_xchacha20poly1305_KEYBYTES == 32u, "stream key");
 _Static_assert(crypto_auth_KEYBYTES == 32u, "mac key");
 
 static const uint8_t hello_magic[4] = {'H', 'W', 'C', 'H'};
-static const char th_label[] = "hawser channel v1 transcript";
+static const char th_label[] = "hawser channel v2 transcript";
 
 enum hs_state {
 	HS_SEND_HELLO,  /* I: hello_I not sent yet */
@@ -52,21 +63,31 @@ enum hs_state {
 	HS_OPEN,
 };
 
+/* Record ciphers (channel.h): chosen by the handshake, the same for both directions. */
+enum cipher {
+	CIPHER_NONE,
+	CIPHER_AES256GCM,         /* both sides have AES-NI */
+	CIPHER_XCHACHA20POLY1305, /* the fallback */
+};
+
 /* One direction of the channel. */
 struct dir {
-	crypto_secretstream_xchacha20poly1305_state ss;
-	uint8_t key[32];     /* stream key, zeroed once the stream is set up */
-	uint8_t mac_key[32]; /* finish MAC key, zeroed when the handshake ends */
+	crypto_aead_aes256gcm_state gcm; /* AES-256-GCM: key's expanded schedule */
+	uint8_t key[32];                 /* record key, ratcheted forward at every TYPE_REKEY */
+	uint8_t iv[IV_BYTES]; /* nonce = iv with the sequence number XORed into its end */
+	uint8_t mac_key[32];  /* finish MAC key, zeroed when the handshake ends */
 	uint8_t bind[BIND_BYTES];
 	uint64_t seq;
-	uint64_t since_rekey; /* out: plaintext bytes since the last TAG_REKEY */
-	bool final;           /* out: TAG_FINAL sealed; in: TAG_FINAL opened */
+	uint64_t since_rekey; /* out: plaintext bytes since the last TYPE_REKEY */
+	bool final;           /* out: TYPE_FINAL sealed; in: TYPE_FINAL opened */
 };
 
 struct hw_channel {
 	enum hw_channel_role role;
 	bool insecure;
+	bool aes; /* this side offers AES-256-GCM */
 	bool have_peer, have_offered;
+	enum cipher cipher;
 	enum hs_state hs;
 	int err; /* sticky */
 	uint64_t rekey_bytes;
@@ -422,7 +443,7 @@ static void hello_build(struct hw_channel *ch)
 	memcpy(h, hello_magic, 4);
 	h[4] = HELLO_VERSION;
 	h[5] = (uint8_t)ch->role;
-	h[6] = 0;
+	h[6] = ch->aes ? HELLO_AES : 0;
 	h[7] = 0;
 	memcpy(h + 8, ch->cluster, 32);
 	memcpy(h + 40, ch->self.kx_pk, 32);
@@ -463,6 +484,7 @@ int hw_channel_new(const struct hw_channel_config *cfg, struct hw_channel **out)
 		ch->hs = HS_OPEN;
 		return 0;
 	}
+	ch->aes = !cfg->aes_off && crypto_aead_aes256gcm_is_available();
 	ch->rekey_bytes = cfg->rekey_bytes ? cfg->rekey_bytes : HW_CHANNEL_REKEY_BYTES_DEFAULT;
 	ch->random_cb = cfg->random_cb ? cfg->random_cb : random_default;
 	ch->random_arg = cfg->random_arg;
@@ -547,7 +569,7 @@ static int hello_accept(struct hw_channel *ch, const uint8_t *h)
 		return HW_EHANDSHAKE;
 	if (h[4] != HELLO_VERSION)
 		return HW_ECLUSTER;
-	if (h[5] != want_role || h[6] != 0 || h[7] != 0)
+	if (h[5] != want_role || (h[6] & ~HELLO_AES) != 0 || h[7] != 0)
 		return HW_EHANDSHAKE;
 	if (memcmp(h + 8, ch->cluster, 32) != 0)
 		return HW_ECLUSTER;
@@ -562,6 +584,9 @@ static int hello_accept(struct hw_channel *ch, const uint8_t *h)
 	memcpy(ch->peer_s, h + 40, 32);
 	memcpy(ch->peer_e, h + 72, 32);
 	ch->have_peer = true;
+	/* Both hellos are in the transcript, so a flag cleared on the way fails the finish
+	 * MACs: the downgrade to the fallback cannot be forced. */
+	ch->cipher = ch->aes && (h[6] & HELLO_AES) ? CIPHER_AES256GCM : CIPHER_XCHACHA20POLY1305;
 	return 0;
 }
 
@@ -569,6 +594,13 @@ static int hello_accept(struct hw_channel *ch, const uint8_t *h)
 static void kdf(uint8_t out[32], const uint8_t master[TH_BYTES], const char *label)
 {
 	crypto_generichash(out, 32, (const uint8_t *)label, strlen(label), master, TH_BYTES);
+}
+
+/* A direction's key is set: expand it for AES-256-GCM (the fallback uses it as is). */
+static void key_schedule(const struct hw_channel *ch, struct dir *d)
+{
+	if (ch->cipher == CIPHER_AES256GCM)
+		crypto_aead_aes256gcm_beforenm(&d->gcm, d->key);
 }
 
 /* Both hellos are in: hash the transcript, run the three DHs, derive the directions'
@@ -599,12 +631,16 @@ static int derive(struct hw_channel *ch)
 	if (rc == 0) {
 		crypto_generichash(master, TH_BYTES, dh, sizeof dh, ch->th, TH_BYTES);
 		struct dir *i2r = init ? &ch->tx : &ch->rx, *r2i = init ? &ch->rx : &ch->tx;
-		kdf(i2r->key, master, "hawser channel v1 stream i2r");
-		kdf(r2i->key, master, "hawser channel v1 stream r2i");
-		kdf(i2r->mac_key, master, "hawser channel v1 finish i2r");
-		kdf(r2i->mac_key, master, "hawser channel v1 finish r2i");
-		kdf(i2r->bind, master, "hawser channel v1 bind i2r");
-		kdf(r2i->bind, master, "hawser channel v1 bind r2i");
+		kdf(i2r->key, master, "hawser channel v2 key i2r");
+		kdf(r2i->key, master, "hawser channel v2 key r2i");
+		kdf(i2r->iv, master, "hawser channel v2 iv i2r");
+		kdf(r2i->iv, master, "hawser channel v2 iv r2i");
+		kdf(i2r->mac_key, master, "hawser channel v2 finish i2r");
+		kdf(r2i->mac_key, master, "hawser channel v2 finish r2i");
+		kdf(i2r->bind, master, "hawser channel v2 bind i2r");
+		kdf(r2i->bind, master, "hawser channel v2 bind r2i");
+		key_schedule(ch, &ch->tx);
+		key_schedule(ch, &ch->rx);
 	}
 	sodium_memzero(dh, sizeof dh);
 	sodium_memzero(master, sizeof master);
@@ -613,30 +649,16 @@ static int derive(struct hw_channel *ch)
 	return rc;
 }
 
-/* finish of this side into out: MAC(th | stream header) | stream header. */
+/* finish of this side into out: MAC(th). */
 static void finish_build(struct hw_channel *ch, uint8_t *out)
 {
-	uint8_t msg[TH_BYTES + SS_HEADER_BYTES];
-	crypto_secretstream_xchacha20poly1305_init_push(&ch->tx.ss, out + MAC_BYTES, ch->tx.key);
-	memcpy(msg, ch->th, TH_BYTES);
-	memcpy(msg + TH_BYTES, out + MAC_BYTES, SS_HEADER_BYTES);
-	crypto_auth(out, msg, sizeof msg, ch->tx.mac_key);
-	sodium_memzero(ch->tx.key, sizeof ch->tx.key);
+	crypto_auth(out, ch->th, TH_BYTES, ch->tx.mac_key);
 }
 
-/* Verify the peer's finish f and open its stream. Returns 0 or HW_EHANDSHAKE. */
+/* Verify the peer's finish f. Returns 0 or HW_EHANDSHAKE. */
 static int finish_accept(struct hw_channel *ch, const uint8_t *f)
 {
-	uint8_t msg[TH_BYTES + SS_HEADER_BYTES];
-	memcpy(msg, ch->th, TH_BYTES);
-	memcpy(msg + TH_BYTES, f + MAC_BYTES, SS_HEADER_BYTES);
-	if (crypto_auth_verify(f, msg, sizeof msg, ch->rx.mac_key) != 0)
-		return HW_EHANDSHAKE;
-	if (crypto_secretstream_xchacha20poly1305_init_pull(&ch->rx.ss, f + MAC_BYTES,
-							    ch->rx.key) != 0)
-		return HW_EHANDSHAKE;
-	sodium_memzero(ch->rx.key, sizeof ch->rx.key);
-	return 0;
+	return crypto_auth_verify(f, ch->th, TH_BYTES, ch->rx.mac_key) == 0 ? 0 : HW_EHANDSHAKE;
 }
 
 /* The handshake is over on this side: drop what only it needed. */
@@ -736,34 +758,68 @@ int hw_channel_handshake_in(struct hw_channel *ch, const uint8_t *in, size_t len
 
 /* ---- records */
 
+/* The nonce of d's record seq: iv with seq (u64 LE) XORed into its last 8 bytes, as TLS
+ * 1.3 does; unique per key as long as seq does not wrap, which 2^64 records never do. */
+static void record_nonce(const struct hw_channel *ch, const struct dir *d, uint64_t seq,
+			 uint8_t nonce[IV_BYTES])
+{
+	size_t n = ch->cipher == CIPHER_AES256GCM ? crypto_aead_aes256gcm_NPUBBYTES
+						  : crypto_aead_xchacha20poly1305_ietf_NPUBBYTES;
+	memcpy(nonce, d->iv, IV_BYTES);
+	for (size_t i = 0; i < 8; i++)
+		nonce[n - 8 + i] ^= (uint8_t)(seq >> (8 * i));
+}
+
+/* The additional data of a record: its header and the direction's binding. */
 static void record_ad(uint8_t ad[AD_BYTES], const uint8_t *header, const struct dir *d)
 {
 	memcpy(ad, header, HW_CHANNEL_RECORD_HEADER_BYTES);
 	memcpy(ad + HW_CHANNEL_RECORD_HEADER_BYTES, d->bind, BIND_BYTES);
 }
 
-static int seal_record(struct hw_channel *ch, const uint8_t *pt, size_t len, uint8_t tag,
+/* Ratchet d's key forward (after a TYPE_REKEY record): key = BLAKE2b(key = key, label).
+ * The old key is gone, so a key taken later does not open earlier records. */
+static void rekey(const struct hw_channel *ch, struct dir *d)
+{
+	uint8_t next[32];
+	crypto_generichash(next, sizeof next, (const uint8_t *)rekey_label, sizeof rekey_label - 1,
+			   d->key, sizeof d->key);
+	memcpy(d->key, next, sizeof next);
+	sodium_memzero(next, sizeof next);
+	key_schedule(ch, d);
+}
+
+static int seal_record(struct hw_channel *ch, const uint8_t *pt, size_t len, uint8_t type,
 		       uint8_t *out, size_t cap, size_t *out_len)
 {
 	size_t total = HW_CHANNEL_RECORD_BYTES(len);
 	if (cap < total)
 		return -ENOBUFS;
 	struct dir *d = &ch->tx;
-	put_u32(out, (uint32_t)(len + HW_CHANNEL_ABYTES));
-	put_u64(out + 4, d->seq);
-	uint8_t ad[AD_BYTES];
-	record_ad(ad, out, d);
-	if (tag == TAG_MESSAGE) {
+	if (type == TYPE_MESSAGE) {
 		d->since_rekey += len;
 		if (d->since_rekey >= ch->rekey_bytes) {
-			tag = TAG_REKEY;
+			type = TYPE_REKEY;
 			d->since_rekey = 0;
 			ch->st.rekeys_out++;
 		}
 	}
-	int rc = crypto_secretstream_xchacha20poly1305_push(
-		&d->ss, out + HW_CHANNEL_RECORD_HEADER_BYTES, NULL, pt, len, ad, sizeof ad, tag);
+	put_u32(out, (uint32_t)(len + HW_CHANNEL_ABYTES));
+	put_u64(out + 4, d->seq);
+	out[12] = type;
+	uint8_t ad[AD_BYTES], nonce[IV_BYTES];
+	record_ad(ad, out, d);
+	record_nonce(ch, d, d->seq, nonce);
+	uint8_t *ct = out + HW_CHANNEL_RECORD_HEADER_BYTES;
+	const uint8_t *m = len ? pt : ad; /* never NULL, even for the empty TYPE_FINAL */
+	int rc = ch->cipher == CIPHER_AES256GCM
+			 ? crypto_aead_aes256gcm_encrypt_afternm(ct, NULL, m, len, ad, sizeof ad,
+								 NULL, nonce, &d->gcm)
+			 : crypto_aead_xchacha20poly1305_ietf_encrypt(
+				   ct, NULL, m, len, ad, sizeof ad, NULL, nonce, d->key);
 	HW_ASSERT(rc == 0);
+	if (type == TYPE_REKEY)
+		rekey(ch, d);
 	d->seq++;
 	ch->st.records_out++;
 	ch->st.bytes_out += len;
@@ -792,7 +848,7 @@ int hw_channel_seal(struct hw_channel *ch, const uint8_t *pt, size_t len, uint8_
 		return HW_EPROTOCOL;
 	if (ch->tx.final)
 		return HW_ECLOSED;
-	return seal_record(ch, pt, len, TAG_MESSAGE, out, cap, out_len);
+	return seal_record(ch, pt, len, TYPE_MESSAGE, out, cap, out_len);
 }
 
 int hw_channel_close_seal(struct hw_channel *ch, uint8_t *out, size_t cap, size_t *out_len)
@@ -806,7 +862,7 @@ int hw_channel_close_seal(struct hw_channel *ch, uint8_t *out, size_t cap, size_
 		return HW_EPROTOCOL;
 	if (ch->tx.final)
 		return HW_ECLOSED;
-	int rc = seal_record(ch, NULL, 0, TAG_FINAL, out, cap, out_len);
+	int rc = seal_record(ch, NULL, 0, TYPE_FINAL, out, cap, out_len);
 	if (rc == 0)
 		ch->tx.final = true;
 	return rc;
@@ -828,6 +884,20 @@ static int open_insecure(struct hw_channel *ch, const uint8_t *in, size_t len, s
 	return 0;
 }
 
+/* Check a record header before its body is waited for. 0 or the code to die with. */
+static int header_check(const struct hw_channel *ch, const uint8_t *h)
+{
+	uint32_t n = get_u32(h);
+	if (n < HW_CHANNEL_ABYTES || n > HW_CHANNEL_PLAINTEXT_MAX + HW_CHANNEL_ABYTES)
+		return HW_EFRAME;
+	if (h[12] < TYPE_MESSAGE || h[12] > TYPE_FINAL ||
+	    (h[12] == TYPE_FINAL && n != HW_CHANNEL_ABYTES))
+		return HW_EFRAME;
+	if (get_u64(h + 4) != ch->rx.seq)
+		return HW_EREPLAY;
+	return 0;
+}
+
 int hw_channel_open(struct hw_channel *ch, const uint8_t *in, size_t len, size_t *consumed,
 		    uint8_t *out, size_t cap, size_t *out_len)
 {
@@ -843,38 +913,55 @@ int hw_channel_open(struct hw_channel *ch, const uint8_t *in, size_t len, size_t
 		return HW_ECLOSED;
 	if (len < HW_CHANNEL_RECORD_HEADER_BYTES)
 		return -EAGAIN;
+	int rc = header_check(ch, in);
+	if (rc)
+		return die(ch, rc);
 	uint32_t n = get_u32(in);
-	if (n < HW_CHANNEL_ABYTES || n > HW_CHANNEL_PLAINTEXT_MAX + HW_CHANNEL_ABYTES)
-		return die(ch, HW_EFRAME);
-	if (get_u64(in + 4) != ch->rx.seq)
-		return die(ch, HW_EREPLAY);
 	if (len < HW_CHANNEL_RECORD_HEADER_BYTES + (size_t)n)
 		return -EAGAIN;
-	if (cap < n - HW_CHANNEL_ABYTES)
+	size_t mlen = n - HW_CHANNEL_ABYTES;
+	if (cap < mlen)
 		return -ENOBUFS;
-	uint8_t ad[AD_BYTES], tag = 0;
-	unsigned long long mlen = 0;
-	record_ad(ad, in, &ch->rx);
-	if (crypto_secretstream_xchacha20poly1305_pull(&ch->rx.ss, out, &mlen, &tag,
-						       in + HW_CHANNEL_RECORD_HEADER_BYTES, n, ad,
-						       sizeof ad) != 0)
+	struct dir *d = &ch->rx;
+	uint8_t ad[AD_BYTES], nonce[IV_BYTES], type = in[12];
+	record_ad(ad, in, d);
+	record_nonce(ch, d, d->seq, nonce);
+	const uint8_t *ct = in + HW_CHANNEL_RECORD_HEADER_BYTES;
+	rc = ch->cipher == CIPHER_AES256GCM
+		     ? crypto_aead_aes256gcm_decrypt_afternm(out, NULL, NULL, ct, n, ad, sizeof ad,
+							     nonce, &d->gcm)
+		     : crypto_aead_xchacha20poly1305_ietf_decrypt(out, NULL, NULL, ct, n, ad,
+								  sizeof ad, nonce, d->key);
+	if (rc != 0)
 		return die(ch, HW_EDECRYPT);
-	ch->rx.seq++;
+	d->seq++;
 	*consumed = HW_CHANNEL_RECORD_HEADER_BYTES + n;
-	if (tag == TAG_FINAL) {
-		if (mlen != 0)
-			return die(ch, HW_EPROTOCOL);
-		ch->rx.final = true;
+	if (type == TYPE_FINAL) {
+		d->final = true;
 		return HW_ECLOSED;
 	}
-	if (tag == TAG_REKEY)
-		ch->st.rekeys_in++; /* libsodium's pull has already ratcheted the key */
-	else if (tag != TAG_MESSAGE)
-		return die(ch, HW_EPROTOCOL);
+	if (type == TYPE_REKEY) {
+		rekey(ch, d);
+		ch->st.rekeys_in++;
+	}
 	ch->st.records_in++;
 	ch->st.bytes_in += mlen;
-	*out_len = (size_t)mlen;
+	*out_len = mlen;
 	return 0;
+}
+
+const char *hw_channel_cipher(const struct hw_channel *ch)
+{
+	if (ch->insecure)
+		return "none";
+	switch (ch->cipher) {
+	case CIPHER_AES256GCM:
+		return "aes256gcm";
+	case CIPHER_XCHACHA20POLY1305:
+		return "xchacha20poly1305";
+	default:
+		return NULL;
+	}
 }
 
 int hw_channel_eof(struct hw_channel *ch)

@@ -469,10 +469,11 @@ static void log_channel(struct hw_conn *c, const char *event, int code)
 	char fp[HW_CHANNEL_FINGERPRINT_CHARS + 1];
 	const uint8_t *key = hw_channel_peer_key(c->ch);
 	hw_channel_fingerprint(key ? key : hw_channel_offered_key(c->ch), fp);
+	const char *cipher = hw_channel_cipher(c->ch);
 	if (code)
 		hw_log(event, "peer=%s key=%s code=%s", c->peer, fp, hw_errname(code));
 	else
-		hw_log(event, "peer=%s key=%s", c->peer, fp);
+		hw_log(event, "peer=%s key=%s cipher=%s", c->peer, fp, cipher ? cipher : "-");
 }
 
 /* Run the handshake on the received bytes: take what it consumed off *off, queue its

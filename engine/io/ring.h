@@ -24,9 +24,9 @@
  * channel's code (HW_EAUTH, HW_EHANDSHAKE, HW_EDECRYPT, HW_EREPLAY ...; a dialled
  * connection the peer refused ends with HW_EHANDSHAKE), logged as channel_refused or
  * channel_failed with the peer's address and key fingerprint; each open channel is
- * logged as channel_open. A handshake not done 5 s after the connection was made is
- * closed with -ETIMEDOUT (logged as channel_refused). Send-buffer accounting counts
- * sealed bytes in flight.
+ * logged as channel_open, with its record cipher. A handshake not done 5 s after the
+ * connection was made is closed with -ETIMEDOUT (logged as channel_refused). Send-buffer
+ * accounting counts sealed bytes in flight.
  *
  * Addresses: "HOST:PORT" (IPv4 dotted quad or "localhost", or [IPv6]:PORT) or
  * "unix:/path". Loop thread only. SIGPIPE must be ignored by the process (SEND with

@@ -1,6 +1,8 @@
 /* test_channel.c: the authenticated encrypted channel (engine/io/channel.h): handshake,
- * pinned keys, records, replay/reorder/truncation/tampering, rekey, clean close, forward
- * secrecy, insecure mode, key files. */
+ * pinned keys, cipher choice, records, replay/reorder/truncation/tampering, rekey, clean
+ * close, forward secrecy, insecure mode, key files. The record tests run twice: with the
+ * cipher the machine picks (AES-256-GCM with AES-NI) and with the XChaCha20-Poly1305
+ * fallback. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -21,6 +23,9 @@
 #define CLUSTER   "yard-ha"
 #define CONTAINER "CSQU3054383" /* ISO 6346's own example number */
 #define BUF_BYTES (HW_CHANNEL_RECORD_BYTES(HW_CHANNEL_PLAINTEXT_MAX))
+
+/* Set by the group being run: every channel chan() makes refuses AES-256-GCM. */
+static bool fallback_only;
 
 /* Seeded randomness (splitmix64) so a failing handshake replays exactly. */
 struct rng {
@@ -100,6 +105,7 @@ static struct hw_channel *chan(enum hw_channel_role role, const struct hw_identi
 		.rekey_bytes = rekey_bytes,
 		.random_cb = rng ? rng_cb : NULL,
 		.random_arg = rng,
+		.aes_off = fallback_only,
 	};
 	struct hw_channel *ch = NULL;
 	assert_int_equal(hw_channel_new(&cfg, &ch), 0);
@@ -329,7 +335,7 @@ static void test_hello_refused(void **state)
 	uint8_t hello[HW_CHANNEL_HANDSHAKE_BYTES_MAX];
 	size_t n = 0, used = 0;
 	assert_int_equal(hw_channel_handshake_out(f->i, hello, sizeof hello, &n), 0);
-	hello[4] = 2; /* version */
+	hello[4] = 1; /* a peer of version 1 (secretstream records) */
 	assert_int_equal(hw_channel_handshake_in(f->r, hello, n, &used), HW_ECLUSTER);
 	hw_channel_free(f->r);
 
@@ -356,6 +362,67 @@ static void test_hello_refused(void **state)
 	assert_int_equal(hw_channel_seal(f->r, f->buf, len, f->out, BUF_BYTES, &n), HW_EPROTOCOL);
 	assert_int_equal(hw_channel_open(f->r, f->buf, len, &used, f->out, BUF_BYTES, &n),
 			 HW_EPROTOCOL);
+}
+
+/* Both ends agree on the record cipher, the fallback whenever one side does not offer
+ * AES-256-GCM (mixed hardware); a cipher bit flipped in either hello on the way fails the
+ * finish MACs (HW_EHANDSHAKE), so the fallback cannot be forced; an unknown bit is refused. */
+static void test_cipher_choice_and_downgrade(void **state)
+{
+	struct fx *f = *state;
+	pair(f, 0);
+	assert_null(hw_channel_cipher(f->i));
+	assert_int_equal(drive(f->i, f->r), 0);
+	const char *picked = hw_channel_cipher(f->i);
+	assert_non_null(picked);
+	assert_string_equal(hw_channel_cipher(f->r), picked);
+	assert_true(strcmp(picked, "aes256gcm") == 0 || strcmp(picked, "xchacha20poly1305") == 0);
+	if (fallback_only)
+		assert_string_equal(picked, "xchacha20poly1305");
+	hw_channel_free(f->i);
+	hw_channel_free(f->r);
+
+	bool keep = fallback_only;
+	for (int side = 0; side < 2; side++) {
+		fallback_only = side == 0;
+		f->i = chan(HW_CHANNEL_INITIATOR, &f->a, f->pin_b, 1, CLUSTER, 0, NULL);
+		fallback_only = side == 1;
+		f->r = chan(HW_CHANNEL_RESPONDER, &f->b, f->pin_a, 1, CLUSTER, 0, NULL);
+		fallback_only = keep;
+		assert_int_equal(drive(f->i, f->r), 0);
+		assert_string_equal(hw_channel_cipher(f->i), "xchacha20poly1305");
+		assert_string_equal(hw_channel_cipher(f->r), "xchacha20poly1305");
+		round_trip(f, f->i, f->r, 300, 1);
+		round_trip(f, f->r, f->i, 300, 2);
+		hw_channel_free(f->i);
+		hw_channel_free(f->r);
+	}
+
+	uint8_t hello[HW_CHANNEL_HELLO_BYTES], reply[HW_CHANNEL_HANDSHAKE_BYTES_MAX];
+	size_t n = 0, used = 0, nreply = 0;
+	for (int which = 0; which < 2; which++) {
+		pair(f, 0);
+		assert_int_equal(hw_channel_handshake_out(f->i, hello, sizeof hello, &n), 0);
+		hello[6] ^= (uint8_t)(which == 0); /* hello_I's cipher bit */
+		assert_int_equal(hw_channel_handshake_in(f->r, hello, n, &used), 0);
+		assert_int_equal(hw_channel_handshake_out(f->r, reply, sizeof reply, &nreply), 0);
+		reply[6] ^= (uint8_t)(which == 1); /* hello_R's */
+		assert_int_equal(hw_channel_handshake_in(f->i, reply, nreply, &used),
+				 HW_EHANDSHAKE);
+		assert_false(hw_channel_is_open(f->i));
+		hw_channel_free(f->i);
+		hw_channel_free(f->r);
+	}
+	pair(f, 0);
+	assert_int_equal(hw_channel_handshake_out(f->i, hello, sizeof hello, &n), 0);
+	hello[6] |= 0x02;
+	assert_int_equal(hw_channel_handshake_in(f->r, hello, n, &used), HW_EHANDSHAKE);
+
+	struct hw_channel *plain = NULL;
+	struct hw_channel_config cfg = {.role = HW_CHANNEL_INITIATOR, .insecure = true};
+	assert_int_equal(hw_channel_new(&cfg, &plain), 0);
+	assert_string_equal(hw_channel_cipher(plain), "none");
+	hw_channel_free(plain);
 }
 
 /* A recorded handshake (A's hello and finish from a past session) replayed to a fresh
@@ -478,19 +545,32 @@ static void test_record_bit_flipped(void **state)
 	}
 }
 
-/* A record length over the limit is refused as soon as the 12-byte header is in, before
- * its body is waited for; a length below the tag size too. */
+/* A record length over the limit is refused as soon as the 13-byte header is in, before
+ * its body is waited for; a length below the tag size, a record type that does not exist
+ * and a final record with a body too. */
 static void test_record_length_bounds(void **state)
 {
 	struct fx *f = *state;
-	const uint32_t lens[] = {
-		0, 16, (uint32_t)(HW_CHANNEL_PLAINTEXT_MAX + HW_CHANNEL_ABYTES + 1), UINT32_MAX};
-	for (size_t k = 0; k < sizeof lens / sizeof lens[0]; k++) {
+	const struct {
+		uint32_t len;
+		uint8_t type; /* 1 message, 2 rekey, 3 final */
+	} bad[] = {
+		{0, 1},
+		{HW_CHANNEL_ABYTES - 1, 1},
+		{(uint32_t)(HW_CHANNEL_PLAINTEXT_MAX + HW_CHANNEL_ABYTES + 1), 1},
+		{UINT32_MAX, 2},
+		{HW_CHANNEL_ABYTES, 0},
+		{HW_CHANNEL_ABYTES + 10, 4},
+		{HW_CHANNEL_ABYTES, 255},
+		{HW_CHANNEL_ABYTES + 1, 3},
+	};
+	for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
 		pair(f, 0);
 		assert_int_equal(drive(f->i, f->r), 0);
 		uint8_t hdr[HW_CHANNEL_RECORD_HEADER_BYTES] = {0};
 		for (int b = 0; b < 4; b++)
-			hdr[b] = (uint8_t)(lens[k] >> (8 * b));
+			hdr[b] = (uint8_t)(bad[k].len >> (8 * b));
+		hdr[12] = bad[k].type;
 		size_t used = 0, n = 0;
 		assert_int_equal(
 			hw_channel_open(f->r, hdr, sizeof hdr, &used, f->out, BUF_BYTES, &n),
@@ -510,7 +590,7 @@ static void test_record_length_bounds(void **state)
 	hw_channel_free(x);
 }
 
-/* A stream cut mid-record, or between records without TAG_FINAL, ends in HW_EDECRYPT;
+/* A stream cut mid-record, or between records without the final record, ends in HW_EDECRYPT;
  * one ended by hw_channel_close_seal ends cleanly, and the other direction goes on. */
 static void test_final_and_truncation(void **state)
 {
@@ -536,7 +616,7 @@ static void test_final_and_truncation(void **state)
 	hw_channel_free(f->i);
 	hw_channel_free(f->r);
 
-	/* Clean close: TAG_FINAL after the data. */
+	/* Clean close: the final record after the data. */
 	pair(f, 0);
 	assert_int_equal(drive(f->i, f->r), 0);
 	n = seal(f->i, f->buf, len, f->buf2);
@@ -556,7 +636,7 @@ static void test_final_and_truncation(void **state)
 	round_trip(f, f->r, f->i, 100, 4); /* half-closed: B may still send to A */
 }
 
-/* With a 4 KiB rekey interval, hundreds of frames cross the TAG_REKEY boundary many times
+/* With a 4 KiB rekey interval, hundreds of frames cross the rekey boundary many times
  * in both directions and all arrive intact. */
 static void test_rekey(void **state)
 {
@@ -814,6 +894,20 @@ static void test_pins_from_files(void **state)
 	assert_int_equal(rmdir(dir), 0);
 }
 
+static int group_best(void **state)
+{
+	(void)state;
+	fallback_only = false;
+	return 0;
+}
+
+static int group_fallback(void **state)
+{
+	(void)state;
+	fallback_only = true;
+	return 0;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -821,6 +915,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_untrusted_key_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rotation_and_impostor, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hello_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cipher_choice_and_downgrade, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_replayed_handshake, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_record_replayed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_record_reordered_or_dropped, setup, teardown),
@@ -835,5 +930,21 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_identity_files_and_config, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pins_from_files, setup, teardown),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	/* The same record tests over the XChaCha20-Poly1305 fallback. */
+	const struct CMUnitTest fallback[] = {
+		cmocka_unit_test_setup_teardown(test_handshake_and_round_trip, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cipher_choice_and_downgrade, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_record_replayed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_record_reordered_or_dropped, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_record_bit_flipped, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_record_length_bounds, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_final_and_truncation, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rekey, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_forward_secrecy, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ciphertext_hides_plaintext_and_insecure, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_garbage_refused, setup, teardown),
+	};
+	int failed = cmocka_run_group_tests_name("best cipher", tests, group_best, NULL);
+	return failed + cmocka_run_group_tests_name("fallback", fallback, group_fallback, NULL);
 }
