@@ -1,13 +1,191 @@
-/* log.c: structured key=value logging (base/log.h). */
+/* log.c: structured key=value logging (base/log.h).
+ *
+ * The format is walked here, one conversion at a time, so that every string value is
+ * escaped on its way into the line: a peer's cluster id or an operator's detail text
+ * can never end a line early or forge a key. Numbers cannot carry such characters and
+ * go through snprintf as they are. */
 #include "base/log.h"
 
 #include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/types.h>
 #include <time.h>
 #include <unistd.h>
 
+/* One log line; longer ones are cut (the line still ends in a newline). */
+#define LINE_BYTES_MAX 1024
+/* One conversion spec ("%-*.*llu" with its numbers written in). */
+#define SPEC_BYTES_MAX 32
+
 static char log_node[48] = "-";
+
+struct line {
+	char buf[LINE_BYTES_MAX];
+	size_t len; /* < LINE_BYTES_MAX - 1: room for the newline */
+};
+
+static void put(struct line *l, const char *s, size_t n)
+{
+	size_t room = sizeof l->buf - 1 - l->len;
+	if (n > room)
+		n = room;
+	memcpy(l->buf + l->len, s, n);
+	l->len += n;
+}
+
+/* A value that would not read back as one bare token: it needs quotes. */
+static bool needs_quotes(const char *s)
+{
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+		if (*p <= ' ' || *p == '=' || *p == '"' || *p == '\\' || *p == 0x7f)
+			return true;
+	return false;
+}
+
+/* Put s with '"', '\\' and control characters escaped (\n, \r, \t, \xNN); bytes from
+ * 0x80 up pass, so UTF-8 text stays readable. */
+static void put_escaped(struct line *l, const char *s)
+{
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		char esc[5] = {'\\', (char)*p, 0, 0, 0};
+		if (*p == '\n')
+			esc[1] = 'n';
+		else if (*p == '\r')
+			esc[1] = 'r';
+		else if (*p == '\t')
+			esc[1] = 't';
+		else if (*p < ' ' || *p == 0x7f)
+			snprintf(esc, sizeof esc, "\\x%02x", *p);
+		else if (*p != '"' && *p != '\\')
+			esc[0] = (char)*p, esc[1] = 0;
+		put(l, esc, strlen(esc));
+	}
+}
+
+/* A string value: inside the caller's quotes it is escaped; bare, it is quoted when it
+ * would not read back as one token. */
+static void put_value(struct line *l, const char *v, bool in_quotes)
+{
+	if (in_quotes) {
+		put_escaped(l, v);
+	} else if (needs_quotes(v)) {
+		put(l, "\"", 1);
+		put_escaped(l, v);
+		put(l, "\"", 1);
+	} else {
+		put(l, v, strlen(v));
+	}
+}
+
+/* Copy one conversion spec starting at fmt ('%') into spec, writing the values of '*'
+ * width and precision in; returns the length of the spec in fmt, 0 when it is too long
+ * (hw_log's format attribute has the compiler check the rest). */
+static size_t take_spec(const char *fmt, char spec[SPEC_BYTES_MAX], va_list *ap)
+{
+	size_t i = 1, o = 1;
+	spec[0] = '%';
+	while (fmt[i] != '\0' && o < SPEC_BYTES_MAX - 12) {
+		char c = fmt[i++];
+		if (c == '*')
+			o += (size_t)snprintf(spec + o, SPEC_BYTES_MAX - o, "%d", va_arg(*ap, int));
+		else
+			spec[o++] = c;
+		if (strchr("diouxXeEfFgGaAcspn%", c) != NULL) {
+			spec[o] = '\0';
+			return i;
+		}
+	}
+	return 0;
+}
+
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+/* Format one integer or floating conversion (spec ends in its conversion letter) with
+ * the argument type its length modifier names. */
+static void put_number(struct line *l, const char *spec, va_list *ap)
+{
+	char tmp[128];
+	size_t n = strlen(spec);
+	char conv = spec[n - 1];
+	char len1 = n >= 2 ? spec[n - 2] : 0, len2 = n >= 3 ? spec[n - 3] : 0;
+	bool is_signed = conv == 'd' || conv == 'i';
+	int w;
+	if (strchr("eEfFgGaA", conv) != NULL)
+		w = len1 == 'L' ? snprintf(tmp, sizeof tmp, spec, va_arg(*ap, long double))
+				: snprintf(tmp, sizeof tmp, spec, va_arg(*ap, double));
+	else if (conv == 'p')
+		w = snprintf(tmp, sizeof tmp, spec, va_arg(*ap, void *));
+	else if (len1 == 'l' && len2 == 'l')
+		w = is_signed ? snprintf(tmp, sizeof tmp, spec, va_arg(*ap, long long))
+			      : snprintf(tmp, sizeof tmp, spec, va_arg(*ap, unsigned long long));
+	else if (len1 == 'l')
+		w = is_signed ? snprintf(tmp, sizeof tmp, spec, va_arg(*ap, long))
+			      : snprintf(tmp, sizeof tmp, spec, va_arg(*ap, unsigned long));
+	else if (len1 == 'z')
+		w = is_signed ? snprintf(tmp, sizeof tmp, spec, va_arg(*ap, ssize_t))
+			      : snprintf(tmp, sizeof tmp, spec, va_arg(*ap, size_t));
+	else if (len1 == 'j')
+		w = is_signed ? snprintf(tmp, sizeof tmp, spec, va_arg(*ap, intmax_t))
+			      : snprintf(tmp, sizeof tmp, spec, va_arg(*ap, uintmax_t));
+	else if (len1 == 't')
+		w = snprintf(tmp, sizeof tmp, spec, va_arg(*ap, ptrdiff_t));
+	else /* int and what promotes to it: hh, h, none */
+		w = is_signed ? snprintf(tmp, sizeof tmp, spec, va_arg(*ap, int))
+			      : snprintf(tmp, sizeof tmp, spec, va_arg(*ap, unsigned));
+	if (w > 0)
+		put(l, tmp, (size_t)w < sizeof tmp ? (size_t)w : sizeof tmp - 1);
+}
+
+/* One conversion; false when the line cannot go on (an unknown or %n conversion). */
+static bool put_conversion(struct line *l, const char *spec, bool in_quotes, va_list *ap)
+{
+	char tmp[LINE_BYTES_MAX];
+	char conv = spec[strlen(spec) - 1];
+	if (conv == '%') {
+		put(l, "%", 1);
+	} else if (conv == 's') {
+		const char *v = va_arg(*ap, const char *);
+		snprintf(tmp, sizeof tmp, spec, v != NULL ? v : "(null)");
+		put_value(l, tmp, in_quotes);
+	} else if (conv == 'c') {
+		snprintf(tmp, sizeof tmp, spec, va_arg(*ap, int));
+		put_value(l, tmp, in_quotes);
+	} else if (conv == 'n') {
+		return false;
+	} else {
+		put_number(l, spec, ap);
+	}
+	return true;
+}
+#pragma GCC diagnostic pop
+
+/* Format fmt into l; a literal '"' in fmt opens or closes the caller's quotes. */
+static void format(struct line *l, const char *fmt, va_list *ap)
+{
+	bool in_quotes = false;
+	while (*fmt != '\0') {
+		size_t lit = strcspn(fmt, "%\"");
+		put(l, fmt, lit);
+		fmt += lit;
+		if (*fmt == '"') {
+			in_quotes = !in_quotes;
+			put(l, "\"", 1);
+			fmt++;
+			continue;
+		}
+		if (*fmt == '\0')
+			return;
+		char spec[SPEC_BYTES_MAX];
+		size_t used = take_spec(fmt, spec, ap);
+		if (used == 0 || !put_conversion(l, spec, in_quotes, ap))
+			return;
+		fmt += used;
+	}
+}
 
 void hw_log_node(const char *node_id)
 {
@@ -16,24 +194,26 @@ void hw_log_node(const char *node_id)
 
 void hw_log(const char *event, const char *fmt, ...)
 {
-	char line[1024];
+	struct line l = {.len = 0};
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	struct tm tm;
 	gmtime_r(&ts.tv_sec, &tm);
-	int n = snprintf(line, sizeof line,
-			 "t=%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ node=%s event=%s ",
-			 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-			 tm.tm_sec, ts.tv_nsec / 1000000, log_node, event);
+	char head[64];
+	int n = snprintf(head, sizeof head,
+			 "t=%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ node=", tm.tm_year + 1900,
+			 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+			 ts.tv_nsec / 1000000);
+	put(&l, head, n > 0 ? (size_t)n : 0);
+	put_value(&l, log_node, false);
+	put(&l, " event=", 7);
+	put_value(&l, event, false);
+	put(&l, " ", 1);
 	va_list ap;
 	va_start(ap, fmt);
-	if (n > 0 && (size_t)n < sizeof line)
-		n += vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);
+	format(&l, fmt, &ap);
 	va_end(ap);
-	if (n < 0)
-		return;
-	size_t len = (size_t)n < sizeof line - 1 ? (size_t)n : sizeof line - 2;
-	line[len++] = '\n';
-	ssize_t w = write(STDERR_FILENO, line, len);
+	l.buf[l.len++] = '\n';
+	ssize_t w = write(STDERR_FILENO, l.buf, l.len);
 	(void)w;
 }

@@ -94,6 +94,12 @@ enum {
 struct hw_client_security;
 int hw_cli_security_opt(struct hw_client_security *s, int key, const char *v);
 int hw_cli_security_check(const struct hw_cli_cmd *cmd, const struct hw_client_security *s);
+/* The channel a command uses to connect as the node of config c (its [security] key,
+ * peers and the cluster id; a node pins its own key): *out points into c. A config with
+ * neither keys nor insecure = true gives key and peers NULL, which
+ * hw_client_connect_secure refuses (HW_ECONFIG). */
+struct hw_config;
+void hw_cli_security_of_config(const struct hw_config *c, struct hw_client_security *out);
 
 /* Report a usage error in words (printf format) plus the usage; returns HW_CLI_USAGE. */
 int hw_cli_usage_error(const struct hw_cli_cmd *cmd, const char *fmt, ...)

@@ -86,8 +86,9 @@ static int audit_opt_cb(void *arg, int key, const char *v)
 	return -1;
 }
 
-static void print_json(const struct hw_entry *e, const Tos__V1__NodeEvent *ev)
+static void print_json(const struct hw_entry *e, const Tos__V1__Record *rec)
 {
+	const Tos__V1__NodeEvent *ev = rec->node_event;
 	char when[40], hex[2 * HW_HASH_BYTES + 1];
 	struct hw_json j;
 	hw_json_init(&j, stdout);
@@ -96,6 +97,8 @@ static void print_json(const struct hw_entry *e, const Tos__V1__NodeEvent *ev)
 	hw_json_string(&j, hw_cli_iso(e->time_ms, when, sizeof when));
 	hw_json_key(&j, "time_ms");
 	hw_json_int(&j, e->time_ms);
+	hw_json_key(&j, "event_time_ms");
+	hw_json_int(&j, rec->event_time_ms);
 	hw_json_key(&j, "lsn");
 	hw_json_uint(&j, e->lsn);
 	hw_json_key(&j, "kind");
@@ -115,8 +118,9 @@ static void print_json(const struct hw_entry *e, const Tos__V1__NodeEvent *ev)
 	hw_json_object_end(&j);
 }
 
-static void print_text(const struct hw_entry *e, const Tos__V1__NodeEvent *ev)
+static void print_text(const struct hw_entry *e, const Tos__V1__Record *rec)
 {
+	const Tos__V1__NodeEvent *ev = rec->node_event;
 	char when[40], hex[2 * HW_HASH_BYTES + 1];
 	printf("%s lsn=%" PRIu64 " %s node=%s epoch=%" PRIu64,
 	       hw_cli_iso(e->time_ms, when, sizeof when), e->lsn, hw_node_event_name(ev->kind),
@@ -127,6 +131,9 @@ static void print_text(const struct hw_entry *e, const Tos__V1__NodeEvent *ev)
 		printf(" key=%.16s", hw_cli_hex(ev->peer_key.data, hex));
 	if (ev->config_sha.len == 32)
 		printf(" config=%.16s", hw_cli_hex(ev->config_sha.data, hex));
+	/* held by a standby until it was primary: when it happened */
+	if (e->time_ms - rec->event_time_ms >= 1000)
+		printf(" happened=%s", hw_cli_iso(rec->event_time_ms, when, sizeof when));
 	if (ev->detail != NULL && ev->detail[0] != '\0')
 		printf(" %s", ev->detail);
 	putchar('\n');
@@ -138,9 +145,9 @@ static int audit_cb(void *arg, const struct hw_entry *e, const Tos__V1__Record *
 	if (rec->payload_case != TOS__V1__RECORD__PAYLOAD_NODE_EVENT)
 		return 0; /* checkpoints: hawser verify */
 	if (o->json)
-		print_json(e, rec->node_event);
+		print_json(e, rec);
 	else
-		print_text(e, rec->node_event);
+		print_text(e, rec);
 	return 0;
 }
 
@@ -165,13 +172,15 @@ static int cmd_audit(const struct hw_cli_cmd *cmd, int argc, char **argv)
 }
 
 const struct hw_cli_cmd hw_cli_audit = {
-	"audit", "list the node events (promotions, switchovers, starts ...) in a store's log",
+	"audit", "list the node events (promotions, switchovers, refusals ...) in a store's log",
 	"usage: hawser audit DIR [--since T] [--json]\n"
 	"  List the node events the primaries appended to the log (docs/security.md \"Audit\n"
 	"  trail\"), oldest first, one line each: time, LSN, kind, node, epoch, details.\n"
 	"  They are replicated, so every node's store shows the same list up to its head.\n"
 	"  Works on a live store (read-only). --since T: events at or after T (integer ms\n"
-	"  or ISO 8601 UTC). --json: one JSON object per line {time, time_ms, lsn, kind,\n"
-	"  node, epoch, peer_addr, peer_key, config_sha, detail}. Checkpoints are checked\n"
-	"  by hawser verify.\n",
+	"  or ISO 8601 UTC). --json: one JSON object per line {time, time_ms, event_time_ms,\n"
+	"  lsn, kind, node, epoch, peer_addr, peer_key, config_sha, detail}: time is when the\n"
+	"  event was appended, event_time_ms when it happened (earlier for one a standby held\n"
+	"  until it was primary; the text shows it as happened=). key= is the fingerprint of\n"
+	"  the peer's or operator's key. Checkpoints are checked by hawser verify.\n",
 	cmd_audit};

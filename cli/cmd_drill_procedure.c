@@ -18,6 +18,7 @@
 #include "engine/client_int.h"
 #include "replica/drills.h"
 #include "replica/store.h"
+#include "tos.pb-c.h"
 #include "wire.pb-c.h"
 
 /* How long the procedure drill waits for a witness or the node to answer. */
@@ -257,9 +258,27 @@ static void standbys_judge(struct drill *d, const Hawser__Wire__V1__Status *s)
 	hw_report_figure(&d->rep, "standby_lag_ms_max", (double)worst, "ms");
 }
 
+/* The node's client address the procedure asks (--connect, else node.client), or NULL. */
+static const char *node_addr(const struct drill *d)
+{
+	return d->connect ? d->connect : d->cfg.client[0] ? d->cfg.client : NULL;
+}
+
+/* Connect as the node of --config: its keys (or insecure = true); with --dir alone, in
+ * plaintext. */
+static int node_connect(const struct drill *d, struct hw_client **cl)
+{
+	struct hw_client_security sec;
+	hw_cli_security_of_config(&d->cfg, &sec);
+	return hw_client_connect_secure(node_addr(d), d->config_path ? &sec : NULL, cl);
+}
+
+/* The node answered check_standbys: record_on_node tells it the result. */
+static bool node_answered;
+
 static void check_standbys(struct drill *d)
 {
-	const char *addr = d->connect ? d->connect : d->cfg.client[0] ? d->cfg.client : NULL;
+	const char *addr = node_addr(d);
 	if (!addr) {
 		hw_report_check(&d->rep, "standbys reachable", HW_VERDICT_SKIP,
 				"no client address to ask the node (--connect or node.client)");
@@ -268,7 +287,7 @@ static void check_standbys(struct drill *d)
 	struct hw_client *cl;
 	uint8_t *body = NULL;
 	size_t len = 0;
-	int rc = hw_client_connect(addr, &cl);
+	int rc = node_connect(d, &cl);
 	if (rc == 0) {
 		rc = hw_client_status(cl, STATUS_WAIT_MS, &body, &len);
 		hw_client_close(cl);
@@ -280,6 +299,7 @@ static void check_standbys(struct drill *d)
 				addr, hw_strerror(rc ? rc : HW_EPROTOCOL));
 		return;
 	}
+	node_answered = true;
 	if (d->cfg.n_standbys == 0)
 		hw_report_check(&d->rep, "standbys reachable", HW_VERDICT_WARN,
 				"node at %s answers, but no standbys are configured", addr);
@@ -407,6 +427,26 @@ static void backups_phase_verdict(struct hw_report *r)
 	}
 }
 
+/* The run in the audit trail of the node it asked (docs/security.md "Audit trail"), as
+ * the operator whose key the channel shows; a node that does not take it is a warning
+ * on stderr, not a failed drill. */
+static void record_on_node(const struct drill *d)
+{
+	char detail[201];
+	snprintf(detail, sizeof detail, "drill procedure %s: %.160s",
+		 hw_drill_result_name(d->rep.result), d->rep.what);
+	struct hw_client *cl;
+	int rc = node_connect(d, &cl);
+	if (rc == 0) {
+		rc = hw_client_operator_event(cl, TOS__V1__NODE_EVENT_KIND__DRILL, detail,
+					      STATUS_WAIT_MS);
+		hw_client_close(cl);
+	}
+	if (rc != 0)
+		fprintf(stderr, "hawser drill procedure: the node at %s did not record the run: %s\n",
+			node_addr(d), hw_strerror(rc));
+}
+
 static int run_procedure(const struct hw_cli_cmd *cmd, int argc, char **argv)
 {
 	static struct drill d;
@@ -437,6 +477,8 @@ static int run_procedure(const struct hw_cli_cmd *cmd, int argc, char **argv)
 		hw_report_finish(&d.rep, HW_DRILL_PASS,
 				 "%zu checks passed or skipped, %zu warning%s",
 				 d.rep.n_checks - warns, warns, warns == 1 ? "" : "s");
+	if (node_answered)
+		record_on_node(&d);
 	return hw_cli_drill_finish(&d);
 }
 
@@ -449,6 +491,9 @@ const struct hw_cli_cmd hw_cli_drill_procedure = {
 	"  of generations and how far back they reach, that each matches its MANIFEST, a\n"
 	"  copy outside the primary's reach (offsite_dir), key files present, the witness\n"
 	"  and the standbys reachable with lag within rpo (asking the node at ADDR or\n"
-	"  node.client), disk space for a restore, and every other drill within its\n"
-	"  schedule. --now T judges ages and schedules at T instead of now.\n" COMMON_USAGE,
+	"  node.client, over the channel of the config's [security] keys; plaintext with\n"
+	"  --dir alone), disk space for a restore, and every other drill within its\n"
+	"  schedule. --now T judges ages and schedules at T instead of now. A node that\n"
+	"  answered gets the result for its audit trail (hawser audit: a drill event with\n"
+	"  the key this command connected with).\n" COMMON_USAGE,
 	run_procedure};

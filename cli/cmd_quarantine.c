@@ -1,5 +1,6 @@
 /* cmd_quarantine.c: `hawser quarantine export DIR OUT`: the records a rejoin set aside
- * (replica/rejoin.h), as JSON lines for the people who reconcile them with the TOS. */
+ * (replica/rejoin.h), as JSON lines for the people who reconcile them with the TOS; with
+ * --connect, the export goes into that node's audit trail. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,8 +8,13 @@
 
 #include "cli/cli.h"
 #include "cli/json.h"
+#include "engine/client_int.h"
+#include "hawser.h"
 #include "replica/rejoin.h"
 #include "tos.pb-c.h"
+
+/* How long the node at --connect has to answer. */
+#define TELL_WAIT_MS 5000
 
 static void hex_of(const uint8_t *p, size_t len, char *out)
 {
@@ -43,9 +49,17 @@ static void record_fields(struct hw_json *j, const struct hw_entry *e)
 	tos__v1__record__free_unpacked(r, NULL);
 }
 
+/* Where the rows go, and how many went. */
+struct sink {
+	FILE *out;
+	uint64_t rows;
+};
+
 static int row_cb(void *arg, const struct hw_quarantined *q)
 {
-	FILE *out = arg;
+	struct sink *sk = arg;
+	FILE *out = sk->out;
+	sk->rows++;
 	char iso[32];
 	struct hw_json j;
 	hw_json_init(&j, out);
@@ -72,11 +86,52 @@ static int row_cb(void *arg, const struct hw_quarantined *q)
 	return ferror(out) ? -EIO : 0;
 }
 
+struct q_opts {
+	const char *connect; /* the node to tell (--connect), NULL: none */
+	struct hw_client_security sec;
+};
+
+static int opt_cb(void *arg, int key, const char *v)
+{
+	struct q_opts *o = arg;
+	if (hw_cli_security_opt(&o->sec, key, v))
+		return 0;
+	if (key != 'c')
+		return -1;
+	o->connect = v;
+	return 0;
+}
+
+/* The export in the audit trail of the node at o->connect (docs/security.md "Audit
+ * trail"), as the operator whose key the channel shows. */
+static int tell_node(const struct q_opts *o, const char *dir, uint64_t rows)
+{
+	char detail[201];
+	snprintf(detail, sizeof detail, "quarantine export of %llu records from %.150s",
+		 (unsigned long long)rows, dir);
+	struct hw_client *c;
+	int rc = hw_client_connect_secure(o->connect, &o->sec, &c);
+	if (rc == 0) {
+		rc = hw_client_operator_event(c, TOS__V1__NODE_EVENT_KIND__EXPORT, detail,
+					      TELL_WAIT_MS);
+		hw_client_close(c);
+	}
+	return rc;
+}
+
 static int cmd_quarantine(const struct hw_cli_cmd *cmd, int argc, char **argv)
 {
-	static const struct option opts[] = {{0}};
+	static const struct option opts[] = {
+		{"connect", required_argument, NULL, 'c'}, HW_CLI_SECURITY_OPTIONS, {0}};
+	struct q_opts qo = {0};
 	char *pos[3];
-	int prc = hw_cli_parse(cmd, argc, argv, opts, NULL, NULL, pos, 3);
+	int prc = hw_cli_parse(cmd, argc, argv, opts, opt_cb, &qo, pos, 3);
+	bool secured = qo.sec.key || qo.sec.peers || qo.sec.cluster_id || qo.sec.insecure;
+	if (prc == HW_CLI_RUN && qo.connect == NULL && secured)
+		return hw_cli_usage_error(cmd, "--key, --peers, --cluster and --insecure go with "
+					       "--connect");
+	if (prc == HW_CLI_RUN && qo.connect != NULL)
+		prc = hw_cli_security_check(cmd, &qo.sec);
 	if (prc != HW_CLI_RUN)
 		return prc;
 	if (strcmp(pos[0], "export") != 0)
@@ -86,24 +141,32 @@ static int cmd_quarantine(const struct hw_cli_cmd *cmd, int argc, char **argv)
 	int rc = hw_store_open(pos[1], &o, &s);
 	if (rc != 0)
 		return hw_cli_fail("quarantine", pos[1], rc);
-	FILE *out = strcmp(pos[2], "-") == 0 ? stdout : fopen(pos[2], "w");
-	if (out == NULL) {
+	struct sink sk = {.out = strcmp(pos[2], "-") == 0 ? stdout : fopen(pos[2], "w")};
+	if (sk.out == NULL) {
 		hw_store_close(s);
 		return hw_cli_fail("quarantine", pos[2], -errno);
 	}
-	rc = hw_quarantine_each(s, row_cb, out);
-	if (out != stdout && fclose(out) != 0 && rc == 0)
+	rc = hw_quarantine_each(s, row_cb, &sk);
+	if (sk.out != stdout && fclose(sk.out) != 0 && rc == 0)
 		rc = -EIO;
 	hw_store_close(s);
-	return rc == 0 ? HW_CLI_OK : hw_cli_fail("quarantine", "export", rc);
+	if (rc != 0)
+		return hw_cli_fail("quarantine", "export", rc);
+	rc = qo.connect != NULL ? tell_node(&qo, pos[1], sk.rows) : 0;
+	return rc == 0 ? HW_CLI_OK : hw_cli_fail("quarantine", qo.connect, rc);
 }
 
 const struct hw_cli_cmd hw_cli_quarantine = {
 	"quarantine", "export the records a rejoin set aside",
-	"usage: hawser quarantine export DIR OUT\n"
+	"usage: hawser quarantine export DIR OUT [--connect ADDR (--key FILE --peers LIST\n"
+	"                                         --cluster ID | --insecure)]\n"
 	"  Write the records the store in DIR quarantined on rejoin (entries an old primary\n"
 	"  took that the new primary never got) to OUT ('-': stdout), one JSON object a\n"
 	"  line: lsn, epoch, time (the entry's, UTC), quarantined (when), why, record_id\n"
 	"  (hex), tenant_id, payload (its kind) and record_hex (the tos.v1.Record bytes).\n"
-	"  Opens the store read-only, so it works on a running node.\n",
+	"  Opens the store read-only, so it works on a running node.\n"
+	"  --connect ADDR: then tell the node at ADDR (its client port), which records a\n"
+	"  quarantine export event with this command's key in its audit trail (hawser\n"
+	"  audit); exit 1 when it does not (the file is written).\n"
+	"  With --connect:\n" HW_CLI_SECURITY_USAGE,
 	cmd_quarantine};

@@ -1,9 +1,10 @@
 /* security.c: the options of the commands that connect to nodes as clients (--key,
- * --peers, --cluster, --insecure; cli.h), turned into include/hawser.h's
- * hw_client_security. */
+ * --peers, --cluster, --insecure; cli.h), or a node's [security] section, turned into
+ * include/hawser.h's hw_client_security. */
 #include <string.h>
 
 #include "cli/cli.h"
+#include "engine/config.h"
 #include "hawser.h"
 
 int hw_cli_security_opt(struct hw_client_security *s, int key, const char *v)
@@ -41,4 +42,15 @@ int hw_cli_security_check(const struct hw_cli_cmd *cmd, const struct hw_client_s
 			     "(the nodes' node.pub files or their directory) and "
 			     "--cluster ID, or --insecure for nodes with insecure = true");
 	return HW_CLI_RUN;
+}
+
+void hw_cli_security_of_config(const struct hw_config *c, struct hw_client_security *out)
+{
+	const struct hw_security *s = &c->security;
+	*out = (struct hw_client_security){
+		.cluster_id = c->cluster_id,
+		.key = s->key[0] ? s->key : NULL,
+		.peers = s->peer_files[0] ? s->peer_files : NULL,
+		.insecure = s->insecure,
+	};
 }

@@ -760,6 +760,17 @@ int hw_client_switchover(struct hw_client *c, const char *to, int timeout_ms, in
 	return 0;
 }
 
+int hw_client_operator_event(struct hw_client *c, unsigned kind, const char *detail,
+			     int timeout_ms)
+{
+	Hawser__Wire__V1__OperatorEvent q = HAWSER__WIRE__V1__OPERATOR_EVENT__INIT;
+	q.kind = kind;
+	q.detail = (char *)detail;
+	struct hw_frame f;
+	return request(c, HW_FRAME_OPERATOR_EVENT, &q.base, HW_FRAME_OPERATOR_EVENT_REPLY,
+		       timeout_ms, &f);
+}
+
 int hw_client_promote(struct hw_client *c, bool accept, uint64_t from, uint64_t to, int timeout_ms,
 		      uint8_t **body, size_t *len)
 {

@@ -31,6 +31,15 @@ int hw_client_switchover(struct hw_client *c, const char *to, int timeout_ms, in
 int hw_client_promote(struct hw_client *c, bool accept, uint64_t from, uint64_t to, int timeout_ms,
 		      uint8_t **body, size_t *len);
 
+/* Put an event of kind (tos.v1.NodeEventKind DRILL, EXPORT, RESTORE or OPERATOR) with
+ * detail (at most 200 bytes) in the node's audit trail (an OPERATOR_EVENT frame) and
+ * wait up to timeout_ms for its reply. The node names this connection's key as the
+ * operator's. 0 when it took the event (appended, or held by a standby until it is
+ * primary), HW_ERANGE for another kind or a longer detail, else errors as for
+ * hw_client_status(). Call it with no submit outstanding. */
+int hw_client_operator_event(struct hw_client *c, unsigned kind, const char *detail,
+			     int timeout_ms);
+
 /* The connection's socket, so one thread can poll() many connections (the bench). Only
  * for POLLIN: read nothing from it yourself. Readable means hw_client_wait(c, 0, ...)
  * will make progress; outcomes may also sit buffered in c already, so call it until

@@ -624,6 +624,7 @@ static int set_peers(struct parse *p, const char *key, const char *v)
 	size_t n = 0;
 	int rc = hw_channel_pins_parse(v, s->peers, HW_CHANNEL_PINNED_MAX, &n, bad, sizeof bad);
 	s->n_peers = (uint32_t)n;
+	snprintf(s->peer_files, sizeof s->peer_files, "%s", v);
 	if (rc == -E2BIG)
 		return fail(p, p->line, "'%s' lists more than %u keys", key, HW_CHANNEL_PINNED_MAX);
 	if (rc)

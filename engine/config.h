@@ -161,6 +161,9 @@ struct hw_security {
 	char key[HW_PATH_CHARS_MAX + 1]; /* "" when not set */
 	uint8_t peers[HW_CHANNEL_PINNED_MAX][HW_CHANNEL_KEY_BYTES];
 	uint32_t n_peers;
+	/* peers as given, for a command that connects as this node (hw_client_security
+	 * peers; a config line holds at most 200 characters) */
+	char peer_files[256];
 };
 
 struct hw_config {

@@ -327,6 +327,8 @@ static int session_frame(struct hw_session *s, const struct hw_frame *f)
 		return s->repl ? HW_EPROTOCOL : hw__election_on_switchover(s, f);
 	case HW_FRAME_PROMOTE_REQUEST:
 		return s->repl ? HW_EPROTOCOL : hw__election_on_promote(s, f);
+	case HW_FRAME_OPERATOR_EVENT:
+		return s->repl ? HW_EPROTOCOL : hw__audit_on_operator_event(s, f);
 	case HW_FRAME_ACK:
 		if (!s->repl || n->cfg.role != HW_ROLE_PRIMARY)
 			return HW_EPROTOCOL;
@@ -662,8 +664,9 @@ int hw_node_open(const char *config_path, struct hw_node **out)
 	signal(SIGPIPE, SIG_IGN);
 	hw_log_node(n->cfg.node_id);
 	pthread_mutex_init(&n->ext_mu, NULL);
-	hw__audit_open(n, config_path, cc.insecure ? NULL : &id);
-	rc = node_start(n, &cc);
+	rc = hw__audit_open(n, config_path, cc.insecure ? NULL : &id);
+	if (rc == 0)
+		rc = node_start(n, &cc);
 	if (!cc.insecure)
 		hw_identity_wipe(&id);
 	if (rc != 0) {
@@ -692,7 +695,7 @@ int hw_node_open(const char *config_path, struct hw_node **out)
 	else
 		hw_log("started", "role=standby data_dir=%s lsn=%llu primary=%s", n->cfg.data_dir,
 		       (unsigned long long)h.lsn, n->cfg.primary);
-	hw__audit_event(n, TOS__V1__NODE_EVENT_KIND__NODE_START, NULL, "started");
+	hw__audit_start(n);
 	*out = n;
 	return 0;
 }
@@ -733,6 +736,7 @@ void hw_node_close(struct hw_node *n)
 	if (n->loop != NULL)
 		hw_loop_free(n->loop);
 	hw_store_close(n->store);
+	hw__audit_close(n);
 	pthread_mutex_destroy(&n->ext_mu);
 	sodium_memzero(&n->signer, sizeof n->signer);
 	hw_log("stopped", "code=%s", hw_errname(n->exit_rc));

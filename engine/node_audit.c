@@ -12,8 +12,22 @@
  * Both need a node with a key ([security] key): an insecure node (a lab, a test) keeps
  * its log to the TOS's records and only logs its events.
  *
- * Logs: checkpoint (lsn), checkpoint_failed, audit_failed, audit_local (an event on a
- * node that is not primary, or insecure: not appended). */
+ * Only a primary appends. An event on a node with a key that is not primary (a standby's
+ * start, a refusal it saw, an operator's forced promotion) is encoded when it happens,
+ * so it keeps its time, and held until the node is primary; so is one a step-down failed
+ * (HW_ENOT_PRIMARY). Both are appended, oldest first, before anything newer. At most
+ * AUDIT_HELD_MAX are held (a standby that never becomes primary does not grow); they
+ * live in memory only, so a restart drops them (they were logged).
+ *
+ * Refused channels (engine/io/ring.h hw_refusal_cb) are rate-limited per peer host: the
+ * first refusal from a host is an AUTH_FAILURE event at once, the ones that follow
+ * within AUTH_WINDOW_MS are counted and appended as one more event when the window ends
+ * (on the primary's tick, or at the host's next refusal). Hosts beyond AUTH_HOSTS_MAX
+ * share one entry ("*"). So a flood costs at most two events per host-entry a minute.
+ *
+ * Logs: checkpoint (lsn), checkpoint_failed, audit_failed, audit_local (an event on an
+ * insecure node: never appended), audit_held (kept for when this node is primary),
+ * audit_dropped (no room to hold it), config_changed, config_unchecked. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +40,19 @@
 #include "base/log.h"
 #include "engine/io/channel.h"
 #include "engine/node_int.h"
+#include "replica/audit.h"
+#include "wire.pb-c.h"
+
+/* Events held for when this node is primary (a standby's, or failed by a step-down):
+ * a standby sees a handful (its start, refusals, each bounded below), so this is room
+ * for a long time as a standby; 64 KiB per node. */
+#define AUDIT_HELD_MAX 64u
+/* Refused hosts counted apart within a window; the last entry counts all the others. */
+#define AUTH_HOSTS_MAX 32u
+#define AUTH_WINDOW_MS 60000
+/* How far back a start looks for this node's last recorded config: ~0.2 s of reading.
+ * A node whose last event is further back gets no CONFIG_CHANGE (logged). */
+#define AUDIT_LOOKBACK_ENTRIES 100000u
 
 static void checkpoint_cb(void *arg, const struct hw_outcome *o)
 {
@@ -36,17 +63,12 @@ static void checkpoint_cb(void *arg, const struct hw_outcome *o)
 		hw_log("checkpoint", "lsn=%" PRIu64, o->lsn);
 }
 
-static void event_cb(void *arg, const struct hw_outcome *o)
+/* Mode local: an audit record must not wait for, or hold back, a standby. request_id
+ * names an event's slot (0 for a checkpoint). */
+static int queue_system(struct hw_node *n, uint64_t request_id, const uint8_t *rec, size_t len,
+			hw_submit_cb *cb)
 {
-	(void)arg;
-	if (o->code != 0)
-		hw_log("audit_failed", "code=%s", hw_errname(o->code));
-}
-
-/* Mode local: an audit record must not wait for, or hold back, a standby. */
-static int queue_system(struct hw_node *n, const uint8_t *rec, size_t len, hw_submit_cb *cb)
-{
-	return hw__node_enqueue(n, 0, rec, len, HW_LOCAL, 0, true, cb, n);
+	return hw__node_enqueue(n, request_id, rec, len, HW_LOCAL, 0, true, cb, n);
 }
 
 static void *checkpoint_main(void *arg)
@@ -57,7 +79,7 @@ static void *checkpoint_main(void *arg)
 	n->cp_rc = hw_checkpoint_make(n->store, &n->signer, hw_wall_ms(), buf, sizeof buf, &len,
 				      &n->cp_covers);
 	if (n->cp_rc == 0)
-		n->cp_rc = queue_system(n, buf, len, checkpoint_cb);
+		n->cp_rc = queue_system(n, 0, buf, len, checkpoint_cb);
 	atomic_store(&n->cp_done, true);
 	return NULL;
 }
@@ -77,10 +99,18 @@ static void reap(struct hw_node *n)
 	n->cp_lsn = n->cp_covers;
 }
 
+/* Defined with the node events below. */
+static void auth_expire(struct hw_node *n, int64_t now);
+static void flush(struct hw_node *n);
+
 void hw__audit_tick(struct hw_node *n)
 {
 	if (n->cp_running && atomic_load(&n->cp_done))
 		reap(n);
+	if (n->audit != NULL) {
+		auth_expire(n, hw__node_now(n));
+		flush(n);
+	}
 	if (n->cp_running || !n->can_sign || n->cfg.role != HW_ROLE_PRIMARY || n->failed)
 		return;
 	int64_t now = hw__node_now(n);
@@ -108,36 +138,221 @@ void hw__audit_stop(struct hw_node *n)
 		reap(n);
 }
 
-void hw__audit_event(struct hw_node *n, Tos__V1__NodeEventKind kind, const char *peer,
-		     const char *detail)
+/* ---- node events */
+
+/* The events one node holds for its primary days, and the refusal counts. */
+struct hw_audit {
+	struct held {
+		enum { HELD_FREE, HELD_WAITING, HELD_QUEUED } state;
+		uint64_t seq; /* order of the events: appended oldest first */
+		Tos__V1__NodeEventKind kind;
+		size_t len;
+		uint8_t rec[HW_SYSTEM_RECORD_BYTES_MAX];
+	} held[AUDIT_HELD_MAX];
+	uint64_t seq;
+	uint32_t waiting; /* slots in HELD_WAITING */
+	struct auth_host {
+		char host[HW_ADDR_CHARS_MAX + 1]; /* "" free, "*" every other host */
+		int64_t since_ms;                 /* node clock of the window's first refusal */
+		uint32_t more;                    /* refusals after it within the window */
+		uint8_t key[HW_CHANNEL_KEY_BYTES]; /* the last one's offered key */
+		bool has_key;
+	} hosts[AUTH_HOSTS_MAX];
+};
+
+static void event_cb(void *arg, const struct hw_outcome *o)
 {
-	char sha[2 * HW_HASH_BYTES + 1];
+	struct hw_node *n = arg;
+	HW_ASSERT(o->request_id >= 1 && o->request_id <= AUDIT_HELD_MAX);
+	struct held *h = &n->audit->held[o->request_id - 1];
+	HW_ASSERT(h->state == HELD_QUEUED);
+	if (o->code == HW_ENOT_PRIMARY) { /* a step-down: append it when primary again */
+		h->state = HELD_WAITING;
+		n->audit->waiting++;
+		hw_log("audit_held", "kind=%s code=%s", hw_node_event_name(h->kind),
+		       hw_errname(o->code));
+		return;
+	}
+	if (o->code != 0)
+		hw_log("audit_failed", "kind=%s code=%s", hw_node_event_name(h->kind),
+		       hw_errname(o->code));
+	h->state = HELD_FREE;
+}
+
+/* Queue the held events, oldest first, when this node is a primary that can append. */
+static void flush(struct hw_node *n)
+{
+	struct hw_audit *a = n->audit;
+	if (n->cfg.role != HW_ROLE_PRIMARY || !n->can_sign || n->failed)
+		return;
+	while (a->waiting > 0) {
+		struct held *oldest = NULL;
+		for (size_t i = 0; i < AUDIT_HELD_MAX; i++)
+			if (a->held[i].state == HELD_WAITING &&
+			    (oldest == NULL || a->held[i].seq < oldest->seq))
+				oldest = &a->held[i];
+		HW_ASSERT(oldest != NULL);
+		uint64_t slot = (uint64_t)(oldest - a->held) + 1;
+		int rc = queue_system(n, slot, oldest->rec, oldest->len, event_cb);
+		if (rc != 0) { /* out of memory, or submits not open yet: kept for the next tick */
+			hw_log("audit_failed", "kind=%s code=%s", hw_node_event_name(oldest->kind),
+			       hw_errname(rc));
+			return;
+		}
+		oldest->state = HELD_QUEUED;
+		a->waiting--;
+	}
+}
+
+/* Encode ev now into a free slot, waiting for flush. */
+static int hold(struct hw_node *n, const Tos__V1__NodeEvent *ev, struct hw_reject *rej)
+{
+	struct hw_audit *a = n->audit;
+	for (size_t i = 0; i < AUDIT_HELD_MAX; i++) {
+		struct held *h = &a->held[i];
+		if (h->state != HELD_FREE)
+			continue;
+		int rc = hw_node_event_encode(ev, hw_wall_ms(), h->rec, sizeof h->rec, &h->len, rej);
+		if (rc != 0)
+			return rc;
+		h->state = HELD_WAITING;
+		h->kind = ev->kind;
+		h->seq = a->seq++;
+		a->waiting++;
+		return 0;
+	}
+	return HW_EBUSY;
+}
+
+void hw__audit_event(struct hw_node *n, Tos__V1__NodeEventKind kind, const char *peer,
+		     const uint8_t *key, const char *detail)
+{
+	char sha[2 * HW_HASH_BYTES + 1], addr[HW_REF_CHARS_MAX + 1];
 	Tos__V1__NodeEvent ev = TOS__V1__NODE_EVENT__INIT;
 	ev.kind = kind;
 	ev.node_id = n->cfg.node_id;
 	ev.epoch = n->epoch;
-	ev.peer_addr = (char *)(peer != NULL ? peer : "");
+	/* a reference field: an address longer than one (a Unix path) keeps its start */
+	snprintf(addr, sizeof addr, "%s", peer != NULL ? peer : "");
+	ev.peer_addr = addr;
+	if (key != NULL)
+		ev.peer_key = (ProtobufCBinaryData){HW_CHANNEL_KEY_BYTES, (uint8_t *)key};
 	ev.detail = (char *)(detail != NULL ? detail : "");
-	/* the configuration a node runs as primary with: at its start and when elected */
+	/* the configuration a node runs with: at its start, when it changed, when elected */
 	if (kind == TOS__V1__NODE_EVENT_KIND__NODE_START ||
+	    kind == TOS__V1__NODE_EVENT_KIND__CONFIG_CHANGE ||
 	    kind == TOS__V1__NODE_EVENT_KIND__PROMOTION)
 		ev.config_sha = (ProtobufCBinaryData){HW_HASH_BYTES, n->config_sha};
 	sodium_bin2hex(sha, sizeof sha, n->config_sha, HW_HASH_BYTES);
-	if (n->cfg.role != HW_ROLE_PRIMARY || !n->can_sign) {
+	if (!n->can_sign) {
 		hw_log("audit_local", "kind=%s epoch=%" PRIu64 " config_sha=%.16s detail=\"%s\"",
 		       hw_node_event_name(kind), n->epoch, sha, ev.detail);
 		return;
 	}
-	uint8_t buf[HW_SYSTEM_RECORD_BYTES_MAX];
-	size_t len;
-	struct hw_reject rej;
-	int rc = hw_node_event_encode(&ev, hw_wall_ms(), buf, sizeof buf, &len, &rej);
-	if (rc == 0)
-		rc = queue_system(n, buf, len, event_cb);
-	if (rc != 0)
+	struct hw_reject rej = {0};
+	int rc = hold(n, &ev, &rej);
+	if (rc == HW_EBUSY)
+		hw_log("audit_dropped", "kind=%s held=%u detail=\"%s\"", hw_node_event_name(kind),
+		       AUDIT_HELD_MAX, ev.detail);
+	else if (rc != 0)
 		hw_log("audit_failed", "kind=%s code=%s field=%s", hw_node_event_name(kind),
 		       hw_errname(rc), rej.field);
+	else if (n->cfg.role != HW_ROLE_PRIMARY)
+		hw_log("audit_held", "kind=%s epoch=%" PRIu64 " detail=\"%s\"",
+		       hw_node_event_name(kind), n->epoch, ev.detail);
+	flush(n);
 }
+
+/* The longest detail an operator's event carries: a line of a report, not a report. */
+#define OPERATOR_DETAIL_BYTES_MAX 200u
+
+int hw__audit_on_operator_event(struct hw_session *s, const struct hw_frame *f)
+{
+	Hawser__Wire__V1__OperatorEvent *m =
+		hawser__wire__v1__operator_event__unpack(NULL, f->len, f->body);
+	if (m == NULL)
+		return HW_EFRAME;
+	Tos__V1__NodeEventKind kind = (Tos__V1__NodeEventKind)m->kind;
+	bool ok = (kind == TOS__V1__NODE_EVENT_KIND__DRILL ||
+		   kind == TOS__V1__NODE_EVENT_KIND__EXPORT ||
+		   kind == TOS__V1__NODE_EVENT_KIND__RESTORE ||
+		   kind == TOS__V1__NODE_EVENT_KIND__OPERATOR) &&
+		  strlen(m->detail) <= OPERATOR_DETAIL_BYTES_MAX;
+	if (ok)
+		hw__audit_event(s->node, kind, hw_conn_peer(s->conn), hw_conn_peer_key(s->conn),
+				m->detail);
+	hawser__wire__v1__operator_event__free_unpacked(m, NULL);
+	if (!ok)
+		return hw__node_send_error(s->conn, HW_ERANGE,
+					   "an operator event is a drill, export, restore or "
+					   "operator event with a detail of at most 200 bytes");
+	return hw__node_send_frame(s->conn, HW_FRAME_OPERATOR_EVENT_REPLY, NULL, 0);
+}
+
+/* ---- refused channels */
+
+/* The host of "HOST:PORT" or "[V6]:PORT" (a Unix peer has no port: all of it). */
+static void host_of(const char *peer, char out[HW_ADDR_CHARS_MAX + 1])
+{
+	snprintf(out, HW_ADDR_CHARS_MAX + 1, "%s", peer);
+	char *colon = strrchr(out, ':');
+	if (strncmp(out, "unix:", 5) != 0 && colon != NULL && colon != out)
+		*colon = '\0';
+}
+
+/* Close the windows that ended by now: their counted refusals go in one event. */
+static void auth_expire(struct hw_node *n, int64_t now)
+{
+	for (size_t i = 0; i < AUTH_HOSTS_MAX; i++) {
+		struct auth_host *h = &n->audit->hosts[i];
+		if (h->host[0] == '\0' || now - h->since_ms < AUTH_WINDOW_MS)
+			continue;
+		if (h->more > 0) {
+			char detail[96];
+			snprintf(detail, sizeof detail, "%" PRIu32 " more refused within %d s",
+				 h->more, AUTH_WINDOW_MS / 1000);
+			hw__audit_event(n, TOS__V1__NODE_EVENT_KIND__AUTH_FAILURE, h->host,
+					h->has_key ? h->key : NULL, detail);
+		}
+		h->host[0] = '\0';
+	}
+}
+
+/* ring.h hw_refusal_cb: one refused channel. */
+static void refusal_cb(void *arg, const char *peer, const uint8_t *key, int code)
+{
+	struct hw_node *n = arg;
+	int64_t now = hw__node_now(n);
+	char host[HW_ADDR_CHARS_MAX + 1];
+	host_of(peer, host);
+	auth_expire(n, now);
+	struct auth_host *h = NULL, *free_h = NULL, *others = &n->audit->hosts[AUTH_HOSTS_MAX - 1];
+	for (size_t i = 0; i + 1 < AUTH_HOSTS_MAX && h == NULL; i++) {
+		struct auth_host *x = &n->audit->hosts[i];
+		if (x->host[0] != '\0' && strcmp(x->host, host) == 0)
+			h = x;
+		else if (x->host[0] == '\0' && free_h == NULL)
+			free_h = x;
+	}
+	if (h == NULL)
+		h = free_h != NULL ? free_h : others;
+	if (h->host[0] != '\0') { /* within its window: counted */
+		h->more++;
+		h->has_key = key != NULL;
+		if (key != NULL)
+			memcpy(h->key, key, HW_CHANNEL_KEY_BYTES);
+		return;
+	}
+	snprintf(h->host, sizeof h->host, "%s", h == others ? "*" : host);
+	h->since_ms = now;
+	h->more = 0;
+	h->has_key = false;
+	char detail[96];
+	snprintf(detail, sizeof detail, "channel refused: %s", hw_errname(code));
+	hw__audit_event(n, TOS__V1__NODE_EVENT_KIND__AUTH_FAILURE, peer, key, detail);
+}
+
+/* ---- start */
 
 /* Hash of the config file as read at start: the NODE_START event names the exact
  * configuration a node ran with. A file that cannot be read hashes as empty. */
@@ -155,15 +370,66 @@ static void hash_config(const char *path, uint8_t out[HW_HASH_BYTES])
 	crypto_generichash_final(&st, out, HW_HASH_BYTES);
 }
 
-void hw__audit_open(struct hw_node *n, const char *config_path, const struct hw_identity *id)
+int hw__audit_open(struct hw_node *n, const char *config_path, const struct hw_identity *id)
 {
 	hash_config(config_path, n->config_sha);
 	if (id == NULL)
-		return; /* insecure: no key, no checkpoints */
+		return 0; /* insecure: no key, no checkpoints, no events appended */
+	n->audit = calloc(1, sizeof *n->audit);
+	if (n->audit == NULL)
+		return HW_ENOMEM;
 	size_t idlen = strlen(n->cfg.node_id);
 	HW_ASSERT(idlen >= 1 && idlen <= HW_SIGNER_ID_MAX);
 	memcpy(n->signer.node_id, n->cfg.node_id, idlen + 1);
 	memcpy(n->signer.pk, id->sign_pk, HW_SIGN_PK_BYTES);
 	memcpy(n->signer.sk, id->sign_sk, HW_SIGN_SK_BYTES);
 	n->can_sign = true;
+	return 0;
+}
+
+struct last_config {
+	const char *node_id;
+	uint64_t lsn; /* 0: none found */
+	uint8_t sha[HW_HASH_BYTES];
+};
+
+/* hw_audit_cb, newest first: stop at this node's newest event naming its config. */
+static int last_config_cb(void *arg, const struct hw_entry *e, const Tos__V1__Record *rec)
+{
+	struct last_config *lc = arg;
+	const Tos__V1__NodeEvent *ev = rec->node_event;
+	if (rec->payload_case != TOS__V1__RECORD__PAYLOAD_NODE_EVENT ||
+	    strcmp(ev->node_id, lc->node_id) != 0 || ev->config_sha.len != HW_HASH_BYTES)
+		return 0;
+	lc->lsn = e->lsn;
+	memcpy(lc->sha, ev->config_sha.data, HW_HASH_BYTES);
+	return 1;
+}
+
+void hw__audit_start(struct hw_node *n)
+{
+	hw__audit_event(n, TOS__V1__NODE_EVENT_KIND__NODE_START, NULL, NULL, "started");
+	if (!n->can_sign)
+		return;
+	hw_ring_set_refusal_cb(n->ring, refusal_cb, n);
+	struct last_config lc = {.node_id = n->cfg.node_id};
+	int rc = hw_audit_walk_back(n->store, AUDIT_LOOKBACK_ENTRIES, last_config_cb, &lc);
+	if (rc < 0) {
+		hw_log("config_unchecked", "code=%s", hw_errname(rc));
+		return;
+	}
+	if (lc.lsn == 0 || memcmp(lc.sha, n->config_sha, HW_HASH_BYTES) == 0)
+		return; /* the first start we know of, or the same file */
+	char was[2 * HW_HASH_BYTES + 1], detail[96];
+	sodium_bin2hex(was, sizeof was, lc.sha, HW_HASH_BYTES);
+	snprintf(detail, sizeof detail, "config changed since lsn %" PRIu64 " (was %.16s)", lc.lsn,
+		 was);
+	hw_log("config_changed", "since_lsn=%" PRIu64 " was=%.16s", lc.lsn, was);
+	hw__audit_event(n, TOS__V1__NODE_EVENT_KIND__CONFIG_CHANGE, NULL, NULL, detail);
+}
+
+void hw__audit_close(struct hw_node *n)
+{
+	free(n->audit);
+	n->audit = NULL;
 }

@@ -227,7 +227,7 @@ static void promote(struct hw_node *n, uint64_t epoch)
 	       (long long)(hw_voters_mono_ms() - t0), (long long)wall_ms());
 	char detail[64];
 	snprintf(detail, sizeof detail, "became primary at lsn %llu", (unsigned long long)h.lsn);
-	hw__audit_event(n, TOS__V1__NODE_EVENT_KIND__PROMOTION, NULL, detail);
+	hw__audit_event(n, TOS__V1__NODE_EVENT_KIND__PROMOTION, NULL, NULL, detail);
 	hw__election_progress(n);
 }
 
@@ -243,6 +243,10 @@ static void demote(struct hw_node *n, uint64_t epoch)
 	n->n_fenced = 0;
 	n->submits_paused = false;
 	n->cfg.role = HW_ROLE_STANDBY;
+	/* held (with the epoch it led) until this node leads again */
+	char detail[64];
+	snprintf(detail, sizeof detail, "stepped down: %s", down_name(n->down_code));
+	hw__audit_event(n, TOS__V1__NODE_EVENT_KIND__STEP_DOWN, NULL, NULL, detail);
 	n->epoch = epoch;
 	n->following = UINT32_MAX;
 	n->cfg.primary[0] = '\0';
@@ -485,7 +489,9 @@ int hw__election_on_switchover(struct hw_session *s, const struct hw_frame *f)
 		n->xfer_until_ms = hw__node_now(n) + el_of(n)->cfg.xfer_timeout_ms;
 		char detail[64];
 		snprintf(detail, sizeof detail, "hand over to %s", m->to);
-		hw__audit_event(n, TOS__V1__NODE_EVENT_KIND__SWITCHOVER, NULL, detail);
+		/* who asked: the operator's client key (docs/security.md "Audit trail") */
+		hw__audit_event(n, TOS__V1__NODE_EVENT_KIND__SWITCHOVER, hw_conn_peer(s->conn),
+				hw_conn_peer_key(s->conn), detail);
 	}
 	hw_log("switchover_requested", "to=%s code=%s acked_lsn=%llu wall_ms=%lld why=\"%s\"",
 	       m->to, rc == 0 ? "ok" : hw_errname(rc), (unsigned long long)n->acked_lsn,
@@ -556,5 +562,12 @@ int hw__election_on_promote(struct hw_session *s, const struct hw_frame *f)
 					    : "the election state could not be made durable";
 	hw_log("forced_promote", "from=%llu to=%llu code=%s why=\"%s\"", (unsigned long long)r.from,
 	       (unsigned long long)r.to, rc == 0 ? "ok" : hw_errname(rc), why);
+	if (rc == 0) { /* held on this standby, appended once the election makes it primary */
+		char detail[96];
+		snprintf(detail, sizeof detail, "promote --accept-loss %llu..%llu",
+			 (unsigned long long)r.from, (unsigned long long)r.to);
+		hw__audit_event(n, TOS__V1__NODE_EVENT_KIND__OPERATOR, hw_conn_peer(s->conn),
+				hw_conn_peer_key(s->conn), detail);
+	}
 	return promote_reply(s, rc, why, &r, true);
 }

@@ -136,6 +136,7 @@ struct hw_node {
 	uint64_t cp_lsn;              /* LSN the last checkpoint made vouches for */
 	int64_t cp_at_ms;             /* node clock when it was made */
 	uint64_t checkpoints;         /* made since start */
+	struct hw_audit *audit;       /* node events held, refusals counted; NULL insecure */
 
 	/* standby */
 	struct hw_standby sb;
@@ -226,12 +227,21 @@ void hw__primary_wal_cb(struct hw_node *n, uint64_t durable, int rc);
 /* Answer request slot: code 0 with its LSN (the fence let it go), else the failure. */
 void hw__primary_answer(struct hw_node *n, uint32_t slot, int code);
 
-/* node_audit.c. Append a node event (kind, this node, its epoch; peer and detail may be
- * NULL) when primary with a key: queued like an embedding submit, system set, mode local
- * (it must not wait on a standby). On a standby or an insecure node it is only logged
- * ("audit_local"): docs/security.md "Audit trail". Loop thread. */
+/* node_audit.c. Append a node event (kind, this node, its epoch; peer, key (the peer's or
+ * operator's HW_CHANNEL_KEY_BYTES key) and detail may be NULL) when primary with a key:
+ * queued like an embedding submit, system set, mode local (it must not wait on a
+ * standby). A node with a key that is not primary holds it (encoded now) until it is;
+ * an insecure node only logs it ("audit_local"): docs/security.md "Audit trail". Loop
+ * thread. */
 void hw__audit_event(struct hw_node *n, Tos__V1__NodeEventKind kind, const char *peer,
-		     const char *detail);
+		     const uint8_t *key, const char *detail);
+/* A session's OPERATOR_EVENT frame (wire.proto OperatorEvent): the event with the
+ * session's address and channel key, then the reply. Returns 0 or a code to close with. */
+int hw__audit_on_operator_event(struct hw_session *s, const struct hw_frame *f);
+/* After the node started (store open, ring made): the NODE_START event, CONFIG_CHANGE
+ * when this node's last recorded config hash differs, and AUTH_FAILURE events for the
+ * channels the ring refuses from now on. */
+void hw__audit_start(struct hw_node *n);
 /* Primary: start a checkpoint when checkpoint_records entries passed since the last one
  * or checkpoint_interval did with some entries; reap a finished one. Loop thread, from
  * the tick and after commits. */
@@ -240,9 +250,11 @@ void hw__audit_tick(struct hw_node *n);
  * other queued submits). Before the primary's submits are failed. Loop thread. */
 void hw__audit_stop(struct hw_node *n);
 /* Hash the config file (for NODE_START) and take the signing key from id (NULL when
- * insecure: no checkpoints). hw_node_open, before the roles start. */
+ * insecure: no checkpoints). hw_node_open, before the roles start. 0 or HW_ENOMEM. */
 struct hw_identity;
-void hw__audit_open(struct hw_node *n, const char *config_path, const struct hw_identity *id);
+int hw__audit_open(struct hw_node *n, const char *config_path, const struct hw_identity *id);
+/* Free what hw__audit_open made; after the roles stopped (hw_node_close). */
+void hw__audit_close(struct hw_node *n);
 
 /* api.c: queue a submit for the loop (any thread), as hw_node_submit() does without its
  * role check; system marks the node's own record (hw_submit.system). */

@@ -22,7 +22,9 @@ static int visit(const MDB_val *v, int64_t since_ms, struct hw_arena *a, hw_audi
 	return hw_record_is_system(rec) ? cb(arg, &e, rec) : 0;
 }
 
-int hw_audit_walk(struct hw_store *s, int64_t since_ms, hw_audit_cb *cb, void *arg)
+/* Walk the log from one end (first, then next), at most entries_max entries. */
+static int walk(struct hw_store *s, int64_t since_ms, MDB_cursor_op first, MDB_cursor_op next,
+		uint64_t entries_max, hw_audit_cb *cb, void *arg)
 {
 	struct hw_arena a;
 	hw_arena_init(&a, 0, 0); /* one record at a time: reset per entry */
@@ -35,15 +37,16 @@ int hw_audit_walk(struct hw_store *s, int64_t since_ms, hw_audit_cb *cb, void *a
 	if (rc != 0)
 		goto out_txn;
 	MDB_val k, v;
-	MDB_cursor_op op = MDB_FIRST;
-	int mrc;
-	while ((mrc = mdb_cursor_get(cur, &k, &v, op)) == 0) {
-		op = MDB_NEXT;
+	MDB_cursor_op op = first;
+	int mrc = 0;
+	for (uint64_t seen = 0; seen < entries_max && (mrc = mdb_cursor_get(cur, &k, &v, op)) == 0;
+	     seen++) {
+		op = next;
 		rc = visit(&v, since_ms, &a, cb, arg);
 		if (rc != 0)
 			break;
 	}
-	if (rc == 0 && mrc != MDB_NOTFOUND)
+	if (rc == 0 && mrc != 0 && mrc != MDB_NOTFOUND)
 		rc = hw_mdb_err(mrc);
 	mdb_cursor_close(cur);
 out_txn:
@@ -51,4 +54,14 @@ out_txn:
 out_arena:
 	hw_arena_fini(&a);
 	return rc;
+}
+
+int hw_audit_walk(struct hw_store *s, int64_t since_ms, hw_audit_cb *cb, void *arg)
+{
+	return walk(s, since_ms, MDB_FIRST, MDB_NEXT, UINT64_MAX, cb, arg);
+}
+
+int hw_audit_walk_back(struct hw_store *s, uint64_t entries_max, hw_audit_cb *cb, void *arg)
+{
+	return walk(s, 0, MDB_LAST, MDB_PREV, entries_max, cb, arg);
 }

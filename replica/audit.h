@@ -23,4 +23,8 @@ typedef int hw_audit_cb(void *arg, const struct hw_entry *e, const Tos__V1__Reco
  * error. */
 int hw_audit_walk(struct hw_store *s, int64_t since_ms, hw_audit_cb *cb, void *arg);
 
+/* hw_audit_walk newest first, over at most entries_max of the newest entries (system or
+ * not): for finding the last event of some kind without reading a long log through. */
+int hw_audit_walk_back(struct hw_store *s, uint64_t entries_max, hw_audit_cb *cb, void *arg);
+
 #endif

@@ -69,7 +69,11 @@ enum hw_frame_type {
 	/* standby to the witness and back, between voters (wire.proto LossQuery, LossRange) */
 	HW_FRAME_LOSS_QUERY = 23,
 	HW_FRAME_LOSS_RANGE = 24,
-	HW_FRAME_TYPE_MAX = 24,
+	/* operator to a node's client port: an audit event (wire.proto OperatorEvent); the
+	 * reply has an empty body (an ERROR frame when refused) */
+	HW_FRAME_OPERATOR_EVENT = 25,
+	HW_FRAME_OPERATOR_EVENT_REPLY = 26,
+	HW_FRAME_TYPE_MAX = 26,
 };
 
 /* CRC32C of buf[0..len), continuing from crc: pass 0 to start, or the value a previous

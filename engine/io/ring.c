@@ -110,6 +110,8 @@ struct hw_ring {
 	uint8_t pinned[HW_CHANNEL_PINNED_MAX * HW_CHANNEL_KEY_BYTES];
 	char cluster[HW_CHANNEL_CLUSTER_BYTES + 1];
 	struct hw_timer *hs_sweep; /* closes handshakes past their deadline */
+	hw_refusal_cb *refusal_cb; /* told of accepted connections the channel refused */
+	void *refusal_arg;
 };
 
 struct hw_listener {
@@ -474,6 +476,10 @@ static void log_channel(struct hw_conn *c, const char *event, int code)
 		hw_log(event, "peer=%s key=%s code=%s", c->peer, fp, hw_errname(code));
 	else
 		hw_log(event, "peer=%s key=%s cipher=%s", c->peer, fp, cipher ? cipher : "-");
+	/* an accepted connection that failed: someone knocking with the wrong key */
+	if (code && !c->dialed && c->r->refusal_cb)
+		c->r->refusal_cb(c->r->refusal_arg, c->peer,
+				 key ? key : hw_channel_offered_key(c->ch), code);
 }
 
 /* Run the handshake on the received bytes: take what it consumed off *off, queue its
@@ -1256,4 +1262,15 @@ void hw_conn_close(struct hw_conn *c, int code)
 const char *hw_conn_peer(const struct hw_conn *c)
 {
 	return c->peer;
+}
+
+const uint8_t *hw_conn_peer_key(const struct hw_conn *c)
+{
+	return c->ch && hw_channel_is_open(c->ch) ? hw_channel_peer_key(c->ch) : NULL;
+}
+
+void hw_ring_set_refusal_cb(struct hw_ring *r, hw_refusal_cb *cb, void *arg)
+{
+	r->refusal_cb = cb;
+	r->refusal_arg = arg;
 }

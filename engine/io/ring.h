@@ -121,6 +121,19 @@ void hw_conn_close(struct hw_conn *c, int code);
 /* Peer address text, for logs. */
 const char *hw_conn_peer(const struct hw_conn *c);
 
+/* The peer's authenticated key (HW_CHANNEL_KEY_BYTES) once its channel is open; NULL on
+ * a plain connection or before the handshake ends. Valid while c is. */
+const uint8_t *hw_conn_peer_key(const struct hw_conn *c);
+
+/* Told of each accepted connection whose channel was refused or failed (the same cases
+ * as the channel_refused / channel_failed logs; not connections this side dialled):
+ * peer is its address, key the key it offered or authenticated (HW_CHANNEL_KEY_BYTES,
+ * NULL when none arrived), code the channel's error. Both valid only during the call. */
+typedef void hw_refusal_cb(void *arg, const char *peer, const uint8_t *key, int code);
+
+/* Call cb for refusals from now on (NULL: none). */
+void hw_ring_set_refusal_cb(struct hw_ring *r, hw_refusal_cb *cb, void *arg);
+
 /* Buffer bounds: a receive buffer grows from 256 KiB up to one whole frame; a send
  * buffer holds at most HW_CONN_SEND_MAX queued bytes. */
 #define HW_CONN_RECV_INITIAL (256u * 1024u)

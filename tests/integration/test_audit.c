@@ -3,7 +3,9 @@
  * (so each node has a signing key), a checkpoint every 100 entries. Under a load and a
  * switchover to s1, `hawser audit --json` on both stores lists p1's promotion, its
  * switchover and s1's promotion in that order (each with its config's hash), and `hawser verify
- * --trust` finds the checkpoints about every 100 entries, each signed by a trusted node. */
+ * --trust` finds the checkpoints about every 100 entries, each signed by a trusted node.
+ * On the same kind of cluster: refused connections (one event for a flood), a procedure
+ * drill and a switchover with the operator's key; on a static pair: a config change. */
 #include <errno.h>
 #include <inttypes.h>
 #include <setjmp.h>
@@ -128,7 +130,7 @@ static void test_switchover_audited(void **state)
 					 sec->peers, "--cluster", sec->cluster_id, NULL),
 			 0);
 	assert_int_equal(hw_cluster_wait_synced(f->c, SYNC_MS, NULL), 0);
-	/* through the library: `hawser switchover` has no encrypted-channel options yet */
+	/* through the library (test_refusals_audited asks with `hawser switchover`) */
 	struct hw_client *cl;
 	int code = -1;
 	char why[128];
@@ -153,6 +155,9 @@ static void test_switchover_audited(void **state)
 		uint64_t xfer = event_lsn(out, "switchover", "p1");
 		uint64_t promo = event_lsn(out, "promotion", "s1");
 		assert_true(start > 0 && xfer > start && promo > xfer);
+		/* s1's start, held while it was a standby, is appended as it takes over */
+		uint64_t s1_start = event_lsn(out, "node_start", "s1");
+		assert_true(s1_start > xfer && s1_start < promo);
 		assert_non_null(strstr(out, "hand over to s1"));
 		assert_null(strstr(out, "\"config_sha\":\"\",\"detail\":\"became"));
 
@@ -175,12 +180,202 @@ static void test_switchover_audited(void **state)
 	assert_non_null(strstr(f->cap.out, "\"code\":\"HW_EUNTRUSTED\""));
 }
 
+/* The kx key (64 hex digits) of the node.pub at path into hex. */
+static void pub_kx(const char *path, char hex[65])
+{
+	FILE *fp = fopen(path, "r");
+	assert_non_null(fp);
+	char line[256];
+	hex[0] = '\0';
+	while (fgets(line, sizeof line, fp) != NULL)
+		if (strncmp(line, "kx ", 3) == 0 && strlen(line) >= 3 + 64)
+			snprintf(hex, 65, "%.64s", line + 3);
+	fclose(fp);
+	assert_int_equal(strlen(hex), 64);
+}
+
+/* Lines of out holding needle. */
+static unsigned count_lines(const char *out, const char *needle)
+{
+	unsigned n = 0;
+	for (const char *line = out; line != NULL && *line != '\0';) {
+		const char *end = strchr(line, '\n');
+		size_t len = end ? (size_t)(end - line) : strlen(line);
+		const char *at = strstr(line, needle);
+		n += at != NULL && at < line + len;
+		line = end ? end + 1 : NULL;
+	}
+	return n;
+}
+
+/* The first line of out holding needle (into line), asserted to exist. */
+static void find_line(const char *out, const char *needle, char *line, size_t cap)
+{
+	const char *at = strstr(out, needle);
+	assert_non_null(at);
+	const char *start = at;
+	while (start > out && start[-1] != '\n')
+		start--;
+	const char *end = strchr(at, '\n');
+	snprintf(line, cap, "%.*s", (int)(end ? end - start : (ptrdiff_t)strlen(start)), start);
+}
+
+/* A client with a key no node pins is refused: the primary appends one auth_failure
+ * event naming its address and key, and a flood of 50 more from the same host within the
+ * minute adds none; a procedure drill asks the node over the config's keys and leaves a
+ * drill event with that key; a quarantine export told to the node and a switchover asked
+ * with `hawser switchover` name the operator's key. */
+static void test_refusals_audited(void **state)
+{
+	struct fix *f = *state;
+	char root[HW_PROC_PATH_MAX + 16], rogue[HW_PROC_PATH_MAX + 16],
+		rogue_key[HW_PROC_PATH_MAX + 32], path[HW_PROC_PATH_MAX + 48], line[1024];
+	char rogue_kx[65], client_kx[65], p1_kx[65], want[128];
+	snprintf(root, sizeof root, "%s/cluster", f->root);
+	snprintf(rogue, sizeof rogue, "%s/rogue", f->root);
+	snprintf(rogue_key, sizeof rogue_key, "%s/node.key", rogue);
+	struct hw_cluster_opts o = {.hawser_bin = hw_test_bin(),
+				    .root = root,
+				    .standbys = 1,
+				    .failover = true,
+				    .rto_ms = RTO_MS,
+				    .rpo_ms = 0};
+	assert_int_equal(hw_cluster_start(&o, &f->c), 0);
+	unsigned p;
+	assert_int_equal(hw_cluster_primary(f->c, SYNC_MS, &p), 0);
+	assert_int_equal(p, 0);
+	assert_int_equal(hw_proc_capture(&f->cap, hw_test_bin(), "keygen", "--out", rogue, NULL),
+			 0);
+	snprintf(path, sizeof path, "%s/node.pub", rogue);
+	pub_kx(path, rogue_kx);
+	snprintf(path, sizeof path, "%s/pins/client.pub", hw_cluster_root(f->c));
+	pub_kx(path, client_kx);
+	snprintf(path, sizeof path, "%s/pins/p1.pub", hw_cluster_root(f->c));
+	pub_kx(path, p1_kx);
+
+	const struct hw_client_security *sec = hw_cluster_security(f->c);
+	struct hw_client_security bad = *sec;
+	bad.key = rogue_key;
+	const char *addr = hw_cluster_node_addr(f->c, 0);
+	for (int i = 0; i < 51; i++) {
+		struct hw_client *cl = NULL;
+		assert_int_equal(hw_client_connect_secure(addr, &bad, &cl), HW_EHANDSHAKE);
+	}
+
+	/* procedure drill as p1 (its config's keys): the node answers over the channel */
+	snprintf(path, sizeof path, "%s/p1.ini", hw_cluster_root(f->c));
+	hw_proc_capture(&f->cap, hw_test_bin(), "drill", "procedure", "--config", path,
+			"--connect", addr, "--no-record", "--json", NULL);
+	const char *checks = strstr(f->cap.out, "\"checks\":[");
+	assert_non_null(checks);
+	find_line(checks, "{\"name\":\"standbys reachable\"", line, sizeof line);
+	char *check = strstr(line, "{\"name\":\"standbys reachable\"");
+	*strchr(check, '}') = '\0';
+	fprintf(stderr, "test_audit: procedure: %s %s\n", check, f->cap.err);
+	assert_null(strstr(check, "node at")); /* the node answered over the channel */
+	assert_null(strstr(f->cap.err, "did not record"));
+
+	/* an export the node is told of, as the cluster's client */
+	snprintf(path, sizeof path, "%s/quarantine.jsonl", f->root);
+	assert_int_equal(hw_proc_capture(&f->cap, hw_test_bin(), "quarantine", "export",
+					 hw_cluster_dir(f->c, 0), path, "--key", sec->key, NULL),
+			 2); /* keys without --connect: a usage error */
+	assert_int_equal(hw_proc_capture(&f->cap, hw_test_bin(), "quarantine", "export",
+					 hw_cluster_dir(f->c, 0), path, "--connect", addr, "--key",
+					 sec->key, "--peers", sec->peers, "--cluster", sec->cluster_id,
+					 NULL),
+			 0);
+
+	/* the switchover through the CLI, with the cluster's client key */
+	assert_int_equal(hw_proc_capture(&f->cap, hw_test_bin(), "switchover", "--connect", addr,
+					 "--to", "s1", "--key", sec->key, "--peers", sec->peers,
+					 "--cluster", sec->cluster_id, NULL),
+			 0);
+	audit_until_promotion(f, 0); /* everything p1 appended before it is in the log */
+	const char *out = f->cap.out;
+	fprintf(stderr, "test_audit: refusals:\n%s", out);
+	assert_int_equal(count_lines(out, "\"kind\":\"auth_failure\""), 1);
+	find_line(out, "\"kind\":\"auth_failure\"", line, sizeof line);
+	assert_non_null(strstr(line, "\"node\":\"p1\""));
+	assert_non_null(strstr(line, "\"peer_addr\":\"127.0.0.1:"));
+	snprintf(want, sizeof want, "\"peer_key\":\"%s\"", rogue_kx);
+	assert_non_null(strstr(line, want));
+	assert_non_null(strstr(line, "HW_EAUTH"));
+	find_line(out, "\"kind\":\"switchover\"", line, sizeof line);
+	snprintf(want, sizeof want, "\"peer_key\":\"%s\"", client_kx);
+	assert_non_null(strstr(line, want));
+	/* the drill, by the key it ran with: p1's own, from the config */
+	find_line(out, "\"kind\":\"drill\"", line, sizeof line);
+	snprintf(want, sizeof want, "\"peer_key\":\"%s\"", p1_kx);
+	assert_non_null(strstr(line, want));
+	assert_non_null(strstr(line, "drill procedure "));
+	find_line(out, "\"kind\":\"export\"", line, sizeof line);
+	snprintf(want, sizeof want, "\"peer_key\":\"%s\"", client_kx);
+	assert_non_null(strstr(line, want));
+	assert_non_null(strstr(line, "quarantine export of 0 records"));
+	assert_int_equal(hw_proc_capture(&f->cap, hw_test_bin(), "audit", hw_cluster_dir(f->c, 0),
+					 NULL),
+			 0);
+	find_line(f->cap.out, " auth_failure ", line, sizeof line);
+	snprintf(want, sizeof want, " key=%.16s", rogue_kx); /* the fingerprint */
+	assert_non_null(strstr(line, want));
+}
+
+/* `hawser audit --json` on node 0's store until it lists want (a string of its output)
+ * n times, for at most WAIT_MS; the last output stays in f->cap. */
+static void audit_until_count(struct fix *f, const char *want, unsigned n)
+{
+	for (int64_t end = mono_ms() + WAIT_MS; mono_ms() < end;) {
+		assert_int_equal(hw_proc_capture(&f->cap, hw_test_bin(), "audit", "--json",
+						 hw_cluster_dir(f->c, 0), NULL),
+				 0);
+		if (count_lines(f->cap.out, want) >= n)
+			return;
+		assert_int_equal(hw_cluster_wait_synced(f->c, SYNC_MS, NULL), 0);
+	}
+	fail_msg("node 0's audit never showed %u of %s: %s", n, want, f->cap.out);
+}
+
+/* A primary restarted with an edited config file appends a config_change naming the
+ * start it differs from; restarted again with the same file, only its start. */
+static void test_config_change_audited(void **state)
+{
+	struct fix *f = *state;
+	char root[HW_PROC_PATH_MAX + 16], ini[HW_PROC_PATH_MAX + 32], line[1024];
+	snprintf(root, sizeof root, "%s/cluster", f->root);
+	struct hw_cluster_opts o = {.hawser_bin = hw_test_bin(), .root = root, .standbys = 1};
+	assert_int_equal(hw_cluster_start(&o, &f->c), 0);
+	audit_until_count(f, "\"kind\":\"node_start\"", 1);
+	uint64_t first = event_lsn(f->cap.out, "node_start", "p1");
+	assert_true(first > 0);
+
+	snprintf(ini, sizeof ini, "%s/p1.ini", hw_cluster_root(f->c));
+	FILE *fp = fopen(ini, "a");
+	assert_non_null(fp);
+	fputs("; edited by the operator\n", fp);
+	assert_int_equal(fclose(fp), 0);
+	assert_int_equal(hw_cluster_restart(f->c, 0), 0);
+	audit_until_count(f, "\"kind\":\"node_start\"", 2);
+	assert_int_equal(count_lines(f->cap.out, "\"kind\":\"config_change\""), 1);
+	find_line(f->cap.out, "\"kind\":\"config_change\"", line, sizeof line);
+	char want[64];
+	snprintf(want, sizeof want, "config changed since lsn %llu", (unsigned long long)first);
+	assert_non_null(strstr(line, want));
+	assert_null(strstr(line, "\"config_sha\":\"\""));
+
+	assert_int_equal(hw_cluster_restart(f->c, 0), 0);
+	audit_until_count(f, "\"kind\":\"node_start\"", 3);
+	assert_int_equal(count_lines(f->cap.out, "\"kind\":\"config_change\""), 1);
+}
+
 int main(void)
 {
 	if (hw_test_bin() == NULL)
 		return 77;
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_switchover_audited, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_refusals_audited, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_config_change_audited, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,17 +1,19 @@
 /* test_base.c: error text and names, the fault primitive, the arena, reject filling and
- * the log entry encoding. */
+ * the log entry encoding, and the logger's escaping of values. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "base/arena.h"
 #include "base/duration.h"
 #include "base/fault.h"
+#include "base/log.h"
 #include "base/reject.h"
 #include "hawser_error.h"
 #include "replica/entry.h"
@@ -168,12 +170,71 @@ static void test_duration(void **state)
 	assert_int_equal(hw_duration_parse(NULL, &(int64_t){0}), -1);
 }
 
+/* Run fn with stderr sent into a pipe and return what it wrote (one log line or more). */
+static void capture_stderr(void (*fn)(void), char *out, size_t cap)
+{
+	int p[2];
+	assert_int_equal(pipe(p), 0);
+	int saved = dup(STDERR_FILENO);
+	assert_true(saved >= 0);
+	assert_int_equal(dup2(p[1], STDERR_FILENO), STDERR_FILENO);
+	fn();
+	assert_int_equal(dup2(saved, STDERR_FILENO), STDERR_FILENO);
+	close(saved);
+	close(p[1]);
+	ssize_t n = read(p[0], out, cap - 1);
+	close(p[0]);
+	assert_true(n > 0);
+	out[n] = '\0';
+}
+
+static void log_hostile(void)
+{
+	hw_log_node("p1");
+	/* a peer's cluster id that tries to end the line and forge an event */
+	hw_log("peer_refused", "peer=%s cluster=%s version=%u", "10.0.0.9:4000",
+	       "c1\nt=2026-01-01T00:00:00.000Z node=p1 event=promoted", 7u);
+	hw_log("quoted", "detail=\"%s\" n=%llu x=%.3f z=%zu c=%c", "say \"hi\"\\\t\x01",
+	       18446744073709551615ull, 1.5, (size_t)42, ' ');
+	hw_log("plain", "peer=%s empty=%s pct=100%% neg=%d long=%ld w=%-4s| p=%.2s", "s1", "", -3,
+	       -1234567890123L, "ab", "xyz");
+	hw_log_node(NULL);
+}
+
+/* Values with newlines, spaces, '=', quotes, backslashes and control characters come out
+ * escaped on one line each, quoted when bare; tokens and numbers are untouched. */
+static void test_log_escape(void **state)
+{
+	(void)state;
+	char out[4096];
+	capture_stderr(log_hostile, out, sizeof out);
+	char *l1 = out, *l2 = strchr(l1, '\n');
+	assert_non_null(l2);
+	*l2++ = '\0';
+	char *l3 = strchr(l2, '\n');
+	assert_non_null(l3);
+	*l3++ = '\0';
+	char *end = strchr(l3, '\n');
+	assert_non_null(end);
+	assert_string_equal(end + 1, ""); /* three lines, no more */
+	*end = '\0';
+	assert_non_null(strstr(l1,
+			       " node=p1 event=peer_refused peer=10.0.0.9:4000 cluster=\"c1\\n"
+			       "t=2026-01-01T00:00:00.000Z node=p1 event=promoted\" version=7"));
+	assert_non_null(strstr(l2, " event=quoted detail=\"say \\\"hi\\\"\\\\\\t\\x01\" "
+				   "n=18446744073709551615 x=1.500 z=42 c=\" \""));
+	assert_non_null(strstr(l3, " event=plain peer=s1 empty= pct=100% neg=-3 "
+				   "long=-1234567890123 w=\"ab  \"| p=xy"));
+	assert_memory_equal(l3, "t=", 2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_error_table), cmocka_unit_test(test_fault),
 		cmocka_unit_test(test_arena),       cmocka_unit_test(test_reject),
 		cmocka_unit_test(test_entry),       cmocka_unit_test(test_duration),
+		cmocka_unit_test(test_log_escape),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

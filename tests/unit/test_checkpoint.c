@@ -408,6 +408,149 @@ static void test_node_event_replicated(void **state)
 	hw_store_close(b);
 }
 
+/* Append a node event of kind by node with peer, key (NULL: none) and detail; its LSN. */
+static uint64_t append_event(struct fx *f, Tos__V1__NodeEventKind kind, const char *node,
+			     const char *peer, uint8_t *key, const char *detail)
+{
+	Tos__V1__NodeEvent ev = TOS__V1__NODE_EVENT__INIT;
+	uint8_t sha[HW_HASH_BYTES];
+	memset(sha, (int)kind, sizeof sha);
+	ev.kind = kind;
+	ev.node_id = (char *)node;
+	ev.epoch = 3;
+	ev.peer_addr = (char *)peer;
+	if (key != NULL)
+		ev.peer_key = (ProtobufCBinaryData){32, key};
+	if (kind == TOS__V1__NODE_EVENT_KIND__CONFIG_CHANGE)
+		ev.config_sha = (ProtobufCBinaryData){sizeof sha, sha};
+	ev.detail = (char *)detail;
+	uint8_t buf[HW_SYSTEM_RECORD_BYTES_MAX];
+	size_t len;
+	struct hw_reject rej;
+	struct hw_result res;
+	assert_int_equal(hw_node_event_encode(&ev, NOW_MS, buf, sizeof buf, &len, &rej), 0);
+	submit(f->s, buf, len, true, &res);
+	assert_int_equal(res.code, 0);
+	return res.lsn;
+}
+
+struct kinds_seen {
+	unsigned n;
+	Tos__V1__NodeEventKind kinds[16];
+	char peer[16][40];
+	size_t key_len[16];
+	uint8_t key0[16];
+	size_t sha_len[16];
+};
+
+static int kinds_cb(void *arg, const struct hw_entry *e, const Tos__V1__Record *rec)
+{
+	(void)e;
+	struct kinds_seen *k = arg;
+	const Tos__V1__NodeEvent *ev = rec->node_event;
+	assert_true(k->n < 16);
+	k->kinds[k->n] = ev->kind;
+	snprintf(k->peer[k->n], sizeof k->peer[0], "%s", ev->peer_addr);
+	k->key_len[k->n] = ev->peer_key.len;
+	k->key0[k->n] = ev->peer_key.len ? ev->peer_key.data[0] : 0;
+	k->sha_len[k->n] = ev->config_sha.len;
+	k->n++;
+	return 0;
+}
+
+/* The kinds the node now appends (step-down, config change, refused channel, drill,
+ * export, restore, operator command) go into the log and read back with their peer
+ * address, key and config hash; each has its name; an address longer than a reference
+ * (35 characters: the node cuts a Unix path) is refused. */
+static void test_event_kinds(void **state)
+{
+	struct fx *f = *state;
+	static const Tos__V1__NodeEventKind kinds[] = {
+		TOS__V1__NODE_EVENT_KIND__STEP_DOWN,    TOS__V1__NODE_EVENT_KIND__CONFIG_CHANGE,
+		TOS__V1__NODE_EVENT_KIND__AUTH_FAILURE, TOS__V1__NODE_EVENT_KIND__DRILL,
+		TOS__V1__NODE_EVENT_KIND__EXPORT,       TOS__V1__NODE_EVENT_KIND__RESTORE,
+		TOS__V1__NODE_EVENT_KIND__OPERATOR};
+	static const char *const names[] = {"step_down", "config_change", "auth_failure", "drill",
+					    "export",    "restore",       "operator"};
+	uint8_t key[32];
+	memset(key, 0xab, sizeof key);
+	put_kv(f, 2);
+	for (size_t i = 0; i < 7; i++) {
+		bool who = kinds[i] >= TOS__V1__NODE_EVENT_KIND__AUTH_FAILURE;
+		assert_int_equal(append_event(f, kinds[i], "p1", who ? "10.1.2.3:40000" : "",
+					      who ? key : NULL, names[i]),
+				 3 + i);
+		assert_string_equal(hw_node_event_name(kinds[i]), names[i]);
+	}
+	struct kinds_seen k = {0};
+	assert_int_equal(hw_audit_walk(f->s, 0, kinds_cb, &k), 0);
+	assert_int_equal(k.n, 7);
+	for (size_t i = 0; i < 7; i++) {
+		bool who = kinds[i] >= TOS__V1__NODE_EVENT_KIND__AUTH_FAILURE;
+		assert_int_equal(k.kinds[i], kinds[i]);
+		assert_string_equal(k.peer[i], who ? "10.1.2.3:40000" : "");
+		assert_int_equal(k.key_len[i], who ? 32 : 0);
+		assert_int_equal(k.key0[i], who ? 0xab : 0);
+		assert_int_equal(k.sha_len[i], kinds[i] == TOS__V1__NODE_EVENT_KIND__CONFIG_CHANGE
+							? HW_HASH_BYTES
+							: 0);
+	}
+	Tos__V1__NodeEvent ev = TOS__V1__NODE_EVENT__INIT;
+	ev.kind = TOS__V1__NODE_EVENT_KIND__AUTH_FAILURE;
+	ev.node_id = "p1";
+	ev.peer_addr = "unix:/var/run/hawser/a-rather-long-socket-name.sock";
+	uint8_t buf[HW_SYSTEM_RECORD_BYTES_MAX];
+	size_t len = 0;
+	struct hw_reject rej;
+	assert_int_equal(hw_node_event_encode(&ev, NOW_MS, buf, sizeof buf, &len, &rej), HW_ERANGE);
+	assert_string_equal(rej.field, "node_event.peer_addr");
+	assert_string_equal(hw_node_event_name((Tos__V1__NodeEventKind)11), "unknown");
+}
+
+struct last_seen {
+	const char *node;
+	unsigned visited;
+	uint64_t lsn;
+};
+
+/* Newest first: stop at the first event of node. */
+static int last_cb(void *arg, const struct hw_entry *e, const Tos__V1__Record *rec)
+{
+	struct last_seen *l = arg;
+	l->visited++;
+	if (rec->payload_case != TOS__V1__RECORD__PAYLOAD_NODE_EVENT ||
+	    strcmp(rec->node_event->node_id, l->node) != 0)
+		return 0;
+	l->lsn = e->lsn;
+	return 1;
+}
+
+/* The backward walk (how a starting node finds its last recorded config) visits the
+ * newest system records first, stops where the callback says, and looks no further back
+ * than its bound of entries (ordinary records count towards it). */
+static void test_walk_back(void **state)
+{
+	struct fx *f = *state;
+	uint64_t old = append_event(f, TOS__V1__NODE_EVENT_KIND__CONFIG_CHANGE, "p1", "", NULL,
+				    "older");
+	uint64_t newer = append_event(f, TOS__V1__NODE_EVENT_KIND__CONFIG_CHANGE, "p1", "", NULL,
+				      "newer");
+	append_event(f, TOS__V1__NODE_EVENT_KIND__PROMOTION, "s1", "", NULL, "s1 leads");
+	put_kv(f, 5);
+	assert_true(newer > old);
+	struct last_seen l = {.node = "p1"};
+	assert_int_equal(hw_audit_walk_back(f->s, 100, last_cb, &l), 1);
+	assert_int_equal(l.lsn, newer);
+	assert_int_equal(l.visited, 2); /* s1's event, then p1's newer one */
+	l = (struct last_seen){.node = "p1"};
+	assert_int_equal(hw_audit_walk_back(f->s, 6, last_cb, &l), 0); /* 5 records + s1's */
+	assert_int_equal(l.lsn, 0);
+	assert_int_equal(l.visited, 1);
+	l = (struct last_seen){.node = "nobody"};
+	assert_int_equal(hw_audit_walk_back(f->s, 1000, last_cb, &l), 0);
+	assert_int_equal(l.visited, 3);
+}
+
 /* ---- verify ---- */
 
 /* A log with three checkpoints by a trusted key verifies; the last one is named. */
@@ -503,7 +646,8 @@ int main(void)
 		T(test_malformed_refused),        T(test_node_event_replicated),
 		T(test_verify_good_chain),        T(test_verify_flipped_signature),
 		T(test_verify_untrusted_key),     T(test_verify_wrong_digest),
-		T(test_verify_rewritten_history),
+		T(test_verify_rewritten_history), T(test_event_kinds),
+		T(test_walk_back),
 	};
 #undef T
 	return cmocka_run_group_tests(tests, NULL, NULL);
