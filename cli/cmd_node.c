@@ -26,11 +26,6 @@
 #define WINDOW_MAX     4096u
 /* Unexpected outcomes described on stderr per run: enough to debug, not a flood. */
 #define UNEXPECTED_SHOWN_MAX 5
-/* Following the primary (--connect with several addresses): how long one search for the
- * new primary may take (an election within the RTO, plus margin), and how many changes
- * of primary one run rides through before it gives up. */
-#define FOLLOW_WAIT_MS 30000
-#define FOLLOW_MAX     16
 
 /* ---- submit */
 
@@ -47,16 +42,13 @@ struct submit_opts {
 	struct hw_client_security sec;
 };
 
-/* One submit in flight; slot i % window holds record i, and its bytes while several
- * addresses are given (a record is sent again, byte for byte, to a new primary). */
+/* One submit in flight; slot i % window holds record i. With several addresses the
+ * client library keeps its bytes and sends it again to a new primary (hawser.h). */
 struct slot {
 	bool busy;
 	uint64_t id;
 	int expect;
 	const char *kind;
-	uint8_t *bytes;
-	size_t len;
-	size_t cap;
 };
 
 struct submit_run {
@@ -66,8 +58,6 @@ struct submit_run {
 	uint64_t accepted, duplicates, rejected, unexpected, errors;
 	uint64_t first_lsn, last_lsn;
 	double seconds;
-	bool follow;       /* several addresses: follow the primary */
-	unsigned failovers; /* changes of primary followed */
 };
 
 static int known_profile(const char *name)
@@ -155,62 +145,14 @@ static void tally(struct submit_run *r, const struct hw_outcome *o)
 			o->reject.rule);
 }
 
-/* Wait for one outcome and count it. HW_ENOT_PRIMARY (not counted) when following and
- * the node is no longer the primary: the record goes to the next one. */
+/* Wait for one outcome and count it. */
 static int wait_one(struct hw_client *c, struct submit_run *r)
 {
 	struct hw_outcome o;
 	int rc = hw_client_wait(c, OUTCOME_WAIT_MS, &o);
 	if (rc)
 		return rc;
-	if (r->follow && o.code == HW_ENOT_PRIMARY)
-		return HW_ENOT_PRIMARY;
 	tally(r, &o);
-	return 0;
-}
-
-/* A stream error or HW_ENOT_PRIMARY while following: find the primary and send every
- * record in flight again (same id, same bytes: a record stored before comes back as a
- * duplicate, so each is committed once). 0, or the code to stop with. */
-static int follow(struct hw_client *c, struct submit_run *r, const struct submit_opts *o,
-		  int why)
-{
-	bool stream = why == HW_ENOT_PRIMARY || why == HW_ECLOSED ||
-		      (why < 0 && why > -4096 && why != -ETIMEDOUT);
-	if (!r->follow || !stream || r->failovers >= FOLLOW_MAX)
-		return why;
-	r->failovers++;
-	int rc = hw_client_reconnect(c, FOLLOW_WAIT_MS);
-	if (rc)
-		return rc;
-	fprintf(stderr, "hawser submit: following the primary at %s (%s); resending %" PRIu64
-		" in flight\n", hw_client_addr(c), hw_errname(why), r->outstanding);
-	/* in submission order: a record may depend on one before it (a move after its
-	 * discharge), and the oldest in flight holds slot first % window */
-	uint64_t first = UINT64_MAX;
-	for (uint64_t i = 0; i < r->window; i++)
-		if (r->slots[i].busy && r->slots[i].id < first)
-			first = r->slots[i].id;
-	for (uint64_t i = 0; first != UINT64_MAX && i < r->window && rc == 0; i++) {
-		struct slot *s = &r->slots[(first + i) % r->window];
-		if (s->busy)
-			rc = hw_client_submit(c, s->id, s->bytes, s->len, o->mode, (unsigned)o->k);
-	}
-	return rc;
-}
-
-/* Keep a copy of a record in flight, for resending. */
-static int slot_keep(struct slot *s, const uint8_t *rec, size_t len)
-{
-	if (len > s->cap) {
-		uint8_t *b = realloc(s->bytes, len);
-		if (!b)
-			return HW_ENOMEM;
-		s->bytes = b;
-		s->cap = len;
-	}
-	memcpy(s->bytes, rec, len);
-	s->len = len;
 	return 0;
 }
 
@@ -224,7 +166,7 @@ static int submit_all(struct hw_client *c, struct hw_workload *w, const struct s
 		struct slot *s = &r->slots[i % r->window];
 		while (s->busy) { /* keeps at most window in flight */
 			int rc = wait_one(c, r);
-			if (rc && (rc = follow(c, r, o, rc)) != 0)
+			if (rc)
 				return rc;
 		}
 		struct hw_work_item it;
@@ -235,16 +177,14 @@ static int submit_all(struct hw_client *c, struct hw_workload *w, const struct s
 		s->id = i;
 		s->expect = it.expect;
 		s->kind = it.kind;
-		if (r->follow && (rc = slot_keep(s, buf, it.len)) != 0)
-			return rc;
 		r->outstanding++;
 		rc = hw_client_submit(c, i, buf, it.len, o->mode, (unsigned)o->k);
-		if (rc && (rc = follow(c, r, o, rc)) != 0)
+		if (rc)
 			return rc;
 	}
 	while (r->outstanding > 0) {
 		int rc = wait_one(c, r);
-		if (rc && (rc = follow(c, r, o, rc)) != 0)
+		if (rc)
 			return rc;
 	}
 	return 0;
@@ -319,7 +259,7 @@ static int cmd_submit(const struct hw_cli_cmd *cmd, int argc, char **argv)
 	rc = hw_cli_security_check(cmd, &o.sec);
 	if (rc != HW_CLI_RUN)
 		return rc;
-	struct submit_run r = {.window = o.window, .follow = strchr(o.connect, ',') != NULL};
+	struct submit_run r = {.window = o.window};
 	r.slots = calloc(o.window, sizeof(*r.slots));
 	if (!r.slots)
 		return hw_cli_fail(cmd->name, "memory", HW_ENOMEM);
@@ -342,11 +282,7 @@ static int cmd_submit(const struct hw_cli_cmd *cmd, int argc, char **argv)
 	r.seconds = hw_mono_s() - t0;
 	hw_client_close(c);
 	hw_workload_free(w);
-	for (uint64_t i = 0; i < o.window; i++)
-		free(r.slots[i].bytes);
 	free(r.slots);
-	if (r.failovers > 0)
-		fprintf(stderr, "hawser submit: followed %u change(s) of primary\n", r.failovers);
 	if (rc) {
 		/* What was in flight has an unknown fate: count it, print what is known. */
 		r.errors += r.outstanding;

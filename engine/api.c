@@ -8,8 +8,6 @@
 int hw_node_submit(struct hw_node *n, uint64_t request_id, const uint8_t *record, size_t len,
 		   enum hw_durability mode, unsigned k, hw_submit_cb *cb, void *arg)
 {
-	if (n->cfg.role != HW_ROLE_PRIMARY)
-		return HW_ENOT_PRIMARY;
 	return hw__node_enqueue(n, request_id, record, len, mode, k, false, cb, arg);
 }
 
@@ -28,15 +26,39 @@ int hw__node_enqueue(struct hw_node *n, uint64_t request_id, const uint8_t *reco
 				    .k = (uint8_t)k, .system = system, .cb = cb, .cb_arg = arg,
 				    .len = len};
 	memcpy(e->data, record, len);
+	/* The role is read under the queue's lock, which the primary's start and stop take
+	 * too: a submit is either refused here or queued where the primary answers it, or
+	 * its stop fails it (HW_ENOT_PRIMARY at a step-down); never left unanswered. */
 	pthread_mutex_lock(&n->ext_mu);
+	if (!n->ext_open) {
+		pthread_mutex_unlock(&n->ext_mu);
+		free(e);
+		return HW_ENOT_PRIMARY;
+	}
 	if (n->ext_tail != NULL)
 		n->ext_tail->next = e;
 	else
 		n->ext_head = e;
 	n->ext_tail = e;
+	hw_async_send(n->ext_async); /* only signals the loop: safe under the lock */
 	pthread_mutex_unlock(&n->ext_mu);
-	hw_async_send(n->ext_async);
 	return 0;
+}
+
+void hw__node_ext_close(struct hw_node *n, int code)
+{
+	pthread_mutex_lock(&n->ext_mu);
+	n->ext_open = false;
+	struct hw_ext_submit *e = n->ext_head;
+	n->ext_head = n->ext_tail = NULL;
+	pthread_mutex_unlock(&n->ext_mu);
+	while (e != NULL) { /* callbacks outside the lock: one may submit again */
+		struct hw_ext_submit *next = e->next;
+		struct hw_outcome o = {.request_id = e->request_id, .code = code};
+		e->cb(e->cb_arg, &o);
+		free(e);
+		e = next;
+	}
 }
 
 struct waiter {

@@ -47,6 +47,24 @@
 /* Pause between two rounds over the addresses while no node answers as the primary
  * (an election under way): short against an RTO of seconds. */
 #define RECONNECT_PAUSE_MS 50
+/* Following the primary (a client given a list): submits in flight whose copies are kept
+ * to resend (a pipelined TOS keeps far fewer outstanding; each copy is at most one
+ * record), how long one follow looks for the new primary (an election within the
+ * largest RTO the planner accepts by default, with room), and how many follows in a row
+ * may pass without one outcome before the in-flight records are failed. */
+#define FOLLOW_INFLIGHT_MAX 4096u
+#define FOLLOW_WAIT_MS      60000
+#define FOLLOW_ROUNDS_MAX   8u
+
+/* One submit in flight while following: what resending it needs. */
+struct inflight {
+	uint64_t request_id;
+	enum hw_durability mode;
+	unsigned k;
+	bool busy; /* no outcome yet */
+	uint8_t *bytes;
+	size_t len, cap;
+};
 
 struct hw_client {
 	int fd;
@@ -71,6 +89,14 @@ struct hw_client {
 	struct hw_channel *ch;
 	uint8_t *raw, *pt, *ct;
 	size_t rawlen;
+	/* Following (n_addrs > 1): submits in flight, oldest first, in a ring
+	 * fl[(fl_head + i) % FOLLOW_INFLIGHT_MAX] for i < fl_count (answered ones inside
+	 * stay until the oldest is answered); follows in a row without an outcome; and once
+	 * following failed, the code each record still in flight is answered with. */
+	struct inflight *fl;
+	uint32_t fl_head, fl_count;
+	uint32_t follows;
+	int fl_failed;
 };
 
 /* The largest frame a client sends (a SUBMIT), and the record it is sealed into. */
@@ -506,7 +532,7 @@ static int connect_round(struct hw_client *c, bool first)
 	return standby_seen || rc == 0 ? HW_ENOT_PRIMARY : rc;
 }
 
-int hw_client_reconnect(struct hw_client *c, int timeout_ms)
+static int reconnect(struct hw_client *c, int timeout_ms)
 {
 	int64_t deadline = deadline_of(timeout_ms);
 	for (;;) {
@@ -518,6 +544,15 @@ int hw_client_reconnect(struct hw_client *c, int timeout_ms)
 			return rc;
 		poll(NULL, 0, RECONNECT_PAUSE_MS);
 	}
+}
+
+int hw_client_reconnect(struct hw_client *c, int timeout_ms)
+{
+	/* the caller resubmits what was in flight: the copies kept to follow go */
+	c->fl_head = c->fl_count = 0;
+	c->fl_failed = 0;
+	c->follows = 0;
+	return reconnect(c, timeout_ms);
 }
 
 const char *hw_client_addr(const struct hw_client *c)
@@ -587,6 +622,8 @@ int hw_client_connect_secure(const char *addr, const struct hw_client_security *
 		return rc;
 	}
 	rc = parse_addrs(c, addr);
+	if (rc == 0 && c->n_addrs > 1 && !(c->fl = calloc(FOLLOW_INFLIGHT_MAX, sizeof *c->fl)))
+		rc = HW_ENOMEM;
 	if (rc == 0)
 		rc = connect_round(c, true);
 	if (rc) {
@@ -611,20 +648,17 @@ void hw_client_close(struct hw_client *c)
 	free(c->ct);
 	free(c->rbuf);
 	free(c->sbuf);
+	for (uint32_t i = 0; c->fl != NULL && i < FOLLOW_INFLIGHT_MAX; i++)
+		free(c->fl[i].bytes);
+	free(c->fl);
 	free(c);
 }
 
 /* ---------------------------------------------------------------- submit, wait */
 
-int hw_client_submit(struct hw_client *c, uint64_t request_id, const uint8_t *record, size_t len,
-		     enum hw_durability mode, unsigned k)
+static int send_submit(struct hw_client *c, uint64_t request_id, const uint8_t *record, size_t len,
+		       enum hw_durability mode, unsigned k)
 {
-	if (c->failed)
-		return c->failed;
-	if (len > HW_RECORD_BYTES_MAX)
-		return HW_ETOOBIG;
-	if ((mode > HW_APPLIED && mode != HW_DEFAULT) || k > 255)
-		return HW_ERANGE;
 	struct hw_submit_hdr sh = {
 		.request_id = request_id,
 		.mode = mode == HW_DEFAULT ? (uint8_t)HW_SUBMIT_MODE_DEFAULT : (uint8_t)mode,
@@ -639,6 +673,112 @@ int hw_client_submit(struct hw_client *c, uint64_t request_id, const uint8_t *re
 	hw_frame_header(hdr, HW_FRAME_SUBMIT, c->sbuf, blen);
 	struct iovec iov[2] = {{hdr, sizeof(hdr)}, {c->sbuf, blen}};
 	return send_all(c, iov, 2);
+}
+
+/* ---- following the primary ---- */
+
+static struct inflight *fl_at(struct hw_client *c, uint32_t i)
+{
+	return &c->fl[(c->fl_head + i) % FOLLOW_INFLIGHT_MAX];
+}
+
+/* Keep a copy of a submit about to be sent. HW_EBUSY when FOLLOW_INFLIGHT_MAX are in
+ * flight, HW_ENOMEM. */
+static int fl_keep(struct hw_client *c, uint64_t request_id, const uint8_t *record, size_t len,
+		   enum hw_durability mode, unsigned k)
+{
+	if (c->fl_count == FOLLOW_INFLIGHT_MAX)
+		return HW_EBUSY;
+	struct inflight *e = fl_at(c, c->fl_count);
+	if (len > e->cap) {
+		uint8_t *b = realloc(e->bytes, len);
+		if (b == NULL)
+			return HW_ENOMEM;
+		e->bytes = b;
+		e->cap = len;
+	}
+	if (len)
+		memcpy(e->bytes, record, len);
+	e->len = len;
+	e->request_id = request_id;
+	e->mode = mode;
+	e->k = k;
+	e->busy = true;
+	c->fl_count++;
+	return 0;
+}
+
+/* The oldest entries that have their outcome leave the ring. */
+static void fl_trim(struct hw_client *c)
+{
+	while (c->fl_count > 0 && !fl_at(c, 0)->busy) {
+		c->fl_head = (c->fl_head + 1) % FOLLOW_INFLIGHT_MAX;
+		c->fl_count--;
+	}
+}
+
+/* request_id has its outcome: forget its copy (the oldest such, if ids repeat). */
+static void fl_done(struct hw_client *c, uint64_t request_id)
+{
+	for (uint32_t i = 0; i < c->fl_count; i++) {
+		struct inflight *e = fl_at(c, i);
+		if (e->busy && e->request_id == request_id) {
+			e->busy = false;
+			break;
+		}
+	}
+	fl_trim(c);
+}
+
+/* Find the primary and send every submit in flight again, oldest first (a record may
+ * depend on one before it), with the same id and bytes: one the old primary stored and
+ * the new one holds comes back as a duplicate at its first LSN. 0, or why following
+ * failed: then every submit in flight is answered with that code (fl_failed). */
+static int follow(struct hw_client *c)
+{
+	int rc = c->follows++ < FOLLOW_ROUNDS_MAX ? reconnect(c, FOLLOW_WAIT_MS) : HW_ENOT_PRIMARY;
+	for (uint32_t i = 0; rc == 0 && i < c->fl_count; i++) {
+		struct inflight *e = fl_at(c, i);
+		if (e->busy)
+			rc = send_submit(c, e->request_id, e->bytes, e->len, e->mode, e->k);
+	}
+	if (rc)
+		c->fl_failed = set_failed(c, rc);
+	return rc;
+}
+
+/* Would following help after rc (a wait's or send's code, or an outcome's)? A lost
+ * stream, or a node that is no longer the primary. */
+static bool follow_helps(const struct hw_client *c, int rc)
+{
+	return c->fl != NULL && c->fl_failed == 0 &&
+	       (rc == HW_ENOT_PRIMARY || rc == HW_ECLOSED ||
+		(rc < 0 && rc > -4096 && rc != -ETIMEDOUT));
+}
+
+int hw_client_submit(struct hw_client *c, uint64_t request_id, const uint8_t *record, size_t len,
+		     enum hw_durability mode, unsigned k)
+{
+	if (c->fl_failed)
+		return c->fl_failed;
+	if (len > HW_RECORD_BYTES_MAX)
+		return HW_ETOOBIG;
+	if ((mode > HW_APPLIED && mode != HW_DEFAULT) || k > 255)
+		return HW_ERANGE;
+	if (c->fl == NULL)
+		return c->failed ? c->failed : send_submit(c, request_id, record, len, mode, k);
+	int rc = fl_keep(c, request_id, record, len, mode, k);
+	if (rc)
+		return rc;
+	rc = c->failed ? c->failed : send_submit(c, request_id, record, len, mode, k);
+	if (rc && follow_helps(c, rc))
+		rc = follow(c); /* sends this one too */
+	if (rc) {
+		/* not submitted: the caller hears it here, not as an outcome */
+		fl_at(c, c->fl_count - 1)->busy = false;
+		c->fl_count--;
+	}
+	return rc;
 }
 
 static int reply(struct hw_client *c, const struct hw_frame *f, struct hw_outcome *out)
@@ -662,9 +802,8 @@ static int reply(struct hw_client *c, const struct hw_frame *f, struct hw_outcom
 	return 0;
 }
 
-int hw_client_wait(struct hw_client *c, int timeout_ms, struct hw_outcome *out)
+static int wait_frame(struct hw_client *c, int64_t deadline, struct hw_outcome *out)
 {
-	int64_t deadline = deadline_of(timeout_ms);
 	for (;;) {
 		struct hw_frame f;
 		int rc = read_frame(c, deadline, &f);
@@ -680,6 +819,44 @@ int hw_client_wait(struct hw_client *c, int timeout_ms, struct hw_outcome *out)
 		default:
 			return set_failed(c, HW_EPROTOCOL);
 		}
+	}
+}
+
+/* Following failed: the oldest submit still in flight is answered with why. */
+static int fail_next(struct hw_client *c, struct hw_outcome *out)
+{
+	fl_trim(c);
+	if (c->fl_count == 0)
+		return c->fl_failed;
+	struct inflight *e = fl_at(c, 0);
+	memset(out, 0, sizeof *out);
+	out->request_id = e->request_id;
+	out->code = c->fl_failed;
+	e->busy = false;
+	fl_trim(c);
+	return 0;
+}
+
+int hw_client_wait(struct hw_client *c, int timeout_ms, struct hw_outcome *out)
+{
+	int64_t deadline = deadline_of(timeout_ms);
+	if (c->fl_failed)
+		return fail_next(c, out);
+	for (;;) {
+		int rc = wait_frame(c, deadline, out);
+		if (c->fl == NULL)
+			return rc;
+		if (rc == 0 && out->code != HW_ENOT_PRIMARY) {
+			fl_done(c, out->request_id);
+			c->follows = 0;
+			return 0;
+		}
+		if (rc == 0)
+			rc = HW_ENOT_PRIMARY;
+		if (!follow_helps(c, rc))
+			return rc;
+		if (follow(c) != 0)
+			return fail_next(c, out);
 	}
 }
 

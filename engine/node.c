@@ -127,8 +127,13 @@ static void live_state(struct hw_node *n, struct hw_tg_live *l, const struct hw_
 		return;
 	}
 	l->durable_lsn = l->committed_lsn = n->sb.primary_durable;
+	/* cut off from its primary, a standby knows the frontier from the witness's last
+	 * answer to its (pre-)vote requests: what its promotion would lose */
+	if (n->voters != NULL && hw_voters_el(n->voters)->w_committed_seen > l->committed_lsn)
+		l->committed_lsn = hw_voters_el(n->voters)->w_committed_seen;
 	l->n_standbys = 1;
-	l->sb[0] = (struct hw_tg_standby){n->cfg.node_id,     n->sb.connected,
+	/* it judges itself, running whether or not its primary's link is up */
+	l->sb[0] = (struct hw_tg_standby){n->cfg.node_id,     true,
 					  n->sb.pos.received, n->sb.pos.durable,
 					  n->sb.pos.applied,  now - n->sb.last_rx_ms};
 }
@@ -703,6 +708,9 @@ int hw_node_open(const char *config_path, struct hw_node **out)
 int hw_node_run(struct hw_node *n)
 {
 	hw_loop_run(n->loop);
+	/* nothing answers queued submits once the loop is gone: refuse new ones and fail
+	 * what waits in the queue (hw_node_close fails the submits the primary took) */
+	hw__node_ext_close(n, HW_ECLOSED);
 	return n->exit_rc;
 }
 

@@ -123,6 +123,9 @@ struct hw_node {
 	pthread_mutex_t ext_mu;
 	struct hw_ext_submit *ext_head;
 	struct hw_ext_submit *ext_tail;
+	bool ext_open; /* under ext_mu: a primary takes embedded submits (from
+			* hw__primary_start until it stops or steps down); when false
+			* hw_node_submit refuses at once, so none is queued unanswered */
 
 	/* audit (node_audit.c): the primary's signed checkpoints and node events */
 	struct hw_signer signer;      /* from [security] key; secret, wiped at close */
@@ -256,11 +259,16 @@ int hw__audit_open(struct hw_node *n, const char *config_path, const struct hw_i
 /* Free what hw__audit_open made; after the roles stopped (hw_node_close). */
 void hw__audit_close(struct hw_node *n);
 
-/* api.c: queue a submit for the loop (any thread), as hw_node_submit() does without its
- * role check; system marks the node's own record (hw_submit.system). */
+/* api.c: queue a submit for the loop (any thread), as hw_node_submit() does; HW_ENOT_PRIMARY
+ * unless a primary takes them (ext_open); system marks the node's own record
+ * (hw_submit.system). */
 int hw__node_enqueue(struct hw_node *n, uint64_t request_id, const uint8_t *record, size_t len,
 		     enum hw_durability mode, unsigned k, bool system, hw_submit_cb *cb,
 		     void *arg);
+/* api.c: no longer take embedded submits (hw_node_submit answers HW_ENOT_PRIMARY from
+ * now on) and fail those queued with code, their callbacks run on the calling thread.
+ * The loop's thread, or after the loop returned. */
+void hw__node_ext_close(struct hw_node *n, int code);
 /* Step down (failover): stop the writer (the log is brought level with the store), fail
  * every submit still waiting with code, close the standbys' connections and free what
  * hw__primary_start made; the node is then neither role until hw__standby_restart(). */

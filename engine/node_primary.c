@@ -714,6 +714,9 @@ int hw__primary_start(struct hw_node *n)
 	int err = hw_async_new(n->loop, ext_async_cb, n, &n->ext_async);
 	if (err != 0)
 		return err;
+	pthread_mutex_lock(&n->ext_mu);
+	n->ext_open = true;
+	pthread_mutex_unlock(&n->ext_mu);
 	n->committed_lsn = h.lsn;
 	err = hw_writer_start(n->store, n->loop, HW_JOB_SUBMIT, writer_cb, n, &n->writer);
 	if (err != 0)
@@ -731,16 +734,7 @@ static void primary_free(struct hw_node *n, int code)
 		n->outbox_head = s->next;
 		hw_segment_free(s);
 	}
-	pthread_mutex_lock(&n->ext_mu);
-	while (n->ext_head != NULL) {
-		struct hw_ext_submit *e = n->ext_head;
-		n->ext_head = e->next;
-		struct hw_outcome o = {.request_id = e->request_id, .code = code};
-		e->cb(e->cb_arg, &o);
-		free(e);
-	}
-	n->ext_tail = NULL;
-	pthread_mutex_unlock(&n->ext_mu);
+	hw__node_ext_close(n, code);
 	if (n->ext_async != NULL)
 		hw_async_free(n->ext_async);
 	n->ext_async = NULL;

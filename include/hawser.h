@@ -72,8 +72,11 @@ void hw_node_close(struct hw_node *n);
 typedef void hw_submit_cb(void *arg, const struct hw_outcome *o);
 
 /* Submit one record (copied) with mode and k (0: the node's default k). cb runs on the
- * loop thread with the outcome. Any thread. HW_ENOT_PRIMARY on a standby; HW_EBUSY when
- * the node is at its limit of waiting submits (back-pressure: retry later). */
+ * loop thread with the outcome. Any thread. HW_ENOT_PRIMARY on a standby, and on a node
+ * that is no longer primary (stepped down, stopped); a submit taken before that gets
+ * its outcome all the same: HW_ENOT_PRIMARY when the node steps down before answering
+ * it, HW_ECLOSED when it stops. HW_EBUSY when the node is at its limit of waiting submits
+ * (back-pressure: retry later). */
 int hw_node_submit(struct hw_node *n, uint64_t request_id, const uint8_t *record, size_t len,
 		   enum hw_durability mode, unsigned k, hw_submit_cb *cb, void *arg);
 
@@ -90,7 +93,18 @@ struct hw_client;
  * list of them (the nodes of a failover cluster, at most 8): then the first that answers
  * as the primary is taken, and HW_ENOT_PRIMARY returned when none does (an election may
  * be under way: retry, or hw_client_reconnect()). Blocking, with a 5 s timeout per
- * address. */
+ * address.
+ *
+ * A client given a list follows the primary by itself: it keeps a copy of every submit
+ * in flight (at most 4096: hw_client_submit answers HW_EBUSY past that), and when the
+ * connection is lost or an outcome says HW_ENOT_PRIMARY, hw_client_wait() (or a
+ * hw_client_submit() whose send failed) finds the new primary, for at most 60 s a
+ * time, and resends them in submission order with the same request ids and bytes; a
+ * record stored before comes back as a duplicate at its first LSN (idempotent by
+ * record_id), so each is committed once. Such a wait may block for that search whatever
+ * its timeout. When no primary is found (or 8 searches in a row bring no outcome), each
+ * submit still in flight gets an outcome with the error as its code: committed once, or
+ * reported failed. */
 int hw_client_connect(const char *addr, struct hw_client **out);
 
 /* How a client connection is secured (docs/security.md): the channel of the nodes'
@@ -111,16 +125,18 @@ struct hw_client_security {
 int hw_client_connect_secure(const char *addr, const struct hw_client_security *sec,
 			     struct hw_client **out);
 
-/* Follow the primary after HW_ENOT_PRIMARY or a lost connection: close c's connection and
- * try its addresses in turn, starting after the current one, until one answers as the
- * primary (with a single address: until it answers at all), pausing 50 ms between rounds,
- * for at most timeout_ms (< 0: no limit). Outcomes not yet read are lost with the old
- * connection: resubmit what was in flight with the same bytes and request ids; a record
- * stored before is answered as a duplicate at its first LSN (idempotent by record_id),
- * so each is committed once. 0, or the last error (c stays failed with it). */
+/* Reconnect by hand (a client given a list follows by itself, see above): close c's
+ * connection and try its addresses in turn, starting after the current one, until one
+ * answers as the primary (with a single address: until it answers at all), pausing 50 ms
+ * between rounds, for at most timeout_ms (< 0: no limit). Outcomes not yet read are lost
+ * with the old connection, and so are the copies a following client kept: resubmit what
+ * was in flight with the same bytes and request ids; a record stored before is answered
+ * as a duplicate at its first LSN (idempotent by record_id), so each is committed once.
+ * 0, or the last error (c stays failed with it). */
 int hw_client_reconnect(struct hw_client *c, int timeout_ms);
 
-/* Send one submit; returns once it is written. Does not wait for the outcome. */
+/* Send one submit; returns once it is written. Does not wait for the outcome. A client
+ * that follows the primary keeps a copy (HW_EBUSY when 4096 are in flight). */
 int hw_client_submit(struct hw_client *c, uint64_t request_id, const uint8_t *record,
 		     size_t len, enum hw_durability mode, unsigned k);
 

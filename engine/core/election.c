@@ -613,7 +613,12 @@ static enum hw_el_reason log_check(const struct hw_el *el, uint32_t from,
 			       req->last_lsn < el->prog.last_lsn);
 		return behind ? HW_EL_R_BEHIND : HW_EL_R_NONE;
 	}
-	bool info = w_info_ok(el, from);
+	/* A candidate whose log holds an epoch newer than the witness's commit knowledge
+	 * (and not one the witness vouched for it in) proves that knowledge stale: a primary
+	 * it never heard may have committed more. This is how a witness whose store was
+	 * wiped (it starts as a new cluster's, at epoch 0) learns it must not vote. */
+	bool stale = req->last_epoch > el->hard.w_epoch && el->hard.w_vouch != from;
+	bool info = w_info_ok(el, from) && (!stale || req->kind == HW_EL_FORCED);
 	v->committed_lsn = info ? el->hard.w_committed : 0;
 	v->required_lsn = info ? hw_el_required_lsn(el) : 0;
 	if (req->kind == HW_EL_FORCED) {

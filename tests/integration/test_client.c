@@ -1,10 +1,12 @@
 /* test_client.c: the client side of the client port (hw_client_*, hw_client_status)
  * against a tiny fake node run on a thread of this test: a listening socket on loopback
  * that answers HELLO and then behaves as each test asks (echo replies, close, corrupt a
- * frame, refuse, report status). No real node is needed. */
+ * frame, refuse, report status). One case runs real nodes (bench/cluster.h): a client
+ * that follows the primary through a kill -9 of it. */
 #include <errno.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <signal.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,9 +20,15 @@
 
 #include <cmocka.h>
 
+#include "base/clock.h"
+#include "bench/cluster.h"
+#include "bench/workload.h"
 #include "engine/client_int.h"
 #include "engine/io/frame.h"
 #include "hawser.h"
+#include "replica/entry.h"
+#include "replica/store.h"
+#include "tests/integration/proc.h"
 #include "wire.pb-c.h"
 
 enum behaviour {
@@ -384,6 +392,174 @@ static void test_status(void **state)
 	server_join(&s);
 }
 
+/* A client given two nodes whose first closes the connection on the first submit:
+ * the wait follows to the second by itself and every submit in flight is sent there
+ * again, so each of them gets exactly one outcome, in order. */
+static void test_follows_to_next(void **state)
+{
+	(void)state;
+	struct server a, b;
+	server_start(&a, CLOSE);
+	server_start(&b, ECHO);
+	char addr[64];
+	snprintf(addr, sizeof addr, "127.0.0.1:%u,127.0.0.1:%u", a.port, b.port);
+	struct hw_client *c = NULL;
+	assert_int_equal(hw_client_connect(addr, &c), 0);
+	for (uint64_t id = 1; id <= 3; id++)
+		assert_int_equal(hw_client_submit(c, id, record, sizeof record, HW_DEFAULT, 0), 0);
+	struct hw_outcome o;
+	for (uint64_t id = 1; id <= 3; id++) {
+		assert_int_equal(hw_client_wait(c, 5000, &o), 0);
+		assert_int_equal(o.request_id, id);
+		assert_int_equal(o.code, 0);
+	}
+	assert_int_equal(hw_client_wait(c, 0, &o), -ETIMEDOUT);
+	char want[32];
+	snprintf(want, sizeof want, "127.0.0.1:%u", b.port);
+	assert_string_equal(hw_client_addr(c), want);
+	hw_client_close(c);
+	server_join(&a);
+	server_join(&b);
+	assert_int_equal(b.submits, 3);
+}
+
+#define FOLLOW_RECORDS 3000u
+#define FOLLOW_WINDOW  32u
+#define FOLLOW_KILL_AT 500u  /* outcomes before the primary is killed */
+#define FOLLOW_WAIT_MS 30000 /* an outcome, through an election (rto 2 s) */
+
+/* What the kill -9 case keeps: the cluster and every record sent. */
+struct follow_fix {
+	char root[HW_PROC_PATH_MAX];
+	struct hw_cluster *c;
+	uint8_t *rec[FOLLOW_RECORDS];
+	size_t len[FOLLOW_RECORDS];
+	int expect[FOLLOW_RECORDS];
+	struct hw_outcome out[FOLLOW_RECORDS];
+	bool done[FOLLOW_RECORDS];
+};
+
+static int follow_setup(void **state)
+{
+	struct follow_fix *f = calloc(1, sizeof *f);
+	if (f == NULL || hw_test_mkdtemp("client", f->root, sizeof f->root) != 0)
+		return -1;
+	*state = f;
+	return 0;
+}
+
+static int follow_teardown(void **state)
+{
+	struct follow_fix *f = *state;
+	hw_cluster_free(f->c, false);
+	for (unsigned i = 0; i < FOLLOW_RECORDS; i++)
+		free(f->rec[i]);
+	int rc = hw_test_rm_rf(f->root);
+	free(f);
+	return rc;
+}
+
+/* Draw every record before the clock matters (the generator's bytes, kept to compare). */
+static void follow_records(struct follow_fix *f)
+{
+	struct hw_workload_opts wo = {.seed = 5, .count = FOLLOW_RECORDS, .end_ms = hw_wall_ms()};
+	struct hw_workload *w;
+	assert_int_equal(hw_workload_new(&wo, &w), 0);
+	static uint8_t buf[HW_RECORD_BYTES_MAX];
+	for (unsigned i = 0; i < FOLLOW_RECORDS; i++) {
+		struct hw_work_item it;
+		assert_int_equal(hw_workload_next(w, buf, sizeof buf, &it), 0);
+		f->rec[i] = malloc(it.len);
+		assert_non_null(f->rec[i]);
+		memcpy(f->rec[i], buf, it.len);
+		f->len[i] = it.len;
+		f->expect[i] = it.expect;
+	}
+	hw_workload_free(w);
+}
+
+/* One outcome: exactly one per record. */
+static void follow_take(struct follow_fix *f, struct hw_client *c, unsigned *outcomes)
+{
+	struct hw_outcome o;
+	assert_int_equal(hw_client_wait(c, FOLLOW_WAIT_MS, &o), 0);
+	assert_true(o.request_id < FOLLOW_RECORDS);
+	assert_false(f->done[o.request_id]);
+	f->done[o.request_id] = true;
+	f->out[o.request_id] = o;
+	if (++*outcomes == FOLLOW_KILL_AT)
+		assert_int_equal(hw_cluster_kill(f->c, 0, SIGKILL), 0);
+}
+
+/* The primary is killed (-9) with FOLLOW_WINDOW submits in flight from a client given
+ * every node: the client finds the new primary by itself and resends; every record gets
+ * one outcome, the one the generator expects, and each good one is in the new primary's
+ * log exactly once (its LSN distinct, the entry there holding the same bytes). */
+static void test_follows_primary_kill(void **state)
+{
+	struct follow_fix *f = *state;
+	if (hw_test_bin() == NULL)
+		skip(); /* needs HW_BIN: run through ctest */
+	follow_records(f);
+	char root[HW_PROC_PATH_MAX + 16];
+	snprintf(root, sizeof root, "%s/cluster", f->root);
+	struct hw_cluster_opts co = {.hawser_bin = hw_test_bin(),
+				     .root = root,
+				     .standbys = 2, /* durable k = 1 after one is gone */
+				     .failover = true,
+				     .rto_ms = 2000,
+				     .insecure = true};
+	assert_int_equal(hw_cluster_start(&co, &f->c), 0);
+	unsigned p;
+	assert_int_equal(hw_cluster_primary(f->c, FOLLOW_WAIT_MS, &p), 0);
+	assert_int_equal(p, 0);
+	struct hw_client *c;
+	assert_int_equal(hw_client_connect(hw_cluster_client_list(f->c), &c), 0);
+	unsigned outcomes = 0;
+	for (unsigned i = 0; i < FOLLOW_RECORDS; i++) {
+		if (i >= FOLLOW_WINDOW)
+			follow_take(f, c, &outcomes);
+		assert_int_equal(hw_client_submit(c, i, f->rec[i], f->len[i], HW_DEFAULT, 0), 0);
+	}
+	while (outcomes < FOLLOW_RECORDS)
+		follow_take(f, c, &outcomes);
+	assert_int_equal(hw_cluster_primary(f->c, FOLLOW_WAIT_MS, &p), 0);
+	assert_int_not_equal(p, 0);
+	assert_string_equal(hw_client_addr(c), hw_cluster_node_addr(f->c, p));
+	hw_client_close(c);
+
+	struct hw_store *s;
+	/* the store applies behind the node's write-ahead log: look once the node stopped */
+	assert_int_equal(hw_cluster_stop(f->c), 0);
+	struct hw_store_opts so = {.read_only = true};
+	assert_int_equal(hw_store_open(hw_cluster_dir(f->c, p), &so, &s), 0);
+	static bool lsn_seen[4 * FOLLOW_RECORDS];
+	unsigned dup = 0;
+	for (unsigned i = 0; i < FOLLOW_RECORDS; i++) {
+		assert_int_equal(f->out[i].code, f->expect[i]);
+		if (f->expect[i] != 0)
+			continue;
+		dup += f->out[i].duplicate;
+		uint64_t lsn = f->out[i].lsn;
+		assert_true(lsn > 0 && lsn < 4 * FOLLOW_RECORDS);
+		assert_false(lsn_seen[lsn]);
+		lsn_seen[lsn] = true;
+		uint8_t *e;
+		size_t elen;
+		assert_int_equal(hw_store_read_entry(s, lsn, &e, &elen), 0);
+		struct hw_entry en;
+		assert_int_equal(hw_entry_decode(e, elen, &en), 0);
+		assert_int_equal(en.record_len, f->len[i]);
+		assert_memory_equal(en.record, f->rec[i], f->len[i]);
+		free(e);
+	}
+	hw_store_close(s);
+	fprintf(stderr,
+		"test_client: %u records through a kill -9 of the primary, %u answered "
+		"as duplicates after the resend\n",
+		FOLLOW_RECORDS, dup);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -391,6 +567,9 @@ int main(void)
 		cmocka_unit_test(test_wait_timeout),  cmocka_unit_test(test_reject_passthrough),
 		cmocka_unit_test(test_closed),        cmocka_unit_test(test_corrupt_frame),
 		cmocka_unit_test(test_hello_refused), cmocka_unit_test(test_status),
+		cmocka_unit_test(test_follows_to_next),
+		cmocka_unit_test_setup_teardown(test_follows_primary_kill, follow_setup,
+						follow_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -953,6 +953,40 @@ static void test_witness_restarted_empty(void **state)
 	free(w);
 }
 
+/* The witness's store is wiped and made anew, so it starts as a new cluster's witness
+ * (epoch 0, nothing committed), while the primary is gone: a standby whose log holds
+ * epoch-1 entries proves the witness's knowledge stale and is refused (no_info), so
+ * nobody is promoted as if nothing had been committed; once the old primary returns
+ * and the two nodes elect a primary, its lease requests make the witness's knowledge
+ * current again. */
+static void test_witness_wiped_as_new(void **state)
+{
+	(void)state;
+	struct world *w = world_new(3, base_cfg(3, 2), 14);
+	elect(w, 0);
+	set_log(w, 1, 1, 50, 40);
+	w->nd[0].peer_durable[1] = 40;
+	set_log(w, 0, 1, 50, 50);
+	run(w, 200);
+	crash(w, 0);
+	crash(w, 2);
+	w->nd[2].disk = HW_EL_HARD_FRESH; /* a new empty store: looks like a new cluster */
+	node_start(w, 2, false);
+	run(w, 3000);
+	assert_int_equal(w->max_primary_epoch, 1);
+	assert_int_equal(w->nd[1].el.why[2], HW_EL_R_NO_INFO);
+
+	node_start(w, 0, false); /* the old primary returns: the two nodes elect one */
+	run(w, 3000);
+	uint32_t p = primary_of(w);
+	assert_true(p == 0 || p == 1);
+	assert_true(w->max_primary_epoch > 1);
+	assert_int_equal(w->nd[2].el.hard.w_epoch, w->nd[p].el.hard.epoch);
+	struct hw_el_range r;
+	assert_int_equal(hw_el_loss_range(&w->nd[2].el, 1, 0, &r), 0); /* knows again */
+	free(w);
+}
+
 /* F27: P dies, S is promoted and commits more, S dies, the old P returns alone: it must
  * not be promoted (its log lacks what S committed). */
 static void test_old_primary_returns(void **state)
@@ -1113,6 +1147,7 @@ int main(void)
 		cmocka_unit_test(test_higher_epoch_steps_down),
 		cmocka_unit_test(test_witness_down),
 		cmocka_unit_test(test_witness_restarted_empty),
+		cmocka_unit_test(test_witness_wiped_as_new),
 		cmocka_unit_test(test_old_primary_returns),
 		cmocka_unit_test(test_randomised),
 	};

@@ -1,0 +1,145 @@
+/* test_embed.c: the embedding API (include/hawser.h hw_node_*): a node run on a thread of
+ * this test takes submits from another thread, and once it is no longer primary every
+ * submit completes at once with a typed error instead of waiting for a loop that will
+ * never answer it. */
+#include <pthread.h>
+#include <stdbool.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <cmocka.h>
+
+#include "base/clock.h"
+#include "bench/workload.h"
+#include "hawser.h"
+#include "tests/integration/proc.h"
+
+struct fix {
+	char root[HW_PROC_PATH_MAX];
+	struct hw_tnode t;
+	struct hw_node *n;
+	pthread_t loop;
+	bool running;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool opened; /* under mu: open_rc is set */
+	int open_rc;
+	int run_rc;
+	uint8_t rec[HW_RECORD_BYTES_MAX];
+	size_t len;
+};
+
+/* The node's thread: the ring belongs to the thread that made it, so the node is opened
+ * where it runs. */
+static void *loop_main(void *arg)
+{
+	struct fix *f = arg;
+	int rc = hw_node_open(f->t.ini, &f->n);
+	pthread_mutex_lock(&f->mu);
+	f->open_rc = rc;
+	f->opened = true;
+	pthread_cond_signal(&f->cv);
+	pthread_mutex_unlock(&f->mu);
+	if (rc == 0)
+		f->run_rc = hw_node_run(f->n);
+	return NULL;
+}
+
+static int setup(void **state)
+{
+	struct fix *f = calloc(1, sizeof *f);
+	if (f == NULL || hw_test_mkdtemp("embed", f->root, sizeof f->root) != 0)
+		return -1;
+	pthread_mutex_init(&f->mu, NULL);
+	pthread_cond_init(&f->cv, NULL);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fix *f = *state;
+	if (f->running)
+		hw_node_stop(f->n);
+	if (f->running || f->opened)
+		pthread_join(f->loop, NULL);
+	hw_node_close(f->n);
+	pthread_cond_destroy(&f->cv);
+	pthread_mutex_destroy(&f->mu);
+	int rc = hw_test_rm_rf(f->root);
+	free(f);
+	return rc;
+}
+
+/* A primary (mode local, its standby never started) opened in this process and run on a thread; one
+ * good record drawn into f->rec. */
+static void start(struct fix *f)
+{
+	/* s1 never runs: mode local waits for no standby */
+	struct hw_tnode_opts o = {.primary = true, .standbys = "s1", .mode = "local"};
+	assert_int_equal(hw_tnode_init(&f->t, f->root, "p1", &o), 0);
+	assert_int_equal(pthread_create(&f->loop, NULL, loop_main, f), 0);
+	pthread_mutex_lock(&f->mu);
+	while (!f->opened)
+		pthread_cond_wait(&f->cv, &f->mu); /* an event, not a timed look */
+	pthread_mutex_unlock(&f->mu);
+	f->running = f->open_rc == 0;
+	assert_int_equal(f->open_rc, 0);
+	struct hw_workload_opts wo = {.seed = 3, .count = 1, .end_ms = hw_wall_ms()};
+	struct hw_workload *w;
+	assert_int_equal(hw_workload_new(&wo, &w), 0);
+	struct hw_work_item it;
+	assert_int_equal(hw_workload_next(w, f->rec, sizeof f->rec, &it), 0);
+	assert_int_equal(it.expect, 0);
+	f->len = it.len;
+	hw_workload_free(w);
+}
+
+/* A primary acknowledges an embedded submit; once its loop stopped (the primary role
+ * ended, as at a step-down) a submit is refused with HW_ENOT_PRIMARY at once, and a
+ * blocking submit returns the same instead of waiting for ever. */
+static void test_submit_after_role_ends(void **state)
+{
+	struct fix *f = *state;
+	start(f);
+	struct hw_outcome out;
+	assert_int_equal(hw_node_submit_wait(f->n, f->rec, f->len, HW_DEFAULT, 0, &out), 0);
+	assert_int_equal(out.lsn > 0, true);
+	hw_node_stop(f->n);
+	assert_int_equal(pthread_join(f->loop, NULL), 0);
+	f->running = f->opened = false;
+	assert_int_equal(f->run_rc, 0);
+	assert_int_equal(hw_node_submit(f->n, 7, f->rec, f->len, HW_DEFAULT, 0, NULL, NULL),
+			 HW_ENOT_PRIMARY);
+	assert_int_equal(hw_node_submit_wait(f->n, f->rec, f->len, HW_DEFAULT, 0, &out),
+			 HW_ENOT_PRIMARY);
+	assert_int_equal(out.code, HW_ENOT_PRIMARY);
+}
+
+/* Bad input to an embedded submit is refused before anything is queued. */
+static void test_submit_bad_input(void **state)
+{
+	struct fix *f = *state;
+	start(f);
+	assert_int_equal(hw_node_submit(f->n, 1, f->rec, HW_RECORD_BYTES_MAX + 1u, HW_DEFAULT, 0,
+					NULL, NULL),
+			 HW_ETOOBIG);
+	assert_int_equal(
+		hw_node_submit(f->n, 1, f->rec, f->len, (enum hw_durability)9, 0, NULL, NULL),
+		HW_ERANGE);
+	assert_int_equal(hw_node_submit(f->n, 1, f->rec, f->len, HW_DEFAULT, 256, NULL, NULL),
+			 HW_ERANGE);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_submit_after_role_ends, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_submit_bad_input, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

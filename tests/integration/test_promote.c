@@ -1,0 +1,304 @@
+/* test_promote.c: `hawser promote --accept-loss` end to end on a proxied failover
+ * cluster of real processes (p1, s1 and a witness, rpo 1 s, mode local): s1 is cut off
+ * from the other voters while p1 acknowledges for longer than the RPO, p1 dies, s1
+ * comes back behind. Automatic failover must be refused and say why; promote lists the
+ * exact LSNs p1 acknowledged that s1 lacks and does nothing without --yes; with --yes s1
+ * becomes primary in a higher epoch and acknowledges new submits, and when p1 returns it
+ * quarantines exactly the listed range. */
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cmocka.h>
+
+#include "bench/cluster.h"
+#include "engine/voters.h"
+#include "replica/store.h"
+#include "tests/integration/proc.h"
+
+#define RTO_MS        2000
+#define RPO_MS        1000
+#define BEHIND_MS     (RPO_MS + 500) /* p1 acknowledges this long after the cut */
+#define WAIT_MS       10000          /* bound on any one wait for the cluster */
+#define LOOK_EVERY_MS 20             /* pause between two looks at a changing state */
+#define LOAD_MAX      60000u         /* records the load may submit (it stops by time) */
+#define WINDOW        8u
+
+struct fix {
+	char root[HW_PROC_PATH_MAX];
+	struct hw_cluster *c;
+	struct hw_capture cap;
+	struct hw_load load;
+	_Atomic int64_t stop_at_ms; /* the load stops at its first success past it; 0: unset */
+};
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int setup(void **state)
+{
+	struct fix *f = calloc(1, sizeof *f);
+	if (f == NULL || hw_test_mkdtemp("promote", f->root, sizeof f->root) != 0)
+		return -1;
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fix *f = *state;
+	hw_load_join(&f->load, WAIT_MS);
+	hw_load_free(&f->load);
+	hw_cluster_free(f->c, false);
+	int rc = hw_test_rm_rf(f->root);
+	free(f);
+	return rc;
+}
+
+/* Stops the load once the test has set a time and it has passed. */
+static int stop_cb(struct hw_load *l, uint64_t lsn, void *arg)
+{
+	(void)l;
+	(void)lsn;
+	struct fix *f = arg;
+	int64_t at = atomic_load(&f->stop_at_ms);
+	return at != 0 && mono_ms() >= at ? 1 : 0;
+}
+
+/* `hawser ARGS... --insecure --connect addr` into f->cap; returns its exit code. */
+static int cli(struct fix *f, const char *cmd, const char *addr, const char *a1, const char *a2)
+{
+	return hw_proc_capture(&f->cap, hw_test_bin(), cmd, "--insecure", "--connect", addr, a1, a2,
+			       NULL);
+}
+
+static long long jint(const char *out, const char *key)
+{
+	char pat[64];
+	snprintf(pat, sizeof pat, "\"%s\":", key);
+	const char *at = strstr(out, pat);
+	assert_non_null(at);
+	return strtoll(at + strlen(pat), NULL, 10);
+}
+
+/* Does node i's log (the file, appended across restarts) hold a line with a and b? */
+static bool log_has(struct fix *f, unsigned i, const char *a, const char *b, char *line, size_t cap)
+{
+	FILE *fp = fopen(hw_cluster_log(f->c, i), "r");
+	if (fp == NULL)
+		return false;
+	char buf[2048];
+	bool found = false;
+	while (!found && fgets(buf, sizeof buf, fp) != NULL) {
+		found = strstr(buf, a) != NULL && (b == NULL || strstr(buf, b) != NULL);
+		if (found && line != NULL)
+			snprintf(line, cap, "%s", buf);
+	}
+	fclose(fp);
+	return found;
+}
+
+static bool wait_log(struct fix *f, unsigned i, const char *a, const char *b, char *line,
+		     size_t cap)
+{
+	for (int64_t until = mono_ms() + WAIT_MS; mono_ms() < until; poll(NULL, 0, LOOK_EVERY_MS))
+		if (log_has(f, i, a, b, line, cap))
+			return true;
+	return false;
+}
+
+/* The committed LSN the witness keeps in its store (read-only, beside the running
+ * witness): what it learned from p1's last lease round. */
+static uint64_t witness_committed(struct fix *f)
+{
+	struct hw_store *s;
+	struct hw_store_opts o = {.read_only = true};
+	struct hw_el_hard h = {0};
+	char dir[HW_PROC_PATH_MAX + 16];
+	snprintf(dir, sizeof dir, "%s/cluster/w1", f->root);
+	if (hw_store_open(dir, &o, &s) != 0)
+		return 0;
+	if (hw_voters_load_hard(s, &h) != 0)
+		h.w_committed = 0;
+	hw_store_close(s);
+	return h.w_committed;
+}
+
+/* Start the cluster and load p1; cut s1 off, keep p1 acknowledging for BEHIND_MS, and
+ * return the last LSN p1 acknowledged once the witness knows it too (it hears it with
+ * the next lease round). */
+static uint64_t load_past_rpo(struct fix *f)
+{
+	char root[HW_PROC_PATH_MAX + 16];
+	snprintf(root, sizeof root, "%s/cluster", f->root);
+	struct hw_cluster_opts o = {.hawser_bin = hw_test_bin(),
+				    .root = root,
+				    .standbys = 1,
+				    .mode = "local",
+				    .failover = true,
+				    .rto_ms = RTO_MS,
+				    .rpo_ms = RPO_MS,
+				    .insecure = true,
+				    .proxied = true};
+	assert_int_equal(hw_cluster_start(&o, &f->c), 0);
+	unsigned p;
+	assert_int_equal(hw_cluster_primary(f->c, WAIT_MS, &p), 0);
+	assert_int_equal(p, 0);
+	f->load = (struct hw_load){.addr = hw_cluster_node_addr(f->c, 0),
+				   .count = LOAD_MAX,
+				   .window = WINDOW,
+				   .mode = HW_LOCAL,
+				   .seed = 11,
+				   .sample_every = 1,
+				   .sample_cb = stop_cb,
+				   .sample_arg = f};
+	assert_int_equal(hw_load_init(&f->load), 0);
+	assert_int_equal(hw_load_start(&f->load), 0);
+	assert_true(hw_load_wait_acked(&f->load, 200, WAIT_MS));
+	assert_int_equal(hw_cluster_isolate(f->c, 1, true), 0);
+	atomic_store(&f->stop_at_ms, mono_ms() + BEHIND_MS);
+	assert_true(hw_load_join(&f->load, 3 * WAIT_MS));
+	assert_int_equal(f->load.rc, 1); /* stopped by stop_cb, every outcome a success */
+	uint64_t acked = 0;
+	for (uint64_t i = 0; i < f->load.count; i++)
+		if (f->load.done_rec[i] && f->load.out[i].code == 0 && f->load.out[i].lsn > acked)
+			acked = f->load.out[i].lsn;
+	/* p1's log also holds records it wrote itself (checkpoints): its committed LSN */
+	uint64_t last = 0;
+	bool known = false;
+	for (int64_t until = mono_ms() + WAIT_MS; !known && mono_ms() < until;
+	     poll(NULL, 0, LOOK_EVERY_MS)) {
+		assert_int_equal(cli(f, "status", hw_cluster_node_addr(f->c, 0), "--json", NULL),
+				 0);
+		last = (uint64_t)jint(f->cap.out, "last_lsn");
+		known = witness_committed(f) == last;
+	}
+	assert_true(known);
+	assert_true(last >= acked);
+	return last;
+}
+
+/* The LSNs node i quarantined, from `hawser quarantine export` (into a file: each
+ * record's bytes come along): count, lowest, highest. */
+static void quarantined(struct fix *f, unsigned i, uint64_t *n, uint64_t *lo, uint64_t *hi)
+{
+	char path[HW_PROC_PATH_MAX + 32];
+	snprintf(path, sizeof path, "%s/quarantine.jsonl", f->root);
+	assert_int_equal(hw_proc_capture(&f->cap, hw_test_bin(), "quarantine", "export",
+					 hw_cluster_dir(f->c, i), path, NULL),
+			 0);
+	FILE *fp = fopen(path, "r");
+	assert_non_null(fp);
+	*n = 0;
+	*lo = UINT64_MAX;
+	*hi = 0;
+	static char line[256 * 1024]; /* one record's JSON: its hex bytes at most 128 KiB */
+	while (fgets(line, sizeof line, fp) != NULL) {
+		const char *at = strstr(line, "{\"lsn\":");
+		assert_non_null(at);
+		uint64_t lsn = strtoull(at + 7, NULL, 10);
+		(*n)++;
+		*lo = lsn < *lo ? lsn : *lo;
+		*hi = lsn > *hi ? lsn : *hi;
+	}
+	fclose(fp);
+}
+
+/* p1 acknowledges for longer than the RPO while s1 is cut off, then dies; s1 returns.
+ * The witness refuses s1 and its status says an operator must act; promote lists
+ * exactly s1's durable + 1 .. p1's last acknowledged LSN and changes nothing without
+ * --yes; with --yes s1 is primary in a higher epoch, acknowledges new submits, and p1
+ * rejoins quarantining exactly the listed range. */
+static void test_promote_lists_and_acts(void **state)
+{
+	struct fix *f = *state;
+	uint64_t last = load_past_rpo(f);
+	const char *s1 = hw_cluster_node_addr(f->c, 1);
+	assert_int_equal(cli(f, "status", s1, "--json", NULL), 0);
+	long long epoch = jint(f->cap.out, "epoch"), durable = jint(f->cap.out, "durable_lsn");
+	assert_true(durable > 0 && (uint64_t)durable < last);
+
+	assert_int_equal(hw_cluster_kill(f->c, 0, SIGKILL), 0);
+	assert_int_equal(hw_cluster_isolate(f->c, 1, false), 0);
+	char line[2048];
+	assert_true(wait_log(f, 1, "event=vote_refused", "reason=not_in_sync", line, sizeof line));
+	fprintf(stderr, "test_promote: %s", line);
+	assert_true(wait_log(f, 2, "event=vote_denied", "reason=not_in_sync", NULL, 0));
+	char why[128];
+	snprintf(why, sizeof why, "is behind (durable %lld < %" PRIu64 ")", durable, last);
+	bool said = false;
+	for (int64_t until = mono_ms() + WAIT_MS; !said && mono_ms() < until;
+	     poll(NULL, 0, LOOK_EVERY_MS)) {
+		assert_int_equal(cli(f, "status", s1, "--json", NULL), 0);
+		said = strstr(f->cap.out, why) != NULL;
+	}
+	fprintf(stderr, "test_promote: s1 status: %s", f->cap.out);
+	assert_true(said);
+	assert_non_null(strstr(f->cap.out, "\"automatic\":false"));
+
+	/* listed, not acted on */
+	assert_int_equal(cli(f, "promote", s1, "--accept-loss", NULL), 1);
+	fprintf(stderr, "test_promote: listing: %s", f->cap.out);
+	char want[160];
+	snprintf(want, sizeof want,
+		 "would lose LSNs %lld..%" PRIu64 " (%" PRIu64 " committed records; durable %lld)",
+		 durable + 1, last, last - (uint64_t)durable, durable);
+	assert_non_null(strstr(f->cap.out, want));
+	assert_non_null(strstr(f->cap.out, "not promoted"));
+	assert_int_equal(cli(f, "status", s1, "--json", NULL), 0);
+	assert_non_null(strstr(f->cap.out, "\"role\":\"standby\""));
+	assert_int_equal(jint(f->cap.out, "epoch"), epoch);
+	assert_false(log_has(f, 1, "event=became_primary", NULL, NULL, 0));
+
+	/* accepted */
+	assert_int_equal(cli(f, "promote", s1, "--accept-loss", "--yes"), 0);
+	assert_non_null(strstr(f->cap.out, want));
+	unsigned p = 0;
+	assert_int_equal(hw_cluster_primary(f->c, WAIT_MS, &p), 0);
+	assert_int_equal(p, 1);
+	assert_int_equal(cli(f, "status", s1, "--json", NULL), 0);
+	assert_true(jint(f->cap.out, "epoch") > epoch);
+	struct hw_load after = {.addr = s1, .count = 50, .window = 4, .mode = HW_LOCAL, .seed = 12};
+	assert_int_equal(hw_load_init(&after), 0);
+	assert_int_equal(hw_load_run(&after), 0);
+	assert_int_equal(after.acked, after.count);
+	for (uint64_t i = 0; i < after.count; i++)
+		assert_true(after.out[i].lsn > (uint64_t)durable);
+	hw_load_free(&after);
+
+	/* p1 returns: exactly the listed range goes to its quarantine */
+	assert_int_equal(hw_cluster_restart(f->c, 0), 0);
+	assert_int_equal(hw_cluster_wait_joined(f->c, 0, WAIT_MS), 0);
+	uint64_t n, lo, hi;
+	quarantined(f, 0, &n, &lo, &hi);
+	assert_int_equal(n, last - (uint64_t)durable);
+	assert_int_equal(lo, (uint64_t)durable + 1);
+	assert_int_equal(hi, last);
+}
+
+int main(void)
+{
+	if (hw_test_bin() == NULL) {
+		fprintf(stderr, "test_promote: skipped: HW_BIN does not name the hawser binary"
+				" (run through ctest)\n");
+		return 77;
+	}
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_promote_lists_and_acts, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
