@@ -5,13 +5,20 @@
  *   up at the settle; a record found with the same bytes at another LSN (acknowledged by
  *   an old primary, answered as a duplicate elsewhere) is counted as moved, not lost;
  *   caught-up standbys must also equal the primary (head, chain hash, state digest).
- * - Split brain: the nodes' logs give each primary term (became_primary epoch=E), its
- *   first acknowledgement (first_ack wall_ms) and its last (stepped_down or fenced
- *   last_ack_wall_ms; for a term cut short by SIGKILL, the kill time, or the SIGSTOP
- *   time when the process was stopped when killed: it acknowledged nothing later). Two
- *   terms of different epochs overlap when the older one's last acknowledgement is later
- *   than the newer one's first; two terms of one epoch on two nodes always count. One
- *   host, one wall clock: the times compare.
+ *   A schedule that did not settle has no final primary: every acknowledged record must
+ *   then be at L on at least one data node (the union of their stores), and the
+ *   schedule fails on liveness (unsettled), so a loss is never hidden behind it. A
+ *   record acknowledged in local mode (hw_ch_local) and absent everywhere is that
+ *   mode's allowed loss (local_lost), not a broken promise.
+ * - Split brain: the nodes' logs give each primary term (became_primary epoch=E
+ *   wall_ms), its first acknowledgement (first_ack wall_ms) and its last (stepped_down or
+ *   fenced last_ack_wall_ms; for a term cut short by SIGKILL, the kill time, or the
+ *   SIGSTOP time when the process was stopped when killed: it acknowledged nothing
+ *   later). Two terms of different epochs overlap when the older one acknowledged after
+ *   the newer one (which acknowledged too) became primary: the voters elect only once the
+ *   old lease is over, so the old primary's last acknowledgement must come first, even
+ *   when the new one's first comes much later (its clients follow it late); two terms of
+ *   one epoch on two nodes always count. One host, one wall clock: the times compare.
  * - Errors: every failed outcome has a code hw_errname() knows (an HW_E* or an errno
  *   name), and no record the generator made invalid was acknowledged. */
 #include <errno.h>
@@ -74,56 +81,60 @@ static bool holds_anywhere(struct hw_store *s, const uint8_t *rec, size_t len)
 	return false;
 }
 
-/* Every acked record in dir; counts into r (lost, moved, pruned). */
-static int check_store(const char *dir, const char *name, const struct hw_ch_load *l,
-		       struct hw_ch_result *r)
+bool hw_ch_local(const struct hw_ch_load *l, uint64_t i)
 {
-	struct hw_store *s;
-	struct hw_store_opts ro = {.read_only = true};
-	int rc = hw_store_open(dir, &ro, &s);
-	if (rc != 0)
-		return rc;
-	struct hw_head base;
-	rc = hw_store_base(s, &base);
-	for (uint64_t i = 0; rc == 0 && i < l->count; i++) {
-		if (!l->done[i] || l->code[i] != 0)
-			continue;
-		if (l->lsn[i] <= base.lsn) {
-			r->pruned++;
-			continue;
-		}
-		if (holds_at(s, l->lsn[i], l->rec[i], l->len[i]))
-			continue;
-		if (holds_anywhere(s, l->rec[i], l->len[i])) {
+	return l->local_all || i % HW_CH_LOCAL_EVERY == HW_CH_LOCAL_EVERY - 1;
+}
+
+/* One acked record (index i) against the open stores s[0..n): fine when one of them
+ * holds it at its LSN, else counted into r (moved, pruned, local_lost or lost). base:
+ * the highest of their log bases. */
+static void check_record(struct hw_store *const *s, int n, uint64_t base, const char *name,
+			 const struct hw_ch_load *l, uint64_t i, struct hw_ch_result *r)
+{
+	for (int k = 0; k < n; k++)
+		if (holds_at(s[k], l->lsn[i], l->rec[i], l->len[i]))
+			return;
+	for (int k = 0; k < n; k++)
+		if (holds_anywhere(s[k], l->rec[i], l->len[i])) {
 			r->moved++;
-			continue;
+			return;
 		}
+	if (l->lsn[i] <= base) {
+		r->pruned++;
+	} else if (hw_ch_local(l, i)) {
+		r->local_lost++;
+	} else {
 		r->lost++;
 		note(r, "record %" PRIu64 " acked at lsn %" PRIu64 " by %d is not on %s", i,
 		     l->lsn[i], l->by[i], name);
 	}
-	hw_store_close(s);
-	return rc;
 }
 
-/* The data node with the highest head, when none settled as primary. */
-static int highest(const struct hw_ch_cluster *c)
+/* Every acked record on the data nodes nodes[0..n) (one of them holds it is enough);
+ * counts into r. 0, or the code of a store that could not be read. */
+static int check_acked(const struct hw_ch_cluster *c, const int *nodes, int n, const char *name,
+		       const struct hw_ch_load *l, struct hw_ch_result *r)
 {
-	int best = 0;
-	uint64_t best_lsn = 0;
-	for (int i = 0; i < HW_CH_NODES; i++) {
-		struct hw_store *s;
-		struct hw_store_opts ro = {.read_only = true};
-		struct hw_head h;
-		if (hw_store_open(c->dir[i], &ro, &s) != 0)
-			continue;
-		if (hw_store_head(s, &h) == 0 && h.lsn > best_lsn) {
-			best_lsn = h.lsn;
-			best = i;
-		}
-		hw_store_close(s);
+	struct hw_store *s[HW_CH_NODES];
+	struct hw_store_opts ro = {.read_only = true};
+	uint64_t base = 0;
+	int rc = 0, opened = 0;
+	while (rc == 0 && opened < n) {
+		struct hw_head b;
+		rc = hw_store_open(c->dir[nodes[opened]], &ro, &s[opened]);
+		if (rc != 0)
+			break;
+		rc = hw_store_base(s[opened++], &b);
+		if (rc == 0 && b.lsn > base)
+			base = b.lsn;
 	}
-	return best;
+	for (uint64_t i = 0; rc == 0 && i < l->count; i++)
+		if (l->done[i] && l->code[i] == 0)
+			check_record(s, n, base, name, l, i, r);
+	while (opened > 0)
+		hw_store_close(s[--opened]);
+	return rc;
 }
 
 /* ---- primary terms from the logs -------------------------------------------------- */
@@ -131,6 +142,7 @@ static int highest(const struct hw_ch_cluster *c)
 struct term {
 	int node;
 	long long epoch;
+	long long start; /* became primary (wall ms) */
 	long long first; /* -1: no acknowledgement */
 	long long last;
 	bool open; /* acknowledging (not fenced) when the log ended */
@@ -156,8 +168,11 @@ static void take_line(const char *line, int node, struct term *terms, unsigned *
 {
 	if (strstr(line, "event=became_primary") != NULL && *n < TERMS_MAX) {
 		*cur = &terms[(*n)++];
-		**cur = (struct term){
-			.node = node, .epoch = field(line, "epoch="), .first = -1, .last = -1};
+		**cur = (struct term){.node = node,
+				      .epoch = field(line, "epoch="),
+				      .start = field(line, "wall_ms="),
+				      .first = -1,
+				      .last = -1};
 	} else if (*cur == NULL) {
 		return;
 	} else if (strstr(line, "event=first_ack") != NULL) {
@@ -220,14 +235,14 @@ static void check_terms(const struct hw_ch_cluster *c, struct hw_ch_result *r)
 			if (a == b || y->first < 0 || x->node == y->node)
 				continue;
 			bool same = x->epoch == y->epoch && a < b;
-			bool over = x->epoch < y->epoch && x->last > y->first;
+			bool over = x->epoch < y->epoch && x->last > y->start;
 			if (!same && !over)
 				continue;
 			r->overlapping++;
 			note(r,
-			     "node %d acked in epoch %lld until %lld, node %d acked in epoch "
+			     "node %d acked in epoch %lld until %lld, node %d primary in epoch "
 			     "%lld from %lld",
-			     x->node, x->epoch, x->last, y->node, y->epoch, y->first);
+			     x->node, x->epoch, x->last, y->node, y->epoch, y->start);
 		}
 	}
 }
@@ -261,15 +276,19 @@ int hw_ch_check(const struct hw_ch_cluster *c, const struct hw_ch_load *l, int p
 {
 	check_outcomes(l, r);
 	check_terms(c, r);
-	int p = primary >= 0 ? primary : highest(c);
+	int p = primary;
 	r->primary = p;
-	int rc = check_store(c->dir[p], c->dir[p] + strlen(c->root) + 1, l, r);
+	if (p < 0) {
+		static const int all[HW_CH_NODES] = {0, 1, 2};
+		return check_acked(c, all, HW_CH_NODES, "any data node", l, r);
+	}
+	int rc = check_acked(c, &p, 1, c->dir[p] + strlen(c->root) + 1, l, r);
 	for (int i = 0; rc == 0 && i < HW_CH_NODES; i++) {
 		if (i == p || !c->caught_up[i])
 			continue;
 		r->caught_up++;
 		uint64_t lost = r->lost;
-		rc = check_store(c->dir[i], c->dir[i] + strlen(c->root) + 1, l, r);
+		rc = check_acked(c, &i, 1, c->dir[i] + strlen(c->root) + 1, l, r);
 		char why[256] = "";
 		if (rc == 0 && r->lost == lost &&
 		    hw_tstore_compare(c->dir[p], c->dir[i], NULL, why, sizeof why) != 0) {
@@ -280,10 +299,15 @@ int hw_ch_check(const struct hw_ch_cluster *c, const struct hw_ch_load *l, int p
 	return rc;
 }
 
-bool hw_ch_failed(const struct hw_ch_result *r)
+bool hw_ch_unsafe(const struct hw_ch_result *r)
 {
 	return r->lost > 0 || r->overlapping > 0 || r->untyped > 0 || r->diverged > 0 ||
 	       r->crashes > 0;
+}
+
+bool hw_ch_failed(const struct hw_ch_result *r)
+{
+	return hw_ch_unsafe(r) || !r->settled;
 }
 
 void hw_ch_print(uint64_t seed, int rc, const struct hw_ch_result *r)
@@ -291,14 +315,15 @@ void hw_ch_print(uint64_t seed, int rc, const struct hw_ch_result *r)
 	printf("seed=%" PRIu64 " %s faults=%u primaries=%u settled=%s settle_ms=%lld final=%d "
 	       "caught_up=%u submitted=%" PRIu64 " acked=%" PRIu64 " failed=%" PRIu64
 	       " unknown=%" PRIu64 " lost=%" PRIu64 " moved=%" PRIu64 " overlapping=%" PRIu64
-	       " untyped=%" PRIu64 " diverged=%u crashes=%u store_failed=%u",
+	       " untyped=%" PRIu64 " diverged=%u crashes=%u store_failed=%u local_lost=%" PRIu64,
 	       seed,
 	       rc != 0           ? "ERROR"
 	       : hw_ch_failed(r) ? "FAIL"
 				 : "ok",
 	       r->faults, r->primaries, r->settled ? "yes" : "no", (long long)r->settle_ms,
 	       r->primary, r->caught_up, r->submitted, r->acked, r->failed, r->unknown, r->lost,
-	       r->moved, r->overlapping, r->untyped, r->diverged, r->crashes, r->store_failed);
+	       r->moved, r->overlapping, r->untyped, r->diverged, r->crashes, r->store_failed,
+	       r->local_lost);
 	if (rc != 0)
 		printf(" error=%s", hw_errname(rc));
 	if (r->first[0] != '\0')

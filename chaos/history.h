@@ -16,6 +16,7 @@
 #define HW_CH_NODES            3 /* p1, s1, s2 */
 #define HW_CH_VOTERS           4 /* ... and the witness w1 */
 #define HW_CH_INCARNATIONS_MAX 256
+#define HW_CH_LOCAL_EVERY      4 /* every 4th submit in local mode: the lease's own test */
 
 struct hw_proxy;
 struct hw_ch_net;
@@ -44,11 +45,17 @@ struct hw_ch_cluster {
 	struct hw_ch_net *net;
 	char disk[HW_CH_NODES][HW_PROC_PATH_MAX + 16]; /* the tmpfs mount; dir is in it */
 	bool full[HW_CH_NODES];                        /* a ballast file fills the disk now */
-	unsigned failed_seen[HW_CH_NODES]; /* storage_failed lines in the log at the fill */
-	unsigned store_failed;             /* nodes that reported a full disk, typed */
-	unsigned store_untyped; /* ... with a code outside HW_ESTORE_FULL/FAILED, ENOSPC */
-	char store_what[128];   /* the first storage_failed line's code */
-	int net_rc;             /* the first nft rule that could not be added, 0: none */
+	/* disk errors and stalls (chaos/faultfs.c, both modes): data nodes run under it */
+	unsigned fault_after;           /* an armed shim fails after this many more calls */
+	unsigned stall_ms;              /* a stalled loop sleeps this long (SIGWINCH) */
+	bool lease;                     /* --lease: every stall hits the primary */
+	bool eio[HW_CH_NODES];          /* its shim is armed now */
+	size_t store_mark[HW_CH_NODES]; /* log offset at the disk fault (full or EIO) */
+	unsigned store_failed;          /* storage faults a node reported, typed */
+	/* ... with a code outside HW_ESTORE_*, ENOSPC and EIO, or none after an EIO */
+	unsigned store_untyped;
+	char store_what[128]; /* the first of those */
+	int net_rc;           /* the first nft rule that could not be added, 0: none */
 };
 
 /* The client's history; written by the load's thread only, read after it is joined. */
@@ -56,8 +63,9 @@ struct hw_ch_load {
 	struct hw_ch_cluster *cluster;
 	char addrs[HW_CH_NODES * 32];
 	uint64_t count;
-	unsigned rate; /* submits per second */
-	int64_t t0_ms; /* submit i is due at t0_ms + i * 1000 / rate */
+	unsigned rate;  /* submits per second */
+	bool local_all; /* --lease: every submit in local mode */
+	int64_t t0_ms;  /* submit i is due at t0_ms + i * 1000 / rate */
 	int64_t submit_until_ms;
 	int64_t end_ms; /* the thread gives up collecting outcomes here */
 	uint8_t **rec;
@@ -84,6 +92,7 @@ struct hw_ch_result {
 	uint64_t lost;        /* acked, absent (or other bytes) on the final primary or a
 				 caught-up standby */
 	uint64_t moved;       /* acked at one LSN, found (same bytes) at another */
+	uint64_t local_lost;  /* acked in local mode, on no node: that mode's allowed loss */
 	uint64_t pruned;      /* acked below the final primary's log base: not checkable */
 	uint64_t overlapping; /* pairs of primary terms whose acknowledgements overlap */
 	uint64_t untyped;     /* failed outcomes without a known code, or a poison acked */
@@ -91,7 +100,7 @@ struct hw_ch_result {
 	unsigned caught_up;
 	unsigned diverged;     /* caught-up standbys whose head or state differs */
 	unsigned crashes;      /* nodes that died on their own (an assertion, a fail-stop) */
-	unsigned store_failed; /* disk-full faults a node reported (storage_failed, typed) */
+	unsigned store_failed; /* disk faults a node reported (storage_failed, typed) */
 	char crash_what[128];
 	char first[256]; /* the first problem found, for the line */
 	char root[HW_PROC_PATH_MAX];
@@ -102,14 +111,21 @@ int64_t hw_ch_wall_ms(void);
 /* The load's thread (pthread start routine). */
 void *hw_ch_load_thread(void *arg);
 
-/* Check the history of a stopped cluster: acked records on the final primary (primary,
- * or the data node with the highest head when -1) and on every caught-up standby, the
- * primary terms in the logs, the outcome codes. Fills r; 0 or the code of a store that
- * could not be read. */
+/* Submit i of l goes in local mode (HW_LOCAL, k = 0), else in the nodes' default mode:
+ * every HW_CH_LOCAL_EVERY-th, or all of them under --lease. */
+bool hw_ch_local(const struct hw_ch_load *l, uint64_t i);
+
+/* Check the history of a stopped cluster: acked records on the final primary and on
+ * every caught-up standby, or, when primary is -1 (the schedule did not settle), each on
+ * at least one data node; the primary terms in the logs; the outcome codes. Fills r; 0
+ * or the code of a store that could not be read. */
 int hw_ch_check(const struct hw_ch_cluster *c, const struct hw_ch_load *l, int primary,
 		struct hw_ch_result *r);
 
-/* A promise was broken: lost, overlapping, untyped, diverged, or a node crashed. */
+/* A safety promise was broken: lost, overlapping, untyped, diverged, or a node crashed. */
+bool hw_ch_unsafe(const struct hw_ch_result *r);
+
+/* The schedule failed: unsafe, or it did not settle (liveness). */
 bool hw_ch_failed(const struct hw_ch_result *r);
 
 /* One line for a schedule. */

@@ -10,10 +10,16 @@
  * The client reaches the nodes' client ports directly: an isolated primary still has its
  * clients (fault F6), which is the case the fence exists for.
  *
+ * Every data node runs under the LD_PRELOAD shim chaos/faultfs.c, which a signal arms:
+ * its fsync or write calls on its data dir fail with EIO, or its event loop stalls.
+ * --lease is the variant that tests the lease alone: every submit in local mode, every
+ * fault a stall of the primary's loop past its lease.
+ *
  * --net netns (root): every voter and the client run on hosts of their own (network
  * namespaces on one bridge, chaos/netns.h), the proxies [i][j] in voter i's host on its
  * loopback, so partitions are nftables rules dropping packets on the path between
  * hosts, and each data node's data dir is on a small tmpfs a ballast file fills. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -32,15 +38,17 @@
 #include "engine/client_int.h"
 #include "tests/integration/proc.h"
 
-#define START_WAIT_MS 10000
-#define STOP_WAIT_MS  10000
-#define RTO_MS        2000
-#define WINDOW        32u
-#define STALL_MS      3000 /* no outcome for this long with submits out: follow */
-#define FOLLOW_MS     2000 /* one reconnect attempt */
-#define DISK_MB       48   /* a data node's tmpfs under --net netns */
-#define PORT_PEER     7100 /* under --net netns every host has its own address */
-#define PORT_CLIENT   7200
+#define START_WAIT_MS   10000
+#define STOP_WAIT_MS    10000
+#define RTO_MS          2000
+#define WINDOW          32u
+#define STALL_MS        3000 /* no outcome for this long with submits out: follow */
+#define FOLLOW_MS       2000 /* one reconnect attempt */
+#define DISK_MB         48   /* a data node's tmpfs under --net netns */
+#define PORT_PEER       7100 /* under --net netns every host has its own address */
+#define PORT_CLIENT     7200
+#define FAULT_AFTER_MAX 8    /* an armed fsync or write fault fires after 0-7 more calls */
+#define STORE_WAIT_MS   1000 /* an injected EIO -> the node's storage_failed line */
 
 static const char *const ids[HW_CH_VOTERS] = {"p1", "s1", "s2", "w1"};
 
@@ -54,6 +62,7 @@ struct opts {
 	bool verbose;
 	bool netns;
 	bool until_fail; /* stop after the first schedule that fails */
+	bool lease;      /* the lease variant: local submits, the primary's loop stalled */
 };
 
 static struct hw_ch_net net;
@@ -91,6 +100,15 @@ static int addr_index(const struct hw_ch_cluster *c, struct hw_client *cl)
 	return -1;
 }
 
+/* Submit i in its mode: the nodes' default (durable, k = 1), or local for every
+ * HW_CH_LOCAL_EVERY-th: acknowledged on the primary's commit alone, so only the lease
+ * keeps a cut-off primary from acknowledging after a newer one has. */
+static int submit(struct hw_client *cl, const struct hw_ch_load *l, uint64_t i)
+{
+	bool local = hw_ch_local(l, i);
+	return hw_client_submit(cl, i, l->rec[i], l->len[i], local ? HW_LOCAL : HW_DEFAULT, 0);
+}
+
 /* Resend the unanswered ones of the last window; returns how many are out. */
 static int resend(struct hw_ch_load *l, struct hw_client *cl, uint64_t next, uint64_t *out)
 {
@@ -99,7 +117,7 @@ static int resend(struct hw_ch_load *l, struct hw_client *cl, uint64_t next, uin
 	for (uint64_t i = from; i < next; i++) {
 		if (l->done[i])
 			continue;
-		int rc = hw_client_submit(cl, i, l->rec[i], l->len[i], HW_DEFAULT, 0);
+		int rc = submit(cl, l, i);
 		if (rc != 0)
 			return rc;
 		(*out)++;
@@ -159,7 +177,7 @@ static void *load_main(void *arg)
 			}
 			rc = resend(l, cl, next, &out);
 		} else if (may_submit(l, next, out, hw_ch_wall_ms())) {
-			rc = hw_client_submit(cl, next, l->rec[next], l->len[next], HW_DEFAULT, 0);
+			rc = submit(cl, l, next);
 			next++;
 			out++;
 		} else if (out == 0 && hw_ch_wall_ms() >= l->submit_until_ms) {
@@ -262,14 +280,69 @@ static int write_config(struct hw_ch_cluster *c, int i)
 	return fclose(fp) == 0 ? 0 : -errno;
 }
 
+/* ---- the disk fault shim (chaos/faultfs.c) ------------------------------------------ */
+
+static const char *const fault_vars[] = {"HW_FAULT_PATH", "HW_FAULT_FSYNC_AFTER",
+					 "HW_FAULT_WRITE_EIO_AFTER", "HW_FAULT_ARM",
+					 "HW_FAULT_STALL_MS"};
+static char faults_lib[PATH_MAX];   /* libhawser-faults.so */
+static char preload_base[PATH_MAX]; /* LD_PRELOAD as the run found it */
+
+/* Find the shim ($HW_FAULTS_LIB, else libhawser-faults.so next to this binary) and give
+ * every variable a node's start sets a slot in the environment now, before any thread
+ * runs: a later setenv of a name that exists swaps one pointer in place, so another
+ * thread's getenv never sees the array moved. 0 or -errno. */
+static int faults_init(void)
+{
+	const char *lib = getenv("HW_FAULTS_LIB");
+	if (lib != NULL) {
+		snprintf(faults_lib, sizeof faults_lib, "%s", lib);
+	} else {
+		ssize_t n = readlink("/proc/self/exe", faults_lib, sizeof faults_lib - 32);
+		char *slash = n > 0 ? memrchr(faults_lib, '/', (size_t)n) : NULL;
+		if (slash == NULL)
+			return -ENOENT;
+		strcpy(slash + 1, "libhawser-faults.so");
+	}
+	if (access(faults_lib, R_OK) != 0)
+		return -errno;
+	const char *pre = getenv("LD_PRELOAD");
+	snprintf(preload_base, sizeof preload_base, "%s", pre != NULL ? pre : "");
+	setenv("LD_PRELOAD", preload_base, 1);
+	for (size_t k = 0; k < sizeof fault_vars / sizeof fault_vars[0]; k++)
+		setenv(fault_vars[k], "", 1);
+	return 0;
+}
+
+/* The environment voter i starts in: a data node runs under the shim, armed on its data
+ * dir, its counts started by SIGUSR1 (fsync) or SIGUSR2 (write) from apply(), its loop
+ * stalled on SIGWINCH. i < 0: back to the run's own (after the fork). */
+static void faults_env(const struct hw_ch_cluster *c, int i)
+{
+	bool on = i >= 0 && i < HW_CH_NODES;
+	char pre[2 * PATH_MAX + 2], after[16], stall[16];
+	snprintf(pre, sizeof pre, "%s%s%s", on ? faults_lib : "",
+		 on && preload_base[0] != '\0' ? " " : "", preload_base);
+	snprintf(after, sizeof after, "%u", c->fault_after);
+	snprintf(stall, sizeof stall, "%u", c->stall_ms);
+	setenv("LD_PRELOAD", pre, 1);
+	setenv("HW_FAULT_PATH", on ? c->dir[i] : "", 1);
+	setenv("HW_FAULT_FSYNC_AFTER", on ? after : "", 1);
+	setenv("HW_FAULT_WRITE_EIO_AFTER", on ? after : "", 1);
+	setenv("HW_FAULT_ARM", on ? "signal" : "", 1);
+	setenv("HW_FAULT_STALL_MS", on ? stall : "", 1);
+}
+
 static int start_once(struct hw_ch_cluster *c, int i)
 {
 	hw_proc_kill(&c->proc[i]);
 	const char *args[] = {i < HW_CH_NODES ? "node" : "witness", "--config", c->ini[i], NULL};
 	/* a child forked while this thread is in voter i's host runs there */
 	int rc = c->net != NULL ? hw_ch_net_enter(c->net, i) : 0;
+	faults_env(c, i);
 	if (rc == 0)
 		rc = hw_proc_start(&c->proc[i], c->log[i], args);
+	faults_env(c, -1);
 	if (c->net != NULL && hw_ch_net_enter(c->net, HW_CH_NET_CLIENT) != 0)
 		rc = rc != 0 ? rc : -EPERM;
 	live_pids[i] = c->proc[i].pid;
@@ -339,7 +412,9 @@ static int proxy_up(struct hw_ch_cluster *c, int i, int j)
 static int cluster_init(struct hw_ch_cluster *c, struct hw_ch_net *n)
 {
 	c->net = n;
-	int rc = hw_test_mkdtemp("chaos", c->root, sizeof c->root);
+	char name[32]; /* the run's pid in the name: clean_stale_dirs() */
+	snprintf(name, sizeof name, "chaos-%ld", (long)getpid());
+	int rc = hw_test_mkdtemp(name, c->root, sizeof c->root);
 	for (int i = 0; i < HW_CH_VOTERS; i++)
 		c->proc[i].err_fd = c->proc[i].log_fd = -1;
 	for (int i = 0; rc == 0 && i < HW_CH_VOTERS; i++)
@@ -382,8 +457,77 @@ static void cluster_free(struct hw_ch_cluster *c, bool remove)
 		}
 		hw_ch_net_untmpfs(c->net, c->disk[i]);
 	}
-	if (remove)
+	if (remove) {
 		hw_test_rm_rf(c->root);
+		return;
+	}
+	char kept[HW_PROC_PATH_MAX + 8];
+	snprintf(kept, sizeof kept, "%s/KEPT", c->root);
+	int fd = open(kept, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	if (fd >= 0)
+		close(fd);
+}
+
+/* SIGKILL the processes a dead run left running on dir: their command line names a file
+ * in it (a node's --config). */
+static void kill_orphans(const char *dir)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	size_t len = strlen(dir);
+	while (d != NULL && (e = readdir(d)) != NULL) {
+		char path[64], args[4096];
+		long pid = strtol(e->d_name, NULL, 10);
+		if (pid <= 0 || pid == (long)getpid())
+			continue;
+		snprintf(path, sizeof path, "/proc/%ld/cmdline", pid);
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		ssize_t n = fd >= 0 ? read(fd, args, sizeof args - 1) : -1;
+		if (fd >= 0)
+			close(fd);
+		if (n > 0)
+			args[n] = '\0';
+		for (ssize_t at = 0; at < n; at += (ssize_t)strlen(args + at) + 1) {
+			if (strncmp(args + at, dir, len) == 0 && args[at + (ssize_t)len] == '/') {
+				kill((pid_t)pid, SIGKILL);
+				break;
+			}
+		}
+	}
+	if (d != NULL)
+		closedir(d);
+}
+
+/* Schedule directories ("chaos-<pid>-XXXXXX" in $HW_TEST_TMP) that a run killed before
+ * its cleanup left, its pid gone (the rule of its namespaces): the processes still
+ * running on one are killed and it is removed, unless kept on purpose (a KEPT file:
+ * --keep, or a failing schedule). Returns how many. */
+static int clean_stale_dirs(void)
+{
+	const char *tmp = getenv("HW_TEST_TMP");
+	if (tmp == NULL || *tmp == '\0')
+		tmp = "/tmp";
+	DIR *d = opendir(tmp);
+	struct dirent *e;
+	int removed = 0;
+	while (d != NULL && (e = readdir(d)) != NULL) {
+		long pid = 0;
+		int end = 0;
+		char path[HW_PROC_PATH_MAX + 16];
+		if (sscanf(e->d_name, "chaos-%ld-%*6[A-Za-z0-9]%n", &pid, &end) != 1 || end == 0 ||
+		    e->d_name[end] != '\0' || pid <= 0 || pid == (long)getpid() ||
+		    kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+			continue;
+		snprintf(path, sizeof path, "%s/%s/KEPT", tmp, e->d_name);
+		if (access(path, F_OK) == 0)
+			continue;
+		snprintf(path, sizeof path, "%s/%s", tmp, e->d_name);
+		kill_orphans(path);
+		removed += hw_test_rm_rf(path) == 0;
+	}
+	if (d != NULL)
+		closedir(d);
+	return removed;
 }
 
 /* A node's stderr ended while nothing of ours stopped it: it died on its own (an
@@ -438,7 +582,7 @@ static int current_primary(struct hw_ch_cluster *c)
 
 /* ---- faults --------------------------------------------------------------------- */
 
-/* F_FULL comes last: the proxy mode draws from the ones before it, as it always did. */
+/* F_FULL comes last: the proxy mode draws from the ones before it (no small disks). */
 enum fault {
 	F_KILL,
 	F_STOP,
@@ -449,6 +593,9 @@ enum fault {
 	F_CUT,
 	F_ISO_P,
 	F_ISO_W,
+	F_STALL,
+	F_FSYNC,
+	F_WRITE,
 	F_FULL,
 	F_N
 };
@@ -490,14 +637,6 @@ static void kill_voter(struct hw_ch_cluster *c, int v)
 	c->dead[v] = true;
 }
 
-static unsigned count_lines(const char *log, const char *what)
-{
-	unsigned n = 0;
-	for (const char *p = log; p != NULL && (p = strstr(p, what)) != NULL; p++)
-		n++;
-	return n;
-}
-
 /* Fill data node i's disk with a ballast file, to the last block: its next write to
  * its log or its store meets ENOSPC. */
 static void fill(struct hw_ch_cluster *c, int i)
@@ -512,36 +651,78 @@ static void fill(struct hw_ch_cluster *c, int i)
 	if (fd >= 0)
 		close(fd);
 	c->full[i] = true;
-	c->failed_seen[i] = count_lines(c->proc[i].log, "event=storage_failed");
+	c->store_mark[i] = hw_proc_mark(&c->proc[i]);
 }
 
-/* The disk gets its room back. A node that stopped on the full disk said so with a
- * typed code (HW_ESTORE_FULL, HW_ESTORE_FAILED or ENOSPC) and is restarted from its
- * disk: that is the operator's step after a storage failure (it does not resume). */
+/* Arm data node i's shim (chaos/faultfs.c): its next few fsync and fdatasync (sync) or
+ * write calls (else) on files of its data dir fail with EIO, and every one after. */
+static void disk_error(struct hw_ch_cluster *c, int i, bool sync)
+{
+	c->eio[i] = true;
+	c->store_mark[i] = hw_proc_mark(&c->proc[i]);
+	hw_proc_signal(&c->proc[i], sync ? SIGUSR1 : SIGUSR2);
+}
+
+/* A storage failure must carry a storage code: the store's, or the errno it met. */
+static bool storage_typed(const char *name)
+{
+	return strncmp(name, "HW_ESTORE_", 10) == 0 || strcmp(name, "ENOSPC") == 0 ||
+	       strcmp(name, "EIO") == 0;
+}
+
+/* Did data node i report a storage failure since the fault (waiting up to wait_ms for
+ * the line)? A typed one counts in store_failed, any other code as untyped. */
+static bool storage_failed(struct hw_ch_cluster *c, int i, int wait_ms, const char *fault)
+{
+	size_t from = c->store_mark[i];
+	char line[1024], name[48] = "";
+	if (!hw_proc_wait_line(&c->proc[i], &from, "event=storage_failed", NULL, wait_ms, line,
+			       sizeof line))
+		return false;
+	const char *code = strstr(line, "code=");
+	if (code != NULL)
+		sscanf(code + 5, "%47[A-Z_]", name);
+	if (storage_typed(name)) {
+		c->store_failed++;
+	} else {
+		c->store_untyped++;
+		if (c->store_what[0] == '\0')
+			snprintf(c->store_what, sizeof c->store_what, "%s on %s: code=%s", ids[i],
+				 fault, name);
+	}
+	return true;
+}
+
+/* The disk gets its room back. A node that stopped on the full disk (it must say so
+ * with a typed code) is restarted from its disk: that is the operator's step after a
+ * storage failure (it does not resume). */
 static void unfill(struct hw_ch_cluster *c, int i)
 {
 	char path[HW_PROC_PATH_MAX + 32];
 	snprintf(path, sizeof path, "%s/ballast", c->disk[i]);
 	unlink(path);
 	c->full[i] = false;
-	const char *log = c->proc[i].log;
-	if (c->dead[i] || count_lines(log, "event=storage_failed") <= c->failed_seen[i])
-		return;
-	const char *last = NULL;
-	for (const char *p = log; (p = strstr(p, "event=storage_failed")) != NULL; p++)
-		last = p;
-	const char *code = strstr(last, "code=");
-	char name[48] = "";
-	if (code != NULL)
-		sscanf(code + 5, "%47[A-Z_]", name);
-	if (strcmp(name, "HW_ESTORE_FULL") == 0 || strcmp(name, "HW_ESTORE_FAILED") == 0 ||
-	    strcmp(name, "ENOSPC") == 0) {
-		c->store_failed++;
-	} else {
+	if (!c->dead[i] && storage_failed(c, i, 0, "a full disk"))
+		kill_voter(c, i);
+}
+
+/* The disk error heals with the incarnation: a node whose call failed must have said so
+ * (storage_failed, typed) and stopped acknowledging; every armed node is killed, so the
+ * heal restarts it clean from its disk (log replay) and the schedule's settle proves it
+ * caught up. An armed node that met no write or fsync in the fault's time is killed
+ * too: its shim would fire later, outside any fault. */
+static void unfault(struct hw_ch_cluster *c, int i)
+{
+	c->eio[i] = false;
+	if (c->dead[i])
+		return; /* crashed by itself: counted in crashes */
+	size_t from = c->store_mark[i];
+	if (hw_proc_wait_line(&c->proc[i], &from, "event=fault_injected", NULL, 0, NULL, 0) &&
+	    !storage_failed(c, i, STORE_WAIT_MS, "an EIO")) {
 		c->store_untyped++;
 		if (c->store_what[0] == '\0')
-			snprintf(c->store_what, sizeof c->store_what, "%s on a full disk: code=%s",
-				 ids[i], name);
+			snprintf(c->store_what, sizeof c->store_what,
+				 "%s met an injected EIO and logged no storage_failed", ids[i]);
 	}
 	kill_voter(c, i);
 }
@@ -598,6 +779,18 @@ static void apply(struct hw_ch_cluster *c, uint64_t *rs, enum fault f, char *wha
 		isolate(c, 3);
 		snprintf(what, cap, "isolate w1 (witness)");
 		break;
+	case F_STALL:
+		a = rnd_below(rs, 2) || c->lease ? current_primary(c) : a % HW_CH_NODES;
+		hw_proc_signal(&c->proc[a], SIGWINCH);
+		snprintf(what, cap, "stall %s %ums", ids[a], c->stall_ms);
+		break;
+	case F_FSYNC:
+	case F_WRITE:
+		/* the primary in half of them: its log is the one acknowledgements wait on */
+		a = rnd_below(rs, 2) ? current_primary(c) : a % HW_CH_NODES;
+		disk_error(c, a, f == F_FSYNC);
+		snprintf(what, cap, "%s error %s", f == F_FSYNC ? "fsync" : "write", ids[a]);
+		break;
 	default:
 		a %= HW_CH_NODES;
 		fill(c, a);
@@ -614,9 +807,12 @@ static int heal(struct hw_ch_cluster *c)
 		for (int j = 0; j < HW_CH_VOTERS; j++)
 			if (c->px[i][j] != NULL)
 				hw_proxy_pass(c->px[i][j]);
-	for (int i = 0; i < HW_CH_NODES; i++)
+	for (int i = 0; i < HW_CH_NODES; i++) {
 		if (c->full[i])
 			unfill(c, i);
+		if (c->eio[i])
+			unfault(c, i);
+	}
 	for (int i = 0; i < HW_CH_VOTERS; i++) {
 		if (c->stopped[i]) {
 			hw_proc_signal(&c->proc[i], SIGCONT);
@@ -632,17 +828,17 @@ static int heal(struct hw_ch_cluster *c)
 
 /* The schedule: one fault at a time, held 0.3-3 s, then healed, 0.2-1.5 s apart. */
 static int run_faults(struct hw_ch_cluster *c, uint64_t *rs, int64_t until, unsigned *n,
-		      bool verbose)
+		      const struct opts *o)
 {
 	int rc = 0;
 	*n = 0;
 	pump_for(c, 500 + (int)rnd_below(rs, 1000));
 	while (rc == 0 && hw_ch_wall_ms() < until) {
 		char what[96];
-		apply(c, rs, (enum fault)rnd_below(rs, c->net != NULL ? F_N : F_FULL), what,
-		      sizeof what);
+		unsigned f = rnd_below(rs, c->net != NULL ? F_N : F_FULL);
+		apply(c, rs, o->lease ? F_STALL : (enum fault)f, what, sizeof what);
 		(*n)++;
-		if (verbose)
+		if (o->verbose)
 			fprintf(stderr, "hawser-chaos:   +%s\n", what);
 		pump_for(c, 300 + (int)rnd_below(rs, 2700));
 		rc = heal(c);
@@ -727,6 +923,12 @@ static int schedule(const struct opts *o, uint64_t seed, struct hw_ch_result *r)
 	}
 	uint64_t rs = seed;
 	struct hw_ch_net *n = o->netns ? &net : NULL;
+	unsigned after = rnd_below(&rs, FAULT_AFTER_MAX);
+	/* a stall past the lease and the election (about 1.5 s here) fails the node over */
+	unsigned stall = o->lease ? 1500 + rnd_below(&rs, 1500) : 300 + rnd_below(&rs, 2700);
+	c->fault_after = after;
+	c->stall_ms = stall;
+	c->lease = o->lease;
 	int rc = cluster_init(c, n);
 	/* A cluster that could not start (a port the kernel handed to another socket in the
 	 * meantime: EADDRINUSE in a node's log) is set up again, once: that is the test
@@ -734,6 +936,9 @@ static int schedule(const struct opts *o, uint64_t seed, struct hw_ch_result *r)
 	if (rc != 0) {
 		cluster_free(c, true);
 		memset(c, 0, sizeof *c);
+		c->fault_after = after;
+		c->stall_ms = stall;
+		c->lease = o->lease;
 		rc = cluster_init(c, n);
 	}
 	if (rc == 0)
@@ -743,20 +948,19 @@ static int schedule(const struct opts *o, uint64_t seed, struct hw_ch_result *r)
 	int primary = -1;
 	if (rc == 0) {
 		l->rate = o->rate;
+		l->local_all = o->lease;
 		l->t0_ms = hw_ch_wall_ms();
 		l->submit_until_ms = l->t0_ms + (int64_t)o->seconds * 1000;
 		l->end_ms = l->submit_until_ms + o->settle_ms;
 		rc = pthread_create(&l->thread, NULL, hw_ch_load_thread, l) == 0 ? 0 : -EAGAIN;
 	}
 	if (rc == 0) {
-		rc = run_faults(c, &rs, l->submit_until_ms, &faults, o->verbose);
+		rc = run_faults(c, &rs, l->submit_until_ms, &faults, o);
 		if (rc == 0)
 			rc = heal(c);
 		primary = settle(c, l, o->settle_ms, &settle_ms);
 		atomic_store(&l->stop, true);
 		pthread_join(l->thread, NULL);
-		/* unsettled: the newest primary by the logs is the one to check */
-		int final = primary >= 0 ? primary : current_primary(c);
 		stop_all(c);
 		r->faults = faults;
 		r->settle_ms = settle_ms;
@@ -767,7 +971,7 @@ static int schedule(const struct opts *o, uint64_t seed, struct hw_ch_result *r)
 		r->untyped += c->store_untyped;
 		snprintf(r->first, sizeof r->first, "%s", c->store_what);
 		if (rc == 0)
-			rc = hw_ch_check(c, l, final, r);
+			rc = hw_ch_check(c, l, primary, r);
 	}
 	bool keep = o->keep || rc != 0 || hw_ch_failed(r);
 	snprintf(r->root, sizeof r->root, "%s", keep ? c->root : "-");
@@ -838,6 +1042,8 @@ static int parse(int argc, char **argv, struct opts *o)
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
 		if (strcmp(a, "--keep") == 0) {
 			o->keep = true;
+		} else if (strcmp(a, "--lease") == 0) {
+			o->lease = true;
 		} else if (strcmp(a, "--until-fail") == 0) {
 			o->until_fail = true;
 		} else if (strcmp(a, "-v") == 0) {
@@ -858,8 +1064,8 @@ static int parse(int argc, char **argv, struct opts *o)
 		} else {
 			fprintf(stderr,
 				"usage: hawser-chaos [--schedules N] [--seconds S] [--seed X] "
-				"[--rate R] [--settle-ms MS] [--net proxy|netns] [--until-fail] "
-				"[--keep] [-v]\n");
+				"[--rate R] [--settle-ms MS] [--net proxy|netns] [--lease] "
+				"[--until-fail] [--keep] [-v]\n");
 			return -EINVAL;
 		}
 	}
@@ -880,16 +1086,27 @@ int main(int argc, char **argv)
 		fprintf(stderr, "hawser-chaos: no hawser binary (set HW_BIN)\n");
 		return 2;
 	}
+	if (faults_init() != 0) {
+		fprintf(stderr,
+			"hawser-chaos: no fault shim %s (cmake --build build --target "
+			"hawser-faults, or set HW_FAULTS_LIB)\n",
+			faults_lib);
+		return 2;
+	}
 	if (o.netns) {
 		int rc = net_up();
 		if (rc != 0)
 			return rc;
 	}
-	printf("hawser-chaos: seed=%" PRIu64 " schedules=%u seconds=%u rate=%u net=%s\n", o.seed,
-	       o.schedules, o.seconds, o.rate, o.netns ? "netns" : "proxy");
+	int stale = clean_stale_dirs();
+	if (stale > 0)
+		fprintf(stderr, "hawser-chaos: removed %d directories of dead runs\n", stale);
+	printf("hawser-chaos: seed=%" PRIu64 " schedules=%u seconds=%u rate=%u net=%s%s\n", o.seed,
+	       o.schedules, o.seconds, o.rate, o.netns ? "netns" : "proxy",
+	       o.lease ? " lease" : "");
 	fflush(stdout);
 	uint64_t acked = 0, lost = 0, overlapping = 0, untyped = 0, diverged = 0, crashes = 0,
-		 errors = 0;
+		 errors = 0, unsettled = 0, store_failed = 0;
 	unsigned ran = 0;
 	for (unsigned s = 0; s < o.schedules; s++) {
 		uint64_t seed = o.seed + s;
@@ -904,15 +1121,20 @@ int main(int argc, char **argv)
 		diverged += r.diverged;
 		crashes += r.crashes;
 		errors += rc != 0;
+		unsettled += rc == 0 && !r.settled;
+		store_failed += r.store_failed;
 		ran++;
-		/* how fast a broken engine is caught: schedules until the first failure */
-		if (o.until_fail && (rc != 0 || hw_ch_failed(&r)))
+		/* how fast a broken engine is caught: schedules until the first broken promise
+		 * of safety (a schedule that only did not settle runs on) */
+		if (o.until_fail && (rc != 0 || hw_ch_unsafe(&r)))
 			break;
 	}
 	if (o.netns)
 		hw_ch_net_down(&net);
 	printf("schedules=%u acked=%" PRIu64 " lost=%" PRIu64 " overlapping_primaries=%" PRIu64
-	       " untyped=%" PRIu64 " diverged=%" PRIu64 " crashes=%" PRIu64 " errors=%" PRIu64 "\n",
-	       ran, acked, lost, overlapping, untyped, diverged, crashes, errors);
-	return lost + overlapping + untyped + diverged + crashes + errors > 0 ? 1 : 0;
+	       " untyped=%" PRIu64 " diverged=%" PRIu64 " crashes=%" PRIu64 " errors=%" PRIu64
+	       " unsettled=%" PRIu64 " store_failed=%" PRIu64 "\n",
+	       ran, acked, lost, overlapping, untyped, diverged, crashes, errors, unsettled,
+	       store_failed);
+	return lost + overlapping + untyped + diverged + crashes + errors + unsettled > 0 ? 1 : 0;
 }

@@ -1,0 +1,264 @@
+/* faultfs.c: libhawser-faults.so, an LD_PRELOAD shim that makes a running hawser's fsync
+ * and write calls on the files under one directory fail with EIO (docs/testing.md "Real
+ * processes"). hawser's log (engine/io/wal.c: write, fdatasync, fsync of the directory)
+ * and its store (LMDB: pwrite, writev, fdatasync) reach the disk through libc calls that
+ * an LD_PRELOAD interposes; io_uring carries only sockets (engine/io/ring.c). No engine
+ * code changes, no build flag: the binary under test is the one that ships.
+ *
+ * Read once, when the library loads (so one process incarnation, as chaos/run sets it):
+ *   HW_FAULT_PATH=DIR           only files whose path is DIR or under DIR/; unset or
+ *                               empty: the shim passes every call through
+ *   HW_FAULT_FSYNC_AFTER=N      fsync and fdatasync under DIR fail after N succeeded
+ *   HW_FAULT_WRITE_EIO_AFTER=N  write, pwrite, writev, pwritev under DIR fail after N
+ *   HW_FAULT_ARM=signal         the counts start when SIGUSR1 (fsync) or SIGUSR2 (write)
+ *                               arrives instead of at load: the harness picks the
+ *                               moment (hawser handles neither signal)
+ *   HW_FAULT_STALL_MS=N         after SIGWINCH, an epoll_wait (libev's: the event loop's
+ *                               thread) first sleeps N ms: the loop stalls (no timer, no
+ *                               lease renewal) while the log's flusher and the store's
+ *                               writer run on. The stall waits (at most STALL_WAIT_MS)
+ *                               for an epoll_wait made while an fsync under DIR is under
+ *                               way, so a disk completion is waiting when the loop wakes
+ *                               (the simulator's "pause resumed on a disk completion").
+ *                               Announced as event=stall_injected
+ * A fault that fired keeps failing every later call of its kind under DIR (a disk that
+ * went bad stays bad for the incarnation; nothing lost in between is really on disk, so
+ * a retried fsync must not be taken for success: STYLE.md 5). Its first failure prints
+ * one line to stderr, `hawser-faults: event=fault_injected call=<name> path=<file>`, the
+ * line the harness looks for. The countdown is base/fault.h's primitive, under a mutex:
+ * the log's flusher and the store's writer are two threads. */
+#include <dlfcn.h>
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/fault.h"
+
+#define PATH_CAP      4096
+#define STALL_WAIT_MS 200 /* a stall waits this long at most for an fsync under way */
+
+enum kind { K_SYNC, K_WRITE, K_N };
+
+static const char *const kind_env[K_N] = {"HW_FAULT_FSYNC_AFTER", "HW_FAULT_WRITE_EIO_AFTER"};
+static const int kind_signal[K_N] = {SIGUSR1, SIGUSR2};
+
+static char prefix[PATH_CAP];
+static size_t prefix_len; /* 0: the shim is off */
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static struct hw_fault fault[K_N]; /* under mu */
+static bool announced[K_N];        /* under mu */
+static atomic_bool armed[K_N];     /* the count runs (set at load or by the signal) */
+static int stall_ms;               /* HW_FAULT_STALL_MS; 0: no stalls */
+static atomic_llong stall_due_ms;  /* SIGWINCH came then (monotonic ms); 0: none */
+static atomic_int syncing;         /* fsync calls under DIR under way */
+
+static ssize_t (*real_write)(int, const void *, size_t);
+static ssize_t (*real_pwrite)(int, const void *, size_t, off_t);
+static ssize_t (*real_pwrite64)(int, const void *, size_t, off64_t);
+static ssize_t (*real_writev)(int, const struct iovec *, int);
+static ssize_t (*real_pwritev)(int, const struct iovec *, int, off_t);
+static ssize_t (*real_pwritev64)(int, const struct iovec *, int, off64_t);
+static ssize_t (*real_pwritev2)(int, const struct iovec *, int, off_t, int);
+static int (*real_fsync)(int);
+static int (*real_fdatasync)(int);
+static int (*real_epoll_wait)(int, struct epoll_event *, int, int);
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts); /* async-signal-safe */
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void arm_cb(int sig)
+{
+	for (int k = 0; k < K_N; k++)
+		if (sig == kind_signal[k])
+			atomic_store(&armed[k], true);
+	if (sig == SIGWINCH)
+		atomic_store(&stall_due_ms, now_ms());
+}
+
+static void on_signal(int sig)
+{
+	struct sigaction sa = {.sa_handler = arm_cb, .sa_flags = SA_RESTART};
+	sigemptyset(&sa.sa_mask);
+	sigaction(sig, &sa, NULL);
+}
+
+/* dlsym's answer as the pointer type p has (POSIX: a function pointer fits a void *). */
+#define RESOLVE(p, name) memcpy(&(p), &(void *){dlsym(RTLD_NEXT, name)}, sizeof(p))
+
+static pthread_once_t resolved = PTHREAD_ONCE_INIT;
+
+static void resolve(void)
+{
+	RESOLVE(real_write, "write");
+	RESOLVE(real_pwrite, "pwrite");
+	RESOLVE(real_pwrite64, "pwrite64");
+	RESOLVE(real_writev, "writev");
+	RESOLVE(real_pwritev, "pwritev");
+	RESOLVE(real_pwritev64, "pwritev64");
+	RESOLVE(real_pwritev2, "pwritev2");
+	RESOLVE(real_fsync, "fsync");
+	RESOLVE(real_fdatasync, "fdatasync");
+	RESOLVE(real_epoll_wait, "epoll_wait");
+}
+
+__attribute__((constructor)) static void faultfs_init(void)
+{
+	pthread_once(&resolved, resolve);
+	const char *stall = getenv("HW_FAULT_STALL_MS");
+	stall_ms = stall != NULL ? atoi(stall) : 0;
+	if (stall_ms > 0)
+		on_signal(SIGWINCH);
+	const char *dir = getenv("HW_FAULT_PATH");
+	if (dir == NULL || *dir == '\0' || strlen(dir) >= sizeof prefix)
+		return;
+	strcpy(prefix, dir);
+	prefix_len = strlen(dir);
+	while (prefix_len > 1 && prefix[prefix_len - 1] == '/')
+		prefix[--prefix_len] = '\0';
+	const char *arm = getenv("HW_FAULT_ARM");
+	bool by_signal = arm != NULL && strcmp(arm, "signal") == 0;
+	for (int k = 0; k < K_N; k++) {
+		hw_fault_init(&fault[k]);
+		const char *v = getenv(kind_env[k]);
+		if (v == NULL || *v == '\0')
+			continue;
+		hw_fault_arm(&fault[k], atoi(v), -1);
+		if (by_signal)
+			on_signal(kind_signal[k]);
+		else
+			atomic_store(&armed[k], true);
+	}
+}
+
+/* fd's file is DIR or under it; path gets its name. */
+static bool under(int fd, char *path, size_t cap)
+{
+	char link[64];
+	snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+	ssize_t n = readlink(link, path, cap - 1);
+	if (n <= 0)
+		return false;
+	path[n] = '\0';
+	return strncmp(path, prefix, prefix_len) == 0 &&
+	       (path[prefix_len] == '/' || path[prefix_len] == '\0');
+}
+
+/* This call of kind k on fd must fail: counted, and announced the first time. Every
+ * wrapper asks first, so the real functions are resolved before their first use even
+ * when another library's constructor writes before ours ran. */
+static bool fails(enum kind k, int fd, const char *call)
+{
+	char path[PATH_CAP];
+	pthread_once(&resolved, resolve);
+	if (prefix_len == 0 || !atomic_load(&armed[k]) || !under(fd, path, sizeof path))
+		return false;
+	pthread_mutex_lock(&mu);
+	bool fail = hw_fault_tick(&fault[k]);
+	bool first = fail && !announced[k];
+	announced[k] = announced[k] || fail;
+	pthread_mutex_unlock(&mu);
+	if (first) {
+		char line[PATH_CAP + 128];
+		int n = snprintf(line, sizeof line,
+				 "hawser-faults: event=fault_injected call=%s path=%s error=EIO\n",
+				 call, path);
+		if (n > 0 && real_write(STDERR_FILENO, line, (size_t)n) < 0)
+			n = 0; /* stderr gone: the failure itself still happens */
+	}
+	if (fail)
+		errno = EIO;
+	return fail;
+}
+
+ssize_t write(int fd, const void *buf, size_t len)
+{
+	return fails(K_WRITE, fd, "write") ? -1 : real_write(fd, buf, len);
+}
+
+ssize_t pwrite(int fd, const void *buf, size_t len, off_t off)
+{
+	return fails(K_WRITE, fd, "pwrite") ? -1 : real_pwrite(fd, buf, len, off);
+}
+
+ssize_t pwrite64(int fd, const void *buf, size_t len, off64_t off)
+{
+	return fails(K_WRITE, fd, "pwrite64") ? -1 : real_pwrite64(fd, buf, len, off);
+}
+
+ssize_t writev(int fd, const struct iovec *iov, int n)
+{
+	return fails(K_WRITE, fd, "writev") ? -1 : real_writev(fd, iov, n);
+}
+
+ssize_t pwritev(int fd, const struct iovec *iov, int n, off_t off)
+{
+	return fails(K_WRITE, fd, "pwritev") ? -1 : real_pwritev(fd, iov, n, off);
+}
+
+ssize_t pwritev64(int fd, const struct iovec *iov, int n, off64_t off)
+{
+	return fails(K_WRITE, fd, "pwritev64") ? -1 : real_pwritev64(fd, iov, n, off);
+}
+
+ssize_t pwritev2(int fd, const struct iovec *iov, int n, off_t off, int flags)
+{
+	return fails(K_WRITE, fd, "pwritev2") ? -1 : real_pwritev2(fd, iov, n, off, flags);
+}
+
+/* A sync under DIR, counted in syncing while it runs when a stall may wait for one. */
+static int sync_counted(int fd, int (*call)(int))
+{
+	char path[PATH_CAP];
+	bool counted = stall_ms > 0 && prefix_len > 0 && under(fd, path, sizeof path);
+	if (counted)
+		atomic_fetch_add(&syncing, 1);
+	int rc = call(fd);
+	if (counted)
+		atomic_fetch_sub(&syncing, 1);
+	return rc;
+}
+
+int fsync(int fd)
+{
+	return fails(K_SYNC, fd, "fsync") ? -1 : sync_counted(fd, real_fsync);
+}
+
+int fdatasync(int fd)
+{
+	return fails(K_SYNC, fd, "fdatasync") ? -1 : sync_counted(fd, real_fdatasync);
+}
+
+int epoll_wait(int fd, struct epoll_event *ev, int max, int timeout_ms)
+{
+	pthread_once(&resolved, resolve);
+	long long due = stall_ms > 0 ? atomic_load(&stall_due_ms) : 0;
+	bool now = due > 0 && (prefix_len == 0 || atomic_load(&syncing) > 0 ||
+			       now_ms() - due >= STALL_WAIT_MS);
+	if (now && atomic_compare_exchange_strong(&stall_due_ms, &due, 0)) {
+		char line[96];
+		int n = snprintf(
+			line, sizeof line,
+			"hawser-faults: event=stall_injected call=epoll_wait stall_ms=%d\n",
+			stall_ms);
+		if (n > 0 && real_write(STDERR_FILENO, line, (size_t)n) < 0)
+			n = 0;
+		struct timespec ts = {.tv_sec = stall_ms / 1000,
+				      .tv_nsec = (long)(stall_ms % 1000) * 1000000L};
+		while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+			;
+	}
+	return real_epoll_wait(fd, ev, max, timeout_ms);
+}
