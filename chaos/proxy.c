@@ -62,6 +62,8 @@ struct hw_proxy {
 	int delay_ms;
 	bool corrupt_armed[2];
 	uint64_t corrupt_at[2]; /* in passed[d] */
+	uint64_t drop_left[2];  /* bytes still to drop once passed[d] reaches drop_at[d] */
+	uint64_t drop_at[2];    /* in passed[d] */
 	bool cut_pending;
 	uint64_t passed[2]; /* bytes that passed per direction, over all pairs */
 	struct hw_proxy_stats st;
@@ -193,6 +195,21 @@ static void flip_if_armed(struct hw_proxy *p, int d, uint8_t *b, size_t n)
 	p->passed[d] += n;
 }
 
+/* Cut an armed drop out of the n bytes just read at b: the stream loses them and goes
+ * on, so the far side sees a frame continue with the bytes of a later one. Returns the
+ * bytes left. Runs before flip_if_armed, which counts what passed. */
+static size_t drop_if_armed(struct hw_proxy *p, int d, uint8_t *b, size_t n)
+{
+	if (p->drop_left[d] == 0 || p->drop_at[d] >= p->passed[d] + n)
+		return n;
+	size_t off = (size_t)(p->drop_at[d] - p->passed[d]);
+	size_t k = n - off < p->drop_left[d] ? n - off : (size_t)p->drop_left[d];
+	memmove(b + off, b + off + k, n - off - k);
+	p->drop_left[d] -= k;
+	p->st.dropped[d] += k;
+	return n - k;
+}
+
 /* Read from fd[d] into h[d]. Returns false when the pair must close. */
 static bool half_read(struct hw_proxy *p, struct pair *c, int d, int64_t now)
 {
@@ -213,6 +230,9 @@ static bool half_read(struct hw_proxy *p, struct pair *c, int d, int64_t now)
 		p->st.dropped[d] += (uint64_t)n;
 		return true;
 	}
+	n = (ssize_t)drop_if_armed(p, d, h->buf + h->tail, (size_t)n);
+	if (n == 0)
+		return true;
 	flip_if_armed(p, d, h->buf + h->tail, (size_t)n);
 	h->tail += (size_t)n;
 	h->in += (uint64_t)n;
@@ -514,6 +534,15 @@ void hw_proxy_corrupt(struct hw_proxy *p, enum hw_proxy_dir dir, uint64_t after_
 	pthread_mutex_lock(&p->mu);
 	p->corrupt_armed[dir] = true;
 	p->corrupt_at[dir] = p->passed[dir] + after_bytes;
+	pthread_mutex_unlock(&p->mu);
+	wake(p);
+}
+
+void hw_proxy_drop(struct hw_proxy *p, enum hw_proxy_dir dir, uint64_t after_bytes, uint64_t count)
+{
+	pthread_mutex_lock(&p->mu);
+	p->drop_left[dir] = count;
+	p->drop_at[dir] = p->passed[dir] + after_bytes;
 	pthread_mutex_unlock(&p->mu);
 	wake(p);
 }

@@ -1,8 +1,9 @@
 /* proxy.h: a fault-injecting TCP proxy for tests: it listens on a loopback port and
  * forwards every connection it accepts to one target, byte for byte, until a test
  * switches a fault on: drop everything (a partition that keeps sockets open), flip one
- * bit once at a chosen stream offset, cut every connection, or hold bytes back for a
- * delay. Faults act on bytes as they are read, whatever the protocol.
+ * bit once at a chosen stream offset, drop a run of bytes once mid-stream, cut every
+ * connection, or hold bytes back for a delay. Faults act on bytes as they are read,
+ * whatever the protocol.
  *
  * One thread runs the proxy's poll() loop: hw_proxy_start() makes that thread (a test
  * keeps its own thread free to drive processes), or a caller runs hw_proxy_run() on a
@@ -36,7 +37,8 @@ struct hw_proxy_stats {
 	uint64_t accepted;     /* connections accepted since hw_proxy_new */
 	uint64_t active;       /* pairs open now */
 	uint64_t forwarded[2]; /* bytes written to the other side, per direction */
-	uint64_t dropped[2];   /* bytes read and thrown away by a blackhole, per direction */
+	uint64_t dropped[2];   /* bytes read and thrown away by a blackhole or hw_proxy_drop,
+				* per direction */
 	uint64_t flipped;      /* bits flipped by hw_proxy_corrupt (0 or 1 per arming) */
 	uint64_t cut;          /* pairs closed by hw_proxy_cut */
 };
@@ -76,6 +78,12 @@ void hw_proxy_blackhole(struct hw_proxy *p);
  * counted over every connection in bytes that pass (a blackhole's dropped bytes do not
  * count): 0 is the next byte to pass. Once: the fault disarms itself after the flip. */
 void hw_proxy_corrupt(struct hw_proxy *p, enum hw_proxy_dir dir, uint64_t after_bytes);
+
+/* Throw away count bytes once, starting at offset after_bytes from now in direction dir
+ * (counted like hw_proxy_corrupt), and keep the connection open: the receiver reads the
+ * rest of the stream shifted, as after bytes lost in flight on a path that kept the TCP
+ * connection. Re-arming replaces an armed drop; count 0 disarms. */
+void hw_proxy_drop(struct hw_proxy *p, enum hw_proxy_dir dir, uint64_t after_bytes, uint64_t count);
 
 /* Close both sides of every open connection now (a one-shot cut; later connections are
  * accepted and forwarded as before). */

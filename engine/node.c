@@ -711,6 +711,9 @@ int hw_node_run(struct hw_node *n)
 	/* nothing answers queued submits once the loop is gone: refuse new ones and fail
 	 * what waits in the queue (hw_node_close fails the submits the primary took) */
 	hw__node_ext_close(n, HW_ECLOSED);
+	/* The connections' cancels must be submitted from this thread (the ring's single
+	 * issuer): hw_node_close may run on another one. */
+	hw_ring_close_all(n->ring);
 	return n->exit_rc;
 }
 

@@ -48,6 +48,8 @@ static const char *down_name(int code)
 		return "switchover";
 	case HW_EL_DOWN_XFER_FAILED:
 		return "xfer_failed";
+	case HW_EL_DOWN_STORAGE:
+		return "storage_failed";
 	default:
 		return "?";
 	}
@@ -63,6 +65,24 @@ static int64_t wall_ms(void)
 static const struct hw_el *el_of(const struct hw_node *n)
 {
 	return hw_voters_el(n->voters);
+}
+
+/* Heartbeats (or idle acks) a replication stream may miss in a row before it is silent. */
+#define SILENT_HEARTBEATS 3
+
+/* A few heartbeat intervals, and inside half the plan's detection time so that a standby
+ * stuck on a stream that lost bytes mid-frame is back in sync before a failover needs
+ * it. Never under two intervals (that would drop an idle stream) nor over
+ * limits.peer_timeout_ms. */
+int64_t hw__node_silent_ms(const struct hw_node *n)
+{
+	int64_t ms = SILENT_HEARTBEATS * n->cfg.heartbeat_ms;
+	int64_t detection_ms = n->voters != NULL ? el_of(n)->cfg.detection_ms : 0;
+	if (detection_ms > 0 && ms > detection_ms / 2)
+		ms = detection_ms / 2;
+	if (ms < 2 * n->cfg.heartbeat_ms)
+		ms = 2 * n->cfg.heartbeat_ms;
+	return ms < n->cfg.peer_timeout_ms ? ms : n->cfg.peer_timeout_ms;
 }
 
 /* ---- the core's needs ------------------------------------------------------------- */
@@ -293,6 +313,9 @@ void hw__election_tick(struct hw_node *n)
 {
 	if (n->voters == NULL)
 		return;
+	/* Here, not where the failure is found: that may be inside a call into the core. */
+	if (n->failed != 0 && !el_of(n)->failed)
+		hw_voters_storage_failed(n->voters);
 	reconcile(n);
 	const struct hw_el *el = el_of(n);
 	/* A standby holds back at start while no primary was heard: the node configured as
@@ -559,7 +582,9 @@ int hw__election_on_promote(struct hw_session *s, const struct hw_frame *f)
 					      "use a switchover"
 			  : rc == HW_ERANGE ? "the accepted range does not start at or before "
 					      "durable_lsn + 1"
-					    : "the election state could not be made durable";
+			  : rc == HW_ESTORE_FAILED ? "this node's storage failed: it may not lead "
+						     "until restarted"
+						   : "the election state could not be made durable";
 	hw_log("forced_promote", "from=%llu to=%llu code=%s why=\"%s\"", (unsigned long long)r.from,
 	       (unsigned long long)r.to, rc == 0 ? "ok" : hw_errname(rc), why);
 	if (rc == 0) { /* held on this standby, appended once the election makes it primary */

@@ -146,6 +146,8 @@ struct hw_node {
 	struct hw_conn *primary_conn;
 	bool primary_ready;  /* hello exchanged */
 	bool hello_pending;  /* connected; the hello waits for the log to flush */
+	int64_t primary_heard_ms; /* dialled, hello sent, or a frame came: before the hello
+				   * exchange the core does not watch the stream, this does */
 	struct hw_timer *reconnect;
 	int64_t reconnect_ms;
 	char primary_id[HW_ID_CHARS_MAX + 1];
@@ -322,6 +324,11 @@ void hw__vault_stop(struct hw_node *n);
 int hw__election_start(struct hw_node *n);
 void hw__election_stop(struct hw_node *n);
 void hw__election_tick(struct hw_node *n);
+/* How long a replication stream may deliver no complete frame before it is closed with
+ * HW_ESILENT (bytes lost mid-frame on a connection that stayed open look like this):
+ * derived from heartbeat_ms and the failover plan's detection time, at most
+ * limits.peer_timeout_ms. Valid once hw__election_start has run (or without failover). */
+int64_t hw__node_silent_ms(const struct hw_node *n);
 /* The log or replication view moved: tell the core (after the releases of the event). */
 void hw__election_progress(struct hw_node *n);
 /* A replication frame of epoch from the primary followed: refused (HW_EPROTOCOL, logged

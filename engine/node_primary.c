@@ -708,7 +708,7 @@ int hw__primary_start(struct hw_node *n)
 		.window_records = n->cfg.window_records,
 		.waiters_max = w,
 		.heartbeat_ms = n->cfg.heartbeat_ms,
-		.peer_timeout_ms = n->cfg.peer_timeout_ms,
+		.peer_timeout_ms = hw__node_silent_ms(n), /* acks stuck mid-frame, too */
 	};
 	hw_primary_init(&n->core, &rc, n->epoch, h.lsn, n->waiters);
 	int err = hw_async_new(n->loop, ext_async_cb, n, &n->ext_async);

@@ -192,6 +192,7 @@ static int take_heartbeat(struct hw_node *n, const struct hw_frame *f)
 
 static int primary_frame(struct hw_node *n, const struct hw_frame *f)
 {
+	n->primary_heard_ms = hw__node_now(n);
 	if (f->type == HW_FRAME_ERROR)
 		return take_error(f);
 	if (f->type == HW_FRAME_HELLO)
@@ -263,6 +264,7 @@ static void send_hello_when_flushed(struct hw_node *n)
 		return;
 	}
 	n->hello_pending = false;
+	n->primary_heard_ms = hw__node_now(n); /* the primary's hello is due from now */
 	hw__node_send_hello(n, n->primary_conn,
 			    vault ? HAWSER__WIRE__V1__ROLE__VAULT : HAWSER__WIRE__V1__ROLE__STANDBY,
 			    hw_wal_last(n->wal));
@@ -350,6 +352,19 @@ static void connect_primary(struct hw_node *n)
 		n->primary_conn = NULL;
 		hw_timer_again(n->reconnect, n->reconnect_ms);
 	}
+	n->primary_heard_ms = hw__node_now(n);
+}
+
+/* A connection whose hello exchange stalls (the hello lost in flight on a path that kept
+ * the connection, or stuck mid-frame) is silent too: close it like the core closes a
+ * silent stream, and redial. The wait for our own log's flush does not count. */
+static void check_hello_silent(struct hw_node *n)
+{
+	if (n->primary_conn == NULL || n->primary_ready || n->hello_pending ||
+	    hw__node_now(n) - n->primary_heard_ms <= hw__node_silent_ms(n))
+		return;
+	hw_log("primary_dropped", "code=%s before=hello", hw_errname(HW_ESILENT));
+	hw_conn_close(n->primary_conn, HW_ESILENT);
 }
 
 /* The store committed held entries between jobs: they are readable now, so applied. */
@@ -429,6 +444,8 @@ void hw__standby_tick(struct hw_node *n)
 		hw__vault_release(n);
 	if (n->primary_ready)
 		HW_CORE(n, hw_standby_on_tick(&n->sb, hw__node_now(n), acts));
+	else
+		check_hello_silent(n);
 }
 
 /* Follow the store as it is now: the core at its head, the writer and the log's flusher
@@ -443,7 +460,7 @@ int hw__standby_restart(struct hw_node *n)
 	if (n->epoch == 0)
 		n->epoch = h.epoch;
 	n->last_epoch = h.epoch;
-	hw_standby_init(&n->sb, n->epoch, h.lsn, n->cfg.heartbeat_ms, n->cfg.peer_timeout_ms);
+	hw_standby_init(&n->sb, n->epoch, h.lsn, n->cfg.heartbeat_ms, hw__node_silent_ms(n));
 	int rc = hw_writer_start(n->store, n->loop, HW_JOB_APPEND, writer_cb, n, &n->writer);
 	if (rc == 0) {
 		hw_writer_set_wal(n->writer, n->wal);

@@ -568,6 +568,11 @@ void hw_voters_primary_heard(struct hw_voters *v, uint32_t from, uint64_t epoch)
 		EL(v, hw_el_on_primary_heard(&v->el, from, epoch, now, acts));
 }
 
+void hw_voters_storage_failed(struct hw_voters *v)
+{
+	EL(v, hw_el_on_storage_failed(&v->el, now, acts));
+}
+
 int hw_voters_persist_again(struct hw_voters *v)
 {
 	if (v->failed != 0)

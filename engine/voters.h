@@ -102,6 +102,11 @@ void hw_voters_progress(struct hw_voters *v, const struct hw_el_progress *p);
 /* Replication traffic from primary from in epoch (hw_el_on_primary_heard). */
 void hw_voters_primary_heard(struct hw_voters *v, uint32_t from, uint64_t epoch);
 
+/* The owner's storage failed (hw_el_on_storage_failed): a primary steps down (its
+ * STEP_DOWN goes to act_cb), and the voter neither leads nor votes until restarted. Also
+ * on a voter silenced by a failed persist, so that a primary still steps down. */
+void hw_voters_storage_failed(struct hw_voters *v);
+
 /* Persist the current hard state again (a snapshot replaced the store holding it). */
 int hw_voters_persist_again(struct hw_voters *v);
 

@@ -56,17 +56,22 @@ struct hw_outcome {
 struct hw_node;
 
 /* Open a node from an INI config file (docs/operations.md lists the keys): opens its
- * store, binds its ports. HW_ECONFIG with a message on stderr for a bad config. */
+ * store, binds its ports. HW_ECONFIG with a message on stderr for a bad config. Any
+ * thread: hw_node_run may run on another one. */
 int hw_node_open(const char *config_path, struct hw_node **out);
 
-/* Run the node's loop on the calling thread until hw_node_stop() or a signal (SIGINT,
- * SIGTERM). Returns 0, or the error that stopped the node (a storage failure ...). */
+/* Run the node's loop on the calling thread (any one, once per node) until
+ * hw_node_stop() or a signal (SIGINT, SIGTERM); the node's sockets belong to that thread
+ * from its start. Before returning it closes the node's connections, so hw_node_close
+ * may then run on any thread. Returns 0, or the error that stopped the node (a storage
+ * failure ...). */
 int hw_node_run(struct hw_node *n);
 
 /* Ask the loop to stop. Any thread; async-signal safe. */
 void hw_node_stop(struct hw_node *n);
 
-/* Free the node (its loop must have returned). NULL is a no-op. */
+/* Free the node (its loop must have returned, or never run). Any thread. NULL is a
+ * no-op. */
 void hw_node_close(struct hw_node *n);
 
 typedef void hw_submit_cb(void *arg, const struct hw_outcome *o);

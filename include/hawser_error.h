@@ -66,7 +66,8 @@ extern "C" {
 	X(HW_EAUTH, -6306, "peer key is not trusted")                                        \
 	X(HW_EHANDSHAKE, -6307, "handshake failed")                                          \
 	X(HW_EREPLAY, -6308, "message replayed or out of order")                             \
-	X(HW_EDECRYPT, -6309, "message failed authentication")
+	X(HW_EDECRYPT, -6309, "message failed authentication")                               \
+	X(HW_ESILENT, -6311, "peer sent no complete frame within the silence bound")
 
 enum hw_errno {
 #define HW_ERRNO_ENUM_(name, value, text) name = (value),

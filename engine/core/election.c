@@ -14,8 +14,9 @@
 #include "hawser_error.h"
 
 static const char *const reason_names[HW_EL_REASONS] = {
-	"granted",           "stale",         "lease", "voted", "behind", "no_info", "not_in_sync",
-	"loss_not_accepted", "not_candidate",
+	"granted",       "stale",          "lease",       "voted",
+	"behind",        "no_info",        "not_in_sync", "loss_not_accepted",
+	"not_candidate", "storage_failed",
 };
 
 const char *hw_el_reason_name(enum hw_el_reason r)
@@ -428,6 +429,8 @@ int hw_el_on_forced_promote(struct hw_el *el, const struct hw_el_range *accepted
 			    struct hw_el_acts *out)
 {
 	check_room(out);
+	if (el->failed)
+		return HW_ESTORE_FAILED;
 	bool waiting = el->role == HW_EL_STANDBY || el->role == HW_EL_CANDIDATE;
 	if (!waiting || now_ms < el->promise_until_ms)
 		return HW_EBUSY;
@@ -443,7 +446,8 @@ void hw_el_on_timeout_now(struct hw_el *el, uint32_t from, uint64_t epoch, int64
 {
 	check_room(out);
 	expire(el, now_ms, out);
-	if (el->role != HW_EL_STANDBY || epoch != el->hard.epoch || from != el->primary)
+	if (el->role != HW_EL_STANDBY || epoch != el->hard.epoch || from != el->primary ||
+	    el->failed)
 		return;
 	el->accepted = (struct hw_el_range){1, 0};
 	campaign(el, HW_EL_TRANSFER, now_ms, out);
@@ -547,8 +551,8 @@ void hw_el_on_lease_req(struct hw_el *el, uint32_t from, const struct hw_el_leas
 		return;
 	struct hw_el_act a = {.type = HW_EL_SEND_LEASE_ACK};
 	a.m.lease_ack.round = req->round;
-	if (req->epoch < el->hard.epoch) {
-		a.m.lease_ack.epoch = el->hard.epoch;
+	if (req->epoch < el->hard.epoch || el->failed) { /* not granted */
+		a.m.lease_ack.epoch = req->epoch < el->hard.epoch ? el->hard.epoch : req->epoch;
 		send_to(out, &a, from);
 		return;
 	}
@@ -589,6 +593,8 @@ static enum hw_el_reason pre_check(const struct hw_el *el, uint32_t from,
 {
 	if (!is_peer(el, from) || !may_stand(el, from) || req->candidate != from)
 		return HW_EL_R_NOT_CANDIDATE;
+	if (el->failed)
+		return HW_EL_R_STORAGE_FAILED;
 	if (req->epoch < el->hard.epoch)
 		return HW_EL_R_STALE;
 	bool transfer = req->kind == HW_EL_TRANSFER;
@@ -718,6 +724,21 @@ void hw_el_on_persisted(struct hw_el *el, const struct hw_el_hard *hard, int64_t
 	flush_vote(el, out);
 }
 
+void hw_el_on_storage_failed(struct hw_el *el, int64_t now_ms, struct hw_el_acts *out)
+{
+	check_room(out);
+	if (el->failed || el->role == HW_EL_WITNESS)
+		return;
+	el->failed = true;
+	if (el->role == HW_EL_PRIMARY)
+		step_down(el, HW_EL_DOWN_STORAGE, now_ms, out);
+	if (el->role == HW_EL_CANDIDATE) {
+		el->role = HW_EL_STANDBY;
+		el->pre = false;
+	}
+	el->vote_owed = false; /* a vote not yet durable is not sent */
+}
+
 /* ---------------------------------------------------------------- tick, progress */
 
 void hw_el_on_tick(struct hw_el *el, int64_t now_ms, struct hw_el_acts *out)
@@ -729,7 +750,8 @@ void hw_el_on_tick(struct hw_el *el, int64_t now_ms, struct hw_el_acts *out)
 		primary_tick(el, now_ms, out);
 		break;
 	case HW_EL_STANDBY:
-		if (now_ms >= el->last_heard_ms + el->cfg.detection_ms + el->jitter_ms &&
+		if (!el->failed &&
+		    now_ms >= el->last_heard_ms + el->cfg.detection_ms + el->jitter_ms &&
 		    now_ms >= el->promise_until_ms)
 			prevote(el, now_ms, out);
 		break;

@@ -166,8 +166,9 @@ enum hw_el_reason {
 	HW_EL_R_LOSS_NOT_ACCEPTED, /* witness: forced, but the accepted range does not cover
 				    * the loss */
 	HW_EL_R_NOT_CANDIDATE,     /* the witness cannot be a candidate; id out of range */
+	HW_EL_R_STORAGE_FAILED,    /* the voter's storage failed: it votes for nobody */
 };
-#define HW_EL_REASONS 9
+#define HW_EL_REASONS 10
 
 /* Short name of a reason ("lease", "not_in_sync"...); "?" out of range. Static. */
 const char *hw_el_reason_name(enum hw_el_reason r);
@@ -178,6 +179,7 @@ enum hw_el_down {
 	HW_EL_DOWN_HIGHER_EPOCH = 2, /* it saw a message with a higher epoch */
 	HW_EL_DOWN_SWITCHOVER = 3,   /* it handed over and the target started the new epoch */
 	HW_EL_DOWN_XFER_FAILED = 4,  /* it handed over and the target did not win in time */
+	HW_EL_DOWN_STORAGE = 5,      /* its durable path failed (hw_el_on_storage_failed) */
 };
 
 /* Kind of election. */
@@ -338,6 +340,7 @@ struct hw_el {
 	int64_t last_heard_ms;     /* standby: primary (or a granted vote) last heard */
 	int64_t jitter_ms;         /* random part of the current detection / retry wait */
 	struct hw_el_progress prog;
+	bool failed; /* storage failed: never leads, campaigns or votes */
 
 	/* voter: the lease promise */
 	uint32_t promise_to; /* HW_EL_NONE, a node id, or HW_EL_ANY after restart */
@@ -434,6 +437,16 @@ void hw_el_on_vote(struct hw_el *el, uint32_t from, const struct hw_el_vote *vot
 void hw_el_on_persisted(struct hw_el *el, const struct hw_el_hard *hard, int64_t now_ms,
 			struct hw_el_acts *out);
 
+/* The node's durable path failed (a log flush or write, or the store): its log may not
+ * hold what it acknowledged, so it must neither acknowledge, nor lead, nor vote. A
+ * primary steps down at once (STEP_DOWN HW_EL_DOWN_STORAGE) and renews no more, so an
+ * in-sync standby takes over after detection_ms; a candidate gives up. From now on the
+ * node never campaigns, refuses every vote (HW_EL_R_STORAGE_FAILED) and lease request
+ * (an ack not granted, in the request's epoch), ignores TIMEOUT_NOW, and a forced
+ * promotion returns HW_ESTORE_FAILED, until it is restarted (hw_el_init). Idempotent;
+ * no effect on the witness (witness.c stops on its own storage failure). */
+void hw_el_on_storage_failed(struct hw_el *el, int64_t now_ms, struct hw_el_acts *out);
+
 /* Operator: hand over to standby target. Returns 0 (PAUSE_SUBMITS emitted, and
  * TIMEOUT_NOW at once if the target is already caught up), HW_ENOT_PRIMARY if this node
  * is not a primary holding its lease, HW_EBUSY if a switchover is under way, HW_ECONFIG
@@ -449,7 +462,8 @@ void hw_el_on_timeout_now(struct hw_el *el, uint32_t from, uint64_t epoch, int64
  * the witness). Returns 0 (an election starts, replacing one under way: the operator may
  * re-issue with a corrected range), HW_EBUSY if this node is not a standby or candidate
  * or still holds a lease promise to a live primary (use a switchover), HW_ERANGE if
- * accepted does not start at or before durable_lsn + 1. */
+ * accepted does not start at or before durable_lsn + 1, HW_ESTORE_FAILED after
+ * hw_el_on_storage_failed. */
 int hw_el_on_forced_promote(struct hw_el *el, const struct hw_el_range *accepted, int64_t now_ms,
 			    struct hw_el_acts *out);
 

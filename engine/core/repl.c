@@ -7,7 +7,6 @@
  * every step against the truth. */
 #include "engine/core/repl.h"
 
-#include <errno.h> /* ETIMEDOUT: a constant, no call */
 #include <string.h>
 
 #include "base/assert.h"
@@ -302,7 +301,7 @@ void hw_primary_on_tick(struct hw_primary *p, int64_t now_ms, struct hw_acts *ou
 	for (uint32_t i = 0; i < p->cfg.standbys; i++) {
 		struct hw_peer *pr = &p->peers[i];
 		if (pr->connected && now_ms - pr->last_rx_ms > p->cfg.peer_timeout_ms)
-			drop_peer(p, i, -ETIMEDOUT, out);
+			drop_peer(p, i, HW_ESILENT, out);
 	}
 	progress(p, true, now_ms, out);
 	for (uint32_t i = 0; i < p->cfg.standbys; i++) {
@@ -469,7 +468,7 @@ void hw_standby_on_connect(struct hw_standby *s, int64_t now_ms)
 void hw_standby_on_tick(struct hw_standby *s, int64_t now_ms, struct hw_acts *out)
 {
 	if (s->connected && now_ms - s->last_rx_ms > s->timeout_ms) {
-		standby_drop(s, -ETIMEDOUT, now_ms, out);
+		standby_drop(s, HW_ESILENT, now_ms, out);
 		return;
 	}
 	if (s->connected && now_ms - s->last_ack_ms >= s->ack_interval_ms)

@@ -107,7 +107,8 @@ struct hw_repl_config {
 				  * SEND into frames and a frame never exceeds its buffer */
 	uint32_t waiters_max;    /* submits waiting at once (>= 1); more is back-pressure */
 	int64_t heartbeat_ms;    /* idle interval after which a heartbeat goes out */
-	int64_t peer_timeout_ms; /* silence after which a peer is dropped */
+	int64_t peer_timeout_ms; /* no complete frame (ack) from a peer this long: it is
+				  * dropped (silent, or stuck mid-frame) */
 };
 
 /* A submit waiting for its rule. */
@@ -198,9 +199,10 @@ void hw_primary_on_ack(struct hw_primary *p, uint32_t peer, const struct hw_pos 
  * to pos.durable, so a reconnect resends. Idempotent. */
 void hw_primary_on_disconnect(struct hw_primary *p, uint32_t peer);
 
-/* Time passed. A connected peer silent for more than peer_timeout_ms is dropped
- * (DROP -ETIMEDOUT); one we sent nothing to for heartbeat_ms or more gets a HEARTBEAT.
- * Also emits whatever an earlier event could not fit (sends, releases, drops). */
+/* Time passed. A connected peer that sent no complete frame for more than
+ * peer_timeout_ms is dropped (DROP HW_ESILENT); one we sent nothing to for heartbeat_ms
+ * or more gets a HEARTBEAT. Also emits whatever an earlier event could not fit (sends,
+ * releases, drops). */
 void hw_primary_on_tick(struct hw_primary *p, int64_t now_ms, struct hw_acts *out);
 
 /* Release every waiter with code (shutdown, storage failure, loss of primacy). Waiters
@@ -224,7 +226,10 @@ struct hw_standby {
 	int64_t last_ack_ms;
 	int64_t ack_interval_ms; /* ack at least this often when idle (< the primary's
 				  * peer_timeout_ms, or it drops us) */
-	int64_t timeout_ms;      /* primary silent this long: drop and reconnect */
+	int64_t timeout_ms;      /* no complete frame (entries or heartbeat) from the primary
+				  * this long: drop and reconnect. A stream that keeps its TCP
+				  * connection after losing bytes mid-frame looks like this, so
+				  * the driver derives it from the heartbeat interval */
 };
 
 /* Set s up as standby in epoch with everything up to durable_lsn durable (and applied)
@@ -270,7 +275,8 @@ void hw_standby_on_disconnect(struct hw_standby *s);
  * hello's LSN as received, durable and applied at once (hw_primary_on_connect). */
 void hw_standby_on_connect(struct hw_standby *s, int64_t now_ms);
 
-/* Time passed. Primary silent for more than timeout_ms: DROP -ETIMEDOUT, not connected.
+/* Time passed. No complete frame from the primary for more than timeout_ms: DROP
+ * HW_ESILENT (the stream is silent, or stuck mid-frame), not connected.
  * Otherwise an ACK if the last is ack_interval_ms old. Also emits what an earlier event
  * could not fit. */
 void hw_standby_on_tick(struct hw_standby *s, int64_t now_ms, struct hw_acts *out);

@@ -36,6 +36,7 @@
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -97,6 +98,7 @@ struct op {
 struct hw_ring {
 	struct io_uring ring;
 	struct hw_loop *loop;
+	bool enabled; /* made IORING_SETUP_R_DISABLED: enabled by the thread that submits */
 	int efd;
 	struct hw_fdwatch *efd_watch;
 	uint32_t next_gen;
@@ -914,9 +916,24 @@ static void submit(struct hw_ring *r)
 	}
 }
 
+/* A SINGLE_ISSUER ring belongs to the task that enables it: the loop's thread on its
+ * first iteration (hw_node_run may run on another thread than hw_node_open), or the
+ * thread that frees a ring whose loop never ran. */
+static void ring_enable(struct hw_ring *r)
+{
+	if (r->enabled)
+		return;
+	r->enabled = true;
+	/* io_uring_enable_rings() is in liburing's header but not in every library build */
+	if (syscall(__NR_io_uring_register, r->ring.ring_fd, IORING_REGISTER_ENABLE_RINGS, NULL,
+		    0) < 0)
+		fprintf(stderr, "hawser: io_uring enable: %s\n", strerror(errno));
+}
+
 static void before_block_cb(void *arg)
 {
 	struct hw_ring *r = arg;
+	ring_enable(r);
 	for (int round = 0; round < FLUSH_ROUNDS_MAX; round++) {
 		run_kicks(r);
 		if (!kernel_work_pending(r) && io_uring_cq_ready(&r->ring) == 0)
@@ -946,13 +963,14 @@ static int ring_init(struct hw_ring *r)
 	struct io_uring_params p;
 	memset(&p, 0, sizeof p);
 	p.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN |
-		  IORING_SETUP_TASKRUN_FLAG | IORING_SETUP_CQSIZE;
+		  IORING_SETUP_TASKRUN_FLAG | IORING_SETUP_CQSIZE | IORING_SETUP_R_DISABLED;
 	p.cq_entries = RING_CQ_ENTRIES;
 	int rc = io_uring_queue_init_params(RING_SQ_ENTRIES, &r->ring, &p);
 	if (rc == -EINVAL) {
-		/* Kernel older than 6.1: plain ring, completions posted directly. */
+		/* Kernel older than 6.1: plain ring, completions posted directly, any thread. */
 		memset(&p, 0, sizeof p);
 		rc = io_uring_queue_init_params(RING_SQ_ENTRIES, &r->ring, &p);
+		r->enabled = true;
 	}
 	if (rc == -EPERM || rc == -ENOSYS) {
 		fprintf(stderr,
@@ -1001,10 +1019,9 @@ err_free:
 	return rc;
 }
 
-void hw_ring_free(struct hw_ring *r)
+void hw_ring_close_all(struct hw_ring *r)
 {
-	if (!r)
-		return;
+	ring_enable(r);
 	for (struct hw_listener *l = r->listeners; l;) {
 		struct hw_listener *next = l->next;
 		hw_listener_close(l); /* may free l */
@@ -1026,6 +1043,13 @@ void hw_ring_free(struct hw_ring *r)
 	}
 	if (r->conns || r->listeners)
 		fprintf(stderr, "hawser: io_uring: operations still in flight at ring free\n");
+}
+
+void hw_ring_free(struct hw_ring *r)
+{
+	if (!r)
+		return;
+	hw_ring_close_all(r);
 	hw_timer_free(r->hs_sweep);
 	hw_loop_before_block_cancel(r->loop, before_block_cb, r);
 	hw_fdwatch_free(r->efd_watch);

@@ -64,11 +64,20 @@ struct hw_conn_ops {
  * (kernel.io_uring_disabled, seccomp); a kernel that refuses the setup flags (EINVAL,
  * before 6.1) gets a plain ring. Registers one of the loop's before-block hooks: sends
  * queued from a hook registered after it leave one iteration later, so make the ring
- * first. */
+ * first. Any thread: the ring is made disabled and the loop's thread takes it over (as
+ * its single issuer) on the loop's first iteration, so the loop may run on another
+ * thread than the one that made the ring; from then on only that thread submits. */
 int hw_ring_new(struct hw_loop *loop, struct hw_ring **out);
 
-/* Close every connection (on_close with code 0) and listener, wait for their CQEs,
- * free the ring. Not from inside one of the ring's own callbacks. */
+/* Close every connection (on_close with code 0) and listener and wait (bounded) for their
+ * CQEs: on the loop's thread once the loop returned, so that nothing is left in flight
+ * for hw_ring_free on another thread (which could not submit the cancels). Not from
+ * inside one of the ring's own callbacks. The ring stays usable for new connections. */
+void hw_ring_close_all(struct hw_ring *r);
+
+/* hw_ring_close_all, then free the ring: on the loop's thread, or on any thread when
+ * hw_ring_close_all ran there after the loop returned (or the loop never ran). Not from
+ * inside one of the ring's own callbacks. */
 void hw_ring_free(struct hw_ring *r);
 
 typedef void hw_accept_cb(struct hw_listener *l, void *arg, struct hw_conn *c);

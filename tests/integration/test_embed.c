@@ -1,7 +1,9 @@
 /* test_embed.c: the embedding API (include/hawser.h hw_node_*): a node run on a thread of
  * this test takes submits from another thread, and once it is no longer primary every
  * submit completes at once with a typed error instead of waiting for a loop that will
- * never answer it. */
+ * never answer it; a node opened on one thread runs on another and closes on a third
+ * without a word from io_uring. */
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <setjmp.h>
@@ -10,6 +12,8 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -33,12 +37,11 @@ struct fix {
 	size_t len;
 };
 
-/* The node's thread: the ring belongs to the thread that made it, so the node is opened
- * where it runs. */
+/* The node's thread: opens the node unless the test did, then runs it. */
 static void *loop_main(void *arg)
 {
 	struct fix *f = arg;
-	int rc = hw_node_open(f->t.ini, &f->n);
+	int rc = f->n != NULL ? 0 : hw_node_open(f->t.ini, &f->n);
 	pthread_mutex_lock(&f->mu);
 	f->open_rc = rc;
 	f->opened = true;
@@ -75,13 +78,16 @@ static int teardown(void **state)
 	return rc;
 }
 
-/* A primary (mode local, its standby never started) opened in this process and run on a thread; one
- * good record drawn into f->rec. */
-static void start(struct fix *f)
+/* A primary (mode local, its standby never started) opened in this process (on the test's
+ * thread when open_here, else on the loop's) and run on a thread; one good record drawn
+ * into f->rec. */
+static void start(struct fix *f, bool open_here)
 {
 	/* s1 never runs: mode local waits for no standby */
 	struct hw_tnode_opts o = {.primary = true, .standbys = "s1", .mode = "local"};
 	assert_int_equal(hw_tnode_init(&f->t, f->root, "p1", &o), 0);
+	if (open_here)
+		assert_int_equal(hw_node_open(f->t.ini, &f->n), 0);
 	assert_int_equal(pthread_create(&f->loop, NULL, loop_main, f), 0);
 	pthread_mutex_lock(&f->mu);
 	while (!f->opened)
@@ -105,7 +111,7 @@ static void start(struct fix *f)
 static void test_submit_after_role_ends(void **state)
 {
 	struct fix *f = *state;
-	start(f);
+	start(f, false);
 	struct hw_outcome out;
 	assert_int_equal(hw_node_submit_wait(f->n, f->rec, f->len, HW_DEFAULT, 0, &out), 0);
 	assert_int_equal(out.lsn > 0, true);
@@ -120,11 +126,48 @@ static void test_submit_after_role_ends(void **state)
 	assert_int_equal(out.code, HW_ENOT_PRIMARY);
 }
 
+/* Opened on the test's thread, run on another, closed on the test's again: submits are
+ * acknowledged, the run returns 0, and the close says nothing about io_uring (no
+ * "File exists", no operation left in flight). */
+static void test_open_and_run_on_other_threads(void **state)
+{
+	struct fix *f = *state;
+	start(f, true);
+	struct hw_outcome out;
+	for (int i = 0; i < 3; i++) /* the same bytes again: a duplicate at the same LSN */
+		assert_int_equal(hw_node_submit_wait(f->n, f->rec, f->len, HW_DEFAULT, 0, &out), 0);
+	assert_int_equal(out.lsn > 0, true);
+	hw_node_stop(f->n);
+	assert_int_equal(pthread_join(f->loop, NULL), 0);
+	f->running = f->opened = false;
+	assert_int_equal(f->run_rc, 0);
+	char path[HW_PROC_PATH_MAX + 16];
+	snprintf(path, sizeof path, "%s/close.err", f->root);
+	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	assert_true(fd >= 0);
+	fflush(stderr);
+	int saved = dup(STDERR_FILENO);
+	assert_true(saved >= 0);
+	assert_true(dup2(fd, STDERR_FILENO) >= 0);
+	hw_node_close(f->n);
+	f->n = NULL;
+	fflush(stderr);
+	assert_true(dup2(saved, STDERR_FILENO) >= 0);
+	close(saved);
+	char text[4096];
+	ssize_t got = pread(fd, text, sizeof text - 1, 0);
+	close(fd);
+	assert_true(got >= 0);
+	text[got] = '\0';
+	assert_null(strstr(text, "io_uring"));
+	assert_non_null(strstr(text, "event=stopped")); /* the capture worked */
+}
+
 /* Bad input to an embedded submit is refused before anything is queued. */
 static void test_submit_bad_input(void **state)
 {
 	struct fix *f = *state;
-	start(f);
+	start(f, false);
 	assert_int_equal(hw_node_submit(f->n, 1, f->rec, HW_RECORD_BYTES_MAX + 1u, HW_DEFAULT, 0,
 					NULL, NULL),
 			 HW_ETOOBIG);
@@ -140,6 +183,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_submit_after_role_ends, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_submit_bad_input, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_open_and_run_on_other_threads, setup,
+						teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

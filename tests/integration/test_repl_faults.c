@@ -256,6 +256,40 @@ static void test_corrupt_frame(void **state)
 	stop_and_compare(f, last, &f->load);
 }
 
+/* Mid-load, the primary->standby stream loses every byte from 700 bytes on, mid-frame,
+ * while the proxy keeps the TCP connection and the standby's acks still reach the
+ * primary: no complete frame arrives, the standby closes the silent stream (logged with
+ * HW_ESILENT) well before the peer timeout, reconnects, catches up, and digests match. */
+static void test_silent_mid_frame(void **state)
+{
+	struct fix *f = *state;
+	start_primary(f, "local", 0, 0);
+	assert_int_equal(hw_proxy_new("127.0.0.1:0", f->p.listen, &f->proxy), 0);
+	assert_int_equal(hw_proxy_start(f->proxy), 0);
+	init_standby(f, hw_proxy_addr(f->proxy), 0);
+	char line[512];
+	start_standby(f, line, sizeof line);
+	load_init(f, LOAD_RECORDS, WINDOW, HW_LOCAL);
+	assert_int_equal(hw_load_start(&f->load), 0);
+	assert_true(hw_load_wait_acked(&f->load, 2000, EVENT_WAIT_MS));
+	size_t mark = hw_proc_mark(&f->s.proc);
+	hw_proxy_drop(f->proxy, HW_PROXY_DOWN, 700, UINT64_MAX);
+	int64_t t0 = hw_mono_ms();
+	assert_true(hw_proc_wait_line(&f->s.proc, &mark, "event=primary_dropped", "code=HW_ESILENT",
+				      EVENT_WAIT_MS, NULL, 0));
+	int64_t took = hw_mono_ms() - t0;
+	hw_proxy_drop(f->proxy, HW_PROXY_DOWN, 0, 0);
+	print_message("silent stream closed after %lld ms\n", (long long)took);
+	assert_true(hw_proc_wait_line(&f->s.proc, &mark, "event=following", NULL, EVENT_WAIT_MS,
+				      line, sizeof line));
+	struct hw_proxy_stats ps;
+	hw_proxy_stats(f->proxy, &ps);
+	assert_true(ps.dropped[HW_PROXY_DOWN] > 0);
+	assert_true(ps.accepted >= 2); /* it came back through the proxy */
+	assert_true(hw_load_join(&f->load, CATCHUP_MS));
+	stop_and_compare(f, load_all_acked(&f->load), &f->load);
+}
+
 /* Digest and head of the store in dir, read-only. */
 static void store_state(const char *dir, uint8_t digest[HW_HASH_BYTES], struct hw_head *h)
 {
@@ -350,7 +384,8 @@ static void test_backpressure_rss(void **state)
 	long peak = base;
 	struct hw_tstatus st = {0};
 	int64_t stalled_at = 0, deadline = hw_mono_ms() + 30000;
-	while (hw_mono_ms() < deadline && (stalled_at == 0 || hw_mono_ms() - stalled_at < RSS_WATCH_MS)) {
+	while (hw_mono_ms() < deadline &&
+	       (stalled_at == 0 || hw_mono_ms() - stalled_at < RSS_WATCH_MS)) {
 		long rss = hw_proc_rss_kib(f->p.proc.pid);
 		assert_true(rss > 0);
 		peak = rss > peak ? rss : peak;
@@ -381,6 +416,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_kill_standby_mid_load, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_empty_standby_catches_up, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_corrupt_frame, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_silent_mid_frame, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_diverged_standby, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_other_cluster_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_backpressure_rss, setup, teardown),

@@ -59,7 +59,7 @@ struct node {
 	uint64_t log_epoch, log_lsn, committed;
 	uint64_t peer_durable[HW_EL_VOTERS_MAX];
 	bool paused;
-	int downs[5]; /* STEP_DOWN count by code */
+	int downs[HW_EL_DOWN_STORAGE + 1]; /* STEP_DOWN count by code */
 	uint64_t became_lsn;
 };
 
@@ -275,7 +275,7 @@ static void run_acts(struct world *w, uint32_t i)
 			on_become(w, i, a);
 			break;
 		case HW_EL_STEP_DOWN:
-			W_CHECK(w, a->code >= 1 && a->code <= 4);
+			W_CHECK(w, a->code >= 1 && a->code <= HW_EL_DOWN_STORAGE);
 			n->downs[a->code]++;
 			n->paused = false;
 			break;
@@ -616,6 +616,67 @@ static void test_lease_fencing(void **state)
 	run(w, 300);
 	assert_int_equal(w->nd[0].downs[HW_EL_DOWN_LEASE_LOST], 1);
 	assert_true(w->nd[0].el.role != HW_EL_PRIMARY); /* still cut off: it keeps asking */
+	free(w);
+}
+
+/* A primary whose storage failed steps down at once (STORAGE), sends no lease request
+ * again, the in-sync standby takes over after detection; the failed node then refuses
+ * votes and lease requests, ignores TIMEOUT_NOW and never campaigns, even with no
+ * primary left. */
+static void test_storage_failed_steps_down(void **state)
+{
+	(void)state;
+	struct world *w = world_new(3, base_cfg(3, 2), 2);
+	elect(w, 0);
+	set_log(w, 0, 1, 10, 10);
+	set_log(w, 1, 1, 10, 0);
+	run(w, 200);
+	uint64_t e = w->nd[0].el.hard.epoch;
+	int64_t failed_at = w->t;
+	hw_el_on_storage_failed(&w->nd[0].el, local(w, 0), acts(w));
+	run_acts(w, 0);
+	assert_int_equal(w->nd[0].downs[HW_EL_DOWN_STORAGE], 1);
+	assert_int_equal(w->nd[0].el.role, HW_EL_STANDBY);
+	assert_false(hw_el_may_ack(&w->nd[0].el, local(w, 0)));
+	hw_el_on_storage_failed(&w->nd[0].el, local(w, 0), acts(w)); /* idempotent */
+	assert_int_equal(w->out.n, 0);
+	hw_el_on_tick(&w->nd[0].el, local(w, 0) + 60, acts(w)); /* a renew interval later */
+	for (size_t k = 0; k < w->out.n; k++)
+		assert_int_not_equal(w->out.v[k].type, HW_EL_SEND_LEASE_REQ);
+	run_acts(w, 0);
+	for (int k = 0; k < 3000 && w->owner[e + 1] == NONE; k++)
+		step(w);
+	assert_int_equal(w->owner[e + 1], 1);
+	assert_true(w->became_at[e + 1] - failed_at <=
+		    2 * (w->cfg.detection_ms + w->cfg.election_ms));
+	/* the failed node refuses a vote and a lease, and a hand-over does not wake it */
+	struct hw_el_vote_req vr = {.epoch = e + 2,
+				    .candidate = 1,
+				    .last_epoch = e + 1,
+				    .last_lsn = 10,
+				    .durable_lsn = 10};
+	hw_el_on_vote_req(&w->nd[0].el, 1, &vr, local(w, 0), acts(w));
+	assert_int_equal(w->out.n, 1);
+	assert_false(w->out.v[0].m.vote.granted);
+	assert_int_equal(w->out.v[0].m.vote.reason, HW_EL_R_STORAGE_FAILED);
+	w->out.n = 0;
+	struct hw_el_lease_req lr = {.epoch = e + 1, .round = 99};
+	hw_el_on_lease_req(&w->nd[0].el, 1, &lr, local(w, 0), acts(w));
+	assert_int_equal(w->out.n, 1);
+	assert_false(w->out.v[0].m.lease_ack.granted);
+	assert_int_equal(w->out.v[0].m.lease_ack.epoch, e + 1);
+	w->out.n = 0;
+	hw_el_on_timeout_now(&w->nd[0].el, 1, e + 1, local(w, 0), acts(w));
+	assert_int_equal(w->nd[0].el.role, HW_EL_STANDBY);
+	struct hw_el_range all = {1, UINT64_MAX};
+	assert_int_equal(hw_el_on_forced_promote(&w->nd[0].el, &all, local(w, 0), acts(w)),
+			 HW_ESTORE_FAILED);
+	w->out.n = 0;
+	/* the new primary dies: nobody is left who may lead, and the failed node stays out */
+	crash(w, 1);
+	run(w, 3000);
+	assert_int_equal(w->nd[0].el.role, HW_EL_STANDBY);
+	assert_int_equal(primary_of(w), -1);
 	free(w);
 }
 
@@ -1137,6 +1198,7 @@ int main(void)
 		cmocka_unit_test(test_bootstrap),
 		cmocka_unit_test(test_votes_wait_for_persist),
 		cmocka_unit_test(test_lease_fencing),
+		cmocka_unit_test(test_storage_failed_steps_down),
 		cmocka_unit_test(test_refused_outside_rpo0),
 		cmocka_unit_test(test_rpo_window),
 		cmocka_unit_test(test_forced_promotion),

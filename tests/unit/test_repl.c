@@ -3,7 +3,6 @@
  * by hand, time advanced by hand. The last test runs a primary and two standbys over a
  * seeded network that delays and reorders, and checks after every step that the primary
  * never believes more than is true and releases nothing before its rule holds. */
-#include <errno.h>
 #include <inttypes.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -330,7 +329,7 @@ static void test_reconnect_resends_from_durable(void **state)
 }
 
 /* Idle peers get a heartbeat every heartbeat_ms carrying the primary's durable LSN; one
- * silent for more than peer_timeout_ms is dropped with -ETIMEDOUT and stops getting
+ * silent for more than peer_timeout_ms is dropped with HW_ESILENT and stops getting
  * heartbeats. */
 static void test_heartbeat_and_timeout(void **state)
 {
@@ -359,7 +358,7 @@ static void test_heartbeat_and_timeout(void **state)
 	hw_primary_on_tick(&f->p, 1001, acts(f, ACTS_CAP));
 	assert_int_equal(f->out.n, 1);
 	assert_int_equal(nth(&f->out, HW_ACT_DROP, 0)->peer, 1);
-	assert_int_equal(nth(&f->out, HW_ACT_DROP, 0)->code, -ETIMEDOUT);
+	assert_int_equal(nth(&f->out, HW_ACT_DROP, 0)->code, HW_ESILENT);
 	hw_primary_on_tick(&f->p, 1100, acts(f, ACTS_CAP));
 	assert_int_equal(f->out.n, 1);
 	assert_int_equal(nth(&f->out, HW_ACT_HEARTBEAT, 0)->peer, 0);
@@ -461,7 +460,7 @@ static void test_standby_gap(void **state)
 
 /* The standby acks at once when entries arrive (received moved) and when they become
  * durable (durable = applied), when a heartbeat asks, when idle for ack_interval, and
- * drops a primary silent for longer than its timeout. */
+ * drops a primary silent for longer than its timeout (HW_ESILENT). */
 static void test_standby_acks(void **state)
 {
 	(void)state;
@@ -516,13 +515,48 @@ static void test_standby_acks(void **state)
 	hw_standby_on_tick(&s, 1261, &o);
 	assert_int_equal(o.n, 1);
 	assert_int_equal(buf[0].type, HW_ACT_DROP);
-	assert_int_equal(buf[0].code, -ETIMEDOUT);
+	assert_int_equal(buf[0].code, HW_ESILENT);
 	assert_false(s.connected);
 	o.n = 0;
 	hw_standby_on_durable(&s, 3, 1262, &o); /* no ack without a connection */
 	assert_int_equal(o.n, 0);
 	hw_standby_on_connect(&s, 1300);
 	assert_int_equal(s.pos.received, 3);
+}
+
+/* A stream stuck mid-frame (heartbeats lost, the standby's own acks still going out)
+ * is dropped with HW_ESILENT one tick past its bound, counted from the last complete
+ * frame: sending acks does not count as hearing the primary. */
+static void test_standby_silent_mid_frame(void **state)
+{
+	(void)state;
+	struct hw_act buf[8];
+	struct hw_acts o = {buf, 0, 8};
+	struct hw_standby s;
+	hw_standby_init(&s, 1, 0, 100, 300);
+	hw_standby_on_connect(&s, 0);
+	hw_standby_on_entries(&s, 1, 2, 0, 50, &o); /* the last complete frame */
+	hw_standby_on_durable(&s, 2, 60, &o);
+	for (int64_t t = 160; t <= 350; t += 100) {
+		o.n = 0;
+		hw_standby_on_tick(&s, t, &o); /* idle acks go out; no drop yet */
+		assert_int_equal(count(&o, HW_ACT_DROP), 0);
+		assert_true(s.connected);
+	}
+	o.n = 0;
+	hw_standby_on_tick(&s, 351, &o);
+	assert_int_equal(o.n, 1);
+	assert_int_equal(buf[0].type, HW_ACT_DROP);
+	assert_int_equal(buf[0].code, HW_ESILENT);
+	assert_false(s.connected);
+	o.n = 0;
+	hw_standby_on_entries(&s, 3, 3, 0, 352, &o); /* the dead stream's bytes: ignored */
+	assert_int_equal(count(&o, HW_ACT_WRITE), 0);
+	assert_int_equal(s.pos.received, 2);
+	hw_standby_on_connect(&s, 400); /* reconnected: resumes after its durable LSN */
+	o.n = 0;
+	hw_standby_on_entries(&s, 3, 3, 0, 410, &o);
+	assert_int_equal(count(&o, HW_ACT_WRITE), 1);
 }
 
 /* Events whose actions do not fit lose nothing: the primary's sends, releases and drops,
@@ -721,7 +755,7 @@ static void run_primary_acts(struct r_world *r)
 			check_release(r, a);
 			break;
 		case HW_ACT_DROP:
-			R_CHECK(r, a->code == -ETIMEDOUT);
+			R_CHECK(r, a->code == HW_ESILENT);
 			r->drops++;
 			if (l->up)
 				link_down(r, a->peer);
@@ -757,7 +791,7 @@ static void run_standby_acts(struct r_world *r, uint32_t i)
 			l->acks[l->na++] = a->pos;
 			break;
 		case HW_ACT_DROP:
-			R_CHECK(r, a->code == -ETIMEDOUT);
+			R_CHECK(r, a->code == HW_ESILENT);
 			r->drops++;
 			if (l->up)
 				link_down(r, i);
@@ -1005,6 +1039,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_reconnect_resends_from_durable, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_heartbeat_and_timeout, setup, teardown),
+		cmocka_unit_test(test_standby_silent_mid_frame),
 		cmocka_unit_test_setup_teardown(test_waiters_max, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fail_all, setup, teardown),
 		cmocka_unit_test(test_standby_gap),
