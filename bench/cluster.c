@@ -63,6 +63,7 @@ struct hw_cluster {
 	struct hw_proxy *px[NODES_MAX + 1][NODES_MAX + 1];
 	/* The channel: where the keys are, and what clients connect with. */
 	bool insecure;
+	bool allow_fault; /* opts.allow_fault */
 	char keys[PATH_MAX + 8], pins[PATH_MAX + 8], client_key[PATH_MAX + 24];
 	char cluster_id[64];
 	struct hw_client_security sec;
@@ -143,16 +144,18 @@ static int write_file(const char *path, const char *text)
 	return rc;
 }
 
-/* The config text with [security] after it: id's key and the pins, or insecure. */
+/* The config text with [security] after it: id's key and the pins, or insecure; and
+ * [drills] allow_fault when asked. */
 static int write_config(const struct hw_cluster *c, const char *id, const char *path,
 			const char *text)
 {
 	char all[4 * PATH_MAX + 4096];
+	const char *drills = c->allow_fault ? "[drills]\nallow_fault = true\n" : "";
 	if (c->insecure)
-		snprintf(all, sizeof all, "%s[security]\ninsecure = true\n", text);
+		snprintf(all, sizeof all, "%s%s[security]\ninsecure = true\n", text, drills);
 	else
-		snprintf(all, sizeof all, "%s[security]\nkey = %s/%s.key\npeers = %s\n", text,
-			 c->keys, id, c->pins);
+		snprintf(all, sizeof all, "%s%s[security]\nkey = %s/%s.key\npeers = %s\n", text,
+			 drills, c->keys, id, c->pins);
 	return write_file(path, all);
 }
 
@@ -184,6 +187,7 @@ static int make_keys(struct hw_cluster *c, const struct hw_cluster_opts *o)
 	snprintf(c->cluster_id, sizeof c->cluster_id, "%s",
 		 o->cluster_id ? o->cluster_id : "bench");
 	c->insecure = o->insecure;
+	c->allow_fault = o->allow_fault;
 	c->sec = (struct hw_client_security){.insecure = c->insecure};
 	if (c->insecure)
 		return 0;

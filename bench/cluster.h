@@ -58,6 +58,8 @@ struct hw_cluster_opts {
 				   the witness) through its own in-process chaos/proxy, so
 				   hw_cluster_isolate() can cut one off; client ports stay
 				   direct */
+	bool allow_fault;       /* [drills] allow_fault = true in every config: the client's
+				   key may crash a node (`hawser drill failover --connect`) */
 };
 
 /* Make the directory, pick free loopback ports, write the configs, spawn every node and

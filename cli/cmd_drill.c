@@ -31,7 +31,11 @@ static int opt_cb(void *arg, int key, const char *v)
 {
 	struct drill *d = arg;
 	struct hw_drill_config *c = &d->cfg.drills;
+	if (hw_cli_security_opt(&d->sec, key, v))
+		return 0;
 	switch (key) {
+	case 'M':
+		return hw_cli_u64(v, &d->replay_max) || d->replay_max == 0 ? -1 : 0;
 	case 'c':
 		d->config_path = v;
 		return 0;

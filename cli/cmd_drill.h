@@ -32,6 +32,8 @@ struct drill {
 	const char *report_dir;
 	const char *backup;
 	const char *connect;
+	struct hw_client_security sec; /* with connect: --key/--peers/--cluster or --insecure */
+	uint64_t replay_max;           /* verify --connect: entries a node may replay */
 	const char *compare[COMPARE_MAX];
 	size_t n_compare;
 	uint64_t until_lsn;

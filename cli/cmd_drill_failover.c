@@ -9,8 +9,10 @@
  * (cli/report.h: the slowest run's timeline) and appends a row to the drill history of
  * the node's store (--dir or --config), as the other drills do.
  *
- * A remote cluster (--connect) is refused: the drill would have to kill or isolate a
- * node on another host, which needs an agent there that hawser does not have yet. */
+ * On a running cluster (--connect ADDR,...) the same runs go through the nodes' client
+ * ports (cli/failover_remote.c): the primary of the moment is asked to crash itself,
+ * which it does only when its config allows it ([drills] allow_fault) and the drill's
+ * key is pinned there; its supervisor restarts it. */
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -48,10 +50,12 @@ struct fdrill {
 	const char *config_path, *dir, *report_dir, *connect, *kill;
 	int64_t rto_ms, rpo_ms;
 	bool rto_given, rpo_given, json, keep, no_record;
-	uint64_t runs;
+	uint64_t runs, seed;
 	enum hw_fo_fault fault;
 	char work[PATH_MAX];
-	struct hw_cluster *c;
+	struct hw_client_security sec; /* --connect: the channel */
+	struct hw_cluster *c;          /* the local cluster, or NULL */
+	struct hw_fo_remote *remote;   /* --connect: the running cluster, or NULL */
 	struct hw_fo_load load;
 	struct hw_fo_run run[RUNS_MAX];
 	unsigned done; /* runs started */
@@ -84,6 +88,8 @@ static void on_signal(int sig)
 static int opt_cb(void *arg, int key, const char *v)
 {
 	struct fdrill *d = arg;
+	if (hw_cli_security_opt(&d->sec, key, v))
+		return 0;
 	switch (key) {
 	case 'c':
 		d->config_path = v;
@@ -133,6 +139,7 @@ static const struct option opts[] = {
 	{"json", no_argument, NULL, 'j'},
 	{"keep", no_argument, NULL, 'k'},
 	{"no-record", no_argument, NULL, 'N'},
+	HW_CLI_SECURITY_OPTIONS,
 	{0},
 };
 
@@ -147,12 +154,16 @@ static int setup(struct fdrill *d, const struct hw_cli_cmd *cmd, int argc, char 
 	int rc = hw_cli_parse(cmd, argc, argv, opts, opt_cb, d, NULL, 0);
 	if (rc != HW_CLI_RUN)
 		return rc;
-	if (d->connect)
-		return hw_cli_usage_error(
-			cmd, "--connect: a drill on a remote cluster is not supported: "
-			     "it would have to kill or isolate a node on another host; "
-			     "run it on the local cluster it starts (no --connect)");
 	d->fault = d->kill && !strcmp(d->kill, "partition-primary") ? HW_FO_PARTITION : HW_FO_KILL;
+	if (d->connect && d->fault == HW_FO_PARTITION)
+		return hw_cli_usage_error(cmd,
+					  "--kill partition-primary needs the local cluster: "
+					  "a node on another host cannot be cut off from here");
+	if (d->connect && (rc = hw_cli_security_check(cmd, &d->sec)) != HW_CLI_RUN)
+		return rc;
+	if (!d->connect && (d->sec.key || d->sec.peers || d->sec.cluster_id || d->sec.insecure))
+		return hw_cli_usage_error(cmd, "--key, --peers, --cluster and --insecure go with "
+					       "--connect");
 	if (d->config_path) {
 		char err[600];
 		if (hw_config_load(d->config_path, &d->cfg, err, sizeof(err))) {
@@ -200,6 +211,21 @@ static int start_cluster(struct fdrill *d)
 	return 0;
 }
 
+/* The running cluster of --connect: its nodes by their status. */
+static int connect_cluster(struct fdrill *d)
+{
+	double t0 = hw_report_clock(&d->rep);
+	int rc = hw_fo_remote_new(d->connect, &d->sec, &d->remote);
+	if (rc) {
+		snprintf(d->error, sizeof(d->error), "--connect %s: %s", d->connect,
+			 hw_strerror(rc));
+		return -1;
+	}
+	hw_report_phase(&d->rep, "connect", t0, hw_report_clock(&d->rep), HW_VERDICT_PASS,
+			"running cluster at %s", d->connect);
+	return 0;
+}
+
 static void run_line(const struct fdrill *d, unsigned i)
 {
 	const struct hw_fo_run *r = &d->run[i];
@@ -210,9 +236,9 @@ static void run_line(const struct fdrill *d, unsigned i)
 	} else {
 		printf("  run %u: %s -> %s rto %.0f ms (promoted %.0f ms), acked %" PRIu64
 		       " lost %" PRIu64 ", overlapping %u, rejoin %.0f ms%s\n",
-		       i + 1, hw_cluster_node_id(d->c, r->old_p),
-		       hw_cluster_node_id(d->c, r->new_p), r->measured_rto_ms, r->promoted_ms,
-		       r->acked, r->lost, r->overlapping, r->joined ? r->rejoin_ms_measured : -1.0,
+		       i + 1, hw_fo_node_id(r, r->old_p), hw_fo_node_id(r, r->new_p),
+		       r->measured_rto_ms, r->promoted_ms, r->acked, r->lost, r->overlapping,
+		       r->joined ? r->rejoin_ms_measured : -1.0,
 		       r->joined ? "" : " (not rejoined)");
 	}
 	fflush(stdout);
@@ -223,17 +249,20 @@ static int runs(struct fdrill *d)
 	/* room for every run at its longest: load before, the wait, load after */
 	double per_run_s = FAULT_AFTER_S + first_ack_ms(d->rto_ms) / 1000.0 + AFTER_S + 1;
 	uint64_t limit = (uint64_t)(RATE * per_run_s) * d->runs;
-	int rc = hw_fo_load_init(&d->load, PROFILE, SEED, limit,
+	/* a running cluster may hold an earlier drill's records: new record ids each time */
+	d->seed = d->connect ? (uint64_t)hw_wall_ms() : SEED;
+	int rc = hw_fo_load_init(&d->load, PROFILE, d->seed, limit,
 				 hw_wall_ms() + (int64_t)(per_run_s * 1000) * (int64_t)d->runs);
 	if (rc) {
 		snprintf(d->error, sizeof(d->error), "generator: %s", hw_strerror(rc));
 		return -1;
 	}
-	if (start_cluster(d))
+	if (d->connect ? connect_cluster(d) : start_cluster(d))
 		return -1;
 	for (unsigned i = 0; i < d->runs && !interrupted; i++) {
 		struct hw_fo_run *r = &d->run[i];
 		*r = (struct hw_fo_run){.c = d->c,
+					.remote = d->remote,
 					.load = &d->load,
 					.fault = d->fault,
 					.rate = RATE,
@@ -248,8 +277,14 @@ static int runs(struct fdrill *d)
 		d->done++;
 		rc = hw_fo_run(r, false);
 		run_line(d, i);
-		/* the next run starts from a whole cluster, every standby caught up */
-		if (rc == 0 && hw_cluster_wait_synced(d->c, SYNC_MS, NULL) != 0)
+		if (rc && r->fault_rc) {
+			/* the fault itself failed (refused): no verdict on the cluster */
+			snprintf(d->error, sizeof(d->error), "run %u: %s", i + 1, r->fail);
+			break;
+		}
+		/* the next run starts from a whole cluster, every standby caught up (a remote
+		 * one: its old primary rejoined, or the next run finds out) */
+		if (rc == 0 && d->c && hw_cluster_wait_synced(d->c, SYNC_MS, NULL) != 0)
 			rc = hw_fo_failed(r, "the standbys did not catch up within %d ms", SYNC_MS);
 		if (rc)
 			break;
@@ -285,7 +320,7 @@ static unsigned tally(struct fdrill *d)
 		d->lost_beyond += r->lost_beyond_rpo;
 		d->overlapping += r->overlapping;
 		d->failed_runs += r->fail[0] != '\0';
-		d->not_joined += !r->fail[0] && !r->joined;
+		d->not_joined += !r->fail[0] && !r->joined && !d->remote;
 		if (r->t_first < 0)
 			continue;
 		if (n == 0 || r->measured_rto_ms > d->run[slowest].measured_rto_ms)
@@ -362,9 +397,15 @@ static void judge(struct fdrill *d)
 			d->overlapping ? HW_VERDICT_FAIL : HW_VERDICT_PASS,
 			"%" PRIu64 " runs where two primaries acknowledged in overlapping periods",
 			d->overlapping);
-	hw_report_check(r, "rejoin", d->not_joined ? HW_VERDICT_FAIL : HW_VERDICT_PASS,
+	unsigned away = 0; /* remote: not back, which its supervisor decides, not hawser */
+	for (unsigned i = 0; d->remote && i < d->done; i++)
+		away += !d->run[i].fail[0] && !d->run[i].joined;
+	hw_report_check(r, "rejoin",
+			d->not_joined ? HW_VERDICT_FAIL
+			: away        ? HW_VERDICT_WARN
+				      : HW_VERDICT_PASS,
 			"%" PRIu64 " runs where the old primary did not rejoin within %d ms",
-			d->not_joined, rejoin_ms(d->rto_ms));
+			d->not_joined + away, rejoin_ms(d->rto_ms));
 	hw_report_figure(r, "rto target", (double)d->rto_ms, "ms");
 	hw_report_figure(r, "rpo target", (double)d->rpo_ms, "ms");
 	hw_report_figure(r, "rto p50", d->rto_p50, "ms");
@@ -376,16 +417,19 @@ static void judge(struct fdrill *d)
 	hw_report_fact(r, "fault", "%s",
 		       d->fault == HW_FO_KILL ? "kill -9 of the primary"
 					      : "the primary cut off from standbys and witness");
-	hw_report_fact(r, "cluster", "p1 s1 s2 and witness w1 on loopback; %s k=1",
-		       d->rpo_ms ? "local" : "durable");
-	hw_report_fact(r, "load", "%s, %u lanes, %.0f records/s, seed %u", PROFILE, HW_FO_LANES,
-		       RATE, SEED);
+	if (d->remote)
+		hw_report_fact(r, "cluster", "running cluster at %s", d->connect);
+	else
+		hw_report_fact(r, "cluster", "p1 s1 s2 and witness w1 on loopback; %s k=1",
+			       d->rpo_ms ? "local" : "durable");
+	hw_report_fact(r, "load", "%s, %u lanes, %.0f records/s, seed %" PRIu64, PROFILE,
+		       HW_FO_LANES, RATE, d->seed);
 	finish_verdict(d, measured, rpo_ok);
 }
 
 /* ---- output, report, history -------------------------------------------------------- */
 
-static void json_run(struct hw_json *j, const struct fdrill *d, const struct hw_fo_run *r)
+static void json_run(struct hw_json *j, const struct hw_fo_run *r)
 {
 	hw_json_object_begin(j);
 	hw_json_key(j, "measured_rto_ms");
@@ -399,13 +443,16 @@ static void json_run(struct hw_json *j, const struct fdrill *d, const struct hw_
 	hw_json_key(j, "rejoined");
 	hw_json_bool(j, r->joined);
 	hw_json_key(j, "old_primary");
-	hw_json_string(j, r->faulted ? hw_cluster_node_id(d->c, r->old_p) : "");
+	hw_json_string(j, r->faulted ? hw_fo_node_id(r, r->old_p) : "");
 	hw_json_key(j, "new_primary");
-	hw_json_string(j, r->t_first >= 0 ? hw_cluster_node_id(d->c, r->new_p) : "");
+	hw_json_string(j, r->t_first >= 0 ? hw_fo_node_id(r, r->new_p) : "");
+	hw_json_key(j, "rejoin_why");
+	hw_json_string(j, r->joined ? "" : r->rejoin_why);
+	/* from the nodes' logs, which a remote cluster keeps on its hosts: -1 */
 	hw_json_key(j, "detection_ms");
-	hw_json_double(j, (r->t_detected - r->t_fault) * 1000);
+	hw_json_double(j, r->remote ? -1 : (r->t_detected - r->t_fault) * 1000);
 	hw_json_key(j, "election_ms");
-	hw_json_double(j, (r->t_elected - r->t_detected) * 1000);
+	hw_json_double(j, r->remote ? -1 : (r->t_elected - r->t_detected) * 1000);
 	hw_json_key(j, "promoted_ms");
 	hw_json_double(j, r->promoted_ms);
 	hw_json_key(j, "acked");
@@ -443,7 +490,7 @@ static void json_out(const struct fdrill *d, const char *json_path, const char *
 	hw_json_key(&j, "runs");
 	hw_json_array_begin(&j);
 	for (unsigned i = 0; i < d->done; i++)
-		json_run(&j, d, &d->run[i]);
+		json_run(&j, &d->run[i]);
 	hw_json_array_end(&j);
 	hw_json_key(&j, "rto_ms");
 	hw_json_object_begin(&j);
@@ -550,13 +597,19 @@ static int run_failover(const struct hw_cli_cmd *cmd, int argc, char **argv)
 					: "local cluster");
 	if (!d.json)
 		printf("hawser drill failover: %" PRIu64 " runs, %s, rto %lld ms, rpo %lld ms, "
-		       "local cluster in %s\n",
-		       d.runs, d.fault == HW_FO_KILL ? "kill -9 of the primary" : "primary cut off",
-		       (long long)d.rto_ms, (long long)d.rpo_ms, d.work);
+		       "%s %s\n",
+		       d.runs,
+		       d.connect               ? "the primary crashes itself"
+		       : d.fault == HW_FO_KILL ? "kill -9 of the primary"
+					       : "primary cut off",
+		       (long long)d.rto_ms, (long long)d.rpo_ms,
+		       d.connect ? "running cluster at" : "local cluster in",
+		       d.connect ? d.connect : d.work);
 	runs(&d);
 	judge(&d);
 	rc = finish(&d);
 	hw_cluster_free(d.c, d.keep);
+	hw_fo_remote_free(d.remote);
 	hw_fo_load_free(&d.load);
 	if (d.keep)
 		fprintf(stderr, "hawser %s: kept %s\n", cmd->name, d.work);
@@ -566,8 +619,8 @@ static int run_failover(const struct hw_cli_cmd *cmd, int argc, char **argv)
 }
 
 const struct hw_cli_cmd hw_cli_drill_failover = {
-	"drill failover", "failovers under load on a local cluster: measured RTO, loss, overlap",
-	"usage: hawser drill failover [--rto DUR] [--rpo DUR] [--runs N]\n"
+	"drill failover", "failovers under load: measured RTO, loss, overlap",
+	"usage: hawser drill failover [--connect ADDR,...] [--rto DUR] [--rpo DUR] [--runs N]\n"
 	"                             [--kill primary|partition-primary]\n"
 	"                             [--dir DIR | --config FILE] [--report-dir D] [--json]\n"
 	"                             [--no-record] [--keep]\n"
@@ -589,8 +642,16 @@ const struct hw_cli_cmd hw_cli_drill_failover = {
 	"  --json: one object {result, rto_target_ms, rpo_target_ms, runs: [{measured_rto_ms,\n"
 	"  acked_lost, overlapping_primaries, rejoin_ms, ...}], rto_ms: {p50, p99, max},\n"
 	"  report}. --keep: keep the cluster's directory.\n"
-	"  --connect ADDR is refused: a drill on a remote cluster would have to kill or cut\n"
-	"  off a node on another host, which hawser cannot do yet.\n"
+	"  --connect ADDR,...: a running cluster instead (its nodes' client ports, as a\n"
+	"  client takes them): the primary of the moment is asked to crash itself (as a\n"
+	"  SIGKILL would: no clean shutdown), which it does only with [drills] allow_fault =\n"
+	"  true and for a key it pins; else the drill ends in ERROR (HW_EFAULT_OFF). Its\n"
+	"  supervisor (systemd Restart=) must bring it back: rejoin_ms counts from the crash\n"
+	"  (-1 and rejoin_why, a warning, when it is not back in time). Acknowledged records\n"
+	"  are looked up by resubmitting them (a held one is a duplicate at its LSN);\n"
+	"  detection/election/promoted are -1 (the logs are on the nodes' hosts).\n"
+	"  --kill partition-primary needs the local cluster.\n"
+	"  With --connect:\n" HW_CLI_SECURITY_USAGE
 	"  --config FILE   the node's config: data_dir, [drills] report_dir, [failover]\n"
 	"  --dir DIR       the store whose drill history gets the row (default: data_dir)\n"
 	"  --report-dir D  where the JSON and HTML reports go (default: [drills] report_dir,\n"

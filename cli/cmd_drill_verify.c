@@ -1,5 +1,7 @@
 /* cmd_drill_verify.c: `hawser drill verify`, the integrity of a replica and the digests
- * of several stores compared at one LSN (docs/drills.md). */
+ * of several stores compared at one LSN (docs/drills.md): stores on this host (--dir,
+ * --compare), or the nodes of a cluster spread over hosts asked over their client ports
+ * (--connect, engine/node_digest.c answers). */
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
@@ -7,9 +9,11 @@
 #include <string.h>
 
 #include "cli/cmd_drill.h"
+#include "engine/client_int.h"
 #include "replica/entry.h"
 #include "replica/store.h"
 #include "replica/verify.h"
+#include "wire.pb-c.h"
 
 /* The hash of the entry at lsn, or HW_ENOTFOUND when it was pruned. */
 static int entry_hash(struct hw_store *s, uint64_t lsn, uint8_t out[HW_HASH_BYTES])
@@ -31,6 +35,10 @@ static const struct option verify_opts[] = {
 	COMMON_OPTS,
 	OPT("compare", required_argument, 'x'),
 	OPT("scratch", required_argument, 's'),
+	OPT("connect", required_argument, 'C'),
+	OPT("at-lsn", required_argument, 'l'),
+	OPT("replay-max", required_argument, 'M'),
+	HW_CLI_SECURITY_OPTIONS,
 	{0},
 };
 
@@ -213,15 +221,236 @@ static void compare_one(struct drill *d, const char *other)
 	hw_report_phase_end(&d->rep, name, v, "at LSN %" PRIu64, lsn);
 }
 
+/* ---- verify --connect: the nodes of a cluster, over their client ports -------------- */
+
+/* Nodes one --connect drill asks: a primary, its standbys (HW_PEERS_MAX) and a vault. */
+#define NODES_MAX 16
+/* How long one node may take for one digest: a replay of the default limit, with room. */
+#define DIGEST_WAIT_MS 300000
+/* Entries a node may replay for its answer unless --replay-max says: seconds of work. */
+#define REPLAY_MAX_DEFAULT 1000000u
+
+/* One node of the list and its answer. */
+struct member {
+	char addr[256];
+	struct hw_client *c;
+	int code; /* 0: answered; else why not, in words in why */
+	char why[200];
+	char node_id[256]; /* the node's id once it answered, its address until then */
+	uint64_t lsn, entries;
+	int how; /* wire.proto DigestHow */
+	uint8_t digest[HW_HASH_BYTES];
+};
+_Static_assert(sizeof(((struct member *)0)->node_id) == sizeof(((struct member *)0)->addr),
+	       "node_id starts as the address");
+
+/* Connect to each address of the comma-separated list; one that fails keeps its code. */
+static int members_connect(struct drill *d, struct member *m, size_t *n)
+{
+	*n = 0;
+	for (const char *p = d->connect; *p;) {
+		size_t len = strcspn(p, ",");
+		if (len == 0 || len >= sizeof(m->addr) || *n == NODES_MAX)
+			return -1;
+		struct member *x = &m[(*n)++];
+		memset(x, 0, sizeof(*x));
+		snprintf(x->addr, sizeof(x->addr), "%.*s", (int)len, p);
+		memcpy(x->node_id, x->addr, sizeof(x->node_id));
+		x->code = hw_client_connect_secure(x->addr, &d->sec, &x->c);
+		if (x->code)
+			snprintf(x->why, sizeof(x->why), "cannot connect: %s",
+				 hw_strerror(x->code));
+		p += len + (p[len] == ',');
+	}
+	return *n >= 2 ? 0 : -1;
+}
+
+/* Ask m for its digest at lsn (0: at its head now) and keep the answer or why none came. */
+static void ask(const struct drill *d, struct member *m, uint64_t lsn)
+{
+	uint8_t *body;
+	size_t len;
+	uint64_t max = d->replay_max ? d->replay_max : REPLAY_MAX_DEFAULT;
+	int rc = hw_client_digest(m->c, lsn, max, DIGEST_WAIT_MS, &body, &len);
+	if (rc) {
+		m->code = rc;
+		snprintf(m->why, sizeof(m->why), "%s", hw_strerror(rc));
+		return;
+	}
+	Hawser__Wire__V1__DigestReply *r = hawser__wire__v1__digest_reply__unpack(NULL, len, body);
+	free(body);
+	if (!r || (r->code == 0 && r->digest.len != HW_HASH_BYTES)) {
+		m->code = HW_EFRAME;
+		snprintf(m->why, sizeof(m->why), "malformed digest reply");
+	} else {
+		m->code = r->code;
+		snprintf(m->why, sizeof(m->why), "%s", r->message);
+		if (r->node_id[0])
+			snprintf(m->node_id, sizeof(m->node_id), "%s", r->node_id);
+		m->lsn = r->lsn;
+		m->how = r->how;
+		m->entries = r->entries;
+		if (r->code == 0)
+			memcpy(m->digest, r->digest.data, HW_HASH_BYTES);
+	}
+	if (r)
+		hawser__wire__v1__digest_reply__free_unpacked(r, NULL);
+}
+
+/* Every node's digest at one LSN: --at-lsn, else the lowest head the nodes report, each
+ * node above it asked again at it. *lsn gets the LSN; 0 when no node answered. */
+static void gather(const struct drill *d, struct member *m, size_t n, uint64_t *lsn)
+{
+	uint64_t low = d->lsn_given ? d->until_lsn : UINT64_MAX;
+	for (size_t i = 0; i < n; i++)
+		if (m[i].code == 0)
+			ask(d, &m[i], d->lsn_given ? d->until_lsn : 0);
+	for (size_t i = 0; i < n && !d->lsn_given; i++)
+		if (m[i].code == 0 && m[i].lsn < low)
+			low = m[i].lsn;
+	*lsn = low == UINT64_MAX ? 0 : low;
+	for (size_t i = 0; i < n && !d->lsn_given; i++)
+		if (m[i].code == 0 && m[i].lsn != low)
+			ask(d, &m[i], low);
+}
+
+/* The answer most nodes share (the first of a tie), NULL when none answered. */
+static const struct member *majority(const struct member *m, size_t n, size_t *count)
+{
+	const struct member *best = NULL;
+	*count = 0;
+	for (size_t i = 0; i < n; i++) {
+		size_t c = 0;
+		for (size_t j = 0; j < n && m[i].code == 0; j++)
+			c += m[j].code == 0 && memcmp(m[i].digest, m[j].digest, HW_HASH_BYTES) == 0;
+		if (c > *count) {
+			*count = c;
+			best = &m[i];
+		}
+	}
+	return best;
+}
+
+/* One check per node: its digest and how it was obtained, or why it has none; ref is the
+ * digest most nodes share (NULL when none answered). */
+static void member_check(struct hw_report *r, const struct member *x, const struct member *ref,
+			 uint64_t lsn)
+{
+	char name[HW_REPORT_NAME_BYTES], how[64], a[2 * HW_HASH_BYTES + 1],
+		b[2 * HW_HASH_BYTES + 1];
+	snprintf(name, sizeof(name), "node %s", x->node_id);
+	if (x->code) {
+		hw_report_check(r, name, HW_VERDICT_FAIL, "%s cannot answer: %s (%s)", x->addr,
+				x->why, hw_errname(x->code));
+		return;
+	}
+	if (x->how == HAWSER__WIRE__V1__DIGEST_HOW__DIGEST_REPLAY)
+		snprintf(how, sizeof(how), "log replayed, %" PRIu64 " entries", x->entries);
+	else
+		snprintf(how, sizeof(how), "one read transaction");
+	if (memcmp(x->digest, ref->digest, HW_HASH_BYTES) != 0)
+		hw_report_check(r, name, HW_VERDICT_FAIL,
+				"%s: digest %s at LSN %" PRIu64 " (%s) differs from %s of %s",
+				x->addr, hw_cli_hex(x->digest, a), lsn, how,
+				hw_cli_hex(ref->digest, b), ref->node_id);
+	else
+		hw_report_check(r, name, HW_VERDICT_PASS, "%s: digest %s at LSN %" PRIu64 " (%s)",
+				x->addr, hw_cli_hex(x->digest, a), lsn, how);
+}
+
+/* The figures and the verdict of a --connect run over n nodes. */
+static void connect_finish(struct drill *d, const struct member *m, size_t n, uint64_t lsn)
+{
+	size_t agree, answered = 0, replays = 0;
+	uint64_t replayed = 0;
+	char hex[2 * HW_HASH_BYTES + 1];
+	const struct member *ref = majority(m, n, &agree);
+	for (size_t i = 0; i < n; i++) {
+		answered += m[i].code == 0;
+		replays +=
+			m[i].code == 0 && m[i].how == HAWSER__WIRE__V1__DIGEST_HOW__DIGEST_REPLAY;
+		replayed += m[i].code == 0 ? m[i].entries : 0;
+		member_check(&d->rep, &m[i], ref, lsn); /* ref is NULL only if none answered */
+	}
+	d->lsn = lsn;
+	hw_report_fact(&d->rep, "nodes", "%s", d->connect);
+	hw_report_fact(&d->rep, "lsn", "%" PRIu64, lsn);
+	hw_report_figure(&d->rep, "nodes", (double)n, "nodes");
+	hw_report_figure(&d->rep, "nodes_answered", (double)answered, "nodes");
+	hw_report_figure(&d->rep, "replays", (double)replays, "nodes");
+	hw_report_figure(&d->rep, "entries_replayed", (double)replayed, "entries");
+	if (answered < 2)
+		hw_report_finish(&d->rep, HW_DRILL_ERROR,
+				 "%zu of %zu nodes answered: nothing to compare", answered, n);
+	else if (hw_report_worst(&d->rep) == HW_VERDICT_FAIL)
+		hw_report_finish(&d->rep, HW_DRILL_FAIL, "%zu of %zu nodes agree at LSN %" PRIu64,
+				 agree, n, lsn);
+	else
+		hw_report_finish(&d->rep, HW_DRILL_PASS,
+				 "%zu nodes agree at LSN %" PRIu64 ", digest %.16s...", n, lsn,
+				 hw_cli_hex(ref->digest, hex));
+}
+
+/* --connect: ask each node for its digest at one LSN and compare them. */
+static int run_connect(struct drill *d)
+{
+	static struct member m[NODES_MAX];
+	size_t n;
+	uint64_t lsn;
+	double t0 = hw_report_clock(&d->rep);
+	if (members_connect(d, m, &n) != 0) {
+		for (size_t i = 0; i < n; i++)
+			hw_client_close(m[i].c);
+		return hw_cli_usage_error(
+			d->cmd, "--connect takes 2 to %d addresses, comma-separated", NODES_MAX);
+	}
+	double t1 = hw_report_clock(&d->rep);
+	gather(d, m, n, &lsn);
+	double t2 = hw_report_clock(&d->rep);
+	for (size_t i = 0; i < n; i++)
+		hw_client_close(m[i].c);
+	hw_report_phase(&d->rep, "connect", t0, t1, HW_VERDICT_PASS, "%zu nodes", n);
+	hw_report_phase(&d->rep, "digests", t1, t2, HW_VERDICT_PASS, "at LSN %" PRIu64, lsn);
+	hw_report_figure(&d->rep, "digest_s", t2 - t1, "s");
+	connect_finish(d, m, n, lsn);
+	return hw_cli_drill_finish(d);
+}
+
+/* The channel: the command line's, else the --config node's own. */
+static int connect_setup(struct drill *d)
+{
+	const struct hw_client_security *s = &d->sec;
+	if (d->n_compare)
+		return hw_cli_usage_error(d->cmd,
+					  "--compare is for stores on this host, not --connect");
+	if (!s->key && !s->peers && !s->cluster_id && !s->insecure && d->config_path)
+		hw_cli_security_of_config(&d->cfg, &d->sec);
+	int rc = hw_cli_security_check(d->cmd, &d->sec);
+	if (rc != HW_CLI_RUN)
+		return rc;
+	if (!d->report_dir && !d->cfg.drills.report_dir[0] && !d->dir && !d->scratch)
+		return hw_cli_usage_error(d->cmd,
+					  "--connect needs --report-dir D (or --dir/--config)");
+	if (!d->rep.node[0])
+		snprintf(d->rep.node, sizeof(d->rep.node), "%s", d->connect);
+	return HW_CLI_RUN;
+}
+
 static int run_verify(const struct hw_cli_cmd *cmd, int argc, char **argv)
 {
 	static struct drill d;
 	int rc = hw_cli_drill_setup(&d, cmd, argc, argv, verify_opts);
 	if (rc != HW_CLI_RUN)
 		return rc;
-	if (!d.dir)
-		return hw_cli_usage_error(cmd, "--dir DIR or --config FILE is required");
 	d.rep.kind = HW_DRILL_VERIFY;
+	if (d.connect) {
+		rc = connect_setup(&d);
+		return rc == HW_CLI_RUN ? run_connect(&d) : rc;
+	}
+	if (d.lsn_given || d.replay_max)
+		return hw_cli_usage_error(cmd, "--at-lsn and --replay-max go with --connect");
+	if (!d.dir)
+		return hw_cli_usage_error(cmd, "--dir DIR, --config FILE or --connect is required");
 	struct hw_verify_report v;
 	rc = hw_cli_drill_verify_dir(&d, d.dir, &v);
 	if (rc) {
@@ -259,8 +488,18 @@ const struct hw_cli_cmd hw_cli_drill_verify = {
 	"drill verify", "integrity of a replica; digests across stores",
 	"usage: hawser drill verify (--dir DIR | --config FILE) [--compare DIR2]...\n"
 	"                           [--scratch S] [--report-dir D] [--json] [--no-record]\n"
+	"       hawser drill verify --connect ADDR,ADDR[,...] [--at-lsn N] [--replay-max N]\n"
+	"                           (--key FILE --peers LIST --cluster ID | --insecure)\n"
+	"                           [--config FILE | --dir DIR] [--report-dir D] [--json]\n"
 	"  Walk DIR's hash chain, decode and validate every record, rebuild the state from\n"
 	"  the log in scratch and compare it with the stored state. With --compare (up to\n"
 	"  8 times), compare the state digests of DIR and DIR2 at the LSN both have, and\n"
-	"  the entry hash there (the stores of a running cluster can be read live).\n" COMMON_USAGE,
+	"  the entry hash there (the stores of a running cluster can be read live).\n"
+	"  With --connect (2 to 16 client addresses, one per node), ask every node over its\n"
+	"  client port for its state digest at one LSN (--at-lsn, else the lowest head the\n"
+	"  nodes report) and compare them; each node answers from one read transaction when\n"
+	"  its head is that LSN, else by replaying its log to it in scratch (at most\n"
+	"  --replay-max entries, default 1000000). Without --key/--insecure the --config\n"
+	"  node's own [security] is used; --dir/--config then only name the history's "
+	"store.\n" HW_CLI_SECURITY_USAGE COMMON_USAGE,
 	run_verify};

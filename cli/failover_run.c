@@ -1,9 +1,11 @@
-/* failover_run.c: one failover under TOS load on a local cluster (cli/failover_run.h).
+/* failover_run.c: one failover under TOS load (cli/failover_run.h), and the local
+ * cluster's side of struct hw_fo_nodes.
  *
  * The phases of the timeline come from the new primary's own log (one host, one wall
  * clock): detection ends at its first election_started after the fault, the election at
  * elected, the replay (promotion: the store caught up with the log, the primary started)
- * at became_primary; the first commit is the client's first success from it.
+ * at became_primary; the first commit is the client's first success from it. A remote
+ * cluster keeps its logs on its hosts: only the client's measures are known there.
  *
  * Overlapping primaries, exactly: two primaries overlap when the old one acknowledged a
  * submit at or after the new one's first acknowledgement. Both ends are taken where they
@@ -55,6 +57,18 @@ int hw_fo_failed(struct hw_fo_run *r, const char *fmt, ...)
 double hw_fo_clock(const struct hw_fo_run *r)
 {
 	return hw_mono_s() - r->t0;
+}
+
+/* The run's cluster: its operations and what they act on. */
+static const struct hw_fo_nodes *ops(const struct hw_fo_run *r);
+static void *where(const struct hw_fo_run *r)
+{
+	return r->remote ? (void *)r->remote : (void *)r->c;
+}
+
+const char *hw_fo_node_id(const struct hw_fo_run *r, unsigned i)
+{
+	return ops(r)->id(where(r), i);
 }
 
 static bool interrupted(const struct hw_fo_run *r)
@@ -137,8 +151,8 @@ static int load_draw(struct hw_fo_load *l, uint64_t i)
 static int node_of(const struct hw_fo_run *r, struct hw_client *cl)
 {
 	const char *a = hw_client_addr(cl);
-	for (unsigned i = 0; a && i < hw_cluster_nodes(r->c); i++)
-		if (strcmp(a, hw_cluster_node_addr(r->c, i)) == 0)
+	for (unsigned i = 0; a && i < ops(r)->count(where(r)); i++)
+		if (strcmp(a, ops(r)->addr(where(r), i)) == 0)
 			return (int)i;
 	return -1;
 }
@@ -243,7 +257,7 @@ static int load_step(struct hw_fo_run *r, struct hw_client *cl, uint64_t *outsta
 
 static long log_size(const char *path)
 {
-	FILE *f = fopen(path, "r");
+	FILE *f = path ? fopen(path, "r") : NULL;
 	if (!f)
 		return 0;
 	fseek(f, 0, SEEK_END);
@@ -256,7 +270,7 @@ static long log_size(const char *path)
  * past it. False when there is none. */
 static bool log_next(const char *path, long *from, const char *needle, char *line, size_t cap)
 {
-	FILE *f = fopen(path, "r");
+	FILE *f = path ? fopen(path, "r") : NULL;
 	if (!f)
 		return false;
 	char buf[1024];
@@ -295,7 +309,7 @@ static int64_t line_wall_ms(const char *line)
 static double log_event(struct hw_fo_run *r, unsigned i, long *from, const char *needle,
 			double not_before, char *line, size_t cap)
 {
-	if (!log_next(hw_cluster_log(r->c, i), from, needle, line, cap))
+	if (!log_next(ops(r)->log(where(r), i), from, needle, line, cap))
 		return not_before;
 	int64_t ms = line_wall_ms(line);
 	double t = r->t_fault + (double)(ms - r->fault_wall_ms) / 1000;
@@ -307,12 +321,14 @@ static double log_event(struct hw_fo_run *r, unsigned i, long *from, const char 
 static int fault(struct hw_fo_run *r, bool verbose)
 {
 	r->faulted = true;
-	if (hw_cluster_primary(r->c, 0, &r->old_p) != 0)
+	if (ops(r)->primary(where(r), 0, &r->old_p) != 0)
 		return hw_fo_failed(r, "no primary to take away");
-	for (unsigned i = 0; i < hw_cluster_nodes(r->c) && i < HW_FO_NODES_MAX; i++)
-		r->log_from[i] = log_size(hw_cluster_log(r->c, i));
-	const char *id = hw_cluster_node_id(r->c, r->old_p);
-	if (verbose) {
+	for (unsigned i = 0; i < ops(r)->count(where(r)) && i < HW_FO_NODES_MAX; i++)
+		r->log_from[i] = log_size(ops(r)->log(where(r), i));
+	const char *id = hw_fo_node_id(r, r->old_p);
+	if (verbose && r->remote) {
+		printf("  FAULT: %s, the primary, asked to crash itself\n", id);
+	} else if (verbose) {
 		if (r->fault == HW_FO_KILL)
 			printf("  FAULT: kill -9 %s (pid %d), the primary\n", id,
 			       (int)hw_cluster_node_pid(r->c, r->old_p));
@@ -324,11 +340,13 @@ static int fault(struct hw_fo_run *r, bool verbose)
 	}
 	r->fault_wall_ms = hw_wall_ms();
 	r->t_fault = hw_fo_clock(r);
-	int rc = r->fault == HW_FO_KILL ? hw_cluster_kill(r->c, r->old_p, SIGKILL)
-					: hw_cluster_isolate(r->c, r->old_p, true);
-	/* Reaped: it released nothing after this. */
+	int rc = ops(r)->fault(r);
+	/* Gone (reaped, or it acknowledged its crash): it released nothing after this. */
 	r->old_gone_ms = hw_wall_ms();
-	return rc ? hw_fo_failed(r, "fault on %s: %s", id, hw_strerror(rc)) : 0;
+	r->faulted = rc == 0; /* refused: the cluster was not tried */
+	r->fault_rc = rc;
+	return rc ? hw_fo_failed(r, "fault on %s: %s (%s)", id, hw_strerror(rc), hw_errname(rc))
+		  : 0;
 }
 
 /* The run's timed events; -1 ends the load (r->fail says why). */
@@ -355,8 +373,7 @@ static int events(struct hw_fo_run *r, double *tick, bool verbose)
 static int load_phase(struct hw_fo_run *r, bool verbose)
 {
 	struct hw_client *cl = NULL;
-	int rc = hw_client_connect_secure(hw_cluster_client_list(r->c), hw_cluster_security(r->c),
-					  &cl);
+	int rc = ops(r)->connect(where(r), &cl);
 	if (rc)
 		return hw_fo_failed(r, "client: %s", hw_strerror(rc));
 	r->from = r->load->next;
@@ -407,7 +424,7 @@ static int promotion(struct hw_fo_run *r)
 	char line[1024];
 	if (!r->faulted)
 		return hw_fo_failed(r, "the load ended before the fault");
-	if (hw_cluster_primary(r->c, PRIMARY_MS, &r->new_p) != 0 || r->new_p == r->old_p)
+	if (ops(r)->primary(where(r), PRIMARY_MS, &r->new_p) != 0 || r->new_p == r->old_p)
 		return hw_fo_failed(r, "no standby became primary");
 	if (r->t_first < 0)
 		return hw_fo_failed(r, "no acknowledged submit on the new primary");
@@ -418,11 +435,12 @@ static int promotion(struct hw_fo_run *r)
 	r->t_elected = log_event(r, n, &from, "event=elected", r->t_detected, line, sizeof(line));
 	r->t_promoted =
 		log_event(r, n, &from, "event=became_primary", r->t_elected, line, sizeof(line));
-	if (log_next(hw_cluster_log(r->c, n), &from, "event=first_ack", line, sizeof(line)))
+	if (log_next(ops(r)->log(where(r), n), &from, "event=first_ack", line, sizeof(line)))
 		r->new_first_ack_ms = field(line, "wall_ms=");
 	if (r->new_first_ack_ms <= 0) /* the client's receipt: no earlier than the ack */
 		r->new_first_ack_ms = r->fault_wall_ms + (int64_t)r->measured_rto_ms;
-	r->promoted_ms = (r->t_promoted - r->t_fault) * 1000;
+	/* no log here (remote): not known */
+	r->promoted_ms = ops(r)->log(where(r), n) ? (r->t_promoted - r->t_fault) * 1000 : -1;
 	return 0;
 }
 
@@ -431,12 +449,20 @@ static void why_not_joined(struct hw_fo_run *r, long from_old, long from_new)
 {
 	static const char *const needles[] = {"diverged", "refused", "stepped_down", "error"};
 	char line[1024], last[1024] = "";
+	if (ops(r)->log(where(r), r->old_p) == NULL) {
+		snprintf(r->rejoin_why, sizeof(r->rejoin_why),
+			 "not back as a standby within %d ms (is a supervisor restarting it?); "
+			 "its log is on its host",
+			 r->rejoin_ms);
+		return;
+	}
 	snprintf(r->rejoin_why, sizeof(r->rejoin_why), "no reason logged");
 	for (size_t k = 0; k < sizeof(needles) / sizeof(needles[0]) && !last[0]; k++) {
 		long a = from_old, b = from_new;
-		while (log_next(hw_cluster_log(r->c, r->old_p), &a, needles[k], line,
+		while (log_next(ops(r)->log(where(r), r->old_p), &a, needles[k], line,
 				sizeof(line)) ||
-		       log_next(hw_cluster_log(r->c, r->new_p), &b, needles[k], line, sizeof(line)))
+		       log_next(ops(r)->log(where(r), r->new_p), &b, needles[k], line,
+				sizeof(line)))
 			snprintf(last, sizeof(last), "%s", line);
 	}
 	if (last[0]) {
@@ -449,17 +475,16 @@ static void why_not_joined(struct hw_fo_run *r, long from_old, long from_new)
  * not become primary again; it rejoins as a standby if it can. */
 static int rejoin(struct hw_fo_run *r)
 {
-	const char *id = hw_cluster_node_id(r->c, r->old_p);
-	long from_old = log_size(hw_cluster_log(r->c, r->old_p));
-	long from_new = log_size(hw_cluster_log(r->c, r->new_p));
+	const char *id = hw_fo_node_id(r, r->old_p);
+	long from_old = log_size(ops(r)->log(where(r), r->old_p));
+	long from_new = log_size(ops(r)->log(where(r), r->new_p));
 	r->t_heal = hw_fo_clock(r);
-	int rc = r->fault == HW_FO_KILL ? hw_cluster_restart(r->c, r->old_p)
-					: hw_cluster_isolate(r->c, r->old_p, false);
+	int rc = ops(r)->heal(r);
 	if (rc == 0)
-		rc = hw_cluster_wait_joined(r->c, r->old_p, r->rejoin_ms);
+		rc = ops(r)->wait_joined(where(r), r->old_p, r->rejoin_ms);
 	r->t_joined = hw_fo_clock(r);
 	unsigned p;
-	if (hw_cluster_primary(r->c, 0, &p) == 0 && p == r->old_p) {
+	if (ops(r)->primary(where(r), 0, &p) == 0 && p == r->old_p) {
 		r->primary_again = true;
 		return hw_fo_failed(r, "the old primary %s became primary again", id);
 	}
@@ -482,11 +507,11 @@ static int64_t old_last_ack(struct hw_fo_run *r)
 	char line[1024];
 	long from = r->old_p < HW_FO_NODES_MAX ? r->log_from[r->old_p] : 0, at = from;
 	int64_t last = -1;
-	while (log_next(hw_cluster_log(r->c, r->old_p), &at, "event=fenced", line, sizeof(line)))
+	while (log_next(ops(r)->log(where(r), r->old_p), &at, "event=fenced", line, sizeof(line)))
 		if (field(line, "last_ack_wall_ms=") > last)
 			last = field(line, "last_ack_wall_ms=");
 	at = from;
-	if (!log_next(hw_cluster_log(r->c, r->old_p), &at, "event=stepped_down", line,
+	if (!log_next(ops(r)->log(where(r), r->old_p), &at, "event=stepped_down", line,
 		      sizeof(line)))
 		return hw_wall_ms(); /* its term is still open */
 	return field(line, "last_ack_wall_ms=") > last ? field(line, "last_ack_wall_ms=") : last;
@@ -506,7 +531,7 @@ static void overlap(struct hw_fo_run *r)
 /* Every record of the run acknowledged, looked up on the new primary's store at its LSN
  * with its bytes. A running node's store follows its log by a few milliseconds: wait
  * (bounded) until its head reaches the highest acknowledged LSN. */
-static int loss_check(struct hw_fo_run *r)
+static int local_loss_check(struct hw_fo_run *r)
 {
 	const struct hw_fo_load *l = r->load;
 	struct hw_store_opts so = {.read_only = true};
@@ -545,6 +570,73 @@ static int loss_check(struct hw_fo_run *r)
 	return 0;
 }
 
+/* ---------------------------------------------------------------- a local cluster */
+
+static unsigned local_count(const void *at)
+{
+	return hw_cluster_nodes(at);
+}
+
+static const char *local_id(const void *at, unsigned i)
+{
+	return hw_cluster_node_id(at, i);
+}
+
+static const char *local_addr(const void *at, unsigned i)
+{
+	return hw_cluster_node_addr(at, i);
+}
+
+static int local_connect(const void *at, struct hw_client **out)
+{
+	return hw_client_connect_secure(hw_cluster_client_list(at), hw_cluster_security(at), out);
+}
+
+static int local_primary(void *at, int timeout_ms, unsigned *i)
+{
+	return hw_cluster_primary(at, timeout_ms, i);
+}
+
+static const char *local_log(const void *at, unsigned i)
+{
+	return hw_cluster_log(at, i);
+}
+
+static int local_fault(struct hw_fo_run *r)
+{
+	return r->fault == HW_FO_KILL ? hw_cluster_kill(r->c, r->old_p, SIGKILL)
+				      : hw_cluster_isolate(r->c, r->old_p, true);
+}
+
+static int local_heal(struct hw_fo_run *r)
+{
+	return r->fault == HW_FO_KILL ? hw_cluster_restart(r->c, r->old_p)
+				      : hw_cluster_isolate(r->c, r->old_p, false);
+}
+
+static int local_wait_joined(void *at, unsigned i, int timeout_ms)
+{
+	return hw_cluster_wait_joined(at, i, timeout_ms);
+}
+
+static const struct hw_fo_nodes local_nodes = {
+	.count = local_count,
+	.id = local_id,
+	.addr = local_addr,
+	.connect = local_connect,
+	.primary = local_primary,
+	.log = local_log,
+	.fault = local_fault,
+	.heal = local_heal,
+	.wait_joined = local_wait_joined,
+	.loss_check = local_loss_check,
+};
+
+static const struct hw_fo_nodes *ops(const struct hw_fo_run *r)
+{
+	return r->remote ? &hw_fo_remote_nodes : &local_nodes;
+}
+
 int hw_fo_run(struct hw_fo_run *r, bool verbose)
 {
 	r->t_first = -1;
@@ -555,7 +647,7 @@ int hw_fo_run(struct hw_fo_run *r, bool verbose)
 		rc = rejoin(r);
 	if (rc == 0) {
 		overlap(r);
-		rc = loss_check(r);
+		rc = ops(r)->loss_check(r);
 	}
 	return rc;
 }
@@ -570,19 +662,11 @@ static void phase(struct hw_report *rep, const char *prefix, const char *name, d
 	hw_report_phase(rep, full, a, b, v, "%s", detail);
 }
 
-void hw_fo_report(const struct hw_fo_run *r, struct hw_report *rep, const char *prefix,
-		  int64_t rto_ms)
+/* Detection, election and replay: from the new primary's log. */
+static void log_phases(const struct hw_fo_run *r, struct hw_report *rep, const char *prefix,
+		       const char *nw)
 {
 	char t[HW_REPORT_TEXT_BYTES];
-	if (!r->faulted || r->t_first < 0)
-		return;
-	const char *old = hw_cluster_node_id(r->c, r->old_p);
-	const char *nw = hw_cluster_node_id(r->c, r->new_p);
-	snprintf(t, sizeof(t), "%s, the primary, %s under load", old,
-		 r->fault == HW_FO_KILL ? "killed with SIGKILL" : "cut off from the other voters");
-	phase(rep, prefix,
-	      r->fault == HW_FO_KILL ? "fault: kill -9 primary" : "fault: primary cut off",
-	      r->t_fault, r->t_fault, HW_VERDICT_PASS, t);
 	snprintf(t, sizeof(t), "%s started an election %.0f ms after the fault", nw,
 		 (r->t_detected - r->t_fault) * 1000);
 	phase(rep, prefix, "detection", r->t_fault, r->t_detected, HW_VERDICT_PASS, t);
@@ -591,6 +675,25 @@ void hw_fo_report(const struct hw_fo_run *r, struct hw_report *rep, const char *
 	phase(rep, prefix, "election", r->t_detected, r->t_elected, HW_VERDICT_PASS, t);
 	snprintf(t, sizeof(t), "%s primary %.0f ms after the fault", nw, r->promoted_ms);
 	phase(rep, prefix, "replay", r->t_elected, r->t_promoted, HW_VERDICT_PASS, t);
+}
+
+void hw_fo_report(const struct hw_fo_run *r, struct hw_report *rep, const char *prefix,
+		  int64_t rto_ms)
+{
+	char t[HW_REPORT_TEXT_BYTES];
+	if (!r->faulted || r->t_first < 0)
+		return;
+	const char *old = hw_fo_node_id(r, r->old_p);
+	const char *nw = hw_fo_node_id(r, r->new_p);
+	snprintf(t, sizeof(t), "%s, the primary, %s under load", old,
+		 r->remote                ? "crashed itself at the drill's request"
+		 : r->fault == HW_FO_KILL ? "killed with SIGKILL"
+					  : "cut off from the other voters");
+	phase(rep, prefix,
+	      r->fault == HW_FO_KILL ? "fault: kill -9 primary" : "fault: primary cut off",
+	      r->t_fault, r->t_fault, HW_VERDICT_PASS, t);
+	if (ops(r)->log(where(r), r->new_p))
+		log_phases(r, rep, prefix, nw);
 	snprintf(t, sizeof(t), "fault to first acknowledged submit on %s: %.0f ms (target %lld ms)",
 		 nw, r->measured_rto_ms, (long long)rto_ms);
 	phase(rep, prefix, "first commit on new primary", r->t_promoted, r->t_first,
@@ -600,7 +703,9 @@ void hw_fo_report(const struct hw_fo_run *r, struct hw_report *rep, const char *
 	if (r->joined)
 		snprintf(t, sizeof(t), "%s follows %s as a standby, %.0f ms after it %s", old, nw,
 			 r->rejoin_ms_measured,
-			 r->fault == HW_FO_KILL ? "was restarted" : "was reconnected");
+			 r->remote                ? "crashed"
+			 : r->fault == HW_FO_KILL ? "was restarted"
+						  : "was reconnected");
 	else
 		snprintf(t, sizeof(t), "%s did not rejoin; it is not primary: %.250s", old,
 			 r->rejoin_why);

@@ -1,4 +1,5 @@
-/* failover_run.h: one failover under TOS load on a local cluster (bench/cluster.h), what
+/* failover_run.h: one failover under TOS load on a local cluster (bench/cluster.h) or a
+ * running one (--connect), what
  * `hawser demo` and `hawser drill failover` share. A run drives a paced TOS load through a
  * client that follows the primary and keeps every outcome (which node answered it, when
  * it was sent), takes the primary away (SIGKILL, or cut off from the other voters while
@@ -6,6 +7,13 @@
  * submit on the new primary, brings the old primary back and times its rejoin, counts the
  * acknowledged records the new primary does not hold, and says whether two primaries
  * acknowledged in overlapping periods.
+ *
+ * Where the nodes are and how the fault reaches the primary is behind struct hw_fo_nodes:
+ * a local cluster (r->c) is killed, cut off and read (logs, stores) directly; a running
+ * cluster elsewhere (r->remote, cli/failover_remote.c) is reached through its client
+ * ports only: its primary crashes itself on request (wire.proto DrillFault), its
+ * supervisor restarts it, and losses are looked up by resubmitting each acknowledged
+ * record (answered as a duplicate at its LSN when held).
  *
  * Times are seconds on hw_mono_s() minus the caller's origin t0 (a report's clock
  * when t0 is its t0), so a caller can draw them on its timeline. Single-threaded: the
@@ -19,7 +27,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct hw_client;
+struct hw_client_security;
 struct hw_cluster;
+struct hw_fo_remote;
 struct hw_report;
 struct hw_workload;
 
@@ -31,9 +42,10 @@ struct hw_workload;
 #define HW_FO_FOLLOWS_MAX 8u
 
 enum hw_fo_fault {
-	HW_FO_KILL = 0,      /* SIGKILL of the primary; rejoin: restart it on its store */
+	HW_FO_KILL = 0,      /* SIGKILL of the primary (remote: it crashes itself); rejoin:
+				restart it on its store (remote: its supervisor does) */
 	HW_FO_PARTITION = 1, /* blackhole its links to every voter and the witness (the
-				cluster must be proxied); rejoin: let them pass again */
+				cluster must be proxied; not remote); rejoin: let them pass */
 };
 
 /* The load: records drawn from the generators as they are needed, up to limit, and every
@@ -64,6 +76,25 @@ int hw_fo_load_init(struct hw_fo_load *l, const char *profile, uint64_t seed, ui
 void hw_fo_load_free(struct hw_fo_load *l);
 
 struct hw_fo_run;
+
+/* What differs between a local and a remote cluster. at is r->c or r->remote. */
+struct hw_fo_nodes {
+	unsigned (*count)(const void *at);
+	const char *(*id)(const void *at, unsigned i);          /* node i's id */
+	const char *(*addr)(const void *at, unsigned i);        /* its client address */
+	int (*connect)(const void *at, struct hw_client **out); /* a client of the cluster */
+	/* the node that says it is primary now, polled within timeout_ms; -ETIMEDOUT */
+	int (*primary)(void *at, int timeout_ms, unsigned *i);
+	const char *(*log)(const void *at, unsigned i); /* its log file; NULL: not readable */
+	int (*fault)(struct hw_fo_run *r); /* take r->old_p away; may move r->t_fault to
+					      when the fault took effect */
+	int (*heal)(struct hw_fo_run *r);  /* bring r->old_p back (remote: its supervisor
+					      does; r->t_heal moves back to the fault) */
+	/* node i is a standby the primary shows connected, within timeout_ms */
+	int (*wait_joined)(void *at, unsigned i, int timeout_ms);
+	int (*loss_check)(struct hw_fo_run *r); /* sets r->lost, r->lost_beyond_rpo */
+};
+
 /* The caller's timed events, called from the load's loop at least every 100 ms (the
  * demo's status line and its backup). Returns 0, or -1 to end the run (set r->fail with
  * hw_fo_failed() first). */
@@ -71,7 +102,9 @@ typedef int hw_fo_tick_cb(struct hw_fo_run *r, void *arg);
 
 struct hw_fo_run {
 	/* set by the caller */
-	struct hw_cluster *c; /* started with failover (and proxied for HW_FO_PARTITION) */
+	struct hw_cluster *c;        /* started with failover (and proxied for HW_FO_PARTITION);
+					NULL when remote is set */
+	struct hw_fo_remote *remote; /* a running cluster (cli/failover_remote.c), or NULL */
 	struct hw_fo_load *load;
 	enum hw_fo_fault fault;
 	double rate;          /* records/s over all lanes */
@@ -93,7 +126,8 @@ struct hw_fo_run {
 	double t_load, t_fault, t_detected, t_elected, t_promoted, t_first, t_load_end;
 	double t_heal, t_joined; /* rejoin: restart (or heal) begins, the primary sees it */
 	unsigned old_p, new_p;
-	bool faulted, joined, primary_again;
+	bool faulted, joined, primary_again; /* faulted: the fault took effect */
+	int fault_rc; /* why the fault could not be applied (e.g. HW_EFAULT_OFF), else 0 */
 	unsigned follows;
 	uint64_t answered, acked, unexpected, lost, max_acked_lsn;
 	uint64_t lost_beyond_rpo;      /* lost, and its success reached the client more than
@@ -124,6 +158,20 @@ int hw_fo_run(struct hw_fo_run *r, bool verbose);
  * are left out. */
 void hw_fo_report(const struct hw_fo_run *r, struct hw_report *rep, const char *prefix,
 		  int64_t rto_ms);
+
+/* Node i's id on the run's cluster (local or remote). */
+const char *hw_fo_node_id(const struct hw_fo_run *r, unsigned i);
+
+/* A running cluster reached through its client ports: addrs is a comma-separated list
+ * (as hw_client_connect takes), sec the channel (not copied: it must outlive the
+ * remote). Asks each node's status for its id (a node that does not answer is named by
+ * its address). Returns 0 with *out (free with hw_fo_remote_free), HW_ERANGE for an
+ * empty list or more than HW_FO_NODES_MAX addresses, HW_ENOMEM. */
+int hw_fo_remote_new(const char *addrs, const struct hw_client_security *sec,
+		     struct hw_fo_remote **out);
+void hw_fo_remote_free(struct hw_fo_remote *rm);
+/* The remote's operations (cli/failover_remote.c). */
+extern const struct hw_fo_nodes hw_fo_remote_nodes;
 
 /* Record why the run failed (the first reason wins); returns -1. */
 int hw_fo_failed(struct hw_fo_run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -948,6 +948,25 @@ int hw_client_operator_event(struct hw_client *c, unsigned kind, const char *det
 		       timeout_ms, &f);
 }
 
+int hw_client_drill_crash(struct hw_client *c, int timeout_ms)
+{
+	Hawser__Wire__V1__DrillFault q = HAWSER__WIRE__V1__DRILL_FAULT__INIT;
+	q.kind = HAWSER__WIRE__V1__DRILL_FAULT_KIND__DRILL_FAULT_CRASH;
+	struct hw_frame f;
+	return request(c, HW_FRAME_DRILL_FAULT, &q.base, HW_FRAME_DRILL_FAULT_REPLY, timeout_ms,
+		       &f);
+}
+
+int hw_client_digest(struct hw_client *c, uint64_t lsn, uint64_t replay_max, int timeout_ms,
+		     uint8_t **body, size_t *len)
+{
+	Hawser__Wire__V1__DigestQuery q = HAWSER__WIRE__V1__DIGEST_QUERY__INIT;
+	q.lsn = lsn;
+	q.replay_max = replay_max;
+	return request_body(c, HW_FRAME_DIGEST_QUERY, &q.base, HW_FRAME_DIGEST_REPLY, timeout_ms,
+			    body, len);
+}
+
 int hw_client_promote(struct hw_client *c, bool accept, uint64_t from, uint64_t to, int timeout_ms,
 		      uint8_t **body, size_t *len)
 {

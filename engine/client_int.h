@@ -40,6 +40,22 @@ int hw_client_promote(struct hw_client *c, bool accept, uint64_t from, uint64_t 
 int hw_client_operator_event(struct hw_client *c, unsigned kind, const char *detail,
 			     int timeout_ms);
 
+/* Ask the node to crash itself (a DRILL_FAULT frame, wire.proto DrillFault: `hawser
+ * drill failover --connect`) and wait up to timeout_ms for its reply, sent just before
+ * it exits. 0 when it took the request, HW_EFAULT_OFF when its config does not allow
+ * faults or this connection has no pinned key, else errors as for hw_client_status().
+ * Call it with no submit outstanding. */
+int hw_client_drill_crash(struct hw_client *c, int timeout_ms);
+
+/* Ask the node for its state digest at lsn (0: at its store's head now), replaying at
+ * most replay_max log entries for it (0: the node's own ceiling): a DIGEST_QUERY frame,
+ * `hawser drill verify --connect`. Waits up to timeout_ms for the DIGEST_REPLY; *body is
+ * a malloc'd copy of it (wire.proto DigestReply: its code says whether the node could
+ * answer) for the caller to decode and free(). HW_EBUSY while another query runs on the
+ * node, else errors as for hw_client_status(). Call it with no submit outstanding. */
+int hw_client_digest(struct hw_client *c, uint64_t lsn, uint64_t replay_max, int timeout_ms,
+		     uint8_t **body, size_t *len);
+
 /* The connection's socket, so one thread can poll() many connections (the bench). Only
  * for POLLIN: read nothing from it yourself. Readable means hw_client_wait(c, 0, ...)
  * will make progress; outcomes may also sit buffered in c already, so call it until

@@ -108,13 +108,14 @@ enum drill_key {
 	DRILL_WITNESS,
 	DRILL_RPO,
 	DRILL_REPORT_DIR,
+	DRILL_ALLOW_FAULT,
 	DRILL_KEYS_COUNT
 };
 static const char *const drill_keys[DRILL_KEYS_COUNT] = {
 	"verify",      "restore",     "failover",   "procedure",    "restore_rto",
 	"backup_dir",  "backup_generations_min",     "retention_days_min",
 	"backup_age_max", "offsite_dir", "keys",    "witness",      "rpo",
-	"report_dir",
+	"report_dir",  "allow_fault",
 };
 
 /* Record the first error as "<path>:<line>: <message>" (line 0: no line); later ones
@@ -379,6 +380,11 @@ static int set_drill(struct parse *p, enum drill_key which, const char *key, con
 		return set_keys(p, key, v);
 	case DRILL_WITNESS:
 		return set_addr(p, key, v, d->witness);
+	case DRILL_ALLOW_FAULT:
+		if (strcmp(v, "true") != 0 && strcmp(v, "false") != 0)
+			return fail(p, p->line, "'%s' = '%s': expected true or false", key, v);
+		d->allow_fault = strcmp(v, "true") == 0;
+		return 1;
 	case DRILL_GENERATIONS:
 		if (!set_num(p, key, v, 1, DRILL_GENERATIONS_MAX, &x))
 			return 0;

@@ -83,6 +83,7 @@
  *   witness = 10.0.0.9:7001   ; must accept a TCP connection
  *   rpo = 5s                  ; standby lag the procedure drill accepts
  *   report_dir = /var/lib/hawser/drills  ; default: <data_dir>.drills
+ *   allow_fault = false       ; true: `hawser drill failover --connect` may crash this node
  *
  * A vault (docs/operations.md "Vault replica") pulls from the cluster and accepts no
  * inbound connection: node.listen and [failover] are refused for it, node.client is
@@ -153,6 +154,7 @@ struct hw_drill_config {
 	char keys[HW_DRILL_KEYS_MAX][HW_PATH_CHARS_MAX + 1];
 	uint32_t n_keys;
 	char witness[HW_ADDR_CHARS_MAX + 1];
+	bool allow_fault; /* a pinned client may ask this node to crash (DrillFault) */
 };
 
 /* [security]: paths as given; the pinned keys are read from their files at load. */

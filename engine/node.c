@@ -334,6 +334,10 @@ static int session_frame(struct hw_session *s, const struct hw_frame *f)
 		return s->repl ? HW_EPROTOCOL : hw__election_on_promote(s, f);
 	case HW_FRAME_OPERATOR_EVENT:
 		return s->repl ? HW_EPROTOCOL : hw__audit_on_operator_event(s, f);
+	case HW_FRAME_DRILL_FAULT:
+		return s->repl ? HW_EPROTOCOL : hw__drill_on_fault(s, f);
+	case HW_FRAME_DIGEST_QUERY:
+		return s->repl ? HW_EPROTOCOL : hw__digest_on_query(s, f);
 	case HW_FRAME_ACK:
 		if (!s->repl || n->cfg.role != HW_ROLE_PRIMARY)
 			return HW_EPROTOCOL;
@@ -737,6 +741,7 @@ void hw_node_close(struct hw_node *n)
 	for (uint32_t i = 0; i < HW_CLIENTS_MAX; i++)
 		free(n->sessions[i]);
 	hw__snapshot_stop(n); /* joins a copy that still reads the store */
+	hw__digest_stop(n);   /* joins a digest that still reads the store */
 	hw__election_stop(n); /* after the ring: its links' callbacks ran */
 	/* failover may have run either role (or both, one after the other) */
 	if (n->cfg.role == HW_ROLE_PRIMARY)

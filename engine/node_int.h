@@ -183,6 +183,7 @@ struct hw_node {
 	int64_t last_ack_wall_ms; /* wall clock of the last success this node answered */
 	bool wal_started;         /* the log's flusher runs (once per log opened) */
 	struct hw_epoch_map *rejoin; /* the diverged primary's epochs (node_rejoin.c) */
+	struct hw_digest *digest;    /* node_digest.c: the digest query job, made on first use */
 
 	/* statistics */
 	uint64_t submits;
@@ -243,6 +244,20 @@ void hw__audit_event(struct hw_node *n, Tos__V1__NodeEventKind kind, const char 
 /* A session's OPERATOR_EVENT frame (wire.proto OperatorEvent): the event with the
  * session's address and channel key, then the reply. Returns 0 or a code to close with. */
 int hw__audit_on_operator_event(struct hw_session *s, const struct hw_frame *f);
+/* A session's DRILL_FAULT frame (wire.proto DrillFault, node_drill.c): refused with an
+ * ERROR HW_EFAULT_OFF unless [drills] allow_fault and a pinned key; CRASH answers, then
+ * exits the process. Returns 0 or a code to close with. */
+int hw__drill_on_fault(struct hw_session *s, const struct hw_frame *f);
+/* node_digest.c: a session's DIGEST_QUERY frame (wire.proto DigestQuery): start the
+ * digest at its LSN on a thread; the DIGEST_REPLY follows when it is done (an ERROR
+ * HW_EBUSY while another query runs). Returns 0 or a code to close with. */
+int hw__digest_on_query(struct hw_session *s, const struct hw_frame *f);
+/* Wait for a digest under way and answer it: before n->store is closed and reopened
+ * (rejoin, snapshot install), since the digest's thread reads it. */
+void hw__digest_wait(struct hw_node *n);
+/* Join a digest under way without answering (the sessions are gone) and free the job
+ * (hw_node_close, before the store and loop). */
+void hw__digest_stop(struct hw_node *n);
 /* After the node started (store open, ring made): the NODE_START event, CONFIG_CHANGE
  * when this node's last recorded config hash differs, and AUTH_FAILURE events for the
  * channels the ring refuses from now on. */

@@ -120,6 +120,7 @@ int hw__rejoin_run(struct hw_node *n)
 		       n->cfg.primary, hw_errname(rc), (unsigned long long)common,
 		       "cannot set the divergent suffix aside; not following");
 	/* Whether the rewind held or not, the store and its log reopen. */
+	hw__digest_wait(n); /* its thread reads the store */
 	hw_store_close(n->store);
 	n->store = NULL;
 	int orc = hw__node_open_store(n);

@@ -477,6 +477,7 @@ static int install(struct hw_node *n, char *aside, size_t cap)
 	n->writer = NULL;
 	hw_wal_close(n->wal);
 	n->wal = NULL;
+	hw__digest_wait(n); /* its thread reads the store */
 	hw_store_close(n->store);
 	n->store = NULL;
 	int rc = hw_snapshot_swap(n->cfg.data_dir, rx->dir, hw_wall_ms(), aside, cap);

@@ -67,6 +67,7 @@ extern "C" {
 	X(HW_EHANDSHAKE, -6307, "handshake failed")                                          \
 	X(HW_EREPLAY, -6308, "message replayed or out of order")                             \
 	X(HW_EDECRYPT, -6309, "message failed authentication")                               \
+	X(HW_EFAULT_OFF, -6310, "fault injection is off on this node ([drills] allow_fault)") \
 	X(HW_ESILENT, -6311, "peer sent no complete frame within the silence bound")
 
 enum hw_errno {

@@ -73,7 +73,15 @@ enum hw_frame_type {
 	 * reply has an empty body (an ERROR frame when refused) */
 	HW_FRAME_OPERATOR_EVENT = 25,
 	HW_FRAME_OPERATOR_EVENT_REPLY = 26,
-	HW_FRAME_TYPE_MAX = 26,
+	/* drill to the primary's client port: inject a fault on itself (wire.proto
+	 * DrillFault); the reply has an empty body (an ERROR frame when refused) */
+	HW_FRAME_DRILL_FAULT = 27,
+	HW_FRAME_DRILL_FAULT_REPLY = 28,
+	/* drill to any node's client port: its state digest at an LSN (wire.proto
+	 * DigestQuery / DigestReply, engine/node_digest.c) */
+	HW_FRAME_DIGEST_QUERY = 29,
+	HW_FRAME_DIGEST_REPLY = 30,
+	HW_FRAME_TYPE_MAX = 30,
 };
 
 /* CRC32C of buf[0..len), continuing from crc: pass 0 to start, or the value a previous

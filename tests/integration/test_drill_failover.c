@@ -4,8 +4,13 @@
  * prints is the contract checked here (its shape; no acknowledged record lost; never two
  * primaries acknowledging at once; a measured RTO and a rejoin time for every run), and
  * the run must leave its report and one failover row in the store's drill history. Bad
- * options are usage errors that start nothing and record nothing. */
+ * options are usage errors that start nothing and record nothing.
+ *
+ * --connect: a cluster started here (bench/cluster.h) with a supervisor thread that
+ * restarts a node that exited, as systemd's Restart= would; its primary crashes itself
+ * when the drill asks and its config allows it, and refuses when it does not. */
 #include <errno.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -13,10 +18,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
+#include "base/clock.h"
+#include "bench/cluster.h"
+#include "hawser.h"
 #include "replica/drills.h"
 #include "replica/store.h"
 #include "tests/integration/proc.h"
@@ -157,7 +166,8 @@ static void test_usage_errors(void **state)
 		{"--runs", "101"},
 		{"--rpo", "-1s"},
 		{"--kill", "standby"},
-		{"--connect", "127.0.0.1:1"},
+		{"--key", "client.key"},      /* keys go with --connect */
+		{"--connect", "127.0.0.1:1"}, /* without --key, --peers, --cluster */
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		int rc = hw_proc_capture(&f->r, hw_bin, "drill", "failover", bad[i][0], bad[i][1],
@@ -165,9 +175,136 @@ static void test_usage_errors(void **state)
 		assert_int_equal(rc, 2);
 		assert_non_null(strstr(f->r.err, bad[i][0]));
 	}
+	int rc = hw_proc_capture(&f->r, hw_bin, "drill", "failover", "--connect", "127.0.0.1:1",
+				 "--insecure", "--kill", "partition-primary", "--dir", f->store,
+				 NULL);
+	assert_int_equal(rc, 2);
+	assert_non_null(strstr(f->r.err, "partition-primary"));
 	struct hw_drill_row rows[1];
 	assert_int_equal(history_rows(f, rows, 1), 0);
 	assert_int_equal(access(f->reports, F_OK), -1);
+}
+
+/* ---- --connect ------------------------------------------------------------------- */
+
+/* A cluster the drill connects to, and the supervisor that restarts its nodes. */
+struct remote {
+	struct hw_cluster *c;
+	pthread_t sup;
+	volatile bool stop;
+	unsigned restarts;
+};
+
+/* Node i has exited (not reaped: WNOWAIT leaves that to bench/cluster.c). */
+static bool exited(struct remote *rm, unsigned i)
+{
+	siginfo_t si = {0};
+	pid_t pid = hw_cluster_node_pid(rm->c, i);
+	return pid != 0 && waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+	       si.si_pid == pid;
+}
+
+/* Restart a node that exited (hw_cluster_wait_joined reaps it: -ECHILD), until stop. */
+static void *supervise(void *arg)
+{
+	struct remote *rm = arg;
+	while (!rm->stop) {
+		for (unsigned i = 0; i < hw_cluster_nodes(rm->c); i++)
+			if (exited(rm, i) && hw_cluster_wait_joined(rm->c, i, 0) == -ECHILD &&
+			    hw_cluster_restart(rm->c, i) == 0)
+				rm->restarts++;
+		hw_sleep_ms(20);
+	}
+	return NULL;
+}
+
+static void remote_start(struct fix *f, struct remote *rm, bool allow_fault)
+{
+	char root[HW_PROC_PATH_MAX + 16];
+	snprintf(root, sizeof(root), "%s/cluster", f->dir);
+	struct hw_cluster_opts o = {.hawser_bin = hw_bin,
+				    .root = root,
+				    .cluster_id = "remote",
+				    .standbys = 2,
+				    .mode = "durable",
+				    .k = 1,
+				    .failover = true,
+				    .rto_ms = 2000,
+				    .allow_fault = allow_fault,
+				    .start_timeout_ms = 15000};
+	memset(rm, 0, sizeof(*rm));
+	assert_int_equal(hw_cluster_start(&o, &rm->c), 0);
+	assert_int_equal(pthread_create(&rm->sup, NULL, supervise, rm), 0);
+}
+
+/* Stop the supervisor (the cluster is the caller's alone again). */
+static void remote_unsupervise(struct remote *rm)
+{
+	rm->stop = true;
+	pthread_join(rm->sup, NULL);
+}
+
+/* `hawser drill failover --connect` with the cluster's client key; its exit code. */
+static int remote_drill(struct fix *f, struct remote *rm)
+{
+	const struct hw_client_security *sec = hw_cluster_security(rm->c);
+	return hw_proc_capture(&f->r, hw_bin, "drill", "failover", "--connect",
+			       hw_cluster_client_list(rm->c), "--key", sec->key, "--peers",
+			       sec->peers, "--cluster", sec->cluster_id, "--runs", "1", "--rto",
+			       "2s", "--rpo", "0", "--json", "--dir", f->store, "--report-dir",
+			       f->reports, NULL);
+}
+
+/* The primary of a running cluster crashes itself at the drill's request, a standby takes
+ * over, the supervisor restarts the old primary and it rejoins: nothing acknowledged is
+ * lost, no overlap, a measured RTO. */
+static void test_connect_crash(void **state)
+{
+	struct fix *f = *state;
+	struct remote rm;
+	remote_start(f, &rm, true);
+	unsigned before, after;
+	assert_int_equal(hw_cluster_primary(rm.c, 5000, &before), 0);
+	int rc = remote_drill(f, &rm);
+	if (rc != 0)
+		fprintf(stderr, "drill failover --connect exited %d\nstdout: %s\nstderr: %s\n", rc,
+			f->r.out, f->r.err);
+	remote_unsupervise(&rm);
+	int prc = hw_cluster_primary(rm.c, 5000, &after);
+	hw_cluster_free(rm.c, false);
+	assert_int_equal(prc, 0);
+	assert_int_equal(rc, 0);
+	const char *o = f->r.out;
+	assert_non_null(strstr(o, "\"result\":\"PASS\""));
+	assert_true(num(o, "measured_rto_ms") > 0);
+	assert_true(num(o, "acked_lost") == 0);
+	assert_true(num(o, "overlapping_primaries") == 0);
+	assert_true(num(o, "acked") > 0);
+	assert_true(num(o, "rejoin_ms") >= 0);
+	assert_true(after != before);
+	assert_int_equal(rm.restarts, 1);
+}
+
+/* A node whose config does not allow faults refuses the request: the drill ends in ERROR
+ * naming [drills] allow_fault, and the primary is the same node. */
+static void test_connect_refused(void **state)
+{
+	struct fix *f = *state;
+	struct remote rm;
+	remote_start(f, &rm, false);
+	unsigned before, after;
+	assert_int_equal(hw_cluster_primary(rm.c, 5000, &before), 0);
+	int rc = remote_drill(f, &rm);
+	remote_unsupervise(&rm);
+	int prc = hw_cluster_primary(rm.c, 5000, &after);
+	hw_cluster_free(rm.c, false);
+	assert_int_equal(prc, 0);
+	assert_int_equal(rc, 1);
+	assert_non_null(strstr(f->r.out, "\"result\":\"ERROR\""));
+	assert_non_null(strstr(f->r.out, "allow_fault"));
+	assert_non_null(strstr(f->r.out, "HW_EFAULT_OFF"));
+	assert_int_equal(after, before);
+	assert_int_equal(rm.restarts, 0);
 }
 
 int main(void)
@@ -181,6 +318,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_usage_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kill_primary, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_partition_primary, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_connect_crash, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_connect_refused, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -246,6 +246,22 @@ static void test_config_drills(void **state)
 	assert_int_equal(c.drills.n_keys, 2);
 	assert_string_equal(c.drills.keys[1], "/etc/b.key");
 	assert_string_equal(c.drills.witness, "127.0.0.1:7900");
+	assert_false(c.drills.allow_fault); /* default: no fault injection */
+}
+
+/* [drills] allow_fault takes true or false only; anything else names the key. */
+static void test_config_allow_fault(void **state)
+{
+	struct fx *f = *state;
+	static struct hw_config c;
+	char err[512];
+	assert_int_equal(load(f, CONF_HEAD "[drills]\nallow_fault = true\n", &c, err, sizeof err),
+			 0);
+	assert_true(c.drills.allow_fault);
+	assert_int_equal(load(f, CONF_HEAD "[drills]\nallow_fault = yes\n", &c, err, sizeof err),
+			 HW_ECONFIG);
+	assert_non_null(strstr(err, "drills.allow_fault"));
+	assert_non_null(strstr(err, "expected true or false"));
 }
 
 /* A bad duration, an unknown key and a repeated key in [drills] name file:line and key. */
@@ -278,6 +294,7 @@ int main(void)
 		cmocka_unit_test(test_durations),
 		cmocka_unit_test_setup_teardown(test_config_drills, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_config_drills_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_config_allow_fault, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,256 @@
+/* failover_remote.c: the remote side of struct hw_fo_nodes (cli/failover_run.h): a
+ * running cluster the operator points at (`hawser drill failover --connect`), reached
+ * through its nodes' client ports only, over the channel the operator's key opens.
+ *
+ * The fault: the primary is asked to crash itself (wire.proto DrillFault), which it does
+ * only with [drills] allow_fault = true and for a pinned key; the fault counts from its
+ * acknowledgement (the node exits right after sending it). Its supervisor (systemd
+ * Restart=) brings it back: the rejoin is the time until the new primary's status shows
+ * it connected as a standby. The loss check resubmits every acknowledged record to the
+ * new primary: hawser is idempotent by record_id, so a record it holds comes back as a
+ * duplicate at its first LSN, which must be the LSN it was acknowledged at; anything
+ * else (stored anew, refused) is a lost record. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/clock.h"
+#include "cli/failover_run.h"
+#include "engine/client_int.h"
+#include "engine/config.h"
+#include "hawser.h"
+#include "wire.pb-c.h"
+
+#define STATUS_MS 2000  /* one node's status */
+#define POLL_MS   50    /* between status polls */
+#define FAULT_MS  5000  /* the fault request's reply */
+#define CHECK_MS  10000 /* one resubmit's outcome during the loss check */
+
+struct hw_fo_remote {
+	const struct hw_client_security *sec;
+	char *list; /* the addresses as given, for the load's client */
+	unsigned n;
+	char addr[HW_FO_NODES_MAX][HW_ADDR_CHARS_MAX + 1];
+	char id[HW_FO_NODES_MAX][HW_ID_CHARS_MAX + 1];
+};
+
+/* Node addr's status (caller frees), or an error. */
+static int status_of(const struct hw_fo_remote *rm, const char *addr,
+		     Hawser__Wire__V1__Status **out)
+{
+	struct hw_client *cl;
+	uint8_t *body = NULL;
+	size_t len = 0;
+	int rc = hw_client_connect_secure(addr, rm->sec, &cl);
+	if (rc)
+		return rc;
+	rc = hw_client_status(cl, STATUS_MS, &body, &len);
+	hw_client_close(cl);
+	if (rc == 0) {
+		*out = hawser__wire__v1__status__unpack(NULL, len, body);
+		rc = *out ? 0 : HW_EFRAME;
+	}
+	free(body);
+	return rc;
+}
+
+int hw_fo_remote_new(const char *addrs, const struct hw_client_security *sec,
+		     struct hw_fo_remote **out)
+{
+	struct hw_fo_remote *rm = calloc(1, sizeof *rm);
+	if (!rm || !(rm->list = strdup(addrs))) {
+		free(rm);
+		return HW_ENOMEM;
+	}
+	rm->sec = sec;
+	const char *p = addrs;
+	while (*p) {
+		size_t k = strcspn(p, ","), skip = strspn(p, " ");
+		if (k > skip && (rm->n == HW_FO_NODES_MAX || k - skip > HW_ADDR_CHARS_MAX)) {
+			hw_fo_remote_free(rm);
+			return HW_ERANGE;
+		}
+		if (k > skip)
+			snprintf(rm->addr[rm->n++], HW_ADDR_CHARS_MAX + 1, "%.*s", (int)(k - skip),
+				 p + skip);
+		p += k + (p[k] == ',');
+	}
+	if (rm->n == 0) {
+		hw_fo_remote_free(rm);
+		return HW_ERANGE;
+	}
+	for (unsigned i = 0; i < rm->n; i++) {
+		Hawser__Wire__V1__Status *s;
+		bool named = status_of(rm, rm->addr[i], &s) == 0;
+		char id[HW_ID_CHARS_MAX + 1]; /* an address longer than an id is cut */
+		snprintf(id, sizeof id, "%s", named ? s->node_id : rm->addr[i]);
+		memcpy(rm->id[i], id, sizeof id);
+		if (named)
+			hawser__wire__v1__status__free_unpacked(s, NULL);
+	}
+	*out = rm;
+	return 0;
+}
+
+void hw_fo_remote_free(struct hw_fo_remote *rm)
+{
+	if (rm)
+		free(rm->list);
+	free(rm);
+}
+
+static unsigned remote_count(const void *at)
+{
+	const struct hw_fo_remote *rm = at;
+	return rm->n;
+}
+
+static const char *remote_id(const void *at, unsigned i)
+{
+	const struct hw_fo_remote *rm = at;
+	return i < rm->n ? rm->id[i] : "?";
+}
+
+static const char *remote_addr(const void *at, unsigned i)
+{
+	const struct hw_fo_remote *rm = at;
+	return i < rm->n ? rm->addr[i] : NULL;
+}
+
+static int remote_connect(const void *at, struct hw_client **out)
+{
+	const struct hw_fo_remote *rm = at;
+	return hw_client_connect_secure(rm->list, rm->sec, out);
+}
+
+/* The first node whose status says PRIMARY (one probe over all), its status in *out. */
+static bool probe_primary(const struct hw_fo_remote *rm, unsigned *i,
+			  Hawser__Wire__V1__Status **out)
+{
+	for (unsigned k = 0; k < rm->n; k++) {
+		Hawser__Wire__V1__Status *s;
+		if (status_of(rm, rm->addr[k], &s) != 0)
+			continue;
+		if (s->role == HAWSER__WIRE__V1__ROLE__PRIMARY) {
+			*i = k;
+			*out = s;
+			return true;
+		}
+		hawser__wire__v1__status__free_unpacked(s, NULL);
+	}
+	return false;
+}
+
+static int remote_primary(void *at, int timeout_ms, unsigned *i)
+{
+	int64_t deadline = hw_mono_ms() + timeout_ms;
+	for (;;) {
+		Hawser__Wire__V1__Status *s;
+		if (probe_primary(at, i, &s)) {
+			hawser__wire__v1__status__free_unpacked(s, NULL);
+			return 0;
+		}
+		if (hw_mono_ms() >= deadline)
+			return -ETIMEDOUT;
+		hw_sleep_ms(POLL_MS);
+	}
+}
+
+static const char *remote_log(const void *at, unsigned i)
+{
+	(void)at;
+	(void)i;
+	return NULL;
+}
+
+/* The primary crashes itself; the fault is when it said it would. */
+static int remote_fault(struct hw_fo_run *r)
+{
+	struct hw_client *cl = NULL;
+	int rc = hw_client_connect_secure(r->remote->addr[r->old_p], r->remote->sec, &cl);
+	if (rc == 0)
+		rc = hw_client_drill_crash(cl, FAULT_MS);
+	if (rc == 0) {
+		r->fault_wall_ms = hw_wall_ms();
+		r->t_fault = hw_fo_clock(r);
+	}
+	hw_client_close(cl);
+	return rc;
+}
+
+/* Its supervisor restarts it, maybe before this is called: the rejoin counts from the
+ * crash, the supervisor's delay included. */
+static int remote_heal(struct hw_fo_run *r)
+{
+	r->t_heal = r->t_fault;
+	return 0;
+}
+
+static int remote_wait_joined(void *at, unsigned i, int timeout_ms)
+{
+	const struct hw_fo_remote *rm = at;
+	int64_t deadline = hw_mono_ms() + timeout_ms;
+	for (;;) {
+		Hawser__Wire__V1__Status *s;
+		unsigned p;
+		if (probe_primary(rm, &p, &s)) {
+			bool ok = false;
+			for (size_t k = 0; p != i && k < s->n_peers; k++)
+				ok |= !strcmp(s->peers[k]->node_id, rm->id[i]) &&
+				      s->peers[k]->connected;
+			hawser__wire__v1__status__free_unpacked(s, NULL);
+			if (ok)
+				return 0;
+		}
+		if (hw_mono_ms() >= deadline)
+			return -ETIMEDOUT;
+		hw_sleep_ms(POLL_MS);
+	}
+}
+
+/* Resubmit every acknowledged record of the run (a window at a time) and compare. */
+static int remote_loss_check(struct hw_fo_run *r)
+{
+	const struct hw_fo_load *l = r->load;
+	struct hw_client *cl = NULL;
+	int rc = remote_connect(r->remote, &cl);
+	uint64_t next = r->from, outstanding = 0;
+	while (rc == 0 && (next < r->to || outstanding > 0)) {
+		if (next < r->to && outstanding < r->window) {
+			if (l->done[next] && l->code[next] == 0) {
+				rc = hw_client_submit(cl, next, l->rec[next], l->len[next],
+						      HW_DEFAULT, 0);
+				outstanding++;
+			}
+			next++;
+			continue;
+		}
+		struct hw_outcome o;
+		rc = hw_client_wait(cl, CHECK_MS, &o);
+		if (rc || o.request_id < r->from || o.request_id >= r->to)
+			continue;
+		uint64_t i = o.request_id;
+		bool held = o.code == 0 && o.duplicate && o.lsn == l->lsn[i];
+		r->lost += !held;
+		r->lost_beyond_rpo += !held && l->at_ms[i] < r->fault_wall_ms - r->rpo_ms;
+		outstanding--;
+	}
+	hw_client_close(cl);
+	return rc ? hw_fo_failed(r, "loss check on the new primary: %s (%s)", hw_strerror(rc),
+				 hw_errname(rc))
+		  : 0;
+}
+
+const struct hw_fo_nodes hw_fo_remote_nodes = {
+	.count = remote_count,
+	.id = remote_id,
+	.addr = remote_addr,
+	.connect = remote_connect,
+	.primary = remote_primary,
+	.log = remote_log,
+	.fault = remote_fault,
+	.heal = remote_heal,
+	.wait_joined = remote_wait_joined,
+	.loss_check = remote_loss_check,
+};

@@ -1,0 +1,256 @@
+/* node_digest.c: a node's state digest at an LSN, asked by `hawser drill verify
+ * --connect` (wire.proto DigestQuery / DigestReply, docs/drills.md) so the digests of a
+ * cluster spread over hosts can be compared at one LSN while every node keeps applying.
+ *
+ * The work runs on a thread of its own, never on the loop: a digest reads every state
+ * table (~15 ms per 100,000 containers) and a replay rewrites the log into a scratch
+ * store. Two ways, cheapest first:
+ *   SNAPSHOT  the store's head, its digest and its head again, each in its own read
+ *             transaction: when both heads are the asked LSN no commit came in between,
+ *             so the digest is the state at that LSN. Costs one digest; tried a few
+ *             times on a node that commits while it is read.
+ *   REPLAY    the log from entry 1 to the LSN, re-validated and applied into a scratch
+ *             store next to data_dir (commits not flushed: nothing there is kept), then
+ *             its digest; the scratch is removed. Costs about what `hawser verify`'s
+ *             rebuild does for that many entries, and as much disk as the state then.
+ *             Refused (HW_ERANGE) past the caller's replay_max or REPLAY_CEILING, and
+ *             impossible (HW_ENOTFOUND) when the log was pruned (it starts after a base).
+ * One query at a time per node: another one meanwhile gets an ERROR HW_EBUSY.
+ *
+ * Logs: digest_answered (lsn, how, entries, code). */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/log.h"
+#include "engine/node_int.h"
+#include "replica/backup.h"
+#include "replica/snapshot.h"
+#include "wire.pb-c.h"
+
+/* Entries one answer may replay at most, whatever the caller allows: about two minutes
+ * of replay (~90,000 entries/s, docs/drills.md) and a scratch store the size of the state. */
+#define REPLAY_CEILING 10000000u
+/* Reads of head, digest, head before a busy node's answer falls back to a replay. */
+#define SNAPSHOT_TRIES 3
+
+struct hw_digest {
+	struct hw_node *node;
+	struct hw_async *done; /* the thread's result is ready: answer on the loop */
+	pthread_t thread;
+	bool running;          /* thread started and not yet joined */
+	_Atomic bool finished; /* the thread wrote its answer: joining will not block */
+	uint32_t index, gen;   /* the session to answer */
+	uint64_t lsn, replay_max;
+	/* the answer, written by the thread before it sends done */
+	int code;
+	uint64_t got_lsn, entries;
+	uint8_t digest[HW_HASH_BYTES];
+	Hawser__Wire__V1__DigestHow how;
+	char why[200];
+};
+
+/* SNAPSHOT: 0 with the digest, 1 when no read saw lsn (lsn 0: any head) still. */
+static int snapshot(struct hw_digest *d, struct hw_store *s, struct hw_head *h)
+{
+	for (int i = 0; i < SNAPSHOT_TRIES; i++) {
+		struct hw_head again;
+		int rc = hw_store_head(s, h);
+		if (rc == 0 && d->lsn != 0 && h->lsn != d->lsn)
+			return 1;
+		if (rc == 0)
+			rc = hw_store_digest(s, d->digest);
+		if (rc == 0)
+			rc = hw_store_head(s, &again);
+		if (rc != 0)
+			return rc;
+		if (again.lsn == h->lsn) {
+			d->got_lsn = h->lsn;
+			d->how = HAWSER__WIRE__V1__DIGEST_HOW__DIGEST_SNAPSHOT;
+			return 0;
+		}
+	}
+	return 1;
+}
+
+/* Replay src's log to lsn into the fresh store in dir and take its digest. */
+static int replay_into_scratch(struct hw_digest *d, struct hw_store *src, const char *dir,
+			       uint64_t lsn)
+{
+	struct hw_store_opts o = {.log_ahead = true};
+	struct hw_store *dst;
+	struct hw_head h;
+	int rc = hw_store_init(dir);
+	if (rc == 0)
+		rc = hw_store_open(dir, &o, &dst);
+	if (rc != 0)
+		return rc;
+	rc = hw_store_replay(src, dst, lsn, 0, NULL, NULL);
+	if (rc == 0)
+		rc = hw_store_head(dst, &h);
+	if (rc == 0 && h.lsn != lsn)
+		rc = HW_ELSN;
+	if (rc == 0)
+		rc = hw_store_digest(dst, d->digest);
+	hw_store_close(dst);
+	return rc;
+}
+
+/* REPLAY, within the limits the header states. */
+static int replay(struct hw_digest *d, struct hw_store *src, uint64_t lsn)
+{
+	uint64_t max = d->replay_max != 0 && d->replay_max < REPLAY_CEILING ? d->replay_max
+									    : REPLAY_CEILING;
+	struct hw_head base;
+	int rc = hw_store_base(src, &base);
+	if (rc != 0)
+		return rc;
+	if (base.lsn != 0) {
+		snprintf(d->why, sizeof d->why,
+			 "the log starts after LSN %" PRIu64 " (pruned): no replay from entry 1",
+			 base.lsn);
+		return HW_ENOTFOUND;
+	}
+	if (lsn > max) {
+		snprintf(d->why, sizeof d->why,
+			 "a replay of %" PRIu64 " entries passes the limit of %" PRIu64, lsn, max);
+		return HW_ERANGE;
+	}
+	char dir[HW_PATH_CHARS_MAX + 32];
+	snprintf(dir, sizeof dir, "%s.digest-XXXXXX", d->node->cfg.data_dir);
+	if (mkdtemp(dir) == NULL)
+		return -errno;
+	rc = replay_into_scratch(d, src, dir, lsn);
+	hw_snapshot_rm(dir);
+	if (rc != 0)
+		return rc;
+	d->got_lsn = lsn;
+	d->entries = lsn;
+	d->how = HAWSER__WIRE__V1__DIGEST_HOW__DIGEST_REPLAY;
+	return 0;
+}
+
+static void *digest_main(void *arg)
+{
+	struct hw_digest *d = arg;
+	struct hw_store *s = d->node->store;
+	struct hw_head h;
+	int rc = snapshot(d, s, &h);
+	uint64_t lsn = d->lsn != 0 || rc != 1 ? d->lsn : h.lsn; /* h is set when rc is 1 */
+	if (rc == 1 && lsn > h.lsn) {
+		snprintf(d->why, sizeof d->why,
+			 "LSN %" PRIu64 " is past this store's head %" PRIu64, lsn, h.lsn);
+		rc = HW_ENOTFOUND;
+	} else if (rc == 1) {
+		rc = replay(d, s, lsn);
+	}
+	d->code = rc;
+	if (rc != 0 && d->why[0] == '\0')
+		snprintf(d->why, sizeof d->why, "%s", hw_strerror(rc));
+	atomic_store(&d->finished, true);
+	hw_async_send(d->done);
+	return NULL;
+}
+
+/* Join the thread and answer the session if it is still there. */
+static void finish(struct hw_digest *d)
+{
+	pthread_join(d->thread, NULL);
+	d->running = false;
+	struct hw_node *n = d->node;
+	const char *how = d->code != 0                                            ? "none"
+			  : d->how == HAWSER__WIRE__V1__DIGEST_HOW__DIGEST_REPLAY ? "replay"
+										  : "snapshot";
+	hw_log("digest_answered", "lsn=%" PRIu64 " how=%s entries=%" PRIu64 " code=%s", d->got_lsn,
+	       how, d->entries, hw_errname(d->code));
+	struct hw_session *s = n->sessions[d->index];
+	if (s == NULL || s->gen != d->gen)
+		return;
+	Hawser__Wire__V1__DigestReply r = HAWSER__WIRE__V1__DIGEST_REPLY__INIT;
+	r.node_id = n->cfg.node_id;
+	r.code = d->code;
+	r.lsn = d->code == 0 ? d->got_lsn : d->lsn;
+	r.how = d->code == 0 ? d->how : HAWSER__WIRE__V1__DIGEST_HOW__DIGEST_NONE;
+	r.entries = d->entries;
+	r.message = d->code == 0 ? "" : d->why;
+	if (d->code == 0)
+		r.digest = (ProtobufCBinaryData){.len = HW_HASH_BYTES, .data = d->digest};
+	int rc = hw__node_send_msg(s->conn, HW_FRAME_DIGEST_REPLY, &r);
+	if (rc != 0)
+		hw_conn_close(s->conn, rc);
+}
+
+/* On the loop, when the thread is done (a wait may have answered already). */
+static void done_cb(struct hw_async *a, void *arg)
+{
+	(void)a;
+	struct hw_digest *d = arg;
+	if (d->running && atomic_load(&d->finished)) /* not a send left over from a waited job */
+		finish(d);
+}
+
+/* Start the thread for m, making the node's one job on first use. */
+static int start(struct hw_session *s, const Hawser__Wire__V1__DigestQuery *m)
+{
+	struct hw_node *n = s->node;
+	if (n->digest == NULL) {
+		struct hw_digest *d = calloc(1, sizeof *d);
+		if (d == NULL)
+			return HW_ENOMEM;
+		d->node = n;
+		int rc = hw_async_new(n->loop, done_cb, d, &d->done);
+		if (rc != 0) {
+			free(d);
+			return rc;
+		}
+		n->digest = d;
+	}
+	struct hw_digest *d = n->digest;
+	struct hw_async *done = d->done;
+	*d = (struct hw_digest){.node = n,
+				.done = done,
+				.index = s->index,
+				.gen = s->gen,
+				.lsn = m->lsn,
+				.replay_max = m->replay_max};
+	if (pthread_create(&d->thread, NULL, digest_main, d) != 0)
+		return HW_ENOMEM;
+	d->running = true;
+	return 0;
+}
+
+int hw__digest_on_query(struct hw_session *s, const struct hw_frame *f)
+{
+	struct hw_node *n = s->node;
+	Hawser__Wire__V1__DigestQuery *m =
+		hawser__wire__v1__digest_query__unpack(NULL, f->len, f->body);
+	if (m == NULL)
+		return HW_EFRAME;
+	int rc = n->store == NULL                          ? HW_ESTORE_FAILED /* a reopen failed */
+		 : n->digest != NULL && n->digest->running ? HW_EBUSY
+							   : start(s, m);
+	hawser__wire__v1__digest_query__free_unpacked(m, NULL);
+	if (rc == HW_EBUSY)
+		return hw__node_send_error(s->conn, rc, "a digest query is under way on this node");
+	return rc != 0 ? hw__node_send_error(s->conn, rc, "cannot start the digest") : 0;
+}
+
+void hw__digest_wait(struct hw_node *n)
+{
+	if (n->digest != NULL && n->digest->running)
+		finish(n->digest);
+}
+
+void hw__digest_stop(struct hw_node *n)
+{
+	struct hw_digest *d = n->digest;
+	if (d == NULL)
+		return;
+	if (d->running)
+		pthread_join(d->thread, NULL);
+	hw_async_free(d->done);
+	free(d);
+	n->digest = NULL;
+}

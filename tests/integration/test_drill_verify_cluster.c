@@ -1,0 +1,209 @@
+/* test_drill_verify_cluster.c: `hawser drill verify --connect` on a running, encrypted
+ * cluster of p1, s1 and s2 (bench/cluster.h): every node answers its state digest at one
+ * LSN over its client port (engine/node_digest.c), from one read transaction or by
+ * replaying its log; equal digests PASS, a standby whose state table was changed behind
+ * its back is named with both digests and FAILs, a replay past --replay-max is refused
+ * with its reason, and bad command lines are usage errors that ask nothing. */
+#include <errno.h>
+#include <inttypes.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <lmdb.h>
+
+#include "bench/cluster.h"
+#include "hawser.h"
+#include "tests/integration/proc.h"
+
+#define LOAD_RECORDS "300"
+#define SYNC_MS      10000
+#define AT_LSN       "10"
+
+struct fix {
+	char root[HW_PROC_PATH_MAX];
+	char reports[HW_PROC_PATH_MAX + 16];
+	char list[512];
+	struct hw_cluster *c;
+	struct hw_capture cap;
+};
+
+static int group_setup(void **state)
+{
+	struct fix *f = calloc(1, sizeof *f);
+	if (f == NULL || hw_test_mkdtemp("drill-verify-cluster", f->root, sizeof f->root) != 0)
+		return -1;
+	snprintf(f->reports, sizeof f->reports, "%s/reports", f->root);
+	char root[HW_PROC_PATH_MAX + 16];
+	snprintf(root, sizeof root, "%s/cluster", f->root);
+	struct hw_cluster_opts o = {.hawser_bin = hw_test_bin(), .root = root, .standbys = 2};
+	if (hw_cluster_start(&o, &f->c) != 0)
+		return -1;
+	snprintf(f->list, sizeof f->list, "%s", hw_cluster_client_list(f->c));
+	const struct hw_client_security *s = hw_cluster_security(f->c);
+	int rc = hw_proc_capture(&f->cap, hw_test_bin(), "submit", "--connect",
+				 hw_cluster_client_addr(f->c), "--generate", LOAD_RECORDS, "--key",
+				 s->key, "--peers", s->peers, "--cluster", s->cluster_id, NULL);
+	if (rc != 0 || hw_cluster_wait_synced(f->c, SYNC_MS, NULL) != 0)
+		return -1;
+	*state = f;
+	return 0;
+}
+
+static int group_teardown(void **state)
+{
+	struct fix *f = *state;
+	hw_cluster_free(f->c, false);
+	int rc = hw_test_rm_rf(f->root);
+	free(f);
+	return rc;
+}
+
+/* `hawser drill verify --connect LIST --json` with the cluster's client key and up to
+ * three more arguments (NULL-terminated); its exit status, stdout in f->cap.out. */
+static int drill(struct fix *f, const char *a, const char *b, const char *c)
+{
+	const struct hw_client_security *s = hw_cluster_security(f->c);
+	return hw_proc_capture(&f->cap, hw_test_bin(), "drill", "verify", "--connect", f->list,
+			       "--json", "--report-dir", f->reports, "--key", s->key, "--peers",
+			       s->peers, "--cluster", s->cluster_id, a, b, c, NULL);
+}
+
+/* Occurrences of needle in hay. */
+static int count(const char *hay, const char *needle)
+{
+	int n = 0;
+	for (const char *p = strstr(hay, needle); p; p = strstr(p + 1, needle))
+		n++;
+	return n;
+}
+
+/* Change the last byte of the first value of the containers table in the store at dir,
+ * as damage behind the node's back would: the log stays as it was. */
+static void damage_state(const char *dir)
+{
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	assert_int_equal(mdb_env_create(&env), 0);
+	assert_int_equal(mdb_env_set_maxdbs(env, 32), 0);
+	assert_int_equal(mdb_env_open(env, dir, 0, 0600), 0);
+	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	assert_int_equal(mdb_dbi_open(txn, "containers", 0, &dbi), 0);
+	assert_int_equal(mdb_cursor_open(txn, dbi, &cur), 0);
+	assert_int_equal(mdb_cursor_get(cur, &k, &v, MDB_FIRST), 0);
+	uint8_t buf[4096];
+	assert_true(v.mv_size > 0 && v.mv_size <= sizeof buf);
+	memcpy(buf, v.mv_data, v.mv_size);
+	buf[v.mv_size - 1] ^= 0x01;
+	MDB_val nv = {.mv_size = v.mv_size, .mv_data = buf};
+	mdb_cursor_close(cur);
+	assert_int_equal(mdb_put(txn, dbi, &k, &nv, 0), 0);
+	assert_int_equal(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+}
+
+/* After a load, the three nodes' digests are equal at the lowest head: PASS, exit 0,
+ * each node named with its digest and how it got it. */
+static void test_equal_pass(void **state)
+{
+	struct fix *f = *state;
+	assert_int_equal(drill(f, NULL, NULL, NULL), 0);
+	assert_non_null(strstr(f->cap.out, "\"result\":\"PASS\""));
+	for (unsigned i = 0; i < 3; i++) {
+		char name[48];
+		snprintf(name, sizeof name, "\"node %s\"", hw_cluster_node_id(f->c, i));
+		assert_non_null(strstr(f->cap.out, name));
+	}
+	assert_int_equal(count(f->cap.out, "\"verdict\":\"fail\""), 0);
+}
+
+/* At an LSN below every head each node replays its log to it and they agree; with
+ * --replay-max below that LSN every node refuses with HW_ERANGE and its reason, and
+ * with nobody to compare the drill is an ERROR. */
+static void test_replay_and_limit(void **state)
+{
+	struct fix *f = *state;
+	assert_int_equal(drill(f, "--at-lsn", AT_LSN, NULL), 0);
+	assert_int_equal(count(f->cap.out, "log replayed, " AT_LSN " entries"), 3);
+	assert_int_equal(drill(f, "--at-lsn", AT_LSN, "--replay-max=5"), 1);
+	assert_int_equal(count(f->cap.out, "HW_ERANGE"), 3);
+	assert_non_null(strstr(f->cap.out, "passes the limit of 5"));
+	assert_non_null(strstr(f->cap.out, "\"result\":\"ERROR\""));
+}
+
+/* s2 stopped, one value of its containers table changed, restarted: FAIL, exit 3, s2
+ * named with both digests, p1 and s1 still pass. */
+static void test_damaged_standby_fails(void **state)
+{
+	struct fix *f = *state;
+	assert_int_equal(hw_cluster_kill(f->c, 2, SIGTERM), 0);
+	damage_state(hw_cluster_dir(f->c, 2));
+	assert_int_equal(hw_cluster_restart(f->c, 2), 0);
+	assert_int_equal(drill(f, NULL, NULL, NULL), 3);
+	assert_non_null(strstr(f->cap.out, "\"result\":\"FAIL\""));
+	const char *s2 = strstr(f->cap.out, "\"node s2\"");
+	assert_non_null(s2);
+	assert_non_null(strstr(s2, "differs from"));
+	assert_int_equal(count(f->cap.out, "\"verdict\":\"fail\""), 1);
+	assert_int_equal(count(f->cap.out, "\"verdict\":\"pass\""), 2 + 2); /* + 2 phases */
+}
+
+/* A fourth address where no node listens is named with the reason it cannot answer:
+ * FAIL, exit 3, while the three nodes that answered still agree. */
+static void test_unreachable_node_named(void **state)
+{
+	struct fix *f = *state;
+	uint16_t port;
+	assert_int_equal(hw_free_port(&port), 0);
+	char list[sizeof f->list];
+	snprintf(list, sizeof list, "%s", f->list);
+	snprintf(f->list, sizeof f->list, "%.400s,127.0.0.1:%u", list, (unsigned)port);
+	int rc = drill(f, NULL, NULL, NULL);
+	snprintf(f->list, sizeof f->list, "%s", list);
+	assert_int_equal(rc, 3);
+	assert_non_null(strstr(f->cap.out, "cannot answer: cannot connect"));
+	assert_int_equal(count(f->cap.out, "\"verdict\":\"fail\""), 1);
+	assert_non_null(strstr(f->cap.out, "3 of 4 nodes agree"));
+}
+
+/* One address, no key, --compare with --connect and --at-lsn without it are usage
+ * errors (exit 2) that ask no node. */
+static void test_usage_errors(void **state)
+{
+	struct fix *f = *state;
+	const char *bin = hw_test_bin();
+	assert_int_equal(hw_proc_capture(&f->cap, bin, "drill", "verify", "--connect",
+					 hw_cluster_client_addr(f->c), "--insecure", "--report-dir",
+					 f->reports, NULL),
+			 2);
+	assert_int_equal(hw_proc_capture(&f->cap, bin, "drill", "verify", "--connect", f->list,
+					 "--report-dir", f->reports, NULL),
+			 2);
+	assert_int_equal(drill(f, "--compare", f->root, NULL), 2);
+	assert_int_equal(hw_proc_capture(&f->cap, bin, "drill", "verify", "--dir",
+					 hw_cluster_dir(f->c, 0), "--at-lsn", "3", NULL),
+			 2);
+	assert_int_equal(drill(f, "--replay-max", "0", NULL), 2);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		/* in this order on one cluster: the damage comes last */
+		cmocka_unit_test(test_equal_pass),
+		cmocka_unit_test(test_replay_and_limit),
+		cmocka_unit_test(test_usage_errors),
+		cmocka_unit_test(test_unreachable_node_named),
+		cmocka_unit_test(test_damaged_standby_fails),
+	};
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
