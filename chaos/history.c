@@ -20,7 +20,12 @@
  *   when the new one's first comes much later (its clients follow it late); two terms of
  *   one epoch on two nodes always count. One host, one wall clock: the times compare.
  * - Errors: every failed outcome has a code hw_errname() knows (an HW_E* or an errno
- *   name), and no record the generator made invalid was acknowledged. */
+ *   name), and no record the generator made invalid was acknowledged.
+ * - Quarantine: a rejoin moves a node's divergent suffix aside, never drops it. Every
+ *   entry a data node's log says a rejoin moved (event=rejoined) must be a row of its
+ *   quarantine table, and a head its store held (read by chaos/run.c after a kill or a
+ *   crash, and at each heal before the traffic passes) must be there with the same chain
+ *   hash once a later rejoin cut below it (hw_ch_check_quarantine). */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -31,6 +36,7 @@
 
 #include "chaos/history.h"
 #include "replica/entry.h"
+#include "replica/rejoin.h"
 #include "replica/store.h"
 
 #define TERMS_MAX 512
@@ -247,6 +253,164 @@ static void check_terms(const struct hw_ch_cluster *c, struct hw_ch_result *r)
 	}
 }
 
+/* ---- quarantine ------------------------------------------------------------------- */
+
+#define REJOINS_MAX 256
+
+struct rejoin {
+	int64_t at;        /* its line's wall time, -1 when unreadable */
+	uint64_t from, to; /* the LSNs it moved aside */
+};
+
+struct qrow {
+	uint64_t lsn;
+	uint8_t hash[HW_HASH_BYTES];
+};
+
+struct qrows {
+	struct qrow *v;
+	size_t n, cap;
+};
+
+static int take_row(void *arg, const struct hw_quarantined *q)
+{
+	struct qrows *t = arg;
+	if (t->n == t->cap) {
+		size_t cap = t->cap > 0 ? 2 * t->cap : 64;
+		struct qrow *v = realloc(t->v, cap * sizeof *v);
+		if (v == NULL)
+			return -ENOMEM;
+		t->v = v;
+		t->cap = cap;
+	}
+	t->v[t->n].lsn = q->lsn;
+	memcpy(t->v[t->n++].hash, q->entry.hash, HW_HASH_BYTES);
+	return 0;
+}
+
+static int by_lsn(const void *a, const void *b)
+{
+	uint64_t x = ((const struct qrow *)a)->lsn, y = ((const struct qrow *)b)->lsn;
+	return (x > y) - (x < y);
+}
+
+/* The first row at lsn (t sorted by_lsn; rejoins over the same LSNs each left one), or
+ * NULL. */
+static const struct qrow *row_at(const struct qrows *t, uint64_t lsn)
+{
+	size_t lo = 0, hi = t->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (t->v[mid].lsn < lsn)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < t->n && t->v[lo].lsn == lsn ? &t->v[lo] : NULL;
+}
+
+/* A log line's time (t=YYYY-MM-DDTHH:MM:SS.mmmZ, base/log.h) in wall ms; -1 when not. */
+static int64_t line_ms(const char *line)
+{
+	struct tm tm = {0};
+	int ms;
+	if (sscanf(line, "t=%4d-%2d-%2dT%2d:%2d:%2d.%3dZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+		   &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &ms) != 7)
+		return -1;
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	time_t t = timegm(&tm);
+	return t == (time_t)-1 ? -1 : (int64_t)t * 1000 + ms;
+}
+
+/* The node's rejoins after its last snapshot install (*snap_at: its time, 0 when none,
+ * INT64_MAX when unreadable): the rows of earlier ones went with the store it replaced. */
+static int read_rejoins(const char *log, struct rejoin *rj, unsigned *n, int64_t *snap_at)
+{
+	FILE *fp = fopen(log, "r");
+	if (fp == NULL)
+		return -errno;
+	char line[2048];
+	*n = 0;
+	*snap_at = 0;
+	while (fgets(line, sizeof line, fp) != NULL) {
+		if (strstr(line, "event=snapshot_installed") != NULL) {
+			int64_t at = line_ms(line);
+			*n = 0;
+			*snap_at = at >= 0 ? at : INT64_MAX;
+		} else if (strstr(line, "event=rejoined") != NULL && *n < REJOINS_MAX) {
+			long long common = field(line, "common_lsn="),
+				  moved = field(line, "quarantined=");
+			if (common >= 0 && moved > 0)
+				rj[(*n)++] = (struct rejoin){line_ms(line), (uint64_t)common + 1,
+							     (uint64_t)(common + moved)};
+		}
+	}
+	fclose(fp);
+	return 0;
+}
+
+/* Mark m against the rows: the first rejoin logged at or after m's time that cut below
+ * m's LSN must have moved it (the store only grows between rejoins), with m's hash; a
+ * later rejoin over that LSN adds a row beside it. */
+static void check_mark(const struct rejoin *rj, unsigned n, const struct hw_ch_mark *m,
+		       const struct qrows *t, const char *dir, struct hw_ch_result *r)
+{
+	unsigned j = 0;
+	while (j < n && (rj[j].at < m->wall_ms || rj[j].from > m->lsn))
+		j++;
+	if (j == n)
+		return; /* never cut below it: still in the log */
+	const struct qrow *q = m->lsn <= rj[j].to ? row_at(t, m->lsn) : NULL;
+	for (const struct qrow *o = q; o != NULL && o < t->v + t->n && o->lsn == m->lsn; o++)
+		if (memcmp(o->hash, m->hash, HW_HASH_BYTES) == 0)
+			return;
+	r->quarantine_missing++;
+	note(r,
+	     "%s held lsn %" PRIu64 " at %" PRId64 "; a rejoin cut after %" PRIu64
+	     " and its quarantine %s",
+	     dir, m->lsn, m->wall_ms, rj[j].from - 1,
+	     q != NULL ? "holds other bytes there" : "lacks it");
+}
+
+int hw_ch_check_quarantine(const char *dir, const char *log, const struct hw_ch_mark *marks,
+			   unsigned n_marks, struct hw_ch_result *r)
+{
+	static struct rejoin rj[REJOINS_MAX];
+	unsigned n;
+	int64_t snap_at;
+	int rc = read_rejoins(log, rj, &n, &snap_at);
+	if (rc != 0 || n == 0)
+		return rc;
+	struct hw_store *s;
+	struct hw_store_opts ro = {.read_only = true};
+	struct qrows t = {0};
+	rc = hw_store_open(dir, &ro, &s);
+	if (rc != 0)
+		return rc;
+	rc = hw_quarantine_each(s, take_row, &t);
+	hw_store_close(s);
+	if (t.n > 0)
+		qsort(t.v, t.n, sizeof *t.v, by_lsn);
+	for (unsigned j = 0; rc == 0 && j < n; j++)
+		for (uint64_t lsn = rj[j].from; lsn <= rj[j].to; lsn++) {
+			if (row_at(&t, lsn) != NULL) {
+				r->quarantined++;
+				continue;
+			}
+			r->quarantine_missing++;
+			note(r,
+			     "%s rejoined after lsn %" PRIu64
+			     " and its quarantine lacks lsn %" PRIu64,
+			     dir, rj[j].from - 1, lsn);
+		}
+	for (unsigned k = 0; rc == 0 && k < n_marks; k++)
+		if (marks[k].lsn > 0 && marks[k].wall_ms > snap_at)
+			check_mark(rj, n, &marks[k], &t, dir, r);
+	free(t.v);
+	return rc;
+}
+
 /* ---- outcomes --------------------------------------------------------------------- */
 
 static void check_outcomes(const struct hw_ch_load *l, struct hw_ch_result *r)
@@ -276,13 +440,17 @@ int hw_ch_check(const struct hw_ch_cluster *c, const struct hw_ch_load *l, int p
 {
 	check_outcomes(l, r);
 	check_terms(c, r);
+	int rc = 0;
+	for (int i = 0; rc == 0 && i < HW_CH_NODES; i++)
+		rc = hw_ch_check_quarantine(c->dir[i], c->log[i], c->marks[i], c->n_marks[i], r);
 	int p = primary;
 	r->primary = p;
-	if (p < 0) {
+	if (rc == 0 && p < 0) {
 		static const int all[HW_CH_NODES] = {0, 1, 2};
 		return check_acked(c, all, HW_CH_NODES, "any data node", l, r);
 	}
-	int rc = check_acked(c, &p, 1, c->dir[p] + strlen(c->root) + 1, l, r);
+	if (rc == 0)
+		rc = check_acked(c, &p, 1, c->dir[p] + strlen(c->root) + 1, l, r);
 	for (int i = 0; rc == 0 && i < HW_CH_NODES; i++) {
 		if (i == p || !c->caught_up[i])
 			continue;
@@ -302,7 +470,7 @@ int hw_ch_check(const struct hw_ch_cluster *c, const struct hw_ch_load *l, int p
 bool hw_ch_unsafe(const struct hw_ch_result *r)
 {
 	return r->lost > 0 || r->overlapping > 0 || r->untyped > 0 || r->diverged > 0 ||
-	       r->crashes > 0;
+	       r->crashes > 0 || r->quarantine_missing > 0;
 }
 
 bool hw_ch_failed(const struct hw_ch_result *r)
@@ -315,7 +483,8 @@ void hw_ch_print(uint64_t seed, int rc, const struct hw_ch_result *r)
 	printf("seed=%" PRIu64 " %s faults=%u primaries=%u settled=%s settle_ms=%lld final=%d "
 	       "caught_up=%u submitted=%" PRIu64 " acked=%" PRIu64 " failed=%" PRIu64
 	       " unknown=%" PRIu64 " lost=%" PRIu64 " moved=%" PRIu64 " overlapping=%" PRIu64
-	       " untyped=%" PRIu64 " diverged=%u crashes=%u store_failed=%u local_lost=%" PRIu64,
+	       " untyped=%" PRIu64 " diverged=%u crashes=%u store_failed=%u local_lost=%" PRIu64
+	       " quarantined=%" PRIu64 " quarantine_missing=%" PRIu64,
 	       seed,
 	       rc != 0           ? "ERROR"
 	       : hw_ch_failed(r) ? "FAIL"
@@ -323,7 +492,7 @@ void hw_ch_print(uint64_t seed, int rc, const struct hw_ch_result *r)
 	       r->faults, r->primaries, r->settled ? "yes" : "no", (long long)r->settle_ms,
 	       r->primary, r->caught_up, r->submitted, r->acked, r->failed, r->unknown, r->lost,
 	       r->moved, r->overlapping, r->untyped, r->diverged, r->crashes, r->store_failed,
-	       r->local_lost);
+	       r->local_lost, r->quarantined, r->quarantine_missing);
 	if (rc != 0)
 		printf(" error=%s", hw_errname(rc));
 	if (r->first[0] != '\0')

@@ -17,9 +17,19 @@
 #define HW_CH_VOTERS           4 /* ... and the witness w1 */
 #define HW_CH_INCARNATIONS_MAX 256
 #define HW_CH_LOCAL_EVERY      4 /* every 4th submit in local mode: the lease's own test */
+/* store heads read per data node and schedule */
+#define HW_CH_MARKS_MAX 512
 
 struct hw_proxy;
 struct hw_ch_net;
+
+/* A data node's store head (LSN, chain hash) as read at wall_ms (before the read): what
+ * it held then. */
+struct hw_ch_mark {
+	int64_t wall_ms;
+	uint64_t lsn;
+	uint8_t hash[HW_HASH_BYTES];
+};
 
 struct hw_ch_cluster {
 	char root[HW_PROC_PATH_MAX];
@@ -38,6 +48,10 @@ struct hw_ch_cluster {
 	 * when it was killed stopped, or its final stop) */
 	int64_t ends[HW_CH_VOTERS][HW_CH_INCARNATIONS_MAX];
 	unsigned n_ends[HW_CH_VOTERS];
+	/* data nodes: the store's head after a SIGKILL or a crash, and at every heal before
+	 * the traffic passes (before a rejoin it lets happen), oldest first */
+	struct hw_ch_mark marks[HW_CH_NODES][HW_CH_MARKS_MAX];
+	unsigned n_marks[HW_CH_NODES];
 	bool caught_up[HW_CH_NODES]; /* at settle: a standby durable at the primary's last LSN */
 	unsigned crashes;            /* processes that died without our SIGKILL */
 	char crash_what[128];        /* the first of them */
@@ -101,6 +115,9 @@ struct hw_ch_result {
 	unsigned diverged;     /* caught-up standbys whose head or state differs */
 	unsigned crashes;      /* nodes that died on their own (an assertion, a fail-stop) */
 	unsigned store_failed; /* disk faults a node reported (storage_failed, typed) */
+	uint64_t quarantined;  /* entries rejoins moved aside, found in quarantine tables */
+	/* ... absent there, or a marked head there with other bytes (hw_ch_check_quarantine) */
+	uint64_t quarantine_missing;
 	char crash_what[128];
 	char first[256]; /* the first problem found, for the line */
 	char root[HW_PROC_PATH_MAX];
@@ -117,12 +134,26 @@ bool hw_ch_local(const struct hw_ch_load *l, uint64_t i);
 
 /* Check the history of a stopped cluster: acked records on the final primary and on
  * every caught-up standby, or, when primary is -1 (the schedule did not settle), each on
- * at least one data node; the primary terms in the logs; the outcome codes. Fills r; 0
+ * at least one data node; the primary terms in the logs; the outcome codes; every data
+ * node's rejoins against its quarantine table (hw_ch_check_quarantine). Fills r; 0
  * or the code of a store that could not be read. */
 int hw_ch_check(const struct hw_ch_cluster *c, const struct hw_ch_load *l, int primary,
 		struct hw_ch_result *r);
 
-/* A safety promise was broken: lost, overlapping, untyped, diverged, or a node crashed. */
+/* The rejoins of one data node against its quarantine table: the node's log (all its
+ * incarnations) names each rejoin's moved entries (event=rejoined common_lsn=C
+ * quarantined=M: LSNs C+1..C+M), and each must be a row of the quarantine table of the
+ * store in dir; each of marks[0..n_marks) (oldest first), the head the store held at its
+ * wall_ms, must be a row at its LSN with its hash when the first rejoin logged at or
+ * after that time cut below it (a later rejoin over that LSN adds a row beside it: rows
+ * are keyed by rewind and LSN, replica/rejoin.h). A snapshot install replaces the store and its table: only what follows the
+ * last one is checked. Counts r->quarantined and r->quarantine_missing; 0, or the code of
+ * a log or store that could not be read. */
+int hw_ch_check_quarantine(const char *dir, const char *log, const struct hw_ch_mark *marks,
+			   unsigned n_marks, struct hw_ch_result *r);
+
+/* A safety promise was broken: lost, overlapping, untyped, diverged, quarantine_missing,
+ * or a node crashed. */
 bool hw_ch_unsafe(const struct hw_ch_result *r);
 
 /* The schedule failed: unsafe, or it did not settle (liveness). */

@@ -36,6 +36,7 @@
 #include "chaos/netns.h"
 #include "chaos/proxy.h"
 #include "engine/client_int.h"
+#include "replica/store.h"
 #include "tests/integration/proc.h"
 
 #define START_WAIT_MS   10000
@@ -530,6 +531,27 @@ static int clean_stale_dirs(void)
 	return removed;
 }
 
+/* Read data node i's store head (the node dead, or alive: LMDB takes readers from other
+ * processes) as a mark: what a later rejoin must move into quarantine rather than drop
+ * (hw_ch_check_quarantine). A store that does not open (a full disk) leaves none. */
+static void mark_head(struct hw_ch_cluster *c, int i)
+{
+	struct hw_store_opts ro = {.read_only = true};
+	struct hw_store *s;
+	struct hw_head h;
+	int64_t now = hw_ch_wall_ms();
+	if (i >= HW_CH_NODES || c->n_marks[i] == HW_CH_MARKS_MAX ||
+	    hw_store_open(c->dir[i], &ro, &s) != 0)
+		return;
+	if (hw_store_head(s, &h) == 0) {
+		struct hw_ch_mark *m = &c->marks[i][c->n_marks[i]++];
+		m->wall_ms = now;
+		m->lsn = h.lsn;
+		memcpy(m->hash, h.hash, HW_HASH_BYTES);
+	}
+	hw_store_close(s);
+}
+
 /* A node's stderr ended while nothing of ours stopped it: it died on its own (an
  * assertion, a fail-stop). Reaped, counted, restarted by the next heal. */
 static void crashed(struct hw_ch_cluster *c, int i)
@@ -541,6 +563,7 @@ static void crashed(struct hw_ch_cluster *c, int i)
 			 status);
 	if (c->n_ends[i] < HW_CH_INCARNATIONS_MAX)
 		c->ends[i][c->n_ends[i]++] = hw_ch_wall_ms();
+	mark_head(c, i);
 	c->stopped[i] = false;
 	c->dead[i] = true;
 }
@@ -633,6 +656,7 @@ static void kill_voter(struct hw_ch_cluster *c, int v)
 	hw_proc_reap(&c->proc[v], STOP_WAIT_MS);
 	if (c->n_ends[v] < HW_CH_INCARNATIONS_MAX)
 		c->ends[v][c->n_ends[v]++] = bound;
+	mark_head(c, v);
 	c->stopped[v] = false;
 	c->dead[v] = true;
 }
@@ -802,6 +826,9 @@ static void apply(struct hw_ch_cluster *c, uint64_t *rs, enum fault f, char *wha
 /* Lift every fault: proxies pass, stopped processes continue, dead ones restart. */
 static int heal(struct hw_ch_cluster *c)
 {
+	for (int i = 0; i < HW_CH_NODES; i++)
+		if (!c->dead[i])
+			mark_head(c, i); /* an isolated old primary's suffix, before it rejoins */
 	int rc = c->net != NULL ? hw_ch_net_heal(c->net) : 0;
 	for (int i = 0; i < HW_CH_VOTERS; i++)
 		for (int j = 0; j < HW_CH_VOTERS; j++)
@@ -1106,7 +1133,7 @@ int main(int argc, char **argv)
 	       o.lease ? " lease" : "");
 	fflush(stdout);
 	uint64_t acked = 0, lost = 0, overlapping = 0, untyped = 0, diverged = 0, crashes = 0,
-		 errors = 0, unsettled = 0, store_failed = 0;
+		 errors = 0, unsettled = 0, store_failed = 0, quarantined = 0, qmissing = 0;
 	unsigned ran = 0;
 	for (unsigned s = 0; s < o.schedules; s++) {
 		uint64_t seed = o.seed + s;
@@ -1123,6 +1150,8 @@ int main(int argc, char **argv)
 		errors += rc != 0;
 		unsettled += rc == 0 && !r.settled;
 		store_failed += r.store_failed;
+		quarantined += r.quarantined;
+		qmissing += r.quarantine_missing;
 		ran++;
 		/* how fast a broken engine is caught: schedules until the first broken promise
 		 * of safety (a schedule that only did not settle runs on) */
@@ -1133,8 +1162,11 @@ int main(int argc, char **argv)
 		hw_ch_net_down(&net);
 	printf("schedules=%u acked=%" PRIu64 " lost=%" PRIu64 " overlapping_primaries=%" PRIu64
 	       " untyped=%" PRIu64 " diverged=%" PRIu64 " crashes=%" PRIu64 " errors=%" PRIu64
-	       " unsettled=%" PRIu64 " store_failed=%" PRIu64 "\n",
+	       " unsettled=%" PRIu64 " store_failed=%" PRIu64 " quarantined=%" PRIu64
+	       " quarantine_missing=%" PRIu64 "\n",
 	       ran, acked, lost, overlapping, untyped, diverged, crashes, errors, unsettled,
-	       store_failed);
-	return lost + overlapping + untyped + diverged + crashes + errors + unsettled > 0 ? 1 : 0;
+	       store_failed, quarantined, qmissing);
+	return lost + overlapping + untyped + diverged + crashes + errors + unsettled + qmissing > 0
+		       ? 1
+		       : 0;
 }

@@ -68,6 +68,8 @@ static int row_cb(void *arg, const struct hw_quarantined *q)
 	hw_json_uint(&j, q->lsn);
 	hw_json_key(&j, "epoch");
 	hw_json_uint(&j, q->entry.epoch);
+	hw_json_key(&j, "rejoin");
+	hw_json_uint(&j, q->rejoin);
 	hw_json_key(&j, "time");
 	hw_json_string(&j, hw_cli_iso(q->entry.time_ms, iso, sizeof iso));
 	hw_json_key(&j, "quarantined");
@@ -162,9 +164,11 @@ const struct hw_cli_cmd hw_cli_quarantine = {
 	"                                         --cluster ID | --insecure)]\n"
 	"  Write the records the store in DIR quarantined on rejoin (entries an old primary\n"
 	"  took that the new primary never got) to OUT ('-': stdout), one JSON object a\n"
-	"  line: lsn, epoch, time (the entry's, UTC), quarantined (when), why, record_id\n"
-	"  (hex), tenant_id, payload (its kind) and record_hex (the tos.v1.Record bytes).\n"
-	"  Opens the store read-only, so it works on a running node.\n"
+	"  line, by rejoin then LSN: lsn, epoch, rejoin (1 for the store's first rewind,\n"
+	"  2 for the next: one LSN may be in several), time (the entry's, UTC),\n"
+	"  quarantined (when), why, record_id (hex), tenant_id, payload (its kind) and\n"
+	"  record_hex (the tos.v1.Record bytes). Opens the store read-only, so it works on\n"
+	"  a running node; a store of the previous format must be opened by its node once.\n"
 	"  --connect ADDR: then tell the node at ADDR (its client port), which records a\n"
 	"  quarantine export event with this command's key in its audit trail (hawser\n"
 	"  audit); exit 1 when it does not (the file is written).\n"

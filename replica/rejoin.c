@@ -1,5 +1,6 @@
-/* rejoin.c: epoch maps, the common point of two logs, reading the quarantine
+/* rejoin.c: epoch maps, the common point of two logs, the quarantine table
  * (replica/rejoin.h). */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -136,16 +137,27 @@ static uint64_t le64(const uint8_t *p)
 	return v;
 }
 
+/* The halves of a quarantine key (rejoin, LSN); false when k is not one. */
+static bool key_split(const MDB_val *k, uint64_t *rejoin, uint64_t *lsn)
+{
+	if (k->mv_size != 16)
+		return false;
+	MDB_val half = {8, k->mv_data};
+	*rejoin = hw_lsn_from_key(&half);
+	half.mv_data = (uint8_t *)k->mv_data + 8;
+	*lsn = hw_lsn_from_key(&half);
+	return true;
+}
+
 /* Decode one quarantine row. */
 static int row_decode(const MDB_val *k, const MDB_val *v, struct hw_quarantined *q)
 {
 	const uint8_t *p = v->mv_data;
-	if (k->mv_size != 8 || v->mv_size < 10)
+	if (!key_split(k, &q->rejoin, &q->lsn) || v->mv_size < 10)
 		return HW_ECORRUPT;
 	size_t why_len = (size_t)p[8] | (size_t)p[9] << 8;
 	if (why_len > HW_REWIND_WHY_MAX || v->mv_size < 10 + why_len)
 		return HW_ECORRUPT;
-	q->lsn = hw_lsn_from_key(k);
 	q->quarantined_ms = (int64_t)le64(p);
 	memcpy(q->why, p + 10, why_len);
 	q->why[why_len] = '\0';
@@ -181,5 +193,115 @@ int hw_quarantine_each(struct hw_store *s, int (*cb)(void *arg, const struct hw_
 		rc = hw_mdb_err(mrc);
 	mdb_cursor_close(cur);
 	hw__store_read_end(s, txn);
+	return rc;
+}
+
+int hw__quarantine_next(struct hw_store *s, MDB_txn *txn, uint64_t *rejoin)
+{
+	MDB_cursor *cur;
+	int rc = mdb_cursor_open(txn, s->t.quarantine, &cur);
+	if (rc != 0)
+		return rc;
+	MDB_val k, v;
+	uint64_t last = 0, lsn;
+	rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+	if (rc == 0 && !key_split(&k, &last, &lsn))
+		rc = MDB_CORRUPTED;
+	mdb_cursor_close(cur);
+	if (rc == MDB_NOTFOUND)
+		rc = 0;
+	if (rc == 0 && last == UINT64_MAX)
+		rc = MDB_CORRUPTED; /* no number left: not a count a store reaches */
+	*rejoin = last + 1;
+	return rc;
+}
+
+/* Put value v under the key (rejoin, lsn); a row already there is a bug or damage. */
+static int row_put(struct hw_store *s, MDB_txn *txn, uint64_t rejoin, uint64_t lsn, MDB_val *v)
+{
+	uint8_t key[16];
+	hw_lsn_key(rejoin, key);
+	hw_lsn_key(lsn, key + 8);
+	MDB_val k = {sizeof key, key};
+	int rc = mdb_put(txn, s->t.quarantine, &k, v, MDB_NOOVERWRITE);
+	return rc == MDB_KEYEXIST ? MDB_CORRUPTED : rc;
+}
+
+int hw__quarantine_put(struct hw_store *s, MDB_txn *txn, uint64_t rejoin, uint64_t lsn,
+		       const uint8_t *entry, size_t len, int64_t now_ms, const char *why)
+{
+	size_t why_len = strlen(why);
+	size_t vlen = 10 + why_len + len;
+	uint8_t *p = malloc(vlen);
+	if (p == NULL)
+		return ENOMEM;
+	for (int i = 0; i < 8; i++)
+		p[i] = (uint8_t)((uint64_t)now_ms >> (8 * i));
+	p[8] = (uint8_t)(why_len & 0xff);
+	p[9] = (uint8_t)(why_len >> 8);
+	memcpy(p + 10, why, why_len);
+	memcpy(p + 10 + why_len, entry, len);
+	MDB_val v = {vlen, p};
+	int rc = row_put(s, txn, rejoin, lsn, &v);
+	free(p);
+	return rc;
+}
+
+/* The LSN keys (format 2) of the table, into *lsns (malloc'd, *n of them). */
+static int old_keys(struct hw_store *s, MDB_txn *txn, uint64_t **lsns, size_t *n)
+{
+	MDB_stat st;
+	MDB_cursor *cur;
+	int rc = mdb_stat(txn, s->t.quarantine, &st);
+	if (rc == 0)
+		rc = mdb_cursor_open(txn, s->t.quarantine, &cur);
+	if (rc != 0)
+		return rc;
+	*n = 0;
+	*lsns = malloc((st.ms_entries > 0 ? st.ms_entries : 1) * sizeof **lsns);
+	if (*lsns == NULL) {
+		mdb_cursor_close(cur);
+		return ENOMEM;
+	}
+	MDB_val k, v;
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 && *n < st.ms_entries;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
+		if (k.mv_size == 8)
+			(*lsns)[(*n)++] = hw_lsn_from_key(&k);
+		else
+			rc = MDB_CORRUPTED;
+	mdb_cursor_close(cur);
+	if (rc == 0 || rc == MDB_NOTFOUND)
+		return 0;
+	free(*lsns);
+	return rc;
+}
+
+int hw__quarantine_rekey(struct hw_store *s, MDB_txn *txn)
+{
+	uint64_t *lsns;
+	size_t n;
+	int rc = old_keys(s, txn, &lsns, &n);
+	if (rc != 0)
+		return rc;
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		uint8_t key[8];
+		hw_lsn_key(lsns[i], key);
+		MDB_val k = {sizeof key, key}, v;
+		rc = mdb_get(txn, s->t.quarantine, &k, &v);
+		/* the value points into the map: copy it before the table changes */
+		void *copy = rc == 0 ? malloc(v.mv_size > 0 ? v.mv_size : 1) : NULL;
+		if (rc == 0 && copy == NULL)
+			rc = ENOMEM;
+		if (rc == 0) {
+			memcpy(copy, v.mv_data, v.mv_size);
+			v.mv_data = copy;
+			rc = mdb_del(txn, s->t.quarantine, &k, NULL);
+		}
+		if (rc == 0)
+			rc = row_put(s, txn, 1, lsns[i], &v);
+		free(copy);
+	}
+	free(lsns);
 	return rc;
 }

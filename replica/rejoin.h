@@ -7,9 +7,11 @@
  * common point of two logs is the highest LSN at which their epochs agree, and one side
  * needs only the other's epoch boundaries (epoch, first LSN) to find it.
  *
- * Quarantine row (node-local, never replicated): key LSN (8-byte big-endian), value
- * quarantined_ms (8, little-endian) | why length (2, little-endian) | why | the log entry
- * verbatim (replica/entry.h). */
+ * Quarantine row (node-local, never replicated): key rejoin number | LSN (8 bytes
+ * big-endian each, so rows sort by rejoin, then LSN), value quarantined_ms (8,
+ * little-endian) | why length (2, little-endian) | why | the log entry verbatim
+ * (replica/entry.h). The rewinds of one store are numbered 1, 2, ... (one past the last
+ * row's), so a rejoin over LSNs an earlier one moved keeps both entries. */
 #ifndef HW_REPLICA_REJOIN_H
 #define HW_REPLICA_REJOIN_H
 
@@ -49,6 +51,7 @@ int hw_rejoin_common(struct hw_store *s, const struct hw_epoch_map *m, uint64_t 
 
 /* One quarantine row, borrowed for the callback. */
 struct hw_quarantined {
+	uint64_t rejoin; /* the rewind that moved it: 1 for a store's first */
 	uint64_t lsn;
 	int64_t quarantined_ms;
 	char why[HW_REWIND_WHY_MAX + 1];
@@ -57,8 +60,9 @@ struct hw_quarantined {
 	size_t raw_len;
 };
 
-/* Call cb for every quarantine row in LSN order; stops at cb's first non-zero return and
- * returns it. HW_ECORRUPT for a malformed row. Any thread (a read transaction). */
+/* Call cb for every quarantine row in rejoin, then LSN order; stops at cb's first
+ * non-zero return and returns it. HW_ECORRUPT for a malformed row. Any thread (a read
+ * transaction). */
 int hw_quarantine_each(struct hw_store *s, int (*cb)(void *arg, const struct hw_quarantined *q),
 		       void *arg);
 

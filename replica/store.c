@@ -22,7 +22,8 @@
 #include "replica/state.h"
 #include "replica/validate.h"
 
-#define STORE_FORMAT    2u /* 2: ids values are the LSN alone */
+#define STORE_FORMAT    3u /* 3: quarantine keys are rejoin | LSN; 2: ids values are LSNs */
+#define STORE_FMT_QLSN  2u /* quarantine keyed by LSN alone: migrated on a writable open */
 #define STORE_MAXDBS    16u
 #define META_HEAD_BYTES (8u + 8u + 8u + HW_HASH_BYTES)
 
@@ -191,15 +192,16 @@ int hw__store_base_txn(struct hw_store *s, MDB_txn *txn, struct hw_head *h)
 	return 0;
 }
 
-static int meta_read(struct hw_store *s, MDB_txn *txn)
+/* The head, the base and *format (this build's, or STORE_FMT_QLSN). */
+static int meta_read(struct hw_store *s, MDB_txn *txn, unsigned *format)
 {
 	MDB_val k = val_of("format", 6), v;
 	int rc = mdb_get(txn, s->t.meta, &k, &v);
-	if (rc == MDB_NOTFOUND ||
-	    (rc == 0 && (v.mv_size != 4 || *(uint8_t *)v.mv_data != STORE_FORMAT)))
-		return HW_EFORMAT;
 	if (rc != 0)
-		return hw_mdb_err(rc);
+		return rc == MDB_NOTFOUND ? HW_EFORMAT : hw_mdb_err(rc);
+	*format = v.mv_size == 4 ? *(uint8_t *)v.mv_data : 0;
+	if (*format != STORE_FORMAT && *format != STORE_FMT_QLSN)
+		return HW_EFORMAT;
 	rc = hw__store_head_txn(s, txn, &s->head);
 	return rc != 0 ? rc : hw__store_base_txn(s, txn, &s->base);
 }
@@ -216,6 +218,13 @@ static int meta_write_pos(struct hw_store *s, MDB_txn *txn, const char *key,
 static int meta_write_head(struct hw_store *s, MDB_txn *txn, const struct hw_head *h)
 {
 	return meta_write_pos(s, txn, "head", h);
+}
+
+static int format_write(struct hw_store *s, MDB_txn *txn)
+{
+	uint8_t format[4] = {STORE_FORMAT, 0, 0, 0};
+	MDB_val k = val_of("format", 6), v = val_of(format, sizeof format);
+	return mdb_put(txn, s->t.meta, &k, &v, 0);
 }
 
 static int env_open(const char *dir, uint64_t map_bytes, unsigned flags, MDB_env **out)
@@ -260,11 +269,9 @@ int hw_store_init(const char *dir)
 	rc = mdb_txn_begin(s.env, NULL, 0, &txn);
 	if (rc != 0)
 		goto out_env;
-	uint8_t format[4] = {STORE_FORMAT, 0, 0, 0};
-	MDB_val k = val_of("format", 6), v = val_of(format, sizeof format);
 	rc = open_tables(&s, txn, MDB_CREATE);
 	if (rc == 0)
-		rc = mdb_put(txn, s.t.meta, &k, &v, 0);
+		rc = format_write(&s, txn);
 	if (rc == 0)
 		rc = meta_write_head(&s, txn, &s.head);
 	if (rc != 0) {
@@ -277,9 +284,33 @@ out_env:
 	return hw_mdb_err(rc);
 }
 
+/* Format 2 differs from 3 only in the quarantine keys: rekey them and write format 3 in
+ * one transaction, flushed, so a crash leaves the store wholly in one format or the
+ * other. A read-only handle cannot: HW_ESTORE_OLD. */
+static int migrate(struct hw_store *s)
+{
+	if (s->opts.read_only)
+		return HW_ESTORE_OLD;
+	MDB_txn *txn;
+	int rc = txn_begin(s, 0, &txn);
+	if (rc != 0)
+		return hw_mdb_err(rc);
+	rc = hw__quarantine_rekey(s, txn);
+	if (rc == 0)
+		rc = format_write(s, txn);
+	if (rc == 0)
+		rc = mdb_txn_commit(txn);
+	else
+		mdb_txn_abort(txn);
+	if (rc == 0)
+		rc = mdb_env_sync(s->env, 1);
+	return hw_mdb_err(rc);
+}
+
 static int store_load(struct hw_store *s)
 {
 	MDB_txn *txn;
+	unsigned format = 0;
 	int rc = txn_begin(s, MDB_RDONLY, &txn);
 	if (rc != 0)
 		return hw_mdb_err(rc);
@@ -288,12 +319,12 @@ static int store_load(struct hw_store *s)
 		mdb_txn_abort(txn);
 		return HW_EFORMAT;
 	}
-	rc = rc != 0 ? hw_mdb_err(rc) : meta_read(s, txn);
+	rc = rc != 0 ? hw_mdb_err(rc) : meta_read(s, txn, &format);
 	if (rc == 0)
 		rc = hw_mdb_err(mdb_txn_commit(txn)); /* keeps the dbi handles */
 	else
 		mdb_txn_abort(txn);
-	return rc;
+	return rc == 0 && format == STORE_FMT_QLSN ? migrate(s) : rc;
 }
 
 int hw_store_open(const char *dir, const struct hw_store_opts *opts, struct hw_store **out)
@@ -1293,28 +1324,15 @@ static int entry_copy(struct hw_store *s, MDB_txn *txn, uint64_t lsn, uint8_t **
 	return 0;
 }
 
-/* Move entry lsn from the log into the quarantine table (format: replica/rejoin.h). */
-static int quarantine_one(struct hw_store *s, MDB_txn *txn, uint64_t lsn, const uint8_t *entry,
-			  size_t len, int64_t now_ms, const char *why)
+/* Move entry lsn from the log into the quarantine table as a row of rewind `rejoin`. */
+static int quarantine_one(struct hw_store *s, MDB_txn *txn, uint64_t rejoin, uint64_t lsn,
+			  const uint8_t *entry, size_t len, int64_t now_ms, const char *why)
 {
-	size_t why_len = strlen(why);
-	size_t vlen = 10 + why_len + len;
-	uint8_t *v = malloc(vlen);
-	if (v == NULL)
-		return ENOMEM;
-	le64_put(v, (uint64_t)now_ms);
-	v[8] = (uint8_t)(why_len & 0xff);
-	v[9] = (uint8_t)(why_len >> 8);
-	memcpy(v + 10, why, why_len);
-	memcpy(v + 10 + why_len, entry, len);
+	int rc = hw__quarantine_put(s, txn, rejoin, lsn, entry, len, now_ms, why);
 	uint8_t key[8];
 	hw_lsn_key(lsn, key);
-	MDB_val k = val_of(key, 8), val = val_of(v, vlen);
-	int rc = mdb_put(txn, s->t.quarantine, &k, &val, 0);
-	free(v);
-	if (rc == 0)
-		rc = mdb_del(txn, s->t.log, &k, NULL);
-	return rc;
+	MDB_val k = val_of(key, 8);
+	return rc != 0 ? rc : mdb_del(txn, s->t.log, &k, NULL);
 }
 
 /* Apply the log entry in buf again on top of head h (the state tables were emptied). */
@@ -1349,11 +1367,12 @@ static int rewind_txn(struct hw_store *s, MDB_txn *txn, uint64_t lsn, int64_t no
 {
 	uint8_t *buf = NULL;
 	size_t cap = 0, len = 0;
-	int rc = 0;
+	uint64_t rejoin;
+	int rc = hw__quarantine_next(s, txn, &rejoin);
 	for (uint64_t l = s->head.lsn; rc == 0 && l > lsn; l--) {
 		rc = entry_copy(s, txn, l, &buf, &cap, &len);
 		if (rc == 0)
-			rc = quarantine_one(s, txn, l, buf, len, now_ms, why);
+			rc = quarantine_one(s, txn, rejoin, l, buf, len, now_ms, why);
 	}
 	for (size_t i = 0; rc == 0 && i < sizeof tables / sizeof tables[0]; i++)
 		if (tables[i].replicated)

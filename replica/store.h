@@ -77,8 +77,10 @@ struct hw_head {
 int hw_store_init(const char *dir);
 
 /* Open the store in dir. opts may be NULL. HW_EFORMAT if dir holds no hawser store or
- * one of another format; -errno for the OS. On success *out owns the environment until
- * hw_store_close(). */
+ * one of an unknown format; a store of the previous format (2: quarantine keyed by LSN
+ * alone) is migrated by a writable open, in one flushed transaction, and refused by a
+ * read-only one with HW_ESTORE_OLD; -errno for the OS. On success *out owns the
+ * environment until hw_store_close(). */
 int hw_store_open(const char *dir, const struct hw_store_opts *opts, struct hw_store **out);
 
 /* Close and free. NULL is a no-op. */
@@ -240,7 +242,8 @@ int hw_store_meta_get(struct hw_store *s, const char *key, void *buf, size_t cap
 
 /* Rejoin (docs/operations.md "Rejoin"): make lsn the head again. The entries after it
  * (never acknowledged: a suffix this node wrote as an old primary) move into the
- * quarantine table, keyed by LSN, with now_ms and why (at most HW_REWIND_WHY_MAX
+ * quarantine table, keyed by this rewind's number (one past the last one's) and LSN, so
+ * rows earlier rewinds moved are kept, with now_ms and why (at most HW_REWIND_WHY_MAX
  * characters; row format in replica/rejoin.h); the log is cut after lsn; the state tables
  * are emptied and rebuilt by replaying the log's entries 1..lsn; quarantine rows, drills
  * and node.* meta values stay. One write transaction, flushed before it returns, so a

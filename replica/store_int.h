@@ -54,4 +54,14 @@ int hw__store_head_txn(struct hw_store *s, MDB_txn *txn, struct hw_head *h);
 int hw__store_base_txn(struct hw_store *s, MDB_txn *txn, struct hw_head *h);
 int hw__store_digest_txn(struct hw_store *s, MDB_txn *txn, uint8_t out[HW_HASH_BYTES]);
 
+/* The quarantine table (row format in replica/rejoin.h), in a write transaction; each
+ * returns 0 or an LMDB/errno code (MDB_CORRUPTED for a malformed key). The number the
+ * next rewind's rows get: one past the last row's, 1 when the table is empty. */
+int hw__quarantine_next(struct hw_store *s, MDB_txn *txn, uint64_t *rejoin);
+/* Put the log entry at lsn (entry, len) aside as a row of rewind `rejoin`. */
+int hw__quarantine_put(struct hw_store *s, MDB_txn *txn, uint64_t rejoin, uint64_t lsn,
+		       const uint8_t *entry, size_t len, int64_t now_ms, const char *why);
+/* Store format 2 keyed rows by LSN alone: rekey each as a row of rewind 1. */
+int hw__quarantine_rekey(struct hw_store *s, MDB_txn *txn);
+
 #endif

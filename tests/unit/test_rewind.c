@@ -1,7 +1,10 @@
 /* test_rewind.c: rewinding a store to the common point of two logs (replica/rejoin.h,
- * hw_store_rewind): epoch maps, the common point, the quarantine and the rebuilt state. */
+ * hw_store_rewind): epoch maps, the common point, the quarantine (rows of every rewind
+ * kept, their export, the format 2 migration) and the rebuilt state. */
+#include <lmdb.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -11,10 +14,12 @@
 
 #include <cmocka.h>
 
+#include "hawser_error.h"
 #include "replica/entry.h"
 #include "replica/record.h"
 #include "replica/rejoin.h"
 #include "replica/store.h"
+#include "tests/integration/proc.h"
 
 #define NOW_MS 1790000000000LL /* a fixed clock keeps runs identical */
 
@@ -124,8 +129,10 @@ static uint64_t common_of(struct fx *f)
 }
 
 struct rows {
+	uint64_t rejoin[8];
 	uint64_t lsn[8];
 	uint64_t epoch[8];
+	uint8_t hash[8][HW_HASH_BYTES];
 	int n;
 	char why[HW_REWIND_WHY_MAX + 1];
 };
@@ -134,7 +141,9 @@ static int row_cb(void *arg, const struct hw_quarantined *q)
 {
 	struct rows *r = arg;
 	assert_true(r->n < 8);
+	r->rejoin[r->n] = q->rejoin;
 	r->lsn[r->n] = q->lsn;
+	memcpy(r->hash[r->n], q->entry.hash, HW_HASH_BYTES);
 	r->epoch[r->n++] = q->entry.epoch;
 	assert_int_equal(q->quarantined_ms, NOW_MS + 5);
 	snprintf(r->why, sizeof r->why, "%s", q->why);
@@ -167,6 +176,7 @@ static void test_rewind_diverged(void **state)
 	assert_int_equal(hw_quarantine_each(f->a, row_cb, &r), 0);
 	assert_int_equal(r.n, 3);
 	for (int i = 0; i < 3; i++) {
+		assert_int_equal(r.rejoin[i], 1);
 		assert_int_equal(r.lsn[i], 6 + (uint64_t)i);
 		assert_int_equal(r.epoch[i], 2);
 	}
@@ -234,6 +244,178 @@ static void test_rewind_refusals(void **state)
 	assert_int_equal(h.lsn, 6);
 }
 
+/* The entries a rewind must keep, by rewind (1, 2) and LSN, with their bytes. */
+struct suffixes {
+	uint8_t *entry[3][10];
+	size_t len[3][10];
+	int rows;
+};
+
+static void save_suffix(struct hw_store *s, struct suffixes *x, uint64_t rejoin, uint64_t from,
+			uint64_t to)
+{
+	for (uint64_t l = from; l <= to; l++)
+		assert_int_equal(
+			hw_store_read_entry(s, l, &x->entry[rejoin][l], &x->len[rejoin][l]), 0);
+}
+
+/* Each row is an entry saved for its rewind and LSN, byte for byte. */
+static int match_cb(void *arg, const struct hw_quarantined *q)
+{
+	struct suffixes *x = arg;
+	assert_true(q->rejoin >= 1 && q->rejoin <= 2 && q->lsn < 10);
+	assert_non_null(x->entry[q->rejoin][q->lsn]);
+	assert_int_equal(q->raw_len, x->len[q->rejoin][q->lsn]);
+	assert_memory_equal(q->raw, x->entry[q->rejoin][q->lsn], q->raw_len);
+	x->rows++;
+	return 0;
+}
+
+static void free_suffixes(struct suffixes *x)
+{
+	for (int r = 0; r < 3; r++)
+		for (int l = 0; l < 10; l++)
+			free(x->entry[r][l]);
+}
+
+/* `hawser quarantine export` of dir lists exactly the rows (rejoin R, LSN L) of want (n
+ * pairs), in that order, each with its epoch (2 in rewind 1, 4 in rewind 2). */
+static void assert_export(const char *dir, const uint64_t (*want)[2], int n)
+{
+	const char *bin = hw_test_bin();
+	if (bin == NULL)
+		skip();
+	struct hw_capture *c = malloc(sizeof *c);
+	assert_non_null(c);
+	assert_int_equal(hw_proc_capture(c, bin, "quarantine", "export", dir, "-", NULL), 0);
+	const char *line = c->out;
+	for (int i = 0; i < n; i++) {
+		char head[64];
+		snprintf(head, sizeof head, "{\"lsn\":%llu,\"epoch\":%d,\"rejoin\":%llu,",
+			 (unsigned long long)want[i][1], want[i][0] == 1 ? 2 : 4,
+			 (unsigned long long)want[i][0]);
+		assert_true(strncmp(line, head, strlen(head)) == 0);
+		line = strchr(line, '\n');
+		assert_non_null(line);
+		line++;
+	}
+	assert_string_equal(line, "");
+	free(c);
+}
+
+/* The node diverges twice over the same LSNs (two failovers in a row): the first rewind
+ * moves 6..8 of epoch 2, the second 6..9 of epoch 4; both suffixes stay in quarantine,
+ * bytes intact, as rewinds 1 and 2, and the export lists all seven rows in that order. */
+static void test_second_rewind_keeps_first(void **state)
+{
+	struct fx *f = *state;
+	struct suffixes x = {0};
+	uint64_t moved = 0;
+	for (unsigned i = 1; i <= 5; i++)
+		put(f->a, 1, i, "base");
+	for (unsigned i = 6; i <= 8; i++)
+		put(f->a, 2, i, "first");
+	save_suffix(f->a, &x, 1, 6, 8);
+	assert_int_equal(hw_store_rewind(f->a, 5, NOW_MS + 5, "rejoin epoch=3", &moved), 0);
+	assert_int_equal(moved, 3);
+	for (unsigned i = 6; i <= 9; i++)
+		put(f->a, 4, 10 + i, "second");
+	save_suffix(f->a, &x, 2, 6, 9);
+	assert_int_equal(hw_store_rewind(f->a, 5, NOW_MS + 5, "rejoin epoch=5", &moved), 0);
+	assert_int_equal(moved, 4);
+	assert_int_equal(hw_quarantine_each(f->a, match_cb, &x), 0);
+	assert_int_equal(x.rows, 7);
+	struct rows r = {0};
+	assert_int_equal(hw_quarantine_each(f->a, row_cb, &r), 0);
+	const uint64_t want[7][2] = {{1, 6}, {1, 7}, {1, 8}, {2, 6}, {2, 7}, {2, 8}, {2, 9}};
+	for (int i = 0; i < 7; i++) {
+		assert_int_equal(r.rejoin[i], want[i][0]);
+		assert_int_equal(r.lsn[i], want[i][1]);
+		assert_int_equal(r.epoch[i], want[i][0] == 1 ? 2 : 4);
+	}
+	char dir[300];
+	snprintf(dir, sizeof dir, "%s/a", f->root);
+	free_suffixes(&x);
+	assert_export(dir, want, 7);
+}
+
+/* Write format `format` into the store in dir; with rekey, its quarantine keys become
+ * LSNs alone, as format 2 wrote them (every row's key loses its rewind half). */
+static void downgrade(const char *dir, uint8_t format, bool rekey)
+{
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi q, meta;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	assert_int_equal(mdb_env_create(&env), 0);
+	assert_int_equal(mdb_env_set_maxdbs(env, 16), 0);
+	assert_int_equal(mdb_env_open(env, dir, 0, 0600), 0);
+	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	assert_int_equal(mdb_dbi_open(txn, "quarantine", 0, &q), 0);
+	assert_int_equal(mdb_dbi_open(txn, "meta", 0, &meta), 0);
+	assert_int_equal(mdb_cursor_open(txn, q, &cur), 0);
+	while (rekey && mdb_cursor_get(cur, &k, &v, MDB_FIRST) == 0 && k.mv_size == 16) {
+		uint8_t key[8], val[512];
+		assert_true(v.mv_size <= sizeof val);
+		memcpy(key, (uint8_t *)k.mv_data + 8, 8);
+		memcpy(val, v.mv_data, v.mv_size);
+		MDB_val nk = {8, key}, nv = {v.mv_size, val};
+		assert_int_equal(mdb_cursor_del(cur, 0), 0);
+		assert_int_equal(mdb_put(txn, q, &nk, &nv, MDB_NOOVERWRITE), 0);
+	}
+	mdb_cursor_close(cur);
+	uint8_t f4[4] = {format, 0, 0, 0};
+	MDB_val fk = {6, "format"}, fv = {4, f4};
+	assert_int_equal(mdb_put(txn, meta, &fk, &fv, 0), 0);
+	assert_int_equal(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+}
+
+/* A format 2 store (quarantine keyed by LSN alone) is refused by a read-only open with
+ * HW_ESTORE_OLD, which leaves it as it was; a writable open migrates its rows, bytes
+ * intact, to rewind 1, and the next rewind's rows are rewind 2. An unknown format is
+ * HW_EFORMAT. */
+static void test_format2_migrated(void **state)
+{
+	struct fx *f = *state;
+	struct suffixes x = {0};
+	uint64_t moved = 0;
+	char dir[300];
+	snprintf(dir, sizeof dir, "%s/a", f->root);
+	for (unsigned i = 1; i <= 5; i++)
+		put(f->a, 1, i, "base");
+	for (unsigned i = 6; i <= 7; i++)
+		put(f->a, 2, i, "first");
+	save_suffix(f->a, &x, 1, 6, 7);
+	assert_int_equal(hw_store_rewind(f->a, 5, NOW_MS + 5, "rejoin", &moved), 0);
+	hw_store_close(f->a);
+	f->a = NULL;
+	downgrade(dir, 2, true);
+	struct hw_store_opts ro = {.read_only = true};
+	for (int twice = 0; twice < 2; twice++) /* the refusal changed nothing */
+		assert_int_equal(hw_store_open(dir, &ro, &f->a), HW_ESTORE_OLD);
+	assert_int_equal(hw_store_open(dir, NULL, &f->a), 0);
+	assert_int_equal(hw_quarantine_each(f->a, match_cb, &x), 0);
+	assert_int_equal(x.rows, 2);
+	put(f->a, 3, 30, "second");
+	save_suffix(f->a, &x, 2, 6, 6);
+	assert_int_equal(hw_store_rewind(f->a, 5, NOW_MS + 5, "rejoin", &moved), 0);
+	struct rows r = {0};
+	assert_int_equal(hw_quarantine_each(f->a, row_cb, &r), 0);
+	assert_int_equal(r.n, 3);
+	assert_int_equal(r.rejoin[2], 2);
+	assert_int_equal(r.lsn[2], 6);
+	x.rows = 0;
+	assert_int_equal(hw_quarantine_each(f->a, match_cb, &x), 0);
+	assert_int_equal(x.rows, 3);
+	free_suffixes(&x);
+	hw_store_close(f->a);
+	f->a = NULL;
+	downgrade(dir, 9, false);
+	assert_int_equal(hw_store_open(dir, NULL, &f->a), HW_EFORMAT);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -241,6 +423,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_common_inside_epoch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_common_prefix_and_none, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rewind_refusals, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_second_rewind_keeps_first, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_format2_migrated, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
