@@ -26,7 +26,8 @@ static int cmd_backup(const struct hw_cli_cmd *cmd, int argc, char **argv)
 	struct hw_backup_info info;
 	memset(&info, 0, sizeof(info));
 	double t0 = hw_mono_s();
-	rc = hw_backup(s, pos[1], &info);
+	rc = hw_backup(s, pos[1], hw_cli_progress_cb, (void *)"backup", &info);
+	hw_cli_progress_end();
 	double seconds = hw_mono_s() - t0;
 	hw_store_close(s);
 	if (rc)
@@ -50,7 +51,8 @@ const struct hw_cli_cmd hw_cli_backup = {
 	"usage: hawser backup DIR OUT\n"
 	"  If OUT holds no backup, write a compacted snapshot of DIR; if it holds a backup\n"
 	"  of DIR's chain, append the log entries after its end (incremental). Prints what\n"
-	"  it did, the end LSN and the backup's size.\n",
+	"  it did, the end LSN and the backup's size. On a terminal, shows its progress\n"
+	"  (pages copied, then entries appended) on stderr while it runs.\n",
 	cmd_backup};
 
 /* ---- prune: backup generations by the retention policy */

@@ -178,7 +178,7 @@ static int backup_mid(struct demo *d)
 		return failed(d, "backup: open %s: %s", hw_cluster_dir(d->c, 1), hw_strerror(rc));
 	snprintf(path, sizeof(path), "%s/backup", d->work);
 	memset(&info, 0, sizeof(info));
-	rc = hw_backup(s, path, &info);
+	rc = hw_backup(s, path, NULL, NULL, &info);
 	hw_store_close(s);
 	if (rc)
 		return failed(d, "backup: %s %s", hw_strerror(rc), info.what);

@@ -347,7 +347,7 @@ static void make_backup(void)
 			sub[k] = (struct hw_submit){.data = records[round * 8 + k],
 						    .len = record_len[round * 8 + k]};
 		FUZZ_CHECK(hw_store_submit(s, 1, END_MS, sub, 8, res) == 0);
-		FUZZ_CHECK(hw_backup(s, bdir, NULL) == 0);
+		FUZZ_CHECK(hw_backup(s, bdir, NULL, NULL, NULL) == 0);
 		snprintf(path, sizeof path, "%s/MANIFEST", bdir);
 		copy_file(path, "backup", round ? "manifest-incremental" : "manifest-full", 0);
 	}

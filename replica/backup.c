@@ -44,6 +44,7 @@
 #define LEN_PREFIX_BYTES   4u
 #define IO_CHUNK_BYTES     (1u << 20)
 #define HEX_BYTES          (2u * HW_HASH_BYTES + 1u)
+#define PROGRESS_STEP      4096u /* pages or entries between two progress calls */
 
 static int fail(char *what, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
@@ -515,6 +516,33 @@ static int manifest_read(const char *dir, struct manifest *m, char *what)
 
 /* ---- taking a backup --------------------------------------------------------------- */
 
+/* Progress of one phase of a backup: cb (may be NULL) gets done every PROGRESS_STEP
+ * units and once more at total (none for a total of 0), done never above total nor
+ * going back. */
+struct progress {
+	hw_progress_cb *cb;
+	void *arg;
+	uint64_t total;
+	uint64_t shown; /* done at the last call */
+};
+
+static void progress_at(struct progress *p, uint64_t done)
+{
+	if (done > p->total)
+		done = p->total; /* a writer grew the store after total was read */
+	if (p->cb == NULL || done < p->shown + PROGRESS_STEP)
+		return;
+	p->shown = done;
+	p->cb(p->arg, done, p->total);
+}
+
+static void progress_end(struct progress *p)
+{
+	if (p->cb != NULL && p->shown < p->total)
+		p->cb(p->arg, p->total, p->total);
+	p->shown = p->total;
+}
+
 /* Hash of the store's entry 1: the identity of its chain (zeros for an empty store),
  * kept in meta once entry 1 is pruned. */
 static int chain_identity(struct hw_store *s, uint8_t id[HW_HASH_BYTES])
@@ -530,6 +558,7 @@ struct sink {
 	crypto_generichash_state *st;
 	uint64_t bytes;   /* written through this sink */
 	uint64_t entries; /* entries written */
+	struct progress *prog;
 };
 
 static int sink_flush(struct sink *k)
@@ -561,8 +590,10 @@ static int sink_entry(struct sink *k, const uint8_t *entry, size_t len)
 	int rc = sink_put(k, pre, sizeof pre);
 	if (rc == 0)
 		rc = sink_put(k, entry, len);
-	if (rc == 0)
+	if (rc == 0) {
 		k->entries++;
+		progress_at(k->prog, k->entries);
+	}
 	return rc;
 }
 
@@ -597,9 +628,13 @@ static int log_dump(struct hw_store *s, struct sink *k, struct hw_head *end)
 		read_end(s, txn);
 		return hw_mdb_err(rc);
 	}
+	MDB_val kv, v;
+	rc = mdb_cursor_get(cur, &kv, &v, MDB_LAST); /* the total, in this transaction */
+	if (rc == 0 && hw_lsn_from_key(&kv) > end->lsn)
+		k->prog->total = hw_lsn_from_key(&kv) - end->lsn;
 	uint8_t key[8];
 	hw_lsn_key(end->lsn + 1, key);
-	MDB_val kv = {.mv_size = 8, .mv_data = key}, v;
+	kv = (MDB_val){.mv_size = 8, .mv_data = key};
 	MDB_cursor_op op = MDB_SET_RANGE;
 	while ((rc = mdb_cursor_get(cur, &kv, &v, op)) == 0) {
 		op = MDB_NEXT;
@@ -607,9 +642,10 @@ static int log_dump(struct hw_store *s, struct sink *k, struct hw_head *end)
 		if (rc != 0)
 			break;
 	}
-	if (rc == MDB_NOTFOUND)
+	if (rc == MDB_NOTFOUND) {
 		rc = sink_flush(k);
-	else if (rc > 0 || (rc >= MDB_KEYEXIST && rc <= MDB_LAST_ERRCODE))
+		progress_end(k->prog);
+	} else if (rc > 0 || (rc >= MDB_KEYEXIST && rc <= MDB_LAST_ERRCODE))
 		rc = hw_mdb_err(rc);
 	mdb_cursor_close(cur);
 	read_end(s, txn);
@@ -619,9 +655,9 @@ static int log_dump(struct hw_store *s, struct sink *k, struct hw_head *end)
 /* Append s's entries after m's end to the open log fd (positioned at m->log_bytes, whose
  * hash state is st), fsync it and move m's end, log_bytes and log_blake2b forward. */
 static int log_extend(struct hw_store *s, int fd, crypto_generichash_state *st, struct manifest *m,
-		      uint64_t *added)
+		      struct progress *prog, uint64_t *added)
 {
-	struct sink k = {.fd = fd, .buf = malloc(IO_CHUNK_BYTES), .st = st};
+	struct sink k = {.fd = fd, .buf = malloc(IO_CHUNK_BYTES), .st = st, .prog = prog};
 	if (k.buf == NULL)
 		return HW_ENOMEM;
 	struct hw_head end = {.lsn = m->end_lsn};
@@ -640,8 +676,89 @@ static int log_extend(struct hw_store *s, int fd, crypto_generichash_state *st, 
 	return 0;
 }
 
+/* mdb_env_copy2 reports no progress, so the compacting copy is written into a pipe by
+ * its own thread while the caller's thread moves it to the file, counting pages. */
+struct copy_job {
+	MDB_env *env;
+	int fd; /* the pipe's write end, closed when the copy ends: the reader's EOF */
+	int rc;
+};
+
+static void *copy_thread(void *p)
+{
+	struct copy_job *j = p;
+	j->rc = hw_mdb_err(mdb_env_copyfd2(j->env, j->fd, MDB_CP_COMPACT));
+	close(j->fd);
+	return NULL;
+}
+
+/* Move the pipe's bytes to out until EOF, even after a write error (the copy thread must
+ * not block on a full pipe); progress in pages of psize bytes. */
+static int copy_drain(int in, int out, uint8_t *buf, uint32_t psize, struct progress *prog)
+{
+	uint64_t bytes = 0;
+	int rc = 0;
+	for (;;) {
+		ssize_t n = read(in, buf, IO_CHUNK_BYTES);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && rc == 0)
+			rc = -errno;
+		if (n <= 0)
+			return rc; /* the caller closes in: a copy still writing gets EPIPE */
+		if (rc == 0)
+			rc = write_all(out, buf, (size_t)n);
+		bytes += (uint64_t)n;
+		progress_at(prog, bytes / psize);
+	}
+}
+
+/* The compacted copy of s into file, with progress in pages (total: the pages s uses,
+ * which the compacted copy does not exceed). */
+static int copy_pages(struct hw_store *s, const char *file, struct progress *prog)
+{
+	MDB_envinfo ei;
+	MDB_stat st;
+	int rc = hw_mdb_err(mdb_env_info(s->env, &ei));
+	if (rc == 0)
+		rc = hw_mdb_err(mdb_env_stat(s->env, &st));
+	if (rc != 0)
+		return rc;
+	prog->total = (uint64_t)ei.me_last_pgno + 1;
+	uint8_t *buf = malloc(IO_CHUNK_BYTES);
+	int out = open(file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600), p[2] = {-1, -1};
+	if (buf == NULL || out < 0 || pipe2(p, O_CLOEXEC) != 0) {
+		rc = buf == NULL ? HW_ENOMEM : -errno;
+		goto close_out;
+	}
+	struct copy_job job = {.env = s->env, .fd = p[1]};
+	pthread_t t;
+	pthread_rwlock_rdlock(&s->map_lock); /* the copy runs in a read transaction */
+	rc = -pthread_create(&t, NULL, copy_thread, &job);
+	if (rc == 0) {
+		rc = copy_drain(p[0], out, buf, st.ms_psize, prog);
+		close(p[0]);
+		pthread_join(t, NULL);
+		rc = job.rc != 0 ? job.rc : rc;
+	} else {
+		close(p[0]);
+		close(p[1]);
+	}
+	pthread_rwlock_unlock(&s->map_lock);
+	if (rc == 0 && fsync(out) != 0)
+		rc = -errno;
+	if (rc == 0)
+		progress_end(prog);
+close_out:
+	if (out >= 0)
+		close(out);
+	free(buf);
+	return rc;
+}
+
 /* Copy s into dir (snapshot.tmp), make it durable and read the copy's head. */
-static int snapshot_copy(struct hw_store *s, const char *dir, struct manifest *m)
+static int snapshot_copy(struct hw_store *s, const char *dir, struct manifest *m,
+			 struct progress *prog)
 {
 	char file[PATH_MAX], lock[PATH_MAX];
 	int rc = path_join(file, dir, "data.mdb");
@@ -651,11 +768,7 @@ static int snapshot_copy(struct hw_store *s, const char *dir, struct manifest *m
 		return rc;
 	if (mkdir(dir, 0700) != 0)
 		return -errno;
-	pthread_rwlock_rdlock(&s->map_lock); /* the copy runs in a read transaction */
-	rc = hw_mdb_err(mdb_env_copy2(s->env, dir, MDB_CP_COMPACT));
-	pthread_rwlock_unlock(&s->map_lock);
-	if (rc == 0)
-		rc = fsync_path(file);
+	rc = copy_pages(s, file, prog);
 	if (rc != 0)
 		return rc;
 	/* The copy's own head, not s's: another process may have written since. */
@@ -678,7 +791,8 @@ static int snapshot_copy(struct hw_store *s, const char *dir, struct manifest *m
 }
 
 /* Write out/snapshot through out/snapshot.tmp, so a crash leaves no half snapshot. */
-static int snapshot_take(struct hw_store *s, const char *out, struct manifest *m)
+static int snapshot_take(struct hw_store *s, const char *out, struct manifest *m,
+			 struct progress *prog)
 {
 	char tmp[PATH_MAX], dst[PATH_MAX];
 	int rc = path_join(tmp, out, "snapshot.tmp");
@@ -689,7 +803,7 @@ static int snapshot_take(struct hw_store *s, const char *out, struct manifest *m
 	if (rc == 0)
 		rc = rm_tree(dst); /* left by a backup that died before its MANIFEST */
 	if (rc == 0)
-		rc = snapshot_copy(s, tmp, m);
+		rc = snapshot_copy(s, tmp, m, prog);
 	if (rc == 0 && rename(tmp, dst) != 0)
 		rc = -errno;
 	if (rc == 0)
@@ -697,13 +811,15 @@ static int snapshot_take(struct hw_store *s, const char *out, struct manifest *m
 	return rc;
 }
 
-static int backup_full(struct hw_store *s, const char *out, struct hw_backup_info *info)
+static int backup_full(struct hw_store *s, const char *out, const struct progress *prog,
+		       struct hw_backup_info *info)
 {
 	struct manifest m = {.format = MANIFEST_FORMAT};
+	struct progress pages = *prog, entries = *prog;
 	char log[PATH_MAX];
 	int rc = path_join(log, out, "log.hwl");
 	if (rc == 0)
-		rc = snapshot_take(s, out, &m);
+		rc = snapshot_take(s, out, &m, &pages);
 	if (rc == 0)
 		rc = chain_identity(s, m.chain_id);
 	if (rc != 0)
@@ -713,7 +829,7 @@ static int backup_full(struct hw_store *s, const char *out, struct hw_backup_inf
 		return -errno;
 	crypto_generichash_state st;
 	crypto_generichash_init(&st, NULL, 0, HW_HASH_BYTES);
-	rc = log_extend(s, fd, &st, &m, &info->entries_added);
+	rc = log_extend(s, fd, &st, &m, &entries, &info->entries_added);
 	close(fd);
 	if (rc == 0)
 		rc = manifest_write(out, &m);
@@ -804,8 +920,10 @@ static int log_reopen(const char *out, const struct manifest *m, int *fd,
 	return rc;
 }
 
-static int backup_incremental(struct hw_store *s, const char *out, struct hw_backup_info *info)
+static int backup_incremental(struct hw_store *s, const char *out, const struct progress *prog,
+			      struct hw_backup_info *info)
 {
+	struct progress entries = *prog;
 	struct manifest m;
 	int rc = manifest_read(out, &m, info->what);
 	if (rc == 0)
@@ -817,7 +935,7 @@ static int backup_incremental(struct hw_store *s, const char *out, struct hw_bac
 	rc = log_reopen(out, &m, &fd, &st, info->what);
 	if (rc != 0)
 		return rc;
-	rc = log_extend(s, fd, &st, &m, &info->entries_added);
+	rc = log_extend(s, fd, &st, &m, &entries, &info->entries_added);
 	close(fd);
 	if (rc == 0)
 		rc = manifest_write(out, &m);
@@ -826,8 +944,10 @@ static int backup_incremental(struct hw_store *s, const char *out, struct hw_bac
 	return rc;
 }
 
-int hw_backup(struct hw_store *s, const char *out_dir, struct hw_backup_info *info)
+int hw_backup(struct hw_store *s, const char *out_dir, hw_progress_cb *cb, void *arg,
+	      struct hw_backup_info *info)
 {
+	const struct progress prog = {.cb = cb, .arg = arg};
 	struct hw_backup_info local;
 	if (info == NULL)
 		info = &local;
@@ -839,9 +959,9 @@ int hw_backup(struct hw_store *s, const char *out_dir, struct hw_backup_info *in
 	if (rc != 0)
 		return rc;
 	if (access(path, F_OK) == 0)
-		rc = backup_incremental(s, out_dir, info);
+		rc = backup_incremental(s, out_dir, &prog, info);
 	else if (errno == ENOENT)
-		rc = backup_full(s, out_dir, info);
+		rc = backup_full(s, out_dir, &prog, info);
 	else
 		rc = -errno;
 	if (rc == 0)

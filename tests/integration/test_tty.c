@@ -1,10 +1,12 @@
-/* test_tty.c: what a person sees of a long operation (issue 5): `hawser verify` and
- * `hawser restore` on a store of 100,000 records run in a tmux pane of a fixed size, the
- * screen read with capture-pane while they run, as a person would watch it. The pane
- * shows a progress line ("verify 4096/100000 (4%)") that the final result line then
- * replaces; the same command with its output on pipes prints no progress at all (no \r,
- * no counts). Skipped (exit 77, with the reason) when tmux is not installed
- * (scripts/deps.sh installs it with HW_DEPS_TEST=1). */
+/* test_tty.c: what a person sees of a long operation (issue 5): `hawser verify`,
+ * `hawser restore` and `hawser backup` on a store of 100,000 records run in a tmux pane
+ * of a fixed size, the screen read with capture-pane as a person would watch it, and
+ * all the pane is sent recorded with pipe-pane (a short command may draw its progress
+ * between two captures). The pane is sent a progress line ("verify 4096/100000 (4%)")
+ * that the final result line then replaces on the screen; the same command with its
+ * output on pipes prints no progress at all (no \r, no counts). Skipped (exit 77, with
+ * the reason) when tmux is not installed (scripts/deps.sh installs it with
+ * HW_DEPS_TEST=1). */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -20,8 +22,9 @@
 
 #include "tests/integration/proc.h"
 
-/* Progress is drawn every 4,096 entries (replica/verify.c): 100,000 records give about
- * 25 updates over a second or more of each command, many captures' worth. */
+/* Progress is drawn every 4,096 entries (replica/verify.c) or pages (replica/backup.c):
+ * 100,000 records give about 25 updates of verify and restore and 3 of backup (about
+ * 10,600 pages, a fraction of a second: seen in the recording, rarely on a capture). */
 #define RECORDS  "100000"
 #define END_MS   "1790000000000"
 #define RUN_MS   120000 /* bound on one command in the pane (a loaded 2-core machine) */
@@ -91,7 +94,8 @@ static int teardown(void **state)
 	return rc;
 }
 
-/* A line of screen that is the progress of label: "<label> N/M (P%)". */
+/* A line of screen (or of what the pane was sent, where lines start after \r) that is
+ * the progress of label: "<label> N/M (P%)". */
 static bool shows_progress(const char *screen, const char *label)
 {
 	char want[64];
@@ -99,7 +103,7 @@ static bool shows_progress(const char *screen, const char *label)
 	for (const char *at = strstr(screen, want); at != NULL; at = strstr(at + 1, want)) {
 		unsigned long long done, total;
 		unsigned pct;
-		bool line_start = at == screen || at[-1] == '\n';
+		bool line_start = at == screen || at[-1] == '\n' || at[-1] == '\r';
 		if (line_start &&
 		    sscanf(at + strlen(want), "%llu/%llu (%u%%)", &done, &total, &pct) == 3 &&
 		    done <= total && total > 0)
@@ -108,29 +112,50 @@ static bool shows_progress(const char *screen, const char *label)
 	return false;
 }
 
+/* Wait, for at most RUN_MS, until the file rec holds END_MARK; f->cap.out gets it. */
+static void read_recording(struct fix *f, const char *rec)
+{
+	for (int64_t end = mono_ms() + RUN_MS; mono_ms() < end;) {
+		assert_int_equal(hw_proc_capture(&f->cap, "/bin/cat", rec, NULL), 0);
+		if (strstr(f->cap.out, END_MARK) != NULL)
+			return;
+	}
+	fail_msg("the pane's recording %s never showed the end of the command", rec);
+}
+
 /* Run command (a shell command line) in a fresh pane and read the screen until it
- * ends, for at most RUN_MS: *saw_progress tells whether some screen showed label's
- * progress; f->screen keeps the last screen. */
+ * ends, for at most RUN_MS: *saw_progress tells whether the pane was sent label's
+ * progress (from a recording of all it was sent: a short command may draw its progress
+ * between two captures); f->screen keeps the last screen. */
 static void run_in_pane(struct fix *f, const char *command, const char *label, bool *saw_progress)
 {
-	char line[3 * HW_PROC_PATH_MAX];
-	/* the pane stays after the command so its last screen can be read */
-	snprintf(line, sizeof line, "%s; echo " END_MARK "$?; exec sleep 600", command);
+	char line[3 * HW_PROC_PATH_MAX], rec[HW_PROC_PATH_MAX + 32], pipe[HW_PROC_PATH_MAX + 48];
+	/* the command waits for an Enter, sent once the recording runs; the pane stays after
+	 * it so its last screen can be read */
+	snprintf(line, sizeof line, "read go; %s; echo " END_MARK "$?; exec sleep 600", command);
+	snprintf(rec, sizeof rec, "%s/%s.pane", f->root, label);
+	snprintf(pipe, sizeof pipe, "cat > '%s'", rec);
 	assert_int_equal(hw_proc_capture(&f->cap, tmux_bin, "-S", f->sock, "-f", "/dev/null",
 					 "new-session", "-d", "-s", label, "-x", SCREEN_W, "-y",
 					 SCREEN_H, line, NULL),
 			 0);
 	f->tmux_up = true;
-	*saw_progress = false;
+	assert_int_equal(hw_proc_capture(&f->cap, tmux_bin, "-S", f->sock, "pipe-pane", "-o", "-t",
+					 label, pipe, NULL),
+			 0);
+	assert_int_equal(hw_proc_capture(&f->cap, tmux_bin, "-S", f->sock, "send-keys", "-t", label,
+					 "Enter", NULL),
+			 0);
 	for (int64_t end = mono_ms() + RUN_MS; mono_ms() < end;) {
 		/* -J: a line the pane wrapped comes back whole */
 		assert_int_equal(hw_proc_capture(&f->screen, tmux_bin, "-S", f->sock,
 						 "capture-pane", "-p", "-J", "-t", label, NULL),
 				 0);
-		*saw_progress = *saw_progress || shows_progress(f->screen.out, label);
 		if (strstr(f->screen.out, END_MARK) != NULL)
 			break;
 	}
+	read_recording(f, rec);
+	*saw_progress = shows_progress(f->cap.out, label);
 	if (!*saw_progress || strstr(f->screen.out, END_MARK "0") == NULL)
 		fprintf(stderr, "test_tty: last screen of %s:\n%s", label, f->screen.out);
 	assert_non_null(strstr(f->screen.out, END_MARK "0"));
@@ -190,6 +215,25 @@ static void test_restore_progress(void **state)
 	assert_quiet(&f->cap, "restore", "head lsn " RECORDS);
 }
 
+/* hawser backup on a terminal shows its progress, then what it did in its place; with
+ * its output on pipes it prints the result only. */
+static void test_backup_progress(void **state)
+{
+	struct fix *f = *state;
+	char cmd[3 * HW_PROC_PATH_MAX], to[HW_PROC_PATH_MAX + 16];
+	bool saw;
+	snprintf(to, sizeof to, "%s/backup-tty", f->root);
+	snprintf(cmd, sizeof cmd, "'%s' backup '%s' '%s'", hw_test_bin(), f->store, to);
+	run_in_pane(f, cmd, "backup", &saw);
+	assert_true(saw);
+	assert_non_null(strstr(f->screen.out, "new snapshot at lsn " RECORDS));
+	assert_false(shows_progress(f->screen.out, "backup"));
+
+	snprintf(to, sizeof to, "%s/backup-pipe", f->root);
+	assert_int_equal(hw_proc_capture(&f->cap, hw_test_bin(), "backup", f->store, to, NULL), 0);
+	assert_quiet(&f->cap, "backup", "new snapshot at lsn " RECORDS);
+}
+
 int main(void)
 {
 	if (hw_test_bin() == NULL)
@@ -202,6 +246,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_verify_progress),
 		cmocka_unit_test(test_restore_progress),
+		cmocka_unit_test(test_backup_progress),
 	};
 	/* one store for both: making it is most of the run */
 	return cmocka_run_group_tests(tests, setup, teardown);

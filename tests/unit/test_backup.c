@@ -413,7 +413,7 @@ static void test_backup_restore(void **state)
 	path_in(f, "bk", bk);
 	path_in(f, "r", dst);
 	struct hw_backup_info bi;
-	assert_int_equal(hw_backup(f->s, bk, &bi), 0);
+	assert_int_equal(hw_backup(f->s, bk, NULL, NULL, &bi), 0);
 	assert_int_equal(bi.snapshot_lsn, RECORDS);
 	assert_int_equal(bi.end_lsn, RECORDS);
 	assert_int_equal(bi.entries_added, 0);
@@ -451,7 +451,7 @@ static void test_restore_until_lsn(void **state)
 	path_in(f, "bk", bk);
 	path_in(f, "r", dst);
 	path_in(f, "ref", ref);
-	assert_int_equal(hw_backup(f->s, bk, NULL), 0);
+	assert_int_equal(hw_backup(f->s, bk, NULL, NULL, NULL), 0);
 	struct hw_restore_info ri;
 	assert_int_equal(hw_restore(bk, dst, k, 0, NULL, NULL, &ri), 0);
 	assert_int_equal(ri.lsn, k);
@@ -483,7 +483,7 @@ static void test_restore_until_time(void **state)
 	path_in(f, "bk", bk);
 	path_in(f, "r", dst);
 	path_in(f, "early", early);
-	assert_int_equal(hw_backup(f->s, bk, NULL), 0);
+	assert_int_equal(hw_backup(f->s, bk, NULL, NULL, NULL), 0);
 	struct hw_restore_info ri;
 	int64_t t = NOW_MS + 4 * BATCH_STEP_MS + BATCH_STEP_MS / 2; /* inside batch 4 */
 	assert_int_equal(hw_restore(bk, dst, 0, t, NULL, NULL, &ri), 0);
@@ -504,13 +504,13 @@ static void test_incremental(void **state)
 	path_in(f, "r", dst);
 	path_in(f, "mid", mid);
 	struct hw_backup_info bi;
-	assert_int_equal(hw_backup(f->s, bk, &bi), 0);
+	assert_int_equal(hw_backup(f->s, bk, NULL, NULL, &bi), 0);
 	fill(f->s, RECORDS, RECORDS + more);
-	assert_int_equal(hw_backup(f->s, bk, &bi), 0);
+	assert_int_equal(hw_backup(f->s, bk, NULL, NULL, &bi), 0);
 	assert_int_equal(bi.snapshot_lsn, RECORDS);
 	assert_int_equal(bi.end_lsn, RECORDS + more);
 	assert_int_equal(bi.entries_added, more);
-	assert_int_equal(hw_backup(f->s, bk, &bi), 0);
+	assert_int_equal(hw_backup(f->s, bk, NULL, NULL, &bi), 0);
 	assert_int_equal(bi.entries_added, 0);
 	struct hw_restore_info ri;
 	struct hw_head h;
@@ -525,13 +525,80 @@ static void test_incremental(void **state)
 	assert_int_equal(ri.lsn, RECORDS + 10);
 }
 
+/* The progress hw_backup() reports: each call's count and total. */
+struct progress_log {
+	uint64_t done[64], total[64];
+	size_t n;
+};
+
+static void log_cb(void *arg, uint64_t done, uint64_t total)
+{
+	struct progress_log *l = arg;
+	assert_true(l->n < 64);
+	l->done[l->n] = done;
+	l->total[l->n] = total;
+	l->n++;
+}
+
+/* The calls rise to one total and end at it; returns that total. */
+static uint64_t assert_rising(const struct progress_log *l)
+{
+	assert_true(l->n >= 1);
+	for (size_t i = 0; i < l->n; i++) {
+		assert_int_equal(l->total[i], l->total[0]);
+		assert_true(l->done[i] <= l->total[i]);
+		if (i > 0)
+			assert_true(l->done[i] > l->done[i - 1]);
+	}
+	assert_int_equal(l->done[l->n - 1], l->total[0]);
+	return l->total[0];
+}
+
+/* A full backup reports the snapshot copy's pages up to their total; an incremental one
+ * of more than 4,096 entries reports them in steps up to exactly the entries appended;
+ * one with nothing to append reports nothing; the backups are the same with or without
+ * a callback (NULL: none called). */
+static void test_backup_progress(void **state)
+{
+	struct fx *f = *state;
+	const unsigned more = 4500;
+	char bk[300], bk2[300];
+	path_in(f, "bk", bk);
+	path_in(f, "bk2", bk2);
+	struct progress_log l = {0};
+	struct hw_backup_info bi, bi2;
+	assert_int_equal(hw_backup(f->s, bk, log_cb, &l, &bi), 0);
+	assert_int_equal(hw_backup(f->s, bk2, NULL, NULL, &bi2), 0);
+	assert_true(assert_rising(&l) >= 2); /* two meta pages at least */
+	assert_int_equal(bi.bytes, bi2.bytes);
+
+	fill(f->s, RECORDS, RECORDS + more);
+	memset(&l, 0, sizeof l);
+	assert_int_equal(hw_backup(f->s, bk, log_cb, &l, &bi), 0);
+	assert_int_equal(bi.entries_added, more);
+	assert_int_equal(assert_rising(&l), more);
+	assert_int_equal(l.n, 2); /* at 4,096 and at the end */
+	assert_int_equal(hw_backup(f->s, bk2, NULL, NULL, &bi2), 0);
+	assert_int_equal(bi2.end_lsn, bi.end_lsn);
+
+	memset(&l, 0, sizeof l);
+	assert_int_equal(hw_backup(f->s, bk, log_cb, &l, &bi), 0);
+	assert_int_equal(bi.entries_added, 0);
+	assert_int_equal(l.n, 0);
+	struct hw_restore_info ri;
+	char dst[300];
+	path_in(f, "r", dst);
+	assert_int_equal(hw_restore(bk, dst, 0, 0, NULL, NULL, &ri), 0);
+	assert_int_equal(ri.lsn, RECORDS + more);
+}
+
 /* Backup with a non-empty log.hwl: a full backup, more records, an incremental one. */
 static void backup_with_log(struct fx *f, const char *bk, unsigned from)
 {
 	struct hw_backup_info bi;
-	assert_int_equal(hw_backup(f->s, bk, &bi), 0);
+	assert_int_equal(hw_backup(f->s, bk, NULL, NULL, &bi), 0);
 	fill(f->s, from, from + 20);
-	assert_int_equal(hw_backup(f->s, bk, &bi), 0);
+	assert_int_equal(hw_backup(f->s, bk, NULL, NULL, &bi), 0);
 	assert_int_equal(bi.entries_added, 20);
 }
 
@@ -586,7 +653,7 @@ static void test_restore_into_store(void **state)
 	char bk[300], dst[300];
 	path_in(f, "bk", bk);
 	path_in(f, "r", dst);
-	assert_int_equal(hw_backup(f->s, bk, NULL), 0);
+	assert_int_equal(hw_backup(f->s, bk, NULL, NULL, NULL), 0);
 	assert_int_equal(hw_store_init(dst), 0);
 	assert_int_equal(hw_restore(bk, dst, 0, 0, NULL, NULL, NULL), HW_EEXIST);
 	struct hw_store *r;
@@ -604,13 +671,13 @@ static void test_backup_other_chain(void **state)
 	char bk[300], other[300];
 	path_in(f, "bk", bk);
 	path_in(f, "other", other);
-	assert_int_equal(hw_backup(f->s, bk, NULL), 0);
+	assert_int_equal(hw_backup(f->s, bk, NULL, NULL, NULL), 0);
 	struct hw_store *o;
 	assert_int_equal(hw_store_init(other), 0);
 	assert_int_equal(hw_store_open(other, NULL, &o), 0);
 	fill(o, 0, 10);
 	struct hw_backup_info bi;
-	assert_int_equal(hw_backup(o, bk, &bi), HW_EBACKUP);
+	assert_int_equal(hw_backup(o, bk, NULL, NULL, &bi), HW_EBACKUP);
 	assert_true(strlen(bi.what) > 0);
 	hw_store_close(o);
 }
@@ -714,10 +781,10 @@ static void test_pruned_backup_restore(void **state)
 	path_in(f, "scratch", scratch);
 	assert_int_equal(hw_store_prune(f->s, 401), 0);
 	struct hw_backup_info bi;
-	assert_int_equal(hw_backup(f->s, bk, &bi), 0);
+	assert_int_equal(hw_backup(f->s, bk, NULL, NULL, &bi), 0);
 	assert_int_equal(bi.snapshot_lsn, RECORDS);
 	fill(f->s, RECORDS, RECORDS + 50);
-	assert_int_equal(hw_backup(f->s, bk, &bi), 0);
+	assert_int_equal(hw_backup(f->s, bk, NULL, NULL, &bi), 0);
 	assert_int_equal(bi.end_lsn, RECORDS + 50);
 	struct hw_restore_info ri;
 	assert_int_equal(hw_restore(bk, dst, 0, 0, NULL, NULL, &ri), 0);
@@ -756,14 +823,14 @@ static void test_pruned_incremental(void **state)
 	path_in(f, "bk", bk);
 	path_in(f, "bk2", bk2);
 	struct hw_backup_info bi;
-	assert_int_equal(hw_backup(f->s, bk, &bi), 0);
-	assert_int_equal(hw_backup(f->s, bk2, &bi), 0);
+	assert_int_equal(hw_backup(f->s, bk, NULL, NULL, &bi), 0);
+	assert_int_equal(hw_backup(f->s, bk2, NULL, NULL, &bi), 0);
 	fill(f->s, RECORDS, RECORDS + 100);
 	assert_int_equal(hw_store_prune(f->s, RECORDS + 1), 0); /* base = bk2's end */
-	assert_int_equal(hw_backup(f->s, bk2, &bi), 0);
+	assert_int_equal(hw_backup(f->s, bk2, NULL, NULL, &bi), 0);
 	assert_int_equal(bi.entries_added, 100);
 	assert_int_equal(hw_store_prune(f->s, RECORDS + 51), 0);
-	assert_int_equal(hw_backup(f->s, bk, &bi), HW_EBACKUP);
+	assert_int_equal(hw_backup(f->s, bk, NULL, NULL, &bi), HW_EBACKUP);
 	assert_non_null(strstr(bi.what, "new directory"));
 }
 
@@ -778,6 +845,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_restore_until_lsn, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restore_until_time, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_incremental, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_backup_progress, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_damaged_backups, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restore_into_store, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_backup_other_chain, setup, teardown),
