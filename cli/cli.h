@@ -101,6 +101,16 @@ int hw_cli_security_check(const struct hw_cli_cmd *cmd, const struct hw_client_s
 struct hw_config;
 void hw_cli_security_of_config(const struct hw_config *c, struct hw_client_security *out);
 
+/* A restore (hawser restore, hawser drill restore; cli/cmd_backup.c) told to the node at
+ * connect, which records a restore event with the channel's key in its audit trail: the
+ * backup, the target dir, the point asked for (until_lsn, until_ms; 0: none), the head
+ * reached, the result rc and the seconds taken, in at most 200 bytes (long paths keep
+ * their end). Returns 0 or the client's error. */
+struct hw_restore_info;
+int hw_cli_restore_event(const char *connect, const struct hw_client_security *sec,
+			 const char *backup, const char *dir, uint64_t until_lsn, int64_t until_ms,
+			 const struct hw_restore_info *info, int rc, double seconds);
+
 /* Report a usage error in words (printf format) plus the usage; returns HW_CLI_USAGE. */
 int hw_cli_usage_error(const struct hw_cli_cmd *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

@@ -5,9 +5,12 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "engine/client_int.h"
 #include "engine/config.h"
+#include "hawser.h"
 #include "replica/backup.h"
 #include "replica/store.h"
+#include "tos.pb-c.h"
 
 /* ---- backup */
 
@@ -140,16 +143,56 @@ const struct hw_cli_cmd hw_cli_prune = {
 
 /* ---- restore */
 
+/* How long the node at --connect has to answer. */
+#define TELL_WAIT_MS 5000
+/* The most of a path a restore event keeps: two fit in its 200 bytes with the rest. */
+#define EVENT_PATH_CHARS 40
+
+/* The end of path, at most EVENT_PATH_CHARS of it: where a backup is names it. */
+static const char *path_tail(const char *path)
+{
+	size_t n = strlen(path);
+	return n > EVENT_PATH_CHARS ? path + n - EVENT_PATH_CHARS : path;
+}
+
+int hw_cli_restore_event(const char *connect, const struct hw_client_security *sec,
+			 const char *backup, const char *dir, uint64_t until_lsn, int64_t until_ms,
+			 const struct hw_restore_info *info, int rc, double seconds)
+{
+	char until[48] = "end", when[40], detail[201];
+	if (until_lsn)
+		snprintf(until, sizeof(until), "lsn %" PRIu64, until_lsn);
+	else if (until_ms)
+		snprintf(until, sizeof(until), "time %s", hw_cli_iso(until_ms, when, sizeof(when)));
+	snprintf(detail, sizeof(detail),
+		 "restore of %s%s into %s%s until %s: %s, head lsn %" PRIu64 ", %.2f s",
+		 path_tail(backup) == backup ? "" : "...", path_tail(backup),
+		 path_tail(dir) == dir ? "" : "...", path_tail(dir), until,
+		 rc ? hw_errname(rc) : "ok", info->lsn, seconds);
+	struct hw_client *c;
+	int trc = hw_client_connect_secure(connect, sec, &c);
+	if (trc == 0) {
+		trc = hw_client_operator_event(c, TOS__V1__NODE_EVENT_KIND__RESTORE, detail,
+					       TELL_WAIT_MS);
+		hw_client_close(c);
+	}
+	return trc;
+}
+
 struct restore_opts {
 	uint64_t until_lsn;
 	int64_t until_ms;
 	bool lsn_given;
 	bool time_given;
+	const char *connect; /* the node to tell (--connect), NULL: none */
+	struct hw_client_security sec;
 };
 
 static int restore_opt_cb(void *arg, int key, const char *v)
 {
 	struct restore_opts *o = arg;
+	if (hw_cli_security_opt(&o->sec, key, v))
+		return 0;
 	if (key == 'l') {
 		o->lsn_given = true;
 		return hw_cli_u64(v, &o->until_lsn) || o->until_lsn == 0 ? -1 : 0;
@@ -158,29 +201,56 @@ static int restore_opt_cb(void *arg, int key, const char *v)
 		o->time_given = true;
 		return hw_cli_time_ms(v, &o->until_ms) || o->until_ms <= 0 ? -1 : 0;
 	}
+	if (key == 'c') {
+		o->connect = v;
+		return 0;
+	}
 	return -1;
 }
 
 static const struct option restore_longopts[] = {
 	{"until-lsn", required_argument, NULL, 'l'},
 	{"until-time", required_argument, NULL, 't'},
+	{"connect", required_argument, NULL, 'c'},
+	HW_CLI_SECURITY_OPTIONS,
 	{0},
 };
+
+/* The options, checked before anything is restored. */
+static int restore_parse(const struct hw_cli_cmd *cmd, int argc, char **argv,
+			 struct restore_opts *o, char *pos[2])
+{
+	int rc = hw_cli_parse(cmd, argc, argv, restore_longopts, restore_opt_cb, o, pos, 2);
+	if (rc != HW_CLI_RUN)
+		return rc;
+	if (o->lsn_given && o->time_given)
+		return hw_cli_usage_error(cmd, "give --until-lsn or --until-time, not both");
+	const struct hw_client_security *s = &o->sec;
+	if (!o->connect && (s->key || s->peers || s->cluster_id || s->insecure))
+		return hw_cli_usage_error(cmd, "--key, --peers, --cluster and --insecure go with "
+					       "--connect");
+	return o->connect ? hw_cli_security_check(cmd, s) : HW_CLI_RUN;
+}
 
 static int cmd_restore(const struct hw_cli_cmd *cmd, int argc, char **argv)
 {
 	struct restore_opts o = {0};
 	char *pos[2];
-	int rc = hw_cli_parse(cmd, argc, argv, restore_longopts, restore_opt_cb, &o, pos, 2);
+	int rc = restore_parse(cmd, argc, argv, &o, pos);
 	if (rc != HW_CLI_RUN)
 		return rc;
-	if (o.lsn_given && o.time_given)
-		return hw_cli_usage_error(cmd, "give --until-lsn or --until-time, not both");
 	struct hw_restore_info info;
 	memset(&info, 0, sizeof(info));
+	double t0 = hw_mono_s();
 	rc = hw_restore(pos[0], pos[1], o.until_lsn, o.until_ms, hw_cli_progress_cb,
 			(void *)"restore", &info);
 	hw_cli_progress_end();
+	/* a failed restore is recorded too: the trail shows who tried what */
+	int trc = o.connect ? hw_cli_restore_event(o.connect, &o.sec, pos[0], pos[1], o.until_lsn,
+						   o.until_ms, &info, rc, hw_mono_s() - t0)
+			    : 0;
+	if (trc)
+		hw_cli_fail(cmd->name, o.connect, trc);
 	if (rc)
 		return hw_cli_fail(cmd->name, pos[0], rc);
 	char hex[2 * HW_HASH_BYTES + 1], when[40];
@@ -188,14 +258,22 @@ static int cmd_restore(const struct hw_cli_cmd *cmd, int argc, char **argv)
 	       " %.2f s\n",
 	       pos[0], pos[1], info.lsn, hw_cli_iso(info.time_ms, when, sizeof(when)),
 	       hw_cli_hex(info.digest, hex), info.seconds);
-	return HW_CLI_OK;
+	return trc ? HW_CLI_ERROR : HW_CLI_OK;
 }
 
 const struct hw_cli_cmd hw_cli_restore = {
 	"restore", "rebuild a store from a backup, to a point in time",
 	"usage: hawser restore OUT DIR2 [--until-lsn N | --until-time T]\n"
+	"                      [--connect ADDR (--key F --peers L --cluster ID | --insecure)]\n"
 	"  Check the backup in OUT and rebuild a store in DIR2 (which must not hold one),\n"
 	"  replaying its log to the end, up to LSN N, or up to the last entry not after T\n"
 	"  (ISO 8601 UTC such as 2026-11-26T10:00:00Z, or integer ms). Prints the restored\n"
-	"  head LSN, its digest and the time taken.\n",
+	"  head LSN, its digest and the time taken.\n"
+	"  --connect ADDR: then tell the node at ADDR (its client port; a standby holds it\n"
+	"  until it is primary), which records a restore event with this command's key in\n"
+	"  its audit trail (hawser audit): backup, DIR2, the target point, the head LSN\n"
+	"  reached, the result and the time, for a failed restore too. Only with --connect\n"
+	"  is a restore recorded; exit 1 when the node does not take it (the store is\n"
+	"  restored).\n"
+	"  With --connect:\n" HW_CLI_SECURITY_USAGE,
 	cmd_restore};

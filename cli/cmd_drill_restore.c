@@ -20,6 +20,8 @@ static const struct option restore_opts[] = {
 	OPT("until-time", required_argument, 't'),
 	OPT("rto", required_argument, 'R'),
 	OPT("keep", no_argument, 'k'),
+	OPT("connect", required_argument, 'C'),
+	HW_CLI_SECURITY_OPTIONS,
 	{0},
 };
 
@@ -103,6 +105,15 @@ static int restore_phase(struct drill *d, const char *backup, const char *into,
 			    info);
 	hw_cli_progress_end();
 	double t1 = hw_report_clock(&d->rep);
+	if (d->connect) {
+		/* a failed restore is recorded too: the trail shows who tried what */
+		int trc = hw_cli_restore_event(d->connect, &d->sec, backup, into, d->until_lsn,
+					       d->until_ms, info, rc, t1 - t0);
+		hw_report_check(&d->rep, "restore recorded",
+				trc ? HW_VERDICT_FAIL : HW_VERDICT_PASS,
+				"in the audit trail of %s%s%s", d->connect, trc ? ": " : "",
+				trc ? hw_strerror(trc) : "");
+	}
 	double split = t.n_marks > 0 ? t.marks[0] : t1;
 	enum hw_verdict v = rc == 0 ? HW_VERDICT_PASS : HW_VERDICT_FAIL;
 	hw_report_phase(&d->rep, "check backup", t0, split,
@@ -199,6 +210,13 @@ static int run_restore(const struct hw_cli_cmd *cmd, int argc, char **argv)
 	if (rc != HW_CLI_RUN)
 		return rc;
 	d.rep.kind = HW_DRILL_RESTORE;
+	const struct hw_client_security *s = &d.sec;
+	if (!d.connect && (s->key || s->peers || s->cluster_id || s->insecure))
+		return hw_cli_usage_error(cmd, "--key, --peers, --cluster and --insecure go with "
+					       "--connect");
+	rc = d.connect ? hw_cli_security_check(cmd, s) : HW_CLI_RUN;
+	if (rc != HW_CLI_RUN)
+		return rc;
 	const char *backup = restore_pick(&d);
 	if (!backup)
 		return hw_cli_usage_error(cmd,
@@ -221,10 +239,17 @@ static int run_restore(const struct hw_cli_cmd *cmd, int argc, char **argv)
 const struct hw_cli_cmd hw_cli_drill_restore = {
 	"drill restore", "restore a backup into scratch, verify, time it against the RTO",
 	"usage: hawser drill restore [--backup B] --scratch S [--until-lsn N | --until-time T]\n"
-	"                            [--dir DIR | --config FILE] [--rto DUR] [--keep] ...\n"
+	"                            [--dir DIR | --config FILE] [--rto DUR] [--keep]\n"
+	"                            [--connect ADDR (--key F --peers L --cluster ID |\n"
+	"                            --insecure)] ...\n"
 	"  Restore backup B (default: the newest complete generation in backup_dir) into a\n"
 	"  fresh directory under S, replaying to the end or to the target point, verify the\n"
 	"  result, and hold the time to a verified store to restore_rto (--rto, e.g. 12h).\n"
 	"  The history row goes to DIR's store. --keep leaves the restored store in S.\n"
-	"  --backup-dir D overrides backup_dir.\n" COMMON_USAGE,
+	"  --backup-dir D overrides backup_dir.\n"
+	"  --connect ADDR: tell the node at ADDR (its client port), which records a restore\n"
+	"  event with this command's key in its audit trail (hawser audit), for a failed\n"
+	"  restore too; only with --connect is a restore recorded. The check \"restore\n"
+	"  recorded\" fails when the node does not take it. With --connect:\n" HW_CLI_SECURITY_USAGE
+		COMMON_USAGE,
 	run_restore};

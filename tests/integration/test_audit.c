@@ -5,7 +5,8 @@
  * switchover and s1's promotion in that order (each with its config's hash), and `hawser verify
  * --trust` finds the checkpoints about every 100 entries, each signed by a trusted node.
  * On the same kind of cluster: refused connections (one event for a flood), a procedure
- * drill and a switchover with the operator's key; on a static pair: a config change. */
+ * drill and a switchover with the operator's key; on a static pair: a config change, and
+ * restores told to the primary. */
 #include <errno.h>
 #include <inttypes.h>
 #include <setjmp.h>
@@ -16,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -368,6 +370,75 @@ static void test_config_change_audited(void **state)
 	assert_int_equal(count_lines(f->cap.out, "\"kind\":\"config_change\""), 1);
 }
 
+/* A restore of a backup of the primary's store, told to the primary with the cluster's
+ * client key, appends one restore event naming that key, the target LSN and the head
+ * reached; a restore of a backup that is not there exits with its typed error and still
+ * appends a failed restore event; keys without --connect are a usage error; a restore
+ * drill with --connect appends one too. */
+static void test_restore_audited(void **state)
+{
+	struct fix *f = *state;
+	char root[HW_PROC_PATH_MAX + 16], backup[HW_PROC_PATH_MAX + 16],
+		into[HW_PROC_PATH_MAX + 16], path[HW_PROC_PATH_MAX + 48], line[1024], want[128];
+	char client_kx[65];
+	snprintf(root, sizeof root, "%s/cluster", f->root);
+	snprintf(backup, sizeof backup, "%s/backup", f->root);
+	struct hw_cluster_opts o = {.hawser_bin = hw_test_bin(), .root = root, .standbys = 1};
+	assert_int_equal(hw_cluster_start(&o, &f->c), 0);
+	audit_until_count(f, "\"kind\":\"node_start\"", 1);
+	snprintf(path, sizeof path, "%s/pins/client.pub", hw_cluster_root(f->c));
+	pub_kx(path, client_kx);
+	const struct hw_client_security *sec = hw_cluster_security(f->c);
+	const char *addr = hw_cluster_node_addr(f->c, 0);
+	assert_int_equal(hw_proc_capture(&f->cap, hw_test_bin(), "backup",
+					 hw_cluster_dir(f->c, 0), backup, NULL),
+			 0);
+
+	snprintf(into, sizeof into, "%s/restored0", f->root);
+	assert_int_equal(hw_proc_capture(&f->cap, hw_test_bin(), "restore", backup, into,
+					 "--until-lsn", "1", "--key", sec->key, NULL),
+			 2); /* keys without --connect: a usage error, nothing restored */
+	assert_int_not_equal(access(into, F_OK), 0);
+	assert_int_equal(hw_proc_capture(&f->cap, hw_test_bin(), "restore", backup, into,
+					 "--until-lsn", "1", "--connect", addr, "--key", sec->key,
+					 "--peers", sec->peers, "--cluster", sec->cluster_id, NULL),
+			 0);
+	snprintf(path, sizeof path, "%s/missing", f->root);
+	snprintf(into, sizeof into, "%s/restored1", f->root);
+	assert_int_equal(hw_proc_capture(&f->cap, hw_test_bin(), "restore", path, into,
+					 "--connect", addr, "--key", sec->key, "--peers", sec->peers,
+					 "--cluster", sec->cluster_id, NULL),
+			 1);
+	fprintf(stderr, "test_audit: failed restore: %s", f->cap.err);
+	assert_non_null(strstr(f->cap.err, "(HW_EBACKUP)"));
+
+	/* the restore drill tells the node the same way, and checks that it took it */
+	snprintf(path, sizeof path, "%s/scratch", f->root);
+	snprintf(into, sizeof into, "%s/reports", f->root);
+	assert_int_equal(hw_proc_capture(&f->cap, hw_test_bin(), "drill", "restore", "--backup",
+					 backup, "--scratch", path, "--report-dir", into, "--rto",
+					 "1h", "--no-record", "--json", "--connect", addr, "--key",
+					 sec->key, "--peers", sec->peers, "--cluster", sec->cluster_id,
+					 NULL),
+			 0);
+	find_line(f->cap.out, "\"name\":\"restore recorded\"", line, sizeof line);
+
+	audit_until_count(f, "\"kind\":\"restore\"", 3);
+	const char *out = f->cap.out;
+	fprintf(stderr, "test_audit: restores:\n%s", out);
+	assert_int_equal(count_lines(out, "\"kind\":\"restore\""), 3);
+	assert_int_equal(count_lines(out, "/store until end: ok, head lsn "), 1); /* the drill */
+	snprintf(want, sizeof want, "\"peer_key\":\"%s\"", client_kx);
+	find_line(out, "until lsn 1: ok, head lsn 1,", line, sizeof line);
+	assert_non_null(strstr(line, "\"kind\":\"restore\""));
+	assert_non_null(strstr(line, want));
+	assert_non_null(strstr(line, "/backup into "));
+	find_line(out, "until end: HW_EBACKUP, head lsn 0,", line, sizeof line);
+	assert_non_null(strstr(line, "\"kind\":\"restore\""));
+	assert_non_null(strstr(line, want));
+	assert_non_null(strstr(line, "/missing into "));
+}
+
 int main(void)
 {
 	if (hw_test_bin() == NULL)
@@ -376,6 +447,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_switchover_audited, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refusals_audited, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_config_change_audited, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_restore_audited, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
