@@ -31,6 +31,8 @@
 /* Reconnect back-off of a standby: from 50 ms doubling to 1 s. */
 #define HW_RECONNECT_MIN_MS 50
 #define HW_RECONNECT_MAX_MS 1000
+/* At most one catchup_progress / snapshot_progress line per this long (docs/operations.md) */
+#define HW_PROGRESS_MS 1000
 
 struct hw_node;
 struct hw_voters;
@@ -151,6 +153,14 @@ struct hw_node {
 	struct hw_timer *reconnect;
 	int64_t reconnect_ms;
 	char primary_id[HW_ID_CHARS_MAX + 1];
+	/* the catchup_progress / catchup_done lines (node_standby.c) */
+	struct hw_catchup {
+		bool on;           /* from the primary's hello until durable reached target */
+		uint64_t target;   /* its hello's last LSN, raised by the durable LSNs it sends */
+		uint64_t mark_lsn; /* durable at the last line (or at the hello) */
+		int64_t start_ms;  /* hw_mono_ms() at the hello */
+		int64_t mark_ms;   /* hw_mono_ms() at the last line (or at the hello) */
+	} catchup;
 
 	/* vault (node_vault.c): entries durable in the log, waiting for the apply delay */
 	struct hw_held *held_head; /* oldest */

@@ -85,6 +85,7 @@ struct hw_snap_rx {
 	uint64_t bytes;
 	uint64_t got;
 	double started_s;
+	int64_t progress_ms; /* hw_mono_ms() at the last snapshot_progress line (or BEGIN) */
 	crypto_generichash_state st;
 };
 
@@ -435,6 +436,7 @@ static int rx_begin(struct hw_node *n, const struct hw_frame *f)
 		return rx_refuse(n, -errno, "cannot create the snapshot file");
 	crypto_generichash_init(&rx->st, NULL, 0, HW_HASH_BYTES);
 	rx->started_s = hw_mono_s();
+	rx->progress_ms = hw_mono_ms();
 	hw_log("snapshot_receiving", "lsn=%llu bytes=%llu our_lsn=%llu",
 	       (unsigned long long)rx->head.lsn, (unsigned long long)rx->bytes,
 	       (unsigned long long)n->sb.pos.durable);
@@ -463,6 +465,12 @@ static int rx_chunk(struct hw_node *n, const struct hw_frame *f)
 	}
 	crypto_generichash_update(&rx->st, f->body, f->len);
 	rx->got += f->len;
+	int64_t now = hw_mono_ms();
+	if (now - rx->progress_ms >= HW_PROGRESS_MS) { /* at most a line a second */
+		hw_log("snapshot_progress", "bytes=%llu of=%llu", (unsigned long long)rx->got,
+		       (unsigned long long)rx->bytes);
+		rx->progress_ms = now;
+	}
 	return 0;
 }
 

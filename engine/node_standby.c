@@ -52,6 +52,33 @@ void hw__standby_act(struct hw_node *n, const struct hw_act *a)
 	}
 }
 
+/* Catch-up progress (docs/operations.md): from the primary's hello until this standby is
+ * durable at the last LSN the primary told it of (target, when above the one known), a
+ * catchup_progress line at most every HW_PROGRESS_MS, then catchup_done. Called where
+ * durable moves or entries come; a standby that is level logs nothing. */
+static void catchup_note(struct hw_node *n, uint64_t target)
+{
+	struct hw_catchup *c = &n->catchup;
+	if (!c->on)
+		return;
+	c->target = target > c->target ? target : c->target;
+	uint64_t lsn = n->sb.pos.durable;
+	int64_t now = hw_mono_ms();
+	if (lsn >= c->target) {
+		hw_log("catchup_done", "lsn=%llu seconds=%.3f", (unsigned long long)lsn,
+		       (double)(now - c->start_ms) / 1000.0);
+		c->on = false;
+		return;
+	}
+	if (now - c->mark_ms < HW_PROGRESS_MS)
+		return;
+	uint64_t moved = lsn > c->mark_lsn ? lsn - c->mark_lsn : 0;
+	hw_log("catchup_progress", "lsn=%llu of=%llu rate=%.0f", (unsigned long long)lsn,
+	       (unsigned long long)c->target, (double)moved * 1000.0 / (double)(now - c->mark_ms));
+	c->mark_lsn = lsn;
+	c->mark_ms = now;
+}
+
 /* Check that the entries of an APPEND body continue our log's chain (each entry's own
  * hash, its LSN, its link to the one before) and count them. 0 or the code. */
 static int check_entries(struct hw_node *n, const uint8_t *p, size_t len, uint32_t count,
@@ -135,6 +162,7 @@ static int take_append(struct hw_node *n, const struct hw_frame *f)
 					  acts));
 	if (vault)
 		hw__vault_release(n);
+	catchup_note(n, ah.primary_durable);
 	return 0;
 }
 
@@ -158,6 +186,12 @@ static int take_primary_hello(struct hw_node *n, const struct hw_frame *f)
 		hw_log("following", "primary=%s its_lsn=%llu our_lsn=%llu epoch=%llu", m->node_id,
 		       (unsigned long long)m->last_lsn, (unsigned long long)n->sb.pos.durable,
 		       (unsigned long long)m->epoch);
+		int64_t now = hw_mono_ms();
+		n->catchup = (struct hw_catchup){.on = m->last_lsn > n->sb.pos.durable,
+						 .target = m->last_lsn,
+						 .mark_lsn = n->sb.pos.durable,
+						 .start_ms = now,
+						 .mark_ms = now};
 	}
 	hawser__wire__v1__hello__free_unpacked(m, NULL);
 	return rc;
@@ -186,6 +220,9 @@ static int take_heartbeat(struct hw_node *n, const struct hw_frame *f)
 	}
 	HW_CORE(n, hw_standby_on_heartbeat(&n->sb, m->durable_lsn, m->reply_requested,
 					hw__node_now(n), acts));
+	/* the target only: during a snapshot no entries come and nothing is to be said */
+	if (m->durable_lsn > n->catchup.target)
+		n->catchup.target = m->durable_lsn;
 	hawser__wire__v1__heartbeat__free_unpacked(m, NULL);
 	return 0;
 }
@@ -305,6 +342,7 @@ static void primary_on_close(struct hw_conn *c, void *arg, int code)
 	n->primary_conn = NULL;
 	n->primary_ready = false;
 	n->hello_pending = false;
+	n->catchup.on = false;     /* the next hello starts it again */
 	hw__snapshot_conn_lost(n); /* a half-received snapshot is dropped */
 	hw_standby_on_disconnect(&n->sb);
 	if (!following)
@@ -432,6 +470,7 @@ void hw__standby_wal_cb(struct hw_node *n, uint64_t durable, int rc)
 		return;
 	}
 	HW_CORE(n, hw_standby_on_durable(&n->sb, durable, hw__node_now(n), acts));
+	catchup_note(n, 0);
 	if (n->hello_pending)
 		send_hello_when_flushed(n);
 	if (n->primary_conn != NULL)
@@ -476,6 +515,7 @@ void hw__standby_installed(struct hw_node *n)
 	hw__election_store_replaced(n);
 	hw_standby_on_connect(&n->sb, hw__node_now(n));
 	send_ack(n, &n->sb.pos);
+	catchup_note(n, 0); /* the snapshot may have brought it level */
 }
 
 int hw__standby_start(struct hw_node *n)

@@ -26,9 +26,11 @@
 
 #include <cmocka.h>
 
+#include "base/clock.h"
 #include "bench/workload.h"
 #include "engine/io/frame.h"
 #include "hawser.h"
+#include "replica/entry.h"
 #include "replica/store.h"
 #include "tests/integration/proc.h"
 #include "wire.pb-c.h"
@@ -41,6 +43,11 @@
 #define LIVE_RECORDS    10000u /* arriving while the snapshot is sent and installed */
 #define BEHIND_RECORDS  1000u  /* what the second test's standby has */
 #define WINDOW          16u    /* a slow load: records keep arriving during the snapshot */
+#define FEED_FRAMES     25u    /* the fake primary's catch-up: frames of FEED_BATCH entries, */
+#define FEED_BATCH      100u   /* one every FEED_GAP_MS, so it spans about 2.5 s */
+#define FEED_GAP_MS     100
+#define IDLE_BEATS      15  /* heartbeats to a caught-up standby, FEED_GAP_MS apart */
+#define SNAP_CHUNKS     60u /* the bad snapshot's 4 KiB chunks, FEED_GAP_MS apart */
 
 struct fix {
 	char root[HW_PROC_PATH_MAX];
@@ -287,6 +294,10 @@ static void test_behind_standby_gets_snapshot(void **state)
 	smark = 0;
 	assert_int_equal(hw_tnode_start(&f->s, &smark), 0);
 	assert_true(wait_installed(f, &smark, &pmark) >= last);
+	char line[512];
+	assert_true(hw_proc_wait_line(&f->s.proc, &smark, "event=catchup_done", NULL, EVENT_WAIT_MS,
+				      line, sizeof line));
+	assert_true(field_u64(line, "lsn=") >= last); /* the snapshot brought it level */
 	char aside[HW_PROC_PATH_MAX + 64];
 	assert_true(replaced_dir(f->s.dir, aside, sizeof aside));
 	struct hw_head aside_head;
@@ -332,30 +343,87 @@ static int fake_listen(char *addr, size_t cap)
 	return fd;
 }
 
-/* Hello as a primary far ahead, then a snapshot whose bytes do not match its BLAKE2b. */
-static void send_bad_snapshot(int fd)
+static void put_hello(int fd, uint64_t last_lsn)
 {
-	static uint8_t hash[HW_HASH_BYTES] = {7}, wrong[HW_HASH_BYTES] = {0};
-	uint8_t chunk[4096];
-	memset(chunk, 0x5a, sizeof chunk);
 	Hawser__Wire__V1__Hello h = HAWSER__WIRE__V1__HELLO__INIT;
 	h.protocol_version = 1;
 	h.cluster_id = "itest";
 	h.node_id = "p1";
 	h.role = HAWSER__WIRE__V1__ROLE__PRIMARY;
 	h.epoch = 1;
-	h.last_lsn = 100000;
+	h.last_lsn = last_lsn;
 	put_msg(fd, HW_FRAME_HELLO, &h.base);
+}
+
+static void put_heartbeat(int fd, uint64_t lsn)
+{
+	Hawser__Wire__V1__Heartbeat hb = HAWSER__WIRE__V1__HEARTBEAT__INIT;
+	hb.epoch = 1;
+	hb.last_lsn = lsn;
+	hb.durable_lsn = lsn;
+	put_msg(fd, HW_FRAME_HEARTBEAT, &hb.base);
+}
+
+/* Hello as a primary far ahead, then a snapshot whose bytes do not match its BLAKE2b: its
+ * chunks FEED_GAP_MS apart until the standby logs its progress (that line goes to line),
+ * then the rest at once. */
+static void send_bad_snapshot(int fd, struct hw_proc *s, size_t *smark, char *line, size_t cap)
+{
+	static uint8_t hash[HW_HASH_BYTES] = {7}, wrong[HW_HASH_BYTES] = {0};
+	uint8_t chunk[4096];
+	memset(chunk, 0x5a, sizeof chunk);
+	put_hello(fd, 100000);
 	Hawser__Wire__V1__SnapshotBegin b = HAWSER__WIRE__V1__SNAPSHOT_BEGIN__INIT;
 	b.epoch = 1;
 	b.lsn = 100000;
 	b.hash = (ProtobufCBinaryData){HW_HASH_BYTES, hash};
-	b.bytes = sizeof chunk;
+	b.bytes = SNAP_CHUNKS * sizeof chunk;
 	put_msg(fd, HW_FRAME_SNAPSHOT_BEGIN, &b.base);
-	put_frame(fd, HW_FRAME_SNAPSHOT_CHUNK, chunk, sizeof chunk);
+	bool seen = false;
+	for (unsigned i = 0; i < SNAP_CHUNKS; i++) {
+		put_frame(fd, HW_FRAME_SNAPSHOT_CHUNK, chunk, sizeof chunk);
+		put_heartbeat(fd, 100000); /* as a primary does meanwhile: not silent */
+		seen = seen || hw_proc_wait_line(s, smark, "event=snapshot_progress", NULL,
+						 FEED_GAP_MS, line, cap);
+	}
+	assert_true(seen);
 	Hawser__Wire__V1__SnapshotEnd e = HAWSER__WIRE__V1__SNAPSHOT_END__INIT;
 	e.blake2b = (ProtobufCBinaryData){HW_HASH_BYTES, wrong};
 	put_msg(fd, HW_FRAME_SNAPSHOT_END, &e.base);
+}
+
+/* Hello as a primary at LSN FEED_FRAMES * FEED_BATCH, then its entries from LSN 1 (valid
+ * generated records, chained), a frame every FEED_GAP_MS: a catch-up of a few seconds. */
+static void feed_entries(int fd)
+{
+	uint64_t total = (uint64_t)FEED_FRAMES * FEED_BATCH;
+	put_hello(fd, total);
+	struct hw_workload *w;
+	struct hw_workload_opts o = {.seed = 5, .count = total, .end_ms = 1790000000000LL};
+	assert_int_equal(hw_workload_new(&o, &w), 0);
+	uint8_t *body = malloc(HW_FRAME_BYTES_MAX);
+	static uint8_t rec[HW_RECORD_BYTES_MAX];
+	assert_non_null(body);
+	uint8_t prev[HW_HASH_BYTES] = {0};
+	uint64_t lsn = 0;
+	for (unsigned fr = 0; fr < FEED_FRAMES; fr++) {
+		size_t len = HW_APPEND_HEADER_BYTES;
+		for (unsigned i = 0; i < FEED_BATCH; i++) {
+			struct hw_work_item it;
+			struct hw_entry e;
+			assert_int_equal(hw_workload_next(w, rec, sizeof rec, &it), 0);
+			assert_true(len + HW_ENTRY_BYTES_MAX <= HW_FRAME_BYTES_MAX);
+			len += hw_entry_encode(body + len, ++lsn, 1, o.end_ms, prev, rec,
+					       (uint32_t)it.len, &e);
+			memcpy(prev, e.hash, HW_HASH_BYTES);
+		}
+		struct hw_append_hdr ah = {.epoch = 1, .primary_durable = lsn, .count = FEED_BATCH};
+		hw_append_hdr_put(body, &ah);
+		put_frame(fd, HW_FRAME_APPEND, body, len);
+		hw_sleep_ms(FEED_GAP_MS); /* pacing the feed, not waiting for a condition */
+	}
+	free(body);
+	hw_workload_free(w);
 }
 
 /* A store in dir holding n generated records; returns its head. */
@@ -384,7 +452,7 @@ static struct hw_head make_store(const char *dir, uint64_t n)
 
 /* A snapshot whose bytes do not match its BLAKE2b is refused with HW_ECORRUPT: the
  * connection closes, the partial copy is removed, and the standby's own data stays where
- * it was, unchanged and not moved aside. */
+ * it was, unchanged and not moved aside; while it came, its progress was logged. */
 static void test_bad_snapshot_refused(void **state)
 {
 	struct fix *f = *state;
@@ -397,8 +465,11 @@ static void test_bad_snapshot_refused(void **state)
 	assert_int_equal(hw_tnode_start(&f->s, &smark), 0);
 	int cfd = accept(lfd, NULL, NULL);
 	assert_true(cfd >= 0);
-	send_bad_snapshot(cfd);
 	char line[512];
+	send_bad_snapshot(cfd, &f->s.proc, &smark, line, sizeof line);
+	print_message("standby: %s\n", strstr(line, "bytes="));
+	assert_true(field_u64(line, "bytes=") < SNAP_CHUNKS * 4096u);
+	assert_int_equal(field_u64(line, "of="), SNAP_CHUNKS * 4096u);
 	assert_true(hw_proc_wait_line(&f->s.proc, &smark, "event=snapshot_refused",
 				      "code=HW_ECORRUPT", EVENT_WAIT_MS, line, sizeof line));
 	print_message("standby: %s\n", strstr(line, "lsn="));
@@ -420,6 +491,52 @@ static void test_bad_snapshot_refused(void **state)
 	assert_memory_equal(after.hash, before.hash, HW_HASH_BYTES);
 }
 
+/* An empty standby fed a few seconds of entries by a fake primary logs catchup_progress
+ * lines with rising LSNs towards the hello's LSN, then catchup_done at it; level and
+ * idle under heartbeats, it logs no progress line. */
+static void test_catchup_progress_logged(void **state)
+{
+	struct fix *f = *state;
+	char addr[64];
+	int lfd = fake_listen(addr, sizeof addr);
+	struct hw_tnode_opts so = {.primary_addr = addr};
+	assert_int_equal(hw_tnode_init(&f->s, f->root, "s1", &so), 0);
+	size_t smark = 0;
+	assert_int_equal(hw_tnode_start(&f->s, &smark), 0);
+	int cfd = accept(lfd, NULL, NULL);
+	assert_true(cfd >= 0);
+	feed_entries(cfd);
+	uint64_t total = (uint64_t)FEED_FRAMES * FEED_BATCH, prev = 0;
+	unsigned lines = 0;
+	char line[512];
+	for (;;) {
+		assert_true(hw_proc_wait_line(&f->s.proc, &smark, "event=catchup_", NULL,
+					      EVENT_WAIT_MS, line, sizeof line));
+		if (strstr(line, "event=catchup_done") != NULL)
+			break;
+		assert_non_null(strstr(line, "event=catchup_progress"));
+		uint64_t lsn = field_u64(line, "lsn=");
+		assert_true(lsn > prev);
+		assert_true(lsn < total);
+		assert_int_equal(field_u64(line, "of="), total);
+		assert_non_null(strstr(line, "rate="));
+		prev = lsn;
+		lines++;
+	}
+	print_message("catchup_progress lines: %u; %s\n", lines, strstr(line, "lsn="));
+	assert_true(lines >= 1);
+	assert_int_equal(field_u64(line, "lsn="), total);
+	assert_non_null(strstr(line, "seconds="));
+	for (int i = 0; i < IDLE_BEATS; i++) {
+		put_heartbeat(cfd, total);
+		assert_false(hw_proc_wait_line(&f->s.proc, &smark, "_progress", NULL, FEED_GAP_MS,
+					       NULL, 0));
+	}
+	close(cfd);
+	close(lfd);
+	assert_int_equal(hw_proc_stop(&f->s.proc, STOP_WAIT_MS), 0);
+}
+
 int main(void)
 {
 	if (hw_test_bin() == NULL) {
@@ -431,6 +548,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_empty_standby_gets_snapshot, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_behind_standby_gets_snapshot, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_snapshot_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_catchup_progress_logged, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
