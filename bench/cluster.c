@@ -640,19 +640,40 @@ out_free:
 	return rc;
 }
 
-int hw_cluster_primary(struct hw_cluster *c, int timeout_ms, unsigned *idx)
+int hw_cluster_poll(hw_cluster_probe_fn probe, void *arg, int timeout_ms, int poll_ms)
 {
 	int64_t deadline = hw_mono_ms() + timeout_ms;
 	for (;;) {
-		Hawser__Wire__V1__Status *s;
-		if (probe_primary(c, idx, &s)) {
-			hawser__wire__v1__status__free_unpacked(s, NULL);
-			return 0;
-		}
+		int rc = probe(arg);
+		if (rc)
+			return rc > 0 ? 0 : rc;
 		if (hw_mono_ms() >= deadline)
 			return -ETIMEDOUT;
-		hw_sleep_ms(POLL_MS);
+		hw_sleep_ms(poll_ms);
 	}
+}
+
+/* What hw_cluster_primary() and hw_cluster_wait_joined() poll for. */
+struct primary_wait {
+	struct hw_cluster *c;
+	unsigned i;    /* wait_joined: the node */
+	unsigned *idx; /* primary: where its index goes */
+};
+
+static int primary_found(void *arg)
+{
+	struct primary_wait *w = arg;
+	Hawser__Wire__V1__Status *s;
+	if (!probe_primary(w->c, w->idx, &s))
+		return 0;
+	hawser__wire__v1__status__free_unpacked(s, NULL);
+	return 1;
+}
+
+int hw_cluster_primary(struct hw_cluster *c, int timeout_ms, unsigned *idx)
+{
+	struct primary_wait w = {.c = c, .idx = idx};
+	return hw_cluster_poll(primary_found, &w, timeout_ms, POLL_MS);
 }
 
 const char *hw_cluster_client_list(const struct hw_cluster *c)
@@ -677,27 +698,27 @@ pid_t hw_cluster_witness_pid(const struct hw_cluster *c)
 	return c->wit.pid;
 }
 
+static int joined(void *arg)
+{
+	struct primary_wait *w = arg;
+	int status;
+	if (reap(&w->c->nodes[w->i], 0, &status))
+		return -ECHILD;
+	Hawser__Wire__V1__Status *s;
+	unsigned p;
+	if (!probe_primary(w->c, &p, &s))
+		return 0;
+	bool ok = p != w->i && peer_connected(s, w->c->nodes[w->i].id);
+	hawser__wire__v1__status__free_unpacked(s, NULL);
+	return ok;
+}
+
 int hw_cluster_wait_joined(struct hw_cluster *c, unsigned i, int timeout_ms)
 {
 	if (i >= c->n || c->nodes[i].pid == 0)
 		return -ESRCH;
-	int64_t deadline = hw_mono_ms() + timeout_ms;
-	for (;;) {
-		int status;
-		if (reap(&c->nodes[i], 0, &status))
-			return -ECHILD;
-		Hawser__Wire__V1__Status *s;
-		unsigned p;
-		if (probe_primary(c, &p, &s)) {
-			bool ok = p != i && peer_connected(s, c->nodes[i].id);
-			hawser__wire__v1__status__free_unpacked(s, NULL);
-			if (ok)
-				return 0;
-		}
-		if (hw_mono_ms() >= deadline)
-			return -ETIMEDOUT;
-		hw_sleep_ms(POLL_MS);
-	}
+	struct primary_wait w = {.c = c, .i = i};
+	return hw_cluster_poll(joined, &w, timeout_ms, POLL_MS);
 }
 
 unsigned hw_cluster_nodes(const struct hw_cluster *c)

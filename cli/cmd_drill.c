@@ -25,9 +25,9 @@
 
 #define MANIFEST_READ_MAX 4096
 
-/* ---- options, shared by the three drills -------------------------------------------- */
+/* ---- options, shared by the drills -------------------------------------------------- */
 
-static int opt_cb(void *arg, int key, const char *v)
+int hw_cli_drill_opt(void *arg, int key, const char *v)
 {
 	struct drill *d = arg;
 	struct hw_drill_config *c = &d->cfg.drills;
@@ -100,7 +100,7 @@ int hw_cli_drill_setup(struct drill *d, const struct hw_cli_cmd *cmd, int argc, 
 	memset(d, 0, sizeof(*d));
 	d->cmd = cmd;
 	hw_config_defaults(&d->cfg);
-	int rc = hw_cli_parse(cmd, argc, argv, opts, opt_cb, d, NULL, 0);
+	int rc = hw_cli_parse(cmd, argc, argv, opts, hw_cli_drill_opt, d, NULL, 0);
 	if (rc != HW_CLI_RUN || !d->config_path)
 		goto check;
 	char err[600];
@@ -115,7 +115,7 @@ int hw_cli_drill_setup(struct drill *d, const struct hw_cli_cmd *cmd, int argc, 
 	memset(d, 0, sizeof(*d));
 	d->cmd = cmd;
 	d->cfg = loaded;
-	rc = hw_cli_parse(cmd, argc, argv, opts, opt_cb, d, NULL, 0);
+	rc = hw_cli_parse(cmd, argc, argv, opts, hw_cli_drill_opt, d, NULL, 0);
 	d->config_path = path;
 check:
 	if (rc != HW_CLI_RUN)
@@ -271,7 +271,7 @@ static void fill_what(struct hw_report *r)
 	}
 }
 
-static void record(struct drill *d, const char *json_path)
+void hw_cli_drill_record(const struct drill *d, const char *json_path)
 {
 	if (d->no_record || !d->dir)
 		return;
@@ -297,6 +297,28 @@ static void record(struct drill *d, const char *json_path)
 			d->cmd->name, d->dir, hw_strerror(rc), hw_errname(rc));
 }
 
+void hw_cli_drill_write(const struct drill *d, const char *tag, char *json_path, char *html_path,
+			size_t cap)
+{
+	char dir[PATH_MAX + 16];
+	if (d->report_dir)
+		snprintf(dir, sizeof(dir), "%s", d->report_dir);
+	else if (d->cfg.drills.report_dir[0])
+		snprintf(dir, sizeof(dir), "%s", d->cfg.drills.report_dir);
+	else if (d->dir)
+		snprintf(dir, sizeof(dir), "%s.drills", d->dir);
+	else if (!tag)
+		snprintf(dir, sizeof(dir), "%s/drills", d->scratch);
+	else if (hw_cli_scratch(NULL, tag, dir, sizeof(dir)) != 0)
+		dir[0] = '\0';
+	int rc = dir[0] ? hw_report_write(&d->rep, dir, json_path, html_path, cap) : -ENOENT;
+	if (rc) {
+		fprintf(stderr, "hawser %s: report not written to %s: %s\n", d->cmd->name, dir,
+			hw_strerror(rc));
+		json_path[0] = html_path[0] = '\0';
+	}
+}
+
 static void summary(const struct drill *d, const char *json_path, const char *html_path)
 {
 	const struct hw_report *r = &d->rep;
@@ -316,22 +338,9 @@ static void summary(const struct drill *d, const char *json_path, const char *ht
 int hw_cli_drill_finish(struct drill *d)
 {
 	fill_what(&d->rep);
-	char dir[PATH_MAX], json_path[PATH_MAX] = "", html_path[PATH_MAX] = "";
-	if (d->report_dir)
-		snprintf(dir, sizeof(dir), "%s", d->report_dir);
-	else if (d->cfg.drills.report_dir[0])
-		snprintf(dir, sizeof(dir), "%s", d->cfg.drills.report_dir);
-	else if (d->dir)
-		snprintf(dir, sizeof(dir), "%s.drills", d->dir);
-	else
-		snprintf(dir, sizeof(dir), "%s/drills", d->scratch);
-	int rc = hw_report_write(&d->rep, dir, json_path, html_path, sizeof(json_path));
-	if (rc) {
-		fprintf(stderr, "hawser %s: report not written to %s: %s\n", d->cmd->name, dir,
-			hw_strerror(rc));
-		json_path[0] = html_path[0] = '\0';
-	}
-	record(d, json_path);
+	char json_path[PATH_MAX] = "", html_path[PATH_MAX] = "";
+	hw_cli_drill_write(d, NULL, json_path, html_path, sizeof(json_path));
+	hw_cli_drill_record(d, json_path);
 	summary(d, json_path, html_path);
 	switch (d->rep.result) {
 	case HW_DRILL_PASS:

@@ -1,6 +1,7 @@
-/* cmd_drill.h: what the files of `hawser drill verify|restore|procedure` share
- * (cli/cmd_drill.c: options, setup, backup generations and the end of every drill;
- * cli/cmd_drill_verify.c, cmd_drill_restore.c, cmd_drill_procedure.c: one drill each).
+/* cmd_drill.h: what the files of `hawser drill` share (cli/cmd_drill.c: options, setup,
+ * backup generations and the end of every drill; cli/cmd_drill_verify.c,
+ * cmd_drill_restore.c, cmd_drill_procedure.c, cmd_drill_failover.c: one drill each; the
+ * failover drill takes the options, report and history row, not the setup).
  * Internal to those files. */
 #ifndef HW_CLI_CMD_DRILL_H
 #define HW_CLI_CMD_DRILL_H
@@ -91,6 +92,21 @@ struct generation {
  * first. Returns HW_CLI_RUN to go on or hw_cli_parse's other code. */
 int hw_cli_drill_setup(struct drill *d, const struct hw_cli_cmd *cmd, int argc, char **argv,
 		       const struct option *opts);
+
+/* hw_cli_parse's callback for every drill's options; arg is a struct drill. */
+int hw_cli_drill_opt(void *arg, int key, const char *v);
+
+/* Write d's report (JSON and HTML) into --report-dir, else [drills] report_dir, else
+ * DIR.drills, else (no DIR) SCRATCH/drills when tag is NULL, or a new directory under
+ * $TMPDIR named for tag. json_path and html_path (cap bytes each) are "" when it was not
+ * written, which is said on stderr. */
+void hw_cli_drill_write(const struct drill *d, const char *tag, char *json_path, char *html_path,
+			size_t cap);
+
+/* Append d's row to the drill history of d->dir (unless --no-record or no dir): the
+ * report's time, kind, result, duration and what, d's lsn, entries and target_ms. A
+ * failure is said on stderr. */
+void hw_cli_drill_record(const struct drill *d, const char *json_path);
 
 /* The end of every drill: write the JSON and HTML reports, append the history row, print
  * the summary. Returns the exit code for the report's result. */

@@ -10,9 +10,10 @@
  * the node's store (--dir or --config), as the other drills do.
  *
  * On a running cluster (--connect ADDR,...) the same runs go through the nodes' client
- * ports (cli/failover_remote.c): the primary of the moment is asked to crash itself,
- * which it does only when its config allows it ([drills] allow_fault) and the drill's
- * key is pinned there; its supervisor restarts it. */
+ * ports (cli/failover_remote.c): the primary of the moment is asked to crash itself (its
+ * supervisor restarts it) or, with partition-primary, to cut its voter and replication
+ * links for a while and heal by itself; it does either only when its config allows it
+ * ([drills] allow_fault) and the drill's key is pinned there. */
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -24,13 +25,13 @@
 
 #include "bench/cluster.h"
 #include "cli/cli.h"
+#include "cli/cmd_drill.h"
 #include "cli/failover_run.h"
 #include "cli/json.h"
 #include "cli/report.h"
 #include "engine/config.h"
 #include "hawser.h"
 #include "replica/drills.h"
-#include "replica/store.h"
 
 #define RUNS_MAX       100u
 #define RTO_MS_DEFAULT 30000
@@ -45,21 +46,18 @@
 #define PROFILE        "terminal_peak"
 
 struct fdrill {
-	const struct hw_cli_cmd *cmd;
-	struct hw_config cfg;
-	const char *config_path, *dir, *report_dir, *connect, *kill;
+	struct drill base; /* the options every drill takes, the report, the history row */
+	const char *kill;
 	int64_t rto_ms, rpo_ms;
-	bool rto_given, rpo_given, json, keep, no_record;
+	bool rto_given, rpo_given;
 	uint64_t runs, seed;
 	enum hw_fo_fault fault;
 	char work[PATH_MAX];
-	struct hw_client_security sec; /* --connect: the channel */
-	struct hw_cluster *c;          /* the local cluster, or NULL */
-	struct hw_fo_remote *remote;   /* --connect: the running cluster, or NULL */
+	struct hw_cluster *c;        /* the local cluster, or NULL */
+	struct hw_fo_remote *remote; /* --connect: the running cluster, or NULL */
 	struct hw_fo_load load;
 	struct hw_fo_run run[RUNS_MAX];
 	unsigned done; /* runs started */
-	struct hw_report rep;
 	double rto_p50, rto_p99, rto_max;
 	uint64_t acked, lost, lost_beyond, overlapping, not_joined, failed_runs;
 	char error[320]; /* the drill could not run: why */
@@ -85,24 +83,11 @@ static void on_signal(int sig)
 	interrupted = sig;
 }
 
+/* The failover drill's own options; the others are every drill's (cmd_drill.c). */
 static int opt_cb(void *arg, int key, const char *v)
 {
 	struct fdrill *d = arg;
-	if (hw_cli_security_opt(&d->sec, key, v))
-		return 0;
 	switch (key) {
-	case 'c':
-		d->config_path = v;
-		return 0;
-	case 'd':
-		d->dir = v;
-		return 0;
-	case 'r':
-		d->report_dir = v;
-		return 0;
-	case 'C':
-		d->connect = v;
-		return 0;
 	case 'T':
 		d->rto_given = true;
 		return hw_duration_parse(v, &d->rto_ms) || d->rto_ms <= 0 ? -1 : 0;
@@ -114,17 +99,8 @@ static int opt_cb(void *arg, int key, const char *v)
 	case 'K':
 		d->kill = v;
 		return strcmp(v, "primary") && strcmp(v, "partition-primary") ? -1 : 0;
-	case 'j':
-		d->json = true;
-		return 0;
-	case 'k':
-		d->keep = true;
-		return 0;
-	case 'N':
-		d->no_record = true;
-		return 0;
 	}
-	return -1;
+	return hw_cli_drill_opt(&d->base, key, v);
 }
 
 static const struct option opts[] = {
@@ -147,35 +123,32 @@ static const struct option opts[] = {
  * given here, its [failover] targets. */
 static int setup(struct fdrill *d, const struct hw_cli_cmd *cmd, int argc, char **argv)
 {
-	d->cmd = cmd;
+	d->base.cmd = cmd;
 	d->runs = 5;
 	d->rto_ms = RTO_MS_DEFAULT;
-	hw_config_defaults(&d->cfg);
+	hw_config_defaults(&d->base.cfg);
 	int rc = hw_cli_parse(cmd, argc, argv, opts, opt_cb, d, NULL, 0);
 	if (rc != HW_CLI_RUN)
 		return rc;
 	d->fault = d->kill && !strcmp(d->kill, "partition-primary") ? HW_FO_PARTITION : HW_FO_KILL;
-	if (d->connect && d->fault == HW_FO_PARTITION)
-		return hw_cli_usage_error(cmd,
-					  "--kill partition-primary needs the local cluster: "
-					  "a node on another host cannot be cut off from here");
-	if (d->connect && (rc = hw_cli_security_check(cmd, &d->sec)) != HW_CLI_RUN)
+	if (d->base.connect && (rc = hw_cli_security_check(cmd, &d->base.sec)) != HW_CLI_RUN)
 		return rc;
-	if (!d->connect && (d->sec.key || d->sec.peers || d->sec.cluster_id || d->sec.insecure))
+	if (!d->base.connect && (d->base.sec.key || d->base.sec.peers || d->base.sec.cluster_id ||
+				 d->base.sec.insecure))
 		return hw_cli_usage_error(cmd, "--key, --peers, --cluster and --insecure go with "
 					       "--connect");
-	if (d->config_path) {
+	if (d->base.config_path) {
 		char err[600];
-		if (hw_config_load(d->config_path, &d->cfg, err, sizeof(err))) {
+		if (hw_config_load(d->base.config_path, &d->base.cfg, err, sizeof(err))) {
 			fprintf(stderr, "hawser %s: %s\n", cmd->name, err);
 			return HW_CLI_ERROR;
 		}
-		if (!d->dir)
-			d->dir = d->cfg.data_dir;
-		if (d->cfg.failover.on && !d->rto_given)
-			d->rto_ms = d->cfg.failover.rto_ms;
-		if (d->cfg.failover.on && !d->rpo_given)
-			d->rpo_ms = d->cfg.failover.rpo_ms;
+		if (!d->base.dir)
+			d->base.dir = d->base.cfg.data_dir;
+		if (d->base.cfg.failover.on && !d->rto_given)
+			d->rto_ms = d->base.cfg.failover.rto_ms;
+		if (d->base.cfg.failover.on && !d->rpo_given)
+			d->rpo_ms = d->base.cfg.failover.rpo_ms;
 	}
 	return HW_CLI_RUN;
 }
@@ -198,14 +171,15 @@ static int start_cluster(struct fdrill *d)
 				    .proxied = d->fault == HW_FO_PARTITION,
 				    /* the first election waits out a detection time (< rto) */
 				    .start_timeout_ms = (int)d->rto_ms + 10000};
-	double t0 = hw_report_clock(&d->rep);
+	double t0 = hw_report_clock(&d->base.rep);
 	int rc = hw_cluster_start(&o, &d->c);
 	if (rc) {
 		snprintf(d->error, sizeof(d->error), "start a local cluster (rto %lld ms): %s",
 			 (long long)d->rto_ms, hw_strerror(rc));
 		return -1;
 	}
-	hw_report_phase(&d->rep, "start cluster", t0, hw_report_clock(&d->rep), HW_VERDICT_PASS,
+	hw_report_phase(&d->base.rep, "start cluster", t0, hw_report_clock(&d->base.rep),
+			HW_VERDICT_PASS,
 			"p1 primary, s1 s2 standbys, w1 witness: real processes on loopback%s",
 			o.proxied ? ", every voter link through a proxy" : "");
 	return 0;
@@ -214,22 +188,22 @@ static int start_cluster(struct fdrill *d)
 /* The running cluster of --connect: its nodes by their status. */
 static int connect_cluster(struct fdrill *d)
 {
-	double t0 = hw_report_clock(&d->rep);
-	int rc = hw_fo_remote_new(d->connect, &d->sec, &d->remote);
+	double t0 = hw_report_clock(&d->base.rep);
+	int rc = hw_fo_remote_new(d->base.connect, &d->base.sec, &d->remote);
 	if (rc) {
-		snprintf(d->error, sizeof(d->error), "--connect %s: %s", d->connect,
+		snprintf(d->error, sizeof(d->error), "--connect %s: %s", d->base.connect,
 			 hw_strerror(rc));
 		return -1;
 	}
-	hw_report_phase(&d->rep, "connect", t0, hw_report_clock(&d->rep), HW_VERDICT_PASS,
-			"running cluster at %s", d->connect);
+	hw_report_phase(&d->base.rep, "connect", t0, hw_report_clock(&d->base.rep), HW_VERDICT_PASS,
+			"running cluster at %s", d->base.connect);
 	return 0;
 }
 
 static void run_line(const struct fdrill *d, unsigned i)
 {
 	const struct hw_fo_run *r = &d->run[i];
-	if (d->json)
+	if (d->base.json)
 		return;
 	if (r->fail[0]) {
 		printf("  run %u: FAIL %s\n", i + 1, r->fail);
@@ -250,14 +224,14 @@ static int runs(struct fdrill *d)
 	double per_run_s = FAULT_AFTER_S + first_ack_ms(d->rto_ms) / 1000.0 + AFTER_S + 1;
 	uint64_t limit = (uint64_t)(RATE * per_run_s) * d->runs;
 	/* a running cluster may hold an earlier drill's records: new record ids each time */
-	d->seed = d->connect ? (uint64_t)hw_wall_ms() : SEED;
+	d->seed = d->base.connect ? (uint64_t)hw_wall_ms() : SEED;
 	int rc = hw_fo_load_init(&d->load, PROFILE, d->seed, limit,
 				 hw_wall_ms() + (int64_t)(per_run_s * 1000) * (int64_t)d->runs);
 	if (rc) {
 		snprintf(d->error, sizeof(d->error), "generator: %s", hw_strerror(rc));
 		return -1;
 	}
-	if (d->connect ? connect_cluster(d) : start_cluster(d))
+	if (d->base.connect ? connect_cluster(d) : start_cluster(d))
 		return -1;
 	for (unsigned i = 0; i < d->runs && !interrupted; i++) {
 		struct hw_fo_run *r = &d->run[i];
@@ -267,11 +241,12 @@ static int runs(struct fdrill *d)
 					.fault = d->fault,
 					.rate = RATE,
 					.window = WINDOW,
-					.t0 = d->rep.t0,
+					.t0 = d->base.rep.t0,
 					.fault_after_s = FAULT_AFTER_S,
 					.after_s = AFTER_S,
 					.first_ack_ms = first_ack_ms(d->rto_ms),
 					.rejoin_ms = rejoin_ms(d->rto_ms),
+					.isolate_ms = (int)d->rto_ms + (int)(AFTER_S * 1000),
 					.rpo_ms = d->rpo_ms,
 					.interrupted = &interrupted};
 		d->done++;
@@ -320,7 +295,9 @@ static unsigned tally(struct fdrill *d)
 		d->lost_beyond += r->lost_beyond_rpo;
 		d->overlapping += r->overlapping;
 		d->failed_runs += r->fail[0] != '\0';
-		d->not_joined += !r->fail[0] && !r->joined && !d->remote;
+		/* a crashed remote node comes back by its supervisor; an isolated one by itself */
+		d->not_joined +=
+			!r->fail[0] && !r->joined && (!d->remote || d->fault == HW_FO_PARTITION);
 		if (r->t_first < 0)
 			continue;
 		if (n == 0 || r->measured_rto_ms > d->run[slowest].measured_rto_ms)
@@ -339,7 +316,7 @@ static unsigned tally(struct fdrill *d)
 /* The result and its one-line reason: the first broken promise. */
 static void finish_verdict(struct fdrill *d, bool measured, bool rpo_ok)
 {
-	struct hw_report *r = &d->rep;
+	struct hw_report *r = &d->base.rep;
 	if (d->error[0])
 		hw_report_finish(r, HW_DRILL_ERROR, "%s", d->error);
 	else if (d->failed_runs || d->done < d->runs)
@@ -370,7 +347,7 @@ static void finish_verdict(struct fdrill *d, bool measured, bool rpo_ok)
 
 static void judge(struct fdrill *d)
 {
-	struct hw_report *r = &d->rep;
+	struct hw_report *r = &d->base.rep;
 	unsigned slowest = tally(d);
 	if (slowest != UINT_MAX) {
 		char prefix[32];
@@ -397,8 +374,8 @@ static void judge(struct fdrill *d)
 			d->overlapping ? HW_VERDICT_FAIL : HW_VERDICT_PASS,
 			"%" PRIu64 " runs where two primaries acknowledged in overlapping periods",
 			d->overlapping);
-	unsigned away = 0; /* remote: not back, which its supervisor decides, not hawser */
-	for (unsigned i = 0; d->remote && i < d->done; i++)
+	unsigned away = 0; /* remote crash: not back, which its supervisor decides, not hawser */
+	for (unsigned i = 0; d->remote && d->fault == HW_FO_KILL && i < d->done; i++)
 		away += !d->run[i].fail[0] && !d->run[i].joined;
 	hw_report_check(r, "rejoin",
 			d->not_joined ? HW_VERDICT_FAIL
@@ -418,7 +395,7 @@ static void judge(struct fdrill *d)
 		       d->fault == HW_FO_KILL ? "kill -9 of the primary"
 					      : "the primary cut off from standbys and witness");
 	if (d->remote)
-		hw_report_fact(r, "cluster", "running cluster at %s", d->connect);
+		hw_report_fact(r, "cluster", "running cluster at %s", d->base.connect);
 	else
 		hw_report_fact(r, "cluster", "p1 s1 s2 and witness w1 on loopback; %s k=1",
 			       d->rpo_ms ? "local" : "durable");
@@ -478,9 +455,9 @@ static void json_out(const struct fdrill *d, const char *json_path, const char *
 	hw_json_init(&j, stdout);
 	hw_json_object_begin(&j);
 	hw_json_key(&j, "result");
-	hw_json_string(&j, hw_drill_result_name(d->rep.result));
+	hw_json_string(&j, hw_drill_result_name(d->base.rep.result));
 	hw_json_key(&j, "what");
-	hw_json_string(&j, d->rep.what);
+	hw_json_string(&j, d->base.rep.what);
 	hw_json_key(&j, "kill");
 	hw_json_string(&j, d->fault == HW_FO_KILL ? "primary" : "partition-primary");
 	hw_json_key(&j, "rto_target_ms");
@@ -515,7 +492,7 @@ static void json_out(const struct fdrill *d, const char *json_path, const char *
 
 static void summary(const struct fdrill *d, const char *json_path, const char *html_path)
 {
-	const struct hw_report *r = &d->rep;
+	const struct hw_report *r = &d->base.rep;
 	printf("hawser drill failover: %s: %s (%.1f s)\n", hw_drill_result_name(r->result), r->what,
 	       r->seconds);
 	for (size_t i = 0; i < r->n_checks; i++)
@@ -525,56 +502,20 @@ static void summary(const struct fdrill *d, const char *json_path, const char *h
 		printf("  report: %s\n          %s\n", html_path, json_path);
 }
 
-/* The history row, in the store of the node the drill is recorded for (--dir). */
-static void record(const struct fdrill *d, const char *json_path)
-{
-	if (d->no_record || !d->dir)
-		return;
-	struct hw_drill_row row = {.time_ms = d->rep.started_ms,
-				   .kind = HW_DRILL_FAILOVER,
-				   .result = d->rep.result,
-				   .duration_ms = (uint64_t)(d->rep.seconds * 1000),
-				   .entries = d->acked,
-				   .target_ms = (uint64_t)d->rto_ms};
-	snprintf(row.what, sizeof(row.what), "%s", d->rep.what);
-	snprintf(row.report, sizeof(row.report), "%s", json_path);
-	struct hw_store *s;
-	int rc = hw_store_open(d->dir, NULL, &s);
-	if (rc == 0) {
-		rc = hw_store_drill_append(s, &row);
-		hw_store_close(s);
-	}
-	if (rc)
-		fprintf(stderr, "hawser %s: drill history of %s not updated: %s (%s)\n",
-			d->cmd->name, d->dir, hw_strerror(rc), hw_errname(rc));
-}
-
 static int finish(struct fdrill *d)
 {
-	char dir[PATH_MAX + 16], json_path[PATH_MAX + 64] = "", html_path[PATH_MAX + 64] = "";
-	if (d->report_dir)
-		snprintf(dir, sizeof(dir), "%s", d->report_dir);
-	else if (d->cfg.drills.report_dir[0])
-		snprintf(dir, sizeof(dir), "%s", d->cfg.drills.report_dir);
-	else if (d->dir)
-		snprintf(dir, sizeof(dir), "%s.drills", d->dir);
-	else if (hw_cli_scratch(NULL, "failover-drill", dir, sizeof(dir)) != 0)
-		dir[0] = '\0';
-	int rc = dir[0] ? hw_report_write(&d->rep, dir, json_path, html_path, sizeof(json_path))
-			: -ENOENT;
-	if (rc) {
-		fprintf(stderr, "hawser %s: report not written to %s: %s\n", d->cmd->name, dir,
-			hw_strerror(rc));
-		json_path[0] = html_path[0] = '\0';
-	}
-	record(d, json_path);
-	if (d->json)
+	char json_path[PATH_MAX + 64] = "", html_path[PATH_MAX + 64] = "";
+	hw_cli_drill_write(&d->base, "failover-drill", json_path, html_path, sizeof(json_path));
+	d->base.entries = d->acked; /* the history row's figures */
+	d->base.target_ms = d->rto_ms;
+	hw_cli_drill_record(&d->base, json_path);
+	if (d->base.json)
 		json_out(d, json_path, html_path);
 	else
 		summary(d, json_path, html_path);
-	return d->rep.result == HW_DRILL_PASS   ? HW_CLI_OK
-	       : d->rep.result == HW_DRILL_FAIL ? HW_CLI_DAMAGE
-						: HW_CLI_ERROR;
+	return d->base.rep.result == HW_DRILL_PASS   ? HW_CLI_OK
+	       : d->base.rep.result == HW_DRILL_FAIL ? HW_CLI_DAMAGE
+						     : HW_CLI_ERROR;
 }
 
 static int run_failover(const struct hw_cli_cmd *cmd, int argc, char **argv)
@@ -591,27 +532,27 @@ static int run_failover(const struct hw_cli_cmd *cmd, int argc, char **argv)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
-	hw_report_init(&d.rep, HW_DRILL_FAILOVER,
-		       d.cfg.node_id[0] ? d.cfg.node_id
-		       : d.dir          ? d.dir
-					: "local cluster");
-	if (!d.json)
+	hw_report_init(&d.base.rep, HW_DRILL_FAILOVER,
+		       d.base.cfg.node_id[0] ? d.base.cfg.node_id
+		       : d.base.dir          ? d.base.dir
+					     : "local cluster");
+	if (!d.base.json)
 		printf("hawser drill failover: %" PRIu64 " runs, %s, rto %lld ms, rpo %lld ms, "
 		       "%s %s\n",
 		       d.runs,
-		       d.connect               ? "the primary crashes itself"
+		       d.base.connect          ? "the primary crashes itself"
 		       : d.fault == HW_FO_KILL ? "kill -9 of the primary"
 					       : "primary cut off",
 		       (long long)d.rto_ms, (long long)d.rpo_ms,
-		       d.connect ? "running cluster at" : "local cluster in",
-		       d.connect ? d.connect : d.work);
+		       d.base.connect ? "running cluster at" : "local cluster in",
+		       d.base.connect ? d.base.connect : d.work);
 	runs(&d);
 	judge(&d);
 	rc = finish(&d);
-	hw_cluster_free(d.c, d.keep);
+	hw_cluster_free(d.c, d.base.keep);
 	hw_fo_remote_free(d.remote);
 	hw_fo_load_free(&d.load);
-	if (d.keep)
+	if (d.base.keep)
 		fprintf(stderr, "hawser %s: kept %s\n", cmd->name, d.work);
 	else
 		hw_cli_rmtree(d.work);
@@ -650,7 +591,10 @@ const struct hw_cli_cmd hw_cli_drill_failover = {
 	"  (-1 and rejoin_why, a warning, when it is not back in time). Acknowledged records\n"
 	"  are looked up by resubmitting them (a held one is a duplicate at its LSN);\n"
 	"  detection/election/promoted are -1 (the logs are on the nodes' hosts).\n"
-	"  --kill partition-primary needs the local cluster.\n"
+	"  With --kill partition-primary the primary is asked instead (same conditions) to\n"
+	"  drop its links to the standbys and the witness and refuse theirs for the RTO plus\n"
+	"  0.5 s while its clients still reach it; it heals by itself and must rejoin as a\n"
+	"  standby (rejoin_ms counts from the end of the isolation; not rejoined: FAIL).\n"
 	"  With --connect:\n" HW_CLI_SECURITY_USAGE
 	"  --config FILE   the node's config: data_dir, [drills] report_dir, [failover]\n"
 	"  --dir DIR       the store whose drill history gets the row (default: data_dir)\n"

@@ -2,11 +2,13 @@
  * running cluster the operator points at (`hawser drill failover --connect`), reached
  * through its nodes' client ports only, over the channel the operator's key opens.
  *
- * The fault: the primary is asked to crash itself (wire.proto DrillFault), which it does
- * only with [drills] allow_fault = true and for a pinned key; the fault counts from its
- * acknowledgement (the node exits right after sending it). Its supervisor (systemd
- * Restart=) brings it back: the rejoin is the time until the new primary's status shows
- * it connected as a standby. The loss check resubmits every acknowledged record to the
+ * The fault: the primary is asked to crash itself, or to isolate itself (wire.proto
+ * DrillFault), which it does only with [drills] allow_fault = true and for a pinned key;
+ * the fault counts from its acknowledgement (a crashing node exits right after sending
+ * it; an isolating one has cut its links by then). After a crash its supervisor (systemd
+ * Restart=) brings it back; an isolated node takes links again after isolate_ms by
+ * itself. The rejoin is the time from then until the new primary's status shows it
+ * connected as a standby. The loss check resubmits every acknowledged record to the
  * new primary: hawser is idempotent by record_id, so a record it holds comes back as a
  * duplicate at its first LSN, which must be the LSN it was acknowledged at; anything
  * else (stored anew, refused) is a lost record. */
@@ -16,6 +18,7 @@
 #include <string.h>
 
 #include "base/clock.h"
+#include "bench/cluster.h"
 #include "cli/failover_run.h"
 #include "engine/client_int.h"
 #include "engine/config.h"
@@ -142,19 +145,27 @@ static bool probe_primary(const struct hw_fo_remote *rm, unsigned *i,
 	return false;
 }
 
+/* What remote_primary() and remote_wait_joined() poll for (hw_cluster_poll). */
+struct primary_wait {
+	const struct hw_fo_remote *rm;
+	unsigned i;    /* wait_joined: the node */
+	unsigned *idx; /* primary: where its index goes */
+};
+
+static int primary_found(void *arg)
+{
+	struct primary_wait *w = arg;
+	Hawser__Wire__V1__Status *s;
+	if (!probe_primary(w->rm, w->idx, &s))
+		return 0;
+	hawser__wire__v1__status__free_unpacked(s, NULL);
+	return 1;
+}
+
 static int remote_primary(void *at, int timeout_ms, unsigned *i)
 {
-	int64_t deadline = hw_mono_ms() + timeout_ms;
-	for (;;) {
-		Hawser__Wire__V1__Status *s;
-		if (probe_primary(at, i, &s)) {
-			hawser__wire__v1__status__free_unpacked(s, NULL);
-			return 0;
-		}
-		if (hw_mono_ms() >= deadline)
-			return -ETIMEDOUT;
-		hw_sleep_ms(POLL_MS);
-	}
+	struct primary_wait w = {.rm = at, .idx = i};
+	return hw_cluster_poll(primary_found, &w, timeout_ms, POLL_MS);
 }
 
 static const char *remote_log(const void *at, unsigned i)
@@ -164,13 +175,15 @@ static const char *remote_log(const void *at, unsigned i)
 	return NULL;
 }
 
-/* The primary crashes itself; the fault is when it said it would. */
+/* The primary crashes or isolates itself; the fault is when it said it did. */
 static int remote_fault(struct hw_fo_run *r)
 {
 	struct hw_client *cl = NULL;
 	int rc = hw_client_connect_secure(r->remote->addr[r->old_p], r->remote->sec, &cl);
 	if (rc == 0)
-		rc = hw_client_drill_crash(cl, FAULT_MS);
+		rc = r->fault == HW_FO_PARTITION
+			     ? hw_client_drill_isolate(cl, (uint32_t)r->isolate_ms, FAULT_MS)
+			     : hw_client_drill_crash(cl, FAULT_MS);
 	if (rc == 0) {
 		r->fault_wall_ms = hw_wall_ms();
 		r->t_fault = hw_fo_clock(r);
@@ -179,34 +192,41 @@ static int remote_fault(struct hw_fo_run *r)
 	return rc;
 }
 
-/* Its supervisor restarts it, maybe before this is called: the rejoin counts from the
- * crash, the supervisor's delay included. */
+/* Crashed: its supervisor restarts it, maybe before this is called: the rejoin counts
+ * from the crash, the supervisor's delay included. Isolated: it heals by itself at the
+ * isolation's end, which this waits for; the rejoin counts from there. */
 static int remote_heal(struct hw_fo_run *r)
 {
-	r->t_heal = r->t_fault;
+	if (r->fault != HW_FO_PARTITION) {
+		r->t_heal = r->t_fault;
+		return 0;
+	}
+	double end = r->t_fault + r->isolate_ms / 1000.0;
+	double now = hw_fo_clock(r);
+	if (now < end)
+		hw_sleep_ms((end - now) * 1000);
+	r->t_heal = end;
 	return 0;
+}
+
+static int joined(void *arg)
+{
+	struct primary_wait *w = arg;
+	Hawser__Wire__V1__Status *s;
+	unsigned p;
+	if (!probe_primary(w->rm, &p, &s))
+		return 0;
+	bool ok = false;
+	for (size_t k = 0; p != w->i && k < s->n_peers; k++)
+		ok |= !strcmp(s->peers[k]->node_id, w->rm->id[w->i]) && s->peers[k]->connected;
+	hawser__wire__v1__status__free_unpacked(s, NULL);
+	return ok;
 }
 
 static int remote_wait_joined(void *at, unsigned i, int timeout_ms)
 {
-	const struct hw_fo_remote *rm = at;
-	int64_t deadline = hw_mono_ms() + timeout_ms;
-	for (;;) {
-		Hawser__Wire__V1__Status *s;
-		unsigned p;
-		if (probe_primary(rm, &p, &s)) {
-			bool ok = false;
-			for (size_t k = 0; p != i && k < s->n_peers; k++)
-				ok |= !strcmp(s->peers[k]->node_id, rm->id[i]) &&
-				      s->peers[k]->connected;
-			hawser__wire__v1__status__free_unpacked(s, NULL);
-			if (ok)
-				return 0;
-		}
-		if (hw_mono_ms() >= deadline)
-			return -ETIMEDOUT;
-		hw_sleep_ms(POLL_MS);
-	}
+	struct primary_wait w = {.rm = at, .i = i};
+	return hw_cluster_poll(joined, &w, timeout_ms, POLL_MS);
 }
 
 /* Resubmit every acknowledged record of the run (a window at a time) and compare. */

@@ -16,6 +16,9 @@
  *   it was cut off, the largest last_ack_wall_ms (stamped at every success) of the fenced
  *   and stepped_down lines it logged after the fault, or, with no stepped_down line, now
  *   (its term is still open). Equal milliseconds count: their order is unknown.
+ * - a remote cluster (no logs): the new primary's first success as the client received it
+ *   (no earlier than it was released) against the old primary's last as the client sent
+ *   it (released no earlier) when it was isolated; after a crash, the crash's reply.
  * - the outcomes: a success the old primary answered for a submit the client sent after
  *   the new primary's first_ack: the old primary released it after it was sent. */
 #include "base/clock.h"
@@ -327,7 +330,8 @@ static int fault(struct hw_fo_run *r, bool verbose)
 		r->log_from[i] = log_size(ops(r)->log(where(r), i));
 	const char *id = hw_fo_node_id(r, r->old_p);
 	if (verbose && r->remote) {
-		printf("  FAULT: %s, the primary, asked to crash itself\n", id);
+		printf("  FAULT: %s, the primary, asked to %s\n", id,
+		       r->fault == HW_FO_KILL ? "crash itself" : "isolate itself");
 	} else if (verbose) {
 		if (r->fault == HW_FO_KILL)
 			printf("  FAULT: kill -9 %s (pid %d), the primary\n", id,
@@ -499,11 +503,26 @@ static int rejoin(struct hw_fo_run *r)
 	return 0;
 }
 
+/* Where its log cannot be read: the old primary's last success by the client's outcomes,
+ * as the time the client sent it (it was released no earlier; see the top). */
+static int64_t old_last_ack_seen(const struct hw_fo_run *r)
+{
+	const struct hw_fo_load *l = r->load;
+	int64_t last = -1;
+	for (uint64_t i = r->from; i < r->to; i++)
+		if (l->done[i] && l->code[i] == 0 && l->by[i] == (int)r->old_p &&
+		    l->sent_ms[i] > last)
+			last = l->sent_ms[i];
+	return last;
+}
+
 /* The old primary's last success, by its own log after the fault (see the top). */
 static int64_t old_last_ack(struct hw_fo_run *r)
 {
 	if (r->fault == HW_FO_KILL)
 		return r->old_gone_ms;
+	if (ops(r)->log(where(r), r->old_p) == NULL)
+		return old_last_ack_seen(r);
 	char line[1024];
 	long from = r->old_p < HW_FO_NODES_MAX ? r->log_from[r->old_p] : 0, at = from;
 	int64_t last = -1;
@@ -686,9 +705,10 @@ void hw_fo_report(const struct hw_fo_run *r, struct hw_report *rep, const char *
 	const char *old = hw_fo_node_id(r, r->old_p);
 	const char *nw = hw_fo_node_id(r, r->new_p);
 	snprintf(t, sizeof(t), "%s, the primary, %s under load", old,
-		 r->remote                ? "crashed itself at the drill's request"
-		 : r->fault == HW_FO_KILL ? "killed with SIGKILL"
-					  : "cut off from the other voters");
+		 r->remote && r->fault == HW_FO_KILL ? "crashed itself at the drill's request"
+		 : r->remote                         ? "cut itself off at the drill's request"
+		 : r->fault == HW_FO_KILL            ? "killed with SIGKILL"
+						     : "cut off from the other voters");
 	phase(rep, prefix,
 	      r->fault == HW_FO_KILL ? "fault: kill -9 primary" : "fault: primary cut off",
 	      r->t_fault, r->t_fault, HW_VERDICT_PASS, t);
@@ -703,9 +723,10 @@ void hw_fo_report(const struct hw_fo_run *r, struct hw_report *rep, const char *
 	if (r->joined)
 		snprintf(t, sizeof(t), "%s follows %s as a standby, %.0f ms after it %s", old, nw,
 			 r->rejoin_ms_measured,
-			 r->remote                ? "crashed"
-			 : r->fault == HW_FO_KILL ? "was restarted"
-						  : "was reconnected");
+			 r->remote && r->fault == HW_FO_KILL ? "crashed"
+			 : r->fault == HW_FO_KILL            ? "was restarted"
+			 : r->remote                         ? "healed"
+							     : "was reconnected");
 	else
 		snprintf(t, sizeof(t), "%s did not rejoin; it is not primary: %.250s", old,
 			 r->rejoin_why);

@@ -12,8 +12,9 @@
  * a local cluster (r->c) is killed, cut off and read (logs, stores) directly; a running
  * cluster elsewhere (r->remote, cli/failover_remote.c) is reached through its client
  * ports only: its primary crashes itself on request (wire.proto DrillFault), its
- * supervisor restarts it, and losses are looked up by resubmitting each acknowledged
- * record (answered as a duplicate at its LSN when held).
+ * supervisor restarts it, or it cuts its own voter and replication links for a while and
+ * heals by itself; losses are looked up by resubmitting each acknowledged record
+ * (answered as a duplicate at its LSN when held).
  *
  * Times are seconds on hw_mono_s() minus the caller's origin t0 (a report's clock
  * when t0 is its t0), so a caller can draw them on its timeline. Single-threaded: the
@@ -45,7 +46,8 @@ enum hw_fo_fault {
 	HW_FO_KILL = 0,      /* SIGKILL of the primary (remote: it crashes itself); rejoin:
 				restart it on its store (remote: its supervisor does) */
 	HW_FO_PARTITION = 1, /* blackhole its links to every voter and the witness (the
-				cluster must be proxied; not remote); rejoin: let them pass */
+				cluster must be proxied; remote: it cuts them itself for
+				isolate_ms); rejoin: let them pass (remote: it heals itself) */
 };
 
 /* The load: records drawn from the generators as they are needed, up to limit, and every
@@ -116,6 +118,8 @@ struct hw_fo_run {
 	int first_ack_ms;     /* fault to first ack on the new primary: past it, the run fails;
 				 also how long the client looks for a new primary */
 	int rejoin_ms;        /* bound for the old primary's rejoin */
+	int isolate_ms;       /* remote HW_FO_PARTITION: how long the primary stays cut off
+				 (past the RTO: a new primary must be acknowledging by then) */
 	int64_t rpo_ms;       /* the target: a lost record acknowledged longer than this
 				 before the fault is counted in lost_beyond_rpo */
 	hw_fo_tick_cb *tick;  /* may be NULL */

@@ -957,6 +957,16 @@ int hw_client_drill_crash(struct hw_client *c, int timeout_ms)
 		       &f);
 }
 
+int hw_client_drill_isolate(struct hw_client *c, uint32_t duration_ms, int timeout_ms)
+{
+	Hawser__Wire__V1__DrillFault q = HAWSER__WIRE__V1__DRILL_FAULT__INIT;
+	q.kind = HAWSER__WIRE__V1__DRILL_FAULT_KIND__DRILL_FAULT_ISOLATE;
+	q.duration_ms = duration_ms;
+	struct hw_frame f;
+	return request(c, HW_FRAME_DRILL_FAULT, &q.base, HW_FRAME_DRILL_FAULT_REPLY, timeout_ms,
+		       &f);
+}
+
 int hw_client_digest(struct hw_client *c, uint64_t lsn, uint64_t replay_max, int timeout_ms,
 		     uint8_t **body, size_t *len)
 {

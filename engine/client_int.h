@@ -46,6 +46,12 @@ int hw_client_operator_event(struct hw_client *c, unsigned kind, const char *det
  * faults or this connection has no pinned key, else errors as for hw_client_status().
  * Call it with no submit outstanding. */
 int hw_client_drill_crash(struct hw_client *c, int timeout_ms);
+/* Ask the node (a primary of a [failover] cluster) to cut its voter and replication links
+ * for duration_ms (wire.proto DrillFault ISOLATE); its client port stays open. 0 once it
+ * is cut off, HW_EFAULT_OFF as above, HW_ENOT_PRIMARY from a standby, HW_ECONFIG without
+ * [failover], HW_ERANGE for a duration_ms outside 1..600000, else errors as for
+ * hw_client_status(). Call it with no submit outstanding. */
+int hw_client_drill_isolate(struct hw_client *c, uint32_t duration_ms, int timeout_ms);
 
 /* Ask the node for its state digest at lsn (0: at its store's head now), replaying at
  * most replay_max log entries for it (0: the node's own ceiling): a DIGEST_QUERY frame,

@@ -154,7 +154,8 @@ struct hw_drill_config {
 	char keys[HW_DRILL_KEYS_MAX][HW_PATH_CHARS_MAX + 1];
 	uint32_t n_keys;
 	char witness[HW_ADDR_CHARS_MAX + 1];
-	bool allow_fault; /* a pinned client may ask this node to crash (DrillFault) */
+	bool allow_fault; /* a pinned client may ask this node to crash or isolate itself
+			   * (DrillFault) */
 };
 
 /* [security]: paths as given; the pinned keys are read from their files at load. */

@@ -428,10 +428,20 @@ static void on_client_accept(struct hw_listener *l, void *arg, struct hw_conn *c
 	hw__session_new(arg, c, false);
 }
 
+/* A connection refused at once: nothing is read from it, nothing is called back. */
+static const struct hw_conn_ops refused_ops = {0};
+
 static void on_repl_accept(struct hw_listener *l, void *arg, struct hw_conn *c)
 {
 	(void)l;
-	hw__session_new(arg, c, true);
+	struct hw_node *n = arg;
+	/* a drill's partition (node_drill.c): no standby or voter reaches this node */
+	if (n->voters != NULL && hw_voters_isolated(n->voters)) {
+		hw_conn_set_ops(c, &refused_ops, NULL);
+		hw_conn_close(c, HW_ECLOSED);
+		return;
+	}
+	hw__session_new(n, c, true);
 }
 
 /* ---- actions, ticks ------------------------------------------------------------- */

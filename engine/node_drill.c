@@ -9,8 +9,17 @@
  * node stops reading its clients (no new submit is taken) and waits for its reply to
  * leave, so the drill learns the moment of the fault; at most CRASH_FLUSH_MS.
  *
- * Logs: fault_refused (why), fault_injected (kind, caller). */
+ * ISOLATE is a partition the node plays on itself, for duration_ms: the voters drop and
+ * refuse their links (hw_voters_isolate), the replication sessions (standbys, and the
+ * voter links the others dialed) are closed and the replication port refuses new ones
+ * (node.c) while the client port stays open. What it tests is the lease fence: the
+ * primary must stop acknowledging before another can be elected. Only a primary of a
+ * [failover] cluster takes it (a standby's own link to its primary would stay up).
+ *
+ * Logs: fault_refused (why), fault_injected (kind, caller); the voters' isolated and
+ * isolation_ended. An injected fault is also an audit event (DRILL). */
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -19,11 +28,14 @@
 #include "engine/io/loop.h"
 #include "engine/io/ring.h"
 #include "engine/node_int.h"
+#include "engine/voters.h"
 #include "wire.pb-c.h"
 
 #define CRASH_POLL_MS  2   /* how often the reply's departure is checked */
 #define CRASH_FLUSH_MS 500 /* the reply's chance to leave: the crash does not wait longer */
 #define CRASH_EXIT     137 /* the status of a process killed by SIGKILL, for supervisors */
+/* An isolation longer than 10 minutes is a mistake, not a drill. */
+#define ISOLATE_MAX_MS 600000u
 
 /* The session whose reply must leave before the exit. */
 struct crash {
@@ -62,6 +74,32 @@ static int crash(struct hw_session *s)
 	return hw__node_send_frame(s->conn, HW_FRAME_DRILL_FAULT_REPLY, NULL, 0);
 }
 
+/* Cut the node off for ms (the top of the file), then answer. */
+static int isolate(struct hw_session *s, uint32_t ms)
+{
+	struct hw_node *n = s->node;
+	if (n->voters == NULL)
+		return hw__node_send_error(s->conn, HW_ECONFIG,
+					   "isolation needs a [failover] cluster");
+	if (n->cfg.role != HW_ROLE_PRIMARY)
+		return hw__node_send_error(s->conn, HW_ENOT_PRIMARY,
+					   "only the primary isolates itself");
+	if (ms == 0 || ms > ISOLATE_MAX_MS)
+		return hw__node_send_error(s->conn, HW_ERANGE, "an isolation lasts 1 to 600000 ms");
+	hw_log("fault_injected",
+	       "peer=%s kind=isolate duration_ms=%u epoch=%" PRIu64 " last_lsn=%" PRIu64,
+	       hw_conn_peer(s->conn), ms, n->epoch, n->core.last_lsn);
+	char detail[64];
+	snprintf(detail, sizeof detail, "fault injected: isolated for %u ms", ms);
+	hw__audit_event(n, TOS__V1__NODE_EVENT_KIND__DRILL, hw_conn_peer(s->conn),
+			hw_conn_peer_key(s->conn), detail);
+	hw_voters_isolate(n->voters, hw__node_now(n) + ms);
+	for (uint32_t i = 0; i < HW_CLIENTS_MAX; i++)
+		if (n->sessions[i] != NULL && n->sessions[i]->repl)
+			hw_conn_close(n->sessions[i]->conn, HW_ECLOSED);
+	return hw__node_send_frame(s->conn, HW_FRAME_DRILL_FAULT_REPLY, NULL, 0);
+}
+
 int hw__drill_on_fault(struct hw_session *s, const struct hw_frame *f)
 {
 	struct hw_node *n = s->node;
@@ -70,6 +108,7 @@ int hw__drill_on_fault(struct hw_session *s, const struct hw_frame *f)
 	if (m == NULL)
 		return HW_EFRAME;
 	Hawser__Wire__V1__DrillFaultKind kind = m->kind;
+	uint32_t ms = m->duration_ms;
 	hawser__wire__v1__drill_fault__free_unpacked(m, NULL);
 	const uint8_t *key = hw_conn_peer_key(s->conn);
 	const char *why = !n->cfg.drills.allow_fault ? "[drills] allow_fault is not true"
@@ -82,8 +121,10 @@ int hw__drill_on_fault(struct hw_session *s, const struct hw_frame *f)
 				"fault injection refused");
 		return hw__node_send_error(s->conn, HW_EFAULT_OFF, why);
 	}
+	if (kind == HAWSER__WIRE__V1__DRILL_FAULT_KIND__DRILL_FAULT_ISOLATE)
+		return isolate(s, ms);
 	if (kind != HAWSER__WIRE__V1__DRILL_FAULT_KIND__DRILL_FAULT_CRASH)
-		return hw__node_send_error(s->conn, HW_ERANGE, "a drill fault is CRASH");
+		return hw__node_send_error(s->conn, HW_ERANGE, "a drill fault is CRASH or ISOLATE");
 	hw_log("fault_injected", "peer=%s kind=crash epoch=%" PRIu64 " last_lsn=%" PRIu64,
 	       hw_conn_peer(s->conn), n->epoch, n->core.last_lsn);
 	return crash(s);

@@ -256,7 +256,8 @@ void hw__audit_event(struct hw_node *n, Tos__V1__NodeEventKind kind, const char 
 int hw__audit_on_operator_event(struct hw_session *s, const struct hw_frame *f);
 /* A session's DRILL_FAULT frame (wire.proto DrillFault, node_drill.c): refused with an
  * ERROR HW_EFAULT_OFF unless [drills] allow_fault and a pinned key; CRASH answers, then
- * exits the process. Returns 0 or a code to close with. */
+ * exits the process; ISOLATE cuts a primary's voter and replication links for its
+ * duration_ms (hw_voters_isolate), then answers. Returns 0 or a code to close with. */
 int hw__drill_on_fault(struct hw_session *s, const struct hw_frame *f);
 /* node_digest.c: a session's DIGEST_QUERY frame (wire.proto DigestQuery): start the
  * digest at its LSN on a thread; the DIGEST_REPLY follows when it is done (an ERROR

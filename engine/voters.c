@@ -35,6 +35,8 @@ struct hw_voters {
 	void (*act_cb)(void *arg, const struct hw_el_act *a);
 	void *arg;
 	int failed; /* persist failed: sticky */
+	/* a drill's partition (hw_voters_isolate): loop time it ends; 0: none */
+	int64_t isolated_until_ms;
 	struct link links[HW_EL_VOTERS_MAX];
 	/* promote --accept-loss: the witness's answer to the last LossQuery */
 	bool loss_asked;
@@ -145,7 +147,7 @@ static void send_act(struct hw_voters *v, const struct hw_el_act *a)
 {
 	HW_ASSERT(a->peer < v->fo.n_voters && a->peer != v->fo.self);
 	struct hw_conn *c = v->links[a->peer].conn;
-	if (c == NULL)
+	if (c == NULL || v->isolated_until_ms != 0)
 		return;
 	switch (a->type) {
 	case HW_EL_SEND_LEASE_REQ:
@@ -501,7 +503,8 @@ static int on_loss_range(struct hw_voters *v, const struct hw_frame *f)
 
 int hw_voters_on_frame(struct hw_voters *v, uint32_t from, const struct hw_frame *f)
 {
-	if (v->failed != 0 || from >= v->fo.n_voters || from == v->fo.self)
+	if (v->failed != 0 || from >= v->fo.n_voters || from == v->fo.self ||
+	    v->isolated_until_ms != 0)
 		return 0;
 	switch (f->type) {
 	case HW_FRAME_LEASE_REQUEST:
@@ -547,7 +550,13 @@ void hw_voters_tick(struct hw_voters *v, bool timers)
 	if (v->failed != 0)
 		return;
 	int64_t t = hw_loop_now_ms(v->loop);
-	for (uint32_t i = 0; i < v->fo.n_voters; i++) {
+	if (v->isolated_until_ms != 0 && t >= v->isolated_until_ms) {
+		hw_log("isolation_ended", "epoch=%llu role=%s",
+		       (unsigned long long)v->el.hard.epoch,
+		       v->el.role == HW_EL_PRIMARY ? "primary" : "not_primary");
+		v->isolated_until_ms = 0;
+	}
+	for (uint32_t i = 0; i < v->fo.n_voters && v->isolated_until_ms == 0; i++) {
 		struct link *l = &v->links[i];
 		if (i != v->fo.self && l->conn == NULL && t >= l->retry_at_ms)
 			link_dial(l);
@@ -606,7 +615,7 @@ int hw_voters_loss_poll(struct hw_voters *v, uint64_t durable_lsn, struct hw_el_
 	if (v->fo.witness == HW_EL_NONE || v->fo.witness >= v->fo.n_voters)
 		return HW_ECONFIG;
 	struct hw_conn *c = v->links[v->fo.witness].conn;
-	if (c == NULL)
+	if (c == NULL || v->isolated_until_ms != 0)
 		return HW_ECLOSED;
 	Hawser__Wire__V1__LossQuery m = HAWSER__WIRE__V1__LOSS_QUERY__INIT;
 	m.durable_lsn = durable_lsn;
@@ -623,6 +632,24 @@ int hw_voters_forced_promote(struct hw_voters *v, const struct hw_el_range *acce
 	int rc = 0;
 	EL(v, rc = hw_el_on_forced_promote(&v->el, accepted, now, acts));
 	return rc;
+}
+
+void hw_voters_isolate(struct hw_voters *v, int64_t until_ms)
+{
+	int64_t now = hw_loop_now_ms(v->loop);
+	v->isolated_until_ms = until_ms > now ? until_ms : now + 1; /* 0 means none */
+	hw_log("isolated", "until_ms=%lld for_ms=%lld epoch=%llu", (long long)v->isolated_until_ms,
+	       (long long)(v->isolated_until_ms - now), (unsigned long long)v->el.hard.epoch);
+	/* Each one's on_close clears its slot; until then the checks above keep it unused, and
+	 * the tick dials none that is still set. */
+	for (uint32_t i = 0; i < v->fo.n_voters; i++)
+		if (v->links[i].conn != NULL)
+			hw_conn_close(v->links[i].conn, HW_ECLOSED);
+}
+
+bool hw_voters_isolated(const struct hw_voters *v)
+{
+	return v->isolated_until_ms != 0;
 }
 
 bool hw_voters_may_ack(const struct hw_voters *v)

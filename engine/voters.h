@@ -23,7 +23,7 @@
  * Logs: election_started (a pre-vote or a vote round begins), vote_granted / vote_denied
  * (this voter's answers to real and pre-votes, with the reason and, on the witness, the
  * committed and required LSNs), vote_refused (a refusal this candidate received),
- * voter_link_up / voter_link_down.
+ * voter_link_up / voter_link_down, isolated / isolation_ended (a drill's partition).
  *
  * Loop thread only; nothing here blocks except persist_cb. */
 #ifndef HW_ENGINE_VOTERS_H
@@ -124,6 +124,18 @@ int hw_voters_switchover(struct hw_voters *v, uint32_t target);
 int hw_voters_loss_poll(struct hw_voters *v, uint64_t durable_lsn, struct hw_el_range *r,
 			int *code);
 int hw_voters_forced_promote(struct hw_voters *v, const struct hw_el_range *accepted);
+
+/* Drill (engine/node_drill.c, wire.proto DrillFault ISOLATE): cut this voter off until
+ * loop time until_ms, as a partition would. Every link it dialed is closed and none is
+ * dialed until then; what the core sends meanwhile is dropped and frames from the others
+ * are ignored; the owner refuses the links the others dial (hw_voters_isolated). The
+ * core's timers run on, so a primary's lease runs out and it steps down by itself. On the
+ * first tick at or past until_ms the links are dialed again. Logs isolated (until_ms),
+ * then isolation_ended. */
+void hw_voters_isolate(struct hw_voters *v, int64_t until_ms);
+
+/* True while an isolation (hw_voters_isolate) lasts. */
+bool hw_voters_isolated(const struct hw_voters *v);
 
 /* The fence (hw_el_may_ack) at this instant: the monotonic clock is read now, not the
  * loop's cached time, so a lease never looks longer than it is. */

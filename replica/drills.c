@@ -206,42 +206,37 @@ int hw_store_drill_append(struct hw_store *s, struct hw_drill_row *row)
 	return rc;
 }
 
+/* One walk_back: the kind it keeps (0: all) and where the rows go. */
+struct back {
+	int kind;
+	int (*take)(void *, const struct hw_drill_row *);
+	void *arg;
+};
+
+/* 1 stops the walk (take had enough), as a decoding error does. */
+static int visit_row(void *arg, const MDB_val *k, const MDB_val *v)
+{
+	struct back *b = arg;
+	struct hw_drill_row row;
+	memset(&row, 0, sizeof row);
+	int rc = key_decode(k, &row);
+	if (rc == 0)
+		rc = hw_drill_row_decode(v->mv_data, v->mv_size, &row);
+	if (rc != 0)
+		return rc;
+	if (b->kind != 0 && (int)row.kind != b->kind)
+		return 0;
+	return b->take(b->arg, &row) != 0;
+}
+
 /* Walk from the newest row back, handing each decoded row of kind to take() until it
  * returns non-zero. */
 static int walk_back(struct hw_store *s, int kind, int (*take)(void *, const struct hw_drill_row *),
 		     void *arg)
 {
-	MDB_txn *txn;
-	int rc = hw__store_read_begin(s, &txn);
-	if (rc != 0)
-		return rc;
-	MDB_cursor *cur;
-	rc = hw_mdb_err(mdb_cursor_open(txn, s->t.drills, &cur));
-	if (rc != 0)
-		goto out_txn;
-	MDB_val k, v;
-	MDB_cursor_op op = MDB_LAST;
-	int mrc;
-	while ((mrc = mdb_cursor_get(cur, &k, &v, op)) == 0) {
-		op = MDB_PREV;
-		struct hw_drill_row row;
-		memset(&row, 0, sizeof row);
-		rc = key_decode(&k, &row);
-		if (rc == 0)
-			rc = hw_drill_row_decode(v.mv_data, v.mv_size, &row);
-		if (rc != 0)
-			break;
-		if (kind != 0 && (int)row.kind != kind)
-			continue;
-		if (take(arg, &row) != 0)
-			break;
-	}
-	if (rc == 0 && mrc != 0 && mrc != MDB_NOTFOUND)
-		rc = hw_mdb_err(mrc);
-	mdb_cursor_close(cur);
-out_txn:
-	hw__store_read_end(s, txn);
-	return rc;
+	struct back b = {.kind = kind, .take = take, .arg = arg};
+	int rc = hw__store_walk(s, s->t.drills, MDB_LAST, MDB_PREV, UINT64_MAX, visit_row, &b);
+	return rc == 1 ? 0 : rc;
 }
 
 struct list_arg {

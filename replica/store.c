@@ -140,6 +140,35 @@ void hw__store_read_end(struct hw_store *s, MDB_txn *txn)
 	pthread_rwlock_unlock(&s->map_lock);
 }
 
+int hw__store_walk(struct hw_store *s, MDB_dbi dbi, MDB_cursor_op first, MDB_cursor_op next,
+		   uint64_t entries_max, hw__store_visit_fn *visit, void *arg)
+{
+	MDB_txn *txn;
+	int rc = hw__store_read_begin(s, &txn);
+	if (rc != 0)
+		return rc;
+	MDB_cursor *cur;
+	rc = hw_mdb_err(mdb_cursor_open(txn, dbi, &cur));
+	if (rc != 0)
+		goto out_txn;
+	MDB_val k, v;
+	MDB_cursor_op op = first;
+	int mrc = 0;
+	for (uint64_t seen = 0; seen < entries_max && (mrc = mdb_cursor_get(cur, &k, &v, op)) == 0;
+	     seen++) {
+		op = next;
+		rc = visit(arg, &k, &v);
+		if (rc != 0)
+			break;
+	}
+	if (rc == 0 && mrc != 0 && mrc != MDB_NOTFOUND)
+		rc = hw_mdb_err(mrc);
+	mdb_cursor_close(cur);
+out_txn:
+	hw__store_read_end(s, txn);
+	return rc;
+}
+
 static int open_tables(struct hw_store *s, MDB_txn *txn, unsigned flags)
 {
 	for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++) {

@@ -49,6 +49,13 @@ uint64_t hw_lsn_from_key(const MDB_val *key);
  * those of one consistent snapshot, however fast a writer goes. */
 int hw__store_read_begin(struct hw_store *s, MDB_txn **txn);
 void hw__store_read_end(struct hw_store *s, MDB_txn *txn);
+/* Walk table dbi in one read transaction from one end (first, then next: MDB_FIRST and
+ * MDB_NEXT, or MDB_LAST and MDB_PREV), at most entries_max entries, handing each key and
+ * value (valid during the call) to visit; its non-zero return stops the walk and is
+ * returned. Returns 0, visit's value or a storage error. */
+typedef int hw__store_visit_fn(void *arg, const MDB_val *k, const MDB_val *v);
+int hw__store_walk(struct hw_store *s, MDB_dbi dbi, MDB_cursor_op first, MDB_cursor_op next,
+		   uint64_t entries_max, hw__store_visit_fn *visit, void *arg);
 int hw__store_head_txn(struct hw_store *s, MDB_txn *txn, struct hw_head *h);
 /* meta "base" in txn: zeros when absent (nothing pruned). */
 int hw__store_base_txn(struct hw_store *s, MDB_txn *txn, struct hw_head *h);

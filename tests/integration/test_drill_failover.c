@@ -7,8 +7,9 @@
  * options are usage errors that start nothing and record nothing.
  *
  * --connect: a cluster started here (bench/cluster.h) with a supervisor thread that
- * restarts a node that exited, as systemd's Restart= would; its primary crashes itself
- * when the drill asks and its config allows it, and refuses when it does not. */
+ * restarts a node that exited, as systemd's Restart= would; its primary crashes itself,
+ * or isolates itself from its standbys and witness for a while, when the drill asks and
+ * its config allows it, and refuses when it does not. */
 #include <errno.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -25,6 +26,7 @@
 
 #include "base/clock.h"
 #include "bench/cluster.h"
+#include "engine/client_int.h"
 #include "hawser.h"
 #include "replica/drills.h"
 #include "replica/store.h"
@@ -175,17 +177,26 @@ static void test_usage_errors(void **state)
 		assert_int_equal(rc, 2);
 		assert_non_null(strstr(f->r.err, bad[i][0]));
 	}
-	int rc = hw_proc_capture(&f->r, hw_bin, "drill", "failover", "--connect", "127.0.0.1:1",
-				 "--insecure", "--kill", "partition-primary", "--dir", f->store,
-				 NULL);
-	assert_int_equal(rc, 2);
-	assert_non_null(strstr(f->r.err, "partition-primary"));
 	struct hw_drill_row rows[1];
 	assert_int_equal(history_rows(f, rows, 1), 0);
 	assert_int_equal(access(f->reports, F_OK), -1);
 }
 
 /* ---- --connect ------------------------------------------------------------------- */
+
+/* Does the log at path hold lines with needles[0], needles[1], ... in that order? */
+static bool log_in_order(const char *path, const char *const *needles, size_t n)
+{
+	FILE *fp = fopen(path, "r");
+	if (fp == NULL)
+		return false;
+	char line[2048];
+	size_t k = 0;
+	while (k < n && fgets(line, sizeof(line), fp) != NULL)
+		k += strstr(line, needles[k]) != NULL;
+	fclose(fp);
+	return k == n;
+}
 
 /* A cluster the drill connects to, and the supervisor that restarts its nodes. */
 struct remote {
@@ -244,15 +255,16 @@ static void remote_unsupervise(struct remote *rm)
 	pthread_join(rm->sup, NULL);
 }
 
-/* `hawser drill failover --connect` with the cluster's client key; its exit code. */
-static int remote_drill(struct fix *f, struct remote *rm)
+/* `hawser drill failover --connect --kill kill` with the cluster's client key; its exit
+ * code. */
+static int remote_drill(struct fix *f, struct remote *rm, const char *kill)
 {
 	const struct hw_client_security *sec = hw_cluster_security(rm->c);
 	return hw_proc_capture(&f->r, hw_bin, "drill", "failover", "--connect",
 			       hw_cluster_client_list(rm->c), "--key", sec->key, "--peers",
-			       sec->peers, "--cluster", sec->cluster_id, "--runs", "1", "--rto",
-			       "2s", "--rpo", "0", "--json", "--dir", f->store, "--report-dir",
-			       f->reports, NULL);
+			       sec->peers, "--cluster", sec->cluster_id, "--kill", kill, "--runs",
+			       "1", "--rto", "2s", "--rpo", "0", "--json", "--dir", f->store,
+			       "--report-dir", f->reports, NULL);
 }
 
 /* The primary of a running cluster crashes itself at the drill's request, a standby takes
@@ -265,7 +277,7 @@ static void test_connect_crash(void **state)
 	remote_start(f, &rm, true);
 	unsigned before, after;
 	assert_int_equal(hw_cluster_primary(rm.c, 5000, &before), 0);
-	int rc = remote_drill(f, &rm);
+	int rc = remote_drill(f, &rm, "primary");
 	if (rc != 0)
 		fprintf(stderr, "drill failover --connect exited %d\nstdout: %s\nstderr: %s\n", rc,
 			f->r.out, f->r.err);
@@ -285,6 +297,65 @@ static void test_connect_crash(void **state)
 	assert_int_equal(rm.restarts, 1);
 }
 
+/* Node i's answer to an ISOLATE of duration ms, over the cluster's client channel. */
+static int isolate_once(struct remote *rm, unsigned i, uint32_t ms)
+{
+	struct hw_client *cl;
+	int rc = hw_client_connect_secure(hw_cluster_node_addr(rm->c, i),
+					  hw_cluster_security(rm->c), &cl);
+	if (rc == 0)
+		rc = hw_client_drill_isolate(cl, ms, 5000);
+	hw_client_close(cl);
+	return rc;
+}
+
+/* The primary of a running cluster cuts itself off from its standbys and the witness at
+ * the drill's request while its clients still reach it: its lease fence stops it
+ * acknowledging before a standby takes over (no overlap, nothing lost), and once the
+ * isolation ends it heals by itself and rejoins as a standby, never restarted. */
+static void test_connect_isolate(void **state)
+{
+	struct fix *f = *state;
+	struct remote rm;
+	remote_start(f, &rm, true);
+	unsigned before, after;
+	assert_int_equal(hw_cluster_primary(rm.c, 5000, &before), 0);
+	/* bad requests are refused, typed, and cut nothing off */
+	unsigned standby = (before + 1) % hw_cluster_nodes(rm.c);
+	assert_int_equal(isolate_once(&rm, before, 0), HW_ERANGE);
+	assert_int_equal(isolate_once(&rm, before, 600001), HW_ERANGE);
+	assert_int_equal(isolate_once(&rm, standby, 1000), HW_ENOT_PRIMARY);
+	assert_int_equal(hw_cluster_wait_synced(rm.c, 5000, NULL), 0);
+	int rc = remote_drill(f, &rm, "partition-primary");
+	if (rc != 0)
+		fprintf(stderr,
+			"drill failover --connect isolate exited %d\nstdout: %s\nstderr: %s\n", rc,
+			f->r.out, f->r.err);
+	remote_unsupervise(&rm);
+	int prc = hw_cluster_primary(rm.c, 5000, &after);
+	static const char *const order[] = {"event=isolated until_ms=", "event=stepped_down",
+					    "event=isolation_ended"};
+	bool logged = log_in_order(hw_cluster_log(rm.c, before), order, 3);
+	char old[64];
+	snprintf(old, sizeof(old), "\"old_primary\":\"%s\"", hw_cluster_node_id(rm.c, before));
+	hw_cluster_free(rm.c, false);
+	assert_int_equal(prc, 0);
+	assert_int_equal(rc, 0);
+	const char *o = f->r.out;
+	assert_non_null(strstr(o, "\"result\":\"PASS\""));
+	assert_non_null(strstr(o, "\"kill\":\"partition-primary\""));
+	assert_non_null(strstr(o, old)); /* still the primary after the refused requests */
+	assert_true(num(o, "measured_rto_ms") > 0);
+	assert_true(num(o, "acked_lost") == 0);
+	assert_true(num(o, "overlapping_primaries") == 0);
+	assert_true(num(o, "acked") > 0);
+	assert_true(num(o, "rejoin_ms") >= 0);
+	assert_true(after != before);
+	assert_int_equal(rm.restarts, 0);
+	/* the old primary's own log: the isolation, the step-down its fence made, the end */
+	assert_true(logged);
+}
+
 /* A node whose config does not allow faults refuses the request: the drill ends in ERROR
  * naming [drills] allow_fault, and the primary is the same node. */
 static void test_connect_refused(void **state)
@@ -294,7 +365,7 @@ static void test_connect_refused(void **state)
 	remote_start(f, &rm, false);
 	unsigned before, after;
 	assert_int_equal(hw_cluster_primary(rm.c, 5000, &before), 0);
-	int rc = remote_drill(f, &rm);
+	int rc = remote_drill(f, &rm, "primary");
 	remote_unsupervise(&rm);
 	int prc = hw_cluster_primary(rm.c, 5000, &after);
 	hw_cluster_free(rm.c, false);
@@ -319,6 +390,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_kill_primary, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_partition_primary, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_connect_crash, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_connect_isolate, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_connect_refused, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include <cmocka.h>
 #include <sodium.h>
@@ -20,6 +19,7 @@
 #include "replica/record.h"
 #include "replica/store.h"
 #include "replica/verify.h"
+#include "tests/integration/proc.h"
 
 #define NOW_MS         1790000000000LL /* 2026-09-21: a fixed clock keeps runs identical */
 #define PER_CHECKPOINT 10              /* records between two checkpoints */
@@ -35,12 +35,7 @@ struct fx {
 static int setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof *f);
-	const char *tmp = getenv("HW_TEST_TMP");
-	if (tmp == NULL)
-		tmp = "/tmp";
-	mkdir(tmp, 0700);
-	snprintf(f->root, sizeof f->root, "%s/checkpoint-XXXXXX", tmp);
-	assert_non_null(mkdtemp(f->root));
+	assert_int_equal(hw_test_mkdtemp("checkpoint", f->root, sizeof f->root), 0);
 	snprintf(f->a, sizeof f->a, "%s/a", f->root);
 	snprintf(f->b, sizeof f->b, "%s/b", f->root);
 	snprintf(f->scratch, sizeof f->scratch, "%s/scratch", f->root);
@@ -58,10 +53,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fx *f = *state;
-	char cmd[600];
 	hw_store_close(f->s);
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->root);
-	assert_int_equal(system(cmd), 0);
+	assert_int_equal(hw_test_rm_rf(f->root), 0);
 	free(f);
 	return 0;
 }

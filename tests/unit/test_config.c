@@ -15,6 +15,7 @@
 
 #include "engine/config.h"
 #include "hawser_error.h"
+#include "tests/integration/proc.h"
 
 struct fx {
 	char dir[256];
@@ -26,12 +27,7 @@ struct fx {
 static int setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof *f);
-	const char *tmp = getenv("HW_TEST_TMP");
-	if (tmp == NULL)
-		tmp = "/tmp";
-	mkdir(tmp, 0700);
-	snprintf(f->dir, sizeof f->dir, "%s/config-XXXXXX", tmp);
-	assert_non_null(mkdtemp(f->dir));
+	assert_int_equal(hw_test_mkdtemp("config", f->dir, sizeof f->dir), 0);
 	snprintf(f->path, sizeof f->path, "%s/node.conf", f->dir);
 	*state = f;
 	return 0;
@@ -40,8 +36,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fx *f = *state;
-	unlink(f->path);
-	rmdir(f->dir);
+	hw_test_rm_rf(f->dir);
 	free(f);
 	return 0;
 }

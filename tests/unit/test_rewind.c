@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include <cmocka.h>
 
@@ -42,12 +41,7 @@ static struct hw_store *make_store(struct fx *f, const char *name)
 static int setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof *f);
-	const char *tmp = getenv("HW_TEST_TMP");
-	if (tmp == NULL)
-		tmp = "/tmp";
-	mkdir(tmp, 0700);
-	snprintf(f->root, sizeof f->root, "%s/rewind-XXXXXX", tmp);
-	assert_non_null(mkdtemp(f->root));
+	assert_int_equal(hw_test_mkdtemp("rewind", f->root, sizeof f->root), 0);
 	f->a = make_store(f, "a");
 	f->b = make_store(f, "b");
 	*state = f;
@@ -59,9 +53,7 @@ static int teardown(void **state)
 	struct fx *f = *state;
 	hw_store_close(f->a);
 	hw_store_close(f->b);
-	char cmd[300];
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->root);
-	int rc = system(cmd);
+	int rc = hw_test_rm_rf(f->root);
 	free(f);
 	return rc == 0 ? 0 : -1;
 }

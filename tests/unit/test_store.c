@@ -20,6 +20,7 @@
 #include "replica/record.h"
 #include "replica/state.h"
 #include "replica/store.h"
+#include "tests/integration/proc.h"
 
 #define NOW_MS 1790000000000LL /* 2026-09-21: a fixed clock keeps runs identical */
 
@@ -29,22 +30,10 @@ struct fx {
 	struct hw_store *s;
 };
 
-static int rm_tree(const char *path)
-{
-	char cmd[600];
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", path);
-	return system(cmd);
-}
-
 static int setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof *f);
-	const char *tmp = getenv("HW_TEST_TMP");
-	if (tmp == NULL)
-		tmp = "/tmp";
-	mkdir(tmp, 0700);
-	snprintf(f->root, sizeof f->root, "%s/store-XXXXXX", tmp);
-	assert_non_null(mkdtemp(f->root));
+	assert_int_equal(hw_test_mkdtemp("store", f->root, sizeof f->root), 0);
 	snprintf(f->dir, sizeof f->dir, "%s/a", f->root);
 	assert_int_equal(hw_store_init(f->dir), 0);
 	assert_int_equal(hw_store_open(f->dir, NULL, &f->s), 0);
@@ -59,7 +48,7 @@ static int teardown(void **state)
 	snprintf(mnt, sizeof mnt, "%s/small", f->root);
 	umount2(mnt, MNT_DETACH); /* test_disk_full's tmpfs, if an assertion left it */
 	hw_store_close(f->s);
-	rm_tree(f->root);
+	hw_test_rm_rf(f->root);
 	free(f);
 	return 0;
 }

@@ -17,6 +17,7 @@
 #include "engine/io/loop.h"
 #include "engine/io/wal.h"
 #include "replica/entry.h"
+#include "tests/integration/proc.h"
 
 #define RECORD_BYTES 200u
 #define WAIT_MS      10000 /* bound on a flush; a failing test stops here, never hangs */
@@ -35,12 +36,7 @@ struct fx {
 static int setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof *f);
-	const char *tmp = getenv("HW_TEST_TMP");
-	if (tmp == NULL)
-		tmp = "/tmp";
-	mkdir(tmp, 0700);
-	snprintf(f->dir, sizeof f->dir, "%s/wal-XXXXXX", tmp);
-	assert_non_null(mkdtemp(f->dir));
+	assert_int_equal(hw_test_mkdtemp("wal", f->dir, sizeof f->dir), 0);
 	assert_int_equal(hw_loop_new(&f->loop), 0);
 	*state = f;
 	return 0;
@@ -49,9 +45,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fx *f = *state;
-	char cmd[400];
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
-	int rc = system(cmd);
+	int rc = hw_test_rm_rf(f->dir);
 	hw_loop_free(f->loop);
 	free(f->entries);
 	free(f->off);
