@@ -161,6 +161,7 @@ struct hw_conn {
 	int64_t hs_deadline_ms; /* loop time by which the channel must be open */
 	bool dialed; /* made by hw_connect (the channel's initiator) */
 	bool is_tcp, connected, paused, redeliver, closing, cancel_sent, kicked, hit_busy;
+	int close_when_sent; /* hw_conn_close_sent: close with this once all is sent */
 	struct sockaddr_storage sa; /* connect target */
 	socklen_t salen;
 	char peer[ADDR_TEXT_MAX];
@@ -725,6 +726,10 @@ static void send_done(struct hw_conn *c, int res)
 		c->soff = 0;
 	}
 	kick(c); /* resume a short send, or send what was queued meanwhile */
+	if (c->close_when_sent && send_queued(c) == 0 && c->hslen == 0) {
+		conn_close(c, c->close_when_sent);
+		return;
+	}
 	if (c->hit_busy && send_queued(c) < HW_CONN_SEND_MAX / 2) {
 		c->hit_busy = false;
 		if (c->ops && c->ops->on_writable)
@@ -1281,6 +1286,14 @@ void hw_conn_resume(struct hw_conn *c)
 void hw_conn_close(struct hw_conn *c, int code)
 {
 	conn_close(c, code);
+}
+
+void hw_conn_close_sent(struct hw_conn *c, int code)
+{
+	if (c->send_op.busy || send_queued(c) > 0 || c->hslen > 0)
+		c->close_when_sent = code ? code : HW_ECLOSED;
+	else
+		conn_close(c, code);
 }
 
 const char *hw_conn_peer(const struct hw_conn *c)

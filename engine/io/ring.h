@@ -126,6 +126,10 @@ void hw_conn_resume(struct hw_conn *c);
  * dropped. on_close follows, never from inside this call, once the kernel has returned
  * every CQE. */
 void hw_conn_close(struct hw_conn *c, int code);
+/* Close once everything queued has been sent (a refusal's ERROR frame must reach the
+ * peer; hw_conn_close would drop it), or now if nothing is queued. A peer that never
+ * reads keeps the connection until the kernel's buffer takes the bytes. */
+void hw_conn_close_sent(struct hw_conn *c, int code);
 
 /* Peer address text, for logs. */
 const char *hw_conn_peer(const struct hw_conn *c);

@@ -1,0 +1,134 @@
+/* test_limits.c: a node at its connection limit (HW_CLIENTS_MAX client sessions)
+ * refuses the next connection with an ERROR frame carrying HW_EBUSY, closes it, and
+ * keeps serving: once a session ends, a new client is answered again. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "base/clock.h"
+#include "engine/io/frame.h"
+#include "engine/node_int.h"
+#include "tests/integration/proc.h"
+#include "wire.pb-c.h"
+
+#define WAIT_MS 10000
+
+struct fix {
+	char root[HW_PROC_PATH_MAX];
+	struct hw_tnode t;
+	int fd[HW_CLIENTS_MAX];
+	unsigned n_fd;
+};
+
+/* A TCP connection to the node's client port (127.0.0.1:PORT), or -1. */
+static int dial(const char *addr)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET};
+	const char *colon = strrchr(addr, ':');
+	if (colon == NULL)
+		return -1;
+	sa.sin_port = htons((uint16_t)atoi(colon + 1));
+	inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
+/* Everything the node sends on fd until it closes it (bounded by WAIT_MS). */
+static size_t read_to_eof(int fd, uint8_t *buf, size_t cap)
+{
+	size_t len = 0;
+	int64_t end = hw_mono_ms() + WAIT_MS;
+	while (len < cap && hw_mono_ms() < end) {
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		if (poll(&p, 1, 100) <= 0)
+			continue;
+		ssize_t got = read(fd, buf + len, cap - len);
+		if (got <= 0)
+			break;
+		len += (size_t)got;
+	}
+	return len;
+}
+
+static int setup(void **state)
+{
+	/* the node (a child) needs more descriptors than the default 1024 */
+	struct rlimit rl = {.rlim_cur = 4096, .rlim_max = 4096};
+	if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return -1;
+	struct fix *f = calloc(1, sizeof *f);
+	if (f == NULL || hw_test_mkdtemp("limits", f->root, sizeof f->root) != 0)
+		return -1;
+	struct hw_tnode_opts o = {.primary = true, .standbys = "s1", .mode = "local"};
+	if (hw_tnode_init(&f->t, f->root, "p1", &o) != 0 || hw_tnode_start(&f->t, NULL) != 0)
+		return -1;
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fix *f = *state;
+	for (unsigned i = 0; i < f->n_fd; i++)
+		close(f->fd[i]);
+	hw_proc_stop(&f->t.proc, 5000);
+	hw_test_rm_rf(f->root);
+	free(f);
+	return 0;
+}
+
+/* HW_CLIENTS_MAX connections fill the node's sessions; the next one gets ERROR HW_EBUSY
+ * and is closed; the node stays up and, after one client leaves, answers a status. */
+static void test_busy_refused_node_survives(void **state)
+{
+	struct fix *f = *state;
+	for (; f->n_fd < HW_CLIENTS_MAX; f->n_fd++) {
+		f->fd[f->n_fd] = dial(f->t.client);
+		assert_true(f->fd[f->n_fd] >= 0);
+	}
+	int extra = dial(f->t.client);
+	assert_true(extra >= 0);
+	uint8_t buf[512];
+	size_t len = read_to_eof(extra, buf, sizeof buf);
+	close(extra);
+	struct hw_frame fr;
+	assert_true(hw_frame_parse(buf, len, &fr) > 0);
+	assert_int_equal(fr.type, HW_FRAME_ERROR);
+	Hawser__Wire__V1__Error *e = hawser__wire__v1__error__unpack(NULL, fr.len, fr.body);
+	assert_non_null(e);
+	assert_int_equal(e->code, HW_EBUSY);
+	hawser__wire__v1__error__free_unpacked(e, NULL);
+
+	close(f->fd[--f->n_fd]);
+	struct hw_tstatus st = {0};
+	int rc = -1;
+	for (int64_t end = hw_mono_ms() + WAIT_MS; rc != 0 && hw_mono_ms() < end;)
+		rc = hw_tnode_status(&f->t, &st);
+	assert_int_equal(rc, 0);
+	assert_int_equal(st.role, 1); /* the same node, still primary: it did not crash */
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_busy_refused_node_survives, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
