@@ -34,19 +34,13 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/clock.h"
 #include "chaos/history.h"
 #include "replica/entry.h"
 #include "replica/rejoin.h"
 #include "replica/store.h"
 
 #define TERMS_MAX 512
-
-int64_t hw_ch_wall_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void note(struct hw_ch_result *r, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

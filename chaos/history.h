@@ -123,7 +123,6 @@ struct hw_ch_result {
 	char root[HW_PROC_PATH_MAX];
 };
 
-int64_t hw_ch_wall_ms(void);
 
 /* The load's thread (pthread start routine). */
 void *hw_ch_load_thread(void *arg);

@@ -2,6 +2,7 @@
  * listening socket, a wake-up pipe and up to HW_PROXY_PAIRS_MAX connection pairs, each
  * with a bounded buffer per direction. Every control call takes the mutex and writes a
  * byte to the pipe; the loop holds the mutex except while it sleeps in poll(). */
+#include "base/clock.h"
 #include "chaos/proxy.h"
 
 #include <arpa/inet.h>
@@ -69,13 +70,6 @@ struct hw_proxy {
 	struct hw_proxy_stats st;
 	struct pair pairs[HW_PROXY_PAIRS_MAX];
 };
-
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static int parse_addr(const char *s, struct sockaddr_in *sa)
 {
@@ -371,7 +365,7 @@ int hw_proxy_run(struct hw_proxy *p)
 	while (!p->stop) {
 		apply_control(p);
 		int timeout_ms;
-		nfds_t n = build_poll(p, pfds, mono_ms(), &timeout_ms);
+		nfds_t n = build_poll(p, pfds, hw_mono_ms(), &timeout_ms);
 		pthread_mutex_unlock(&p->mu);
 		int got = poll(pfds, n, timeout_ms);
 		pthread_mutex_lock(&p->mu);
@@ -386,7 +380,7 @@ int hw_proxy_run(struct hw_proxy *p)
 			while (read(p->wake[0], buf, sizeof buf) > 0) {
 			}
 		}
-		int64_t now = mono_ms();
+		int64_t now = hw_mono_ms();
 		for (uint32_t i = 0; i < HW_PROXY_PAIRS_MAX; i++) {
 			struct pair *c = &p->pairs[i];
 			if (c->used && c->pfd[0] >= 0 && !pair_step(p, c, pfds, now))

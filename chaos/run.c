@@ -32,6 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/clock.h"
 #include "chaos/history.h"
 #include "chaos/netns.h"
 #include "chaos/proxy.h"
@@ -84,12 +85,6 @@ static unsigned rnd_below(uint64_t *s, unsigned n)
 	return (unsigned)(rnd(s) % n);
 }
 
-static void nap(int ms)
-{
-	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
-	nanosleep(&ts, NULL);
-}
-
 /* ---- the load: a steady rate, following the primary --------------------------- */
 
 static int addr_index(const struct hw_ch_cluster *c, struct hw_client *cl)
@@ -132,14 +127,14 @@ static int take(struct hw_ch_load *l, struct hw_client *cl, uint64_t *out, int64
 	struct hw_outcome o;
 	int rc = hw_client_wait(cl, 5, &o);
 	if (rc == -ETIMEDOUT)
-		return *out > 0 && hw_ch_wall_ms() - *progress > STALL_MS ? -ETIMEDOUT : 0;
+		return *out > 0 && hw_wall_ms() - *progress > STALL_MS ? -ETIMEDOUT : 0;
 	if (rc != 0)
 		return rc;
 	if (o.code == HW_ENOT_PRIMARY)
 		return HW_ENOT_PRIMARY;
 	if (o.request_id >= l->count)
 		return HW_EPROTOCOL;
-	*progress = hw_ch_wall_ms();
+	*progress = hw_wall_ms();
 	uint64_t i = o.request_id;
 	if (!l->done[i]) {
 		l->done[i] = true;
@@ -165,30 +160,30 @@ static void *load_main(void *arg)
 	struct hw_ch_load *l = arg;
 	struct hw_client *cl = NULL;
 	uint64_t next = 0, out = 0;
-	int64_t progress = hw_ch_wall_ms();
-	while (hw_ch_wall_ms() < l->end_ms && !atomic_load(&l->stop)) {
+	int64_t progress = hw_wall_ms();
+	while (hw_wall_ms() < l->end_ms && !atomic_load(&l->stop)) {
 		int rc;
 		if (cl == NULL) {
 			rc = hw_client_connect(l->addrs, &cl);
 			if (rc != 0) {
 				hw_client_close(cl);
 				cl = NULL;
-				nap(50);
+				hw_sleep_ms(50);
 				continue;
 			}
 			rc = resend(l, cl, next, &out);
-		} else if (may_submit(l, next, out, hw_ch_wall_ms())) {
+		} else if (may_submit(l, next, out, hw_wall_ms())) {
 			rc = submit(cl, l, next);
 			next++;
 			out++;
-		} else if (out == 0 && hw_ch_wall_ms() >= l->submit_until_ms) {
+		} else if (out == 0 && hw_wall_ms() >= l->submit_until_ms) {
 			break;
 		} else {
 			rc = take(l, cl, &out, &progress);
 		}
 		if (rc != 0) {
 			l->follows++;
-			progress = hw_ch_wall_ms();
+			progress = hw_wall_ms();
 			rc = hw_client_reconnect(cl, FOLLOW_MS);
 			if (rc == 0)
 				rc = resend(l, cl, next, &out);
@@ -220,7 +215,7 @@ static int load_init(struct hw_ch_load *l, struct hw_ch_cluster *c, uint64_t cou
 	if (!l->rec || !l->len || !l->expect || !l->code || !l->lsn || !l->done || !l->at_ms ||
 	    !l->by)
 		return HW_ENOMEM;
-	struct hw_workload_opts wo = {.seed = seed, .count = count, .end_ms = hw_ch_wall_ms()};
+	struct hw_workload_opts wo = {.seed = seed, .count = count, .end_ms = hw_wall_ms()};
 	struct hw_workload *w;
 	int rc = hw_workload_new(&wo, &w);
 	static uint8_t buf[HW_RECORD_BYTES_MAX];
@@ -368,7 +363,7 @@ static int start_voter(struct hw_ch_cluster *c, int i)
 {
 	int rc = start_once(c, i);
 	for (int tries = 0; tries < 20 && rc == -ETIMEDOUT && port_busy(c, i); tries++) {
-		nap(100);
+		hw_sleep_ms(100);
 		rc = start_once(c, i);
 	}
 	return rc;
@@ -539,7 +534,7 @@ static void mark_head(struct hw_ch_cluster *c, int i)
 	struct hw_store_opts ro = {.read_only = true};
 	struct hw_store *s;
 	struct hw_head h;
-	int64_t now = hw_ch_wall_ms();
+	int64_t now = hw_wall_ms();
 	if (i >= HW_CH_NODES || c->n_marks[i] == HW_CH_MARKS_MAX ||
 	    hw_store_open(c->dir[i], &ro, &s) != 0)
 		return;
@@ -562,7 +557,7 @@ static void crashed(struct hw_ch_cluster *c, int i)
 		snprintf(c->crash_what, sizeof c->crash_what, "%s exited with status %d", ids[i],
 			 status);
 	if (c->n_ends[i] < HW_CH_INCARNATIONS_MAX)
-		c->ends[i][c->n_ends[i]++] = hw_ch_wall_ms();
+		c->ends[i][c->n_ends[i]++] = hw_wall_ms();
 	mark_head(c, i);
 	c->stopped[i] = false;
 	c->dead[i] = true;
@@ -571,14 +566,14 @@ static void crashed(struct hw_ch_cluster *c, int i)
 /* Read every node's stderr (a full pipe would block a node) for about ms. */
 static void pump_for(struct hw_ch_cluster *c, int ms)
 {
-	int64_t end = hw_ch_wall_ms() + ms;
+	int64_t end = hw_wall_ms() + ms;
 	do {
 		for (int i = 0; i < HW_CH_VOTERS; i++)
 			if (c->proc[i].err_fd >= 0 && hw_proc_pump(&c->proc[i], 0) < 0 &&
 			    !c->dead[i])
 				crashed(c, i);
-		nap(5);
-	} while (hw_ch_wall_ms() < end);
+		hw_sleep_ms(5);
+	} while (hw_wall_ms() < end);
 }
 
 /* The data node whose log last says became_primary with the highest epoch. */
@@ -647,7 +642,7 @@ static void isolate(struct hw_ch_cluster *c, int v)
 
 static void kill_voter(struct hw_ch_cluster *c, int v)
 {
-	int64_t now = hw_ch_wall_ms();
+	int64_t now = hw_wall_ms();
 	/* a stopped process acknowledged nothing after it stopped */
 	int64_t bound = c->stopped[v] ? c->stop_ms[v] : now;
 	if (c->dead[v])
@@ -764,7 +759,7 @@ static void apply(struct hw_ch_cluster *c, uint64_t *rs, enum fault f, char *wha
 	case F_STOP:
 		hw_proc_signal(&c->proc[a], SIGSTOP);
 		c->stopped[a] = true;
-		c->stop_ms[a] = hw_ch_wall_ms();
+		c->stop_ms[a] = hw_wall_ms();
 		snprintf(what, cap, "stop %s", ids[a]);
 		break;
 	case F_PART:
@@ -860,7 +855,7 @@ static int run_faults(struct hw_ch_cluster *c, uint64_t *rs, int64_t until, unsi
 	int rc = 0;
 	*n = 0;
 	pump_for(c, 500 + (int)rnd_below(rs, 1000));
-	while (rc == 0 && hw_ch_wall_ms() < until) {
+	while (rc == 0 && hw_wall_ms() < until) {
 		char what[96];
 		unsigned f = rnd_below(rs, c->net != NULL ? F_N : F_FULL);
 		apply(c, rs, o->lease ? F_STALL : (enum fault)f, what, sizeof what);
@@ -880,8 +875,8 @@ static int run_faults(struct hw_ch_cluster *c, uint64_t *rs, int64_t until, unsi
  * LSN, with the load done. The primary's index, or -1 past the bound. */
 static int settle(struct hw_ch_cluster *c, struct hw_ch_load *l, int bound_ms, int64_t *settle_ms)
 {
-	int64_t t0 = hw_ch_wall_ms(), end = t0 + bound_ms;
-	while (hw_ch_wall_ms() < end) {
+	int64_t t0 = hw_wall_ms(), end = t0 + bound_ms;
+	while (hw_wall_ms() < end) {
 		pump_for(c, 200);
 		if (!atomic_load(&l->finished))
 			continue;
@@ -913,13 +908,13 @@ static int settle(struct hw_ch_cluster *c, struct hw_ch_load *l, int bound_ms, i
 			level += c->caught_up[i];
 		}
 		if (level == 2 && streamed >= 2) {
-			*settle_ms = hw_ch_wall_ms() - t0;
+			*settle_ms = hw_wall_ms() - t0;
 			return primary;
 		}
 	}
 	/* not settled: no standby counts as caught up (its log may be another branch) */
 	memset(c->caught_up, 0, sizeof c->caught_up);
-	*settle_ms = hw_ch_wall_ms() - t0;
+	*settle_ms = hw_wall_ms() - t0;
 	return -1;
 }
 
@@ -932,7 +927,7 @@ static void stop_all(struct hw_ch_cluster *c)
 			hw_proc_signal(&c->proc[i], SIGCONT);
 		c->stopped[i] = false;
 		if (c->n_ends[i] < HW_CH_INCARNATIONS_MAX)
-			c->ends[i][c->n_ends[i]++] = hw_ch_wall_ms();
+			c->ends[i][c->n_ends[i]++] = hw_wall_ms();
 		hw_proc_stop(&c->proc[i], STOP_WAIT_MS);
 	}
 }
@@ -976,7 +971,7 @@ static int schedule(const struct opts *o, uint64_t seed, struct hw_ch_result *r)
 	if (rc == 0) {
 		l->rate = o->rate;
 		l->local_all = o->lease;
-		l->t0_ms = hw_ch_wall_ms();
+		l->t0_ms = hw_wall_ms();
 		l->submit_until_ms = l->t0_ms + (int64_t)o->seconds * 1000;
 		l->end_ms = l->submit_until_ms + o->settle_ms;
 		rc = pthread_create(&l->thread, NULL, hw_ch_load_thread, l) == 0 ? 0 : -EAGAIN;

@@ -27,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/clock.h"
 #include "base/arena.h"
 #include "base/assert.h"
 #include "engine/client_int.h"
@@ -103,25 +104,18 @@ struct hw_client {
 #define SEND_FRAME_MAX (HW_FRAME_HEADER_BYTES + HW_SUBMIT_HEADER_BYTES + HW_RECORD_BYTES_MAX)
 #define RAW_CAP        HW_CHANNEL_RECORD_BYTES(HW_CHANNEL_PLAINTEXT_MAX)
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Milliseconds left until deadline (-1: none) as a poll timeout. */
 static int left_ms(int64_t deadline)
 {
 	if (deadline < 0)
 		return -1;
-	int64_t left = deadline - now_ms();
+	int64_t left = deadline - hw_mono_ms();
 	return left <= 0 ? 0 : (int)(left > 1000000 ? 1000000 : left);
 }
 
 static int64_t deadline_of(int timeout_ms)
 {
-	return timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+	return timeout_ms < 0 ? -1 : hw_mono_ms() + timeout_ms;
 }
 
 static void *arena_alloc_cb(void *data, size_t size)
@@ -540,7 +534,7 @@ static int reconnect(struct hw_client *c, int timeout_ms)
 		if (rc == 0)
 			return 0;
 		c->failed = rc;
-		if (deadline >= 0 && now_ms() + RECONNECT_PAUSE_MS > deadline)
+		if (deadline >= 0 && hw_mono_ms() + RECONNECT_PAUSE_MS > deadline)
 			return rc;
 		poll(NULL, 0, RECONNECT_PAUSE_MS);
 	}

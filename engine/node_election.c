@@ -31,6 +31,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/clock.h"
 #include "base/assert.h"
 #include "base/log.h"
 #include "engine/node_int.h"
@@ -53,13 +54,6 @@ static const char *down_name(int code)
 	default:
 		return "?";
 	}
-}
-
-static int64_t wall_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static const struct hw_el *el_of(const struct hw_node *n)
@@ -114,7 +108,7 @@ static void act_cb(void *arg, const struct hw_el_act *a)
 		n->submits_paused = true;
 		hw_log("submits_paused", "epoch=%llu acked_lsn=%llu wall_ms=%lld",
 		       (unsigned long long)n->epoch, (unsigned long long)n->acked_lsn,
-		       (long long)wall_ms());
+		       (long long)hw_wall_ms());
 		break;
 	case HW_EL_RESUME_SUBMITS:
 		n->submits_paused = false;
@@ -173,7 +167,7 @@ static void note_ack(struct hw_node *n, uint64_t lsn)
 {
 	if (lsn > n->acked_lsn)
 		n->acked_lsn = lsn;
-	n->last_ack_wall_ms = wall_ms();
+	n->last_ack_wall_ms = hw_wall_ms();
 	if (!n->first_ack_logged) {
 		n->first_ack_logged = true;
 		hw_log("first_ack", "epoch=%llu lsn=%llu wall_ms=%lld",
@@ -223,7 +217,7 @@ bool hw__election_may_release(struct hw_node *n, uint32_t slot, uint64_t lsn)
 
 static void promote(struct hw_node *n, uint64_t epoch)
 {
-	int64_t t0 = hw_voters_mono_ms();
+	int64_t t0 = hw_mono_ms();
 	hw__standby_leave(n);
 	struct hw_head h;
 	hw_store_head(n->store, &h);
@@ -244,7 +238,7 @@ static void promote(struct hw_node *n, uint64_t epoch)
 	}
 	hw_log("became_primary", "epoch=%llu lsn=%llu standbys=%u took_ms=%lld wall_ms=%lld",
 	       (unsigned long long)epoch, (unsigned long long)h.lsn, n->cfg.n_standbys,
-	       (long long)(hw_voters_mono_ms() - t0), (long long)wall_ms());
+	       (long long)(hw_mono_ms() - t0), (long long)hw_wall_ms());
 	char detail[64];
 	snprintf(detail, sizeof detail, "became primary at lsn %llu", (unsigned long long)h.lsn);
 	hw__audit_event(n, TOS__V1__NODE_EVENT_KIND__PROMOTION, NULL, NULL, detail);
@@ -361,14 +355,11 @@ int hw__election_start(struct hw_node *n)
 	       (long long)n->cfg.failover.rto_ms, (long long)n->cfg.failover.rpo_ms,
 	       (long long)plan.detection_ms, (long long)plan.lease_ms, (long long)plan.renew_ms,
 	       (long long)plan.failover_ms, plan.false_failovers_per_year);
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
 	struct hw_voters_config vc = {
 		.cfg = &n->cfg,
 		.el = ec,
 		.hard = &hard,
-		.seed = ((uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec) ^
-			(uint64_t)n->cfg.failover.self << 56,
+		.seed = hw_mono_ns() ^ (uint64_t)n->cfg.failover.self << 56,
 		.persist_cb = persist_cb,
 		.act_cb = act_cb,
 		.arg = n,
@@ -518,7 +509,7 @@ int hw__election_on_switchover(struct hw_session *s, const struct hw_frame *f)
 	}
 	hw_log("switchover_requested", "to=%s code=%s acked_lsn=%llu wall_ms=%lld why=\"%s\"",
 	       m->to, rc == 0 ? "ok" : hw_errname(rc), (unsigned long long)n->acked_lsn,
-	       (long long)wall_ms(), why);
+	       (long long)hw_wall_ms(), why);
 	hawser__wire__v1__switchover_request__free_unpacked(m, NULL);
 	Hawser__Wire__V1__SwitchoverReply r = HAWSER__WIRE__V1__SWITCHOVER_REPLY__INIT;
 	r.code = rc;

@@ -1,4 +1,5 @@
 /* voters.c: one voter's election links and the core's actions (engine/voters.h). */
+#include "base/clock.h"
 #include "engine/voters.h"
 
 #include <stdio.h>
@@ -45,13 +46,6 @@ struct hw_voters {
 	struct hw_el_range loss;
 	int loss_code;
 };
-
-int64_t hw_voters_mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* splitmix64: the core's seeded source (STYLE.md 11). */
 static uint64_t rand_cb(void *arg)
@@ -654,7 +648,7 @@ bool hw_voters_isolated(const struct hw_voters *v)
 
 bool hw_voters_may_ack(const struct hw_voters *v)
 {
-	return v->failed == 0 && hw_el_may_ack(&v->el, hw_voters_mono_ms());
+	return v->failed == 0 && hw_el_may_ack(&v->el, hw_mono_ms());
 }
 
 /* ---- hard state in a store ---------------------------------------------------------- */

@@ -149,7 +149,5 @@ struct hw_store;
 int hw_voters_save_hard(struct hw_store *s, const struct hw_el_hard *h);
 int hw_voters_load_hard(struct hw_store *s, struct hw_el_hard *h);
 
-/* CLOCK_MONOTONIC in ms, the loop's time base. */
-int64_t hw_voters_mono_ms(void);
 
 #endif

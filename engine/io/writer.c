@@ -1,4 +1,5 @@
 /* writer.c: the store writer thread (engine/io/writer.h). */
+#include "base/clock.h"
 #include "engine/io/writer.h"
 
 #include <pthread.h>
@@ -131,18 +132,6 @@ static struct hw_segment *segment_copy(const struct hw_batch *b)
 	return s;
 }
 
-static int64_t mono_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static int64_t mono_ms(void)
-{
-	return mono_ns() / 1000000;
-}
-
 /* With a log in front, the store commits without flushing its meta page: flush it now
  * and then (every CHECKPOINT_RECORDS or CHECKPOINT_MS), and tell the log what it no
  * longer needs to keep. A failed flush fails the job: the store is then stopped. */
@@ -155,7 +144,7 @@ static int checkpoint(struct hw_writer *w)
 		return 0;
 	struct hw_head h;
 	hw_store_head(w->store, &h);
-	int64_t now = mono_ms();
+	int64_t now = hw_mono_ms();
 	if (h.lsn - w->synced_lsn < CHECKPOINT_RECORDS && now - w->synced_ms < CHECKPOINT_MS)
 		return 0;
 	int rc = hw_store_sync(w->store);
@@ -170,7 +159,7 @@ static int checkpoint(struct hw_writer *w)
 void hw_writer_set_wal(struct hw_writer *w, struct hw_wal *wal)
 {
 	w->wal = wal;
-	w->synced_ms = mono_ms();
+	w->synced_ms = hw_mono_ms();
 }
 
 /* Commit whatever the store holds, flush it now and then, and publish the committed
@@ -189,7 +178,7 @@ static int store_commit(struct hw_writer *w)
 	return rc;
 }
 
-/* When the held transaction must be committed, in ns of mono_ns(); 0 when none is held.
+/* When the held transaction must be committed, in ns of hw_mono_ns(); 0 when none is held.
  * Now, when it is full. */
 static int64_t commit_due_ns(struct hw_writer *w)
 {
@@ -213,7 +202,7 @@ static int job_commit(struct hw_writer *w, bool held)
 	int rc = held ? 0 : hw_store_hold(w->store);
 	if (rc != 0)
 		return rc;
-	int64_t now = mono_ns();
+	int64_t now = (int64_t)hw_mono_ns();
 	if (w->held_ns == 0)
 		w->held_ns = now;
 	w->idle_ns = now;
@@ -278,7 +267,7 @@ static void run_append(struct hw_writer *w, struct hw_job *j)
 	job_done(w, j);
 }
 
-/* Wait (w->mu held) until cv is signalled or mono_ns() reaches due_ns. */
+/* Wait (w->mu held) until cv is signalled or hw_mono_ns() reaches due_ns. */
 static void wait_until(struct hw_writer *w, int64_t due_ns)
 {
 	struct timespec ts = {.tv_sec = due_ns / 1000000000, .tv_nsec = due_ns % 1000000000};
@@ -299,7 +288,7 @@ static struct hw_job *next_job(struct hw_writer *w)
 		int64_t due = commit_due_ns(w);
 		if (due == 0) {
 			pthread_cond_wait(&w->cv, &w->mu);
-		} else if (mono_ns() < due) {
+		} else if ((int64_t)hw_mono_ns() < due) {
 			wait_until(w, due);
 		} else {
 			pthread_mutex_unlock(&w->mu);

@@ -21,6 +21,7 @@
 
 #include <cmocka.h>
 
+#include "base/clock.h"
 #include "bench/cluster.h"
 #include "engine/client_int.h"
 #include "hawser.h"
@@ -75,18 +76,11 @@ static uint64_t event_lsn(const char *out, const char *kind, const char *node)
 	return 0;
 }
 
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* `hawser audit --json` on node i's store until it lists s1's promotion (replication
  * brings it to p1), for at most WAIT_MS; the last output stays in f->cap. */
 static void audit_until_promotion(struct fix *f, unsigned i)
 {
-	for (int64_t end = mono_ms() + WAIT_MS; mono_ms() < end;) {
+	for (int64_t end = hw_mono_ms() + WAIT_MS; hw_mono_ms() < end;) {
 		assert_int_equal(hw_proc_capture(&f->cap, hw_test_bin(), "audit", "--json",
 						 hw_cluster_dir(f->c, i), NULL),
 				 0);
@@ -141,7 +135,7 @@ static void test_switchover_audited(void **state)
 	hw_client_close(cl);
 	assert_int_equal(code, 0);
 	/* the hand-over takes a few election rounds: look (a status call each) until s1 */
-	for (int64_t end = mono_ms() + WAIT_MS; p != 1 && mono_ms() < end;)
+	for (int64_t end = hw_mono_ms() + WAIT_MS; p != 1 && hw_mono_ms() < end;)
 		assert_int_equal(hw_cluster_primary(f->c, SYNC_MS, &p), 0);
 	assert_int_equal(p, 1);
 
@@ -327,7 +321,7 @@ static void test_refusals_audited(void **state)
  * n times, for at most WAIT_MS; the last output stays in f->cap. */
 static void audit_until_count(struct fix *f, const char *want, unsigned n)
 {
-	for (int64_t end = mono_ms() + WAIT_MS; mono_ms() < end;) {
+	for (int64_t end = hw_mono_ms() + WAIT_MS; hw_mono_ms() < end;) {
 		assert_int_equal(hw_proc_capture(&f->cap, hw_test_bin(), "audit", "--json",
 						 hw_cluster_dir(f->c, 0), NULL),
 				 0);

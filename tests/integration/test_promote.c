@@ -21,6 +21,7 @@
 
 #include <cmocka.h>
 
+#include "base/clock.h"
 #include "bench/cluster.h"
 #include "engine/voters.h"
 #include "replica/store.h"
@@ -41,13 +42,6 @@ struct fix {
 	struct hw_load load;
 	_Atomic int64_t stop_at_ms; /* the load stops at its first success past it; 0: unset */
 };
-
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static int setup(void **state)
 {
@@ -76,7 +70,7 @@ static int stop_cb(struct hw_load *l, uint64_t lsn, void *arg)
 	(void)lsn;
 	struct fix *f = arg;
 	int64_t at = atomic_load(&f->stop_at_ms);
-	return at != 0 && mono_ms() >= at ? 1 : 0;
+	return at != 0 && hw_mono_ms() >= at ? 1 : 0;
 }
 
 /* `hawser ARGS... --insecure --connect addr` into f->cap; returns its exit code. */
@@ -115,7 +109,7 @@ static bool log_has(struct fix *f, unsigned i, const char *a, const char *b, cha
 static bool wait_log(struct fix *f, unsigned i, const char *a, const char *b, char *line,
 		     size_t cap)
 {
-	for (int64_t until = mono_ms() + WAIT_MS; mono_ms() < until; poll(NULL, 0, LOOK_EVERY_MS))
+	for (int64_t until = hw_mono_ms() + WAIT_MS; hw_mono_ms() < until; poll(NULL, 0, LOOK_EVERY_MS))
 		if (log_has(f, i, a, b, line, cap))
 			return true;
 	return false;
@@ -170,7 +164,7 @@ static uint64_t load_past_rpo(struct fix *f)
 	assert_int_equal(hw_load_start(&f->load), 0);
 	assert_true(hw_load_wait_acked(&f->load, 200, WAIT_MS));
 	assert_int_equal(hw_cluster_isolate(f->c, 1, true), 0);
-	atomic_store(&f->stop_at_ms, mono_ms() + BEHIND_MS);
+	atomic_store(&f->stop_at_ms, hw_mono_ms() + BEHIND_MS);
 	assert_true(hw_load_join(&f->load, 3 * WAIT_MS));
 	assert_int_equal(f->load.rc, 1); /* stopped by stop_cb, every outcome a success */
 	uint64_t acked = 0;
@@ -180,7 +174,7 @@ static uint64_t load_past_rpo(struct fix *f)
 	/* p1's log also holds records it wrote itself (checkpoints): its committed LSN */
 	uint64_t last = 0;
 	bool known = false;
-	for (int64_t until = mono_ms() + WAIT_MS; !known && mono_ms() < until;
+	for (int64_t until = hw_mono_ms() + WAIT_MS; !known && hw_mono_ms() < until;
 	     poll(NULL, 0, LOOK_EVERY_MS)) {
 		assert_int_equal(cli(f, "status", hw_cluster_node_addr(f->c, 0), "--json", NULL),
 				 0);
@@ -241,7 +235,7 @@ static void test_promote_lists_and_acts(void **state)
 	char why[128];
 	snprintf(why, sizeof why, "is behind (durable %lld < %" PRIu64 ")", durable, last);
 	bool said = false;
-	for (int64_t until = mono_ms() + WAIT_MS; !said && mono_ms() < until;
+	for (int64_t until = hw_mono_ms() + WAIT_MS; !said && hw_mono_ms() < until;
 	     poll(NULL, 0, LOOK_EVERY_MS)) {
 		assert_int_equal(cli(f, "status", s1, "--json", NULL), 0);
 		said = strstr(f->cap.out, why) != NULL;

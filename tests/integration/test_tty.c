@@ -20,6 +20,7 @@
 
 #include <cmocka.h>
 
+#include "base/clock.h"
 #include "tests/integration/proc.h"
 
 /* Progress is drawn every 4,096 entries (replica/verify.c) or pages (replica/backup.c):
@@ -55,13 +56,6 @@ static bool find_tmux(void)
 			return true;
 	}
 	return false;
-}
-
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static int setup(void **state)
@@ -115,7 +109,7 @@ static bool shows_progress(const char *screen, const char *label)
 /* Wait, for at most RUN_MS, until the file rec holds END_MARK; f->cap.out gets it. */
 static void read_recording(struct fix *f, const char *rec)
 {
-	for (int64_t end = mono_ms() + RUN_MS; mono_ms() < end;) {
+	for (int64_t end = hw_mono_ms() + RUN_MS; hw_mono_ms() < end;) {
 		assert_int_equal(hw_proc_capture(&f->cap, "/bin/cat", rec, NULL), 0);
 		if (strstr(f->cap.out, END_MARK) != NULL)
 			return;
@@ -146,7 +140,7 @@ static void run_in_pane(struct fix *f, const char *command, const char *label, b
 	assert_int_equal(hw_proc_capture(&f->cap, tmux_bin, "-S", f->sock, "send-keys", "-t", label,
 					 "Enter", NULL),
 			 0);
-	for (int64_t end = mono_ms() + RUN_MS; mono_ms() < end;) {
+	for (int64_t end = hw_mono_ms() + RUN_MS; hw_mono_ms() < end;) {
 		/* -J: a line the pane wrapped comes back whole */
 		assert_int_equal(hw_proc_capture(&f->screen, tmux_bin, "-S", f->sock,
 						 "capture-pane", "-p", "-J", "-t", label, NULL),

@@ -11,6 +11,7 @@
 
 #include <cmocka.h>
 
+#include "base/clock.h"
 #include "chaos/history.h"
 #include "replica/entry.h"
 #include "replica/store.h"
@@ -41,7 +42,7 @@ static struct hw_store *make_store(const char *dir)
 static void fill(struct hw_store *s)
 {
 	static uint8_t buf[RECORDS][HW_RECORD_BYTES_MAX];
-	struct hw_workload_opts wo = {.seed = 7, .count = RECORDS, .end_ms = hw_ch_wall_ms()};
+	struct hw_workload_opts wo = {.seed = 7, .count = RECORDS, .end_ms = hw_wall_ms()};
 	struct hw_workload *w;
 	struct hw_submit sub[RECORDS] = {{0}};
 	struct hw_result res[RECORDS];
@@ -91,7 +92,7 @@ static int setup(void **state)
 		free(e);
 	}
 	uint64_t moved = 0;
-	assert_int_equal(hw_store_rewind(a, COMMON, hw_ch_wall_ms(), "test", &moved), 0);
+	assert_int_equal(hw_store_rewind(a, COMMON, hw_wall_ms(), "test", &moved), 0);
 	assert_int_equal(moved, RECORDS - COMMON);
 	hw_store_close(a);
 	hw_store_close(b);
