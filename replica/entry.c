@@ -74,23 +74,29 @@ size_t hw_entry_encode(uint8_t *buf, uint64_t lsn, uint64_t epoch, int64_t time_
 	return HW_ENTRY_HEADER_BYTES + record_len;
 }
 
-int hw_entry_decode(const uint8_t *buf, size_t len, struct hw_entry *e)
+int hw_entry_parse(const uint8_t *buf, size_t len, struct hw_entry *e)
 {
 	if (len < HW_ENTRY_HEADER_BYTES || memcmp(buf, entry_magic, 4) != 0)
 		return HW_ECORRUPT;
 	uint32_t record_len = get_u32(buf + 4);
 	if (record_len > HW_RECORD_BYTES_MAX || len != HW_ENTRY_HEADER_BYTES + record_len)
 		return HW_ECORRUPT;
-	uint8_t hash[HW_HASH_BYTES];
-	entry_hash(buf, buf + HW_ENTRY_HEADER_BYTES, record_len, hash);
-	if (memcmp(hash, buf + 64, HW_HASH_BYTES) != 0)
-		return HW_ECORRUPT;
 	e->lsn = get_u64(buf + 8);
 	e->epoch = get_u64(buf + 16);
 	e->time_ms = (int64_t)get_u64(buf + 24);
 	memcpy(e->prev_hash, buf + 32, HW_HASH_BYTES);
-	memcpy(e->hash, hash, HW_HASH_BYTES);
+	memcpy(e->hash, buf + 64, HW_HASH_BYTES);
 	e->record = buf + HW_ENTRY_HEADER_BYTES;
 	e->record_len = record_len;
 	return e->lsn == 0 ? HW_ECORRUPT : 0;
+}
+
+int hw_entry_decode(const uint8_t *buf, size_t len, struct hw_entry *e)
+{
+	int rc = hw_entry_parse(buf, len, e);
+	if (rc != 0)
+		return rc;
+	uint8_t hash[HW_HASH_BYTES];
+	entry_hash(buf, e->record, e->record_len, hash);
+	return memcmp(hash, e->hash, HW_HASH_BYTES) == 0 ? 0 : HW_ECORRUPT;
 }

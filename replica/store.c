@@ -833,11 +833,12 @@ static int chain_check(const struct hw_head *h, const struct hw_entry *e, struct
 	return 0;
 }
 
+/* checked: the caller checked the entry's hash (hw_store_append_hold). */
 static int append_one(struct hw_store *s, MDB_txn *txn, struct hw_head *h, const uint8_t *buf,
-		      size_t len, struct hw_reject *rej)
+		      size_t len, bool checked, struct hw_reject *rej)
 {
 	struct hw_entry e;
-	int rc = hw_entry_decode(buf, len, &e);
+	int rc = checked ? hw_entry_parse(buf, len, &e) : hw_entry_decode(buf, len, &e);
 	if (rc != 0)
 		return hw_reject_set(rej, rc, "entry", "entry after LSN %llu fails its hash",
 				     (unsigned long long)h->lsn);
@@ -868,7 +869,7 @@ static int append_one(struct hw_store *s, MDB_txn *txn, struct hw_head *h, const
 /* Take entries into a new (or child) transaction left open in s->prepared, like
  * prepare_batch(). */
 static int append_batch(struct hw_store *s, const uint8_t *const *entries, const size_t *lens,
-			size_t n, struct hw_reject *rej)
+			size_t n, bool checked, struct hw_reject *rej)
 {
 	MDB_txn *txn;
 	struct hw_head h;
@@ -878,7 +879,7 @@ static int append_batch(struct hw_store *s, const uint8_t *const *entries, const
 	const uint64_t start_lsn = h.lsn;
 	hw_arena_reset(&s->arena);
 	for (size_t i = 0; i < n && rc == 0; i++)
-		rc = append_one(s, txn, &h, entries[i], lens[i], rej);
+		rc = append_one(s, txn, &h, entries[i], lens[i], checked, rej);
 	if (rc == 0 && h.lsn != start_lsn)
 		rc = meta_write_head(s, txn, &h);
 	if (rc != 0) {
@@ -892,7 +893,7 @@ static int append_batch(struct hw_store *s, const uint8_t *const *entries, const
 
 /* append_batch() with the checks and the retry after a grown map. */
 static int append_take(struct hw_store *s, const uint8_t *const *entries, const size_t *lens,
-		       size_t n, struct hw_reject *rej)
+		       size_t n, bool checked, struct hw_reject *rej)
 {
 	HW_ASSERT(n <= HW_BATCH_RECORDS_MAX);
 	HW_ASSERT(s->prepared == NULL);
@@ -902,7 +903,7 @@ static int append_take(struct hw_store *s, const uint8_t *const *entries, const 
 	if (s->opts.read_only)
 		return -EROFS;
 	for (;;) {
-		int rc = append_batch(s, entries, lens, n, rej);
+		int rc = append_batch(s, entries, lens, n, checked, rej);
 		if (rc == 0)
 			return 0;
 		/* A bad entry is the sender's fault: refuse it and stay usable. */
@@ -920,7 +921,7 @@ int hw_store_append_entries(struct hw_store *s, const uint8_t *const *entries, c
 	if (rej == NULL)
 		rej = &scratch;
 	for (;;) {
-		int rc = append_take(s, entries, lens, n, rej);
+		int rc = append_take(s, entries, lens, n, false, rej);
 		if (rc != 0 || s->held != NULL)
 			return rc != 0 ? rc : hw_store_commit(s);
 		/* Alone in its transaction: a map full at commit grows the map and retries. */
@@ -940,7 +941,7 @@ int hw_store_append_hold(struct hw_store *s, const uint8_t *const *entries, cons
 	struct hw_reject scratch;
 	if (rej == NULL)
 		rej = &scratch;
-	int rc = append_take(s, entries, lens, n, rej);
+	int rc = append_take(s, entries, lens, n, true, rej);
 	return rc != 0 ? rc : hw_store_hold(s);
 }
 

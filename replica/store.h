@@ -176,7 +176,10 @@ int hw_store_append_entries(struct hw_store *s, const uint8_t *const *entries,
 			    const size_t *lens, size_t n, struct hw_reject *rej);
 
 /* hw_store_append_entries() that holds the entries (hw_store_hold) instead of
- * committing them: a refused batch stores nothing and leaves the held ones as they were. */
+ * committing them: a refused batch stores nothing and leaves the held ones as they were.
+ * For entries whose hashes the caller has checked (hw_entry_decode): a standby checks
+ * each entry as it arrives, before its log takes it, so its store does not hash it again
+ * (hw_entry_parse); LSNs and the chain are still checked. */
 int hw_store_append_hold(struct hw_store *s, const uint8_t *const *entries,
 			 const size_t *lens, size_t n, struct hw_reject *rej);
 

@@ -323,6 +323,51 @@ static void test_append_refuses_bad_entries(void **state)
 	assert_int_equal(h.lsn, 1);
 }
 
+/* Held appends of entries the caller checked still refuse LSN gaps and chain breaks
+ * (holding nothing), and commit the rest with the chain's head hash; hw_entry_parse reads
+ * what hw_entry_decode does, without the hash check that only decode makes. */
+static void test_append_hold_checked(void **state)
+{
+	struct fx *f = *state;
+	uint8_t rec[256], e1[512], e2[512];
+	size_t rlen = kv_record(rec, sizeof rec, 1, "T1", "k", "v");
+	uint8_t zero[HW_HASH_BYTES] = {0};
+	struct hw_entry a, b;
+	size_t l1 = hw_entry_encode(e1, 1, 1, NOW_MS, zero, rec, (uint32_t)rlen, &a);
+	size_t l2 = hw_entry_encode(e2, 2, 1, NOW_MS, zero, rec, (uint32_t)rlen, &b);
+	const uint8_t *p = e2;
+	struct hw_reject rej;
+	uint64_t held;
+	assert_int_equal(hw_store_append_hold(f->s, &p, &l2, 1, &rej), HW_ELSN);
+	assert_false(hw_store_held(f->s, &held));
+	p = e1;
+	assert_int_equal(hw_store_append_hold(f->s, &p, &l1, 1, &rej), 0);
+	p = e2; /* LSN 2, but chained to zero instead of entry 1's hash */
+	assert_int_equal(hw_store_append_hold(f->s, &p, &l2, 1, &rej), HW_ECHAIN);
+	assert_true(hw_store_held(f->s, &held));
+	assert_int_equal(held, 1);
+	assert_int_equal(hw_store_commit(f->s), 0);
+	struct hw_head h;
+	hw_store_head(f->s, &h);
+	assert_int_equal(h.lsn, 1);
+	assert_memory_equal(h.hash, a.hash, HW_HASH_BYTES);
+
+	struct hw_entry parsed, decoded;
+	assert_int_equal(hw_entry_decode(e1, l1, &decoded), 0);
+	assert_int_equal(hw_entry_parse(e1, l1, &parsed), 0);
+	assert_int_equal(parsed.lsn, decoded.lsn);
+	assert_int_equal(parsed.epoch, decoded.epoch);
+	assert_int_equal(parsed.time_ms, decoded.time_ms);
+	assert_memory_equal(parsed.prev_hash, decoded.prev_hash, HW_HASH_BYTES);
+	assert_memory_equal(parsed.hash, decoded.hash, HW_HASH_BYTES);
+	assert_ptr_equal(parsed.record, decoded.record);
+	assert_int_equal(parsed.record_len, decoded.record_len);
+	e1[l1 - 1] ^= 0x01; /* the record's last byte: only the hash tells */
+	assert_int_equal(hw_entry_decode(e1, l1, &decoded), HW_ECORRUPT);
+	assert_int_equal(hw_entry_parse(e1, l1, &parsed), 0);
+	assert_int_equal(hw_entry_parse(e1, l1 - 1, &parsed), HW_ECORRUPT);
+}
+
 /* A map that fills grows and the batch is retried whole, whether LMDB or the fault hook
  * says MAP_FULL. */
 static void test_map_full_grows(void **state)
@@ -737,6 +782,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_disk_full, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_read_only_and_format, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retracts, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_append_hold_checked, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_prune_base, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retention, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retention_age, setup, teardown),
