@@ -297,6 +297,7 @@ static void send_ready(struct worker *wk, unsigned j)
 {
 	struct bench *b = wk->b;
 	struct lane *ln = &b->lanes[j];
+	hw_client_hold(ln->cl); /* what the window has room for goes out in one write */
 	while (!ln->dead && ln->outstanding < b->o->window && ln->next < ln->cp.count) {
 		uint64_t i = ln->next++;
 		ln->outstanding++;
@@ -306,6 +307,9 @@ static void send_ready(struct worker *wk, unsigned j)
 		if (rc)
 			lane_fail(wk, j, rc);
 	}
+	int rc = ln->dead ? 0 : hw_client_flush(ln->cl);
+	if (rc)
+		lane_fail(wk, j, rc);
 }
 
 /* Record an outcome on lane j. HW_EPROTOCOL for an outcome of no outstanding submit. */

@@ -75,6 +75,10 @@ struct hw_client {
 	size_t rhead;          /* first byte not yet consumed */
 	size_t rlen;           /* bytes received */
 	uint8_t *sbuf;         /* one SUBMIT body: HW_SUBMIT_HEADER_BYTES + HW_RECORD_BYTES_MAX */
+	/* Submits held by hw_client_hold(): frames q[0..qlen), SEND_FRAME_MAX bytes. */
+	bool holding;
+	uint8_t *q;
+	size_t qlen;
 	struct hw_arena arena; /* protobuf decode of one reply, reset per reply */
 	char addrs[ADDRS_MAX][ADDR_CHARS_MAX + 1];
 	uint32_t n_addrs;
@@ -254,19 +258,26 @@ static int send_raw(struct hw_client *c, struct iovec *iov, int n)
 	return 0;
 }
 
-/* Write header and body iovecs whole (secure: sealed as one record; never plaintext). */
-static int send_all(struct hw_client *c, struct iovec *iov, int n)
+/* Write the iovecs (whole frames, at most SEND_FRAME_MAX bytes) whole: secure, sealed as
+ * one record (never plaintext). */
+static int send_now(struct hw_client *c, struct iovec *iov, int n)
 {
 	struct iovec sealed;
 	if (c->secure) {
-		size_t len = 0;
-		for (int i = 0; i < n; i++) {
-			HW_ASSERT(len + iov[i].iov_len <= SEND_FRAME_MAX);
-			memcpy(c->pt + len, iov[i].iov_base, iov[i].iov_len);
-			len += iov[i].iov_len;
+		const uint8_t *pt = iov[0].iov_base;
+		size_t len = iov[0].iov_len;
+		if (n > 1) { /* gathered into pt */
+			len = 0;
+			for (int i = 0; i < n; i++) {
+				HW_ASSERT(len + iov[i].iov_len <= SEND_FRAME_MAX);
+				memcpy(c->pt + len, iov[i].iov_base, iov[i].iov_len);
+				len += iov[i].iov_len;
+			}
+			pt = c->pt;
 		}
+		HW_ASSERT(len <= SEND_FRAME_MAX);
 		size_t out;
-		int rc = hw_channel_seal(c->ch, c->pt, len, c->ct,
+		int rc = hw_channel_seal(c->ch, pt, len, c->ct,
 					 HW_CHANNEL_RECORD_BYTES(SEND_FRAME_MAX), &out);
 		if (rc)
 			return set_failed(c, rc);
@@ -277,13 +288,44 @@ static int send_all(struct hw_client *c, struct iovec *iov, int n)
 	return send_raw(c, iov, n);
 }
 
+/* Send the held frames, in one record and one write. */
+static int send_held(struct hw_client *c)
+{
+	struct iovec iov = {c->q, c->qlen};
+	c->qlen = 0;
+	return iov.iov_len ? send_now(c, &iov, 1) : 0;
+}
+
+/* Send a frame, or while holding add it to the held ones (sent first if it does not fit
+ * after them). */
+static int send_or_hold(struct hw_client *c, struct iovec *iov, int n)
+{
+	if (!c->holding)
+		return send_now(c, iov, n);
+	size_t len = 0;
+	for (int i = 0; i < n; i++)
+		len += iov[i].iov_len;
+	if (c->qlen + len > SEND_FRAME_MAX) {
+		int rc = send_held(c);
+		if (rc)
+			return rc;
+	}
+	for (int i = 0; i < n; i++) {
+		memcpy(c->q + c->qlen, iov[i].iov_base, iov[i].iov_len);
+		c->qlen += iov[i].iov_len;
+	}
+	return 0;
+}
+
+/* A frame other than a submit: held submits go first, then it, at once. */
 static int send_frame(struct hw_client *c, enum hw_frame_type type, const uint8_t *body,
 		      uint32_t len)
 {
 	uint8_t hdr[HW_FRAME_HEADER_BYTES];
 	hw_frame_header(hdr, type, body, len);
 	struct iovec iov[2] = {{hdr, sizeof(hdr)}, {(void *)body, len}};
-	return send_all(c, iov, len ? 2 : 1);
+	int rc = send_held(c);
+	return rc ? rc : send_now(c, iov, len ? 2 : 1);
 }
 
 /* Wait until deadline for bytes and add them to buf[*len..cap). 0, -ETIMEDOUT (not
@@ -529,6 +571,8 @@ static int connect_round(struct hw_client *c, bool first)
 static int reconnect(struct hw_client *c, int timeout_ms)
 {
 	int64_t deadline = deadline_of(timeout_ms);
+	c->holding = false; /* held frames die with the connection (a follower resends) */
+	c->qlen = 0;
 	for (;;) {
 		int rc = connect_round(c, false);
 		if (rc == 0)
@@ -609,8 +653,9 @@ int hw_client_connect_secure(const char *addr, const struct hw_client_security *
 	c->rcap = (HW_FRAME_BYTES_MAX + HW_FRAME_HEADER_BYTES) * (secure ? 2u : 1u);
 	c->rbuf = malloc(c->rcap);
 	c->sbuf = malloc(HW_SUBMIT_HEADER_BYTES + HW_RECORD_BYTES_MAX);
+	c->q = malloc(SEND_FRAME_MAX);
 	hw_arena_init(&c->arena, 4096, DECODE_BYTES_MAX);
-	int rc = c->rbuf && c->sbuf ? take_security(c, sec) : HW_ENOMEM;
+	int rc = c->rbuf && c->sbuf && c->q ? take_security(c, sec) : HW_ENOMEM;
 	if (rc) {
 		hw_client_close(c);
 		return rc;
@@ -642,6 +687,7 @@ void hw_client_close(struct hw_client *c)
 	free(c->ct);
 	free(c->rbuf);
 	free(c->sbuf);
+	free(c->q);
 	for (uint32_t i = 0; c->fl != NULL && i < FOLLOW_INFLIGHT_MAX; i++)
 		free(c->fl[i].bytes);
 	free(c->fl);
@@ -666,7 +712,7 @@ static int send_submit(struct hw_client *c, uint64_t request_id, const uint8_t *
 	uint8_t hdr[HW_FRAME_HEADER_BYTES];
 	hw_frame_header(hdr, HW_FRAME_SUBMIT, c->sbuf, blen);
 	struct iovec iov[2] = {{hdr, sizeof(hdr)}, {c->sbuf, blen}};
-	return send_all(c, iov, 2);
+	return send_or_hold(c, iov, 2);
 }
 
 /* ---- following the primary ---- */
@@ -831,9 +877,30 @@ static int fail_next(struct hw_client *c, struct hw_outcome *out)
 	return 0;
 }
 
+void hw_client_hold(struct hw_client *c)
+{
+	c->holding = true;
+}
+
+int hw_client_flush(struct hw_client *c)
+{
+	c->holding = false;
+	if (c->fl_failed)
+		return c->fl_failed;
+	int rc = c->failed ? c->failed : send_held(c);
+	if (rc && follow_helps(c, rc))
+		rc = follow(c); /* sends every one in flight, the held ones too */
+	return rc;
+}
+
 int hw_client_wait(struct hw_client *c, int timeout_ms, struct hw_outcome *out)
 {
 	int64_t deadline = deadline_of(timeout_ms);
+	if (c->holding || c->qlen) {
+		int rc = hw_client_flush(c);
+		if (rc && c->fl == NULL)
+			return rc;
+	}
 	if (c->fl_failed)
 		return fail_next(c, out);
 	for (;;) {

@@ -145,6 +145,18 @@ int hw_client_reconnect(struct hw_client *c, int timeout_ms);
 int hw_client_submit(struct hw_client *c, uint64_t request_id, const uint8_t *record,
 		     size_t len, enum hw_durability mode, unsigned k);
 
+/* Hold the next submits in c instead of writing each at once, and write them together at
+ * hw_client_flush(): one write and, on a secure connection, one sealed record for a burst
+ * (up to 64 KiB; more are written as that fills), for a caller with several records at
+ * hand (a lane with several outstanding, an EDI interchange). Each submit still gets its
+ * own outcome. Any other request, and hw_client_wait(), flush first: a submit is never
+ * held while its caller waits for it. */
+void hw_client_hold(struct hw_client *c);
+
+/* Write the held submits and stop holding. 0, or the error hw_client_submit() would have
+ * given (a following client resends everything in flight, these too, to the new primary). */
+int hw_client_flush(struct hw_client *c);
+
 /* Wait up to timeout_ms (< 0: forever) for the next outcome of any outstanding submit.
  * -ETIMEDOUT when none came; HW_ECLOSED when the node closed the connection (outstanding
  * submits may or may not have been stored: resubmit them with the same record_id, which

@@ -5,7 +5,9 @@
  * that follows the primary through a kill -9 of it. */
 #include <errno.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <signal.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -38,6 +41,7 @@ enum behaviour {
 	CORRUPT,      /* answer the first SUBMIT with a frame whose body is damaged */
 	REFUSE_HELLO, /* answer HELLO with an ERROR frame */
 	STATUS,       /* answer STATUS_REQUEST with a Status */
+	GATED,        /* ECHO, but after the HELLO read nothing until the test posts go */
 };
 
 struct server {
@@ -47,6 +51,8 @@ struct server {
 	pthread_t thread;
 	uint64_t submits; /* SUBMIT frames seen (read after join) */
 	int client_role;  /* role in the client's Hello */
+	int cfd;          /* GATED: the connection, posted on ready once the HELLO is answered */
+	sem_t ready, go;
 };
 
 /* The fake node runs on its own thread, where a cmocka assert cannot jump: it reports
@@ -146,6 +152,11 @@ static bool on_frame(struct server *s, int fd, const struct hw_frame *f)
 			return false;
 		}
 		send_hello(fd);
+		if (s->how == GATED) {
+			s->cfd = fd;
+			sem_post(&s->ready);
+			sem_wait(&s->go);
+		}
 		return true;
 	}
 	if (f->type == HW_FRAME_STATUS_REQUEST && s->how == STATUS) {
@@ -158,6 +169,7 @@ static bool on_frame(struct server *s, int fd, const struct hw_frame *f)
 	s->submits++;
 	switch (s->how) {
 	case ECHO:
+	case GATED:
 		send_reply(fd, sh.request_id, 0, false);
 		return true;
 	case REJECT:
@@ -205,6 +217,8 @@ static void server_start(struct server *s, enum behaviour how)
 {
 	memset(s, 0, sizeof *s);
 	s->how = how;
+	sem_init(&s->ready, 0, 0);
+	sem_init(&s->go, 0, 0);
 	s->lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	assert_true(s->lfd >= 0);
 	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
@@ -220,6 +234,8 @@ static void server_join(struct server *s)
 {
 	pthread_join(s->thread, NULL);
 	close(s->lfd);
+	sem_destroy(&s->ready);
+	sem_destroy(&s->go);
 }
 
 static struct hw_client *connect_to(const struct server *s)
@@ -279,6 +295,60 @@ static void test_pipelined(void **state)
 	server_join(&s);
 	assert_int_equal(s.submits, N);
 	assert_int_equal(s.client_role, HAWSER__WIRE__V1__ROLE__CLIENT);
+}
+
+/* Bytes waiting to be read on fd, once some have arrived (bounded wait). */
+static int queued_bytes(int fd)
+{
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	assert_int_equal(poll(&p, 1, 5000), 1);
+	int n = 0;
+	assert_int_equal(ioctl(fd, FIONREAD, &n), 0);
+	return n;
+}
+
+/* Held submits are not written until the flush, then go out in one write (all their
+ * bytes arrive at once) and each gets its outcome; a wait flushes what is held; more than
+ * the hold buffer in one burst is written as it fills and nothing is lost. */
+static void test_hold_flush(void **state)
+{
+	(void)state;
+	struct server s;
+	server_start(&s, GATED);
+	struct hw_client *c = connect_to(&s);
+	sem_wait(&s.ready);
+	hw_client_hold(c);
+	for (uint64_t id = 1; id <= 3; id++)
+		assert_int_equal(hw_client_submit(c, id, record, sizeof record, HW_DEFAULT, 0), 0);
+	int n = -1;
+	assert_int_equal(ioctl(s.cfd, FIONREAD, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(hw_client_flush(c), 0);
+	const int frame = (int)(HW_FRAME_HEADER_BYTES + HW_SUBMIT_HEADER_BYTES + sizeof record);
+	assert_int_equal(queued_bytes(s.cfd), 3 * frame);
+	sem_post(&s.go);
+	struct hw_outcome o;
+	for (uint64_t id = 1; id <= 3; id++) {
+		assert_int_equal(hw_client_wait(c, 5000, &o), 0);
+		assert_int_equal(o.request_id, id);
+	}
+	hw_client_hold(c);
+	assert_int_equal(hw_client_submit(c, 4, record, sizeof record, HW_DEFAULT, 0), 0);
+	assert_int_equal(hw_client_wait(c, 5000, &o), 0);
+	assert_int_equal(o.request_id, 4);
+	enum { BURST = 1000 }; /* about 128 KiB of frames: twice the hold buffer */
+	hw_client_hold(c);
+	for (uint64_t id = 5; id < 5 + BURST; id++)
+		assert_int_equal(hw_client_submit(c, id, record, sizeof record, HW_DEFAULT, 0), 0);
+	assert_int_equal(hw_client_flush(c), 0);
+	for (uint64_t id = 5; id < 5 + BURST; id++) {
+		assert_int_equal(hw_client_wait(c, 5000, &o), 0);
+		assert_int_equal(o.request_id, id);
+		assert_int_equal(o.lsn, id);
+	}
+	hw_client_close(c);
+	server_join(&s);
+	assert_int_equal(s.submits, 4 + BURST);
 }
 
 /* With nothing outstanding a wait ends with -ETIMEDOUT, and the stream stays usable. */
@@ -568,6 +638,7 @@ int main(void)
 		cmocka_unit_test(test_closed),        cmocka_unit_test(test_corrupt_frame),
 		cmocka_unit_test(test_hello_refused), cmocka_unit_test(test_status),
 		cmocka_unit_test(test_follows_to_next),
+		cmocka_unit_test(test_hold_flush),
 		cmocka_unit_test_setup_teardown(test_follows_primary_kill, follow_setup,
 						follow_teardown),
 	};
