@@ -2,7 +2,9 @@
  * canonical decode (replica/record.h), then the stateless rules (replica/validate.h).
  *
  * Contract checked: the decode answers 0 or one of its four codes, with rej saying the
- * same code; a record that decodes re-encodes to exactly the input bytes (canonical);
+ * same code, and the same answer as protobuf-c itself (tests/unit/pb_oracle.h: unpack,
+ * no unknown fields, re-pack equal to the input), which the decoder (replica/pbdec.h)
+ * replaced; a record that decodes re-encodes to exactly the input bytes (canonical);
  * validation answers 0 or a record-refusal code (hw_is_reject) with rej naming a field,
  * and answers the same the second time (it is pure). */
 #include <stdint.h>
@@ -13,12 +15,25 @@
 #include "hawser_limits.h"
 #include "replica/record.h"
 #include "replica/validate.h"
+#include "tests/unit/pb_oracle.h"
 
 /* The store's clock for the time rules: fixed, so a crash replays (2026-01-01). */
 #define NOW_MS 1767225600000LL
 
 static struct hw_arena arena;
 static uint8_t encoded[HW_RECORD_BYTES_MAX];
+
+/* hw_record_decode agrees with protobuf-c on data (within the size limit). */
+static void check_oracle(const uint8_t *data, size_t size, int rc)
+{
+	ProtobufCMessage *ref;
+	if (size > HW_RECORD_BYTES_MAX)
+		return;
+	int orc = pb_oracle(&tos__v1__record__descriptor, data, size, encoded, &ref);
+	if (ref != NULL)
+		protobuf_c_message_free_unpacked(ref, NULL);
+	FUZZ_CHECK(rc == orc);
+}
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -38,6 +53,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(&rej, 0, sizeof rej);
 	hw_arena_reset(&arena);
 	int rc = hw_record_decode(data, size, &arena, &rec, &rej);
+	check_oracle(data, size, rc);
 	if (rc != 0) {
 		FUZZ_CHECK(rc == HW_ETOOBIG || rc == HW_EDECODE || rc == HW_ENONCANONICAL ||
 			   rc == HW_ENOMEM);
