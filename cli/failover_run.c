@@ -548,8 +548,8 @@ static void overlap(struct hw_fo_run *r)
 }
 
 /* Every record of the run acknowledged, looked up on the new primary's store at its LSN
- * with its bytes. A running node's store follows its log by a few milliseconds: wait
- * (bounded) until its head reaches the highest acknowledged LSN. */
+ * with its bytes. A running node's store follows its log by up to HW_WRITER_COMMIT_MS
+ * (engine/io/writer.h): wait (bounded) until its head reaches the highest acknowledged LSN. */
 static int local_loss_check(struct hw_fo_run *r)
 {
 	const struct hw_fo_load *l = r->load;

@@ -15,6 +15,10 @@
  *             rebuild does for that many entries, and as much disk as the state then.
  *             Refused (HW_ERANGE) past the caller's replay_max or REPLAY_CEILING, and
  *             impossible (HW_ENOTFOUND) when the log was pruned (it starts after a base).
+ * The store commits lazily behind the node's write-ahead log (engine/io/writer.h): a
+ * query for an LSN the node holds but its store has not committed yet (LSN 0: the node's
+ * head) first asks the writer to commit it and starts the thread from the commit's
+ * callback, so the loop never waits and the answer covers every acknowledged record.
  * One query at a time per node: another one meanwhile gets an ERROR HW_EBUSY.
  *
  * Logs: digest_answered (lsn, how, entries, code). */
@@ -40,7 +44,9 @@ struct hw_digest {
 	struct hw_node *node;
 	struct hw_async *done; /* the thread's result is ready: answer on the loop */
 	pthread_t thread;
-	bool running;          /* thread started and not yet joined */
+	bool running;          /* query taken and not yet answered */
+	bool waiting;          /* running, the thread not started: the store commits first */
+	uint64_t cover;        /* waiting: the committed LSN it waits for */
 	_Atomic bool finished; /* the thread wrote its answer: joining will not block */
 	uint32_t index, gen;   /* the session to answer */
 	uint64_t lsn, replay_max;
@@ -191,7 +197,30 @@ static void done_cb(struct hw_async *a, void *arg)
 		finish(d);
 }
 
-/* Start the thread for m, making the node's one job on first use. */
+static int start_thread(struct hw_digest *d)
+{
+	if (pthread_create(&d->thread, NULL, digest_main, d) != 0)
+		return HW_ENOMEM;
+	d->waiting = false;
+	return 0;
+}
+
+/* The store's committed head and the last LSN this node holds (the writer's, in its log). */
+static void heads(struct hw_node *n, uint64_t *committed, uint64_t *held)
+{
+	if (n->cfg.role == HW_ROLE_PRIMARY) {
+		*committed = n->committed_lsn;
+		*held = n->core.last_lsn;
+	} else {
+		*committed = n->vault_applied;
+		/* a vault holds entries back by design: what its store has is its answer */
+		*held = n->cfg.role == HW_ROLE_STANDBY ? hw_wal_last(n->wal)->lsn : *committed;
+	}
+}
+
+/* Start the thread for m, making the node's one job on first use; when the node holds
+ * the LSN asked but its store has not committed it, ask for the commit instead and start
+ * from hw__digest_on_committed(). */
 static int start(struct hw_session *s, const Hawser__Wire__V1__DigestQuery *m)
 {
 	struct hw_node *n = s->node;
@@ -215,10 +244,36 @@ static int start(struct hw_session *s, const Hawser__Wire__V1__DigestQuery *m)
 				.gen = s->gen,
 				.lsn = m->lsn,
 				.replay_max = m->replay_max};
-	if (pthread_create(&d->thread, NULL, digest_main, d) != 0)
-		return HW_ENOMEM;
-	d->running = true;
-	return 0;
+	uint64_t committed, held;
+	heads(n, &committed, &held);
+	d->cover = m->lsn != 0 ? m->lsn : held;
+	if (d->cover > committed && d->cover <= held && n->writer != NULL && !n->failed) {
+		d->waiting = true;
+		d->running = true;
+		hw_writer_commit_soon(n->writer, d->cover);
+		return 0;
+	}
+	int rc = start_thread(d);
+	d->running = rc == 0;
+	return rc;
+}
+
+void hw__digest_on_committed(struct hw_node *n)
+{
+	struct hw_digest *d = n->digest;
+	uint64_t committed, held;
+	if (d == NULL || !d->waiting)
+		return;
+	heads(n, &committed, &held);
+	if (n->writer != NULL && committed < d->cover && !n->failed)
+		return;
+	if (start_thread(d) != 0) {
+		d->waiting = false;
+		d->running = false;
+		struct hw_session *s = n->sessions[d->index];
+		if (s != NULL && s->gen == d->gen)
+			hw__node_send_error(s->conn, HW_ENOMEM, "cannot start the digest");
+	}
 }
 
 int hw__digest_on_query(struct hw_session *s, const struct hw_frame *f)
@@ -239,8 +294,13 @@ int hw__digest_on_query(struct hw_session *s, const struct hw_frame *f)
 
 void hw__digest_wait(struct hw_node *n)
 {
-	if (n->digest != NULL && n->digest->running)
-		finish(n->digest);
+	struct hw_digest *d = n->digest;
+	if (d != NULL && d->waiting && start_thread(d) != 0) {
+		d->running = d->waiting = false; /* its session hears nothing: it times out */
+		return;
+	}
+	if (d != NULL && d->running)
+		finish(d);
 }
 
 void hw__digest_stop(struct hw_node *n)
@@ -248,7 +308,7 @@ void hw__digest_stop(struct hw_node *n)
 	struct hw_digest *d = n->digest;
 	if (d == NULL)
 		return;
-	if (d->running)
+	if (d->running && !d->waiting)
 		pthread_join(d->thread, NULL);
 	hw_async_free(d->done);
 	free(d);

@@ -121,6 +121,8 @@ struct hw_node {
 	size_t outbox_bytes;
 	struct hw_standby_link links[HW_PEERS_MAX];
 	uint64_t committed_lsn; /* last LSN the store committed (readable there) */
+	uint64_t apply_wanted;  /* newest LSN a submit in mode applied waits for: heartbeats
+				   ask the standbys to commit their stores through it */
 	uint8_t *scratch; /* one frame body, for catch-up reads from the store */
 	pthread_mutex_t ext_mu;
 	struct hw_ext_submit *ext_head;
@@ -139,6 +141,8 @@ struct hw_node {
 	int cp_rc;                    /* its result, read after the join */
 	uint64_t cp_covers;           /* its checkpoint's LSN, read after the join */
 	uint64_t cp_lsn;              /* LSN the last checkpoint made vouches for */
+	uint64_t cp_wait;             /* a due checkpoint waits for the store's commit to
+					 reach this (0: none waits) */
 	int64_t cp_at_ms;             /* node clock when it was made */
 	uint64_t checkpoints;         /* made since start */
 	struct hw_audit *audit;       /* node events held, refusals counted; NULL insecure */
@@ -266,6 +270,9 @@ int hw__digest_on_query(struct hw_session *s, const struct hw_frame *f);
 /* Wait for a digest under way and answer it: before n->store is closed and reopened
  * (rejoin, snapshot install), since the digest's thread reads it. */
 void hw__digest_wait(struct hw_node *n);
+/* The store committed more (writer callback, either role), or the writer stopped (it
+ * commits what it held; n->writer is NULL): a digest that waited for its LSN starts. */
+void hw__digest_on_committed(struct hw_node *n);
 /* Join a digest under way without answering (the sessions are gone) and free the job
  * (hw_node_close, before the store and loop). */
 void hw__digest_stop(struct hw_node *n);
@@ -402,6 +409,9 @@ bool hw__snapshot_needed(struct hw_node *n, uint64_t its_lsn);
 int hw__snapshot_send(struct hw_session *s, uint32_t peer);
 /* An ack from peer: true when the snapshot took it (the peer is not streaming yet). */
 bool hw__snapshot_on_ack(struct hw_node *n, uint32_t peer, const struct hw_pos *pos);
+/* The store committed through n->committed_lsn: a snapshot that waited for its store to
+ * cover every record handed to the writer starts its copy. */
+void hw__snapshot_on_committed(struct hw_node *n);
 void hw__snapshot_on_writable(struct hw_session *s);
 void hw__snapshot_session_gone(struct hw_node *n, struct hw_session *s);
 void hw__snapshot_tick(struct hw_node *n);

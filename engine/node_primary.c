@@ -127,8 +127,11 @@ static void outbox_trim(struct hw_node *n)
 	}
 }
 
+static void send_heartbeat(struct hw_node *n, uint32_t peer);
+
 static void on_prepared(struct hw_node *n, struct hw_job *j)
 {
+	uint64_t applied = 0;
 	if (j->segment != NULL) {
 		struct hw_segment *seg = j->segment;
 		j->segment = NULL;
@@ -158,6 +161,13 @@ static void on_prepared(struct hw_node *n, struct hw_job *j)
 		n->submits++;
 		n->rate_count++;
 		HW_CORE(n, hw_primary_on_submit(&n->core, slot, wait_lsn, j->mode[i], j->k[i], acts));
+		if (j->mode[i] == HW_MODE_APPLIED)
+			applied = wait_lsn;
+	}
+	if (applied > n->apply_wanted) {
+		n->apply_wanted = applied;
+		for (uint32_t p = 0; p < n->cfg.n_standbys; p++)
+			send_heartbeat(n, p); /* after the entries: commit them now (standby) */
 	}
 }
 
@@ -183,7 +193,9 @@ static void on_committed(struct hw_node *n, uint64_t lsn)
 	if (lsn > n->committed_lsn)
 		n->committed_lsn = lsn;
 	outbox_trim(n);
-	hw__audit_tick(n); /* a checkpoint due by count */
+	hw__snapshot_on_committed(n);
+	hw__digest_on_committed(n);
+	hw__audit_tick(n); /* a checkpoint due by count, or waiting for this commit */
 }
 
 static void writer_cb(void *arg, struct hw_job *j, enum hw_job_stage stage)
@@ -456,6 +468,7 @@ static void send_heartbeat(struct hw_node *n, uint32_t peer)
 	m.last_lsn = n->core.last_lsn;
 	m.durable_lsn = n->core.local_durable;
 	m.time_ms = hw_wall_ms();
+	m.apply_wanted = n->apply_wanted;
 	hw__node_send_msg(s->conn, HW_FRAME_HEARTBEAT, &m);
 }
 
@@ -782,6 +795,7 @@ void hw__primary_leave(struct hw_node *n, int code)
 {
 	hw_writer_stop(n->writer); /* the batch under way commits; its callbacks never come */
 	n->writer = NULL;
+	hw__digest_on_committed(n); /* one waiting for that commit starts */
 	level_log(n);
 	HW_CORE(n, hw_primary_fail_all(&n->core, code, acts));
 	/* what the core did not hold: fenced, or in a batch the writer never reported */

@@ -4,6 +4,10 @@
  * head (engineering-notes.md 4.4, "Catch-up policy"; docs/formats.md).
  *
  * Primary, one snapshot at a time:
+ *   COMMITTING  the store commits lazily behind the log (engine/io/writer.h): the copy
+ *               must cover every record acknowledged so far, so the writer is asked to
+ *               commit through the last LSN it was given, and the copy starts from the
+ *               commit's callback (at once when the store covers it already)
  *   COPYING     a short-lived thread copies the store into <data_dir>.snapshot-send/ (it
  *               blocks for as long as the copy takes; the loop goes on); the log is
  *               pinned from the committed head, so nothing after the copy's head goes
@@ -52,7 +56,7 @@ _Static_assert(CHUNK_BYTES <= HW_FRAME_BYTES_MAX, "a chunk fits a frame");
  * behind: it then needs another snapshot rather than an unbounded log. */
 #define CATCHUP_KEEP_FACTOR 10u
 
-enum tx_state { TX_IDLE, TX_COPYING, TX_STREAMING, TX_INSTALLING, TX_CATCHUP };
+enum tx_state { TX_IDLE, TX_COMMITTING, TX_COPYING, TX_STREAMING, TX_INSTALLING, TX_CATCHUP };
 
 struct hw_snap_tx {
 	struct hw_node *node;
@@ -62,6 +66,7 @@ struct hw_snap_tx {
 	struct hw_async *done;
 	pthread_t thread;
 	bool thread_running;
+	uint64_t cover; /* COMMITTING: the committed LSN the copy waits for */
 	char dir[HW_PATH_CHARS_MAX + 32];
 	/* written by the copy thread, read on the loop after it is joined */
 	int rc;
@@ -247,6 +252,21 @@ static void copy_done_cb(struct hw_async *a, void *arg)
 		tx_fail(tx, rc, tx->rc != 0 ? "copy failed" : "copy could not be sent");
 }
 
+/* COMMITTING -> COPYING: the store covers tx->cover. 0, or HW_ENOMEM (the caller
+ * resets). */
+static int copy_start(struct hw_snap_tx *tx)
+{
+	struct hw_node *n = tx->node;
+	if (pthread_create(&tx->thread, NULL, copy_main, tx) != 0)
+		return HW_ENOMEM;
+	tx->state = TX_COPYING;
+	tx->thread_running = true;
+	hw_log("snapshot_copying", "peer=%s pinned_after=%llu covers=%llu dir=%s",
+	       n->cfg.standbys[tx->peer], (unsigned long long)tx->pin,
+	       (unsigned long long)tx->cover, tx->dir);
+	return 0;
+}
+
 static int tx_new(struct hw_node *n)
 {
 	struct hw_snap_tx *tx = calloc(1, sizeof *tx);
@@ -285,7 +305,8 @@ int hw__snapshot_send(struct hw_session *s, uint32_t peer)
 	/* Everything after the committed head stays until the copy's head is known; the
 	 * copy's read transaction starts later and sees at least this much. */
 	tx_pin(tx, n->committed_lsn);
-	tx->state = TX_COPYING;
+	tx->state = TX_COMMITTING;
+	tx->cover = n->core.last_lsn;
 	tx->peer = peer;
 	tx->c = s;
 	tx->rc = 0;
@@ -293,14 +314,28 @@ int hw__snapshot_send(struct hw_session *s, uint32_t peer)
 	memset(&tx->info, 0, sizeof tx->info);
 	tx->started_s = hw_mono_s();
 	tx->last_hb_ms = tx->heard_ms = hw__node_now(n);
-	if (pthread_create(&tx->thread, NULL, copy_main, tx) != 0) {
-		tx_reset(tx);
-		return HW_ENOMEM;
+	if (n->committed_lsn >= tx->cover) {
+		rc = copy_start(tx);
+		if (rc != 0)
+			tx_reset(tx);
+		return rc;
 	}
-	tx->thread_running = true;
-	hw_log("snapshot_copying", "peer=%s pinned_after=%llu dir=%s", n->cfg.standbys[peer],
-	       (unsigned long long)tx->pin, tx->dir);
+	hw_writer_commit_soon(n->writer, tx->cover); /* copy_start() from its callback */
 	return 0;
+}
+
+void hw__snapshot_on_committed(struct hw_node *n)
+{
+	struct hw_snap_tx *tx = n->snap_tx;
+	if (tx == NULL || tx->state != TX_COMMITTING || n->committed_lsn < tx->cover)
+		return;
+	if (tx->c == NULL) {
+		tx_reset(tx); /* the standby went away meanwhile */
+		return;
+	}
+	int rc = copy_start(tx);
+	if (rc != 0)
+		tx_fail(tx, rc, "no copy thread");
 }
 
 bool hw__snapshot_on_ack(struct hw_node *n, uint32_t peer, const struct hw_pos *pos)
@@ -332,8 +367,8 @@ void hw__snapshot_session_gone(struct hw_node *n, struct hw_session *s)
 	struct hw_snap_tx *tx = n->snap_tx;
 	if (tx == NULL || tx->c != s)
 		return;
-	if (tx->state == TX_COPYING) {
-		tx->c = NULL; /* the copy thread finishes; copy_done_cb cleans up */
+	if (tx->state == TX_COPYING || tx->state == TX_COMMITTING) {
+		tx->c = NULL; /* copy_done_cb or hw__snapshot_on_committed cleans up */
 		return;
 	}
 	if (tx->state != TX_CATCHUP)
@@ -371,7 +406,8 @@ void hw__snapshot_tick(struct hw_node *n)
 	}
 	/* The core does not time this peer out (it is not connected there yet): a standby
 	 * that stopped acking for peer_timeout_ms frees the snapshot slot. */
-	if (tx->state != TX_COPYING && hw__node_now(n) - tx->heard_ms > n->cfg.peer_timeout_ms) {
+	bool local = tx->state == TX_COPYING || tx->state == TX_COMMITTING; /* no ack due */
+	if (!local && hw__node_now(n) - tx->heard_ms > n->cfg.peer_timeout_ms) {
 		tx_fail(tx, -ETIMEDOUT, "standby went silent");
 		return;
 	}

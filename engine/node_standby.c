@@ -218,6 +218,10 @@ static int take_heartbeat(struct hw_node *n, const struct hw_frame *f)
 		hawser__wire__v1__heartbeat__free_unpacked(m, NULL);
 		return rc;
 	}
+	/* Submits in mode applied wait for this store's commit: make it now, not lazily (a
+	 * vault applies late by design and is never counted). */
+	if (m->apply_wanted > 0 && n->cfg.role == HW_ROLE_STANDBY && n->writer != NULL)
+		hw_writer_commit_soon(n->writer, m->apply_wanted);
 	HW_CORE(n, hw_standby_on_heartbeat(&n->sb, m->durable_lsn, m->reply_requested,
 					hw__node_now(n), acts));
 	/* the target only: during a snapshot no entries come and nothing is to be said */
@@ -298,6 +302,8 @@ static void send_hello_when_flushed(struct hw_node *n)
 	if (n->primary_conn == NULL || n->sb.pos.durable < last ||
 	    (!vault && n->sb.stored < last)) {
 		n->hello_pending = n->primary_conn != NULL;
+		if (n->hello_pending && !vault && n->writer != NULL)
+			hw_writer_commit_soon(n->writer, last); /* not the lazy commit's wait */
 		return;
 	}
 	n->hello_pending = false;
@@ -418,6 +424,7 @@ static void on_committed(struct hw_node *n)
 	}
 	n->vault_applied = lsn > n->vault_applied ? lsn : n->vault_applied;
 	HW_CORE(n, hw_standby_on_applied(&n->sb, lsn, hw__node_now(n), acts));
+	hw__digest_on_committed(n);
 	if (n->hello_pending)
 		send_hello_when_flushed(n);
 }
@@ -436,6 +443,7 @@ static void writer_cb(void *arg, struct hw_job *j, enum hw_job_stage stage)
 			n->vault_applied = j->committed_lsn;
 		/* applied means readable: only what the store committed, not what it holds */
 		HW_CORE(n, hw_standby_on_applied(&n->sb, j->committed_lsn, hw__node_now(n), acts));
+		hw__digest_on_committed(n);
 	} else {
 		bool refused = hw_is_reject(j->rc) || j->rc == HW_ELSN || j->rc == HW_ECHAIN ||
 			       j->rc == HW_ECORRUPT;
@@ -545,6 +553,7 @@ void hw__standby_leave(struct hw_node *n)
 	hw_standby_on_disconnect(&n->sb);
 	hw_writer_stop(n->writer); /* applies what it took: the store reaches the log's end */
 	n->writer = NULL;
+	hw__digest_on_committed(n); /* one waiting for that commit starts */
 }
 
 void hw__standby_follow(struct hw_node *n)

@@ -32,6 +32,7 @@ struct hw_writer {
 	int64_t held_ns;         /* writer: when the held transaction opened; 0: none */
 	int64_t idle_ns;         /* writer: when the last job finished */
 	uint64_t committed_lsn;  /* under mu: the store's committed head */
+	uint64_t wanted_lsn;     /* under mu: commit at each job's end until this is committed */
 	int commit_rc;           /* under mu: a commit between jobs failed */
 	uint64_t committed_seen; /* loop: committed head reported to cb */
 	bool rc_seen;            /* loop: commit_rc reported */
@@ -178,14 +179,20 @@ static int store_commit(struct hw_writer *w)
 	return rc;
 }
 
+/* A reader waits for the store to commit (hw_writer_commit_soon): w->mu held. */
+static bool commit_wanted(const struct hw_writer *w)
+{
+	return w->wanted_lsn > w->committed_lsn;
+}
+
 /* When the held transaction must be committed, in ns of hw_mono_ns(); 0 when none is held.
- * Now, when it is full. */
+ * Now, when it is full or wanted. w->mu held. */
 static int64_t commit_due_ns(struct hw_writer *w)
 {
 	uint64_t entries;
 	if (!hw_store_held(w->store, &entries))
 		return 0;
-	if (entries >= HW_WRITER_COMMIT_ENTRIES)
+	if (entries >= HW_WRITER_COMMIT_ENTRIES || commit_wanted(w))
 		return 1;
 	int64_t due = w->held_ns + HW_WRITER_COMMIT_MS * 1000000LL;
 	int64_t idle = w->idle_ns + HW_WRITER_IDLE_US * 1000LL;
@@ -208,7 +215,10 @@ static int job_commit(struct hw_writer *w, bool held)
 	w->idle_ns = now;
 	uint64_t entries;
 	hw_store_held(w->store, &entries);
-	if (entries >= HW_WRITER_COMMIT_ENTRIES ||
+	pthread_mutex_lock(&w->mu);
+	bool wanted = commit_wanted(w);
+	pthread_mutex_unlock(&w->mu);
+	if (wanted || entries >= HW_WRITER_COMMIT_ENTRIES ||
 	    now - w->held_ns >= HW_WRITER_COMMIT_MS * 1000000LL)
 		return store_commit(w);
 	return 0;
@@ -355,6 +365,15 @@ static void writer_async_cb(struct hw_async *a, void *arg)
 		w->cb(w->cb_arg, j, next);
 	}
 	report_committed(w);
+}
+
+void hw_writer_commit_soon(struct hw_writer *w, uint64_t lsn)
+{
+	pthread_mutex_lock(&w->mu);
+	if (lsn > w->wanted_lsn)
+		w->wanted_lsn = lsn;
+	pthread_cond_signal(&w->cv); /* a writer between jobs commits at once */
+	pthread_mutex_unlock(&w->mu);
 }
 
 int hw_writer_committed(struct hw_writer *w, uint64_t *lsn)

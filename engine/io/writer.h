@@ -91,14 +91,34 @@ struct hw_wal;
 /* Put a write-ahead log in front of the store (opened with log_ahead): the writer then
  * holds consecutive jobs in one store transaction (hw_store_hold) and commits it when it
  * has been open HW_WRITER_COMMIT_MS, holds HW_WRITER_COMMIT_ENTRIES entries, the writer
- * was idle HW_WRITER_IDLE_US, or it stops; it flushes the store every so often and
- * checkpoints the log. A job's DONE may then come before its commit (j->committed_lsn
- * says how far the store committed); a commit between jobs is reported as
- * HW_JOB_COMMITTED. Before the first kick. */
+ * was idle HW_WRITER_IDLE_US, a reader asked for it (hw_writer_commit_soon), or it stops;
+ * it flushes the store every so often and checkpoints the log (which keeps everything
+ * the store has not flushed). A job's DONE may then come before its commit
+ * (j->committed_lsn says how far the store committed); a commit between jobs is
+ * reported as HW_JOB_COMMITTED. Before the first kick.
+ *
+ * So what readers of the store see (hawser get on a running node, a standby's applied
+ * position, status, a snapshot, a digest, a checkpoint) lags the log by up to
+ * HW_WRITER_COMMIT_MS while the writer is busy and HW_WRITER_IDLE_US after it goes idle,
+ * unless they ask for a commit first. Few, large commits are the point: each is one
+ * fdatasync of scattered B-tree pages that the log's own flushes (which acknowledgements
+ * wait for) would otherwise queue behind on the same disk (docs/benchmarks.md). */
 void hw_writer_set_wal(struct hw_writer *w, struct hw_wal *wal);
-#define HW_WRITER_COMMIT_MS 5          /* bounds what a crash makes the log replay */
-#define HW_WRITER_COMMIT_ENTRIES 16384u /* bounds a transaction's dirty pages */
-#define HW_WRITER_IDLE_US 1000         /* readers (hawser get, catch-up) see data this soon */
+#define HW_WRITER_COMMIT_MS 50         /* bounds what a crash makes the log replay */
+#define HW_WRITER_COMMIT_ENTRIES 16384u /* bounds a transaction's dirty pages (and the
+					   CPU of LMDB's sorted dirty list) */
+#define HW_WRITER_IDLE_US 20000        /* readers that do not ask see data this soon */
+
+/* Ask for the store to commit through lsn without waiting for it: the writer commits the
+ * held transaction when its current job ends (or at once between jobs), and again after
+ * every job until the store's committed head reaches lsn; then the policy above resumes.
+ * The loop hears of each commit through cb, as DONE (j->committed_lsn) or
+ * HW_JOB_COMMITTED (hw_writer_committed): a caller that needs committed >= lsn starts
+ * its work from there, or at once when hw_writer_committed() already covers it. lsn
+ * should be at most the last LSN handed to the writer (else every job commits until it
+ * is reached). Several requests keep the highest. Loop thread; never blocks beyond the
+ * writer's lock. Without a log every job commits anyway. */
+void hw_writer_commit_soon(struct hw_writer *w, uint64_t lsn);
 
 /* The store's committed head as of the last commit, and the commit's failure (0, or the
  * sticky storage error: the node must stop). Loop thread, from cb. */

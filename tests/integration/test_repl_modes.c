@@ -420,7 +420,7 @@ static void first_container(const struct hw_load *l, char *id, size_t cap)
 /* `hawser get` reads a running standby's store (read-only LMDB from another process):
  * in applied mode every acknowledged record is readable there at ack time, and it
  * prints the container as the primary's store does once both have stopped. (A store
- * commits a few milliseconds behind its write-ahead log, so only applied promises what
+ * commits up to HW_WRITER_COMMIT_MS behind its write-ahead log, so only applied promises what
  * a reader sees.) */
 static void test_get_on_running_standby(void **state)
 {

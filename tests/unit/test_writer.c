@@ -1,0 +1,232 @@
+/* test_writer.c: the store writer with a write-ahead log in front: it holds batches in one
+ * transaction and commits lazily, but a commit asked for with hw_writer_commit_soon()
+ * comes at the end of the job under way, through the callback, without the loop waiting. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "base/clock.h"
+#include "bench/workload.h"
+#include "engine/io/loop.h"
+#include "engine/io/wal.h"
+#include "engine/io/writer.h"
+#include "tests/integration/proc.h"
+
+#define RECORDS_PER_JOB 20u
+#define WAIT_MS         10000 /* bound on a callback; a failing test stops here, never hangs */
+
+struct seen {
+	enum hw_job_stage stage;
+	uint64_t last_lsn;      /* DONE: the job's head */
+	uint64_t committed_lsn; /* DONE: j->committed_lsn; COMMITTED: hw_writer_committed */
+	uint64_t store_lsn;     /* hw_store_head() as a reader sees it then */
+	int rc;
+};
+
+struct fx {
+	char dir[300];
+	char wal_dir[320];
+	struct hw_loop *loop;
+	struct hw_store *store;
+	struct hw_wal *wal;
+	struct hw_writer *writer;
+	struct hw_workload *load;
+	struct hw_timer *limit;
+	struct seen seen[16];
+	size_t n_seen;
+	enum hw_job_stage stop_at; /* stop the loop at this callback */
+	bool timed_out;
+};
+
+static void writer_cb(void *arg, struct hw_job *j, enum hw_job_stage stage)
+{
+	struct fx *f = arg;
+	if (stage == HW_JOB_PREPARED)
+		return;
+	assert_true(f->n_seen < sizeof f->seen / sizeof f->seen[0]);
+	struct seen *s = &f->seen[f->n_seen++];
+	struct hw_head h;
+	assert_int_equal(hw_store_head(f->store, &h), 0);
+	s->stage = stage;
+	s->store_lsn = h.lsn;
+	if (stage == HW_JOB_DONE) {
+		s->last_lsn = j->last_lsn;
+		s->committed_lsn = j->committed_lsn;
+		s->rc = j->rc;
+		hw_writer_release(f->writer);
+	} else {
+		s->rc = hw_writer_committed(f->writer, &s->committed_lsn);
+	}
+	if (stage == f->stop_at)
+		hw_loop_stop(f->loop);
+}
+
+static void limit_cb(struct hw_timer *t, void *arg)
+{
+	(void)t;
+	struct fx *f = arg;
+	f->timed_out = true;
+	hw_loop_stop(f->loop);
+}
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof *f);
+	assert_non_null(f);
+	assert_int_equal(hw_test_mkdtemp("writer", f->dir, sizeof f->dir), 0);
+	snprintf(f->wal_dir, sizeof f->wal_dir, "%s/wal", f->dir);
+	struct hw_store_opts o = {.log_ahead = true};
+	assert_int_equal(hw_store_init(f->dir), 0);
+	assert_int_equal(hw_store_open(f->dir, &o, &f->store), 0);
+	struct hw_head last;
+	assert_int_equal(hw_wal_open(f->wal_dir, &f->wal, &last), 0);
+	assert_int_equal(hw_loop_new(&f->loop), 0);
+	assert_int_equal(
+		hw_writer_start(f->store, f->loop, HW_JOB_SUBMIT, writer_cb, f, &f->writer), 0);
+	hw_writer_set_wal(f->writer, f->wal);
+	struct hw_workload_opts wo = {
+		.profile = "terminal_peak", .seed = 7, .count = 1000, .end_ms = hw_wall_ms()};
+	assert_int_equal(hw_workload_new(&wo, &f->load), 0);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+	hw_writer_stop(f->writer);
+	if (f->limit != NULL)
+		hw_timer_free(f->limit);
+	hw_wal_close(f->wal);
+	hw_store_close(f->store);
+	hw_loop_free(f->loop);
+	hw_workload_free(f->load);
+	int rc = hw_test_rm_rf(f->dir);
+	free(f);
+	return rc;
+}
+
+/* Hand the writer a job of RECORDS_PER_JOB good records. */
+static void kick_job(struct fx *f)
+{
+	struct hw_job *j = hw_writer_filling(f->writer);
+	uint8_t buf[HW_RECORD_BYTES_MAX];
+	while (j->n < RECORDS_PER_JOB) {
+		struct hw_work_item it;
+		assert_int_equal(hw_workload_next(f->load, buf, sizeof buf, &it), 0);
+		if (it.expect != 0)
+			continue; /* a poison record gets no LSN */
+		size_t i = hw_job_add(j, buf, it.len);
+		j->token[i] = i;
+		j->mode[i] = 0;
+		j->k[i] = 1;
+	}
+	j->epoch = 1;
+	j->now_ms = hw_wall_ms();
+	hw_writer_kick(f->writer);
+}
+
+/* Run the loop until the callback for stage comes; returns what it saw. */
+static const struct seen *run_until(struct fx *f, enum hw_job_stage stage)
+{
+	size_t before = f->n_seen;
+	f->stop_at = stage;
+	if (f->limit == NULL)
+		assert_int_equal(hw_timer_new(f->loop, WAIT_MS, 0, limit_cb, f, &f->limit), 0);
+	else
+		hw_timer_again(f->limit, WAIT_MS);
+	while (!f->timed_out && (f->n_seen == before || f->seen[f->n_seen - 1].stage != stage))
+		hw_loop_run(f->loop);
+	assert_false(f->timed_out);
+	return &f->seen[f->n_seen - 1];
+}
+
+/* A commit asked for before a job is handed over comes at that job's end (its DONE says
+ * the store committed it), and again after each job until the asked LSN is committed;
+ * then the writer holds batches again. */
+static void test_commit_soon_commits_at_the_end_of_each_job_until_covered(void **state)
+{
+	struct fx *f = *state;
+	hw_writer_commit_soon(f->writer, 1);
+	kick_job(f);
+	const struct seen *d1 = run_until(f, HW_JOB_DONE);
+	assert_int_equal(d1->rc, 0);
+	assert_int_equal(d1->last_lsn, RECORDS_PER_JOB);
+	assert_int_equal(d1->committed_lsn, d1->last_lsn);
+	assert_true(d1->store_lsn >= d1->last_lsn); /* a reader sees it */
+
+	/* Asked for beyond this job: committed at its end too. */
+	hw_writer_commit_soon(f->writer, d1->last_lsn + 1);
+	kick_job(f);
+	const struct seen *d2 = run_until(f, HW_JOB_DONE);
+	assert_int_equal(d2->rc, 0);
+	assert_int_equal(d2->last_lsn, 2 * RECORDS_PER_JOB);
+	assert_int_equal(d2->committed_lsn, d2->last_lsn);
+
+	/* Covered: the next job is held in the transaction, not committed. */
+	kick_job(f);
+	const struct seen *d3 = run_until(f, HW_JOB_DONE);
+	assert_int_equal(d3->rc, 0);
+	assert_int_equal(d3->last_lsn, 3 * RECORDS_PER_JOB);
+	assert_int_equal(d3->committed_lsn, d2->last_lsn);
+}
+
+/* A job held in the store's transaction (its DONE says the store has not committed it)
+ * is committed on request between jobs: the loop asks, returns at once, and hears of the
+ * commit through HW_JOB_COMMITTED with a committed LSN, and a store head, covering it. */
+static void test_commit_soon_between_jobs_is_reported_through_the_callback(void **state)
+{
+	struct fx *f = *state;
+	kick_job(f);
+	const struct seen *d = run_until(f, HW_JOB_DONE);
+	assert_int_equal(d->rc, 0);
+	assert_int_equal(d->last_lsn, RECORDS_PER_JOB);
+	assert_true(d->committed_lsn < d->last_lsn); /* held: the lazy policy */
+	uint64_t asked = d->last_lsn;
+	hw_writer_commit_soon(f->writer, asked);
+	const struct seen *c = run_until(f, HW_JOB_COMMITTED);
+	assert_int_equal(c->rc, 0);
+	assert_true(c->committed_lsn >= asked);
+	assert_true(c->store_lsn >= asked);
+	/* A request the store covers already is a no-op: a job after it is held again. */
+	hw_writer_commit_soon(f->writer, asked);
+	kick_job(f);
+	const struct seen *d2 = run_until(f, HW_JOB_DONE);
+	assert_int_equal(d2->committed_lsn, asked);
+	assert_int_equal(d2->last_lsn, asked + RECORDS_PER_JOB);
+}
+
+/* Stopping the writer commits what it holds: the store ends at the last job's head. */
+static void test_stop_commits_what_is_held(void **state)
+{
+	struct fx *f = *state;
+	kick_job(f);
+	const struct seen *d = run_until(f, HW_JOB_DONE);
+	assert_true(d->committed_lsn < d->last_lsn);
+	uint64_t last = d->last_lsn;
+	hw_writer_stop(f->writer);
+	f->writer = NULL;
+	struct hw_head h;
+	assert_int_equal(hw_store_head(f->store, &h), 0);
+	assert_int_equal(h.lsn, last);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(
+			test_commit_soon_commits_at_the_end_of_each_job_until_covered, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(
+			test_commit_soon_between_jobs_is_reported_through_the_callback, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(test_stop_commits_what_is_held, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
