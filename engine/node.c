@@ -517,6 +517,9 @@ void hw__node_storage_failed(struct hw_node *n, int rc, const char *what)
 	n->failed = n->exit_rc = rc;
 	hw_log("storage_failed", "in=%s code=%s what=\"%s\" action=stop_acknowledging", what,
 	       hw_errname(rc), hw_strerror(rc));
+	/* whatever waited for a store commit will not get it */
+	hw__snapshot_on_committed(n);
+	hw__digest_on_committed(n);
 }
 
 /* Recovery: entries the log flushed that the store lost in a crash (it commits without

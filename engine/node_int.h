@@ -405,7 +405,9 @@ void hw__rejoin_stop(struct hw_node *n);
  * after it (its next entry was pruned). */
 bool hw__snapshot_needed(struct hw_node *n, uint64_t its_lsn);
 /* Begin a snapshot for standby peer on session s (its hello was taken): copy, stream,
- * then connect it in the core at the snapshot's head. HW_EBUSY while another is sent. */
+ * then connect it in the core at the snapshot's head. HW_EBUSY while another is sent;
+ * the storage failure once the node has one (and one waiting for its commit then fails:
+ * hw__snapshot_on_committed, called by hw__node_storage_failed). */
 int hw__snapshot_send(struct hw_session *s, uint32_t peer);
 /* An ack from peer: true when the snapshot took it (the peer is not streaming yet). */
 bool hw__snapshot_on_ack(struct hw_node *n, uint32_t peer, const struct hw_pos *pos);

@@ -289,6 +289,8 @@ static int tx_new(struct hw_node *n)
 int hw__snapshot_send(struct hw_session *s, uint32_t peer)
 {
 	struct hw_node *n = s->node;
+	if (n->failed != 0)
+		return n->failed; /* its store commits no more: no copy could cover the log */
 	if (n->snap_tx == NULL) {
 		int rc = tx_new(n);
 		if (rc != 0)
@@ -327,7 +329,13 @@ int hw__snapshot_send(struct hw_session *s, uint32_t peer)
 void hw__snapshot_on_committed(struct hw_node *n)
 {
 	struct hw_snap_tx *tx = n->snap_tx;
-	if (tx == NULL || tx->state != TX_COMMITTING || n->committed_lsn < tx->cover)
+	if (tx == NULL || tx->state != TX_COMMITTING)
+		return;
+	if (n->failed != 0) { /* that commit will not come: the standby asks again later */
+		tx_fail(tx, n->failed, "the store failed before the snapshot's commit");
+		return;
+	}
+	if (n->committed_lsn < tx->cover)
 		return;
 	if (tx->c == NULL) {
 		tx_reset(tx); /* the standby went away meanwhile */

@@ -42,6 +42,7 @@
 #define HISTORY_RECORDS 20000u /* before the standby starts */
 #define LIVE_RECORDS    10000u /* arriving while the snapshot is sent and installed */
 #define BEHIND_RECORDS  1000u  /* what the second test's standby has */
+#define HISTORY_FAILED  4000u  /* before the failed primary's disk fails: past KEEP_RECORDS */
 #define WINDOW          16u    /* a slow load: records keep arriving during the snapshot */
 #define FEED_FRAMES     25u    /* the fake primary's catch-up: frames of FEED_BATCH entries, */
 #define FEED_BATCH      100u   /* one every FEED_GAP_MS, so it spans about 2.5 s */
@@ -261,6 +262,51 @@ static void test_empty_standby_gets_snapshot(void **state)
 	print_message("records acked when installed: %llu of %llu\n",
 		      (unsigned long long)acked_then, (unsigned long long)f->load.count);
 	stop_and_compare(f, load_all_acked(&f->load));
+}
+
+/* A primary whose disk failed (fsync under its data directory fails once SIGUSR1 arms
+ * the LD_PRELOAD shim, chaos/faultfs.c) sends no snapshot: an empty standby that needs
+ * one is refused with the storage error, and the primary starts no copy. */
+static void test_failed_primary_sends_no_snapshot(void **state)
+{
+	struct fix *f = *state;
+	struct hw_tnode_opts po = {.primary = true, .standbys = "s1", .mode = "local", .k = 1};
+	assert_int_equal(hw_tnode_init(&f->p, f->root, "p1", &po), 0);
+	FILE *ini = fopen(f->p.ini, "a");
+	assert_non_null(ini);
+	fprintf(ini, "[limits]\nlog_keep_records = %u\n[retention]\nlog_days = 0\n", KEEP_RECORDS);
+	assert_int_equal(fclose(ini), 0);
+	assert_int_equal(setenv("LD_PRELOAD", HW_FAULTS_LIB, 1), 0);
+	assert_int_equal(setenv("HW_FAULT_PATH", f->p.dir, 1), 0);
+	assert_int_equal(setenv("HW_FAULT_FSYNC_AFTER", "0", 1), 0);
+	assert_int_equal(setenv("HW_FAULT_ARM", "signal", 1), 0);
+	int rc = hw_tnode_start(&f->p, NULL);
+	unsetenv("LD_PRELOAD");
+	unsetenv("HW_FAULT_PATH");
+	unsetenv("HW_FAULT_FSYNC_AFTER");
+	unsetenv("HW_FAULT_ARM");
+	assert_int_equal(rc, 0);
+	load_start(f, 2 * HISTORY_FAILED);
+	assert_true(hw_load_wait_acked(&f->load, HISTORY_FAILED, CATCHUP_MS));
+	size_t pmark = hw_proc_mark(&f->p.proc);
+	assert_int_equal(hw_proc_signal(&f->p.proc, SIGUSR1), 0); /* the load's next flush fails */
+	assert_true(hw_proc_wait_line(&f->p.proc, &pmark, "event=storage_failed", NULL,
+				      EVENT_WAIT_MS, NULL, 0));
+	init_standby(f);
+	size_t smark = 0;
+	assert_int_equal(hw_tnode_start(&f->s, &smark), 0);
+	/* with the storage error, not HW_EBUSY: no copy waits for a commit that cannot come */
+	assert_true(hw_proc_wait_line(&f->s.proc, &smark, "event=primary_refused code=EIO",
+				      "no snapshot can be sent now", EVENT_WAIT_MS, NULL, 0));
+	/* it asks again and again; up to its third request the primary starts no copy */
+	size_t from = pmark;
+	char line[512];
+	for (int asked = 0; asked < 3;) {
+		assert_true(hw_proc_wait_line(&f->p.proc, &from, "event=", NULL, EVENT_WAIT_MS,
+					      line, sizeof line));
+		assert_null(strstr(line, "event=snapshot_copying"));
+		asked += strstr(line, "event=peer_needs_snapshot") != NULL;
+	}
 }
 
 /* A standby that holds the first 1,000 records of the primary's chain, stopped while
@@ -549,6 +595,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_behind_standby_gets_snapshot, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_snapshot_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_catchup_progress_logged, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_failed_primary_sends_no_snapshot, setup,
+						teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
