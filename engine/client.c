@@ -142,12 +142,9 @@ static int connect_one(int fd, const struct sockaddr *sa, socklen_t salen, int64
 		if (errno != EINPROGRESS && errno != EAGAIN)
 			return -errno;
 		struct pollfd pfd = {.fd = fd, .events = POLLOUT};
-		int n;
-		do
-			n = poll(&pfd, 1, left_ms(deadline));
-		while (n < 0 && errno == EINTR);
+		int n = poll(&pfd, 1, left_ms(deadline));
 		if (n < 0)
-			return -errno;
+			return -errno; /* -EINTR too: a caught signal ends the dial (hawser.h) */
 		if (n == 0)
 			return -ETIMEDOUT;
 		int soerr = 0;
@@ -210,6 +207,10 @@ static int connect_tcp(const char *addr, int64_t deadline, int *out)
 			continue;
 		}
 		rc = connect_one(fd, ai->ai_addr, ai->ai_addrlen, deadline);
+		if (rc == -EINTR) {
+			close(fd);
+			break;
+		}
 		if (rc == 0) {
 			/* Each submit is one small frame the node waits for: no Nagle delay. */
 			int one = 1;
@@ -556,8 +557,9 @@ static int connect_round(struct hw_client *c, bool first)
 	for (uint32_t k = 0; k < c->n_addrs; k++) {
 		uint32_t i = (start + k) % c->n_addrs;
 		rc = connect_to(c, i);
-		if (rc == 0 && (c->n_addrs == 1 || c->role == HAWSER__WIRE__V1__ROLE__PRIMARY))
-			return 0;
+		if (rc == -EINTR || (rc == 0 && (c->n_addrs == 1 ||
+						 c->role == HAWSER__WIRE__V1__ROLE__PRIMARY)))
+			return rc;
 		if (rc == 0) {
 			close(c->fd);
 			c->fd = -1;
@@ -578,9 +580,10 @@ static int reconnect(struct hw_client *c, int timeout_ms)
 		if (rc == 0)
 			return 0;
 		c->failed = rc;
-		if (deadline >= 0 && hw_mono_ms() + RECONNECT_PAUSE_MS > deadline)
+		if (rc == -EINTR || (deadline >= 0 && hw_mono_ms() + RECONNECT_PAUSE_MS > deadline))
 			return rc;
-		poll(NULL, 0, RECONNECT_PAUSE_MS);
+		if (poll(NULL, 0, RECONNECT_PAUSE_MS) < 0 && errno == EINTR)
+			return c->failed = -EINTR;
 	}
 }
 
@@ -777,6 +780,10 @@ static void fl_done(struct hw_client *c, uint64_t request_id)
 static int follow(struct hw_client *c)
 {
 	int rc = c->follows++ < FOLLOW_ROUNDS_MAX ? reconnect(c, FOLLOW_WAIT_MS) : HW_ENOT_PRIMARY;
+	if (rc == -EINTR) {
+		c->follows--; /* interrupted, not failed: the next wait searches again */
+		return rc;
+	}
 	for (uint32_t i = 0; rc == 0 && i < c->fl_count; i++) {
 		struct inflight *e = fl_at(c, i);
 		if (e->busy)
@@ -916,7 +923,10 @@ int hw_client_wait(struct hw_client *c, int timeout_ms, struct hw_outcome *out)
 			rc = HW_ENOT_PRIMARY;
 		if (!follow_helps(c, rc))
 			return rc;
-		if (follow(c) != 0)
+		rc = follow(c);
+		if (rc == -EINTR)
+			return rc;
+		if (rc != 0)
 			return fail_next(c, out);
 	}
 }

@@ -107,9 +107,12 @@ struct hw_client;
  * time, and resends them in submission order with the same request ids and bytes; a
  * record stored before comes back as a duplicate at its first LSN (idempotent by
  * record_id), so each is committed once. Such a wait may block for that search whatever
- * its timeout. When no primary is found (or 8 searches in a row bring no outcome), each
- * submit still in flight gets an outcome with the error as its code: committed once, or
- * reported failed. */
+ * its timeout, unless a signal is caught meanwhile (a handler installed without
+ * SA_RESTART, as for Ctrl-C): the call then returns -EINTR at once, the copies stay kept,
+ * and the next hw_client_wait() searches again (or close). When no primary is found (or
+ * 8 searches in a row bring no outcome), each submit still in flight gets an outcome
+ * with the error as its code: committed once, or reported failed. A caught signal also
+ * ends a connect's dial with -EINTR. */
 int hw_client_connect(const char *addr, struct hw_client **out);
 
 /* How a client connection is secured (docs/security.md): the channel of the nodes'
@@ -137,7 +140,8 @@ int hw_client_connect_secure(const char *addr, const struct hw_client_security *
  * with the old connection, and so are the copies a following client kept: resubmit what
  * was in flight with the same bytes and request ids; a record stored before is answered
  * as a duplicate at its first LSN (idempotent by record_id), so each is committed once.
- * 0, or the last error (c stays failed with it). */
+ * 0, or the last error (c stays failed with it): -EINTR when a caught signal ended the
+ * search. */
 int hw_client_reconnect(struct hw_client *c, int timeout_ms);
 
 /* Send one submit; returns once it is written. Does not wait for the outcome. A client

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/time.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -493,6 +494,45 @@ static void test_follows_to_next(void **state)
 	assert_int_equal(b.submits, 3);
 }
 
+static void on_alarm(int sig)
+{
+	(void)sig;
+}
+
+/* A following client whose nodes are both gone searches for a primary (for up to 60 s);
+ * a signal caught meanwhile (handler without SA_RESTART, as for Ctrl-C) ends the wait
+ * with -EINTR, the search begins again on the next wait, and a second signal ends that
+ * one too: the record in flight is never reported failed. */
+static void test_follow_interrupted(void **state)
+{
+	(void)state;
+	struct server a;
+	server_start(&a, CLOSE);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof sin), 0);
+	socklen_t sl = sizeof sin;
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sin, &sl), 0);
+	close(fd); /* bound, never listened: a closed port */
+	char addr[64];
+	snprintf(addr, sizeof addr, "127.0.0.1:%u,127.0.0.1:%u", a.port, ntohs(sin.sin_port));
+	struct hw_client *c = NULL;
+	assert_int_equal(hw_client_connect(addr, &c), 0);
+	assert_int_equal(hw_client_submit(c, 1, record, sizeof record, HW_DEFAULT, 0), 0);
+	server_join(&a); /* it closed on the submit: now no node listens */
+	struct sigaction sa = {.sa_handler = on_alarm}, old;
+	sigemptyset(&sa.sa_mask);
+	assert_int_equal(sigaction(SIGALRM, &sa, &old), 0);
+	struct hw_outcome o;
+	for (int i = 0; i < 2; i++) {
+		struct itimerval it = {.it_value = {.tv_usec = 200000}};
+		assert_int_equal(setitimer(ITIMER_REAL, &it, NULL), 0);
+		assert_int_equal(hw_client_wait(c, 5000, &o), -EINTR);
+	}
+	assert_int_equal(sigaction(SIGALRM, &old, NULL), 0);
+	hw_client_close(c);
+}
+
 #define FOLLOW_RECORDS 3000u
 #define FOLLOW_WINDOW  32u
 #define FOLLOW_KILL_AT 500u  /* outcomes before the primary is killed */
@@ -639,6 +679,7 @@ int main(void)
 		cmocka_unit_test(test_hello_refused), cmocka_unit_test(test_status),
 		cmocka_unit_test(test_follows_to_next),
 		cmocka_unit_test(test_hold_flush),
+		cmocka_unit_test(test_follow_interrupted),
 		cmocka_unit_test_setup_teardown(test_follows_primary_kill, follow_setup,
 						follow_teardown),
 	};
