@@ -140,9 +140,9 @@ int hw_cli_scratch(const char *near, const char *tag, char *buf, size_t cap);
 int hw_cli_rmtree(const char *path);
 
 /* Progress callback (replica/verify.h hw_progress_cb) drawing "<label> done/total" on
- * stderr, only when stderr is a terminal; arg is the label. hw_cli_progress_end ends
- * the line. */
-void hw_cli_progress_cb(void *arg, uint64_t done, uint64_t total);
+ * stderr, only when stderr is a terminal; arg is the label. Returns 0: the work goes on.
+ * hw_cli_progress_end ends the line. */
+int hw_cli_progress_cb(void *arg, uint64_t done, uint64_t total);
 void hw_cli_progress_end(void);
 
 struct hw_store;

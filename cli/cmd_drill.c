@@ -145,13 +145,13 @@ int hw_cli_drill_scratch(const struct drill *d, const char *tag, char *buf, size
 	return mkdtemp(buf) ? 0 : -errno;
 }
 
-void hw_cli_drill_track_cb(void *arg, uint64_t done, uint64_t total)
+int hw_cli_drill_track_cb(void *arg, uint64_t done, uint64_t total)
 {
 	struct tracker *t = arg;
 	if ((t->n_marks == 0 || done <= t->last_done) && t->n_marks < TRACK_MARKS_MAX)
 		t->marks[t->n_marks++] = hw_report_clock(t->rep);
 	t->last_done = done;
-	hw_cli_progress_cb((void *)t->label, done, total);
+	return hw_cli_progress_cb((void *)t->label, done, total);
 }
 
 uint64_t hw_cli_drill_file_size(const char *dir, const char *name, bool *exists)

@@ -117,7 +117,7 @@ int hw_cli_drill_finish(struct drill *d);
 int hw_cli_drill_scratch(const struct drill *d, const char *tag, char *buf, size_t cap);
 
 /* hw_progress_cb for hw_verify()/hw_restore(); arg is a struct tracker. */
-void hw_cli_drill_track_cb(void *arg, uint64_t done, uint64_t total);
+int hw_cli_drill_track_cb(void *arg, uint64_t done, uint64_t total);
 
 /* Verify the store in dir as a phase pair of d's report (cli/cmd_drill_verify.c), and
  * the three things hw_verify proves as checks. hw_cli_drill_verify_dir returns 0 when

@@ -248,10 +248,10 @@ int hw_cli_rmtree(const char *path)
 
 static bool progress_shown;
 
-void hw_cli_progress_cb(void *arg, uint64_t done, uint64_t total)
+int hw_cli_progress_cb(void *arg, uint64_t done, uint64_t total)
 {
 	if (!isatty(STDERR_FILENO))
-		return;
+		return 0;
 	const char *label = arg ? (const char *)arg : "progress";
 	if (total)
 		fprintf(stderr, "\r%s %llu/%llu (%.0f%%)   ", label, (unsigned long long)done,
@@ -259,6 +259,7 @@ void hw_cli_progress_cb(void *arg, uint64_t done, uint64_t total)
 	else
 		fprintf(stderr, "\r%s %llu   ", label, (unsigned long long)done);
 	progress_shown = true;
+	return 0;
 }
 
 void hw_cli_progress_end(void)

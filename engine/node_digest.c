@@ -48,6 +48,7 @@ struct hw_digest {
 	bool waiting;          /* running, the thread not started: the store commits first */
 	uint64_t cover;        /* waiting: the committed LSN it waits for */
 	_Atomic bool finished; /* the thread wrote its answer: joining will not block */
+	_Atomic bool cancel;   /* the node reopens its store: a replay stops at its next batch */
 	uint32_t index, gen;   /* the session to answer */
 	uint64_t lsn, replay_max;
 	/* the answer, written by the thread before it sends done */
@@ -81,6 +82,15 @@ static int snapshot(struct hw_digest *d, struct hw_store *s, struct hw_head *h)
 	return 1;
 }
 
+/* The replay's progress: it stops (HW_ECANCELED) once the node wants its store back. */
+static int replay_progress(void *arg, uint64_t done, uint64_t total)
+{
+	struct hw_digest *d = arg;
+	(void)done;
+	(void)total;
+	return atomic_load(&d->cancel) ? HW_ECANCELED : 0;
+}
+
 /* Replay src's log to lsn into the fresh store in dir and take its digest. */
 static int replay_into_scratch(struct hw_digest *d, struct hw_store *src, const char *dir,
 			       uint64_t lsn)
@@ -93,7 +103,7 @@ static int replay_into_scratch(struct hw_digest *d, struct hw_store *src, const 
 		rc = hw_store_open(dir, &o, &dst);
 	if (rc != 0)
 		return rc;
-	rc = hw_store_replay(src, dst, lsn, 0, NULL, NULL);
+	rc = hw_store_replay(src, dst, lsn, 0, replay_progress, d);
 	if (rc == 0)
 		rc = hw_store_head(dst, &h);
 	if (rc == 0 && h.lsn != lsn)
@@ -199,6 +209,7 @@ static void done_cb(struct hw_async *a, void *arg)
 
 static int start_thread(struct hw_digest *d)
 {
+	atomic_store(&d->cancel, false);
 	if (pthread_create(&d->thread, NULL, digest_main, d) != 0)
 		return HW_ENOMEM;
 	d->waiting = false;
@@ -299,8 +310,10 @@ void hw__digest_wait(struct hw_node *n)
 		d->running = d->waiting = false; /* its session hears nothing: it times out */
 		return;
 	}
-	if (d != NULL && d->running)
+	if (d != NULL && d->running) {
+		atomic_store(&d->cancel, true); /* a replay ends within a batch, not minutes */
 		finish(d);
+	}
 }
 
 void hw__digest_stop(struct hw_node *n)

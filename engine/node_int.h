@@ -268,7 +268,9 @@ int hw__drill_on_fault(struct hw_session *s, const struct hw_frame *f);
  * HW_EBUSY while another query runs). Returns 0 or a code to close with. */
 int hw__digest_on_query(struct hw_session *s, const struct hw_frame *f);
 /* Wait for a digest under way and answer it: before n->store is closed and reopened
- * (rejoin, snapshot install), since the digest's thread reads it. */
+ * (rejoin, snapshot install), since the digest's thread reads it. A replay under way
+ * stops at its next batch of entries and answers HW_ECANCELED, so the loop waits
+ * milliseconds, not the minutes a long replay takes. */
 void hw__digest_wait(struct hw_node *n);
 /* The store committed more (writer callback, either role), or the writer stopped (it
  * commits what it held; n->writer is NULL): a digest that waited for its LSN starts. */

@@ -126,9 +126,7 @@ static int batch_flush(struct hw_store *dst, struct batch *b)
 	b->done += b->n;
 	b->n = 0;
 	b->bytes = 0;
-	if (b->cb != NULL)
-		b->cb(b->arg, b->done, b->total);
-	return 0;
+	return b->cb != NULL ? b->cb(b->arg, b->done, b->total) : 0;
 }
 
 /* Queue one entry, flushing first when it would overflow the batch's bounds. */
@@ -526,21 +524,22 @@ struct progress {
 	uint64_t shown; /* done at the last call */
 };
 
-static void progress_at(struct progress *p, uint64_t done)
+/* 0, or what cb returned to stop the backup. */
+static int progress_at(struct progress *p, uint64_t done)
 {
 	if (done > p->total)
 		done = p->total; /* a writer grew the store after total was read */
 	if (p->cb == NULL || done < p->shown + PROGRESS_STEP)
-		return;
+		return 0;
 	p->shown = done;
-	p->cb(p->arg, done, p->total);
+	return p->cb(p->arg, done, p->total);
 }
 
-static void progress_end(struct progress *p)
+static int progress_end(struct progress *p)
 {
-	if (p->cb != NULL && p->shown < p->total)
-		p->cb(p->arg, p->total, p->total);
+	int rc = p->cb != NULL && p->shown < p->total ? p->cb(p->arg, p->total, p->total) : 0;
 	p->shown = p->total;
+	return rc;
 }
 
 /* Hash of the store's entry 1: the identity of its chain (zeros for an empty store),
@@ -592,7 +591,7 @@ static int sink_entry(struct sink *k, const uint8_t *entry, size_t len)
 		rc = sink_put(k, entry, len);
 	if (rc == 0) {
 		k->entries++;
-		progress_at(k->prog, k->entries);
+		rc = progress_at(k->prog, k->entries);
 	}
 	return rc;
 }
@@ -644,7 +643,8 @@ static int log_dump(struct hw_store *s, struct sink *k, struct hw_head *end)
 	}
 	if (rc == MDB_NOTFOUND) {
 		rc = sink_flush(k);
-		progress_end(k->prog);
+		if (rc == 0)
+			rc = progress_end(k->prog);
 	} else if (rc > 0 || (rc >= MDB_KEYEXIST && rc <= MDB_LAST_ERRCODE))
 		rc = hw_mdb_err(rc);
 	mdb_cursor_close(cur);
@@ -709,7 +709,9 @@ static int copy_drain(int in, int out, uint8_t *buf, uint32_t psize, struct prog
 		if (rc == 0)
 			rc = write_all(out, buf, (size_t)n);
 		bytes += (uint64_t)n;
-		progress_at(prog, bytes / psize);
+		int stop = progress_at(prog, bytes / psize); /* keeps draining, as on an error */
+		if (rc == 0)
+			rc = stop;
 	}
 }
 
@@ -748,7 +750,7 @@ static int copy_pages(struct hw_store *s, const char *file, struct progress *pro
 	if (rc == 0 && fsync(out) != 0)
 		rc = -errno;
 	if (rc == 0)
-		progress_end(prog);
+		rc = progress_end(prog);
 close_out:
 	if (out >= 0)
 		close(out);

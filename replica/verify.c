@@ -207,12 +207,14 @@ static int walk_log(struct hw_store *s, MDB_txn *txn, struct walk *w, hw_progres
 		return hw_mdb_err(rc);
 	MDB_val k, v;
 	MDB_cursor_op op = MDB_FIRST;
+	int stop = 0;
 	while ((rc = mdb_cursor_get(cur, &k, &v, op)) == 0) {
 		op = MDB_NEXT;
 		if (walk_one(&k, &v, w, r) != 0)
 			break;
-		if (cb != NULL && r->entries % PROGRESS_EVERY == 0)
-			cb(arg, r->entries, r->head_lsn);
+		if (cb != NULL && r->entries % PROGRESS_EVERY == 0 &&
+		    (stop = cb(arg, r->entries, r->head_lsn)) != 0)
+			break;
 	}
 	if (rc == MDB_CORRUPTED || rc == MDB_PAGE_NOTFOUND)
 		bad(r, HW_ECORRUPT, w->last_lsn + 1,
@@ -220,7 +222,7 @@ static int walk_log(struct hw_store *s, MDB_txn *txn, struct walk *w, hw_progres
 		    mdb_strerror(rc));
 	rc = rc == 0 || rc == MDB_NOTFOUND || r->code != 0 ? 0 : hw_mdb_err(rc);
 	mdb_cursor_close(cur);
-	return rc;
+	return stop != 0 ? stop : rc;
 }
 
 /* The head in meta must be the log's last entry. */

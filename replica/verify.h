@@ -22,8 +22,10 @@
 #include "hawser_limits.h"
 
 /* Progress of a long operation: done out of total units (entries). Called from the
- * working thread at most every few thousand units. */
-typedef void hw_progress_cb(void *arg, uint64_t done, uint64_t total);
+ * working thread at most every few thousand units. Returns 0 to go on; anything else
+ * stops the operation at that point, which then returns that value (a node stopping a
+ * digest's replay to reopen its store, say). */
+typedef int hw_progress_cb(void *arg, uint64_t done, uint64_t total);
 
 struct hw_verify_report {
 	uint64_t entries;        /* log entries checked */

@@ -531,13 +531,14 @@ struct progress_log {
 	size_t n;
 };
 
-static void log_cb(void *arg, uint64_t done, uint64_t total)
+static int log_cb(void *arg, uint64_t done, uint64_t total)
 {
 	struct progress_log *l = arg;
 	assert_true(l->n < 64);
 	l->done[l->n] = done;
 	l->total[l->n] = total;
 	l->n++;
+	return 0;
 }
 
 /* The calls rise to one total and end at it; returns that total. */
@@ -682,11 +683,12 @@ static void test_backup_other_chain(void **state)
 	hw_store_close(o);
 }
 
-static void count_cb(void *arg, uint64_t done, uint64_t total)
+static int count_cb(void *arg, uint64_t done, uint64_t total)
 {
 	uint64_t *calls = arg;
 	assert_true(done <= total);
 	(*calls)++;
+	return 0;
 }
 
 /* Replay continues a store on the same chain in steps, reaching the source's state, and
@@ -723,6 +725,42 @@ static void test_replay(void **state)
 	assert_int_equal(hw_store_submit(sc, 1, NOW_MS + 99, &sub, 1, &res), 0);
 	assert_int_equal(hw_store_replay(f->s, sc, 0, 0, NULL, NULL), HW_ECHAIN);
 	hw_store_close(sc);
+}
+
+/* Stops a replay at its second progress call. */
+static int stop_cb(void *arg, uint64_t done, uint64_t total)
+{
+	uint64_t *calls = arg;
+	(void)total;
+	assert_true(done > 0);
+	return ++*calls == 2 ? HW_ECANCELED : 0;
+}
+
+/* A progress callback that returns non-zero stops a replay after the batch it reports:
+ * the replay returns that code, the target holds the batches done and nothing after,
+ * and a later replay continues from there to the source's state. */
+static void test_replay_stopped(void **state)
+{
+	struct fx *f = *state;
+	fill(f->s, RECORDS, 3 * HW_BATCH_RECORDS_MAX); /* three batches of replay */
+	char b[300];
+	path_in(f, "b", b);
+	struct hw_store *sb;
+	assert_int_equal(hw_store_init(b), 0);
+	assert_int_equal(hw_store_open(b, NULL, &sb), 0);
+	uint64_t calls = 0;
+	assert_int_equal(hw_store_replay(f->s, sb, 0, 0, stop_cb, &calls), HW_ECANCELED);
+	assert_int_equal(calls, 2);
+	struct hw_head h;
+	head_of(sb, &h);
+	assert_int_equal(h.lsn, 2 * HW_BATCH_RECORDS_MAX);
+	calls = 0;
+	assert_int_equal(hw_store_replay(f->s, sb, 0, 0, count_cb, &calls), 0);
+	uint8_t da[HW_HASH_BYTES], db[HW_HASH_BYTES];
+	digest_of(f->s, da);
+	digest_of(sb, db);
+	assert_memory_equal(da, db, HW_HASH_BYTES);
+	hw_store_close(sb);
 }
 
 /* ---- a log that starts after a base (pruned) ---- */
@@ -850,6 +888,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_restore_into_store, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_backup_other_chain, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_replay, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_replay_stopped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pruned_verify_replay, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pruned_backup_restore, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pruned_incremental, setup, teardown),
