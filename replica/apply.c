@@ -16,6 +16,18 @@
 #include "replica/state_int.h"
 #include "replica/validate.h"
 
+/* What the handlers work with: the caller's context and, for a record that names a box,
+ * a cursor on the containers table that box_begin() leaves on the box, so that box_put()
+ * overwrites it there (MDB_CURRENT) instead of walking the tree a second time. */
+struct apply {
+	MDB_txn *txn;
+	const struct hw_tables *t;
+	uint64_t lsn;
+	int64_t time_ms;
+	MDB_cursor *boxes; /* opened by box_begin(), closed by hw_apply() */
+	bool box_found;    /* boxes is on the box box_begin() read */
+};
+
 #define TS(name) TOS__V1__TRANSIT_STATE__##name
 #define UE(name) TOS__V1__UNIT_EVENT_TYPE__##name
 
@@ -36,16 +48,22 @@ static MDB_val mval(const void *p, size_t n)
 }
 
 /* Read container id into *box, or start a fresh one when the store never saw it, and
- * apply the per-container time rule [26]. */
-static int box_begin(const struct hw_apply_ctx *c, const Tos__V1__Record *rec, const char *id,
-		     const char *field, struct hw_container *box, struct hw_reject *rej)
+ * apply the per-container time rule [26]. box->holds is left 0: the rules that need the
+ * holds read them with box_holds(). */
+static int box_begin(struct apply *c, const Tos__V1__Record *rec, const char *id, const char *field,
+		     struct hw_container *box, struct hw_reject *rej)
 {
 	size_t id_len = id != NULL ? strlen(id) : 0;
 	if (id_len == 0)
 		return hw_reject_set(rej, HW_EMISSING, field, "container number is required");
 	if (id_len > HW_CONTAINER_ID_BYTES_MAX)
 		return hw_reject_set(rej, HW_ECONTAINER_ID, field, "container number too long");
-	int rc = hw_state_container_get(c->txn, c->t, id, box);
+	int rc = 0;
+	if (c->boxes == NULL)
+		rc = mdb_cursor_open(c->txn, c->t->containers, &c->boxes);
+	if (rc == 0)
+		rc = hw__container_read(c->boxes, id, id_len, box);
+	c->box_found = rc == 0;
 	if (rc == HW_ENOTFOUND) {
 		memset(box, 0, sizeof *box);
 		memcpy(box->id, id, id_len);
@@ -60,9 +78,8 @@ static int box_begin(const struct hw_apply_ctx *c, const Tos__V1__Record *rec, c
 	return 0;
 }
 
-/* Stamp box with the record that touched it and store it. */
-static int box_put(const struct hw_apply_ctx *c, const Tos__V1__Record *rec,
-		   struct hw_container *box)
+/* Stamp box with the record that touched it and store it where box_begin() read it. */
+static int box_put(struct apply *c, const Tos__V1__Record *rec, struct hw_container *box)
 {
 	uint8_t buf[HW_CONTAINER_VALUE_BYTES_MAX];
 	box->last_event_ms = rec->event_time_ms;
@@ -70,17 +87,24 @@ static int box_put(const struct hw_apply_ctx *c, const Tos__V1__Record *rec,
 	size_t len = hw__container_encode(box, buf);
 	MDB_val k = mval(box->id, strlen(box->id));
 	MDB_val v = mval(buf, len);
-	return mdb_put(c->txn, c->t->containers, &k, &v, 0);
+	HW_ASSERT(c->boxes != NULL);
+	return mdb_cursor_put(c->boxes, &k, &v, c->box_found ? MDB_CURRENT : 0);
 }
 
-static int box_active(const struct hw_apply_ctx *c, const struct hw_container *box, bool *active)
+/* Read the box's active holds into box->holds (a range scan of the holds table). */
+static int box_holds(struct apply *c, struct hw_container *box)
+{
+	return hw__holds_mask(c->txn, c->t, box->id, strlen(box->id), &box->holds);
+}
+
+static int box_active(struct apply *c, const struct hw_container *box, bool *active)
 {
 	return hw__container_active(c->txn, c->t, box, active);
 }
 
 /* The box must be on an active visit: 0, or a refusal with code naming field. */
-static int need_visit(const struct hw_apply_ctx *c, const struct hw_container *box, int code,
-		      const char *field, struct hw_reject *rej)
+static int need_visit(struct apply *c, const struct hw_container *box, int code, const char *field,
+		      struct hw_reject *rej)
 {
 	bool active;
 	int rc = box_active(c, box, &active);
@@ -147,12 +171,14 @@ static int in_yard(const struct ue_plan *p, struct hw_reject *rej)
 
 /* A box leaving its yard slot: in the yard, where the move says it starts [31], and,
  * when holds_matter, under no hold [29]. */
-static int from_yard(const Tos__V1__UnitEvent *ue, const struct ue_plan *p, bool holds_matter,
-		     struct hw_reject *rej)
+static int from_yard(struct apply *c, const Tos__V1__UnitEvent *ue, struct ue_plan *p,
+		     bool holds_matter, struct hw_reject *rej)
 {
 	int rc = in_yard(p, rej);
 	if (rc == 0)
 		rc = from_matches(ue, p, rej);
+	if (rc == 0 && holds_matter)
+		rc = box_holds(c, &p->box);
 	if (rc == 0 && holds_matter)
 		rc = no_hold(p, rej);
 	return rc;
@@ -175,8 +201,8 @@ static int visit_active(const struct ue_plan *p, int state, struct hw_reject *re
 }
 
 /* Load and discharge need the vessel visit ARRIVED or WORKING [19]. */
-static int vessel_workable(const struct hw_apply_ctx *c, const Tos__V1__Location *loc,
-			   const char *field, struct hw_reject *rej)
+static int vessel_workable(struct apply *c, const Tos__V1__Location *loc, const char *field,
+			   struct hw_reject *rej)
 {
 	if (loc == NULL || loc->where_case != TOS__V1__LOCATION__WHERE_VESSEL)
 		return hw_reject_set(rej, HW_EPOSITION, field, "must be a vessel cell");
@@ -198,7 +224,7 @@ static int vessel_workable(const struct hw_apply_ctx *c, const Tos__V1__Location
 
 /* Slots the box holds now, checked against the slots table: a slot that names another
  * box means the tables disagree, which only corruption can cause. */
-static int plan_free(const struct hw_apply_ctx *c, struct ue_plan *p)
+static int plan_free(struct apply *c, struct ue_plan *p)
 {
 	p->n_free = hw__position_slots(p->box.position, p->free_keys);
 	for (unsigned i = 0; i < p->n_free; i++) {
@@ -215,7 +241,7 @@ static int plan_free(const struct hw_apply_ctx *c, struct ue_plan *p)
 
 /* The box can stand at yard place to: its size is known, the bay fits its length [22],
  * and every slot it needs is free (or already its own, for a move that overlaps). */
-static int plan_take(const struct hw_apply_ctx *c, const Tos__V1__Location *to, struct ue_plan *p,
+static int plan_take(struct apply *c, const Tos__V1__Location *to, struct ue_plan *p,
 		     struct hw_reject *rej)
 {
 	if (to == NULL || to->where_case != TOS__V1__LOCATION__WHERE_YARD)
@@ -248,7 +274,7 @@ static int plan_take(const struct hw_apply_ctx *c, const Tos__V1__Location *to, 
 }
 
 /* The write phase of a unit event: leave the old slots, take the new, store the box. */
-static int plan_write(const struct hw_apply_ctx *c, const Tos__V1__Record *rec, struct ue_plan *p)
+static int plan_write(struct apply *c, const Tos__V1__Record *rec, struct ue_plan *p)
 {
 	int rc;
 	for (unsigned i = 0; i < p->n_free; i++) {
@@ -268,7 +294,7 @@ static int plan_write(const struct hw_apply_ctx *c, const Tos__V1__Record *rec, 
 }
 
 /* PREADVISE: a new visit of a box that is not here yet [29]. */
-static int ue_preadvise(const struct hw_apply_ctx *c, struct ue_plan *p, struct hw_reject *rej)
+static int ue_preadvise(struct apply *c, struct ue_plan *p, struct hw_reject *rej)
 {
 	bool active;
 	int rc = box_active(c, &p->box, &active);
@@ -284,7 +310,7 @@ static int ue_preadvise(const struct hw_apply_ctx *c, struct ue_plan *p, struct 
 }
 
 /* DISCHARGE, GATE_IN, RAIL_IN, BARGE_IN: the box arrives in the yard [28, 29]. */
-static int ue_arrive(const struct hw_apply_ctx *c, const Tos__V1__UnitEvent *ue, struct ue_plan *p,
+static int ue_arrive(struct apply *c, const Tos__V1__UnitEvent *ue, struct ue_plan *p,
 		     struct hw_reject *rej)
 {
 	bool active;
@@ -312,10 +338,10 @@ static int ue_arrive(const struct hw_apply_ctx *c, const Tos__V1__UnitEvent *ue,
 }
 
 /* LOAD: yard to a workable vessel; no hold; a FULL box needs this visit's VGM [13]. */
-static int ue_load(const struct hw_apply_ctx *c, const Tos__V1__UnitEvent *ue, struct ue_plan *p,
+static int ue_load(struct apply *c, const Tos__V1__UnitEvent *ue, struct ue_plan *p,
 		   struct hw_reject *rej)
 {
-	int rc = from_yard(ue, p, true, rej);
+	int rc = from_yard(c, ue, p, true, rej);
 	if (rc != 0)
 		return rc;
 	if (p->box.full_empty == TOS__V1__FULL_EMPTY__FE_FULL && p->box.vgm_kg == 0)
@@ -328,20 +354,20 @@ static int ue_load(const struct hw_apply_ctx *c, const Tos__V1__UnitEvent *ue, s
 }
 
 /* GATE_OUT, RAIL_OUT, BARGE_OUT: the visit ends; no hold may be active [29]. */
-static int ue_depart(const struct hw_apply_ctx *c, const Tos__V1__UnitEvent *ue, struct ue_plan *p,
+static int ue_depart(struct apply *c, const Tos__V1__UnitEvent *ue, struct ue_plan *p,
 		     struct hw_reject *rej)
 {
-	int rc = from_yard(ue, p, true, rej);
+	int rc = from_yard(c, ue, p, true, rej);
 	if (rc == 0)
 		rc = plan_free(c, p);
 	return rc != 0 ? rc : moved(ue, p, TS(DEPARTED));
 }
 
 /* YARD_MOVE, YARD_SHIFT, POSITION_CORRECTION: slot to slot. */
-static int ue_yard_move(const struct hw_apply_ctx *c, const Tos__V1__UnitEvent *ue,
-			struct ue_plan *p, struct hw_reject *rej)
+static int ue_yard_move(struct apply *c, const Tos__V1__UnitEvent *ue, struct ue_plan *p,
+			struct hw_reject *rej)
 {
-	int rc = from_yard(ue, p, false, rej);
+	int rc = from_yard(c, ue, p, false, rej);
 	if (rc == 0)
 		rc = plan_take(c, ue->to, p, rej);
 	if (rc == 0)
@@ -350,7 +376,7 @@ static int ue_yard_move(const struct hw_apply_ctx *c, const Tos__V1__UnitEvent *
 }
 
 /* RESTOW, SHIFT_ON_BOARD: cell to cell on a vessel that has not departed. */
-static int ue_restow(const struct hw_apply_ctx *c, const Tos__V1__UnitEvent *ue, struct ue_plan *p,
+static int ue_restow(struct apply *c, const Tos__V1__UnitEvent *ue, struct ue_plan *p,
 		     struct hw_reject *rej)
 {
 	bool active;
@@ -369,7 +395,7 @@ static int ue_restow(const struct hw_apply_ctx *c, const Tos__V1__UnitEvent *ue,
 }
 
 /* STUFF, STRIP, INSPECT, RESEAL, ROLL, INVENTORY_CHECK: need an active visit. */
-static int ue_status(const struct hw_apply_ctx *c, const Tos__V1__UnitEvent *ue, struct ue_plan *p,
+static int ue_status(struct apply *c, const Tos__V1__UnitEvent *ue, struct ue_plan *p,
 		     struct hw_reject *rej)
 {
 	int rc = need_visit(c, &p->box, HW_ELIFECYCLE, "unit_event.type", rej);
@@ -382,8 +408,8 @@ static int ue_status(const struct hw_apply_ctx *c, const Tos__V1__UnitEvent *ue,
 	return 0;
 }
 
-static int ue_dispatch(const struct hw_apply_ctx *c, const Tos__V1__UnitEvent *ue,
-		       struct ue_plan *p, struct hw_reject *rej)
+static int ue_dispatch(struct apply *c, const Tos__V1__UnitEvent *ue, struct ue_plan *p,
+		       struct hw_reject *rej)
 {
 	switch (ue->type) {
 	case UE(PREADVISE):
@@ -419,8 +445,7 @@ static int ue_dispatch(const struct hw_apply_ctx *c, const Tos__V1__UnitEvent *u
 	}
 }
 
-static int apply_unit_event(const struct hw_apply_ctx *c, const Tos__V1__Record *rec,
-			    struct hw_reject *rej)
+static int apply_unit_event(struct apply *c, const Tos__V1__Record *rec, struct hw_reject *rej)
 {
 	const Tos__V1__UnitEvent *ue = rec->unit_event;
 	if (ue->equipment == NULL)
@@ -441,12 +466,13 @@ static int apply_unit_event(const struct hw_apply_ctx *c, const Tos__V1__Record 
 }
 
 /* Holds [32]: one APPLY per type until its RELEASE; may come before the box does. */
-static int apply_hold(const struct hw_apply_ctx *c, const Tos__V1__Record *rec,
-		      struct hw_reject *rej)
+static int apply_hold(struct apply *c, const Tos__V1__Record *rec, struct hw_reject *rej)
 {
 	const Tos__V1__HoldEvent *h = rec->hold;
 	struct hw_container box;
 	int rc = box_begin(c, rec, h->container_id, "hold.container_id", &box, rej);
+	if (rc == 0)
+		rc = box_holds(c, &box);
 	if (rc != 0)
 		return rc;
 	if ((int)h->hold <= 0 || (int)h->hold >= 32)
@@ -484,8 +510,7 @@ static int apply_hold(const struct hw_apply_ctx *c, const Tos__V1__Record *rec,
 }
 
 /* Customs status: only the per-container time rule; the status itself is in the log. */
-static int apply_customs(const struct hw_apply_ctx *c, const Tos__V1__Record *rec,
-			 struct hw_reject *rej)
+static int apply_customs(struct apply *c, const Tos__V1__Record *rec, struct hw_reject *rej)
 {
 	struct hw_container box;
 	int rc = box_begin(c, rec, rec->customs->container_id, "customs.container_id", &box, rej);
@@ -495,8 +520,7 @@ static int apply_customs(const struct hw_apply_ctx *c, const Tos__V1__Record *re
 }
 
 /* Reefer readings need a known reefer box with an active visit [34]. */
-static int apply_reefer(const struct hw_apply_ctx *c, const Tos__V1__Record *rec,
-			struct hw_reject *rej)
+static int apply_reefer(struct apply *c, const Tos__V1__Record *rec, struct hw_reject *rej)
 {
 	struct hw_container box;
 	int rc = box_begin(c, rec, rec->reefer->container_id, "reefer.container_id", &box, rej);
@@ -511,8 +535,7 @@ static int apply_reefer(const struct hw_apply_ctx *c, const Tos__V1__Record *rec
 }
 
 /* VGM [13]: for a box on an active visit, not below its tare. */
-static int apply_vgm(const struct hw_apply_ctx *c, const Tos__V1__Record *rec,
-		     struct hw_reject *rej)
+static int apply_vgm(struct apply *c, const Tos__V1__Record *rec, struct hw_reject *rej)
 {
 	const Tos__V1__VgmDeclaration *vgm = rec->vgm;
 	struct hw_container box;
@@ -531,8 +554,7 @@ static int apply_vgm(const struct hw_apply_ctx *c, const Tos__V1__Record *rec,
 
 /* Vessel visit phases only move forward. A record without a phase (name, berth ...)
  * makes the visit known and changes no phase. */
-static int apply_vessel(const struct hw_apply_ctx *c, const Tos__V1__Record *rec,
-			struct hw_reject *rej)
+static int apply_vessel(struct apply *c, const Tos__V1__Record *rec, struct hw_reject *rej)
 {
 	const Tos__V1__VesselVisitEvent *vv = rec->vessel_visit;
 	if (vv->visit_id == NULL || vv->visit_id[0] == '\0')
@@ -604,7 +626,7 @@ static size_t wis_key(char prefix, const char *text, uint8_t *key, size_t cap)
 }
 
 /* Read "w/<id>": *found, the state and the container (cid, NUL-terminated). */
-static int wi_read(const struct hw_apply_ctx *c, const char *wi_id, bool *found, int *state,
+static int wi_read(struct apply *c, const char *wi_id, bool *found, int *state,
 		   char cid[HW_CONTAINER_ID_BYTES_MAX + 1])
 {
 	uint8_t key[2 + HW_REF_CHARS_MAX * 4];
@@ -628,8 +650,8 @@ static int wi_read(const struct hw_apply_ctx *c, const char *wi_id, bool *found,
 }
 
 /* The checks of a WI record: CREATED first, allowed steps, one active WI per box. */
-static int wi_check(const struct hw_apply_ctx *c, const Tos__V1__WorkInstruction *wi, bool found,
-		    int old, const char *cid, struct hw_reject *rej)
+static int wi_check(struct apply *c, const Tos__V1__WorkInstruction *wi, bool found, int old,
+		    const char *cid, struct hw_reject *rej)
 {
 	int next = (int)wi->state;
 	if (!found && next != WS(CREATED))
@@ -655,7 +677,7 @@ static int wi_check(const struct hw_apply_ctx *c, const Tos__V1__WorkInstruction
 			     (const char *)v.mv_data);
 }
 
-static int apply_wi(const struct hw_apply_ctx *c, const Tos__V1__Record *rec, struct hw_reject *rej)
+static int apply_wi(struct apply *c, const Tos__V1__Record *rec, struct hw_reject *rej)
 {
 	const Tos__V1__WorkInstruction *wi = rec->wi;
 	if (wi->wi_id == NULL || wi->wi_id[0] == '\0')
@@ -706,7 +728,7 @@ static size_t kv_key(const Tos__V1__Record *rec, const char *key, uint8_t *out)
 	return tn + 1 + kn;
 }
 
-static int apply_kv_put(const struct hw_apply_ctx *c, const Tos__V1__Record *rec)
+static int apply_kv_put(struct apply *c, const Tos__V1__Record *rec)
 {
 	uint8_t key[32 + 1 + HW_KV_KEY_BYTES_MAX];
 	MDB_val k = mval(key, kv_key(rec, rec->kv_put->key, key));
@@ -714,8 +736,7 @@ static int apply_kv_put(const struct hw_apply_ctx *c, const Tos__V1__Record *rec
 	return mdb_put(c->txn, c->t->kv, &k, &v, 0);
 }
 
-static int apply_kv_delete(const struct hw_apply_ctx *c, const Tos__V1__Record *rec,
-			   struct hw_reject *rej)
+static int apply_kv_delete(struct apply *c, const Tos__V1__Record *rec, struct hw_reject *rej)
 {
 	uint8_t key[32 + 1 + HW_KV_KEY_BYTES_MAX];
 	MDB_val k = mval(key, kv_key(rec, rec->kv_delete->key, key));
@@ -731,7 +752,7 @@ static int apply_kv_delete(const struct hw_apply_ctx *c, const Tos__V1__Record *
 }
 
 /* Audit records are indexed by LSN (big-endian, so LMDB's order is LSN order). */
-static int apply_audit(const struct hw_apply_ctx *c)
+static int apply_audit(struct apply *c)
 {
 	uint8_t key[8];
 	for (unsigned i = 0; i < 8; i++)
@@ -741,10 +762,8 @@ static int apply_audit(const struct hw_apply_ctx *c)
 	return mdb_put(c->txn, c->t->audit, &k, &v, 0);
 }
 
-int hw_apply(const struct hw_apply_ctx *c, const Tos__V1__Record *rec, struct hw_reject *rej)
+static int apply_record(struct apply *c, const Tos__V1__Record *rec, struct hw_reject *rej)
 {
-	HW_ASSERT(c != NULL && c->txn != NULL && c->t != NULL && rec != NULL);
-	HW_ASSERT(c->lsn > 0);
 	switch (rec->payload_case) {
 	case TOS__V1__RECORD__PAYLOAD_UNIT_EVENT:
 		return apply_unit_event(c, rec, rej);
@@ -774,4 +793,15 @@ int hw_apply(const struct hw_apply_ctx *c, const Tos__V1__Record *rec, struct hw
 	default:
 		return hw_reject_set(rej, HW_EMISSING, "payload", "a payload is required");
 	}
+}
+
+int hw_apply(const struct hw_apply_ctx *ctx, const Tos__V1__Record *rec, struct hw_reject *rej)
+{
+	HW_ASSERT(ctx != NULL && ctx->txn != NULL && ctx->t != NULL && rec != NULL);
+	HW_ASSERT(ctx->lsn > 0);
+	struct apply c = {.txn = ctx->txn, .t = ctx->t, .lsn = ctx->lsn, .time_ms = ctx->time_ms};
+	int rc = apply_record(&c, rec, rej);
+	if (c.boxes != NULL)
+		mdb_cursor_close(c.boxes);
+	return rc;
 }

@@ -160,6 +160,30 @@ int hw__holds_mask(MDB_txn *txn, const struct hw_tables *t, const char *id, size
 	return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
+/* A containers value v of box id into *out. */
+static int container_value(const MDB_val *v, const char *id, size_t id_len,
+			   struct hw_container *out)
+{
+	memset(out, 0, sizeof *out);
+	int rc = hw__container_decode(v->mv_data, v->mv_size, out);
+	if (rc != 0)
+		return rc;
+	memcpy(out->id, id, id_len);
+	out->id[id_len] = '\0';
+	return 0;
+}
+
+int hw__container_read(MDB_cursor *cur, const char *id, size_t id_len, struct hw_container *out)
+{
+	HW_ASSERT(id_len > 0 && id_len <= HW_CONTAINER_ID_BYTES_MAX);
+	MDB_val k = {.mv_size = id_len, .mv_data = (void *)id};
+	MDB_val v;
+	int rc = mdb_cursor_get(cur, &k, &v, MDB_SET);
+	if (rc == MDB_NOTFOUND)
+		return HW_ENOTFOUND;
+	return rc != 0 ? rc : container_value(&v, id, id_len, out);
+}
+
 int hw_state_container_get(MDB_txn *txn, const struct hw_tables *t, const char *id,
 			   struct hw_container *out)
 {
@@ -171,15 +195,9 @@ int hw_state_container_get(MDB_txn *txn, const struct hw_tables *t, const char *
 	int rc = mdb_get(txn, t->containers, &k, &v);
 	if (rc == MDB_NOTFOUND)
 		return HW_ENOTFOUND;
-	if (rc != 0)
-		return rc;
-	memset(out, 0, sizeof *out);
-	rc = hw__container_decode(v.mv_data, v.mv_size, out);
-	if (rc != 0)
-		return rc;
-	memcpy(out->id, id, id_len);
-	out->id[id_len] = '\0';
-	return hw__holds_mask(txn, t, id, id_len, &out->holds);
+	if (rc == 0)
+		rc = container_value(&v, id, id_len, out);
+	return rc != 0 ? rc : hw__holds_mask(txn, t, id, id_len, &out->holds);
 }
 
 /* Text being built into a 64-byte position: appends past 63 bytes are cut silently (see

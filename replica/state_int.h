@@ -36,6 +36,13 @@ size_t hw__container_encode(const struct hw_container *c, uint8_t *buf);
  * bytes are not a value hw__container_encode() makes. */
 int hw__container_decode(const uint8_t *data, size_t len, struct hw_container *out);
 
+/* hw_state_container_get() for an id of 1..HW_CONTAINER_ID_BYTES_MAX bytes through cur, a
+ * cursor on the containers table, which it leaves on the box when found (so a write can
+ * replace it with MDB_CURRENT), and without the holds: out->holds is 0. The apply step
+ * reads a box for every record that names one and needs its holds for only a few rules,
+ * which call hw__holds_mask() themselves. */
+int hw__container_read(MDB_cursor *cur, const char *id, size_t id_len, struct hw_container *out);
+
 /* Bitmask of the active holds of container id (id_len bytes), by a range scan of the
  * holds table over the id's prefix. 0 or an LMDB error. */
 int hw__holds_mask(MDB_txn *txn, const struct hw_tables *t, const char *id, size_t id_len,

@@ -435,26 +435,44 @@ const char *hw_store_dir(const struct hw_store *s)
 
 /* ---- taking one record: the path both submit and append_entries share ---------- */
 
-/* Result of looking record_id up in the ids table. */
-enum id_seen { ID_NEW, ID_SAME, ID_OTHER, ID_PRUNED };
+struct take {
+	const uint8_t *data;
+	size_t len;
+	uint64_t lsn;    /* LSN it gets if accepted */
+	int64_t time_ms; /* the entry's time */
+	bool trusted;    /* an entry a primary made (append path), not a new record */
+	bool system;     /* the node's own record (hw_submit.system) */
+	bool dup;        /* out: same bytes stored before, at dup_lsn */
+	uint64_t dup_lsn;
+};
 
-/* The ids table keeps only the LSN (8 bytes): on the rare record_id hit the record's
+/* Result of claiming record_id in the ids table. */
+enum id_seen { ID_NEW, ID_NONE, ID_SAME, ID_OTHER, ID_PRUNED };
+
+/* Claim record_id for LSN t->lsn: one MDB_NOOVERWRITE put either adds it (ID_NEW; the
+ * caller deletes it again if the record is then refused, so a refused record still
+ * writes nothing) or hands back the LSN it was stored at, so the tree is walked once
+ * per record and not twice (a get before apply, a put after). ID_NONE: record_id is not
+ * 16 bytes, nothing is put and the validator refuses it.
+ *
+ * The ids table keeps only the LSN (8 bytes): on the rare record_id hit the record's
  * bytes are read back from its log entry and compared in full, which is exact and spares
  * a hash of every record. Within a batch the entry is already in txn: the log append
  * follows take_record() before the next record is taken. */
-static int id_lookup(struct hw_store *s, MDB_txn *txn, const Tos__V1__Record *rec,
-		     const uint8_t *data, size_t len, enum id_seen *seen, uint64_t *lsn)
+static int id_claim(struct hw_store *s, MDB_txn *txn, const Tos__V1__Record *rec,
+		    const struct take *t, enum id_seen *seen, uint64_t *lsn)
 {
-	*seen = ID_NEW;
+	*seen = ID_NONE;
 	if (rec->record_id.len != HW_RECORD_ID_BYTES)
-		return 0; /* the validator refuses it */
-	MDB_val k = val_of(rec->record_id.data, rec->record_id.len), v;
-	int rc = mdb_get(txn, s->t.ids, &k, &v);
-	if (rc == MDB_NOTFOUND)
 		return 0;
-	if (rc != 0)
+	uint8_t idv[8];
+	hw_lsn_key(t->lsn, idv);
+	MDB_val k = val_of(rec->record_id.data, rec->record_id.len), v = val_of(idv, sizeof idv);
+	int rc = mdb_put(txn, s->t.ids, &k, &v, MDB_NOOVERWRITE);
+	*seen = ID_NEW;
+	if (rc != MDB_KEYEXIST)
 		return rc;
-	if (v.mv_size != 8)
+	if (v.mv_size != 8) /* v is the stored value now (lmdb.h, MDB_NOOVERWRITE) */
 		return MDB_CORRUPTED;
 	*lsn = hw_lsn_from_key(&v);
 	if (*lsn <= s->base.lsn) {
@@ -470,7 +488,8 @@ static int id_lookup(struct hw_store *s, MDB_txn *txn, const Tos__V1__Record *re
 	struct hw_entry e;
 	if (hw_entry_decode(lv.mv_data, lv.mv_size, &e) != 0 || e.lsn != *lsn)
 		return MDB_CORRUPTED;
-	bool same = e.record_len == len && (len == 0 || memcmp(e.record, data, len) == 0);
+	bool same =
+		e.record_len == t->len && (t->len == 0 || memcmp(e.record, t->data, t->len) == 0);
 	*seen = same ? ID_SAME : ID_OTHER;
 	return 0;
 }
@@ -483,8 +502,11 @@ static int retract_check(struct hw_store *s, MDB_txn *txn, const Tos__V1__Record
 {
 	if (rec->retracts.len == 0)
 		return 0;
+	/* The record's own record_id is in ids already (id_claim) but names no stored one. */
+	bool self = rec->retracts.len == rec->record_id.len &&
+		    memcmp(rec->retracts.data, rec->record_id.data, rec->retracts.len) == 0;
 	MDB_val k = val_of(rec->retracts.data, rec->retracts.len), v;
-	int rc = mdb_get(txn, s->t.ids, &k, &v);
+	int rc = self ? MDB_NOTFOUND : mdb_get(txn, s->t.ids, &k, &v);
 	if (rc == MDB_NOTFOUND)
 		return hw_reject_set(rej, HW_ERETRACT, "retracts",
 				     "retracted record_id is unknown");
@@ -518,16 +540,23 @@ static int retract_check(struct hw_store *s, MDB_txn *txn, const Tos__V1__Record
 	return 0;
 }
 
-struct take {
-	const uint8_t *data;
-	size_t len;
-	uint64_t lsn;    /* LSN it gets if accepted */
-	int64_t time_ms; /* the entry's time */
-	bool trusted;    /* an entry a primary made (append path), not a new record */
-	bool system;     /* the node's own record (hw_submit.system) */
-	bool dup;        /* out: same bytes stored before, at dup_lsn */
-	uint64_t dup_lsn;
-};
+/* The checks and the apply of a record whose record_id was claimed: 0, a reject code
+ * with rej filled, or an LMDB error. */
+static int check_apply(struct hw_store *s, MDB_txn *txn, const struct take *t,
+		       const Tos__V1__Record *rec, struct hw_reject *rej)
+{
+	if (!t->trusted && !t->system && hw_record_is_system(rec))
+		return hw_reject_set(rej, HW_ESYSTEM_RECORD, "payload",
+				     "%s records are made by hawser, not submitted",
+				     hw_record_kind(rec));
+	int rc = hw_validate_record(rec, t->time_ms, rej);
+	if (rc == 0)
+		rc = retract_check(s, txn, rec, t->trusted, rej);
+	if (rc != 0)
+		return rc;
+	struct hw_apply_ctx c = {.txn = txn, .t = &s->t, .lsn = t->lsn, .time_ms = t->time_ms};
+	return hw_apply(&c, rec, rej);
+}
 
 /* Decode, check and apply one record inside txn. Returns 0 (accepted, or t->dup), a
  * reject code with rej filled (nothing written), or an LMDB error (abort the txn). */
@@ -538,7 +567,7 @@ static int take_record(struct hw_store *s, MDB_txn *txn, struct take *t, struct 
 	if (rc != 0)
 		return rc == HW_ENOMEM ? ENOMEM : rc;
 	enum id_seen seen;
-	rc = id_lookup(s, txn, rec, t->data, t->len, &seen, &t->dup_lsn);
+	rc = id_claim(s, txn, rec, t, &seen, &t->dup_lsn);
 	if (rc != 0)
 		return rc;
 	t->dup = seen == ID_SAME;
@@ -553,23 +582,12 @@ static int take_record(struct hw_store *s, MDB_txn *txn, struct take *t, struct 
 				     "record_id was stored at LSN %llu, before the log's base: "
 				     "its bytes are no longer kept to compare",
 				     (unsigned long long)t->dup_lsn);
-	if (!t->trusted && !t->system && hw_record_is_system(rec))
-		return hw_reject_set(rej, HW_ESYSTEM_RECORD, "payload",
-				     "%s records are made by hawser, not submitted",
-				     hw_record_kind(rec));
-	rc = hw_validate_record(rec, t->time_ms, rej);
-	if (rc == 0)
-		rc = retract_check(s, txn, rec, t->trusted, rej);
-	if (rc != 0)
+	rc = check_apply(s, txn, t, rec, rej);
+	if (!hw_is_reject(rc) || seen != ID_NEW)
 		return rc;
-	struct hw_apply_ctx c = {.txn = txn, .t = &s->t, .lsn = t->lsn, .time_ms = t->time_ms};
-	rc = hw_apply(&c, rec, rej);
-	if (rc != 0)
-		return rc;
-	uint8_t idv[8];
-	hw_lsn_key(t->lsn, idv);
-	MDB_val k = val_of(rec->record_id.data, rec->record_id.len), v = val_of(idv, sizeof idv);
-	return mdb_put(txn, s->t.ids, &k, &v, MDB_NOOVERWRITE);
+	MDB_val k = val_of(rec->record_id.data, rec->record_id.len);
+	int del = mdb_del(txn, s->t.ids, &k, NULL); /* give the claim back */
+	return del != 0 ? del : rc;
 }
 
 static int log_put(struct hw_store *s, MDB_txn *txn, uint64_t lsn, const uint8_t *entry, size_t len)

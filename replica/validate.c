@@ -84,33 +84,47 @@ static bool ascii8(const unsigned char *p)
 	return (below | above) == 0;
 }
 
-/* The string's length first (strlen never reads past the NUL), then printable ASCII 8
- * bytes at a time, and everything else (tab, UTF-8, refused bytes) one code point at a
+/* Bytes of printable ASCII at the start of p (n bytes): 8 at a time, then a tail of
+ * fewer than 8 as the last 8 bytes of the string at once (they overlap bytes already
+ * checked), else one byte at a time. */
+static size_t ascii_run(const unsigned char *p, size_t n)
+{
+	size_t k = 0;
+	while (n - k >= 8 && ascii8(p + k))
+		k += 8;
+	if (k < n && n - k < 8 && n >= 8 && ascii8(p + n - 8))
+		return n;
+	while (k < n && p[k] >= 0x20 && p[k] < 0x7F)
+		k++;
+	return k;
+}
+
+/* The string's length first (strlen never reads past the NUL), then runs of printable
+ * ASCII (ascii_run), and everything else (tab, UTF-8, refused bytes) one code point at a
  * time through the strict decoder: the rules are those of the slow path alone. */
 static bool text_scan(const char *s, struct text_info *ti)
 {
 	const unsigned char *p = (const unsigned char *)(s != NULL ? s : "");
 	size_t len = strlen((const char *)p);
-	size_t i = 0;
-	ti->chars = 0;
-	while (i < len) {
-		if (len - i >= 8 && ascii8(p + i)) {
-			i += 8;
-			ti->chars += 8;
-			continue;
-		}
+	size_t i = 0, chars = 0;
+	for (;;) {
+		size_t run = ascii_run(p + i, len - i);
+		i += run;
+		chars += run;
+		if (i == len)
+			break;
 		unsigned long cp;
 		size_t n = utf8_decode(p + i, &cp);
 		if (n == 0 || is_control(cp)) {
 			ti->bad_at = i;
-			ti->bytes = i;
-			return false;
+			break;
 		}
 		i += n;
-		ti->chars++;
+		chars++;
 	}
+	ti->chars = chars;
 	ti->bytes = i;
-	return true;
+	return i == len;
 }
 
 bool hw_text_ok(const char *s, size_t max_bytes)

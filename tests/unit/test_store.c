@@ -564,6 +564,54 @@ static void test_retracts(void **state)
 	assert_int_equal(r.code, 0);
 }
 
+/* A kv_delete record of key under record_id {id}, retracting {retracts} when not 0. */
+static size_t kv_delete_record(uint8_t *buf, size_t cap, uint8_t id, uint8_t retracts,
+			       const char *key)
+{
+	Tos__V1__Record rec = TOS__V1__RECORD__INIT;
+	Tos__V1__KvDelete del = TOS__V1__KV_DELETE__INIT;
+	uint8_t rid[16] = {id}, target[16] = {retracts};
+	rec.record_id = (ProtobufCBinaryData){16, rid};
+	rec.tenant_id = "T1";
+	rec.facility_id = "JPNGO-NCB";
+	rec.event_time_ms = NOW_MS - 10;
+	rec.schema_version = 1;
+	if (retracts != 0)
+		rec.retracts = (ProtobufCBinaryData){16, target};
+	del.key = (char *)key;
+	rec.payload_case = TOS__V1__RECORD__PAYLOAD_KV_DELETE;
+	rec.kv_delete = &del;
+	size_t len = hw_record_encode(&rec, buf, cap);
+	assert_true(len > 0);
+	return len;
+}
+
+/* A record refused after its record_id was claimed (by a state rule, or as a retraction
+ * of itself) leaves the ids table as it was: the digest is unchanged and the same
+ * record_id is free for the next record. */
+static void test_refused_frees_record_id(void **state)
+{
+	struct fx *f = *state;
+	uint8_t a[256], b[256];
+	struct hw_result r;
+	submit_one(f->s, a, kv_record(a, sizeof a, 1, "T1", "a", "1"), &r);
+	assert_int_equal(r.code, 0);
+	uint8_t d1[HW_HASH_BYTES], d2[HW_HASH_BYTES];
+	digest_of(f->s, d1);
+	submit_one(f->s, b, kv_delete_record(b, sizeof b, 9, 0, "missing"), &r);
+	assert_int_equal(r.code, HW_ENOTFOUND);
+	assert_string_equal(r.reject.field, "kv_delete.key");
+	submit_one(f->s, b, kv_delete_record(b, sizeof b, 9, 9, "a"), &r);
+	assert_int_equal(r.code, HW_ERETRACT); /* its own id names no stored record */
+	assert_string_equal(r.reject.field, "retracts");
+	digest_of(f->s, d2);
+	assert_memory_equal(d1, d2, HW_HASH_BYTES);
+	submit_one(f->s, b, kv_delete_record(b, sizeof b, 9, 0, "a"), &r);
+	assert_int_equal(r.code, 0);
+	assert_false(r.duplicate);
+	assert_int_equal(r.lsn, 2);
+}
+
 /* Submit n key/value records one per batch (record ids from first), all accepted. */
 static void fill_kv(struct hw_store *s, unsigned first, unsigned n)
 {
@@ -782,6 +830,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_disk_full, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_read_only_and_format, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retracts, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_refused_frees_record_id, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_append_hold_checked, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_prune_base, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retention, setup, teardown),

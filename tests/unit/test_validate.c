@@ -508,6 +508,48 @@ static void test_text_ok(void **state)
 		assert_false(hw_text_ok(bad[i], 64));
 }
 
+/* A refused byte, a tab or a UTF-8 character at any place of an ASCII string of 1 to 24
+ * bytes (in a block of 8, in the tail under 8, in a string under 8) is judged as alone. */
+static void test_text_every_position(void **state)
+{
+	(void)state;
+	static const char *const inserts[] = {"\x01", "\x7F", "\x80", "\t", "\xC3\xA9"};
+	static const bool ok[] = {false, false, false, true, true};
+	for (size_t len = 1; len <= 24; len++) {
+		for (size_t pos = 0; pos < len; pos++) {
+			for (size_t i = 0; i < sizeof inserts / sizeof inserts[0]; i++) {
+				char s[32];
+				size_t n = strlen(inserts[i]);
+				memset(s, 'a', pos);
+				memcpy(s + pos, inserts[i], n);
+				memset(s + pos + n, 'a', len - pos - 1);
+				s[len - 1 + n] = '\0';
+				assert_int_equal(hw_text_ok(s, len - 1 + n), ok[i]);
+				if (ok[i])
+					assert_false(hw_text_ok(s, len - 2 + n));
+			}
+		}
+	}
+}
+
+/* A reference counts characters, not bytes, wherever its UTF-8 character stands. */
+static void test_text_chars_every_position(void **state)
+{
+	struct fx *f = *state;
+	char ref[40];
+	for (size_t pos = 0; pos <= 34; pos++) {
+		memset(ref, 'A', pos);
+		memcpy(ref + pos, "\xC3\xA9", 2);
+		memset(ref + pos + 2, 'A', 34 - pos);
+		ref[36] = '\0'; /* 35 characters, 36 bytes */
+		f->bookings[0] = ref;
+		expect_ok(f);
+		ref[36] = 'A';
+		ref[37] = '\0'; /* 36 characters */
+		expect_reject(f, HW_ERANGE, "unit_event.refs.booking_nos[0]");
+	}
+}
+
 /* Invalid UTF-8 in any string field is HW_EUTF8 naming the field (rules 6, 43). */
 static void test_invalid_utf8_in_fields(void **state)
 {
@@ -1070,6 +1112,8 @@ int main(void)
 		T(test_unknown_enum_values),
 		T(test_required_enums),
 		T(test_text_ok),
+		T(test_text_every_position),
+		T(test_text_chars_every_position),
 		T(test_invalid_utf8_in_fields),
 		T(test_text_limits),
 		T(test_iso6346_check_digit),
