@@ -129,7 +129,7 @@ static size_t make_record(unsigned i, uint8_t *buf, size_t cap)
 static void fill(struct hw_store *s, unsigned from, unsigned to)
 {
 	static uint8_t bufs[BATCH][1024];
-	struct hw_submit subs[BATCH];
+	struct hw_submit subs[BATCH] = {{0}};
 	struct hw_result res[BATCH];
 	for (unsigned i = from; i < to;) {
 		unsigned j = i / BATCH, n = 0;
@@ -717,7 +717,7 @@ static void test_replay(void **state)
 
 	assert_int_equal(hw_store_init(c), 0);
 	assert_int_equal(hw_store_open(c, NULL, &sc), 0);
-	struct hw_submit sub;
+	struct hw_submit sub = {0};
 	struct hw_result res;
 	uint8_t buf[1024];
 	sub.data = buf;

@@ -94,7 +94,7 @@ static void test_submit_chain(void **state)
 {
 	struct fx *f = *state;
 	uint8_t bufs[3][256];
-	struct hw_submit subs[3];
+	struct hw_submit subs[3] = {{0}};
 	struct hw_result res[3];
 	for (unsigned i = 0; i < 3; i++) {
 		char key[8];
@@ -162,7 +162,7 @@ static void test_reject_in_batch(void **state)
 {
 	struct fx *f = *state;
 	uint8_t bufs[3][256];
-	struct hw_submit subs[3];
+	struct hw_submit subs[3] = {{0}};
 	struct hw_result res[3];
 	subs[0].len = kv_record(bufs[0], 256, 1, "T1", "a", "1");
 	subs[1].len = kv_record(bufs[1], 256, 2, "T1", "", "1"); /* empty key: refused */
@@ -205,6 +205,7 @@ static uint64_t fill(struct hw_store *s, const char *profile, uint64_t count, in
 	enum { B = 500 };
 	uint8_t *bufs = malloc((size_t)B * HW_RECORD_BYTES_MAX);
 	struct hw_submit subs[B];
+	memset(subs, 0, sizeof subs);
 	struct hw_result res[B];
 	int expect[B];
 	uint64_t accepted = 0;
