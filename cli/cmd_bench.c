@@ -62,6 +62,7 @@ struct bench_opts {
 	int mode; /* enum hw_mode; -1: default */
 	const char *connect;
 	bool keep, json;
+	bool catchup; /* standbys down during the load, then timed catching up */
 	struct hw_client_security sec; /* --connect: its channel; else only --insecure */
 };
 
@@ -162,6 +163,9 @@ static int bench_opt_cb(void *arg, int key, const char *v)
 	case 'j':
 		o->json = true;
 		return 0;
+	case 'U':
+		o->catchup = true;
+		return 0;
 	}
 	return -1;
 }
@@ -172,7 +176,8 @@ static const struct option bench_longopts[] = {
 	{"profile", required_argument, NULL, 'p'},  {"mode", required_argument, NULL, 'm'},
 	{"k", required_argument, NULL, 'k'},        {"seed", required_argument, NULL, 's'},
 	{"connect", required_argument, NULL, 'c'},  {"keep", no_argument, NULL, 'K'},
-	{"json", no_argument, NULL, 'j'},           HW_CLI_SECURITY_OPTIONS,
+	{"json", no_argument, NULL, 'j'},           {"catchup", no_argument, NULL, 'U'},
+	HW_CLI_SECURITY_OPTIONS,
 	{0},
 };
 
@@ -653,6 +658,38 @@ static int check_stores(const struct bench *b, struct hw_cluster *cl, const stru
 	return rc;
 }
 
+/* --catchup: the standbys, stopped before the load, start again; how long until they
+ * hold everything the primary took meanwhile (behind: entries past their head). */
+struct catchup {
+	bool done;
+	uint64_t behind;
+	double seconds;
+};
+
+static int stop_standbys(struct hw_cluster *cl, uint64_t *head)
+{
+	int rc = hw_cluster_wait_synced(cl, SYNC_WAIT_MS, head);
+	for (unsigned i = 1; rc == 0 && i < hw_cluster_nodes(cl); i++)
+		rc = hw_cluster_kill(cl, i, SIGTERM);
+	return rc;
+}
+
+static int time_catchup(struct hw_cluster *cl, uint64_t head, struct catchup *cu)
+{
+	uint64_t t0 = hw_mono_ns(), last = 0;
+	int rc = 0;
+	for (unsigned i = 1; rc == 0 && i < hw_cluster_nodes(cl); i++)
+		rc = hw_cluster_restart(cl, i);
+	if (rc == 0)
+		rc = hw_cluster_wait_synced(cl, SYNC_WAIT_MS * 4, &last);
+	if (rc != 0)
+		return rc;
+	cu->seconds = (double)(hw_mono_ns() - t0) / 1e9;
+	cu->behind = last - head;
+	cu->done = true;
+	return 0;
+}
+
 /* After the load: wait for the standbys, read peak memory, stop the nodes, check. */
 static int finish_cluster(const struct bench *b, struct hw_cluster *cl,
 			  const struct load_result *lr, struct check *ck)
@@ -717,8 +754,25 @@ static void print_latency(struct hw_json *j, const struct load_result *lr)
 	hw_json_object_end(j);
 }
 
+static void print_catchup(struct hw_json *j, const struct catchup *cu)
+{
+	hw_json_key(j, "catchup");
+	if (!cu->done) {
+		hw_json_string(j, NULL);
+		return;
+	}
+	hw_json_object_begin(j);
+	hw_json_key(j, "entries");
+	hw_json_uint(j, cu->behind);
+	hw_json_key(j, "seconds");
+	hw_json_double(j, cu->seconds);
+	hw_json_key(j, "entries_per_s");
+	hw_json_double(j, cu->seconds > 0 ? (double)cu->behind / cu->seconds : 0);
+	hw_json_object_end(j);
+}
+
 static void print_json(const struct bench *b, const struct load_result *lr, const struct check *ck,
-		       uint64_t limit_ns)
+		       uint64_t limit_ns, const struct catchup *cu)
 {
 	const struct bench_opts *o = b->o;
 	char mach[64];
@@ -764,6 +818,8 @@ static void print_json(const struct bench *b, const struct load_result *lr, cons
 	hw_json_double(&j, b->count ? (double)b->bytes / (double)b->count : 0);
 	if (o->clients == 1)
 		json_u64_or_null(&j, "limit_us", limit_ns > 0, limit_ns / 1000);
+	if (o->catchup)
+		print_catchup(&j, cu);
 	hw_json_object_end(&j);
 }
 
@@ -792,8 +848,12 @@ static void print_human(const struct bench *b, const struct load_result *lr, con
 
 static int check_opts(const struct hw_cli_cmd *cmd, struct bench_opts *o)
 {
+	if (o->catchup && (o->connect || (o->mode >= 0 && o->mode != HW_MODE_LOCAL)))
+		return hw_cli_usage_error(cmd, "--catchup runs its own cluster in mode local (its "
+					       "standbys are down during the load)");
 	if (o->mode < 0)
-		o->mode = o->standbys == 0 && !o->connect ? HW_MODE_LOCAL : HW_MODE_DURABLE;
+		o->mode = (o->standbys == 0 && !o->connect) || o->catchup ? HW_MODE_LOCAL
+									  : HW_MODE_DURABLE;
 	if (!o->connect && o->k > o->standbys)
 		return hw_cli_usage_error(cmd, "--k %" PRIu64 " is more than --standbys %u", o->k,
 					  o->standbys);
@@ -836,7 +896,8 @@ static int verdict(const struct bench_opts *o, const struct load_result *lr, con
 {
 	if (rc || lr->errors > 0)
 		return HW_CLI_ERROR;
-	if (ck->done && o->mode != HW_MODE_LOCAL && (ck->missing > 0 || !ck->digests_equal))
+	if (ck->done && (o->mode != HW_MODE_LOCAL || o->catchup) &&
+	    (ck->missing > 0 || !ck->digests_equal))
 		return HW_CLI_ERROR;
 	return HW_CLI_OK;
 }
@@ -872,9 +933,15 @@ static int cmd_bench(const struct hw_cli_cmd *cmd, int argc, char **argv)
 	b.sec = cl ? hw_cluster_security(cl) : &o.sec;
 	if (o.clients == 1)
 		limit_ns = limit_probe(cl);
-	rc = run_load(&b, o.connect ? o.connect : hw_cluster_client_addr(cl), &lr);
-	if (rc)
+	struct catchup cu = {0};
+	uint64_t head = 0;
+	if (o.catchup && (rc = stop_standbys(cl, &head)) != 0)
+		hw_cli_fail(cmd->name, "stopping the standbys", rc);
+	if (rc == 0 && (rc = run_load(&b, o.connect ? o.connect : hw_cluster_client_addr(cl),
+				     &lr)) != 0)
 		hw_cli_fail(cmd->name, "load", rc);
+	if (rc == 0 && o.catchup && (rc = time_catchup(cl, head, &cu)) != 0)
+		hw_cli_fail(cmd->name, "catching up", rc);
 	if (cl) {
 		int crc = finish_cluster(&b, cl, &lr, &ck);
 		if (crc)
@@ -883,7 +950,7 @@ static int cmd_bench(const struct hw_cli_cmd *cmd, int argc, char **argv)
 			fprintf(stderr, "hawser bench: cluster kept in %s\n", hw_cluster_root(cl));
 		rc = rc ? rc : crc;
 	}
-	print_json(&b, &lr, &ck, limit_ns);
+	print_json(&b, &lr, &ck, limit_ns, &cu);
 	if (!o.json)
 		print_human(&b, &lr, &ck);
 	int code = verdict(&o, &lr, &ck, rc);
@@ -896,7 +963,7 @@ const struct hw_cli_cmd hw_cli_bench = {
 	"bench", "measure a local cluster (or a running node) through the client port",
 	"usage: hawser bench [--standbys N] [--clients C] [--window W] [--records R]\n"
 	"                    [--profile NAME] [--mode M] [--k K] [--seed S]\n"
-	"                    [--connect ADDR] [--keep] [--json] [--insecure]\n"
+	"                    [--connect ADDR] [--keep] [--json] [--insecure] [--catchup]\n"
 	"  Start a primary and N standbys (default 1) as `hawser node` processes on loopback\n"
 	"  in a scratch directory and submit R records (default 100000; profile NAME, default\n"
 	"  terminal_peak) through the primary's client port from C connections (default 32,\n"
@@ -915,6 +982,10 @@ const struct hw_cli_cmd hw_cli_bench = {
 	"  cluster, comma-separated: each connection follows the primary (include/hawser.h),\n"
 	"  sending what was in flight to the new one with the same bytes.\n"
 	"  --keep: keep the scratch directory (configs, stores, node logs).\n"
+	"  --catchup: stop the standbys before the load (mode local) and start them again\n"
+	"  after it; \"catchup\" in the JSON says how many entries they were behind and how\n"
+	"  long they took to hold them all (from their restart), and the checks below hold\n"
+	"  as for the other modes.\n"
 	"  Every connection of the local cluster runs the encrypted channel, with keys made\n"
 	"  for it (bench/cluster.h); --insecure runs it in plaintext, to measure the\n"
 	"  channel's cost (docs/benchmarks.md). With --connect:\n" HW_CLI_SECURITY_USAGE

@@ -147,6 +147,27 @@ static void test_more_lanes_than_records(void **state)
 	assert_int_equal(json_num(r.out, "errors"), 0);
 }
 
+/* --catchup: the standby, stopped while the primary takes 5000 records in mode local,
+ * comes back and catches up: the JSON says how many entries it was behind (every
+ * acknowledged record, and any checkpoint the primary wrote) and how long it took, and
+ * it then holds every acknowledged record with the primary's digest. */
+static void test_catchup(void **state)
+{
+	(void)state;
+	static struct run r;
+	bench(&r, "--records 5000 --clients 4 --window 8 --catchup --json");
+	printf("%s", r.out);
+	assert_int_equal(r.exit_code, 0);
+	assert_true(json_has(r.out, "mode", "\"local\""));
+	assert_int_equal(json_num(r.out, "acked"), 5000);
+	const char *cu = strstr(r.out, "\"catchup\":{");
+	assert_non_null(cu);
+	assert_true(json_num(cu, "entries") >= 5000);
+	assert_true(strstr(cu, "\"seconds\":") != NULL);
+	assert_int_equal(json_num(r.out, "missing_on_standby"), 0);
+	assert_true(json_has(r.out, "digests_equal", "true"));
+}
+
 /* Bad options are usage errors (exit 2) that start nothing. */
 static void test_usage_errors(void **state)
 {
@@ -159,6 +180,10 @@ static void test_usage_errors(void **state)
 	bench(&r, "--mode sometimes");
 	assert_int_equal(r.exit_code, 2);
 	bench(&r, "--standbys 1 --k 2");
+	assert_int_equal(r.exit_code, 2);
+	bench(&r, "--catchup --mode durable"); /* its standbys are down during the load */
+	assert_int_equal(r.exit_code, 2);
+	bench(&r, "--catchup --connect 127.0.0.1:1 --insecure");
 	assert_int_equal(r.exit_code, 2);
 	bench(&r, "--no-such-option");
 	assert_int_equal(r.exit_code, 2);
@@ -181,6 +206,7 @@ int main(void)
 		cmocka_unit_test(test_local_mode_single_client),
 		cmocka_unit_test(test_poison_only_expected_rejections),
 		cmocka_unit_test(test_more_lanes_than_records),
+		cmocka_unit_test(test_catchup),
 		cmocka_unit_test(test_usage_errors),
 		cmocka_unit_test(test_connect_refused),
 	};
