@@ -19,7 +19,9 @@
 #include "base/reject.h"
 
 struct dec {
-	const uint8_t *start; /* the whole input: offsets are counted from it */
+	const uint8_t *start;  /* the whole input: offsets are counted from it */
+	const uint8_t *end;    /* the whole input's end: text_pool_make() sizes from it */
+	char *text, *text_end; /* text_alloc()'s pool, NULL until the first string or bytes */
 	struct hw_arena *arena;
 	struct hw_reject *rej;
 	const char *what; /* rej->field */
@@ -130,11 +132,12 @@ static int oom(struct dec *d)
 	return hw_reject_set(d->rej, HW_ENOMEM, d->what, "decode arena exhausted");
 }
 
-/* varint_get() past its first byte. */
+/* varint_get() of a varint longer than two bytes, or unterminated. */
 static size_t varint_get_long(const uint8_t *p, const uint8_t *end, uint64_t *v)
 {
 	uint64_t x = 0;
-	for (size_t i = 0; i < (size_t)(end - p) && i < 10; i++) {
+	size_t max = (size_t)(end - p) < 10 ? (size_t)(end - p) : 10;
+	for (size_t i = 0; i < max; i++) {
 		x |= (uint64_t)(p[i] & 0x7f) << (7 * i);
 		if (p[i] < 0x80) {
 			*v = x;
@@ -145,12 +148,17 @@ static size_t varint_get_long(const uint8_t *p, const uint8_t *end, uint64_t *v)
 }
 
 /* Reads the varint at p (before end). Returns its length, 0 when it does not end within
- * 10 bytes or before end. Inline for the one-byte case: most tags, lengths and values. */
+ * 10 bytes or before end. Inline for one and two bytes: most values and lengths, and
+ * every tag of a field numbered up to 2047 (Record's oneof members are 20-33). */
 static inline size_t varint_get(const uint8_t *p, const uint8_t *end, uint64_t *v)
 {
 	if (p < end && p[0] < 0x80) {
 		*v = p[0];
 		return 1;
+	}
+	if (end - p >= 2 && p[1] < 0x80) {
+		*v = (uint64_t)(p[0] & 0x7f) | (uint64_t)p[1] << 7;
+		return 2;
 	}
 	return varint_get_long(p, end, v);
 }
@@ -172,8 +180,8 @@ static uint64_t le_get(const uint8_t *p, unsigned n)
 /* Checks the range of a varint v read for a field of type t and turns it into the bits
  * protobuf-c stores. int32 and enum values are written sign-extended to 64 bits, so a
  * negative one takes ten bytes; 32-bit unsigned and zigzag values must fit 32 bits. */
-static int varint_value(struct dec *d, const uint8_t *at, const ProtobufCFieldDescriptor *f,
-			uint64_t *v)
+static inline __attribute__((always_inline)) int
+varint_value(struct dec *d, const uint8_t *at, const ProtobufCFieldDescriptor *f, uint64_t *v)
 {
 	uint32_t z;
 	switch (f->type) {
@@ -201,6 +209,24 @@ static int varint_value(struct dec *d, const uint8_t *at, const ProtobufCFieldDe
 	}
 }
 
+/* scalar_get() of a varint type. Forced inline, like varint_value(), text_put(),
+ * len_value_get() and varint_value_get(): message_get()'s field loop decodes most fields
+ * through them, GCC keeps them out of line (each ends up with two callers), and their
+ * calls, with five to eight arguments, cost more than most fields' work. */
+static inline __attribute__((always_inline)) int
+varint_scalar_get(struct dec *d, const ProtobufCFieldDescriptor *f, const uint8_t **pp,
+		  const uint8_t *end, uint64_t *bits)
+{
+	const uint8_t *p = *pp;
+	size_t n = varint_get(p, end, bits);
+	if (n == 0)
+		return refuse(d, p, f, "unterminated varint");
+	if (!varint_minimal(p, n))
+		return refuse(d, p, f, "varint not minimal");
+	*pp = p + n;
+	return varint_value(d, p, f, bits);
+}
+
 /* Reads a scalar of f's type at *pp (its wire type already checked) into *bits, the
  * value as protobuf-c stores it, zero-extended. */
 static int scalar_get(struct dec *d, const ProtobufCFieldDescriptor *f, const uint8_t **pp,
@@ -218,13 +244,7 @@ static int scalar_get(struct dec *d, const ProtobufCFieldDescriptor *f, const ui
 		*pp = p + n;
 		return 0;
 	default:
-		n = varint_get(p, end, bits);
-		if (n == 0)
-			return refuse(d, p, f, "unterminated varint");
-		if (!varint_minimal(p, n))
-			return refuse(d, p, f, "varint not minimal");
-		*pp = p + n;
-		return varint_value(d, p, f, bits);
+		return varint_scalar_get(d, f, pp, end, bits);
 	}
 }
 
@@ -258,8 +278,8 @@ static void scalar_put(ProtobufCType t, void *dst, uint64_t bits)
 }
 
 /* Reads a length prefix at *pp: minimal, and not past end. */
-static int len_get(struct dec *d, const ProtobufCFieldDescriptor *f, const uint8_t **pp,
-		   const uint8_t *end, size_t *len)
+static inline int len_get(struct dec *d, const ProtobufCFieldDescriptor *f, const uint8_t **pp,
+			  const uint8_t *end, size_t *len)
 {
 	const uint8_t *p = *pp;
 	uint64_t v;
@@ -278,30 +298,132 @@ static int len_get(struct dec *d, const ProtobufCFieldDescriptor *f, const uint8
 static int message_get(struct dec *d, const ProtobufCMessageDescriptor *desc, const uint8_t *p,
 		       const uint8_t *end, unsigned depth, ProtobufCMessage **out);
 
-/* Copies a string or bytes value of len bytes at s into dst. */
-static int text_put(struct dec *d, const ProtobufCFieldDescriptor *f, const uint8_t *s, size_t len,
-		    void *dst)
+/* Makes text_alloc()'s pool for the string or bytes value whose content starts at s.
+ * Every value still to come, this one included, needs no more room (its content, and a
+ * NUL for a string) than it takes in the input, where a tag and a length of at least a
+ * byte each come before the content: so end - s + 1 bytes hold them all, and one arena
+ * allocation per decoded message tree replaces one per value. */
+static bool text_pool_make(struct dec *d, const uint8_t *s)
+{
+	size_t cap = (size_t)(d->end - s) + 1;
+	d->text = alloc(d, cap);
+	d->text_end = d->text != NULL ? d->text + cap : NULL;
+	return d->text != NULL;
+}
+
+/* Room for size bytes of the string or bytes value whose content starts at s. */
+static inline char *text_alloc(struct dec *d, const uint8_t *s, size_t size)
+{
+	if (d->text == NULL && !text_pool_make(d, s))
+		return NULL;
+	HW_ASSERT(size <= (size_t)(d->text_end - d->text));
+	char *c = d->text;
+	d->text += size;
+	return c;
+}
+
+/* Copies the 8 (4) bytes at s + i to c + i; nonzero when one of them is 0, by the classic
+ * "has a zero byte" word test. */
+static inline uint64_t copy8(char *c, const uint8_t *s, size_t i)
+{
+	uint64_t x;
+	memcpy(&x, s + i, sizeof x);
+	memcpy(c + i, &x, sizeof x);
+	return (x - 0x0101010101010101u) & ~x & 0x8080808080808080u;
+}
+
+static inline uint32_t copy4(char *c, const uint8_t *s, size_t i)
+{
+	uint32_t x;
+	memcpy(&x, s + i, sizeof x);
+	memcpy(c + i, &x, sizeof x);
+	return (x - 0x01010101u) & ~x & 0x80808080u;
+}
+
+/* Copies len bytes from s to c; false when they hold a NUL. A word at a time, the last
+ * word overlapping the one before it: the strings here are mostly 3 to 20 bytes, too
+ * short for memchr + memcpy to pay for their calls or for a loop over bytes. */
+static bool text_copy(char *c, const uint8_t *s, size_t len)
+{
+	uint64_t zero = 0;
+	if (len >= 8) {
+		for (size_t i = 0; i < len - 8; i += 8)
+			zero |= copy8(c, s, i);
+		zero |= copy8(c, s, len - 8);
+	} else if (len >= 4) {
+		zero = copy4(c, s, 0) | copy4(c, s, len - 4);
+	} else if (len != 0) {
+		/* bytes 0, len / 2 and len - 1 cover every byte of 1 to 3 */
+		zero = (s[0] == 0) | (s[len / 2] == 0) | (s[len - 1] == 0);
+		c[0] = (char)s[0];
+		c[len / 2] = (char)s[len / 2];
+		c[len - 1] = (char)s[len - 1];
+	}
+	return zero == 0;
+}
+
+/* Copies a string or bytes value of len bytes at s into dst (inline: see
+ * varint_scalar_get()). */
+static inline __attribute__((always_inline)) int
+text_put(struct dec *d, const ProtobufCFieldDescriptor *f, const uint8_t *s, size_t len, void *dst)
 {
 	if (f->type == PROTOBUF_C_TYPE_STRING) {
-		/* pack writes strlen() bytes: a NUL would cut the string short. */
-		if (memchr(s, 0, len) != NULL)
-			return refuse(d, s, f, "string holds a NUL byte");
-		char *c = alloc(d, len + 1);
+		char *c = text_alloc(d, s, len + 1);
 		if (c == NULL)
 			return oom(d);
-		memcpy(c, s, len);
+		/* pack writes strlen() bytes: a NUL would cut the string short. */
+		if (!text_copy(c, s, len))
+			return refuse(d, s, f, "string holds a NUL byte");
 		c[len] = '\0';
 		memcpy(dst, &c, sizeof c);
 		return 0;
 	}
 	ProtobufCBinaryData bd = {.len = len, .data = NULL};
 	if (len != 0) {
-		bd.data = alloc(d, len);
+		bd.data = (uint8_t *)text_alloc(d, s, len);
 		if (bd.data == NULL)
 			return oom(d);
 		memcpy(bd.data, s, len);
 	}
 	memcpy(dst, &bd, sizeof bd);
+	return 0;
+}
+
+/* value_get() of a string, bytes or message (inline: see varint_scalar_get()). */
+static inline __attribute__((always_inline)) int
+len_value_get(struct dec *d, const ProtobufCFieldDescriptor *f, bool plain, const uint8_t *tag,
+	      const uint8_t **pp, const uint8_t *end, unsigned depth, void *dst)
+{
+	size_t len = 0; /* for -Wmaybe-uninitialized: len_get() sets it when it returns 0 */
+	ProtobufCMessage *sub;
+	int rc = len_get(d, f, pp, end, &len);
+	if (rc != 0)
+		return rc;
+	const uint8_t *s = *pp;
+	*pp = s + len;
+	if (f->type != PROTOBUF_C_TYPE_MESSAGE) {
+		if (plain && len == 0)
+			return refuse(d, tag, f, "empty value written");
+		return text_put(d, f, s, len, dst);
+	}
+	rc = message_get(d, f->descriptor, s, s + len, depth + 1, &sub);
+	if (rc == 0)
+		memcpy(dst, &sub, sizeof sub);
+	return rc;
+}
+
+/* value_get() of a varint scalar, whose default is 0 (inline: see varint_scalar_get()). */
+static inline __attribute__((always_inline)) int
+varint_value_get(struct dec *d, const ProtobufCFieldDescriptor *f, bool plain, const uint8_t *tag,
+		 const uint8_t **pp, const uint8_t *end, void *dst)
+{
+	uint64_t bits = 0; /* as len in len_value_get() */
+	int rc = varint_scalar_get(d, f, pp, end, &bits);
+	if (rc != 0)
+		return rc;
+	if (plain && bits == 0)
+		return refuse(d, tag, f, "default value written");
+	scalar_put(f->type, dst, bits);
 	return 0;
 }
 
@@ -312,34 +434,22 @@ static int value_get(struct dec *d, const ProtobufCFieldDescriptor *f, bool plai
 		     const uint8_t *tag, const uint8_t **pp, const uint8_t *end, unsigned depth,
 		     void *dst)
 {
-	size_t len;
 	uint64_t bits;
-	ProtobufCMessage *sub;
-	int rc;
-	if (f->type == PROTOBUF_C_TYPE_STRING || f->type == PROTOBUF_C_TYPE_BYTES ||
-	    f->type == PROTOBUF_C_TYPE_MESSAGE) {
-		rc = len_get(d, f, pp, end, &len);
+	switch (wire_type(f->type)) {
+	case PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED:
+		return len_value_get(d, f, plain, tag, pp, end, depth, dst);
+	case PROTOBUF_C_WIRE_TYPE_VARINT:
+		return varint_value_get(d, f, plain, tag, pp, end, dst);
+	default: {
+		int rc = scalar_get(d, f, pp, end, &bits);
 		if (rc != 0)
 			return rc;
-		const uint8_t *s = *pp;
-		*pp = s + len;
-		if (f->type != PROTOBUF_C_TYPE_MESSAGE) {
-			if (plain && len == 0)
-				return refuse(d, tag, f, "empty value written");
-			return text_put(d, f, s, len, dst);
-		}
-		rc = message_get(d, f->descriptor, s, s + len, depth + 1, &sub);
-		if (rc == 0)
-			memcpy(dst, &sub, sizeof sub);
-		return rc;
+		if (plain && scalar_is_zero(f->type, bits))
+			return refuse(d, tag, f, "default value written");
+		scalar_put(f->type, dst, bits);
+		return 0;
 	}
-	rc = scalar_get(d, f, pp, end, &bits);
-	if (rc != 0)
-		return rc;
-	if (plain && scalar_is_zero(f->type, bits))
-		return refuse(d, tag, f, "default value written");
-	scalar_put(f->type, dst, bits);
-	return 0;
+	}
 }
 
 static void array_set(ProtobufCMessage *m, const ProtobufCFieldDescriptor *f, void *arr,
@@ -355,7 +465,7 @@ static void array_set(ProtobufCMessage *m, const ProtobufCFieldDescriptor *f, vo
 static int packed_get(struct dec *d, const ProtobufCFieldDescriptor *f, ProtobufCMessage *m,
 		      const uint8_t *tag, const uint8_t **pp, const uint8_t *end)
 {
-	size_t len, count = 0, esz = elt_size(f->type);
+	size_t len = 0, count = 0, esz = elt_size(f->type); /* len: as in len_value_get() */
 	int rc = len_get(d, f, pp, end, &len);
 	if (rc != 0)
 		return rc;
@@ -459,8 +569,31 @@ static const ProtobufCFieldDescriptor *field_find(const ProtobufCMessageDescript
 	return NULL;
 }
 
+/* The descriptor *f of field number of desc, read at tag after field last: refused when
+ * it does not come after last (pack writes fields in number order, each once) or desc
+ * has no such field. */
+static int field_seek(struct dec *d, const ProtobufCMessageDescriptor *desc, uint64_t number,
+		      uint64_t last, const uint8_t *tag, const ProtobufCFieldDescriptor **f)
+{
+	if (number <= last)
+		return hw_reject_set(d->rej, HW_ENONCANONICAL, d->what,
+				     "field %" PRIu64 " after field %" PRIu64
+				     " at offset %zu: out of order or repeated",
+				     number, last, (size_t)(tag - d->start));
+	*f = field_find(desc, number);
+	if (*f == NULL)
+		return hw_reject_set(d->rej, HW_ENONCANONICAL, d->what,
+				     "unknown field %" PRIu64 " in %s at offset %zu", number,
+				     desc->name, (size_t)(tag - d->start));
+	return 0;
+}
+
 /* Decodes the message of type desc in [p, end). Fields must come in strictly increasing
- * number order (a repeated one as one run), each once: pack writes them so. */
+ * number order (a repeated one as one run), each once: pack writes them so. Hence the
+ * descriptor after the last field read (desc->fields is in number order) is the next
+ * field's whenever the message leaves out none in between, with no search and no order
+ * check; and a plain varint, string, bytes or message field, most of a record, is
+ * decoded here, not through field_get() and value_get(). */
 static int message_get(struct dec *d, const ProtobufCMessageDescriptor *desc, const uint8_t *p,
 		       const uint8_t *end, unsigned depth, ProtobufCMessage **out)
 {
@@ -472,6 +605,7 @@ static int message_get(struct dec *d, const ProtobufCMessageDescriptor *desc, co
 	if (m == NULL)
 		return oom(d);
 	desc->message_init(m);
+	const ProtobufCFieldDescriptor *next = desc->fields, *fields_end = next + desc->n_fields;
 	uint64_t last = 0;
 	while (p < end) {
 		const uint8_t *tag = p;
@@ -482,20 +616,27 @@ static int message_get(struct dec *d, const ProtobufCMessageDescriptor *desc, co
 				      n == 0 ? "unterminated tag" : "tag not minimal");
 		p += n;
 		uint64_t number = key >> 3;
-		if (number <= last)
-			return hw_reject_set(d->rej, HW_ENONCANONICAL, d->what,
-					     "field %" PRIu64 " after field %" PRIu64
-					     " at offset %zu: out of order or repeated",
-					     number, last, (size_t)(tag - d->start));
-		const ProtobufCFieldDescriptor *f = field_find(desc, number);
-		if (f == NULL)
-			return hw_reject_set(d->rej, HW_ENONCANONICAL, d->what,
-					     "unknown field %" PRIu64 " in %s at offset %zu",
-					     number, desc->name, (size_t)(tag - d->start));
-		int rc = field_get(d, f, m, (unsigned)(key & 7), tag, &p, end, depth);
+		unsigned wt = (unsigned)(key & 7);
+		const ProtobufCFieldDescriptor *f = next;
+		int rc = 0;
+		if (f == fields_end || f->id != number)
+			rc = field_seek(d, desc, number, last, tag, &f);
+		if (rc != 0)
+			return rc;
+		void *dst = (char *)m + f->offset;
+		if (f->label != PROTOBUF_C_LABEL_NONE ||
+		    (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) != 0 || wt != wire_type(f->type))
+			rc = field_get(d, f, m, wt, tag, &p, end, depth);
+		else if (wt == PROTOBUF_C_WIRE_TYPE_VARINT)
+			rc = varint_value_get(d, f, true, tag, &p, end, dst);
+		else if (wt == PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED)
+			rc = len_value_get(d, f, true, tag, &p, end, depth, dst);
+		else
+			rc = value_get(d, f, true, tag, &p, end, depth, dst);
 		if (rc != 0)
 			return rc;
 		last = number;
+		next = f + 1;
 	}
 	*out = m;
 	return 0;
@@ -551,6 +692,7 @@ int hw_pbdec_decode(const ProtobufCMessageDescriptor *desc, const uint8_t *data,
 		HW_ASSERT(len == 0);
 		d.start = data = none;
 	}
+	d.end = data + len;
 	int rc = message_get(&d, desc, data, data + len, 0, &m);
 	if (rc == HW_ENONCANONICAL)
 		rc = classify(&d, desc, data, len);

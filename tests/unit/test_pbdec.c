@@ -1030,6 +1030,86 @@ static void test_depth_limit(void **state)
 	}
 }
 
+/* Strings and bytes of every length from 0 to 40, their bytes 1 to 255, decode to exactly
+ * those bytes, and a string with a NUL at any position is refused: pbdec copies and checks
+ * strings a word at a time, with its own cases below 4 and below 8 bytes. */
+static void test_text_lengths(void **state)
+{
+	struct fx *f = *state;
+	struct wr w = {.p = f->buf, .cap = sizeof f->buf};
+	uint8_t text[40];
+	for (unsigned field = 24; field <= 25; field++) { /* f24_r_str, then f25_r_by */
+		for (size_t len = 0; len <= sizeof text; len++) {
+			for (size_t i = 0; i < len; i++)
+				text[i] = (uint8_t)(1 + (i * 37 + len) % 255);
+			put_varint(&w, field << 3 | PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED);
+			put_varint(&w, len);
+			put(&w, text, len);
+		}
+	}
+	assert_false(w.over);
+	assert_int_equal(check(f, &at_desc, f->buf, w.n), 0);
+	hw_arena_reset(&f->arena);
+	ProtobufCMessage *m;
+	struct hw_reject rej;
+	assert_int_equal(hw_pbdec_decode(&at_desc, f->buf, w.n, &f->arena, "msg", &m, &rej), 0);
+	const struct at_msg *a = (const struct at_msg *)(void *)m;
+	assert_int_equal(a->n_r_str, sizeof text + 1);
+	assert_int_equal(a->n_r_by, sizeof text + 1);
+	for (size_t len = 0; len <= sizeof text; len++) {
+		for (size_t i = 0; i < len; i++)
+			text[i] = (uint8_t)(1 + (i * 37 + len) % 255);
+		assert_int_equal(strlen(a->r_str[len]), len);
+		assert_memory_equal(a->r_str[len], text, len);
+		assert_int_equal(a->r_by[len].len, len);
+		assert_true(len == 0 ? a->r_by[len].data == NULL
+				     : memcmp(a->r_by[len].data, text, len) == 0);
+	}
+
+	for (size_t len = 1; len <= sizeof text; len++)
+		for (size_t nul = 0; nul < len; nul++) {
+			uint8_t in[2 + sizeof text] = {0x7A, (uint8_t)len}; /* f15_str */
+			memset(in + 2, 'x', len);
+			in[2 + nul] = 0;
+			m = (ProtobufCMessage *)1;
+			hw_arena_reset(&f->arena);
+			assert_int_equal(
+				hw_pbdec_decode(&at_desc, in, 2 + len, &f->arena, "msg", &m, &rej),
+				HW_ENONCANONICAL);
+			assert_non_null(strstr(rej.rule, "at offset 2: string holds a NUL byte"));
+			assert_null(m);
+			assert_int_equal(check(f, &at_desc, in, 2 + len), HW_ENONCANONICAL);
+		}
+}
+
+/* A message made of strings at their smallest encoding (a tag and a length byte each,
+ * empty elements of a repeated field) and one last string ending the input decodes: the
+ * one arena allocation pbdec makes for all strings, sized from the input, holds them. */
+static void test_text_pool_bound(void **state)
+{
+	struct fx *f = *state;
+	size_t n = 0;
+	for (size_t k = 0; k < 1000; k++) { /* Refs.booking_nos: "" x 1000 */
+		f->buf[n++] = 0x0A;
+		f->buf[n++] = 0x00;
+	}
+	const uint8_t last[] = {0x1A, 0x01, 'C'}; /* Refs.customs_decl_no = "C" */
+	memcpy(f->buf + n, last, sizeof last);
+	n += sizeof last;
+	assert_int_equal(check(f, &tos__v1__refs__descriptor, f->buf, n), 0);
+
+	ProtobufCMessage *m;
+	struct hw_reject rej;
+	hw_arena_reset(&f->arena);
+	assert_int_equal(
+		hw_pbdec_decode(&tos__v1__refs__descriptor, f->buf, n, &f->arena, "msg", &m, &rej),
+		0);
+	Tos__V1__Refs *refs = (Tos__V1__Refs *)(void *)m;
+	assert_int_equal(refs->n_booking_nos, 1000);
+	assert_string_equal(refs->booking_nos[999], "");
+	assert_string_equal(refs->customs_decl_no, "C");
+}
+
 /* An arena too small for the message is HW_ENOMEM at every budget below what it needs,
  * and nothing is returned; a record over 64 KiB is HW_ETOOBIG before any decoding. */
 static void test_nomem_and_too_big(void **state)
@@ -1073,7 +1153,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 		T(test_workload_differential), T(test_random_differential), T(test_refusals),
-		T(test_depth_limit),           T(test_nomem_and_too_big),
+		T(test_depth_limit),           T(test_text_lengths),        T(test_text_pool_bound),
+		T(test_nomem_and_too_big),
 #undef T
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
