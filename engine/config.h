@@ -21,7 +21,7 @@
  *   [durability]
  *   mode = durable            ; local | received | durable | applied
  *   k = 1                     ; standbys that must meet the mode
- *   checkpoint_records = 10000 ; a primary appends a signed checkpoint (docs/security.md)
+ *   checkpoint_records = 100000 ; a primary appends a signed checkpoint (docs/security.md)
  *                             ; every this many entries (0: not by count) ...
  *   checkpoint_interval = 60s ; ... or this long after the last one if entries came
  *                             ; since (0: not by time; at most 1h). Signed with
@@ -106,9 +106,12 @@
 #define HW_ID_CHARS_MAX 32
 #define HW_ADDR_CHARS_MAX 128
 #define HW_PATH_CHARS_MAX 512
-/* [durability] checkpoint defaults: a full state digest per 10,000 entries costs a few
- * percent of ingest (docs/benchmarks.md); a quiet log still gets one a minute. */
-#define HW_CHECKPOINT_RECORDS_DEFAULT 10000u
+/* [durability] checkpoint defaults: one a minute, or sooner past 100,000 entries. Each
+ * is a full state digest (20-30 ms at 200,000 records, growing with the state): at 10,000
+ * a 40,000 records/s burst made four a second and cost 10-20 % of the throughput
+ * (docs/benchmarks.md); below 1,700 records/s, a terminal's peak, the minute comes
+ * first either way. */
+#define HW_CHECKPOINT_RECORDS_DEFAULT 100000u
 #define HW_CHECKPOINT_INTERVAL_MS_DEFAULT 60000
 /* Addresses a vault tries in turn: every node that may be primary. */
 #define HW_VAULT_SOURCES_MAX 8u
