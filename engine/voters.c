@@ -316,6 +316,12 @@ static void link_dial(struct link *l)
 		l->retry_at_ms = hw_loop_now_ms(v->loop) + HW_VOTERS_RETRY_MAX_MS;
 		return;
 	}
+	/* A voter whose host vanished (no FIN, no RST) is noticed by what we send it, within
+	 * a failure detection, not after TCP's minutes of retransmission. */
+	int64_t t = v->el.cfg.detection_ms;
+	hw_conn_set_send_timeout(l->conn, (unsigned)(t > HW_VOTERS_SEND_TIMEOUT_MIN_MS
+							     ? t
+							     : HW_VOTERS_SEND_TIMEOUT_MIN_MS));
 	Hawser__Wire__V1__Hello m = HAWSER__WIRE__V1__HELLO__INIT;
 	m.protocol_version = 1;
 	m.cluster_id = v->cluster_id;

@@ -11,7 +11,8 @@
  * the owner accepts those on its listener, learns the sender from their Hello
  * (hw_voters_id) and hands each election frame over (hw_voters_on_frame). A link that
  * closes is dialed again after HW_VOTERS_RETRY_MIN_MS, doubling to
- * HW_VOTERS_RETRY_MAX_MS. A message for a voter whose link is down or full is dropped:
+ * HW_VOTERS_RETRY_MAX_MS; one whose sent bytes stay unacknowledged for the failure
+ * detection time closes (its peer's host is gone without a word: TCP_USER_TIMEOUT). A message for a voter whose link is down or full is dropped:
  * the core repeats what matters on its timers (lease rounds, election retries).
  *
  * Persistence. On HW_EL_PERSIST the owner's persist_cb makes the whole hard state durable
@@ -43,6 +44,9 @@ struct hw_voters;
 
 #define HW_VOTERS_RETRY_MIN_MS 50
 #define HW_VOTERS_RETRY_MAX_MS 500
+/* A link whose sent bytes stay unacknowledged for the failure detection time (at least
+ * this) is closed and dialed again (hw_conn_set_send_timeout). */
+#define HW_VOTERS_SEND_TIMEOUT_MIN_MS 1000
 
 /* The core's own election timers: a candidate waits this long for votes, plus a random
  * 0..BACKOFF before each attempt (what keeps two candidates from splitting every vote). */

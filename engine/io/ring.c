@@ -1193,6 +1193,13 @@ static void hs_sweep_cb(struct hw_timer *t, void *arg)
 	}
 }
 
+int hw_conn_set_send_timeout(struct hw_conn *c, unsigned ms)
+{
+	if (!c->is_tcp)
+		return 0;
+	return setsockopt(c->fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &ms, sizeof ms) == 0 ? 0 : -errno;
+}
+
 int hw_ring_set_channel(struct hw_ring *r, const struct hw_channel_config *cfg)
 {
 	r->secure = false;

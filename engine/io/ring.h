@@ -105,6 +105,12 @@ int hw_ring_set_channel(struct hw_ring *r, const struct hw_channel_config *cfg);
 
 void hw_conn_set_ops(struct hw_conn *c, const struct hw_conn_ops *ops, void *arg);
 
+/* Close c (on_close with -ETIMEDOUT) when bytes it sent stay unacknowledged ms: a peer
+ * whose host vanished sends no FIN or RST, and TCP would retransmit for many minutes
+ * before giving up (TCP_USER_TIMEOUT). For links that send regularly; a no-op on Unix
+ * sockets. 0, or -errno from setsockopt. */
+int hw_conn_set_send_timeout(struct hw_conn *c, unsigned ms);
+
 /* Queue len bytes for sending (copied). HW_EBUSY when the send buffer (HW_CONN_SEND_MAX)
  * has no room: wait for on_writable. HW_ECLOSED once the connection is closing;
  * -EMSGSIZE for more than HW_CONN_SEND_MAX bytes at once. Bytes queued before connect

@@ -1,7 +1,8 @@
 /* test_ring.c: io_uring sockets on loopback (TCP port 0 and a Unix socket under
  * $HW_TEST_TMP): echo of 10 MiB in random pieces, back-pressure and on_writable, close
  * with a receive pending (on_close once, no fd leak), EOF seen by the server, refused
- * connect, the real bound port, receive-buffer growth to one frame and its bound.
+ * connect, the real bound port, receive-buffer growth to one frame and its bound, a send
+ * timeout closing a connection whose peer stopped taking bytes.
  * Exits 77 when the kernel refuses io_uring. Every wait is the loop itself, bounded by a
  * safety timer; nothing sleeps. */
 #include <dirent.h>
@@ -385,6 +386,40 @@ static void test_backpressure(void **state)
 	assert_int_equal(fx->cli.closes, 0);
 }
 
+/* ---- send timeout */
+
+static void st_connect(struct hw_conn *c, void *arg)
+{
+	struct fx *fx = arg;
+	fx->cli.connects++;
+	assert_int_equal(hw_conn_set_send_timeout(c, 300), 0);
+	size_t piece = 64u * 1024u;
+	while (hw_conn_send(c, fx->data, piece) == 0)
+		fx->cli.sent += piece;
+}
+
+static const struct hw_conn_ops st_ops = {.on_connect = st_connect, .on_close = cli_close};
+
+/* A peer that stops taking bytes (its window stays shut: a host that vanished looks the
+ * same to the sender, which TCP would otherwise keep probing for minutes) closes a
+ * connection with a send timeout, on_close(-ETIMEDOUT) once; the peer is not told. */
+static void test_send_timeout(void **state)
+{
+	struct fx *fx = *state;
+	fx->data = calloc(1, 64u * 1024u);
+	assert_non_null(fx->data);
+	assert_int_equal(hw_listen(fx->ring, "127.0.0.1:0", accept_paused, fx, &fx->lis), 0);
+	assert_int_equal(hw_connect(fx->ring, hw_listener_addr(fx->lis), &st_ops, fx, &fx->cli.c),
+			 0);
+	fx->stop_after_closes = 1;
+	assert_int_equal(hw_loop_run(fx->loop), 0);
+	assert_int_equal(fx->cli.connects, 1);
+	assert_true(fx->cli.sent > 0);
+	assert_int_equal(fx->cli.closes, 1);
+	assert_int_equal(fx->cli.close_code, -ETIMEDOUT);
+	assert_int_equal(fx->srv.closes, 0);
+}
+
 /* ---- close with a receive pending, fd accounting */
 
 static void idle_connect(struct hw_conn *c, void *arg)
@@ -596,6 +631,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_echo_tcp, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_echo_unix, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_backpressure, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_send_timeout, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_close_pending_recv, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ring_free_closes_all, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_connect_refused, setup, teardown),
