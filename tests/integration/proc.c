@@ -509,6 +509,26 @@ static void take_status(const Hawser__Wire__V1__Status *s, struct hw_tstatus *ou
 	}
 }
 
+int hw_tnode_wait_pruned(struct hw_tnode *n, uint64_t lsn, int timeout_ms)
+{
+	struct hw_store_opts o = {.read_only = true};
+	int64_t deadline = hw_mono_ms() + timeout_ms;
+	for (;;) {
+		struct hw_store *s;
+		struct hw_head base = {0};
+		int rc = hw_store_open(n->dir, &o, &s);
+		if (rc != 0)
+			return rc;
+		rc = hw_store_base(s, &base);
+		hw_store_close(s);
+		if (rc != 0 || base.lsn > lsn)
+			return rc;
+		if (hw_mono_ms() >= deadline)
+			return -ETIMEDOUT;
+		hw_proc_pump(&n->proc, 50);
+	}
+}
+
 int hw_tnode_status(const struct hw_tnode *n, struct hw_tstatus *out)
 {
 	struct hw_client *c;

@@ -145,6 +145,12 @@ int hw_tnode_init(struct hw_tnode *n, const char *root, const char *id,
  * (may be NULL) gets the log offset of that line's end. */
 int hw_tnode_start(struct hw_tnode *n, size_t *mark);
 
+/* Wait up to timeout_ms until n's log starts after lsn (its store pruned past it: it
+ * prunes when its store commits, which comes lazily behind its log, engine/io/writer.h,
+ * not with the acknowledgements), pumping its stderr between looks. 0, -ETIMEDOUT, or
+ * the error opening its store read-only. */
+int hw_tnode_wait_pruned(struct hw_tnode *n, uint64_t lsn, int timeout_ms);
+
 /* A node's status over its client port: *role 1 primary, 2 standby (wire.proto);
  * last_lsn and durable_lsn as the node reports them; for a primary, waiting submits and
  * the durable LSN of its first standby. Pointers may be NULL. */

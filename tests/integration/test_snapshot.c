@@ -43,6 +43,7 @@
 #define LIVE_RECORDS    10000u /* arriving while the snapshot is sent and installed */
 #define BEHIND_RECORDS  1000u  /* what the second test's standby has */
 #define HISTORY_FAILED  4000u  /* before the failed primary's disk fails: past KEEP_RECORDS */
+#define LIVE_FAILED     100000u /* the load the failure interrupts */
 #define WINDOW          16u    /* a slow load: records keep arriving during the snapshot */
 #define FEED_FRAMES     25u    /* the fake primary's catch-up: frames of FEED_BATCH entries, */
 #define FEED_BATCH      100u   /* one every FEED_GAP_MS, so it spans about 2.5 s */
@@ -286,8 +287,10 @@ static void test_failed_primary_sends_no_snapshot(void **state)
 	unsetenv("HW_FAULT_FSYNC_AFTER");
 	unsetenv("HW_FAULT_ARM");
 	assert_int_equal(rc, 0);
-	load_start(f, 2 * HISTORY_FAILED);
+	load_start(f, HISTORY_FAILED + LIVE_FAILED); /* still running when the disk fails */
 	assert_true(hw_load_wait_acked(&f->load, HISTORY_FAILED, CATCHUP_MS));
+	/* pruned (at a store commit, lazily): an empty standby then needs a snapshot */
+	assert_int_equal(hw_tnode_wait_pruned(&f->p, 0, CATCHUP_MS), 0);
 	size_t pmark = hw_proc_mark(&f->p.proc);
 	assert_int_equal(hw_proc_signal(&f->p.proc, SIGUSR1), 0); /* the load's next flush fails */
 	assert_true(hw_proc_wait_line(&f->p.proc, &pmark, "event=storage_failed", NULL,

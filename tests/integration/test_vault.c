@@ -205,24 +205,6 @@ static uint64_t store_head(const char *dir)
 	return h.lsn;
 }
 
-/* Wait until the primary's store has pruned its log past lsn: it prunes when its store
- * commits, which comes lazily behind its log (engine/io/writer.h), not with the acks. */
-static void wait_pruned_past(struct fix *f, uint64_t lsn)
-{
-	struct hw_store_opts o = {.read_only = true};
-	struct hw_head base = {0};
-	for (int i = 0; i < 400; i++) {
-		struct hw_store *s;
-		assert_int_equal(hw_store_open(f->p.dir, &o, &s), 0);
-		assert_int_equal(hw_store_base(s, &base), 0);
-		hw_store_close(s);
-		if (base.lsn > lsn)
-			return;
-		hw_proc_pump(&f->p.proc, 50);
-	}
-	fail_msg("the primary's log starts after %" PRIu64 ", not past %" PRIu64, base.lsn, lsn);
-}
-
 /* TCP sockets in LISTEN state that process pid holds (from /proc). */
 static unsigned listening_sockets(pid_t pid)
 {
@@ -412,7 +394,7 @@ static void test_vault_refuses_snapshot(void **state)
 	assert_true(f->cap.out_len < sizeof before);
 	memcpy(before, f->cap.out, f->cap.out_len + 1);
 	load(f, &f->p, RECORDS, 18); /* the primary prunes past the vault's end */
-	wait_pruned_past(f, vault_lsn);
+	assert_int_equal(hw_tnode_wait_pruned(&f->p, vault_lsn, 20000), 0);
 	size_t mark;
 	assert_int_equal(hw_tnode_start(&f->v, &mark), 0);
 	assert_true(hw_proc_wait_line(&f->v.proc, &mark, "event=primary_refused", "HW_EVAULT",
