@@ -578,22 +578,6 @@ struct check {
 	uint64_t rss_standby; /* KiB, largest standby */
 };
 
-static int entry_hash(struct hw_store *s, uint64_t lsn, uint8_t hash[HW_HASH_BYTES])
-{
-	uint8_t *e;
-	size_t len;
-	int rc = hw_store_read_entry(s, lsn, &e, &len);
-	if (rc)
-		return rc;
-	if (len < HW_ENTRY_HEADER_BYTES) {
-		free(e);
-		return HW_ECORRUPT;
-	}
-	memcpy(hash, e + 64, HW_HASH_BYTES);
-	free(e);
-	return 0;
-}
-
 /* Acknowledged records the standby lacks, through the hash chain: if it holds the entry
  * at LSN max_lsn with the primary's hash, it holds every earlier one with the same bytes
  * too; if its head is an entry of the primary's chain, it lacks exactly the acknowledged
@@ -608,7 +592,7 @@ static uint64_t missing_on(const struct bench *b, struct hw_store *p, struct hw_
 	if (hw_store_head(s, &h) != 0)
 		return acked;
 	uint64_t at = h.lsn >= max_lsn ? max_lsn : h.lsn;
-	if (at > 0 && (entry_hash(p, at, hp) != 0 || entry_hash(s, at, hs) != 0 ||
+	if (at > 0 && (hw_store_entry_hash(p, at, hp) != 0 || hw_store_entry_hash(s, at, hs) != 0 ||
 		       memcmp(hp, hs, HW_HASH_BYTES) != 0))
 		return acked;
 	uint64_t n = 0;

@@ -15,22 +15,6 @@
 #include "replica/verify.h"
 #include "wire.pb-c.h"
 
-/* The hash of the entry at lsn, or HW_ENOTFOUND when it was pruned. */
-static int entry_hash(struct hw_store *s, uint64_t lsn, uint8_t out[HW_HASH_BYTES])
-{
-	uint8_t *buf;
-	size_t len;
-	int rc = hw_store_read_entry(s, lsn, &buf, &len);
-	if (rc)
-		return rc;
-	struct hw_entry e;
-	rc = hw_entry_decode(buf, len, &e);
-	if (rc == 0)
-		memcpy(out, e.hash, HW_HASH_BYTES);
-	free(buf);
-	return rc;
-}
-
 static const struct option verify_opts[] = {
 	COMMON_OPTS,
 	OPT("compare", required_argument, 'x'),
@@ -168,7 +152,7 @@ static int chain_compare(const char *a, const char *b, uint64_t lsn, bool *same,
 	if (rc == 0)
 		rc = hw_store_open(b, &o, &sb);
 	if (rc == 0 && lsn > 0) {
-		int ra = entry_hash(sa, lsn, ha), rb = entry_hash(sb, lsn, hb);
+		int ra = hw_store_entry_hash(sa, lsn, ha), rb = hw_store_entry_hash(sb, lsn, hb);
 		*known = ra == 0 && rb == 0;
 		*same = *known && memcmp(ha, hb, HW_HASH_BYTES) == 0;
 		rc = ra != 0 && ra != HW_ENOTFOUND ? ra : rb != 0 && rb != HW_ENOTFOUND ? rb : 0;

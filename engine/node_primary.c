@@ -519,13 +519,7 @@ static int hash_at(struct hw_node *n, uint64_t lsn, uint8_t out[HW_HASH_BYTES])
 		memcpy(out, p + 64, HW_HASH_BYTES);
 		return 0;
 	}
-	uint8_t *e;
-	int rc = hw_store_read_entry(n->store, lsn, &e, &len);
-	if (rc != 0)
-		return rc;
-	memcpy(out, e + 64, HW_HASH_BYTES);
-	free(e);
-	return 0;
+	return hw_store_entry_hash(n->store, lsn, out);
 }
 
 /* Its peer id: standbys first, then vaults (config.h); a node is taken in the role its

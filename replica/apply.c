@@ -41,12 +41,6 @@ struct ue_plan {
 	char take_keys[HW_SLOTS_PER_BOX_MAX][HW_SLOT_KEY_BYTES];
 };
 
-static MDB_val mval(const void *p, size_t n)
-{
-	MDB_val v = {.mv_size = n, .mv_data = (void *)p};
-	return v;
-}
-
 /* Read container id into *box, or start a fresh one when the store never saw it, and
  * apply the per-container time rule [26]. box->holds is left 0: the rules that need the
  * holds read them with box_holds(). */
@@ -85,8 +79,8 @@ static int box_put(struct apply *c, const Tos__V1__Record *rec, struct hw_contai
 	box->last_event_ms = rec->event_time_ms;
 	box->last_lsn = c->lsn;
 	size_t len = hw__container_encode(box, buf);
-	MDB_val k = mval(box->id, strlen(box->id));
-	MDB_val v = mval(buf, len);
+	MDB_val k = hw_mdb_val(box->id, strlen(box->id));
+	MDB_val v = hw_mdb_val(buf, len);
 	HW_ASSERT(c->boxes != NULL);
 	return mdb_cursor_put(c->boxes, &k, &v, c->box_found ? MDB_CURRENT : 0);
 }
@@ -228,7 +222,7 @@ static int plan_free(struct apply *c, struct ue_plan *p)
 {
 	p->n_free = hw__position_slots(p->box.position, p->free_keys);
 	for (unsigned i = 0; i < p->n_free; i++) {
-		MDB_val k = mval(p->free_keys[i], strlen(p->free_keys[i]));
+		MDB_val k = hw_mdb_val(p->free_keys[i], strlen(p->free_keys[i]));
 		MDB_val v;
 		int rc = mdb_get(c->txn, c->t->slots, &k, &v);
 		if (rc != 0)
@@ -258,7 +252,7 @@ static int plan_take(struct apply *c, const Tos__V1__Location *to, struct ue_pla
 				     long_box ? "even" : "odd", bay);
 	p->n_take = hw__yard_slots(to->yard, p->take_keys);
 	for (unsigned i = 0; i < p->n_take; i++) {
-		MDB_val k = mval(p->take_keys[i], strlen(p->take_keys[i]));
+		MDB_val k = hw_mdb_val(p->take_keys[i], strlen(p->take_keys[i]));
 		MDB_val v;
 		int rc = mdb_get(c->txn, c->t->slots, &k, &v);
 		if (rc == MDB_NOTFOUND)
@@ -278,14 +272,14 @@ static int plan_write(struct apply *c, const Tos__V1__Record *rec, struct ue_pla
 {
 	int rc;
 	for (unsigned i = 0; i < p->n_free; i++) {
-		MDB_val k = mval(p->free_keys[i], strlen(p->free_keys[i]));
+		MDB_val k = hw_mdb_val(p->free_keys[i], strlen(p->free_keys[i]));
 		rc = mdb_del(c->txn, c->t->slots, &k, NULL);
 		if (rc != 0)
 			return rc;
 	}
 	for (unsigned i = 0; i < p->n_take; i++) {
-		MDB_val k = mval(p->take_keys[i], strlen(p->take_keys[i]));
-		MDB_val v = mval(p->box.id, p->id_len);
+		MDB_val k = hw_mdb_val(p->take_keys[i], strlen(p->take_keys[i]));
+		MDB_val v = hw_mdb_val(p->box.id, p->id_len);
 		rc = mdb_put(c->txn, c->t->slots, &k, &v, 0);
 		if (rc != 0)
 			return rc;
@@ -479,7 +473,7 @@ static int apply_hold(struct apply *c, const Tos__V1__Record *rec, struct hw_rej
 		return hw_reject_set(rej, HW_ERANGE, "hold.hold", "unknown hold type %d",
 				     (int)h->hold);
 	uint8_t key[HW_CONTAINER_ID_BYTES_MAX + 1];
-	MDB_val k = mval(key, hw__hold_key(box.id, strlen(box.id), (int)h->hold, key));
+	MDB_val k = hw_mdb_val(key, hw__hold_key(box.id, strlen(box.id), (int)h->hold, key));
 	bool active = (box.holds & (1u << h->hold)) != 0;
 	if (h->action == TOS__V1__HOLD_ACTION__APPLY) {
 		if (active)
@@ -505,7 +499,7 @@ static int apply_hold(struct apply *c, const Tos__V1__Record *rec, struct hw_rej
 	for (unsigned i = 0; i < 8; i++)
 		val[i] = (uint8_t)(c->lsn >> (8 * i));
 	memcpy(val + 8, h->authority, auth_len);
-	MDB_val v = mval(val, 8 + auth_len);
+	MDB_val v = hw_mdb_val(val, 8 + auth_len);
 	return mdb_put(c->txn, c->t->holds, &k, &v, 0);
 }
 
@@ -581,8 +575,8 @@ static int apply_vessel(struct apply *c, const Tos__V1__Record *rec, struct hw_r
 		return hw_reject_set(rej, HW_ERANGE, "vessel_visit.phase", "unknown phase %d",
 				     next);
 	uint8_t b = (uint8_t)next;
-	MDB_val k = mval(vv->visit_id, strlen(vv->visit_id));
-	MDB_val v = mval(&b, 1);
+	MDB_val k = hw_mdb_val(vv->visit_id, strlen(vv->visit_id));
+	MDB_val v = hw_mdb_val(&b, 1);
 	return mdb_put(c->txn, c->t->vessels, &k, &v, 0);
 }
 
@@ -630,7 +624,7 @@ static int wi_read(struct apply *c, const char *wi_id, bool *found, int *state,
 		   char cid[HW_CONTAINER_ID_BYTES_MAX + 1])
 {
 	uint8_t key[2 + HW_REF_CHARS_MAX * 4];
-	MDB_val k = mval(key, wis_key('w', wi_id, key, sizeof key));
+	MDB_val k = hw_mdb_val(key, wis_key('w', wi_id, key, sizeof key));
 	MDB_val v;
 	*found = false;
 	*state = 0;
@@ -665,7 +659,7 @@ static int wi_check(struct apply *c, const Tos__V1__WorkInstruction *wi, bool fo
 	if (found || cid[0] == '\0')
 		return 0;
 	uint8_t key[2 + HW_CONTAINER_ID_BYTES_MAX];
-	MDB_val k = mval(key, wis_key('c', cid, key, sizeof key));
+	MDB_val k = hw_mdb_val(key, wis_key('c', cid, key, sizeof key));
 	MDB_val v;
 	int rc = mdb_get(c->txn, c->t->wis, &k, &v);
 	if (rc == MDB_NOTFOUND)
@@ -701,19 +695,19 @@ static int apply_wi(struct apply *c, const Tos__V1__Record *rec, struct hw_rejec
 	uint8_t key[2 + HW_REF_CHARS_MAX * 4];
 	uint8_t val[1 + HW_CONTAINER_ID_BYTES_MAX];
 	size_t cid_len = strlen(cid);
-	MDB_val k = mval(key, wis_key('w', wi->wi_id, key, sizeof key));
+	MDB_val k = hw_mdb_val(key, wis_key('w', wi->wi_id, key, sizeof key));
 	val[0] = (uint8_t)wi->state;
 	memcpy(val + 1, cid, cid_len);
-	MDB_val v = mval(val, 1 + cid_len);
+	MDB_val v = hw_mdb_val(val, 1 + cid_len);
 	rc = mdb_put(c->txn, c->t->wis, &k, &v, 0);
 	if (rc != 0 || cid_len == 0)
 		return rc;
-	k = mval(key, wis_key('c', cid, key, sizeof key));
+	k = hw_mdb_val(key, wis_key('c', cid, key, sizeof key));
 	if (!wi_active((int)wi->state))
 		return mdb_del(c->txn, c->t->wis, &k, NULL);
 	if (found)
 		return 0;
-	v = mval(wi->wi_id, strlen(wi->wi_id));
+	v = hw_mdb_val(wi->wi_id, strlen(wi->wi_id));
 	return mdb_put(c->txn, c->t->wis, &k, &v, 0);
 }
 
@@ -731,15 +725,15 @@ static size_t kv_key(const Tos__V1__Record *rec, const char *key, uint8_t *out)
 static int apply_kv_put(struct apply *c, const Tos__V1__Record *rec)
 {
 	uint8_t key[32 + 1 + HW_KV_KEY_BYTES_MAX];
-	MDB_val k = mval(key, kv_key(rec, rec->kv_put->key, key));
-	MDB_val v = mval(rec->kv_put->value.data, rec->kv_put->value.len);
+	MDB_val k = hw_mdb_val(key, kv_key(rec, rec->kv_put->key, key));
+	MDB_val v = hw_mdb_val(rec->kv_put->value.data, rec->kv_put->value.len);
 	return mdb_put(c->txn, c->t->kv, &k, &v, 0);
 }
 
 static int apply_kv_delete(struct apply *c, const Tos__V1__Record *rec, struct hw_reject *rej)
 {
 	uint8_t key[32 + 1 + HW_KV_KEY_BYTES_MAX];
-	MDB_val k = mval(key, kv_key(rec, rec->kv_delete->key, key));
+	MDB_val k = hw_mdb_val(key, kv_key(rec, rec->kv_delete->key, key));
 	MDB_val v;
 	int rc = mdb_get(c->txn, c->t->kv, &k, &v);
 	if (rc == MDB_NOTFOUND)
@@ -757,8 +751,8 @@ static int apply_audit(struct apply *c)
 	uint8_t key[8];
 	for (unsigned i = 0; i < 8; i++)
 		key[i] = (uint8_t)(c->lsn >> (56 - 8 * i));
-	MDB_val k = mval(key, sizeof key);
-	MDB_val v = mval("", 0);
+	MDB_val k = hw_mdb_val(key, sizeof key);
+	MDB_val v = hw_mdb_val("", 0);
 	return mdb_put(c->txn, c->t->audit, &k, &v, 0);
 }
 

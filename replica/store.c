@@ -105,12 +105,6 @@ static uint64_t le64_get(const uint8_t *p)
 	return v;
 }
 
-static MDB_val val_of(const void *data, size_t size)
-{
-	MDB_val v = {.mv_size = size, .mv_data = (void *)data};
-	return v;
-}
-
 /* Begin a transaction, adopting a map another process grew (lmdb.h, MDB_MAP_RESIZED). */
 static int txn_begin(struct hw_store *s, unsigned flags, MDB_txn **txn)
 {
@@ -198,7 +192,7 @@ static void head_decode(const uint8_t *p, struct hw_head *h)
 
 int hw__store_head_txn(struct hw_store *s, MDB_txn *txn, struct hw_head *h)
 {
-	MDB_val k = val_of("head", 4), v;
+	MDB_val k = hw_mdb_val("head", 4), v;
 	int rc = mdb_get(txn, s->t.meta, &k, &v);
 	if (rc != 0 || v.mv_size != META_HEAD_BYTES)
 		return rc == 0 || rc == MDB_NOTFOUND ? HW_EFORMAT : hw_mdb_err(rc);
@@ -208,7 +202,7 @@ int hw__store_head_txn(struct hw_store *s, MDB_txn *txn, struct hw_head *h)
 
 int hw__store_base_txn(struct hw_store *s, MDB_txn *txn, struct hw_head *h)
 {
-	MDB_val k = val_of("base", 4), v;
+	MDB_val k = hw_mdb_val("base", 4), v;
 	memset(h, 0, sizeof *h);
 	int rc = mdb_get(txn, s->t.meta, &k, &v);
 	if (rc == MDB_NOTFOUND)
@@ -224,7 +218,7 @@ int hw__store_base_txn(struct hw_store *s, MDB_txn *txn, struct hw_head *h)
 /* The head, the base and *format (this build's, or STORE_FMT_QLSN). */
 static int meta_read(struct hw_store *s, MDB_txn *txn, unsigned *format)
 {
-	MDB_val k = val_of("format", 6), v;
+	MDB_val k = hw_mdb_val("format", 6), v;
 	int rc = mdb_get(txn, s->t.meta, &k, &v);
 	if (rc != 0)
 		return rc == MDB_NOTFOUND ? HW_EFORMAT : hw_mdb_err(rc);
@@ -240,7 +234,7 @@ static int meta_write_pos(struct hw_store *s, MDB_txn *txn, const char *key,
 {
 	uint8_t buf[META_HEAD_BYTES];
 	head_encode(h, buf);
-	MDB_val k = val_of(key, strlen(key)), v = val_of(buf, sizeof buf);
+	MDB_val k = hw_mdb_val(key, strlen(key)), v = hw_mdb_val(buf, sizeof buf);
 	return mdb_put(txn, s->t.meta, &k, &v, 0);
 }
 
@@ -252,7 +246,7 @@ static int meta_write_head(struct hw_store *s, MDB_txn *txn, const struct hw_hea
 static int format_write(struct hw_store *s, MDB_txn *txn)
 {
 	uint8_t format[4] = {STORE_FORMAT, 0, 0, 0};
-	MDB_val k = val_of("format", 6), v = val_of(format, sizeof format);
+	MDB_val k = hw_mdb_val("format", 6), v = hw_mdb_val(format, sizeof format);
 	return mdb_put(txn, s->t.meta, &k, &v, 0);
 }
 
@@ -471,7 +465,8 @@ static int id_claim(struct hw_store *s, MDB_txn *txn, const Tos__V1__Record *rec
 		return 0;
 	uint8_t idv[8];
 	hw_lsn_key(t->lsn, idv);
-	MDB_val k = val_of(rec->record_id.data, rec->record_id.len), v = val_of(idv, sizeof idv);
+	MDB_val k = hw_mdb_val(rec->record_id.data, rec->record_id.len);
+	MDB_val v = hw_mdb_val(idv, sizeof idv);
 	int rc = mdb_put(txn, s->t.ids, &k, &v, MDB_NOOVERWRITE);
 	*seen = ID_NEW;
 	if (rc != MDB_KEYEXIST)
@@ -485,7 +480,7 @@ static int id_claim(struct hw_store *s, MDB_txn *txn, const Tos__V1__Record *rec
 	}
 	uint8_t key[8];
 	hw_lsn_key(*lsn, key);
-	MDB_val lk = val_of(key, 8), lv;
+	MDB_val lk = hw_mdb_val(key, 8), lv;
 	rc = mdb_get(txn, s->t.log, &lk, &lv);
 	if (rc != 0)
 		return rc == MDB_NOTFOUND ? MDB_CORRUPTED : rc;
@@ -509,7 +504,7 @@ static int retract_check(struct hw_store *s, MDB_txn *txn, const Tos__V1__Record
 	/* The record's own record_id is in ids already (id_claim) but names no stored one. */
 	bool self = rec->retracts.len == rec->record_id.len &&
 		    memcmp(rec->retracts.data, rec->record_id.data, rec->retracts.len) == 0;
-	MDB_val k = val_of(rec->retracts.data, rec->retracts.len), v;
+	MDB_val k = hw_mdb_val(rec->retracts.data, rec->retracts.len), v;
 	int rc = self ? MDB_NOTFOUND : mdb_get(txn, s->t.ids, &k, &v);
 	if (rc == MDB_NOTFOUND)
 		return hw_reject_set(rej, HW_ERETRACT, "retracts",
@@ -527,7 +522,7 @@ static int retract_check(struct hw_store *s, MDB_txn *txn, const Tos__V1__Record
 					       (unsigned long long)lsn);
 	uint8_t key[8];
 	memcpy(key, v.mv_data, 8);
-	MDB_val lk = val_of(key, 8), lv;
+	MDB_val lk = hw_mdb_val(key, 8), lv;
 	rc = mdb_get(txn, s->t.log, &lk, &lv);
 	if (rc != 0)
 		return rc;
@@ -589,7 +584,7 @@ static int take_record(struct hw_store *s, MDB_txn *txn, struct take *t, struct 
 	rc = check_apply(s, txn, t, rec, rej);
 	if (!hw_is_reject(rc) || seen != ID_NEW)
 		return rc;
-	MDB_val k = val_of(rec->record_id.data, rec->record_id.len);
+	MDB_val k = hw_mdb_val(rec->record_id.data, rec->record_id.len);
 	int del = mdb_del(txn, s->t.ids, &k, NULL); /* give the claim back */
 	return del != 0 ? del : rc;
 }
@@ -600,7 +595,7 @@ static int log_put(struct hw_store *s, MDB_txn *txn, uint64_t lsn, const uint8_t
 		return MDB_MAP_FULL;
 	uint8_t key[8];
 	hw_lsn_key(lsn, key);
-	MDB_val k = val_of(key, 8), v = val_of(entry, len);
+	MDB_val k = hw_mdb_val(key, 8), v = hw_mdb_val(entry, len);
 	/* MDB_APPEND: the cheap path for ordered keys, and a free check that LSNs only grow
 	 * (a smaller or equal key fails with MDB_KEYEXIST). */
 	int rc = mdb_put(txn, s->t.log, &k, &v, MDB_APPEND);
@@ -977,29 +972,6 @@ int hw_store_sync(struct hw_store *s)
 	return rc == 0 ? 0 : s->failed;
 }
 
-int hw_store_read_entry(struct hw_store *s, uint64_t lsn, uint8_t **entry, size_t *len)
-{
-	MDB_txn *txn;
-	int rc = hw__store_read_begin(s, &txn);
-	if (rc != 0)
-		return rc;
-	uint8_t key[8];
-	hw_lsn_key(lsn, key);
-	MDB_val k = val_of(key, 8), v;
-	rc = mdb_get(txn, s->t.log, &k, &v);
-	if (rc == 0) {
-		*entry = malloc(v.mv_size);
-		if (*entry == NULL) {
-			rc = ENOMEM;
-		} else {
-			memcpy(*entry, v.mv_data, v.mv_size);
-			*len = v.mv_size;
-		}
-	}
-	hw__store_read_end(s, txn);
-	return rc == MDB_NOTFOUND ? HW_ENOTFOUND : hw_mdb_err(rc);
-}
-
 static void hash_u32(crypto_generichash_state *st, size_t v)
 {
 	uint8_t b[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
@@ -1059,54 +1031,6 @@ int hw_store_digest(struct hw_store *s, uint8_t out[HW_HASH_BYTES])
 	return rc;
 }
 
-int hw_store_get_container(struct hw_store *s, const char *id, struct hw_container *out)
-{
-	MDB_txn *txn;
-	int rc = hw__store_read_begin(s, &txn);
-	if (rc != 0)
-		return rc;
-	rc = hw_state_container_get(txn, &s->t, id, out);
-	hw__store_read_end(s, txn);
-	return rc > 0 || (rc >= MDB_KEYEXIST && rc <= MDB_LAST_ERRCODE) ? hw_mdb_err(rc) : rc;
-}
-
-static int copy_entries(MDB_txn *txn, MDB_dbi log, uint64_t from, uint64_t to, uint8_t *buf,
-			size_t cap, size_t *len, uint64_t *last)
-{
-	MDB_cursor *cur;
-	int rc = mdb_cursor_open(txn, log, &cur);
-	if (rc != 0)
-		return rc;
-	uint8_t key[8];
-	hw_lsn_key(from, key);
-	MDB_val k = val_of(key, 8), v;
-	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_KEY); rc == 0;
-	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		uint64_t lsn = hw_lsn_from_key(&k);
-		if (lsn > to || lsn != *last + 1 || *len + v.mv_size > cap)
-			break;
-		memcpy(buf + *len, v.mv_data, v.mv_size);
-		*len += v.mv_size;
-		*last = lsn;
-	}
-	mdb_cursor_close(cur);
-	return rc == MDB_NOTFOUND ? 0 : rc;
-}
-
-int hw_store_read_entries(struct hw_store *s, uint64_t from, uint64_t to, uint8_t *buf, size_t cap,
-			  size_t *len, uint64_t *last)
-{
-	*len = 0;
-	*last = from - 1;
-	MDB_txn *txn;
-	int rc = hw__store_read_begin(s, &txn);
-	if (rc != 0)
-		return rc;
-	rc = copy_entries(txn, s->t.log, from, to, buf, cap, len, last);
-	hw__store_read_end(s, txn);
-	return hw_mdb_err(rc);
-}
-
 /* ---- retention: pruning the log after a base ---------------------------------------- */
 
 int hw_store_base(struct hw_store *s, struct hw_head *out)
@@ -1131,7 +1055,7 @@ static int entry_at(struct hw_store *s, MDB_txn *txn, uint64_t lsn, struct hw_en
 {
 	uint8_t key[8];
 	hw_lsn_key(lsn, key);
-	MDB_val k = val_of(key, 8), v;
+	MDB_val k = hw_mdb_val(key, 8), v;
 	int rc = mdb_get(txn, s->t.log, &k, &v);
 	if (rc != 0)
 		return rc == MDB_NOTFOUND ? MDB_CORRUPTED : rc;
@@ -1157,7 +1081,7 @@ static int prune_txn(struct hw_store *s, uint64_t to)
 		rc = entry_at(s, txn, 1, &e);
 		if (rc == 0)
 			memcpy(id, e.hash, HW_HASH_BYTES);
-		MDB_val k = val_of("chain", 5), v = val_of(id, HW_HASH_BYTES);
+		MDB_val k = hw_mdb_val("chain", 5), v = hw_mdb_val(id, HW_HASH_BYTES);
 		if (rc == 0)
 			rc = mdb_put(txn, s->t.meta, &k, &v, 0);
 	}
@@ -1170,7 +1094,7 @@ static int prune_txn(struct hw_store *s, uint64_t to)
 	for (uint64_t lsn = s->base.lsn + 1; rc == 0 && lsn <= to; lsn++) {
 		uint8_t key[8];
 		hw_lsn_key(lsn, key);
-		MDB_val k = val_of(key, 8);
+		MDB_val k = hw_mdb_val(key, 8);
 		rc = mdb_del(txn, s->t.log, &k, NULL);
 		if (rc == MDB_NOTFOUND)
 			rc = MDB_CORRUPTED;
@@ -1279,7 +1203,7 @@ int hw_store_chain_id(struct hw_store *s, uint8_t out[HW_HASH_BYTES])
 	struct hw_entry e;
 	uint8_t key[8];
 	hw_lsn_key(1, key);
-	MDB_val k = val_of(key, 8), v;
+	MDB_val k = hw_mdb_val(key, 8), v;
 	rc = mdb_get(txn, s->t.log, &k, &v);
 	if (rc == 0) {
 		rc = hw_entry_decode(v.mv_data, v.mv_size, &e);
@@ -1287,7 +1211,7 @@ int hw_store_chain_id(struct hw_store *s, uint8_t out[HW_HASH_BYTES])
 			memcpy(out, e.hash, HW_HASH_BYTES);
 	} else if (rc == MDB_NOTFOUND) {
 		/* Entry 1 pruned (meta "chain" holds its hash) or an empty store. */
-		MDB_val ck = val_of("chain", 5), cv;
+		MDB_val ck = hw_mdb_val("chain", 5), cv;
 		rc = mdb_get(txn, s->t.meta, &ck, &cv);
 		if (rc == 0 && cv.mv_size == HW_HASH_BYTES)
 			memcpy(out, cv.mv_data, HW_HASH_BYTES);
@@ -1317,7 +1241,7 @@ int hw_store_meta_put(struct hw_store *s, const char *key, const void *val, size
 	MDB_txn *txn;
 	int rc = txn_begin(s, 0, &txn);
 	if (rc == 0) {
-		MDB_val k = val_of(key, strlen(key)), v = val_of(val, len);
+		MDB_val k = hw_mdb_val(key, strlen(key)), v = hw_mdb_val(val, len);
 		rc = mdb_put(txn, s->t.meta, &k, &v, 0);
 		if (rc == 0)
 			rc = mdb_txn_commit(txn);
@@ -1339,7 +1263,7 @@ int hw_store_meta_get(struct hw_store *s, const char *key, void *buf, size_t cap
 	int rc = hw__store_read_begin(s, &txn);
 	if (rc != 0)
 		return rc;
-	MDB_val k = val_of(key, strlen(key)), v;
+	MDB_val k = hw_mdb_val(key, strlen(key)), v;
 	rc = hw_mdb_err(mdb_get(txn, s->t.meta, &k, &v));
 	if (rc == 0 && v.mv_size > cap)
 		rc = HW_ERANGE;
@@ -1360,7 +1284,7 @@ static int entry_copy(struct hw_store *s, MDB_txn *txn, uint64_t lsn, uint8_t **
 {
 	uint8_t key[8];
 	hw_lsn_key(lsn, key);
-	MDB_val k = val_of(key, 8), v;
+	MDB_val k = hw_mdb_val(key, 8), v;
 	int rc = mdb_get(txn, s->t.log, &k, &v);
 	if (rc != 0)
 		return rc == MDB_NOTFOUND ? MDB_CORRUPTED : rc;
@@ -1383,7 +1307,7 @@ static int quarantine_one(struct hw_store *s, MDB_txn *txn, uint64_t rejoin, uin
 	int rc = hw__quarantine_put(s, txn, rejoin, lsn, entry, len, now_ms, why);
 	uint8_t key[8];
 	hw_lsn_key(lsn, key);
-	MDB_val k = val_of(key, 8);
+	MDB_val k = hw_mdb_val(key, 8);
 	return rc != 0 ? rc : mdb_del(txn, s->t.log, &k, NULL);
 }
 

@@ -191,6 +191,10 @@ int hw_store_sync(struct hw_store *s);
 /* Read the log entry at lsn into a malloc'd buffer the caller frees. HW_ENOTFOUND. */
 int hw_store_read_entry(struct hw_store *s, uint64_t lsn, uint8_t **entry, size_t *len);
 
+/* The hash of the log entry at lsn, checked against its bytes: HW_ENOTFOUND (never
+ * stored, or pruned), HW_ECORRUPT. Any thread. */
+int hw_store_entry_hash(struct hw_store *s, uint64_t lsn, uint8_t out[HW_HASH_BYTES]);
+
 /* State digest: BLAKE2b-256 over the head LSN and every replicated state table
  * (containers, slots, holds, ids, kv, vessels, wis, audit) in key order. Equal on every
  * node at the same LSN. It covers the state, not the chain: two stores that took the same

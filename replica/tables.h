@@ -4,6 +4,7 @@
 #define HW_REPLICA_TABLES_H
 
 #include <lmdb.h>
+#include <stddef.h>
 
 struct hw_tables {
 	MDB_dbi log;
@@ -19,5 +20,12 @@ struct hw_tables {
 	MDB_dbi quarantine;
 	MDB_dbi drills;
 };
+
+/* An MDB_val over size bytes at data (LMDB takes it as non-const; it does not write). */
+static inline MDB_val hw_mdb_val(const void *data, size_t size)
+{
+	MDB_val v = {.mv_size = size, .mv_data = (void *)data};
+	return v;
+}
 
 #endif

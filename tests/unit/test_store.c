@@ -325,7 +325,8 @@ static void test_append_refuses_bad_entries(void **state)
 }
 
 /* Held appends of entries the caller checked still refuse LSN gaps and chain breaks
- * (holding nothing), and commit the rest with the chain's head hash; hw_entry_parse reads
+ * (holding nothing), and commit the rest with the chain's head hash, which
+ * hw_store_entry_hash reads back (HW_ENOTFOUND past the head); hw_entry_parse reads
  * what hw_entry_decode does, without the hash check that only decode makes. */
 static void test_append_hold_checked(void **state)
 {
@@ -352,6 +353,10 @@ static void test_append_hold_checked(void **state)
 	hw_store_head(f->s, &h);
 	assert_int_equal(h.lsn, 1);
 	assert_memory_equal(h.hash, a.hash, HW_HASH_BYTES);
+	uint8_t got[HW_HASH_BYTES];
+	assert_int_equal(hw_store_entry_hash(f->s, 1, got), 0);
+	assert_memory_equal(got, a.hash, HW_HASH_BYTES);
+	assert_int_equal(hw_store_entry_hash(f->s, 2, got), HW_ENOTFOUND);
 
 	struct hw_entry parsed, decoded;
 	assert_int_equal(hw_entry_decode(e1, l1, &decoded), 0);
