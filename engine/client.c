@@ -903,7 +903,7 @@ int hw_client_flush(struct hw_client *c)
 int hw_client_wait(struct hw_client *c, int timeout_ms, struct hw_outcome *out)
 {
 	int64_t deadline = deadline_of(timeout_ms);
-	if (c->holding || c->qlen) {
+	if (c->holding) { /* what is held goes out before waiting for its outcome */
 		int rc = hw_client_flush(c);
 		if (rc && c->fl == NULL)
 			return rc;
