@@ -203,11 +203,15 @@ int hw_cli_drill_status(const char *dir, const struct hw_drill_config *c, int64_
 
 /* One drill kind of that part, from figures already at hand (a node's status reply):
  * with j one object of the "drills" array, else one line on stdout. last is the newest
- * run of any result, pass the newest that passed (each NULL when none). */
+ * run of any result, pass the newest that passed (each NULL when none). A kind overdue
+ * or never run is added to overdue (HW_CLI_OVERDUE_CHARS, "" at first), which
+ * hw_cli_drill_status_end() prints after the last kind and ends the array with. */
+#define HW_CLI_OVERDUE_CHARS 128
 struct hw_drill_due;
 struct hw_drill_row;
 void hw_cli_drill_status_kind(struct hw_json *j, int kind, const struct hw_drill_due *due,
 			      const struct hw_drill_row *last, const struct hw_drill_row *pass,
-			      int64_t every_ms);
+			      int64_t every_ms, char *overdue);
+void hw_cli_drill_status_end(struct hw_json *j, const char *overdue);
 
 #endif

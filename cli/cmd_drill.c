@@ -428,12 +428,27 @@ static void status_text_kind(int k, const struct hw_drill_due *due, const struct
 
 void hw_cli_drill_status_kind(struct hw_json *j, int kind, const struct hw_drill_due *due,
 			      const struct hw_drill_row *last, const struct hw_drill_row *pass,
-			      int64_t every_ms)
+			      int64_t every_ms, char *overdue)
 {
+	size_t used = strlen(overdue);
+	if (due->state == HW_DRILL_OVERDUE || due->state == HW_DRILL_NEVER)
+		snprintf(overdue + used, HW_CLI_OVERDUE_CHARS - used, "%s%s", used ? ", " : "",
+			 hw_drill_kind_name((enum hw_drill_kind)kind));
 	if (j)
 		status_json_kind(j, kind, due, last, pass, every_ms);
 	else
 		status_text_kind(kind, due, last, every_ms);
+}
+
+void hw_cli_drill_status_end(struct hw_json *j, const char *overdue)
+{
+	if (j) {
+		hw_json_array_end(j);
+		hw_json_key(j, "drills_overdue");
+		hw_json_string(j, overdue);
+	} else {
+		printf("  overdue: %s\n", overdue[0] ? overdue : "none");
+	}
 }
 
 int hw_cli_drill_status(const char *dir, const struct hw_drill_config *c, int64_t now_ms,
@@ -444,7 +459,7 @@ int hw_cli_drill_status(const char *dir, const struct hw_drill_config *c, int64_
 	int rc = hw_store_open(dir, &o, &s);
 	if (rc)
 		return rc;
-	char overdue[128] = "";
+	char overdue[HW_CLI_OVERDUE_CHARS] = "";
 	if (j) {
 		hw_json_key(j, "drills");
 		hw_json_array_begin(j);
@@ -458,20 +473,10 @@ int hw_cli_drill_status(const char *dir, const struct hw_drill_config *c, int64_
 		rc = rl != 0 && rl != HW_ENOTFOUND ? rl : rp != 0 && rp != HW_ENOTFOUND ? rp : 0;
 		struct hw_drill_due due;
 		hw_drill_due(c->every_ms[k], rp == 0 ? &pass : NULL, now_ms, &due);
-		if (due.state == HW_DRILL_OVERDUE || due.state == HW_DRILL_NEVER)
-			snprintf(overdue + strlen(overdue), sizeof(overdue) - strlen(overdue),
-				 "%s%s", overdue[0] ? ", " : "",
-				 hw_drill_kind_name((enum hw_drill_kind)k));
 		hw_cli_drill_status_kind(j, k, &due, rl == 0 ? &last : NULL, rp == 0 ? &pass : NULL,
-					 c->every_ms[k]);
+					 c->every_ms[k], overdue);
 	}
-	if (j) {
-		hw_json_array_end(j);
-		hw_json_key(j, "drills_overdue");
-		hw_json_string(j, overdue);
-	} else {
-		printf("  overdue: %s\n", overdue[0] ? overdue : "none");
-	}
+	hw_cli_drill_status_end(j, overdue);
 	hw_store_close(s);
 	return rc;
 }

@@ -573,7 +573,7 @@ static void status_print_json(const Hawser__Wire__V1__Status *s, struct hw_json 
 /* The node's drill history against its schedule, as `hawser status --dir` shows it. */
 static void status_drills_of(struct hw_json *j, const Hawser__Wire__V1__Status *s)
 {
-	char overdue[128] = "";
+	char overdue[HW_CLI_OVERDUE_CHARS] = "";
 	if (j) {
 		hw_json_key(j, "drills");
 		hw_json_array_begin(j);
@@ -602,19 +602,10 @@ static void status_drills_of(struct hw_json *j, const Hawser__Wire__V1__Status *
 		struct hw_drill_due due = {.state = drill_state(d->state),
 					   .due_ms = d->due_ms,
 					   .overdue_ms = d->overdue_ms};
-		if (due.state == HW_DRILL_OVERDUE || due.state == HW_DRILL_NEVER)
-			snprintf(overdue + strlen(overdue), sizeof overdue - strlen(overdue),
-				 "%s%s", overdue[0] ? ", " : "", d->kind);
 		hw_cli_drill_status_kind(j, kind, &due, d->has_last ? &last : NULL,
-					 d->last_pass_ms ? &pass : NULL, d->every_ms);
+					 d->last_pass_ms ? &pass : NULL, d->every_ms, overdue);
 	}
-	if (j) {
-		hw_json_array_end(j);
-		hw_json_key(j, "drills_overdue");
-		hw_json_string(j, overdue);
-	} else {
-		printf("  overdue: %s\n", overdue[0] ? overdue : "none");
-	}
+	hw_cli_drill_status_end(j, overdue);
 }
 
 static const struct option status_longopts[] = {
