@@ -369,6 +369,7 @@ static int stuck_left_ms(const struct worker *wk)
 static void *worker_main(void *arg)
 {
 	struct worker *wk = arg;
+	pthread_setname_np(pthread_self(), "hw-bench"); /* top -H, perf */
 	struct bench *b = wk->b;
 	struct pollfd pfd[CLIENTS_MAX];
 	unsigned idx[CLIENTS_MAX];

@@ -74,6 +74,7 @@ static int queue_system(struct hw_node *n, uint64_t request_id, const uint8_t *r
 static void *checkpoint_main(void *arg)
 {
 	struct hw_node *n = arg;
+	pthread_setname_np(pthread_self(), "hw-checkpoint"); /* top -H, perf */
 	uint8_t buf[HW_SYSTEM_RECORD_BYTES_MAX];
 	size_t len = 0;
 	n->cp_rc = hw_checkpoint_make(n->store, &n->signer, hw_wall_ms(), buf, sizeof buf, &len,

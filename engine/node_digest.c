@@ -151,6 +151,7 @@ static int replay(struct hw_digest *d, struct hw_store *src, uint64_t lsn)
 static void *digest_main(void *arg)
 {
 	struct hw_digest *d = arg;
+	pthread_setname_np(pthread_self(), "hw-digest"); /* top -H, perf */
 	struct hw_store *s = d->node->store;
 	struct hw_head h;
 	int rc = snapshot(d, s, &h);

@@ -146,6 +146,7 @@ static void tx_fail(struct hw_snap_tx *tx, int rc, const char *what)
 static void *copy_main(void *arg)
 {
 	struct hw_snap_tx *tx = arg;
+	pthread_setname_np(pthread_self(), "hw-snapshot"); /* top -H, perf */
 	uint64_t bytes = 0;
 	tx->rc = hw_snapshot_make(tx->node->store, tx->dir, &tx->info);
 	if (tx->rc == 0)

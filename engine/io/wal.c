@@ -412,6 +412,7 @@ static void drop_checkpointed(struct hw_wal *w)
 static void *flusher_main(void *arg)
 {
 	struct hw_wal *w = arg;
+	pthread_setname_np(pthread_self(), "hw-wal"); /* top -H, perf */
 	uint8_t *buf = NULL;
 	pthread_mutex_lock(&w->mu);
 	for (unsigned i = 0; i < HW_WAL_FLUSHERS && buf == NULL; i++) {

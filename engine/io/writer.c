@@ -314,6 +314,7 @@ static struct hw_job *next_job(struct hw_writer *w)
 static void *writer_main(void *arg)
 {
 	struct hw_writer *w = arg;
+	pthread_setname_np(pthread_self(), "hw-store"); /* top -H, perf */
 	for (;;) {
 		struct hw_job *j = next_job(w);
 		if (j == NULL) {
