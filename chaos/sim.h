@@ -192,6 +192,7 @@ struct sim_msg {
 		struct {
 			uint64_t first, last, pdur;
 			uint32_t count;
+			bool receipt; /* the SEND's: ack on arrival */
 			struct sim_entry e[SIM_FRAME_ENTRIES];
 		} entries;
 		struct {

@@ -216,6 +216,7 @@ static void send_entries(struct sim_world *w, uint32_t i, const struct hw_act *a
 		m.u.entries.first = first;
 		m.u.entries.last = last;
 		m.u.entries.pdur = a->lsn;
+		m.u.entries.receipt = a->receipt;
 		m.u.entries.count = (uint32_t)(last - first + 1);
 		memcpy(m.u.entries.e, &n->disk.log[first - 1],
 		       m.u.entries.count * sizeof(struct sim_entry));
@@ -655,7 +656,9 @@ static void on_primary_frame(struct sim_world *w, uint32_t i, const struct sim_m
 	uint64_t first = m->u.entries.first, last = m->u.entries.last;
 	if (n->sb.connected && last >= first && first == n->sb.pos.received + 1)
 		stage(w, i, m);
-	SB_EVENT(w, i, hw_standby_on_entries(&n->sb, first, last, m->u.entries.pdur, now, out));
+	SB_EVENT(w, i,
+		 hw_standby_on_entries(&n->sb, first, last, m->u.entries.pdur,
+				       m->u.entries.receipt, now, out));
 }
 
 static void on_stream(struct sim_world *w, uint32_t i, const struct sim_msg *m)

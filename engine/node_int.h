@@ -85,6 +85,8 @@ struct hw_standby_link {
 	struct hw_session *c; /* its replication connection, NULL when gone */
 	uint64_t pending_from; /* entries the core sent that still wait for send room */
 	uint64_t pending_to;
+	uint64_t receipt_to; /* the last LSN of a SEND that asked for a receipt: frames up
+				to it ask the standby to ack on arrival */
 };
 
 struct hw_node {

@@ -129,20 +129,11 @@ static void outbox_trim(struct hw_node *n)
 
 static void send_heartbeat(struct hw_node *n, uint32_t peer);
 
+/* The batch's submits wait (or are answered, when refused) before its entries go out:
+ * a SEND then knows whether a submit in mode received waits for them (repl.h). */
 static void on_prepared(struct hw_node *n, struct hw_job *j)
 {
 	uint64_t applied = 0;
-	if (j->segment != NULL) {
-		struct hw_segment *seg = j->segment;
-		j->segment = NULL;
-		outbox_add(n, seg);
-		/* The log makes the batch durable; kick_writer() left room for it. */
-		int rc = hw_wal_append(n->wal, seg->data, seg->len, seg->last_lsn);
-		if (rc != 0)
-			hw__node_storage_failed(n, rc, "wal");
-		n->last_epoch = n->epoch;
-		HW_CORE(n, hw_primary_on_append(&n->core, seg->last_lsn, hw__node_now(n), acts));
-	}
 	for (size_t i = 0; i < j->n; i++) {
 		uint32_t slot = (uint32_t)j->token[i];
 		const struct hw_result *res = &j->res[i];
@@ -163,6 +154,17 @@ static void on_prepared(struct hw_node *n, struct hw_job *j)
 		HW_CORE(n, hw_primary_on_submit(&n->core, slot, wait_lsn, j->mode[i], j->k[i], acts));
 		if (j->mode[i] == HW_MODE_APPLIED)
 			applied = wait_lsn;
+	}
+	if (j->segment != NULL) {
+		struct hw_segment *seg = j->segment;
+		j->segment = NULL;
+		outbox_add(n, seg);
+		/* The log makes the batch durable; kick_writer() left room for it. */
+		int rc = hw_wal_append(n->wal, seg->data, seg->len, seg->last_lsn);
+		if (rc != 0)
+			hw__node_storage_failed(n, rc, "wal");
+		n->last_epoch = n->epoch;
+		HW_CORE(n, hw_primary_on_append(&n->core, seg->last_lsn, hw__node_now(n), acts));
 	}
 	if (applied > n->apply_wanted) {
 		n->apply_wanted = applied;
@@ -422,8 +424,12 @@ static int send_one(struct hw_node *n, struct hw_standby_link *l)
 	/* No check of the room first: a send refused with HW_EBUSY is what arms the
 	 * connection's on_writable, which resumes this link. */
 	uint8_t hdr[HW_FRAME_HEADER_BYTES + HW_APPEND_HEADER_BYTES];
-	struct hw_append_hdr ah = {.epoch = n->epoch, .primary_durable = n->core.local_durable,
-				   .count = count_entries(p, len)};
+	struct hw_append_hdr ah = {
+		.epoch = n->epoch,
+		.primary_durable = n->core.local_durable,
+		.count = count_entries(p, len),
+		.flags = l->pending_from <= l->receipt_to ? 0 : HW_APPEND_NO_RECEIPT,
+	};
 	hw_append_hdr_put(hdr + HW_FRAME_HEADER_BYTES, &ah);
 	hw_frame_header2(hdr, HW_FRAME_APPEND, hdr + HW_FRAME_HEADER_BYTES, HW_APPEND_HEADER_BYTES,
 			 p, (uint32_t)len);
@@ -480,6 +486,8 @@ void hw__primary_act(struct hw_node *n, const struct hw_act *a)
 		if (l->pending_to == 0)
 			l->pending_from = a->from;
 		l->pending_to = a->to;
+		if (a->receipt)
+			l->receipt_to = a->to;
 		flush_link(n, a->peer);
 		break;
 	}

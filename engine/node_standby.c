@@ -158,8 +158,9 @@ static int take_append(struct hw_node *n, const struct hw_frame *f)
 		hw_job_add(j, p + off, el);
 		off += el;
 	}
-	HW_CORE(n, hw_standby_on_entries(&n->sb, first, last, ah.primary_durable, hw__node_now(n),
-					  acts));
+	bool receipt = (ah.flags & HW_APPEND_NO_RECEIPT) == 0;
+	HW_CORE(n, hw_standby_on_entries(&n->sb, first, last, ah.primary_durable, receipt,
+					  hw__node_now(n), acts));
 	if (vault)
 		hw__vault_release(n);
 	catchup_note(n, ah.primary_durable);

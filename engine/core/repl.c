@@ -162,6 +162,8 @@ static void send_window(struct hw_primary *p, uint32_t i, int64_t now_ms, struct
 		.to = min_u64(p->last_lsn, peer->pos.received + p->cfg.window_records),
 		.lsn = p->local_durable,
 	};
+	a.receipt = p->receipt_wanted >= a.from ||
+		    a.to - peer->pos.received >= (p->cfg.window_records + 1) / 2;
 	if (!push(out, &a))
 		return;
 	peer->sent = a.to;
@@ -235,6 +237,8 @@ void hw_primary_on_submit(struct hw_primary *p, uint64_t token, uint64_t lsn, en
 	*waiter_at(p, p->w_count) =
 		(struct hw_waiter){.token = token, .lsn = lsn, .mode = (uint8_t)mode, .k = k8};
 	p->w_count++;
+	if (mode == HW_MODE_RECEIVED)
+		p->receipt_wanted = max_u64(p->receipt_wanted, lsn);
 	progress(p, false, 0, out);
 }
 
@@ -385,7 +389,8 @@ void hw_standby_init(struct hw_standby *s, uint64_t epoch, uint64_t durable_lsn,
 }
 
 void hw_standby_on_entries(struct hw_standby *s, uint64_t first, uint64_t last,
-			   uint64_t primary_durable, int64_t now_ms, struct hw_acts *out)
+			   uint64_t primary_durable, bool receipt, int64_t now_ms,
+			   struct hw_acts *out)
 {
 	if (!s->connected) {
 		standby_flush(s, now_ms, out);
@@ -402,7 +407,7 @@ void hw_standby_on_entries(struct hw_standby *s, uint64_t first, uint64_t last,
 	s->pos.received = last;
 	s->primary_durable = max_u64(s->primary_durable, primary_durable);
 	s->last_rx_ms = now_ms;
-	s->ack_due = true;
+	s->ack_due = s->ack_due || receipt;
 	check_standby(s);
 	standby_flush(s, now_ms, out);
 }

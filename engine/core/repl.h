@@ -62,7 +62,8 @@ struct hw_pos {
 
 enum hw_act_type {
 	HW_ACT_SEND,      /* primary: send entries [from, to] to peer (split into frames as
-			   * the driver likes; lsn = primary's durable LSN to piggyback) */
+			   * the driver likes; lsn = primary's durable LSN to piggyback;
+			   * receipt: ask the peer to ack their arrival at once) */
 	HW_ACT_HEARTBEAT, /* primary: send a heartbeat to peer; lsn = primary's durable LSN */
 	HW_ACT_RELEASE,   /* primary: the submit token waited for lsn: return code to it
 			   * (0: its rule holds; else the code of hw_primary_fail_all) */
@@ -83,6 +84,9 @@ struct hw_act {
 	uint64_t token;    /* RELEASE */
 	uint64_t lsn;      /* RELEASE: the waiter's; SEND, HEARTBEAT: primary's durable */
 	struct hw_pos pos; /* ACK */
+	bool receipt;      /* SEND: a waiter in RECEIVED mode may wait for these entries, or
+			    * the peer's window is half used. Otherwise its durable ack will
+			    * do, and an ack per frame would only cost both nodes a wake-up */
 };
 
 /* Actions produced by one event, appended at v[n] while n < cap. The driver owns the
@@ -138,6 +142,7 @@ struct hw_primary {
 	struct hw_waiter *waiters; /* ring of cfg.waiters_max, LSNs non-decreasing */
 	uint32_t w_head;
 	uint32_t w_count;
+	uint64_t receipt_wanted; /* newest LSN a waiter in RECEIVED mode waits for */
 };
 
 /* A cap that no single event overflows: a release per waiter plus a drop, a send and a
@@ -170,7 +175,10 @@ void hw_primary_on_append(struct hw_primary *p, uint64_t last_lsn, int64_t now_m
 /* A submit (token) got lsn and waits for mode from k standbys. Requires
  * hw_primary_can_wait() and lsn >= every waiting LSN (LSNs are given out in order).
  * Releases at once if the rule already holds (e.g. LOCAL and lsn already durable). An
- * impossible k waits forever: see hw_primary_k_possible(). */
+ * impossible k waits forever: see hw_primary_k_possible(). May come before the
+ * hw_primary_on_append() that covers lsn, and should: a RECEIVED waiter registered
+ * first makes the SEND of its entry ask for a receipt (else its peers' durable acks
+ * release it, later). */
 void hw_primary_on_submit(struct hw_primary *p, uint64_t token, uint64_t lsn, enum hw_mode mode,
 			  uint32_t k, struct hw_acts *out);
 
@@ -240,11 +248,14 @@ void hw_standby_init(struct hw_standby *s, uint64_t epoch, uint64_t durable_lsn,
 /* Entries [first, last] (first <= last) arrived from the primary and the driver queued
  * them. first must be received + 1, else DROP HW_ELSN (HW_EPROTOCOL if last < first) and
  * nothing else changes: the standby resumes from its durable position on reconnect.
- * Otherwise received = last, WRITE [first, last] and an ACK at once (primaries waiting in
- * RECEIVED mode need it). A dropped standby counts as not connected at once. Ignored
- * when not connected (frames of a dropped connection still being parsed). */
+ * Otherwise received = last, WRITE [first, last], and an ACK at once when the primary
+ * asked for a receipt (its SEND's receipt: a submit in RECEIVED mode waits, or its window
+ * fills); else the ACK after the flush (hw_standby_on_durable) carries received. A
+ * dropped standby counts as not connected at once. Ignored when not connected (frames
+ * of a dropped connection still being parsed). */
 void hw_standby_on_entries(struct hw_standby *s, uint64_t first, uint64_t last,
-			   uint64_t primary_durable, int64_t now_ms, struct hw_acts *out);
+			   uint64_t primary_durable, bool receipt, int64_t now_ms,
+			   struct hw_acts *out);
 
 /* The log flushed everything up to lsn (<= writing_to): durable = lsn, then ACK (when
  * connected). A lower value than before is ignored. */

@@ -166,16 +166,17 @@ void hw_append_hdr_put(uint8_t *p, const struct hw_append_hdr *h)
 	put_u64(p, h->epoch);
 	put_u64(p + 8, h->primary_durable);
 	put_u32(p + 16, h->count);
-	put_u32(p + 20, 0);
+	put_u32(p + 20, h->flags);
 }
 
 int hw_append_hdr_get(const uint8_t *p, size_t len, struct hw_append_hdr *h)
 {
-	if (len < HW_APPEND_HEADER_BYTES || get_u32(p + 20) != 0)
+	if (len < HW_APPEND_HEADER_BYTES || (get_u32(p + 20) & ~HW_APPEND_FLAGS) != 0)
 		return HW_EFRAME;
 	h->epoch = get_u64(p);
 	h->primary_durable = get_u64(p + 8);
 	h->count = get_u32(p + 16);
+	h->flags = get_u32(p + 20);
 	return 0;
 }
 

@@ -130,10 +130,18 @@ struct hw_append_hdr {
 	uint64_t epoch;
 	uint64_t primary_durable;
 	uint32_t count;
+	uint32_t flags; /* HW_APPEND_* */
 };
+/* The entries need no ack on arrival: the standby's ack after its flush will do (no
+ * submit waits in mode received for them). Without it a standby acks at once, as
+ * standbys did before the flag existed (the word was reserved zero), so a primary
+ * without it still works with a newer standby; an older standby refuses the flag
+ * (HW_EFRAME): upgrade standbys first. */
+#define HW_APPEND_NO_RECEIPT 1u
+#define HW_APPEND_FLAGS      HW_APPEND_NO_RECEIPT /* every flag a reader knows */
 void hw_append_hdr_put(uint8_t *p, const struct hw_append_hdr *h);
-/* put writes HW_APPEND_HEADER_BYTES at p (reserved word zero). get reads them: 0, or
- * HW_EFRAME if len < HW_APPEND_HEADER_BYTES or the reserved word is not zero. */
+/* put writes HW_APPEND_HEADER_BYTES at p. get reads them: 0, or HW_EFRAME if len <
+ * HW_APPEND_HEADER_BYTES or flags holds a bit outside HW_APPEND_FLAGS. */
 int hw_append_hdr_get(const uint8_t *p, size_t len, struct hw_append_hdr *h);
 
 struct hw_submit_hdr {

@@ -237,27 +237,33 @@ static void test_truncated_body_needs_more(void **state)
 	assert_int_equal(hw_frame_parse(buf, n, &f), (long)n);
 }
 
-/* The APPEND body header round-trips little-endian, and a nonzero reserved word or a
- * short body is refused. */
+/* The APPEND body header round-trips little-endian with its flags; a flag this reader
+ * does not know, or a short body, is refused. */
 static void test_append_hdr(void **state)
 {
 	(void)state;
 	uint8_t p[HW_APPEND_HEADER_BYTES];
-	struct hw_append_hdr in = {0x0102030405060708ull, 0xfedcba9876543210ull, 4096};
+	struct hw_append_hdr in = {0x0102030405060708ull, 0xfedcba9876543210ull, 4096,
+				   HW_APPEND_NO_RECEIPT};
 	struct hw_append_hdr out = {0};
 	memset(p, 0xaa, sizeof p);
 	hw_append_hdr_put(p, &in);
 	assert_int_equal(p[0], 0x08);
 	assert_int_equal(p[7], 0x01);
+	assert_int_equal(p[20], HW_APPEND_NO_RECEIPT);
 	assert_int_equal(hw_append_hdr_get(p, sizeof p, &out), 0);
 	assert_true(out.epoch == in.epoch);
 	assert_true(out.primary_durable == in.primary_durable);
 	assert_int_equal(out.count, in.count);
+	assert_int_equal(out.flags, HW_APPEND_NO_RECEIPT);
 	assert_int_equal(hw_append_hdr_get(p, sizeof p - 1, &out), HW_EFRAME);
-	for (size_t i = 20; i < 24; i++) {
-		p[i] = 1;
+	p[20] = 0; /* what a primary before the flags wrote */
+	assert_int_equal(hw_append_hdr_get(p, sizeof p, &out), 0);
+	assert_int_equal(out.flags, 0);
+	for (size_t bit = 1; bit < 32; bit++) {
+		p[20 + bit / 8] = (uint8_t)(1u << (bit % 8));
 		assert_int_equal(hw_append_hdr_get(p, sizeof p, &out), HW_EFRAME);
-		p[i] = 0;
+		p[20 + bit / 8] = 0;
 	}
 }
 

@@ -429,7 +429,7 @@ static void test_standby_gap(void **state)
 	struct hw_standby s;
 	hw_standby_init(&s, 1, 5, 100, 1000);
 	hw_standby_on_connect(&s, 0);
-	hw_standby_on_entries(&s, 7, 8, 5, 1, &o);
+	hw_standby_on_entries(&s, 7, 8, 5, true, 1, &o);
 	assert_int_equal(o.n, 1);
 	assert_int_equal(buf[0].type, HW_ACT_DROP);
 	assert_int_equal(buf[0].code, HW_ELSN);
@@ -437,17 +437,17 @@ static void test_standby_gap(void **state)
 	assert_int_equal(s.writing_to, 5);
 	assert_false(s.connected);
 	o.n = 0;
-	hw_standby_on_entries(&s, 6, 6, 5, 2, &o);
+	hw_standby_on_entries(&s, 6, 6, 5, true, 2, &o);
 	hw_standby_on_heartbeat(&s, 9, true, 2, &o);
 	assert_int_equal(o.n, 0);
 	assert_int_equal(s.pos.received, 5);
 	hw_standby_on_connect(&s, 3);
-	hw_standby_on_entries(&s, 6, 5, 5, 4, &o); /* last < first */
+	hw_standby_on_entries(&s, 6, 5, 5, true, 4, &o); /* last < first */
 	assert_int_equal(o.n, 1);
 	assert_int_equal(buf[0].code, HW_EPROTOCOL);
 	o.n = 0;
 	hw_standby_on_connect(&s, 5);
-	hw_standby_on_entries(&s, 6, 7, 6, 6, &o);
+	hw_standby_on_entries(&s, 6, 7, 6, true, 6, &o);
 	assert_int_equal(o.n, 2);
 	assert_int_equal(buf[0].type, HW_ACT_WRITE);
 	assert_int_equal(buf[0].from, 6);
@@ -469,7 +469,7 @@ static void test_standby_acks(void **state)
 	struct hw_standby s;
 	hw_standby_init(&s, 1, 0, 100, 1000);
 	hw_standby_on_connect(&s, 0);
-	hw_standby_on_entries(&s, 1, 3, 0, 10, &o);
+	hw_standby_on_entries(&s, 1, 3, 0, true, 10, &o);
 	assert_int_equal(o.n, 2);
 	assert_int_equal(buf[1].type, HW_ACT_ACK);
 	o.n = 0;
@@ -524,6 +524,73 @@ static void test_standby_acks(void **state)
 	assert_int_equal(s.pos.received, 3);
 }
 
+/* Entries the primary sent without asking for a receipt are written but not acked on
+ * arrival; the ack after the flush carries received and durable together. */
+static void test_standby_receipt_when_asked(void **state)
+{
+	(void)state;
+	struct hw_act buf[8];
+	struct hw_acts o = {buf, 0, 8};
+	struct hw_standby s;
+	hw_standby_init(&s, 1, 0, 100, 1000);
+	hw_standby_on_connect(&s, 0);
+	hw_standby_on_entries(&s, 1, 3, 0, false, 10, &o);
+	assert_int_equal(o.n, 1);
+	assert_int_equal(buf[0].type, HW_ACT_WRITE);
+	assert_int_equal(s.pos.received, 3);
+	o.n = 0;
+	hw_standby_on_durable(&s, 3, 11, &o);
+	assert_int_equal(o.n, 1);
+	assert_int_equal(buf[0].type, HW_ACT_ACK);
+	assert_int_equal(buf[0].pos.received, 3);
+	assert_int_equal(buf[0].pos.durable, 3);
+	o.n = 0;
+	hw_standby_on_entries(&s, 4, 4, 3, true, 12, &o);
+	assert_int_equal(o.n, 2);
+	assert_int_equal(buf[1].type, HW_ACT_ACK);
+	assert_int_equal(buf[1].pos.received, 4);
+}
+
+/* A SEND asks for a receipt when a waiter in RECEIVED mode waits for its entries
+ * (registered before the append, as the node does) or when it fills half the peer's
+ * window; else not. A RECEIVED waiter whose entry went out without asking is released
+ * by the durable ack. */
+static void test_primary_asks_receipt(void **state)
+{
+	(void)state;
+	static const struct hw_repl_config cfg = {
+		.standbys = 1,
+		.window_records = 64,
+		.waiters_max = WAITERS,
+		.heartbeat_ms = 100,
+		.peer_timeout_ms = 1000,
+	};
+	struct fx f = {0};
+	f.out.v = f.buf;
+	hw_primary_init(&f.p, &cfg, 1, 0, f.w);
+	hw_primary_on_connect(&f.p, 0, 0, 0, acts(&f, ACTS_CAP));
+	hw_primary_on_append(&f.p, 1, 1, acts(&f, ACTS_CAP));
+	assert_false(nth(&f.out, HW_ACT_SEND, 0)->receipt);
+	hw_primary_on_submit(&f.p, 1, 2, HW_MODE_RECEIVED, 1, acts(&f, ACTS_CAP));
+	hw_primary_on_append(&f.p, 2, 2, acts(&f, ACTS_CAP));
+	assert_int_equal(nth(&f.out, HW_ACT_SEND, 0)->from, 2);
+	assert_true(nth(&f.out, HW_ACT_SEND, 0)->receipt);
+	hw_primary_on_append(&f.p, 3, 3, acts(&f, ACTS_CAP)); /* before the waiter of 3 */
+	assert_false(nth(&f.out, HW_ACT_SEND, 0)->receipt);
+	hw_primary_on_submit(&f.p, 2, 3, HW_MODE_RECEIVED, 1, acts(&f, ACTS_CAP));
+	hw_primary_on_submit(&f.p, 3, 4, HW_MODE_DURABLE, 1, acts(&f, ACTS_CAP));
+	hw_primary_on_append(&f.p, 4, 4, acts(&f, ACTS_CAP));
+	assert_false(nth(&f.out, HW_ACT_SEND, 0)->receipt);
+	hw_primary_on_append(&f.p, 32, 5, acts(&f, ACTS_CAP)); /* 32 of 64 unacked */
+	assert_int_equal(nth(&f.out, HW_ACT_SEND, 0)->to, 32);
+	assert_true(nth(&f.out, HW_ACT_SEND, 0)->receipt);
+	hw_primary_on_durable(&f.p, 32, acts(&f, ACTS_CAP));
+	ack(&f, 0, 4, 4, 0, 6);
+	assert_true(released(&f.out, 1));
+	assert_true(released(&f.out, 2));
+	assert_true(released(&f.out, 3));
+}
+
 /* A stream stuck mid-frame (heartbeats lost, the standby's own acks still going out)
  * is dropped with HW_ESILENT one tick past its bound, counted from the last complete
  * frame: sending acks does not count as hearing the primary. */
@@ -535,7 +602,7 @@ static void test_standby_silent_mid_frame(void **state)
 	struct hw_standby s;
 	hw_standby_init(&s, 1, 0, 100, 300);
 	hw_standby_on_connect(&s, 0);
-	hw_standby_on_entries(&s, 1, 2, 0, 50, &o); /* the last complete frame */
+	hw_standby_on_entries(&s, 1, 2, 0, true, 50, &o); /* the last complete frame */
 	hw_standby_on_durable(&s, 2, 60, &o);
 	for (int64_t t = 160; t <= 350; t += 100) {
 		o.n = 0;
@@ -550,12 +617,12 @@ static void test_standby_silent_mid_frame(void **state)
 	assert_int_equal(buf[0].code, HW_ESILENT);
 	assert_false(s.connected);
 	o.n = 0;
-	hw_standby_on_entries(&s, 3, 3, 0, 352, &o); /* the dead stream's bytes: ignored */
+	hw_standby_on_entries(&s, 3, 3, 0, true, 352, &o); /* the dead stream's bytes: ignored */
 	assert_int_equal(count(&o, HW_ACT_WRITE), 0);
 	assert_int_equal(s.pos.received, 2);
 	hw_standby_on_connect(&s, 400); /* reconnected: resumes after its durable LSN */
 	o.n = 0;
-	hw_standby_on_entries(&s, 3, 3, 0, 410, &o);
+	hw_standby_on_entries(&s, 3, 3, 0, true, 410, &o);
 	assert_int_equal(count(&o, HW_ACT_WRITE), 1);
 }
 
@@ -594,8 +661,8 @@ static void test_overflow_recovers(void **state)
 	struct hw_standby s;
 	hw_standby_init(&s, 1, 0, 100, 1000);
 	hw_standby_on_connect(&s, 0);
-	hw_standby_on_entries(&s, 1, 2, 0, 1, &o);
-	hw_standby_on_entries(&s, 3, 3, 0, 2, &o);
+	hw_standby_on_entries(&s, 1, 2, 0, true, 1, &o);
+	hw_standby_on_entries(&s, 3, 3, 0, true, 2, &o);
 	assert_int_equal(s.pos.received, 3);
 	o.cap = 1;
 	hw_standby_on_tick(&s, 3, &o);
@@ -626,6 +693,7 @@ static void test_overflow_recovers(void **state)
 struct r_msg {
 	bool heartbeat;
 	uint64_t first, last, pdur;
+	bool receipt;
 };
 
 /* One connection: data primary -> standby in order (TCP), acks back delivered in any
@@ -749,7 +817,7 @@ static void run_primary_acts(struct r_world *r)
 				break;
 			}
 			l->data[l->nd++] =
-				(struct r_msg){a->type == HW_ACT_HEARTBEAT, a->from, a->to, a->lsn};
+				(struct r_msg){a->type == HW_ACT_HEARTBEAT, a->from, a->to, a->lsn, a->receipt};
 			break;
 		case HW_ACT_RELEASE:
 			check_release(r, a);
@@ -856,7 +924,8 @@ static void r_deliver_data(struct r_world *r, uint32_t i)
 	if (m.heartbeat)
 		hw_standby_on_heartbeat(&r->sb[i].s, m.pdur, reply, r->now, out);
 	else
-		hw_standby_on_entries(&r->sb[i].s, m.first, m.last, m.pdur, r->now, out);
+		hw_standby_on_entries(&r->sb[i].s, m.first, m.last, m.pdur, m.receipt, r->now,
+				      out);
 	run_standby_acts(r, i);
 }
 
@@ -1044,6 +1113,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_fail_all, setup, teardown),
 		cmocka_unit_test(test_standby_gap),
 		cmocka_unit_test(test_standby_acks),
+		cmocka_unit_test(test_standby_receipt_when_asked),
+		cmocka_unit_test(test_primary_asks_receipt),
 		cmocka_unit_test_setup_teardown(test_overflow_recovers, setup, teardown),
 		cmocka_unit_test(test_randomised),
 	};
