@@ -18,6 +18,23 @@
 
 static void connect_primary(struct hw_node *n);
 
+/* Entries wait in the filling job until there are this many, the next tick, or someone
+ * waits for the store (a submit in mode applied, a hello, a full job). The log, not the
+ * store, makes them durable and acked; each job costs the store writer a wake-up and a
+ * child transaction, which at 8 entries a batch was 12-15 % of a 32 x 1 run's CPU
+ * (docs/benchmarks.md). The store then lags the log by at most a tick more. */
+#define HW_STANDBY_APPLY_ENTRIES 64u
+
+/* Hand the filling job to an idle writer: when it is big enough, or when asked (now). */
+static void kick_apply(struct hw_node *n, bool now)
+{
+	const struct hw_job *j = hw_writer_filling(n->writer);
+	now = now || n->hello_pending || n->cfg.role == HW_ROLE_VAULT;
+	if (j->n > 0 && !n->failed && hw_writer_idle(n->writer) &&
+	    (now || j->n >= HW_STANDBY_APPLY_ENTRIES))
+		hw_writer_kick(n->writer);
+}
+
 static void send_ack(struct hw_node *n, const struct hw_pos *pos)
 {
 	if (n->primary_conn == NULL || !n->primary_ready)
@@ -35,8 +52,7 @@ void hw__standby_act(struct hw_node *n, const struct hw_act *a)
 {
 	switch (a->type) {
 	case HW_ACT_WRITE:
-		if (hw_writer_idle(n->writer) && hw_writer_filling(n->writer)->n > 0 && !n->failed)
-			hw_writer_kick(n->writer);
+		kick_apply(n, false);
 		break;
 	case HW_ACT_ACK:
 		send_ack(n, &a->pos);
@@ -127,8 +143,10 @@ static int take_append(struct hw_node *n, const struct hw_frame *f)
 	struct hw_job *j = hw_writer_filling(n->writer);
 	bool vault = n->cfg.role == HW_ROLE_VAULT; /* holds them instead (node_vault.c) */
 	if (vault ? !hw__vault_room(n)
-		  : j->n + ah.count > HW_BATCH_RECORDS_MAX || !hw_job_fits(j, len))
+		  : j->n + ah.count > HW_BATCH_RECORDS_MAX || !hw_job_fits(j, len)) {
+		kick_apply(n, true); /* its DONE resumes the connection */
 		return 1;
+	}
 	if (!hw__node_wal_room(n))
 		return 1;
 	uint64_t first, last, last_epoch = 0;
@@ -221,8 +239,10 @@ static int take_heartbeat(struct hw_node *n, const struct hw_frame *f)
 	}
 	/* Submits in mode applied wait for this store's commit: make it now, not lazily (a
 	 * vault applies late by design and is never counted). */
-	if (m->apply_wanted > 0 && n->cfg.role == HW_ROLE_STANDBY && n->writer != NULL)
+	if (m->apply_wanted > 0 && n->cfg.role == HW_ROLE_STANDBY && n->writer != NULL) {
 		hw_writer_commit_soon(n->writer, m->apply_wanted);
+		kick_apply(n, true);
+	}
 	HW_CORE(n, hw_standby_on_heartbeat(&n->sb, m->durable_lsn, m->reply_requested,
 					hw__node_now(n), acts));
 	/* the target only: during a snapshot no entries come and nothing is to be said */
@@ -303,8 +323,10 @@ static void send_hello_when_flushed(struct hw_node *n)
 	if (n->primary_conn == NULL || n->sb.pos.durable < last ||
 	    (!vault && n->sb.stored < last)) {
 		n->hello_pending = n->primary_conn != NULL;
-		if (n->hello_pending && !vault && n->writer != NULL)
+		if (n->hello_pending && !vault && n->writer != NULL) {
 			hw_writer_commit_soon(n->writer, last); /* not the lazy commit's wait */
+			kick_apply(n, true);
+		}
 		return;
 	}
 	n->hello_pending = false;
@@ -462,8 +484,7 @@ static void writer_cb(void *arg, struct hw_job *j, enum hw_job_stage stage)
 	hw_writer_release(n->writer);
 	if (n->cfg.role == HW_ROLE_VAULT)
 		hw__vault_release(n);
-	if (hw_writer_filling(n->writer)->n > 0 && !n->failed)
-		hw_writer_kick(n->writer);
+	kick_apply(n, false);
 	if (n->hello_pending)
 		send_hello_when_flushed(n);
 	if (n->primary_conn != NULL)
@@ -490,6 +511,8 @@ void hw__standby_tick(struct hw_node *n)
 {
 	if (n->cfg.role == HW_ROLE_VAULT)
 		hw__vault_release(n);
+	if (n->writer != NULL)
+		kick_apply(n, true);
 	if (n->primary_ready)
 		HW_CORE(n, hw_standby_on_tick(&n->sb, hw__node_now(n), acts));
 	else
