@@ -450,7 +450,11 @@ static void *flusher_main(void *arg)
 			hw_async_send(w->async);
 		}
 		retire(w);
-		pthread_cond_broadcast(&w->cv);
+		/* Only a flusher that waits for this flight to land (more is pending, or the
+		 * file wants to be alone) has a reason to wake: an idle one would only find
+		 * nothing to do, at the price of a context switch per batch. */
+		if (w->pending_len > 0)
+			pthread_cond_broadcast(&w->cv);
 	}
 	pthread_cond_broadcast(&w->cv);
 	for (unsigned i = 0; i < HW_WAL_FLUSHERS; i++)
@@ -517,7 +521,7 @@ int hw_wal_append(struct hw_wal *w, const uint8_t *entries, size_t len, uint64_t
 		memcpy(w->pending + w->pending_len, entries, len);
 		w->pending_len += len;
 		w->pending_last = last_lsn;
-		pthread_cond_broadcast(&w->cv);
+		pthread_cond_signal(&w->cv); /* one flusher takes it all */
 	}
 	pthread_mutex_unlock(&w->mu);
 	if (rc == 0) {
