@@ -432,17 +432,19 @@ static int stop_node(struct node *nd, int sig)
 
 /* ---------------------------------------------------------------- status */
 
-static int fetch_status(const struct hw_cluster *c, const char *addr,
-			Hawser__Wire__V1__Status **out)
+int hw_cluster_node_status(const struct hw_cluster *c, unsigned i, int wait_ms,
+			   Hawser__Wire__V1__Status **out)
 {
 	struct hw_client *cl;
 	*out = NULL;
-	int rc = hw_client_connect_secure(addr, &c->sec, &cl);
+	if (i >= c->n)
+		return -ESRCH;
+	int rc = hw_client_connect_secure(c->nodes[i].addr, &c->sec, &cl);
 	if (rc)
 		return rc;
 	uint8_t *body;
 	size_t len;
-	rc = hw_client_status(cl, STATUS_WAIT_MS, &body, &len);
+	rc = hw_client_status(cl, wait_ms, &body, &len);
 	hw_client_close(cl);
 	if (rc)
 		return rc;
@@ -474,7 +476,7 @@ static bool probe_primary(struct hw_cluster *c, unsigned *idx, Hawser__Wire__V1_
 {
 	for (unsigned i = 0; i < (c->failover ? c->n : 1u); i++) {
 		Hawser__Wire__V1__Status *s;
-		if (c->nodes[i].pid == 0 || fetch_status(c, c->nodes[i].addr, &s) != 0)
+		if (c->nodes[i].pid == 0 || hw_cluster_node_status(c, i, STATUS_WAIT_MS, &s) != 0)
 			continue;
 		if (!c->failover || s->role == HAWSER__WIRE__V1__ROLE__PRIMARY) {
 			*idx = i;
@@ -796,7 +798,7 @@ int hw_cluster_wait_synced(struct hw_cluster *c, int timeout_ms, uint64_t *lsn)
 		Hawser__Wire__V1__Status *s;
 		unsigned p;
 		int rc = c->failover ? (probe_primary(c, &p, &s) ? 0 : HW_ENOT_PRIMARY)
-				     : fetch_status(c, c->nodes[0].addr, &s);
+				     : hw_cluster_node_status(c, 0, STATUS_WAIT_MS, &s);
 		if (rc == HW_ENOT_PRIMARY && hw_mono_ms() < deadline) {
 			hw_sleep_ms(POLL_MS);
 			continue;

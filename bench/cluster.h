@@ -38,6 +38,7 @@
 
 struct hw_cluster;
 struct hw_client_security;
+struct Hawser__Wire__V1__Status;
 
 struct hw_cluster_opts {
 	const char *hawser_bin; /* the hawser binary; NULL: this process's (/proc/self/exe) */
@@ -116,6 +117,13 @@ const char *hw_cluster_node_addr(const struct hw_cluster *c, unsigned i);
 
 /* Node i's id ("p1", "s1" ...) (borrowed). NULL if i is out of range. */
 const char *hw_cluster_node_id(const struct hw_cluster *c, unsigned i);
+
+/* Node i's status (wire.proto Status; free with hawser__wire__v1__status__free_unpacked),
+ * asked on a fresh client connection that waits at most wait_ms for the reply. Returns 0,
+ * -ESRCH when i is out of range, the client's error (connect, status), or HW_EPROTOCOL
+ * when the reply does not decode; *out is NULL on error. */
+int hw_cluster_node_status(const struct hw_cluster *c, unsigned i, int wait_ms,
+			   struct Hawser__Wire__V1__Status **out);
 
 /* Pid of node i, or 0 when it is not running (stopped, killed and reaped, out of range). */
 pid_t hw_cluster_node_pid(const struct hw_cluster *c, unsigned i);

@@ -614,6 +614,28 @@ static struct job *job_add(struct hw_workload *w, struct term *t, uint32_t box, 
 	return j;
 }
 
+/* The box a start brings into the yard: the advised candidate *bi, or a new box of dir
+ * when *bi < 0, and in *to a free slot for it. False when there is no box or no slot (a
+ * new box is retired again, a candidate stays advised); else a candidate is no longer
+ * advised, and *fresh says whether the box is new. */
+static bool yard_box(struct hw_workload *w, struct term *t, uint8_t dir, int32_t *bi,
+		     struct place *to, bool *fresh)
+{
+	*fresh = *bi < 0;
+	if (*fresh && (*bi = hw__box_new(w, t, dir)) < 0)
+		return false;
+	if (!hw__slot_find(w, t, t->boxes[*bi].cls, to)) {
+		if (*fresh)
+			box_retire(t, (uint32_t)*bi);
+		return false;
+	}
+	if (!*fresh) {
+		hw__list_del(t, L_CAND, (uint32_t)*bi);
+		t->advised[dir]--;
+	}
+	return true;
+}
+
 static bool start_discharge(struct hw_workload *w, struct term *t, struct job **out)
 {
 	int s = hw__visit_in_phase(w, t, TOS__V1__VISIT_PHASE__VP_ARRIVED,
@@ -638,21 +660,13 @@ static bool start_discharge(struct hw_workload *w, struct term *t, struct job **
 			break;
 		}
 	}
-	bool fresh = bi < 0;
-	if (fresh && (bi = hw__box_new(w, t, DIR_IMPORT)) < 0)
-		return false;
-	struct box *b = &t->boxes[bi];
+	bool fresh;
 	struct place to;
-	if (!hw__slot_find(w, t, b->cls, &to)) {
-		if (fresh)
-			box_retire(t, (uint32_t)bi);
+	if (!yard_box(w, t, DIR_IMPORT, &bi, &to, &fresh))
 		return false;
-	}
-	if (!fresh) {
-		hw__list_del(t, L_CAND, (uint32_t)bi);
-		t->advised[DIR_IMPORT]--;
+	if (!fresh)
 		v->advised--;
-	}
+	struct box *b = &t->boxes[bi];
 	b->vessel = (uint8_t)s;
 	b->at = hw__vessel_cell((uint8_t)s, b->cls, v->cells[b->cls != CLS_20]++);
 	struct job *j = job_add(w, t, (uint32_t)bi, TOS__V1__UNIT_EVENT_TYPE__DISCHARGE,
@@ -710,25 +724,15 @@ static bool start_gate_in(struct hw_workload *w, struct term *t, struct job **ou
 				bi = c;
 		}
 	}
-	bool fresh = bi < 0;
-	if (fresh && (bi = hw__box_new(w, t, DIR_EXPORT)) < 0)
-		return false;
-	struct box *b = &t->boxes[bi];
+	bool fresh;
 	struct place to;
-	if (!hw__slot_find(w, t, b->cls, &to)) {
-		if (fresh)
-			box_retire(t, (uint32_t)bi);
+	if (!yard_box(w, t, DIR_EXPORT, &bi, &to, &fresh))
 		return false;
-	}
-	if (!fresh) {
-		hw__list_del(t, L_CAND, (uint32_t)bi);
-		t->advised[DIR_EXPORT]--;
-	}
 	struct job *j = job_add(w, t, (uint32_t)bi, TOS__V1__UNIT_EVENT_TYPE__GATE_IN,
 				TOS__V1__MOVE_KIND__MK_RECV);
 	j->from = (struct place){.kind = PL_TRUCK, .truck = (uint32_t)++t->tv_seq};
 	j->to = to;
-	slot_set(t, b->cls, &to, 1);
+	slot_set(t, t->boxes[bi].cls, &to, 1);
 	t->incoming++;
 	t->exports++;
 	*out = j;
@@ -1081,9 +1085,7 @@ int hw_workload_new(const struct hw_workload_opts *o, struct hw_workload **out)
 	if (!w)
 		return HW_ENOMEM;
 	w->p = p;
-	uint64_t x = o->seed;
-	for (int i = 0; i < 4; i++)
-		w->rng.s[i] = splitmix64(&x);
+	hw_xoshiro_seed(w->rng.s, o->seed);
 	w->count = o->count;
 	w->lane = o->lane;
 	clock_init(w, o->end_ms);
@@ -1107,4 +1109,12 @@ void hw_workload_free(struct hw_workload *w)
 const char *const *hw_workload_profiles(void)
 {
 	return profile_names;
+}
+
+bool hw_workload_profile_known(const char *name)
+{
+	for (const char *const *p = profile_names; *p; p++)
+		if (!strcmp(*p, name))
+			return true;
+	return false;
 }

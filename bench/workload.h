@@ -61,4 +61,8 @@ void hw_workload_free(struct hw_workload *w);
 /* NULL-terminated list of profile names. */
 const char *const *hw_workload_profiles(void);
 
+/* Whether name is one of hw_workload_profiles() (what a command checks its --profile
+ * against). */
+bool hw_workload_profile_known(const char *name);
+
 #endif

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/rng.h"
 #include "bench/workload.h"
 #include "hawser_limits.h"
 #include "tos.pb-c.h"
@@ -41,36 +42,15 @@ _Static_assert(WL_BAYS <= HW_YARD_BAY_MAX && WL_ROWS <= HW_YARD_ROW_MAX &&
 
 /* ---------------------------------------------------------------- PRNG */
 
-/* xoshiro256** seeded through splitmix64: fast, and the same on every platform. */
+/* xoshiro256** seeded through splitmix64 (base/rng.h): fast, and the same on every
+ * platform. */
 struct rng {
 	uint64_t s[4];
 };
 
-static inline uint64_t splitmix64(uint64_t *x)
-{
-	uint64_t z = (*x += 0x9E3779B97F4A7C15ull);
-	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-	z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-	return z ^ (z >> 31);
-}
-
-static inline uint64_t rotl(uint64_t x, int k)
-{
-	return (x << k) | (x >> (64 - k));
-}
-
 static inline uint64_t rnd(struct rng *r)
 {
-	uint64_t *s = r->s;
-	uint64_t out = rotl(s[1] * 5, 7) * 9;
-	uint64_t t = s[1] << 17;
-	s[2] ^= s[0];
-	s[3] ^= s[1];
-	s[1] ^= s[2];
-	s[0] ^= s[3];
-	s[2] ^= t;
-	s[3] = rotl(s[3], 45);
-	return out;
+	return hw_xoshiro_next(r->s);
 }
 
 /* Uniform in 0..n-1 (n > 0), by multiply-shift: no division, bias below 2^-32. */

@@ -93,21 +93,21 @@ static void check_record(struct hw_store *const *s, int n, uint64_t base, const 
 			 const struct hw_ch_load *l, uint64_t i, struct hw_ch_result *r)
 {
 	for (int k = 0; k < n; k++)
-		if (holds_at(s[k], l->lsn[i], l->rec[i], l->len[i]))
+		if (holds_at(s[k], l->r.lsn[i], l->r.rec[i], l->r.len[i]))
 			return;
 	for (int k = 0; k < n; k++)
-		if (holds_anywhere(s[k], l->rec[i], l->len[i])) {
+		if (holds_anywhere(s[k], l->r.rec[i], l->r.len[i])) {
 			r->moved++;
 			return;
 		}
-	if (l->lsn[i] <= base) {
+	if (l->r.lsn[i] <= base) {
 		r->pruned++;
 	} else if (hw_ch_local(l, i)) {
 		r->local_lost++;
 	} else {
 		r->lost++;
 		note(r, "record %" PRIu64 " acked at lsn %" PRIu64 " by %d is not on %s", i,
-		     l->lsn[i], l->by[i], name);
+		     l->r.lsn[i], l->by[i], name);
 	}
 }
 
@@ -129,8 +129,8 @@ static int check_acked(const struct hw_ch_cluster *c, const int *nodes, int n, c
 		if (rc == 0 && b.lsn > base)
 			base = b.lsn;
 	}
-	for (uint64_t i = 0; rc == 0 && i < l->count; i++)
-		if (l->done[i] && l->code[i] == 0)
+	for (uint64_t i = 0; rc == 0 && i < l->r.count; i++)
+		if (l->r.done[i] && l->r.code[i] == 0)
 			check_record(s, n, base, name, l, i, r);
 	while (opened > 0)
 		hw_store_close(s[--opened]);
@@ -411,20 +411,20 @@ static void check_outcomes(const struct hw_ch_load *l, struct hw_ch_result *r)
 {
 	r->submitted = l->submitted;
 	for (uint64_t i = 0; i < l->submitted; i++) {
-		if (!l->done[i]) {
+		if (!l->r.done[i]) {
 			r->unknown++;
 			continue;
 		}
-		if (l->code[i] == 0)
+		if (l->r.code[i] == 0)
 			r->acked++;
 		else
 			r->failed++;
-		bool typed = l->code[i] == 0 || strcmp(hw_errname(l->code[i]), "EUNKNOWN") != 0;
-		bool poison_acked = l->code[i] == 0 && l->expect[i] != 0;
+		bool typed = l->r.code[i] == 0 || strcmp(hw_errname(l->r.code[i]), "EUNKNOWN") != 0;
+		bool poison_acked = l->r.code[i] == 0 && l->r.expect[i] != 0;
 		if (!typed || poison_acked) {
 			r->untyped++;
 			note(r, "record %" PRIu64 ": code %d (%s), generator expected %s", i,
-			     l->code[i], hw_errname(l->code[i]), hw_errname(l->expect[i]));
+			     l->r.code[i], hw_errname(l->r.code[i]), hw_errname(l->r.expect[i]));
 		}
 	}
 }

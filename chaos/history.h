@@ -12,6 +12,7 @@
 #include "bench/workload.h"
 #include "hawser.h"
 #include "tests/integration/proc.h"
+#include "tests/integration/rig.h"
 
 #define HW_CH_NODES            3 /* p1, s1, s2 */
 #define HW_CH_VOTERS           4 /* ... and the witness w1 */
@@ -76,20 +77,14 @@ struct hw_ch_cluster {
 struct hw_ch_load {
 	struct hw_ch_cluster *cluster;
 	char addrs[HW_CH_NODES * 32];
-	uint64_t count;
+	struct hw_rig_recs r; /* the records (one generator, drawn before the run) and their
+				 outcomes: what the thread submits and what it received */
+	int *by;              /* the data node that answered record i (r.count of them) */
 	unsigned rate;  /* submits per second */
 	bool local_all; /* --lease: every submit in local mode */
 	int64_t t0_ms;  /* submit i is due at t0_ms + i * 1000 / rate */
 	int64_t submit_until_ms;
 	int64_t end_ms; /* the thread gives up collecting outcomes here */
-	uint8_t **rec;
-	size_t *len;
-	int *expect; /* the generator's intent: 0, or the refusal code */
-	int *code;   /* outcome (when done) */
-	uint64_t *lsn;
-	bool *done; /* an outcome came; else unknown */
-	int64_t *at_ms;
-	int *by; /* the data node that answered */
 	uint64_t submitted;
 	unsigned follows;
 	atomic_bool stop;

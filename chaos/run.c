@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "base/clock.h"
+#include "base/rng.h"
 #include "chaos/history.h"
 #include "chaos/netns.h"
 #include "chaos/proxy.h"
@@ -72,17 +73,9 @@ static pid_t live_pids[HW_CH_VOTERS]; /* killed by a fatal signal (hw_ch_net_on_
 
 /* ---- randomness: splitmix64, enough for a schedule ------------------------------ */
 
-static uint64_t rnd(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
-
 static unsigned rnd_below(uint64_t *s, unsigned n)
 {
-	return (unsigned)(rnd(s) % n);
+	return (unsigned)(hw_splitmix64(s) % n);
 }
 
 /* ---- the load: a steady rate, following the primary --------------------------- */
@@ -102,7 +95,7 @@ static int addr_index(const struct hw_ch_cluster *c, struct hw_client *cl)
 static int submit(struct hw_client *cl, const struct hw_ch_load *l, uint64_t i)
 {
 	bool local = hw_ch_local(l, i);
-	return hw_client_submit(cl, i, l->rec[i], l->len[i], local ? HW_LOCAL : HW_DEFAULT, 0);
+	return hw_client_submit(cl, i, l->r.rec[i], l->r.len[i], local ? HW_LOCAL : HW_DEFAULT, 0);
 }
 
 /* Resend the unanswered ones of the last window; returns how many are out. */
@@ -111,7 +104,7 @@ static int resend(struct hw_ch_load *l, struct hw_client *cl, uint64_t next, uin
 	uint64_t from = next > WINDOW ? next - WINDOW : 0;
 	*out = 0;
 	for (uint64_t i = from; i < next; i++) {
-		if (l->done[i])
+		if (l->r.done[i])
 			continue;
 		int rc = submit(cl, l, i);
 		if (rc != 0)
@@ -132,15 +125,15 @@ static int take(struct hw_ch_load *l, struct hw_client *cl, uint64_t *out, int64
 		return rc;
 	if (o.code == HW_ENOT_PRIMARY)
 		return HW_ENOT_PRIMARY;
-	if (o.request_id >= l->count)
+	if (o.request_id >= l->r.count)
 		return HW_EPROTOCOL;
 	*progress = hw_wall_ms();
 	uint64_t i = o.request_id;
-	if (!l->done[i]) {
-		l->done[i] = true;
-		l->code[i] = o.code;
-		l->lsn[i] = o.lsn;
-		l->at_ms[i] = *progress;
+	if (!l->r.done[i]) {
+		l->r.done[i] = true;
+		l->r.code[i] = o.code;
+		l->r.lsn[i] = o.lsn;
+		l->r.at_ms[i] = *progress;
 		l->by[i] = addr_index(l->cluster, cl);
 		if (*out > 0)
 			(*out)--;
@@ -150,8 +143,8 @@ static int take(struct hw_ch_load *l, struct hw_client *cl, uint64_t *out, int64
 
 static bool may_submit(const struct hw_ch_load *l, uint64_t next, uint64_t out, int64_t now)
 {
-	return next < l->count && now < l->submit_until_ms && out < WINDOW &&
-	       (next < WINDOW || l->done[next - WINDOW]) &&
+	return next < l->r.count && now < l->submit_until_ms && out < WINDOW &&
+	       (next < WINDOW || l->r.done[next - WINDOW]) &&
 	       now >= l->t0_ms + (int64_t)(next * 1000u / l->rate);
 }
 
@@ -203,49 +196,15 @@ static int load_init(struct hw_ch_load *l, struct hw_ch_cluster *c, uint64_t cou
 	memset(l, 0, sizeof *l);
 	l->cluster = c;
 	snprintf(l->addrs, sizeof l->addrs, "%s,%s,%s", c->client[0], c->client[1], c->client[2]);
-	l->count = count;
-	l->rec = calloc(count, sizeof *l->rec);
-	l->len = calloc(count, sizeof *l->len);
-	l->expect = calloc(count, sizeof *l->expect);
-	l->code = calloc(count, sizeof *l->code);
-	l->lsn = calloc(count, sizeof *l->lsn);
-	l->done = calloc(count, sizeof *l->done);
-	l->at_ms = calloc(count, sizeof *l->at_ms);
 	l->by = calloc(count, sizeof *l->by);
-	if (!l->rec || !l->len || !l->expect || !l->code || !l->lsn || !l->done || !l->at_ms ||
-	    !l->by)
+	if (l->by == NULL)
 		return HW_ENOMEM;
-	struct hw_workload_opts wo = {.seed = seed, .count = count, .end_ms = hw_wall_ms()};
-	struct hw_workload *w;
-	int rc = hw_workload_new(&wo, &w);
-	static uint8_t buf[HW_RECORD_BYTES_MAX];
-	for (uint64_t i = 0; rc == 0 && i < count; i++) {
-		struct hw_work_item it;
-		rc = hw_workload_next(w, buf, sizeof buf, &it);
-		if (rc == 0 && (l->rec[i] = malloc(it.len)) == NULL)
-			rc = HW_ENOMEM;
-		if (rc == 0) {
-			memcpy(l->rec[i], buf, it.len);
-			l->len[i] = it.len;
-			l->expect[i] = it.expect;
-		}
-	}
-	if (rc == 0)
-		hw_workload_free(w);
-	return rc;
+	return hw_rig_recs_init(&l->r, count, seed);
 }
 
 static void load_free(struct hw_ch_load *l)
 {
-	for (uint64_t i = 0; l->rec != NULL && i < l->count; i++)
-		free(l->rec[i]);
-	free(l->rec);
-	free(l->len);
-	free(l->expect);
-	free(l->code);
-	free(l->lsn);
-	free(l->done);
-	free(l->at_ms);
+	hw_rig_recs_free(&l->r);
 	free(l->by);
 }
 

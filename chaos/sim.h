@@ -54,7 +54,8 @@ _Static_assert(SIM_NODES_MAX <= HW_EL_VOTERS_MAX, "voters fit the election core"
 
 /* ---------------------------------------------------------------- randomness */
 
-/* xoshiro256**, seeded through splitmix64: the only randomness in a run (sim_world.c). */
+/* xoshiro256**, seeded through splitmix64 (base/rng.h): the only randomness in a run
+ * (sim_world.c). */
 struct sim_rng {
 	uint64_t s[4];
 };

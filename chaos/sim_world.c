@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "base/assert.h"
+#include "base/rng.h"
 
 /* Heal phase: at most this long for the cluster to converge (an election takes about
  * detection 250 ms + backoff 100 ms + a few round trips; a stalled connection 400 ms). */
@@ -52,30 +53,12 @@ int64_t sim_wall(const struct sim_world *w, uint32_t i)
 
 void sim_rng_seed(struct sim_rng *r, uint64_t seed)
 {
-	uint64_t x = seed;
-	for (int i = 0; i < 4; i++) {
-		x += 0x9e3779b97f4a7c15ull;
-		r->s[i] = sim_mix(x);
-	}
-}
-
-static uint64_t rotl(uint64_t x, int k)
-{
-	return (x << k) | (x >> (64 - k));
+	hw_xoshiro_seed(r->s, seed);
 }
 
 uint64_t sim_rng_next(struct sim_rng *r)
 {
-	uint64_t *s = r->s;
-	uint64_t out = rotl(s[1] * 5, 7) * 9;
-	uint64_t t = s[1] << 17;
-	s[2] ^= s[0];
-	s[3] ^= s[1];
-	s[1] ^= s[2];
-	s[0] ^= s[3];
-	s[2] ^= t;
-	s[3] = rotl(s[3], 45);
-	return out;
+	return hw_xoshiro_next(r->s);
 }
 
 uint64_t sim_below(struct sim_rng *r, uint64_t n)
@@ -97,12 +80,7 @@ bool sim_chance(struct sim_rng *r, uint32_t ppm)
 
 uint64_t sim_mix(uint64_t x)
 {
-	x ^= x >> 30;
-	x *= 0xbf58476d1ce4e5b9ull;
-	x ^= x >> 27;
-	x *= 0x94d049bb133111ebull;
-	x ^= x >> 31;
-	return x;
+	return hw_mix64(x);
 }
 
 /* ---------------------------------------------------------------- world */

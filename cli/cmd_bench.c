@@ -112,14 +112,6 @@ struct worker {
 
 /* ---------------------------------------------------------------- options */
 
-static int known_profile(const char *name)
-{
-	for (const char *const *p = hw_workload_profiles(); *p; p++)
-		if (!strcmp(*p, name))
-			return 0;
-	return -1;
-}
-
 static int small_uint(const char *v, unsigned lo, unsigned hi, unsigned *out)
 {
 	uint64_t x;
@@ -146,7 +138,7 @@ static int bench_opt_cb(void *arg, int key, const char *v)
 		return hw_cli_u64(v, &o->records) || o->records == 0 ? -1 : 0;
 	case 'p':
 		o->profile = v;
-		return known_profile(v);
+		return hw_workload_profile_known(v) ? 0 : -1;
 	case 'm':
 		o->mode = hw_mode_parse(v);
 		return o->mode < 0 ? -1 : 0;
@@ -274,12 +266,6 @@ static void lanes_free(struct bench *b)
 
 /* ---------------------------------------------------------------- load */
 
-/* A validation refusal (the record's fault) rather than a node or connection error. */
-static bool is_rejection(int code)
-{
-	return code <= HW_EDECODE && code > HW_ESTORE_FULL;
-}
-
 /* Connection j failed: what it had in flight has an unknown fate and what it had not
  * sent is never sent; both count as errors. The lane takes no more. */
 static void lane_fail(struct worker *wk, unsigned j, int rc)
@@ -331,7 +317,7 @@ static int tally(struct worker *wk, unsigned j, const struct hw_outcome *oc, uin
 	if (oc->code == 0) {
 		ln->acked_lsn[i] = oc->lsn;
 		wk->acked++;
-	} else if (oc->code == ln->cp.expect[i] && is_rejection(oc->code)) {
+	} else if (oc->code == ln->cp.expect[i] && hw_is_reject(oc->code)) {
 		wk->rejected++;
 	} else if (atomic_fetch_add(&b->shown, 1) < SHOWN_MAX) {
 		fprintf(stderr, "hawser bench: lane %u record %" PRIu64 ": %s (%s) %s %s\n", j + 1,

@@ -29,7 +29,6 @@
 #include "cli/cli.h"
 #include "cli/failover_run.h"
 #include "cli/report.h"
-#include "engine/client_int.h"
 #include "hawser.h"
 #include "replica/backup.h"
 #include "replica/entry.h"
@@ -105,32 +104,13 @@ static int failed(struct demo *d, const char *fmt, ...)
 
 /* ---------------------------------------------------------------- status lines */
 
-static int status_of(const struct hw_cluster *c, const char *addr,
-		     Hawser__Wire__V1__Status **out)
-{
-	struct hw_client *cl;
-	*out = NULL;
-	int rc = hw_client_connect_secure(addr, hw_cluster_security(c), &cl);
-	if (rc)
-		return rc;
-	uint8_t *body;
-	size_t len;
-	rc = hw_client_status(cl, STATUS_WAIT_MS, &body, &len);
-	hw_client_close(cl);
-	if (rc)
-		return rc;
-	*out = hawser__wire__v1__status__unpack(NULL, len, body);
-	free(body);
-	return *out ? 0 : HW_EPROTOCOL;
-}
-
 static void status_line(struct demo *d)
 {
 	double t = hw_report_clock(&d->rep) - d->run.t_load;
 	unsigned p;
 	Hawser__Wire__V1__Status *s = NULL;
 	if (hw_cluster_primary(d->c, 0, &p) != 0 ||
-	    status_of(d->c, hw_cluster_node_addr(d->c, p), &s) != 0) {
+	    hw_cluster_node_status(d->c, p, STATUS_WAIT_MS, &s) != 0) {
 		printf("  t=%4.1fs primary=none (election) acked=%" PRIu64 "\n", t, d->run.acked);
 		return;
 	}

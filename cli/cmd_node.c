@@ -60,14 +60,6 @@ struct submit_run {
 	double seconds;
 };
 
-static int known_profile(const char *name)
-{
-	for (const char *const *p = hw_workload_profiles(); *p; p++)
-		if (!strcmp(*p, name))
-			return 0;
-	return -1;
-}
-
 static int submit_opt_cb(void *arg, int key, const char *v)
 {
 	struct submit_opts *o = arg;
@@ -85,7 +77,7 @@ static int submit_opt_cb(void *arg, int key, const char *v)
 		return hw_cli_u64(v, &o->seed);
 	case 'p':
 		o->profile = v;
-		return known_profile(v);
+		return hw_workload_profile_known(v) ? 0 : -1;
 	case 'm':
 		m = hw_mode_parse(v);
 		o->mode = (enum hw_durability)m;
@@ -100,12 +92,6 @@ static int submit_opt_cb(void *arg, int key, const char *v)
 		return 0;
 	}
 	return -1;
-}
-
-/* A validation refusal (the record's fault) rather than a node or connection error. */
-static bool is_rejection(int code)
-{
-	return code <= HW_EDECODE && code > HW_ESTORE_FULL;
 }
 
 static void tally(struct submit_run *r, const struct hw_outcome *o)
@@ -128,7 +114,7 @@ static void tally(struct submit_run *r, const struct hw_outcome *o)
 			r->first_lsn = o->lsn;
 		if (o->lsn > r->last_lsn)
 			r->last_lsn = o->lsn;
-	} else if (is_rejection(o->code)) {
+	} else if (hw_is_reject(o->code)) {
 		r->rejected++;
 	} else {
 		if (r->errors++ < UNEXPECTED_SHOWN_MAX)

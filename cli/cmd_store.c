@@ -199,15 +199,6 @@ struct ingest_opts {
 	const char *node_id;
 };
 
-static int known_profile(const char *name)
-{
-	for (const char *const *p = hw_workload_profiles(); *p; p++) {
-		if (!strcmp(*p, name))
-			return 0;
-	}
-	return -1;
-}
-
 static int ingest_opt_cb(void *arg, int key, const char *v)
 {
 	struct ingest_opts *o = arg;
@@ -221,7 +212,7 @@ static int ingest_opt_cb(void *arg, int key, const char *v)
 		return hw_cli_u64(v, &o->seed);
 	case 'p':
 		o->profile = v;
-		return known_profile(v);
+		return hw_workload_profile_known(v) ? 0 : -1;
 	case 'e':
 		o->end_given = true;
 		return hw_cli_time_ms(v, &o->end_ms);

@@ -17,7 +17,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <dirent.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -286,33 +285,6 @@ static int write_all(int fd, const uint8_t *p, size_t len)
 	return 0;
 }
 
-/* fsync a file or directory by path. */
-static int fsync_path(const char *path)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	int rc = fsync(fd) == 0 ? 0 : -errno;
-	close(fd);
-	return rc;
-}
-
-static int rm_cb(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path) == 0 ? 0 : -1;
-}
-
-/* Remove path and all below it; a missing path is fine. */
-static int rm_tree(const char *path)
-{
-	if (access(path, F_OK) != 0)
-		return errno == ENOENT ? 0 : -errno;
-	return nftw(path, rm_cb, 16, FTW_DEPTH | FTW_PHYS) == 0 ? 0 : -errno;
-}
-
 /* Hash up to max_bytes more of fd into st; *size grows by the bytes read. */
 static int hash_fd(int fd, uint64_t max_bytes, crypto_generichash_state *st, uint64_t *size)
 {
@@ -439,7 +411,7 @@ static int manifest_write(const char *dir, const struct manifest *m)
 	if (rc == 0 && rename(tmp, path) != 0)
 		rc = -errno;
 	if (rc == 0)
-		rc = fsync_path(dir);
+		rc = hw_snapshot_fsync_path(dir);
 	return rc;
 }
 
@@ -789,7 +761,7 @@ static int snapshot_copy(struct hw_store *s, const char *dir, struct manifest *m
 	memcpy(m->snapshot_hash, h.hash, HW_HASH_BYTES);
 	memcpy(m->end_hash, h.hash, HW_HASH_BYTES);
 	rc = hash_file(file, m->snapshot_blake2b, &m->snapshot_bytes);
-	return rc == 0 ? fsync_path(dir) : rc;
+	return rc == 0 ? hw_snapshot_fsync_path(dir) : rc;
 }
 
 /* Write out/snapshot through out/snapshot.tmp, so a crash leaves no half snapshot. */
@@ -801,15 +773,15 @@ static int snapshot_take(struct hw_store *s, const char *out, struct manifest *m
 	if (rc == 0)
 		rc = path_join(dst, out, "snapshot");
 	if (rc == 0)
-		rc = rm_tree(tmp);
+		rc = hw_snapshot_rm(tmp);
 	if (rc == 0)
-		rc = rm_tree(dst); /* left by a backup that died before its MANIFEST */
+		rc = hw_snapshot_rm(dst); /* left by a backup that died before its MANIFEST */
 	if (rc == 0)
 		rc = snapshot_copy(s, tmp, m, prog);
 	if (rc == 0 && rename(tmp, dst) != 0)
 		rc = -errno;
 	if (rc == 0)
-		rc = fsync_path(out);
+		rc = hw_snapshot_fsync_path(out);
 	return rc;
 }
 
@@ -1357,7 +1329,7 @@ int hw_backup_prune(const char *dir, const struct hw_retention *r, int64_t now_m
 		if (prune[i] && !dry_run) {
 			char manifest[PATH_MAX + 16];
 			snprintf(manifest, sizeof manifest, "%s/MANIFEST", path);
-			rc = unlink(manifest) == 0 ? rm_tree(path) : -errno;
+			rc = unlink(manifest) == 0 ? hw_snapshot_rm(path) : -errno;
 		}
 		if (rc == 0 && cb != NULL)
 			cb(arg, &g[i]);

@@ -6,7 +6,6 @@
 
 #include <errno.h>
 #include <sodium.h>
-#include <ftw.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -23,6 +22,7 @@
 #include "replica/checkpoint.h"
 #include "replica/entry.h"
 #include "replica/record.h"
+#include "replica/snapshot.h"
 #include "replica/store_int.h"
 
 #define PROGRESS_EVERY 4096u
@@ -338,14 +338,6 @@ static int rebuild(struct hw_store *s, const char *scratch_dir, uint64_t head_ls
 	return rc;
 }
 
-static int rm_cb(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path) == 0 ? 0 : -1;
-}
-
 /* Pass 1 in one read transaction, so that the head, the log and the stored state are one
  * snapshot even while a node writes the store. */
 static int check_snapshot(struct hw_store *s, struct walk *w, hw_progress_cb *cb, void *arg,
@@ -402,7 +394,7 @@ static int verify_store(struct hw_store *s, const char *scratch_dir, struct walk
 	if (rc == 0)
 		rc = rebuild(s, scratch_dir, r->head_lsn, w, cb, arg, r);
 	r->state_rebuilt = rc == 0 && (r->code == 0 || r->code == HW_EDIGEST);
-	nftw(scratch_dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	hw_snapshot_rm(scratch_dir);
 	return rc;
 }
 

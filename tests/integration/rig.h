@@ -7,7 +7,8 @@
  * hw_rig_route() puts in one direction, so a test can blackhole that direction.
  *
  * And the records such a test sends: generated up front (their bytes are resent after a
- * failover and compared with a store's log at the end), with each one's outcome.
+ * failover and compared with a store's log at the end), with each one's outcome;
+ * hawser-chaos (chaos/run.c) keeps its load's records the same way.
  *
  * Like proc.h, nothing here asserts: functions return 0 or a negative code. */
 #ifndef HW_TESTS_RIG_H
@@ -77,7 +78,7 @@ struct hw_rig_recs {
 	uint8_t **rec; /* record i's bytes, len[i] of them */
 	size_t *len;
 	int *expect; /* the outcome the generator meant */
-	/* filled by the test's load: */
+	/* filled by the test's (or hawser-chaos's) load: */
 	bool *done; /* code[i], lsn[i] and at_ms[i] hold record i's final outcome */
 	int *code;
 	uint64_t *lsn;

@@ -793,6 +793,19 @@ static void test_count_and_profiles(void **state)
 	hw_workload_free(NULL);
 }
 
+/* hw_workload_profile_known() names exactly the listed profiles: not a prefix, another
+ * case or an empty name. */
+static void test_profile_known(void **state)
+{
+	(void)state;
+	for (const char *const *p = hw_workload_profiles(); *p; p++)
+		assert_true(hw_workload_profile_known(*p));
+	assert_false(hw_workload_profile_known("megaport_peak"));
+	assert_false(hw_workload_profile_known("terminal"));
+	assert_false(hw_workload_profile_known("Stress"));
+	assert_false(hw_workload_profile_known(""));
+}
+
 /* terminal_peak, long enough for several vessel calls: every record passes the replay
  * (check digits, times, slots, holds, WIs, VGM, phases), about 9% of container numbers
  * have remainder 10, sizes follow §7 and the mix is near §7. */
@@ -913,6 +926,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_determinism),
 		cmocka_unit_test(test_count_and_profiles),
+		cmocka_unit_test(test_profile_known),
 		cmocka_unit_test_setup_teardown(test_terminal_peak_realism, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_nagoya_tenants, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stress_small, setup, teardown),
