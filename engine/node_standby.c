@@ -21,8 +21,8 @@ static void connect_primary(struct hw_node *n);
 /* Entries wait in the filling job until there are this many, the next tick, or someone
  * waits for the store (a submit in mode applied, a hello, a full job). The log, not the
  * store, makes them durable and acked; each job costs the store writer a wake-up and a
- * child transaction, which at 8 entries a batch was 12-15 % of a 32 x 1 run's CPU
- * (docs/benchmarks.md). The store then lags the log by at most a tick more. */
+ * child transaction, at 32 x 1 one per 8 entries (docs/benchmarks.md). The store then
+ * lags the log by at most a tick more. */
 #define HW_STANDBY_APPLY_ENTRIES 64u
 
 /* Hand the filling job to an idle writer: when it is big enough, or when asked (now). */
