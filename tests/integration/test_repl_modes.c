@@ -17,6 +17,7 @@
 
 #include <cmocka.h>
 
+#include "base/clock.h"
 #include "bench/workload.h"
 #include "hawser.h"
 #include "replica/entry.h"
@@ -417,6 +418,29 @@ static void first_container(const struct hw_load *l, char *id, size_t cap)
 	assert_true(id[0] != '\0');
 }
 
+/* A standby applies a few records with nothing after them: three durable submits are
+ * far fewer than a store job waits for (HW_STANDBY_APPLY_ENTRIES), so only the standby's
+ * tick hands them to its store writer; its store then holds all three, bounded wait. */
+static void test_standby_applies_a_few(void **state)
+{
+	struct fix *f = *state;
+	start_cluster(f, "durable", 1);
+	load_init(f, 3, HW_DURABLE, 1, NULL);
+	assert_int_equal(hw_load_run(&f->load), 0);
+	assert_int_equal(check_all_acked(&f->load), 3);
+	open_standby_stores(f);
+	int64_t deadline = hw_mono_ms() + EVENT_WAIT_MS;
+	int rc;
+	do {
+		uint8_t *e = NULL;
+		size_t len;
+		rc = hw_store_read_entry(f->ro[0], 3, &e, &len);
+		free(e);
+	} while (rc != 0 && hw_proc_pump(&f->s[0].proc, 10) >= 0 && hw_mono_ms() < deadline);
+	assert_int_equal(rc, 0);
+	stop_and_compare(f, 3);
+}
+
 /* `hawser get` reads a running standby's store (read-only LMDB from another process):
  * in applied mode every acknowledged record is readable there at ack time, and it
  * prints the container as the primary's store does once both have stopped. (A store
@@ -459,6 +483,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_mode_received, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mode_durable, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mode_applied, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_standby_applies_a_few, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_k2_of_2_durable, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_poison_refused, setup, teardown),
