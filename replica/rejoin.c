@@ -137,9 +137,16 @@ static uint64_t le64(const uint8_t *p)
 	return v;
 }
 
-/* The halves of a quarantine key (rejoin, LSN); false when k is not one. */
+/* The halves of a quarantine key (rejoin, LSN); false when k is not one. A key of 8
+ * bytes is format 2's, the LSN alone, of a store not migrated yet (opened read-only):
+ * its rows are all rewind 1's. */
 static bool key_split(const MDB_val *k, uint64_t *rejoin, uint64_t *lsn)
 {
+	if (k->mv_size == 8) {
+		*rejoin = 1;
+		*lsn = hw_lsn_from_key(k);
+		return true;
+	}
 	if (k->mv_size != 16)
 		return false;
 	MDB_val half = {8, k->mv_data};

@@ -11,7 +11,9 @@
  * big-endian each, so rows sort by rejoin, then LSN), value quarantined_ms (8,
  * little-endian) | why length (2, little-endian) | why | the log entry verbatim
  * (replica/entry.h). The rewinds of one store are numbered 1, 2, ... (one past the last
- * row's), so a rejoin over LSNs an earlier one moved keeps both entries. */
+ * row's), so a rejoin over LSNs an earlier one moved keeps both entries. Store format 2
+ * keyed a row by its LSN alone (8 bytes); a read-only handle on such a store reads those
+ * rows as rewind 1's (a writable open migrates them). */
 #ifndef HW_REPLICA_REJOIN_H
 #define HW_REPLICA_REJOIN_H
 

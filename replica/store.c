@@ -309,11 +309,12 @@ out_env:
 
 /* Format 2 differs from 3 only in the quarantine keys: rekey them and write format 3 in
  * one transaction, flushed, so a crash leaves the store wholly in one format or the
- * other. A read-only handle cannot: HW_ESTORE_OLD. */
+ * other. A writable handle must, before it adds a row: rewind 2's keys would sort among
+ * format 2's (by their first 8 bytes), so the last row would no longer be the last
+ * rewind's (hw__quarantine_next). A read-only handle reads format 2's keys as rewind 1
+ * (replica/rejoin.c) and leaves the store as it is. */
 static int migrate(struct hw_store *s)
 {
-	if (s->opts.read_only)
-		return HW_ESTORE_OLD;
 	MDB_txn *txn;
 	int rc = txn_begin(s, 0, &txn);
 	if (rc != 0)
@@ -347,7 +348,7 @@ static int store_load(struct hw_store *s)
 		rc = hw_mdb_err(mdb_txn_commit(txn)); /* keeps the dbi handles */
 	else
 		mdb_txn_abort(txn);
-	return rc == 0 && format == STORE_FMT_QLSN ? migrate(s) : rc;
+	return rc == 0 && format == STORE_FMT_QLSN && !s->opts.read_only ? migrate(s) : rc;
 }
 
 int hw_store_open(const char *dir, const struct hw_store_opts *opts, struct hw_store **out)
