@@ -5,10 +5,9 @@
  * The work runs on a thread of its own, never on the loop: a digest reads every state
  * table (~15 ms per 100,000 containers) and a replay rewrites the log into a scratch
  * store. Two ways, cheapest first:
- *   SNAPSHOT  the store's head, its digest and its head again, each in its own read
- *             transaction: when both heads are the asked LSN no commit came in between,
- *             so the digest is the state at that LSN. Costs one digest; tried a few
- *             times on a node that commits while it is read.
+ *   SNAPSHOT  the store's head and its digest in one read transaction
+ *             (hw_store_digest_head): when the head is the asked LSN, the digest is the
+ *             state at that LSN, whatever the writer commits meanwhile. Costs one digest.
  *   REPLAY    the log from entry 1 to the LSN, re-validated and applied into a scratch
  *             store next to data_dir (commits not flushed: nothing there is kept), then
  *             its digest; the scratch is removed. Costs about what `hawser verify`'s
@@ -37,8 +36,6 @@
 /* Entries one answer may replay at most, whatever the caller allows: about two minutes
  * of replay (~90,000 entries/s, docs/drills.md) and a scratch store the size of the state. */
 #define REPLAY_CEILING 10000000u
-/* Reads of head, digest, head before a busy node's answer falls back to a replay. */
-#define SNAPSHOT_TRIES 3
 
 struct hw_digest {
 	struct hw_node *node;
@@ -59,27 +56,18 @@ struct hw_digest {
 	char why[200];
 };
 
-/* SNAPSHOT: 0 with the digest, 1 when no read saw lsn (lsn 0: any head) still. */
+/* SNAPSHOT: 0 with the digest, 1 when the head is not lsn (lsn 0: any head); h gets the
+ * head either way. */
 static int snapshot(struct hw_digest *d, struct hw_store *s, struct hw_head *h)
 {
-	for (int i = 0; i < SNAPSHOT_TRIES; i++) {
-		struct hw_head again;
-		int rc = hw_store_head(s, h);
-		if (rc == 0 && d->lsn != 0 && h->lsn != d->lsn)
-			return 1;
-		if (rc == 0)
-			rc = hw_store_digest(s, d->digest);
-		if (rc == 0)
-			rc = hw_store_head(s, &again);
-		if (rc != 0)
-			return rc;
-		if (again.lsn == h->lsn) {
-			d->got_lsn = h->lsn;
-			d->how = HAWSER__WIRE__V1__DIGEST_HOW__DIGEST_SNAPSHOT;
-			return 0;
-		}
-	}
-	return 1;
+	int rc = hw_store_digest_head(s, h, d->digest);
+	if (rc != 0)
+		return rc;
+	if (d->lsn != 0 && h->lsn != d->lsn)
+		return 1;
+	d->got_lsn = h->lsn;
+	d->how = HAWSER__WIRE__V1__DIGEST_HOW__DIGEST_SNAPSHOT;
+	return 0;
 }
 
 /* The replay's progress: it stops (HW_ECANCELED) once the node wants its store back. */

@@ -203,6 +203,12 @@ int hw_store_entry_hash(struct hw_store *s, uint64_t lsn, uint8_t out[HW_HASH_BY
  * chain is compared through hw_head. */
 int hw_store_digest(struct hw_store *s, uint8_t out[HW_HASH_BYTES]);
 
+/* The head and the state digest (as hw_store_digest()) of one read transaction, so the
+ * digest is the state at head->lsn however fast a writer commits meanwhile (unlike
+ * hw_store_head() then hw_store_digest(): a writable store's head is the writer's cache,
+ * read without a transaction). 0 or a store code. Any thread. */
+int hw_store_digest_head(struct hw_store *s, struct hw_head *head, uint8_t digest[HW_HASH_BYTES]);
+
 struct hw_container;
 
 /* Current state of one container (replica/state.h), read in its own read transaction, so

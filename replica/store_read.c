@@ -102,3 +102,16 @@ int hw_store_read_entries(struct hw_store *s, uint64_t from, uint64_t to, uint8_
 	hw__store_read_end(s, txn);
 	return hw_mdb_err(rc);
 }
+
+int hw_store_digest_head(struct hw_store *s, struct hw_head *head, uint8_t digest[HW_HASH_BYTES])
+{
+	MDB_txn *txn;
+	int rc = hw__store_read_begin(s, &txn);
+	if (rc != 0)
+		return rc;
+	rc = hw__store_head_txn(s, txn, head);
+	if (rc == 0)
+		rc = hw__store_digest_txn(s, txn, digest);
+	hw__store_read_end(s, txn);
+	return rc;
+}
