@@ -17,15 +17,16 @@
 #include "replica/validate.h"
 
 /* What the handlers work with: the caller's context and, for a record that names a box,
- * a cursor on the containers table that box_begin() leaves on the box, so that box_put()
- * overwrites it there (MDB_CURRENT) instead of walking the tree a second time. */
+ * whether box_begin() left the caller's cursor on the containers table on it, so that
+ * box_put() overwrites it there (MDB_CURRENT) instead of walking the tree a second time
+ * (the context is const: this is the record's own state). */
 struct apply {
 	MDB_txn *txn;
 	const struct hw_tables *t;
 	uint64_t lsn;
 	int64_t time_ms;
-	MDB_cursor *boxes; /* opened by box_begin(), closed by hw_apply() */
-	bool box_found;    /* boxes is on the box box_begin() read */
+	MDB_cursor *boxes;
+	bool box_found; /* boxes is on the box box_begin() read */
 };
 
 #define TS(name) TOS__V1__TRANSIT_STATE__##name
@@ -52,11 +53,7 @@ static int box_begin(struct apply *c, const Tos__V1__Record *rec, const char *id
 		return hw_reject_set(rej, HW_EMISSING, field, "container number is required");
 	if (id_len > HW_CONTAINER_ID_BYTES_MAX)
 		return hw_reject_set(rej, HW_ECONTAINER_ID, field, "container number too long");
-	int rc = 0;
-	if (c->boxes == NULL)
-		rc = mdb_cursor_open(c->txn, c->t->containers, &c->boxes);
-	if (rc == 0)
-		rc = hw__container_read(c->boxes, id, id_len, box);
+	int rc = hw__container_read(c->boxes, id, id_len, box);
 	c->box_found = rc == 0;
 	if (rc == HW_ENOTFOUND) {
 		memset(box, 0, sizeof *box);
@@ -81,7 +78,6 @@ static int box_put(struct apply *c, const Tos__V1__Record *rec, struct hw_contai
 	size_t len = hw__container_encode(box, buf);
 	MDB_val k = hw_mdb_val(box->id, strlen(box->id));
 	MDB_val v = hw_mdb_val(buf, len);
-	HW_ASSERT(c->boxes != NULL);
 	return mdb_cursor_put(c->boxes, &k, &v, c->box_found ? MDB_CURRENT : 0);
 }
 
@@ -792,10 +788,13 @@ static int apply_record(struct apply *c, const Tos__V1__Record *rec, struct hw_r
 int hw_apply(const struct hw_apply_ctx *ctx, const Tos__V1__Record *rec, struct hw_reject *rej)
 {
 	HW_ASSERT(ctx != NULL && ctx->txn != NULL && ctx->t != NULL && rec != NULL);
-	HW_ASSERT(ctx->lsn > 0);
-	struct apply c = {.txn = ctx->txn, .t = ctx->t, .lsn = ctx->lsn, .time_ms = ctx->time_ms};
-	int rc = apply_record(&c, rec, rej);
-	if (c.boxes != NULL)
-		mdb_cursor_close(c.boxes);
-	return rc;
+	HW_ASSERT(ctx->lsn > 0 && ctx->boxes != NULL);
+	HW_ASSERT(mdb_cursor_txn(ctx->boxes) == ctx->txn &&
+		  mdb_cursor_dbi(ctx->boxes) == ctx->t->containers);
+	struct apply c = {.txn = ctx->txn,
+			  .t = ctx->t,
+			  .lsn = ctx->lsn,
+			  .time_ms = ctx->time_ms,
+			  .boxes = ctx->boxes};
+	return apply_record(&c, rec, rej);
 }

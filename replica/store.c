@@ -443,6 +443,7 @@ struct take {
 	bool system;     /* the node's own record (hw_submit.system) */
 	bool dup;        /* out: same bytes stored before, at dup_lsn */
 	uint64_t dup_lsn;
+	MDB_cursor *boxes; /* the transaction's cursor on containers (boxes_open) */
 };
 
 /* Result of claiming record_id in the ids table. */
@@ -554,7 +555,8 @@ static int check_apply(struct hw_store *s, MDB_txn *txn, const struct take *t,
 		rc = retract_check(s, txn, rec, t->trusted, rej);
 	if (rc != 0)
 		return rc;
-	struct hw_apply_ctx c = {.txn = txn, .t = &s->t, .lsn = t->lsn, .time_ms = t->time_ms};
+	struct hw_apply_ctx c = {
+		.txn = txn, .t = &s->t, .lsn = t->lsn, .time_ms = t->time_ms, .boxes = t->boxes};
 	return hw_apply(&c, rec, rej);
 }
 
@@ -659,15 +661,28 @@ static int batch_failed(struct hw_store *s, int rc)
 	return 0;
 }
 
+/* The cursor on the containers table hw_apply() works with, opened once per write
+ * transaction (a malloc) and not per record: on txn itself, a batch's child and not the
+ * held parent (a child's begin backs up each of its parent's cursors: a malloc). LMDB
+ * closes it when txn ends; a caller that hands txn on closes it first. */
+static int boxes_open(struct hw_store *s, MDB_txn *txn, MDB_cursor **boxes)
+{
+	return mdb_cursor_open(txn, s->t.containers, boxes);
+}
+
 /* Begin the transaction of one batch: a child of the held one when batches are held (so
- * the batch alone can be aborted), else a write transaction of its own. *h gets the head
- * the batch starts from. */
-static int batch_begin(struct hw_store *s, MDB_txn **txn, struct hw_head *h)
+ * the batch alone can be aborted), else a write transaction of its own, with its cursor
+ * on containers in *boxes (boxes_open). *h gets the head the batch starts from. */
+static int batch_begin(struct hw_store *s, MDB_txn **txn, MDB_cursor **boxes, struct hw_head *h)
 {
 	*h = s->held != NULL ? s->held_head : s->head;
-	if (s->held != NULL)
-		return mdb_txn_begin(s->env, s->held, 0, txn);
-	return txn_begin(s, 0, txn);
+	int rc = s->held != NULL ? mdb_txn_begin(s->env, s->held, 0, txn) : txn_begin(s, 0, txn);
+	if (rc != 0)
+		return rc;
+	rc = boxes_open(s, *txn, boxes);
+	if (rc != 0)
+		mdb_txn_abort(*txn);
+	return rc;
 }
 
 /* Run one batch in a new (or child) write transaction, leaving it open in s->prepared.
@@ -677,8 +692,9 @@ static int prepare_batch(struct hw_store *s, uint64_t epoch, int64_t now_ms,
 			 struct hw_batch *out)
 {
 	MDB_txn *txn;
+	MDB_cursor *boxes;
 	struct hw_head h;
-	int rc = batch_begin(s, &txn, &h);
+	int rc = batch_begin(s, &txn, &boxes, &h);
 	if (rc != 0)
 		return rc;
 	const uint64_t start_lsn = h.lsn;
@@ -690,7 +706,8 @@ static int prepare_batch(struct hw_store *s, uint64_t epoch, int64_t now_ms,
 				 .len = recs[i].len,
 				 .lsn = h.lsn + 1,
 				 .time_ms = now_ms,
-				 .system = recs[i].system};
+				 .system = recs[i].system,
+				 .boxes = boxes};
 		memset(&res[i], 0, sizeof res[i]);
 		rc = take_record(s, txn, &t, &res[i].reject);
 		if (hw_is_reject(rc)) {
@@ -724,6 +741,7 @@ static int prepare_batch(struct hw_store *s, uint64_t epoch, int64_t now_ms,
 	}
 	out->len = used;
 	out->last_lsn = out->first_lsn ? h.lsn : 0;
+	mdb_cursor_close(boxes); /* txn may become the held parent of later batches */
 	s->prepared = txn;
 	s->prepared_head = h;
 	return 0;
@@ -852,8 +870,8 @@ static int chain_check(const struct hw_head *h, const struct hw_entry *e, struct
 }
 
 /* checked: the caller checked the entry's hash (hw_store_append_hold). */
-static int append_one(struct hw_store *s, MDB_txn *txn, struct hw_head *h, const uint8_t *buf,
-		      size_t len, bool checked, struct hw_reject *rej)
+static int append_one(struct hw_store *s, MDB_txn *txn, MDB_cursor *boxes, struct hw_head *h,
+		      const uint8_t *buf, size_t len, bool checked, struct hw_reject *rej)
 {
 	struct hw_entry e;
 	int rc = checked ? hw_entry_parse(buf, len, &e) : hw_entry_decode(buf, len, &e);
@@ -867,7 +885,8 @@ static int append_one(struct hw_store *s, MDB_txn *txn, struct hw_head *h, const
 			 .len = e.record_len,
 			 .lsn = e.lsn,
 			 .time_ms = e.time_ms,
-			 .trusted = true};
+			 .trusted = true,
+			 .boxes = boxes};
 	rc = take_record(s, txn, &t, rej);
 	if (rc == 0 && t.dup)
 		rc = hw_reject_set(rej, HW_EIDEMPOTENCY, "record_id",
@@ -890,20 +909,22 @@ static int append_batch(struct hw_store *s, const uint8_t *const *entries, const
 			size_t n, bool checked, struct hw_reject *rej)
 {
 	MDB_txn *txn;
+	MDB_cursor *boxes;
 	struct hw_head h;
-	int rc = batch_begin(s, &txn, &h);
+	int rc = batch_begin(s, &txn, &boxes, &h);
 	if (rc != 0)
 		return rc;
 	const uint64_t start_lsn = h.lsn;
 	hw_arena_reset(&s->arena);
 	for (size_t i = 0; i < n && rc == 0; i++)
-		rc = append_one(s, txn, &h, entries[i], lens[i], checked, rej);
+		rc = append_one(s, txn, boxes, &h, entries[i], lens[i], checked, rej);
 	if (rc == 0 && h.lsn != start_lsn)
 		rc = meta_write_head(s, txn, &h);
 	if (rc != 0) {
 		mdb_txn_abort(txn);
 		return rc;
 	}
+	mdb_cursor_close(boxes); /* as in prepare_batch() */
 	s->prepared = txn;
 	s->prepared_head = h;
 	return 0;
@@ -1313,8 +1334,8 @@ static int quarantine_one(struct hw_store *s, MDB_txn *txn, uint64_t rejoin, uin
 }
 
 /* Apply the log entry in buf again on top of head h (the state tables were emptied). */
-static int replay_one(struct hw_store *s, MDB_txn *txn, struct hw_head *h, const uint8_t *buf,
-		      size_t len, struct hw_reject *rej)
+static int replay_one(struct hw_store *s, MDB_txn *txn, MDB_cursor *boxes, struct hw_head *h,
+		      const uint8_t *buf, size_t len, struct hw_reject *rej)
 {
 	struct hw_entry e;
 	if (hw_entry_decode(buf, len, &e) != 0)
@@ -1326,7 +1347,8 @@ static int replay_one(struct hw_store *s, MDB_txn *txn, struct hw_head *h, const
 			 .len = e.record_len,
 			 .lsn = e.lsn,
 			 .time_ms = e.time_ms,
-			 .trusted = true};
+			 .trusted = true,
+			 .boxes = boxes};
 	hw_arena_reset(&s->arena);
 	rc = take_record(s, txn, &t, rej);
 	if (rc == 0 && t.dup)
@@ -1355,11 +1377,14 @@ static int rewind_txn(struct hw_store *s, MDB_txn *txn, uint64_t lsn, int64_t no
 		if (tables[i].replicated)
 			rc = mdb_drop(txn, *(const MDB_dbi *)((const char *)&s->t + tables[i].off), 0);
 	struct hw_reject rej;
+	MDB_cursor *boxes = NULL; /* opened after the drop, which unsets the table's cursors */
 	*h = (struct hw_head){0};
+	if (rc == 0)
+		rc = boxes_open(s, txn, &boxes);
 	for (uint64_t l = 1; rc == 0 && l <= lsn; l++) {
 		rc = entry_copy(s, txn, l, &buf, &cap, &len);
 		if (rc == 0)
-			rc = replay_one(s, txn, h, buf, len, &rej);
+			rc = replay_one(s, txn, boxes, h, buf, len, &rej);
 	}
 	free(buf);
 	if (rc == 0)
