@@ -231,20 +231,20 @@ _Static_assert(sizeof(((struct member *)0)->node_id) == sizeof(((struct member *
 /* Connect to each address of the comma-separated list; one that fails keeps its code. */
 static int members_connect(struct drill *d, struct member *m, size_t *n)
 {
-	*n = 0;
-	for (const char *p = d->connect; *p;) {
-		size_t len = strcspn(p, ",");
-		if (len == 0 || len >= sizeof(m->addr) || *n == NODES_MAX)
-			return -1;
-		struct member *x = &m[(*n)++];
+	char addrs[NODES_MAX][HW_CLIENT_ADDR_CHARS_MAX + 1];
+	if (hw_client_addrs_parse(d->connect, addrs, NODES_MAX, n) != 0) {
+		*n = 0; /* none connected */
+		return -1;
+	}
+	for (size_t i = 0; i < *n; i++) {
+		struct member *x = &m[i];
 		memset(x, 0, sizeof(*x));
-		snprintf(x->addr, sizeof(x->addr), "%.*s", (int)len, p);
+		snprintf(x->addr, sizeof(x->addr), "%s", addrs[i]);
 		memcpy(x->node_id, x->addr, sizeof(x->node_id));
 		x->code = hw_client_connect_secure(x->addr, &d->sec, &x->c);
 		if (x->code)
 			snprintf(x->why, sizeof(x->why), "cannot connect: %s",
 				 hw_strerror(x->code));
-		p += len + (p[len] == ',');
 	}
 	return *n >= 2 ? 0 : -1;
 }

@@ -34,7 +34,7 @@ struct hw_fo_remote {
 	const struct hw_client_security *sec;
 	char *list; /* the addresses as given, for the load's client */
 	unsigned n;
-	char addr[HW_FO_NODES_MAX][HW_ADDR_CHARS_MAX + 1];
+	char addr[HW_FO_NODES_MAX][HW_CLIENT_ADDR_CHARS_MAX + 1];
 	char id[HW_FO_NODES_MAX][HW_ID_CHARS_MAX + 1];
 };
 
@@ -67,22 +67,12 @@ int hw_fo_remote_new(const char *addrs, const struct hw_client_security *sec,
 		return HW_ENOMEM;
 	}
 	rm->sec = sec;
-	const char *p = addrs;
-	while (*p) {
-		size_t k = strcspn(p, ","), skip = strspn(p, " ");
-		if (k > skip && (rm->n == HW_FO_NODES_MAX || k - skip > HW_ADDR_CHARS_MAX)) {
-			hw_fo_remote_free(rm);
-			return HW_ERANGE;
-		}
-		if (k > skip)
-			snprintf(rm->addr[rm->n++], HW_ADDR_CHARS_MAX + 1, "%.*s", (int)(k - skip),
-				 p + skip);
-		p += k + (p[k] == ',');
-	}
-	if (rm->n == 0) {
+	size_t n;
+	if (hw_client_addrs_parse(addrs, rm->addr, HW_FO_NODES_MAX, &n) != 0) {
 		hw_fo_remote_free(rm);
 		return HW_ERANGE;
 	}
+	rm->n = (unsigned)n;
 	for (unsigned i = 0; i < rm->n; i++) {
 		Hawser__Wire__V1__Status *s;
 		bool named = status_of(rm, rm->addr[i], &s) == 0;

@@ -42,9 +42,8 @@
  * client allocate without bound (the frame itself is bounded by HW_FRAME_BYTES_MAX). */
 #define DECODE_BYTES_MAX (1u << 20)
 /* Addresses one client may follow: the nodes of a failover cluster (at most the election's
- * voters less the witness), each as long as a config's address. */
+ * voters less the witness), each at most HW_CLIENT_ADDR_CHARS_MAX (client_int.h). */
 #define ADDRS_MAX      8u
-#define ADDR_CHARS_MAX 128u
 /* Pause between two rounds over the addresses while no node answers as the primary
  * (an election under way): short against an RTO of seconds. */
 #define RECONNECT_PAUSE_MS 50
@@ -80,7 +79,7 @@ struct hw_client {
 	uint8_t *q;
 	size_t qlen;
 	struct hw_arena arena; /* protobuf decode of one reply, reset per reply */
-	char addrs[ADDRS_MAX][ADDR_CHARS_MAX + 1];
+	char addrs[ADDRS_MAX][HW_CLIENT_ADDR_CHARS_MAX + 1];
 	uint32_t n_addrs;
 	uint32_t cur; /* the address connected to */
 	int role;     /* what the node said in its Hello (wire.proto Role) */
@@ -455,22 +454,22 @@ static int hello(struct hw_client *c)
 	return 0;
 }
 
-/* "a, b, c" into c->addrs. -EINVAL for an empty list, one too long or too many. */
-static int parse_addrs(struct hw_client *c, const char *list)
+int hw_client_addrs_parse(const char *list, char (*addrs)[HW_CLIENT_ADDR_CHARS_MAX + 1],
+			  size_t cap, size_t *n)
 {
 	const char *p = list;
-	c->n_addrs = 0;
+	*n = 0;
 	for (;;) {
 		while (*p == ' ' || *p == '\t')
 			p++;
 		const char *end = strchr(p, ',');
-		size_t n = end != NULL ? (size_t)(end - p) : strlen(p);
-		while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t'))
-			n--;
-		if (n == 0 || n > ADDR_CHARS_MAX || c->n_addrs == ADDRS_MAX)
+		size_t len = end != NULL ? (size_t)(end - p) : strlen(p);
+		while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t'))
+			len--;
+		if (len == 0 || len > HW_CLIENT_ADDR_CHARS_MAX || *n == cap)
 			return -EINVAL;
-		memcpy(c->addrs[c->n_addrs], p, n);
-		c->addrs[c->n_addrs++][n] = '\0';
+		memcpy(addrs[*n], p, len);
+		addrs[(*n)++][len] = '\0';
 		if (end == NULL)
 			return 0;
 		p = end + 1;
@@ -663,7 +662,9 @@ int hw_client_connect_secure(const char *addr, const struct hw_client_security *
 		hw_client_close(c);
 		return rc;
 	}
-	rc = parse_addrs(c, addr);
+	size_t n_addrs = 0;
+	rc = hw_client_addrs_parse(addr, c->addrs, ADDRS_MAX, &n_addrs);
+	c->n_addrs = (uint32_t)n_addrs;
 	if (rc == 0 && c->n_addrs > 1 && !(c->fl = calloc(FOLLOW_INFLIGHT_MAX, sizeof *c->fl)))
 		rc = HW_ENOMEM;
 	if (rc == 0)

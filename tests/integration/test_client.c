@@ -269,6 +269,30 @@ static void test_refused(void **state)
 	assert_int_equal(hw_client_connect("no-port-here", &c), -EINVAL);
 }
 
+/* A list with blanks around its commas splits into the same addresses a client connects
+ * to; an empty address, one too long, or more than the cap is refused. */
+static void test_addrs_parse(void **state)
+{
+	(void)state;
+	char a[3][HW_CLIENT_ADDR_CHARS_MAX + 1];
+	size_t n;
+	assert_int_equal(hw_client_addrs_parse(" h1:1 ,\th2:2\t, unix:/s ", a, 3, &n), 0);
+	assert_int_equal(n, 3);
+	assert_string_equal(a[0], "h1:1");
+	assert_string_equal(a[1], "h2:2");
+	assert_string_equal(a[2], "unix:/s");
+	assert_int_equal(hw_client_addrs_parse("h1:1, ,h2:2", a, 3, &n), -EINVAL);
+	assert_int_equal(hw_client_addrs_parse("", a, 3, &n), -EINVAL);
+	assert_int_equal(hw_client_addrs_parse("a,b,c,d", a, 3, &n), -EINVAL);
+	char longest[HW_CLIENT_ADDR_CHARS_MAX + 2];
+	memset(longest, 'x', sizeof longest - 1);
+	longest[sizeof longest - 1] = '\0';
+	assert_int_equal(hw_client_addrs_parse(longest, a, 3, &n), -EINVAL);
+	longest[sizeof longest - 2] = '\0';
+	assert_int_equal(hw_client_addrs_parse(longest, a, 3, &n), 0);
+	assert_int_equal(n, 1);
+}
+
 /* 1000 submits sent back to back all come back, each once, with lsn = request_id; the
  * client says it is a CLIENT in its Hello. */
 static void test_pipelined(void **state)
@@ -473,7 +497,7 @@ static void test_follows_to_next(void **state)
 	server_start(&a, CLOSE);
 	server_start(&b, ECHO);
 	char addr[64];
-	snprintf(addr, sizeof addr, "127.0.0.1:%u,127.0.0.1:%u", a.port, b.port);
+	snprintf(addr, sizeof addr, "127.0.0.1:%u , 127.0.0.1:%u", a.port, b.port);
 	struct hw_client *c = NULL;
 	assert_int_equal(hw_client_connect(addr, &c), 0);
 	for (uint64_t id = 1; id <= 3; id++)
@@ -673,6 +697,7 @@ static void test_follows_primary_kill(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_addrs_parse),
 		cmocka_unit_test(test_refused),       cmocka_unit_test(test_pipelined),
 		cmocka_unit_test(test_wait_timeout),  cmocka_unit_test(test_reject_passthrough),
 		cmocka_unit_test(test_closed),        cmocka_unit_test(test_corrupt_frame),

@@ -255,13 +255,17 @@ static void remote_unsupervise(struct remote *rm)
 	pthread_join(rm->sup, NULL);
 }
 
-/* `hawser drill failover --connect --kill kill` with the cluster's client key; its exit
+/* `hawser drill failover --connect --kill kill` with the cluster's client key, its list
+ * written with blanks around the commas (the drill reads it as the client does); its exit
  * code. */
 static int remote_drill(struct fix *f, struct remote *rm, const char *kill)
 {
 	const struct hw_client_security *sec = hw_cluster_security(rm->c);
-	return hw_proc_capture(&f->r, hw_bin, "drill", "failover", "--connect",
-			       hw_cluster_client_list(rm->c), "--key", sec->key, "--peers",
+	char list[2048];
+	size_t n = 0;
+	for (const char *p = hw_cluster_client_list(rm->c); *p && n + 4 < sizeof list; p++)
+		n += (size_t)snprintf(list + n, sizeof list - n, *p == ',' ? " , " : "%c", *p);
+	return hw_proc_capture(&f->r, hw_bin, "drill", "failover", "--connect", list, "--key", sec->key, "--peers",
 			       sec->peers, "--cluster", sec->cluster_id, "--kill", kill, "--runs",
 			       "1", "--rto", "2s", "--rpo", "0", "--json", "--dir", f->store,
 			       "--report-dir", f->reports, NULL);
