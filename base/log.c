@@ -6,11 +6,13 @@
  * go through snprintf as they are. */
 #include "base/log.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
 #include <time.h>
@@ -216,4 +218,94 @@ void hw_log(const char *event, const char *fmt, ...)
 	l.buf[l.len++] = '\n';
 	ssize_t w = write(STDERR_FILENO, l.buf, l.len);
 	(void)w;
+}
+
+/* ---- reading lines back ------------------------------------------------------------ */
+
+/* Where a bare value or a key without a value ends. */
+#define TOKEN_END " \n\r"
+
+/* The end of the value at v: past its closing quote when quoted (escapes skipped, as
+ * put_escaped wrote them), else at the next space or the line's end. */
+static const char *value_end(const char *v)
+{
+	if (*v != '"')
+		return v + strcspn(v, TOKEN_END);
+	for (v++; *v != '\0' && *v != '"'; v++)
+		if (*v == '\\' && v[1] != '\0')
+			v++;
+	return *v == '"' ? v + 1 : v;
+}
+
+/* The value of key in line (*len bytes from the return), or NULL. The line is walked
+ * pair by pair, so text inside a quoted value is never taken for a key. */
+static const char *find_value(const char *line, const char *key, size_t *len)
+{
+	size_t key_len = strlen(key);
+	const char *p = line + strspn(line, TOKEN_END);
+	while (*p != '\0') {
+		size_t name = strcspn(p, "=" TOKEN_END);
+		const char *end = p + name;
+		if (*end == '=') {
+			end = value_end(p + name + 1);
+			if (name == key_len && memcmp(p, key, key_len) == 0) {
+				*len = (size_t)(end - (p + name + 1));
+				return p + name + 1;
+			}
+		}
+		p = end + strspn(end, TOKEN_END);
+	}
+	return NULL;
+}
+
+int64_t hw_log_field(const char *line, const char *key, int64_t missing)
+{
+	size_t len;
+	const char *v = find_value(line, key, &len);
+	if (v == NULL || len == 0)
+		return missing;
+	char *end;
+	errno = 0;
+	long long n = strtoll(v, &end, 10);
+	return end == v + len && errno == 0 ? (int64_t)n : missing;
+}
+
+int64_t hw_log_line_ms(const char *line)
+{
+	char stamp[32];
+	size_t len;
+	const char *v = find_value(line, "t", &len);
+	int64_t ms;
+	if (v == NULL || len >= sizeof stamp)
+		return -1;
+	memcpy(stamp, v, len);
+	stamp[len] = '\0';
+	return hw_log_time_ms(stamp, &ms) == 0 ? ms : -1;
+}
+
+int hw_log_time_ms(const char *s, int64_t *ms)
+{
+	struct tm tm = {0};
+	int frac = 0, used = 0;
+	if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+		   &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &used) != 6)
+		return -EINVAL;
+	const char *p = s + used;
+	if (*p == '.') {
+		int d = 0;
+		for (p++; *p >= '0' && *p <= '9' && d < 3; p++, d++)
+			frac = frac * 10 + (*p - '0');
+		for (; d < 3; d++)
+			frac *= 10;
+	}
+	if (strcmp(p, "Z") != 0 || tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 ||
+	    tm.tm_mday > 31 || tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 60)
+		return -EINVAL;
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	time_t t = timegm(&tm);
+	if (t == (time_t)-1)
+		return -EINVAL;
+	*ms = (int64_t)t * 1000 + frac;
+	return 0;
 }

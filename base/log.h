@@ -1,5 +1,5 @@
 /* log.h: structured logs: one line per event on stderr, key=value pairs, so an operator
- * can grep them and a script can parse them:
+ * can grep them and a script (or hw_log_field, below) can parse them:
  *
  *   t=2026-11-26T10:12:44.123Z node=p1 event=peer_connected peer=s1 lsn=1200
  *
@@ -13,10 +13,29 @@
 #ifndef HW_BASE_LOG_H
 #define HW_BASE_LOG_H
 
+#include <stdint.h>
+
 /* Name every line of this process carries after t= (the node id); NULL clears. */
 void hw_log_node(const char *node_id);
 
 /* Write "t=... node=... event=<event> <fmt...>\n" to stderr. */
 void hw_log(const char *event, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Reading lines back (a checker, a drill): the whole-number value of key (without the
+ * '=') in one line as written above, or missing when the line holds no such key or its
+ * value is not a whole number (quoted, empty, trailing text). Only whole keys match, at
+ * the start of the line or after a space ("wall_ms" is not "last_ack_wall_ms"), and
+ * nothing inside a quoted value does. The line may end in a newline. Any thread. */
+int64_t hw_log_field(const char *line, const char *key, int64_t missing);
+
+/* The time of one line (its t= value, YYYY-MM-DDTHH:MM:SS.mmmZ as hw_log_time_ms reads
+ * it) in wall ms since the epoch, or -1 when the line has no t= value or it is not such
+ * a time. Any thread. */
+int64_t hw_log_line_ms(const char *line);
+
+/* An ISO 8601 UTC time, YYYY-MM-DDTHH:MM:SS[.f]Z with 0 to 3 digits of fraction (the t=
+ * stamp, or what an operator types), into *ms since the epoch: 0, or -EINVAL when s is
+ * not exactly such a time (*ms is then unchanged). Any thread. */
+int hw_log_time_ms(const char *s, int64_t *ms);
 
 #endif

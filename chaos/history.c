@@ -32,9 +32,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "base/clock.h"
+#include "base/log.h"
 #include "chaos/history.h"
 #include "replica/entry.h"
 #include "replica/rejoin.h"
@@ -148,12 +148,6 @@ struct term {
 	bool open; /* acknowledging (not fenced) when the log ended */
 };
 
-static long long field(const char *line, const char *key)
-{
-	const char *p = strstr(line, key);
-	return p != NULL ? strtoll(p + strlen(key), NULL, 10) : -1;
-}
-
 /* Close the node's running term t (if any) at the bound of the incarnation that ended. */
 static void close_term(struct term *t, int64_t bound)
 {
@@ -169,24 +163,24 @@ static void take_line(const char *line, int node, struct term *terms, unsigned *
 	if (strstr(line, "event=became_primary") != NULL && *n < TERMS_MAX) {
 		*cur = &terms[(*n)++];
 		**cur = (struct term){.node = node,
-				      .epoch = field(line, "epoch="),
-				      .start = field(line, "wall_ms="),
+				      .epoch = hw_log_field(line, "epoch", -1),
+				      .start = hw_log_field(line, "wall_ms", -1),
 				      .first = -1,
 				      .last = -1};
 	} else if (*cur == NULL) {
 		return;
 	} else if (strstr(line, "event=first_ack") != NULL) {
-		(*cur)->first = (*cur)->last = field(line, "wall_ms=");
+		(*cur)->first = (*cur)->last = hw_log_field(line, "wall_ms", -1);
 		(*cur)->open = true;
 	} else if (strstr(line, "event=fenced") != NULL) {
-		long long at = field(line, "last_ack_wall_ms=");
+		long long at = hw_log_field(line, "last_ack_wall_ms", -1);
 		if ((*cur)->first >= 0 && at > (*cur)->last)
 			(*cur)->last = at;
 		(*cur)->open = false;
 	} else if (strstr(line, "event=unfenced") != NULL) {
 		(*cur)->open = (*cur)->first >= 0;
 	} else if (strstr(line, "event=stepped_down") != NULL) {
-		long long at = field(line, "last_ack_wall_ms=");
+		long long at = hw_log_field(line, "last_ack_wall_ms", -1);
 		if ((*cur)->first >= 0 && at > (*cur)->last)
 			(*cur)->last = at;
 		(*cur)->open = false;
@@ -303,20 +297,6 @@ static const struct qrow *row_at(const struct qrows *t, uint64_t lsn)
 	return lo < t->n && t->v[lo].lsn == lsn ? &t->v[lo] : NULL;
 }
 
-/* A log line's time (t=YYYY-MM-DDTHH:MM:SS.mmmZ, base/log.h) in wall ms; -1 when not. */
-static int64_t line_ms(const char *line)
-{
-	struct tm tm = {0};
-	int ms;
-	if (sscanf(line, "t=%4d-%2d-%2dT%2d:%2d:%2d.%3dZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
-		   &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &ms) != 7)
-		return -1;
-	tm.tm_year -= 1900;
-	tm.tm_mon -= 1;
-	time_t t = timegm(&tm);
-	return t == (time_t)-1 ? -1 : (int64_t)t * 1000 + ms;
-}
-
 /* The node's rejoins after its last snapshot install (*snap_at: its time, 0 when none,
  * INT64_MAX when unreadable): the rows of earlier ones went with the store it replaced. */
 static int read_rejoins(const char *log, struct rejoin *rj, unsigned *n, int64_t *snap_at)
@@ -329,15 +309,16 @@ static int read_rejoins(const char *log, struct rejoin *rj, unsigned *n, int64_t
 	*snap_at = 0;
 	while (fgets(line, sizeof line, fp) != NULL) {
 		if (strstr(line, "event=snapshot_installed") != NULL) {
-			int64_t at = line_ms(line);
+			int64_t at = hw_log_line_ms(line);
 			*n = 0;
 			*snap_at = at >= 0 ? at : INT64_MAX;
 		} else if (strstr(line, "event=rejoined") != NULL && *n < REJOINS_MAX) {
-			long long common = field(line, "common_lsn="),
-				  moved = field(line, "quarantined=");
+			long long common = hw_log_field(line, "common_lsn", -1),
+				  moved = hw_log_field(line, "quarantined", -1);
 			if (common >= 0 && moved > 0)
-				rj[(*n)++] = (struct rejoin){line_ms(line), (uint64_t)common + 1,
-							     (uint64_t)(common + moved)};
+				rj[(*n)++] =
+					(struct rejoin){hw_log_line_ms(line), (uint64_t)common + 1,
+							(uint64_t)(common + moved)};
 		}
 	}
 	fclose(fp);

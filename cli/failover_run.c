@@ -22,6 +22,7 @@
  * - the outcomes: a success the old primary answered for a submit the client sent after
  *   the new primary's first_ack: the old primary released it after it was sent. */
 #include "base/clock.h"
+#include "base/log.h"
 #include "cli/failover_run.h"
 
 #include <errno.h>
@@ -290,23 +291,6 @@ static bool log_next(const char *path, long *from, const char *needle, char *lin
 	return found;
 }
 
-/* The number after key in line, or -1. */
-static int64_t field(const char *line, const char *key)
-{
-	const char *p = strstr(line, key);
-	return p ? strtoll(p + strlen(key), NULL, 10) : -1;
-}
-
-/* Wall ms of a log line's "t=<ISO 8601>" stamp (base/log.c), or -1. */
-static int64_t line_wall_ms(const char *line)
-{
-	char stamp[40];
-	int64_t ms;
-	if (sscanf(line, "t=%39s", stamp) != 1 || hw_cli_time_ms(stamp, &ms) != 0)
-		return -1;
-	return ms;
-}
-
 /* The first line holding needle after *from in node i's log: its time on the run's clock
  * (never before not_before), or not_before when there is none. */
 static double log_event(struct hw_fo_run *r, unsigned i, long *from, const char *needle,
@@ -314,7 +298,7 @@ static double log_event(struct hw_fo_run *r, unsigned i, long *from, const char 
 {
 	if (!log_next(ops(r)->log(where(r), i), from, needle, line, cap))
 		return not_before;
-	int64_t ms = line_wall_ms(line);
+	int64_t ms = hw_log_line_ms(line);
 	double t = r->t_fault + (double)(ms - r->fault_wall_ms) / 1000;
 	return ms < 0 || t < not_before ? not_before : t;
 }
@@ -440,7 +424,7 @@ static int promotion(struct hw_fo_run *r)
 	r->t_promoted =
 		log_event(r, n, &from, "event=became_primary", r->t_elected, line, sizeof(line));
 	if (log_next(ops(r)->log(where(r), n), &from, "event=first_ack", line, sizeof(line)))
-		r->new_first_ack_ms = field(line, "wall_ms=");
+		r->new_first_ack_ms = hw_log_field(line, "wall_ms", -1);
 	if (r->new_first_ack_ms <= 0) /* the client's receipt: no earlier than the ack */
 		r->new_first_ack_ms = r->fault_wall_ms + (int64_t)r->measured_rto_ms;
 	/* no log here (remote): not known */
@@ -527,13 +511,14 @@ static int64_t old_last_ack(struct hw_fo_run *r)
 	long from = r->old_p < HW_FO_NODES_MAX ? r->log_from[r->old_p] : 0, at = from;
 	int64_t last = -1;
 	while (log_next(ops(r)->log(where(r), r->old_p), &at, "event=fenced", line, sizeof(line)))
-		if (field(line, "last_ack_wall_ms=") > last)
-			last = field(line, "last_ack_wall_ms=");
+		if (hw_log_field(line, "last_ack_wall_ms", -1) > last)
+			last = hw_log_field(line, "last_ack_wall_ms", -1);
 	at = from;
 	if (!log_next(ops(r)->log(where(r), r->old_p), &at, "event=stepped_down", line,
 		      sizeof(line)))
 		return hw_wall_ms(); /* its term is still open */
-	return field(line, "last_ack_wall_ms=") > last ? field(line, "last_ack_wall_ms=") : last;
+	int64_t down = hw_log_field(line, "last_ack_wall_ms", -1);
+	return down > last ? down : last;
 }
 
 static void overlap(struct hw_fo_run *r)

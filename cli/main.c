@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/log.h"
 #include "hawser_error.h"
 
 /* CMake may pass the project version; the fallback keeps a plain compile working. */
@@ -145,34 +146,6 @@ int hw_cli_u64(const char *s, uint64_t *out)
 	return 0;
 }
 
-/* "YYYY-MM-DDTHH:MM:SS[.mmm]Z" */
-static int iso_ms(const char *s, int64_t *out)
-{
-	struct tm tm = {0};
-	int ms = 0, used = 0;
-	if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
-		   &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &used) != 6)
-		return -1;
-	const char *p = s + used;
-	if (*p == '.') {
-		int d = 0;
-		for (p++; *p >= '0' && *p <= '9' && d < 3; p++, d++)
-			ms = ms * 10 + (*p - '0');
-		for (; d < 3; d++)
-			ms *= 10;
-	}
-	if (strcmp(p, "Z") != 0 || tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 ||
-	    tm.tm_mday > 31 || tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 60)
-		return -1;
-	tm.tm_year -= 1900;
-	tm.tm_mon -= 1;
-	time_t t = timegm(&tm);
-	if (t == (time_t)-1)
-		return -1;
-	*out = (int64_t)t * 1000 + ms;
-	return 0;
-}
-
 int hw_cli_time_ms(const char *s, int64_t *out)
 {
 	uint64_t v;
@@ -182,7 +155,7 @@ int hw_cli_time_ms(const char *s, int64_t *out)
 		*out = (int64_t)v;
 		return 0;
 	}
-	return iso_ms(s, out);
+	return hw_log_time_ms(s, out) == 0 ? 0 : -1;
 }
 
 const char *hw_cli_iso(int64_t ms, char *buf, size_t cap)

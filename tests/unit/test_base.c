@@ -1,5 +1,6 @@
 /* test_base.c: error text and names, the fault primitive, the arena, reject filling and
- * the log entry encoding, the logger's escaping of values, and the seeded generators. */
+ * the log entry encoding, the logger's escaping of values and the reading of its lines
+ * back, and the seeded generators. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -250,13 +251,49 @@ static void test_log_escape(void **state)
 	assert_memory_equal(l3, "t=", 2);
 }
 
+/* A checker reading lines back finds whole keys only, never text inside a quoted value,
+ * and refuses a missing key, a non-numeric value and a malformed time stamp. */
+static void test_log_read(void **state)
+{
+	(void)state;
+	const char *line = "t=2026-11-26T10:12:44.123Z node=p1 event=fenced "
+			   "what=\"no lease epoch=9 \\\" wall_ms=1 \" last_ack_wall_ms=1700 "
+			   "epoch=4 wall_ms=1800 neg=-3 q=\"12\" e= x=12y\n";
+	assert_int_equal(hw_log_field(line, "epoch", -1), 4);      /* not the quoted 9 */
+	assert_int_equal(hw_log_field(line, "wall_ms", -1), 1800); /* past the \" too */
+	assert_int_equal(hw_log_field(line, "last_ack_wall_ms", -1), 1700);
+	assert_int_equal(hw_log_field(line, "neg", 0), -3);
+	assert_int_equal(hw_log_field(line, "lsn", -1), -1); /* not in the line */
+	assert_int_equal(hw_log_field(line, "ack_wall_ms", -1), -1);
+	assert_int_equal(hw_log_field(line, "q", -1), -1);
+	assert_int_equal(hw_log_field(line, "e", -1), -1);
+	assert_int_equal(hw_log_field(line, "x", -1), -1);
+	assert_int_equal(hw_log_field("epoch=5", "epoch", -1), 5);
+	assert_int_equal(hw_log_field("what=\"epoch=5\"", "epoch", -1), -1);
+	assert_int_equal(hw_log_field("", "epoch", -1), -1);
+
+	assert_int_equal(hw_log_line_ms(line), 1795687964123);
+	assert_int_equal(hw_log_line_ms("t=1970-01-01T00:00:01.5Z node=p1"), 1500);
+	assert_int_equal(hw_log_line_ms("node=p1 event=x"), -1);
+	assert_int_equal(hw_log_line_ms("t=2026-11-26T10:12:44.123 node=p1"), -1);
+	assert_int_equal(hw_log_line_ms("t=2026-13-26T10:12:44.123Z node=p1"), -1);
+	assert_int_equal(hw_log_line_ms("t=2026-11-26T10:12:44.1234Z node=p1"), -1);
+	assert_int_equal(hw_log_line_ms("t=\"2026-11-26T10:12:44.123Z\""), -1);
+	int64_t ms = 7;
+	assert_int_equal(hw_log_time_ms("2026-11-26T10:12:44Z", &ms), 0);
+	assert_int_equal(ms, 1795687964000);
+	assert_int_equal(hw_log_time_ms("2026-11-26T10:12:44Zx", &ms), -EINVAL);
+	assert_int_equal(ms, 1795687964000);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_error_table), cmocka_unit_test(test_fault),
 		cmocka_unit_test(test_arena),       cmocka_unit_test(test_reject),
 		cmocka_unit_test(test_entry),       cmocka_unit_test(test_duration),
-		cmocka_unit_test(test_log_escape),  cmocka_unit_test(test_rng_sequences),
+		cmocka_unit_test(test_log_escape),  cmocka_unit_test(test_log_read),
+		cmocka_unit_test(test_rng_sequences),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
