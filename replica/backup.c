@@ -187,7 +187,9 @@ static int on_chain(MDB_txn *txn, struct hw_store *src, const struct hw_head *dh
 }
 
 /* Push src's entries from from_lsn on into dst, inside src's read transaction txn (the
- * batch borrows the map's pages, so it is flushed before txn ends). */
+ * batch borrows the map's pages, so it is flushed before txn ends). Each entry is hashed
+ * once, by hw_store_append_entries(); the one that ends the replay is never appended, so
+ * it is hashed here: a damaged LSN or time must not end a restore early. */
 static int replay_txn(MDB_txn *txn, struct hw_store *src, struct hw_store *dst, uint64_t from_lsn,
 		      const struct target *t, struct batch *b)
 {
@@ -207,12 +209,14 @@ static int replay_txn(MDB_txn *txn, struct hw_store *src, struct hw_store *dst, 
 			rc = rc == MDB_NOTFOUND ? 0 : hw_mdb_err(rc);
 			break;
 		}
-		if (hw_entry_decode(v.mv_data, v.mv_size, &e) != 0) {
+		if (hw_entry_parse(v.mv_data, v.mv_size, &e) != 0) {
 			rc = HW_ECORRUPT;
 			break;
 		}
-		if (past_target(t, &e))
+		if (past_target(t, &e)) {
+			rc = hw_entry_decode(v.mv_data, v.mv_size, &e) != 0 ? HW_ECORRUPT : 0;
 			break;
+		}
 		rc = batch_add(dst, b, v.mv_data, v.mv_size);
 		if (rc != 0)
 			break;

@@ -727,6 +727,30 @@ static void test_replay(void **state)
 	hw_store_close(sc);
 }
 
+/* Replay from a store whose log has a flipped byte in one record stops there with
+ * HW_ECORRUPT (the append checks each entry's hash): the target holds no entry from
+ * the damaged one on. */
+static void test_replay_damaged(void **state)
+{
+	struct fx *f = *state;
+	const unsigned idx = 3 * 77 + 1; /* an audit record: its text is only in the log */
+	char text[24], file[400], b[300];
+	marker(idx, text);
+	close_store(f);
+	snprintf(file, sizeof file, "%s/data.mdb", f->a);
+	assert_true(flip_everywhere(file, text) >= 1);
+	assert_int_equal(hw_store_open(f->a, NULL, &f->s), 0);
+	path_in(f, "b", b);
+	struct hw_store *sb;
+	assert_int_equal(hw_store_init(b), 0);
+	assert_int_equal(hw_store_open(b, NULL, &sb), 0);
+	assert_int_equal(hw_store_replay(f->s, sb, 0, 0, NULL, NULL), HW_ECORRUPT);
+	struct hw_head h;
+	head_of(sb, &h);
+	assert_true(h.lsn <= idx);
+	hw_store_close(sb);
+}
+
 /* Stops a replay at its second progress call. */
 static int stop_cb(void *arg, uint64_t done, uint64_t total)
 {
@@ -885,6 +909,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_incremental, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_backup_progress, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_damaged_backups, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_replay_damaged, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restore_into_store, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_backup_other_chain, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_replay, setup, teardown),
