@@ -175,32 +175,26 @@ static int row_decode(const MDB_val *k, const MDB_val *v, struct hw_quarantined 
 	return 0;
 }
 
+/* hw_quarantine_each's callback and its argument, for quarantine_visit. */
+struct quarantine_walk {
+	int (*cb)(void *arg, const struct hw_quarantined *q);
+	void *arg;
+};
+
+static int quarantine_visit(void *arg, const MDB_val *k, const MDB_val *v)
+{
+	const struct quarantine_walk *w = arg;
+	struct hw_quarantined q;
+	int rc = row_decode(k, v, &q);
+	return rc != 0 ? rc : w->cb(w->arg, &q);
+}
+
 int hw_quarantine_each(struct hw_store *s, int (*cb)(void *arg, const struct hw_quarantined *q),
 		       void *arg)
 {
-	MDB_txn *txn;
-	int rc = hw__store_read_begin(s, &txn);
-	if (rc != 0)
-		return rc;
-	MDB_cursor *cur;
-	rc = hw_mdb_err(mdb_cursor_open(txn, s->t.quarantine, &cur));
-	if (rc != 0) {
-		hw__store_read_end(s, txn);
-		return rc;
-	}
-	MDB_val k, v;
-	struct hw_quarantined q;
-	int mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
-	for (; mrc == 0 && rc == 0; mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		rc = row_decode(&k, &v, &q);
-		if (rc == 0)
-			rc = cb(arg, &q);
-	}
-	if (rc == 0 && mrc != MDB_NOTFOUND)
-		rc = hw_mdb_err(mrc);
-	mdb_cursor_close(cur);
-	hw__store_read_end(s, txn);
-	return rc;
+	struct quarantine_walk w = {.cb = cb, .arg = arg};
+	return hw__store_walk(s, s->t.quarantine, MDB_FIRST, MDB_NEXT, UINT64_MAX,
+			      quarantine_visit, &w);
 }
 
 int hw__quarantine_next(struct hw_store *s, MDB_txn *txn, uint64_t *rejoin)
