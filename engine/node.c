@@ -403,9 +403,6 @@ static const struct hw_conn_ops session_ops = {
 	.on_close = session_on_close,
 };
 
-/* A connection refused at once: nothing is read from it, nothing is called back. */
-static const struct hw_conn_ops refused_ops = {0};
-
 struct hw_session *hw__session_new(struct hw_node *n, struct hw_conn *c, bool repl)
 {
 	uint32_t i = 0;
@@ -414,9 +411,8 @@ struct hw_session *hw__session_new(struct hw_node *n, struct hw_conn *c, bool re
 	struct hw_session *s = i < HW_CLIENTS_MAX ? calloc(1, sizeof *s) : NULL;
 	if (s == NULL) {
 		/* no session: session_ops would be called back with none */
-		hw_conn_set_ops(c, &refused_ops, NULL);
 		hw__node_send_error(c, HW_EBUSY, "too many connections");
-		hw_conn_close_sent(c, HW_EBUSY);
+		hw_conn_refuse(c, HW_EBUSY);
 		return NULL;
 	}
 	*s = (struct hw_session){.node = n, .conn = c, .index = i, .gen = n->session_gen[i],
@@ -438,8 +434,7 @@ static void on_repl_accept(struct hw_listener *l, void *arg, struct hw_conn *c)
 	struct hw_node *n = arg;
 	/* a drill's partition (node_drill.c): no standby or voter reaches this node */
 	if (n->voters != NULL && hw_voters_isolated(n->voters)) {
-		hw_conn_set_ops(c, &refused_ops, NULL);
-		hw_conn_close(c, HW_ECLOSED);
+		hw_conn_refuse(c, HW_ECLOSED);
 		return;
 	}
 	hw__session_new(n, c, true);

@@ -142,8 +142,7 @@ static void on_accept(struct hw_listener *l, void *arg, struct hw_conn *c)
 		i++;
 	struct wsession *s = i < SESSIONS_MAX ? calloc(1, sizeof *s) : NULL;
 	if (s == NULL) {
-		hw_conn_set_ops(c, &session_ops, NULL);
-		hw_conn_close(c, HW_EBUSY);
+		hw_conn_refuse(c, HW_EBUSY); /* session_ops would be called back with no session */
 		return;
 	}
 	*s = (struct wsession){.w = w, .conn = c, .index = i, .voter = -1};

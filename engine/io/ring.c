@@ -1303,6 +1303,15 @@ void hw_conn_close_sent(struct hw_conn *c, int code)
 		conn_close(c, code);
 }
 
+/* A refused connection's callbacks: none (no owner to tell). */
+static const struct hw_conn_ops refused_ops = {0};
+
+void hw_conn_refuse(struct hw_conn *c, int code)
+{
+	hw_conn_set_ops(c, &refused_ops, NULL);
+	hw_conn_close_sent(c, code);
+}
+
 const char *hw_conn_peer(const struct hw_conn *c)
 {
 	return c->peer;

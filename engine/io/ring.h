@@ -136,6 +136,11 @@ void hw_conn_close(struct hw_conn *c, int code);
  * peer; hw_conn_close would drop it), or now if nothing is queued. A peer that never
  * reads keeps the connection until the kernel's buffer takes the bytes. */
 void hw_conn_close_sent(struct hw_conn *c, int code);
+/* Refuse c, which has no owner (an accept callback turning it away): its callbacks are
+ * replaced by none (nothing more is read, on_close is not called, so no owner's state is
+ * reached), then hw_conn_close_sent(c, code): a refusal frame queued before the call
+ * still reaches the peer. Satisfies the accept callback's hw_conn_set_ops() duty. */
+void hw_conn_refuse(struct hw_conn *c, int code);
 
 /* Peer address text, for logs. */
 const char *hw_conn_peer(const struct hw_conn *c);

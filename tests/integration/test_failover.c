@@ -4,12 +4,15 @@
  * under load (a standby takes over within the RTO, nothing acknowledged is lost, the
  * client follows); the primary is cut off from every voter while its clients still reach
  * it (it stops acknowledging before a standby is promoted, and steps down); a standby
- * that fell behind is refused promotion by the witness, with the reason logged.
+ * that fell behind is refused promotion by the witness, with the reason logged; a
+ * witness with every session taken refuses one more connection and keeps running.
  *
  * The nodes' logs carry wall-clock times (wall_ms=) for the events compared across
  * processes: one host, one clock. Failover times measured here are printed. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -19,6 +22,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -415,6 +421,44 @@ static void test_behind_standby_refused(void **state)
 				       2 * HW_RIG_RTO_MS, NULL, 0));
 }
 
+/* Sessions a witness holds (engine/witness.c SESSIONS_MAX). */
+#define WITNESS_SESSIONS 32
+
+/* A plain TCP connection to addr (127.0.0.1:PORT) that fails the test when refused. */
+static int dial(const char *addr)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET,
+				 .sin_port = htons((uint16_t)atoi(strrchr(addr, ':') + 1))};
+	assert_int_equal(inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr), 1);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(fd >= 0);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+	return fd;
+}
+
+/* A witness whose sessions are all taken refuses the next connection (closes it) and
+ * keeps running: it still exits 0 on SIGTERM (it crashed when the refused connection's
+ * close reached its session code with no session). */
+static void test_witness_full_refuses(void **state)
+{
+	struct fix *f = *state;
+	const int w = HW_RIG_VOTERS - 1;
+	assert_int_equal(hw_rig_start(&f->rig, w, EVENT_WAIT_MS), 0);
+	int fd[WITNESS_SESSIONS + 1];
+	for (int i = 0; i <= WITNESS_SESSIONS; i++)
+		fd[i] = dial(f->rig.listen[w]);
+	/* the listen queue is FIFO: the last one is the one refused; bounded wait for it */
+	struct timeval tv = {.tv_sec = EVENT_WAIT_MS / 1000};
+	assert_int_equal(setsockopt(fd[WITNESS_SESSIONS], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv),
+			 0);
+	char b;
+	ssize_t got = read(fd[WITNESS_SESSIONS], &b, 1);
+	assert_true(got == 0 || (got < 0 && errno == ECONNRESET));
+	for (int i = 0; i <= WITNESS_SESSIONS; i++)
+		close(fd[i]);
+	assert_int_equal(hw_rig_stop_all(&f->rig, STOP_WAIT_MS), 0);
+}
+
 int main(void)
 {
 	if (hw_test_bin() == NULL) {
@@ -426,6 +470,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_kill_primary, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_isolated_primary, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_behind_standby_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_witness_full_refuses, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,7 +1,8 @@
 /* test_ring.c: io_uring sockets on loopback (TCP port 0 and a Unix socket under
  * $HW_TEST_TMP): echo of 10 MiB in random pieces, back-pressure and on_writable, close
  * with a receive pending (on_close once, no fd leak), EOF seen by the server, refused
- * connect, the real bound port, receive-buffer growth to one frame and its bound, a send
+ * connect, a refused connection's last bytes and no callbacks after, the real bound
+ * port, receive-buffer growth to one frame and its bound, a send
  * timeout closing a connection whose peer stopped taking bytes.
  * Exits 77 when the kernel refuses io_uring. Every wait is the loop itself, bounded by a
  * safety timer; nothing sleeps. */
@@ -547,6 +548,54 @@ static void test_connect_refused(void **state)
 	assert_int_equal(hw_listen(fx->ring, "unix:", accept_idle, fx, &l), HW_ECONFIG);
 }
 
+/* ---- a refused connection */
+
+#define REFUSAL "busy"
+
+/* Takes the connection as the echo server would, then finds no room for it. */
+static void accept_refuse(struct hw_listener *l, void *arg, struct hw_conn *c)
+{
+	(void)l;
+	struct fx *fx = arg;
+	hw_conn_set_ops(c, &echo_ops, fx);
+	assert_int_equal(hw_conn_send(c, REFUSAL, strlen(REFUSAL)), 0);
+	hw_conn_refuse(c, HW_EBUSY);
+}
+
+static long refused_data(struct hw_conn *c, void *arg, const uint8_t *buf, size_t len)
+{
+	(void)c;
+	struct fx *fx = arg;
+	assert_true(fx->cli.bytes + len <= strlen(REFUSAL));
+	assert_memory_equal(buf, REFUSAL + fx->cli.bytes, len);
+	fx->cli.bytes += len;
+	return (long)len;
+}
+
+static const struct hw_conn_ops refused_cli_ops = {.on_data = refused_data,
+						   .on_close = cli_close};
+
+/* An accept callback that set its ops, queued a refusal and called hw_conn_refuse: the
+ * client gets the refusal's bytes, then EOF; the server's callbacks are never called
+ * (the witness crashed when a refused connection's on_close ran without a session). */
+static void test_refuse(void **state)
+{
+	struct fx *fx = *state;
+	assert_int_equal(hw_listen(fx->ring, "127.0.0.1:0", accept_refuse, fx, &fx->lis), 0);
+	assert_int_equal(hw_connect(fx->ring, hw_listener_addr(fx->lis), &refused_cli_ops, fx,
+				    &fx->cli.c),
+			 0);
+	assert_int_equal(hw_conn_send(fx->cli.c, "hello", 5), 0);
+	fx->stop_after_closes = 1;
+	assert_int_equal(hw_loop_run(fx->loop), 0);
+	assert_int_equal(fx->cli.closes, 1);
+	assert_int_equal(fx->cli.close_code, HW_ECLOSED);
+	assert_int_equal(fx->cli.bytes, strlen(REFUSAL));
+	assert_int_equal(fx->srv.bytes, 0);
+	assert_int_equal(fx->srv.closes, 0);
+	hw_listener_close(fx->lis);
+}
+
 /* ---- receive-buffer growth */
 
 /* A length-prefixed message is consumed only when whole. */
@@ -635,6 +684,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_close_pending_recv, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ring_free_closes_all, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_connect_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_refuse, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_recv_growth, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
