@@ -446,6 +446,21 @@ struct take {
 	MDB_cursor *boxes; /* the transaction's cursor on containers (boxes_open) */
 };
 
+/* The entry at lsn, decoded (e borrows txn's pages). MDB_CORRUPTED when it is missing or
+ * fails its hash: the log between base and head has no holes. */
+static int entry_at(struct hw_store *s, MDB_txn *txn, uint64_t lsn, struct hw_entry *e)
+{
+	uint8_t key[8];
+	hw_lsn_key(lsn, key);
+	MDB_val k = hw_mdb_val(key, 8), v;
+	int rc = mdb_get(txn, s->t.log, &k, &v);
+	if (rc != 0)
+		return rc == MDB_NOTFOUND ? MDB_CORRUPTED : rc;
+	if (hw_entry_decode(v.mv_data, v.mv_size, e) != 0 || e->lsn != lsn)
+		return MDB_CORRUPTED;
+	return 0;
+}
+
 /* Result of claiming record_id in the ids table. */
 enum id_seen { ID_NEW, ID_NONE, ID_SAME, ID_OTHER, ID_PRUNED };
 
@@ -480,15 +495,10 @@ static int id_claim(struct hw_store *s, MDB_txn *txn, const Tos__V1__Record *rec
 		*seen = ID_PRUNED; /* its entry, and so its bytes, are gone */
 		return 0;
 	}
-	uint8_t key[8];
-	hw_lsn_key(*lsn, key);
-	MDB_val lk = hw_mdb_val(key, 8), lv;
-	rc = mdb_get(txn, s->t.log, &lk, &lv);
-	if (rc != 0)
-		return rc == MDB_NOTFOUND ? MDB_CORRUPTED : rc;
 	struct hw_entry e;
-	if (hw_entry_decode(lv.mv_data, lv.mv_size, &e) != 0 || e.lsn != *lsn)
-		return MDB_CORRUPTED;
+	rc = entry_at(s, txn, *lsn, &e);
+	if (rc != 0)
+		return rc;
 	bool same =
 		e.record_len == t->len && (t->len == 0 || memcmp(e.record, t->data, t->len) == 0);
 	*seen = same ? ID_SAME : ID_OTHER;
@@ -1069,21 +1079,6 @@ int hw_store_base(struct hw_store *s, struct hw_head *out)
 void hw_store_set_pin(struct hw_store *s, uint64_t lsn)
 {
 	atomic_store(&s->pin, lsn);
-}
-
-/* The entry at lsn, decoded (e borrows txn's pages). MDB_CORRUPTED when it is missing or
- * fails its hash: the log between base and head has no holes. */
-static int entry_at(struct hw_store *s, MDB_txn *txn, uint64_t lsn, struct hw_entry *e)
-{
-	uint8_t key[8];
-	hw_lsn_key(lsn, key);
-	MDB_val k = hw_mdb_val(key, 8), v;
-	int rc = mdb_get(txn, s->t.log, &k, &v);
-	if (rc != 0)
-		return rc == MDB_NOTFOUND ? MDB_CORRUPTED : rc;
-	if (hw_entry_decode(v.mv_data, v.mv_size, e) != 0 || e->lsn != lsn)
-		return MDB_CORRUPTED;
-	return 0;
 }
 
 /* One write transaction: remove entries base + 1 .. to, keep the hash of entry 1 as the
