@@ -94,6 +94,11 @@ enum {
 struct hw_client_security;
 int hw_cli_security_opt(struct hw_client_security *s, int key, const char *v);
 int hw_cli_security_check(const struct hw_cli_cmd *cmd, const struct hw_client_security *s);
+/* For a command whose connection is optional (--connect ADDR, NULL when not given):
+ * hw_cli_security_check() with connect, else HW_CLI_RUN, or a usage error when *s holds
+ * any security option (they go with --connect). */
+int hw_cli_security_check_optional(const struct hw_cli_cmd *cmd, const char *connect,
+				   const struct hw_client_security *s);
 /* The channel a command uses to connect as the node of config c (its [security] key,
  * peers and the cluster id; a node pins its own key): *out points into c. A config with
  * neither keys nor insecure = true gives key and peers NULL, which

@@ -225,11 +225,7 @@ static int restore_parse(const struct hw_cli_cmd *cmd, int argc, char **argv,
 		return rc;
 	if (o->lsn_given && o->time_given)
 		return hw_cli_usage_error(cmd, "give --until-lsn or --until-time, not both");
-	const struct hw_client_security *s = &o->sec;
-	if (!o->connect && (s->key || s->peers || s->cluster_id || s->insecure))
-		return hw_cli_usage_error(cmd, "--key, --peers, --cluster and --insecure go with "
-					       "--connect");
-	return o->connect ? hw_cli_security_check(cmd, s) : HW_CLI_RUN;
+	return hw_cli_security_check_optional(cmd, o->connect, &o->sec);
 }
 
 static int cmd_restore(const struct hw_cli_cmd *cmd, int argc, char **argv)

@@ -131,12 +131,9 @@ static int setup(struct fdrill *d, const struct hw_cli_cmd *cmd, int argc, char 
 	if (rc != HW_CLI_RUN)
 		return rc;
 	d->fault = d->kill && !strcmp(d->kill, "partition-primary") ? HW_FO_PARTITION : HW_FO_KILL;
-	if (d->base.connect && (rc = hw_cli_security_check(cmd, &d->base.sec)) != HW_CLI_RUN)
+	rc = hw_cli_security_check_optional(cmd, d->base.connect, &d->base.sec);
+	if (rc != HW_CLI_RUN)
 		return rc;
-	if (!d->base.connect && (d->base.sec.key || d->base.sec.peers || d->base.sec.cluster_id ||
-				 d->base.sec.insecure))
-		return hw_cli_usage_error(cmd, "--key, --peers, --cluster and --insecure go with "
-					       "--connect");
 	if (d->base.config_path) {
 		char err[600];
 		if (hw_config_load(d->base.config_path, &d->base.cfg, err, sizeof(err))) {

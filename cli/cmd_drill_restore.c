@@ -210,11 +210,7 @@ static int run_restore(const struct hw_cli_cmd *cmd, int argc, char **argv)
 	if (rc != HW_CLI_RUN)
 		return rc;
 	d.rep.kind = HW_DRILL_RESTORE;
-	const struct hw_client_security *s = &d.sec;
-	if (!d.connect && (s->key || s->peers || s->cluster_id || s->insecure))
-		return hw_cli_usage_error(cmd, "--key, --peers, --cluster and --insecure go with "
-					       "--connect");
-	rc = d.connect ? hw_cli_security_check(cmd, s) : HW_CLI_RUN;
+	rc = hw_cli_security_check_optional(cmd, d.connect, &d.sec);
 	if (rc != HW_CLI_RUN)
 		return rc;
 	const char *backup = restore_pick(&d);

@@ -128,12 +128,8 @@ static int cmd_quarantine(const struct hw_cli_cmd *cmd, int argc, char **argv)
 	struct q_opts qo = {0};
 	char *pos[3];
 	int prc = hw_cli_parse(cmd, argc, argv, opts, opt_cb, &qo, pos, 3);
-	bool secured = qo.sec.key || qo.sec.peers || qo.sec.cluster_id || qo.sec.insecure;
-	if (prc == HW_CLI_RUN && qo.connect == NULL && secured)
-		return hw_cli_usage_error(cmd, "--key, --peers, --cluster and --insecure go with "
-					       "--connect");
-	if (prc == HW_CLI_RUN && qo.connect != NULL)
-		prc = hw_cli_security_check(cmd, &qo.sec);
+	if (prc == HW_CLI_RUN)
+		prc = hw_cli_security_check_optional(cmd, qo.connect, &qo.sec);
 	if (prc != HW_CLI_RUN)
 		return prc;
 	if (strcmp(pos[0], "export") != 0)

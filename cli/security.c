@@ -44,6 +44,17 @@ int hw_cli_security_check(const struct hw_cli_cmd *cmd, const struct hw_client_s
 	return HW_CLI_RUN;
 }
 
+int hw_cli_security_check_optional(const struct hw_cli_cmd *cmd, const char *connect,
+				   const struct hw_client_security *s)
+{
+	if (connect)
+		return hw_cli_security_check(cmd, s);
+	if (s->key || s->peers || s->cluster_id || s->insecure)
+		return hw_cli_usage_error(cmd, "--key, --peers, --cluster and --insecure go with "
+					       "--connect");
+	return HW_CLI_RUN;
+}
+
 void hw_cli_security_of_config(const struct hw_config *c, struct hw_client_security *out)
 {
 	const struct hw_security *s = &c->security;
