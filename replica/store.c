@@ -885,8 +885,10 @@ static int append_one(struct hw_store *s, MDB_txn *txn, MDB_cursor *boxes, struc
 {
 	struct hw_entry e;
 	int rc = checked ? hw_entry_parse(buf, len, &e) : hw_entry_decode(buf, len, &e);
-	if (rc != 0)
-		return hw_reject_set(rej, rc, "entry", "entry after LSN %llu fails its hash",
+	if (rc != 0) /* parse checks the framing alone, decode the hash too */
+		return hw_reject_set(rej, rc, "entry",
+				     checked ? "entry after LSN %llu is malformed"
+					     : "entry after LSN %llu is malformed or fails its hash",
 				     (unsigned long long)h->lsn);
 	rc = chain_check(h, &e, rej);
 	if (rc != 0)

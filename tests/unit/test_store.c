@@ -324,6 +324,28 @@ static void test_append_refuses_bad_entries(void **state)
 	assert_int_equal(h.lsn, 1);
 }
 
+/* A refused entry's rule says what failed: its hash only when the store checked it (a
+ * held append of a checked entry is refused for its framing alone). */
+static void test_append_refusal_says_why(void **state)
+{
+	struct fx *f = *state;
+	uint8_t rec[256], e1[512];
+	size_t rlen = kv_record(rec, sizeof rec, 1, "T1", "k", "v");
+	uint8_t zero[HW_HASH_BYTES] = {0};
+	struct hw_entry ent;
+	size_t l1 = hw_entry_encode(e1, 1, 1, NOW_MS, zero, rec, (uint32_t)rlen, &ent);
+	const uint8_t *p = e1;
+	struct hw_reject rej;
+	e1[l1 - 1] ^= 0x01;
+	assert_int_equal(hw_store_append_entries(f->s, &p, &l1, 1, &rej), HW_ECORRUPT);
+	assert_non_null(strstr(rej.rule, "hash"));
+	e1[l1 - 1] ^= 0x01;
+	size_t short_len = l1 - 1;
+	assert_int_equal(hw_store_append_hold(f->s, &p, &short_len, 1, &rej), HW_ECORRUPT);
+	assert_non_null(strstr(rej.rule, "malformed"));
+	assert_null(strstr(rej.rule, "hash"));
+}
+
 /* Held appends of entries the caller checked still refuse LSN gaps and chain breaks
  * (holding nothing), and commit the rest with the chain's head hash, which
  * hw_store_entry_hash reads back (HW_ENOTFOUND past the head); hw_entry_parse reads
@@ -837,6 +859,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_read_only_and_format, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retracts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refused_frees_record_id, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_append_refusal_says_why, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_append_hold_checked, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_prune_base, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retention, setup, teardown),
