@@ -669,11 +669,13 @@ static void *copy_thread(void *p)
 }
 
 /* Move the pipe's bytes to out until EOF, even after a write error (the copy thread must
- * not block on a full pipe); progress in pages of psize bytes. */
-static int copy_drain(int in, int out, uint8_t *buf, uint32_t psize, struct progress *prog)
+ * not block on a full pipe), hashing them into st on the way (no second read of the
+ * file) and counting them in *bytes; progress in pages of psize bytes. */
+static int copy_drain(int in, int out, uint8_t *buf, uint32_t psize, struct progress *prog,
+		      crypto_generichash_state *st, uint64_t *bytes)
 {
-	uint64_t bytes = 0;
 	int rc = 0;
+	*bytes = 0;
 	for (;;) {
 		ssize_t n = read(in, buf, IO_CHUNK_BYTES);
 		if (n < 0 && errno == EINTR)
@@ -684,16 +686,19 @@ static int copy_drain(int in, int out, uint8_t *buf, uint32_t psize, struct prog
 			return rc; /* the caller closes in: a copy still writing gets EPIPE */
 		if (rc == 0)
 			rc = write_all(out, buf, (size_t)n);
-		bytes += (uint64_t)n;
-		int stop = progress_at(prog, bytes / psize); /* keeps draining, as on an error */
+		if (rc == 0)
+			crypto_generichash_update(st, buf, (unsigned long long)n);
+		*bytes += (uint64_t)n;
+		int stop = progress_at(prog, *bytes / psize); /* keeps draining, as on an error */
 		if (rc == 0)
 			rc = stop;
 	}
 }
 
-/* The compacted copy of s into file, with progress in pages (total: the pages s uses,
- * which the compacted copy does not exceed). */
-static int copy_pages(struct hw_store *s, const char *file, struct progress *prog)
+/* The compacted copy of s into file, its BLAKE2b-256 and its size, with progress in
+ * pages (total: the pages s uses, which the compacted copy does not exceed). */
+static int copy_pages(struct hw_store *s, const char *file, struct progress *prog,
+		      uint8_t hash[HW_HASH_BYTES], uint64_t *bytes)
 {
 	MDB_envinfo ei;
 	MDB_stat st;
@@ -714,7 +719,10 @@ static int copy_pages(struct hw_store *s, const char *file, struct progress *pro
 	pthread_rwlock_rdlock(&s->map_lock); /* the copy runs in a read transaction */
 	rc = -pthread_create(&t, NULL, copy_thread, &job);
 	if (rc == 0) {
-		rc = copy_drain(p[0], out, buf, st.ms_psize, prog);
+		crypto_generichash_state hs;
+		crypto_generichash_init(&hs, NULL, 0, HW_HASH_BYTES);
+		rc = copy_drain(p[0], out, buf, st.ms_psize, prog, &hs, bytes);
+		crypto_generichash_final(&hs, hash, HW_HASH_BYTES);
 		close(p[0]);
 		pthread_join(t, NULL);
 		rc = job.rc != 0 ? job.rc : rc;
@@ -746,7 +754,7 @@ static int snapshot_copy(struct hw_store *s, const char *dir, struct manifest *m
 		return rc;
 	if (mkdir(dir, 0700) != 0)
 		return -errno;
-	rc = copy_pages(s, file, prog);
+	rc = copy_pages(s, file, prog, m->snapshot_blake2b, &m->snapshot_bytes);
 	if (rc != 0)
 		return rc;
 	/* The copy's own head, not s's: another process may have written since. */
@@ -764,8 +772,7 @@ static int snapshot_copy(struct hw_store *s, const char *dir, struct manifest *m
 	m->snapshot_lsn = m->end_lsn = h.lsn;
 	memcpy(m->snapshot_hash, h.hash, HW_HASH_BYTES);
 	memcpy(m->end_hash, h.hash, HW_HASH_BYTES);
-	rc = hash_file(file, m->snapshot_blake2b, &m->snapshot_bytes);
-	return rc == 0 ? hw_snapshot_fsync_path(dir) : rc;
+	return hw_snapshot_fsync_path(dir);
 }
 
 /* Write out/snapshot through out/snapshot.tmp, so a crash leaves no half snapshot. */
