@@ -55,7 +55,6 @@ static char prefix[PATH_CAP];
 static size_t prefix_len; /* 0: the shim is off */
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static struct hw_fault fault[K_N]; /* under mu */
-static bool announced[K_N];        /* under mu */
 static atomic_bool armed[K_N];     /* the count runs (set at load or by the signal) */
 static int stall_ms;               /* HW_FAULT_STALL_MS; 0: no stalls */
 static atomic_llong stall_due_ms;  /* SIGWINCH came then (monotonic ms); 0: none */
@@ -167,8 +166,7 @@ static bool fails(enum kind k, int fd, const char *call)
 		return false;
 	pthread_mutex_lock(&mu);
 	bool fail = hw_fault_tick(&fault[k]);
-	bool first = fail && !announced[k];
-	announced[k] = announced[k] || fail;
+	bool first = fail && fault[k].fired == 1;
 	pthread_mutex_unlock(&mu);
 	if (first) {
 		char line[PATH_CAP + 128];
