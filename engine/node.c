@@ -57,6 +57,12 @@ int hw__node_send_error(struct hw_conn *c, int code, const char *message)
 	return hw__node_send_msg(c, HW_FRAME_ERROR, &e);
 }
 
+void hw__node_refuse(struct hw_conn *c, int code, const char *message)
+{
+	int rc = hw__node_send_error(c, code, message);
+	hw_conn_close_sent(c, rc != 0 ? rc : code);
+}
+
 int hw__node_send_hello(struct hw_node *n, struct hw_conn *c, int role, const struct hw_head *head)
 {
 	struct hw_head h = *head;
@@ -276,10 +282,7 @@ static int take_hello(struct hw_session *s, const struct hw_frame *f)
 	if (m->protocol_version != 1 || !cluster_ok) {
 		hw_log("peer_refused", "peer=%s reason=cluster_or_version cluster=%s version=%u",
 		       hw_conn_peer(s->conn), m->cluster_id, m->protocol_version);
-		/* Not closed here: closing drops the queued ERROR frame, and the peer should
-		 * learn why. The session stays without a hello (it takes nothing but another
-		 * HELLO), and the peer closes when the ERROR arrives. */
-		hw__node_send_error(s->conn, HW_ECLUSTER, "cluster id or protocol version differs");
+		hw__node_refuse(s->conn, HW_ECLUSTER, "cluster id or protocol version differs");
 	} else if (s->repl && (m->role == HAWSER__WIRE__V1__ROLE__VOTER ||
 				m->role == HAWSER__WIRE__V1__ROLE__WITNESS)) {
 		rc = hw__election_on_hello(s, (int)m->role, m->node_id);

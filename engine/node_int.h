@@ -224,6 +224,9 @@ int hw__node_send_frame(struct hw_conn *c, enum hw_frame_type type, const uint8_
 			size_t len);
 int hw__node_send_msg(struct hw_conn *c, enum hw_frame_type type, const void *msg);
 int hw__node_send_error(struct hw_conn *c, int code, const char *message);
+/* Refuse a session's peer: ERROR code with message, then close c once it is sent
+ * (hw_conn_close_sent), so the peer learns why. The session lives until on_close. */
+void hw__node_refuse(struct hw_conn *c, int code, const char *message);
 int hw__node_send_hello(struct hw_node *n, struct hw_conn *c, int role, const struct hw_head *h);
 bool hw__node_wal_room(struct hw_node *n);
 void hw__node_storage_failed(struct hw_node *n, int rc, const char *what);

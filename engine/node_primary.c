@@ -610,8 +610,8 @@ static int standby_hello(struct hw_session *s, const Hawser__Wire__V1__Hello *m)
 	if (peer < 0) {
 		hw_log("peer_refused", "peer=%s node=%s reason=unknown_standby", hw_conn_peer(s->conn),
 		       m->node_id);
-		hw__node_send_error(s->conn, HW_ECLUSTER, "not a standby of this primary");
-		return 0; /* see below: the peer closes */
+		hw__node_refuse(s->conn, HW_ECLUSTER, "not a standby of this primary");
+		return 0;
 	}
 	bool vault = (uint32_t)peer >= n->cfg.n_standbys;
 	if (vault && m->last_lsn > 0 && hw__snapshot_needed(n, m->last_lsn)) {
@@ -619,9 +619,9 @@ static int standby_hello(struct hw_session *s, const Hawser__Wire__V1__Hello *m)
 		 * for it at every reconnect would only load this node. */
 		hw_log("peer_refused", "peer=%s node=%s reason=vault_behind_log its_lsn=%llu",
 		       hw_conn_peer(s->conn), m->node_id, (unsigned long long)m->last_lsn);
-		hw__node_send_error(s->conn, HW_EVAULT,
-				    "the vault's next entry was pruned here; it takes no snapshot");
-		return 0; /* the peer closes, as below */
+		hw__node_refuse(s->conn, HW_EVAULT,
+				"the vault's next entry was pruned here; it takes no snapshot");
+		return 0;
 	}
 	if (hw__snapshot_needed(n, m->last_lsn))
 		return snapshot_hello(s, peer, m);
@@ -632,11 +632,7 @@ static int standby_hello(struct hw_session *s, const Hawser__Wire__V1__Hello *m)
 		       hw_errname(rc));
 		if (rc == HW_EDIVERGED && n->voters != NULL)
 			hw__rejoin_offer(s, m->last_lsn); /* it can set its suffix aside */
-		hw__node_send_error(s->conn, rc, "standby's log does not match the primary's");
-		/* Returning the code would close at once, and hw_conn_close() drops the queued
-		 * ERROR frame: the standby would see a bare close and never learn why. The
-		 * session stays without hello (it can only say HELLO again) and the standby
-		 * closes when the ERROR arrives. */
+		hw__node_refuse(s->conn, rc, "standby's log does not match the primary's");
 		return 0;
 	}
 	link_peer(s, peer);

@@ -301,10 +301,9 @@ static void store_state(const char *dir, uint8_t digest[HW_HASH_BYTES], struct h
 	hw_store_close(s);
 }
 
-/* A standby whose chain does not match (other records ingested) is refused with
- * HW_EDIVERGED by the primary, logs primary_refused, and keeps its data unchanged. */
 /* A standby of another cluster is refused with HW_ECLUSTER and is told why: the ERROR
- * frame reaches it (it logs primary_refused with the code) instead of a bare close. */
+ * frame reaches it (it logs primary_refused with the code) instead of a bare close, and
+ * the primary closes the session once the ERROR is sent (session_lost with the code). */
 static void test_other_cluster_refused(void **state)
 {
 	struct fix *f = *state;
@@ -327,10 +326,15 @@ static void test_other_cluster_refused(void **state)
 	assert_int_equal(hw_tnode_start(&f->s, &smark), 0);
 	assert_true(hw_proc_wait_line(&f->p.proc, &pmark, "event=peer_refused",
 				      "reason=cluster_or_version", EVENT_WAIT_MS, NULL, 0));
+	assert_true(hw_proc_wait_line(&f->p.proc, &pmark, "event=session_lost",
+				      "code=HW_ECLUSTER", EVENT_WAIT_MS, NULL, 0));
 	assert_true(hw_proc_wait_line(&f->s.proc, &smark, "event=primary_refused",
 				      "code=HW_ECLUSTER", EVENT_WAIT_MS, NULL, 0));
 }
 
+/* A standby whose chain does not match (other records ingested) is refused with
+ * HW_EDIVERGED by the primary, which closes the session once the ERROR is sent; the
+ * standby logs primary_refused and keeps its data unchanged. */
 static void test_diverged_standby(void **state)
 {
 	struct fix *f = *state;
@@ -352,6 +356,8 @@ static void test_diverged_standby(void **state)
 	size_t pmark = hw_proc_mark(&f->p.proc), smark;
 	assert_int_equal(hw_tnode_start(&f->s, &smark), 0);
 	assert_true(hw_proc_wait_line(&f->p.proc, &pmark, "event=standby_diverged",
+				      "code=HW_EDIVERGED", EVENT_WAIT_MS, NULL, 0));
+	assert_true(hw_proc_wait_line(&f->p.proc, &pmark, "event=session_lost",
 				      "code=HW_EDIVERGED", EVENT_WAIT_MS, NULL, 0));
 	assert_true(hw_proc_wait_line(&f->s.proc, &smark, "event=primary_refused",
 				      "code=HW_EDIVERGED", EVENT_WAIT_MS, NULL, 0));
