@@ -60,6 +60,7 @@ struct fdrill {
 	unsigned done; /* runs started */
 	double rto_p50, rto_p99, rto_max;
 	uint64_t acked, lost, lost_beyond, overlapping, not_joined, failed_runs;
+	uint64_t away; /* remote crash: not back, which its supervisor decides, not hawser */
 	char error[320]; /* the drill could not run: why */
 };
 
@@ -293,8 +294,9 @@ static unsigned tally(struct fdrill *d)
 		d->overlapping += r->overlapping;
 		d->failed_runs += r->fail[0] != '\0';
 		/* a crashed remote node comes back by its supervisor; an isolated one by itself */
-		d->not_joined +=
-			!r->fail[0] && !r->joined && (!d->remote || d->fault == HW_FO_PARTITION);
+		bool supervised = d->remote && d->fault == HW_FO_KILL;
+		d->not_joined += !r->fail[0] && !r->joined && !supervised;
+		d->away += !r->fail[0] && !r->joined && supervised;
 		if (r->t_first < 0)
 			continue;
 		if (n == 0 || r->measured_rto_ms > d->run[slowest].measured_rto_ms)
@@ -371,15 +373,12 @@ static void judge(struct fdrill *d)
 			d->overlapping ? HW_VERDICT_FAIL : HW_VERDICT_PASS,
 			"%" PRIu64 " runs where two primaries acknowledged in overlapping periods",
 			d->overlapping);
-	unsigned away = 0; /* remote crash: not back, which its supervisor decides, not hawser */
-	for (unsigned i = 0; d->remote && d->fault == HW_FO_KILL && i < d->done; i++)
-		away += !d->run[i].fail[0] && !d->run[i].joined;
 	hw_report_check(r, "rejoin",
 			d->not_joined ? HW_VERDICT_FAIL
-			: away        ? HW_VERDICT_WARN
+			: d->away     ? HW_VERDICT_WARN
 				      : HW_VERDICT_PASS,
 			"%" PRIu64 " runs where the old primary did not rejoin within %d ms",
-			d->not_joined + away, rejoin_ms(d->rto_ms));
+			d->not_joined + d->away, rejoin_ms(d->rto_ms));
 	hw_report_figure(r, "rto target", (double)d->rto_ms, "ms");
 	hw_report_figure(r, "rpo target", (double)d->rpo_ms, "ms");
 	hw_report_figure(r, "rto p50", d->rto_p50, "ms");
@@ -388,9 +387,7 @@ static void judge(struct fdrill *d)
 	hw_report_figure(r, "runs", d->done, "runs");
 	hw_report_figure(r, "acknowledged", (double)d->acked, "records");
 	hw_report_figure(r, "acknowledged lost", (double)d->lost, "records");
-	hw_report_fact(r, "fault", "%s",
-		       d->fault == HW_FO_KILL ? "kill -9 of the primary"
-					      : "the primary cut off from standbys and witness");
+	hw_report_fact(r, "fault", "%s", hw_fo_fault_words(d->remote != NULL, d->fault));
 	if (d->remote)
 		hw_report_fact(r, "cluster", "running cluster at %s", d->base.connect);
 	else
@@ -536,11 +533,7 @@ static int run_failover(const struct hw_cli_cmd *cmd, int argc, char **argv)
 	if (!d.base.json)
 		printf("hawser drill failover: %" PRIu64 " runs, %s, rto %lld ms, rpo %lld ms, "
 		       "%s %s\n",
-		       d.runs,
-		       d.base.connect          ? "the primary crashes itself"
-		       : d.fault == HW_FO_KILL ? "kill -9 of the primary"
-					       : "primary cut off",
-		       (long long)d.rto_ms, (long long)d.rpo_ms,
+		       d.runs, hw_fo_fault_words(d.base.connect != NULL, d.fault), (long long)d.rto_ms, (long long)d.rpo_ms,
 		       d.base.connect ? "running cluster at" : "local cluster in",
 		       d.base.connect ? d.base.connect : d.work);
 	runs(&d);

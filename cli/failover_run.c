@@ -681,6 +681,13 @@ static void log_phases(const struct hw_fo_run *r, struct hw_report *rep, const c
 	phase(rep, prefix, "replay", r->t_elected, r->t_promoted, HW_VERDICT_PASS, t);
 }
 
+const char *hw_fo_fault_words(bool remote, enum hw_fo_fault fault)
+{
+	if (fault == HW_FO_PARTITION)
+		return "the primary cut off from standbys and witness";
+	return remote ? "the primary crashes itself" : "kill -9 of the primary";
+}
+
 void hw_fo_report(const struct hw_fo_run *r, struct hw_report *rep, const char *prefix,
 		  int64_t rto_ms)
 {
@@ -695,7 +702,9 @@ void hw_fo_report(const struct hw_fo_run *r, struct hw_report *rep, const char *
 		 : r->fault == HW_FO_KILL            ? "killed with SIGKILL"
 						     : "cut off from the other voters");
 	phase(rep, prefix,
-	      r->fault == HW_FO_KILL ? "fault: kill -9 primary" : "fault: primary cut off",
+	      r->fault != HW_FO_KILL ? "fault: primary cut off"
+	      : r->remote            ? "fault: primary crashed"
+				     : "fault: kill -9 primary",
 	      r->t_fault, r->t_fault, HW_VERDICT_PASS, t);
 	if (ops(r)->log(where(r), r->new_p))
 		log_phases(r, rep, prefix, nw);

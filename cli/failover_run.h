@@ -154,8 +154,13 @@ struct hw_fo_run {
  * fault, each follow and the rejoin on stdout when verbose. */
 int hw_fo_run(struct hw_fo_run *r, bool verbose);
 
-/* Add the run's timeline to rep (its t0 must be r->t0): "fault: kill -9 primary" (or
- * "fault: primary cut off"), "detection" (to the new primary's first election_started),
+/* The fault in words, for the outputs: "kill -9 of the primary" (local HW_FO_KILL), "the
+ * primary crashes itself" (remote HW_FO_KILL), "the primary cut off from standbys and
+ * witness" (HW_FO_PARTITION). Static strings. */
+const char *hw_fo_fault_words(bool remote, enum hw_fo_fault fault);
+
+/* Add the run's timeline to rep (its t0 must be r->t0): "fault: kill -9 primary" (or,
+ * remote, "fault: primary crashed"; "fault: primary cut off"), "detection" (to the new primary's first election_started),
  * "election" (to elected), "replay" (to became_primary), "first commit on new primary"
  * (to the client's first success from it, held to rto_ms) and "rejoin",
  * each named with prefix (e.g. "" or "slowest run 3: "). Phases the run did not reach

@@ -76,6 +76,23 @@ static double num(const char *from, const char *key)
 	return v;
 }
 
+/* Whether the JSON report named in the drill's output (f->r.out) holds text; asserts the
+ * report is there. */
+static bool report_has(const struct fix *f, const char *text)
+{
+	const char *rep = strstr(f->r.out, "\"report\":\"");
+	assert_non_null(rep);
+	char path[HW_PROC_PATH_MAX + 128];
+	assert_int_equal(sscanf(rep, "\"report\":\"%4200[^\"]", path), 1);
+	FILE *fp = fopen(path, "r");
+	assert_non_null(fp);
+	static char body[1 << 20];
+	size_t n = fread(body, 1, sizeof body - 1, fp);
+	fclose(fp);
+	body[n] = '\0';
+	return strstr(body, text) != NULL;
+}
+
 /* Failover rows in the store's drill history. */
 static size_t history_rows(const struct fix *f, struct hw_drill_row *rows, size_t cap)
 {
@@ -139,6 +156,8 @@ static void test_kill_primary(void **state)
 	assert_int_equal(history_rows(f, rows, 4), 1);
 	assert_int_equal(rows[0].kind, HW_DRILL_FAILOVER);
 	assert_int_equal(rows[0].result, HW_DRILL_PASS);
+	assert_true(report_has(f, "kill -9 of the primary"));
+	assert_true(report_has(f, "fault: kill -9 primary"));
 	assert_int_equal(rows[0].target_ms, 2000);
 	assert_true(rows[0].entries > 0);
 	assert_non_null(strstr(rows[0].report, ".json"));
@@ -152,6 +171,8 @@ static void test_partition_primary(void **state)
 	struct hw_drill_row rows[4];
 	drill_two_runs(f, "partition-primary");
 	assert_non_null(strstr(f->r.out, "\"kill\":\"partition-primary\""));
+	assert_true(report_has(f, "fault: primary cut off"));
+	assert_false(report_has(f, "kill -9"));
 	assert_int_equal(history_rows(f, rows, 4), 1);
 	assert_int_equal(rows[0].result, HW_DRILL_PASS);
 }
@@ -299,6 +320,10 @@ static void test_connect_crash(void **state)
 	assert_true(num(o, "rejoin_ms") >= 0);
 	assert_true(after != before);
 	assert_int_equal(rm.restarts, 1);
+	/* the primary crashed itself: no kill -9 in the words */
+	assert_true(report_has(f, "the primary crashes itself"));
+	assert_true(report_has(f, "fault: primary crashed"));
+	assert_false(report_has(f, "kill -9"));
 }
 
 /* Node i's answer to an ISOLATE of duration ms, over the cluster's client channel. */
