@@ -545,24 +545,11 @@ static int digest_replayed(struct hw_store *src, const char *scratch, uint64_t a
 			   uint8_t *digest, uint64_t *lsn)
 {
 	char path[4200];
-	struct hw_store *dst;
-	struct hw_head head = {0};
 	snprintf(path, sizeof(path), "%s/store", scratch);
-	int rc = hw_store_init(path);
-	if (rc)
-		return rc;
-	rc = hw_store_open(path, NULL, &dst);
-	if (rc)
-		return rc;
-	if (at_lsn > 0)
-		rc = hw_store_replay(src, dst, at_lsn, 0, hw_cli_progress_cb, (void *)"replay");
+	int rc = hw_store_digest_replayed(src, path, at_lsn, hw_cli_progress_cb, (void *)"replay",
+					  digest);
 	hw_cli_progress_end();
-	if (!rc)
-		rc = hw_store_head(dst, &head);
-	if (!rc)
-		rc = hw_store_digest(dst, digest);
-	*lsn = head.lsn;
-	hw_store_close(dst);
+	*lsn = at_lsn;
 	return rc;
 }
 

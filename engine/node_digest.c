@@ -79,29 +79,6 @@ static int replay_progress(void *arg, uint64_t done, uint64_t total)
 	return atomic_load(&d->cancel) ? HW_ECANCELED : 0;
 }
 
-/* Replay src's log to lsn into the fresh store in dir and take its digest. */
-static int replay_into_scratch(struct hw_digest *d, struct hw_store *src, const char *dir,
-			       uint64_t lsn)
-{
-	struct hw_store_opts o = {.log_ahead = true};
-	struct hw_store *dst;
-	struct hw_head h;
-	int rc = hw_store_init(dir);
-	if (rc == 0)
-		rc = hw_store_open(dir, &o, &dst);
-	if (rc != 0)
-		return rc;
-	rc = hw_store_replay(src, dst, lsn, 0, replay_progress, d);
-	if (rc == 0)
-		rc = hw_store_head(dst, &h);
-	if (rc == 0 && h.lsn != lsn)
-		rc = HW_ELSN;
-	if (rc == 0)
-		rc = hw_store_digest(dst, d->digest);
-	hw_store_close(dst);
-	return rc;
-}
-
 /* REPLAY, within the limits the header states. */
 static int replay(struct hw_digest *d, struct hw_store *src, uint64_t lsn)
 {
@@ -126,7 +103,7 @@ static int replay(struct hw_digest *d, struct hw_store *src, uint64_t lsn)
 	snprintf(dir, sizeof dir, "%s.digest-XXXXXX", d->node->cfg.data_dir);
 	if (mkdtemp(dir) == NULL)
 		return -errno;
-	rc = replay_into_scratch(d, src, dir, lsn);
+	rc = hw_store_digest_replayed(src, dir, lsn, replay_progress, d, d->digest);
 	hw_snapshot_rm(dir);
 	if (rc != 0)
 		return rc;

@@ -266,6 +266,30 @@ int hw_store_replay(struct hw_store *src, struct hw_store *dst, uint64_t until_l
 	return rc;
 }
 
+int hw_store_digest_replayed(struct hw_store *src, const char *scratch_dir, uint64_t lsn,
+			     hw_progress_cb *cb, void *arg, uint8_t digest[HW_HASH_BYTES])
+{
+	/* the scratch is thrown away: its commits need not be flushed */
+	struct hw_store_opts o = {.log_ahead = true};
+	struct hw_store *dst;
+	struct hw_head h;
+	int rc = hw_store_init(scratch_dir);
+	if (rc == 0)
+		rc = hw_store_open(scratch_dir, &o, &dst);
+	if (rc != 0)
+		return rc;
+	if (lsn > 0) /* until 0 would replay everything */
+		rc = hw_store_replay(src, dst, lsn, 0, cb, arg);
+	if (rc == 0)
+		rc = hw_store_head(dst, &h);
+	if (rc == 0 && h.lsn != lsn)
+		rc = HW_ELSN;
+	if (rc == 0)
+		rc = hw_store_digest(dst, digest);
+	hw_store_close(dst);
+	return rc;
+}
+
 /* ---- files ------------------------------------------------------------------------- */
 
 static int path_join(char out[PATH_MAX], const char *dir, const char *name)

@@ -76,6 +76,16 @@ int hw_restore(const char *backup_dir, const char *dir, uint64_t until_lsn,
 int hw_store_replay(struct hw_store *src, struct hw_store *dst, uint64_t until_lsn,
 		    int64_t until_time_ms, hw_progress_cb *cb, void *arg);
 
+/* The state digest (hw_store_digest()) at lsn by replay: src's log from entry 1 to lsn
+ * re-validated and applied (hw_store_replay(), cb as there: its non-zero return stops the
+ * replay and is returned) into a new store made in scratch_dir (absent or empty: HW_EEXIST
+ * when it holds a store), whose commits are not flushed. lsn 0 is the empty state's digest.
+ * HW_ELSN when the replay ends short of lsn (src's head is before it), HW_ENOTFOUND when
+ * src's log was pruned, else as hw_store_replay(). The caller removes scratch_dir. Used by
+ * a node's digest query (engine/node_digest.c) and `digest --at-lsn`. */
+int hw_store_digest_replayed(struct hw_store *src, const char *scratch_dir, uint64_t lsn,
+			     hw_progress_cb *cb, void *arg, uint8_t digest[HW_HASH_BYTES]);
+
 /* Backup generations hw_backup_prune() looks at in one directory: years of dailies. */
 #define HW_BACKUP_GENERATIONS_MAX 4096u
 
