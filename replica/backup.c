@@ -43,7 +43,6 @@
 #define LEN_PREFIX_BYTES   4u
 #define IO_CHUNK_BYTES     (1u << 20)
 #define HEX_BYTES          (2u * HW_HASH_BYTES + 1u)
-#define PROGRESS_STEP      4096u /* pages or entries between two progress calls */
 
 static int fail(char *what, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
@@ -514,7 +513,7 @@ static int manifest_read(const char *dir, struct manifest *m, char *what)
 
 /* ---- taking a backup --------------------------------------------------------------- */
 
-/* Progress of one phase of a backup: cb (may be NULL) gets done every PROGRESS_STEP
+/* Progress of one phase of a backup: cb (may be NULL) gets done every HW_PROGRESS_STEP
  * units and once more at total (none for a total of 0), done never above total nor
  * going back. */
 struct progress {
@@ -529,7 +528,7 @@ static int progress_at(struct progress *p, uint64_t done)
 {
 	if (done > p->total)
 		done = p->total; /* a writer grew the store after total was read */
-	if (p->cb == NULL || done < p->shown + PROGRESS_STEP)
+	if (p->cb == NULL || done < p->shown + HW_PROGRESS_STEP)
 		return 0;
 	p->shown = done;
 	return p->cb(p->arg, done, p->total);

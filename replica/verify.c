@@ -25,8 +25,6 @@
 #include "replica/snapshot.h"
 #include "replica/store_int.h"
 
-#define PROGRESS_EVERY 4096u
-
 static int bad(struct hw_verify_report *r, int code, uint64_t lsn, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
@@ -212,7 +210,7 @@ static int walk_log(struct hw_store *s, MDB_txn *txn, struct walk *w, hw_progres
 		op = MDB_NEXT;
 		if (walk_one(&k, &v, w, r) != 0)
 			break;
-		if (cb != NULL && r->entries % PROGRESS_EVERY == 0 &&
+		if (cb != NULL && r->entries % HW_PROGRESS_STEP == 0 &&
 		    (stop = cb(arg, r->entries, r->head_lsn)) != 0)
 			break;
 	}

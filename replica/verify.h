@@ -21,10 +21,16 @@
 
 #include "hawser_limits.h"
 
+/* Units (entries, or pages of a snapshot copy) between two progress calls of a walk or
+ * a copy: often enough to show progress and to stop soon, too seldom to cost anything
+ * per unit. */
+#define HW_PROGRESS_STEP 4096u
+
 /* Progress of a long operation: done out of total units (entries). Called from the
- * working thread at most every few thousand units. Returns 0 to go on; anything else
- * stops the operation at that point, which then returns that value (a node stopping a
- * digest's replay to reopen its store, say). */
+ * working thread every HW_PROGRESS_STEP units, or after each batch of a replay (at most
+ * HW_BATCH_RECORDS_MAX entries). Returns 0 to go on; anything else stops the operation
+ * at that point, which then returns that value (a node stopping a digest's replay to
+ * reopen its store, say). */
 typedef int hw_progress_cb(void *arg, uint64_t done, uint64_t total);
 
 struct hw_verify_report {
