@@ -83,7 +83,8 @@
  *   witness = 10.0.0.9:7001   ; must accept a TCP connection
  *   rpo = 5s                  ; standby lag the procedure drill accepts
  *   report_dir = /var/lib/hawser/drills  ; default: <data_dir>.drills
- *   allow_fault = false       ; true: `hawser drill failover --connect` may crash this node
+ *   allow_fault = false       ; true: `hawser drill failover --connect` may crash this
+ *                             ; node or, on a primary, isolate it (engine/node_drill.c)
  *
  * A vault (docs/operations.md "Vault replica") pulls from the cluster and accepts no
  * inbound connection: node.listen and [failover] are refused for it, node.client is

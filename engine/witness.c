@@ -5,8 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "base/clock.h"
 #include "base/log.h"
 #include "engine/config.h"
 #include "engine/io/loop.h"
@@ -213,12 +213,10 @@ static int open_state(struct hw_witness *w, struct hw_el_hard *hard, bool *lost)
 
 static uint64_t seed_of(const char *id)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
 	uint64_t h = 1469598103934665603ull;
 	for (const char *p = id; *p; p++)
 		h = (h ^ (uint8_t)*p) * 1099511628211ull;
-	return h ^ ((uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec);
+	return h ^ hw_mono_ns();
 }
 
 static int witness_start(struct hw_witness *w)

@@ -73,8 +73,9 @@ enum hw_frame_type {
 	 * reply has an empty body (an ERROR frame when refused) */
 	HW_FRAME_OPERATOR_EVENT = 25,
 	HW_FRAME_OPERATOR_EVENT_REPLY = 26,
-	/* drill to the primary's client port: inject a fault on itself (wire.proto
-	 * DrillFault); the reply has an empty body (an ERROR frame when refused) */
+	/* drill to a node's client port: inject a fault on itself (wire.proto DrillFault:
+	 * CRASH on any node, ISOLATE on a primary only); the reply has an empty body (an
+	 * ERROR frame when refused) */
 	HW_FRAME_DRILL_FAULT = 27,
 	HW_FRAME_DRILL_FAULT_REPLY = 28,
 	/* drill to any node's client port: its state digest at an LSN (wire.proto
