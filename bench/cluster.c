@@ -432,14 +432,12 @@ static int stop_node(struct node *nd, int sig)
 
 /* ---------------------------------------------------------------- status */
 
-int hw_cluster_node_status(const struct hw_cluster *c, unsigned i, int wait_ms,
-			   Hawser__Wire__V1__Status **out)
+int hw_cluster_status_at(const char *addr, const struct hw_client_security *sec, int wait_ms,
+			 Hawser__Wire__V1__Status **out)
 {
 	struct hw_client *cl;
 	*out = NULL;
-	if (i >= c->n)
-		return -ESRCH;
-	int rc = hw_client_connect_secure(c->nodes[i].addr, &c->sec, &cl);
+	int rc = hw_client_connect_secure(addr, sec, &cl);
 	if (rc)
 		return rc;
 	uint8_t *body;
@@ -451,6 +449,13 @@ int hw_cluster_node_status(const struct hw_cluster *c, unsigned i, int wait_ms,
 	*out = hawser__wire__v1__status__unpack(NULL, len, body);
 	free(body);
 	return *out ? 0 : HW_EPROTOCOL;
+}
+
+int hw_cluster_node_status(const struct hw_cluster *c, unsigned i, int wait_ms,
+			   Hawser__Wire__V1__Status **out)
+{
+	*out = NULL;
+	return i < c->n ? hw_cluster_status_at(c->nodes[i].addr, &c->sec, wait_ms, out) : -ESRCH;
 }
 
 static bool peer_connected(const Hawser__Wire__V1__Status *s, const char *id)
@@ -470,15 +475,17 @@ static bool answers(const struct hw_cluster *c, const struct node *nd)
 	return true;
 }
 
-/* The running node whose status says PRIMARY now (one probe), its status in *out
- * (caller frees). Without failover only node 0 can be. */
-static bool probe_primary(struct hw_cluster *c, unsigned *idx, Hawser__Wire__V1__Status **out)
+/* The first node of a whose status says PRIMARY now (one probe over all), its status in
+ * *out (caller frees). */
+static bool probe_at(const struct hw_cluster_addrs *a, unsigned *idx,
+		     Hawser__Wire__V1__Status **out)
 {
-	for (unsigned i = 0; i < (c->failover ? c->n : 1u); i++) {
+	for (unsigned i = 0; i < a->n; i++) {
 		Hawser__Wire__V1__Status *s;
-		if (c->nodes[i].pid == 0 || hw_cluster_node_status(c, i, STATUS_WAIT_MS, &s) != 0)
+		const char *addr = a->addr(a->at, i);
+		if (!addr || hw_cluster_status_at(addr, a->sec, a->wait_ms, &s) != 0)
 			continue;
-		if (!c->failover || s->role == HAWSER__WIRE__V1__ROLE__PRIMARY) {
+		if (s->role == HAWSER__WIRE__V1__ROLE__PRIMARY) {
 			*idx = i;
 			*out = s;
 			return true;
@@ -486,6 +493,34 @@ static bool probe_primary(struct hw_cluster *c, unsigned *idx, Hawser__Wire__V1_
 		hawser__wire__v1__status__free_unpacked(s, NULL);
 	}
 	return false;
+}
+
+/* Node i's client address while it runs, else NULL (struct hw_cluster_addrs.addr). */
+static const char *running_addr(const void *at, unsigned i)
+{
+	const struct hw_cluster *c = at;
+	return c->nodes[i].pid ? c->nodes[i].addr : NULL;
+}
+
+/* c's running nodes as struct hw_cluster_addrs: without failover only node 0 can be
+ * primary, so only it is asked. */
+static struct hw_cluster_addrs addrs_of(const struct hw_cluster *c)
+{
+	return (struct hw_cluster_addrs){.addr = running_addr,
+					 .at = c,
+					 .n = c->failover ? c->n : 1u,
+					 .sec = &c->sec,
+					 .wait_ms = STATUS_WAIT_MS,
+					 .poll_ms = POLL_MS};
+}
+
+/* The running node whose status says PRIMARY now (one probe), its status in *out
+ * (caller frees). */
+static bool probe_primary(const struct hw_cluster *c, unsigned *idx,
+			  Hawser__Wire__V1__Status **out)
+{
+	struct hw_cluster_addrs a = addrs_of(c);
+	return probe_at(&a, idx, out);
 }
 
 /* One readiness probe: every running node answers on its client port, and the primary
@@ -655,27 +690,35 @@ int hw_cluster_poll(hw_cluster_probe_fn probe, void *arg, int timeout_ms, int po
 	}
 }
 
-/* What hw_cluster_primary() and hw_cluster_wait_joined() poll for. */
+/* What the primary and joined waits poll for. */
 struct primary_wait {
-	struct hw_cluster *c;
-	unsigned i;    /* wait_joined: the node */
-	unsigned *idx; /* primary: where its index goes */
+	const struct hw_cluster_addrs *a;
+	struct hw_cluster *c; /* joined: reap node i of this local cluster, or NULL */
+	unsigned i;           /* joined: the node */
+	const char *id;       /* joined: its id */
+	unsigned *idx;        /* primary: where its index goes */
 };
 
 static int primary_found(void *arg)
 {
 	struct primary_wait *w = arg;
 	Hawser__Wire__V1__Status *s;
-	if (!probe_primary(w->c, w->idx, &s))
+	if (!probe_at(w->a, w->idx, &s))
 		return 0;
 	hawser__wire__v1__status__free_unpacked(s, NULL);
 	return 1;
 }
 
+int hw_cluster_primary_at(const struct hw_cluster_addrs *a, int timeout_ms, unsigned *idx)
+{
+	struct primary_wait w = {.a = a, .idx = idx};
+	return hw_cluster_poll(primary_found, &w, timeout_ms, a->poll_ms);
+}
+
 int hw_cluster_primary(struct hw_cluster *c, int timeout_ms, unsigned *idx)
 {
-	struct primary_wait w = {.c = c, .idx = idx};
-	return hw_cluster_poll(primary_found, &w, timeout_ms, POLL_MS);
+	struct hw_cluster_addrs a = addrs_of(c);
+	return hw_cluster_primary_at(&a, timeout_ms, idx);
 }
 
 const char *hw_cluster_client_list(const struct hw_cluster *c)
@@ -704,22 +747,30 @@ static int joined(void *arg)
 {
 	struct primary_wait *w = arg;
 	int status;
-	if (reap(&w->c->nodes[w->i], 0, &status))
+	if (w->c && reap(&w->c->nodes[w->i], 0, &status))
 		return -ECHILD;
 	Hawser__Wire__V1__Status *s;
 	unsigned p;
-	if (!probe_primary(w->c, &p, &s))
+	if (!probe_at(w->a, &p, &s))
 		return 0;
-	bool ok = p != w->i && peer_connected(s, w->c->nodes[w->i].id);
+	bool ok = p != w->i && peer_connected(s, w->id);
 	hawser__wire__v1__status__free_unpacked(s, NULL);
 	return ok;
+}
+
+int hw_cluster_wait_joined_at(const struct hw_cluster_addrs *a, unsigned i, const char *id,
+			      int timeout_ms)
+{
+	struct primary_wait w = {.a = a, .i = i, .id = id};
+	return hw_cluster_poll(joined, &w, timeout_ms, a->poll_ms);
 }
 
 int hw_cluster_wait_joined(struct hw_cluster *c, unsigned i, int timeout_ms)
 {
 	if (i >= c->n || c->nodes[i].pid == 0)
 		return -ESRCH;
-	struct primary_wait w = {.c = c, .i = i};
+	struct hw_cluster_addrs a = addrs_of(c);
+	struct primary_wait w = {.a = &a, .c = c, .i = i, .id = c->nodes[i].id};
 	return hw_cluster_poll(joined, &w, timeout_ms, POLL_MS);
 }
 

@@ -76,14 +76,42 @@ int hw_cluster_start(const struct hw_cluster_opts *o, struct hw_cluster **out);
 typedef int (*hw_cluster_probe_fn)(void *arg);
 
 /* Call probe(arg) every poll_ms until it returns other than 0, for at most timeout_ms
- * (at least once): the polling loop of the waits here and of a running cluster's
- * (cli/failover_remote.c). Returns 0 when it held, probe's negative code or -ETIMEDOUT. */
+ * (at least once): the polling loop of the waits here. Returns 0 when it held, probe's
+ * negative code or -ETIMEDOUT. */
 int hw_cluster_poll(hw_cluster_probe_fn probe, void *arg, int timeout_ms, int poll_ms);
 
 /* Index of the node that is primary now, by the nodes' own status (role PRIMARY),
  * polled within timeout_ms. Without failover it is 0 while node 0 runs. Returns 0 with
  * *idx set, -ETIMEDOUT when no running node says it is primary in time. */
 int hw_cluster_primary(struct hw_cluster *c, int timeout_ms, unsigned *idx);
+
+/* Nodes reached by their client ports alone, for the status waits below: a running
+ * cluster (cli/failover_remote.c) or this module's own. */
+struct hw_cluster_addrs {
+	const char *(*addr)(const void *at, unsigned i); /* node i's client port, NULL: skip */
+	const void *at;                                  /* addr's argument */
+	unsigned n;                                      /* nodes 0..n-1 */
+	const struct hw_client_security *sec;            /* how to connect (borrowed) */
+	int wait_ms;                                     /* for one status reply */
+	int poll_ms;                                     /* between two probes */
+};
+
+/* The status of the node at client port addr (wire.proto Status; free with
+ * hawser__wire__v1__status__free_unpacked), asked over sec on a fresh client connection
+ * that waits at most wait_ms for the reply. Returns 0, the client's error (connect,
+ * status), or HW_EPROTOCOL when the reply does not decode; *out is NULL on error. */
+int hw_cluster_status_at(const char *addr, const struct hw_client_security *sec, int wait_ms,
+			 struct Hawser__Wire__V1__Status **out);
+
+/* Index of the first node of a whose status says PRIMARY, polled every a->poll_ms
+ * within timeout_ms. Returns 0 with *idx set, or -ETIMEDOUT. */
+int hw_cluster_primary_at(const struct hw_cluster_addrs *a, int timeout_ms, unsigned *idx);
+
+/* Wait until the primary of a (hw_cluster_primary_at) is another node than i and its
+ * status shows peer id (node i) connected, polled every a->poll_ms within timeout_ms.
+ * Returns 0 or -ETIMEDOUT. */
+int hw_cluster_wait_joined_at(const struct hw_cluster_addrs *a, unsigned i, const char *id,
+			      int timeout_ms);
 
 /* Every node's client port, comma-separated in node order (borrowed): what a client
  * that follows the primary (hw_client_connect) is given. */
@@ -118,10 +146,8 @@ const char *hw_cluster_node_addr(const struct hw_cluster *c, unsigned i);
 /* Node i's id ("p1", "s1" ...) (borrowed). NULL if i is out of range. */
 const char *hw_cluster_node_id(const struct hw_cluster *c, unsigned i);
 
-/* Node i's status (wire.proto Status; free with hawser__wire__v1__status__free_unpacked),
- * asked on a fresh client connection that waits at most wait_ms for the reply. Returns 0,
- * -ESRCH when i is out of range, the client's error (connect, status), or HW_EPROTOCOL
- * when the reply does not decode; *out is NULL on error. */
+/* Node i's status: hw_cluster_status_at() at its client port, or -ESRCH when i is out
+ * of range (*out NULL). */
 int hw_cluster_node_status(const struct hw_cluster *c, unsigned i, int wait_ms,
 			   struct Hawser__Wire__V1__Status **out);
 

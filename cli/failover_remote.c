@@ -38,26 +38,6 @@ struct hw_fo_remote {
 	char id[HW_FO_NODES_MAX][HW_ID_CHARS_MAX + 1];
 };
 
-/* Node addr's status (caller frees), or an error. */
-static int status_of(const struct hw_fo_remote *rm, const char *addr,
-		     Hawser__Wire__V1__Status **out)
-{
-	struct hw_client *cl;
-	uint8_t *body = NULL;
-	size_t len = 0;
-	int rc = hw_client_connect_secure(addr, rm->sec, &cl);
-	if (rc)
-		return rc;
-	rc = hw_client_status(cl, STATUS_MS, &body, &len);
-	hw_client_close(cl);
-	if (rc == 0) {
-		*out = hawser__wire__v1__status__unpack(NULL, len, body);
-		rc = *out ? 0 : HW_EFRAME;
-	}
-	free(body);
-	return rc;
-}
-
 int hw_fo_remote_new(const char *addrs, const struct hw_client_security *sec,
 		     struct hw_fo_remote **out)
 {
@@ -75,7 +55,7 @@ int hw_fo_remote_new(const char *addrs, const struct hw_client_security *sec,
 	rm->n = (unsigned)n;
 	for (unsigned i = 0; i < rm->n; i++) {
 		Hawser__Wire__V1__Status *s;
-		bool named = status_of(rm, rm->addr[i], &s) == 0;
+		bool named = hw_cluster_status_at(rm->addr[i], rm->sec, STATUS_MS, &s) == 0;
 		char id[HW_ID_CHARS_MAX + 1]; /* an address longer than an id is cut */
 		snprintf(id, sizeof id, "%s", named ? s->node_id : rm->addr[i]);
 		memcpy(rm->id[i], id, sizeof id);
@@ -117,45 +97,21 @@ static int remote_connect(const void *at, struct hw_client **out)
 	return hw_client_connect_secure(rm->list, rm->sec, out);
 }
 
-/* The first node whose status says PRIMARY (one probe over all), its status in *out. */
-static bool probe_primary(const struct hw_fo_remote *rm, unsigned *i,
-			  Hawser__Wire__V1__Status **out)
+/* rm's nodes for bench/cluster.h's status waits. */
+static struct hw_cluster_addrs nodes_of(const struct hw_fo_remote *rm)
 {
-	for (unsigned k = 0; k < rm->n; k++) {
-		Hawser__Wire__V1__Status *s;
-		if (status_of(rm, rm->addr[k], &s) != 0)
-			continue;
-		if (s->role == HAWSER__WIRE__V1__ROLE__PRIMARY) {
-			*i = k;
-			*out = s;
-			return true;
-		}
-		hawser__wire__v1__status__free_unpacked(s, NULL);
-	}
-	return false;
-}
-
-/* What remote_primary() and remote_wait_joined() poll for (hw_cluster_poll). */
-struct primary_wait {
-	const struct hw_fo_remote *rm;
-	unsigned i;    /* wait_joined: the node */
-	unsigned *idx; /* primary: where its index goes */
-};
-
-static int primary_found(void *arg)
-{
-	struct primary_wait *w = arg;
-	Hawser__Wire__V1__Status *s;
-	if (!probe_primary(w->rm, w->idx, &s))
-		return 0;
-	hawser__wire__v1__status__free_unpacked(s, NULL);
-	return 1;
+	return (struct hw_cluster_addrs){.addr = remote_addr,
+					 .at = rm,
+					 .n = rm->n,
+					 .sec = rm->sec,
+					 .wait_ms = STATUS_MS,
+					 .poll_ms = POLL_MS};
 }
 
 static int remote_primary(void *at, int timeout_ms, unsigned *i)
 {
-	struct primary_wait w = {.rm = at, .idx = i};
-	return hw_cluster_poll(primary_found, &w, timeout_ms, POLL_MS);
+	struct hw_cluster_addrs a = nodes_of(at);
+	return hw_cluster_primary_at(&a, timeout_ms, i);
 }
 
 static const char *remote_log(const void *at, unsigned i)
@@ -199,24 +155,11 @@ static int remote_heal(struct hw_fo_run *r)
 	return 0;
 }
 
-static int joined(void *arg)
-{
-	struct primary_wait *w = arg;
-	Hawser__Wire__V1__Status *s;
-	unsigned p;
-	if (!probe_primary(w->rm, &p, &s))
-		return 0;
-	bool ok = false;
-	for (size_t k = 0; p != w->i && k < s->n_peers; k++)
-		ok |= !strcmp(s->peers[k]->node_id, w->rm->id[w->i]) && s->peers[k]->connected;
-	hawser__wire__v1__status__free_unpacked(s, NULL);
-	return ok;
-}
-
 static int remote_wait_joined(void *at, unsigned i, int timeout_ms)
 {
-	struct primary_wait w = {.rm = at, .i = i};
-	return hw_cluster_poll(joined, &w, timeout_ms, POLL_MS);
+	const struct hw_fo_remote *rm = at;
+	struct hw_cluster_addrs a = nodes_of(rm);
+	return hw_cluster_wait_joined_at(&a, i, rm->id[i], timeout_ms);
 }
 
 /* Resubmit every acknowledged record of the run (a window at a time) and compare. */
