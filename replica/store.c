@@ -371,6 +371,7 @@ int hw_store_open(const char *dir, const struct hw_store_opts *opts, struct hw_s
 	s->batch_buf = s->opts.read_only ? NULL : malloc(s->batch_cap);
 	hw_arena_init(&s->arena, 256 * 1024, 0);
 	pthread_rwlock_init(&s->map_lock, NULL);
+	pthread_mutex_init(&s->head_mu, NULL);
 	atomic_init(&s->pin, HW_STORE_PIN_NONE);
 	int rc = HW_ENOMEM;
 	if (s->dir == NULL || (s->batch_buf == NULL && !s->opts.read_only))
@@ -407,6 +408,7 @@ void hw_store_close(struct hw_store *s)
 		mdb_env_close(s->env);
 	hw_arena_fini(&s->arena);
 	pthread_rwlock_destroy(&s->map_lock);
+	pthread_mutex_destroy(&s->head_mu);
 	free(s->batch_buf);
 	free(s->dir);
 	free(s);
@@ -415,7 +417,9 @@ void hw_store_close(struct hw_store *s)
 int hw_store_head(struct hw_store *s, struct hw_head *out)
 {
 	if (!s->opts.read_only) {
-		*out = s->head; /* this handle is the only writer: the cache is exact */
+		pthread_mutex_lock(&s->head_mu); /* the only writer: the cache is exact */
+		*out = s->head;
+		pthread_mutex_unlock(&s->head_mu);
 		return 0;
 	}
 	MDB_txn *txn;
@@ -630,7 +634,9 @@ static int commit(struct hw_store *s, MDB_txn *txn, const struct hw_head *h)
 		rc = mdb_txn_commit(txn); /* frees txn even on failure */
 	}
 	if (rc == 0) {
+		pthread_mutex_lock(&s->head_mu);
 		s->head = *h;
+		pthread_mutex_unlock(&s->head_mu);
 		retain(s);
 	}
 	return rc;

@@ -88,7 +88,7 @@ int hw_store_open(const char *dir, const struct hw_store_opts *opts, struct hw_s
 /* Close and free. NULL is a no-op. */
 void hw_store_close(struct hw_store *s);
 
-/* Current head: the last committed entry (held batches not counted). */
+/* Current head: the last committed entry (held batches not counted). Any thread. */
 int hw_store_head(struct hw_store *s, struct hw_head *out);
 
 /* One record to submit: the encoded tos.v1.Record bytes, borrowed for the call. system:

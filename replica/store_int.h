@@ -32,6 +32,10 @@ struct hw_store {
 	/* Read transactions of other threads and map growth exclude each other: LMDB's
 	 * mdb_env_set_mapsize() needs no transaction open in the process (lmdb.h). */
 	pthread_rwlock_t map_lock;
+	/* head is written by the writing thread after each commit and read by any thread
+	 * (hw_store_head): this keeps a reader from seeing half of one. The writing thread
+	 * reads its own writes without it. */
+	pthread_mutex_t head_mu;
 };
 
 /* Translate an LMDB or errno result (> 0, or MDB_*) into a hawser code: MDB_MAP_FULL and
