@@ -54,7 +54,6 @@ extern "C" {
 	X(HW_EVAULT, -6120, "a vault never truncates, rewinds or replaces its log")          \
 	X(HW_ESIGNATURE, -6109, "checkpoint signature or contents do not verify")            \
 	X(HW_EUNTRUSTED, -6110, "checkpoint is signed by a key that is not trusted")         \
-	X(HW_ESTORE_OLD, -6111, "older store format: a writable open migrates it")           \
 	X(HW_ENOMEM, -6200, "out of memory")                                                 \
 	X(HW_EBUSY, -6201, "resource busy or limit reached")                                 \
 	X(HW_ECONFIG, -6202, "configuration is invalid")                                     \
