@@ -47,6 +47,9 @@
 /* A thread with submits outstanding and no outcome for this long: the cluster is stuck,
  * not slow (a durable round trip is a few ms here). The only timeout the load uses. */
 #define STUCK_MS     10000
+/* A lane whose client searches for a new primary has no socket to poll: its search goes
+ * on (one round over the nodes per hw_client_wait) this often. */
+#define SEARCH_STEP_MS 50
 #define SYNC_WAIT_MS 30000
 /* Unexpected outcomes described on stderr: enough to debug, not a flood. */
 #define SHOWN_MAX 5
@@ -363,6 +366,7 @@ static void *worker_main(void *arg)
 		send_ready(wk, j);
 	for (;;) {
 		unsigned n = 0;
+		bool searching = false;
 		for (unsigned j = wk->first; j < b->o->clients; j += wk->step) {
 			struct lane *ln = &b->lanes[j];
 			/* send_ready refills after every outcome: idle means all sent. */
@@ -370,18 +374,21 @@ static void *worker_main(void *arg)
 			if (ln->dead || ln->outstanding == 0)
 				continue;
 			pfd[n] = (struct pollfd){.fd = hw_client_fd(ln->cl), .events = POLLIN};
+			searching |= pfd[n].fd < 0; /* poll skips it */
 			idx[n++] = j;
 		}
 		if (n == 0)
 			return NULL;
 		int left = stuck_left_ms(wk);
-		int got = left > 0 ? poll(pfd, n, left) : 0;
+		int step = searching && left > SEARCH_STEP_MS ? SEARCH_STEP_MS : left;
+		int got = left > 0 ? poll(pfd, n, step) : 0;
 		if (got < 0 && errno == EINTR)
 			continue;
-		for (unsigned k = 0; got <= 0 && k < n; k++)
+		bool stuck = got < 0 || (got == 0 && stuck_left_ms(wk) == 0);
+		for (unsigned k = 0; stuck && k < n; k++)
 			lane_fail(wk, idx[k], got < 0 ? -errno : -ETIMEDOUT);
-		for (unsigned k = 0; got > 0 && k < n; k++) {
-			if (pfd[k].revents) {
+		for (unsigned k = 0; !stuck && k < n; k++) {
+			if (pfd[k].revents || pfd[k].fd < 0) {
 				drain(wk, idx[k]);
 				send_ready(wk, idx[k]);
 			}

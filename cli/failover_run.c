@@ -41,7 +41,7 @@
 #include "replica/entry.h"
 #include "replica/store.h"
 
-#define STALL_MS     3000  /* no outcome for this long with submits in flight: follow */
+#define STALL_MS     3000  /* no outcome for this long with submits in flight: reconnect */
 #define PRIMARY_MS   10000 /* a primary answering its status once the client has seen it */
 #define TICK_S       0.1   /* the caller's tick, at least this often */
 #define DRAIN_MS     15000 /* outcomes of what is in flight once submitting stopped */
@@ -168,22 +168,40 @@ static int submit(struct hw_fo_run *r, struct hw_client *cl, uint64_t i)
 	return hw_client_submit(cl, i, l->rec[i], l->len[i], HW_DEFAULT, 0);
 }
 
-/* Resend what is in flight, in order, on the connection to the new primary: a record
- * stored before is answered as a duplicate at its LSN. */
-static int follow(struct hw_fo_run *r, struct hw_client *cl, int why, bool verbose)
+/* The client follows the primary by itself (hw_client_set_follow_ms: for first_ack_ms a
+ * search); a stall is what it cannot see: submits in flight on a connection that stays
+ * open and answers nothing for STALL_MS. Reconnect by hand and resend what is in
+ * flight, in order: a record stored before is answered as a duplicate at its LSN. at
+ * holds the address the client is connected to. */
+static int unstall(struct hw_fo_run *r, struct hw_client *cl, char *at, size_t cap,
+		   bool verbose)
 {
 	if (interrupted(r) || ++r->follows > HW_FO_FOLLOWS_MAX)
-		return why;
+		return -ETIMEDOUT;
 	int rc = hw_client_reconnect(cl, r->first_ack_ms); /* an election takes that long */
 	uint64_t next = r->load->next;
 	uint64_t from = next - r->from > r->window ? next - r->window : r->from;
 	for (uint64_t i = from; rc == 0 && i < next; i++)
 		if (!r->load->done[i])
 			rc = submit(r, cl, i);
+	snprintf(at, cap, "%s", hw_client_addr(cl));
 	if (verbose)
-		printf("  client: follows the primary to %s after %s%s%s\n", hw_client_addr(cl),
-		       hw_errname(why), rc ? ": " : "", rc ? hw_errname(rc) : "");
+		printf("  client: reconnects to %s after %d ms without an outcome%s%s\n", at,
+		       STALL_MS, rc ? ": " : "", rc ? hw_errname(rc) : "");
 	return rc;
+}
+
+/* After a step that went through (so the client is on a primary): count a move to
+ * another node, the client's own follow, and say so. */
+static void moved(struct hw_fo_run *r, struct hw_client *cl, char *at, size_t cap,
+		  bool verbose)
+{
+	if (!strcmp(at, hw_client_addr(cl)))
+		return;
+	snprintf(at, cap, "%s", hw_client_addr(cl));
+	r->follows++;
+	if (verbose)
+		printf("  client: follows the primary to %s\n", at);
 }
 
 static void outcome(struct hw_fo_run *r, struct hw_client *cl, const struct hw_outcome *o,
@@ -364,6 +382,9 @@ static int load_phase(struct hw_fo_run *r, bool verbose)
 	int rc = ops(r)->connect(where(r), &cl);
 	if (rc)
 		return hw_fo_failed(r, "client: %s", hw_strerror(rc));
+	hw_client_set_follow_ms(cl, r->first_ack_ms);
+	char at[HW_CLIENT_ADDR_CHARS_MAX + 1];
+	snprintf(at, sizeof at, "%s", hw_client_addr(cl));
 	r->from = r->load->next;
 	r->t_load = hw_fo_clock(r);
 	double tick = r->t_load, progress = r->t_load, drain = -1;
@@ -385,15 +406,17 @@ static int load_phase(struct hw_fo_run *r, bool verbose)
 		}
 		rc = load_step(r, cl, &outstanding, tick);
 		now = hw_fo_clock(r);
+		if (rc == 0)
+			moved(r, cl, at, sizeof at, verbose);
 		if (r->answered != seen || outstanding == 0) {
 			seen = r->answered;
 			progress = now;
-		} else if (rc == -ETIMEDOUT && (now - progress) * 1000 < STALL_MS) {
-			rc = 0;
 		}
-		if (rc != 0 && rc != -1) {
-			rc = follow(r, cl, rc, verbose);
+		if (rc == -ETIMEDOUT && (now - progress) * 1000 >= STALL_MS) {
+			rc = unstall(r, cl, at, sizeof at, verbose);
 			progress = hw_fo_clock(r);
+		} else if (rc == -ETIMEDOUT) {
+			rc = 0; /* no outcome yet, or the client's search goes on */
 		}
 	}
 	hw_client_close(cl);

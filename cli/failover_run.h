@@ -97,8 +97,10 @@ struct hw_fo_nodes {
 	int (*loss_check)(struct hw_fo_run *r); /* sets r->lost, r->lost_beyond_rpo */
 };
 
-/* The caller's timed events, called from the load's loop at least every 100 ms (the
- * demo's status line and its backup). Returns 0, or -1 to end the run (set r->fail with
+/* The caller's timed events, called from the load's loop at least every 100 ms, through
+ * the client's search for a new primary too (one dial to a node that does not answer may
+ * hold a call up to the client's 5 s connect timeout) (the demo's status line and its
+ * backup). Returns 0, or -1 to end the run (set r->fail with
  * hw_fo_failed() first). */
 typedef int hw_fo_tick_cb(struct hw_fo_run *r, void *arg);
 
@@ -116,7 +118,8 @@ struct hw_fo_run {
 	double after_s;       /* load after the first ack on the new primary; <= 0: until
 				 every record of the load (limit) is answered */
 	int first_ack_ms;     /* fault to first ack on the new primary: past it, the run fails;
-				 also how long the client looks for a new primary */
+				 also how long the client looks for a new primary
+				 (hw_client_set_follow_ms) */
 	int rejoin_ms;        /* bound for the old primary's rejoin */
 	int isolate_ms;       /* remote HW_FO_PARTITION: how long the primary stays cut off
 				 (past the RTO: a new primary must be acknowledging by then) */
@@ -132,7 +135,8 @@ struct hw_fo_run {
 	unsigned old_p, new_p;
 	bool faulted, joined, primary_again; /* faulted: the fault took effect */
 	int fault_rc; /* why the fault could not be applied (e.g. HW_EFAULT_OFF), else 0 */
-	unsigned follows;
+	unsigned follows; /* the client moved to another primary, or reconnected after a
+			     stall (STALL_MS without an outcome) */
 	uint64_t answered, acked, unexpected, lost, max_acked_lsn;
 	uint64_t lost_beyond_rpo;      /* lost, and its success reached the client more than
 					  rpo_ms before the fault: the RPO is broken for sure */

@@ -95,12 +95,16 @@ struct hw_client {
 	size_t rawlen;
 	/* Following (n_addrs > 1): submits in flight, oldest first, in a ring
 	 * fl[(fl_head + i) % FOLLOW_INFLIGHT_MAX] for i < fl_count (answered ones inside
-	 * stay until the oldest is answered); follows in a row without an outcome; and once
-	 * following failed, the code each record still in flight is answered with. */
+	 * stay until the oldest is answered); follows in a row without an outcome; once
+	 * following failed, the code each record still in flight is answered with; how long
+	 * one search for the primary may last (hw_client_set_follow_ms), and when the one
+	 * under way ends (0: none under way). */
 	struct inflight *fl;
 	uint32_t fl_head, fl_count;
 	uint32_t follows;
 	int fl_failed;
+	int follow_ms;
+	int64_t search_end;
 };
 
 /* The largest frame a client sends (a SUBMIT), and the record it is sealed into. */
@@ -569,9 +573,10 @@ static int connect_round(struct hw_client *c, bool first)
 	return standby_seen || rc == 0 ? HW_ENOT_PRIMARY : rc;
 }
 
-static int reconnect(struct hw_client *c, int timeout_ms)
+/* Rounds over the addresses until one answers (connect_round), pausing between rounds,
+ * until deadline (-1: none); at least one round. */
+static int reconnect(struct hw_client *c, int64_t deadline)
 {
-	int64_t deadline = deadline_of(timeout_ms);
 	c->holding = false; /* held frames die with the connection (a follower resends) */
 	c->qlen = 0;
 	for (;;) {
@@ -592,7 +597,13 @@ int hw_client_reconnect(struct hw_client *c, int timeout_ms)
 	c->fl_head = c->fl_count = 0;
 	c->fl_failed = 0;
 	c->follows = 0;
-	return reconnect(c, timeout_ms);
+	c->search_end = 0;
+	return reconnect(c, deadline_of(timeout_ms));
+}
+
+void hw_client_set_follow_ms(struct hw_client *c, int ms)
+{
+	c->follow_ms = ms;
 }
 
 const char *hw_client_addr(const struct hw_client *c)
@@ -650,6 +661,7 @@ int hw_client_connect_secure(const char *addr, const struct hw_client_security *
 	if (!c)
 		return HW_ENOMEM;
 	c->fd = -1;
+	c->follow_ms = FOLLOW_WAIT_MS;
 	/* a channel's records may straddle frames: room for two (see the top) */
 	bool secure = sec != NULL && !sec->insecure;
 	c->rcap = (HW_FRAME_BYTES_MAX + HW_FRAME_HEADER_BYTES) * (secure ? 2u : 1u);
@@ -776,15 +788,29 @@ static void fl_done(struct hw_client *c, uint64_t request_id)
 
 /* Find the primary and send every submit in flight again, oldest first (a record may
  * depend on one before it), with the same id and bytes: one the old primary stored and
- * the new one holds comes back as a duplicate at its first LSN. 0, or why following
- * failed: then every submit in flight is answered with that code (fl_failed). */
-static int follow(struct hw_client *c)
+ * the new one holds comes back as a duplicate at its first LSN. A search lasts at most
+ * c->follow_ms, over as many waits as it takes: one that reaches the wait's deadline
+ * (-1: none) first returns -ETIMEDOUT and goes on at the next wait. 0, -ETIMEDOUT,
+ * -EINTR, or why following failed: then every submit in flight is answered with that
+ * code (fl_failed). */
+static int follow(struct hw_client *c, int64_t deadline)
 {
-	int rc = c->follows++ < FOLLOW_ROUNDS_MAX ? reconnect(c, FOLLOW_WAIT_MS) : HW_ENOT_PRIMARY;
+	int rc = 0;
+	if (c->search_end == 0 && c->follows++ >= FOLLOW_ROUNDS_MAX)
+		rc = HW_ENOT_PRIMARY;
+	else if (c->search_end == 0)
+		c->search_end = hw_mono_ms() + c->follow_ms;
+	bool cut = deadline >= 0 && deadline < c->search_end;
+	if (rc == 0)
+		rc = reconnect(c, cut ? deadline : c->search_end);
 	if (rc == -EINTR) {
 		c->follows--; /* interrupted, not failed: the next wait searches again */
+		c->search_end = 0;
 		return rc;
 	}
+	if (rc != 0 && cut && hw_mono_ms() < c->search_end)
+		return -ETIMEDOUT; /* the caller's time is up, not the search's */
+	c->search_end = 0;
 	for (uint32_t i = 0; rc == 0 && i < c->fl_count; i++) {
 		struct inflight *e = fl_at(c, i);
 		if (e->busy)
@@ -800,7 +826,7 @@ static int follow(struct hw_client *c)
 static bool follow_helps(const struct hw_client *c, int rc)
 {
 	return c->fl != NULL && c->fl_failed == 0 &&
-	       (rc == HW_ENOT_PRIMARY || rc == HW_ECLOSED ||
+	       (c->search_end != 0 || rc == HW_ENOT_PRIMARY || rc == HW_ECLOSED ||
 		(rc < 0 && rc > -4096 && rc != -ETIMEDOUT));
 }
 
@@ -820,7 +846,7 @@ int hw_client_submit(struct hw_client *c, uint64_t request_id, const uint8_t *re
 		return rc;
 	rc = c->failed ? c->failed : send_submit(c, request_id, record, len, mode, k);
 	if (rc && follow_helps(c, rc))
-		rc = follow(c); /* sends this one too */
+		return 0; /* kept: the next wait finds the primary and sends it */
 	if (rc) {
 		/* not submitted: the caller hears it here, not as an outcome */
 		fl_at(c, c->fl_count - 1)->busy = false;
@@ -897,7 +923,7 @@ int hw_client_flush(struct hw_client *c)
 		return c->fl_failed;
 	int rc = c->failed ? c->failed : send_held(c);
 	if (rc && follow_helps(c, rc))
-		rc = follow(c); /* sends every one in flight, the held ones too */
+		return 0; /* kept: the next wait finds the primary and sends them */
 	return rc;
 }
 
@@ -924,8 +950,8 @@ int hw_client_wait(struct hw_client *c, int timeout_ms, struct hw_outcome *out)
 			rc = HW_ENOT_PRIMARY;
 		if (!follow_helps(c, rc))
 			return rc;
-		rc = follow(c);
-		if (rc == -EINTR)
+		rc = follow(c, deadline);
+		if (rc == -EINTR || rc == -ETIMEDOUT)
 			return rc;
 		if (rc != 0)
 			return fail_next(c, out);

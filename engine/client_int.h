@@ -65,7 +65,8 @@ int hw_client_digest(struct hw_client *c, uint64_t lsn, uint64_t replay_max, int
 /* The connection's socket, so one thread can poll() many connections (the bench). Only
  * for POLLIN: read nothing from it yourself. Readable means hw_client_wait(c, 0, ...)
  * will make progress; outcomes may also sit buffered in c already, so call it until
- * -ETIMEDOUT after each readable event. */
+ * -ETIMEDOUT after each readable event. -1 while a following client searches for a new
+ * primary (hw_client_connect): nothing to poll then, call hw_client_wait() again. */
 int hw_client_fd(const struct hw_client *c);
 
 /* Longest address of a client's list (a config's HW_ADDR_CHARS_MAX, engine/config.h). */

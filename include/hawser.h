@@ -102,15 +102,18 @@ struct hw_client;
  *
  * A client given a list follows the primary by itself: it keeps a copy of every submit
  * in flight (at most 4096: hw_client_submit answers HW_EBUSY past that), and when the
- * connection is lost or an outcome says HW_ENOT_PRIMARY, hw_client_wait() (or a
- * hw_client_submit() whose send failed) finds the new primary, for at most 60 s a
- * time, and resends them in submission order with the same request ids and bytes; a
- * record stored before comes back as a duplicate at its first LSN (idempotent by
- * record_id), so each is committed once. Such a wait may block for that search whatever
- * its timeout, unless a signal is caught meanwhile (a handler installed without
- * SA_RESTART, as for Ctrl-C): the call then returns -EINTR at once, the copies stay kept,
- * and the next hw_client_wait() searches again (or close). When no primary is found (or
- * 8 searches in a row bring no outcome), each submit still in flight gets an outcome
+ * connection is lost or an outcome says HW_ENOT_PRIMARY, hw_client_wait() searches for
+ * the new primary, for at most 60 s a search (hw_client_set_follow_ms), and resends them
+ * in submission order with the same request ids and bytes; a record stored before comes
+ * back as a duplicate at its first LSN (idempotent by record_id), so each is committed
+ * once. A hw_client_submit() or hw_client_flush() whose send fails that way keeps its
+ * records for that search and returns 0. A wait searches until its own timeout (after
+ * at least one round over the addresses, each dial bounded by 5 s), then returns
+ * -ETIMEDOUT with the copies kept, and the next wait goes on with the same search. A
+ * signal caught meanwhile (a handler installed without SA_RESTART, as for Ctrl-C) ends
+ * the wait with -EINTR at once, the copies stay kept, and the next hw_client_wait()
+ * searches afresh (or close). When no primary is found within the search
+ * (or 8 searches in a row bring no outcome), each submit still in flight gets an outcome
  * with the error as its code: committed once, or reported failed. A caught signal also
  * ends a connect's dial with -EINTR. */
 int hw_client_connect(const char *addr, struct hw_client **out);
@@ -144,6 +147,13 @@ int hw_client_connect_secure(const char *addr, const struct hw_client_security *
  * search. */
 int hw_client_reconnect(struct hw_client *c, int timeout_ms);
 
+/* How long one search for a new primary by a client that follows (see
+ * hw_client_connect) may last in all, over however many calls it spans: ms > 0 (default
+ * 60000). A TOS with an RTO target sets it to about that, so that a failover slower than
+ * promised reaches it as failed outcomes instead of a longer wait. Takes effect from the
+ * next search. The calling thread owns c. */
+void hw_client_set_follow_ms(struct hw_client *c, int ms);
+
 /* Send one submit; returns once it is written. Does not wait for the outcome. A client
  * that follows the primary keeps a copy (HW_EBUSY when 4096 are in flight). */
 int hw_client_submit(struct hw_client *c, uint64_t request_id, const uint8_t *record,
@@ -158,11 +168,12 @@ int hw_client_submit(struct hw_client *c, uint64_t request_id, const uint8_t *re
 void hw_client_hold(struct hw_client *c);
 
 /* Write the held submits and stop holding. 0, or the error hw_client_submit() would have
- * given (a following client resends everything in flight, these too, to the new primary). */
+ * given (a following client whose write fails keeps them for its next wait's search). */
 int hw_client_flush(struct hw_client *c);
 
 /* Wait up to timeout_ms (< 0: forever) for the next outcome of any outstanding submit.
- * -ETIMEDOUT when none came; HW_ECLOSED when the node closed the connection (outstanding
+ * -ETIMEDOUT when none came (a following client's search for the primary may still be
+ * under way: see hw_client_connect); HW_ECLOSED when the node closed the connection (outstanding
  * submits may or may not have been stored: resubmit them with the same record_id, which
  * is idempotent). */
 int hw_client_wait(struct hw_client *c, int timeout_ms, struct hw_outcome *out);

@@ -214,7 +214,8 @@ static void *serve(void *arg)
 	return NULL;
 }
 
-static void server_start(struct server *s, enum behaviour how)
+/* A fake node's port, bound but not yet listening (a dial is refused). */
+static void server_bind(struct server *s, enum behaviour how)
 {
 	memset(s, 0, sizeof *s);
 	s->how = how;
@@ -224,11 +225,22 @@ static void server_start(struct server *s, enum behaviour how)
 	assert_true(s->lfd >= 0);
 	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	assert_int_equal(bind(s->lfd, (struct sockaddr *)&sin, sizeof sin), 0);
-	assert_int_equal(listen(s->lfd, 4), 0);
 	socklen_t sl = sizeof sin;
 	assert_int_equal(getsockname(s->lfd, (struct sockaddr *)&sin, &sl), 0);
 	s->port = ntohs(sin.sin_port);
+}
+
+/* Listen on the bound port and serve one connection on a thread. */
+static void server_serve(struct server *s)
+{
+	assert_int_equal(listen(s->lfd, 4), 0);
 	assert_int_equal(pthread_create(&s->thread, NULL, serve, s), 0);
+}
+
+static void server_start(struct server *s, enum behaviour how)
+{
+	server_bind(s, how);
+	server_serve(s);
 }
 
 static void server_join(struct server *s)
@@ -557,6 +569,61 @@ static void test_follow_interrupted(void **state)
 	hw_client_close(c);
 }
 
+/* A following client whose primary closed while no other node answers yet: a short wait
+ * ends at its own timeout with the record kept (-ETIMEDOUT), and once a node answers, the
+ * next wait goes on with the search, resends the record there and returns its outcome. */
+static void test_follow_wait_timeout(void **state)
+{
+	(void)state;
+	struct server a, b;
+	server_start(&a, CLOSE);
+	server_bind(&b, ECHO); /* refused until it listens */
+	char addr[64];
+	snprintf(addr, sizeof addr, "127.0.0.1:%u,127.0.0.1:%u", a.port, b.port);
+	struct hw_client *c = NULL;
+	assert_int_equal(hw_client_connect(addr, &c), 0);
+	assert_int_equal(hw_client_submit(c, 1, record, sizeof record, HW_DEFAULT, 0), 0);
+	server_join(&a); /* it closed on the submit: now no node listens */
+	struct hw_outcome o;
+	assert_int_equal(hw_client_wait(c, 100, &o), -ETIMEDOUT);
+	assert_int_equal(hw_client_wait(c, 0, &o), -ETIMEDOUT);
+	server_serve(&b);
+	assert_int_equal(hw_client_wait(c, 5000, &o), 0);
+	assert_int_equal(o.request_id, 1);
+	assert_int_equal(o.code, 0);
+	hw_client_close(c);
+	server_join(&b);
+	assert_int_equal(b.submits, 1);
+}
+
+/* A following client with a 200 ms search bound and no node answering: its short waits
+ * time out until the search ends, then the record in flight is answered with the error. */
+static void test_follow_ms_bound(void **state)
+{
+	(void)state;
+	struct server a, b;
+	server_start(&a, CLOSE);
+	server_bind(&b, ECHO); /* never listens */
+	char addr[64];
+	snprintf(addr, sizeof addr, "127.0.0.1:%u,127.0.0.1:%u", a.port, b.port);
+	struct hw_client *c = NULL;
+	assert_int_equal(hw_client_connect(addr, &c), 0);
+	hw_client_set_follow_ms(c, 200);
+	assert_int_equal(hw_client_submit(c, 7, record, sizeof record, HW_DEFAULT, 0), 0);
+	server_join(&a);
+	struct hw_outcome o;
+	int rc = -ETIMEDOUT;
+	for (int i = 0; i < 1000 && rc == -ETIMEDOUT; i++) /* 50 ms each: far past 200 ms */
+		rc = hw_client_wait(c, 50, &o);
+	assert_int_equal(rc, 0);
+	assert_int_equal(o.request_id, 7);
+	assert_true(o.code < 0);
+	hw_client_close(c);
+	close(b.lfd);
+	sem_destroy(&b.ready);
+	sem_destroy(&b.go);
+}
+
 #define FOLLOW_RECORDS 3000u
 #define FOLLOW_WINDOW  32u
 #define FOLLOW_KILL_AT 500u  /* outcomes before the primary is killed */
@@ -705,6 +772,8 @@ int main(void)
 		cmocka_unit_test(test_follows_to_next),
 		cmocka_unit_test(test_hold_flush),
 		cmocka_unit_test(test_follow_interrupted),
+		cmocka_unit_test(test_follow_wait_timeout),
+		cmocka_unit_test(test_follow_ms_bound),
 		cmocka_unit_test_setup_teardown(test_follows_primary_kill, follow_setup,
 						follow_teardown),
 	};
