@@ -47,12 +47,11 @@
 /* Pause between two rounds over the addresses while no node answers as the primary
  * (an election under way): short against an RTO of seconds. */
 #define RECONNECT_PAUSE_MS 50
-/* Following the primary (a client given a list): submits in flight whose copies are kept
- * to resend (a pipelined TOS keeps far fewer outstanding; each copy is at most one
- * record), how long one follow looks for the new primary (an election within the
- * largest RTO the planner accepts by default, with room), and how many follows in a row
- * may pass without one outcome before the in-flight records are failed. */
-#define FOLLOW_INFLIGHT_MAX 4096u
+/* Following the primary (a client given a list; HW_CLIENT_INFLIGHT_MAX copies of submits
+ * in flight at most, hawser_limits.h): how long one follow looks for the new primary by
+ * default (an election within the largest RTO the planner accepts by default, with
+ * room), and how many follows in a row may pass without one outcome before the in-flight
+ * records are failed. */
 #define FOLLOW_WAIT_MS      60000
 #define FOLLOW_ROUNDS_MAX   8u
 
@@ -94,7 +93,7 @@ struct hw_client {
 	uint8_t *raw, *pt, *ct;
 	size_t rawlen;
 	/* Following (n_addrs > 1): submits in flight, oldest first, in a ring
-	 * fl[(fl_head + i) % FOLLOW_INFLIGHT_MAX] for i < fl_count (answered ones inside
+	 * fl[(fl_head + i) % HW_CLIENT_INFLIGHT_MAX] for i < fl_count (answered ones inside
 	 * stay until the oldest is answered); follows in a row without an outcome; once
 	 * following failed, the code each record still in flight is answered with; how long
 	 * one search for the primary may last (hw_client_set_follow_ms), and when the one
@@ -677,7 +676,7 @@ int hw_client_connect_secure(const char *addr, const struct hw_client_security *
 	size_t n_addrs = 0;
 	rc = hw_client_addrs_parse(addr, c->addrs, ADDRS_MAX, &n_addrs);
 	c->n_addrs = (uint32_t)n_addrs;
-	if (rc == 0 && c->n_addrs > 1 && !(c->fl = calloc(FOLLOW_INFLIGHT_MAX, sizeof *c->fl)))
+	if (rc == 0 && c->n_addrs > 1 && !(c->fl = calloc(HW_CLIENT_INFLIGHT_MAX, sizeof *c->fl)))
 		rc = HW_ENOMEM;
 	if (rc == 0)
 		rc = connect_round(c, true);
@@ -704,7 +703,7 @@ void hw_client_close(struct hw_client *c)
 	free(c->rbuf);
 	free(c->sbuf);
 	free(c->q);
-	for (uint32_t i = 0; c->fl != NULL && i < FOLLOW_INFLIGHT_MAX; i++)
+	for (uint32_t i = 0; c->fl != NULL && i < HW_CLIENT_INFLIGHT_MAX; i++)
 		free(c->fl[i].bytes);
 	free(c->fl);
 	free(c);
@@ -735,15 +734,15 @@ static int send_submit(struct hw_client *c, uint64_t request_id, const uint8_t *
 
 static struct inflight *fl_at(struct hw_client *c, uint32_t i)
 {
-	return &c->fl[(c->fl_head + i) % FOLLOW_INFLIGHT_MAX];
+	return &c->fl[(c->fl_head + i) % HW_CLIENT_INFLIGHT_MAX];
 }
 
-/* Keep a copy of a submit about to be sent. HW_EBUSY when FOLLOW_INFLIGHT_MAX are in
+/* Keep a copy of a submit about to be sent. HW_EBUSY when HW_CLIENT_INFLIGHT_MAX are in
  * flight, HW_ENOMEM. */
 static int fl_keep(struct hw_client *c, uint64_t request_id, const uint8_t *record, size_t len,
 		   enum hw_durability mode, unsigned k)
 {
-	if (c->fl_count == FOLLOW_INFLIGHT_MAX)
+	if (c->fl_count == HW_CLIENT_INFLIGHT_MAX)
 		return HW_EBUSY;
 	struct inflight *e = fl_at(c, c->fl_count);
 	if (len > e->cap) {
@@ -768,7 +767,7 @@ static int fl_keep(struct hw_client *c, uint64_t request_id, const uint8_t *reco
 static void fl_trim(struct hw_client *c)
 {
 	while (c->fl_count > 0 && !fl_at(c, 0)->busy) {
-		c->fl_head = (c->fl_head + 1) % FOLLOW_INFLIGHT_MAX;
+		c->fl_head = (c->fl_head + 1) % HW_CLIENT_INFLIGHT_MAX;
 		c->fl_count--;
 	}
 }
@@ -1046,23 +1045,27 @@ int hw_client_operator_event(struct hw_client *c, unsigned kind, const char *det
 		       timeout_ms, &f);
 }
 
-int hw_client_drill_crash(struct hw_client *c, int timeout_ms)
+/* A DRILL_FAULT of kind (for duration_ms: ISOLATE) and its reply. */
+static int drill_fault(struct hw_client *c, Hawser__Wire__V1__DrillFaultKind kind,
+		       uint32_t duration_ms, int timeout_ms)
 {
 	Hawser__Wire__V1__DrillFault q = HAWSER__WIRE__V1__DRILL_FAULT__INIT;
-	q.kind = HAWSER__WIRE__V1__DRILL_FAULT_KIND__DRILL_FAULT_CRASH;
+	q.kind = kind;
+	q.duration_ms = duration_ms;
 	struct hw_frame f;
 	return request(c, HW_FRAME_DRILL_FAULT, &q.base, HW_FRAME_DRILL_FAULT_REPLY, timeout_ms,
 		       &f);
 }
 
+int hw_client_drill_crash(struct hw_client *c, int timeout_ms)
+{
+	return drill_fault(c, HAWSER__WIRE__V1__DRILL_FAULT_KIND__DRILL_FAULT_CRASH, 0, timeout_ms);
+}
+
 int hw_client_drill_isolate(struct hw_client *c, uint32_t duration_ms, int timeout_ms)
 {
-	Hawser__Wire__V1__DrillFault q = HAWSER__WIRE__V1__DRILL_FAULT__INIT;
-	q.kind = HAWSER__WIRE__V1__DRILL_FAULT_KIND__DRILL_FAULT_ISOLATE;
-	q.duration_ms = duration_ms;
-	struct hw_frame f;
-	return request(c, HW_FRAME_DRILL_FAULT, &q.base, HW_FRAME_DRILL_FAULT_REPLY, timeout_ms,
-		       &f);
+	return drill_fault(c, HAWSER__WIRE__V1__DRILL_FAULT_KIND__DRILL_FAULT_ISOLATE, duration_ms,
+			   timeout_ms);
 }
 
 int hw_client_digest(struct hw_client *c, uint64_t lsn, uint64_t replay_max, int timeout_ms,

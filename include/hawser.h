@@ -101,7 +101,8 @@ struct hw_client;
  * address.
  *
  * A client given a list follows the primary by itself: it keeps a copy of every submit
- * in flight (at most 4096: hw_client_submit answers HW_EBUSY past that), and when the
+ * in flight (at most HW_CLIENT_INFLIGHT_MAX: hw_client_submit answers HW_EBUSY past
+ * that), and when the
  * connection is lost or an outcome says HW_ENOT_PRIMARY, hw_client_wait() searches for
  * the new primary, for at most 60 s a search (hw_client_set_follow_ms), and resends them
  * in submission order with the same request ids and bytes; a record stored before comes
@@ -155,7 +156,8 @@ int hw_client_reconnect(struct hw_client *c, int timeout_ms);
 void hw_client_set_follow_ms(struct hw_client *c, int ms);
 
 /* Send one submit; returns once it is written. Does not wait for the outcome. A client
- * that follows the primary keeps a copy (HW_EBUSY when 4096 are in flight). */
+ * that follows the primary keeps a copy (HW_EBUSY when HW_CLIENT_INFLIGHT_MAX are in
+ * flight). */
 int hw_client_submit(struct hw_client *c, uint64_t request_id, const uint8_t *record,
 		     size_t len, enum hw_durability mode, unsigned k);
 

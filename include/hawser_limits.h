@@ -47,6 +47,11 @@
 #define HW_YARD_ROW_MAX 20u
 #define HW_YARD_TIER_MAX 7u
 
+/* Submits in flight a client that follows the primary keeps copies of, to resend them to
+ * a new primary (hw_client_connect; HW_EBUSY past it): a pipelined TOS keeps far fewer
+ * outstanding, and each copy is at most one record. */
+#define HW_CLIENT_INFLIGHT_MAX 4096u
+
 /* LMDB map: reserve address space up front (it costs no memory or disk, lmdb.h) and grow
  * by doubling when it fills; the ceiling keeps a runaway from eating the address space. */
 #define HW_MAP_BYTES_INITIAL (1ull << 30)
