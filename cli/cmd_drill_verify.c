@@ -71,14 +71,14 @@ void hw_cli_drill_verify_checks(struct hw_report *r, const struct hw_verify_repo
 }
 
 /* Split hw_verify's run into its two passes from the tracker's marks: the walk reports
- * every 4096 entries, the rebuild after each batch and from 0 again. */
+ * every HW_PROGRESS_STEP entries, the rebuild after each batch and from 0 again. */
 static void verify_phases(struct hw_report *r, const struct tracker *t, double t0, double t1,
 			  const struct hw_verify_report *v)
 {
 	double split = t1;
 	if (t->n_marks >= 2)
 		split = t->marks[1];
-	else if (t->n_marks == 1 && v->state_rebuilt && v->entries < 4096)
+	else if (t->n_marks == 1 && v->state_rebuilt && v->entries < HW_PROGRESS_STEP)
 		split = t->marks[0]; /* too short a walk to report: the one pass seen is the rebuild
 				      */
 	enum hw_verdict walk = v->code != 0 && v->code != HW_EDIGEST && !hw_is_reject(v->code)
@@ -109,32 +109,24 @@ int hw_cli_drill_verify_dir(struct drill *d, const char *dir, struct hw_verify_r
 	return rc;
 }
 
-/* Head, digest and head hash of the store in dir in one go, if no writer moved it in
- * between; *stable false when one did (the caller then replays to a fixed LSN). */
-static int digest_now(const char *dir, struct hw_head *h, uint8_t digest[HW_HASH_BYTES],
-		      bool *stable)
+/* Head and the digest at it of the store in dir, however fast a writer commits. */
+static int digest_now(const char *dir, struct hw_head *h, uint8_t digest[HW_HASH_BYTES])
 {
 	struct hw_store_opts o = {.read_only = true};
 	struct hw_store *s;
 	int rc = hw_store_open(dir, &o, &s);
 	if (rc)
 		return rc;
-	struct hw_head again;
-	rc = hw_store_head(s, h);
-	if (rc == 0)
-		rc = hw_store_digest(s, digest);
-	if (rc == 0)
-		rc = hw_store_head(s, &again);
-	*stable = rc == 0 && again.lsn == h->lsn;
+	rc = hw_store_digest_head(s, h, digest);
 	hw_store_close(s);
 	return rc;
 }
 
 /* Digest of dir at lsn: direct when its head is there, else a replay to lsn. */
-static int digest_at(const char *dir, uint64_t lsn, const struct hw_head *h, bool stable,
+static int digest_at(const char *dir, uint64_t lsn, const struct hw_head *h,
 		     uint8_t digest[HW_HASH_BYTES])
 {
-	if (stable && h->lsn == lsn)
+	if (h->lsn == lsn)
 		return 0; /* digest_now() already has it */
 	uint64_t got;
 	int rc = hw_cli_digest_at(dir, lsn, digest, &got);
@@ -167,18 +159,18 @@ static void compare_one(struct drill *d, const char *other)
 {
 	struct hw_head ha, hb;
 	uint8_t da[HW_HASH_BYTES], db[HW_HASH_BYTES];
-	bool sa, sb, same = false, known = false;
+	bool same = false, known = false;
 	char name[HW_REPORT_NAME_BYTES];
 	snprintf(name, sizeof(name), "compare %s", other);
 	hw_report_phase_begin(&d->rep);
-	int rc = digest_now(d->dir, &ha, da, &sa);
+	int rc = digest_now(d->dir, &ha, da);
 	if (rc == 0)
-		rc = digest_now(other, &hb, db, &sb);
+		rc = digest_now(other, &hb, db);
 	uint64_t lsn = rc == 0 ? (ha.lsn < hb.lsn ? ha.lsn : hb.lsn) : 0;
 	if (rc == 0)
-		rc = digest_at(d->dir, lsn, &ha, sa, da);
+		rc = digest_at(d->dir, lsn, &ha, da);
 	if (rc == 0)
-		rc = digest_at(other, lsn, &hb, sb, db);
+		rc = digest_at(other, lsn, &hb, db);
 	if (rc == 0)
 		rc = chain_compare(d->dir, other, lsn, &same, &known);
 	char x[2 * HW_HASH_BYTES + 1], y[2 * HW_HASH_BYTES + 1];
