@@ -452,12 +452,18 @@ struct take {
 
 /* The entry at lsn, decoded (e borrows txn's pages). MDB_CORRUPTED when it is missing or
  * fails its hash: the log between base and head has no holes. */
-static int entry_at(struct hw_store *s, MDB_txn *txn, uint64_t lsn, struct hw_entry *e)
+int hw__store_log_get(struct hw_store *s, MDB_txn *txn, uint64_t lsn, MDB_val *v)
 {
 	uint8_t key[8];
 	hw_lsn_key(lsn, key);
-	MDB_val k = hw_mdb_val(key, 8), v;
-	int rc = mdb_get(txn, s->t.log, &k, &v);
+	MDB_val k = hw_mdb_val(key, 8);
+	return mdb_get(txn, s->t.log, &k, v);
+}
+
+static int entry_at(struct hw_store *s, MDB_txn *txn, uint64_t lsn, struct hw_entry *e)
+{
+	MDB_val v;
+	int rc = hw__store_log_get(s, txn, lsn, &v);
 	if (rc != 0)
 		return rc == MDB_NOTFOUND ? MDB_CORRUPTED : rc;
 	if (hw_entry_decode(v.mv_data, v.mv_size, e) != 0 || e->lsn != lsn)
@@ -1226,10 +1232,8 @@ int hw_store_chain_id(struct hw_store *s, uint8_t out[HW_HASH_BYTES])
 	if (rc != 0)
 		return rc;
 	struct hw_entry e;
-	uint8_t key[8];
-	hw_lsn_key(1, key);
-	MDB_val k = hw_mdb_val(key, 8), v;
-	rc = mdb_get(txn, s->t.log, &k, &v);
+	MDB_val v;
+	rc = hw__store_log_get(s, txn, 1, &v);
 	if (rc == 0) {
 		rc = hw_entry_decode(v.mv_data, v.mv_size, &e);
 		if (rc == 0)
@@ -1307,10 +1311,8 @@ int hw_store_meta_get(struct hw_store *s, const char *key, void *buf, size_t cap
 static int entry_copy(struct hw_store *s, MDB_txn *txn, uint64_t lsn, uint8_t **buf,
 		      size_t *cap, size_t *len)
 {
-	uint8_t key[8];
-	hw_lsn_key(lsn, key);
-	MDB_val k = hw_mdb_val(key, 8), v;
-	int rc = mdb_get(txn, s->t.log, &k, &v);
+	MDB_val v;
+	int rc = hw__store_log_get(s, txn, lsn, &v);
 	if (rc != 0)
 		return rc == MDB_NOTFOUND ? MDB_CORRUPTED : rc;
 	if (v.mv_size > *cap) {

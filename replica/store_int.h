@@ -61,6 +61,9 @@ typedef int hw__store_visit_fn(void *arg, const MDB_val *k, const MDB_val *v);
 int hw__store_walk(struct hw_store *s, MDB_dbi dbi, MDB_cursor_op first, MDB_cursor_op next,
 		   uint64_t entries_max, hw__store_visit_fn *visit, void *arg);
 int hw__store_head_txn(struct hw_store *s, MDB_txn *txn, struct hw_head *h);
+/* The log entry at lsn in txn (v borrows txn's pages): mdb_get's result, MDB_NOTFOUND
+ * when there is none. */
+int hw__store_log_get(struct hw_store *s, MDB_txn *txn, uint64_t lsn, MDB_val *v);
 /* meta "base" in txn: zeros when absent (nothing pruned). */
 int hw__store_base_txn(struct hw_store *s, MDB_txn *txn, struct hw_head *h);
 int hw__store_digest_txn(struct hw_store *s, MDB_txn *txn, uint8_t out[HW_HASH_BYTES]);

@@ -10,10 +10,7 @@
 /* The log entry at lsn in txn (v points into the map). 0, HW_ENOTFOUND or a store code. */
 static int log_get(struct hw_store *s, MDB_txn *txn, uint64_t lsn, MDB_val *v)
 {
-	uint8_t key[8];
-	hw_lsn_key(lsn, key);
-	MDB_val k = hw_mdb_val(key, 8);
-	int rc = mdb_get(txn, s->t.log, &k, v);
+	int rc = hw__store_log_get(s, txn, lsn, v);
 	return rc == MDB_NOTFOUND ? HW_ENOTFOUND : hw_mdb_err(rc);
 }
 

@@ -80,11 +80,9 @@ static bool hash_at(const struct walk *w, uint64_t lsn, uint8_t hash[HW_HASH_BYT
 		*epoch = w->base.epoch;
 		return true;
 	}
-	uint8_t key[8];
-	hw_lsn_key(lsn, key);
-	MDB_val k = {8, key}, v;
+	MDB_val v;
 	struct hw_entry e;
-	if (lsn < w->base.lsn || mdb_get(w->txn, w->s->t.log, &k, &v) != 0 ||
+	if (lsn < w->base.lsn || hw__store_log_get(w->s, w->txn, lsn, &v) != 0 ||
 	    hw_entry_decode(v.mv_data, v.mv_size, &e) != 0)
 		return false;
 	memcpy(hash, e.hash, HW_HASH_BYTES);
