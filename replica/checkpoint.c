@@ -8,7 +8,7 @@
 #include "base/assert.h"
 #include "base/reject.h"
 #include "replica/record.h"
-#include "replica/store_int.h"
+#include "replica/store.h"
 #include "replica/validate.h"
 
 #define SIGNED_TAG       "hawser-checkpoint-v1"
@@ -73,19 +73,6 @@ static int encode_system(Tos__V1__Record *rec, int64_t now_ms, uint8_t *buf, siz
 	return *len == 0 ? HW_ERANGE : 0;
 }
 
-/* Head and digest of one snapshot of s, so the checkpoint describes one moment. */
-static int read_point(struct hw_store *s, struct hw_head *h, uint8_t digest[HW_HASH_BYTES])
-{
-	MDB_txn *txn;
-	int rc = hw__store_read_begin(s, &txn);
-	if (rc != 0)
-		return rc;
-	rc = hw__store_head_txn(s, txn, h);
-	if (rc == 0)
-		rc = h->lsn == 0 ? HW_ENOTFOUND : hw__store_digest_txn(s, txn, digest);
-	hw__store_read_end(s, txn);
-	return rc;
-}
 
 int hw_checkpoint_make(struct hw_store *s, const struct hw_signer *k, int64_t now_ms, uint8_t *buf,
 		       size_t cap, size_t *len, uint64_t *covers)
@@ -93,7 +80,9 @@ int hw_checkpoint_make(struct hw_store *s, const struct hw_signer *k, int64_t no
 	HW_ASSERT(cap >= HW_SYSTEM_RECORD_BYTES_MAX);
 	struct hw_head h;
 	uint8_t digest[HW_HASH_BYTES], sig[HW_SIGNATURE_BYTES], msg[SIGNED_BYTES_MAX];
-	int rc = read_point(s, &h, digest);
+	int rc = hw_store_digest_head(s, &h, digest); /* one moment: head and state */
+	if (rc == 0 && h.lsn == 0)
+		rc = HW_ENOTFOUND;
 	if (rc != 0)
 		return rc;
 	Tos__V1__Checkpoint c = TOS__V1__CHECKPOINT__INIT;
