@@ -354,12 +354,6 @@ static uint64_t entry_lsn(const uint8_t *e)
 	return v;
 }
 
-static size_t entry_len(const uint8_t *e)
-{
-	return HW_ENTRY_HEADER_BYTES + ((size_t)e[4] | (size_t)e[5] << 8 | (size_t)e[6] << 16 |
-					(size_t)e[7] << 24);
-}
-
 /* Entries [from, to] held in the outbox, as far as they run contiguously in one segment
  * and fit max bytes: *p, *len and *last describe them. false if from is not there. */
 static bool outbox_find(struct hw_node *n, uint64_t from, uint64_t to, size_t max,
@@ -378,11 +372,11 @@ static bool outbox_find(struct hw_node *n, uint64_t from, uint64_t to, size_t ma
 	n->outbox_hint = s;
 	size_t off = 0;
 	while (entry_lsn(s->data + off) < from)
-		off += entry_len(s->data + off);
+		off += hw_entry_len(s->data + off);
 	size_t end = off;
 	*last = from - 1;
 	while (end < s->len && *last < to) {
-		size_t el = entry_len(s->data + end);
+		size_t el = hw_entry_len(s->data + end);
 		if (end - off + el > max)
 			break;
 		*last = entry_lsn(s->data + end);
@@ -396,7 +390,7 @@ static bool outbox_find(struct hw_node *n, uint64_t from, uint64_t to, size_t ma
 static uint32_t count_entries(const uint8_t *p, size_t len)
 {
 	uint32_t c = 0;
-	for (size_t off = 0; off < len; off += entry_len(p + off))
+	for (size_t off = 0; off < len; off += hw_entry_len(p + off))
 		c++;
 	return c;
 }

@@ -105,11 +105,7 @@ static int check_entries(struct hw_node *n, const uint8_t *p, size_t len, uint32
 	*first = h.lsn + 1;
 	for (uint32_t i = 0; i < count; i++) {
 		struct hw_entry e;
-		size_t el = len - off < HW_ENTRY_HEADER_BYTES
-				    ? 0
-				    : HW_ENTRY_HEADER_BYTES + (p[off + 4] | (size_t)p[off + 5] << 8 |
-							       (size_t)p[off + 6] << 16 |
-							       (size_t)p[off + 7] << 24);
+		size_t el = len - off < HW_ENTRY_HEADER_BYTES ? 0 : hw_entry_len(p + off);
 		if (el == 0 || el > len - off || hw_entry_decode(p + off, el, &e) != 0)
 			return HW_ECORRUPT;
 		if (e.lsn != h.lsn + 1)
@@ -171,8 +167,7 @@ static int take_append(struct hw_node *n, const struct hw_frame *f)
 		return rc;
 	}
 	for (size_t off = 0; !vault && off < len;) {
-		size_t el = HW_ENTRY_HEADER_BYTES + (p[off + 4] | (size_t)p[off + 5] << 8 |
-						     (size_t)p[off + 6] << 16 | (size_t)p[off + 7] << 24);
+		size_t el = hw_entry_len(p + off);
 		hw_job_add(j, p + off, el);
 		off += el;
 	}

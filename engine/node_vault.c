@@ -28,12 +28,6 @@ struct hw_held {
 	uint8_t data[];
 };
 
-static size_t entry_len(const uint8_t *p)
-{
-	return HW_ENTRY_HEADER_BYTES +
-	       (p[4] | (size_t)p[5] << 8 | (size_t)p[6] << 16 | (size_t)p[7] << 24);
-}
-
 int hw__vault_hold(struct hw_node *n, const uint8_t *entries, size_t len, uint32_t count,
 		   uint64_t last_lsn, int64_t time_ms)
 {
@@ -85,8 +79,8 @@ void hw__vault_release(struct hw_node *n)
 		struct hw_held *h = n->held_head;
 		if (j->n + h->count > HW_BATCH_RECORDS_MAX || !hw_job_fits(j, h->len))
 			break;
-		for (size_t off = 0; off < h->len; off += entry_len(h->data + off))
-			hw_job_add(j, h->data + off, entry_len(h->data + off));
+		for (size_t off = 0; off < h->len; off += hw_entry_len(h->data + off))
+			hw_job_add(j, h->data + off, hw_entry_len(h->data + off));
 		n->held_head = h->next;
 		if (n->held_head == NULL)
 			n->held_tail = NULL;

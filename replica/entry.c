@@ -74,6 +74,11 @@ size_t hw_entry_encode(uint8_t *buf, uint64_t lsn, uint64_t epoch, int64_t time_
 	return HW_ENTRY_HEADER_BYTES + record_len;
 }
 
+size_t hw_entry_len(const uint8_t *buf)
+{
+	return HW_ENTRY_HEADER_BYTES + (size_t)get_u32(buf + 4);
+}
+
 int hw_entry_parse(const uint8_t *buf, size_t len, struct hw_entry *e)
 {
 	if (len < HW_ENTRY_HEADER_BYTES || memcmp(buf, entry_magic, 4) != 0)

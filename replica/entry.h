@@ -53,4 +53,9 @@ int hw_entry_decode(const uint8_t *buf, size_t len, struct hw_entry *e);
  * is the hash field as written. */
 int hw_entry_parse(const uint8_t *buf, size_t len, struct hw_entry *e);
 
+/* The length of the entry whose header starts at buf (HW_ENTRY_HEADER_BYTES readable
+ * there), from its record_len field: for walking entries laid back to back. Unchecked:
+ * parse or decode the entry for that. */
+size_t hw_entry_len(const uint8_t *buf);
+
 #endif

@@ -134,9 +134,7 @@ static size_t scan_segment(const uint8_t *buf, size_t len, struct hw_head *last,
 {
 	size_t off = 0;
 	while (off + HW_ENTRY_HEADER_BYTES <= len) {
-		size_t el = HW_ENTRY_HEADER_BYTES + ((size_t)buf[off + 4] | (size_t)buf[off + 5] << 8 |
-						     (size_t)buf[off + 6] << 16 |
-						     (size_t)buf[off + 7] << 24);
+		size_t el = hw_entry_len(buf + off);
 		struct hw_entry e;
 		if (el > len - off || hw_entry_decode(buf + off, el, &e) != 0)
 			break;
@@ -529,10 +527,7 @@ int hw_wal_append(struct hw_wal *w, const uint8_t *entries, size_t len, uint64_t
 		size_t off = 0, last_off = 0;
 		while (off < len) {
 			last_off = off;
-			off += HW_ENTRY_HEADER_BYTES + ((size_t)entries[off + 4] |
-							(size_t)entries[off + 5] << 8 |
-							(size_t)entries[off + 6] << 16 |
-							(size_t)entries[off + 7] << 24);
+			off += hw_entry_len(entries + off);
 		}
 		w->last.lsn = last_lsn;
 		memcpy(w->last.hash, entries + last_off + 64, HW_HASH_BYTES);
