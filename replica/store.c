@@ -26,6 +26,9 @@
 #define STORE_FMT_QLSN  2u /* quarantine keyed by LSN alone: migrated on a writable open */
 #define STORE_MAXDBS    16u
 #define META_HEAD_BYTES (8u + 8u + 8u + HW_HASH_BYTES)
+/* The most a prepared batch's entries take. */
+#define BATCH_ENTRY_BYTES_MAX \
+	(HW_BATCH_BYTES_MAX + (size_t)HW_BATCH_RECORDS_MAX * HW_ENTRY_HEADER_BYTES)
 
 /* Order matters: it is the order the digest walks the replicated tables in. */
 static const struct {
@@ -367,14 +370,12 @@ int hw_store_open(const char *dir, const struct hw_store_opts *opts, struct hw_s
 		s->opts = *opts;
 	s->map_bytes = s->opts.map_bytes ? s->opts.map_bytes : HW_MAP_BYTES_INITIAL;
 	s->dir = strdup(dir);
-	s->batch_cap = HW_BATCH_BYTES_MAX + (size_t)HW_BATCH_RECORDS_MAX * HW_ENTRY_HEADER_BYTES;
-	s->batch_buf = s->opts.read_only ? NULL : malloc(s->batch_cap);
 	hw_arena_init(&s->arena, 256 * 1024, 0);
 	pthread_rwlock_init(&s->map_lock, NULL);
 	pthread_mutex_init(&s->head_mu, NULL);
 	atomic_init(&s->pin, HW_STORE_PIN_NONE);
 	int rc = HW_ENOMEM;
-	if (s->dir == NULL || (s->batch_buf == NULL && !s->opts.read_only))
+	if (s->dir == NULL)
 		goto fail;
 	unsigned flags = s->opts.read_only ? MDB_RDONLY : s->opts.log_ahead ? MDB_NOMETASYNC : 0;
 	rc = env_open(dir, s->map_bytes, flags, &s->env);
@@ -400,16 +401,14 @@ void hw_store_close(struct hw_store *s)
 {
 	if (s == NULL)
 		return;
-	if (s->prepared != NULL)
-		mdb_txn_abort(s->prepared);
-	if (s->held != NULL)
-		mdb_txn_abort(s->held);
+	if (s->txn != NULL)
+		mdb_txn_abort(s->txn);
 	if (s->env != NULL)
 		mdb_env_close(s->env);
 	hw_arena_fini(&s->arena);
 	pthread_rwlock_destroy(&s->map_lock);
 	pthread_mutex_destroy(&s->head_mu);
-	free(s->batch_buf);
+	free(s->replay);
 	free(s->dir);
 	free(s);
 }
@@ -657,15 +656,10 @@ static bool disk_full(const struct hw_store *s)
 	       (uint64_t)v.f_bavail * v.f_frsize < HW_BATCH_BYTES_MAX + HW_ENTRY_BYTES_MAX;
 }
 
-static int held_commit(struct hw_store *s);
-
-/* After a failed batch: grow the map and say "retry" for MAP_FULL, else fail for good.
- * The map only grows with no transaction open: held batches are committed first (they
- * are in the log already and were streamed: never dropped). */
+/* After a failed batch, with no transaction open: grow the map and say "retry" for
+ * MAP_FULL, else fail for good. */
 static int batch_failed(struct hw_store *s, int rc)
 {
-	if (rc == MDB_MAP_FULL && s->held != NULL && held_commit(s) != 0)
-		return 0;
 	if (rc == MDB_MAP_FULL && s->map_bytes < HW_MAP_BYTES_MAX) {
 		uint64_t want = s->map_bytes * 2;
 		pthread_rwlock_wrlock(&s->map_lock);
@@ -684,54 +678,156 @@ static int batch_failed(struct hw_store *s, int rc)
 }
 
 /* The cursor on the containers table hw_apply() works with, opened once per write
- * transaction (a malloc) and not per record: on txn itself, a batch's child and not the
- * held parent (a child's begin backs up each of its parent's cursors: a malloc). LMDB
- * closes it when txn ends; a caller that hands txn on closes it first. */
+ * transaction (a malloc) and not per record or batch; LMDB closes it when txn ends. */
 static int boxes_open(struct hw_store *s, MDB_txn *txn, MDB_cursor **boxes)
 {
 	return mdb_cursor_open(txn, s->t.containers, boxes);
 }
 
-/* Begin the transaction of one batch: a child of the held one when batches are held (so
- * the batch alone can be aborted), else a write transaction of its own, with its cursor
- * on containers in *boxes (boxes_open). *h gets the head the batch starts from. */
-static int batch_begin(struct hw_store *s, MDB_txn **txn, MDB_cursor **boxes, struct hw_head *h)
+/* Detach the open transaction (to commit it or abort it) and forget what it held. */
+static MDB_txn *txn_take(struct hw_store *s)
 {
-	*h = s->held != NULL ? s->held_head : s->head;
-	int rc = s->held != NULL ? mdb_txn_begin(s->env, s->held, 0, txn) : txn_begin(s, 0, txn);
-	if (rc != 0)
+	MDB_txn *txn = s->txn;
+	s->txn = NULL;
+	s->boxes = NULL;
+	s->prepared = s->holding = false;
+	s->replay_held = s->replay_len = 0;
+	return txn;
+}
+
+/* Room for n more bytes of entries in replay. 0 or ENOMEM. */
+static int replay_reserve(struct hw_store *s, size_t n)
+{
+	if (s->replay_cap - s->replay_len >= n)
+		return 0;
+	size_t cap = s->replay_cap ? s->replay_cap : 1u << 20;
+	while (cap - s->replay_len < n)
+		cap *= 2;
+	uint8_t *p = realloc(s->replay, cap);
+	if (p == NULL)
+		return ENOMEM;
+	s->replay = p;
+	s->replay_cap = cap;
+	return 0;
+}
+
+/* Begin a write transaction with its cursor on containers, for the held batches' replay
+ * or for a batch when nothing is held. */
+static int txn_open(struct hw_store *s)
+{
+	int rc = txn_begin(s, 0, &s->txn);
+	if (rc != 0) {
+		s->txn = NULL;
 		return rc;
-	rc = boxes_open(s, *txn, boxes);
+	}
+	rc = boxes_open(s, s->txn, &s->boxes);
 	if (rc != 0)
-		mdb_txn_abort(*txn);
+		mdb_txn_abort(txn_take(s));
 	return rc;
 }
 
-/* Run one batch in a new (or child) write transaction, leaving it open in s->prepared.
- * Returns 0 or an LMDB error (the batch's transaction is then aborted). */
+static int append_one(struct hw_store *s, MDB_txn *txn, MDB_cursor *boxes, struct hw_head *h,
+		      const uint8_t *buf, size_t len, bool checked, struct hw_reject *rej);
+
+/* A bad entry: the sender's fault, refused with the store as it was. */
+static bool entry_refused(int rc)
+{
+	return hw_is_reject(rc) || rc == HW_ELSN || rc == HW_ECHAIN || rc == HW_ECORRUPT;
+}
+
+/* Take the held batches' entries again into a new transaction, which must reach the
+ * held head: it holds them as before the failed batch. 0 or an LMDB error (txn then
+ * aborted; an entry refused now that was taken before is MDB_CORRUPTED). */
+static int replay_run(struct hw_store *s)
+{
+	int rc = txn_open(s);
+	struct hw_head h = s->head;
+	struct hw_reject rej;
+	for (size_t off = 0, len; rc == 0 && off < s->replay_held; off += len) {
+		len = hw_entry_len(s->replay + off);
+		hw_arena_reset(&s->arena);
+		rc = append_one(s, s->txn, s->boxes, &h, s->replay + off, len, true, &rej);
+		if (entry_refused(rc))
+			rc = MDB_CORRUPTED;
+	}
+	if (rc == 0 && h.lsn != s->head.lsn)
+		rc = meta_write_head(s, s->txn, &h);
+	if (rc == 0 && (h.lsn != s->held_head.lsn || memcmp(h.hash, s->held_head.hash, HW_HASH_BYTES)))
+		rc = MDB_CORRUPTED;
+	if (rc != 0 && s->txn != NULL)
+		mdb_txn_abort(s->txn);
+	return rc;
+}
+
+/* Drop the batch under way (its writes are in the open transaction): abort it, grow the
+ * map for MAP_FULL, and take the held batches again. rc: why; 0 when the caller drops it
+ * (hw_store_abort). Returns 1 to retry the batch, else 0: dropped or refused, with the
+ * store as before it, or failed for good (s->failed set; the held batches are then lost
+ * to the store, not to the log in front of it, which replays them at the next start). */
+static int batch_undo(struct hw_store *s, int rc)
+{
+	bool holding = s->holding;
+	size_t held = s->replay_held;
+	struct hw_head held_head = s->held_head;
+	mdb_txn_abort(txn_take(s));
+	int again = rc == 0 || entry_refused(rc) ? 0 : batch_failed(s, rc);
+	if (s->failed != 0 || !holding)
+		return again;
+	s->holding = true;
+	s->replay_held = s->replay_len = held;
+	s->held_head = held_head;
+	int rrc = replay_run(s);
+	if (rrc == 0)
+		return again;
+	txn_take(s);
+	batch_failed(s, rrc == MDB_MAP_FULL ? EIO : rrc);
+	return 0;
+}
+
+/* Begin a batch: in the open transaction after the held batches, or in a new one. *h
+ * gets the head the batch starts from. */
+static int batch_begin(struct hw_store *s, struct hw_head *h)
+{
+	HW_ASSERT(!s->prepared);
+	*h = s->holding ? s->held_head : s->head;
+	hw_arena_reset(&s->arena);
+	return s->txn != NULL ? 0 : txn_open(s);
+}
+
+/* The batch ended at head h: it is the prepared one. */
+static int batch_end(struct hw_store *s, uint64_t start_lsn, const struct hw_head *h)
+{
+	int rc = h->lsn != start_lsn ? meta_write_head(s, s->txn, h) : 0;
+	if (rc == 0) {
+		s->prepared = true;
+		s->prepared_head = *h;
+	}
+	return rc;
+}
+
+/* Run one batch in the open (or a new) write transaction, its entries written after the
+ * held ones in replay. Returns 0 or an error (its writes stay in s->txn: batch_undo). */
 static int prepare_batch(struct hw_store *s, uint64_t epoch, int64_t now_ms,
 			 const struct hw_submit *recs, size_t n, struct hw_result *res,
 			 struct hw_batch *out)
 {
-	MDB_txn *txn;
-	MDB_cursor *boxes;
 	struct hw_head h;
-	int rc = batch_begin(s, &txn, &boxes, &h);
+	int rc = replay_reserve(s, BATCH_ENTRY_BYTES_MAX);
+	if (rc == 0)
+		rc = batch_begin(s, &h);
 	if (rc != 0)
 		return rc;
 	const uint64_t start_lsn = h.lsn;
-	size_t used = 0;
-	hw_arena_reset(&s->arena);
-	*out = (struct hw_batch){.entries = s->batch_buf};
+	*out = (struct hw_batch){.entries = s->replay + s->replay_len};
 	for (size_t i = 0; i < n; i++) {
 		struct take t = {.data = recs[i].data,
 				 .len = recs[i].len,
 				 .lsn = h.lsn + 1,
 				 .time_ms = now_ms,
 				 .system = recs[i].system,
-				 .boxes = boxes};
+				 .boxes = s->boxes};
 		memset(&res[i], 0, sizeof res[i]);
-		rc = take_record(s, txn, &t, &res[i].reject);
+		rc = take_record(s, s->txn, &t, &res[i].reject);
 		if (hw_is_reject(rc)) {
 			res[i].code = rc;
 			rc = 0;
@@ -744,29 +840,22 @@ static int prepare_batch(struct hw_store *s, uint64_t epoch, int64_t now_ms,
 		if (t.dup)
 			continue;
 		struct hw_entry e;
-		uint8_t *at = s->batch_buf + used;
+		uint8_t *at = s->replay + s->replay_len;
 		size_t len = hw_entry_encode(at, t.lsn, epoch, now_ms, h.hash, t.data,
 					     (uint32_t)t.len, &e);
-		rc = log_put(s, txn, t.lsn, at, len);
+		rc = log_put(s, s->txn, t.lsn, at, len);
 		if (rc != 0)
 			break;
-		used += len;
+		s->replay_len += len;
+		out->len += len;
 		h = (struct hw_head){.lsn = t.lsn, .epoch = epoch, .time_ms = now_ms};
 		memcpy(h.hash, e.hash, HW_HASH_BYTES);
 		out->first_lsn = out->first_lsn ? out->first_lsn : t.lsn;
 	}
-	if (rc == 0 && h.lsn != start_lsn)
-		rc = meta_write_head(s, txn, &h);
-	if (rc != 0) {
-		mdb_txn_abort(txn);
-		return rc;
-	}
-	out->len = used;
+	if (rc == 0)
+		rc = batch_end(s, start_lsn, &h);
 	out->last_lsn = out->first_lsn ? h.lsn : 0;
-	mdb_cursor_close(boxes); /* txn may become the held parent of later batches */
-	s->prepared = txn;
-	s->prepared_head = h;
-	return 0;
+	return rc;
 }
 
 static size_t batch_bytes(const struct hw_submit *recs, size_t n)
@@ -783,7 +872,7 @@ int hw_store_prepare(struct hw_store *s, uint64_t epoch, int64_t now_ms,
 {
 	HW_ASSERT(n <= HW_BATCH_RECORDS_MAX);
 	HW_ASSERT(batch_bytes(recs, n) <= HW_BATCH_BYTES_MAX);
-	HW_ASSERT(s->prepared == NULL);
+	HW_ASSERT(!s->prepared);
 	if (s->failed != 0)
 		return HW_ESTORE_FAILED;
 	if (s->opts.read_only)
@@ -792,81 +881,60 @@ int hw_store_prepare(struct hw_store *s, uint64_t epoch, int64_t now_ms,
 		int rc = prepare_batch(s, epoch, now_ms, recs, n, res, out);
 		if (rc == 0)
 			return 0;
-		if (!batch_failed(s, rc))
+		if (!batch_undo(s, rc))
 			return s->failed;
 	}
 }
 
-/* Make a failure at commit time sticky: too late to retry. Returns the failure. */
-static int commit_failed(struct hw_store *s, int rc)
+/* Commit the open transaction, at head h: 0 or the sticky failure. MAP_FULL is too late
+ * to retry here. */
+static int txn_commit(struct hw_store *s, const struct hw_head *h)
 {
+	struct hw_head at = *h;
+	int rc = commit(s, txn_take(s), &at);
+	if (rc == 0)
+		return 0;
 	batch_failed(s, rc == MDB_MAP_FULL ? EIO : rc);
 	return s->failed;
 }
 
-/* Commit the held transaction (every batch in it). 0 or the sticky failure. */
-static int held_commit(struct hw_store *s)
+void hw_store_hold(struct hw_store *s)
 {
-	MDB_txn *txn = s->held;
-	s->held = NULL;
-	int rc = commit(s, txn, &s->held_head);
-	return rc == 0 ? 0 : commit_failed(s, rc);
-}
-
-int hw_store_hold(struct hw_store *s)
-{
-	HW_ASSERT(s->prepared != NULL);
-	MDB_txn *txn = s->prepared;
-	s->prepared = NULL;
-	if (s->held == NULL) {
-		s->held = txn; /* the first batch's transaction holds the next ones */
-	} else {
-		int rc = mdb_txn_commit(txn); /* into held: nothing reaches the disk */
-		if (rc != 0) {
-			mdb_txn_abort(s->held);
-			s->held = NULL;
-			return commit_failed(s, rc);
-		}
-	}
+	HW_ASSERT(s->prepared);
+	s->prepared = false;
+	s->holding = true;
 	s->held_head = s->prepared_head;
-	return 0;
+	s->replay_held = s->replay_len;
 }
 
 bool hw_store_held(const struct hw_store *s, uint64_t *entries)
 {
-	*entries = s->held != NULL ? s->held_head.lsn - s->head.lsn : 0;
-	return s->held != NULL;
+	*entries = s->holding ? s->held_head.lsn - s->head.lsn : 0;
+	return s->holding;
+}
+
+bool hw_store_held_full(const struct hw_store *s)
+{
+	return s->holding && (s->held_head.lsn - s->head.lsn >= HW_STORE_HELD_ENTRIES ||
+			      s->replay_held >= HW_STORE_HELD_BYTES);
 }
 
 int hw_store_commit(struct hw_store *s)
 {
 	if (s->failed != 0) {
-		hw_store_abort(s); /* sticky: nothing more is committed (the log keeps it) */
-		if (s->held != NULL)
-			mdb_txn_abort(s->held);
-		s->held = NULL;
+		if (s->txn != NULL) /* sticky: nothing more is committed (the log keeps it) */
+			mdb_txn_abort(txn_take(s));
 		return HW_ESTORE_FAILED;
 	}
-	if (s->prepared != NULL && s->held != NULL) {
-		int rc = hw_store_hold(s);
-		if (rc != 0)
-			return rc;
-	}
-	if (s->held != NULL)
-		return held_commit(s);
-	if (s->prepared == NULL)
+	if (s->txn == NULL)
 		return 0;
-	MDB_txn *txn = s->prepared;
-	s->prepared = NULL;
-	int rc = commit(s, txn, &s->prepared_head);
-	return rc == 0 ? 0 : commit_failed(s, rc);
+	return txn_commit(s, s->prepared ? &s->prepared_head : &s->held_head);
 }
 
 void hw_store_abort(struct hw_store *s)
 {
-	if (s->prepared != NULL)
-		mdb_txn_abort(s->prepared); /* a child: the held batches stay */
-	s->prepared = NULL;
+	if (s->prepared)
+		batch_undo(s, 0); /* the held batches stay */
 }
 
 int hw_store_submit(struct hw_store *s, uint64_t epoch, int64_t now_ms,
@@ -927,39 +995,33 @@ static int append_one(struct hw_store *s, MDB_txn *txn, MDB_cursor *boxes, struc
 	return 0;
 }
 
-/* Take entries into a new (or child) transaction left open in s->prepared, like
- * prepare_batch(). */
+/* Take entries into the open (or a new) transaction as the prepared batch, like
+ * prepare_batch(), keeping a copy of each in replay. */
 static int append_batch(struct hw_store *s, const uint8_t *const *entries, const size_t *lens,
 			size_t n, bool checked, struct hw_reject *rej)
 {
-	MDB_txn *txn;
-	MDB_cursor *boxes;
 	struct hw_head h;
-	int rc = batch_begin(s, &txn, &boxes, &h);
-	if (rc != 0)
-		return rc;
+	int rc = batch_begin(s, &h);
 	const uint64_t start_lsn = h.lsn;
-	hw_arena_reset(&s->arena);
-	for (size_t i = 0; i < n && rc == 0; i++)
-		rc = append_one(s, txn, boxes, &h, entries[i], lens[i], checked, rej);
-	if (rc == 0 && h.lsn != start_lsn)
-		rc = meta_write_head(s, txn, &h);
-	if (rc != 0) {
-		mdb_txn_abort(txn);
-		return rc;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		rc = replay_reserve(s, lens[i]);
+		if (rc == 0)
+			rc = append_one(s, s->txn, s->boxes, &h, entries[i], lens[i], checked, rej);
+		if (rc == 0) {
+			memcpy(s->replay + s->replay_len, entries[i], lens[i]);
+			s->replay_len += lens[i];
+		}
 	}
-	mdb_cursor_close(boxes); /* as in prepare_batch() */
-	s->prepared = txn;
-	s->prepared_head = h;
-	return 0;
+	return rc != 0 ? rc : batch_end(s, start_lsn, &h);
 }
 
-/* append_batch() with the checks and the retry after a grown map. */
+/* append_batch() with the checks, the refusal of bad entries and the retry after a
+ * grown map. */
 static int append_take(struct hw_store *s, const uint8_t *const *entries, const size_t *lens,
 		       size_t n, bool checked, struct hw_reject *rej)
 {
 	HW_ASSERT(n <= HW_BATCH_RECORDS_MAX);
-	HW_ASSERT(s->prepared == NULL);
+	HW_ASSERT(!s->prepared);
 	memset(rej, 0, sizeof *rej);
 	if (s->failed != 0)
 		return HW_ESTORE_FAILED;
@@ -969,11 +1031,9 @@ static int append_take(struct hw_store *s, const uint8_t *const *entries, const 
 		int rc = append_batch(s, entries, lens, n, checked, rej);
 		if (rc == 0)
 			return 0;
-		/* A bad entry is the sender's fault: refuse it and stay usable. */
-		if (hw_is_reject(rc) || rc == HW_ELSN || rc == HW_ECHAIN || rc == HW_ECORRUPT)
-			return rc;
-		if (!batch_failed(s, rc))
-			return s->failed;
+		if (batch_undo(s, rc))
+			continue;
+		return s->failed != 0 ? s->failed : rc; /* refused: the sender's fault */
 	}
 }
 
@@ -985,12 +1045,11 @@ int hw_store_append_entries(struct hw_store *s, const uint8_t *const *entries, c
 		rej = &scratch;
 	for (;;) {
 		int rc = append_take(s, entries, lens, n, false, rej);
-		if (rc != 0 || s->held != NULL)
+		if (rc != 0 || s->holding)
 			return rc != 0 ? rc : hw_store_commit(s);
 		/* Alone in its transaction: a map full at commit grows the map and retries. */
-		MDB_txn *txn = s->prepared;
-		s->prepared = NULL;
-		rc = commit(s, txn, &s->prepared_head);
+		struct hw_head h = s->prepared_head;
+		rc = commit(s, txn_take(s), &h);
 		if (rc == 0)
 			return 0;
 		if (!batch_failed(s, rc))
@@ -1005,7 +1064,9 @@ int hw_store_append_hold(struct hw_store *s, const uint8_t *const *entries, cons
 	if (rej == NULL)
 		rej = &scratch;
 	int rc = append_take(s, entries, lens, n, true, rej);
-	return rc != 0 ? rc : hw_store_hold(s);
+	if (rc == 0)
+		hw_store_hold(s);
+	return rc;
 }
 
 int hw_store_sync(struct hw_store *s)
@@ -1164,7 +1225,7 @@ static uint64_t pin_clamp(struct hw_store *s, uint64_t keep_from)
 
 int hw_store_prune(struct hw_store *s, uint64_t keep_from)
 {
-	HW_ASSERT(s->prepared == NULL);
+	HW_ASSERT(s->txn == NULL);
 	if (s->failed != 0)
 		return HW_ESTORE_FAILED;
 	if (s->opts.read_only)
@@ -1400,7 +1461,7 @@ static int rewind_txn(struct hw_store *s, MDB_txn *txn, uint64_t lsn, int64_t no
 int hw_store_rewind(struct hw_store *s, uint64_t lsn, int64_t now_ms, const char *why,
 		    uint64_t *moved)
 {
-	HW_ASSERT(s->prepared == NULL && strlen(why) <= HW_REWIND_WHY_MAX);
+	HW_ASSERT(s->txn == NULL && strlen(why) <= HW_REWIND_WHY_MAX);
 	if (s->failed != 0)
 		return HW_ESTORE_FAILED;
 	if (s->opts.read_only)

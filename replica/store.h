@@ -148,15 +148,23 @@ void hw_store_abort(struct hw_store *s);
 /* Group commit across batches, for a store with a write-ahead log in front (log_ahead:
  * the log holds durability, so the store need not flush per batch). hold keeps the
  * prepared batch in a write transaction left open instead of committing it; the next
- * prepare (or hw_store_append_hold) continues in it, each batch in a child transaction,
- * so abort still drops only the batch being prepared. hw_store_commit() commits the
+ * prepare (or hw_store_append_hold) continues in it. Abort (or a refused or failed
+ * batch) still drops only the batch being prepared: the store keeps the held batches'
+ * entries and takes them again into a new transaction. hw_store_commit() commits the
  * prepared batch (if any) and every held one; with nothing open it returns 0 (or the
- * sticky failure). Held batches are never dropped: a MAP_FULL in a later batch commits
- * them before the map grows, and a failure while holding is sticky (the log repairs the
- * store at the next start). Until committed, held entries are invisible to
+ * sticky failure). A MAP_FULL in a later batch grows the map and takes the held ones
+ * again before the retry; a failure while holding is sticky (the log repairs the store
+ * at the next start). Until committed, held entries are invisible to
  * hw_store_read_entries(), the digest and other processes, and hw_store_head() still
- * gives the committed head. 0 or the sticky storage failure. Writer's thread. */
-int hw_store_hold(struct hw_store *s);
+ * gives the committed head. Writer's thread. */
+void hw_store_hold(struct hw_store *s);
+
+/* Held batches are due for a commit by their size: HW_STORE_HELD_ENTRIES entries (a
+ * transaction's dirty pages) or HW_STORE_HELD_BYTES of entries (kept to take them
+ * again). */
+bool hw_store_held_full(const struct hw_store *s);
+#define HW_STORE_HELD_ENTRIES 16384u
+#define HW_STORE_HELD_BYTES (32u << 20)
 
 /* True while held batches wait for hw_store_commit(); *entries gets how many log entries
  * they hold (0 if they stored nothing new). Writer's thread. */

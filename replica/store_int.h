@@ -22,13 +22,22 @@ struct hw_store {
 	struct hw_head base;   /* cached copy of meta "base" (writer's thread) */
 	_Atomic uint64_t pin;  /* entries after it are kept (hw_store_set_pin) */
 	struct hw_arena arena; /* record decoding, reset per batch */
-	uint8_t *batch_buf;    /* entries of the batch being built */
-	size_t batch_cap;
-	MDB_txn *prepared;     /* the batch between prepare and commit, hold or abort: a
-	                          child of held when held is open */
+	/* The open write transaction: the held batches (hw_store_hold), then the one being
+	 * prepared. Batches share it with no child transaction each: a child looks up and
+	 * merges its parent's dirty pages, a tenth of the writer's CPU once the held ones
+	 * have dirtied thousands. So a failed batch aborts it all, and the held batches are
+	 * taken again from their entries (replay) into a new one. */
+	MDB_txn *txn;
+	MDB_cursor *boxes;     /* txn's cursor on containers (boxes_open) */
+	bool prepared;         /* txn's last batch waits for commit, hold or abort */
+	bool holding;          /* txn holds batches not yet committed */
 	struct hw_head prepared_head;
-	MDB_txn *held;         /* write transaction holding batches not yet committed */
 	struct hw_head held_head;
+	uint8_t *replay;       /* txn's entries, back to back: the held batches', then the
+	                          prepared one's (which hw_batch.entries points into) */
+	size_t replay_held;    /* bytes of replay the held batches take */
+	size_t replay_len;
+	size_t replay_cap;
 	/* Read transactions of other threads and map growth exclude each other: LMDB's
 	 * mdb_env_set_mapsize() needs no transaction open in the process (lmdb.h). */
 	pthread_rwlock_t map_lock;

@@ -192,7 +192,7 @@ static int64_t commit_due_ns(struct hw_writer *w)
 	uint64_t entries;
 	if (!hw_store_held(w->store, &entries))
 		return 0;
-	if (entries >= HW_WRITER_COMMIT_ENTRIES || commit_wanted(w))
+	if (hw_store_held_full(w->store) || commit_wanted(w))
 		return 1;
 	int64_t due = w->held_ns + HW_WRITER_COMMIT_MS * 1000000LL;
 	int64_t idle = w->idle_ns + HW_WRITER_IDLE_US * 1000LL;
@@ -206,19 +206,16 @@ static int job_commit(struct hw_writer *w, bool held)
 {
 	if (w->wal == NULL)
 		return store_commit(w);
-	int rc = held ? 0 : hw_store_hold(w->store);
-	if (rc != 0)
-		return rc;
+	if (!held)
+		hw_store_hold(w->store);
 	int64_t now = (int64_t)hw_mono_ns();
 	if (w->held_ns == 0)
 		w->held_ns = now;
 	w->idle_ns = now;
-	uint64_t entries;
-	hw_store_held(w->store, &entries);
 	pthread_mutex_lock(&w->mu);
 	bool wanted = commit_wanted(w);
 	pthread_mutex_unlock(&w->mu);
-	if (wanted || entries >= HW_WRITER_COMMIT_ENTRIES ||
+	if (wanted || hw_store_held_full(w->store) ||
 	    now - w->held_ns >= HW_WRITER_COMMIT_MS * 1000000LL)
 		return store_commit(w);
 	return 0;

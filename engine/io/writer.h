@@ -90,7 +90,7 @@ struct hw_wal;
 
 /* Put a write-ahead log in front of the store (opened with log_ahead): the writer then
  * holds consecutive jobs in one store transaction (hw_store_hold) and commits it when it
- * has been open HW_WRITER_COMMIT_MS, holds HW_WRITER_COMMIT_ENTRIES entries, the writer
+ * has been open HW_WRITER_COMMIT_MS, is full (hw_store_held_full), the writer
  * was idle HW_WRITER_IDLE_US, a reader asked for it (hw_writer_commit_soon), or it stops;
  * it flushes the store every so often and checkpoints the log (which keeps everything
  * the store has not flushed). A job's DONE may then come before its commit
@@ -105,8 +105,6 @@ struct hw_wal;
  * wait for) would otherwise queue behind on the same disk (docs/benchmarks.md). */
 void hw_writer_set_wal(struct hw_writer *w, struct hw_wal *wal);
 #define HW_WRITER_COMMIT_MS 50         /* bounds what a crash makes the log replay */
-#define HW_WRITER_COMMIT_ENTRIES 16384u /* bounds a transaction's dirty pages (and the
-					   CPU of LMDB's sorted dirty list) */
 #define HW_WRITER_IDLE_US 20000        /* readers that do not ask see data this soon */
 
 /* Ask for the store to commit through lsn without waiting for it: the writer commits the

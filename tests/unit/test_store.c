@@ -196,8 +196,10 @@ static void test_garbage_refused(void **state)
 }
 
 /* Fill a store from the generator; returns the number of records it accepted. */
-static uint64_t fill(struct hw_store *s, const char *profile, uint64_t count, int64_t now_ms,
-		     uint64_t *unexpected)
+/* Submit count generated records in batches of 500 (or, with hold, prepare and hold each
+ * batch: the caller commits). Returns how many were accepted. */
+static uint64_t fill_batches(struct hw_store *s, const char *profile, uint64_t count,
+			     int64_t now_ms, bool hold, uint64_t *unexpected)
 {
 	struct hw_workload *w;
 	struct hw_workload_opts o = {.profile = profile, .seed = 11, .count = count, .end_ms = NOW_MS};
@@ -220,7 +222,13 @@ static uint64_t fill(struct hw_store *s, const char *profile, uint64_t count, in
 			subs[n].len = it.len;
 			expect[n] = it.expect;
 		}
-		assert_int_equal(hw_store_submit(s, 1, now_ms, subs, n, res), 0);
+		if (hold) {
+			struct hw_batch b;
+			assert_int_equal(hw_store_prepare(s, 1, now_ms, subs, n, res, &b), 0);
+			hw_store_hold(s);
+		} else {
+			assert_int_equal(hw_store_submit(s, 1, now_ms, subs, n, res), 0);
+		}
 		for (size_t i = 0; i < n; i++) {
 			if (res[i].code != expect[i]) {
 				if (*unexpected < 5)
@@ -235,6 +243,12 @@ static uint64_t fill(struct hw_store *s, const char *profile, uint64_t count, in
 	free(bufs);
 	hw_workload_free(w);
 	return accepted;
+}
+
+static uint64_t fill(struct hw_store *s, const char *profile, uint64_t count, int64_t now_ms,
+		     uint64_t *unexpected)
+{
+	return fill_batches(s, profile, count, now_ms, false, unexpected);
 }
 
 /* Every record of a generated terminal peak is accepted; every poison record is refused
@@ -426,7 +440,7 @@ static void hold_one(struct hw_store *s, unsigned id, const char *key)
 	struct hw_batch b;
 	assert_int_equal(hw_store_prepare(s, 1, NOW_MS, &sub, 1, &r, &b), 0);
 	assert_int_equal(r.code, 0);
-	assert_int_equal(hw_store_hold(s), 0);
+	hw_store_hold(s);
 }
 
 /* Held batches stay invisible to readers until committed, an aborted batch after them
@@ -459,8 +473,8 @@ static void test_hold_then_commit(void **state)
 	assert_int_equal(last, 2);
 }
 
-/* A MAP_FULL in a batch after held ones commits those first, grows the map and retries:
- * nothing held is lost. */
+/* A MAP_FULL in a batch after held ones grows the map, takes the held ones again and
+ * retries: nothing held is lost, and all of it commits together. */
 static void test_hold_map_full(void **state)
 {
 	struct fx *f = *state;
@@ -470,14 +484,64 @@ static void test_hold_map_full(void **state)
 	struct hw_store_opts o = {.map_bytes = 256 * 1024, .mapfull_fault = &fault};
 	assert_int_equal(hw_store_open(f->dir, &o, &f->s), 0);
 	hold_one(f->s, 1, "a"); /* the fault's first tick passes */
-	hold_one(f->s, 2, "b"); /* the second fires: held "a" is committed, then "b" retried */
+	hold_one(f->s, 2, "b"); /* the second fires: "a" is taken again, then "b" retried */
 	assert_int_equal(fault.fired, 1);
+	uint64_t held;
+	assert_true(hw_store_held(f->s, &held));
+	assert_int_equal(held, 2);
 	struct hw_head h;
 	hw_store_head(f->s, &h);
-	assert_int_equal(h.lsn, 1);
+	assert_int_equal(h.lsn, 0);
 	assert_int_equal(hw_store_commit(f->s), 0);
 	hw_store_head(f->s, &h);
 	assert_int_equal(h.lsn, 2);
+}
+
+/* Held batches share one transaction, so a batch dropped after them (abort, or MAP_FULL
+ * in the middle of one) makes the store take them again from their entries. The store
+ * must end exactly as one that took the same batches one commit each: same head, same
+ * digest, with generated traffic that has refused records in every batch. */
+static void test_held_taken_again(void **state)
+{
+	struct fx *f = *state;
+	hw_store_close(f->s);
+	struct hw_fault fault;
+	hw_fault_arm(&fault, 1200, 1); /* the 1,201st log append: inside the third batch */
+	struct hw_store_opts o = {.map_bytes = 1 << 20, .mapfull_fault = &fault};
+	assert_int_equal(hw_store_open(f->dir, &o, &f->s), 0);
+	uint64_t unexpected;
+	uint64_t n = fill_batches(f->s, "terminal_peak", 2000, NOW_MS, true, &unexpected);
+	assert_int_equal(unexpected, 0);
+	assert_int_equal(fault.fired, 1);
+	uint8_t c[256];
+	struct hw_submit sub = {.data = c, .len = kv_record(c, sizeof c, 9, "T1", "c", "1")};
+	struct hw_result r;
+	struct hw_batch b;
+	assert_int_equal(hw_store_prepare(f->s, 1, NOW_MS, &sub, 1, &r, &b), 0);
+	assert_int_equal(b.first_lsn, n + 1);
+	hw_store_abort(f->s);
+	uint64_t held;
+	assert_true(hw_store_held(f->s, &held));
+	assert_int_equal(held, n);
+	assert_int_equal(hw_store_commit(f->s), 0);
+
+	char dir2[320];
+	snprintf(dir2, sizeof dir2, "%s/b", f->root);
+	struct hw_store *s2;
+	assert_int_equal(hw_store_init(dir2), 0);
+	assert_int_equal(hw_store_open(dir2, NULL, &s2), 0);
+	assert_int_equal(fill(s2, "terminal_peak", 2000, NOW_MS, &unexpected), n);
+	struct hw_head h1, h2;
+	hw_store_head(f->s, &h1);
+	hw_store_head(s2, &h2);
+	assert_int_equal(h1.lsn, n);
+	assert_int_equal(h2.lsn, n);
+	assert_memory_equal(h1.hash, h2.hash, HW_HASH_BYTES);
+	uint8_t d1[HW_HASH_BYTES], d2[HW_HASH_BYTES];
+	digest_of(f->s, d1);
+	digest_of(s2, d2);
+	assert_memory_equal(d1, d2, HW_HASH_BYTES);
+	hw_store_close(s2);
 }
 
 /* A failed commit stops the store for good; reopening shows the batch left nothing. */
@@ -854,6 +918,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_map_full_grows, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hold_then_commit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hold_map_full, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_held_taken_again, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_commit_failure_is_sticky, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_disk_full, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_read_only_and_format, setup, teardown),
