@@ -20,7 +20,10 @@
  *                               for an epoll_wait made while an fsync under DIR is under
  *                               way, so a disk completion is waiting when the loop wakes
  *                               (the simulator's "pause resumed on a disk completion").
- *                               Announced as event=stall_injected
+ *                               Announced as event=stall_injected, and its end as
+ *                               event=stall_ended, each with wall_ms (CLOCK_REALTIME,
+ *                               the nodes' own log clock): the history checker bounds
+ *                               a primary killed mid-stall by the stall's start
  * A fault that fired keeps failing every later call of its kind under DIR (a disk that
  * went bad stays bad for the incarnation; nothing lost in between is really on disk, so
  * a retried fsync must not be taken for success: STYLE.md 5). Its first failure prints
@@ -70,6 +73,24 @@ static ssize_t (*real_pwritev2)(int, const struct iovec *, int, off_t, int);
 static int (*real_fsync)(int);
 static int (*real_fdatasync)(int);
 static int (*real_epoll_wait)(int, struct epoll_event *, int, int);
+
+static long long wall_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* One line on stderr, in a single write: event=EVENT call=epoll_wait stall_ms wall_ms. */
+static void stall_say(const char *event)
+{
+	char line[128];
+	int n = snprintf(line, sizeof line,
+			 "hawser-faults: event=%s call=epoll_wait stall_ms=%d wall_ms=%lld\n", event,
+			 stall_ms, wall_ms());
+	if (n > 0 && real_write(STDERR_FILENO, line, (size_t)n) < 0)
+		n = 0;
+}
 
 static long long now_ms(void)
 {
@@ -246,17 +267,12 @@ int epoll_wait(int fd, struct epoll_event *ev, int max, int timeout_ms)
 	bool now = due > 0 && (prefix_len == 0 || atomic_load(&syncing) > 0 ||
 			       now_ms() - due >= STALL_WAIT_MS);
 	if (now && atomic_compare_exchange_strong(&stall_due_ms, &due, 0)) {
-		char line[96];
-		int n = snprintf(
-			line, sizeof line,
-			"hawser-faults: event=stall_injected call=epoll_wait stall_ms=%d\n",
-			stall_ms);
-		if (n > 0 && real_write(STDERR_FILENO, line, (size_t)n) < 0)
-			n = 0;
+		stall_say("stall_injected");
 		struct timespec ts = {.tv_sec = stall_ms / 1000,
 				      .tv_nsec = (long)(stall_ms % 1000) * 1000000L};
 		while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
 			;
+		stall_say("stall_ended");
 	}
 	return real_epoll_wait(fd, ev, max, timeout_ms);
 }

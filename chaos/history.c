@@ -13,7 +13,9 @@
  * - Split brain: the nodes' logs give each primary term (became_primary epoch=E
  *   wall_ms), its first acknowledgement (first_ack wall_ms) and its last (stepped_down or
  *   fenced last_ack_wall_ms; for a term cut short by SIGKILL, the kill time, or the
- *   SIGSTOP time when the process was stopped when killed: it acknowledged nothing
+ *   SIGSTOP time when the process was stopped when killed, or the start of a stall of
+ *   its event loop still under way (the fault shim's stall_injected line with no
+ *   stall_ended after it: the loop sends every acknowledgement): it acknowledged nothing
  *   later). Two terms of different epochs overlap when the older one acknowledged after
  *   the newer one (which acknowledged too) became primary: the voters elect only once the
  *   old lease is over, so the old primary's last acknowledgement must come first, even
@@ -188,6 +190,13 @@ static void take_line(const char *line, int node, struct term *terms, unsigned *
 	}
 }
 
+/* When an incarnation that ended at bound (its kill or stop) last acknowledged: at the
+ * start of a stall of its loop still under way then, if any. */
+static int64_t incarnation_end(int64_t bound, long long stalled)
+{
+	return stalled >= 0 && stalled < bound ? stalled : bound;
+}
+
 /* Read one node's log file into terms. */
 static int read_terms(const struct hw_ch_cluster *c, int node, struct term *terms, unsigned *n)
 {
@@ -197,23 +206,30 @@ static int read_terms(const struct hw_ch_cluster *c, int node, struct term *term
 	char line[2048];
 	struct term *cur = NULL;
 	int inc = -1;
+	long long stalled = -1; /* a loop stall under way since then (wall ms) */
 	while (fgets(line, sizeof line, fp) != NULL) {
 		if (strstr(line, "event=started") != NULL) {
 			if (inc >= 0 && (unsigned)inc < c->n_ends[node])
-				close_term(cur, c->ends[node][inc]);
+				close_term(cur, incarnation_end(c->ends[node][inc], stalled));
 			cur = NULL;
 			inc++;
+			stalled = -1;
 			continue;
 		}
-		take_line(line, node, terms, n, &cur);
+		if (strstr(line, "event=stall_injected") != NULL)
+			stalled = hw_log_field(line, "wall_ms", -1);
+		else if (strstr(line, "event=stall_ended") != NULL)
+			stalled = -1;
+		else
+			take_line(line, node, terms, n, &cur);
 	}
 	if (inc >= 0 && (unsigned)inc < c->n_ends[node])
-		close_term(cur, c->ends[node][inc]);
+		close_term(cur, incarnation_end(c->ends[node][inc], stalled));
 	fclose(fp);
 	return 0;
 }
 
-static void check_terms(const struct hw_ch_cluster *c, struct hw_ch_result *r)
+void hw_ch_check_terms(const struct hw_ch_cluster *c, struct hw_ch_result *r)
 {
 	static struct term terms[TERMS_MAX];
 	unsigned n = 0;
@@ -414,7 +430,7 @@ int hw_ch_check(const struct hw_ch_cluster *c, const struct hw_ch_load *l, int p
 		struct hw_ch_result *r)
 {
 	check_outcomes(l, r);
-	check_terms(c, r);
+	hw_ch_check_terms(c, r);
 	int rc = 0;
 	for (int i = 0; rc == 0 && i < HW_CH_NODES; i++)
 		rc = hw_ch_check_quarantine(c->dir[i], c->log[i], c->marks[i], c->n_marks[i], r);

@@ -134,6 +134,11 @@ bool hw_ch_local(const struct hw_ch_load *l, uint64_t i);
 int hw_ch_check(const struct hw_ch_cluster *c, const struct hw_ch_load *l, int primary,
 		struct hw_ch_result *r);
 
+/* The primary terms in the data nodes' logs (c->log) against each other, each killed or
+ * stopped incarnation bounded by c->ends (the top of history.c): counts r->primaries and
+ * r->overlapping. A log that cannot be read is noted in r->first. */
+void hw_ch_check_terms(const struct hw_ch_cluster *c, struct hw_ch_result *r);
+
 /* The rejoins of one data node against its quarantine table: the node's log (all its
  * incarnations) names each rejoin's moved entries (event=rejoined common_lsn=C
  * quarantined=M: LSNs C+1..C+M), and each must be a row of the quarantine table of the

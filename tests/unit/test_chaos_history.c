@@ -1,6 +1,8 @@
 /* test_chaos_history.c: hawser-chaos's quarantine check (hw_ch_check_quarantine in
  * chaos/history.c) against fabricated stores and node logs: an old primary's store that
- * a rejoin rewound (its suffix in quarantine) and one that dropped the suffix instead. */
+ * a rejoin rewound (its suffix in quarantine) and one that dropped the suffix instead;
+ * and its split-brain check (hw_ch_check_terms) against fabricated logs of an old
+ * primary killed in the middle of a stall of its loop. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -217,6 +219,63 @@ static void test_no_log_is_an_error(void **state)
 	assert_int_equal(r.quarantined + r.quarantine_missing, 0);
 }
 
+/* p1 primary in epoch 1 from T0, stalled at T0 + 100 (the fault shim's line), killed at
+ * T0 + 3000; s1 primary in epoch 2 from T0 + 1000. stall_end: the shim's stall_ended
+ * line at that time, 0: none (still stalled when killed). The overlapping terms found. */
+static uint64_t overlaps_after_stall(const struct fx *f, long long stall_end)
+{
+	const long long t0 = MARK_MS;
+	struct hw_ch_cluster *c = calloc(1, sizeof *c);
+	assert_non_null(c);
+	for (int i = 0; i < HW_CH_NODES; i++) {
+		snprintf(c->log[i], sizeof c->log[i], "%s/n%d.log", f->root, i);
+		FILE *fp = fopen(c->log[i], "w");
+		assert_non_null(fp);
+		fprintf(fp, "t=2026-11-26T10:00:00.000Z node=n%d event=started\n", i);
+		if (i == 0) {
+			fprintf(fp,
+				"t=x node=p1 event=became_primary epoch=1 wall_ms=%lld\n"
+				"t=x node=p1 event=first_ack epoch=1 wall_ms=%lld\n"
+				"hawser-faults: event=stall_injected call=epoll_wait stall_ms=2500 "
+				"wall_ms=%lld\n",
+				t0, t0 + 10, t0 + 100);
+			if (stall_end > 0)
+				fprintf(fp,
+					"hawser-faults: event=stall_ended call=epoll_wait "
+					"stall_ms=2500 wall_ms=%lld\n",
+					stall_end);
+		} else if (i == 1) {
+			fprintf(fp,
+				"t=x node=s1 event=became_primary epoch=2 wall_ms=%lld\n"
+				"t=x node=s1 event=first_ack epoch=2 wall_ms=%lld\n",
+				t0 + 1000, t0 + 1010);
+		}
+		assert_int_equal(fclose(fp), 0);
+		c->ends[i][0] = t0 + (i == 0 ? 3000 : 9000);
+		c->n_ends[i] = 1;
+	}
+	struct hw_ch_result r = {0};
+	hw_ch_check_terms(c, &r);
+	assert_null(strstr(r.first, "cannot read"));
+	assert_int_equal(r.primaries, 2);
+	free(c);
+	return r.overlapping;
+}
+
+/* Killed while its loop was stalled, the old primary acknowledged nothing after the
+ * stall began, before the new one was elected: no overlap. */
+static void test_killed_mid_stall_no_overlap(void **state)
+{
+	assert_int_equal(overlaps_after_stall(*state, 0), 0);
+}
+
+/* A stall that ended before the kill bounds nothing: the loop ran again and could have
+ * acknowledged until the kill, after the new primary began. */
+static void test_stall_ended_before_kill_overlaps(void **state)
+{
+	assert_int_equal(overlaps_after_stall(*state, MARK_MS + 2600), 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -227,6 +286,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_rejoin_before_mark_not_held, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_snapshot_resets, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_log_is_an_error, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_killed_mid_stall_no_overlap, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stall_ended_before_kill_overlaps, setup,
+						teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
