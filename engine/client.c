@@ -333,19 +333,26 @@ static int send_frame(struct hw_client *c, enum hw_frame_type type, const uint8_
 
 /* Wait until deadline for bytes and add them to buf[*len..cap). 0, -ETIMEDOUT (not
  * sticky: the stream is still good) or the sticky error; end of stream is HW_ECLOSED,
- * or on a channel cut short the channel's verdict (hw_channel_eof). */
+ * or on a channel cut short the channel's verdict (hw_channel_eof). A deadline already
+ * past reads without polling first: draining what is buffered (hw_client_wait with
+ * timeout 0, after the caller's own poll) takes one recv per read, not a poll and a recv. */
 static int receive(struct hw_client *c, uint8_t *buf, size_t cap, size_t *len, int64_t deadline)
 {
 	for (;;) {
-		struct pollfd pfd = {.fd = c->fd, .events = POLLIN};
-		int n = poll(&pfd, 1, left_ms(deadline));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return set_failed(c, -errno);
-		if (n == 0)
+		int wait = left_ms(deadline);
+		if (wait != 0) {
+			struct pollfd pfd = {.fd = c->fd, .events = POLLIN};
+			int n = poll(&pfd, 1, wait);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0)
+				return set_failed(c, -errno);
+			if (n == 0)
+				return -ETIMEDOUT;
+		}
+		ssize_t got = recv(c->fd, buf + *len, cap - *len, wait == 0 ? MSG_DONTWAIT : 0);
+		if (got < 0 && wait == 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			return -ETIMEDOUT;
-		ssize_t got = recv(c->fd, buf + *len, cap - *len, 0);
 		if (got == 0) {
 			int rc = c->ch && !hw_channel_is_open(c->ch) ? hw_channel_eof(c->ch) : 0;
 			return set_failed(c, rc ? rc : HW_ECLOSED);
