@@ -86,8 +86,8 @@ static void stall_say(const char *event)
 {
 	char line[128];
 	int n = snprintf(line, sizeof line,
-			 "hawser-faults: event=%s call=epoll_wait stall_ms=%d wall_ms=%lld\n", event,
-			 stall_ms, wall_ms());
+			 "hawser-faults: event=%s call=epoll_wait stall_ms=%d wall_ms=%lld\n",
+			 event, stall_ms, wall_ms());
 	if (n > 0 && real_write(STDERR_FILENO, line, (size_t)n) < 0)
 		n = 0;
 }

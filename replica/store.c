@@ -752,7 +752,8 @@ static int replay_run(struct hw_store *s)
 	}
 	if (rc == 0 && h.lsn != s->head.lsn)
 		rc = meta_write_head(s, s->txn, &h);
-	if (rc == 0 && (h.lsn != s->held_head.lsn || memcmp(h.hash, s->held_head.hash, HW_HASH_BYTES)))
+	if (rc == 0 &&
+	    (h.lsn != s->held_head.lsn || memcmp(h.hash, s->held_head.hash, HW_HASH_BYTES)))
 		rc = MDB_CORRUPTED;
 	if (rc != 0 && s->txn != NULL)
 		mdb_txn_abort(s->txn);
