@@ -18,7 +18,10 @@
  * Persistence. On HW_EL_PERSIST the owner's persist_cb makes the whole hard state durable
  * before the core hears of it (hw_el_on_persisted) and before any later action runs: it
  * blocks the loop for one flush, which only elections and lease changes of the witness
- * cost. A failed persist is a storage failure: from then on this voter sends nothing and
+ * cost. On a data node the hard state is a row of the store's meta table, so the flush
+ * also waits for LMDB's write lock: up to HW_WRITER_COMMIT_MS (50 ms) when the store
+ * writer holds a transaction, which it does only while entries arrive (a vote after the
+ * primary went silent finds it committed after HW_WRITER_IDLE_US). A failed persist is a storage failure: from then on this voter sends nothing and
  * takes no event (it can no longer keep a promise).
  *
  * Logs: election_started (a pre-vote or a vote round begins), vote_granted / vote_denied
