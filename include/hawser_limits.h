@@ -57,4 +57,10 @@
 #define HW_MAP_BYTES_INITIAL (1ull << 30)
 #define HW_MAP_BYTES_MAX (1ull << 40)
 
+/* A store with a log in front holds batches in one write transaction until it has this
+ * many entries, or this many bytes of them (kept to take them again after a failed
+ * batch), at most (replica/store.h hw_store_held_full). */
+#define HW_STORE_HELD_ENTRIES 16384u
+#define HW_STORE_HELD_BYTES (32u << 20)
+
 #endif

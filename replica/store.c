@@ -449,8 +449,6 @@ struct take {
 	MDB_cursor *boxes; /* the transaction's cursor on containers (boxes_open) */
 };
 
-/* The entry at lsn, decoded (e borrows txn's pages). MDB_CORRUPTED when it is missing or
- * fails its hash: the log between base and head has no holes. */
 int hw__store_log_get(struct hw_store *s, MDB_txn *txn, uint64_t lsn, MDB_val *v)
 {
 	uint8_t key[8];
@@ -459,6 +457,8 @@ int hw__store_log_get(struct hw_store *s, MDB_txn *txn, uint64_t lsn, MDB_val *v
 	return mdb_get(txn, s->t.log, &k, v);
 }
 
+/* The entry at lsn, decoded (e borrows txn's pages). MDB_CORRUPTED when it is missing or
+ * fails its hash: the log between base and head has no holes. */
 static int entry_at(struct hw_store *s, MDB_txn *txn, uint64_t lsn, struct hw_entry *e)
 {
 	MDB_val v;
@@ -541,16 +541,10 @@ static int retract_check(struct hw_store *s, MDB_txn *txn, const Tos__V1__Record
 					       "retracted record (LSN %llu) is before the log's "
 					       "base: its tenant cannot be checked",
 					       (unsigned long long)lsn);
-	uint8_t key[8];
-	memcpy(key, v.mv_data, 8);
-	MDB_val lk = hw_mdb_val(key, 8), lv;
-	rc = mdb_get(txn, s->t.log, &lk, &lv);
+	struct hw_entry e;
+	rc = entry_at(s, txn, lsn, &e); /* our own log: damage there is a storage failure */
 	if (rc != 0)
 		return rc;
-	struct hw_entry e;
-	rc = hw_entry_decode(lv.mv_data, lv.mv_size, &e);
-	if (rc != 0)
-		return hw_reject_set(rej, rc, "retracts", "retracted record's entry is damaged");
 	Tos__V1__Record *old = tos__v1__record__unpack(NULL, e.record_len, e.record);
 	int same = old != NULL && strcmp(old->tenant_id, rec->tenant_id) == 0;
 	tos__v1__record__free_unpacked(old, NULL);
@@ -756,33 +750,31 @@ static int replay_run(struct hw_store *s)
 	    (h.lsn != s->held_head.lsn || memcmp(h.hash, s->held_head.hash, HW_HASH_BYTES)))
 		rc = MDB_CORRUPTED;
 	if (rc != 0 && s->txn != NULL)
-		mdb_txn_abort(s->txn);
+		mdb_txn_abort(txn_take(s));
 	return rc;
 }
 
-/* Drop the batch under way (its writes are in the open transaction): abort it, grow the
- * map for MAP_FULL, and take the held batches again. rc: why; 0 when the caller drops it
- * (hw_store_abort). Returns 1 to retry the batch, else 0: dropped or refused, with the
- * store as before it, or failed for good (s->failed set; the held batches are then lost
- * to the store, not to the log in front of it, which replays them at the next start). */
+/* Drop the batch under way (its writes are in the open transaction): abort the
+ * transaction and take the held batches again into a new one. rc: why the batch failed,
+ * or 0 when it is dropped on purpose (hw_store_abort, a refused entry), which leaves the
+ * store as before it; a MAP_FULL grows the map first, any other failure is for good.
+ * Returns 1 to retry the batch, else 0 (s->failed set on a failure; the held batches are
+ * then lost to the store, not to the log in front of it, which replays them at the next
+ * start). */
 static int batch_undo(struct hw_store *s, int rc)
 {
-	bool holding = s->holding;
-	size_t held = s->replay_held;
-	struct hw_head held_head = s->held_head;
-	mdb_txn_abort(txn_take(s));
-	int again = rc == 0 || entry_refused(rc) ? 0 : batch_failed(s, rc);
-	if (s->failed != 0 || !holding)
-		return again;
-	s->holding = true;
-	s->replay_held = s->replay_len = held;
-	s->held_head = held_head;
-	int rrc = replay_run(s);
-	if (rrc == 0)
-		return again;
-	txn_take(s);
-	batch_failed(s, rrc == MDB_MAP_FULL ? EIO : rrc);
-	return 0;
+	mdb_txn_abort(s->txn);
+	s->txn = NULL;
+	s->boxes = NULL;
+	s->prepared = false;
+	s->replay_len = s->replay_held;
+	int again = rc == 0 ? 0 : batch_failed(s, rc);
+	int rrc = s->failed == 0 && s->holding ? replay_run(s) : 0;
+	if (rrc != 0)
+		batch_failed(s, rrc == MDB_MAP_FULL ? EIO : rrc);
+	if (s->failed != 0)
+		txn_take(s);
+	return s->failed != 0 ? 0 : again;
 }
 
 /* Begin a batch: in the open transaction after the held batches, or in a new one. *h
@@ -891,8 +883,7 @@ int hw_store_prepare(struct hw_store *s, uint64_t epoch, int64_t now_ms,
  * to retry here. */
 static int txn_commit(struct hw_store *s, const struct hw_head *h)
 {
-	struct hw_head at = *h;
-	int rc = commit(s, txn_take(s), &at);
+	int rc = commit(s, txn_take(s), h); /* h survives txn_take */
 	if (rc == 0)
 		return 0;
 	batch_failed(s, rc == MDB_MAP_FULL ? EIO : rc);
@@ -997,18 +988,19 @@ static int append_one(struct hw_store *s, MDB_txn *txn, MDB_cursor *boxes, struc
 }
 
 /* Take entries into the open (or a new) transaction as the prepared batch, like
- * prepare_batch(), keeping a copy of each in replay. */
+ * prepare_batch(). hold: the held path (hw_store_append_hold): the caller checked the
+ * entries' hashes, and each is kept in replay, since the batch will be held. */
 static int append_batch(struct hw_store *s, const uint8_t *const *entries, const size_t *lens,
-			size_t n, bool checked, struct hw_reject *rej)
+			size_t n, bool hold, struct hw_reject *rej)
 {
 	struct hw_head h;
 	int rc = batch_begin(s, &h);
 	const uint64_t start_lsn = h.lsn;
 	for (size_t i = 0; i < n && rc == 0; i++) {
-		rc = replay_reserve(s, lens[i]);
+		rc = hold ? replay_reserve(s, lens[i]) : 0;
 		if (rc == 0)
-			rc = append_one(s, s->txn, s->boxes, &h, entries[i], lens[i], checked, rej);
-		if (rc == 0) {
+			rc = append_one(s, s->txn, s->boxes, &h, entries[i], lens[i], hold, rej);
+		if (rc == 0 && hold) {
 			memcpy(s->replay + s->replay_len, entries[i], lens[i]);
 			s->replay_len += lens[i];
 		}
@@ -1019,7 +1011,7 @@ static int append_batch(struct hw_store *s, const uint8_t *const *entries, const
 /* append_batch() with the checks, the refusal of bad entries and the retry after a
  * grown map. */
 static int append_take(struct hw_store *s, const uint8_t *const *entries, const size_t *lens,
-		       size_t n, bool checked, struct hw_reject *rej)
+		       size_t n, bool hold, struct hw_reject *rej)
 {
 	HW_ASSERT(n <= HW_BATCH_RECORDS_MAX);
 	HW_ASSERT(!s->prepared);
@@ -1029,10 +1021,10 @@ static int append_take(struct hw_store *s, const uint8_t *const *entries, const 
 	if (s->opts.read_only)
 		return -EROFS;
 	for (;;) {
-		int rc = append_batch(s, entries, lens, n, checked, rej);
+		int rc = append_batch(s, entries, lens, n, hold, rej);
 		if (rc == 0)
 			return 0;
-		if (batch_undo(s, rc))
+		if (batch_undo(s, entry_refused(rc) ? 0 : rc))
 			continue;
 		return s->failed != 0 ? s->failed : rc; /* refused: the sender's fault */
 	}
@@ -1049,8 +1041,7 @@ int hw_store_append_entries(struct hw_store *s, const uint8_t *const *entries, c
 		if (rc != 0 || s->holding)
 			return rc != 0 ? rc : hw_store_commit(s);
 		/* Alone in its transaction: a map full at commit grows the map and retries. */
-		struct hw_head h = s->prepared_head;
-		rc = commit(s, txn_take(s), &h);
+		rc = commit(s, txn_take(s), &s->prepared_head);
 		if (rc == 0)
 			return 0;
 		if (!batch_failed(s, rc))

@@ -126,7 +126,8 @@ int hw_store_submit(struct hw_store *s, uint64_t epoch, int64_t now_ms,
 		    const struct hw_submit *recs, size_t n, struct hw_result *res);
 
 /* The entries of a prepared batch: contiguous log entries (replica/entry.h), exactly the
- * body an APPEND frame carries. Borrowed from the store until commit or abort. */
+ * body an APPEND frame carries. Borrowed from the store until the next prepare, commit
+ * or abort. */
 struct hw_batch {
 	const uint8_t *entries;
 	size_t len;
@@ -161,10 +162,8 @@ void hw_store_hold(struct hw_store *s);
 
 /* Held batches are due for a commit by their size: HW_STORE_HELD_ENTRIES entries (a
  * transaction's dirty pages) or HW_STORE_HELD_BYTES of entries (kept to take them
- * again). */
+ * again; include/hawser_limits.h). */
 bool hw_store_held_full(const struct hw_store *s);
-#define HW_STORE_HELD_ENTRIES 16384u
-#define HW_STORE_HELD_BYTES (32u << 20)
 
 /* True while held batches wait for hw_store_commit(); *entries gets how many log entries
  * they hold (0 if they stored nothing new). Writer's thread. */
