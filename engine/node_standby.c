@@ -20,8 +20,8 @@ static void connect_primary(struct hw_node *n);
 
 /* Entries wait in the filling job until there are this many, the next tick, or someone
  * waits for the store (a submit in mode applied, a hello, a full job). The log, not the
- * store, makes them durable and acked; each job costs the store writer a wake-up and a
- * child transaction, at 32 x 1 one per 8 entries (docs/benchmarks.md). The store then
+ * store, makes them durable and acked; each job costs the store writer a wake-up, at
+ * 32 x 1 one per 8 entries (docs/benchmarks.md). The store then
  * lags the log by at most a tick more. */
 #define HW_STANDBY_APPLY_ENTRIES 64u
 
@@ -233,9 +233,13 @@ static int take_heartbeat(struct hw_node *n, const struct hw_frame *f)
 		return rc;
 	}
 	/* Submits in mode applied wait for this store's commit: make it now, not lazily (a
-	 * vault applies late by design and is never counted). */
-	if (m->apply_wanted > 0 && n->cfg.role == HW_ROLE_STANDBY && n->writer != NULL) {
-		hw_writer_commit_soon(n->writer, m->apply_wanted);
+	 * vault applies late by design and is never counted). Only through what arrived
+	 * (the writer commits after every job until it gets there), and not once the store
+	 * has it: the primary repeats its highest wanted LSN in every heartbeat. */
+	uint64_t want = m->apply_wanted < n->sb.pos.received ? m->apply_wanted
+							      : n->sb.pos.received;
+	if (want > n->vault_applied && n->cfg.role == HW_ROLE_STANDBY && n->writer != NULL) {
+		hw_writer_commit_soon(n->writer, want);
 		kick_apply(n, true);
 	}
 	HW_CORE(n, hw_standby_on_heartbeat(&n->sb, m->durable_lsn, m->reply_requested,
