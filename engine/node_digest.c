@@ -60,7 +60,12 @@ struct hw_digest {
  * head either way. */
 static int snapshot(struct hw_digest *d, struct hw_store *s, struct hw_head *h)
 {
-	int rc = hw_store_digest_head(s, h, d->digest);
+	/* The head first (a cached copy): a digest at another head would be thrown away. */
+	int rc = hw_store_head(s, h);
+	if (rc == 0 && d->lsn != 0 && h->lsn != d->lsn)
+		return 1;
+	if (rc == 0)
+		rc = hw_store_digest_head(s, h, d->digest);
 	if (rc != 0)
 		return rc;
 	if (d->lsn != 0 && h->lsn != d->lsn)
