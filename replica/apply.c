@@ -16,25 +16,13 @@
 #include "replica/state_int.h"
 #include "replica/validate.h"
 
-/* What the handlers work with: the caller's context and, for a record that names a box,
- * whether box_begin() left the caller's cursor on the containers table on it, so that
- * box_put() overwrites it there (MDB_CURRENT) instead of walking the tree a second time
- * (the context is const: this is the record's own state). */
-struct apply {
-	MDB_txn *txn;
-	const struct hw_tables *t;
-	uint64_t lsn;
-	int64_t time_ms;
-	MDB_cursor *boxes;
-	bool box_found; /* boxes is on the box box_begin() read */
-};
-
 #define TS(name) TOS__V1__TRANSIT_STATE__##name
 #define UE(name) TOS__V1__UNIT_EVENT_TYPE__##name
 
 /* What a unit event will do, worked out before anything is written. */
 struct ue_plan {
 	struct hw_container box; /* the container as it will be stored */
+	bool box_found;          /* c->boxes is on it: box_put() overwrites it there */
 	size_t id_len;
 	unsigned n_free; /* slots the box leaves */
 	char free_keys[HW_SLOTS_PER_BOX_MAX][HW_SLOT_KEY_BYTES];
@@ -44,9 +32,12 @@ struct ue_plan {
 
 /* Read container id into *box, or start a fresh one when the store never saw it, and
  * apply the per-container time rule [26]. box->holds is left 0: the rules that need the
- * holds read them with box_holds(). */
-static int box_begin(struct apply *c, const Tos__V1__Record *rec, const char *id, const char *field,
-		     struct hw_container *box, struct hw_reject *rej)
+ * holds read them with box_holds(). *found says whether the box was read, which leaves
+ * c->boxes on it, so that box_put() overwrites it there (MDB_CURRENT) instead of walking
+ * the tree a second time. */
+static int box_begin(const struct hw_apply_ctx *c, const Tos__V1__Record *rec, const char *id,
+		     const char *field, struct hw_container *box, bool *found,
+		     struct hw_reject *rej)
 {
 	size_t id_len = id != NULL ? strlen(id) : 0;
 	if (id_len == 0)
@@ -54,7 +45,7 @@ static int box_begin(struct apply *c, const Tos__V1__Record *rec, const char *id
 	if (id_len > HW_CONTAINER_ID_BYTES_MAX)
 		return hw_reject_set(rej, HW_ECONTAINER_ID, field, "container number too long");
 	int rc = hw__container_read(c->boxes, id, id_len, box);
-	c->box_found = rc == 0;
+	*found = rc == 0;
 	if (rc == HW_ENOTFOUND) {
 		memset(box, 0, sizeof *box);
 		memcpy(box->id, id, id_len);
@@ -69,8 +60,10 @@ static int box_begin(struct apply *c, const Tos__V1__Record *rec, const char *id
 	return 0;
 }
 
-/* Stamp box with the record that touched it and store it where box_begin() read it. */
-static int box_put(struct apply *c, const Tos__V1__Record *rec, struct hw_container *box)
+/* Stamp box with the record that touched it and store it where box_begin() read it;
+ * found is what box_begin() said, and nothing may have moved c->boxes since. */
+static int box_put(const struct hw_apply_ctx *c, const Tos__V1__Record *rec,
+		   struct hw_container *box, bool found)
 {
 	uint8_t buf[HW_CONTAINER_VALUE_BYTES_MAX];
 	box->last_event_ms = rec->event_time_ms;
@@ -78,23 +71,23 @@ static int box_put(struct apply *c, const Tos__V1__Record *rec, struct hw_contai
 	size_t len = hw__container_encode(box, buf);
 	MDB_val k = hw_mdb_val(box->id, strlen(box->id));
 	MDB_val v = hw_mdb_val(buf, len);
-	return mdb_cursor_put(c->boxes, &k, &v, c->box_found ? MDB_CURRENT : 0);
+	return mdb_cursor_put(c->boxes, &k, &v, found ? MDB_CURRENT : 0);
 }
 
 /* Read the box's active holds into box->holds (a range scan of the holds table). */
-static int box_holds(struct apply *c, struct hw_container *box)
+static int box_holds(const struct hw_apply_ctx *c, struct hw_container *box)
 {
 	return hw__holds_mask(c->txn, c->t, box->id, strlen(box->id), &box->holds);
 }
 
-static int box_active(struct apply *c, const struct hw_container *box, bool *active)
+static int box_active(const struct hw_apply_ctx *c, const struct hw_container *box, bool *active)
 {
 	return hw__container_active(c->txn, c->t, box, active);
 }
 
 /* The box must be on an active visit: 0, or a refusal with code naming field. */
-static int need_visit(struct apply *c, const struct hw_container *box, int code, const char *field,
-		      struct hw_reject *rej)
+static int need_visit(const struct hw_apply_ctx *c, const struct hw_container *box, int code,
+		      const char *field, struct hw_reject *rej)
 {
 	bool active;
 	int rc = box_active(c, box, &active);
@@ -161,7 +154,7 @@ static int in_yard(const struct ue_plan *p, struct hw_reject *rej)
 
 /* A box leaving its yard slot: in the yard, where the move says it starts [31], and,
  * when holds_matter, under no hold [29]. */
-static int from_yard(struct apply *c, const Tos__V1__UnitEvent *ue, struct ue_plan *p,
+static int from_yard(const struct hw_apply_ctx *c, const Tos__V1__UnitEvent *ue, struct ue_plan *p,
 		     bool holds_matter, struct hw_reject *rej)
 {
 	int rc = in_yard(p, rej);
@@ -191,8 +184,8 @@ static int visit_active(const struct ue_plan *p, int state, struct hw_reject *re
 }
 
 /* Load and discharge need the vessel visit ARRIVED or WORKING [19]. */
-static int vessel_workable(struct apply *c, const Tos__V1__Location *loc, const char *field,
-			   struct hw_reject *rej)
+static int vessel_workable(const struct hw_apply_ctx *c, const Tos__V1__Location *loc,
+			   const char *field, struct hw_reject *rej)
 {
 	if (loc == NULL || loc->where_case != TOS__V1__LOCATION__WHERE_VESSEL)
 		return hw_reject_set(rej, HW_EPOSITION, field, "must be a vessel cell");
@@ -214,7 +207,7 @@ static int vessel_workable(struct apply *c, const Tos__V1__Location *loc, const 
 
 /* Slots the box holds now, checked against the slots table: a slot that names another
  * box means the tables disagree, which only corruption can cause. */
-static int plan_free(struct apply *c, struct ue_plan *p)
+static int plan_free(const struct hw_apply_ctx *c, struct ue_plan *p)
 {
 	p->n_free = hw__position_slots(p->box.position, p->free_keys);
 	for (unsigned i = 0; i < p->n_free; i++) {
@@ -231,7 +224,7 @@ static int plan_free(struct apply *c, struct ue_plan *p)
 
 /* The box can stand at yard place to: its size is known, the bay fits its length [22],
  * and every slot it needs is free (or already its own, for a move that overlaps). */
-static int plan_take(struct apply *c, const Tos__V1__Location *to, struct ue_plan *p,
+static int plan_take(const struct hw_apply_ctx *c, const Tos__V1__Location *to, struct ue_plan *p,
 		     struct hw_reject *rej)
 {
 	if (to == NULL || to->where_case != TOS__V1__LOCATION__WHERE_YARD)
@@ -264,7 +257,7 @@ static int plan_take(struct apply *c, const Tos__V1__Location *to, struct ue_pla
 }
 
 /* The write phase of a unit event: leave the old slots, take the new, store the box. */
-static int plan_write(struct apply *c, const Tos__V1__Record *rec, struct ue_plan *p)
+static int plan_write(const struct hw_apply_ctx *c, const Tos__V1__Record *rec, struct ue_plan *p)
 {
 	int rc;
 	for (unsigned i = 0; i < p->n_free; i++) {
@@ -280,11 +273,11 @@ static int plan_write(struct apply *c, const Tos__V1__Record *rec, struct ue_pla
 		if (rc != 0)
 			return rc;
 	}
-	return box_put(c, rec, &p->box);
+	return box_put(c, rec, &p->box, p->box_found);
 }
 
 /* PREADVISE: a new visit of a box that is not here yet [29]. */
-static int ue_preadvise(struct apply *c, struct ue_plan *p, struct hw_reject *rej)
+static int ue_preadvise(const struct hw_apply_ctx *c, struct ue_plan *p, struct hw_reject *rej)
 {
 	bool active;
 	int rc = box_active(c, &p->box, &active);
@@ -300,7 +293,7 @@ static int ue_preadvise(struct apply *c, struct ue_plan *p, struct hw_reject *re
 }
 
 /* DISCHARGE, GATE_IN, RAIL_IN, BARGE_IN: the box arrives in the yard [28, 29]. */
-static int ue_arrive(struct apply *c, const Tos__V1__UnitEvent *ue, struct ue_plan *p,
+static int ue_arrive(const struct hw_apply_ctx *c, const Tos__V1__UnitEvent *ue, struct ue_plan *p,
 		     struct hw_reject *rej)
 {
 	bool active;
@@ -328,7 +321,7 @@ static int ue_arrive(struct apply *c, const Tos__V1__UnitEvent *ue, struct ue_pl
 }
 
 /* LOAD: yard to a workable vessel; no hold; a FULL box needs this visit's VGM [13]. */
-static int ue_load(struct apply *c, const Tos__V1__UnitEvent *ue, struct ue_plan *p,
+static int ue_load(const struct hw_apply_ctx *c, const Tos__V1__UnitEvent *ue, struct ue_plan *p,
 		   struct hw_reject *rej)
 {
 	int rc = from_yard(c, ue, p, true, rej);
@@ -344,7 +337,7 @@ static int ue_load(struct apply *c, const Tos__V1__UnitEvent *ue, struct ue_plan
 }
 
 /* GATE_OUT, RAIL_OUT, BARGE_OUT: the visit ends; no hold may be active [29]. */
-static int ue_depart(struct apply *c, const Tos__V1__UnitEvent *ue, struct ue_plan *p,
+static int ue_depart(const struct hw_apply_ctx *c, const Tos__V1__UnitEvent *ue, struct ue_plan *p,
 		     struct hw_reject *rej)
 {
 	int rc = from_yard(c, ue, p, true, rej);
@@ -354,8 +347,8 @@ static int ue_depart(struct apply *c, const Tos__V1__UnitEvent *ue, struct ue_pl
 }
 
 /* YARD_MOVE, YARD_SHIFT, POSITION_CORRECTION: slot to slot. */
-static int ue_yard_move(struct apply *c, const Tos__V1__UnitEvent *ue, struct ue_plan *p,
-			struct hw_reject *rej)
+static int ue_yard_move(const struct hw_apply_ctx *c, const Tos__V1__UnitEvent *ue,
+			struct ue_plan *p, struct hw_reject *rej)
 {
 	int rc = from_yard(c, ue, p, false, rej);
 	if (rc == 0)
@@ -366,7 +359,7 @@ static int ue_yard_move(struct apply *c, const Tos__V1__UnitEvent *ue, struct ue
 }
 
 /* RESTOW, SHIFT_ON_BOARD: cell to cell on a vessel that has not departed. */
-static int ue_restow(struct apply *c, const Tos__V1__UnitEvent *ue, struct ue_plan *p,
+static int ue_restow(const struct hw_apply_ctx *c, const Tos__V1__UnitEvent *ue, struct ue_plan *p,
 		     struct hw_reject *rej)
 {
 	bool active;
@@ -385,7 +378,7 @@ static int ue_restow(struct apply *c, const Tos__V1__UnitEvent *ue, struct ue_pl
 }
 
 /* STUFF, STRIP, INSPECT, RESEAL, ROLL, INVENTORY_CHECK: need an active visit. */
-static int ue_status(struct apply *c, const Tos__V1__UnitEvent *ue, struct ue_plan *p,
+static int ue_status(const struct hw_apply_ctx *c, const Tos__V1__UnitEvent *ue, struct ue_plan *p,
 		     struct hw_reject *rej)
 {
 	int rc = need_visit(c, &p->box, HW_ELIFECYCLE, "unit_event.type", rej);
@@ -398,8 +391,8 @@ static int ue_status(struct apply *c, const Tos__V1__UnitEvent *ue, struct ue_pl
 	return 0;
 }
 
-static int ue_dispatch(struct apply *c, const Tos__V1__UnitEvent *ue, struct ue_plan *p,
-		       struct hw_reject *rej)
+static int ue_dispatch(const struct hw_apply_ctx *c, const Tos__V1__UnitEvent *ue,
+		       struct ue_plan *p, struct hw_reject *rej)
 {
 	switch (ue->type) {
 	case UE(PREADVISE):
@@ -435,7 +428,8 @@ static int ue_dispatch(struct apply *c, const Tos__V1__UnitEvent *ue, struct ue_
 	}
 }
 
-static int apply_unit_event(struct apply *c, const Tos__V1__Record *rec, struct hw_reject *rej)
+static int apply_unit_event(const struct hw_apply_ctx *c, const Tos__V1__Record *rec,
+			    struct hw_reject *rej)
 {
 	const Tos__V1__UnitEvent *ue = rec->unit_event;
 	if (ue->equipment == NULL)
@@ -444,7 +438,7 @@ static int apply_unit_event(struct apply *c, const Tos__V1__Record *rec, struct 
 	struct ue_plan p;
 	memset(&p, 0, sizeof p);
 	int rc = box_begin(c, rec, ue->equipment->container_id, "unit_event.equipment.container_id",
-			   &p.box, rej);
+			   &p.box, &p.box_found, rej);
 	if (rc != 0)
 		return rc;
 	p.id_len = strlen(p.box.id);
@@ -456,11 +450,13 @@ static int apply_unit_event(struct apply *c, const Tos__V1__Record *rec, struct 
 }
 
 /* Holds [32]: one APPLY per type until its RELEASE; may come before the box does. */
-static int apply_hold(struct apply *c, const Tos__V1__Record *rec, struct hw_reject *rej)
+static int apply_hold(const struct hw_apply_ctx *c, const Tos__V1__Record *rec,
+		      struct hw_reject *rej)
 {
 	const Tos__V1__HoldEvent *h = rec->hold;
 	struct hw_container box;
-	int rc = box_begin(c, rec, h->container_id, "hold.container_id", &box, rej);
+	bool found;
+	int rc = box_begin(c, rec, h->container_id, "hold.container_id", &box, &found, rej);
 	if (rc == 0)
 		rc = box_holds(c, &box);
 	if (rc != 0)
@@ -485,7 +481,7 @@ static int apply_hold(struct apply *c, const Tos__V1__Record *rec, struct hw_rej
 		return hw_reject_set(rej, HW_ERANGE, "hold.action", "unknown hold action %d",
 				     (int)h->action);
 	}
-	rc = box_put(c, rec, &box);
+	rc = box_put(c, rec, &box, found);
 	if (rc != 0)
 		return rc;
 	if (h->action == TOS__V1__HOLD_ACTION__RELEASE)
@@ -500,20 +496,26 @@ static int apply_hold(struct apply *c, const Tos__V1__Record *rec, struct hw_rej
 }
 
 /* Customs status: only the per-container time rule; the status itself is in the log. */
-static int apply_customs(struct apply *c, const Tos__V1__Record *rec, struct hw_reject *rej)
+static int apply_customs(const struct hw_apply_ctx *c, const Tos__V1__Record *rec,
+			 struct hw_reject *rej)
 {
 	struct hw_container box;
-	int rc = box_begin(c, rec, rec->customs->container_id, "customs.container_id", &box, rej);
+	bool found;
+	int rc = box_begin(c, rec, rec->customs->container_id, "customs.container_id", &box, &found,
+			   rej);
 	if (rc != 0)
 		return rc;
-	return box_put(c, rec, &box);
+	return box_put(c, rec, &box, found);
 }
 
 /* Reefer readings need a known reefer box with an active visit [34]. */
-static int apply_reefer(struct apply *c, const Tos__V1__Record *rec, struct hw_reject *rej)
+static int apply_reefer(const struct hw_apply_ctx *c, const Tos__V1__Record *rec,
+			struct hw_reject *rej)
 {
 	struct hw_container box;
-	int rc = box_begin(c, rec, rec->reefer->container_id, "reefer.container_id", &box, rej);
+	bool found;
+	int rc = box_begin(c, rec, rec->reefer->container_id, "reefer.container_id", &box, &found,
+			   rej);
 	if (rc != 0)
 		return rc;
 	if (box.size_type[0] == '\0' || !hw_size_type_is_reefer(box.size_type))
@@ -521,15 +523,17 @@ static int apply_reefer(struct apply *c, const Tos__V1__Record *rec, struct hw_r
 				     "%s is not a known reefer (size/type \"%s\")", box.id,
 				     box.size_type);
 	rc = need_visit(c, &box, HW_ENOT_REEFER, "reefer.container_id", rej);
-	return rc != 0 ? rc : box_put(c, rec, &box);
+	return rc != 0 ? rc : box_put(c, rec, &box, found);
 }
 
 /* VGM [13]: for a box on an active visit, not below its tare. */
-static int apply_vgm(struct apply *c, const Tos__V1__Record *rec, struct hw_reject *rej)
+static int apply_vgm(const struct hw_apply_ctx *c, const Tos__V1__Record *rec,
+		     struct hw_reject *rej)
 {
 	const Tos__V1__VgmDeclaration *vgm = rec->vgm;
 	struct hw_container box;
-	int rc = box_begin(c, rec, vgm->container_id, "vgm.container_id", &box, rej);
+	bool found;
+	int rc = box_begin(c, rec, vgm->container_id, "vgm.container_id", &box, &found, rej);
 	if (rc != 0)
 		return rc;
 	rc = need_visit(c, &box, HW_ELIFECYCLE, "vgm.container_id", rej);
@@ -539,12 +543,13 @@ static int apply_vgm(struct apply *c, const Tos__V1__Record *rec, struct hw_reje
 		return hw_reject_set(rej, HW_EWEIGHT, "vgm.vgm_kg", "VGM %u kg below tare %u kg",
 				     vgm->vgm_kg, box.tare_kg);
 	box.vgm_kg = vgm->vgm_kg;
-	return box_put(c, rec, &box);
+	return box_put(c, rec, &box, found);
 }
 
 /* Vessel visit phases only move forward. A record without a phase (name, berth ...)
  * makes the visit known and changes no phase. */
-static int apply_vessel(struct apply *c, const Tos__V1__Record *rec, struct hw_reject *rej)
+static int apply_vessel(const struct hw_apply_ctx *c, const Tos__V1__Record *rec,
+			struct hw_reject *rej)
 {
 	const Tos__V1__VesselVisitEvent *vv = rec->vessel_visit;
 	if (vv->visit_id == NULL || vv->visit_id[0] == '\0')
@@ -616,7 +621,7 @@ static size_t wis_key(char prefix, const char *text, uint8_t *key, size_t cap)
 }
 
 /* Read "w/<id>": *found, the state and the container (cid, NUL-terminated). */
-static int wi_read(struct apply *c, const char *wi_id, bool *found, int *state,
+static int wi_read(const struct hw_apply_ctx *c, const char *wi_id, bool *found, int *state,
 		   char cid[HW_CONTAINER_ID_BYTES_MAX + 1])
 {
 	uint8_t key[2 + HW_REF_CHARS_MAX * 4];
@@ -640,8 +645,8 @@ static int wi_read(struct apply *c, const char *wi_id, bool *found, int *state,
 }
 
 /* The checks of a WI record: CREATED first, allowed steps, one active WI per box. */
-static int wi_check(struct apply *c, const Tos__V1__WorkInstruction *wi, bool found, int old,
-		    const char *cid, struct hw_reject *rej)
+static int wi_check(const struct hw_apply_ctx *c, const Tos__V1__WorkInstruction *wi, bool found,
+		    int old, const char *cid, struct hw_reject *rej)
 {
 	int next = (int)wi->state;
 	if (!found && next != WS(CREATED))
@@ -667,14 +672,17 @@ static int wi_check(struct apply *c, const Tos__V1__WorkInstruction *wi, bool fo
 			     (const char *)v.mv_data);
 }
 
-static int apply_wi(struct apply *c, const Tos__V1__Record *rec, struct hw_reject *rej)
+static int apply_wi(const struct hw_apply_ctx *c, const Tos__V1__Record *rec, struct hw_reject *rej)
 {
 	const Tos__V1__WorkInstruction *wi = rec->wi;
 	if (wi->wi_id == NULL || wi->wi_id[0] == '\0')
 		return hw_reject_set(rej, HW_EMISSING, "wi.wi_id", "instruction id is required");
 	struct hw_container box;
+	bool box_found;
 	bool has_box = wi->container_id != NULL && wi->container_id[0] != '\0';
-	int rc = has_box ? box_begin(c, rec, wi->container_id, "wi.container_id", &box, rej) : 0;
+	int rc = has_box ? box_begin(c, rec, wi->container_id, "wi.container_id", &box, &box_found,
+				     rej)
+			 : 0;
 	bool found;
 	int old;
 	char cid[HW_CONTAINER_ID_BYTES_MAX + 1];
@@ -685,7 +693,7 @@ static int apply_wi(struct apply *c, const Tos__V1__Record *rec, struct hw_rejec
 	if (rc == 0)
 		rc = wi_check(c, wi, found, old, cid, rej);
 	if (rc == 0 && has_box)
-		rc = box_put(c, rec, &box);
+		rc = box_put(c, rec, &box, box_found);
 	if (rc != 0)
 		return rc;
 	uint8_t key[2 + HW_REF_CHARS_MAX * 4];
@@ -718,7 +726,7 @@ static size_t kv_key(const Tos__V1__Record *rec, const char *key, uint8_t *out)
 	return tn + 1 + kn;
 }
 
-static int apply_kv_put(struct apply *c, const Tos__V1__Record *rec)
+static int apply_kv_put(const struct hw_apply_ctx *c, const Tos__V1__Record *rec)
 {
 	uint8_t key[32 + 1 + HW_KV_KEY_BYTES_MAX];
 	MDB_val k = hw_mdb_val(key, kv_key(rec, rec->kv_put->key, key));
@@ -726,7 +734,8 @@ static int apply_kv_put(struct apply *c, const Tos__V1__Record *rec)
 	return mdb_put(c->txn, c->t->kv, &k, &v, 0);
 }
 
-static int apply_kv_delete(struct apply *c, const Tos__V1__Record *rec, struct hw_reject *rej)
+static int apply_kv_delete(const struct hw_apply_ctx *c, const Tos__V1__Record *rec,
+			   struct hw_reject *rej)
 {
 	uint8_t key[32 + 1 + HW_KV_KEY_BYTES_MAX];
 	MDB_val k = hw_mdb_val(key, kv_key(rec, rec->kv_delete->key, key));
@@ -742,7 +751,7 @@ static int apply_kv_delete(struct apply *c, const Tos__V1__Record *rec, struct h
 }
 
 /* Audit records are indexed by LSN (big-endian, so LMDB's order is LSN order). */
-static int apply_audit(struct apply *c)
+static int apply_audit(const struct hw_apply_ctx *c)
 {
 	uint8_t key[8];
 	for (unsigned i = 0; i < 8; i++)
@@ -752,7 +761,8 @@ static int apply_audit(struct apply *c)
 	return mdb_put(c->txn, c->t->audit, &k, &v, 0);
 }
 
-static int apply_record(struct apply *c, const Tos__V1__Record *rec, struct hw_reject *rej)
+static int apply_record(const struct hw_apply_ctx *c, const Tos__V1__Record *rec,
+			struct hw_reject *rej)
 {
 	switch (rec->payload_case) {
 	case TOS__V1__RECORD__PAYLOAD_UNIT_EVENT:
@@ -785,16 +795,11 @@ static int apply_record(struct apply *c, const Tos__V1__Record *rec, struct hw_r
 	}
 }
 
-int hw_apply(const struct hw_apply_ctx *ctx, const Tos__V1__Record *rec, struct hw_reject *rej)
+int hw_apply(const struct hw_apply_ctx *c, const Tos__V1__Record *rec, struct hw_reject *rej)
 {
-	HW_ASSERT(ctx != NULL && ctx->txn != NULL && ctx->t != NULL && rec != NULL);
-	HW_ASSERT(ctx->lsn > 0 && ctx->boxes != NULL);
-	HW_ASSERT(mdb_cursor_txn(ctx->boxes) == ctx->txn &&
-		  mdb_cursor_dbi(ctx->boxes) == ctx->t->containers);
-	struct apply c = {.txn = ctx->txn,
-			  .t = ctx->t,
-			  .lsn = ctx->lsn,
-			  .time_ms = ctx->time_ms,
-			  .boxes = ctx->boxes};
-	return apply_record(&c, rec, rej);
+	HW_ASSERT(c != NULL && c->txn != NULL && c->t != NULL && rec != NULL);
+	HW_ASSERT(c->lsn > 0 && c->boxes != NULL);
+	HW_ASSERT(mdb_cursor_txn(c->boxes) == c->txn &&
+		  mdb_cursor_dbi(c->boxes) == c->t->containers);
+	return apply_record(c, rec, rej);
 }
