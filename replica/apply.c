@@ -3,7 +3,7 @@
  * tables (encodings at the top of replica/state.c).
  *
  * Every handler reads and checks first, then writes, so a refused record writes nothing
- * and the batch's transaction can carry on with the next record. Nothing here reads a
+ * and the write transaction can carry on with the next record. Nothing here reads a
  * clock or anything outside the transaction: the same log gives the same tables. */
 #include "replica/apply.h"
 

@@ -11,13 +11,13 @@
 #include "tos.pb-c.h"
 
 struct hw_apply_ctx {
-	MDB_txn *txn;               /* the batch's write transaction */
+	MDB_txn *txn;               /* the write transaction (the store's carries many batches) */
 	const struct hw_tables *t;
 	uint64_t lsn;               /* LSN the record gets */
 	int64_t time_ms;            /* the entry's time: "now" for the state rules */
-	MDB_cursor *boxes;          /* on t->containers in txn, the caller's: opened once for
-				     * the batch, not per record (it is a malloc); hw_apply
-				     * moves it and leaves it open */
+	MDB_cursor *boxes;          /* on t->containers in txn, the caller's: opened once per
+				     * write transaction, not per record or batch (it is a
+				     * malloc); hw_apply moves it and leaves it open */
 };
 
 /* Apply rec, already decoded and validated by hw_validate_record(), at c->lsn.
