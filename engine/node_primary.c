@@ -346,14 +346,6 @@ static void ext_async_cb(struct hw_async *a, void *arg)
 
 /* ---- streaming to standbys ---------------------------------------------------------- */
 
-static uint64_t entry_lsn(const uint8_t *e)
-{
-	uint64_t v = 0;
-	for (int i = 7; i >= 0; i--)
-		v = (v << 8) | e[8 + i];
-	return v;
-}
-
 /* Entries [from, to] held in the outbox, as far as they run contiguously in one segment
  * and fit max bytes: *p, *len and *last describe them. false if from is not there. */
 static bool outbox_find(struct hw_node *n, uint64_t from, uint64_t to, size_t max,
@@ -371,7 +363,7 @@ static bool outbox_find(struct hw_node *n, uint64_t from, uint64_t to, size_t ma
 		return false;
 	n->outbox_hint = s;
 	size_t off = 0;
-	while (entry_lsn(s->data + off) < from)
+	while (hw_entry_lsn(s->data + off) < from)
 		off += hw_entry_len(s->data + off);
 	size_t end = off;
 	*last = from - 1;
@@ -379,7 +371,7 @@ static bool outbox_find(struct hw_node *n, uint64_t from, uint64_t to, size_t ma
 		size_t el = hw_entry_len(s->data + end);
 		if (end - off + el > max)
 			break;
-		*last = entry_lsn(s->data + end);
+		*last = hw_entry_lsn(s->data + end);
 		end += el;
 	}
 	*p = s->data + off;

@@ -79,6 +79,11 @@ size_t hw_entry_len(const uint8_t *buf)
 	return HW_ENTRY_HEADER_BYTES + (size_t)get_u32(buf + 4);
 }
 
+uint64_t hw_entry_lsn(const uint8_t *buf)
+{
+	return get_u64(buf + 8);
+}
+
 int hw_entry_parse(const uint8_t *buf, size_t len, struct hw_entry *e)
 {
 	if (len < HW_ENTRY_HEADER_BYTES || memcmp(buf, entry_magic, 4) != 0)

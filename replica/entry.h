@@ -54,8 +54,9 @@ int hw_entry_decode(const uint8_t *buf, size_t len, struct hw_entry *e);
 int hw_entry_parse(const uint8_t *buf, size_t len, struct hw_entry *e);
 
 /* The length of the entry whose header starts at buf (HW_ENTRY_HEADER_BYTES readable
- * there), from its record_len field: for walking entries laid back to back. Unchecked:
- * parse or decode the entry for that. */
+ * there), from its record_len field, and its LSN: for walking entries laid back to back.
+ * Unchecked: parse or decode the entry for that. */
 size_t hw_entry_len(const uint8_t *buf);
+uint64_t hw_entry_lsn(const uint8_t *buf);
 
 #endif

@@ -324,9 +324,7 @@ static int prepare_file(struct hw_wal *w)
 {
 	int rc = 0;
 	if (w->fd < 0 || w->seg_bytes >= HW_WAL_SEGMENT_BYTES) {
-		uint64_t first = 0;
-		for (int i = 7; i >= 0; i--)
-			first = (first << 8) | w->pending[8 + i];
+		uint64_t first = hw_entry_lsn(w->pending);
 		pthread_mutex_unlock(&w->mu);
 		rc = open_segment(w, first);
 		pthread_mutex_lock(&w->mu);
