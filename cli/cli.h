@@ -179,6 +179,13 @@ struct hw_cli_ingest {
  * stderr, not returned. */
 int hw_cli_ingest_run(struct hw_store *s, struct hw_workload *w, struct hw_cli_ingest *in);
 
+struct hw_head;
+
+/* The head of the store in dir (opened read-only) and its digest at that head, both from
+ * one read transaction, so they match however fast a running node commits meanwhile.
+ * digest gets HW_HASH_BYTES. Returns 0 or the open or store error. */
+int hw_cli_digest_now(const char *dir, struct hw_head *head, uint8_t *digest);
+
 /* Digest of the store in dir (opened read-only) as it was at at_lsn: its log replayed up
  * to at_lsn into a scratch store next to dir (or under /tmp), removed afterwards. *lsn
  * gets the replayed head. HW_ENOTFOUND if at_lsn is past the head. */

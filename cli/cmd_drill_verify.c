@@ -109,25 +109,12 @@ int hw_cli_drill_verify_dir(struct drill *d, const char *dir, struct hw_verify_r
 	return rc;
 }
 
-/* Head and the digest at it of the store in dir, however fast a writer commits. */
-static int digest_now(const char *dir, struct hw_head *h, uint8_t digest[HW_HASH_BYTES])
-{
-	struct hw_store_opts o = {.read_only = true};
-	struct hw_store *s;
-	int rc = hw_store_open(dir, &o, &s);
-	if (rc)
-		return rc;
-	rc = hw_store_digest_head(s, h, digest);
-	hw_store_close(s);
-	return rc;
-}
-
 /* Digest of dir at lsn: direct when its head is there, else a replay to lsn. */
 static int digest_at(const char *dir, uint64_t lsn, const struct hw_head *h,
 		     uint8_t digest[HW_HASH_BYTES])
 {
 	if (h->lsn == lsn)
-		return 0; /* digest_now() already has it */
+		return 0; /* hw_cli_digest_now() already has it */
 	uint64_t got;
 	int rc = hw_cli_digest_at(dir, lsn, digest, &got);
 	return rc == 0 && got != lsn ? HW_ELSN : rc;
@@ -163,9 +150,9 @@ static void compare_one(struct drill *d, const char *other)
 	char name[HW_REPORT_NAME_BYTES];
 	snprintf(name, sizeof(name), "compare %s", other);
 	hw_report_phase_begin(&d->rep);
-	int rc = digest_now(d->dir, &ha, da);
+	int rc = hw_cli_digest_now(d->dir, &ha, da);
 	if (rc == 0)
-		rc = digest_now(other, &hb, db);
+		rc = hw_cli_digest_now(other, &hb, db);
 	uint64_t lsn = rc == 0 ? (ha.lsn < hb.lsn ? ha.lsn : hb.lsn) : 0;
 	if (rc == 0)
 		rc = digest_at(d->dir, lsn, &ha, da);

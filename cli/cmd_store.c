@@ -524,18 +524,13 @@ static int open_ro(const char *dir, struct hw_store **s)
 	return hw_store_open(dir, &o, s);
 }
 
-/* Digest and head of the store in dir, as it is now. */
-static int digest_now(const char *dir, uint8_t *digest, uint64_t *lsn)
+int hw_cli_digest_now(const char *dir, struct hw_head *head, uint8_t *digest)
 {
 	struct hw_store *s;
-	struct hw_head head = {0};
 	int rc = open_ro(dir, &s);
 	if (rc)
 		return rc;
-	rc = hw_store_head(s, &head);
-	if (!rc)
-		rc = hw_store_digest(s, digest);
-	*lsn = head.lsn;
+	rc = hw_store_digest_head(s, head, digest);
 	hw_store_close(s);
 	return rc;
 }
@@ -595,9 +590,9 @@ static int cmd_digest(const struct hw_cli_cmd *cmd, int argc, char **argv)
 	if (rc != HW_CLI_RUN)
 		return rc;
 	uint8_t digest[HW_HASH_BYTES];
-	uint64_t lsn = 0;
-	rc = o.at_given ? hw_cli_digest_at(dir, o.at_lsn, digest, &lsn)
-			: digest_now(dir, digest, &lsn);
+	struct hw_head head = {0};
+	rc = o.at_given ? hw_cli_digest_at(dir, o.at_lsn, digest, &head.lsn)
+			: hw_cli_digest_now(dir, &head, digest);
 	if (rc && o.at_given) {
 		char what[4200];
 		snprintf(what, sizeof(what), "%s at lsn %" PRIu64, dir, o.at_lsn);
@@ -605,7 +600,7 @@ static int cmd_digest(const struct hw_cli_cmd *cmd, int argc, char **argv)
 	}
 	if (rc)
 		return hw_cli_fail(cmd->name, dir, rc);
-	printf("%s lsn=%" PRIu64 "\n", hw_cli_hex(digest, hex), lsn);
+	printf("%s lsn=%" PRIu64 "\n", hw_cli_hex(digest, hex), head.lsn);
 	return HW_CLI_OK;
 }
 
