@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "base/clock.h"
+#include "base/log.h"
 #include "base/rng.h"
 #include "chaos/history.h"
 #include "chaos/netns.h"
@@ -553,8 +554,9 @@ static int current_primary(struct hw_ch_cluster *c)
 		if (up == NULL || strstr(up, "event=stepped_down") != NULL ||
 		    strstr(up, "event=started") != NULL)
 			continue;
-		const char *e = strstr(up, "epoch=");
-		long long epoch = e != NULL ? strtoll(e + 6, NULL, 10) : 0;
+		char line[1024]; /* its line: hw_log_field reads one */
+		snprintf(line, sizeof line, "%.*s", (int)strcspn(up, "\n"), up);
+		long long epoch = hw_log_field(line, "epoch", 0);
 		if (epoch > best_e) {
 			best_e = epoch;
 			best = i;

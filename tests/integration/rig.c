@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "base/clock.h"
+#include "base/log.h"
 #include "bench/workload.h"
 #include "chaos/proxy.h"
 #include "hawser.h"
@@ -125,8 +126,13 @@ int hw_rig_stop_all(struct hw_rig *r, int wait_ms)
 
 long long hw_rig_field(const char *line, const char *key)
 {
-	const char *p = strstr(line, key);
-	return p != NULL ? strtoll(p + strlen(key), NULL, 10) : -1;
+	char name[64];
+	size_t len = strcspn(key, "=");
+	if (len >= sizeof name)
+		return -1;
+	memcpy(name, key, len);
+	name[len] = '\0';
+	return hw_log_field(line, name, -1);
 }
 
 /* ---- records ------------------------------------------------------------------------ */

@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "base/clock.h"
+#include "base/log.h"
 #include "chaos/proxy.h"
 #include "hawser.h"
 #include "replica/store.h"
@@ -141,11 +142,12 @@ static void stop_and_compare(struct fix *f, uint64_t last_lsn, const struct hw_l
 	assert_int_equal(hw_proc_run(log, out, sizeof out, CATCHUP_MS, args), 0);
 }
 
+/* The value of key (without the '=') in one log line, which must hold it. */
 static uint64_t field_u64(const char *line, const char *key)
 {
-	const char *p = strstr(line, key);
-	assert_non_null(p);
-	return strtoull(p + strlen(key), NULL, 10);
+	int64_t v = hw_log_field(line, key, -1);
+	assert_true(v >= 0);
+	return (uint64_t)v;
 }
 
 /* While the standby is down, the load stalls without failing, and no ack arrives for an
@@ -194,7 +196,7 @@ static void test_kill_standby_mid_load(void **state)
 	check_stalled(f);
 	hw_proc_kill(&f->s.proc); /* free the old log before the restart reuses the slot */
 	start_standby(f, line, sizeof line);
-	assert_true(field_u64(line, "our_lsn=") > 0);
+	assert_true(field_u64(line, "our_lsn") > 0);
 	assert_true(hw_load_join(&f->load, CATCHUP_MS));
 	stop_and_compare(f, load_all_acked(&f->load), &f->load);
 }
@@ -213,8 +215,8 @@ static void test_empty_standby_catches_up(void **state)
 	char line[512];
 	int64_t t0 = hw_mono_ms();
 	start_standby(f, line, sizeof line);
-	assert_int_equal(field_u64(line, "our_lsn="), 0);
-	assert_int_equal(field_u64(line, "its_lsn="), last);
+	assert_int_equal(field_u64(line, "our_lsn"), 0);
+	assert_int_equal(field_u64(line, "its_lsn"), last);
 	uint64_t seen;
 	assert_int_equal(hw_tnode_wait_durable(&f->s, last, CATCHUP_MS, &seen), 0);
 	print_message("catch-up of %llu records: %lld ms\n", (unsigned long long)last,

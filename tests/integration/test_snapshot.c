@@ -27,6 +27,7 @@
 #include <cmocka.h>
 
 #include "base/clock.h"
+#include "base/log.h"
 #include "bench/workload.h"
 #include "engine/io/frame.h"
 #include "hawser.h"
@@ -135,11 +136,12 @@ static uint64_t load_all_acked(struct hw_load *l)
 	return last;
 }
 
+/* The value of key (without the '=') in one log line, which must hold it. */
 static uint64_t field_u64(const char *line, const char *key)
 {
-	const char *p = strstr(line, key);
-	assert_non_null(p);
-	return strtoull(p + strlen(key), NULL, 10);
+	int64_t v = hw_log_field(line, key, -1);
+	assert_true(v >= 0);
+	return (uint64_t)v;
 }
 
 /* Wait for the standby's snapshot_installed line and the primary's snapshot_sent; print
@@ -152,8 +154,8 @@ static uint64_t wait_installed(struct fix *f, size_t *smark, size_t *pmark)
 	const char *secs = strstr(line, "seconds=");
 	print_message("standby: %s\n", strstr(line, "lsn="));
 	assert_non_null(secs);
-	uint64_t lsn = field_u64(line, "lsn=");
-	assert_true(field_u64(line, "bytes=") > 0);
+	uint64_t lsn = field_u64(line, "lsn");
+	assert_true(field_u64(line, "bytes") > 0);
 	assert_true(hw_proc_wait_line(&f->p.proc, pmark, "event=snapshot_sent", "peer=s1",
 				      EVENT_WAIT_MS, line, sizeof line));
 	print_message("primary: %s\n", strstr(line, "lsn="));
@@ -346,7 +348,7 @@ static void test_behind_standby_gets_snapshot(void **state)
 	char line[512];
 	assert_true(hw_proc_wait_line(&f->s.proc, &smark, "event=catchup_done", NULL, EVENT_WAIT_MS,
 				      line, sizeof line));
-	assert_true(field_u64(line, "lsn=") >= last); /* the snapshot brought it level */
+	assert_true(field_u64(line, "lsn") >= last); /* the snapshot brought it level */
 	char aside[HW_PROC_PATH_MAX + 64];
 	assert_true(replaced_dir(f->s.dir, aside, sizeof aside));
 	struct hw_head aside_head;
@@ -517,8 +519,8 @@ static void test_bad_snapshot_refused(void **state)
 	char line[512];
 	send_bad_snapshot(cfd, &f->s.proc, &smark, line, sizeof line);
 	print_message("standby: %s\n", strstr(line, "bytes="));
-	assert_true(field_u64(line, "bytes=") < SNAP_CHUNKS * 4096u);
-	assert_int_equal(field_u64(line, "of="), SNAP_CHUNKS * 4096u);
+	assert_true(field_u64(line, "bytes") < SNAP_CHUNKS * 4096u);
+	assert_int_equal(field_u64(line, "of"), SNAP_CHUNKS * 4096u);
 	assert_true(hw_proc_wait_line(&f->s.proc, &smark, "event=snapshot_refused",
 				      "code=HW_ECORRUPT", EVENT_WAIT_MS, line, sizeof line));
 	print_message("standby: %s\n", strstr(line, "lsn="));
@@ -564,17 +566,17 @@ static void test_catchup_progress_logged(void **state)
 		if (strstr(line, "event=catchup_done") != NULL)
 			break;
 		assert_non_null(strstr(line, "event=catchup_progress"));
-		uint64_t lsn = field_u64(line, "lsn=");
+		uint64_t lsn = field_u64(line, "lsn");
 		assert_true(lsn > prev);
 		assert_true(lsn < total);
-		assert_int_equal(field_u64(line, "of="), total);
+		assert_int_equal(field_u64(line, "of"), total);
 		assert_non_null(strstr(line, "rate="));
 		prev = lsn;
 		lines++;
 	}
 	print_message("catchup_progress lines: %u; %s\n", lines, strstr(line, "lsn="));
 	assert_true(lines >= 1);
-	assert_int_equal(field_u64(line, "lsn="), total);
+	assert_int_equal(field_u64(line, "lsn"), total);
 	assert_non_null(strstr(line, "seconds="));
 	for (int i = 0; i < IDLE_BEATS; i++) {
 		put_heartbeat(cfd, total);
