@@ -187,9 +187,10 @@ struct hw_head;
 int hw_cli_digest_now(const char *dir, struct hw_head *head, uint8_t *digest);
 
 /* Digest of the store in dir (opened read-only) as it was at at_lsn: its log replayed up
- * to at_lsn into a scratch store next to dir (or under /tmp), removed afterwards. *lsn
- * gets the replayed head. HW_ENOTFOUND if at_lsn is past the head. */
-int hw_cli_digest_at(const char *dir, uint64_t at_lsn, uint8_t *digest, uint64_t *lsn);
+ * to at_lsn into a scratch store next to dir (or under /tmp), removed afterwards.
+ * HW_ENOTFOUND if at_lsn is past the head, else as hw_store_digest_replayed() (HW_ELSN
+ * if the replay ends short of at_lsn). */
+int hw_cli_digest_at(const char *dir, uint64_t at_lsn, uint8_t *digest);
 
 struct hw_signer;
 

@@ -535,24 +535,11 @@ int hw_cli_digest_now(const char *dir, struct hw_head *head, uint8_t *digest)
 	return rc;
 }
 
-/* Replay src's log up to at_lsn into a fresh store in scratch and digest that. */
-static int digest_replayed(struct hw_store *src, const char *scratch, uint64_t at_lsn,
-			   uint8_t *digest, uint64_t *lsn)
-{
-	char path[4200];
-	snprintf(path, sizeof(path), "%s/store", scratch);
-	int rc = hw_store_digest_replayed(src, path, at_lsn, hw_cli_progress_cb, (void *)"replay",
-					  digest);
-	hw_cli_progress_end();
-	*lsn = at_lsn;
-	return rc;
-}
-
-int hw_cli_digest_at(const char *dir, uint64_t at_lsn, uint8_t *digest, uint64_t *lsn)
+int hw_cli_digest_at(const char *dir, uint64_t at_lsn, uint8_t *digest)
 {
 	struct hw_store *src;
 	struct hw_head head = {0};
-	char scratch[4096];
+	char scratch[4096], path[4200];
 	int rc = open_ro(dir, &src);
 	if (rc)
 		return rc;
@@ -562,7 +549,10 @@ int hw_cli_digest_at(const char *dir, uint64_t at_lsn, uint8_t *digest, uint64_t
 	if (!rc)
 		rc = hw_cli_scratch(dir, "digest", scratch, sizeof(scratch));
 	if (!rc) {
-		rc = digest_replayed(src, scratch, at_lsn, digest, lsn);
+		snprintf(path, sizeof(path), "%s/store", scratch);
+		rc = hw_store_digest_replayed(src, path, at_lsn, hw_cli_progress_cb,
+					      (void *)"replay", digest);
+		hw_cli_progress_end();
 		hw_cli_rmtree(scratch);
 	}
 	hw_store_close(src);
@@ -590,8 +580,8 @@ static int cmd_digest(const struct hw_cli_cmd *cmd, int argc, char **argv)
 	if (rc != HW_CLI_RUN)
 		return rc;
 	uint8_t digest[HW_HASH_BYTES];
-	struct hw_head head = {0};
-	rc = o.at_given ? hw_cli_digest_at(dir, o.at_lsn, digest, &head.lsn)
+	struct hw_head head = {.lsn = o.at_lsn};
+	rc = o.at_given ? hw_cli_digest_at(dir, o.at_lsn, digest)
 			: hw_cli_digest_now(dir, &head, digest);
 	if (rc && o.at_given) {
 		char what[4200];
