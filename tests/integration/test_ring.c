@@ -27,6 +27,7 @@
 #include <cmocka.h>
 
 #include "base/clock.h"
+#include "base/rng.h"
 #include "engine/io/frame.h"
 #include "engine/io/loop.h"
 #include "engine/io/ring.h"
@@ -74,16 +75,6 @@ static int fd_count(void)
 		n++;
 	closedir(d);
 	return n;
-}
-
-static uint64_t next_rand(struct fx *fx)
-{
-	uint64_t x = fx->rng;
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	fx->rng = x;
-	return x;
 }
 
 static void safety_cb(struct hw_timer *t, void *arg)
@@ -187,7 +178,7 @@ static void pump(struct fx *fx)
 {
 	struct side *s = &fx->cli;
 	while (s->c && s->sent < ECHO_BYTES && s->sent - s->bytes < ECHO_WINDOW) {
-		size_t piece = 1 + (size_t)(next_rand(fx) % ECHO_PIECE_MAX);
+		size_t piece = 1 + (size_t)(hw_splitmix64(&fx->rng) % ECHO_PIECE_MAX);
 		if (piece > ECHO_BYTES - s->sent)
 			piece = ECHO_BYTES - s->sent;
 		int rc = hw_conn_send(s->c, fx->data + s->sent, piece);
@@ -246,7 +237,7 @@ static void run_echo(struct fx *fx, const char *listen_addr)
 	fx->data = malloc(ECHO_BYTES);
 	assert_non_null(fx->data);
 	for (size_t i = 0; i < ECHO_BYTES; i += 8) {
-		uint64_t v = next_rand(fx);
+		uint64_t v = hw_splitmix64(&fx->rng);
 		memcpy(fx->data + i, &v, 8);
 	}
 	assert_int_equal(hw_listen(fx->ring, listen_addr, accept_echo, fx, &fx->lis), 0);

@@ -8,6 +8,7 @@
 
 #include <cmocka.h>
 
+#include "base/rng.h"
 #include "engine/io/frame.h"
 #include "hawser_error.h"
 
@@ -24,16 +25,11 @@ static uint32_t crc_ref(uint32_t crc, const uint8_t *p, size_t len)
 	return ~c;
 }
 
-/* Deterministic bytes (xorshift, fixed seed) so a failure replays identically. */
-static void fill(uint8_t *p, size_t len, uint32_t seed)
+/* Deterministic bytes (splitmix64, fixed seed) so a failure replays identically. */
+static void fill(uint8_t *p, size_t len, uint64_t seed)
 {
-	uint32_t x = seed ? seed : 1u;
-	for (size_t i = 0; i < len; i++) {
-		x ^= x << 13;
-		x ^= x >> 17;
-		x ^= x << 5;
-		p[i] = (uint8_t)x;
-	}
+	for (size_t i = 0; i < len; i++)
+		p[i] = (uint8_t)hw_splitmix64(&seed);
 }
 
 /* Build header + body into out; returns the total length. */

@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "base/arena.h"
+#include "base/rng.h"
 #include "bench/workload.h"
 #include "hawser_error.h"
 #include "hawser_limits.h"
@@ -62,19 +63,9 @@ struct fx {
 	uint8_t again[BUF_BYTES];
 };
 
-static uint64_t rnd(struct fx *f)
-{
-	uint64_t x = f->rng;
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	f->rng = x;
-	return x;
-}
-
 static size_t rnd_below(struct fx *f, size_t n)
 {
-	return n == 0 ? 0 : (size_t)(rnd(f) % n);
+	return n == 0 ? 0 : (size_t)(hw_splitmix64(&f->rng) % n);
 }
 
 static int setup(void **state)
@@ -87,7 +78,7 @@ static int setup(void **state)
 	const char *env = getenv("HW_TEST_SEED");
 	if (env != NULL)
 		f->seed = strtoull(env, NULL, 0);
-	f->rng = f->seed != 0 ? f->seed : 1;
+	f->rng = f->seed;
 	*state = f;
 	return 0;
 }
@@ -436,7 +427,7 @@ static uint64_t gen_scalar(struct fx *f, ProtobufCType t, bool zero_ok)
 	static const uint64_t doubles[] = {0, 0x8000000000000000ull, 0x3ff8000000000000ull,
 					   0x7ff8000000000000ull};
 	for (;;) {
-		uint64_t r = rnd(f), v;
+		uint64_t r = hw_splitmix64(&f->rng), v;
 		size_t shape = rnd_below(f, 4);
 		r = shape == 0   ? r & 0x7f
 		    : shape == 1 ? r & 0xffff
@@ -486,7 +477,7 @@ static void gen_value(struct fx *f, const ProtobufCFieldDescriptor *fd, bool zer
 	} else if (fd->type == PROTOBUF_C_TYPE_STRING || fd->type == PROTOBUF_C_TYPE_BYTES) {
 		size_t n = (zero_ok ? 0 : 1) + rnd_below(f, 12);
 		for (size_t i = 0; i < n; i++) {
-			uint8_t c = (uint8_t)rnd(f);
+			uint8_t c = (uint8_t)hw_splitmix64(&f->rng);
 			if (fd->type == PROTOBUF_C_TYPE_STRING)
 				c = rnd_below(f, 8) == 0 ? (uint8_t)(c | 0x80)
 							 : (uint8_t)('A' + c % 26);
@@ -700,7 +691,7 @@ static void mutate_here(struct fx *f, int kind, const ProtobufCMessageDescriptor
 			w->p[w->n - len + rnd_below(f, len)] ^= (uint8_t)(1u << rnd_below(f, 8));
 		break;
 	case M_INSERT:
-		b[0] = (uint8_t)rnd(f);
+		b[0] = (uint8_t)hw_splitmix64(&f->rng);
 		splice(w, in, len, pos, pos, b, 1);
 		break;
 	case M_DELETE:

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "base/arena.h"
+#include "base/rng.h"
 #include "hawser_error.h"
 #include "hawser_limits.h"
 #include "replica/record.h"
@@ -241,16 +242,6 @@ static void test_truncated_prefixes(void **state)
 	assert_int_equal(rec->payload_case, TOS__V1__RECORD__PAYLOAD__NOT_SET);
 }
 
-static uint64_t xorshift64(uint64_t *s)
-{
-	uint64_t x = *s;
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	*s = x;
-	return x;
-}
-
 /* Random bytes and random corruptions of a valid record are refused as undecodable or
  * non-canonical, never accepted with a different meaning. Seeded: HW_TEST_SEED. */
 static void test_random_garbage(void **state)
@@ -261,12 +252,12 @@ static void test_random_garbage(void **state)
 	if (env != NULL)
 		seed = strtoull(env, NULL, 0);
 	printf("test_random_garbage seed=0x%" PRIx64 "\n", seed);
-	uint64_t rng = seed != 0 ? seed : 1;
+	uint64_t rng = seed;
 
 	for (int i = 0; i < 2000; i++) {
-		size_t n = (size_t)(xorshift64(&rng) % 300);
+		size_t n = (size_t)(hw_splitmix64(&rng) % 300);
 		for (size_t k = 0; k < n; k++)
-			f->part[k] = (uint8_t)xorshift64(&rng);
+			f->part[k] = (uint8_t)hw_splitmix64(&rng);
 		assert_refused_or_same(f, f->part, n);
 	}
 	struct sample s;
@@ -274,8 +265,8 @@ static void test_random_garbage(void **state)
 	size_t len = encode(&s.rec, f->buf);
 	for (int i = 0; i < 2000; i++) {
 		memcpy(f->part, f->buf, len);
-		for (int flips = 1 + (int)(xorshift64(&rng) % 3); flips > 0; flips--)
-			f->part[xorshift64(&rng) % len] ^= (uint8_t)(1u << (xorshift64(&rng) % 8));
+		for (int flips = 1 + (int)(hw_splitmix64(&rng) % 3); flips > 0; flips--)
+			f->part[hw_splitmix64(&rng) % len] ^= (uint8_t)(1u << (hw_splitmix64(&rng) % 8));
 		assert_refused_or_same(f, f->part, len);
 	}
 }
