@@ -116,6 +116,24 @@ int hw_free_port(uint16_t *port)
 	return -EADDRINUSE;
 }
 
+int hw_test_dial(const char *addr)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET};
+	const char *colon = strrchr(addr, ':');
+	if (colon == NULL || inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr) != 1)
+		return -EINVAL;
+	sa.sin_port = htons((uint16_t)atoi(colon + 1));
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+		int rc = -errno;
+		close(fd);
+		return rc;
+	}
+	return fd;
+}
+
 long hw_proc_rss_kib(pid_t pid)
 {
 	char path[64], line[256];

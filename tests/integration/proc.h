@@ -51,6 +51,10 @@ int hw_test_rm_rf(const char *dir);
  * once: another process could take it in between, which on a test machine it does not). */
 int hw_free_port(uint16_t *port);
 
+/* A plain (blocking) TCP connection to addr, "127.0.0.1:PORT". Returns the socket (the
+ * caller closes it), or -EINVAL for an address of another form, or -errno. */
+int hw_test_dial(const char *addr);
+
 /* Start $HW_BIN args... (args NULL-terminated, at most HW_PROC_ARGS_MAX) with stdout
  * on /dev/null and stderr on a pipe this process reads; what is read also goes to
  * log_path (appended). p is zeroed first. */

@@ -9,10 +9,8 @@
  *
  * The nodes' logs carry wall-clock times (wall_ms=) for the events compared across
  * processes: one host, one clock. Failover times measured here are printed. */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -424,18 +422,6 @@ static void test_behind_standby_refused(void **state)
 /* Sessions a witness holds (engine/witness.c SESSIONS_MAX). */
 #define WITNESS_SESSIONS 32
 
-/* A plain TCP connection to addr (127.0.0.1:PORT) that fails the test when refused. */
-static int dial(const char *addr)
-{
-	struct sockaddr_in sa = {.sin_family = AF_INET,
-				 .sin_port = htons((uint16_t)atoi(strrchr(addr, ':') + 1))};
-	assert_int_equal(inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr), 1);
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	assert_true(fd >= 0);
-	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
-	return fd;
-}
-
 /* A witness whose sessions are all taken refuses the next connection (closes it) and
  * keeps running: it still exits 0 on SIGTERM (it crashed when the refused connection's
  * close reached its session code with no session). */
@@ -445,8 +431,10 @@ static void test_witness_full_refuses(void **state)
 	const int w = HW_RIG_VOTERS - 1;
 	assert_int_equal(hw_rig_start(&f->rig, w, EVENT_WAIT_MS), 0);
 	int fd[WITNESS_SESSIONS + 1];
-	for (int i = 0; i <= WITNESS_SESSIONS; i++)
-		fd[i] = dial(f->rig.listen[w]);
+	for (int i = 0; i <= WITNESS_SESSIONS; i++) {
+		fd[i] = hw_test_dial(f->rig.listen[w]);
+		assert_true(fd[i] >= 0);
+	}
 	/* the listen queue is FIFO: the last one is the one refused; bounded wait for it */
 	struct timeval tv = {.tv_sec = EVENT_WAIT_MS / 1000};
 	assert_int_equal(setsockopt(fd[WITNESS_SESSIONS], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv),

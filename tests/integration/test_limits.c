@@ -1,9 +1,7 @@
 /* test_limits.c: a node at its connection limit (HW_CLIENTS_MAX client sessions)
  * refuses the next connection with an ERROR frame carrying HW_EBUSY, closes it, and
  * keeps serving: once a session ends, a new client is answered again. */
-#include <arpa/inet.h>
 #include <errno.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -32,23 +29,6 @@ struct fix {
 	int fd[HW_CLIENTS_MAX];
 	unsigned n_fd;
 };
-
-/* A TCP connection to the node's client port (127.0.0.1:PORT), or -1. */
-static int dial(const char *addr)
-{
-	struct sockaddr_in sa = {.sin_family = AF_INET};
-	const char *colon = strrchr(addr, ':');
-	if (colon == NULL)
-		return -1;
-	sa.sin_port = htons((uint16_t)atoi(colon + 1));
-	inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
-		close(fd);
-		fd = -1;
-	}
-	return fd;
-}
 
 /* Everything the node sends on fd until it closes it (bounded by WAIT_MS). */
 static size_t read_to_eof(int fd, uint8_t *buf, size_t cap)
@@ -100,10 +80,10 @@ static void test_busy_refused_node_survives(void **state)
 {
 	struct fix *f = *state;
 	for (; f->n_fd < HW_CLIENTS_MAX; f->n_fd++) {
-		f->fd[f->n_fd] = dial(f->t.client);
+		f->fd[f->n_fd] = hw_test_dial(f->t.client);
 		assert_true(f->fd[f->n_fd] >= 0);
 	}
-	int extra = dial(f->t.client);
+	int extra = hw_test_dial(f->t.client);
 	assert_true(extra >= 0);
 	uint8_t buf[512];
 	size_t len = read_to_eof(extra, buf, sizeof buf);
