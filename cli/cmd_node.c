@@ -615,7 +615,7 @@ static int cmd_status(const struct hw_cli_cmd *cmd, int argc, char **argv)
 		return rc;
 	if (!o.connect && !o.dir && !o.config)
 		return hw_cli_usage_error(cmd, "--connect ADDR, --dir DIR or --config FILE is required");
-	if (o.connect && (rc = hw_cli_security_check(cmd, &o.sec)) != HW_CLI_RUN)
+	if ((rc = hw_cli_security_check_optional(cmd, o.connect, &o.sec)) != HW_CLI_RUN)
 		return rc;
 	struct hw_json j;
 	if (o.json) {

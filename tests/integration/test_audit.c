@@ -276,6 +276,9 @@ static void test_refusals_audited(void **state)
 	assert_int_equal(hw_proc_capture(&f->cap, hw_test_bin(), "quarantine", "export",
 					 hw_cluster_dir(f->c, 0), path, "--key", sec->key, NULL),
 			 2); /* keys without --connect: a usage error */
+	assert_int_equal(hw_proc_capture(&f->cap, hw_test_bin(), "status", "--dir",
+					 hw_cluster_dir(f->c, 0), "--insecure", NULL),
+			 2); /* the same for status */
 	assert_int_equal(hw_proc_capture(&f->cap, hw_test_bin(), "quarantine", "export",
 					 hw_cluster_dir(f->c, 0), path, "--connect", addr, "--key",
 					 sec->key, "--peers", sec->peers, "--cluster", sec->cluster_id,
