@@ -1071,14 +1071,19 @@ static void clock_init(struct hw_workload *w, int64_t end_ms)
 	}
 }
 
+/* The profile called name, or NULL. */
+static const struct profile *profile_find(const char *name)
+{
+	for (size_t i = 0; i < N_PROFILES; i++)
+		if (!strcmp(profile_names[i], name))
+			return &profiles[i];
+	return NULL;
+}
+
 int hw_workload_new(const struct hw_workload_opts *o, struct hw_workload **out)
 {
 	*out = NULL;
-	const char *name = o->profile ? o->profile : "terminal_peak";
-	const struct profile *p = NULL;
-	for (size_t i = 0; i < N_PROFILES; i++)
-		if (!strcmp(profiles[i].name, name))
-			p = &profiles[i];
+	const struct profile *p = profile_find(o->profile ? o->profile : "terminal_peak");
 	if (!p || o->end_ms < HW_TIME_MIN_MS || o->lane > HW_WORKLOAD_LANES_MAX)
 		return HW_ERANGE;
 	struct hw_workload *w = calloc(1, sizeof(*w) + p->n_tenants * sizeof(struct term));
@@ -1113,8 +1118,5 @@ const char *const *hw_workload_profiles(void)
 
 bool hw_workload_profile_known(const char *name)
 {
-	for (const char *const *p = profile_names; *p; p++)
-		if (!strcmp(*p, name))
-			return true;
-	return false;
+	return profile_find(name) != NULL;
 }

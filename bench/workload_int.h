@@ -204,8 +204,8 @@ struct tenant_def {
 	char block_letter;
 };
 
+/* A profile, named by its index in profile_names. */
 struct profile {
-	const char *name;
 	uint32_t rate_per_s; /* mean records per second: spreads event times */
 	uint32_t n_tenants;
 	const struct tenant_def *tenants;
@@ -235,16 +235,23 @@ static const struct tenant_def nagoya_tenants[] = {
 		300, 400, 30, 100, 80, 0, 20, 20, 0, 50, 0, 0                                      \
 	}
 
-static const struct profile profiles[] = {
-	{"terminal_peak", 6, 1, one_tenant, MIX_GATEWAY, 70, 150, 600, false, false},
-	{"nagoya_port_peak", 5, 5, nagoya_tenants, MIX_GATEWAY, 70, 100, 400, false, false},
-	{"stress", 1000, 1, stress_tenant, MIX_STRESS, 250, 150, 600, true, false},
-	{"poison", 6, 1, one_tenant, MIX_GATEWAY, 70, 150, 600, false, true},
-};
-#define N_PROFILES (sizeof(profiles) / sizeof(profiles[0]))
+enum { PROF_TERMINAL_PEAK, PROF_NAGOYA_PORT_PEAK, PROF_STRESS, PROF_POISON, N_PROFILES };
 
-static const char *const profile_names[N_PROFILES + 1] = {"terminal_peak", "nagoya_port_peak",
-							  "stress", "poison", NULL};
+/* NULL-terminated, as hw_workload_profiles() returns it. */
+static const char *const profile_names[N_PROFILES + 1] = {
+	[PROF_TERMINAL_PEAK] = "terminal_peak",
+	[PROF_NAGOYA_PORT_PEAK] = "nagoya_port_peak",
+	[PROF_STRESS] = "stress",
+	[PROF_POISON] = "poison",
+	[N_PROFILES] = NULL,
+};
+
+static const struct profile profiles[N_PROFILES] = {
+	[PROF_TERMINAL_PEAK] = {6, 1, one_tenant, MIX_GATEWAY, 70, 150, 600, false, false},
+	[PROF_NAGOYA_PORT_PEAK] = {5, 5, nagoya_tenants, MIX_GATEWAY, 70, 100, 400, false, false},
+	[PROF_STRESS] = {1000, 1, stress_tenant, MIX_STRESS, 250, 150, 600, true, false},
+	[PROF_POISON] = {6, 1, one_tenant, MIX_GATEWAY, 70, 150, 600, false, true},
+};
 
 /* ---------------------------------------------------------------- model */
 
