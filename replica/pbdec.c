@@ -77,10 +77,8 @@ static size_t elt_size(ProtobufCType t)
 
 /* Where the value of wire type wt at p ends (varints of at most 10 bytes, length
  * prefixes of at most 5 and at most INT_MAX, as protobuf-c scans them); NULL when it does
- * not end before end or wt is a group or unknown. *payload: a length-prefixed value's
- * content. */
-static const uint8_t *value_skip(unsigned wt, const uint8_t *p, const uint8_t *end,
-				 const uint8_t **payload)
+ * not end before end or wt is a group or unknown. */
+static const uint8_t *value_skip(unsigned wt, const uint8_t *p, const uint8_t *end)
 {
 	size_t rem = (size_t)(end - p);
 	size_t val = 0, i;
@@ -102,7 +100,6 @@ static const uint8_t *value_skip(unsigned wt, const uint8_t *p, const uint8_t *e
 		}
 		if (i == rem || i == 5 || val > INT_MAX || val > rem - i - 1)
 			return NULL;
-		*payload = p + i + 1;
 		return p + i + 1 + val;
 	default:
 		return NULL;
@@ -505,8 +502,8 @@ static int run_get(struct dec *d, const ProtobufCFieldDescriptor *f, ProtobufCMe
 		   const uint8_t *tag, const uint8_t **pp, const uint8_t *end, unsigned depth)
 {
 	size_t tag_len = (size_t)(*pp - tag), count = 1, esz = elt_size(f->type);
-	const uint8_t *payload, *p = *pp;
-	while ((p = value_skip(wire_type(f->type), p, end, &payload)) != NULL &&
+	const uint8_t *p = *pp;
+	while ((p = value_skip(wire_type(f->type), p, end)) != NULL &&
 	       (size_t)(end - p) >= tag_len && memcmp(p, tag, tag_len) == 0) {
 		p += tag_len;
 		count++;
