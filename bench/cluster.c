@@ -677,7 +677,11 @@ out_free:
 	return rc;
 }
 
-int hw_cluster_poll(hw_cluster_probe_fn probe, void *arg, int timeout_ms, int poll_ms)
+/* Call probe(arg) every poll_ms until it returns other than 0 (1: what is awaited holds,
+ * negative: a code that ends the wait), for at most timeout_ms (at least once): the
+ * polling loop of the waits here. Returns 0 when it held, probe's negative code or
+ * -ETIMEDOUT. */
+static int poll_until(int (*probe)(void *arg), void *arg, int timeout_ms, int poll_ms)
 {
 	int64_t deadline = hw_mono_ms() + timeout_ms;
 	for (;;) {
@@ -712,7 +716,7 @@ static int primary_found(void *arg)
 int hw_cluster_primary_at(const struct hw_cluster_addrs *a, int timeout_ms, unsigned *idx)
 {
 	struct primary_wait w = {.a = a, .idx = idx};
-	return hw_cluster_poll(primary_found, &w, timeout_ms, a->poll_ms);
+	return poll_until(primary_found, &w, timeout_ms, a->poll_ms);
 }
 
 int hw_cluster_primary(struct hw_cluster *c, int timeout_ms, unsigned *idx)
@@ -758,11 +762,18 @@ static int joined(void *arg)
 	return ok;
 }
 
+/* Both joined waits: c (or NULL) as struct primary_wait says. */
+static int wait_joined(const struct hw_cluster_addrs *a, struct hw_cluster *c, unsigned i,
+		       const char *id, int timeout_ms)
+{
+	struct primary_wait w = {.a = a, .c = c, .i = i, .id = id};
+	return poll_until(joined, &w, timeout_ms, a->poll_ms);
+}
+
 int hw_cluster_wait_joined_at(const struct hw_cluster_addrs *a, unsigned i, const char *id,
 			      int timeout_ms)
 {
-	struct primary_wait w = {.a = a, .i = i, .id = id};
-	return hw_cluster_poll(joined, &w, timeout_ms, a->poll_ms);
+	return wait_joined(a, NULL, i, id, timeout_ms);
 }
 
 int hw_cluster_wait_joined(struct hw_cluster *c, unsigned i, int timeout_ms)
@@ -770,8 +781,7 @@ int hw_cluster_wait_joined(struct hw_cluster *c, unsigned i, int timeout_ms)
 	if (i >= c->n || c->nodes[i].pid == 0)
 		return -ESRCH;
 	struct hw_cluster_addrs a = addrs_of(c);
-	struct primary_wait w = {.a = &a, .c = c, .i = i, .id = c->nodes[i].id};
-	return hw_cluster_poll(joined, &w, timeout_ms, POLL_MS);
+	return wait_joined(&a, c, i, c->nodes[i].id, timeout_ms);
 }
 
 unsigned hw_cluster_nodes(const struct hw_cluster *c)

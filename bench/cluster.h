@@ -71,15 +71,6 @@ struct hw_cluster_opts {
  * the directory is removed. */
 int hw_cluster_start(const struct hw_cluster_opts *o, struct hw_cluster **out);
 
-/* One probe of a bounded wait (hw_cluster_poll): 1 when what is awaited holds, 0 not
- * yet, or a negative code that ends the wait. */
-typedef int (*hw_cluster_probe_fn)(void *arg);
-
-/* Call probe(arg) every poll_ms until it returns other than 0, for at most timeout_ms
- * (at least once): the polling loop of the waits here. Returns 0 when it held, probe's
- * negative code or -ETIMEDOUT. */
-int hw_cluster_poll(hw_cluster_probe_fn probe, void *arg, int timeout_ms, int poll_ms);
-
 /* Index of the node that is primary now, by the nodes' own status (role PRIMARY),
  * polled within timeout_ms. Without failover it is 0 while node 0 runs. Returns 0 with
  * *idx set, -ETIMEDOUT when no running node says it is primary in time. */
