@@ -142,7 +142,7 @@ int hw__holds_mask(MDB_txn *txn, const struct hw_tables *t, const char *id, size
 	if (rc != 0)
 		return rc;
 	*mask = 0;
-	MDB_val k = {.mv_size = id_len, .mv_data = (void *)id};
+	MDB_val k = hw_mdb_val(id, id_len);
 	MDB_val v;
 	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
 	while (rc == 0) {
@@ -176,7 +176,7 @@ static int container_value(const MDB_val *v, const char *id, size_t id_len,
 int hw__container_read(MDB_cursor *cur, const char *id, size_t id_len, struct hw_container *out)
 {
 	HW_ASSERT(id_len > 0 && id_len <= HW_CONTAINER_ID_BYTES_MAX);
-	MDB_val k = {.mv_size = id_len, .mv_data = (void *)id};
+	MDB_val k = hw_mdb_val(id, id_len);
 	MDB_val v;
 	int rc = mdb_cursor_get(cur, &k, &v, MDB_SET);
 	if (rc == MDB_NOTFOUND)
@@ -190,7 +190,7 @@ int hw_state_container_get(MDB_txn *txn, const struct hw_tables *t, const char *
 	size_t id_len = strlen(id);
 	if (id_len == 0 || id_len > HW_CONTAINER_ID_BYTES_MAX)
 		return HW_ENOTFOUND;
-	MDB_val k = {.mv_size = id_len, .mv_data = (void *)id};
+	MDB_val k = hw_mdb_val(id, id_len);
 	MDB_val v;
 	int rc = mdb_get(txn, t->containers, &k, &v);
 	if (rc == MDB_NOTFOUND)
@@ -374,7 +374,7 @@ bool hw__position_vessel_visit(const char *pos, char *out, size_t cap)
 int hw__vessel_phase(MDB_txn *txn, const struct hw_tables *t, const char *visit, int *phase,
 		     bool *found)
 {
-	MDB_val k = {.mv_size = strlen(visit), .mv_data = (void *)visit};
+	MDB_val k = hw_mdb_val(visit, strlen(visit));
 	MDB_val v;
 	*phase = 0;
 	*found = false;
