@@ -789,7 +789,7 @@ static void print_json(const struct bench *b, const struct load_result *lr, cons
 	else
 		hw_json_string(&j, NULL);
 	json_u64_or_null(&j, "rss_kib_primary", ck->done, ck->rss_primary);
-	json_u64_or_null(&j, "rss_kib_standby", ck->done && o->standbys, ck->rss_standby);
+	json_u64_or_null(&j, "rss_kib_standby", ck->done, ck->rss_standby);
 	hw_json_key(&j, "machine");
 	hw_json_string(&j, mach);
 	hw_json_key(&j, "record_bytes_mean");
@@ -830,14 +830,10 @@ static int check_opts(const struct hw_cli_cmd *cmd, struct bench_opts *o)
 		return hw_cli_usage_error(cmd, "--catchup runs its own cluster in mode local (its "
 					       "standbys are down during the load)");
 	if (o->mode < 0)
-		o->mode = (o->standbys == 0 && !o->connect) || o->catchup ? HW_MODE_LOCAL
-									  : HW_MODE_DURABLE;
+		o->mode = o->catchup ? HW_MODE_LOCAL : HW_MODE_DURABLE;
 	if (!o->connect && o->k > o->standbys)
 		return hw_cli_usage_error(cmd, "--k %" PRIu64 " is more than --standbys %u", o->k,
 					  o->standbys);
-	if (!o->connect && o->standbys == 0 && o->mode != HW_MODE_LOCAL)
-		return hw_cli_usage_error(cmd, "--mode %s needs at least one standby",
-					  hw_mode_name((enum hw_mode)o->mode));
 	if ((uint64_t)o->clients * o->window > 65536u)
 		return hw_cli_usage_error(cmd, "--clients x --window is over 65536, the node's "
 					       "default limit of waiting submits");
