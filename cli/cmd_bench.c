@@ -968,6 +968,6 @@ const struct hw_cli_cmd hw_cli_bench = {
 	"  missing_on_standby, digests_equal, peak RSS, machine, mean record size; with\n"
 	"  --clients 1 also limit_us, a loopback round trip plus one flush), and a summary on\n"
 	"  stderr unless --json. Exit 1 on any error (an outcome other than the expected one,\n"
-	"  a lost connection, no outcome for 10 s), or for modes other than local when a\n"
-	"  standby misses an acknowledged record or a digest differs.\n",
+	"  a lost connection, no outcome for 10 s), or for modes other than local, or with\n"
+	"  --catchup, when a standby misses an acknowledged record or a digest differs.\n",
 	cmd_bench};
