@@ -12,12 +12,11 @@
 #include "engine/io/loop.h"
 #include "engine/io/ring.h"
 #include "engine/voters.h"
+#include "hawser_limits.h"
 #include "replica/store.h"
 #include "wire.pb-c.h"
 
-/* Inbound links: one per other voter, plus reconnects racing the old ones. */
-#define SESSIONS_MAX 32u
-#define TICK_MS      10
+#define TICK_MS 10
 
 struct wsession {
 	struct hw_witness *w;
@@ -34,7 +33,7 @@ struct hw_witness {
 	struct hw_listener *listener;
 	struct hw_timer *tick;
 	struct hw_voters *voters;
-	struct wsession *sessions[SESSIONS_MAX];
+	struct wsession *sessions[HW_WITNESS_SESSIONS_MAX];
 	struct hw_channel_config cc; /* [security], for witness_start (its identity on the
 				      * caller's stack, wiped after) */
 	int exit_rc;
@@ -138,9 +137,9 @@ static void on_accept(struct hw_listener *l, void *arg, struct hw_conn *c)
 	(void)l;
 	struct hw_witness *w = arg;
 	uint32_t i = 0;
-	while (i < SESSIONS_MAX && w->sessions[i] != NULL)
+	while (i < HW_WITNESS_SESSIONS_MAX && w->sessions[i] != NULL)
 		i++;
-	struct wsession *s = i < SESSIONS_MAX ? calloc(1, sizeof *s) : NULL;
+	struct wsession *s = i < HW_WITNESS_SESSIONS_MAX ? calloc(1, sizeof *s) : NULL;
 	if (s == NULL) {
 		hw_conn_refuse(c, HW_EBUSY); /* session_ops would be called back with no session */
 		return;

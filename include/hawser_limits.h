@@ -52,6 +52,10 @@
  * outstanding, and each copy is at most one record. */
 #define HW_CLIENT_INFLIGHT_MAX 4096u
 
+/* Connections a witness holds at once: one per other voter, plus reconnects racing the
+ * old ones; a connection past them is refused (HW_EBUSY) and closed. */
+#define HW_WITNESS_SESSIONS_MAX 32u
+
 /* LMDB map: reserve address space up front (it costs no memory or disk, lmdb.h) and grow
  * by doubling when it fills; the ceiling keeps a runaway from eating the address space. */
 #define HW_MAP_BYTES_INITIAL (1ull << 30)

@@ -419,9 +419,6 @@ static void test_behind_standby_refused(void **state)
 				       2 * HW_RIG_RTO_MS, NULL, 0));
 }
 
-/* Sessions a witness holds (engine/witness.c SESSIONS_MAX). */
-#define WITNESS_SESSIONS 32
-
 /* A witness whose sessions are all taken refuses the next connection (closes it) and
  * keeps running: it still exits 0 on SIGTERM (it crashed when the refused connection's
  * close reached its session code with no session). */
@@ -430,19 +427,19 @@ static void test_witness_full_refuses(void **state)
 	struct fix *f = *state;
 	const int w = HW_RIG_VOTERS - 1;
 	assert_int_equal(hw_rig_start(&f->rig, w, EVENT_WAIT_MS), 0);
-	int fd[WITNESS_SESSIONS + 1];
-	for (int i = 0; i <= WITNESS_SESSIONS; i++) {
+	const unsigned n = HW_WITNESS_SESSIONS_MAX;
+	int fd[HW_WITNESS_SESSIONS_MAX + 1];
+	for (unsigned i = 0; i <= n; i++) {
 		fd[i] = hw_test_dial(f->rig.listen[w]);
 		assert_true(fd[i] >= 0);
 	}
 	/* the listen queue is FIFO: the last one is the one refused; bounded wait for it */
 	struct timeval tv = {.tv_sec = EVENT_WAIT_MS / 1000};
-	assert_int_equal(setsockopt(fd[WITNESS_SESSIONS], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv),
-			 0);
+	assert_int_equal(setsockopt(fd[n], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv), 0);
 	char b;
-	ssize_t got = read(fd[WITNESS_SESSIONS], &b, 1);
+	ssize_t got = read(fd[n], &b, 1);
 	assert_true(got == 0 || (got < 0 && errno == ECONNRESET));
-	for (int i = 0; i <= WITNESS_SESSIONS; i++)
+	for (unsigned i = 0; i <= n; i++)
 		close(fd[i]);
 	assert_int_equal(hw_rig_stop_all(&f->rig, STOP_WAIT_MS), 0);
 }
