@@ -243,12 +243,18 @@ static void server_start(struct server *s, enum behaviour how)
 	server_serve(s);
 }
 
-static void server_join(struct server *s)
+/* Undo server_bind: for a port that never served (server_join does it for one that did). */
+static void server_unbind(struct server *s)
 {
-	pthread_join(s->thread, NULL);
 	close(s->lfd);
 	sem_destroy(&s->ready);
 	sem_destroy(&s->go);
+}
+
+static void server_join(struct server *s)
+{
+	pthread_join(s->thread, NULL);
+	server_unbind(s);
 }
 
 static struct hw_client *connect_to(const struct server *s)
@@ -267,18 +273,15 @@ static const uint8_t record[100] = {0x0a, 0x10};
 static void test_refused(void **state)
 {
 	(void)state;
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof sin), 0);
-	socklen_t sl = sizeof sin;
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&sin, &sl), 0);
-	close(fd); /* bound, never listened: the port is closed */
+	struct server s;
+	server_bind(&s, ECHO); /* never listens: a dial is refused */
 	char addr[64];
-	snprintf(addr, sizeof addr, "127.0.0.1:%u", ntohs(sin.sin_port));
-	struct hw_client *c = (struct hw_client *)&fd;
+	snprintf(addr, sizeof addr, "127.0.0.1:%u", s.port);
+	struct hw_client *c = (struct hw_client *)&s;
 	assert_int_equal(hw_client_connect(addr, &c), -ECONNREFUSED);
 	assert_null(c);
 	assert_int_equal(hw_client_connect("no-port-here", &c), -EINVAL);
+	server_unbind(&s);
 }
 
 /* A list with blanks around its commas splits into the same addresses a client connects
@@ -542,16 +545,11 @@ static void on_alarm(int sig)
 static void test_follow_interrupted(void **state)
 {
 	(void)state;
-	struct server a;
+	struct server a, b;
 	server_start(&a, CLOSE);
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof sin), 0);
-	socklen_t sl = sizeof sin;
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&sin, &sl), 0);
-	close(fd); /* bound, never listened: a closed port */
+	server_bind(&b, ECHO); /* never listens */
 	char addr[64];
-	snprintf(addr, sizeof addr, "127.0.0.1:%u,127.0.0.1:%u", a.port, ntohs(sin.sin_port));
+	snprintf(addr, sizeof addr, "127.0.0.1:%u,127.0.0.1:%u", a.port, b.port);
 	struct hw_client *c = NULL;
 	assert_int_equal(hw_client_connect(addr, &c), 0);
 	assert_int_equal(hw_client_submit(c, 1, record, sizeof record, HW_DEFAULT, 0), 0);
@@ -567,6 +565,7 @@ static void test_follow_interrupted(void **state)
 	}
 	assert_int_equal(sigaction(SIGALRM, &old, NULL), 0);
 	hw_client_close(c);
+	server_unbind(&b);
 }
 
 /* A following client whose primary closed while no other node answers yet: a short wait
@@ -619,9 +618,7 @@ static void test_follow_ms_bound(void **state)
 	assert_int_equal(o.request_id, 7);
 	assert_true(o.code < 0);
 	hw_client_close(c);
-	close(b.lfd);
-	sem_destroy(&b.ready);
-	sem_destroy(&b.go);
+	server_unbind(&b);
 }
 
 #define FOLLOW_RECORDS 3000u
