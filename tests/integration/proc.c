@@ -116,6 +116,24 @@ int hw_free_port(uint16_t *port)
 	return -EADDRINUSE;
 }
 
+static const char *const fault_vars[] = {"LD_PRELOAD", "HW_FAULT_PATH", "HW_FAULT_FSYNC_AFTER",
+					 "HW_FAULT_ARM"};
+
+int hw_test_fault_fsync_env(const char *lib, const char *dir)
+{
+	const char *values[] = {lib, dir, "0", "signal"};
+	for (size_t i = 0; i < sizeof fault_vars / sizeof fault_vars[0]; i++)
+		if (setenv(fault_vars[i], values[i], 1) != 0)
+			return -errno;
+	return 0;
+}
+
+void hw_test_fault_env_clear(void)
+{
+	for (size_t i = 0; i < sizeof fault_vars / sizeof fault_vars[0]; i++)
+		unsetenv(fault_vars[i]);
+}
+
 int hw_test_dial(const char *addr)
 {
 	struct sockaddr_in sa = {.sin_family = AF_INET};

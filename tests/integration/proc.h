@@ -60,6 +60,15 @@ int hw_test_dial(const char *addr);
  * log_path (appended). p is zeroed first. */
 int hw_proc_start(struct hw_proc *p, const char *log_path, const char *const *args);
 
+/* Set this process's environment so that a child started next runs under the LD_PRELOAD
+ * shim lib (libhawser-faults.so, chaos/faultfs.c) with every fsync under dir failing from
+ * the first one after the child gets SIGUSR1. Undo with hw_test_fault_env_clear() once
+ * the child started. 0 or -errno. */
+int hw_test_fault_fsync_env(const char *lib, const char *dir);
+
+/* Unset what hw_test_fault_fsync_env set (a no-op when it is not set). */
+void hw_test_fault_env_clear(void);
+
 /* Read what the child has written to stderr, waiting at most timeout_ms (0: do not
  * wait) for the first bytes. This is also how a test pauses between two status looks:
  * on the child's pipe, never by waiting blind. Returns the bytes read, 0 on timeout, or -1

@@ -92,8 +92,8 @@ static int teardown(void **state)
 }
 
 /* A primary in local mode (the standby is absent or behind for most of the run) that
- * keeps KEEP_RECORDS log entries. */
-static void start_primary(struct fix *f)
+ * keeps KEEP_RECORDS log entries: its config, not started. */
+static void init_primary(struct fix *f)
 {
 	struct hw_tnode_opts po = {.primary = true, .standbys = "s1", .mode = "local", .k = 1};
 	assert_int_equal(hw_tnode_init(&f->p, f->root, "p1", &po), 0);
@@ -102,6 +102,11 @@ static void start_primary(struct fix *f)
 	/* the count alone: these entries are seconds old, younger than any log_days */
 	fprintf(ini, "[limits]\nlog_keep_records = %u\n[retention]\nlog_days = 0\n", KEEP_RECORDS);
 	assert_int_equal(fclose(ini), 0);
+}
+
+static void start_primary(struct fix *f)
+{
+	init_primary(f);
 	assert_int_equal(hw_tnode_start(&f->p, NULL), 0);
 }
 
@@ -273,21 +278,10 @@ static void test_empty_standby_gets_snapshot(void **state)
 static void test_failed_primary_sends_no_snapshot(void **state)
 {
 	struct fix *f = *state;
-	struct hw_tnode_opts po = {.primary = true, .standbys = "s1", .mode = "local", .k = 1};
-	assert_int_equal(hw_tnode_init(&f->p, f->root, "p1", &po), 0);
-	FILE *ini = fopen(f->p.ini, "a");
-	assert_non_null(ini);
-	fprintf(ini, "[limits]\nlog_keep_records = %u\n[retention]\nlog_days = 0\n", KEEP_RECORDS);
-	assert_int_equal(fclose(ini), 0);
-	assert_int_equal(setenv("LD_PRELOAD", HW_FAULTS_LIB, 1), 0);
-	assert_int_equal(setenv("HW_FAULT_PATH", f->p.dir, 1), 0);
-	assert_int_equal(setenv("HW_FAULT_FSYNC_AFTER", "0", 1), 0);
-	assert_int_equal(setenv("HW_FAULT_ARM", "signal", 1), 0);
+	init_primary(f);
+	assert_int_equal(hw_test_fault_fsync_env(HW_FAULTS_LIB, f->p.dir), 0);
 	int rc = hw_tnode_start(&f->p, NULL);
-	unsetenv("LD_PRELOAD");
-	unsetenv("HW_FAULT_PATH");
-	unsetenv("HW_FAULT_FSYNC_AFTER");
-	unsetenv("HW_FAULT_ARM");
+	hw_test_fault_env_clear();
 	assert_int_equal(rc, 0);
 	load_start(f, HISTORY_FAILED + LIVE_FAILED); /* still running when the disk fails */
 	assert_true(hw_load_wait_acked(&f->load, HISTORY_FAILED, CATCHUP_MS));

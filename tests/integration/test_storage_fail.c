@@ -30,9 +30,6 @@
  * the bound the test holds the cluster to is twice that. */
 #define FAILOVER_BOUND_MS (2 * HW_RIG_RTO_MS)
 
-static const char *const fault_vars[] = {"LD_PRELOAD", "HW_FAULT_PATH", "HW_FAULT_FSYNC_AFTER",
-					 "HW_FAULT_ARM"};
-
 struct fix {
 	struct hw_rig rig;
 	struct hw_rig_recs recs;
@@ -51,8 +48,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fix *f = *state;
-	for (size_t i = 0; i < sizeof fault_vars / sizeof fault_vars[0]; i++)
-		unsetenv(fault_vars[i]);
+	hw_test_fault_env_clear();
 	hw_client_close(f->client);
 	hw_rig_recs_free(&f->recs);
 	int rc = hw_rig_free(&f->rig);
@@ -67,13 +63,9 @@ static void start_cluster(struct fix *f)
 	struct hw_rig *r = &f->rig;
 	for (int i = HW_RIG_VOTERS - 1; i > 0; i--)
 		assert_int_equal(hw_rig_start(r, i, EVENT_WAIT_MS), 0);
-	assert_int_equal(setenv("LD_PRELOAD", HW_FAULTS_LIB, 1), 0);
-	assert_int_equal(setenv("HW_FAULT_PATH", r->dir[0], 1), 0);
-	assert_int_equal(setenv("HW_FAULT_FSYNC_AFTER", "0", 1), 0);
-	assert_int_equal(setenv("HW_FAULT_ARM", "signal", 1), 0);
+	assert_int_equal(hw_test_fault_fsync_env(HW_FAULTS_LIB, r->dir[0]), 0);
 	int rc = hw_rig_start(r, 0, EVENT_WAIT_MS);
-	for (size_t i = 0; i < sizeof fault_vars / sizeof fault_vars[0]; i++)
-		unsetenv(fault_vars[i]);
+	hw_test_fault_env_clear();
 	assert_int_equal(rc, 0);
 	size_t from = 0;
 	assert_true(hw_proc_wait_line(&r->proc[0], &from, "event=became_primary", "epoch=1",
