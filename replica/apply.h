@@ -14,7 +14,6 @@ struct hw_apply_ctx {
 	MDB_txn *txn;               /* the write transaction (the store's carries many batches) */
 	const struct hw_tables *t;
 	uint64_t lsn;               /* LSN the record gets */
-	int64_t time_ms;            /* the entry's time: "now" for the state rules */
 	MDB_cursor *boxes;          /* on t->containers in txn, the caller's: opened once per
 				     * write transaction, not per record or batch (it is a
 				     * malloc); hw_apply moves it and leaves it open */

@@ -568,8 +568,7 @@ static int check_apply(struct hw_store *s, MDB_txn *txn, const struct take *t,
 		rc = retract_check(s, txn, rec, t->trusted, rej);
 	if (rc != 0)
 		return rc;
-	struct hw_apply_ctx c = {
-		.txn = txn, .t = &s->t, .lsn = t->lsn, .time_ms = t->time_ms, .boxes = t->boxes};
+	struct hw_apply_ctx c = {.txn = txn, .t = &s->t, .lsn = t->lsn, .boxes = t->boxes};
 	return hw_apply(&c, rec, rej);
 }
 

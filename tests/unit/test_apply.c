@@ -155,8 +155,7 @@ static int run(struct env *e, const Tos__V1__Record *rec, struct hw_reject *rej)
 {
 	MDB_txn *txn;
 	assert_int_equal(mdb_txn_begin(e->env, NULL, 0, &txn), 0);
-	struct hw_apply_ctx c = {
-		.txn = txn, .t = &e->t, .lsn = ++e->lsn, .time_ms = rec->event_time_ms};
+	struct hw_apply_ctx c = {.txn = txn, .t = &e->t, .lsn = ++e->lsn};
 	assert_int_equal(mdb_cursor_open(txn, e->t.containers, &c.boxes), 0);
 	memset(rej, 0, sizeof *rej);
 	int rc = hw_apply(&c, rec, rej);
