@@ -14,6 +14,7 @@
 
 #include <cmocka.h>
 
+#include "base/rng.h"
 #include "engine/core/repl.h"
 #include "hawser_error.h"
 
@@ -744,18 +745,9 @@ struct r_world {
 				 #cond);                                                           \
 	} while (0)
 
-/* xorshift64*: deterministic, seeded, good enough to shuffle a network. */
-static uint64_t rnd(struct r_world *r)
-{
-	r->rng ^= r->rng >> 12;
-	r->rng ^= r->rng << 25;
-	r->rng ^= r->rng >> 27;
-	return r->rng * 2685821657736338717ull;
-}
-
 static uint64_t below_n(struct r_world *r, uint64_t n)
 {
-	return rnd(r) % n;
+	return hw_splitmix64(&r->rng) % n;
 }
 
 /* An action array for one event: usually roomy, sometimes tiny or full, so overflow is
@@ -1043,7 +1035,7 @@ static void r_run(struct r_world *r, uint64_t seed)
 	};
 	memset(r, 0, sizeof *r);
 	r->seed = seed;
-	r->rng = seed | 1;
+	r->rng = seed;
 	r->out.v = r->buf;
 	hw_primary_init(&r->p, &cfg, 1, 0, r->w);
 	for (uint32_t i = 0; i < R_SB; i++)
