@@ -704,11 +704,26 @@ static void log_phases(const struct hw_fo_run *r, struct hw_report *rep, const c
 	phase(rep, prefix, "replay", r->t_elected, r->t_promoted, HW_VERDICT_PASS, t);
 }
 
+/* What the fault is called, by [remote][fault]: in a run's summary (words), as the
+ * report's phase, what it did to the primary, and how the primary came back. */
+static const struct fault_text {
+	const char *words, *phase, *done, *back;
+} fault_texts[2][2] = {
+	{[HW_FO_KILL] = {"kill -9 of the primary", "fault: kill -9 primary",
+			 "killed with SIGKILL", "was restarted"},
+	 [HW_FO_PARTITION] = {"the primary cut off from standbys and witness",
+			      "fault: primary cut off", "cut off from the other voters",
+			      "was reconnected"}},
+	{[HW_FO_KILL] = {"the primary crashes itself", "fault: primary crashed",
+			 "crashed itself at the drill's request", "crashed"},
+	 [HW_FO_PARTITION] = {"the primary cut off from standbys and witness",
+			      "fault: primary cut off", "cut itself off at the drill's request",
+			      "healed"}},
+};
+
 const char *hw_fo_fault_words(bool remote, enum hw_fo_fault fault)
 {
-	if (fault == HW_FO_PARTITION)
-		return "the primary cut off from standbys and witness";
-	return remote ? "the primary crashes itself" : "kill -9 of the primary";
+	return fault_texts[remote][fault].words;
 }
 
 void hw_fo_report(const struct hw_fo_run *r, struct hw_report *rep, const char *prefix,
@@ -719,16 +734,9 @@ void hw_fo_report(const struct hw_fo_run *r, struct hw_report *rep, const char *
 		return;
 	const char *old = hw_fo_node_id(r, r->old_p);
 	const char *nw = hw_fo_node_id(r, r->new_p);
-	snprintf(t, sizeof(t), "%s, the primary, %s under load", old,
-		 r->remote && r->fault == HW_FO_KILL ? "crashed itself at the drill's request"
-		 : r->remote                         ? "cut itself off at the drill's request"
-		 : r->fault == HW_FO_KILL            ? "killed with SIGKILL"
-						     : "cut off from the other voters");
-	phase(rep, prefix,
-	      r->fault != HW_FO_KILL ? "fault: primary cut off"
-	      : r->remote            ? "fault: primary crashed"
-				     : "fault: kill -9 primary",
-	      r->t_fault, r->t_fault, HW_VERDICT_PASS, t);
+	const struct fault_text *ft = &fault_texts[r->remote != NULL][r->fault];
+	snprintf(t, sizeof(t), "%s, the primary, %s under load", old, ft->done);
+	phase(rep, prefix, ft->phase, r->t_fault, r->t_fault, HW_VERDICT_PASS, t);
 	if (ops(r)->log(where(r), r->new_p))
 		log_phases(r, rep, prefix, nw);
 	snprintf(t, sizeof(t), "fault to first acknowledged submit on %s: %.0f ms (target %lld ms)",
@@ -739,11 +747,7 @@ void hw_fo_report(const struct hw_fo_run *r, struct hw_report *rep, const char *
 		return;
 	if (r->joined)
 		snprintf(t, sizeof(t), "%s follows %s as a standby, %.0f ms after it %s", old, nw,
-			 r->rejoin_ms_measured,
-			 r->remote && r->fault == HW_FO_KILL ? "crashed"
-			 : r->fault == HW_FO_KILL            ? "was restarted"
-			 : r->remote                         ? "healed"
-							     : "was reconnected");
+			 r->rejoin_ms_measured, ft->back);
 	else
 		snprintf(t, sizeof(t), "%s did not rejoin; it is not primary: %.250s", old,
 			 r->rejoin_why);
