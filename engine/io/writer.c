@@ -2,12 +2,15 @@
 #include "base/clock.h"
 #include "engine/io/writer.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "base/assert.h"
+#include "base/log.h"
 #include "engine/io/loop.h"
 #include "engine/io/wal.h"
 #include "replica/entry.h"
@@ -308,9 +311,19 @@ static struct hw_job *next_job(struct hw_writer *w)
 	}
 }
 
+/* An append writer's thread steps below its creator (writer.h); on Linux, who = 0 of
+ * PRIO_PROCESS is the calling thread alone. Named only after, so whoever sees the name
+ * sees the priority too. */
 static void *writer_main(void *arg)
 {
 	struct hw_writer *w = arg;
+	if (w->kind == HW_JOB_APPEND) {
+		errno = 0;
+		int nice = getpriority(PRIO_PROCESS, 0) + HW_WRITER_APPLY_NICE;
+		if (errno != 0 || setpriority(PRIO_PROCESS, 0, nice < 19 ? nice : 19) != 0)
+			hw_log("writer_priority_kept", "errno=%d what=\"%s\"", errno,
+			       "the apply runs at the loop's priority: only slower under load");
+	}
 	pthread_setname_np(pthread_self(), "hw-store"); /* top -H, perf */
 	for (;;) {
 		struct hw_job *j = next_job(w);

@@ -82,7 +82,19 @@ typedef void hw_writer_cb(void *arg, struct hw_job *j, enum hw_job_stage stage);
 /* Start the writer thread on store s (which it then uses exclusively for writes). cb runs
  * on the loop thread for each stage the job in the writer reaches, in order: PREPARED
  * (submit jobs whose prepare succeeded: j->res and j->segment are ready) and DONE (j->rc
- * says whether the commit held). After DONE the loop calls hw_writer_release(). */
+ * says whether the commit held). After DONE the loop calls hw_writer_release().
+ *
+ * An append writer (a standby's apply) runs HW_WRITER_APPLY_NICE steps below the thread
+ * that starts it. It is on no acknowledgement's path but mode applied's: the log's flush
+ * makes an entry durable and the loop acknowledges it. Wherever the two share a busy
+ * CPU, a wake-up of the loop or a log flusher then preempts the apply at once instead of
+ * waiting out its time slice (docs/benchmarks.md, seventh round). Against a busy thread
+ * of normal priority the apply still gets about a tenth of a core. When that is too
+ * little, the standby's jobs fill, it stops reading, and the primary is held back as by
+ * any slow standby; the replay budget (engine/core/targets.h) bounds the backlog either
+ * way. Unprivileged, a thread can lower its priority but not raise it again, so a
+ * promotion starts a new writer at the loop's priority. */
+#define HW_WRITER_APPLY_NICE 10
 int hw_writer_start(struct hw_store *s, struct hw_loop *loop, enum hw_job_kind kind,
 		    hw_writer_cb *cb, void *arg, struct hw_writer **out);
 

@@ -10,6 +10,10 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <dirent.h>
+#include <errno.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include "base/clock.h"
 #include "bench/workload.h"
@@ -217,6 +221,62 @@ static void test_stop_commits_what_is_held(void **state)
 	assert_int_equal(h.lsn, last);
 }
 
+/* The nice value of this process's thread named hw-store, once it has that name (a
+ * writer names its thread after setting its priority); fails after WAIT_MS. */
+static int writer_thread_nice(void)
+{
+	int64_t until = hw_mono_ms() + WAIT_MS;
+	while (hw_mono_ms() < until) {
+		DIR *d = opendir("/proc/self/task");
+		assert_non_null(d);
+		struct dirent *e;
+		while ((e = readdir(d)) != NULL) {
+			char path[300], comm[32] = "";
+			snprintf(path, sizeof path, "/proc/self/task/%s/comm", e->d_name);
+			FILE *fp = fopen(path, "r");
+			if (fp == NULL)
+				continue;
+			bool named = fgets(comm, sizeof comm, fp) != NULL && strcmp(comm, "hw-store\n") == 0;
+			fclose(fp);
+			if (!named)
+				continue;
+			closedir(d);
+			errno = 0;
+			int nice = getpriority(PRIO_PROCESS, (id_t)atoi(e->d_name));
+			assert_int_equal(errno, 0);
+			return nice;
+		}
+		closedir(d);
+		usleep(1000);
+	}
+	fail_msg("no hw-store thread within %d ms", WAIT_MS);
+	return 0;
+}
+
+/* A submit writer (a primary's) runs at the priority of the thread that starts it; an
+ * append writer (a standby's apply) HW_WRITER_APPLY_NICE steps below, capped at 19;
+ * the caller's own priority is left alone. Standbys applying at that priority are the
+ * integration tests' (test_repl_modes and the rest). */
+static void test_apply_writer_runs_below_the_thread_that_starts_it(void **state)
+{
+	struct fx *f = *state;
+	errno = 0;
+	int base = getpriority(PRIO_PROCESS, 0);
+	assert_int_equal(errno, 0);
+	assert_int_equal(writer_thread_nice(), base);
+	kick_job(f);
+	const struct seen *d = run_until(f, HW_JOB_DONE);
+	assert_int_equal(d->rc, 0);
+	hw_writer_stop(f->writer);
+	f->writer = NULL;
+
+	assert_int_equal(
+		hw_writer_start(f->store, f->loop, HW_JOB_APPEND, writer_cb, f, &f->writer), 0);
+	int want = base + HW_WRITER_APPLY_NICE;
+	assert_int_equal(writer_thread_nice(), want < 19 ? want : 19);
+	assert_int_equal(getpriority(PRIO_PROCESS, 0), base);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -227,6 +287,8 @@ int main(void)
 			test_commit_soon_between_jobs_is_reported_through_the_callback, setup,
 			teardown),
 		cmocka_unit_test_setup_teardown(test_stop_commits_what_is_held, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_apply_writer_runs_below_the_thread_that_starts_it, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
