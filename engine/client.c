@@ -72,6 +72,7 @@ struct hw_client {
 	size_t rcap;
 	size_t rhead;          /* first byte not yet consumed */
 	size_t rlen;           /* bytes received */
+	bool drained;          /* a non-blocking recv just left the socket empty */
 	uint8_t *sbuf;         /* one SUBMIT body: HW_SUBMIT_HEADER_BYTES + HW_RECORD_BYTES_MAX */
 	/* Submits held by hw_client_hold(): frames q[0..qlen), SEND_FRAME_MAX bytes. */
 	bool holding;
@@ -335,11 +336,18 @@ static int send_frame(struct hw_client *c, enum hw_frame_type type, const uint8_
  * sticky: the stream is still good) or the sticky error; end of stream is HW_ECLOSED,
  * or on a channel cut short the channel's verdict (hw_channel_eof). A deadline already
  * past reads without polling first: draining what is buffered (hw_client_wait with
- * timeout 0, after the caller's own poll) takes one recv per read, not a poll and a recv. */
+ * timeout 0, after the caller's own poll) takes one recv per read, not a poll and a recv.
+ * And when such a recv read less than it had room for, the socket was empty: the next
+ * read with no time left returns -ETIMEDOUT without asking it again (once; the caller
+ * polls before it reads again), so a drain costs one recv, not two. */
 static int receive(struct hw_client *c, uint8_t *buf, size_t cap, size_t *len, int64_t deadline)
 {
 	for (;;) {
 		int wait = left_ms(deadline);
+		if (wait == 0 && c->drained) {
+			c->drained = false;
+			return -ETIMEDOUT;
+		}
 		if (wait != 0) {
 			struct pollfd pfd = {.fd = c->fd, .events = POLLIN};
 			int n = poll(&pfd, 1, wait);
@@ -361,6 +369,7 @@ static int receive(struct hw_client *c, uint8_t *buf, size_t cap, size_t *len, i
 			continue;
 		if (got < 0)
 			return set_failed(c, errno == ECONNRESET ? HW_ECLOSED : -errno);
+		c->drained = wait == 0 && (size_t)got < cap - *len;
 		*len += (size_t)got;
 		return 0;
 	}
@@ -539,6 +548,7 @@ static int connect_to(struct hw_client *c, uint32_t i)
 	c->fd = -1;
 	c->failed = 0;
 	c->rhead = c->rlen = 0;
+	c->drained = false;
 	c->role = 0;
 	c->cur = i;
 	const char *addr = c->addrs[i];
