@@ -31,11 +31,15 @@ if [ ! -x "$PGBIN/initdb" ] || [ ! -x "$PGBIN/pgbench" ]; then
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql-15 postgresql-contrib >&2
 fi
 
-# A loopback port nobody listens on (bash's /dev/tcp connects if someone does).
+# A loopback port nobody listens on (bash's /dev/tcp connects if someone does), below
+# the kernel's ephemeral range: a port in it may be the local end of a client socket in
+# TIME_WAIT (after a few hawser bench runs, thousands are), which /dev/tcp does not see
+# and which makes PostgreSQL's bind fail with "Address already in use".
+EPHEMERAL_LO=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range)
 free_port() {
 	local p
 	for _ in $(seq 1 200); do
-		p=$((20000 + RANDOM % 40000))
+		p=$((10000 + RANDOM % (EPHEMERAL_LO - 10000)))
 		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
 			echo "$p"
 			return
