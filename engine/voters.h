@@ -21,8 +21,10 @@
  * cost. On a data node the hard state is a row of the store's meta table, so the flush
  * also waits for LMDB's write lock: up to HW_WRITER_COMMIT_MS (50 ms) when the store
  * writer holds a transaction, which it does only while entries arrive (a vote after the
- * primary went silent finds it committed after HW_WRITER_IDLE_US). A failed persist is a storage failure: from then on this voter sends nothing and
- * takes no event (it can no longer keep a promise).
+ * primary went silent finds it committed after HW_WRITER_IDLE_US), and on a standby
+ * longer when other work crowds its CPU, since its writer runs below the loop's
+ * priority (HW_WRITER_APPLY_NICE). A failed persist is a storage failure: from then on
+ * this voter sends nothing and takes no event (it can no longer keep a promise).
  *
  * Logs: election_started (a pre-vote or a vote round begins), vote_granted / vote_denied
  * (this voter's answers to real and pre-votes, with the reason and, on the witness, the
