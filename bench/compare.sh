@@ -6,7 +6,9 @@
 # usage: bench/compare.sh [--seconds S (10)] [--hawser PATH (build/hawser)]
 # Runs, in order: PostgreSQL (pg_sync.sh) at 32 clients and at 1 client, each for S
 # seconds; `hawser bench` (1 standby, mode durable) at 32 clients x 1 outstanding, 32 x 8
-# (256 outstanding) and 1 x 1. Prints each run's JSON line, then a table and the ratios
+# (256 outstanding) and 1 x 1, every connection encrypted as deployed, and once more at
+# 32 x 1 with --insecure (hawser-plain): PostgreSQL here runs without TLS, so that row is
+# the like-for-like one. Prints each run's JSON line, then a table and the ratios
 # hawser / postgres. Takes a few minutes; run as root (pg_sync.sh installs and runs
 # postgres). A documented long command, not part of CI.
 set -euo pipefail
@@ -18,7 +20,7 @@ while [ $# -gt 0 ]; do
 	case "$1" in
 	--seconds) SECS="$2"; shift 2 ;;
 	--hawser) HAWSER="$2"; shift 2 ;;
-	-h | --help) sed -n '2,11p' "$0"; exit 0 ;;
+	-h | --help) sed -n '2,13p' "$0"; exit 0 ;;
 	*) echo "compare.sh: unknown option $1" >&2; exit 2 ;;
 	esac
 done
@@ -52,6 +54,9 @@ row hawser 32 256 "$hw256" records_per_s
 hw1=$("$HAWSER" bench --clients 1 --window 1 --records $((SECS * 1500)) --json)
 echo "$hw1"
 row hawser 1 1 "$hw1" records_per_s
+hwp=$("$HAWSER" bench --clients 32 --window 1 --records $((SECS * 15000)) --insecure --json)
+echo "$hwp"
+row hawser-plain 32 32 "$hwp" records_per_s
 
 echo
 printf '%-14s %8s %12s %12s %10s %10s\n' system clients outstanding records/s p50_us p99_us
@@ -64,6 +69,8 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else
 echo
 echo "hawser / postgres, 32 clients x 1:   throughput $(ratio "$(num records_per_s "$hw32")" "$(num tps "$pg32")")," \
 	"p50 $(ratio "$(num p50 "$hw32")" "$(num p50 "$pg32")"), p99 $(ratio "$(num p99 "$hw32")" "$(num p99 "$pg32")")"
+echo "hawser-plain / postgres, 32 x 1:     throughput $(ratio "$(num records_per_s "$hwp")" "$(num tps "$pg32")")," \
+	"p50 $(ratio "$(num p50 "$hwp")" "$(num p50 "$pg32")"), p99 $(ratio "$(num p99 "$hwp")" "$(num p99 "$pg32")")"
 echo "hawser / postgres, 1 client:         throughput $(ratio "$(num records_per_s "$hw1")" "$(num tps "$pg1")")," \
 	"p50 $(ratio "$(num p50 "$hw1")" "$(num p50 "$pg1")"), p99 $(ratio "$(num p99 "$hw1")" "$(num p99 "$pg1")")"
 echo "hawser 256 outstanding / postgres 32: throughput $(ratio "$(num records_per_s "$hw256")" "$(num tps "$pg32")")"
