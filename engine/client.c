@@ -70,10 +70,10 @@ struct hw_client {
 	int failed;    /* sticky error, 0 while the stream is good */
 	uint8_t *rbuf; /* HW_FRAME_BYTES_MAX + HW_FRAME_HEADER_BYTES */
 	size_t rcap;
-	size_t rhead;          /* first byte not yet consumed */
-	size_t rlen;           /* bytes received */
-	bool drained;          /* a non-blocking recv just left the socket empty */
-	uint8_t *sbuf;         /* one SUBMIT body: HW_SUBMIT_HEADER_BYTES + HW_RECORD_BYTES_MAX */
+	size_t rhead;  /* first byte not yet consumed */
+	size_t rlen;   /* bytes received */
+	bool drained;  /* a non-blocking recv just left the socket empty */
+	uint8_t *sbuf; /* one SUBMIT body: HW_SUBMIT_HEADER_BYTES + HW_RECORD_BYTES_MAX */
 	/* Submits held by hw_client_hold(): frames q[0..qlen), SEND_FRAME_MAX bytes. */
 	bool holding;
 	uint8_t *q;

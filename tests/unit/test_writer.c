@@ -1,6 +1,9 @@
 /* test_writer.c: the store writer with a write-ahead log in front: it holds batches in one
  * transaction and commits lazily, but a commit asked for with hw_writer_commit_soon()
- * comes at the end of the job under way, through the callback, without the loop waiting. */
+ * comes at the end of the job under way, through the callback, without the loop waiting.
+ * And a standby's writer (its apply) runs below the priority of the thread that starts it. */
+#include <dirent.h>
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,12 +11,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <cmocka.h>
-#include <dirent.h>
-#include <errno.h>
 #include <sys/resource.h>
 #include <unistd.h>
+
+#include <cmocka.h>
 
 #include "base/clock.h"
 #include "bench/workload.h"
@@ -236,7 +237,8 @@ static int writer_thread_nice(void)
 			FILE *fp = fopen(path, "r");
 			if (fp == NULL)
 				continue;
-			bool named = fgets(comm, sizeof comm, fp) != NULL && strcmp(comm, "hw-store\n") == 0;
+			bool named = fgets(comm, sizeof comm, fp) != NULL &&
+				     strcmp(comm, "hw-store\n") == 0;
 			fclose(fp);
 			if (!named)
 				continue;
