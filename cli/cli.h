@@ -192,6 +192,13 @@ int hw_cli_digest_now(const char *dir, struct hw_head *head, uint8_t *digest);
  * if the replay ends short of at_lsn). */
 int hw_cli_digest_at(const char *dir, uint64_t at_lsn, uint8_t *digest);
 
+/* The state digests of the stores in dirs a and b at the LSN both have, the lower of
+ * their heads (*lsn): a store whose head is there as it is, one ahead replayed to it
+ * (hw_cli_digest_at). So two copies agree however far one got past the other, and differ
+ * only where they hold different states at the same point. da and db get
+ * HW_HASH_BYTES. Returns 0 or the first open, store or replay error. */
+int hw_cli_digests_common(const char *a, const char *b, uint64_t *lsn, uint8_t *da, uint8_t *db);
+
 struct hw_signer;
 
 /* The node's checkpoint signer (replica/checkpoint.h) from its node.key (hw_identity_load:

@@ -109,15 +109,6 @@ int hw_cli_drill_verify_dir(struct drill *d, const char *dir, struct hw_verify_r
 	return rc;
 }
 
-/* Digest of dir at lsn: direct when its head is there, else a replay to lsn. */
-static int digest_at(const char *dir, uint64_t lsn, const struct hw_head *h,
-		     uint8_t digest[HW_HASH_BYTES])
-{
-	if (h->lsn == lsn)
-		return 0; /* hw_cli_digest_now() already has it */
-	return hw_cli_digest_at(dir, lsn, digest);
-}
-
 /* Hash of entry lsn of both stores, equal or not; skipped when either pruned it. */
 static int chain_compare(const char *a, const char *b, uint64_t lsn, bool *same, bool *known)
 {
@@ -142,20 +133,13 @@ static int chain_compare(const char *a, const char *b, uint64_t lsn, bool *same,
 /* Compare the node's store with other's at the LSN both have. */
 static void compare_one(struct drill *d, const char *other)
 {
-	struct hw_head ha, hb;
 	uint8_t da[HW_HASH_BYTES], db[HW_HASH_BYTES];
 	bool same = false, known = false;
 	char name[HW_REPORT_NAME_BYTES];
 	snprintf(name, sizeof(name), "compare %s", other);
 	hw_report_phase_begin(&d->rep);
-	int rc = hw_cli_digest_now(d->dir, &ha, da);
-	if (rc == 0)
-		rc = hw_cli_digest_now(other, &hb, db);
-	uint64_t lsn = rc == 0 ? (ha.lsn < hb.lsn ? ha.lsn : hb.lsn) : 0;
-	if (rc == 0)
-		rc = digest_at(d->dir, lsn, &ha, da);
-	if (rc == 0)
-		rc = digest_at(other, lsn, &hb, db);
+	uint64_t lsn = 0;
+	int rc = hw_cli_digests_common(d->dir, other, &lsn, da, db);
 	if (rc == 0)
 		rc = chain_compare(d->dir, other, lsn, &same, &known);
 	char x[2 * HW_HASH_BYTES + 1], y[2 * HW_HASH_BYTES + 1];

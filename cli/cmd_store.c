@@ -559,6 +559,20 @@ int hw_cli_digest_at(const char *dir, uint64_t at_lsn, uint8_t *digest)
 	return rc;
 }
 
+int hw_cli_digests_common(const char *a, const char *b, uint64_t *lsn, uint8_t *da, uint8_t *db)
+{
+	struct hw_head ha = {0}, hb = {0};
+	int rc = hw_cli_digest_now(a, &ha, da);
+	if (rc == 0)
+		rc = hw_cli_digest_now(b, &hb, db);
+	*lsn = ha.lsn < hb.lsn ? ha.lsn : hb.lsn;
+	if (rc == 0 && ha.lsn > *lsn)
+		rc = hw_cli_digest_at(a, *lsn, da);
+	if (rc == 0 && hb.lsn > *lsn)
+		rc = hw_cli_digest_at(b, *lsn, db);
+	return rc;
+}
+
 struct digest_opts {
 	uint64_t at_lsn;
 	bool at_given;
