@@ -322,7 +322,8 @@ static void *writer_main(void *arg)
 		int nice = getpriority(PRIO_PROCESS, 0) + HW_WRITER_APPLY_NICE;
 		if (errno != 0 || setpriority(PRIO_PROCESS, 0, nice < 19 ? nice : 19) != 0)
 			hw_log("writer_priority_kept", "errno=%d what=\"%s\"", errno,
-			       "the apply runs at the loop's priority: only slower under load");
+			       "the apply keeps the loop's priority: on a busy CPU "
+			       "acknowledgements may wait for it");
 	}
 	pthread_setname_np(pthread_self(), "hw-store"); /* top -H, perf */
 	for (;;) {
