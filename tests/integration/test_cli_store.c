@@ -15,50 +15,14 @@
 
 #include <cmocka.h>
 
-#include "tests/integration/proc.h"
+#include "tests/integration/cli_fix.h"
 
 #include "bench/workload.h"
 #include "hawser_limits.h"
 
-/* A fixed end time (2026-11-26T10:00:00Z): also the store's clock, so runs repeat. */
-#define END_MS     "1795687200000"
-#define END_MS_NUM 1795687200000LL
-struct fix {
-	char dir[4096]; /* the test's own temporary directory */
-	struct hw_capture r;
-};
-
-static const char *hw_bin;
-
-/* A command that cannot be run, or prints more than the capture holds (a runaway), fails
- * the test. */
-static int checked(int rc)
-{
-	assert_true(rc >= 0);
-	return rc;
-}
-
-/* Run hawser with the given arguments (NULL-terminated), capturing its output. */
-#define hw(r, ...) checked(hw_proc_capture((r), hw_bin, __VA_ARGS__))
-
-static void path(const struct fix *f, const char *name, char *buf, size_t cap)
-{
-	snprintf(buf, cap, "%s/%s", f->dir, name);
-}
-
 static int setup(void **state)
 {
-	static struct fix fx;
-	if (hw_test_mkdtemp("cli-store", fx.dir, sizeof(fx.dir)) != 0)
-		return -1;
-	*state = &fx;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fix *f = *state;
-	return hw_test_rm_rf(f->dir) == 0 ? 0 : -1;
+	return fix_setup(state, "cli-store");
 }
 
 /* Init a store at f->dir/name and ingest n records of profile into it (fixed time). */
@@ -442,12 +406,8 @@ static void test_backup_restore(void **state)
 
 int main(void)
 {
-	hw_bin = getenv("HW_BIN");
-	if (!hw_bin || access(hw_bin, X_OK) != 0) {
-		fprintf(stderr, "test_cli_store: skipped: HW_BIN does not name the hawser binary"
-				" (run through ctest)\n");
+	if (!fix_bin("test_cli_store"))
 		return 77;
-	}
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_usage_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_help, setup, teardown),

@@ -23,47 +23,11 @@
 #include <cmocka.h>
 
 #include "base/clock.h"
-#include "tests/integration/proc.h"
-
-/* A fixed end time (2026-11-26T10:00:00Z): also the store's clock, so runs repeat. */
-#define END_MS     "1795687200000"
-#define END_MS_NUM 1795687200000LL
-struct fix {
-	char dir[4096]; /* the test's own temporary directory */
-	struct hw_capture r;
-};
-
-static const char *hw_bin;
-
-/* A command that cannot be run, or prints more than the capture holds (a runaway), fails
- * the test. */
-static int checked(int rc)
-{
-	assert_true(rc >= 0);
-	return rc;
-}
-
-/* Run hawser with the given arguments (NULL-terminated), capturing its output. */
-#define hw(r, ...) checked(hw_proc_capture((r), hw_bin, __VA_ARGS__))
-
-static void path(const struct fix *f, const char *name, char *buf, size_t cap)
-{
-	snprintf(buf, cap, "%s/%s", f->dir, name);
-}
+#include "tests/integration/cli_fix.h"
 
 static int setup(void **state)
 {
-	static struct fix fx;
-	if (hw_test_mkdtemp("cli-drills", fx.dir, sizeof(fx.dir)) != 0)
-		return -1;
-	*state = &fx;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fix *f = *state;
-	return hw_test_rm_rf(f->dir) == 0 ? 0 : -1;
+	return fix_setup(state, "cli-drills");
 }
 
 /* Flip the last record byte of every copy of the entry at lsn in data.mdb (LMDB may
@@ -399,11 +363,8 @@ static void test_status_overdue(void **state)
 
 int main(void)
 {
-	hw_bin = getenv("HW_BIN");
-	if (!hw_bin || access(hw_bin, X_OK) != 0) {
-		fprintf(stderr, "test_drills_cli: HW_BIN is not set to the hawser binary\n");
-		return 1;
-	}
+	if (!fix_bin("test_drills_cli"))
+		return 77;
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_usage, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_verify_pass_fail, setup, teardown),

@@ -1,0 +1,68 @@
+/* cli_fix.h: the fixture of the tests that run the hawser command on stores
+ * (test_cli_store.c, test_drills.c): a temporary directory per test, hawser run with its
+ * output captured, and a fixed clock. Include after <cmocka.h>; one test file each. */
+#ifndef HW_TESTS_CLI_FIX_H
+#define HW_TESTS_CLI_FIX_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "tests/integration/proc.h"
+
+/* A fixed end time (2026-11-26T10:00:00Z): also the store's clock, so runs repeat. */
+#define END_MS     "1795687200000"
+#define END_MS_NUM 1795687200000LL
+
+struct fix {
+	char dir[4096]; /* the test's own temporary directory */
+	struct hw_capture r;
+};
+
+static const char *hw_bin; /* hw_test_bin(), set by fix_bin */
+
+/* A command that cannot be run, or prints more than the capture holds (a runaway), fails
+ * the test. */
+static inline int checked(int rc)
+{
+	assert_true(rc >= 0);
+	return rc;
+}
+
+/* Run hawser with the given arguments (NULL-terminated), capturing its output. */
+#define hw(r, ...) checked(hw_proc_capture((r), hw_bin, __VA_ARGS__))
+
+static inline void path(const struct fix *f, const char *name, char *buf, size_t cap)
+{
+	snprintf(buf, cap, "%s/%s", f->dir, name);
+}
+
+/* A fresh directory $HW_TEST_TMP/<name>-XXXXXX for each test. */
+static inline int fix_setup(void **state, const char *name)
+{
+	static struct fix fx;
+	if (hw_test_mkdtemp(name, fx.dir, sizeof(fx.dir)) != 0)
+		return -1;
+	*state = &fx;
+	return 0;
+}
+
+static inline int teardown(void **state)
+{
+	struct fix *f = *state;
+	return hw_test_rm_rf(f->dir) == 0 ? 0 : -1;
+}
+
+/* Set hw_bin from HW_BIN; false, after saying why, when it names no binary: the test
+ * then exits 77 (skipped). */
+static inline bool fix_bin(const char *test)
+{
+	hw_bin = hw_test_bin();
+	if (hw_bin == NULL)
+		fprintf(stderr,
+			"%s: skipped: HW_BIN does not name the hawser binary (run "
+			"through ctest)\n",
+			test);
+	return hw_bin != NULL;
+}
+
+#endif
