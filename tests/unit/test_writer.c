@@ -12,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -222,61 +221,79 @@ static void test_stop_commits_what_is_held(void **state)
 	assert_int_equal(h.lsn, last);
 }
 
-/* The nice value of this process's thread named hw-store, once it has that name (a
- * writer names its thread after setting its priority); fails after WAIT_MS. */
+/* The nice value of this process's thread named hw-store. Called after a job of the
+ * writer came back, so the thread has run past where it sets its priority and names
+ * itself: fails when there is no such thread. */
 static int writer_thread_nice(void)
 {
-	int64_t until = hw_mono_ms() + WAIT_MS;
-	while (hw_mono_ms() < until) {
-		DIR *d = opendir("/proc/self/task");
-		assert_non_null(d);
-		struct dirent *e;
-		while ((e = readdir(d)) != NULL) {
-			char path[300], comm[32] = "";
-			snprintf(path, sizeof path, "/proc/self/task/%s/comm", e->d_name);
-			FILE *fp = fopen(path, "r");
-			if (fp == NULL)
-				continue;
-			bool named = fgets(comm, sizeof comm, fp) != NULL &&
-				     strcmp(comm, "hw-store\n") == 0;
-			fclose(fp);
-			if (!named)
-				continue;
-			closedir(d);
-			errno = 0;
-			int nice = getpriority(PRIO_PROCESS, (id_t)atoi(e->d_name));
-			assert_int_equal(errno, 0);
-			return nice;
-		}
+	DIR *d = opendir("/proc/self/task");
+	assert_non_null(d);
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL) {
+		char path[300], comm[32] = "";
+		snprintf(path, sizeof path, "/proc/self/task/%s/comm", e->d_name);
+		FILE *fp = fopen(path, "r");
+		if (fp == NULL)
+			continue;
+		bool named =
+			fgets(comm, sizeof comm, fp) != NULL && strcmp(comm, "hw-store\n") == 0;
+		fclose(fp);
+		if (!named)
+			continue;
 		closedir(d);
-		usleep(1000);
+		errno = 0;
+		int nice = getpriority(PRIO_PROCESS, (id_t)atoi(e->d_name));
+		assert_int_equal(errno, 0);
+		return nice;
 	}
-	fail_msg("no hw-store thread within %d ms", WAIT_MS);
+	closedir(d);
+	fail_msg("no hw-store thread");
 	return 0;
 }
 
 /* A submit writer (a primary's) runs at the priority of the thread that starts it; an
- * append writer (a standby's apply) HW_WRITER_APPLY_NICE steps below, capped at 19;
- * the caller's own priority is left alone. Standbys applying at that priority are the
- * integration tests' (test_repl_modes and the rest). */
+ * append writer (a standby's apply) HW_WRITER_APPLY_NICE steps below, capped at 19, and
+ * applies there what the primary's made; the caller's own priority is left alone. */
 static void test_apply_writer_runs_below_the_thread_that_starts_it(void **state)
 {
 	struct fx *f = *state;
 	errno = 0;
 	int base = getpriority(PRIO_PROCESS, 0);
 	assert_int_equal(errno, 0);
-	assert_int_equal(writer_thread_nice(), base);
 	kick_job(f);
 	const struct seen *d = run_until(f, HW_JOB_DONE);
 	assert_int_equal(d->rc, 0);
-	hw_writer_stop(f->writer);
+	assert_int_equal(writer_thread_nice(), base);
+	hw_writer_stop(f->writer); /* commits the job: its entries can be read */
 	f->writer = NULL;
 
-	assert_int_equal(
-		hw_writer_start(f->store, f->loop, HW_JOB_APPEND, writer_cb, f, &f->writer), 0);
+	/* A standby's store, applying the primary's entries. */
+	char sdir[320];
+	snprintf(sdir, sizeof sdir, "%s/standby", f->dir);
+	struct hw_store_opts o = {0};
+	struct hw_store *sb;
+	assert_int_equal(hw_store_init(sdir), 0);
+	assert_int_equal(hw_store_open(sdir, &o, &sb), 0);
+	assert_int_equal(hw_writer_start(sb, f->loop, HW_JOB_APPEND, writer_cb, f, &f->writer), 0);
+	struct hw_job *j = hw_writer_filling(f->writer);
+	for (uint64_t lsn = 1; lsn <= RECORDS_PER_JOB; lsn++) {
+		uint8_t *entry;
+		size_t len;
+		assert_int_equal(hw_store_read_entry(f->store, lsn, &entry, &len), 0);
+		assert_true(hw_job_fits(j, len));
+		hw_job_add(j, entry, len);
+		free(entry);
+	}
+	hw_writer_kick(f->writer);
+	d = run_until(f, HW_JOB_DONE);
+	assert_int_equal(d->rc, 0);
+	assert_int_equal(d->last_lsn, RECORDS_PER_JOB);
 	int want = base + HW_WRITER_APPLY_NICE;
 	assert_int_equal(writer_thread_nice(), want < 19 ? want : 19);
 	assert_int_equal(getpriority(PRIO_PROCESS, 0), base);
+	hw_writer_stop(f->writer);
+	f->writer = NULL;
+	hw_store_close(sb);
 }
 
 int main(void)
