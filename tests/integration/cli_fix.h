@@ -1,10 +1,10 @@
 /* cli_fix.h: the fixture of the tests that run the hawser command on stores
- * (test_cli_store.c, test_drills.c): a temporary directory per test, hawser run with its
- * output captured, and a fixed clock. Include after <cmocka.h>; one test file each. */
+ * (test_cli_store.c, test_drills.c, test_report_html.c): a temporary directory per test,
+ * hawser run with its output captured, and a fixed clock. Include after <cmocka.h>; one
+ * test file each. */
 #ifndef HW_TESTS_CLI_FIX_H
 #define HW_TESTS_CLI_FIX_H
 
-#include <stdbool.h>
 #include <stdio.h>
 
 #include "tests/integration/proc.h"
@@ -18,7 +18,7 @@ struct fix {
 	struct hw_capture r;
 };
 
-static const char *hw_bin; /* hw_test_bin(), set by fix_bin */
+static const char *hw_bin; /* main sets it: hw_test_bin_or_skip() */
 
 /* A command that cannot be run, or prints more than the capture holds (a runaway), fails
  * the test. */
@@ -50,19 +50,6 @@ static inline int teardown(void **state)
 {
 	struct fix *f = *state;
 	return hw_test_rm_rf(f->dir) == 0 ? 0 : -1;
-}
-
-/* Set hw_bin from HW_BIN; false, after saying why, when it names no binary: the test
- * then exits 77 (skipped). */
-static inline bool fix_bin(const char *test)
-{
-	hw_bin = hw_test_bin();
-	if (hw_bin == NULL)
-		fprintf(stderr,
-			"%s: skipped: HW_BIN does not name the hawser binary (run "
-			"through ctest)\n",
-			test);
-	return hw_bin != NULL;
 }
 
 #endif

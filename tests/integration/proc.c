@@ -48,6 +48,17 @@ const char *hw_test_bin(void)
 	return b != NULL && *b != '\0' && access(b, X_OK) == 0 ? b : NULL;
 }
 
+const char *hw_test_bin_or_skip(const char *test)
+{
+	const char *b = hw_test_bin();
+	if (b == NULL)
+		fprintf(stderr,
+			"%s: skipped: HW_BIN does not name the hawser binary (run through "
+			"ctest)\n",
+			test);
+	return b;
+}
+
 int hw_test_mkdtemp(const char *name, char *dir, size_t cap)
 {
 	const char *tmp = getenv("HW_TEST_TMP");

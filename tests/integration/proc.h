@@ -41,6 +41,10 @@ struct hw_proc {
  * then exits 77: skipped). */
 const char *hw_test_bin(void);
 
+/* hw_test_bin(), or NULL after saying on stderr that test is skipped and why: the
+ * test's main then exits 77. */
+const char *hw_test_bin_or_skip(const char *test);
+
 /* Make a fresh directory $HW_TEST_TMP/<name>-XXXXXX (/tmp when unset) into dir. */
 int hw_test_mkdtemp(const char *name, char *dir, size_t cap);
 

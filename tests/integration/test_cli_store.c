@@ -406,7 +406,8 @@ static void test_backup_restore(void **state)
 
 int main(void)
 {
-	if (!fix_bin("test_cli_store"))
+	hw_bin = hw_test_bin_or_skip("test_cli_store");
+	if (hw_bin == NULL)
 		return 77;
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_usage_errors, setup, teardown),

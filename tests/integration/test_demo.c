@@ -169,11 +169,8 @@ static void test_demo_sigint(void **state)
 
 int main(void)
 {
-	if (hw_test_bin() == NULL) {
-		fprintf(stderr, "test_demo: skipped: HW_BIN does not name the hawser binary"
-				" (run through ctest)\n");
+	if (hw_test_bin_or_skip("test_demo") == NULL)
 		return 77;
-	}
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_demo_pass, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_demo_sigint, setup, teardown),

@@ -363,7 +363,8 @@ static void test_status_overdue(void **state)
 
 int main(void)
 {
-	if (!fix_bin("test_drills_cli"))
+	hw_bin = hw_test_bin_or_skip("test_drills_cli");
+	if (hw_bin == NULL)
 		return 77;
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_usage, setup, teardown),

@@ -446,11 +446,8 @@ static void test_witness_full_refuses(void **state)
 
 int main(void)
 {
-	if (hw_test_bin() == NULL) {
-		fprintf(stderr, "test_failover: skipped: HW_BIN does not name the hawser binary"
-				" (run through ctest)\n");
+	if (hw_test_bin_or_skip("test_failover") == NULL)
 		return 77;
-	}
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_kill_primary, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_isolated_primary, setup, teardown),

@@ -234,11 +234,8 @@ static void test_measure_node(void **state)
 
 int main(void)
 {
-	if (hw_test_bin() == NULL) {
-		fprintf(stderr, "test_plan: skipped: HW_BIN does not name the hawser binary"
-				" (run through ctest)\n");
+	if (hw_test_bin_or_skip("test_plan") == NULL)
 		return 77;
-	}
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_rto30s_rpo0, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rto200ms_refused, setup, teardown),

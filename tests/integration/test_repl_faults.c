@@ -415,11 +415,8 @@ static void test_backpressure_rss(void **state)
 
 int main(void)
 {
-	if (hw_test_bin() == NULL) {
-		fprintf(stderr, "test_repl_faults: skipped: HW_BIN does not name the hawser binary"
-				" (run through ctest)\n");
+	if (hw_test_bin_or_skip("test_repl_faults") == NULL)
 		return 77;
-	}
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_kill_standby_mid_load, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_empty_standby_catches_up, setup, teardown),

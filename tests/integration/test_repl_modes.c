@@ -473,11 +473,8 @@ static void test_get_on_running_standby(void **state)
 
 int main(void)
 {
-	if (hw_test_bin() == NULL) {
-		fprintf(stderr, "test_repl_modes: skipped: HW_BIN does not name the hawser binary"
-				" (run through ctest)\n");
+	if (hw_test_bin_or_skip("test_repl_modes") == NULL)
 		return 77;
-	}
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_mode_local, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mode_received, setup, teardown),

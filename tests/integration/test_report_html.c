@@ -16,41 +16,15 @@
 
 #include <cmocka.h>
 
-#include "tests/integration/proc.h"
+#include "tests/integration/cli_fix.h"
 
-#define END_MS "1795687200000"
-
-static const char *hw_bin;
-
-struct fix {
-	char dir[4096]; /* the test's own temporary directory */
-	struct hw_capture r;
-};
-
-/* A command that cannot be run, or prints more than the capture holds (a runaway), fails
- * the test. */
-static int checked(int rc)
-{
-	assert_true(rc >= 0);
-	return rc;
-}
-
-/* Run bin with the given arguments (NULL-terminated), capturing its output. */
+/* Run bin (hawser or chromium) with the given arguments (NULL-terminated), capturing its
+ * output. */
 #define run(r, bin, ...) checked(hw_proc_capture((r), (bin), __VA_ARGS__))
 
 static int setup(void **state)
 {
-	static struct fix fx;
-	if (hw_test_mkdtemp("report-html", fx.dir, sizeof(fx.dir)) != 0)
-		return -1;
-	*state = &fx;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fix *f = *state;
-	return hw_test_rm_rf(f->dir) == 0 ? 0 : -1;
+	return fix_setup(state, "report-html");
 }
 
 static const char *chromium;
@@ -175,11 +149,9 @@ static const char *find_chromium(void)
 
 int main(void)
 {
-	hw_bin = getenv("HW_BIN");
-	if (!hw_bin || access(hw_bin, X_OK) != 0) {
-		fprintf(stderr, "test_report_html: HW_BIN is not set to the hawser binary\n");
-		return 1;
-	}
+	hw_bin = hw_test_bin_or_skip("test_report_html");
+	if (hw_bin == NULL)
+		return 77;
 	chromium = find_chromium();
 	if (!chromium) {
 		printf("test_report_html: skipped: chromium is not installed (Debian package "

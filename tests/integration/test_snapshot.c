@@ -584,11 +584,8 @@ static void test_catchup_progress_logged(void **state)
 
 int main(void)
 {
-	if (hw_test_bin() == NULL) {
-		fprintf(stderr, "test_snapshot: skipped: HW_BIN does not name the hawser binary"
-				" (run through ctest)\n");
+	if (hw_test_bin_or_skip("test_snapshot") == NULL)
 		return 77;
-	}
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_empty_standby_gets_snapshot, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_behind_standby_gets_snapshot, setup, teardown),

@@ -241,11 +241,8 @@ static void test_drills_overdue(void **state)
 
 int main(void)
 {
-	if (hw_test_bin() == NULL) {
-		fprintf(stderr, "test_status: skipped: HW_BIN does not name the hawser binary"
-				" (run through ctest)\n");
+	if (hw_test_bin_or_skip("test_status") == NULL)
 		return 77;
-	}
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_failover_fields, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_standby, setup, teardown),

@@ -165,11 +165,8 @@ static void test_primary_fsync_fails(void **state)
 
 int main(void)
 {
-	if (hw_test_bin() == NULL) {
-		fprintf(stderr, "test_storage_fail: skipped: HW_BIN does not name the hawser "
-				"binary (run through ctest)\n");
+	if (hw_test_bin_or_skip("test_storage_fail") == NULL)
 		return 77;
-	}
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_primary_fsync_fails, setup, teardown),
 	};

@@ -437,11 +437,8 @@ static void test_promote_accepting_loss(void **state)
 
 int main(void)
 {
-	if (hw_test_bin() == NULL) {
-		fprintf(stderr, "test_switchover: skipped: HW_BIN does not name the hawser binary"
-				" (run through ctest)\n");
+	if (hw_test_bin_or_skip("test_switchover") == NULL)
 		return 77;
-	}
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_switchover_no_loss, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_switchover_refused, setup, teardown),
