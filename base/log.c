@@ -222,8 +222,9 @@ void hw_log(const char *event, const char *fmt, ...)
 
 /* ---- reading lines back ------------------------------------------------------------ */
 
-/* Where a bare value or a key without a value ends. */
+/* Where a bare value or a key without a value ends; a newline also ends the line. */
 #define TOKEN_END " \n\r"
+#define BLANKS    " \r"
 
 /* The end of the value at v: past its closing quote when quoted (escapes skipped, as
  * put_escaped wrote them), else at the next space or the line's end. */
@@ -231,19 +232,20 @@ static const char *value_end(const char *v)
 {
 	if (*v != '"')
 		return v + strcspn(v, TOKEN_END);
-	for (v++; *v != '\0' && *v != '"'; v++)
-		if (*v == '\\' && v[1] != '\0')
+	for (v++; *v != '\0' && *v != '\n' && *v != '"'; v++)
+		if (*v == '\\' && v[1] != '\0' && v[1] != '\n')
 			v++;
 	return *v == '"' ? v + 1 : v;
 }
 
 /* The value of key in line (*len bytes from the return), or NULL. The line is walked
- * pair by pair, so text inside a quoted value is never taken for a key. */
+ * pair by pair, so text inside a quoted value is never taken for a key, and only up to
+ * its newline: a buffer of several lines yields the first line's value or none. */
 static const char *find_value(const char *line, const char *key, size_t *len)
 {
 	size_t key_len = strlen(key);
-	const char *p = line + strspn(line, TOKEN_END);
-	while (*p != '\0') {
+	const char *p = line + strspn(line, BLANKS);
+	while (*p != '\0' && *p != '\n') {
 		size_t name = strcspn(p, "=" TOKEN_END);
 		const char *end = p + name;
 		if (*end == '=') {
@@ -253,7 +255,7 @@ static const char *find_value(const char *line, const char *key, size_t *len)
 				return p + name + 1;
 			}
 		}
-		p = end + strspn(end, TOKEN_END);
+		p = end + strspn(end, BLANKS);
 	}
 	return NULL;
 }

@@ -25,7 +25,8 @@ void hw_log(const char *event, const char *fmt, ...) __attribute__((format(print
  * '=') in one line as written above, or missing when the line holds no such key or its
  * value is not a whole number (quoted, empty, trailing text). Only whole keys match, at
  * the start of the line or after a space ("wall_ms" is not "last_ack_wall_ms"), and
- * nothing inside a quoted value does. The line may end in a newline. Any thread. */
+ * nothing inside a quoted value does. The line ends at its newline: line may point into
+ * a buffer of many lines, and nothing after that newline is read. Any thread. */
 int64_t hw_log_field(const char *line, const char *key, int64_t missing);
 
 /* The time of one line (its t= value, YYYY-MM-DDTHH:MM:SS.mmmZ as hw_log_time_ms reads

@@ -554,9 +554,7 @@ static int current_primary(struct hw_ch_cluster *c)
 		if (up == NULL || strstr(up, "event=stepped_down") != NULL ||
 		    strstr(up, "event=started") != NULL)
 			continue;
-		char line[1024]; /* its line: hw_log_field reads one */
-		snprintf(line, sizeof line, "%.*s", (int)strcspn(up, "\n"), up);
-		long long epoch = hw_log_field(line, "epoch", 0);
+		long long epoch = hw_log_field(up, "epoch", 0); /* its line's, no further */
 		if (epoch > best_e) {
 			best_e = epoch;
 			best = i;

@@ -271,6 +271,11 @@ static void test_log_read(void **state)
 	assert_int_equal(hw_log_field("epoch=5", "epoch", -1), 5);
 	assert_int_equal(hw_log_field("what=\"epoch=5\"", "epoch", -1), -1);
 	assert_int_equal(hw_log_field("", "epoch", -1), -1);
+	/* One line: a key on the next one is not this line's. */
+	assert_int_equal(
+		hw_log_field("event=x wall_ms=5\nt=x event=started epoch=9\n", "epoch", -1), -1);
+	assert_int_equal(hw_log_field("what=\"open\nepoch=9", "epoch", -1), -1);
+	assert_int_equal(hw_log_field("event=x wall_ms=5\nepoch=9", "wall_ms", -1), 5);
 
 	assert_int_equal(hw_log_line_ms(line), 1795687964123);
 	assert_int_equal(hw_log_line_ms("t=1970-01-01T00:00:01.5Z node=p1"), 1500);
