@@ -402,8 +402,8 @@ int hw__election_on_hello(struct hw_session *s, int role, const char *node_id)
 	if (id < 0 || (uint32_t)id == f->self || witness != ((uint32_t)id == f->witness)) {
 		hw_log("peer_refused", "peer=%s node=%s reason=not_a_voter", hw_conn_peer(s->conn),
 		       node_id);
-		hw__node_send_error(s->conn, HW_ECLUSTER, "not a voter of this node's cluster");
-		return 0; /* it closes on the ERROR */
+		hw__node_refuse(s->conn, HW_ECLUSTER, "not a voter of this node's cluster");
+		return 0;
 	}
 	s->voter = id;
 	s->hello = true;

@@ -581,10 +581,10 @@ static int snapshot_hello(struct hw_session *s, int peer, const Hawser__Wire__V1
 	       (unsigned long long)m->last_lsn, (unsigned long long)n->core.last_lsn);
 	int rc = hw__snapshot_send(s, (uint32_t)peer);
 	if (rc != 0) {
-		hw__node_send_error(s->conn, rc, "no snapshot can be sent now; retry later");
-		n->links[peer].c = NULL; /* it closes on the ERROR */
+		n->links[peer].c = NULL; /* closed after the ERROR: no longer its link */
 		s->peer = -1;
 		s->hello = false;
+		hw__node_refuse(s->conn, rc, "no snapshot can be sent now; retry later");
 	}
 	return 0;
 }
