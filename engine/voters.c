@@ -9,6 +9,7 @@
 
 #include "base/assert.h"
 #include "base/log.h"
+#include "base/rng.h"
 #include "engine/io/loop.h"
 #include "engine/io/ring.h"
 #include "replica/store.h"
@@ -47,14 +48,10 @@ struct hw_voters {
 	int loss_code;
 };
 
-/* splitmix64: the core's seeded source (STYLE.md 11). */
+/* The core's seeded source (STYLE.md 11). */
 static uint64_t rand_cb(void *arg)
 {
-	uint64_t *s = arg;
-	uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
-	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-	z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-	return z ^ (z >> 31);
+	return hw_splitmix64(arg);
 }
 
 int hw_voters_plan(const struct hw_config *c, struct hw_el_config *el, struct hw_tg_plan *plan)
