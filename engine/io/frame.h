@@ -14,7 +14,7 @@
  * a byte of it; a stream that fails once is not resynchronised: the connection closes.
  *
  * Raw bodies (little-endian):
- *   APPEND  epoch u64 | primary_durable u64 | count u32 | 0 u32 | count log entries
+ *   APPEND  epoch u64 | primary_durable u64 | count u32 | flags u32 | count log entries
  *           (replica/entry.h; each says its own length)
  *   SUBMIT  request_id u64 | mode u8 (0xff: node default) | k u8 (0: default) | 0 u16 |
  *           0 u32 | record bytes
