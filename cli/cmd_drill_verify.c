@@ -177,24 +177,24 @@ static void compare_one(struct drill *d, const char *other)
 
 /* One node of the list and its answer. */
 struct member {
-	char addr[HW_CLIENT_ADDR_CHARS_MAX + 1]; /* as hw_client_addrs_parse() gives it */
+	char addr[HW_ADDR_CHARS_MAX + 1]; /* as hw_client_addrs_parse() gives it */
 	struct hw_client *c;
 	int code; /* 0: answered; else why not, in words in why */
 	char why[200];
 	/* the node's id once it answered, its address until then */
-	char node_id[HW_CLIENT_ADDR_CHARS_MAX + 1];
+	char node_id[HW_ADDR_CHARS_MAX + 1];
 	uint64_t lsn, entries;
 	int how; /* wire.proto DigestHow */
 	uint8_t digest[HW_HASH_BYTES];
 };
 _Static_assert(sizeof(((struct member *)0)->node_id) == sizeof(((struct member *)0)->addr),
 	       "node_id starts as the address");
-_Static_assert(HW_ID_CHARS_MAX <= HW_CLIENT_ADDR_CHARS_MAX, "an answer's node id fits node_id");
+_Static_assert(HW_ID_CHARS_MAX <= HW_ADDR_CHARS_MAX, "an answer's node id fits node_id");
 
 /* Connect to each address of the comma-separated list; one that fails keeps its code. */
 static int members_connect(struct drill *d, struct member *m, size_t *n)
 {
-	char addrs[NODES_MAX][HW_CLIENT_ADDR_CHARS_MAX + 1];
+	char addrs[NODES_MAX][HW_ADDR_CHARS_MAX + 1];
 	if (hw_client_addrs_parse(d->connect, addrs, NODES_MAX, n) != 0) {
 		*n = 0; /* none connected */
 		return -1;

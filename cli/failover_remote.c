@@ -34,7 +34,7 @@ struct hw_fo_remote {
 	const struct hw_client_security *sec;
 	char *list; /* the addresses as given, for the load's client */
 	unsigned n;
-	char addr[HW_FO_NODES_MAX][HW_CLIENT_ADDR_CHARS_MAX + 1];
+	char addr[HW_FO_NODES_MAX][HW_ADDR_CHARS_MAX + 1];
 	char id[HW_FO_NODES_MAX][HW_ID_CHARS_MAX + 1];
 };
 

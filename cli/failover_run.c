@@ -383,7 +383,7 @@ static int load_phase(struct hw_fo_run *r, bool verbose)
 	if (rc)
 		return hw_fo_failed(r, "client: %s", hw_strerror(rc));
 	hw_client_set_follow_ms(cl, r->first_ack_ms);
-	char at[HW_CLIENT_ADDR_CHARS_MAX + 1];
+	char at[HW_ADDR_CHARS_MAX + 1];
 	snprintf(at, sizeof at, "%s", hw_client_addr(cl));
 	r->from = r->load->next;
 	r->t_load = hw_fo_clock(r);

@@ -42,7 +42,7 @@
  * client allocate without bound (the frame itself is bounded by HW_FRAME_BYTES_MAX). */
 #define DECODE_BYTES_MAX (1u << 20)
 /* Addresses one client may follow: the nodes of a failover cluster (at most the election's
- * voters less the witness), each at most HW_CLIENT_ADDR_CHARS_MAX (client_int.h). */
+ * voters less the witness), each at most HW_ADDR_CHARS_MAX (client_int.h). */
 #define ADDRS_MAX      8u
 /* Pause between two rounds over the addresses while no node answers as the primary
  * (an election under way): short against an RTO of seconds. */
@@ -79,7 +79,7 @@ struct hw_client {
 	uint8_t *q;
 	size_t qlen;
 	struct hw_arena arena; /* protobuf decode of one reply, reset per reply */
-	char addrs[ADDRS_MAX][HW_CLIENT_ADDR_CHARS_MAX + 1];
+	char addrs[ADDRS_MAX][HW_ADDR_CHARS_MAX + 1];
 	uint32_t n_addrs;
 	uint32_t cur; /* the address connected to */
 	int role;     /* what the node said in its Hello (wire.proto Role) */
@@ -473,7 +473,7 @@ static int hello(struct hw_client *c)
 	return 0;
 }
 
-int hw_client_addrs_parse(const char *list, char (*addrs)[HW_CLIENT_ADDR_CHARS_MAX + 1],
+int hw_client_addrs_parse(const char *list, char (*addrs)[HW_ADDR_CHARS_MAX + 1],
 			  size_t cap, size_t *n)
 {
 	const char *p = list;
@@ -485,7 +485,7 @@ int hw_client_addrs_parse(const char *list, char (*addrs)[HW_CLIENT_ADDR_CHARS_M
 		size_t len = end != NULL ? (size_t)(end - p) : strlen(p);
 		while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t'))
 			len--;
-		if (len == 0 || len > HW_CLIENT_ADDR_CHARS_MAX || *n == cap)
+		if (len == 0 || len > HW_ADDR_CHARS_MAX || *n == cap)
 			return -EINVAL;
 		memcpy(addrs[*n], p, len);
 		addrs[(*n)++][len] = '\0';

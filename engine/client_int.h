@@ -69,15 +69,12 @@ int hw_client_digest(struct hw_client *c, uint64_t lsn, uint64_t replay_max, int
  * primary (hw_client_connect): nothing to poll then, call hw_client_wait() again. */
 int hw_client_fd(const struct hw_client *c);
 
-/* Longest address of a client's list (a config's HW_ADDR_CHARS_MAX, engine/config.h). */
-#define HW_CLIENT_ADDR_CHARS_MAX 128u
-
 /* Split the comma-separated address list ("a, b,c") into addrs[0..*n), each trimmed of the
  * blanks (spaces, tabs) around it, as hw_client_connect() reads a list: every reader of a
  * --connect list uses this, so an address compares equal to hw_client_addr(). 0, or
- * -EINVAL for an empty list, an empty address, one longer than HW_CLIENT_ADDR_CHARS_MAX or
+ * -EINVAL for an empty list, an empty address, one longer than HW_ADDR_CHARS_MAX or
  * more than cap of them (addrs[0..cap) may then hold some). Any thread. */
-int hw_client_addrs_parse(const char *list, char (*addrs)[HW_CLIENT_ADDR_CHARS_MAX + 1],
+int hw_client_addrs_parse(const char *list, char (*addrs)[HW_ADDR_CHARS_MAX + 1],
 			  size_t cap, size_t *n);
 
 /* The address c is connected to (one of its list; borrowed). */

@@ -67,4 +67,8 @@
 #define HW_STORE_HELD_ENTRIES 16384u
 #define HW_STORE_HELD_BYTES (32u << 20)
 
+/* A node's address as a config and a client's list give it: HOST:PORT or unix:/path; a
+ * DNS name is at most 253 characters, a sun_path 107, so 128 fits every real one. */
+#define HW_ADDR_CHARS_MAX 128u
+
 #endif

@@ -289,7 +289,7 @@ static void test_refused(void **state)
 static void test_addrs_parse(void **state)
 {
 	(void)state;
-	char a[3][HW_CLIENT_ADDR_CHARS_MAX + 1];
+	char a[3][HW_ADDR_CHARS_MAX + 1];
 	size_t n;
 	assert_int_equal(hw_client_addrs_parse(" h1:1 ,\th2:2\t, unix:/s ", a, 3, &n), 0);
 	assert_int_equal(n, 3);
@@ -299,7 +299,7 @@ static void test_addrs_parse(void **state)
 	assert_int_equal(hw_client_addrs_parse("h1:1, ,h2:2", a, 3, &n), -EINVAL);
 	assert_int_equal(hw_client_addrs_parse("", a, 3, &n), -EINVAL);
 	assert_int_equal(hw_client_addrs_parse("a,b,c,d", a, 3, &n), -EINVAL);
-	char longest[HW_CLIENT_ADDR_CHARS_MAX + 2];
+	char longest[HW_ADDR_CHARS_MAX + 2];
 	memset(longest, 'x', sizeof longest - 1);
 	longest[sizeof longest - 1] = '\0';
 	assert_int_equal(hw_client_addrs_parse(longest, a, 3, &n), -EINVAL);
