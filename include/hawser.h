@@ -177,7 +177,8 @@ int hw_client_flush(struct hw_client *c);
  * -ETIMEDOUT when none came (a following client's search for the primary may still be
  * under way: see hw_client_connect). With timeout 0 it only takes what has arrived
  * (once a read found nothing more waiting, the next such call says -ETIMEDOUT without
- * asking the socket again); HW_ECLOSED when the node closed the connection (outstanding
+ * asking the socket again), except that a following client in a search still makes its
+ * round over the addresses first (see hw_client_connect); HW_ECLOSED when the node closed the connection (outstanding
  * submits may or may not have been stored: resubmit them with the same record_id, which
  * is idempotent). */
 int hw_client_wait(struct hw_client *c, int timeout_ms, struct hw_outcome *out);

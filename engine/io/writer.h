@@ -93,7 +93,9 @@ typedef void hw_writer_cb(void *arg, struct hw_job *j, enum hw_job_stage stage);
  * little, the standby's jobs fill, it stops reading, and the primary is held back as by
  * any slow standby; the replay budget (engine/core/targets.h) bounds the backlog either
  * way. Unprivileged, a thread can lower its priority but not raise it again, so a
- * promotion starts a new writer at the loop's priority. */
+ * promotion starts a new writer at the loop's priority, after the old one applied what
+ * it took (hw_writer_stop, at most two jobs): on a CPU other work keeps busy, that wait
+ * runs at the lower priority and counts in the failover time (became_primary took_ms). */
 #define HW_WRITER_APPLY_NICE 10
 int hw_writer_start(struct hw_store *s, struct hw_loop *loop, enum hw_job_kind kind,
 		    hw_writer_cb *cb, void *arg, struct hw_writer **out);
