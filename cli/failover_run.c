@@ -268,8 +268,6 @@ static int load_step(struct hw_fo_run *r, struct hw_client *cl, uint64_t *outsta
 	}
 	struct hw_outcome o;
 	int rc = hw_client_wait(cl, until > 0 ? (int)(until * 1000) + 1 : 0, &o);
-	if (rc == 0 && o.code == HW_ENOT_PRIMARY)
-		return HW_ENOT_PRIMARY;
 	if (rc == 0)
 		outcome(r, cl, &o, outstanding);
 	return rc;
