@@ -320,20 +320,6 @@ static bool holds(const uint8_t *hay, size_t len, const char *needle)
 	return memmem(hay, len, needle, strlen(needle)) != NULL;
 }
 
-/* A TCP connection to addr ("127.0.0.1:PORT") that sends nothing. */
-static int dial_silent(const char *addr)
-{
-	const char *colon = strrchr(addr, ':');
-	assert_non_null(colon);
-	struct sockaddr_in sa = {.sin_family = AF_INET,
-				 .sin_port = htons((uint16_t)atoi(colon + 1)),
-				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	assert_true(fd >= 0);
-	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
-	return fd;
-}
-
 /* ---- tests */
 
 /* A standby whose key the primary does not pin is refused with HW_EAUTH, logged with its
@@ -346,7 +332,8 @@ static void test_unpinned_node_refused(void **state)
 	configs(f, "rogue", NULL, false);
 	size_t pm = 0, sm = 0;
 	assert_int_equal(hw_tnode_start(&f->p, &pm), 0);
-	int silent = dial_silent(f->p.listen);
+	int silent = hw_test_dial(f->p.listen); /* and sends nothing */
+	assert_true(silent >= 0);
 	assert_int_equal(hw_tnode_start(&f->s, &sm), 0);
 	char line[1024];
 	assert_true(hw_proc_wait_line(&f->p.proc, &pm, "event=channel_refused", "code=HW_EAUTH",
