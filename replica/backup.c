@@ -268,8 +268,7 @@ int hw_store_replay(struct hw_store *src, struct hw_store *dst, uint64_t until_l
 int hw_store_digest_replayed(struct hw_store *src, const char *scratch_dir, uint64_t lsn,
 			     hw_progress_cb *cb, void *arg, uint8_t digest[HW_HASH_BYTES])
 {
-	/* the scratch is thrown away: its commits need not be flushed */
-	struct hw_store_opts o = {.log_ahead = true};
+	struct hw_store_opts o = {.scratch = true};
 	struct hw_store *dst;
 	struct hw_head h;
 	int rc = hw_store_init(scratch_dir);

@@ -377,7 +377,10 @@ int hw_store_open(const char *dir, const struct hw_store_opts *opts, struct hw_s
 	int rc = HW_ENOMEM;
 	if (s->dir == NULL)
 		goto fail;
-	unsigned flags = s->opts.read_only ? MDB_RDONLY : s->opts.log_ahead ? MDB_NOMETASYNC : 0;
+	unsigned flags = s->opts.read_only   ? MDB_RDONLY
+			 : s->opts.scratch   ? MDB_NOSYNC
+			 : s->opts.log_ahead ? MDB_NOMETASYNC
+					     : 0;
 	rc = env_open(dir, s->map_bytes, flags, &s->env);
 	if (rc != 0)
 		goto fail;

@@ -52,6 +52,10 @@ struct hw_store_opts {
 	                                   with MDB_NOMETASYNC (integrity kept, the last commit
 	                                   may be undone by a crash) and flush with
 	                                   hw_store_sync() */
+	bool scratch;                   /* thrown away after use (a replay's scratch):
+	                                   commits never flush (MDB_NOSYNC), so they do not
+	                                   queue behind a node's log on its disk; a crash
+	                                   may leave it unusable, which does not matter */
 	uint64_t log_keep_records;      /* retention: 0 keeps every entry; else after a commit
 	                                   that leaves more than this + 10 % entries, the
 	                                   oldest are pruned down to this many (at most

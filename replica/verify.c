@@ -313,7 +313,8 @@ static int rebuild(struct hw_store *s, const char *scratch_dir, uint64_t head_ls
 {
 	struct hw_store *d;
 	size_t checked = 0;
-	int rc = hw_store_open(scratch_dir, NULL, &d);
+	struct hw_store_opts o = {.scratch = true};
+	int rc = hw_store_open(scratch_dir, &o, &d);
 	if (rc != 0)
 		return rc;
 	/* Up to the snapshot's head (0 would mean all); entries a live writer added since
