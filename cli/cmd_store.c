@@ -559,17 +559,38 @@ int hw_cli_digest_at(const char *dir, uint64_t at_lsn, uint8_t *digest)
 	return rc;
 }
 
+/* Digest of the store in dir, whose head was head, as of lsn <= head: replayed when it
+ * is ahead, else as it is, and replayed after all when a running node moved it meanwhile. */
+static int digest_as_of(const char *dir, uint64_t head, uint64_t lsn, uint8_t *digest)
+{
+	if (head > lsn)
+		return hw_cli_digest_at(dir, lsn, digest);
+	struct hw_head now;
+	int rc = hw_cli_digest_now(dir, &now, digest);
+	return rc == 0 && now.lsn != lsn ? hw_cli_digest_at(dir, lsn, digest) : rc;
+}
+
+static int head_of(const char *dir, struct hw_head *head)
+{
+	struct hw_store *s = NULL;
+	int rc = open_ro(dir, &s);
+	if (rc == 0)
+		rc = hw_store_head(s, head);
+	hw_store_close(s);
+	return rc;
+}
+
 int hw_cli_digests_common(const char *a, const char *b, uint64_t *lsn, uint8_t *da, uint8_t *db)
 {
 	struct hw_head ha = {0}, hb = {0};
-	int rc = hw_cli_digest_now(a, &ha, da);
+	int rc = head_of(a, &ha);
 	if (rc == 0)
-		rc = hw_cli_digest_now(b, &hb, db);
+		rc = head_of(b, &hb);
 	*lsn = ha.lsn < hb.lsn ? ha.lsn : hb.lsn;
-	if (rc == 0 && ha.lsn > *lsn)
-		rc = hw_cli_digest_at(a, *lsn, da);
-	if (rc == 0 && hb.lsn > *lsn)
-		rc = hw_cli_digest_at(b, *lsn, db);
+	if (rc == 0)
+		rc = digest_as_of(a, ha.lsn, *lsn, da);
+	if (rc == 0)
+		rc = digest_as_of(b, hb.lsn, *lsn, db);
 	return rc;
 }
 
