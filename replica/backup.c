@@ -56,29 +56,6 @@ static int fail(char *what, int code, const char *fmt, ...)
 	return code;
 }
 
-/* Begin a read transaction under the store's map lock (the writer never grows the map
- * under it, replica/store_int.h), adopting a map another process grew (lmdb.h). Pair
- * with read_end(). Calls no other store function while it is held. */
-static int read_txn(struct hw_store *s, MDB_txn **txn)
-{
-	pthread_rwlock_rdlock(&s->map_lock);
-	int rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, txn);
-	if (rc == MDB_MAP_RESIZED) {
-		rc = mdb_env_set_mapsize(s->env, 0);
-		if (rc == 0)
-			rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, txn);
-	}
-	if (rc != 0)
-		pthread_rwlock_unlock(&s->map_lock);
-	return hw_mdb_err(rc);
-}
-
-static void read_end(struct hw_store *s, MDB_txn *txn)
-{
-	mdb_txn_abort(txn);
-	pthread_rwlock_unlock(&s->map_lock);
-}
-
 /* ---- batches of entries for hw_store_append_entries ------------------------------ */
 
 struct batch {
@@ -171,10 +148,8 @@ static int on_chain(MDB_txn *txn, struct hw_store *src, const struct hw_head *dh
 		return memcmp(base.hash, dh->hash, HW_HASH_BYTES) == 0 ? 0 : HW_ECHAIN;
 	if (dh->lsn == 0)
 		return 0;
-	uint8_t key[8];
-	hw_lsn_key(dh->lsn, key);
-	MDB_val k = {.mv_size = 8, .mv_data = key}, v;
-	int rc = mdb_get(txn, src->t.log, &k, &v);
+	MDB_val v;
+	int rc = hw__store_log_get(src, txn, dh->lsn, &v);
 	if (rc == MDB_NOTFOUND)
 		return HW_ECHAIN;
 	if (rc != 0)
@@ -235,13 +210,13 @@ static int replay_into(struct hw_store *src, struct hw_store *dst, const struct 
 	if (rc != 0)
 		return rc;
 	MDB_txn *txn;
-	rc = read_txn(src, &txn);
+	rc = hw__store_read_begin(src, &txn);
 	if (rc != 0)
 		return rc;
 	rc = on_chain(txn, src, &dh);
 	if (rc == 0)
 		rc = replay_txn(txn, src, dst, dh.lsn + 1, t, b);
-	read_end(src, txn);
+	hw__store_read_end(src, txn);
 	return rc;
 }
 
@@ -333,21 +308,6 @@ static int hash_fd(int fd, uint64_t max_bytes, crypto_generichash_state *st, uin
 	}
 	free(buf);
 	*size += got;
-	return rc;
-}
-
-/* BLAKE2b-256 of the whole file at path and its size. -ENOENT when missing. */
-static int hash_file(const char *path, uint8_t out[HW_HASH_BYTES], uint64_t *size)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	crypto_generichash_state st;
-	crypto_generichash_init(&st, NULL, 0, HW_HASH_BYTES);
-	*size = 0;
-	int rc = hash_fd(fd, UINT64_MAX, &st, size);
-	close(fd);
-	crypto_generichash_final(&st, out, HW_HASH_BYTES);
 	return rc;
 }
 
@@ -616,13 +576,13 @@ static int dump_one(const MDB_val *v, struct sink *k, struct hw_head *end)
 static int log_dump(struct hw_store *s, struct sink *k, struct hw_head *end)
 {
 	MDB_txn *txn;
-	int rc = read_txn(s, &txn);
+	int rc = hw__store_read_begin(s, &txn);
 	if (rc != 0)
 		return rc;
 	MDB_cursor *cur;
 	rc = mdb_cursor_open(txn, s->t.log, &cur);
 	if (rc != 0) {
-		read_end(s, txn);
+		hw__store_read_end(s, txn);
 		return hw_mdb_err(rc);
 	}
 	MDB_val kv, v;
@@ -646,7 +606,7 @@ static int log_dump(struct hw_store *s, struct sink *k, struct hw_head *end)
 	} else if (rc > 0 || (rc >= MDB_KEYEXIST && rc <= MDB_LAST_ERRCODE))
 		rc = hw_mdb_err(rc);
 	mdb_cursor_close(cur);
-	read_end(s, txn);
+	hw__store_read_end(s, txn);
 	return rc;
 }
 
@@ -989,14 +949,11 @@ struct backup_view {
 
 static int snapshot_check(const char *bdir, struct backup_view *bv, char *what)
 {
-	char file[PATH_MAX];
 	uint8_t h[HW_HASH_BYTES];
 	uint64_t size;
 	int rc = path_join(bv->snap_dir, bdir, "snapshot");
 	if (rc == 0)
-		rc = path_join(file, bv->snap_dir, "data.mdb");
-	if (rc == 0)
-		rc = hash_file(file, h, &size);
+		rc = hw_snapshot_hash(bv->snap_dir, h, &size);
 	if (rc == -ENOENT)
 		return fail(what, HW_EBACKUP, "snapshot/data.mdb is missing");
 	if (rc != 0)
