@@ -354,6 +354,15 @@ static int store_load(struct hw_store *s)
 	return rc == 0 && format == STORE_FMT_QLSN && !s->opts.read_only ? migrate(s) : rc;
 }
 
+/* The entries a writable store keeps at most, allocated at open so that no batch
+ * allocates (a failed allocation would stop the store for good): the held batches',
+ * committed once they pass HW_STORE_HELD_BYTES (hw_store_held_full), and one batch
+ * more. Pages never written cost no memory. */
+static size_t replay_bytes(const struct hw_store_opts *o)
+{
+	return o->read_only ? 0 : HW_STORE_HELD_BYTES + BATCH_ENTRY_BYTES_MAX;
+}
+
 int hw_store_open(const char *dir, const struct hw_store_opts *opts, struct hw_store **out)
 {
 	/* libsodium picks its fastest BLAKE2b (AVX2 here: 2.1x fewer instructions per
@@ -375,7 +384,9 @@ int hw_store_open(const char *dir, const struct hw_store_opts *opts, struct hw_s
 	pthread_mutex_init(&s->head_mu, NULL);
 	atomic_init(&s->pin, HW_STORE_PIN_NONE);
 	int rc = HW_ENOMEM;
-	if (s->dir == NULL)
+	s->replay_cap = replay_bytes(&s->opts);
+	s->replay = s->replay_cap ? malloc(s->replay_cap) : NULL;
+	if (s->dir == NULL || (s->replay_cap && s->replay == NULL))
 		goto fail;
 	unsigned flags = s->opts.read_only   ? MDB_RDONLY
 			 : s->opts.scratch   ? MDB_NOSYNC
@@ -692,20 +703,6 @@ static MDB_txn *txn_take(struct hw_store *s)
 }
 
 /* Room for n more bytes of entries in replay. 0 or ENOMEM. */
-static int replay_reserve(struct hw_store *s, size_t n)
-{
-	if (s->replay_cap - s->replay_len >= n)
-		return 0;
-	size_t cap = s->replay_cap ? s->replay_cap : 1u << 20;
-	while (cap - s->replay_len < n)
-		cap *= 2;
-	uint8_t *p = realloc(s->replay, cap);
-	if (p == NULL)
-		return ENOMEM;
-	s->replay = p;
-	s->replay_cap = cap;
-	return 0;
-}
 
 /* Begin a write transaction with its cursor on containers, for the held batches' replay
  * or for a batch when nothing is held. */
@@ -807,9 +804,8 @@ static int prepare_batch(struct hw_store *s, uint64_t epoch, int64_t now_ms,
 			 struct hw_batch *out)
 {
 	struct hw_head h;
-	int rc = replay_reserve(s, BATCH_ENTRY_BYTES_MAX);
-	if (rc == 0)
-		rc = batch_begin(s, &h);
+	HW_ASSERT(s->replay_cap - s->replay_len >= BATCH_ENTRY_BYTES_MAX); /* replay_bytes() */
+	int rc = batch_begin(s, &h);
 	if (rc != 0)
 		return rc;
 	const uint64_t start_lsn = h.lsn;
@@ -999,9 +995,8 @@ static int append_batch(struct hw_store *s, const uint8_t *const *entries, const
 	int rc = batch_begin(s, &h);
 	const uint64_t start_lsn = h.lsn;
 	for (size_t i = 0; i < n && rc == 0; i++) {
-		rc = hold ? replay_reserve(s, lens[i]) : 0;
-		if (rc == 0)
-			rc = append_one(s, s->txn, s->boxes, &h, entries[i], lens[i], hold, rej);
+		HW_ASSERT(!hold || s->replay_cap - s->replay_len >= lens[i]); /* replay_bytes() */
+		rc = append_one(s, s->txn, s->boxes, &h, entries[i], lens[i], hold, rej);
 		if (rc == 0 && hold) {
 			memcpy(s->replay + s->replay_len, entries[i], lens[i]);
 			s->replay_len += lens[i];
