@@ -563,7 +563,7 @@ static void link_peer(struct hw_session *s, int peer)
 	if (l->c != NULL && l->c != s)
 		hw_conn_close(l->c->conn, HW_ECLOSED); /* a newer connection replaces it */
 	l->c = s;
-	l->pending_to = 0;
+	l->pending_to = l->receipt_to = 0; /* the core sends afresh, asking anew */
 	s->peer = peer;
 	s->hello = true;
 	struct hw_head h = {.lsn = n->core.last_lsn, .epoch = n->epoch}; /* informative */
