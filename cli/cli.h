@@ -141,8 +141,6 @@ const char *hw_cli_hex(const uint8_t *hash, char *buf);
  * fails, under $TMPDIR or /tmp. Writes the path into buf. Returns 0 or -errno. */
 int hw_cli_scratch(const char *near, const char *tag, char *buf, size_t cap);
 
-/* Remove path and everything under it. Returns 0 or -errno. */
-int hw_cli_rmtree(const char *path);
 
 /* Progress callback (replica/verify.h hw_progress_cb) drawing "<label> done/total" on
  * stderr, only when stderr is a terminal; arg is the label. Returns 0: the work goes on.

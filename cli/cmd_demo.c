@@ -34,6 +34,7 @@
 #include "replica/entry.h"
 #include "replica/store.h"
 #include "replica/verify.h"
+#include "replica/snapshot.h"
 #include "wire.pb-c.h"
 
 /* A compressed terminal peak: three lanes (gate, quay crane, EDI feed) at a modest
@@ -481,7 +482,7 @@ static int cmd_demo(const struct hw_cli_cmd *cmd, int argc, char **argv)
 	if (d.keep)
 		printf("hawser demo: kept %s\n", d.work);
 	else
-		hw_cli_rmtree(d.work);
+		hw_snapshot_rm(d.work);
 	hw_fo_load_free(&d.load);
 	if (interrupted)
 		return 128 + (int)interrupted;

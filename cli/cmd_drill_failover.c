@@ -32,6 +32,7 @@
 #include "engine/config.h"
 #include "hawser.h"
 #include "replica/drills.h"
+#include "replica/snapshot.h"
 
 #define RUNS_MAX       100u
 #define RTO_MS_DEFAULT 30000
@@ -545,7 +546,7 @@ static int run_failover(const struct hw_cli_cmd *cmd, int argc, char **argv)
 	if (d.base.keep)
 		fprintf(stderr, "hawser %s: kept %s\n", cmd->name, d.work);
 	else
-		hw_cli_rmtree(d.work);
+		hw_snapshot_rm(d.work);
 	return interrupted ? 128 + (int)interrupted : rc;
 }
 

@@ -10,6 +10,7 @@
 #include "replica/drills.h"
 #include "replica/store.h"
 #include "replica/verify.h"
+#include "replica/snapshot.h"
 
 static const struct option restore_opts[] = {
 	COMMON_OPTS,
@@ -228,7 +229,7 @@ static int run_restore(const struct hw_cli_cmd *cmd, int argc, char **argv)
 	if (d.keep)
 		hw_report_fact(&d.rep, "restored_store", "%s", into);
 	else
-		hw_cli_rmtree(scratch);
+		hw_snapshot_rm(scratch);
 	return hw_cli_drill_finish(&d);
 }
 

@@ -13,6 +13,7 @@
 #include "replica/entry.h"
 #include "replica/store.h"
 #include "replica/verify.h"
+#include "replica/snapshot.h"
 #include "wire.pb-c.h"
 
 static const struct option verify_opts[] = {
@@ -103,7 +104,7 @@ int hw_cli_drill_verify_dir(struct drill *d, const char *dir, struct hw_verify_r
 	rc = hw_verify(dir, scratch, hw_cli_drill_track_cb, &t, v);
 	hw_cli_progress_end();
 	double t1 = hw_report_clock(&d->rep);
-	hw_cli_rmtree(scratch);
+	hw_snapshot_rm(scratch);
 	if (rc == 0)
 		verify_phases(&d->rep, &t, t0, t1, v);
 	return rc;

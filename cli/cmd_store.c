@@ -15,6 +15,7 @@
 #include "replica/state.h"
 #include "replica/store.h"
 #include "replica/verify.h"
+#include "replica/snapshot.h"
 
 /* ---- init */
 
@@ -474,7 +475,7 @@ static int verify_run(const char *dir, const struct verify_opts *o, struct hw_ve
 	rc = hw_verify_trusted(dir, rebuild, o->trust, o->trust_count, hw_cli_progress_cb,
 			       (void *)"verify", rep);
 	hw_cli_progress_end();
-	hw_cli_rmtree(scratch);
+	hw_snapshot_rm(scratch);
 	return rc;
 }
 
@@ -553,7 +554,7 @@ int hw_cli_digest_at(const char *dir, uint64_t at_lsn, uint8_t *digest)
 		rc = hw_store_digest_replayed(src, path, at_lsn, hw_cli_progress_cb,
 					      (void *)"replay", digest);
 		hw_cli_progress_end();
-		hw_cli_rmtree(scratch);
+		hw_snapshot_rm(scratch);
 	}
 	hw_store_close(src);
 	return rc;

@@ -3,7 +3,6 @@
 #include "cli/cli.h"
 
 #include <errno.h>
-#include <ftw.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -202,21 +201,6 @@ int hw_cli_scratch(const char *near, const char *tag, char *buf, size_t cap)
 	if (n < 0 || (size_t)n >= cap)
 		return -ENAMETOOLONG;
 	return mkdtemp(buf) ? 0 : -errno;
-}
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)ftw;
-	int rc = flag == FTW_DP ? rmdir(path) : unlink(path);
-	return rc == 0 || errno == ENOENT ? 0 : -1;
-}
-
-int hw_cli_rmtree(const char *path)
-{
-	if (nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS) != 0)
-		return errno == ENOENT ? 0 : -errno;
-	return 0;
 }
 
 static bool progress_shown;

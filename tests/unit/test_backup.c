@@ -21,6 +21,7 @@
 #include "replica/record.h"
 #include "replica/store.h"
 #include "replica/verify.h"
+#include "replica/snapshot.h"
 
 #define NOW_MS        1790000000000LL /* 2026-09-21: a fixed clock keeps runs identical */
 #define RECORDS       600u            /* filled into store "a" by the fixture */
@@ -36,13 +37,6 @@ struct fx {
 static void path_in(const struct fx *f, const char *name, char out[300])
 {
 	snprintf(out, 300, "%s/%s", f->root, name);
-}
-
-static int rm_tree(const char *path)
-{
-	char cmd[600];
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", path);
-	return system(cmd);
 }
 
 /* ---- records: container gate-ins, audit events, key/value puts, all accepted ---- */
@@ -172,7 +166,7 @@ static int teardown(void **state)
 {
 	struct fx *f = *state;
 	hw_store_close(f->s);
-	rm_tree(f->root);
+	hw_snapshot_rm(f->root);
 	free(f);
 	return 0;
 }
