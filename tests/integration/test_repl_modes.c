@@ -112,8 +112,7 @@ static bool wal_holds(const char *dir, uint64_t lsn)
 		static uint8_t buf[HW_ENTRY_BYTES_MAX];
 		while (fp != NULL && !found && fread(buf, 1, HW_ENTRY_HEADER_BYTES, fp) ==
 						       HW_ENTRY_HEADER_BYTES) {
-			uint32_t rl = buf[4] | (uint32_t)buf[5] << 8 | (uint32_t)buf[6] << 16 |
-				      (uint32_t)buf[7] << 24;
+			size_t rl = hw_entry_len(buf) - HW_ENTRY_HEADER_BYTES;
 			struct hw_entry e;
 			if (rl > HW_RECORD_BYTES_MAX ||
 			    fread(buf + HW_ENTRY_HEADER_BYTES, 1, rl, fp) != rl ||

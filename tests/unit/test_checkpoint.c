@@ -376,8 +376,7 @@ static void test_node_event_replicated(void **state)
 	assert_int_equal(last, 5);
 	for (size_t off = 0; off < elen;) {
 		struct hw_entry e;
-		size_t n =
-			HW_ENTRY_HEADER_BYTES + (entries[off + 4] | (size_t)entries[off + 5] << 8);
+		size_t n = hw_entry_len(entries + off);
 		assert_int_equal(hw_entry_decode(entries + off, n, &e), 0);
 		const uint8_t *p = entries + off;
 		assert_int_equal(hw_store_append_entries(b, &p, &n, 1, NULL), 0);
