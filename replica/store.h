@@ -257,8 +257,9 @@ int hw_store_chain_id(struct hw_store *s, uint8_t out[HW_HASH_BYTES]);
  * ("node." prefix). put writes key (1..32 characters, starting "node.") -> val[0..len),
  * len <= 256, in a write transaction of its own, commits and flushes the environment
  * (meta page included), so the value is durable when put returns 0. It may be called from
- * a thread other than the writer's: LMDB serialises it behind a commit under way (it
- * waits for that commit, milliseconds). A storage error is sticky. get copies the value
+ * a thread other than the writer's: LMDB serialises it behind the writer's open
+ * transaction, which with held batches (hw_store_hold) stays open until the writer
+ * commits (engine/io/writer.h: up to HW_WRITER_COMMIT_MS). A storage error is sticky. get copies the value
  * into buf[0..cap) and sets *len; HW_ENOTFOUND when the key was never put, HW_ERANGE when
  * the value is longer than cap. Any thread. Values are not replicated, but a snapshot
  * copies the sender's: a receiver puts its own again after installing one. */
