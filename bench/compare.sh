@@ -4,27 +4,34 @@
 # noisy, so numbers from different runs are not compared).
 #
 # usage: bench/compare.sh [--seconds S (10)] [--hawser PATH (build/hawser)]
+#                         [--bare PATH (build/hawser-bare-pipeline)]
 # Runs, in order: PostgreSQL (pg_sync.sh) at 32 clients and at 1 client, each for S
 # seconds; `hawser bench` (1 standby, mode durable) at 32 clients x 1 outstanding, 32 x 8
 # (256 outstanding) and 1 x 1, every connection encrypted as deployed, and once more at
 # 32 x 1 with --insecure (hawser-plain): PostgreSQL here runs without TLS, so that row is
-# the like-for-like one. Prints each run's JSON line, then a table and the ratios
-# hawser / postgres. Takes a few minutes; run as root (pg_sync.sh installs and runs
-# postgres). A documented long command, not part of CI.
+# the like-for-like one. Then the bare pipeline (bench/bare_pipeline.c: no validation,
+# store, checksums or encryption, one flush at a time on each side) at 32 x 1 and 32 x 8,
+# the yardstick issue 3's targets are sized against. Prints each run's JSON line, then a
+# table and the ratios to postgres and to the bare pipeline. Takes a few minutes; run as
+# root (pg_sync.sh installs and runs postgres). A documented long command, not part of CI.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 SECS=10
 HAWSER="$HERE/../build/hawser"
+BARE="$HERE/../build/hawser-bare-pipeline"
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--seconds) SECS="$2"; shift 2 ;;
 	--hawser) HAWSER="$2"; shift 2 ;;
-	-h | --help) sed -n '2,13p' "$0"; exit 0 ;;
+	--bare) BARE="$2"; shift 2 ;;
+	-h | --help) sed -n '2,17p' "$0"; exit 0 ;;
 	*) echo "compare.sh: unknown option $1" >&2; exit 2 ;;
 	esac
 done
-[ -x "$HAWSER" ] || { echo "compare.sh: no hawser binary at $HAWSER (build it first)" >&2; exit 2; }
+for b in "$HAWSER" "$BARE"; do
+	[ -x "$b" ] || { echo "compare.sh: no binary at $b (build it first)" >&2; exit 2; }
+done
 
 # First number after "key": in a JSON line (the first match: p50 and p99 appear once).
 num() { grep -o "\"$1\":[0-9.]*" <<<"$2" | head -1 | cut -d: -f2; }
@@ -57,6 +64,12 @@ row hawser 1 1 "$hw1" records_per_s
 hwp=$("$HAWSER" bench --clients 32 --window 1 --records $((SECS * 15000)) --insecure --json)
 echo "$hwp"
 row hawser-plain 32 32 "$hwp" records_per_s
+bare32=$("$BARE" --clients 32 --window 1 --records $((SECS * 15000)))
+echo "$bare32"
+row bare-pipeline 32 32 "$bare32" records_per_s
+bare256=$("$BARE" --clients 32 --window 8 --records $((SECS * 25000)))
+echo "$bare256"
+row bare-pipeline 32 256 "$bare256" records_per_s
 
 echo
 printf '%-14s %8s %12s %12s %10s %10s\n' system clients outstanding records/s p50_us p99_us
@@ -74,4 +87,8 @@ echo "hawser-plain / postgres, 32 x 1:     throughput $(ratio "$(num records_per
 echo "hawser / postgres, 1 client:         throughput $(ratio "$(num records_per_s "$hw1")" "$(num tps "$pg1")")," \
 	"p50 $(ratio "$(num p50 "$hw1")" "$(num p50 "$pg1")"), p99 $(ratio "$(num p99 "$hw1")" "$(num p99 "$pg1")")"
 echo "hawser 256 outstanding / postgres 32: throughput $(ratio "$(num records_per_s "$hw256")" "$(num tps "$pg32")")"
+echo "bare-pipeline / postgres, 32 x 1:    throughput $(ratio "$(num records_per_s "$bare32")" "$(num tps "$pg32")")"
+echo "hawser / bare-pipeline, 32 x 1:      throughput $(ratio "$(num records_per_s "$hw32")" "$(num records_per_s "$bare32")")," \
+	"plaintext $(ratio "$(num records_per_s "$hwp")" "$(num records_per_s "$bare32")")"
+echo "hawser / bare-pipeline, 32 x 8:      throughput $(ratio "$(num records_per_s "$hw256")" "$(num records_per_s "$bare256")")"
 echo "hawser 1-client limit (loopback RTT + one fdatasync): $(num limit_us "$hw1") us"
