@@ -350,32 +350,26 @@ static int session_frame(struct hw_session *s, const struct hw_frame *f)
 	}
 }
 
-static long session_on_data(struct hw_conn *c, void *arg, const uint8_t *buf, size_t len)
+/* One frame of s (hw_frames_take): paused for back-pressure, or closed on an error. */
+static int session_take(void *arg, const struct hw_frame *f)
 {
 	struct hw_session *s = arg;
-	size_t used = 0;
-	while (used < len) {
-		struct hw_frame f;
-		long got = hw_frame_parse(buf + used, len - used, &f);
-		if (got == 0)
-			break;
-		if (got < 0) {
-			hw_log("frame_refused", "peer=%s code=%s", hw_conn_peer(c), hw_errname((int)got));
-			return got;
-		}
-		int rc = session_frame(s, &f);
-		if (rc == 1) {
-			s->paused = true;
-			hw_conn_pause(c);
-			break;
-		}
-		if (rc < 0 && rc != HW_EBUSY) {
-			hw_log("session_closed", "peer=%s code=%s", hw_conn_peer(c), hw_errname(rc));
-			return rc;
-		}
-		used += (size_t)got;
+	int rc = session_frame(s, f);
+	if (rc == 1) {
+		s->paused = true;
+		hw_conn_pause(s->conn);
+		return 1;
 	}
-	return (long)used;
+	if (rc < 0 && rc != HW_EBUSY) {
+		hw_log("session_closed", "peer=%s code=%s", hw_conn_peer(s->conn), hw_errname(rc));
+		return rc;
+	}
+	return 0;
+}
+
+static long session_on_data(struct hw_conn *c, void *arg, const uint8_t *buf, size_t len)
+{
+	return hw_frames_take(buf, len, hw_conn_peer(c), session_take, arg);
 }
 
 static void session_on_writable(struct hw_conn *c, void *arg)

@@ -283,29 +283,20 @@ static int primary_frame(struct hw_node *n, const struct hw_frame *f)
 	}
 }
 
-static long primary_on_data(struct hw_conn *c, void *arg, const uint8_t *buf, size_t len)
+/* One frame from the primary (hw_frames_take); a full job pauses the connection. */
+static int primary_take(void *arg, const struct hw_frame *f)
 {
 	struct hw_node *n = arg;
-	size_t used = 0;
-	while (used < len) {
-		struct hw_frame f;
-		long got = hw_frame_parse(buf + used, len - used, &f);
-		if (got == 0)
-			break;
-		if (got < 0) {
-			hw_log("frame_refused", "peer=primary code=%s", hw_errname((int)got));
-			return got;
-		}
-		int rc = primary_frame(n, &f);
-		if (rc == 1) {
-			hw_conn_pause(c);
-			break;
-		}
-		if (rc < 0)
-			return rc;
-		used += (size_t)got;
-	}
-	return (long)used;
+	int rc = primary_frame(n, f);
+	if (rc == 1)
+		hw_conn_pause(n->primary_conn);
+	return rc;
+}
+
+static long primary_on_data(struct hw_conn *c, void *arg, const uint8_t *buf, size_t len)
+{
+	(void)c;
+	return hw_frames_take(buf, len, "primary", primary_take, arg);
 }
 
 /* The hello says how far this standby is durable, so it waits until the log has

@@ -250,36 +250,33 @@ static void run(struct hw_voters *v, const struct hw_el_acts *acts)
 
 static void link_dial(struct link *l);
 
-static long link_on_data(struct hw_conn *c, void *arg, const uint8_t *buf, size_t len)
+/* One frame on a link this voter dialed (hw_frames_take): only a Hello or an Error
+ * comes back on it. */
+static int link_take(void *arg, const struct hw_frame *f)
 {
 	struct link *l = arg;
 	struct hw_voters *v = l->v;
-	size_t used = 0;
-	while (used < len) {
-		struct hw_frame f;
-		long got = hw_frame_parse(buf + used, len - used, &f);
-		if (got <= 0)
-			return got < 0 ? got : (long)used;
-		if (f.type == HW_FRAME_ERROR) {
-			Hawser__Wire__V1__Error *e =
-				hawser__wire__v1__error__unpack(NULL, f.len, f.body);
-			hw_log("voter_refused", "voter=%s addr=%s what=\"%s\"",
-			       v->fo.voters[l->id].id, hw_conn_peer(c),
-			       e != NULL ? e->message : "?");
-			hawser__wire__v1__error__free_unpacked(e, NULL);
-			return HW_ECLUSTER;
-		}
-		if (f.type != HW_FRAME_HELLO)
-			return HW_EPROTOCOL;
-		if (!l->up)
-			hw_log("voter_link_up", "voter=%s addr=%s", v->fo.voters[l->id].id,
-			       v->fo.voters[l->id].addr);
-		l->up = true;
-		l->logged_down = false;
-		l->retry_ms = HW_VOTERS_RETRY_MIN_MS;
-		used += (size_t)got;
+	if (f->type == HW_FRAME_ERROR) {
+		Hawser__Wire__V1__Error *e = hawser__wire__v1__error__unpack(NULL, f->len, f->body);
+		hw_log("voter_refused", "voter=%s addr=%s what=\"%s\"", v->fo.voters[l->id].id,
+		       hw_conn_peer(l->conn), e != NULL ? e->message : "?");
+		hawser__wire__v1__error__free_unpacked(e, NULL);
+		return HW_ECLUSTER;
 	}
-	return (long)used;
+	if (f->type != HW_FRAME_HELLO)
+		return HW_EPROTOCOL;
+	if (!l->up)
+		hw_log("voter_link_up", "voter=%s addr=%s", v->fo.voters[l->id].id,
+		       v->fo.voters[l->id].addr);
+	l->up = true;
+	l->logged_down = false;
+	l->retry_ms = HW_VOTERS_RETRY_MIN_MS;
+	return 0;
+}
+
+static long link_on_data(struct hw_conn *c, void *arg, const uint8_t *buf, size_t len)
+{
+	return hw_frames_take(buf, len, hw_conn_peer(c), link_take, arg);
 }
 
 static void link_on_close(struct hw_conn *c, void *arg, int code)

@@ -90,32 +90,23 @@ static int take_hello(struct wsession *s, const struct hw_frame *f)
 	return rc;
 }
 
-static long session_on_data(struct hw_conn *c, void *arg, const uint8_t *buf, size_t len)
+/* One frame of s (hw_frames_take): its hello, then election messages only. */
+static int session_take(void *arg, const struct hw_frame *f)
 {
 	struct wsession *s = arg;
-	size_t used = 0;
-	while (used < len) {
-		struct hw_frame f;
-		long got = hw_frame_parse(buf + used, len - used, &f);
-		if (got == 0)
-			break;
-		if (got < 0) {
-			hw_log("frame_refused", "peer=%s code=%s", hw_conn_peer(c),
-			       hw_errname((int)got));
-			return got;
-		}
-		int rc;
-		if (f.type == HW_FRAME_HELLO && s->voter < 0)
-			rc = take_hello(s, &f);
-		else if (s->voter >= 0 && hw_voters_frame(f.type))
-			rc = hw_voters_on_frame(s->w->voters, (uint32_t)s->voter, &f);
-		else
-			rc = HW_EPROTOCOL;
-		if (rc != 0)
-			return rc;
-		used += (size_t)got;
-	}
-	return (long)used;
+	int rc;
+	if (f->type == HW_FRAME_HELLO && s->voter < 0)
+		rc = take_hello(s, f);
+	else if (s->voter >= 0 && hw_voters_frame(f->type))
+		rc = hw_voters_on_frame(s->w->voters, (uint32_t)s->voter, f);
+	else
+		rc = HW_EPROTOCOL;
+	return rc;
+}
+
+static long session_on_data(struct hw_conn *c, void *arg, const uint8_t *buf, size_t len)
+{
+	return hw_frames_take(buf, len, hw_conn_peer(c), session_take, arg);
 }
 
 static void session_on_close(struct hw_conn *c, void *arg, int code)

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "base/assert.h"
+#include "base/log.h"
 #include "hawser_error.h"
 
 /* Reflected Castagnoli polynomial (iSCSI, ext4, LevelDB use the same CRC). */
@@ -197,4 +198,27 @@ int hw_submit_hdr_get(const uint8_t *p, size_t len, struct hw_submit_hdr *h)
 	h->mode = p[8];
 	h->k = p[9];
 	return 0;
+}
+
+long hw_frames_take(const uint8_t *buf, size_t len, const char *peer,
+		    int (*on_frame)(void *arg, const struct hw_frame *f), void *arg)
+{
+	size_t used = 0;
+	while (used < len) {
+		struct hw_frame f;
+		long got = hw_frame_parse(buf + used, len - used, &f);
+		if (got == 0)
+			break;
+		if (got < 0) {
+			hw_log("frame_refused", "peer=%s code=%s", peer, hw_errname((int)got));
+			return got;
+		}
+		int rc = on_frame(arg, &f);
+		if (rc == 1)
+			break;
+		if (rc < 0)
+			return rc;
+		used += (size_t)got;
+	}
+	return (long)used;
 }

@@ -126,6 +126,15 @@ struct hw_frame {
  * untouched unless a frame is returned; bytes after the frame are not looked at. */
 long hw_frame_parse(const uint8_t *buf, size_t avail, struct hw_frame *f);
 
+/* A connection's on_data over frames: hand the whole frames at the front of buf[0..len)
+ * to on_frame, in order. on_frame returns 0 (taken, go on), 1 (not taken: it paused the
+ * connection, and the frame comes again when reading resumes) or a negative code (stop:
+ * the connection closes). Returns the bytes taken (a partial frame at the end waits for
+ * more), on_frame's negative code, or a malformed frame's (logged as frame_refused, with
+ * peer). */
+long hw_frames_take(const uint8_t *buf, size_t len, const char *peer,
+		    int (*on_frame)(void *arg, const struct hw_frame *f), void *arg);
+
 /* Raw body layouts. */
 struct hw_append_hdr {
 	uint64_t epoch;

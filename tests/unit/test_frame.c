@@ -286,6 +286,65 @@ static void test_submit_hdr(void **state)
 	}
 }
 
+/* What hw_frames_take's on_frame saw, and what it answers for the frame at index stop. */
+struct seen {
+	enum hw_frame_type type[8];
+	uint32_t len[8];
+	int n;
+	int stop;    /* index of the frame answered with stop_rc, or -1 */
+	int stop_rc; /* 1: paused (not taken), < 0: closed */
+};
+
+static int on_frame(void *arg, const struct hw_frame *f)
+{
+	struct seen *s = arg;
+	if (s->n == s->stop)
+		return s->stop_rc;
+	s->type[s->n] = f->type;
+	s->len[s->n++] = f->len;
+	return 0;
+}
+
+/* Whole frames are handed over in order and counted as taken; a partial one at the end is
+ * left for more; a frame its taker pauses on is not taken (it comes again); a taker's
+ * error and a damaged frame end the buffer with their codes. */
+static void test_frames_take(void **state)
+{
+	(void)state;
+	uint8_t body[64], buf[512];
+	fill(body, sizeof body, 9);
+	size_t a = make_frame(buf, HW_FRAME_HEARTBEAT, body, 10);
+	size_t b = make_frame(buf + a, HW_FRAME_ACK, body, 64);
+	size_t c = make_frame(buf + a + b, HW_FRAME_SUBMIT, body, 3);
+	size_t all = a + b + c;
+
+	struct seen s = {.stop = -1};
+	assert_int_equal(hw_frames_take(buf, all - 1, "test", on_frame, &s), (long)(a + b));
+	assert_int_equal(s.n, 2);
+	assert_int_equal(s.type[0], HW_FRAME_HEARTBEAT);
+	assert_int_equal(s.len[0], 10);
+	assert_int_equal(s.type[1], HW_FRAME_ACK);
+	assert_int_equal(s.len[1], 64);
+
+	s = (struct seen){.stop = -1};
+	assert_int_equal(hw_frames_take(buf, all, "test", on_frame, &s), (long)all);
+	assert_int_equal(s.n, 3);
+	assert_int_equal(s.type[2], HW_FRAME_SUBMIT);
+
+	s = (struct seen){.stop = 1, .stop_rc = 1};
+	assert_int_equal(hw_frames_take(buf, all, "test", on_frame, &s), (long)a);
+	assert_int_equal(s.n, 1);
+
+	s = (struct seen){.stop = 2, .stop_rc = HW_EPROTOCOL};
+	assert_int_equal(hw_frames_take(buf, all, "test", on_frame, &s), HW_EPROTOCOL);
+	assert_int_equal(s.n, 2);
+
+	buf[a + HW_FRAME_HEADER_BYTES + 5] ^= 0x01; /* the second frame's body: CRC fails */
+	s = (struct seen){.stop = -1};
+	assert_int_equal(hw_frames_take(buf, all, "test", on_frame, &s), HW_EFRAME);
+	assert_int_equal(s.n, 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -300,6 +359,7 @@ int main(void)
 		cmocka_unit_test(test_truncated_body_needs_more),
 		cmocka_unit_test(test_append_hdr),
 		cmocka_unit_test(test_submit_hdr),
+		cmocka_unit_test(test_frames_take),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
