@@ -131,6 +131,23 @@ static void print_log_tail(const struct node *nd)
 		fputc('\n', stderr);
 }
 
+/* Call probe(arg) every poll_ms until it returns other than 0 (1: what is awaited holds,
+ * negative: a code that ends the wait), for at most timeout_ms (at least once): the
+ * polling loop of every wait here. Returns 0 when it held, probe's negative code or
+ * -ETIMEDOUT. */
+static int poll_until(int (*probe)(void *arg), void *arg, int timeout_ms, int poll_ms)
+{
+	int64_t deadline = hw_mono_ms() + timeout_ms;
+	for (;;) {
+		int rc = probe(arg);
+		if (rc)
+			return rc > 0 ? 0 : rc;
+		if (hw_mono_ms() >= deadline)
+			return -ETIMEDOUT;
+		hw_sleep_ms(poll_ms);
+	}
+}
+
 /* ---------------------------------------------------------------- configs */
 
 static int write_file(const char *path, const char *text)
@@ -558,19 +575,16 @@ static int check_exited(struct hw_cluster *c)
 	return 0;
 }
 
+static int ready_probe(void *arg)
+{
+	struct hw_cluster *c = arg;
+	int rc = check_exited(c);
+	return rc ? rc : ready(c);
+}
+
 static int wait_ready(struct hw_cluster *c)
 {
-	int64_t deadline = hw_mono_ms() + c->timeout_ms;
-	for (;;) {
-		int rc = check_exited(c);
-		if (rc)
-			return rc;
-		if (ready(c))
-			return 0;
-		if (hw_mono_ms() >= deadline)
-			return -ETIMEDOUT;
-		hw_sleep_ms(POLL_MS);
-	}
+	return poll_until(ready_probe, c, c->timeout_ms, POLL_MS);
 }
 
 /* ---------------------------------------------------------------- proxies */
@@ -675,24 +689,6 @@ out_free:
 	proxies_free(c);
 	free(c);
 	return rc;
-}
-
-/* Call probe(arg) every poll_ms until it returns other than 0 (1: what is awaited holds,
- * negative: a code that ends the wait), for at most timeout_ms (at least once): the
- * polling loop of the waits for a primary and for a node to join (the waits for
- * readiness, for sync and after a restart still loop by themselves). Returns 0 when it
- * held, probe's negative code or -ETIMEDOUT. */
-static int poll_until(int (*probe)(void *arg), void *arg, int timeout_ms, int poll_ms)
-{
-	int64_t deadline = hw_mono_ms() + timeout_ms;
-	for (;;) {
-		int rc = probe(arg);
-		if (rc)
-			return rc > 0 ? 0 : rc;
-		if (hw_mono_ms() >= deadline)
-			return -ETIMEDOUT;
-		hw_sleep_ms(poll_ms);
-	}
 }
 
 /* What the primary and joined waits poll for. */
@@ -853,30 +849,37 @@ static bool synced(const Hawser__Wire__V1__Status *s, unsigned standbys)
 	return ok >= standbys;
 }
 
-int hw_cluster_wait_synced(struct hw_cluster *c, int timeout_ms, uint64_t *lsn)
+struct sync_wait {
+	struct hw_cluster *c;
+	uint64_t *lsn;
+};
+
+/* The primary's status, once: synced, not yet (with failover, also while no node is
+ * primary), or the client error. */
+static int synced_probe(void *arg)
 {
-	int64_t deadline = hw_mono_ms() + timeout_ms;
-	for (;;) {
-		Hawser__Wire__V1__Status *s;
-		unsigned p;
-		int rc = c->failover ? (probe_primary(c, &p, &s) ? 0 : HW_ENOT_PRIMARY)
-				     : hw_cluster_node_status(c, 0, STATUS_WAIT_MS, &s);
-		if (rc == HW_ENOT_PRIMARY && hw_mono_ms() < deadline) {
-			hw_sleep_ms(POLL_MS);
-			continue;
-		}
+	struct sync_wait *w = arg;
+	Hawser__Wire__V1__Status *s;
+	unsigned p;
+	if (w->c->failover) {
+		if (!probe_primary(w->c, &p, &s))
+			return 0;
+	} else {
+		int rc = hw_cluster_node_status(w->c, 0, STATUS_WAIT_MS, &s);
 		if (rc)
 			return rc;
-		bool done = synced(s, c->n - 1);
-		if (lsn)
-			*lsn = s->last_lsn;
-		hawser__wire__v1__status__free_unpacked(s, NULL);
-		if (done)
-			return 0;
-		if (hw_mono_ms() >= deadline)
-			return -ETIMEDOUT;
-		hw_sleep_ms(POLL_MS);
 	}
+	bool done = synced(s, w->c->n - 1);
+	if (w->lsn)
+		*w->lsn = s->last_lsn;
+	hawser__wire__v1__status__free_unpacked(s, NULL);
+	return done;
+}
+
+int hw_cluster_wait_synced(struct hw_cluster *c, int timeout_ms, uint64_t *lsn)
+{
+	struct sync_wait w = {c, lsn};
+	return poll_until(synced_probe, &w, timeout_ms, POLL_MS);
 }
 
 int hw_cluster_kill(struct hw_cluster *c, unsigned i, int sig)
@@ -890,6 +893,22 @@ int hw_cluster_kill(struct hw_cluster *c, unsigned i, int sig)
 	return kill(c->nodes[i].pid, sig) == 0 ? 0 : -errno;
 }
 
+struct restart_wait {
+	struct hw_cluster *c;
+	struct node *nd;
+};
+
+static int answers_probe(void *arg)
+{
+	struct restart_wait *w = arg;
+	int status;
+	if (reap(w->nd, 0, &status)) {
+		print_log_tail(w->nd);
+		return -ECHILD;
+	}
+	return answers(w->c, w->nd);
+}
+
 int hw_cluster_restart(struct hw_cluster *c, unsigned i)
 {
 	if (i >= c->n)
@@ -898,19 +917,8 @@ int hw_cluster_restart(struct hw_cluster *c, unsigned i)
 	int rc = spawn(c, &c->nodes[i]);
 	if (rc || !c->failover)
 		return rc ? rc : wait_ready(c);
-	int64_t deadline = hw_mono_ms() + c->timeout_ms;
-	for (;;) {
-		int status;
-		if (reap(&c->nodes[i], 0, &status)) {
-			print_log_tail(&c->nodes[i]);
-			return -ECHILD;
-		}
-		if (answers(c, &c->nodes[i]))
-			return 0;
-		if (hw_mono_ms() >= deadline)
-			return -ETIMEDOUT;
-		hw_sleep_ms(POLL_MS);
-	}
+	struct restart_wait w = {c, &c->nodes[i]};
+	return poll_until(answers_probe, &w, c->timeout_ms, POLL_MS);
 }
 
 int hw_cluster_isolate(struct hw_cluster *c, unsigned i, bool on)
