@@ -8,7 +8,6 @@
 #include <string.h>
 
 #include "base/clock.h"
-#include "base/log.h"
 #include "bench/workload.h"
 #include "chaos/proxy.h"
 #include "hawser.h"
@@ -122,17 +121,6 @@ int hw_rig_stop_all(struct hw_rig *r, int wait_ms)
 			first = code;
 	}
 	return first;
-}
-
-long long hw_rig_field(const char *line, const char *key)
-{
-	char name[64];
-	size_t len = strcspn(key, "=");
-	if (len >= sizeof name)
-		return -1;
-	memcpy(name, key, len);
-	name[len] = '\0';
-	return hw_log_field(line, name, -1);
 }
 
 /* ---- records ------------------------------------------------------------------------ */

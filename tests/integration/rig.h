@@ -68,10 +68,6 @@ int hw_rig_start_all(struct hw_rig *r, int wait_ms);
  * one exited with 0, else the first other exit code. */
 int hw_rig_stop_all(struct hw_rig *r, int wait_ms);
 
-/* The whole-number value of key ("wall_ms=", with or without the '=') in one log line,
- * -1 when it is not there: hw_log_field (base/log.h), so only a whole key matches. */
-long long hw_rig_field(const char *line, const char *key);
-
 /* ---- records ------------------------------------------------------------------------ */
 
 struct hw_rig_recs {

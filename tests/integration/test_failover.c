@@ -27,6 +27,7 @@
 #include <cmocka.h>
 
 #include "base/clock.h"
+#include "base/log.h"
 #include "chaos/proxy.h"
 #include "engine/client_int.h"
 #include "hawser.h"
@@ -306,7 +307,7 @@ static void test_kill_primary(void **state)
 			if (l->r.at_ms[i] < first)
 				first = l->r.at_ms[i];
 		}
-	long long promoted = hw_rig_field(line, "wall_ms=") - fault;
+	long long promoted = hw_log_field(line, "wall_ms", -1) - fault;
 	fprintf(stderr,
 		"test_failover: kill -9 of the primary: %s promoted after %lld ms, first acked "
 		"submit on it after %lld ms (rto %d ms); %" PRIu64 " records acked there\n",
@@ -351,9 +352,9 @@ static void test_isolated_primary(void **state)
 	size_t from = 0;
 	assert_true(hw_proc_wait_line(&f->rig.proc[np], &from, "event=first_ack", "epoch=2",
 				      EVENT_WAIT_MS, first, sizeof first));
-	long long old_last = hw_rig_field(down, "last_ack_wall_ms=");
-	long long promoted = hw_rig_field(up, "wall_ms=");
-	long long new_first = hw_rig_field(first, "wall_ms=");
+	long long old_last = hw_log_field(down, "last_ack_wall_ms", -1);
+	long long promoted = hw_log_field(up, "wall_ms", -1);
+	long long new_first = hw_log_field(first, "wall_ms", -1);
 	size_t m = 0;
 	bool was_fenced = hw_proc_wait_line(&f->rig.proc[0], &m, "event=fenced", NULL, 0, fenced,
 					    sizeof fenced);
@@ -410,8 +411,8 @@ static void test_behind_standby_refused(void **state)
 				      sizeof refused));
 	assert_true(hw_proc_wait_line(&f->rig.proc[3], &markw, "event=vote_denied",
 				      "reason=not_in_sync", EVENT_WAIT_MS, denied, sizeof denied));
-	long long committed = hw_rig_field(refused, "committed_lsn="),
-		  ours = hw_rig_field(refused, "our_durable_lsn=");
+	long long committed = hw_log_field(refused, "committed_lsn", -1),
+		  ours = hw_log_field(refused, "our_durable_lsn", -1);
 	fprintf(stderr, "test_failover: behind standby refused: %s\n", strstr(refused, "event="));
 	assert_true(committed > 0 && ours < committed);
 	/* and it stays a standby for two RTOs */

@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "base/clock.h"
+#include "base/log.h"
 #include "chaos/proxy.h"
 #include "hawser.h"
 #include "replica/record.h"
@@ -205,8 +206,8 @@ static void test_old_primary_rejoins(void **state)
 	assert_true(hw_proc_wait_line(&r->proc[0], &mark0, "event=rejoined", NULL, EVENT_WAIT_MS,
 				      line, sizeof line));
 	fprintf(stderr, "test_rejoin: %s\n", strstr(line, "event="));
-	assert_int_equal(hw_rig_field(line, "common_lsn="), (long long)cut_lsn);
-	assert_int_equal(hw_rig_field(line, "quarantined="), LOST);
+	assert_int_equal(hw_log_field(line, "common_lsn", -1), (long long)cut_lsn);
+	assert_int_equal(hw_log_field(line, "quarantined", -1), LOST);
 	assert_true(wait_durable(r, 0, head));
 	assert_int_equal(hw_rig_stop_all(r, STOP_WAIT_MS), 0);
 	char why[256] = "";

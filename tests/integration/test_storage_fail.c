@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "base/clock.h"
+#include "base/log.h"
 #include "hawser.h"
 #include "tests/integration/proc.h"
 #include "tests/integration/rig.h"
@@ -137,8 +138,8 @@ static void test_primary_fsync_fails(void **state)
 	int np = new_primary(f, t0 + FAILOVER_BOUND_MS, line, sizeof line);
 	assert_true(np > 0);
 	print_message("new primary %s %lld ms after the fault; %u submits failed on p1\n",
-		      hw_rig_ids[np], hw_rig_field(line, "wall_ms=") - t0, failed);
-	assert_true(hw_rig_field(line, "wall_ms=") - t0 <= FAILOVER_BOUND_MS);
+		      hw_rig_ids[np], (long long)(hw_log_field(line, "wall_ms", -1) - t0), failed);
+	assert_true(hw_log_field(line, "wall_ms", -1) - t0 <= FAILOVER_BOUND_MS);
 	assert_true(hw_proc_wait_line(&r->proc[0], &mark, "event=storage_failed", "in=wal",
 				      EVENT_WAIT_MS, NULL, 0));
 	assert_true(hw_proc_wait_line(&r->proc[0], &mark, "event=stepped_down",

@@ -20,6 +20,7 @@
 #include <cmocka.h>
 
 #include "base/clock.h"
+#include "base/log.h"
 #include "chaos/proxy.h"
 #include "engine/client_int.h"
 #include "hawser.h"
@@ -264,8 +265,8 @@ static void test_switchover_no_loss(void **state)
 	struct sload *l = &f->load;
 	assert_int_equal(l->rc, 0);
 	assert_int_equal(l->n_done, l->r.count);
-	long long last_old = hw_rig_field(down, "last_ack_wall_ms="),
-		  first_new = hw_rig_field(first, "wall_ms=");
+	long long last_old = hw_log_field(down, "last_ack_wall_ms", -1),
+		  first_new = hw_log_field(first, "wall_ms", -1);
 	assert_true(last_old > 0 && first_new >= last_old);
 	fprintf(stderr,
 		"test_switchover: pause %lld ms (p1's last ack -> s1's first ack); largest gap "
@@ -414,8 +415,8 @@ static void test_promote_accepting_loss(void **state)
 	assert_true(hw_proc_wait_line(&f->rig.proc[2], &m2, "event=vote_refused",
 				      "reason=not_in_sync", EVENT_WAIT_MS, refused,
 				      sizeof refused));
-	long long committed = hw_rig_field(refused, "committed_lsn="),
-		  ours = hw_rig_field(refused, "our_durable_lsn=");
+	long long committed = hw_log_field(refused, "committed_lsn", -1),
+		  ours = hw_log_field(refused, "our_durable_lsn", -1);
 	assert_int_equal(committed, (long long)last);
 	assert_int_equal(hw_proc_run(f->cli_log, out, sizeof out, CLI_MS, list), 1);
 	fprintf(stderr, "test_switchover: behind standby, listing: %s", out);
