@@ -720,7 +720,8 @@ static int txn_open(struct hw_store *s)
 }
 
 static int append_one(struct hw_store *s, MDB_txn *txn, MDB_cursor *boxes, struct hw_head *h,
-		      const uint8_t *buf, size_t len, bool checked, struct hw_reject *rej);
+		      const uint8_t *buf, size_t len, bool checked, bool log,
+		      struct hw_reject *rej);
 
 /* A bad entry: the sender's fault, refused with the store as it was. */
 static bool entry_refused(int rc)
@@ -739,7 +740,7 @@ static int replay_run(struct hw_store *s)
 	for (size_t off = 0, len; rc == 0 && off < s->replay_held; off += len) {
 		len = hw_entry_len(s->replay + off);
 		hw_arena_reset(&s->arena);
-		rc = append_one(s, s->txn, s->boxes, &h, s->replay + off, len, true, &rej);
+		rc = append_one(s, s->txn, s->boxes, &h, s->replay + off, len, true, true, &rej);
 		if (entry_refused(rc))
 			rc = MDB_CORRUPTED;
 	}
@@ -949,9 +950,11 @@ static int chain_check(const struct hw_head *h, const struct hw_entry *e, struct
 	return 0;
 }
 
-/* checked: the caller checked the entry's hash (hw_store_append_hold). */
+/* Apply the entry in buf on top of head h and move h to it. checked: the caller checked
+ * the entry's hash (hw_store_append_hold); log: put it into the log table too (not when
+ * a rewind replays the log itself). */
 static int append_one(struct hw_store *s, MDB_txn *txn, MDB_cursor *boxes, struct hw_head *h,
-		      const uint8_t *buf, size_t len, bool checked, struct hw_reject *rej)
+		      const uint8_t *buf, size_t len, bool checked, bool log, struct hw_reject *rej)
 {
 	struct hw_entry e;
 	int rc = checked ? hw_entry_parse(buf, len, &e) : hw_entry_decode(buf, len, &e);
@@ -974,7 +977,7 @@ static int append_one(struct hw_store *s, MDB_txn *txn, MDB_cursor *boxes, struc
 		rc = hw_reject_set(rej, HW_EIDEMPOTENCY, "record_id",
 				   "entry %llu repeats the record stored at LSN %llu",
 				   (unsigned long long)e.lsn, (unsigned long long)t.dup_lsn);
-	if (rc == 0)
+	if (rc == 0 && log)
 		rc = log_put(s, txn, e.lsn, buf, len);
 	if (rc != 0)
 		return rc;
@@ -996,7 +999,7 @@ static int append_batch(struct hw_store *s, const uint8_t *const *entries, const
 	const uint64_t start_lsn = h.lsn;
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		HW_ASSERT(!hold || s->replay_cap - s->replay_len >= lens[i]); /* replay_bytes() */
-		rc = append_one(s, s->txn, s->boxes, &h, entries[i], lens[i], hold, rej);
+		rc = append_one(s, s->txn, s->boxes, &h, entries[i], lens[i], hold, true, rej);
 		if (rc == 0 && hold) {
 			memcpy(s->replay + s->replay_len, entries[i], lens[i]);
 			s->replay_len += lens[i];
@@ -1388,33 +1391,6 @@ static int quarantine_one(struct hw_store *s, MDB_txn *txn, uint64_t rejoin, uin
 	return rc != 0 ? rc : mdb_del(txn, s->t.log, &k, NULL);
 }
 
-/* Apply the log entry in buf again on top of head h (the state tables were emptied). */
-static int replay_one(struct hw_store *s, MDB_txn *txn, MDB_cursor *boxes, struct hw_head *h,
-		      const uint8_t *buf, size_t len, struct hw_reject *rej)
-{
-	struct hw_entry e;
-	if (hw_entry_decode(buf, len, &e) != 0)
-		return MDB_CORRUPTED;
-	int rc = chain_check(h, &e, rej);
-	if (rc != 0)
-		return rc;
-	struct take t = {.data = e.record,
-			 .len = e.record_len,
-			 .lsn = e.lsn,
-			 .time_ms = e.time_ms,
-			 .trusted = true,
-			 .boxes = boxes};
-	hw_arena_reset(&s->arena);
-	rc = take_record(s, txn, &t, rej);
-	if (rc == 0 && t.dup)
-		rc = HW_EIDEMPOTENCY; /* it was unique when first applied */
-	if (rc != 0)
-		return rc;
-	*h = (struct hw_head){.lsn = e.lsn, .epoch = e.epoch, .time_ms = e.time_ms};
-	memcpy(h->hash, e.hash, HW_HASH_BYTES);
-	return 0;
-}
-
 /* The whole rewind in txn: quarantine the suffix, empty the state, replay 1..lsn. */
 static int rewind_txn(struct hw_store *s, MDB_txn *txn, uint64_t lsn, int64_t now_ms,
 		      const char *why, struct hw_head *h)
@@ -1438,8 +1414,9 @@ static int rewind_txn(struct hw_store *s, MDB_txn *txn, uint64_t lsn, int64_t no
 		rc = boxes_open(s, txn, &boxes);
 	for (uint64_t l = 1; rc == 0 && l <= lsn; l++) {
 		rc = entry_copy(s, txn, l, &buf, &cap, &len);
-		if (rc == 0)
-			rc = replay_one(s, txn, boxes, h, buf, len, &rej);
+		hw_arena_reset(&s->arena);
+		if (rc == 0) /* the state tables were emptied: the log's entries again */
+			rc = append_one(s, txn, boxes, h, buf, len, false, false, &rej);
 	}
 	free(buf);
 	if (rc == 0)
@@ -1474,7 +1451,7 @@ int hw_store_rewind(struct hw_store *s, uint64_t lsn, int64_t now_ms, const char
 			rc = mdb_env_sync(s->env, 1); /* the log in front is reset after this */
 		if (rc == 0)
 			return 0;
-		if (hw_is_reject(rc) || rc == HW_ELSN || rc == HW_ECHAIN || rc == HW_EIDEMPOTENCY)
+		if (entry_refused(rc) || rc == HW_EIDEMPOTENCY)
 			return HW_ECORRUPT; /* our own log no longer replays: verify the store */
 		if (!batch_failed(s, rc))
 			return s->failed;

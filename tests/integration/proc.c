@@ -21,7 +21,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <lmdb.h>
+
 #include "bench/workload.h"
+#include "replica/entry.h"
 #include "replica/store.h"
 #include "engine/client_int.h"
 #include "wire.pb-c.h"
@@ -873,5 +876,42 @@ int hw_tstore_compare(const char *a, const char *b, const struct hw_load *l, cha
 		rc = compare_state(sa, sb, why, cap);
 	hw_store_close(sb);
 	hw_store_close(sa);
+	return rc;
+}
+
+int hw_test_damage_entry(const char *dir, uint64_t lsn)
+{
+	uint8_t key[8], e[HW_ENTRY_BYTES_MAX];
+	for (int i = 0; i < 8; i++)
+		key[i] = (uint8_t)(lsn >> (56 - 8 * i)); /* big-endian: the log's key order */
+	MDB_val k = {sizeof key, key}, v;
+	MDB_env *env;
+	MDB_txn *txn = NULL;
+	MDB_dbi log;
+	int rc = mdb_env_create(&env);
+	if (rc != 0)
+		return rc;
+	rc = mdb_env_set_maxdbs(env, 16);
+	if (rc == 0)
+		rc = mdb_env_open(env, dir, 0, 0600);
+	if (rc == 0)
+		rc = mdb_txn_begin(env, NULL, 0, &txn);
+	if (rc == 0)
+		rc = mdb_dbi_open(txn, "log", 0, &log);
+	if (rc == 0)
+		rc = mdb_get(txn, log, &k, &v);
+	if (rc == 0 && (v.mv_size == 0 || v.mv_size > sizeof e))
+		rc = MDB_CORRUPTED;
+	if (rc == 0) {
+		memcpy(e, v.mv_data, v.mv_size);
+		e[v.mv_size - 1] ^= 0x01;
+		v.mv_data = e;
+		rc = mdb_put(txn, log, &k, &v, 0);
+	}
+	if (rc == 0)
+		rc = mdb_txn_commit(txn); /* frees txn either way */
+	else if (txn != NULL)
+		mdb_txn_abort(txn);
+	mdb_env_close(env);
 	return rc;
 }

@@ -51,6 +51,11 @@ int hw_test_mkdtemp(const char *name, char *dir, size_t cap);
 /* Remove dir and everything under it. NULL or "" is a no-op. */
 int hw_test_rm_rf(const char *dir);
 
+/* Flip the last byte of the log entry at lsn in the closed store at dir, behind the
+ * store's back (a disk that returned other bytes): its hash no longer matches. 0, or an
+ * LMDB code (MDB_NOTFOUND when there is no such entry). */
+int hw_test_damage_entry(const char *dir, uint64_t lsn);
+
 /* A TCP port on 127.0.0.1 that nothing listens on now (the kernel's pick, released at
  * once: another process could take it in between, which on a test machine it does not). */
 int hw_free_port(uint16_t *port);

@@ -697,33 +697,6 @@ static void test_refused_frees_record_id(void **state)
 	assert_int_equal(r.lsn, 2);
 }
 
-/* Flip the last byte of the log entry at lsn in the closed store at dir, behind the
- * store's back (a disk that returned other bytes). */
-static void damage_entry(const char *dir, uint64_t lsn)
-{
-	MDB_env *env;
-	MDB_txn *txn;
-	MDB_dbi log;
-	uint8_t key[8];
-	for (int i = 0; i < 8; i++)
-		key[i] = (uint8_t)(lsn >> (56 - 8 * i)); /* big-endian: the log's key order */
-	MDB_val k = {sizeof key, key}, v;
-	assert_int_equal(mdb_env_create(&env), 0);
-	assert_int_equal(mdb_env_set_maxdbs(env, 16), 0);
-	assert_int_equal(mdb_env_open(env, dir, 0, 0600), 0);
-	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
-	assert_int_equal(mdb_dbi_open(txn, "log", 0, &log), 0);
-	assert_int_equal(mdb_get(txn, log, &k, &v), 0);
-	uint8_t e[512];
-	assert_true(v.mv_size <= sizeof e);
-	memcpy(e, v.mv_data, v.mv_size);
-	e[v.mv_size - 1] ^= 0x01;
-	v.mv_data = e;
-	assert_int_equal(mdb_put(txn, log, &k, &v, 0), 0);
-	assert_int_equal(mdb_txn_commit(txn), 0);
-	mdb_env_close(env);
-}
-
 /* A retraction whose target's entry is damaged in this store's own log is this store's
  * failure, not the submitter's: the submit fails with HW_ECORRUPT and the store stops
  * (sticky), where it must never answer "stored" for a record it did not store. */
@@ -735,7 +708,7 @@ static void test_retract_of_damaged_entry(void **state)
 	submit_one(f->s, a, kv_record(a, sizeof a, 1, "T1", "a", "1"), &r);
 	assert_int_equal(r.code, 0);
 	hw_store_close(f->s);
-	damage_entry(f->dir, 1);
+	assert_int_equal(hw_test_damage_entry(f->dir, 1), 0);
 	assert_int_equal(hw_store_open(f->dir, NULL, &f->s), 0);
 	struct hw_submit sub = {.data = b, .len = kv_delete_record(b, sizeof b, 9, 1, "a")};
 	assert_int_equal(hw_store_submit(f->s, 1, NOW_MS, &sub, 1, &r), HW_ECORRUPT);
