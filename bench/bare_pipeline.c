@@ -39,6 +39,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "base/assert.h"
 #include "base/clock.h"
 
 #define CLIENTS_MAX  256u
@@ -46,11 +47,34 @@
 #define THREADS      2u
 #define BYTES_MAX    4096u
 #define LOG_PREALLOC (64u * 1024u * 1024u) /* zeros ahead: past it a flush grows the file */
-#define BATCH_MAX    (8u * 1024u * 1024u)  /* queued bytes; a client is not read past it */
+/* Queued bytes at most: every record outstanding at once (main refuses more). */
+#define BATCH_MAX (8u * 1024u * 1024u)
+
+static void remove_dir(const char *dir);
+
+/* The run's directory and node processes, for the driver's die() to clean up. */
+static struct {
+	pid_t driver, kids[2];
+	char dir[4096];
+} run;
+
+/* The driver's end, whatever ended it: the nodes stopped, their logs removed. */
+static void clean_up(void)
+{
+	for (int i = 1; i >= 0; i--) /* the primary first: a standby leaves quietly at EOF */
+		if (run.kids[i] > 0)
+			kill(run.kids[i], SIGKILL);
+	for (int i = 0; i < 2; i++)
+		if (run.kids[i] > 0)
+			waitpid(run.kids[i], NULL, 0);
+	remove_dir(run.dir);
+}
 
 static void die(const char *what)
 {
 	fprintf(stderr, "hawser-bare-pipeline: %s: %s\n", what, strerror(errno));
+	if (getpid() == run.driver)
+		clean_up();
 	exit(1);
 }
 
@@ -181,6 +205,7 @@ static void standby_main(int lfd, const char *dir)
 {
 	int logfd = log_open(dir, "standby.log");
 	int fd = accept_one(lfd);
+	write_all(fd, "R", 1); /* ready: the primary's clock-free setup waits for it */
 	uint8_t *buf = malloc(2 * BATCH_MAX + sizeof(struct batch_hdr));
 	size_t have = 0;
 	off_t off = 0;
@@ -291,8 +316,8 @@ static void take_records(struct primary *p, unsigned i)
 		memcpy(&len, p->in[i] + used, sizeof len);
 		if (p->in_len[i] - used - sizeof len < len)
 			break;
-		if (p->queued_len + len > BATCH_MAX || p->wait_tail - p->wait_head == p->wait_cap)
-			die("primary queue full");
+		HW_ASSERT(p->queued_len + len <= BATCH_MAX &&
+			  p->wait_tail - p->wait_head < p->wait_cap); /* main's bound */
 		memcpy(p->queued + p->queued_len, p->in[i] + used + sizeof len, len);
 		p->queued_len += len;
 		p->queued_last = ++p->next_lsn;
@@ -359,6 +384,8 @@ static void primary_main(int lfd, uint16_t standby_port, unsigned clients, const
 	p.clients = clients;
 	p.logfd = log_open(dir, "primary.log");
 	p.sfd = dial(standby_port);
+	char ready;
+	read_all(p.sfd, &ready, 1);
 	p.efd = eventfd(0, EFD_CLOEXEC);
 	p.queued = malloc(BATCH_MAX), p.flushing = malloc(BATCH_MAX);
 	p.wait_cap = CLIENTS_MAX * WINDOW_MAX;
@@ -369,6 +396,7 @@ static void primary_main(int lfd, uint16_t standby_port, unsigned clients, const
 		p.cfd[i] = accept_one(lfd);
 		if (!(p.in[i] = malloc(2 * BYTES_MAX)))
 			die("malloc");
+		write_all(p.cfd[i], "R", 1); /* both logs are ready: the driver may start */
 	}
 	pthread_mutex_init(&p.mu, NULL);
 	pthread_cond_init(&p.cv, NULL);
@@ -542,35 +570,35 @@ int main(int argc, char **argv)
 			return c == 'h' ? 0 : 2;
 		}
 	}
-	if (optind != argc || records < clients) {
-		fprintf(stderr, "hawser-bare-pipeline: records must be at least clients\n");
+	if (optind != argc || records < clients || (uint64_t)clients * window * bytes > BATCH_MAX) {
+		fprintf(stderr,
+			"hawser-bare-pipeline: records must be at least clients, and "
+			"clients x window x bytes at most %u\n",
+			BATCH_MAX);
 		return 2;
 	}
 	const char *tmp = getenv("TMPDIR");
-	char dir[4096];
-	snprintf(dir, sizeof dir, "%s/hawser-bare-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	if (!mkdtemp(dir))
+	snprintf(run.dir, sizeof run.dir, "%s/hawser-bare-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	if (!mkdtemp(run.dir))
 		die("mkdtemp");
+	run.driver = getpid();
 	uint16_t sport, pport;
 	int slfd = listen_any(&sport), plfd = listen_any(&pport);
-	pid_t standby = fork();
-	if (standby == 0)
-		standby_main(slfd, dir);
-	pid_t primary = standby > 0 ? fork() : -1;
-	if (primary == 0)
-		primary_main(plfd, sport, clients, dir);
-	if (primary < 0)
+	if ((run.kids[0] = fork()) == 0)
+		standby_main(slfd, run.dir);
+	if (run.kids[0] > 0 && (run.kids[1] = fork()) == 0)
+		primary_main(plfd, sport, clients, run.dir);
+	if (run.kids[0] < 0 || run.kids[1] < 0)
 		die("fork");
 	struct lane *lanes = calloc(clients, sizeof *lanes);
 	if (!lanes)
 		die("calloc");
-	for (unsigned j = 0; j < clients; j++)
+	for (unsigned j = 0; j < clients; j++) {
+		char ready;
 		lanes[j].fd = dial(pport);
+		read_all(lanes[j].fd, &ready, 1);
+	}
 	drive(lanes, clients, window, bytes, records);
-	kill(primary, SIGKILL);
-	kill(standby, SIGKILL);
-	waitpid(primary, NULL, 0);
-	waitpid(standby, NULL, 0);
-	remove_dir(dir);
+	clean_up();
 	return 0;
 }

@@ -133,8 +133,8 @@ static void print_log_tail(const struct node *nd)
 
 /* Call probe(arg) every poll_ms until it returns other than 0 (1: what is awaited holds,
  * negative: a code that ends the wait), for at most timeout_ms (at least once): the
- * polling loop of every wait here. Returns 0 when it held, probe's negative code or
- * -ETIMEDOUT. */
+ * polling loop of every wait here but reap's. Returns 0 when it held, probe's negative
+ * code or -ETIMEDOUT. */
 static int poll_until(int (*probe)(void *arg), void *arg, int timeout_ms, int poll_ms)
 {
 	int64_t deadline = hw_mono_ms() + timeout_ms;

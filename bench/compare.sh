@@ -25,7 +25,7 @@ while [ $# -gt 0 ]; do
 	--seconds) SECS="$2"; shift 2 ;;
 	--hawser) HAWSER="$2"; shift 2 ;;
 	--bare) BARE="$2"; shift 2 ;;
-	-h | --help) sed -n '2,17p' "$0"; exit 0 ;;
+	-h | --help) sed -n '2,16p' "$0"; exit 0 ;;
 	*) echo "compare.sh: unknown option $1" >&2; exit 2 ;;
 	esac
 done

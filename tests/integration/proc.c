@@ -26,6 +26,7 @@
 #include "bench/workload.h"
 #include "replica/entry.h"
 #include "replica/store.h"
+#include "replica/store_int.h"
 #include "engine/client_int.h"
 #include "wire.pb-c.h"
 
@@ -882,8 +883,7 @@ int hw_tstore_compare(const char *a, const char *b, const struct hw_load *l, cha
 int hw_test_damage_entry(const char *dir, uint64_t lsn)
 {
 	uint8_t key[8], e[HW_ENTRY_BYTES_MAX];
-	for (int i = 0; i < 8; i++)
-		key[i] = (uint8_t)(lsn >> (56 - 8 * i)); /* big-endian: the log's key order */
+	hw_lsn_key(lsn, key);
 	MDB_val k = {sizeof key, key}, v;
 	MDB_env *env;
 	MDB_txn *txn = NULL;
