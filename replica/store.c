@@ -560,7 +560,9 @@ static int retract_check(struct hw_store *s, MDB_txn *txn, const Tos__V1__Record
 	if (rc != 0)
 		return rc;
 	Tos__V1__Record *old = tos__v1__record__unpack(NULL, e.record_len, e.record);
-	int same = old != NULL && strcmp(old->tenant_id, rec->tenant_id) == 0;
+	if (old == NULL)
+		return ENOMEM; /* its hash held: bytes the store took, so only memory failed */
+	int same = strcmp(old->tenant_id, rec->tenant_id) == 0;
 	tos__v1__record__free_unpacked(old, NULL);
 	if (!same)
 		return hw_reject_set(rej, HW_ERETRACT, "retracts",
