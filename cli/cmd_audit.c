@@ -93,28 +93,19 @@ static void print_json(const struct hw_entry *e, const Tos__V1__Record *rec)
 	struct hw_json j;
 	hw_json_init(&j, stdout);
 	hw_json_object_begin(&j);
-	hw_json_key(&j, "time");
-	hw_json_string(&j, hw_cli_iso(e->time_ms, when, sizeof when));
-	hw_json_key(&j, "time_ms");
-	hw_json_int(&j, e->time_ms);
-	hw_json_key(&j, "event_time_ms");
-	hw_json_int(&j, rec->event_time_ms);
-	hw_json_key(&j, "lsn");
-	hw_json_uint(&j, e->lsn);
-	hw_json_key(&j, "kind");
-	hw_json_string(&j, hw_node_event_name(ev->kind));
-	hw_json_key(&j, "node");
-	hw_json_string(&j, ev->node_id);
-	hw_json_key(&j, "epoch");
-	hw_json_uint(&j, ev->epoch);
-	hw_json_key(&j, "peer_addr");
-	hw_json_string(&j, ev->peer_addr);
-	hw_json_key(&j, "peer_key");
-	hw_json_string(&j, ev->peer_key.len == 32 ? hw_cli_hex(ev->peer_key.data, hex) : "");
-	hw_json_key(&j, "config_sha");
-	hw_json_string(&j, ev->config_sha.len == 32 ? hw_cli_hex(ev->config_sha.data, hex) : "");
-	hw_json_key(&j, "detail");
-	hw_json_string(&j, ev->detail);
+	hw_json_kv_string(&j, "time", hw_cli_iso(e->time_ms, when, sizeof when));
+	hw_json_kv_int(&j, "time_ms", e->time_ms);
+	hw_json_kv_int(&j, "event_time_ms", rec->event_time_ms);
+	hw_json_kv_uint(&j, "lsn", e->lsn);
+	hw_json_kv_string(&j, "kind", hw_node_event_name(ev->kind));
+	hw_json_kv_string(&j, "node", ev->node_id);
+	hw_json_kv_uint(&j, "epoch", ev->epoch);
+	hw_json_kv_string(&j, "peer_addr", ev->peer_addr);
+	hw_json_kv_string(&j, "peer_key",
+			  ev->peer_key.len == 32 ? hw_cli_hex(ev->peer_key.data, hex) : "");
+	hw_json_kv_string(&j, "config_sha",
+			  ev->config_sha.len == 32 ? hw_cli_hex(ev->config_sha.data, hex) : "");
+	hw_json_kv_string(&j, "detail", ev->detail);
 	hw_json_object_end(&j);
 }
 

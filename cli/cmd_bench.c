@@ -722,14 +722,10 @@ static void print_latency(struct hw_json *j, const struct load_result *lr)
 {
 	hw_json_key(j, "latency_us");
 	hw_json_object_begin(j);
-	hw_json_key(j, "p50");
-	hw_json_uint(j, lr->p50_us);
-	hw_json_key(j, "p99");
-	hw_json_uint(j, lr->p99_us);
-	hw_json_key(j, "p999");
-	hw_json_uint(j, lr->p999_us);
-	hw_json_key(j, "max");
-	hw_json_uint(j, lr->max_us);
+	hw_json_kv_uint(j, "p50", lr->p50_us);
+	hw_json_kv_uint(j, "p99", lr->p99_us);
+	hw_json_kv_uint(j, "p999", lr->p999_us);
+	hw_json_kv_uint(j, "max", lr->max_us);
 	hw_json_object_end(j);
 }
 
@@ -741,12 +737,10 @@ static void print_catchup(struct hw_json *j, const struct catchup *cu)
 		return;
 	}
 	hw_json_object_begin(j);
-	hw_json_key(j, "entries");
-	hw_json_uint(j, cu->behind);
-	hw_json_key(j, "seconds");
-	hw_json_double(j, cu->seconds);
-	hw_json_key(j, "entries_per_s");
-	hw_json_double(j, cu->seconds > 0 ? (double)cu->behind / cu->seconds : 0);
+	hw_json_kv_uint(j, "entries", cu->behind);
+	hw_json_kv_double(j, "seconds", cu->seconds);
+	hw_json_kv_double(j, "entries_per_s",
+			  cu->seconds > 0 ? (double)cu->behind / cu->seconds : 0);
 	hw_json_object_end(j);
 }
 
@@ -759,30 +753,20 @@ static void print_json(const struct bench *b, const struct load_result *lr, cons
 	machine(mach, sizeof(mach));
 	hw_json_init(&j, stdout);
 	hw_json_object_begin(&j);
-	hw_json_key(&j, "mode");
-	hw_json_string(&j, hw_mode_name((enum hw_mode)o->mode));
+	hw_json_kv_string(&j, "mode", hw_mode_name((enum hw_mode)o->mode));
 	json_u64_or_null(&j, "standbys", !o->connect, o->standbys);
-	hw_json_key(&j, "insecure");
-	hw_json_bool(&j, o->sec.insecure);
-	hw_json_key(&j, "clients");
-	hw_json_uint(&j, o->clients);
-	hw_json_key(&j, "window");
-	hw_json_uint(&j, o->window);
-	hw_json_key(&j, "lanes");
-	hw_json_uint(&j, o->clients);
-	hw_json_key(&j, "records");
-	hw_json_uint(&j, b->count);
-	hw_json_key(&j, "seconds");
-	hw_json_double(&j, lr->seconds);
-	hw_json_key(&j, "records_per_s");
-	hw_json_double(&j, lr->seconds > 0 ? (double)lr->acked / lr->seconds : 0);
+	hw_json_kv_bool(&j, "insecure", o->sec.insecure);
+	hw_json_kv_uint(&j, "clients", o->clients);
+	hw_json_kv_uint(&j, "window", o->window);
+	hw_json_kv_uint(&j, "lanes", o->clients);
+	hw_json_kv_uint(&j, "records", b->count);
+	hw_json_kv_double(&j, "seconds", lr->seconds);
+	hw_json_kv_double(&j, "records_per_s",
+			  lr->seconds > 0 ? (double)lr->acked / lr->seconds : 0);
 	print_latency(&j, lr);
-	hw_json_key(&j, "acked");
-	hw_json_uint(&j, lr->acked);
-	hw_json_key(&j, "rejected");
-	hw_json_uint(&j, lr->rejected);
-	hw_json_key(&j, "errors");
-	hw_json_uint(&j, lr->errors);
+	hw_json_kv_uint(&j, "acked", lr->acked);
+	hw_json_kv_uint(&j, "rejected", lr->rejected);
+	hw_json_kv_uint(&j, "errors", lr->errors);
 	json_u64_or_null(&j, "missing_on_standby", ck->done, ck->missing);
 	hw_json_key(&j, "digests_equal");
 	if (ck->done)
@@ -791,10 +775,9 @@ static void print_json(const struct bench *b, const struct load_result *lr, cons
 		hw_json_string(&j, NULL);
 	json_u64_or_null(&j, "rss_kib_primary", ck->done, ck->rss_primary);
 	json_u64_or_null(&j, "rss_kib_standby", ck->done, ck->rss_standby);
-	hw_json_key(&j, "machine");
-	hw_json_string(&j, mach);
-	hw_json_key(&j, "record_bytes_mean");
-	hw_json_double(&j, b->count ? (double)b->bytes / (double)b->count : 0);
+	hw_json_kv_string(&j, "machine", mach);
+	hw_json_kv_double(&j, "record_bytes_mean",
+			  b->count ? (double)b->bytes / (double)b->count : 0);
 	if (o->clients == 1)
 		json_u64_or_null(&j, "limit_us", limit_ns > 0, limit_ns / 1000);
 	if (o->catchup)

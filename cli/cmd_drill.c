@@ -360,35 +360,25 @@ static void status_json_kind(struct hw_json *j, int k, const struct hw_drill_due
 {
 	char when[40];
 	hw_json_object_begin(j);
-	hw_json_key(j, "kind");
-	hw_json_string(j, hw_drill_kind_name((enum hw_drill_kind)k));
-	hw_json_key(j, "every_ms");
-	hw_json_int(j, every_ms);
-	hw_json_key(j, "state");
-	hw_json_string(j, hw_drill_state_name(due->state));
-	hw_json_key(j, "due");
-	hw_json_string(j, due->due_ms ? hw_cli_iso(due->due_ms, when, sizeof(when)) : NULL);
-	hw_json_key(j, "overdue_ms");
-	hw_json_int(j, due->overdue_ms);
-	hw_json_key(j, "last_pass");
-	hw_json_string(j, pass ? hw_cli_iso(pass->time_ms, when, sizeof(when)) : NULL);
+	hw_json_kv_string(j, "kind", hw_drill_kind_name((enum hw_drill_kind)k));
+	hw_json_kv_int(j, "every_ms", every_ms);
+	hw_json_kv_string(j, "state", hw_drill_state_name(due->state));
+	hw_json_kv_string(j, "due",
+			  due->due_ms ? hw_cli_iso(due->due_ms, when, sizeof(when)) : NULL);
+	hw_json_kv_int(j, "overdue_ms", due->overdue_ms);
+	hw_json_kv_string(j, "last_pass",
+			  pass ? hw_cli_iso(pass->time_ms, when, sizeof(when)) : NULL);
 	hw_json_key(j, "last");
 	if (!last) {
 		hw_json_string(j, NULL);
 	} else {
 		hw_json_object_begin(j);
-		hw_json_key(j, "time");
-		hw_json_string(j, hw_cli_iso(last->time_ms, when, sizeof(when)));
-		hw_json_key(j, "result");
-		hw_json_string(j, hw_drill_result_name(last->result));
-		hw_json_key(j, "seconds");
-		hw_json_double(j, (double)last->duration_ms / 1000.0);
-		hw_json_key(j, "lsn");
-		hw_json_uint(j, last->lsn);
-		hw_json_key(j, "what");
-		hw_json_string(j, last->what);
-		hw_json_key(j, "report");
-		hw_json_string(j, last->report);
+		hw_json_kv_string(j, "time", hw_cli_iso(last->time_ms, when, sizeof(when)));
+		hw_json_kv_string(j, "result", hw_drill_result_name(last->result));
+		hw_json_kv_double(j, "seconds", (double)last->duration_ms / 1000.0);
+		hw_json_kv_uint(j, "lsn", last->lsn);
+		hw_json_kv_string(j, "what", last->what);
+		hw_json_kv_string(j, "report", last->report);
 		hw_json_object_end(j);
 	}
 	hw_json_object_end(j);
@@ -444,8 +434,7 @@ void hw_cli_drill_status_end(struct hw_json *j, const char *overdue)
 {
 	if (j) {
 		hw_json_array_end(j);
-		hw_json_key(j, "drills_overdue");
-		hw_json_string(j, overdue);
+		hw_json_kv_string(j, "drills_overdue", overdue);
 	} else {
 		printf("  overdue: %s\n", overdue[0] ? overdue : "none");
 	}

@@ -385,38 +385,22 @@ static void json_inputs(struct hw_json *j, const struct inputs *x)
 	const struct hw_tg_input *in = &x->in;
 	hw_json_key(j, "inputs");
 	hw_json_object_begin(j);
-	hw_json_key(j, "source");
-	hw_json_string(j, x->measured ? "measured" : "lan-defaults");
-	hw_json_key(j, "addr");
-	hw_json_string(j, x->addr);
-	hw_json_key(j, "role");
-	hw_json_string(j, x->role);
-	hw_json_key(j, "samples");
-	hw_json_uint(j, x->samples);
-	hw_json_key(j, "rtt_p50_us");
-	hw_json_int(j, x->rtt_p50_us);
-	hw_json_key(j, "rtt_p99_us");
-	hw_json_int(j, x->rtt_p99_us);
-	hw_json_key(j, "jitter_p99_us");
-	hw_json_int(j, in->jitter_p99_us);
-	hw_json_key(j, "jitter_spread_us");
-	hw_json_int(j, in->jitter_spread_us);
-	hw_json_key(j, "replay_rate");
-	hw_json_double(j, in->replay_rate);
-	hw_json_key(j, "election_ms");
-	hw_json_int(j, in->election_ms);
-	hw_json_key(j, "resume_ms");
-	hw_json_int(j, in->resume_ms);
-	hw_json_key(j, "backlog_records");
-	hw_json_uint(j, in->backlog_records);
-	hw_json_key(j, "backlog_source");
-	hw_json_string(j, x->backlog_note);
-	hw_json_key(j, "commit_local_us");
-	hw_json_double(j, in->commit_local_us);
-	hw_json_key(j, "commit_durable_us");
-	hw_json_double(j, in->commit_durable_us);
-	hw_json_key(j, "drift_ppm");
-	hw_json_int(j, HW_TG_DRIFT_PPM_DEFAULT);
+	hw_json_kv_string(j, "source", x->measured ? "measured" : "lan-defaults");
+	hw_json_kv_string(j, "addr", x->addr);
+	hw_json_kv_string(j, "role", x->role);
+	hw_json_kv_uint(j, "samples", x->samples);
+	hw_json_kv_int(j, "rtt_p50_us", x->rtt_p50_us);
+	hw_json_kv_int(j, "rtt_p99_us", x->rtt_p99_us);
+	hw_json_kv_int(j, "jitter_p99_us", in->jitter_p99_us);
+	hw_json_kv_int(j, "jitter_spread_us", in->jitter_spread_us);
+	hw_json_kv_double(j, "replay_rate", in->replay_rate);
+	hw_json_kv_int(j, "election_ms", in->election_ms);
+	hw_json_kv_int(j, "resume_ms", in->resume_ms);
+	hw_json_kv_uint(j, "backlog_records", in->backlog_records);
+	hw_json_kv_string(j, "backlog_source", x->backlog_note);
+	hw_json_kv_double(j, "commit_local_us", in->commit_local_us);
+	hw_json_kv_double(j, "commit_durable_us", in->commit_durable_us);
+	hw_json_kv_int(j, "drift_ppm", HW_TG_DRIFT_PPM_DEFAULT);
 	hw_json_object_end(j);
 }
 
@@ -424,18 +408,12 @@ static void json_timers(struct hw_json *j, const struct hw_tg_plan *p)
 {
 	hw_json_key(j, "timers");
 	hw_json_object_begin(j);
-	hw_json_key(j, "renew_ms");
-	hw_json_int(j, p->renew_ms);
-	hw_json_key(j, "lease_ms");
-	hw_json_int(j, p->lease_ms);
-	hw_json_key(j, "drift_margin_ms");
-	hw_json_int(j, p->drift_margin_ms);
-	hw_json_key(j, "detection_ms");
-	hw_json_int(j, p->detection_ms);
-	hw_json_key(j, "renew_min_ms");
-	hw_json_int(j, p->renew_min_ms);
-	hw_json_key(j, "detection_min_ms");
-	hw_json_int(j, p->detection_min_ms);
+	hw_json_kv_int(j, "renew_ms", p->renew_ms);
+	hw_json_kv_int(j, "lease_ms", p->lease_ms);
+	hw_json_kv_int(j, "drift_margin_ms", p->drift_margin_ms);
+	hw_json_kv_int(j, "detection_ms", p->detection_ms);
+	hw_json_kv_int(j, "renew_min_ms", p->renew_min_ms);
+	hw_json_kv_int(j, "detection_min_ms", p->detection_min_ms);
 	hw_json_object_end(j);
 }
 
@@ -444,24 +422,15 @@ static void json_failover(struct hw_json *j, const struct hw_tg_input *in,
 {
 	hw_json_key(j, "failover");
 	hw_json_object_begin(j);
-	hw_json_key(j, "detection_ms");
-	hw_json_int(j, p->detection_ms);
-	hw_json_key(j, "election_ms");
-	hw_json_int(j, p->election_ms);
-	hw_json_key(j, "replay_ms");
-	hw_json_int(j, p->replay_ms);
-	hw_json_key(j, "resume_ms");
-	hw_json_int(j, p->resume_ms);
-	hw_json_key(j, "total_ms");
-	hw_json_int(j, p->failover_ms);
-	hw_json_key(j, "rto_ms");
-	hw_json_int(j, in->rto_ms);
-	hw_json_key(j, "replay_budget_records");
-	hw_json_uint(j, p->replay_budget_records);
-	hw_json_key(j, "replay_now_ms");
-	hw_json_int(j, p->replay_now_ms);
-	hw_json_key(j, "backlog_over_budget");
-	hw_json_bool(j, p->backlog_over_budget);
+	hw_json_kv_int(j, "detection_ms", p->detection_ms);
+	hw_json_kv_int(j, "election_ms", p->election_ms);
+	hw_json_kv_int(j, "replay_ms", p->replay_ms);
+	hw_json_kv_int(j, "resume_ms", p->resume_ms);
+	hw_json_kv_int(j, "total_ms", p->failover_ms);
+	hw_json_kv_int(j, "rto_ms", in->rto_ms);
+	hw_json_kv_uint(j, "replay_budget_records", p->replay_budget_records);
+	hw_json_kv_int(j, "replay_now_ms", p->replay_now_ms);
+	hw_json_kv_bool(j, "backlog_over_budget", p->backlog_over_budget);
 	hw_json_object_end(j);
 }
 
@@ -469,19 +438,14 @@ static void json_commit(struct hw_json *j, const struct hw_tg_plan *p)
 {
 	hw_json_key(j, "commit");
 	hw_json_object_begin(j);
-	hw_json_key(j, "rule");
-	hw_json_string(j, p->rule == HW_TG_RULE_DURABLE ? "durable" : "ahead");
+	hw_json_kv_string(j, "rule", p->rule == HW_TG_RULE_DURABLE ? "durable" : "ahead");
 	if (p->rule == HW_TG_RULE_DURABLE) {
-		hw_json_key(j, "k");
-		hw_json_uint(j, p->k);
+		hw_json_kv_uint(j, "k", p->k);
 	} else {
-		hw_json_key(j, "max_ahead_ms");
-		hw_json_int(j, p->max_ahead_ms);
+		hw_json_kv_int(j, "max_ahead_ms", p->max_ahead_ms);
 	}
-	hw_json_key(j, "latency_us");
-	hw_json_double(j, p->commit_latency_us);
-	hw_json_key(j, "throughput_cost");
-	hw_json_double(j, p->throughput_cost);
+	hw_json_kv_double(j, "latency_us", p->commit_latency_us);
+	hw_json_kv_double(j, "throughput_cost", p->throughput_cost);
 	hw_json_object_end(j);
 }
 
@@ -493,26 +457,18 @@ static void json_rows(struct hw_json *j, const struct hw_tg_input *in, const str
 	for (size_t i = 0; i < n; i++) {
 		const struct row *r = &rows[i];
 		hw_json_object_begin(j);
-		hw_json_key(j, "label");
-		hw_json_string(j, r->label);
-		hw_json_key(j, "rto_ms");
-		hw_json_int(j, r->rto_ms);
-		hw_json_key(j, "feasible");
-		hw_json_bool(j, r->rc == 0);
+		hw_json_kv_string(j, "label", r->label);
+		hw_json_kv_int(j, "rto_ms", r->rto_ms);
+		hw_json_kv_bool(j, "feasible", r->rc == 0);
 		if (r->rc == 0) {
-			hw_json_key(j, "detection_ms");
-			hw_json_int(j, r->plan.detection_ms);
-			hw_json_key(j, "renew_ms");
-			hw_json_int(j, r->plan.renew_ms);
-			hw_json_key(j, "false_failovers_per_year");
-			hw_json_double(j, r->plan.false_failovers_per_year);
-			hw_json_key(j, "replay_budget_records");
-			hw_json_uint(j, r->plan.replay_budget_records);
-			hw_json_key(j, "throughput_cost");
-			hw_json_double(j, r->plan.throughput_cost);
+			hw_json_kv_int(j, "detection_ms", r->plan.detection_ms);
+			hw_json_kv_int(j, "renew_ms", r->plan.renew_ms);
+			hw_json_kv_double(j, "false_failovers_per_year",
+					  r->plan.false_failovers_per_year);
+			hw_json_kv_uint(j, "replay_budget_records", r->plan.replay_budget_records);
+			hw_json_kv_double(j, "throughput_cost", r->plan.throughput_cost);
 		} else {
-			hw_json_key(j, "rto_min_ms");
-			hw_json_int(j, rto_min_ms(in, &r->plan));
+			hw_json_kv_int(j, "rto_min_ms", rto_min_ms(in, &r->plan));
 		}
 		hw_json_object_end(j);
 	}
@@ -526,26 +482,19 @@ static void print_json(const struct inputs *x, int rc, const struct hw_tg_plan *
 	struct hw_json j;
 	hw_json_init(&j, stdout);
 	hw_json_object_begin(&j);
-	hw_json_key(&j, "rto_ms");
-	hw_json_int(&j, in->rto_ms);
-	hw_json_key(&j, "rpo_ms");
-	hw_json_int(&j, in->rpo_ms);
-	hw_json_key(&j, "k");
-	hw_json_uint(&j, in->k);
-	hw_json_key(&j, "feasible");
-	hw_json_bool(&j, rc == 0);
-	hw_json_key(&j, "why");
-	hw_json_string(&j, p->why);
+	hw_json_kv_int(&j, "rto_ms", in->rto_ms);
+	hw_json_kv_int(&j, "rpo_ms", in->rpo_ms);
+	hw_json_kv_uint(&j, "k", in->k);
+	hw_json_kv_bool(&j, "feasible", rc == 0);
+	hw_json_kv_string(&j, "why", p->why);
 	json_inputs(&j, x);
 	if (rc == 0) {
 		json_timers(&j, p);
 		json_failover(&j, in, p);
 		json_commit(&j, p);
-		hw_json_key(&j, "false_failovers_per_year");
-		hw_json_double(&j, p->false_failovers_per_year);
+		hw_json_kv_double(&j, "false_failovers_per_year", p->false_failovers_per_year);
 	} else {
-		hw_json_key(&j, "rto_min_ms");
-		hw_json_int(&j, rto_min_ms(in, p));
+		hw_json_kv_int(&j, "rto_min_ms", rto_min_ms(in, p));
 	}
 	json_rows(&j, in, rows, n);
 	hw_json_object_end(&j);

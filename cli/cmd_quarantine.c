@@ -36,16 +36,13 @@ static void record_fields(struct hw_json *j, const struct hw_entry *e)
 	char *id = malloc(2 * r->record_id.len + 1);
 	if (id != NULL) {
 		hex_of(r->record_id.data, r->record_id.len, id);
-		hw_json_key(j, "record_id");
-		hw_json_string(j, id);
+		hw_json_kv_string(j, "record_id", id);
 		free(id);
 	}
-	hw_json_key(j, "tenant_id");
-	hw_json_string(j, r->tenant_id);
+	hw_json_kv_string(j, "tenant_id", r->tenant_id);
 	const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field(
 		&tos__v1__record__descriptor, (unsigned)r->payload_case);
-	hw_json_key(j, "payload");
-	hw_json_string(j, f != NULL ? f->name : NULL);
+	hw_json_kv_string(j, "payload", f != NULL ? f->name : NULL);
 	tos__v1__record__free_unpacked(r, NULL);
 }
 
@@ -64,25 +61,18 @@ static int row_cb(void *arg, const struct hw_quarantined *q)
 	struct hw_json j;
 	hw_json_init(&j, out);
 	hw_json_object_begin(&j);
-	hw_json_key(&j, "lsn");
-	hw_json_uint(&j, q->lsn);
-	hw_json_key(&j, "epoch");
-	hw_json_uint(&j, q->entry.epoch);
-	hw_json_key(&j, "rejoin");
-	hw_json_uint(&j, q->rejoin);
-	hw_json_key(&j, "time");
-	hw_json_string(&j, hw_cli_iso(q->entry.time_ms, iso, sizeof iso));
-	hw_json_key(&j, "quarantined");
-	hw_json_string(&j, hw_cli_iso(q->quarantined_ms, iso, sizeof iso));
-	hw_json_key(&j, "why");
-	hw_json_string(&j, q->why);
+	hw_json_kv_uint(&j, "lsn", q->lsn);
+	hw_json_kv_uint(&j, "epoch", q->entry.epoch);
+	hw_json_kv_uint(&j, "rejoin", q->rejoin);
+	hw_json_kv_string(&j, "time", hw_cli_iso(q->entry.time_ms, iso, sizeof iso));
+	hw_json_kv_string(&j, "quarantined", hw_cli_iso(q->quarantined_ms, iso, sizeof iso));
+	hw_json_kv_string(&j, "why", q->why);
 	record_fields(&j, &q->entry);
 	char *hex = malloc(2 * (size_t)q->entry.record_len + 1);
 	if (hex == NULL)
 		return HW_ENOMEM;
 	hex_of(q->entry.record, q->entry.record_len, hex);
-	hw_json_key(&j, "record_hex");
-	hw_json_string(&j, hex);
+	hw_json_kv_string(&j, "record_hex", hex);
 	free(hex);
 	hw_json_object_end(&j);
 	return ferror(out) ? -EIO : 0;

@@ -129,3 +129,33 @@ void hw_json_bool(struct hw_json *j, bool v)
 	item(j);
 	fputs(v ? "true" : "false", j->f);
 }
+
+void hw_json_kv_string(struct hw_json *j, const char *key, const char *s)
+{
+	hw_json_key(j, key);
+	hw_json_string(j, s);
+}
+
+void hw_json_kv_int(struct hw_json *j, const char *key, int64_t v)
+{
+	hw_json_key(j, key);
+	hw_json_int(j, v);
+}
+
+void hw_json_kv_uint(struct hw_json *j, const char *key, uint64_t v)
+{
+	hw_json_key(j, key);
+	hw_json_uint(j, v);
+}
+
+void hw_json_kv_double(struct hw_json *j, const char *key, double v)
+{
+	hw_json_key(j, key);
+	hw_json_double(j, v);
+}
+
+void hw_json_kv_bool(struct hw_json *j, const char *key, bool v)
+{
+	hw_json_key(j, key);
+	hw_json_bool(j, v);
+}

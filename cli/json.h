@@ -38,4 +38,11 @@ void hw_json_uint(struct hw_json *j, uint64_t v);
 void hw_json_double(struct hw_json *j, double v);
 void hw_json_bool(struct hw_json *j, bool v);
 
+/* A key and its value, the common case inside an object. */
+void hw_json_kv_string(struct hw_json *j, const char *key, const char *s);
+void hw_json_kv_int(struct hw_json *j, const char *key, int64_t v);
+void hw_json_kv_uint(struct hw_json *j, const char *key, uint64_t v);
+void hw_json_kv_double(struct hw_json *j, const char *key, double v);
+void hw_json_kv_bool(struct hw_json *j, const char *key, bool v);
+
 #endif

@@ -164,18 +164,12 @@ static void json_phases(struct hw_json *j, const struct hw_report *r)
 	for (size_t i = 0; i < r->n_phases; i++) {
 		const struct hw_report_phase *p = &r->phases[i];
 		hw_json_object_begin(j);
-		hw_json_key(j, "name");
-		hw_json_string(j, p->name);
-		hw_json_key(j, "start_s");
-		hw_json_double(j, p->start_s);
-		hw_json_key(j, "end_s");
-		hw_json_double(j, p->end_s);
-		hw_json_key(j, "seconds");
-		hw_json_double(j, p->end_s - p->start_s);
-		hw_json_key(j, "verdict");
-		hw_json_string(j, hw_verdict_name(p->verdict));
-		hw_json_key(j, "detail");
-		hw_json_string(j, p->detail);
+		hw_json_kv_string(j, "name", p->name);
+		hw_json_kv_double(j, "start_s", p->start_s);
+		hw_json_kv_double(j, "end_s", p->end_s);
+		hw_json_kv_double(j, "seconds", p->end_s - p->start_s);
+		hw_json_kv_string(j, "verdict", hw_verdict_name(p->verdict));
+		hw_json_kv_string(j, "detail", p->detail);
 		hw_json_object_end(j);
 	}
 	hw_json_array_end(j);
@@ -187,12 +181,9 @@ static void json_checks(struct hw_json *j, const struct hw_report *r)
 	hw_json_array_begin(j);
 	for (size_t i = 0; i < r->n_checks; i++) {
 		hw_json_object_begin(j);
-		hw_json_key(j, "name");
-		hw_json_string(j, r->checks[i].name);
-		hw_json_key(j, "verdict");
-		hw_json_string(j, hw_verdict_name(r->checks[i].verdict));
-		hw_json_key(j, "detail");
-		hw_json_string(j, r->checks[i].detail);
+		hw_json_kv_string(j, "name", r->checks[i].name);
+		hw_json_kv_string(j, "verdict", hw_verdict_name(r->checks[i].verdict));
+		hw_json_kv_string(j, "detail", r->checks[i].detail);
 		hw_json_object_end(j);
 	}
 	hw_json_array_end(j);
@@ -204,20 +195,16 @@ static void json_figures_facts(struct hw_json *j, const struct hw_report *r)
 	hw_json_array_begin(j);
 	for (size_t i = 0; i < r->n_figures; i++) {
 		hw_json_object_begin(j);
-		hw_json_key(j, "name");
-		hw_json_string(j, r->figures[i].name);
-		hw_json_key(j, "value");
-		hw_json_double(j, r->figures[i].value);
-		hw_json_key(j, "unit");
-		hw_json_string(j, r->figures[i].unit);
+		hw_json_kv_string(j, "name", r->figures[i].name);
+		hw_json_kv_double(j, "value", r->figures[i].value);
+		hw_json_kv_string(j, "unit", r->figures[i].unit);
 		hw_json_object_end(j);
 	}
 	hw_json_array_end(j);
 	hw_json_key(j, "facts");
 	hw_json_object_begin(j);
 	for (size_t i = 0; i < r->n_facts; i++) {
-		hw_json_key(j, r->facts[i].name);
-		hw_json_string(j, r->facts[i].value);
+		hw_json_kv_string(j, r->facts[i].name, r->facts[i].value);
 	}
 	hw_json_object_end(j);
 }
@@ -228,27 +215,18 @@ void hw_report_json(const struct hw_report *r, FILE *f)
 	struct hw_json j;
 	hw_json_init(&j, f);
 	hw_json_object_begin(&j);
-	hw_json_key(&j, "format");
-	hw_json_int(&j, REPORT_FORMAT);
-	hw_json_key(&j, "kind");
-	hw_json_string(&j, hw_drill_kind_name(r->kind));
-	hw_json_key(&j, "result");
-	hw_json_string(&j, hw_drill_result_name(r->result));
-	hw_json_key(&j, "what");
-	hw_json_string(&j, r->what);
-	hw_json_key(&j, "node");
-	hw_json_string(&j, r->node);
-	hw_json_key(&j, "started");
-	hw_json_string(&j, hw_cli_iso(r->started_ms, when, sizeof(when)));
-	hw_json_key(&j, "started_ms");
-	hw_json_int(&j, r->started_ms);
-	hw_json_key(&j, "seconds");
-	hw_json_double(&j, r->seconds);
+	hw_json_kv_int(&j, "format", REPORT_FORMAT);
+	hw_json_kv_string(&j, "kind", hw_drill_kind_name(r->kind));
+	hw_json_kv_string(&j, "result", hw_drill_result_name(r->result));
+	hw_json_kv_string(&j, "what", r->what);
+	hw_json_kv_string(&j, "node", r->node);
+	hw_json_kv_string(&j, "started", hw_cli_iso(r->started_ms, when, sizeof(when)));
+	hw_json_kv_int(&j, "started_ms", r->started_ms);
+	hw_json_kv_double(&j, "seconds", r->seconds);
 	json_phases(&j, r);
 	json_checks(&j, r);
 	json_figures_facts(&j, r);
-	hw_json_key(&j, "dropped");
-	hw_json_uint(&j, r->dropped);
+	hw_json_kv_uint(&j, "dropped", r->dropped);
 	hw_json_object_end(&j);
 }
 
