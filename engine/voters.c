@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "base/assert.h"
+#include "base/bytes.h"
 #include "base/log.h"
 #include "base/rng.h"
 #include "engine/io/loop.h"
@@ -658,28 +659,14 @@ bool hw_voters_may_ack(const struct hw_voters *v)
 #define HARD_KEY   "node.election"
 #define HARD_BYTES 41u
 
-static void put64(uint8_t *p, uint64_t x)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(x >> (8 * i));
-}
-
-static uint64_t get64(const uint8_t *p)
-{
-	uint64_t x = 0;
-	for (int i = 7; i >= 0; i--)
-		x = (x << 8) | p[i];
-	return x;
-}
-
 int hw_voters_save_hard(struct hw_store *s, const struct hw_el_hard *h)
 {
 	uint8_t b[HARD_BYTES] = {1};
-	put64(b + 1, h->epoch);
-	put64(b + 9, h->voted_epoch);
-	put64(b + 17, (uint64_t)h->voted_for | (uint64_t)h->w_vouch << 32);
-	put64(b + 25, h->w_epoch);
-	put64(b + 33, h->w_committed);
+	hw_put_u64(b + 1, h->epoch);
+	hw_put_u64(b + 9, h->voted_epoch);
+	hw_put_u64(b + 17, (uint64_t)h->voted_for | (uint64_t)h->w_vouch << 32);
+	hw_put_u64(b + 25, h->w_epoch);
+	hw_put_u64(b + 33, h->w_committed);
 	return hw_store_meta_put(s, HARD_KEY, b, sizeof b);
 }
 
@@ -692,14 +679,14 @@ int hw_voters_load_hard(struct hw_store *s, struct hw_el_hard *h)
 		return rc;
 	if (len != HARD_BYTES || b[0] != 1)
 		return HW_EFORMAT;
-	uint64_t who = get64(b + 17);
+	uint64_t who = hw_get_u64(b + 17);
 	*h = (struct hw_el_hard){
-		.epoch = get64(b + 1),
-		.voted_epoch = get64(b + 9),
+		.epoch = hw_get_u64(b + 1),
+		.voted_epoch = hw_get_u64(b + 9),
 		.voted_for = (uint32_t)who,
 		.w_vouch = (uint32_t)(who >> 32),
-		.w_epoch = get64(b + 25),
-		.w_committed = get64(b + 33),
+		.w_epoch = hw_get_u64(b + 25),
+		.w_committed = hw_get_u64(b + 33),
 	};
 	return 0;
 }

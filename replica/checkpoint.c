@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "base/assert.h"
+#include "base/bytes.h"
 #include "base/reject.h"
 #include "replica/record.h"
 #include "replica/store.h"
@@ -20,12 +21,6 @@ _Static_assert(crypto_sign_SECRETKEYBYTES == HW_SIGN_SK_BYTES, "Ed25519 secret k
 _Static_assert(crypto_sign_BYTES == HW_SIGNATURE_BYTES, "Ed25519 signature size");
 _Static_assert(sizeof SIGNED_TAG - 1 == SIGNED_TAG_BYTES, "tag length");
 
-static void put_u64(uint8_t *p, uint64_t v)
-{
-	for (unsigned i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
 /* The signed layout of c (checkpoint.h) into buf; 0 when a field has the wrong size. */
 static size_t signed_bytes(const Tos__V1__Checkpoint *c, uint8_t buf[SIGNED_BYTES_MAX])
 {
@@ -36,8 +31,8 @@ static size_t signed_bytes(const Tos__V1__Checkpoint *c, uint8_t buf[SIGNED_BYTE
 	uint8_t *p = buf;
 	memcpy(p, SIGNED_TAG, SIGNED_TAG_BYTES);
 	p += SIGNED_TAG_BYTES;
-	put_u64(p, c->lsn);
-	put_u64(p + 8, c->epoch);
+	hw_put_u64(p, c->lsn);
+	hw_put_u64(p + 8, c->epoch);
 	p += 16;
 	memcpy(p, c->chain_hash.data, HW_HASH_BYTES);
 	memcpy(p + 32, c->state_digest.data, HW_HASH_BYTES);

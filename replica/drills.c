@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "base/assert.h"
+#include "base/bytes.h"
 #include "replica/store_int.h"
 
 #define ROW_FORMAT    1u
@@ -55,20 +56,6 @@ const char *hw_drill_result_name(enum hw_drill_result result)
 
 /* ---- row encoding ------------------------------------------------------------------ */
 
-static void put64(uint8_t *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint64_t get64(const uint8_t *p)
-{
-	uint64_t v = 0;
-	for (int i = 7; i >= 0; i--)
-		v = (v << 8) | p[i];
-	return v;
-}
-
 /* A u16 length and the string's bytes, at most max - 1 of them (the field's NUL). */
 static size_t put_str(uint8_t *p, const char *s, size_t max)
 {
@@ -105,10 +92,10 @@ int hw_drill_row_encode(const struct hw_drill_row *row, uint8_t *buf, size_t cap
 	buf[1] = (uint8_t)row->kind;
 	buf[2] = (uint8_t)row->result;
 	buf[3] = 0;
-	put64(buf + 4, row->duration_ms);
-	put64(buf + 12, row->lsn);
-	put64(buf + 20, row->entries);
-	put64(buf + 28, row->target_ms);
+	hw_put_u64(buf + 4, row->duration_ms);
+	hw_put_u64(buf + 12, row->lsn);
+	hw_put_u64(buf + 20, row->entries);
+	hw_put_u64(buf + 28, row->target_ms);
 	size_t off = ROW_FIXED;
 	off += put_str(buf + off, row->what, HW_DRILL_WHAT_BYTES);
 	off += put_str(buf + off, row->report, HW_DRILL_REPORT_BYTES);
@@ -124,10 +111,10 @@ int hw_drill_row_decode(const uint8_t *buf, size_t len, struct hw_drill_row *row
 		return HW_ECORRUPT;
 	row->kind = (enum hw_drill_kind)buf[1];
 	row->result = (enum hw_drill_result)buf[2];
-	row->duration_ms = get64(buf + 4);
-	row->lsn = get64(buf + 12);
-	row->entries = get64(buf + 20);
-	row->target_ms = get64(buf + 28);
+	row->duration_ms = hw_get_u64(buf + 4);
+	row->lsn = hw_get_u64(buf + 12);
+	row->entries = hw_get_u64(buf + 20);
+	row->target_ms = hw_get_u64(buf + 28);
 	size_t off = ROW_FIXED;
 	int rc = get_str(buf, len, &off, row->what, sizeof row->what);
 	if (rc == 0)

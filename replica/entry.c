@@ -5,37 +5,10 @@
 #include <string.h>
 
 #include "base/assert.h"
+#include "base/bytes.h"
 #include "hawser_error.h"
 
 static const uint8_t entry_magic[4] = {'H', 'W', 'E', '1'};
-
-static void put_u32(uint8_t *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void put_u64(uint8_t *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint32_t get_u32(const uint8_t *p)
-{
-	uint32_t v = 0;
-	for (int i = 3; i >= 0; i--)
-		v = (v << 8) | p[i];
-	return v;
-}
-
-static uint64_t get_u64(const uint8_t *p)
-{
-	uint64_t v = 0;
-	for (int i = 7; i >= 0; i--)
-		v = (v << 8) | p[i];
-	return v;
-}
 
 /* BLAKE2b-256 over the header up to the hash field, then the record. */
 static void entry_hash(const uint8_t *header, const uint8_t *record, uint32_t record_len,
@@ -55,10 +28,10 @@ size_t hw_entry_encode(uint8_t *buf, uint64_t lsn, uint64_t epoch, int64_t time_
 	HW_ASSERT(record_len <= HW_RECORD_BYTES_MAX);
 	HW_ASSERT(lsn > 0);
 	memcpy(buf, entry_magic, 4);
-	put_u32(buf + 4, record_len);
-	put_u64(buf + 8, lsn);
-	put_u64(buf + 16, epoch);
-	put_u64(buf + 24, (uint64_t)time_ms);
+	hw_put_u32(buf + 4, record_len);
+	hw_put_u64(buf + 8, lsn);
+	hw_put_u64(buf + 16, epoch);
+	hw_put_u64(buf + 24, (uint64_t)time_ms);
 	memcpy(buf + 32, prev_hash, HW_HASH_BYTES);
 	if (buf + HW_ENTRY_HEADER_BYTES != record)
 		memmove(buf + HW_ENTRY_HEADER_BYTES, record, record_len);
@@ -76,24 +49,24 @@ size_t hw_entry_encode(uint8_t *buf, uint64_t lsn, uint64_t epoch, int64_t time_
 
 size_t hw_entry_len(const uint8_t *buf)
 {
-	return HW_ENTRY_HEADER_BYTES + (size_t)get_u32(buf + 4);
+	return HW_ENTRY_HEADER_BYTES + (size_t)hw_get_u32(buf + 4);
 }
 
 uint64_t hw_entry_lsn(const uint8_t *buf)
 {
-	return get_u64(buf + 8);
+	return hw_get_u64(buf + 8);
 }
 
 int hw_entry_parse(const uint8_t *buf, size_t len, struct hw_entry *e)
 {
 	if (len < HW_ENTRY_HEADER_BYTES || memcmp(buf, entry_magic, 4) != 0)
 		return HW_ECORRUPT;
-	uint32_t record_len = get_u32(buf + 4);
+	uint32_t record_len = hw_get_u32(buf + 4);
 	if (record_len > HW_RECORD_BYTES_MAX || len != HW_ENTRY_HEADER_BYTES + record_len)
 		return HW_ECORRUPT;
-	e->lsn = get_u64(buf + 8);
-	e->epoch = get_u64(buf + 16);
-	e->time_ms = (int64_t)get_u64(buf + 24);
+	e->lsn = hw_get_u64(buf + 8);
+	e->epoch = hw_get_u64(buf + 16);
+	e->time_ms = (int64_t)hw_get_u64(buf + 24);
 	memcpy(e->prev_hash, buf + 32, HW_HASH_BYTES);
 	memcpy(e->hash, buf + 64, HW_HASH_BYTES);
 	e->record = buf + HW_ENTRY_HEADER_BYTES;

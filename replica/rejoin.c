@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "base/assert.h"
+#include "base/bytes.h"
 #include "replica/rejoin.h"
 #include "replica/store_int.h"
 
@@ -129,14 +130,6 @@ int hw_rejoin_common(struct hw_store *s, const struct hw_epoch_map *m, uint64_t 
 	return 0;
 }
 
-static uint64_t le64(const uint8_t *p)
-{
-	uint64_t v = 0;
-	for (int i = 7; i >= 0; i--)
-		v = (v << 8) | p[i];
-	return v;
-}
-
 /* The halves of a quarantine key (rejoin, LSN); false when k is not one. A key of 8
  * bytes is format 2's, the LSN alone, of a store not migrated yet (opened read-only):
  * its rows are all rewind 1's. */
@@ -165,7 +158,7 @@ static int row_decode(const MDB_val *k, const MDB_val *v, struct hw_quarantined 
 	size_t why_len = (size_t)p[8] | (size_t)p[9] << 8;
 	if (why_len > HW_REWIND_WHY_MAX || v->mv_size < 10 + why_len)
 		return HW_ECORRUPT;
-	q->quarantined_ms = (int64_t)le64(p);
+	q->quarantined_ms = (int64_t)hw_get_u64(p);
 	memcpy(q->why, p + 10, why_len);
 	q->why[why_len] = '\0';
 	q->raw = p + 10 + why_len;

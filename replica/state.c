@@ -49,35 +49,8 @@
 #include <string.h>
 
 #include "base/assert.h"
+#include "base/bytes.h"
 #include "hawser_error.h"
-
-static void put_u32(uint8_t *p, uint32_t v)
-{
-	for (unsigned i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void put_u64(uint8_t *p, uint64_t v)
-{
-	for (unsigned i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint32_t get_u32(const uint8_t *p)
-{
-	uint32_t v = 0;
-	for (unsigned i = 0; i < 4; i++)
-		v |= (uint32_t)p[i] << (8 * i);
-	return v;
-}
-
-static uint64_t get_u64(const uint8_t *p)
-{
-	uint64_t v = 0;
-	for (unsigned i = 0; i < 8; i++)
-		v |= (uint64_t)p[i] << (8 * i);
-	return v;
-}
 
 size_t hw__container_encode(const struct hw_container *c, uint8_t *buf)
 {
@@ -91,13 +64,13 @@ size_t hw__container_encode(const struct hw_container *c, uint8_t *buf)
 	buf[2] = (uint8_t)c->full_empty;
 	memset(buf + 3, 0, 4);
 	memcpy(buf + 3, c->size_type, st_len);
-	put_u32(buf + 7, c->tare_kg);
-	put_u32(buf + 11, c->gross_kg);
-	put_u32(buf + 15, c->max_gross_kg);
-	put_u32(buf + 19, c->vgm_kg);
-	put_u32(buf + 23, c->visits);
-	put_u64(buf + 27, (uint64_t)c->last_event_ms);
-	put_u64(buf + 35, c->last_lsn);
+	hw_put_u32(buf + 7, c->tare_kg);
+	hw_put_u32(buf + 11, c->gross_kg);
+	hw_put_u32(buf + 15, c->max_gross_kg);
+	hw_put_u32(buf + 19, c->vgm_kg);
+	hw_put_u32(buf + 23, c->visits);
+	hw_put_u64(buf + 27, (uint64_t)c->last_event_ms);
+	hw_put_u64(buf + 35, c->last_lsn);
 	buf[43] = (uint8_t)pos_len;
 	memcpy(buf + HW_CONTAINER_FIXED_BYTES, c->position, pos_len);
 	return HW_CONTAINER_FIXED_BYTES + pos_len;
@@ -114,13 +87,13 @@ int hw__container_decode(const uint8_t *data, size_t len, struct hw_container *o
 	out->full_empty = data[2];
 	memcpy(out->size_type, data + 3, 4);
 	out->size_type[4] = '\0';
-	out->tare_kg = get_u32(data + 7);
-	out->gross_kg = get_u32(data + 11);
-	out->max_gross_kg = get_u32(data + 15);
-	out->vgm_kg = get_u32(data + 19);
-	out->visits = get_u32(data + 23);
-	out->last_event_ms = (int64_t)get_u64(data + 27);
-	out->last_lsn = get_u64(data + 35);
+	out->tare_kg = hw_get_u32(data + 7);
+	out->gross_kg = hw_get_u32(data + 11);
+	out->max_gross_kg = hw_get_u32(data + 15);
+	out->vgm_kg = hw_get_u32(data + 19);
+	out->visits = hw_get_u32(data + 23);
+	out->last_event_ms = (int64_t)hw_get_u64(data + 27);
+	out->last_lsn = hw_get_u64(data + 35);
 	memcpy(out->position, data + HW_CONTAINER_FIXED_BYTES, pos_len);
 	out->position[pos_len] = '\0';
 	return 0;

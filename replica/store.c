@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "base/assert.h"
+#include "base/bytes.h"
 #include "base/fault.h"
 #include "base/reject.h"
 #include "replica/apply.h"
@@ -94,20 +95,6 @@ uint64_t hw_lsn_from_key(const MDB_val *key)
 	return v;
 }
 
-static void le64_put(uint8_t *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint64_t le64_get(const uint8_t *p)
-{
-	uint64_t v = 0;
-	for (int i = 7; i >= 0; i--)
-		v = (v << 8) | p[i];
-	return v;
-}
-
 /* Begin a transaction, adopting a map another process grew (lmdb.h, MDB_MAP_RESIZED). */
 static int txn_begin(struct hw_store *s, unsigned flags, MDB_txn **txn)
 {
@@ -179,17 +166,17 @@ static int open_tables(struct hw_store *s, MDB_txn *txn, unsigned flags)
 
 static void head_encode(const struct hw_head *h, uint8_t out[META_HEAD_BYTES])
 {
-	le64_put(out, h->lsn);
-	le64_put(out + 8, h->epoch);
-	le64_put(out + 16, (uint64_t)h->time_ms);
+	hw_put_u64(out, h->lsn);
+	hw_put_u64(out + 8, h->epoch);
+	hw_put_u64(out + 16, (uint64_t)h->time_ms);
 	memcpy(out + 24, h->hash, HW_HASH_BYTES);
 }
 
 static void head_decode(const uint8_t *p, struct hw_head *h)
 {
-	h->lsn = le64_get(p);
-	h->epoch = le64_get(p + 8);
-	h->time_ms = (int64_t)le64_get(p + 16);
+	h->lsn = hw_get_u64(p);
+	h->epoch = hw_get_u64(p + 8);
+	h->time_ms = (int64_t)hw_get_u64(p + 16);
 	memcpy(h->hash, p + 24, HW_HASH_BYTES);
 }
 
@@ -1109,7 +1096,7 @@ int hw__store_digest_txn(struct hw_store *s, MDB_txn *txn, uint8_t out[HW_HASH_B
 	crypto_generichash_state st;
 	crypto_generichash_init(&st, NULL, 0, HW_HASH_BYTES);
 	uint8_t lsn[8];
-	le64_put(lsn, h.lsn);
+	hw_put_u64(lsn, h.lsn);
 	crypto_generichash_update(&st, lsn, sizeof lsn);
 	for (size_t i = 0; i < sizeof tables / sizeof tables[0] && rc == 0; i++) {
 		if (tables[i].replicated)

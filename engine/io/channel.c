@@ -15,6 +15,7 @@
 #include <sodium.h>
 
 #include "base/assert.h"
+#include "base/bytes.h"
 #include "hawser_error.h"
 
 #define MAC_BYTES     crypto_auth_BYTES
@@ -109,28 +110,6 @@ struct hw_channel {
 };
 
 /* ---- small helpers */
-
-static void put_u32(uint8_t *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void put_u64(uint8_t *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint32_t get_u32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint64_t get_u64(const uint8_t *p)
-{
-	return (uint64_t)get_u32(p) | (uint64_t)get_u32(p + 4) << 32;
-}
 
 static void random_default(void *arg, uint8_t *buf, size_t len)
 {
@@ -804,8 +783,8 @@ static int seal_record(struct hw_channel *ch, const uint8_t *pt, size_t len, uin
 			ch->st.rekeys_out++;
 		}
 	}
-	put_u32(out, (uint32_t)(len + HW_CHANNEL_ABYTES));
-	put_u64(out + 4, d->seq);
+	hw_put_u32(out, (uint32_t)(len + HW_CHANNEL_ABYTES));
+	hw_put_u64(out + 4, d->seq);
 	out[12] = type;
 	uint8_t ad[AD_BYTES], nonce[IV_BYTES];
 	record_ad(ad, out, d);
@@ -887,13 +866,13 @@ static int open_insecure(struct hw_channel *ch, const uint8_t *in, size_t len, s
 /* Check a record header before its body is waited for. 0 or the code to die with. */
 static int header_check(const struct hw_channel *ch, const uint8_t *h)
 {
-	uint32_t n = get_u32(h);
+	uint32_t n = hw_get_u32(h);
 	if (n < HW_CHANNEL_ABYTES || n > HW_CHANNEL_PLAINTEXT_MAX + HW_CHANNEL_ABYTES)
 		return HW_EFRAME;
 	if (h[12] < TYPE_MESSAGE || h[12] > TYPE_FINAL ||
 	    (h[12] == TYPE_FINAL && n != HW_CHANNEL_ABYTES))
 		return HW_EFRAME;
-	if (get_u64(h + 4) != ch->rx.seq)
+	if (hw_get_u64(h + 4) != ch->rx.seq)
 		return HW_EREPLAY;
 	return 0;
 }
@@ -916,7 +895,7 @@ int hw_channel_open(struct hw_channel *ch, const uint8_t *in, size_t len, size_t
 	int rc = header_check(ch, in);
 	if (rc)
 		return die(ch, rc);
-	uint32_t n = get_u32(in);
+	uint32_t n = hw_get_u32(in);
 	if (len < HW_CHANNEL_RECORD_HEADER_BYTES + (size_t)n)
 		return -EAGAIN;
 	size_t mlen = n - HW_CHANNEL_ABYTES;

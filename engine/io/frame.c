@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "base/assert.h"
+#include "base/bytes.h"
 #include "base/log.h"
 #include "hawser_error.h"
 
@@ -39,49 +40,13 @@ static void crc_init(void)
 #endif
 }
 
-static uint64_t get_u64(const uint8_t *p)
-{
-	uint64_t v = 0;
-	for (int i = 7; i >= 0; i--)
-		v = (v << 8) | p[i];
-	return v;
-}
-
-static uint32_t get_u32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint16_t get_u16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | p[1] << 8);
-}
-
-static void put_u64(uint8_t *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void put_u32(uint8_t *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void put_u16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-}
-
 uint32_t hw__crc32c_sw(uint32_t crc, const void *buf, size_t len)
 {
 	const uint8_t *p = buf;
 	uint32_t c = ~crc;
 	for (; len >= 8; len -= 8, p += 8) {
-		uint32_t lo = c ^ get_u32(p);
-		uint32_t hi = get_u32(p + 4);
+		uint32_t lo = c ^ hw_get_u32(p);
+		uint32_t hi = hw_get_u32(p + 4);
 		c = crc_table[7][lo & 0xffu] ^ crc_table[6][(lo >> 8) & 0xffu] ^
 		    crc_table[5][(lo >> 16) & 0xffu] ^ crc_table[4][lo >> 24] ^
 		    crc_table[3][hi & 0xffu] ^ crc_table[2][(hi >> 8) & 0xffu] ^
@@ -124,13 +89,13 @@ void hw_frame_header2(uint8_t hdr[HW_FRAME_HEADER_BYTES], enum hw_frame_type typ
 	HW_ASSERT(type >= HW_FRAME_HELLO && type <= HW_FRAME_TYPE_MAX);
 	HW_ASSERT((uint64_t)alen + blen <= HW_FRAME_BYTES_MAX);
 	HW_ASSERT((a != NULL || alen == 0) && (b != NULL || blen == 0));
-	put_u16(hdr, (uint16_t)HW_FRAME_MAGIC);
+	hw_put_u16(hdr, (uint16_t)HW_FRAME_MAGIC);
 	hdr[2] = (uint8_t)HW_FRAME_VERSION;
 	hdr[3] = (uint8_t)type;
-	put_u32(hdr + 4, alen + blen);
+	hw_put_u32(hdr + 4, alen + blen);
 	uint32_t crc = hw_crc32c(0, hdr, 8);
 	crc = hw_crc32c(crc, a, alen);
-	put_u32(hdr + 8, hw_crc32c(crc, b, blen));
+	hw_put_u32(hdr + 8, hw_crc32c(crc, b, blen));
 }
 
 void hw_frame_header(uint8_t hdr[HW_FRAME_HEADER_BYTES], enum hw_frame_type type,
@@ -145,8 +110,8 @@ long hw_frame_parse(const uint8_t *buf, size_t avail, struct hw_frame *f)
 	 * before the caller buffers megabytes waiting for a body that will never check. */
 	if (avail < 8)
 		return 0;
-	uint32_t len = get_u32(buf + 4);
-	if (get_u16(buf) != HW_FRAME_MAGIC || buf[2] != HW_FRAME_VERSION || buf[3] == 0 ||
+	uint32_t len = hw_get_u32(buf + 4);
+	if (hw_get_u16(buf) != HW_FRAME_MAGIC || buf[2] != HW_FRAME_VERSION || buf[3] == 0 ||
 	    buf[3] > HW_FRAME_TYPE_MAX || len > HW_FRAME_BYTES_MAX)
 		return HW_EFRAME;
 	size_t total = (size_t)HW_FRAME_HEADER_BYTES + len;
@@ -154,7 +119,7 @@ long hw_frame_parse(const uint8_t *buf, size_t avail, struct hw_frame *f)
 		return 0;
 	uint32_t crc = hw_crc32c(0, buf, 8);
 	crc = hw_crc32c(crc, buf + HW_FRAME_HEADER_BYTES, len);
-	if (crc != get_u32(buf + 8))
+	if (crc != hw_get_u32(buf + 8))
 		return HW_EFRAME;
 	f->type = (enum hw_frame_type)buf[3];
 	f->body = buf + HW_FRAME_HEADER_BYTES;
@@ -164,37 +129,37 @@ long hw_frame_parse(const uint8_t *buf, size_t avail, struct hw_frame *f)
 
 void hw_append_hdr_put(uint8_t *p, const struct hw_append_hdr *h)
 {
-	put_u64(p, h->epoch);
-	put_u64(p + 8, h->primary_durable);
-	put_u32(p + 16, h->count);
-	put_u32(p + 20, h->flags);
+	hw_put_u64(p, h->epoch);
+	hw_put_u64(p + 8, h->primary_durable);
+	hw_put_u32(p + 16, h->count);
+	hw_put_u32(p + 20, h->flags);
 }
 
 int hw_append_hdr_get(const uint8_t *p, size_t len, struct hw_append_hdr *h)
 {
-	if (len < HW_APPEND_HEADER_BYTES || (get_u32(p + 20) & ~HW_APPEND_FLAGS) != 0)
+	if (len < HW_APPEND_HEADER_BYTES || (hw_get_u32(p + 20) & ~HW_APPEND_FLAGS) != 0)
 		return HW_EFRAME;
-	h->epoch = get_u64(p);
-	h->primary_durable = get_u64(p + 8);
-	h->count = get_u32(p + 16);
-	h->flags = get_u32(p + 20);
+	h->epoch = hw_get_u64(p);
+	h->primary_durable = hw_get_u64(p + 8);
+	h->count = hw_get_u32(p + 16);
+	h->flags = hw_get_u32(p + 20);
 	return 0;
 }
 
 void hw_submit_hdr_put(uint8_t *p, const struct hw_submit_hdr *h)
 {
-	put_u64(p, h->request_id);
+	hw_put_u64(p, h->request_id);
 	p[8] = h->mode;
 	p[9] = h->k;
-	put_u16(p + 10, 0);
-	put_u32(p + 12, 0);
+	hw_put_u16(p + 10, 0);
+	hw_put_u32(p + 12, 0);
 }
 
 int hw_submit_hdr_get(const uint8_t *p, size_t len, struct hw_submit_hdr *h)
 {
-	if (len < HW_SUBMIT_HEADER_BYTES || get_u16(p + 10) != 0 || get_u32(p + 12) != 0)
+	if (len < HW_SUBMIT_HEADER_BYTES || hw_get_u16(p + 10) != 0 || hw_get_u32(p + 12) != 0)
 		return HW_EFRAME;
-	h->request_id = get_u64(p);
+	h->request_id = hw_get_u64(p);
 	h->mode = p[8];
 	h->k = p[9];
 	return 0;
