@@ -535,6 +535,24 @@ static int channel_in(struct hw_conn *c)
 	return rc == -EAGAIN ? 0 : rc;
 }
 
+/* Hand buf[0..*len) to on_data and keep the tail it left. Returns the bytes taken, or -1
+ * when the connection is closing (on_data closed it, or refused the bytes: closed here). */
+static long hand_over(struct hw_conn *c, uint8_t *buf, size_t *len)
+{
+	long n = c->ops->on_data ? c->ops->on_data(c, c->arg, buf, *len) : (long)*len;
+	if (c->closing)
+		return -1;
+	if (n < 0) {
+		conn_close(c, (int)n);
+		return -1;
+	}
+	HW_ASSERT((size_t)n <= *len);
+	*len -= (size_t)n;
+	if (n > 0 && *len > 0)
+		memmove(buf, buf + n, *len);
+	return n;
+}
+
 /* Hand pbuf to on_data; with bytes still to open, make room (grow pbuf when on_data took
  * nothing) and go again. */
 static void deliver_secure(struct hw_conn *c)
@@ -547,21 +565,9 @@ static void deliver_secure(struct hw_conn *c)
 			conn_close(c, rc);
 			return;
 		}
-		long n = 0;
-		if (c->plen > 0 && c->ops->on_data)
-			n = c->ops->on_data(c, c->arg, c->pbuf, c->plen);
-		else if (c->plen > 0)
-			n = (long)c->plen;
-		if (c->closing)
+		long n = c->plen > 0 ? hand_over(c, c->pbuf, &c->plen) : 0;
+		if (n < 0)
 			return;
-		if (n < 0) {
-			conn_close(c, (int)n);
-			return;
-		}
-		HW_ASSERT((size_t)n <= c->plen);
-		c->plen -= (size_t)n;
-		if (n > 0 && c->plen > 0)
-			memmove(c->pbuf, c->pbuf + n, c->plen);
 		if (rc != -ENOBUFS)
 			return;
 		if (c->paused) {
@@ -594,19 +600,8 @@ static void deliver(struct hw_conn *c)
 		deliver_secure(c);
 		return;
 	}
-	if (c->rlen == 0)
-		return;
-	long n = c->ops->on_data ? c->ops->on_data(c, c->arg, c->rbuf, c->rlen) : (long)c->rlen;
-	if (c->closing)
-		return;
-	if (n < 0) {
-		conn_close(c, (int)n);
-		return;
-	}
-	HW_ASSERT((size_t)n <= c->rlen);
-	c->rlen -= (size_t)n;
-	if (n > 0 && c->rlen > 0)
-		memmove(c->rbuf, c->rbuf + n, c->rlen);
+	if (c->rlen > 0)
+		hand_over(c, c->rbuf, &c->rlen);
 }
 
 static void close_progress(struct hw_conn *c)
