@@ -1,6 +1,7 @@
 /* bytes.h: fixed-width integers in byte buffers, least significant byte first: the byte
  * order of every hawser format (frame headers, log entries, state rows, meta values,
- * signed checkpoint bytes), whatever the host's. Inline: the frame and entry paths run
+ * signed checkpoint bytes), whatever the host's; and big-endian 64-bit keys, whose byte
+ * order is their numeric order in LMDB (LSN keys). Inline: the frame and entry paths run
  * them per record. Any thread. */
 #ifndef HW_BASE_BYTES_H
 #define HW_BASE_BYTES_H
@@ -38,6 +39,21 @@ static inline uint32_t hw_get_u32(const uint8_t *p)
 static inline uint64_t hw_get_u64(const uint8_t *p)
 {
 	return (uint64_t)hw_get_u32(p) | (uint64_t)hw_get_u32(p + 4) << 32;
+}
+
+/* Big-endian: for LMDB keys that must sort as numbers. */
+static inline void hw_put_be64(uint8_t *p, uint64_t v)
+{
+	for (int i = 7; i >= 0; i--, v >>= 8)
+		p[i] = (uint8_t)v;
+}
+
+static inline uint64_t hw_get_be64(const uint8_t *p)
+{
+	uint64_t v = 0;
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return v;
 }
 
 #endif

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "base/assert.h"
+#include "base/bytes.h"
 #include "base/reject.h"
 #include "hawser_limits.h"
 #include "replica/state.h"
@@ -488,8 +489,7 @@ static int apply_hold(const struct hw_apply_ctx *c, const Tos__V1__Record *rec,
 		return mdb_del(c->txn, c->t->holds, &k, NULL);
 	uint8_t val[8 + HW_TEXT_BYTES_MAX];
 	size_t auth_len = h->authority != NULL ? strnlen(h->authority, HW_TEXT_BYTES_MAX) : 0;
-	for (unsigned i = 0; i < 8; i++)
-		val[i] = (uint8_t)(c->lsn >> (8 * i));
+	hw_put_u64(val, c->lsn);
 	memcpy(val + 8, h->authority, auth_len);
 	MDB_val v = hw_mdb_val(val, 8 + auth_len);
 	return mdb_put(c->txn, c->t->holds, &k, &v, 0);
@@ -754,8 +754,7 @@ static int apply_kv_delete(const struct hw_apply_ctx *c, const Tos__V1__Record *
 static int apply_audit(const struct hw_apply_ctx *c)
 {
 	uint8_t key[8];
-	for (unsigned i = 0; i < 8; i++)
-		key[i] = (uint8_t)(c->lsn >> (56 - 8 * i));
+	hw_put_be64(key, c->lsn);
 	MDB_val k = hw_mdb_val(key, sizeof key);
 	MDB_val v = hw_mdb_val("", 0);
 	return mdb_put(c->txn, c->t->audit, &k, &v, 0);

@@ -60,8 +60,7 @@ const char *hw_drill_result_name(enum hw_drill_result result)
 static size_t put_str(uint8_t *p, const char *s, size_t max)
 {
 	size_t n = strnlen(s, max - 1);
-	p[0] = (uint8_t)n;
-	p[1] = (uint8_t)(n >> 8);
+	hw_put_u16(p, (uint16_t)n);
 	memcpy(p + 2, s, n);
 	return 2 + n;
 }
@@ -70,7 +69,7 @@ static int get_str(const uint8_t *buf, size_t len, size_t *off, char *dst, size_
 {
 	if (len - *off < 2)
 		return HW_ECORRUPT;
-	size_t n = (size_t)buf[*off] | (size_t)buf[*off + 1] << 8;
+	size_t n = hw_get_u16(buf + *off);
 	*off += 2;
 	if (n >= max || len - *off < n || memchr(buf + *off, '\0', n) != NULL)
 		return HW_ECORRUPT;

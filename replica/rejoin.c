@@ -155,7 +155,7 @@ static int row_decode(const MDB_val *k, const MDB_val *v, struct hw_quarantined 
 	const uint8_t *p = v->mv_data;
 	if (!key_split(k, &q->rejoin, &q->lsn) || v->mv_size < 10)
 		return HW_ECORRUPT;
-	size_t why_len = (size_t)p[8] | (size_t)p[9] << 8;
+	size_t why_len = hw_get_u16(p + 8);
 	if (why_len > HW_REWIND_WHY_MAX || v->mv_size < 10 + why_len)
 		return HW_ECORRUPT;
 	q->quarantined_ms = (int64_t)hw_get_u64(p);
@@ -229,10 +229,8 @@ int hw__quarantine_put(struct hw_store *s, MDB_txn *txn, uint64_t rejoin, uint64
 	uint8_t *p = malloc(vlen);
 	if (p == NULL)
 		return ENOMEM;
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)((uint64_t)now_ms >> (8 * i));
-	p[8] = (uint8_t)(why_len & 0xff);
-	p[9] = (uint8_t)(why_len >> 8);
+	hw_put_u64(p, (uint64_t)now_ms);
+	hw_put_u16(p + 8, (uint16_t)why_len);
 	memcpy(p + 10, why, why_len);
 	memcpy(p + 10 + why_len, entry, len);
 	MDB_val v = {vlen, p};

@@ -79,20 +79,13 @@ int hw_mdb_err(int rc)
 
 void hw_lsn_key(uint64_t lsn, uint8_t key[8])
 {
-	for (int i = 7; i >= 0; i--) {
-		key[i] = (uint8_t)lsn;
-		lsn >>= 8;
-	}
+	hw_put_be64(key, lsn);
 }
 
 uint64_t hw_lsn_from_key(const MDB_val *key)
 {
 	HW_ASSERT(key->mv_size == 8);
-	const uint8_t *p = key->mv_data;
-	uint64_t v = 0;
-	for (int i = 0; i < 8; i++)
-		v = (v << 8) | p[i];
-	return v;
+	return hw_get_be64(key->mv_data);
 }
 
 /* Begin a transaction, adopting a map another process grew (lmdb.h, MDB_MAP_RESIZED). */
@@ -1062,7 +1055,8 @@ int hw_store_sync(struct hw_store *s)
 
 static void hash_u32(crypto_generichash_state *st, size_t v)
 {
-	uint8_t b[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
+	uint8_t b[4];
+	hw_put_u32(b, (uint32_t)v);
 	crypto_generichash_update(st, b, 4);
 }
 
