@@ -885,9 +885,9 @@ static int reply(struct hw_client *c, const struct hw_frame *f, struct hw_outcom
 	out->lsn = r->lsn;
 	out->duplicate = r->duplicate;
 	out->reject.code = r->code;
-	if (r->field)
+	if (r->field && r->field[0]) /* an accepted record's are empty: out's are already */
 		snprintf(out->reject.field, sizeof(out->reject.field), "%s", r->field);
-	if (r->rule)
+	if (r->rule && r->rule[0])
 		snprintf(out->reject.rule, sizeof(out->reject.rule), "%s", r->rule);
 	return 0;
 }
