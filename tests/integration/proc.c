@@ -2,6 +2,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* pipe2, F_SETPIPE_SZ */
 #endif
+#include "base/bytes.h"
 #include "base/clock.h"
 #include "tests/integration/proc.h"
 
@@ -26,7 +27,6 @@
 #include "bench/workload.h"
 #include "replica/entry.h"
 #include "replica/store.h"
-#include "replica/store_int.h"
 #include "engine/client_int.h"
 #include "wire.pb-c.h"
 
@@ -883,7 +883,7 @@ int hw_tstore_compare(const char *a, const char *b, const struct hw_load *l, cha
 int hw_test_damage_entry(const char *dir, uint64_t lsn)
 {
 	uint8_t key[8], e[HW_ENTRY_BYTES_MAX];
-	hw_lsn_key(lsn, key);
+	hw_put_be64(key, lsn); /* an LSN key (replica/store_int.h) */
 	MDB_val k = {sizeof key, key}, v;
 	MDB_env *env;
 	MDB_txn *txn = NULL;

@@ -15,6 +15,7 @@
 #include <cmocka.h>
 #include <lmdb.h>
 
+#include "base/bytes.h"
 #include "replica/backup.h"
 #include "replica/entry.h"
 #include "replica/iso6346.h"
@@ -352,8 +353,7 @@ static void forge_last_entry(const char *dir, const uint8_t *rec, size_t rec_len
 	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
 	assert_int_equal(mdb_dbi_open(txn, "log", 0, &log), 0);
 	assert_int_equal(mdb_dbi_open(txn, "meta", 0, &meta), 0);
-	for (int i = 0; i < 8; i++)
-		key[i] = (uint8_t)((uint64_t)RECORDS >> (56 - 8 * i));
+	hw_put_be64(key, RECORDS);
 	k = (MDB_val){.mv_size = 8, .mv_data = key};
 	assert_int_equal(mdb_get(txn, log, &k, &v), 0);
 	assert_int_equal(hw_entry_decode(v.mv_data, v.mv_size, &old), 0);
