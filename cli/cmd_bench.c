@@ -38,6 +38,7 @@
 #include "hawser.h"
 #include "replica/entry.h"
 #include "replica/store.h"
+#include "wire.pb-c.h"
 
 /* Driver threads: the bench shares the machine with the nodes it measures (2 cores
  * here), so a few threads each polling many connections, not one thread per client. */
@@ -52,6 +53,7 @@
  * on (one round over the nodes per hw_client_wait) this often. */
 #define SEARCH_STEP_MS 50
 #define SYNC_WAIT_MS 30000
+#define STATUS_WAIT_MS 5000
 /* Unexpected outcomes described on stderr: enough to debug, not a flood. */
 #define SHOWN_MAX 5
 /* Physical limit probes: loopback round trips and 256-byte flushes, medians. */
@@ -403,6 +405,9 @@ struct load_result {
 	uint64_t max_lsn;
 	double seconds;
 	uint64_t p50_us, p99_us, p999_us, max_us;
+	/* the primary's own account of the load (status SubmitTimes), mean us a record */
+	bool stages;
+	double queued_us, store_us, durability_us;
 };
 
 static int cmp_u64(const void *a, const void *b)
@@ -447,6 +452,40 @@ static int connect_all(struct bench *b, const char *addr)
 	return 0;
 }
 
+/* The primary's submit times since it started (NULL: unknown; free with free_unpacked). */
+static Hawser__Wire__V1__Status *primary_times(const struct bench *b, const char *addr)
+{
+	Hawser__Wire__V1__Status *st = NULL;
+	if (hw_cluster_status_at(addr, b->sec, STATUS_WAIT_MS, &st) == 0 &&
+	    st->submit_since_start == NULL) {
+		hawser__wire__v1__status__free_unpacked(st, NULL);
+		st = NULL;
+	}
+	return st;
+}
+
+/* The mean of a stage between two looks at running means: a over na records, then b
+ * over nb. */
+static double mean_between(double a, uint64_t na, double b, uint64_t nb)
+{
+	return nb > na ? (b * (double)nb - a * (double)na) / (double)(nb - na) : 0;
+}
+
+/* Fill lr's stage times from the primary's totals before (t0) and after (t1) the load. */
+static void stages_between(const Hawser__Wire__V1__Status *s0, const Hawser__Wire__V1__Status *s1,
+			   struct load_result *lr)
+{
+	if (s0 == NULL || s1 == NULL)
+		return;
+	const Hawser__Wire__V1__SubmitTimes *t0 = s0->submit_since_start;
+	const Hawser__Wire__V1__SubmitTimes *t1 = s1->submit_since_start;
+	lr->stages = t1->stored > t0->stored && t1->answered > t0->answered;
+	lr->queued_us = mean_between(t0->queued_us, t0->stored, t1->queued_us, t1->stored);
+	lr->store_us = mean_between(t0->store_us, t0->stored, t1->store_us, t1->stored);
+	lr->durability_us =
+		mean_between(t0->durability_us, t0->answered, t1->durability_us, t1->answered);
+}
+
 /* Drive every lane through the client port; fills lr. Returns 0 or the first error that
  * stopped a connection. Every record without an expected outcome is an error. */
 static int run_load(struct bench *b, const char *addr, struct load_result *lr)
@@ -454,6 +493,7 @@ static int run_load(struct bench *b, const char *addr, struct load_result *lr)
 	unsigned nt = b->o->clients < THREADS_MAX ? b->o->clients : THREADS_MAX;
 	struct worker *wk = calloc(nt, sizeof(*wk));
 	int rc = wk ? connect_all(b, addr) : HW_ENOMEM;
+	Hawser__Wire__V1__Status *before = rc == 0 ? primary_times(b, addr) : NULL;
 	unsigned started = 0;
 	double t0 = hw_mono_s();
 	for (; rc == 0 && started < nt; started++) {
@@ -473,6 +513,13 @@ static int run_load(struct bench *b, const char *addr, struct load_result *lr)
 	lr->seconds = hw_mono_s() - t0;
 	lr->errors = b->count - lr->acked - lr->rejected;
 	free(wk);
+	if (before != NULL) {
+		Hawser__Wire__V1__Status *after = primary_times(b, addr);
+		stages_between(before, after, lr);
+		hawser__wire__v1__status__free_unpacked(before, NULL);
+		if (after != NULL)
+			hawser__wire__v1__status__free_unpacked(after, NULL);
+	}
 	int prc = percentiles(b, lr);
 	return rc ? rc : prc;
 }
@@ -729,6 +776,21 @@ static void print_latency(struct hw_json *j, const struct load_result *lr)
 	hw_json_object_end(j);
 }
 
+/* Where the primary says the load's submits spent their time; null when it did not say. */
+static void print_stages(struct hw_json *j, const struct load_result *lr)
+{
+	hw_json_key(j, "primary_stages_us");
+	if (!lr->stages) {
+		hw_json_string(j, NULL);
+		return;
+	}
+	hw_json_object_begin(j);
+	hw_json_kv_double(j, "queued", lr->queued_us);
+	hw_json_kv_double(j, "store", lr->store_us);
+	hw_json_kv_double(j, "durability", lr->durability_us);
+	hw_json_object_end(j);
+}
+
 static void print_catchup(struct hw_json *j, const struct catchup *cu)
 {
 	hw_json_key(j, "catchup");
@@ -764,6 +826,7 @@ static void print_json(const struct bench *b, const struct load_result *lr, cons
 	hw_json_kv_double(&j, "records_per_s",
 			  lr->seconds > 0 ? (double)lr->acked / lr->seconds : 0);
 	print_latency(&j, lr);
+	print_stages(&j, lr);
 	hw_json_kv_uint(&j, "acked", lr->acked);
 	hw_json_kv_uint(&j, "rejected", lr->rejected);
 	hw_json_kv_uint(&j, "errors", lr->errors);
@@ -798,6 +861,11 @@ static void print_human(const struct bench *b, const struct load_result *lr, con
 		hw_mode_name((enum hw_mode)o->mode), o->clients, o->clients == 1 ? "" : "s",
 		o->window, lr->seconds > 0 ? (double)lr->acked / lr->seconds : 0, lr->p50_us,
 		lr->p99_us, lr->p999_us, lr->max_us, lr->acked, lr->rejected, lr->errors);
+	if (lr->stages)
+		fprintf(stderr,
+			"  on the primary, a record's mean: queued %.0f us, store %.0f us, "
+			"durability %.0f us\n",
+			lr->queued_us, lr->store_us, lr->durability_us);
 	if (ck->done)
 		fprintf(stderr,
 			"  %u standby%s: missing %" PRIu64 ", digests %s; peak RSS primary %" PRIu64
@@ -950,6 +1018,8 @@ const struct hw_cli_cmd hw_cli_bench = {
 	"  channel's cost (docs/benchmarks.md). With --connect:\n" HW_CLI_SECURITY_USAGE
 	"  Prints one JSON object on stdout (lanes, throughput, latency p50/p99/p99.9/max in\n"
 	"  us, acked, rejected (poison records refused with their expected code), errors,\n"
+	"  primary_stages_us (the primary's mean time a record of the load spent queued for\n"
+	"  its store, in it, and waiting for durability: docs/operations.md),\n"
 	"  missing_on_standby, digests_equal, peak RSS, machine, mean record size; with\n"
 	"  --clients 1 also limit_us, a loopback round trip plus one flush), and a summary on\n"
 	"  stderr unless --json. Exit 1 on any error (an outcome other than the expected one,\n"

@@ -429,6 +429,29 @@ static void status_failover_json(struct hw_json *j, const Hawser__Wire__V1__Fail
 	hw_json_object_end(j);
 }
 
+/* A primary's submit times over the last second (SubmitTimes); nothing on a standby. */
+static void status_times_text(const Hawser__Wire__V1__SubmitTimes *t)
+{
+	if (t == NULL)
+		return;
+	printf("  submit time, last second: queued %.0f us, store %.0f us, durability %.0f us"
+	       " (%" PRIu64 " stored, %" PRIu64 " answered)\n",
+	       t->queued_us, t->store_us, t->durability_us, t->stored, t->answered);
+}
+
+static void status_times_json(struct hw_json *j, const char *key,
+			      const Hawser__Wire__V1__SubmitTimes *t)
+{
+	hw_json_key(j, key);
+	hw_json_object_begin(j);
+	hw_json_kv_double(j, "queued_us", t->queued_us);
+	hw_json_kv_double(j, "store_us", t->store_us);
+	hw_json_kv_uint(j, "stored", t->stored);
+	hw_json_kv_double(j, "durability_us", t->durability_us);
+	hw_json_kv_uint(j, "answered", t->answered);
+	hw_json_object_end(j);
+}
+
 static void status_print_text(const Hawser__Wire__V1__Status *s)
 {
 	printf("node %s: %s, epoch %" PRIu64 "\n", str_or_empty(s->node_id), role_name(s->role),
@@ -444,6 +467,7 @@ static void status_print_text(const Hawser__Wire__V1__Status *s)
 	       s->insecure ? ", insecure=true (plaintext connections)" : "");
 	printf("  submits %" PRIu64 ", rejected %" PRIu64 ", %.0f records/s, waiting %" PRIu64 "\n",
 	       s->submits, s->rejected, s->records_per_s, s->waiting);
+	status_times_text(s->submit_last_second);
 	if (s->n_peers)
 		printf("  peers:\n");
 	for (size_t i = 0; i < s->n_peers; i++) {
@@ -494,6 +518,13 @@ static void status_print_json(const Hawser__Wire__V1__Status *s, struct hw_json 
 	hw_json_kv_uint(&j, "rejected", s->rejected);
 	hw_json_kv_double(&j, "records_per_s", s->records_per_s);
 	hw_json_kv_uint(&j, "waiting", s->waiting);
+	if (s->submit_last_second && s->submit_since_start) {
+		hw_json_key(&j, "submit_times");
+		hw_json_object_begin(&j);
+		status_times_json(&j, "last_second", s->submit_last_second);
+		status_times_json(&j, "since_start", s->submit_since_start);
+		hw_json_object_end(&j);
+	}
 	hw_json_kv_string(&j, "primary", str_or_empty(s->primary));
 	hw_json_kv_bool(&j, "insecure", s->insecure);
 	status_print_peers_json(&j, s);
@@ -628,7 +659,9 @@ const struct hw_cli_cmd hw_cli_status = {
 	"                     [--key FILE --peers LIST --cluster ID | --insecure]\n"
 	"  Ask the node at ADDR (its client port: HOST:PORT or unix:/path) for its status:\n"
 	"  role, epoch, last and durable LSN, durability mode and k, submits, throughput\n"
-	"  and waiting submits, and per standby what it has received, made durable and\n"
+	"  and waiting submits; on a primary, a submit's mean time queued for the store,\n"
+	"  in it and waiting for its durability rule (last second, and since start in\n"
+	"  --json); per standby what it has received, made durable and\n"
 	"  applied, with its lag in records and ms; the targets (rto, rpo, restore_rto),\n"
 	"  a failover now term by term (detection + election + replay + resume), the data\n"
 	"  at risk, whether each target holds and why, and why a failover would or would\n"

@@ -222,6 +222,20 @@ static size_t status_drills(struct hw_node *n, int64_t now_ms, Hawser__Wire__V1_
 	return HW_DRILL_KINDS;
 }
 
+/* Stage sums as means in us (SubmitTimes). */
+static void submit_times(const struct hw_stage_sums *sum, Hawser__Wire__V1__SubmitTimes *t)
+{
+	hawser__wire__v1__submit_times__init(t);
+	t->stored = sum->stored;
+	t->answered = sum->answered;
+	if (sum->stored > 0) {
+		t->queued_us = (double)sum->queued_ns / 1e3 / (double)sum->stored;
+		t->store_us = (double)sum->store_ns / 1e3 / (double)sum->stored;
+	}
+	if (sum->answered > 0)
+		t->durability_us = (double)sum->durability_ns / 1e3 / (double)sum->answered;
+}
+
 static int send_status(struct hw_session *s)
 {
 	struct hw_node *n = s->node;
@@ -233,6 +247,7 @@ static int send_status(struct hw_session *s)
 	Hawser__Wire__V1__DrillStatus ds[HW_DRILL_KINDS];
 	Hawser__Wire__V1__DrillStatus *dp[HW_DRILL_KINDS];
 	struct hw_drill_row rows[2 * HW_DRILL_KINDS];
+	Hawser__Wire__V1__SubmitTimes last, total;
 	st.node_id = n->cfg.node_id;
 	st.epoch = n->epoch;
 	st.mode = (char *)hw_mode_name(n->cfg.mode);
@@ -247,6 +262,10 @@ static int send_status(struct hw_session *s)
 		st.durable_lsn = n->core.local_durable;
 		st.waiting = n->requests_used;
 		status_peers(n, &st, ps, pp);
+		submit_times(&n->stages_last, &last);
+		submit_times(&n->stages_total, &total);
+		st.submit_last_second = &last;
+		st.submit_since_start = &total;
 	} else {
 		st.role = HAWSER__WIRE__V1__ROLE__STANDBY;
 		st.last_lsn = n->sb.pos.received;
@@ -461,6 +480,8 @@ static void tick_cb(struct hw_timer *t, void *arg)
 		n->records_per_s = (double)n->rate_count * 1000.0 / (double)(now - n->rate_since_ms);
 		n->rate_count = 0;
 		n->rate_since_ms = now;
+		n->stages_last = n->stages_now;
+		n->stages_now = (struct hw_stage_sums){0};
 	}
 	if (n->cfg.role == HW_ROLE_PRIMARY)
 		hw__primary_tick(n);

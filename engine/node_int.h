@@ -66,6 +66,18 @@ struct hw_request {
 	hw_submit_cb *cb;   /* embedded submits */
 	void *cb_arg;
 	uint32_t next_free;
+	bool stored;       /* the store writer took it */
+	uint64_t since_ns; /* hw_mono_ns() of its arrival, then of its store stage's end */
+};
+
+/* Time accepted submits spent in each stage on a primary (status SubmitTimes), summed in
+ * ns, with the records each sum covers. */
+struct hw_stage_sums {
+	uint64_t queued_ns;
+	uint64_t store_ns;
+	uint64_t stored;
+	uint64_t durability_ns;
+	uint64_t answered;
 };
 
 /* A submit handed in by another thread (hw_node_submit), waiting for the loop. */
@@ -207,6 +219,9 @@ struct hw_node {
 	uint64_t rate_count;
 	int64_t rate_since_ms;
 	double records_per_s;
+	struct hw_stage_sums stages_now;   /* the second under way */
+	struct hw_stage_sums stages_last;  /* the last whole second */
+	struct hw_stage_sums stages_total; /* since the node started */
 };
 
 /* Run an event on the replication core and carry out what it decided. */

@@ -37,11 +37,27 @@ static void request_free(struct hw_node *n, uint32_t i)
 	n->requests_used--;
 }
 
+/* Add a stage's times to the second under way and to the totals (status SubmitTimes). */
+static void stages_add(struct hw_node *n, const struct hw_stage_sums *a)
+{
+	struct hw_stage_sums *to[] = {&n->stages_now, &n->stages_total};
+	for (size_t i = 0; i < sizeof to / sizeof to[0]; i++) {
+		to[i]->queued_ns += a->queued_ns;
+		to[i]->store_ns += a->store_ns;
+		to[i]->stored += a->stored;
+		to[i]->durability_ns += a->durability_ns;
+		to[i]->answered += a->answered;
+	}
+}
+
 /* Answer request i with o and free it. A client that went away is not answered. */
 static void request_answer(struct hw_node *n, uint32_t i, struct hw_outcome *o)
 {
 	struct hw_request *r = &n->requests[i];
 	o->request_id = r->request_id;
+	if (o->code == 0 && r->stored)
+		stages_add(n, &(struct hw_stage_sums){.durability_ns = hw_mono_ns() - r->since_ns,
+						      .answered = 1});
 	if (r->session == NO_SESSION) {
 		r->cb(r->cb_arg, o);
 	} else {
@@ -98,6 +114,7 @@ static void kick_writer(struct hw_node *n)
 		return;
 	j->epoch = n->epoch;
 	j->now_ms = hw_wall_ms();
+	j->kicked_ns = hw_mono_ns();
 	hw_writer_kick(n->writer);
 }
 
@@ -129,11 +146,26 @@ static void outbox_trim(struct hw_node *n)
 
 static void send_heartbeat(struct hw_node *n, uint32_t peer);
 
+/* The writer took job j and prepared it: each record's time queued and in the store. */
+static void stages_stored(struct hw_node *n, const struct hw_job *j)
+{
+	uint64_t now = hw_mono_ns();
+	struct hw_stage_sums add = {.store_ns = (now - j->kicked_ns) * j->n, .stored = j->n};
+	for (size_t i = 0; i < j->n; i++) {
+		struct hw_request *r = &n->requests[(uint32_t)j->token[i]];
+		add.queued_ns += j->kicked_ns - r->since_ns;
+		r->since_ns = now;
+		r->stored = true;
+	}
+	stages_add(n, &add);
+}
+
 /* The batch's submits wait (or are answered, when refused) before its entries go out:
  * a SEND then knows whether a submit in mode received waits for them (repl.h). */
 static void on_prepared(struct hw_node *n, struct hw_job *j)
 {
 	uint64_t applied = 0;
+	stages_stored(n, j);
 	for (size_t i = 0; i < j->n; i++) {
 		uint32_t slot = (uint32_t)j->token[i];
 		const struct hw_result *res = &j->res[i];
@@ -263,6 +295,7 @@ static int queue_record(struct hw_node *n, const uint8_t *rec, size_t len, uint8
 	    n->free_request == NO_SESSION)
 		return 1;
 	*slot = request_alloc(n);
+	n->requests[*slot].since_ns = hw_mono_ns();
 	size_t i = hw_job_add(j, rec, len);
 	j->token[i] = *slot;
 	j->mode[i] = mode;

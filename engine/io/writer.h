@@ -61,6 +61,7 @@ struct hw_job {
 	bool *system; /* submit: the node's own record (hw_submit.system); hw_job_add clears */
 	uint64_t epoch;
 	int64_t now_ms;
+	uint64_t kicked_ns; /* hw_mono_ns() when handed to the writer (submit times) */
 	/* output, written by the writer */
 	struct hw_result *res;       /* submit: per record */
 	struct hw_segment *segment;  /* submit: new entries (NULL if none); loop takes it */

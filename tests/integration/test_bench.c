@@ -96,6 +96,15 @@ static void test_durable_bench_loses_nothing(void **state)
 	assert_true(json_num(lat, "p50") > 0);
 	assert_true(json_num(r.out, "rss_kib_primary") > 0);
 	assert_true(json_num(r.out, "rss_kib_standby") > 0);
+	/* The primary's account of the same load: every stage took time, and a record's
+	 * time on the primary is part of its round trip, so their means stay within the
+	 * slowest round trip the clients saw. */
+	const char *st = strstr(r.out, "\"primary_stages_us\":{");
+	assert_non_null(st);
+	long long queued = json_num(st, "queued"), store = json_num(st, "store"),
+		  durability = json_num(st, "durability");
+	assert_true(queued >= 0 && store > 0 && durability > 0);
+	assert_true(queued + store + durability <= json_num(lat, "max"));
 }
 
 /* In local mode (no standby wait) with one pipelined client (8 submits of one lane in

@@ -147,9 +147,18 @@ static void test_failover_fields(void **state)
 	assert_true(jtrue(o, "failover", "automatic"));
 	assert_non_null(strstr(o, "\"promoted\":\"s1\""));
 	assert_non_null(strstr(o, "standby s1 in sync, lease held by p1"));
-	/* the standby's view: it follows p1 and would campaign itself */
+	/* where the load's submits spent their time on p1: the writer took every record
+	 * acknowledged, and each stage took some */
+	assert_non_null(jat(o, "submit_times", "last_second"));
+	assert_true(jint(o, "since_start", "stored") >= (long long)l.acked);
+	assert_true(jint(o, "since_start", "answered") >= (long long)l.acked);
+	assert_true(strtod(jat(o, "since_start", "queued_us"), NULL) >= 0);
+	assert_true(strtod(jat(o, "since_start", "store_us"), NULL) > 0);
+	assert_true(strtod(jat(o, "since_start", "durability_us"), NULL) > 0);
+	/* the standby's view: it follows p1 and would campaign itself; it times no submits */
 	assert_int_equal(status(f, hw_cluster_node_addr(f->c, 1 - p), NULL), 0);
 	assert_non_null(strstr(f->cap.out, "\"role\":\"standby\""));
+	assert_null(strstr(f->cap.out, "submit_times"));
 	assert_non_null(strstr(f->cap.out, "following p1"));
 	assert_int_equal(jint(f->cap.out, "targets", "rto_ms"), RTO_MS);
 	/* the same for people */
@@ -158,6 +167,7 @@ static void test_failover_fields(void **state)
 	assert_non_null(strstr(f->cap.out, "targets: rto 2000 ms holds, rpo 0 ms holds"));
 	assert_non_null(strstr(f->cap.out, "predicted failover"));
 	assert_non_null(strstr(f->cap.out, "failover now: standby s1 in sync"));
+	assert_non_null(strstr(f->cap.out, "submit time, last second: queued "));
 }
 
 /* With its only standby gone the primary says no failover would happen on its own:
