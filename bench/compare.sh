@@ -12,7 +12,8 @@
 # the like-for-like one. Then the bare pipeline (bench/bare_pipeline.c: no validation,
 # store, checksums or encryption, one flush at a time on each side) at 32 x 1 and 32 x 8,
 # the yardstick issue 3's targets are sized against. Prints each run's JSON line, then a
-# table and the ratios to postgres and to the bare pipeline. --rounds N runs all of it N
+# table, the ratios to postgres and to the bare pipeline, and where the hawser runs' time
+# went on the primary (primary_stages_us). --rounds N runs all of it N
 # times in a row (each round's ratios are of neighbouring runs, as this host's speed
 # drifts) and ends with each ratio's median and range over the rounds. About a minute a
 # round; run as root (pg_sync.sh installs and runs postgres). A documented long command,
@@ -45,6 +46,13 @@ num() { grep -o "\"$1\":[0-9.]*" <<<"$2" | head -1 | cut -d: -f2; }
 declare -a ROWS=() SUMMARY=()
 row() { # system clients outstanding json rate_key
 	ROWS+=("$1|$2|$3|$(num "$5" "$4")|$(num p50 "$4")|$(num p99 "$4")")
+}
+
+# The primary's own account of a hawser run: a record's mean time per stage.
+stages() {
+	local q s d
+	q=$(num queued "$1") s=$(num store "$1") d=$(num durability "$1")
+	if [ -n "$q" ]; then printf 'queued %.0f, store %.0f, durability %.0f us' "$q" "$s" "$d"; else printf 'n/a'; fi
 }
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else printf "n/a" }'; }
@@ -103,6 +111,8 @@ one_round() {
 		"plaintext $(ratio "$(num records_per_s "$hwp")" "$(num records_per_s "$bare32")")"
 	echo "hawser / bare-pipeline, 32 x 8:      throughput $(ratio "$(num records_per_s "$hw256")" "$(num records_per_s "$bare256")")"
 	echo "hawser 1-client limit (loopback RTT + one fdatasync): $(num limit_us "$hw1") us"
+	echo "hawser on the primary, a record's mean (docs/operations.md \"Reading status\"):"
+	echo "  32 x 1: $(stages "$hw32"); 32 x 8: $(stages "$hw256"); 1 x 1: $(stages "$hw1")"
 	keep "hawser / postgres, 32 x 1, throughput" "$(ratio "$(num records_per_s "$hw32")" "$(num tps "$pg32")")"
 	keep "hawser-plain / postgres, 32 x 1, throughput" "$(ratio "$(num records_per_s "$hwp")" "$(num tps "$pg32")")"
 	keep "hawser / postgres, 1 client, p50" "$(ratio "$(num p50 "$hw1")" "$(num p50 "$pg1")")"
