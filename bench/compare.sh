@@ -13,11 +13,10 @@
 # store, checksums or encryption, one flush at a time on each side) at 32 x 1 and 32 x 8,
 # the yardstick issue 3's targets are sized against. Prints each run's JSON line, then a
 # table, the ratios to postgres and to the bare pipeline, and where the hawser runs' time
-# went on the primary (primary_stages_us). --rounds N runs all of it N
-# times in a row (each round's ratios are of neighbouring runs, as this host's speed
-# drifts) and ends with each ratio's median and range over the rounds. About a minute a
-# round; run as root (pg_sync.sh installs and runs postgres). A documented long command,
-# not part of CI.
+# went on the primary (primary_stages_us). --rounds N runs all of it N times in a row
+# (each round's ratios are of neighbouring runs, as this host's speed drifts) and ends
+# with each ratio's median and range over the rounds. About a minute a round; run as
+# root (pg_sync.sh installs and runs postgres). A documented long command, not in CI.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)

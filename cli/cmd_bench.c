@@ -53,6 +53,7 @@
  * on (one round over the nodes per hw_client_wait) this often. */
 #define SEARCH_STEP_MS 50
 #define SYNC_WAIT_MS 30000
+/* A status look before and after the load: a node answers at once unless it is stuck. */
 #define STATUS_WAIT_MS 5000
 /* Unexpected outcomes described on stderr: enough to debug, not a flood. */
 #define SHOWN_MAX 5
@@ -406,7 +407,7 @@ struct load_result {
 	double seconds;
 	uint64_t p50_us, p99_us, p999_us, max_us;
 	/* the primary's own account of the load (status SubmitTimes), mean us a record */
-	bool stages;
+	bool stages_known;
 	double queued_us, store_us, durability_us;
 };
 
@@ -471,7 +472,7 @@ static double mean_between(double a, uint64_t na, double b, uint64_t nb)
 	return nb > na ? (b * (double)nb - a * (double)na) / (double)(nb - na) : 0;
 }
 
-/* Fill lr's stage times from the primary's totals before (t0) and after (t1) the load. */
+/* Fill lr's stage times from the primary's totals before (s0) and after (s1) the load. */
 static void stages_between(const Hawser__Wire__V1__Status *s0, const Hawser__Wire__V1__Status *s1,
 			   struct load_result *lr)
 {
@@ -479,7 +480,7 @@ static void stages_between(const Hawser__Wire__V1__Status *s0, const Hawser__Wir
 		return;
 	const Hawser__Wire__V1__SubmitTimes *t0 = s0->submit_since_start;
 	const Hawser__Wire__V1__SubmitTimes *t1 = s1->submit_since_start;
-	lr->stages = t1->stored > t0->stored && t1->answered > t0->answered;
+	lr->stages_known = t1->stored > t0->stored && t1->answered > t0->answered;
 	lr->queued_us = mean_between(t0->queued_us, t0->stored, t1->queued_us, t1->stored);
 	lr->store_us = mean_between(t0->store_us, t0->stored, t1->store_us, t1->stored);
 	lr->durability_us =
@@ -780,7 +781,7 @@ static void print_latency(struct hw_json *j, const struct load_result *lr)
 static void print_stages(struct hw_json *j, const struct load_result *lr)
 {
 	hw_json_key(j, "primary_stages_us");
-	if (!lr->stages) {
+	if (!lr->stages_known) {
 		hw_json_string(j, NULL);
 		return;
 	}
@@ -861,7 +862,7 @@ static void print_human(const struct bench *b, const struct load_result *lr, con
 		hw_mode_name((enum hw_mode)o->mode), o->clients, o->clients == 1 ? "" : "s",
 		o->window, lr->seconds > 0 ? (double)lr->acked / lr->seconds : 0, lr->p50_us,
 		lr->p99_us, lr->p999_us, lr->max_us, lr->acked, lr->rejected, lr->errors);
-	if (lr->stages)
+	if (lr->stages_known)
 		fprintf(stderr,
 			"  on the primary, a record's mean: queued %.0f us, store %.0f us, "
 			"durability %.0f us\n",

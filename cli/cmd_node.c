@@ -434,9 +434,12 @@ static void status_times_text(const Hawser__Wire__V1__SubmitTimes *t)
 {
 	if (t == NULL)
 		return;
-	printf("  submit time, last second: queued %.0f us, store %.0f us, durability %.0f us"
-	       " (%" PRIu64 " stored, %" PRIu64 " answered)\n",
-	       t->queued_us, t->store_us, t->durability_us, t->stored, t->answered);
+	if (t->stored == 0 && t->answered == 0)
+		printf("  submit time, last second: no submits\n");
+	else
+		printf("  submit time, last second: queued %.0f us, store %.0f us, durability %.0f"
+		       " us (%" PRIu64 " stored, %" PRIu64 " answered)\n",
+		       t->queued_us, t->store_us, t->durability_us, t->stored, t->answered);
 }
 
 static void status_times_json(struct hw_json *j, const char *key,
@@ -661,8 +664,8 @@ const struct hw_cli_cmd hw_cli_status = {
 	"  role, epoch, last and durable LSN, durability mode and k, submits, throughput\n"
 	"  and waiting submits; on a primary, a submit's mean time queued for the store,\n"
 	"  in it and waiting for its durability rule (last second, and since start in\n"
-	"  --json); per standby what it has received, made durable and\n"
-	"  applied, with its lag in records and ms; the targets (rto, rpo, restore_rto),\n"
+	"  --json); per standby what it has received, made durable and applied, with its\n"
+	"  lag in records and ms; the targets (rto, rpo, restore_rto),\n"
 	"  a failover now term by term (detection + election + replay + resume), the data\n"
 	"  at risk, whether each target holds and why, and why a failover would or would\n"
 	"  not happen now (docs/operations.md \"Reading status\"); and the last run of each\n"

@@ -66,12 +66,14 @@ struct hw_request {
 	hw_submit_cb *cb;   /* embedded submits */
 	void *cb_arg;
 	uint32_t next_free;
-	bool stored;       /* the store writer took it */
-	uint64_t since_ns; /* hw_mono_ns() of its arrival, then of its store stage's end */
+	bool stored;       /* its batch was prepared */
+	uint64_t since_ns; /* hw_mono_ns() when the loop took it, then when its batch was
+			    * prepared (submit times) */
 };
 
-/* Time accepted submits spent in each stage on a primary (status SubmitTimes), summed in
- * ns, with the records each sum covers. */
+/* Submit times on a primary (status SubmitTimes), summed in ns: queued and store over the
+ * records of prepared batches (refused ones too), durability over the accepted submits
+ * answered. */
 struct hw_stage_sums {
 	uint64_t queued_ns;
 	uint64_t store_ns;

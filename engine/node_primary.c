@@ -37,17 +37,20 @@ static void request_free(struct hw_node *n, uint32_t i)
 	n->requests_used--;
 }
 
+static void sums_add(struct hw_stage_sums *to, const struct hw_stage_sums *a)
+{
+	to->queued_ns += a->queued_ns;
+	to->store_ns += a->store_ns;
+	to->stored += a->stored;
+	to->durability_ns += a->durability_ns;
+	to->answered += a->answered;
+}
+
 /* Add a stage's times to the second under way and to the totals (status SubmitTimes). */
 static void stages_add(struct hw_node *n, const struct hw_stage_sums *a)
 {
-	struct hw_stage_sums *to[] = {&n->stages_now, &n->stages_total};
-	for (size_t i = 0; i < sizeof to / sizeof to[0]; i++) {
-		to[i]->queued_ns += a->queued_ns;
-		to[i]->store_ns += a->store_ns;
-		to[i]->stored += a->stored;
-		to[i]->durability_ns += a->durability_ns;
-		to[i]->answered += a->answered;
-	}
+	sums_add(&n->stages_now, a);
+	sums_add(&n->stages_total, a);
 }
 
 /* Answer request i with o and free it. A client that went away is not answered. */
@@ -55,9 +58,11 @@ static void request_answer(struct hw_node *n, uint32_t i, struct hw_outcome *o)
 {
 	struct hw_request *r = &n->requests[i];
 	o->request_id = r->request_id;
-	if (o->code == 0 && r->stored)
+	if (o->code == 0) { /* only a prepared record is accepted */
+		HW_ASSERT(r->stored);
 		stages_add(n, &(struct hw_stage_sums){.durability_ns = hw_mono_ns() - r->since_ns,
 						      .answered = 1});
+	}
 	if (r->session == NO_SESSION) {
 		r->cb(r->cb_arg, o);
 	} else {

@@ -104,7 +104,8 @@ static int cluster(struct fix *f)
 
 /* A failover cluster under a short load, once s1 caught up: the targets are the
  * config's, the terms sum to the predicted total within the RTO, nothing is at risk or
- * would be lost, s1 would be promoted automatically; s1's own status follows p1. */
+ * would be lost, s1 would be promoted automatically; p1 accounts for the load's submits
+ * in its submit times; s1's own status follows p1 and has no submit times. */
 static void test_failover_fields(void **state)
 {
 	struct fix *f = *state;
@@ -147,14 +148,19 @@ static void test_failover_fields(void **state)
 	assert_true(jtrue(o, "failover", "automatic"));
 	assert_non_null(strstr(o, "\"promoted\":\"s1\""));
 	assert_non_null(strstr(o, "standby s1 in sync, lease held by p1"));
-	/* where the load's submits spent their time on p1: the writer took every record
-	 * acknowledged, and each stage took some */
+	/* where the load's submits spent their time on p1: every record acknowledged was
+	 * prepared and answered (and nothing answered that was not prepared), the store and
+	 * durability stages took some time, and all three together less than the sync wait
+	 * (a stage that wrapped around would be huge) */
 	assert_non_null(jat(o, "submit_times", "last_second"));
-	assert_true(jint(o, "since_start", "stored") >= (long long)l.acked);
-	assert_true(jint(o, "since_start", "answered") >= (long long)l.acked);
-	assert_true(strtod(jat(o, "since_start", "queued_us"), NULL) >= 0);
-	assert_true(strtod(jat(o, "since_start", "store_us"), NULL) > 0);
-	assert_true(strtod(jat(o, "since_start", "durability_us"), NULL) > 0);
+	long long stored = jint(o, "since_start", "stored");
+	long long answered = jint(o, "since_start", "answered");
+	assert_true(answered >= (long long)l.acked && stored >= answered);
+	double queued = strtod(jat(o, "since_start", "queued_us"), NULL);
+	double store = strtod(jat(o, "since_start", "store_us"), NULL);
+	double durability = strtod(jat(o, "since_start", "durability_us"), NULL);
+	assert_true(queued >= 0 && store > 0 && durability > 0);
+	assert_true(queued + store + durability < SYNC_MS * 1000.0);
 	/* the standby's view: it follows p1 and would campaign itself; it times no submits */
 	assert_int_equal(status(f, hw_cluster_node_addr(f->c, 1 - p), NULL), 0);
 	assert_non_null(strstr(f->cap.out, "\"role\":\"standby\""));
@@ -167,7 +173,8 @@ static void test_failover_fields(void **state)
 	assert_non_null(strstr(f->cap.out, "targets: rto 2000 ms holds, rpo 0 ms holds"));
 	assert_non_null(strstr(f->cap.out, "predicted failover"));
 	assert_non_null(strstr(f->cap.out, "failover now: standby s1 in sync"));
-	assert_non_null(strstr(f->cap.out, "submit time, last second: queued "));
+	/* the load may have ended before the last whole second: either form */
+	assert_non_null(strstr(f->cap.out, "submit time, last second: "));
 }
 
 /* With its only standby gone the primary says no failover would happen on its own:
