@@ -132,10 +132,10 @@ int hw_rejoin_common(struct hw_store *s, const struct hw_epoch_map *m, uint64_t 
 
 /* The halves of a quarantine key (rejoin, LSN); false when k is not one. A key of 8
  * bytes is format 2's, the LSN alone, of a store not migrated yet (opened read-only):
- * its rows are all rewind 1's. */
-static bool key_split(const MDB_val *k, uint64_t *rejoin, uint64_t *lsn)
+ * its rows are all rewind 1's. In any other store such a key is damage. */
+static bool key_split(const struct hw_store *s, const MDB_val *k, uint64_t *rejoin, uint64_t *lsn)
 {
-	if (k->mv_size == 8) {
+	if (k->mv_size == 8 && s->qkeys_lsn) {
 		*rejoin = 1;
 		*lsn = hw_lsn_from_key(k);
 		return true;
@@ -149,11 +149,12 @@ static bool key_split(const MDB_val *k, uint64_t *rejoin, uint64_t *lsn)
 	return true;
 }
 
-/* Decode one quarantine row. */
-static int row_decode(const MDB_val *k, const MDB_val *v, struct hw_quarantined *q)
+/* Decode one quarantine row of store s. */
+static int row_decode(const struct hw_store *s, const MDB_val *k, const MDB_val *v,
+		      struct hw_quarantined *q)
 {
 	const uint8_t *p = v->mv_data;
-	if (!key_split(k, &q->rejoin, &q->lsn) || v->mv_size < 10)
+	if (!key_split(s, k, &q->rejoin, &q->lsn) || v->mv_size < 10)
 		return HW_ECORRUPT;
 	size_t why_len = hw_get_u16(p + 8);
 	if (why_len > HW_REWIND_WHY_MAX || v->mv_size < 10 + why_len)
@@ -170,6 +171,7 @@ static int row_decode(const MDB_val *k, const MDB_val *v, struct hw_quarantined 
 
 /* hw_quarantine_each's callback and its argument, for quarantine_visit. */
 struct quarantine_walk {
+	const struct hw_store *s;
 	int (*cb)(void *arg, const struct hw_quarantined *q);
 	void *arg;
 };
@@ -178,14 +180,14 @@ static int quarantine_visit(void *arg, const MDB_val *k, const MDB_val *v)
 {
 	const struct quarantine_walk *w = arg;
 	struct hw_quarantined q;
-	int rc = row_decode(k, v, &q);
+	int rc = row_decode(w->s, k, v, &q);
 	return rc != 0 ? rc : w->cb(w->arg, &q);
 }
 
 int hw_quarantine_each(struct hw_store *s, int (*cb)(void *arg, const struct hw_quarantined *q),
 		       void *arg)
 {
-	struct quarantine_walk w = {.cb = cb, .arg = arg};
+	struct quarantine_walk w = {.s = s, .cb = cb, .arg = arg};
 	return hw__store_walk(s, s->t.quarantine, MDB_FIRST, MDB_NEXT, UINT64_MAX,
 			      quarantine_visit, &w);
 }
@@ -199,7 +201,7 @@ int hw__quarantine_next(struct hw_store *s, MDB_txn *txn, uint64_t *rejoin)
 	MDB_val k, v;
 	uint64_t last = 0, lsn;
 	rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
-	if (rc == 0 && !key_split(&k, &last, &lsn))
+	if (rc == 0 && !key_split(s, &k, &last, &lsn))
 		rc = MDB_CORRUPTED;
 	mdb_cursor_close(cur);
 	if (rc == MDB_NOTFOUND)

@@ -331,6 +331,7 @@ static int store_load(struct hw_store *s)
 		rc = hw_mdb_err(mdb_txn_commit(txn)); /* keeps the dbi handles */
 	else
 		mdb_txn_abort(txn);
+	s->qkeys_lsn = format == STORE_FMT_QLSN && s->opts.read_only;
 	return rc == 0 && format == STORE_FMT_QLSN && !s->opts.read_only ? migrate(s) : rc;
 }
 

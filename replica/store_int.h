@@ -18,6 +18,7 @@ struct hw_store {
 	struct hw_store_opts opts;
 	uint64_t map_bytes;
 	int failed;            /* sticky storage failure: 0, or the first error */
+	bool qkeys_lsn;        /* quarantine keyed by LSN alone: format 2, opened read-only */
 	struct hw_head head;   /* cached copy of meta "head" */
 	struct hw_head base;   /* cached copy of meta "base" (writer's thread) */
 	_Atomic uint64_t pin;  /* entries after it are kept (hw_store_set_pin) */

@@ -438,6 +438,36 @@ static void test_format2_migrated(void **state)
 	assert_int_equal(hw_store_open(dir, NULL, &f->a), HW_EFORMAT);
 }
 
+/* A format 3 store whose quarantine rows are keyed by LSN alone (as only format 2 wrote
+ * them: damage here) reads as HW_ECORRUPT, read-only or not, and a rewind, which numbers
+ * itself after the last row, is refused and changes nothing. */
+static void test_format3_short_keys_refused(void **state)
+{
+	struct fx *f = *state;
+	uint64_t moved = 0;
+	char dir[300];
+	snprintf(dir, sizeof dir, "%s/a", f->root);
+	for (unsigned i = 1; i <= 5; i++)
+		put(f->a, 1, i, "base");
+	put(f->a, 2, 6, "first");
+	assert_int_equal(hw_store_rewind(f->a, 5, NOW_MS + 5, "rejoin", &moved), 0);
+	put(f->a, 3, 6, "second");
+	hw_store_close(f->a);
+	f->a = NULL;
+	downgrade(dir, 3, true);
+	struct hw_store_opts ro = {.read_only = true};
+	struct rows r = {0};
+	assert_int_equal(hw_store_open(dir, &ro, &f->a), 0);
+	assert_int_equal(hw_quarantine_each(f->a, row_cb, &r), HW_ECORRUPT);
+	hw_store_close(f->a);
+	assert_int_equal(hw_store_open(dir, NULL, &f->a), 0);
+	assert_int_equal(hw_quarantine_each(f->a, row_cb, &r), HW_ECORRUPT);
+	assert_int_equal(hw_store_rewind(f->a, 5, NOW_MS + 5, "rejoin", &moved), HW_ECORRUPT);
+	struct hw_head h;
+	assert_int_equal(hw_store_head(f->a, &h), 0);
+	assert_int_equal(h.lsn, 6);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -447,6 +477,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_rewind_refusals, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_second_rewind_keeps_first, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_format2_migrated, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_format3_short_keys_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rewind_damaged_log, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
