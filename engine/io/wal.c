@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "base/assert.h"
+#include "base/bytes.h"
 #include "base/log.h"
 #include "engine/io/loop.h"
 #include "replica/entry.h"
@@ -25,7 +26,8 @@ struct hw_wal {
 	char dir[PATH_MAX];
 	uint64_t seg_first[SEGMENTS_MAX]; /* first LSN of each segment, ascending */
 	size_t nseg;
-	int fd;                /* current segment, open for writing; -1: none yet */
+	int fd;                /* current segment, for beginning it and its zeros (exclusive;
+				  flushes go through each flusher's own file); -1: none yet */
 	uint64_t seg_bytes;    /* bytes of entries in the current segment */
 	uint64_t seg_zeroed;   /* the current segment is written (zeros past seg_bytes) to here */
 	struct hw_head last;   /* last entry queued (loop thread) */
@@ -151,21 +153,26 @@ static size_t scan_segment(const uint8_t *buf, size_t len, struct hw_head *last,
 	return off;
 }
 
-/* Cut segment i at off and drop every later one: a crash tore the tail. */
-static int cut_tail(struct hw_wal *w, size_t i, size_t off, size_t len)
+/* Flush one file's data (and size) to the device. */
+static int flush_file(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	int rc = fdatasync(fd) == 0 ? 0 : -errno;
+	close(fd);
+	return rc;
+}
+
+/* Cut the last segment at off: a crash tore its tail. */
+static int cut_tail(struct hw_wal *w, size_t off, size_t len)
 {
 	char path[PATH_MAX + 32];
-	seg_path(w, w->seg_first[i], path, sizeof path);
+	seg_path(w, w->seg_first[w->nseg - 1], path, sizeof path);
 	hw_log("wal_tail_cut", "segment=%s offset=%zu bytes_dropped=%zu", path, off, len - off);
 	if (truncate(path, (off_t)off) != 0)
 		return -errno;
-	for (size_t j = i + 1; j < w->nseg; j++) {
-		seg_path(w, w->seg_first[j], path, sizeof path);
-		hw_log("wal_tail_cut", "segment=%s dropped=whole", path);
-		unlink(path);
-	}
-	w->nseg = i + 1;
-	return fsync_dir(w->dir);
+	return flush_file(path);
 }
 
 static bool all_zero(const uint8_t *p, size_t len)
@@ -177,7 +184,10 @@ static bool all_zero(const uint8_t *p, size_t len)
 }
 
 /* Scan every segment (cutting a torn tail when cut is set), calling cb for entries after
- * `after`. Zeros after a segment's last entry are its preallocated room, not damage. */
+ * `after`. Zeros after a segment's last entry are its preallocated room, not damage.
+ * Only the last segment can have a torn tail: a new one is begun with no flush in
+ * flight. So damage in an earlier one, or a gap between two, is in entries flushed and
+ * perhaps acknowledged: HW_ECORRUPT, and nothing is cut. */
 static int scan(struct hw_wal *w, bool cut, int (*cb)(void *, const uint8_t *, size_t),
 		void *arg, uint64_t after, struct hw_head *last)
 {
@@ -196,15 +206,43 @@ static int scan(struct hw_wal *w, bool cut, int (*cb)(void *, const uint8_t *, s
 		free(buf);
 		if (cb_rc != 0)
 			return cb_rc;
-		if (ok < used || (i + 1 < w->nseg && w->seg_first[i + 1] != last->lsn + 1))
-			return cut ? cut_tail(w, i, ok, len) : 0;
+		bool last_seg = i + 1 == w->nseg;
+		if (ok == used && (last_seg || w->seg_first[i + 1] == last->lsn + 1))
+			continue;
+		if (!cut)
+			return 0;
+		if (last_seg)
+			return cut_tail(w, ok, len);
+		hw_log("wal_damaged", "segment=%s offset=%zu last_lsn=%llu next_segment=%llu", path,
+		       ok, (unsigned long long)last->lsn, (unsigned long long)w->seg_first[i + 1]);
+		return HW_ECORRUPT;
 	}
 	return 0;
 }
 
+/* Make the log as read durable: a crashed process may have left the last segment's
+ * pages written and not flushed (and a new log's directory not in its parent). */
+static int flush_found(struct hw_wal *w, bool made)
+{
+	char path[PATH_MAX + 32];
+	snprintf(path, sizeof path, "%s", w->dir);
+	char *slash = strrchr(path, '/');
+	if (made && slash != NULL) {
+		*slash = '\0';
+		int rc = fsync_dir(slash == path ? "/" : path);
+		if (rc != 0)
+			return rc;
+	}
+	if (w->nseg == 0)
+		return 0;
+	seg_path(w, w->seg_first[w->nseg - 1], path, sizeof path);
+	return flush_file(path);
+}
+
 int hw_wal_open(const char *dir, struct hw_wal **out, struct hw_head *last)
 {
-	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+	bool made = mkdir(dir, 0700) == 0;
+	if (!made && errno != EEXIST)
 		return -errno;
 	struct hw_wal *w = calloc(1, sizeof *w);
 	if (w == NULL)
@@ -220,6 +258,8 @@ int hw_wal_open(const char *dir, struct hw_wal **out, struct hw_head *last)
 	int rc = ok ? list_segments(w) : HW_ENOMEM;
 	if (rc == 0)
 		rc = scan(w, true, NULL, NULL, 0, &w->last);
+	if (rc == 0)
+		rc = flush_found(w, made);
 	if (rc != 0) {
 		hw_wal_close(w);
 		return rc;
@@ -351,14 +391,37 @@ static void retire(struct hw_wal *w)
 		hw_async_send(w->async);
 }
 
+/* A flusher's own open file of the current segment. Linux reports a write-back error
+ * once per open file: two flushes sharing one, the one that asked first would see it and
+ * the other could be reported durable with its pages lost. */
+struct flusher_file {
+	int fd;         /* -1: none yet */
+	uint64_t first; /* the segment it is open on */
+};
+
+/* Open ff on the segment beginning at first, unless it is open there already. */
+static int flusher_open(struct hw_wal *w, struct flusher_file *ff, uint64_t first)
+{
+	if (ff->fd >= 0 && ff->first == first)
+		return 0;
+	if (ff->fd >= 0)
+		close(ff->fd);
+	char path[PATH_MAX + 32];
+	seg_path(w, first, path, sizeof path);
+	ff->fd = open(path, O_WRONLY | O_CLOEXEC);
+	ff->first = first;
+	return ff->fd < 0 ? -errno : 0;
+}
+
 /* Take the pending entries and write and flush them at the end of the current segment
- * (mu held, dropped meanwhile). Flushes on other threads overlap with this one: each
- * writes its own byte range, and retire() reports them in order. */
-static int flush_pending(struct hw_wal *w, uint8_t **buf)
+ * through ff (mu held, dropped meanwhile). Flushes on other threads overlap with this
+ * one: each writes its own byte range, and retire() reports them in order. */
+static int flush_pending(struct hw_wal *w, uint8_t **buf, struct flusher_file *ff)
 {
 	uint8_t *data = w->pending;
 	size_t len = w->pending_len;
 	uint64_t off = w->seg_bytes;
+	uint64_t first = w->seg_first[w->nseg - 1];
 	uint64_t n = w->taken++;
 	w->flights[n % HW_WAL_FLUSHERS].last = w->pending_last;
 	w->flights[n % HW_WAL_FLUSHERS].done = false;
@@ -368,10 +431,11 @@ static int flush_pending(struct hw_wal *w, uint8_t **buf)
 	w->seg_bytes += len;
 	if (w->seg_bytes > w->seg_zeroed)
 		w->seg_zeroed = w->seg_bytes;
-	int fd = w->fd;
 	pthread_mutex_unlock(&w->mu);
-	int rc = pwrite_all(fd, data, len, off);
-	if (rc == 0 && fdatasync(fd) != 0)
+	int rc = flusher_open(w, ff, first);
+	if (rc == 0)
+		rc = pwrite_all(ff->fd, data, len, off);
+	if (rc == 0 && fdatasync(ff->fd) != 0)
 		rc = -errno; /* never retried: the pages may be gone (STYLE.md 5) */
 	pthread_mutex_lock(&w->mu);
 	w->flights[n % HW_WAL_FLUSHERS].done = rc == 0;
@@ -410,6 +474,7 @@ static void *flusher_main(void *arg)
 	struct hw_wal *w = arg;
 	pthread_setname_np(pthread_self(), "hw-wal"); /* top -H, perf */
 	uint8_t *buf = NULL;
+	struct flusher_file ff = {.fd = -1};
 	pthread_mutex_lock(&w->mu);
 	for (unsigned i = 0; i < HW_WAL_FLUSHERS && buf == NULL; i++) {
 		buf = w->spare[i];
@@ -440,7 +505,7 @@ static void *flusher_main(void *arg)
 			w->exclusive = false;
 		}
 		if (rc == 0 && w->pending_len > 0)
-			rc = flush_pending(w, &buf);
+			rc = flush_pending(w, &buf, &ff);
 		if (rc != 0 && w->failed == 0) {
 			w->failed = rc;
 			hw_async_send(w->async);
@@ -459,6 +524,8 @@ static void *flusher_main(void *arg)
 			break;
 		}
 	pthread_mutex_unlock(&w->mu);
+	if (ff.fd >= 0)
+		close(ff.fd);
 	return NULL;
 }
 
@@ -527,8 +594,11 @@ int hw_wal_append(struct hw_wal *w, const uint8_t *entries, size_t len, uint64_t
 			last_off = off;
 			off += hw_entry_len(entries + off);
 		}
+		const uint8_t *e = entries + last_off; /* replica/entry.h layout */
 		w->last.lsn = last_lsn;
-		memcpy(w->last.hash, entries + last_off + 64, HW_HASH_BYTES);
+		w->last.epoch = hw_get_u64(e + 16);
+		w->last.time_ms = (int64_t)hw_get_u64(e + 24);
+		memcpy(w->last.hash, e + 64, HW_HASH_BYTES);
 	}
 	return rc;
 }

@@ -3,17 +3,20 @@
  * The store (LMDB) applies entries and keeps them for good, but an LMDB commit costs two
  * flushes and runs one transaction at a time. The log in front of it costs one
  * write-and-fdatasync per batch, taken on flusher threads (HW_WAL_FLUSHERS batches in
- * flight) while the store applies the same entries: a primary acknowledges once its log and its standbys' logs have flushed,
- * and a standby acknowledges "durable" when its log has flushed and "applied" when the
- * store has committed (engineering-notes.md on MDB_NOMETASYNC and a log in front of
- * LMDB). The store then commits with MDB_NOMETASYNC: whatever a crash takes from it, the
- * log still holds, and recovery replays it.
+ * flight) while the store applies the same entries: a primary acknowledges once its log and its
+ * standbys' logs have flushed, and a standby acknowledges "durable" when its log has flushed and
+ * "applied" when the store has committed (engineering-notes.md on MDB_NOMETASYNC and a log in front
+ * of LMDB). The store then commits with MDB_NOMETASYNC: whatever a crash takes from it, the log
+ * still holds, and recovery replays it.
  *
  * On disk: segment files DIR/<first LSN, 20 digits>.wal holding log entries back to back
  * (replica/entry.h format: each checks its own hash), then zeros (room written ahead,
  * HW_WAL_PREALLOC_BYTES: a zero tail is not damage). A segment is dropped once the store
- * has flushed every entry in it (hw_wal_checkpoint). A torn or damaged tail (a crash in
- * the middle of a write) is cut at open; everything before it was flushed whole.
+ * has flushed every entry in it (hw_wal_checkpoint). A torn tail of the last segment (a
+ * crash in the middle of a write) is cut at open; everything before it was flushed whole.
+ * Damage anywhere else, or a gap between segments, is HW_ECORRUPT at open, and nothing is
+ * cut: those entries were flushed, and perhaps acknowledged. The open flushes what it
+ * found (a crashed process may have left it written and not flushed).
  *
  * Threads: open, replay and close from one thread; hw_wal_start() spawns the flushers;
  * append from the loop thread; checkpoint from any thread. */
@@ -34,9 +37,10 @@ struct hw_wal;
 /* A segment is closed and a new one begun past this size, so old ones can be dropped. */
 #define HW_WAL_SEGMENT_BYTES (64u * 1024u * 1024u)
 /* Zeros are written and flushed this far ahead of the last entry, so that a flush
- * overwrites and never grows the file (half the fdatasync time here); one such write
+ * overwrites rather than grows the file (half the fdatasync time here); one such write
  * (about 2 ms) every few thousand entries, with no flush in flight, before the batch
- * that would have less than half of it left. */
+ * that would have less than half of it left. A batch larger than that half still grows
+ * the file (slower, as safe). */
 #define HW_WAL_PREALLOC_BYTES (1024u * 1024u)
 /* Flushes in flight at once, each on its own thread: a batch that arrives while one
  * flushes starts its own rather than waiting for the device, which serves overlapping
@@ -44,7 +48,8 @@ struct hw_wal;
 #define HW_WAL_FLUSHERS 2u
 
 /* Open (creating dir) and check the log. *last gets its last entry's LSN and hash (lsn 0
- * when empty). A damaged tail is cut and logged. -errno for the OS. */
+ * when empty). A torn tail is cut and logged (wal_tail_cut); damage before it is
+ * HW_ECORRUPT (wal_damaged). -errno for the OS. */
 int hw_wal_open(const char *dir, struct hw_wal **out, struct hw_head *last);
 
 /* Call cb with every entry whose LSN is after `after`, in order (recovery). Stops at the

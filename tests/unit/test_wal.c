@@ -1,5 +1,7 @@
 /* test_wal.c: the write-ahead log: flushed entries survive a reopen, the room written
- * ahead of the entries is never taken for damage, and a torn entry is still cut. */
+ * ahead of the entries is never taken for damage, a torn entry at the end of the last
+ * segment is cut, and damage or a gap before the last segment is HW_ECORRUPT with
+ * nothing cut. */
 #include <dirent.h>
 #include <limits.h>
 #include <setjmp.h>
@@ -156,6 +158,10 @@ static void test_flushed_entries_survive_reopen_past_zeros(void **state)
 	assert_int_equal(hw_wal_start(w, f->loop, durable_cb, f), 0);
 	append_and_flush(f, w, 0, 100, 10);
 	append_and_flush(f, w, 100, 300, 50);
+	const struct hw_head *queued = hw_wal_last(w); /* the last entry queued, whole */
+	assert_int_equal(queued->lsn, 300);
+	assert_int_equal(queued->epoch, 1);
+	assert_int_equal(queued->time_ms, 1000 + 299);
 	hw_wal_close(w);
 
 	char path[400];
@@ -239,36 +245,83 @@ static void test_zero_tail_of_closed_segment_is_not_the_end(void **state)
 	hw_wal_close(w);
 }
 
-/* An entry torn by a crash, with the zeros written ahead after it, is still cut at open,
- * with every later segment: the log ends at the last whole entry. */
-static void test_torn_entry_before_zeros_is_cut(void **state)
+/* Entry i (LSN i + 1), in the segment file beginning at LSN first, keeps its header and
+ * loses its record to zeros, with 4096 more zeros after it: a torn write. */
+static void tear_entry(struct fx *f, size_t first, size_t i)
+{
+	char path[400];
+	snprintf(path, sizeof path, "%s/%020zu.wal", f->dir, first + 1);
+	FILE *fp = fopen(path, "r+b");
+	assert_non_null(fp);
+	long at = (long)(f->off[i] - f->off[first] + HW_ENTRY_HEADER_BYTES);
+	assert_int_equal(fseek(fp, at, SEEK_SET), 0);
+	uint8_t z[RECORD_BYTES + 4096] = {0};
+	assert_int_equal(fwrite(z, 1, sizeof z, fp), sizeof z);
+	assert_int_equal(fclose(fp), 0);
+}
+
+static off_t file_size(const struct fx *f, size_t first)
+{
+	char path[400];
+	snprintf(path, sizeof path, "%s/%020zu.wal", f->dir, first + 1);
+	struct stat st;
+	assert_int_equal(stat(path, &st), 0);
+	return st.st_size;
+}
+
+/* An entry torn by a crash at the end of the last segment, with the zeros written ahead
+ * after it, is cut at open: the log ends at the last whole entry, and the segments
+ * before it are kept whole. */
+static void test_torn_entry_of_last_segment_is_cut(void **state)
 {
 	struct fx *f = *state;
 	make_entries(f, 30);
 	write_segment(f, 0, 20, 0);
-	char path[400];
-	snprintf(path, sizeof path, "%s/%020zu.wal", f->dir, (size_t)1);
-	FILE *fp = fopen(path, "r+b");
-	assert_non_null(fp);
-	/* Entry 20 (LSN 20) keeps its header and loses its record to zeros. */
-	assert_int_equal(fseek(fp, (long)(f->off[19] + HW_ENTRY_HEADER_BYTES), SEEK_SET), 0);
-	uint8_t z[RECORD_BYTES] = {0};
-	assert_int_equal(fwrite(z, 1, sizeof z, fp), sizeof z);
-	uint8_t more[4096] = {0};
-	assert_int_equal(fwrite(more, 1, sizeof more, fp), sizeof more);
-	assert_int_equal(fclose(fp), 0);
 	write_segment(f, 20, 30, 0);
-
+	tear_entry(f, 20, 27);
 	struct hw_wal *w;
 	struct hw_head last;
 	assert_int_equal(hw_wal_open(f->dir, &w, &last), 0);
-	assert_int_equal(last.lsn, 19);
+	assert_int_equal(last.lsn, 27);
+	struct seen s = {.next = 1};
+	assert_int_equal(hw_wal_replay(w, 0, replay_cb, &s), 0);
+	assert_int_equal(s.count, 27);
 	hw_wal_close(w);
-	struct stat st;
-	assert_int_equal(stat(path, &st), 0);
-	assert_int_equal((size_t)st.st_size, f->off[19]);
-	snprintf(path, sizeof path, "%s/%020zu.wal", f->dir, (size_t)21);
-	assert_int_not_equal(stat(path, &st), 0);
+	assert_int_equal((size_t)file_size(f, 0), f->off[20]);
+	assert_int_equal((size_t)file_size(f, 20), f->off[27] - f->off[20]);
+}
+
+/* Damage in a segment before the last (entries flushed, perhaps acknowledged: a crash
+ * tears only the last) is HW_ECORRUPT at open, and nothing is cut or dropped. */
+static void test_damage_before_last_segment_is_corrupt(void **state)
+{
+	struct fx *f = *state;
+	make_entries(f, 30);
+	write_segment(f, 0, 20, 0);
+	tear_entry(f, 0, 19);
+	write_segment(f, 20, 30, 0);
+	off_t first = file_size(f, 0), second = file_size(f, 20);
+	struct hw_wal *w = NULL;
+	struct hw_head last;
+	assert_int_equal(hw_wal_open(f->dir, &w, &last), HW_ECORRUPT);
+	assert_null(w);
+	assert_int_equal(file_size(f, 0), first);
+	assert_int_equal(file_size(f, 20), second);
+}
+
+/* Segments whose LSNs do not follow on (one lost between them) are HW_ECORRUPT at open,
+ * and both stay. */
+static void test_gap_between_segments_is_corrupt(void **state)
+{
+	struct fx *f = *state;
+	make_entries(f, 30);
+	write_segment(f, 0, 20, 0);
+	write_segment(f, 22, 30, 0);
+	struct hw_wal *w = NULL;
+	struct hw_head last;
+	assert_int_equal(hw_wal_open(f->dir, &w, &last), HW_ECORRUPT);
+	assert_int_equal((size_t)file_size(f, 0), f->off[20]);
+	assert_int_equal((size_t)file_size(f, 22), f->off[30] - f->off[22]);
 }
 
 int main(void)
@@ -279,7 +332,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_many_batches_flush_in_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_zero_tail_of_closed_segment_is_not_the_end,
 						setup, teardown),
-		cmocka_unit_test_setup_teardown(test_torn_entry_before_zeros_is_cut, setup,
+		cmocka_unit_test_setup_teardown(test_torn_entry_of_last_segment_is_cut, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_damage_before_last_segment_is_corrupt, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_gap_between_segments_is_corrupt, setup,
 						teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
