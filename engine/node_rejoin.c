@@ -89,7 +89,12 @@ static int wal_reset_to_store(struct hw_node *n)
 	return rc;
 }
 
-/* Find the common point and rewind to it. *cut: something was quarantined. */
+/* Find the common point and rewind to it. *cut: something was quarantined.
+ *
+ * The log is emptied first, once the store holds and has flushed all it held: a crash
+ * after the rewind must not find the suffix still in the log, where recovery would take
+ * it back into the store (its first entry follows the common point). A crash before the
+ * rewind leaves the node as it was, diverged, to rejoin again. */
 static int rewind_store(struct hw_node *n, uint64_t *common, uint64_t *moved)
 {
 	struct hw_head h;
@@ -97,6 +102,11 @@ static int rewind_store(struct hw_node *n, uint64_t *common, uint64_t *moved)
 	int rc = hw_rejoin_common(n->store, n->rejoin, common);
 	if (rc != 0 || *common >= h.lsn)
 		return rc != 0 ? rc : HW_EDIVERGED;
+	rc = hw_store_sync(n->store);
+	if (rc == 0)
+		rc = wal_reset_to_store(n);
+	if (rc != 0)
+		return rc;
 	char why[HW_REWIND_WHY_MAX + 1];
 	snprintf(why, sizeof why, "rejoin epoch=%llu primary=%s", (unsigned long long)n->epoch,
 		 n->cfg.primary);
