@@ -785,10 +785,20 @@ static void primary_free(struct hw_node *n, int code)
 	n->requests_used = 0;
 }
 
+/* Fail what the core does not hold: fenced, or in a batch the writer never reported. */
+static void fail_requests(struct hw_node *n, int code)
+{
+	for (uint32_t i = 0; i < n->cfg.waiters_max; i++)
+		if (n->requests[i].used)
+			request_fail(n, i, code);
+}
+
 void hw__primary_stop(struct hw_node *n)
 {
-	if (n->requests != NULL && n->waiters != NULL)
+	if (n->requests != NULL && n->waiters != NULL) {
 		HW_CORE(n, hw_primary_fail_all(&n->core, HW_ECLOSED, acts));
+		fail_requests(n, HW_ECLOSED);
+	}
 	primary_free(n, HW_ECLOSED);
 }
 
@@ -820,10 +830,7 @@ void hw__primary_leave(struct hw_node *n, int code)
 	hw__digest_on_committed(n); /* one waiting for that commit starts */
 	level_log(n);
 	HW_CORE(n, hw_primary_fail_all(&n->core, code, acts));
-	/* what the core did not hold: fenced, or in a batch the writer never reported */
-	for (uint32_t i = 0; i < n->cfg.waiters_max; i++)
-		if (n->requests[i].used)
-			request_fail(n, i, code);
+	fail_requests(n, code);
 	for (uint32_t i = 0; i < n->cfg.n_standbys + n->cfg.n_vaults; i++) {
 		struct hw_standby_link *l = &n->links[i];
 		if (l->c != NULL) {

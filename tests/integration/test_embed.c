@@ -1,10 +1,12 @@
 /* test_embed.c: the embedding API (include/hawser.h hw_node_*): a node run on a thread of
  * this test takes submits from another thread, and once it is no longer primary every
  * submit completes at once with a typed error instead of waiting for a loop that will
- * never answer it; a node opened on one thread runs on another and closes on a third
- * without a word from io_uring. */
+ * never answer it; a node stopped and closed under load answers every submit it took;
+ * a node opened on one thread runs on another and closes on a third without a word
+ * from io_uring. */
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -126,6 +128,46 @@ static void test_submit_after_role_ends(void **state)
 	assert_int_equal(out.code, HW_ENOT_PRIMARY);
 }
 
+static atomic_int outcomes;
+
+static void count_cb(void *arg, const struct hw_outcome *o)
+{
+	(void)arg;
+	(void)o;
+	atomic_fetch_add(&outcomes, 1);
+}
+
+/* Submits taken while the node stops, in the queue, the batch being filled or the one in
+ * the store writer, each get one outcome by the time hw_node_close returns (HW_ECLOSED
+ * for those never acknowledged): none is left for a caller to wait on for ever. */
+static void test_stop_answers_every_submit(void **state)
+{
+	enum { RECORDS = 20000, STOP_AT = 15000 };
+	struct fix *f = *state;
+	start(f, false);
+	struct hw_workload_opts wo = {.seed = 5, .count = RECORDS, .end_ms = hw_wall_ms()};
+	struct hw_workload *w;
+	assert_int_equal(hw_workload_new(&wo, &w), 0);
+	atomic_store(&outcomes, 0);
+	int taken = 0;
+	for (int i = 0; i < RECORDS; i++) {
+		struct hw_work_item it;
+		assert_int_equal(hw_workload_next(w, f->rec, sizeof f->rec, &it), 0);
+		if (hw_node_submit(f->n, (uint64_t)i, f->rec, it.len, HW_DEFAULT, 0, count_cb,
+				   NULL) == 0)
+			taken++;
+		if (i == STOP_AT)
+			hw_node_stop(f->n);
+	}
+	hw_workload_free(w);
+	assert_int_equal(pthread_join(f->loop, NULL), 0);
+	f->running = f->opened = false;
+	hw_node_close(f->n);
+	f->n = NULL;
+	assert_true(taken > STOP_AT / 2);
+	assert_int_equal(atomic_load(&outcomes), taken);
+}
+
 /* Opened on the test's thread, run on another, closed on the test's again: submits are
  * acknowledged, the run returns 0, and the close says nothing about io_uring (no
  * "File exists", no operation left in flight). */
@@ -183,6 +225,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_submit_after_role_ends, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_submit_bad_input, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stop_answers_every_submit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_open_and_run_on_other_threads, setup,
 						teardown),
 	};
