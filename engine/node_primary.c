@@ -171,6 +171,17 @@ static void on_prepared(struct hw_node *n, struct hw_job *j)
 {
 	uint64_t applied = 0;
 	stages_stored(n, j);
+	if (n->failed != 0) { /* prepared after the node stopped acknowledging */
+		for (size_t i = 0; i < j->n; i++) {
+			const struct hw_result *res = &j->res[i];
+			struct hw_outcome o = {.code = res->code != 0 ? res->code : HW_ECLOSED,
+					       .reject = res->reject};
+			request_answer(n, (uint32_t)j->token[i], &o);
+		}
+		hw_segment_free(j->segment); /* the store may keep them; nothing streams them */
+		j->segment = NULL;
+		return;
+	}
 	for (size_t i = 0; i < j->n; i++) {
 		uint32_t slot = (uint32_t)j->token[i];
 		const struct hw_result *res = &j->res[i];
@@ -210,6 +221,21 @@ static void on_prepared(struct hw_node *n, struct hw_job *j)
 	}
 }
 
+/* The node stopped acknowledging (hw__node_storage_failed said why): every submit it took
+ * gets its outcome now. A prepared one may be in the log, the store or on a standby: it
+ * is in doubt, HW_ECLOSED (hawser.h: resubmit it with the same record_id). One in the
+ * batch being filled left nothing: code. The writer's batch is answered when it reports
+ * (on_prepared, on_failed). */
+static void primary_failed(struct hw_node *n, int code)
+{
+	HW_CORE(n, hw_primary_fail_all(&n->core, HW_ECLOSED, acts));
+	struct hw_job *f = hw_writer_filling(n->writer);
+	for (size_t i = 0; i < f->n; i++)
+		request_fail(n, (uint32_t)f->token[i], code);
+	f->n = 0;
+	f->used = 0;
+}
+
 static void on_failed(struct hw_node *n, struct hw_job *j)
 {
 	hw__node_storage_failed(n, j->rc, "store");
@@ -217,12 +243,7 @@ static void on_failed(struct hw_node *n, struct hw_job *j)
 		for (size_t i = 0; i < j->n; i++)
 			request_fail(n, (uint32_t)j->token[i], j->rc);
 	}
-	HW_CORE(n, hw_primary_fail_all(&n->core, j->rc, acts));
-	struct hw_job *f = hw_writer_filling(n->writer);
-	for (size_t i = 0; i < f->n; i++)
-		request_fail(n, (uint32_t)f->token[i], j->rc);
-	f->n = 0;
-	f->used = 0;
+	primary_failed(n, j->rc);
 }
 
 /* The store committed through lsn: the outbox may let those entries go (the store
@@ -247,10 +268,12 @@ static void writer_cb(void *arg, struct hw_job *j, enum hw_job_stage stage)
 	if (stage == HW_JOB_COMMITTED) {
 		uint64_t lsn;
 		int rc = hw_writer_committed(n->writer, &lsn);
-		if (rc != 0)
+		if (rc != 0) {
 			hw__node_storage_failed(n, rc, "store"); /* the log keeps what it held */
-		else
+			primary_failed(n, rc);
+		} else {
 			on_committed(n, lsn);
+		}
 		return;
 	}
 	if (j->rc != 0) {
@@ -368,7 +391,7 @@ void hw__primary_wal_cb(struct hw_node *n, uint64_t durable, int rc)
 {
 	if (rc != 0) {
 		hw__node_storage_failed(n, rc, "wal");
-		HW_CORE(n, hw_primary_fail_all(&n->core, rc, acts));
+		primary_failed(n, rc);
 		return;
 	}
 	HW_CORE(n, hw_primary_on_durable(&n->core, durable, acts));

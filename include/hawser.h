@@ -16,7 +16,10 @@
  * it completes with the record's LSN once the mode's rule holds (DESIGN.md "Durability
  * modes"), or with an error: a validation code (HW_ECHECK_DIGIT ...) with the field and
  * the rule, exactly as the store gave it, or a node or connection error. A record that
- * failed left nothing behind.
+ * failed left nothing behind, except with HW_ECLOSED: the node or the connection went
+ * away, or the node stopped acknowledging (a storage failure), with the record in
+ * flight. It may or may not be stored; resubmit it with the same record_id, which is
+ * idempotent.
  *
  * Errors are 0 or negative codes; hw_strerror() and hw_errname() give their text. */
 #ifndef HAWSER_H

@@ -3,7 +3,9 @@
  * cluster of tests/integration/rig.h. It must step down at once instead of holding its
  * lease, an in-sync standby must take over within the RTO, no acknowledged record may be
  * lost, and the failed node must stay out: it says why, refuses votes and never leads
- * again until restarted. */
+ * again until restarted. A primary with static roles (no failover) whose log fails under
+ * a pipelined load answers every submit it took, each with a typed code, and
+ * acknowledges nothing after it failed. */
 #include <errno.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -35,6 +37,7 @@ struct fix {
 	struct hw_rig rig;
 	struct hw_rig_recs recs;
 	struct hw_client *client;
+	struct hw_tnode t; /* the static primary's test */
 };
 
 static int setup(void **state)
@@ -164,12 +167,60 @@ static void test_primary_fsync_fails(void **state)
 	assert_int_equal(acked, meant);
 }
 
+/* A primary with static roles (mode local; its standby never runs) under the shim, its
+ * log's fsync failing from SIGUSR1 on, while 64 submits are in flight: every submit
+ * taken gets an outcome (none is left in a batch being filled or prepared after the
+ * failure), the failure's are typed, and none succeeds once the node logged
+ * storage_failed. */
+static void test_static_primary_answers_all(void **state)
+{
+	enum { WINDOW = 64, COUNT = 3000, BEFORE = 500 };
+	struct fix *f = *state;
+	struct hw_tnode_opts o = {.primary = true, .standbys = "s1", .mode = "local"};
+	assert_int_equal(hw_tnode_init(&f->t, f->rig.root, "p9", &o), 0);
+	assert_int_equal(hw_test_fault_fsync_env(HW_FAULTS_LIB, f->t.dir), 0);
+	int rc = hw_tnode_start(&f->t, NULL);
+	hw_test_fault_env_clear();
+	assert_int_equal(rc, 0);
+	assert_int_equal(hw_rig_recs_init(&f->recs, COUNT, 13), 0);
+	assert_int_equal(hw_client_connect(f->t.client, &f->client), 0);
+	uint64_t sent = 0, outcomes = 0, ok_after = 0, failed = 0;
+	bool signalled = false;
+	while (outcomes < COUNT) {
+		while (sent < COUNT && sent - outcomes < WINDOW) {
+			assert_int_equal(hw_client_submit(f->client, sent, f->recs.rec[sent],
+							  f->recs.len[sent], HW_DEFAULT, 0),
+					 0);
+			sent++;
+		}
+		if (!signalled && outcomes >= BEFORE) {
+			assert_int_equal(hw_proc_signal(&f->t.proc, SIGUSR1), 0);
+			signalled = true;
+		}
+		struct hw_outcome out;
+		assert_int_equal(hw_client_wait(f->client, OUTCOME_MS, &out), 0);
+		outcomes++;
+		failed += out.code != 0 && out.code != f->recs.expect[out.request_id];
+		ok_after += failed > 0 && out.code == 0;
+		assert_string_not_equal(hw_errname(out.code), "EUNKNOWN");
+	}
+	print_message("%llu submits, %llu failed after the fault\n", (unsigned long long)sent,
+		      (unsigned long long)failed);
+	assert_true(failed > 0);
+	size_t from = 0;
+	assert_true(hw_proc_wait_line(&f->t.proc, &from, "event=storage_failed", "in=wal",
+				      EVENT_WAIT_MS, NULL, 0));
+	assert_int_equal(ok_after, 0);
+	hw_proc_kill(&f->t.proc);
+}
+
 int main(void)
 {
 	if (hw_test_bin_or_skip("test_storage_fail") == NULL)
 		return 77;
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_primary_fsync_fails, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_static_primary_answers_all, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
