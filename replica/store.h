@@ -66,6 +66,8 @@ struct hw_store_opts {
 	                                   (replica/retention.h; 0: the count alone) */
 	struct hw_fault *commit_fault;  /* test hook: a firing fault fails the commit with -EIO */
 	struct hw_fault *mapfull_fault; /* test hook: a firing fault fails a put with MAP_FULL */
+	struct hw_fault *commit_mapfull_fault; /* test hook: ... a commit with MAP_FULL (as
+						  LMDB's, saving its free list) */
 };
 
 /* Position of the log's last entry. An empty store has lsn 0 and an all-zero hash. */

@@ -483,6 +483,36 @@ static void test_hold_map_full(void **state)
 	assert_int_equal(h.lsn, 2);
 }
 
+/* A commit of held batches that runs out of map (LMDB saves its free list at commit)
+ * grows the map, takes the batches again and commits them: nothing is lost and the store
+ * goes on, where it used to stop for good with an I/O error. */
+static void test_commit_map_full_grows(void **state)
+{
+	struct fx *f = *state;
+	hw_store_close(f->s);
+	struct hw_fault fault;
+	hw_fault_arm(&fault, 0, 1);
+	struct hw_store_opts o = {
+		.map_bytes = 256 * 1024, .log_ahead = true, .commit_mapfull_fault = &fault};
+	assert_int_equal(hw_store_open(f->dir, &o, &f->s), 0);
+	hold_one(f->s, 1, "a");
+	hold_one(f->s, 2, "b");
+	assert_int_equal(hw_store_commit(f->s), 0);
+	assert_int_equal(fault.fired, 1);
+	struct hw_head h;
+	hw_store_head(f->s, &h);
+	assert_int_equal(h.lsn, 2);
+	hold_one(f->s, 3, "c");
+	assert_int_equal(hw_store_commit(f->s), 0);
+	hw_store_head(f->s, &h);
+	assert_int_equal(h.lsn, 3);
+	uint8_t buf[4096];
+	size_t len;
+	uint64_t last;
+	assert_int_equal(hw_store_read_entries(f->s, 1, 3, buf, sizeof buf, &len, &last), 0);
+	assert_int_equal(last, 3);
+}
+
 /* Held batches share one transaction, so a batch dropped after them (abort, or MAP_FULL
  * in the middle of one) makes the store take them again from their entries. The store
  * must end exactly as one that took the same batches one commit each: same head, same
@@ -931,6 +961,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_append_refuses_bad_entries, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_map_full_grows, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hold_then_commit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_commit_map_full_grows, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hold_map_full, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_held_taken_again, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_commit_failure_is_sticky, setup, teardown),
