@@ -225,7 +225,8 @@ static void on_prepared(struct hw_node *n, struct hw_job *j)
  * gets its outcome now. A prepared one may be in the log, the store or on a standby: it
  * is in doubt, HW_ECLOSED (hawser.h: resubmit it with the same record_id). One in the
  * batch being filled left nothing: code. The writer's batch is answered when it reports
- * (on_prepared, on_failed). */
+ * (on_prepared, on_failed). Sessions paused for want of room read again and embedded
+ * submits left queued are taken: each is refused at once (submit_rule). */
 static void primary_failed(struct hw_node *n, int code)
 {
 	HW_CORE(n, hw_primary_fail_all(&n->core, HW_ECLOSED, acts));
@@ -234,6 +235,8 @@ static void primary_failed(struct hw_node *n, int code)
 		request_fail(n, (uint32_t)f->token[i], code);
 	f->n = 0;
 	f->used = 0;
+	resume_sessions(n);
+	hw__primary_take_ext(n);
 }
 
 static void on_failed(struct hw_node *n, struct hw_job *j)

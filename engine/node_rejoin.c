@@ -7,9 +7,10 @@
  *
  * The rewind runs from the reconnect timer, never inside the connection's callbacks: the
  * writer and the log stop first (the writer applies what it took, so the store holds the
- * whole log), the store rewinds, the log is reset to the new head, and the store, log and
- * writer reopen as after a snapshot. A node that finds nothing to cut (the logs part
- * where the epochs agree: they should not) stops with needs_rejoin instead of looping.
+ * whole log), the store is flushed and the log emptied, the store rewinds, the log
+ * restarts at the new head, and the store, log and writer reopen as after a snapshot. A node that
+ * finds nothing to cut (the logs part where the epochs agree: they should not) stops with
+ * needs_rejoin instead of looping.
  *
  * Logs: rejoin_offered (primary), rejoin_planned, rejoined, needs_rejoin. */
 #include <stdio.h>

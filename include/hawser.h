@@ -16,10 +16,11 @@
  * it completes with the record's LSN once the mode's rule holds (DESIGN.md "Durability
  * modes"), or with an error: a validation code (HW_ECHECK_DIGIT ...) with the field and
  * the rule, exactly as the store gave it, or a node or connection error. A record that
- * failed left nothing behind, except with HW_ECLOSED: the node or the connection went
- * away, or the node stopped acknowledging (a storage failure), with the record in
- * flight. It may or may not be stored; resubmit it with the same record_id, which is
- * idempotent.
+ * failed left nothing behind, except with HW_ECLOSED (the node or the connection went
+ * away, or the node stopped acknowledging after a storage failure) or HW_ENOT_PRIMARY
+ * (the primary stepped down), each with the record in flight: it may or may not be
+ * stored. Resubmit it with the same record_id, which is idempotent (a client that
+ * follows the primary does so by itself).
  *
  * Errors are 0 or negative codes; hw_strerror() and hw_errname() give their text. */
 #ifndef HAWSER_H

@@ -864,35 +864,26 @@ int hw_store_prepare(struct hw_store *s, uint64_t epoch, int64_t now_ms,
 	}
 }
 
-/* Commit the open transaction, at head h: 0 or the sticky failure. MAP_FULL is too late
- * to retry here. */
-/* Commit the open transaction through head h. A commit can itself run out of map (LMDB
- * saves its free list then): the map grows, everything the transaction held is taken
- * again from its entries into a new one (replay_run), and that one commits. */
+/* Commit the open transaction through head h: 0 or the sticky failure. A commit can
+ * itself run out of map (LMDB saves its free list then): the map grows, everything the
+ * transaction held is taken again from its entries into a new one (replay_run, which can
+ * run out too: it grows again), and that one commits. */
 static int txn_commit(struct hw_store *s, const struct hw_head *h)
 {
-	for (;;) {
-		struct hw_head target = *h;     /* h may be s->held_head, which txn_take keeps */
-		size_t entries = s->replay_len; /* the held batches' and the prepared one's */
-		int rc = commit(s, txn_take(s), &target);
-		if (rc == 0)
-			return 0;
-		if (rc != MDB_MAP_FULL || batch_failed(s, rc) == 0) {
-			if (s->failed == 0)
-				batch_failed(s, rc);
-			return s->failed;
-		}
+	struct hw_head target = *h;     /* h may be s->held_head, which txn_take keeps */
+	size_t entries = s->replay_len; /* the held batches' and the prepared one's */
+	int rc = commit(s, txn_take(s), &target);
+	while (rc == MDB_MAP_FULL && batch_failed(s, rc) == 1) {
 		s->replay_held = s->replay_len = entries;
 		s->held_head = target;
 		s->holding = true;
 		rc = replay_run(s);
-		if (rc != 0) {
-			batch_failed(s, rc == MDB_MAP_FULL ? EIO : rc);
-			s->holding = false;
-			return s->failed;
-		}
-		h = &s->held_head;
+		if (rc == 0)
+			rc = commit(s, txn_take(s), &target);
 	}
+	if (rc != 0 && s->failed == 0)
+		batch_failed(s, rc);
+	return rc == 0 ? 0 : s->failed;
 }
 
 void hw_store_hold(struct hw_store *s)

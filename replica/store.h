@@ -159,9 +159,9 @@ void hw_store_abort(struct hw_store *s);
  * batch) still drops only the batch being prepared: the store keeps the held batches'
  * entries and takes them again into a new transaction. hw_store_commit() commits the
  * prepared batch (if any) and every held one; with nothing open it returns 0 (or the
- * sticky failure). A MAP_FULL in a later batch grows the map and takes the held ones
- * again before the retry; a failure while holding is sticky (the log repairs the store
- * at the next start). Until committed, held entries are invisible to
+ * sticky failure). A MAP_FULL in a later batch, or in the commit itself, grows the map
+ * and takes the held ones again before the retry; a failure while holding is sticky
+ * (the log repairs the store at the next start). Until committed, held entries are invisible to
  * hw_store_read_entries(), the digest and other processes, and hw_store_head() still
  * gives the committed head. Writer's thread. */
 void hw_store_hold(struct hw_store *s);

@@ -227,9 +227,10 @@ static int flush_found(struct hw_wal *w, bool made)
 	char path[PATH_MAX + 32];
 	snprintf(path, sizeof path, "%s", w->dir);
 	char *slash = strrchr(path, '/');
-	if (made && slash != NULL) {
-		*slash = '\0';
-		int rc = fsync_dir(slash == path ? "/" : path);
+	if (made) {
+		if (slash != NULL)
+			*slash = '\0';
+		int rc = fsync_dir(slash == NULL ? "." : slash == path ? "/" : path);
 		if (rc != 0)
 			return rc;
 	}

@@ -14,9 +14,13 @@
  * HW_WAL_PREALLOC_BYTES: a zero tail is not damage). A segment is dropped once the store
  * has flushed every entry in it (hw_wal_checkpoint). A torn tail of the last segment (a
  * crash in the middle of a write) is cut at open; everything before it was flushed whole.
- * Damage anywhere else, or a gap between segments, is HW_ECORRUPT at open, and nothing is
- * cut: those entries were flushed, and perhaps acknowledged. The open flushes what it
- * found (a crashed process may have left it written and not flushed).
+ * Damage in an earlier segment, or a gap between segments, is HW_ECORRUPT at open, and
+ * nothing is cut: those entries were flushed, and perhaps acknowledged. Inside the last
+ * segment a tear and damage look alike (flushes in flight land in any order, zeros
+ * between them), so damage there is cut with everything after it: the node may then hold
+ * less than it acknowledged (logged as wal_tail_cut with the bytes dropped), as after
+ * losing its disk's cache. The open flushes what it found (a crashed process may have
+ * left it written and not flushed).
  *
  * Threads: open, replay and close from one thread; hw_wal_start() spawns the flushers;
  * append from the loop thread; checkpoint from any thread. */
@@ -48,8 +52,8 @@ struct hw_wal;
 #define HW_WAL_FLUSHERS 2u
 
 /* Open (creating dir) and check the log. *last gets its last entry's LSN and hash (lsn 0
- * when empty). A torn tail is cut and logged (wal_tail_cut); damage before it is
- * HW_ECORRUPT (wal_damaged). -errno for the OS. */
+ * when empty). A bad tail of the last segment is cut and logged (wal_tail_cut); damage
+ * in an earlier one is HW_ECORRUPT (wal_damaged). -errno for the OS. */
 int hw_wal_open(const char *dir, struct hw_wal **out, struct hw_head *last);
 
 /* Call cb with every entry whose LSN is after `after`, in order (recovery). Stops at the

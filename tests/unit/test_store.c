@@ -513,6 +513,30 @@ static void test_commit_map_full_grows(void **state)
 	assert_int_equal(last, 3);
 }
 
+/* The same when the map runs out again while the held batches are taken again: it grows
+ * once more, and the commit still holds all of them. */
+static void test_commit_map_full_during_replay(void **state)
+{
+	struct fx *f = *state;
+	hw_store_close(f->s);
+	struct hw_fault at_commit, at_put;
+	hw_fault_arm(&at_commit, 0, 1);
+	hw_fault_arm(&at_put, 2, 1); /* the two held entries pass; the replay's first fails */
+	struct hw_store_opts o = {.map_bytes = 256 * 1024,
+				  .log_ahead = true,
+				  .mapfull_fault = &at_put,
+				  .commit_mapfull_fault = &at_commit};
+	assert_int_equal(hw_store_open(f->dir, &o, &f->s), 0);
+	hold_one(f->s, 1, "a");
+	hold_one(f->s, 2, "b");
+	assert_int_equal(hw_store_commit(f->s), 0);
+	assert_int_equal(at_commit.fired, 1);
+	assert_int_equal(at_put.fired, 1);
+	struct hw_head h;
+	hw_store_head(f->s, &h);
+	assert_int_equal(h.lsn, 2);
+}
+
 /* Held batches share one transaction, so a batch dropped after them (abort, or MAP_FULL
  * in the middle of one) makes the store take them again from their entries. The store
  * must end exactly as one that took the same batches one commit each: same head, same
@@ -962,6 +986,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_map_full_grows, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hold_then_commit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_commit_map_full_grows, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_commit_map_full_during_replay, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_hold_map_full, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_held_taken_again, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_commit_failure_is_sticky, setup, teardown),
