@@ -245,6 +245,69 @@ static void test_zero_tail_of_closed_segment_is_not_the_end(void **state)
 	hw_wal_close(w);
 }
 
+/* The first LSNs of the segment files in dir, ascending, into first[] (at most cap). */
+static size_t segments(const char *dir, uint64_t *first, size_t cap)
+{
+	DIR *d = opendir(dir);
+	assert_non_null(d);
+	size_t n = 0;
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL) {
+		unsigned long long v;
+		char tail[8];
+		if (sscanf(de->d_name, "%20llu%7s", &v, tail) == 2 && strcmp(tail, ".wal") == 0) {
+			assert_true(n < cap);
+			first[n++] = v;
+		}
+	}
+	closedir(d);
+	for (size_t i = 1; i < n; i++) /* insertion sort: a handful */
+		for (size_t j = i; j > 0 && first[j - 1] > first[j]; j--) {
+			uint64_t t = first[j];
+			first[j] = first[j - 1];
+			first[j - 1] = t;
+		}
+	return n;
+}
+
+/* Past HW_WAL_SEGMENT_BYTES the log begins a new segment at the next batch's first LSN;
+ * a checkpoint past the first segment's entries, with the flushers running, drops that
+ * file and only it; after a reopen the log ends at the last entry and replays, in order,
+ * from the second segment's first. */
+static void test_segment_rollover_and_checkpoint(void **state)
+{
+	enum { CHUNK = 16384, BATCH = 1024 };
+	struct fx *f = *state;
+	size_t each = HW_ENTRY_HEADER_BYTES + RECORD_BYTES;
+	size_t n = HW_WAL_SEGMENT_BYTES / each + 2 * CHUNK;
+	make_entries(f, n);
+	struct hw_wal *w;
+	struct hw_head last;
+	assert_int_equal(hw_wal_open(f->dir, &w, &last), 0);
+	assert_int_equal(hw_wal_start(w, f->loop, durable_cb, f), 0);
+	for (size_t a = 0; a < n; a += CHUNK) /* each chunk under HW_WAL_PENDING_MAX */
+		append_and_flush(f, w, a, a + CHUNK < n ? a + CHUNK : n, BATCH);
+	uint64_t first[8];
+	assert_int_equal(segments(f->dir, first, 8), 2);
+	assert_int_equal(first[0], 1);
+	assert_true(first[1] > 1 && first[1] <= n);
+	hw_wal_checkpoint(w, first[1] - 1);
+	size_t left = 2;
+	for (int i = 0; i < WAIT_MS && left == 2; i++) { /* the flusher drops it on its wake */
+		usleep(1000);
+		left = segments(f->dir, first + 2, 6);
+	}
+	assert_int_equal(left, 1);
+	assert_int_equal(first[2], first[1]);
+	hw_wal_close(w);
+	assert_int_equal(hw_wal_open(f->dir, &w, &last), 0);
+	assert_int_equal(last.lsn, n);
+	struct seen s = {.next = first[1]};
+	assert_int_equal(hw_wal_replay(w, 0, replay_cb, &s), 0);
+	assert_int_equal(s.count, n - first[1] + 1);
+	hw_wal_close(w);
+}
+
 /* Entry i (LSN i + 1), in the segment file beginning at LSN first, keeps its header and
  * loses its record to zeros, with 4096 more zeros after it: a torn write. */
 static void tear_entry(struct fx *f, size_t first, size_t i)
@@ -330,6 +393,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_flushed_entries_survive_reopen_past_zeros,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_many_batches_flush_in_order, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_segment_rollover_and_checkpoint, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_zero_tail_of_closed_segment_is_not_the_end,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_torn_entry_of_last_segment_is_cut, setup,
