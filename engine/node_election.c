@@ -219,6 +219,14 @@ static void promote(struct hw_node *n, uint64_t epoch)
 {
 	int64_t t0 = hw_mono_ms();
 	hw__standby_leave(n);
+	/* The writer's last commit (of what it took) may have failed: its failure is the
+	 * store's now, and a store that failed must not lead (it may hold less than its
+	 * log, whose entries standbys have). Nothing is open: this only reads it. */
+	int src = hw_store_commit(n->store);
+	if (src != 0) {
+		hw__node_storage_failed(n, src, "promote");
+		return;
+	}
 	struct hw_head h;
 	hw_store_head(n->store, &h);
 	if (h.lsn != hw_wal_last(n->wal)->lsn)
