@@ -17,7 +17,8 @@ struct hw_store {
 	char *dir;
 	struct hw_store_opts opts;
 	uint64_t map_bytes;
-	int failed;            /* sticky storage failure: 0, or the first error */
+	_Atomic int failed;    /* sticky storage failure: 0, or the first error (written by
+				  the writer, and by hw_store_meta_put on the loop) */
 	bool qkeys_lsn;        /* quarantine keyed by LSN alone: format 2, opened read-only */
 	struct hw_head head;   /* cached copy of meta "head" */
 	struct hw_head base;   /* cached copy of meta "base" (writer's thread) */
