@@ -354,11 +354,16 @@ static void report_committed(struct hw_writer *w)
 }
 
 /* Loop thread: report the active job's stages in order, PREPARED (if it happened) then
- * DONE, however the wake-ups coalesced. */
+ * DONE, however the wake-ups coalesced. A commit between jobs that failed goes first:
+ * the job's own failure (the store's sticky HW_ESTORE_FAILED) comes from it, and the node
+ * logs the first cause it hears. */
 static void writer_async_cb(struct hw_async *a, void *arg)
 {
 	(void)a;
 	struct hw_writer *w = arg;
+	uint64_t lsn;
+	if (hw_writer_committed(w, &lsn) != 0)
+		report_committed(w);
 	for (;;) {
 		pthread_mutex_lock(&w->mu);
 		struct hw_job *j = w->active;

@@ -168,20 +168,22 @@ static void test_primary_fsync_fails(void **state)
 	assert_int_equal(acked, meant);
 }
 
-/* A primary with static roles (mode local; its standby never runs) under the shim, its
- * fsyncs failing from SIGUSR1 on, while 64 submits are in flight against room for 4
- * (so the client's session pauses for room): every submit gets exactly one outcome
- * (none is left in a batch being filled, prepared after the failure, or unread in a
- * paused session), the failure's are typed, and none succeeds after the first one
- * failed. */
-static void test_static_primary_answers_all(void **state)
+/* A primary with static roles (mode local; its standby never runs) under the shim, the
+ * fsyncs of fault_path (its data directory, or only its store's file) failing from
+ * SIGUSR1 on, while 64 submits are in flight against room for 4 (so the client's
+ * session pauses for room): every submit gets exactly one outcome (none is left in a
+ * batch being filled, prepared after the failure, or unread in a paused session), the
+ * failure's are typed, and none succeeds after the first one failed. Returns the node's
+ * first storage_failed line in line. */
+static void static_primary_fails(struct fix *f, const char *fault_file, char *line, size_t cap)
 {
 	enum { WINDOW = 64, ROOM = 4, COUNT = 3000, BEFORE = 500 };
-	struct fix *f = *state;
 	struct hw_tnode_opts o = {
 		.primary = true, .standbys = "s1", .mode = "local", .waiters_max = ROOM};
 	assert_int_equal(hw_tnode_init(&f->t, f->rig.root, "p9", &o), 0);
-	assert_int_equal(hw_test_fault_fsync_env(HW_FAULTS_LIB, f->t.dir), 0);
+	char fault_path[HW_PROC_PATH_MAX + 16];
+	snprintf(fault_path, sizeof fault_path, "%s%s", f->t.dir, fault_file);
+	assert_int_equal(hw_test_fault_fsync_env(HW_FAULTS_LIB, fault_path), 0);
 	int rc = hw_tnode_start(&f->t, NULL);
 	hw_test_fault_env_clear();
 	assert_int_equal(rc, 0);
@@ -211,14 +213,33 @@ static void test_static_primary_answers_all(void **state)
 		ok_after += failed > 0 && out.code == 0;
 		assert_string_not_equal(hw_errname(out.code), "EUNKNOWN");
 	}
+	free(seen);
 	print_message("%llu submits, %llu failed after the fault\n", (unsigned long long)sent,
 		      (unsigned long long)failed);
-	free(seen);
 	assert_true(failed > 0);
+	assert_int_equal(ok_after, 0);
 	size_t from = 0;
 	assert_true(hw_proc_wait_line(&f->t.proc, &from, "event=storage_failed", NULL,
-				      EVENT_WAIT_MS, NULL, 0));
-	assert_int_equal(ok_after, 0);
+				      EVENT_WAIT_MS, line, cap));
+}
+
+/* The log's and the store's fsyncs fail (the whole data directory). */
+static void test_static_primary_answers_all(void **state)
+{
+	char line[512];
+	static_primary_fails(*state, "", line, sizeof line);
+}
+
+/* Only the store's file fails: whether its commit failed at a batch's end or between
+ * batches, the node's first storage_failed names the store and the real cause (EIO),
+ * not the sticky "store failed earlier" the next batch then meets. */
+static void test_static_primary_store_fails(void **state)
+{
+	char line[512];
+	static_primary_fails(*state, "/data.mdb", line, sizeof line);
+	print_message("%s\n", line);
+	assert_non_null(strstr(line, "in=store"));
+	assert_non_null(strstr(line, "code=EIO"));
 }
 
 int main(void)
@@ -228,6 +249,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_primary_fsync_fails, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_static_primary_answers_all, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_static_primary_store_fails, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
