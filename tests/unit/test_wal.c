@@ -308,6 +308,58 @@ static void test_segment_rollover_and_checkpoint(void **state)
 	hw_wal_close(w);
 }
 
+/* A reset (the store holds everything: a rejoin, a recovery) drops every segment and
+ * continues after the head it is given: the next entries begin a segment named for
+ * their first LSN, and after a reopen the log holds those alone. */
+static void test_reset_continues_after_head(void **state)
+{
+	struct fx *f = *state;
+	make_entries(f, 80);
+	struct hw_wal *w;
+	struct hw_head last;
+	assert_int_equal(hw_wal_open(f->dir, &w, &last), 0);
+	assert_int_equal(hw_wal_start(w, f->loop, durable_cb, f), 0);
+	append_and_flush(f, w, 0, 50, 10);
+	hw_wal_close(w);
+	assert_int_equal(hw_wal_open(f->dir, &w, &last), 0);
+	assert_int_equal(last.lsn, 50);
+	struct hw_head head = last; /* the store's head: entry 50 */
+	assert_int_equal(hw_wal_reset(w, &head), 0);
+	uint64_t first[4];
+	assert_int_equal(segments(f->dir, first, 4), 0);
+	assert_int_equal(hw_wal_last(w)->lsn, 50);
+	assert_int_equal(hw_wal_start(w, f->loop, durable_cb, f), 0);
+	append_and_flush(f, w, 50, 80, 10);
+	hw_wal_close(w);
+	assert_int_equal(segments(f->dir, first, 4), 1);
+	assert_int_equal(first[0], 51);
+	assert_int_equal(hw_wal_open(f->dir, &w, &last), 0);
+	assert_int_equal(last.lsn, 80);
+	struct seen s = {.next = 51};
+	assert_int_equal(hw_wal_replay(w, 0, replay_cb, &s), 0);
+	assert_int_equal(s.count, 30);
+	hw_wal_close(w);
+}
+
+/* Past HW_WAL_PENDING_MAX bytes waiting (no flusher takes them here) an append is
+ * HW_EBUSY and queues nothing: the caller stops reading (back-pressure). */
+static void test_append_past_pending_max_is_busy(void **state)
+{
+	struct fx *f = *state;
+	size_t each = HW_ENTRY_HEADER_BYTES + RECORD_BYTES;
+	size_t fit = HW_WAL_PENDING_MAX / each;
+	make_entries(f, fit + 1);
+	struct hw_wal *w;
+	struct hw_head last;
+	assert_int_equal(hw_wal_open(f->dir, &w, &last), 0);
+	assert_int_equal(hw_wal_append(w, f->entries, f->off[fit], fit), 0);
+	assert_int_equal(hw_wal_pending(w), f->off[fit]);
+	assert_int_equal(hw_wal_append(w, f->entries + f->off[fit], each, fit + 1), HW_EBUSY);
+	assert_int_equal(hw_wal_pending(w), f->off[fit]);
+	assert_int_equal(hw_wal_last(w)->lsn, fit);
+	hw_wal_close(w);
+}
+
 /* Entry i (LSN i + 1), in the segment file beginning at LSN first, keeps its header and
  * loses its record to zeros, with 4096 more zeros after it: a torn write. */
 static void tear_entry(struct fx *f, size_t first, size_t i)
@@ -394,6 +446,9 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_many_batches_flush_in_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_segment_rollover_and_checkpoint, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_reset_continues_after_head, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_append_past_pending_max_is_busy, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_zero_tail_of_closed_segment_is_not_the_end,
 						setup, teardown),
