@@ -4,6 +4,7 @@
  * then the primary's status), polled every POLL_MS within a bound. This is a CLI and
  * test-harness helper, not the engine: a short poll is simpler and as exact here as any
  * event, and every wait has a deadline. */
+#include "base/assert.h"
 #include "base/clock.h"
 #include "bench/cluster.h"
 
@@ -84,29 +85,65 @@ static void rmtree(const char *path)
 	nftw(path, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
 }
 
-/* Free loopback TCP ports: bind port 0, read it, and keep every socket open until all are
- * picked so the kernel hands out distinct ones. Another process could take one before the
- * node binds it: the node then fails to start and start() says so. */
 #define PORTS_MAX (2 * NODES_MAX + 2)
+#define PORTS_LO  10000 /* below: well-known and registered services */
 
-static int pick_ports(unsigned count, unsigned short *ports)
+/* The first port of the kernel's ephemeral range (ip_local_port_range), 32768 if unread. */
+static unsigned ephemeral_lo(void)
 {
+	unsigned lo = 32768, hi;
+	FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
+	if (f != NULL) {
+		if (fscanf(f, "%u %u", &lo, &hi) != 2)
+			lo = 32768;
+		fclose(f);
+	}
+	return lo;
+}
+
+/* Bind a loopback TCP socket to port (0: the kernel picks one); the socket, or -errno. */
+static int bind_port(unsigned short *port)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET,
+				 .sin_port = htons(*port),
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t sl = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
+	    getsockname(fd, (struct sockaddr *)&sa, &sl) != 0) {
+		int rc = -errno;
+		close(fd);
+		return rc;
+	}
+	*port = ntohs(sa.sin_port);
+	return fd;
+}
+
+int hw_cluster_free_ports(unsigned count, unsigned short *ports)
+{
+	HW_ASSERT(count <= PORTS_MAX);
 	int fds[PORTS_MAX];
+	unsigned lo = ephemeral_lo(), made = 0;
+	unsigned span = lo > PORTS_LO ? lo - PORTS_LO : 0;
+	static unsigned next;
+	if (next == 0)
+		next = (unsigned)getpid() * 7919u + (unsigned)hw_mono_ns();
 	int rc = 0;
-	unsigned made = 0;
-	for (; made < count; made++) {
-		struct sockaddr_in sa = {.sin_family = AF_INET,
-					 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-		socklen_t sl = sizeof(sa);
-		fds[made] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (fds[made] < 0 || bind(fds[made], (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
-		    getsockname(fds[made], (struct sockaddr *)&sa, &sl) != 0) {
-			rc = -errno;
-			if (fds[made] >= 0)
-				close(fds[made]);
-			break;
+	for (unsigned tries = 0; made < count && rc == 0; tries++) {
+		unsigned short port = 0; /* the kernel's choice when there is no room below */
+		if (span > 0 && tries < 64 * PORTS_MAX)
+			port = (unsigned short)(PORTS_LO + (next++ * 2654435761u) % span);
+		int fd = bind_port(&port);
+		if (fd == -EADDRINUSE || fd == -EACCES)
+			continue; /* taken: another one */
+		if (fd < 0) {
+			rc = fd;
+		} else {
+			fds[made] = fd;
+			ports[made++] = port;
 		}
-		ports[made] = ntohs(sa.sin_port);
 	}
 	while (made > 0)
 		close(fds[--made]);
@@ -335,7 +372,7 @@ static int lay_out(struct hw_cluster *c)
 {
 	unsigned short ports[PORTS_MAX];
 	unsigned count = c->failover ? 2 * c->n + 1 : c->n + 1;
-	int rc = pick_ports(count, ports);
+	int rc = hw_cluster_free_ports(count, ports);
 	if (rc)
 		return rc;
 	snprintf(c->listen, sizeof(c->listen), "127.0.0.1:%u", ports[c->n]);

@@ -71,6 +71,13 @@ struct hw_cluster_opts {
  * the directory is removed. */
 int hw_cluster_start(const struct hw_cluster_opts *o, struct hw_cluster **out);
 
+/* count distinct free loopback TCP ports for nodes to listen on, below the kernel's
+ * ephemeral range: a port from that range, free when picked, can become the source port
+ * of any outgoing connection while its node is down, and the node's restart then fails
+ * with EADDRINUSE. Each is bound to check it is free and all are held until all are
+ * picked; another process could still take one before the node binds it. 0 or -errno. */
+int hw_cluster_free_ports(unsigned count, unsigned short *ports);
+
 /* Index of the node that is primary now, by the nodes' own status (role PRIMARY),
  * polled within timeout_ms. Without failover it is 0 while node 0 runs. Returns 0 with
  * *idx set, -ETIMEDOUT when no running node says it is primary in time. */

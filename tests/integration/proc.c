@@ -24,6 +24,7 @@
 
 #include <lmdb.h>
 
+#include "bench/cluster.h"
 #include "bench/workload.h"
 #include "replica/entry.h"
 #include "replica/store.h"
@@ -95,17 +96,9 @@ int hw_test_rm_rf(const char *dir)
 
 static int free_port_once(uint16_t *port)
 {
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t len = sizeof sa;
-	int rc = 0;
-	if (bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0 ||
-	    getsockname(fd, (struct sockaddr *)&sa, &len) != 0)
-		rc = -errno;
-	close(fd);
-	*port = ntohs(sa.sin_port);
+	unsigned short p;
+	int rc = hw_cluster_free_ports(1, &p);
+	*port = p;
 	return rc;
 }
 

@@ -56,8 +56,9 @@ int hw_test_rm_rf(const char *dir);
  * LMDB code (MDB_NOTFOUND when there is no such entry). */
 int hw_test_damage_entry(const char *dir, uint64_t lsn);
 
-/* A TCP port on 127.0.0.1 that nothing listens on now (the kernel's pick, released at
- * once: another process could take it in between, which on a test machine it does not). */
+/* A TCP port on 127.0.0.1 that nothing uses now, below the kernel's ephemeral range
+ * (hw_cluster_free_ports: a port from that range can become some connection's source
+ * port while its node is down, and the node's restart then fails with EADDRINUSE). */
 int hw_free_port(uint16_t *port);
 
 /* A plain (blocking) TCP connection to addr, "127.0.0.1:PORT". Returns the socket (the
