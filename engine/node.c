@@ -399,6 +399,17 @@ static void session_on_writable(struct hw_conn *c, void *arg)
 		hw__primary_on_writable(s);
 }
 
+void hw__node_resume_sessions(struct hw_node *n)
+{
+	for (uint32_t i = 0; i < HW_CLIENTS_MAX; i++) {
+		struct hw_session *s = n->sessions[i];
+		if (s != NULL && s->paused) {
+			s->paused = false;
+			hw_conn_resume(s->conn);
+		}
+	}
+}
+
 static void session_on_close(struct hw_conn *c, void *arg, int code)
 {
 	(void)c;

@@ -265,6 +265,7 @@ static void demote(struct hw_node *n, uint64_t epoch)
 	n->n_fenced = 0;
 	n->submits_paused = false;
 	n->cfg.role = HW_ROLE_STANDBY;
+	hw__node_resume_sessions(n); /* what paused sessions hold is refused: not primary */
 	/* held (with the epoch it led) until this node leads again */
 	char detail[64];
 	snprintf(detail, sizeof detail, "stepped down: %s", down_name(n->down_code));

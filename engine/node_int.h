@@ -251,6 +251,9 @@ int hw__node_open_store(struct hw_node *n);
 struct hw_session *hw__session_new(struct hw_node *n, struct hw_conn *c, bool repl);
 void hw__node_do(struct hw_node *n, struct hw_acts *acts);
 int64_t hw__node_now(struct hw_node *n);
+/* Sessions that stopped reading for lack of room read again (what they hold is then
+ * taken, or refused by the role the node has now). */
+void hw__node_resume_sessions(struct hw_node *n);
 /* Start the log's flusher once per log opened; its callback goes to the role running. */
 int hw__node_wal_start(struct hw_node *n);
 

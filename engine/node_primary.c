@@ -98,18 +98,6 @@ void hw__primary_answer(struct hw_node *n, uint32_t slot, int code)
 	request_answer(n, slot, &o);
 }
 
-/* Sessions that stopped reading for lack of room read again. */
-static void resume_sessions(struct hw_node *n)
-{
-	for (uint32_t i = 0; i < HW_CLIENTS_MAX; i++) {
-		struct hw_session *s = n->sessions[i];
-		if (s != NULL && s->paused) {
-			s->paused = false;
-			hw_conn_resume(s->conn);
-		}
-	}
-}
-
 /* ---- the writer ------------------------------------------------------------------- */
 
 static void kick_writer(struct hw_node *n)
@@ -235,7 +223,7 @@ static void primary_failed(struct hw_node *n, int code)
 		request_fail(n, (uint32_t)f->token[i], code);
 	f->n = 0;
 	f->used = 0;
-	resume_sessions(n);
+	hw__node_resume_sessions(n);
 	hw__primary_take_ext(n);
 }
 
@@ -292,7 +280,7 @@ static void writer_cb(void *arg, struct hw_job *j, enum hw_job_stage stage)
 	hw_writer_release(n->writer);
 	hw__primary_take_ext(n);
 	kick_writer(n);
-	resume_sessions(n);
+	hw__node_resume_sessions(n);
 }
 
 /* ---- submits ---------------------------------------------------------------------- */
@@ -399,7 +387,7 @@ void hw__primary_wal_cb(struct hw_node *n, uint64_t durable, int rc)
 	}
 	HW_CORE(n, hw_primary_on_durable(&n->core, durable, acts));
 	kick_writer(n);
-	resume_sessions(n);
+	hw__node_resume_sessions(n);
 }
 
 static void ext_async_cb(struct hw_async *a, void *arg)

@@ -43,6 +43,7 @@ struct hw_rig {
 	struct hw_proc proc[HW_RIG_VOTERS];
 	struct hw_proxy *proxy[HW_RIG_PROXIES_MAX];
 	unsigned n_proxies;
+	unsigned waiters_max; /* the data nodes' [limits] waiters_max; 0: the default */
 };
 
 /* A fresh rig: its root $HW_TEST_TMP/<name>-XXXXXX, free ports, paths, direct views;

@@ -445,6 +445,49 @@ static void test_witness_full_refuses(void **state)
 	assert_int_equal(hw_rig_stop_all(&f->rig, STOP_WAIT_MS), 0);
 }
 
+/* A primary whose every link is cut while its client still reaches it: with room for 4
+ * waiting submits and 16 sent, its client's session stops reading for want of room.
+ * When its lease ends and it steps down, it answers all 16 (none with success), the
+ * unread ones too: the session reads again and is told the node is not primary, rather
+ * than left waiting on a connection that is never read again. */
+static void test_step_down_answers_paused_session(void **state)
+{
+	enum { ROOM = 4, SENT = 16 };
+	struct fix *f = *state;
+	f->rig.waiters_max = ROOM;
+	struct hw_proxy *cut[2 * HW_RIG_VOTERS];
+	unsigned n = 0;
+	for (int j = 1; j < HW_RIG_VOTERS; j++) {
+		cut[n++] = route(f, 0, j); /* p1 -> the others: lease requests, votes */
+		cut[n++] = route(f, j, 0); /* the others -> p1: the standbys' streams too */
+	}
+	assert_int_equal(hw_rig_start_all(&f->rig, EVENT_WAIT_MS), 0);
+	size_t mark = 0;
+	assert_true(hw_proc_wait_line(&f->rig.proc[0], &mark, "event=became_primary", NULL,
+				      EVENT_WAIT_MS, NULL, 0));
+	struct hw_rig_recs recs = {0};
+	assert_int_equal(hw_rig_recs_init(&recs, SENT, 17), 0);
+	struct hw_client *c;
+	assert_int_equal(hw_client_connect(f->rig.client[0], &c), 0); /* p1 alone */
+	for (unsigned i = 0; i < n; i++)
+		hw_proxy_blackhole(cut[i]);
+	for (uint64_t i = 0; i < SENT; i++)
+		assert_int_equal(hw_client_submit(c, i, recs.rec[i], recs.len[i], HW_DEFAULT, 0),
+				 0);
+	assert_true(hw_proc_wait_line(&f->rig.proc[0], &mark, "event=stepped_down", NULL,
+				      EVENT_WAIT_MS, NULL, 0));
+	bool seen[SENT] = {false};
+	for (unsigned got = 0; got < SENT; got++) {
+		struct hw_outcome o;
+		assert_int_equal(hw_client_wait(c, OUTCOME_MS, &o), 0);
+		assert_true(o.request_id < SENT && !seen[o.request_id]);
+		seen[o.request_id] = true;
+		assert_int_not_equal(o.code, 0);
+	}
+	hw_client_close(c);
+	hw_rig_recs_free(&recs);
+}
+
 int main(void)
 {
 	if (hw_test_bin_or_skip("test_failover") == NULL)
@@ -452,6 +495,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_kill_primary, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_isolated_primary, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_step_down_answers_paused_session, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_behind_standby_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_witness_full_refuses, setup, teardown),
 	};
