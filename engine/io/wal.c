@@ -19,6 +19,7 @@
 #include "base/log.h"
 #include "engine/io/loop.h"
 #include "replica/entry.h"
+#include "replica/snapshot.h"
 
 #define SEGMENTS_MAX 4096 /* 256 GiB of unflushed store at 64 MiB each: far past any lag */
 
@@ -62,16 +63,6 @@ struct hw_wal {
 static void seg_path(const struct hw_wal *w, uint64_t first, char *buf, size_t cap)
 {
 	snprintf(buf, cap, "%s/%020" PRIu64 ".wal", w->dir, first);
-}
-
-static int fsync_dir(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY);
-	if (fd < 0)
-		return -errno;
-	int rc = fsync(fd) == 0 ? 0 : -errno;
-	close(fd);
-	return rc;
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -153,17 +144,6 @@ static size_t scan_segment(const uint8_t *buf, size_t len, struct hw_head *last,
 	return off;
 }
 
-/* Flush one file's data (and size) to the device. */
-static int flush_file(const char *path)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	int rc = fdatasync(fd) == 0 ? 0 : -errno;
-	close(fd);
-	return rc;
-}
-
 /* Cut the last segment at off: a crash tore its tail. */
 static int cut_tail(struct hw_wal *w, size_t off, size_t len)
 {
@@ -172,7 +152,7 @@ static int cut_tail(struct hw_wal *w, size_t off, size_t len)
 	hw_log("wal_tail_cut", "segment=%s offset=%zu bytes_dropped=%zu", path, off, len - off);
 	if (truncate(path, (off_t)off) != 0)
 		return -errno;
-	return flush_file(path);
+	return hw_snapshot_fsync_path(path);
 }
 
 static bool all_zero(const uint8_t *p, size_t len)
@@ -230,14 +210,14 @@ static int flush_found(struct hw_wal *w, bool made)
 	if (made) {
 		if (slash != NULL)
 			*slash = '\0';
-		int rc = fsync_dir(slash == NULL ? "." : slash == path ? "/" : path);
+		int rc = hw_snapshot_fsync_path(slash == NULL ? "." : slash == path ? "/" : path);
 		if (rc != 0)
 			return rc;
 	}
 	if (w->nseg == 0)
 		return 0;
 	seg_path(w, w->seg_first[w->nseg - 1], path, sizeof path);
-	return flush_file(path);
+	return hw_snapshot_fsync_path(path);
 }
 
 int hw_wal_open(const char *dir, struct hw_wal **out, struct hw_head *last)
@@ -290,7 +270,7 @@ int hw_wal_reset(struct hw_wal *w, const struct hw_head *head)
 	w->nseg = 0;
 	w->last = *head;
 	w->durable = w->reported = head->lsn;
-	return fsync_dir(w->dir);
+	return hw_snapshot_fsync_path(w->dir);
 }
 
 /* ---- the flusher -------------------------------------------------------------------- */
@@ -313,7 +293,7 @@ static int open_segment(struct hw_wal *w, uint64_t first)
 	pthread_mutex_unlock(&w->mu);
 	w->seg_bytes = 0;
 	w->seg_zeroed = 0;
-	return fsync_dir(w->dir);
+	return hw_snapshot_fsync_path(w->dir);
 }
 
 static int pwrite_all(int fd, const uint8_t *p, size_t len, uint64_t off)
