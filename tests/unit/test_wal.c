@@ -1,8 +1,9 @@
 /* test_wal.c: the write-ahead log: flushed entries survive a reopen, the room written
  * ahead of the entries is never taken for damage, a torn entry at the end of the last
- * segment is cut, and damage or a gap before the last segment is HW_ECORRUPT with
- * nothing cut. */
+ * segment is cut, damage or a gap before the last segment is HW_ECORRUPT with nothing
+ * cut, and a full disk stops the log with -ENOSPC and loses nothing it reported. */
 #include <dirent.h>
+#include <errno.h>
 #include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -47,6 +49,9 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fx *f = *state;
+	char mnt[320];
+	snprintf(mnt, sizeof mnt, "%s/small", f->dir);
+	umount2(mnt, MNT_DETACH); /* test_disk_full's tmpfs, if an assertion left it */
 	int rc = hw_test_rm_rf(f->dir);
 	hw_loop_free(f->loop);
 	free(f->entries);
@@ -91,6 +96,17 @@ static void timeout_cb(struct hw_timer *t, void *arg)
 	hw_loop_stop(arg);
 }
 
+/* Run the loop until the log reports LSN target flushed or fails (f->rc), or WAIT_MS
+ * pass. */
+static void wait_durable(struct fx *f, uint64_t target)
+{
+	f->target = target;
+	struct hw_timer *t;
+	assert_int_equal(hw_timer_new(f->loop, WAIT_MS, 0, timeout_cb, f->loop, &t), 0);
+	hw_loop_run(f->loop);
+	hw_timer_free(t);
+}
+
 /* Append entries [a, b) (LSNs a + 1 .. b) in batches of batch and wait until the log
  * reports LSN b flushed. */
 static void append_and_flush(struct fx *f, struct hw_wal *w, size_t a, size_t b, size_t batch)
@@ -100,11 +116,7 @@ static void append_and_flush(struct fx *f, struct hw_wal *w, size_t a, size_t b,
 		assert_int_equal(
 			hw_wal_append(w, f->entries + f->off[i], f->off[end] - f->off[i], end), 0);
 	}
-	f->target = b;
-	struct hw_timer *t;
-	assert_int_equal(hw_timer_new(f->loop, WAIT_MS, 0, timeout_cb, f->loop, &t), 0);
-	hw_loop_run(f->loop);
-	hw_timer_free(t);
+	wait_durable(f, b);
 	assert_int_equal(f->rc, 0);
 	assert_int_equal(f->durable, b);
 }
@@ -435,6 +447,75 @@ static void test_gap_between_segments_is_corrupt(void **state)
 	assert_int_equal((size_t)file_size(f, 22), f->off[30] - f->off[22]);
 }
 
+/* A disk that fills under the log: the flush that finds no room fails the log with
+ * -ENOSPC, which the loop hears; nothing past the last flush is reported durable, and
+ * later appends get the same code. Reopened, the log replays an unbroken chain holding
+ * every entry it reported; once there is room again it takes the rest. The room runs
+ * out while zeros are written ahead (batches of 100: the log fills its room, a flush
+ * waited for every 1,000) or in the entries' own write (big: one batch larger than the
+ * disk after 200 flushed). Needs root to mount a small tmpfs; skipped otherwise. */
+static void disk_full(struct fx *f, bool big)
+{
+	char mnt[320], dir[340];
+	snprintf(mnt, sizeof mnt, "%s/small", f->dir);
+	snprintf(dir, sizeof dir, "%s/wal", mnt);
+	assert_int_equal(mkdir(mnt, 0700), 0);
+	if (mount("tmpfs", mnt, "tmpfs", 0, "size=2m") != 0)
+		skip();   /* needs CAP_SYS_ADMIN: cmocka prints the test as SKIPPED */
+	size_t n = 16000; /* about 4 MiB of entries: twice the room */
+	make_entries(f, n);
+	struct hw_wal *w;
+	struct hw_head last;
+	assert_int_equal(hw_wal_open(dir, &w, &last), 0);
+	assert_int_equal(hw_wal_start(w, f->loop, durable_cb, f), 0);
+	append_and_flush(f, w, 0, 200, 100);
+	int rc = 0;
+	for (size_t at = 200, step = big ? n - 200 : 100; at < n && rc == 0; at += step) {
+		rc = hw_wal_append(w, f->entries + f->off[at], f->off[at + step] - f->off[at],
+				   at + step);
+		if (rc == 0 && (big || (at + step) % 1000 == 0)) {
+			wait_durable(f, at + step);
+			rc = f->rc;
+		}
+	}
+	assert_int_equal(rc, -ENOSPC);
+	if (f->rc == 0) /* the append saw it first: the loop hears it next */
+		wait_durable(f, n);
+	assert_int_equal(f->rc, -ENOSPC);
+	assert_true(f->durable >= 200 && f->durable < n);
+	uint64_t reported = f->durable;
+	assert_int_equal(hw_wal_append(w, f->entries, f->off[1], n + 1), -ENOSPC);
+	hw_wal_close(w);
+
+	assert_int_equal(hw_wal_open(dir, &w, &last), 0);
+	assert_true(last.lsn >= reported && last.lsn < n);
+	struct seen s = {.next = 1};
+	assert_int_equal(hw_wal_replay(w, 0, replay_cb, &s), 0);
+	assert_int_equal(s.count, last.lsn);
+	assert_int_equal(mount("tmpfs", mnt, "tmpfs", MS_REMOUNT, "size=16m"), 0);
+	f->durable = 0;
+	f->rc = 0;
+	assert_int_equal(hw_wal_start(w, f->loop, durable_cb, f), 0);
+	append_and_flush(f, w, last.lsn, n, 100);
+	hw_wal_close(w);
+	assert_int_equal(hw_wal_open(dir, &w, &last), 0);
+	s = (struct seen){.next = 1};
+	assert_int_equal(hw_wal_replay(w, 0, replay_cb, &s), 0);
+	assert_int_equal(s.count, n);
+	hw_wal_close(w);
+	assert_int_equal(umount(mnt), 0);
+}
+
+static void test_disk_full_in_zeros_ahead(void **state)
+{
+	disk_full(*state, false);
+}
+
+static void test_disk_full_in_entries(void **state)
+{
+	disk_full(*state, true);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -454,6 +535,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_gap_between_segments_is_corrupt, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_disk_full_in_zeros_ahead, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_disk_full_in_entries, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
