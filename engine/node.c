@@ -375,6 +375,7 @@ static int session_take(void *arg, const struct hw_frame *f)
 	struct hw_session *s = arg;
 	int rc = session_frame(s, f);
 	if (rc == 1) {
+		s->node->sessions_paused += !s->paused;
 		s->paused = true;
 		hw_conn_pause(s->conn);
 		return 1;
@@ -401,10 +402,11 @@ static void session_on_writable(struct hw_conn *c, void *arg)
 
 void hw__node_resume_sessions(struct hw_node *n)
 {
-	for (uint32_t i = 0; i < HW_CLIENTS_MAX; i++) {
+	for (uint32_t i = 0; i < HW_CLIENTS_MAX && n->sessions_paused > 0; i++) {
 		struct hw_session *s = n->sessions[i];
 		if (s != NULL && s->paused) {
 			s->paused = false;
+			n->sessions_paused--;
 			hw_conn_resume(s->conn);
 		}
 	}
@@ -419,6 +421,7 @@ static void session_on_close(struct hw_conn *c, void *arg, int code)
 		hw_log("session_lost", "peer=%s code=%s", hw_conn_peer(c), hw_errname(code));
 	if (n->cfg.role == HW_ROLE_PRIMARY)
 		hw__primary_session_gone(n, s);
+	n->sessions_paused -= s->paused;
 	n->sessions[s->index] = NULL;
 	n->session_gen[s->index]++;
 	free(s);

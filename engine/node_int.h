@@ -122,6 +122,7 @@ struct hw_node {
 
 	struct hw_session *sessions[HW_CLIENTS_MAX];
 	uint32_t session_gen[HW_CLIENTS_MAX];
+	uint32_t sessions_paused; /* how many have paused reading: none spares the scan */
 
 	/* primary */
 	struct hw_primary core;
