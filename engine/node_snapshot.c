@@ -175,8 +175,13 @@ static void pump(struct hw_snap_tx *tx)
 	while (tx->state == TX_STREAMING && tx->sent < tx->info.bytes) {
 		uint64_t left = tx->info.bytes - tx->sent;
 		size_t len = left < CHUNK_BYTES ? (size_t)left : CHUNK_BYTES;
-		if (hw_conn_send_room(tx->c->conn) < HW_FRAME_HEADER_BYTES + len + SEND_SLACK_BYTES)
-			return; /* on_writable calls again */
+		if (hw_conn_send_room(tx->c->conn) <
+		    HW_FRAME_HEADER_BYTES + len + SEND_SLACK_BYTES) {
+			/* A full buffer's send is in flight: on_writable calls again once half of
+			 * it went. Only a refused send asks for that by itself. */
+			hw_conn_want_writable(tx->c->conn);
+			return;
+		}
 		/* A read on the loop thread: the copy was written moments ago and sits in the
 		 * page cache, and one chunk is bounded; a rare path (STYLE.md 16 bends here). */
 		ssize_t got = pread(tx->fd, tx->chunk, len, (off_t)tx->sent);

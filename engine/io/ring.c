@@ -1270,6 +1270,11 @@ size_t hw_conn_send_room(const struct hw_conn *c)
 	return c->closing || q >= HW_CONN_SEND_MAX ? 0 : HW_CONN_SEND_MAX - q;
 }
 
+void hw_conn_want_writable(struct hw_conn *c)
+{
+	c->hit_busy = true;
+}
+
 void hw_conn_pause(struct hw_conn *c)
 {
 	c->paused = true;

@@ -123,6 +123,11 @@ int hw_conn_send2(struct hw_conn *c, const void *a, size_t alen, const void *b, 
 /* Bytes that hw_conn_send() can take now. */
 size_t hw_conn_send_room(const struct hw_conn *c);
 
+/* Ask for on_writable once the send buffer drains below half, as a send refused with
+ * HW_EBUSY does: for a sender that checks hw_conn_send_room() itself and stops short of
+ * filling the buffer. */
+void hw_conn_want_writable(struct hw_conn *c);
+
 /* Stop and restart reading (back-pressure towards the peer through TCP). While paused
  * on_data is not called; bytes that had already arrived are handed over after resume. */
 void hw_conn_pause(struct hw_conn *c);

@@ -30,6 +30,7 @@
 #include "base/log.h"
 #include "bench/workload.h"
 #include "engine/io/frame.h"
+#include "engine/io/ring.h"
 #include "hawser.h"
 #include "replica/entry.h"
 #include "replica/store.h"
@@ -51,6 +52,7 @@
 #define FEED_GAP_MS     100
 #define IDLE_BEATS      15  /* heartbeats to a caught-up standby, FEED_GAP_MS apart */
 #define SNAP_CHUNKS     60u /* the bad snapshot's 4 KiB chunks, FEED_GAP_MS apart */
+#define LARGE_RECORDS   500000u /* a compacted copy of about 24 MB */
 
 struct fix {
 	char root[HW_PROC_PATH_MAX];
@@ -471,25 +473,37 @@ static void feed_entries(int fd)
 	hw_workload_free(w);
 }
 
-/* A store in dir holding n generated records; returns its head. */
-static struct hw_head make_store(const char *dir, uint64_t n)
+/* A store in dir holding n generated records in batches of up to 1,000, keeping keep
+ * log entries (0: all) as a node with that log_keep_records would; returns its head. */
+static struct hw_head make_store(const char *dir, uint64_t n, uint64_t keep)
 {
 	struct hw_store *st;
 	struct hw_workload *w;
 	struct hw_workload_opts o = {.seed = 5, .count = n, .end_ms = 1790000000000LL};
+	struct hw_store_opts so = {.log_keep_records = keep};
 	assert_int_equal(hw_store_init(dir), 0);
-	assert_int_equal(hw_store_open(dir, NULL, &st), 0);
+	assert_int_equal(hw_store_open(dir, &so, &st), 0);
 	assert_int_equal(hw_workload_new(&o, &w), 0);
-	static uint8_t buf[HW_RECORD_BYTES_MAX];
-	for (uint64_t i = 0; i < n; i++) {
-		struct hw_work_item it;
-		struct hw_result r;
-		assert_int_equal(hw_workload_next(w, buf, sizeof buf, &it), 0);
-		struct hw_submit sub = {.data = buf, .len = it.len};
-		assert_int_equal(hw_store_submit(st, 1, o.end_ms, &sub, 1, &r), 0);
+	enum { BATCH = 1000 };
+	uint8_t *buf = malloc((size_t)BATCH * HW_RECORD_BYTES_MAX);
+	struct hw_submit *sub = calloc(BATCH, sizeof *sub);
+	struct hw_result *r = calloc(BATCH, sizeof *r);
+	assert_true(buf != NULL && sub != NULL && r != NULL);
+	for (uint64_t i = 0; i < n;) {
+		size_t k = 0;
+		for (; k < BATCH && i < n; k++, i++) {
+			struct hw_work_item it;
+			uint8_t *at = buf + k * HW_RECORD_BYTES_MAX;
+			assert_int_equal(hw_workload_next(w, at, HW_RECORD_BYTES_MAX, &it), 0);
+			sub[k] = (struct hw_submit){.data = at, .len = it.len};
+		}
+		assert_int_equal(hw_store_submit(st, 1, o.end_ms, sub, k, r), 0);
 	}
 	struct hw_head h;
 	assert_int_equal(hw_store_head(st, &h), 0);
+	free(r);
+	free(sub);
+	free(buf);
 	hw_workload_free(w);
 	hw_store_close(st);
 	return h;
@@ -505,7 +519,7 @@ static void test_bad_snapshot_refused(void **state)
 	int lfd = fake_listen(addr, sizeof addr);
 	struct hw_tnode_opts so = {.primary_addr = addr};
 	assert_int_equal(hw_tnode_init(&f->s, f->root, "s1", &so), 0);
-	struct hw_head before = make_store(f->s.dir, 50);
+	struct hw_head before = make_store(f->s.dir, 50, 0);
 	size_t smark = 0;
 	assert_int_equal(hw_tnode_start(&f->s, &smark), 0);
 	int cfd = accept(lfd, NULL, NULL);
@@ -582,6 +596,35 @@ static void test_catchup_progress_logged(void **state)
 	assert_int_equal(hw_proc_stop(&f->s.proc, STOP_WAIT_MS), 0);
 }
 
+/* A snapshot larger than a connection's send buffer (HW_CONN_SEND_MAX, 16 MiB): a
+ * primary that took LARGE_RECORDS records and kept KEEP_RECORDS of its log sends all of
+ * it to an empty standby, which installs it and ends equal to the primary. */
+static void test_large_snapshot(void **state)
+{
+	struct fix *f = *state;
+	init_primary(f);
+	struct hw_head head = make_store(f->p.dir, LARGE_RECORDS, KEEP_RECORDS);
+	assert_int_equal(hw_tnode_start(&f->p, NULL), 0);
+	init_standby(f);
+	size_t smark = 0, pmark = hw_proc_mark(&f->p.proc);
+	assert_int_equal(hw_tnode_start(&f->s, &smark), 0);
+	char line[512];
+	assert_true(hw_proc_wait_line(&f->s.proc, &smark, "event=snapshot_installed", NULL,
+				      EVENT_WAIT_MS, line, sizeof line));
+	print_message("standby: %s\n", strstr(line, "lsn="));
+	assert_int_equal(field_u64(line, "lsn"), head.lsn);
+	assert_true(field_u64(line, "bytes") > HW_CONN_SEND_MAX);
+	assert_true(hw_proc_wait_line(&f->p.proc, &pmark, "event=snapshot_sent", "peer=s1",
+				      EVENT_WAIT_MS, NULL, 0));
+	uint64_t seen;
+	assert_int_equal(hw_tnode_wait_durable(&f->s, head.lsn, CATCHUP_MS, &seen), 0);
+	assert_int_equal(hw_proc_stop(&f->s.proc, STOP_WAIT_MS), 0);
+	assert_int_equal(hw_proc_stop(&f->p.proc, STOP_WAIT_MS), 0);
+	char why[256] = "";
+	if (hw_tstore_compare(f->p.dir, f->s.dir, NULL, why, sizeof why) != 0)
+		fail_msg("primary vs standby: %s", why);
+}
+
 int main(void)
 {
 	if (hw_test_bin_or_skip("test_snapshot") == NULL)
@@ -590,6 +633,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_empty_standby_gets_snapshot, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_behind_standby_gets_snapshot, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_snapshot_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_large_snapshot, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_catchup_progress_logged, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failed_primary_sends_no_snapshot, setup,
 						teardown),
