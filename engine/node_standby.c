@@ -274,9 +274,10 @@ static int primary_frame(struct hw_node *n, const struct hw_frame *f)
 	case HW_FRAME_SNAPSHOT_BEGIN:
 		if (vault && hw_wal_last(n->wal)->lsn > 0)
 			return hw__vault_refuse(n, "a snapshot would replace this vault's store");
-		return hw__snapshot_on_frame(n, f);
+		/* fall through */
 	case HW_FRAME_SNAPSHOT_CHUNK:
 	case HW_FRAME_SNAPSHOT_END:
+		hw_standby_on_heard(&n->sb, hw__node_now(n));
 		return hw__snapshot_on_frame(n, f);
 	default:
 		return HW_EPROTOCOL;

@@ -452,6 +452,12 @@ void hw_standby_on_heartbeat(struct hw_standby *s, uint64_t primary_durable, boo
 	standby_flush(s, now_ms, out);
 }
 
+void hw_standby_on_heard(struct hw_standby *s, int64_t now_ms)
+{
+	if (s->connected)
+		s->last_rx_ms = now_ms;
+}
+
 void hw_standby_on_disconnect(struct hw_standby *s)
 {
 	s->connected = false;

@@ -271,6 +271,11 @@ void hw_standby_on_applied(struct hw_standby *s, uint64_t lsn, int64_t now_ms, s
 void hw_standby_on_heartbeat(struct hw_standby *s, uint64_t primary_durable, bool reply_requested,
 			     int64_t now_ms, struct hw_acts *out);
 
+/* Another whole frame from the primary (a snapshot's): the stream is not silent. A
+ * snapshot's chunks can fill a slow link for seconds, and its heartbeats wait behind
+ * them. Ignored when not connected. */
+void hw_standby_on_heard(struct hw_standby *s, int64_t now_ms);
+
 /* The connection to the primary is gone (closed by the peer, or after our own DROP:
  * then this is harmless). Entries queued but not yet handed to the writer (received >
  * writing_to) are dead: no WRITE is emitted for them while not connected, and the driver

@@ -627,6 +627,30 @@ static void test_standby_silent_mid_frame(void **state)
 	assert_int_equal(count(&o, HW_ACT_WRITE), 1);
 }
 
+/* A snapshot's frames (hw_standby_on_heard) keep the stream alive while no heartbeat
+ * comes through; once they stop, the timeout counts from the last. */
+static void test_standby_heard_snapshot(void **state)
+{
+	(void)state;
+	struct hw_act buf[8];
+	struct hw_acts o = {buf, 0, 8};
+	struct hw_standby s;
+	hw_standby_init(&s, 1, 0, 100, 300);
+	hw_standby_on_connect(&s, 0);
+	for (int64_t t = 200; t <= 1000; t += 200) {
+		hw_standby_on_heard(&s, t);
+		o.n = 0;
+		hw_standby_on_tick(&s, t + 100, &o);
+		assert_int_equal(count(&o, HW_ACT_DROP), 0);
+	}
+	o.n = 0;
+	hw_standby_on_tick(&s, 1301, &o);
+	assert_int_equal(count(&o, HW_ACT_DROP), 1);
+	assert_false(s.connected);
+	hw_standby_on_heard(&s, 1302); /* not connected: nothing to keep alive */
+	assert_false(s.connected);
+}
+
 /* Events whose actions do not fit lose nothing: the primary's sends, releases and drops,
  * and the standby's write and ack come out, once each, on the next events. */
 static void test_overflow_recovers(void **state)
@@ -1101,6 +1125,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_heartbeat_and_timeout, setup, teardown),
 		cmocka_unit_test(test_standby_silent_mid_frame),
+		cmocka_unit_test(test_standby_heard_snapshot),
 		cmocka_unit_test_setup_teardown(test_waiters_max, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fail_all, setup, teardown),
 		cmocka_unit_test(test_standby_gap),
