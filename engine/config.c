@@ -161,6 +161,9 @@ static int set_id(struct parse *p, const char *key, const char *v, char *dst)
 	return 1;
 }
 
+/* Kept without trailing slashes ("/" stays): a data directory is renamed, and has
+ * siblings named after it (a snapshot's ".snapshot-tmp", ".replaced-<ms>"), which
+ * "/d/s1/" would put inside itself. */
 static int set_path(struct parse *p, const char *key, const char *v, char *dst)
 {
 	size_t n = strlen(v);
@@ -169,7 +172,10 @@ static int set_path(struct parse *p, const char *key, const char *v, char *dst)
 	if (n > HW_PATH_CHARS_MAX)
 		return fail(p, p->line, "'%s' is longer than %d characters", key,
 			    HW_PATH_CHARS_MAX);
-	memcpy(dst, v, n + 1);
+	while (n > 1 && v[n - 1] == '/')
+		n--;
+	memcpy(dst, v, n);
+	dst[n] = '\0';
 	return 1;
 }
 

@@ -94,14 +94,11 @@ struct hw_snap_rx {
 	crypto_generichash_state st;
 };
 
-/* data_dir + suffix, with data_dir's trailing slashes dropped so the result is a sibling
- * of the data directory on the same file system (rename needs that). */
+/* data_dir + suffix: a sibling of the data directory on the same file system (rename
+ * needs that; the config keeps data_dir without trailing slashes). */
 static void sibling(const struct hw_node *n, const char *suffix, char *out, size_t cap)
 {
-	size_t len = strlen(n->cfg.data_dir);
-	while (len > 1 && n->cfg.data_dir[len - 1] == '/')
-		len--;
-	snprintf(out, cap, "%.*s%s", (int)len, n->cfg.data_dir, suffix);
+	snprintf(out, cap, "%s%s", n->cfg.data_dir, suffix);
 }
 
 /* ---- primary ------------------------------------------------------------------------ */

@@ -125,17 +125,19 @@ static void test_full_primary(void **state)
 	assert_int_equal(c->peer_timeout_ms, 2500);
 }
 
-/* A minimal standby config loads, and every key it leaves out has its default. */
+/* A minimal standby config loads, and every key it leaves out has its default; a path
+ * loses its trailing slashes. */
 static void test_standby_defaults(void **state)
 {
 	struct fx *f = *state;
 	assert_int_equal(load(f, "[cluster]\nid = yard-ha\n"
-				 "[node]\nid = s1\nrole = standby\ndata_dir = /d/s1\n"
+				 "[node]\nid = s1\nrole = standby\ndata_dir = /d/s1//\n"
 				 "primary = [::1]:7001\n"),
 			 0);
 	struct hw_config d;
 	hw_config_defaults(&d);
 	struct hw_config *c = &f->c;
+	assert_string_equal(c->data_dir, "/d/s1"); /* its snapshot's siblings stay outside */
 	assert_int_equal(c->role, HW_ROLE_STANDBY);
 	assert_string_equal(c->primary, "[::1]:7001");
 	assert_int_equal(c->n_standbys, 0);
