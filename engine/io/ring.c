@@ -62,6 +62,9 @@
 #define KICK_PASSES_MAX  4
 /* A receive buffer grows up to one whole frame and its header, never further. */
 #define RECV_MAX (HW_FRAME_BYTES_MAX + 64u)
+/* The opened bytes of a channel grow further: records ignore frame boundaries, so a
+ * frame one byte short of whole may wait for a record that also begins the next. */
+#define PLAIN_MAX (RECV_MAX + HW_CHANNEL_PLAINTEXT_MAX)
 _Static_assert(64u >= HW_FRAME_HEADER_BYTES, "a frame header fits the slack");
 _Static_assert(HW_CONN_RECV_INITIAL <= RECV_MAX, "initial receive buffer within bound");
 _Static_assert(HW_CONN_SEND_MAX <= UINT32_MAX, "a send length fits an SQE");
@@ -574,12 +577,12 @@ static void deliver_secure(struct hw_conn *c)
 			c->redeliver = true;
 			return;
 		}
-		if (n == 0 && c->pcap >= RECV_MAX) {
+		if (n == 0 && c->pcap >= PLAIN_MAX) {
 			conn_close(c, HW_EFRAME);
 			return;
 		}
 		if (n == 0) {
-			size_t ncap = c->pcap * 2 < RECV_MAX ? c->pcap * 2 : RECV_MAX;
+			size_t ncap = c->pcap * 2 < PLAIN_MAX ? c->pcap * 2 : PLAIN_MAX;
 			uint8_t *nb = realloc(c->pbuf, ncap);
 			if (!nb) {
 				conn_close(c, HW_ENOMEM);

@@ -163,8 +163,9 @@ typedef void hw_refusal_cb(void *arg, const char *peer, const uint8_t *key, int 
 /* Call cb for refusals from now on (NULL: none). */
 void hw_ring_set_refusal_cb(struct hw_ring *r, hw_refusal_cb *cb, void *arg);
 
-/* Buffer bounds: a receive buffer grows from 256 KiB up to one whole frame; a send
- * buffer holds at most HW_CONN_SEND_MAX queued bytes. */
+/* Buffer bounds: a receive buffer grows from 256 KiB up to one whole frame (with the
+ * channel, its opened bytes up to one frame and one record more); a send buffer holds
+ * at most HW_CONN_SEND_MAX queued bytes. */
 #define HW_CONN_RECV_INITIAL (256u * 1024u)
 #define HW_CONN_SEND_MAX (16u * 1024u * 1024u)
 
