@@ -639,8 +639,8 @@ static int take_security(struct hw_client *c, const struct hw_client_security *s
 		return HW_ECONFIG;
 	}
 	char bad[256];
-	int rc = hw_channel_pins_parse(sec->peers, c->pins, HW_CHANNEL_PINNED_MAX, &c->n_pins, bad,
-				       sizeof bad);
+	int rc = hw_channel_pins_parse(sec->peers, c->pins, NULL, HW_CHANNEL_PINNED_MAX, &c->n_pins,
+				       bad, sizeof bad);
 	if (rc) {
 		fprintf(stderr, "hawser client: pinned key %s: %s\n", bad,
 			rc == HW_ECONFIG ? "not a node.pub of hawser keygen" : hw_strerror(rc));

@@ -634,7 +634,8 @@ static int set_peers(struct parse *p, const char *key, const char *v)
 	struct hw_security *s = &p->c->security;
 	char bad[HW_PATH_CHARS_MAX + 1];
 	size_t n = 0;
-	int rc = hw_channel_pins_parse(v, s->peers, HW_CHANNEL_PINNED_MAX, &n, bad, sizeof bad);
+	int rc = hw_channel_pins_parse(v, s->peers, s->peer_names, HW_CHANNEL_PINNED_MAX, &n, bad,
+				       sizeof bad);
 	s->n_peers = (uint32_t)n;
 	snprintf(s->peer_files, sizeof s->peer_files, "%s", v);
 	if (rc == -E2BIG)
@@ -1033,4 +1034,15 @@ int hw_config_load(const char *path, struct hw_config *c, char *err, size_t err_
 	if (!p.failed)
 		check(&p);
 	return p.failed ? HW_ECONFIG : 0;
+}
+
+bool hw_security_peer_is(const struct hw_security *s, const uint8_t *key, const char *id)
+{
+	if (s->insecure)
+		return true;
+	for (uint32_t i = 0; key != NULL && i < s->n_peers; i++)
+		if (memcmp(s->peers[i], key, HW_CHANNEL_KEY_BYTES) == 0 &&
+		    strcmp(s->peer_names[i], id) == 0)
+			return true;
+	return false;
 }

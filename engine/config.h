@@ -167,6 +167,7 @@ struct hw_security {
 	bool insecure;
 	char key[HW_PATH_CHARS_MAX + 1]; /* "" when not set */
 	uint8_t peers[HW_CHANNEL_PINNED_MAX][HW_CHANNEL_KEY_BYTES];
+	char peer_names[HW_CHANNEL_PINNED_MAX][HW_CHANNEL_PIN_NAME_BYTES]; /* by file name */
 	uint32_t n_peers;
 	/* peers as given, for a command that connects as this node (hw_client_security
 	 * peers; a config line holds at most 200 characters) */
@@ -216,6 +217,13 @@ int hw_config_load(const char *path, struct hw_config *c, char *err, size_t err_
  * insecure = true; -errno or HW_ECONFIG for a key file that cannot be used. */
 int hw_config_channel(const struct hw_config *c, const char *path, struct hw_identity *id,
 		      struct hw_channel_config *out, char *err, size_t err_len);
+
+/* May the peer whose channel key is key (hw_conn_peer_key: NULL on a plaintext
+ * connection) say it is node id? With keys, only if key is pinned under that name
+ * (its file s1.pub, s1.new.pub ... for s1): one pinned set serves every port, and a
+ * client's key must not pass for a standby, a voter or the witness. Without keys
+ * (insecure), yes. */
+bool hw_security_peer_is(const struct hw_security *s, const uint8_t *key, const char *id);
 
 /* Defaults for every optional key. */
 void hw_config_defaults(struct hw_config *c);

@@ -287,6 +287,22 @@ static int send_status(struct hw_session *s)
 
 /* ---- sessions ------------------------------------------------------------------- */
 
+bool hw__node_peer_is(struct hw_node *n, struct hw_conn *c, const char *id)
+{
+	const uint8_t *key = hw_conn_peer_key(c);
+	if (hw_security_peer_is(&n->cfg.security, key, id))
+		return true;
+	char fp[HW_CHANNEL_FINGERPRINT_CHARS + 1] = "none";
+	if (key != NULL)
+		hw_channel_fingerprint(key, fp);
+	hw_log("peer_refused", "peer=%s node=%s key=%s reason=key_not_that_node what=\"%s\"",
+	       hw_conn_peer(c), id, fp, "a node must hold the key pinned as <its id>.pub");
+	char what[96];
+	snprintf(what, sizeof what, "key not pinned as node %.32s", id);
+	hw__audit_refusal(n, hw_conn_peer(c), key, what);
+	return false;
+}
+
 static int take_hello(struct hw_session *s, const struct hw_frame *f)
 {
 	struct hw_node *n = s->node;
@@ -302,8 +318,10 @@ static int take_hello(struct hw_session *s, const struct hw_frame *f)
 		hw_log("peer_refused", "peer=%s reason=cluster_or_version cluster=%s version=%u",
 		       hw_conn_peer(s->conn), m->cluster_id, m->protocol_version);
 		hw__node_refuse(s->conn, HW_ECLUSTER, "cluster id or protocol version differs");
+	} else if (s->repl && !hw__node_peer_is(n, s->conn, m->node_id)) {
+		hw__node_refuse(s->conn, HW_EAUTH, "this key is not pinned as that node's");
 	} else if (s->repl && (m->role == HAWSER__WIRE__V1__ROLE__VOTER ||
-				m->role == HAWSER__WIRE__V1__ROLE__WITNESS)) {
+			       m->role == HAWSER__WIRE__V1__ROLE__WITNESS)) {
 		rc = hw__election_on_hello(s, (int)m->role, m->node_id);
 	} else if (s->repl) {
 		rc = n->cfg.role == HW_ROLE_PRIMARY ? (int)hw__primary_on_repl(s, f) : HW_ENOT_PRIMARY;

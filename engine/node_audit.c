@@ -330,10 +330,10 @@ static void auth_expire(struct hw_node *n, int64_t now)
 	}
 }
 
-/* ring.h hw_refusal_cb: one refused channel. */
-static void refusal_cb(void *arg, const char *peer, const uint8_t *key, int code)
+void hw__audit_refusal(struct hw_node *n, const char *peer, const uint8_t *key, const char *what)
 {
-	struct hw_node *n = arg;
+	if (n->audit == NULL)
+		return;
 	int64_t now = hw__node_now(n);
 	char host[HW_ADDR_CHARS_MAX + 1];
 	host_of(peer, host);
@@ -359,9 +359,15 @@ static void refusal_cb(void *arg, const char *peer, const uint8_t *key, int code
 	h->since_ms = now;
 	h->more = 0;
 	h->has_key = false;
+	hw__audit_event(n, TOS__V1__NODE_EVENT_KIND__AUTH_FAILURE, peer, key, what);
+}
+
+/* ring.h hw_refusal_cb: one refused channel. */
+static void refusal_cb(void *arg, const char *peer, const uint8_t *key, int code)
+{
 	char detail[96];
 	snprintf(detail, sizeof detail, "channel refused: %s", hw_errname(code));
-	hw__audit_event(n, TOS__V1__NODE_EVENT_KIND__AUTH_FAILURE, peer, key, detail);
+	hw__audit_refusal(arg, peer, key, detail);
 }
 
 /* ---- start */

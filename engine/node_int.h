@@ -255,6 +255,10 @@ int64_t hw__node_now(struct hw_node *n);
 /* Sessions that stopped reading for lack of room read again (what they hold is then
  * taken, or refused by the role the node has now). */
 void hw__node_resume_sessions(struct hw_node *n);
+
+/* Does the peer on c hold the key pinned as node id (hw_security_peer_is)? When not,
+ * logs peer_refused (reason=key_not_that_node) and records an AUTH_FAILURE event. */
+bool hw__node_peer_is(struct hw_node *n, struct hw_conn *c, const char *id);
 /* Start the log's flusher once per log opened; its callback goes to the role running. */
 int hw__node_wal_start(struct hw_node *n);
 
@@ -284,6 +288,10 @@ void hw__audit_event(struct hw_node *n, Tos__V1__NodeEventKind kind, const char 
 /* A session's OPERATOR_EVENT frame (wire.proto OperatorEvent): the event with the
  * session's address and channel key, then the reply. Returns 0 or a code to close with. */
 int hw__audit_on_operator_event(struct hw_session *s, const struct hw_frame *f);
+
+/* An AUTH_FAILURE event for a refused peer (what: why), rate-limited per host as refused
+ * channels are: the first at once, the rest counted in one event per window. */
+void hw__audit_refusal(struct hw_node *n, const char *peer, const uint8_t *key, const char *what);
 /* A session's DRILL_FAULT frame (wire.proto DrillFault, node_drill.c): refused with an
  * ERROR HW_EFAULT_OFF unless [drills] allow_fault and a pinned key; CRASH answers, then
  * exits the process; ISOLATE cuts a primary's voter and replication links for its

@@ -189,6 +189,8 @@ static int take_primary_hello(struct hw_node *n, const struct hw_frame *f)
 	if (m->protocol_version != 1 || strcmp(m->cluster_id, n->cfg.cluster_id) != 0 ||
 	    m->role != HAWSER__WIRE__V1__ROLE__PRIMARY) {
 		rc = HW_ECLUSTER;
+	} else if (!hw__node_peer_is(n, n->primary_conn, m->node_id)) {
+		rc = HW_EAUTH;
 	} else if ((rc = hw__election_primary_frame(n, m->epoch, false)) != 0) {
 		/* a primary of an older epoch: refused */
 	} else {

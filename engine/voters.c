@@ -32,6 +32,7 @@ struct hw_voters {
 	struct hw_failover fo;
 	char cluster_id[HW_ID_CHARS_MAX + 1];
 	char node_id[HW_ID_CHARS_MAX + 1];
+	struct hw_security sec; /* whose key may answer as which voter */
 	struct hw_el el;
 	uint64_t rand_state;
 	int (*persist_cb)(void *arg, const struct hw_el_hard *hard);
@@ -266,6 +267,15 @@ static int link_take(void *arg, const struct hw_frame *f)
 	}
 	if (f->type != HW_FRAME_HELLO)
 		return HW_EPROTOCOL;
+	const char *id = v->fo.voters[l->id].id;
+	Hawser__Wire__V1__Hello *m = hawser__wire__v1__hello__unpack(NULL, f->len, f->body);
+	bool named = m != NULL && strcmp(m->node_id, id) == 0;
+	hawser__wire__v1__hello__free_unpacked(m, NULL);
+	if (!named || !hw_security_peer_is(&v->sec, hw_conn_peer_key(l->conn), id)) {
+		hw_log("voter_refused", "voter=%s addr=%s what=\"%s\"", id, hw_conn_peer(l->conn),
+		       "the answer is not from that voter's pinned key");
+		return HW_EAUTH;
+	}
 	if (!l->up)
 		hw_log("voter_link_up", "voter=%s addr=%s", v->fo.voters[l->id].id,
 		       v->fo.voters[l->id].addr);
@@ -340,6 +350,7 @@ int hw_voters_new(struct hw_loop *loop, struct hw_ring *ring, const struct hw_vo
 	v->fo = c->cfg->failover;
 	snprintf(v->cluster_id, sizeof v->cluster_id, "%s", c->cfg->cluster_id);
 	snprintf(v->node_id, sizeof v->node_id, "%s", c->cfg->node_id);
+	v->sec = c->cfg->security;
 	v->persist_cb = c->persist_cb;
 	v->act_cb = c->act_cb;
 	v->arg = c->arg;

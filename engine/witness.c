@@ -76,6 +76,10 @@ static int take_hello(struct wsession *s, const struct hw_frame *f)
 		       m->node_id);
 		refuse(s->conn, HW_ECLUSTER, "not a voter of this cluster");
 		rc = 0; /* the dialer closes on the ERROR */
+	} else if (!hw_security_peer_is(&w->cfg.security, hw_conn_peer_key(s->conn), m->node_id)) {
+		hw_log("peer_refused", "peer=%s node=%s reason=key_not_that_node",
+		       hw_conn_peer(s->conn), m->node_id);
+		refuse(s->conn, HW_EAUTH, "this key is not pinned as that node's");
 	} else {
 		s->voter = id;
 		Hawser__Wire__V1__Hello r = HAWSER__WIRE__V1__HELLO__INIT;

@@ -333,18 +333,31 @@ int hw_channel_key_load(const char *path, uint8_t key[HW_CHANNEL_KEY_BYTES])
 	return rc;
 }
 
-int hw_channel_pins_load(const char *path, uint8_t (*keys)[HW_CHANNEL_KEY_BYTES], size_t cap,
-			 size_t *n)
+/* Pin the node.pub file at path (named by file) as key *n. */
+static int pin_file(const char *path, const char *file, uint8_t (*keys)[HW_CHANNEL_KEY_BYTES],
+		    char (*names)[HW_CHANNEL_PIN_NAME_BYTES], size_t cap, size_t *n)
+{
+	if (*n == cap)
+		return -E2BIG;
+	int rc = hw_channel_key_load(path, keys[*n]);
+	if (rc != 0)
+		return rc;
+	if (names != NULL)
+		snprintf(names[*n], HW_CHANNEL_PIN_NAME_BYTES, "%.*s", (int)strcspn(file, "."),
+			 file);
+	(*n)++;
+	return 0;
+}
+
+int hw_channel_pins_load(const char *path, uint8_t (*keys)[HW_CHANNEL_KEY_BYTES],
+			 char (*names)[HW_CHANNEL_PIN_NAME_BYTES], size_t cap, size_t *n)
 {
 	DIR *d = opendir(path);
 	if (d == NULL && errno != ENOTDIR)
 		return -errno;
 	if (d == NULL) {
-		if (*n == cap)
-			return -E2BIG;
-		int rc = hw_channel_key_load(path, keys[*n]);
-		*n += rc == 0;
-		return rc;
+		const char *slash = strrchr(path, '/');
+		return pin_file(path, slash != NULL ? slash + 1 : path, keys, names, cap, n);
 	}
 	int rc = 0;
 	for (struct dirent *e; rc == 0 && (e = readdir(d)) != NULL;) {
@@ -354,17 +367,16 @@ int hw_channel_pins_load(const char *path, uint8_t (*keys)[HW_CHANNEL_KEY_BYTES]
 			continue;
 		if ((size_t)snprintf(file, sizeof file, "%s/%s", path, e->d_name) >= sizeof file)
 			rc = -ENAMETOOLONG;
-		else if (*n == cap)
-			rc = -E2BIG;
-		else if ((rc = hw_channel_key_load(file, keys[*n])) == 0)
-			(*n)++;
+		else
+			rc = pin_file(file, e->d_name, keys, names, cap, n);
 	}
 	closedir(d);
 	return rc;
 }
 
-int hw_channel_pins_parse(const char *list, uint8_t (*keys)[HW_CHANNEL_KEY_BYTES], size_t cap,
-			  size_t *n, char *bad, size_t bad_cap)
+int hw_channel_pins_parse(const char *list, uint8_t (*keys)[HW_CHANNEL_KEY_BYTES],
+			  char (*names)[HW_CHANNEL_PIN_NAME_BYTES], size_t cap, size_t *n,
+			  char *bad, size_t bad_cap)
 {
 	*n = 0;
 	for (const char *p = list;;) {
@@ -382,7 +394,7 @@ int hw_channel_pins_parse(const char *list, uint8_t (*keys)[HW_CHANNEL_KEY_BYTES
 			return -ENAMETOOLONG;
 		memcpy(item, p, len);
 		item[len] = '\0';
-		int rc = hw_channel_pins_load(item, keys, cap, n);
+		int rc = hw_channel_pins_load(item, keys, names, cap, n);
 		if (rc)
 			return rc;
 		if (end == NULL)

@@ -178,18 +178,24 @@ int hw_identity_load(const char *path, struct hw_identity *id);
  * line; file over 4 KiB). Start-up only. */
 int hw_channel_key_load(const char *path, uint8_t key[HW_CHANNEL_KEY_BYTES]);
 
+/* A pinned key's name: its file's name up to the first '.' ("s1.pub" and "s1.new.pub"
+ * name s1), truncated to fit. A peer that says it is node X must hold a key named X. */
+#define HW_CHANNEL_PIN_NAME_BYTES 64u
+
 /* Pin the key of the node.pub file at path, or of every *.pub file in it when path is a
- * directory: appended at keys[*n], *n counted up (cap keys at most). Returns 0, -errno,
- * -E2BIG (more than cap keys) or HW_ECONFIG (a file without a well-formed kx line).
- * Start-up only. */
-int hw_channel_pins_load(const char *path, uint8_t (*keys)[HW_CHANNEL_KEY_BYTES], size_t cap,
-			 size_t *n);
+ * directory: appended at keys[*n] and, unless names is NULL, its name at names[*n]; *n
+ * counted up (cap keys at most). Returns 0, -errno, -E2BIG (more than cap keys) or
+ * HW_ECONFIG (a file without a well-formed kx line). Start-up only. */
+int hw_channel_pins_load(const char *path, uint8_t (*keys)[HW_CHANNEL_KEY_BYTES],
+			 char (*names)[HW_CHANNEL_PIN_NAME_BYTES], size_t cap, size_t *n);
 
 /* Pin every item of a comma-separated list of node.pub files and directories (as
- * hw_channel_pins_load) into keys[0..*n). Returns 0, or the first error with the item in
- * bad (bad_cap bytes): -ENOENT also for an empty item or a list giving no key. */
-int hw_channel_pins_parse(const char *list, uint8_t (*keys)[HW_CHANNEL_KEY_BYTES], size_t cap,
-			  size_t *n, char *bad, size_t bad_cap);
+ * hw_channel_pins_load) into keys[0..*n) (and names[0..*n) unless NULL). Returns 0, or the
+ * first error with the item in bad (bad_cap bytes): -ENOENT also for an empty item or a
+ * list giving no key. */
+int hw_channel_pins_parse(const char *list, uint8_t (*keys)[HW_CHANNEL_KEY_BYTES],
+			  char (*names)[HW_CHANNEL_PIN_NAME_BYTES], size_t cap, size_t *n,
+			  char *bad, size_t bad_cap);
 
 /* Zero the secret parts of id. */
 void hw_identity_wipe(struct hw_identity *id);

@@ -382,6 +382,41 @@ static void test_unpinned_node_refused(void **state)
 	assert_int_equal(hw_proc_stop(&f->p.proc, WAIT_MS), 0);
 }
 
+/* A key pinned as a client's (client.pub) that dials the replication port saying it is
+ * standby s1 is refused with HW_EAUTH and gets no entry: whoever says it is a node must
+ * hold the key pinned under that node's name. */
+static void test_client_key_as_standby_refused(void **state)
+{
+	struct fix *f = *state;
+	name_nodes(f);
+	configs(f, "client", NULL, false);
+	size_t pm = 0, sm = 0;
+	assert_int_equal(hw_tnode_start(&f->p, &pm), 0);
+	assert_int_equal(hw_tnode_start(&f->s, &sm), 0);
+	char line[1024];
+	assert_true(hw_proc_wait_line(&f->p.proc, &pm, "event=peer_refused",
+				      "reason=key_not_that_node", WAIT_MS, line, sizeof line));
+	assert_non_null(strstr(line, "node=s1"));
+	assert_true(hw_proc_wait_line(&f->s.proc, &sm, "event=primary_refused", "code=HW_EAUTH",
+				      WAIT_MS, NULL, 0));
+	assert_true(submit(f, 1, 10, HW_LOCAL, NULL, NULL) >= 10);
+	Hawser__Wire__V1__Status *ps = status_of(&f->sec, &f->p);
+	assert_non_null(ps);
+	assert_int_equal(ps->n_peers, 1);
+	assert_false(ps->peers[0]->connected);
+	assert_int_equal(ps->peers[0]->durable, 0);
+	hawser__wire__v1__status__free_unpacked(ps, NULL);
+	assert_null(strstr(f->s.proc.log, "event=following"));
+	assert_int_equal(hw_proc_stop(&f->s.proc, WAIT_MS), 0);
+	assert_int_equal(hw_proc_stop(&f->p.proc, WAIT_MS), 0);
+	char out[8192], log[2 * HW_PROC_PATH_MAX]; /* the refusal is in the audit trail */
+	snprintf(log, sizeof log, "%s/audit.log", f->root);
+	const char *args[] = {"audit", f->p.dir, NULL};
+	assert_int_equal(hw_proc_run(log, out, sizeof out, WAIT_MS, args), 0);
+	assert_non_null(strstr(out, "auth_failure"));
+	assert_non_null(strstr(out, "key not pinned as node s1"));
+}
+
 /* One flipped bit in the replication stream fails the record's authentication: the
  * standby drops the connection, reconnects, and ends with the primary's exact state. */
 static void test_corrupt_byte_rejected(void **state)
@@ -511,6 +546,8 @@ int main(void)
 		return 77;
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_unpinned_node_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_client_key_as_standby_refused, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_corrupt_byte_rejected, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_config_without_keys_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_capture_holds_no_container_numbers, setup,

@@ -854,7 +854,8 @@ static void put_file(const char *dir, const char *name, const char *text)
 }
 
 /* Pinned keys come from node.pub files or directories of them, in a comma-separated
- * list; a bad file, an empty item, a missing path and too many keys are refused. */
+ * list, each named by its file; a bad file, an empty item, a missing path and too many
+ * keys are refused. */
 static void test_pins_from_files(void **state)
 {
 	struct fx *f = *state;
@@ -866,29 +867,37 @@ static void test_pins_from_files(void **state)
 	assert_true(hw_identity_format_public(&f->a, pub, sizeof pub) > 0);
 	put_file(dir, "a.pub", pub);
 	assert_true(hw_identity_format_public(&f->b, pub, sizeof pub) > 0);
-	put_file(dir, "b.pub", pub);
+	put_file(dir, "b.new.pub", pub);
 	put_file(dir, "notes.txt", "not a key, not pinned\n");
 	assert_true(hw_identity_format_public(&f->m, pub, sizeof pub) > 0);
 	put_file(f->dir, "m.pub", pub);
 	snprintf(list, sizeof list, "%s , %s/m.pub", dir, f->dir);
-	assert_int_equal(hw_channel_pins_parse(list, keys, 3, &n, bad, sizeof bad), 0);
+	char names[3][HW_CHANNEL_PIN_NAME_BYTES];
+	assert_int_equal(hw_channel_pins_parse(list, keys, names, 3, &n, bad, sizeof bad), 0);
 	assert_int_equal(n, 3);
 	assert_memory_equal(keys[2], f->pin_m, 32);
-	assert_true((memcmp(keys[0], f->pin_a, 32) == 0 && memcmp(keys[1], f->pin_b, 32) == 0) ||
-		    (memcmp(keys[0], f->pin_b, 32) == 0 && memcmp(keys[1], f->pin_a, 32) == 0));
-	assert_int_equal(hw_channel_pins_parse(list, keys, 2, &n, bad, sizeof bad), -E2BIG);
+	assert_string_equal(names[2], "m");
+	/* a key is named by its file up to the first dot */
+	int a = memcmp(keys[0], f->pin_a, 32) == 0 ? 0 : 1;
+	assert_memory_equal(keys[a], f->pin_a, 32);
+	assert_memory_equal(keys[1 - a], f->pin_b, 32);
+	assert_string_equal(names[a], "a");
+	assert_string_equal(names[1 - a], "b");
+	assert_int_equal(hw_channel_pins_parse(list, keys, NULL, 2, &n, bad, sizeof bad), -E2BIG);
 	snprintf(list, sizeof list, "%s/m.pub,", f->dir);
-	assert_int_equal(hw_channel_pins_parse(list, keys, 3, &n, bad, sizeof bad), -ENOENT);
+	assert_int_equal(hw_channel_pins_parse(list, keys, NULL, 3, &n, bad, sizeof bad), -ENOENT);
 	snprintf(list, sizeof list, "%s/none.pub", f->dir);
-	assert_int_equal(hw_channel_pins_parse(list, keys, 3, &n, bad, sizeof bad), -ENOENT);
+	assert_int_equal(hw_channel_pins_parse(list, keys, NULL, 3, &n, bad, sizeof bad), -ENOENT);
 	assert_string_equal(bad, list);
 	put_file(f->dir, "junk.pub", "hawser-node-pub v1\nkx 1234\n");
 	snprintf(list, sizeof list, "%s/junk.pub", f->dir);
-	assert_int_equal(hw_channel_pins_parse(list, keys, 3, &n, bad, sizeof bad), HW_ECONFIG);
+	assert_int_equal(hw_channel_pins_parse(list, keys, NULL, 3, &n, bad, sizeof bad),
+			 HW_ECONFIG);
 	char path[600];
-	const char *names[] = {"pins/a.pub", "pins/b.pub", "pins/notes.txt", "m.pub", "junk.pub"};
-	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-		snprintf(path, sizeof path, "%s/%s", f->dir, names[i]);
+	const char *files[] = {"pins/a.pub", "pins/b.new.pub", "pins/notes.txt", "m.pub",
+			       "junk.pub"};
+	for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+		snprintf(path, sizeof path, "%s/%s", f->dir, files[i]);
 		assert_int_equal(unlink(path), 0);
 	}
 	assert_int_equal(rmdir(dir), 0);
