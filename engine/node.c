@@ -440,6 +440,7 @@ static void session_on_close(struct hw_conn *c, void *arg, int code)
 	if (n->cfg.role == HW_ROLE_PRIMARY)
 		hw__primary_session_gone(n, s);
 	n->sessions_paused -= s->paused;
+	n->sessions_open[s->repl]--;
 	n->sessions[s->index] = NULL;
 	n->session_gen[s->index]++;
 	free(s);
@@ -456,7 +457,9 @@ struct hw_session *hw__session_new(struct hw_node *n, struct hw_conn *c, bool re
 	uint32_t i = 0;
 	while (i < HW_CLIENTS_MAX && n->sessions[i] != NULL)
 		i++;
-	struct hw_session *s = i < HW_CLIENTS_MAX ? calloc(1, sizeof *s) : NULL;
+	uint32_t budget = repl ? HW_REPL_SESSIONS_MAX : HW_CLIENTS_MAX - HW_REPL_SESSIONS_MAX;
+	bool room = i < HW_CLIENTS_MAX && n->sessions_open[repl] < budget;
+	struct hw_session *s = room ? calloc(1, sizeof *s) : NULL;
 	if (s == NULL) {
 		/* no session: session_ops would be called back with none */
 		hw__node_send_error(c, HW_EBUSY, "too many connections");
@@ -466,6 +469,7 @@ struct hw_session *hw__session_new(struct hw_node *n, struct hw_conn *c, bool re
 	*s = (struct hw_session){.node = n, .conn = c, .index = i, .gen = n->session_gen[i],
 				 .repl = repl, .peer = -1, .voter = -1};
 	n->sessions[i] = s;
+	n->sessions_open[repl]++;
 	hw_conn_set_ops(c, &session_ops, s);
 	return s;
 }

@@ -21,8 +21,12 @@
 #include "replica/checkpoint.h"
 #include "replica/store.h"
 
-/* Client connections a node serves at once: each costs a receive and a send buffer. */
-#define HW_CLIENTS_MAX 1024u
+/* Connections a node serves at once: each costs a receive and a send buffer. The
+ * replication port (standbys, vaults, voters, the witness, and whoever dials it before
+ * its handshake ends) has HW_REPL_SESSIONS_MAX of them and the client port the rest, so
+ * neither port's connections, authenticated or not, can take the other's. */
+#define HW_CLIENTS_MAX       1024u
+#define HW_REPL_SESSIONS_MAX 64u
 /* Entries kept in memory for streaming (the newest); older ones are read from the store. */
 #define HW_OUTBOX_BYTES_MAX (64u * 1024u * 1024u)
 /* Entries a vault holds in memory for its apply delay (they are durable in its log
@@ -123,6 +127,7 @@ struct hw_node {
 	struct hw_session *sessions[HW_CLIENTS_MAX];
 	uint32_t session_gen[HW_CLIENTS_MAX];
 	uint32_t sessions_paused; /* how many have paused reading: none spares the scan */
+	uint32_t sessions_open[2]; /* [repl]: of the client port, of the replication port */
 
 	/* primary */
 	struct hw_primary core;

@@ -1,6 +1,7 @@
-/* test_limits.c: a node at its connection limit (HW_CLIENTS_MAX client sessions)
- * refuses the next connection with an ERROR frame carrying HW_EBUSY, closes it, and
- * keeps serving: once a session ends, a new client is answered again. */
+/* test_limits.c: a node at its client connection limit (HW_CLIENTS_MAX sessions less the
+ * replication port's HW_REPL_SESSIONS_MAX) refuses the next client connection with an
+ * ERROR frame carrying HW_EBUSY, closes it, and keeps serving: a standby still connects
+ * on the replication port, and once a client leaves, a new client is answered again. */
 #include <errno.h>
 #include <poll.h>
 #include <setjmp.h>
@@ -25,7 +26,7 @@
 
 struct fix {
 	char root[HW_PROC_PATH_MAX];
-	struct hw_tnode t;
+	struct hw_tnode t, s; /* the primary and its standby */
 	int fd[HW_CLIENTS_MAX];
 	unsigned n_fd;
 };
@@ -68,18 +69,20 @@ static int teardown(void **state)
 	struct fix *f = *state;
 	for (unsigned i = 0; i < f->n_fd; i++)
 		close(f->fd[i]);
+	hw_proc_stop(&f->s.proc, 5000);
 	hw_proc_stop(&f->t.proc, 5000);
 	hw_test_rm_rf(f->root);
 	free(f);
 	return 0;
 }
 
-/* HW_CLIENTS_MAX connections fill the node's sessions; the next one gets ERROR HW_EBUSY
- * and is closed; the node stays up and, after one client leaves, answers a status. */
+/* Silent connections (no handshake, no hello) fill the client port's sessions; the next
+ * one gets ERROR HW_EBUSY and is closed; the standby connects on the replication port all
+ * the same; the node stays up and, after one client leaves, answers a status. */
 static void test_busy_refused_node_survives(void **state)
 {
 	struct fix *f = *state;
-	for (; f->n_fd < HW_CLIENTS_MAX; f->n_fd++) {
+	for (; f->n_fd < HW_CLIENTS_MAX - HW_REPL_SESSIONS_MAX; f->n_fd++) {
 		f->fd[f->n_fd] = hw_test_dial(f->t.client);
 		assert_true(f->fd[f->n_fd] >= 0);
 	}
@@ -95,6 +98,13 @@ static void test_busy_refused_node_survives(void **state)
 	assert_non_null(e);
 	assert_int_equal(e->code, HW_EBUSY);
 	hawser__wire__v1__error__free_unpacked(e, NULL);
+
+	struct hw_tnode_opts so = {.primary_addr = f->t.listen};
+	size_t smark = 0;
+	assert_int_equal(hw_tnode_init(&f->s, f->root, "s1", &so), 0);
+	assert_int_equal(hw_tnode_start(&f->s, &smark), 0);
+	assert_true(
+		hw_proc_wait_line(&f->s.proc, &smark, "event=following", NULL, WAIT_MS, NULL, 0));
 
 	close(f->fd[--f->n_fd]);
 	struct hw_tstatus st = {0};
