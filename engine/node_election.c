@@ -436,10 +436,17 @@ int hw__election_on_frame(struct hw_session *s, const struct hw_frame *f)
 	return rc;
 }
 
-void hw__election_store_replaced(struct hw_node *n)
+int hw__election_state_into(struct hw_node *n, const char *dir)
 {
-	if (n->voters != NULL && hw_voters_persist_again(n->voters) != 0)
-		hw__node_storage_failed(n, HW_ESTORE_FAILED, "election");
+	if (n->voters == NULL)
+		return 0;
+	struct hw_store *s;
+	int rc = hw_store_open(dir, NULL, &s);
+	if (rc == 0) {
+		rc = hw_voters_save_hard(s, &el_of(n)->durable);
+		hw_store_close(s);
+	}
+	return rc;
 }
 
 /* Checked before submits are paused (the core checks the same again when it is asked):

@@ -417,8 +417,10 @@ int hw__election_on_frame(struct hw_session *s, const struct hw_frame *f);
 /* The fence: may request slot (its rule held, at lsn) be answered with success now? If
  * not it is kept (answered when the lease is back, failed at step-down). */
 bool hw__election_may_release(struct hw_node *n, uint32_t slot, uint64_t lsn);
-/* The store was replaced (a snapshot): put the hard state in it again. */
-void hw__election_store_replaced(struct hw_node *n);
+/* A snapshot's store in dir is about to replace this node's: put this node's durable
+ * election state in it first (the copy holds the sender's), so that no crash after the
+ * swap can bring the node back with another node's epoch and vote. 0 without failover. */
+int hw__election_state_into(struct hw_node *n, const char *dir);
 /* A SWITCHOVER_REQUEST on the client port: start the hand-over, answer at once with a
  * SWITCHOVER_REPLY. 0, or a code to close with (an undecodable body). */
 int hw__election_on_switchover(struct hw_session *s, const struct hw_frame *f);

@@ -535,10 +535,15 @@ static int install(struct hw_node *n, char *aside, size_t cap)
 	hw__digest_wait(n); /* its thread reads the store */
 	hw_store_close(n->store);
 	n->store = NULL;
-	int rc = hw_snapshot_swap(n->cfg.data_dir, rx->dir, hw_wall_ms(), aside, cap);
+	aside[0] = '\0';
+	const char *what = "cannot keep this node's election state";
+	int rc = hw__election_state_into(n, rx->dir);
+	if (rc == 0) {
+		what = "cannot swap the data directory";
+		rc = hw_snapshot_swap(n->cfg.data_dir, rx->dir, hw_wall_ms(), aside, cap);
+	}
 	if (rc != 0)
-		hw_log("snapshot_refused", "code=%s what=\"cannot swap the data directory\"",
-		       hw_errname(rc));
+		hw_log("snapshot_refused", "code=%s what=\"%s\"", hw_errname(rc), what);
 	else
 		rx->active = false; /* rx->dir is the data directory now */
 	if (rc == 0 && empty && aside[0] != '\0' && hw_snapshot_rm(aside) == 0)
@@ -576,6 +581,9 @@ static int rx_end(struct hw_node *n, const struct hw_frame *f)
 		return rx_refuse(n, -errno, "cannot flush the snapshot file");
 	close(rx->fd);
 	rx->fd = -1;
+	int frc = hw_snapshot_fsync_path(rx->dir); /* its entry in the directory, too */
+	if (frc != 0)
+		return rx_refuse(n, frc, "cannot flush the snapshot's directory");
 	int rc = hw_snapshot_check(rx->dir, &rx->head);
 	if (rc != 0)
 		return rx_refuse(n, rc, "snapshot's head is not the announced LSN and hash");

@@ -537,7 +537,6 @@ int hw__standby_restart(struct hw_node *n)
  * the primary learns it from an ack (it starts the log stream on it). */
 void hw__standby_installed(struct hw_node *n)
 {
-	hw__election_store_replaced(n);
 	hw_standby_on_connect(&n->sb, hw__node_now(n));
 	send_ack(n, &n->sb.pos);
 	catchup_note(n, 0); /* the snapshot may have brought it level */

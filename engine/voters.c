@@ -588,16 +588,6 @@ void hw_voters_storage_failed(struct hw_voters *v)
 	EL(v, hw_el_on_storage_failed(&v->el, now, acts));
 }
 
-int hw_voters_persist_again(struct hw_voters *v)
-{
-	if (v->failed != 0)
-		return v->failed;
-	int rc = v->persist_cb(v->arg, &v->el.durable);
-	if (rc != 0)
-		v->failed = rc;
-	return rc;
-}
-
 int hw_voters_switchover(struct hw_voters *v, uint32_t target)
 {
 	if (v->failed != 0)

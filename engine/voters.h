@@ -116,9 +116,6 @@ void hw_voters_primary_heard(struct hw_voters *v, uint32_t from, uint64_t epoch)
  * on a voter silenced by a failed persist, so that a primary still steps down. */
 void hw_voters_storage_failed(struct hw_voters *v);
 
-/* Persist the current hard state again (a snapshot replaced the store holding it). */
-int hw_voters_persist_again(struct hw_voters *v);
-
 /* Operator: hand over to voter target (hw_el_on_switchover; its actions are carried
  * out: PAUSE_SUBMITS through act_cb, TIMEOUT_NOW over the link). Its return, or the
  * storage error that silenced this voter. */
