@@ -52,6 +52,8 @@ struct cp {
 struct walk {
 	uint64_t last_lsn;
 	uint8_t last_hash[HW_HASH_BYTES];
+	uint64_t last_epoch; /* and time: what meta's head must repeat */
+	int64_t last_time_ms;
 	struct hw_store *s;
 	MDB_txn *txn;
 	struct hw_head base;
@@ -188,6 +190,8 @@ static int walk_one(const MDB_val *k, const MDB_val *v, struct walk *w, struct h
 		return rc;
 	w->last_lsn = lsn;
 	memcpy(w->last_hash, e.hash, HW_HASH_BYTES);
+	w->last_epoch = e.epoch;
+	w->last_time_ms = e.time_ms;
 	r->entries++;
 	return 0;
 }
@@ -230,6 +234,11 @@ static void head_check(const struct hw_head *h, const struct walk *w, struct hw_
 		    w->last_lsn);
 	else if (memcmp(h->hash, w->last_hash, HW_HASH_BYTES) != 0)
 		bad(r, HW_ECHAIN, h->lsn, "meta head hash differs from entry %" PRIu64, h->lsn);
+	else if (h->epoch != w->last_epoch || h->time_ms != w->last_time_ms)
+		bad(r, HW_ECORRUPT, h->lsn,
+		    "meta head says epoch %" PRIu64 " time %" PRId64 " but entry %" PRIu64
+		    " has epoch %" PRIu64 " time %" PRId64,
+		    h->epoch, h->time_ms, h->lsn, w->last_epoch, w->last_time_ms);
 }
 
 /* ---- pass 2: rebuild --------------------------------------------------------------- */
@@ -355,6 +364,8 @@ static int check_snapshot(struct hw_store *s, struct walk *w, hw_progress_cb *cb
 		/* A pruned log starts after its base: the first entry chains to it. */
 		r->base_lsn = w->last_lsn = w->base.lsn;
 		memcpy(w->last_hash, w->base.hash, HW_HASH_BYTES);
+		w->last_epoch = w->base.epoch;
+		w->last_time_ms = w->base.time_ms;
 		if (w->base.lsn > h.lsn)
 			bad(r, HW_ELSN, 0,
 			    "log base LSN %" PRIu64 " is after the head, LSN %" PRIu64,

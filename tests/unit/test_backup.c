@@ -279,40 +279,59 @@ static void test_verify_flipped_record(void **state)
 	assert_true(strlen(r.what) > 0);
 }
 
-/* A damaged state table value (the log intact) is HW_EDIGEST: the state rebuilt from
- * the log differs from the stored one. */
-static void test_verify_damaged_state(void **state)
+/* Flip one bit (0x40) of a value in table of f's store (closed): the value of key, or the
+ * first one when key is NULL; its byte at, or its middle byte when at is SIZE_MAX. */
+static void flip_stored(struct fx *f, const char *table, const char *key, size_t at)
 {
-	struct fx *f = *state;
 	close_store(f);
 	MDB_env *env;
 	MDB_txn *txn;
 	MDB_dbi dbi;
 	MDB_cursor *cur;
-	MDB_val k, v;
+	MDB_val k = {.mv_size = key ? strlen(key) : 0, .mv_data = (void *)key}, v;
 	assert_int_equal(mdb_env_create(&env), 0);
 	assert_int_equal(mdb_env_set_maxdbs(env, 16), 0);
 	assert_int_equal(mdb_env_set_mapsize(env, 1ull << 30), 0);
 	assert_int_equal(mdb_env_open(env, f->a, 0, 0600), 0);
 	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
-	assert_int_equal(mdb_dbi_open(txn, "containers", 0, &dbi), 0);
+	assert_int_equal(mdb_dbi_open(txn, table, 0, &dbi), 0);
 	assert_int_equal(mdb_cursor_open(txn, dbi, &cur), 0);
-	assert_int_equal(mdb_cursor_get(cur, &k, &v, MDB_FIRST), 0);
+	assert_int_equal(mdb_cursor_get(cur, &k, &v, key ? MDB_SET_KEY : MDB_FIRST), 0);
 	uint8_t *copy = malloc(v.mv_size);
 	memcpy(copy, v.mv_data, v.mv_size);
-	copy[v.mv_size / 2] ^= 0x40;
+	copy[at == SIZE_MAX ? v.mv_size / 2 : at] ^= 0x40;
 	MDB_val nv = {.mv_size = v.mv_size, .mv_data = copy};
 	assert_int_equal(mdb_cursor_put(cur, &k, &nv, MDB_CURRENT), 0);
 	mdb_cursor_close(cur);
 	assert_int_equal(mdb_txn_commit(txn), 0);
 	mdb_env_close(env);
 	free(copy);
+}
+
+/* A damaged state table value (the log intact) is HW_EDIGEST: the state rebuilt from
+ * the log differs from the stored one. */
+static void test_verify_damaged_state(void **state)
+{
+	struct fx *f = *state;
+	flip_stored(f, "containers", NULL, SIZE_MAX);
 	struct hw_verify_report r;
 	assert_int_equal(run_verify(f, &r), 0);
 	assert_int_equal(r.code, HW_EDIGEST);
 	assert_int_equal(r.first_bad_lsn, 0);
 	assert_int_equal(r.entries, RECORDS);
 	assert_memory_not_equal(r.digest_stored, r.digest_rebuilt, HW_HASH_BYTES);
+}
+
+/* Meta's head repeats the last entry's LSN, hash, epoch and time: an epoch that differs
+ * (the top byte of it flipped) is damage, found at the head's LSN. */
+static void test_verify_damaged_head_epoch(void **state)
+{
+	struct fx *f = *state;
+	flip_stored(f, "meta", "head", 15);
+	struct hw_verify_report r;
+	assert_int_equal(run_verify(f, &r), 0);
+	assert_int_equal(r.code, HW_ECORRUPT);
+	assert_int_equal(r.first_bad_lsn, RECORDS);
 }
 
 /* A bad record: a key/value put with an empty key (refused by the rules). */
@@ -896,6 +915,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_verify_intact, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_verify_flipped_record, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_verify_damaged_state, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_verify_damaged_head_epoch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_verify_invalid_record, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_backup_restore, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restore_until_lsn, setup, teardown),
