@@ -123,6 +123,8 @@ int hw_cli_usage_error(const struct hw_cli_cmd *cmd, const char *fmt, ...)
 /* Print "hawser <cmd>: <what>: <hw_strerror(code)> (<hw_errname(code)>)" to stderr;
  * returns HW_CLI_ERROR. */
 int hw_cli_fail(const char *cmd, const char *what, int code);
+/* hw_cli_fail, and why (when not empty) after a colon: the library's own words. */
+int hw_cli_fail_why(const char *cmd, const char *what, int code, const char *why);
 
 /* Parse a decimal unsigned integer, the whole string. Returns 0 or -1. */
 int hw_cli_u64(const char *s, uint64_t *out);

@@ -34,7 +34,7 @@ static int cmd_backup(const struct hw_cli_cmd *cmd, int argc, char **argv)
 	double seconds = hw_mono_s() - t0;
 	hw_store_close(s);
 	if (rc)
-		return hw_cli_fail(cmd->name, pos[1], rc);
+		return hw_cli_fail_why(cmd->name, pos[1], rc, info.what);
 	if (info.entries_added)
 		printf("hawser backup: appended %" PRIu64 " entries to %s (snapshot lsn %" PRIu64
 		       ")",
@@ -248,7 +248,7 @@ static int cmd_restore(const struct hw_cli_cmd *cmd, int argc, char **argv)
 	if (trc)
 		hw_cli_fail(cmd->name, o.connect, trc);
 	if (rc)
-		return hw_cli_fail(cmd->name, pos[0], rc);
+		return hw_cli_fail_why(cmd->name, pos[0], rc, info.what);
 	char hex[2 * HW_HASH_BYTES + 1], when[40];
 	printf("hawser restore: %s restored into %s: head lsn %" PRIu64 " (%s), digest %s,"
 	       " %.2f s\n",
@@ -264,7 +264,8 @@ const struct hw_cli_cmd hw_cli_restore = {
 	"  Check the backup in OUT and rebuild a store in DIR2 (which must not hold one),\n"
 	"  replaying its log to the end, up to LSN N, or up to the last entry not after T\n"
 	"  (ISO 8601 UTC such as 2026-11-26T10:00:00Z, or integer ms). Prints the restored\n"
-	"  head LSN, its digest and the time taken.\n"
+	"  head LSN, its digest and the time taken. An N past the backup's last entry is\n"
+	"  refused (HW_ENOTFOUND) and nothing is restored.\n"
 	"  --connect ADDR: then tell the node at ADDR (its client port; a standby holds it\n"
 	"  until it is primary), which records a restore event with this command's key in\n"
 	"  its audit trail (hawser audit): backup, DIR2, the target point, the head LSN\n"

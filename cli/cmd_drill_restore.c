@@ -41,7 +41,7 @@ static void restore_target_checks(struct drill *d, const struct generation *g, b
 {
 	uint64_t want = 0;
 	if (have_g && !d->time_given)
-		want = d->lsn_given && d->until_lsn < g->end_lsn ? d->until_lsn : g->end_lsn;
+		want = d->lsn_given ? d->until_lsn : g->end_lsn;
 	if (want == 0)
 		hw_report_check(&d->rep, "target reached", HW_VERDICT_PASS,
 				"restored to LSN %" PRIu64, info->lsn);

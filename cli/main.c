@@ -84,7 +84,13 @@ int hw_cli_usage_error(const struct hw_cli_cmd *cmd, const char *fmt, ...)
 
 int hw_cli_fail(const char *cmd, const char *what, int code)
 {
-	fprintf(stderr, "hawser %s: %s: %s (%s)\n", cmd, what, hw_strerror(code), hw_errname(code));
+	return hw_cli_fail_why(cmd, what, code, NULL);
+}
+
+int hw_cli_fail_why(const char *cmd, const char *what, int code, const char *why)
+{
+	fprintf(stderr, "hawser %s: %s: %s (%s)%s%s\n", cmd, what, hw_strerror(code),
+		hw_errname(code), why != NULL && why[0] ? ": " : "", why != NULL ? why : "");
 	return HW_CLI_ERROR;
 }
 

@@ -817,8 +817,19 @@ static int incremental_check(struct hw_store *s, const char *out, struct manifes
 		memcpy(m->chain_id, id, HW_HASH_BYTES); /* backed up while empty */
 	if (memcmp(m->chain_id, id, HW_HASH_BYTES) != 0 && m->end_lsn != 0)
 		return fail(what, HW_EBACKUP, "backup is of another chain");
-	if (file_bytes(out, "snapshot/data.mdb") != m->snapshot_bytes)
-		return fail(what, HW_EBACKUP, "snapshot/data.mdb is missing or has the wrong size");
+	/* Hashed, not only sized: the log is only worth extending after a snapshot that
+	 * still restores (ransomware encrypts files in place, sizes unchanged). */
+	char snap[PATH_MAX];
+	uint8_t h[HW_HASH_BYTES];
+	uint64_t size = 0;
+	rc = path_join(snap, out, "snapshot");
+	if (rc == 0)
+		rc = hw_snapshot_hash(snap, h, &size);
+	if (rc != 0 && rc != -ENOENT)
+		return rc;
+	if (rc == -ENOENT || size != m->snapshot_bytes ||
+	    memcmp(h, m->snapshot_blake2b, HW_HASH_BYTES) != 0)
+		return fail(what, HW_EBACKUP, "snapshot/data.mdb does not match its MANIFEST hash");
 	if (m->end_lsn == 0)
 		return 0;
 	struct hw_head base;
@@ -1221,6 +1232,10 @@ int hw_restore(const char *backup_dir, const char *dir, uint64_t until_lsn, int6
 	memset(&bv, 0, sizeof bv);
 	struct hw_head base = {0};
 	int rc = backup_open(backup_dir, &bv, info->what);
+	if (rc == 0 && until_lsn > bv.m.end_lsn)
+		rc = fail(info->what, HW_ENOTFOUND,
+			  "the backup ends at LSN %" PRIu64 ", before LSN %" PRIu64, bv.m.end_lsn,
+			  until_lsn);
 	if (rc == 0)
 		rc = snapshot_open(&bv, &snap, info->what);
 	if (rc == 0)
@@ -1229,7 +1244,7 @@ int hw_restore(const char *backup_dir, const char *dir, uint64_t until_lsn, int6
 	if (rc == 0)
 		rc = copy ? copy_target_check(snap, &base, &t, info->what)
 			  : target_check(snap, &bv, until_time_ms, info->what);
-	uint64_t last = until_lsn != 0 && until_lsn < bv.m.end_lsn ? until_lsn : bv.m.end_lsn;
+	uint64_t last = until_lsn != 0 ? until_lsn : bv.m.end_lsn;
 	if (rc == 0)
 		rc = batch_init(&b, last, cb, arg);
 	if (rc != 0)

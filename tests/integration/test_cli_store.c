@@ -356,8 +356,9 @@ static void test_get(void **state)
 }
 
 /* backup then restore: the restored store's digest equals the source's; restore
- * --until-lsn N equals `digest --at-lsn N` of the source; an incremental backup after
- * more records restores to the new head. */
+ * --until-lsn N equals `digest --at-lsn N` of the source, and one past the backup's end
+ * is refused with the reason; an incremental backup after more records restores to the
+ * new head. */
 static void test_backup_restore(void **state)
 {
 	struct fix *f = *state;
@@ -385,6 +386,12 @@ static void test_backup_restore(void **state)
 	assert_int_equal(parse_digest(&f->r, h_at), 1234);
 	assert_string_equal(h_part, h_at);
 	assert_string_not_equal(h_part, h_src);
+	/* a target past the backup's end is no restore, and says why */
+	char past[4200];
+	path(f, "past", past, sizeof(past));
+	assert_int_equal(hw(&f->r, "restore", bak, past, "--until-lsn", "3001", NULL), 1);
+	assert_non_null(strstr(f->r.err, "HW_ENOTFOUND): the backup ends at LSN 3000"));
+	assert_int_not_equal(access(past, F_OK), 0);
 
 	/* Incremental: more records, a second backup appends, the restore reaches them. A
 	 * second generator run does not know the first one's terminal, so some of its records

@@ -455,7 +455,8 @@ static void test_backup_restore(void **state)
 	assert_int_equal(vr.code, 0);
 }
 
-/* Restore to LSN K equals a store that was submitted exactly the first K records. */
+/* Restore to LSN K equals a store that was submitted exactly the first K records; a
+ * target past the backup's end is HW_ENOTFOUND and restores nothing. */
 static void test_restore_until_lsn(void **state)
 {
 	struct fx *f = *state;
@@ -466,6 +467,9 @@ static void test_restore_until_lsn(void **state)
 	path_in(f, "ref", ref);
 	assert_int_equal(hw_backup(f->s, bk, NULL, NULL, NULL), 0);
 	struct hw_restore_info ri;
+	assert_int_equal(hw_restore(bk, dst, RECORDS + 1, 0, NULL, NULL, &ri), HW_ENOTFOUND);
+	assert_non_null(strstr(ri.what, "the backup ends at LSN"));
+	assert_false(exists(dst)); /* past the end: nothing restored */
 	assert_int_equal(hw_restore(bk, dst, k, 0, NULL, NULL, &ri), 0);
 	assert_int_equal(ri.lsn, k);
 	struct hw_store *rs;
@@ -628,7 +632,7 @@ static void expect_refused(struct fx *f, const char *bk, const char *word)
 }
 
 /* A damaged snapshot, a truncated log or a missing MANIFEST is HW_EBACKUP, says which,
- * and creates no store. */
+ * and creates no store; an incremental backup into the damaged one is refused too. */
 static void test_damaged_backups(void **state)
 {
 	struct fx *f = *state;
@@ -647,6 +651,11 @@ static void test_damaged_backups(void **state)
 	spill(file, buf, len);
 	free(buf);
 	expect_refused(f, bk1, "snapshot");
+	/* nor is the damaged snapshot extended by an incremental backup */
+	fill(f->s, RECORDS + 60, RECORDS + 70);
+	struct hw_backup_info bi;
+	assert_int_equal(hw_backup(f->s, bk1, NULL, NULL, &bi), HW_EBACKUP);
+	assert_non_null(strstr(bi.what, "snapshot"));
 
 	snprintf(file, sizeof file, "%s/log.hwl", bk2);
 	struct stat st;
