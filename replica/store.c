@@ -233,6 +233,27 @@ static int format_write(struct hw_store *s, MDB_txn *txn)
 	return mdb_put(txn, s->t.meta, &k, &v, 0);
 }
 
+/* The data file must hold every page its meta page counts: LMDB maps the file and would
+ * read past the end of a truncated one (SIGBUS), not report it. */
+static int size_check(MDB_env *env)
+{
+	MDB_envinfo info;
+	MDB_stat st;
+	mdb_filehandle_t fd;
+	struct stat fs;
+	int rc = mdb_env_info(env, &info);
+	if (rc == 0)
+		rc = mdb_env_stat(env, &st);
+	if (rc == 0)
+		rc = mdb_env_get_fd(env, &fd);
+	if (rc != 0)
+		return hw_mdb_err(rc);
+	if (fstat(fd, &fs) != 0)
+		return -errno;
+	return (uint64_t)fs.st_size < ((uint64_t)info.me_last_pgno + 1) * st.ms_psize ? HW_ECORRUPT
+										      : 0;
+}
+
 static int env_open(const char *dir, uint64_t map_bytes, unsigned flags, MDB_env **out)
 {
 	MDB_env *env;
@@ -247,6 +268,11 @@ static int env_open(const char *dir, uint64_t map_bytes, unsigned flags, MDB_env
 	if (rc != 0) {
 		mdb_env_close(env);
 		return rc == ENOENT ? HW_EFORMAT : hw_mdb_err(rc);
+	}
+	rc = size_check(env);
+	if (rc != 0) {
+		mdb_env_close(env);
+		return rc;
 	}
 	*out = env;
 	return 0;

@@ -671,6 +671,34 @@ static void test_read_only_and_format(void **state)
 	assert_int_equal(hw_store_open(f->root, NULL, &ro), HW_EFORMAT);
 }
 
+/* A data file shorter than the pages its meta page counts (truncated: a copy cut short,
+ * a disk that lost its tail) is HW_ECORRUPT at open, read-only too, instead of a SIGBUS
+ * when a read reaches past its end. */
+static void test_truncated_file_is_corrupt(void **state)
+{
+	struct fx *f = *state;
+	uint8_t a[4096];
+	char value[2001];
+	memset(value, 'x', 2000);
+	value[2000] = '\0';
+	for (unsigned i = 1; i <= 50; i++) { /* 50 records of 2 KB: about 25 pages */
+		char key[16];
+		snprintf(key, sizeof key, "k%u", i);
+		struct hw_result r;
+		submit_one(f->s, a, kv_record(a, sizeof a, i, "T1", key, value), &r);
+		assert_int_equal(r.code, 0);
+	}
+	hw_store_close(f->s);
+	f->s = NULL;
+	char path[400];
+	snprintf(path, sizeof path, "%s/data.mdb", f->dir);
+	assert_int_equal(truncate(path, 3 * 4096), 0);
+	struct hw_store_opts ro = {.read_only = true};
+	assert_int_equal(hw_store_open(f->dir, NULL, &f->s), HW_ECORRUPT);
+	assert_int_equal(hw_store_open(f->dir, &ro, &f->s), HW_ECORRUPT);
+	assert_null(f->s);
+}
+
 /* A retraction must name a known record of the same tenant. */
 static void test_retracts(void **state)
 {
@@ -992,6 +1020,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_held_taken_again, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_commit_failure_is_sticky, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_disk_full, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_truncated_file_is_corrupt, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_read_only_and_format, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retracts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refused_frees_record_id, setup, teardown),
