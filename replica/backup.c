@@ -1166,18 +1166,6 @@ static int copy_target_check(struct hw_store *snap, const struct hw_head *base,
 }
 
 /* Copy the snapshot into dir as the new store (compacted, with its log and base). */
-static int restore_copy(struct hw_store *snap, const char *dir, char *what)
-{
-	char file[PATH_MAX];
-	struct hw_snapshot_info si;
-	int rc = path_join(file, dir, "data.mdb");
-	if (rc != 0)
-		return rc;
-	if (access(file, F_OK) == 0)
-		return fail(what, HW_EEXIST, "%s holds a store already", dir);
-	rc = hw_snapshot_make(snap, dir, &si);
-	return rc == -EEXIST ? fail(what, HW_EEXIST, "%s holds a store already", dir) : rc;
-}
 
 /* Build the store in dir: replay the snapshot's log into the empty store there, or
  * (copied) take the copy already there; then the backup's log.hwl. */
@@ -1205,16 +1193,62 @@ static int restore_into(const struct backup_view *bv, struct hw_store *snap, boo
 	return rc;
 }
 
-/* Undo a failed restore: the store files, and dir itself if restore made it. */
-static void store_remove(const char *dir, bool dir_existed)
+/* The store files in dir, and dir itself when rmdir_too. */
+static void store_remove(const char *dir, bool rmdir_too)
 {
 	char path[PATH_MAX];
 	if (path_join(path, dir, "data.mdb") == 0)
 		unlink(path);
 	if (path_join(path, dir, "lock.mdb") == 0)
 		unlink(path);
-	if (!dir_existed)
+	if (rmdir_too)
 		rmdir(dir);
+}
+
+/* A restore is built in dir/.restore-tmp and moved into dir only whole, so that one cut
+ * short (killed, a crash) leaves no data.mdb in dir that could pass for the store it was
+ * to be. dir must hold no store (HW_EEXIST) and no node's log (a wal directory, whose
+ * entries would be replayed on top of the restored store); it is made if missing. A
+ * work directory left by an earlier restore is removed. */
+static int restore_begin(const char *dir, char *work, char *what)
+{
+	char path[PATH_MAX];
+	int rc = path_join(path, dir, "data.mdb");
+	if (rc == 0)
+		rc = access(path, F_OK) == 0
+			     ? fail(what, HW_EEXIST, "%s holds a store already", dir)
+			     : 0;
+	if (rc == 0)
+		rc = path_join(path, dir, "wal");
+	if (rc == 0 && access(path, F_OK) == 0)
+		rc = fail(what, HW_EEXIST,
+			  "%s holds a node's log (wal): restore into an empty "
+			  "directory",
+			  dir);
+	if (rc == 0)
+		rc = path_join(work, dir, ".restore-tmp");
+	if (rc == 0 && mkdir(dir, 0700) != 0 && errno != EEXIST)
+		rc = -errno;
+	if (rc != 0)
+		return rc;
+	store_remove(work, true);
+	return mkdir(work, 0700) == 0 ? 0 : -errno;
+}
+
+/* Move the restored data.mdb from work into dir (never over another: link fails then)
+ * and flush dir. */
+static int restore_finish(const char *work, const char *dir, char *what)
+{
+	char from[PATH_MAX], to[PATH_MAX];
+	int rc = path_join(from, work, "data.mdb");
+	if (rc == 0)
+		rc = path_join(to, dir, "data.mdb");
+	if (rc == 0 && link(from, to) != 0)
+		rc = errno == EEXIST ? fail(what, HW_EEXIST, "%s holds a store already", dir)
+				     : -errno;
+	if (rc == 0)
+		store_remove(work, true);
+	return rc == 0 ? hw_snapshot_fsync_path(dir) : rc;
 }
 
 int hw_restore(const char *backup_dir, const char *dir, uint64_t until_lsn, int64_t until_time_ms,
@@ -1250,17 +1284,21 @@ int hw_restore(const char *backup_dir, const char *dir, uint64_t until_lsn, int6
 	if (rc != 0)
 		goto out;
 	bool existed = access(dir, F_OK) == 0;
-	if (copy) {
-		rc = restore_copy(snap, dir, info->what);
-	} else {
-		rc = hw_store_init(dir);
-		if (rc == HW_EEXIST)
-			fail(info->what, rc, "%s holds a store already", dir);
-	}
+	char work[PATH_MAX];
+	struct hw_snapshot_info si;
+	rc = restore_begin(dir, work, info->what);
+	bool began = rc == 0;
 	if (rc == 0)
-		rc = restore_into(&bv, snap, copy, dir, &t, &b, info);
-	if (rc != 0 && rc != HW_EEXIST)
-		store_remove(dir, existed);
+		rc = copy ? hw_snapshot_make(snap, work, &si) : hw_store_init(work);
+	if (rc == 0)
+		rc = restore_into(&bv, snap, copy, work, &t, &b, info);
+	if (rc == 0)
+		rc = restore_finish(work, dir, info->what);
+	if (rc != 0 && began) {
+		store_remove(work, true);
+		if (!existed)
+			rmdir(dir);
+	}
 	batch_fini(&b);
 out:
 	hw_store_close(snap);

@@ -56,14 +56,14 @@ struct hw_restore_info {
 };
 
 /* Check the backup in backup_dir and rebuild a store from it in dir (which must not hold
- * a store: HW_EEXIST), replaying its log up to until_lsn (0: all) and no entry whose
- * time is after until_time_ms (0: no limit). HW_EBACKUP for a damaged or incomplete
- * backup; HW_ENOTFOUND (with the reason in info->what) when the target point is before
- * anything the backup holds, or until_lsn is after its last entry.
- * A snapshot whose log starts after a base (a backup of a pruned store) cannot be
- * replayed from entry 1: it is copied into dir whole (mdb_env_copy2) and log.hwl
- * replayed on top, so the target must be at or after the snapshot's head (HW_ENOTFOUND,
- * with the reason in info->what, before it). */
+ * a store, nor a node's log in dir/wal: HW_EEXIST), built in dir/.restore-tmp and moved
+ * into dir only whole (a restore cut short leaves no store there), replaying its log up to
+ * until_lsn (0: all) and no entry whose time is after until_time_ms (0: no limit). HW_EBACKUP for a
+ * damaged or incomplete backup; HW_ENOTFOUND (with the reason in info->what) when the target point
+ * is before anything the backup holds, or until_lsn is after its last entry. A snapshot whose log
+ * starts after a base (a backup of a pruned store) cannot be replayed from entry 1: it is copied
+ * into dir whole (mdb_env_copy2) and log.hwl replayed on top, so the target must be at or after the
+ * snapshot's head (HW_ENOTFOUND, with the reason in info->what, before it). */
 int hw_restore(const char *backup_dir, const char *dir, uint64_t until_lsn,
 	       int64_t until_time_ms, hw_progress_cb *cb, void *arg,
 	       struct hw_restore_info *info);

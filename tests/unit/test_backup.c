@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -669,7 +670,44 @@ static void test_damaged_backups(void **state)
 	expect_refused(f, bk3, "MANIFEST");
 }
 
-/* Restore never overwrites a store: HW_EEXIST, and the store there is untouched. */
+static int die_cb(void *arg, uint64_t done, uint64_t total)
+{
+	(void)arg;
+	(void)done;
+	(void)total;
+	_exit(3); /* a restore killed at its first progress report */
+}
+
+/* A restore killed part way (its process gone at its first progress report, the replay
+ * done, the backup's log not yet) leaves no store in its directory, so nothing there can
+ * pass for a whole restore; the next restore into it succeeds and leaves no work files. */
+static void test_restore_killed(void **state)
+{
+	struct fx *f = *state;
+	char bk[300], dst[300], file[400];
+	path_in(f, "bk", bk);
+	path_in(f, "r", dst);
+	backup_with_log(f, bk, RECORDS);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(hw_restore(bk, dst, 0, 0, die_cb, NULL, NULL) == 0 ? 0 : 1);
+	int status;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 3);
+	snprintf(file, sizeof file, "%s/data.mdb", dst);
+	assert_false(exists(file));
+	struct hw_store *rs;
+	assert_int_equal(hw_store_open(dst, NULL, &rs), HW_EFORMAT);
+	struct hw_restore_info ri;
+	assert_int_equal(hw_restore(bk, dst, 0, 0, NULL, NULL, &ri), 0);
+	assert_int_equal(ri.lsn, RECORDS + 20);
+	snprintf(file, sizeof file, "%s/.restore-tmp", dst);
+	assert_false(exists(file));
+}
+
+/* Restore never overwrites a store: HW_EEXIST, and the store there is untouched; nor
+ * does it restore beside a node's log. */
 static void test_restore_into_store(void **state)
 {
 	struct fx *f = *state;
@@ -685,6 +723,16 @@ static void test_restore_into_store(void **state)
 	head_of(r, &h);
 	hw_store_close(r);
 	assert_int_equal(h.lsn, 0);
+	/* nor a node's data directory that kept its log: its entries would be replayed on
+	 * top of the restored store */
+	char node[300], wal[400];
+	path_in(f, "node", node);
+	snprintf(wal, sizeof wal, "%s/wal", node);
+	assert_int_equal(mkdir(node, 0700), 0);
+	assert_int_equal(mkdir(wal, 0700), 0);
+	struct hw_restore_info ri;
+	assert_int_equal(hw_restore(bk, node, 0, 0, NULL, NULL, &ri), HW_EEXIST);
+	assert_non_null(strstr(ri.what, "wal"));
 }
 
 /* An incremental backup of another chain into an existing backup is refused. */
@@ -934,6 +982,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_damaged_backups, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_replay_damaged, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restore_into_store, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_restore_killed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_backup_other_chain, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_replay, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_replay_stopped, setup, teardown),
