@@ -164,6 +164,16 @@ int hw_snapshot_swap(const char *data_dir, const char *new_dir, int64_t now_ms, 
 		return rc;
 	if (snprintf(aside, cap, "%s.replaced-%" PRId64, data_dir, now_ms) >= (int)cap)
 		return -ENAMETOOLONG;
+	/* One step, so that no crash finds no data directory (a node would start an empty
+	 * store there, without its election state); the old data is set aside after. */
+	if (renameat2(AT_FDCWD, new_dir, AT_FDCWD, data_dir, RENAME_EXCHANGE) == 0) {
+		if (rename(new_dir, aside) != 0)
+			snprintf(aside, cap, "%s", new_dir); /* the old data stays there */
+		return hw_snapshot_fsync_path(parent);
+	}
+	if (errno != ENOENT && errno != EINVAL && errno != ENOSYS)
+		return -errno;
+	/* No data directory yet, or a file system without the exchange: two renames. */
 	bool moved = true;
 	if (rename(data_dir, aside) != 0) {
 		if (errno != ENOENT)

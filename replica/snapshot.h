@@ -39,11 +39,12 @@ int hw_snapshot_hash(const char *dir, uint8_t out[HW_HASH_BYTES], uint64_t *byte
  * differs, HW_EFORMAT when it is no store. */
 int hw_snapshot_check(const char *dir, const struct hw_head *want);
 
-/* Put new_dir in the place of data_dir: data_dir is renamed to
- * "<data_dir>.replaced-<now_ms>" (kept: a replica's data is never deleted silently; its
- * path goes to aside, "" when data_dir did not exist), new_dir renamed to data_dir, and
- * the parent directory flushed. On failure whatever was moved is moved back. The store
- * in data_dir must be closed. -errno. */
+/* Put new_dir in the place of data_dir, in one step (RENAME_EXCHANGE: no crash finds
+ * no data_dir), then set the old data aside as "<data_dir>.replaced-<now_ms>" (kept: a
+ * replica's data is never deleted silently; its path goes to aside, "" when data_dir did
+ * not exist, new_dir if it could not be renamed), and flush the parent directory. Where
+ * the file system cannot exchange, two renames, whatever was moved moved back on
+ * failure. The store in data_dir must be closed. -errno. */
 int hw_snapshot_swap(const char *data_dir, const char *new_dir, int64_t now_ms, char *aside,
 		     size_t cap);
 
