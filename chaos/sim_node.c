@@ -785,7 +785,7 @@ bool sim_node_submit(struct sim_world *w, uint32_t i, uint8_t mode, uint8_t k)
 	struct sim_node *n = node(w, i);
 	struct sim_disk *d = &n->disk;
 	if (!n->up || w->t < n->paused_until || n->dr != SIM_DR_PRIMARY || n->submits_paused ||
-	    !hw_primary_can_wait(&n->prim) || w->nhist >= SIM_LOG_MAX || d->n >= SIM_LOG_MAX ||
+	    !hw_primary_can_wait(&n->prim, 1) || w->nhist >= SIM_LOG_MAX || d->n >= SIM_LOG_MAX ||
 	    d->q_count + 8 > SIM_DISK_QUEUE || !hw_primary_k_possible(&n->prim, mode, k))
 		return false;
 	uint64_t rid = w->nhist++;

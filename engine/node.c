@@ -503,6 +503,8 @@ void hw__node_do(struct hw_node *n, struct hw_acts *acts)
 			hw__standby_act(n, &acts->v[i]);
 	}
 	acts->n = 0;
+	if (n->cfg.role == HW_ROLE_PRIMARY)
+		hw__primary_room(n); /* the releases freed slots: paused readers go on */
 	/* after the releases the event made (the election reports the acknowledged LSN) */
 	hw__election_progress(n);
 }

@@ -188,6 +188,7 @@ static void release_fenced(struct hw_node *n)
 		note_ack(n, lsn);
 	}
 	hw_log("unfenced", "epoch=%llu released=%u", (unsigned long long)n->epoch, count);
+	hw__primary_room(n);
 }
 
 bool hw__election_may_release(struct hw_node *n, uint32_t slot, uint64_t lsn)

@@ -135,6 +135,8 @@ struct hw_node {
 	struct hw_request *requests;
 	uint32_t free_request;
 	uint32_t requests_used;
+	uint32_t unprepared;    /* records queued for the writer, not yet waiters of the core */
+	bool room_freed;        /* a request slot came free: paused readers may go on */
 	uint64_t last_wait_lsn; /* LSN of the newest waiter: keeps the core's ring ordered */
 	struct hw_segment *outbox_head; /* oldest */
 	struct hw_segment *outbox_tail;
@@ -149,6 +151,7 @@ struct hw_node {
 	pthread_mutex_t ext_mu;
 	struct hw_ext_submit *ext_head;
 	struct hw_ext_submit *ext_tail;
+	uint32_t ext_count; /* under ext_mu: queued; past waiters_max, HW_EBUSY */
 	bool ext_open; /* under ext_mu: a primary takes embedded submits (from
 			* hw__primary_start until it stops or steps down); when false
 			* hw_node_submit refuses at once, so none is queued unanswered */
@@ -277,6 +280,9 @@ void hw__primary_on_writable(struct hw_session *c);
 void hw__primary_act(struct hw_node *n, const struct hw_act *a);
 void hw__primary_tick(struct hw_node *n);
 void hw__primary_take_ext(struct hw_node *n);
+/* A request slot came free since the last call (a release, an answer): take embedded
+ * submits and let paused sessions read again. After every batch of the core's actions. */
+void hw__primary_room(struct hw_node *n);
 void hw__primary_session_gone(struct hw_node *n, struct hw_session *c);
 void hw__primary_wal_cb(struct hw_node *n, uint64_t durable, int rc);
 /* Answer request slot: code 0 with its LSN (the fence let it go), else the failure. */

@@ -35,6 +35,7 @@ static void request_free(struct hw_node *n, uint32_t i)
 	n->requests[i].next_free = n->free_request;
 	n->free_request = i;
 	n->requests_used--;
+	n->room_freed = true;
 }
 
 static void sums_add(struct hw_stage_sums *to, const struct hw_stage_sums *a)
@@ -165,6 +166,7 @@ static void stages_stored(struct hw_node *n, const struct hw_job *j)
 static void on_prepared(struct hw_node *n, struct hw_job *j)
 {
 	uint64_t applied = 0;
+	n->unprepared -= (uint32_t)j->n; /* waiters of the core, or answered, from here */
 	stages_stored(n, j);
 	if (n->failed != 0) { /* prepared after the node stopped acknowledging */
 		for (size_t i = 0; i < j->n; i++) {
@@ -228,6 +230,7 @@ static void primary_failed(struct hw_node *n, int code)
 	struct hw_job *f = hw_writer_filling(n->writer);
 	for (size_t i = 0; i < f->n; i++)
 		request_fail(n, (uint32_t)f->token[i], code);
+	n->unprepared -= (uint32_t)f->n;
 	f->n = 0;
 	f->used = 0;
 	hw__node_resume_sessions(n);
@@ -240,6 +243,7 @@ static void on_failed(struct hw_node *n, struct hw_job *j)
 	if (!j->prepared) {
 		for (size_t i = 0; i < j->n; i++)
 			request_fail(n, (uint32_t)j->token[i], j->rc);
+		n->unprepared -= (uint32_t)j->n;
 	}
 	primary_failed(n, j->rc);
 }
@@ -298,8 +302,8 @@ static int submit_rule(struct hw_node *n, uint8_t *mode, uint8_t *k)
 		*mode = (uint8_t)n->cfg.mode;
 	if (*mode >= HW_MODES)
 		return HW_ERANGE;
-	if (*k == 0)
-		*k = (uint8_t)n->cfg.k;
+	if (*k == 0) /* the node's k; at least 1 for a mode that waits for standbys */
+		*k = (uint8_t)(n->cfg.k > 0 || *mode == HW_MODE_LOCAL ? n->cfg.k : 1);
 	if (!hw_primary_k_possible(&n->core, *mode, *k))
 		return HW_ERANGE;
 	return n->failed != 0 ? HW_ESTORE_FAILED : 0;
@@ -316,9 +320,10 @@ static int queue_record(struct hw_node *n, const uint8_t *rec, size_t len, uint8
 	if (len > HW_RECORD_BYTES_MAX)
 		return HW_ETOOBIG;
 	struct hw_job *j = hw_writer_filling(n->writer);
-	if (!hw_job_fits(j, len) || !hw_primary_can_wait(&n->core) ||
+	if (!hw_job_fits(j, len) || !hw_primary_can_wait(&n->core, n->unprepared + 1) ||
 	    n->free_request == NO_SESSION)
 		return 1;
+	n->unprepared++;
 	*slot = request_alloc(n);
 	n->requests[*slot].since_ns = hw_mono_ns();
 	size_t i = hw_job_add(j, rec, len);
@@ -365,6 +370,7 @@ void hw__primary_take_ext(struct hw_node *n)
 		n->ext_head = e->next;
 		if (n->ext_head == NULL)
 			n->ext_tail = NULL;
+		n->ext_count--;
 		pthread_mutex_unlock(&n->ext_mu);
 		if (rc != 0) {
 			struct hw_outcome o = {.request_id = e->request_id, .code = rc};
@@ -380,6 +386,15 @@ void hw__primary_take_ext(struct hw_node *n)
 		pthread_mutex_lock(&n->ext_mu);
 	}
 	pthread_mutex_unlock(&n->ext_mu);
+}
+
+void hw__primary_room(struct hw_node *n)
+{
+	if (!n->room_freed || n->writer == NULL)
+		return;
+	n->room_freed = false;
+	hw__primary_take_ext(n);
+	hw__node_resume_sessions(n);
 }
 
 void hw__primary_wal_cb(struct hw_node *n, uint64_t durable, int rc)
@@ -748,6 +763,8 @@ int hw__primary_start(struct hw_node *n)
 	for (uint32_t i = 0; i < w; i++)
 		n->requests[i].next_free = i + 1 < w ? i + 1 : NO_SESSION;
 	n->free_request = 0;
+	n->unprepared = 0;
+	n->room_freed = false;
 	struct hw_head h;
 	hw_store_head(n->store, &h);
 	if (n->voters == NULL) /* with failover the election gave the epoch */

@@ -192,7 +192,7 @@ static void check_primary(const struct hw_primary *p)
 void hw_primary_init(struct hw_primary *p, const struct hw_repl_config *cfg, uint64_t epoch,
 		     uint64_t last_lsn, struct hw_waiter *waiters)
 {
-	HW_ASSERT(cfg->standbys >= 1 && cfg->standbys <= HW_PEERS_MAX);
+	HW_ASSERT(cfg->standbys <= HW_PEERS_MAX); /* none: a primary alone, mode local */
 	HW_ASSERT(cfg->vaults <= cfg->standbys);
 	HW_ASSERT(cfg->window_records >= 1);
 	HW_ASSERT(cfg->waiters_max >= 1 && waiters != NULL);
@@ -205,9 +205,9 @@ void hw_primary_init(struct hw_primary *p, const struct hw_repl_config *cfg, uin
 	memset(waiters, 0, sizeof *waiters * cfg->waiters_max);
 }
 
-bool hw_primary_can_wait(const struct hw_primary *p)
+bool hw_primary_can_wait(const struct hw_primary *p, uint32_t more)
 {
-	return p->w_count < p->cfg.waiters_max;
+	return p->cfg.waiters_max - p->w_count >= more;
 }
 
 bool hw_primary_k_possible(const struct hw_primary *p, enum hw_mode mode, uint32_t k)
@@ -229,7 +229,7 @@ void hw_primary_on_append(struct hw_primary *p, uint64_t last_lsn, int64_t now_m
 void hw_primary_on_submit(struct hw_primary *p, uint64_t token, uint64_t lsn, enum hw_mode mode,
 			  uint32_t k, struct hw_acts *out)
 {
-	HW_ASSERT(hw_primary_can_wait(p));
+	HW_ASSERT(hw_primary_can_wait(p, 1));
 	HW_ASSERT((unsigned)mode < HW_MODES);
 	HW_ASSERT(p->w_count == 0 || waiter_at(p, p->w_count - 1)->lsn <= lsn);
 	/* k beyond any peer count waits forever anyway; clamping keeps it in a byte. */

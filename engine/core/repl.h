@@ -101,7 +101,7 @@ struct hw_acts {
 /* ---------------------------------------------------------------- primary */
 
 struct hw_repl_config {
-	uint32_t standbys;       /* n: standbys named in the config (1..HW_PEERS_MAX); their
+	uint32_t standbys;       /* n: standbys named in the config (0..HW_PEERS_MAX); their
 				  * peer ids are 0..n-1 */
 	uint32_t vaults;         /* of those, the last this many are vault replicas: streamed
 				  * to like the others, never counted for k (<= standbys) */
@@ -156,9 +156,10 @@ struct hw_primary {
 void hw_primary_init(struct hw_primary *p, const struct hw_repl_config *cfg, uint64_t epoch,
 		     uint64_t last_lsn, struct hw_waiter *waiters);
 
-/* Room for another waiter? When false the driver stops taking submits (back-pressure)
- * until a release frees a slot. */
-bool hw_primary_can_wait(const struct hw_primary *p);
+/* Room for more waiters? The driver counts the submits it took that are not waiters yet
+ * (queued for its store) and stops taking submits while there is no room for them and one
+ * more (back-pressure) until a release frees a slot. */
+bool hw_primary_can_wait(const struct hw_primary *p, uint32_t more);
 
 /* Could a submit in mode with k ever be released? LOCAL: always (k is ignored). Other
  * modes: k <= cfg.standbys - cfg.vaults. The core lets an impossible waiter wait forever (until
@@ -173,7 +174,7 @@ void hw_primary_on_append(struct hw_primary *p, uint64_t last_lsn, int64_t now_m
 			  struct hw_acts *out);
 
 /* A submit (token) got lsn and waits for mode from k standbys. Requires
- * hw_primary_can_wait() and lsn >= every waiting LSN (LSNs are given out in order).
+ * hw_primary_can_wait(p, 1) and lsn >= every waiting LSN (LSNs are given out in order).
  * Releases at once if the rule already holds (e.g. LOCAL and lsn already durable). An
  * impossible k waits forever: see hw_primary_k_possible(). May come before the
  * hw_primary_on_append() that covers lsn, and should: a RECEIVED waiter registered

@@ -480,7 +480,7 @@ static int write_config(const struct hw_tnode *n, const struct hw_tnode_opts *o)
 	if (f == NULL)
 		return -errno;
 	fprintf(f, "[cluster]\nid = itest\n");
-	if (o->primary)
+	if (o->primary && o->standbys != NULL)
 		fprintf(f, "standbys = %s\n", o->standbys);
 	fprintf(f, "[node]\nid = %s\nrole = %s\ndata_dir = %s\nclient = %s\n", n->id,
 		o->primary ? "primary" : "standby", n->dir, n->client);

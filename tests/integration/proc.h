@@ -151,7 +151,7 @@ struct hw_tnode {
 /* What a node's config says beyond its id and ports. */
 struct hw_tnode_opts {
 	bool primary;
-	const char *standbys;     /* primary: "s1" or "s1, s2" */
+	const char *standbys;     /* primary: "s1" or "s1, s2"; NULL: none */
 	const char *primary_addr; /* standby: where to connect (the primary or a proxy) */
 	const char *mode;         /* primary: local | received | durable | applied */
 	unsigned k;               /* primary: 0 leaves the default */

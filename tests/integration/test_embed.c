@@ -80,13 +80,13 @@ static int teardown(void **state)
 	return rc;
 }
 
-/* A primary (mode local, its standby never started) opened in this process (on the test's
- * thread when open_here, else on the loop's) and run on a thread; one good record drawn
- * into f->rec. */
-static void start(struct fix *f, bool open_here)
+/* A primary (mode, waiters_max: 0 the default; its standby never started) opened in this
+ * process (on the test's thread when open_here, else on the loop's) and run on a thread;
+ * one good record drawn into f->rec. */
+static void start_with(struct fix *f, bool open_here, const char *mode, unsigned waiters_max)
 {
-	/* s1 never runs: mode local waits for no standby */
-	struct hw_tnode_opts o = {.primary = true, .standbys = "s1", .mode = "local"};
+	struct hw_tnode_opts o = {
+		.primary = true, .standbys = "s1", .mode = mode, .waiters_max = waiters_max};
 	assert_int_equal(hw_tnode_init(&f->t, f->root, "p1", &o), 0);
 	if (open_here)
 		assert_int_equal(hw_node_open(f->t.ini, &f->n), 0);
@@ -105,6 +105,11 @@ static void start(struct fix *f, bool open_here)
 	assert_int_equal(it.expect, 0);
 	f->len = it.len;
 	hw_workload_free(w);
+}
+
+static void start(struct fix *f, bool open_here)
+{
+	start_with(f, open_here, "local", 0); /* s1 never runs: local waits for no standby */
 }
 
 /* A primary acknowledges an embedded submit; once its loop stopped (the primary role
@@ -168,6 +173,33 @@ static void test_stop_answers_every_submit(void **state)
 	assert_int_equal(atomic_load(&outcomes), taken);
 }
 
+/* Embedded submits are bounded as the waiting ones are: with waiters_max 4 and nothing
+ * ever acknowledged (mode durable, the standby never up), a caller that keeps submitting
+ * gets HW_EBUSY after a few, instead of a queue that grows without end; each one taken
+ * gets its outcome when the node closes. */
+static void test_submits_bounded(void **state)
+{
+	struct fix *f = *state;
+	start_with(f, false, "durable", 4);
+	atomic_store(&outcomes, 0);
+	int taken = 0, busy = 0;
+	for (int i = 0; i < 1000; i++) {
+		int rc = hw_node_submit(f->n, (uint64_t)i, f->rec, f->len, HW_DEFAULT, 0, count_cb,
+					NULL);
+		assert_true(rc == 0 || rc == HW_EBUSY);
+		taken += rc == 0;
+		busy += rc == HW_EBUSY;
+	}
+	assert_true(busy > 0);
+	assert_true(taken <= 2 * 4); /* waiting, and queued for room */
+	hw_node_stop(f->n);
+	assert_int_equal(pthread_join(f->loop, NULL), 0);
+	f->running = f->opened = false;
+	hw_node_close(f->n);
+	f->n = NULL;
+	assert_int_equal(atomic_load(&outcomes), taken);
+}
+
 /* Opened on the test's thread, run on another, closed on the test's again: submits are
  * acknowledged, the run returns 0, and the close says nothing about io_uring (no
  * "File exists", no operation left in flight). */
@@ -226,6 +258,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_submit_after_role_ends, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_submit_bad_input, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stop_answers_every_submit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_submits_bounded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_open_and_run_on_other_threads, setup,
 						teardown),
 	};

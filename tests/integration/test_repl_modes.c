@@ -74,12 +74,16 @@ static int teardown(void **state)
 	return rc;
 }
 
-/* A primary (mode, k = 1 in its config) with n standbys, all running and following. */
-static void start_cluster(struct fix *f, const char *mode, unsigned n)
+/* A primary (mode, k = 1 in its config; waiters_max 0: the default) with n standbys,
+ * all running and following. */
+static void start_cluster_w(struct fix *f, const char *mode, unsigned n, unsigned waiters_max)
 {
 	const char *names[] = {"s1", "s2"};
-	struct hw_tnode_opts po = {
-		.primary = true, .standbys = n == 2 ? "s1, s2" : "s1", .mode = mode, .k = 1};
+	struct hw_tnode_opts po = {.primary = true,
+				   .standbys = n == 2 ? "s1, s2" : "s1",
+				   .mode = mode,
+				   .k = 1,
+				   .waiters_max = waiters_max};
 	assert_int_equal(hw_tnode_init(&f->p, f->root, "p1", &po), 0);
 	assert_int_equal(hw_tnode_start(&f->p, NULL), 0);
 	f->n_standbys = n;
@@ -91,6 +95,11 @@ static void start_cluster(struct fix *f, const char *mode, unsigned n)
 		assert_true(hw_proc_wait_line(&f->s[i].proc, &mark, "event=following", NULL,
 					      EVENT_WAIT_MS, NULL, 0));
 	}
+}
+
+static void start_cluster(struct fix *f, const char *mode, unsigned n)
+{
+	start_cluster_w(f, mode, n, 0);
 }
 
 /* The mode's promise at ack time: every standby's store already holds the LSN. */
@@ -258,6 +267,19 @@ static void test_mode_applied(void **state)
 	run_mode(*state, "applied", HW_APPLIED);
 }
 
+/* Four waiting submits at most, a client 64 ahead, mode applied: the primary stops
+ * reading when it has no room, and the standby's acks, which free the room, let it read
+ * again (they alone do in mode applied: the store and the log were done long before).
+ * Every record is acknowledged. */
+static void test_room_freed_by_acks(void **state)
+{
+	struct fix *f = *state;
+	start_cluster_w(f, "applied", 1, 4);
+	load_init(f, 400, HW_APPLIED, 1, NULL);
+	assert_int_equal(hw_load_run(&f->load), 0);
+	stop_and_compare(f, check_all_acked(&f->load));
+}
+
 /* Durable with k = 2 of 2 standbys: both hold each sampled acked LSN on disk at ack time. */
 static void test_k2_of_2_durable(void **state)
 {
@@ -303,6 +325,119 @@ static int submit_one(const char *addr, const uint8_t *rec, size_t len, enum hw_
 		rc = hw_client_wait(c, EVENT_WAIT_MS, o);
 	hw_client_close(c);
 	return rc;
+}
+
+/* Records r[0..n) of the generator (seed 11), each HW_RECORD_BYTES_MAX apart in buf. */
+static void some_records(uint8_t *buf, size_t *len, unsigned n)
+{
+	struct hw_workload_opts wo = {.seed = 11, .count = n, .end_ms = hw_wall_ms()};
+	struct hw_workload *w;
+	assert_int_equal(hw_workload_new(&wo, &w), 0);
+	for (unsigned i = 0; i < n; i++) {
+		struct hw_work_item it;
+		assert_int_equal(hw_workload_next(w, buf + i * HW_RECORD_BYTES_MAX,
+						  HW_RECORD_BYTES_MAX, &it),
+				 0);
+		len[i] = it.len;
+	}
+	hw_workload_free(w);
+}
+
+/* Submits taken but not yet waiting in the core count against waiters_max: with 4, an
+ * applied submit waiting at the head (its standby down) and two local ones released
+ * behind it (their slots in the ring until the head goes), three more local submits in
+ * one write take the one place left and wait for the rest (they aborted the primary).
+ * Once the standby is up, every submit gets its success. */
+static void test_waiters_counted_before_the_store(void **state)
+{
+	struct fix *f = *state;
+	struct hw_tnode_opts po = {
+		.primary = true, .standbys = "s1", .mode = "applied", .k = 1, .waiters_max = 4};
+	assert_int_equal(hw_tnode_init(&f->p, f->root, "p1", &po), 0);
+	assert_int_equal(hw_tnode_start(&f->p, NULL), 0);
+	static uint8_t recs[6 * HW_RECORD_BYTES_MAX];
+	size_t len[6];
+	some_records(recs, len, 6);
+	const enum hw_durability mode[6] = {HW_APPLIED, HW_LOCAL, HW_LOCAL,
+					    HW_LOCAL,   HW_LOCAL, HW_LOCAL};
+	struct hw_client *c;
+	assert_int_equal(hw_client_connect(f->p.client, &c), 0);
+	struct hw_outcome o;
+	unsigned done = 0;
+	for (unsigned i = 0; i < 6; i++) {
+		if (i == 3)
+			hw_client_hold(c); /* the last three in one write */
+		assert_int_equal(
+			hw_client_submit(c, i, recs + i * HW_RECORD_BYTES_MAX, len[i], mode[i], 1),
+			0);
+		if (i == 1 || i == 2) { /* each local one released before the next */
+			assert_int_equal(hw_client_wait(c, EVENT_WAIT_MS, &o), 0);
+			assert_int_equal(o.request_id, i);
+			assert_int_equal(o.code, 0);
+			done++;
+		}
+	}
+	assert_int_equal(hw_client_flush(c), 0);
+	assert_int_equal(hw_client_wait(c, EVENT_WAIT_MS, &o), 0); /* the one with room */
+	assert_int_equal(o.code, 0);
+	done++;
+	assert_int_equal(hw_client_wait(c, 500, &o), -ETIMEDOUT); /* the rest wait */
+	struct hw_tstatus st;
+	assert_int_equal(hw_tnode_status(&f->p, &st), 0); /* alive, still primary */
+	assert_int_equal(st.role, 1);
+	struct hw_tnode_opts so = {.primary_addr = f->p.listen};
+	assert_int_equal(hw_tnode_init(&f->s[0], f->root, "s1", &so), 0);
+	f->n_standbys = 1;
+	assert_int_equal(hw_tnode_start(&f->s[0], NULL), 0);
+	for (; done < 6; done++) {
+		assert_int_equal(hw_client_wait(c, CATCHUP_MS, &o), 0);
+		assert_int_equal(o.code, 0);
+	}
+	hw_client_close(c);
+}
+
+/* A primary with no standby at all (the config allows it in mode local) starts and
+ * acknowledges a local submit (it aborted at start). */
+static void test_primary_alone(void **state)
+{
+	struct fix *f = *state;
+	struct hw_tnode_opts po = {.primary = true, .mode = "local"};
+	assert_int_equal(hw_tnode_init(&f->p, f->root, "p1", &po), 0);
+	assert_int_equal(hw_tnode_start(&f->p, NULL), 0);
+	static uint8_t rec[HW_RECORD_BYTES_MAX];
+	size_t len = one_record(rec);
+	struct hw_outcome o;
+	assert_int_equal(submit_one(f->p.client, rec, len, HW_LOCAL, 0, &o), 0);
+	assert_int_equal(o.code, 0);
+	assert_int_equal(o.lsn, 1);
+	assert_int_equal(submit_one(f->p.client, rec, len, HW_DURABLE, 0, &o), 0);
+	assert_int_equal(o.code, HW_ERANGE); /* no standby to count */
+	assert_int_equal(hw_proc_stop(&f->p.proc, STOP_WAIT_MS), 0);
+}
+
+/* A node whose own mode is local may leave k = 0; a submit in mode durable with the
+ * node's k (0 in the submit) still waits for one standby: with none up it is not
+ * acknowledged (it was, after the primary's own flush alone). */
+static void test_durable_needs_a_standby_with_k0(void **state)
+{
+	struct fix *f = *state;
+	struct hw_tnode_opts po = {.primary = true, .standbys = "s1", .mode = "local"};
+	assert_int_equal(hw_tnode_init(&f->p, f->root, "p1", &po), 0);
+	FILE *ini = fopen(f->p.ini, "a");
+	assert_non_null(ini);
+	fprintf(ini, "[durability]\nk = 0\n");
+	assert_int_equal(fclose(ini), 0);
+	assert_int_equal(hw_tnode_start(&f->p, NULL), 0);
+	static uint8_t rec[HW_RECORD_BYTES_MAX];
+	size_t len = one_record(rec);
+	struct hw_outcome o;
+	assert_int_equal(submit_one(f->p.client, rec, len, HW_LOCAL, 0, &o), 0);
+	assert_int_equal(o.code, 0); /* the primary itself works */
+	struct hw_client *c;
+	assert_int_equal(hw_client_connect(f->p.client, &c), 0);
+	assert_int_equal(hw_client_submit(c, 1, rec, len, HW_DURABLE, 0), 0);
+	assert_int_equal(hw_client_wait(c, 1000, &o), -ETIMEDOUT);
+	hw_client_close(c);
 }
 
 /* k above the standbys is refused with HW_ERANGE, and a standby's client port refuses a
@@ -479,9 +614,15 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_mode_received, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mode_durable, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mode_applied, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_room_freed_by_acks, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_waiters_counted_before_the_store, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_standby_applies_a_few, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_k2_of_2_durable, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_durable_needs_a_standby_with_k0, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_primary_alone, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_poison_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_get_on_running_standby, setup, teardown),
 	};

@@ -199,6 +199,23 @@ static void test_vault_not_counted(void **state)
 	assert_true(released(&f->out, 1));
 }
 
+/* A primary with no standbys (mode local alone) starts, takes no k of any other mode,
+ * and releases a local submit once its own log made it durable. */
+static void test_no_standbys(void **state)
+{
+	struct fx *f = *state;
+	struct hw_repl_config c = cfg2;
+	c.standbys = 0;
+	hw_primary_init(&f->p, &c, 1, 0, f->w);
+	assert_true(hw_primary_k_possible(&f->p, HW_MODE_LOCAL, 0));
+	assert_false(hw_primary_k_possible(&f->p, HW_MODE_DURABLE, 1));
+	hw_primary_on_append(&f->p, 1, 0, acts(f, ACTS_CAP));
+	hw_primary_on_submit(&f->p, 7, 1, HW_MODE_LOCAL, 0, acts(f, ACTS_CAP));
+	assert_int_equal(count(&f->out, HW_ACT_RELEASE), 0);
+	hw_primary_on_durable(&f->p, 1, acts(f, ACTS_CAP));
+	assert_true(released(&f->out, 7));
+}
+
 /* A LOCAL waiter and a RECEIVED waiter pass an earlier DURABLE one; the ring keeps the
  * DURABLE one at its head until it too is released, then empties. */
 static void test_out_of_order_release(void **state)
@@ -374,18 +391,20 @@ static void test_waiters_max(void **state)
 	struct fx *f = *state;
 	connect_both(f, 20);
 	for (uint64_t i = 1; i <= WAITERS; i++) {
-		assert_true(hw_primary_can_wait(&f->p));
+		assert_true(hw_primary_can_wait(&f->p, 1));
 		hw_primary_on_submit(&f->p, i, i, HW_MODE_DURABLE, 1, acts(f, ACTS_CAP));
 	}
-	assert_false(hw_primary_can_wait(&f->p));
+	assert_false(hw_primary_can_wait(&f->p, 1));
 	hw_primary_on_durable(&f->p, 20, acts(f, ACTS_CAP));
-	assert_false(hw_primary_can_wait(&f->p));
+	assert_false(hw_primary_can_wait(&f->p, 1));
 	ack(f, 0, 4, 3, 3, 1);
 	assert_int_equal(count(&f->out, HW_ACT_RELEASE), 3);
 	assert_int_equal(f->p.w_count, WAITERS - 3);
+	assert_true(hw_primary_can_wait(&f->p, 3)); /* room for three more, not four */
+	assert_false(hw_primary_can_wait(&f->p, 4));
 	for (uint64_t i = WAITERS + 1; i <= WAITERS + 3; i++)
 		hw_primary_on_submit(&f->p, i, i, HW_MODE_DURABLE, 1, acts(f, ACTS_CAP));
-	assert_false(hw_primary_can_wait(&f->p));
+	assert_false(hw_primary_can_wait(&f->p, 1));
 	ack(f, 1, 4, 4, 4, 2);
 	ack(f, 1, 8, 8, 8, 2);
 	ack(f, 1, 12, 11, 11, 2);
@@ -393,7 +412,7 @@ static void test_waiters_max(void **state)
 	for (size_t i = 0; i < 3; i++)
 		assert_int_equal(nth(&f->out, HW_ACT_RELEASE, i)->token, 9 + i);
 	assert_int_equal(f->p.w_count, 0);
-	assert_true(hw_primary_can_wait(&f->p));
+	assert_true(hw_primary_can_wait(&f->p, 1));
 }
 
 /* fail_all releases every waiter still waiting with the given code, skipping one that
@@ -416,7 +435,7 @@ static void test_fail_all(void **state)
 	assert_int_equal(nth(&f->out, HW_ACT_RELEASE, 0)->token, 3);
 	assert_int_equal(nth(&f->out, HW_ACT_RELEASE, 0)->code, HW_ENOT_PRIMARY);
 	assert_int_equal(f->p.w_count, 0);
-	assert_true(hw_primary_can_wait(&f->p));
+	assert_true(hw_primary_can_wait(&f->p, 1));
 }
 
 /* Entries that do not start right after what the standby received drop the connection
@@ -906,7 +925,7 @@ static void check_world(struct r_world *r)
 
 static void r_submit(struct r_world *r)
 {
-	if (!hw_primary_can_wait(&r->p) || r->nsub == R_SUBS)
+	if (!hw_primary_can_wait(&r->p, 1) || r->nsub == R_SUBS)
 		return;
 	uint64_t lsn = r->p.last_lsn + 1;
 	struct r_sub *s = &r->sub[r->nsub];
@@ -1117,6 +1136,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_release_rule_each_mode, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_local_durable_needed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vault_not_counted, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_no_standbys, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_out_of_order_release, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lower_ack_ignored, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ack_beyond_sent, setup, teardown),
