@@ -101,6 +101,7 @@ struct hw_client {
 	 * under way ends (0: none under way). */
 	struct inflight *fl;
 	uint32_t fl_head, fl_count;
+	uint32_t fl_busy; /* of them still without an outcome */
 	uint32_t follows;
 	int fl_failed;
 	int follow_ms;
@@ -119,6 +120,11 @@ static int left_ms(int64_t deadline)
 	int64_t left = deadline - hw_mono_ms();
 	return left <= 0 ? 0 : (int)(left > 1000000 ? 1000000 : left);
 }
+
+/* Keep-alive of a connection to a node: probes after this many idle seconds, one a
+ * second, this many unanswered end it. */
+#define KEEPALIVE_IDLE_S 2
+#define KEEPALIVE_PROBES 3
 
 static int64_t deadline_of(int timeout_ms)
 {
@@ -215,9 +221,18 @@ static int connect_tcp(const char *addr, int64_t deadline, int *out)
 			break;
 		}
 		if (rc == 0) {
-			/* Each submit is one small frame the node waits for: no Nagle delay. */
-			int one = 1;
+			/* Each submit is one small frame the node waits for: no Nagle delay. A
+			 * primary whose host vanished sends no FIN or RST: keep-alive probes and a
+			 * bound on unacknowledged data end such a connection within seconds
+			 * (HW_ECLOSED), so that a following client searches for the new one. */
+			int one = 1, idle = KEEPALIVE_IDLE_S, intvl = 1, cnt = KEEPALIVE_PROBES;
+			unsigned user_ms = (unsigned)(KEEPALIVE_IDLE_S + KEEPALIVE_PROBES) * 1000u;
 			setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+			setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+			setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
+			setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl));
+			setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
+			setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_ms, sizeof(user_ms));
 			*out = fd;
 			break;
 		}
@@ -229,10 +244,13 @@ static int connect_tcp(const char *addr, int64_t deadline, int *out)
 
 /* ---------------------------------------------------------------- frames */
 
+/* The connection is done for: code for good. A connection that timed out (keep-alive,
+ * unacknowledged data: the peer's host is gone) is a lost connection, never -ETIMEDOUT,
+ * which callers read as "no outcome yet, wait again". */
 static int set_failed(struct hw_client *c, int code)
 {
 	if (!c->failed)
-		c->failed = code;
+		c->failed = code == -ETIMEDOUT ? HW_ECLOSED : code;
 	return c->failed;
 }
 
@@ -426,6 +444,14 @@ static int read_frame(struct hw_client *c, int64_t deadline, struct hw_frame *f)
 	}
 }
 
+/* After a frame that answers nothing (a heartbeat): is the caller's time up, with no
+ * byte read and left? Then the wait ends; a node sending heartbeats without end cannot
+ * hold it past its deadline, and what was read already is still taken. */
+static bool past_with_nothing_buffered(const struct hw_client *c, int64_t deadline)
+{
+	return deadline >= 0 && hw_mono_ms() >= deadline && c->rhead == c->rlen && c->rawlen == 0;
+}
+
 /* The code an ERROR frame carries; the node closes after it, so it is sticky. */
 static int error_frame(struct hw_client *c, const struct hw_frame *f)
 {
@@ -610,7 +636,7 @@ static int reconnect(struct hw_client *c, int64_t deadline)
 int hw_client_reconnect(struct hw_client *c, int timeout_ms)
 {
 	/* the caller resubmits what was in flight: the copies kept to follow go */
-	c->fl_head = c->fl_count = 0;
+	c->fl_head = c->fl_count = c->fl_busy = 0;
 	c->fl_failed = 0;
 	c->follows = 0;
 	c->search_end = 0;
@@ -754,13 +780,31 @@ static struct inflight *fl_at(struct hw_client *c, uint32_t i)
 	return &c->fl[(c->fl_head + i) % HW_CLIENT_INFLIGHT_MAX];
 }
 
+/* The ring is full but some inside it have their outcome (an older one still waits):
+ * move those still in flight to the front, in order (swapped: each keeps its buffer). */
+static void fl_compact(struct hw_client *c)
+{
+	uint32_t kept = 0;
+	for (uint32_t i = 0; i < c->fl_count; i++) {
+		struct inflight *e = fl_at(c, i);
+		if (!e->busy)
+			continue;
+		struct inflight *to = fl_at(c, kept++), t = *to;
+		*to = *e;
+		*e = t;
+	}
+	c->fl_count = kept;
+}
+
 /* Keep a copy of a submit about to be sent. HW_EBUSY when HW_CLIENT_INFLIGHT_MAX are in
  * flight, HW_ENOMEM. */
 static int fl_keep(struct hw_client *c, uint64_t request_id, const uint8_t *record, size_t len,
 		   enum hw_durability mode, unsigned k)
 {
-	if (c->fl_count == HW_CLIENT_INFLIGHT_MAX)
+	if (c->fl_busy == HW_CLIENT_INFLIGHT_MAX)
 		return HW_EBUSY;
+	if (c->fl_count == HW_CLIENT_INFLIGHT_MAX)
+		fl_compact(c);
 	struct inflight *e = fl_at(c, c->fl_count);
 	if (len > e->cap) {
 		uint8_t *b = realloc(e->bytes, len);
@@ -777,6 +821,7 @@ static int fl_keep(struct hw_client *c, uint64_t request_id, const uint8_t *reco
 	e->k = k;
 	e->busy = true;
 	c->fl_count++;
+	c->fl_busy++;
 	return 0;
 }
 
@@ -796,6 +841,7 @@ static void fl_done(struct hw_client *c, uint64_t request_id)
 		struct inflight *e = fl_at(c, i);
 		if (e->busy && e->request_id == request_id) {
 			e->busy = false;
+			c->fl_busy--;
 			break;
 		}
 	}
@@ -867,6 +913,7 @@ int hw_client_submit(struct hw_client *c, uint64_t request_id, const uint8_t *re
 		/* not submitted: the caller hears it here, not as an outcome */
 		fl_at(c, c->fl_count - 1)->busy = false;
 		c->fl_count--;
+		c->fl_busy--;
 	}
 	return rc;
 }
@@ -904,15 +951,17 @@ static int wait_frame(struct hw_client *c, int64_t deadline, struct hw_outcome *
 			return reply(c, &f, out);
 		case HW_FRAME_ERROR:
 			return error_frame(c, &f);
-		case HW_FRAME_HEARTBEAT:
-			continue; /* keep-alive: carries no outcome */
+		case HW_FRAME_HEARTBEAT: /* keep-alive: carries no outcome */
+			if (past_with_nothing_buffered(c, deadline))
+				return -ETIMEDOUT; /* however many more come */
+			continue;
 		default:
 			return set_failed(c, HW_EPROTOCOL);
 		}
 	}
 }
 
-/* Following failed: the oldest submit still in flight is answered with why. */
+/* Following failed: the oldest submit still in flight is answered, in doubt. */
 static int fail_next(struct hw_client *c, struct hw_outcome *out)
 {
 	fl_trim(c);
@@ -921,8 +970,11 @@ static int fail_next(struct hw_client *c, struct hw_outcome *out)
 	struct inflight *e = fl_at(c, 0);
 	memset(out, 0, sizeof *out);
 	out->request_id = e->request_id;
-	out->code = c->fl_failed;
+	/* It may have reached the primary before the connection went: in doubt, whatever
+	 * ended the search (a refused dial, a timeout), so the caller resubmits it. */
+	out->code = c->fl_failed == HW_ENOT_PRIMARY ? HW_ENOT_PRIMARY : HW_ECLOSED;
 	e->busy = false;
+	c->fl_busy--;
 	fl_trim(c);
 	return 0;
 }
@@ -997,7 +1049,10 @@ static int request(struct hw_client *c, enum hw_frame_type req_type, const Proto
 	int64_t deadline = deadline_of(timeout_ms);
 	do
 		rc = read_frame(c, deadline, f);
-	while (rc == 0 && f->type == HW_FRAME_HEARTBEAT);
+	while (rc == 0 && f->type == HW_FRAME_HEARTBEAT &&
+	       !past_with_nothing_buffered(c, deadline));
+	if (rc == 0 && f->type == HW_FRAME_HEARTBEAT)
+		return -ETIMEDOUT;
 	if (rc)
 		return rc;
 	if (f->type == HW_FRAME_ERROR)

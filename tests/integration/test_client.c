@@ -43,6 +43,9 @@ enum behaviour {
 	REFUSE_HELLO, /* answer HELLO with an ERROR frame */
 	STATUS,       /* answer STATUS_REQUEST with a Status */
 	GATED,        /* ECHO, but after the HELLO read nothing until the test posts go */
+	TIMEDOUT,     /* answer the first SUBMIT with ERROR {-ETIMEDOUT}, then close */
+	HOLD_FIRST,   /* ECHO every SUBMIT but the first, which is never answered */
+	FLOOD,        /* after the HELLO, heartbeats without end (until the client goes) */
 };
 
 struct server {
@@ -138,6 +141,20 @@ static void send_status(int fd)
 	send_frame(fd, HW_FRAME_STATUS, buf, (uint32_t)n);
 }
 
+/* A heartbeat frame; false once the client is gone. */
+static bool send_heartbeat(int fd)
+{
+	Hawser__Wire__V1__Heartbeat hb = HAWSER__WIRE__V1__HEARTBEAT__INIT;
+	hb.epoch = 1;
+	uint8_t buf[64];
+	size_t n = hawser__wire__v1__heartbeat__pack(&hb, buf);
+	uint8_t hdr[HW_FRAME_HEADER_BYTES];
+	hw_frame_header(hdr, HW_FRAME_HEARTBEAT, buf, (uint32_t)n);
+	struct iovec iov[2] = {{hdr, sizeof hdr}, {buf, n}};
+	struct msghdr mh = {.msg_iov = iov, .msg_iovlen = 2};
+	return sendmsg(fd, &mh, MSG_NOSIGNAL) > 0;
+}
+
 /* One frame from the client: false when it closed or sent garbage. */
 static bool on_frame(struct server *s, int fd, const struct hw_frame *f)
 {
@@ -153,6 +170,9 @@ static bool on_frame(struct server *s, int fd, const struct hw_frame *f)
 			return false;
 		}
 		send_hello(fd);
+		while (s->how == FLOOD)
+			if (!send_heartbeat(fd))
+				return false;
 		if (s->how == GATED) {
 			s->cfd = fd;
 			sem_post(&s->ready);
@@ -175,6 +195,13 @@ static bool on_frame(struct server *s, int fd, const struct hw_frame *f)
 		return true;
 	case REJECT:
 		send_reply(fd, sh.request_id, HW_ECHECK_DIGIT, false);
+		return true;
+	case TIMEDOUT:
+		send_error(fd, -ETIMEDOUT);
+		return false;
+	case HOLD_FIRST:
+		if (s->submits > 1)
+			send_reply(fd, sh.request_id, 0, false);
 		return true;
 	case CORRUPT:
 		send_reply(fd, sh.request_id, 0, true);
@@ -640,9 +667,85 @@ static void test_follow_ms_bound(void **state)
 		rc = hw_client_wait(c, 50, &o);
 	assert_int_equal(rc, 0);
 	assert_int_equal(o.request_id, 7);
-	assert_true(o.code < 0);
+	assert_int_equal(o.code, HW_ECLOSED); /* in doubt: a refused dial says nothing of it */
 	hw_client_close(c);
 	server_unbind(&b);
+}
+
+/* A connection that ended in a timeout (here a node's ERROR carrying -ETIMEDOUT, as a
+ * TCP keep-alive or user timeout would end it) is a lost connection: the client follows
+ * to the next node instead of answering -ETIMEDOUT for ever. */
+static void test_timed_out_connection_follows(void **state)
+{
+	(void)state;
+	struct server a, b;
+	server_start(&a, TIMEDOUT);
+	server_start(&b, ECHO);
+	char addr[64];
+	snprintf(addr, sizeof addr, "127.0.0.1:%u,127.0.0.1:%u", a.port, b.port);
+	struct hw_client *c = NULL;
+	assert_int_equal(hw_client_connect(addr, &c), 0);
+	assert_int_equal(hw_client_submit(c, 1, record, sizeof record, HW_DEFAULT, 0), 0);
+	struct hw_outcome o;
+	assert_int_equal(hw_client_wait(c, 5000, &o), 0);
+	assert_int_equal(o.request_id, 1);
+	assert_int_equal(o.code, 0);
+	hw_client_close(c);
+	server_join(&a);
+	server_join(&b);
+	assert_int_equal(b.submits, 1);
+}
+
+/* HW_EBUSY only with HW_CLIENT_INFLIGHT_MAX submits without an outcome: with the oldest
+ * unanswered and the rest answered, the ring makes room for more. */
+static void test_inflight_counts_unanswered(void **state)
+{
+	(void)state;
+	struct server a, b;
+	server_start(&a, HOLD_FIRST);
+	server_bind(&b, ECHO); /* a second address: the client follows, and keeps copies */
+	char addr[64];
+	snprintf(addr, sizeof addr, "127.0.0.1:%u,127.0.0.1:%u", a.port, b.port);
+	struct hw_client *c = NULL;
+	assert_int_equal(hw_client_connect(addr, &c), 0);
+	struct hw_outcome o;
+	for (uint64_t id = 0; id < HW_CLIENT_INFLIGHT_MAX; id++)
+		assert_int_equal(hw_client_submit(c, id, record, sizeof record, HW_DEFAULT, 0), 0);
+	for (uint64_t n = 1; n < HW_CLIENT_INFLIGHT_MAX; n++) {
+		assert_int_equal(hw_client_wait(c, 5000, &o), 0);
+		assert_int_equal(o.code, 0);
+	}
+	for (uint64_t id = HW_CLIENT_INFLIGHT_MAX; id < HW_CLIENT_INFLIGHT_MAX + 10; id++)
+		assert_int_equal(hw_client_submit(c, id, record, sizeof record, HW_DEFAULT, 0), 0);
+	for (uint64_t n = 0; n < 10; n++) {
+		assert_int_equal(hw_client_wait(c, 5000, &o), 0);
+		assert_true(o.request_id >= HW_CLIENT_INFLIGHT_MAX);
+	}
+	hw_client_close(c);
+	server_join(&a);
+	server_unbind(&b);
+}
+
+/* A node that sends heartbeats without end cannot hold a wait or a status request past
+ * its timeout. */
+static void test_heartbeat_flood_times_out(void **state)
+{
+	(void)state;
+	struct server a;
+	server_start(&a, FLOOD);
+	struct hw_client *c = connect_to(&a);
+	struct hw_outcome o;
+	int64_t t0 = hw_mono_ms();
+	assert_int_equal(hw_client_wait(c, 200, &o), -ETIMEDOUT);
+	assert_true(hw_mono_ms() - t0 < 5000); /* returned: not held there */
+	uint8_t *body = NULL;
+	size_t len = 0;
+	t0 = hw_mono_ms();
+	assert_int_equal(hw_client_status(c, 200, &body, &len), -ETIMEDOUT);
+	assert_true(hw_mono_ms() - t0 < 5000); /* returned: not held there */
+	free(body);
+	hw_client_close(c);
+	server_join(&a);
 }
 
 #define FOLLOW_RECORDS 3000u
@@ -800,6 +903,9 @@ int main(void)
 		cmocka_unit_test(test_follow_interrupted),
 		cmocka_unit_test(test_follow_wait_timeout),
 		cmocka_unit_test(test_follow_ms_bound),
+		cmocka_unit_test(test_timed_out_connection_follows),
+		cmocka_unit_test(test_inflight_counts_unanswered),
+		cmocka_unit_test(test_heartbeat_flood_times_out),
 		cmocka_unit_test_setup_teardown(test_follows_primary_kill, follow_setup,
 						follow_teardown),
 	};
