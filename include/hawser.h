@@ -105,8 +105,8 @@ struct hw_client;
  * address.
  *
  * A client given a list follows the primary by itself: it keeps a copy of every submit
- * in flight (at most HW_CLIENT_INFLIGHT_MAX: hw_client_submit answers HW_EBUSY past
- * that), and when the
+ * in flight (at most HW_CLIENT_INFLIGHT_MAX without an outcome: hw_client_submit
+ * answers HW_EBUSY past that), and when the
  * connection is lost or an outcome says HW_ENOT_PRIMARY, hw_client_wait() searches for
  * the new primary, for at most 60 s a search (hw_client_set_follow_ms), and resends them
  * in submission order with the same request ids and bytes; a record stored before comes
@@ -119,8 +119,10 @@ struct hw_client;
  * the wait with -EINTR at once, the copies stay kept, and the next hw_client_wait()
  * searches afresh (or close). When no primary is found within the search
  * (or 8 searches in a row bring no outcome), each submit still in flight gets an outcome
- * with the error as its code: committed once, or reported failed. A caught signal also
- * ends a connect's dial with -EINTR. */
+ * in doubt, HW_ECLOSED (HW_ENOT_PRIMARY when only standbys answered): it may be stored,
+ * so resubmit it with the same record_id. A caught signal also ends a connect's dial with
+ * -EINTR. A connection to a node whose host vanished (no FIN, no RST) ends within about
+ * 5 s (TCP keep-alive and a bound on unacknowledged data) and counts as lost. */
 int hw_client_connect(const char *addr, struct hw_client **out);
 
 /* How a client connection is secured (docs/security.md): the channel of the nodes'
