@@ -415,6 +415,12 @@ int hw__election_on_hello(struct hw_session *s, int role, const char *node_id)
 		hw__node_refuse(s->conn, HW_ECLUSTER, "not a voter of this node's cluster");
 		return 0;
 	}
+	/* A voter dials again when it lost its link; the old session may be half open (its
+	 * host gone without a FIN): it goes, so such sessions cannot fill the replication
+	 * port's slots and keep standbys and voters out. */
+	for (uint32_t i = 0; i < HW_CLIENTS_MAX; i++)
+		if (n->sessions[i] != NULL && n->sessions[i] != s && n->sessions[i]->voter == id)
+			hw_conn_close(n->sessions[i]->conn, HW_ECLOSED);
 	s->voter = id;
 	s->hello = true;
 	Hawser__Wire__V1__Hello m = HAWSER__WIRE__V1__HELLO__INIT;

@@ -81,6 +81,13 @@ static int take_hello(struct wsession *s, const struct hw_frame *f)
 		       hw_conn_peer(s->conn), m->node_id);
 		refuse(s->conn, HW_EAUTH, "this key is not pinned as that node's");
 	} else {
+		/* A voter dials again when it lost its link; the old session may be half open
+		 * (its host gone without a FIN): it goes, so such sessions cannot fill the
+		 * table and keep every voter out. */
+		for (uint32_t i = 0; i < HW_WITNESS_SESSIONS_MAX; i++)
+			if (w->sessions[i] != NULL && w->sessions[i] != s &&
+			    w->sessions[i]->voter == id)
+				hw_conn_close(w->sessions[i]->conn, HW_ECLOSED);
 		s->voter = id;
 		Hawser__Wire__V1__Hello r = HAWSER__WIRE__V1__HELLO__INIT;
 		r.protocol_version = 1;

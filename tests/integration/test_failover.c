@@ -30,9 +30,12 @@
 #include "base/log.h"
 #include "chaos/proxy.h"
 #include "engine/client_int.h"
+#include "engine/io/frame.h"
+#include "engine/node_int.h"
 #include "hawser.h"
 #include "tests/integration/proc.h"
 #include "tests/integration/rig.h"
+#include "wire.pb-c.h"
 
 #define EVENT_WAIT_MS 10000
 #define STOP_WAIT_MS  10000
@@ -445,6 +448,66 @@ static void test_witness_full_refuses(void **state)
 	assert_int_equal(hw_rig_stop_all(&f->rig, STOP_WAIT_MS), 0);
 }
 
+/* Write a Hello from voter id of the rig's cluster on fd. */
+static void voter_hello(int fd, const char *id)
+{
+	Hawser__Wire__V1__Hello h = HAWSER__WIRE__V1__HELLO__INIT;
+	h.protocol_version = 1;
+	h.cluster_id = "itest";
+	h.node_id = (char *)id;
+	h.role = HAWSER__WIRE__V1__ROLE__VOTER;
+	uint8_t buf[128 + HW_FRAME_HEADER_BYTES];
+	size_t n = hawser__wire__v1__hello__pack(&h, buf + HW_FRAME_HEADER_BYTES);
+	hw_frame_header(buf, HW_FRAME_HELLO, buf + HW_FRAME_HEADER_BYTES, (uint32_t)n);
+	assert_int_equal(write(fd, buf, HW_FRAME_HEADER_BYTES + n),
+			 (ssize_t)(HW_FRAME_HEADER_BYTES + n));
+}
+
+/* A voter that dials the witness again (its old connection half open: its host lost it
+ * without a FIN) replaces its old session: as many sessions as the witness holds, each
+ * saying it is p1 and left open, do not keep the real p1 out; the first of them is
+ * closed by the next. (They filled the witness and p1 never reached it again.) Nor do
+ * as many as a node's replication port holds, saying they are s2, keep s2 out of p1. */
+static void test_witness_replaces_stale_voter_sessions(void **state)
+{
+	struct fix *f = *state;
+	const int w = HW_RIG_VOTERS - 1;
+	assert_int_equal(hw_rig_start(&f->rig, w, EVENT_WAIT_MS), 0);
+	int fd[HW_WITNESS_SESSIONS_MAX];
+	for (unsigned i = 0; i < HW_WITNESS_SESSIONS_MAX; i++) {
+		fd[i] = hw_test_dial(f->rig.listen[w]);
+		assert_true(fd[i] >= 0);
+		voter_hello(fd[i], "p1");
+	}
+	struct timeval tv = {.tv_sec = EVENT_WAIT_MS / 1000};
+	assert_int_equal(setsockopt(fd[0], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv), 0);
+	uint8_t b[256];
+	ssize_t got;
+	while ((got = read(fd[0], b, sizeof b)) > 0) /* its Hello back, then the close */
+		;
+	assert_true(got == 0 || (got < 0 && errno == ECONNRESET));
+	assert_int_equal(hw_rig_start(&f->rig, 0, EVENT_WAIT_MS), 0);
+	size_t from = 0;
+	assert_true(hw_proc_wait_line(&f->rig.proc[0], &from, "event=voter_link_up", "voter=w1",
+				      EVENT_WAIT_MS, NULL, 0));
+	for (unsigned i = 0; i < HW_WITNESS_SESSIONS_MAX; i++)
+		close(fd[i]);
+	/* the same on a node's replication port, whose slots standbys need too */
+	int nfd[HW_REPL_SESSIONS_MAX];
+	for (unsigned i = 0; i < HW_REPL_SESSIONS_MAX; i++) {
+		nfd[i] = hw_test_dial(f->rig.listen[0]);
+		assert_true(nfd[i] >= 0);
+		voter_hello(nfd[i], "s2");
+	}
+	assert_int_equal(hw_rig_start(&f->rig, 2, EVENT_WAIT_MS), 0);
+	from = 0;
+	assert_true(hw_proc_wait_line(&f->rig.proc[2], &from, "event=voter_link_up", "voter=p1",
+				      EVENT_WAIT_MS, NULL, 0));
+	for (unsigned i = 0; i < HW_REPL_SESSIONS_MAX; i++)
+		close(nfd[i]);
+	assert_int_equal(hw_rig_stop_all(&f->rig, STOP_WAIT_MS), 0);
+}
+
 /* A primary whose every link is cut while its client still reaches it: with room for 4
  * waiting submits and 16 sent, its client's session stops reading for want of room.
  * When its lease ends and it steps down, it answers all 16 (none with success), the
@@ -499,6 +562,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_behind_standby_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_witness_full_refuses, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_witness_replaces_stale_voter_sessions, setup,
+						teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
