@@ -208,7 +208,7 @@ static void persist(struct hw_voters *v, const struct hw_el_hard *hard)
 	}
 	struct hw_el_act buf[HW_EL_ACTS_MIN];
 	struct hw_el_acts acts = {.v = buf, .n = 0, .cap = HW_EL_ACTS_MIN};
-	hw_el_on_persisted(&v->el, hard, hw_loop_now_ms(v->loop), &acts);
+	hw_el_on_persisted(&v->el, hard, hw_mono_ms(), &acts); /* as in EL */
 	run(v, &acts);
 }
 
@@ -236,13 +236,18 @@ static void run(struct hw_voters *v, const struct hw_el_acts *acts)
 	}
 }
 
-/* Run call on the core with room for its actions, then carry them out. */
+/* Run call on the core with room for its actions, then carry them out. The core's time is
+ * read now, not the loop iteration's cached time: a frame handled after a stall in the
+ * same iteration (an fsync, a snapshot's install) would be stamped before it arrived,
+ * and a voter's lease promise counted from that stamp could end before the lease the
+ * primary counts from its send. Read now, a promise starts no earlier than the request
+ * arrived, and a primary's lease no later than its request left. */
 #define EL(v, call)                                                                                \
 	do {                                                                                       \
 		struct hw_el_act buf_[HW_EL_ACTS_MIN];                                             \
 		struct hw_el_acts a_ = {.v = buf_, .n = 0, .cap = HW_EL_ACTS_MIN};                 \
 		struct hw_el_acts *acts = &a_;                                                     \
-		int64_t now = hw_loop_now_ms((v)->loop);                                           \
+		int64_t now = hw_mono_ms();                                                        \
 		(void)now;                                                                         \
 		call;                                                                              \
 		run((v), acts);                                                                    \
