@@ -364,7 +364,11 @@ void hw__primary_take_ext(struct hw_node *n)
 	while (n->ext_head != NULL) {
 		struct hw_ext_submit *e = n->ext_head;
 		uint32_t slot = NO_SESSION;
-		int rc = queue_record(n, e->data, e->len, e->mode, e->k, e->system, &slot);
+		/* A switchover pauses submits: HW_EBUSY, as on the client port (the node's own
+		 * records, rare, still go). */
+		int rc = n->submits_paused && !e->system ? HW_EBUSY
+							 : queue_record(n, e->data, e->len, e->mode,
+									e->k, e->system, &slot);
 		if (rc == 1)
 			break;
 		n->ext_head = e->next;
