@@ -634,8 +634,12 @@ static void link_peer(struct hw_session *s, int peer)
 {
 	struct hw_node *n = s->node;
 	struct hw_standby_link *l = &n->links[peer];
-	if (l->c != NULL && l->c != s)
-		hw_conn_close(l->c->conn, HW_ECLOSED); /* a newer connection replaces it */
+	if (l->c != NULL && l->c != s) { /* a newer connection replaces it */
+		hw_conn_close(l->c->conn, HW_ECLOSED);
+		/* its on_close no longer finds it the link: the core hears it here, so that
+		 * nothing it owed the old one (a send, a drop) goes to the new one */
+		hw_primary_on_disconnect(&n->core, (uint32_t)peer);
+	}
 	l->c = s;
 	l->pending_to = l->receipt_to = 0; /* the core sends afresh, asking anew */
 	s->peer = peer;
