@@ -41,8 +41,8 @@
  *   rail    "rail:<train>:<wagon>:<slot>"
  *   che     "che:<id>"
  *   ""      not at a known place (advised, or gone without a destination)
- * Text longer than 63 bytes is cut there; only yard and vessel positions are compared and
- * those always fit (block <= 4, visit id <= 35 characters). */
+ * At most 63 bytes: validation refuses a place whose text would be longer (ids of up to
+ * 35 characters can take 140 bytes in UTF-8), so no stored place is ever cut short. */
 #include "replica/state.h"
 #include "replica/state_int.h"
 
@@ -173,17 +173,20 @@ int hw_state_container_get(MDB_txn *txn, const struct hw_tables *t, const char *
 	return rc != 0 ? rc : hw__holds_mask(txn, t, id, id_len, &out->holds);
 }
 
-/* Text being built into a 64-byte position: appends past 63 bytes are cut silently (see
- * the position text note at the top). Hand-built rather than snprintf'd: this runs for
- * every unit event and printf was a tenth of the ingest path. */
+/* Text being built into a 64-byte position: appends past 63 bytes are cut, and counted
+ * in need (validation refuses a place whose text would not fit). Hand-built rather than
+ * snprintf'd: this runs for every unit event and printf was a tenth of the ingest path. */
 struct text {
 	char *out;
 	size_t n;
-	size_t cap; /* bytes of text allowed, NUL excluded */
+	size_t cap;  /* bytes of text allowed, NUL excluded */
+	size_t need; /* bytes the whole text takes */
 };
 
 static void text_str(struct text *t, const char *s)
 {
+	size_t len = strlen(s);
+	t->need += len;
 	while (*s != '\0' && t->n < t->cap)
 		t->out[t->n++] = *s++;
 	t->out[t->n] = '\0';
@@ -200,17 +203,18 @@ static void text_uint(struct text *t, unsigned v, unsigned width)
 	} while (v != 0);
 	while (n < width)
 		d[n++] = '0';
+	t->need += n;
 	while (n > 0 && t->n < t->cap)
 		t->out[t->n++] = d[--n];
 	t->out[t->n] = '\0';
 }
 
-void hw__position_text(const Tos__V1__Location *loc, char out[64])
+size_t hw__position_text(const Tos__V1__Location *loc, char out[64])
 {
 	struct text t = {.out = out, .n = 0, .cap = 63};
 	out[0] = '\0';
 	if (loc == NULL)
-		return;
+		return 0;
 	switch (loc->where_case) {
 	case TOS__V1__LOCATION__WHERE_YARD: /* "yard:%s-%02u-%02u-%u" */
 		text_str(&t, "yard:");
@@ -255,6 +259,7 @@ void hw__position_text(const Tos__V1__Location *loc, char out[64])
 	default:
 		break;
 	}
+	return t.need;
 }
 
 size_t hw__slot_key(const char *block, unsigned bay, unsigned row, unsigned tier, char *out)

@@ -52,10 +52,9 @@ int hw__holds_mask(MDB_txn *txn, const struct hw_tables *t, const char *id, size
  * HW_CONTAINER_ID_BYTES_MAX + 1 bytes. */
 size_t hw__hold_key(const char *id, size_t id_len, int hold, uint8_t *key);
 
-/* Canonical text of loc into out (64 bytes, "" when loc is NULL or empty). Text longer
- * than 63 bytes (truck and rail places with long ids) is cut at 63 bytes: only yard and
- * vessel places are compared, and those always fit. */
-void hw__position_text(const Tos__V1__Location *loc, char out[64]);
+/* Canonical text of loc into out (64 bytes, "" when loc is NULL or empty), cut at 63
+ * bytes; returns the length of the whole text (more than 63: validation refuses it). */
+size_t hw__position_text(const Tos__V1__Location *loc, char out[64]);
 
 /* Slot key of one 20' ground slot into out (HW_SLOT_KEY_BYTES); returns its length. */
 size_t hw__slot_key(const char *block, unsigned bay, unsigned row, unsigned tier, char *out);

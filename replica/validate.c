@@ -13,6 +13,7 @@
 #include "hawser_limits.h"
 #include "replica/iso6346.h"
 #include "replica/record.h"
+#include "replica/state_int.h"
 
 #define FIELD_BYTES  sizeof(((struct hw_reject *)0)->field)
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
@@ -529,7 +530,7 @@ static int check_cell(const Tos__V1__VesselCell *c, const char *path, struct hw_
 	return 0;
 }
 
-static int check_location(const Tos__V1__Location *l, const char *path, struct hw_reject *rej)
+static int check_place(const Tos__V1__Location *l, const char *path, struct hw_reject *rej)
 {
 	char f[FIELD_BYTES];
 	if (l == NULL)
@@ -554,6 +555,20 @@ static int check_location(const Tos__V1__Location *l, const char *path, struct h
 	default:
 		return 0; /* an empty Location names no place: same as none */
 	}
+}
+
+/* A place, and its canonical text within the 63 bytes the state keeps (ids of up to 35
+ * characters can take 140 bytes of UTF-8: cut short, a place would compare as another). */
+static int check_location(const Tos__V1__Location *l, const char *path, struct hw_reject *rej)
+{
+	int rc = check_place(l, path, rej);
+	char text[64];
+	size_t need = rc == 0 ? hw__position_text(l, text) : 0;
+	if (need > 63)
+		return hw_reject_set(rej, HW_EPOSITION, path,
+				     "the place's text is %zu bytes, at most 63: shorten its ids",
+				     need);
+	return rc;
 }
 
 /* ---------------------------------------------------------------- moves */

@@ -855,7 +855,8 @@ static void test_yard_slot_ranges(void **state)
 	expect_ok(f);
 }
 
-/* Vessel cells: bay 1-199, row 0-25, tier 1-98, and a vessel visit (rule 21). */
+/* Vessel cells: bay 1-199, row 0-25, tier 1-98, and a vessel visit (rule 21) whose
+ * place text fits the 63 bytes the state keeps. */
 static void test_vessel_cell_ranges(void **state)
 {
 	struct fx *f = *state;
@@ -871,6 +872,16 @@ static void test_vessel_cell_ranges(void **state)
 	expect_ok(f);
 	f->cfrom.vessel_visit_id = "";
 	expect_reject(f, HW_EMISSING, "unit_event.from.vessel.vessel_visit_id");
+	/* 19 characters, 57 bytes of UTF-8: the place's text would be 76 bytes, past the
+	 * 63 the state keeps (cut, it would compare equal to another cell) */
+	f->cfrom.vessel_visit_id = "\xe5\x90\x8d\xe5\x8f\xa4\xe5\xb1\x8b\xe4\xb8\xb8\xe7\xac\xac"
+				   "\xe4\xb8\x80\xe8\x88\xaa\xe6\xb5\xb7\xe4\xba\x8c\xe3\x80\x87"
+				   "\xe4\xba\x8c\xe4\xb8\x89\xe5\xb9\xb4\xe4\xb8\x83\xe6\x9c\x88"
+				   "\xe5\x9b\x9b\xe6\x97\xa5\xe5\x85\xa5\xe6\xb8\xaf";
+	expect_reject(f, HW_EPOSITION, "unit_event.from");
+	f->cfrom.vessel_visit_id =
+		"\xe5\x90\x8d\xe5\x8f\xa4\xe5\xb1\x8b\xe4\xb8\xb8"; /* 12 bytes */
+	expect_ok(f);
 }
 
 /* DISCHARGE goes vessel cell to yard slot, LOAD the reverse. */
