@@ -158,6 +158,8 @@ static bool emit_vgm(struct hw_workload *w, struct term *t)
 		vgm = b->tare + 100;
 	if (vgm > HW_GROSS_KG_MAX)
 		vgm = HW_GROSS_KG_MAX;
+	if (b->max_gross != 0 && vgm > b->max_gross)
+		vgm = b->max_gross; /* a VGM above the CSC plate is refused (rule 13) */
 	b->vgm = 1;
 	Tos__V1__VgmDeclaration *v = &m->vgm;
 	tos__v1__vgm_declaration__init(v);

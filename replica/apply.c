@@ -429,6 +429,28 @@ static int ue_dispatch(const struct hw_apply_ctx *c, const Tos__V1__UnitEvent *u
 	}
 }
 
+/* What the record says against what the box is, its equipment merged in [9, 11-12]: a
+ * gross it reports within the box's tare and CSC maximum, and a reefer setting only on a
+ * reefer (the record's own size/type was checked alone; the box's known one counts too). */
+static int merged_check(const struct hw_container *box, const Tos__V1__UnitEvent *ue,
+			struct hw_reject *rej)
+{
+	uint32_t g = ue->gross_kg;
+	if (g != 0 && box->tare_kg != 0 && g < box->tare_kg)
+		return hw_reject_set(rej, HW_EWEIGHT, "unit_event.gross_kg",
+				     "gross %u kg below %s's tare %u kg", g, box->id, box->tare_kg);
+	if (g != 0 && box->max_gross_kg != 0 && g > box->max_gross_kg)
+		return hw_reject_set(rej, HW_EWEIGHT, "unit_event.gross_kg",
+				     "gross %u kg above %s's CSC max gross %u kg", g, box->id,
+				     box->max_gross_kg);
+	if (ue->reefer != NULL && box->size_type[0] != '\0' &&
+	    !hw_size_type_is_reefer(box->size_type))
+		return hw_reject_set(rej, HW_ENOT_REEFER, "unit_event.reefer",
+				     "%s is not a reefer (size/type \"%s\")", box->id,
+				     box->size_type);
+	return 0;
+}
+
 static int apply_unit_event(const struct hw_apply_ctx *c, const Tos__V1__Record *rec,
 			    struct hw_reject *rej)
 {
@@ -444,7 +466,9 @@ static int apply_unit_event(const struct hw_apply_ctx *c, const Tos__V1__Record 
 		return rc;
 	p.id_len = strlen(p.box.id);
 	merge_equipment(&p.box, ue);
-	rc = ue_dispatch(c, ue, &p, rej);
+	rc = merged_check(&p.box, ue, rej);
+	if (rc == 0)
+		rc = ue_dispatch(c, ue, &p, rej);
 	if (rc != 0)
 		return rc;
 	return plan_write(c, rec, &p);
@@ -526,7 +550,7 @@ static int apply_reefer(const struct hw_apply_ctx *c, const Tos__V1__Record *rec
 	return rc != 0 ? rc : box_put(c, rec, &box, found);
 }
 
-/* VGM [13]: for a box on an active visit, not below its tare. */
+/* VGM [13]: for a box on an active visit, within its tare and CSC max gross. */
 static int apply_vgm(const struct hw_apply_ctx *c, const Tos__V1__Record *rec,
 		     struct hw_reject *rej)
 {
@@ -542,6 +566,10 @@ static int apply_vgm(const struct hw_apply_ctx *c, const Tos__V1__Record *rec,
 	if (box.tare_kg != 0 && vgm->vgm_kg < box.tare_kg)
 		return hw_reject_set(rej, HW_EWEIGHT, "vgm.vgm_kg", "VGM %u kg below tare %u kg",
 				     vgm->vgm_kg, box.tare_kg);
+	if (box.max_gross_kg != 0 && vgm->vgm_kg > box.max_gross_kg)
+		return hw_reject_set(rej, HW_EWEIGHT, "vgm.vgm_kg",
+				     "VGM %u kg above CSC max gross %u kg", vgm->vgm_kg,
+				     box.max_gross_kg);
 	box.vgm_kg = vgm->vgm_kg;
 	return box_put(c, rec, &box, found);
 }

@@ -836,6 +836,36 @@ static void test_reefer(void **state)
 	refused(e, reefer(&b, BOX_B, 7), HW_ENOT_REEFER, "reefer.container_id");
 }
 
+/* What a unit event reports is checked against the box it knows: a gross below the box's
+ * tare or above its CSC maximum, a VGM above that maximum, and a reefer setting on a box
+ * known not to be a reefer are refused even when the record itself leaves out the tare,
+ * the maximum or the size/type (rules 9, 11-13). */
+static void test_record_against_the_box(void **state)
+{
+	struct fx *f = *state;
+	struct env *e = &f->a;
+	struct rb b;
+	ue(&b, UE(GATE_IN), BOX_A, "22G1", FE_FULL, 1);
+	b.eq.tare_kg = 2200;
+	b.eq.max_gross_kg = 30480;
+	to_yard(&b, "3C", 1, 1, 1);
+	ok(e, &b.rec);
+	ue(&b, UE(INSPECT), BOX_A, "", 0, 2);
+	b.ue.gross_kg = 1000;
+	refused(e, &b.rec, HW_EWEIGHT, "unit_event.gross_kg");
+	b.ue.gross_kg = 40000;
+	refused(e, &b.rec, HW_EWEIGHT, "unit_event.gross_kg");
+	b.ue.gross_kg = 24000;
+	ok(e, &b.rec);
+	refused(e, vgm(&b, BOX_A, 44000, 3), HW_EWEIGHT, "vgm.vgm_kg");
+	ok(e, vgm(&b, BOX_A, 24100, 4));
+	Tos__V1__ReeferSetting rs = TOS__V1__REEFER_SETTING__INIT;
+	rs.setpoint_decic = -180;
+	ue(&b, UE(INSPECT), BOX_A, "", 0, 5);
+	b.ue.reefer = &rs;
+	refused(e, &b.rec, HW_ENOT_REEFER, "unit_event.reefer");
+}
+
 /* Key/value: deleting a missing key is refused; keys are scoped by tenant. */
 static void test_kv(void **state)
 {
@@ -1020,6 +1050,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_work_instructions, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_holds, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reefer, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_record_against_the_box, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kv, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_loaded_departed_new_visit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_audit_and_log_only, setup, teardown),
