@@ -373,19 +373,20 @@ void hw__standby_follow(struct hw_node *n);
 
 /* node_vault.c: a vault replica (docs/operations.md "Vault replica"): a standby that is
  * never counted or promoted, refuses to rewrite its log, and applies entries only once
- * they are cfg.apply_delay_ms old (by their commit time against this host's clock). */
-/* Hold entries (back to back, count of them, the last at last_lsn committed at time_ms)
- * that are durable in the log until they are old enough; copied. HW_ENOMEM. */
+ * they have been here cfg.apply_delay_ms (this host's monotonic clock, not their commit
+ * time: the primary's clock). */
+/* Hold entries (back to back, count of them, the last at last_lsn) that are durable in the
+ * log until they have been here long enough; copied. HW_ENOMEM. */
 int hw__vault_hold(struct hw_node *n, const uint8_t *entries, size_t len, uint32_t count,
-		   uint64_t last_lsn, int64_t time_ms);
+		   uint64_t last_lsn);
 /* Room to hold another frame of entries? (false: stop reading, HW_VAULT_HELD_BYTES_MAX) */
 bool hw__vault_room(const struct hw_node *n);
 /* Hand the held entries that are old enough to the writer, as far as its job has room,
  * and kick it. From the tick and after each job. */
 void hw__vault_release(struct hw_node *n);
 /* Start-up (recovery from the log): hold the entry at e (len bytes) when this is a vault
- * and it is too young to apply, or an earlier one was held. 1 held, 0 not (apply it now),
- * or HW_ECORRUPT / HW_ENOMEM. */
+ * with a delay, for a full delay from now (when it came is not known). 1 held, 0 not
+ * (apply it now), or HW_ECORRUPT / HW_ENOMEM. */
 int hw__vault_hold_young(struct hw_node *n, const uint8_t *e, size_t len);
 /* The last LSN held (0 when none). */
 uint64_t hw__vault_held_lsn(const struct hw_node *n);

@@ -98,7 +98,7 @@ static void catchup_note(struct hw_node *n, uint64_t target)
 /* Check that the entries of an APPEND body continue our log's chain (each entry's own
  * hash, its LSN, its link to the one before) and count them. 0 or the code. */
 static int check_entries(struct hw_node *n, const uint8_t *p, size_t len, uint32_t count,
-			 uint64_t *first, uint64_t *last, uint64_t *last_epoch, int64_t *last_time)
+			 uint64_t *first, uint64_t *last, uint64_t *last_epoch)
 {
 	struct hw_head h = *hw_wal_last(n->wal);
 	size_t off = 0;
@@ -115,7 +115,6 @@ static int check_entries(struct hw_node *n, const uint8_t *p, size_t len, uint32
 		h.lsn = e.lsn;
 		memcpy(h.hash, e.hash, HW_HASH_BYTES);
 		*last_epoch = e.epoch;
-		*last_time = e.time_ms;
 		off += el;
 	}
 	*last = h.lsn;
@@ -146,8 +145,7 @@ static int take_append(struct hw_node *n, const struct hw_frame *f)
 	if (!hw__node_wal_room(n))
 		return 1;
 	uint64_t first, last, last_epoch = 0;
-	int64_t last_time = 0;
-	int rc = check_entries(n, p, len, ah.count, &first, &last, &last_epoch, &last_time);
+	int rc = check_entries(n, p, len, ah.count, &first, &last, &last_epoch);
 	if (rc != 0) {
 		hw_log("append_refused", "code=%s after_lsn=%llu what=\"%s\"", hw_errname(rc),
 		       (unsigned long long)hw_wal_last(n->wal)->lsn,
@@ -161,7 +159,7 @@ static int take_append(struct hw_node *n, const struct hw_frame *f)
 	}
 	n->last_epoch = last_epoch;
 	if (vault)
-		rc = hw__vault_hold(n, p, len, ah.count, last, last_time);
+		rc = hw__vault_hold(n, p, len, ah.count, last);
 	if (rc != 0) { /* logged but not held: the store could not catch up with the log */
 		hw__node_storage_failed(n, rc, "vault");
 		return rc;

@@ -2,14 +2,15 @@
  *
  * A vault follows like a standby (node_standby.c): it connects out, checks the chain,
  * makes every entry durable in its log on arrival and acknowledges it. Three things
- * differ. The entries wait in memory (and, durably, in the log) until their commit time
- * is apply_delay old before the writer applies them to the state tables, so a
- * destructive change can be stopped before it lands there: the operator stops the vault
- * and restores from its directory to a point before (docs/operations.md). Nothing that
- * would rewrite its log is obeyed: a snapshot over a store that holds entries and a
- * rejoin are refused with HW_EVAULT and logged (vault_refused). And it tries the
- * addresses in cfg.sources in turn, so it finds the primary after a failover without
- * being a voter. */
+ * differ. The entries wait in memory (and, durably, in the log) until they have been here
+ * apply_delay, by this host's monotonic clock, before the writer applies them to the
+ * state tables, so a destructive change can be stopped before it lands there: the
+ * operator stops the vault and restores from its directory to a point before
+ * (docs/operations.md). Not by their commit time: that is the primary's clock, which an
+ * attacker holding the primary's site sets back to skip the delay, or forward to jam it. Nothing
+ * that would rewrite its log is obeyed: a snapshot over a store that holds entries and a rejoin are
+ * refused with HW_EVAULT and logged (vault_refused). And it tries the addresses in cfg.sources in
+ * turn, so it finds the primary after a failover without being a voter. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,19 +23,20 @@
 struct hw_held {
 	struct hw_held *next;
 	uint32_t count;
-	int64_t time_ms; /* commit time of the last entry (the youngest) */
+	int64_t arrived_ms; /* hw_mono_ms() when it came (at start-up: when the vault started) */
 	uint64_t last_lsn;
 	size_t len;
 	uint8_t data[];
 };
 
 int hw__vault_hold(struct hw_node *n, const uint8_t *entries, size_t len, uint32_t count,
-		   uint64_t last_lsn, int64_t time_ms)
+		   uint64_t last_lsn)
 {
 	struct hw_held *h = malloc(sizeof *h + len);
 	if (h == NULL)
 		return HW_ENOMEM;
-	*h = (struct hw_held){.count = count, .time_ms = time_ms, .last_lsn = last_lsn, .len = len};
+	*h = (struct hw_held){
+		.count = count, .arrived_ms = hw_mono_ms(), .last_lsn = last_lsn, .len = len};
 	memcpy(h->data, entries, len);
 	if (n->held_tail != NULL)
 		n->held_tail->next = h;
@@ -62,9 +64,8 @@ int hw__vault_hold_young(struct hw_node *n, const uint8_t *e, size_t len)
 		return 0;
 	if (hw_entry_decode(e, len, &d) != 0)
 		return HW_ECORRUPT;
-	if (n->held_tail == NULL && d.time_ms <= hw_wall_ms() - n->cfg.apply_delay_ms)
-		return 0;
-	int rc = hw__vault_hold(n, e, len, 1, d.lsn, d.time_ms);
+	/* When it came before the restart is not known: a full delay from now */
+	int rc = hw__vault_hold(n, e, len, 1, d.lsn);
 	return rc != 0 ? rc : 1;
 }
 
@@ -72,10 +73,10 @@ void hw__vault_release(struct hw_node *n)
 {
 	if (n->writer == NULL || n->failed)
 		return;
-	int64_t ripe = hw_wall_ms() - n->cfg.apply_delay_ms;
+	int64_t ripe = hw_mono_ms() - n->cfg.apply_delay_ms;
 	struct hw_job *j = hw_writer_filling(n->writer);
 	bool added = false;
-	while (n->held_head != NULL && n->held_head->time_ms <= ripe) {
+	while (n->held_head != NULL && n->held_head->arrived_ms <= ripe) {
 		struct hw_held *h = n->held_head;
 		if (j->n + h->count > HW_BATCH_RECORDS_MAX || !hw_job_fits(j, h->len))
 			break;

@@ -309,6 +309,34 @@ static void test_vault_delay(void **state)
 	assert_int_equal(store_head(f->v.dir), end);
 }
 
+/* The delay runs from when an entry reached the vault, not from its commit time (the
+ * primary's clock, which an attacker holding the primary's site can set back): entries
+ * committed months ago (a store made by ingest with an old clock) that reach a vault only
+ * now wait out its whole delay before they are applied (they were applied at once). */
+static void test_vault_delay_from_arrival(void **state)
+{
+	struct fix *f = *state;
+	init_primary(f, &f->p, "p1", "", "local");
+	assert_int_equal(hw_proc_capture(&f->cap, hw_test_bin(), "init", f->p.dir, NULL), 0);
+	assert_int_equal(hw_proc_capture(&f->cap, hw_test_bin(), "ingest", f->p.dir, "--generate",
+					 "300", "--end-ms", "2026-01-01T00:00:00Z", NULL),
+			 0);
+	assert_int_equal(hw_tnode_start(&f->p, NULL), 0);
+	init_vault(f, f->p.listen, "4s");
+	start_vault(f);
+	uint64_t seen;
+	assert_int_equal(hw_tnode_wait_durable(&f->v, 300, CATCHUP_MS, &seen), 0);
+	struct vstatus st;
+	/* held, old as they are: for a second, far past a store commit (50 ms at most) */
+	for (int i = 0; i < 20; i++) {
+		assert_int_equal(vault_status(&f->v, &st), 0);
+		assert_true(st.durable_lsn >= 300);
+		assert_int_equal(st.applied_lsn, 0);
+		hw_proc_pump(&f->v.proc, 50);
+	}
+	wait_applied(f, 300);
+}
+
 /* The vault is never counted: with its one standby down and only the vault connected, a
  * durable submit with k = 1 waits although the vault has the record durable. */
 static void test_vault_not_counted(void **state)
@@ -512,6 +540,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_vault_pulls, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vault_delay, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_vault_delay_from_arrival, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vault_not_counted, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vault_refuses_diverged, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vault_refuses_snapshot, setup, teardown),
