@@ -152,7 +152,10 @@ const struct hw_cli_cmd hw_cli_prune = {
 static const char *path_tail(const char *path)
 {
 	size_t n = strlen(path);
-	return n > EVENT_PATH_CHARS ? path + n - EVENT_PATH_CHARS : path;
+	const char *t = n > EVENT_PATH_CHARS ? path + n - EVENT_PATH_CHARS : path;
+	while ((*t & 0xC0) == 0x80) /* not inside a UTF-8 character */
+		t++;
+	return t;
 }
 
 int hw_cli_restore_event(const char *connect, const struct hw_client_security *sec,

@@ -236,8 +236,8 @@ static int hold(struct hw_node *n, const Tos__V1__NodeEvent *ev, struct hw_rejec
 	return HW_EBUSY;
 }
 
-void hw__audit_event(struct hw_node *n, Tos__V1__NodeEventKind kind, const char *peer,
-		     const uint8_t *key, const char *detail)
+int hw__audit_event(struct hw_node *n, Tos__V1__NodeEventKind kind, const char *peer,
+		    const uint8_t *key, const char *detail)
 {
 	char sha[2 * HW_HASH_BYTES + 1], addr[HW_REF_CHARS_MAX + 1];
 	Tos__V1__NodeEvent ev = TOS__V1__NODE_EVENT__INIT;
@@ -259,7 +259,7 @@ void hw__audit_event(struct hw_node *n, Tos__V1__NodeEventKind kind, const char 
 	if (!n->can_sign) {
 		hw_log("audit_local", "kind=%s epoch=%" PRIu64 " config_sha=%.16s detail=\"%s\"",
 		       hw_node_event_name(kind), n->epoch, sha, ev.detail);
-		return;
+		return 0;
 	}
 	struct hw_reject rej = {0};
 	int rc = hold(n, &ev, &rej);
@@ -273,6 +273,7 @@ void hw__audit_event(struct hw_node *n, Tos__V1__NodeEventKind kind, const char 
 		hw_log("audit_held", "kind=%s epoch=%" PRIu64 " detail=\"%s\"",
 		       hw_node_event_name(kind), n->epoch, ev.detail);
 	flush(n);
+	return rc;
 }
 
 /* The longest detail an operator's event carries: a line of a report, not a report. */
@@ -290,14 +291,16 @@ int hw__audit_on_operator_event(struct hw_session *s, const struct hw_frame *f)
 		   kind == TOS__V1__NODE_EVENT_KIND__RESTORE ||
 		   kind == TOS__V1__NODE_EVENT_KIND__OPERATOR) &&
 		  strlen(m->detail) <= OPERATOR_DETAIL_BYTES_MAX;
-	if (ok)
-		hw__audit_event(s->node, kind, hw_conn_peer(s->conn), hw_conn_peer_key(s->conn),
-				m->detail);
+	int rc = ok ? hw__audit_event(s->node, kind, hw_conn_peer(s->conn),
+				      hw_conn_peer_key(s->conn), m->detail)
+		    : 0;
 	hawser__wire__v1__operator_event__free_unpacked(m, NULL);
 	if (!ok)
 		return hw__node_send_error(s->conn, HW_ERANGE,
 					   "an operator event is a drill, export, restore or "
 					   "operator event with a detail of at most 200 bytes");
+	if (rc != 0) /* not recorded: the operator hears it, never a false confirmation */
+		return hw__node_send_error(s->conn, rc, "the event could not be recorded");
 	return hw__node_send_frame(s->conn, HW_FRAME_OPERATOR_EVENT_REPLY, NULL, 0);
 }
 

@@ -293,9 +293,10 @@ void hw__primary_answer(struct hw_node *n, uint32_t slot, int code);
  * queued like an embedding submit, system set, mode local (it must not wait on a
  * standby). A node with a key that is not primary holds it (encoded now) until it is;
  * an insecure node only logs it ("audit_local"): docs/security.md "Audit trail". Loop
- * thread. */
-void hw__audit_event(struct hw_node *n, Tos__V1__NodeEventKind kind, const char *peer,
-		     const uint8_t *key, const char *detail);
+ * thread. 0, or why it was not taken (HW_EBUSY: too many held; a record's code: its
+ * detail refused), logged too. */
+int hw__audit_event(struct hw_node *n, Tos__V1__NodeEventKind kind, const char *peer,
+		    const uint8_t *key, const char *detail);
 /* A session's OPERATOR_EVENT frame (wire.proto OperatorEvent): the event with the
  * session's address and channel key, then the reply. Returns 0 or a code to close with. */
 int hw__audit_on_operator_event(struct hw_session *s, const struct hw_frame *f);

@@ -408,6 +408,18 @@ static void test_restore_audited(void **state)
 			 1);
 	fprintf(stderr, "test_audit: failed restore: %s", f->cap.err);
 	assert_non_null(strstr(f->cap.err, "(HW_EBACKUP)"));
+	/* a long Japanese directory: the event keeps the path's tail, cut between characters
+	 * (cut inside one, the node refused the event and the restore said nothing) */
+	char jp[HW_PROC_PATH_MAX + 128];
+	snprintf(jp, sizeof jp, "%s/%s", f->root,
+		 "\xe5\xbe\xa9\xe5\x85\x83\xe5\x85\x88\x5f\xe5\x90\x8d\xe5\x8f\xa4"
+		 "\xe5\xb1\x8b\xe6\xb8\xaf\xe3\x82\xb3\xe3\x83\xb3\xe3\x83\x86\xe3"
+		 "\x83\x8a\xe3\x82\xbf\xe3\x83\xbc\xe3\x83\x9f\xe3\x83\x8a\xe3\x83"
+		 "\xab\x5f\x32");
+	assert_int_equal(hw_proc_capture(&f->cap, hw_test_bin(), "restore", backup, jp,
+					 "--until-lsn", "1", "--connect", addr, "--key", sec->key,
+					 "--peers", sec->peers, "--cluster", sec->cluster_id, NULL),
+			 0);
 
 	/* the restore drill tells the node the same way, and checks that it took it */
 	snprintf(path, sizeof path, "%s/scratch", f->root);
@@ -420,10 +432,13 @@ static void test_restore_audited(void **state)
 			 0);
 	find_line(f->cap.out, "\"name\":\"restore recorded\"", line, sizeof line);
 
-	audit_until_count(f, "\"kind\":\"restore\"", 3);
+	audit_until_count(f, "\"kind\":\"restore\"", 4);
 	const char *out = f->cap.out;
 	fprintf(stderr, "test_audit: restores:\n%s", out);
-	assert_int_equal(count_lines(out, "\"kind\":\"restore\""), 3);
+	assert_int_equal(count_lines(out, "\"kind\":\"restore\""), 4);
+	assert_int_equal(
+		count_lines(out, "\xe3\x82\xbf\xe3\x83\xbc\xe3\x83\x9f\xe3\x83\x8a\xe3\x83\xab_2"),
+		1);
 	assert_int_equal(count_lines(out, "/store until end: ok, head lsn "), 1); /* the drill */
 	snprintf(want, sizeof want, "\"peer_key\":\"%s\"", client_kx);
 	find_line(out, "until lsn 1: ok, head lsn 1,", line, sizeof line);
