@@ -525,6 +525,7 @@ static void tick_cb(struct hw_timer *t, void *arg)
 		hw__primary_tick(n);
 	else
 		hw__standby_tick(n);
+	hw__audit_tick(n); /* every role: refusal counts close when their minute ends */
 	hw__election_tick(n);
 }
 

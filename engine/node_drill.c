@@ -127,5 +127,7 @@ int hw__drill_on_fault(struct hw_session *s, const struct hw_frame *f)
 		return hw__node_send_error(s->conn, HW_ERANGE, "a drill fault is CRASH or ISOLATE");
 	hw_log("fault_injected", "peer=%s kind=crash epoch=%" PRIu64 " last_lsn=%" PRIu64,
 	       hw_conn_peer(s->conn), n->epoch, n->core.last_lsn);
+	hw__audit_event(n, TOS__V1__NODE_EVENT_KIND__DRILL, hw_conn_peer(s->conn), key,
+			"fault injected: crash"); /* appended while the reply goes out */
 	return crash(s);
 }

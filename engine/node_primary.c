@@ -754,7 +754,6 @@ void hw__primary_session_gone(struct hw_node *n, struct hw_session *s)
 void hw__primary_tick(struct hw_node *n)
 {
 	hw__snapshot_tick(n);
-	hw__audit_tick(n);
 	HW_CORE(n, hw_primary_on_tick(&n->core, hw__node_now(n), acts));
 }
 
