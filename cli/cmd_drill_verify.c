@@ -111,7 +111,8 @@ int hw_cli_drill_verify_dir(struct drill *d, const char *dir, struct hw_verify_r
 }
 
 /* Hash of entry lsn of both stores, equal or not; skipped when either pruned it. */
-static int chain_compare(const char *a, const char *b, uint64_t lsn, bool *same, bool *known)
+static int chain_compare(const char *a, const char *b, uint64_t lsn, bool *same, bool *known,
+			 bool *other_chain)
 {
 	struct hw_store_opts o = {.read_only = true};
 	struct hw_store *sa = NULL, *sb = NULL;
@@ -120,6 +121,9 @@ static int chain_compare(const char *a, const char *b, uint64_t lsn, bool *same,
 	int rc = hw_store_open(a, &o, &sa);
 	if (rc == 0)
 		rc = hw_store_open(b, &o, &sb);
+	/* entry 1 (or its hash, kept once pruned): the same chain? */
+	if (rc == 0 && lsn > 0 && hw_store_chain_id(sa, ha) == 0 && hw_store_chain_id(sb, hb) == 0)
+		*other_chain = memcmp(ha, hb, HW_HASH_BYTES) != 0;
 	if (rc == 0 && lsn > 0) {
 		int ra = hw_store_entry_hash(sa, lsn, ha), rb = hw_store_entry_hash(sb, lsn, hb);
 		*known = ra == 0 && rb == 0;
@@ -135,20 +139,28 @@ static int chain_compare(const char *a, const char *b, uint64_t lsn, bool *same,
 static void compare_one(struct drill *d, const char *other)
 {
 	uint8_t da[HW_HASH_BYTES], db[HW_HASH_BYTES];
-	bool same = false, known = false;
+	bool same = false, known = false, other_chain = false;
 	char name[HW_REPORT_NAME_BYTES];
 	snprintf(name, sizeof(name), "compare %s", other);
 	hw_report_phase_begin(&d->rep);
 	uint64_t lsn = 0;
 	int rc = hw_cli_digests_common(d->dir, other, &lsn, da, db);
 	if (rc == 0)
-		rc = chain_compare(d->dir, other, lsn, &same, &known);
+		rc = chain_compare(d->dir, other, lsn, &same, &known, &other_chain);
 	char x[2 * HW_HASH_BYTES + 1], y[2 * HW_HASH_BYTES + 1];
 	enum hw_verdict v = HW_VERDICT_PASS;
 	if (rc) {
 		v = HW_VERDICT_FAIL;
 		hw_report_check(&d->rep, name, v, "cannot compare: %s (%s)", hw_strerror(rc),
 				hw_errname(rc));
+	} else if (lsn == 0) { /* two empty states are equal, and prove nothing */
+		v = HW_VERDICT_FAIL;
+		hw_report_check(&d->rep, name, v, "nothing to compare: %s or %s holds no entry",
+				d->dir, other);
+	} else if (other_chain) {
+		v = HW_VERDICT_FAIL;
+		hw_report_check(&d->rep, name, v,
+				"the stores hold different chains (their entry 1 differs)");
 	} else if (memcmp(da, db, HW_HASH_BYTES) != 0) {
 		v = HW_VERDICT_FAIL;
 		hw_report_check(&d->rep, name, v,

@@ -178,8 +178,8 @@ static void test_verify_pass_fail(void **state)
 
 /* verify --compare: a twin built the same way agrees; so does one that went on past it
  * (replayed to the twin's head: hw_cli_digests_common, which hawser bench's check
- * shares); a store of other records differs at the LSN both have, and the drill fails
- * saying so. */
+ * shares); a store of another chain and an empty store fail the drill, saying why (they
+ * passed: two empty states are equal). */
 static void test_verify_compare(void **state)
 {
 	struct fix *f = *state;
@@ -203,8 +203,14 @@ static void test_verify_compare(void **state)
 	assert_non_null(strstr(f->r.out, "equal at LSN 2000, entry hash equal"));
 	assert_int_equal(
 		hw(&f->r, "drill", "verify", "--dir", a, "--compare", b, "--compare", c, NULL), 3);
-	assert_non_null(strstr(f->r.out, "state digest differs at LSN 2000"));
+	assert_non_null(strstr(f->r.out, "the stores hold different chains"));
 	assert_report(&f->r);
+	/* an empty store agrees with nothing: two empty states prove nothing */
+	char e[4200];
+	path(f, "e", e, sizeof(e));
+	assert_int_equal(hw(&f->r, "init", e, NULL), 0);
+	assert_int_equal(hw(&f->r, "drill", "verify", "--dir", a, "--compare", e, NULL), 3);
+	assert_non_null(strstr(f->r.out, "nothing to compare"));
 }
 
 /* restore: a good backup restores, verifies and meets a 12h RTO; against a 1 ms RTO the
