@@ -301,6 +301,10 @@ int hw__audit_on_operator_event(struct hw_session *s, const struct hw_frame *f)
 					   "operator event with a detail of at most 200 bytes");
 	if (rc != 0) /* not recorded: the operator hears it, never a false confirmation */
 		return hw__node_send_error(s->conn, rc, "the event could not be recorded");
+	if (!s->node->can_sign) /* logged only (audit_local): no trail holds it */
+		return hw__node_send_error(s->conn, HW_ECONFIG,
+					   "this node runs without a key (insecure): it keeps no "
+					   "audit trail; the event was only logged");
 	return hw__node_send_frame(s->conn, HW_FRAME_OPERATOR_EVENT_REPLY, NULL, 0);
 }
 

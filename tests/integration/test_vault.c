@@ -443,12 +443,18 @@ static void test_vault_restore(void **state)
 	start_vault(f);
 	wait_applied(f, load(f, &f->p, RECORDS, 16));
 	assert_int_equal(hw_proc_stop(&f->v.proc, STOP_WAIT_MS), 0);
-	assert_int_equal(hw_proc_stop(&f->p.proc, STOP_WAIT_MS), 0);
 	char bk[HW_PROC_PATH_MAX + 16], dst[HW_PROC_PATH_MAX + 16];
 	snprintf(bk, sizeof bk, "%s/bk", f->root);
-	snprintf(dst, sizeof dst, "%s/restored", f->root);
+	snprintf(dst, sizeof dst, "%s/told", f->root);
 	const char *bin = hw_test_bin();
 	assert_int_equal(hw_proc_capture(&f->cap, bin, "backup", f->v.dir, bk, NULL), 0);
+	/* told to a node without a key: it keeps no audit trail, and says so (exit 1) */
+	assert_int_equal(hw_proc_capture(&f->cap, bin, "restore", bk, dst, "--connect", f->p.client,
+					 "--insecure", NULL),
+			 1);
+	assert_non_null(strstr(f->cap.err, "keeps no audit trail"));
+	assert_int_equal(hw_proc_stop(&f->p.proc, STOP_WAIT_MS), 0);
+	snprintf(dst, sizeof dst, "%s/restored", f->root);
 	assert_int_equal(
 		hw_proc_capture(&f->cap, bin, "restore", bk, dst, "--until-lsn", "123", NULL), 0);
 	assert_int_equal(hw_proc_capture(&f->cap, bin, "digest", dst, NULL), 0);
