@@ -251,8 +251,9 @@ static int runs(struct fdrill *d)
 		d->done++;
 		rc = hw_fo_run(r, false);
 		run_line(d, i);
-		if (rc && r->fault_rc) {
-			/* the fault itself failed (refused): no verdict on the cluster */
+		if (rc && !r->faulted) {
+			/* the fault never took effect (refused, or the load could not even reach
+			 * the cluster): no verdict on the cluster, an ERROR, not a FAIL */
 			snprintf(d->error, sizeof(d->error), "run %u: %s", i + 1, r->fail);
 			break;
 		}
@@ -366,18 +367,19 @@ static void judge(struct fdrill *d)
 			"fault to first acknowledged submit p99 %.0f ms (max %.0f), target %lld ms",
 			d->rto_p99, d->rto_max, (long long)d->rto_ms);
 	bool rpo_ok = d->rpo_ms ? d->lost_beyond == 0 : d->lost == 0;
-	hw_report_check(r, "rpo", rpo_ok ? HW_VERDICT_PASS : HW_VERDICT_FAIL,
+	/* no run measured: nothing was checked, so nothing passed */
+	enum hw_verdict clean = measured ? HW_VERDICT_PASS : HW_VERDICT_SKIP;
+	hw_report_check(r, "rpo", rpo_ok ? clean : HW_VERDICT_FAIL,
 			"%" PRIu64 " of %" PRIu64 " acknowledged records lost (%" PRIu64
 			" acknowledged over rpo %lld ms before the fault)",
 			d->lost, d->acked, d->lost_beyond, (long long)d->rpo_ms);
-	hw_report_check(r, "one primary at a time",
-			d->overlapping ? HW_VERDICT_FAIL : HW_VERDICT_PASS,
+	hw_report_check(r, "one primary at a time", d->overlapping ? HW_VERDICT_FAIL : clean,
 			"%" PRIu64 " runs where two primaries acknowledged in overlapping periods",
 			d->overlapping);
 	hw_report_check(r, "rejoin",
 			d->not_joined ? HW_VERDICT_FAIL
 			: d->away     ? HW_VERDICT_WARN
-				      : HW_VERDICT_PASS,
+				      : clean,
 			"%" PRIu64 " runs where the old primary did not rejoin within %d ms",
 			d->not_joined + d->away, rejoin_ms(d->rto_ms));
 	hw_report_figure(r, "rto target", (double)d->rto_ms, "ms");

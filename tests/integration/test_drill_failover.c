@@ -407,6 +407,23 @@ static void test_connect_refused(void **state)
 	assert_int_equal(rm.restarts, 0);
 }
 
+/* A cluster the drill cannot reach gets no verdict: ERROR (exit 1), not FAIL, and the
+ * checks that no run measured are skipped, not passed (it was a FAIL with "pass rpo 0 of
+ * 0 acknowledged records lost"). */
+static void test_connect_unreachable(void **state)
+{
+	struct fix *f = *state;
+	char list[64];
+	snprintf(list, sizeof list, "127.0.0.1:%u,127.0.0.1:%u", 1u, 9u); /* nothing listens */
+	int rc =
+		hw_proc_capture(&f->r, hw_bin, "drill", "failover", "--connect", list, "--insecure",
+				"--runs", "1", "--dir", f->store, "--report-dir", f->reports, NULL);
+	assert_int_equal(rc, 1);
+	assert_non_null(strstr(f->r.out, "ERROR"));
+	assert_non_null(strstr(f->r.out, "skip  rpo"));
+	assert_null(strstr(f->r.out, "pass  rpo"));
+}
+
 int main(void)
 {
 	hw_bin = hw_test_bin();
@@ -421,6 +438,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_connect_crash, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_connect_isolate, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_connect_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_connect_unreachable, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
