@@ -80,6 +80,23 @@ int hw__node_send_hello(struct hw_node *n, struct hw_conn *c, int role, const st
 
 /* ---- status --------------------------------------------------------------------- */
 
+/* How far behind a standby is in time: the age of the oldest entry it has not applied
+ * (wall clock against the entry's commit time), read from the store. One the store has
+ * not committed yet (it is newer than the last commit, at most a writer's hold) or no
+ * longer holds counts from the peer's last ack, as an estimate. */
+static int64_t peer_lag_ms(struct hw_node *n, const struct hw_peer *p, int64_t now)
+{
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	struct hw_entry e;
+	int64_t lag = now - p->last_rx_ms;
+	if (hw_store_read_entry(n->store, p->pos.applied + 1, &buf, &len) == 0 &&
+	    hw_entry_decode(buf, len, &e) == 0)
+		lag = hw_wall_ms() - e.time_ms;
+	free(buf);
+	return lag > 0 ? lag : 0;
+}
+
 static void status_peers(struct hw_node *n, Hawser__Wire__V1__Status *st, Hawser__Wire__V1__PeerStatus *ps,
 			 Hawser__Wire__V1__PeerStatus **pp)
 {
@@ -94,7 +111,7 @@ static void status_peers(struct hw_node *n, Hawser__Wire__V1__Status *st, Hawser
 		ps[i].durable = p->pos.durable;
 		ps[i].applied = p->pos.applied;
 		ps[i].lag_records = n->core.last_lsn - p->pos.applied;
-		ps[i].lag_ms = ps[i].lag_records == 0 ? 0 : now - p->last_rx_ms;
+		ps[i].lag_ms = ps[i].lag_records == 0 ? 0 : peer_lag_ms(n, p, now);
 		pp[i] = &ps[i];
 	}
 	st->n_peers = peers;

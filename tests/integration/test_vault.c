@@ -294,6 +294,15 @@ static void test_vault_delay(void **state)
 	assert_int_equal(st.apply_delay_ms, DELAY_S * 1000);
 	assert_true(st.applied_lsn < RECORDS);
 	assert_true(store_head(f->v.dir) < RECORDS);
+	/* the primary's view: the vault acks on arrival, yet it is as far behind as the
+	 * oldest entry it has not applied (it showed the time since its last ack) */
+	hw_proc_pump(&f->v.proc, 1200);
+	assert_int_equal(hw_proc_capture(&f->cap, hw_test_bin(), "status", "--connect", f->p.client,
+					 "--insecure", "--json", NULL),
+			 0);
+	const char *lag = strstr(f->cap.out, "\"lag_ms\":");
+	assert_non_null(lag);
+	assert_true(strtoll(lag + 9, NULL, 10) >= 1000);
 	assert_int_equal(hw_proc_capture(&f->cap, hw_test_bin(), "status", "--connect", f->v.client,
 					 "--insecure", NULL),
 			 0);
