@@ -4,6 +4,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cmd_drill.h"
 #include "replica/backup.h"
@@ -215,9 +216,18 @@ static int run_restore(const struct hw_cli_cmd *cmd, int argc, char **argv)
 	if (rc != HW_CLI_RUN)
 		return rc;
 	const char *backup = restore_pick(&d);
-	if (!backup)
+	if (!backup && !d.cfg.drills.backup_dir[0])
 		return hw_cli_usage_error(cmd,
 					  "--backup DIR (or backup_dir in the config) is required");
+	if (!backup) { /* backups stopped, or never ran: that is the finding, not a usage */
+		bool gone = access(d.cfg.drills.backup_dir, F_OK) != 0;
+		hw_report_check(&d.rep, "backup", HW_VERDICT_FAIL, "%s %s", d.cfg.drills.backup_dir,
+				gone ? "does not exist" : "holds no backup");
+		hw_report_finish(&d.rep, gone ? HW_DRILL_ERROR : HW_DRILL_FAIL, "backup_dir %s %s",
+				 d.cfg.drills.backup_dir,
+				 gone ? "does not exist" : "holds no backup");
+		return hw_cli_drill_finish(&d);
+	}
 	if (!d.dir && !d.scratch)
 		return hw_cli_usage_error(cmd, "--scratch DIR or --dir DIR is required");
 	char scratch[PATH_MAX], into[PATH_MAX + 8];

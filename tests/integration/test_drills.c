@@ -214,7 +214,8 @@ static void test_verify_compare(void **state)
 }
 
 /* restore: a good backup restores, verifies and meets a 12h RTO; against a 1 ms RTO the
- * same drill fails; with a damaged snapshot it fails naming the backup's problem. */
+ * same drill fails; with a damaged snapshot it fails naming the backup's problem; an
+ * empty backup_dir fails it, a missing one is an ERROR. */
 static void test_restore(void **state)
 {
 	struct fix *f = *state;
@@ -258,6 +259,21 @@ static void test_restore(void **state)
 	/* Nothing is left in scratch but the per-run directories' parent. */
 	assert_int_equal(hw(&f->r, "status", "--dir", dir, NULL), 0);
 	assert_non_null(strstr(f->r.out, "restore   last FAIL"));
+	/* a backup_dir that holds no backup fails the drill (backups stopped), with a
+	 * report; one that does not exist is an ERROR (it was a usage error, exit 2) */
+	char empty[4200];
+	path(f, "empty", empty, sizeof(empty));
+	assert_int_equal(mkdir(empty, 0700), 0);
+	assert_int_equal(hw(&f->r, "drill", "restore", "--backup-dir", empty, "--scratch", scratch,
+			    "--dir", dir, NULL),
+			 3);
+	assert_non_null(strstr(f->r.out, "holds no backup"));
+	assert_non_null(strstr(f->r.out, "report: ")); /* the finding is kept */
+	assert_int_equal(rmdir(empty), 0);
+	assert_int_equal(hw(&f->r, "drill", "restore", "--backup-dir", empty, "--scratch", scratch,
+			    "--dir", dir, NULL),
+			 1);
+	assert_non_null(strstr(f->r.out, "does not exist"));
 }
 
 /* Make n backup generations of store dir under bdir, generation i aged ages[i] ms. */
