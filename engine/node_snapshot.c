@@ -18,7 +18,11 @@
  *               is connected in the core at that LSN and the log stream follows
  *   CATCHUP     the pin follows the standby's durable position until it is within half
  *               of log_keep_records of the head (or CATCHUP_KEEP_FACTOR * keep behind:
- *               the hard cap, so one slow standby cannot fill the disk)
+ *               the hard cap, so one slow standby cannot fill the disk). A connection
+ *               lost meanwhile keeps the pin for CATCHUP_GRACE_TIMEOUTS peer timeouts,
+ *               so the standby reconnects to a log that still holds its next entry
+ *               instead of needing a second snapshot; another standby asking for a
+ *               snapshot then waits (HW_EBUSY) rather than take the pin away
  * The peer is not connected in the core until INSTALLING ends, so no APPEND goes out
  * and its acks are taken here; heartbeats keep it from timing out meanwhile.
  *
@@ -55,6 +59,8 @@ _Static_assert(CHUNK_BYTES <= HW_FRAME_BYTES_MAX, "a chunk fits a frame");
 /* The catch-up pin is dropped when the standby is this many times log_keep_records
  * behind: it then needs another snapshot rather than an unbounded log. */
 #define CATCHUP_KEEP_FACTOR 10u
+/* A standby in catch-up whose connection went keeps its pin this many peer timeouts. */
+#define CATCHUP_GRACE_TIMEOUTS 4
 
 enum tx_state { TX_IDLE, TX_COMMITTING, TX_COPYING, TX_STREAMING, TX_INSTALLING, TX_CATCHUP };
 
@@ -80,6 +86,7 @@ struct hw_snap_tx {
 	double started_s;
 	int64_t last_hb_ms;
 	int64_t heard_ms; /* the standby's last ack: it is alive */
+	int64_t gone_ms;  /* CATCHUP: when the standby was last seen disconnected, 0 if not */
 };
 
 struct hw_snap_rx {
@@ -126,6 +133,7 @@ static void tx_reset(struct hw_snap_tx *tx)
 		hw_store_set_pin(tx->node->store, HW_STORE_PIN_NONE);
 	tx->state = TX_IDLE;
 	tx->c = NULL;
+	tx->gone_ms = 0;
 }
 
 /* Give up on the snapshot: say why, close the standby's connection (it reconnects and
@@ -300,10 +308,10 @@ int hw__snapshot_send(struct hw_session *s, uint32_t peer)
 			return rc;
 	}
 	struct hw_snap_tx *tx = n->snap_tx;
-	if (tx->state != TX_IDLE && tx->state != TX_CATCHUP)
-		return HW_EBUSY; /* one at a time */
+	if (tx->state != TX_IDLE && (tx->state != TX_CATCHUP || tx->peer != peer))
+		return HW_EBUSY; /* one at a time; one catching up keeps its pin until done */
 	if (tx->state == TX_CATCHUP)
-		tx_reset(tx);             /* that standby loses its pin: it has its snapshot */
+		tx_reset(tx);             /* the same standby, behind its pin: it starts over */
 	int rc = hw_snapshot_rm(tx->dir); /* left by a crash */
 	if (rc != 0)
 		return rc;
@@ -378,8 +386,8 @@ void hw__snapshot_session_gone(struct hw_node *n, struct hw_session *s)
 	struct hw_snap_tx *tx = n->snap_tx;
 	if (tx == NULL || tx->c != s)
 		return;
-	if (tx->state == TX_COPYING || tx->state == TX_COMMITTING) {
-		tx->c = NULL; /* copy_done_cb or hw__snapshot_on_committed cleans up */
+	if (tx->state == TX_COPYING || tx->state == TX_COMMITTING || tx->state == TX_CATCHUP) {
+		tx->c = NULL; /* the copy's callbacks clean up; catch-up keeps its pin a while */
 		return;
 	}
 	if (tx->state != TX_CATCHUP)
@@ -395,7 +403,16 @@ static void catchup_tick(struct hw_snap_tx *tx)
 	const struct hw_peer *p = &n->core.peers[tx->peer];
 	uint64_t keep = n->cfg.log_keep_records;
 	uint64_t behind = n->core.last_lsn - p->pos.durable;
-	if (!p->connected || behind <= keep / 2 || behind > CATCHUP_KEEP_FACTOR * keep) {
+	int64_t now = hw__node_now(n);
+	if (!p->connected && tx->gone_ms == 0)
+		tx->gone_ms = now;
+	if (p->connected)
+		tx->gone_ms = 0;
+	bool lost = tx->gone_ms != 0 &&
+		    now - tx->gone_ms > CATCHUP_GRACE_TIMEOUTS * n->cfg.peer_timeout_ms;
+	if (!p->connected && !lost)
+		return; /* reconnecting: the log keeps its next entry meanwhile */
+	if (lost || behind <= keep / 2 || behind > CATCHUP_KEEP_FACTOR * keep) {
 		hw_log("snapshot_done", "peer=%s durable=%llu behind=%llu",
 		       n->cfg.standbys[tx->peer], (unsigned long long)p->pos.durable,
 		       (unsigned long long)behind);
@@ -409,12 +426,12 @@ static void catchup_tick(struct hw_snap_tx *tx)
 void hw__snapshot_tick(struct hw_node *n)
 {
 	struct hw_snap_tx *tx = n->snap_tx;
-	if (tx == NULL || tx->state == TX_IDLE || tx->c == NULL)
-		return;
-	if (tx->state == TX_CATCHUP) {
+	if (tx != NULL && tx->state == TX_CATCHUP) {
 		catchup_tick(tx);
 		return;
 	}
+	if (tx == NULL || tx->state == TX_IDLE || tx->c == NULL)
+		return;
 	/* The core does not time this peer out (it is not connected there yet): a standby
 	 * that stopped acking for peer_timeout_ms frees the snapshot slot. */
 	bool local = tx->state == TX_COPYING || tx->state == TX_COMMITTING; /* no ack due */
