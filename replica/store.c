@@ -600,6 +600,9 @@ static int check_apply(struct hw_store *s, MDB_txn *txn, const struct take *t,
 static int take_record(struct hw_store *s, MDB_txn *txn, struct take *t, struct hw_reject *rej)
 {
 	Tos__V1__Record *rec;
+	/* One record's decode at a time: a 64 KiB record of many empty repeated fields
+	 * decodes into megabytes, and a batch of 16 MiB of them must not add up. */
+	hw_arena_reset(&s->arena);
 	int rc = hw_record_decode(t->data, t->len, &s->arena, &rec, rej);
 	if (rc != 0)
 		return rc == HW_ENOMEM ? ENOMEM : rc;
