@@ -134,6 +134,7 @@ struct hw_fo_run {
 	double t_heal, t_joined; /* rejoin: restart (or heal) begins, the primary sees it */
 	unsigned old_p, new_p;
 	bool faulted, joined, primary_again; /* faulted: the fault took effect */
+	bool loss_checked; /* the loss check ran: lost and lost_beyond_rpo mean something */
 	int fault_rc; /* why the fault could not be applied (e.g. HW_EFAULT_OFF), else 0 */
 	unsigned follows; /* the client moved to another primary, or reconnected after a
 			     stall (STALL_MS without an outcome) */
