@@ -629,22 +629,33 @@ static int status_drills(const struct hw_cli_cmd *cmd, struct status_opts *o, st
 	return rc ? hw_cli_fail(cmd->name, o->dir, rc) : HW_CLI_OK;
 }
 
+/* The node could not be asked: said on stderr and, with --json, in the object ("error",
+ * "message"), so a script reading stdout never takes an empty object for a status. */
+static int status_fail(const struct hw_cli_cmd *cmd, const char *what, int rc, struct hw_json *j)
+{
+	if (j) {
+		hw_json_kv_string(j, "error", hw_errname(rc));
+		hw_json_kv_string(j, "message", hw_strerror(rc));
+	}
+	return hw_cli_fail(cmd->name, what, rc);
+}
+
 static int status_node(const struct hw_cli_cmd *cmd, struct status_opts *o, struct hw_json *j)
 {
 	struct hw_client *c;
 	int rc = hw_client_connect_secure(o->connect, &o->sec, &c);
 	if (rc)
-		return hw_cli_fail(cmd->name, o->connect, rc);
+		return status_fail(cmd, o->connect, rc, j);
 	uint8_t *body;
 	size_t len;
 	rc = hw_client_status(c, STATUS_WAIT_MS, &body, &len);
 	hw_client_close(c);
 	if (rc)
-		return hw_cli_fail(cmd->name, o->connect, rc);
+		return status_fail(cmd, o->connect, rc, j);
 	Hawser__Wire__V1__Status *s = hawser__wire__v1__status__unpack(NULL, len, body);
 	free(body);
 	if (!s)
-		return hw_cli_fail(cmd->name, "status reply", HW_EPROTOCOL);
+		return status_fail(cmd, "status reply", HW_EPROTOCOL, j);
 	if (j)
 		status_print_json(s, j);
 	else

@@ -178,7 +178,8 @@ static void test_failover_fields(void **state)
 }
 
 /* With its only standby gone the primary says no failover would happen on its own:
- * nobody to promote, an operator must accept a loss, and the RTO no longer holds. */
+ * nobody to promote, an operator must accept a loss, and the RTO no longer holds; the
+ * gone node's own status is an error object. */
 static void test_no_standby(void **state)
 {
 	struct fix *f = *state;
@@ -197,6 +198,9 @@ static void test_no_standby(void **state)
 	assert_non_null(strstr(f->cap.out, "no standby connected"));
 	assert_non_null(strstr(f->cap.out, "promote --accept-loss"));
 	assert_non_null(strstr(f->cap.out, "\"promoted\":\"\""));
+	/* the killed node cannot be asked: exit 1 and, on stdout, why (it printed {}) */
+	assert_int_equal(status(f, hw_cluster_node_addr(f->c, 1 - p), NULL), 1);
+	assert_non_null(strstr(f->cap.out, "\"error\":\"ECONNREFUSED\""));
 }
 
 /* The state of kind in the node's "drills" array. */
