@@ -787,6 +787,8 @@ int hw__primary_start(struct hw_node *n)
 		.peer_timeout_ms = hw__node_silent_ms(n), /* acks stuck mid-frame, too */
 	};
 	hw_primary_init(&n->core, &rc, n->epoch, h.lsn, n->waiters);
+	if (n->voters != NULL) /* a failover may discard what is not acknowledged */
+		hw_primary_set_vault_limit(&n->core, n->acked_lsn);
 	int err = hw_async_new(n->loop, ext_async_cb, n, &n->ext_async);
 	if (err != 0)
 		return err;

@@ -150,7 +150,9 @@ static void drop_peer(struct hw_primary *p, uint32_t i, int code, struct hw_acts
 static void send_window(struct hw_primary *p, uint32_t i, int64_t now_ms, struct hw_acts *out)
 {
 	struct hw_peer *peer = &p->peers[i];
-	if (!peer->connected || peer->sent >= p->last_lsn)
+	bool vault = i >= p->cfg.standbys - p->cfg.vaults;
+	uint64_t last = vault ? min_u64(p->last_lsn, p->vault_limit) : p->last_lsn;
+	if (!peer->connected || peer->sent >= last)
 		return;
 	HW_ASSERT(peer->sent >= peer->pos.received);
 	if (peer->sent - peer->pos.received >= p->cfg.window_records)
@@ -159,7 +161,7 @@ static void send_window(struct hw_primary *p, uint32_t i, int64_t now_ms, struct
 		.type = HW_ACT_SEND,
 		.peer = i,
 		.from = peer->sent + 1,
-		.to = min_u64(p->last_lsn, peer->pos.received + p->cfg.window_records),
+		.to = min_u64(last, peer->pos.received + p->cfg.window_records),
 		.lsn = p->local_durable,
 	};
 	a.receipt = p->receipt_wanted >= a.from ||
@@ -202,7 +204,14 @@ void hw_primary_init(struct hw_primary *p, const struct hw_repl_config *cfg, uin
 	p->last_lsn = last_lsn;
 	p->local_durable = last_lsn;
 	p->waiters = waiters;
+	p->vault_limit = UINT64_MAX;
 	memset(waiters, 0, sizeof *waiters * cfg->waiters_max);
+}
+
+void hw_primary_set_vault_limit(struct hw_primary *p, uint64_t lsn)
+{
+	if (p->vault_limit == UINT64_MAX || lsn > p->vault_limit)
+		p->vault_limit = lsn;
 }
 
 bool hw_primary_can_wait(const struct hw_primary *p, uint32_t more)

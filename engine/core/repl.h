@@ -143,6 +143,7 @@ struct hw_primary {
 	uint32_t w_head;
 	uint32_t w_count;
 	uint64_t receipt_wanted; /* newest LSN a waiter in RECEIVED mode waits for */
+	uint64_t vault_limit;    /* vaults are sent nothing past it (hw_primary_set_vault_limit) */
 };
 
 /* A cap that no single event overflows: a release per waiter plus a drop, a send and a
@@ -155,6 +156,11 @@ struct hw_primary {
  * Asserts the config's bounds above. */
 void hw_primary_init(struct hw_primary *p, const struct hw_repl_config *cfg, uint64_t epoch,
 		     uint64_t last_lsn, struct hw_waiter *waiters);
+
+/* Send vaults nothing past lsn (no limit after init). A vault never rewrites its log, so
+ * it must not hold entries a failover may discard: with failover the driver keeps this at
+ * the LSN it has acknowledged, which every possible new primary holds. It only rises. */
+void hw_primary_set_vault_limit(struct hw_primary *p, uint64_t lsn);
 
 /* Room for more waiters? The driver counts the submits it took that are not waiters yet
  * (queued for its store) and stops taking submits while there is no room for them and one

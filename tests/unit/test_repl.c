@@ -199,6 +199,30 @@ static void test_vault_not_counted(void **state)
 	assert_true(released(&f->out, 1));
 }
 
+/* With a vault limit set (failover: the acknowledged LSN), the vault is sent nothing past
+ * it while the standby gets everything; as the limit rises, the vault is sent the rest. */
+static void test_vault_limit(void **state)
+{
+	struct fx *f = *state;
+	struct hw_repl_config c = cfg2;
+	c.vaults = 1;
+	hw_primary_init(&f->p, &c, 1, 0, f->w);
+	hw_primary_set_vault_limit(&f->p, 2);
+	connect_both(f, 3); /* within the window of 4 */
+	assert_int_equal(count(&f->out, HW_ACT_SEND), 2);
+	for (size_t i = 0; i < 2; i++) {
+		const struct hw_act *s = nth(&f->out, HW_ACT_SEND, i);
+		assert_int_equal(s->to, s->peer == 1 ? 2 : 3);
+	}
+	hw_primary_set_vault_limit(&f->p, 1); /* it only rises */
+	hw_primary_set_vault_limit(&f->p, 3);
+	hw_primary_on_tick(&f->p, 10, acts(f, ACTS_CAP));
+	assert_int_equal(count(&f->out, HW_ACT_SEND), 1);
+	assert_int_equal(nth(&f->out, HW_ACT_SEND, 0)->peer, 1);
+	assert_int_equal(nth(&f->out, HW_ACT_SEND, 0)->from, 3);
+	assert_int_equal(nth(&f->out, HW_ACT_SEND, 0)->to, 3);
+}
+
 /* A primary with no standbys (mode local alone) starts, takes no k of any other mode,
  * and releases a local submit once its own log made it durable. */
 static void test_no_standbys(void **state)
@@ -1137,6 +1161,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_local_durable_needed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vault_not_counted, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_standbys, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_vault_limit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_out_of_order_release, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lower_ack_ignored, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ack_beyond_sent, setup, teardown),
