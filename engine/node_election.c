@@ -388,16 +388,19 @@ void hw__election_stop(struct hw_node *n)
 
 int hw__election_primary_frame(struct hw_node *n, uint64_t epoch, bool heard)
 {
-	if (n->voters == NULL)
-		return 0;
-	const struct hw_el *el = el_of(n);
-	if (epoch < el->hard.epoch) {
+	/* Without voters (a vault, static roles) the log's last entry bounds the epoch: a
+	 * primary older than what this node already holds is a deposed one. */
+	uint64_t ours = n->voters != NULL ? el_of(n)->hard.epoch
+			: n->wal != NULL  ? hw_wal_last(n->wal)->epoch
+					  : 0;
+	if (epoch < ours) {
 		hw_log("stale_epoch", "primary=%s its_epoch=%llu our_epoch=%llu what=\"%s\"",
-		       n->cfg.primary, (unsigned long long)epoch,
-		       (unsigned long long)el->hard.epoch,
+		       n->cfg.primary, (unsigned long long)epoch, (unsigned long long)ours,
 		       "replication from an older epoch refused");
 		return HW_EPROTOCOL;
 	}
+	if (n->voters == NULL)
+		return 0;
 	int from = n->primary_id[0] != '\0' ? hw_voters_id(n->voters, n->primary_id) : -1;
 	if (heard && from >= 0)
 		hw_voters_primary_heard(n->voters, (uint32_t)from, epoch);

@@ -474,9 +474,10 @@ static void feed_entries(int fd)
 	hw_workload_free(w);
 }
 
-/* A store in dir holding n generated records in batches of up to 1,000, keeping keep
- * log entries (0: all) as a node with that log_keep_records would; returns its head. */
-static struct hw_head make_store(const char *dir, uint64_t n, uint64_t keep)
+/* A store in dir holding n generated records of epoch in batches of up to 1,000,
+ * keeping keep log entries (0: all) as a node with that log_keep_records would; returns
+ * its head. */
+static struct hw_head make_store_epoch(const char *dir, uint64_t n, uint64_t keep, uint64_t epoch)
 {
 	struct hw_store *st;
 	struct hw_workload *w;
@@ -498,7 +499,7 @@ static struct hw_head make_store(const char *dir, uint64_t n, uint64_t keep)
 			assert_int_equal(hw_workload_next(w, at, HW_RECORD_BYTES_MAX, &it), 0);
 			sub[k] = (struct hw_submit){.data = at, .len = it.len};
 		}
-		assert_int_equal(hw_store_submit(st, 1, o.end_ms, sub, k, r), 0);
+		assert_int_equal(hw_store_submit(st, epoch, o.end_ms, sub, k, r), 0);
 	}
 	struct hw_head h;
 	assert_int_equal(hw_store_head(st, &h), 0);
@@ -508,6 +509,11 @@ static struct hw_head make_store(const char *dir, uint64_t n, uint64_t keep)
 	hw_workload_free(w);
 	hw_store_close(st);
 	return h;
+}
+
+static struct hw_head make_store(const char *dir, uint64_t n, uint64_t keep)
+{
+	return make_store_epoch(dir, n, keep, 1);
 }
 
 /* A snapshot whose bytes do not match its BLAKE2b is refused with HW_ECORRUPT: the
@@ -549,6 +555,37 @@ static void test_bad_snapshot_refused(void **state)
 	hw_store_close(s);
 	assert_int_equal(after.lsn, before.lsn);
 	assert_memory_equal(after.hash, before.hash, HW_HASH_BYTES);
+}
+
+/* A standby whose log already holds entries of epoch 2 refuses a primary of epoch 1 (a
+ * deposed one) without voters to tell it: stale_epoch, and its log is left as it was
+ * (it followed it). */
+static void test_stale_primary_refused(void **state)
+{
+	struct fix *f = *state;
+	char addr[64];
+	int lfd = fake_listen(addr, sizeof addr);
+	struct hw_tnode_opts so = {.primary_addr = addr};
+	assert_int_equal(hw_tnode_init(&f->s, f->root, "s1", &so), 0);
+	struct hw_head before = make_store_epoch(f->s.dir, 50, 0, 2);
+	size_t smark = 0;
+	assert_int_equal(hw_tnode_start(&f->s, &smark), 0);
+	int cfd = accept(lfd, NULL, NULL);
+	assert_true(cfd >= 0);
+	put_hello(cfd, 100); /* epoch 1 */
+	assert_true(hw_proc_wait_line(&f->s.proc, &smark, "event=stale_epoch", "its_epoch=1",
+				      EVENT_WAIT_MS, NULL, 0));
+	assert_null(strstr(f->s.proc.log, "event=following"));
+	close(cfd);
+	close(lfd);
+	assert_int_equal(hw_proc_stop(&f->s.proc, STOP_WAIT_MS), 0);
+	struct hw_store_opts ro = {.read_only = true};
+	struct hw_store *st;
+	struct hw_head after;
+	assert_int_equal(hw_store_open(f->s.dir, &ro, &st), 0);
+	assert_int_equal(hw_store_head(st, &after), 0);
+	hw_store_close(st);
+	assert_int_equal(after.lsn, before.lsn);
 }
 
 /* An empty standby fed a few seconds of entries by a fake primary logs catchup_progress
@@ -636,6 +673,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bad_snapshot_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_large_snapshot, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_catchup_progress_logged, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stale_primary_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failed_primary_sends_no_snapshot, setup,
 						teardown),
 	};
