@@ -772,6 +772,9 @@ int hw__primary_start(struct hw_node *n)
 	n->free_request = 0;
 	n->unprepared = 0;
 	n->room_freed = false;
+	/* from an earlier stint as primary: a rejoin may since have reused its LSNs */
+	n->apply_wanted = 0;
+	n->cp_wait = 0;
 	struct hw_head h;
 	hw_store_head(n->store, &h);
 	if (n->voters == NULL) /* with failover the election gave the epoch */
