@@ -568,6 +568,7 @@ void hw__standby_leave(struct hw_node *n)
 	hw_writer_stop(n->writer); /* applies what it took: the store reaches the log's end */
 	n->writer = NULL;
 	hw__digest_on_committed(n); /* one waiting for that commit starts */
+	hw__rejoin_stop(n); /* a rejoin planned against the old primary's epochs is void */
 }
 
 void hw__standby_follow(struct hw_node *n)
