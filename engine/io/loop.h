@@ -58,8 +58,8 @@ void hw_fdwatch_free(struct hw_fdwatch *w);
  * HW_LOOP_HOOKS_MAX hooks. */
 #define HW_LOOP_HOOKS_MAX 4
 int hw_loop_before_block(struct hw_loop *l, hw_hook_cb *cb, void *arg);
-/* Remove the hook registered with the same cb and arg (a no-op when there is none), so
- * its owner (the ring) can be freed before the loop. Safe from inside a hook. */
+/* Remove the hook registered with the same cb and arg (a no-op when there is none, or no
+ * loop), so its owner (the ring) can be freed before the loop. Safe from inside a hook. */
 void hw_loop_before_block_cancel(struct hw_loop *l, hw_hook_cb *cb, void *arg);
 
 /* Call cb on the loop thread when signum arrives (SIGINT, SIGTERM ...), whichever thread

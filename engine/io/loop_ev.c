@@ -326,7 +326,7 @@ int hw_loop_before_block(struct hw_loop *l, hw_hook_cb *cb, void *arg)
 
 void hw_loop_before_block_cancel(struct hw_loop *l, hw_hook_cb *cb, void *arg)
 {
-	for (int i = 0; i < HW_LOOP_HOOKS_MAX; i++) {
+	for (int i = 0; l != NULL && i < HW_LOOP_HOOKS_MAX; i++) {
 		if (l->hooks[i].cb == cb && l->hooks[i].arg == arg) {
 			l->hooks[i].cb = NULL;
 			l->hooks[i].arg = NULL;

@@ -4,6 +4,7 @@
  * never answer it; a node stopped and closed under load answers every submit it took;
  * a node opened on one thread runs on another and closes on a third without a word
  * from io_uring. */
+#include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -200,6 +201,22 @@ static void test_submits_bounded(void **state)
 	assert_int_equal(atomic_load(&outcomes), taken);
 }
 
+/* A primary whose open fails part way (its data directory is a file: before the loop
+ * exists) returns the error and cleans up; it crashed in the close that undoes the open
+ * (a before-block hook cancelled on a loop not yet made). */
+static void test_open_fails_cleanly(void **state)
+{
+	struct fix *f = *state;
+	struct hw_tnode_opts o = {.primary = true, .standbys = "s1", .mode = "local"};
+	assert_int_equal(hw_tnode_init(&f->t, f->root, "p1", &o), 0);
+	FILE *fp = fopen(f->t.dir, "w");
+	assert_non_null(fp);
+	assert_int_equal(fclose(fp), 0);
+	struct hw_node *n = NULL;
+	assert_int_equal(hw_node_open(f->t.ini, &n), -ENOTDIR);
+	assert_null(n);
+}
+
 /* Opened on the test's thread, run on another, closed on the test's again: submits are
  * acknowledged, the run returns 0, and the close says nothing about io_uring (no
  * "File exists", no operation left in flight). */
@@ -259,6 +276,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_submit_bad_input, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stop_answers_every_submit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_submits_bounded, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_open_fails_cleanly, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_open_and_run_on_other_threads, setup,
 						teardown),
 	};
