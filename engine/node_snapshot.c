@@ -571,6 +571,8 @@ static int install(struct hw_node *n, char *aside, size_t cap)
 		orc = hw__standby_restart(n);
 	if (orc != 0) {
 		hw__node_storage_failed(n, orc, "snapshot");
+		if (n->store == NULL || n->wal == NULL) /* nothing to run on: exit, restart */
+			hw_loop_stop(n->loop);          /* from the disk (exit code: the failure) */
 		return orc;
 	}
 	return rc;
