@@ -422,17 +422,22 @@ struct driver {
 	uint64_t *lat_ns, nlat;
 };
 
+/* Fill ln's window: what it has room for goes out in one write, as hawser's client sends
+ * a lane's window (hw_client_hold, hw_client_flush). */
 static void lane_send(struct driver *d, struct lane *ln)
 {
-	uint8_t msg[sizeof(uint32_t) + BYTES_MAX];
+	static _Thread_local uint8_t out[WINDOW_MAX * (sizeof(uint32_t) + BYTES_MAX)];
 	uint32_t len = d->bytes;
-	memcpy(msg, &len, sizeof len);
-	memset(msg + sizeof len, 'h', len);
+	size_t used = 0;
 	while (ln->left > 0 && ln->outstanding < d->window) {
+		memcpy(out + used, &len, sizeof len);
+		memset(out + used + sizeof len, 'h', len);
+		used += sizeof len + len;
 		ln->sent_ns[(ln->head + ln->outstanding++) % WINDOW_MAX] = hw_mono_ns();
 		ln->left--;
-		write_all(ln->fd, msg, sizeof len + len);
 	}
+	if (used > 0)
+		write_all(ln->fd, out, used);
 }
 
 /* Take the replies that arrived on ln, then fill its window again. */
