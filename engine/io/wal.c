@@ -15,7 +15,6 @@
 #include <unistd.h>
 
 #include "base/assert.h"
-#include "base/bytes.h"
 #include "base/log.h"
 #include "engine/io/loop.h"
 #include "replica/entry.h"
@@ -575,11 +574,10 @@ int hw_wal_append(struct hw_wal *w, const uint8_t *entries, size_t len, uint64_t
 			last_off = off;
 			off += hw_entry_len(entries + off);
 		}
-		const uint8_t *e = entries + last_off; /* replica/entry.h layout */
-		w->last.lsn = last_lsn;
-		w->last.epoch = hw_get_u64(e + 16);
-		w->last.time_ms = (int64_t)hw_get_u64(e + 24);
-		memcpy(w->last.hash, e + 64, HW_HASH_BYTES);
+		struct hw_entry e;
+		hw_entry_parse(entries + last_off, len - last_off, &e);
+		w->last = (struct hw_head){.lsn = last_lsn, .epoch = e.epoch, .time_ms = e.time_ms};
+		memcpy(w->last.hash, e.hash, HW_HASH_BYTES);
 	}
 	return rc;
 }
