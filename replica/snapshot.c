@@ -155,6 +155,13 @@ static int parent_of(const char *path, char out[PATH_MAX])
 	return 0;
 }
 
+int hw_snapshot_fsync_parent(const char *path)
+{
+	char parent[PATH_MAX];
+	int rc = parent_of(path, parent);
+	return rc != 0 ? rc : hw_snapshot_fsync_path(parent);
+}
+
 int hw_snapshot_swap(const char *data_dir, const char *new_dir, int64_t now_ms, char *aside,
 		     size_t cap)
 {

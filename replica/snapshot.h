@@ -54,4 +54,7 @@ int hw_snapshot_rm(const char *dir);
 /* Flush a file or directory by path. -errno. */
 int hw_snapshot_fsync_path(const char *path);
 
+/* Flush the directory holding path (its entry in it: after a create or a rename). -errno. */
+int hw_snapshot_fsync_parent(const char *path);
+
 #endif

@@ -203,18 +203,10 @@ static int scan(struct hw_wal *w, bool cut, int (*cb)(void *, const uint8_t *, s
  * pages written and not flushed (and a new log's directory not in its parent). */
 static int flush_found(struct hw_wal *w, bool made)
 {
+	int rc = made ? hw_snapshot_fsync_parent(w->dir) : 0;
+	if (rc != 0 || w->nseg == 0)
+		return rc;
 	char path[PATH_MAX + 32];
-	snprintf(path, sizeof path, "%s", w->dir);
-	char *slash = strrchr(path, '/');
-	if (made) {
-		if (slash != NULL)
-			*slash = '\0';
-		int rc = hw_snapshot_fsync_path(slash == NULL ? "." : slash == path ? "/" : path);
-		if (rc != 0)
-			return rc;
-	}
-	if (w->nseg == 0)
-		return 0;
 	seg_path(w, w->seg_first[w->nseg - 1], path, sizeof path);
 	return hw_snapshot_fsync_path(path);
 }
