@@ -136,7 +136,8 @@ struct hw_node {
 	uint32_t free_request;
 	uint32_t requests_used;
 	uint32_t unprepared;    /* records queued for the writer, not yet waiters of the core */
-	bool room_freed;        /* a request slot came free: paused readers may go on */
+	bool room_freed;        /* room came (a request slot, the writer's job, the log's):
+				 * paused readers and embedded submits may go on */
 	uint64_t last_wait_lsn; /* LSN of the newest waiter: keeps the core's ring ordered */
 	struct hw_segment *outbox_head; /* oldest */
 	struct hw_segment *outbox_tail;

@@ -38,6 +38,8 @@ static void request_free(struct hw_node *n, uint32_t i)
 	n->room_freed = true;
 }
 
+static void room_came(struct hw_node *n);
+
 static void sums_add(struct hw_stage_sums *to, const struct hw_stage_sums *a)
 {
 	to->queued_ns += a->queued_ns;
@@ -233,8 +235,7 @@ static void primary_failed(struct hw_node *n, int code)
 	n->unprepared -= (uint32_t)f->n;
 	f->n = 0;
 	f->used = 0;
-	hw__node_resume_sessions(n);
-	hw__primary_take_ext(n);
+	room_came(n);
 }
 
 static void on_failed(struct hw_node *n, struct hw_job *j)
@@ -289,8 +290,7 @@ static void writer_cb(void *arg, struct hw_job *j, enum hw_job_stage stage)
 		HW_CORE(n, hw_primary_on_durable(&n->core, n->core.local_durable, acts));
 	}
 	hw_writer_release(n->writer);
-	hw__primary_take_ext(n);
-	hw__node_resume_sessions(n);
+	room_came(n); /* the writer's job */
 }
 
 /* ---- submits ---------------------------------------------------------------------- */
@@ -401,6 +401,14 @@ void hw__primary_room(struct hw_node *n)
 	hw__node_resume_sessions(n);
 }
 
+/* Room of another kind came (the writer's job, the log's), or every waiter was answered:
+ * take what waited for it now. */
+static void room_came(struct hw_node *n)
+{
+	n->room_freed = true;
+	hw__primary_room(n);
+}
+
 void hw__primary_wal_cb(struct hw_node *n, uint64_t durable, int rc)
 {
 	if (rc != 0) {
@@ -409,7 +417,7 @@ void hw__primary_wal_cb(struct hw_node *n, uint64_t durable, int rc)
 		return;
 	}
 	HW_CORE(n, hw_primary_on_durable(&n->core, durable, acts));
-	hw__node_resume_sessions(n);
+	room_came(n); /* the log's */
 }
 
 static void ext_async_cb(struct hw_async *a, void *arg)
