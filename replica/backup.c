@@ -1165,8 +1165,6 @@ static int copy_target_check(struct hw_store *snap, const struct hw_head *base,
 	return 0;
 }
 
-/* Copy the snapshot into dir as the new store (compacted, with its log and base). */
-
 /* Build the store in dir: replay the snapshot's log into the empty store there, or
  * (copied) take the copy already there; then the backup's log.hwl. */
 static int restore_into(const struct backup_view *bv, struct hw_store *snap, bool copied,
