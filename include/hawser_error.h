@@ -42,6 +42,7 @@ extern "C" {
 	X(HW_ENOTFOUND, -6025, "not found")                                                  \
 	X(HW_ERETRACT, -6026, "retracted record is unknown or belongs to another tenant")    \
 	X(HW_ESYSTEM_RECORD, -6027, "checkpoints and node events are hawser's own records") \
+	X(HW_ETENANT, -6028, "record changes what another tenant owns")                      \
 	X(HW_ESTORE_FULL, -6100, "store is full (map size or disk space)")                   \
 	X(HW_ESTORE_FAILED, -6101, "store failed earlier and is stopped; reopen and verify") \
 	X(HW_ECORRUPT, -6102, "stored data failed its integrity check")                      \

@@ -22,6 +22,7 @@
 
 /* What a unit event will do, worked out before anything is written. */
 struct ue_plan {
+	const char *facility;    /* the record's: its places are this facility's */
 	struct hw_container box; /* the container as it will be stored */
 	bool box_found;          /* c->boxes is on it: box_put() overwrites it there */
 	size_t id_len;
@@ -127,8 +128,8 @@ static void merge_equipment(struct hw_container *box, const Tos__V1__UnitEvent *
 static int from_matches(const Tos__V1__UnitEvent *ue, const struct ue_plan *p,
 			struct hw_reject *rej)
 {
-	char from[64];
-	hw__position_text(ue->from, from);
+	char from[HW_POSITION_BYTES];
+	hw__position_text(p->facility, ue->from, from);
 	if (strcmp(from, p->box.position) != 0)
 		return hw_reject_set(rej, HW_EPOS_MISMATCH, "unit_event.from",
 				     "box is at \"%s\", not \"%s\"", p->box.position, from);
@@ -172,7 +173,7 @@ static int from_yard(const struct hw_apply_ctx *c, const Tos__V1__UnitEvent *ue,
 static int moved(const Tos__V1__UnitEvent *ue, struct ue_plan *p, int state)
 {
 	p->box.state = state;
-	hw__position_text(ue->to, p->box.position);
+	hw__position_text(p->facility, ue->to, p->box.position);
 	return 0;
 }
 
@@ -184,15 +185,17 @@ static int visit_active(const struct ue_plan *p, int state, struct hw_reject *re
 			     hw_transit_state_name(state));
 }
 
-/* Load and discharge need the vessel visit ARRIVED or WORKING [19]. */
-static int vessel_workable(const struct hw_apply_ctx *c, const Tos__V1__Location *loc,
-			   const char *field, struct hw_reject *rej)
+/* Load and discharge need the facility's vessel visit ARRIVED or WORKING [19]. */
+static int vessel_workable(const struct hw_apply_ctx *c, const struct ue_plan *p,
+			   const Tos__V1__Location *loc, const char *field, struct hw_reject *rej)
 {
 	if (loc == NULL || loc->where_case != TOS__V1__LOCATION__WHERE_VESSEL)
 		return hw_reject_set(rej, HW_EPOSITION, field, "must be a vessel cell");
 	int phase;
 	bool found;
-	int rc = hw__vessel_phase(c->txn, c->t, loc->vessel->vessel_visit_id, &phase, &found);
+	char key[HW_VESSEL_KEY_BYTES];
+	hw__vessel_key(p->facility, loc->vessel->vessel_visit_id, key);
+	int rc = hw__vessel_phase(c->txn, c->t, key, &phase, &found);
 	if (rc != 0)
 		return rc;
 	if (phase != TOS__V1__VISIT_PHASE__VP_ARRIVED && phase != TOS__V1__VISIT_PHASE__VP_WORKING)
@@ -240,7 +243,7 @@ static int plan_take(const struct hw_apply_ctx *c, const Tos__V1__Location *to, 
 		return hw_reject_set(rej, HW_EPOSITION, "unit_event.to.yard.bay",
 				     "a %u' box stands in an %s bay, not %u", ft,
 				     long_box ? "even" : "odd", bay);
-	p->n_take = hw__yard_slots(to->yard, p->take_keys);
+	p->n_take = hw__yard_slots(p->facility, to->yard, p->take_keys);
 	for (unsigned i = 0; i < p->n_take; i++) {
 		MDB_val k = hw_mdb_val(p->take_keys[i], strlen(p->take_keys[i]));
 		MDB_val v;
@@ -307,7 +310,7 @@ static int ue_arrive(const struct hw_apply_ctx *c, const Tos__V1__UnitEvent *ue,
 			return hw_reject_set(rej, HW_ELIFECYCLE, "unit_event.type",
 					     "DISCHARGE of a box that is %s",
 					     hw_transit_state_name(st));
-		rc = vessel_workable(c, ue->from, "unit_event.from.vessel.vessel_visit_id", rej);
+		rc = vessel_workable(c, p, ue->from, "unit_event.from.vessel.vessel_visit_id", rej);
 		if (rc != 0)
 			return rc;
 	} else if (active && st != TS(ADVISED)) {
@@ -331,7 +334,7 @@ static int ue_load(const struct hw_apply_ctx *c, const Tos__V1__UnitEvent *ue, s
 	if (p->box.full_empty == TOS__V1__FULL_EMPTY__FE_FULL && p->box.vgm_kg == 0)
 		return hw_reject_set(rej, HW_EVGM, "unit_event.equipment.container_id",
 				     "FULL box %s has no VGM for this visit", p->box.id);
-	rc = vessel_workable(c, ue->to, "unit_event.to.vessel.vessel_visit_id", rej);
+	rc = vessel_workable(c, p, ue->to, "unit_event.to.vessel.vessel_visit_id", rej);
 	if (rc == 0)
 		rc = plan_free(c, p);
 	return rc != 0 ? rc : moved(ue, p, TS(LOADED));
@@ -374,7 +377,7 @@ static int ue_restow(const struct hw_apply_ctx *c, const Tos__V1__UnitEvent *ue,
 	rc = from_matches(ue, p, rej);
 	if (rc != 0)
 		return rc;
-	hw__position_text(ue->to, p->box.position);
+	hw__position_text(p->facility, ue->to, p->box.position);
 	return 0;
 }
 
@@ -460,6 +463,7 @@ static int apply_unit_event(const struct hw_apply_ctx *c, const Tos__V1__Record 
 				     "equipment is required");
 	struct ue_plan p;
 	memset(&p, 0, sizeof p);
+	p.facility = rec->facility_id;
 	int rc = box_begin(c, rec, ue->equipment->container_id, "unit_event.equipment.container_id",
 			   &p.box, &p.box_found, rej);
 	if (rc != 0)
@@ -474,7 +478,55 @@ static int apply_unit_event(const struct hw_apply_ctx *c, const Tos__V1__Record 
 	return plan_write(c, rec, &p);
 }
 
-/* Holds [32]: one APPLY per type until its RELEASE; may come before the box does. */
+/* The tenant that applied a hold, from its value in the holds table (state.c). */
+static int hold_tenant(const struct hw_apply_ctx *c, const MDB_val *k, MDB_val *tenant)
+{
+	MDB_val v;
+	int rc = mdb_get(c->txn, c->t->holds, (MDB_val *)k, &v);
+	if (rc != 0)
+		return rc == MDB_NOTFOUND ? MDB_CORRUPTED : rc; /* box_holds() saw it */
+	const uint8_t *p = v.mv_data;
+	if (v.mv_size < 9 || v.mv_size < 9u + p[8])
+		return MDB_CORRUPTED;
+	*tenant = hw_mdb_val(p + 9, p[8]);
+	return 0;
+}
+
+/* A RELEASE must come from the tenant that applied the hold [17, 32]. */
+static int release_check(const struct hw_apply_ctx *c, const Tos__V1__Record *rec, const MDB_val *k,
+			 struct hw_reject *rej)
+{
+	MDB_val owner;
+	int rc = hold_tenant(c, k, &owner);
+	if (rc != 0)
+		return rc;
+	if (owner.mv_size == strlen(rec->tenant_id) &&
+	    memcmp(owner.mv_data, rec->tenant_id, owner.mv_size) == 0)
+		return 0;
+	return hw_reject_set(rej, HW_ETENANT, "tenant_id",
+			     "%s's %s was applied by tenant %.*s, not %s", rec->hold->container_id,
+			     hw_hold_type_name((int)rec->hold->hold), (int)owner.mv_size,
+			     (const char *)owner.mv_data, rec->tenant_id);
+}
+
+/* The holds value of an APPLY (state.c): its LSN, tenant and authority. */
+static int hold_put(const struct hw_apply_ctx *c, const Tos__V1__Record *rec, const MDB_val *k)
+{
+	const Tos__V1__HoldEvent *h = rec->hold;
+	uint8_t val[9 + UINT8_MAX + HW_TEXT_BYTES_MAX];
+	size_t tn = strlen(rec->tenant_id);
+	size_t an = h->authority != NULL ? strnlen(h->authority, HW_TEXT_BYTES_MAX) : 0;
+	HW_ASSERT(tn <= UINT8_MAX); /* validate.c: at most HW_REF_CHARS_MAX characters */
+	hw_put_u64(val, c->lsn);
+	val[8] = (uint8_t)tn;
+	memcpy(val + 9, rec->tenant_id, tn);
+	memcpy(val + 9 + tn, h->authority, an);
+	MDB_val v = hw_mdb_val(val, 9 + tn + an);
+	return mdb_put(c->txn, c->t->holds, (MDB_val *)k, &v, 0);
+}
+
+/* Holds [32]: one APPLY per type until its RELEASE by the same tenant; may come before
+ * the box does. */
 static int apply_hold(const struct hw_apply_ctx *c, const Tos__V1__Record *rec,
 		      struct hw_reject *rej)
 {
@@ -502,6 +554,9 @@ static int apply_hold(const struct hw_apply_ctx *c, const Tos__V1__Record *rec,
 			return hw_reject_set(rej, HW_EHOLD_NOT_APPLIED, "hold.hold",
 					     "%s has no %s to release", box.id,
 					     hw_hold_type_name((int)h->hold));
+		rc = release_check(c, rec, &k, rej);
+		if (rc != 0)
+			return rc;
 	} else {
 		return hw_reject_set(rej, HW_ERANGE, "hold.action", "unknown hold action %d",
 				     (int)h->action);
@@ -511,12 +566,7 @@ static int apply_hold(const struct hw_apply_ctx *c, const Tos__V1__Record *rec,
 		return rc;
 	if (h->action == TOS__V1__HOLD_ACTION__RELEASE)
 		return mdb_del(c->txn, c->t->holds, &k, NULL);
-	uint8_t val[8 + HW_TEXT_BYTES_MAX];
-	size_t auth_len = h->authority != NULL ? strnlen(h->authority, HW_TEXT_BYTES_MAX) : 0;
-	hw_put_u64(val, c->lsn);
-	memcpy(val + 8, h->authority, auth_len);
-	MDB_val v = hw_mdb_val(val, 8 + auth_len);
-	return mdb_put(c->txn, c->t->holds, &k, &v, 0);
+	return hold_put(c, rec, &k);
 }
 
 /* Customs status: only the per-container time rule; the status itself is in the log. */
@@ -585,7 +635,9 @@ static int apply_vessel(const struct hw_apply_ctx *c, const Tos__V1__Record *rec
 				     "visit id is required");
 	int phase;
 	bool found;
-	int rc = hw__vessel_phase(c->txn, c->t, vv->visit_id, &phase, &found);
+	char key[HW_VESSEL_KEY_BYTES];
+	size_t key_len = hw__vessel_key(rec->facility_id, vv->visit_id, key);
+	int rc = hw__vessel_phase(c->txn, c->t, key, &phase, &found);
 	if (rc != 0)
 		return rc;
 	int next = (int)vv->phase;
@@ -604,7 +656,7 @@ static int apply_vessel(const struct hw_apply_ctx *c, const Tos__V1__Record *rec
 		return hw_reject_set(rej, HW_ERANGE, "vessel_visit.phase", "unknown phase %d",
 				     next);
 	uint8_t b = (uint8_t)next;
-	MDB_val k = hw_mdb_val(vv->visit_id, strlen(vv->visit_id));
+	MDB_val k = hw_mdb_val(key, key_len);
 	MDB_val v = hw_mdb_val(&b, 1);
 	return mdb_put(c->txn, c->t->vessels, &k, &v, 0);
 }

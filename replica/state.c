@@ -18,15 +18,17 @@
  *                23   4 visits
  *                27   8 last_event_ms (signed)
  *                35   8 last_lsn
- *                43   1 n: position length (0..63)
+ *                43   1 n: position length (0..79)
  *                44   n position text (below), no NUL
  *             Active holds are not in the value: they are read from the holds table.
- * slots       key: 20' ground slot "BLOCK-BB-RR-T", bay and row zero-padded to 2 digits,
- *             tier 1 digit ("3C-13-05-2"). value: container number bytes. A 40'/45' box
- *             in even bay B holds slots B-1 and B+1.
+ * slots       key: facility, '/', 20' ground slot "BLOCK-BB-RR-T", bay and row zero-padded
+ *             to 2 digits, tier 1 digit ("JPNGO-NCB/3C-13-05-2"). value: container number
+ *             bytes. A 40'/45' box in even bay B holds slots B-1 and B+1.
  * holds       key: container number bytes + 1 byte hold type (TOS__V1__HOLD_TYPE__*).
- *             value: 8-byte LSN of the APPLY record (little-endian) + authority text.
- * vessels     key: vessel visit id bytes. value: 1 byte phase (TOS__V1__VISIT_PHASE__*).
+ *             value: 8-byte LSN of the APPLY record (little-endian), 1 byte n, the
+ *             APPLY's tenant (n bytes), authority text.
+ * vessels     key: facility, '/', vessel visit id. value: 1 byte phase
+ *             (TOS__V1__VISIT_PHASE__*).
  * wis         key "w/" + wi_id: value 1 byte state (TOS__V1__WI_STATE__*) + container
  *             number bytes (none when the instruction names no container).
  *             key "c/" + container number: value the wi_id of the container's active
@@ -34,15 +36,17 @@
  * kv          key: tenant_id + '\0' + key. value: the bytes as given.
  * audit       key: 8-byte big-endian LSN of an audit record. value: empty.
  *
- * Position text (canonical; "from is where it is" compares it byte for byte):
- *   yard    "yard:<block>-BB-RR-T"          e.g. "yard:3C-14-05-2" (the box's own bay)
- *   vessel  "vessel:<visit>:BBB-RR-TT"      e.g. "vessel:V1:078-06-90"
+ * Position text (canonical; "from is where it is" compares it byte for byte): the
+ * facility of the record that put the box there, '/', and the place:
+ *   yard    "yard:<block>-BB-RR-T"          e.g. "JPNGO-NCB/yard:3C-14-05-2" (own bay)
+ *   vessel  "vessel:<visit>:BBB-RR-TT"      e.g. "JPNGO-NCB/vessel:V1:078-06-90"
  *   truck   "truck:<visit>:<lane>:<slot>"
  *   rail    "rail:<train>:<wagon>:<slot>"
  *   che     "che:<id>"
  *   ""      not at a known place (advised, or gone without a destination)
- * At most 63 bytes: validation refuses a place whose text would be longer (ids of up to
- * 35 characters can take 140 bytes in UTF-8), so no stored place is ever cut short. */
+ * A facility has no '/' (validate.c) and at most 14 bytes; the place at most 63 bytes:
+ * validation refuses a place whose text would be longer (ids of up to 35 characters can
+ * take 140 bytes in UTF-8), so no stored position is ever cut short. */
 #include "replica/state.h"
 #include "replica/state_int.h"
 
@@ -173,8 +177,8 @@ int hw_state_container_get(MDB_txn *txn, const struct hw_tables *t, const char *
 	return rc != 0 ? rc : hw__holds_mask(txn, t, id, id_len, &out->holds);
 }
 
-/* Text being built into a 64-byte position: appends past 63 bytes are cut, and counted
- * in need (validation refuses a place whose text would not fit). Hand-built rather than
+/* Text being built into a position: appends past cap bytes are cut, and counted in need
+ * (validation refuses a place whose text would not fit). Hand-built rather than
  * snprintf'd: this runs for every unit event and printf was a tenth of the ingest path. */
 struct text {
 	char *out;
@@ -209,65 +213,83 @@ static void text_uint(struct text *t, unsigned v, unsigned width)
 	t->out[t->n] = '\0';
 }
 
-size_t hw__position_text(const Tos__V1__Location *loc, char out[64])
+/* The place part of a position (the table at the top). */
+static void place_text(struct text *t, const Tos__V1__Location *loc)
 {
-	struct text t = {.out = out, .n = 0, .cap = 63};
-	out[0] = '\0';
-	if (loc == NULL)
-		return 0;
 	switch (loc->where_case) {
 	case TOS__V1__LOCATION__WHERE_YARD: /* "yard:%s-%02u-%02u-%u" */
-		text_str(&t, "yard:");
-		text_str(&t, loc->yard->block);
-		text_str(&t, "-");
-		text_uint(&t, loc->yard->bay, 2);
-		text_str(&t, "-");
-		text_uint(&t, loc->yard->row, 2);
-		text_str(&t, "-");
-		text_uint(&t, loc->yard->tier, 1);
+		text_str(t, "yard:");
+		text_str(t, loc->yard->block);
+		text_str(t, "-");
+		text_uint(t, loc->yard->bay, 2);
+		text_str(t, "-");
+		text_uint(t, loc->yard->row, 2);
+		text_str(t, "-");
+		text_uint(t, loc->yard->tier, 1);
 		break;
 	case TOS__V1__LOCATION__WHERE_VESSEL: /* "vessel:%s:%03u-%02u-%02u" */
-		text_str(&t, "vessel:");
-		text_str(&t, loc->vessel->vessel_visit_id);
-		text_str(&t, ":");
-		text_uint(&t, loc->vessel->bay, 3);
-		text_str(&t, "-");
-		text_uint(&t, loc->vessel->row, 2);
-		text_str(&t, "-");
-		text_uint(&t, loc->vessel->tier, 2);
+		text_str(t, "vessel:");
+		text_str(t, loc->vessel->vessel_visit_id);
+		text_str(t, ":");
+		text_uint(t, loc->vessel->bay, 3);
+		text_str(t, "-");
+		text_uint(t, loc->vessel->row, 2);
+		text_str(t, "-");
+		text_uint(t, loc->vessel->tier, 2);
 		break;
 	case TOS__V1__LOCATION__WHERE_TRUCK: /* "truck:%s:%s:%u" */
-		text_str(&t, "truck:");
-		text_str(&t, loc->truck->truck_visit_id);
-		text_str(&t, ":");
-		text_str(&t, loc->truck->lane);
-		text_str(&t, ":");
-		text_uint(&t, loc->truck->chassis_slot, 1);
+		text_str(t, "truck:");
+		text_str(t, loc->truck->truck_visit_id);
+		text_str(t, ":");
+		text_str(t, loc->truck->lane);
+		text_str(t, ":");
+		text_uint(t, loc->truck->chassis_slot, 1);
 		break;
 	case TOS__V1__LOCATION__WHERE_RAIL: /* "rail:%s:%s:%u" */
-		text_str(&t, "rail:");
-		text_str(&t, loc->rail->train_visit_id);
-		text_str(&t, ":");
-		text_str(&t, loc->rail->wagon);
-		text_str(&t, ":");
-		text_uint(&t, loc->rail->slot, 1);
+		text_str(t, "rail:");
+		text_str(t, loc->rail->train_visit_id);
+		text_str(t, ":");
+		text_str(t, loc->rail->wagon);
+		text_str(t, ":");
+		text_uint(t, loc->rail->slot, 1);
 		break;
 	case TOS__V1__LOCATION__WHERE_CHE:
-		text_str(&t, "che:");
-		text_str(&t, loc->che->che_id);
+		text_str(t, "che:");
+		text_str(t, loc->che->che_id);
 		break;
 	default:
 		break;
 	}
+}
+
+size_t hw__position_text(const char *facility, const Tos__V1__Location *loc,
+			 char out[HW_POSITION_BYTES])
+{
+	out[0] = '\0';
+	if (loc == NULL || loc->where_case == TOS__V1__LOCATION__WHERE__NOT_SET)
+		return 0;
+	size_t prefix = 0;
+	if (facility != NULL) {
+		prefix = strnlen(facility, HW_POSITION_BYTES - 2u - HW_PLACE_TEXT_MAX);
+		memcpy(out, facility, prefix);
+		out[prefix++] = '/';
+	}
+	struct text t = {.out = out + prefix, .n = 0, .cap = HW_PLACE_TEXT_MAX};
+	place_text(&t, loc);
 	return t.need;
 }
 
-size_t hw__slot_key(const char *block, unsigned bay, unsigned row, unsigned tier, char *out)
+size_t hw__slot_key(const char *facility, const char *block, unsigned bay, unsigned row,
+		    unsigned tier, char *out)
 {
-	/* "%.4s-%02u-%02u-%u" with bay and row below 100 and tier below 10: 12 bytes at most. */
+	/* "%.14s/%.4s-%02u-%02u-%u" with bay and row below 100 and tier below 10. */
+	size_t f = strnlen(facility, 14);
+	memcpy(out, facility, f);
+	out[f] = '/';
+	char *p = out + f + 1;
 	size_t n = strnlen(block, 4);
-	memcpy(out, block, n);
-	char *p = out + n;
+	memcpy(p, block, n);
+	p += n;
 	bay %= 100u;
 	row %= 100u;
 	*p++ = '-';
@@ -284,29 +306,43 @@ size_t hw__slot_key(const char *block, unsigned bay, unsigned row, unsigned tier
 	return n;
 }
 
-static unsigned slots_of(const char *block, unsigned bay, unsigned row, unsigned tier,
-			 char keys[HW_SLOTS_PER_BOX_MAX][HW_SLOT_KEY_BYTES])
+static unsigned slots_of(const char *facility, const char *block, unsigned bay, unsigned row,
+			 unsigned tier, char keys[HW_SLOTS_PER_BOX_MAX][HW_SLOT_KEY_BYTES])
 {
 	if (bay % 2u == 1u) {
-		hw__slot_key(block, bay, row, tier, keys[0]);
+		hw__slot_key(facility, block, bay, row, tier, keys[0]);
 		return 1;
 	}
-	hw__slot_key(block, bay - 1u, row, tier, keys[0]);
-	hw__slot_key(block, bay + 1u, row, tier, keys[1]);
+	hw__slot_key(facility, block, bay - 1u, row, tier, keys[0]);
+	hw__slot_key(facility, block, bay + 1u, row, tier, keys[1]);
 	return 2;
 }
 
-unsigned hw__yard_slots(const Tos__V1__YardPos *pos,
+unsigned hw__yard_slots(const char *facility, const Tos__V1__YardPos *pos,
 			char keys[HW_SLOTS_PER_BOX_MAX][HW_SLOT_KEY_BYTES])
 {
 	if (pos == NULL || pos->bay == 0)
 		return 0;
-	return slots_of(pos->block, pos->bay, pos->row, pos->tier, keys);
+	return slots_of(facility, pos->block, pos->bay, pos->row, pos->tier, keys);
+}
+
+/* The facility of a stored position into out (15 bytes) and the place after it; NULL
+ * when pos has no facility. */
+static const char *position_place(const char *pos, char facility[15])
+{
+	const char *slash = strchr(pos, '/');
+	if (slash == NULL || slash == pos || slash - pos > 14)
+		return NULL;
+	memcpy(facility, pos, (size_t)(slash - pos));
+	facility[slash - pos] = '\0';
+	return slash + 1;
 }
 
 unsigned hw__position_slots(const char *pos, char keys[HW_SLOTS_PER_BOX_MAX][HW_SLOT_KEY_BYTES])
 {
-	if (strncmp(pos, "yard:", 5) != 0)
+	char facility[15];
+	pos = position_place(pos, facility);
+	if (pos == NULL || strncmp(pos, "yard:", 5) != 0)
 		return 0;
 	/* "yard:" block "-BB-RR-T": the block is whatever precedes the fixed 8-byte tail. */
 	size_t len = strlen(pos);
@@ -332,27 +368,43 @@ unsigned hw__position_slots(const char *pos, char keys[HW_SLOTS_PER_BOX_MAX][HW_
 		return 0;
 	memcpy(block, pos + 5, block_len);
 	block[block_len] = '\0';
-	return slots_of(block, bay, row, tier, keys);
+	return slots_of(facility, block, bay, row, tier, keys);
 }
 
-bool hw__position_vessel_visit(const char *pos, char *out, size_t cap)
+size_t hw__vessel_key(const char *facility, const char *visit, char key[HW_VESSEL_KEY_BYTES])
 {
-	if (strncmp(pos, "vessel:", 7) != 0)
+	size_t f = strnlen(facility, 14);
+	size_t v = strnlen(visit, HW_VESSEL_KEY_BYTES - 16u);
+	if (v == 0)
+		return 0;
+	memcpy(key, facility, f);
+	key[f] = '/';
+	memcpy(key + f + 1, visit, v);
+	key[f + 1 + v] = '\0';
+	return f + 1 + v;
+}
+
+bool hw__position_vessel_key(const char *pos, char key[HW_VESSEL_KEY_BYTES])
+{
+	char facility[15];
+	pos = position_place(pos, facility);
+	if (pos == NULL || strncmp(pos, "vessel:", 7) != 0)
 		return false;
 	const char *start = pos + 7;
 	/* The cell after the last ':' has no ':', so the visit id may hold one. */
 	const char *end = strrchr(start, ':');
-	if (end == NULL || (size_t)(end - start) >= cap)
+	if (end == NULL || (size_t)(end - start) >= HW_VESSEL_KEY_BYTES - 16u)
 		return false;
-	memcpy(out, start, (size_t)(end - start));
-	out[end - start] = '\0';
-	return true;
+	char visit[HW_VESSEL_KEY_BYTES];
+	memcpy(visit, start, (size_t)(end - start));
+	visit[end - start] = '\0';
+	return hw__vessel_key(facility, visit, key) > 0;
 }
 
-int hw__vessel_phase(MDB_txn *txn, const struct hw_tables *t, const char *visit, int *phase,
+int hw__vessel_phase(MDB_txn *txn, const struct hw_tables *t, const char *key, int *phase,
 		     bool *found)
 {
-	MDB_val k = hw_mdb_val(visit, strlen(visit));
+	MDB_val k = hw_mdb_val(key, strlen(key));
 	MDB_val v;
 	*phase = 0;
 	*found = false;
@@ -389,11 +441,11 @@ int hw__container_active(MDB_txn *txn, const struct hw_tables *t, const struct h
 	}
 	/* LOADED: still ours until its vessel visit departs. A visit the store never saw
 	 * has not departed. */
-	char visit[64];
+	char key[HW_VESSEL_KEY_BYTES];
 	int phase = 0;
 	bool found = false;
-	if (hw__position_vessel_visit(c->position, visit, sizeof visit)) {
-		int rc = hw__vessel_phase(txn, t, visit, &phase, &found);
+	if (hw__position_vessel_key(c->position, key)) {
+		int rc = hw__vessel_phase(txn, t, key, &phase, &found);
 		if (rc != 0)
 			return rc;
 	}

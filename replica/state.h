@@ -22,8 +22,9 @@ struct hw_container {
 	uint32_t visits;       /* facility visits begun so far */
 	int64_t last_event_ms; /* event time of the last record that touched it */
 	uint64_t last_lsn;     /* LSN of that record */
-	char position[64];     /* canonical text ("yard:3C-14-05-2", "vessel:V1:078-06-90");
-	                          "" when not at a known place */
+	char position[80];     /* canonical text, facility first ("JPNGO-NCB/yard:3C-14-05-2",
+	                          "JPNGO-NCB/vessel:V1:078-06-90"); "" when not at a known
+	                          place */
 	uint32_t holds;        /* bit (1u << TOS__V1__HOLD_TYPE__*) per active hold, from the
 	                          holds table */
 };

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "hawser_limits.h"
 #include "replica/state.h"
 #include "replica/tables.h"
 #include "tos.pb-c.h"
@@ -16,12 +17,21 @@
 /* Version byte of a containers value. */
 #define HW_CONTAINER_FORMAT 1u
 
-/* Largest containers value: fixed part plus a position of up to 63 bytes. */
-#define HW_CONTAINER_FIXED_BYTES     44u
-#define HW_CONTAINER_VALUE_BYTES_MAX (HW_CONTAINER_FIXED_BYTES + 63u)
+/* A stored position: "<facility>/<place>", the facility at most 14 bytes and the place
+ * at most HW_PLACE_TEXT_MAX, so 78 bytes and a NUL. */
+#define HW_PLACE_TEXT_MAX 63u
+#define HW_POSITION_BYTES 80u
 
-/* Slot key "BLOCK-BB-RR-T": block of at most 4 characters, so 12 bytes and a NUL. */
-#define HW_SLOT_KEY_BYTES 16u
+/* Largest containers value: fixed part plus a position. */
+#define HW_CONTAINER_FIXED_BYTES     44u
+#define HW_CONTAINER_VALUE_BYTES_MAX (HW_CONTAINER_FIXED_BYTES + HW_POSITION_BYTES - 1u)
+
+/* Slot key "<facility>/BLOCK-BB-RR-T": a facility of at most 14 bytes and a block of at
+ * most 4, so 27 bytes and a NUL. */
+#define HW_SLOT_KEY_BYTES 32u
+
+/* Vessels key "<facility>/<visit id>": a visit id of at most 35 characters of UTF-8. */
+#define HW_VESSEL_KEY_BYTES (15u + 4u * HW_REF_CHARS_MAX + 1u)
 
 /* A yard position occupies one slot (20', 10') or two (40', 45'). */
 #define HW_SLOTS_PER_BOX_MAX 2u
@@ -52,28 +62,38 @@ int hw__holds_mask(MDB_txn *txn, const struct hw_tables *t, const char *id, size
  * HW_CONTAINER_ID_BYTES_MAX + 1 bytes. */
 size_t hw__hold_key(const char *id, size_t id_len, int hold, uint8_t *key);
 
-/* Canonical text of loc into out (64 bytes, "" when loc is NULL or empty), cut at 63
- * bytes; returns the length of the whole text (more than 63: validation refuses it). */
-size_t hw__position_text(const Tos__V1__Location *loc, char out[64]);
+/* Canonical text of loc at facility into out (HW_POSITION_BYTES; "" when loc is NULL or
+ * names no place): "<facility>/<place>", or the place alone when facility is NULL (the
+ * validator's measure). The place is cut at HW_PLACE_TEXT_MAX bytes; returns the length
+ * of the whole place text (more than HW_PLACE_TEXT_MAX: validation refuses it). */
+size_t hw__position_text(const char *facility, const Tos__V1__Location *loc,
+			 char out[HW_POSITION_BYTES]);
 
-/* Slot key of one 20' ground slot into out (HW_SLOT_KEY_BYTES); returns its length. */
-size_t hw__slot_key(const char *block, unsigned bay, unsigned row, unsigned tier, char *out);
+/* Slot key of one 20' ground slot of facility into out (HW_SLOT_KEY_BYTES); returns its
+ * length. */
+size_t hw__slot_key(const char *facility, const char *block, unsigned bay, unsigned row,
+		    unsigned tier, char *out);
 
-/* Slot keys a yard place occupies: one for an odd bay, bay - 1 and bay + 1 for an even
- * bay (the 40' convention). Returns how many (0 when pos is not a yard place). */
-unsigned hw__yard_slots(const Tos__V1__YardPos *pos,
+/* Slot keys a yard place of facility occupies: one for an odd bay, bay - 1 and bay + 1
+ * for an even bay (the 40' convention). Returns how many (0 when pos is not a yard place). */
+unsigned hw__yard_slots(const char *facility, const Tos__V1__YardPos *pos,
 			char keys[HW_SLOTS_PER_BOX_MAX][HW_SLOT_KEY_BYTES]);
 
-/* The same from a stored position text "yard:3C-14-05-2"; 0 when it is not a yard one. */
+/* The same from a stored position "JPNGO-NCB/yard:3C-14-05-2"; 0 when it is not a yard
+ * one. */
 unsigned hw__position_slots(const char *pos, char keys[HW_SLOTS_PER_BOX_MAX][HW_SLOT_KEY_BYTES]);
 
-/* Vessel visit id of a stored position "vessel:<visit>:BBB-RR-TT" into out (cap bytes);
- * false when pos is not a vessel position. */
-bool hw__position_vessel_visit(const char *pos, char *out, size_t cap);
+/* Vessels key "<facility>/<visit>" into key (HW_VESSEL_KEY_BYTES); returns its length, 0
+ * when visit is empty. */
+size_t hw__vessel_key(const char *facility, const char *visit, char key[HW_VESSEL_KEY_BYTES]);
 
-/* Phase (TOS__V1__VISIT_PHASE__*) of vessel visit id; *found false (phase 0) when the
- * store never saw it. 0 or an LMDB error. */
-int hw__vessel_phase(MDB_txn *txn, const struct hw_tables *t, const char *visit, int *phase,
+/* Vessels key of a stored position "<facility>/vessel:<visit>:BBB-RR-TT" into key
+ * (HW_VESSEL_KEY_BYTES); false when pos is not a vessel position. */
+bool hw__position_vessel_key(const char *pos, char key[HW_VESSEL_KEY_BYTES]);
+
+/* Phase (TOS__V1__VISIT_PHASE__*) of the vessel visit under key (hw__vessel_key); *found
+ * false (phase 0) when the store never saw it. 0 or an LMDB error. */
+int hw__vessel_phase(MDB_txn *txn, const struct hw_tables *t, const char *key, int *phase,
 		     bool *found);
 
 /* True when c has an active visit (docs/rules.md): ADVISED, INBOUND, EC_IN, YARD, EC_OUT,

@@ -23,8 +23,8 @@
 #include "replica/state.h"
 #include "replica/validate.h"
 
-#define STORE_FORMAT    3u /* 3: quarantine keys are rejoin | LSN; 2: ids values are LSNs */
-#define STORE_FMT_QLSN  2u /* quarantine keyed by LSN alone: migrated on a writable open */
+#define STORE_FORMAT    4u /* 4: places, slots and vessel visits are a facility's; 3: not */
+#define STORE_FMT_QLSN  2u /* 3's tables, and quarantine keyed by LSN alone */
 #define STORE_MAXDBS    16u
 #define META_HEAD_BYTES (8u + 8u + 8u + HW_HASH_BYTES)
 /* The most a prepared batch's entries take. */
@@ -198,7 +198,7 @@ int hw__store_base_txn(struct hw_store *s, MDB_txn *txn, struct hw_head *h)
 	return 0;
 }
 
-/* The head, the base and *format (this build's, or STORE_FMT_QLSN). */
+/* The head, the base and *format (this build's, or an older one migrate() takes). */
 static int meta_read(struct hw_store *s, MDB_txn *txn, unsigned *format)
 {
 	MDB_val k = hw_mdb_val("format", 6), v;
@@ -206,7 +206,7 @@ static int meta_read(struct hw_store *s, MDB_txn *txn, unsigned *format)
 	if (rc != 0)
 		return rc == MDB_NOTFOUND ? HW_EFORMAT : hw_mdb_err(rc);
 	*format = v.mv_size == 4 ? *(uint8_t *)v.mv_data : 0;
-	if (*format != STORE_FORMAT && *format != STORE_FMT_QLSN)
+	if (*format < STORE_FMT_QLSN || *format > STORE_FORMAT)
 		return HW_EFORMAT;
 	rc = hw__store_head_txn(s, txn, &s->head);
 	return rc != 0 ? rc : hw__store_base_txn(s, txn, &s->base);
@@ -316,19 +316,34 @@ out_env:
 	return hw_mdb_err(rc);
 }
 
-/* Format 2 differs from 3 only in the quarantine keys: rekey them and write format 3 in
- * one transaction, flushed, so a crash leaves the store wholly in one format or the
- * other. A writable handle must, before it adds a row: rewind 2's keys would sort among
- * format 2's (by their first 8 bytes), so the last row would no longer be the last
- * rewind's (hw__quarantine_next). A read-only handle reads format 2's keys as rewind 1
- * (replica/rejoin.c) and leaves the store as it is. */
-static int migrate(struct hw_store *s)
+static int rebuild_txn(struct hw_store *s, MDB_txn *txn, uint64_t lsn, struct hw_head *h);
+
+/* An older format becomes this one in one transaction, flushed, so a crash leaves the
+ * store wholly in one format or the other:
+ * - format 2 keyed the quarantine by LSN alone: its rows are rekeyed as rewind 1's. A
+ *   writable handle must, before it adds a row: rewind 2's keys would sort among format
+ *   2's (by their first 8 bytes), so the last row would no longer be the last rewind's
+ *   (hw__quarantine_next);
+ * - formats 2 and 3 kept places without their facility: the derived tables are rebuilt
+ *   from the log, which must then still start at entry 1 (HW_EFORMAT otherwise: such a
+ *   store is replaced by a snapshot of a peer, or restored from a backup).
+ * A read-only handle reads the store as it is (format 2's quarantine keys as rewind 1's,
+ * replica/rejoin.c). */
+static int migrate(struct hw_store *s, unsigned format)
 {
+	if (s->base.lsn > 0)
+		return HW_EFORMAT;
 	MDB_txn *txn;
 	int rc = txn_begin(s, 0, &txn);
 	if (rc != 0)
 		return hw_mdb_err(rc);
-	rc = hw__quarantine_rekey(s, txn);
+	struct hw_head h;
+	if (format == STORE_FMT_QLSN)
+		rc = hw__quarantine_rekey(s, txn);
+	if (rc == 0)
+		rc = rebuild_txn(s, txn, s->head.lsn, &h);
+	if (rc == 0 && memcmp(h.hash, s->head.hash, HW_HASH_BYTES) != 0)
+		rc = MDB_CORRUPTED;
 	if (rc == 0)
 		rc = format_write(s, txn);
 	if (rc == 0)
@@ -337,7 +352,7 @@ static int migrate(struct hw_store *s)
 		mdb_txn_abort(txn);
 	if (rc == 0)
 		rc = mdb_env_sync(s->env, 1);
-	return hw_mdb_err(rc);
+	return hw_is_reject(rc) || rc == HW_EIDEMPOTENCY ? HW_EFORMAT : hw_mdb_err(rc);
 }
 
 static int store_load(struct hw_store *s)
@@ -358,7 +373,7 @@ static int store_load(struct hw_store *s)
 	else
 		mdb_txn_abort(txn);
 	s->qkeys_lsn = format == STORE_FMT_QLSN && s->opts.read_only;
-	return rc == 0 && format == STORE_FMT_QLSN && !s->opts.read_only ? migrate(s) : rc;
+	return rc == 0 && format != STORE_FORMAT && !s->opts.read_only ? migrate(s, format) : rc;
 }
 
 /* The entries a writable store keeps at most, allocated at open so that no batch
@@ -1418,19 +1433,13 @@ static int quarantine_one(struct hw_store *s, MDB_txn *txn, uint64_t rejoin, uin
 	return rc != 0 ? rc : mdb_del(txn, s->t.log, &k, NULL);
 }
 
-/* The whole rewind in txn: quarantine the suffix, empty the state, replay 1..lsn. */
-static int rewind_txn(struct hw_store *s, MDB_txn *txn, uint64_t lsn, int64_t now_ms,
-		      const char *why, struct hw_head *h)
+/* Empty the derived tables in txn and take entries 1..lsn of the log again; *h ends at
+ * lsn's head. */
+static int rebuild_txn(struct hw_store *s, MDB_txn *txn, uint64_t lsn, struct hw_head *h)
 {
 	uint8_t *buf = NULL;
 	size_t cap = 0, len = 0;
-	uint64_t rejoin;
-	int rc = hw__quarantine_next(s, txn, &rejoin);
-	for (uint64_t l = s->head.lsn; rc == 0 && l > lsn; l--) {
-		rc = entry_copy(s, txn, l, &buf, &cap, &len);
-		if (rc == 0)
-			rc = quarantine_one(s, txn, rejoin, l, buf, len, now_ms, why);
-	}
+	int rc = 0;
 	for (size_t i = 0; rc == 0 && i < sizeof tables / sizeof tables[0]; i++)
 		if (tables[i].replicated)
 			rc = mdb_drop(txn, *(const MDB_dbi *)((const char *)&s->t + tables[i].off), 0);
@@ -1446,6 +1455,25 @@ static int rewind_txn(struct hw_store *s, MDB_txn *txn, uint64_t lsn, int64_t no
 			rc = append_one(s, txn, boxes, h, buf, len, false, false, &rej);
 	}
 	free(buf);
+	return rc;
+}
+
+/* The whole rewind in txn: quarantine the suffix, empty the state, replay 1..lsn. */
+static int rewind_txn(struct hw_store *s, MDB_txn *txn, uint64_t lsn, int64_t now_ms,
+		      const char *why, struct hw_head *h)
+{
+	uint8_t *buf = NULL;
+	size_t cap = 0, len = 0;
+	uint64_t rejoin;
+	int rc = hw__quarantine_next(s, txn, &rejoin);
+	for (uint64_t l = s->head.lsn; rc == 0 && l > lsn; l--) {
+		rc = entry_copy(s, txn, l, &buf, &cap, &len);
+		if (rc == 0)
+			rc = quarantine_one(s, txn, rejoin, l, buf, len, now_ms, why);
+	}
+	free(buf);
+	if (rc == 0)
+		rc = rebuild_txn(s, txn, lsn, h);
 	if (rc == 0)
 		rc = meta_write_head(s, txn, h);
 	return rc;

@@ -557,17 +557,18 @@ static int check_place(const Tos__V1__Location *l, const char *path, struct hw_r
 	}
 }
 
-/* A place, and its canonical text within the 63 bytes the state keeps (ids of up to 35
- * characters can take 140 bytes of UTF-8: cut short, a place would compare as another). */
+/* A place, and its canonical text within the HW_PLACE_TEXT_MAX bytes the state keeps
+ * after the facility (ids of up to 35 characters can take 140 bytes of UTF-8: cut short,
+ * a place would compare as another). */
 static int check_location(const Tos__V1__Location *l, const char *path, struct hw_reject *rej)
 {
 	int rc = check_place(l, path, rej);
-	char text[64];
-	size_t need = rc == 0 ? hw__position_text(l, text) : 0;
-	if (need > 63)
+	char text[HW_POSITION_BYTES];
+	size_t need = rc == 0 ? hw__position_text(NULL, l, text) : 0;
+	if (need > HW_PLACE_TEXT_MAX)
 		return hw_reject_set(rej, HW_EPOSITION, path,
-				     "the place's text is %zu bytes, at most 63: shorten its ids",
-				     need);
+				     "the place's text is %zu bytes, at most %u: shorten its ids",
+				     need, HW_PLACE_TEXT_MAX);
 	return rc;
 }
 

@@ -465,7 +465,7 @@ static void test_import_lifecycle(void **state)
 	struct hw_container c = get_box(e, BOX_A);
 	assert_string_equal(c.id, BOX_A);
 	assert_int_equal(c.state, TS(YARD));
-	assert_string_equal(c.position, "yard:3C-13-05-2");
+	assert_string_equal(c.position, "JPNGO-NCB/yard:3C-13-05-2");
 	assert_string_equal(c.size_type, "22G1");
 	assert_int_equal(c.full_empty, FE_FULL);
 	assert_int_equal(c.tare_kg, 2200);
@@ -473,15 +473,15 @@ static void test_import_lifecycle(void **state)
 	assert_int_equal(c.visits, 1);
 	assert_int_equal(c.last_event_ms, T0 + 10);
 	assert_int_equal(c.last_lsn, e->lsn);
-	assert_string_equal(slot(e, "3C-13-05-2"), BOX_A);
+	assert_string_equal(slot(e, "JPNGO-NCB/3C-13-05-2"), BOX_A);
 
 	ue(&b, UE(YARD_MOVE), BOX_A, "", 0, 20);
 	from_yard(&b, "3C", 13, 5, 2);
 	to_yard(&b, "3C", 15, 5, 1);
 	ok(e, &b.rec);
-	assert_string_equal(get_box(e, BOX_A).position, "yard:3C-15-05-1");
-	assert_string_equal(slot(e, "3C-13-05-2"), "");
-	assert_string_equal(slot(e, "3C-15-05-1"), BOX_A);
+	assert_string_equal(get_box(e, BOX_A).position, "JPNGO-NCB/yard:3C-15-05-1");
+	assert_string_equal(slot(e, "JPNGO-NCB/3C-13-05-2"), "");
+	assert_string_equal(slot(e, "JPNGO-NCB/3C-15-05-1"), BOX_A);
 
 	ok(e, hold(&b, BOX_A, HT(CUSTOMS_HOLD), APPLY, 30));
 	assert_int_equal(get_box(e, BOX_A).holds, 1u << HT(CUSTOMS_HOLD));
@@ -501,7 +501,7 @@ static void test_import_lifecycle(void **state)
 	ok(e, &b.rec);
 	c = get_box(e, BOX_A);
 	assert_int_equal(c.state, TS(DEPARTED));
-	assert_string_equal(c.position, "truck:TV9:L3:1");
+	assert_string_equal(c.position, "JPNGO-NCB/truck:TV9:L3:1");
 	assert_int_equal(table_count(e, e->t.slots), 0);
 }
 
@@ -518,9 +518,9 @@ static void test_export_lifecycle(void **state)
 	b.eq.tare_kg = 3900;
 	to_yard(&b, "3C", 14, 5, 2);
 	ok(e, &b.rec);
-	assert_string_equal(slot(e, "3C-13-05-2"), BOX_B);
-	assert_string_equal(slot(e, "3C-15-05-2"), BOX_B);
-	assert_string_equal(get_box(e, BOX_B).position, "yard:3C-14-05-2");
+	assert_string_equal(slot(e, "JPNGO-NCB/3C-13-05-2"), BOX_B);
+	assert_string_equal(slot(e, "JPNGO-NCB/3C-15-05-2"), BOX_B);
+	assert_string_equal(get_box(e, BOX_B).position, "JPNGO-NCB/yard:3C-14-05-2");
 
 	ue(&b, UE(LOAD), BOX_B, "", 0, 20);
 	from_yard(&b, "3C", 14, 5, 2);
@@ -542,7 +542,7 @@ static void test_export_lifecycle(void **state)
 	ok(e, &b.rec);
 	struct hw_container c = get_box(e, BOX_B);
 	assert_int_equal(c.state, TS(LOADED));
-	assert_string_equal(c.position, "vessel:V2:078-06-90");
+	assert_string_equal(c.position, "JPNGO-NCB/vessel:V2:078-06-90");
 	assert_int_equal(table_count(e, e->t.slots), 0);
 }
 
@@ -573,7 +573,7 @@ static void test_forty_two_slots(void **state)
 	ok(e, &b.rec);
 
 	gate_in(e, BOX_B, "22G1", FE_EMPTY, 17, 4);
-	assert_string_equal(slot(e, "3C-17-01-1"), BOX_B);
+	assert_string_equal(slot(e, "JPNGO-NCB/3C-17-01-1"), BOX_B);
 }
 
 /* A 40' box corrected from bay 14 to bay 16 may reuse its own slot 15; bay 13 is freed. */
@@ -587,9 +587,9 @@ static void test_move_overlapping_itself(void **state)
 	from_yard(&b, "3C", 14, 1, 1);
 	to_yard(&b, "3C", 16, 1, 1);
 	ok(e, &b.rec);
-	assert_string_equal(slot(e, "3C-13-01-1"), "");
-	assert_string_equal(slot(e, "3C-15-01-1"), BOX_A);
-	assert_string_equal(slot(e, "3C-17-01-1"), BOX_A);
+	assert_string_equal(slot(e, "JPNGO-NCB/3C-13-01-1"), "");
+	assert_string_equal(slot(e, "JPNGO-NCB/3C-15-01-1"), BOX_A);
+	assert_string_equal(slot(e, "JPNGO-NCB/3C-17-01-1"), BOX_A);
 	assert_int_equal(table_count(e, e->t.slots), 2);
 }
 
@@ -731,7 +731,7 @@ static void test_restow(void **state)
 	refused(e, &b.rec, HW_EPOS_MISMATCH, "unit_event.from");
 	from_cell(&b, "V1", 1, 2, 82);
 	ok(e, &b.rec);
-	assert_string_equal(get_box(e, BOX_A).position, "vessel:V1:003-02-82");
+	assert_string_equal(get_box(e, BOX_A).position, "JPNGO-NCB/vessel:V1:003-02-82");
 }
 
 /* A record about a container earlier than its last one is refused. */
@@ -815,6 +815,74 @@ static void test_holds(void **state)
 	ok(e, hold(&b, BOX_A, HT(QUARANTINE), RELEASE, 8));
 	refused(e, hold(&b, BOX_A, HT(QUARANTINE), RELEASE, 9), HW_EHOLD_NOT_APPLIED, "hold.hold");
 	assert_int_equal(get_box(e, BOX_A).holds, 1u << HT(CUSTOMS_HOLD));
+}
+
+/* Terminals sharing one TOS [17, 22, 31]: yard slots and vessel visits are each
+ * facility's own, so two terminals may use the same block names and visit ids, and a
+ * move at one terminal cannot start from a box's place at another. */
+static void test_facilities(void **state)
+{
+	struct fx *f = *state;
+	struct env *e = &f->a;
+	struct rb b;
+	gate_in(e, BOX_A, "22G1", FE_EMPTY, 1, 1); /* JPNGO-NCB 3C-01-01-1 */
+	ue(&b, UE(GATE_IN), BOX_B, "22G1", FE_EMPTY, 2);
+	b.rec.facility_id = "JPNGO-TCB";
+	to_yard(&b, "3C", 1, 1, 1);
+	ok(e, &b.rec);
+	assert_string_equal(slot(e, "JPNGO-NCB/3C-01-01-1"), BOX_A);
+	assert_string_equal(slot(e, "JPNGO-TCB/3C-01-01-1"), BOX_B);
+	assert_string_equal(get_box(e, BOX_B).position, "JPNGO-TCB/yard:3C-01-01-1");
+	/* The other terminal's slot still refuses a second box there. */
+	ue(&b, UE(GATE_IN), BOX_C, "22G1", FE_EMPTY, 3);
+	b.rec.facility_id = "JPNGO-TCB";
+	to_yard(&b, "3C", 1, 1, 1);
+	refused(e, &b.rec, HW_ESLOT_OCCUPIED, "unit_event.to.yard");
+	/* BOX_A stands at NCB: a GATE_OUT at TCB from "its" 3C-01-01-1 does not match. */
+	ue(&b, UE(GATE_OUT), BOX_A, "", 0, 4);
+	b.rec.facility_id = "JPNGO-TCB";
+	from_yard(&b, "3C", 1, 1, 1);
+	refused(e, &b.rec, HW_EPOS_MISMATCH, "unit_event.from");
+	b.rec.facility_id = "JPNGO-NCB";
+	ok(e, &b.rec);
+	/* Visit V1 is WORKING at NCB and unknown at TCB. */
+	ok(e, vessel(&b, "V1", VP(WORKING), 5));
+	ue(&b, UE(DISCHARGE), BOX_C, "22G1", FE_FULL, 6);
+	b.rec.facility_id = "JPNGO-TCB";
+	from_cell(&b, "V1", 1, 2, 82);
+	to_yard(&b, "3C", 3, 1, 1);
+	refused(e, &b.rec, HW_EVESSEL_STATE, "unit_event.from.vessel.vessel_visit_id");
+	b.rec.facility_id = "JPNGO-NCB";
+	to_yard(&b, "3C", 3, 1, 1);
+	ok(e, &b.rec);
+	assert_int_equal(table_count(e, e->t.vessels), 1);
+}
+
+/* A hold is released by the tenant that applied it, not by another one sharing the
+ * TOS [17, 32]; another tenant's APPLY of the same hold is refused as a repeat. */
+static void test_hold_tenants(void **state)
+{
+	struct fx *f = *state;
+	struct env *e = &f->a;
+	struct rb b;
+	ok(e, hold(&b, BOX_A, HT(CUSTOMS_HOLD), APPLY, 1));
+	hold(&b, BOX_A, HT(CUSTOMS_HOLD), RELEASE, 2);
+	b.rec.tenant_id = "T2";
+	refused(e, &b.rec, HW_ETENANT, "tenant_id");
+	hold(&b, BOX_A, HT(CUSTOMS_HOLD), APPLY, 2);
+	b.rec.tenant_id = "T2";
+	refused(e, &b.rec, HW_EHOLD_ACTIVE, "hold.hold");
+	assert_int_equal(get_box(e, BOX_A).holds, 1u << HT(CUSTOMS_HOLD));
+	ok(e, hold(&b, BOX_A, HT(CUSTOMS_HOLD), RELEASE, 3));
+	assert_int_equal(get_box(e, BOX_A).holds, 0);
+	/* T2's own hold is T2's to release. */
+	hold(&b, BOX_A, HT(LINE_HOLD), APPLY, 4);
+	b.rec.tenant_id = "T2";
+	ok(e, &b.rec);
+	refused(e, hold(&b, BOX_A, HT(LINE_HOLD), RELEASE, 5), HW_ETENANT, "tenant_id");
+	hold(&b, BOX_A, HT(LINE_HOLD), RELEASE, 5);
+	b.rec.tenant_id = "T2";
+	ok(e, &b.rec);
 }
 
 /* Reefer readings: refused for an unknown box and a dry box, accepted for a reefer in the
@@ -962,15 +1030,15 @@ static void test_encoding_and_names(void **state)
 	MDB_val k = {.mv_size = 11, .mv_data = BOX_A}, v;
 	assert_int_equal(mdb_get(txn, e->t.containers, &k, &v), 0);
 	const uint8_t *p = v.mv_data;
-	assert_int_equal(v.mv_size, 44 + strlen("yard:3C-13-05-2"));
+	assert_int_equal(v.mv_size, 44 + strlen("JPNGO-NCB/yard:3C-13-05-2"));
 	assert_int_equal(p[0], 1);
 	assert_int_equal(p[1], TS(YARD));
 	assert_int_equal(p[2], FE_FULL);
 	assert_memory_equal(p + 3, "22G1", 4);
 	assert_memory_equal(p + 7, "\x04\x03\x02\x01", 4);
 	assert_int_equal(p[23], 1); /* visits */
-	assert_int_equal(p[43], strlen("yard:3C-13-05-2"));
-	assert_memory_equal(p + 44, "yard:3C-13-05-2", p[43]);
+	assert_int_equal(p[43], strlen("JPNGO-NCB/yard:3C-13-05-2"));
+	assert_memory_equal(p + 44, "JPNGO-NCB/yard:3C-13-05-2", p[43]);
 	struct hw_container c;
 	assert_int_equal(hw_state_container_get(txn, &e->t, BOX_C, &c), HW_ENOTFOUND);
 	mdb_txn_abort(txn);
@@ -1028,8 +1096,8 @@ static void test_determinism(void **state)
 	free(b);
 	assert_int_equal(get_box(&f->a, BOX_C).state, TS(LOADED));
 	assert_int_equal(get_box(&f->a, BOX_A).state, TS(DEPARTED));
-	assert_string_equal(slot(&f->a, "1A-03-03-1"), BOX_B);
-	assert_string_equal(slot(&f->a, "1A-05-03-1"), BOX_B);
+	assert_string_equal(slot(&f->a, "JPNGO-NCB/1A-03-03-1"), BOX_B);
+	assert_string_equal(slot(&f->a, "JPNGO-NCB/1A-05-03-1"), BOX_B);
 }
 
 int main(void)
@@ -1049,6 +1117,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_vessel_phase, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_work_instructions, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_holds, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_facilities, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hold_tenants, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reefer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_record_against_the_box, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kv, setup, teardown),

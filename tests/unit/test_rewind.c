@@ -333,17 +333,24 @@ static void test_second_rewind_keeps_first(void **state)
 
 /* Write format `format` into the store in dir; with rekey, its quarantine keys become
  * LSNs alone, as format 2 wrote them (every row's key loses its rewind half). */
+/* A write transaction on the store in dir, opened with LMDB alone (as another build would). */
+static MDB_txn *raw_begin(const char *dir, MDB_env **env)
+{
+	MDB_txn *txn;
+	assert_int_equal(mdb_env_create(env), 0);
+	assert_int_equal(mdb_env_set_maxdbs(*env, 16), 0);
+	assert_int_equal(mdb_env_open(*env, dir, 0, 0600), 0);
+	assert_int_equal(mdb_txn_begin(*env, NULL, 0, &txn), 0);
+	return txn;
+}
+
 static void downgrade(const char *dir, uint8_t format, bool rekey)
 {
 	MDB_env *env;
-	MDB_txn *txn;
+	MDB_txn *txn = raw_begin(dir, &env);
 	MDB_dbi q, meta;
 	MDB_cursor *cur;
 	MDB_val k, v;
-	assert_int_equal(mdb_env_create(&env), 0);
-	assert_int_equal(mdb_env_set_maxdbs(env, 16), 0);
-	assert_int_equal(mdb_env_open(env, dir, 0, 0600), 0);
-	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
 	assert_int_equal(mdb_dbi_open(txn, "quarantine", 0, &q), 0);
 	assert_int_equal(mdb_dbi_open(txn, "meta", 0, &meta), 0);
 	assert_int_equal(mdb_cursor_open(txn, q, &cur), 0);
@@ -468,6 +475,59 @@ static void test_format3_short_keys_refused(void **state)
 	assert_int_equal(h.lsn, 6);
 }
 
+/* Empty the kv table of the store in dir: derived state that only a rebuild brings back. */
+static void drop_kv(const char *dir)
+{
+	MDB_env *env;
+	MDB_txn *txn = raw_begin(dir, &env);
+	MDB_dbi kv;
+	assert_int_equal(mdb_dbi_open(txn, "kv", 0, &kv), 0);
+	assert_int_equal(mdb_drop(txn, kv, 0), 0);
+	assert_int_equal(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+}
+
+/* A format 3 store (places without their facility) opens read-only as it is; a writable
+ * open rebuilds its derived tables from the log, once, so its state digest is the one
+ * the log makes; one whose log was pruned cannot be rebuilt: HW_EFORMAT, and it still
+ * opens read-only. */
+static void test_format3_rebuilt(void **state)
+{
+	struct fx *f = *state;
+	char dir[300];
+	snprintf(dir, sizeof dir, "%s/a", f->root);
+	for (unsigned i = 1; i <= 5; i++)
+		put(f->a, 1, i, i % 2 ? "odd" : "even");
+	uint8_t want[HW_HASH_BYTES], got[HW_HASH_BYTES];
+	assert_int_equal(hw_store_digest(f->a, want), 0);
+	hw_store_close(f->a);
+	f->a = NULL;
+	drop_kv(dir);
+	downgrade(dir, 3, false);
+	struct hw_store_opts ro = {.read_only = true};
+	assert_int_equal(hw_store_open(dir, &ro, &f->a), 0);
+	assert_int_equal(hw_store_digest(f->a, got), 0);
+	assert_memory_not_equal(got, want, HW_HASH_BYTES);
+	hw_store_close(f->a);
+	assert_int_equal(hw_store_open(dir, NULL, &f->a), 0);
+	assert_int_equal(hw_store_digest(f->a, got), 0);
+	assert_memory_equal(got, want, HW_HASH_BYTES);
+	hw_store_close(f->a);
+	drop_kv(dir); /* format 4 now: opening rebuilds nothing */
+	assert_int_equal(hw_store_open(dir, NULL, &f->a), 0);
+	assert_int_equal(hw_store_digest(f->a, got), 0);
+	assert_memory_not_equal(got, want, HW_HASH_BYTES);
+	assert_int_equal(hw_store_prune(f->a, 3), 0);
+	hw_store_close(f->a);
+	f->a = NULL;
+	downgrade(dir, 3, false);
+	assert_int_equal(hw_store_open(dir, NULL, &f->a), HW_EFORMAT);
+	assert_int_equal(hw_store_open(dir, &ro, &f->a), 0);
+	struct hw_head h;
+	assert_int_equal(hw_store_head(f->a, &h), 0);
+	assert_int_equal(h.lsn, 5);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -478,6 +538,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_second_rewind_keeps_first, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_format2_migrated, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_format3_short_keys_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_format3_rebuilt, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rewind_damaged_log, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
