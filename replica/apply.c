@@ -124,6 +124,45 @@ static void merge_equipment(struct hw_container *box, const Tos__V1__UnitEvent *
 		box->gross_kg = ue->gross_kg;
 }
 
+/* While the terminal holds a box (in the yard, or loaded on a visit that has not
+ * departed) only STUFF and STRIP change what is in it: equipment data saying otherwise
+ * would let a FULL box load without its VGM [13]. A new visit may bring it either way. */
+static int fill_check(const struct hw_apply_ctx *c, const struct hw_container *box,
+		      const Tos__V1__UnitEvent *ue, struct hw_reject *rej)
+{
+	int fe = (int)ue->equipment->full_empty;
+	if (fe == TOS__V1__FULL_EMPTY__FE_UNSPECIFIED || box->full_empty == 0 ||
+	    fe == box->full_empty || ue->type == UE(STUFF) || ue->type == UE(STRIP))
+		return 0;
+	bool held = box->state == TS(EC_IN) || box->state == TS(YARD) || box->state == TS(EC_OUT);
+	if (box->state == TS(LOADED)) {
+		int rc = box_active(c, box, &held);
+		if (rc != 0)
+			return rc;
+	}
+	if (!held)
+		return 0;
+	return hw_reject_set(rej, HW_ELIFECYCLE, "unit_event.equipment.full_empty",
+			     "%s is %s while %s: only STUFF or STRIP change that", box->id,
+			     box->full_empty == TOS__V1__FULL_EMPTY__FE_FULL ? "FULL" : "EMPTY",
+			     hw_transit_state_name(box->state));
+}
+
+/* A box standing in the yard fits its slots: the bay it stands in says one 20' slot or
+ * two, so equipment data may not make it longer or shorter there; a move to a new slot
+ * places it by its new length [22]. */
+static int place_fits(const struct ue_plan *p, struct hw_reject *rej)
+{
+	char keys[HW_SLOTS_PER_BOX_MAX][HW_SLOT_KEY_BYTES];
+	unsigned n = hw__position_slots(p->box.position, keys);
+	unsigned ft = hw_size_type_length_ft(p->box.size_type);
+	if (n == 0 || (ft > 20) == (n == 2))
+		return 0;
+	return hw_reject_set(rej, HW_EPOSITION, "unit_event.equipment.iso_size_type",
+			     "%s stands at %s: a %u' box does not fit there; move it first",
+			     p->box.id, p->box.position, ft);
+}
+
 /* The box must be where the move says it starts [31]. */
 static int from_matches(const Tos__V1__UnitEvent *ue, const struct ue_plan *p,
 			struct hw_reject *rej)
@@ -237,7 +276,7 @@ static int plan_take(const struct hw_apply_ctx *c, const Tos__V1__Location *to, 
 		return hw_reject_set(rej, HW_EMISSING, "unit_event.equipment.iso_size_type",
 				     "size/type of %s unknown: it cannot be placed", p->box.id);
 	unsigned ft = hw_size_type_length_ft(p->box.size_type);
-	bool long_box = ft >= 40;
+	bool long_box = ft > 20;
 	unsigned bay = to->yard->bay;
 	if (long_box == (bay % 2u == 1u))
 		return hw_reject_set(rej, HW_EPOSITION, "unit_event.to.yard.bay",
@@ -469,10 +508,15 @@ static int apply_unit_event(const struct hw_apply_ctx *c, const Tos__V1__Record 
 	if (rc != 0)
 		return rc;
 	p.id_len = strlen(p.box.id);
+	rc = fill_check(c, &p.box, ue, rej);
+	if (rc != 0)
+		return rc;
 	merge_equipment(&p.box, ue);
 	rc = merged_check(&p.box, ue, rej);
 	if (rc == 0)
 		rc = ue_dispatch(c, ue, &p, rej);
+	if (rc == 0)
+		rc = place_fits(&p, rej);
 	if (rc != 0)
 		return rc;
 	return plan_write(c, rec, &p);

@@ -885,6 +885,76 @@ static void test_hold_tenants(void **state)
 	ok(e, &b.rec);
 }
 
+/* A 30' box is longer than a 20' slot: it stands in an even bay on two slots, as a 40'
+ * one does [22]. */
+static void test_thirty_foot_box(void **state)
+{
+	struct fx *f = *state;
+	struct env *e = &f->a;
+	struct rb b;
+	ue(&b, UE(GATE_IN), BOX_A, "32G1", FE_EMPTY, 1);
+	to_yard(&b, "3C", 1, 1, 1);
+	refused(e, &b.rec, HW_EPOSITION, "unit_event.to.yard.bay");
+	to_yard(&b, "3C", 2, 1, 1);
+	ok(e, &b.rec);
+	assert_string_equal(slot(e, "JPNGO-NCB/3C-01-01-1"), BOX_A);
+	assert_string_equal(slot(e, "JPNGO-NCB/3C-03-01-1"), BOX_A);
+}
+
+/* Equipment data cannot make a box standing in the yard longer or shorter than the bay
+ * it stands in; a move to a bay that fits the new length can [22]. */
+static void test_length_change_in_yard(void **state)
+{
+	struct fx *f = *state;
+	struct env *e = &f->a;
+	struct rb b;
+	gate_in(e, BOX_A, "22G1", FE_EMPTY, 1, 1);
+	refused(e, ue(&b, UE(INSPECT), BOX_A, "45G1", 0, 2), HW_EPOSITION,
+		"unit_event.equipment.iso_size_type");
+	ue(&b, UE(YARD_MOVE), BOX_A, "45G1", 0, 3);
+	from_yard(&b, "3C", 1, 1, 1);
+	to_yard(&b, "3C", 4, 1, 1);
+	ok(e, &b.rec);
+	struct hw_container c = get_box(e, BOX_A);
+	assert_string_equal(c.size_type, "45G1");
+	assert_string_equal(slot(e, "JPNGO-NCB/3C-01-01-1"), "");
+	assert_string_equal(slot(e, "JPNGO-NCB/3C-03-01-1"), BOX_A);
+	assert_string_equal(slot(e, "JPNGO-NCB/3C-05-01-1"), BOX_A);
+	refused(e, ue(&b, UE(INSPECT), BOX_A, "22G1", 0, 4), HW_EPOSITION,
+		"unit_event.equipment.iso_size_type");
+}
+
+/* While the terminal holds a box only STUFF and STRIP change whether it is FULL: a LOAD
+ * saying EMPTY does not skip a FULL box's VGM [13]; a new visit may bring it either way. */
+static void test_fill_in_custody(void **state)
+{
+	struct fx *f = *state;
+	struct env *e = &f->a;
+	struct rb b;
+	visit_to(e, "V3", VP(WORKING), 1);
+	gate_in(e, BOX_B, "22G1", FE_FULL, 3, 2);
+	ue(&b, UE(LOAD), BOX_B, "", FE_EMPTY, 3);
+	from_yard(&b, "3C", 3, 1, 1);
+	to_cell(&b, "V3", 3, 2, 82);
+	refused(e, &b.rec, HW_ELIFECYCLE, "unit_event.equipment.full_empty");
+	refused(e, ue(&b, UE(INSPECT), BOX_B, "", FE_EMPTY, 3), HW_ELIFECYCLE,
+		"unit_event.equipment.full_empty");
+	assert_int_equal(get_box(e, BOX_B).full_empty, FE_FULL);
+	ok(e, ue(&b, UE(STRIP), BOX_B, "", FE_EMPTY, 4));
+	ue(&b, UE(LOAD), BOX_B, "", FE_EMPTY, 5);
+	from_yard(&b, "3C", 3, 1, 1);
+	to_cell(&b, "V3", 3, 2, 82);
+	ok(e, &b.rec);
+	/* Loaded on a visit still here: still in custody. */
+	refused(e, ue(&b, UE(INSPECT), BOX_B, "", FE_FULL, 6), HW_ELIFECYCLE,
+		"unit_event.equipment.full_empty");
+	visit_to(e, "V3", VP(DEPARTED), 7);
+	ue(&b, UE(GATE_IN), BOX_B, "", FE_FULL, 8); /* back, full, on a new visit */
+	to_yard(&b, "3C", 3, 1, 1);
+	ok(e, &b.rec);
+	assert_int_equal(get_box(e, BOX_B).full_empty, FE_FULL);
+}
+
 /* Reefer readings: refused for an unknown box and a dry box, accepted for a reefer in the
  * yard, refused again once it has left. */
 static void test_reefer(void **state)
@@ -1119,6 +1189,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_holds, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_facilities, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hold_tenants, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_thirty_foot_box, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_length_change_in_yard, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fill_in_custody, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reefer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_record_against_the_box, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kv, setup, teardown),
