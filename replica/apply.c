@@ -36,9 +36,11 @@ struct ue_plan {
  * apply the per-container time rule [26]. box->holds is left 0: the rules that need the
  * holds read them with box_holds(). *found says whether the box was read, which leaves
  * c->boxes on it, so that box_put() overwrites it there (MDB_CURRENT) instead of walking
- * the tree a second time. */
+ * the tree a second time. For a payload without Equipment (iso_if_new) a number that is
+ * not ISO 6346 must name a box the store knows: only a unit event with non_iso_id makes
+ * one known (validate.c check_box_ref). */
 static int box_begin(const struct hw_apply_ctx *c, const Tos__V1__Record *rec, const char *id,
-		     const char *field, struct hw_container *box, bool *found,
+		     const char *field, bool iso_if_new, struct hw_container *box, bool *found,
 		     struct hw_reject *rej)
 {
 	size_t id_len = id != NULL ? strlen(id) : 0;
@@ -48,6 +50,12 @@ static int box_begin(const struct hw_apply_ctx *c, const Tos__V1__Record *rec, c
 		return hw_reject_set(rej, HW_ECONTAINER_ID, field, "container number too long");
 	int rc = hw__container_read(c->boxes, id, id_len, box);
 	*found = rc == 0;
+	if (rc == HW_ENOTFOUND && iso_if_new) {
+		rc = hw_validate_container_id(id, false, field, rej);
+		if (rc != 0)
+			return rc;
+		rc = HW_ENOTFOUND;
+	}
 	if (rc == HW_ENOTFOUND) {
 		memset(box, 0, sizeof *box);
 		memcpy(box->id, id, id_len);
@@ -504,7 +512,7 @@ static int apply_unit_event(const struct hw_apply_ctx *c, const Tos__V1__Record 
 	memset(&p, 0, sizeof p);
 	p.facility = rec->facility_id;
 	int rc = box_begin(c, rec, ue->equipment->container_id, "unit_event.equipment.container_id",
-			   &p.box, &p.box_found, rej);
+			   false, &p.box, &p.box_found, rej);
 	if (rc != 0)
 		return rc;
 	p.id_len = strlen(p.box.id);
@@ -577,7 +585,7 @@ static int apply_hold(const struct hw_apply_ctx *c, const Tos__V1__Record *rec,
 	const Tos__V1__HoldEvent *h = rec->hold;
 	struct hw_container box;
 	bool found;
-	int rc = box_begin(c, rec, h->container_id, "hold.container_id", &box, &found, rej);
+	int rc = box_begin(c, rec, h->container_id, "hold.container_id", true, &box, &found, rej);
 	if (rc == 0)
 		rc = box_holds(c, &box);
 	if (rc != 0)
@@ -619,8 +627,8 @@ static int apply_customs(const struct hw_apply_ctx *c, const Tos__V1__Record *re
 {
 	struct hw_container box;
 	bool found;
-	int rc = box_begin(c, rec, rec->customs->container_id, "customs.container_id", &box, &found,
-			   rej);
+	int rc = box_begin(c, rec, rec->customs->container_id, "customs.container_id", true, &box,
+			   &found, rej);
 	if (rc != 0)
 		return rc;
 	return box_put(c, rec, &box, found);
@@ -632,8 +640,8 @@ static int apply_reefer(const struct hw_apply_ctx *c, const Tos__V1__Record *rec
 {
 	struct hw_container box;
 	bool found;
-	int rc = box_begin(c, rec, rec->reefer->container_id, "reefer.container_id", &box, &found,
-			   rej);
+	int rc = box_begin(c, rec, rec->reefer->container_id, "reefer.container_id", true, &box,
+			   &found, rej);
 	if (rc != 0)
 		return rc;
 	if (box.size_type[0] == '\0' || !hw_size_type_is_reefer(box.size_type))
@@ -651,7 +659,7 @@ static int apply_vgm(const struct hw_apply_ctx *c, const Tos__V1__Record *rec,
 	const Tos__V1__VgmDeclaration *vgm = rec->vgm;
 	struct hw_container box;
 	bool found;
-	int rc = box_begin(c, rec, vgm->container_id, "vgm.container_id", &box, &found, rej);
+	int rc = box_begin(c, rec, vgm->container_id, "vgm.container_id", true, &box, &found, rej);
 	if (rc != 0)
 		return rc;
 	rc = need_visit(c, &box, HW_ELIFECYCLE, "vgm.container_id", rej);
@@ -804,8 +812,8 @@ static int apply_wi(const struct hw_apply_ctx *c, const Tos__V1__Record *rec, st
 	struct hw_container box;
 	bool box_found;
 	bool has_box = wi->container_id != NULL && wi->container_id[0] != '\0';
-	int rc = has_box ? box_begin(c, rec, wi->container_id, "wi.container_id", &box, &box_found,
-				     rej)
+	int rc = has_box ? box_begin(c, rec, wi->container_id, "wi.container_id", false, &box,
+				     &box_found, rej)
 			 : 0;
 	bool found;
 	int old;

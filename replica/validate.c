@@ -339,6 +339,18 @@ static int check_container(const char *id, bool non_iso, const char *prefix, con
 	return hw_validate_container_id(id, non_iso, f, rej);
 }
 
+/* A container a payload without Equipment names: an ISO 6346 number, or one of the
+ * non-ISO shape (4 letters, 7 digits), which the apply step takes only for a box a unit
+ * event with non_iso_id made known (apply.c box_begin), so a FULL non-ISO box can get its
+ * VGM and its holds. */
+static int check_box_ref(const char *id, const char *prefix, const char *name,
+			 struct hw_reject *rej)
+{
+	if (text_fits(id, 0, 0) && hw_validate_container_id(id, true, "", NULL) == 0)
+		return 0;
+	return check_container(id, false, prefix, name, rej);
+}
+
 /* ---------------------------------------------------------------- size/type */
 
 /* ISO 6346:1995. Length: 10, 20, 30, 40 ft, then 45, 48, 49, 53 ft. Height/width: the
@@ -865,7 +877,7 @@ static int validate_unit_event(const Tos__V1__UnitEvent *ue, struct hw_reject *r
 static int validate_hold(const Tos__V1__HoldEvent *h, struct hw_reject *rej)
 {
 	static const char p[] = "hold";
-	int rc = check_container(h->container_id, false, p, "container_id", rej);
+	int rc = check_box_ref(h->container_id, p, "container_id", rej);
 	if (rc == 0)
 		rc = check_enum(&tos__v1__hold_type__descriptor, (int)h->hold, true, p, "hold",
 				rej);
@@ -884,7 +896,7 @@ static int validate_hold(const Tos__V1__HoldEvent *h, struct hw_reject *rej)
 static int validate_customs(const Tos__V1__CustomsStatus *c, struct hw_reject *rej)
 {
 	static const char p[] = "customs";
-	int rc = check_container(c->container_id, false, p, "container_id", rej);
+	int rc = check_box_ref(c->container_id, p, "container_id", rej);
 	if (rc == 0)
 		rc = check_enum(&tos__v1__customs_state__descriptor, (int)c->state, true, p,
 				"state", rej);
@@ -898,7 +910,7 @@ static int validate_customs(const Tos__V1__CustomsStatus *c, struct hw_reject *r
 static int validate_reefer(const Tos__V1__ReeferReading *r, struct hw_reject *rej)
 {
 	static const char p[] = "reefer";
-	int rc = check_container(r->container_id, false, p, "container_id", rej);
+	int rc = check_box_ref(r->container_id, p, "container_id", rej);
 	if (rc == 0)
 		rc = check_reefer_values(r->setpoint_decic, r->humidity_pct, p, rej);
 	if (rc == 0)
@@ -1002,7 +1014,7 @@ static int validate_vessel_visit(const Tos__V1__VesselVisitEvent *v, struct hw_r
 static int validate_vgm(const Tos__V1__VgmDeclaration *v, int64_t now_ms, struct hw_reject *rej)
 {
 	static const char p[] = "vgm";
-	int rc = check_container(v->container_id, false, p, "container_id", rej);
+	int rc = check_box_ref(v->container_id, p, "container_id", rej);
 	if (rc == 0 && (v->vgm_kg < 1 || v->vgm_kg > HW_GROSS_KG_MAX))
 		rc = hw_reject_set(rej, HW_EWEIGHT, "vgm.vgm_kg", "VGM %u kg not in 1-%u",
 				   v->vgm_kg, HW_GROSS_KG_MAX);

@@ -4,6 +4,7 @@
  * same bytes in two environments. */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -955,6 +956,33 @@ static void test_fill_in_custody(void **state)
 	assert_int_equal(get_box(e, BOX_B).full_empty, FE_FULL);
 }
 
+/* A FULL non-ISO box (non_iso_id on its unit event) gets its VGM and its holds, whose
+ * payloads carry no Equipment to say so, and loads; a number of that shape that fails
+ * ISO 6346 and names no known box is refused as before. */
+static void test_non_iso_box(void **state)
+{
+	struct fx *f = *state;
+	struct env *e = &f->a;
+	struct rb b;
+	static const char id[] = "ABCD1234567";
+	refused(e, vgm(&b, id, 24000, 1), HW_ECONTAINER_ID, "vgm.container_id");
+	refused(e, hold(&b, id, HT(CUSTOMS_HOLD), APPLY, 1), HW_ECONTAINER_ID, "hold.container_id");
+	refused(e, vgm(&b, "WSTU7460390", 24000, 1), HW_ECHECK_DIGIT, "vgm.container_id");
+	visit_to(e, "V3", VP(WORKING), 2);
+	ue(&b, UE(GATE_IN), id, "22G1", FE_FULL, 3);
+	b.eq.non_iso_id = true;
+	to_yard(&b, "3C", 1, 1, 1);
+	ok(e, &b.rec);
+	ok(e, hold(&b, id, HT(CUSTOMS_HOLD), APPLY, 4));
+	ok(e, hold(&b, id, HT(CUSTOMS_HOLD), RELEASE, 5));
+	ok(e, vgm(&b, id, 24000, 6));
+	ue(&b, UE(LOAD), id, "", 0, 7);
+	from_yard(&b, "3C", 1, 1, 1);
+	to_cell(&b, "V3", 1, 2, 82);
+	ok(e, &b.rec);
+	assert_int_equal(get_box(e, id).state, TS(LOADED));
+}
+
 /* Reefer readings: refused for an unknown box and a dry box, accepted for a reefer in the
  * yard, refused again once it has left. */
 static void test_reefer(void **state)
@@ -1192,6 +1220,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_thirty_foot_box, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_length_change_in_yard, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fill_in_custody, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_non_iso_box, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reefer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_record_against_the_box, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kv, setup, teardown),
