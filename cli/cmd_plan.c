@@ -192,10 +192,14 @@ static int measure(struct inputs *x)
 	x->samples = MEASURE_SAMPLES;
 	x->rtt_p50_us = percentile(rtt, MEASURE_SAMPLES, 50);
 	x->rtt_p99_us = percentile(rtt, MEASURE_SAMPLES, 99);
-	x->in.jitter_p99_us = x->rtt_p99_us;
-	x->in.jitter_spread_us = x->rtt_p99_us - x->rtt_p50_us;
-	if (x->in.jitter_spread_us < 1)
-		x->in.jitter_spread_us = 1;
+	/* In whole milliseconds, rounded up: the [failover] heartbeat_p99 and
+	 * heartbeat_spread this prints, so the plan shown is the one nodes given them run. */
+	int64_t p99_ms = (x->rtt_p99_us + 999) / 1000;
+	int64_t spread_ms = (x->rtt_p99_us - x->rtt_p50_us + 999) / 1000;
+	p99_ms = p99_ms < 1 ? 1 : p99_ms;
+	spread_ms = spread_ms < 1 ? 1 : spread_ms > p99_ms ? p99_ms : spread_ms;
+	x->in.jitter_p99_us = p99_ms * 1000;
+	x->in.jitter_spread_us = spread_ms * 1000;
 	/* the standby's fsync and one round trip on top of the local commit */
 	x->in.commit_durable_us = 2.0 * x->in.commit_local_us + (double)x->rtt_p50_us;
 	take_backlog(s, x);
@@ -291,7 +295,7 @@ static void print_inputs(const struct inputs *x)
 		       "cluster's numbers):\n");
 	printf("  heartbeat delay  p99 %" PRId64 " us, spread (p99 - p50) %" PRId64 " us%s\n",
 	       in->jitter_p99_us, in->jitter_spread_us,
-	       x->measured ? " (a full round trip)" : " (LAN default)");
+	       x->measured ? " (a full round trip, in whole ms)" : " (LAN default)");
 	printf("  replay rate      %.0f records/s (default)\n", in->replay_rate);
 	printf("  election         %" PRId64 " ms, resume %" PRId64 " ms (estimates)\n",
 	       in->election_ms, in->resume_ms);
@@ -512,6 +516,11 @@ static void print_text(const struct inputs *x, const struct hw_tg_plan *p, const
 	print_timers_failover(&x->in, p);
 	print_commit(&x->in, p);
 	print_rows(&x->in, rows, n);
+	if (x->measured)
+		printf("\nnodes plan with the LAN defaults unless told: for these timers put\n"
+		       "  heartbeat_p99 = %" PRId64 "ms\n  heartbeat_spread = %" PRId64 "ms\n"
+		       "in [failover] of every node's and the witness's config\n",
+		       x->in.jitter_p99_us / 1000, x->in.jitter_spread_us / 1000);
 	if (p->false_failovers_per_year > FALSE_FAILOVERS_WARN)
 		printf("\nwarning: %s false failovers a year expected at this detection time: "
 		       "a longer rto buys a longer lease\n",
@@ -579,11 +588,13 @@ const struct hw_cli_cmd hw_cli_plan = {
 	"  P > 0: commits may run ahead of the standbys by at most P, then block), and the\n"
 	"  trade-off at 0.5x, 1x and 2x T and at a Patroni-like 30 s: detection, expected\n"
 	"  false failovers a year, replay budget, and the throughput cost of the rule.\n"
-	"  Without --measure it assumes what every node plans with (heartbeat delay p99\n"
+	"  Without --measure it assumes what nodes plan with by default (heartbeat p99\n"
 	"  2 ms, p50 1 ms; replay 20,000 records/s; election 200 ms; resume 300 ms; commit\n"
 	"  500 us local, 3 ms durable). --measure ADDR (a node's client port, HOST:PORT\n"
-	"  or unix:/path) times 200 status round trips as the heartbeat delay and reads\n"
-	"  the standbys' unapplied backlog and the node's k. --k K: standbys an RPO 0\n"
+	"  or unix:/path) times 200 status round trips as the heartbeat delay (whole ms,\n"
+	"  rounded up, printed at the end as the [failover] heartbeat_p99 and\n"
+	"  heartbeat_spread that make nodes run this plan) and reads the standbys'\n"
+	"  unapplied backlog and the node's k. --k K: standbys an RPO 0\n"
 	"  commit waits for (default: the measured node's k, else 1). --json: one JSON\n"
 	"  object.\n"
 	"  Exit 1 when T cannot be met safely (the reason on stderr) or the node cannot be\n"

@@ -89,6 +89,8 @@ enum seen_bit {
 	SEEN_APPLY_DELAY = 1u << 21,
 	SEEN_CHECKPOINT_RECORDS = 1u << 22,
 	SEEN_CHECKPOINT_INTERVAL = 1u << 23,
+	SEEN_HB_P99 = 1u << 24,
+	SEEN_HB_SPREAD = 1u << 25,
 };
 
 /* [drills] keys: their own table and seen mask (parse.seen_drills), so the section can
@@ -436,6 +438,9 @@ static int set_voters(struct parse *p, const char *key, const char *v)
 	return 1;
 }
 
+/* The longest heartbeat delay [failover] may plan for: a lease is 40 of them. */
+#define HB_DELAY_MAX_MS 10000
+
 /* "30s", "1500ms", "2m" or "0": a time in ms, at most an hour. */
 static int set_duration(struct parse *p, const char *key, const char *v, int64_t *out)
 {
@@ -464,6 +469,17 @@ static int set_failover(struct parse *p, unsigned bit, const char *key, const ch
 		if (!set_duration(p, key, v, &f->rto_ms))
 			return 0;
 		return f->rto_ms > 0 ? 1 : fail(p, p->line, "'%s' must be more than 0", key);
+	case SEEN_HB_P99:
+	case SEEN_HB_SPREAD: {
+		int64_t ms;
+		if (!set_duration(p, key, v, &ms))
+			return 0;
+		if (ms < 1 || ms > HB_DELAY_MAX_MS)
+			return fail(p, p->line, "'%s' = %s: a heartbeat delay is 1ms to %ds", key,
+				    v, HB_DELAY_MAX_MS / 1000);
+		*(bit == SEEN_HB_P99 ? &f->hb_p99_us : &f->hb_spread_us) = ms * 1000;
+		return 1;
+	}
 	default:
 		return set_duration(p, key, v, &f->rpo_ms);
 	}
@@ -529,6 +545,8 @@ static int set_key(struct parse *p, unsigned bit, const char *key, const char *n
 	case SEEN_WITNESS_ID:
 	case SEEN_RTO:
 	case SEEN_RPO:
+	case SEEN_HB_P99:
+	case SEEN_HB_SPREAD:
 		return set_failover(p, bit, key, v);
 	case SEEN_CHECKPOINT_RECORDS:
 		return set_num(p, key, v, 0, CHECKPOINT_RECORDS_MAX, &c->checkpoint_records);
@@ -576,6 +594,8 @@ static const struct {
 	{"failover", "witness_id", SEEN_WITNESS_ID},
 	{"failover", "rto", SEEN_RTO},
 	{"failover", "rpo", SEEN_RPO},
+	{"failover", "heartbeat_p99", SEEN_HB_P99},
+	{"failover", "heartbeat_spread", SEEN_HB_SPREAD},
 };
 #define KEYS_COUNT (sizeof(keys) / sizeof(keys[0]))
 
@@ -838,6 +858,12 @@ static int check_failover(struct parse *p)
 		return fail(p, 0, "[failover] needs 'voters', 'witness', 'rto' and 'rpo'");
 	if (f->n_voters < 2)
 		return fail(p, 0, "'failover.voters' must list at least 2 nodes");
+	if ((p->seen & SEEN_HB_SPREAD) && !(p->seen & SEEN_HB_P99))
+		return fail(p, 0, "'failover.heartbeat_spread' needs 'failover.heartbeat_p99'");
+	if (f->hb_spread_us > f->hb_p99_us)
+		return fail(p, 0,
+			    "'failover.heartbeat_spread' is more than 'failover.heartbeat_p99' "
+			    "(the spread is p99 - p50)");
 	if (!(p->seen & SEEN_LISTEN))
 		return fail(p, 0, "missing key 'node.listen' (required with [failover])");
 	struct hw_voter_addr *w = &f->voters[HW_EL_VOTERS_MAX - 1];

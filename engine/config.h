@@ -139,6 +139,10 @@ struct hw_failover {
 	uint32_t self;    /* this process's voter id */
 	int64_t rto_ms;
 	int64_t rpo_ms;
+	/* heartbeat_p99, heartbeat_spread: the heartbeat delay the election timers are
+	 * planned for (hawser plan --measure prints them); 0: the planner's defaults */
+	int64_t hb_p99_us;
+	int64_t hb_spread_us;
 };
 
 /* Key files the procedure drill checks: a node has a handful (TLS, backup encryption). */

@@ -166,7 +166,8 @@ static void status_failover(struct hw_node *n, Hawser__Wire__V1__FailoverStatus 
 			    struct hw_tg_now *now)
 {
 	struct hw_tg_input in;
-	hw_tg_input_defaults(&in, n->cfg.failover.rto_ms, n->cfg.failover.rpo_ms, n->cfg.k);
+	hw_voters_input(&n->cfg, &in);
+	in.k = n->cfg.k; /* 0 in mode local: nothing waits for a standby */
 	struct hw_el_config ec;
 	struct hw_tg_plan plan;
 	/* the same plan the node runs on (hw__election_start refused to start without one) */

@@ -56,10 +56,24 @@ static uint64_t rand_cb(void *arg)
 	return hw_splitmix64(arg);
 }
 
+void hw_voters_input(const struct hw_config *c, struct hw_tg_input *in)
+{
+	const struct hw_failover *f = &c->failover;
+	hw_tg_input_defaults(in, f->rto_ms, f->rpo_ms, c->k > 0 ? c->k : 1);
+	if (f->hb_p99_us > 0) {
+		in->jitter_p99_us = f->hb_p99_us;
+		in->jitter_spread_us = f->hb_spread_us > 0
+					       ? f->hb_spread_us
+					       : (HW_TG_DEFAULT_JITTER_SPREAD_US < f->hb_p99_us
+							  ? HW_TG_DEFAULT_JITTER_SPREAD_US
+							  : f->hb_p99_us);
+	}
+}
+
 int hw_voters_plan(const struct hw_config *c, struct hw_el_config *el, struct hw_tg_plan *plan)
 {
 	struct hw_tg_input in;
-	hw_tg_input_defaults(&in, c->failover.rto_ms, c->failover.rpo_ms, c->k > 0 ? c->k : 1);
+	hw_voters_input(c, &in);
 	int rc = hw_tg_plan(&in, plan);
 	if (rc != 0)
 		return rc;

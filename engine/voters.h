@@ -58,10 +58,15 @@ struct hw_voters;
 #define HW_VOTERS_VOTE_WAIT_MS 100
 #define HW_VOTERS_BACKOFF_MS   100
 
-/* Plan the election timers of c's [failover] (hw_tg_plan on the planner's defaults,
- * hw_tg_input_defaults: nothing is measured yet): fills *el (rand_cb excepted)
- * and *plan. HW_ECONFIG or HW_ERANGE with the planner's reason in plan->why when the RTO
- * cannot be met (an infeasible target is refused at start, never silently stretched). */
+/* The planner's inputs for c's [failover]: hw_tg_input_defaults, with the heartbeat
+ * delay of heartbeat_p99 and heartbeat_spread when they are set (hawser plan --measure
+ * prints them for a cluster). */
+void hw_voters_input(const struct hw_config *c, struct hw_tg_input *in);
+
+/* Plan the election timers of c's [failover] (hw_tg_plan on hw_voters_input): fills *el
+ * (rand_cb excepted) and *plan. HW_ECONFIG or HW_ERANGE with the planner's reason in
+ * plan->why when the RTO cannot be met (an infeasible target is refused at start, never
+ * silently stretched). */
 int hw_voters_plan(const struct hw_config *c, struct hw_el_config *el, struct hw_tg_plan *plan);
 
 struct hw_voters_config {

@@ -223,13 +223,33 @@ static void test_measure_node(void **state)
 	print_message("loopback status round trip: p50 %lld us, p99 %lld us\n", (long long)p50,
 		      (long long)p99);
 	assert_true(p50 > 0 && p99 >= p50);
-	assert_int_equal(jint(f->out, "inputs", "jitter_p99_us"), p99);
+	/* planned in whole ms, rounded up: the [failover] heartbeat_p99 it prints */
+	int64_t p99_ms = (p99 + 999) / 1000;
+	assert_int_equal(jint(f->out, "inputs", "jitter_p99_us"), 1000 * p99_ms);
+	int64_t spread = jint(f->out, "inputs", "jitter_spread_us");
+	assert_true(spread >= 1000 && spread <= 1000 * p99_ms && spread % 1000 == 0);
+	print_message("planned for: heartbeat_p99 %lld ms, spread %lld ms\n", (long long)p99_ms,
+		      (long long)(spread / 1000));
 	assert_int_equal(jint(f->out, "inputs", "backlog_records"), 0);
 	assert_true(jint(f->out, "failover", "total_ms") <= 5000);
 	assert_int_equal(plan(f, "--rto", "5s", "--rpo", "0", "--measure", f->node.client,
 			      "--insecure", NULL),
 			 0);
 	assert_non_null(strstr(f->out, "measured against"));
+	/* The [failover] lines it prints are the heartbeat delay this run planned with. */
+	long long us_p99, us_spread, ms_p99, ms_spread;
+	const char *h = strstr(f->out, "heartbeat delay  p99 ");
+	assert_non_null(h);
+	assert_int_equal(sscanf(h, "heartbeat delay  p99 %lld us, spread (p99 - p50) %lld us",
+				&us_p99, &us_spread),
+			 2);
+	h = strstr(f->out, "  heartbeat_p99 = ");
+	assert_non_null(h);
+	assert_int_equal(sscanf(h, "  heartbeat_p99 = %lldms\n  heartbeat_spread = %lldms", &ms_p99,
+				&ms_spread),
+			 2);
+	assert_int_equal(1000 * ms_p99, us_p99);
+	assert_int_equal(1000 * ms_spread, us_spread);
 }
 
 int main(void)

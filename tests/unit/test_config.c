@@ -14,6 +14,8 @@
 #include <cmocka.h>
 
 #include "engine/config.h"
+#include "engine/core/targets.h"
+#include "engine/voters.h"
 #include "hawser_error.h"
 #include "tests/integration/proc.h"
 
@@ -380,6 +382,52 @@ static void test_failover_refused(void **state)
 	expect_error(f, text, 0, "'node.id' 's9' is not in 'failover.voters'");
 }
 
+/* heartbeat_p99 and heartbeat_spread (what hawser plan --measure prints) are what the
+ * node plans its election timers for; without them it plans for the defaults. Bad values
+ * are refused with the reason. */
+static void test_failover_heartbeat(void **state)
+{
+	struct fx *f = *state;
+	struct hw_el_config el;
+	struct hw_tg_plan dflt, told, want;
+	assert_int_equal(load(f, FAILOVER_STANDBY "rto = 30s\nrpo = 0\n"), 0);
+	assert_int_equal(hw_voters_plan(&f->c, &el, &dflt), 0);
+	assert_int_equal(load(f, FAILOVER_STANDBY "rto = 30s\nrpo = 0\nheartbeat_p99 = 5ms\n"
+						  "heartbeat_spread = 2ms\n"),
+			 0);
+	assert_int_equal(f->c.failover.hb_p99_us, 5000);
+	assert_int_equal(f->c.failover.hb_spread_us, 2000);
+	assert_int_equal(hw_voters_plan(&f->c, &el, &told), 0);
+	struct hw_tg_input in;
+	hw_tg_input_defaults(&in, 30000, 0, 1);
+	in.jitter_p99_us = 5000;
+	in.jitter_spread_us = 2000;
+	assert_int_equal(hw_tg_plan(&in, &want), 0);
+	assert_int_equal(told.renew_ms, want.renew_ms);
+	assert_int_equal(told.detection_ms, want.detection_ms);
+	assert_int_equal(el.renew_ms, want.renew_ms);
+	assert_int_equal(told.renew_min_ms, want.renew_min_ms);
+	assert_true(told.renew_min_ms > dflt.renew_min_ms);
+	/* An RTO the defaults allow and this jitter does not: the node refuses it. */
+	assert_int_equal(load(f, FAILOVER_STANDBY "rto = 650ms\nrpo = 0\n"), 0);
+	assert_int_equal(hw_voters_plan(&f->c, &el, &dflt), 0);
+	assert_int_equal(load(f, FAILOVER_STANDBY "rto = 650ms\nrpo = 0\nheartbeat_p99 = 5ms\n"),
+			 0);
+	assert_int_equal(f->c.failover.hb_spread_us, 0);
+	assert_int_not_equal(hw_voters_plan(&f->c, &el, &told), 0);
+	assert_true(told.why[0] != '\0');
+	expect_error(f, FAILOVER_STANDBY "rto = 30s\nrpo = 0\nheartbeat_spread = 2ms\n", 0,
+		     "'failover.heartbeat_spread' needs 'failover.heartbeat_p99'");
+	expect_error(f,
+		     FAILOVER_STANDBY "rto = 30s\nrpo = 0\nheartbeat_p99 = 2ms\n"
+				      "heartbeat_spread = 3ms\n",
+		     0, "is more than 'failover.heartbeat_p99'");
+	expect_error(f, FAILOVER_STANDBY "rto = 30s\nrpo = 0\nheartbeat_p99 = 0\n", 16,
+		     "a heartbeat delay is 1ms to 10s");
+	expect_error(f, FAILOVER_STANDBY "rto = 30s\nrpo = 0\nheartbeat_p99 = 11s\n", 16,
+		     "a heartbeat delay is 1ms to 10s");
+}
+
 #define VAULT_HEAD                                                                                 \
 	"[cluster]\n"                                                                              \
 	"id = yard-ha\n"                                                                           \
@@ -563,6 +611,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_syntax, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failover, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failover_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_failover_heartbeat, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vault, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vaults_of_primary, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retention, setup, teardown),
