@@ -254,6 +254,15 @@ static void submit_times(const struct hw_stage_sums *sum, Hawser__Wire__V1__Subm
 		t->durability_us = (double)sum->durability_ns / 1e3 / (double)sum->answered;
 }
 
+/* A Status is the largest reply a client's request gets at once: its strings are the
+ * drill rows' what and report, the planner's three whys and a few ids; its numbers and
+ * names a few hundred bytes more. A request is taken with room for it (session_take). */
+#define STATUS_BYTES_MAX                                                                           \
+	((HW_DRILL_WHAT_BYTES + HW_DRILL_REPORT_BYTES + 256) * HW_DRILL_KINDS +                    \
+	 3 * HW_TG_WHY_BYTES + (HW_ID_CHARS_MAX + 128) * (HW_PEERS_MAX + 4))
+_Static_assert(STATUS_BYTES_MAX <= HW_SESSION_REPLY_ROOM / 2,
+	       "a status fits the room a client's request is taken with");
+
 static int send_status(struct hw_session *s)
 {
 	struct hw_node *n = s->node;
@@ -405,10 +414,28 @@ static int session_frame(struct hw_session *s, const struct hw_frame *f)
 	}
 }
 
-/* One frame of s (hw_frames_take): paused for back-pressure, or closed on an error. */
+/* A client that leaves its replies unread: read nothing more from it until they drain
+ * below half its send buffer (session_on_writable). Its requests wait in TCP: the client
+ * is held back, and no request is taken whose reply would find no room. */
+static int session_hold(struct hw_session *s)
+{
+	if (!s->out_full)
+		hw_log("session_paused", "peer=%s reason=replies_unread room=%zu",
+		       hw_conn_peer(s->conn), hw_conn_send_room(s->conn));
+	s->out_full = true;
+	hw_conn_want_writable(s->conn);
+	hw_conn_pause(s->conn);
+	return 1;
+}
+
+/* One frame of s (hw_frames_take): paused for back-pressure, or closed on an error. A
+ * reply that could not be queued (HW_EBUSY) closes the session too: a request the client
+ * sent is never left unanswered on a connection that stays up. */
 static int session_take(void *arg, const struct hw_frame *f)
 {
 	struct hw_session *s = arg;
+	if (!s->repl && hw_conn_send_room(s->conn) < HW_SESSION_REPLY_ROOM)
+		return session_hold(s);
 	int rc = session_frame(s, f);
 	if (rc == 1) {
 		s->node->sessions_paused += !s->paused;
@@ -416,7 +443,7 @@ static int session_take(void *arg, const struct hw_frame *f)
 		hw_conn_pause(s->conn);
 		return 1;
 	}
-	if (rc < 0 && rc != HW_EBUSY) {
+	if (rc < 0) {
 		hw_log("session_closed", "peer=%s code=%s", hw_conn_peer(s->conn), hw_errname(rc));
 		return rc;
 	}
@@ -430,8 +457,12 @@ static long session_on_data(struct hw_conn *c, void *arg, const uint8_t *buf, si
 
 static void session_on_writable(struct hw_conn *c, void *arg)
 {
-	(void)c;
 	struct hw_session *s = arg;
+	if (s->out_full) { /* its replies drained: take its requests again */
+		s->out_full = false;
+		if (!s->paused)
+			hw_conn_resume(c);
+	}
 	if (s->repl && s->node->cfg.role == HW_ROLE_PRIMARY)
 		hw__primary_on_writable(s);
 }
@@ -443,7 +474,8 @@ void hw__node_resume_sessions(struct hw_node *n)
 		if (s != NULL && s->paused) {
 			s->paused = false;
 			n->sessions_paused--;
-			hw_conn_resume(s->conn);
+			if (!s->out_full) /* else on_writable resumes it */
+				hw_conn_resume(s->conn);
 		}
 	}
 }

@@ -27,6 +27,14 @@
  * neither port's connections, authenticated or not, can take the other's. */
 #define HW_CLIENTS_MAX       1024u
 #define HW_REPL_SESSIONS_MAX 64u
+/* Room a client session's send buffer must have before the node takes its next request:
+ * the largest reply a request gets at once (a Status, a few KiB: node.c ties it). A client
+ * that leaves more than HW_CONN_SEND_MAX less this unread is not read from until its
+ * replies drain below half of that buffer, so a request is only taken when its reply can
+ * be queued, and a client that pipelines without reading is held back through TCP. */
+#define HW_SESSION_REPLY_ROOM (64u * 1024u)
+_Static_assert(HW_SESSION_REPLY_ROOM <= HW_CONN_SEND_MAX / 2,
+	       "a session paused for its replies is resumed by on_writable, below half");
 /* Entries kept in memory for streaming (the newest); older ones are read from the store. */
 #define HW_OUTBOX_BYTES_MAX (64u * 1024u * 1024u)
 /* Entries a vault holds in memory for its apply delay (they are durable in its log
@@ -55,7 +63,8 @@ struct hw_session {
 	bool hello;      /* the peer's hello was taken */
 	bool repl;       /* accepted on the replication port */
 	int peer;        /* replication: standby index once known, else -1 */
-	bool paused;     /* reading stopped for back-pressure */
+	bool paused;     /* reading stopped for back-pressure: no room for submits */
+	bool out_full;   /* reading stopped until its unread replies drain (on_writable) */
 	int voter;       /* failover: an election link from this voter id, else -1 */
 };
 

@@ -1,9 +1,13 @@
 /* test_limits.c: a node at its client connection limit (HW_CLIENTS_MAX sessions less the
  * replication port's HW_REPL_SESSIONS_MAX) refuses the next client connection with an
  * ERROR frame carrying HW_EBUSY, closes it, and keeps serving: a standby still connects
- * on the replication port, and once a client leaves, a new client is answered again. */
+ * on the replication port, and once a client leaves, a new client is answered again. A
+ * client that pipelines requests and leaves the replies unread past its connection's
+ * send buffer (HW_CONN_SEND_MAX) gets every reply once it reads, or loses the connection:
+ * the node never drops a reply on a connection that stays up. */
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -20,6 +25,7 @@
 #include "engine/io/frame.h"
 #include "engine/node_int.h"
 #include "tests/integration/proc.h"
+#include "tos.pb-c.h"
 #include "wire.pb-c.h"
 
 #define WAIT_MS 10000
@@ -115,10 +121,267 @@ static void test_busy_refused_node_survives(void **state)
 	assert_int_equal(st.role, 1); /* the same node, still primary: it did not crash */
 }
 
+/* ---- clients that do not read their replies ------------------------------------------ */
+
+/* A node on a busy shared host answers some 100k requests in this. */
+#define FLOOD_WAIT_MS 120000
+/* A raw client's receive buffer, fixed (no autotuning), so that the kernel holds few of
+ * the replies the node sends it; the node's own socket holds at most tcp_wmem's 4 MiB. A
+ * flood of replies worth twice HW_CONN_SEND_MAX fills both and the node's send buffer. */
+#define CLIENT_RCVBUF_BYTES (256 * 1024)
+#define MARKER              "limits-flood-end"
+
+/* What a raw client read: replies by kind, and how the reading ended. */
+struct replies {
+	size_t status; /* Status frames */
+	bool marker;   /* the operator event's answer (ERROR HW_ECONFIG) */
+	bool closed;   /* the node closed the connection (EOF or reset) */
+};
+
+struct flood_fix {
+	char root[HW_PROC_PATH_MAX];
+	struct hw_tnode p;
+	int fd;       /* the raw client's connection */
+	uint8_t *out; /* everything it sends after its hello and first status */
+	size_t out_len, out_cap;
+	pthread_t writer;
+	bool writing;
+	int write_rc; /* the writer's: 0 when everything was sent, or -errno */
+	uint8_t *in;  /* bytes read and not yet taken as frames */
+	size_t in_off, in_len;
+};
+
+#define IN_CAP (HW_FRAME_HEADER_BYTES + HW_FRAME_BYTES_MAX)
+
+static int flood_fix_new(void **state, const struct hw_tnode_opts *o)
+{
+	struct flood_fix *f = calloc(1, sizeof *f);
+	if (f == NULL || hw_test_mkdtemp("limits-flood", f->root, sizeof f->root) != 0)
+		return -1;
+	f->fd = -1;
+	f->in = malloc(IN_CAP);
+	*state = f;
+	if (f->in == NULL || hw_tnode_init(&f->p, f->root, "p1", o) != 0)
+		return -1;
+	return hw_tnode_start(&f->p, NULL);
+}
+
+static int flood_setup(void **state)
+{
+	struct hw_tnode_opts o = {.primary = true, .mode = "local"};
+	return flood_fix_new(state, &o);
+}
+
+static int flood_teardown(void **state)
+{
+	struct flood_fix *f = *state;
+	if (f->fd >= 0)
+		shutdown(f->fd, SHUT_RDWR); /* a writer still blocked gets its error */
+	if (f->writing)
+		pthread_join(f->writer, NULL);
+	if (f->fd >= 0)
+		close(f->fd);
+	hw_proc_stop(&f->p.proc, 5000);
+	hw_proc_kill(&f->p.proc);
+	int rc = hw_test_rm_rf(f->root);
+	free(f->out);
+	free(f->in);
+	free(f);
+	return rc;
+}
+
+/* All of p on the blocking socket fd: a blocking send() returns short only when the
+ * connection failed (this test catches no signal). 0, or -errno. */
+static int send_all(int fd, const uint8_t *p, size_t len)
+{
+	ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
+	return n == (ssize_t)len ? 0 : n < 0 ? -errno : -EPIPE;
+}
+
+/* Room for len more bytes in f->out. */
+static uint8_t *out_room(struct flood_fix *f, size_t len)
+{
+	if (f->out_len + len > f->out_cap) {
+		size_t cap = f->out_cap * 2 > f->out_len + len ? f->out_cap * 2 : f->out_len + len;
+		f->out = realloc(f->out, cap);
+		assert_non_null(f->out);
+		f->out_cap = cap;
+	}
+	return f->out + f->out_len;
+}
+
+/* A frame of type carrying msg (NULL: an empty body) at p; its length. */
+static size_t put_msg(uint8_t *p, enum hw_frame_type type, const ProtobufCMessage *msg)
+{
+	size_t len = msg != NULL ? protobuf_c_message_pack(msg, p + HW_FRAME_HEADER_BYTES) : 0;
+	hw_frame_header(p, type, p + HW_FRAME_HEADER_BYTES, (uint32_t)len);
+	return HW_FRAME_HEADER_BYTES + len;
+}
+
+/* Append such a frame to f->out. */
+static void out_msg(struct flood_fix *f, enum hw_frame_type type, const ProtobufCMessage *msg)
+{
+	size_t len = msg != NULL ? protobuf_c_message_get_packed_size(msg) : 0;
+	f->out_len += put_msg(out_room(f, HW_FRAME_HEADER_BYTES + len), type, msg);
+}
+
+/* The next frame the node sent into *fr (valid until the next call): 1; 0 once the node
+ * closed the connection (EOF, or a reset); -ETIMEDOUT when nothing came for WAIT_MS. */
+static int read_frame(struct flood_fix *f, struct hw_frame *fr)
+{
+	for (;;) {
+		long got = hw_frame_parse(f->in + f->in_off, f->in_len - f->in_off, fr);
+		assert_true(got >= 0);
+		if (got > 0) {
+			f->in_off += (size_t)got;
+			return 1;
+		}
+		memmove(f->in, f->in + f->in_off, f->in_len - f->in_off);
+		f->in_len -= f->in_off;
+		f->in_off = 0;
+		struct pollfd p = {.fd = f->fd, .events = POLLIN};
+		int ready = poll(&p, 1, WAIT_MS);
+		if (ready < 0 && errno == EINTR)
+			continue;
+		if (ready == 0)
+			return -ETIMEDOUT;
+		ssize_t n = recv(f->fd, f->in + f->in_len, IN_CAP - f->in_len, 0);
+		if (n <= 0)
+			return 0;
+		f->in_len += (size_t)n;
+	}
+}
+
+/* Send one request of type (msg: its body, or NULL) and take its reply, of type want. */
+static void exchange(struct flood_fix *f, enum hw_frame_type type, const ProtobufCMessage *msg,
+		     enum hw_frame_type want, struct hw_frame *fr)
+{
+	uint8_t buf[256];
+	assert_true(msg == NULL || protobuf_c_message_get_packed_size(msg) <= sizeof buf - 64);
+	assert_int_equal(send_all(f->fd, buf, put_msg(buf, type, msg)), 0);
+	assert_int_equal(read_frame(f, fr), 1);
+	assert_int_equal(fr->type, want);
+}
+
+/* A raw client on the primary's client port, after its hello. Returns the size of a
+ * Status frame the node sends it now. */
+static size_t client_open(struct flood_fix *f)
+{
+	f->fd = hw_test_dial(f->p.client);
+	assert_true(f->fd >= 0);
+	int rcvbuf = CLIENT_RCVBUF_BYTES;
+	assert_int_equal(setsockopt(f->fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf), 0);
+	f->in_off = f->in_len = 0;
+	Hawser__Wire__V1__Hello h = HAWSER__WIRE__V1__HELLO__INIT;
+	h.protocol_version = 1;
+	h.role = HAWSER__WIRE__V1__ROLE__CLIENT;
+	struct hw_frame fr;
+	exchange(f, HW_FRAME_HELLO, &h.base, HW_FRAME_HELLO, &fr);
+	exchange(f, HW_FRAME_STATUS_REQUEST, NULL, HW_FRAME_STATUS, &fr);
+	return HW_FRAME_HEADER_BYTES + fr.len;
+}
+
+/* Append n status requests, then the marker: an operator event, which a node without a
+ * key (insecure) logs as audit_local and answers with ERROR HW_ECONFIG. */
+static void out_flood(struct flood_fix *f, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		out_msg(f, HW_FRAME_STATUS_REQUEST, NULL);
+	Hawser__Wire__V1__OperatorEvent ev = HAWSER__WIRE__V1__OPERATOR_EVENT__INIT;
+	ev.kind = TOS__V1__NODE_EVENT_KIND__OPERATOR;
+	ev.detail = MARKER;
+	out_msg(f, HW_FRAME_OPERATOR_EVENT, &ev.base);
+}
+
+static void *writer_main(void *arg)
+{
+	struct flood_fix *f = arg;
+	f->write_rc = send_all(f->fd, f->out, f->out_len);
+	return NULL;
+}
+
+/* Send f->out on a thread of its own: the node may stop reading it before the end, and
+ * the test reads only later. */
+static void writer_start(struct flood_fix *f)
+{
+	assert_int_equal(pthread_create(&f->writer, NULL, writer_main, f), 0);
+	f->writing = true;
+}
+
+static int writer_join(struct flood_fix *f)
+{
+	pthread_join(f->writer, NULL);
+	f->writing = false;
+	return f->write_rc;
+}
+
+/* Wait for the node to stop reading the client (session_paused: true) or to take the
+ * marker behind everything it sent (a node that reads on regardless: false). */
+static bool wait_paused_or_marker(struct hw_proc *p)
+{
+	for (int64_t end = hw_mono_ms() + FLOOD_WAIT_MS; hw_mono_ms() < end;) {
+		if (p->log != NULL && strstr(p->log, "event=session_paused") != NULL)
+			return true;
+		if (p->log != NULL && strstr(p->log, MARKER) != NULL)
+			return false;
+		if (hw_proc_pump(p, 1000) < 0)
+			break;
+	}
+	fail_msg("the node neither stopped reading the client nor took all it sent");
+	return false;
+}
+
+/* Read until the marker's answer, the node's close, or WAIT_MS of silence. */
+static void read_replies(struct flood_fix *f, struct replies *r)
+{
+	*r = (struct replies){0};
+	struct hw_frame fr;
+	while (!r->marker) {
+		int rc = read_frame(f, &fr);
+		r->closed = rc == 0;
+		if (rc != 1)
+			return;
+		if (fr.type == HW_FRAME_STATUS) {
+			r->status++;
+		} else {
+			assert_int_equal(fr.type, HW_FRAME_ERROR);
+			Hawser__Wire__V1__Error *e =
+				hawser__wire__v1__error__unpack(NULL, fr.len, fr.body);
+			assert_non_null(e);
+			assert_int_equal(e->code, HW_ECONFIG);
+			hawser__wire__v1__error__free_unpacked(e, NULL);
+			r->marker = true;
+		}
+	}
+}
+
+/* A client pipelines status requests worth twice HW_CONN_SEND_MAX of replies, then an
+ * operator event, and reads nothing until the node has stopped reading it (or has taken
+ * all of it). Then it reads: a Status for every request, and the operator event's answer
+ * after them, on a connection that stayed up. */
+static void test_unread_replies_all_come(void **state)
+{
+	struct flood_fix *f = *state;
+	size_t n = 2 * HW_CONN_SEND_MAX / client_open(f) + 1;
+	out_flood(f, n);
+	writer_start(f);
+	wait_paused_or_marker(&f->p.proc);
+	struct replies r;
+	read_replies(f, &r);
+	if (r.status != n)
+		fail_msg("%zu of %zu status requests unanswered (connection closed: %d)",
+			 n - r.status, n, r.closed);
+	assert_true(r.marker);
+	assert_false(r.closed);
+	assert_int_equal(writer_join(f), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_busy_refused_node_survives, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unread_replies_all_come, flood_setup,
+						flood_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
