@@ -56,7 +56,24 @@ static void stages_add(struct hw_node *n, const struct hw_stage_sums *a)
 	sums_add(&n->stages_total, a);
 }
 
-/* Answer request i with o and free it. A client that went away is not answered. */
+/* The outcome o for session s could not be queued (rc: its send buffer full of replies
+ * the client leaves unread, HW_EBUSY; HW_ENOMEM). The client must not wait on a live
+ * connection for an answer that will never come: the session closes, and the client,
+ * its connection lost, resends what was in flight with the same record_id (idempotent,
+ * hawser.h). One closing already (HW_ECLOSED) is left to close. */
+static void answer_failed(struct hw_session *s, const struct hw_outcome *o, int rc)
+{
+	if (rc == HW_ECLOSED)
+		return;
+	hw_log("session_closed", "peer=%s code=%s request_id=%llu outcome=%s what=\"%s\"",
+	       hw_conn_peer(s->conn), hw_errname(rc), (unsigned long long)o->request_id,
+	       o->code == 0 ? "ok" : hw_errname(o->code),
+	       "a submit's outcome could not be queued: the client resends it");
+	hw_conn_close(s->conn, rc);
+}
+
+/* Answer request i with o and free it. A client that went away is not answered; one
+ * whose answer cannot be queued loses its connection (answer_failed). */
 static void request_answer(struct hw_node *n, uint32_t i, struct hw_outcome *o)
 {
 	struct hw_request *r = &n->requests[i];
@@ -78,7 +95,9 @@ static void request_answer(struct hw_node *n, uint32_t i, struct hw_outcome *o)
 			m.duplicate = o->duplicate;
 			m.field = o->reject.field;
 			m.rule = o->reject.rule;
-			hw__node_send_msg(s->conn, HW_FRAME_SUBMIT_REPLY, &m);
+			int rc = hw__node_send_msg(s->conn, HW_FRAME_SUBMIT_REPLY, &m);
+			if (rc != 0)
+				answer_failed(s, o, rc);
 		}
 	}
 	request_free(n, i);

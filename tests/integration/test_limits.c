@@ -22,6 +22,7 @@
 #include <cmocka.h>
 
 #include "base/clock.h"
+#include "bench/workload.h"
 #include "engine/io/frame.h"
 #include "engine/node_int.h"
 #include "tests/integration/proc.h"
@@ -129,26 +130,39 @@ static void test_busy_refused_node_survives(void **state)
  * the replies the node sends it; the node's own socket holds at most tcp_wmem's 4 MiB. A
  * flood of replies worth twice HW_CONN_SEND_MAX fills both and the node's send buffer. */
 #define CLIENT_RCVBUF_BYTES (256 * 1024)
-#define MARKER              "limits-flood-end"
+/* Submits whose outcomes, 16 bytes or more each (a frame header and a SubmitReply with a
+ * request id and an LSN), need twice the room a session's send buffer keeps for replies
+ * when its client stops reading (HW_SESSION_REPLY_ROOM). */
+#define HELD_SUBMITS (2u * HW_SESSION_REPLY_ROOM / 16u)
+#define MARKER       "limits-flood-end"
+
+struct answer {
+	bool got;
+	int code;
+	uint64_t lsn;
+	bool duplicate;
+};
 
 /* What a raw client read: replies by kind, and how the reading ended. */
 struct replies {
-	size_t status; /* Status frames */
-	bool marker;   /* the operator event's answer (ERROR HW_ECONFIG) */
-	bool closed;   /* the node closed the connection (EOF or reset) */
+	size_t status;  /* Status frames */
+	size_t submits; /* SubmitReply frames, by request id in answers[] */
+	bool marker;    /* the operator event's answer (ERROR HW_ECONFIG) */
+	bool closed;    /* the node closed the connection (EOF or reset) */
 };
 
 struct flood_fix {
 	char root[HW_PROC_PATH_MAX];
-	struct hw_tnode p;
-	int fd;       /* the raw client's connection */
-	uint8_t *out; /* everything it sends after its hello and first status */
+	struct hw_tnode p, s; /* a primary and (mode durable) its standby, started late */
+	int fd;               /* the raw client's connection */
+	uint8_t *out;         /* everything it sends after its hello and first status */
 	size_t out_len, out_cap;
 	pthread_t writer;
 	bool writing;
 	int write_rc; /* the writer's: 0 when everything was sent, or -errno */
 	uint8_t *in;  /* bytes read and not yet taken as frames */
 	size_t in_off, in_len;
+	struct answer *answers; /* by request id, 1..HELD_SUBMITS */
 };
 
 #define IN_CAP (HW_FRAME_HEADER_BYTES + HW_FRAME_BYTES_MAX)
@@ -160,15 +174,25 @@ static int flood_fix_new(void **state, const struct hw_tnode_opts *o)
 		return -1;
 	f->fd = -1;
 	f->in = malloc(IN_CAP);
+	f->answers = calloc(HELD_SUBMITS + 1, sizeof *f->answers);
 	*state = f;
-	if (f->in == NULL || hw_tnode_init(&f->p, f->root, "p1", o) != 0)
+	if (f->in == NULL || f->answers == NULL || hw_tnode_init(&f->p, f->root, "p1", o) != 0 ||
+	    hw_tnode_start(&f->p, NULL) != 0)
 		return -1;
-	return hw_tnode_start(&f->p, NULL);
+	struct hw_tnode_opts so = {.primary_addr = f->p.listen};
+	return o->standbys != NULL ? hw_tnode_init(&f->s, f->root, "s1", &so) : 0;
 }
 
 static int flood_setup(void **state)
 {
 	struct hw_tnode_opts o = {.primary = true, .mode = "local"};
+	return flood_fix_new(state, &o);
+}
+
+/* Submits in mode durable wait for s1, which is not started yet. */
+static int held_setup(void **state)
+{
+	struct hw_tnode_opts o = {.primary = true, .standbys = "s1", .mode = "durable"};
 	return flood_fix_new(state, &o);
 }
 
@@ -181,11 +205,14 @@ static int flood_teardown(void **state)
 		pthread_join(f->writer, NULL);
 	if (f->fd >= 0)
 		close(f->fd);
+	hw_proc_stop(&f->s.proc, 5000);
 	hw_proc_stop(&f->p.proc, 5000);
+	hw_proc_kill(&f->s.proc);
 	hw_proc_kill(&f->p.proc);
 	int rc = hw_test_rm_rf(f->root);
 	free(f->out);
 	free(f->in);
+	free(f->answers);
 	free(f);
 	return rc;
 }
@@ -281,6 +308,28 @@ static size_t client_open(struct flood_fix *f)
 	return HW_FRAME_HEADER_BYTES + fr.len;
 }
 
+/* Append count submits (request ids 1..count, the node's mode and k), records of the
+ * stress profile. */
+static void out_submits(struct flood_fix *f, uint32_t count)
+{
+	struct hw_workload_opts wo = {
+		.profile = "stress", .seed = 17, .count = count, .end_ms = hw_wall_ms()};
+	struct hw_workload *w;
+	assert_int_equal(hw_workload_new(&wo, &w), 0);
+	for (uint32_t i = 1; i <= count; i++) {
+		const size_t at = HW_FRAME_HEADER_BYTES + HW_SUBMIT_HEADER_BYTES;
+		uint8_t *p = out_room(f, at + HW_RECORD_BYTES_MAX);
+		struct hw_work_item it;
+		assert_int_equal(hw_workload_next(w, p + at, HW_RECORD_BYTES_MAX, &it), 0);
+		struct hw_submit_hdr h = {.request_id = i, .mode = HW_SUBMIT_MODE_DEFAULT};
+		hw_submit_hdr_put(p + HW_FRAME_HEADER_BYTES, &h);
+		uint32_t len = HW_SUBMIT_HEADER_BYTES + (uint32_t)it.len;
+		hw_frame_header(p, HW_FRAME_SUBMIT, p + HW_FRAME_HEADER_BYTES, len);
+		f->out_len += HW_FRAME_HEADER_BYTES + len;
+	}
+	hw_workload_free(w);
+}
+
 /* Append n status requests, then the marker: an operator event, which a node without a
  * key (insecure) logs as audit_local and answers with ERROR HW_ECONFIG. */
 static void out_flood(struct flood_fix *f, size_t n)
@@ -331,18 +380,37 @@ static bool wait_paused_or_marker(struct hw_proc *p)
 	return false;
 }
 
-/* Read until the marker's answer, the node's close, or WAIT_MS of silence. */
-static void read_replies(struct flood_fix *f, struct replies *r)
+/* One SubmitReply into f->answers. */
+static void take_answer(struct flood_fix *f, const struct hw_frame *fr, struct replies *r)
+{
+	Hawser__Wire__V1__SubmitReply *m =
+		hawser__wire__v1__submit_reply__unpack(NULL, fr->len, fr->body);
+	assert_non_null(m);
+	assert_true(m->request_id >= 1 && m->request_id <= HELD_SUBMITS);
+	struct answer *a = &f->answers[m->request_id];
+	if (a->got)
+		fail_msg("request %llu answered twice", (unsigned long long)m->request_id);
+	*a = (struct answer){true, m->code, m->lsn, m->duplicate};
+	r->submits++;
+	hawser__wire__v1__submit_reply__free_unpacked(m, NULL);
+}
+
+/* Read until the marker's answer (want 0) or want submits' outcomes, the node's close, or
+ * WAIT_MS of silence. */
+static void read_replies(struct flood_fix *f, size_t want, struct replies *r)
 {
 	*r = (struct replies){0};
+	memset(f->answers, 0, (HELD_SUBMITS + 1) * sizeof *f->answers);
 	struct hw_frame fr;
-	while (!r->marker) {
+	while (want == 0 ? !r->marker : r->submits < want) {
 		int rc = read_frame(f, &fr);
 		r->closed = rc == 0;
 		if (rc != 1)
 			return;
 		if (fr.type == HW_FRAME_STATUS) {
 			r->status++;
+		} else if (fr.type == HW_FRAME_SUBMIT_REPLY) {
+			take_answer(f, &fr, r);
 		} else {
 			assert_int_equal(fr.type, HW_FRAME_ERROR);
 			Hawser__Wire__V1__Error *e =
@@ -367,7 +435,7 @@ static void test_unread_replies_all_come(void **state)
 	writer_start(f);
 	wait_paused_or_marker(&f->p.proc);
 	struct replies r;
-	read_replies(f, &r);
+	read_replies(f, 0, &r);
 	if (r.status != n)
 		fail_msg("%zu of %zu status requests unanswered (connection closed: %d)",
 			 n - r.status, n, r.closed);
@@ -376,11 +444,76 @@ static void test_unread_replies_all_come(void **state)
 	assert_int_equal(writer_join(f), 0);
 }
 
+/* Wait until the primary holds no submit: each was answered, or given up with its
+ * session. Paused on its stderr between looks. */
+static void wait_none_waiting(struct flood_fix *f)
+{
+	struct hw_tstatus st = {0};
+	for (int64_t end = hw_mono_ms() + FLOOD_WAIT_MS; hw_mono_ms() < end;) {
+		if (hw_tnode_status(&f->p, &st) == 0 && st.last_lsn >= HELD_SUBMITS &&
+		    st.waiting == 0)
+			return;
+		hw_proc_pump(&f->p.proc, 100);
+	}
+	fail_msg("the primary still holds %llu submits", (unsigned long long)st.waiting);
+}
+
+/* A client pipelines HELD_SUBMITS submits in mode durable while the standby is down (they
+ * wait), then status requests worth twice HW_CONN_SEND_MAX of replies, and reads nothing.
+ * The node stops reading it; the standby comes, and the submits' outcomes outgrow the room
+ * left in the client's send buffer. None may be lost on a connection that stays up: the
+ * node closes the connection, and the client, resending every submit with the same bytes
+ * and request ids on a new one, gets each stored once (a duplicate, at its first LSN). */
+static void test_unqueued_outcome_closes(void **state)
+{
+	struct flood_fix *f = *state;
+	size_t n = 2 * HW_CONN_SEND_MAX / client_open(f) + 1;
+	out_submits(f, HELD_SUBMITS);
+	size_t submits_len = f->out_len;
+	out_flood(f, n);
+	writer_start(f);
+	assert_true(wait_paused_or_marker(&f->p.proc));
+	assert_int_equal(hw_tnode_start(&f->s, NULL), 0);
+	wait_none_waiting(f);
+	struct replies r;
+	read_replies(f, 0, &r);
+	if (!r.closed && r.submits != HELD_SUBMITS)
+		fail_msg("%zu of %u submits unanswered on a connection that stayed up",
+			 HELD_SUBMITS - r.submits, HELD_SUBMITS);
+	assert_true(r.closed); /* their outcomes cannot all fit, by construction */
+	size_t from = 0;
+	assert_true(hw_proc_wait_line(&f->p.proc, &from, "event=session_closed", "code=HW_EBUSY",
+				      WAIT_MS, NULL, 0));
+	writer_join(f); /* its send failed when the node closed the connection */
+	close(f->fd);
+	f->fd = -1;
+
+	client_open(f);
+	assert_int_equal(send_all(f->fd, f->out, submits_len), 0);
+	read_replies(f, HELD_SUBMITS, &r);
+	assert_int_equal(r.submits, HELD_SUBMITS);
+	bool *seen = calloc(HELD_SUBMITS + 1, sizeof *seen);
+	assert_non_null(seen);
+	for (uint32_t i = 1; i <= HELD_SUBMITS; i++) {
+		const struct answer *a = &f->answers[i];
+		assert_int_equal(a->code, 0);
+		assert_true(a->duplicate);
+		assert_true(a->lsn >= 1 && a->lsn <= HELD_SUBMITS && !seen[a->lsn]);
+		seen[a->lsn] = true;
+	}
+	free(seen);
+	struct hw_tstatus st;
+	assert_int_equal(hw_tnode_status(&f->p, &st), 0);
+	assert_int_equal(st.last_lsn, HELD_SUBMITS); /* each stored once */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_busy_refused_node_survives, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unread_replies_all_come, flood_setup,
+						flood_teardown),
+		cmocka_unit_test_setup_teardown(test_unqueued_outcome_closes, held_setup,
 						flood_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
