@@ -64,6 +64,11 @@ int hw_cli_drill_opt(void *arg, int key, const char *v)
 	case 'C':
 		d->connect = v;
 		return 0;
+	case 'T':
+		if (d->n_trust_files == HW_DRILL_TRUST_MAX)
+			return -1;
+		d->trust_files[d->n_trust_files++] = v;
+		return 0;
 	case 'x':
 		if (d->n_compare == COMPARE_MAX)
 			return -1;

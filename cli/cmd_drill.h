@@ -15,6 +15,7 @@
 #include "cli/report.h"
 #include "engine/config.h"
 #include "hawser.h"
+#include "replica/checkpoint.h"
 
 /* Stores one verify drill compares with the node's: a cluster is a primary and a few
  * standbys (HW_PEERS_MAX), and each compare replays a log. */
@@ -42,6 +43,12 @@ struct drill {
 	bool lsn_given, time_given;
 	int64_t now_ms;
 	bool json, keep, no_record;
+	/* restore: node.pub files given with --trust (over [drills] trust), and the sign
+	 * keys loaded from them (or from [drills] trust) for hw_verify_trusted() */
+	const char *trust_files[HW_DRILL_TRUST_MAX];
+	size_t n_trust_files;
+	uint8_t trust[HW_DRILL_TRUST_MAX * HW_SIGN_PK_BYTES];
+	size_t n_trust;
 	struct hw_report rep;
 	uint64_t lsn, entries; /* for the history row */
 	int64_t target_ms;
@@ -120,8 +127,9 @@ int hw_cli_drill_scratch(const struct drill *d, const char *tag, char *buf, size
 int hw_cli_drill_track_cb(void *arg, uint64_t done, uint64_t total);
 
 /* Verify the store in dir as a phase pair of d's report (cli/cmd_drill_verify.c), and
- * the three things hw_verify proves as checks. hw_cli_drill_verify_dir returns 0 when
- * the check ran. */
+ * the three things hw_verify proves as checks. hw_cli_drill_verify_dir judges each
+ * checkpoint's signer against d's n_trust keys (none: signatures only) and returns 0
+ * when the check ran. */
 struct hw_verify_report;
 int hw_cli_drill_verify_dir(struct drill *d, const char *dir, struct hw_verify_report *v);
 void hw_cli_drill_verify_checks(struct hw_report *r, const struct hw_verify_report *v);

@@ -101,7 +101,7 @@ int hw_cli_drill_verify_dir(struct drill *d, const char *dir, struct hw_verify_r
 		return rc;
 	struct tracker t = {.rep = &d->rep, .label = "verify"};
 	double t0 = hw_report_clock(&d->rep);
-	rc = hw_verify(dir, scratch, hw_cli_drill_track_cb, &t, v);
+	rc = hw_verify_trusted(dir, scratch, d->trust, d->n_trust, hw_cli_drill_track_cb, &t, v);
 	hw_cli_progress_end();
 	double t1 = hw_report_clock(&d->rep);
 	hw_snapshot_rm(scratch);

@@ -111,13 +111,26 @@ enum drill_key {
 	DRILL_RPO,
 	DRILL_REPORT_DIR,
 	DRILL_ALLOW_FAULT,
+	DRILL_TRUST,
 	DRILL_KEYS_COUNT
 };
 static const char *const drill_keys[DRILL_KEYS_COUNT] = {
-	"verify",      "restore",     "failover",   "procedure",    "restore_rto",
-	"backup_dir",  "backup_generations_min",     "retention_days_min",
-	"backup_age_max", "offsite_dir", "keys",    "witness",      "rpo",
-	"report_dir",  "allow_fault",
+	"verify",
+	"restore",
+	"failover",
+	"procedure",
+	"restore_rto",
+	"backup_dir",
+	"backup_generations_min",
+	"retention_days_min",
+	"backup_age_max",
+	"offsite_dir",
+	"keys",
+	"witness",
+	"rpo",
+	"report_dir",
+	"allow_fault",
+	"trust",
 };
 
 /* Record the first error as "<path>:<line>: <message>" (line 0: no line); later ones
@@ -337,24 +350,23 @@ static int set_drill_duration(struct parse *p, const char *key, const char *v, i
 	return set_span(p, key, v, DRILL_INTERVAL_MS_MAX, "a year", out);
 }
 
-/* "a, b": at most HW_DRILL_KEYS_MAX paths. */
-static int set_keys(struct parse *p, const char *key, const char *v)
+/* "a, b": at most max paths into dst, their count into *n. */
+static int set_paths(struct parse *p, const char *key, const char *v,
+		     char (*dst)[HW_PATH_CHARS_MAX + 1], uint32_t max, uint32_t *n)
 {
-	struct hw_drill_config *d = &p->c->drills;
 	char buf[HW_DRILL_KEYS_MAX * (HW_PATH_CHARS_MAX + 2)];
 	if (strlen(v) >= sizeof(buf))
 		return fail(p, p->line, "'%s' is too long", key);
 	strcpy(buf, v);
-	d->n_keys = 0;
+	*n = 0;
 	char *save = NULL;
 	for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
 		t = trim(t);
-		if (d->n_keys == HW_DRILL_KEYS_MAX)
-			return fail(p, p->line, "'%s' lists more than %d files", key,
-				    HW_DRILL_KEYS_MAX);
-		if (!set_path(p, key, t, d->keys[d->n_keys]))
+		if (*n == max)
+			return fail(p, p->line, "'%s' lists more than %u files", key, max);
+		if (!set_path(p, key, t, dst[*n]))
 			return 0;
-		d->n_keys++;
+		(*n)++;
 	}
 	return 1;
 }
@@ -385,7 +397,9 @@ static int set_drill(struct parse *p, enum drill_key which, const char *key, con
 	case DRILL_REPORT_DIR:
 		return set_path(p, key, v, d->report_dir);
 	case DRILL_KEYS:
-		return set_keys(p, key, v);
+		return set_paths(p, key, v, d->keys, HW_DRILL_KEYS_MAX, &d->n_keys);
+	case DRILL_TRUST:
+		return set_paths(p, key, v, d->trust, HW_DRILL_TRUST_MAX, &d->n_trust);
 	case DRILL_WITNESS:
 		return set_addr(p, key, v, d->witness);
 	case DRILL_ALLOW_FAULT:

@@ -80,6 +80,9 @@
  *   backup_age_max = 1d       ; the newest generation must be at most this old
  *   offsite_dir = /mnt/vault  ; a backup copy out of the primary's reach
  *   keys = /etc/hawser/a.key, /etc/hawser/b.key  ; files that must be present
+ *   trust = /offline/p1.pub, /offline/s1.pub     ; node.pub files whose sign keys may
+ *                             ; sign checkpoints: the restore drill judges the restored
+ *                             ; log's signers against them (docs/drills.md "restore")
  *   witness = 10.0.0.9:7001   ; must accept a TCP connection
  *   rpo = 5s                  ; standby lag the procedure drill accepts
  *   report_dir = /var/lib/hawser/drills  ; default: <data_dir>.drills
@@ -147,6 +150,10 @@ struct hw_failover {
 
 /* Key files the procedure drill checks: a node has a handful (TLS, backup encryption). */
 #define HW_DRILL_KEYS_MAX 8
+/* node.pub files the restore drill trusts to sign checkpoints: every node that may be
+ * primary (a primary and its standbys), old and new during a key rotation, fits in 8
+ * for a cluster of three or four; a config line (200 characters) holds no more paths. */
+#define HW_DRILL_TRUST_MAX 8
 
 /* [drills]: schedules and the targets the drills are held to (cli/cmd_drill*.c). */
 struct hw_drill_config {
@@ -161,6 +168,8 @@ struct hw_drill_config {
 	char report_dir[HW_PATH_CHARS_MAX + 1];
 	char keys[HW_DRILL_KEYS_MAX][HW_PATH_CHARS_MAX + 1];
 	uint32_t n_keys;
+	char trust[HW_DRILL_TRUST_MAX][HW_PATH_CHARS_MAX + 1]; /* node.pub files, as given */
+	uint32_t n_trust;
 	char witness[HW_ADDR_CHARS_MAX + 1];
 	bool allow_fault; /* a pinned client may ask this node to crash or isolate itself
 			   * (DrillFault) */

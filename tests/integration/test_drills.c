@@ -3,7 +3,8 @@
  * paths: an intact store verifies; a damaged one fails naming the LSN; two stores are
  * compared at one LSN (equal twins pass, a digest mismatch fails); a backup restores and
  * verifies within the RTO, fails against a 1 ms RTO, and a damaged backup fails with the
- * reason; the procedure fails on too few backup generations, naming backup_dir, and passes
+ * reason, and one whose checkpoints an untrusted key signed fails with HW_EUNTRUSTED; the
+ * procedure fails on too few backup generations, naming backup_dir, and passes
  * a complete setup; status reports overdue kinds. Every drill leaves its JSON and HTML
  * report and a history row. */
 #include <errno.h>
@@ -276,6 +277,97 @@ static void test_restore(void **state)
 	assert_non_null(strstr(f->r.out, "does not exist"));
 }
 
+/* The summary's line for check name, "  verdict  name  detail", copied into line. */
+static void check_line(const char *out, const char *name, char *line, size_t cap)
+{
+	char want[128];
+	const char *p = NULL;
+	static const char *const verdicts[] = {"pass", "warn", "fail", "skip"};
+	for (size_t i = 0; i < 4 && p == NULL; i++) {
+		snprintf(want, sizeof(want), "\n  %-4s  %s ", verdicts[i], name);
+		p = strstr(out, want);
+	}
+	assert_non_null(p);
+	p++;
+	snprintf(line, cap, "%.*s", (int)strcspn(p, "\n"), p);
+}
+
+/* restore judges who signed the restored log's checkpoints: a backup whose checkpoints
+ * a rogue key signed fails with HW_EUNTRUSTED against the operator's trusted key (given
+ * with --trust, or as [drills] trust in the config) and passes against the signer's own;
+ * with no trusted key the signed backup fails and says why (it passed: the signer was
+ * never judged); an unsigned store passes with a warning saying so; a trusted key file
+ * that cannot be read is an ERROR naming it. */
+static void test_restore_trust(void **state)
+{
+	struct fix *f = *state;
+	char dir[4200], bak[4200], scratch[4200], good[4200], rogue[4200], conf[4300];
+	char good_pub[4300], rogue_pub[4300], rogue_key[4300], drills[4400], line[1024];
+	path(f, "good", good, sizeof(good));
+	path(f, "rogue", rogue, sizeof(rogue));
+	assert_int_equal(hw(&f->r, "keygen", "--out", good, NULL), 0);
+	assert_int_equal(hw(&f->r, "keygen", "--out", rogue, NULL), 0);
+	snprintf(good_pub, sizeof(good_pub), "%s/node.pub", good);
+	snprintf(rogue_pub, sizeof(rogue_pub), "%s/node.pub", rogue);
+	snprintf(rogue_key, sizeof(rogue_key), "%s/node.key", rogue);
+	path(f, "t", dir, sizeof(dir));
+	path(f, "bak", bak, sizeof(bak));
+	path(f, "scratch", scratch, sizeof(scratch));
+	assert_int_equal(hw(&f->r, "init", dir, NULL), 0);
+	assert_int_equal(hw(&f->r, "ingest", dir, "--generate", "3000", "--seed", "3", "--end-ms",
+			    END_MS, "--checkpoint-every", "1000", "--sign-key", rogue_key,
+			    "--node-id", "p1", NULL),
+			 0);
+	assert_int_equal(hw(&f->r, "backup", dir, bak, NULL), 0);
+
+	assert_int_equal(hw(&f->r, "drill", "restore", "--backup", bak, "--scratch", scratch,
+			    "--dir", dir, "--trust", good_pub, NULL),
+			 3);
+	assert_non_null(strstr(f->r.out, "FAIL: checkpoint signers: HW_EUNTRUSTED at LSN"));
+	check_line(f->r.out, "checkpoint signers", line, sizeof(line));
+	assert_non_null(strstr(line, "  fail  "));
+	assert_non_null(strstr(line, "is not trusted (1 trusted key of --trust)"));
+	assert_report(&f->r);
+	snprintf(drills, sizeof(drills), "trust = %s\n", good_pub);
+	write_config(f, "t", drills, conf, sizeof(conf));
+	assert_int_equal(hw(&f->r, "drill", "restore", "--config", conf, "--backup", bak,
+			    "--scratch", scratch, "--json", NULL),
+			 3);
+	assert_non_null(strstr(f->r.out, "HW_EUNTRUSTED"));
+	assert_non_null(strstr(f->r.out, "of [drills] trust"));
+	/* the signer's own key: every checkpoint is vouched for */
+	assert_int_equal(hw(&f->r, "drill", "restore", "--config", conf, "--backup", bak,
+			    "--scratch", scratch, "--trust", rogue_pub, NULL),
+			 0);
+	check_line(f->r.out, "checkpoint signers", line, sizeof(line));
+	assert_non_null(strstr(line, "  pass  "));
+	assert_non_null(strstr(line, "each signed by one of 1 trusted key of --trust"));
+	/* no trusted key: the signer cannot be judged, and the drill says so */
+	assert_int_equal(hw(&f->r, "drill", "restore", "--backup", bak, "--scratch", scratch,
+			    "--dir", dir, NULL),
+			 3);
+	assert_non_null(strstr(f->r.out, "FAIL: checkpoint signers: no trusted keys configured"));
+	/* an unsigned store: a pass that says nothing vouches for it but its chain */
+	make_store(f, "u", "3", "1000");
+	char udir[4200], ubak[4200];
+	path(f, "u", udir, sizeof(udir));
+	path(f, "ubak", ubak, sizeof(ubak));
+	assert_int_equal(hw(&f->r, "backup", udir, ubak, NULL), 0);
+	assert_int_equal(hw(&f->r, "drill", "restore", "--backup", ubak, "--scratch", scratch,
+			    "--dir", udir, NULL),
+			 0);
+	assert_non_null(
+		strstr(f->r.out, "warning: no trusted keys configured, no signed checkpoint"));
+	check_line(f->r.out, "checkpoint signers", line, sizeof(line));
+	assert_non_null(strstr(line, "  warn  "));
+	assert_non_null(strstr(line, "no trusted keys configured and no signed checkpoint"));
+	/* a trusted key that is not there: no verdict */
+	assert_int_equal(hw(&f->r, "drill", "restore", "--backup", bak, "--scratch", scratch,
+			    "--dir", dir, "--trust", "/nonexistent/p1.pub", NULL),
+			 1);
+	assert_non_null(strstr(f->r.out, "ERROR: trusted key /nonexistent/p1.pub cannot be used"));
+}
+
 /* Make n backup generations of store dir under bdir, generation i aged ages[i] ms. */
 static void make_generations(struct fix *f, const char *dir, const char *bdir, int n,
 			     const int64_t *ages)
@@ -393,6 +485,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_verify_pass_fail, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_verify_compare, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restore, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_restore_trust, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_procedure_generations, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_procedure_pass, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_status_overdue, setup, teardown),

@@ -100,7 +100,8 @@ static int count(const char *hay, const char *needle)
 }
 
 /* A passing restore drill's report renders with its timeline: four phases (backup
- * check, replay, chain walk, rebuild), all green, and the PASS badge. */
+ * check, replay, chain walk, rebuild), all green, and the PASS badge; its checks say
+ * that no trusted key judged the (absent) checkpoint signers. */
 static void test_pass_report_renders(void **state)
 {
 	struct fix *f = *state;
@@ -117,6 +118,8 @@ static void test_pass_report_renders(void **state)
 	assert_int_equal(count(dom, "<rect class=\"bar pass\""), 4);
 	assert_non_null(strstr(dom, "id=\"result\">PASS<"));
 	assert_non_null(strstr(dom, "restore time within RTO"));
+	/* an unsigned store and no trusted key: a pass that says so on the page */
+	assert_non_null(strstr(dom, "no trusted keys configured and no signed checkpoint"));
 	if (getenv("HW_KEEP_PNG"))
 		printf("screenshot: %s\n", png);
 }

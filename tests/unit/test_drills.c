@@ -264,6 +264,28 @@ static void test_config_allow_fault(void **state)
 	assert_non_null(strstr(err, "expected true or false"));
 }
 
+/* [drills] trust lists the node.pub files the restore drill trusts to sign checkpoints:
+ * none by default, up to HW_DRILL_TRUST_MAX, one more is refused naming the key. */
+static void test_config_trust(void **state)
+{
+	struct fx *f = *state;
+	static struct hw_config c;
+	char err[512];
+	assert_int_equal(load(f, CONF_HEAD "[drills]\nverify = 1d\n", &c, err, sizeof err), 0);
+	assert_int_equal(c.drills.n_trust, 0);
+	assert_int_equal(load(f, CONF_HEAD "[drills]\ntrust = /off/p1.pub, /off/s1.pub\n", &c, err,
+			      sizeof err),
+			 0);
+	assert_int_equal(c.drills.n_trust, 2);
+	assert_string_equal(c.drills.trust[0], "/off/p1.pub");
+	assert_string_equal(c.drills.trust[1], "/off/s1.pub");
+	assert_int_equal(
+		load(f, CONF_HEAD "[drills]\ntrust = a,b,c,d,e,f,g,h,i\n", &c, err, sizeof err),
+		HW_ECONFIG);
+	assert_non_null(strstr(err, "drills.trust"));
+	assert_non_null(strstr(err, "more than 8 files"));
+}
+
 /* A bad duration, an unknown key and a repeated key in [drills] name file:line and key. */
 static void test_config_drills_errors(void **state)
 {
@@ -295,6 +317,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_config_drills, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_config_drills_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_config_allow_fault, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_config_trust, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
