@@ -4,12 +4,15 @@
  * k = 1, rto 2 s, rpo 0), drives a compressed terminal peak from a few TOS lanes through
  * a client that follows the primary, prints the primary's predicted failover time and
  * data at risk (its status) every second, kills the primary with SIGKILL, measures the
- * RTO (kill to the first acknowledged submit on the new primary), restarts the old primary and shows
- * whether it rejoins, then stops the cluster and checks every acknowledged record on the
- * new primary's store (the exact count lost), runs a verify drill on it and a restore
- * drill from a backup taken during the run, writes the HTML and JSON report (cli/report.h)
- * and ends with one PASS or FAIL line. The load, the fault, the RTO, the rejoin and the
- * loss check are cli/failover_run.h's, the same code `hawser drill failover` runs.
+ * RTO (kill to the first acknowledged submit on the new primary), restarts the old
+ * primary and shows whether it rejoins, checks every acknowledged record on the new
+ * primary's store (the exact count lost), checks that the old primary is back in sync (a
+ * standby of the new epoch whose log holds the new primary's head, within REJOIN_MS of
+ * its restart), then stops the cluster, runs a verify drill on the new primary's store
+ * and a restore drill from a backup taken during the run, writes the HTML and JSON report
+ * (cli/report.h) and ends with one PASS or FAIL line. The load, the fault, the RTO, the
+ * rejoin and the loss check are cli/failover_run.h's, the same code `hawser drill
+ * failover` runs.
  *
  * Single-threaded: the load, the status lines and the fault all run from this loop, so
  * the order of events is the order they are printed. SIGINT and SIGTERM kill every child
@@ -24,6 +27,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/clock.h"
 #include "bench/cluster.h"
 #include "bench/workload.h"
 #include "cli/cli.h"
@@ -51,7 +55,12 @@
 #define DEMO_STANDBYS  2u
 #define DEMO_WINDOW    32u   /* submits in flight */
 #define FIRST_ACK_MS   10000 /* fault to the first ack on the new primary, at most */
-#define REJOIN_MS      8000 /* the restarted old primary's chance to rejoin */
+/* From its restart, the old primary must be a standby in sync with the new primary
+ * within this: a rejoin does what a failover does (learn the epoch, find the common
+ * point, replay the gap, resume) and a process start besides, so the RTO is its budget;
+ * four leave a loaded 2-core CI host room without hiding a rejoin that never ends. */
+#define REJOIN_MS      (4 * DEMO_RTO_MS)
+#define REJOIN_POLL_MS 50 /* between two looks at both nodes while the rejoin goes on */
 #define STATUS_WAIT_MS 500
 
 struct demo {
@@ -65,6 +74,10 @@ struct demo {
 	double t_backup0, t_backup, t_status;
 	uint64_t backup_lsn, backup_bytes;
 	bool backed_up, keep;
+	/* the rejoin check: reached, in sync, restart to in sync, what it saw */
+	bool rejoin_checked, rejoin_ok;
+	double rejoin_ms;
+	char rejoin_what[HW_REPORT_TEXT_BYTES];
 	char fail[320];
 };
 
@@ -232,6 +245,127 @@ static void failover_told(struct demo *d)
 	       r->acked, nw, r->lost, r->overlapping);
 }
 
+/* ---------------------------------------------------------------- the rejoin check */
+
+/* Both nodes as the rejoin check last saw them. */
+struct rejoin_seen {
+	bool new_answered;           /* the new primary answered its status */
+	uint64_t epoch, lsn;         /* its epoch and head */
+	int old_role;                /* the old primary's (wire Role; 0: no answer) */
+	uint64_t old_epoch, old_lsn; /* its epoch and durable LSN */
+	char old_follows[64];        /* the primary it says it follows */
+	uint8_t hash[HW_HASH_BYTES]; /* the new primary's entry at lsn */
+	int same;                    /* the old primary's entry at lsn: 1 same hash, 0 not,
+					-1 not read (either store is not there yet) */
+};
+
+/* The hash of entry lsn in the store in dir (a running node's, read-only): HW_ENOTFOUND
+ * while its store has not committed that far (it follows its log by some ms). */
+static int entry_hash_at(const char *dir, uint64_t lsn, uint8_t hash[HW_HASH_BYTES])
+{
+	struct hw_store_opts so = {.read_only = true};
+	struct hw_store *s;
+	int rc = hw_store_open(dir, &so, &s);
+	if (rc != 0)
+		return rc;
+	rc = hw_store_entry_hash(s, lsn, hash);
+	hw_store_close(s);
+	return rc;
+}
+
+/* One look at both nodes: is the old primary a standby of the new primary's epoch whose
+ * log holds the new primary's head with the same hash (so the chains agree up to it)? */
+static bool rejoin_look(struct demo *d, struct rejoin_seen *w)
+{
+	const struct hw_fo_run *r = &d->run;
+	Hawser__Wire__V1__Status *np = NULL, *op = NULL;
+	uint8_t old_hash[HW_HASH_BYTES];
+	memset(w, 0, sizeof(*w));
+	w->same = -1;
+	if (hw_cluster_node_status(d->c, r->new_p, STATUS_WAIT_MS, &np) != 0)
+		return false;
+	w->new_answered = true;
+	w->epoch = np->epoch;
+	w->lsn = np->last_lsn;
+	hawser__wire__v1__status__free_unpacked(np, NULL);
+	if (hw_cluster_node_status(d->c, r->old_p, STATUS_WAIT_MS, &op) != 0)
+		return false;
+	w->old_role = op->role;
+	w->old_epoch = op->epoch;
+	w->old_lsn = op->durable_lsn;
+	snprintf(w->old_follows, sizeof(w->old_follows), "%s", op->primary ? op->primary : "");
+	hawser__wire__v1__status__free_unpacked(op, NULL);
+	if (w->old_role != HAWSER__WIRE__V1__ROLE__STANDBY || w->old_epoch != w->epoch ||
+	    w->old_lsn < w->lsn || w->lsn == 0)
+		return false;
+	if (entry_hash_at(hw_cluster_dir(d->c, r->new_p), w->lsn, w->hash) != 0 ||
+	    entry_hash_at(hw_cluster_dir(d->c, r->old_p), w->lsn, old_hash) != 0)
+		return false;
+	w->same = memcmp(w->hash, old_hash, HW_HASH_BYTES) == 0;
+	return w->same == 1;
+}
+
+/* What the last look saw, in words, for a rejoin that did not come. */
+static void rejoin_words(const struct demo *d, const struct rejoin_seen *w, char *buf, size_t cap)
+{
+	const char *old = hw_cluster_node_id(d->c, d->run.old_p);
+	const char *nw = hw_cluster_node_id(d->c, d->run.new_p);
+	if (!w->new_answered)
+		snprintf(buf, cap, "%s, the new primary, does not answer its status", nw);
+	else if (w->old_role == 0)
+		snprintf(buf, cap, "%s does not answer its status", old);
+	else if (w->same == 0)
+		snprintf(buf, cap,
+			 "%s's entry at lsn %" PRIu64 " differs from %s's: the logs diverged", old,
+			 w->lsn, nw);
+	else
+		snprintf(buf, cap,
+			 "%s is %s at epoch %" PRIu64 " following '%s', durable lsn %" PRIu64
+			 "; %s is primary at epoch %" PRIu64 ", head lsn %" PRIu64,
+			 old,
+			 w->old_role == HAWSER__WIRE__V1__ROLE__STANDBY ? "standby" : "not standby",
+			 w->old_epoch, w->old_follows, w->old_lsn, nw, w->epoch, w->lsn);
+}
+
+/* The restarted old primary must be back in the cluster, not only running: its own
+ * status says standby of the new primary's epoch, and its log holds the new primary's
+ * head with the same hash (whatever it held that the new primary did not was set aside
+ * by the rejoin). Looked at until REJOIN_MS after its restart; fails the demo if not. */
+static int rejoin_check(struct demo *d)
+{
+	const struct hw_fo_run *r = &d->run;
+	const char *old = hw_cluster_node_id(d->c, r->old_p);
+	const char *nw = hw_cluster_node_id(d->c, r->new_p);
+	struct rejoin_seen w;
+	double t0 = hw_report_clock(&d->rep), until = r->t_heal + REJOIN_MS / 1000.0;
+	bool ok = rejoin_look(d, &w);
+	while (!ok && !interrupted && hw_report_clock(&d->rep) < until) {
+		hw_sleep_ms(REJOIN_POLL_MS);
+		ok = rejoin_look(d, &w);
+	}
+	double t1 = hw_report_clock(&d->rep);
+	char hex[2 * HW_HASH_BYTES + 1];
+	d->rejoin_checked = true;
+	d->rejoin_ok = ok;
+	d->rejoin_ms = ok ? (t1 - r->t_heal) * 1000 : -1;
+	if (ok)
+		snprintf(d->rejoin_what, sizeof(d->rejoin_what),
+			 "%s is a standby of %s at epoch %" PRIu64
+			 "; its log holds %s's head, lsn %" PRIu64
+			 ", hash %.16s..., seen %.1f s after its restart (bound %d ms)",
+			 old, nw, w.epoch, nw, w.lsn, hw_cli_hex(w.hash, hex), d->rejoin_ms / 1000,
+			 REJOIN_MS);
+	else
+		rejoin_words(d, &w, d->rejoin_what, sizeof(d->rejoin_what));
+	hw_report_phase(&d->rep, "rejoin check", t0, t1, ok ? HW_VERDICT_PASS : HW_VERDICT_FAIL,
+			"%s", d->rejoin_what);
+	if (!ok)
+		return failed(d, "rejoin: %s not in sync with %s within %d ms of its restart: %s",
+			      old, nw, REJOIN_MS, d->rejoin_what);
+	printf("in sync  %s\n", d->rejoin_what);
+	return 0;
+}
+
 /* ---------------------------------------------------------------- drills */
 
 static int verify_drill(struct demo *d)
@@ -357,7 +491,10 @@ static int run(struct demo *d)
 	failover_told(d);
 	if (rc)
 		return failed(d, "%s", d->run.fail);
-	rc = stop_cluster(d);
+	rc = rejoin_check(d);
+	int src = stop_cluster(d);
+	if (rc == 0)
+		rc = src;
 	if (rc == 0)
 		rc = verify_drill(d);
 	if (rc == 0)
@@ -393,6 +530,11 @@ static void judge(struct demo *d, int rc)
 			fo->overlapping ? HW_VERDICT_FAIL : HW_VERDICT_PASS,
 			"old primary's last ack wall_ms %lld, new primary's first %lld",
 			(long long)fo->old_last_ack_ms, (long long)fo->new_first_ack_ms);
+	hw_report_check(r, "old primary rejoined",
+			!d->rejoin_checked ? HW_VERDICT_SKIP
+			: d->rejoin_ok     ? HW_VERDICT_PASS
+					   : HW_VERDICT_FAIL,
+			"%s", d->rejoin_checked ? d->rejoin_what : "not reached");
 	hw_report_check(r, "outcomes", fo->unexpected ? HW_VERDICT_WARN : HW_VERDICT_PASS,
 			"%" PRIu64 " of %" PRIu64 " records answered otherwise than the generator "
 			"expected",
@@ -404,6 +546,7 @@ static void judge(struct demo *d, int rc)
 	hw_report_figure(r, "acknowledged", (double)fo->acked, "records");
 	hw_report_figure(r, "acknowledged lost", (double)fo->lost, "records");
 	hw_report_figure(r, "overlapping primaries", fo->overlapping, "");
+	hw_report_figure(r, "rejoin", d->rejoin_ms, "ms");
 	hw_report_fact(r, "cluster",
 		       "p1 primary, s1 s2 standbys, w1 witness; durable k=%u; rto "
 		       "%d ms, rpo %d",
@@ -452,10 +595,10 @@ static int finish(struct demo *d, int rc)
 		rc = failed(d, "report: %s", hw_strerror(wrc));
 	}
 	printf("hawser demo: %s%s%s rto_target=%dms measured_rto=%.0fms rpo_target=%d "
-	       "acked_lost=%" PRIu64 " records=%" PRIu64 " report=%s\n",
+	       "acked_lost=%" PRIu64 " rejoin=%.0fms records=%" PRIu64 " report=%s\n",
 	       rc ? "FAIL " : "PASS", rc ? d->fail : "", rc ? "" : "", DEMO_RTO_MS,
 	       d->run.t_first >= 0 ? d->run.measured_rto_ms : -1.0, DEMO_RPO_MS, d->run.lost,
-	       d->run.to - d->run.from, d->html);
+	       d->rejoin_ok ? d->rejoin_ms : -1.0, d->run.to - d->run.from, d->html);
 	return rc;
 }
 
@@ -499,11 +642,15 @@ const struct hw_cli_cmd hw_cli_demo = {
 	"  primary's own, as `hawser status` shows it) against the target and the data at risk.\n"
 	"  Halfway, kill the primary with SIGKILL: show the promotion and the measured RTO\n"
 	"  (kill to the first acknowledged submit on the new primary). Restart the old\n"
-	"  primary and show whether it rejoins. Stop the cluster, look every acknowledged\n"
-	"  record up on the new primary's store, run a verify drill on it and a restore\n"
-	"  drill from a backup taken under load, write the HTML and JSON report, and end\n"
-	"  with one line: hawser demo: PASS|FAIL rto_target= measured_rto= rpo_target=\n"
-	"  acked_lost= records= report=PATH. Exit 1 on FAIL. Ctrl-C stops every process.\n"
+	"  primary and show whether it rejoins, look every acknowledged record up on the new\n"
+	"  primary's store, and check that the old primary is back in sync: it reports\n"
+	"  standby at the new primary's epoch and its log holds the new primary's head, same\n"
+	"  hash, within 4 x rto (8 s) of its restart; else the demo fails. Stop the cluster,\n"
+	"  run a verify drill on the new primary's store and a restore drill from a backup\n"
+	"  taken under load, write the HTML and JSON report, and end with one line:\n"
+	"  hawser demo: PASS|FAIL rto_target= measured_rto= rpo_target= acked_lost=\n"
+	"  rejoin= (restart to in sync, -1 if not) records= report=PATH. Exit 1 on FAIL.\n"
+	"  Ctrl-C stops every process.\n"
 	"  --keep: keep the temporary directory (its path is printed).\n"
 	"  --report-dir DIR: write the report there (default: a new demo-report directory\n"
 	"  under $TMPDIR or /tmp).\n",

@@ -1,7 +1,9 @@
 /* test_demo.c: `hawser demo`, the README's first command, end to end: a local cluster
- * of real processes, a SIGKILL of the primary under load, the drills and the report. The
- * demo's own summary line is the contract checked here (PASS, acked_lost=0, the report's
- * path), and the report file is opened to find the timeline. A second run is interrupted
+ * of real processes, a SIGKILL of the primary under load, the old primary's rejoin, the
+ * drills and the report. The demo's own summary line is the contract checked here (PASS,
+ * acked_lost=0, the rejoin time, the report's path), with its "in sync" line (the old
+ * primary a standby of the new one's epoch, its log holding the new primary's head), and
+ * the report file is opened to find the timeline and the checks. A second run is interrupted
  * with SIGINT once its cluster runs: every process it started must be gone when it
  * exits, and its temporary directory removed. */
 #include <dirent.h>
@@ -68,8 +70,9 @@ static char *slurp(const char *path)
 }
 
 /* `hawser demo` runs the whole drill and ends with a PASS line: no acknowledged record
- * lost, the measured RTO within 2 s, and an HTML report holding the timeline with the
- * fault and the drills. */
+ * lost, the measured RTO within 2 s, the killed primary p1 back as a standby whose log
+ * matches the new primary's, and an HTML report holding the timeline with the fault, the
+ * rejoin check and the drills. */
 static void test_demo_pass(void **state)
 {
 	struct fix *f = *state;
@@ -87,6 +90,17 @@ static void test_demo_pass(void **state)
 	assert_non_null(m);
 	long rto = strtol(m + strlen("measured_rto="), NULL, 10);
 	assert_true(rto > 0 && rto <= 2000);
+	/* the old primary rejoined: seen in sync (-1 when it was not) */
+	const char *j = strstr(sum, " rejoin=");
+	assert_non_null(j);
+	assert_true(strtol(j + strlen(" rejoin="), NULL, 10) >= 0);
+	const char *sync = strstr(out, "\nin sync  p1 is a standby of s");
+	assert_non_null(sync);
+	assert_true(sync < sum);
+	char line[512];
+	snprintf(line, sizeof line, "%.*s", (int)strcspn(sync + 1, "\n"), sync + 1);
+	assert_non_null(strstr(line, "; its log holds s"));
+	assert_non_null(strstr(line, "'s head, lsn "));
 	const char *r = strstr(sum, "report=");
 	assert_non_null(r);
 	char path[HW_PROC_PATH_MAX + 128];
@@ -100,6 +114,11 @@ static void test_demo_pass(void **state)
 	assert_non_null(strstr(html, "data-phase=\"first commit on new primary\""));
 	assert_non_null(strstr(html, "data-phase=\"verify drill\" data-verdict=\"pass\""));
 	assert_non_null(strstr(html, "data-phase=\"restore drill\" data-verdict=\"pass\""));
+	assert_non_null(strstr(html, "data-phase=\"rejoin check\" data-verdict=\"pass\""));
+	const char *check = strstr(html, ">old primary rejoined<");
+	assert_non_null(check);
+	assert_non_null(strstr(check, "class=\"v pass\""));
+	assert_true(strstr(check, "class=\"v pass\"") < strstr(check, "</tr>"));
 }
 
 /* The pids whose parent is ppid, from /proc (at most cap). */
