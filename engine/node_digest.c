@@ -253,8 +253,12 @@ void hw__digest_on_committed(struct hw_node *n)
 		d->waiting = false;
 		d->running = false;
 		struct hw_session *s = n->sessions[d->index];
-		if (s != NULL && s->gen == d->gen)
-			hw__node_send_error(s->conn, HW_ENOMEM, "cannot start the digest");
+		int rc =
+			s != NULL && s->gen == d->gen
+				? hw__node_send_error(s->conn, HW_ENOMEM, "cannot start the digest")
+				: 0;
+		if (rc != 0) /* no answer could be queued: the client must not wait for one */
+			hw_conn_close(s->conn, rc);
 	}
 }
 
