@@ -22,6 +22,7 @@
 #include "cli/json.h"
 #include "replica/drills.h"
 #include "replica/store.h"
+#include "replica/verify.h"
 
 #define MANIFEST_READ_MAX 4096
 
@@ -507,3 +508,79 @@ const struct hw_cli_cmd hw_cli_drill = {
 	"  `hawser status --dir DIR` shows the last runs and what is overdue\n"
 	"  (docs/drills.md).\n",
 	cmd_drill};
+
+/* ---- trusted signers ---------------------------------------------------------------- */
+
+/* Where the trusted keys came from, for the report. */
+static const char *trust_source(const struct drill *d)
+{
+	return d->n_trust_files ? "--trust" : "[drills] trust";
+}
+
+/* Load the sign key of each --trust file, else of each [drills] trust file, into
+ * d->trust. A file that does not load ends the drill in ERROR, naming it: a drill that
+ * silently trusted fewer keys would fail for the wrong reason, or pass on a typo.
+ * Returns 0 or the error. */
+int hw_cli_drill_trust_load(struct drill *d)
+{
+	const struct hw_drill_config *c = &d->cfg.drills;
+	size_t n = d->n_trust_files ? d->n_trust_files : c->n_trust;
+	for (d->n_trust = 0; d->n_trust < n; d->n_trust++) {
+		const char *f =
+			d->n_trust_files ? d->trust_files[d->n_trust] : c->trust[d->n_trust];
+		int rc = hw_cli_load_sign_pub(f, d->trust + d->n_trust * HW_SIGN_PK_BYTES);
+		if (rc == 0)
+			continue;
+		const char *why =
+			rc == HW_ECONFIG ? "not a node.pub with a sign line" : hw_strerror(rc);
+		hw_report_check(&d->rep, "checkpoint signers", HW_VERDICT_FAIL,
+				"trusted key %s (%s) cannot be used: %s", f, trust_source(d), why);
+		hw_report_finish(&d->rep, HW_DRILL_ERROR, "trusted key %s cannot be used: %s", f,
+				 why);
+		return rc;
+	}
+	if (d->n_trust > 0)
+		hw_report_fact(&d->rep, "trusted_keys", "%zu node.pub file%s of %s", d->n_trust,
+			       d->n_trust == 1 ? "" : "s", trust_source(d));
+	else
+		hw_report_fact(&d->rep, "trusted_keys", "none configured");
+	return 0;
+}
+
+enum hw_verdict hw_cli_drill_signers(struct drill *d, const struct hw_verify_report *v, bool strict,
+				     char *why, size_t cap)
+{
+	enum hw_verdict verdict = HW_VERDICT_PASS;
+	size_t n = d->n_trust;
+	const char *keys = n == 1 ? "key" : "keys";
+	if (v->code == HW_EUNTRUSTED || v->code == HW_ESIGNATURE) {
+		verdict = HW_VERDICT_FAIL;
+		snprintf(why, cap, "%s at LSN %" PRIu64 ": %s (%zu trusted %s of %s)",
+			 hw_errname(v->code), v->first_bad_lsn, v->what, n, keys, trust_source(d));
+	} else if (v->code != 0) {
+		verdict = HW_VERDICT_SKIP;
+		snprintf(why, cap, "not judged: the store is damaged");
+	} else if (n == 0 && v->checkpoints > 0) {
+		verdict = strict ? HW_VERDICT_FAIL : HW_VERDICT_WARN;
+		snprintf(why, cap,
+			 "no trusted keys configured: %" PRIu64 " signed checkpoints, signer not "
+			 "checked (a log signed by any key would pass); set [drills] trust or "
+			 "--trust",
+			 v->checkpoints);
+	} else if (v->checkpoints == 0) {
+		verdict = HW_VERDICT_WARN;
+		snprintf(why, cap,
+			 "%s and no signed checkpoint in the log: nothing but its hash chain "
+			 "vouches for it",
+			 n ? "trusted keys configured" : "no trusted keys configured");
+	} else {
+		snprintf(why, cap,
+			 "%" PRIu64 " checkpoints, each signed by one of %zu trusted %s of %s; "
+			 "the last, at LSN %" PRIu64 ", vouches for LSN %" PRIu64,
+			 v->checkpoints, n, keys, trust_source(d), v->good_cp_lsn,
+			 v->good_cp_covers);
+	}
+	hw_report_check(&d->rep, "checkpoint signers", verdict, "%s", why);
+	hw_report_figure(&d->rep, "checkpoints", (double)v->checkpoints, "checkpoints");
+	return verdict;
+}

@@ -132,6 +132,21 @@ int hw_cli_drill_track_cb(void *arg, uint64_t done, uint64_t total);
  * when the check ran. */
 struct hw_verify_report;
 int hw_cli_drill_verify_dir(struct drill *d, const char *dir, struct hw_verify_report *v);
+
+/* Load the sign key of each --trust file, else of each [drills] trust file, into
+ * d->trust. A file that does not load ends the drill in ERROR, naming it: a drill that
+ * silently trusted fewer keys would fail for the wrong reason, or pass on a typo.
+ * Returns 0 or the error. */
+int hw_cli_drill_trust_load(struct drill *d);
+
+/* Who signed the checkpoints of the log v walked (docs/drills.md), as the check
+ * "checkpoint signers" with its detail also in why: an untrusted signer fails the drill
+ * (HW_EUNTRUSTED); signed checkpoints with no trusted key to judge them by fail it when
+ * strict (a restore: a backup signed by any key would pass) and warn otherwise (a verify
+ * of a node's own store); a log with no checkpoint passes with a warning that nothing but
+ * its hash chain vouches for it. */
+enum hw_verdict hw_cli_drill_signers(struct drill *d, const struct hw_verify_report *v, bool strict,
+				     char *why, size_t cap);
 void hw_cli_drill_verify_checks(struct hw_report *r, const struct hw_verify_report *v);
 
 /* Size of dir/name, 0 when missing (*exists false). */

@@ -21,6 +21,7 @@ static const struct option verify_opts[] = {
 	OPT("compare", required_argument, 'x'),
 	OPT("scratch", required_argument, 's'),
 	OPT("connect", required_argument, 'C'),
+	OPT("trust", required_argument, 'T'),
 	OPT("at-lsn", required_argument, 'l'),
 	OPT("replay-max", required_argument, 'M'),
 	HW_CLI_SECURITY_OPTIONS,
@@ -35,8 +36,14 @@ void hw_cli_drill_verify_checks(struct hw_report *r, const struct hw_verify_repo
 	int c = v->code;
 	bool state_bad = c == HW_EDIGEST;
 	bool record_bad = hw_is_reject(c);
+	bool signer_bad = c == HW_EUNTRUSTED || c == HW_ESIGNATURE;
 	bool chain_bad = c != 0 && !state_bad && !record_bad;
-	if (chain_bad)
+	if (signer_bad) /* hw_cli_drill_signers() reports it: the walk stopped there */
+		hw_report_check(r, "hash chain", HW_VERDICT_SKIP,
+				"walked to LSN %" PRIu64 ", where a checkpoint failed "
+				"(checkpoint signers)",
+				v->first_bad_lsn);
+	else if (chain_bad)
 		hw_report_check(r, "hash chain", HW_VERDICT_FAIL, "%s at LSN %" PRIu64 ": %s",
 				hw_errname(c), v->first_bad_lsn, v->what);
 	else
@@ -48,7 +55,7 @@ void hw_cli_drill_verify_checks(struct hw_report *r, const struct hw_verify_repo
 				"LSN %" PRIu64 ": %s", v->first_bad_lsn, v->what);
 	else if (chain_bad)
 		hw_report_check(r, "records decode and validate", HW_VERDICT_SKIP,
-				"not reached: the chain is broken");
+				signer_bad ? "not reached" : "not reached: the chain is broken");
 	else if (v->base_lsn != 0)
 		hw_report_check(r, "records decode and validate", HW_VERDICT_SKIP,
 				"the log starts after base LSN %" PRIu64
@@ -379,6 +386,9 @@ static int run_connect(struct drill *d)
 /* The channel: the command line's, else the --config node's own. */
 static int connect_setup(struct drill *d)
 {
+	if (d->n_trust_files > 0)
+		return hw_cli_usage_error(d->cmd, "--trust judges a store's checkpoints: it goes "
+						  "with --dir or --config, not --connect");
 	const struct hw_client_security *s = &d->sec;
 	if (d->n_compare)
 		return hw_cli_usage_error(d->cmd,
@@ -411,6 +421,8 @@ static int run_verify(const struct hw_cli_cmd *cmd, int argc, char **argv)
 		return hw_cli_usage_error(cmd, "--at-lsn and --replay-max go with --connect");
 	if (!d.dir)
 		return hw_cli_usage_error(cmd, "--dir DIR, --config FILE or --connect is required");
+	if (hw_cli_drill_trust_load(&d) != 0)
+		return hw_cli_drill_finish(&d);
 	struct hw_verify_report v;
 	rc = hw_cli_drill_verify_dir(&d, d.dir, &v);
 	if (rc) {
@@ -419,6 +431,8 @@ static int run_verify(const struct hw_cli_cmd *cmd, int argc, char **argv)
 		return hw_cli_drill_finish(&d);
 	}
 	hw_cli_drill_verify_checks(&d.rep, &v);
+	char signers[512];
+	hw_cli_drill_signers(&d, &v, false, signers, sizeof(signers));
 	for (size_t i = 0; i < d.n_compare && v.code == 0; i++)
 		compare_one(&d, d.compare[i]);
 	d.lsn = v.head_lsn;
@@ -447,14 +461,18 @@ static int run_verify(const struct hw_cli_cmd *cmd, int argc, char **argv)
 const struct hw_cli_cmd hw_cli_drill_verify = {
 	"drill verify", "integrity of a replica; digests across stores",
 	"usage: hawser drill verify (--dir DIR | --config FILE) [--compare DIR2]...\n"
-	"                           [--scratch S] [--report-dir D] [--json] [--no-record]\n"
+	"                           [--trust NODE.PUB]... [--scratch S] [--report-dir D]\n"
+	"                           [--json] [--no-record]\n"
 	"       hawser drill verify --connect ADDR,ADDR[,...] [--at-lsn N] [--replay-max N]\n"
 	"                           (--key FILE --peers LIST --cluster ID | --insecure)\n"
 	"                           [--config FILE | --dir DIR] [--report-dir D] [--json]\n"
 	"  Walk DIR's hash chain, decode and validate every record, rebuild the state from\n"
 	"  the log in scratch and compare it with the stored state. With --compare (up to\n"
 	"  8 times), compare the state digests of DIR and DIR2 at the LSN both have, and\n"
-	"  the entry hash there (the stores of a running cluster can be read live).\n"
+	"  the entry hash there (the stores of a running cluster can be read live). Each\n"
+	"  signed checkpoint's signer is judged against the node.pub files of --trust (up\n"
+	"  to 8), else of [drills] trust: an untrusted one fails the drill (HW_EUNTRUSTED);\n"
+	"  with none configured, signed checkpoints only warn that no signer was judged.\n"
 	"  With --connect (2 to 16 client addresses, one per node), ask every node over its\n"
 	"  client port for its state digest at one LSN (--at-lsn, else the lowest head the\n"
 	"  nodes report) and compare them; each node answers from one read transaction when\n"

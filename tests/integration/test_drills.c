@@ -366,6 +366,25 @@ static void test_restore_trust(void **state)
 			    "--dir", dir, "--trust", "/nonexistent/p1.pub", NULL),
 			 1);
 	assert_non_null(strstr(f->r.out, "ERROR: trusted key /nonexistent/p1.pub cannot be used"));
+
+	/* verify judges the signers the same way; with no key it only warns (a node's own
+	 * store), and --trust goes with a store, not with --connect */
+	assert_int_equal(hw(&f->r, "drill", "verify", "--dir", dir, "--scratch", scratch, "--trust",
+			    good_pub, NULL),
+			 3);
+	assert_non_null(strstr(f->r.out, "FAIL: checkpoint signers: HW_EUNTRUSTED at LSN"));
+	assert_int_equal(hw(&f->r, "drill", "verify", "--dir", dir, "--scratch", scratch, "--trust",
+			    rogue_pub, NULL),
+			 0);
+	check_line(f->r.out, "checkpoint signers", line, sizeof(line));
+	assert_non_null(strstr(line, "  pass  "));
+	assert_int_equal(hw(&f->r, "drill", "verify", "--dir", dir, "--scratch", scratch, NULL), 0);
+	check_line(f->r.out, "checkpoint signers", line, sizeof(line));
+	assert_non_null(strstr(line, "  warn  "));
+	assert_non_null(strstr(line, "no trusted keys configured: 3 signed checkpoints"));
+	assert_int_equal(hw(&f->r, "drill", "verify", "--connect", "a:1,b:1", "--insecure",
+			    "--trust", good_pub, NULL),
+			 2);
 }
 
 /* Make n backup generations of store dir under bdir, generation i aged ages[i] ms. */
