@@ -467,7 +467,9 @@ static int error_frame(struct hw_client *c, const struct hw_frame *f)
 
 /* ---------------------------------------------------------------- hello */
 
-static int hello(struct hw_client *c)
+/* Send this side's Hello and read the node's by deadline: the dial's, which the connect
+ * and the handshake before it used too. */
+static int hello(struct hw_client *c, int64_t deadline)
 {
 	Hawser__Wire__V1__Hello h = HAWSER__WIRE__V1__HELLO__INIT;
 	h.protocol_version = PROTOCOL_VERSION;
@@ -481,7 +483,7 @@ static int hello(struct hw_client *c)
 	if (rc)
 		return rc;
 	struct hw_frame f;
-	rc = read_frame(c, deadline_of(CONNECT_TIMEOUT_MS), &f);
+	rc = read_frame(c, deadline, &f);
 	if (rc)
 		return rc;
 	if (f.type == HW_FRAME_ERROR)
@@ -566,7 +568,9 @@ static int handshake(struct hw_client *c, int64_t deadline)
 }
 
 /* (Re)connect to address i: a fresh stream (what was buffered from the old one is
- * dropped), then the Hello. 0 or the error; c->fd is -1 after an error. */
+ * dropped), then the Hello. The connect, the handshake and the Hello share one deadline,
+ * so a dial lasts at most CONNECT_TIMEOUT_MS in all (hawser.h's 5 s per address), however
+ * the time falls between them. 0 or the error; c->fd is -1 after an error. */
 static int connect_to(struct hw_client *c, uint32_t i)
 {
 	if (c->fd >= 0)
@@ -584,7 +588,7 @@ static int connect_to(struct hw_client *c, uint32_t i)
 	if (rc == 0 && c->secure)
 		rc = handshake(c, deadline);
 	if (rc == 0)
-		rc = hello(c);
+		rc = hello(c, deadline);
 	if (rc != 0 && c->fd >= 0) {
 		close(c->fd);
 		c->fd = -1;

@@ -98,11 +98,12 @@ int hw_node_submit_wait(struct hw_node *n, const uint8_t *record, size_t len,
 struct hw_client;
 
 /* Connect in plaintext (for nodes configured insecure = true; else use
- * hw_client_connect_secure) to a node's client port: "HOST:PORT" or "unix:/path", or a comma-separated
- * list of them (the nodes of a failover cluster, at most 8): then the first that answers
- * as the primary is taken, and HW_ENOT_PRIMARY returned when none does (an election may
- * be under way: retry, or hw_client_reconnect()). Blocking, with a 5 s timeout per
- * address.
+ * hw_client_connect_secure) to a node's client port: "HOST:PORT" or "unix:/path", or a
+ * comma-separated list of them (the nodes of a failover cluster, at most 8): then the
+ * first that answers as the primary is taken, and HW_ENOT_PRIMARY returned when none does
+ * (an election may be under way: retry, or hw_client_reconnect()). Blocking, with a 5 s
+ * timeout per address for the whole dial (the connect, the secure handshake and the
+ * node's Hello together).
  *
  * A client given a list follows the primary by itself: it keeps a copy of every submit
  * in flight (at most HW_CLIENT_INFLIGHT_MAX without an outcome: hw_client_submit
@@ -184,7 +185,8 @@ int hw_client_flush(struct hw_client *c);
  * under way: see hw_client_connect). With timeout 0 it only takes what has arrived
  * (once a read found nothing more waiting, the next such call says -ETIMEDOUT without
  * asking the socket again), except that a following client in a search still makes its
- * round over the addresses first (see hw_client_connect); HW_ECLOSED when the node closed the connection (outstanding
+ * round over the addresses first (see hw_client_connect); HW_ECLOSED when the node closed
+ * the connection (outstanding
  * submits may or may not have been stored: resubmit them with the same record_id, which
  * is idempotent). */
 int hw_client_wait(struct hw_client *c, int timeout_ms, struct hw_outcome *out);
