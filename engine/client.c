@@ -452,8 +452,20 @@ static bool past_with_nothing_buffered(const struct hw_client *c, int64_t deadli
 	return deadline >= 0 && hw_mono_ms() >= deadline && c->rhead == c->rlen && c->rawlen == 0;
 }
 
-/* The code an ERROR frame carries; the node closes after it, so it is sticky. */
-static int error_frame(struct hw_client *c, const struct hw_frame *f)
+/* The code an ERROR frame carries (a malformed one is HW_EPROTOCOL, sticky).
+ *
+ * Which ERROR ends the connection follows from what the node does (engine/node*.c). It
+ * refuses a connection with an ERROR and then closes it: another cluster or protocol
+ * version at the Hello (hw__node_refuse), too many connections (hw__session_new, before
+ * the Hello is read). It answers a request it does not serve with an ERROR and keeps the
+ * connection open (hw__node_send_error alone): a DIGEST_QUERY while another runs
+ * (HW_EBUSY) or that cannot start, an OPERATOR_EVENT or a DRILL_FAULT it refuses. It
+ * never answers a SUBMIT with one (a refused submit gets a SUBMIT_REPLY with its code).
+ * So an ERROR is read by where it comes: in answer to the Hello or among the outcomes
+ * (error_frame) the node is closing, and its code is sticky; in answer to a request
+ * (request()) it is that request's answer, returned while the stream stays good (should
+ * the node close after all, the next read finds the close: HW_ECLOSED). */
+static int error_code(struct hw_client *c, const struct hw_frame *f)
 {
 	ProtobufCAllocator pa = {arena_alloc_cb, arena_free_cb, &c->arena};
 	hw_arena_reset(&c->arena);
@@ -462,7 +474,13 @@ static int error_frame(struct hw_client *c, const struct hw_frame *f)
 		return set_failed(c, HW_EPROTOCOL);
 	if (e->message && e->message[0])
 		fprintf(stderr, "hawser client: node refused: %s\n", e->message);
-	return set_failed(c, e->code);
+	return e->code;
+}
+
+/* An ERROR where the node closes after it (error_code): sticky. */
+static int error_frame(struct hw_client *c, const struct hw_frame *f)
+{
+	return set_failed(c, error_code(c, f));
 }
 
 /* ---------------------------------------------------------------- hello */
@@ -1037,7 +1055,8 @@ int hw_client_fd(const struct hw_client *c)
 
 /* Send one request message (protobuf) as a frame of type req_type and wait for the
  * reply frame of type reply_type, skipping heartbeats. On 0, *f is the reply (its body
- * valid until the next read); an ERROR frame gives its code. */
+ * valid until the next read); an ERROR frame gives its code and leaves the connection
+ * good (error_code says why). */
 static int request(struct hw_client *c, enum hw_frame_type req_type, const ProtobufCMessage *q,
 		   enum hw_frame_type reply_type, int timeout_ms, struct hw_frame *f)
 {
@@ -1059,8 +1078,8 @@ static int request(struct hw_client *c, enum hw_frame_type req_type, const Proto
 		return -ETIMEDOUT;
 	if (rc)
 		return rc;
-	if (f->type == HW_FRAME_ERROR)
-		return error_frame(c, f);
+	if (f->type == HW_FRAME_ERROR) /* the node's answer: it keeps the connection */
+		return error_code(c, f);
 	return f->type == reply_type ? 0 : set_failed(c, HW_EPROTOCOL);
 }
 

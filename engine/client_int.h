@@ -14,7 +14,10 @@
  * the frame's body, a protobuf hawser.wire.v1.Status (proto/wire.proto) for the caller to
  * decode and free(), and *len its length. Call it with no submit outstanding: any other
  * frame in between is HW_EPROTOCOL. Errors as for hw_client_wait(), plus HW_ENOMEM and
- * the code of an ERROR frame the node sent instead. The calling thread owns c. */
+ * the code of an ERROR frame the node sent instead: the node answers a request it does
+ * not serve (now) that way and keeps the connection, so c stays good for the next call
+ * (a node that closes after all: the next call says HW_ECLOSED). The calling thread owns
+ * c. */
 int hw_client_status(struct hw_client *c, int timeout_ms, uint8_t **body, size_t *len);
 
 /* Ask the primary to hand over to node to (a SWITCHOVER_REQUEST frame) and wait up to
@@ -58,7 +61,8 @@ int hw_client_drill_isolate(struct hw_client *c, uint32_t duration_ms, int timeo
  * `hawser drill verify --connect`. Waits up to timeout_ms for the DIGEST_REPLY; *body is
  * a malloc'd copy of it (wire.proto DigestReply: its code says whether the node could
  * answer) for the caller to decode and free(). HW_EBUSY while another query runs on the
- * node, else errors as for hw_client_status(). Call it with no submit outstanding. */
+ * node (c stays good: ask again later), else errors as for hw_client_status(). Call it
+ * with no submit outstanding. */
 int hw_client_digest(struct hw_client *c, uint64_t lsn, uint64_t replay_max, int timeout_ms,
 		     uint8_t **body, size_t *len);
 

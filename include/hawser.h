@@ -103,7 +103,8 @@ struct hw_client;
  * first that answers as the primary is taken, and HW_ENOT_PRIMARY returned when none does
  * (an election may be under way: retry, or hw_client_reconnect()). Blocking, with a 5 s
  * timeout per address for the whole dial (the connect, the secure handshake and the
- * node's Hello together).
+ * node's Hello together). A node that refuses the client answers its Hello with an ERROR
+ * frame and closes: the dial ends with the frame's code (HW_ECLUSTER ...).
  *
  * A client given a list follows the primary by itself: it keeps a copy of every submit
  * in flight (at most HW_CLIENT_INFLIGHT_MAX without an outcome: hw_client_submit
@@ -188,7 +189,11 @@ int hw_client_flush(struct hw_client *c);
  * round over the addresses first (see hw_client_connect); HW_ECLOSED when the node closed
  * the connection (outstanding
  * submits may or may not have been stored: resubmit them with the same record_id, which
- * is idempotent). */
+ * is idempotent). An ERROR frame among the outcomes means the node is closing the
+ * connection: the wait returns its code, and so does every later call on c. (The node
+ * answers the requests of the hawser command, engine/client_int.h, that it does not
+ * serve with an ERROR and keeps the connection: there the code is that request's answer
+ * only, and c stays good.) */
 int hw_client_wait(struct hw_client *c, int timeout_ms, struct hw_outcome *out);
 
 /* Close and free. NULL is a no-op. */

@@ -38,16 +38,19 @@
 #include "wire.pb-c.h"
 
 enum behaviour {
-	ECHO,         /* each SUBMIT gets SUBMIT_REPLY {request_id, lsn = request_id} */
-	REJECT,       /* each SUBMIT gets a refusal with field and rule */
-	CLOSE,        /* close after the first SUBMIT arrives */
-	CORRUPT,      /* answer the first SUBMIT with a frame whose body is damaged */
-	REFUSE_HELLO, /* answer HELLO with an ERROR frame */
-	STATUS,       /* answer STATUS_REQUEST with a Status */
-	GATED,        /* ECHO, but after the HELLO read nothing until the test posts go */
-	TIMEDOUT,     /* answer the first SUBMIT with ERROR {-ETIMEDOUT}, then close */
-	HOLD_FIRST,   /* ECHO every SUBMIT but the first, which is never answered */
-	FLOOD,        /* after the HELLO, heartbeats without end (until the client goes) */
+	ECHO,          /* each SUBMIT gets SUBMIT_REPLY {request_id, lsn = request_id} */
+	REJECT,        /* each SUBMIT gets a refusal with field and rule */
+	CLOSE,         /* close after the first SUBMIT arrives */
+	CORRUPT,       /* answer the first SUBMIT with a frame whose body is damaged */
+	REFUSE_HELLO,  /* answer HELLO with an ERROR frame */
+	STATUS,        /* answer STATUS_REQUEST with a Status */
+	GATED,         /* ECHO, but after the HELLO read nothing until the test posts go */
+	TIMEDOUT,      /* answer the first SUBMIT with ERROR {-ETIMEDOUT}, then close */
+	HOLD_FIRST,    /* ECHO every SUBMIT but the first, which is never answered */
+	FLOOD,         /* after the HELLO, heartbeats without end (until the client goes) */
+	BUSY_DIGEST,   /* the first DIGEST_QUERY gets ERROR {HW_EBUSY}, the next a DigestReply
+			* {lsn 7}; STATUS_REQUEST a Status; the connection stays open */
+	REFUSE_DIGEST, /* a DIGEST_QUERY gets ERROR {HW_EFAULT_OFF}, then the node closes */
 };
 
 struct server {
@@ -56,6 +59,7 @@ struct server {
 	uint16_t port;
 	pthread_t thread;
 	uint64_t submits; /* SUBMIT frames seen (read after join) */
+	uint64_t queries; /* DIGEST_QUERY frames seen */
 	int client_role;  /* role in the client's Hello */
 	int cfd;          /* GATED: the connection, posted on ready once the HELLO is answered */
 	sem_t ready, go;
@@ -90,7 +94,7 @@ static void send_error(int fd, int code)
 {
 	Hawser__Wire__V1__Error e = HAWSER__WIRE__V1__ERROR__INIT;
 	e.code = code;
-	e.message = "cluster id does not match";
+	e.message = (char *)hw_strerror(code);
 	uint8_t buf[128];
 	size_t n = hawser__wire__v1__error__pack(&e, buf);
 	send_frame(fd, HW_FRAME_ERROR, buf, (uint32_t)n);
@@ -182,8 +186,24 @@ static bool on_frame(struct server *s, int fd, const struct hw_frame *f)
 		}
 		return true;
 	}
-	if (f->type == HW_FRAME_STATUS_REQUEST && s->how == STATUS) {
+	if (f->type == HW_FRAME_STATUS_REQUEST && (s->how == STATUS || s->how == BUSY_DIGEST)) {
 		send_status(fd);
+		return true;
+	}
+	if (f->type == HW_FRAME_DIGEST_QUERY && s->how == REFUSE_DIGEST) {
+		send_error(fd, HW_EFAULT_OFF);
+		return false;
+	}
+	if (f->type == HW_FRAME_DIGEST_QUERY && s->how == BUSY_DIGEST && s->queries++ == 0) {
+		send_error(fd, HW_EBUSY);
+		return true;
+	}
+	if (f->type == HW_FRAME_DIGEST_QUERY && s->how == BUSY_DIGEST) {
+		Hawser__Wire__V1__DigestReply r = HAWSER__WIRE__V1__DIGEST_REPLY__INIT;
+		r.lsn = 7;
+		uint8_t buf[64];
+		size_t n = hawser__wire__v1__digest_reply__pack(&r, buf);
+		send_frame(fd, HW_FRAME_DIGEST_REPLY, buf, (uint32_t)n);
 		return true;
 	}
 	struct hw_submit_hdr sh;
@@ -750,6 +770,42 @@ static void test_heartbeat_flood_times_out(void **state)
 	server_join(&a);
 }
 
+/* A node answers a request it does not serve now with an ERROR and keeps the connection
+ * (engine/node_digest.c: HW_EBUSY while another digest runs): the call returns that code
+ * and the connection stays good, so the same request succeeds next time and other
+ * requests go on. A node that closes after its ERROR: the call returns the code, and the
+ * next call finds the close (HW_ECLOSED). */
+static void test_request_error_keeps_connection(void **state)
+{
+	(void)state;
+	struct server s;
+	server_start(&s, BUSY_DIGEST);
+	struct hw_client *c = connect_to(&s);
+	uint8_t *body = NULL;
+	size_t len = 0;
+	assert_int_equal(hw_client_digest(c, 0, 0, 5000, &body, &len), HW_EBUSY);
+	assert_null(body);
+	assert_int_equal(hw_client_digest(c, 0, 0, 5000, &body, &len), 0);
+	Hawser__Wire__V1__DigestReply *r = hawser__wire__v1__digest_reply__unpack(NULL, len, body);
+	assert_non_null(r);
+	assert_int_equal(r->lsn, 7);
+	hawser__wire__v1__digest_reply__free_unpacked(r, NULL);
+	free(body);
+	assert_int_equal(hw_client_status(c, 5000, &body, &len), 0);
+	free(body);
+	hw_client_close(c);
+	server_join(&s);
+	assert_int_equal(s.queries, 2);
+
+	server_start(&s, REFUSE_DIGEST);
+	c = connect_to(&s);
+	assert_int_equal(hw_client_digest(c, 0, 0, 5000, &body, &len), HW_EFAULT_OFF);
+	assert_int_equal(hw_client_digest(c, 0, 0, 5000, &body, &len), HW_ECLOSED);
+	assert_int_equal(hw_client_status(c, 5000, &body, &len), HW_ECLOSED);
+	hw_client_close(c);
+	server_join(&s);
+}
+
 /* The slow node of test_dial_one_deadline: its key, the client's it pins, and what it saw. */
 #define SLOW_CLUSTER      "dial"
 #define SLOW_HANDSHAKE_MS 3000 /* from its accept to its hello_R | finish_R */
@@ -1032,6 +1088,7 @@ int main(void)
 		cmocka_unit_test(test_timed_out_connection_follows),
 		cmocka_unit_test(test_inflight_counts_unanswered),
 		cmocka_unit_test(test_heartbeat_flood_times_out),
+		cmocka_unit_test(test_request_error_keeps_connection),
 		cmocka_unit_test(test_dial_one_deadline),
 		cmocka_unit_test_setup_teardown(test_follows_primary_kill, follow_setup,
 						follow_teardown),
