@@ -61,6 +61,7 @@ struct inflight {
 	enum hw_durability mode;
 	unsigned k;
 	bool busy; /* no outcome yet */
+	bool sent; /* written on this connection (or its rest waits in pend: resend()) */
 	uint8_t *bytes;
 	size_t len, cap;
 };
@@ -101,16 +102,23 @@ struct hw_client {
 	 * under way ends (0: none under way). */
 	struct inflight *fl;
 	uint32_t fl_head, fl_count;
-	uint32_t fl_busy; /* of them still without an outcome */
+	uint32_t fl_busy;   /* of them still without an outcome */
+	uint32_t fl_unsent; /* of those, not yet written on this connection (resend()) */
 	uint32_t follows;
 	int fl_failed;
 	int follow_ms;
 	int64_t search_end;
+	/* The rest of the frame a resend was writing when its time ran out:
+	 * pend[pend_off..pend_len), PEND_BYTES at most, goes before any other byte. */
+	uint8_t *pend;
+	size_t pend_off, pend_len;
 };
 
 /* The largest frame a client sends (a SUBMIT), and the record it is sealed into. */
 #define SEND_FRAME_MAX (HW_FRAME_HEADER_BYTES + HW_SUBMIT_HEADER_BYTES + HW_RECORD_BYTES_MAX)
 #define RAW_CAP        HW_CHANNEL_RECORD_BYTES(HW_CHANNEL_PLAINTEXT_MAX)
+/* What a resend may leave half written: one SUBMIT frame, sealed. */
+#define PEND_BYTES HW_CHANNEL_RECORD_BYTES(SEND_FRAME_MAX)
 
 /* Milliseconds left until deadline (-1: none) as a poll timeout. */
 static int left_ms(int64_t deadline)
@@ -254,19 +262,35 @@ static int set_failed(struct hw_client *c, int code)
 	return c->failed;
 }
 
-/* Write the iovecs whole, as they are. */
-static int send_raw(struct hw_client *c, struct iovec *iov, int n)
+/* Wait until the socket takes more bytes, or deadline (-1: none). 0, -ETIMEDOUT, -EINTR
+ * for a caught signal when intr (else the wait goes on), or the sticky error. */
+static int wait_writable(struct hw_client *c, int64_t deadline, bool intr)
 {
-	while (n > 0) {
+	struct pollfd pfd = {.fd = c->fd, .events = POLLOUT};
+	int n;
+	while ((n = poll(&pfd, 1, left_ms(deadline))) < 0 && errno == EINTR && !intr)
+		;
+	if (n < 0)
+		return errno == EINTR ? -EINTR : set_failed(c, -errno);
+	return n == 0 ? -ETIMEDOUT : 0; /* an error or a hang-up: the write says which */
+}
+
+/* Write iov[0..*n) as they are, by deadline, moving *iov and *n past what went. 0 once
+ * all went; -ETIMEDOUT (the deadline passed), -EINTR (intr and a caught signal), each with
+ * *n > 0 and the stream still good; or the sticky error. */
+static int write_iov(struct hw_client *c, struct iovec **iovp, int *np, int64_t deadline, bool intr)
+{
+	struct iovec *iov = *iovp;
+	int n = *np, rc = 0;
+	while (rc == 0 && n > 0) {
 		struct msghdr mh = {.msg_iov = iov, .msg_iovlen = (size_t)n};
-		ssize_t w = sendmsg(c->fd, &mh, MSG_NOSIGNAL);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return set_failed(c, errno == EPIPE || errno == ECONNRESET ? HW_ECLOSED
-										   : -errno);
-		}
-		size_t done = (size_t)w;
+		ssize_t w = sendmsg(c->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			rc = wait_writable(c, deadline, intr);
+		else if (w < 0 && errno != EINTR)
+			rc = set_failed(c, errno == EPIPE || errno == ECONNRESET ? HW_ECLOSED
+										 : -errno);
+		size_t done = w > 0 ? (size_t)w : 0;
 		while (n > 0 && done >= iov->iov_len) {
 			done -= iov->iov_len;
 			iov++;
@@ -277,12 +301,51 @@ static int send_raw(struct hw_client *c, struct iovec *iov, int n)
 			iov->iov_len -= done;
 		}
 	}
-	return 0;
+	*iovp = iov;
+	*np = n;
+	return rc;
+}
+
+/* Write what a resend left in c->pend, by deadline: as write_iov. */
+static int pend_write(struct hw_client *c, int64_t deadline, bool intr)
+{
+	if (c->pend_off == c->pend_len)
+		return 0;
+	struct iovec one = {c->pend + c->pend_off, c->pend_len - c->pend_off}, *iov = &one;
+	int n = 1;
+	int rc = write_iov(c, &iov, &n, deadline, intr);
+	c->pend_off = n > 0 ? (size_t)((uint8_t *)one.iov_base - c->pend) : 0;
+	c->pend_len = n > 0 ? c->pend_len : 0;
+	return rc;
+}
+
+/* Write the iovecs whole, as they are, after what c->pend holds. Ordinary sends block
+ * (deadline -1, intr false). A resend (resend()) passes its caller's deadline and intr,
+ * with c->pend empty: when time runs out (or a signal comes) part-way, the rest goes to
+ * c->pend, to be written before any other byte, and -ETIMEDOUT (-EINTR) says so; the
+ * bytes count as sent either way, so a frame is never cut short or begun twice. */
+static int send_raw(struct hw_client *c, struct iovec *iov, int n, int64_t deadline, bool intr)
+{
+	HW_ASSERT((deadline < 0 && !intr) || c->pend_off == c->pend_len);
+	int rc = pend_write(c, -1, false);
+	if (rc == 0)
+		rc = write_iov(c, &iov, &n, deadline, intr);
+	if (n > 0 && (rc == -ETIMEDOUT || rc == -EINTR)) {
+		size_t len = 0;
+		for (int i = 0; i < n; i++) {
+			HW_ASSERT(len + iov[i].iov_len <= PEND_BYTES);
+			memcpy(c->pend + len, iov[i].iov_base, iov[i].iov_len);
+			len += iov[i].iov_len;
+		}
+		c->pend_off = 0;
+		c->pend_len = len;
+	}
+	return rc;
 }
 
 /* Write the iovecs (whole frames, at most SEND_FRAME_MAX bytes) whole: secure, sealed as
- * one record (never plaintext). */
-static int send_now(struct hw_client *c, struct iovec *iov, int n)
+ * one record (never plaintext). deadline and intr as for send_raw. */
+static int send_until(struct hw_client *c, struct iovec *iov, int n, int64_t deadline, bool intr)
 {
 	struct iovec sealed;
 	if (c->secure) {
@@ -307,7 +370,13 @@ static int send_now(struct hw_client *c, struct iovec *iov, int n)
 		iov = &sealed;
 		n = 1;
 	}
-	return send_raw(c, iov, n);
+	return send_raw(c, iov, n, deadline, intr);
+}
+
+/* An ordinary send: blocking. */
+static int send_now(struct hw_client *c, struct iovec *iov, int n)
+{
+	return send_until(c, iov, n, -1, false);
 }
 
 /* Send the held frames, in one record and one write. */
@@ -550,7 +619,7 @@ static int handshake_send(struct hw_client *c)
 	if (rc)
 		return set_failed(c, rc);
 	struct iovec iov = {out, n};
-	return n ? send_raw(c, &iov, 1) : 0;
+	return n ? send_raw(c, &iov, 1, -1, false) : 0;
 }
 
 /* A fresh channel on the new connection and its handshake, blocking up to deadline. */
@@ -597,6 +666,7 @@ static int connect_to(struct hw_client *c, uint32_t i)
 	c->failed = 0;
 	c->rhead = c->rlen = 0;
 	c->drained = false;
+	c->pend_off = c->pend_len = 0;
 	c->role = 0;
 	c->cur = i;
 	const char *addr = c->addrs[i];
@@ -658,7 +728,7 @@ static int reconnect(struct hw_client *c, int64_t deadline)
 int hw_client_reconnect(struct hw_client *c, int timeout_ms)
 {
 	/* the caller resubmits what was in flight: the copies kept to follow go */
-	c->fl_head = c->fl_count = c->fl_busy = 0;
+	c->fl_head = c->fl_count = c->fl_busy = c->fl_unsent = 0;
 	c->fl_failed = 0;
 	c->follows = 0;
 	c->search_end = 0;
@@ -741,7 +811,9 @@ int hw_client_connect_secure(const char *addr, const struct hw_client_security *
 	size_t n_addrs = 0;
 	rc = hw_client_addrs_parse(addr, c->addrs, ADDRS_MAX, &n_addrs);
 	c->n_addrs = (uint32_t)n_addrs;
-	if (rc == 0 && c->n_addrs > 1 && !(c->fl = calloc(HW_CLIENT_INFLIGHT_MAX, sizeof *c->fl)))
+	if (rc == 0 && c->n_addrs > 1 &&
+	    (!(c->fl = calloc(HW_CLIENT_INFLIGHT_MAX, sizeof *c->fl)) ||
+	     !(c->pend = malloc(PEND_BYTES))))
 		rc = HW_ENOMEM;
 	if (rc == 0)
 		rc = connect_round(c, true);
@@ -771,13 +843,16 @@ void hw_client_close(struct hw_client *c)
 	for (uint32_t i = 0; c->fl != NULL && i < HW_CLIENT_INFLIGHT_MAX; i++)
 		free(c->fl[i].bytes);
 	free(c->fl);
+	free(c->pend);
 	free(c);
 }
 
 /* ---------------------------------------------------------------- submit, wait */
 
-static int send_submit(struct hw_client *c, uint64_t request_id, const uint8_t *record, size_t len,
-		       enum hw_durability mode, unsigned k)
+/* A SUBMIT frame in iov[0..2): its header in hdr, its body in c->sbuf. */
+static void submit_frame(struct hw_client *c, uint64_t request_id, const uint8_t *record,
+			 size_t len, enum hw_durability mode, unsigned k,
+			 uint8_t hdr[HW_FRAME_HEADER_BYTES], struct iovec iov[2])
 {
 	struct hw_submit_hdr sh = {
 		.request_id = request_id,
@@ -789,9 +864,17 @@ static int send_submit(struct hw_client *c, uint64_t request_id, const uint8_t *
 	if (len)
 		memcpy(c->sbuf + HW_SUBMIT_HEADER_BYTES, record, len);
 	uint32_t blen = (uint32_t)(HW_SUBMIT_HEADER_BYTES + len);
-	uint8_t hdr[HW_FRAME_HEADER_BYTES];
 	hw_frame_header(hdr, HW_FRAME_SUBMIT, c->sbuf, blen);
-	struct iovec iov[2] = {{hdr, sizeof(hdr)}, {c->sbuf, blen}};
+	iov[0] = (struct iovec){hdr, HW_FRAME_HEADER_BYTES};
+	iov[1] = (struct iovec){c->sbuf, blen};
+}
+
+static int send_submit(struct hw_client *c, uint64_t request_id, const uint8_t *record, size_t len,
+		       enum hw_durability mode, unsigned k)
+{
+	uint8_t hdr[HW_FRAME_HEADER_BYTES];
+	struct iovec iov[2];
+	submit_frame(c, request_id, record, len, mode, k, hdr, iov);
 	return send_or_hold(c, iov, 2);
 }
 
@@ -818,8 +901,8 @@ static void fl_compact(struct hw_client *c)
 	c->fl_count = kept;
 }
 
-/* Keep a copy of a submit about to be sent. HW_EBUSY when HW_CLIENT_INFLIGHT_MAX are in
- * flight, HW_ENOMEM. */
+/* Keep a copy of a submit about to be sent (not sent yet: fl_unsent counts it). HW_EBUSY
+ * when HW_CLIENT_INFLIGHT_MAX are in flight, HW_ENOMEM. */
 static int fl_keep(struct hw_client *c, uint64_t request_id, const uint8_t *record, size_t len,
 		   enum hw_durability mode, unsigned k)
 {
@@ -842,8 +925,10 @@ static int fl_keep(struct hw_client *c, uint64_t request_id, const uint8_t *reco
 	e->mode = mode;
 	e->k = k;
 	e->busy = true;
+	e->sent = false;
 	c->fl_count++;
 	c->fl_busy++;
+	c->fl_unsent++;
 	return 0;
 }
 
@@ -864,19 +949,18 @@ static void fl_done(struct hw_client *c, uint64_t request_id)
 		if (e->busy && e->request_id == request_id) {
 			e->busy = false;
 			c->fl_busy--;
+			c->fl_unsent -= !e->sent;
 			break;
 		}
 	}
 	fl_trim(c);
 }
 
-/* Find the primary and send every submit in flight again, oldest first (a record may
- * depend on one before it), with the same id and bytes: one the old primary stored and
- * the new one holds comes back as a duplicate at its first LSN. A search lasts at most
- * c->follow_ms, over as many waits as it takes: one that reaches the wait's deadline
- * (-1: none) first returns -ETIMEDOUT and goes on at the next wait. 0, -ETIMEDOUT,
- * -EINTR, or why following failed: then every submit in flight is answered with that
- * code (fl_failed). */
+/* Find the primary and mark every submit in flight to be sent there again (resend()
+ * writes them). A search lasts at most c->follow_ms, over as many waits as it takes: one
+ * that reaches the wait's deadline (-1: none) first returns -ETIMEDOUT and goes on at the
+ * next wait. 0, -ETIMEDOUT, -EINTR, or why following failed: then every submit in flight
+ * is answered with that code (fl_failed). */
 static int follow(struct hw_client *c, int64_t deadline)
 {
 	int rc = 0;
@@ -895,13 +979,47 @@ static int follow(struct hw_client *c, int64_t deadline)
 	if (rc != 0 && cut && hw_mono_ms() < c->search_end)
 		return -ETIMEDOUT; /* the caller's time is up, not the search's */
 	c->search_end = 0;
-	for (uint32_t i = 0; rc == 0 && i < c->fl_count; i++) {
-		struct inflight *e = fl_at(c, i);
-		if (e->busy)
-			rc = send_submit(c, e->request_id, e->bytes, e->len, e->mode, e->k);
-	}
-	if (rc)
+	if (rc) {
 		c->fl_failed = set_failed(c, rc);
+		return rc;
+	}
+	for (uint32_t i = 0; i < c->fl_count; i++)
+		fl_at(c, i)->sent = false;
+	c->fl_unsent = c->fl_busy;
+	return 0;
+}
+
+/* A resend under way: copies the connection has not had, or the rest of one begun. */
+static bool resending(const struct hw_client *c)
+{
+	return c->fl_unsent > 0 || c->pend_off < c->pend_len;
+}
+
+/* Write the submits in flight that this connection has not had (follow() marks them all;
+ * one submitted meanwhile waits its turn behind them), oldest first (a record may depend
+ * on one before it), with the same id and bytes: one the old primary stored and the new
+ * one holds comes back as a duplicate at its first LSN. By deadline: a new primary that
+ * reads slowly (back-pressure) cannot hold the wait past it. 0 once all are written,
+ * -ETIMEDOUT or -EINTR (a signal caught while writing) with the rest kept for the next
+ * wait, or the sticky error (then the wait follows again). Each goes once and in order: the frame
+ * under way when time runs out is finished by the next write (send_raw), never begun
+ * again. */
+static int resend(struct hw_client *c, int64_t deadline)
+{
+	if (!resending(c) || c->failed) /* a lost stream: the wait's read says so */
+		return 0;
+	int rc = pend_write(c, deadline, true);
+	for (uint32_t i = 0; rc == 0 && c->fl_unsent > 0 && i < c->fl_count; i++) {
+		struct inflight *e = fl_at(c, i);
+		if (!e->busy || e->sent)
+			continue;
+		e->sent = true; /* whole, or its rest in c->pend */
+		c->fl_unsent--;
+		uint8_t hdr[HW_FRAME_HEADER_BYTES];
+		struct iovec iov[2];
+		submit_frame(c, e->request_id, e->bytes, e->len, e->mode, e->k, hdr, iov);
+		rc = send_until(c, iov, 2, deadline, true);
+	}
 	return rc;
 }
 
@@ -925,18 +1043,25 @@ int hw_client_submit(struct hw_client *c, uint64_t request_id, const uint8_t *re
 		return HW_ERANGE;
 	if (c->fl == NULL)
 		return c->failed ? c->failed : send_submit(c, request_id, record, len, mode, k);
+	bool behind = !c->failed && resending(c);
 	int rc = fl_keep(c, request_id, record, len, mode, k);
 	if (rc)
 		return rc;
+	if (behind)
+		return 0; /* kept: the next wait writes it after the copies before it */
 	rc = c->failed ? c->failed : send_submit(c, request_id, record, len, mode, k);
-	if (rc && follow_helps(c, rc))
-		return 0; /* kept: the next wait finds the primary and sends it */
-	if (rc) {
-		/* not submitted: the caller hears it here, not as an outcome */
-		fl_at(c, c->fl_count - 1)->busy = false;
-		c->fl_count--;
-		c->fl_busy--;
+	struct inflight *e = fl_at(c, c->fl_count - 1);
+	if (rc == 0) {
+		e->sent = true;
+		c->fl_unsent--;
 	}
+	if (rc == 0 || follow_helps(c, rc))
+		return 0; /* or kept: the next wait finds the primary and sends it */
+	/* not submitted: the caller hears it here, not as an outcome */
+	e->busy = false;
+	c->fl_count--;
+	c->fl_busy--;
+	c->fl_unsent--;
 	return rc;
 }
 
@@ -997,6 +1122,7 @@ static int fail_next(struct hw_client *c, struct hw_outcome *out)
 	out->code = c->fl_failed == HW_ENOT_PRIMARY ? HW_ENOT_PRIMARY : HW_ECLOSED;
 	e->busy = false;
 	c->fl_busy--;
+	c->fl_unsent -= !e->sent;
 	fl_trim(c);
 	return 0;
 }
@@ -1028,7 +1154,12 @@ int hw_client_wait(struct hw_client *c, int timeout_ms, struct hw_outcome *out)
 	if (c->fl_failed)
 		return fail_next(c, out);
 	for (;;) {
-		int rc = wait_frame(c, deadline, out);
+		/* a resend first; when the time runs out in it, what has arrived is still taken */
+		int rc = resend(c, deadline);
+		if (rc == -EINTR)
+			return rc;
+		if (rc == 0 || rc == -ETIMEDOUT)
+			rc = wait_frame(c, deadline, out);
 		if (c->fl == NULL)
 			return rc;
 		if (rc == 0 && out->code != HW_ENOT_PRIMARY) {
@@ -1050,7 +1181,7 @@ int hw_client_wait(struct hw_client *c, int timeout_ms, struct hw_outcome *out)
 
 int hw_client_fd(const struct hw_client *c)
 {
-	return c->fd;
+	return resending(c) ? -1 : c->fd;
 }
 
 /* Send one request message (protobuf) as a frame of type req_type and wait for the

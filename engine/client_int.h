@@ -70,7 +70,8 @@ int hw_client_digest(struct hw_client *c, uint64_t lsn, uint64_t replay_max, int
  * for POLLIN: read nothing from it yourself. Readable means hw_client_wait(c, 0, ...)
  * will make progress; outcomes may also sit buffered in c already, so call it until
  * -ETIMEDOUT after each readable event. -1 while a following client searches for a new
- * primary (hw_client_connect): nothing to poll then, call hw_client_wait() again. */
+ * primary or resends to it what was in flight (hw_client_connect): nothing to poll then,
+ * call hw_client_wait() again. */
 int hw_client_fd(const struct hw_client *c);
 
 /* Split the comma-separated address list ("a, b,c") into addrs[0..*n), each trimmed of the

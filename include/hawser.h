@@ -116,10 +116,16 @@ struct hw_client;
  * once. A hw_client_submit() or hw_client_flush() whose send fails that way keeps its
  * records for that search and returns 0. A wait searches until its own timeout (after
  * at least one round over the addresses, each dial bounded by 5 s), then returns
- * -ETIMEDOUT with the copies kept, and the next wait goes on with the same search. A
- * signal caught meanwhile (a handler installed without SA_RESTART, as for Ctrl-C) ends
- * the wait with -EINTR at once, the copies stay kept, and the next hw_client_wait()
- * searches afresh (or close). When no primary is found within the search
+ * -ETIMEDOUT with the copies kept, and the next wait goes on with the same search. The
+ * resend is bounded by the wait's timeout too (a new primary that reads slowly, under
+ * back-pressure, holds it up): a wait that runs out during it returns an outcome that
+ * has arrived, else -ETIMEDOUT with the copies kept, and the next wait goes on with the
+ * resend where it stopped, so each record reaches the new primary once, whole and in
+ * order; a hw_client_submit() meanwhile keeps its record, to be sent after them by a
+ * wait, and returns 0. A signal caught meanwhile (a handler installed without
+ * SA_RESTART, as for Ctrl-C) ends the wait with -EINTR at once, the copies stay kept,
+ * and the next hw_client_wait() searches afresh (or, after a signal during the resend,
+ * goes on with it; or close). When no primary is found within the search
  * (or 8 searches in a row bring no outcome), each submit still in flight gets an outcome
  * in doubt, HW_ECLOSED (HW_ENOT_PRIMARY when only standbys answered): it may be stored,
  * so resubmit it with the same record_id. A caught signal also ends a connect's dial with
@@ -165,7 +171,8 @@ void hw_client_set_follow_ms(struct hw_client *c, int ms);
 
 /* Send one submit; returns once it is written. Does not wait for the outcome. A client
  * that follows the primary keeps a copy (HW_EBUSY when HW_CLIENT_INFLIGHT_MAX are in
- * flight). */
+ * flight); while it resends what was in flight to a new primary (see
+ * hw_client_connect), it only keeps the copy, which a wait then writes after those. */
 int hw_client_submit(struct hw_client *c, uint64_t request_id, const uint8_t *record,
 		     size_t len, enum hw_durability mode, unsigned k);
 
@@ -186,8 +193,8 @@ int hw_client_flush(struct hw_client *c);
  * under way: see hw_client_connect). With timeout 0 it only takes what has arrived
  * (once a read found nothing more waiting, the next such call says -ETIMEDOUT without
  * asking the socket again), except that a following client in a search still makes its
- * round over the addresses first (see hw_client_connect); HW_ECLOSED when the node closed
- * the connection (outstanding
+ * round over the addresses first (see hw_client_connect), and one in a resend writes what
+ * the socket takes; HW_ECLOSED when the node closed the connection (outstanding
  * submits may or may not have been stored: resubmit them with the same record_id, which
  * is idempotent). An ERROR frame among the outcomes means the node is closing the
  * connection: the wait returns its code, and so does every later call on c. (The node

@@ -44,7 +44,8 @@ enum behaviour {
 	CORRUPT,       /* answer the first SUBMIT with a frame whose body is damaged */
 	REFUSE_HELLO,  /* answer HELLO with an ERROR frame */
 	STATUS,        /* answer STATUS_REQUEST with a Status */
-	GATED,         /* ECHO, but after the HELLO read nothing until the test posts go */
+	GATED,         /* ECHO, but after the HELLO read nothing until the test posts go (or
+			* GATE_VALVE_S pass, so that a client stuck in a write still ends) */
 	TIMEDOUT,      /* answer the first SUBMIT with ERROR {-ETIMEDOUT}, then close */
 	HOLD_FIRST,    /* ECHO every SUBMIT but the first, which is never answered */
 	FLOOD,         /* after the HELLO, heartbeats without end (until the client goes) */
@@ -53,6 +54,9 @@ enum behaviour {
 	REFUSE_DIGEST, /* a DIGEST_QUERY gets ERROR {HW_EFAULT_OFF}, then the node closes */
 };
 
+#define IDS_MAX      512u
+#define GATE_VALVE_S 20
+
 struct server {
 	enum behaviour how;
 	int lfd;
@@ -60,6 +64,8 @@ struct server {
 	pthread_t thread;
 	uint64_t submits; /* SUBMIT frames seen (read after join) */
 	uint64_t queries; /* DIGEST_QUERY frames seen */
+	uint64_t ids[IDS_MAX]; /* request ids of the first SUBMIT frames, as they came */
+	bool gate_expired;     /* GATED: go never came, the valve opened the gate */
 	int client_role;  /* role in the client's Hello */
 	int cfd;          /* GATED: the connection, posted on ready once the HELLO is answered */
 	sem_t ready, go;
@@ -182,7 +188,12 @@ static bool on_frame(struct server *s, int fd, const struct hw_frame *f)
 		if (s->how == GATED) {
 			s->cfd = fd;
 			sem_post(&s->ready);
-			sem_wait(&s->go);
+			struct timespec valve;
+			clock_gettime(CLOCK_REALTIME, &valve);
+			valve.tv_sec += GATE_VALVE_S;
+			while (sem_timedwait(&s->go, &valve) != 0 && errno == EINTR)
+				;
+			s->gate_expired = errno == ETIMEDOUT;
 		}
 		return true;
 	}
@@ -209,6 +220,8 @@ static bool on_frame(struct server *s, int fd, const struct hw_frame *f)
 	struct hw_submit_hdr sh;
 	if (f->type != HW_FRAME_SUBMIT || hw_submit_hdr_get(f->body, f->len, &sh) != 0)
 		return false;
+	if (s->submits < IDS_MAX)
+		s->ids[s->submits] = sh.request_id;
 	s->submits++;
 	switch (s->how) {
 	case ECHO:
@@ -614,13 +627,15 @@ static void on_alarm(int sig)
 /* A following client whose nodes are both gone searches for a primary (for up to 60 s);
  * a signal caught meanwhile (handler without SA_RESTART, as for Ctrl-C) ends the wait
  * with -EINTR, the search begins again on the next wait, and a second signal ends that
- * one too: the record in flight is never reported failed. */
+ * one too: the record in flight is never reported failed. A record submitted after them
+ * is kept, and once a node answers, the next wait searches again, finds it and sends
+ * both there, in order. */
 static void test_follow_interrupted(void **state)
 {
 	(void)state;
 	struct server a, b;
 	server_start(&a, CLOSE);
-	server_bind(&b, ECHO); /* never listens */
+	server_bind(&b, ECHO); /* refused until it listens */
 	char addr[64];
 	snprintf(addr, sizeof addr, "127.0.0.1:%u,127.0.0.1:%u", a.port, b.port);
 	struct hw_client *c = NULL;
@@ -637,8 +652,16 @@ static void test_follow_interrupted(void **state)
 		assert_int_equal(hw_client_wait(c, 5000, &o), -EINTR);
 	}
 	assert_int_equal(sigaction(SIGALRM, &old, NULL), 0);
+	assert_int_equal(hw_client_submit(c, 2, record, sizeof record, HW_DEFAULT, 0), 0);
+	server_serve(&b);
+	for (uint64_t id = 1; id <= 2; id++) {
+		assert_int_equal(hw_client_wait(c, 5000, &o), 0);
+		assert_int_equal(o.request_id, id);
+		assert_int_equal(o.code, 0);
+	}
 	hw_client_close(c);
-	server_unbind(&b);
+	server_join(&b);
+	assert_int_equal(b.submits, 2);
 }
 
 /* A following client whose primary closed while no other node answers yet: a short wait
@@ -804,6 +827,60 @@ static void test_request_error_keeps_connection(void **state)
 	assert_int_equal(hw_client_status(c, 5000, &body, &len), HW_ECLOSED);
 	hw_client_close(c);
 	server_join(&s);
+}
+
+/* Records of test_resend_bounded: 16 MiB of 64 KiB records, far more than the socket
+ * buffers between the client and a node that reads nothing hold (loopback TCP: at most
+ * 4 MiB to send, and the node's receive buffer is set small). */
+#define RESEND_RECORDS 256u
+
+/* A following client whose primary closed with RESEND_RECORDS submits in flight finds
+ * a new primary that reads nothing (back-pressure): the resend cannot finish, and the
+ * wait still ends at its timeout with -ETIMEDOUT (the node never saw the gate's valve
+ * open); a submit made meanwhile is kept behind the others and so is a wait with no
+ * time. Once the node reads, the next waits go on where the resend stopped: every
+ * record reaches it once, whole (its frame CRC holds), in submission order, and its
+ * outcome comes back once, in that order. */
+static void test_resend_bounded(void **state)
+{
+	(void)state;
+	struct server a, b;
+	server_start(&a, CLOSE);
+	server_bind(&b, GATED);
+	int small = 64 * 1024;
+	assert_int_equal(setsockopt(b.lfd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small), 0);
+	server_serve(&b);
+	char addr[64];
+	snprintf(addr, sizeof addr, "127.0.0.1:%u,127.0.0.1:%u", a.port, b.port);
+	struct hw_client *c = NULL;
+	assert_int_equal(hw_client_connect(addr, &c), 0);
+	static uint8_t big[HW_RECORD_BYTES_MAX];
+	for (uint64_t id = 1; id <= RESEND_RECORDS; id++) {
+		memset(big, (int)id, sizeof big);
+		assert_int_equal(hw_client_submit(c, id, big, sizeof big, HW_DEFAULT, 0), 0);
+	}
+	server_join(&a); /* it closed on the first: all are in flight, kept */
+	struct hw_outcome o;
+	assert_int_equal(hw_client_wait(c, 200, &o), -ETIMEDOUT);
+	sem_wait(&b.ready); /* b answered the HELLO: the resend is under way, unread */
+	assert_int_equal(hw_client_fd(c), -1);
+	assert_int_equal(
+		hw_client_submit(c, RESEND_RECORDS + 1, record, sizeof record, HW_DEFAULT, 0), 0);
+	assert_int_equal(hw_client_wait(c, 0, &o), -ETIMEDOUT);
+	sem_post(&b.go);
+	for (uint64_t id = 1; id <= RESEND_RECORDS + 1; id++) {
+		assert_int_equal(hw_client_wait(c, 10000, &o), 0);
+		assert_int_equal(o.request_id, id);
+		assert_int_equal(o.code, 0);
+	}
+	assert_int_equal(hw_client_wait(c, 0, &o), -ETIMEDOUT);
+	assert_true(hw_client_fd(c) >= 0);
+	hw_client_close(c);
+	server_join(&b);
+	assert_false(b.gate_expired); /* the first wait ended while b still read nothing */
+	assert_int_equal(b.submits, RESEND_RECORDS + 1);
+	for (uint64_t i = 0; i <= RESEND_RECORDS; i++)
+		assert_int_equal(b.ids[i], i + 1);
 }
 
 /* The slow node of test_dial_one_deadline: its key, the client's it pins, and what it saw. */
@@ -1090,6 +1167,7 @@ int main(void)
 		cmocka_unit_test(test_heartbeat_flood_times_out),
 		cmocka_unit_test(test_request_error_keeps_connection),
 		cmocka_unit_test(test_dial_one_deadline),
+		cmocka_unit_test(test_resend_bounded),
 		cmocka_unit_test_setup_teardown(test_follows_primary_kill, follow_setup,
 						follow_teardown),
 	};
