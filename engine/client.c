@@ -74,6 +74,7 @@ struct hw_client {
 	size_t rhead;  /* first byte not yet consumed */
 	size_t rlen;   /* bytes received */
 	bool drained;  /* a non-blocking recv just left the socket empty */
+	uint32_t owed; /* answers to requests that timed out, still to come: request() */
 	uint8_t *sbuf; /* one SUBMIT body: HW_SUBMIT_HEADER_BYTES + HW_RECORD_BYTES_MAX */
 	/* Submits held by hw_client_hold(): frames q[0..qlen), SEND_FRAME_MAX bytes. */
 	bool holding;
@@ -666,6 +667,7 @@ static int connect_to(struct hw_client *c, uint32_t i)
 	c->failed = 0;
 	c->rhead = c->rlen = 0;
 	c->drained = false;
+	c->owed = 0;
 	c->pend_off = c->pend_len = 0;
 	c->role = 0;
 	c->cur = i;
@@ -1185,9 +1187,10 @@ int hw_client_fd(const struct hw_client *c)
 }
 
 /* Send one request message (protobuf) as a frame of type req_type and wait for the
- * reply frame of type reply_type, skipping heartbeats. On 0, *f is the reply (its body
- * valid until the next read); an ERROR frame gives its code and leaves the connection
- * good (error_code says why). */
+ * reply frame of type reply_type, skipping heartbeats and the late answers of earlier
+ * requests that timed out (c->owed), so a late reply is never taken for this one's. On
+ * 0, *f is the reply (its body valid until the next read); an ERROR frame gives its code
+ * and leaves the connection good (error_code says why). */
 static int request(struct hw_client *c, enum hw_frame_type req_type, const ProtobufCMessage *q,
 		   enum hw_frame_type reply_type, int timeout_ms, struct hw_frame *f)
 {
@@ -1200,15 +1203,20 @@ static int request(struct hw_client *c, enum hw_frame_type req_type, const Proto
 	int rc = send_frame(c, req_type, buf, (uint32_t)n);
 	if (rc)
 		return rc;
+	/* The node answers a connection's requests in order, one answer each: those of
+	 * requests that timed out come first and are not this one's. */
+	c->owed++;
 	int64_t deadline = deadline_of(timeout_ms);
-	do
-		rc = read_frame(c, deadline, f);
-	while (rc == 0 && f->type == HW_FRAME_HEARTBEAT &&
-	       !past_with_nothing_buffered(c, deadline));
-	if (rc == 0 && f->type == HW_FRAME_HEARTBEAT)
-		return -ETIMEDOUT;
-	if (rc)
-		return rc;
+	do {
+		do
+			rc = read_frame(c, deadline, f);
+		while (rc == 0 && f->type == HW_FRAME_HEARTBEAT &&
+		       !past_with_nothing_buffered(c, deadline));
+		if (rc == 0 && f->type == HW_FRAME_HEARTBEAT)
+			return -ETIMEDOUT;
+		if (rc)
+			return rc;
+	} while (--c->owed > 0);
 	if (f->type == HW_FRAME_ERROR) /* the node's answer: it keeps the connection */
 		return error_code(c, f);
 	return f->type == reply_type ? 0 : set_failed(c, HW_EPROTOCOL);

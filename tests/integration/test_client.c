@@ -52,6 +52,8 @@ enum behaviour {
 	BUSY_DIGEST,   /* the first DIGEST_QUERY gets ERROR {HW_EBUSY}, the next a DigestReply
 			* {lsn 7}; STATUS_REQUEST a Status; the connection stays open */
 	REFUSE_DIGEST, /* a DIGEST_QUERY gets ERROR {HW_EFAULT_OFF}, then the node closes */
+	LATE_DIGEST,   /* the first DIGEST_QUERY is answered (DigestReply {lsn 1}) only when
+			* the second comes, which then gets {lsn 2} */
 };
 
 #define IDS_MAX      512u
@@ -83,6 +85,15 @@ static void send_frame(int fd, enum hw_frame_type type, const uint8_t *body, uin
 	struct iovec iov[2] = {{hdr, sizeof hdr}, {(void *)body, len}};
 	struct msghdr mh = {.msg_iov = iov, .msg_iovlen = len ? 2 : 1};
 	(void)sendmsg(fd, &mh, MSG_NOSIGNAL);
+}
+
+static void send_digest_reply(int fd, uint64_t lsn)
+{
+	Hawser__Wire__V1__DigestReply r = HAWSER__WIRE__V1__DIGEST_REPLY__INIT;
+	r.lsn = lsn;
+	uint8_t buf[64];
+	size_t n = hawser__wire__v1__digest_reply__pack(&r, buf);
+	send_frame(fd, HW_FRAME_DIGEST_REPLY, buf, (uint32_t)n);
 }
 
 static void send_hello(int fd)
@@ -210,11 +221,14 @@ static bool on_frame(struct server *s, int fd, const struct hw_frame *f)
 		return true;
 	}
 	if (f->type == HW_FRAME_DIGEST_QUERY && s->how == BUSY_DIGEST) {
-		Hawser__Wire__V1__DigestReply r = HAWSER__WIRE__V1__DIGEST_REPLY__INIT;
-		r.lsn = 7;
-		uint8_t buf[64];
-		size_t n = hawser__wire__v1__digest_reply__pack(&r, buf);
-		send_frame(fd, HW_FRAME_DIGEST_REPLY, buf, (uint32_t)n);
+		send_digest_reply(fd, 7);
+		return true;
+	}
+	if (f->type == HW_FRAME_DIGEST_QUERY && s->how == LATE_DIGEST) {
+		if (++s->queries == 2) {
+			send_digest_reply(fd, 1);
+			send_digest_reply(fd, 2);
+		}
 		return true;
 	}
 	struct hw_submit_hdr sh;
@@ -829,6 +843,28 @@ static void test_request_error_keeps_connection(void **state)
 	server_join(&s);
 }
 
+/* A request that timed out is still answered by the node later, in order: that late
+ * answer is not taken for the next request's, which gets its own. */
+static void test_late_answer_not_taken(void **state)
+{
+	(void)state;
+	struct server s;
+	server_start(&s, LATE_DIGEST);
+	struct hw_client *c = connect_to(&s);
+	uint8_t *body = NULL;
+	size_t len = 0;
+	assert_int_equal(hw_client_digest(c, 0, 0, 100, &body, &len), -ETIMEDOUT);
+	assert_int_equal(hw_client_digest(c, 0, 0, 5000, &body, &len), 0);
+	Hawser__Wire__V1__DigestReply *r = hawser__wire__v1__digest_reply__unpack(NULL, len, body);
+	assert_non_null(r);
+	assert_int_equal(r->lsn, 2);
+	hawser__wire__v1__digest_reply__free_unpacked(r, NULL);
+	free(body);
+	hw_client_close(c);
+	server_join(&s);
+	assert_int_equal(s.queries, 2);
+}
+
 /* Records of test_resend_bounded: 16 MiB of 64 KiB records, far more than the socket
  * buffers between the client and a node that reads nothing hold (loopback TCP: at most
  * 4 MiB to send, and the node's receive buffer is set small). */
@@ -1166,6 +1202,7 @@ int main(void)
 		cmocka_unit_test(test_inflight_counts_unanswered),
 		cmocka_unit_test(test_heartbeat_flood_times_out),
 		cmocka_unit_test(test_request_error_keeps_connection),
+		cmocka_unit_test(test_late_answer_not_taken),
 		cmocka_unit_test(test_dial_one_deadline),
 		cmocka_unit_test(test_resend_bounded),
 		cmocka_unit_test_setup_teardown(test_follows_primary_kill, follow_setup,
