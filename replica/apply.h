@@ -4,6 +4,7 @@
 #ifndef HW_REPLICA_APPLY_H
 #define HW_REPLICA_APPLY_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "hawser_error.h"
@@ -17,6 +18,9 @@ struct hw_apply_ctx {
 	MDB_cursor *boxes;          /* on t->containers in txn, the caller's: opened once per
 				     * write transaction, not per record or batch (it is a
 				     * malloc); hw_apply moves it and leaves it open */
+	bool replay;                /* an entry a primary accepted (a standby, a restore, a
+				     * rebuild): the rules added with store format 4 are not
+				     * checked again (apply.c "Replay") */
 };
 
 /* Apply rec, already decoded and validated by hw_validate_record(), at c->lsn.

@@ -317,26 +317,15 @@ out_env:
 }
 
 static int rebuild_txn(struct hw_store *s, MDB_txn *txn, uint64_t lsn, struct hw_head *h);
+static int batch_failed(struct hw_store *s, int rc);
 
-/* An older format becomes this one in one transaction, flushed, so a crash leaves the
- * store wholly in one format or the other:
- * - format 2 keyed the quarantine by LSN alone: its rows are rekeyed as rewind 1's. A
- *   writable handle must, before it adds a row: rewind 2's keys would sort among format
- *   2's (by their first 8 bytes), so the last row would no longer be the last rewind's
- *   (hw__quarantine_next);
- * - formats 2 and 3 kept places without their facility: the derived tables are rebuilt
- *   from the log, which must then still start at entry 1 (HW_EFORMAT otherwise: such a
- *   store is replaced by a snapshot of a peer, or restored from a backup).
- * A read-only handle reads the store as it is (format 2's quarantine keys as rewind 1's,
- * replica/rejoin.c). */
-static int migrate(struct hw_store *s, unsigned format)
+/* One try of migrate(): 0, or the LMDB error or refusal that stopped it. */
+static int migrate_txn(struct hw_store *s, unsigned format)
 {
-	if (s->base.lsn > 0)
-		return HW_EFORMAT;
 	MDB_txn *txn;
 	int rc = txn_begin(s, 0, &txn);
 	if (rc != 0)
-		return hw_mdb_err(rc);
+		return rc;
 	struct hw_head h;
 	if (format == STORE_FMT_QLSN)
 		rc = hw__quarantine_rekey(s, txn);
@@ -346,13 +335,40 @@ static int migrate(struct hw_store *s, unsigned format)
 		rc = MDB_CORRUPTED;
 	if (rc == 0)
 		rc = format_write(s, txn);
-	if (rc == 0)
-		rc = mdb_txn_commit(txn);
-	else
+	if (rc != 0) {
 		mdb_txn_abort(txn);
-	if (rc == 0)
-		rc = mdb_env_sync(s->env, 1);
-	return hw_is_reject(rc) || rc == HW_EIDEMPOTENCY ? HW_EFORMAT : hw_mdb_err(rc);
+		return rc;
+	}
+	rc = mdb_txn_commit(txn);
+	return rc != 0 ? rc : mdb_env_sync(s->env, 1);
+}
+
+/* An older format becomes this one in one transaction, flushed, so a crash leaves the
+ * store wholly in one format or the other:
+ * - format 2 keyed the quarantine by LSN alone: its rows are rekeyed as rewind 1's. A
+ *   writable handle must, before it adds a row: rewind 2's keys would sort among format
+ *   2's (by their first 8 bytes), so the last row would no longer be the last rewind's
+ *   (hw__quarantine_next);
+ * - formats 2 and 3 kept places without their facility: the derived tables are rebuilt
+ *   from the log as a standby replays it (apply.c "Replay", format 3's outcomes), which
+ *   must then still start at entry 1 (HW_EFORMAT otherwise: such a store is replaced by
+ *   a snapshot of a peer, or restored from a backup). The rebuild writes the tables
+ *   anew beside the old ones: a full map grows and the migration starts again.
+ * A log that no longer replays is HW_ECORRUPT (verify the store). A read-only handle
+ * reads the store as it is (format 2's quarantine keys as rewind 1's, replica/rejoin.c). */
+static int migrate(struct hw_store *s, unsigned format)
+{
+	if (s->base.lsn > 0)
+		return HW_EFORMAT;
+	for (;;) {
+		int rc = migrate_txn(s, format);
+		if (rc == 0)
+			return 0;
+		if (hw_is_reject(rc) || rc == HW_EIDEMPOTENCY || rc == MDB_CORRUPTED)
+			return HW_ECORRUPT;
+		if (!batch_failed(s, rc))
+			return s->failed;
+	}
 }
 
 static int store_load(struct hw_store *s)
@@ -606,7 +622,8 @@ static int check_apply(struct hw_store *s, MDB_txn *txn, const struct take *t,
 		rc = retract_check(s, txn, rec, t->trusted, rej);
 	if (rc != 0)
 		return rc;
-	struct hw_apply_ctx c = {.txn = txn, .t = &s->t, .lsn = t->lsn, .boxes = t->boxes};
+	struct hw_apply_ctx c = {
+		.txn = txn, .t = &s->t, .lsn = t->lsn, .boxes = t->boxes, .replay = t->trusted};
 	return hw_apply(&c, rec, rej);
 }
 

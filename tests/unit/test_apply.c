@@ -45,6 +45,7 @@ struct env {
 	MDB_env *env;
 	struct hw_tables t;
 	uint64_t lsn;
+	bool replay; /* apply as a standby or a rebuild does (hw_apply_ctx.replay) */
 };
 
 struct fx {
@@ -156,7 +157,7 @@ static int run(struct env *e, const Tos__V1__Record *rec, struct hw_reject *rej)
 {
 	MDB_txn *txn;
 	assert_int_equal(mdb_txn_begin(e->env, NULL, 0, &txn), 0);
-	struct hw_apply_ctx c = {.txn = txn, .t = &e->t, .lsn = ++e->lsn};
+	struct hw_apply_ctx c = {.txn = txn, .t = &e->t, .lsn = ++e->lsn, .replay = e->replay};
 	assert_int_equal(mdb_cursor_open(txn, e->t.containers, &c.boxes), 0);
 	memset(rej, 0, sizeof *rej);
 	int rc = hw_apply(&c, rec, rej);
@@ -983,6 +984,46 @@ static void test_non_iso_box(void **state)
 	assert_int_equal(get_box(e, id).state, TS(LOADED));
 }
 
+/* Replayed, an entry a primary accepted under format 3's rules has format 3's outcome:
+ * a release by another tenant, a 30' box in an odd bay, a fill or a length changed in
+ * the yard, a move at another terminal from the place a box holds, a discharge from a
+ * visit known at another terminal. Submitted, each of them is refused (the tests above). */
+static void test_replay_format3_entries(void **state)
+{
+	struct fx *f = *state;
+	struct env *e = &f->a;
+	struct rb b;
+	e->replay = true;
+	ok(e, hold(&b, BOX_A, HT(CUSTOMS_HOLD), APPLY, 1));
+	hold(&b, BOX_A, HT(CUSTOMS_HOLD), RELEASE, 2);
+	b.rec.tenant_id = "T2";
+	ok(e, &b.rec);
+	assert_int_equal(get_box(e, BOX_A).holds, 0);
+	ue(&b, UE(GATE_IN), BOX_A, "32G1", FE_FULL, 3);
+	to_yard(&b, "3C", 1, 1, 1);
+	ok(e, &b.rec);
+	assert_string_equal(slot(e, "JPNGO-NCB/3C-01-01-1"), BOX_A);
+	ok(e, ue(&b, UE(INSPECT), BOX_A, "42G1", FE_EMPTY, 4));
+	assert_int_equal(get_box(e, BOX_A).full_empty, FE_EMPTY);
+	ue(&b, UE(GATE_OUT), BOX_A, "", 0, 5);
+	b.rec.facility_id = "JPNGO-TCB";
+	from_yard(&b, "3C", 1, 1, 1);
+	ok(e, &b.rec);
+	assert_int_equal(get_box(e, BOX_A).state, TS(DEPARTED));
+	assert_string_equal(slot(e, "JPNGO-NCB/3C-01-01-1"), "");
+	ok(e, vessel(&b, "V1", VP(WORKING), 6));
+	ue(&b, UE(DISCHARGE), BOX_B, "22G1", FE_FULL, 7);
+	b.rec.facility_id = "JPNGO-TCB";
+	from_cell(&b, "V1", 1, 2, 82);
+	to_yard(&b, "3C", 3, 1, 1);
+	ok(e, &b.rec);
+	assert_string_equal(slot(e, "JPNGO-TCB/3C-03-01-1"), BOX_B);
+	/* the rules format 3 had still hold: a box cannot leave from where it is not */
+	ue(&b, UE(GATE_OUT), BOX_B, "", 0, 8);
+	from_yard(&b, "3C", 5, 1, 1);
+	refused(e, &b.rec, HW_EPOS_MISMATCH, "unit_event.from");
+}
+
 /* Reefer readings: refused for an unknown box and a dry box, accepted for a reefer in the
  * yard, refused again once it has left. */
 static void test_reefer(void **state)
@@ -1221,6 +1262,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_length_change_in_yard, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fill_in_custody, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_non_iso_box, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_replay_format3_entries, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reefer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_record_against_the_box, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kv, setup, teardown),

@@ -528,6 +528,55 @@ static void test_format3_rebuilt(void **state)
 	assert_int_equal(h.lsn, 5);
 }
 
+/* Set the map of the store in dir to what it uses and a few pages more, as a store that
+ * grew full has it; returns that size. */
+static size_t shrink_map(const char *dir)
+{
+	MDB_env *env;
+	MDB_txn *txn = raw_begin(dir, &env);
+	MDB_envinfo info;
+	MDB_stat st;
+	assert_int_equal(mdb_env_info(env, &info), 0);
+	assert_int_equal(mdb_env_stat(env, &st), 0);
+	mdb_txn_abort(txn);
+	mdb_env_close(env);
+	size_t bytes = (info.me_last_pgno + 1 + 4) * (size_t)st.ms_psize;
+	assert_int_equal(mdb_env_create(&env), 0);
+	assert_int_equal(mdb_env_set_maxdbs(env, 16), 0);
+	assert_int_equal(mdb_env_set_mapsize(env, bytes), 0);
+	assert_int_equal(mdb_env_open(env, dir, 0, 0600), 0);
+	MDB_dbi kv;
+	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	assert_int_equal(mdb_dbi_open(txn, "kv", 0, &kv), 0);
+	MDB_val k = {5, "probe"}, v = {1, "x"};
+	assert_int_equal(mdb_put(txn, kv, &k, &v, 0), 0); /* a commit that writes the meta */
+	assert_int_equal(mdb_del(txn, kv, &k, NULL), 0);
+	assert_int_equal(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+	return bytes;
+}
+
+/* A format 3 store whose map has no room for its derived tables written again: the
+ * migration grows the map and starts again, and the store opens with the state its log
+ * makes (it was HW_ESTORE_FULL). */
+static void test_format3_map_grows(void **state)
+{
+	struct fx *f = *state;
+	char dir[300];
+	snprintf(dir, sizeof dir, "%s/a", f->root);
+	for (unsigned i = 1; i <= 1000; i++)
+		put(f->a, 1, i, "v");
+	uint8_t want[HW_HASH_BYTES], got[HW_HASH_BYTES];
+	assert_int_equal(hw_store_digest(f->a, want), 0);
+	hw_store_close(f->a);
+	f->a = NULL;
+	downgrade(dir, 3, false);
+	struct hw_store_opts o = {.map_bytes = shrink_map(dir)};
+	assert_int_equal(hw_store_open(dir, &o, &f->a), 0);
+	assert_int_equal(hw_store_digest(f->a, got), 0);
+	assert_memory_equal(got, want, HW_HASH_BYTES);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -539,6 +588,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_format2_migrated, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_format3_short_keys_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_format3_rebuilt, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_format3_map_grows, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rewind_damaged_log, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
