@@ -434,6 +434,10 @@ static int session_hold(struct hw_session *s)
 static int session_take(void *arg, const struct hw_frame *f)
 {
 	struct hw_session *s = arg;
+	if (s->digesting) { /* a frame after its digest query: taken once that is answered */
+		hw_conn_pause(s->conn);
+		return 1;
+	}
 	if (!s->repl && hw_conn_send_room(s->conn) < HW_SESSION_REPLY_ROOM)
 		return session_hold(s);
 	int rc = session_frame(s, f);
@@ -457,14 +461,20 @@ static long session_on_data(struct hw_conn *c, void *arg, const uint8_t *buf, si
 
 static void session_on_writable(struct hw_conn *c, void *arg)
 {
+	(void)c;
 	struct hw_session *s = arg;
 	if (s->out_full) { /* its replies drained: take its requests again */
 		s->out_full = false;
-		if (!s->paused)
-			hw_conn_resume(c);
+		hw__session_resume(s);
 	}
 	if (s->repl && s->node->cfg.role == HW_ROLE_PRIMARY)
 		hw__primary_on_writable(s);
+}
+
+void hw__session_resume(struct hw_session *s)
+{
+	if (!s->paused && !s->out_full && !s->digesting && !s->node->crashing)
+		hw_conn_resume(s->conn);
 }
 
 void hw__node_resume_sessions(struct hw_node *n)
@@ -474,8 +484,7 @@ void hw__node_resume_sessions(struct hw_node *n)
 		if (s != NULL && s->paused) {
 			s->paused = false;
 			n->sessions_paused--;
-			if (!s->out_full) /* else on_writable resumes it */
-				hw_conn_resume(s->conn);
+			hw__session_resume(s);
 		}
 	}
 }

@@ -141,6 +141,36 @@ static void *digest_main(void *arg)
 	return NULL;
 }
 
+/* The session that asked d's query, if it is still there. */
+static struct hw_session *asker(const struct hw_digest *d)
+{
+	struct hw_session *s = d->node->sessions[d->index];
+	return s != NULL && s->gen == d->gen ? s : NULL;
+}
+
+/* s's query is answered (or refused): read its next requests. */
+static void answered(struct hw_session *s)
+{
+	s->digesting = false;
+	hw__session_resume(s);
+}
+
+/* The query of d could not start: ERROR code to its session, which is closed when that
+ * answer cannot be queued (the client must not wait on a live connection for nothing). */
+static void refuse(struct hw_digest *d, int code)
+{
+	d->waiting = false;
+	d->running = false;
+	struct hw_session *s = asker(d);
+	if (s == NULL)
+		return;
+	int rc = hw__node_send_error(s->conn, code, "cannot start the digest");
+	if (rc != 0)
+		hw_conn_close(s->conn, rc);
+	else
+		answered(s);
+}
+
 /* Join the thread and answer the session if it is still there. */
 static void finish(struct hw_digest *d)
 {
@@ -152,8 +182,8 @@ static void finish(struct hw_digest *d)
 										  : "snapshot";
 	hw_log("digest_answered", "lsn=%" PRIu64 " how=%s entries=%" PRIu64 " code=%s", d->got_lsn,
 	       how, d->entries, hw_errname(d->code));
-	struct hw_session *s = n->sessions[d->index];
-	if (s == NULL || s->gen != d->gen)
+	struct hw_session *s = asker(d);
+	if (s == NULL)
 		return;
 	Hawser__Wire__V1__DigestReply r = HAWSER__WIRE__V1__DIGEST_REPLY__INIT;
 	r.node_id = n->cfg.node_id;
@@ -167,6 +197,8 @@ static void finish(struct hw_digest *d)
 	int rc = hw__node_send_msg(s->conn, HW_FRAME_DIGEST_REPLY, &r);
 	if (rc != 0)
 		hw_conn_close(s->conn, rc);
+	else
+		answered(s);
 }
 
 /* On the loop, when the thread is done (a wait may have answered already). */
@@ -249,17 +281,8 @@ void hw__digest_on_committed(struct hw_node *n)
 	heads(n, &committed, &held);
 	if (n->writer != NULL && committed < d->cover && !n->failed)
 		return;
-	if (start_thread(d) != 0) {
-		d->waiting = false;
-		d->running = false;
-		struct hw_session *s = n->sessions[d->index];
-		int rc =
-			s != NULL && s->gen == d->gen
-				? hw__node_send_error(s->conn, HW_ENOMEM, "cannot start the digest")
-				: 0;
-		if (rc != 0) /* no answer could be queued: the client must not wait for one */
-			hw_conn_close(s->conn, rc);
-	}
+	if (start_thread(d) != 0)
+		refuse(d, HW_ENOMEM);
 }
 
 int hw__digest_on_query(struct hw_session *s, const struct hw_frame *f)
@@ -273,6 +296,11 @@ int hw__digest_on_query(struct hw_session *s, const struct hw_frame *f)
 		 : n->digest != NULL && n->digest->running ? HW_EBUSY
 							   : start(s, m);
 	hawser__wire__v1__digest_query__free_unpacked(m, NULL);
+	if (rc == 0) { /* answered later: nothing more is read from s until then */
+		s->digesting = true;
+		hw_conn_pause(s->conn);
+		return 0;
+	}
 	if (rc == HW_EBUSY)
 		return hw__node_send_error(s->conn, rc, "a digest query is under way on this node");
 	return rc != 0 ? hw__node_send_error(s->conn, rc, "cannot start the digest") : 0;
@@ -282,7 +310,7 @@ void hw__digest_wait(struct hw_node *n)
 {
 	struct hw_digest *d = n->digest;
 	if (d != NULL && d->waiting && start_thread(d) != 0) {
-		d->running = d->waiting = false; /* its session hears nothing: it times out */
+		refuse(d, HW_ENOMEM);
 		return;
 	}
 	if (d != NULL && d->running) {

@@ -59,6 +59,7 @@ static void crash_cb(struct hw_timer *t, void *arg)
 static int crash(struct hw_session *s)
 {
 	struct hw_node *n = s->node;
+	n->crashing = true; /* no resume undoes these pauses (hw__session_resume) */
 	for (uint32_t i = 0; i < HW_CLIENTS_MAX; i++)
 		if (n->sessions[i] != NULL && n->sessions[i] != s && !n->sessions[i]->repl)
 			hw_conn_pause(n->sessions[i]->conn);

@@ -65,6 +65,8 @@ struct hw_session {
 	int peer;        /* replication: standby index once known, else -1 */
 	bool paused;     /* reading stopped for back-pressure: no room for submits */
 	bool out_full;   /* reading stopped until its unread replies drain (on_writable) */
+	bool digesting;  /* reading stopped until its digest query is answered
+			    (node_digest.c), so its answers keep the order of its requests */
 	int voter;       /* failover: an election link from this voter id, else -1 */
 };
 
@@ -136,6 +138,7 @@ struct hw_node {
 	struct hw_session *sessions[HW_CLIENTS_MAX];
 	uint32_t session_gen[HW_CLIENTS_MAX];
 	uint32_t sessions_paused; /* how many have paused reading: none spares the scan */
+	bool crashing;            /* a crash drill stopped every client session (node_drill.c) */
 	uint32_t sessions_open[2]; /* [repl]: of the client port, of the replication port */
 
 	/* primary */
@@ -273,6 +276,9 @@ int64_t hw__node_now(struct hw_node *n);
 /* Sessions that stopped reading for lack of room read again (what they hold is then
  * taken, or refused by the role the node has now). */
 void hw__node_resume_sessions(struct hw_node *n);
+
+/* Read s again unless something else still holds it (paused, out_full, digesting). */
+void hw__session_resume(struct hw_session *s);
 
 /* Does the peer on c hold the key pinned as node id (hw_security_peer_is)? When not,
  * logs peer_refused (reason=key_not_that_node) and records an AUTH_FAILURE event. */

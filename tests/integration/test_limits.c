@@ -507,6 +507,30 @@ static void test_unqueued_outcome_closes(void **state)
 	assert_int_equal(st.last_lsn, HELD_SUBMITS); /* each stored once */
 }
 
+/* A digest is answered later, from a thread, and the node reads nothing more from that
+ * client until then: requests sent behind a digest query in one write are answered
+ * after its DigestReply, in the order sent (a Status taken meanwhile came first, and a
+ * client counting its answers took one for the other). */
+static void test_answers_follow_requests(void **state)
+{
+	struct flood_fix *f = *state;
+	client_open(f);
+	f->out_len = 0;
+	Hawser__Wire__V1__DigestQuery q = HAWSER__WIRE__V1__DIGEST_QUERY__INIT;
+	out_msg(f, HW_FRAME_DIGEST_QUERY, &q.base);
+	out_msg(f, HW_FRAME_STATUS_REQUEST, NULL);
+	out_msg(f, HW_FRAME_DIGEST_QUERY, &q.base);
+	out_msg(f, HW_FRAME_STATUS_REQUEST, NULL);
+	assert_int_equal(send_all(f->fd, f->out, f->out_len), 0);
+	const enum hw_frame_type want[] = {HW_FRAME_DIGEST_REPLY, HW_FRAME_STATUS,
+					   HW_FRAME_DIGEST_REPLY, HW_FRAME_STATUS};
+	for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+		struct hw_frame fr;
+		assert_int_equal(read_frame(f, &fr), 1);
+		assert_int_equal(fr.type, want[i]);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -514,6 +538,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_unread_replies_all_come, flood_setup,
 						flood_teardown),
 		cmocka_unit_test_setup_teardown(test_unqueued_outcome_closes, held_setup,
+						flood_teardown),
+		cmocka_unit_test_setup_teardown(test_answers_follow_requests, flood_setup,
 						flood_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
