@@ -394,6 +394,7 @@ static void verify_json(const struct hw_verify_report *r)
 	hw_json_kv_double(&j, "seconds", r->seconds);
 	hw_json_kv_string(&j, "digest", hw_cli_hex(r->digest_stored, hex));
 	hw_json_kv_uint(&j, "checkpoints", r->checkpoints);
+	hw_json_kv_uint(&j, "checkpoints_format3", r->checkpoints_format3);
 	hw_json_kv_uint(&j, "good_checkpoint_lsn", r->good_cp_lsn);
 	hw_json_kv_uint(&j, "good_checkpoint_covers", r->good_cp_covers);
 	hw_json_kv_bool(&j, "keys_judged", r->keys_judged);
@@ -410,6 +411,11 @@ static void verify_checkpoints(const struct hw_verify_report *r)
 		       " and vouches for LSN %" PRIu64 "\n",
 		       r->checkpoints, r->code ? " before the damage" : "", r->good_cp_lsn,
 		       r->good_cp_covers);
+	if (r->checkpoints_format3)
+		printf("  %" PRIu64
+		       " of them signed before store format 4: their digests match the "
+		       "state as format 3 laid it out\n",
+		       r->checkpoints_format3);
 	if (!r->keys_judged && r->checkpoints)
 		printf("  signers' keys not judged: give the trusted node.pub files with --trust\n");
 }

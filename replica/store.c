@@ -32,11 +32,7 @@
 	(HW_BATCH_BYTES_MAX + (size_t)HW_BATCH_RECORDS_MAX * HW_ENTRY_HEADER_BYTES)
 
 /* Order matters: it is the order the digest walks the replicated tables in. */
-static const struct {
-	const char *name;
-	size_t off;
-	int replicated;
-} tables[] = {
+const struct hw__table hw__tables[HW__TABLES_COUNT] = {
 	{"containers", offsetof(struct hw_tables, containers), 1},
 	{"slots", offsetof(struct hw_tables, slots), 1},
 	{"holds", offsetof(struct hw_tables, holds), 1},
@@ -50,9 +46,9 @@ static const struct {
 	{"quarantine", offsetof(struct hw_tables, quarantine), 0},
 	{"drills", offsetof(struct hw_tables, drills), 0},
 };
-_Static_assert(sizeof tables / sizeof tables[0] == sizeof(struct hw_tables) / sizeof(MDB_dbi),
+_Static_assert(HW__TABLES_COUNT == sizeof(struct hw_tables) / sizeof(MDB_dbi),
 	       "every table is opened");
-_Static_assert(sizeof tables / sizeof tables[0] <= STORE_MAXDBS, "room for every table");
+_Static_assert(HW__TABLES_COUNT <= STORE_MAXDBS, "room for every table");
 
 int hw_mdb_err(int rc)
 {
@@ -148,9 +144,8 @@ out_txn:
 
 static int open_tables(struct hw_store *s, MDB_txn *txn, unsigned flags)
 {
-	for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++) {
-		MDB_dbi *dbi = (MDB_dbi *)((char *)&s->t + tables[i].off);
-		int rc = mdb_dbi_open(txn, tables[i].name, flags, dbi);
+	for (size_t i = 0; i < HW__TABLES_COUNT; i++) {
+		int rc = mdb_dbi_open(txn, hw__tables[i].name, flags, hw__table_dbi(&s->t, i));
 		if (rc != 0)
 			return rc;
 	}
@@ -389,6 +384,7 @@ static int store_load(struct hw_store *s)
 	else
 		mdb_txn_abort(txn);
 	s->qkeys_lsn = format == STORE_FMT_QLSN && s->opts.read_only;
+	s->format = s->opts.read_only ? format : STORE_FORMAT; /* a writable open migrates */
 	return rc == 0 && format != STORE_FORMAT && !s->opts.read_only ? migrate(s, format) : rc;
 }
 
@@ -1129,66 +1125,6 @@ int hw_store_sync(struct hw_store *s)
 	return rc == 0 ? 0 : s->failed;
 }
 
-static void hash_u32(crypto_generichash_state *st, size_t v)
-{
-	uint8_t b[4];
-	hw_put_u32(b, (uint32_t)v);
-	crypto_generichash_update(st, b, 4);
-}
-
-static int digest_table(MDB_txn *txn, MDB_dbi dbi, const char *name, crypto_generichash_state *st)
-{
-	MDB_cursor *cur;
-	int rc = mdb_cursor_open(txn, dbi, &cur);
-	if (rc != 0)
-		return rc;
-	hash_u32(st, strlen(name));
-	crypto_generichash_update(st, (const uint8_t *)name, strlen(name));
-	MDB_val k, v;
-	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
-	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		hash_u32(st, k.mv_size);
-		crypto_generichash_update(st, k.mv_data, k.mv_size);
-		hash_u32(st, v.mv_size);
-		crypto_generichash_update(st, v.mv_data, v.mv_size);
-	}
-	mdb_cursor_close(cur);
-	return rc == MDB_NOTFOUND ? 0 : rc;
-}
-
-int hw__store_digest_txn(struct hw_store *s, MDB_txn *txn, uint8_t out[HW_HASH_BYTES])
-{
-	struct hw_head h;
-	int rc = hw__store_head_txn(s, txn, &h);
-	if (rc != 0)
-		return rc;
-	struct hw_tables t = s->t;
-	crypto_generichash_state st;
-	crypto_generichash_init(&st, NULL, 0, HW_HASH_BYTES);
-	uint8_t lsn[8];
-	hw_put_u64(lsn, h.lsn);
-	crypto_generichash_update(&st, lsn, sizeof lsn);
-	for (size_t i = 0; i < sizeof tables / sizeof tables[0] && rc == 0; i++) {
-		if (tables[i].replicated)
-			rc = digest_table(txn, *(MDB_dbi *)((char *)&t + tables[i].off),
-					  tables[i].name, &st);
-	}
-	if (rc == 0)
-		crypto_generichash_final(&st, out, HW_HASH_BYTES);
-	return hw_mdb_err(rc);
-}
-
-int hw_store_digest(struct hw_store *s, uint8_t out[HW_HASH_BYTES])
-{
-	MDB_txn *txn;
-	int rc = hw__store_read_begin(s, &txn);
-	if (rc != 0)
-		return rc;
-	rc = hw__store_digest_txn(s, txn, out);
-	hw__store_read_end(s, txn);
-	return rc;
-}
-
 /* ---- retention: pruning the log after a base ---------------------------------------- */
 
 int hw_store_base(struct hw_store *s, struct hw_head *out)
@@ -1457,9 +1393,9 @@ static int rebuild_txn(struct hw_store *s, MDB_txn *txn, uint64_t lsn, struct hw
 	uint8_t *buf = NULL;
 	size_t cap = 0, len = 0;
 	int rc = 0;
-	for (size_t i = 0; rc == 0 && i < sizeof tables / sizeof tables[0]; i++)
-		if (tables[i].replicated)
-			rc = mdb_drop(txn, *(const MDB_dbi *)((const char *)&s->t + tables[i].off), 0);
+	for (size_t i = 0; rc == 0 && i < HW__TABLES_COUNT; i++)
+		if (hw__tables[i].replicated)
+			rc = mdb_drop(txn, *hw__table_dbi(&s->t, i), 0);
 	struct hw_reject rej;
 	MDB_cursor *boxes = NULL; /* opened after the drop, which unsets the table's cursors */
 	*h = (struct hw_head){0};

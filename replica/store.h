@@ -216,6 +216,14 @@ int hw_store_entry_hash(struct hw_store *s, uint64_t lsn, uint8_t out[HW_HASH_BY
  * chain is compared through hw_head. */
 int hw_store_digest(struct hw_store *s, uint8_t out[HW_HASH_BYTES]);
 
+/* The digest a format 3 store had for the same state (replica/digest.c): places, slot
+ * and vessel keys without their facility, holds without their tenant. What checkpoints
+ * signed before format 4 carry; for a store opened read-only in format 3, its digest. */
+int hw_store_digest_format3(struct hw_store *s, uint8_t out[HW_HASH_BYTES]);
+
+/* True for a store in format 3 or older, opened read-only (a writable open migrates). */
+bool hw_store_format3(const struct hw_store *s);
+
 /* The head and the state digest (as hw_store_digest()) of one read transaction, so the
  * digest is the state at head->lsn however fast a writer commits meanwhile (unlike
  * hw_store_head() then hw_store_digest(): a writable store's head is the writer's cache,

@@ -20,6 +20,7 @@ struct hw_store {
 	_Atomic int failed;    /* sticky storage failure: 0, or the first error (written by
 				  the writer, and by hw_store_meta_put on the loop) */
 	bool qkeys_lsn;        /* quarantine keyed by LSN alone: format 2, opened read-only */
+	unsigned format;       /* the store's format (meta "format"): older ones read-only */
 	struct hw_head head;   /* cached copy of meta "head" */
 	struct hw_head base;   /* cached copy of meta "base" (writer's thread) */
 	_Atomic uint64_t pin;  /* entries after it are kept (hw_store_set_pin) */
@@ -77,7 +78,23 @@ int hw__store_head_txn(struct hw_store *s, MDB_txn *txn, struct hw_head *h);
 int hw__store_log_get(struct hw_store *s, MDB_txn *txn, uint64_t lsn, MDB_val *v);
 /* meta "base" in txn: zeros when absent (nothing pruned). */
 int hw__store_base_txn(struct hw_store *s, MDB_txn *txn, struct hw_head *h);
+/* The state digest of txn (replica/digest.c). */
 int hw__store_digest_txn(struct hw_store *s, MDB_txn *txn, uint8_t out[HW_HASH_BYTES]);
+
+/* The store's tables: name, place in struct hw_tables, and whether the log derives it
+ * (replicated: equal on every node, and in the state digest, in this order). */
+struct hw__table {
+	const char *name;
+	size_t off;
+	int replicated;
+};
+#define HW__TABLES_COUNT 12u
+extern const struct hw__table hw__tables[HW__TABLES_COUNT];
+
+static inline MDB_dbi *hw__table_dbi(struct hw_tables *t, size_t i)
+{
+	return (MDB_dbi *)((char *)t + hw__tables[i].off);
+}
 
 /* The quarantine table (row format in replica/rejoin.h), in a write transaction; each
  * returns 0 or an LMDB/errno code (MDB_CORRUPTED for a malformed key). The number the

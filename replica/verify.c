@@ -291,6 +291,23 @@ static void good_before(const struct walk *w, size_t upto, struct hw_verify_repo
 	r->good_cp_covers = upto > 0 ? w->cps[upto - 1].covers : 0;
 }
 
+/* d's digest at a checkpoint equals the signed one, as format 4 or, for a checkpoint a
+ * format 3 node signed, as format 3 laid the same state out (replica/digest.c); *format3
+ * says which matched. 0 or a storage error. */
+static int digest_matches(struct hw_store *d, const uint8_t signed_digest[HW_HASH_BYTES], bool *ok,
+			  bool *format3)
+{
+	uint8_t got[HW_HASH_BYTES];
+	int rc = hw_store_digest(d, got);
+	*format3 = false;
+	*ok = rc == 0 && memcmp(got, signed_digest, HW_HASH_BYTES) == 0;
+	if (rc == 0 && !*ok) {
+		rc = hw_store_digest_format3(d, got);
+		*ok = *format3 = rc == 0 && memcmp(got, signed_digest, HW_HASH_BYTES) == 0;
+	}
+	return rc;
+}
+
 /* Replay into d checkpoint by checkpoint, comparing the digest at each LSN one covers,
  * then on to head_lsn. Returns the replay's error (the caller finds the bad entry); a
  * digest that differs is a verdict (HW_EDIGEST at the checkpoint's LSN). */
@@ -298,14 +315,15 @@ static int replay_checked(struct hw_store *s, struct hw_store *d, uint64_t head_
 			  const struct walk *w, hw_progress_cb *cb, void *arg,
 			  struct hw_verify_report *r, size_t *checked)
 {
-	uint8_t got[HW_HASH_BYTES];
 	int rc = 0;
 	for (*checked = 0; rc == 0 && *checked < w->n_cps; ++*checked) {
 		const struct cp *c = &w->cps[*checked];
+		bool ok = false, format3 = false;
 		rc = hw_store_replay(s, d, c->covers, 0, cb, arg);
 		if (rc == 0)
-			rc = hw_store_digest(d, got);
-		if (rc == 0 && memcmp(got, c->digest, HW_HASH_BYTES) != 0) {
+			rc = digest_matches(d, c->digest, &ok, &format3);
+		r->checkpoints_format3 += ok && format3;
+		if (rc == 0 && !ok) {
 			bad(r, HW_EDIGEST, c->lsn,
 			    "checkpoint at LSN %" PRIu64 ": the state at LSN %" PRIu64
 			    " differs from the one it signed", c->lsn, c->covers);
@@ -335,7 +353,9 @@ static int rebuild(struct hw_store *s, const char *scratch_dir, uint64_t head_ls
 	} else if (rc == 0 && r->code != 0) {
 		good_before(w, checked, r);
 	} else if (rc == 0) {
-		rc = hw_store_digest(d, r->digest_rebuilt);
+		/* a format 3 store read as it is: its tables are laid out as format 3's */
+		rc = hw_store_format3(s) ? hw_store_digest_format3(d, r->digest_rebuilt)
+					 : hw_store_digest(d, r->digest_rebuilt);
 		if (rc == 0 && memcmp(r->digest_rebuilt, r->digest_stored, HW_HASH_BYTES) != 0)
 			bad(r, HW_EDIGEST, 0,
 			    "stored state differs from the state rebuilt from the log");

@@ -48,6 +48,8 @@ struct hw_verify_report {
 	uint64_t checkpoints;    /* checkpoints that passed every check that ran */
 	uint64_t good_cp_lsn;    /* LSN of the last checkpoint that passed before any damage */
 	uint64_t good_cp_covers; /* the LSN it vouches for (0: none passed) */
+	uint64_t checkpoints_format3; /* of those, signed by a format 3 node: their digest
+					 matched the state as format 3 laid it out */
 	bool keys_judged;        /* trusted keys were given: a checkpoint by another key is
 	                            damage (HW_EUNTRUSTED); else only signatures are checked */
 	uint8_t digest_stored[HW_HASH_BYTES];

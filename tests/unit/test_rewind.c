@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <cmocka.h>
 
@@ -18,6 +19,7 @@
 #include "replica/record.h"
 #include "replica/rejoin.h"
 #include "replica/store.h"
+#include "replica/verify.h"
 #include "tests/integration/proc.h"
 
 #define NOW_MS 1790000000000LL /* a fixed clock keeps runs identical */
@@ -577,6 +579,57 @@ static void test_format3_map_grows(void **state)
 	assert_memory_equal(got, want, HW_HASH_BYTES);
 }
 
+/* tests/fixtures/format3-store.mdb.gz: a store hawser 14b255e (store format 3) made
+ * with `hawser ingest DIR --generate 1200 --seed 5 --end-ms 2026-11-26T10:00:00Z
+ * --checkpoint-every 400 --sign-key K --node-id p1`, compacted with mdb_copy -c: yard
+ * slots, holds and vessel visits of the terminal_peak profile, and one checkpoint whose
+ * digest a format 3 node signed. */
+static void fixture_unpack(const char *dir)
+{
+	char cmd[900];
+	assert_int_equal(mkdir(dir, 0755), 0);
+	snprintf(cmd, sizeof cmd, "gzip -dc '%s/format3-store.mdb.gz' > '%s/data.mdb'", HW_FIXTURES,
+		 dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+/* A store format 3 made verifies as it is, its checkpoint's digest matching the state
+ * as format 3 laid it out; opened for writing it migrates, and as format 3 would lay it
+ * out its state is the same (so the same digest), and it still verifies. */
+static void test_format3_store_verifies(void **state)
+{
+	struct fx *f = *state;
+	char dir[300], scratch[320];
+	snprintf(dir, sizeof dir, "%s/f3", f->root);
+	snprintf(scratch, sizeof scratch, "%s/f3-scratch", f->root);
+	fixture_unpack(dir);
+	struct hw_verify_report r;
+	assert_int_equal(hw_verify(dir, scratch, NULL, NULL, &r), 0);
+	assert_int_equal(r.code, 0);
+	assert_true(r.state_rebuilt);
+	assert_int_equal(r.checkpoints, 1);
+	assert_int_equal(r.checkpoints_format3, 1);
+	uint8_t d3[HW_HASH_BYTES], got[HW_HASH_BYTES];
+	struct hw_store_opts ro = {.read_only = true};
+	struct hw_store *s;
+	assert_int_equal(hw_store_open(dir, &ro, &s), 0);
+	assert_true(hw_store_format3(s));
+	assert_int_equal(hw_store_digest(s, d3), 0);
+	assert_int_equal(hw_store_digest_format3(s, got), 0);
+	assert_memory_equal(got, d3, HW_HASH_BYTES);
+	hw_store_close(s);
+	assert_int_equal(hw_store_open(dir, NULL, &s), 0);
+	assert_false(hw_store_format3(s));
+	assert_int_equal(hw_store_digest_format3(s, got), 0);
+	assert_memory_equal(got, d3, HW_HASH_BYTES);
+	assert_int_equal(hw_store_digest(s, got), 0);
+	assert_memory_not_equal(got, d3, HW_HASH_BYTES); /* the facility is in the keys now */
+	hw_store_close(s);
+	assert_int_equal(hw_verify(dir, scratch, NULL, NULL, &r), 0);
+	assert_int_equal(r.code, 0);
+	assert_int_equal(r.checkpoints_format3, 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -589,6 +642,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_format3_short_keys_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_format3_rebuilt, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_format3_map_grows, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_format3_store_verifies, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rewind_damaged_log, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
