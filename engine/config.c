@@ -350,11 +350,14 @@ static int set_drill_duration(struct parse *p, const char *key, const char *v, i
 	return set_span(p, key, v, DRILL_INTERVAL_MS_MAX, "a year", out);
 }
 
-/* "a, b": at most max paths into dst, their count into *n. */
+/* The longest list set_paths() takes: [drills] keys and trust. */
+#define PATHS_MAX (HW_DRILL_KEYS_MAX > HW_DRILL_TRUST_MAX ? HW_DRILL_KEYS_MAX : HW_DRILL_TRUST_MAX)
+
+/* "a, b": at most max (<= PATHS_MAX) paths into dst, their count into *n. */
 static int set_paths(struct parse *p, const char *key, const char *v,
 		     char (*dst)[HW_PATH_CHARS_MAX + 1], uint32_t max, uint32_t *n)
 {
-	char buf[HW_DRILL_KEYS_MAX * (HW_PATH_CHARS_MAX + 2)];
+	char buf[PATHS_MAX * (HW_PATH_CHARS_MAX + 2)];
 	if (strlen(v) >= sizeof(buf))
 		return fail(p, p->line, "'%s' is too long", key);
 	strcpy(buf, v);
