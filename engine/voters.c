@@ -116,6 +116,7 @@ static void send_lease_req(struct hw_conn *c, const struct hw_el_lease_req *r, u
 	m.epoch = r->epoch;
 	m.round = r->round;
 	m.committed_lsn = r->committed_lsn;
+	m.lease_ms = r->lease_ms > 0 ? (uint64_t)r->lease_ms : 0;
 	m.n_durable = voters;
 	m.durable = durable;
 	send_msg(c, HW_FRAME_LEASE_REQUEST, &m);
@@ -432,7 +433,10 @@ static int on_lease_req(struct hw_voters *v, uint32_t from, const struct hw_fram
 	if (m == NULL)
 		return HW_EFRAME;
 	struct hw_el_lease_req r = {
-		.epoch = m->epoch, .round = m->round, .committed_lsn = m->committed_lsn};
+		.epoch = m->epoch,
+		.round = m->round,
+		.committed_lsn = m->committed_lsn,
+		.lease_ms = m->lease_ms <= HW_EL_LEASE_MS_MAX ? (int64_t)m->lease_ms : 0};
 	for (size_t i = 0; i < m->n_durable && i < HW_EL_VOTERS_MAX; i++)
 		r.durable[i] = m->durable[i];
 	hawser__wire__v1__lease_request__free_unpacked(m, NULL);

@@ -177,6 +177,7 @@ static void send_round(struct hw_el *el, int64_t now_ms, struct hw_el_acts *out)
 	struct hw_el_lease_req *r = &a.m.lease_req;
 	r->epoch = el->hard.epoch;
 	r->round = el->round;
+	r->lease_ms = el->cfg.lease_ms;
 	r->committed_lsn = el->prog.committed_lsn > el->commit_floor ? el->prog.committed_lsn
 								     : el->commit_floor;
 	for (uint32_t i = 0; i < el->cfg.voters; i++)
@@ -564,7 +565,12 @@ void hw_el_on_lease_req(struct hw_el *el, uint32_t from, const struct hw_el_leas
 	el->primary = from;
 	el->last_heard_ms = now_ms;
 	el->promise_to = from;
-	el->promise_until_ms = now_ms + el->cfg.lease_ms;
+	/* for the primary's lease when it is the longer: the primary holds its lease by its
+	 * own lease_ms, and the voters' may differ while their configs change */
+	int64_t lease = req->lease_ms > el->cfg.lease_ms && req->lease_ms <= HW_EL_LEASE_MS_MAX
+				? req->lease_ms
+				: el->cfg.lease_ms;
+	el->promise_until_ms = now_ms + lease;
 	if (el->role == HW_EL_WITNESS)
 		w_learn(el, from, req, now_ms, out);
 	a.m.lease_ack.epoch = el->hard.epoch;

@@ -130,6 +130,10 @@
  * bounded by it; 9 is far beyond a terminal's two rooms plus a witness. */
 #define HW_EL_VOTERS_MAX 9u
 
+/* The longest lease a voter promises for at a primary's word (hw_el_lease_req.lease_ms):
+ * no plan makes a longer one, as the RTO a lease fits in is at most an hour (config.c). */
+#define HW_EL_LEASE_MS_MAX (3600 * 1000)
+
 /* Lease rounds whose send times the primary remembers: an ack for an older round is
  * stale (its promise is covered by a newer one or already expired). */
 #define HW_EL_ROUNDS 16u
@@ -242,6 +246,9 @@ struct hw_el_lease_req {
 	uint64_t committed_lsn;             /* highest LSN acknowledged to clients */
 	uint64_t durable[HW_EL_VOTERS_MAX]; /* each standby's durable LSN as acked to the
 					     * primary (0 for the primary and the witness) */
+	int64_t lease_ms;                   /* the primary's lease: a voter promises for
+					     * at least that long (its own may be shorter
+					     * while configs change); 0 from an older node */
 };
 
 struct hw_el_lease_ack {

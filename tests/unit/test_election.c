@@ -875,6 +875,45 @@ static void test_promise_blocks_vote(void **state)
 	assert_true(find(&out, HW_EL_SEND_VOTE)->m.vote.granted);
 }
 
+/* A voter whose own lease is shorter than the primary's (their configs differ while
+ * an operator changes them) promises for the primary's, so the primary's lease never
+ * outlives a voter's promise; a lease past HW_EL_LEASE_MS_MAX is not taken at its word. */
+static void test_promise_covers_primary_lease(void **state)
+{
+	(void)state;
+	struct hw_el_act buf[ACTS_CAP];
+	struct hw_el_acts out = {buf, 0, ACTS_CAP};
+	uint64_t rng = 9;
+	struct hw_el_config c = base_cfg(3, 2);
+	c.self = 2;
+	c.rand_arg = &rng;
+	struct hw_el_hard h = {1, 1, 0, NONE, 0, 0};
+	struct hw_el wit;
+	hw_el_init(&wit, &c, &h, 0);
+	struct hw_el_lease_req lr = {.epoch = 1, .round = 3, .committed_lsn = 10, .lease_ms = 400};
+	lr.durable[1] = 10;
+	hw_el_on_lease_req(&wit, 0, &lr, 1000, &out);
+	assert_true(find(&out, HW_EL_SEND_LEASE_ACK)->m.lease_ack.granted);
+	struct hw_el_vote_req vr = {
+		.epoch = 2, .candidate = 1, .last_epoch = 1, .last_lsn = 10, .durable_lsn = 10};
+	out.n = 0;
+	hw_el_on_vote_req(&wit, 1, &vr, 1399, &out); /* its own 200 ms would have ended */
+	assert_int_equal(out.n, 1);
+	assert_false(out.v[0].m.vote.granted);
+	assert_int_equal(out.v[0].m.vote.reason, HW_EL_R_LEASE);
+	out.n = 0;
+	hw_el_on_vote_req(&wit, 1, &vr, 1400, &out);
+	assert_int_equal(count(&out, HW_EL_PERSIST), 1);
+
+	hw_el_init(&wit, &c, &h, 0);
+	lr.lease_ms = HW_EL_LEASE_MS_MAX + 1;
+	out.n = 0;
+	hw_el_on_lease_req(&wit, 0, &lr, 1000, &out);
+	out.n = 0;
+	hw_el_on_vote_req(&wit, 1, &vr, 1200, &out);
+	assert_int_equal(count(&out, HW_EL_PERSIST), 1);
+}
+
 /* Two standbys that start an election on the same tick split the vote (no primary in
  * that epoch); their randomised retries differ, and a later epoch elects one of them:
  * the one the witness voted for in the split epoch, since only it may have won that
@@ -1199,6 +1238,7 @@ int main(void)
 		cmocka_unit_test(test_switchover),
 		cmocka_unit_test(test_switchover_timeout),
 		cmocka_unit_test(test_promise_blocks_vote),
+		cmocka_unit_test(test_promise_covers_primary_lease),
 		cmocka_unit_test(test_split_vote),
 		cmocka_unit_test(test_higher_epoch_steps_down),
 		cmocka_unit_test(test_witness_down),
