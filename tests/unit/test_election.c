@@ -835,6 +835,25 @@ static void test_switchover_timeout(void **state)
 	free(w);
 }
 
+/* The witness of a 3-voter cluster (its lease 200 ms), in epoch 1, that granted voter
+ * 0's lease request of round 3 at t = 1000 ms, the request carrying lease_ms; out empty. */
+static void promised_witness(struct hw_el *wit, struct hw_el_config *c, uint64_t *rng,
+			     int64_t lease_ms, struct hw_el_acts *out)
+{
+	*c = base_cfg(3, 2);
+	c->self = 2;
+	c->rand_arg = rng;
+	struct hw_el_hard h = {1, 1, 0, NONE, 0, 0};
+	hw_el_init(wit, c, &h, 0);
+	struct hw_el_lease_req lr = {
+		.epoch = 1, .round = 3, .committed_lsn = 10, .lease_ms = lease_ms};
+	lr.durable[1] = 10;
+	out->n = 0;
+	hw_el_on_lease_req(wit, 0, &lr, 1000, out);
+	assert_true(find(out, HW_EL_SEND_LEASE_ACK)->m.lease_ack.granted);
+	out->n = 0;
+}
+
 /* A voter that acked a lease refuses a vote (LEASE, its epoch unchanged) until its
  * promise expires, then grants. */
 static void test_promise_blocks_vote(void **state)
@@ -843,19 +862,11 @@ static void test_promise_blocks_vote(void **state)
 	struct hw_el_act buf[ACTS_CAP];
 	struct hw_el_acts out = {buf, 0, ACTS_CAP};
 	uint64_t rng = 9;
-	struct hw_el_config c = base_cfg(3, 2);
-	c.self = 2;
-	c.rand_arg = &rng;
-	struct hw_el_hard h = {1, 1, 0, NONE, 0, 0};
+	struct hw_el_config c;
 	struct hw_el wit;
-	hw_el_init(&wit, &c, &h, 0);
-	struct hw_el_lease_req lr = {.epoch = 1, .round = 3, .committed_lsn = 10};
-	lr.durable[1] = 10;
-	hw_el_on_lease_req(&wit, 0, &lr, 1000, &out);
-	assert_true(find(&out, HW_EL_SEND_LEASE_ACK)->m.lease_ack.granted);
+	promised_witness(&wit, &c, &rng, 0, &out);
 	struct hw_el_vote_req vr = {
 		.epoch = 2, .candidate = 1, .last_epoch = 1, .last_lsn = 10, .durable_lsn = 10};
-	out.n = 0;
 	hw_el_on_vote_req(&wit, 1, &vr, 1100, &out);
 	assert_int_equal(out.n, 1);
 	assert_false(out.v[0].m.vote.granted);
@@ -869,7 +880,7 @@ static void test_promise_blocks_vote(void **state)
 	hw_el_on_vote_req(&wit, 1, &vr, 1200, &out);
 	assert_int_equal(count(&out, HW_EL_PERSIST), 1);
 	assert_int_equal(wit.hard.epoch, 2);
-	h = find(&out, HW_EL_PERSIST)->hard;
+	struct hw_el_hard h = find(&out, HW_EL_PERSIST)->hard;
 	out.n = 0;
 	hw_el_on_persisted(&wit, &h, 1201, &out);
 	assert_true(find(&out, HW_EL_SEND_VOTE)->m.vote.granted);
@@ -884,19 +895,11 @@ static void test_promise_covers_primary_lease(void **state)
 	struct hw_el_act buf[ACTS_CAP];
 	struct hw_el_acts out = {buf, 0, ACTS_CAP};
 	uint64_t rng = 9;
-	struct hw_el_config c = base_cfg(3, 2);
-	c.self = 2;
-	c.rand_arg = &rng;
-	struct hw_el_hard h = {1, 1, 0, NONE, 0, 0};
+	struct hw_el_config c;
 	struct hw_el wit;
-	hw_el_init(&wit, &c, &h, 0);
-	struct hw_el_lease_req lr = {.epoch = 1, .round = 3, .committed_lsn = 10, .lease_ms = 400};
-	lr.durable[1] = 10;
-	hw_el_on_lease_req(&wit, 0, &lr, 1000, &out);
-	assert_true(find(&out, HW_EL_SEND_LEASE_ACK)->m.lease_ack.granted);
+	promised_witness(&wit, &c, &rng, 400, &out);
 	struct hw_el_vote_req vr = {
 		.epoch = 2, .candidate = 1, .last_epoch = 1, .last_lsn = 10, .durable_lsn = 10};
-	out.n = 0;
 	hw_el_on_vote_req(&wit, 1, &vr, 1399, &out); /* its own 200 ms would have ended */
 	assert_int_equal(out.n, 1);
 	assert_false(out.v[0].m.vote.granted);
@@ -905,11 +908,7 @@ static void test_promise_covers_primary_lease(void **state)
 	hw_el_on_vote_req(&wit, 1, &vr, 1400, &out);
 	assert_int_equal(count(&out, HW_EL_PERSIST), 1);
 
-	hw_el_init(&wit, &c, &h, 0);
-	lr.lease_ms = HW_EL_LEASE_MS_MAX + 1;
-	out.n = 0;
-	hw_el_on_lease_req(&wit, 0, &lr, 1000, &out);
-	out.n = 0;
+	promised_witness(&wit, &c, &rng, HW_EL_LEASE_MS_MAX + 1, &out);
 	hw_el_on_vote_req(&wit, 1, &vr, 1200, &out);
 	assert_int_equal(count(&out, HW_EL_PERSIST), 1);
 }
