@@ -560,14 +560,11 @@ static int apply_unit_event(const struct hw_apply_ctx *c, const Tos__V1__Record 
 static int hold_tenant(const struct hw_apply_ctx *c, const MDB_val *k, MDB_val *tenant)
 {
 	MDB_val v;
+	size_t authority_at;
 	int rc = mdb_get(c->txn, c->t->holds, (MDB_val *)k, &v);
 	if (rc != 0)
 		return rc == MDB_NOTFOUND ? MDB_CORRUPTED : rc; /* box_holds() saw it */
-	const uint8_t *p = v.mv_data;
-	if (v.mv_size < 9 || v.mv_size < 9u + p[8])
-		return MDB_CORRUPTED;
-	*tenant = hw_mdb_val(p + 9, p[8]);
-	return 0;
+	return hw__hold_tenant(&v, tenant, &authority_at);
 }
 
 /* A RELEASE must come from the tenant that applied the hold [17, 32]. */
@@ -590,16 +587,9 @@ static int release_check(const struct hw_apply_ctx *c, const Tos__V1__Record *re
 /* The holds value of an APPLY (state.c): its LSN, tenant and authority. */
 static int hold_put(const struct hw_apply_ctx *c, const Tos__V1__Record *rec, const MDB_val *k)
 {
-	const Tos__V1__HoldEvent *h = rec->hold;
-	uint8_t val[9 + UINT8_MAX + HW_TEXT_BYTES_MAX];
-	size_t tn = strlen(rec->tenant_id);
-	size_t an = h->authority != NULL ? strnlen(h->authority, HW_TEXT_BYTES_MAX) : 0;
-	HW_ASSERT(tn <= UINT8_MAX); /* validate.c: at most HW_REF_CHARS_MAX characters */
-	hw_put_u64(val, c->lsn);
-	val[8] = (uint8_t)tn;
-	memcpy(val + 9, rec->tenant_id, tn);
-	memcpy(val + 9 + tn, h->authority, an);
-	MDB_val v = hw_mdb_val(val, 9 + tn + an);
+	uint8_t val[HW_HOLD_VALUE_BYTES_MAX];
+	MDB_val v =
+		hw_mdb_val(val, hw__hold_value(c->lsn, rec->tenant_id, rec->hold->authority, val));
 	return mdb_put(c->txn, c->t->holds, (MDB_val *)k, &v, 0);
 }
 

@@ -21,6 +21,7 @@
 /* The longest key or value a replicated table holds (LMDB keys are at most 511 bytes; a
  * hold's value is the largest value: LSN, tenant, authority). */
 #define ROW_BYTES_MAX 1024u
+_Static_assert(HW_HOLD_VALUE_BYTES_MAX <= ROW_BYTES_MAX, "a hold value fits a row");
 
 static void hash_u32(crypto_generichash_state *st, size_t v)
 {
@@ -73,10 +74,12 @@ static size_t val3(const char *table, const MDB_val *v, uint8_t *out)
 		       n - HW_CONTAINER_FIXED_BYTES - skip);
 		return n - skip;
 	}
-	if (strcmp(table, "holds") == 0 && n >= 9u && n >= 9u + p[8]) {
+	MDB_val tenant;
+	size_t at;
+	if (strcmp(table, "holds") == 0 && hw__hold_tenant(v, &tenant, &at) == 0) {
 		memcpy(out, p, 8); /* the APPLY's LSN, then its authority: the tenant goes */
-		memcpy(out + 8, p + 9 + p[8], n - 9 - p[8]);
-		return n - 1 - p[8];
+		memcpy(out + 8, p + at, n - at);
+		return 8 + n - at;
 	}
 	memcpy(out, p, n);
 	return n;

@@ -26,7 +26,7 @@
  *             bytes. A 40'/45' box in even bay B holds slots B-1 and B+1.
  * holds       key: container number bytes + 1 byte hold type (TOS__V1__HOLD_TYPE__*).
  *             value: 8-byte LSN of the APPLY record (little-endian), 1 byte n, the
- *             APPLY's tenant (n bytes), authority text.
+ *             APPLY's tenant (n bytes), authority text (hw__hold_value).
  * vessels     key: facility, '/', vessel visit id. value: 1 byte phase
  *             (TOS__V1__VISIT_PHASE__*).
  * wis         key "w/" + wi_id: value 1 byte state (TOS__V1__WI_STATE__*) + container
@@ -109,6 +109,28 @@ size_t hw__hold_key(const char *id, size_t id_len, int hold, uint8_t *key)
 	memcpy(key, id, id_len);
 	key[id_len] = (uint8_t)hold;
 	return id_len + 1;
+}
+
+size_t hw__hold_value(uint64_t lsn, const char *tenant, const char *authority, uint8_t *out)
+{
+	size_t tn = strlen(tenant);
+	size_t an = authority != NULL ? strnlen(authority, HW_TEXT_BYTES_MAX) : 0;
+	HW_ASSERT(tn <= 255u); /* validate.c: at most 32 characters */
+	hw_put_u64(out, lsn);
+	out[8] = (uint8_t)tn;
+	memcpy(out + 9, tenant, tn);
+	memcpy(out + 9 + tn, authority, an);
+	return 9 + tn + an;
+}
+
+int hw__hold_tenant(const MDB_val *v, MDB_val *tenant, size_t *authority_at)
+{
+	const uint8_t *p = v->mv_data;
+	if (v->mv_size < 9u || v->mv_size < 9u + p[8])
+		return MDB_CORRUPTED;
+	*tenant = hw_mdb_val(p + 9, p[8]);
+	*authority_at = 9u + p[8];
+	return 0;
 }
 
 int hw__holds_mask(MDB_txn *txn, const struct hw_tables *t, const char *id, size_t id_len,

@@ -62,6 +62,17 @@ int hw__holds_mask(MDB_txn *txn, const struct hw_tables *t, const char *id, size
  * HW_CONTAINER_ID_BYTES_MAX + 1 bytes. */
 size_t hw__hold_key(const char *id, size_t id_len, int hold, uint8_t *key);
 
+/* The longest holds value: LSN, tenant (at most 255 bytes) and authority. */
+#define HW_HOLD_VALUE_BYTES_MAX (9u + 255u + HW_TEXT_BYTES_MAX)
+
+/* Holds value of the APPLY at lsn by tenant with authority (NULL: none) into out
+ * (HW_HOLD_VALUE_BYTES_MAX); returns its length. */
+size_t hw__hold_value(uint64_t lsn, const char *tenant, const char *authority, uint8_t *out);
+
+/* The tenant of holds value v (it borrows v's bytes) and the offset of its authority.
+ * MDB_CORRUPTED when v is not a value hw__hold_value() makes. */
+int hw__hold_tenant(const MDB_val *v, MDB_val *tenant, size_t *authority_at);
+
 /* Canonical text of loc at facility into out (HW_POSITION_BYTES; "" when loc is NULL or
  * names no place): "<facility>/<place>", or the place alone when facility is NULL (the
  * validator's measure). The place is cut at HW_PLACE_TEXT_MAX bytes; returns the length
