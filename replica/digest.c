@@ -18,8 +18,9 @@
 #include "hawser_error.h"
 #include "replica/state_int.h"
 
-/* The longest key or value a replicated table holds (LMDB keys are at most 511 bytes; a
- * hold's value is the largest value: LSN, tenant, authority). */
+/* The longest key LMDB holds (511 bytes) and the longest value format 3 laid out
+ * otherwise (a hold's: LSN, tenant, authority; a box's is smaller). Other values, up to
+ * a key/value record's 32 KiB, are hashed as they are. */
 #define ROW_BYTES_MAX 1024u
 _Static_assert(HW_HOLD_VALUE_BYTES_MAX <= ROW_BYTES_MAX, "a hold value fits a row");
 
@@ -49,6 +50,12 @@ static size_t facility_len(const uint8_t *p, size_t n)
 static bool keyed_by_place(const char *table)
 {
 	return strcmp(table, "slots") == 0 || strcmp(table, "vessels") == 0;
+}
+
+/* Tables whose values format 3 laid out otherwise (val3). */
+static bool valued_otherwise(const char *table)
+{
+	return strcmp(table, "containers") == 0 || strcmp(table, "holds") == 0;
 }
 
 /* Key k of table as format 3 stored it, into out; its length. */
@@ -162,15 +169,18 @@ static int digest_table(MDB_txn *txn, MDB_dbi dbi, const char *name, bool format
 	}
 	MDB_val k, v;
 	uint8_t buf[ROW_BYTES_MAX];
+	bool rewrite = format3 && valued_otherwise(name);
 	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
 	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
 		hash_bytes(st, k.mv_data, k.mv_size);
-		if (!format3)
+		if (!rewrite) {
 			hash_bytes(st, v.mv_data, v.mv_size);
-		else if (v.mv_size <= sizeof buf)
+		} else if (v.mv_size <= sizeof buf) {
 			hash_bytes(st, buf, val3(name, &v, buf));
-		else
-			rc = MDB_CORRUPTED;
+		} else {
+			rc = MDB_CORRUPTED; /* no box or hold value is that long */
+			break;
+		}
 	}
 	mdb_cursor_close(cur);
 	return rc == MDB_NOTFOUND ? 0 : rc;

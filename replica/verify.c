@@ -316,12 +316,15 @@ static int replay_checked(struct hw_store *s, struct hw_store *d, uint64_t head_
 			  struct hw_verify_report *r, size_t *checked)
 {
 	int rc = 0;
+	bool format4_seen = false; /* nodes signed format 3's digests only before format 4 */
 	for (*checked = 0; rc == 0 && *checked < w->n_cps; ++*checked) {
 		const struct cp *c = &w->cps[*checked];
 		bool ok = false, format3 = false;
 		rc = hw_store_replay(s, d, c->covers, 0, cb, arg);
 		if (rc == 0)
 			rc = digest_matches(d, c->digest, &ok, &format3);
+		ok = ok && !(format3 && format4_seen);
+		format4_seen = format4_seen || (ok && !format3);
 		r->checkpoints_format3 += ok && format3;
 		if (rc == 0 && !ok) {
 			bad(r, HW_EDIGEST, c->lsn,

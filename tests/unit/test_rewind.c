@@ -630,6 +630,44 @@ static void test_format3_store_verifies(void **state)
 	assert_int_equal(r.checkpoints_format3, 1);
 }
 
+/* Submit a key/value record whose value is len bytes of fill. */
+static void put_long(struct hw_store *s, unsigned id, size_t len, uint8_t fill)
+{
+	Tos__V1__Record r = TOS__V1__RECORD__INIT;
+	Tos__V1__KvPut kv = TOS__V1__KV_PUT__INIT;
+	static uint8_t value[4096], buf[8192];
+	uint8_t rid[16] = {0};
+	assert_true(len <= sizeof value);
+	memset(value, fill, len);
+	memcpy(rid, &id, sizeof id);
+	r.record_id = (ProtobufCBinaryData){sizeof rid, rid};
+	r.tenant_id = "T1";
+	r.facility_id = "JPNGO-NCB";
+	r.event_time_ms = NOW_MS - 1000;
+	r.schema_version = 1;
+	kv.key = "long";
+	kv.value = (ProtobufCBinaryData){len, value};
+	r.payload_case = TOS__V1__RECORD__PAYLOAD_KV_PUT;
+	r.kv_put = &kv;
+	struct hw_submit sub = {.data = buf, .len = hw_record_encode(&r, buf, sizeof buf)};
+	struct hw_result res;
+	assert_int_equal(hw_store_submit(s, 1, NOW_MS, &sub, 1, &res), 0);
+	assert_int_equal(res.code, 0);
+}
+
+/* The format 3 digest covers every value, a key/value record's of kilobytes too: two
+ * stores that differ only in such a value differ in it (it was left out past 1 KiB). */
+static void test_format3_digest_long_values(void **state)
+{
+	struct fx *f = *state;
+	uint8_t a[HW_HASH_BYTES], b[HW_HASH_BYTES];
+	put_long(f->a, 1, 2000, 'a');
+	put_long(f->b, 1, 2000, 'b');
+	assert_int_equal(hw_store_digest_format3(f->a, a), 0);
+	assert_int_equal(hw_store_digest_format3(f->b, b), 0);
+	assert_memory_not_equal(a, b, HW_HASH_BYTES);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -643,6 +681,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_format3_rebuilt, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_format3_map_grows, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_format3_store_verifies, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_format3_digest_long_values, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rewind_damaged_log, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
