@@ -678,19 +678,21 @@ bool hw_voters_may_ack(const struct hw_voters *v)
 
 /* ---- hard state in a store ---------------------------------------------------------- */
 
-/* meta key and layout: version 1 | epoch | voted_epoch | voted_for | w_vouch | w_epoch |
- * w_committed, little-endian (docs/formats.md). */
-#define HARD_KEY   "node.election"
-#define HARD_BYTES 41u
+/* meta key and layout: version 2 | epoch | voted_epoch | voted_for | w_vouch | w_epoch |
+ * w_committed | lease_ms, little-endian (docs/formats.md); version 1 had no lease_ms. */
+#define HARD_KEY      "node.election"
+#define HARD_BYTES_V1 41u
+#define HARD_BYTES    49u
 
 int hw_voters_save_hard(struct hw_store *s, const struct hw_el_hard *h)
 {
-	uint8_t b[HARD_BYTES] = {1};
+	uint8_t b[HARD_BYTES] = {2};
 	hw_put_u64(b + 1, h->epoch);
 	hw_put_u64(b + 9, h->voted_epoch);
 	hw_put_u64(b + 17, (uint64_t)h->voted_for | (uint64_t)h->w_vouch << 32);
 	hw_put_u64(b + 25, h->w_epoch);
 	hw_put_u64(b + 33, h->w_committed);
+	hw_put_u64(b + 41, (uint64_t)h->lease_ms);
 	return hw_store_meta_put(s, HARD_KEY, b, sizeof b);
 }
 
@@ -701,9 +703,11 @@ int hw_voters_load_hard(struct hw_store *s, struct hw_el_hard *h)
 	int rc = hw_store_meta_get(s, HARD_KEY, b, sizeof b, &len);
 	if (rc != 0)
 		return rc;
-	if (len != HARD_BYTES || b[0] != 1)
+	bool v1 = len == HARD_BYTES_V1 && b[0] == 1;
+	if (!v1 && (len != HARD_BYTES || b[0] != 2))
 		return HW_EFORMAT;
 	uint64_t who = hw_get_u64(b + 17);
+	uint64_t lease = v1 ? 0 : hw_get_u64(b + 41);
 	*h = (struct hw_el_hard){
 		.epoch = hw_get_u64(b + 1),
 		.voted_epoch = hw_get_u64(b + 9),
@@ -711,6 +715,7 @@ int hw_voters_load_hard(struct hw_store *s, struct hw_el_hard *h)
 		.w_vouch = (uint32_t)(who >> 32),
 		.w_epoch = hw_get_u64(b + 25),
 		.w_committed = hw_get_u64(b + 33),
+		.lease_ms = lease <= HW_EL_LEASE_MS_MAX ? (int64_t)lease : HW_EL_LEASE_MS_MAX,
 	};
 	return 0;
 }

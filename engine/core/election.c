@@ -101,9 +101,11 @@ void hw_el_init(struct hw_el *el, const struct hw_el_config *cfg, const struct h
 	el->primary = HW_EL_NONE;
 	el->last_heard_ms = now_ms;
 	el->jitter_ms = draw_jitter(el);
-	/* it may have promised someone before it stopped: honour that for a lease */
+	/* it may have promised someone before it stopped: honour that for a lease, the
+	 * longest it ever promised for */
 	el->promise_to = HW_EL_ANY;
-	el->promise_until_ms = now_ms + cfg->lease_ms;
+	el->promise_until_ms =
+		now_ms + (el->hard.lease_ms > cfg->lease_ms ? el->hard.lease_ms : cfg->lease_ms);
 	el->xfer_to = HW_EL_NONE;
 	for (uint32_t i = 0; i < HW_EL_VOTERS_MAX; i++)
 		el->acked_sent_ms[i] = INT64_MIN;
@@ -564,12 +566,21 @@ void hw_el_on_lease_req(struct hw_el *el, uint32_t from, const struct hw_el_leas
 		el->role = HW_EL_STANDBY;
 	el->primary = from;
 	el->last_heard_ms = now_ms;
-	el->promise_to = from;
 	/* for the primary's lease when it is the longer: the primary holds its lease by its
-	 * own lease_ms, and the voters' may differ while their configs change */
+	 * own lease_ms, and the voters' may differ while their configs change. A promise
+	 * longer than its own is kept in the hard state first, so a restart honours it
+	 * (hw_el_init): until that is durable the request goes unanswered, one round */
 	int64_t lease = req->lease_ms > el->cfg.lease_ms && req->lease_ms <= HW_EL_LEASE_MS_MAX
 				? req->lease_ms
 				: el->cfg.lease_ms;
+	if (lease > el->cfg.lease_ms && lease > el->durable.lease_ms) {
+		if (lease > el->hard.lease_ms) {
+			el->hard.lease_ms = lease;
+			persist(el, out);
+		}
+		return;
+	}
+	el->promise_to = from;
 	el->promise_until_ms = now_ms + lease;
 	if (el->role == HW_EL_WITNESS)
 		w_learn(el, from, req, now_ms, out);

@@ -214,10 +214,13 @@ struct hw_el_hard {
 	uint32_t w_vouch;
 	uint64_t w_epoch;
 	uint64_t w_committed;
+	int64_t lease_ms; /* the longest lease a primary's word made it promise for, past its
+			   * own (0: none): promised again at start, as it cannot know for
+			   * whom it promised before it stopped */
 };
 
 /* The hard state of a node of a cluster that never had a primary (`hawser init`). */
-#define HW_EL_HARD_FRESH ((struct hw_el_hard){0, 0, HW_EL_NONE, HW_EL_NONE, 0, 0})
+#define HW_EL_HARD_FRESH ((struct hw_el_hard){0, 0, HW_EL_NONE, HW_EL_NONE, 0, 0, 0})
 
 /* Seeded random source the driver hands in (never rand()): returns 64 uniform bits. */
 typedef uint64_t (*hw_el_rand_cb)(void *arg);

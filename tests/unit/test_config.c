@@ -16,6 +16,7 @@
 #include "engine/config.h"
 #include "engine/core/targets.h"
 #include "engine/voters.h"
+#include "replica/store.h"
 #include "hawser_error.h"
 #include "tests/integration/proc.h"
 
@@ -428,6 +429,33 @@ static void test_failover_heartbeat(void **state)
 		     "a heartbeat delay is 1ms to 10s");
 }
 
+/* The election's hard state in a store (engine/voters.c, docs/formats.md): version 2
+ * keeps the longest lease promised; a version 1 value (written before) reads with none,
+ * and anything else is HW_EFORMAT. */
+static void test_hard_state_versions(void **state)
+{
+	struct fx *f = *state;
+	char dir[300];
+	snprintf(dir, sizeof dir, "%s/store", f->dir);
+	assert_int_equal(hw_store_init(dir), 0);
+	struct hw_store *s;
+	assert_int_equal(hw_store_open(dir, NULL, &s), 0);
+	struct hw_el_hard h = {7, 6, 1, 2, 5, 99, 400}, got;
+	assert_int_equal(hw_voters_save_hard(s, &h), 0);
+	assert_int_equal(hw_voters_load_hard(s, &got), 0);
+	assert_memory_equal(&got, &h, sizeof h);
+	uint8_t v1[41] = {1};
+	v1[1] = 7; /* epoch 7, little-endian */
+	assert_int_equal(hw_store_meta_put(s, "node.election", v1, sizeof v1), 0);
+	assert_int_equal(hw_voters_load_hard(s, &got), 0);
+	assert_int_equal(got.epoch, 7);
+	assert_int_equal(got.lease_ms, 0);
+	v1[0] = 3;
+	assert_int_equal(hw_store_meta_put(s, "node.election", v1, sizeof v1), 0);
+	assert_int_equal(hw_voters_load_hard(s, &got), HW_EFORMAT);
+	hw_store_close(s);
+}
+
 #define VAULT_HEAD                                                                                 \
 	"[cluster]\n"                                                                              \
 	"id = yard-ha\n"                                                                           \
@@ -612,6 +640,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_failover, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failover_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failover_heartbeat, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hard_state_versions, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vault, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vaults_of_primary, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retention, setup, teardown),

@@ -843,12 +843,40 @@ static void promised_witness(struct hw_el *wit, struct hw_el_config *c, uint64_t
 	*c = base_cfg(3, 2);
 	c->self = 2;
 	c->rand_arg = rng;
-	struct hw_el_hard h = {1, 1, 0, NONE, 0, 0};
+	struct hw_el_hard h = {1, 1, 0, NONE, 0, 0, 0};
 	hw_el_init(wit, c, &h, 0);
 	struct hw_el_lease_req lr = {
 		.epoch = 1, .round = 3, .committed_lsn = 10, .lease_ms = lease_ms};
 	lr.durable[1] = 10;
 	out->n = 0;
+	hw_el_on_lease_req(wit, 0, &lr, 1000, out);
+	assert_true(find(out, HW_EL_SEND_LEASE_ACK)->m.lease_ack.granted);
+	out->n = 0;
+}
+
+/* That witness for a primary whose lease, 400 ms, is longer than its own: the first
+ * request goes unanswered while the longer promise is persisted; once it is durable the
+ * next one, at t = 1000 ms, is granted. *disk: the hard state it persisted. */
+static void promised_long(struct hw_el *wit, struct hw_el_config *c, uint64_t *rng,
+			  struct hw_el_hard *disk, struct hw_el_acts *out)
+{
+	*c = base_cfg(3, 2);
+	c->self = 2;
+	c->rand_arg = rng;
+	struct hw_el_hard h = {1, 1, 0, NONE, 0, 0, 0};
+	hw_el_init(wit, c, &h, 0);
+	struct hw_el_lease_req lr = {.epoch = 1, .round = 3, .committed_lsn = 10, .lease_ms = 400};
+	lr.durable[1] = 10;
+	out->n = 0;
+	hw_el_on_lease_req(wit, 0, &lr, 990, out);
+	assert_int_equal(count(out, HW_EL_SEND_LEASE_ACK), 0);
+	assert_int_equal(count(out, HW_EL_PERSIST), 1);
+	*disk = find(out, HW_EL_PERSIST)->hard;
+	assert_int_equal(disk->lease_ms, 400);
+	out->n = 0;
+	hw_el_on_persisted(wit, disk, 995, out);
+	out->n = 0;
+	lr.round = 4;
 	hw_el_on_lease_req(wit, 0, &lr, 1000, out);
 	assert_true(find(out, HW_EL_SEND_LEASE_ACK)->m.lease_ack.granted);
 	out->n = 0;
@@ -887,8 +915,9 @@ static void test_promise_blocks_vote(void **state)
 }
 
 /* A voter whose own lease is shorter than the primary's (their configs differ while
- * an operator changes them) promises for the primary's, so the primary's lease never
- * outlives a voter's promise; a lease past HW_EL_LEASE_MS_MAX is not taken at its word. */
+ * an operator changes them) promises for the primary's once that is in its hard state,
+ * and again after a restart, so the primary's lease never outlives a voter's promise; a
+ * lease past HW_EL_LEASE_MS_MAX is not taken at its word. */
 static void test_promise_covers_primary_lease(void **state)
 {
 	(void)state;
@@ -897,7 +926,8 @@ static void test_promise_covers_primary_lease(void **state)
 	uint64_t rng = 9;
 	struct hw_el_config c;
 	struct hw_el wit;
-	promised_witness(&wit, &c, &rng, 400, &out);
+	struct hw_el_hard disk;
+	promised_long(&wit, &c, &rng, &disk, &out);
 	struct hw_el_vote_req vr = {
 		.epoch = 2, .candidate = 1, .last_epoch = 1, .last_lsn = 10, .durable_lsn = 10};
 	hw_el_on_vote_req(&wit, 1, &vr, 1399, &out); /* its own 200 ms would have ended */
@@ -907,6 +937,16 @@ static void test_promise_covers_primary_lease(void **state)
 	out.n = 0;
 	hw_el_on_vote_req(&wit, 1, &vr, 1400, &out);
 	assert_int_equal(count(&out, HW_EL_PERSIST), 1);
+
+	/* restarted from what it persisted, it promises that lease again from its start, not
+	 * only its own 200 ms (it knows no committed LSN since: NO_INFO once bound no more) */
+	out.n = 0;
+	hw_el_init(&wit, &c, &disk, 2000);
+	hw_el_on_vote_req(&wit, 1, &vr, 2399, &out);
+	assert_int_equal(out.v[0].m.vote.reason, HW_EL_R_LEASE);
+	out.n = 0;
+	hw_el_on_vote_req(&wit, 1, &vr, 2400, &out);
+	assert_int_not_equal(out.v[0].m.vote.reason, HW_EL_R_LEASE);
 
 	promised_witness(&wit, &c, &rng, HW_EL_LEASE_MS_MAX + 1, &out);
 	hw_el_on_vote_req(&wit, 1, &vr, 1200, &out);
