@@ -487,11 +487,25 @@ static void after_event(struct sim_world *w, uint32_t i)
 	follow(w, i);
 }
 
+/* A node's election timers, drawn at each start: mostly the world's (a 200 ms lease),
+ * one start in four a 300 ms lease, as while an operator changes rto or heartbeat_* one
+ * node at a time: voters then promise for the longer lease (election.c). */
+static void draw_timers(struct sim_world *w, struct hw_el_config *cfg)
+{
+	if (sim_below(&w->rng, 4) != 0)
+		return;
+	cfg->renew_ms = 75;
+	cfg->lease_ms = 300;
+	cfg->drift_margin_ms = 30;
+	cfg->detection_ms = 375;
+}
+
 void sim_node_start(struct sim_world *w, uint32_t i)
 {
 	struct sim_node *n = node(w, i);
 	w->st.torn += sim_disk_recover(&n->disk);
 	struct hw_el_config cfg = w->ecfg;
+	draw_timers(w, &cfg);
 	cfg.self = i;
 	cfg.rand_cb = el_rand_cb;
 	cfg.rand_arg = &n->rng;
