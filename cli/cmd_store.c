@@ -486,14 +486,16 @@ const struct hw_cli_cmd hw_cli_verify = {
 	"usage: hawser verify DIR [--trust NODE.PUB]... [--json]\n"
 	"  Walk the hash chain, validate every record, rebuild the state in a scratch store\n"
 	"  and compare digests. Check every signed checkpoint: its signature, the chain hash\n"
-	"  of the entry it vouches for and, in the rebuild, the state digest there; report\n"
-	"  the last good checkpoint before any damage. --trust NODE.PUB (repeatable, up to\n"
-	"  64): the keys allowed to sign (the sign line of a node.pub from hawser keygen); a\n"
+	"  of the entry it vouches for and, in the rebuild, the state digest there (for one\n"
+	"  signed before store format 4, the digest as format 3 laid the state out: counted\n"
+	"  in checkpoints_format3); report the last good checkpoint before any damage. A\n"
+	"  format 3 store is read as it is. --trust NODE.PUB (repeatable, up to 64): the\n"
+	"  keys allowed to sign (the sign line of a node.pub from hawser keygen); a\n"
 	"  checkpoint by another key is damage (EUNTRUSTED). Without --trust, signatures are\n"
 	"  checked but not who made them. Exit 0 intact, 3 damage found (first bad LSN and\n"
 	"  what), 1 error. --json: one object {intact, entries, head_lsn, code,\n"
 	"  first_bad_lsn, what, base_lsn, state_rebuilt, seconds, digest, checkpoints,\n"
-	"  good_checkpoint_lsn, good_checkpoint_covers, keys_judged}.\n",
+	"  checkpoints_format3, good_checkpoint_lsn, good_checkpoint_covers, keys_judged}.\n",
 	cmd_verify};
 
 /* ---- digest */
