@@ -229,10 +229,10 @@ int hw_store_digest(struct hw_store *s, uint8_t out[HW_HASH_BYTES])
 
 int hw_store_digest_format3(struct hw_store *s, uint8_t out[HW_HASH_BYTES])
 {
-	return digest_of(s, s->format >= 4, out); /* an older store is format 3's already */
+	return digest_of(s, s->format == HW__STORE_FORMAT, out); /* older: format 3's already */
 }
 
 bool hw_store_format3(const struct hw_store *s)
 {
-	return s->format < 4;
+	return s->format < HW__STORE_FORMAT;
 }

@@ -135,7 +135,7 @@ int hw_rejoin_common(struct hw_store *s, const struct hw_epoch_map *m, uint64_t 
  * its rows are all rewind 1's. In any other store such a key is damage. */
 static bool key_split(const struct hw_store *s, const MDB_val *k, uint64_t *rejoin, uint64_t *lsn)
 {
-	if (k->mv_size == 8 && s->qkeys_lsn) {
+	if (k->mv_size == 8 && s->format == HW__STORE_FMT_QLSN) {
 		*rejoin = 1;
 		*lsn = hw_lsn_from_key(k);
 		return true;

@@ -23,8 +23,6 @@
 #include "replica/state.h"
 #include "replica/validate.h"
 
-#define STORE_FORMAT    4u /* 4: places, slots and vessel visits are a facility's; 3: not */
-#define STORE_FMT_QLSN  2u /* 3's tables, and quarantine keyed by LSN alone */
 #define STORE_MAXDBS    16u
 #define META_HEAD_BYTES (8u + 8u + 8u + HW_HASH_BYTES)
 /* The most a prepared batch's entries take. */
@@ -201,7 +199,7 @@ static int meta_read(struct hw_store *s, MDB_txn *txn, unsigned *format)
 	if (rc != 0)
 		return rc == MDB_NOTFOUND ? HW_EFORMAT : hw_mdb_err(rc);
 	*format = v.mv_size == 4 ? *(uint8_t *)v.mv_data : 0;
-	if (*format < STORE_FMT_QLSN || *format > STORE_FORMAT)
+	if (*format < HW__STORE_FMT_QLSN || *format > HW__STORE_FORMAT)
 		return HW_EFORMAT;
 	rc = hw__store_head_txn(s, txn, &s->head);
 	return rc != 0 ? rc : hw__store_base_txn(s, txn, &s->base);
@@ -223,7 +221,7 @@ static int meta_write_head(struct hw_store *s, MDB_txn *txn, const struct hw_hea
 
 static int format_write(struct hw_store *s, MDB_txn *txn)
 {
-	uint8_t format[4] = {STORE_FORMAT, 0, 0, 0};
+	uint8_t format[4] = {HW__STORE_FORMAT, 0, 0, 0};
 	MDB_val k = hw_mdb_val("format", 6), v = hw_mdb_val(format, sizeof format);
 	return mdb_put(txn, s->t.meta, &k, &v, 0);
 }
@@ -322,7 +320,7 @@ static int migrate_txn(struct hw_store *s, unsigned format)
 	if (rc != 0)
 		return rc;
 	struct hw_head h;
-	if (format == STORE_FMT_QLSN)
+	if (format == HW__STORE_FMT_QLSN)
 		rc = hw__quarantine_rekey(s, txn);
 	if (rc == 0)
 		rc = rebuild_txn(s, txn, s->head.lsn, &h);
@@ -383,9 +381,9 @@ static int store_load(struct hw_store *s)
 		rc = hw_mdb_err(mdb_txn_commit(txn)); /* keeps the dbi handles */
 	else
 		mdb_txn_abort(txn);
-	s->qkeys_lsn = format == STORE_FMT_QLSN && s->opts.read_only;
-	s->format = s->opts.read_only ? format : STORE_FORMAT; /* a writable open migrates */
-	return rc == 0 && format != STORE_FORMAT && !s->opts.read_only ? migrate(s, format) : rc;
+	s->format = s->opts.read_only ? format : HW__STORE_FORMAT; /* a writable open migrates */
+	return rc == 0 && format != HW__STORE_FORMAT && !s->opts.read_only ? migrate(s, format)
+									   : rc;
 }
 
 /* The entries a writable store keeps at most, allocated at open so that no batch

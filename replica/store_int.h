@@ -11,6 +11,9 @@
 #include "replica/store.h"
 #include "replica/tables.h"
 
+#define HW__STORE_FORMAT   4u /* 4: places, slots and vessel visits are a facility's; 3: not */
+#define HW__STORE_FMT_QLSN 2u /* 3's tables, and quarantine keyed by LSN alone */
+
 struct hw_store {
 	MDB_env *env;
 	struct hw_tables t;
@@ -19,8 +22,8 @@ struct hw_store {
 	uint64_t map_bytes;
 	_Atomic int failed;    /* sticky storage failure: 0, or the first error (written by
 				  the writer, and by hw_store_meta_put on the loop) */
-	bool qkeys_lsn;        /* quarantine keyed by LSN alone: format 2, opened read-only */
-	unsigned format;       /* the store's format (meta "format"): older ones read-only */
+	unsigned format;       /* the store's format (meta "format"): an older one only when
+				  opened read-only (a writable open migrates it) */
 	struct hw_head head;   /* cached copy of meta "head" */
 	struct hw_head base;   /* cached copy of meta "base" (writer's thread) */
 	_Atomic uint64_t pin;  /* entries after it are kept (hw_store_set_pin) */
