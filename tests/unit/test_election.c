@@ -835,10 +835,10 @@ static void test_switchover_timeout(void **state)
 	free(w);
 }
 
-/* The witness of a 3-voter cluster (its lease 200 ms), in epoch 1, that granted voter
- * 0's lease request of round 3 at t = 1000 ms, the request carrying lease_ms; out empty. */
-static void promised_witness(struct hw_el *wit, struct hw_el_config *c, uint64_t *rng,
-			     int64_t lease_ms, struct hw_el_acts *out)
+/* The witness of a 3-voter cluster (its lease 200 ms), just started in epoch 1, and
+ * voter 0's lease request of round 3 carrying lease_ms, which it is to take. */
+static struct hw_el_lease_req witness_asked(struct hw_el *wit, struct hw_el_config *c,
+					    uint64_t *rng, int64_t lease_ms)
 {
 	*c = base_cfg(3, 2);
 	c->self = 2;
@@ -848,6 +848,14 @@ static void promised_witness(struct hw_el *wit, struct hw_el_config *c, uint64_t
 	struct hw_el_lease_req lr = {
 		.epoch = 1, .round = 3, .committed_lsn = 10, .lease_ms = lease_ms};
 	lr.durable[1] = 10;
+	return lr;
+}
+
+/* That witness, having granted the request at t = 1000 ms; out empty. */
+static void promised_witness(struct hw_el *wit, struct hw_el_config *c, uint64_t *rng,
+			     int64_t lease_ms, struct hw_el_acts *out)
+{
+	struct hw_el_lease_req lr = witness_asked(wit, c, rng, lease_ms);
 	out->n = 0;
 	hw_el_on_lease_req(wit, 0, &lr, 1000, out);
 	assert_true(find(out, HW_EL_SEND_LEASE_ACK)->m.lease_ack.granted);
@@ -860,13 +868,7 @@ static void promised_witness(struct hw_el *wit, struct hw_el_config *c, uint64_t
 static void promised_long(struct hw_el *wit, struct hw_el_config *c, uint64_t *rng,
 			  struct hw_el_hard *disk, struct hw_el_acts *out)
 {
-	*c = base_cfg(3, 2);
-	c->self = 2;
-	c->rand_arg = rng;
-	struct hw_el_hard h = {1, 1, 0, NONE, 0, 0, 0};
-	hw_el_init(wit, c, &h, 0);
-	struct hw_el_lease_req lr = {.epoch = 1, .round = 3, .committed_lsn = 10, .lease_ms = 400};
-	lr.durable[1] = 10;
+	struct hw_el_lease_req lr = witness_asked(wit, c, rng, 400);
 	out->n = 0;
 	hw_el_on_lease_req(wit, 0, &lr, 990, out);
 	assert_int_equal(count(out, HW_EL_SEND_LEASE_ACK), 0);
