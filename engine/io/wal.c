@@ -21,6 +21,7 @@
 #include "replica/snapshot.h"
 
 #define SEGMENTS_MAX 4096 /* 256 GiB of unflushed store at 64 MiB each: far past any lag */
+#define WAL_SECTOR_BYTES 512u /* the smallest unit a disk writes whole */
 
 struct hw_wal {
 	char dir[PATH_MAX];
@@ -162,11 +163,34 @@ static bool all_zero(const uint8_t *p, size_t len)
 	return true;
 }
 
+/* Whether the entry at off, where the chain stops, looks torn by a crash. The log is
+ * written into zeros, and a write cut short leaves each sector it did not finish with
+ * zeros from some byte to its end. So the entry is torn when the file ends inside it, or
+ * when some sector's last byte of it and everything after that in the sector are zero.
+ * A flipped bit in what was flushed mostly leaves no such zeros, and is damage. */
+static bool torn_at(const uint8_t *buf, size_t len, size_t off)
+{
+	size_t rest = len - off;
+	size_t el = rest >= HW_ENTRY_HEADER_BYTES ? hw_entry_len(buf + off) : rest + 1;
+	if (el > rest)
+		return true;
+	size_t end = off + el;
+	for (size_t sector = off - off % WAL_SECTOR_BYTES; sector < end;
+	     sector += WAL_SECTOR_BYTES) {
+		size_t sector_end = sector + WAL_SECTOR_BYTES;
+		size_t at = (end < sector_end ? end : sector_end) - 1;
+		if (all_zero(buf + at, (len < sector_end ? len : sector_end) - at))
+			return true;
+	}
+	return false;
+}
+
 /* Scan every segment (cutting a torn tail when cut is set), calling cb for entries after
  * `after`. Zeros after a segment's last entry are its preallocated room, not damage.
  * Only the last segment can have a torn tail: a new one is begun with no flush in
  * flight. So damage in an earlier one, or a gap between two, is in entries flushed and
- * perhaps acknowledged: HW_ECORRUPT, and nothing is cut. */
+ * perhaps acknowledged: HW_ECORRUPT, and nothing is cut. So is a bad entry of the last
+ * segment that is not torn (torn_at): a flipped bit in what was flushed. */
 static int scan(struct hw_wal *w, bool cut, int (*cb)(void *, const uint8_t *, size_t),
 		void *arg, uint64_t after, struct hw_head *last)
 {
@@ -182,6 +206,7 @@ static int scan(struct hw_wal *w, bool cut, int (*cb)(void *, const uint8_t *, s
 		int cb_rc = 0;
 		size_t ok = scan_segment(buf, len, last, i == 0, cb, arg, after, &cb_rc);
 		size_t used = ok < len && all_zero(buf + ok, len - ok) ? ok : len;
+		bool torn = ok < used && torn_at(buf, len, ok);
 		free(buf);
 		if (cb_rc != 0)
 			return cb_rc;
@@ -190,10 +215,11 @@ static int scan(struct hw_wal *w, bool cut, int (*cb)(void *, const uint8_t *, s
 			continue;
 		if (!cut)
 			return 0;
-		if (last_seg)
+		if (last_seg && torn)
 			return cut_tail(w, ok, len);
 		hw_log("wal_damaged", "segment=%s offset=%zu last_lsn=%llu next_segment=%llu", path,
-		       ok, (unsigned long long)last->lsn, (unsigned long long)w->seg_first[i + 1]);
+		       ok, (unsigned long long)last->lsn,
+		       (unsigned long long)(last_seg ? 0 : w->seg_first[i + 1]));
 		return HW_ECORRUPT;
 	}
 	return 0;

@@ -16,11 +16,12 @@
  * crash in the middle of a write) is cut at open; everything before it was flushed whole.
  * Damage in an earlier segment, or a gap between segments, is HW_ECORRUPT at open, and
  * nothing is cut: those entries were flushed, and perhaps acknowledged. Inside the last
- * segment a tear and damage look alike (flushes in flight land in any order, zeros
- * between them), so damage there is cut with everything after it: the node may then hold
- * less than it acknowledged (logged as wal_tail_cut with the bytes dropped), as after
- * losing its disk's cache. The open flushes what it found (a crashed process may have
- * left it written and not flushed).
+ * segment flushes in flight land in any order, so a tear may have whole entries after
+ * it; it is told from damage by its zeros (a sector left unfinished keeps them from some
+ * byte to its end, wal.c torn_at), and a bad entry without them is HW_ECORRUPT too. A
+ * flipped bit whose sector happens to end in zeros is still cut as a tear (logged as
+ * wal_tail_cut with the bytes dropped). The open flushes what it found (a crashed
+ * process may have left it written and not flushed).
  *
  * Threads: open, replay and close from one thread; hw_wal_start() spawns the flushers;
  * append from the loop thread; checkpoint from any thread. */

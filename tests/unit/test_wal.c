@@ -1,7 +1,7 @@
 /* test_wal.c: the write-ahead log: flushed entries survive a reopen, the room written
  * ahead of the entries is never taken for damage, a torn entry at the end of the last
- * segment is cut, damage or a gap before the last segment is HW_ECORRUPT with nothing
- * cut, and a full disk stops the log with -ENOSPC and loses nothing it reported. */
+ * segment is cut, a flipped bit anywhere and a gap between segments are HW_ECORRUPT
+ * with nothing cut, and a full disk stops the log with -ENOSPC and loses nothing it reported. */
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
@@ -414,6 +414,18 @@ static void test_torn_entry_of_last_segment_is_cut(void **state)
 	assert_int_equal((size_t)file_size(f, 20), f->off[27] - f->off[20]);
 }
 
+/* The log of segments 0 and 20 opens HW_ECORRUPT, and neither is cut. */
+static void open_is_corrupt(struct fx *f)
+{
+	off_t first = file_size(f, 0), second = file_size(f, 20);
+	struct hw_wal *w = NULL;
+	struct hw_head last;
+	assert_int_equal(hw_wal_open(f->dir, &w, &last), HW_ECORRUPT);
+	assert_null(w);
+	assert_int_equal(file_size(f, 0), first);
+	assert_int_equal(file_size(f, 20), second);
+}
+
 /* Damage in a segment before the last (entries flushed, perhaps acknowledged: a crash
  * tears only the last) is HW_ECORRUPT at open, and nothing is cut or dropped. */
 static void test_damage_before_last_segment_is_corrupt(void **state)
@@ -423,13 +435,39 @@ static void test_damage_before_last_segment_is_corrupt(void **state)
 	write_segment(f, 0, 20, 0);
 	tear_entry(f, 0, 19);
 	write_segment(f, 20, 30, 0);
-	off_t first = file_size(f, 0), second = file_size(f, 20);
-	struct hw_wal *w = NULL;
-	struct hw_head last;
-	assert_int_equal(hw_wal_open(f->dir, &w, &last), HW_ECORRUPT);
-	assert_null(w);
-	assert_int_equal(file_size(f, 0), first);
-	assert_int_equal(file_size(f, 20), second);
+	open_is_corrupt(f);
+}
+
+/* Flip one bit at byte `at` of entry i (LSN i + 1) in the segment beginning at first. */
+static void flip_bit(struct fx *f, size_t first, size_t i, size_t at)
+{
+	char path[400];
+	snprintf(path, sizeof path, "%s/%020zu.wal", f->dir, first + 1);
+	FILE *fp = fopen(path, "r+b");
+	assert_non_null(fp);
+	long pos = (long)(f->off[i] - f->off[first] + at);
+	assert_int_equal(fseek(fp, pos, SEEK_SET), 0);
+	int c = fgetc(fp);
+	assert_int_not_equal(c, EOF);
+	assert_int_equal(fseek(fp, pos, SEEK_SET), 0);
+	assert_int_equal(fputc(c ^ 0x10, fp), c ^ 0x10);
+	assert_int_equal(fclose(fp), 0);
+}
+
+/* A flipped bit in an entry of the last segment (in its record, in its length, or in
+ * the very last entry) is damage to what was flushed, not a crash's tear, which leaves
+ * zeros: HW_ECORRUPT at open, and nothing is cut. */
+static void test_flipped_bit_in_last_segment_is_corrupt(void **state)
+{
+	struct fx *f = *state;
+	make_entries(f, 30);
+	const size_t hits[][2] = {{25, HW_ENTRY_HEADER_BYTES + 7}, {25, 4}, {29, 100}};
+	for (size_t h = 0; h < sizeof hits / sizeof hits[0]; h++) {
+		write_segment(f, 0, 20, 0);
+		write_segment(f, 20, 30, 4096);
+		flip_bit(f, 20, hits[h][0], hits[h][1]);
+		open_is_corrupt(f);
+	}
 }
 
 /* Segments whose LSNs do not follow on (one lost between them) are HW_ECORRUPT at open,
@@ -532,6 +570,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_torn_entry_of_last_segment_is_cut, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_damage_before_last_segment_is_corrupt, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_flipped_bit_in_last_segment_is_corrupt, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_gap_between_segments_is_corrupt, setup,
 						teardown),
