@@ -1,8 +1,10 @@
 /* clock.h: the process's clocks, one definition for the whole tree. Wall time
  * (CLOCK_REALTIME) stamps what people read and what is compared across processes:
- * record times, acks, history rows, log lines. Monotonic time (CLOCK_MONOTONIC) measures
- * durations and deadlines, unmoved when the wall clock is stepped. engine/core/ uses
- * neither: its callers pass the time in (the core_purity test). Any thread. */
+ * record times, acks, history rows, log lines. Monotonic time measures durations and
+ * deadlines, unmoved when the wall clock is stepped. It is CLOCK_BOOTTIME, which goes on
+ * while the machine is suspended (CLOCK_MONOTONIC stops): a primary whose host slept
+ * past its lease must find the lease over when it wakes, as its voters did. engine/core/
+ * uses neither: its callers pass the time in (the core_purity test). Any thread. */
 #ifndef HW_BASE_CLOCK_H
 #define HW_BASE_CLOCK_H
 

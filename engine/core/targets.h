@@ -57,7 +57,7 @@
  * Patroni's ttl to 30 s; hawser is tighter on purpose). */
 #define HW_TG_DETECTION_MAX_MS 10000
 
-/* Clock rate bound when none is measured: CLOCK_MONOTONIC is slewed by NTP at up to 500
+/* Clock rate bound when none is measured: CLOCK_BOOTTIME is slewed by NTP at up to 500
  * ppm. */
 #define HW_TG_DRIFT_PPM_DEFAULT 500
 

@@ -3,7 +3,7 @@
  * One loop per node, on one thread: timers, wake-ups from other threads (the writer),
  * readiness of a few file descriptors (the io_uring eventfd), a hook that runs once per
  * iteration just before the loop blocks (where the ring submits its queued SQEs), and
- * signals. Time is CLOCK_MONOTONIC in milliseconds, cached per iteration as libev does.
+ * signals. Time is hw_mono_ms() (base/clock.h), cached per iteration as libev does.
  * Every object here is made at set-up (they allocate) and used on the loop thread only,
  * except hw_async_send() and hw_loop_stop(), which any thread may call. */
 #ifndef HW_IO_LOOP_H

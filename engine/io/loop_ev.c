@@ -9,8 +9,10 @@
  *   - an ev_async that hw_loop_stop() sends, so stopping works from any thread and from a
  *     signal handler.
  * ev_now() follows the wall clock (ev_time) and may jump; hw_loop_now_ms() therefore
- * reads CLOCK_MONOTONIC once per iteration instead. libev's timers themselves run on its
- * monotonic clock, so they are not disturbed by wall-clock steps either.
+ * reads hw_mono_ms() (CLOCK_BOOTTIME, base/clock.h) once per iteration instead. libev's
+ * timers themselves run on CLOCK_MONOTONIC, so they are not disturbed by wall-clock
+ * steps either; after a suspend they fire late, and what they check reads the loop's
+ * time, which counted it.
  *
  * Signals: libev delivers signals only to its default loop, and ev_default_loop() also
  * installs a SIGCHLD watcher that reaps every child of the process (which would steal

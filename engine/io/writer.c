@@ -277,10 +277,16 @@ static void run_append(struct hw_writer *w, struct hw_job *j)
 	job_done(w, j);
 }
 
-/* Wait (w->mu held) until cv is signalled or hw_mono_ns() reaches due_ns. */
+/* Wait (w->mu held) until cv is signalled or hw_mono_ns() reaches due_ns. A condition
+ * variable cannot wait on hw_mono_ns()'s clock, so the wait is taken on CLOCK_MONOTONIC
+ * for as long as is left. */
 static void wait_until(struct hw_writer *w, int64_t due_ns)
 {
-	struct timespec ts = {.tv_sec = due_ns / 1000000000, .tv_nsec = due_ns % 1000000000};
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	int64_t left = due_ns - (int64_t)hw_mono_ns();
+	int64_t at = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec + (left > 0 ? left : 0);
+	ts = (struct timespec){.tv_sec = at / 1000000000, .tv_nsec = at % 1000000000};
 	pthread_cond_timedwait(&w->cv, &w->mu, &ts);
 }
 
@@ -415,7 +421,7 @@ int hw_writer_start(struct hw_store *s, struct hw_loop *loop, enum hw_job_kind k
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* the commit timer's clock */
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* wait_until()'s clock */
 	pthread_cond_init(&w->cv, &ca);
 	pthread_condattr_destroy(&ca);
 	struct hw_head h;

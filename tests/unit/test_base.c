@@ -2,16 +2,21 @@
  * the log entry encoding, the logger's escaping of values and the reading of its lines
  * back, and the seeded generators. */
 #include <errno.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include "base/arena.h"
+#include "base/clock.h"
 #include "base/duration.h"
 #include "base/fault.h"
 #include "base/log.h"
@@ -291,14 +296,57 @@ static void test_log_read(void **state)
 	assert_int_equal(ms, 1795687964000);
 }
 
+/* Milliseconds of clock id minus hw_mono_ms(), in a child whose time namespace puts
+ * CLOCK_BOOTTIME a day ahead (as after a day suspended); it exits with 0 when that is
+ * about zero. -1 when time namespaces are not to be had here (unshare needs root). */
+static int boottime_child(clockid_t id)
+{
+	if (unshare(CLONE_NEWTIME) != 0)
+		return -1;
+	FILE *fp = fopen("/proc/self/timens_offsets", "w");
+	int rc = fp != NULL && fprintf(fp, "boottime 86400 0\n") > 0 ? 0 : -1;
+	if (fp != NULL && fclose(fp) != 0)
+		rc = -1;
+	assert_int_equal(rc, 0); /* a new namespace takes offsets until a process enters it */
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct timespec ts;
+		clock_gettime(id, &ts);
+		int64_t diff = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 - hw_mono_ms();
+		_exit(diff > -1000 && diff < 1000 ? 0 : 1);
+	}
+	int st;
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	return WEXITSTATUS(st);
+}
+
+/* The monotonic clock that deadlines and leases are measured on goes on while the host
+ * is suspended: it is CLOCK_BOOTTIME, not CLOCK_MONOTONIC (base/clock.h). */
+static void test_mono_counts_time_suspended(void **state)
+{
+	(void)state;
+	int boot = boottime_child(CLOCK_BOOTTIME);
+	if (boot < 0)
+		skip(); /* no time namespace (needs root and CONFIG_TIME_NS): cmocka says SKIPPED */
+	assert_int_equal(boot, 0);
+	assert_int_equal(boottime_child(CLOCK_MONOTONIC), 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_error_table), cmocka_unit_test(test_fault),
-		cmocka_unit_test(test_arena),       cmocka_unit_test(test_reject),
-		cmocka_unit_test(test_entry),       cmocka_unit_test(test_duration),
-		cmocka_unit_test(test_log_escape),  cmocka_unit_test(test_log_read),
+		cmocka_unit_test(test_error_table),
+		cmocka_unit_test(test_fault),
+		cmocka_unit_test(test_arena),
+		cmocka_unit_test(test_reject),
+		cmocka_unit_test(test_entry),
+		cmocka_unit_test(test_duration),
+		cmocka_unit_test(test_log_escape),
+		cmocka_unit_test(test_log_read),
 		cmocka_unit_test(test_rng_sequences),
+		cmocka_unit_test(test_mono_counts_time_suspended),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,6 +1,7 @@
 /* test_writer.c: the store writer with a write-ahead log in front: it holds batches in one
  * transaction and commits lazily, but a commit asked for with hw_writer_commit_soon()
- * comes at the end of the job under way, through the callback, without the loop waiting.
+ * comes at the end of the job under way, through the callback, without the loop waiting;
+ * one held while the writer is idle is committed by its timer.
  * And a standby's writer (its apply) runs below the priority of the thread that starts it. */
 #include <dirent.h>
 #include <errno.h>
@@ -206,6 +207,23 @@ static void test_commit_soon_between_jobs_is_reported_through_the_callback(void 
 	assert_int_equal(d2->last_lsn, asked + RECORDS_PER_JOB);
 }
 
+/* A held job is committed by the writer's own timer once it goes idle, with nobody
+ * asking, and the loop hears of it through HW_JOB_COMMITTED. CMake also runs this file
+ * where CLOCK_BOOTTIME is a day ahead of CLOCK_MONOTONIC (a time namespace, as after a
+ * suspend): a timer waited for on the wrong one of them would never fire. */
+static void test_idle_writer_commits_what_it_holds(void **state)
+{
+	struct fx *f = *state;
+	kick_job(f);
+	const struct seen *d = run_until(f, HW_JOB_DONE);
+	assert_true(d->committed_lsn < d->last_lsn);
+	uint64_t last = d->last_lsn;
+	const struct seen *c = run_until(f, HW_JOB_COMMITTED);
+	assert_int_equal(c->rc, 0);
+	assert_int_equal(c->committed_lsn, last);
+	assert_int_equal(c->store_lsn, last);
+}
+
 /* Stopping the writer commits what it holds: the store ends at the last job's head. */
 static void test_stop_commits_what_is_held(void **state)
 {
@@ -305,6 +323,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(
 			test_commit_soon_between_jobs_is_reported_through_the_callback, setup,
 			teardown),
+		cmocka_unit_test_setup_teardown(test_idle_writer_commits_what_it_holds, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_stop_commits_what_is_held, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_apply_writer_runs_below_the_thread_that_starts_it, setup, teardown),
