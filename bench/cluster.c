@@ -512,12 +512,20 @@ int hw_cluster_node_status(const struct hw_cluster *c, unsigned i, int wait_ms,
 	return i < c->n ? hw_cluster_status_at(c->nodes[i].addr, &c->sec, wait_ms, out) : -ESRCH;
 }
 
-static bool peer_connected(const Hawser__Wire__V1__Status *s, const char *id)
+/* Peer id in the status s, or NULL. */
+static const Hawser__Wire__V1__PeerStatus *peer_of(const Hawser__Wire__V1__Status *s,
+						   const char *id)
 {
 	for (size_t i = 0; i < s->n_peers; i++)
 		if (s->peers[i]->node_id && !strcmp(s->peers[i]->node_id, id))
-			return s->peers[i]->connected;
-	return false;
+			return s->peers[i];
+	return NULL;
+}
+
+static bool peer_connected(const Hawser__Wire__V1__Status *s, const char *id)
+{
+	const Hawser__Wire__V1__PeerStatus *peer = peer_of(s, id);
+	return peer != NULL && peer->connected;
 }
 
 static bool answers(const struct hw_cluster *c, const struct node *nd)
@@ -734,6 +742,8 @@ struct primary_wait {
 	struct hw_cluster *c; /* joined: reap node i of this local cluster, or NULL */
 	unsigned i;           /* joined: the node */
 	const char *id;       /* joined: its id */
+	uint64_t level;       /* joined: the primary's last LSN when it first saw node i; */
+	bool level_seen;      /* node i has joined once its durable LSN reaches it */
 	unsigned *idx;        /* primary: where its index goes */
 };
 
@@ -791,7 +801,13 @@ static int joined(void *arg)
 	unsigned p;
 	if (!probe_at(w->a, &p, &s))
 		return 0;
-	bool ok = p != w->i && peer_connected(s, w->id);
+	const Hawser__Wire__V1__PeerStatus *peer = p != w->i ? peer_of(s, w->id) : NULL;
+	bool connected = peer != NULL && peer->connected;
+	if (connected && !w->level_seen) {
+		w->level = s->last_lsn;
+		w->level_seen = true;
+	}
+	bool ok = connected && peer->durable >= w->level;
 	hawser__wire__v1__status__free_unpacked(s, NULL);
 	return ok;
 }

@@ -105,9 +105,11 @@ int hw_cluster_status_at(const char *addr, const struct hw_client_security *sec,
  * within timeout_ms. Returns 0 with *idx set, or -ETIMEDOUT. */
 int hw_cluster_primary_at(const struct hw_cluster_addrs *a, int timeout_ms, unsigned *idx);
 
-/* Wait until the primary of a (hw_cluster_primary_at) is another node than i and its
- * status shows peer id (node i) connected, polled every a->poll_ms within timeout_ms.
- * Returns 0 or -ETIMEDOUT. */
+/* Wait until node i has joined: the primary of a (hw_cluster_primary_at) is another
+ * node, its status shows peer id (node i) connected, and node i's durable LSN has
+ * reached the primary's last LSN as it was when the primary first showed it connected
+ * (caught up, not only connected). Polled every a->poll_ms within timeout_ms. Returns 0
+ * or -ETIMEDOUT. */
 int hw_cluster_wait_joined_at(const struct hw_cluster_addrs *a, unsigned i, const char *id,
 			      int timeout_ms);
 
@@ -126,9 +128,9 @@ const char *hw_cluster_log(const struct hw_cluster *c, unsigned i);
 /* Pid of the witness, 0 when there is none or it is not running. */
 pid_t hw_cluster_witness_pid(const struct hw_cluster *c);
 
-/* Wait until the primary (hw_cluster_primary()) shows node i connected, bounded by
- * timeout_ms. Returns 0, -ETIMEDOUT, -ECHILD when node i exited (reaped; its pid
- * becomes 0), -ESRCH when it is not running. */
+/* Wait until node i has joined the primary (hw_cluster_primary()) as
+ * hw_cluster_wait_joined_at() says, bounded by timeout_ms. Returns 0, -ETIMEDOUT, -ECHILD when node
+ * i exited (reaped; its pid becomes 0), -ESRCH when it is not running. */
 int hw_cluster_wait_joined(struct hw_cluster *c, unsigned i, int timeout_ms);
 
 /* Number of nodes (1 + standbys). */

@@ -546,7 +546,7 @@ const struct hw_cli_cmd hw_cli_drill_failover = {
 	"  primary (measured RTO), the acknowledged records the new primary does not hold\n"
 	"  (looked up one by one), whether the old primary acknowledged anything after the\n"
 	"  new one's first acknowledgement (overlapping primaries), and the old primary's\n"
-	"  rejoin time once it is restarted or reconnected.\n"
+	"  rejoin time: from its restart or reconnection to a standby caught up.\n"
 	"  --rto DUR, --rpo DUR: the targets (default: [failover] of --config, else 30s and\n"
 	"  0). PASS when the RTO p99 is within --rto, nothing acknowledged is lost (at rpo 0;\n"
 	"  else nothing acknowledged longer than --rpo before the fault), no run had two\n"

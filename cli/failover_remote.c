@@ -8,10 +8,11 @@
  * it; an isolating one has cut its links by then). After a crash its supervisor (systemd
  * Restart=) brings it back; an isolated node takes links again after isolate_ms by
  * itself. The rejoin is the time from then until the new primary's status shows it
- * connected as a standby. The loss check resubmits every acknowledged record to the
- * new primary: hawser is idempotent by record_id, so a record it holds comes back as a
- * duplicate at its first LSN, which must be the LSN it was acknowledged at; anything
- * else (stored anew, refused) is a lost record. */
+ * connected as a standby and caught up (hw_cluster_wait_joined_at). The loss check
+ * resubmits every acknowledged record to the new primary: hawser is idempotent by
+ * record_id, so a record it holds comes back as a duplicate at its first LSN, which must
+ * be the LSN it was acknowledged at; anything else (stored anew, refused) is a lost
+ * record. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -4,7 +4,8 @@
  * the predicted terms add up to the total, nothing is at risk once the standby caught up,
  * and the reasons name the standby that would take over, or say that an operator must
  * act once it is gone; on a node with a [drills] schedule a drill never run is overdue
- * and a verify drill run against the live store clears it. */
+ * and a verify drill run against the live store clears it. A standby has joined once it
+ * caught up, not as soon as it is connected. */
 #include <errno.h>
 #include <inttypes.h>
 #include <setjmp.h>
@@ -24,6 +25,7 @@
 #define RTO_MS       2000
 #define SYNC_MS      10000
 #define LOAD_RECORDS 2000u
+#define CATCHUP_RECORDS 40000u /* a standby far enough behind to take a while */
 #define WINDOW       32u
 #define TEXT         "--insecure" /* as `more`: no --json (the flag twice is harmless) */
 #define WAIT_ROUNDS  200          /* status looks (a CLI run each) while waiting for a change */
@@ -203,6 +205,40 @@ static void test_no_standby(void **state)
 	assert_non_null(strstr(f->cap.out, "\"error\":\"ECONNREFUSED\""));
 }
 
+/* A standby joins (hw_cluster_wait_joined, where a failover drill's rejoin time ends)
+ * once it has caught up, not as soon as it is connected: killed while the primary takes
+ * CATCHUP_RECORDS records in mode local and restarted, s1 connects at once and then
+ * streams them; when it has joined, the primary shows it holding everything it has. */
+static void test_joined_means_caught_up(void **state)
+{
+	struct fix *f = *state;
+	char root[HW_PROC_PATH_MAX + 16];
+	snprintf(root, sizeof root, "%s/cluster", f->root);
+	struct hw_cluster_opts o = {.hawser_bin = hw_test_bin(),
+				    .root = root,
+				    .standbys = 1,
+				    .mode = "local",
+				    .insecure = true};
+	assert_int_equal(hw_cluster_start(&o, &f->c), 0);
+	assert_int_equal(hw_cluster_kill(f->c, 1, SIGKILL), 0);
+	struct hw_load l = {.addr = hw_cluster_node_addr(f->c, 0),
+			    .count = CATCHUP_RECORDS,
+			    .window = WINDOW,
+			    .mode = HW_LOCAL,
+			    .seed = 7};
+	assert_int_equal(hw_load_init(&l), 0);
+	assert_int_equal(hw_load_run(&l), 0);
+	uint64_t acked = l.acked;
+	hw_load_free(&l);
+	assert_true(acked > 0);
+	assert_int_equal(hw_cluster_restart(f->c, 1), 0);
+	assert_int_equal(hw_cluster_wait_joined(f->c, 1, SYNC_MS), 0);
+	assert_int_equal(status(f, hw_cluster_node_addr(f->c, 0), NULL), 0);
+	long long last = jint(f->cap.out, NULL, "last_lsn");
+	assert_true(last >= (long long)acked);
+	assert_int_equal(jint(jat(f->cap.out, NULL, "peers"), NULL, "durable"), last);
+}
+
 /* The state of kind in the node's "drills" array. */
 static const char *drill_state(const char *out, const char *kind, char *buf, size_t cap)
 {
@@ -267,6 +303,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_failover_fields, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_standby, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_joined_means_caught_up, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_drills_overdue, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
