@@ -12,14 +12,15 @@
  * (hw_voters_id) and hands each election frame over (hw_voters_on_frame). A link that
  * closes is dialed again after HW_VOTERS_RETRY_MIN_MS, doubling to
  * HW_VOTERS_RETRY_MAX_MS; one whose sent bytes stay unacknowledged for the failure
- * detection time closes (its peer's host is gone without a word: TCP_USER_TIMEOUT). A message for a voter whose link is down or full is dropped:
- * the core repeats what matters on its timers (lease rounds, election retries).
+ * detection time closes (its peer's host is gone without a word: TCP_USER_TIMEOUT). A message for a
+ * voter whose link is down or full is dropped: the core repeats what matters on its timers (lease
+ * rounds, election retries).
  *
  * Persistence. On HW_EL_PERSIST the owner's persist_cb makes the whole hard state durable
  * before the core hears of it (hw_el_on_persisted) and before any later action runs: it
  * blocks the loop for one flush, which only elections and lease changes of the witness
  * cost. On a data node the hard state is a row of the store's meta table, so the flush
- * also waits for LMDB's write lock: up to HW_WRITER_COMMIT_MS (50 ms) when the store
+ * also waits for LMDB's write lock: up to HW_WRITER_COMMIT_MS (200 ms) when the store
  * writer holds a transaction, which it does only while entries arrive (a vote after the
  * primary went silent finds it committed after HW_WRITER_IDLE_US), and on a standby
  * longer when other work crowds its CPU, since its writer runs below the loop's

@@ -119,7 +119,7 @@ struct hw_wal;
  * fdatasync of scattered B-tree pages that the log's own flushes (which acknowledgements
  * wait for) would otherwise queue behind on the same disk (docs/benchmarks.md). */
 void hw_writer_set_wal(struct hw_writer *w, struct hw_wal *wal);
-#define HW_WRITER_COMMIT_MS 50         /* bounds what a crash makes the log replay */
+#define HW_WRITER_COMMIT_MS 200          /* bounds what a crash makes the log replay */
 #define HW_WRITER_IDLE_US 20000        /* readers that do not ask see data this soon */
 
 /* Ask for the store to commit through lsn without waiting for it: the writer commits the

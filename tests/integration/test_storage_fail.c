@@ -177,7 +177,9 @@ static void test_primary_fsync_fails(void **state)
  * first storage_failed line in line. */
 static void static_primary_fails(struct fix *f, const char *fault_file, char *line, size_t cap)
 {
-	enum { WINDOW = 64, ROOM = 4, COUNT = 3000, BEFORE = 500 };
+	/* submits go on until one failed (a store commit comes every HW_WRITER_COMMIT_MS
+	 * under load), then what is in flight is drained; COUNT bounds a fault never felt */
+	enum { WINDOW = 64, ROOM = 4, COUNT = 30000, BEFORE = 500 };
 	struct hw_tnode_opts o = {
 		.primary = true, .standbys = "s1", .mode = "local", .waiters_max = ROOM};
 	assert_int_equal(hw_tnode_init(&f->t, f->rig.root, "p9", &o), 0);
@@ -193,8 +195,8 @@ static void static_primary_fails(struct fix *f, const char *fault_file, char *li
 	bool signalled = false;
 	bool *seen = calloc(COUNT, sizeof *seen);
 	assert_non_null(seen);
-	while (outcomes < COUNT) {
-		while (sent < COUNT && sent - outcomes < WINDOW) {
+	while (outcomes < sent || (sent < COUNT && failed == 0)) {
+		while (sent < COUNT && failed == 0 && sent - outcomes < WINDOW) {
 			assert_int_equal(hw_client_submit(f->client, sent, f->recs.rec[sent],
 							  f->recs.len[sent], HW_DEFAULT, 0),
 					 0);
