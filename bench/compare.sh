@@ -15,8 +15,11 @@
 # table, the ratios to postgres and to the bare pipeline, and where the hawser runs' time
 # went on the primary (primary_stages_us). --rounds N runs all of it N times in a row
 # (each round's ratios are of neighbouring runs, as this host's speed drifts) and ends
-# with each ratio's median and range over the rounds. About a minute a round; run as
-# root (pg_sync.sh installs and runs postgres). A documented long command, not in CI.
+# with each ratio's median and range over the rounds. Every run lasts about S seconds,
+# pgbench's by its clock and the others by their record counts, sized in the first
+# round by a short run and kept for the next. About two minutes a round at S = 10 (the
+# first more); run as root (pg_sync.sh installs and runs postgres). A documented long
+# command, not in CI.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -30,7 +33,7 @@ while [ $# -gt 0 ]; do
 	--hawser) HAWSER="$2"; shift 2 ;;
 	--bare) BARE="$2"; shift 2 ;;
 	--rounds) ROUNDS="$2"; shift 2 ;;
-	-h | --help) sed -n '2,19p' "$0"; exit 0 ;;
+	-h | --help) sed -n '2,22p' "$0"; exit 0 ;;
 	*) echo "compare.sh: unknown option $1" >&2; exit 2 ;;
 	esac
 done
@@ -54,6 +57,31 @@ stages() {
 	if [ -n "$q" ]; then printf 'queued %.0f, store %.0f, durability %.0f us' "$q" "$s" "$d"; else printf 'n/a'; fi
 }
 
+# sized NAME RECORDS CMD...: run CMD --records N, N sized so that the run lasts about
+# SECS seconds (a fifth of that either way): from RECORDS, or from the count NAME ended
+# at in an earlier round, scaled by the rate of a run that missed, at most three runs
+# and RECORDS_MAX records. Prints the JSON of the last run. (A file, not a variable:
+# the caller runs this in a subshell.)
+RECORDS_MAX=5000000
+SIZES=$(mktemp)
+trap 'rm -f "$SIZES"' EXIT
+sized() {
+	local name=$1 n out secs i
+	n=$(awk -v k="$name" '$1 == k { v = $2 } END { print v }' "$SIZES")
+	[ -n "$n" ] || n=$2
+	shift 2
+	for i in 1 2 3; do
+		out=$("$@" --records "$n")
+		secs=$(num seconds "$out")
+		n=$(awk -v n="$n" -v s="$secs" -v want="$SECS" -v max="$RECORDS_MAX" 'BEGIN {
+			if (s >= want * 0.8 && s <= want * 1.2) { print "ok " n; exit }
+			m = int(n * want / (s > 0.05 ? s : 0.05)); print (m > max ? max : m) }')
+		[ "${n%% *}" = ok ] && { n=${n#ok }; break; }
+	done
+	echo "$name $n" >>"$SIZES"
+	echo "$out"
+}
+
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else printf "n/a" }'; }
 # Keep one round's value of a ratio for the summary.
 keep() { SUMMARY+=("$1|$2"); }
@@ -70,23 +98,24 @@ one_round() {
 	echo "$pg1"
 	row postgresql-15 1 1 "$pg1" tps
 
-	# Record counts sized for roughly S seconds each at this machine's rates.
-	hw32=$("$HAWSER" bench --clients 32 --window 1 --records $((SECS * 15000)) --json)
+	# Each run lasts about S seconds, as pgbench's do (a store that grows is slower, so
+	# a shorter run would flatter hawser): see sized() above.
+	hw32=$(sized hw32 $((SECS * 3000)) "$HAWSER" bench --clients 32 --window 1 --json)
 	echo "$hw32"
 	row hawser 32 32 "$hw32" records_per_s
-	hw256=$("$HAWSER" bench --clients 32 --window 8 --records $((SECS * 25000)) --json)
+	hw256=$(sized hw256 $((SECS * 6000)) "$HAWSER" bench --clients 32 --window 8 --json)
 	echo "$hw256"
 	row hawser 32 256 "$hw256" records_per_s
-	hw1=$("$HAWSER" bench --clients 1 --window 1 --records $((SECS * 1500)) --json)
+	hw1=$(sized hw1 $((SECS * 500)) "$HAWSER" bench --clients 1 --window 1 --json)
 	echo "$hw1"
 	row hawser 1 1 "$hw1" records_per_s
-	hwp=$("$HAWSER" bench --clients 32 --window 1 --records $((SECS * 15000)) --insecure --json)
+	hwp=$(sized hwp $((SECS * 3000)) "$HAWSER" bench --clients 32 --window 1 --insecure --json)
 	echo "$hwp"
 	row hawser-plain 32 32 "$hwp" records_per_s
-	bare32=$("$BARE" --clients 32 --window 1 --records $((SECS * 15000)))
+	bare32=$(sized bare32 $((SECS * 6000)) "$BARE" --clients 32 --window 1)
 	echo "$bare32"
 	row bare-pipeline 32 32 "$bare32" records_per_s
-	bare256=$("$BARE" --clients 32 --window 8 --records $((SECS * 25000)))
+	bare256=$(sized bare256 $((SECS * 30000)) "$BARE" --clients 32 --window 8)
 	echo "$bare256"
 	row bare-pipeline 32 256 "$bare256" records_per_s
 
