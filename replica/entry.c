@@ -8,8 +8,6 @@
 #include "base/bytes.h"
 #include "hawser_error.h"
 
-static const uint8_t entry_magic[4] = {'H', 'W', 'E', '1'};
-
 /* BLAKE2b-256 over the header up to the hash field, then the record. */
 static void entry_hash(const uint8_t *header, const uint8_t *record, uint32_t record_len,
 		       uint8_t out[HW_HASH_BYTES])
@@ -27,7 +25,7 @@ size_t hw_entry_encode(uint8_t *buf, uint64_t lsn, uint64_t epoch, int64_t time_
 {
 	HW_ASSERT(record_len <= HW_RECORD_BYTES_MAX);
 	HW_ASSERT(lsn > 0);
-	memcpy(buf, entry_magic, 4);
+	memcpy(buf, HW_ENTRY_MAGIC, 4);
 	hw_put_u32(buf + 4, record_len);
 	hw_put_u64(buf + 8, lsn);
 	hw_put_u64(buf + 16, epoch);
@@ -59,7 +57,7 @@ uint64_t hw_entry_lsn(const uint8_t *buf)
 
 int hw_entry_parse(const uint8_t *buf, size_t len, struct hw_entry *e)
 {
-	if (len < HW_ENTRY_HEADER_BYTES || memcmp(buf, entry_magic, 4) != 0)
+	if (len < HW_ENTRY_HEADER_BYTES || memcmp(buf, HW_ENTRY_MAGIC, 4) != 0)
 		return HW_ECORRUPT;
 	uint32_t record_len = hw_get_u32(buf + 4);
 	if (record_len > HW_RECORD_BYTES_MAX || len != HW_ENTRY_HEADER_BYTES + record_len)

@@ -24,6 +24,7 @@
 #include "hawser_limits.h"
 
 #define HW_ENTRY_HEADER_BYTES 96u
+#define HW_ENTRY_MAGIC        "HWE1" /* its first 4 bytes */
 #define HW_ENTRY_BYTES_MAX (HW_ENTRY_HEADER_BYTES + HW_RECORD_BYTES_MAX)
 
 struct hw_entry {

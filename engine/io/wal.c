@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "base/assert.h"
+#include "base/bytes.h"
 #include "base/log.h"
 #include "engine/io/loop.h"
 #include "replica/entry.h"
@@ -22,6 +23,7 @@
 
 #define SEGMENTS_MAX 4096 /* 256 GiB of unflushed store at 64 MiB each: far past any lag */
 #define WAL_SECTOR_BYTES 512u /* the smallest unit a disk writes whole */
+#define TEAR_ZEROS_MIN   8u   /* zeros that end a sector's share of a torn entry */
 
 struct hw_wal {
 	char dir[PATH_MAX];
@@ -163,24 +165,76 @@ static bool all_zero(const uint8_t *p, size_t len)
 	return true;
 }
 
-/* Whether the entry at off, where the chain stops, looks torn by a crash. The log is
- * written into zeros, and a write cut short leaves each sector it did not finish with
- * zeros from some byte to its end. So the entry is torn when the file ends inside it, or
- * when some sector's last byte of it and everything after that in the sector are zero.
- * A flipped bit in what was flushed mostly leaves no such zeros, and is damage. */
+/* Whether the entry at p (rest bytes readable) checks once one bit of its length is put
+ * back: then that bit is all that is wrong with it, flipped after it was written. */
+static bool length_bit_flipped(const uint8_t *p, size_t rest)
+{
+	uint8_t *copy = malloc(HW_ENTRY_BYTES_MAX);
+	uint32_t record_len = hw_get_u32(p + 4);
+	bool found = false;
+	for (unsigned bit = 0; copy != NULL && !found && bit < 32; bit++) {
+		uint32_t want = record_len ^ (1u << bit);
+		size_t el = HW_ENTRY_HEADER_BYTES + (size_t)want;
+		if (want > HW_RECORD_BYTES_MAX || el > rest)
+			continue;
+		memcpy(copy, p, el);
+		hw_put_u32(copy + 4, want);
+		struct hw_entry e;
+		found = hw_entry_decode(copy, el, &e) == 0;
+	}
+	free(copy);
+	return found;
+}
+
+/* The offset of the first whole entry (one that checks) starting in [from, to) of
+ * buf[0..len), or to when there is none. */
+static size_t next_entry(const uint8_t *buf, size_t len, size_t from, size_t to)
+{
+	for (const uint8_t *p = buf + from;
+	     (p = memmem(p, (size_t)(buf + to - p), HW_ENTRY_MAGIC, 4)) != NULL; p++) {
+		size_t at = (size_t)(p - buf);
+		struct hw_entry e;
+		if (len - at >= HW_ENTRY_HEADER_BYTES && hw_entry_len(p) <= len - at &&
+		    hw_entry_decode(p, hw_entry_len(p), &e) == 0)
+			return at;
+	}
+	return to;
+}
+
+/* Whether the entry at off, where the chain stops, was torn by a crash rather than
+ * damaged after it was flushed. The log is written into zeros, and a write the disk did
+ * not finish leaves the entry's bytes in each sector it did not finish zero from some
+ * point to that sector's end, or the entry's. So the entry is torn when the file ends
+ * inside it, when its magic is zero (nothing of it written: a later flush may have
+ * landed after it), or when one sector's share of its bytes ends in TEAR_ZEROS_MIN
+ * zeros (all of a shorter share; the header holds runs of 7 at most). Its bytes end at
+ * its length, the file's end or the next whole entry, whichever comes first, so that a
+ * flipped bit in the length does not stretch it over whole entries or the zeros ahead
+ * (and a record holding the magic's bytes does not cut it short). A
+ * length no record can have is damage (a tear only zeroes), and so is an entry that
+ * checks once one bit of its length is put back. */
 static bool torn_at(const uint8_t *buf, size_t len, size_t off)
 {
 	size_t rest = len - off;
-	size_t el = rest >= HW_ENTRY_HEADER_BYTES ? hw_entry_len(buf + off) : rest + 1;
-	if (el > rest)
+	if (rest < HW_ENTRY_HEADER_BYTES || all_zero(buf + off, 4))
 		return true;
-	size_t end = off + el;
-	for (size_t sector = off - off % WAL_SECTOR_BYTES; sector < end;
-	     sector += WAL_SECTOR_BYTES) {
-		size_t sector_end = sector + WAL_SECTOR_BYTES;
-		size_t at = (end < sector_end ? end : sector_end) - 1;
-		if (all_zero(buf + at, (len < sector_end ? len : sector_end) - at))
+	size_t el = hw_entry_len(buf + off);
+	if (el - HW_ENTRY_HEADER_BYTES > HW_RECORD_BYTES_MAX || length_bit_flipped(buf + off, rest))
+		return false;
+	size_t end = off + (el < rest ? el : rest);
+	size_t next = next_entry(buf, len, off + HW_ENTRY_HEADER_BYTES, end);
+	if (next < end)
+		end = next;
+	else if (el > rest)
+		return true; /* the file ends inside it: its write never finished */
+	for (size_t at = off; at < end;) {
+		size_t share_end = (at / WAL_SECTOR_BYTES + 1) * WAL_SECTOR_BYTES;
+		if (share_end > end)
+			share_end = end;
+		size_t run = share_end - at < TEAR_ZEROS_MIN ? share_end - at : TEAR_ZEROS_MIN;
+		if (all_zero(buf + share_end - run, run))
 			return true;
+		at = share_end;
 	}
 	return false;
 }

@@ -17,10 +17,10 @@
  * Damage in an earlier segment, or a gap between segments, is HW_ECORRUPT at open, and
  * nothing is cut: those entries were flushed, and perhaps acknowledged. Inside the last
  * segment flushes in flight land in any order, so a tear may have whole entries after
- * it; it is told from damage by its zeros (a sector left unfinished keeps them from some
- * byte to its end, wal.c torn_at), and a bad entry without them is HW_ECORRUPT too. A
- * flipped bit whose sector happens to end in zeros is still cut as a tear (logged as
- * wal_tail_cut with the bytes dropped). The open flushes what it found (a crashed
+ * it; it is told from damage by its zeros (a sector left unfinished keeps the entry's
+ * bytes zero from some point to its end, wal.c torn_at), and a bad entry without them is
+ * HW_ECORRUPT too. Damage that happens to leave 8 zeros at a sector's end is still cut
+ * as a tear (logged as wal_tail_cut with the bytes dropped). The open flushes what it found (a crashed
  * process may have left it written and not flushed).
  *
  * Threads: open, replay and close from one thread; hw_wal_start() spawns the flushers;

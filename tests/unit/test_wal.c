@@ -368,19 +368,27 @@ static void test_append_past_pending_max_is_busy(void **state)
 	hw_wal_close(w);
 }
 
-/* Entry i (LSN i + 1), in the segment file beginning at LSN first, keeps its header and
- * loses its record to zeros, with 4096 more zeros after it: a torn write. */
-static void tear_entry(struct fx *f, size_t first, size_t i)
+/* Write n bytes of data (NULL: zeros) at byte `at` of entry i (LSN i + 1) in the
+ * segment file beginning at LSN first. Zeros are what a write the disk did not finish
+ * leaves. */
+static void put_bytes(struct fx *f, size_t first, size_t i, size_t at, const void *data, size_t n)
 {
 	char path[400];
 	snprintf(path, sizeof path, "%s/%020zu.wal", f->dir, first + 1);
 	FILE *fp = fopen(path, "r+b");
 	assert_non_null(fp);
-	long at = (long)(f->off[i] - f->off[first] + HW_ENTRY_HEADER_BYTES);
-	assert_int_equal(fseek(fp, at, SEEK_SET), 0);
-	uint8_t z[RECORD_BYTES + 4096] = {0};
-	assert_int_equal(fwrite(z, 1, sizeof z, fp), sizeof z);
+	assert_int_equal(fseek(fp, (long)(f->off[i] - f->off[first] + at), SEEK_SET), 0);
+	uint8_t *z = data == NULL ? calloc(1, n) : NULL;
+	assert_int_equal(fwrite(data != NULL ? data : z, 1, n, fp), n);
+	free(z);
 	assert_int_equal(fclose(fp), 0);
+}
+
+/* Entry i keeps its header and loses its record to zeros, with 4096 more zeros after
+ * it: a torn write at the end of what was written. */
+static void tear_entry(struct fx *f, size_t first, size_t i)
+{
+	put_bytes(f, first, i, HW_ENTRY_HEADER_BYTES, NULL, RECORD_BYTES + 4096);
 }
 
 static off_t file_size(const struct fx *f, size_t first)
@@ -392,9 +400,24 @@ static off_t file_size(const struct fx *f, size_t first)
 	return st.st_size;
 }
 
+/* The log of segments 0 and 20 opens ending at lsn, its last segment cut there and
+ * the one before whole, and replays lsn entries. */
+static void open_is_cut_at(struct fx *f, size_t lsn)
+{
+	struct hw_wal *w;
+	struct hw_head last;
+	assert_int_equal(hw_wal_open(f->dir, &w, &last), 0);
+	assert_int_equal(last.lsn, lsn);
+	struct seen s = {.next = 1};
+	assert_int_equal(hw_wal_replay(w, 0, replay_cb, &s), 0);
+	assert_int_equal(s.count, lsn);
+	hw_wal_close(w);
+	assert_int_equal((size_t)file_size(f, 0), f->off[20]);
+	assert_int_equal((size_t)file_size(f, 20), f->off[lsn] - f->off[20]);
+}
+
 /* An entry torn by a crash at the end of the last segment, with the zeros written ahead
- * after it, is cut at open: the log ends at the last whole entry, and the segments
- * before it are kept whole. */
+ * after it, is cut at open: the log ends at the last whole entry. */
 static void test_torn_entry_of_last_segment_is_cut(void **state)
 {
 	struct fx *f = *state;
@@ -402,16 +425,33 @@ static void test_torn_entry_of_last_segment_is_cut(void **state)
 	write_segment(f, 0, 20, 0);
 	write_segment(f, 20, 30, 0);
 	tear_entry(f, 20, 27);
-	struct hw_wal *w;
-	struct hw_head last;
-	assert_int_equal(hw_wal_open(f->dir, &w, &last), 0);
-	assert_int_equal(last.lsn, 27);
-	struct seen s = {.next = 1};
-	assert_int_equal(hw_wal_replay(w, 0, replay_cb, &s), 0);
-	assert_int_equal(s.count, 27);
-	hw_wal_close(w);
-	assert_int_equal((size_t)file_size(f, 0), f->off[20]);
-	assert_int_equal((size_t)file_size(f, 20), f->off[27] - f->off[20]);
+	open_is_cut_at(f, 27);
+}
+
+/* Two flushes in flight land in any order, so a torn entry may have whole entries after
+ * it, none of them acknowledged (the log reports flushes in LSN order): an entry never
+ * written (all zeros), and one whose bytes from a sector's start on were not (a write
+ * cut short at a page; also with the magic's bytes in its record before that), each
+ * followed by whole entries in the same sector, are cut with them at open. */
+static void test_torn_entry_before_whole_entries_is_cut(void **state)
+{
+	struct fx *f = *state;
+	make_entries(f, 30);
+	for (size_t i = 21; i < 29; i++) {
+		size_t from = f->off[i] - f->off[20], to = f->off[i + 1] - f->off[20];
+		size_t sector = (from / 512 + 1) * 512;
+		for (int how = 0; how < 3; how++) {
+			if (how > 0 && (sector >= to || sector - from < HW_ENTRY_HEADER_BYTES + 12))
+				continue; /* no sector starts inside this entry's record */
+			write_segment(f, 0, 20, 0);
+			write_segment(f, 20, 30, 4096);
+			size_t at = how == 0 ? 0 : sector - from;
+			if (how == 2)
+				put_bytes(f, 20, i, HW_ENTRY_HEADER_BYTES + 8, HW_ENTRY_MAGIC, 4);
+			put_bytes(f, 20, i, at, NULL, to - from - at);
+			open_is_cut_at(f, i);
+		}
+	}
 }
 
 /* The log of segments 0 and 20 opens HW_ECORRUPT, and neither is cut. */
@@ -454,20 +494,21 @@ static void flip_bit(struct fx *f, size_t first, size_t i, size_t at)
 	assert_int_equal(fclose(fp), 0);
 }
 
-/* A flipped bit in an entry of the last segment (in its record, in its length, or in
- * the very last entry) is damage to what was flushed, not a crash's tear, which leaves
- * zeros: HW_ECORRUPT at open, and nothing is cut. */
+/* A flipped bit in an entry of the last segment is damage to what was flushed, not a
+ * crash's tear, which leaves zeros: HW_ECORRUPT at open, and nothing is cut. In any
+ * byte of every entry there (the very last one too): its length longer or shorter by a
+ * few bytes, by pages or past any record, its chain fields, its hash, its record. */
 static void test_flipped_bit_in_last_segment_is_corrupt(void **state)
 {
 	struct fx *f = *state;
 	make_entries(f, 30);
-	const size_t hits[][2] = {{25, HW_ENTRY_HEADER_BYTES + 7}, {25, 4}, {29, 100}};
-	for (size_t h = 0; h < sizeof hits / sizeof hits[0]; h++) {
-		write_segment(f, 0, 20, 0);
-		write_segment(f, 20, 30, 4096);
-		flip_bit(f, 20, hits[h][0], hits[h][1]);
-		open_is_corrupt(f);
-	}
+	for (size_t i = 20; i < 30; i++)
+		for (size_t at = 0; at < f->off[i + 1] - f->off[i]; at++) {
+			write_segment(f, 0, 20, 0);
+			write_segment(f, 20, 30, 4096);
+			flip_bit(f, 20, i, at);
+			open_is_corrupt(f);
+		}
 }
 
 /* Segments whose LSNs do not follow on (one lost between them) are HW_ECORRUPT at open,
@@ -570,6 +611,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_torn_entry_of_last_segment_is_cut, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_damage_before_last_segment_is_corrupt, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_torn_entry_before_whole_entries_is_cut, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_flipped_bit_in_last_segment_is_corrupt, setup,
 						teardown),
