@@ -21,6 +21,7 @@
 # first more); run as root (pg_sync.sh installs and runs postgres). A documented long
 # command, not in CI.
 set -euo pipefail
+shopt -s inherit_errexit # a run that fails inside $(...) stops the script too
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 SECS=10
@@ -60,8 +61,9 @@ stages() {
 # sized NAME RECORDS CMD...: run CMD --records N, N sized so that the run lasts about
 # SECS seconds (a fifth of that either way): from RECORDS, or from the count NAME ended
 # at in an earlier round, scaled by the rate of a run that missed, at most three runs
-# and RECORDS_MAX records. Prints the JSON of the last run. (A file, not a variable:
-# the caller runs this in a subshell.)
+# and RECORDS_MAX records; the third run counts even when it missed too (the host's
+# speed changed under it). Prints the JSON of the last run; fails when a run does. (A
+# file, not a variable: the caller runs this in a subshell.)
 RECORDS_MAX=5000000
 SIZES=$(mktemp)
 trap 'rm -f "$SIZES"' EXIT
@@ -71,8 +73,9 @@ sized() {
 	[ -n "$n" ] || n=$2
 	shift 2
 	for i in 1 2 3; do
-		out=$("$@" --records "$n")
+		out=$("$@" --records "$n") || { echo "compare.sh: $name failed" >&2; return 1; }
 		secs=$(num seconds "$out")
+		[ -n "$secs" ] || { echo "compare.sh: $name printed no seconds" >&2; return 1; }
 		n=$(awk -v n="$n" -v s="$secs" -v want="$SECS" -v max="$RECORDS_MAX" 'BEGIN {
 			if (s >= want * 0.8 && s <= want * 1.2) { print "ok " n; exit }
 			m = int(n * want / (s > 0.05 ? s : 0.05)); print (m > max ? max : m) }')
