@@ -742,8 +742,9 @@ struct primary_wait {
 	struct hw_cluster *c; /* joined: reap node i of this local cluster, or NULL */
 	unsigned i;           /* joined: the node */
 	const char *id;       /* joined: its id */
-	uint64_t level;       /* joined: the primary's last LSN when it first saw node i; */
-	bool level_seen;      /* node i has joined once its durable LSN reaches it */
+	uint64_t level;       /* joined: the primary's last LSN when it first saw node i */
+	unsigned level_of;    /* connected (since then), which primary that was; node i */
+	bool level_seen;      /* has joined once its durable LSN reaches level */
 	unsigned *idx;        /* primary: where its index goes */
 };
 
@@ -803,9 +804,10 @@ static int joined(void *arg)
 		return 0;
 	const Hawser__Wire__V1__PeerStatus *peer = p != w->i ? peer_of(s, w->id) : NULL;
 	bool connected = peer != NULL && peer->connected;
-	if (connected && !w->level_seen) {
-		w->level = s->last_lsn;
-		w->level_seen = true;
+	if (!connected || !w->level_seen || w->level_of != p) {
+		w->level = s->last_lsn; /* a new primary, or node i connects again */
+		w->level_of = p;
+		w->level_seen = connected;
 	}
 	bool ok = connected && peer->durable >= w->level;
 	hawser__wire__v1__status__free_unpacked(s, NULL);

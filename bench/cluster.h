@@ -107,9 +107,9 @@ int hw_cluster_primary_at(const struct hw_cluster_addrs *a, int timeout_ms, unsi
 
 /* Wait until node i has joined: the primary of a (hw_cluster_primary_at) is another
  * node, its status shows peer id (node i) connected, and node i's durable LSN has
- * reached the primary's last LSN as it was when the primary first showed it connected
- * (caught up, not only connected). Polled every a->poll_ms within timeout_ms. Returns 0
- * or -ETIMEDOUT. */
+ * reached that primary's last LSN as it was when it first showed it connected (caught
+ * up, not only connected; a new primary, or a reconnection, starts that again). Polled
+ * every a->poll_ms within timeout_ms. Returns 0 or -ETIMEDOUT. */
 int hw_cluster_wait_joined_at(const struct hw_cluster_addrs *a, unsigned i, const char *id,
 			      int timeout_ms);
 
