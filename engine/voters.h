@@ -20,12 +20,13 @@
  * before the core hears of it (hw_el_on_persisted) and before any later action runs: it
  * blocks the loop for one flush, which only elections and lease changes of the witness
  * cost. On a data node the hard state is a row of the store's meta table, so the flush
- * also waits for LMDB's write lock: up to HW_WRITER_COMMIT_MS (200 ms) when the store
- * writer holds a transaction, which it does only while entries arrive (a vote after the
- * primary went silent finds it committed after HW_WRITER_IDLE_US), and on a standby
- * longer when other work crowds its CPU, since its writer runs below the loop's
- * priority (HW_WRITER_APPLY_NICE). A failed persist is a storage failure: from then on
- * this voter sends nothing and takes no event (it can no longer keep a promise).
+ * also waits for LMDB's write lock: up to HW_WRITER_COMMIT_MS (200 ms; on a standby
+ * HW_WRITER_APPLY_COMMIT_MS, 50 ms) when the store writer holds a transaction, which it
+ * does only while entries arrive (a vote after the primary went silent finds it
+ * committed after HW_WRITER_IDLE_US), and on a standby longer when other work crowds
+ * its CPU, since its writer runs below the loop's priority (HW_WRITER_APPLY_NICE). A failed persist
+ * is a storage failure: from then on this voter sends nothing and takes no event (it can no longer
+ * keep a promise).
  *
  * Logs: election_started (a pre-vote or a vote round begins), vote_granted / vote_denied
  * (this voter's answers to real and pre-votes, with the reason and, on the witness, the

@@ -188,6 +188,13 @@ static bool commit_wanted(const struct hw_writer *w)
 	return w->wanted_lsn > w->committed_lsn;
 }
 
+/* How long the writer holds a transaction open while busy (writer.h). */
+static int64_t commit_after_ns(const struct hw_writer *w)
+{
+	int64_t ms = w->kind == HW_JOB_APPEND ? HW_WRITER_APPLY_COMMIT_MS : HW_WRITER_COMMIT_MS;
+	return ms * 1000000LL;
+}
+
 /* When the held transaction must be committed, in ns of hw_mono_ns(); 0 when none is held.
  * Now, when it is full or wanted. w->mu held. */
 static int64_t commit_due_ns(struct hw_writer *w)
@@ -197,7 +204,7 @@ static int64_t commit_due_ns(struct hw_writer *w)
 		return 0;
 	if (hw_store_held_full(w->store) || commit_wanted(w))
 		return 1;
-	int64_t due = w->held_ns + HW_WRITER_COMMIT_MS * 1000000LL;
+	int64_t due = w->held_ns + commit_after_ns(w);
 	int64_t idle = w->idle_ns + HW_WRITER_IDLE_US * 1000LL;
 	return idle < due ? idle : due;
 }
@@ -218,8 +225,7 @@ static int job_commit(struct hw_writer *w, bool held)
 	pthread_mutex_lock(&w->mu);
 	bool wanted = commit_wanted(w);
 	pthread_mutex_unlock(&w->mu);
-	if (wanted || hw_store_held_full(w->store) ||
-	    now - w->held_ns >= HW_WRITER_COMMIT_MS * 1000000LL)
+	if (wanted || hw_store_held_full(w->store) || now - w->held_ns >= commit_after_ns(w))
 		return store_commit(w);
 	return 0;
 }

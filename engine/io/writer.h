@@ -105,7 +105,8 @@ struct hw_wal;
 
 /* Put a write-ahead log in front of the store (opened with log_ahead): the writer then
  * holds consecutive jobs in one store transaction (hw_store_hold) and commits it when it
- * has been open HW_WRITER_COMMIT_MS, is full (hw_store_held_full), the writer
+ * has been open HW_WRITER_COMMIT_MS (a submit writer's, a primary's) or
+ * HW_WRITER_APPLY_COMMIT_MS (an append writer's), is full (hw_store_held_full), the writer
  * was idle HW_WRITER_IDLE_US, a reader asked for it (hw_writer_commit_soon), or it stops;
  * it flushes the store every so often and checkpoints the log (which keeps everything
  * the store has not flushed). A job's DONE may then come before its commit
@@ -113,14 +114,20 @@ struct hw_wal;
  * reported as HW_JOB_COMMITTED. Before the first kick.
  *
  * So what readers of the store see (hawser get on a running node, a standby's applied
- * position, status, a snapshot, a digest, a checkpoint) lags the log by up to
- * HW_WRITER_COMMIT_MS while the writer is busy and HW_WRITER_IDLE_US after it goes idle,
- * unless they ask for a commit first. Few, large commits are the point: each is one
- * fdatasync of scattered B-tree pages that the log's own flushes (which acknowledgements
- * wait for) would otherwise queue behind on the same disk (docs/benchmarks.md). */
+ * position, status, a snapshot, a digest, a checkpoint) lags the log by up to that
+ * while the writer is busy and HW_WRITER_IDLE_US after it goes idle, unless they ask
+ * for a commit first. Few, large commits are the point: each is one fdatasync of
+ * scattered B-tree pages that the log's own flushes (which acknowledgements wait for)
+ * would otherwise queue behind on the same disk, and the larger, the fewer pages a
+ * record writes (docs/benchmarks.md, twelfth round). A primary's writer is the serial
+ * stage of its submits, so its commits are the larger; a standby's apply is on no
+ * acknowledgement's path but mode applied's, and what it committed is what reads there
+ * see and what a failover to it counts as replayed (engine/core/targets.c), so its
+ * commits stay small (larger ones measured no faster there). */
 void hw_writer_set_wal(struct hw_writer *w, struct hw_wal *wal);
-#define HW_WRITER_COMMIT_MS 200          /* bounds what a crash makes the log replay */
-#define HW_WRITER_IDLE_US 20000        /* readers that do not ask see data this soon */
+#define HW_WRITER_COMMIT_MS       200   /* bounds what a crash makes the log replay */
+#define HW_WRITER_APPLY_COMMIT_MS 50    /* the same for an append writer */
+#define HW_WRITER_IDLE_US         20000 /* readers that do not ask see data this soon */
 
 /* Ask for the store to commit through lsn without waiting for it: the writer commits the
  * held transaction when its current job ends (or at once between jobs), and again after

@@ -336,7 +336,7 @@ static void test_vault_delay_from_arrival(void **state)
 	uint64_t seen;
 	assert_int_equal(hw_tnode_wait_durable(&f->v, 300, CATCHUP_MS, &seen), 0);
 	struct vstatus st;
-	/* held, old as they are: for a second, far past a store commit (200 ms at most) */
+	/* held, old as they are: for a second, far past a store commit (50 ms at most) */
 	for (int i = 0; i < 20; i++) {
 		assert_int_equal(vault_status(&f->v, &st), 0);
 		assert_true(st.durable_lsn >= 300);
