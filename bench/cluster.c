@@ -9,6 +9,7 @@
 #include "bench/cluster.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <netinet/in.h>
@@ -745,6 +746,7 @@ struct primary_wait {
 	uint64_t level;       /* joined: the primary's last LSN when it first saw node i */
 	unsigned level_of;    /* connected (since then), which primary that was; node i */
 	bool level_seen;      /* has joined once its durable LSN reaches level */
+	uint64_t durable;     /* joined: node i's durable LSN, when last seen connected */
 	unsigned *idx;        /* primary: where its index goes */
 };
 
@@ -809,6 +811,7 @@ static int joined(void *arg)
 		w->level_of = p;
 		w->level_seen = connected;
 	}
+	w->durable = connected ? peer->durable : 0;
 	bool ok = connected && peer->durable >= w->level;
 	hawser__wire__v1__status__free_unpacked(s, NULL);
 	return ok;
@@ -816,24 +819,34 @@ static int joined(void *arg)
 
 /* Both joined waits: c (or NULL) as struct primary_wait says. */
 static int wait_joined(const struct hw_cluster_addrs *a, struct hw_cluster *c, unsigned i,
-		       const char *id, int timeout_ms)
+		       const char *id, int timeout_ms, char *behind, size_t cap)
 {
 	struct primary_wait w = {.a = a, .c = c, .i = i, .id = id};
-	return poll_until(joined, &w, timeout_ms, a->poll_ms);
+	int rc = poll_until(joined, &w, timeout_ms, a->poll_ms);
+	if (behind != NULL && cap > 0)
+		behind[0] = '\0';
+	const char *to = w.level_seen ? a->addr(a->at, w.level_of) : NULL;
+	if (rc == -ETIMEDOUT && behind != NULL && w.level_seen)
+		snprintf(behind, cap,
+			 "connected as a standby of %s but not caught up: durable lsn %" PRIu64
+			 " of %" PRIu64,
+			 to != NULL ? to : "the primary", w.durable, w.level);
+	return rc;
 }
 
 int hw_cluster_wait_joined_at(const struct hw_cluster_addrs *a, unsigned i, const char *id,
-			      int timeout_ms)
+			      int timeout_ms, char *behind, size_t cap)
 {
-	return wait_joined(a, NULL, i, id, timeout_ms);
+	return wait_joined(a, NULL, i, id, timeout_ms, behind, cap);
 }
 
-int hw_cluster_wait_joined(struct hw_cluster *c, unsigned i, int timeout_ms)
+int hw_cluster_wait_joined(struct hw_cluster *c, unsigned i, int timeout_ms, char *behind,
+			   size_t cap)
 {
 	if (i >= c->n || c->nodes[i].pid == 0)
 		return -ESRCH;
 	struct hw_cluster_addrs a = addrs_of(c);
-	return wait_joined(&a, c, i, c->nodes[i].id, timeout_ms);
+	return wait_joined(&a, c, i, c->nodes[i].id, timeout_ms, behind, cap);
 }
 
 unsigned hw_cluster_nodes(const struct hw_cluster *c)

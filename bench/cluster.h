@@ -109,9 +109,11 @@ int hw_cluster_primary_at(const struct hw_cluster_addrs *a, int timeout_ms, unsi
  * node, its status shows peer id (node i) connected, and node i's durable LSN has
  * reached that primary's last LSN as it was when it first showed it connected (caught
  * up, not only connected; a new primary, or a reconnection, starts that again). Polled
- * every a->poll_ms within timeout_ms. Returns 0 or -ETIMEDOUT. */
+ * every a->poll_ms within timeout_ms. Returns 0 or -ETIMEDOUT. behind (cap bytes, or
+ * NULL): on -ETIMEDOUT when node i was connected at the end, in words, how far it got
+ * ("connected as a standby of ADDR but not caught up: durable lsn X of Y"); else "". */
 int hw_cluster_wait_joined_at(const struct hw_cluster_addrs *a, unsigned i, const char *id,
-			      int timeout_ms);
+			      int timeout_ms, char *behind, size_t cap);
 
 /* Every node's client port, comma-separated in node order (borrowed): what a client
  * that follows the primary (hw_client_connect) is given. */
@@ -129,9 +131,11 @@ const char *hw_cluster_log(const struct hw_cluster *c, unsigned i);
 pid_t hw_cluster_witness_pid(const struct hw_cluster *c);
 
 /* Wait until node i has joined the primary (hw_cluster_primary()) as
- * hw_cluster_wait_joined_at() says, bounded by timeout_ms. Returns 0, -ETIMEDOUT, -ECHILD when node
- * i exited (reaped; its pid becomes 0), -ESRCH when it is not running. */
-int hw_cluster_wait_joined(struct hw_cluster *c, unsigned i, int timeout_ms);
+ * hw_cluster_wait_joined_at() says (behind too), bounded by timeout_ms. Returns 0,
+ * -ETIMEDOUT, -ECHILD when node i exited (reaped; its pid becomes 0), -ESRCH when it is
+ * not running. */
+int hw_cluster_wait_joined(struct hw_cluster *c, unsigned i, int timeout_ms, char *behind,
+			   size_t cap);
 
 /* Number of nodes (1 + standbys). */
 unsigned hw_cluster_nodes(const struct hw_cluster *c);

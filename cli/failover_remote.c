@@ -156,11 +156,11 @@ static int remote_heal(struct hw_fo_run *r)
 	return 0;
 }
 
-static int remote_wait_joined(void *at, unsigned i, int timeout_ms)
+static int remote_wait_joined(void *at, unsigned i, int timeout_ms, char *behind, size_t cap)
 {
 	const struct hw_fo_remote *rm = at;
 	struct hw_cluster_addrs a = nodes_of(rm);
-	return hw_cluster_wait_joined_at(&a, i, rm->id[i], timeout_ms);
+	return hw_cluster_wait_joined_at(&a, i, rm->id[i], timeout_ms, behind, cap);
 }
 
 /* Resubmit every acknowledged record of the run (a window at a time) and compare. */

@@ -489,8 +489,9 @@ static int rejoin(struct hw_fo_run *r)
 	long from_new = log_size(ops(r)->log(where(r), r->new_p));
 	r->t_heal = hw_fo_clock(r);
 	int rc = ops(r)->heal(r);
+	char behind[sizeof r->rejoin_why] = "";
 	if (rc == 0)
-		rc = ops(r)->wait_joined(where(r), r->old_p, r->rejoin_ms);
+		rc = ops(r)->wait_joined(where(r), r->old_p, r->rejoin_ms, behind, sizeof behind);
 	r->t_joined = hw_fo_clock(r);
 	unsigned p;
 	if (ops(r)->primary(where(r), 0, &p) == 0 && p == r->old_p) {
@@ -500,6 +501,8 @@ static int rejoin(struct hw_fo_run *r)
 	r->joined = rc == 0;
 	if (r->joined)
 		r->rejoin_ms_measured = (r->t_joined - r->t_heal) * 1000;
+	else if (behind[0] != '\0')
+		snprintf(r->rejoin_why, sizeof(r->rejoin_why), "%s", behind);
 	else
 		why_not_joined(r, from_old, from_new);
 	if (!r->joined && rc != -ETIMEDOUT)
@@ -639,9 +642,9 @@ static int local_heal(struct hw_fo_run *r)
 				      : hw_cluster_isolate(r->c, r->old_p, false);
 }
 
-static int local_wait_joined(void *at, unsigned i, int timeout_ms)
+static int local_wait_joined(void *at, unsigned i, int timeout_ms, char *behind, size_t cap)
 {
-	return hw_cluster_wait_joined(at, i, timeout_ms);
+	return hw_cluster_wait_joined(at, i, timeout_ms, behind, cap);
 }
 
 static const struct hw_fo_nodes local_nodes = {

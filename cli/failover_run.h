@@ -92,8 +92,9 @@ struct hw_fo_nodes {
 					      when the fault took effect */
 	int (*heal)(struct hw_fo_run *r);  /* bring r->old_p back (remote: its supervisor
 					      does; r->t_heal moves back to the fault) */
-	/* node i is a standby the primary shows connected, within timeout_ms */
-	int (*wait_joined)(void *at, unsigned i, int timeout_ms);
+	/* node i is a standby the primary shows connected and caught up, within timeout_ms;
+	 * on -ETIMEDOUT behind says how far it got, if connected (hw_cluster_wait_joined) */
+	int (*wait_joined)(void *at, unsigned i, int timeout_ms, char *behind, size_t cap);
 	int (*loss_check)(struct hw_fo_run *r); /* sets r->lost, r->lost_beyond_rpo */
 };
 

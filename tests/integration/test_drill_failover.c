@@ -242,7 +242,8 @@ static void *supervise(void *arg)
 	struct remote *rm = arg;
 	while (!rm->stop) {
 		for (unsigned i = 0; i < hw_cluster_nodes(rm->c); i++)
-			if (exited(rm, i) && hw_cluster_wait_joined(rm->c, i, 0) == -ECHILD &&
+			if (exited(rm, i) &&
+			    hw_cluster_wait_joined(rm->c, i, 0, NULL, 0) == -ECHILD &&
 			    hw_cluster_restart(rm->c, i) == 0)
 				rm->restarts++;
 		hw_sleep_ms(20);

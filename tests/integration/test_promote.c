@@ -276,7 +276,7 @@ static void test_promote_lists_and_acts(void **state)
 
 	/* p1 returns: exactly the listed range goes to its quarantine */
 	assert_int_equal(hw_cluster_restart(f->c, 0), 0);
-	assert_int_equal(hw_cluster_wait_joined(f->c, 0, WAIT_MS), 0);
+	assert_int_equal(hw_cluster_wait_joined(f->c, 0, WAIT_MS, NULL, 0), 0);
 	uint64_t n, lo, hi;
 	quarantined(f, 0, &n, &lo, &hi);
 	assert_int_equal(n, last - (uint64_t)durable);
