@@ -19,9 +19,9 @@
  * segment flushes in flight land in any order, so a tear may have whole entries after
  * it; it is told from damage by its zeros (a sector left unfinished keeps the entry's
  * bytes zero from some point to its end, wal.c torn_at), and a bad entry without them is
- * HW_ECORRUPT too. Damage that happens to leave 8 zeros at a sector's end is still cut
- * as a tear (logged as wal_tail_cut with the bytes dropped). The open flushes what it found (a crashed
- * process may have left it written and not flushed).
+ * HW_ECORRUPT too. Damage that happens to look like a tear is still cut as one (logged
+ * as wal_tail_cut with the bytes dropped): docs/architecture.md says when. The open flushes what it
+ * found (a crashed process may have left it written and not flushed).
  *
  * Threads: open, replay and close from one thread; hw_wal_start() spawns the flushers;
  * append from the loop thread; checkpoint from any thread. */

@@ -577,9 +577,9 @@ static void test_standby_applies_a_few(void **state)
 
 /* `hawser get` reads a running standby's store (read-only LMDB from another process):
  * in applied mode every acknowledged record is readable there at ack time, and it
- * prints the container as the primary's store does once both have stopped. (A store
- * commits up to HW_WRITER_COMMIT_MS behind its write-ahead log, so only applied promises what
- * a reader sees.) */
+ * prints the container as the primary's store does once both have stopped. (A
+ * standby's store commits up to HW_WRITER_APPLY_COMMIT_MS behind its write-ahead log, so
+ * only applied promises what a reader sees.) */
 static void test_get_on_running_standby(void **state)
 {
 	struct fix *f = *state;

@@ -18,6 +18,7 @@
 
 #include <cmocka.h>
 
+#include "base/bytes.h"
 #include "engine/io/loop.h"
 #include "engine/io/wal.h"
 #include "replica/entry.h"
@@ -454,6 +455,27 @@ static void test_torn_entry_before_whole_entries_is_cut(void **state)
 	}
 }
 
+/* A write cut short at any byte inside an entry's last sector (a page copied in part,
+ * written back, the power lost): its last 1 to 7 bytes zero, and after them either
+ * zeros to the page's end, or (the later batch landed) the next entry whole. Each is
+ * cut at open. */
+static void test_entry_cut_short_near_its_end_is_cut(void **state)
+{
+	struct fx *f = *state;
+	make_entries(f, 30);
+	for (size_t i = 21; i < 29; i++)
+		for (size_t k = 1; k < 8; k++)
+			for (int later_landed = 0; later_landed < 2; later_landed++) {
+				write_segment(f, 0, 20, 0);
+				write_segment(f, 20, 30, 4096);
+				size_t len = f->off[i + 1] - f->off[i];
+				size_t q = f->off[i + 1] - f->off[20] - k; /* in the file */
+				size_t page_end = (q / 4096 + 1) * 4096;
+				put_bytes(f, 20, i, len - k, NULL, later_landed ? k : page_end - q);
+				open_is_cut_at(f, i);
+			}
+}
+
 /* The log of segments 0 and 20 opens HW_ECORRUPT, and neither is cut. */
 static void open_is_corrupt(struct fx *f)
 {
@@ -509,6 +531,20 @@ static void test_flipped_bit_in_last_segment_is_corrupt(void **state)
 			flip_bit(f, 20, i, at);
 			open_is_corrupt(f);
 		}
+}
+
+/* A length damaged in two bits, so that it runs over the next five entries into the
+ * zeros ahead, is damage too: the entry ends where the next whole one begins. */
+static void test_length_stretched_over_entries_is_corrupt(void **state)
+{
+	struct fx *f = *state;
+	make_entries(f, 30);
+	write_segment(f, 0, 20, 0);
+	write_segment(f, 20, 30, 4096);
+	uint8_t len[4];
+	hw_put_u32(len, RECORD_BYTES ^ 0x600u); /* 200 -> 1736: entries 25-29 and 56 zeros */
+	put_bytes(f, 20, 24, 4, len, sizeof len);
+	open_is_corrupt(f);
 }
 
 /* Segments whose LSNs do not follow on (one lost between them) are HW_ECORRUPT at open,
@@ -614,6 +650,10 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_torn_entry_before_whole_entries_is_cut, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_entry_cut_short_near_its_end_is_cut, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_length_stretched_over_entries_is_corrupt,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_flipped_bit_in_last_segment_is_corrupt, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_gap_between_segments_is_corrupt, setup,
