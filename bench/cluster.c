@@ -802,8 +802,10 @@ static int joined(void *arg)
 		return -ECHILD;
 	Hawser__Wire__V1__Status *s;
 	unsigned p;
-	if (!probe_at(w->a, &p, &s))
+	if (!probe_at(w->a, &p, &s)) {
+		w->level_seen = false; /* nothing known now: not connected, as far as it says */
 		return 0;
+	}
 	const Hawser__Wire__V1__PeerStatus *peer = p != w->i ? peer_of(s, w->id) : NULL;
 	bool connected = peer != NULL && peer->connected;
 	if (!connected || !w->level_seen || w->level_of != p) {
@@ -843,6 +845,8 @@ int hw_cluster_wait_joined_at(const struct hw_cluster_addrs *a, unsigned i, cons
 int hw_cluster_wait_joined(struct hw_cluster *c, unsigned i, int timeout_ms, char *behind,
 			   size_t cap)
 {
+	if (behind != NULL && cap > 0)
+		behind[0] = '\0';
 	if (i >= c->n || c->nodes[i].pid == 0)
 		return -ESRCH;
 	struct hw_cluster_addrs a = addrs_of(c);

@@ -453,19 +453,21 @@ static int promotion(struct hw_fo_run *r)
 	return 0;
 }
 
-/* Why the old primary did not rejoin, from its log or the new primary's, in one line. */
-static void why_not_joined(struct hw_fo_run *r, long from_old, long from_new)
+/* Why the old primary did not rejoin, in one line: how far it got when it was connected
+ * but behind (behind, else ""), then what its log or the new primary's says. */
+static void why_not_joined(struct hw_fo_run *r, long from_old, long from_new, const char *behind)
 {
 	static const char *const needles[] = {"diverged", "refused", "stepped_down", "error"};
 	char line[1024], last[1024] = "";
 	if (ops(r)->log(where(r), r->old_p) == NULL) {
-		snprintf(r->rejoin_why, sizeof(r->rejoin_why),
-			 "not back as a standby within %d ms (is a supervisor restarting it?); "
-			 "its log is on its host",
-			 r->rejoin_ms);
+		snprintf(r->rejoin_why, sizeof(r->rejoin_why), "%s; its log is on its host",
+			 behind[0] != '\0' ? behind
+					   : "not back as a standby in time (is a supervisor "
+					     "restarting it?)");
 		return;
 	}
-	snprintf(r->rejoin_why, sizeof(r->rejoin_why), "no reason logged");
+	snprintf(r->rejoin_why, sizeof(r->rejoin_why), "%s",
+		 behind[0] != '\0' ? behind : "no reason logged");
 	for (size_t k = 0; k < sizeof(needles) / sizeof(needles[0]) && !last[0]; k++) {
 		long a = from_old, b = from_new;
 		while (log_next(ops(r)->log(where(r), r->old_p), &a, needles[k], line,
@@ -476,7 +478,9 @@ static void why_not_joined(struct hw_fo_run *r, long from_old, long from_new)
 	}
 	if (last[0]) {
 		const char *e = strstr(last, "event=");
-		snprintf(r->rejoin_why, sizeof(r->rejoin_why), "%.300s", e ? e : last);
+		size_t at = behind[0] != '\0' ? strlen(r->rejoin_why) : 0;
+		snprintf(r->rejoin_why + at, sizeof(r->rejoin_why) - at, "%s%.300s", at ? "; " : "",
+			 e ? e : last);
 	}
 }
 
@@ -501,10 +505,8 @@ static int rejoin(struct hw_fo_run *r)
 	r->joined = rc == 0;
 	if (r->joined)
 		r->rejoin_ms_measured = (r->t_joined - r->t_heal) * 1000;
-	else if (behind[0] != '\0')
-		snprintf(r->rejoin_why, sizeof(r->rejoin_why), "%s", behind);
 	else
-		why_not_joined(r, from_old, from_new);
+		why_not_joined(r, from_old, from_new, behind);
 	if (!r->joined && rc != -ETIMEDOUT)
 		snprintf(r->rejoin_why + strlen(r->rejoin_why),
 			 sizeof(r->rejoin_why) - strlen(r->rejoin_why), " (%s)", hw_errname(rc));
