@@ -404,16 +404,19 @@ static int pwrite_all(int fd, const uint8_t *p, size_t len, uint64_t off)
 	return 0;
 }
 
-/* Write zeros ahead of the entries, HW_WAL_PREALLOC_BYTES at a time, and flush them: an
+/* Write zeros ahead of the entries, HW_WAL_PREALLOC_BYTES at a time (more when the batch
+ * waiting needs them to reach upto), and flush them: an
  * fdatasync after an append that grows the file also commits the file system's journal
  * (the new size and blocks), one after an overwrite only writes the data, about half the
  * time here (docs/benchmarks.md). 4 KiB writes: a file grown by large writes is cached
  * in large blocks, each later small flush then writing a whole block back
  * (engineering-notes.md 5). With no flush in flight (exclusive). */
-static int zero_ahead(struct hw_wal *w)
+static int zero_ahead(struct hw_wal *w, uint64_t upto)
 {
 	static const uint8_t zeros[4096];
 	uint64_t end = w->seg_zeroed + HW_WAL_PREALLOC_BYTES;
+	if (end < upto)
+		end = (upto + sizeof zeros - 1) / sizeof zeros * sizeof zeros;
 	for (uint64_t off = w->seg_zeroed; off < end; off += sizeof zeros) {
 		int rc = pwrite_all(w->fd, zeros, sizeof zeros, off);
 		if (rc != 0)
@@ -425,11 +428,17 @@ static int zero_ahead(struct hw_wal *w)
 	return 0;
 }
 
+/* How far the zeros must reach before the pending batch is written: past it by half the
+ * room, so that no flush grows the file (mu held). */
+static uint64_t zeros_wanted(const struct hw_wal *w)
+{
+	return w->seg_bytes + w->pending_len + HW_WAL_PREALLOC_BYTES / 2;
+}
+
 /* Does the next flush need the file to itself first (a new segment, or zeros ahead)? */
 static bool needs_exclusive(const struct hw_wal *w)
 {
-	return w->fd < 0 || w->seg_bytes >= HW_WAL_SEGMENT_BYTES ||
-	       w->seg_zeroed - w->seg_bytes < HW_WAL_PREALLOC_BYTES / 2;
+	return w->fd < 0 || w->seg_bytes >= HW_WAL_SEGMENT_BYTES || w->seg_zeroed < zeros_wanted(w);
 }
 
 /* With no flush in flight (mu held, exclusive set, dropped meanwhile): begin a segment
@@ -443,9 +452,10 @@ static int prepare_file(struct hw_wal *w)
 		rc = open_segment(w, first);
 		pthread_mutex_lock(&w->mu);
 	}
-	if (rc == 0 && w->seg_zeroed < w->seg_bytes + HW_WAL_PREALLOC_BYTES / 2) {
+	uint64_t upto = zeros_wanted(w);
+	if (rc == 0 && w->seg_zeroed < upto) {
 		pthread_mutex_unlock(&w->mu);
-		rc = zero_ahead(w);
+		rc = zero_ahead(w, upto);
 		pthread_mutex_lock(&w->mu);
 	}
 	return rc;
@@ -503,8 +513,7 @@ static int flush_pending(struct hw_wal *w, uint8_t **buf, struct flusher_file *f
 	w->pending_len = 0;
 	*buf = data;
 	w->seg_bytes += len;
-	if (w->seg_bytes > w->seg_zeroed)
-		w->seg_zeroed = w->seg_bytes;
+	HW_ASSERT(w->seg_bytes <= w->seg_zeroed); /* needs_exclusive() saw to it */
 	pthread_mutex_unlock(&w->mu);
 	int rc = flusher_open(w, ff, first);
 	if (rc == 0)
@@ -577,6 +586,8 @@ static void *flusher_main(void *arg)
 			w->exclusive = true;
 			rc = prepare_file(w);
 			w->exclusive = false;
+			if (rc == 0 && needs_exclusive(w))
+				continue; /* the batch grew while zeros were written: more zeros */
 		}
 		if (rc == 0 && w->pending_len > 0)
 			rc = flush_pending(w, &buf, &ff);

@@ -44,10 +44,10 @@ struct hw_wal;
 /* Zeros are written and flushed this far ahead of the last entry, so that a flush
  * overwrites rather than grows the file (half the fdatasync time here); one such write
  * (about 2 ms) every few thousand entries, with no flush in flight, before the batch
- * that would have less than half of it left. A batch larger than that half still grows
- * the file (slower; as safe where a crash cannot leave stale blocks in a file's new
- * end, as on ext4 with data=ordered, its default, or xfs: with data=writeback an open
- * after a crash could read them as damage). */
+ * that would have less than half of it left; for a batch larger than that, as far as it
+ * reaches and half the room more. So no flush grows the file: a crash leaves the log's
+ * tail zero whatever the file system (the open tells tears from damage by their zeros),
+ * and a full disk is met while zeros are written, with no entry at stake. */
 #define HW_WAL_PREALLOC_BYTES (1024u * 1024u)
 /* Flushes in flight at once, each on its own thread: a batch that arrives while one
  * flushes starts its own rather than waiting for the device, which serves overlapping

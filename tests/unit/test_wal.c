@@ -197,6 +197,31 @@ static void test_flushed_entries_survive_reopen_past_zeros(void **state)
 	assert_int_equal(st.st_size, size); /* nothing was cut */
 }
 
+/* A batch larger than the zeros ahead gets zeros past it before it is written, so no
+ * flush grows the file and a crash leaves its tail zero whatever the file system: after
+ * a 3 MiB batch the segment reaches half the room past its last entry. */
+static void test_big_batch_is_written_into_zeros(void **state)
+{
+	struct fx *f = *state;
+	size_t n = 10100; /* 100 entries, then about 3 MiB in one batch */
+	make_entries(f, n);
+	struct hw_wal *w;
+	struct hw_head last;
+	assert_int_equal(hw_wal_open(f->dir, &w, &last), 0);
+	assert_int_equal(hw_wal_start(w, f->loop, durable_cb, f), 0);
+	append_and_flush(f, w, 0, 100, 100);
+	append_and_flush(f, w, 100, n, n - 100);
+	hw_wal_close(w);
+	char path[400];
+	off_t size;
+	first_segment(f->dir, path, sizeof path, &size);
+	assert_true(f->off[n] - f->off[100] > 2 * HW_WAL_PREALLOC_BYTES);
+	assert_true((size_t)size >= f->off[n] + HW_WAL_PREALLOC_BYTES / 2);
+	assert_int_equal(hw_wal_open(f->dir, &w, &last), 0);
+	assert_int_equal(last.lsn, n);
+	hw_wal_close(w);
+}
+
 /* Many small batches, flushed by several flushers at once, are reported durable in LSN
  * order up to the last, and all of them are in the log, in order, after a reopen. */
 static void test_many_batches_flush_in_order(void **state)
@@ -566,9 +591,9 @@ static void test_gap_between_segments_is_corrupt(void **state)
  * -ENOSPC, which the loop hears; nothing past the last flush is reported durable, and
  * later appends get the same code. Reopened, the log replays an unbroken chain holding
  * every entry it reported; once there is room again it takes the rest. The room runs
- * out while zeros are written ahead (batches of 100: the log fills its room, a flush
- * waited for every 1,000) or in the entries' own write (big: one batch larger than the
- * disk after 200 flushed). Needs root to mount a small tmpfs; skipped otherwise. */
+ * out while zeros are written ahead, with no entry at stake: of batches of 100 (the log
+ * fills its room, a flush waited for every 1,000), or of one batch larger than the disk
+ * after 200 flushed (big). Needs root to mount a small tmpfs; skipped otherwise. */
 static void disk_full(struct fx *f, bool big)
 {
 	char mnt[320], dir[340];
@@ -626,7 +651,7 @@ static void test_disk_full_in_zeros_ahead(void **state)
 	disk_full(*state, false);
 }
 
-static void test_disk_full_in_entries(void **state)
+static void test_disk_full_ahead_of_a_big_batch(void **state)
 {
 	disk_full(*state, true);
 }
@@ -636,6 +661,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_flushed_entries_survive_reopen_past_zeros,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_big_batch_is_written_into_zeros, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_many_batches_flush_in_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_segment_rollover_and_checkpoint, setup,
 						teardown),
@@ -659,7 +686,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_gap_between_segments_is_corrupt, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_disk_full_in_zeros_ahead, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_disk_full_in_entries, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_disk_full_ahead_of_a_big_batch, setup,
+						teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
