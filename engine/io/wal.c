@@ -8,6 +8,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -193,9 +194,9 @@ static size_t next_entry(const uint8_t *buf, size_t len, size_t from, size_t to)
 	for (const uint8_t *p = buf + from;
 	     (p = memmem(p, (size_t)(buf + to - p), HW_ENTRY_MAGIC, 4)) != NULL; p++) {
 		size_t at = (size_t)(p - buf);
+		size_t el = len - at >= HW_ENTRY_HEADER_BYTES ? hw_entry_len(p) : SIZE_MAX;
 		struct hw_entry e;
-		if (len - at >= HW_ENTRY_HEADER_BYTES && hw_entry_len(p) <= len - at &&
-		    hw_entry_decode(p, hw_entry_len(p), &e) == 0)
+		if (el <= len - at && hw_entry_decode(p, el, &e) == 0)
 			return at;
 	}
 	return to;
