@@ -13,17 +13,12 @@
  * frames are parsed as before. rbuf then holds two frames, so a record that carries the
  * end of one frame and the start of the next always fits after a partial frame. */
 #include <errno.h>
-#include <fcntl.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -31,6 +26,7 @@
 #include "base/arena.h"
 #include "base/assert.h"
 #include "engine/client_int.h"
+#include "engine/dial.h"
 #include "engine/io/channel.h"
 #include "engine/io/frame.h"
 #include "hawser.h"
@@ -43,7 +39,7 @@
 #define DECODE_BYTES_MAX (1u << 20)
 /* Addresses one client may follow: the nodes of a failover cluster (at most the election's
  * voters less the witness), each at most HW_ADDR_CHARS_MAX (client_int.h). */
-#define ADDRS_MAX      8u
+#define ADDRS_MAX HW_DIAL_MAX
 /* Pause between two rounds over the addresses while no node answers as the primary
  * (an election under way): short against an RTO of seconds. */
 #define RECONNECT_PAUSE_MS 50
@@ -130,11 +126,6 @@ static int left_ms(int64_t deadline)
 	return left <= 0 ? 0 : (int)(left > 1000000 ? 1000000 : left);
 }
 
-/* Keep-alive of a connection to a node: probes after this many idle seconds, one a
- * second, this many unanswered end it. */
-#define KEEPALIVE_IDLE_S 2
-#define KEEPALIVE_PROBES 3
-
 static int64_t deadline_of(int timeout_ms)
 {
 	return timeout_ms < 0 ? -1 : hw_mono_ms() + timeout_ms;
@@ -149,106 +140,6 @@ static void arena_free_cb(void *data, void *p)
 {
 	(void)data;
 	(void)p; /* the arena owns every byte */
-}
-
-/* ---------------------------------------------------------------- connect */
-
-/* Non-blocking connect bounded by deadline, then back to blocking. Returns 0 or -errno. */
-static int connect_one(int fd, const struct sockaddr *sa, socklen_t salen, int64_t deadline)
-{
-	if (connect(fd, sa, salen) != 0) {
-		if (errno != EINPROGRESS && errno != EAGAIN)
-			return -errno;
-		struct pollfd pfd = {.fd = fd, .events = POLLOUT};
-		int n = poll(&pfd, 1, left_ms(deadline));
-		if (n < 0)
-			return -errno; /* -EINTR too: a caught signal ends the dial (hawser.h) */
-		if (n == 0)
-			return -ETIMEDOUT;
-		int soerr = 0;
-		socklen_t sl = sizeof(soerr);
-		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) != 0)
-			return -errno;
-		if (soerr)
-			return -soerr;
-	}
-	int fl = fcntl(fd, F_GETFL);
-	if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0)
-		return -errno;
-	return 0;
-}
-
-static int connect_unix(const char *path, int64_t deadline, int *out)
-{
-	struct sockaddr_un sun = {.sun_family = AF_UNIX};
-	if (path[0] == '\0' || strlen(path) >= sizeof(sun.sun_path))
-		return -EINVAL;
-	strcpy(sun.sun_path, path);
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0)
-		return -errno;
-	int rc = connect_one(fd, (const struct sockaddr *)&sun, sizeof(sun), deadline);
-	if (rc) {
-		close(fd);
-		return rc;
-	}
-	*out = fd;
-	return 0;
-}
-
-/* "HOST:PORT", HOST possibly "[v6]": each resolved address in turn until one connects. */
-static int connect_tcp(const char *addr, int64_t deadline, int *out)
-{
-	char host[256];
-	const char *colon = strrchr(addr, ':');
-	if (!colon || colon == addr || (size_t)(colon - addr) >= sizeof(host) || !colon[1])
-		return -EINVAL;
-	const char *h = addr;
-	size_t hlen = (size_t)(colon - addr);
-	if (h[0] == '[' && hlen >= 2 && h[hlen - 1] == ']') {
-		h++;
-		hlen -= 2;
-	}
-	memcpy(host, h, hlen);
-	host[hlen] = '\0';
-	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
-	struct addrinfo *res;
-	int g = getaddrinfo(host, colon + 1, &hints, &res);
-	if (g != 0)
-		return g == EAI_SYSTEM ? -errno : -EHOSTUNREACH;
-	int rc = -EHOSTUNREACH;
-	for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
-		int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
-				ai->ai_protocol);
-		if (fd < 0) {
-			rc = -errno;
-			continue;
-		}
-		rc = connect_one(fd, ai->ai_addr, ai->ai_addrlen, deadline);
-		if (rc == -EINTR) {
-			close(fd);
-			break;
-		}
-		if (rc == 0) {
-			/* Each submit is one small frame the node waits for: no Nagle delay. A
-			 * primary whose host vanished sends no FIN or RST: keep-alive probes and a
-			 * bound on unacknowledged data end such a connection within seconds
-			 * (HW_ECLOSED), so that a following client searches for the new one. */
-			int one = 1, idle = KEEPALIVE_IDLE_S, intvl = 1, cnt = KEEPALIVE_PROBES;
-			unsigned user_ms = (unsigned)(KEEPALIVE_IDLE_S + KEEPALIVE_PROBES) * 1000u;
-			setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-			setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
-			setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
-			setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl));
-			setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
-			setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_ms, sizeof(user_ms));
-			*out = fd;
-			break;
-		}
-		close(fd);
-	}
-	freeaddrinfo(res);
-	return rc;
 }
 
 /* ---------------------------------------------------------------- frames */
@@ -655,15 +546,14 @@ static int handshake(struct hw_client *c, int64_t deadline)
 	return rc ? set_failed(c, rc) : 0;
 }
 
-/* (Re)connect to address i: a fresh stream (what was buffered from the old one is
- * dropped), then the Hello. The connect, the handshake and the Hello share one deadline,
- * so a dial lasts at most CONNECT_TIMEOUT_MS in all (hawser.h's 5 s per address), however
- * the time falls between them. 0 or the error; c->fd is -1 after an error. */
-static int connect_to(struct hw_client *c, uint32_t i)
+/* Take fd, connected to address i, as the connection: a fresh stream (what was
+ * buffered from the old one is dropped), then the handshake and the Hello, by deadline.
+ * 0 or the error; c->fd is -1 after an error. */
+static int connect_to(struct hw_client *c, uint32_t i, int fd, int64_t deadline)
 {
 	if (c->fd >= 0)
 		close(c->fd);
-	c->fd = -1;
+	c->fd = fd;
 	c->failed = 0;
 	c->rhead = c->rlen = 0;
 	c->drained = false;
@@ -671,15 +561,10 @@ static int connect_to(struct hw_client *c, uint32_t i)
 	c->pend_off = c->pend_len = 0;
 	c->role = 0;
 	c->cur = i;
-	const char *addr = c->addrs[i];
-	int64_t deadline = deadline_of(CONNECT_TIMEOUT_MS);
-	int rc = strncmp(addr, "unix:", 5) == 0 ? connect_unix(addr + 5, deadline, &c->fd)
-						: connect_tcp(addr, deadline, &c->fd);
-	if (rc == 0 && c->secure)
-		rc = handshake(c, deadline);
+	int rc = c->secure ? handshake(c, deadline) : 0;
 	if (rc == 0)
 		rc = hello(c, deadline);
-	if (rc != 0 && c->fd >= 0) {
+	if (rc != 0) {
 		close(c->fd);
 		c->fd = -1;
 	}
@@ -687,26 +572,42 @@ static int connect_to(struct hw_client *c, uint32_t i)
 }
 
 /* One round over the addresses starting after c->cur (at it when first): the first
- * primary, or with one address that node whatever its role. */
+ * primary, or with one address that node whatever its role. The connects overlap
+ * (engine/dial.h): one that has not connected within HW_DIAL_STAGGER_MS no longer holds
+ * up the next address, so a host that does not answer costs the stagger, not the
+ * timeout; the nodes that connect are asked in turn, in the round's order. A dial
+ * (its connect, the secure handshake and the Hello) lasts at most CONNECT_TIMEOUT_MS of
+ * its own (hawser.h's 5 s per address), however the time falls between them. */
 static int connect_round(struct hw_client *c, bool first)
 {
-	int rc = HW_ENOT_PRIMARY;
-	bool standby_seen = false;
+	const char *order[ADDRS_MAX];
 	uint32_t start = c->cur + (first ? 0 : 1); /* connect_to moves c->cur */
-	for (uint32_t k = 0; k < c->n_addrs; k++) {
-		uint32_t i = (start + k) % c->n_addrs;
-		rc = connect_to(c, i);
+	for (uint32_t k = 0; k < c->n_addrs; k++)
+		order[k] = c->addrs[(start + k) % c->n_addrs];
+	struct hw_dials ds;
+	hw_dials_init(&ds, order, c->n_addrs, CONNECT_TIMEOUT_MS);
+	bool standby_seen = false;
+	uint32_t k;
+	int fd, rc;
+	while ((rc = hw_dials_next(&ds, &k, &fd)) == 0) {
+		int64_t began = hw_mono_ms();
+		rc = connect_to(c, (start + k) % c->n_addrs, fd, ds.d[k].deadline);
 		if (rc == -EINTR || (rc == 0 && (c->n_addrs == 1 ||
 						 c->role == HAWSER__WIRE__V1__ROLE__PRIMARY)))
-			return rc;
+			break;
 		if (rc == 0) {
 			close(c->fd);
 			c->fd = -1;
 			standby_seen = true;
 		}
+		ds.d[k].rc = rc;
+		hw_dials_charge(&ds, hw_mono_ms() - began);
 	}
+	hw_dials_close(&ds);
+	if (rc == 0 || rc == -EINTR)
+		return rc;
 	/* a node that answered as a standby says more than a refused dial */
-	return standby_seen || rc == 0 ? HW_ENOT_PRIMARY : rc;
+	return standby_seen || rc > 0 ? HW_ENOT_PRIMARY : rc;
 }
 
 /* Rounds over the addresses until one answers (connect_round), pausing between rounds,

@@ -58,6 +58,7 @@ enum behaviour {
 
 #define IDS_MAX      512u
 #define GATE_VALVE_S 20
+#define SILENT_VALVE_S 2 /* test_silent_host_first */
 
 struct server {
 	enum behaviour how;
@@ -638,6 +639,67 @@ static void on_alarm(int sig)
 	(void)sig;
 }
 
+/* What the silent node of test_silent_host_first does once let go: it takes the one
+ * connection that filled its backlog, so SYNs get answered again, and serves the next
+ * connection as an ECHO primary (if the client still dials it). */
+static void *silent_valve(void *arg)
+{
+	struct server *s = arg;
+	struct timespec valve;
+	clock_gettime(CLOCK_REALTIME, &valve);
+	valve.tv_sec += SILENT_VALVE_S;
+	while (sem_timedwait(&s->go, &valve) != 0 && errno == EINTR)
+		;
+	s->gate_expired = errno == ETIMEDOUT;
+	int filler = accept(s->lfd, NULL, NULL);
+	if (filler >= 0)
+		close(filler);
+	return serve(s);
+}
+
+/* A host that does not answer (its SYNs dropped, as when it lost power: here a listening
+ * socket whose backlog is full) listed before the primary: a connect still under way
+ * after the stagger (engine/dial.h) no longer holds up the next address, so the client
+ * takes the primary while the silent host still says nothing. The silent host starts
+ * answering, as a primary too, when the client has chosen or after SILENT_VALVE_S: a
+ * dial that waited on it first, for its 5 s, would have got it (Linux sends a SYN again
+ * after 1 s and 3 s), and taken it. */
+static void test_silent_host_first(void **state)
+{
+	(void)state;
+	struct server silent, b;
+	server_bind(&silent, ECHO);
+	assert_int_equal(listen(silent.lfd, 0), 0); /* a backlog of one connection */
+	int filler = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_in sin = {.sin_family = AF_INET,
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+				  .sin_port = htons(silent.port)};
+	assert_int_equal(connect(filler, (struct sockaddr *)&sin, sizeof sin), 0);
+	assert_int_equal(pthread_create(&silent.thread, NULL, silent_valve, &silent), 0);
+	server_start(&b, ECHO);
+	char addr[64], want[32];
+	snprintf(addr, sizeof addr, "127.0.0.1:%u,127.0.0.1:%u", silent.port, b.port);
+	struct hw_client *c = NULL;
+	assert_int_equal(hw_client_connect(addr, &c), 0);
+	snprintf(want, sizeof want, "127.0.0.1:%u", b.port);
+	assert_string_equal(hw_client_addr(c), want);
+	sem_post(&silent.go);
+	struct hw_outcome o;
+	assert_int_equal(hw_client_submit(c, 1, record, sizeof record, HW_DEFAULT, 0), 0);
+	assert_int_equal(hw_client_wait(c, 5000, &o), 0);
+	assert_int_equal(o.code, 0);
+	hw_client_close(c);
+	close(filler);
+	int poke = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0); /* ends its serve() */
+	assert_int_equal(connect(poke, (struct sockaddr *)&sin, sizeof sin), 0);
+	close(poke);
+	server_join(&silent);
+	server_join(&b);
+	assert_false(silent.gate_expired); /* the client chose before the silent host answered */
+	assert_int_equal(silent.submits, 0);
+	assert_int_equal(b.submits, 1);
+}
+
 /* A following client whose nodes are both gone searches for a primary (for up to 60 s);
  * a signal caught meanwhile (handler without SA_RESTART, as for Ctrl-C) ends the wait
  * with -EINTR, the search begins again on the next wait, and a second signal ends that
@@ -1196,6 +1258,7 @@ int main(void)
 		cmocka_unit_test(test_hello_refused),
 		cmocka_unit_test(test_status),
 		cmocka_unit_test(test_follows_to_next),
+		cmocka_unit_test(test_silent_host_first),
 		cmocka_unit_test(test_hold_flush),
 		cmocka_unit_test(test_follow_interrupted),
 		cmocka_unit_test(test_follow_wait_timeout),

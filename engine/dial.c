@@ -1,0 +1,238 @@
+/* dial.c: a round's connects, overlapped (engine/dial.h). */
+#include "engine/dial.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "base/clock.h"
+
+/* Keep-alive of a connection to a node: probes after this many idle seconds, one a
+ * second, this many unanswered end it. */
+#define KEEPALIVE_IDLE_S 2
+#define KEEPALIVE_PROBES 3
+
+/* Each submit is one small frame the node waits for: no Nagle delay. A primary whose host
+ * vanished sends no FIN or RST: keep-alive probes and a bound on unacknowledged data end
+ * such a connection within seconds (the client's HW_ECLOSED), so that a following client
+ * searches for the new one. */
+static void tcp_tune(int fd)
+{
+	int one = 1, idle = KEEPALIVE_IDLE_S, intvl = 1, cnt = KEEPALIVE_PROBES;
+	unsigned user_ms = (unsigned)(KEEPALIVE_IDLE_S + KEEPALIVE_PROBES) * 1000u;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl));
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
+	setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_ms, sizeof(user_ms));
+}
+
+/* Start a non-blocking connect of a new socket to sa: 0 (connecting or connected, d->fd
+ * set) or -errno. */
+static int attempt(struct hw_dial *d, int family, int type, int proto, const struct sockaddr *sa,
+		   socklen_t salen)
+{
+	int fd = socket(family, type | SOCK_CLOEXEC | SOCK_NONBLOCK, proto);
+	if (fd < 0)
+		return -errno;
+	/* EAGAIN: a Unix socket's backlog is full; it is polled like one in progress. */
+	if (connect(fd, sa, salen) != 0 && errno != EINPROGRESS && errno != EAGAIN) {
+		int rc = -errno;
+		close(fd);
+		return rc;
+	}
+	d->fd = fd;
+	return 0;
+}
+
+/* Start the next of a TCP dial's resolved addresses that will start. */
+static void attempt_next_tcp(struct hw_dial *d)
+{
+	for (struct addrinfo *ai = d->next; ai != NULL; ai = ai->ai_next) {
+		d->next = ai->ai_next;
+		int rc = attempt(d, ai->ai_family, ai->ai_socktype, ai->ai_protocol, ai->ai_addr,
+				 ai->ai_addrlen);
+		if (rc == 0)
+			return;
+		d->rc = rc;
+	}
+}
+
+static void start_unix(struct hw_dial *d, const char *path)
+{
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	if (path[0] == '\0' || strlen(path) >= sizeof(sun.sun_path)) {
+		d->rc = -EINVAL;
+		return;
+	}
+	strcpy(sun.sun_path, path);
+	d->rc = attempt(d, AF_UNIX, SOCK_STREAM, 0, (const struct sockaddr *)&sun, sizeof(sun));
+}
+
+/* "HOST:PORT", HOST possibly "[v6]": resolved, then its addresses in turn. */
+static void start_tcp(struct hw_dial *d, const char *addr)
+{
+	char host[256];
+	const char *colon = strrchr(addr, ':');
+	if (!colon || colon == addr || (size_t)(colon - addr) >= sizeof(host) || !colon[1]) {
+		d->rc = -EINVAL;
+		return;
+	}
+	const char *h = addr;
+	size_t hlen = (size_t)(colon - addr);
+	if (h[0] == '[' && hlen >= 2 && h[hlen - 1] == ']') {
+		h++;
+		hlen -= 2;
+	}
+	memcpy(host, h, hlen);
+	host[hlen] = '\0';
+	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
+	int g = getaddrinfo(host, colon + 1, &hints, &d->res);
+	if (g != 0) {
+		d->res = NULL;
+		d->rc = g == EAI_SYSTEM ? -errno : -EHOSTUNREACH;
+		return;
+	}
+	d->rc = -EHOSTUNREACH;
+	d->next = d->res;
+	attempt_next_tcp(d);
+}
+
+void hw_dials_init(struct hw_dials *ds, const char *const *addrs, uint32_t n, int timeout_ms)
+{
+	ds->n = n < HW_DIAL_MAX ? n : HW_DIAL_MAX;
+	for (uint32_t i = 0; i < ds->n; i++) {
+		ds->d[i] = (struct hw_dial){.fd = -1};
+		ds->addrs[i] = addrs[i];
+	}
+	ds->started = 0;
+	ds->timeout_ms = timeout_ms;
+	ds->stagger_at = 0;
+}
+
+static void start(struct hw_dials *ds, int64_t now)
+{
+	struct hw_dial *d = &ds->d[ds->started];
+	const char *addr = ds->addrs[ds->started++];
+	d->deadline = now + ds->timeout_ms;
+	ds->stagger_at = now + HW_DIAL_STAGGER_MS;
+	if (strncmp(addr, "unix:", 5) == 0)
+		start_unix(d, addr + 5);
+	else
+		start_tcp(d, addr);
+}
+
+/* The socket of d polled ready (or its deadline passed, timed_out): connected, made
+ * blocking; or closed, with the next resolved address started. */
+static void settle(struct hw_dial *d, bool timed_out)
+{
+	int soerr = 0;
+	socklen_t sl = sizeof(soerr);
+	if (timed_out)
+		soerr = ETIMEDOUT;
+	else if (getsockopt(d->fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) != 0)
+		soerr = errno;
+	int fl = soerr ? 0 : fcntl(d->fd, F_GETFL);
+	if (soerr == 0 && (fl < 0 || fcntl(d->fd, F_SETFL, fl & ~O_NONBLOCK) != 0))
+		soerr = errno;
+	if (soerr == 0) {
+		d->connected = true;
+		return;
+	}
+	close(d->fd);
+	d->fd = -1;
+	d->rc = -soerr;
+	if (!timed_out && d->next != NULL)
+		attempt_next_tcp(d);
+}
+
+/* Poll every dial still connecting, until one is ready, the first deadline among them
+ * passes or the next dial may start, and settle what came. 0, or -EINTR. */
+static int poll_dials(struct hw_dials *ds)
+{
+	struct pollfd pfd[HW_DIAL_MAX];
+	uint32_t who[HW_DIAL_MAX], m = 0;
+	int64_t first = ds->started < ds->n ? ds->stagger_at : INT64_MAX;
+	for (uint32_t i = 0; i < ds->n; i++)
+		if (ds->d[i].fd >= 0 && !ds->d[i].connected) {
+			pfd[m] = (struct pollfd){.fd = ds->d[i].fd, .events = POLLOUT};
+			who[m++] = i;
+			if (ds->d[i].deadline < first)
+				first = ds->d[i].deadline;
+		}
+	int64_t left = first - hw_mono_ms();
+	int n = poll(pfd, m, left <= 0 ? 0 : (int)left);
+	if (n < 0)
+		return -errno; /* -EINTR: a caught signal ends the dial (hawser.h) */
+	int64_t now = hw_mono_ms();
+	for (uint32_t k = 0; k < m; k++) {
+		struct hw_dial *d = &ds->d[who[k]];
+		if (pfd[k].revents != 0 || now >= d->deadline)
+			settle(d, pfd[k].revents == 0);
+	}
+	return 0;
+}
+
+int hw_dials_next(struct hw_dials *ds, uint32_t *i, int *fd)
+{
+	for (;;) {
+		bool connecting = false;
+		for (uint32_t k = 0; k < ds->started; k++) {
+			struct hw_dial *d = &ds->d[k];
+			if (d->connected) {
+				d->connected = false;
+				*i = k;
+				*fd = d->fd;
+				d->fd = -1;
+				d->rc = 0;
+				if (d->res != NULL)
+					tcp_tune(*fd);
+				return 0;
+			}
+			connecting |= d->fd >= 0;
+		}
+		int64_t now = hw_mono_ms();
+		if (ds->started < ds->n && (!connecting || now >= ds->stagger_at)) {
+			start(ds, now);
+			continue;
+		}
+		if (!connecting)
+			break;
+		int rc = poll_dials(ds);
+		if (rc != 0)
+			return rc;
+	}
+	int rc = 1;
+	for (uint32_t k = 0; k < ds->n; k++)
+		if (ds->d[k].rc != 0)
+			rc = ds->d[k].rc;
+	return rc;
+}
+
+void hw_dials_charge(struct hw_dials *ds, int64_t ms)
+{
+	for (uint32_t k = 0; k < ds->started; k++)
+		ds->d[k].deadline += ms;
+}
+
+void hw_dials_close(struct hw_dials *ds)
+{
+	for (uint32_t k = 0; k < ds->n; k++) {
+		struct hw_dial *d = &ds->d[k];
+		if (d->fd >= 0)
+			close(d->fd);
+		d->fd = -1;
+		if (d->res != NULL)
+			freeaddrinfo(d->res);
+		d->res = d->next = NULL;
+	}
+}

@@ -1,0 +1,67 @@
+/* dial.h: the socket connects of one round over a client's addresses, overlapped.
+ *
+ * A client following a cluster (include/hawser.h) looks for the primary among up to
+ * HW_DIAL_MAX addresses. Dialled strictly one after another, an address whose host is
+ * gone (no RST: its SYNs go unanswered) held up the addresses after it for the whole
+ * connect timeout, a round at a time, and so the client's view of a failover. Here the
+ * addresses are dialled in order as before, but a connect still under way after
+ * HW_DIAL_STAGGER_MS no longer holds up the next one (as RFC 8305 staggers its attempts):
+ * on a network that answers, it is one connection at a time, as before, and a silent
+ * host costs the stagger, not the timeout. The caller takes the sockets as they connect
+ * (among those connected together, in the round's order), says hello on each in turn,
+ * and keeps the first that answers as it wants.
+ *
+ * Each dial has its own deadline, from its start; the time the caller spends on one
+ * connected socket (its handshake and Hello) is not charged to the others
+ * (hw_dials_charge). A TCP address that resolves to several addresses tries them in
+ * turn, as one dial. Plain POSIX sockets and poll(); one thread. */
+#ifndef HW_ENGINE_DIAL_H
+#define HW_ENGINE_DIAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct addrinfo;
+
+#define HW_DIAL_MAX        8u
+#define HW_DIAL_STAGGER_MS 200
+
+struct hw_dial {
+	int fd;                /* connecting or connected; -1: none */
+	int rc;                /* why the last attempt failed; 0: none has */
+	bool connected;        /* fd is connected, blocking, not yet taken */
+	int64_t deadline;      /* hw_mono_ms() by which it must connect */
+	struct addrinfo *res;  /* TCP: what the host resolved to */
+	struct addrinfo *next; /* TCP: the next of them to try */
+};
+
+struct hw_dials {
+	struct hw_dial d[HW_DIAL_MAX];
+	const char *addrs[HW_DIAL_MAX];
+	uint32_t n;
+	uint32_t started;   /* d[0..started) have begun */
+	int timeout_ms;     /* each dial's */
+	int64_t stagger_at; /* when d[started] may begin with another still connecting */
+};
+
+/* Dial addrs[0..n) ("HOST:PORT", "[v6]:PORT" or "unix:/path"; the strings must outlive
+ * ds), each connect bounded by timeout_ms from its start; hw_dials_next() starts them.
+ * A dial that cannot start records why, and hw_dials_next() reports it. */
+void hw_dials_init(struct hw_dials *ds, const char *const *addrs, uint32_t n, int timeout_ms);
+
+/* Wait for the next connected socket: 0 with *i its index into addrs and *fd the
+ * socket, blocking, now the caller's (TCP: no Nagle, keep-alive and a user timeout set, as
+ * every client connection has). Among several connected at once, the lowest index
+ * first. The caller may put why it gave a taken socket up in d[*i].rc. -EINTR for a
+ * caught signal (hw_dials_close closes the rest), or when none is left, the last code in
+ * index order that is not 0 (-ETIMEDOUT, -ECONNREFUSED, -EHOSTUNREACH, one the caller put
+ * ...), 1 when there is none. */
+int hw_dials_next(struct hw_dials *ds, uint32_t *i, int *fd);
+
+/* The caller spent ms on a socket it took: move every other dial's deadline on by it. */
+void hw_dials_charge(struct hw_dials *ds, int64_t ms);
+
+/* Close every socket not taken and free what the dials resolved. */
+void hw_dials_close(struct hw_dials *ds);
+
+#endif
