@@ -551,8 +551,7 @@ static int handshake(struct hw_client *c, int64_t deadline)
  * 0 or the error; c->fd is -1 after an error. */
 static int connect_to(struct hw_client *c, uint32_t i, int fd, int64_t deadline)
 {
-	if (c->fd >= 0)
-		close(c->fd);
+	HW_ASSERT(c->fd < 0); /* connect_round closed the last one */
 	c->fd = fd;
 	c->failed = 0;
 	c->rhead = c->rlen = 0;
@@ -574,24 +573,24 @@ static int connect_to(struct hw_client *c, uint32_t i, int fd, int64_t deadline)
 /* One round over the addresses starting after c->cur (at it when first): the first
  * primary, or with one address that node whatever its role. The connects overlap
  * (engine/dial.h): one that has not connected within HW_DIAL_STAGGER_MS no longer holds
- * up the next address, so a host that does not answer costs the stagger, not the
- * timeout; the nodes that connect are asked in turn, in the round's order. A dial
- * (its connect, the secure handshake and the Hello) lasts at most CONNECT_TIMEOUT_MS of
- * its own (hawser.h's 5 s per address), however the time falls between them. */
-static int connect_round(struct hw_client *c, bool first)
+ * up the next address, and once a node has answered as a standby the round does not wait
+ * for such a connect (it goes on into ds's next round), so a host that does not answer
+ * costs a round the stagger, not the timeout. The nodes that connect are asked in turn,
+ * in the round's order. A dial (its connect, the secure handshake and the Hello) lasts at
+ * most CONNECT_TIMEOUT_MS of its own (hawser.h's 5 s per address), however the time falls
+ * between them. */
+static int connect_round(struct hw_client *c, struct hw_dials *ds, bool first)
 {
-	const char *order[ADDRS_MAX];
-	uint32_t start = c->cur + (first ? 0 : 1); /* connect_to moves c->cur */
-	for (uint32_t k = 0; k < c->n_addrs; k++)
-		order[k] = c->addrs[(start + k) % c->n_addrs];
-	struct hw_dials ds;
-	hw_dials_init(&ds, order, c->n_addrs, CONNECT_TIMEOUT_MS);
+	if (c->fd >= 0) /* a search has no connection (hw_client_fd) */
+		close(c->fd);
+	c->fd = -1;
+	hw_dials_round(ds, (c->cur + (first ? 0 : 1)) % c->n_addrs);
 	bool standby_seen = false;
-	uint32_t k;
+	uint32_t i;
 	int fd, rc;
-	while ((rc = hw_dials_next(&ds, &k, &fd)) == 0) {
+	while ((rc = hw_dials_next(ds, standby_seen, &i, &fd)) == 0) {
 		int64_t began = hw_mono_ms();
-		rc = connect_to(c, (start + k) % c->n_addrs, fd, ds.d[k].deadline);
+		rc = connect_to(c, i, fd, ds->d[i].deadline);
 		if (rc == -EINTR || (rc == 0 && (c->n_addrs == 1 ||
 						 c->role == HAWSER__WIRE__V1__ROLE__PRIMARY)))
 			break;
@@ -600,14 +599,21 @@ static int connect_round(struct hw_client *c, bool first)
 			c->fd = -1;
 			standby_seen = true;
 		}
-		ds.d[k].rc = rc;
-		hw_dials_charge(&ds, hw_mono_ms() - began);
+		ds->d[i].rc = rc;
+		hw_dials_charge(ds, hw_mono_ms() - began);
 	}
-	hw_dials_close(&ds);
 	if (rc == 0 || rc == -EINTR)
 		return rc;
 	/* a node that answered as a standby says more than a refused dial */
 	return standby_seen || rc > 0 ? HW_ENOT_PRIMARY : rc;
+}
+
+static void dials_init(struct hw_client *c, struct hw_dials *ds)
+{
+	const char *addrs[ADDRS_MAX];
+	for (uint32_t k = 0; k < c->n_addrs; k++)
+		addrs[k] = c->addrs[k];
+	hw_dials_init(ds, addrs, c->n_addrs, CONNECT_TIMEOUT_MS);
 }
 
 /* Rounds over the addresses until one answers (connect_round), pausing between rounds,
@@ -616,16 +622,23 @@ static int reconnect(struct hw_client *c, int64_t deadline)
 {
 	c->holding = false; /* held frames die with the connection (a follower resends) */
 	c->qlen = 0;
+	struct hw_dials ds;
+	dials_init(c, &ds);
+	int rc;
 	for (;;) {
-		int rc = connect_round(c, false);
+		rc = connect_round(c, &ds, false);
 		if (rc == 0)
-			return 0;
+			break;
 		c->failed = rc;
 		if (rc == -EINTR || (deadline >= 0 && hw_mono_ms() + RECONNECT_PAUSE_MS > deadline))
-			return rc;
-		if (poll(NULL, 0, RECONNECT_PAUSE_MS) < 0 && errno == EINTR)
-			return c->failed = -EINTR;
+			break;
+		if (poll(NULL, 0, RECONNECT_PAUSE_MS) < 0 && errno == EINTR) {
+			rc = c->failed = -EINTR;
+			break;
+		}
 	}
+	hw_dials_close(&ds);
+	return rc;
 }
 
 int hw_client_reconnect(struct hw_client *c, int timeout_ms)
@@ -718,8 +731,12 @@ int hw_client_connect_secure(const char *addr, const struct hw_client_security *
 	    (!(c->fl = calloc(HW_CLIENT_INFLIGHT_MAX, sizeof *c->fl)) ||
 	     !(c->pend = malloc(PEND_BYTES))))
 		rc = HW_ENOMEM;
-	if (rc == 0)
-		rc = connect_round(c, true);
+	if (rc == 0) {
+		struct hw_dials ds;
+		dials_init(c, &ds);
+		rc = connect_round(c, &ds, true);
+		hw_dials_close(&ds);
+	}
 	if (rc) {
 		hw_client_close(c);
 		return rc;

@@ -1,4 +1,4 @@
-/* dial.c: a round's connects, overlapped (engine/dial.h). */
+/* dial.c: a search's connects, overlapped (engine/dial.h). */
 #include "engine/dial.h"
 
 #include <errno.h>
@@ -44,8 +44,8 @@ static int attempt(struct hw_dial *d, int family, int type, int proto, const str
 	int fd = socket(family, type | SOCK_CLOEXEC | SOCK_NONBLOCK, proto);
 	if (fd < 0)
 		return -errno;
-	/* EAGAIN: a Unix socket's backlog is full; it is polled like one in progress. */
-	if (connect(fd, sa, salen) != 0 && errno != EINPROGRESS && errno != EAGAIN) {
+	/* A Unix socket connects or fails at once (-EAGAIN: the node's backlog is full). */
+	if (connect(fd, sa, salen) != 0 && errno != EINPROGRESS) {
 		int rc = -errno;
 		close(fd);
 		return rc;
@@ -114,21 +114,36 @@ void hw_dials_init(struct hw_dials *ds, const char *const *addrs, uint32_t n, in
 		ds->d[i] = (struct hw_dial){.fd = -1};
 		ds->addrs[i] = addrs[i];
 	}
-	ds->started = 0;
 	ds->timeout_ms = timeout_ms;
+	hw_dials_round(ds, 0);
+}
+
+void hw_dials_round(struct hw_dials *ds, uint32_t first)
+{
+	for (uint32_t k = 0; k < ds->n; k++)
+		ds->order[k] = (first + k) % ds->n;
+	ds->started = 0;
 	ds->stagger_at = 0;
 }
 
-static void start(struct hw_dials *ds, int64_t now)
+/* Begin the round's next dial, unless it is still connecting from the last round. Its
+ * stagger runs from when its connect starts (after resolving a host name); one that
+ * failed at once gives its turn up. */
+static void start(struct hw_dials *ds)
 {
-	struct hw_dial *d = &ds->d[ds->started];
-	const char *addr = ds->addrs[ds->started++];
-	d->deadline = now + ds->timeout_ms;
-	ds->stagger_at = now + HW_DIAL_STAGGER_MS;
-	if (strncmp(addr, "unix:", 5) == 0)
-		start_unix(d, addr + 5);
+	uint32_t i = ds->order[ds->started++];
+	struct hw_dial *d = &ds->d[i];
+	if (d->fd >= 0)
+		return;
+	if (d->res != NULL)
+		freeaddrinfo(d->res);
+	*d = (struct hw_dial){.fd = -1, .deadline = hw_mono_ms() + ds->timeout_ms};
+	if (strncmp(ds->addrs[i], "unix:", 5) == 0)
+		start_unix(d, ds->addrs[i] + 5);
 	else
-		start_tcp(d, addr);
+		start_tcp(d, ds->addrs[i]);
+	int64_t now = hw_mono_ms();
+	ds->stagger_at = d->fd >= 0 ? now + HW_DIAL_STAGGER_MS : now;
 }
 
 /* The socket of d polled ready (or its deadline passed, timed_out): connected, made
@@ -156,12 +171,13 @@ static void settle(struct hw_dial *d, bool timed_out)
 }
 
 /* Poll every dial still connecting, until one is ready, the first deadline among them
- * passes or the next dial may start, and settle what came. 0, or -EINTR. */
-static int poll_dials(struct hw_dials *ds)
+ * passes or stagger_at (when it matters: wake) comes, and settle what came; a dial that
+ * failed gives its turn up. 0, or -EINTR. */
+static int poll_dials(struct hw_dials *ds, bool wake)
 {
 	struct pollfd pfd[HW_DIAL_MAX];
 	uint32_t who[HW_DIAL_MAX], m = 0;
-	int64_t first = ds->started < ds->n ? ds->stagger_at : INT64_MAX;
+	int64_t first = wake ? ds->stagger_at : INT64_MAX;
 	for (uint32_t i = 0; i < ds->n; i++)
 		if (ds->d[i].fd >= 0 && !ds->d[i].connected) {
 			pfd[m] = (struct pollfd){.fd = ds->d[i].fd, .events = POLLOUT};
@@ -176,52 +192,69 @@ static int poll_dials(struct hw_dials *ds)
 	int64_t now = hw_mono_ms();
 	for (uint32_t k = 0; k < m; k++) {
 		struct hw_dial *d = &ds->d[who[k]];
-		if (pfd[k].revents != 0 || now >= d->deadline)
-			settle(d, pfd[k].revents == 0);
+		if (pfd[k].revents == 0 && now < d->deadline)
+			continue;
+		settle(d, pfd[k].revents == 0);
+		if (d->fd < 0)
+			ds->stagger_at = now;
 	}
 	return 0;
 }
 
-int hw_dials_next(struct hw_dials *ds, uint32_t *i, int *fd)
+/* A connected dial of the round's begun ones (its address index), or -1; *connecting:
+ * whether one of them is still connecting. */
+static int ready(const struct hw_dials *ds, bool *connecting)
+{
+	*connecting = false;
+	for (uint32_t k = 0; k < ds->started; k++) {
+		const struct hw_dial *d = &ds->d[ds->order[k]];
+		if (d->connected)
+			return (int)ds->order[k];
+		*connecting |= d->fd >= 0;
+	}
+	return -1;
+}
+
+int hw_dials_next(struct hw_dials *ds, bool answered, uint32_t *i, int *fd)
 {
 	for (;;) {
-		bool connecting = false;
-		for (uint32_t k = 0; k < ds->started; k++) {
+		bool connecting;
+		int k = ready(ds, &connecting);
+		if (k >= 0) {
 			struct hw_dial *d = &ds->d[k];
-			if (d->connected) {
-				d->connected = false;
-				*i = k;
-				*fd = d->fd;
-				d->fd = -1;
-				d->rc = 0;
-				if (d->res != NULL)
-					tcp_tune(*fd);
-				return 0;
-			}
-			connecting |= d->fd >= 0;
+			d->connected = false;
+			*i = (uint32_t)k;
+			*fd = d->fd;
+			d->fd = -1;
+			d->rc = 0;
+			if (d->res != NULL)
+				tcp_tune(*fd);
+			return 0;
 		}
 		int64_t now = hw_mono_ms();
-		if (ds->started < ds->n && (!connecting || now >= ds->stagger_at)) {
-			start(ds, now);
+		bool all = ds->started == ds->n;
+		if (!all && (!connecting || now >= ds->stagger_at)) {
+			start(ds);
 			continue;
 		}
-		if (!connecting)
-			break;
-		int rc = poll_dials(ds);
+		if (!connecting || (all && answered && now >= ds->stagger_at))
+			break; /* what is still connecting goes on into the next round */
+		int rc = poll_dials(ds, !all || answered);
 		if (rc != 0)
 			return rc;
 	}
 	int rc = 1;
 	for (uint32_t k = 0; k < ds->n; k++)
-		if (ds->d[k].rc != 0)
-			rc = ds->d[k].rc;
+		if (ds->d[ds->order[k]].rc != 0)
+			rc = ds->d[ds->order[k]].rc;
 	return rc;
 }
 
 void hw_dials_charge(struct hw_dials *ds, int64_t ms)
 {
-	for (uint32_t k = 0; k < ds->started; k++)
-		ds->d[k].deadline += ms;
+	for (uint32_t k = 0; k < ds->n; k++)
+		if (ds->d[k].fd >= 0)
+			ds->d[k].deadline += ms;
 }
 
 void hw_dials_close(struct hw_dials *ds)

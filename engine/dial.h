@@ -1,15 +1,19 @@
-/* dial.h: the socket connects of one round over a client's addresses, overlapped.
+/* dial.h: the socket connects of a client's search for the primary, overlapped.
  *
  * A client following a cluster (include/hawser.h) looks for the primary among up to
- * HW_DIAL_MAX addresses. Dialled strictly one after another, an address whose host is
- * gone (no RST: its SYNs go unanswered) held up the addresses after it for the whole
- * connect timeout, a round at a time, and so the client's view of a failover. Here the
- * addresses are dialled in order as before, but a connect still under way after
- * HW_DIAL_STAGGER_MS no longer holds up the next one (as RFC 8305 staggers its attempts):
- * on a network that answers, it is one connection at a time, as before, and a silent
- * host costs the stagger, not the timeout. The caller takes the sockets as they connect
+ * HW_DIAL_MAX addresses, in rounds. Dialled strictly one after another, an address whose
+ * host is gone (no RST: its SYNs go unanswered) held up the addresses after it for the
+ * whole connect timeout, a round at a time, and so the client's view of a failover. Here
+ * a round dials the addresses in its order as before, but a connect still under way after
+ * HW_DIAL_STAGGER_MS no longer holds up the next one (as RFC 8305 staggers its attempts);
+ * a dial that fails frees its turn at once. The caller takes the sockets as they connect
  * (among those connected together, in the round's order), says hello on each in turn,
- * and keeps the first that answers as it wants.
+ * and keeps the first that answers as it wants. When a node has answered (as a
+ * standby) and the only dials left are connects that have had their stagger, the round
+ * ends without waiting for them; they go on connecting, and the next round takes them
+ * if they connect. So on a network that connects within the stagger, nodes see one
+ * connection at a time, as before, and a silent host costs a round its stagger, not the
+ * connect timeout.
  *
  * Each dial has its own deadline, from its start; the time the caller spends on one
  * connected socket (its handshake and Hello) is not charged to the others
@@ -35,28 +39,34 @@ struct hw_dial {
 	struct addrinfo *next; /* TCP: the next of them to try */
 };
 
+/* Dials by address index; a round visits them in order[]. */
 struct hw_dials {
 	struct hw_dial d[HW_DIAL_MAX];
 	const char *addrs[HW_DIAL_MAX];
 	uint32_t n;
-	uint32_t started;   /* d[0..started) have begun */
+	uint32_t order[HW_DIAL_MAX];
+	uint32_t started;   /* order[0..started) have begun this round (or go on) */
 	int timeout_ms;     /* each dial's */
-	int64_t stagger_at; /* when d[started] may begin with another still connecting */
+	int64_t stagger_at; /* when order[started] may begin with another connecting */
 };
 
-/* Dial addrs[0..n) ("HOST:PORT", "[v6]:PORT" or "unix:/path"; the strings must outlive
- * ds), each connect bounded by timeout_ms from its start; hw_dials_next() starts them.
- * A dial that cannot start records why, and hw_dials_next() reports it. */
+/* Dials to addrs[0..n) ("HOST:PORT", "[v6]:PORT" or "unix:/path"; the strings must outlive
+ * ds), none under way yet; each connect will be bounded by timeout_ms from its start. */
 void hw_dials_init(struct hw_dials *ds, const char *const *addrs, uint32_t n, int timeout_ms);
 
-/* Wait for the next connected socket: 0 with *i its index into addrs and *fd the
- * socket, blocking, now the caller's (TCP: no Nagle, keep-alive and a user timeout set, as
- * every client connection has). Among several connected at once, the lowest index
- * first. The caller may put why it gave a taken socket up in d[*i].rc. -EINTR for a
- * caught signal (hw_dials_close closes the rest), or when none is left, the last code in
- * index order that is not 0 (-ETIMEDOUT, -ECONNREFUSED, -EHOSTUNREACH, one the caller put
- * ...), 1 when there is none. */
-int hw_dials_next(struct hw_dials *ds, uint32_t *i, int *fd);
+/* Begin a round over the addresses from index first on (wrapping). Connects still under
+ * way from the last round go on; every other address is dialled again in its turn. */
+void hw_dials_round(struct hw_dials *ds, uint32_t first);
+
+/* Wait for the next connected socket: 0 with *i its address index and *fd the socket,
+ * blocking, now the caller's (TCP: no Nagle, keep-alive and a user timeout set, as every
+ * client connection has). Among several connected at once, the first in the round's
+ * order. The caller may put why it gave a taken socket up in d[*i].rc. answered: a node
+ * has answered this round, so connects that have had their stagger are not waited for.
+ * -EINTR for a caught signal, or when the round is over, the last code in its order that
+ * is not 0 (-ETIMEDOUT, -ECONNREFUSED, -EHOSTUNREACH, one the caller put ...), 1 when
+ * there is none. */
+int hw_dials_next(struct hw_dials *ds, bool answered, uint32_t *i, int *fd);
 
 /* The caller spent ms on a socket it took: move every other dial's deadline on by it. */
 void hw_dials_charge(struct hw_dials *ds, int64_t ms);

@@ -103,9 +103,11 @@ struct hw_client;
  * first that answers as the primary is taken, and HW_ENOT_PRIMARY returned when none does
  * (an election may be under way: retry, or hw_client_reconnect()). Blocking, with a 5 s
  * timeout per address for the whole dial (the connect, the secure handshake and the
- * node's Hello together). The addresses are dialled in order, but a connect not done
- * within 200 ms no longer holds up the next address, so a host that is gone without a
- * word (no RST) costs a search 200 ms, not 5 s. A node that refuses the client answers its Hello
+ * node's Hello together, not counting time spent on other nodes). The addresses are
+ * dialled in order, but a connect not done within 200 ms no longer holds up the next
+ * address, and once a node has answered as a standby a round does not wait for such a
+ * connect: a host that is gone without a word (no RST) costs a round 200 ms, not 5 s. A
+ * node that refuses the client answers its Hello
  * with an ERROR frame and closes: the dial ends with the frame's code (HW_ECLUSTER ...).
  *
  * A client given a list follows the primary by itself: it keeps a copy of every submit
