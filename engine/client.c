@@ -43,6 +43,13 @@
 /* Pause between two rounds over the addresses while no node answers as the primary
  * (an election under way): short against an RTO of seconds. */
 #define RECONNECT_PAUSE_MS 50
+/* How long a node may take over its handshake and Hello once another node has answered
+ * in the same round (as a standby: an election may be under way), in the first round of
+ * a search; doubled each round after, up to CONNECT_TIMEOUT_MS. A node answers a Hello
+ * from its loop within milliseconds; one that accepts and says nothing (its process
+ * stopped or its loop stalled, as an old primary's may be) costs a round this, not 5 s,
+ * while one merely slow is still reached a few rounds on. */
+#define HELLO_PATIENCE_MS 500
 /* Following the primary (a client given a list; HW_CLIENT_INFLIGHT_MAX copies of submits
  * in flight at most, hawser_limits.h): how long one follow looks for the new primary by
  * default (an election within the largest RTO the planner accepts by default, with
@@ -576,10 +583,11 @@ static int connect_to(struct hw_client *c, uint32_t i, int fd, int64_t deadline)
  * up the next address, and once a node has answered as a standby the round does not wait
  * for such a connect (it goes on into ds's next round), so a host that does not answer
  * costs a round the stagger, not the timeout. The nodes that connect are asked in turn,
- * in the round's order. A dial (its connect, the secure handshake and the Hello) lasts at
+ * in the round's order, each for at most patience_ms once one has answered as a standby
+ * (HELLO_PATIENCE_MS). A dial (its connect, the secure handshake and the Hello) lasts at
  * most CONNECT_TIMEOUT_MS of its own (hawser.h's 5 s per address), however the time falls
  * between them. */
-static int connect_round(struct hw_client *c, struct hw_dials *ds, bool first)
+static int connect_round(struct hw_client *c, struct hw_dials *ds, bool first, int patience_ms)
 {
 	if (c->fd >= 0) /* a search has no connection (hw_client_fd) */
 		close(c->fd);
@@ -589,8 +597,10 @@ static int connect_round(struct hw_client *c, struct hw_dials *ds, bool first)
 	uint32_t i;
 	int fd, rc;
 	while ((rc = hw_dials_next(ds, standby_seen, &i, &fd)) == 0) {
-		int64_t began = hw_mono_ms();
-		rc = connect_to(c, i, fd, ds->d[i].deadline);
+		int64_t began = hw_mono_ms(), deadline = ds->d[i].deadline;
+		if (standby_seen && began + patience_ms < deadline)
+			deadline = began + patience_ms;
+		rc = connect_to(c, i, fd, deadline);
 		if (rc == -EINTR || (rc == 0 && (c->n_addrs == 1 ||
 						 c->role == HAWSER__WIRE__V1__ROLE__PRIMARY)))
 			break;
@@ -624,11 +634,13 @@ static int reconnect(struct hw_client *c, int64_t deadline)
 	c->qlen = 0;
 	struct hw_dials ds;
 	dials_init(c, &ds);
-	int rc;
+	int rc, patience_ms = HELLO_PATIENCE_MS;
 	for (;;) {
-		rc = connect_round(c, &ds, false);
+		rc = connect_round(c, &ds, false, patience_ms);
 		if (rc == 0)
 			break;
+		patience_ms =
+			patience_ms < CONNECT_TIMEOUT_MS / 2 ? 2 * patience_ms : CONNECT_TIMEOUT_MS;
 		c->failed = rc;
 		if (rc == -EINTR || (deadline >= 0 && hw_mono_ms() + RECONNECT_PAUSE_MS > deadline))
 			break;
@@ -734,7 +746,7 @@ int hw_client_connect_secure(const char *addr, const struct hw_client_security *
 	if (rc == 0) {
 		struct hw_dials ds;
 		dials_init(c, &ds);
-		rc = connect_round(c, &ds, true);
+		rc = connect_round(c, &ds, true, HELLO_PATIENCE_MS);
 		hw_dials_close(&ds);
 	}
 	if (rc) {

@@ -106,8 +106,10 @@ struct hw_client;
  * node's Hello together, not counting time spent on other nodes). The addresses are
  * dialled in order, but a connect not done within 200 ms no longer holds up the next
  * address, and once a node has answered as a standby a round does not wait for such a
- * connect: a host that is gone without a word (no RST) costs a round 200 ms, not 5 s. A
- * node that refuses the client answers its Hello
+ * connect: a host that is gone without a word (no RST) costs a round 200 ms, not 5 s.
+ * Likewise, after a standby has answered, a node that accepts and says nothing (a
+ * stopped process) is waited for 500 ms in a search's first round, twice that in each
+ * round after, up to the 5 s. A node that refuses the client answers its Hello
  * with an ERROR frame and closes: the dial ends with the frame's code (HW_ECLUSTER ...).
  *
  * A client given a list follows the primary by itself: it keeps a copy of every submit

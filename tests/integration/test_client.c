@@ -55,11 +55,13 @@ enum behaviour {
 	LATE_DIGEST,   /* the first DIGEST_QUERY is answered (DigestReply {lsn 1}) only when
 			* the second comes, which then gets {lsn 2} */
 	STANDBY,       /* answer HELLO as a standby, as a node does during an election */
+	LATE_HELLO,    /* ECHO, but answer HELLO only once the test posts go (or
+			* SILENT_VALVE_S pass): a stopped process, until it goes on */
 };
 
 #define IDS_MAX      512u
 #define GATE_VALVE_S 20
-#define SILENT_VALVE_S 2 /* test_silent_host_first */
+#define SILENT_VALVE_S 2 /* silent and mute nodes answer after it */
 
 struct server {
 	enum behaviour how;
@@ -180,6 +182,17 @@ static bool send_heartbeat(int fd)
 	return sendmsg(fd, &mh, MSG_NOSIGNAL) > 0;
 }
 
+/* Wait until the test posts s->go or valve_s pass (s->gate_expired). */
+static void gate_wait(struct server *s, int valve_s)
+{
+	struct timespec valve;
+	clock_gettime(CLOCK_REALTIME, &valve);
+	valve.tv_sec += valve_s;
+	while (sem_timedwait(&s->go, &valve) != 0 && errno == EINTR)
+		;
+	s->gate_expired = errno == ETIMEDOUT;
+}
+
 /* One frame from the client: false when it closed or sent garbage. */
 static bool on_frame(struct server *s, int fd, const struct hw_frame *f)
 {
@@ -194,6 +207,8 @@ static bool on_frame(struct server *s, int fd, const struct hw_frame *f)
 			send_error(fd, HW_ECLUSTER);
 			return false;
 		}
+		if (s->how == LATE_HELLO)
+			gate_wait(s, SILENT_VALVE_S);
 		send_hello(fd, s->how == STANDBY ? HAWSER__WIRE__V1__ROLE__STANDBY
 						 : HAWSER__WIRE__V1__ROLE__PRIMARY);
 		while (s->how == FLOOD)
@@ -202,12 +217,7 @@ static bool on_frame(struct server *s, int fd, const struct hw_frame *f)
 		if (s->how == GATED) {
 			s->cfd = fd;
 			sem_post(&s->ready);
-			struct timespec valve;
-			clock_gettime(CLOCK_REALTIME, &valve);
-			valve.tv_sec += GATE_VALVE_S;
-			while (sem_timedwait(&s->go, &valve) != 0 && errno == EINTR)
-				;
-			s->gate_expired = errno == ETIMEDOUT;
+			gate_wait(s, GATE_VALVE_S);
 		}
 		return true;
 	}
@@ -647,11 +657,7 @@ static void on_alarm(int sig)
 static void *silent_valve(void *arg)
 {
 	struct server *s = arg;
-	struct timespec valve;
-	clock_gettime(CLOCK_REALTIME, &valve);
-	valve.tv_sec += SILENT_VALVE_S;
-	while (sem_timedwait(&s->go, &valve) != 0 && errno == EINTR)
-		;
+	gate_wait(s, SILENT_VALVE_S);
 	int filler = accept(s->lfd, NULL, NULL);
 	if (filler >= 0)
 		close(filler);
@@ -752,6 +758,28 @@ static void test_silent_host_round_ends(void **state)
 	silent_end(&silent, filler);
 	server_join(&b);
 	assert_int_equal(silent.submits, 0);
+}
+
+/* A node that accepts and says nothing (its process stopped, as an old primary's may be)
+ * listed after a standby: once the standby has answered, the node's Hello is waited for
+ * at most HELLO_PATIENCE_MS (engine/client.c), not the dial's 5 s, so the dial says
+ * HW_ENOT_PRIMARY (retry) before the node, let go after SILENT_VALVE_S, answers as a
+ * primary. A dial that waited its 5 s would have connected to it. */
+static void test_mute_node_patience(void **state)
+{
+	(void)state;
+	struct server a, mute;
+	server_start(&a, STANDBY);
+	server_start(&mute, LATE_HELLO);
+	char addr[64];
+	snprintf(addr, sizeof addr, "127.0.0.1:%u,127.0.0.1:%u", a.port, mute.port);
+	struct hw_client *c = NULL;
+	assert_int_equal(hw_client_connect(addr, &c), HW_ENOT_PRIMARY);
+	assert_null(c);
+	sem_post(&mute.go);
+	server_join(&a);
+	server_join(&mute);
+	assert_int_equal(mute.submits, 0);
 }
 
 /* A following client whose nodes are both gone searches for a primary (for up to 60 s);
@@ -1314,6 +1342,7 @@ int main(void)
 		cmocka_unit_test(test_follows_to_next),
 		cmocka_unit_test(test_silent_host_first),
 		cmocka_unit_test(test_silent_host_round_ends),
+		cmocka_unit_test(test_mute_node_patience),
 		cmocka_unit_test(test_hold_flush),
 		cmocka_unit_test(test_follow_interrupted),
 		cmocka_unit_test(test_follow_wait_timeout),
