@@ -356,6 +356,12 @@ static struct hw_client *connect_to(const struct server *s)
 	return c;
 }
 
+/* "127.0.0.1:A,127.0.0.1:B": a client's list of two fake nodes. */
+static void pair_addr(char *buf, size_t cap, const struct server *a, const struct server *b)
+{
+	snprintf(buf, cap, "127.0.0.1:%u,127.0.0.1:%u", a->port, b->port);
+}
+
 static const uint8_t record[100] = {0x0a, 0x10};
 
 /* Nothing listens on the port: connect fails with -ECONNREFUSED and no handle. */
@@ -722,7 +728,7 @@ static void test_silent_host_first(void **state)
 		skip(); /* this kernel answers SYNs past a full backlog: no silent host */
 	server_start(&b, ECHO);
 	char addr[64], want[32];
-	snprintf(addr, sizeof addr, "127.0.0.1:%u,127.0.0.1:%u", silent.port, b.port);
+	pair_addr(addr, sizeof addr, &silent, &b);
 	struct hw_client *c = NULL;
 	assert_int_equal(hw_client_connect(addr, &c), 0);
 	snprintf(want, sizeof want, "127.0.0.1:%u", b.port);
@@ -751,7 +757,7 @@ static void test_silent_host_round_ends(void **state)
 		skip(); /* as in test_silent_host_first */
 	server_start(&b, STANDBY);
 	char addr[64];
-	snprintf(addr, sizeof addr, "127.0.0.1:%u,127.0.0.1:%u", silent.port, b.port);
+	pair_addr(addr, sizeof addr, &silent, &b);
 	struct hw_client *c = NULL;
 	assert_int_equal(hw_client_connect(addr, &c), HW_ENOT_PRIMARY);
 	assert_null(c);
@@ -772,7 +778,7 @@ static void test_mute_node_patience(void **state)
 	server_start(&a, STANDBY);
 	server_start(&mute, LATE_HELLO);
 	char addr[64];
-	snprintf(addr, sizeof addr, "127.0.0.1:%u,127.0.0.1:%u", a.port, mute.port);
+	pair_addr(addr, sizeof addr, &a, &mute);
 	struct hw_client *c = NULL;
 	assert_int_equal(hw_client_connect(addr, &c), HW_ENOT_PRIMARY);
 	assert_null(c);
@@ -795,7 +801,7 @@ static void test_follow_interrupted(void **state)
 	server_start(&a, CLOSE);
 	server_bind(&b, ECHO); /* refused until it listens */
 	char addr[64];
-	snprintf(addr, sizeof addr, "127.0.0.1:%u,127.0.0.1:%u", a.port, b.port);
+	pair_addr(addr, sizeof addr, &a, &b);
 	struct hw_client *c = NULL;
 	assert_int_equal(hw_client_connect(addr, &c), 0);
 	assert_int_equal(hw_client_submit(c, 1, record, sizeof record, HW_DEFAULT, 0), 0);
@@ -832,7 +838,7 @@ static void test_follow_wait_timeout(void **state)
 	server_start(&a, CLOSE);
 	server_bind(&b, ECHO); /* refused until it listens */
 	char addr[64];
-	snprintf(addr, sizeof addr, "127.0.0.1:%u,127.0.0.1:%u", a.port, b.port);
+	pair_addr(addr, sizeof addr, &a, &b);
 	struct hw_client *c = NULL;
 	assert_int_equal(hw_client_connect(addr, &c), 0);
 	assert_int_equal(hw_client_submit(c, 1, record, sizeof record, HW_DEFAULT, 0), 0);
@@ -858,7 +864,7 @@ static void test_follow_ms_bound(void **state)
 	server_start(&a, CLOSE);
 	server_bind(&b, ECHO); /* never listens */
 	char addr[64];
-	snprintf(addr, sizeof addr, "127.0.0.1:%u,127.0.0.1:%u", a.port, b.port);
+	pair_addr(addr, sizeof addr, &a, &b);
 	struct hw_client *c = NULL;
 	assert_int_equal(hw_client_connect(addr, &c), 0);
 	hw_client_set_follow_ms(c, 200);
@@ -885,7 +891,7 @@ static void test_timed_out_connection_follows(void **state)
 	server_start(&a, TIMEDOUT);
 	server_start(&b, ECHO);
 	char addr[64];
-	snprintf(addr, sizeof addr, "127.0.0.1:%u,127.0.0.1:%u", a.port, b.port);
+	pair_addr(addr, sizeof addr, &a, &b);
 	struct hw_client *c = NULL;
 	assert_int_equal(hw_client_connect(addr, &c), 0);
 	assert_int_equal(hw_client_submit(c, 1, record, sizeof record, HW_DEFAULT, 0), 0);
@@ -908,7 +914,7 @@ static void test_inflight_counts_unanswered(void **state)
 	server_start(&a, HOLD_FIRST);
 	server_bind(&b, ECHO); /* a second address: the client follows, and keeps copies */
 	char addr[64];
-	snprintf(addr, sizeof addr, "127.0.0.1:%u,127.0.0.1:%u", a.port, b.port);
+	pair_addr(addr, sizeof addr, &a, &b);
 	struct hw_client *c = NULL;
 	assert_int_equal(hw_client_connect(addr, &c), 0);
 	struct hw_outcome o;
@@ -1031,7 +1037,7 @@ static void test_resend_bounded(void **state)
 	assert_int_equal(setsockopt(b.lfd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small), 0);
 	server_serve(&b);
 	char addr[64];
-	snprintf(addr, sizeof addr, "127.0.0.1:%u,127.0.0.1:%u", a.port, b.port);
+	pair_addr(addr, sizeof addr, &a, &b);
 	struct hw_client *c = NULL;
 	assert_int_equal(hw_client_connect(addr, &c), 0);
 	static uint8_t big[HW_RECORD_BYTES_MAX];
