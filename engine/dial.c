@@ -227,6 +227,7 @@ int hw_dials_next(struct hw_dials *ds, bool answered, uint32_t *i, int *fd)
 			*fd = d->fd;
 			d->fd = -1;
 			d->rc = 0;
+			ds->stagger_at = hw_mono_ms(); /* its turn is over, as a failed one's */
 			if (d->res != NULL)
 				tcp_tune(*fd);
 			return 0;

@@ -6,14 +6,13 @@
  * whole connect timeout, a round at a time, and so the client's view of a failover. Here
  * a round dials the addresses in its order as before, but a connect still under way after
  * HW_DIAL_STAGGER_MS no longer holds up the next one (as RFC 8305 staggers its attempts);
- * a dial that fails frees its turn at once. The caller takes the sockets as they connect
- * (among those connected together, in the round's order), says hello on each in turn,
- * and keeps the first that answers as it wants. When a node has answered (as a
- * standby) and the only dials left are connects that have had their stagger, the round
- * ends without waiting for them; they go on connecting, and the next round takes them
- * if they connect. So on a network that connects within the stagger, nodes see one
- * connection at a time, as before, and a silent host costs a round its stagger, not the
- * connect timeout.
+ * a dial that fails, or whose socket is taken, ends its turn at once. The caller takes the sockets
+ * as they connect (among those connected together, in the round's order), says hello on each in
+ * turn, and keeps the first that answers as it wants. When a node has answered (as a standby) and
+ * the only dials left are connects that have had their stagger, the round ends without waiting for
+ * them; they go on connecting, and the next round takes them if they connect. So on a network that
+ * connects within the stagger, nodes see one connection at a time, as before, and a silent host
+ * costs a round its stagger, not the connect timeout.
  *
  * Each dial has its own deadline, from its start; the time the caller spends on one
  * connected socket (its handshake and Hello) is not charged to the others
