@@ -116,6 +116,12 @@ struct hw_client {
 	 * pend[pend_off..pend_len), PEND_BYTES at most, goes before any other byte. */
 	uint8_t *pend;
 	size_t pend_off, pend_len;
+	/* A search for the primary under way (dialing): its dials (engine/dial.h), whose
+	 * connects under way go on from one reconnect() to the next, and how long each
+	 * address's handshake and Hello may take once another node answered in a round. */
+	bool dialing;
+	struct hw_dials dials;
+	int patience_ms[ADDRS_MAX];
 };
 
 /* The largest frame a client sends (a SUBMIT), and the record it is sealed into. */
@@ -577,18 +583,43 @@ static int connect_to(struct hw_client *c, uint32_t i, int fd, int64_t deadline)
 	return rc;
 }
 
-/* One round over the addresses starting after c->cur (at it when first): the first
- * primary, or with one address that node whatever its role. The connects overlap
- * (engine/dial.h): one that has not connected within HW_DIAL_STAGGER_MS no longer holds
- * up the next address, and once a node has answered as a standby the round does not wait
- * for such a connect (it goes on into ds's next round), so a host that does not answer
- * costs a round the stagger, not the timeout. The nodes that connect are asked in turn,
- * in the round's order, each for at most patience_ms once one has answered as a standby
- * (HELLO_PATIENCE_MS). A dial (its connect, the secure handshake and the Hello) lasts at
- * most CONNECT_TIMEOUT_MS of its own (hawser.h's 5 s per address), however the time falls
- * between them. */
-static int connect_round(struct hw_client *c, struct hw_dials *ds, bool first, int patience_ms)
+/* Begin a search for the primary, unless one is under way. */
+static void search_begin(struct hw_client *c)
 {
+	if (c->dialing)
+		return;
+	const char *addrs[ADDRS_MAX];
+	for (uint32_t k = 0; k < c->n_addrs; k++) {
+		addrs[k] = c->addrs[k];
+		c->patience_ms[k] = HELLO_PATIENCE_MS;
+	}
+	hw_dials_init(&c->dials, addrs, c->n_addrs, CONNECT_TIMEOUT_MS);
+	c->dialing = true;
+}
+
+/* The search is over: found, given up, or the handle closing. */
+static void search_done(struct hw_client *c)
+{
+	if (c->dialing)
+		hw_dials_close(&c->dials);
+	c->dialing = false;
+}
+
+/* One round of the search over the addresses starting after c->cur (at it when
+ * first): the first primary, or with one address that node whatever its role. The
+ * connects overlap (engine/dial.h): one that has not connected within HW_DIAL_STAGGER_MS
+ * no longer holds up the next address. The nodes that connect are asked in turn, in the
+ * round's order. A dial (its connect, the secure handshake and the Hello) lasts at most
+ * CONNECT_TIMEOUT_MS of its own (hawser.h's 5 s per address), however the time falls
+ * between them. Except in a connect's first round (first), once a node has answered as
+ * a standby the round does not wait for connects that have had their stagger (they go
+ * on into the next round), and a node's handshake and Hello may take its patience
+ * (HELLO_PATIENCE_MS, doubled each time it runs out): so a host that does not answer,
+ * or a process that accepts and says nothing, costs a round the stagger or the patience,
+ * not the timeout. */
+static int connect_round(struct hw_client *c, bool first)
+{
+	struct hw_dials *ds = &c->dials;
 	if (c->fd >= 0) /* a search has no connection (hw_client_fd) */
 		close(c->fd);
 	c->fd = -1;
@@ -596,14 +627,15 @@ static int connect_round(struct hw_client *c, struct hw_dials *ds, bool first, i
 	bool standby_seen = false;
 	uint32_t i;
 	int fd, rc;
-	while ((rc = hw_dials_next(ds, standby_seen, &i, &fd)) == 0) {
+	while ((rc = hw_dials_next(ds, standby_seen && !first, &i, &fd)) == 0) {
 		int64_t began = hw_mono_ms(), deadline = ds->d[i].deadline;
-		if (standby_seen && began + patience_ms < deadline)
-			deadline = began + patience_ms;
-		rc = connect_to(c, i, fd, deadline);
+		bool cut = standby_seen && !first && began + c->patience_ms[i] < deadline;
+		rc = connect_to(c, i, fd, cut ? began + c->patience_ms[i] : deadline);
 		if (rc == -EINTR || (rc == 0 && (c->n_addrs == 1 ||
 						 c->role == HAWSER__WIRE__V1__ROLE__PRIMARY)))
 			break;
+		if (rc == -ETIMEDOUT && cut && c->patience_ms[i] < CONNECT_TIMEOUT_MS)
+			c->patience_ms[i] *= 2;
 		if (rc == 0) {
 			close(c->fd);
 			c->fd = -1;
@@ -618,39 +650,26 @@ static int connect_round(struct hw_client *c, struct hw_dials *ds, bool first, i
 	return standby_seen || rc > 0 ? HW_ENOT_PRIMARY : rc;
 }
 
-static void dials_init(struct hw_client *c, struct hw_dials *ds)
-{
-	const char *addrs[ADDRS_MAX];
-	for (uint32_t k = 0; k < c->n_addrs; k++)
-		addrs[k] = c->addrs[k];
-	hw_dials_init(ds, addrs, c->n_addrs, CONNECT_TIMEOUT_MS);
-}
-
-/* Rounds over the addresses until one answers (connect_round), pausing between rounds,
- * until deadline (-1: none); at least one round. */
+/* Rounds of the search (connect_round), pausing between them, until one finds the
+ * primary or deadline (-1: none) comes; at least one round. A search that has not found
+ * it goes on at the next call. */
 static int reconnect(struct hw_client *c, int64_t deadline)
 {
 	c->holding = false; /* held frames die with the connection (a follower resends) */
 	c->qlen = 0;
-	struct hw_dials ds;
-	dials_init(c, &ds);
-	int rc, patience_ms = HELLO_PATIENCE_MS;
+	search_begin(c);
 	for (;;) {
-		rc = connect_round(c, &ds, false, patience_ms);
-		if (rc == 0)
-			break;
-		patience_ms =
-			patience_ms < CONNECT_TIMEOUT_MS / 2 ? 2 * patience_ms : CONNECT_TIMEOUT_MS;
+		int rc = connect_round(c, false);
+		if (rc == 0) {
+			search_done(c);
+			return 0;
+		}
 		c->failed = rc;
 		if (rc == -EINTR || (deadline >= 0 && hw_mono_ms() + RECONNECT_PAUSE_MS > deadline))
-			break;
-		if (poll(NULL, 0, RECONNECT_PAUSE_MS) < 0 && errno == EINTR) {
-			rc = c->failed = -EINTR;
-			break;
-		}
+			return rc;
+		if (poll(NULL, 0, RECONNECT_PAUSE_MS) < 0 && errno == EINTR)
+			return c->failed = -EINTR;
 	}
-	hw_dials_close(&ds);
-	return rc;
 }
 
 int hw_client_reconnect(struct hw_client *c, int timeout_ms)
@@ -744,10 +763,9 @@ int hw_client_connect_secure(const char *addr, const struct hw_client_security *
 	     !(c->pend = malloc(PEND_BYTES))))
 		rc = HW_ENOMEM;
 	if (rc == 0) {
-		struct hw_dials ds;
-		dials_init(c, &ds);
-		rc = connect_round(c, &ds, true, HELLO_PATIENCE_MS);
-		hw_dials_close(&ds);
+		search_begin(c);
+		rc = connect_round(c, true);
+		search_done(c);
 	}
 	if (rc) {
 		hw_client_close(c);
@@ -761,6 +779,7 @@ void hw_client_close(struct hw_client *c)
 {
 	if (!c)
 		return;
+	search_done(c);
 	if (c->fd >= 0)
 		close(c->fd);
 	hw_arena_fini(&c->arena);
@@ -906,12 +925,14 @@ static int follow(struct hw_client *c, int64_t deadline)
 	if (rc == -EINTR) {
 		c->follows--; /* interrupted, not failed: the next wait searches again */
 		c->search_end = 0;
+		search_done(c);
 		return rc;
 	}
 	if (rc != 0 && cut && hw_mono_ms() < c->search_end)
 		return -ETIMEDOUT; /* the caller's time is up, not the search's */
 	c->search_end = 0;
 	if (rc) {
+		search_done(c);
 		c->fl_failed = set_failed(c, rc);
 		return rc;
 	}

@@ -61,9 +61,9 @@ static void attempt_next_tcp(struct hw_dial *d)
 		d->next = ai->ai_next;
 		int rc = attempt(d, ai->ai_family, ai->ai_socktype, ai->ai_protocol, ai->ai_addr,
 				 ai->ai_addrlen);
+		d->rc = rc; /* 0: under way */
 		if (rc == 0)
 			return;
-		d->rc = rc;
 	}
 }
 
@@ -170,6 +170,14 @@ static void settle(struct hw_dial *d, bool timed_out)
 		attempt_next_tcp(d);
 }
 
+/* Dial i failed, or its socket was taken: if the turn was its (the round's latest),
+ * the next may begin now. */
+static void turn_over(struct hw_dials *ds, uint32_t i, int64_t now)
+{
+	if (ds->started > 0 && ds->order[ds->started - 1] == i)
+		ds->stagger_at = now;
+}
+
 /* Poll every dial still connecting, until one is ready, the first deadline among them
  * passes or stagger_at (when it matters: wake) comes, and settle what came; a dial that
  * failed gives its turn up. 0, or -EINTR. */
@@ -196,7 +204,7 @@ static int poll_dials(struct hw_dials *ds, bool wake)
 			continue;
 		settle(d, pfd[k].revents == 0);
 		if (d->fd < 0)
-			ds->stagger_at = now;
+			turn_over(ds, who[k], now);
 	}
 	return 0;
 }
@@ -227,7 +235,7 @@ int hw_dials_next(struct hw_dials *ds, bool answered, uint32_t *i, int *fd)
 			*fd = d->fd;
 			d->fd = -1;
 			d->rc = 0;
-			ds->stagger_at = hw_mono_ms(); /* its turn is over, as a failed one's */
+			turn_over(ds, (uint32_t)k, hw_mono_ms());
 			if (d->res != NULL)
 				tcp_tune(*fd);
 			return 0;

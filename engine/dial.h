@@ -3,16 +3,19 @@
  * A client following a cluster (include/hawser.h) looks for the primary among up to
  * HW_DIAL_MAX addresses, in rounds. Dialled strictly one after another, an address whose
  * host is gone (no RST: its SYNs go unanswered) held up the addresses after it for the
- * whole connect timeout, a round at a time, and so the client's view of a failover. Here
- * a round dials the addresses in its order as before, but a connect still under way after
- * HW_DIAL_STAGGER_MS no longer holds up the next one (as RFC 8305 staggers its attempts);
- * a dial that fails, or whose socket is taken, ends its turn at once. The caller takes the sockets
- * as they connect (among those connected together, in the round's order), says hello on each in
- * turn, and keeps the first that answers as it wants. When a node has answered (as a standby) and
- * the only dials left are connects that have had their stagger, the round ends without waiting for
- * them; they go on connecting, and the next round takes them if they connect. So on a network that
- * connects within the stagger, nodes see one connection at a time, as before, and a silent host
- * costs a round its stagger, not the connect timeout.
+ * whole connect timeout, a round at a time, and so the client's view of a failover.
+ *
+ * Here a round dials the addresses in its order as before, but a connect still under
+ * way after HW_DIAL_STAGGER_MS no longer holds up the next one (as RFC 8305 staggers its
+ * attempts); a dial that fails, or whose socket is taken, ends its turn at once. The
+ * caller takes the sockets as they connect (among those connected together, in the
+ * round's order), says hello on each in turn, and keeps the first that answers as it
+ * wants. When the caller says a node has answered (as a standby) and the only dials left
+ * are connects that have had their stagger, the round ends without waiting for them;
+ * they go on connecting, and a later round takes them if they connect. So on a network
+ * that connects within the stagger, nodes see one connection at a time, as before, and
+ * a silent host costs a round its stagger, not the connect timeout, unless no other node
+ * answers at all: then the round waits for it.
  *
  * Each dial has its own deadline, from its start; the time the caller spends on one
  * connected socket (its handshake and Hello) is not charged to the others
@@ -62,9 +65,9 @@ void hw_dials_round(struct hw_dials *ds, uint32_t first);
  * client connection has). Among several connected at once, the first in the round's
  * order. The caller may put why it gave a taken socket up in d[*i].rc. answered: a node
  * has answered this round, so connects that have had their stagger are not waited for.
- * -EINTR for a caught signal, or when the round is over, the last code in its order that
- * is not 0 (-ETIMEDOUT, -ECONNREFUSED, -EHOSTUNREACH, one the caller put ...), 1 when
- * there is none. */
+ * -errno of poll() (-EINTR for a caught signal), or when the round is over, the last
+ * code in its order that is not 0 (-ETIMEDOUT, -ECONNREFUSED, -EHOSTUNREACH, -EAGAIN for
+ * a Unix socket's full backlog, one the caller put ...), 1 when there is none. */
 int hw_dials_next(struct hw_dials *ds, bool answered, uint32_t *i, int *fd);
 
 /* The caller spent ms on a socket it took: move every other dial's deadline on by it. */

@@ -105,12 +105,10 @@ struct hw_client;
  * timeout per address for the whole dial (the connect, the secure handshake and the
  * node's Hello together, not counting time spent on other nodes). The addresses are
  * dialled in order, but a connect not done within 200 ms no longer holds up the next
- * address, and once a node has answered as a standby a round does not wait for such a
- * connect: a host that is gone without a word (no RST) costs a round 200 ms, not 5 s.
- * Likewise, after a standby has answered, a node that accepts and says nothing (a
- * stopped process) is waited for 500 ms in a search's first round, twice that in each
- * round after, up to the 5 s. A node that refuses the client answers its Hello
- * with an ERROR frame and closes: the dial ends with the frame's code (HW_ECLUSTER ...).
+ * address, so a host that is gone without a word (no RST) does not hold up the others.
+ * A node that refuses the client answers its Hello with an ERROR frame and closes: the
+ * dial ends with the frame's code (HW_ECLUSTER ...), or -EAGAIN when a Unix socket's
+ * backlog is full.
  *
  * A client given a list follows the primary by itself: it keeps a copy of every submit
  * in flight (at most HW_CLIENT_INFLIGHT_MAX without an outcome: hw_client_submit
@@ -119,16 +117,19 @@ struct hw_client;
  * the new primary, for at most 60 s a search (hw_client_set_follow_ms), and resends them
  * in submission order with the same request ids and bytes; a record stored before comes
  * back as a duplicate at its first LSN (idempotent by record_id), so each is committed
- * once. A hw_client_submit() or hw_client_flush() whose send fails that way keeps its
- * records for that search and returns 0. A wait searches until its own timeout (after
- * at least one round over the addresses, each dial bounded by 5 s), then returns
- * -ETIMEDOUT with the copies kept, and the next wait goes on with the same search. The
- * resend is bounded by the wait's timeout too (a new primary that reads slowly, under
- * back-pressure, holds it up): a wait that runs out during it returns an outcome that
- * has arrived, else -ETIMEDOUT with the copies kept, and the next wait goes on with the
- * resend where it stopped, so each record reaches the new primary once, whole and in
- * order; a hw_client_submit() meanwhile keeps its record, to be sent after them by a
- * wait, and returns 0. A signal caught meanwhile (a handler installed without
+ * once. In the rounds of that search, once a node has answered as a standby, a round
+ * does not wait for a connect not done within 200 ms (it goes on, and a later round
+ * takes it), and a node that accepts and says nothing (a stopped process) is waited for
+ * 500 ms, twice that each time it runs out, up to the 5 s: so such a node costs a round
+ * 200 or 500 ms, not 5 s. A hw_client_submit() or hw_client_flush() whose send fails
+ * that way keeps its records for that search and returns 0. A wait searches until its own timeout
+ * (after at least one round over the addresses, each dial bounded by 5 s), then returns -ETIMEDOUT
+ * with the copies kept, and the next wait goes on with the same search. The resend is bounded by
+ * the wait's timeout too (a new primary that reads slowly, under back-pressure, holds it up): a
+ * wait that runs out during it returns an outcome that has arrived, else -ETIMEDOUT with the copies
+ * kept, and the next wait goes on with the resend where it stopped, so each record reaches the new
+ * primary once, whole and in order; a hw_client_submit() meanwhile keeps its record, to be sent
+ * after them by a wait, and returns 0. A signal caught meanwhile (a handler installed without
  * SA_RESTART, as for Ctrl-C) ends the wait with -EINTR at once, the copies stay kept,
  * and the next hw_client_wait() searches afresh (or, after a signal during the resend,
  * goes on with it; or close). When no primary is found within the search

@@ -61,7 +61,8 @@ enum behaviour {
 
 #define IDS_MAX      512u
 #define GATE_VALVE_S 20
-#define SILENT_VALVE_S 2 /* silent and mute nodes answer after it */
+#define SILENT_VALVE_S 2 /* a silent node answers after it (the old dial: at 3 s) */
+#define MUTE_VALVE_S   4 /* a mute node answers after it (a dial's Hello: 5 s) */
 
 struct server {
 	enum behaviour how;
@@ -208,7 +209,7 @@ static bool on_frame(struct server *s, int fd, const struct hw_frame *f)
 			return false;
 		}
 		if (s->how == LATE_HELLO)
-			gate_wait(s, SILENT_VALVE_S);
+			gate_wait(s, MUTE_VALVE_S);
 		send_hello(fd, s->how == STANDBY ? HAWSER__WIRE__V1__ROLE__STANDBY
 						 : HAWSER__WIRE__V1__ROLE__PRIMARY);
 		while (s->how == FLOOD)
@@ -667,6 +668,7 @@ static void *silent_valve(void *arg)
 	int filler = accept(s->lfd, NULL, NULL);
 	if (filler >= 0)
 		close(filler);
+	sem_post(&s->ready); /* SYNs are answered again */
 	return serve(s);
 }
 
@@ -700,10 +702,13 @@ static bool silent_start(struct server *s, int *filler)
 	return true;
 }
 
-/* Let the silent node go and end it: its serve() takes a connection made here. */
+/* Let the silent node go and end it: its serve() takes a connection made here, once
+ * the backlog has room again. */
 static void silent_end(struct server *s, int filler)
 {
 	sem_post(&s->go);
+	while (sem_wait(&s->ready) != 0 && errno == EINTR)
+		;
 	close(filler);
 	struct sockaddr_in sin = {.sin_family = AF_INET,
 				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
@@ -712,6 +717,22 @@ static void silent_end(struct server *s, int filler)
 	assert_int_equal(connect(poke, (struct sockaddr *)&sin, sizeof sin), 0);
 	close(poke);
 	server_join(s);
+}
+
+/* A client connected to a (which closes on the first submit) whose node a has since
+ * gone (its port refuses), with the two other nodes of list "a,b,c" after it: the next
+ * search begins at b. */
+static struct hw_client *connect_then_lose(struct server *a, const struct server *b,
+					   const struct server *c)
+{
+	char addr[96];
+	snprintf(addr, sizeof addr, "127.0.0.1:%u,127.0.0.1:%u,127.0.0.1:%u", a->port, b->port,
+		 c->port);
+	struct hw_client *cl = NULL;
+	assert_int_equal(hw_client_connect(addr, &cl), 0);
+	assert_int_equal(hw_client_submit(cl, 1, record, sizeof record, HW_DEFAULT, 0), 0);
+	server_join(a); /* it closed on the submit, and its port with it */
+	return cl;
 }
 
 /* A silent host listed before the primary: a connect still under way after the stagger
@@ -744,46 +765,46 @@ static void test_silent_host_first(void **state)
 	assert_int_equal(b.submits, 1);
 }
 
-/* A silent host and a standby, during an election: once the standby has answered, the
- * round does not wait out the silent host's connect, so the dial says HW_ENOT_PRIMARY
- * (retry) before the silent host, let go after SILENT_VALVE_S, could answer. A round that
- * waited for it would have connected to it as the primary. */
+/* A search (hw_client_reconnect: one round at least) over a silent host and a standby,
+ * as during an election after the primary's host lost power: once the standby has
+ * answered, the round does not wait out the silent host's connect, so it ends with
+ * HW_ENOT_PRIMARY (retry) before the silent host, let go after SILENT_VALVE_S, could
+ * answer. A round that waited for it would have connected to it as the primary. */
 static void test_silent_host_round_ends(void **state)
 {
 	(void)state;
-	struct server silent, b;
+	struct server a, silent, b;
 	int filler;
 	if (!silent_start(&silent, &filler))
 		skip(); /* as in test_silent_host_first */
+	server_start(&a, CLOSE);
 	server_start(&b, STANDBY);
-	char addr[64];
-	pair_addr(addr, sizeof addr, &silent, &b);
-	struct hw_client *c = NULL;
-	assert_int_equal(hw_client_connect(addr, &c), HW_ENOT_PRIMARY);
-	assert_null(c);
+	struct hw_client *c = connect_then_lose(&a, &silent, &b);
+	assert_int_equal(hw_client_reconnect(c, 100), HW_ENOT_PRIMARY);
+	hw_client_close(c);
 	silent_end(&silent, filler);
 	server_join(&b);
 	assert_int_equal(silent.submits, 0);
 }
 
-/* A node that accepts and says nothing (its process stopped, as an old primary's may be)
- * listed after a standby: once the standby has answered, the node's Hello is waited for
- * at most HELLO_PATIENCE_MS (engine/client.c), not the dial's 5 s, so the dial says
- * HW_ENOT_PRIMARY (retry) before the node, let go after SILENT_VALVE_S, answers as a
- * primary. A dial that waited its 5 s would have connected to it. */
+/* A search over a standby and a node that accepts and says nothing (its process
+ * stopped, as an old primary's may be): once the standby has answered, the node's Hello
+ * is waited for its patience (HELLO_PATIENCE_MS in engine/client.c, 500 ms at first),
+ * not the dial's 5 s, so the round ends with HW_ENOT_PRIMARY before the node, let go
+ * after MUTE_VALVE_S, answers as a primary. A dial that waited its 5 s would have
+ * connected to it. */
 static void test_mute_node_patience(void **state)
 {
 	(void)state;
-	struct server a, mute;
-	server_start(&a, STANDBY);
+	struct server a, b, mute;
+	server_start(&a, CLOSE);
+	server_start(&b, STANDBY);
 	server_start(&mute, LATE_HELLO);
-	char addr[64];
-	pair_addr(addr, sizeof addr, &a, &mute);
-	struct hw_client *c = NULL;
-	assert_int_equal(hw_client_connect(addr, &c), HW_ENOT_PRIMARY);
-	assert_null(c);
+	struct hw_client *c = connect_then_lose(&a, &b, &mute);
+	assert_int_equal(hw_client_reconnect(c, 100), HW_ENOT_PRIMARY);
+	hw_client_close(c);
 	sem_post(&mute.go);
-	server_join(&a);
+	server_join(&b);
 	server_join(&mute);
 	assert_int_equal(mute.submits, 0);
 }
