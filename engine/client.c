@@ -44,11 +44,11 @@
  * (an election under way): short against an RTO of seconds. */
 #define RECONNECT_PAUSE_MS 50
 /* How long a node may take over its handshake and Hello once another node has answered
- * in the same round (as a standby: an election may be under way), in the first round of
- * a search; doubled each round after, up to CONNECT_TIMEOUT_MS. A node answers a Hello
- * from its loop within milliseconds; one that accepts and says nothing (its process
- * stopped or its loop stalled, as an old primary's may be) costs a round this, not 5 s,
- * while one merely slow is still reached a few rounds on. */
+ * in the same round (as a standby: an election may be under way), at first in a search;
+ * doubled for that node each time it runs out, up to CONNECT_TIMEOUT_MS. A node answers
+ * a Hello from its loop within milliseconds; one that accepts and says nothing (its
+ * process stopped or its loop stalled, as an old primary's may be) costs a round this,
+ * not 5 s, while one merely slow is still reached a few rounds on. */
 #define HELLO_PATIENCE_MS 500
 /* Following the primary (a client given a list; HW_CLIENT_INFLIGHT_MAX copies of submits
  * in flight at most, hawser_limits.h): how long one follow looks for the new primary by
@@ -679,7 +679,10 @@ int hw_client_reconnect(struct hw_client *c, int timeout_ms)
 	c->fl_failed = 0;
 	c->follows = 0;
 	c->search_end = 0;
-	return reconnect(c, deadline_of(timeout_ms));
+	int rc = reconnect(c, deadline_of(timeout_ms));
+	if (rc == -EINTR)
+		search_done(c);
+	return rc;
 }
 
 void hw_client_set_follow_ms(struct hw_client *c, int ms)

@@ -120,8 +120,15 @@ void hw_dials_init(struct hw_dials *ds, const char *const *addrs, uint32_t n, in
 
 void hw_dials_round(struct hw_dials *ds, uint32_t first)
 {
-	for (uint32_t k = 0; k < ds->n; k++)
+	int64_t now = hw_mono_ms();
+	for (uint32_t k = 0; k < ds->n; k++) {
 		ds->order[k] = (first + k) % ds->n;
+		struct hw_dial *d = &ds->d[k];
+		if (d->fd >= 0 && now >= d->deadline) { /* spent while the caller was away */
+			close(d->fd);
+			*d = (struct hw_dial){.fd = -1, .res = d->res};
+		}
+	}
 	ds->started = 0;
 	ds->stagger_at = 0;
 }

@@ -57,7 +57,8 @@ struct hw_dials {
 void hw_dials_init(struct hw_dials *ds, const char *const *addrs, uint32_t n, int timeout_ms);
 
 /* Begin a round over the addresses from index first on (wrapping). Connects still under
- * way from the last round go on; every other address is dialled again in its turn. */
+ * way from the last round go on, within their deadlines; every other address (one whose
+ * deadline passed meanwhile too) is dialled again in its turn. */
 void hw_dials_round(struct hw_dials *ds, uint32_t first);
 
 /* Wait for the next connected socket: 0 with *i its address index and *fd the socket,

@@ -112,32 +112,32 @@ struct hw_client;
  *
  * A client given a list follows the primary by itself: it keeps a copy of every submit
  * in flight (at most HW_CLIENT_INFLIGHT_MAX without an outcome: hw_client_submit
- * answers HW_EBUSY past that), and when the
- * connection is lost or an outcome says HW_ENOT_PRIMARY, hw_client_wait() searches for
- * the new primary, for at most 60 s a search (hw_client_set_follow_ms), and resends them
- * in submission order with the same request ids and bytes; a record stored before comes
- * back as a duplicate at its first LSN (idempotent by record_id), so each is committed
- * once. In the rounds of that search, once a node has answered as a standby, a round
- * does not wait for a connect not done within 200 ms (it goes on, and a later round
- * takes it), and a node that accepts and says nothing (a stopped process) is waited for
- * 500 ms, twice that each time it runs out, up to the 5 s: so such a node costs a round
- * 200 or 500 ms, not 5 s. A hw_client_submit() or hw_client_flush() whose send fails
- * that way keeps its records for that search and returns 0. A wait searches until its own timeout
- * (after at least one round over the addresses, each dial bounded by 5 s), then returns -ETIMEDOUT
- * with the copies kept, and the next wait goes on with the same search. The resend is bounded by
- * the wait's timeout too (a new primary that reads slowly, under back-pressure, holds it up): a
- * wait that runs out during it returns an outcome that has arrived, else -ETIMEDOUT with the copies
- * kept, and the next wait goes on with the resend where it stopped, so each record reaches the new
- * primary once, whole and in order; a hw_client_submit() meanwhile keeps its record, to be sent
- * after them by a wait, and returns 0. A signal caught meanwhile (a handler installed without
- * SA_RESTART, as for Ctrl-C) ends the wait with -EINTR at once, the copies stay kept,
- * and the next hw_client_wait() searches afresh (or, after a signal during the resend,
- * goes on with it; or close). When no primary is found within the search
- * (or 8 searches in a row bring no outcome), each submit still in flight gets an outcome
- * in doubt, HW_ECLOSED (HW_ENOT_PRIMARY when only standbys answered): it may be stored,
- * so resubmit it with the same record_id. A caught signal also ends a connect's dial with
- * -EINTR. A connection to a node whose host vanished (no FIN, no RST) ends within about
- * 5 s (TCP keep-alive and a bound on unacknowledged data) and counts as lost. */
+ * answers HW_EBUSY past that), and when the connection is lost or an outcome says
+ * HW_ENOT_PRIMARY, hw_client_wait() searches for the new primary, for at most 60 s a
+ * search (hw_client_set_follow_ms), and resends them in submission order with the same
+ * request ids and bytes; a record stored before comes back as a duplicate at its first
+ * LSN (idempotent by record_id), so each is committed once. A hw_client_submit() or
+ * hw_client_flush() whose send fails that way keeps its records for that search and
+ * returns 0. A wait searches until its own timeout (after at least one round over the
+ * addresses, each dial bounded by 5 s), then returns -ETIMEDOUT with the copies kept,
+ * and the next wait goes on with the same search. In its rounds, once a node has
+ * answered as a standby, a round does not wait for a connect not done within 200 ms (it
+ * goes on, and a later round of the search takes it) nor for a node that accepts and
+ * says nothing (a stopped process) past that node's patience: 500 ms, twice that each
+ * time it runs out, up to the 5 s. The resend is bounded by the wait's timeout too (a
+ * new primary that reads slowly, under back-pressure, holds it up): a wait that runs
+ * out during it returns an outcome that has arrived, else -ETIMEDOUT with the copies
+ * kept, and the next wait goes on with the resend where it stopped, so each record
+ * reaches the new primary once, whole and in order; a hw_client_submit() meanwhile
+ * keeps its record, to be sent after them by a wait, and returns 0. A signal caught
+ * meanwhile (a handler installed without SA_RESTART, as for Ctrl-C) ends the wait with
+ * -EINTR at once, the copies stay kept, and the next hw_client_wait() searches afresh
+ * (or, after a signal during the resend, goes on with it; or close). When no primary is
+ * found within the search (or 8 searches in a row bring no outcome), each submit still
+ * in flight gets an outcome in doubt, HW_ECLOSED (HW_ENOT_PRIMARY when only standbys
+ * answered): it may be stored, so resubmit it with the same record_id. A caught signal also ends a
+ * connect's dial with -EINTR. A connection to a node whose host vanished (no FIN, no RST) ends
+ * within about 5 s (TCP keep-alive and a bound on unacknowledged data) and counts as lost. */
 int hw_client_connect(const char *addr, struct hw_client **out);
 
 /* How a client connection is secured (docs/security.md): the channel of the nodes'
@@ -166,7 +166,9 @@ int hw_client_connect_secure(const char *addr, const struct hw_client_security *
  * was in flight with the same bytes and request ids; a record stored before is answered
  * as a duplicate at its first LSN (idempotent by record_id), so each is committed once.
  * 0, or the last error (c stays failed with it): -EINTR when a caught signal ended the
- * search. */
+ * search. Its rounds are a search's, as above; one that ran out of time without finding
+ * the primary goes on at the next call (connects under way and each node's patience
+ * carry over), one that found it or was interrupted ends. */
 int hw_client_reconnect(struct hw_client *c, int timeout_ms);
 
 /* How long one search for a new primary by a client that follows (see

@@ -12,6 +12,7 @@
 #include <signal.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -56,13 +57,16 @@ enum behaviour {
 			* the second comes, which then gets {lsn 2} */
 	STANDBY,       /* answer HELLO as a standby, as a node does during an election */
 	LATE_HELLO,    /* ECHO, but answer HELLO only once the test posts go (or
-			* SILENT_VALVE_S pass): a stopped process, until it goes on */
+			* MUTE_VALVE_S pass): a stopped process, until it goes on */
+	SLOW_HELLO,    /* ECHO, but answer each HELLO LATE_REPLY_MS late: a node slow, not
+			* stopped */
 };
 
 #define IDS_MAX      512u
 #define GATE_VALVE_S 20
 #define SILENT_VALVE_S 2 /* a silent node answers after it (the old dial: at 3 s) */
 #define MUTE_VALVE_S   4 /* a mute node answers after it (a dial's Hello: 5 s) */
+#define LATE_REPLY_MS  700 /* over the first patience (500 ms), under the second */
 
 struct server {
 	enum behaviour how;
@@ -76,6 +80,7 @@ struct server {
 	int client_role;  /* role in the client's Hello */
 	int cfd;          /* GATED: the connection, posted on ready once the HELLO is answered */
 	sem_t ready, go;
+	atomic_bool stop; /* server_start_many: serve no more connections */
 };
 
 /* The fake node runs on its own thread, where a cmocka assert cannot jump: it reports
@@ -210,6 +215,8 @@ static bool on_frame(struct server *s, int fd, const struct hw_frame *f)
 		}
 		if (s->how == LATE_HELLO)
 			gate_wait(s, MUTE_VALVE_S);
+		if (s->how == SLOW_HELLO)
+			nanosleep(&(struct timespec){.tv_nsec = LATE_REPLY_MS * 1000000L}, NULL);
 		send_hello(fd, s->how == STANDBY ? HAWSER__WIRE__V1__ROLE__STANDBY
 						 : HAWSER__WIRE__V1__ROLE__PRIMARY);
 		while (s->how == FLOOD)
@@ -254,6 +261,7 @@ static bool on_frame(struct server *s, int fd, const struct hw_frame *f)
 	switch (s->how) {
 	case ECHO:
 	case GATED:
+	case SLOW_HELLO:
 		send_reply(fd, sh.request_id, 0, false);
 		return true;
 	case REJECT:
@@ -333,6 +341,24 @@ static void server_start(struct server *s, enum behaviour how)
 	server_serve(s);
 }
 
+/* Serve connections one after another until server_stop. */
+static void *serve_many(void *arg)
+{
+	struct server *s = arg;
+	while (!atomic_load(&s->stop))
+		serve(s);
+	return NULL;
+}
+
+/* A fake node that serves every connection, one at a time (a node that answers each
+ * round of a search), until server_stop. */
+static void server_start_many(struct server *s, enum behaviour how)
+{
+	server_bind(s, how);
+	assert_int_equal(listen(s->lfd, 4), 0);
+	assert_int_equal(pthread_create(&s->thread, NULL, serve_many, s), 0);
+}
+
 /* Undo server_bind: for a port that never served (server_join does it for one that did). */
 static void server_unbind(struct server *s)
 {
@@ -345,6 +371,31 @@ static void server_join(struct server *s)
 {
 	pthread_join(s->thread, NULL);
 	server_unbind(s);
+}
+
+/* A fake node's address on loopback. */
+static struct sockaddr_in server_sin(const struct server *s)
+{
+	return (struct sockaddr_in){.sin_family = AF_INET,
+				    .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+				    .sin_port = htons(s->port)};
+}
+
+/* Connect to the node and close: ends a serve() waiting in accept. */
+static void poke(const struct server *s)
+{
+	struct sockaddr_in sin = server_sin(s);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sin, sizeof sin), 0);
+	close(fd);
+}
+
+/* Stop a server_start_many node: its last accept takes a connection made here. */
+static void server_stop(struct server *s)
+{
+	atomic_store(&s->stop, true);
+	poke(s);
+	server_join(s);
 }
 
 static struct hw_client *connect_to(const struct server *s)
@@ -680,9 +731,7 @@ static bool silent_start(struct server *s, int *filler)
 {
 	server_bind(s, ECHO);
 	assert_int_equal(listen(s->lfd, 0), 0);
-	struct sockaddr_in sin = {.sin_family = AF_INET,
-				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
-				  .sin_port = htons(s->port)};
+	struct sockaddr_in sin = server_sin(s);
 	*filler = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	assert_int_equal(connect(*filler, (struct sockaddr *)&sin, sizeof sin), 0);
 	int probe = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
@@ -710,12 +759,7 @@ static void silent_end(struct server *s, int filler)
 	while (sem_wait(&s->ready) != 0 && errno == EINTR)
 		;
 	close(filler);
-	struct sockaddr_in sin = {.sin_family = AF_INET,
-				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
-				  .sin_port = htons(s->port)};
-	int poke = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	assert_int_equal(connect(poke, (struct sockaddr *)&sin, sizeof sin), 0);
-	close(poke);
+	poke(s);
 	server_join(s);
 }
 
@@ -807,6 +851,37 @@ static void test_mute_node_patience(void **state)
 	server_join(&b);
 	server_join(&mute);
 	assert_int_equal(mute.submits, 0);
+}
+
+/* A following client whose primary went, over a standby and a node that answers each
+ * Hello LATE_REPLY_MS late, searching in waits of 100 ms: the search goes on from one
+ * wait to the next with each node's patience, so the slow node, cut at 500 ms in the
+ * first round, gets 1 s (or more) in a later one and is taken as the primary, where the
+ * record in flight is sent again. A search that began afresh at each wait would give it
+ * 500 ms for ever, until following gives up. */
+static void test_patience_across_waits(void **state)
+{
+	(void)state;
+	struct server a, b, slow;
+	server_start(&a, CLOSE);
+	server_start_many(&b, STANDBY);
+	server_start_many(&slow, SLOW_HELLO);
+	struct hw_client *c = connect_then_lose(&a, &b, &slow);
+	hw_client_set_follow_ms(c, 6000); /* it takes about 1.5 s, at worst 2.5 */
+	struct hw_outcome o;
+	int rc = -ETIMEDOUT;
+	for (int i = 0; i < 1000 && rc == -ETIMEDOUT; i++) /* a round each: past 6 s */
+		rc = hw_client_wait(c, 100, &o);
+	assert_int_equal(rc, 0);
+	assert_int_equal(o.request_id, 1);
+	assert_int_equal(o.code, 0);
+	char want[32];
+	snprintf(want, sizeof want, "127.0.0.1:%u", slow.port);
+	assert_string_equal(hw_client_addr(c), want);
+	hw_client_close(c);
+	server_stop(&b);
+	server_stop(&slow);
+	assert_int_equal(slow.submits, 1);
 }
 
 /* A following client whose nodes are both gone searches for a primary (for up to 60 s);
@@ -1370,6 +1445,7 @@ int main(void)
 		cmocka_unit_test(test_silent_host_first),
 		cmocka_unit_test(test_silent_host_round_ends),
 		cmocka_unit_test(test_mute_node_patience),
+		cmocka_unit_test(test_patience_across_waits),
 		cmocka_unit_test(test_hold_flush),
 		cmocka_unit_test(test_follow_interrupted),
 		cmocka_unit_test(test_follow_wait_timeout),
