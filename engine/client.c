@@ -50,6 +50,13 @@
  * process stopped or its loop stalled, as an old primary's may be) costs a round this,
  * not 5 s, while one merely slow is still reached a few rounds on. */
 #define HELLO_PATIENCE_MS 500
+/* A node that promised a heartbeat every H ms (its Hello) and sent nothing for
+ * SILENT_BEATS of them, and for at least SILENCE_MIN_MS, has stopped: its process
+ * stopped or its loop is stuck, while its kernel still keeps the connection (TCP's own
+ * timeouts never fire). The connection counts as lost (HW_ECLOSED) and a following
+ * client looks for the primary. */
+#define SILENT_BEATS   4
+#define SILENCE_MIN_MS 1000
 /* Following the primary (a client given a list; HW_CLIENT_INFLIGHT_MAX copies of submits
  * in flight at most, hawser_limits.h): how long one follow looks for the new primary by
  * default (an election within the largest RTO the planner accepts by default, with
@@ -88,6 +95,10 @@ struct hw_client {
 	uint32_t n_addrs;
 	uint32_t cur; /* the address connected to */
 	int role;     /* what the node said in its Hello (wire.proto Role) */
+	/* A node whose Hello promised heartbeats: the connection counts as lost once
+	 * nothing has come for silence_ms (0: no promise) since rx_ms (hw_mono_ms()). */
+	int64_t silence_ms;
+	int64_t rx_ms;
 	/* Channel (secure only): its settings, this connection's channel, records not yet
 	 * opened raw[0..rawlen), and a frame being sealed: pt (plaintext) into ct. */
 	bool secure;
@@ -336,23 +347,30 @@ static int receive(struct hw_client *c, uint8_t *buf, size_t cap, size_t *len, i
 {
 	for (;;) {
 		int wait = left_ms(deadline);
+		int64_t quiet_end = c->silence_ms > 0 ? c->rx_ms + c->silence_ms : -1;
+		bool silent = quiet_end >= 0 && hw_mono_ms() >= quiet_end;
 		if (wait == 0 && c->drained) {
 			c->drained = false;
 			return -ETIMEDOUT;
 		}
 		if (wait != 0) {
+			/* wake when the node has been silent too long, if that comes first */
+			int quiet = quiet_end >= 0 ? left_ms(quiet_end) : -1;
+			bool by_silence = quiet >= 0 && (wait < 0 || quiet < wait);
 			struct pollfd pfd = {.fd = c->fd, .events = POLLIN};
-			int n = poll(&pfd, 1, wait);
+			int n = poll(&pfd, 1, by_silence ? quiet : wait);
 			if (n < 0 && errno == EINTR)
 				continue;
 			if (n < 0)
 				return set_failed(c, -errno);
 			if (n == 0)
-				return -ETIMEDOUT;
+				return by_silence ? set_failed(c, -ETIMEDOUT) : -ETIMEDOUT;
 		}
 		ssize_t got = recv(c->fd, buf + *len, cap - *len, wait == 0 ? MSG_DONTWAIT : 0);
 		if (got < 0 && wait == 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			return -ETIMEDOUT;
+			return silent ? set_failed(c, -ETIMEDOUT) : -ETIMEDOUT;
+		if (got > 0)
+			c->rx_ms = hw_mono_ms();
 		if (got == 0) {
 			int rc = c->ch && !hw_channel_is_open(c->ch) ? hw_channel_eof(c->ch) : 0;
 			return set_failed(c, rc ? rc : HW_ECLOSED);
@@ -490,6 +508,8 @@ static int hello(struct hw_client *c, int64_t deadline)
 	if (r->protocol_version != PROTOCOL_VERSION)
 		return set_failed(c, HW_ECLUSTER);
 	c->role = (int)r->role;
+	int64_t beats = (int64_t)r->heartbeat_ms * SILENT_BEATS;
+	c->silence_ms = r->heartbeat_ms == 0 ? 0 : beats > SILENCE_MIN_MS ? beats : SILENCE_MIN_MS;
 	return 0;
 }
 
@@ -572,6 +592,8 @@ static int connect_to(struct hw_client *c, uint32_t i, int fd, int64_t deadline)
 	c->owed = 0;
 	c->pend_off = c->pend_len = 0;
 	c->role = 0;
+	c->silence_ms = 0; /* until the node's Hello says */
+	c->rx_ms = hw_mono_ms();
 	c->cur = i;
 	int rc = c->secure ? handshake(c, deadline) : 0;
 	if (rc == 0)

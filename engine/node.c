@@ -72,6 +72,7 @@ int hw__node_send_hello(struct hw_node *n, struct hw_conn *c, int role, const st
 	m.node_id = n->cfg.node_id;
 	m.role = role;
 	m.epoch = n->epoch;
+	m.heartbeat_ms = (uint32_t)n->cfg.heartbeat_ms; /* beat_clients() */
 	m.last_lsn = h.lsn;
 	if (h.lsn != 0)
 		m.last_hash = (ProtobufCBinaryData){HW_HASH_BYTES, h.hash};
@@ -568,6 +569,26 @@ void hw__node_do(struct hw_node *n, struct hw_acts *acts)
 	hw__election_progress(n);
 }
 
+/* Every heartbeat_ms a HEARTBEAT to each client past its Hello, whatever else it is sent,
+ * so that a client waiting on this node tells a node that stopped (its process stopped,
+ * its loop stuck: the kernel still answers TCP for it) from one with nothing to say: it
+ * gives the connection up after a few heartbeats of silence (engine/client.c) and, given
+ * the cluster's nodes, looks for the primary. One whose send buffer is full gets none
+ * (HW_EBUSY): it has bytes to read. */
+static void beat_clients(struct hw_node *n, int64_t now)
+{
+	if (now - n->clients_beat_ms < n->cfg.heartbeat_ms)
+		return;
+	n->clients_beat_ms = now;
+	Hawser__Wire__V1__Heartbeat hb = HAWSER__WIRE__V1__HEARTBEAT__INIT;
+	hb.epoch = n->epoch;
+	for (uint32_t i = 0; i < HW_CLIENTS_MAX; i++) {
+		struct hw_session *s = n->sessions[i];
+		if (s != NULL && s->hello && !s->repl && s->voter < 0)
+			(void)hw__node_send_msg(s->conn, HW_FRAME_HEARTBEAT, &hb);
+	}
+}
+
 static void tick_cb(struct hw_timer *t, void *arg)
 {
 	(void)t;
@@ -586,6 +607,7 @@ static void tick_cb(struct hw_timer *t, void *arg)
 		hw__standby_tick(n);
 	hw__audit_tick(n); /* every role: refusal counts close when their minute ends */
 	hw__election_tick(n);
+	beat_clients(n, now);
 }
 
 static void signal_cb(void *arg)

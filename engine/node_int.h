@@ -242,6 +242,7 @@ struct hw_node {
 	uint64_t rejected;
 	uint64_t rate_count;
 	int64_t rate_since_ms;
+	int64_t clients_beat_ms; /* hw__node_now() of the last HEARTBEAT to the clients */
 	double records_per_s;
 	struct hw_stage_sums stages_now;   /* the second under way */
 	struct hw_stage_sums stages_last;  /* the last whole second */

@@ -135,9 +135,14 @@ struct hw_client;
  * (or, after a signal during the resend, goes on with it; or close). When no primary is
  * found within the search (or 8 searches in a row bring no outcome), each submit still
  * in flight gets an outcome in doubt, HW_ECLOSED (HW_ENOT_PRIMARY when only standbys
- * answered): it may be stored, so resubmit it with the same record_id. A caught signal also ends a
- * connect's dial with -EINTR. A connection to a node whose host vanished (no FIN, no RST) ends
- * within about 5 s (TCP keep-alive and a bound on unacknowledged data) and counts as lost. */
+ * answered): it may be stored, so resubmit it with the same record_id. A caught signal
+ * also ends a connect's dial with -EINTR. A connection to a node whose host vanished (no
+ * FIN, no RST) ends within about 5 s (TCP keep-alive and a bound on unacknowledged data)
+ * and counts as lost. So does one to a node that stopped while its host runs on (its
+ * process stopped, its loop stuck: the kernel still keeps the connection), once the
+ * client waiting on it has heard nothing for 4 of the heartbeats the node's Hello
+ * promised (a node sends its clients a HEARTBEAT every [limits] heartbeat_ms), and for
+ * at least 1 s. */
 int hw_client_connect(const char *addr, struct hw_client **out);
 
 /* How a client connection is secured (docs/security.md): the channel of the nodes'

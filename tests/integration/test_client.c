@@ -60,6 +60,10 @@ enum behaviour {
 			* MUTE_VALVE_S pass): a stopped process, until it goes on */
 	SLOW_HELLO,    /* ECHO, but answer each HELLO LATE_REPLY_MS late: a node slow, not
 			* stopped */
+	STOPPED,       /* promise heartbeats in the HELLO (BEAT_MS), then send nothing: a
+			* stopped process, whose kernel still keeps the connection */
+	BEATING,       /* promise heartbeats, and keep them up while holding each SUBMIT's
+			* answer back for HOLD_MS, past the client's silence bound */
 };
 
 #define IDS_MAX      512u
@@ -67,6 +71,8 @@ enum behaviour {
 #define SILENT_VALVE_S 2 /* a silent node answers after it (the old dial: at 3 s) */
 #define MUTE_VALVE_S   4 /* a mute node answers after it (a dial's Hello: 5 s) */
 #define LATE_REPLY_MS  700 /* over the first patience (500 ms), under the second */
+#define BEAT_MS        100 /* STOPPED, BEATING: the client's silence bound is then 1 s */
+#define HOLD_MS        2500
 
 struct server {
 	enum behaviour how;
@@ -106,11 +112,12 @@ static void send_digest_reply(int fd, uint64_t lsn)
 	send_frame(fd, HW_FRAME_DIGEST_REPLY, buf, (uint32_t)n);
 }
 
-static void send_hello(int fd, Hawser__Wire__V1__Role role)
+static void send_hello(int fd, Hawser__Wire__V1__Role role, uint32_t heartbeat_ms)
 {
 	Hawser__Wire__V1__Hello h = HAWSER__WIRE__V1__HELLO__INIT;
 	h.protocol_version = 1;
 	h.role = role;
+	h.heartbeat_ms = heartbeat_ms;
 	h.node_id = "fake";
 	uint8_t buf[128];
 	size_t n = hawser__wire__v1__hello__pack(&h, buf);
@@ -217,8 +224,10 @@ static bool on_frame(struct server *s, int fd, const struct hw_frame *f)
 			gate_wait(s, MUTE_VALVE_S);
 		if (s->how == SLOW_HELLO)
 			nanosleep(&(struct timespec){.tv_nsec = LATE_REPLY_MS * 1000000L}, NULL);
-		send_hello(fd, s->how == STANDBY ? HAWSER__WIRE__V1__ROLE__STANDBY
-						 : HAWSER__WIRE__V1__ROLE__PRIMARY);
+		send_hello(fd,
+			   s->how == STANDBY ? HAWSER__WIRE__V1__ROLE__STANDBY
+					     : HAWSER__WIRE__V1__ROLE__PRIMARY,
+			   s->how == STOPPED || s->how == BEATING ? BEAT_MS : 0);
 		while (s->how == FLOOD)
 			if (!send_heartbeat(fd))
 				return false;
@@ -259,6 +268,16 @@ static bool on_frame(struct server *s, int fd, const struct hw_frame *f)
 		s->ids[s->submits] = sh.request_id;
 	s->submits++;
 	switch (s->how) {
+	case BEATING:
+		for (int t = 0; t < HOLD_MS; t += BEAT_MS) {
+			if (!send_heartbeat(fd))
+				return false;
+			nanosleep(&(struct timespec){.tv_nsec = BEAT_MS * 1000000L}, NULL);
+		}
+		send_reply(fd, sh.request_id, 0, false);
+		return true;
+	case STOPPED:
+		return true; /* read, never answered */
 	case ECHO:
 	case GATED:
 	case SLOW_HELLO:
@@ -884,6 +903,59 @@ static void test_patience_across_waits(void **state)
 	assert_int_equal(slow.submits, 1);
 }
 
+/* A client given nodes a (behaving as how) and b (ECHO) submits one record, which its
+ * wait of up to wait_ms returns answered, by b. */
+static void submit_follows(enum behaviour how, int wait_ms, struct server *a, struct server *b)
+{
+	server_start(a, how);
+	server_start(b, ECHO);
+	char addr[64];
+	pair_addr(addr, sizeof addr, a, b);
+	struct hw_client *c = NULL;
+	assert_int_equal(hw_client_connect(addr, &c), 0);
+	assert_int_equal(hw_client_submit(c, 1, record, sizeof record, HW_DEFAULT, 0), 0);
+	struct hw_outcome o;
+	assert_int_equal(hw_client_wait(c, wait_ms, &o), 0);
+	assert_int_equal(o.request_id, 1);
+	assert_int_equal(o.code, 0);
+	hw_client_close(c);
+	server_join(a);
+	server_join(b);
+	assert_int_equal(b->submits, 1);
+}
+
+/* A node that promised heartbeats and then says nothing, with a submit out, as a
+ * stopped process does (its kernel still acknowledges the bytes, so TCP's own timeouts
+ * never end the connection): after 1 s of silence (4 heartbeats, at least 1 s:
+ * engine/client.c) the client counts the connection lost and, given the next node,
+ * resends there. Without the rule the wait runs its 10 s out on the stopped node. */
+static void test_stopped_node_followed(void **state)
+{
+	(void)state;
+	struct server a, b;
+	submit_follows(STOPPED, 10000, &a, &b);
+	assert_int_equal(a.submits, 1);
+}
+
+/* A node that keeps its heartbeats up while it holds a submit's answer back for 2.5 s,
+ * past the 1 s silence bound: its heartbeats say it is alive, so the client waits and
+ * takes the answer from it. */
+static void test_beating_node_waited_for(void **state)
+{
+	(void)state;
+	struct server a;
+	server_start(&a, BEATING);
+	struct hw_client *c = connect_to(&a);
+	assert_int_equal(hw_client_submit(c, 1, record, sizeof record, HW_DEFAULT, 0), 0);
+	struct hw_outcome o;
+	assert_int_equal(hw_client_wait(c, 10000, &o), 0);
+	assert_int_equal(o.request_id, 1);
+	assert_int_equal(o.code, 0);
+	hw_client_close(c);
+	server_join(&a);
+	assert_int_equal(a.submits, 1);
+}
+
 /* A following client whose nodes are both gone searches for a primary (for up to 60 s);
  * a signal caught meanwhile (handler without SA_RESTART, as for Ctrl-C) ends the wait
  * with -EINTR, the search begins again on the next wait, and a second signal ends that
@@ -984,21 +1056,7 @@ static void test_timed_out_connection_follows(void **state)
 {
 	(void)state;
 	struct server a, b;
-	server_start(&a, TIMEDOUT);
-	server_start(&b, ECHO);
-	char addr[64];
-	pair_addr(addr, sizeof addr, &a, &b);
-	struct hw_client *c = NULL;
-	assert_int_equal(hw_client_connect(addr, &c), 0);
-	assert_int_equal(hw_client_submit(c, 1, record, sizeof record, HW_DEFAULT, 0), 0);
-	struct hw_outcome o;
-	assert_int_equal(hw_client_wait(c, 5000, &o), 0);
-	assert_int_equal(o.request_id, 1);
-	assert_int_equal(o.code, 0);
-	hw_client_close(c);
-	server_join(&a);
-	server_join(&b);
-	assert_int_equal(b.submits, 1);
+	submit_follows(TIMEDOUT, 5000, &a, &b);
 }
 
 /* HW_EBUSY only with HW_CLIENT_INFLIGHT_MAX submits without an outcome: with the oldest
@@ -1305,6 +1363,9 @@ struct follow_fix {
 	int expect[FOLLOW_RECORDS];
 	struct hw_outcome out[FOLLOW_RECORDS];
 	bool done[FOLLOW_RECORDS];
+	int sig;                 /* what the primary gets after FOLLOW_KILL_AT outcomes */
+	int64_t last_ms, gap_ms; /* the last outcome's hw_mono_ms(); the longest wait for
+				    one after the signal (printed, not asserted) */
 };
 
 static int follow_setup(void **state)
@@ -1355,19 +1416,21 @@ static void follow_take(struct follow_fix *f, struct hw_client *c, unsigned *out
 	assert_false(f->done[o.request_id]);
 	f->done[o.request_id] = true;
 	f->out[o.request_id] = o;
+	int64_t now = hw_mono_ms();
+	if (*outcomes >= FOLLOW_KILL_AT && now - f->last_ms > f->gap_ms)
+		f->gap_ms = now - f->last_ms;
+	f->last_ms = now;
 	if (++*outcomes == FOLLOW_KILL_AT)
-		assert_int_equal(hw_cluster_kill(f->c, 0, SIGKILL), 0);
+		assert_int_equal(hw_cluster_kill(f->c, 0, f->sig), 0);
 }
 
-/* The primary is killed (-9) with FOLLOW_WINDOW submits in flight from a client given
+/* The primary gets f->sig (SIGKILL, or SIGSTOP: its kernel still keeps the connection,
+ * and only its silence tells) with FOLLOW_WINDOW submits in flight from a client given
  * every node: the client finds the new primary by itself and resends; every record gets
  * one outcome, the one the generator expects, and each good one is in the new primary's
  * log exactly once (its LSN distinct, the entry there holding the same bytes). */
-static void test_follows_primary_kill(void **state)
+static void follow_run(struct follow_fix *f)
 {
-	struct follow_fix *f = *state;
-	if (hw_test_bin() == NULL)
-		skip(); /* needs HW_BIN: run through ctest */
 	follow_records(f);
 	char root[HW_PROC_PATH_MAX + 16];
 	snprintf(root, sizeof root, "%s/cluster", f->root);
@@ -1395,6 +1458,8 @@ static void test_follows_primary_kill(void **state)
 	assert_int_not_equal(p, 0);
 	assert_string_equal(hw_client_addr(c), hw_cluster_node_addr(f->c, p));
 	hw_client_close(c);
+	if (f->sig == SIGSTOP)
+		assert_int_equal(hw_cluster_kill(f->c, 0, SIGKILL), 0);
 
 	struct hw_store *s;
 	/* the store applies behind the node's write-ahead log: look once the node stopped */
@@ -1402,6 +1467,7 @@ static void test_follows_primary_kill(void **state)
 	struct hw_store_opts so = {.read_only = true};
 	assert_int_equal(hw_store_open(hw_cluster_dir(f->c, p), &so, &s), 0);
 	static bool lsn_seen[4 * FOLLOW_RECORDS];
+	memset(lsn_seen, 0, sizeof lsn_seen); /* a static: both follow tests use it */
 	unsigned dup = 0;
 	for (unsigned i = 0; i < FOLLOW_RECORDS; i++) {
 		assert_int_equal(f->out[i].code, f->expect[i]);
@@ -1423,9 +1489,30 @@ static void test_follows_primary_kill(void **state)
 	}
 	hw_store_close(s);
 	fprintf(stderr,
-		"test_client: %u records through a kill -9 of the primary, %u answered "
-		"as duplicates after the resend\n",
-		FOLLOW_RECORDS, dup);
+		"test_client: %u records through a %s of the primary, %u answered "
+		"as duplicates after the resend; outcomes stopped for %lld ms at most\n",
+		FOLLOW_RECORDS, f->sig == SIGSTOP ? "SIGSTOP" : "kill -9", dup,
+		(long long)f->gap_ms);
+}
+
+static void test_follows_primary_kill(void **state)
+{
+	struct follow_fix *f = *state;
+	if (hw_test_bin() == NULL)
+		skip(); /* needs HW_BIN: run through ctest */
+	f->sig = SIGKILL;
+	follow_run(f);
+}
+
+/* A primary whose process stopped (SIGSTOP) keeps its connections open in the kernel:
+ * the client tells it by its silence (no heartbeat for 1 s) and follows. */
+static void test_follows_primary_stop(void **state)
+{
+	struct follow_fix *f = *state;
+	if (hw_test_bin() == NULL)
+		skip(); /* needs HW_BIN: run through ctest */
+	f->sig = SIGSTOP;
+	follow_run(f);
 }
 
 int main(void)
@@ -1446,6 +1533,8 @@ int main(void)
 		cmocka_unit_test(test_silent_host_round_ends),
 		cmocka_unit_test(test_mute_node_patience),
 		cmocka_unit_test(test_patience_across_waits),
+		cmocka_unit_test(test_stopped_node_followed),
+		cmocka_unit_test(test_beating_node_waited_for),
 		cmocka_unit_test(test_hold_flush),
 		cmocka_unit_test(test_follow_interrupted),
 		cmocka_unit_test(test_follow_wait_timeout),
@@ -1458,6 +1547,8 @@ int main(void)
 		cmocka_unit_test(test_dial_one_deadline),
 		cmocka_unit_test(test_resend_bounded),
 		cmocka_unit_test_setup_teardown(test_follows_primary_kill, follow_setup,
+						follow_teardown),
+		cmocka_unit_test_setup_teardown(test_follows_primary_stop, follow_setup,
 						follow_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -252,22 +252,27 @@ static void out_msg(struct flood_fix *f, enum hw_frame_type type, const Protobuf
 	f->out_len += put_msg(out_room(f, HW_FRAME_HEADER_BYTES + len), type, msg);
 }
 
-/* The next frame the node sent into *fr (valid until the next call): 1; 0 once the node
- * closed the connection (EOF, or a reset); -ETIMEDOUT when nothing came for WAIT_MS. */
+/* The next frame the node sent into *fr (valid until the next call), heartbeats skipped
+ * (a node sends each client one every heartbeat_ms): 1; 0 once the node closed the
+ * connection (EOF, or a reset); -ETIMEDOUT when no other frame came within WAIT_MS. */
 static int read_frame(struct flood_fix *f, struct hw_frame *fr)
 {
+	int64_t end = hw_mono_ms() + WAIT_MS;
 	for (;;) {
 		long got = hw_frame_parse(f->in + f->in_off, f->in_len - f->in_off, fr);
 		assert_true(got >= 0);
 		if (got > 0) {
 			f->in_off += (size_t)got;
+			if (fr->type == HW_FRAME_HEARTBEAT)
+				continue;
 			return 1;
 		}
 		memmove(f->in, f->in + f->in_off, f->in_len - f->in_off);
 		f->in_len -= f->in_off;
 		f->in_off = 0;
 		struct pollfd p = {.fd = f->fd, .events = POLLIN};
-		int ready = poll(&p, 1, WAIT_MS);
+		int64_t left = end - hw_mono_ms();
+		int ready = left <= 0 ? 0 : poll(&p, 1, (int)left);
 		if (ready < 0 && errno == EINTR)
 			continue;
 		if (ready == 0)
@@ -396,7 +401,7 @@ static void take_answer(struct flood_fix *f, const struct hw_frame *fr, struct r
 }
 
 /* Read until the marker's answer (want 0) or want submits' outcomes, the node's close, or
- * WAIT_MS of silence. */
+ * WAIT_MS without one. */
 static void read_replies(struct flood_fix *f, size_t want, struct replies *r)
 {
 	*r = (struct replies){0};
