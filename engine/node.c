@@ -569,11 +569,12 @@ void hw__node_do(struct hw_node *n, struct hw_acts *acts)
 	hw__election_progress(n);
 }
 
-/* Every heartbeat_ms a HEARTBEAT to each client past its Hello, whatever else it is sent,
- * so that a client waiting on this node tells a node that stopped (its process stopped,
- * its loop stuck: the kernel still answers TCP for it) from one with nothing to say: it
- * gives the connection up after a few heartbeats of silence (engine/client.c) and, given
- * the cluster's nodes, looks for the primary. One whose send buffer is full gets none
+/* Every heartbeat_ms a HEARTBEAT to each client past its Hello that was sent nothing
+ * since the last time, so that a client waiting on this node tells a node that stopped
+ * (its process stopped, its loop stuck: the kernel still answers TCP for it) from one
+ * with nothing to say: it gives the connection up after a few heartbeats' time without
+ * a byte (engine/client.c) and, given the cluster's nodes, looks for the primary. Under
+ * load the replies say it, and no heartbeat goes. One whose send buffer is full gets none
  * (HW_EBUSY): it has bytes to read. */
 static void beat_clients(struct hw_node *n, int64_t now)
 {
@@ -584,8 +585,11 @@ static void beat_clients(struct hw_node *n, int64_t now)
 	hb.epoch = n->epoch;
 	for (uint32_t i = 0; i < HW_CLIENTS_MAX; i++) {
 		struct hw_session *s = n->sessions[i];
-		if (s != NULL && s->hello && !s->repl && s->voter < 0)
+		if (s == NULL || !s->hello || s->repl || s->voter >= 0)
+			continue;
+		if (hw_conn_queued_total(s->conn) == s->beat_seen)
 			(void)hw__node_send_msg(s->conn, HW_FRAME_HEARTBEAT, &hb);
+		s->beat_seen = hw_conn_queued_total(s->conn);
 	}
 }
 

@@ -68,6 +68,7 @@ struct hw_session {
 	bool digesting;  /* reading stopped until its digest query is answered
 			    (node_digest.c), so its answers keep the order of its requests */
 	int voter;       /* failover: an election link from this voter id, else -1 */
+	uint64_t beat_seen; /* client: hw_conn_queued_total() at the last heartbeat tick */
 };
 
 /* One waiting submit: who to answer, and what. */

@@ -151,6 +151,7 @@ struct hw_conn {
 	 * sent, of which soff bytes have gone. Each holds up to HW_CONN_SEND_MAX. */
 	uint8_t *sbuf[2];
 	size_t slen[2];
+	uint64_t queued_total; /* bytes hw_conn_send2() took, ever (hw_conn_queued_total) */
 	size_t soff;
 	unsigned fill;
 	int close_code;
@@ -1256,6 +1257,7 @@ int hw_conn_send2(struct hw_conn *c, const void *a, size_t alen, const void *b, 
 	if (blen)
 		memcpy(dst + alen, b, blen);
 	c->slen[c->fill] += len;
+	c->queued_total += len;
 	if (!c->send_op.busy)
 		kick(c);
 	return 0;
@@ -1264,6 +1266,11 @@ int hw_conn_send2(struct hw_conn *c, const void *a, size_t alen, const void *b, 
 int hw_conn_send(struct hw_conn *c, const void *buf, size_t len)
 {
 	return hw_conn_send2(c, buf, len, NULL, 0);
+}
+
+uint64_t hw_conn_queued_total(const struct hw_conn *c)
+{
+	return c->queued_total;
 }
 
 size_t hw_conn_send_room(const struct hw_conn *c)

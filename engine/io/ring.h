@@ -123,6 +123,10 @@ int hw_conn_send2(struct hw_conn *c, const void *a, size_t alen, const void *b, 
 /* Bytes that hw_conn_send() can take now. */
 size_t hw_conn_send_room(const struct hw_conn *c);
 
+/* Bytes hw_conn_send() has taken since the connection began: whether any went out
+ * between two looks. */
+uint64_t hw_conn_queued_total(const struct hw_conn *c);
+
 /* Ask for on_writable once the send buffer drains below half, as a send refused with
  * HW_EBUSY does: for a sender that checks hw_conn_send_room() itself and stops short of
  * filling the buffer. */
