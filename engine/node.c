@@ -570,12 +570,13 @@ void hw__node_do(struct hw_node *n, struct hw_acts *acts)
 }
 
 /* Every heartbeat_ms a HEARTBEAT to each client past its Hello that was sent nothing
- * since the last time, so that a client waiting on this node tells a node that stopped
- * (its process stopped, its loop stuck: the kernel still answers TCP for it) from one
- * with nothing to say: it gives the connection up after a few heartbeats' time without
- * a byte (engine/client.c) and, given the cluster's nodes, looks for the primary. Under
- * load the replies say it, and no heartbeat goes. One whose send buffer is full gets none
- * (HW_EBUSY): it has bytes to read. */
+ * since the last time and has nothing waiting to go, so that a client waiting on this
+ * node tells a node that stopped (its process stopped, its loop stuck: the kernel still
+ * answers TCP for it) from one with nothing to say: it gives the connection up after a
+ * few heartbeats' time without a byte (engine/client.c) and, given the cluster's nodes,
+ * looks for the primary. Under load the replies say it, and no heartbeat goes; nor to a
+ * client that does not read (bytes still wait to go): what a client leaves unread stays
+ * in the kernel's socket buffers, never in the node's send buffer. */
 static void beat_clients(struct hw_node *n, int64_t now)
 {
 	if (now - n->clients_beat_ms < n->cfg.heartbeat_ms)
@@ -587,7 +588,8 @@ static void beat_clients(struct hw_node *n, int64_t now)
 		struct hw_session *s = n->sessions[i];
 		if (s == NULL || !s->hello || s->repl || s->voter >= 0)
 			continue;
-		if (hw_conn_queued_total(s->conn) == s->beat_seen)
+		if (hw_conn_queued_total(s->conn) == s->beat_seen &&
+		    hw_conn_send_room(s->conn) == HW_CONN_SEND_MAX)
 			(void)hw__node_send_msg(s->conn, HW_FRAME_HEARTBEAT, &hb);
 		s->beat_seen = hw_conn_queued_total(s->conn);
 	}

@@ -208,7 +208,8 @@ int hw_client_flush(struct hw_client *c);
  * (once a read found nothing more waiting, the next such call says -ETIMEDOUT without
  * asking the socket again), except that a following client in a search still makes its
  * round over the addresses first (see hw_client_connect), and one in a resend writes what
- * the socket takes; HW_ECLOSED when the node closed the connection (outstanding
+ * the socket takes; HW_ECLOSED when the connection is lost: the node closed it, its
+ * host vanished, or it stopped (silent past the bound of hw_client_connect) (outstanding
  * submits may or may not have been stored: resubmit them with the same record_id, which
  * is idempotent). An ERROR frame among the outcomes means the node is closing the
  * connection: the wait returns its code, and so does every later call on c. (The node

@@ -22,6 +22,7 @@
 
 #include "base/clock.h"
 #include "bench/workload.h"
+#include "engine/client_int.h"
 #include "hawser.h"
 #include "tests/integration/proc.h"
 
@@ -254,6 +255,27 @@ static void test_open_and_run_on_other_threads(void **state)
 	assert_non_null(strstr(text, "event=stopped")); /* the capture worked */
 }
 
+/* A node sends a client it has nothing else for a heartbeat every heartbeat_ms (100 ms
+ * here), as its Hello promised: a client waiting 2.5 s with nothing outstanding, past
+ * its 1 s bound of silence (engine/client.c), hears them and keeps the connection (the
+ * wait times out, it is not lost), and a status request on it is answered. A node that
+ * did not beat would be taken for stopped: HW_ECLOSED. */
+static void test_idle_client_hears_heartbeats(void **state)
+{
+	struct fix *f = *state;
+	start(f, true);
+	struct hw_client *c = NULL;
+	assert_int_equal(hw_client_connect(f->t.client, &c), 0);
+	struct hw_outcome out;
+	assert_int_equal(hw_client_wait(c, 2500, &out), -ETIMEDOUT);
+	uint8_t *body = NULL;
+	size_t len = 0;
+	assert_int_equal(hw_client_status(c, 5000, &body, &len), 0);
+	assert_true(len > 0);
+	free(body);
+	hw_client_close(c);
+}
+
 /* Bad input to an embedded submit is refused before anything is queued. */
 static void test_submit_bad_input(void **state)
 {
@@ -274,6 +296,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_submit_after_role_ends, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_submit_bad_input, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_idle_client_hears_heartbeats, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stop_answers_every_submit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_submits_bounded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_open_fails_cleanly, setup, teardown),
