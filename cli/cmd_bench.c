@@ -52,6 +52,10 @@
 /* A lane whose client searches for a new primary has no socket to poll: its search goes
  * on (one round over the nodes per hw_client_wait) this often. */
 #define SEARCH_STEP_MS 50
+/* A node that stopped (its process stopped, its loop stuck) never makes a socket
+ * readable: every lane is looked at (hw_client_wait(c, 0), where the client tells a node
+ * by its silence, include/hawser.h) at least this often, so that it follows. */
+#define QUIET_STEP_MS 500
 #define SYNC_WAIT_MS 30000
 /* A status look before and after the load: a node answers at once unless it is stuck. */
 #define STATUS_WAIT_MS 5000
@@ -384,15 +388,15 @@ static void *worker_main(void *arg)
 		if (n == 0)
 			return NULL;
 		int left = stuck_left_ms(wk);
-		int step = searching && left > SEARCH_STEP_MS ? SEARCH_STEP_MS : left;
-		int got = left > 0 ? poll(pfd, n, step) : 0;
+		int cap = searching ? SEARCH_STEP_MS : QUIET_STEP_MS;
+		int got = left > 0 ? poll(pfd, n, left < cap ? left : cap) : 0;
 		if (got < 0 && errno == EINTR)
 			continue;
 		bool stuck = got < 0 || (got == 0 && stuck_left_ms(wk) == 0);
 		for (unsigned k = 0; stuck && k < n; k++)
 			lane_fail(wk, idx[k], got < 0 ? -errno : -ETIMEDOUT);
 		for (unsigned k = 0; !stuck && k < n; k++) {
-			if (pfd[k].revents || pfd[k].fd < 0) {
+			if (pfd[k].revents || pfd[k].fd < 0 || got == 0) {
 				drain(wk, idx[k]);
 				send_ready(wk, idx[k]);
 			}

@@ -1407,6 +1407,24 @@ static void follow_records(struct follow_fix *f)
 	hw_workload_free(w);
 }
 
+/* A failover cluster (a primary, node 0, and two standbys: durable k = 1 after one is
+ * gone; rto 2 s, plaintext) in f->root/cluster, its primary up. */
+static void follow_cluster(struct follow_fix *f)
+{
+	char root[HW_PROC_PATH_MAX + 16];
+	snprintf(root, sizeof root, "%s/cluster", f->root);
+	struct hw_cluster_opts co = {.hawser_bin = hw_test_bin(),
+				     .root = root,
+				     .standbys = 2,
+				     .failover = true,
+				     .rto_ms = 2000,
+				     .insecure = true};
+	assert_int_equal(hw_cluster_start(&co, &f->c), 0);
+	unsigned p;
+	assert_int_equal(hw_cluster_primary(f->c, FOLLOW_WAIT_MS, &p), 0);
+	assert_int_equal(p, 0);
+}
+
 /* One outcome: exactly one per record. */
 static void follow_take(struct follow_fix *f, struct hw_client *c, unsigned *outcomes)
 {
@@ -1432,18 +1450,8 @@ static void follow_take(struct follow_fix *f, struct hw_client *c, unsigned *out
 static void follow_run(struct follow_fix *f)
 {
 	follow_records(f);
-	char root[HW_PROC_PATH_MAX + 16];
-	snprintf(root, sizeof root, "%s/cluster", f->root);
-	struct hw_cluster_opts co = {.hawser_bin = hw_test_bin(),
-				     .root = root,
-				     .standbys = 2, /* durable k = 1 after one is gone */
-				     .failover = true,
-				     .rto_ms = 2000,
-				     .insecure = true};
-	assert_int_equal(hw_cluster_start(&co, &f->c), 0);
+	follow_cluster(f);
 	unsigned p;
-	assert_int_equal(hw_cluster_primary(f->c, FOLLOW_WAIT_MS, &p), 0);
-	assert_int_equal(p, 0);
 	struct hw_client *c;
 	assert_int_equal(hw_client_connect(hw_cluster_client_list(f->c), &c), 0);
 	unsigned outcomes = 0;
@@ -1515,6 +1523,43 @@ static void test_follows_primary_stop(void **state)
 	follow_run(f);
 }
 
+/* `hawser bench --connect` (its drivers poll their sockets) through a primary that
+ * stops (SIGSTOP) mid-load: a stopped node never makes a socket readable, so the drivers
+ * look at every lane at least every 500 ms (hw_client_wait(c, 0), which tells the node
+ * by its silence) and each lane follows the new primary: the bench ends with exit 0,
+ * every record answered as expected. Polling until its 10 s stuck bound instead, it
+ * failed (exit 1). */
+static void test_bench_follows_stopped_primary(void **state)
+{
+	struct follow_fix *f = *state;
+	if (hw_test_bin() == NULL)
+		skip(); /* needs HW_BIN: run through ctest */
+	char log[HW_PROC_PATH_MAX + 32];
+	snprintf(log, sizeof log, "%s/bench.log", f->root);
+	follow_cluster(f);
+	const char *args[] = {"bench",      "--connect", hw_cluster_client_list(f->c),
+			      "--insecure", "--records", "100000",
+			      "--clients",  "8",         "--window",
+			      "8",          NULL};
+	struct hw_proc b;
+	assert_int_equal(hw_proc_start(&b, log, args), 0);
+	uint64_t lsn = 0;
+	for (int i = 0; i < 600 && lsn < 5000; i++) { /* the load under way: 60 s at most */
+		hw_proc_pump(&b, 100);                /* the pause between two looks */
+		struct Hawser__Wire__V1__Status *st;
+		if (hw_cluster_node_status(f->c, 0, 1000, &st) == 0) {
+			lsn = st->last_lsn;
+			hawser__wire__v1__status__free_unpacked(st, NULL);
+		}
+	}
+	assert_true(lsn >= 5000);
+	assert_int_equal(hw_cluster_kill(f->c, 0, SIGSTOP), 0);
+	int rc = hw_proc_reap(&b, 60000);
+	assert_int_equal(hw_cluster_kill(f->c, 0, SIGKILL), 0);
+	hw_proc_kill(&b);
+	assert_int_equal(rc, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1549,6 +1594,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_follows_primary_kill, follow_setup,
 						follow_teardown),
 		cmocka_unit_test_setup_teardown(test_follows_primary_stop, follow_setup,
+						follow_teardown),
+		cmocka_unit_test_setup_teardown(test_bench_follows_stopped_primary, follow_setup,
 						follow_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
