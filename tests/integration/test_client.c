@@ -191,15 +191,22 @@ static bool send_heartbeat(int fd)
 	return sendmsg(fd, &mh, MSG_NOSIGNAL) > 0;
 }
 
-/* Wait until the test posts s->go or valve_s pass (s->gate_expired). */
-static void gate_wait(struct server *s, int valve_s)
+/* Wait until the test posts s->go or ms pass (then s->gate_expired): every delay a fake
+ * node makes is this, so a test can end it at once. True when go came. */
+static bool gate_wait(struct server *s, int ms)
 {
 	struct timespec valve;
-	clock_gettime(CLOCK_REALTIME, &valve);
-	valve.tv_sec += valve_s;
-	while (sem_timedwait(&s->go, &valve) != 0 && errno == EINTR)
+	clock_gettime(CLOCK_MONOTONIC, &valve);
+	valve.tv_sec += ms / 1000;
+	valve.tv_nsec += (ms % 1000) * 1000000L;
+	if (valve.tv_nsec >= 1000000000L) {
+		valve.tv_sec++;
+		valve.tv_nsec -= 1000000000L;
+	}
+	while (sem_clockwait(&s->go, CLOCK_MONOTONIC, &valve) != 0 && errno == EINTR)
 		;
 	s->gate_expired = errno == ETIMEDOUT;
+	return !s->gate_expired;
 }
 
 /* One frame from the client: false when it closed or sent garbage. */
@@ -217,9 +224,9 @@ static bool on_frame(struct server *s, int fd, const struct hw_frame *f)
 			return false;
 		}
 		if (s->how == LATE_HELLO)
-			gate_wait(s, MUTE_VALVE_S);
+			gate_wait(s, MUTE_VALVE_S * 1000);
 		if (s->how == SLOW_HELLO)
-			nanosleep(&(struct timespec){.tv_nsec = LATE_REPLY_MS * 1000000L}, NULL);
+			gate_wait(s, LATE_REPLY_MS);
 		send_hello(fd,
 			   s->how == STANDBY ? HAWSER__WIRE__V1__ROLE__STANDBY
 					     : HAWSER__WIRE__V1__ROLE__PRIMARY,
@@ -230,7 +237,7 @@ static bool on_frame(struct server *s, int fd, const struct hw_frame *f)
 		if (s->how == GATED) {
 			s->cfd = fd;
 			sem_post(&s->ready);
-			gate_wait(s, GATE_VALVE_S);
+			gate_wait(s, GATE_VALVE_S * 1000);
 		}
 		return true;
 	}
@@ -268,7 +275,8 @@ static bool on_frame(struct server *s, int fd, const struct hw_frame *f)
 		for (int t = 0; t < HOLD_MS; t += BEAT_MS) {
 			if (!send_heartbeat(fd))
 				return false;
-			nanosleep(&(struct timespec){.tv_nsec = BEAT_MS * 1000000L}, NULL);
+			if (gate_wait(s, BEAT_MS))
+				break; /* the test let the answer go */
 		}
 		send_reply(fd, sh.request_id, 0, false);
 		return true;
@@ -409,6 +417,7 @@ static void poke(const struct server *s)
 static void server_stop(struct server *s)
 {
 	atomic_store(&s->stop, true);
+	sem_post(&s->go); /* a delay under way ends */
 	poke(s);
 	server_join(s);
 }
@@ -730,7 +739,7 @@ static void on_alarm(int sig)
 static void *silent_valve(void *arg)
 {
 	struct server *s = arg;
-	gate_wait(s, SILENT_VALVE_S);
+	gate_wait(s, SILENT_VALVE_S * 1000);
 	int filler = accept(s->lfd, NULL, NULL);
 	if (filler >= 0)
 		close(filler);
