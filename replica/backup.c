@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -728,10 +729,8 @@ close_out:
 static int snapshot_copy(struct hw_store *s, const char *dir, struct manifest *m,
 			 struct progress *prog)
 {
-	char file[PATH_MAX], lock[PATH_MAX];
+	char file[PATH_MAX];
 	int rc = path_join(file, dir, "data.mdb");
-	if (rc == 0)
-		rc = path_join(lock, dir, "lock.mdb");
 	if (rc != 0)
 		return rc;
 	if (mkdir(dir, 0700) != 0)
@@ -740,7 +739,7 @@ static int snapshot_copy(struct hw_store *s, const char *dir, struct manifest *m
 	if (rc != 0)
 		return rc;
 	/* The copy's own head, not s's: another process may have written since. */
-	struct hw_store_opts o = {.read_only = true};
+	struct hw_store_opts o = {.read_only = true, .unlocked = true};
 	struct hw_store *snap;
 	struct hw_head h;
 	rc = hw_store_open(dir, &o, &snap);
@@ -748,7 +747,6 @@ static int snapshot_copy(struct hw_store *s, const char *dir, struct manifest *m
 		return rc;
 	rc = hw_store_head(snap, &h);
 	hw_store_close(snap);
-	unlink(lock); /* made by the open; a backup needs none */
 	if (rc != 0)
 		return rc;
 	m->snapshot_lsn = m->end_lsn = h.lsn;
@@ -775,7 +773,53 @@ static int snapshot_take(struct hw_store *s, const char *out, struct manifest *m
 		rc = -errno;
 	if (rc == 0)
 		rc = hw_snapshot_fsync_path(out);
+	else
+		hw_snapshot_rm(tmp); /* a copy cut short (a full disk) leaves no room taken */
 	return rc;
+}
+
+/* A full backup keeps this file in its directory until its MANIFEST is written. */
+#define MARKER "INCOMPLETE"
+
+/* Whether out may take a new full backup: it is empty, or a full backup that died before
+ * its MANIFEST left it (its marker says so). Files and neither are a damaged backup (one
+ * whose MANIFEST went) or not a backup at all: HW_EBACKUP, nothing overwritten. */
+static int full_allowed(const char *out, char *what)
+{
+	DIR *d = opendir(out);
+	if (d == NULL)
+		return -errno;
+	bool marker = false, others = false;
+	const struct dirent *e;
+	while ((e = readdir(d)) != NULL) {
+		if (strcmp(e->d_name, MARKER) == 0)
+			marker = true;
+		else if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+			others = true;
+	}
+	closedir(d);
+	if (others && !marker)
+		return fail(what, HW_EBACKUP,
+			    "holds files but no MANIFEST (a damaged backup, or not a backup): "
+			    "nothing written; back up into an empty directory");
+	return 0;
+}
+
+/* Create (make true) or remove the marker, durably. */
+static int marker_set(const char *out, bool make)
+{
+	char path[PATH_MAX];
+	int rc = path_join(path, out, MARKER);
+	if (rc != 0)
+		return rc;
+	int fd = make ? open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600) : -1;
+	if (make && fd < 0)
+		return -errno;
+	if (fd >= 0)
+		close(fd);
+	if (!make && unlink(path) != 0 && errno != ENOENT)
+		return -errno;
+	return hw_snapshot_fsync_path(out);
 }
 
 static int backup_full(struct hw_store *s, const char *out, const struct progress *prog,
@@ -785,6 +829,10 @@ static int backup_full(struct hw_store *s, const char *out, const struct progres
 	struct progress pages = *prog, entries = *prog;
 	char log[PATH_MAX];
 	int rc = path_join(log, out, "log.hwl");
+	if (rc == 0)
+		rc = full_allowed(out, info->what);
+	if (rc == 0)
+		rc = marker_set(out, true);
 	if (rc == 0)
 		rc = snapshot_take(s, out, &m, &pages);
 	if (rc == 0)
@@ -800,6 +848,8 @@ static int backup_full(struct hw_store *s, const char *out, const struct progres
 	close(fd);
 	if (rc == 0)
 		rc = manifest_write(out, &m);
+	if (rc == 0)
+		rc = marker_set(out, false);
 	info->snapshot_lsn = m.snapshot_lsn;
 	info->end_lsn = m.end_lsn;
 	return rc;
@@ -1077,7 +1127,8 @@ static int backup_open(const char *bdir, struct backup_view *bv, char *what)
 /* Open the snapshot read-only and check it is what the MANIFEST says. */
 static int snapshot_open(const struct backup_view *bv, struct hw_store **out, char *what)
 {
-	struct hw_store_opts o = {.read_only = true};
+	/* unlocked: a restore writes nothing into the backup (it may be read-only, or full) */
+	struct hw_store_opts o = {.read_only = true, .unlocked = true};
 	struct hw_head h;
 	uint8_t id[HW_HASH_BYTES];
 	int rc = hw_store_open(bv->snap_dir, &o, out);
@@ -1205,13 +1256,27 @@ static void store_remove(const char *dir, bool rmdir_too)
 
 /* A restore is built in dir/.restore-tmp and moved into dir only whole, so that one cut
  * short (killed, a crash) leaves no data.mdb in dir that could pass for the store it was
- * to be. dir must hold no store (HW_EEXIST) and no node's log (a wal directory, whose
- * entries would be replayed on top of the restored store); it is made if missing. A
- * work directory left by an earlier restore is removed. */
-static int restore_begin(const char *dir, char *work, char *what)
+ * to be. dir is made if missing and locked (*lock, an flock on it, held until the restore
+ * ends): a second restore into it is HW_EBUSY, where it would have removed the first's
+ * work directory under it. dir must hold no store (HW_EEXIST) and no node's log (a wal
+ * directory, whose entries would be replayed on top of the restored store). A work
+ * directory left by an earlier restore is removed. */
+static int restore_begin(const char *dir, char *work, int *lock, char *what)
 {
 	char path[PATH_MAX];
-	int rc = path_join(path, dir, "data.mdb");
+	int rc = path_join(work, dir, ".restore-tmp");
+	if (rc == 0 && mkdir(dir, 0700) != 0 && errno != EEXIST)
+		rc = -errno;
+	if (rc != 0)
+		return rc;
+	*lock = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (*lock < 0)
+		return -errno;
+	if (flock(*lock, LOCK_EX | LOCK_NB) != 0)
+		return errno == EWOULDBLOCK
+			       ? fail(what, HW_EBUSY, "another restore into %s is running", dir)
+			       : -errno;
+	rc = path_join(path, dir, "data.mdb");
 	if (rc == 0)
 		rc = access(path, F_OK) == 0
 			     ? fail(what, HW_EEXIST, "%s holds a store already", dir)
@@ -1223,10 +1288,6 @@ static int restore_begin(const char *dir, char *work, char *what)
 			  "%s holds a node's log (wal): restore into an empty "
 			  "directory",
 			  dir);
-	if (rc == 0)
-		rc = path_join(work, dir, ".restore-tmp");
-	if (rc == 0 && mkdir(dir, 0700) != 0 && errno != EEXIST)
-		rc = -errno;
 	if (rc != 0)
 		return rc;
 	store_remove(work, true);
@@ -1284,7 +1345,8 @@ int hw_restore(const char *backup_dir, const char *dir, uint64_t until_lsn, int6
 	bool existed = access(dir, F_OK) == 0;
 	char work[PATH_MAX];
 	struct hw_snapshot_info si;
-	rc = restore_begin(dir, work, info->what);
+	int lock = -1;
+	rc = restore_begin(dir, work, &lock, info->what);
 	bool began = rc == 0;
 	if (rc == 0)
 		rc = copy ? hw_snapshot_make(snap, work, &si) : hw_store_init(work);
@@ -1292,11 +1354,12 @@ int hw_restore(const char *backup_dir, const char *dir, uint64_t until_lsn, int6
 		rc = restore_into(&bv, snap, copy, work, &t, &b, info);
 	if (rc == 0)
 		rc = restore_finish(work, dir, info->what);
-	if (rc != 0 && began) {
+	if (rc != 0 && began)
 		store_remove(work, true);
-		if (!existed)
-			rmdir(dir);
-	}
+	if (rc != 0 && !existed)
+		rmdir(dir); /* made by restore_begin: gone again, if empty */
+	if (lock >= 0)
+		close(lock);
 	batch_fini(&b);
 out:
 	hw_store_close(snap);

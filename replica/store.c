@@ -420,7 +420,7 @@ int hw_store_open(const char *dir, const struct hw_store_opts *opts, struct hw_s
 	s->replay = s->replay_cap ? malloc(s->replay_cap) : NULL;
 	if (s->dir == NULL || (s->replay_cap && s->replay == NULL))
 		goto fail;
-	unsigned flags = s->opts.read_only   ? MDB_RDONLY
+	unsigned flags = s->opts.read_only   ? MDB_RDONLY | (s->opts.unlocked ? MDB_NOLOCK : 0)
 			 : s->opts.scratch   ? MDB_NOSYNC
 			 : s->opts.log_ahead ? MDB_NOMETASYNC
 					     : 0;

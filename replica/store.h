@@ -48,6 +48,9 @@ struct hw_store;
 struct hw_store_opts {
 	uint64_t map_bytes;             /* initial LMDB map size; 0: HW_MAP_BYTES_INITIAL */
 	bool read_only;                 /* open for reading only (get, digest, verify) */
+	bool unlocked;                  /* with read_only: a store no process writes (a
+					   backup's snapshot): no lock file is made or used
+					   (MDB_NOLOCK), so the open writes nothing there */
 	bool log_ahead;                 /* a write-ahead log in front holds durability: commit
 	                                   with MDB_NOMETASYNC (integrity kept, the last commit
 	                                   may be undone by a crash) and flush with
