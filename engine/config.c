@@ -941,6 +941,9 @@ static int check_vaults(struct parse *p)
 	if (c->n_standbys + p->n_vaults > HW_PEERS_MAX)
 		return fail(p, 0, "%u standbys and %u vaults are more than %u peers", c->n_standbys,
 			    p->n_vaults, HW_PEERS_MAX);
+	for (uint32_t i = 0; i < c->n_standbys; i++)
+		if (strcmp(c->standbys[i], c->node_id) == 0)
+			return fail(p, 0, "'cluster.standbys' names this node '%s'", c->node_id);
 	for (uint32_t j = 0; j < p->n_vaults; j++) {
 		if (strcmp(p->vaults[j], c->node_id) == 0)
 			return fail(p, 0, "'cluster.vaults' names this node '%s'", c->node_id);

@@ -807,6 +807,24 @@ static int node_start(struct hw_node *n, const struct hw_channel_config *cc)
 	return rc;
 }
 
+/* What a node needs of a config beyond what parses (engine/config.c also serves the
+ * witness and the CLI): checked before anything is written in its data_dir. */
+static int node_config_check(const struct hw_config *c, const char *path, char *err, size_t cap)
+{
+	if (c->role == HW_ROLE_WITNESS)
+		snprintf(err, cap, "%s: 'node.role' is witness: run it with `hawser witness`",
+			 path);
+	else if (c->role != HW_ROLE_VAULT && c->client[0] == '\0')
+		snprintf(err, cap,
+			 "%s: missing key 'node.client' (required for a %s: clients%s "
+			 "connect there)",
+			 path, c->role == HW_ROLE_PRIMARY ? "primary" : "standby",
+			 c->failover.on ? ", and the other voters," : "");
+	else
+		return 0;
+	return HW_ECONFIG;
+}
+
 int hw_node_open(const char *config_path, struct hw_node **out)
 {
 	struct hw_node *n = calloc(1, sizeof *n);
@@ -816,6 +834,8 @@ int hw_node_open(const char *config_path, struct hw_node **out)
 	struct hw_identity id;
 	struct hw_channel_config cc;
 	int rc = hw_config_load(config_path, &n->cfg, err, sizeof err);
+	if (rc == 0)
+		rc = node_config_check(&n->cfg, config_path, err, sizeof err);
 	if (rc == 0)
 		rc = hw_config_channel(&n->cfg, config_path, &id, &cc, err, sizeof err);
 	if (rc != 0) {

@@ -218,6 +218,43 @@ static void test_open_fails_cleanly(void **state)
 	assert_null(n);
 }
 
+/* Write text as the config file path. */
+static void write_text(const char *path, const char *text)
+{
+	FILE *fp = fopen(path, "w");
+	assert_non_null(fp);
+	assert_true(fputs(text, fp) >= 0);
+	assert_int_equal(fclose(fp), 0);
+}
+
+/* A config that parses but no node can run is refused with HW_ECONFIG before anything is
+ * written in its data directory: a witness's (it runs with `hawser witness`), and a
+ * primary's or standby's without a client port. */
+static void test_open_refuses_unrunnable(void **state)
+{
+	struct fix *f = *state;
+	char ini[HW_PROC_PATH_MAX + 16], dir[HW_PROC_PATH_MAX + 16], text[1024];
+	snprintf(ini, sizeof ini, "%s/w.ini", f->root);
+	snprintf(dir, sizeof dir, "%s/data", f->root);
+	static const char *const bodies[] = {
+		"id = w1\nrole = witness\nlisten = 127.0.0.1:3\n[failover]\nrto = 2s\nrpo = 0\n"
+		"voters = p1@127.0.0.1:1, s1@127.0.0.1:2\nwitness = 127.0.0.1:3\nwitness_id = w1\n",
+		"id = p1\nrole = primary\n",
+		"id = s1\nrole = standby\nprimary = 127.0.0.1:1\n",
+	};
+	for (size_t i = 0; i < sizeof bodies / sizeof bodies[0]; i++) {
+		snprintf(text, sizeof text,
+			 "[cluster]\nid = itest\n[security]\ninsecure = true\n[node]\n"
+			 "data_dir = %s\n%s",
+			 dir, bodies[i]);
+		write_text(ini, text);
+		struct hw_node *n = NULL;
+		assert_int_equal(hw_node_open(ini, &n), HW_ECONFIG);
+		assert_null(n);
+		assert_int_equal(access(dir, F_OK), -1);
+	}
+}
+
 /* Opened on the test's thread, run on another, closed on the test's again: submits are
  * acknowledged, the run returns 0, and the close says nothing about io_uring (no
  * "File exists", no operation left in flight). */
@@ -299,6 +336,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_idle_client_hears_heartbeats, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stop_answers_every_submit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_submits_bounded, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_open_refuses_unrunnable, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_open_fails_cleanly, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_open_and_run_on_other_threads, setup,
 						teardown),

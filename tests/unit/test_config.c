@@ -301,6 +301,11 @@ static void test_too_many_standbys(void **state)
 	expect_error(f, "[cluster]\nid = a\nstandbys = a,b,c,d,e,f,g,h,i\n", 3,
 		     "'cluster.standbys' lists more than 8 standbys");
 	expect_error(f, "[cluster]\nid = a\nstandbys = a, b, a\n", 3, "lists 'a' twice");
+	/* a primary waiting on itself would acknowledge nothing */
+	expect_error(f,
+		     "[cluster]\nid = a\nstandbys = s1, p1\n[node]\nid = p1\nrole = primary\n"
+		     "data_dir = /d\nclient = 127.0.0.1:7001\nlisten = 127.0.0.1:7002\n",
+		     0, "'cluster.standbys' names this node 'p1'");
 	assert_int_equal(load(f, "[cluster]\nid = x\nstandbys = a,b,c,d,e,f,g,h\n"
 				 "[node]\nid = p\nrole = primary\ndata_dir = /d\nlisten = :1\n"),
 			 HW_ECONFIG); /* eight is fine, but the listen address has no host */
