@@ -76,6 +76,11 @@ int hw__node_send_hello(struct hw_node *n, struct hw_conn *c, int role, const st
 	m.last_lsn = h.lsn;
 	if (h.lsn != 0)
 		m.last_hash = (ProtobufCBinaryData){HW_HASH_BYTES, h.hash};
+	static const uint8_t none[HW_HASH_BYTES];
+	uint8_t chain[HW_HASH_BYTES];
+	if (n->store != NULL && hw_store_chain_id(n->store, chain) == 0 &&
+	    memcmp(chain, none, HW_HASH_BYTES) != 0)
+		m.chain = (ProtobufCBinaryData){HW_HASH_BYTES, chain};
 	return hw__node_send_msg(c, HW_FRAME_HELLO, &m);
 }
 

@@ -655,6 +655,16 @@ static int chain_matches(struct hw_node *n, const Hawser__Wire__V1__Hello *m)
 		       : HW_EDIVERGED;
 }
 
+/* Whether the standby said its chain (the hash of its entry 1) and it is not ours: its
+ * store holds another history (this node's data was wiped or swapped, or the standby
+ * was pointed at the wrong primary). No snapshot may replace it. */
+static bool other_chain(struct hw_node *n, const Hawser__Wire__V1__Hello *m)
+{
+	uint8_t own[HW_HASH_BYTES];
+	return m->chain.len == HW_HASH_BYTES && hw_store_chain_id(n->store, own) == 0 &&
+	       memcmp(own, m->chain.data, HW_HASH_BYTES) != 0;
+}
+
 /* Take session s as peer's replication connection (a newer one replaces the old) and
  * answer its hello. */
 static void link_peer(struct hw_session *s, int peer)
@@ -702,6 +712,16 @@ static int standby_hello(struct hw_session *s, const Hawser__Wire__V1__Hello *m)
 		hw_log("peer_refused", "peer=%s node=%s reason=unknown_standby", hw_conn_peer(s->conn),
 		       m->node_id);
 		hw__node_refuse(s->conn, HW_ECLUSTER, "not a standby of this primary");
+		return 0;
+	}
+	if (other_chain(n, m)) {
+		hw_log("standby_diverged",
+		       "peer=%s its_lsn=%llu our_lsn=%llu code=%s reason=other_chain", m->node_id,
+		       (unsigned long long)m->last_lsn, (unsigned long long)n->core.last_lsn,
+		       hw_errname(HW_EDIVERGED));
+		hw__node_refuse(s->conn, HW_EDIVERGED,
+				"the standby's store is of another chain (entry 1 differs): no "
+				"snapshot or rejoin replaces it; an operator decides");
 		return 0;
 	}
 	bool vault = (uint32_t)peer >= n->cfg.n_standbys;

@@ -603,7 +603,18 @@ static int rx_end(struct hw_node *n, const struct hw_frame *f)
 	int frc = hw_snapshot_fsync_path(rx->dir); /* its entry in the directory, too */
 	if (frc != 0)
 		return rx_refuse(n, frc, "cannot flush the snapshot's directory");
-	int rc = hw_snapshot_check(rx->dir, &rx->head);
+	/* Only a snapshot of this standby's own chain replaces its store (the primary checks
+	 * it first from the Hello; an older primary does not): a store of another chain is
+	 * not this standby's to give up. */
+	uint8_t own[HW_HASH_BYTES];
+	int rc = hw_store_chain_id(n->store, own);
+	if (rc != 0)
+		return rx_refuse(n, rc, "cannot read this standby's chain identity");
+	rc = hw_snapshot_check(rx->dir, &rx->head, own);
+	if (rc == HW_EDIVERGED)
+		return rx_refuse(n, rc,
+				 "the snapshot is of another chain than this standby's "
+				 "store (entry 1 differs): nothing replaced");
 	if (rc != 0)
 		return rx_refuse(n, rc, "snapshot's head is not the announced LSN and hash");
 	char aside[HW_PATH_CHARS_MAX + 64];

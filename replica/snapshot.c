@@ -53,23 +53,22 @@ int hw_snapshot_rm(const char *dir)
 	return nftw(dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS) == 0 ? 0 : -errno;
 }
 
-/* Head and base of the store in dir, opened read-only; its lock file is removed after. */
-static int read_heads(const char *dir, struct hw_head *head, struct hw_head *base)
+/* Head, base (may be NULL) and chain identity (may be NULL) of the store in dir, opened
+ * read-only and without a lock file: a copy at rest needs none. */
+static int read_heads(const char *dir, struct hw_head *head, struct hw_head *base,
+		      uint8_t chain[HW_HASH_BYTES])
 {
-	char lock[PATH_MAX];
-	int rc = path_join(lock, dir, "lock.mdb");
+	struct hw_store_opts o = {.read_only = true, .unlocked = true};
+	struct hw_store *s;
+	int rc = hw_store_open(dir, &o, &s);
 	if (rc != 0)
 		return rc;
-	struct hw_store_opts o = {.read_only = true};
-	struct hw_store *s;
-	rc = hw_store_open(dir, &o, &s);
-	if (rc == 0) {
-		rc = hw_store_head(s, head);
-		if (rc == 0 && base != NULL)
-			rc = hw_store_base(s, base);
-		hw_store_close(s);
-	}
-	unlink(lock); /* made by the open; a copy at rest needs none */
+	rc = hw_store_head(s, head);
+	if (rc == 0 && base != NULL)
+		rc = hw_store_base(s, base);
+	if (rc == 0 && chain != NULL)
+		rc = hw_store_chain_id(s, chain);
+	hw_store_close(s);
 	return rc;
 }
 
@@ -92,7 +91,7 @@ int hw_snapshot_make(struct hw_store *s, const char *dir, struct hw_snapshot_inf
 	if (rc == 0)
 		rc = hw_snapshot_fsync_path(dir);
 	if (rc == 0)
-		rc = read_heads(dir, &out->head, &out->base);
+		rc = read_heads(dir, &out->head, &out->base, NULL);
 	if (rc == 0 && stat(file, &st) != 0)
 		rc = -errno;
 	if (rc == 0)
@@ -134,14 +133,20 @@ int hw_snapshot_hash(const char *dir, uint8_t out[HW_HASH_BYTES], uint64_t *byte
 	return rc;
 }
 
-int hw_snapshot_check(const char *dir, const struct hw_head *want)
+int hw_snapshot_check(const char *dir, const struct hw_head *want,
+		      const uint8_t chain[HW_HASH_BYTES])
 {
+	static const uint8_t none[HW_HASH_BYTES];
 	struct hw_head h;
-	int rc = read_heads(dir, &h, NULL);
+	uint8_t id[HW_HASH_BYTES];
+	int rc = read_heads(dir, &h, NULL, id);
 	if (rc != 0)
 		return rc;
 	if (h.lsn != want->lsn || memcmp(h.hash, want->hash, HW_HASH_BYTES) != 0)
 		return HW_ECHAIN;
+	if (chain != NULL && memcmp(chain, none, HW_HASH_BYTES) != 0 &&
+	    memcmp(chain, id, HW_HASH_BYTES) != 0)
+		return HW_EDIVERGED;
 	return 0;
 }
 

@@ -34,10 +34,12 @@ int hw_snapshot_make(struct hw_store *s, const char *dir, struct hw_snapshot_inf
 /* BLAKE2b-256 and size of dir/data.mdb. -errno. Any thread. */
 int hw_snapshot_hash(const char *dir, uint8_t out[HW_HASH_BYTES], uint64_t *bytes);
 
-/* Check that dir holds a store whose head is want (LSN and hash): opened read-only, its
- * format checked; the lock file the open makes is removed. HW_ECHAIN when the head
- * differs, HW_EFORMAT when it is no store. */
-int hw_snapshot_check(const char *dir, const struct hw_head *want);
+/* Check that dir holds a store whose head is want (LSN and hash) and, unless chain is
+ * NULL or all zero (an empty store's), whose chain identity (hw_store_chain_id) is chain:
+ * opened read-only, its format checked, no lock file made. HW_ECHAIN when the head
+ * differs, HW_EDIVERGED when the chain does, HW_EFORMAT when it is no store. */
+int hw_snapshot_check(const char *dir, const struct hw_head *want,
+		      const uint8_t chain[HW_HASH_BYTES]);
 
 /* Put new_dir in the place of data_dir, in one step (RENAME_EXCHANGE: no crash finds
  * no data_dir), then set the old data aside as "<data_dir>.replaced-<now_ms>" (kept: a

@@ -516,6 +516,25 @@ static struct hw_head make_store(const char *dir, uint64_t n, uint64_t keep)
 	return make_store_epoch(dir, n, keep, 1);
 }
 
+/* A refused snapshot left the standby's store in dir as it was (head before): not moved
+ * aside, no partial copy beside it. */
+static void assert_store_kept(const char *dir, const struct hw_head *before)
+{
+	char aside[HW_PROC_PATH_MAX + 64], tmp[HW_PROC_PATH_MAX + 32];
+	assert_false(replaced_dir(dir, aside, sizeof aside));
+	snprintf(tmp, sizeof tmp, "%s.snapshot-tmp", dir);
+	struct stat st;
+	assert_int_not_equal(stat(tmp, &st), 0);
+	struct hw_store_opts ro = {.read_only = true};
+	struct hw_store *s;
+	struct hw_head after;
+	assert_int_equal(hw_store_open(dir, &ro, &s), 0);
+	assert_int_equal(hw_store_head(s, &after), 0);
+	hw_store_close(s);
+	assert_int_equal(after.lsn, before->lsn);
+	assert_memory_equal(after.hash, before->hash, HW_HASH_BYTES);
+}
+
 /* A snapshot whose bytes do not match its BLAKE2b is refused with HW_ECORRUPT: the
  * connection closes, the partial copy is removed, and the standby's own data stays where
  * it was, unchanged and not moved aside; while it came, its progress was logged. */
@@ -542,19 +561,45 @@ static void test_bad_snapshot_refused(void **state)
 	close(cfd);
 	close(lfd);
 	assert_int_equal(hw_proc_stop(&f->s.proc, STOP_WAIT_MS), 0);
-	char aside[HW_PROC_PATH_MAX + 64], tmp[HW_PROC_PATH_MAX + 32];
-	assert_false(replaced_dir(f->s.dir, aside, sizeof aside));
-	snprintf(tmp, sizeof tmp, "%s.snapshot-tmp", f->s.dir);
-	struct stat st;
-	assert_int_not_equal(stat(tmp, &st), 0);
-	struct hw_store_opts ro = {.read_only = true};
-	struct hw_store *s;
-	struct hw_head after;
-	assert_int_equal(hw_store_open(f->s.dir, &ro, &s), 0);
-	assert_int_equal(hw_store_head(s, &after), 0);
-	hw_store_close(s);
-	assert_int_equal(after.lsn, before.lsn);
-	assert_memory_equal(after.hash, before.hash, HW_HASH_BYTES);
+	assert_store_kept(f->s.dir, &before);
+}
+
+/* Whether the file at path holds text. */
+static bool file_has(const char *path, const char *text)
+{
+	FILE *fp = fopen(path, "r");
+	assert_non_null(fp);
+	char line[1024];
+	bool found = false;
+	while (!found && fgets(line, sizeof line, fp) != NULL)
+		found = strstr(line, text) != NULL;
+	fclose(fp);
+	return found;
+}
+
+/* A standby whose store is of another chain (its entry 1 differs: the primary's data was
+ * wiped or swapped, or the standby points at the wrong primary), behind the primary's
+ * pruned log, is refused with HW_EDIVERGED: no snapshot is copied or sent, and its store
+ * stays as it was, not moved aside. A snapshot would have replaced it. */
+static void test_other_chain_refused(void **state)
+{
+	struct fix *f = *state;
+	start_primary(f);
+	load_start(f, HISTORY_RECORDS);
+	load_all_acked(&f->load);
+	assert_int_equal(hw_tnode_wait_pruned(&f->p, 0, CATCHUP_MS), 0);
+	init_standby(f);
+	struct hw_head before = make_store(f->s.dir, 50, 0);
+	size_t smark = 0, pmark = hw_proc_mark(&f->p.proc);
+	assert_int_equal(hw_tnode_start(&f->s, &smark), 0);
+	assert_true(hw_proc_wait_line(&f->p.proc, &pmark, "event=standby_diverged",
+				      "reason=other_chain", EVENT_WAIT_MS, NULL, 0));
+	assert_true(hw_proc_wait_line(&f->s.proc, &smark, "event=primary_refused",
+				      "code=HW_EDIVERGED", EVENT_WAIT_MS, NULL, 0));
+	assert_int_equal(hw_proc_stop(&f->s.proc, STOP_WAIT_MS), 0);
+	assert_int_equal(hw_proc_stop(&f->p.proc, STOP_WAIT_MS), 0);
+	assert_false(file_has(f->p.log, "event=snapshot_copying"));
+	assert_store_kept(f->s.dir, &before);
 }
 
 /* A standby whose log already holds entries of epoch 2 refuses a primary of epoch 1 (a
@@ -671,6 +716,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_empty_standby_gets_snapshot, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_behind_standby_gets_snapshot, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_snapshot_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_other_chain_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_large_snapshot, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_catchup_progress_logged, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stale_primary_refused, setup, teardown),

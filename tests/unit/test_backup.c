@@ -855,6 +855,40 @@ static void test_backup_disk_full(void **state)
 	assert_string_equal(names, "INCOMPLETE ");
 }
 
+/* A snapshot's check against an expected chain: equal or unknown (NULL, all zero) passes,
+ * another chain is HW_EDIVERGED; the check makes no lock file in the copy. */
+static void test_snapshot_check_chain(void **state)
+{
+	struct fx *f = *state;
+	char snap[300], other[300], names[400];
+	path_in(f, "snap", snap);
+	path_in(f, "other", other);
+	struct hw_snapshot_info si;
+	assert_int_equal(hw_snapshot_make(f->s, snap, &si), 0);
+	uint8_t own[HW_HASH_BYTES], theirs[HW_HASH_BYTES], none[HW_HASH_BYTES] = {0};
+	assert_int_equal(hw_store_chain_id(f->s, own), 0);
+	struct hw_store *o;
+	assert_int_equal(hw_store_init(other), 0);
+	assert_int_equal(hw_store_open(other, NULL, &o), 0);
+	uint8_t rec[1024];
+	struct hw_submit sub = {.data = rec, .len = make_record(0, rec, sizeof rec)};
+	struct hw_result res;
+	/* the same record at another time: another entry 1 */
+	assert_int_equal(hw_store_submit(o, 1, NOW_MS + 12345, &sub, 1, &res), 0);
+	assert_int_equal(hw_store_chain_id(o, theirs), 0);
+	hw_store_close(o);
+	assert_memory_not_equal(own, theirs, HW_HASH_BYTES);
+	assert_int_equal(hw_snapshot_check(snap, &si.head, own), 0);
+	assert_int_equal(hw_snapshot_check(snap, &si.head, none), 0);
+	assert_int_equal(hw_snapshot_check(snap, &si.head, NULL), 0);
+	assert_int_equal(hw_snapshot_check(snap, &si.head, theirs), HW_EDIVERGED);
+	struct hw_head wrong = si.head;
+	wrong.lsn--;
+	assert_int_equal(hw_snapshot_check(snap, &wrong, own), HW_ECHAIN);
+	names_in(snap, names, sizeof names);
+	assert_string_equal(names, "data.mdb ");
+}
+
 /* An incremental backup of another chain into an existing backup is refused. */
 static void test_backup_other_chain(void **state)
 {
@@ -1107,6 +1141,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_backup_without_manifest, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restore_hands_off, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_backup_disk_full, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_snapshot_check_chain, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_replay, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_replay_stopped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pruned_verify_replay, setup, teardown),
