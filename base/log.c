@@ -287,6 +287,10 @@ int64_t hw_log_line_ms(const char *line)
 
 int hw_log_time_ms(const char *s, int64_t *ms)
 {
+	static const char shape[] = "dddd-dd-ddTdd:dd:dd"; /* d: a digit; exactly these widths */
+	for (size_t i = 0; i + 1 < sizeof shape; i++)
+		if (shape[i] == 'd' ? s[i] < '0' || s[i] > '9' : s[i] != shape[i])
+			return -EINVAL;
 	struct tm tm = {0};
 	int frac = 0, used = 0;
 	if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
@@ -301,12 +305,14 @@ int hw_log_time_ms(const char *s, int64_t *ms)
 			frac *= 10;
 	}
 	if (strcmp(p, "Z") != 0 || tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 ||
-	    tm.tm_mday > 31 || tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 60)
+	    tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 59)
 		return -EINVAL;
 	tm.tm_year -= 1900;
 	tm.tm_mon -= 1;
+	int mday = tm.tm_mday, mon = tm.tm_mon;
 	time_t t = timegm(&tm);
-	if (t == (time_t)-1)
+	/* timegm moves a day the month does not have (November 31st) into the next month */
+	if (t == (time_t)-1 || tm.tm_mday != mday || tm.tm_mon != mon)
 		return -EINVAL;
 	*ms = (int64_t)t * 1000 + frac;
 	return 0;

@@ -293,7 +293,18 @@ static void test_log_read(void **state)
 	assert_int_equal(hw_log_time_ms("2026-11-26T10:12:44Z", &ms), 0);
 	assert_int_equal(ms, 1795687964000);
 	assert_int_equal(hw_log_time_ms("2026-11-26T10:12:44Zx", &ms), -EINVAL);
+	/* a day the month does not have, a leap day of a common year, a short field, a
+	 * sign: refused, never moved to another day */
+	static const char *const bad[] = {
+		"2026-11-31T10:00:00Z", "2026-02-29T00:00:00Z", "2026-1-5T01:02:03Z",
+		"2026-11-26T1:02:03Z",  "2026-11-26T10:12:60Z", "2026-11-+6T10:12:44Z",
+		"2026-00-26T10:12:44Z", "20261126T101244Z",
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		assert_int_equal(hw_log_time_ms(bad[i], &ms), -EINVAL);
 	assert_int_equal(ms, 1795687964000);
+	assert_int_equal(hw_log_time_ms("2028-02-29T23:59:59.5Z", &ms), 0);
+	assert_int_equal(ms, 1835481599500);
 }
 
 /* Milliseconds of clock id minus hw_mono_ms(), in a child whose time namespace puts
