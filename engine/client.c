@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "base/clock.h"
+#include "base/addr.h"
 #include "base/arena.h"
 #include "base/assert.h"
 #include "engine/client_int.h"
@@ -528,7 +529,9 @@ int hw_client_addrs_parse(const char *list, char (*addrs)[HW_ADDR_CHARS_MAX + 1]
 		if (len == 0 || len > HW_ADDR_CHARS_MAX || *n == cap)
 			return -EINVAL;
 		memcpy(addrs[*n], p, len);
-		addrs[(*n)++][len] = '\0';
+		addrs[*n][len] = '\0';
+		if (!hw_addr_ok(addrs[(*n)++]))
+			return -EINVAL;
 		if (end == NULL)
 			return 0;
 		p = end + 1;

@@ -14,8 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/un.h>
 
+#include "base/addr.h"
 #include "base/duration.h"
 #include "hawser_error.h"
 #include "replica/drills.h"
@@ -202,19 +202,11 @@ static int set_addr(struct parse *p, const char *key, const char *v, char *dst)
 	if (n > HW_ADDR_CHARS_MAX)
 		return fail(p, p->line, "'%s' is longer than %d characters", key,
 			    HW_ADDR_CHARS_MAX);
-	if (strncmp(v, "unix:", 5) == 0) {
-		if (n == 5 || n - 5 >= sizeof(((struct sockaddr_un *)0)->sun_path))
-			return fail(p, p->line, "bad unix socket path '%s' for '%s'", v, key);
-	} else {
-		const char *colon = strrchr(v, ':');
-		char *end;
-		unsigned long port = colon ? strtoul(colon + 1, &end, 10) : 0;
-		if (!colon || colon == v || colon[1] < '0' || colon[1] > '9' || *end || port == 0 ||
-		    port > 65535)
-			return fail(p, p->line,
-				    "bad address '%s' for '%s': expected HOST:PORT or unix:/path",
-				    v, key);
-	}
+	if (!hw_addr_ok(v) && strncmp(v, "unix:", 5) == 0)
+		return fail(p, p->line, "bad unix socket path '%s' for '%s'", v, key);
+	if (!hw_addr_ok(v))
+		return fail(p, p->line,
+			    "bad address '%s' for '%s': expected HOST:PORT or unix:/path", v, key);
 	memcpy(dst, v, n + 1);
 	return 1;
 }

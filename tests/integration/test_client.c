@@ -456,7 +456,8 @@ static void test_refused(void **state)
 }
 
 /* A list with blanks around its commas splits into the same addresses a client connects
- * to; an empty address, one too long, or more than the cap is refused. */
+ * to; an empty address, one too long, more than the cap, or one not HOST:PORT (a port out
+ * of range would wrap to another node's) or unix:/path is refused. */
 static void test_addrs_parse(void **state)
 {
 	(void)state;
@@ -469,12 +470,20 @@ static void test_addrs_parse(void **state)
 	assert_string_equal(a[2], "unix:/s");
 	assert_int_equal(hw_client_addrs_parse("h1:1, ,h2:2", a, 3, &n), -EINVAL);
 	assert_int_equal(hw_client_addrs_parse("", a, 3, &n), -EINVAL);
-	assert_int_equal(hw_client_addrs_parse("a,b,c,d", a, 3, &n), -EINVAL);
+	assert_int_equal(hw_client_addrs_parse("a:1,b:1,c:1,d:1", a, 3, &n), -EINVAL);
+	static const char *const bad[] = {
+		"h:86353", "h:65536", "h:0", "h:+20817", "h: 20817", "h:20817x",
+		"h:",      ":1",      "h",   "unix:",    "h:1,",
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		if (hw_client_addrs_parse(bad[i], a, 3, &n) != -EINVAL)
+			fail_msg("'%s' taken", bad[i]);
+	assert_int_equal(hw_client_addrs_parse("[::1]:65535", a, 3, &n), 0);
 	char longest[HW_ADDR_CHARS_MAX + 2];
 	memset(longest, 'x', sizeof longest - 1);
-	longest[sizeof longest - 1] = '\0';
+	memcpy(longest + sizeof longest - 3, ":1", 3);
 	assert_int_equal(hw_client_addrs_parse(longest, a, 3, &n), -EINVAL);
-	longest[sizeof longest - 2] = '\0';
+	memcpy(longest + sizeof longest - 4, ":1", 3);
 	assert_int_equal(hw_client_addrs_parse(longest, a, 3, &n), 0);
 	assert_int_equal(n, 1);
 }
