@@ -15,7 +15,12 @@
  *               as the connection has room (on_writable), SNAPSHOT_END{blake2b}; the pin
  *               moves up to the snapshot's head
  *   INSTALLING  waiting for the standby's ack at (or past) the snapshot's head; then it
- *               is connected in the core at that LSN and the log stream follows
+ *               is connected in the core at that LSN and the log stream follows. The
+ *               install (flush, swap, reopen on the standby's loop) may outlast a peer
+ *               timeout on a large store: silence is borne for CATCHUP_GRACE_TIMEOUTS of
+ *               them, and a connection lost meanwhile goes to CATCHUP with the pin at the
+ *               snapshot's head, so the standby comes back to a log that holds its next
+ *               entry instead of needing a second snapshot
  *   CATCHUP     the pin follows the standby's durable position until it is within half
  *               of log_keep_records of the head (or CATCHUP_KEEP_FACTOR * keep behind:
  *               the hard cap, so one slow standby cannot fill the disk). A connection
@@ -381,6 +386,19 @@ void hw__snapshot_on_writable(struct hw_session *s)
 		pump(tx);
 }
 
+/* The standby has the whole copy and lost its connection while installing it: it comes
+ * back at the snapshot's head. Catch-up's grace keeps the pin there meanwhile. */
+static void await_return(struct hw_snap_tx *tx)
+{
+	hw_log("snapshot_await", "peer=%s lsn=%llu what=\"%s\"", tx->node->cfg.standbys[tx->peer],
+	       (unsigned long long)tx->info.head.lsn,
+	       "connection lost while the standby installs: the log stays pinned at the "
+	       "snapshot's head for its return");
+	tx->state = TX_CATCHUP;
+	tx->c = NULL;
+	tx->gone_ms = hw__node_now(tx->node);
+}
+
 void hw__snapshot_session_gone(struct hw_node *n, struct hw_session *s)
 {
 	struct hw_snap_tx *tx = n->snap_tx;
@@ -390,9 +408,12 @@ void hw__snapshot_session_gone(struct hw_node *n, struct hw_session *s)
 		tx->c = NULL; /* the copy's callbacks clean up; catch-up keeps its pin a while */
 		return;
 	}
-	if (tx->state != TX_CATCHUP)
-		hw_log("snapshot_abandoned", "peer=%s sent=%llu of %llu", n->cfg.standbys[tx->peer],
-		       (unsigned long long)tx->sent, (unsigned long long)tx->info.bytes);
+	if (tx->state == TX_INSTALLING) {
+		await_return(tx);
+		return;
+	}
+	hw_log("snapshot_abandoned", "peer=%s sent=%llu of %llu", n->cfg.standbys[tx->peer],
+	       (unsigned long long)tx->sent, (unsigned long long)tx->info.bytes);
 	tx_reset(tx);
 }
 
@@ -435,7 +456,9 @@ void hw__snapshot_tick(struct hw_node *n)
 	/* The core does not time this peer out (it is not connected there yet): a standby
 	 * that stopped acking for peer_timeout_ms frees the snapshot slot. */
 	bool local = tx->state == TX_COPYING || tx->state == TX_COMMITTING; /* no ack due */
-	if (!local && hw__node_now(n) - tx->heard_ms > n->cfg.peer_timeout_ms) {
+	int64_t bound =
+		n->cfg.peer_timeout_ms * (tx->state == TX_INSTALLING ? CATCHUP_GRACE_TIMEOUTS : 1);
+	if (!local && hw__node_now(n) - tx->heard_ms > bound) {
 		tx_fail(tx, -ETIMEDOUT, "standby went silent");
 		return;
 	}

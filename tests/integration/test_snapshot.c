@@ -390,15 +390,20 @@ static int fake_listen(char *addr, size_t cap)
 	return fd;
 }
 
-static void put_hello(int fd, uint64_t last_lsn)
+/* A Hello as node id (p1: a primary, else a standby) at epoch 1 whose log ends at
+ * last_lsn, with hash (NULL: none said). */
+static void put_hello(int fd, const char *id, uint64_t last_lsn, const uint8_t *hash)
 {
 	Hawser__Wire__V1__Hello h = HAWSER__WIRE__V1__HELLO__INIT;
 	h.protocol_version = 1;
 	h.cluster_id = "itest";
-	h.node_id = "p1";
-	h.role = HAWSER__WIRE__V1__ROLE__PRIMARY;
+	h.node_id = (char *)id;
+	h.role = strcmp(id, "p1") == 0 ? HAWSER__WIRE__V1__ROLE__PRIMARY
+				       : HAWSER__WIRE__V1__ROLE__STANDBY;
 	h.epoch = 1;
 	h.last_lsn = last_lsn;
+	if (hash != NULL)
+		h.last_hash = (ProtobufCBinaryData){HW_HASH_BYTES, (uint8_t *)hash};
 	put_msg(fd, HW_FRAME_HELLO, &h.base);
 }
 
@@ -419,7 +424,7 @@ static void send_bad_snapshot(int fd, struct hw_proc *s, size_t *smark, char *li
 	static uint8_t hash[HW_HASH_BYTES] = {7}, wrong[HW_HASH_BYTES] = {0};
 	uint8_t chunk[4096];
 	memset(chunk, 0x5a, sizeof chunk);
-	put_hello(fd, 100000);
+	put_hello(fd, "p1", 100000, NULL);
 	Hawser__Wire__V1__SnapshotBegin b = HAWSER__WIRE__V1__SNAPSHOT_BEGIN__INIT;
 	b.epoch = 1;
 	b.lsn = 100000;
@@ -445,7 +450,7 @@ static void send_bad_snapshot(int fd, struct hw_proc *s, size_t *smark, char *li
 static void feed_entries(int fd)
 {
 	uint64_t total = (uint64_t)FEED_FRAMES * FEED_BATCH;
-	put_hello(fd, total);
+	put_hello(fd, "p1", total, NULL);
 	struct hw_workload *w;
 	struct hw_workload_opts o = {.seed = 5, .count = total, .end_ms = 1790000000000LL};
 	assert_int_equal(hw_workload_new(&o, &w), 0);
@@ -617,7 +622,7 @@ static void test_stale_primary_refused(void **state)
 	assert_int_equal(hw_tnode_start(&f->s, &smark), 0);
 	int cfd = accept(lfd, NULL, NULL);
 	assert_true(cfd >= 0);
-	put_hello(cfd, 100); /* epoch 1 */
+	put_hello(cfd, "p1", 100, NULL); /* epoch 1 */
 	assert_true(hw_proc_wait_line(&f->s.proc, &smark, "event=stale_epoch", "its_epoch=1",
 				      EVENT_WAIT_MS, NULL, 0));
 	assert_null(strstr(f->s.proc.log, "event=following"));
@@ -631,6 +636,86 @@ static void test_stale_primary_refused(void **state)
 	assert_int_equal(hw_store_head(st, &after), 0);
 	hw_store_close(st);
 	assert_int_equal(after.lsn, before.lsn);
+}
+
+/* ---- a fake standby that takes a snapshot and goes before it acknowledges ---- */
+
+static int dial(const char *addr)
+{
+	const char *colon = strrchr(addr, ':');
+	struct sockaddr_in sa = {.sin_family = AF_INET,
+				 .sin_port = htons((uint16_t)atoi(colon + 1)),
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(fd >= 0);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+	return fd;
+}
+
+/* Read frames up to SNAPSHOT_END; the snapshot's head (from its BEGIN) goes to h. */
+static void read_snapshot(int fd, struct hw_head *h)
+{
+	size_t cap = 4u << 20, have = 0;
+	uint8_t *buf = malloc(cap);
+	assert_non_null(buf);
+	for (bool end = false; !end;) {
+		ssize_t r = read(fd, buf + have, cap - have);
+		assert_true(r > 0);
+		have += (size_t)r;
+		struct hw_frame f;
+		long n;
+		while (!end && (n = hw_frame_parse(buf, have, &f)) > 0) {
+			if (f.type == HW_FRAME_SNAPSHOT_BEGIN) {
+				Hawser__Wire__V1__SnapshotBegin *m =
+					hawser__wire__v1__snapshot_begin__unpack(NULL, f.len,
+										 f.body);
+				assert_non_null(m);
+				h->lsn = m->lsn;
+				memcpy(h->hash, m->hash.data, HW_HASH_BYTES);
+				hawser__wire__v1__snapshot_begin__free_unpacked(m, NULL);
+			}
+			end = f.type == HW_FRAME_SNAPSHOT_END;
+			memmove(buf, buf + n, have - (size_t)n);
+			have -= (size_t)n;
+		}
+		assert_true(end || n == 0);
+	}
+	free(buf);
+}
+
+/* A standby that received the whole snapshot and lost its connection before it
+ * acknowledged it (its install, which flushes and reopens a store on its loop, outlasting
+ * the link) comes back at the snapshot's head while the log runs on past
+ * log_keep_records: the log stayed pinned there, so it is connected, not sent a second
+ * snapshot. */
+static void test_installing_standby_keeps_pin(void **state)
+{
+	struct fix *f = *state;
+	start_primary(f);
+	load_start(f, HISTORY_RECORDS + LIVE_FAILED);
+	assert_true(hw_load_wait_acked(&f->load, HISTORY_RECORDS, CATCHUP_MS));
+	int fd = dial(f->p.listen);
+	struct hw_head head = {0};
+	put_hello(fd, "s1", 0, NULL);
+	read_snapshot(fd, &head);
+	size_t pmark = hw_proc_mark(&f->p.proc);
+	close(fd);
+	assert_true(hw_proc_wait_line(&f->p.proc, &pmark, "event=snapshot_", "peer=s1",
+				      EVENT_WAIT_MS, NULL, 0));
+	/* the log runs on past what retention keeps: without the pin it is pruned */
+	assert_true(hw_load_wait_acked(&f->load, head.lsn + 4 * KEEP_RECORDS, CATCHUP_MS));
+	fd = dial(f->p.listen);
+	put_hello(fd, "s1", head.lsn, head.hash);
+	char line[512];
+	do /* its answer to the hello: connected, or sent to a snapshot again */
+		assert_true(hw_proc_wait_line(&f->p.proc, &pmark, "event=peer_", "peer=s1",
+					      EVENT_WAIT_MS, line, sizeof line));
+	while (strstr(line, "event=peer_connected") == NULL &&
+	       strstr(line, "event=peer_needs_snapshot") == NULL);
+	print_message("primary: %s\n", strstr(line, "event="));
+	assert_non_null(strstr(line, "event=peer_connected"));
+	assert_int_equal(field_u64(line, "its_lsn"), head.lsn);
+	close(fd);
 }
 
 /* An empty standby fed a few seconds of entries by a fake primary logs catchup_progress
@@ -717,6 +802,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_behind_standby_gets_snapshot, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_snapshot_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_other_chain_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_installing_standby_keeps_pin, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_large_snapshot, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_catchup_progress_logged, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stale_primary_refused, setup, teardown),
