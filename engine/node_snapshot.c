@@ -52,6 +52,7 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "engine/node_int.h"
+#include "replica/rejoin.h"
 #include "replica/snapshot.h"
 #include "wire.pb-c.h"
 
@@ -468,13 +469,31 @@ void hw__snapshot_tick(struct hw_node *n)
 
 /* ---- standby ------------------------------------------------------------------------ */
 
-static void rx_abort(struct hw_snap_rx *rx)
+/* Clear dir, which should hold a received copy only (data.mdb). A node's data directory
+ * there (it has a log: a swap exchanged the directories, then a crash or an error came
+ * before the old one was set aside) is a replica's data: set aside as
+ * <data_dir>.replaced-<ms>, never deleted. 0 or -errno. */
+static int rx_clear(const struct hw_node *n, const char *dir)
+{
+	char wal[HW_PATH_CHARS_MAX + 48], aside[HW_PATH_CHARS_MAX + 64];
+	snprintf(wal, sizeof wal, "%s/wal", dir);
+	if (access(wal, F_OK) != 0)
+		return hw_snapshot_rm(dir);
+	snprintf(aside, sizeof aside, "%s.replaced-%lld", n->cfg.data_dir, (long long)hw_wall_ms());
+	if (rename(dir, aside) != 0)
+		return -errno;
+	hw_log("snapshot_old_data_kept", "dir=%s what=\"%s\"", aside,
+	       "a data directory left where a snapshot is received: set aside, not deleted");
+	return hw_snapshot_fsync_parent(aside);
+}
+
+static void rx_abort(const struct hw_node *n, struct hw_snap_rx *rx)
 {
 	if (rx->fd >= 0)
 		close(rx->fd);
 	rx->fd = -1;
 	if (rx->active)
-		hw_snapshot_rm(rx->dir);
+		rx_clear(n, rx->dir);
 	rx->active = false;
 }
 
@@ -485,7 +504,7 @@ static int rx_refuse(struct hw_node *n, int code, const char *what)
 	hw_log("snapshot_refused", "lsn=%llu got=%llu bytes=%llu code=%s what=\"%s\"",
 	       (unsigned long long)rx->head.lsn, (unsigned long long)rx->got,
 	       (unsigned long long)rx->bytes, hw_errname(code), what);
-	rx_abort(rx);
+	rx_abort(n, rx);
 	return code;
 }
 
@@ -512,7 +531,7 @@ static int rx_begin(struct hw_node *n, const struct hw_frame *f)
 	sibling(n, ".snapshot-tmp", rx->dir, sizeof rx->dir);
 	char file[HW_PATH_CHARS_MAX + 48];
 	snprintf(file, sizeof file, "%s/data.mdb", rx->dir);
-	int rc = hw_snapshot_rm(rx->dir); /* left by a crash */
+	int rc = rx_clear(n, rx->dir); /* left by a crash */
 	if (rc == 0 && mkdir(rx->dir, 0700) != 0)
 		rc = -errno;
 	if (rc != 0)
@@ -561,13 +580,22 @@ static int rx_chunk(struct hw_node *n, const struct hw_frame *f)
 	return 0;
 }
 
+static int any_row(void *arg, const struct hw_quarantined *q)
+{
+	(void)arg;
+	(void)q;
+	return 1;
+}
+
 /* Put the received copy in place of the data directory and follow from its head. The
  * writer and the log stop first (the writer finishes its job), the store closes, the
  * directories swap, and store, log (reset to the snapshot's head) and writer restart. */
 static int install(struct hw_node *n, char *aside, size_t cap)
 {
 	struct hw_snap_rx *rx = n->snap_rx;
-	bool empty = n->sb.pos.received == 0; /* a new standby: nothing of its own to keep */
+	/* a new standby: nothing of its own to keep (a node a rejoin rewound to 0 keeps its
+	 * quarantined records) */
+	bool empty = n->sb.pos.received == 0 && hw_quarantine_each(n->store, any_row, NULL) == 0;
 	hw_writer_stop(n->writer);
 	n->writer = NULL;
 	hw_wal_close(n->wal);
@@ -643,7 +671,7 @@ static int rx_end(struct hw_node *n, const struct hw_frame *f)
 	char aside[HW_PATH_CHARS_MAX + 64];
 	rc = install(n, aside, sizeof aside);
 	if (rc != 0) {
-		rx_abort(rx);
+		rx_abort(n, rx);
 		return rc;
 	}
 	hw_log("snapshot_installed", "lsn=%llu bytes=%llu seconds=%.3f old_data=%s",
@@ -679,7 +707,7 @@ void hw__snapshot_conn_lost(struct hw_node *n)
 		hw_log("snapshot_abandoned", "lsn=%llu got=%llu bytes=%llu",
 		       (unsigned long long)n->snap_rx->head.lsn,
 		       (unsigned long long)n->snap_rx->got, (unsigned long long)n->snap_rx->bytes);
-		rx_abort(n->snap_rx);
+		rx_abort(n, n->snap_rx);
 	}
 }
 
@@ -699,7 +727,7 @@ void hw__snapshot_stop(struct hw_node *n)
 		n->snap_tx = NULL;
 	}
 	if (n->snap_rx != NULL) {
-		rx_abort(n->snap_rx);
+		rx_abort(n, n->snap_rx);
 		free(n->snap_rx);
 		n->snap_rx = NULL;
 	}

@@ -419,18 +419,25 @@ static void put_heartbeat(int fd, uint64_t lsn)
 /* Hello as a primary far ahead, then a snapshot whose bytes do not match its BLAKE2b: its
  * chunks FEED_GAP_MS apart, with no heartbeat, until the standby logs its progress (that
  * line goes to line), then the rest at once. */
-static void send_bad_snapshot(int fd, struct hw_proc *s, size_t *smark, char *line, size_t cap)
+/* Hello as a primary far ahead, and the BEGIN of a snapshot of SNAP_CHUNKS 4 KiB chunks. */
+static void put_begin(int fd)
 {
-	static uint8_t hash[HW_HASH_BYTES] = {7}, wrong[HW_HASH_BYTES] = {0};
-	uint8_t chunk[4096];
-	memset(chunk, 0x5a, sizeof chunk);
+	static uint8_t hash[HW_HASH_BYTES] = {7};
 	put_hello(fd, "p1", 100000, NULL);
 	Hawser__Wire__V1__SnapshotBegin b = HAWSER__WIRE__V1__SNAPSHOT_BEGIN__INIT;
 	b.epoch = 1;
 	b.lsn = 100000;
 	b.hash = (ProtobufCBinaryData){HW_HASH_BYTES, hash};
-	b.bytes = SNAP_CHUNKS * sizeof chunk;
+	b.bytes = SNAP_CHUNKS * 4096u;
 	put_msg(fd, HW_FRAME_SNAPSHOT_BEGIN, &b.base);
+}
+
+static void send_bad_snapshot(int fd, struct hw_proc *s, size_t *smark, char *line, size_t cap)
+{
+	static uint8_t wrong[HW_HASH_BYTES] = {0};
+	uint8_t chunk[4096];
+	memset(chunk, 0x5a, sizeof chunk);
+	put_begin(fd);
 	bool seen = false;
 	for (unsigned i = 0; i < SNAP_CHUNKS; i++) {
 		/* No heartbeat: on a slow link a primary's heartbeats wait behind megabytes of
@@ -567,6 +574,42 @@ static void test_bad_snapshot_refused(void **state)
 	close(lfd);
 	assert_int_equal(hw_proc_stop(&f->s.proc, STOP_WAIT_MS), 0);
 	assert_store_kept(f->s.dir, &before);
+}
+
+/* A node's data directory found where a snapshot is received (a swap exchanged the
+ * directories and a crash came before the old one was set aside) is set aside as
+ * <data_dir>.replaced-<ms> when the next snapshot begins, never deleted. */
+static void test_leftover_data_dir_kept(void **state)
+{
+	struct fix *f = *state;
+	char addr[64], left[HW_PROC_PATH_MAX + 32], file[HW_PROC_PATH_MAX + 64];
+	int lfd = fake_listen(addr, sizeof addr);
+	struct hw_tnode_opts so = {.primary_addr = addr};
+	assert_int_equal(hw_tnode_init(&f->s, f->root, "s1", &so), 0);
+	make_store(f->s.dir, 50, 0);
+	snprintf(left, sizeof left, "%s.snapshot-tmp", f->s.dir);
+	assert_int_equal(mkdir(left, 0700), 0);
+	snprintf(file, sizeof file, "%s/wal", left);
+	assert_int_equal(mkdir(file, 0700), 0);
+	snprintf(file, sizeof file, "%s/wal/kept", left);
+	FILE *fp = fopen(file, "w");
+	assert_non_null(fp);
+	assert_int_equal(fclose(fp), 0);
+	size_t smark = 0;
+	assert_int_equal(hw_tnode_start(&f->s, &smark), 0);
+	int cfd = accept(lfd, NULL, NULL);
+	assert_true(cfd >= 0);
+	put_begin(cfd);
+	char line[512];
+	assert_true(hw_proc_wait_line(&f->s.proc, &smark, "event=snapshot_old_data_kept", NULL,
+				      EVENT_WAIT_MS, line, sizeof line));
+	close(cfd);
+	close(lfd);
+	assert_int_equal(hw_proc_stop(&f->s.proc, STOP_WAIT_MS), 0);
+	char aside[HW_PROC_PATH_MAX + 64];
+	assert_true(replaced_dir(f->s.dir, aside, sizeof aside));
+	snprintf(file, sizeof file, "%.200s/wal/kept", aside);
+	assert_int_equal(access(file, F_OK), 0);
 }
 
 /* Whether the file at path holds text. */
@@ -803,6 +846,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bad_snapshot_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_other_chain_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_installing_standby_keeps_pin, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_leftover_data_dir_kept, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_large_snapshot, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_catchup_progress_logged, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stale_primary_refused, setup, teardown),
