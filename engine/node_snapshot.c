@@ -303,6 +303,23 @@ static int tx_new(struct hw_node *n)
 	return 0;
 }
 
+/* The copy goes beside the data directory, on its file system, while this node goes on
+ * writing its log and store there: a copy that filled the disk would stop the primary
+ * (a storage failure is for good). So a copy is made only with room for it and
+ * SNAPSHOT_HEADROOM_BYTES more; otherwise HW_ESTORE_FULL, and the standby asks again. */
+#define SNAPSHOT_HEADROOM_BYTES (2ull * HW_WAL_SEGMENT_BYTES)
+static int room_for_copy(struct hw_node *n, uint32_t peer)
+{
+	uint64_t used, avail;
+	int rc = hw_store_room(n->store, &used, &avail);
+	if (rc != 0 || avail >= used + SNAPSHOT_HEADROOM_BYTES)
+		return rc;
+	hw_log("snapshot_no_room", "peer=%s copy_bytes=%llu free_bytes=%llu headroom_bytes=%llu",
+	       n->cfg.standbys[peer], (unsigned long long)used, (unsigned long long)avail,
+	       (unsigned long long)SNAPSHOT_HEADROOM_BYTES);
+	return HW_ESTORE_FULL;
+}
+
 int hw__snapshot_send(struct hw_session *s, uint32_t peer)
 {
 	struct hw_node *n = s->node;
@@ -316,9 +333,12 @@ int hw__snapshot_send(struct hw_session *s, uint32_t peer)
 	struct hw_snap_tx *tx = n->snap_tx;
 	if (tx->state != TX_IDLE && (tx->state != TX_CATCHUP || tx->peer != peer))
 		return HW_EBUSY; /* one at a time; one catching up keeps its pin until done */
+	int rc = room_for_copy(n, peer);
+	if (rc != 0)
+		return rc;
 	if (tx->state == TX_CATCHUP)
-		tx_reset(tx);             /* the same standby, behind its pin: it starts over */
-	int rc = hw_snapshot_rm(tx->dir); /* left by a crash */
+		tx_reset(tx);         /* the same standby, behind its pin: it starts over */
+	rc = hw_snapshot_rm(tx->dir); /* left by a crash */
 	if (rc != 0)
 		return rc;
 	/* Everything after the committed head stays until the copy's head is known; the

@@ -1270,6 +1270,23 @@ static void retain(struct hw_store *s)
 		prune_step(s, to);
 }
 
+int hw_store_room(struct hw_store *s, uint64_t *used, uint64_t *avail)
+{
+	MDB_envinfo info;
+	MDB_stat st;
+	struct statvfs v;
+	int rc = mdb_env_info(s->env, &info);
+	if (rc == 0)
+		rc = mdb_env_stat(s->env, &st);
+	if (rc != 0)
+		return hw_mdb_err(rc);
+	if (statvfs(s->dir, &v) != 0)
+		return -errno;
+	*used = ((uint64_t)info.me_last_pgno + 1) * st.ms_psize;
+	*avail = (uint64_t)v.f_bavail * v.f_frsize;
+	return 0;
+}
+
 int hw_store_chain_id(struct hw_store *s, uint8_t out[HW_HASH_BYTES])
 {
 	MDB_txn *txn;

@@ -261,6 +261,11 @@ int hw_store_prune(struct hw_store *s, uint64_t keep_from);
  * before each prune. */
 void hw_store_set_pin(struct hw_store *s, uint64_t lsn);
 
+/* Room for a copy of the store (hw_snapshot_make): *used gets the bytes of its pages in
+ * use (a compacted copy is at most that), *avail what the file system holding it has
+ * free for an unprivileged writer. 0 or -errno. Any thread. */
+int hw_store_room(struct hw_store *s, uint64_t *used, uint64_t *avail);
+
 /* Identity of the store's chain: the hash of entry 1 (from the log, or from meta once
  * entry 1 is pruned); all zero for an empty store. Any thread. */
 int hw_store_chain_id(struct hw_store *s, uint8_t out[HW_HASH_BYTES]);

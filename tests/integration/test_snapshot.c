@@ -20,6 +20,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -84,6 +85,9 @@ static int teardown(void **state)
 	struct fix *f = *state;
 	hw_proc_kill(&f->s.proc);
 	hw_proc_kill(&f->p.proc);
+	char fs[HW_PROC_PATH_MAX + 8];
+	snprintf(fs, sizeof fs, "%s/fs", f->root);
+	umount2(fs, MNT_DETACH); /* test_no_room_no_copy's tmpfs, if an assertion left it */
 	bool joined = hw_load_join(&f->load, 60000);
 	int rc = hw_test_rm_rf(f->root);
 	if (!joined)
@@ -95,15 +99,20 @@ static int teardown(void **state)
 
 /* A primary in local mode (the standby is absent or behind for most of the run) that
  * keeps KEEP_RECORDS log entries: its config, not started. */
-static void init_primary(struct fix *f)
+static void init_primary_in(struct fix *f, const char *root)
 {
 	struct hw_tnode_opts po = {.primary = true, .standbys = "s1", .mode = "local", .k = 1};
-	assert_int_equal(hw_tnode_init(&f->p, f->root, "p1", &po), 0);
+	assert_int_equal(hw_tnode_init(&f->p, root, "p1", &po), 0);
 	FILE *ini = fopen(f->p.ini, "a");
 	assert_non_null(ini);
 	/* the count alone: these entries are seconds old, younger than any log_days */
 	fprintf(ini, "[limits]\nlog_keep_records = %u\n[retention]\nlog_days = 0\n", KEEP_RECORDS);
 	assert_int_equal(fclose(ini), 0);
+}
+
+static void init_primary(struct fix *f)
+{
+	init_primary_in(f, f->root);
 }
 
 static void start_primary(struct fix *f)
@@ -251,6 +260,19 @@ static bool replaced_dir(const char *dir, char *out, size_t cap)
 	return found;
 }
 
+/* Whether the file at path holds text. */
+static bool file_has(const char *path, const char *text)
+{
+	FILE *fp = fopen(path, "r");
+	assert_non_null(fp);
+	char line[1024];
+	bool found = false;
+	while (!found && fgets(line, sizeof line, fp) != NULL)
+		found = strstr(line, text) != NULL;
+	fclose(fp);
+	return found;
+}
+
 /* An empty standby starts after the primary took 20,000 records and pruned all but the
  * last 2,000: it is sent a snapshot (snapshot_installed), then the log, while records
  * keep arriving; at the end every acked record is on it and the digests are equal. */
@@ -354,6 +376,48 @@ static void test_behind_standby_gets_snapshot(void **state)
 	assert_int_equal(aside_head.lsn, old_head.lsn);
 	assert_memory_equal(aside_head.hash, old_head.hash, HW_HASH_BYTES);
 	stop_and_compare(f, last);
+}
+
+/* A primary whose file system has no room for a copy of its store and the headroom
+ * (two log segments) makes none: an empty standby that needs a snapshot is refused with
+ * HW_ESTORE_FULL (snapshot_no_room), no copy is begun, and the primary goes on
+ * acknowledging. A copy that filled its disk would have stopped it. Needs root to mount a
+ * small tmpfs; skipped otherwise. */
+static void test_no_room_no_copy(void **state)
+{
+	struct fix *f = *state;
+	char fs[HW_PROC_PATH_MAX + 8];
+	snprintf(fs, sizeof fs, "%s/fs", f->root);
+	assert_int_equal(mkdir(fs, 0700), 0);
+	if (mount("tmpfs", fs, "tmpfs", 0, "size=96m") != 0)
+		skip(); /* needs CAP_SYS_ADMIN: the reason is printed by cmocka as SKIPPED */
+	init_primary_in(f, fs);
+	assert_int_equal(hw_tnode_start(&f->p, NULL), 0);
+	load_start(f, HISTORY_FAILED);
+	load_all_acked(&f->load);
+	assert_int_equal(hw_tnode_wait_pruned(&f->p, 0, CATCHUP_MS), 0);
+	init_standby(f);
+	size_t smark = 0, pmark = hw_proc_mark(&f->p.proc);
+	assert_int_equal(hw_tnode_start(&f->s, &smark), 0);
+	assert_true(hw_proc_wait_line(&f->p.proc, &pmark, "event=snapshot_no_room", "peer=s1",
+				      EVENT_WAIT_MS, NULL, 0));
+	assert_true(hw_proc_wait_line(&f->s.proc, &smark, "event=primary_refused",
+				      "code=HW_ESTORE_FULL", EVENT_WAIT_MS, NULL, 0));
+	struct hw_load more = {.addr = f->p.client,
+			       .count = 200,
+			       .window = WINDOW,
+			       .mode = HW_LOCAL,
+			       .k = 1,
+			       .seed = 34};
+	assert_int_equal(hw_load_init(&more), 0);
+	assert_int_equal(hw_load_start(&more), 0);
+	assert_true(hw_load_join(&more, CATCHUP_MS));
+	assert_int_equal(more.acked, more.count);
+	hw_load_free(&more);
+	assert_int_equal(hw_proc_stop(&f->s.proc, STOP_WAIT_MS), 0);
+	assert_int_equal(hw_proc_stop(&f->p.proc, STOP_WAIT_MS), 0);
+	assert_false(file_has(f->p.log, "event=snapshot_copying"));
+	assert_int_equal(umount2(fs, MNT_DETACH), 0);
 }
 
 /* ---- a fake primary that sends a bad snapshot ---- */
@@ -612,19 +676,6 @@ static void test_leftover_data_dir_kept(void **state)
 	assert_int_equal(access(file, F_OK), 0);
 }
 
-/* Whether the file at path holds text. */
-static bool file_has(const char *path, const char *text)
-{
-	FILE *fp = fopen(path, "r");
-	assert_non_null(fp);
-	char line[1024];
-	bool found = false;
-	while (!found && fgets(line, sizeof line, fp) != NULL)
-		found = strstr(line, text) != NULL;
-	fclose(fp);
-	return found;
-}
-
 /* A standby whose store is of another chain (its entry 1 differs: the primary's data was
  * wiped or swapped, or the standby points at the wrong primary), behind the primary's
  * pruned log, is refused with HW_EDIVERGED: no snapshot is copied or sent, and its store
@@ -847,6 +898,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_other_chain_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_installing_standby_keeps_pin, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_leftover_data_dir_kept, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_no_room_no_copy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_large_snapshot, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_catchup_progress_logged, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stale_primary_refused, setup, teardown),
