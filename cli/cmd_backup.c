@@ -35,13 +35,13 @@ static int cmd_backup(const struct hw_cli_cmd *cmd, int argc, char **argv)
 	hw_store_close(s);
 	if (rc)
 		return hw_cli_fail_why(cmd->name, pos[1], rc, info.what);
-	if (info.entries_added)
+	if (info.snapshot)
+		printf("hawser backup: new snapshot at lsn %" PRIu64 " in %s", info.snapshot_lsn,
+		       pos[1]);
+	else if (info.entries_added)
 		printf("hawser backup: appended %" PRIu64 " entries to %s (snapshot lsn %" PRIu64
 		       ")",
 		       info.entries_added, pos[1], info.snapshot_lsn);
-	else if (info.end_lsn == info.snapshot_lsn)
-		printf("hawser backup: new snapshot at lsn %" PRIu64 " in %s", info.snapshot_lsn,
-		       pos[1]);
 	else
 		printf("hawser backup: %s is up to date", pos[1]);
 	printf(": end lsn %" PRIu64 ", %" PRIu64 " bytes, %.2f s\n", info.end_lsn, info.bytes,
@@ -160,9 +160,10 @@ static const char *path_tail(const char *path)
 	return t;
 }
 
-int hw_cli_restore_event(const char *connect, const struct hw_client_security *sec,
-			 const char *backup, const char *dir, uint64_t until_lsn, int64_t until_ms,
-			 const struct hw_restore_info *info, int rc, double seconds)
+/* hw_cli_restore_event on a client already connected. */
+static int restore_event_on(struct hw_client *c, const char *backup, const char *dir,
+			    uint64_t until_lsn, int64_t until_ms,
+			    const struct hw_restore_info *info, int rc, double seconds)
 {
 	char until[48] = "end", when[40], detail[201];
 	if (until_lsn)
@@ -174,11 +175,17 @@ int hw_cli_restore_event(const char *connect, const struct hw_client_security *s
 		 path_tail(backup) == backup ? "" : "...", path_tail(backup),
 		 path_tail(dir) == dir ? "" : "...", path_tail(dir), until,
 		 rc ? hw_errname(rc) : "ok", info->lsn, seconds);
+	return hw_client_operator_event(c, TOS__V1__NODE_EVENT_KIND__RESTORE, detail, TELL_WAIT_MS);
+}
+
+int hw_cli_restore_event(const char *connect, const struct hw_client_security *sec,
+			 const char *backup, const char *dir, uint64_t until_lsn, int64_t until_ms,
+			 const struct hw_restore_info *info, int rc, double seconds)
+{
 	struct hw_client *c;
 	int trc = hw_client_connect_secure(connect, sec, &c);
 	if (trc == 0) {
-		trc = hw_client_operator_event(c, TOS__V1__NODE_EVENT_KIND__RESTORE, detail,
-					       TELL_WAIT_MS);
+		trc = restore_event_on(c, backup, dir, until_lsn, until_ms, info, rc, seconds);
 		hw_client_close(c);
 	}
 	return trc;
@@ -233,6 +240,16 @@ static int restore_parse(const struct hw_cli_cmd *cmd, int argc, char **argv,
 	return hw_cli_security_check_optional(cmd, o->connect, &o->sec);
 }
 
+/* The path a failed restore names: the directory restored into when, the backup checked,
+ * it is what failed (it holds a store or another restore, its disk is full, the OS
+ * refused: -errno); else the backup. */
+static const char *restore_blame(char *pos[2], int rc, const struct hw_restore_info *info)
+{
+	bool target = rc == HW_EEXIST || rc == HW_EBUSY || rc == HW_ESTORE_FULL ||
+		      rc == HW_ESTORE_FAILED || (rc < 0 && rc > -4096);
+	return info->checked && target ? pos[1] : pos[0];
+}
+
 static int cmd_restore(const struct hw_cli_cmd *cmd, int argc, char **argv)
 {
 	struct restore_opts o = {0};
@@ -240,6 +257,14 @@ static int cmd_restore(const struct hw_cli_cmd *cmd, int argc, char **argv)
 	int rc = restore_parse(cmd, argc, argv, &o, pos);
 	if (rc != HW_CLI_RUN)
 		return rc;
+	/* The node to tell is reached first: a wrong key or address changes nothing. */
+	struct hw_client *c = NULL;
+	rc = o.connect ? hw_client_connect_secure(o.connect, &o.sec, &c) : 0;
+	if (rc) {
+		hw_cli_fail(cmd->name, o.connect, rc);
+		fprintf(stderr, "hawser restore: nothing restored\n");
+		return HW_CLI_ERROR;
+	}
 	struct hw_restore_info info;
 	memset(&info, 0, sizeof(info));
 	double t0 = hw_mono_s();
@@ -247,13 +272,14 @@ static int cmd_restore(const struct hw_cli_cmd *cmd, int argc, char **argv)
 			(void *)"restore", &info);
 	hw_cli_progress_end();
 	/* a failed restore is recorded too: the trail shows who tried what */
-	int trc = o.connect ? hw_cli_restore_event(o.connect, &o.sec, pos[0], pos[1], o.until_lsn,
-						   o.until_ms, &info, rc, hw_mono_s() - t0)
-			    : 0;
+	int trc = c ? restore_event_on(c, pos[0], pos[1], o.until_lsn, o.until_ms, &info, rc,
+				       hw_mono_s() - t0)
+		    : 0;
+	hw_client_close(c);
 	if (trc)
 		hw_cli_fail(cmd->name, o.connect, trc);
 	if (rc)
-		return hw_cli_fail_why(cmd->name, pos[0], rc, info.what);
+		return hw_cli_fail_why(cmd->name, restore_blame(pos, rc, &info), rc, info.what);
 	char hex[2 * HW_HASH_BYTES + 1], when[40];
 	printf("hawser restore: %s restored into %s: head lsn %" PRIu64 " (%s), digest %s,"
 	       " %.2f s\n",
@@ -275,7 +301,8 @@ const struct hw_cli_cmd hw_cli_restore = {
 	"  until it is primary), which records a restore event with this command's key in\n"
 	"  its audit trail (hawser audit): backup, DIR2, the target point, the head LSN\n"
 	"  reached, the result and the time, for a failed restore too. Only with --connect\n"
-	"  is a restore recorded; exit 1 when the node does not take it (the store is\n"
-	"  restored).\n"
+	"  is a restore recorded. The node is reached first: when it cannot be (address,\n"
+	"  keys), nothing is restored; exit 1 too when it does not take the event after the\n"
+	"  restore (the store is restored).\n"
 	"  With --connect:\n" HW_CLI_SECURITY_USAGE,
 	cmd_restore};

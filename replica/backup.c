@@ -850,6 +850,7 @@ static int backup_full(struct hw_store *s, const char *out, const struct progres
 		rc = manifest_write(out, &m);
 	if (rc == 0)
 		rc = marker_set(out, false);
+	info->snapshot = rc == 0;
 	info->snapshot_lsn = m.snapshot_lsn;
 	info->end_lsn = m.end_lsn;
 	return rc;
@@ -965,7 +966,8 @@ static int backup_incremental(struct hw_store *s, const char *out, const struct 
 		return rc;
 	rc = log_extend(s, fd, &st, &m, &entries, &info->entries_added);
 	close(fd);
-	if (rc == 0)
+	/* nothing new: the MANIFEST (whose mtime dates the generation) stays as it is */
+	if (rc == 0 && info->entries_added > 0)
 		rc = manifest_write(out, &m);
 	info->snapshot_lsn = m.snapshot_lsn;
 	info->end_lsn = m.end_lsn;
@@ -1342,6 +1344,7 @@ int hw_restore(const char *backup_dir, const char *dir, uint64_t until_lsn, int6
 		rc = batch_init(&b, last, cb, arg);
 	if (rc != 0)
 		goto out;
+	info->checked = true;
 	bool existed = access(dir, F_OK) == 0;
 	char work[PATH_MAX];
 	struct hw_snapshot_info si;

@@ -31,6 +31,7 @@
 struct hw_backup_info {
 	uint64_t snapshot_lsn;  /* head of the snapshot */
 	uint64_t end_lsn;       /* last LSN the backup holds (snapshot or log after it) */
+	bool snapshot;          /* this call wrote a new snapshot (else it appended to one) */
 	uint64_t entries_added; /* log entries this call appended (0 for a new snapshot) */
 	uint64_t bytes;         /* size of the backup directory's files */
 	char what[160];         /* on HW_EBACKUP, what is wrong in words; else "" */
@@ -51,6 +52,8 @@ struct hw_restore_info {
 	int64_t time_ms;              /* its entry time */
 	uint8_t digest[HW_HASH_BYTES];
 	double seconds;
+	bool checked;                 /* the backup and the target point passed their checks:
+					 a failure after is the target directory's */
 	char what[160];               /* on HW_EBACKUP, what is wrong in words ("log.hwl is
 	                                 truncated"); else "" */
 };

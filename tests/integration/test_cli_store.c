@@ -371,7 +371,30 @@ static void test_backup_restore(void **state)
 	path(f, "part", part, sizeof(part));
 	path(f, "more", more, sizeof(more));
 	assert_int_equal(hw(&f->r, "backup", src, bak, NULL), 0);
-	assert_non_null(strstr(f->r.out, "end lsn 3000"));
+	assert_non_null(strstr(f->r.out, "new snapshot at lsn 3000"));
+	/* nothing new: said so, and the MANIFEST (which dates the generation) not rewritten */
+	char manifest[4300];
+	snprintf(manifest, sizeof manifest, "%s/MANIFEST", bak);
+	struct stat st0, st1;
+	assert_int_equal(stat(manifest, &st0), 0);
+	assert_int_equal(hw(&f->r, "backup", src, bak, NULL), 0);
+	assert_non_null(strstr(f->r.out, "is up to date: end lsn 3000"));
+	assert_int_equal(stat(manifest, &st1), 0);
+	assert_true(st1.st_mtim.tv_sec == st0.st_mtim.tv_sec &&
+		    st1.st_mtim.tv_nsec == st0.st_mtim.tv_nsec);
+	/* the node to tell is reached first: one that cannot be leaves nothing restored */
+	assert_int_equal(
+		hw(&f->r, "restore", bak, full, "--connect", "127.0.0.1:1", "--insecure", NULL), 1);
+	assert_non_null(strstr(f->r.err, "nothing restored"));
+	assert_int_not_equal(access(full, F_OK), 0);
+	/* a target that is a file: the message names it, not the backup */
+	char file[4200];
+	path(f, "file", file, sizeof(file));
+	FILE *fp = fopen(file, "w");
+	assert_non_null(fp);
+	assert_int_equal(fclose(fp), 0);
+	assert_int_equal(hw(&f->r, "restore", bak, file, NULL), 1);
+	assert_non_null(strstr(f->r.err, "file: Not a directory"));
 	assert_int_equal(hw(&f->r, "restore", bak, full, NULL), 0);
 	assert_int_equal(hw(&f->r, "digest", src, NULL), 0);
 	uint64_t l_src = parse_digest(&f->r, h_src);
