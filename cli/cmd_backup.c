@@ -285,6 +285,12 @@ static int cmd_restore(const struct hw_cli_cmd *cmd, int argc, char **argv)
 	       " %.2f s\n",
 	       pos[0], pos[1], info.lsn, hw_cli_iso(info.time_ms, when, sizeof(when)),
 	       hw_cli_hex(info.digest, hex), info.seconds);
+	if (o.time_given && info.lsn == info.end_lsn) { /* T may be later than the backup */
+		char until[40];
+		printf("hawser restore: note: the backup ends at lsn %" PRIu64 " (%s), before %s: "
+		       "what came after it is not in this backup\n",
+		       info.lsn, when, hw_cli_iso(o.until_ms, until, sizeof(until)));
+	}
 	return trc ? HW_CLI_ERROR : HW_CLI_OK;
 }
 
@@ -296,7 +302,8 @@ const struct hw_cli_cmd hw_cli_restore = {
 	"  replaying its log to the end, up to LSN N, or up to the last entry not after T\n"
 	"  (ISO 8601 UTC such as 2026-11-26T10:00:00Z, or integer ms). Prints the restored\n"
 	"  head LSN, its digest and the time taken. An N past the backup's last entry is\n"
-	"  refused (HW_ENOTFOUND) and nothing is restored.\n"
+	"  refused (HW_ENOTFOUND) and nothing is restored; a T the backup's last entry\n"
+	"  comes before restores all of it, with a note that the backup ends there.\n"
 	"  --connect ADDR: then tell the node at ADDR (its client port; a standby holds it\n"
 	"  until it is primary), which records a restore event with this command's key in\n"
 	"  its audit trail (hawser audit): backup, DIR2, the target point, the head LSN\n"

@@ -1327,6 +1327,7 @@ int hw_restore(const char *backup_dir, const char *dir, uint64_t until_lsn, int6
 	memset(&bv, 0, sizeof bv);
 	struct hw_head base = {0};
 	int rc = backup_open(backup_dir, &bv, info->what);
+	info->end_lsn = rc == 0 ? bv.m.end_lsn : 0;
 	if (rc == 0 && until_lsn > bv.m.end_lsn)
 		rc = fail(info->what, HW_ENOTFOUND,
 			  "the backup ends at LSN %" PRIu64 ", before LSN %" PRIu64, bv.m.end_lsn,

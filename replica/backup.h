@@ -52,6 +52,7 @@ struct hw_restore_info {
 	int64_t time_ms;              /* its entry time */
 	uint8_t digest[HW_HASH_BYTES];
 	double seconds;
+	uint64_t end_lsn;             /* the backup's last entry (0: not read) */
 	bool checked;                 /* the backup and the target point passed their checks:
 					 a failure after is the target directory's */
 	char what[160];               /* on HW_EBACKUP, what is wrong in words ("log.hwl is

@@ -415,6 +415,10 @@ static void test_backup_restore(void **state)
 	assert_int_equal(hw(&f->r, "restore", bak, past, "--until-lsn", "3001", NULL), 1);
 	assert_non_null(strstr(f->r.err, "HW_ENOTFOUND): the backup ends at LSN 3000"));
 	assert_int_not_equal(access(past, F_OK), 0);
+	/* a time after the backup's end restores all of it, and says the backup ends there */
+	assert_int_equal(
+		hw(&f->r, "restore", bak, past, "--until-time", "2099-01-01T00:00:00Z", NULL), 0);
+	assert_non_null(strstr(f->r.out, "note: the backup ends at lsn 3000"));
 
 	/* Incremental: more records, a second backup appends, the restore reaches them. A
 	 * second generator run does not know the first one's terminal, so some of its records
