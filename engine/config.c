@@ -43,12 +43,22 @@ _Static_assert(sizeof(((struct hw_drill_config *)0)->every_ms) / sizeof(int64_t)
 		       HW_DRILL_KINDS + 1,
 	       "one schedule per drill kind");
 
+/* The longest list (voters, peers ...) over continued lines: 8 voters of the longest
+ * id and address, with separators. */
+#define LIST_BYTES_MAX (HW_EL_VOTERS_MAX * (HW_ID_CHARS_MAX + HW_ADDR_CHARS_MAX + 4))
+
 struct parse {
 	const char *path;
 	struct hw_config *c;
 	FILE *f;
 	int line;           /* real line number of the line being parsed */
 	bool at_line_start; /* the previous read ended a line */
+	bool continued;     /* the line is indented: it continues the key above (inih) */
+	bool after_key;     /* a key line came since the last section header */
+	/* The list key last given (standbys, vaults, primary, voters, peers) and its text so
+	 * far, which indented lines continue: lists longer than a line (LIST_BYTES_MAX). */
+	char list_key[80];
+	char list[LIST_BYTES_MAX];
 	char *err;
 	size_t err_len;
 	bool failed;
@@ -684,7 +694,7 @@ static int security_handler(struct parse *p, const char *key, const char *name, 
 	for (unsigned i = 0; i < sizeof security_keys / sizeof security_keys[0]; i++) {
 		if (strcmp(security_keys[i], name) != 0)
 			continue;
-		if (p->seen_security & (1u << i))
+		if ((p->seen_security & (1u << i)) && !p->continued)
 			return fail(p, p->line, "'%s' given twice", key);
 		p->seen_security |= 1u << i;
 		if (i == 0)
@@ -699,6 +709,37 @@ static int security_handler(struct parse *p, const char *key, const char *name, 
 	return fail(p, p->line, "unknown key '%s'", key);
 }
 
+static bool is_list(const char *key)
+{
+	static const char *const lists[] = {"cluster.standbys", "cluster.vaults", "node.primary",
+					    "failover.voters", "security.peers"};
+	for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++)
+		if (strcmp(key, lists[i]) == 0)
+			return true;
+	return false;
+}
+
+static int key_handler(struct parse *p, const char *key, const char *section, const char *name,
+		       const char *value);
+
+/* An indented line: inih hands it over as the key above again. It continues a list (its
+ * items appended, the whole list checked again); anything else is an error. */
+static int continue_list(struct parse *p, const char *key, const char *section, const char *name,
+			 const char *value)
+{
+	if (strcmp(key, p->list_key) != 0)
+		return fail(p, p->line,
+			    "an indented line continues only a list (standbys, vaults, "
+			    "primary, voters, peers), not '%s'",
+			    key);
+	size_t n = strlen(p->list);
+	bool comma = n > 0 && p->list[n - 1] != ',' && value[0] != ',';
+	if (n + strlen(value) + 2 >= sizeof p->list)
+		return fail(p, p->line, "'%s' is too long", key);
+	snprintf(p->list + n, sizeof p->list - n, "%s%s", comma ? "," : "", value);
+	return key_handler(p, key, section, name, p->list);
+}
+
 /* inih's handler: one key of one section. Returns 1 to go on, 0 on error. */
 static int handler(void *user, const char *section, const char *name, const char *value)
 {
@@ -707,6 +748,21 @@ static int handler(void *user, const char *section, const char *name, const char
 	snprintf(key, sizeof(key), "%s.%s", section, name);
 	if (section[0] == '\0')
 		return fail(p, p->line, "key '%s' outside any section", name);
+	if (p->continued)
+		return continue_list(p, key, section, name, value);
+	p->list_key[0] = '\0';
+	if (is_list(key) && strlen(value) < sizeof p->list) {
+		snprintf(p->list_key, sizeof p->list_key, "%s", key);
+		snprintf(p->list, sizeof p->list, "%s", value);
+	}
+	return key_handler(p, key, section, name, value);
+}
+
+/* One key: its section's handler, or the table of the others. A list continued on an
+ * indented line (continue_list) comes here again, whole. */
+static int key_handler(struct parse *p, const char *key, const char *section, const char *name,
+		       const char *value)
+{
 	if (strcmp(section, "drills") == 0)
 		return drill_handler(p, key, name, value);
 	if (strcmp(section, "retention") == 0)
@@ -716,7 +772,7 @@ static int handler(void *user, const char *section, const char *name, const char
 	for (size_t i = 0; i < KEYS_COUNT; i++) {
 		if (strcmp(keys[i].section, section) != 0 || strcmp(keys[i].name, name) != 0)
 			continue;
-		if (p->seen & keys[i].bit)
+		if ((p->seen & keys[i].bit) && !p->continued)
 			return fail(p, p->line, "'%s' given twice", key);
 		p->seen |= keys[i].bit;
 		return set_key(p, keys[i].bit, key, name, value);
@@ -730,6 +786,8 @@ static int handler(void *user, const char *section, const char *name, const char
  * comment, a blank, or key = value. */
 static void check_line(struct parse *p, const char *s)
 {
+	if (p->continued)
+		return; /* the rest of a list: items, no '=' */
 	if (p->line == 1 && (unsigned char)s[0] == 0xEF && (unsigned char)s[1] == 0xBB &&
 	    (unsigned char)s[2] == 0xBF)
 		s += 3;
@@ -754,6 +812,18 @@ static void check_line(struct parse *p, const char *s)
 	fail(p, p->line, "unknown section '[%.*s]'", (int)(n > 64 ? 64 : n), s + 1);
 }
 
+/* Whether line s continues the key above, as inih takes it: an indented line with
+ * something on it after a key line (a section header ends that; blanks and comments do
+ * not). */
+static void mark_continued(struct parse *p, const char *s)
+{
+	const char *t = s + strspn(s, " \t");
+	if (*t == '\0' || *t == '\r' || *t == '\n' || *t == ';' || *t == '#')
+		return; /* nothing for inih: the state stays */
+	p->continued = t > s && p->after_key && *t != '[';
+	p->after_key = *t != '[';
+}
+
 /* inih's reader (fgets-like): counts real lines, checks each, and ends the stream at
  * the first error so the first message stands. */
 static char *reader(char *str, int num, void *stream)
@@ -769,9 +839,12 @@ static char *reader(char *str, int num, void *stream)
 	if (p->at_line_start) {
 		p->line++;
 		if (!ended && !feof(p->f)) {
-			fail(p, p->line, "line is longer than %d characters", num - 2);
+			fail(p, p->line,
+			     "line is longer than %d characters (a list goes on in indented lines)",
+			     num - 2);
 			return NULL;
 		}
+		mark_continued(p, s);
 		check_line(p, s);
 	}
 	p->at_line_start = ended;

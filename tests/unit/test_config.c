@@ -344,6 +344,39 @@ static void test_syntax(void **state)
 	"witness = 10.0.0.3:7900\n"                                                                \
 	"witness_id = w1\n"
 
+/* A list longer than a line (five voters with real host names) goes on in indented lines,
+ * after blanks and comments too; an indented line under any other key is refused, and a
+ * line too long says how to split it. */
+static void test_list_continued(void **state)
+{
+	struct fx *f = *state;
+	static const char head[] = "[cluster]\nid = yard-ha\n[node]\nid = s1\nrole = standby\n"
+				   "data_dir = /d\nlisten = 127.0.0.1:7002\n"
+				   "[durability]\nmode = durable\n[failover]\nrto = 2s\nrpo = 0\n"
+				   "witness = w.terminal.example.com:7900\nwitness_id = w1\n";
+	char text[2048];
+	snprintf(text, sizeof text,
+		 "%svoters = p1@tos-db-1.terminal.example.com:7001, "
+		 "s1@tos-db-2.terminal.example.com:7001,\n"
+		 "    s2@tos-db-3.terminal.example.com:7001\n"
+		 "; the fourth node, added in 2026\n\n"
+		 "\ts3@tos-db-4.terminal.example.com:7001\n",
+		 head);
+	assert_int_equal(load(f, text), 0);
+	const struct hw_failover *fo = &f->c.failover;
+	assert_int_equal(fo->n_voters, 5);
+	assert_string_equal(fo->voters[2].addr, "tos-db-3.terminal.example.com:7001");
+	assert_string_equal(fo->voters[3].id, "s3");
+	assert_string_equal(fo->voters[3].addr, "tos-db-4.terminal.example.com:7001");
+	assert_string_equal(f->c.standbys[2], "s3");
+
+	expect_error(f, PRIMARY_HEAD "[durability]\nmode = durable\n  k = 1\n", 11,
+		     "an indented line continues only a list");
+	char longest[400];
+	snprintf(longest, sizeof longest, "[cluster]\nid = a\nstandbys = %0250d\n", 1);
+	expect_error(f, longest, 3, "a list goes on in indented lines");
+}
+
 /* A [failover] section gives voter ids in listed order with the witness last, this node's
  * id, the targets in ms, and the standbys of whichever node leads: the other nodes. */
 static void test_failover(void **state)
@@ -643,6 +676,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_too_many_standbys, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_syntax, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failover, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_list_continued, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failover_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failover_heartbeat, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hard_state_versions, setup, teardown),
