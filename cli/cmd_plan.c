@@ -11,6 +11,7 @@
 #include "cli/cli.h"
 #include "cli/json.h"
 #include "engine/client_int.h"
+#include "engine/config.h"
 #include "engine/core/repl.h"
 #include "engine/core/targets.h"
 #include "hawser.h"
@@ -73,10 +74,13 @@ static int opt_cb(void *arg, int key, const char *v)
 	switch (key) {
 	case 't':
 		o->rto_given = true;
-		return hw_duration_parse(v, &o->rto_ms) || o->rto_ms <= 0 ? -1 : 0;
+		return hw_duration_parse(v, &o->rto_ms) || o->rto_ms <= 0 ||
+				       o->rto_ms > HW_TARGET_MS_MAX
+			       ? -1
+			       : 0;
 	case 'p':
 		o->rpo_given = true;
-		return hw_duration_parse(v, &o->rpo_ms);
+		return hw_duration_parse(v, &o->rpo_ms) || o->rpo_ms > HW_TARGET_MS_MAX ? -1 : 0;
 	case 'm':
 		o->measure = v;
 		return 0;
@@ -582,7 +586,8 @@ const struct hw_cli_cmd hw_cli_plan = {
 	"usage: hawser plan --rto T --rpo P [--measure ADDR] [--k K] [--json]\n"
 	"                   [--key FILE --peers LIST --cluster ID | --insecure]\n"
 	"  Turn a recovery time objective T and a recovery point objective P (durations:\n"
-	"  500ms, 30s, 1.5s, 5m, 12h; P may be 0) into the lease renew interval, lease,\n"
+	"  500ms, 30s, 1.5s, 5m, 1h; at most an hour, as a node's [failover] takes them;\n"
+	"  P may be 0) into the lease renew interval, lease,\n"
 	"  drift margin and detection time, the failover time term by term (detection +\n"
 	"  election + replay + resume <= T), the commit rule (P = 0: durable on K standbys;\n"
 	"  P > 0: commits may run ahead of the standbys by at most P, then block), and the\n"

@@ -467,7 +467,7 @@ static int set_duration(struct parse *p, const char *key, const char *v, int64_t
 	if (hw_duration_parse(v, &ms) != 0)
 		return fail(p, p->line, "bad time '%s' for '%s': expected e.g. 30s, 500ms, 2m or 0",
 			    v, key);
-	if (ms > 3600000)
+	if (ms > HW_TARGET_MS_MAX)
 		return fail(p, p->line, "'%s' = %s is more than an hour", key, v);
 	*out = ms;
 	return 1;

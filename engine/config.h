@@ -132,6 +132,10 @@ struct hw_voter_addr {
 	char addr[HW_ADDR_CHARS_MAX + 1];
 };
 
+/* The longest [failover] rto or rpo (and any time there): past an hour is not high
+ * availability but a typo. hawser plan takes the same. */
+#define HW_TARGET_MS_MAX 3600000
+
 /* [failover]: voter ids are the index in voters[]: the nodes in the order listed, then
  * the witness (id n_voters - 1). */
 struct hw_failover {

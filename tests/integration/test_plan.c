@@ -172,7 +172,8 @@ static void test_tradeoff_rows(void **state)
 	assert_null(strchr(p, '{'));
 }
 
-/* A bad or missing duration is a usage error (exit 2). */
+/* A bad or missing duration, or one past an hour (which no node's [failover] takes), is
+ * a usage error (exit 2). */
 static void test_bad_duration(void **state)
 {
 	struct fix *f = *state;
@@ -183,10 +184,12 @@ static void test_bad_duration(void **state)
 	assert_int_equal(plan(f, "--rto", "30s", "--rpo", "5", NULL), 2);
 	assert_int_equal(plan(f, "--rto", "30s", NULL), 2);
 	assert_non_null(strstr(f->err, "usage: hawser plan"));
+	assert_int_equal(plan(f, "--rto", "61m", "--rpo", "0", NULL), 2);
+	assert_int_equal(plan(f, "--rto", "30s", "--rpo", "2h", NULL), 2);
 	/* the units that are accepted */
-	assert_int_equal(plan(f, "--rto", "1.5m", "--rpo", "12h", "--json", NULL), 0);
+	assert_int_equal(plan(f, "--rto", "1.5m", "--rpo", "1h", "--json", NULL), 0);
 	assert_int_equal(jint(f->out, NULL, "rto_ms"), 90000);
-	assert_int_equal(jint(f->out, NULL, "rpo_ms"), 12 * 3600 * 1000);
+	assert_int_equal(jint(f->out, NULL, "rpo_ms"), 3600 * 1000);
 }
 
 /* --measure against a port nothing listens on: exit 1 and a message naming the address. */
