@@ -109,14 +109,12 @@ static int cmd_prune(const struct hw_cli_cmd *cmd, int argc, char **argv)
 	struct hw_retention r;
 	hw_retention_defaults(&r);
 	if (o.config != NULL) {
-		static struct hw_config c;
 		char err[256] = "";
-		rc = hw_config_load(o.config, &c, err, sizeof err);
+		rc = hw_config_load_retention(o.config, &r, err, sizeof err);
 		if (rc != 0) {
 			fprintf(stderr, "hawser prune: %s\n", err[0] ? err : hw_strerror(rc));
 			return HW_CLI_ERROR;
 		}
-		r = c.retention;
 	}
 	if (o.now_ms == 0)
 		o.now_ms = hw_wall_ms();
@@ -137,8 +135,10 @@ const struct hw_cli_cmd hw_cli_prune = {
 	"usage: hawser prune BACKUPS [--config FILE] [--dry-run] [--now T]\n"
 	"  BACKUPS holds one backup generation per subdirectory (each with a MANIFEST; its\n"
 	"  mtime is the generation's time). Remove those past the newest\n"
-	"  [retention] backup_generations AND at least backup_days old (FILE's policy;\n"
-	"  default 7 and 30). Nothing else is touched. --dry-run: only say what would go.\n"
+	"  [retention] backup_generations AND at least backup_days old (FILE's policy:\n"
+	"  its [retention] section alone is read, so a node's config or a file of that\n"
+	"  section serves; default 7 and 30). Nothing else is touched. --dry-run: only say\n"
+	"  what would go.\n"
 	"  --now T: judge ages at T (ISO 8601 UTC or integer ms) instead of the clock.\n"
 	"  Prints each generation with its age and the verdict.\n",
 	cmd_prune};

@@ -55,6 +55,7 @@ struct parse {
 	bool at_line_start; /* the previous read ended a line */
 	bool continued;     /* the line is indented: it continues the key above (inih) */
 	bool after_key;     /* a key line came since the last section header */
+	bool retention_only; /* hw_config_load_retention: the other sections go unread */
 	/* The list key last given (standbys, vaults, primary, voters, peers) and its text so
 	 * far, which indented lines continue: lists longer than a line (LIST_BYTES_MAX). */
 	char list_key[80];
@@ -748,6 +749,8 @@ static int handler(void *user, const char *section, const char *name, const char
 	snprintf(key, sizeof(key), "%s.%s", section, name);
 	if (section[0] == '\0')
 		return fail(p, p->line, "key '%s' outside any section", name);
+	if (p->retention_only && strcmp(section, "retention") != 0)
+		return 1;
 	if (p->continued)
 		return continue_list(p, key, section, name, value);
 	p->list_key[0] = '\0';
@@ -1111,13 +1114,17 @@ void hw_drill_config_defaults(struct hw_drill_config *d)
 	d->retention_days_min = 30;
 }
 
-int hw_config_load(const char *path, struct hw_config *c, char *err, size_t err_len)
+/* Read path into c (defaults first); retention_only: only [retention], and no check of
+ * what a node needs. */
+static int load(const char *path, struct hw_config *c, bool retention_only, char *err,
+		size_t err_len)
 {
 	char scratch[1];
 	struct parse p = {
 		.path = path,
 		.c = c,
 		.at_line_start = true,
+		.retention_only = retention_only,
 		.err = err_len ? err : scratch,
 		.err_len = err_len ? err_len : sizeof(scratch),
 	};
@@ -1142,9 +1149,23 @@ int hw_config_load(const char *path, struct hw_config *c, char *err, size_t err_
 	}
 	if (rc > 0 && !p.failed)
 		fail(&p, rc, "syntax error");
-	if (!p.failed)
+	if (!p.failed && !retention_only)
 		check(&p);
 	return p.failed ? HW_ECONFIG : 0;
+}
+
+int hw_config_load(const char *path, struct hw_config *c, char *err, size_t err_len)
+{
+	return load(path, c, false, err, err_len);
+}
+
+int hw_config_load_retention(const char *path, struct hw_retention *r, char *err, size_t err_len)
+{
+	static _Thread_local struct hw_config c;
+	int rc = load(path, &c, true, err, err_len);
+	if (rc == 0)
+		*r = c.retention;
+	return rc;
 }
 
 bool hw_security_peer_is(const struct hw_security *s, const uint8_t *key, const char *id)

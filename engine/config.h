@@ -228,6 +228,11 @@ struct hw_config {
  * -errno when the file cannot be read. */
 int hw_config_load(const char *path, struct hw_config *c, char *err, size_t err_len);
 
+/* Only the [retention] section of path (defaults for what it leaves out): a node's whole
+ * config, or a file of that section alone, as on a backup host (hawser prune). The other
+ * sections are not read; as hw_config_load otherwise. */
+int hw_config_load_retention(const char *path, struct hw_retention *r, char *err, size_t err_len);
+
 /* The channel settings of c for hw_ring_set_channel() (role left for it to set): loads
  * the secret key into *id (wipe it when done) and points out->pinned into c. Refuses
  * (HW_ECONFIG, with a message naming what to add in err) a config with neither keys nor

@@ -596,6 +596,23 @@ static void test_retention(void **state)
 		     "'retention.log_days' given twice");
 	expect_error(f, PRIMARY_HEAD "[retention]\nlog_keep_days = 1\n", 10,
 		     "unknown key 'retention.log_keep_days'");
+
+	/* The section alone, as a backup host keeps it (hawser prune --config): read by
+	 * itself, where a node's load wants a whole node; a node's whole config also serves,
+	 * its other sections unread; a typo in the section is still one. */
+	struct hw_retention r;
+	assert_int_equal(load(f, "[retention]\nbackup_generations = 3\n"), HW_ECONFIG);
+	assert_int_equal(hw_config_load_retention(f->path, &r, f->err, sizeof f->err), 0);
+	assert_int_equal(r.backup_generations, 3);
+	assert_int_equal(r.backup_days, 30);
+	assert_int_equal(load(f, PRIMARY_HEAD "[security]\nkey = /nowhere/node.key\n"
+					      "peers = /nowhere\n[retention]\nbackup_days = 9\n"),
+			 HW_ECONFIG);
+	assert_int_equal(hw_config_load_retention(f->path, &r, f->err, sizeof f->err), 0);
+	assert_int_equal(r.backup_days, 9);
+	assert_int_equal(load(f, "[retention]\nbackup_generation = 3\n"), HW_ECONFIG);
+	assert_int_equal(hw_config_load_retention(f->path, &r, f->err, sizeof f->err), HW_ECONFIG);
+	assert_non_null(strstr(f->err, "unknown key 'retention.backup_generation'"));
 }
 
 /* [security]: key and peers load the pinned keys (a file and a directory); insecure =
