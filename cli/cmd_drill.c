@@ -244,17 +244,29 @@ int hw_cli_drill_generations_scan(const char *dir, struct generation *g, size_t 
 	if (!dh)
 		return -errno;
 	struct dirent *e;
-	while ((e = readdir(dh)) != NULL && *n < cap) {
+	static struct generation one;
+	while ((e = readdir(dh)) != NULL) {
 		char sub[PATH_MAX];
 		struct stat st;
 		if (e->d_name[0] == '.' ||
 		    snprintf(sub, sizeof(sub), "%s/%s", dir, e->d_name) >= (int)sizeof(sub) ||
 		    stat(sub, &st) != 0 || !S_ISDIR(st.st_mode))
 			continue;
-		if (hw_cli_drill_generation_read(sub, &g[*n]) == 0)
-			(*n)++;
-		else
+		if (hw_cli_drill_generation_read(sub, &one) != 0) {
 			(*partial)++;
+			continue;
+		}
+		if (*n < cap) {
+			g[(*n)++] = one;
+			continue;
+		}
+		/* full: the newest cap stay (in listing order they would be any cap of them) */
+		size_t oldest = 0;
+		for (size_t i = 1; i < cap; i++)
+			if (g[i].time_ms < g[oldest].time_ms)
+				oldest = i;
+		if (one.time_ms > g[oldest].time_ms)
+			g[oldest] = one;
 	}
 	closedir(dh);
 	qsort(g, *n, sizeof(*g), generation_newer);

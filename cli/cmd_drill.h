@@ -157,8 +157,9 @@ uint64_t hw_cli_drill_file_size(const char *dir, const char *name, bool *exists)
 int hw_cli_drill_generation_read(const char *dir, struct generation *g);
 
 /* The backup generations in dir, newest first: dir itself when it holds a MANIFEST, else
- * each subdirectory that does. *partial counts subdirectories without one (a backup
- * that died before its commit point). Returns 0 or -errno for dir. */
+ * each subdirectory that does, at most the newest cap of them. *partial counts
+ * subdirectories without one (a backup that died before its commit point). Returns 0 or
+ * -errno for dir. */
 int hw_cli_drill_generations_scan(const char *dir, struct generation *g, size_t cap, size_t *n,
 				  size_t *partial);
 

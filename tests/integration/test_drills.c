@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <dirent.h>
 
 #include "base/clock.h"
 #include "tests/integration/cli_fix.h"
@@ -277,6 +278,51 @@ static void test_restore(void **state)
 	assert_non_null(strstr(f->r.out, "does not exist"));
 }
 
+/* With more generations than a drill holds (1,024), the newest stay, not the first the
+ * directory happens to list: the drill restores the newest backup, placed last in the
+ * listing among 1,100 older (unfinished) ones. */
+static void test_restore_newest_of_many(void **state)
+{
+	struct fix *f = *state;
+	enum { MANY = 1100 };
+	char dir[4200], gens[4200], scratch[4200], sub[4400], chosen[256] = "";
+	make_store(f, "r", "3", "300");
+	path(f, "r", dir, sizeof(dir));
+	path(f, "gens", gens, sizeof(gens));
+	path(f, "scratch", scratch, sizeof(scratch));
+	assert_int_equal(mkdir(gens, 0700), 0);
+	for (int i = 0; i < MANY; i++) {
+		snprintf(sub, sizeof(sub), "%s/g%04d", gens, i);
+		assert_int_equal(mkdir(sub, 0700), 0);
+	}
+	DIR *d = opendir(gens);
+	assert_non_null(d);
+	int at = 0;
+	for (struct dirent *e; (e = readdir(d)) != NULL;)
+		if (e->d_name[0] != '.' && at++ == MANY - 1)
+			snprintf(chosen, sizeof(chosen), "%s", e->d_name);
+	closedir(d);
+	assert_true(chosen[0] != '\0');
+	const struct timespec old[2] = {{.tv_sec = 1790000000}, {.tv_sec = 1790000000}};
+	for (int i = 0; i < MANY; i++) {
+		snprintf(sub, sizeof(sub), "%s/g%04d", gens, i);
+		if (strcmp(sub + strlen(gens) + 1, chosen) == 0)
+			continue;
+		strcat(sub, "/MANIFEST");
+		FILE *fp = fopen(sub, "w");
+		assert_non_null(fp);
+		fputs("format=1\n", fp);
+		assert_int_equal(fclose(fp), 0);
+		assert_int_equal(utimensat(AT_FDCWD, sub, old, 0), 0);
+	}
+	snprintf(sub, sizeof(sub), "%s/%s", gens, chosen);
+	assert_int_equal(hw(&f->r, "backup", dir, sub, NULL), 0);
+	assert_int_equal(hw(&f->r, "drill", "restore", "--backup-dir", gens, "--scratch", scratch,
+			    "--dir", dir, "--rto", "12h", NULL),
+			 0);
+	assert_non_null(strstr(f->r.out, sub));
+}
+
 /* The summary's line for check name, "  verdict  name  detail", copied into line. */
 static void check_line(const char *out, const char *name, char *line, size_t cap)
 {
@@ -504,6 +550,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_verify_pass_fail, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_verify_compare, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restore, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_restore_newest_of_many, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restore_trust, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_procedure_generations, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_procedure_pass, setup, teardown),
