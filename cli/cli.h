@@ -99,6 +99,10 @@ int hw_cli_security_check(const struct hw_cli_cmd *cmd, const struct hw_client_s
  * any security option (they go with --connect). */
 int hw_cli_security_check_optional(const struct hw_cli_cmd *cmd, const char *connect,
 				   const struct hw_client_security *s);
+/* The same for a connection that another option (opt, such as "--measure") asks for:
+ * given is its value, NULL when not given. */
+int hw_cli_security_check_for(const struct hw_cli_cmd *cmd, const char *given, const char *opt,
+			      const struct hw_client_security *s);
 /* The channel a command uses to connect as the node of config c (its [security] key,
  * peers and the cluster id; a node pins its own key): *out points into c. A config with
  * neither keys nor insecure = true gives key and peers NULL, which

@@ -67,6 +67,7 @@
 
 struct bench_opts {
 	unsigned standbys, clients, window;
+	bool standbys_given;
 	uint64_t records, seed;
 	uint64_t k;
 	const char *profile;
@@ -140,6 +141,7 @@ static int bench_opt_cb(void *arg, int key, const char *v)
 	switch (key) {
 	case 'S':
 		/* The primary's core wants at least one standby (engine/core/repl.h). */
+		o->standbys_given = true;
 		return small_uint(v, 1, HW_PEERS_MAX, &o->standbys);
 	case 'C':
 		return small_uint(v, 1, CLIENTS_MAX, &o->clients);
@@ -894,6 +896,9 @@ static int check_opts(const struct hw_cli_cmd *cmd, struct bench_opts *o)
 	if ((uint64_t)o->clients * o->window > 65536u)
 		return hw_cli_usage_error(cmd, "--clients x --window is over 65536, the node's "
 					       "default limit of waiting submits");
+	if (o->connect && (o->standbys_given || o->keep))
+		return hw_cli_usage_error(cmd, "--standbys and --keep are for the local cluster, "
+					       "not with --connect");
 	if (o->connect)
 		return hw_cli_security_check(cmd, &o->sec);
 	if (o->sec.key || o->sec.peers || o->sec.cluster_id)

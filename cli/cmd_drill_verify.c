@@ -419,6 +419,9 @@ static int run_verify(const struct hw_cli_cmd *cmd, int argc, char **argv)
 	}
 	if (d.lsn_given || d.replay_max)
 		return hw_cli_usage_error(cmd, "--at-lsn and --replay-max go with --connect");
+	rc = hw_cli_security_check_optional(cmd, NULL, &d.sec);
+	if (rc != HW_CLI_RUN)
+		return rc;
 	if (!d.dir)
 		return hw_cli_usage_error(cmd, "--dir DIR, --config FILE or --connect is required");
 	if (hw_cli_drill_trust_load(&d) != 0)

@@ -546,7 +546,8 @@ static int cmd_plan(const struct hw_cli_cmd *cmd, int argc, char **argv)
 		return rc;
 	if (!o.rto_given || !o.rpo_given)
 		return hw_cli_usage_error(cmd, "--rto T and --rpo P are both required");
-	if (o.measure && (rc = hw_cli_security_check(cmd, &o.sec)) != HW_CLI_RUN)
+	rc = hw_cli_security_check_for(cmd, o.measure, "--measure", &o.sec);
+	if (rc != HW_CLI_RUN)
 		return rc;
 	struct inputs x;
 	lan_defaults(&o, &x);

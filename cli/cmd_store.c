@@ -8,6 +8,7 @@
 #include <sodium.h>
 
 #include "bench/workload.h"
+#include "base/names.h"
 #include "cli/cli.h"
 #include "cli/json.h"
 #include "replica/backup.h"
@@ -296,6 +297,14 @@ static int cmd_ingest(const struct hw_cli_cmd *cmd, int argc, char **argv)
 		return hw_cli_usage_error(cmd, "--generate N is required");
 	if ((o.checkpoint_every != 0) != (o.sign_key != NULL))
 		return hw_cli_usage_error(cmd, "--checkpoint-every and --sign-key go together");
+	if (o.node_id && !o.sign_key)
+		return hw_cli_usage_error(cmd,
+					  "--node-id names the signer: it goes with --sign-key");
+	if (o.node_id && !hw_id_ok(o.node_id))
+		return hw_cli_usage_error(cmd,
+					  "--node-id '%s': use 1 to %d letters, digits, '-', "
+					  "'_', '.'",
+					  o.node_id, HW_ID_CHARS_MAX);
 	struct hw_signer signer;
 	if (o.sign_key) {
 		rc = hw_cli_load_signer(o.sign_key, o.node_id ? o.node_id : "ingest", &signer);

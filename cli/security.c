@@ -44,15 +44,21 @@ int hw_cli_security_check(const struct hw_cli_cmd *cmd, const struct hw_client_s
 	return HW_CLI_RUN;
 }
 
+int hw_cli_security_check_for(const struct hw_cli_cmd *cmd, const char *given, const char *opt,
+			      const struct hw_client_security *s)
+{
+	if (given)
+		return hw_cli_security_check(cmd, s);
+	if (s->key || s->peers || s->cluster_id || s->insecure)
+		return hw_cli_usage_error(
+			cmd, "--key, --peers, --cluster and --insecure go with %s", opt);
+	return HW_CLI_RUN;
+}
+
 int hw_cli_security_check_optional(const struct hw_cli_cmd *cmd, const char *connect,
 				   const struct hw_client_security *s)
 {
-	if (connect)
-		return hw_cli_security_check(cmd, s);
-	if (s->key || s->peers || s->cluster_id || s->insecure)
-		return hw_cli_usage_error(cmd, "--key, --peers, --cluster and --insecure go with "
-					       "--connect");
-	return HW_CLI_RUN;
+	return hw_cli_security_check_for(cmd, connect, "--connect", s);
 }
 
 void hw_cli_security_of_config(const struct hw_config *c, struct hw_client_security *out)

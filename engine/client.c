@@ -23,7 +23,7 @@
 #include <unistd.h>
 
 #include "base/clock.h"
-#include "base/addr.h"
+#include "base/names.h"
 #include "base/arena.h"
 #include "base/assert.h"
 #include "engine/client_int.h"

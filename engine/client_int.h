@@ -79,7 +79,7 @@ int hw_client_fd(const struct hw_client *c);
  * blanks (spaces, tabs) around it, as hw_client_connect() reads a list: every reader of a
  * --connect list uses this, so an address compares equal to hw_client_addr(). 0, or
  * -EINVAL for an empty list, an empty address, one longer than HW_ADDR_CHARS_MAX, one
- * that is not HOST:PORT or unix:/path (base/addr.h: a port of 1..65535, digits only) or
+ * that is not HOST:PORT or unix:/path (base/names.h: a port of 1..65535, digits only) or
  * more than cap of them (addrs[0..cap) may then hold some). Any thread. */
 int hw_client_addrs_parse(const char *list, char (*addrs)[HW_ADDR_CHARS_MAX + 1],
 			  size_t cap, size_t *n);

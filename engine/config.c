@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/addr.h"
+#include "base/names.h"
 #include "base/duration.h"
 #include "hawser_error.h"
 #include "replica/drills.h"
@@ -174,15 +174,9 @@ static int set_id(struct parse *p, const char *key, const char *v, char *dst)
 	if (n > HW_ID_CHARS_MAX)
 		return fail(p, p->line, "'%s' is %zu characters long, more than %d", key, n,
 			    HW_ID_CHARS_MAX);
-	for (size_t i = 0; i < n; i++) {
-		char ch = v[i];
-		bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-			  (ch >= '0' && ch <= '9') || ch == '-' || ch == '_' || ch == '.';
-		if (!ok)
-			return fail(p, p->line,
-				    "bad value '%s' for '%s': use letters, digits, '-', '_', '.'",
-				    v, key);
-	}
+	if (!hw_id_ok(v))
+		return fail(p, p->line,
+			    "bad value '%s' for '%s': use letters, digits, '-', '_', '.'", v, key);
 	memcpy(dst, v, n + 1);
 	return 1;
 }

@@ -108,7 +108,6 @@
 #include "hawser_limits.h"
 #include "replica/retention.h"
 
-#define HW_ID_CHARS_MAX 32
 #define HW_PATH_CHARS_MAX 512
 /* [durability] checkpoint defaults: one a minute, or sooner past 100,000 entries. Each
  * is a full state digest (20-30 ms at 200,000 records, growing with the state): at 10,000

@@ -195,6 +195,11 @@ static void test_usage_errors(void **state)
 	assert_int_equal(r.exit_code, 2);
 	bench(&r, "--catchup --connect 127.0.0.1:1 --insecure");
 	assert_int_equal(r.exit_code, 2);
+	/* the local cluster's options say nothing about a running one */
+	bench(&r, "--connect 127.0.0.1:1 --insecure --standbys 3");
+	assert_int_equal(r.exit_code, 2);
+	bench(&r, "--connect 127.0.0.1:1 --insecure --keep");
+	assert_int_equal(r.exit_code, 2);
 	bench(&r, "--no-such-option");
 	assert_int_equal(r.exit_code, 2);
 	assert_string_equal(r.out, "");

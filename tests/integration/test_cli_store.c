@@ -153,6 +153,18 @@ static void test_usage_errors(void **state)
 	assert_int_equal(hw(&f->r, "restore", "a", "b", "--until-time", "yesterday", NULL), 2);
 	assert_int_equal(hw(&f->r, "get", f->dir, "vessel", "V1", NULL), 2);
 	assert_int_equal(hw(&f->r, "verify", f->dir, "--bogus", NULL), 2);
+	/* options that would do nothing, or name a signer no config could */
+	assert_int_equal(hw(&f->r, "ingest", f->dir, "--generate", "5", "--node-id", "n1", NULL),
+			 2);
+	assert_non_null(strstr(f->r.err, "goes with --sign-key"));
+	assert_int_equal(hw(&f->r, "ingest", f->dir, "--generate", "5", "--checkpoint-every", "5",
+			    "--sign-key", "k", "--node-id", "bad id!", NULL),
+			 2);
+	assert_non_null(strstr(f->r.err, "--node-id 'bad id!'"));
+	assert_int_equal(hw(&f->r, "plan", "--rto", "30s", "--rpo", "0", "--key", "k", NULL), 2);
+	assert_non_null(strstr(f->r.err, "go with --measure"));
+	assert_int_equal(hw(&f->r, "drill", "verify", "--dir", f->dir, "--insecure", NULL), 2);
+	assert_non_null(strstr(f->r.err, "go with --connect"));
 	assert_int_equal(f->r.out_len, 0);
 }
 

@@ -1,7 +1,9 @@
-#include "base/addr.h"
+#include "base/names.h"
 
 #include <string.h>
 #include <sys/un.h>
+
+#include "hawser_limits.h"
 
 bool hw_addr_ok(const char *addr)
 {
@@ -19,4 +21,18 @@ bool hw_addr_ok(const char *addr)
 		port = port * 10 + (unsigned long)(*p - '0');
 	}
 	return port >= 1 && port <= 65535;
+}
+
+bool hw_id_ok(const char *id)
+{
+	size_t n = strlen(id);
+	if (n == 0 || n > HW_ID_CHARS_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char ch = id[i];
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		      (ch >= '0' && ch <= '9') || ch == '-' || ch == '_' || ch == '.'))
+			return false;
+	}
+	return true;
 }
