@@ -256,13 +256,14 @@ static int run_restore(const struct hw_cli_cmd *cmd, int argc, char **argv)
 
 const struct hw_cli_cmd hw_cli_drill_restore = {
 	"drill restore", "restore a backup into scratch, verify, time it against the RTO",
-	"usage: hawser drill restore [--backup B] --scratch S [--until-lsn N | --until-time T]\n"
+	"usage: hawser drill restore [--backup B] [--scratch S] [--until-lsn N | --until-time T]\n"
 	"                            [--dir DIR | --config FILE] [--rto DUR] [--keep]\n"
 	"                            [--trust NODE.PUB]...\n"
 	"                            [--connect ADDR (--key F --peers L --cluster ID |\n"
 	"                            --insecure)] ...\n"
 	"  Restore backup B (default: the newest complete generation in backup_dir) into a\n"
-	"  fresh directory under S, replaying to the end or to the target point, verify the\n"
+	"  fresh directory under S (default: beside DIR's store; one of the two is\n"
+	"  required), replaying to the end or to the target point, verify the\n"
 	"  result, and hold the time to a verified store to restore_rto (--rto, e.g. 12h).\n"
 	"  --trust NODE.PUB (up to 8; default: [drills] trust): the node.pub of each node\n"
 	"  that may sign checkpoints. Check \"checkpoint signers\": a checkpoint signed by\n"
