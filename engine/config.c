@@ -925,6 +925,25 @@ static int failover_standbys(struct parse *p)
 	return 1;
 }
 
+/* A witness votes and holds no data: keys for a data node would do nothing there, so
+ * they are refused rather than read as if they did. */
+static int check_witness_keys(struct parse *p)
+{
+	static const struct {
+		unsigned bit;
+		const char *key;
+	} data_only[] = {
+		{SEEN_CLIENT, "node.client"},        {SEEN_PRIMARY, "node.primary"},
+		{SEEN_STANDBYS, "cluster.standbys"}, {SEEN_VAULTS, "cluster.vaults"},
+		{SEEN_MODE, "durability.mode"},      {SEEN_K, "durability.k"},
+	};
+	for (size_t i = 0; i < sizeof data_only / sizeof data_only[0]; i++)
+		if (p->seen & data_only[i].bit)
+			return fail(p, 0, "'%s' is for a node that holds data, not a witness",
+				    data_only[i].key);
+	return 1;
+}
+
 /* [failover]: every key there, this node among the voters, the witness last. */
 static int check_failover(struct parse *p)
 {
@@ -964,7 +983,7 @@ static int check_failover(struct parse *p)
 	if (!witness && (f->self == UINT32_MAX || f->self == f->witness))
 		return fail(p, 0, "'node.id' '%s' is not in 'failover.voters'", c->node_id);
 	if (c->role == HW_ROLE_WITNESS)
-		return 1;
+		return check_witness_keys(p);
 	if (!failover_standbys(p))
 		return 0;
 	if (f->rpo_ms == 0 && c->mode != HW_MODE_DURABLE && c->mode != HW_MODE_APPLIED)

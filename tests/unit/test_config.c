@@ -419,6 +419,17 @@ static void test_failover_refused(void **state)
 	snprintf(text, sizeof text, "%s", FAILOVER_STANDBY "rto = 2s\nrpo = 0\n");
 	memcpy(strstr(text, "id = s1"), "id = s9", 7);
 	expect_error(f, text, 0, "'node.id' 's9' is not in 'failover.voters'");
+	/* a witness holds no data: a data node's keys would do nothing there */
+	static const char witness[] =
+		"[cluster]\nid = yard-ha\n[node]\nid = w1\nrole = witness\n"
+		"data_dir = /d\nlisten = 10.0.0.3:7900\n[failover]\n"
+		"voters = p1@10.0.0.1:7001, s1@10.0.0.2:7001\n"
+		"witness = 10.0.0.3:7900\nwitness_id = w1\nrto = 2s\nrpo = 0\n";
+	assert_int_equal(load(f, witness), 0);
+	snprintf(text, sizeof text, "%s[durability]\nk = 7\n", witness);
+	expect_error(f, text, 0, "'durability.k' is for a node that holds data, not a witness");
+	snprintf(text, sizeof text, "%s[cluster]\nstandbys = p1\n", witness);
+	expect_error(f, text, 0, "'cluster.standbys' is for a node that holds data");
 }
 
 /* heartbeat_p99 and heartbeat_spread (what hawser plan --measure prints) are what the
