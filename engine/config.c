@@ -871,10 +871,11 @@ static int check_required(struct parse *p)
 		return fail(p, 0, "missing section [failover] (required for a witness)");
 	if (c->role == HW_ROLE_STANDBY && !(p->seen & SEEN_PRIMARY))
 		return fail(p, 0, "missing key 'node.primary' (required for a standby)");
-	if (c->role == HW_ROLE_PRIMARY && c->n_standbys > 0 && !(p->seen & SEEN_LISTEN))
+	if (c->role == HW_ROLE_PRIMARY && c->n_standbys + p->n_vaults > 0 &&
+	    !(p->seen & SEEN_LISTEN))
 		return fail(p, 0,
 			    "missing key 'node.listen' (required for a primary with "
-			    "standbys)");
+			    "standbys or vaults)");
 	return 1;
 }
 

@@ -774,6 +774,8 @@ static int open_ports(struct hw_node *n)
 	 * become the primary its standbys connect to */
 	if (n->cfg.role != HW_ROLE_PRIMARY && n->voters == NULL)
 		return 0;
+	if (n->cfg.listen[0] == '\0')
+		return 0; /* a primary alone (no standby, vault or voter: the config checks) */
 	rc = hw_listen(n->ring, n->cfg.listen, on_repl_accept, n, &n->repl_listener);
 	if (rc != 0) {
 		hw_log("listen_failed", "port=replication addr=%s code=%s", n->cfg.listen,

@@ -255,6 +255,25 @@ static void test_open_refuses_unrunnable(void **state)
 	}
 }
 
+/* A primary alone (no standby, vault or voter) needs no replication port: it opens
+ * with only its client port (it failed to listen on an empty address). */
+static void test_open_primary_alone(void **state)
+{
+	struct fix *f = *state;
+	char ini[HW_PROC_PATH_MAX + 16], text[3 * HW_PROC_PATH_MAX];
+	snprintf(ini, sizeof ini, "%s/alone.ini", f->root);
+	snprintf(text, sizeof text,
+		 "[cluster]\nid = itest\n[security]\ninsecure = true\n[node]\nid = p1\n"
+		 "role = primary\ndata_dir = %s/alone\nclient = unix:%s/alone.sock\n"
+		 "[durability]\nmode = local\n",
+		 f->root, f->root);
+	write_text(ini, text);
+	struct hw_node *n = NULL;
+	assert_int_equal(hw_node_open(ini, &n), 0);
+	assert_non_null(n);
+	hw_node_close(n);
+}
+
 /* Opened on the test's thread, run on another, closed on the test's again: submits are
  * acknowledged, the run returns 0, and the close says nothing about io_uring (no
  * "File exists", no operation left in flight). */
@@ -338,6 +357,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_submits_bounded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_open_refuses_unrunnable, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_open_fails_cleanly, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_open_primary_alone, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_open_and_run_on_other_threads, setup,
 						teardown),
 	};

@@ -577,6 +577,12 @@ static void test_vaults_of_primary(void **state)
 	expect_error(f, PRIMARY_HEAD "[cluster]\nvaults = a,b,c,d,e,f,g\n", 0,
 		     "2 standbys and 7 vaults are more than 8 peers");
 	expect_error(f, PRIMARY_HEAD "[cluster]\nvaults = a, a\n", 10, "lists 'a' twice");
+	/* a vault connects to the primary's replication port, as a standby does */
+	expect_error(f,
+		     "[cluster]\nid = c\nvaults = v1\n[node]\nid = p1\nrole = primary\n"
+		     "data_dir = /d\nclient = 127.0.0.1:7001\n[durability]\nmode = local\n",
+		     0,
+		     "missing key 'node.listen' (required for a primary with standbys or vaults)");
 }
 
 /* [retention]: 30 days of log, 7 generations and 30 days of backups by default; values in
