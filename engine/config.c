@@ -43,10 +43,6 @@ _Static_assert(sizeof(((struct hw_drill_config *)0)->every_ms) / sizeof(int64_t)
 		       HW_DRILL_KINDS + 1,
 	       "one schedule per drill kind");
 
-/* The longest list (voters, peers ...) over continued lines: 8 voters of the longest
- * id and address, with separators. */
-#define LIST_BYTES_MAX (HW_EL_VOTERS_MAX * (HW_ID_CHARS_MAX + HW_ADDR_CHARS_MAX + 4))
-
 struct parse {
 	const char *path;
 	struct hw_config *c;
@@ -57,9 +53,9 @@ struct parse {
 	bool after_key;     /* a key line came since the last section header */
 	bool retention_only; /* hw_config_load_retention: the other sections go unread */
 	/* The list key last given (standbys, vaults, primary, voters, peers) and its text so
-	 * far, which indented lines continue: lists longer than a line (LIST_BYTES_MAX). */
+	 * far, which indented lines continue: lists longer than a line. */
 	char list_key[80];
-	char list[LIST_BYTES_MAX];
+	char list[HW_LIST_CHARS_MAX];
 	char *err;
 	size_t err_len;
 	bool failed;
@@ -671,6 +667,8 @@ static int set_peers(struct parse *p, const char *key, const char *v)
 	int rc = hw_channel_pins_parse(v, s->peers, s->peer_names, HW_CHANNEL_PINNED_MAX, &n, bad,
 				       sizeof bad);
 	s->n_peers = (uint32_t)n;
+	if (strlen(v) >= sizeof s->peer_files)
+		return fail(p, p->line, "'%s' is too long", key);
 	snprintf(s->peer_files, sizeof s->peer_files, "%s", v);
 	if (rc == -E2BIG)
 		return fail(p, p->line, "'%s' lists more than %u keys", key, HW_CHANNEL_PINNED_MAX);
@@ -717,6 +715,18 @@ static bool is_list(const char *key)
 static int key_handler(struct parse *p, const char *key, const char *section, const char *name,
 		       const char *value);
 
+/* A list key with p->list, its items so far: checked whole, without the comma a line may
+ * end in before the next one continues it. */
+static int list_handler(struct parse *p, const char *key, const char *section, const char *name)
+{
+	char items[HW_LIST_CHARS_MAX];
+	size_t n = strlen(p->list);
+	while (n > 0 && (p->list[n - 1] == ',' || p->list[n - 1] == ' '))
+		n--;
+	snprintf(items, sizeof items, "%.*s", (int)n, p->list);
+	return key_handler(p, key, section, name, items);
+}
+
 /* An indented line: inih hands it over as the key above again. It continues a list (its
  * items appended, the whole list checked again); anything else is an error. */
 static int continue_list(struct parse *p, const char *key, const char *section, const char *name,
@@ -727,12 +737,19 @@ static int continue_list(struct parse *p, const char *key, const char *section, 
 			    "an indented line continues only a list (standbys, vaults, "
 			    "primary, voters, peers), not '%s'",
 			    key);
+	/* inih leaves an inline comment on a continued line: cut it as on a key line */
+	size_t len = strlen(value);
+	for (size_t i = 1; i < len; i++)
+		if (value[i] == ';' && (value[i - 1] == ' ' || value[i - 1] == '\t'))
+			len = i;
+	while (len > 0 && (value[len - 1] == ' ' || value[len - 1] == '\t'))
+		len--;
 	size_t n = strlen(p->list);
 	bool comma = n > 0 && p->list[n - 1] != ',' && value[0] != ',';
-	if (n + strlen(value) + 2 >= sizeof p->list)
+	if (n + len + 2 >= sizeof p->list)
 		return fail(p, p->line, "'%s' is too long", key);
-	snprintf(p->list + n, sizeof p->list - n, "%s%s", comma ? "," : "", value);
-	return key_handler(p, key, section, name, p->list);
+	snprintf(p->list + n, sizeof p->list - n, "%s%.*s", comma ? "," : "", (int)len, value);
+	return list_handler(p, key, section, name);
 }
 
 /* inih's handler: one key of one section. Returns 1 to go on, 0 on error. */
@@ -748,11 +765,13 @@ static int handler(void *user, const char *section, const char *name, const char
 	if (p->continued)
 		return continue_list(p, key, section, name, value);
 	p->list_key[0] = '\0';
-	if (is_list(key) && strlen(value) < sizeof p->list) {
-		snprintf(p->list_key, sizeof p->list_key, "%s", key);
-		snprintf(p->list, sizeof p->list, "%s", value);
-	}
-	return key_handler(p, key, section, name, value);
+	if (!is_list(key))
+		return key_handler(p, key, section, name, value);
+	if (strlen(value) >= sizeof p->list)
+		return fail(p, p->line, "'%s' is too long", key);
+	snprintf(p->list_key, sizeof p->list_key, "%s", key);
+	snprintf(p->list, sizeof p->list, "%s", value);
+	return list_handler(p, key, section, name);
 }
 
 /* One key: its section's handler, or the table of the others. A list continued on an
@@ -814,11 +833,14 @@ static void check_line(struct parse *p, const char *s)
  * not). */
 static void mark_continued(struct parse *p, const char *s)
 {
+	if (p->line == 1 && strncmp(s, "\xEF\xBB\xBF", 3) == 0)
+		s += 3; /* a byte-order mark, which inih skips too */
 	const char *t = s + strspn(s, " \t");
 	if (*t == '\0' || *t == '\r' || *t == '\n' || *t == ';' || *t == '#')
 		return; /* nothing for inih: the state stays */
-	p->continued = t > s && p->after_key && *t != '[';
-	p->after_key = *t != '[';
+	/* inih asks "continued?" before "section?": an indented [v6]:port goes on a list */
+	p->continued = t > s && p->after_key;
+	p->after_key = p->continued || *t != '[';
 }
 
 /* inih's reader (fgets-like): counts real lines, checks each, and ends the stream at
@@ -934,9 +956,14 @@ static int check_witness_keys(struct parse *p)
 		unsigned bit;
 		const char *key;
 	} data_only[] = {
-		{SEEN_CLIENT, "node.client"},        {SEEN_PRIMARY, "node.primary"},
-		{SEEN_STANDBYS, "cluster.standbys"}, {SEEN_VAULTS, "cluster.vaults"},
-		{SEEN_MODE, "durability.mode"},      {SEEN_K, "durability.k"},
+		{SEEN_CLIENT, "node.client"},
+		{SEEN_PRIMARY, "node.primary"},
+		{SEEN_STANDBYS, "cluster.standbys"},
+		{SEEN_VAULTS, "cluster.vaults"},
+		{SEEN_MODE, "durability.mode"},
+		{SEEN_K, "durability.k"},
+		{SEEN_CHECKPOINT_RECORDS, "durability.checkpoint_records"},
+		{SEEN_CHECKPOINT_INTERVAL, "durability.checkpoint_interval"},
 	};
 	for (size_t i = 0; i < sizeof data_only / sizeof data_only[0]; i++)
 		if (p->seen & data_only[i].bit)

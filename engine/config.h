@@ -109,6 +109,9 @@
 #include "replica/retention.h"
 
 #define HW_PATH_CHARS_MAX 512
+/* The longest list a config takes (voters, peers ...) over continued lines: 8 voters of
+ * the longest id and address, with separators. */
+#define HW_LIST_CHARS_MAX (HW_EL_VOTERS_MAX * (HW_ID_CHARS_MAX + HW_ADDR_CHARS_MAX + 4))
 /* [durability] checkpoint defaults: one a minute, or sooner past 100,000 entries. Each
  * is a full state digest (20-30 ms at 200,000 records, growing with the state): at 10,000
  * a 40,000 records/s burst made four a second and cost 10-20 % of the throughput
@@ -186,8 +189,8 @@ struct hw_security {
 	char peer_names[HW_CHANNEL_PINNED_MAX][HW_CHANNEL_PIN_NAME_BYTES]; /* by file name */
 	uint32_t n_peers;
 	/* peers as given, for a command that connects as this node (hw_client_security
-	 * peers; a config line holds at most 200 characters) */
-	char peer_files[256];
+	 * peers), over continued lines too */
+	char peer_files[HW_LIST_CHARS_MAX];
 };
 
 struct hw_config {

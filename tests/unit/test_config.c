@@ -370,6 +370,25 @@ static void test_list_continued(void **state)
 	assert_string_equal(fo->voters[3].addr, "tos-db-4.terminal.example.com:7001");
 	assert_string_equal(f->c.standbys[2], "s3");
 
+	/* inline comments on continued lines, as on key lines */
+	snprintf(text, sizeof text,
+		 "%svoters = p1@10.0.0.1:7001,    ; the primary\n"
+		 "    s1@10.0.0.2:7001          ; its standby\n",
+		 head);
+	assert_int_equal(load(f, text), 0);
+	assert_string_equal(fo->voters[1].addr, "10.0.0.2:7001");
+	/* an IPv6 address may start a continued line: inih continues before it sees '[' */
+	assert_int_equal(load(f, "[cluster]\nid = c\n[node]\nid = v1\nrole = vault\n"
+				 "data_dir = /d\nprimary = [fd00::1]:7001,\n    [fd00::2]:7001\n"),
+			 0);
+	assert_int_equal(f->c.n_sources, 2);
+	assert_string_equal(f->c.sources[1], "[fd00::2]:7001");
+	/* a byte-order mark, then an indented first key: a key, not a continuation */
+	assert_int_equal(load(f, "\xEF\xBB\xBF[cluster]\n    id = c1\nstandbys = s1\n"
+				 "[node]\nid = p1\nrole = primary\ndata_dir = /d\n"
+				 "listen = 127.0.0.1:7001\n"),
+			 0);
+	assert_string_equal(f->c.cluster_id, "c1");
 	expect_error(f, PRIMARY_HEAD "[durability]\nmode = durable\n  k = 1\n", 11,
 		     "an indented line continues only a list");
 	char longest[400];
@@ -428,6 +447,8 @@ static void test_failover_refused(void **state)
 	assert_int_equal(load(f, witness), 0);
 	snprintf(text, sizeof text, "%s[durability]\nk = 7\n", witness);
 	expect_error(f, text, 0, "'durability.k' is for a node that holds data, not a witness");
+	snprintf(text, sizeof text, "%s[durability]\ncheckpoint_records = 5\n", witness);
+	expect_error(f, text, 0, "'durability.checkpoint_records' is for a node that holds data");
 	snprintf(text, sizeof text, "%s[cluster]\nstandbys = p1\n", witness);
 	expect_error(f, text, 0, "'cluster.standbys' is for a node that holds data");
 }
@@ -659,6 +680,12 @@ static void test_security(void **state)
 		 pins, pub);
 	assert_int_equal(load(f, text), 0);
 	assert_int_equal(f->c.security.n_peers, 2);
+	/* continued, the first line ending in a comma: the list is what counts, whole */
+	snprintf(text, sizeof text, PRIMARY_HEAD "[security]\nkey = %s\npeers = %s,\n  %s\n", key,
+		 pins, pub);
+	assert_int_equal(load(f, text), 0);
+	assert_int_equal(f->c.security.n_peers, 2);
+	assert_non_null(strstr(f->c.security.peer_files, pub));
 	assert_memory_equal(f->c.security.peers[1], id.kx_pk, 32);
 	assert_int_equal(hw_config_channel(&f->c, f->path, &self, &cc, f->err, sizeof f->err), 0);
 	assert_false(cc.insecure);
