@@ -190,6 +190,7 @@ struct hw_node {
 	struct hw_standby sb;
 	struct hw_conn *primary_conn;
 	bool primary_ready;  /* hello exchanged */
+	bool other_chain;    /* it refused a snapshot of another chain: it follows no more */
 	bool hello_pending;  /* connected; the hello waits for the log to flush */
 	int64_t primary_heard_ms; /* dialled, hello sent, or a frame came: before the hello
 				   * exchange the core does not watch the stream, this does */
@@ -478,6 +479,11 @@ bool hw__snapshot_needed(struct hw_node *n, uint64_t its_lsn);
  * the storage failure once the node has one (and one waiting for its commit then fails:
  * hw__snapshot_on_committed, called by hw__node_storage_failed). */
 int hw__snapshot_send(struct hw_session *s, uint32_t peer);
+/* Whether a snapshot could be sent to peer now (0), or why not: the store failed,
+ * another standby's is under way (HW_EBUSY), no disk room (HW_ESTORE_FULL). Checked
+ * before the primary answers the standby's hello, so a refused one gets no hello (which
+ * would reset its back-off) and asks again later. */
+int hw__snapshot_can_send(struct hw_node *n, uint32_t peer);
 /* An ack from peer: true when the snapshot took it (the peer is not streaming yet). */
 bool hw__snapshot_on_ack(struct hw_node *n, uint32_t peer, const struct hw_pos *pos);
 /* The store committed through n->committed_lsn: a snapshot that waited for its store to

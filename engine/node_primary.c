@@ -691,10 +691,15 @@ static void link_peer(struct hw_session *s, int peer)
 static int snapshot_hello(struct hw_session *s, int peer, const Hawser__Wire__V1__Hello *m)
 {
 	struct hw_node *n = s->node;
-	link_peer(s, peer);
 	hw_log("peer_needs_snapshot", "peer=%s its_lsn=%llu our_lsn=%llu", m->node_id,
 	       (unsigned long long)m->last_lsn, (unsigned long long)n->core.last_lsn);
-	int rc = hw__snapshot_send(s, (uint32_t)peer);
+	int rc = hw__snapshot_can_send(n, (uint32_t)peer);
+	if (rc != 0) {
+		hw__node_refuse(s->conn, rc, "no snapshot can be sent now; retry later");
+		return 0;
+	}
+	link_peer(s, peer);
+	rc = hw__snapshot_send(s, (uint32_t)peer);
 	if (rc != 0) {
 		n->links[peer].c = NULL; /* closed after the ERROR: no longer its link */
 		s->peer = -1;

@@ -320,9 +320,8 @@ static int room_for_copy(struct hw_node *n, uint32_t peer)
 	return HW_ESTORE_FULL;
 }
 
-int hw__snapshot_send(struct hw_session *s, uint32_t peer)
+int hw__snapshot_can_send(struct hw_node *n, uint32_t peer)
 {
-	struct hw_node *n = s->node;
 	if (n->failed != 0)
 		return n->failed; /* its store commits no more: no copy could cover the log */
 	if (n->snap_tx == NULL) {
@@ -333,9 +332,16 @@ int hw__snapshot_send(struct hw_session *s, uint32_t peer)
 	struct hw_snap_tx *tx = n->snap_tx;
 	if (tx->state != TX_IDLE && (tx->state != TX_CATCHUP || tx->peer != peer))
 		return HW_EBUSY; /* one at a time; one catching up keeps its pin until done */
-	int rc = room_for_copy(n, peer);
+	return room_for_copy(n, peer);
+}
+
+int hw__snapshot_send(struct hw_session *s, uint32_t peer)
+{
+	struct hw_node *n = s->node;
+	int rc = hw__snapshot_can_send(n, peer);
 	if (rc != 0)
 		return rc;
+	struct hw_snap_tx *tx = n->snap_tx;
 	if (tx->state == TX_CATCHUP)
 		tx_reset(tx);         /* the same standby, behind its pin: it starts over */
 	rc = hw_snapshot_rm(tx->dir); /* left by a crash */
@@ -682,6 +688,7 @@ static int rx_end(struct hw_node *n, const struct hw_frame *f)
 	if (rc != 0)
 		return rx_refuse(n, rc, "cannot read this standby's chain identity");
 	rc = hw_snapshot_check(rx->dir, &rx->head, own);
+	n->other_chain = rc == HW_EDIVERGED;
 	if (rc == HW_EDIVERGED)
 		return rx_refuse(n, rc,
 				 "the snapshot is of another chain than this standby's "

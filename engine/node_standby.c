@@ -375,6 +375,12 @@ static void primary_on_close(struct hw_conn *c, void *arg, int code)
 		redial_later(n);
 		return;
 	}
+	if (n->other_chain) { /* an older primary would only copy its store again */
+		hw_log("not_following", "primary=%s what=\"%s\"", n->cfg.primary,
+		       "its snapshot was of another chain than this store's; an operator decides "
+		       "which history is right");
+		return;
+	}
 	if (code != HW_EDIVERGED)
 		hw__rejoin_stop(n); /* epochs kept from a refusal that did not come */
 	if (code == HW_EDIVERGED && hw__rejoin_planned(n)) {

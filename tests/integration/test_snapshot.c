@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <sodium.h>
 
 #include "base/clock.h"
 #include "base/log.h"
@@ -403,6 +404,9 @@ static void test_no_room_no_copy(void **state)
 				      EVENT_WAIT_MS, NULL, 0));
 	assert_true(hw_proc_wait_line(&f->s.proc, &smark, "event=primary_refused",
 				      "code=HW_ESTORE_FULL", EVENT_WAIT_MS, NULL, 0));
+	/* refused before any hello, so the standby backs off rather than ask every 50 ms */
+	assert_true(hw_proc_wait_line(&f->s.proc, &smark, "event=primary_lost", "retry_ms=800",
+				      EVENT_WAIT_MS, NULL, 0));
 	struct hw_load more = {.addr = f->p.client,
 			       .count = 200,
 			       .window = WINDOW,
@@ -634,6 +638,60 @@ static void test_bad_snapshot_refused(void **state)
 	assert_true(hw_proc_wait_line(&f->s.proc, &smark, "event=snapshot_refused",
 				      "code=HW_ECORRUPT", EVENT_WAIT_MS, line, sizeof line));
 	print_message("standby: %s\n", strstr(line, "lsn="));
+	close(cfd);
+	close(lfd);
+	assert_int_equal(hw_proc_stop(&f->s.proc, STOP_WAIT_MS), 0);
+	assert_store_kept(f->s.dir, &before);
+}
+
+/* An older primary, which does not check the standby's chain before it copies, sends a
+ * whole snapshot of another chain: the standby refuses it (HW_EDIVERGED), keeps its store
+ * as it was, and follows no more (an older primary would only copy its store again). */
+static void test_other_chain_copy_refused(void **state)
+{
+	struct fix *f = *state;
+	char addr[64], copy[HW_PROC_PATH_MAX + 32], file[HW_PROC_PATH_MAX + 48];
+	int lfd = fake_listen(addr, sizeof addr);
+	struct hw_tnode_opts so = {.primary_addr = addr};
+	assert_int_equal(hw_tnode_init(&f->s, f->root, "s1", &so), 0);
+	struct hw_head before = make_store(f->s.dir, 50, 0);
+	snprintf(copy, sizeof copy, "%s/other", f->root);
+	struct hw_head head = make_store_epoch(copy, 60, 0, 2); /* entry 1 differs: epoch 2 */
+	snprintf(file, sizeof file, "%s/data.mdb", copy);
+	size_t len = 0;
+	uint8_t *bytes = NULL;
+	FILE *fp = fopen(file, "rb");
+	assert_non_null(fp);
+	assert_int_equal(fseek(fp, 0, SEEK_END), 0);
+	len = (size_t)ftell(fp);
+	rewind(fp);
+	bytes = malloc(len);
+	assert_true(bytes != NULL && fread(bytes, 1, len, fp) == len);
+	fclose(fp);
+	size_t smark = 0;
+	assert_int_equal(hw_tnode_start(&f->s, &smark), 0);
+	int cfd = accept(lfd, NULL, NULL);
+	assert_true(cfd >= 0);
+	put_hello(cfd, "p1", head.lsn, NULL);
+	Hawser__Wire__V1__SnapshotBegin b = HAWSER__WIRE__V1__SNAPSHOT_BEGIN__INIT;
+	b.epoch = 1;
+	b.lsn = head.lsn;
+	b.hash = (ProtobufCBinaryData){HW_HASH_BYTES, head.hash};
+	b.bytes = len;
+	put_msg(cfd, HW_FRAME_SNAPSHOT_BEGIN, &b.base);
+	for (size_t off = 0; off < len; off += 1u << 20)
+		put_frame(cfd, HW_FRAME_SNAPSHOT_CHUNK, bytes + off,
+			  len - off < (1u << 20) ? len - off : (1u << 20));
+	uint8_t sum[HW_HASH_BYTES];
+	crypto_generichash(sum, sizeof sum, bytes, len, NULL, 0);
+	Hawser__Wire__V1__SnapshotEnd e = HAWSER__WIRE__V1__SNAPSHOT_END__INIT;
+	e.blake2b = (ProtobufCBinaryData){HW_HASH_BYTES, sum};
+	put_msg(cfd, HW_FRAME_SNAPSHOT_END, &e.base);
+	free(bytes);
+	assert_true(hw_proc_wait_line(&f->s.proc, &smark, "event=snapshot_refused",
+				      "code=HW_EDIVERGED", EVENT_WAIT_MS, NULL, 0));
+	assert_true(hw_proc_wait_line(&f->s.proc, &smark, "event=not_following", NULL,
+				      EVENT_WAIT_MS, NULL, 0));
 	close(cfd);
 	close(lfd);
 	assert_int_equal(hw_proc_stop(&f->s.proc, STOP_WAIT_MS), 0);
@@ -896,6 +954,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_behind_standby_gets_snapshot, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_snapshot_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_other_chain_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_other_chain_copy_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_installing_standby_keeps_pin, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_leftover_data_dir_kept, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_room_no_copy, setup, teardown),
