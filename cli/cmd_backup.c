@@ -285,7 +285,8 @@ static int cmd_restore(const struct hw_cli_cmd *cmd, int argc, char **argv)
 	       " %.2f s\n",
 	       pos[0], pos[1], info.lsn, hw_cli_iso(info.time_ms, when, sizeof(when)),
 	       hw_cli_hex(info.digest, hex), info.seconds);
-	if (o.time_given && info.lsn == info.end_lsn) { /* T may be later than the backup */
+	if (o.time_given && info.end_lsn > 0 && info.lsn == info.end_lsn &&
+	    info.time_ms < o.until_ms) { /* T is later than the backup's last entry */
 		char until[40];
 		printf("hawser restore: note: the backup ends at lsn %" PRIu64 " (%s), before %s: "
 		       "what came after it is not in this backup\n",

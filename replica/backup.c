@@ -955,6 +955,8 @@ static int backup_incremental(struct hw_store *s, const char *out, const struct 
 	struct progress entries = *prog;
 	struct manifest m;
 	int rc = manifest_read(out, &m, info->what);
+	if (rc == 0) /* a crash after the MANIFEST, before the marker went: it goes now */
+		rc = marker_set(out, false);
 	if (rc == 0)
 		rc = incremental_check(s, out, &m, info->what);
 	if (rc != 0)
@@ -1258,20 +1260,24 @@ static void store_remove(const char *dir, bool rmdir_too)
 
 /* A restore is built in dir/.restore-tmp and moved into dir only whole, so that one cut
  * short (killed, a crash) leaves no data.mdb in dir that could pass for the store it was
- * to be. dir is made if missing and locked (*lock, an flock on it, held until the restore
- * ends): a second restore into it is HW_EBUSY, where it would have removed the first's
- * work directory under it. dir must hold no store (HW_EEXIST) and no node's log (a wal
- * directory, whose entries would be replayed on top of the restored store). A work
- * directory left by an earlier restore is removed. */
-static int restore_begin(const char *dir, char *work, int *lock, char *what)
+ * to be. dir is made if missing (*made says so) and locked (*lock, an flock on
+ * dir/.restore-lock, held until the restore ends; a file, so that NFS, which locks only
+ * what is open for writing, takes it too): a second restore into it is HW_EBUSY, where
+ * it would have removed the first's work directory under it. dir must hold no store
+ * (HW_EEXIST) and no node's log (a wal directory, whose entries would be replayed on top
+ * of the restored store). A work directory left by an earlier restore is removed. */
+static int restore_begin(const char *dir, char *work, int *lock, bool *made, char *what)
 {
 	char path[PATH_MAX];
 	int rc = path_join(work, dir, ".restore-tmp");
-	if (rc == 0 && mkdir(dir, 0700) != 0 && errno != EEXIST)
-		rc = -errno;
+	if (rc == 0)
+		rc = path_join(path, dir, ".restore-lock");
 	if (rc != 0)
 		return rc;
-	*lock = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	*made = mkdir(dir, 0700) == 0;
+	if (!*made && errno != EEXIST)
+		return -errno;
+	*lock = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (*lock < 0)
 		return -errno;
 	if (flock(*lock, LOCK_EX | LOCK_NB) != 0)
@@ -1294,6 +1300,22 @@ static int restore_begin(const char *dir, char *work, int *lock, char *what)
 		return rc;
 	store_remove(work, true);
 	return mkdir(work, 0700) == 0 ? 0 : -errno;
+}
+
+/* The end of a restore, whole or not: the lock file goes (before its lock: a restore
+ * waiting on it then finds none, or a new one), and on failure the work directory, and
+ * dir when this restore made it. */
+static void restore_end(const char *dir, const char *work, int lock, bool made, int rc)
+{
+	char path[PATH_MAX];
+	if (rc != 0 && lock >= 0)
+		store_remove(work, true);
+	if (lock >= 0 && path_join(path, dir, ".restore-lock") == 0)
+		unlink(path);
+	if (lock >= 0)
+		close(lock);
+	if (rc != 0 && made)
+		rmdir(dir); /* if empty */
 }
 
 /* Move the restored data.mdb from work into dir (never over another: link fails then)
@@ -1346,24 +1368,21 @@ int hw_restore(const char *backup_dir, const char *dir, uint64_t until_lsn, int6
 	if (rc != 0)
 		goto out;
 	info->checked = true;
-	bool existed = access(dir, F_OK) == 0;
 	char work[PATH_MAX];
 	struct hw_snapshot_info si;
 	int lock = -1;
-	rc = restore_begin(dir, work, &lock, info->what);
-	bool began = rc == 0;
+	bool made = false;
+	rc = restore_begin(dir, work, &lock, &made, info->what);
+	bool locked = rc == 0;
 	if (rc == 0)
 		rc = copy ? hw_snapshot_make(snap, work, &si) : hw_store_init(work);
 	if (rc == 0)
 		rc = restore_into(&bv, snap, copy, work, &t, &b, info);
 	if (rc == 0)
 		rc = restore_finish(work, dir, info->what);
-	if (rc != 0 && began)
-		store_remove(work, true);
-	if (rc != 0 && !existed)
-		rmdir(dir); /* made by restore_begin: gone again, if empty */
-	if (lock >= 0)
-		close(lock);
+	restore_end(dir, work, locked ? lock : -1, made, rc);
+	if (!locked && lock >= 0)
+		close(lock); /* another restore's lock: its file stays */
 	batch_fini(&b);
 out:
 	hw_store_close(snap);

@@ -431,6 +431,16 @@ static void test_backup_restore(void **state)
 	assert_int_equal(
 		hw(&f->r, "restore", bak, past, "--until-time", "2099-01-01T00:00:00Z", NULL), 0);
 	assert_non_null(strstr(f->r.out, "note: the backup ends at lsn 3000"));
+	/* at the last entry's own time the backup reaches T: no note */
+	const char *at = strstr(f->r.out, "head lsn 3000 (");
+	assert_non_null(at);
+	char last[40];
+	snprintf(last, sizeof last, "%.24s", at + strlen("head lsn 3000 ("));
+	char late[4200];
+	path(f, "late", late, sizeof(late));
+	assert_int_equal(hw(&f->r, "restore", bak, late, "--until-time", last, NULL), 0);
+	assert_non_null(strstr(f->r.out, "head lsn 3000"));
+	assert_null(strstr(f->r.out, "note:"));
 
 	/* Incremental: more records, a second backup appends, the restore reaches them. A
 	 * second generator run does not know the first one's terminal, so some of its records

@@ -801,6 +801,17 @@ static void test_backup_without_manifest(void **state)
 	assert_int_equal(hw_backup(f->s, cut, NULL, NULL, &bi), 0);
 	names_in(cut, after, sizeof after);
 	assert_string_equal(after, "MANIFEST log.hwl snapshot ");
+
+	/* a crash between the MANIFEST and the marker's removal: the next backup removes the
+	 * marker, so a MANIFEST lost later still protects the backup */
+	snprintf(file, sizeof file, "%s/INCOMPLETE", cut);
+	spill(file, (const uint8_t *)"", 0);
+	fill(f->s, RECORDS + 20, RECORDS + 30);
+	assert_int_equal(hw_backup(f->s, cut, NULL, NULL, &bi), 0);
+	assert_false(exists(file));
+	snprintf(file, sizeof file, "%s/MANIFEST", cut);
+	assert_int_equal(unlink(file), 0);
+	assert_int_equal(hw_backup(f->s, cut, NULL, NULL, &bi), HW_EBACKUP);
 }
 
 /* A restore writes nothing into the backup it reads (no lock file in its snapshot: the
@@ -825,7 +836,9 @@ static void test_restore_hands_off(void **state)
 	assert_int_equal(mkdir(busy, 0700), 0);
 	snprintf(work, sizeof work, "%s/.restore-tmp", busy);
 	assert_int_equal(mkdir(work, 0700), 0);
-	int lock = open(busy, O_RDONLY | O_DIRECTORY);
+	char lockfile[400];
+	snprintf(lockfile, sizeof lockfile, "%s/.restore-lock", busy);
+	int lock = open(lockfile, O_RDWR | O_CREAT, 0600);
 	assert_true(lock >= 0);
 	assert_int_equal(flock(lock, LOCK_EX), 0); /* as a restore running into it holds */
 	struct hw_restore_info ri;
@@ -835,6 +848,7 @@ static void test_restore_hands_off(void **state)
 	close(lock);
 	assert_int_equal(hw_restore(bk, busy, 0, 0, NULL, NULL, &ri), 0);
 	assert_int_equal(ri.lsn, RECORDS + 20);
+	assert_false(exists(lockfile)); /* the restore's own lock goes with it */
 }
 
 /* A backup that runs out of disk fails with -ENOSPC and leaves no partial snapshot taking
