@@ -644,6 +644,71 @@ static void test_bad_snapshot_refused(void **state)
 	assert_store_kept(f->s.dir, &before);
 }
 
+/* As a primary (an older one, which checks no chain) whose store file is file, head its
+ * head: Hello, then the whole file as a snapshot, with its BLAKE2b. */
+static void send_snapshot_of(int fd, const char *file, const struct hw_head *head)
+{
+	FILE *fp = fopen(file, "rb");
+	assert_non_null(fp);
+	assert_int_equal(fseek(fp, 0, SEEK_END), 0);
+	size_t len = (size_t)ftell(fp);
+	rewind(fp);
+	uint8_t *bytes = malloc(len);
+	assert_true(bytes != NULL && fread(bytes, 1, len, fp) == len);
+	fclose(fp);
+	put_hello(fd, "p1", head->lsn, NULL);
+	Hawser__Wire__V1__SnapshotBegin b = HAWSER__WIRE__V1__SNAPSHOT_BEGIN__INIT;
+	b.epoch = 1;
+	b.lsn = head->lsn;
+	b.hash = (ProtobufCBinaryData){HW_HASH_BYTES, (uint8_t *)head->hash};
+	b.bytes = len;
+	put_msg(fd, HW_FRAME_SNAPSHOT_BEGIN, &b.base);
+	for (size_t off = 0; off < len; off += 1u << 20)
+		put_frame(fd, HW_FRAME_SNAPSHOT_CHUNK, bytes + off,
+			  len - off < (1u << 20) ? len - off : (1u << 20));
+	uint8_t sum[HW_HASH_BYTES];
+	crypto_generichash(sum, sizeof sum, bytes, len, NULL, 0);
+	Hawser__Wire__V1__SnapshotEnd e = HAWSER__WIRE__V1__SNAPSHOT_END__INIT;
+	e.blake2b = (ProtobufCBinaryData){HW_HASH_BYTES, sum};
+	put_msg(fd, HW_FRAME_SNAPSHOT_END, &e.base);
+	free(bytes);
+}
+
+/* A node a rejoin rewound to LSN 0 holds no entry, but holds the records it set aside:
+ * a snapshot replacing its store keeps the old data aside (an empty node's is removed). */
+static void test_rewound_node_data_kept(void **state)
+{
+	struct fix *f = *state;
+	char addr[64], copy[HW_PROC_PATH_MAX + 32], file[HW_PROC_PATH_MAX + 48];
+	int lfd = fake_listen(addr, sizeof addr);
+	struct hw_tnode_opts so = {.primary_addr = addr};
+	assert_int_equal(hw_tnode_init(&f->s, f->root, "s1", &so), 0);
+	make_store(f->s.dir, 50, 0);
+	struct hw_store *st;
+	uint64_t moved = 0;
+	assert_int_equal(hw_store_open(f->s.dir, NULL, &st), 0);
+	assert_int_equal(hw_store_rewind(st, 0, 1790000000000LL, "test", &moved), 0);
+	hw_store_close(st);
+	assert_int_equal(moved, 50);
+	snprintf(copy, sizeof copy, "%s/other", f->root);
+	struct hw_head head = make_store(copy, 60, 0);
+	snprintf(file, sizeof file, "%s/data.mdb", copy);
+	size_t smark = 0;
+	assert_int_equal(hw_tnode_start(&f->s, &smark), 0);
+	int cfd = accept(lfd, NULL, NULL);
+	assert_true(cfd >= 0);
+	send_snapshot_of(cfd, file, &head);
+	char line[512];
+	assert_true(hw_proc_wait_line(&f->s.proc, &smark, "event=snapshot_installed", NULL,
+				      EVENT_WAIT_MS, line, sizeof line));
+	close(cfd);
+	close(lfd);
+	assert_int_equal(hw_proc_stop(&f->s.proc, STOP_WAIT_MS), 0);
+	char aside[HW_PROC_PATH_MAX + 64];
+	assert_true(replaced_dir(f->s.dir, aside, sizeof aside));
+	assert_non_null(strstr(line, aside));
+}
+
 /* An older primary, which does not check the standby's chain before it copies, sends a
  * whole snapshot of another chain: the standby refuses it (HW_EDIVERGED), keeps its store
  * as it was, and follows no more (an older primary would only copy its store again). */
@@ -658,36 +723,11 @@ static void test_other_chain_copy_refused(void **state)
 	snprintf(copy, sizeof copy, "%s/other", f->root);
 	struct hw_head head = make_store_epoch(copy, 60, 0, 2); /* entry 1 differs: epoch 2 */
 	snprintf(file, sizeof file, "%s/data.mdb", copy);
-	size_t len = 0;
-	uint8_t *bytes = NULL;
-	FILE *fp = fopen(file, "rb");
-	assert_non_null(fp);
-	assert_int_equal(fseek(fp, 0, SEEK_END), 0);
-	len = (size_t)ftell(fp);
-	rewind(fp);
-	bytes = malloc(len);
-	assert_true(bytes != NULL && fread(bytes, 1, len, fp) == len);
-	fclose(fp);
 	size_t smark = 0;
 	assert_int_equal(hw_tnode_start(&f->s, &smark), 0);
 	int cfd = accept(lfd, NULL, NULL);
 	assert_true(cfd >= 0);
-	put_hello(cfd, "p1", head.lsn, NULL);
-	Hawser__Wire__V1__SnapshotBegin b = HAWSER__WIRE__V1__SNAPSHOT_BEGIN__INIT;
-	b.epoch = 1;
-	b.lsn = head.lsn;
-	b.hash = (ProtobufCBinaryData){HW_HASH_BYTES, head.hash};
-	b.bytes = len;
-	put_msg(cfd, HW_FRAME_SNAPSHOT_BEGIN, &b.base);
-	for (size_t off = 0; off < len; off += 1u << 20)
-		put_frame(cfd, HW_FRAME_SNAPSHOT_CHUNK, bytes + off,
-			  len - off < (1u << 20) ? len - off : (1u << 20));
-	uint8_t sum[HW_HASH_BYTES];
-	crypto_generichash(sum, sizeof sum, bytes, len, NULL, 0);
-	Hawser__Wire__V1__SnapshotEnd e = HAWSER__WIRE__V1__SNAPSHOT_END__INIT;
-	e.blake2b = (ProtobufCBinaryData){HW_HASH_BYTES, sum};
-	put_msg(cfd, HW_FRAME_SNAPSHOT_END, &e.base);
-	free(bytes);
+	send_snapshot_of(cfd, file, &head);
 	assert_true(hw_proc_wait_line(&f->s.proc, &smark, "event=snapshot_refused",
 				      "code=HW_EDIVERGED", EVENT_WAIT_MS, NULL, 0));
 	assert_true(hw_proc_wait_line(&f->s.proc, &smark, "event=not_following", NULL,
@@ -955,6 +995,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bad_snapshot_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_other_chain_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_other_chain_copy_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rewound_node_data_kept, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_installing_standby_keeps_pin, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_leftover_data_dir_kept, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_room_no_copy, setup, teardown),
