@@ -458,6 +458,25 @@ static int fake_listen(char *addr, size_t cap)
 	return fd;
 }
 
+/* A fake primary listening on 127.0.0.1 (its address to addr) and the config of a standby
+ * s1 that follows it, not started. Returns the listening socket. */
+static int fake_primary_for(struct fix *f, char *addr, size_t cap)
+{
+	int lfd = fake_listen(addr, cap);
+	struct hw_tnode_opts so = {.primary_addr = addr};
+	assert_int_equal(hw_tnode_init(&f->s, f->root, "s1", &so), 0);
+	return lfd;
+}
+
+/* Start the standby and take its connection on lfd; *smark gets its log's mark. */
+static int standby_connects(struct fix *f, int lfd, size_t *smark)
+{
+	assert_int_equal(hw_tnode_start(&f->s, smark), 0);
+	int cfd = accept(lfd, NULL, NULL);
+	assert_true(cfd >= 0);
+	return cfd;
+}
+
 /* A Hello as node id (p1: a primary, else a standby) at epoch 1 whose log ends at
  * last_lsn, with hash (NULL: none said). */
 static void put_hello(int fd, const char *id, uint64_t last_lsn, const uint8_t *hash)
@@ -622,14 +641,10 @@ static void test_bad_snapshot_refused(void **state)
 {
 	struct fix *f = *state;
 	char addr[64];
-	int lfd = fake_listen(addr, sizeof addr);
-	struct hw_tnode_opts so = {.primary_addr = addr};
-	assert_int_equal(hw_tnode_init(&f->s, f->root, "s1", &so), 0);
+	int lfd = fake_primary_for(f, addr, sizeof addr);
 	struct hw_head before = make_store(f->s.dir, 50, 0);
 	size_t smark = 0;
-	assert_int_equal(hw_tnode_start(&f->s, &smark), 0);
-	int cfd = accept(lfd, NULL, NULL);
-	assert_true(cfd >= 0);
+	int cfd = standby_connects(f, lfd, &smark);
 	char line[512];
 	send_bad_snapshot(cfd, &f->s.proc, &smark, line, sizeof line);
 	print_message("standby: %s\n", strstr(line, "bytes="));
@@ -680,9 +695,7 @@ static void test_rewound_node_data_kept(void **state)
 {
 	struct fix *f = *state;
 	char addr[64], copy[HW_PROC_PATH_MAX + 32], file[HW_PROC_PATH_MAX + 48];
-	int lfd = fake_listen(addr, sizeof addr);
-	struct hw_tnode_opts so = {.primary_addr = addr};
-	assert_int_equal(hw_tnode_init(&f->s, f->root, "s1", &so), 0);
+	int lfd = fake_primary_for(f, addr, sizeof addr);
 	make_store(f->s.dir, 50, 0);
 	struct hw_store *st;
 	uint64_t moved = 0;
@@ -694,9 +707,7 @@ static void test_rewound_node_data_kept(void **state)
 	struct hw_head head = make_store(copy, 60, 0);
 	snprintf(file, sizeof file, "%s/data.mdb", copy);
 	size_t smark = 0;
-	assert_int_equal(hw_tnode_start(&f->s, &smark), 0);
-	int cfd = accept(lfd, NULL, NULL);
-	assert_true(cfd >= 0);
+	int cfd = standby_connects(f, lfd, &smark);
 	send_snapshot_of(cfd, file, &head);
 	char line[512];
 	assert_true(hw_proc_wait_line(&f->s.proc, &smark, "event=snapshot_installed", NULL,
@@ -716,17 +727,13 @@ static void test_other_chain_copy_refused(void **state)
 {
 	struct fix *f = *state;
 	char addr[64], copy[HW_PROC_PATH_MAX + 32], file[HW_PROC_PATH_MAX + 48];
-	int lfd = fake_listen(addr, sizeof addr);
-	struct hw_tnode_opts so = {.primary_addr = addr};
-	assert_int_equal(hw_tnode_init(&f->s, f->root, "s1", &so), 0);
+	int lfd = fake_primary_for(f, addr, sizeof addr);
 	struct hw_head before = make_store(f->s.dir, 50, 0);
 	snprintf(copy, sizeof copy, "%s/other", f->root);
 	struct hw_head head = make_store_epoch(copy, 60, 0, 2); /* entry 1 differs: epoch 2 */
 	snprintf(file, sizeof file, "%s/data.mdb", copy);
 	size_t smark = 0;
-	assert_int_equal(hw_tnode_start(&f->s, &smark), 0);
-	int cfd = accept(lfd, NULL, NULL);
-	assert_true(cfd >= 0);
+	int cfd = standby_connects(f, lfd, &smark);
 	send_snapshot_of(cfd, file, &head);
 	assert_true(hw_proc_wait_line(&f->s.proc, &smark, "event=snapshot_refused",
 				      "code=HW_EDIVERGED", EVENT_WAIT_MS, NULL, 0));
@@ -745,9 +752,7 @@ static void test_leftover_data_dir_kept(void **state)
 {
 	struct fix *f = *state;
 	char addr[64], left[HW_PROC_PATH_MAX + 32], file[HW_PROC_PATH_MAX + 64];
-	int lfd = fake_listen(addr, sizeof addr);
-	struct hw_tnode_opts so = {.primary_addr = addr};
-	assert_int_equal(hw_tnode_init(&f->s, f->root, "s1", &so), 0);
+	int lfd = fake_primary_for(f, addr, sizeof addr);
 	make_store(f->s.dir, 50, 0);
 	snprintf(left, sizeof left, "%s.snapshot-tmp", f->s.dir);
 	assert_int_equal(mkdir(left, 0700), 0);
@@ -758,9 +763,7 @@ static void test_leftover_data_dir_kept(void **state)
 	assert_non_null(fp);
 	assert_int_equal(fclose(fp), 0);
 	size_t smark = 0;
-	assert_int_equal(hw_tnode_start(&f->s, &smark), 0);
-	int cfd = accept(lfd, NULL, NULL);
-	assert_true(cfd >= 0);
+	int cfd = standby_connects(f, lfd, &smark);
 	put_begin(cfd);
 	char line[512];
 	assert_true(hw_proc_wait_line(&f->s.proc, &smark, "event=snapshot_old_data_kept", NULL,
@@ -806,14 +809,10 @@ static void test_stale_primary_refused(void **state)
 {
 	struct fix *f = *state;
 	char addr[64];
-	int lfd = fake_listen(addr, sizeof addr);
-	struct hw_tnode_opts so = {.primary_addr = addr};
-	assert_int_equal(hw_tnode_init(&f->s, f->root, "s1", &so), 0);
+	int lfd = fake_primary_for(f, addr, sizeof addr);
 	struct hw_head before = make_store_epoch(f->s.dir, 50, 0, 2);
 	size_t smark = 0;
-	assert_int_equal(hw_tnode_start(&f->s, &smark), 0);
-	int cfd = accept(lfd, NULL, NULL);
-	assert_true(cfd >= 0);
+	int cfd = standby_connects(f, lfd, &smark);
 	put_hello(cfd, "p1", 100, NULL); /* epoch 1 */
 	assert_true(hw_proc_wait_line(&f->s.proc, &smark, "event=stale_epoch", "its_epoch=1",
 				      EVENT_WAIT_MS, NULL, 0));
@@ -917,13 +916,9 @@ static void test_catchup_progress_logged(void **state)
 {
 	struct fix *f = *state;
 	char addr[64];
-	int lfd = fake_listen(addr, sizeof addr);
-	struct hw_tnode_opts so = {.primary_addr = addr};
-	assert_int_equal(hw_tnode_init(&f->s, f->root, "s1", &so), 0);
+	int lfd = fake_primary_for(f, addr, sizeof addr);
 	size_t smark = 0;
-	assert_int_equal(hw_tnode_start(&f->s, &smark), 0);
-	int cfd = accept(lfd, NULL, NULL);
-	assert_true(cfd >= 0);
+	int cfd = standby_connects(f, lfd, &smark);
 	feed_entries(cfd);
 	uint64_t total = (uint64_t)FEED_FRAMES * FEED_BATCH, prev = 0;
 	unsigned lines = 0;
