@@ -299,7 +299,7 @@ static const char *checkpoint_line(const struct hw_cluster_opts *o, char *buf, s
  * first, the others find it by election (no cluster.standbys, no node.primary). */
 static int write_failover_configs(struct hw_cluster *c, const struct hw_cluster_opts *o)
 {
-	char text[2 * PATH_MAX + 2048], fo[1024], cp[64];
+	char text[2 * PATH_MAX + 3072], fo[1024], cp[64];
 	const char *id = o->cluster_id ? o->cluster_id : "bench";
 	int rc = 0;
 	for (unsigned i = 0; rc == 0 && i < c->n; i++) {
@@ -307,10 +307,10 @@ static int write_failover_configs(struct hw_cluster *c, const struct hw_cluster_
 		failover_section(c, o, i, fo, sizeof(fo));
 		snprintf(text, sizeof(text),
 			 "[cluster]\nid = %s\n[node]\nid = %s\nrole = %s\ndata_dir = %s\n"
-			 "listen = %s\nclient = %s\n[durability]\nmode = %s\nk = %u\n%s%s",
+			 "listen = %s\nclient = %s\n[durability]\nmode = %s\nk = %u\n%s%s%s",
 			 id, nd->id, i == 0 ? "primary" : "standby", nd->dir, nd->listen, nd->addr,
 			 o->mode ? o->mode : "durable", o->k ? o->k : 1,
-			 checkpoint_line(o, cp, sizeof cp), fo);
+			 checkpoint_line(o, cp, sizeof cp), fo, o->extra ? o->extra : "");
 		rc = write_config(c, nd->id, nd->cfg, text);
 	}
 	if (rc == 0) {
@@ -866,6 +866,11 @@ const char *hw_cluster_client_addr(const struct hw_cluster *c)
 const char *hw_cluster_node_addr(const struct hw_cluster *c, unsigned i)
 {
 	return i < c->n ? c->nodes[i].addr : NULL;
+}
+
+const char *hw_cluster_repl_addr(const struct hw_cluster *c, unsigned i)
+{
+	return i < c->n ? c->nodes[i].listen : NULL;
 }
 
 const char *hw_cluster_node_id(const struct hw_cluster *c, unsigned i)

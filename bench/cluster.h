@@ -61,6 +61,8 @@ struct hw_cluster_opts {
 				   direct */
 	bool allow_fault;       /* [drills] allow_fault = true in every config: the client's
 				   key may crash a node (`hawser drill failover --connect`) */
+	const char *extra;      /* with failover: appended to every data node's config (a
+				   test's sections, e.g. [cluster] vaults); NULL: nothing */
 };
 
 /* Make the directory, pick free loopback ports, write the configs, spawn every node and
@@ -146,6 +148,10 @@ const char *hw_cluster_client_addr(const struct hw_cluster *c);
 
 /* Client port of node i (borrowed). NULL if i is out of range. */
 const char *hw_cluster_node_addr(const struct hw_cluster *c, unsigned i);
+
+/* With failover: node i's replication port (borrowed), where standbys and vaults connect
+ * when it is primary. NULL if i is out of range. */
+const char *hw_cluster_repl_addr(const struct hw_cluster *c, unsigned i);
 
 /* Node i's id ("p1", "s1" ...) (borrowed). NULL if i is out of range. */
 const char *hw_cluster_node_id(const struct hw_cluster *c, unsigned i);

@@ -11,6 +11,10 @@
  *   COPYING     a short-lived thread copies the store into <data_dir>.snapshot-send/ (it
  *               blocks for as long as the copy takes; the loop goes on); the log is
  *               pinned from the committed head, so nothing after the copy's head goes
+ *   HELD        (a vault, with failover) the copy waits until the primary has acknowledged
+ *               its head: the store applies entries before they are acknowledged, and a
+ *               vault, which never rewrites its log, must not hold one a failover could
+ *               discard (docs/operations.md "Vault")
  *   STREAMING   SNAPSHOT_BEGIN{epoch, lsn, hash, bytes}, SNAPSHOT_CHUNK frames of 1 MiB
  *               as the connection has room (on_writable), SNAPSHOT_END{blake2b}; the pin
  *               moves up to the snapshot's head
@@ -68,7 +72,15 @@ _Static_assert(CHUNK_BYTES <= HW_FRAME_BYTES_MAX, "a chunk fits a frame");
 /* A standby in catch-up whose connection went keeps its pin this many peer timeouts. */
 #define CATCHUP_GRACE_TIMEOUTS 4
 
-enum tx_state { TX_IDLE, TX_COMMITTING, TX_COPYING, TX_STREAMING, TX_INSTALLING, TX_CATCHUP };
+enum tx_state {
+	TX_IDLE,
+	TX_COMMITTING,
+	TX_COPYING,
+	TX_HELD, /* a vault's copy, until every entry in it is acknowledged */
+	TX_STREAMING,
+	TX_INSTALLING,
+	TX_CATCHUP
+};
 
 struct hw_snap_tx {
 	struct hw_node *node;
@@ -252,6 +264,15 @@ static int stream_begin(struct hw_snap_tx *tx)
 	return 0;
 }
 
+/* Whether the copy must wait before it goes: to a vault, with failover, while its head is
+ * past what the primary has acknowledged. */
+static bool held(const struct hw_snap_tx *tx)
+{
+	const struct hw_node *n = tx->node;
+	return n->voters != NULL && tx->peer >= n->cfg.n_standbys &&
+	       tx->info.head.lsn > n->acked_lsn;
+}
+
 static void copy_done_cb(struct hw_async *a, void *arg)
 {
 	(void)a;
@@ -262,6 +283,14 @@ static void copy_done_cb(struct hw_async *a, void *arg)
 	tx->thread_running = false;
 	if (tx->c == NULL) {
 		tx_reset(tx); /* the standby went away meanwhile */
+		return;
+	}
+	if (tx->rc == 0 && held(tx)) {
+		hw_log("snapshot_held", "peer=%s lsn=%llu acked_lsn=%llu what=\"%s\"",
+		       tx->node->cfg.standbys[tx->peer], (unsigned long long)tx->info.head.lsn,
+		       (unsigned long long)tx->node->acked_lsn,
+		       "a vault's copy waits until every entry in it is acknowledged");
+		tx->state = TX_HELD;
 		return;
 	}
 	int rc = tx->rc != 0 ? tx->rc : stream_begin(tx);
@@ -480,9 +509,16 @@ void hw__snapshot_tick(struct hw_node *n)
 	}
 	if (tx == NULL || tx->state == TX_IDLE || tx->c == NULL)
 		return;
+	if (tx->state == TX_HELD && !held(tx)) {
+		int rc = stream_begin(tx);
+		if (rc != 0)
+			tx_fail(tx, rc, "copy could not be sent");
+		return;
+	}
 	/* The core does not time this peer out (it is not connected there yet): a standby
 	 * that stopped acking for peer_timeout_ms frees the snapshot slot. */
-	bool local = tx->state == TX_COPYING || tx->state == TX_COMMITTING; /* no ack due */
+	bool local = tx->state == TX_COPYING || tx->state == TX_COMMITTING ||
+		     tx->state == TX_HELD; /* no ack due */
 	int64_t bound =
 		n->cfg.peer_timeout_ms * (tx->state == TX_INSTALLING ? CATCHUP_GRACE_TIMEOUTS : 1);
 	if (!local && hw__node_now(n) - tx->heard_ms > bound) {

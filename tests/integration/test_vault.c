@@ -7,7 +7,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -20,6 +22,9 @@
 
 #include <cmocka.h>
 
+#include "bench/cluster.h"
+#include "base/clock.h"
+#include "base/log.h"
 #include "engine/client_int.h"
 #include "hawser.h"
 #include "replica/store.h"
@@ -40,6 +45,7 @@ struct fix {
 	struct hw_tnode v;
 	struct hw_load load;
 	struct hw_capture cap;
+	struct hw_cluster *c; /* a failover cluster's (test_vault_snapshot_waits_for_acks) */
 };
 
 static int setup(void **state)
@@ -60,6 +66,7 @@ static int teardown(void **state)
 	hw_proc_kill(&f->v.proc);
 	hw_proc_kill(&f->p2.proc);
 	hw_proc_kill(&f->p.proc);
+	hw_cluster_free(f->c, false);
 	bool joined = hw_load_join(&f->load, 60000);
 	int rc = hw_test_rm_rf(f->root);
 	if (!joined)
@@ -127,6 +134,26 @@ static void start_vault(struct fix *f)
 	assert_int_equal(hw_tnode_start(&f->v, &mark), 0);
 	assert_true(hw_proc_wait_line(&f->v.proc, &mark, "event=following", NULL, EVENT_WAIT_MS,
 				      NULL, 0));
+}
+
+/* Poll the log file at path until a line holds needle and needle2 (may be NULL), up to
+ * timeout_ms; that line goes to line. A node a bench/cluster.h cluster runs writes its
+ * log to a file, not to a pipe of this test's. */
+static bool log_wait(const char *path, const char *needle, const char *needle2, int timeout_ms,
+		     char *line, size_t cap)
+{
+	int64_t end = hw_mono_ms() + timeout_ms;
+	do {
+		FILE *fp = fopen(path, "r");
+		while (fp != NULL && fgets(line, (int)cap, fp) != NULL)
+			if (strstr(line, needle) && (needle2 == NULL || strstr(line, needle2))) {
+				fclose(fp);
+				return true;
+			}
+		if (fp != NULL)
+			fclose(fp);
+	} while (hw_mono_ms() < end && poll(NULL, 0, 50) == 0);
+	return false;
 }
 
 /* Submit count records (seed) to p and wait until all are acknowledged. Returns p's
@@ -410,6 +437,85 @@ static void test_vault_refuses_diverged(void **state)
 	assert_string_equal(f->cap.out, before);
 }
 
+/* With failover a vault is sent an entry only once the primary has acknowledged it, a
+ * snapshot too. A failover cluster (p1, s1, a witness) that pruned its log; s1 stopped,
+ * so durable submits wait while the primary's store has applied them; an empty vault
+ * then needs a snapshot: its copy is held (snapshot_held), being past what was
+ * acknowledged, until s1 runs again; then the vault installs it. Sent at once, a
+ * failover that dropped that unacknowledged tail would leave the vault refusing every
+ * later primary. */
+static void test_vault_snapshot_waits_for_acks(void **state)
+{
+	struct fix *f = *state;
+	char root[HW_PROC_PATH_MAX + 8], sources[160], line[512];
+	snprintf(root, sizeof root, "%s/c", f->root);
+	struct hw_cluster_opts o = {
+		.hawser_bin = hw_test_bin(),
+		.root = root,
+		.cluster_id = "itest",
+		.standbys = 1,
+		.failover = true,
+		.insecure = true,
+		.extra = "[cluster]\nvaults = v1\n[limits]\nlog_keep_records = 100\n"
+			 "[retention]\nlog_days = 0\n",
+	};
+	assert_int_equal(hw_cluster_start(&o, &f->c), 0);
+	struct hw_cluster *c = f->c;
+	unsigned p;
+	assert_int_equal(hw_cluster_primary(c, EVENT_WAIT_MS, &p), 0);
+	struct hw_load l = {.addr = hw_cluster_node_addr(c, p),
+			    .count = RECORDS,
+			    .window = WINDOW,
+			    .mode = HW_DURABLE,
+			    .k = 1,
+			    .seed = 31};
+	assert_int_equal(hw_load_init(&l), 0);
+	assert_int_equal(hw_load_run(&l), 0);
+	assert_int_equal(l.acked, l.count);
+	hw_load_free(&l);
+	/* pruned (lazily, at a store commit): an empty vault then needs a snapshot */
+	struct hw_head base = {0};
+	for (int64_t end = hw_mono_ms() + EVENT_WAIT_MS; base.lsn == 0 && hw_mono_ms() < end;) {
+		struct hw_store_opts ro = {.read_only = true};
+		struct hw_store *st;
+		if (hw_store_open(hw_cluster_dir(c, p), &ro, &st) == 0) {
+			hw_store_base(st, &base);
+			hw_store_close(st);
+		}
+		if (base.lsn == 0)
+			poll(NULL, 0, 50);
+	}
+	assert_true(base.lsn > 0);
+	unsigned sb = 1 - p;
+	assert_int_equal(hw_cluster_kill(c, sb, SIGSTOP), 0);
+	struct hw_load held = {.addr = hw_cluster_node_addr(c, p),
+			       .count = 20,
+			       .window = 20,
+			       .mode = HW_DURABLE,
+			       .k = 1,
+			       .seed = 32};
+	assert_int_equal(hw_load_init(&held), 0);
+	assert_int_equal(hw_load_start(&held), 0); /* waits for s1: applied, not acknowledged */
+	snprintf(sources, sizeof sources, "%s, %s", hw_cluster_repl_addr(c, p),
+		 hw_cluster_repl_addr(c, sb));
+	init_vault(f, sources, "0");
+	start_vault(f);
+	assert_true(log_wait(hw_cluster_log(c, p), "event=snapshot_held", "peer=v1", EVENT_WAIT_MS,
+			     line, sizeof line));
+	uint64_t lsn = (uint64_t)hw_log_field(line, "lsn", -1);
+	assert_true(lsn > (uint64_t)hw_log_field(line, "acked_lsn", -1));
+	assert_int_equal(hw_cluster_kill(c, sb, SIGCONT), 0);
+	size_t mark = 0;
+	assert_true(hw_proc_wait_line(&f->v.proc, &mark, "event=snapshot_installed", NULL,
+				      EVENT_WAIT_MS, line, sizeof line));
+	assert_int_equal(hw_log_field(line, "lsn", -1), (int64_t)lsn);
+	assert_true(hw_load_join(&held, EVENT_WAIT_MS));
+	assert_int_equal(held.acked, held.count);
+	hw_load_free(&held);
+	assert_int_equal(hw_proc_stop(&f->v.proc, STOP_WAIT_MS), 0);
+	assert_int_equal(hw_cluster_stop(c), 0);
+}
+
 /* A vault whose next entry the primary pruned is not sent a snapshot that would replace
  * its store: the primary refuses it with HW_EVAULT, and its log stays as it was. */
 static void test_vault_refuses_snapshot(void **state)
@@ -559,6 +665,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_vault_not_counted, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vault_refuses_diverged, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vault_refuses_snapshot, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_vault_snapshot_waits_for_acks, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_vault_restore, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_prune_backups, setup, teardown),
 	};
