@@ -667,16 +667,25 @@ static bool other_chain(struct hw_node *n, const Hawser__Wire__V1__Hello *m)
 
 /* Take session s as peer's replication connection (a newer one replaces the old) and
  * answer its hello. */
-static void link_peer(struct hw_session *s, int peer)
+/* A newer connection of peer (s) replaces an older one, whatever it is then told. */
+static void drop_old_link(struct hw_session *s, int peer)
 {
 	struct hw_node *n = s->node;
 	struct hw_standby_link *l = &n->links[peer];
-	if (l->c != NULL && l->c != s) { /* a newer connection replaces it */
+	if (l->c != NULL && l->c != s) {
 		hw_conn_close(l->c->conn, HW_ECLOSED);
 		/* its on_close no longer finds it the link: the core hears it here, so that
 		 * nothing it owed the old one (a send, a drop) goes to the new one */
 		hw_primary_on_disconnect(&n->core, (uint32_t)peer);
+		l->c = NULL;
 	}
+}
+
+static void link_peer(struct hw_session *s, int peer)
+{
+	struct hw_node *n = s->node;
+	struct hw_standby_link *l = &n->links[peer];
+	drop_old_link(s, peer);
 	l->c = s;
 	l->pending_to = l->receipt_to = 0; /* the core sends afresh, asking anew */
 	s->peer = peer;
@@ -693,6 +702,7 @@ static int snapshot_hello(struct hw_session *s, int peer, const Hawser__Wire__V1
 	struct hw_node *n = s->node;
 	hw_log("peer_needs_snapshot", "peer=%s its_lsn=%llu our_lsn=%llu", m->node_id,
 	       (unsigned long long)m->last_lsn, (unsigned long long)n->core.last_lsn);
+	drop_old_link(s, peer);
 	int rc = hw__snapshot_can_send(n, (uint32_t)peer);
 	if (rc != 0) {
 		hw__node_refuse(s->conn, rc, "no snapshot can be sent now; retry later");

@@ -195,6 +195,7 @@ static int take_primary_hello(struct hw_node *n, const struct hw_frame *f)
 		snprintf(n->primary_id, sizeof n->primary_id, "%s", m->node_id);
 		n->epoch = m->epoch;
 		n->primary_ready = true;
+		n->other_chain = false; /* a refused snapshot is this connection's to judge */
 		n->reconnect_ms = HW_RECONNECT_MIN_MS;
 		hw_standby_on_connect(&n->sb, hw__node_now(n));
 		hw_log("following", "primary=%s its_lsn=%llu our_lsn=%llu epoch=%llu", m->node_id,
@@ -375,7 +376,7 @@ static void primary_on_close(struct hw_conn *c, void *arg, int code)
 		redial_later(n);
 		return;
 	}
-	if (n->other_chain) { /* an older primary would only copy its store again */
+	if (n->other_chain && code == HW_EDIVERGED) { /* an older primary: it would copy again */
 		hw_log("not_following", "primary=%s what=\"%s\"", n->cfg.primary,
 		       "its snapshot was of another chain than this store's; an operator decides "
 		       "which history is right");

@@ -1258,6 +1258,35 @@ static void store_remove(const char *dir, bool rmdir_too)
 		rmdir(dir);
 }
 
+/* Take the flock on the lock file at path for a restore into dir: *lock gets its
+ * descriptor once locked (else -1). The file a restore that ends unlinks may be the one
+ * just opened: locked, it is checked to be the one at path still, else taken anew, so
+ * two restores never hold two files. HW_EBUSY while another restore holds it. */
+static int lock_take(const char *path, const char *dir, int *lock, char *what)
+{
+	*lock = -1;
+	for (;;) {
+		int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+		if (fd < 0)
+			return -errno;
+		if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+			int rc = errno == EWOULDBLOCK
+					 ? fail(what, HW_EBUSY,
+						"another restore into %s is running", dir)
+					 : -errno;
+			close(fd);
+			return rc;
+		}
+		struct stat held, named;
+		if (fstat(fd, &held) == 0 && stat(path, &named) == 0 &&
+		    held.st_ino == named.st_ino && held.st_dev == named.st_dev) {
+			*lock = fd;
+			return 0;
+		}
+		close(fd); /* unlinked by the restore that held it: the next file is the lock */
+	}
+}
+
 /* A restore is built in dir/.restore-tmp and moved into dir only whole, so that one cut
  * short (killed, a crash) leaves no data.mdb in dir that could pass for the store it was
  * to be. dir is made if missing (*made says so) and locked (*lock, an flock on
@@ -1277,13 +1306,9 @@ static int restore_begin(const char *dir, char *work, int *lock, bool *made, cha
 	*made = mkdir(dir, 0700) == 0;
 	if (!*made && errno != EEXIST)
 		return -errno;
-	*lock = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (*lock < 0)
-		return -errno;
-	if (flock(*lock, LOCK_EX | LOCK_NB) != 0)
-		return errno == EWOULDBLOCK
-			       ? fail(what, HW_EBUSY, "another restore into %s is running", dir)
-			       : -errno;
+	rc = lock_take(path, dir, lock, what);
+	if (rc != 0)
+		return rc;
 	rc = path_join(path, dir, "data.mdb");
 	if (rc == 0)
 		rc = access(path, F_OK) == 0
@@ -1302,13 +1327,14 @@ static int restore_begin(const char *dir, char *work, int *lock, bool *made, cha
 	return mkdir(work, 0700) == 0 ? 0 : -errno;
 }
 
-/* The end of a restore, whole or not: the lock file goes (before its lock: a restore
- * waiting on it then finds none, or a new one), and on failure the work directory, and
- * dir when this restore made it. */
+/* The end of a restore, whole or not: the lock file goes when this restore holds it
+ * (lock >= 0; before its lock: a restore that opened it then finds it gone, lock_take),
+ * and on failure the work directory (work, NULL when the restore did not begin), and dir
+ * when this restore made it. */
 static void restore_end(const char *dir, const char *work, int lock, bool made, int rc)
 {
 	char path[PATH_MAX];
-	if (rc != 0 && lock >= 0)
+	if (rc != 0 && work != NULL)
 		store_remove(work, true);
 	if (lock >= 0 && path_join(path, dir, ".restore-lock") == 0)
 		unlink(path);
@@ -1373,16 +1399,14 @@ int hw_restore(const char *backup_dir, const char *dir, uint64_t until_lsn, int6
 	int lock = -1;
 	bool made = false;
 	rc = restore_begin(dir, work, &lock, &made, info->what);
-	bool locked = rc == 0;
+	bool began = rc == 0;
 	if (rc == 0)
 		rc = copy ? hw_snapshot_make(snap, work, &si) : hw_store_init(work);
 	if (rc == 0)
 		rc = restore_into(&bv, snap, copy, work, &t, &b, info);
 	if (rc == 0)
 		rc = restore_finish(work, dir, info->what);
-	restore_end(dir, work, locked ? lock : -1, made, rc);
-	if (!locked && lock >= 0)
-		close(lock); /* another restore's lock: its file stays */
+	restore_end(dir, began ? work : NULL, lock, made, rc);
 	batch_fini(&b);
 out:
 	hw_store_close(snap);

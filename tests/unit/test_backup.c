@@ -720,6 +720,9 @@ static void test_restore_into_store(void **state)
 	assert_int_equal(hw_backup(f->s, bk, NULL, NULL, NULL), 0);
 	assert_int_equal(hw_store_init(dst), 0);
 	assert_int_equal(hw_restore(bk, dst, 0, 0, NULL, NULL, NULL), HW_EEXIST);
+	char lockfile[400];
+	snprintf(lockfile, sizeof lockfile, "%s/.restore-lock", dst);
+	assert_false(exists(lockfile)); /* refused after it locked: its lock file goes too */
 	struct hw_store *r;
 	struct hw_head h;
 	assert_int_equal(hw_store_open(dst, NULL, &r), 0);
