@@ -179,56 +179,17 @@ static int set_failed(struct hw_client *c, int code)
 	return c->failed;
 }
 
-static int receive(struct hw_client *c, uint8_t *buf, size_t cap, size_t *len, int64_t deadline);
-
-/* Take what the node sent while this client waits to write, as far as the buffers have
- * room (read_frame opens it later): its heartbeats say it is there, and a node whose
- * answers are not read would stop reading too. *full when there is no room: bytes wait
- * in the socket, and that says as much. 0 or the sticky error. */
-static int take_while_writing(struct hw_client *c, bool *full)
-{
-	uint8_t *buf = c->secure ? c->raw : c->rbuf;
-	size_t cap = c->secure ? RAW_CAP : c->rcap, *len = c->secure ? &c->rawlen : &c->rlen;
-	*full = *len == cap;
-	if (*full) {
-		c->rx_ms = hw_mono_ms();
-		return 0;
-	}
-	int rc = receive(c, buf, cap, len, deadline_of(0));
-	c->drained = false; /* a read of this wait's, not the caller's drain */
-	return rc == -ETIMEDOUT ? 0 : rc;
-}
-
 /* Wait until the socket takes more bytes, or deadline (-1: none). 0, -ETIMEDOUT, -EINTR
- * for a caught signal when intr (else the wait goes on), or the sticky error. With a node
- * that promised heartbeats the wait reads what it sends meanwhile, and a node silent past
- * the bound counts as lost (HW_ECLOSED), as in a read: so a node that takes no bytes for
- * a while (back-pressure) keeps the connection, and one whose host vanished does not. */
+ * for a caught signal when intr (else the wait goes on), or the sticky error. */
 static int wait_writable(struct hw_client *c, int64_t deadline, bool intr)
 {
-	bool full = false;
-	for (;;) {
-		int wait = left_ms(deadline);
-		int64_t quiet_end = c->silence_ms > 0 ? c->rx_ms + c->silence_ms : -1;
-		int quiet = quiet_end >= 0 ? left_ms(quiet_end) : -1;
-		bool by_silence = quiet >= 0 && (wait < 0 || quiet < wait);
-		short in = c->silence_ms > 0 && !full ? POLLIN : 0;
-		struct pollfd pfd = {.fd = c->fd, .events = POLLOUT | in};
-		int n = poll(&pfd, 1, by_silence ? quiet : wait);
-		if (n < 0 && errno == EINTR && !intr)
-			continue;
-		if (n < 0)
-			return errno == EINTR ? -EINTR : set_failed(c, -errno);
-		if (n > 0 && (pfd.revents & ~POLLIN) != 0)
-			return 0; /* writable, or an error or a hang-up: the write says which */
-		int rc = n > 0 ? take_while_writing(c, &full) : 0;
-		if (rc != 0)
-			return rc;
-		if (n == 0 && !by_silence)
-			return -ETIMEDOUT;
-		if (n == 0 && hw_mono_ms() >= quiet_end)
-			return set_failed(c, -ETIMEDOUT);
-	}
+	struct pollfd pfd = {.fd = c->fd, .events = POLLOUT};
+	int n;
+	while ((n = poll(&pfd, 1, left_ms(deadline))) < 0 && errno == EINTR && !intr)
+		;
+	if (n < 0)
+		return errno == EINTR ? -EINTR : set_failed(c, -errno);
+	return n == 0 ? -ETIMEDOUT : 0; /* an error or a hang-up: the write says which */
 }
 
 /* Write iov[0..*n) as they are, by deadline, moving *iov and *n past what went. 0 once
@@ -550,8 +511,6 @@ static int hello(struct hw_client *c, int64_t deadline)
 	c->role = (int)r->role;
 	int64_t beats = (int64_t)r->heartbeat_ms * SILENT_BEATS;
 	c->silence_ms = r->heartbeat_ms == 0 ? 0 : beats > SILENCE_MIN_MS ? beats : SILENCE_MIN_MS;
-	if (c->silence_ms > 0)
-		hw_dial_heard(c->fd); /* its silence tells a lost host now, not TCP's timeout */
 	return 0;
 }
 

@@ -77,9 +77,4 @@ void hw_dials_charge(struct hw_dials *ds, int64_t ms);
 /* Close every socket not taken and free what the dials resolved. */
 void hw_dials_close(struct hw_dials *ds);
 
-/* The node on fd promised heartbeats, whose silence the client watches (client.c): lift
- * the bound on unacknowledged data a dial sets, which would end the connection after 5 s
- * of a node that reads nothing (back-pressure: a zero window) while it still beats. */
-void hw_dial_heard(int fd);
-
 #endif

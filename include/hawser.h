@@ -136,15 +136,13 @@ struct hw_client;
  * found within the search (or 8 searches in a row bring no outcome), each submit still
  * in flight gets an outcome in doubt, HW_ECLOSED (HW_ENOT_PRIMARY when only standbys
  * answered): it may be stored, so resubmit it with the same record_id. A caught signal
- * also ends a connect's dial with -EINTR. A connection to a node that stopped or whose
- * host vanished counts as lost once the client waiting on it, for an outcome or to write
- * a submit, has heard nothing for 4 of the heartbeats the node's Hello promised (a node
- * sends its clients a HEARTBEAT every [limits] heartbeat_ms), and for at least 1 s; the
- * kernel of a stopped process still keeps the connection, so TCP alone would not tell.
- * A node that heartbeats but reads nothing for a while (back-pressure) keeps it: a
- * submit waits to be written for as long as that lasts. An older node that promises no
- * heartbeats: TCP keep-alive and a 5 s bound on unacknowledged data end the connection
- * to a vanished host (and to one that reads nothing for 5 s). */
+ * also ends a connect's dial with -EINTR. A connection to a node whose host vanished (no
+ * FIN, no RST) ends within about 5 s (TCP keep-alive and a bound on unacknowledged data)
+ * and counts as lost. So does one to a node that stopped while its host runs on (its
+ * process stopped, its loop stuck: the kernel still keeps the connection), once the
+ * client waiting on it has heard nothing for 4 of the heartbeats the node's Hello
+ * promised (a node sends its clients a HEARTBEAT every [limits] heartbeat_ms), and for
+ * at least 1 s. */
 int hw_client_connect(const char *addr, struct hw_client **out);
 
 /* How a client connection is secured (docs/security.md): the channel of the nodes'

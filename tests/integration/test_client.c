@@ -60,10 +60,6 @@ enum behaviour {
 			* stopped process, whose kernel still keeps the connection */
 	BEATING,       /* promise heartbeats, and keep them up while holding each SUBMIT's
 			* answer back for HOLD_MS, past the client's silence bound */
-	PRESSED,       /* promise heartbeats, keep them up and read nothing for PRESS_MS
-			* after the HELLO (back-pressure past TCP's 5 s bound), then ECHO */
-	FROZEN,        /* promise heartbeats, then neither read nor send until the test
-			* posts go (or GATE_VALVE_S pass): a stopped process */
 };
 
 #define IDS_MAX      512u
@@ -73,7 +69,6 @@ enum behaviour {
 #define LATE_REPLY_MS  700 /* over the first patience (500 ms), under the second */
 #define BEAT_MS        100 /* STOPPED, BEATING: the client's silence bound is then 1 s */
 #define HOLD_MS        2500
-#define PRESS_MS       7000 /* past the 5 s a dial bounds unacknowledged data to */
 
 struct server {
 	enum behaviour how;
@@ -235,15 +230,7 @@ static bool on_frame(struct server *s, int fd, const struct hw_frame *f)
 		send_hello(fd,
 			   s->how == STANDBY ? HAWSER__WIRE__V1__ROLE__STANDBY
 					     : HAWSER__WIRE__V1__ROLE__PRIMARY,
-			   s->how == STOPPED || s->how == BEATING || s->how == PRESSED ||
-					   s->how == FROZEN
-				   ? BEAT_MS
-				   : 0);
-		if (s->how == FROZEN)
-			gate_wait(s, GATE_VALVE_S * 1000);
-		for (int t = 0; s->how == PRESSED && t < PRESS_MS; t += BEAT_MS)
-			if (!send_heartbeat(fd) || gate_wait(s, BEAT_MS))
-				break;
+			   s->how == STOPPED || s->how == BEATING ? BEAT_MS : 0);
 		while (s->how == FLOOD)
 			if (!send_heartbeat(fd))
 				return false;
@@ -298,8 +285,6 @@ static bool on_frame(struct server *s, int fd, const struct hw_frame *f)
 	case ECHO:
 	case GATED:
 	case SLOW_HELLO:
-	case PRESSED:
-	case FROZEN:
 		send_reply(fd, sh.request_id, 0, false);
 		return true;
 	case REJECT:
@@ -985,44 +970,6 @@ static void test_beating_node_waited_for(void **state)
 	assert_int_equal(a.submits, 1);
 }
 
-/* A node that reads nothing for longer than a dial's bound on unacknowledged data (5 s
- * of a zero window) while its heartbeats go on is under back-pressure, not gone: the
- * client's blocked submits wait it out on the same connection, and each is answered. */
-static void test_pressed_node_waited_for(void **state)
-{
-	(void)state;
-	static struct server s;
-	server_start(&s, PRESSED);
-	struct hw_client *c = connect_to(&s);
-	static uint8_t big[60000];
-	enum { N = 300 }; /* 18 MB: more than both sockets' buffers hold */
-	for (uint64_t i = 0; i < N; i++)
-		assert_int_equal(hw_client_submit(c, i + 1, big, sizeof big, HW_DURABLE, 1), 0);
-	for (int i = 0; i < N; i++) {
-		struct hw_outcome o;
-		assert_int_equal(hw_client_wait(c, 5000, &o), 0);
-		assert_int_equal(o.code, 0);
-	}
-	hw_client_close(c);
-	server_join(&s);
-	assert_int_equal(s.submits, N);
-	assert_true(s.gate_expired); /* it pressed for all of PRESS_MS */
-
-	/* one that stops beating too, while the client waits to write, is lost within the
-	 * silence bound (the dial's bound on unacknowledged data lifted, nothing else would
-	 * end the write for minutes) */
-	server_start(&s, FROZEN);
-	c = connect_to(&s);
-	int rc = 0;
-	for (uint64_t i = 0; i < N && rc == 0; i++)
-		rc = hw_client_submit(c, i + 1, big, sizeof big, HW_DURABLE, 1);
-	assert_int_equal(rc, HW_ECLOSED);
-	assert_int_equal(sem_post(&s.go), 0);
-	hw_client_close(c);
-	server_join(&s);
-	assert_false(s.gate_expired); /* lost before the valve let the node go on */
-}
-
 /* A following client whose nodes are both gone searches for a primary (for up to 60 s);
  * a signal caught meanwhile (handler without SA_RESTART, as for Ctrl-C) ends the wait
  * with -EINTR, the search begins again on the next wait, and a second signal ends that
@@ -1437,7 +1384,6 @@ int main(void)
 		cmocka_unit_test(test_stopped_node_followed),
 		cmocka_unit_test(test_beating_node_waited_for),
 		cmocka_unit_test(test_hold_flush),
-		cmocka_unit_test(test_pressed_node_waited_for),
 		cmocka_unit_test(test_follow_interrupted),
 		cmocka_unit_test(test_follow_wait_timeout),
 		cmocka_unit_test(test_follow_ms_bound),
