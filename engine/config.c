@@ -618,7 +618,7 @@ static int drill_handler(struct parse *p, const char *key, const char *name, con
 	for (int i = 0; i < DRILL_KEYS_COUNT; i++) {
 		if (strcmp(drill_keys[i], name) != 0)
 			continue;
-		if (p->seen_drills & (1u << i))
+		if ((p->seen_drills & (1u << i)) && !p->continued)
 			return fail(p, p->line, "'%s' given twice", key);
 		p->seen_drills |= 1u << i;
 		return set_drill(p, (enum drill_key)i, key, value);
@@ -705,7 +705,8 @@ static int security_handler(struct parse *p, const char *key, const char *name, 
 static bool is_list(const char *key)
 {
 	static const char *const lists[] = {"cluster.standbys", "cluster.vaults", "node.primary",
-					    "failover.voters", "security.peers"};
+					    "failover.voters",  "security.peers", "drills.keys",
+					    "drills.trust"};
 	for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++)
 		if (strcmp(key, lists[i]) == 0)
 			return true;
@@ -735,7 +736,7 @@ static int continue_list(struct parse *p, const char *key, const char *section, 
 	if (strcmp(key, p->list_key) != 0)
 		return fail(p, p->line,
 			    "an indented line continues only a list (standbys, vaults, "
-			    "primary, voters, peers), not '%s'",
+			    "primary, voters, peers, keys, trust), not '%s'",
 			    key);
 	/* inih leaves an inline comment on a continued line: cut it as on a key line */
 	size_t len = strlen(value);

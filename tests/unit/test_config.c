@@ -389,6 +389,12 @@ static void test_list_continued(void **state)
 				 "listen = 127.0.0.1:7001\n"),
 			 0);
 	assert_string_equal(f->c.cluster_id, "c1");
+	/* [drills] keys and trust are lists of files too */
+	assert_int_equal(load(f, PRIMARY_HEAD "[drills]\ntrust = /offline/p1.pub,\n"
+					      "    /offline/s1.pub ; the standby\n"),
+			 0);
+	assert_int_equal(f->c.drills.n_trust, 2);
+	assert_string_equal(f->c.drills.trust[1], "/offline/s1.pub");
 	expect_error(f, PRIMARY_HEAD "[durability]\nmode = durable\n  k = 1\n", 11,
 		     "an indented line continues only a list");
 	char longest[400];
