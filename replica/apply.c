@@ -255,6 +255,15 @@ static int visit_active(const struct ue_plan *p, int state, struct hw_reject *re
 			     hw_transit_state_name(state));
 }
 
+/* Whether the box stands at another facility than the record's (its position names its
+ * facility first). */
+static bool elsewhere(const struct ue_plan *p)
+{
+	size_t n = strlen(p->facility);
+	return p->box.position[0] != '\0' &&
+	       (strncmp(p->box.position, p->facility, n) != 0 || p->box.position[n] != '/');
+}
+
 /* Load and discharge need the facility's vessel visit ARRIVED or WORKING [19]. */
 static int vessel_workable(const struct hw_apply_ctx *c, const struct ue_plan *p,
 			   const Tos__V1__Location *loc, const char *field, struct hw_reject *rej)
@@ -378,6 +387,8 @@ static int ue_arrive(const struct hw_apply_ctx *c, const Tos__V1__UnitEvent *ue,
 		return rc;
 	int st = p->box.state;
 	if (ue->type == UE(DISCHARGE)) {
+		if (active && st != TS(ADVISED) && st != TS(INBOUND) && elsewhere(p))
+			return visit_active(p, st, rej); /* its visit is another terminal's */
 		if (active && st != TS(ADVISED) && st != TS(INBOUND))
 			return hw_reject_set(rej, HW_ELIFECYCLE, "unit_event.type",
 					     "DISCHARGE of a box that is %s",

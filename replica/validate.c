@@ -1004,7 +1004,8 @@ static int validate_vessel_visit(const Tos__V1__VesselVisitEvent *v, struct hw_r
 	if (rc == 0)
 		rc = check_ref(v->operator_, p, "operator", rej);
 	if (rc == 0)
-		rc = check_enum(&tos__v1__visit_phase__descriptor, (int)v->phase, true, p, "phase",
+		/* no phase: the visit made known, or its berth or names updated (apply.c) */
+		rc = check_enum(&tos__v1__visit_phase__descriptor, (int)v->phase, false, p, "phase",
 				rej);
 	if (rc == 0)
 		rc = check_ref(v->berth, p, "berth", rej);

@@ -858,6 +858,16 @@ static void test_facilities(void **state)
 	to_yard(&b, "3C", 3, 1, 1);
 	ok(e, &b.rec);
 	assert_int_equal(table_count(e, e->t.vessels), 1);
+	/* BOX_C now stands at NCB: a DISCHARGE of it at TCB is a second visit, not a move
+	 * out of order at TCB */
+	vessel(&b, "V1", VP(WORKING), 7); /* TCB's own V1 */
+	b.rec.facility_id = "JPNGO-TCB";
+	ok(e, &b.rec);
+	ue(&b, UE(DISCHARGE), BOX_C, "", 0, 8);
+	b.rec.facility_id = "JPNGO-TCB";
+	from_cell(&b, "V1", 1, 2, 82);
+	to_yard(&b, "3C", 5, 1, 1);
+	refused(e, &b.rec, HW_EDUP_VISIT, "unit_event.equipment.container_id");
 }
 
 /* A hold is released by the tenant that applied it, not by another one sharing the

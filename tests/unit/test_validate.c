@@ -1038,6 +1038,9 @@ static void test_vessel_visit(void **state)
 	expect_reject(f, HW_ERANGE, "vessel_visit.imo");
 	f->vv.imo = "";
 	expect_ok(f);
+	/* no phase: the visit made known, or its berth or names updated */
+	f->vv.phase = TOS__V1__VISIT_PHASE__VP_UNSPECIFIED;
+	expect_ok(f);
 	f->vv.visit_id = "";
 	expect_reject(f, HW_EMISSING, "vessel_visit.visit_id");
 }
