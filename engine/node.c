@@ -63,7 +63,8 @@ void hw__node_refuse(struct hw_conn *c, int code, const char *message)
 	hw_conn_close_sent(c, rc != 0 ? rc : code);
 }
 
-int hw__node_send_hello(struct hw_node *n, struct hw_conn *c, int role, const struct hw_head *head)
+int hw__node_send_hello(struct hw_node *n, struct hw_conn *c, int role, const struct hw_head *head,
+			bool with_chain)
 {
 	struct hw_head h = *head;
 	Hawser__Wire__V1__Hello m = HAWSER__WIRE__V1__HELLO__INIT;
@@ -78,7 +79,7 @@ int hw__node_send_hello(struct hw_node *n, struct hw_conn *c, int role, const st
 		m.last_hash = (ProtobufCBinaryData){HW_HASH_BYTES, h.hash};
 	static const uint8_t none[HW_HASH_BYTES];
 	uint8_t chain[HW_HASH_BYTES];
-	if (n->store != NULL && hw_store_chain_id(n->store, chain) == 0 &&
+	if (with_chain && n->store != NULL && hw_store_chain_id(n->store, chain) == 0 &&
 	    memcmp(chain, none, HW_HASH_BYTES) != 0)
 		m.chain = (ProtobufCBinaryData){HW_HASH_BYTES, chain};
 	return hw__node_send_msg(c, HW_FRAME_HELLO, &m);
@@ -366,7 +367,8 @@ static int take_hello(struct hw_session *s, const struct hw_frame *f)
 						 : HAWSER__WIRE__V1__ROLE__STANDBY,
 					 &(struct hw_head){.lsn = n->cfg.role == HW_ROLE_PRIMARY
 									  ? n->core.last_lsn
-									  : n->sb.pos.durable});
+									  : n->sb.pos.durable},
+					 false);
 	}
 	hawser__wire__v1__hello__free_unpacked(m, NULL);
 	return rc;

@@ -269,7 +269,11 @@ int hw__node_send_error(struct hw_conn *c, int code, const char *message);
 /* Refuse a session's peer: ERROR code with message, then close c once it is sent
  * (hw_conn_close_sent), so the peer learns why. The session lives until on_close. */
 void hw__node_refuse(struct hw_conn *c, int code, const char *message);
-int hw__node_send_hello(struct hw_node *n, struct hw_conn *c, int role, const struct hw_head *h);
+/* Send our HELLO as role, at head h; with_chain: with our chain identity (wire.proto
+ * Hello.chain), which only a standby's or vault's hello to its primary needs: it costs a
+ * read of the store's entry 1 on the loop. */
+int hw__node_send_hello(struct hw_node *n, struct hw_conn *c, int role, const struct hw_head *h,
+			bool with_chain);
 bool hw__node_wal_room(struct hw_node *n);
 void hw__node_storage_failed(struct hw_node *n, int rc, const char *what);
 int hw__node_open_store(struct hw_node *n);

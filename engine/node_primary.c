@@ -691,7 +691,7 @@ static void link_peer(struct hw_session *s, int peer)
 	s->peer = peer;
 	s->hello = true;
 	struct hw_head h = {.lsn = n->core.last_lsn, .epoch = n->epoch}; /* informative */
-	hw__node_send_hello(n, s->conn, HAWSER__WIRE__V1__ROLE__PRIMARY, &h);
+	hw__node_send_hello(n, s->conn, HAWSER__WIRE__V1__ROLE__PRIMARY, &h, false);
 }
 
 /* A standby behind our log's base: it gets a snapshot, then the log (node_snapshot.c).

@@ -325,7 +325,7 @@ static void send_hello_when_flushed(struct hw_node *n)
 	n->primary_heard_ms = hw__node_now(n); /* the primary's hello is due from now */
 	hw__node_send_hello(n, n->primary_conn,
 			    vault ? HAWSER__WIRE__V1__ROLE__VAULT : HAWSER__WIRE__V1__ROLE__STANDBY,
-			    hw_wal_last(n->wal));
+			    hw_wal_last(n->wal), true);
 }
 
 static void primary_on_connect(struct hw_conn *c, void *arg)
