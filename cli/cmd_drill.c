@@ -244,7 +244,7 @@ int hw_cli_drill_generations_scan(const char *dir, struct generation *g, size_t 
 	if (!dh)
 		return -errno;
 	struct dirent *e;
-	static struct generation one;
+	struct generation one;
 	while ((e = readdir(dh)) != NULL) {
 		char sub[PATH_MAX];
 		struct stat st;

@@ -468,6 +468,14 @@ static int fake_primary_for(struct fix *f, char *addr, size_t cap)
 	return lfd;
 }
 
+/* The fake primary hangs up; the standby stops cleanly. */
+static void fake_primary_done(struct fix *f, int cfd, int lfd)
+{
+	close(cfd);
+	close(lfd);
+	assert_int_equal(hw_proc_stop(&f->s.proc, STOP_WAIT_MS), 0);
+}
+
 /* Start the standby and take its connection on lfd; *smark gets its log's mark. */
 static int standby_connects(struct fix *f, int lfd, size_t *smark)
 {
@@ -653,9 +661,7 @@ static void test_bad_snapshot_refused(void **state)
 	assert_true(hw_proc_wait_line(&f->s.proc, &smark, "event=snapshot_refused",
 				      "code=HW_ECORRUPT", EVENT_WAIT_MS, line, sizeof line));
 	print_message("standby: %s\n", strstr(line, "lsn="));
-	close(cfd);
-	close(lfd);
-	assert_int_equal(hw_proc_stop(&f->s.proc, STOP_WAIT_MS), 0);
+	fake_primary_done(f, cfd, lfd);
 	assert_store_kept(f->s.dir, &before);
 }
 
@@ -712,9 +718,7 @@ static void test_rewound_node_data_kept(void **state)
 	char line[512];
 	assert_true(hw_proc_wait_line(&f->s.proc, &smark, "event=snapshot_installed", NULL,
 				      EVENT_WAIT_MS, line, sizeof line));
-	close(cfd);
-	close(lfd);
-	assert_int_equal(hw_proc_stop(&f->s.proc, STOP_WAIT_MS), 0);
+	fake_primary_done(f, cfd, lfd);
 	char aside[HW_PROC_PATH_MAX + 64];
 	assert_true(replaced_dir(f->s.dir, aside, sizeof aside));
 	assert_non_null(strstr(line, aside));
@@ -739,9 +743,7 @@ static void test_other_chain_copy_refused(void **state)
 				      "code=HW_EDIVERGED", EVENT_WAIT_MS, NULL, 0));
 	assert_true(hw_proc_wait_line(&f->s.proc, &smark, "event=not_following", NULL,
 				      EVENT_WAIT_MS, NULL, 0));
-	close(cfd);
-	close(lfd);
-	assert_int_equal(hw_proc_stop(&f->s.proc, STOP_WAIT_MS), 0);
+	fake_primary_done(f, cfd, lfd);
 	assert_store_kept(f->s.dir, &before);
 }
 
@@ -768,9 +770,7 @@ static void test_leftover_data_dir_kept(void **state)
 	char line[512];
 	assert_true(hw_proc_wait_line(&f->s.proc, &smark, "event=snapshot_old_data_kept", NULL,
 				      EVENT_WAIT_MS, line, sizeof line));
-	close(cfd);
-	close(lfd);
-	assert_int_equal(hw_proc_stop(&f->s.proc, STOP_WAIT_MS), 0);
+	fake_primary_done(f, cfd, lfd);
 	char aside[HW_PROC_PATH_MAX + 64];
 	assert_true(replaced_dir(f->s.dir, aside, sizeof aside));
 	snprintf(file, sizeof file, "%.200s/wal/kept", aside);
@@ -817,9 +817,7 @@ static void test_stale_primary_refused(void **state)
 	assert_true(hw_proc_wait_line(&f->s.proc, &smark, "event=stale_epoch", "its_epoch=1",
 				      EVENT_WAIT_MS, NULL, 0));
 	assert_null(strstr(f->s.proc.log, "event=following"));
-	close(cfd);
-	close(lfd);
-	assert_int_equal(hw_proc_stop(&f->s.proc, STOP_WAIT_MS), 0);
+	fake_primary_done(f, cfd, lfd);
 	struct hw_store_opts ro = {.read_only = true};
 	struct hw_store *st;
 	struct hw_head after;
@@ -946,9 +944,7 @@ static void test_catchup_progress_logged(void **state)
 		assert_false(hw_proc_wait_line(&f->s.proc, &smark, "_progress", NULL, FEED_GAP_MS,
 					       NULL, 0));
 	}
-	close(cfd);
-	close(lfd);
-	assert_int_equal(hw_proc_stop(&f->s.proc, STOP_WAIT_MS), 0);
+	fake_primary_done(f, cfd, lfd);
 }
 
 /* A snapshot larger than a connection's send buffer (HW_CONN_SEND_MAX, 16 MiB): a
