@@ -9,10 +9,11 @@
  * Replay (c->replay): an entry a primary accepted is applied again by a standby, a
  * restore or a rebuild. The rules store format 4 added (a place is its facility's, a
  * hold is released by its tenant, a box longer than 20' takes two slots, its length and
- * its fill do not change where it stands) are checked where a record is submitted, not
- * where an entry is replayed: an entry that passed them has the same effects either way,
- * and a log written under format 3's rules (an older primary's, a store being migrated)
- * still replays, with format 3's outcome. */
+ * its fill do not change where it stands), and the ones added after it (docs/rules.md
+ * "Replay"), are checked where a record is submitted, not where an entry is replayed: an
+ * entry that passed them has the same effects either way, and a log written under
+ * earlier rules (an older primary's, a store being migrated) still replays, with their
+ * outcome. */
 #include "replica/apply.h"
 
 #include <string.h>
@@ -148,8 +149,8 @@ static int fill_check(const struct hw_apply_ctx *c, const struct hw_container *b
 		      const Tos__V1__UnitEvent *ue, struct hw_reject *rej)
 {
 	int fe = (int)ue->equipment->full_empty;
-	if (c->replay || fe == TOS__V1__FULL_EMPTY__FE_UNSPECIFIED || box->full_empty == 0 ||
-	    fe == box->full_empty || ue->type == UE(STUFF) || ue->type == UE(STRIP))
+	if (c->replay || fe == TOS__V1__FULL_EMPTY__FE_UNSPECIFIED || fe == box->full_empty ||
+	    ue->type == UE(STUFF) || ue->type == UE(STRIP))
 		return 0;
 	bool held = box->state == TS(EC_IN) || box->state == TS(YARD) || box->state == TS(EC_OUT);
 	if (box->state == TS(LOADED)) {
@@ -159,14 +160,46 @@ static int fill_check(const struct hw_apply_ctx *c, const struct hw_container *b
 	}
 	if (!held)
 		return 0;
+	/* A box loaded with its fill unknown took no VGM; FULL on board would skip it. */
+	if (box->full_empty == 0 && box->state == TS(LOADED) &&
+	    fe == TOS__V1__FULL_EMPTY__FE_FULL && box->vgm_kg == 0)
+		return hw_reject_set(rej, HW_EVGM, "unit_event.equipment.full_empty",
+				     "%s was loaded with its fill unknown and has no VGM for this "
+				     "visit: it cannot become FULL on board",
+				     box->id);
+	if (box->full_empty == 0)
+		return 0; /* the terminal learns what is in it */
 	return hw_reject_set(rej, HW_ELIFECYCLE, "unit_event.equipment.full_empty",
 			     "%s is %s while %s: only STUFF or STRIP change that", box->id,
 			     box->full_empty == TOS__V1__FULL_EMPTY__FE_FULL ? "FULL" : "EMPTY",
 			     hw_transit_state_name(box->state));
 }
 
-/* A box standing in the yard fits its slots: the bay it stands in says one 20' slot or
- * two, so equipment data may not make it longer or shorter there; a move to a new slot
+/* Bays follow the 20-foot grid, in the yard and on board [21-22]: a 20' (or 10') box
+ * stands in an odd bay, a longer one in an even bay (bay 14 = bays 13 and 15). */
+static bool bay_fits(unsigned ft, unsigned bay)
+{
+	return (ft > 20) == (bay % 2u == 0u);
+}
+
+/* A box in a vessel cell stands in a bay of its length (submit only: docs/rules.md
+ * "Replay"); a box whose size is not known yet is not judged. */
+static int cell_fits(const struct ue_plan *p, const Tos__V1__Location *loc, const char *field,
+		     struct hw_reject *rej)
+{
+	if (p->replay || loc == NULL || loc->where_case != TOS__V1__LOCATION__WHERE_VESSEL ||
+	    p->box.size_type[0] == '\0')
+		return 0;
+	unsigned ft = hw_size_type_length_ft(p->box.size_type);
+	if (bay_fits(ft, loc->vessel->bay))
+		return 0;
+	return hw_reject_set(rej, HW_EPOSITION, field,
+			     "a %u' box stands in an %s vessel bay, not %u", ft,
+			     ft > 20 ? "even" : "odd", loc->vessel->bay);
+}
+
+/* A box standing in the yard or on board fits its place: the bay says one 20' slot or
+ * two, so equipment data may not make it longer or shorter there; a move to a new place
  * places it by its new length [22]. */
 static int place_fits(const struct ue_plan *p, struct hw_reject *rej)
 {
@@ -175,7 +208,8 @@ static int place_fits(const struct ue_plan *p, struct hw_reject *rej)
 	char keys[HW_SLOTS_PER_BOX_MAX][HW_SLOT_KEY_BYTES];
 	unsigned n = hw__position_slots(p->box.position, keys);
 	unsigned ft = hw_size_type_length_ft(p->box.size_type);
-	if (n == 0 || (ft > 20) == (n == 2))
+	unsigned bay = hw__position_vessel_bay(p->box.position);
+	if (n != 0 ? (ft > 20) == (n == 2) : bay == 0 || ft == 0 || bay_fits(ft, bay))
 		return 0;
 	return hw_reject_set(rej, HW_EPOSITION, "unit_event.equipment.iso_size_type",
 			     "%s stands at %s: a %u' box does not fit there; move it first",
@@ -318,12 +352,11 @@ static int plan_take(const struct hw_apply_ctx *c, const Tos__V1__Location *to, 
 		return hw_reject_set(rej, HW_EMISSING, "unit_event.equipment.iso_size_type",
 				     "size/type of %s unknown: it cannot be placed", p->box.id);
 	unsigned ft = hw_size_type_length_ft(p->box.size_type);
-	bool long_box = ft > 20;
 	unsigned bay = to->yard->bay;
-	if (long_box == (bay % 2u == 1u) && !(p->replay && ft == 30))
+	if (!bay_fits(ft, bay) && !(p->replay && ft == 30))
 		return hw_reject_set(rej, HW_EPOSITION, "unit_event.to.yard.bay",
 				     "a %u' box stands in an %s bay, not %u", ft,
-				     long_box ? "even" : "odd", bay);
+				     ft > 20 ? "even" : "odd", bay);
 	p->n_take = hw__yard_slots(p->facility, to->yard, p->take_keys);
 	for (unsigned i = 0; i < p->n_take; i++) {
 		MDB_val k = hw_mdb_val(p->take_keys[i], strlen(p->take_keys[i]));
@@ -394,6 +427,8 @@ static int ue_arrive(const struct hw_apply_ctx *c, const Tos__V1__UnitEvent *ue,
 					     "DISCHARGE of a box that is %s",
 					     hw_transit_state_name(st));
 		rc = vessel_workable(c, p, ue->from, "unit_event.from.vessel.vessel_visit_id", rej);
+		if (rc == 0)
+			rc = cell_fits(p, ue->from, "unit_event.from.vessel.bay", rej);
 		if (rc != 0)
 			return rc;
 	} else if (active && st != TS(ADVISED)) {
@@ -419,14 +454,24 @@ static int ue_load(const struct hw_apply_ctx *c, const Tos__V1__UnitEvent *ue, s
 				     "FULL box %s has no VGM for this visit", p->box.id);
 	rc = vessel_workable(c, p, ue->to, "unit_event.to.vessel.vessel_visit_id", rej);
 	if (rc == 0)
+		rc = cell_fits(p, ue->to, "unit_event.to.vessel.bay", rej);
+	if (rc == 0)
 		rc = plan_free(c, p);
 	return rc != 0 ? rc : moved(ue, p, TS(LOADED));
 }
 
-/* GATE_OUT, RAIL_OUT, BARGE_OUT: the visit ends; no hold may be active [29]. */
+/* GATE_OUT, RAIL_OUT, BARGE_OUT: the visit ends; no hold may be active [29]. The box
+ * leaves the yard, so it does not go to a yard slot (submit only: docs/rules.md
+ * "Replay"), which would list a departed box where it no longer stands. */
 static int ue_depart(const struct hw_apply_ctx *c, const Tos__V1__UnitEvent *ue, struct ue_plan *p,
 		     struct hw_reject *rej)
 {
+	if (!p->replay && ue->to != NULL && ue->to->where_case == TOS__V1__LOCATION__WHERE_YARD)
+		return hw_reject_set(
+			rej, HW_EPOSITION, "unit_event.to",
+			"%s leaves the terminal: it goes to a truck, a train, a barge or "
+			"no place, not to a yard slot",
+			p->box.id);
 	int rc = from_yard(c, ue, p, true, rej);
 	if (rc == 0)
 		rc = plan_free(c, p);
@@ -458,6 +503,8 @@ static int ue_restow(const struct hw_apply_ctx *c, const Tos__V1__UnitEvent *ue,
 				     "box must be LOADED on a vessel that has not departed, is %s",
 				     hw_transit_state_name(p->box.state));
 	rc = from_matches(ue, p, rej);
+	if (rc == 0)
+		rc = cell_fits(p, ue->to, "unit_event.to.vessel.bay", rej);
 	if (rc != 0)
 		return rc;
 	hw__position_text(p->facility, ue->to, p->box.position);
@@ -471,6 +518,12 @@ static int ue_status(const struct hw_apply_ctx *c, const Tos__V1__UnitEvent *ue,
 	int rc = need_visit(c, &p->box, HW_ELIFECYCLE, "unit_event.type", rej);
 	if (rc != 0)
 		return rc;
+	/* Stuffing and stripping happen ashore; on board they would skip the VGM [13]
+	 * (submit only: docs/rules.md "Replay"). */
+	if (!p->replay && p->box.state == TS(LOADED) &&
+	    (ue->type == UE(STUFF) || ue->type == UE(STRIP)))
+		return hw_reject_set(rej, HW_ELIFECYCLE, "unit_event.type",
+				     "%s is LOADED: it is stuffed or stripped ashore", p->box.id);
 	if (ue->type == UE(STUFF))
 		p->box.full_empty = TOS__V1__FULL_EMPTY__FE_FULL;
 	else if (ue->type == UE(STRIP))
@@ -537,6 +590,34 @@ static int merged_check(const struct hw_container *box, const Tos__V1__UnitEvent
 	return 0;
 }
 
+/* The weights a record's equipment data gives against what the box is known to weigh
+ * [11-12], its equipment merged in: a CSC max gross below the box's tare, its last
+ * reported gross or this visit's VGM, or a tare above its max gross or its VGM, says
+ * two contradictory things of one box (submit only: docs/rules.md "Replay"). A tare is
+ * not held against a gross of an earlier visit, which may be stale. */
+static int plate_check(const struct hw_apply_ctx *c, const struct hw_container *box,
+		       const Tos__V1__Equipment *eq, struct hw_reject *rej)
+{
+	if (c->replay)
+		return 0;
+	uint32_t max = box->max_gross_kg, tare = box->tare_kg;
+	static const char *const below[] = {"tare", "gross", "VGM"};
+	const uint32_t below_kg[] = {tare, box->gross_kg, box->vgm_kg};
+	for (size_t i = 0; eq->max_gross_kg != 0 && i < sizeof below / sizeof below[0]; i++)
+		if (below_kg[i] > max)
+			return hw_reject_set(rej, HW_EWEIGHT, "unit_event.equipment.max_gross_kg",
+					     "CSC max gross %u kg below %s's %s %u kg", max,
+					     box->id, below[i], below_kg[i]);
+	static const char *const above[] = {"CSC max gross", "VGM"};
+	const uint32_t above_kg[] = {max, box->vgm_kg};
+	for (size_t i = 0; eq->tare_kg != 0 && i < sizeof above / sizeof above[0]; i++)
+		if (above_kg[i] != 0 && tare > above_kg[i])
+			return hw_reject_set(rej, HW_EWEIGHT, "unit_event.equipment.tare_kg",
+					     "tare %u kg above %s's %s %u kg", tare, box->id,
+					     above[i], above_kg[i]);
+	return 0;
+}
+
 static int apply_unit_event(const struct hw_apply_ctx *c, const Tos__V1__Record *rec,
 			    struct hw_reject *rej)
 {
@@ -558,6 +639,8 @@ static int apply_unit_event(const struct hw_apply_ctx *c, const Tos__V1__Record 
 		return rc;
 	merge_equipment(&p.box, ue);
 	rc = merged_check(&p.box, ue, rej);
+	if (rc == 0)
+		rc = plate_check(c, &p.box, ue->equipment, rej);
 	if (rc == 0)
 		rc = ue_dispatch(c, ue, &p, rej);
 	if (rc == 0)

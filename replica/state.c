@@ -360,6 +360,17 @@ static const char *position_place(const char *pos, char facility[15])
 	return slash + 1;
 }
 
+/* Whether s has shape's length and shape ('9' a digit, anything else itself). */
+static bool shaped(const char *s, const char *shape)
+{
+	for (; *shape != '\0'; s++, shape++) {
+		bool digit = *s >= '0' && *s <= '9';
+		if (*shape == '9' ? !digit : *s != *shape)
+			return false;
+	}
+	return true;
+}
+
 unsigned hw__position_slots(const char *pos, char keys[HW_SLOTS_PER_BOX_MAX][HW_SLOT_KEY_BYTES])
 {
 	char facility[15];
@@ -373,12 +384,8 @@ unsigned hw__position_slots(const char *pos, char keys[HW_SLOTS_PER_BOX_MAX][HW_
 	const char *tail = pos + len - 8;
 	/* The tail is exactly what hw__position_text() writes for a bay and row below 100:
 	 * "-BB-RR-T", digits only. */
-	static const char shape[] = "-99-99-9";
-	for (unsigned i = 0; i < 8; i++) {
-		bool digit = tail[i] >= '0' && tail[i] <= '9';
-		if (shape[i] == '9' ? !digit : tail[i] != '-')
-			return 0;
-	}
+	if (!shaped(tail, "-99-99-9"))
+		return 0;
 	unsigned bay = (unsigned)(tail[1] - '0') * 10u + (unsigned)(tail[2] - '0');
 	unsigned row = (unsigned)(tail[4] - '0') * 10u + (unsigned)(tail[5] - '0');
 	unsigned tier = (unsigned)(tail[7] - '0');
@@ -391,6 +398,23 @@ unsigned hw__position_slots(const char *pos, char keys[HW_SLOTS_PER_BOX_MAX][HW_
 	memcpy(block, pos + 5, block_len);
 	block[block_len] = '\0';
 	return slots_of(facility, block, bay, row, tier, keys);
+}
+
+unsigned hw__position_vessel_bay(const char *pos)
+{
+	char facility[15];
+	pos = position_place(pos, facility);
+	if (pos == NULL || strncmp(pos, "vessel:", 7) != 0)
+		return 0;
+	/* "vessel:" visit ":BBB-RR-TT": the fixed 10-byte tail hw__position_text() writes. */
+	size_t len = strlen(pos);
+	if (len < 7 + 1 + 10)
+		return 0;
+	const char *tail = pos + len - 10;
+	if (!shaped(tail, ":999-99-99"))
+		return 0;
+	return (unsigned)(tail[1] - '0') * 100u + (unsigned)(tail[2] - '0') * 10u +
+	       (unsigned)(tail[3] - '0');
 }
 
 size_t hw__vessel_key(const char *facility, const char *visit, char key[HW_VESSEL_KEY_BYTES])

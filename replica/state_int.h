@@ -93,6 +93,8 @@ unsigned hw__yard_slots(const char *facility, const Tos__V1__YardPos *pos,
 /* The same from a stored position "JPNGO-NCB/yard:3C-14-05-2"; 0 when it is not a yard
  * one. */
 unsigned hw__position_slots(const char *pos, char keys[HW_SLOTS_PER_BOX_MAX][HW_SLOT_KEY_BYTES]);
+/* The bay of a stored vessel-cell position, or 0 when pos is not one. */
+unsigned hw__position_vessel_bay(const char *pos);
 
 /* Vessels key "<facility>/<visit>" into key (HW_VESSEL_KEY_BYTES); returns its length, 0
  * when visit is empty. */
