@@ -24,9 +24,7 @@
 
 #include "base/assert.h"
 
-#ifndef HW_GIT_REV
-#define HW_GIT_REV "unknown"
-#endif
+#include "hw_git_rev.h" /* HW_GIT_REV: written at build time (chaos/git_rev.cmake) */
 #ifndef HW_SEEDS_FILE
 #define HW_SEEDS_FILE "chaos/seeds.txt"
 #endif
