@@ -349,8 +349,8 @@ static int write_configs(struct hw_cluster *c, const struct hw_cluster_opts *o)
 		const struct node *s = &c->nodes[i];
 		snprintf(text, sizeof(text),
 			 "[cluster]\nid = %s\n[node]\nid = %s\nrole = standby\ndata_dir = %s\n"
-			 "client = %s\nprimary = %s\n",
-			 id, s->id, s->dir, s->addr, c->listen);
+			 "client = %s\nprimary = %s@%s\n",
+			 id, s->id, s->dir, s->addr, p->id, c->listen);
 		rc = write_config(c, s->id, s->cfg, text);
 	}
 	return rc;

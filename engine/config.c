@@ -296,8 +296,9 @@ static int set_standbys(struct parse *p, const char *key, const char *v,
 	return 1;
 }
 
-/* node.primary: one address, or (a vault) several tried in turn; check_vault refuses a
- * list on any other role, which follows one primary. */
+/* node.primary: one node, ID@HOST:PORT or HOST:PORT, or (a vault) several tried in turn;
+ * check_vault refuses a list on any other role, which follows one primary, and
+ * check_primary_ids a node without its id where nothing else names it. */
 static int set_primary(struct parse *p, const char *key, const char *v)
 {
 	struct hw_config *c = p->c;
@@ -312,6 +313,14 @@ static int set_primary(struct parse *p, const char *key, const char *v)
 			return fail(p, p->line, "'%s' lists more than %u addresses", key,
 				    HW_VAULT_SOURCES_MAX);
 		t = trim(t);
+		char *at = strchr(t, '@');
+		c->source_ids[c->n_sources][0] = '\0';
+		if (at != NULL) {
+			*at = '\0';
+			if (!set_id(p, key, trim(t), c->source_ids[c->n_sources]))
+				return 0;
+			t = trim(at + 1);
+		}
 		if (!set_addr(p, key, t, c->sources[c->n_sources]))
 			return 0;
 		c->n_sources++;
@@ -319,6 +328,7 @@ static int set_primary(struct parse *p, const char *key, const char *v)
 	if (c->n_sources == 0)
 		return fail(p, p->line, "empty value for '%s'", key);
 	memcpy(c->primary, c->sources[0], sizeof c->primary);
+	memcpy(c->primary_id, c->source_ids[0], sizeof c->primary_id);
 	return 1;
 }
 
@@ -1080,12 +1090,32 @@ static int check_security(struct parse *p)
 	return 1;
 }
 
+/* A standby or vault follows only the key pinned as its primary's id, so with channel
+ * keys node.primary names it (ID@HOST:PORT): any other pinned key, a client's say, would
+ * otherwise be taken for the primary's. With [failover] the voters name the nodes that
+ * may lead; a plaintext node checks no keys (and one with neither does not start). */
+static int check_primary_ids(struct parse *p)
+{
+	const struct hw_config *c = p->c;
+	for (uint32_t i = 0; i < c->n_sources; i++) {
+		const char *id = c->source_ids[i];
+		if (strcmp(id, c->node_id) == 0)
+			return fail(p, 0, "'node.primary' names this node '%s'", id);
+		if (id[0] == '\0' && !c->failover.on && c->security.key[0] != '\0')
+			return fail(p, 0,
+				    "'node.primary' must name the primary: %s@%s (its key is "
+				    "pinned as <id>.pub, and only that key is followed)",
+				    "<id>", c->sources[i]);
+	}
+	return 1;
+}
+
 static int check(struct parse *p)
 {
 	if (!check_security(p))
 		return 0;
 	if (!check_required(p) || !check_vault(p) || !check_failover(p) || !check_k(p) ||
-	    !check_vaults(p))
+	    !check_vaults(p) || !check_primary_ids(p))
 		return 0;
 	struct hw_config *c = p->c;
 	if (c->peer_timeout_ms <= c->heartbeat_ms)

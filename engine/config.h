@@ -12,9 +12,11 @@
  *   data_dir = /var/lib/hawser/p1
  *   listen = 127.0.0.1:7001   ; replication port (the primary listens, standbys connect)
  *   client = 127.0.0.1:7101   ; client port: HOST:PORT or unix:/path
- *   primary = 127.0.0.1:7001  ; standby: where the primary listens. A vault may list
- *                             ; the replication address of every node that may be
- *                             ; primary ("a:7001, b:7001"): it tries them in turn
+ *   primary = p1@127.0.0.1:7001 ; standby: the primary's id and where it listens (the
+ *                             ; id may be left out only with [failover], whose voters
+ *                             ; name the nodes, or insecure = true). A vault may list
+ *                             ; every node that may be primary ("p1@a:7001, s1@b:7001"):
+ *                             ; it tries them in turn
  *   apply_delay = 1h          ; vault only: entries are stored on arrival, applied once
  *                             ; this old (ms, s, m, h, d; default 0, at most 30d)
  *
@@ -206,8 +208,13 @@ struct hw_config {
 	char standbys[HW_PEERS_MAX][HW_ID_CHARS_MAX + 1];
 	uint32_t n_standbys;
 	uint32_t n_vaults;
-	/* vault: the addresses node.primary lists (sources[0] is also in primary) */
+	/* The id of the node at primary, whose pinned key alone is followed ("" when
+	 * node.primary gave none, or with [failover] until the voters elect one). */
+	char primary_id[HW_ID_CHARS_MAX + 1];
+	/* vault: the nodes node.primary lists, addresses and ids (sources[0] and
+	 * source_ids[0] are also in primary and primary_id) */
 	char sources[HW_VAULT_SOURCES_MAX][HW_ADDR_CHARS_MAX + 1];
+	char source_ids[HW_VAULT_SOURCES_MAX][HW_ID_CHARS_MAX + 1];
 	uint32_t n_sources;
 	int64_t apply_delay_ms;
 	enum hw_mode mode;

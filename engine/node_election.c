@@ -275,6 +275,7 @@ static void demote(struct hw_node *n, uint64_t epoch)
 	n->epoch = epoch;
 	n->following = UINT32_MAX;
 	n->cfg.primary[0] = '\0';
+	n->cfg.primary_id[0] = '\0';
 	int rc = hw__standby_restart(n);
 	if (rc != 0)
 		hw__node_storage_failed(n, rc, "step_down");
@@ -294,6 +295,7 @@ static void follow_known(struct hw_node *n)
 	       (unsigned long long)el->hard.epoch);
 	bool same = n->primary_conn != NULL && strcmp(n->primary_id, va->id) == 0;
 	snprintf(n->cfg.primary, sizeof n->cfg.primary, "%s", va->addr);
+	snprintf(n->cfg.primary_id, sizeof n->cfg.primary_id, "%s", va->id);
 	if (!same)
 		hw__standby_follow(n);
 }

@@ -190,6 +190,7 @@ struct hw_node {
 	struct hw_standby sb;
 	struct hw_conn *primary_conn;
 	bool primary_ready;  /* hello exchanged */
+	bool primary_key_ok; /* its key is pinned as a node that may be primary */
 	bool other_chain;    /* it refused a snapshot of another chain: it follows no more */
 	bool hello_pending;  /* connected; the hello waits for the log to flush */
 	int64_t primary_heard_ms; /* dialled, hello sent, or a frame came: before the hello

@@ -178,6 +178,46 @@ static int take_append(struct hw_node *n, const struct hw_frame *f)
 	return 0;
 }
 
+/* Whether id may be this node's primary: the id node.primary names or the voters
+ * elected; with [failover] and no primary known yet (node.primary a bare hint), any
+ * other data node among the voters. */
+static bool primary_id_ok(const struct hw_node *n, const char *id)
+{
+	if (n->cfg.primary_id[0] != '\0')
+		return strcmp(id, n->cfg.primary_id) == 0;
+	const struct hw_failover *f = &n->cfg.failover;
+	for (uint32_t i = 0; f->on && i < f->n_voters; i++)
+		if (i != f->self && i != f->witness && strcmp(f->voters[i].id, id) == 0)
+			return true;
+	return n->cfg.security.insecure;
+}
+
+/* The peer at the primary's address holds the key pinned as a node that may be this
+ * node's primary: checked before any frame of it counts (a hello, but also a REJOIN or
+ * an ERROR, which come instead of one), so that no other pinned key, a client's say,
+ * can stand in for the primary (docs/security.md). */
+static bool primary_key_ok(struct hw_node *n)
+{
+	const struct hw_security *s = &n->cfg.security;
+	if (s->insecure)
+		return true;
+	const uint8_t *key = hw_conn_peer_key(n->primary_conn);
+	for (uint32_t i = 0; key != NULL && i < s->n_peers; i++)
+		if (memcmp(s->peers[i], key, HW_CHANNEL_KEY_BYTES) == 0 &&
+		    primary_id_ok(n, s->peer_names[i]))
+			return true;
+	char fp[HW_CHANNEL_FINGERPRINT_CHARS + 1] = "none";
+	if (key != NULL)
+		hw_channel_fingerprint(key, fp);
+	const char *want = n->cfg.primary_id[0] != '\0' ? n->cfg.primary_id : "a voter";
+	hw_log("peer_refused", "peer=%s key=%s reason=not_the_primary what=\"%s %s\"",
+	       hw_conn_peer(n->primary_conn), fp, "the key is not pinned as the primary:", want);
+	char what[96];
+	snprintf(what, sizeof what, "key not pinned as primary %.32s", want);
+	hw__audit_refusal(n, hw_conn_peer(n->primary_conn), key, what);
+	return false;
+}
+
 static int take_primary_hello(struct hw_node *n, const struct hw_frame *f)
 {
 	Hawser__Wire__V1__Hello *m = hawser__wire__v1__hello__unpack(NULL, f->len, f->body);
@@ -187,7 +227,8 @@ static int take_primary_hello(struct hw_node *n, const struct hw_frame *f)
 	if (m->protocol_version != 1 || strcmp(m->cluster_id, n->cfg.cluster_id) != 0 ||
 	    m->role != HAWSER__WIRE__V1__ROLE__PRIMARY) {
 		rc = HW_ECLUSTER;
-	} else if (!hw__node_peer_is(n, n->primary_conn, m->node_id)) {
+	} else if (!primary_id_ok(n, m->node_id) ||
+		   !hw__node_peer_is(n, n->primary_conn, m->node_id)) {
 		rc = HW_EAUTH;
 	} else if ((rc = hw__election_primary_frame(n, m->epoch, false)) != 0) {
 		/* a primary of an older epoch: refused */
@@ -254,6 +295,8 @@ static int take_heartbeat(struct hw_node *n, const struct hw_frame *f)
 
 static int primary_frame(struct hw_node *n, const struct hw_frame *f)
 {
+	if (!n->primary_key_ok) /* primary_on_connect refused it: nothing counts */
+		return HW_EAUTH;
 	n->primary_heard_ms = hw__node_now(n);
 	if (f->type == HW_FRAME_ERROR)
 		return take_error(f);
@@ -330,8 +373,13 @@ static void send_hello_when_flushed(struct hw_node *n)
 
 static void primary_on_connect(struct hw_conn *c, void *arg)
 {
-	(void)c;
-	send_hello_when_flushed(arg);
+	struct hw_node *n = arg;
+	n->primary_key_ok = primary_key_ok(n);
+	if (!n->primary_key_ok) { /* nothing of ours goes to it */
+		hw_conn_close(c, HW_EAUTH);
+		return;
+	}
+	send_hello_when_flushed(n);
 }
 
 static void reconnect_cb(struct hw_timer *t, void *arg)
@@ -362,6 +410,7 @@ static void primary_on_close(struct hw_conn *c, void *arg, int code)
 		       (long long)n->reconnect_ms);
 	n->primary_conn = NULL;
 	n->primary_ready = false;
+	n->primary_key_ok = false;
 	n->hello_pending = false;
 	n->catchup.on = false;     /* the next hello starts it again */
 	hw__snapshot_conn_lost(n); /* a half-received snapshot is dropped */

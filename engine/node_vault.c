@@ -101,6 +101,7 @@ void hw__vault_next_source(struct hw_node *n)
 		return;
 	n->source = (n->source + 1) % n->cfg.n_sources;
 	memcpy(n->cfg.primary, n->cfg.sources[n->source], sizeof n->cfg.primary);
+	memcpy(n->cfg.primary_id, n->cfg.source_ids[n->source], sizeof n->cfg.primary_id);
 }
 
 int hw__vault_refuse(struct hw_node *n, const char *what)

@@ -109,7 +109,7 @@ static void configs(struct fix *f, const char *s_key, const char *primary_addr, 
 	assert_non_null(ini);
 	fprintf(ini,
 		"[cluster]\nid = " CLUSTER_ID "\n[node]\nid = s1\nrole = standby\ndata_dir = %s\n"
-		"client = %s\nprimary = %s\n",
+		"client = %s\nprimary = p1@%s\n",
 		f->s.dir, f->s.client, primary_addr ? primary_addr : f->p.listen);
 	security(f, ini, s_key, insecure);
 	assert_int_equal(fclose(ini), 0);
@@ -417,6 +417,48 @@ static void test_client_key_as_standby_refused(void **state)
 	assert_non_null(strstr(out, "key not pinned as node s1"));
 }
 
+/* A node holding a key pinned as a client's (client.pub) that runs as a primary at the
+ * address the standby follows is refused before anything is said: the standby follows
+ * only the key pinned as the primary node.primary names (p1), so it neither sends its
+ * hello nor takes an entry, a REJOIN or an ERROR from it, and says so in its log and its
+ * audit trail. */
+static void test_client_key_as_primary_refused(void **state)
+{
+	struct fix *f = *state;
+	name_nodes(f);
+	configs(f, "s1", NULL, false);
+	FILE *ini = fopen(f->p.ini, "w"); /* the impostor: p1's address, the client's key */
+	assert_non_null(ini);
+	fprintf(ini,
+		"[cluster]\nid = " CLUSTER_ID "\nstandbys = s1\n[node]\nid = client\n"
+		"role = primary\ndata_dir = %s\nlisten = %s\nclient = %s\n",
+		f->p.dir, f->p.listen, f->p.client);
+	security(f, ini, "client", false);
+	assert_int_equal(fclose(ini), 0);
+	size_t pm = 0, sm = 0;
+	assert_int_equal(hw_tnode_start(&f->p, &pm), 0);
+	assert_true(submit(f, 1, 10, HW_LOCAL, NULL, NULL) >= 10);
+	assert_int_equal(hw_tnode_start(&f->s, &sm), 0);
+	char line[1024];
+	assert_true(hw_proc_wait_line(&f->s.proc, &sm, "event=peer_refused",
+				      "reason=not_the_primary", WAIT_MS, line, sizeof line));
+	assert_non_null(strstr(line, "primary: p1"));
+	assert_true(hw_proc_wait_line(&f->s.proc, &sm, "event=primary_lost", "code=HW_EAUTH",
+				      WAIT_MS, NULL, 0));
+	Hawser__Wire__V1__Status *ss = status_of(&f->sec, &f->s);
+	assert_non_null(ss);
+	assert_int_equal(ss->last_lsn, 0);
+	hawser__wire__v1__status__free_unpacked(ss, NULL);
+	assert_null(strstr(f->s.proc.log, "event=following"));
+	assert_null(strstr(f->p.proc.log, "event=standby_connected"));
+	/* a standby appends nothing to its log: it holds the refusal until it leads */
+	size_t from = 0;
+	assert_true(hw_proc_wait_line(&f->s.proc, &from, "event=audit_held",
+				      "key not pinned as primary p1", WAIT_MS, NULL, 0));
+	assert_int_equal(hw_proc_stop(&f->s.proc, WAIT_MS), 0);
+	assert_int_equal(hw_proc_stop(&f->p.proc, WAIT_MS), 0);
+}
+
 /* One flipped bit in the replication stream fails the record's authentication: the
  * standby drops the connection, reconnects, and ends with the primary's exact state. */
 static void test_corrupt_byte_rejected(void **state)
@@ -547,6 +589,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_unpinned_node_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_client_key_as_standby_refused, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_client_key_as_primary_refused, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_corrupt_byte_rejected, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_config_without_keys_refused, setup, teardown),

@@ -719,6 +719,40 @@ static void test_security(void **state)
 	expect_error(f, text, 10, "No such file");
 	expect_error(f, PRIMARY_HEAD "[security]\ninsecure = yes\n", 10, "expected true or false");
 	expect_error(f, PRIMARY_HEAD "[security]\ncert = x\n", 10, "unknown key 'security.cert'");
+
+	/* with keys, a standby's and a vault's node.primary name the node whose key alone
+	 * they follow; a bare address is refused, and so is this node's own id */
+#define STANDBY_HEAD "[cluster]\nid = yard-ha\n[node]\nid = s1\nrole = standby\ndata_dir = /d\n"
+	snprintf(text, sizeof text,
+		 STANDBY_HEAD "primary = 10.0.0.1:7001\n[security]\nkey = %s\n"
+			      "peers = %s\n",
+		 key, pins);
+	expect_error(f, text, 0, "'node.primary' must name the primary: <id>@10.0.0.1:7001");
+	snprintf(text, sizeof text,
+		 STANDBY_HEAD "primary = s1@10.0.0.1:7001\n[security]\n"
+			      "key = %s\npeers = %s\n",
+		 key, pins);
+	expect_error(f, text, 0, "'node.primary' names this node 's1'");
+	snprintf(text, sizeof text,
+		 STANDBY_HEAD "primary = p1 @ 10.0.0.1:7001\n[security]\n"
+			      "key = %s\npeers = %s\n",
+		 key, pins);
+	assert_int_equal(load(f, text), 0);
+	assert_string_equal(f->c.primary_id, "p1");
+	assert_string_equal(f->c.primary, "10.0.0.1:7001");
+	snprintf(text, sizeof text,
+		 VAULT_HEAD "primary = p1@10.0.0.1:7001, 10.0.0.2:7001\n"
+			    "[security]\nkey = %s\npeers = %s\n",
+		 key, pins);
+	expect_error(f, text, 0, "<id>@10.0.0.2:7001");
+	snprintf(text, sizeof text,
+		 VAULT_HEAD "primary = p1@10.0.0.1:7001, s1@10.0.0.2:7001\n"
+			    "[security]\nkey = %s\npeers = %s\n",
+		 key, pins);
+	assert_int_equal(load(f, text), 0);
+	assert_string_equal(f->c.source_ids[1], "s1");
+	expect_error(f, STANDBY_HEAD "primary = p 1@10.0.0.1:7001\n", 7, "bad value 'p 1'");
+#undef STANDBY_HEAD
 	assert_int_equal(unlink(pub), 0);
 	assert_int_equal(unlink(key), 0);
 	assert_int_equal(rmdir(pins), 0);
