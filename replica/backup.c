@@ -755,6 +755,28 @@ static int snapshot_copy(struct hw_store *s, const char *dir, struct manifest *m
 	return hw_snapshot_fsync_path(dir);
 }
 
+/* A store's log reaches its head: the head's entry is in the log, with the head's hash
+ * (or the log was pruned up to it). A store whose log was cut short behind its head
+ * (damage, or someone's hand) would be backed up, or restored, short of what it says it
+ * holds: HW_ECORRUPT, named in what as the store's whose is whose. */
+static int log_reaches_head(struct hw_store *s, const char *whose, char *what)
+{
+	struct hw_head h, base;
+	uint8_t hash[HW_HASH_BYTES];
+	int rc = hw_store_head(s, &h);
+	if (rc == 0)
+		rc = hw_store_base(s, &base);
+	if (rc != 0 || h.lsn == base.lsn)
+		return rc;
+	rc = hw_store_entry_hash(s, h.lsn, hash);
+	if (rc == HW_ENOTFOUND || (rc == 0 && memcmp(hash, h.hash, HW_HASH_BYTES) != 0))
+		return fail(what, HW_ECORRUPT,
+			    "%s log does not reach its head, LSN %" PRIu64
+			    ": the store is damaged (hawser verify)",
+			    whose, h.lsn);
+	return rc;
+}
+
 /* Write out/snapshot through out/snapshot.tmp, so a crash leaves no half snapshot. */
 static int snapshot_take(struct hw_store *s, const char *out, struct manifest *m,
 			 struct progress *prog)
@@ -831,6 +853,8 @@ static int backup_full(struct hw_store *s, const char *out, const struct progres
 	int rc = path_join(log, out, "log.hwl");
 	if (rc == 0)
 		rc = full_allowed(out, info->what);
+	if (rc == 0)
+		rc = log_reaches_head(s, "the store's", info->what);
 	if (rc == 0)
 		rc = marker_set(out, true);
 	if (rc == 0)
@@ -1383,6 +1407,8 @@ int hw_restore(const char *backup_dir, const char *dir, uint64_t until_lsn, int6
 	if (rc == 0)
 		rc = snapshot_open(&bv, &snap, info->what);
 	if (rc == 0)
+		rc = log_reaches_head(snap, "the backup's snapshot's", info->what);
+	if (rc == 0)
 		rc = hw_store_base(snap, &base);
 	bool copy = base.lsn != 0; /* its log starts after a base: copy, not replay */
 	if (rc == 0)
@@ -1404,6 +1430,12 @@ int hw_restore(const char *backup_dir, const char *dir, uint64_t until_lsn, int6
 		rc = copy ? hw_snapshot_make(snap, work, &si) : hw_store_init(work);
 	if (rc == 0)
 		rc = restore_into(&bv, snap, copy, work, &t, &b, info);
+	/* Only a time target stops short of an LSN known beforehand. */
+	if (rc == 0 && until_time_ms == 0 && info->lsn != last)
+		rc = fail(info->what, HW_EBACKUP,
+			  "the restore reached LSN %" PRIu64 ", not LSN %" PRIu64
+			  ": the backup is damaged",
+			  info->lsn, last);
 	if (rc == 0)
 		rc = restore_finish(work, dir, info->what);
 	restore_end(dir, began ? work : NULL, lock, made, rc);

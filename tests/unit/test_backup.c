@@ -18,6 +18,7 @@
 
 #include <cmocka.h>
 #include <lmdb.h>
+#include <sodium.h>
 
 #include "base/bytes.h"
 #include "replica/backup.h"
@@ -25,6 +26,7 @@
 #include "replica/iso6346.h"
 #include "replica/record.h"
 #include "replica/store.h"
+#include "replica/store_int.h"
 #include "replica/verify.h"
 #include "replica/snapshot.h"
 
@@ -673,6 +675,92 @@ static void test_damaged_backups(void **state)
 	expect_refused(f, bk3, "MANIFEST");
 }
 
+/* Delete the log rows of LSN from and after in the store at dir, its head left as it
+ * was: a log cut short behind its head. */
+static void cut_log(const char *dir, uint64_t from)
+{
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	MDB_cursor *cur;
+	uint8_t key[8];
+	hw_lsn_key(from, key);
+	MDB_val k = {.mv_size = 8, .mv_data = key}, v;
+	assert_int_equal(mdb_env_create(&env), 0);
+	assert_int_equal(mdb_env_set_maxdbs(env, 16), 0);
+	assert_int_equal(mdb_env_set_mapsize(env, 1ull << 30), 0);
+	assert_int_equal(mdb_env_open(env, dir, 0, 0600), 0);
+	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	assert_int_equal(mdb_dbi_open(txn, "log", 0, &dbi), 0);
+	assert_int_equal(mdb_cursor_open(txn, dbi, &cur), 0);
+	int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	for (; rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
+		assert_int_equal(mdb_cursor_del(cur, 0), 0);
+	assert_int_equal(rc, MDB_NOTFOUND);
+	mdb_cursor_close(cur);
+	assert_int_equal(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+}
+
+/* The MANIFEST of bk made to match its snapshot file again, as whoever altered the file
+ * could (the MANIFEST is not signed). */
+static void manifest_rehash(const char *bk)
+{
+	char file[400], path[400], hex[2 * 32 + 1], line[128];
+	snprintf(file, sizeof file, "%s/snapshot/data.mdb", bk);
+	size_t len;
+	uint8_t *data = slurp(file, &len), hash[32];
+	crypto_generichash(hash, sizeof hash, data, len, NULL, 0);
+	free(data);
+	sodium_bin2hex(hex, sizeof hex, hash, sizeof hash);
+	snprintf(path, sizeof path, "%s/MANIFEST", bk);
+	size_t mlen;
+	char *m = (char *)slurp(path, &mlen), out[4096];
+	size_t n = 0;
+	for (char *save = NULL, *l = strtok_r(m, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+		if (strncmp(l, "snapshot_bytes=", 15) == 0)
+			snprintf(line, sizeof line, "snapshot_bytes=%zu", len);
+		else if (strncmp(l, "snapshot_blake2b=", 17) == 0)
+			snprintf(line, sizeof line, "snapshot_blake2b=%s", hex);
+		else
+			snprintf(line, sizeof line, "%s", l);
+		n += (size_t)snprintf(out + n, sizeof out - n, "%s\n", line);
+	}
+	free(m);
+	spill(path, (uint8_t *)out, n);
+}
+
+/* A store whose log was cut short behind its head is not backed up (HW_ECORRUPT, the
+ * directory left empty), and a backup whose snapshot was so cut, its MANIFEST made to
+ * match, restores nothing: both would hold less than their head says. */
+static void test_log_cut_behind_head(void **state)
+{
+	struct fx *f = *state;
+	char bk[300], bk2[300], dst[300], snap[400];
+	path_in(f, "bk", bk);
+	path_in(f, "bk2", bk2);
+	path_in(f, "r", dst);
+	struct hw_backup_info bi;
+	assert_int_equal(hw_backup(f->s, bk, NULL, NULL, &bi), 0);
+	close_store(f);
+	cut_log(f->a, RECORDS - 9);
+	assert_int_equal(hw_store_open(f->a, NULL, &f->s), 0);
+	assert_int_equal(mkdir(bk2, 0700), 0);
+	assert_int_equal(hw_backup(f->s, bk2, NULL, NULL, &bi), HW_ECORRUPT);
+	assert_non_null(strstr(bi.what, "log does not reach its head, LSN 600"));
+	assert_int_equal(rmdir(bk2), 0); /* nothing was written into it */
+
+	snprintf(snap, sizeof snap, "%s/snapshot", bk);
+	cut_log(snap, RECORDS - 9);
+	snprintf(snap, sizeof snap, "%s/snapshot/lock.mdb", bk);
+	unlink(snap);
+	manifest_rehash(bk);
+	struct hw_restore_info ri;
+	assert_int_equal(hw_restore(bk, dst, 0, 0, NULL, NULL, &ri), HW_ECORRUPT);
+	assert_non_null(strstr(ri.what, "snapshot's log does not reach its head"));
+	assert_false(exists(dst));
+}
+
 static int die_cb(void *arg, uint64_t done, uint64_t total)
 {
 	(void)arg;
@@ -1153,6 +1241,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_damaged_backups, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_replay_damaged, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restore_into_store, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_log_cut_behind_head, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restore_killed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_backup_other_chain, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_backup_without_manifest, setup, teardown),
