@@ -565,7 +565,7 @@ enum hw_verdict hw_cli_drill_signers(struct drill *d, const struct hw_verify_rep
 	enum hw_verdict verdict = HW_VERDICT_PASS;
 	size_t n = d->n_trust;
 	const char *keys = n == 1 ? "key" : "keys";
-	if (v->code == HW_EUNTRUSTED || v->code == HW_ESIGNATURE) {
+	if (v->code == HW_EUNTRUSTED || v->code == HW_ESIGNATURE || v->code == HW_EUNVOUCHED) {
 		verdict = HW_VERDICT_FAIL;
 		snprintf(why, cap, "%s at LSN %" PRIu64 ": %s (%zu trusted %s of %s)",
 			 hw_errname(v->code), v->first_bad_lsn, v->what, n, keys, trust_source(d));

@@ -37,7 +37,9 @@ void hw_cli_drill_verify_checks(struct hw_report *r, const struct hw_verify_repo
 	bool state_bad = c == HW_EDIGEST;
 	bool record_bad = hw_is_reject(c);
 	bool signer_bad = c == HW_EUNTRUSTED || c == HW_ESIGNATURE;
-	bool chain_bad = c != 0 && !state_bad && !record_bad;
+	/* the walk and the rebuild ran whole: hw_cli_drill_signers() reports it */
+	bool unvouched = c == HW_EUNVOUCHED;
+	bool chain_bad = c != 0 && !state_bad && !record_bad && !unvouched;
 	if (signer_bad) /* hw_cli_drill_signers() reports it: the walk stopped there */
 		hw_report_check(r, "hash chain", HW_VERDICT_SKIP,
 				"walked to LSN %" PRIu64 ", where a checkpoint failed "
@@ -89,7 +91,8 @@ static void verify_phases(struct hw_report *r, const struct tracker *t, double t
 	else if (t->n_marks == 1 && v->state_rebuilt && v->entries < HW_PROGRESS_STEP)
 		split = t->marks[0]; /* too short a walk to report: the one pass seen is the rebuild
 				      */
-	enum hw_verdict walk = v->code != 0 && v->code != HW_EDIGEST && !hw_is_reject(v->code)
+	int c = v->code;
+	enum hw_verdict walk = c != 0 && c != HW_EDIGEST && c != HW_EUNVOUCHED && !hw_is_reject(c)
 				       ? HW_VERDICT_FAIL
 				       : HW_VERDICT_PASS;
 	hw_report_phase(r, "chain walk", t0, split, walk, "%" PRIu64 " entries", v->entries);
@@ -108,7 +111,11 @@ int hw_cli_drill_verify_dir(struct drill *d, const char *dir, struct hw_verify_r
 		return rc;
 	struct tracker t = {.rep = &d->rep, .label = "verify"};
 	double t0 = hw_report_clock(&d->rep);
-	rc = hw_verify_trusted(dir, scratch, d->trust, d->n_trust, hw_cli_drill_track_cb, &t, v);
+	struct hw_verify_trust vt = {.keys = d->trust,
+				     .count = d->n_trust,
+				     .cadence_records = d->cfg.checkpoint_records,
+				     .cadence_ms = d->cfg.checkpoint_interval_ms};
+	rc = hw_verify_trusted(dir, scratch, &vt, hw_cli_drill_track_cb, &t, v);
 	hw_cli_progress_end();
 	double t1 = hw_report_clock(&d->rep);
 	hw_snapshot_rm(scratch);

@@ -11,6 +11,7 @@
 #include "base/names.h"
 #include "cli/cli.h"
 #include "cli/json.h"
+#include "engine/config.h"
 #include "replica/backup.h"
 #include "replica/checkpoint.h"
 #include "replica/state.h"
@@ -364,6 +365,7 @@ struct verify_opts {
 	bool json;
 	uint8_t trust[HW_VERIFY_TRUST_MAX * HW_SIGN_PK_BYTES];
 	size_t trust_count;
+	struct hw_verify_trust t; /* the cadence; keys from trust[] */
 	const char *bad_key; /* a --trust file that did not load */
 	int bad_key_rc;
 };
@@ -375,6 +377,10 @@ static int verify_opt_cb(void *arg, int key, const char *v)
 		o->json = true;
 		return 0;
 	}
+	if (key == 'r')
+		return hw_cli_u64(v, &o->t.cadence_records) ? -1 : 0;
+	if (key == 'i')
+		return hw_duration_parse(v, &o->t.cadence_ms) || o->t.cadence_ms < 0 ? -1 : 0;
 	if (key != 'T' || o->trust_count == HW_VERIFY_TRUST_MAX)
 		return -1;
 	int rc = hw_cli_load_sign_pub(v, o->trust + o->trust_count * HW_SIGN_PK_BYTES);
@@ -407,6 +413,7 @@ static void verify_json(const struct hw_verify_report *r)
 	hw_json_kv_uint(&j, "good_checkpoint_lsn", r->good_cp_lsn);
 	hw_json_kv_uint(&j, "good_checkpoint_covers", r->good_cp_covers);
 	hw_json_kv_bool(&j, "keys_judged", r->keys_judged);
+	hw_json_kv_uint(&j, "unvouched", r->unvouched);
 	hw_json_object_end(&j);
 }
 
@@ -460,8 +467,10 @@ static int verify_run(const char *dir, const struct verify_opts *o, struct hw_ve
 	if (rc)
 		return rc;
 	snprintf(rebuild, sizeof(rebuild), "%s/rebuild", scratch);
-	rc = hw_verify_trusted(dir, rebuild, o->trust, o->trust_count, hw_cli_progress_cb,
-			       (void *)"verify", rep);
+	struct hw_verify_trust t = o->t;
+	t.keys = o->trust;
+	t.count = o->trust_count;
+	rc = hw_verify_trusted(dir, rebuild, &t, hw_cli_progress_cb, (void *)"verify", rep);
 	hw_cli_progress_end();
 	hw_snapshot_rm(scratch);
 	return rc;
@@ -469,9 +478,13 @@ static int verify_run(const char *dir, const struct verify_opts *o, struct hw_ve
 
 static int cmd_verify(const struct hw_cli_cmd *cmd, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"json", no_argument, NULL, 'j'}, {"trust", required_argument, NULL, 'T'}, {0}};
-	struct verify_opts o = {0};
+	static const struct option opts[] = {{"json", no_argument, NULL, 'j'},
+					     {"trust", required_argument, NULL, 'T'},
+					     {"checkpoint-records", required_argument, NULL, 'r'},
+					     {"checkpoint-interval", required_argument, NULL, 'i'},
+					     {0}};
+	struct verify_opts o = {.t = {.cadence_records = HW_CHECKPOINT_RECORDS_DEFAULT,
+				      .cadence_ms = HW_CHECKPOINT_INTERVAL_MS_DEFAULT}};
 	char *dir;
 	int rc = hw_cli_parse(cmd, argc, argv, opts, verify_opt_cb, &o, &dir, 1);
 	if (rc != HW_CLI_RUN)
@@ -492,7 +505,8 @@ static int cmd_verify(const struct hw_cli_cmd *cmd, int argc, char **argv)
 
 const struct hw_cli_cmd hw_cli_verify = {
 	"verify", "check the hash chain, every record and the state digest",
-	"usage: hawser verify DIR [--trust NODE.PUB]... [--json]\n"
+	"usage: hawser verify DIR [--trust NODE.PUB]... [--checkpoint-records N]\n"
+	"                     [--checkpoint-interval D] [--json]\n"
 	"  Walk the hash chain, validate every record, rebuild the state in a scratch store\n"
 	"  and compare digests. Check every signed checkpoint: its signature, the chain hash\n"
 	"  of the entry it vouches for and, in the rebuild, the state digest there (for one\n"
@@ -500,11 +514,16 @@ const struct hw_cli_cmd hw_cli_verify = {
 	"  in checkpoints_format3); report the last good checkpoint before any damage. A\n"
 	"  format 3 store is read as it is. --trust NODE.PUB (repeatable, up to 64): the\n"
 	"  keys allowed to sign (the sign line of a node.pub from hawser keygen); a\n"
-	"  checkpoint by another key is damage (EUNTRUSTED). Without --trust, signatures are\n"
-	"  checked but not who made them. Exit 0 intact, 3 damage found (first bad LSN and\n"
-	"  what), 1 error. --json: one object {intact, entries, head_lsn, code,\n"
+	"  checkpoint by another key is damage (EUNTRUSTED), and so is a tail of entries no\n"
+	"  good checkpoint vouches for that is longer than two cadences (EUNVOUCHED: its\n"
+	"  checkpoints removed, or never made). --checkpoint-records N and\n"
+	"  --checkpoint-interval D: the [durability] cadence the primaries ran with\n"
+	"  (default 100000 and 60s; 0 turns either bound off). Without --trust, signatures\n"
+	"  are checked but not who made them. Exit 0 intact, 3 damage found (first bad LSN\n"
+	"  and what), 1 error. --json: one object {intact, entries, head_lsn, code,\n"
 	"  first_bad_lsn, what, base_lsn, state_rebuilt, seconds, digest, checkpoints,\n"
-	"  checkpoints_format3, good_checkpoint_lsn, good_checkpoint_covers, keys_judged}.\n",
+	"  checkpoints_format3, good_checkpoint_lsn, good_checkpoint_covers, keys_judged,\n"
+	"  unvouched}.\n",
 	cmd_verify};
 
 /* ---- digest */

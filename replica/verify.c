@@ -367,6 +367,26 @@ static int rebuild(struct hw_store *s, const char *scratch_dir, uint64_t head_ls
 	return rc;
 }
 
+/* The entries after the last one a good checkpoint vouches for (after the base when
+ * none does), and the time they span. */
+static int unvouched_tail(struct hw_store *s, MDB_txn *txn, const struct hw_head *h,
+			  struct hw_verify_report *r)
+{
+	uint64_t from = r->good_cp_covers > r->base_lsn ? r->good_cp_covers : r->base_lsn;
+	r->unvouched = h->lsn - from;
+	if (r->unvouched == 0)
+		return 0;
+	MDB_val v;
+	struct hw_entry e;
+	int rc = hw__store_log_get(s, txn, from + 1, &v); /* walked just now */
+	if (rc != 0)
+		return hw_mdb_err(rc);
+	if (hw_entry_parse(v.mv_data, v.mv_size, &e) != 0)
+		return HW_ECORRUPT;
+	r->unvouched_ms = h->time_ms > e.time_ms ? h->time_ms - e.time_ms : 0;
+	return 0;
+}
+
 /* Pass 1 in one read transaction, so that the head, the log and the stored state are one
  * snapshot even while a node writes the store. */
 static int check_snapshot(struct hw_store *s, struct walk *w, hw_progress_cb *cb, void *arg,
@@ -398,6 +418,8 @@ static int check_snapshot(struct hw_store *s, struct walk *w, hw_progress_cb *cb
 		rc = walk_log(s, txn, w, cb, arg, r);
 	if (rc == 0 && r->code == 0)
 		head_check(&h, w, r);
+	if (rc == 0 && r->code == 0)
+		rc = unvouched_tail(s, txn, &h, r);
 	if (rc == 0) {
 		rc = hw__store_digest_txn(s, txn, r->digest_stored);
 		if (rc != 0 && r->code == 0 && !is_storage_error(rc))
@@ -429,23 +451,45 @@ static int verify_store(struct hw_store *s, const char *scratch_dir, struct walk
 	return rc;
 }
 
-int hw_verify_trusted(const char *dir, const char *scratch_dir, const uint8_t *trust,
-		      size_t trust_count, hw_progress_cb *cb, void *arg,
-		      struct hw_verify_report *report)
+/* With keys to judge by, a tail no good checkpoint vouches for that is longer than the
+ * cadence allows: its checkpoints were removed (with whatever they would have shown
+ * changed), or never made. */
+static void cadence_check(const struct hw_verify_trust *t, struct hw_verify_report *r)
 {
+	uint64_t max_n = t->cadence_records * HW_VERIFY_CADENCE_SLACK;
+	int64_t max_ms = t->cadence_ms * HW_VERIFY_CADENCE_SLACK;
+	if (r->code != 0 || !((t->cadence_records != 0 && r->unvouched > max_n) ||
+			      (t->cadence_ms != 0 && r->unvouched_ms > max_ms)))
+		return;
+	uint64_t first = r->head_lsn - r->unvouched + 1;
+	bad(r, HW_EUNVOUCHED, first,
+	    "no trusted checkpoint vouches for LSN %" PRIu64 "..%" PRIu64 " (%" PRIu64
+	    " entries, %.0f s), more than %d cadences of %" PRIu64 " entries or %.0f s",
+	    first, r->head_lsn, r->unvouched, (double)r->unvouched_ms / 1000.0,
+	    HW_VERIFY_CADENCE_SLACK, t->cadence_records, (double)t->cadence_ms / 1000.0);
+}
+
+int hw_verify_trusted(const char *dir, const char *scratch_dir, const struct hw_verify_trust *t,
+		      hw_progress_cb *cb, void *arg, struct hw_verify_report *report)
+{
+	static const struct hw_verify_trust none;
 	double t0 = hw_mono_s();
 	struct hw_store_opts o = {.read_only = true};
 	struct hw_store *s;
 	memset(report, 0, sizeof *report);
-	if (trust_count > HW_VERIFY_TRUST_MAX)
+	if (t == NULL)
+		t = &none;
+	if (t->count > HW_VERIFY_TRUST_MAX)
 		return HW_ERANGE;
-	report->keys_judged = trust_count > 0;
+	report->keys_judged = t->count > 0;
 	int rc = hw_store_open(dir, &o, &s);
 	if (rc != 0)
 		return rc;
-	struct walk w = {.trust = trust, .trust_count = trust_count};
+	struct walk w = {.trust = t->keys, .trust_count = t->count};
 	hw_arena_init(&w.arena, 0, 0);
 	rc = verify_store(s, scratch_dir, &w, cb, arg, report);
+	if (rc == 0 && report->keys_judged)
+		cadence_check(t, report);
 	hw_arena_fini(&w.arena);
 	free(w.cps);
 	hw_store_close(s);
@@ -456,5 +500,5 @@ int hw_verify_trusted(const char *dir, const char *scratch_dir, const uint8_t *t
 int hw_verify(const char *dir, const char *scratch_dir, hw_progress_cb *cb, void *arg,
 	      struct hw_verify_report *report)
 {
-	return hw_verify_trusted(dir, scratch_dir, NULL, 0, cb, arg, report);
+	return hw_verify_trusted(dir, scratch_dir, NULL, cb, arg, report);
 }

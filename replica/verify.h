@@ -52,6 +52,9 @@ struct hw_verify_report {
 					 matched the state as format 3 laid it out */
 	bool keys_judged;        /* trusted keys were given: a checkpoint by another key is
 	                            damage (HW_EUNTRUSTED); else only signatures are checked */
+	uint64_t unvouched;      /* entries after the last one a good checkpoint vouches
+				    for (or after the base: all, without one) */
+	int64_t unvouched_ms;    /* the time those entries span, first to last */
 	uint8_t digest_stored[HW_HASH_BYTES];
 	uint8_t digest_rebuilt[HW_HASH_BYTES];
 	double seconds;
@@ -63,13 +66,28 @@ struct hw_verify_report {
 int hw_verify(const char *dir, const char *scratch_dir, hw_progress_cb *cb, void *arg,
 	      struct hw_verify_report *report);
 
-/* hw_verify() that also judges each checkpoint's key: trust holds trust_count Ed25519
- * public keys (32 bytes each, back to back, HW_VERIFY_TRUST_MAX at most: HW_ERANGE
- * beyond); a checkpoint signed by any other key is damage (HW_EUNTRUSTED at its LSN).
- * trust_count 0 is hw_verify(). */
+/* What hw_verify_trusted() judges by: count Ed25519 public keys (32 bytes each, back to
+ * back, HW_VERIFY_TRUST_MAX at most) and the checkpoint cadence the primaries ran with
+ * ([durability] checkpoint_records and checkpoint_interval; 0 turns either off). */
 #define HW_VERIFY_TRUST_MAX 64u
-int hw_verify_trusted(const char *dir, const char *scratch_dir, const uint8_t *trust,
-		      size_t trust_count, hw_progress_cb *cb, void *arg,
-		      struct hw_verify_report *report);
+struct hw_verify_trust {
+	const uint8_t *keys;
+	size_t count;
+	uint64_t cadence_records;
+	int64_t cadence_ms;
+};
+
+/* A log's unvouched tail may be this many cadences long: a primary that stopped just
+ * before its next checkpoint, and a new one that has not made its first yet. */
+#define HW_VERIFY_CADENCE_SLACK 2
+
+/* hw_verify() that also judges each checkpoint's key: a checkpoint signed by a key not
+ * in t->keys is damage (HW_EUNTRUSTED at its LSN; more than HW_VERIFY_TRUST_MAX keys is
+ * HW_ERANGE); and, since whoever rewrites the log can drop the checkpoints after what he
+ * changed, so is a tail of entries no good checkpoint vouches for that is longer than
+ * HW_VERIFY_CADENCE_SLACK cadences, in entries or in time (HW_EUNVOUCHED at its first
+ * LSN). t NULL or t->count 0 is hw_verify(). */
+int hw_verify_trusted(const char *dir, const char *scratch_dir, const struct hw_verify_trust *t,
+		      hw_progress_cb *cb, void *arg, struct hw_verify_report *report);
 
 #endif

@@ -30,6 +30,7 @@ struct fx {
 	struct hw_store *s;
 	struct hw_signer k1, k2;
 	unsigned next_id;
+	int64_t later_ms; /* put_kv's store clock is NOW_MS + this */
 };
 
 static int setup(void **state)
@@ -89,7 +90,8 @@ static void put_kv(struct fx *f, unsigned n)
 		r.payload_case = TOS__V1__RECORD__PAYLOAD_KV_PUT;
 		r.kv_put = &kv;
 		struct hw_result res;
-		submit(f->s, buf, hw_record_encode(&r, buf, sizeof buf), false, &res);
+		struct hw_submit sub = {.data = buf, .len = hw_record_encode(&r, buf, sizeof buf)};
+		assert_int_equal(hw_store_submit(f->s, 1, NOW_MS + f->later_ms, &sub, 1, &res), 0);
 		assert_int_equal(res.code, 0);
 	}
 }
@@ -124,7 +126,8 @@ static void three_checkpoints(struct fx *f, const struct hw_signer *second_by)
 static void verify_dir(struct fx *f, const char *dir, const uint8_t *trust, size_t n,
 		       struct hw_verify_report *r)
 {
-	assert_int_equal(hw_verify_trusted(dir, f->scratch, trust, n, NULL, NULL, r), 0);
+	struct hw_verify_trust t = {.keys = trust, .count = n};
+	assert_int_equal(hw_verify_trusted(dir, f->scratch, &t, NULL, NULL, r), 0);
 }
 
 static void digest_of(struct hw_store *s, uint8_t d[HW_HASH_BYTES])
@@ -564,6 +567,43 @@ static void test_verify_good_chain(void **state)
 	assert_int_equal(r.checkpoints, 3);
 }
 
+/* Whoever rewrites the log can drop the checkpoints after what he changed: with keys to
+ * judge by, a tail no trusted checkpoint vouches for that is longer than two cadences,
+ * in entries or in time, is damage (HW_EUNVOUCHED at its first LSN); within them, or
+ * with the bound off, it is reported and not judged. */
+static void test_verify_unvouched_tail(void **state)
+{
+	struct fx *f = *state;
+	put_kv(f, PER_CHECKPOINT);
+	assert_int_equal(checkpoint(f, &f->k1), 11);
+	put_kv(f, 4 * PER_CHECKPOINT); /* LSN 12..51, at NOW_MS */
+	f->later_ms = 200000;
+	put_kv(f, 1); /* LSN 52, 200 s later */
+	hw_store_close(f->s);
+	f->s = NULL;
+	struct hw_verify_report r;
+	struct hw_verify_trust t = {.keys = f->k1.pk, .count = 1, .cadence_records = 20};
+	assert_int_equal(hw_verify_trusted(f->a, f->scratch, &t, NULL, NULL, &r), 0);
+	assert_int_equal(r.code, HW_EUNVOUCHED);
+	assert_int_equal(r.first_bad_lsn, 11); /* the checkpoint at 11 vouches for 10 */
+	assert_int_equal(r.unvouched, 42);
+	assert_int_equal(r.unvouched_ms, 200000);
+	assert_non_null(strstr(r.what, "LSN 11..52 (42 entries, 200 s)"));
+	t.cadence_records = 21; /* 42 <= 2 x 21 */
+	assert_int_equal(hw_verify_trusted(f->a, f->scratch, &t, NULL, NULL, &r), 0);
+	assert_int_equal(r.code, 0);
+	assert_int_equal(r.unvouched, 42);
+	t.cadence_ms = 99000; /* 200 s > 2 x 99 s */
+	assert_int_equal(hw_verify_trusted(f->a, f->scratch, &t, NULL, NULL, &r), 0);
+	assert_int_equal(r.code, HW_EUNVOUCHED);
+	t.cadence_ms = 100000;
+	assert_int_equal(hw_verify_trusted(f->a, f->scratch, &t, NULL, NULL, &r), 0);
+	assert_int_equal(r.code, 0);
+	t = (struct hw_verify_trust){.cadence_records = 1}; /* no keys: nothing to judge by */
+	assert_int_equal(hw_verify_trusted(f->a, f->scratch, &t, NULL, NULL, &r), 0);
+	assert_int_equal(r.code, 0);
+}
+
 /* One flipped signature byte in a rewritten log (hashes recomputed) is found at the
  * checkpoint's LSN; the checkpoint before it is the last good one. */
 static void test_verify_flipped_signature(void **state)
@@ -634,11 +674,17 @@ int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 	const struct CMUnitTest tests[] = {
-		T(test_checkpoint_record),        T(test_checkpoint_empty_store),
-		T(test_malformed_refused),        T(test_node_event_replicated),
-		T(test_verify_good_chain),        T(test_verify_flipped_signature),
-		T(test_verify_untrusted_key),     T(test_verify_wrong_digest),
-		T(test_verify_rewritten_history), T(test_event_kinds),
+		T(test_checkpoint_record),
+		T(test_checkpoint_empty_store),
+		T(test_malformed_refused),
+		T(test_node_event_replicated),
+		T(test_verify_good_chain),
+		T(test_verify_unvouched_tail),
+		T(test_verify_flipped_signature),
+		T(test_verify_untrusted_key),
+		T(test_verify_wrong_digest),
+		T(test_verify_rewritten_history),
+		T(test_event_kinds),
 		T(test_walk_back),
 	};
 #undef T
