@@ -77,7 +77,8 @@ void hw_cli_drill_verify_checks(struct hw_report *r, const struct hw_verify_repo
 	else
 		hw_report_check(r, "state rebuilt equals stored", HW_VERDICT_SKIP, "%s",
 				c != 0 ? "not reached"
-				       : "the log starts after a base: nothing to rebuild from");
+				       : "the log starts after a base: nothing rebuilds or vouches "
+					 "for the state tables");
 }
 
 /* Split hw_verify's run into its two passes from the tracker's marks: the walk reports

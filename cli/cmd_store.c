@@ -444,7 +444,8 @@ static void verify_text(const char *dir, const struct hw_verify_report *r)
 		       ", digest %s, %.2f s\n",
 		       dir, r->entries, r->head_lsn, hw_cli_hex(r->digest_stored, hex), r->seconds);
 		if (!r->state_rebuilt)
-			printf("  state not rebuilt: the log starts after LSN %" PRIu64 "\n",
+			printf("  state tables not checked: the log starts after LSN %" PRIu64
+			       ", so nothing rebuilds or vouches for them (docs/security.md)\n",
 			       r->base_lsn);
 		verify_checkpoints(r);
 		return;
