@@ -457,6 +457,10 @@ static void verify_text(const char *dir, const struct hw_verify_report *r)
 		printf("hawser verify: %s DAMAGED: %s (%s)\n", dir, r->what, hw_errname(r->code));
 	printf("  %" PRIu64 " entries checked, head lsn %" PRIu64 ", %.2f s\n", r->entries,
 	       r->head_lsn, r->seconds);
+	if (r->code == HW_EUNVOUCHED)
+		printf("  the cadence is the [durability] checkpoint_records and "
+		       "checkpoint_interval the primaries ran with: --checkpoint-records N "
+		       "--checkpoint-interval D\n");
 	verify_checkpoints(r);
 }
 
@@ -516,7 +520,7 @@ const struct hw_cli_cmd hw_cli_verify = {
 	"  format 3 store is read as it is. --trust NODE.PUB (repeatable, up to 64): the\n"
 	"  keys allowed to sign (the sign line of a node.pub from hawser keygen); a\n"
 	"  checkpoint by another key is damage (EUNTRUSTED), and so is a tail of entries no\n"
-	"  good checkpoint vouches for that is longer than two cadences (EUNVOUCHED: its\n"
+	"  good checkpoint vouches for that is longer than three cadences (EUNVOUCHED: its\n"
 	"  checkpoints removed, or never made). --checkpoint-records N and\n"
 	"  --checkpoint-interval D: the [durability] cadence the primaries ran with\n"
 	"  (default 100000 and 60s; 0 turns either bound off). Without --trust, signatures\n"

@@ -1103,8 +1103,9 @@ static int check_primary_ids(struct parse *p)
 			return fail(p, 0, "'node.primary' names this node '%s'", id);
 		if (id[0] == '\0' && !c->failover.on && c->security.key[0] != '\0')
 			return fail(p, 0,
-				    "'node.primary' must name the primary: %s@%s (its key is "
-				    "pinned as <id>.pub, and only that key is followed)",
+				    "'node.primary' must name the node at each address: %s@%s "
+				    "(only the key pinned as <id>.pub is followed; [failover] "
+				    "voters or insecure = true need no id)",
 				    "<id>", c->sources[i]);
 	}
 	return 1;

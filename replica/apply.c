@@ -200,10 +200,11 @@ static int cell_fits(const struct ue_plan *p, const Tos__V1__Location *loc, cons
 
 /* A box standing in the yard or on board fits its place: the bay says one 20' slot or
  * two, so equipment data may not make it longer or shorter there; a move to a new place
- * places it by its new length [22]. */
-static int place_fits(const struct ue_plan *p, struct hw_reject *rej)
+ * places it by its new length [22]. Judged when the record gives a size/type: a box an
+ * older primary placed otherwise (accepted on replay) still takes its other events. */
+static int place_fits(const struct ue_plan *p, const Tos__V1__Equipment *eq, struct hw_reject *rej)
 {
-	if (p->replay)
+	if (p->replay || eq->iso_size_type == NULL || eq->iso_size_type[0] == '\0')
 		return 0;
 	char keys[HW_SLOTS_PER_BOX_MAX][HW_SLOT_KEY_BYTES];
 	unsigned n = hw__position_slots(p->box.position, keys);
@@ -591,18 +592,19 @@ static int merged_check(const struct hw_container *box, const Tos__V1__UnitEvent
 }
 
 /* The weights a record's equipment data gives against what the box is known to weigh
- * [11-12], its equipment merged in: a CSC max gross below the box's tare, its last
- * reported gross or this visit's VGM, or a tare above its max gross or its VGM, says
- * two contradictory things of one box (submit only: docs/rules.md "Replay"). A tare is
- * not held against a gross of an earlier visit, which may be stale. */
+ * [11-12], its equipment merged in: a CSC max gross below the box's tare or this
+ * visit's VGM, or a tare above its max gross or its VGM, says two contradictory things
+ * of one box (submit only: docs/rules.md "Replay"). The last reported gross is not held
+ * against them: it may be an earlier visit's (a gross the record gives is checked
+ * against the box by merged_check). */
 static int plate_check(const struct hw_apply_ctx *c, const struct hw_container *box,
 		       const Tos__V1__Equipment *eq, struct hw_reject *rej)
 {
 	if (c->replay)
 		return 0;
 	uint32_t max = box->max_gross_kg, tare = box->tare_kg;
-	static const char *const below[] = {"tare", "gross", "VGM"};
-	const uint32_t below_kg[] = {tare, box->gross_kg, box->vgm_kg};
+	static const char *const below[] = {"tare", "VGM"};
+	const uint32_t below_kg[] = {tare, box->vgm_kg};
 	for (size_t i = 0; eq->max_gross_kg != 0 && i < sizeof below / sizeof below[0]; i++)
 		if (below_kg[i] > max)
 			return hw_reject_set(rej, HW_EWEIGHT, "unit_event.equipment.max_gross_kg",
@@ -644,7 +646,7 @@ static int apply_unit_event(const struct hw_apply_ctx *c, const Tos__V1__Record 
 	if (rc == 0)
 		rc = ue_dispatch(c, ue, &p, rej);
 	if (rc == 0)
-		rc = place_fits(&p, rej);
+		rc = place_fits(&p, ue->equipment, rej);
 	if (rc != 0)
 		return rc;
 	return plan_write(c, rec, &p);

@@ -762,14 +762,28 @@ static int snapshot_copy(struct hw_store *s, const char *dir, struct manifest *m
 static int log_reaches_head(struct hw_store *s, const char *whose, char *what)
 {
 	struct hw_head h, base;
-	uint8_t hash[HW_HASH_BYTES];
-	int rc = hw_store_head(s, &h);
-	if (rc == 0)
-		rc = hw_store_base(s, &base);
-	if (rc != 0 || h.lsn == base.lsn)
+	struct hw_entry e;
+	MDB_val v;
+	MDB_txn *txn; /* one: a live store's retention may prune between two */
+	int rc = hw__store_read_begin(s, &txn);
+	if (rc != 0)
 		return rc;
-	rc = hw_store_entry_hash(s, h.lsn, hash);
-	if (rc == HW_ENOTFOUND || (rc == 0 && memcmp(hash, h.hash, HW_HASH_BYTES) != 0))
+	rc = hw__store_head_txn(s, txn, &h);
+	if (rc == 0)
+		rc = hw__store_base_txn(s, txn, &base);
+	bool reaches = true; /* or pruned up to its head */
+	if (rc == 0 && base.lsn < h.lsn) {
+		int got = hw__store_log_get(s, txn, h.lsn, &v);
+		if (got == 0)
+			reaches = hw_entry_decode(v.mv_data, v.mv_size, &e) == 0 &&
+				  memcmp(e.hash, h.hash, HW_HASH_BYTES) == 0;
+		else if (got == MDB_NOTFOUND)
+			reaches = false;
+		else
+			rc = hw_mdb_err(got);
+	}
+	hw__store_read_end(s, txn);
+	if (rc == 0 && !reaches)
 		return fail(what, HW_ECORRUPT,
 			    "%s log does not reach its head, LSN %" PRIu64
 			    ": the store is damaged (hawser verify)",

@@ -62,6 +62,11 @@ struct walk {
 	struct hw_arena arena; /* one record at a time */
 	struct cp *cps;
 	size_t n_cps, cap_cps;
+	/* The time the entries since the last good checkpoint were coming in: the steps
+	 * between two of them up to cadence_ms each (0: no bound, nothing counted); a longer
+	 * one is the cluster idle or down, when no checkpoint was due. */
+	int64_t cadence_ms;
+	int64_t active_ms;
 };
 
 static bool key_trusted(const struct walk *w, const uint8_t *pk)
@@ -132,6 +137,7 @@ static int keep_cp(struct walk *w, const Tos__V1__Checkpoint *c, uint64_t lsn,
 	r->checkpoints = w->n_cps;
 	r->good_cp_lsn = lsn;
 	r->good_cp_covers = c->lsn;
+	w->active_ms = 0;
 	return 0;
 }
 
@@ -185,6 +191,9 @@ static int walk_one(const MDB_val *k, const MDB_val *v, struct walk *w, struct h
 	if (memcmp(e.prev_hash, w->last_hash, HW_HASH_BYTES) != 0)
 		return bad(r, HW_ECHAIN, lsn, "entry %" PRIu64 " does not chain to LSN %" PRIu64,
 			   lsn, w->last_lsn);
+	int64_t step = e.time_ms - w->last_time_ms;
+	if (w->cadence_ms != 0 && step > 0 && step <= w->cadence_ms)
+		w->active_ms += step;
 	int rc = checkpoint_one(w, &e, r);
 	if (rc != 0)
 		return rc;
@@ -367,26 +376,6 @@ static int rebuild(struct hw_store *s, const char *scratch_dir, uint64_t head_ls
 	return rc;
 }
 
-/* The entries after the last one a good checkpoint vouches for (after the base when
- * none does), and the time they span. */
-static int unvouched_tail(struct hw_store *s, MDB_txn *txn, const struct hw_head *h,
-			  struct hw_verify_report *r)
-{
-	uint64_t from = r->good_cp_covers > r->base_lsn ? r->good_cp_covers : r->base_lsn;
-	r->unvouched = h->lsn - from;
-	if (r->unvouched == 0)
-		return 0;
-	MDB_val v;
-	struct hw_entry e;
-	int rc = hw__store_log_get(s, txn, from + 1, &v); /* walked just now */
-	if (rc != 0)
-		return hw_mdb_err(rc);
-	if (hw_entry_parse(v.mv_data, v.mv_size, &e) != 0)
-		return HW_ECORRUPT;
-	r->unvouched_ms = h->time_ms > e.time_ms ? h->time_ms - e.time_ms : 0;
-	return 0;
-}
-
 /* Pass 1 in one read transaction, so that the head, the log and the stored state are one
  * snapshot even while a node writes the store. */
 static int check_snapshot(struct hw_store *s, struct walk *w, hw_progress_cb *cb, void *arg,
@@ -416,10 +405,13 @@ static int check_snapshot(struct hw_store *s, struct walk *w, hw_progress_cb *cb
 	}
 	if (rc == 0 && r->code == 0)
 		rc = walk_log(s, txn, w, cb, arg, r);
-	if (rc == 0 && r->code == 0)
+	if (rc == 0 && r->code == 0) {
 		head_check(&h, w, r);
-	if (rc == 0 && r->code == 0)
-		rc = unvouched_tail(s, txn, &h, r);
+		/* after the entry the last good checkpoint vouches for, or the base */
+		r->unvouched =
+			h.lsn - (r->good_cp_covers > r->base_lsn ? r->good_cp_covers : r->base_lsn);
+		r->unvouched_ms = w->active_ms;
+	}
 	if (rc == 0) {
 		rc = hw__store_digest_txn(s, txn, r->digest_stored);
 		if (rc != 0 && r->code == 0 && !is_storage_error(rc))
@@ -461,12 +453,12 @@ static void cadence_check(const struct hw_verify_trust *t, struct hw_verify_repo
 	if (r->code != 0 || !((t->cadence_records != 0 && r->unvouched > max_n) ||
 			      (t->cadence_ms != 0 && r->unvouched_ms > max_ms)))
 		return;
-	uint64_t first = r->head_lsn - r->unvouched + 1;
-	bad(r, HW_EUNVOUCHED, first,
-	    "no trusted checkpoint vouches for LSN %" PRIu64 "..%" PRIu64 " (%" PRIu64
-	    " entries, %.0f s), more than %d cadences of %" PRIu64 " entries or %.0f s",
-	    first, r->head_lsn, r->unvouched, (double)r->unvouched_ms / 1000.0,
-	    HW_VERIFY_CADENCE_SLACK, t->cadence_records, (double)t->cadence_ms / 1000.0);
+	uint64_t after = r->head_lsn - r->unvouched;
+	bad(r, HW_EUNVOUCHED, after + 1,
+	    "no trusted checkpoint vouches for the %" PRIu64 " entries after LSN %" PRIu64
+	    " (%.0f s of them), more than %d cadences of %" PRIu64 " entries or %.0f s",
+	    r->unvouched, after, (double)r->unvouched_ms / 1000.0, HW_VERIFY_CADENCE_SLACK,
+	    t->cadence_records, (double)t->cadence_ms / 1000.0);
 }
 
 int hw_verify_trusted(const char *dir, const char *scratch_dir, const struct hw_verify_trust *t,
@@ -485,7 +477,7 @@ int hw_verify_trusted(const char *dir, const char *scratch_dir, const struct hw_
 	int rc = hw_store_open(dir, &o, &s);
 	if (rc != 0)
 		return rc;
-	struct walk w = {.trust = t->keys, .trust_count = t->count};
+	struct walk w = {.trust = t->keys, .trust_count = t->count, .cadence_ms = t->cadence_ms};
 	hw_arena_init(&w.arena, 0, 0);
 	rc = verify_store(s, scratch_dir, &w, cb, arg, report);
 	if (rc == 0 && report->keys_judged)

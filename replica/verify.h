@@ -54,7 +54,10 @@ struct hw_verify_report {
 	                            damage (HW_EUNTRUSTED); else only signatures are checked */
 	uint64_t unvouched;      /* entries after the last one a good checkpoint vouches
 				    for (or after the base: all, without one) */
-	int64_t unvouched_ms;    /* the time those entries span, first to last */
+	int64_t unvouched_ms;    /* the time entries were coming in since the last good
+				    checkpoint: the steps between two entries, each of at
+				    most one cadence_ms (a longer one, the cluster idle or
+				    down, counts nothing); 0 without a time cadence */
 	uint8_t digest_stored[HW_HASH_BYTES];
 	uint8_t digest_rebuilt[HW_HASH_BYTES];
 	double seconds;
@@ -78,8 +81,10 @@ struct hw_verify_trust {
 };
 
 /* A log's unvouched tail may be this many cadences long: a primary that stopped just
- * before its next checkpoint, and a new one that has not made its first yet. */
-#define HW_VERIFY_CADENCE_SLACK 2
+ * before its next checkpoint, an outage shorter than a cadence, and the node that leads
+ * next (a new primary, or the same one restarted), which makes its first checkpoint a
+ * cadence after it starts. */
+#define HW_VERIFY_CADENCE_SLACK 3
 
 /* hw_verify() that also judges each checkpoint's key: a checkpoint signed by a key not
  * in t->keys is damage (HW_EUNTRUSTED at its LSN; more than HW_VERIFY_TRUST_MAX keys is

@@ -568,35 +568,41 @@ static void test_verify_good_chain(void **state)
 }
 
 /* Whoever rewrites the log can drop the checkpoints after what he changed: with keys to
- * judge by, a tail no trusted checkpoint vouches for that is longer than two cadences,
- * in entries or in time, is damage (HW_EUNVOUCHED at its first LSN); within them, or
- * with the bound off, it is reported and not judged. */
+ * judge by, a tail no trusted checkpoint vouches for that is longer than three cadences,
+ * in entries or in the time entries were coming in, is damage (HW_EUNVOUCHED after the
+ * entry the last checkpoint vouches for); a pause longer than a cadence (idle, or down)
+ * does not count; within the bounds, or with them off, the tail is reported only. */
 static void test_verify_unvouched_tail(void **state)
 {
 	struct fx *f = *state;
 	put_kv(f, PER_CHECKPOINT);
-	assert_int_equal(checkpoint(f, &f->k1), 11);
-	put_kv(f, 4 * PER_CHECKPOINT); /* LSN 12..51, at NOW_MS */
-	f->later_ms = 200000;
-	put_kv(f, 1); /* LSN 52, 200 s later */
+	assert_int_equal(checkpoint(f, &f->k1), 11); /* vouches for LSN 10 */
+	put_kv(f, 4 * PER_CHECKPOINT);               /* LSN 12..51, at NOW_MS */
+	for (int i = 1; i <= 5; i++) {               /* LSN 52..56, 50 s apart */
+		f->later_ms = i * 50000;
+		put_kv(f, 1);
+	}
+	f->later_ms = 9 * 3600000; /* LSN 57 after 9 idle hours */
+	put_kv(f, 1);
 	hw_store_close(f->s);
 	f->s = NULL;
 	struct hw_verify_report r;
-	struct hw_verify_trust t = {.keys = f->k1.pk, .count = 1, .cadence_records = 20};
+	struct hw_verify_trust t = {.keys = f->k1.pk, .count = 1, .cadence_records = 15};
 	assert_int_equal(hw_verify_trusted(f->a, f->scratch, &t, NULL, NULL, &r), 0);
-	assert_int_equal(r.code, HW_EUNVOUCHED);
-	assert_int_equal(r.first_bad_lsn, 11); /* the checkpoint at 11 vouches for 10 */
-	assert_int_equal(r.unvouched, 42);
-	assert_int_equal(r.unvouched_ms, 200000);
-	assert_non_null(strstr(r.what, "LSN 11..52 (42 entries, 200 s)"));
-	t.cadence_records = 21; /* 42 <= 2 x 21 */
+	assert_int_equal(r.code, HW_EUNVOUCHED); /* 47 entries > 3 x 15 */
+	assert_int_equal(r.first_bad_lsn, 11);
+	assert_int_equal(r.unvouched, 47);
+	assert_int_equal(r.unvouched_ms, 0); /* no time cadence: not counted */
+	assert_non_null(strstr(r.what, "the 47 entries after LSN 10"));
+	t.cadence_records = 16; /* 47 <= 48 */
 	assert_int_equal(hw_verify_trusted(f->a, f->scratch, &t, NULL, NULL, &r), 0);
 	assert_int_equal(r.code, 0);
-	assert_int_equal(r.unvouched, 42);
-	t.cadence_ms = 99000; /* 200 s > 2 x 99 s */
+	assert_int_equal(r.unvouched, 47);
+	t.cadence_ms = 60000; /* 5 steps of 50 s: 250 s > 3 x 60 s; 9 h idle not counted */
 	assert_int_equal(hw_verify_trusted(f->a, f->scratch, &t, NULL, NULL, &r), 0);
 	assert_int_equal(r.code, HW_EUNVOUCHED);
-	t.cadence_ms = 100000;
+	assert_int_equal(r.unvouched_ms, 250000);
+	t.cadence_ms = 90000; /* 250 s <= 270 s */
 	assert_int_equal(hw_verify_trusted(f->a, f->scratch, &t, NULL, NULL, &r), 0);
 	assert_int_equal(r.code, 0);
 	t = (struct hw_verify_trust){.cadence_records = 1}; /* no keys: nothing to judge by */

@@ -727,7 +727,8 @@ static void test_security(void **state)
 		 STANDBY_HEAD "primary = 10.0.0.1:7001\n[security]\nkey = %s\n"
 			      "peers = %s\n",
 		 key, pins);
-	expect_error(f, text, 0, "'node.primary' must name the primary: <id>@10.0.0.1:7001");
+	expect_error(f, text, 0,
+		     "'node.primary' must name the node at each address: <id>@10.0.0.1:7001");
 	snprintf(text, sizeof text,
 		 STANDBY_HEAD "primary = s1@10.0.0.1:7001\n[security]\n"
 			      "key = %s\npeers = %s\n",
