@@ -142,6 +142,22 @@ void hw_test_fault_env_clear(void)
 		unsetenv(fault_vars[i]);
 }
 
+bool hw_test_sem_wait(sem_t *s, int ms)
+{
+	struct timespec at;
+	clock_gettime(CLOCK_MONOTONIC, &at);
+	at.tv_sec += ms / 1000;
+	at.tv_nsec += (ms % 1000) * 1000000L;
+	if (at.tv_nsec >= 1000000000L) {
+		at.tv_sec++;
+		at.tv_nsec -= 1000000000L;
+	}
+	int rc;
+	while ((rc = sem_clockwait(s, CLOCK_MONOTONIC, &at)) != 0 && errno == EINTR)
+		;
+	return rc == 0;
+}
+
 int hw_test_dial(const char *addr)
 {
 	struct sockaddr_in sa = {.sin_family = AF_INET};

@@ -12,6 +12,7 @@
 #define HW_TESTS_PROC_H
 
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -60,6 +61,11 @@ int hw_test_damage_entry(const char *dir, uint64_t lsn);
  * (hw_cluster_free_ports: a port from that range can become some connection's source
  * port while its node is down, and the node's restart then fails with EADDRINUSE). */
 int hw_free_port(uint16_t *port);
+
+/* Wait until s is posted (taking the post) or ms pass, whichever comes first: whether it
+ * was posted. A caught signal does not end the wait early. For a test's bounded wait on
+ * an event another thread of it posts. */
+bool hw_test_sem_wait(sem_t *s, int ms);
 
 /* A plain (blocking) TCP connection to addr, "127.0.0.1:PORT". Returns the socket (the
  * caller closes it), or -EINVAL for an address of another form, or -errno. */

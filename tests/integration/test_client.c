@@ -21,7 +21,6 @@
 #include <sys/ioctl.h>
 #include <sys/time.h>
 #include <sys/socket.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -31,6 +30,7 @@
 #include "engine/io/channel.h"
 #include "engine/io/frame.h"
 #include "hawser.h"
+#include "tests/integration/fake_wire.h"
 #include "tests/integration/proc.h"
 #include "wire.pb-c.h"
 
@@ -90,65 +90,13 @@ struct server {
 /* Per-connection buffer of the fake node; one frame at most plus a partial one. */
 #define SRV_BUF_BYTES (2u * (HW_FRAME_HEADER_BYTES + HW_SUBMIT_HEADER_BYTES + HW_RECORD_BYTES_MAX))
 
-static void send_frame(int fd, enum hw_frame_type type, const uint8_t *body, uint32_t len)
-{
-	uint8_t hdr[HW_FRAME_HEADER_BYTES];
-	hw_frame_header(hdr, type, body, len);
-	struct iovec iov[2] = {{hdr, sizeof hdr}, {(void *)body, len}};
-	struct msghdr mh = {.msg_iov = iov, .msg_iovlen = len ? 2 : 1};
-	(void)sendmsg(fd, &mh, MSG_NOSIGNAL);
-}
-
 static void send_digest_reply(int fd, uint64_t lsn)
 {
 	Hawser__Wire__V1__DigestReply r = HAWSER__WIRE__V1__DIGEST_REPLY__INIT;
 	r.lsn = lsn;
 	uint8_t buf[64];
 	size_t n = hawser__wire__v1__digest_reply__pack(&r, buf);
-	send_frame(fd, HW_FRAME_DIGEST_REPLY, buf, (uint32_t)n);
-}
-
-static void send_hello(int fd, Hawser__Wire__V1__Role role, uint32_t heartbeat_ms)
-{
-	Hawser__Wire__V1__Hello h = HAWSER__WIRE__V1__HELLO__INIT;
-	h.protocol_version = 1;
-	h.role = role;
-	h.heartbeat_ms = heartbeat_ms;
-	h.node_id = "fake";
-	uint8_t buf[128];
-	size_t n = hawser__wire__v1__hello__pack(&h, buf);
-	send_frame(fd, HW_FRAME_HELLO, buf, (uint32_t)n);
-}
-
-static void send_error(int fd, int code)
-{
-	Hawser__Wire__V1__Error e = HAWSER__WIRE__V1__ERROR__INIT;
-	e.code = code;
-	e.message = (char *)hw_strerror(code);
-	uint8_t buf[128];
-	size_t n = hawser__wire__v1__error__pack(&e, buf);
-	send_frame(fd, HW_FRAME_ERROR, buf, (uint32_t)n);
-}
-
-static void send_reply(int fd, uint64_t id, int code, bool corrupt)
-{
-	Hawser__Wire__V1__SubmitReply r = HAWSER__WIRE__V1__SUBMIT_REPLY__INIT;
-	r.request_id = id;
-	r.code = code;
-	r.lsn = code ? 0 : id;
-	if (code) {
-		r.field = "unit_event.equipment.container_id";
-		r.rule = "check digit 3, expected 7";
-	}
-	uint8_t buf[256];
-	size_t n = hawser__wire__v1__submit_reply__pack(&r, buf);
-	uint8_t hdr[HW_FRAME_HEADER_BYTES];
-	hw_frame_header(hdr, HW_FRAME_SUBMIT_REPLY, buf, (uint32_t)n);
-	if (corrupt)
-		buf[0] ^= 0x40; /* after the CRC was taken: the receiver must notice */
-	struct iovec iov[2] = {{hdr, sizeof hdr}, {buf, n}};
-	struct msghdr mh = {.msg_iov = iov, .msg_iovlen = 2};
-	(void)sendmsg(fd, &mh, MSG_NOSIGNAL);
+	(void)hw_fake_send_frame(fd, HW_FRAME_DIGEST_REPLY, buf, (uint32_t)n);
 }
 
 static void send_status(int fd)
@@ -174,38 +122,14 @@ static void send_status(int fd)
 	s.peers = peers;
 	uint8_t buf[512];
 	size_t n = hawser__wire__v1__status__pack(&s, buf);
-	send_frame(fd, HW_FRAME_STATUS, buf, (uint32_t)n);
-}
-
-/* A heartbeat frame; false once the client is gone. */
-static bool send_heartbeat(int fd)
-{
-	Hawser__Wire__V1__Heartbeat hb = HAWSER__WIRE__V1__HEARTBEAT__INIT;
-	hb.epoch = 1;
-	uint8_t buf[64];
-	size_t n = hawser__wire__v1__heartbeat__pack(&hb, buf);
-	uint8_t hdr[HW_FRAME_HEADER_BYTES];
-	hw_frame_header(hdr, HW_FRAME_HEARTBEAT, buf, (uint32_t)n);
-	struct iovec iov[2] = {{hdr, sizeof hdr}, {buf, n}};
-	struct msghdr mh = {.msg_iov = iov, .msg_iovlen = 2};
-	return sendmsg(fd, &mh, MSG_NOSIGNAL) > 0;
+	(void)hw_fake_send_frame(fd, HW_FRAME_STATUS, buf, (uint32_t)n);
 }
 
 /* Wait until the test posts s->go or ms pass (then s->gate_expired): every delay a fake
  * node makes is this, so a test can end it at once. True when go came. */
 static bool gate_wait(struct server *s, int ms)
 {
-	struct timespec valve;
-	clock_gettime(CLOCK_MONOTONIC, &valve);
-	valve.tv_sec += ms / 1000;
-	valve.tv_nsec += (ms % 1000) * 1000000L;
-	if (valve.tv_nsec >= 1000000000L) {
-		valve.tv_sec++;
-		valve.tv_nsec -= 1000000000L;
-	}
-	while (sem_clockwait(&s->go, CLOCK_MONOTONIC, &valve) != 0 && errno == EINTR)
-		;
-	s->gate_expired = errno == ETIMEDOUT;
+	s->gate_expired = !hw_test_sem_wait(&s->go, ms);
 	return !s->gate_expired;
 }
 
@@ -220,19 +144,19 @@ static bool on_frame(struct server *s, int fd, const struct hw_frame *f)
 		bool ok = h->protocol_version == 1;
 		hawser__wire__v1__hello__free_unpacked(h, NULL);
 		if (s->how == REFUSE_HELLO || !ok) {
-			send_error(fd, HW_ECLUSTER);
+			hw_fake_send_error(fd, HW_ECLUSTER);
 			return false;
 		}
 		if (s->how == LATE_HELLO)
 			gate_wait(s, MUTE_VALVE_S * 1000);
 		if (s->how == SLOW_HELLO)
 			gate_wait(s, LATE_REPLY_MS);
-		send_hello(fd,
-			   s->how == STANDBY ? HAWSER__WIRE__V1__ROLE__STANDBY
-					     : HAWSER__WIRE__V1__ROLE__PRIMARY,
-			   s->how == STOPPED || s->how == BEATING ? BEAT_MS : 0);
+		hw_fake_send_hello(fd,
+				   s->how == STANDBY ? HAWSER__WIRE__V1__ROLE__STANDBY
+						     : HAWSER__WIRE__V1__ROLE__PRIMARY,
+				   s->how == STOPPED || s->how == BEATING ? BEAT_MS : 0);
 		while (s->how == FLOOD)
-			if (!send_heartbeat(fd))
+			if (!hw_fake_send_heartbeat(fd))
 				return false;
 		if (s->how == GATED) {
 			s->cfd = fd;
@@ -246,11 +170,11 @@ static bool on_frame(struct server *s, int fd, const struct hw_frame *f)
 		return true;
 	}
 	if (f->type == HW_FRAME_DIGEST_QUERY && s->how == REFUSE_DIGEST) {
-		send_error(fd, HW_EFAULT_OFF);
+		hw_fake_send_error(fd, HW_EFAULT_OFF);
 		return false;
 	}
 	if (f->type == HW_FRAME_DIGEST_QUERY && s->how == BUSY_DIGEST && s->queries++ == 0) {
-		send_error(fd, HW_EBUSY);
+		hw_fake_send_error(fd, HW_EBUSY);
 		return true;
 	}
 	if (f->type == HW_FRAME_DIGEST_QUERY && s->how == BUSY_DIGEST) {
@@ -273,32 +197,32 @@ static bool on_frame(struct server *s, int fd, const struct hw_frame *f)
 	switch (s->how) {
 	case BEATING:
 		for (int t = 0; t < HOLD_MS; t += BEAT_MS) {
-			if (!send_heartbeat(fd))
+			if (!hw_fake_send_heartbeat(fd))
 				return false;
 			if (gate_wait(s, BEAT_MS))
 				break; /* the test let the answer go */
 		}
-		send_reply(fd, sh.request_id, 0, false);
+		hw_fake_send_reply(fd, sh.request_id, 0, false);
 		return true;
 	case STOPPED:
 		return true; /* read, never answered */
 	case ECHO:
 	case GATED:
 	case SLOW_HELLO:
-		send_reply(fd, sh.request_id, 0, false);
+		hw_fake_send_reply(fd, sh.request_id, 0, false);
 		return true;
 	case REJECT:
-		send_reply(fd, sh.request_id, HW_ECHECK_DIGIT, false);
+		hw_fake_send_reply(fd, sh.request_id, HW_ECHECK_DIGIT, false);
 		return true;
 	case TIMEDOUT:
-		send_error(fd, -ETIMEDOUT);
+		hw_fake_send_error(fd, -ETIMEDOUT);
 		return false;
 	case HOLD_FIRST:
 		if (s->submits > 1)
-			send_reply(fd, sh.request_id, 0, false);
+			hw_fake_send_reply(fd, sh.request_id, 0, false);
 		return true;
 	case CORRUPT:
-		send_reply(fd, sh.request_id, 0, true);
+		hw_fake_send_reply(fd, sh.request_id, 0, true);
 		return true;
 	default:
 		return false; /* CLOSE */
@@ -342,13 +266,8 @@ static void server_bind(struct server *s, enum behaviour how)
 	s->how = how;
 	sem_init(&s->ready, 0, 0);
 	sem_init(&s->go, 0, 0);
-	s->lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	s->lfd = hw_fake_bind(&s->port);
 	assert_true(s->lfd >= 0);
-	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	assert_int_equal(bind(s->lfd, (struct sockaddr *)&sin, sizeof sin), 0);
-	socklen_t sl = sizeof sin;
-	assert_int_equal(getsockname(s->lfd, (struct sockaddr *)&sin, &sl), 0);
-	s->port = ntohs(sin.sin_port);
 }
 
 /* Listen on the bound port and serve one connection on a thread. */
