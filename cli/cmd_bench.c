@@ -376,25 +376,29 @@ static void *worker_main(void *arg)
 		send_ready(wk, j);
 	for (;;) {
 		unsigned n = 0;
-		bool searching = false;
+		bool searching = false, ready = false;
 		for (unsigned j = wk->first; j < b->o->clients; j += wk->step) {
 			struct lane *ln = &b->lanes[j];
 			/* send_ready refills after every outcome: idle means all sent. */
 			HW_ASSERT(ln->dead || ln->outstanding > 0 || ln->next == ln->cp.count);
 			if (ln->dead || ln->outstanding == 0)
 				continue;
-			pfd[n] = (struct pollfd){.fd = hw_client_fd(ln->cl), .events = POLLIN};
+			/* outcomes its submits took while they waited to be written: at once */
+			bool now = hw_client_ready(ln->cl);
+			pfd[n] = (struct pollfd){.fd = now ? -1 : hw_client_fd(ln->cl),
+						 .events = POLLIN};
+			ready |= now;
 			searching |= pfd[n].fd < 0; /* poll skips it */
 			idx[n++] = j;
 		}
 		if (n == 0)
 			return NULL;
 		int left = stuck_left_ms(wk);
-		int cap = searching ? SEARCH_STEP_MS : QUIET_STEP_MS;
+		int cap = ready ? 0 : searching ? SEARCH_STEP_MS : QUIET_STEP_MS;
 		int got = left > 0 ? poll(pfd, n, left < cap ? left : cap) : 0;
 		if (got < 0 && errno == EINTR)
 			continue;
-		bool stuck = got < 0 || (got == 0 && stuck_left_ms(wk) == 0);
+		bool stuck = got < 0 || (got == 0 && !ready && stuck_left_ms(wk) == 0);
 		for (unsigned k = 0; stuck && k < n; k++)
 			lane_fail(wk, idx[k], got < 0 ? -errno : -ETIMEDOUT);
 		for (unsigned k = 0; !stuck && k < n; k++) {

@@ -80,11 +80,16 @@ struct inflight {
 struct hw_client {
 	int fd;
 	int failed;    /* sticky error, 0 while the stream is good */
+	bool lost;     /* failed with the connection (set_lost): the frames it brought, still
+			* in the buffers, are taken before failed is reported */
 	uint8_t *rbuf; /* HW_FRAME_BYTES_MAX + HW_FRAME_HEADER_BYTES */
 	size_t rcap;
 	size_t rhead;  /* first byte not yet consumed */
 	size_t rlen;   /* bytes received */
 	bool drained;  /* a non-blocking recv just left the socket empty */
+	bool packed;   /* rbuf holds no byte taken and no heartbeat, and (secure) raw no record
+			* that rbuf has room for, since the last read: make_room() */
+	bool unopened; /* raw holds a whole record rbuf had no room for: open_records() */
 	uint32_t owed; /* answers to requests that timed out, still to come: request() */
 	uint8_t *sbuf; /* one SUBMIT body: HW_SUBMIT_HEADER_BYTES + HW_RECORD_BYTES_MAX */
 	/* Submits held by hw_client_hold(): frames q[0..qlen), SEND_FRAME_MAX bytes. */
@@ -141,6 +146,16 @@ struct hw_client {
 #define RAW_CAP        HW_CHANNEL_RECORD_BYTES(HW_CHANNEL_PLAINTEXT_MAX)
 /* What a resend may leave half written: one SUBMIT frame, sealed. */
 #define PEND_BYTES HW_CHANNEL_RECORD_BYTES(SEND_FRAME_MAX)
+/* The largest SUBMIT_REPLY frame: three varints (request_id, code, lsn) and a flag, each
+ * with its tag, and a refusal's field and rule (struct hw_reject) with their tags and
+ * lengths. A client that follows has at most HW_CLIENT_INFLIGHT_MAX submits without an
+ * outcome, and rbuf holds all their outcomes: while a submit waits to be written it can
+ * always read (wait_writable), so it always hears a node's heartbeats and silence. */
+#define REPLY_FRAME_MAX                                                                            \
+	(HW_FRAME_HEADER_BYTES + 3u * 11u + 2u + 2u * 2u +                                         \
+	 sizeof(((struct hw_reject *)0)->field) + sizeof(((struct hw_reject *)0)->rule))
+_Static_assert(HW_FRAME_BYTES_MAX / REPLY_FRAME_MAX >= HW_CLIENT_INFLIGHT_MAX,
+	       "a following client's buffer holds the outcomes of all it keeps in flight");
 
 /* Milliseconds left until deadline (-1: none) as a poll timeout. */
 static int left_ms(int64_t deadline)
@@ -169,27 +184,231 @@ static void arena_free_cb(void *data, void *p)
 
 /* ---------------------------------------------------------------- frames */
 
-/* The connection is done for: code for good. A connection that timed out (keep-alive,
- * unacknowledged data: the peer's host is gone) is a lost connection, never -ETIMEDOUT,
- * which callers read as "no outcome yet, wait again". */
+/* The stream is done for: code for good, from now on (a damaged or unexpected frame, a
+ * refusal, an ERROR among the outcomes): nothing more is taken from the buffers, and it
+ * takes the place of a lost connection's code (set_lost) whose frames were being taken.
+ * A connection that timed out (keep-alive, unacknowledged data: the peer's host is gone)
+ * is a lost connection, never -ETIMEDOUT, which callers read as "no outcome yet, wait
+ * again". */
 static int set_failed(struct hw_client *c, int code)
 {
-	if (!c->failed)
+	if (!c->failed || c->lost)
 		c->failed = code == -ETIMEDOUT ? HW_ECLOSED : code;
+	c->lost = false;
 	return c->failed;
 }
 
+/* The connection is done for (the node closed or reset it, its host vanished, it was
+ * silent past the bound): code for good, but the frames it brought that wait in the
+ * buffers are still taken first (read_frame), so an outcome that arrived is never
+ * reported in doubt. */
+static int set_lost(struct hw_client *c, int code)
+{
+	if (c->failed)
+		return c->failed;
+	c->lost = true;
+	c->failed = code == -ETIMEDOUT ? HW_ECLOSED : code;
+	return c->failed;
+}
+
+/* One recv into buf[*len..cap), which must have room: the bytes read (> 0), each a sign
+ * that the node is there (rx_ms); 0 when none waited (flags MSG_DONTWAIT) or a signal came;
+ * or the sticky error: end of stream is HW_ECLOSED, or on a channel cut short the
+ * channel's verdict. */
+static ssize_t recv_some(struct hw_client *c, uint8_t *buf, size_t cap, size_t *len, int flags)
+{
+	HW_ASSERT(*len < cap); /* a recv of nothing would read as the end of the stream */
+	ssize_t got = recv(c->fd, buf + *len, cap - *len, flags);
+	if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+		return 0;
+	if (got < 0)
+		return set_lost(c, errno == ECONNRESET ? HW_ECLOSED : -errno);
+	if (got == 0) {
+		int rc = c->ch && !hw_channel_is_open(c->ch) ? hw_channel_eof(c->ch) : 0;
+		return set_lost(c, rc ? rc : HW_ECLOSED);
+	}
+	c->rx_ms = hw_mono_ms();
+	c->packed = false;
+	*len += (size_t)got;
+	return got;
+}
+
+/* Wait until deadline for bytes and add them to buf[*len..cap). 0, -ETIMEDOUT (not
+ * sticky: the stream is still good) or the sticky error. A deadline already past reads
+ * without polling first: draining what is buffered (hw_client_wait with timeout 0, after
+ * the caller's own poll) takes one recv per read, not a poll and a recv. And when such a
+ * recv read less than it had room for, the socket was empty: the next read with no time
+ * left returns -ETIMEDOUT without asking it again (once; the caller polls before it reads
+ * again), so a drain costs one recv, not two. */
+static int receive(struct hw_client *c, uint8_t *buf, size_t cap, size_t *len, int64_t deadline)
+{
+	for (;;) {
+		int wait = left_ms(deadline);
+		int64_t quiet_end = c->silence_ms > 0 ? c->rx_ms + c->silence_ms : -1;
+		bool silent = quiet_end >= 0 && hw_mono_ms() >= quiet_end;
+		if (wait == 0 && c->drained) {
+			c->drained = false;
+			return -ETIMEDOUT;
+		}
+		if (wait != 0) {
+			/* wake when the node has been silent too long, if that comes first */
+			int quiet = quiet_end >= 0 ? left_ms(quiet_end) : -1;
+			bool by_silence = quiet >= 0 && (wait < 0 || quiet < wait);
+			struct pollfd pfd = {.fd = c->fd, .events = POLLIN};
+			int n = poll(&pfd, 1, by_silence ? quiet : wait);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0)
+				return set_lost(c, -errno);
+			if (n == 0)
+				return by_silence ? set_lost(c, -ETIMEDOUT) : -ETIMEDOUT;
+		}
+		size_t room = cap - *len;
+		ssize_t got = recv_some(c, buf, cap, len, wait == 0 ? MSG_DONTWAIT : 0);
+		if (got < 0)
+			return (int)got;
+		if (got == 0 && wait == 0)
+			return silent ? set_lost(c, -ETIMEDOUT) : -ETIMEDOUT;
+		if (got == 0)
+			continue;
+		c->drained = wait == 0 && (size_t)got < room;
+		return 0;
+	}
+}
+
+/* Open the whole records in raw into rbuf, as far as rbuf has room (c->unopened: a whole
+ * one is left that did not fit). Returns how many were opened (> 0), 0 when none is whole
+ * yet, or the sticky error. */
+static int open_records(struct hw_client *c)
+{
+	size_t off = 0;
+	int opened = 0, rc = 0;
+	while (rc == 0 && off < c->rawlen) {
+		size_t used, got;
+		rc = hw_channel_open(c->ch, c->raw + off, c->rawlen - off, &used, c->rbuf + c->rlen,
+				     c->rcap - c->rlen, &got);
+		if (rc == 0) {
+			off += used;
+			c->rlen += got;
+			opened++;
+		}
+	}
+	c->rawlen -= off;
+	memmove(c->raw, c->raw + off, c->rawlen);
+	c->packed &= opened == 0;
+	c->unopened = rc == -ENOBUFS;
+	return rc == 0 || rc == -EAGAIN || rc == -ENOBUFS ? opened : set_failed(c, rc);
+}
+
+/* Drop from rbuf what no wait needs: the bytes already taken, and the heartbeats among
+ * the frames kept (they only said that the node was there, which rx_ms noted as they
+ * came). A node under back-pressure for hours sends a great many while a submit waits to
+ * be written. The other frames stay, in order; a damaged one and what follows it stay as
+ * they are, for read_frame to report. */
+static void drop_beats(struct hw_client *c)
+{
+	size_t at = c->rhead, kept = 0;
+	struct hw_frame f;
+	long r;
+	while ((r = hw_frame_parse(c->rbuf + at, c->rlen - at, &f)) > 0) {
+		if (f.type != HW_FRAME_HEARTBEAT) {
+			memmove(c->rbuf + kept, c->rbuf + at, (size_t)r);
+			kept += (size_t)r;
+		}
+		at += (size_t)r;
+	}
+	memmove(c->rbuf + kept, c->rbuf + at, c->rlen - at);
+	c->rlen = kept + (c->rlen - at);
+	c->rhead = 0;
+}
+
+/* Room to read into while a submit waits to be written: in rbuf (plaintext) or in raw
+ * (secure: its records opened into rbuf as far as rbuf has room), once there is none
+ * after dropping what no wait needs (drop_beats). 0 when the buffers hold nothing but
+ * frames a wait has yet to take (or a record did not open: c->failed says so). */
+static size_t make_room(struct hw_client *c)
+{
+	for (;;) {
+		if (c->secure && open_records(c) < 0)
+			return 0;
+		size_t room = c->secure ? RAW_CAP - c->rawlen : c->rcap - c->rlen;
+		if (room > 0 || c->packed)
+			return room;
+		drop_beats(c);
+		c->packed = true;
+	}
+}
+
+/* Take what the node sent while a submit waits to be written, as far as the buffers have
+ * room (make_room), for the waits to take in their turn: 0 (*full when no room is left),
+ * or the sticky error (the node closed, among others). */
+static int take_arrived(struct hw_client *c, bool *full)
+{
+	c->drained = false; /* what the socket holds is this read's now, not the caller's */
+	for (;;) {
+		size_t room = make_room(c);
+		*full = room == 0;
+		if (c->failed || *full)
+			return c->failed;
+		uint8_t *buf = c->secure ? c->raw : c->rbuf;
+		size_t *len = c->secure ? &c->rawlen : &c->rlen;
+		ssize_t got = recv_some(c, buf, *len + room, len, MSG_DONTWAIT);
+		if (got <= 0)
+			return (int)got;
+	}
+}
+
 /* Wait until the socket takes more bytes, or deadline (-1: none). 0, -ETIMEDOUT, -EINTR
- * for a caught signal when intr (else the wait goes on), or the sticky error. */
+ * for a caught signal when intr (else the wait goes on), or the sticky error.
+ *
+ * A node that reads nothing for a while (back-pressure: its queues are full) is not lost:
+ * with a node whose Hello promised heartbeats (and so no bound on unacknowledged data,
+ * hw_dial_heartbeats) the wait lasts as long as that does, and takes what the node sends
+ * meanwhile (take_arrived), so that the silence rule of a read tells a node that stopped
+ * (HW_ECLOSED once it sent nothing for c->silence_ms) and the node's answers do not back
+ * up behind this write. Not while the buffers are full of frames the caller has yet to
+ * take (more than 4 MiB of them: never a client that follows, REPLY_FRAME_MAX): a client
+ * that cannot read cannot tell a stopped node from one that waits for it to read, so it
+ * judges no silence then and waits for the socket. */
 static int wait_writable(struct hw_client *c, int64_t deadline, bool intr)
 {
-	struct pollfd pfd = {.fd = c->fd, .events = POLLOUT};
-	int n;
-	while ((n = poll(&pfd, 1, left_ms(deadline))) < 0 && errno == EINTR && !intr)
-		;
-	if (n < 0)
-		return errno == EINTR ? -EINTR : set_failed(c, -errno);
-	return n == 0 ? -ETIMEDOUT : 0; /* an error or a hang-up: the write says which */
+	for (;;) {
+		bool watch = c->silence_ms > 0 && make_room(c) > 0;
+		if (c->failed)
+			return c->failed;
+		if (c->silence_ms > 0 && !watch)
+			c->rx_ms = hw_mono_ms(); /* silence counts from when it can read again */
+		int wait = left_ms(deadline);
+		int quiet = watch ? left_ms(c->rx_ms + c->silence_ms) : -1;
+		bool by_silence = watch && (wait < 0 || quiet < wait);
+		struct pollfd pfd = {.fd = c->fd,
+				     .events = (short)(POLLOUT | (watch ? POLLIN : 0))};
+		int n = poll(&pfd, 1, by_silence ? quiet : wait);
+		if (n < 0 && errno == EINTR && !intr)
+			continue;
+		if (n < 0)
+			return errno == EINTR ? -EINTR : set_lost(c, -errno);
+		if (n == 0)
+			return by_silence ? set_lost(c, -ETIMEDOUT) : -ETIMEDOUT;
+		if ((pfd.revents & ~POLLIN) != 0)
+			return 0; /* writable, or an error or a hang-up: the write says which */
+		bool full;
+		int rc = take_arrived(c, &full);
+		if (rc)
+			return rc;
+	}
+}
+
+/* A write failed for good with code: what the node sent before is still taken (as far
+ * as there is room), so that its outcomes come before the loss is reported (set_lost).
+ * Once the node's Hello is in, that is (silence_ms: before it, the bytes are the
+ * handshake's or the Hello's own). */
+static int write_failed(struct hw_client *c, int code)
+{
+	bool full;
+	if (c->silence_ms > 0)
+		(void)take_arrived(c, &full);
+	return set_lost(c, code);
 }
 
 /* Write iov[0..*n) as they are, by deadline, moving *iov and *n past what went. 0 once
@@ -205,8 +424,8 @@ static int write_iov(struct hw_client *c, struct iovec **iovp, int *np, int64_t 
 		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			rc = wait_writable(c, deadline, intr);
 		else if (w < 0 && errno != EINTR)
-			rc = set_failed(c, errno == EPIPE || errno == ECONNRESET ? HW_ECLOSED
-										 : -errno);
+			rc = write_failed(c, errno == EPIPE || errno == ECONNRESET ? HW_ECLOSED
+										   : -errno);
 		size_t done = w > 0 ? (size_t)w : 0;
 		while (n > 0 && done >= iov->iov_len) {
 			done -= iov->iov_len;
@@ -336,87 +555,18 @@ static int send_frame(struct hw_client *c, enum hw_frame_type type, const uint8_
 	return rc ? rc : send_now(c, iov, len ? 2 : 1);
 }
 
-/* Wait until deadline for bytes and add them to buf[*len..cap). 0, -ETIMEDOUT (not
- * sticky: the stream is still good) or the sticky error; end of stream is HW_ECLOSED,
- * or on a channel cut short the channel's verdict (hw_channel_eof). A deadline already
- * past reads without polling first: draining what is buffered (hw_client_wait with
- * timeout 0, after the caller's own poll) takes one recv per read, not a poll and a recv.
- * And when such a recv read less than it had room for, the socket was empty: the next
- * read with no time left returns -ETIMEDOUT without asking it again (once; the caller
- * polls before it reads again), so a drain costs one recv, not two. */
-static int receive(struct hw_client *c, uint8_t *buf, size_t cap, size_t *len, int64_t deadline)
-{
-	for (;;) {
-		int wait = left_ms(deadline);
-		int64_t quiet_end = c->silence_ms > 0 ? c->rx_ms + c->silence_ms : -1;
-		bool silent = quiet_end >= 0 && hw_mono_ms() >= quiet_end;
-		if (wait == 0 && c->drained) {
-			c->drained = false;
-			return -ETIMEDOUT;
-		}
-		if (wait != 0) {
-			/* wake when the node has been silent too long, if that comes first */
-			int quiet = quiet_end >= 0 ? left_ms(quiet_end) : -1;
-			bool by_silence = quiet >= 0 && (wait < 0 || quiet < wait);
-			struct pollfd pfd = {.fd = c->fd, .events = POLLIN};
-			int n = poll(&pfd, 1, by_silence ? quiet : wait);
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n < 0)
-				return set_failed(c, -errno);
-			if (n == 0)
-				return by_silence ? set_failed(c, -ETIMEDOUT) : -ETIMEDOUT;
-		}
-		ssize_t got = recv(c->fd, buf + *len, cap - *len, wait == 0 ? MSG_DONTWAIT : 0);
-		if (got < 0 && wait == 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			return silent ? set_failed(c, -ETIMEDOUT) : -ETIMEDOUT;
-		if (got > 0)
-			c->rx_ms = hw_mono_ms();
-		if (got == 0) {
-			int rc = c->ch && !hw_channel_is_open(c->ch) ? hw_channel_eof(c->ch) : 0;
-			return set_failed(c, rc ? rc : HW_ECLOSED);
-		}
-		if (got < 0 && (errno == EINTR || errno == EAGAIN))
-			continue;
-		if (got < 0)
-			return set_failed(c, errno == ECONNRESET ? HW_ECLOSED : -errno);
-		c->drained = wait == 0 && (size_t)got < cap - *len;
-		*len += (size_t)got;
-		return 0;
-	}
-}
-
-/* Open the whole records in raw into rbuf, as far as rbuf has room. Returns how many were
- * opened (> 0), 0 when none is whole yet, or the sticky error. */
-static int open_records(struct hw_client *c)
-{
-	size_t off = 0;
-	int opened = 0, rc = 0;
-	while (rc == 0 && off < c->rawlen) {
-		size_t used, got;
-		rc = hw_channel_open(c->ch, c->raw + off, c->rawlen - off, &used, c->rbuf + c->rlen,
-				     c->rcap - c->rlen, &got);
-		if (rc == 0) {
-			off += used;
-			c->rlen += got;
-			opened++;
-		}
-	}
-	c->rawlen -= off;
-	memmove(c->raw, c->raw + off, c->rawlen);
-	return rc == 0 || rc == -EAGAIN || rc == -ENOBUFS ? opened : set_failed(c, rc);
-}
-
 /* Next whole frame, waiting until deadline (-1: none). f->body points into c->rbuf and
- * stays valid until the next call. */
+ * stays valid until the next call. After the connection was lost (set_lost) the frames
+ * it brought are still taken, and then its code is returned. */
 static int read_frame(struct hw_client *c, int64_t deadline, struct hw_frame *f)
 {
 	for (;;) {
-		if (c->failed)
+		if (c->failed && !c->lost)
 			return c->failed;
 		long r = hw_frame_parse(c->rbuf + c->rhead, c->rlen - c->rhead, f);
 		if (r > 0) {
 			c->rhead += (size_t)r;
+			c->packed = false;
 			return 0;
 		}
 		if (r < 0)
@@ -429,6 +579,8 @@ static int read_frame(struct hw_client *c, int64_t deadline, struct hw_frame *f)
 		int rc = c->secure ? open_records(c) : 0;
 		if (rc > 0)
 			continue;
+		if (rc == 0 && c->failed) /* lost, and nothing whole is left of what it brought */
+			rc = c->failed;
 		if (rc == 0)
 			rc = c->secure ? receive(c, c->raw, RAW_CAP, &c->rawlen, deadline)
 				       : receive(c, c->rbuf, c->rcap, &c->rlen, deadline);
@@ -511,6 +663,8 @@ static int hello(struct hw_client *c, int64_t deadline)
 	c->role = (int)r->role;
 	int64_t beats = (int64_t)r->heartbeat_ms * SILENT_BEATS;
 	c->silence_ms = r->heartbeat_ms == 0 ? 0 : beats > SILENCE_MIN_MS ? beats : SILENCE_MIN_MS;
+	if (c->silence_ms > 0) /* its silence tells a lost node now (wait_writable too) */
+		hw_dial_heartbeats(c->fd);
 	return 0;
 }
 
@@ -590,8 +744,11 @@ static int connect_to(struct hw_client *c, uint32_t i, int fd, int64_t deadline)
 	HW_ASSERT(c->fd < 0); /* connect_round closed the last one */
 	c->fd = fd;
 	c->failed = 0;
+	c->lost = false;
 	c->rhead = c->rlen = 0;
 	c->drained = false;
+	c->packed = false;
+	c->unopened = false;
 	c->owed = 0;
 	c->pend_off = c->pend_len = 0;
 	c->role = 0;
@@ -690,6 +847,7 @@ static int reconnect(struct hw_client *c, int64_t deadline)
 			return 0;
 		}
 		c->failed = rc;
+		c->lost = false; /* no connection: nothing of one is left to take */
 		if (rc == -EINTR || (deadline >= 0 && hw_mono_ms() + RECONNECT_PAUSE_MS > deadline))
 			return rc;
 		if (poll(NULL, 0, RECONNECT_PAUSE_MS) < 0 && errno == EINTR)
@@ -1135,12 +1293,12 @@ int hw_client_wait(struct hw_client *c, int timeout_ms, struct hw_outcome *out)
 	if (c->fl_failed)
 		return fail_next(c, out);
 	for (;;) {
-		/* a resend first; when the time runs out in it, what has arrived is still taken */
+		/* a resend first; when the time runs out in it, or the connection is lost, what
+		 * has arrived is still taken */
 		int rc = resend(c, deadline);
 		if (rc == -EINTR)
 			return rc;
-		if (rc == 0 || rc == -ETIMEDOUT)
-			rc = wait_frame(c, deadline, out);
+		rc = wait_frame(c, deadline, out);
 		if (c->fl == NULL)
 			return rc;
 		if (rc == 0 && out->code != HW_ENOT_PRIMARY) {
@@ -1163,6 +1321,15 @@ int hw_client_wait(struct hw_client *c, int timeout_ms, struct hw_outcome *out)
 int hw_client_fd(const struct hw_client *c)
 {
 	return resending(c) ? -1 : c->fd;
+}
+
+bool hw_client_ready(const struct hw_client *c)
+{
+	if (c->fd < 0) /* a search: hw_client_fd() says so */
+		return false;
+	struct hw_frame f; /* a whole frame (or a damaged one), or the end of the connection */
+	return c->failed != 0 || c->unopened ||
+	       hw_frame_parse(c->rbuf + c->rhead, c->rlen - c->rhead, &f) != 0;
 }
 
 /* Send one request message (protobuf) as a frame of type req_type and wait for the

@@ -68,12 +68,22 @@ int hw_client_digest(struct hw_client *c, uint64_t lsn, uint64_t replay_max, int
 		     uint8_t **body, size_t *len);
 
 /* The connection's socket, so one thread can poll() many connections (the bench). Only
- * for POLLIN: read nothing from it yourself. Readable means hw_client_wait(c, 0, ...)
- * will make progress; outcomes may also sit buffered in c already, so call it until
- * -ETIMEDOUT after each readable event. -1 while a following client searches for a new
- * primary or resends to it what was in flight (hw_client_connect): nothing to poll then,
- * call hw_client_wait() again. */
+ * for POLLIN: read nothing from it yourself. Readable, or hw_client_ready(c), means
+ * hw_client_wait(c, 0, ...) will make progress; outcomes may also sit buffered in c
+ * already, so call it until -ETIMEDOUT after each readable event. Poll it only while
+ * hw_client_ready(c) is false: a submit (or flush, or a wait's resend) that waited to be
+ * written takes what the node sent meanwhile into c, and the socket then stays unreadable
+ * with those outcomes in c. -1 while a following client searches for a new primary or
+ * resends to it what was in flight (hw_client_connect): nothing to poll then, call
+ * hw_client_wait() again. */
 int hw_client_fd(const struct hw_client *c);
+
+/* Whether hw_client_wait(c, 0, ...) returns at once without the socket: a frame (an
+ * outcome) waits in c, taken while a submit waited to be written (a node under
+ * back-pressure), or the connection is lost or failed (the wait says so, after the
+ * outcomes that arrived before). False while hw_client_fd(c) is -1 for a search. Any
+ * thread that owns c; cheap (no system call). */
+bool hw_client_ready(const struct hw_client *c);
 
 /* Split the comma-separated address list ("a, b,c") into addrs[0..*n), each trimmed of the
  * blanks (spaces, tabs) around it, as hw_client_connect() reads a list: every reader of a

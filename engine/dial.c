@@ -23,7 +23,8 @@
 /* Each submit is one small frame the node waits for: no Nagle delay. A primary whose host
  * vanished sends no FIN or RST: keep-alive probes and a bound on unacknowledged data end
  * such a connection within seconds (the client's HW_ECLOSED), so that a following client
- * searches for the new one. */
+ * searches for the new one. The bound goes once the node's Hello promised heartbeats
+ * (hw_dial_heartbeats), whose silence tells then. */
 static void tcp_tune(int fd)
 {
 	int one = 1, idle = KEEPALIVE_IDLE_S, intvl = 1, cnt = KEEPALIVE_PROBES;
@@ -34,6 +35,12 @@ static void tcp_tune(int fd)
 	setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl));
 	setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
 	setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_ms, sizeof(user_ms));
+}
+
+void hw_dial_heartbeats(int fd)
+{
+	unsigned none = 0; /* the system's: the retransmission count, for minutes */
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &none, sizeof none); /* TCP only */
 }
 
 /* Start a non-blocking connect of a new socket to sa: 0 (connecting or connected, d->fd

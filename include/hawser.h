@@ -136,13 +136,23 @@ struct hw_client;
  * found within the search (or 8 searches in a row bring no outcome), each submit still
  * in flight gets an outcome in doubt, HW_ECLOSED (HW_ENOT_PRIMARY when only standbys
  * answered): it may be stored, so resubmit it with the same record_id. A caught signal
- * also ends a connect's dial with -EINTR. A connection to a node whose host vanished (no
- * FIN, no RST) ends within about 5 s (TCP keep-alive and a bound on unacknowledged data)
- * and counts as lost. So does one to a node that stopped while its host runs on (its
- * process stopped, its loop stuck: the kernel still keeps the connection), once the
- * client waiting on it has heard nothing for 4 of the heartbeats the node's Hello
- * promised (a node sends its clients a HEARTBEAT every [limits] heartbeat_ms), and for
- * at least 1 s. */
+ * also ends a connect's dial with -EINTR. A connection to a node that stopped while its
+ * host runs on (its process stopped, its loop stuck: the kernel still keeps the
+ * connection) or whose host vanished (no FIN, no RST) counts as lost once the client
+ * waiting on it, for an outcome or to write a submit, has heard nothing for 4 of the
+ * heartbeats the node's Hello promised (a node sends its clients a HEARTBEAT every
+ * [limits] heartbeat_ms), and for at least 1 s; an idle one to a vanished host ends
+ * within about 5 s (TCP keep-alive). A node that reads nothing for a while but still
+ * sends (back-pressure: its queues are full) keeps the connection: a submit waits to be
+ * written for as long as that lasts, and takes what the node sends meanwhile into the
+ * client, for the waits, as far as its buffer holds (at least 4 MiB of frames: more than
+ * 100,000 outcomes, so always for a client that follows). A client whose buffer is full
+ * of outcomes not yet waited for cannot tell a stopped node from one that waits for it to
+ * read: it judges no silence then, and waits for the socket. The outcomes that arrived
+ * before a connection was lost come first (hw_client_wait). A node whose Hello promises
+ * no heartbeats (older ones):
+ * TCP keep-alive and a 5 s bound on unacknowledged data end the connection to a vanished
+ * host, and to a node that reads nothing for 5 s. */
 int hw_client_connect(const char *addr, struct hw_client **out);
 
 /* How a client connection is secured (docs/security.md): the channel of the nodes'
@@ -183,9 +193,11 @@ int hw_client_reconnect(struct hw_client *c, int timeout_ms);
  * next search. The calling thread owns c. */
 void hw_client_set_follow_ms(struct hw_client *c, int ms);
 
-/* Send one submit; returns once it is written. Does not wait for the outcome. A client
- * that follows the primary keeps a copy (HW_EBUSY when HW_CLIENT_INFLIGHT_MAX are in
- * flight); while it resends what was in flight to a new primary (see
+/* Send one submit; returns once it is written. Does not wait for the outcome. A node
+ * under back-pressure holds the write up for as long as it reads nothing (see
+ * hw_client_connect); the outcomes it sends meanwhile wait in c for hw_client_wait. A
+ * client that follows the primary keeps a copy (HW_EBUSY when HW_CLIENT_INFLIGHT_MAX are
+ * in flight); while it resends what was in flight to a new primary (see
  * hw_client_connect), it only keeps the copy, which a wait then writes after those. */
 int hw_client_submit(struct hw_client *c, uint64_t request_id, const uint8_t *record,
 		     size_t len, enum hw_durability mode, unsigned k);
@@ -209,10 +221,11 @@ int hw_client_flush(struct hw_client *c);
  * asking the socket again), except that a following client in a search still makes its
  * round over the addresses first (see hw_client_connect), and one in a resend writes what
  * the socket takes; HW_ECLOSED when the connection is lost: the node closed it, its
- * host vanished, or it stopped (silent past the bound of hw_client_connect) (outstanding
- * submits may or may not have been stored: resubmit them with the same record_id, which
- * is idempotent). An ERROR frame among the outcomes means the node is closing the
- * connection: the wait returns its code, and so does every later call on c. (The node
+ * host vanished, or it stopped (silent past the bound of hw_client_connect), once the
+ * outcomes that arrived before it are returned (outstanding submits without one may or
+ * may not have been stored: resubmit them with the same record_id, which is idempotent).
+ * An ERROR frame among the outcomes means the node is closing the connection: the wait
+ * returns its code, and so does every later call on c. (The node
  * answers the requests of the hawser command, engine/client_int.h, that it does not
  * serve with an ERROR and keeps the connection: there the code is that request's answer
  * only, and c stays good.) */

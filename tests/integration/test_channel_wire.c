@@ -1,13 +1,16 @@
 /* test_channel_wire.c: the authenticated, encrypted channel (engine/io/channel.h) as the
  * nodes and the client library run it, with real `hawser node` processes: a node whose
  * key is not pinned is refused and logged, a flipped bit on the wire kills the connection
- * and nothing is lost, a config without keys or insecure = true does not start, and a
- * capture of the replication traffic shows no container number unless insecure. */
+ * and nothing is lost, a config without keys or insecure = true does not start, a
+ * capture of the replication traffic shows no container number unless insecure, and a
+ * client that the primary's back-pressure holds up for 7 s keeps its connection. */
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <setjmp.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stddef.h>
@@ -21,6 +24,7 @@
 
 #include <cmocka.h>
 
+#include "base/clock.h"
 #include "bench/workload.h"
 #include "chaos/proxy.h"
 #include "engine/client_int.h"
@@ -210,6 +214,91 @@ static uint64_t submit(const struct fix *f, uint64_t seed, unsigned count, enum 
 	hw_client_close(c);
 	hw_workload_free(w);
 	return lsn;
+}
+
+/* Records of test_pressed_client_kept: 8 MiB of them at least, more than the sockets
+ * between a client and a primary that reads nothing hold (its receive buffer stays at
+ * its first size while it reads nothing, the client's send buffer takes 4 MiB at most). */
+#define PRESS_BYTES   (8u << 20)
+#define PRESS_RECORDS 100000u
+#define PRESS_MS      7000 /* past the 5 s a dial bounded unacknowledged data to */
+
+/* The submits of test_pressed_client_kept, written from their own thread: they wait to be
+ * written while the primary reads nothing. rc: the first submit's error, 0 once all were
+ * written; done posted then. */
+struct pressed {
+	struct hw_client *c;
+	const uint8_t *recs;
+	const size_t *off;
+	unsigned n;
+	int rc;
+	sem_t done;
+};
+
+static void *pressed_submit(void *arg)
+{
+	struct pressed *p = arg;
+	for (unsigned i = 0; i < p->n && p->rc == 0; i++)
+		p->rc = hw_client_submit(p->c, i, p->recs + p->off[i], p->off[i + 1] - p->off[i],
+					 HW_DURABLE, 1);
+	sem_post(&p->done);
+	return NULL;
+}
+
+/* A primary with waiters_max durable submits waiting (its standby down) reads nothing more
+ * from its client, whose submits wait to be written (the window shut) for 7 s while the
+ * primary's heartbeats go on, sealed as all it sends: back-pressure, not a lost node. The
+ * connection stays, and once the standby is up every submit is written and answered on
+ * it. A dial's bound on unacknowledged data (5 s) ended it before: HW_ECLOSED, with the
+ * node alive (test_client_pressure.c has the same against a fake node, in plaintext). */
+static void test_pressed_client_kept(void **state)
+{
+	struct fix *f = *state;
+	name_nodes(f);
+	configs(f, "s1", NULL, false);
+	FILE *ini = fopen(f->p.ini, "a");
+	assert_non_null(ini);
+	fprintf(ini, "[limits]\nwaiters_max = 1024\n"); /* then it reads no more submits */
+	assert_int_equal(fclose(ini), 0);
+	assert_int_equal(hw_tnode_start(&f->p, NULL), 0);
+	static uint8_t recs[PRESS_BYTES + HW_RECORD_BYTES_MAX];
+	static size_t off[PRESS_RECORDS + 1];
+	static int expect[PRESS_RECORDS];
+	struct hw_workload_opts wo = {.seed = 5, .count = PRESS_RECORDS, .end_ms = hw_wall_ms()};
+	struct hw_workload *w;
+	assert_int_equal(hw_workload_new(&wo, &w), 0);
+	unsigned n = 0;
+	for (; off[n] < PRESS_BYTES; n++) {
+		struct hw_work_item it;
+		assert_int_equal(hw_workload_next(w, recs + off[n], HW_RECORD_BYTES_MAX, &it), 0);
+		off[n + 1] = off[n] + it.len;
+		expect[n] = it.expect;
+	}
+	hw_workload_free(w);
+	static struct pressed p; /* its thread may outlive a failed test */
+	p = (struct pressed){.recs = recs, .off = off, .n = n};
+	assert_int_equal(sem_init(&p.done, 0, 0), 0);
+	assert_int_equal(hw_client_connect_secure(f->p.client, &f->sec, &p.c), 0);
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, NULL, pressed_submit, &p), 0);
+	if (hw_test_sem_wait(&p.done, PRESS_MS)) { /* not held up for all of PRESS_MS */
+		assert_int_equal(p.rc, 0); /* HW_ECLOSED: the connection was cut meanwhile */
+		fail_msg("%u submits written at once: the primary never pressed", n);
+	}
+	assert_int_equal(hw_tnode_start(&f->s, NULL), 0);
+	assert_true(hw_test_sem_wait(&p.done, WAIT_MS));
+	pthread_join(t, NULL);
+	assert_int_equal(p.rc, 0);
+	static bool seen[PRESS_RECORDS];
+	for (unsigned i = 0; i < n; i++) {
+		struct hw_outcome o;
+		assert_int_equal(hw_client_wait(p.c, WAIT_MS, &o), 0);
+		assert_true(o.request_id < n && !seen[o.request_id]);
+		seen[o.request_id] = true;
+		assert_int_equal(o.code, expect[o.request_id]);
+	}
+	hw_client_close(p.c);
+	sem_destroy(&p.done);
 }
 
 /* ---- a tap: forwards one connection at a time and keeps every byte */
@@ -593,6 +682,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_client_key_as_primary_refused, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_corrupt_byte_rejected, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pressed_client_kept, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_config_without_keys_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_capture_holds_no_container_numbers, setup,
 						teardown),
