@@ -87,6 +87,7 @@ struct hw_client {
 	size_t rhead;  /* first byte not yet consumed */
 	size_t rlen;   /* bytes received */
 	bool drained;  /* a non-blocking recv just left the socket empty */
+	bool watching; /* silence watched, the dial's bound lifted: watch_silence() */
 	bool packed;   /* rbuf holds no byte taken and no heartbeat, and (secure) raw no record
 			* that rbuf has room for, since the last read: make_room() */
 	bool unopened; /* raw holds a whole record rbuf had no room for: open_records() */
@@ -199,8 +200,8 @@ static int set_failed(struct hw_client *c, int code)
 }
 
 /* The connection is done for (the node closed or reset it, its host vanished, it was
- * silent past the bound): code for good, but the frames it brought that wait in the
- * buffers are still taken first (read_frame), so an outcome that arrived is never
+ * silent past the bound, a channel record failed to open): code for good, but the frames it brought
+ * that wait in the buffers are still taken first (read_frame), so an outcome that arrived is never
  * reported in doubt. */
 static int set_lost(struct hw_client *c, int code)
 {
@@ -297,7 +298,9 @@ static int open_records(struct hw_client *c)
 	memmove(c->raw, c->raw + off, c->rawlen);
 	c->packed &= opened == 0;
 	c->unopened = rc == -ENOBUFS;
-	return rc == 0 || rc == -EAGAIN || rc == -ENOBUFS ? opened : set_failed(c, rc);
+	/* a record that fails ends the stream, but what opened before it was authenticated:
+	 * taken first, as a lost connection's frames are */
+	return rc == 0 || rc == -EAGAIN || rc == -ENOBUFS ? opened : set_lost(c, rc);
 }
 
 /* Drop from rbuf what no wait needs: the bytes already taken, and the heartbeats among
@@ -369,7 +372,20 @@ static int take_arrived(struct hw_client *c, bool *full)
  * up behind this write. Not while the buffers are full of frames the caller has yet to
  * take (more than 4 MiB of them: never a client that follows, REPLY_FRAME_MAX): a client
  * that cannot read cannot tell a stopped node from one that waits for it to read, so it
- * judges no silence then and waits for the socket. */
+ * judges no silence then, and the dial's bound on unacknowledged data is set again
+ * meanwhile (watch_silence): a node that reads nothing for 5 s ends the connection, as
+ * before heartbeats were watched. */
+/* Whether the client watches the node's silence on this connection, and so lifts the
+ * dial's 5 s bound on unacknowledged data (hw_dial_heartbeats); not while it cannot read,
+ * when the bound tells a stopped node (or a node waiting for this client to read: that
+ * would never end either). */
+static void watch_silence(struct hw_client *c, bool on)
+{
+	if (c->watching != on)
+		hw_dial_heartbeats(c->fd, on);
+	c->watching = on;
+}
+
 static int wait_writable(struct hw_client *c, int64_t deadline, bool intr)
 {
 	for (;;) {
@@ -378,6 +394,8 @@ static int wait_writable(struct hw_client *c, int64_t deadline, bool intr)
 			return c->failed;
 		if (c->silence_ms > 0 && !watch)
 			c->rx_ms = hw_mono_ms(); /* silence counts from when it can read again */
+		if (c->silence_ms > 0)
+			watch_silence(c, watch);
 		int wait = left_ms(deadline);
 		int quiet = watch ? left_ms(c->rx_ms + c->silence_ms) : -1;
 		bool by_silence = watch && (wait < 0 || quiet < wait);
@@ -664,7 +682,7 @@ static int hello(struct hw_client *c, int64_t deadline)
 	int64_t beats = (int64_t)r->heartbeat_ms * SILENT_BEATS;
 	c->silence_ms = r->heartbeat_ms == 0 ? 0 : beats > SILENCE_MIN_MS ? beats : SILENCE_MIN_MS;
 	if (c->silence_ms > 0) /* its silence tells a lost node now (wait_writable too) */
-		hw_dial_heartbeats(c->fd);
+		watch_silence(c, true);
 	return 0;
 }
 
@@ -753,6 +771,7 @@ static int connect_to(struct hw_client *c, uint32_t i, int fd, int64_t deadline)
 	c->pend_off = c->pend_len = 0;
 	c->role = 0;
 	c->silence_ms = 0; /* until the node's Hello says */
+	c->watching = false;
 	c->rx_ms = hw_mono_ms();
 	c->cur = i;
 	int rc = c->secure ? handshake(c, deadline) : 0;
@@ -1287,7 +1306,7 @@ int hw_client_wait(struct hw_client *c, int timeout_ms, struct hw_outcome *out)
 	int64_t deadline = deadline_of(timeout_ms);
 	if (c->holding) { /* what is held goes out before waiting for its outcome */
 		int rc = hw_client_flush(c);
-		if (rc && c->fl == NULL)
+		if (rc && c->fl == NULL && !c->lost) /* else what arrived comes first */
 			return rc;
 	}
 	if (c->fl_failed)

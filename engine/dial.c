@@ -28,19 +28,19 @@
 static void tcp_tune(int fd)
 {
 	int one = 1, idle = KEEPALIVE_IDLE_S, intvl = 1, cnt = KEEPALIVE_PROBES;
-	unsigned user_ms = (unsigned)(KEEPALIVE_IDLE_S + KEEPALIVE_PROBES) * 1000u;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
 	setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
 	setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl));
 	setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
-	setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_ms, sizeof(user_ms));
+	hw_dial_heartbeats(fd, false);
 }
 
-void hw_dial_heartbeats(int fd)
+void hw_dial_heartbeats(int fd, bool watched)
 {
-	unsigned none = 0; /* the system's: the retransmission count, for minutes */
-	(void)setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &none, sizeof none); /* TCP only */
+	/* 0: the system's bound, the retransmission count, for minutes */
+	unsigned ms = watched ? 0u : (unsigned)(KEEPALIVE_IDLE_S + KEEPALIVE_PROBES) * 1000u;
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &ms, sizeof ms); /* TCP only */
 }
 
 /* Start a non-blocking connect of a new socket to sa: 0 (connecting or connected, d->fd

@@ -77,11 +77,13 @@ void hw_dials_charge(struct hw_dials *ds, int64_t ms);
 /* Close every socket not taken and free what the dials resolved. */
 void hw_dials_close(struct hw_dials *ds);
 
-/* The node on fd (taken from hw_dials_next) promised heartbeats, whose silence the client
- * watches from now on, waiting to read or to write (engine/client.c): lift the bound on
- * unacknowledged data the dial set, which would end the connection to a live node that
- * reads nothing for 5 s (back-pressure: its window stays shut while it still sends). The
- * keep-alive of an idle connection stays. A no-op on a Unix socket. */
-void hw_dial_heartbeats(int fd);
+/* watched: the node on fd (taken from hw_dials_next) promised heartbeats, whose silence
+ * the client watches from now on, waiting to read or to write (engine/client.c): lift the
+ * bound on unacknowledged data the dial set, which would end the connection to a live
+ * node that reads nothing for 5 s (back-pressure: its window stays shut while it still
+ * sends). !watched: set the bound again, for while the client cannot watch (its buffers
+ * full of outcomes not yet waited for). The keep-alive of an idle connection stays. A
+ * no-op on a Unix socket. */
+void hw_dial_heartbeats(int fd, bool watched);
 
 #endif

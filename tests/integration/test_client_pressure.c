@@ -41,6 +41,7 @@ enum script {
 		 * holds (FLOOD_BYTES), then read nothing for FULL_MS while a heartbeat goes
 		 * every BEAT_MS, then answer each submit */
 	ECHO,   /* answer each submit at once */
+	FSTOP,  /* FLOOD's outcomes, then stopped as FREEZE is */
 };
 
 #define RECORDS   128u /* of 64 KiB: 8 MiB, more than the sockets between hold */
@@ -142,7 +143,7 @@ static bool play(struct node *n, struct stream *s)
 	for (uint32_t i = 0; (n->how == PRESS || n->how == FREEZE) && i < ANSWERED; i++)
 		if (take_submit(n, s, &id))
 			hw_fake_send_reply(s->fd, id, 0, false);
-	if (n->how == FREEZE) {
+	if (n->how == FREEZE || n->how == FSTOP) {
 		(void)send(s->fd, n->flood, n->flood_len, MSG_NOSIGNAL);
 		gate(n);
 		return false;
@@ -187,7 +188,7 @@ static void flood_make(struct node *n)
 	assert_non_null(n->flood);
 	while (n->flood_len < FLOOD_BYTES) {
 		uint8_t *at = n->flood + n->flood_len;
-		size_t len = n->how == FLOOD
+		size_t len = n->how == FLOOD || n->how == FSTOP
 				     ? hw_fake_reply_frame(at, HW_FAKE_REPLY_BYTES_MAX,
 							   FLOOD_ID0 + n->flood_count, 0, false)
 				     : hw_fake_heartbeat_frame(at, HW_FAKE_REPLY_BYTES_MAX);
@@ -203,7 +204,7 @@ static void node_start(struct node *n, enum script how, uint32_t promise_ms)
 	n->how = how;
 	n->promise_ms = promise_ms;
 	assert_int_equal(sem_init(&n->go, 0, 0), 0);
-	if (how == FLOOD || how == FREEZE)
+	if (how == FLOOD || how == FREEZE || how == FSTOP)
 		flood_make(n);
 	n->lfd = hw_fake_bind(&n->port);
 	assert_true(n->lfd >= 0);
@@ -349,12 +350,63 @@ static void test_full_buffer_no_silence(void **state)
 	assert_int_equal(n.submits, RECORDS);
 }
 
+/* A client holding its submits (hw_client_hold), one address, whose node answers four
+ * and stops: the submit that cannot be written reports the loss, and the waits then give
+ * the four outcomes that came before it, and the loss after them, for good. */
+static void test_held_outcomes_first(void **state)
+{
+	(void)state;
+	static struct node n;
+	node_start(&n, FREEZE, BEAT_MS);
+	struct hw_client *c = connect_to("127.0.0.1:%u", &n, NULL);
+	static uint8_t big[HW_RECORD_BYTES_MAX];
+	hw_client_hold(c);
+	int rc = 0;
+	for (uint64_t id = 1; id <= RECORDS && rc == 0; id++)
+		rc = hw_client_submit(c, id, big, sizeof big, HW_DEFAULT, 0);
+	assert_int_equal(rc, HW_ECLOSED);
+	struct hw_outcome o;
+	for (uint64_t id = 1; id <= ANSWERED; id++) {
+		assert_int_equal(hw_client_wait(c, EVENT_MS, &o), 0);
+		assert_int_equal(o.request_id, id);
+	}
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(hw_client_wait(c, EVENT_MS, &o), HW_ECLOSED);
+	assert_int_equal(sem_post(&n.go), 0);
+	hw_client_close(c);
+	node_join(&n);
+	assert_false(n.valve_opened);
+}
+
+/* A client whose buffer is full of outcomes it has not waited for cannot read, so it
+ * cannot tell a stopped node by its silence: the dial's bound on unacknowledged data is
+ * set again meanwhile, and the submit waiting to be written ends with HW_ECLOSED (after
+ * about 5 s), not never (here: before the stopped node's valve opens). */
+static void test_full_buffer_stopped(void **state)
+{
+	(void)state;
+	static struct node n;
+	node_start(&n, FSTOP, BEAT_MS);
+	struct hw_client *c = connect_to("127.0.0.1:%u", &n, NULL);
+	static uint8_t big[HW_RECORD_BYTES_MAX];
+	int rc = 0;
+	for (uint64_t id = 1; id <= RECORDS && rc == 0; id++)
+		rc = hw_client_submit(c, id, big, sizeof big, HW_DEFAULT, 0);
+	assert_int_equal(rc, HW_ECLOSED);
+	assert_int_equal(sem_post(&n.go), 0);
+	hw_client_close(c);
+	node_join(&n);
+	assert_false(n.valve_opened); /* the go came first: the node was still stopped */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_pressed_node_kept),
 		cmocka_unit_test(test_stopped_node_left),
 		cmocka_unit_test(test_full_buffer_no_silence),
+		cmocka_unit_test(test_held_outcomes_first),
+		cmocka_unit_test(test_full_buffer_stopped),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
