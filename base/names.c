@@ -1,5 +1,6 @@
 #include "base/names.h"
 
+#include <errno.h>
 #include <string.h>
 #include <sys/un.h>
 
@@ -35,4 +36,27 @@ bool hw_id_ok(const char *id)
 			return false;
 	}
 	return true;
+}
+
+int hw_addrs_parse(const char *list, char (*addrs)[HW_ADDR_CHARS_MAX + 1], size_t cap, size_t *n)
+{
+	const char *p = list;
+	*n = 0;
+	for (;;) {
+		while (*p == ' ' || *p == '\t')
+			p++;
+		const char *end = strchr(p, ',');
+		size_t len = end != NULL ? (size_t)(end - p) : strlen(p);
+		while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t'))
+			len--;
+		if (len == 0 || len > HW_ADDR_CHARS_MAX || *n == cap)
+			return -EINVAL;
+		memcpy(addrs[*n], p, len);
+		addrs[*n][len] = '\0';
+		if (!hw_addr_ok(addrs[(*n)++]))
+			return -EINVAL;
+		if (end == NULL)
+			return 0;
+		p = end + 1;
+	}
 }

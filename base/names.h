@@ -6,6 +6,9 @@
 #define HW_BASE_NAMES_H
 
 #include <stdbool.h>
+#include <stddef.h>
+
+#include "hawser_limits.h"
 
 /* Whether addr is "HOST:PORT" with a non-empty HOST and PORT all digits in 1..65535, or
  * "unix:" and a path that fits a Unix socket address. */
@@ -13,5 +16,13 @@ bool hw_addr_ok(const char *addr);
 
 /* Whether id is 1..HW_ID_CHARS_MAX letters, digits, '-', '_' or '.'. */
 bool hw_id_ok(const char *id);
+
+/* Split the comma-separated address list ("a, b,c") into addrs[0..*n), each trimmed of the
+ * blanks (spaces, tabs) around it, as hw_client_connect() reads a list: every reader of a
+ * --connect list uses this, so an address compares equal to hw_client_addr(). 0, or
+ * -EINVAL for an empty list, an empty address, one longer than HW_ADDR_CHARS_MAX, one
+ * that is not an address (hw_addr_ok) or more than cap of them (addrs[0..cap) may then
+ * hold some). */
+int hw_addrs_parse(const char *list, char (*addrs)[HW_ADDR_CHARS_MAX + 1], size_t cap, size_t *n);
 
 #endif

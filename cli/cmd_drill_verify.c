@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/names.h"
 #include "cli/cmd_drill.h"
 #include "engine/client_int.h"
 #include "replica/entry.h"
@@ -205,7 +206,7 @@ static void compare_one(struct drill *d, const char *other)
 
 /* One node of the list and its answer. */
 struct member {
-	char addr[HW_ADDR_CHARS_MAX + 1]; /* as hw_client_addrs_parse() gives it */
+	char addr[HW_ADDR_CHARS_MAX + 1]; /* as hw_addrs_parse() gives it */
 	struct hw_client *c;
 	int code; /* 0: answered; else why not, in words in why */
 	char why[200];
@@ -223,7 +224,7 @@ _Static_assert(HW_ID_CHARS_MAX <= HW_ADDR_CHARS_MAX, "an answer's node id fits n
 static int members_connect(struct drill *d, struct member *m, size_t *n)
 {
 	char addrs[NODES_MAX][HW_ADDR_CHARS_MAX + 1];
-	if (hw_client_addrs_parse(d->connect, addrs, NODES_MAX, n) != 0) {
+	if (hw_addrs_parse(d->connect, addrs, NODES_MAX, n) != 0) {
 		*n = 0; /* none connected */
 		return -1;
 	}

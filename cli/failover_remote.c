@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "base/clock.h"
+#include "base/names.h"
 #include "bench/cluster.h"
 #include "cli/failover_run.h"
 #include "engine/client_int.h"
@@ -49,7 +50,7 @@ int hw_fo_remote_new(const char *addrs, const struct hw_client_security *sec,
 	}
 	rm->sec = sec;
 	size_t n;
-	if (hw_client_addrs_parse(addrs, rm->addr, HW_FO_NODES_MAX, &n) != 0) {
+	if (hw_addrs_parse(addrs, rm->addr, HW_FO_NODES_MAX, &n) != 0) {
 		hw_fo_remote_free(rm);
 		return HW_ERANGE;
 	}

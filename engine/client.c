@@ -298,9 +298,12 @@ static int open_records(struct hw_client *c)
 	memmove(c->raw, c->raw + off, c->rawlen);
 	c->packed &= opened == 0;
 	c->unopened = rc == -ENOBUFS;
+	if (rc == 0 || rc == -EAGAIN || rc == -ENOBUFS)
+		return opened;
 	/* a record that fails ends the stream, but what opened before it was authenticated:
 	 * taken first, as a lost connection's frames are */
-	return rc == 0 || rc == -EAGAIN || rc == -ENOBUFS ? opened : set_lost(c, rc);
+	int lost = set_lost(c, rc);
+	return opened > 0 ? opened : lost;
 }
 
 /* Drop from rbuf what no wait needs: the bytes already taken, and the heartbeats among
@@ -373,8 +376,9 @@ static int take_arrived(struct hw_client *c, bool *full)
  * take (more than 4 MiB of them: never a client that follows, REPLY_FRAME_MAX): a client
  * that cannot read cannot tell a stopped node from one that waits for it to read, so it
  * judges no silence then, and the dial's bound on unacknowledged data is set again
- * meanwhile (watch_silence): a node that reads nothing for 5 s ends the connection, as
- * before heartbeats were watched. */
+ * meanwhile (watch_silence, until a frame is taken): over TCP the connection ends at the
+ * first zero-window probe at least 5 s into the node's shut window, as before heartbeats
+ * were watched. */
 /* Whether the client watches the node's silence on this connection, and so lifts the
  * dial's 5 s bound on unacknowledged data (hw_dial_heartbeats); not while it cannot read,
  * when the bound tells a stopped node (or a node waiting for this client to read: that
@@ -576,6 +580,19 @@ static int send_frame(struct hw_client *c, enum hw_frame_type type, const uint8_
 /* Next whole frame, waiting until deadline (-1: none). f->body points into c->rbuf and
  * stays valid until the next call. After the connection was lost (set_lost) the frames
  * it brought are still taken, and then its code is returned. */
+/* After a lost connection, one non-blocking read of what the kernel still holds of what
+ * the node sent before (the socket stays open until the next connection): > 0 bytes
+ * added, else 0 or the sticky error. */
+static ssize_t drain_lost(struct hw_client *c)
+{
+	uint8_t *buf = c->secure ? c->raw : c->rbuf;
+	size_t *len = c->secure ? &c->rawlen : &c->rlen;
+	size_t cap = c->secure ? RAW_CAP : c->rcap;
+	if (!c->lost || c->fd < 0 || *len == cap)
+		return 0;
+	return recv_some(c, buf, cap, len, MSG_DONTWAIT);
+}
+
 static int read_frame(struct hw_client *c, int64_t deadline, struct hw_frame *f)
 {
 	for (;;) {
@@ -585,6 +602,8 @@ static int read_frame(struct hw_client *c, int64_t deadline, struct hw_frame *f)
 		if (r > 0) {
 			c->rhead += (size_t)r;
 			c->packed = false;
+			if (c->silence_ms > 0 && !c->watching && !c->failed)
+				watch_silence(c, true); /* room again: its silence tells */
 			return 0;
 		}
 		if (r < 0)
@@ -597,7 +616,11 @@ static int read_frame(struct hw_client *c, int64_t deadline, struct hw_frame *f)
 		int rc = c->secure ? open_records(c) : 0;
 		if (rc > 0)
 			continue;
-		if (rc == 0 && c->failed) /* lost, and nothing whole is left of what it brought */
+		/* lost, and nothing whole is left of what it brought: what the kernel still
+		 * holds of it first */
+		if (rc == 0 && c->failed && drain_lost(c) > 0)
+			continue;
+		if (rc == 0 && c->failed)
 			rc = c->failed;
 		if (rc == 0)
 			rc = c->secure ? receive(c, c->raw, RAW_CAP, &c->rawlen, deadline)
@@ -684,30 +707,6 @@ static int hello(struct hw_client *c, int64_t deadline)
 	if (c->silence_ms > 0) /* its silence tells a lost node now (wait_writable too) */
 		watch_silence(c, true);
 	return 0;
-}
-
-int hw_client_addrs_parse(const char *list, char (*addrs)[HW_ADDR_CHARS_MAX + 1],
-			  size_t cap, size_t *n)
-{
-	const char *p = list;
-	*n = 0;
-	for (;;) {
-		while (*p == ' ' || *p == '\t')
-			p++;
-		const char *end = strchr(p, ',');
-		size_t len = end != NULL ? (size_t)(end - p) : strlen(p);
-		while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t'))
-			len--;
-		if (len == 0 || len > HW_ADDR_CHARS_MAX || *n == cap)
-			return -EINVAL;
-		memcpy(addrs[*n], p, len);
-		addrs[*n][len] = '\0';
-		if (!hw_addr_ok(addrs[(*n)++]))
-			return -EINVAL;
-		if (end == NULL)
-			return 0;
-		p = end + 1;
-	}
 }
 
 /* Send this side's handshake bytes due now, raw. */
@@ -961,7 +960,7 @@ int hw_client_connect_secure(const char *addr, const struct hw_client_security *
 		return rc;
 	}
 	size_t n_addrs = 0;
-	rc = hw_client_addrs_parse(addr, c->addrs, ADDRS_MAX, &n_addrs);
+	rc = hw_addrs_parse(addr, c->addrs, ADDRS_MAX, &n_addrs);
 	c->n_addrs = (uint32_t)n_addrs;
 	if (rc == 0 && c->n_addrs > 1 &&
 	    (!(c->fl = calloc(HW_CLIENT_INFLIGHT_MAX, sizeof *c->fl)) ||

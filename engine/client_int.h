@@ -85,15 +85,6 @@ int hw_client_fd(const struct hw_client *c);
  * thread that owns c; cheap (no system call). */
 bool hw_client_ready(const struct hw_client *c);
 
-/* Split the comma-separated address list ("a, b,c") into addrs[0..*n), each trimmed of the
- * blanks (spaces, tabs) around it, as hw_client_connect() reads a list: every reader of a
- * --connect list uses this, so an address compares equal to hw_client_addr(). 0, or
- * -EINVAL for an empty list, an empty address, one longer than HW_ADDR_CHARS_MAX, one
- * that is not HOST:PORT or unix:/path (base/names.h: a port of 1..65535, digits only) or
- * more than cap of them (addrs[0..cap) may then hold some). Any thread. */
-int hw_client_addrs_parse(const char *list, char (*addrs)[HW_ADDR_CHARS_MAX + 1],
-			  size_t cap, size_t *n);
-
 /* The address c is connected to (one of its list; borrowed). */
 const char *hw_client_addr(const struct hw_client *c);
 

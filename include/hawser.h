@@ -148,8 +148,10 @@ struct hw_client;
  * client, for the waits, as far as its buffer holds (at least 4 MiB of frames: more than
  * 100,000 outcomes, so always for a client that follows). A client whose buffer is full
  * of outcomes not yet waited for cannot tell a stopped node from one that waits for it to
- * read: it judges no silence then, and a node that reads nothing of it for 5 s ends the
- * connection (HW_ECLOSED), as with an older node. The outcomes that arrived
+ * read: it judges no silence then, and over TCP the 5 s bound on unacknowledged data is
+ * set again meanwhile (the connection ends, HW_ECLOSED, at the first zero-window probe at
+ * least 5 s into the node's shut window; on a Unix socket nothing ends the wait). The
+ * outcomes that arrived
  * before a connection was lost come first (hw_client_wait). A node whose Hello promises
  * no heartbeats (older ones):
  * TCP keep-alive and a 5 s bound on unacknowledged data end the connection to a vanished

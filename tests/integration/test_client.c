@@ -26,6 +26,7 @@
 #include <cmocka.h>
 
 #include "base/clock.h"
+#include "base/names.h"
 #include "engine/client_int.h"
 #include "engine/io/channel.h"
 #include "engine/io/frame.h"
@@ -382,28 +383,28 @@ static void test_addrs_parse(void **state)
 	(void)state;
 	char a[3][HW_ADDR_CHARS_MAX + 1];
 	size_t n;
-	assert_int_equal(hw_client_addrs_parse(" h1:1 ,\th2:2\t, unix:/s ", a, 3, &n), 0);
+	assert_int_equal(hw_addrs_parse(" h1:1 ,\th2:2\t, unix:/s ", a, 3, &n), 0);
 	assert_int_equal(n, 3);
 	assert_string_equal(a[0], "h1:1");
 	assert_string_equal(a[1], "h2:2");
 	assert_string_equal(a[2], "unix:/s");
-	assert_int_equal(hw_client_addrs_parse("h1:1, ,h2:2", a, 3, &n), -EINVAL);
-	assert_int_equal(hw_client_addrs_parse("", a, 3, &n), -EINVAL);
-	assert_int_equal(hw_client_addrs_parse("a:1,b:1,c:1,d:1", a, 3, &n), -EINVAL);
+	assert_int_equal(hw_addrs_parse("h1:1, ,h2:2", a, 3, &n), -EINVAL);
+	assert_int_equal(hw_addrs_parse("", a, 3, &n), -EINVAL);
+	assert_int_equal(hw_addrs_parse("a:1,b:1,c:1,d:1", a, 3, &n), -EINVAL);
 	static const char *const bad[] = {
 		"h:86353", "h:65536", "h:0", "h:+20817", "h: 20817", "h:20817x",
 		"h:",      ":1",      "h",   "unix:",    "h:1,",
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-		if (hw_client_addrs_parse(bad[i], a, 3, &n) != -EINVAL)
+		if (hw_addrs_parse(bad[i], a, 3, &n) != -EINVAL)
 			fail_msg("'%s' taken", bad[i]);
-	assert_int_equal(hw_client_addrs_parse("[::1]:65535", a, 3, &n), 0);
+	assert_int_equal(hw_addrs_parse("[::1]:65535", a, 3, &n), 0);
 	char longest[HW_ADDR_CHARS_MAX + 2];
 	memset(longest, 'x', sizeof longest - 1);
 	memcpy(longest + sizeof longest - 3, ":1", 3);
-	assert_int_equal(hw_client_addrs_parse(longest, a, 3, &n), -EINVAL);
+	assert_int_equal(hw_addrs_parse(longest, a, 3, &n), -EINVAL);
 	memcpy(longest + sizeof longest - 4, ":1", 3);
-	assert_int_equal(hw_client_addrs_parse(longest, a, 3, &n), 0);
+	assert_int_equal(hw_addrs_parse(longest, a, 3, &n), 0);
 	assert_int_equal(n, 1);
 }
 

@@ -42,6 +42,8 @@ enum script {
 		 * every BEAT_MS, then answer each submit */
 	ECHO,   /* answer each submit at once */
 	FSTOP,  /* FLOOD's outcomes, then stopped as FREEZE is */
+	LATER,  /* FLOOD, then answer RECORDS submits, then PRESS as PRESS does, then answer
+		 * each submit */
 };
 
 #define RECORDS   128u /* of 64 KiB: 8 MiB, more than the sockets between hold */
@@ -136,9 +138,14 @@ static void press(int fd, int ms)
 static bool play(struct node *n, struct stream *s)
 {
 	uint64_t id;
-	if (n->how == FLOOD) {
+	if (n->how == FLOOD || n->how == LATER) {
 		(void)send(s->fd, n->flood, n->flood_len, MSG_NOSIGNAL);
 		press(s->fd, FULL_MS);
+	}
+	if (n->how == LATER) {
+		while (n->submits < RECORDS && take_submit(n, s, &id))
+			hw_fake_send_reply(s->fd, id, 0, false);
+		press(s->fd, PRESS_MS);
 	}
 	for (uint32_t i = 0; (n->how == PRESS || n->how == FREEZE) && i < ANSWERED; i++)
 		if (take_submit(n, s, &id))
@@ -188,7 +195,7 @@ static void flood_make(struct node *n)
 	assert_non_null(n->flood);
 	while (n->flood_len < FLOOD_BYTES) {
 		uint8_t *at = n->flood + n->flood_len;
-		size_t len = n->how == FLOOD || n->how == FSTOP
+		size_t len = n->how == FLOOD || n->how == FSTOP || n->how == LATER
 				     ? hw_fake_reply_frame(at, HW_FAKE_REPLY_BYTES_MAX,
 							   FLOOD_ID0 + n->flood_count, 0, false)
 				     : hw_fake_heartbeat_frame(at, HW_FAKE_REPLY_BYTES_MAX);
@@ -204,7 +211,7 @@ static void node_start(struct node *n, enum script how, uint32_t promise_ms)
 	n->how = how;
 	n->promise_ms = promise_ms;
 	assert_int_equal(sem_init(&n->go, 0, 0), 0);
-	if (how == FLOOD || how == FREEZE || how == FSTOP)
+	if (how == FLOOD || how == FREEZE || how == FSTOP || how == LATER)
 		flood_make(n);
 	n->lfd = hw_fake_bind(&n->port);
 	assert_true(n->lfd >= 0);
@@ -268,6 +275,17 @@ static uint64_t *ids_from(uint64_t *ids, uint64_t first, size_t n)
 	for (size_t i = 0; i < n; i++)
 		ids[i] = first + i;
 	return ids;
+}
+
+/* The outcomes of n's flood, then those of submits 1..RECORDS, each once, in order. */
+static void collect_flood_first(struct hw_client *c, const struct node *n)
+{
+	uint64_t *ids = malloc((n->flood_count + RECORDS) * sizeof *ids);
+	assert_non_null(ids);
+	ids_from(ids, FLOOD_ID0, n->flood_count);
+	ids_from(ids + n->flood_count, 1, RECORDS);
+	collect(c, ids, n->flood_count + RECORDS);
+	free(ids);
 }
 
 /* A node that reads nothing for 7 s while its heartbeats go on, with more submits queued
@@ -339,12 +357,7 @@ static void test_full_buffer_no_silence(void **state)
 	node_start(&n, FLOOD, BEAT_MS);
 	struct hw_client *c = connect_to("127.0.0.1:%u", &n, NULL);
 	submit_all(c);
-	uint64_t *ids = malloc((n.flood_count + RECORDS) * sizeof *ids);
-	assert_non_null(ids);
-	ids_from(ids, FLOOD_ID0, n.flood_count);
-	ids_from(ids + n.flood_count, 1, RECORDS);
-	collect(c, ids, n.flood_count + RECORDS); /* the flood's first */
-	free(ids);
+	collect_flood_first(c, &n);
 	hw_client_close(c);
 	node_join(&n);
 	assert_int_equal(n.submits, RECORDS);
@@ -393,10 +406,41 @@ static void test_full_buffer_stopped(void **state)
 	for (uint64_t id = 1; id <= RECORDS && rc == 0; id++)
 		rc = hw_client_submit(c, id, big, sizeof big, HW_DEFAULT, 0);
 	assert_int_equal(rc, HW_ECLOSED);
+	struct hw_outcome o; /* the flood came before the loss, all of it */
+	for (uint64_t i = 0; i < n.flood_count; i++) {
+		assert_int_equal(hw_client_wait(c, EVENT_MS, &o), 0);
+		assert_int_equal(o.request_id, FLOOD_ID0 + i);
+	}
+	assert_int_equal(hw_client_wait(c, EVENT_MS, &o), HW_ECLOSED);
 	assert_int_equal(sem_post(&n.go), 0);
 	hw_client_close(c);
 	node_join(&n);
 	assert_false(n.valve_opened); /* the go came first: the node was still stopped */
+}
+
+/* Once its buffer has room again (the outcomes of a full spell waited for), the client
+ * watches the node's silence again, not the dial's 5 s bound: a later spell of
+ * back-pressure, heartbeats going on, keeps the connection and the submits' outcomes
+ * come. */
+static void test_pressed_after_full(void **state)
+{
+	(void)state;
+	static struct node n;
+	node_start(&n, LATER, BEAT_MS);
+	struct hw_client *c = connect_to("127.0.0.1:%u", &n, NULL);
+	submit_all(c);
+	collect_flood_first(c, &n);
+	static uint8_t big[HW_RECORD_BYTES_MAX];
+	for (uint64_t id = RECORDS + 1; id <= RECORDS + ANSWERED; id++) /* fit in the kernel */
+		assert_int_equal(hw_client_submit(c, id, big, sizeof big, HW_DEFAULT, 0), 0);
+	for (uint64_t id = RECORDS + 1; id <= RECORDS + ANSWERED; id++) {
+		struct hw_outcome o; /* after the node's PRESS_MS */
+		assert_int_equal(hw_client_wait(c, PRESS_MS + EVENT_MS, &o), 0);
+		assert_int_equal(o.request_id, id);
+	}
+	hw_client_close(c);
+	node_join(&n);
+	assert_int_equal(n.submits, RECORDS + ANSWERED);
 }
 
 int main(void)
@@ -407,6 +451,7 @@ int main(void)
 		cmocka_unit_test(test_full_buffer_no_silence),
 		cmocka_unit_test(test_held_outcomes_first),
 		cmocka_unit_test(test_full_buffer_stopped),
+		cmocka_unit_test(test_pressed_after_full),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
