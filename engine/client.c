@@ -602,7 +602,8 @@ static int read_frame(struct hw_client *c, int64_t deadline, struct hw_frame *f)
 		if (r > 0) {
 			c->rhead += (size_t)r;
 			c->packed = false;
-			if (c->silence_ms > 0 && !c->watching && !c->failed)
+			if (c->silence_ms > 0 && !c->watching && !c->failed &&
+			    (!c->secure || c->rawlen < RAW_CAP))
 				watch_silence(c, true); /* room again: its silence tells */
 			return 0;
 		}
@@ -616,15 +617,19 @@ static int read_frame(struct hw_client *c, int64_t deadline, struct hw_frame *f)
 		int rc = c->secure ? open_records(c) : 0;
 		if (rc > 0)
 			continue;
-		/* lost, and nothing whole is left of what it brought: what the kernel still
-		 * holds of it first */
+		/* Lost, and nothing whole is left of what it brought (a record that failed
+		 * comes after those before it): what the kernel still holds of it first, then
+		 * the loss alone, for good and for free; nothing the node sends later. */
 		if (rc == 0 && c->failed && drain_lost(c) > 0)
 			continue;
-		if (rc == 0 && c->failed)
-			rc = c->failed;
-		if (rc == 0)
-			rc = c->secure ? receive(c, c->raw, RAW_CAP, &c->rawlen, deadline)
-				       : receive(c, c->rbuf, c->rcap, &c->rlen, deadline);
+		if (rc < 0 || c->failed) {
+			c->lost = false;
+			return c->failed;
+		}
+		rc = c->secure ? receive(c, c->raw, RAW_CAP, &c->rawlen, deadline)
+			       : receive(c, c->rbuf, c->rcap, &c->rlen, deadline);
+		if (rc != 0 && c->lost)
+			continue; /* lost meanwhile: what it brought comes first */
 		if (rc)
 			return rc;
 	}

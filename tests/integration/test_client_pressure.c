@@ -44,6 +44,8 @@ enum script {
 	FSTOP,  /* FLOOD's outcomes, then stopped as FREEZE is */
 	LATER,  /* FLOOD, then answer RECORDS submits, then PRESS as PRESS does, then answer
 		 * each submit */
+	LATE,   /* take one submit and send nothing until the test posts go, then answer it
+		 * and close: a node that stalled and came back */
 };
 
 #define RECORDS   128u /* of 64 KiB: 8 MiB, more than the sockets between hold */
@@ -146,6 +148,13 @@ static bool play(struct node *n, struct stream *s)
 		while (n->submits < RECORDS && take_submit(n, s, &id))
 			hw_fake_send_reply(s->fd, id, 0, false);
 		press(s->fd, PRESS_MS);
+	}
+	if (n->how == LATE) {
+		if (take_submit(n, s, &id)) {
+			gate(n);
+			hw_fake_send_reply(s->fd, id, 0, false);
+		}
+		return false;
 	}
 	for (uint32_t i = 0; (n->how == PRESS || n->how == FREEZE) && i < ANSWERED; i++)
 		if (take_submit(n, s, &id))
@@ -443,6 +452,27 @@ static void test_pressed_after_full(void **state)
 	assert_int_equal(n.submits, RECORDS + ANSWERED);
 }
 
+/* A node silent past the bound is lost (HW_ECLOSED), and stays lost for the client: an
+ * outcome it sends when it comes back is not taken as if the connection were good (the
+ * caller has the record in doubt already). */
+static void test_loss_stays(void **state)
+{
+	(void)state;
+	static struct node n;
+	node_start(&n, LATE, BEAT_MS);
+	struct hw_client *c = connect_to("127.0.0.1:%u", &n, NULL);
+	static uint8_t rec[64];
+	assert_int_equal(hw_client_submit(c, 1, rec, sizeof rec, HW_DEFAULT, 0), 0);
+	struct hw_outcome o;
+	assert_int_equal(hw_client_wait(c, EVENT_MS, &o), HW_ECLOSED);
+	assert_int_equal(sem_post(&n.go), 0);
+	node_join(&n); /* its late outcome sent, and the connection closed */
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(hw_client_wait(c, 0, &o), HW_ECLOSED);
+	hw_client_close(c);
+	assert_false(n.valve_opened);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -452,6 +482,7 @@ int main(void)
 		cmocka_unit_test(test_held_outcomes_first),
 		cmocka_unit_test(test_full_buffer_stopped),
 		cmocka_unit_test(test_pressed_after_full),
+		cmocka_unit_test(test_loss_stays),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
