@@ -38,25 +38,31 @@ bool hw_id_ok(const char *id)
 	return true;
 }
 
+const char *hw_list_item(const char **p, size_t *len)
+{
+	const char *item = *p;
+	while (*item == ' ' || *item == '\t')
+		item++;
+	const char *end = strchr(item, ',');
+	*len = end != NULL ? (size_t)(end - item) : strlen(item);
+	*p = end != NULL ? end + 1 : NULL;
+	while (*len > 0 && (item[*len - 1] == ' ' || item[*len - 1] == '\t'))
+		(*len)--;
+	return item;
+}
+
 int hw_addrs_parse(const char *list, char (*addrs)[HW_ADDR_CHARS_MAX + 1], size_t cap, size_t *n)
 {
-	const char *p = list;
 	*n = 0;
-	for (;;) {
-		while (*p == ' ' || *p == '\t')
-			p++;
-		const char *end = strchr(p, ',');
-		size_t len = end != NULL ? (size_t)(end - p) : strlen(p);
-		while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t'))
-			len--;
+	for (const char *p = list; p != NULL;) {
+		size_t len;
+		const char *item = hw_list_item(&p, &len);
 		if (len == 0 || len > HW_ADDR_CHARS_MAX || *n == cap)
 			return -EINVAL;
-		memcpy(addrs[*n], p, len);
+		memcpy(addrs[*n], item, len);
 		addrs[*n][len] = '\0';
 		if (!hw_addr_ok(addrs[(*n)++]))
 			return -EINVAL;
-		if (end == NULL)
-			return 0;
-		p = end + 1;
 	}
+	return 0;
 }

@@ -17,6 +17,11 @@ bool hw_addr_ok(const char *addr);
 /* Whether id is 1..HW_ID_CHARS_MAX letters, digits, '-', '_' or '.'. */
 bool hw_id_ok(const char *id);
 
+/* The next item of the comma-separated list at *p, trimmed of the blanks (spaces, tabs)
+ * around it: its start, and its length in *len (0 for an empty item). *p moves past the
+ * item's comma, or to NULL after the last item. */
+const char *hw_list_item(const char **p, size_t *len);
+
 /* Split the comma-separated address list ("a, b,c") into addrs[0..*n), each trimmed of the
  * blanks (spaces, tabs) around it, as hw_client_connect() reads a list: every reader of a
  * --connect list uses this, so an address compares equal to hw_client_addr(). 0, or

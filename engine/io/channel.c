@@ -16,6 +16,7 @@
 
 #include "base/assert.h"
 #include "base/bytes.h"
+#include "base/names.h"
 #include "hawser_error.h"
 
 #define MAC_BYTES     crypto_auth_BYTES
@@ -379,28 +380,22 @@ int hw_channel_pins_parse(const char *list, uint8_t (*keys)[HW_CHANNEL_KEY_BYTES
 			  char *bad, size_t bad_cap)
 {
 	*n = 0;
-	for (const char *p = list;;) {
+	for (const char *p = list; p != NULL;) {
 		char item[PATH_MAX];
-		while (*p == ' ' || *p == '\t')
-			p++;
-		const char *end = strchr(p, ',');
-		size_t len = end != NULL ? (size_t)(end - p) : strlen(p);
-		while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t'))
-			len--;
-		snprintf(bad, bad_cap, "%.*s", (int)len, p);
+		size_t len;
+		const char *at = hw_list_item(&p, &len);
+		snprintf(bad, bad_cap, "%.*s", (int)len, at);
 		if (len == 0)
 			return -ENOENT;
 		if (len >= sizeof item)
 			return -ENAMETOOLONG;
-		memcpy(item, p, len);
+		memcpy(item, at, len);
 		item[len] = '\0';
 		int rc = hw_channel_pins_load(item, keys, names, cap, n);
 		if (rc)
 			return rc;
-		if (end == NULL)
-			return *n > 0 ? 0 : -ENOENT;
-		p = end + 1;
 	}
+	return *n > 0 ? 0 : -ENOENT;
 }
 
 void hw_identity_wipe(struct hw_identity *id)

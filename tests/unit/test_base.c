@@ -20,6 +20,7 @@
 #include "base/duration.h"
 #include "base/fault.h"
 #include "base/log.h"
+#include "base/names.h"
 #include "base/reject.h"
 #include "base/rng.h"
 #include "hawser_error.h"
@@ -345,6 +346,24 @@ static void test_mono_counts_time_suspended(void **state)
 	assert_int_equal(boottime_child(CLOCK_MONOTONIC), 1);
 }
 
+/* A list's items come trimmed of the blanks around them, empty ones as length 0, and
+ * the cursor ends NULL after the last. */
+static void test_list_items(void **state)
+{
+	(void)state;
+	static const char *const want[] = {"a:1", "", "unix:/s x", ""};
+	const char *p = " a:1 ,\t, unix:/s x\t,";
+	size_t i = 0, len;
+	while (p != NULL) {
+		const char *item = hw_list_item(&p, &len);
+		assert_true(i < 4);
+		assert_int_equal(len, strlen(want[i]));
+		assert_memory_equal(item, want[i], len);
+		i++;
+	}
+	assert_int_equal(i, 4);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -354,6 +373,7 @@ int main(void)
 		cmocka_unit_test(test_reject),
 		cmocka_unit_test(test_entry),
 		cmocka_unit_test(test_duration),
+		cmocka_unit_test(test_list_items),
 		cmocka_unit_test(test_log_escape),
 		cmocka_unit_test(test_log_read),
 		cmocka_unit_test(test_rng_sequences),
