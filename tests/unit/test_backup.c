@@ -285,6 +285,19 @@ static void test_verify_flipped_record(void **state)
 	assert_true(strlen(r.what) > 0);
 }
 
+/* The store at dir (closed) opened as plain LMDB, and a write transaction in *txn: what
+ * damage or an attacker's hand does, below hawser. */
+static MDB_env *raw_open(const char *dir, MDB_txn **txn)
+{
+	MDB_env *env;
+	assert_int_equal(mdb_env_create(&env), 0);
+	assert_int_equal(mdb_env_set_maxdbs(env, 16), 0);
+	assert_int_equal(mdb_env_set_mapsize(env, 1ull << 30), 0);
+	assert_int_equal(mdb_env_open(env, dir, 0, 0600), 0);
+	assert_int_equal(mdb_txn_begin(env, NULL, 0, txn), 0);
+	return env;
+}
+
 /* Flip one bit (0x40) of a value in table of f's store (closed): the value of key, or the
  * first one when key is NULL; its byte at, or its middle byte when at is SIZE_MAX. */
 static void flip_stored(struct fx *f, const char *table, const char *key, size_t at)
@@ -295,11 +308,7 @@ static void flip_stored(struct fx *f, const char *table, const char *key, size_t
 	MDB_dbi dbi;
 	MDB_cursor *cur;
 	MDB_val k = {.mv_size = key ? strlen(key) : 0, .mv_data = (void *)key}, v;
-	assert_int_equal(mdb_env_create(&env), 0);
-	assert_int_equal(mdb_env_set_maxdbs(env, 16), 0);
-	assert_int_equal(mdb_env_set_mapsize(env, 1ull << 30), 0);
-	assert_int_equal(mdb_env_open(env, f->a, 0, 0600), 0);
-	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	env = raw_open(f->a, &txn);
 	assert_int_equal(mdb_dbi_open(txn, table, 0, &dbi), 0);
 	assert_int_equal(mdb_cursor_open(txn, dbi, &cur), 0);
 	assert_int_equal(mdb_cursor_get(cur, &k, &v, key ? MDB_SET_KEY : MDB_FIRST), 0);
@@ -371,11 +380,7 @@ static void forge_last_entry(const char *dir, const uint8_t *rec, size_t rec_len
 	MDB_val k, v;
 	uint8_t key[8], entry[HW_ENTRY_HEADER_BYTES + 1024];
 	struct hw_entry old, e;
-	assert_int_equal(mdb_env_create(&env), 0);
-	assert_int_equal(mdb_env_set_maxdbs(env, 16), 0);
-	assert_int_equal(mdb_env_set_mapsize(env, 1ull << 30), 0);
-	assert_int_equal(mdb_env_open(env, dir, 0, 0600), 0);
-	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	env = raw_open(dir, &txn);
 	assert_int_equal(mdb_dbi_open(txn, "log", 0, &log), 0);
 	assert_int_equal(mdb_dbi_open(txn, "meta", 0, &meta), 0);
 	hw_put_be64(key, RECORDS);
@@ -686,11 +691,7 @@ static void cut_log(const char *dir, uint64_t from)
 	uint8_t key[8];
 	hw_lsn_key(from, key);
 	MDB_val k = {.mv_size = 8, .mv_data = key}, v;
-	assert_int_equal(mdb_env_create(&env), 0);
-	assert_int_equal(mdb_env_set_maxdbs(env, 16), 0);
-	assert_int_equal(mdb_env_set_mapsize(env, 1ull << 30), 0);
-	assert_int_equal(mdb_env_open(env, dir, 0, 0600), 0);
-	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	env = raw_open(dir, &txn);
 	assert_int_equal(mdb_dbi_open(txn, "log", 0, &dbi), 0);
 	assert_int_equal(mdb_cursor_open(txn, dbi, &cur), 0);
 	int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
