@@ -321,19 +321,25 @@ static int send_status(struct hw_session *s)
 
 /* ---- sessions ------------------------------------------------------------------- */
 
-bool hw__node_peer_is(struct hw_node *n, struct hw_conn *c, const char *id)
+void hw__node_key_refused(struct hw_node *n, struct hw_conn *c, const char *reason, const char *as,
+			  const char *node)
 {
 	const uint8_t *key = hw_conn_peer_key(c);
-	if (hw_security_peer_is(&n->cfg.security, key, id))
-		return true;
 	char fp[HW_CHANNEL_FINGERPRINT_CHARS + 1] = "none";
 	if (key != NULL)
 		hw_channel_fingerprint(key, fp);
-	hw_log("peer_refused", "peer=%s node=%s key=%s reason=key_not_that_node what=\"%s\"",
-	       hw_conn_peer(c), id, fp, "a node must hold the key pinned as <its id>.pub");
 	char what[96];
-	snprintf(what, sizeof what, "key not pinned as node %.32s", id);
+	snprintf(what, sizeof what, "key not pinned as %s %.32s", as, node);
+	hw_log("peer_refused", "peer=%s node=%s key=%s reason=%s what=\"%s\"", hw_conn_peer(c),
+	       node, fp, reason, what);
 	hw__audit_refusal(n, hw_conn_peer(c), key, what);
+}
+
+bool hw__node_peer_is(struct hw_node *n, struct hw_conn *c, const char *id)
+{
+	if (hw_security_peer_is(&n->cfg.security, hw_conn_peer_key(c), id))
+		return true;
+	hw__node_key_refused(n, c, "key_not_that_node", "node", id);
 	return false;
 }
 

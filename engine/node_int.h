@@ -289,8 +289,14 @@ void hw__node_resume_sessions(struct hw_node *n);
 void hw__session_resume(struct hw_session *s);
 
 /* Does the peer on c hold the key pinned as node id (hw_security_peer_is)? When not,
- * logs peer_refused (reason=key_not_that_node) and records an AUTH_FAILURE event. */
+ * refused as hw__node_key_refused() says (reason=key_not_that_node). */
 bool hw__node_peer_is(struct hw_node *n, struct hw_conn *c, const char *id);
+
+/* The key of the peer on c is not one pinned as node (an id, or words such as "a
+ * voter"): logs peer_refused with reason and the key's fingerprint, and records an
+ * AUTH_FAILURE event saying "key not pinned as <as> <node>". */
+void hw__node_key_refused(struct hw_node *n, struct hw_conn *c, const char *reason, const char *as,
+			  const char *node);
 /* Start the log's flusher once per log opened; its callback goes to the role running. */
 int hw__node_wal_start(struct hw_node *n);
 

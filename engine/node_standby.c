@@ -206,15 +206,8 @@ static bool primary_key_ok(struct hw_node *n)
 		if (memcmp(s->peers[i], key, HW_CHANNEL_KEY_BYTES) == 0 &&
 		    primary_id_ok(n, s->peer_names[i]))
 			return true;
-	char fp[HW_CHANNEL_FINGERPRINT_CHARS + 1] = "none";
-	if (key != NULL)
-		hw_channel_fingerprint(key, fp);
-	const char *want = n->cfg.primary_id[0] != '\0' ? n->cfg.primary_id : "a voter";
-	hw_log("peer_refused", "peer=%s key=%s reason=not_the_primary what=\"%s %s\"",
-	       hw_conn_peer(n->primary_conn), fp, "the key is not pinned as the primary:", want);
-	char what[96];
-	snprintf(what, sizeof what, "key not pinned as primary %.32s", want);
-	hw__audit_refusal(n, hw_conn_peer(n->primary_conn), key, what);
+	hw__node_key_refused(n, n->primary_conn, "not_the_primary", "primary",
+			     n->cfg.primary_id[0] != '\0' ? n->cfg.primary_id : "a voter");
 	return false;
 }
 

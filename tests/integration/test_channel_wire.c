@@ -531,7 +531,8 @@ static void test_client_key_as_primary_refused(void **state)
 	char line[1024];
 	assert_true(hw_proc_wait_line(&f->s.proc, &sm, "event=peer_refused",
 				      "reason=not_the_primary", WAIT_MS, line, sizeof line));
-	assert_non_null(strstr(line, "primary: p1"));
+	assert_non_null(strstr(line, "node=p1"));
+	assert_non_null(strstr(line, "key not pinned as primary p1"));
 	assert_true(hw_proc_wait_line(&f->s.proc, &sm, "event=primary_lost", "code=HW_EAUTH",
 				      WAIT_MS, NULL, 0));
 	Hawser__Wire__V1__Status *ss = status_of(&f->sec, &f->s);
