@@ -91,7 +91,7 @@ struct hw_client {
 	bool packed;   /* rbuf holds no byte taken and no heartbeat, and (secure) raw no record
 			* that rbuf has room for, since the last read: make_room() */
 	bool unopened; /* raw holds a whole record rbuf had no room for: open_records() */
-	uint32_t owed; /* answers to requests that timed out, still to come: request() */
+	uint32_t owed; /* answers to requests that timed out, still to come: hw__client_request() */
 	uint8_t *sbuf; /* one SUBMIT body: HW_SUBMIT_HEADER_BYTES + HW_RECORD_BYTES_MAX */
 	/* Submits held by hw_client_hold(): frames q[0..qlen), SEND_FRAME_MAX bytes. */
 	bool holding;
@@ -197,6 +197,11 @@ static int set_failed(struct hw_client *c, int code)
 		c->failed = code == -ETIMEDOUT ? HW_ECLOSED : code;
 	c->lost = false;
 	return c->failed;
+}
+
+int hw__client_fail(struct hw_client *c, int code)
+{
+	return set_failed(c, code);
 }
 
 /* The connection is done for (the node closed or reset it, its host vanished, it was
@@ -654,8 +659,8 @@ static bool past_with_nothing_buffered(const struct hw_client *c, int64_t deadli
  * never answers a SUBMIT with one (a refused submit gets a SUBMIT_REPLY with its code).
  * So an ERROR is read by where it comes: in answer to the Hello or among the outcomes
  * (error_frame) the node is closing, and its code is sticky; in answer to a request
- * (request()) it is that request's answer, returned while the stream stays good (should
- * the node close after all, the next read finds the close: HW_ECLOSED). */
+ * (hw__client_request()) it is that request's answer, returned while the stream stays
+ * good (should the node close after all, the next read finds the close: HW_ECLOSED). */
 static int error_code(struct hw_client *c, const struct hw_frame *f)
 {
 	ProtobufCAllocator pa = {arena_alloc_cb, arena_free_cb, &c->arena};
@@ -1355,13 +1360,12 @@ bool hw_client_ready(const struct hw_client *c)
 	       hw_frame_parse(c->rbuf + c->rhead, c->rlen - c->rhead, &f) != 0;
 }
 
-/* Send one request message (protobuf) as a frame of type req_type and wait for the
- * reply frame of type reply_type, skipping heartbeats and the late answers of earlier
- * requests that timed out (c->owed), so a late reply is never taken for this one's. On
- * 0, *f is the reply (its body valid until the next read); an ERROR frame gives its code
- * and leaves the connection good (error_code says why). */
-static int request(struct hw_client *c, enum hw_frame_type req_type, const ProtobufCMessage *q,
-		   enum hw_frame_type reply_type, int timeout_ms, struct hw_frame *f)
+/* client_int.h. The late answers of earlier requests that timed out (c->owed) are
+ * skipped, so a late reply is never taken for this one's; an ERROR frame leaves the
+ * connection good (error_code says why). */
+int hw__client_request(struct hw_client *c, enum hw_frame_type req_type,
+		       const struct ProtobufCMessage *q, enum hw_frame_type reply_type,
+		       int timeout_ms, struct hw_frame *f)
 {
 	if (c->failed)
 		return c->failed;
@@ -1389,105 +1393,4 @@ static int request(struct hw_client *c, enum hw_frame_type req_type, const Proto
 	if (f->type == HW_FRAME_ERROR) /* the node's answer: it keeps the connection */
 		return error_code(c, f);
 	return f->type == reply_type ? 0 : set_failed(c, HW_EPROTOCOL);
-}
-
-/* A request whose reply body the caller decodes: a malloc'd copy in *body. */
-static int request_body(struct hw_client *c, enum hw_frame_type req_type, const ProtobufCMessage *q,
-			enum hw_frame_type reply_type, int timeout_ms, uint8_t **body, size_t *len)
-{
-	*body = NULL;
-	*len = 0;
-	struct hw_frame f;
-	int rc = request(c, req_type, q, reply_type, timeout_ms, &f);
-	if (rc)
-		return rc;
-	*body = malloc(f.len ? f.len : 1);
-	if (!*body)
-		return HW_ENOMEM;
-	memcpy(*body, f.body, f.len);
-	*len = f.len;
-	return 0;
-}
-
-int hw_client_status(struct hw_client *c, int timeout_ms, uint8_t **body, size_t *len)
-{
-	Hawser__Wire__V1__StatusRequest q = HAWSER__WIRE__V1__STATUS_REQUEST__INIT;
-	q.peers = 1;
-	return request_body(c, HW_FRAME_STATUS_REQUEST, &q.base, HW_FRAME_STATUS, timeout_ms, body,
-			    len);
-}
-
-int hw_client_switchover(struct hw_client *c, const char *to, int timeout_ms, int *code, char *why,
-			 size_t cap)
-{
-	Hawser__Wire__V1__SwitchoverRequest q = HAWSER__WIRE__V1__SWITCHOVER_REQUEST__INIT;
-	q.to = (char *)to;
-	struct hw_frame f;
-	int rc = request(c, HW_FRAME_SWITCHOVER_REQUEST, &q.base, HW_FRAME_SWITCHOVER_REPLY,
-			 timeout_ms, &f);
-	if (rc)
-		return rc;
-	Hawser__Wire__V1__SwitchoverReply *r =
-		hawser__wire__v1__switchover_reply__unpack(NULL, f.len, f.body);
-	if (r == NULL)
-		return set_failed(c, HW_EFRAME);
-	*code = r->code;
-	snprintf(why, cap, "%s", r->message);
-	hawser__wire__v1__switchover_reply__free_unpacked(r, NULL);
-	return 0;
-}
-
-int hw_client_operator_event(struct hw_client *c, unsigned kind, const char *detail,
-			     int timeout_ms)
-{
-	Hawser__Wire__V1__OperatorEvent q = HAWSER__WIRE__V1__OPERATOR_EVENT__INIT;
-	q.kind = kind;
-	q.detail = (char *)detail;
-	struct hw_frame f;
-	return request(c, HW_FRAME_OPERATOR_EVENT, &q.base, HW_FRAME_OPERATOR_EVENT_REPLY,
-		       timeout_ms, &f);
-}
-
-/* A DRILL_FAULT of kind (for duration_ms: ISOLATE) and its reply. */
-static int drill_fault(struct hw_client *c, Hawser__Wire__V1__DrillFaultKind kind,
-		       uint32_t duration_ms, int timeout_ms)
-{
-	Hawser__Wire__V1__DrillFault q = HAWSER__WIRE__V1__DRILL_FAULT__INIT;
-	q.kind = kind;
-	q.duration_ms = duration_ms;
-	struct hw_frame f;
-	return request(c, HW_FRAME_DRILL_FAULT, &q.base, HW_FRAME_DRILL_FAULT_REPLY, timeout_ms,
-		       &f);
-}
-
-int hw_client_drill_crash(struct hw_client *c, int timeout_ms)
-{
-	return drill_fault(c, HAWSER__WIRE__V1__DRILL_FAULT_KIND__DRILL_FAULT_CRASH, 0, timeout_ms);
-}
-
-int hw_client_drill_isolate(struct hw_client *c, uint32_t duration_ms, int timeout_ms)
-{
-	return drill_fault(c, HAWSER__WIRE__V1__DRILL_FAULT_KIND__DRILL_FAULT_ISOLATE, duration_ms,
-			   timeout_ms);
-}
-
-int hw_client_digest(struct hw_client *c, uint64_t lsn, uint64_t replay_max, int timeout_ms,
-		     uint8_t **body, size_t *len)
-{
-	Hawser__Wire__V1__DigestQuery q = HAWSER__WIRE__V1__DIGEST_QUERY__INIT;
-	q.lsn = lsn;
-	q.replay_max = replay_max;
-	return request_body(c, HW_FRAME_DIGEST_QUERY, &q.base, HW_FRAME_DIGEST_REPLY, timeout_ms,
-			    body, len);
-}
-
-int hw_client_promote(struct hw_client *c, bool accept, uint64_t from, uint64_t to, int timeout_ms,
-		      uint8_t **body, size_t *len)
-{
-	Hawser__Wire__V1__PromoteRequest q = HAWSER__WIRE__V1__PROMOTE_REQUEST__INIT;
-	q.accept = accept;
-	q.accept_from = from;
-	q.accept_to = to;
-	return request_body(c, HW_FRAME_PROMOTE_REQUEST, &q.base, HW_FRAME_PROMOTE_REPLY, timeout_ms,
-			    body, len);
 }

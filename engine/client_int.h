@@ -1,5 +1,7 @@
 /* client_int.h: what the hawser command needs from a client connection beyond the public
- * API of include/hawser.h: a node's status, for `hawser status`. */
+ * API of include/hawser.h: a node's status, for `hawser status`, and the other requests of
+ * an operator's commands (engine/client_request.c); and, last, the one request primitive
+ * those are built on (engine/client.c). */
 #ifndef HW_ENGINE_CLIENT_INT_H
 #define HW_ENGINE_CLIENT_INT_H
 
@@ -7,7 +9,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "engine/io/frame.h"
 #include "hawser.h"
+
+struct ProtobufCMessage;
 
 /* Ask the node for its status (a STATUS_REQUEST frame asking for peers) and wait up to
  * timeout_ms (< 0: forever) for the STATUS frame. On success *body is a malloc'd copy of
@@ -87,5 +92,22 @@ bool hw_client_ready(const struct hw_client *c);
 
 /* The address c is connected to (one of its list; borrowed). */
 const char *hw_client_addr(const struct hw_client *c);
+
+/* ---- for engine/client_request.c */
+
+/* Send the request message q as one frame of type req_type (held submits go first) and
+ * wait up to timeout_ms (< 0: forever) for the node's reply of type reply_type, skipping
+ * heartbeats and the answers still owed to earlier requests that timed out. On 0, *f is
+ * the reply, its body valid until the next read on c. An ERROR frame instead is the
+ * node's answer: its code is returned and c stays good. Else -ETIMEDOUT (not sticky),
+ * HW_ERANGE for a message over 256 bytes, HW_EPROTOCOL for another frame (sticky), or the
+ * connection's sticky error. The calling thread owns c. */
+int hw__client_request(struct hw_client *c, enum hw_frame_type req_type,
+		       const struct ProtobufCMessage *q, enum hw_frame_type reply_type,
+		       int timeout_ms, struct hw_frame *f);
+
+/* A reply that cannot be decoded: c's stream is done for, with code from now on (as for
+ * every later call); returns the sticky code. */
+int hw__client_fail(struct hw_client *c, int code);
 
 #endif
