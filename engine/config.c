@@ -1243,11 +1243,5 @@ int hw_config_load_retention(const char *path, struct hw_retention *r, char *err
 
 bool hw_security_peer_is(const struct hw_security *s, const uint8_t *key, const char *id)
 {
-	if (s->insecure)
-		return true;
-	for (uint32_t i = 0; key != NULL && i < s->n_peers; i++)
-		if (memcmp(s->peers[i], key, HW_CHANNEL_KEY_BYTES) == 0 &&
-		    strcmp(s->peer_names[i], id) == 0)
-			return true;
-	return false;
+	return s->insecure || hw_channel_pinned_as(s->peers, s->peer_names, s->n_peers, key, id);
 }

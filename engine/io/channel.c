@@ -398,6 +398,16 @@ int hw_channel_pins_parse(const char *list, uint8_t (*keys)[HW_CHANNEL_KEY_BYTES
 	return *n > 0 ? 0 : -ENOENT;
 }
 
+bool hw_channel_pinned_as(const uint8_t (*keys)[HW_CHANNEL_KEY_BYTES],
+			  const char (*names)[HW_CHANNEL_PIN_NAME_BYTES], size_t n,
+			  const uint8_t *key, const char *id)
+{
+	for (size_t i = 0; key != NULL && i < n; i++)
+		if (memcmp(keys[i], key, HW_CHANNEL_KEY_BYTES) == 0 && strcmp(names[i], id) == 0)
+			return true;
+	return false;
+}
+
 void hw_identity_wipe(struct hw_identity *id)
 {
 	sodium_memzero(id->kx_sk, sizeof id->kx_sk);

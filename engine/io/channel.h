@@ -197,6 +197,14 @@ int hw_channel_pins_parse(const char *list, uint8_t (*keys)[HW_CHANNEL_KEY_BYTES
 			  char (*names)[HW_CHANNEL_PIN_NAME_BYTES], size_t cap, size_t *n,
 			  char *bad, size_t bad_cap);
 
+/* Is key (NULL: none) pinned under the name id, as keys[0..n) and their names[0..n) were
+ * pinned (hw_channel_pins_load)? A peer that says it is node X, or that a client dialed as
+ * X (ID@ADDR), must hold a key named X: one pinned set holds every node's key and the
+ * clients', and a pinned key of another name must not pass for X. */
+bool hw_channel_pinned_as(const uint8_t (*keys)[HW_CHANNEL_KEY_BYTES],
+			  const char (*names)[HW_CHANNEL_PIN_NAME_BYTES], size_t n,
+			  const uint8_t *key, const char *id);
+
 /* Zero the secret parts of id. */
 void hw_identity_wipe(struct hw_identity *id);
 
