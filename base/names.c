@@ -13,7 +13,8 @@ bool hw_addr_ok(const char *addr)
 		return n > 0 && n < sizeof(((struct sockaddr_un *)0)->sun_path);
 	}
 	const char *colon = strrchr(addr, ':');
-	if (colon == NULL || colon == addr || colon[1] == '\0')
+	if (colon == NULL || colon == addr || colon[1] == '\0' ||
+	    memchr(addr, '@', (size_t)(colon - addr)) != NULL) /* ID@ is not part of it */
 		return false;
 	unsigned long port = 0;
 	for (const char *p = colon + 1; *p != '\0'; p++) {
@@ -24,9 +25,9 @@ bool hw_addr_ok(const char *addr)
 	return port >= 1 && port <= 65535;
 }
 
-bool hw_id_ok(const char *id)
+/* Whether id[0..n) is an id (hw_id_ok). */
+static bool id_ok(const char *id, size_t n)
 {
-	size_t n = strlen(id);
 	if (n == 0 || n > HW_ID_CHARS_MAX)
 		return false;
 	for (size_t i = 0; i < n; i++) {
@@ -36,6 +37,18 @@ bool hw_id_ok(const char *id)
 			return false;
 	}
 	return true;
+}
+
+bool hw_id_ok(const char *id)
+{
+	return id_ok(id, strlen(id));
+}
+
+const char *hw_addr_split(const char *item, size_t *id_len)
+{
+	const char *at = strncmp(item, "unix:", 5) == 0 ? NULL : strchr(item, '@');
+	*id_len = at != NULL ? (size_t)(at - item) : 0;
+	return at != NULL ? at + 1 : item;
 }
 
 const char *hw_list_item(const char **p, size_t *len)

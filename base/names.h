@@ -1,7 +1,8 @@
 /* names.h: the one check of the names people write: node and cluster ids, and addresses
- * ("HOST:PORT", HOST possibly [v6], or "unix:/path"), in config files and on command lines
- * (every --connect list, --node-id). Only the shape: a host is resolved when it is
- * dialled. Pure; any thread. */
+ * ("HOST:PORT", HOST possibly [v6], or "unix:/path", each possibly naming the node there
+ * as "ID@ADDR"), in config files and on command lines (every --connect list, --node-id,
+ * node.primary, failover.voters). Only the shape: a host is resolved when it is dialled.
+ * Pure; any thread. */
 #ifndef HW_BASE_NAMES_H
 #define HW_BASE_NAMES_H
 
@@ -10,12 +11,19 @@
 
 #include "hawser_limits.h"
 
-/* Whether addr is "HOST:PORT" with a non-empty HOST and PORT all digits in 1..65535, or
- * "unix:" and a path that fits a Unix socket address. */
+/* Whether addr is "HOST:PORT" with a non-empty HOST (without '@') and PORT all digits in
+ * 1..65535, or "unix:" and a path that fits a Unix socket address. */
 bool hw_addr_ok(const char *addr);
 
 /* Whether id is 1..HW_ID_CHARS_MAX letters, digits, '-', '_' or '.'. */
 bool hw_id_ok(const char *id);
+
+/* The node an address names: "ID@ADDR" is the node ID at ADDR, a bare ADDR names none.
+ * The ID ends at the first '@'; an item that starts "unix:" is a bare ADDR (a socket's
+ * path may hold '@'), so "ID@unix:/path" names one and "unix:/a@b" does not. Returns
+ * where ADDR starts in item (item itself when it names none) and puts ID's length in
+ * *id_len (0: none). Only splits: hw_id_ok and hw_addr_ok check the parts. */
+const char *hw_addr_split(const char *item, size_t *id_len);
 
 /* The next item of the comma-separated list at *p, trimmed of the blanks (spaces, tabs)
  * around it: its start, and its length in *len (0 for an empty item). *p moves past the

@@ -313,15 +313,15 @@ static int set_primary(struct parse *p, const char *key, const char *v)
 			return fail(p, p->line, "'%s' lists more than %u addresses", key,
 				    HW_VAULT_SOURCES_MAX);
 		t = trim(t);
-		char *at = strchr(t, '@');
+		size_t id_len;
+		char *addr = t + (hw_addr_split(t, &id_len) - t);
 		c->source_ids[c->n_sources][0] = '\0';
-		if (at != NULL) {
-			*at = '\0';
+		if (addr != t) {
+			t[id_len] = '\0';
 			if (!set_id(p, key, trim(t), c->source_ids[c->n_sources]))
 				return 0;
-			t = trim(at + 1);
 		}
-		if (!set_addr(p, key, t, c->sources[c->n_sources]))
+		if (!set_addr(p, key, trim(addr), c->sources[c->n_sources]))
 			return 0;
 		c->n_sources++;
 	}
@@ -439,16 +439,17 @@ static int set_voters(struct parse *p, const char *key, const char *v)
 	char *save = NULL;
 	for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
 		t = trim(t);
-		char *at = strchr(t, '@');
-		if (at == NULL)
+		size_t id_len;
+		char *addr = t + (hw_addr_split(t, &id_len) - t);
+		if (addr == t)
 			return fail(p, p->line, "bad voter '%s' in '%s': expected ID@HOST:PORT", t,
 				    key);
-		*at = '\0';
+		t[id_len] = '\0';
 		if (f->n_voters + 1 >= HW_EL_VOTERS_MAX)
 			return fail(p, p->line, "'%s' lists more than %u nodes", key,
 				    HW_EL_VOTERS_MAX - 1);
 		struct hw_voter_addr *va = &f->voters[f->n_voters];
-		if (!set_id(p, key, trim(t), va->id) || !set_addr(p, key, trim(at + 1), va->addr))
+		if (!set_id(p, key, trim(t), va->id) || !set_addr(p, key, trim(addr), va->addr))
 			return 0;
 		for (uint32_t i = 0; i < f->n_voters; i++)
 			if (strcmp(f->voters[i].id, va->id) == 0)

@@ -364,6 +364,32 @@ static void test_list_items(void **state)
 	assert_int_equal(i, 4);
 }
 
+/* An address may name the node there, ID@ADDR, as a client's --connect list and
+ * node.primary write it: the ID ends at the first '@', a "unix:" address is never split
+ * (its path may hold '@'), and a HOST never holds one. */
+static void test_addr_split(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *item, *addr;
+		size_t id_len;
+	} split[] = {
+		{"p1@10.0.0.1:7001", "10.0.0.1:7001", 2},
+		{"10.0.0.1:7001", "10.0.0.1:7001", 0},
+		{"s-2.a_b@[::1]:1", "[::1]:1", 7},
+		{"p1@unix:/run/p1.sock", "unix:/run/p1.sock", 2},
+		{"unix:/run/a@b", "unix:/run/a@b", 0},
+		{"@h:1", "h:1", 0},
+	};
+	for (size_t i = 0; i < sizeof split / sizeof split[0]; i++) {
+		size_t id_len = 99;
+		assert_string_equal(hw_addr_split(split[i].item, &id_len), split[i].addr);
+		assert_int_equal(id_len, split[i].id_len);
+	}
+	assert_false(hw_addr_ok("p1@h:1"));
+	assert_true(hw_addr_ok("unix:/run/a@b"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -374,6 +400,7 @@ int main(void)
 		cmocka_unit_test(test_entry),
 		cmocka_unit_test(test_duration),
 		cmocka_unit_test(test_list_items),
+		cmocka_unit_test(test_addr_split),
 		cmocka_unit_test(test_log_escape),
 		cmocka_unit_test(test_log_read),
 		cmocka_unit_test(test_rng_sequences),

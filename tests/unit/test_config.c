@@ -734,13 +734,19 @@ static void test_security(void **state)
 			      "key = %s\npeers = %s\n",
 		 key, pins);
 	expect_error(f, text, 0, "'node.primary' names this node 's1'");
-	snprintf(text, sizeof text,
-		 STANDBY_HEAD "primary = p1 @ 10.0.0.1:7001\n[security]\n"
-			      "key = %s\npeers = %s\n",
-		 key, pins);
-	assert_int_equal(load(f, text), 0);
-	assert_string_equal(f->c.primary_id, "p1");
-	assert_string_equal(f->c.primary, "10.0.0.1:7001");
+	static const char *const named[][3] = {
+		{"p1 @ 10.0.0.1:7001", "p1", "10.0.0.1:7001"},
+		/* the id ends at the first '@': a socket's path may hold more */
+		{"p1@unix:/run/p1@yard.sock", "p1", "unix:/run/p1@yard.sock"},
+	};
+	for (size_t i = 0; i < sizeof named / sizeof named[0]; i++) {
+		snprintf(text, sizeof text,
+			 STANDBY_HEAD "primary = %s\n[security]\nkey = %s\npeers = %s\n",
+			 named[i][0], key, pins);
+		assert_int_equal(load(f, text), 0);
+		assert_string_equal(f->c.primary_id, named[i][1]);
+		assert_string_equal(f->c.primary, named[i][2]);
+	}
 	snprintf(text, sizeof text,
 		 VAULT_HEAD "primary = p1@10.0.0.1:7001, 10.0.0.2:7001\n"
 			    "[security]\nkey = %s\npeers = %s\n",
