@@ -72,9 +72,12 @@ int hw_addrs_parse(const char *list, char (*addrs)[HW_ADDR_CHARS_MAX + 1], size_
 		const char *item = hw_list_item(&p, &len);
 		if (len == 0 || len > HW_ADDR_CHARS_MAX || *n == cap)
 			return -EINVAL;
-		memcpy(addrs[*n], item, len);
-		addrs[*n][len] = '\0';
-		if (!hw_addr_ok(addrs[(*n)++]))
+		char *a = addrs[(*n)++];
+		memcpy(a, item, len);
+		a[len] = '\0';
+		size_t id_len;
+		const char *addr = hw_addr_split(a, &id_len);
+		if (!hw_addr_ok(addr) || (addr != a && !id_ok(a, id_len)))
 			return -EINVAL;
 	}
 	return 0;

@@ -30,12 +30,13 @@ const char *hw_addr_split(const char *item, size_t *id_len);
  * item's comma, or to NULL after the last item. */
 const char *hw_list_item(const char **p, size_t *len);
 
-/* Split the comma-separated address list ("a, b,c") into addrs[0..*n), each trimmed of the
- * blanks (spaces, tabs) around it, as hw_client_connect() reads a list: every reader of a
- * --connect list uses this, so an address compares equal to hw_client_addr(). 0, or
- * -EINVAL for an empty list, an empty address, one longer than HW_ADDR_CHARS_MAX, one
- * that is not an address (hw_addr_ok) or more than cap of them (addrs[0..cap) may then
- * hold some). */
+/* Split the comma-separated address list ("a, p1@b,c") into addrs[0..*n), each trimmed of
+ * the blanks (spaces, tabs) around it and kept whole, its "ID@" too (hw_addr_split), as
+ * hw_client_connect() reads a list: every reader of a --connect list uses this, so an
+ * address compares equal to hw_client_addr(). 0, or -EINVAL for an empty list, an empty
+ * item, one longer than HW_ADDR_CHARS_MAX (its ID@ counted), one whose ADDR is not an
+ * address (hw_addr_ok) or whose ID is not an id (hw_id_ok), or more than cap of them
+ * (addrs[0..cap) may then hold some). */
 int hw_addrs_parse(const char *list, char (*addrs)[HW_ADDR_CHARS_MAX + 1], size_t cap, size_t *n);
 
 #endif

@@ -86,11 +86,15 @@ enum {
 	{"peers", required_argument, NULL, HW_CLI_OPT_PEERS},                                   \
 	{"cluster", required_argument, NULL, HW_CLI_OPT_CLUSTER},                               \
 	{"insecure", no_argument, NULL, HW_CLI_OPT_INSECURE}
-#define HW_CLI_SECURITY_USAGE                                                                     \
-	"  --key FILE --peers LIST --cluster ID: the encrypted channel (docs/security.md):\n"    \
-	"  this client's node.key (hawser keygen; every node pins its node.pub), the nodes'\n"   \
-	"  node.pub files or directories of them (comma-separated), the cluster id.\n"          \
-	"  --insecure instead: plaintext, for nodes configured insecure = true.\n"
+#define HW_CLI_SECURITY_USAGE                                                                      \
+	"  --key FILE --peers LIST --cluster ID: the encrypted channel (docs/security.md):\n"      \
+	"  this client's node.key (hawser keygen; every node pins its node.pub), the nodes'\n"     \
+	"  node.pub files or directories of them (comma-separated), the cluster id. Name\n"        \
+	"  the node at each address, ID@HOST:PORT or ID@unix:/path (recommended): only the\n"      \
+	"  key pinned as ID (its ID.pub) is taken there, another is refused (HW_EAUTH); a\n"       \
+	"  bare address takes any pinned key, another client's too.\n"                             \
+	"  --insecure instead: plaintext, for nodes configured insecure = true; an ID@\n"          \
+	"  cannot be checked then and is refused (HW_ECONFIG).\n"
 struct hw_client_security;
 int hw_cli_security_opt(struct hw_client_security *s, int key, const char *v);
 int hw_cli_security_check(const struct hw_cli_cmd *cmd, const struct hw_client_security *s);

@@ -491,9 +491,10 @@ const struct hw_cli_cmd hw_cli_drill_procedure = {
 	"  of generations and how far back they reach, that each matches its MANIFEST, a\n"
 	"  copy outside the primary's reach (offsite_dir), key files present, the witness\n"
 	"  and the standbys reachable with lag within rpo (asking the node at ADDR or\n"
-	"  node.client, over the channel of the config's [security] keys; plaintext with\n"
-	"  --dir alone), disk space for a restore, and every other drill within its\n"
-	"  schedule. --now T judges ages and schedules at T instead of now. A node that\n"
-	"  answered gets the result for its audit trail (hawser audit: a drill event with\n"
-	"  the key this command connected with).\n" COMMON_USAGE,
+	"  node.client, over the channel of the config's [security] keys, ID@ADDR taking\n"
+	"  only the key pinned as ID; plaintext with --dir alone), disk space for a\n"
+	"  restore, and every other drill within its schedule. --now T judges ages and\n"
+	"  schedules at T instead of now. A node that answered gets the result for its\n"
+	"  audit trail (hawser audit: a drill event with the key this command connected\n"
+	"  with).\n" COMMON_USAGE,
 	run_procedure};

@@ -274,18 +274,17 @@ const struct hw_cli_cmd hw_cli_submit = {
 	"                     [--mode M] [--k K] [--window W] [--json]\n"
 	"                     (--key FILE --peers LIST --cluster ID | --insecure)\n"
 	"  Generate N records (bench/workload.h) and submit them to the node's client port\n"
-	"  ADDR (HOST:PORT or unix:/path), pipelined with at most W in flight (default 64,\n"
-	"  at most 4096), then wait for every outcome. Profiles: terminal_peak (default),\n"
-	"  nagoya_port_peak, stress, poison. --seed S (default 1). --mode M: local,\n"
-	"  received, durable or applied; --k K: standbys that must meet it (default: the\n"
-	"  node's). Prints accepted, duplicates, rejected, unexpected (other than the\n"
+	"  ADDR ([ID@]HOST:PORT or [ID@]unix:/path), pipelined with at most W in flight\n"
+	"  (default 64, at most 4096), then wait for every outcome. Profiles: terminal_peak\n"
+	"  (default), nagoya_port_peak, stress, poison. --seed S (default 1). --mode M:\n"
+	"  local, received, durable or applied; --k K: standbys that must meet it (default:\n"
+	"  the node's). Prints accepted, duplicates, rejected, unexpected (other than the\n"
 	"  generator expected), errors and the time taken; --json: one JSON object.\n"
 	"  ADDR may list the nodes of a failover cluster, comma-separated: the submits go to\n"
 	"  the primary, and when it fails or steps down they follow the new one, sending\n"
 	"  what was in flight again with the same bytes (a record already stored comes\n"
 	"  back as a duplicate: each is committed once, or reported as an error).\n"
-	"  Exit 1 if any outcome was unexpected or any submit failed.\n"
-	HW_CLI_SECURITY_USAGE,
+	"  Exit 1 if any outcome was unexpected or any submit failed.\n" HW_CLI_SECURITY_USAGE,
 	cmd_submit};
 
 /* ---- status */
@@ -671,10 +670,10 @@ const struct hw_cli_cmd hw_cli_status = {
 	"status", "show a node's replication status and drill schedule",
 	"usage: hawser status [--connect ADDR] [--dir DIR | --config FILE] [--now T] [--json]\n"
 	"                     [--key FILE --peers LIST --cluster ID | --insecure]\n"
-	"  Ask the node at ADDR (its client port: HOST:PORT or unix:/path) for its status:\n"
-	"  role, epoch, last and durable LSN, durability mode and k, submits, throughput\n"
-	"  and waiting submits; on a primary, a submit's mean time queued for the store,\n"
-	"  in it and waiting for its durability rule (last second, and since start in\n"
+	"  Ask the node at ADDR (its client port: [ID@]HOST:PORT or [ID@]unix:/path) for its\n"
+	"  status: role, epoch, last and durable LSN, durability mode and k, submits,\n"
+	"  throughput and waiting submits; on a primary, a submit's mean time queued for the\n"
+	"  store, in it and waiting for its durability rule (last second, and since start in\n"
 	"  --json); per standby what it has received, made durable and applied, with its\n"
 	"  lag in records and ms; the targets (rto, rpo, restore_rto),\n"
 	"  a failover now term by term (detection + election + replay + resume), the data\n"

@@ -8,10 +8,11 @@
  * later call returns the same code and the caller reconnects.
  *
  * With security (hw_client_connect_secure) each connection runs the channel of
- * engine/io/channel.h as its initiator: a blocking handshake after the connect, each
- * frame sealed into one record, and received records opened from raw into rbuf, where
- * frames are parsed as before. rbuf then holds two frames, so a record that carries the
- * end of one frame and the start of the next always fits after a partial frame. */
+ * engine/io/channel.h as its initiator: a blocking handshake after the connect (then, at
+ * an address that names its node, ID@ADDR, a check that the node's key is that node's),
+ * each frame sealed into one record, and received records opened from raw into rbuf,
+ * where frames are parsed as before. rbuf then holds two frames, so a record that carries
+ * the end of one frame and the start of the next always fits after a partial frame. */
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
@@ -41,6 +42,7 @@
 /* Addresses one client may follow: the nodes of a failover cluster (at most the election's
  * voters less the witness), each at most HW_ADDR_CHARS_MAX (client_int.h). */
 #define ADDRS_MAX HW_DIAL_MAX
+_Static_assert(ADDRS_MAX <= 32, "one bit of refusals_said per address");
 /* Pause between two rounds over the addresses while no node answers as the primary
  * (an election under way): short against an RTO of seconds. */
 #define RECONNECT_PAUSE_MS 50
@@ -98,7 +100,7 @@ struct hw_client {
 	uint8_t *q;
 	size_t qlen;
 	struct hw_arena arena; /* protobuf decode of one reply, reset per reply */
-	char addrs[ADDRS_MAX][HW_ADDR_CHARS_MAX + 1];
+	char addrs[ADDRS_MAX][HW_ADDR_CHARS_MAX + 1]; /* as given: ID@ADDR or ADDR */
 	uint32_t n_addrs;
 	uint32_t cur; /* the address connected to */
 	int role;     /* what the node said in its Hello (wire.proto Role) */
@@ -111,7 +113,9 @@ struct hw_client {
 	bool secure;
 	struct hw_identity id;
 	uint8_t pins[HW_CHANNEL_PINNED_MAX][HW_CHANNEL_KEY_BYTES];
+	char pin_names[HW_CHANNEL_PINNED_MAX][HW_CHANNEL_PIN_NAME_BYTES]; /* by file name */
 	size_t n_pins;
+	uint32_t refusals_said; /* addresses (bits) whose wrong key stderr heard this search */
 	char cluster[HW_CHANNEL_CLUSTER_BYTES + 1];
 	struct hw_channel *ch;
 	uint8_t *raw, *pt, *ct;
@@ -763,6 +767,47 @@ static int handshake(struct hw_client *c, int64_t deadline)
 	return rc ? set_failed(c, rc) : 0;
 }
 
+/* The node address i names (ID@ADDR) into id, "" when it names none. */
+static void addr_node(const struct hw_client *c, uint32_t i, char id[HW_ID_CHARS_MAX + 1])
+{
+	size_t n;
+	hw_addr_split(c->addrs[i], &n);
+	HW_ASSERT(n <= HW_ID_CHARS_MAX); /* hw_addrs_parse checked it */
+	memcpy(id, c->addrs[i], n);
+	id[n] = '\0';
+}
+
+/* Whether the node on c's channel may answer at address i: the address names no node,
+ * or the key the handshake authenticated is pinned as the node it names (ID@ADDR: its
+ * file ID.pub or ID.<anything>.pub), the rule the nodes check each other by
+ * (hw_security_peer_is). id gets the name ("" for none). */
+static bool named_node(const struct hw_client *c, uint32_t i, char id[HW_ID_CHARS_MAX + 1])
+{
+	addr_node(c, i, id);
+	return id[0] == '\0' || hw_channel_pinned_as(c->pins, c->pin_names, c->n_pins,
+						     hw_channel_peer_key(c->ch), id);
+}
+
+/* Refuse another pinned key (a client's, say) that answers at an address naming its node
+ * (named_node), before a frame is sent: 0, or HW_EAUTH (sticky), said on stderr once per
+ * address in a search. */
+static int check_node_key(struct hw_client *c, uint32_t i)
+{
+	char id[HW_ID_CHARS_MAX + 1];
+	if (named_node(c, i, id))
+		return 0;
+	if (!(c->refusals_said & 1u << i)) {
+		char fp[HW_CHANNEL_FINGERPRINT_CHARS + 1];
+		hw_channel_fingerprint(hw_channel_peer_key(c->ch), fp);
+		fprintf(stderr,
+			"hawser client: %s refused: the key that answered, key=%s, is not pinned "
+			"as node %s (%s.pub), so it is not %s (code=HW_EAUTH)\n",
+			c->addrs[i], fp, id, id, id);
+	}
+	c->refusals_said |= 1u << i;
+	return set_failed(c, HW_EAUTH);
+}
+
 /* Take fd, connected to address i, as the connection: a fresh stream (what was
  * buffered from the old one is dropped), then the handshake and the Hello, by deadline.
  * 0 or the error; c->fd is -1 after an error. */
@@ -784,6 +829,8 @@ static int connect_to(struct hw_client *c, uint32_t i, int fd, int64_t deadline)
 	c->rx_ms = hw_mono_ms();
 	c->cur = i;
 	int rc = c->secure ? handshake(c, deadline) : 0;
+	if (rc == 0 && c->secure)
+		rc = check_node_key(c, i);
 	if (rc == 0)
 		rc = hello(c, deadline);
 	if (rc != 0) {
@@ -800,9 +847,11 @@ static void search_begin(struct hw_client *c)
 		return;
 	const char *addrs[ADDRS_MAX];
 	for (uint32_t k = 0; k < c->n_addrs; k++) {
-		addrs[k] = c->addrs[k];
+		size_t id_len;
+		addrs[k] = hw_addr_split(c->addrs[k], &id_len); /* dialled without its ID@ */
 		c->patience_ms[k] = HELLO_PATIENCE_MS;
 	}
+	c->refusals_said = 0;
 	hw_dials_init(&c->dials, addrs, c->n_addrs, CONNECT_TIMEOUT_MS);
 	c->dialing = true;
 }
@@ -918,8 +967,8 @@ static int take_security(struct hw_client *c, const struct hw_client_security *s
 		return HW_ECONFIG;
 	}
 	char bad[256];
-	int rc = hw_channel_pins_parse(sec->peers, c->pins, NULL, HW_CHANNEL_PINNED_MAX, &c->n_pins,
-				       bad, sizeof bad);
+	int rc = hw_channel_pins_parse(sec->peers, c->pins, c->pin_names, HW_CHANNEL_PINNED_MAX,
+				       &c->n_pins, bad, sizeof bad);
 	if (rc) {
 		fprintf(stderr, "hawser client: pinned key %s: %s\n", bad,
 			rc == HW_ECONFIG ? "not a node.pub of hawser keygen" : hw_strerror(rc));
@@ -939,6 +988,25 @@ static int take_security(struct hw_client *c, const struct hw_client_security *s
 	c->ct = malloc(HW_CHANNEL_RECORD_BYTES(SEND_FRAME_MAX));
 	c->secure = true;
 	return c->raw && c->pt && c->ct ? 0 : HW_ENOMEM;
+}
+
+/* A plaintext client has no key to check that a node is the one an address names
+ * (ID@ADDR): such an address is refused, HW_ECONFIG with a message on stderr, rather than
+ * taken as if it had been checked. */
+static int check_plaintext_addrs(const struct hw_client *c)
+{
+	for (uint32_t k = 0; !c->secure && k < c->n_addrs; k++) {
+		char id[HW_ID_CHARS_MAX + 1];
+		addr_node(c, k, id);
+		if (id[0] != '\0') {
+			fprintf(stderr,
+				"hawser client: %s names node %s, which a plaintext connection "
+				"cannot check: connect with keys, or give the address alone\n",
+				c->addrs[k], id);
+			return HW_ECONFIG;
+		}
+	}
+	return 0;
 }
 
 int hw_client_connect(const char *addr, struct hw_client **out)
@@ -972,6 +1040,8 @@ int hw_client_connect_secure(const char *addr, const struct hw_client_security *
 	size_t n_addrs = 0;
 	rc = hw_addrs_parse(addr, c->addrs, ADDRS_MAX, &n_addrs);
 	c->n_addrs = (uint32_t)n_addrs;
+	if (rc == 0)
+		rc = check_plaintext_addrs(c);
 	if (rc == 0 && c->n_addrs > 1 &&
 	    (!(c->fl = calloc(HW_CLIENT_INFLIGHT_MAX, sizeof *c->fl)) ||
 	     !(c->pend = malloc(PEND_BYTES))))

@@ -90,7 +90,7 @@ int hw_client_fd(const struct hw_client *c);
  * thread that owns c; cheap (no system call). */
 bool hw_client_ready(const struct hw_client *c);
 
-/* The address c is connected to (one of its list; borrowed). */
+/* The address c is connected to, as its list gave it (ID@ included; borrowed). */
 const char *hw_client_addr(const struct hw_client *c);
 
 /* ---- for engine/client_request.c */

@@ -99,9 +99,13 @@ struct hw_client;
 
 /* Connect in plaintext (for nodes configured insecure = true; else use
  * hw_client_connect_secure) to a node's client port: "HOST:PORT" or "unix:/path", or a
- * comma-separated list of them (the nodes of a failover cluster, at most 8): then the
- * first that answers as the primary is taken, and HW_ENOT_PRIMARY returned when none does
- * (an election may be under way: retry, or hw_client_reconnect()). Blocking, with a 5 s
+ * comma-separated list of them (the nodes of a failover cluster, at most 8). An address
+ * may name the node there, "ID@HOST:PORT" or "ID@unix:/path" (as node.primary does; at
+ * most 128 characters with its ID@), which a secure client checks (see
+ * hw_client_connect_secure); a plaintext one cannot, and refuses such an address with
+ * HW_ECONFIG (and a message on stderr) rather than take the claim unchecked. With a list,
+ * the first that answers as the primary is taken, and HW_ENOT_PRIMARY returned when none
+ * does (an election may be under way: retry, or hw_client_reconnect()). Blocking, with a 5 s
  * timeout per address for the whole dial (the connect, the secure handshake and the
  * node's Hello together, not counting time spent on other nodes). The addresses are
  * dialled in order, but a connect not done within 200 ms no longer holds up the next
@@ -160,7 +164,12 @@ int hw_client_connect(const char *addr, struct hw_client **out);
 
 /* How a client connection is secured (docs/security.md): the channel of the nodes'
  * [security] section, with this client's own key pair (`hawser keygen`), which every
- * node must pin. */
+ * node must pin. peers are the keys it accepts from a node; one in a file named ID.pub
+ * (or ID.<anything>.pub: the name up to the file's first dot, as the nodes read it) is
+ * node ID's, and is the only one taken at an address that names ID (ID@ADDR). An address
+ * without ID takes any of them: weaker, since a pinned directory often holds other
+ * clients' keys too, and whoever holds one of those could answer at a node's address and
+ * pass for the node. Name the nodes. */
 struct hw_client_security {
 	const char *cluster_id; /* the nodes' [cluster] id */
 	const char *key;        /* this client's node.key (mode 0600) */
@@ -171,8 +180,13 @@ struct hw_client_security {
 
 /* hw_client_connect() over the authenticated, encrypted channel of sec (NULL or
  * sec->insecure: plaintext). A node that refuses this client's key closes the connection
- * during the handshake: HW_EHANDSHAKE; a node whose key is not pinned here: HW_EAUTH.
- * HW_ECONFIG (and a message on stderr) for keys that cannot be read. */
+ * during the handshake: HW_EHANDSHAKE; a node whose key is not pinned here: HW_EAUTH. At
+ * an address that names its node (ID@ADDR) the node's key must be pinned as ID (struct
+ * hw_client_security), else HW_EAUTH too, with a line on stderr naming the address, ID
+ * and the key's fingerprint (as the nodes log it), before any frame is sent on that
+ * connection; each address of a list is held to its own ID, in every search for the
+ * primary (a refused one is passed over like one that does not answer). HW_ECONFIG (and
+ * a message on stderr) for keys that cannot be read. */
 int hw_client_connect_secure(const char *addr, const struct hw_client_security *sec,
 			     struct hw_client **out);
 

@@ -45,6 +45,7 @@ struct fix {
 	char keys[HW_PROC_PATH_MAX + 8];
 	char pins[HW_PROC_PATH_MAX + 8];
 	char rogue_fp[HW_CHANNEL_FINGERPRINT_CHARS + 1];
+	char client_fp[HW_CHANNEL_FINGERPRINT_CHARS + 1];
 	struct hw_tnode p, s;
 	struct hw_client_security sec; /* the client's */
 	char client_key[HW_PROC_PATH_MAX + 32];
@@ -86,6 +87,20 @@ static void security(const struct fix *f, FILE *ini, const char *key, bool insec
 		fprintf(ini, "[security]\ninsecure = true\n");
 	else
 		fprintf(ini, "[security]\nkey = %s/%s.key\npeers = %s\n", f->keys, key, f->pins);
+}
+
+/* Write n's config as an impostor: a primary at n's addresses holding the key pinned as
+ * a client's (client.pub), so pinned, but not as any node. */
+static void impostor(const struct fix *f, const struct hw_tnode *n)
+{
+	FILE *ini = fopen(n->ini, "w");
+	assert_non_null(ini);
+	fprintf(ini,
+		"[cluster]\nid = " CLUSTER_ID "\nstandbys = s1\n[node]\nid = client\n"
+		"role = primary\ndata_dir = %s\nlisten = %s\nclient = %s\n",
+		n->dir, n->listen, n->client);
+	security(f, ini, "client", false);
+	assert_int_equal(fclose(ini), 0);
 }
 
 /* Name the primary p1 and standby s1 under root: paths and free ports. */
@@ -131,7 +146,7 @@ static int setup(void **state)
 	assert_int_equal(mkdir(f->pins, 0755), 0);
 	make_key(f, "p1", f->pins, NULL);
 	make_key(f, "s1", f->pins, NULL);
-	make_key(f, "client", f->pins, NULL);
+	make_key(f, "client", f->pins, f->client_fp);
 	make_key(f, "rogue", f->keys, f->rogue_fp); /* its node.pub pinned nowhere */
 	snprintf(f->client_key, sizeof f->client_key, "%s/client.key", f->keys);
 	f->sec = (struct hw_client_security){
@@ -153,13 +168,12 @@ static int teardown(void **state)
 
 /* ---- clients */
 
-static Hawser__Wire__V1__Status *status_of(const struct hw_client_security *sec,
-					   const struct hw_tnode *n)
+static Hawser__Wire__V1__Status *status_of(const struct hw_client_security *sec, const char *addr)
 {
 	struct hw_client *c;
 	uint8_t *body = NULL;
 	size_t len = 0;
-	int rc = hw_client_connect_secure(n->client, sec, &c);
+	int rc = hw_client_connect_secure(addr, sec, &c);
 	if (rc == 0) {
 		rc = hw_client_status(c, 2000, &body, &len);
 		hw_client_close(c);
@@ -175,7 +189,7 @@ static void wait_standby(struct fix *f, uint64_t lsn)
 {
 	uint64_t seen = 0;
 	for (int i = 0; i < WAIT_MS / 50 && seen < lsn; i++) {
-		Hawser__Wire__V1__Status *s = status_of(&f->sec, &f->s);
+		Hawser__Wire__V1__Status *s = status_of(&f->sec, f->s.client);
 		seen = s ? s->durable_lsn : 0;
 		hawser__wire__v1__status__free_unpacked(s, NULL);
 		if (seen < lsn)
@@ -184,16 +198,17 @@ static void wait_standby(struct fix *f, uint64_t lsn)
 	assert_true(seen >= lsn);
 }
 
-/* Submit count generated records (seed) with mode; every one must be acknowledged.
- * Their bytes are appended to keep[0..*kept) when keep is not NULL. Returns the last LSN. */
-static uint64_t submit(const struct fix *f, uint64_t seed, unsigned count, enum hw_durability mode,
-		       uint8_t *keep, size_t *kept)
+/* Submit count generated records (seed) with mode to the node(s) at addr; every one must
+ * be acknowledged. Their bytes are appended to keep[0..*kept) when keep is not NULL.
+ * Returns the last LSN. */
+static uint64_t submit_to(const struct fix *f, const char *addr, uint64_t seed, unsigned count,
+			  enum hw_durability mode, uint8_t *keep, size_t *kept)
 {
 	struct hw_workload_opts wo = {.seed = seed, .count = count, .end_ms = 1790000000000};
 	struct hw_workload *w;
 	struct hw_client *c;
 	assert_int_equal(hw_workload_new(&wo, &w), 0);
-	assert_int_equal(hw_client_connect_secure(f->p.client, &f->sec, &c), 0);
+	assert_int_equal(hw_client_connect_secure(addr, &f->sec, &c), 0);
 	uint8_t *buf = malloc(HW_RECORD_BYTES_MAX);
 	assert_non_null(buf);
 	uint64_t lsn = 0;
@@ -214,6 +229,13 @@ static uint64_t submit(const struct fix *f, uint64_t seed, unsigned count, enum 
 	hw_client_close(c);
 	hw_workload_free(w);
 	return lsn;
+}
+
+/* submit_to the primary p1. */
+static uint64_t submit(const struct fix *f, uint64_t seed, unsigned count, enum hw_durability mode,
+		       uint8_t *keep, size_t *kept)
+{
+	return submit_to(f, f->p.client, seed, count, mode, keep, kept);
 }
 
 /* Records of test_pressed_client_kept: 8 MiB of them at least, more than the sockets
@@ -409,6 +431,16 @@ static bool holds(const uint8_t *hay, size_t len, const char *needle)
 	return memmem(hay, len, needle, strlen(needle)) != NULL;
 }
 
+/* The start of the file at path (a command's stderr) into text[0..cap), NUL-terminated. */
+static void read_log(const char *path, char *text, size_t cap)
+{
+	FILE *lf = fopen(path, "r");
+	assert_non_null(lf);
+	size_t n = fread(text, 1, cap - 1, lf);
+	fclose(lf);
+	text[n] = '\0';
+}
+
 /* ---- tests */
 
 /* A standby whose key the primary does not pin is refused with HW_EAUTH, logged with its
@@ -439,9 +471,9 @@ static void test_unpinned_node_refused(void **state)
 	snprintf(pins, sizeof pins, "%s, %s/rogue.pub", f->pins, f->keys);
 	struct hw_client_security trusting = f->sec;
 	trusting.peers = pins;
-	Hawser__Wire__V1__Status *ps = status_of(&f->sec, &f->p);
-	Hawser__Wire__V1__Status *ss = status_of(&trusting, &f->s);
-	assert_null(status_of(&f->sec, &f->s)); /* HW_EAUTH on the client's side */
+	Hawser__Wire__V1__Status *ps = status_of(&f->sec, f->p.client);
+	Hawser__Wire__V1__Status *ss = status_of(&trusting, f->s.client);
+	assert_null(status_of(&f->sec, f->s.client)); /* HW_EAUTH on the client's side */
 	assert_non_null(ps);
 	assert_non_null(ss);
 	assert_false(ps->insecure);
@@ -489,7 +521,7 @@ static void test_client_key_as_standby_refused(void **state)
 	assert_true(hw_proc_wait_line(&f->s.proc, &sm, "event=primary_refused", "code=HW_EAUTH",
 				      WAIT_MS, NULL, 0));
 	assert_true(submit(f, 1, 10, HW_LOCAL, NULL, NULL) >= 10);
-	Hawser__Wire__V1__Status *ps = status_of(&f->sec, &f->p);
+	Hawser__Wire__V1__Status *ps = status_of(&f->sec, f->p.client);
 	assert_non_null(ps);
 	assert_int_equal(ps->n_peers, 1);
 	assert_false(ps->peers[0]->connected);
@@ -516,14 +548,7 @@ static void test_client_key_as_primary_refused(void **state)
 	struct fix *f = *state;
 	name_nodes(f);
 	configs(f, "s1", NULL, false);
-	FILE *ini = fopen(f->p.ini, "w"); /* the impostor: p1's address, the client's key */
-	assert_non_null(ini);
-	fprintf(ini,
-		"[cluster]\nid = " CLUSTER_ID "\nstandbys = s1\n[node]\nid = client\n"
-		"role = primary\ndata_dir = %s\nlisten = %s\nclient = %s\n",
-		f->p.dir, f->p.listen, f->p.client);
-	security(f, ini, "client", false);
-	assert_int_equal(fclose(ini), 0);
+	impostor(f, &f->p); /* p1's address, the client's key */
 	size_t pm = 0, sm = 0;
 	assert_int_equal(hw_tnode_start(&f->p, &pm), 0);
 	assert_true(submit(f, 1, 10, HW_LOCAL, NULL, NULL) >= 10);
@@ -535,7 +560,7 @@ static void test_client_key_as_primary_refused(void **state)
 	assert_non_null(strstr(line, "key not pinned as primary p1"));
 	assert_true(hw_proc_wait_line(&f->s.proc, &sm, "event=primary_lost", "code=HW_EAUTH",
 				      WAIT_MS, NULL, 0));
-	Hawser__Wire__V1__Status *ss = status_of(&f->sec, &f->s);
+	Hawser__Wire__V1__Status *ss = status_of(&f->sec, f->s.client);
 	assert_non_null(ss);
 	assert_int_equal(ss->last_lsn, 0);
 	hawser__wire__v1__status__free_unpacked(ss, NULL);
@@ -545,6 +570,56 @@ static void test_client_key_as_primary_refused(void **state)
 	size_t from = 0;
 	assert_true(hw_proc_wait_line(&f->s.proc, &from, "event=audit_held",
 				      "key not pinned as primary p1", WAIT_MS, NULL, 0));
+	assert_int_equal(hw_proc_stop(&f->s.proc, WAIT_MS), 0);
+	assert_int_equal(hw_proc_stop(&f->p.proc, WAIT_MS), 0);
+}
+
+/* A client that names the node at each address (ID@ADDR) takes only the key pinned as
+ * that node's. A machine holding another pinned key (client.pub: another client's) that
+ * answers at the address a client dials as p1 is refused with HW_EAUTH: the connect
+ * fails, `hawser submit` names the address, the id and the key (as the nodes log it),
+ * and nothing is stored there. p1 itself, dialled as p1@, takes the submits; in a list
+ * each address is held to its own id, in the first search and in a reconnect, which both
+ * meet the impostor first. A bare address still takes any pinned key (the weaker form). */
+static void test_client_named_node_impostor_refused(void **state)
+{
+	struct fix *f = *state;
+	name_nodes(f);
+	configs(f, "s1", NULL, false);
+	struct hw_tnode_opts io = {.primary = true, .standbys = "s1"};
+	assert_int_equal(hw_tnode_init(&f->s, f->root, "client", &io), 0);
+	impostor(f, &f->s);
+	assert_int_equal(hw_tnode_start(&f->p, NULL), 0);
+	assert_int_equal(hw_tnode_start(&f->s, NULL), 0);
+	char fake_p1[48], real_p1[48], list[96];
+	snprintf(fake_p1, sizeof fake_p1, "p1@%s", f->s.client);
+	snprintf(real_p1, sizeof real_p1, "p1@%s", f->p.client);
+	struct hw_client *c = NULL;
+	assert_int_equal(hw_client_connect_secure(fake_p1, &f->sec, &c), HW_EAUTH);
+	assert_null(c);
+	char out[256], log[2 * HW_PROC_PATH_MAX], text[4096];
+	snprintf(log, sizeof log, "%s/submit.log", f->root);
+	const char *args[] = {"submit", "--connect", fake_p1,       "--generate",
+			      "3",      "--key",     f->client_key, "--peers",
+			      f->pins,  "--cluster", CLUSTER_ID,    NULL};
+	assert_int_not_equal(hw_proc_run(log, out, sizeof out, WAIT_MS, args), 0);
+	read_log(log, text, sizeof text);
+	char *said = strstr(text, fake_p1);
+	assert_non_null(said);
+	assert_non_null(strstr(said, "not pinned as node p1"));
+	assert_non_null(strstr(said, f->client_fp));
+	assert_non_null(strstr(said, "HW_EAUTH"));
+	assert_true(submit_to(f, real_p1, 1, 5, HW_LOCAL, NULL, NULL) >= 5);
+	snprintf(list, sizeof list, "s1@%s, %s", f->s.client, real_p1);
+	assert_int_equal(hw_client_connect_secure(list, &f->sec, &c), 0);
+	assert_string_equal(hw_client_addr(c), real_p1);
+	assert_int_equal(hw_client_reconnect(c, WAIT_MS), 0); /* from after p1: the impostor */
+	assert_string_equal(hw_client_addr(c), real_p1);
+	hw_client_close(c);
+	Hawser__Wire__V1__Status *fs = status_of(&f->sec, f->s.client); /* bare: taken */
+	assert_non_null(fs);
+	assert_true(fs->last_lsn <= 1); /* its own node_start audit event at most */
+	hawser__wire__v1__status__free_unpacked(fs, NULL);
 	assert_int_equal(hw_proc_stop(&f->s.proc, WAIT_MS), 0);
 	assert_int_equal(hw_proc_stop(&f->p.proc, WAIT_MS), 0);
 }
@@ -605,15 +680,11 @@ static void test_config_without_keys_refused(void **state)
 			"role = primary\ndata_dir = %s\nlisten = %s\nclient = %s\n%s",
 			f->p.dir, f->p.listen, f->p.client, extra[i]);
 		assert_int_equal(fclose(ini), 0);
-		char out[64], log[2 * HW_PROC_PATH_MAX], text[4096] = "";
+		char out[64], log[2 * HW_PROC_PATH_MAX], text[4096];
 		snprintf(log, sizeof log, "%s/refused-%d.log", f->root, i);
 		const char *args[] = {"node", "--config", f->p.ini, NULL};
 		assert_int_not_equal(hw_proc_run(log, out, sizeof out, WAIT_MS, args), 0);
-		FILE *lf = fopen(log, "r");
-		assert_non_null(lf);
-		size_t n = fread(text, 1, sizeof text - 1, lf);
-		fclose(lf);
-		text[n] = '\0';
+		read_log(log, text, sizeof text);
 		assert_non_null(strstr(text, want[i]));
 		assert_true(i == 1 || strstr(text, "[security] section") != NULL);
 	}
@@ -634,7 +705,7 @@ static unsigned captured_numbers(struct fix *f, bool insecure, unsigned *numbers
 	size_t kept_len = 0;
 	wait_standby(f, submit(f, 7, CAPTURE_RECORDS, HW_DURABLE, kept, &kept_len));
 	/* plaintext is shown: in the status and the start-up log */
-	Hawser__Wire__V1__Status *st = status_of(&f->sec, &f->p);
+	Hawser__Wire__V1__Status *st = status_of(&f->sec, f->p.client);
 	assert_non_null(st);
 	assert_int_equal(st->insecure, insecure);
 	hawser__wire__v1__status__free_unpacked(st, NULL);
@@ -681,6 +752,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_client_key_as_standby_refused, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_client_key_as_primary_refused, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_client_named_node_impostor_refused, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_corrupt_byte_rejected, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pressed_client_kept, setup, teardown),

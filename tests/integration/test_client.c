@@ -26,7 +26,6 @@
 #include <cmocka.h>
 
 #include "base/clock.h"
-#include "base/names.h"
 #include "engine/client_int.h"
 #include "engine/io/channel.h"
 #include "engine/io/frame.h"
@@ -360,6 +359,28 @@ static void pair_addr(char *buf, size_t cap, const struct server *a, const struc
 
 static const uint8_t record[100] = {0x0a, 0x10};
 
+/* A plaintext client has no key to check that the node at an address is the one it
+ * names (ID@ADDR): such an address, alone or in a list, is refused with HW_ECONFIG before
+ * anything is dialled (a dial would say -ECONNREFUSED here). */
+static void test_plaintext_named_refused(void **state)
+{
+	(void)state;
+	struct server s;
+	server_bind(&s, ECHO); /* never listens */
+	char addr[80];
+	struct hw_client *c = NULL;
+	struct hw_client_security plain = {.insecure = true};
+	snprintf(addr, sizeof addr, "p1@127.0.0.1:%u", s.port);
+	assert_int_equal(hw_client_connect(addr, &c), HW_ECONFIG);
+	assert_int_equal(hw_client_connect_secure(addr, &plain, &c), HW_ECONFIG);
+	snprintf(addr, sizeof addr, "127.0.0.1:%u, s1@127.0.0.1:%u", s.port, s.port);
+	assert_int_equal(hw_client_connect(addr, &c), HW_ECONFIG);
+	assert_null(c);
+	snprintf(addr, sizeof addr, "127.0.0.1:%u", s.port); /* a bare one is dialled */
+	assert_int_equal(hw_client_connect(addr, &c), -ECONNREFUSED);
+	server_unbind(&s);
+}
+
 /* Nothing listens on the port: connect fails with -ECONNREFUSED and no handle. */
 static void test_refused(void **state)
 {
@@ -373,39 +394,6 @@ static void test_refused(void **state)
 	assert_null(c);
 	assert_int_equal(hw_client_connect("no-port-here", &c), -EINVAL);
 	server_unbind(&s);
-}
-
-/* A list with blanks around its commas splits into the same addresses a client connects
- * to; an empty address, one too long, more than the cap, or one not HOST:PORT (a port out
- * of range would wrap to another node's) or unix:/path is refused. */
-static void test_addrs_parse(void **state)
-{
-	(void)state;
-	char a[3][HW_ADDR_CHARS_MAX + 1];
-	size_t n;
-	assert_int_equal(hw_addrs_parse(" h1:1 ,\th2:2\t, unix:/s ", a, 3, &n), 0);
-	assert_int_equal(n, 3);
-	assert_string_equal(a[0], "h1:1");
-	assert_string_equal(a[1], "h2:2");
-	assert_string_equal(a[2], "unix:/s");
-	assert_int_equal(hw_addrs_parse("h1:1, ,h2:2", a, 3, &n), -EINVAL);
-	assert_int_equal(hw_addrs_parse("", a, 3, &n), -EINVAL);
-	assert_int_equal(hw_addrs_parse("a:1,b:1,c:1,d:1", a, 3, &n), -EINVAL);
-	static const char *const bad[] = {
-		"h:86353", "h:65536", "h:0", "h:+20817", "h: 20817", "h:20817x",
-		"h:",      ":1",      "h",   "unix:",    "h:1,",
-	};
-	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-		if (hw_addrs_parse(bad[i], a, 3, &n) != -EINVAL)
-			fail_msg("'%s' taken", bad[i]);
-	assert_int_equal(hw_addrs_parse("[::1]:65535", a, 3, &n), 0);
-	char longest[HW_ADDR_CHARS_MAX + 2];
-	memset(longest, 'x', sizeof longest - 1);
-	memcpy(longest + sizeof longest - 3, ":1", 3);
-	assert_int_equal(hw_addrs_parse(longest, a, 3, &n), -EINVAL);
-	memcpy(longest + sizeof longest - 4, ":1", 3);
-	assert_int_equal(hw_addrs_parse(longest, a, 3, &n), 0);
-	assert_int_equal(n, 1);
 }
 
 /* 1000 submits sent back to back all come back, each once, with lsn = request_id; the
@@ -1286,8 +1274,8 @@ static void test_dial_one_deadline(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_addrs_parse),
 		cmocka_unit_test(test_refused),
+		cmocka_unit_test(test_plaintext_named_refused),
 		cmocka_unit_test(test_pipelined),
 		cmocka_unit_test(test_wait_timeout),
 		cmocka_unit_test(test_drain_after_poll),

@@ -364,6 +364,52 @@ static void test_list_items(void **state)
 	assert_int_equal(i, 4);
 }
 
+/* A list with blanks around its commas splits into the same items a client connects to,
+ * each kept whole, a node's ID@ too; an empty item, one too long (its ID@ counted), more
+ * than the cap, one whose address is not HOST:PORT (a port out of range would wrap to
+ * another node's; a HOST never holds the '@') or unix:/path, or whose ID is not an id
+ * (empty, with a blank or a '!', longer than HW_ID_CHARS_MAX) is refused. */
+static void test_addrs_parse(void **state)
+{
+	(void)state;
+	char a[3][HW_ADDR_CHARS_MAX + 1];
+	size_t n;
+	assert_int_equal(hw_addrs_parse(" h1:1 ,\tp1@h2:2\t, s1@unix:/s@x ", a, 3, &n), 0);
+	assert_int_equal(n, 3);
+	assert_string_equal(a[0], "h1:1");
+	assert_string_equal(a[1], "p1@h2:2");
+	assert_string_equal(a[2], "s1@unix:/s@x");
+	assert_int_equal(hw_addrs_parse("h1:1, ,h2:2", a, 3, &n), -EINVAL);
+	assert_int_equal(hw_addrs_parse("", a, 3, &n), -EINVAL);
+	assert_int_equal(hw_addrs_parse("a:1,b:1,c:1,d:1", a, 3, &n), -EINVAL);
+	static const char *const bad[] = {
+		"h:86353", "h:65536", "h:0",    "h:+20817", "h: 20817", "h:20817x", "h:",
+		":1",      "h",       "unix:",  "h:1,",     "@h:1",     "p 1@h:1",  "p1@",
+		"p1@h",    "p1@h:0",  "p!@h:1", "p1@@h:1",  "a@b@c:1",  "p1@unix:", "h:1, p1 @h:2",
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		if (hw_addrs_parse(bad[i], a, 3, &n) != -EINVAL)
+			fail_msg("'%s' taken", bad[i]);
+	assert_int_equal(hw_addrs_parse("[::1]:65535", a, 3, &n), 0);
+	char longest[HW_ADDR_CHARS_MAX + 2];
+	memset(longest, 'x', sizeof longest - 1);
+	memcpy(longest + sizeof longest - 3, ":1", 3);
+	assert_int_equal(hw_addrs_parse(longest, a, 3, &n), -EINVAL);
+	memcpy(longest + sizeof longest - 4, ":1", 3);
+	assert_int_equal(hw_addrs_parse(longest, a, 3, &n), 0);
+	assert_int_equal(n, 1);
+	longest[0] = 'p'; /* the same length with an ID@ */
+	longest[1] = '@';
+	assert_int_equal(hw_addrs_parse(longest, a, 3, &n), 0);
+	char id[HW_ID_CHARS_MAX + 2], item[HW_ID_CHARS_MAX + 16];
+	memset(id, 'i', sizeof id - 1);
+	id[sizeof id - 1] = '\0'; /* one character too long */
+	snprintf(item, sizeof item, "%s@h:1", id);
+	assert_int_equal(hw_addrs_parse(item, a, 3, &n), -EINVAL);
+	snprintf(item, sizeof item, "%s@h:1", id + 1);
+	assert_int_equal(hw_addrs_parse(item, a, 3, &n), 0);
+}
+
 /* An address may name the node there, ID@ADDR, as a client's --connect list and
  * node.primary write it: the ID ends at the first '@', a "unix:" address is never split
  * (its path may hold '@'), and a HOST never holds one. */
@@ -400,6 +446,7 @@ int main(void)
 		cmocka_unit_test(test_entry),
 		cmocka_unit_test(test_duration),
 		cmocka_unit_test(test_list_items),
+		cmocka_unit_test(test_addrs_parse),
 		cmocka_unit_test(test_addr_split),
 		cmocka_unit_test(test_log_escape),
 		cmocka_unit_test(test_log_read),
