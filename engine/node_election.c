@@ -221,9 +221,10 @@ static void promote(struct hw_node *n, uint64_t epoch)
 {
 	int64_t t0 = hw_mono_ms();
 	hw__standby_leave(n);
-	/* The writer's last commit (of what it took) may have failed: its failure is the
-	 * store's now, and a store that failed must not lead (it may hold less than its
-	 * log, whose entries standbys have). Nothing is open: this only reads it. */
+	/* The writer's last commit and flush (of what it took) may have failed: its failure
+	 * is the store's now, and a store that failed must not lead (it may hold less than
+	 * its log, whose entries standbys have), nor take its head as durable, as the core
+	 * does. Nothing is open: this only reads it. */
 	int src = hw_store_commit(n->store);
 	if (src != 0) {
 		hw__node_storage_failed(n, src, "promote");
@@ -264,6 +265,9 @@ static void demote(struct hw_node *n, uint64_t epoch)
 	       (unsigned long long)n->acked_lsn, (long long)n->last_ack_wall_ms, n->requests_used,
 	       n->n_fenced);
 	hw__primary_leave(n, HW_ENOT_PRIMARY); /* answers the fenced ones too */
+	/* As in promote(): the standby's core takes the store's head as durable, which the
+	 * writer's last flush made so, unless it failed. */
+	int src = hw_store_commit(n->store);
 	n->n_fenced = 0;
 	n->submits_paused = false;
 	n->cfg.role = HW_ROLE_STANDBY;
@@ -276,7 +280,7 @@ static void demote(struct hw_node *n, uint64_t epoch)
 	n->following = UINT32_MAX;
 	n->cfg.primary[0] = '\0';
 	n->cfg.primary_id[0] = '\0';
-	int rc = hw__standby_restart(n);
+	int rc = src != 0 ? src : hw__standby_restart(n);
 	if (rc != 0)
 		hw__node_storage_failed(n, rc, "step_down");
 }

@@ -1117,7 +1117,7 @@ int hw_store_sync(struct hw_store *s)
 {
 	if (s->failed != 0)
 		return HW_ESTORE_FAILED;
-	int rc = mdb_env_sync(s->env, 1);
+	int rc = hw_fault_tick(s->opts.sync_fault) ? EIO : mdb_env_sync(s->env, 1);
 	if (rc != 0)
 		batch_failed(s, rc == MDB_MAP_FULL ? EIO : rc); /* never retried */
 	return rc == 0 ? 0 : s->failed;

@@ -71,6 +71,8 @@ struct hw_store_opts {
 	struct hw_fault *mapfull_fault; /* test hook: a firing fault fails a put with MAP_FULL */
 	struct hw_fault *commit_mapfull_fault; /* test hook: ... a commit with MAP_FULL (as
 						  LMDB's, saving its free list) */
+	struct hw_fault *sync_fault;           /* test hook: a firing fault fails hw_store_sync()
+						  with -EIO */
 };
 
 /* Position of the log's last entry. An empty store has lsn 0 and an all-zero hash. */

@@ -142,14 +142,15 @@ static struct hw_segment *segment_copy(const struct hw_batch *b)
 #define CHECKPOINT_RECORDS 65536u
 #define CHECKPOINT_MS      1000
 
-static int checkpoint(struct hw_writer *w)
+static int checkpoint(struct hw_writer *w, bool now_anyway)
 {
 	if (w->wal == NULL)
 		return 0;
 	struct hw_head h;
 	hw_store_head(w->store, &h);
 	int64_t now = hw_mono_ms();
-	if (h.lsn - w->synced_lsn < CHECKPOINT_RECORDS && now - w->synced_ms < CHECKPOINT_MS)
+	if (!now_anyway && h.lsn - w->synced_lsn < CHECKPOINT_RECORDS &&
+	    now - w->synced_ms < CHECKPOINT_MS)
 		return 0;
 	int rc = hw_store_sync(w->store);
 	if (rc != 0)
@@ -166,14 +167,14 @@ void hw_writer_set_wal(struct hw_writer *w, struct hw_wal *wal)
 	w->synced_ms = hw_mono_ms();
 }
 
-/* Commit whatever the store holds, flush it now and then, and publish the committed
- * head. 0 or the sticky storage failure. */
-static int store_commit(struct hw_writer *w)
+/* Commit whatever the store holds, flush it now and then (flush: now), and publish the
+ * committed head. 0 or the sticky storage failure. */
+static int store_commit(struct hw_writer *w, bool flush)
 {
 	int rc = hw_store_commit(w->store);
 	w->held_ns = 0;
 	if (rc == 0)
-		rc = checkpoint(w);
+		rc = checkpoint(w, flush);
 	struct hw_head h;
 	hw_store_head(w->store, &h);
 	pthread_mutex_lock(&w->mu);
@@ -215,7 +216,7 @@ static int64_t commit_due_ns(struct hw_writer *w)
 static int job_commit(struct hw_writer *w, bool held)
 {
 	if (w->wal == NULL)
-		return store_commit(w);
+		return store_commit(w, false);
 	if (!held)
 		hw_store_hold(w->store);
 	int64_t now = (int64_t)hw_mono_ns();
@@ -226,7 +227,7 @@ static int job_commit(struct hw_writer *w, bool held)
 	bool wanted = commit_wanted(w);
 	pthread_mutex_unlock(&w->mu);
 	if (wanted || hw_store_held_full(w->store) || now - w->held_ns >= commit_after_ns(w))
-		return store_commit(w);
+		return store_commit(w, false);
 	return 0;
 }
 
@@ -274,7 +275,8 @@ static void run_append(struct hw_writer *w, struct hw_job *j)
 	if (w->wal == NULL) {
 		j->rc = hw_store_append_entries(w->store, w->ptrs, j->len, j->n, &j->rej);
 		if (j->rc == 0)
-			j->rc = store_commit(w); /* nothing open: publishes and checkpoints */
+			j->rc = store_commit(w,
+					     false); /* nothing open: publishes and checkpoints */
 	} else {
 		j->rc = hw_store_append_hold(w->store, w->ptrs, j->len, j->n, &j->rej);
 		if (j->rc == 0)
@@ -314,7 +316,7 @@ static struct hw_job *next_job(struct hw_writer *w)
 			wait_until(w, due);
 		} else {
 			pthread_mutex_unlock(&w->mu);
-			int rc = store_commit(w);
+			int rc = store_commit(w, false);
 			pthread_mutex_lock(&w->mu);
 			if (rc != 0 && w->commit_rc == 0)
 				w->commit_rc = rc; /* no job to carry it: the loop reads it */
@@ -340,10 +342,8 @@ static void *writer_main(void *arg)
 	pthread_setname_np(pthread_self(), "hw-store"); /* top -H, perf */
 	for (;;) {
 		struct hw_job *j = next_job(w);
-		if (j == NULL) {
-			uint64_t entries;
-			if (hw_store_held(w->store, &entries))
-				store_commit(w); /* the log still holds them if this fails */
+		if (j == NULL) { /* a failure stays the store's, read by its next commit */
+			store_commit(w, true);
 			return NULL;
 		}
 		if (j->kind == HW_JOB_SUBMIT)

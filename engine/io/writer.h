@@ -158,7 +158,11 @@ void hw_writer_kick(struct hw_writer *w);
  * idle). Called by the loop from cb or later. */
 void hw_writer_release(struct hw_writer *w);
 
-/* Stop the thread after its current job and free everything. */
+/* Stop the thread after its current job and free everything. What the store holds is
+ * committed and, with a log in front (hw_writer_set_wal), flushed: whoever starts from
+ * the store's head next (a promotion, a step-down, a restart) takes it as durable,
+ * though the log may not have flushed those entries yet. A failure of either is the
+ * store's (sticky): hw_store_commit() with nothing open returns it. */
 void hw_writer_stop(struct hw_writer *w);
 
 #endif

@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "base/clock.h"
+#include "base/fault.h"
 #include "bench/workload.h"
 #include "engine/io/loop.h"
 #include "engine/io/wal.h"
@@ -43,6 +44,8 @@ struct fx {
 	struct hw_writer *writer;
 	struct hw_workload *load;
 	struct hw_timer *limit;
+	struct hw_fault
+		sync_fault; /* the store's hw_store_sync(): disarmed unless a test arms it */
 	struct seen seen[16];
 	size_t n_seen;
 	enum hw_job_stage stop_at; /* stop the loop at this callback */
@@ -86,7 +89,8 @@ static int setup(void **state)
 	assert_non_null(f);
 	assert_int_equal(hw_test_mkdtemp("writer", f->dir, sizeof f->dir), 0);
 	snprintf(f->wal_dir, sizeof f->wal_dir, "%s/wal", f->dir);
-	struct hw_store_opts o = {.log_ahead = true};
+	hw_fault_init(&f->sync_fault);
+	struct hw_store_opts o = {.log_ahead = true, .sync_fault = &f->sync_fault};
 	assert_int_equal(hw_store_init(f->dir), 0);
 	assert_int_equal(hw_store_open(f->dir, &o, &f->store), 0);
 	struct hw_head last;
@@ -239,6 +243,24 @@ static void test_stop_commits_what_is_held(void **state)
 	assert_int_equal(h.lsn, last);
 }
 
+/* Stopping the writer also flushes the store (with a log in front its commits leave
+ * that to hw_store_sync): whoever starts from its head next, a promotion or a
+ * step-down, takes that head as durable though the log may not have flushed it. A
+ * flush that failed stays the store's, for that starter to read. */
+static void test_stop_flushes_the_store(void **state)
+{
+	struct fx *f = *state;
+	hw_fault_arm(&f->sync_fault, 0, -1);
+	kick_job(f);
+	const struct seen *d = run_until(f, HW_JOB_DONE);
+	assert_int_equal(d->rc, 0);
+	assert_int_equal(f->sync_fault.fired, 0); /* no flush was due before the stop */
+	hw_writer_stop(f->writer);
+	f->writer = NULL;
+	assert_int_equal(f->sync_fault.fired, 1);
+	assert_int_equal(hw_store_commit(f->store), HW_ESTORE_FAILED);
+}
+
 /* The nice value of this process's thread named hw-store. Called after a job of the
  * writer came back, so the thread has run past where it sets its priority and names
  * itself: fails when there is no such thread. */
@@ -326,6 +348,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_idle_writer_commits_what_it_holds, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_stop_commits_what_is_held, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stop_flushes_the_store, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_apply_writer_runs_below_the_thread_that_starts_it, setup, teardown),
 	};
