@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include "base/assert.h"
@@ -395,6 +396,25 @@ static size_t replay_bytes(const struct hw_store_opts *o)
 	return o->read_only ? 0 : HW_STORE_HELD_BYTES + BATCH_ENTRY_BYTES_MAX;
 }
 
+static int sync_fds_open(struct hw_store *s)
+{
+	char path[PATH_MAX];
+	snprintf(path, sizeof path, "%s/data.mdb", s->dir); /* fits: env_open opened it */
+	for (int i = 0; i < 2; i++)
+		if ((s->sync_fd[i] = open(path, O_RDWR | O_CLOEXEC)) < 0)
+			return -errno;
+	return 0;
+}
+
+/* Flush the store's file through the descriptor of who flushes (HW__SYNC_*): LMDB's
+ * mdb_env_sync() is an fdatasync of its own. 0 or an errno (> 0), as LMDB's. */
+static int store_flush(struct hw_store *s, int who)
+{
+	if (s->sync_fd[who] < 0) /* a scratch store */
+		return mdb_env_sync(s->env, 1);
+	return fdatasync(s->sync_fd[who]) == 0 ? 0 : errno;
+}
+
 int hw_store_open(const char *dir, const struct hw_store_opts *opts, struct hw_store **out)
 {
 	/* libsodium picks its fastest BLAKE2b (AVX2 here: 2.1x fewer instructions per
@@ -411,6 +431,7 @@ int hw_store_open(const char *dir, const struct hw_store_opts *opts, struct hw_s
 		s->opts = *opts;
 	s->map_bytes = s->opts.map_bytes ? s->opts.map_bytes : HW_MAP_BYTES_INITIAL;
 	s->dir = strdup(dir);
+	s->sync_fd[HW__SYNC_WRITER] = s->sync_fd[HW__SYNC_META] = -1;
 	hw_arena_init(&s->arena, 256 * 1024, 0);
 	pthread_rwlock_init(&s->map_lock, NULL);
 	pthread_mutex_init(&s->head_mu, NULL);
@@ -425,6 +446,8 @@ int hw_store_open(const char *dir, const struct hw_store_opts *opts, struct hw_s
 			 : s->opts.log_ahead ? MDB_NOMETASYNC
 					     : 0;
 	rc = env_open(dir, s->map_bytes, flags, &s->env);
+	if (rc == 0 && !s->opts.read_only && !s->opts.scratch)
+		rc = sync_fds_open(s);
 	if (rc != 0)
 		goto fail;
 	int dead;
@@ -451,6 +474,9 @@ void hw_store_close(struct hw_store *s)
 		mdb_txn_abort(s->txn);
 	if (s->env != NULL)
 		mdb_env_close(s->env);
+	for (int i = 0; i < 2; i++)
+		if (s->sync_fd[i] >= 0)
+			close(s->sync_fd[i]);
 	hw_arena_fini(&s->arena);
 	pthread_rwlock_destroy(&s->map_lock);
 	pthread_mutex_destroy(&s->head_mu);
@@ -1117,7 +1143,7 @@ int hw_store_sync(struct hw_store *s)
 {
 	if (s->failed != 0)
 		return HW_ESTORE_FAILED;
-	int rc = hw_fault_tick(s->opts.sync_fault) ? EIO : mdb_env_sync(s->env, 1);
+	int rc = hw_fault_tick(s->opts.sync_fault) ? EIO : store_flush(s, HW__SYNC_WRITER);
 	if (rc != 0)
 		batch_failed(s, rc == MDB_MAP_FULL ? EIO : rc); /* never retried */
 	return rc == 0 ? 0 : s->failed;
@@ -1317,15 +1343,9 @@ int hw_store_chain_id(struct hw_store *s, uint8_t out[HW_HASH_BYTES])
 
 /* ---- node-local meta values ---------------------------------------------------- */
 
-static bool meta_key_ok(const char *key)
-{
-	size_t n = strlen(key);
-	return n > 5 && n <= 32 && strncmp(key, "node.", 5) == 0;
-}
-
 int hw_store_meta_put(struct hw_store *s, const char *key, const void *val, size_t len)
 {
-	HW_ASSERT(meta_key_ok(key) && len <= HW_STORE_META_VAL_MAX);
+	HW_ASSERT(hw__store_meta_key_ok(key) && len <= HW_STORE_META_VAL_MAX);
 	if (s->failed != 0)
 		return HW_ESTORE_FAILED;
 	/* The map lock as a reader: the writer never grows the map under this transaction. */
@@ -1341,30 +1361,11 @@ int hw_store_meta_put(struct hw_store *s, const char *key, const void *val, size
 			mdb_txn_abort(txn);
 	}
 	if (rc == 0)
-		rc = mdb_env_sync(s->env, 1);
+		rc = store_flush(s, HW__SYNC_META);
 	pthread_rwlock_unlock(&s->map_lock);
 	if (rc != 0)
 		batch_failed(s, rc == MDB_MAP_FULL ? EIO : rc); /* sticky, never retried */
 	return rc == 0 ? 0 : s->failed;
-}
-
-int hw_store_meta_get(struct hw_store *s, const char *key, void *buf, size_t cap, size_t *len)
-{
-	HW_ASSERT(meta_key_ok(key));
-	MDB_txn *txn;
-	int rc = hw__store_read_begin(s, &txn);
-	if (rc != 0)
-		return rc;
-	MDB_val k = hw_mdb_val(key, strlen(key)), v;
-	rc = hw_mdb_err(mdb_get(txn, s->t.meta, &k, &v));
-	if (rc == 0 && v.mv_size > cap)
-		rc = HW_ERANGE;
-	if (rc == 0) {
-		memcpy(buf, v.mv_data, v.mv_size);
-		*len = v.mv_size;
-	}
-	hw__store_read_end(s, txn);
-	return rc;
 }
 
 /* ---- rewind (rejoin) ----------------------------------------------------------- */

@@ -51,13 +51,24 @@ struct hw_store {
 	 * (hw_store_head): this keeps a reader from seeing half of one. The writing thread
 	 * reads its own writes without it. */
 	pthread_mutex_t head_mu;
+	/* Our own opens of data.mdb, to flush it by: [HW__SYNC_WRITER] for hw_store_sync (the
+	 * writing thread), [HW__SYNC_META] for hw_store_meta_put (the loop). Linux reports
+	 * a write-back error once per open file: flushed through LMDB's one descriptor from
+	 * two threads, one could take the other's error and the writer then let the log go
+	 * of entries the store never wrote. -1 when read-only or scratch. */
+	int sync_fd[2];
 };
+#define HW__SYNC_WRITER 0
+#define HW__SYNC_META   1
 
 /* Translate an LMDB or errno result (> 0, or MDB_*) into a hawser code: MDB_MAP_FULL and
  * ENOSPC become HW_ESTORE_FULL, MDB_CORRUPTED and MDB_PAGE_NOTFOUND HW_ECORRUPT,
  * MDB_INVALID and MDB_VERSION_MISMATCH HW_EFORMAT, MDB_NOTFOUND HW_ENOTFOUND, an errno
  * -errno, any other MDB_* HW_ESTORE_FAILED. 0 stays 0. */
 int hw_mdb_err(int rc);
+
+/* A node-local meta key: "node." and 1 to 27 more characters (hw_store_meta_put). */
+bool hw__store_meta_key_ok(const char *key);
 
 /* Key of the log table for lsn: 8 bytes big-endian, so LMDB's byte order is LSN order. */
 void hw_lsn_key(uint64_t lsn, uint8_t key[8]);

@@ -1,8 +1,9 @@
-/* store_read.c: reading log entries and state from any thread, each in a read
- * transaction of its own (replica/store.h). */
+/* store_read.c: reading log entries, state and node-local meta values from any thread,
+ * each in a read transaction of its own (replica/store.h). */
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/assert.h"
 #include "replica/entry.h"
 #include "replica/state.h"
 #include "replica/store_int.h"
@@ -109,6 +110,33 @@ int hw_store_digest_head(struct hw_store *s, struct hw_head *head, uint8_t diges
 	rc = hw__store_head_txn(s, txn, head);
 	if (rc == 0)
 		rc = hw__store_digest_txn(s, txn, digest);
+	hw__store_read_end(s, txn);
+	return rc;
+}
+
+/* ---- node-local meta values ---------------------------------------------------- */
+
+bool hw__store_meta_key_ok(const char *key)
+{
+	size_t n = strlen(key);
+	return n > 5 && n <= 32 && strncmp(key, "node.", 5) == 0;
+}
+
+int hw_store_meta_get(struct hw_store *s, const char *key, void *buf, size_t cap, size_t *len)
+{
+	HW_ASSERT(hw__store_meta_key_ok(key));
+	MDB_txn *txn;
+	int rc = hw__store_read_begin(s, &txn);
+	if (rc != 0)
+		return rc;
+	MDB_val k = hw_mdb_val(key, strlen(key)), v;
+	rc = hw_mdb_err(mdb_get(txn, s->t.meta, &k, &v));
+	if (rc == 0 && v.mv_size > cap)
+		rc = HW_ERANGE;
+	if (rc == 0) {
+		memcpy(buf, v.mv_data, v.mv_size);
+		*len = v.mv_size;
+	}
 	hw__store_read_end(s, txn);
 	return rc;
 }
