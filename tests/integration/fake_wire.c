@@ -27,6 +27,26 @@ int hw_fake_bind(uint16_t *port)
 	return fd;
 }
 
+bool hw_fake_next_frame(struct hw_fake_stream *s, struct hw_frame *f)
+{
+	for (;;) {
+		long r = hw_frame_parse(s->buf + s->at, s->have - s->at, f);
+		if (r > 0) {
+			s->at += (size_t)r;
+			return true;
+		}
+		if (r < 0)
+			return false;
+		memmove(s->buf, s->buf + s->at, s->have - s->at);
+		s->have -= s->at;
+		s->at = 0;
+		ssize_t got = recv(s->fd, s->buf + s->have, HW_FAKE_STREAM_BYTES - s->have, 0);
+		if (got <= 0)
+			return false;
+		s->have += (size_t)got;
+	}
+}
+
 bool hw_fake_send_frame(int fd, enum hw_frame_type type, const uint8_t *body, uint32_t len)
 {
 	uint8_t hdr[HW_FRAME_HEADER_BYTES];

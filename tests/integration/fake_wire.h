@@ -22,6 +22,20 @@
  * refused until it listens): its fd, *port set; or -errno. */
 int hw_fake_bind(uint16_t *port);
 
+/* What a fake node has read from a client and not taken as frames yet: buf holds
+ * HW_FAKE_STREAM_BYTES, two of the largest frames a client sends. */
+#define HW_FAKE_STREAM_BYTES                                                                       \
+	(2u * (HW_FRAME_HEADER_BYTES + HW_SUBMIT_HEADER_BYTES + HW_RECORD_BYTES_MAX))
+struct hw_fake_stream {
+	int fd;
+	uint8_t *buf;
+	size_t at, have;
+};
+
+/* The client's next frame (its body points into s->buf until the next call), reading
+ * (blocking) as it needs: false once the client is gone or sent a damaged frame. */
+bool hw_fake_next_frame(struct hw_fake_stream *s, struct hw_frame *f);
+
 /* Write one frame whole (blocking). False when the client is gone. */
 bool hw_fake_send_frame(int fd, enum hw_frame_type type, const uint8_t *body, uint32_t len);
 

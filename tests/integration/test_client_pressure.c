@@ -58,8 +58,7 @@ enum script {
 #define RCVBUF    (64 * 1024)
 #define FLOOD_ID0 (1ull << 20)
 /* Outcomes past the client's buffer (one largest frame, 4 MiB) by a quarter MiB. */
-#define FLOOD_BYTES    (HW_FRAME_BYTES_MAX + HW_FRAME_HEADER_BYTES + 256u * 1024u)
-#define NODE_BUF_BYTES (2u * (HW_FRAME_HEADER_BYTES + HW_SUBMIT_HEADER_BYTES + HW_RECORD_BYTES_MAX))
+#define FLOOD_BYTES (HW_FRAME_BYTES_MAX + HW_FRAME_HEADER_BYTES + 256u * 1024u)
 
 struct node {
 	enum script how;
@@ -77,41 +76,12 @@ struct node {
 	uint64_t ids[RECORDS]; /* their request ids, as they came */
 };
 
-/* The bytes read from the client and not yet taken as frames. */
-struct stream {
-	int fd;
-	uint8_t *buf;
-	size_t at, have;
-};
-
-/* The client's next frame (its body points into s->buf until the next call): false once
- * the client is gone or sent a damaged frame. */
-static bool next_frame(struct stream *s, struct hw_frame *f)
-{
-	for (;;) {
-		long r = hw_frame_parse(s->buf + s->at, s->have - s->at, f);
-		if (r > 0) {
-			s->at += (size_t)r;
-			return true;
-		}
-		if (r < 0)
-			return false;
-		memmove(s->buf, s->buf + s->at, s->have - s->at);
-		s->have -= s->at;
-		s->at = 0;
-		ssize_t got = recv(s->fd, s->buf + s->have, NODE_BUF_BYTES - s->have, 0);
-		if (got <= 0)
-			return false;
-		s->have += (size_t)got;
-	}
-}
-
 /* The client's next SUBMIT, its id kept in n->ids: false once the client is gone. */
-static bool take_submit(struct node *n, struct stream *s, uint64_t *id)
+static bool take_submit(struct node *n, struct hw_fake_stream *s, uint64_t *id)
 {
 	struct hw_frame f;
 	struct hw_submit_hdr sh;
-	if (!next_frame(s, &f) || f.type != HW_FRAME_SUBMIT ||
+	if (!hw_fake_next_frame(s, &f) || f.type != HW_FRAME_SUBMIT ||
 	    hw_submit_hdr_get(f.body, f.len, &sh) != 0)
 		return false;
 	if (n->submits < RECORDS)
@@ -137,7 +107,7 @@ static void press(int fd, int ms)
 }
 
 /* What the node does after its HELLO; false when it closes at once. */
-static bool play(struct node *n, struct stream *s)
+static bool play(struct node *n, struct hw_fake_stream *s)
 {
 	uint64_t id;
 	if (n->how == FLOOD || n->how == LATER) {
@@ -181,10 +151,11 @@ static bool play(struct node *n, struct stream *s)
 static void *serve(void *arg)
 {
 	struct node *n = arg;
-	struct stream s = {.fd = accept(n->lfd, NULL, NULL), .buf = malloc(NODE_BUF_BYTES)};
+	struct hw_fake_stream s = {.fd = accept(n->lfd, NULL, NULL),
+				   .buf = malloc(HW_FAKE_STREAM_BYTES)};
 	struct hw_frame f;
 	uint64_t id;
-	if (s.fd >= 0 && s.buf != NULL && next_frame(&s, &f) && f.type == HW_FRAME_HELLO) {
+	if (s.fd >= 0 && s.buf != NULL && hw_fake_next_frame(&s, &f) && f.type == HW_FRAME_HELLO) {
 		hw_fake_send_hello(s.fd, HAWSER__WIRE__V1__ROLE__PRIMARY, n->promise_ms);
 		bool going = play(n, &s);
 		while (going && take_submit(n, &s, &id))
