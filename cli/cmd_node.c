@@ -10,6 +10,7 @@
 #include "cli/cli.h"
 #include "cli/json.h"
 #include "engine/client_int.h"
+#include "engine/client_settle.h"
 #include "engine/config.h"
 #include "engine/core/repl.h"
 #include "hawser.h"
@@ -54,7 +55,8 @@ struct slot {
 struct submit_run {
 	struct slot *slots;
 	uint64_t window;
-	uint64_t outstanding;
+	uint64_t submitted;   /* records hw_client_submit took */
+	uint64_t outstanding; /* of them, without an outcome (yet) */
 	uint64_t accepted, duplicates, rejected, unexpected, errors;
 	uint64_t first_lsn, last_lsn;
 	double seconds;
@@ -131,6 +133,12 @@ static void tally(struct submit_run *r, const struct hw_outcome *o)
 			o->reject.rule);
 }
 
+static int tally_cb(void *arg, const struct hw_outcome *o)
+{
+	tally(arg, o);
+	return 0;
+}
+
 /* Wait for one outcome and count it. */
 static int wait_one(struct hw_client *c, struct submit_run *r)
 {
@@ -143,37 +151,36 @@ static int wait_one(struct hw_client *c, struct submit_run *r)
 }
 
 /* Submit every record of w with at most r->window in flight, then collect the rest.
- * Returns 0, or the connection or generator error that stopped the run. */
+ * Returns 0, or the connection or generator error that stopped the run. A submit that
+ * failed is not in flight, and the outcomes of those before it still count: the client
+ * holds those that arrived before a lost connection (include/hawser.h), so they are
+ * collected as at the end. r->outstanding is then what has no outcome: it may or may
+ * not be stored. */
 static int submit_all(struct hw_client *c, struct hw_workload *w, const struct submit_opts *o,
 		      struct submit_run *r)
 {
 	static uint8_t buf[HW_RECORD_BYTES_MAX];
-	for (uint64_t i = 0; i < o->count; i++) {
+	int rc = 0;
+	for (uint64_t i = 0; rc == 0 && i < o->count; i++) {
 		struct slot *s = &r->slots[i % r->window];
 		while (s->busy) { /* keeps at most window in flight */
-			int rc = wait_one(c, r);
+			rc = wait_one(c, r);
 			if (rc)
-				return rc;
+				return rc; /* after the outcomes that came before it */
 		}
 		struct hw_work_item it;
-		int rc = hw_workload_next(w, buf, sizeof(buf), &it);
-		if (rc)
-			return rc;
-		s->busy = true;
-		s->id = i;
-		s->expect = it.expect;
-		s->kind = it.kind;
-		r->outstanding++;
-		rc = hw_client_submit(c, i, buf, it.len, o->mode, (unsigned)o->k);
-		if (rc)
-			return rc;
+		rc = hw_workload_next(w, buf, sizeof(buf), &it);
+		if (rc == 0)
+			rc = hw_client_submit(c, i, buf, it.len, o->mode, (unsigned)o->k);
+		if (rc == 0) {
+			*s = (struct slot){
+				.busy = true, .id = i, .expect = it.expect, .kind = it.kind};
+			r->submitted++;
+			r->outstanding++;
+		}
 	}
-	while (r->outstanding > 0) {
-		int rc = wait_one(c, r);
-		if (rc)
-			return rc;
-	}
-	return 0;
+	int settled = hw_client_settle(c, OUTCOME_WAIT_MS, &r->outstanding, tally_cb, r);
+	return rc ? rc : settled;
 }
 
 static void submit_print(const struct submit_opts *o, const struct submit_run *r)
@@ -184,10 +191,10 @@ static void submit_print(const struct submit_opts *o, const struct submit_run *r
 		       ") in %.2f s: %.0f records/s\n",
 		       o->count, o->profile, o->seed, o->window, r->seconds, rate);
 		printf("  accepted %" PRIu64 ", duplicates %" PRIu64 ", rejected %" PRIu64
-		       " (unexpected %" PRIu64 "), errors %" PRIu64 ", lsn %" PRIu64 "..%" PRIu64
-		       "\n",
+		       " (unexpected %" PRIu64 "), errors %" PRIu64 ", in flight %" PRIu64
+		       ", unsent %" PRIu64 ", lsn %" PRIu64 "..%" PRIu64 "\n",
 		       r->accepted, r->duplicates, r->rejected, r->unexpected, r->errors,
-		       r->first_lsn, r->last_lsn);
+		       r->outstanding, o->count - r->submitted, r->first_lsn, r->last_lsn);
 		return;
 	}
 	struct hw_json j;
@@ -199,6 +206,8 @@ static void submit_print(const struct submit_opts *o, const struct submit_run *r
 	hw_json_kv_uint(&j, "duplicates", r->duplicates);
 	hw_json_kv_uint(&j, "unexpected", r->unexpected);
 	hw_json_kv_uint(&j, "errors", r->errors);
+	hw_json_kv_uint(&j, "in_flight", r->outstanding);
+	hw_json_kv_uint(&j, "unsent", o->count - r->submitted);
 	hw_json_kv_double(&j, "seconds", r->seconds);
 	hw_json_kv_double(&j, "records_per_s", rate);
 	hw_json_kv_uint(&j, "first_lsn", r->first_lsn);
@@ -259,11 +268,8 @@ static int cmd_submit(const struct hw_cli_cmd *cmd, int argc, char **argv)
 	hw_client_close(c);
 	hw_workload_free(w);
 	free(r.slots);
-	if (rc) {
-		/* What was in flight has an unknown fate: count it, print what is known. */
-		r.errors += r.outstanding;
+	if (rc)
 		hw_cli_fail(cmd->name, o.connect, rc);
-	}
 	submit_print(&o, &r);
 	return rc || r.unexpected || r.errors ? HW_CLI_ERROR : HW_CLI_OK;
 }
@@ -279,7 +285,10 @@ const struct hw_cli_cmd hw_cli_submit = {
 	"  (default), nagoya_port_peak, stress, poison. --seed S (default 1). --mode M:\n"
 	"  local, received, durable or applied; --k K: standbys that must meet it (default:\n"
 	"  the node's). Prints accepted, duplicates, rejected, unexpected (other than the\n"
-	"  generator expected), errors and the time taken; --json: one JSON object.\n"
+	"  generator expected), errors (outcomes that failed), in flight (submitted, no\n"
+	"  outcome when the run stopped: may or may not be stored), unsent (never\n"
+	"  submitted) and the time taken; --json: one JSON object. Every outcome the client\n"
+	"  received counts, those that came before a lost connection too.\n"
 	"  ADDR may list the nodes of a failover cluster, comma-separated: the submits go to\n"
 	"  the primary, and when it fails or steps down they follow the new one, sending\n"
 	"  what was in flight again with the same bytes (a record already stored comes\n"

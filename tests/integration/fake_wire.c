@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "hawser.h"
@@ -24,6 +25,24 @@ int hw_fake_bind(uint16_t *port)
 		return rc;
 	}
 	*port = ntohs(sin.sin_port);
+	return fd;
+}
+
+int hw_fake_listen_unix(const char *path, int backlog)
+{
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	if (strlen(path) >= sizeof sun.sun_path)
+		return -ENAMETOOLONG;
+	memcpy(sun.sun_path, path, strlen(path) + 1);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	(void)unlink(path);
+	if (bind(fd, (struct sockaddr *)&sun, sizeof sun) != 0 || listen(fd, backlog) != 0) {
+		int rc = -errno;
+		close(fd);
+		return rc;
+	}
 	return fd;
 }
 

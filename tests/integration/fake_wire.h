@@ -22,6 +22,13 @@
  * refused until it listens): its fd, *port set; or -errno. */
 int hw_fake_bind(uint16_t *port);
 
+/* A Unix stream socket listening at path (a file left there is removed first), with
+ * room for backlog connections not yet accepted: its fd, or -errno (-ENAMETOOLONG for a
+ * path longer than a socket address holds). A client's send buffer alone bounds what
+ * the stream between holds (no receive window), so it is full after a few hundred KiB:
+ * a fake that reads nothing soon holds a writing client up. */
+int hw_fake_listen_unix(const char *path, int backlog);
+
 /* What a fake node has read from a client and not taken as frames yet: buf holds
  * HW_FAKE_STREAM_BYTES, two of the largest frames a client sends. */
 #define HW_FAKE_STREAM_BYTES                                                                       \

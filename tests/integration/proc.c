@@ -29,6 +29,7 @@
 #include "replica/entry.h"
 #include "replica/store.h"
 #include "engine/client_int.h"
+#include "engine/client_settle.h"
 #include "wire.pb-c.h"
 
 /* The child's stderr pipe: large enough that a node never blocks on a log write while
@@ -174,6 +175,17 @@ int hw_test_dial(const char *addr)
 		return rc;
 	}
 	return fd;
+}
+
+bool hw_test_json_u64(const char *json, const char *key, uint64_t *out)
+{
+	char pat[64];
+	snprintf(pat, sizeof pat, "\"%s\":", key);
+	const char *at = strstr(json, pat);
+	char *end = NULL;
+	if (at != NULL)
+		*out = strtoull(at + strlen(pat), &end, 10);
+	return at != NULL && end != at + strlen(pat);
 }
 
 long hw_proc_rss_kib(pid_t pid)
@@ -648,75 +660,80 @@ int hw_load_init(struct hw_load *l)
 }
 
 struct load_run {
+	struct hw_load *l;
 	struct hw_client *c;
 	uint64_t *slot_id; /* request id in flight in slot i % window, UINT64_MAX: free */
 	uint64_t outstanding;
 	uint64_t since_sample;
 };
 
-/* Take one outcome. Returns 0 or the code that stops the run. */
-static int load_wait_one(struct hw_load *l, struct load_run *r)
+/* Count one outcome. Returns 0 or the code that stops the run. */
+static int load_outcome_cb(void *arg, const struct hw_outcome *o)
 {
-	struct hw_outcome o;
-	int rc = hw_client_wait(r->c, l->wait_ms > 0 ? l->wait_ms : LOAD_WAIT_MS_DEFAULT, &o);
-	if (rc != 0)
-		return rc;
-	uint64_t i = o.request_id;
+	struct load_run *r = arg;
+	struct hw_load *l = r->l;
+	uint64_t i = o->request_id;
 	if (i >= l->count || r->slot_id[i % l->window] != i)
 		return HW_EPROTOCOL; /* an outcome nobody asked for */
 	r->slot_id[i % l->window] = UINT64_MAX;
 	r->outstanding--;
 	pthread_mutex_lock(&l->mu);
-	l->out[i] = o;
+	l->out[i] = *o;
 	l->done_rec[i] = true;
 	l->outcomes++;
-	if (o.code == 0)
+	if (o->code == 0)
 		l->acked++;
 	pthread_cond_broadcast(&l->cv);
 	pthread_mutex_unlock(&l->mu);
-	if (o.code == 0 && l->sample_cb != NULL && ++r->since_sample >= l->sample_every) {
+	if (o->code == 0 && l->sample_cb != NULL && ++r->since_sample >= l->sample_every) {
 		r->since_sample = 0;
-		return l->sample_cb(l, o.lsn, l->sample_arg);
+		return l->sample_cb(l, o->lsn, l->sample_arg);
 	}
 	return 0;
 }
 
+static int load_wait_ms(const struct hw_load *l)
+{
+	return l->wait_ms > 0 ? l->wait_ms : LOAD_WAIT_MS_DEFAULT;
+}
+
+/* Submit every record with at most window in flight, then collect the rest. A submit
+ * that failed stops the run, but the outcomes of those before it still count: the client
+ * holds those that arrived before a lost connection (include/hawser.h). */
 static int load_submit_all(struct hw_load *l, struct hw_workload *w, struct load_run *r,
 			   uint8_t *buf)
 {
-	for (uint64_t i = 0; i < l->count; i++) {
+	int rc = 0;
+	for (uint64_t i = 0; rc == 0 && i < l->count; i++) {
 		while (r->slot_id[i % l->window] != UINT64_MAX) {
-			int rc = load_wait_one(l, r);
+			struct hw_outcome o;
+			rc = hw_client_wait(r->c, load_wait_ms(l), &o);
+			rc = rc ? rc : load_outcome_cb(r, &o);
 			if (rc != 0)
-				return rc;
+				return rc; /* a wait's error comes after the outcomes before it */
 		}
 		struct hw_work_item it;
-		int rc = hw_workload_next(w, buf, HW_RECORD_BYTES_MAX, &it);
+		rc = hw_workload_next(w, buf, HW_RECORD_BYTES_MAX, &it);
+		if (rc == 0)
+			rc = hw_client_submit(r->c, i, buf, it.len, l->mode, l->k);
 		if (rc != 0)
-			return rc;
+			break;
 		l->expect[i] = it.expect;
 		r->slot_id[i % l->window] = i;
-		rc = hw_client_submit(r->c, i, buf, it.len, l->mode, l->k);
-		if (rc != 0)
-			return rc;
 		r->outstanding++;
 		pthread_mutex_lock(&l->mu);
 		l->submitted++;
 		pthread_mutex_unlock(&l->mu);
 	}
-	while (r->outstanding > 0) {
-		int rc = load_wait_one(l, r);
-		if (rc != 0)
-			return rc;
-	}
-	return 0;
+	int settled = hw_client_settle(r->c, load_wait_ms(l), &r->outstanding, load_outcome_cb, r);
+	return rc != 0 ? rc : settled;
 }
 
 int hw_load_run(struct hw_load *l)
 {
 	struct hw_workload_opts wo = {.profile = l->profile, .seed = l->seed, .count = l->count, .end_ms = l->end_ms};
 	struct hw_workload *w = NULL;
-	struct load_run r = {0};
+	struct load_run r = {.l = l};
 	uint8_t *buf = malloc(HW_RECORD_BYTES_MAX);
 	r.slot_id = malloc(l->window * sizeof *r.slot_id);
 	int rc = buf != NULL && r.slot_id != NULL ? 0 : HW_ENOMEM;

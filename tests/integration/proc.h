@@ -116,6 +116,10 @@ int hw_proc_stop(struct hw_proc *p, int timeout_ms);
  * teardown call. */
 void hw_proc_kill(struct hw_proc *p);
 
+/* The unsigned number after "key": in json (a command's --json output: the first such
+ * key, at any depth) into *out. False when there is none. */
+bool hw_test_json_u64(const char *json, const char *key, uint64_t *out);
+
 /* Run $HW_BIN args... to completion (at most timeout_ms, then SIGKILL): its stdout into
  * out[0..cap) (NUL-terminated, cut at cap - 1), its stderr appended to log_path.
  * Returns its exit code (128 + signal when killed), or a negative code. */
@@ -239,7 +243,9 @@ struct hw_load {
 int hw_load_init(struct hw_load *l);
 
 /* Run the load on the calling thread: connect, submit every record with at most window
- * in flight, collect every outcome. Returns l->rc. */
+ * in flight, collect every outcome. Returns l->rc. A run stopped by the connection still
+ * has every outcome that came before the loss (those a submit took in while it waited to
+ * be written too): out[i] and acked hold what the node answered. */
 int hw_load_run(struct hw_load *l);
 
 /* Run it on a new thread. */
