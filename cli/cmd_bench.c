@@ -99,7 +99,8 @@ struct lane {
 	struct hw_client *cl;
 	uint64_t next; /* index of the next record to send */
 	unsigned outstanding;
-	bool dead;
+	bool stopped; /* a submit failed: it sends no more, its outcomes still come */
+	bool dead;    /* its client reported the loss, or no outcome came: it takes no more */
 };
 
 struct bench {
@@ -289,11 +290,23 @@ static void lane_fail(struct worker *wk, unsigned j, int rc)
 		wk->rc = rc;
 	if (atomic_fetch_add(&b->shown, 1) < SHOWN_MAX)
 		fprintf(stderr,
-			"hawser bench: connection %u lost: %s (%s), %u submits in flight, %" PRIu64
-			" not sent\n",
+			"hawser bench: connection %u lost: %s (%s), %u submits without an "
+			"outcome, %" PRIu64 " not sent\n",
 			j, hw_strerror(rc), hw_errname(rc), ln->outstanding,
 			ln->cp.count - ln->next);
 	ln->dead = true;
+}
+
+/* A submit (or the write of the held ones) on connection j failed: the lane sends no
+ * more, but what it sent before is counted by its outcome, which the client may hold
+ * already: a submit waiting to be written takes in what the node sends, and a lost
+ * connection's outcomes come before the loss (include/hawser.h). So its waits go on
+ * (drain) until every outcome is in or the client reports the loss (lane_fail). */
+static void lane_stop(struct worker *wk, unsigned j, int rc)
+{
+	if (wk->rc == 0)
+		wk->rc = rc;
+	wk->b->lanes[j].stopped = true;
 }
 
 /* Send lane j's next records, in order, until W are outstanding. */
@@ -301,19 +314,21 @@ static void send_ready(struct worker *wk, unsigned j)
 {
 	struct bench *b = wk->b;
 	struct lane *ln = &b->lanes[j];
+	if (ln->dead || ln->stopped)
+		return;
 	hw_client_hold(ln->cl); /* what the window has room for goes out in one write */
-	while (!ln->dead && ln->outstanding < b->o->window && ln->next < ln->cp.count) {
-		uint64_t i = ln->next++;
-		ln->outstanding++;
+	int rc = 0;
+	while (rc == 0 && ln->outstanding < b->o->window && ln->next < ln->cp.count) {
+		uint64_t i = ln->next;
 		ln->sent_ns[i] = hw_mono_ns();
-		int rc = hw_client_submit(ln->cl, i, ln->cp.data + ln->cp.off[i], ln->cp.len[i],
-					  b->mode, (unsigned)b->o->k);
-		if (rc)
-			lane_fail(wk, j, rc);
+		rc = hw_client_submit(ln->cl, i, ln->cp.data + ln->cp.off[i], ln->cp.len[i],
+				      b->mode, (unsigned)b->o->k);
+		ln->next += rc == 0;
+		ln->outstanding += rc == 0;
 	}
-	int rc = ln->dead ? 0 : hw_client_flush(ln->cl);
+	rc = rc ? rc : hw_client_flush(ln->cl);
 	if (rc)
-		lane_fail(wk, j, rc);
+		lane_stop(wk, j, rc);
 }
 
 /* Record an outcome on lane j. HW_EPROTOCOL for an outcome of no outstanding submit. */
@@ -379,8 +394,9 @@ static void *worker_main(void *arg)
 		bool searching = false, ready = false;
 		for (unsigned j = wk->first; j < b->o->clients; j += wk->step) {
 			struct lane *ln = &b->lanes[j];
-			/* send_ready refills after every outcome: idle means all sent. */
-			HW_ASSERT(ln->dead || ln->outstanding > 0 || ln->next == ln->cp.count);
+			/* refilled after every outcome: idle means all sent, or stopped */
+			HW_ASSERT(ln->dead || ln->stopped || ln->outstanding > 0 ||
+				  ln->next == ln->cp.count);
 			if (ln->dead || ln->outstanding == 0)
 				continue;
 			/* outcomes its submits took while they waited to be written: at once */

@@ -1,7 +1,7 @@
 /* test_submit_lost.c: the callers that keep many submits in flight count every outcome
  * that came before the connection was lost, when a submit (not a wait) is what hears of
- * the loss: `hawser submit` and the tests' own load (proc.c, hw_load_run). Each counts
- * those records as acknowledged, not as failed or lost.
+ * the loss: `hawser submit`, `hawser bench --connect` and the tests' own load (proc.c,
+ * hw_load_run). Each counts those records as acknowledged, not as failed or lost.
  *
  * The node is a fake on a thread of this test (tests/integration/fake_wire.h) behind a
  * Unix socket, where the client's send buffer alone bounds what the stream holds (a few
@@ -86,8 +86,8 @@ static bool greet(struct hw_fake_stream *s)
 }
 
 /* Serve connections until one sends a SUBMIT: answer it (answer()), then close every
- * connection and the socket. A connection that asks anything else is closed
- * unanswered. */
+ * connection and the socket. A connection that asks anything else (the bench's status
+ * look) is closed unanswered. */
 static void *serve(void *arg)
 {
 	struct node *n = arg;
@@ -197,6 +197,23 @@ static void test_submit_counts_what_came(void **state)
 	assert_int_equal(ANSWERED + in_flight + unsent, RECORDS);
 }
 
+/* `hawser bench --connect --json` (one lane, all its submits held and written together)
+ * counts the ANSWERED records as acked; every other record is an error. */
+static void test_bench_counts_what_came(void **state)
+{
+	struct fix *f = *state;
+	node_start(f);
+	int rc = hw_proc_capture(&f->cap, hw_bin, "bench", "--connect", f->addr, "--insecure",
+				 "--clients", "1", "--window", STR(WINDOW), "--records",
+				 STR(RECORDS), "--json", NULL);
+	printf("%s%s", f->cap.err, f->cap.out);
+	node_join(&f->n);
+	assert_int_equal(rc, 1);
+	assert_int_equal(json_u64(f->cap.out, "acked"), ANSWERED);
+	assert_int_equal(json_u64(f->cap.out, "rejected"), 0);
+	assert_int_equal(json_u64(f->cap.out, "errors"), RECORDS - ANSWERED);
+}
+
 /* The tests' load (proc.h) ends with the loss and holds the ANSWERED outcomes: the
  * records a test then looks for in a store. */
 static void test_load_counts_what_came(void **state)
@@ -227,6 +244,7 @@ int main(void)
 		return 77;
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_submit_counts_what_came, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bench_counts_what_came, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_load_counts_what_came, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
