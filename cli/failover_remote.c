@@ -12,8 +12,10 @@
  * resubmits every acknowledged record to the new primary: hawser is idempotent by
  * record_id, so a record it holds comes back as a duplicate at its first LSN, which must
  * be the LSN it was acknowledged at; anything else (stored anew, refused) is a lost
- * record. */
+ * record. An answer in doubt (the connection lost, the node stepped down) or none says
+ * nothing of the store: such a record is not counted as lost, and the check fails. */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +25,7 @@
 #include "bench/cluster.h"
 #include "cli/failover_run.h"
 #include "engine/client_int.h"
+#include "engine/client_settle.h"
 #include "engine/config.h"
 #include "hawser.h"
 #include "wire.pb-c.h"
@@ -164,37 +167,85 @@ static int remote_wait_joined(void *at, unsigned i, int timeout_ms, char *behind
 	return hw_cluster_wait_joined_at(&a, i, rm->id[i], timeout_ms, behind, cap);
 }
 
-/* Resubmit every acknowledged record of the run (a window at a time) and compare. */
+/* The loss check under way: the run, its resubmits without an outcome, and the
+ * records the new primary answered for (of the run's r->acked). */
+struct check {
+	struct hw_fo_run *r;
+	uint64_t outstanding;
+	uint64_t checked;
+};
+
+/* A resubmit's outcome: held (a duplicate at the LSN it was acknowledged at) or lost
+ * (stored anew, or refused). An error that says nothing of the new primary's store (the
+ * connection went, it stepped down, back-pressure) leaves the record unchecked: it is
+ * not counted as lost. */
+static int check_cb(void *arg, const struct hw_outcome *o)
+{
+	struct check *ck = arg;
+	struct hw_fo_run *r = ck->r;
+	uint64_t i = o->request_id;
+	if (i < r->from || i >= r->to)
+		return 0;
+	ck->outstanding--;
+	if (o->code != 0 && !hw_is_reject(o->code))
+		return 0;
+	bool held = o->code == 0 && o->duplicate && o->lsn == r->load->lsn[i];
+	ck->checked++;
+	r->lost += !held;
+	r->lost_beyond_rpo += !held && r->load->at_ms[i] < r->fault_wall_ms - r->rpo_ms;
+	return 0;
+}
+
+/* Resubmit every acknowledged record of the run, at most a window in flight, and count
+ * the outcomes. Returns 0, or the error that stopped it: after a resubmit that failed
+ * too, the outcomes the client holds for those before it count (a lost connection's come
+ * before the loss, include/hawser.h). */
+static int resubmit_all(struct hw_client *cl, struct check *ck)
+{
+	const struct hw_fo_run *r = ck->r;
+	const struct hw_fo_load *l = r->load;
+	int rc = 0;
+	bool waited_out = false; /* a wait's error, which comes after the outcomes before it */
+	for (uint64_t i = r->from; i < r->to; i++) {
+		if (!l->done[i] || l->code[i] != 0)
+			continue;
+		while (rc == 0 && ck->outstanding >= r->window) {
+			struct hw_outcome o;
+			rc = hw_client_wait(cl, CHECK_MS, &o);
+			waited_out = rc != 0;
+			rc = rc ? rc : check_cb(ck, &o);
+		}
+		if (rc == 0)
+			rc = hw_client_submit(cl, i, l->rec[i], l->len[i], HW_DEFAULT, 0);
+		ck->outstanding += rc == 0;
+	}
+	int settled =
+		waited_out ? 0 : hw_client_settle(cl, CHECK_MS, &ck->outstanding, check_cb, ck);
+	return rc ? rc : settled;
+}
+
+/* Resubmit every acknowledged record of the run and compare; a record without a verdict
+ * fails the check (r->lost counts only those found lost). */
 static int remote_loss_check(struct hw_fo_run *r)
 {
-	const struct hw_fo_load *l = r->load;
 	struct hw_client *cl = NULL;
+	struct check ck = {.r = r};
 	int rc = remote_connect(r->remote, &cl);
-	uint64_t next = r->from, outstanding = 0;
-	while (rc == 0 && (next < r->to || outstanding > 0)) {
-		if (next < r->to && outstanding < r->window) {
-			if (l->done[next] && l->code[next] == 0) {
-				rc = hw_client_submit(cl, next, l->rec[next], l->len[next],
-						      HW_DEFAULT, 0);
-				outstanding++;
-			}
-			next++;
-			continue;
-		}
-		struct hw_outcome o;
-		rc = hw_client_wait(cl, CHECK_MS, &o);
-		if (rc || o.request_id < r->from || o.request_id >= r->to)
-			continue;
-		uint64_t i = o.request_id;
-		bool held = o.code == 0 && o.duplicate && o.lsn == l->lsn[i];
-		r->lost += !held;
-		r->lost_beyond_rpo += !held && l->at_ms[i] < r->fault_wall_ms - r->rpo_ms;
-		outstanding--;
-	}
+	if (rc == 0)
+		rc = resubmit_all(cl, &ck);
 	hw_client_close(cl);
-	return rc ? hw_fo_failed(r, "loss check on the new primary: %s (%s)", hw_strerror(rc),
-				 hw_errname(rc))
-		  : 0;
+	uint64_t left = r->acked - ck.checked;
+	if (rc)
+		return hw_fo_failed(r,
+				    "loss check on the new primary: %s (%s), %" PRIu64
+				    " of %" PRIu64 " acknowledged records not checked",
+				    hw_strerror(rc), hw_errname(rc), left, r->acked);
+	if (left)
+		return hw_fo_failed(r,
+				    "loss check on the new primary: %" PRIu64 " of %" PRIu64
+				    " acknowledged records answered in doubt",
+				    left, r->acked);
+	return 0;
 }
 
 const struct hw_fo_nodes hw_fo_remote_nodes = {
