@@ -185,7 +185,9 @@ static int submit_all(struct hw_client *c, struct hw_workload *w, const struct s
 
 static void submit_print(const struct submit_opts *o, const struct submit_run *r)
 {
-	double rate = r->seconds > 0 ? (double)o->count / r->seconds : 0;
+	/* the records answered: all N, unless the run stopped early */
+	uint64_t answered = r->submitted - r->outstanding;
+	double rate = r->seconds > 0 ? (double)answered / r->seconds : 0;
 	if (!o->json) {
 		printf("hawser submit: %" PRIu64 " records (%s, seed %" PRIu64 ", window %" PRIu64
 		       ") in %.2f s: %.0f records/s\n",

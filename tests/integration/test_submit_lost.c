@@ -174,8 +174,9 @@ static int teardown(void **state)
 
 /* `hawser submit --json` counts the ANSWERED records as accepted; the rest are in flight
  * (sent, no outcome: they may or may not be stored) or unsent, none of them an error, and
- * the run fails (exit 1) on the lost connection. Its window never filled, so no wait
- * took an outcome before the loss: every one came in with the submit that failed. */
+ * the run fails (exit 1) on the lost connection; its rate is of the records answered.
+ * Its window never filled, so no wait took an outcome before the loss: every one came in
+ * with the submit that failed. */
 static void test_submit_counts_what_came(void **state)
 {
 	struct fix *f = *state;
@@ -195,6 +196,13 @@ static void test_submit_counts_what_came(void **state)
 	uint64_t unsent = json_u64(f->cap.out, "unsent");
 	assert_true(unsent > 0); /* the run stopped at the loss */
 	assert_int_equal(ANSWERED + in_flight + unsent, RECORDS);
+	const char *seconds = strstr(f->cap.out, "\"seconds\":");
+	const char *rate = strstr(f->cap.out, "\"records_per_s\":");
+	assert_true(seconds != NULL && rate != NULL);
+	/* the records answered a second, not N */
+	assert_true(strtod(rate + strlen("\"records_per_s\":"), NULL) *
+			    strtod(seconds + strlen("\"seconds\":"), NULL) <
+		    ANSWERED + 1);
 }
 
 /* `hawser bench --connect --json` (one lane, all its submits held and written together)
