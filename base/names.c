@@ -33,7 +33,7 @@ static bool id_ok(const char *id, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		char ch = id[i];
 		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-		      (ch >= '0' && ch <= '9') || ch == '-' || ch == '_' || ch == '.'))
+		      (ch >= '0' && ch <= '9') || ch == '-' || ch == '_'))
 			return false;
 	}
 	return true;

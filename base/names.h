@@ -15,7 +15,9 @@
  * 1..65535, or "unix:" and a path that fits a Unix socket address. */
 bool hw_addr_ok(const char *addr);
 
-/* Whether id is 1..HW_ID_CHARS_MAX letters, digits, '-', '_' or '.'. */
+/* Whether id is 1..HW_ID_CHARS_MAX letters, digits, '-' or '_'. No '.': a key pinned
+ * as node ID is the file ID.pub or ID.<anything>.pub (hw_channel_pinned_as), so with
+ * dots one id's key could pass for another's. */
 bool hw_id_ok(const char *id);
 
 /* The node an address names: "ID@ADDR" is the node ID at ADDR, a bare ADDR names none.

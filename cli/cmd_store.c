@@ -304,7 +304,7 @@ static int cmd_ingest(const struct hw_cli_cmd *cmd, int argc, char **argv)
 	if (o.node_id && !hw_id_ok(o.node_id))
 		return hw_cli_usage_error(cmd,
 					  "--node-id '%s': use 1 to %d letters, digits, '-', "
-					  "'_', '.'",
+					  "'_'",
 					  o.node_id, HW_ID_CHARS_MAX);
 	struct hw_signer signer;
 	if (o.sign_key) {

@@ -171,8 +171,8 @@ static int set_id(struct parse *p, const char *key, const char *v, char *dst)
 		return fail(p, p->line, "'%s' is %zu characters long, more than %d", key, n,
 			    HW_ID_CHARS_MAX);
 	if (!hw_id_ok(v))
-		return fail(p, p->line,
-			    "bad value '%s' for '%s': use letters, digits, '-', '_', '.'", v, key);
+		return fail(p, p->line, "bad value '%s' for '%s': use letters, digits, '-', '_'", v,
+			    key);
 	memcpy(dst, v, n + 1);
 	return 1;
 }

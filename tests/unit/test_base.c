@@ -383,9 +383,12 @@ static void test_addrs_parse(void **state)
 	assert_int_equal(hw_addrs_parse("", a, 3, &n), -EINVAL);
 	assert_int_equal(hw_addrs_parse("a:1,b:1,c:1,d:1", a, 3, &n), -EINVAL);
 	static const char *const bad[] = {
-		"h:86353", "h:65536", "h:0",    "h:+20817", "h: 20817", "h:20817x", "h:",
-		":1",      "h",       "unix:",  "h:1,",     "@h:1",     "p 1@h:1",  "p1@",
-		"p1@h",    "p1@h:0",  "p!@h:1", "p1@@h:1",  "a@b@c:1",  "p1@unix:", "h:1, p1 @h:2",
+		"h:86353",      "h:65536",     "h:0",     "h:+20817", "h: 20817",
+		"h:20817x",     "h:",          ":1",      "h",        "unix:",
+		"h:1,",         "@h:1",        "p 1@h:1", "p1@",      "p1@h",
+		"p1@h:0",       "p!@h:1",      "p1@@h:1", "a@b@c:1",  "p1@unix:",
+		"h:1, p1 @h:2", "yard.p1@h:1", /* a key pinned as yard.p1 would be named yard
+						  (yard.p1.pub) */
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
 		if (hw_addrs_parse(bad[i], a, 3, &n) != -EINVAL)

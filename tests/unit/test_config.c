@@ -259,6 +259,9 @@ static void test_id_too_long(void **state)
 	assert_int_equal(load(f, text), 0);
 	assert_int_equal(strlen(f->c.node_id), HW_ID_CHARS_MAX);
 	expect_error(f, "[cluster]\nid = yard ha\n", 2, "bad value 'yard ha' for 'cluster.id'");
+	/* a key pinned as node yard.p1 would be named yard (yard.p1.pub): no dots */
+	expect_error(f, "[cluster]\nid = a\n[node]\nid = yard.p1\n", 4,
+		     "bad value 'yard.p1' for 'node.id'");
 }
 
 /* Numbers: not a number, trailing junk, negative, out of range, zero where 1 is least. */
