@@ -662,6 +662,18 @@ bool hw__node_wal_room(struct hw_node *n)
 	return hw_wal_pending(n->wal) + job <= HW_WAL_PENDING_MAX;
 }
 
+int hw__node_writer_stop(struct hw_node *n, const char *what)
+{
+	hw_writer_stop(n->writer);
+	n->writer = NULL;
+	int rc = hw_store_commit(n->store); /* nothing is open: this only reads it */
+	if (rc != 0) {
+		hw__node_storage_failed(n, rc, what);
+		hw_loop_stop(n->loop);
+	}
+	return rc;
+}
+
 void hw__node_storage_failed(struct hw_node *n, int rc, const char *what)
 {
 	if (n->failed != 0)

@@ -277,6 +277,13 @@ int hw__node_send_hello(struct hw_node *n, struct hw_conn *c, int role, const st
 			bool with_chain);
 bool hw__node_wal_room(struct hw_node *n);
 void hw__node_storage_failed(struct hw_node *n, int rc, const char *what);
+/* Stop the store writer before the store is closed and opened again (a rejoin, a
+ * snapshot's install). The writer commits and flushes what it holds (hw_writer_stop); a
+ * failure of that is the store's, which the reopened store would not know, and its
+ * recovery would then let the log go of entries never written. So it fails the node
+ * (in=what) and stops its loop: the node exits, and a restart recovers from the log,
+ * kept whole. 0 or that failure. */
+int hw__node_writer_stop(struct hw_node *n, const char *what);
 int hw__node_open_store(struct hw_node *n);
 struct hw_session *hw__session_new(struct hw_node *n, struct hw_conn *c, bool repl);
 void hw__node_do(struct hw_node *n, struct hw_acts *acts);

@@ -118,8 +118,9 @@ static int rewind_store(struct hw_node *n, uint64_t *common, uint64_t *moved)
 int hw__rejoin_run(struct hw_node *n)
 {
 	double t0 = hw_mono_s();
-	hw_writer_stop(n->writer); /* applies what it took: the store holds the whole log */
-	n->writer = NULL;
+	int src = hw__node_writer_stop(n, "rejoin"); /* the store holds the whole log */
+	if (src != 0)
+		return src;
 	hw_wal_close(n->wal);
 	n->wal = NULL;
 	uint64_t common = 0, moved = 0;

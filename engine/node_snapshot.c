@@ -658,8 +658,9 @@ static int install(struct hw_node *n, char *aside, size_t cap)
 	/* a new standby: nothing of its own to keep (a node a rejoin rewound to 0 keeps its
 	 * quarantined records) */
 	bool empty = n->sb.pos.received == 0 && hw_quarantine_each(n->store, any_row, NULL) == 0;
-	hw_writer_stop(n->writer);
-	n->writer = NULL;
+	int src = hw__node_writer_stop(n, "snapshot");
+	if (src != 0)
+		return src;
 	hw_wal_close(n->wal);
 	n->wal = NULL;
 	hw__digest_wait(n); /* its thread reads the store */

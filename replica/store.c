@@ -401,7 +401,7 @@ static int sync_fds_open(struct hw_store *s)
 	char path[PATH_MAX];
 	snprintf(path, sizeof path, "%s/data.mdb", s->dir); /* fits: env_open opened it */
 	for (int i = 0; i < 2; i++)
-		if ((s->sync_fd[i] = open(path, O_RDWR | O_CLOEXEC)) < 0)
+		if ((s->sync_fd[i] = open(path, O_RDONLY | O_CLOEXEC)) < 0)
 			return -errno;
 	return 0;
 }
