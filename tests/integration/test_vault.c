@@ -437,6 +437,19 @@ static void test_vault_refuses_diverged(void **state)
 	assert_string_equal(f->cap.out, before);
 }
 
+/* The head and base of the store in dir, read as a reader beside its node; left as
+ * they were when it cannot be opened now. */
+static void store_heads(const char *dir, struct hw_head *head, struct hw_head *base)
+{
+	struct hw_store_opts ro = {.read_only = true};
+	struct hw_store *st;
+	if (hw_store_open(dir, &ro, &st) != 0)
+		return;
+	hw_store_head(st, head);
+	hw_store_base(st, base);
+	hw_store_close(st);
+}
+
 /* With failover a vault is sent an entry only once the primary has acknowledged it, a
  * snapshot too. A failover cluster (p1, s1, a witness) that pruned its log; s1 stopped,
  * so durable submits wait while the primary's store has applied them; an empty vault
@@ -474,18 +487,14 @@ static void test_vault_snapshot_waits_for_acks(void **state)
 	assert_int_equal(l.acked, l.count);
 	hw_load_free(&l);
 	/* pruned (lazily, at a store commit): an empty vault then needs a snapshot */
-	struct hw_head base = {0};
+	struct hw_head base = {0}, head = {0};
 	for (int64_t end = hw_mono_ms() + EVENT_WAIT_MS; base.lsn == 0 && hw_mono_ms() < end;) {
-		struct hw_store_opts ro = {.read_only = true};
-		struct hw_store *st;
-		if (hw_store_open(hw_cluster_dir(c, p), &ro, &st) == 0) {
-			hw_store_base(st, &base);
-			hw_store_close(st);
-		}
+		store_heads(hw_cluster_dir(c, p), &head, &base);
 		if (base.lsn == 0)
 			poll(NULL, 0, 50);
 	}
 	assert_true(base.lsn > 0);
+	uint64_t acked_head = head.lsn;
 	unsigned sb = 1 - p;
 	assert_int_equal(hw_cluster_kill(c, sb, SIGSTOP), 0);
 	struct hw_load held = {.addr = hw_cluster_node_addr(c, p),
@@ -496,6 +505,13 @@ static void test_vault_snapshot_waits_for_acks(void **state)
 			       .seed = 32};
 	assert_int_equal(hw_load_init(&held), 0);
 	assert_int_equal(hw_load_start(&held), 0); /* waits for s1: applied, not acknowledged */
+	/* in the primary's store before the vault asks, so that its snapshot holds them */
+	for (int64_t end = hw_mono_ms() + EVENT_WAIT_MS;
+	     head.lsn < acked_head + held.count && hw_mono_ms() < end;) {
+		poll(NULL, 0, 20);
+		store_heads(hw_cluster_dir(c, p), &head, &base);
+	}
+	assert_true(head.lsn >= acked_head + held.count);
 	snprintf(sources, sizeof sources, "%s, %s", hw_cluster_repl_addr(c, p),
 		 hw_cluster_repl_addr(c, sb));
 	init_vault(f, sources, "0");
