@@ -215,7 +215,10 @@ void hw_client_set_follow_ms(struct hw_client *c, int ms);
  * hw_client_connect); the outcomes it sends meanwhile wait in c for hw_client_wait. A
  * client that follows the primary keeps a copy (HW_EBUSY when HW_CLIENT_INFLIGHT_MAX are
  * in flight); while it resends what was in flight to a new primary (see
- * hw_client_connect), it only keeps the copy, which a wait then writes after those. */
+ * hw_client_connect), it only keeps the copy, which a wait then writes after those.
+ * An error here is this submit's only (it was not sent): the outcomes of earlier ones
+ * that c holds are still to be taken with hw_client_wait before c is closed or
+ * reconnected, or a caller counting what is in flight counts them as lost. */
 int hw_client_submit(struct hw_client *c, uint64_t request_id, const uint8_t *record,
 		     size_t len, enum hw_durability mode, unsigned k);
 
