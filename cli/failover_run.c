@@ -678,7 +678,7 @@ int hw_fo_run(struct hw_fo_run *r, bool verbose)
 	if (rc == 0) {
 		overlap(r);
 		rc = ops(r)->loss_check(r);
-		r->loss_checked = true;
+		r->loss_checked = rc == 0; /* records left unchecked: the rpo check is no pass */
 	}
 	return rc;
 }

@@ -666,9 +666,12 @@ int hw__node_writer_stop(struct hw_node *n, const char *what)
 {
 	hw_writer_stop(n->writer);
 	n->writer = NULL;
-	int rc = hw_store_commit(n->store); /* nothing is open: this only reads it */
+	int rc = hw_store_failure(n->store);
 	if (rc != 0) {
 		hw__node_storage_failed(n, rc, what);
+		hw_log("node_exiting", "in=%s code=%s what=\"%s\"", what, hw_errname(rc),
+		       "the store's last flush failed: a restart recovers from the log, kept "
+		       "whole");
 		hw_loop_stop(n->loop);
 	}
 	return rc;

@@ -140,6 +140,8 @@ int hw__rejoin_run(struct hw_node *n)
 		orc = hw__standby_restart(n);
 	if (orc != 0) {
 		hw__node_storage_failed(n, orc, "rejoin");
+		if (n->store == NULL || n->wal == NULL) /* nothing to run on: exit, restart */
+			hw_loop_stop(n->loop);          /* from the disk, as an install does */
 		return orc;
 	}
 	hw__election_progress(n);

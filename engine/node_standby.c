@@ -28,6 +28,8 @@ static void connect_primary(struct hw_node *n);
 /* Hand the filling job to an idle writer: when it is big enough, or when asked (now). */
 static void kick_apply(struct hw_node *n, bool now)
 {
+	if (n->writer == NULL) /* stopped for good: the node exits (hw__node_writer_stop) */
+		return;
 	const struct hw_job *j = hw_writer_filling(n->writer);
 	now = now || n->hello_pending || n->cfg.role == HW_ROLE_VAULT;
 	if (j->n > 0 && !n->failed && hw_writer_idle(n->writer) &&

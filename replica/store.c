@@ -1139,6 +1139,11 @@ int hw_store_append_hold(struct hw_store *s, const uint8_t *const *entries, cons
 	return rc;
 }
 
+int hw_store_failure(const struct hw_store *s)
+{
+	return s->failed;
+}
+
 int hw_store_sync(struct hw_store *s)
 {
 	if (s->failed != 0)

@@ -203,9 +203,14 @@ int hw_store_append_entries(struct hw_store *s, const uint8_t *const *entries,
 int hw_store_append_hold(struct hw_store *s, const uint8_t *const *entries,
 			 const size_t *lens, size_t n, struct hw_reject *rej);
 
-/* Flush every commit so far to disk (mdb_env_sync). The writer's thread. 0 or the
- * storage error, which is sticky. */
+/* Flush every commit so far to disk (through a descriptor of the store's own, as
+ * mdb_env_sync would through LMDB's). The writer's thread. 0 or the storage error, which
+ * is sticky. */
 int hw_store_sync(struct hw_store *s);
+
+/* The store's sticky storage failure: 0, or the first error (-EIO, HW_ESTORE_FULL, ...)
+ * that every later commit answers as HW_ESTORE_FAILED. Any thread. */
+int hw_store_failure(const struct hw_store *s);
 
 /* Read the log entry at lsn into a malloc'd buffer the caller frees. HW_ENOTFOUND. */
 int hw_store_read_entry(struct hw_store *s, uint64_t lsn, uint8_t **entry, size_t *len);
