@@ -355,7 +355,7 @@ static void test_list_continued(void **state)
 	struct fx *f = *state;
 	static const char head[] = "[cluster]\nid = yard-ha\n[node]\nid = s1\nrole = standby\n"
 				   "data_dir = /d\nlisten = 127.0.0.1:7002\n"
-				   "[durability]\nmode = durable\n[failover]\nrto = 2s\nrpo = 0\n"
+				   "[durability]\nmode = durable\n[failover]\nrto = 2s\nrpo = 1s\n"
 				   "witness = w.terminal.example.com:7900\nwitness_id = w1\n";
 	char text[2048];
 	snprintf(text, sizeof text,
@@ -447,6 +447,18 @@ static void test_failover_refused(void **state)
 	snprintf(text, sizeof text, "%s", FAILOVER_STANDBY "rto = 2s\nrpo = 0\n");
 	memcpy(strstr(text, "id = s1"), "id = s9", 7);
 	expect_error(f, text, 0, "'node.id' 's9' is not in 'failover.voters'");
+	/* five voters: with a record durable on k = 1 standby (s1), s2, s3 and the witness
+	 * make a majority that could elect s2 without it; k = 2 leaves none without it */
+#define FIVE_VOTERS(rpo)                                                                           \
+	"[cluster]\nid = yard-ha\n[node]\nid = s1\nrole = standby\ndata_dir = /d\n"                \
+	"listen = 127.0.0.1:7002\n[failover]\nvoters = p1@h:1, s1@h:2, s2@h:3, s3@h:4\n"           \
+	"witness = h:5\nwitness_id = w1\nrto = 2s\nrpo = " rpo "\n[durability]\nmode = durable\n"
+	expect_error(f, FIVE_VOTERS("0"), 0,
+		     "'failover.rpo' = 0 with 5 voters needs 'durability.k' >= 2, not 1");
+	expect_error(f, FIVE_VOTERS("0") "k = 1\n", 16, "needs 'durability.k' >= 2, not 1");
+	assert_int_equal(load(f, FIVE_VOTERS("0") "k = 2\n"), 0);
+	assert_int_equal(load(f, FIVE_VOTERS("1s")), 0); /* a loss within the RPO allowed */
+#undef FIVE_VOTERS
 	/* a witness holds no data: a data node's keys would do nothing there */
 	static const char witness[] =
 		"[cluster]\nid = yard-ha\n[node]\nid = w1\nrole = witness\n"
