@@ -1,6 +1,6 @@
 /* sim.h: the deterministic cluster simulator (hawser-sim), TigerBeetle's VOPR in small.
  *
- * One process runs a whole cluster from one seed: two or three data nodes running the
+ * One process runs a whole cluster from one seed: two to four data nodes running the
  * real replication core (engine/core/repl.h) and the real election core
  * (engine/core/election.h) on every voter plus a witness, clients that submit records
  * with random durability modes, a simulated network (sim_net.c), simulated storage
@@ -27,7 +27,7 @@
 #include "engine/core/repl.h"
 
 /* Data nodes (primary + standbys) a run may have, plus the witness. */
-#define SIM_DATA_MAX  3u
+#define SIM_DATA_MAX  4u
 #define SIM_NODES_MAX (SIM_DATA_MAX + 1u)
 /* Log entries per node and records submitted per run: a run stops submitting at the
  * limit (a 5,000-step run submits about 1,500). */
@@ -341,7 +341,7 @@ struct sim_world {
 	struct sim_rng rng;
 	int64_t t;
 	uint64_t step;
-	uint32_t data;  /* data nodes: 2 or 3 */
+	uint32_t data;  /* data nodes: 2 to 4 */
 	uint32_t nodes; /* data + the witness, whose id is data */
 	struct sim_rates rates;
 	struct hw_repl_config rcfg;

@@ -211,10 +211,11 @@ static void setup(struct sim_world *w, const struct sim_params *prm)
 	memset(owner, 0, SIM_EPOCH_MAX);
 	w->prm = *prm;
 	sim_rng_seed(&w->rng, prm->seed);
-	w->data = 2 + (uint32_t)sim_below(&w->rng, 2);
+	w->data = 2 + (uint32_t)sim_below(&w->rng, 3);
 	w->nodes = w->data + 1;
 	w->rcfg = (struct hw_repl_config){
 		.standbys = w->data - 1,
+		.k_min = hw_el_k_min(w->nodes), /* rpo_ms 0, as the node's */
 		.window_records = (uint64_t)sim_range(&w->rng, 1, SIM_FRAME_ENTRIES),
 		.waiters_max = SIM_WAITERS,
 		.heartbeat_ms = 50,

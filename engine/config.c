@@ -960,13 +960,6 @@ static int failover_standbys(struct parse *p)
 	return 1;
 }
 
-uint32_t hw_failover_k_min(uint32_t voters)
-{
-	uint32_t standbys = voters - 2; /* voters: the data nodes and the witness */
-	uint32_t majority = voters / 2 + 1;
-	return standbys + 2 > majority ? standbys + 2 - majority : 0;
-}
-
 /* A witness votes and holds no data: keys for a data node would do nothing there, so
  * they are refused rather than read as if they did. */
 static int check_witness_keys(struct parse *p)
@@ -1036,7 +1029,7 @@ static int check_failover(struct parse *p)
 	if (f->rpo_ms == 0 && c->mode != HW_MODE_DURABLE && c->mode != HW_MODE_APPLIED)
 		return fail(p, 0, "'failover.rpo' = 0 needs 'durability.mode' durable or applied "
 			    "(a record acknowledged before it is durable on a standby could be lost)");
-	uint32_t k_min = hw_failover_k_min(f->n_voters);
+	uint32_t k_min = hw_el_k_min(f->n_voters);
 	if (f->rpo_ms == 0 && c->k < k_min)
 		return fail(p, (p->seen & SEEN_K) ? p->k_line : 0,
 			    "'failover.rpo' = 0 with %u voters needs 'durability.k' >= %u, not %u: "

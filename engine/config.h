@@ -232,13 +232,6 @@ struct hw_config {
 	struct hw_security security;
 };
 
-/* The least durability.k that keeps failover.rpo = 0 with `voters` voters (the data
- * nodes and the witness): a new primary needs a majority of them, which the old one's
- * standbys without an acknowledged record and the witness (which holds no entries)
- * must not make by themselves, so k >= standbys + 2 - majority (1 for up to 4 voters,
- * 2 for 5 or 6, 3 for 7 or 8, 4 for 9). */
-uint32_t hw_failover_k_min(uint32_t voters);
-
 /* Fill *c with defaults, then read path over them and check the result. Returns 0, or
  * HW_ECONFIG with a one-line reason in err ("node.conf:7: unknown key 'lisen'"), or
  * -errno when the file cannot be read. */

@@ -850,6 +850,10 @@ int hw__primary_start(struct hw_node *n)
 		.waiters_max = w,
 		.heartbeat_ms = n->cfg.heartbeat_ms,
 		.peer_timeout_ms = hw__node_silent_ms(n), /* acks stuck mid-frame, too */
+		/* a submit's own k may be smaller than the config's (refused below it) */
+		.k_min = n->voters != NULL && n->cfg.failover.rpo_ms == 0
+				 ? hw_el_k_min(n->cfg.failover.n_voters)
+				 : 0,
 	};
 	hw_primary_init(&n->core, &rc, n->epoch, h.lsn, n->waiters);
 	if (n->voters != NULL) /* a failover may discard what is not acknowledged */

@@ -38,6 +38,12 @@ static void check_room(const struct hw_el_acts *out)
 	HW_ASSERT(out->cap >= out->n + HW_EL_ACTS_MIN);
 }
 
+uint32_t hw_el_k_min(uint32_t voters)
+{
+	uint32_t standbys = voters - 2, majority = voters / 2 + 1;
+	return standbys + 2 > majority ? standbys + 2 - majority : 0;
+}
+
 uint32_t hw_el_majority(const struct hw_el *el)
 {
 	return el->cfg.voters / 2u + 1u;

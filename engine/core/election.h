@@ -77,7 +77,10 @@
  * Between two lease rounds the witness's committed LSN lags the primary's by up to
  * renew_ms; records acknowledged in that gap are durable on k standbys (the RPO 0 rule),
  * and any standby holding them that is among the candidate's voters refuses with BEHIND.
- * With one standby (primary, standby, witness) and k = 1 the standby holds them all.
+ * That holds only when no majority can be made without one of those k: the old
+ * primary's other standbys and the witness must not be a majority by themselves, so k
+ * >= hw_el_k_min(V). With one standby (primary, standby, witness) and k = 1 the standby
+ * holds them all.
  * A new primary reports at least the LSN it was elected with as committed: its
  * predecessor may have acknowledged all of it.
  *
@@ -411,6 +414,12 @@ bool hw_el_may_ack(const struct hw_el *el, int64_t now_ms);
 
 /* Majority of the configured voters: V/2 + 1. */
 uint32_t hw_el_majority(const struct hw_el *el);
+
+/* The least k (standbys a record is durable on before it is acknowledged) with which
+ * every majority of `voters` (the data nodes and a witness, 3..HW_EL_VOTERS_MAX) that
+ * can elect a new primary without the old one holds each acknowledged record:
+ * standbys + 2 - majority, i.e. 1 for up to 4 voters, 2 for 5 or 6, 3 for 7 or 8, 4 for 9. */
+uint32_t hw_el_k_min(uint32_t voters);
 
 /* Time passed: a primary renews (a round every renew_ms), steps down at the end of its
  * lease, times out a switchover; a standby starts an election after detection; a

@@ -241,6 +241,8 @@ void hw_primary_on_submit(struct hw_primary *p, uint64_t token, uint64_t lsn, en
 	HW_ASSERT(hw_primary_can_wait(p, 1));
 	HW_ASSERT((unsigned)mode < HW_MODES);
 	HW_ASSERT(p->w_count == 0 || waiter_at(p, p->w_count - 1)->lsn <= lsn);
+	if (mode != HW_MODE_LOCAL && k < p->cfg.k_min)
+		k = p->cfg.k_min;
 	/* k beyond any peer count waits forever anyway; clamping keeps it in a byte. */
 	uint8_t k8 = (uint8_t)(k > HW_PEERS_MAX + 1u ? HW_PEERS_MAX + 1u : k);
 	*waiter_at(p, p->w_count) =

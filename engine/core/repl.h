@@ -113,6 +113,9 @@ struct hw_repl_config {
 	int64_t heartbeat_ms;    /* idle interval after which a heartbeat goes out */
 	int64_t peer_timeout_ms; /* no complete frame (ack) from a peer this long: it is
 				  * dropped (silent, or stuck mid-frame) */
+	uint32_t k_min;          /* a submit in a mode other than local waits for at least
+				  * this many standbys, whatever k it asks for: a failover's
+				  * majorities then hold it (hw_el_k_min; 0: none) */
 };
 
 /* A submit waiting for its rule. */

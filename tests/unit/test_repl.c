@@ -199,6 +199,26 @@ static void test_vault_not_counted(void **state)
 	assert_true(released(&f->out, 1));
 }
 
+/* With k_min (a failover's majorities, hw_el_k_min), a submit that asks for fewer
+ * standbys waits for k_min of them all the same; one in mode local still waits for none. */
+static void test_k_min_raises_k(void **state)
+{
+	struct fx *f = *state;
+	struct hw_repl_config c = cfg2;
+	c.k_min = 2;
+	hw_primary_init(&f->p, &c, 1, 0, f->w);
+	connect_both(f, 3);
+	hw_primary_on_durable(&f->p, 3, acts(f, ACTS_CAP));
+	hw_primary_on_submit(&f->p, 1, 2, HW_MODE_LOCAL, 0, acts(f, ACTS_CAP));
+	assert_true(released(&f->out, 1));
+	hw_primary_on_submit(&f->p, 2, 3, HW_MODE_DURABLE, 1, acts(f, ACTS_CAP));
+	assert_int_equal(count(&f->out, HW_ACT_RELEASE), 0);
+	ack(f, 0, 3, 3, 0, 1);
+	assert_int_equal(count(&f->out, HW_ACT_RELEASE), 0); /* k = 1 would be met here */
+	ack(f, 1, 3, 3, 0, 1);
+	assert_true(released(&f->out, 2));
+}
+
 /* With a vault limit set (failover: the acknowledged LSN), the vault is sent nothing past
  * it while the standby gets everything; as the limit rises, the vault is sent the rest. */
 static void test_vault_limit(void **state)
@@ -1160,6 +1180,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_release_rule_each_mode, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_local_durable_needed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vault_not_counted, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_k_min_raises_k, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_standbys, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vault_limit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_out_of_order_release, setup, teardown),
