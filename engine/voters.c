@@ -500,7 +500,7 @@ static int on_loss_query(struct hw_voters *v, uint32_t from, const struct hw_fra
 	if (m == NULL)
 		return HW_EFRAME;
 	struct hw_el_range r = {0, 0};
-	int rc = hw_el_loss_range(&v->el, from, m->durable_lsn, &r);
+	int rc = hw_el_loss_range(&v->el, from, m->durable_lsn, m->last_epoch, &r);
 	hw_log("loss_listed", "candidate=%u durable_lsn=%llu from=%llu to=%llu code=%s", from,
 	       (unsigned long long)m->durable_lsn, (unsigned long long)r.from,
 	       (unsigned long long)r.to, rc == 0 ? "ok" : hw_errname(rc));
@@ -638,6 +638,7 @@ int hw_voters_loss_poll(struct hw_voters *v, uint64_t durable_lsn, struct hw_el_
 		return HW_ECLOSED;
 	Hawser__Wire__V1__LossQuery m = HAWSER__WIRE__V1__LOSS_QUERY__INIT;
 	m.durable_lsn = durable_lsn;
+	m.last_epoch = v->el.prog.last_epoch;
 	v->loss_asked = true;
 	v->loss_asked_ms = now;
 	int rc = send_msg(c, HW_FRAME_LOSS_QUERY, &m);

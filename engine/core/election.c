@@ -493,13 +493,21 @@ bool hw_el_in_sync(const struct hw_el *w, uint32_t id)
 	return id < HW_EL_VOTERS_MAX && w->w_in_sync[id];
 }
 
+/* A candidate whose log holds an epoch newer than the witness's commit knowledge (and
+ * not one the witness vouched for it in) proves that knowledge stale: a primary it never
+ * heard may have committed more. */
+static bool w_stale(const struct hw_el *w, uint32_t candidate, uint64_t last_epoch)
+{
+	return last_epoch > w->hard.w_epoch && w->hard.w_vouch != candidate;
+}
+
 int hw_el_loss_range(const struct hw_el *w, uint32_t candidate, uint64_t durable_lsn,
-		     struct hw_el_range *r)
+		     uint64_t last_epoch, struct hw_el_range *r)
 {
 	if (w->role != HW_EL_WITNESS)
 		return HW_ECONFIG;
 	r->from = durable_lsn + 1;
-	if (!w_info_ok(w, candidate)) {
+	if (!w_info_ok(w, candidate) || w_stale(w, candidate, last_epoch)) {
 		r->to = UINT64_MAX;
 		return HW_ENOTFOUND;
 	}
@@ -642,17 +650,16 @@ static enum hw_el_reason log_check(const struct hw_el *el, uint32_t from,
 			       req->last_lsn < el->prog.last_lsn);
 		return behind ? HW_EL_R_BEHIND : HW_EL_R_NONE;
 	}
-	/* A candidate whose log holds an epoch newer than the witness's commit knowledge
-	 * (and not one the witness vouched for it in) proves that knowledge stale: a primary
-	 * it never heard may have committed more. This is how a witness whose store was
-	 * wiped (it starts as a new cluster's, at epoch 0) learns it must not vote. */
-	bool stale = req->last_epoch > el->hard.w_epoch && el->hard.w_vouch != from;
+	/* Stale knowledge (w_stale) is how a witness whose store was wiped (it starts as a
+	 * new cluster's, at epoch 0) learns it must not vote; a forced vote is then one
+	 * whose accepted range reaches UINT64_MAX (hw_el_loss_range). */
+	bool stale = w_stale(el, from, req->last_epoch);
 	bool info = w_info_ok(el, from) && (!stale || req->kind == HW_EL_FORCED);
 	v->committed_lsn = info ? el->hard.w_committed : 0;
 	v->required_lsn = info ? hw_el_required_lsn(el) : 0;
 	if (req->kind == HW_EL_FORCED) {
 		struct hw_el_range loss;
-		(void)hw_el_loss_range(el, from, req->durable_lsn, &loss);
+		(void)hw_el_loss_range(el, from, req->durable_lsn, req->last_epoch, &loss);
 		bool none = loss.from > loss.to;
 		bool covered = req->accepted.from <= loss.from && req->accepted.to >= loss.to;
 		return none || covered ? HW_EL_R_NONE : HW_EL_R_LOSS_NOT_ACCEPTED;

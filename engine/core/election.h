@@ -489,11 +489,12 @@ int hw_el_on_forced_promote(struct hw_el *el, const struct hw_el_range *accepted
 /* Witness: the LSNs candidate (holding durable_lsn) would lose if promoted now:
  * durable_lsn + 1 .. committed (empty, from > to, when it holds them all). When the
  * witness knows no committed LSN it can vouch for (restarted, or a primary it never
- * heard may have been elected since) the range is durable_lsn + 1 .. UINT64_MAX
- * (everything after it may be lost) and the return is HW_ENOTFOUND; else 0. HW_ECONFIG
- * on a node that is not the witness. */
+ * heard may have been elected since, which a candidate whose log holds an epoch newer
+ * than the witness has heard of, last_epoch, proves) the range is durable_lsn + 1 ..
+ * UINT64_MAX (everything after it may be lost) and the return is HW_ENOTFOUND; else 0.
+ * HW_ECONFIG on a node that is not the witness. */
 int hw_el_loss_range(const struct hw_el *w, uint32_t candidate, uint64_t durable_lsn,
-		     struct hw_el_range *r);
+		     uint64_t last_epoch, struct hw_el_range *r);
 
 /* Witness: the committed LSN a candidate must hold now (RPO applied); 0 when unknown. */
 uint64_t hw_el_required_lsn(const struct hw_el *w);

@@ -691,7 +691,7 @@ static void test_refused_outside_rpo0(void **state)
 	assert_int_equal(w->nd[1].el.why[2], HW_EL_R_NOT_IN_SYNC);
 	assert_int_equal(w->nd[1].el.w_committed_seen, 100);
 	struct hw_el_range r;
-	assert_int_equal(hw_el_loss_range(wit, 1, 60, &r), 0);
+	assert_int_equal(hw_el_loss_range(wit, 1, 60, 1, &r), 0);
 	assert_int_equal(r.from, 61);
 	assert_int_equal(r.to, 100);
 	assert_string_equal(hw_el_reason_name(HW_EL_R_NOT_IN_SYNC), "not_in_sync");
@@ -746,9 +746,15 @@ static void test_forced_promotion(void **state)
 	crash(w, 0);
 	run(w, 1000);
 	struct hw_el_range loss;
-	assert_int_equal(hw_el_loss_range(&w->nd[2].el, 1, 60, &loss), 0);
+	assert_int_equal(hw_el_loss_range(&w->nd[2].el, 1, 60, 1, &loss), 0);
 	assert_int_equal(loss.from, 61);
 	assert_int_equal(loss.to, 100);
+	/* a candidate whose log holds epoch 2, which the witness never heard of: a primary
+	 * elected without it may have committed past 100, so the loss is unbounded */
+	struct hw_el_range unbounded;
+	assert_int_equal(hw_el_loss_range(&w->nd[2].el, 1, 60, 2, &unbounded), HW_ENOTFOUND);
+	assert_int_equal(unbounded.from, 61);
+	assert_int_equal(unbounded.to, UINT64_MAX);
 
 	struct hw_el_range short_by_one = {61, 99}, beyond = {62, 100};
 	assert_int_equal(hw_el_on_forced_promote(&w->nd[1].el, &beyond, local(w, 1), acts(w)),
@@ -1058,14 +1064,14 @@ static void test_witness_restarted_empty(void **state)
 	crash(w, 2); /* restarted from its disk: it kept what it knew */
 	node_start(w, 2, false);
 	struct hw_el_range r;
-	assert_int_equal(hw_el_loss_range(&w->nd[2].el, 1, 40, &r), 0);
+	assert_int_equal(hw_el_loss_range(&w->nd[2].el, 1, 40, 1, &r), 0);
 	assert_int_equal(r.to, 50);
 
 	crash(w, 2); /* wiped witness, primary alive: learns again */
 	node_start(w, 2, true);
-	assert_int_equal(hw_el_loss_range(&w->nd[2].el, 1, 50, &r), HW_ENOTFOUND);
+	assert_int_equal(hw_el_loss_range(&w->nd[2].el, 1, 50, 1, &r), HW_ENOTFOUND);
 	run(w, 100);
-	assert_int_equal(hw_el_loss_range(&w->nd[2].el, 1, 50, &r), 0);
+	assert_int_equal(hw_el_loss_range(&w->nd[2].el, 1, 50, 1, &r), 0);
 	assert_true(r.from > r.to);
 
 	crash(w, 0); /* now the primary dies and the witness is wiped at once */
@@ -1074,7 +1080,7 @@ static void test_witness_restarted_empty(void **state)
 	run(w, 3000);
 	assert_int_equal(w->max_primary_epoch, 1);
 	assert_int_equal(w->nd[1].el.why[2], HW_EL_R_NO_INFO);
-	assert_int_equal(hw_el_loss_range(&w->nd[2].el, 1, 50, &r), HW_ENOTFOUND);
+	assert_int_equal(hw_el_loss_range(&w->nd[2].el, 1, 50, 1, &r), HW_ENOTFOUND);
 	assert_int_equal(r.from, 51);
 	assert_int_equal(r.to, UINT64_MAX);
 	w->forced_seen = true;
@@ -1115,7 +1121,7 @@ static void test_witness_wiped_as_new(void **state)
 	assert_true(w->max_primary_epoch > 1);
 	assert_int_equal(w->nd[2].el.hard.w_epoch, w->nd[p].el.hard.epoch);
 	struct hw_el_range r;
-	assert_int_equal(hw_el_loss_range(&w->nd[2].el, 1, 0, &r), 0); /* knows again */
+	assert_int_equal(hw_el_loss_range(&w->nd[2].el, 1, 0, 1, &r), 0); /* knows again */
 	free(w);
 }
 
