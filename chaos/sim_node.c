@@ -810,14 +810,17 @@ bool sim_node_submit(struct sim_world *w, uint32_t i, uint8_t mode, uint8_t k)
 			      .wall_ms = sim_wall(w, i),
 			      .prev_hash = sim_disk_hash_at(d, d->n)};
 	e.hash = sim_entry_hash(&e);
-	w->hist[rid] = (struct sim_rec){.epoch = e.epoch,
-					.lsn = e.lsn,
-					.hash = e.hash,
-					.payload = e.payload,
-					.node = i,
-					.mode = mode,
-					.k = k,
-					.held = (uint8_t)(1u << i)};
+	w->hist[rid] = (struct sim_rec){
+		.epoch = e.epoch,
+		.lsn = e.lsn,
+		.hash = e.hash,
+		.payload = e.payload,
+		.node = i,
+		.mode = mode,
+		/* the promise the primary keeps (its k_min), not the
+		 * smaller one a submit may ask for */
+		.k = mode != HW_MODE_LOCAL && k < w->rcfg.k_min ? (uint8_t)w->rcfg.k_min : k,
+		.held = (uint8_t)(1u << i)};
 	w->st.submits++;
 	if (sim_disk_append(d, &e) != 0) {
 		w->hist[rid].state = SIM_REC_FAILED;

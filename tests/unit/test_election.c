@@ -780,6 +780,39 @@ static void test_forced_promotion(void **state)
 	free(w);
 }
 
+/* A forced promotion of a standby whose log holds an epoch the witness never heard of
+ * (a primary elected without it, which may have acknowledged past what the witness
+ * knows): the witness lists the loss as unbounded, refuses a forced vote accepting only
+ * up to its committed LSN, and grants one accepting everything after the durable LSN. */
+static void test_forced_promotion_stale_witness(void **state)
+{
+	(void)state;
+	struct world *w = world_new(3, base_cfg(3, 2), 5);
+	elect(w, 0);
+	set_log(w, 1, 1, 60, 0);
+	w->nd[0].peer_durable[1] = 60;
+	set_log(w, 0, 1, 100, 100);
+	run(w, 200);
+	crash(w, 0);
+	run(w, 1000);
+	set_log(w, 1, 2, 60, 0); /* its last entries came from an epoch 2 the witness missed */
+	struct hw_el_range loss, known = {61, 100};
+	assert_int_equal(hw_el_loss_range(&w->nd[2].el, 1, 60, 2, &loss), HW_ENOTFOUND);
+	assert_int_equal(loss.to, UINT64_MAX);
+	w->forced_seen = true;
+	assert_int_equal(hw_el_on_forced_promote(&w->nd[1].el, &known, local(w, 1), acts(w)), 0);
+	run_acts(w, 1);
+	run(w, 50);
+	assert_int_equal(w->nd[1].el.why[2], HW_EL_R_LOSS_NOT_ACCEPTED);
+	assert_true(primary_of(w) < 0);
+	assert_int_equal(hw_el_on_forced_promote(&w->nd[1].el, &loss, local(w, 1), acts(w)), 0);
+	run_acts(w, 1);
+	run(w, 100);
+	assert_int_equal(primary_of(w), 1);
+	assert_int_equal(w->nd[2].el.w_forced.to, UINT64_MAX);
+	free(w);
+}
+
 /* Switchover: the primary pauses, waits for the target to hold its last LSN, gives up
  * its lease and hands over; the target wins the next epoch within a few message delays,
  * the old primary steps down SWITCHOVER, nothing is lost. Errors for bad requests. */
@@ -1282,6 +1315,7 @@ int main(void)
 		cmocka_unit_test(test_refused_outside_rpo0),
 		cmocka_unit_test(test_rpo_window),
 		cmocka_unit_test(test_forced_promotion),
+		cmocka_unit_test(test_forced_promotion_stale_witness),
 		cmocka_unit_test(test_switchover),
 		cmocka_unit_test(test_switchover_timeout),
 		cmocka_unit_test(test_promise_blocks_vote),
