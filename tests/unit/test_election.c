@@ -731,12 +731,10 @@ static void test_rpo_window(void **state)
 	}
 }
 
-/* Forced promotion: the witness lists the exact loss; a range that does not cover it is
- * refused (LOSS_NOT_ACCEPTED), the exact one is granted and recorded, and the new
- * primary gives out LSNs from its own durable + 1. */
-static void test_forced_promotion(void **state)
+/* Three voters, seed 5: the primary committed 1..100 and died; the standby holds 1..60
+ * (epoch 1), and the witness knows 100 was committed. */
+static struct world *behind_and_primary_gone(void)
 {
-	(void)state;
 	struct world *w = world_new(3, base_cfg(3, 2), 5);
 	elect(w, 0);
 	set_log(w, 1, 1, 60, 0);
@@ -745,6 +743,16 @@ static void test_forced_promotion(void **state)
 	run(w, 200);
 	crash(w, 0);
 	run(w, 1000);
+	return w;
+}
+
+/* Forced promotion: the witness lists the exact loss; a range that does not cover it is
+ * refused (LOSS_NOT_ACCEPTED), the exact one is granted and recorded, and the new
+ * primary gives out LSNs from its own durable + 1. */
+static void test_forced_promotion(void **state)
+{
+	(void)state;
+	struct world *w = behind_and_primary_gone();
 	struct hw_el_range loss;
 	assert_int_equal(hw_el_loss_range(&w->nd[2].el, 1, 60, 1, &loss), 0);
 	assert_int_equal(loss.from, 61);
@@ -787,14 +795,7 @@ static void test_forced_promotion(void **state)
 static void test_forced_promotion_stale_witness(void **state)
 {
 	(void)state;
-	struct world *w = world_new(3, base_cfg(3, 2), 5);
-	elect(w, 0);
-	set_log(w, 1, 1, 60, 0);
-	w->nd[0].peer_durable[1] = 60;
-	set_log(w, 0, 1, 100, 100);
-	run(w, 200);
-	crash(w, 0);
-	run(w, 1000);
+	struct world *w = behind_and_primary_gone();
 	set_log(w, 1, 2, 60, 0); /* its last entries came from an epoch 2 the witness missed */
 	struct hw_el_range loss, known = {61, 100};
 	assert_int_equal(hw_el_loss_range(&w->nd[2].el, 1, 60, 2, &loss), HW_ENOTFOUND);
