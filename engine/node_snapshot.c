@@ -329,7 +329,8 @@ static int tx_new(struct hw_node *n)
 	}
 	sibling(n, ".snapshot-send", tx->dir, sizeof tx->dir);
 	n->snap_tx = tx;
-	return 0;
+	/* a copy a crash left there would count against the room for the next one */
+	return hw_snapshot_rm(tx->dir);
 }
 
 /* The copy goes beside the data directory, on its file system, while this node goes on
@@ -373,7 +374,7 @@ int hw__snapshot_send(struct hw_session *s, uint32_t peer)
 	struct hw_snap_tx *tx = n->snap_tx;
 	if (tx->state == TX_CATCHUP)
 		tx_reset(tx);         /* the same standby, behind its pin: it starts over */
-	rc = hw_snapshot_rm(tx->dir); /* left by a crash */
+	rc = hw_snapshot_rm(tx->dir); /* left by a crash (tx_new) or a failed removal */
 	if (rc != 0)
 		return rc;
 	/* Everything after the committed head stays until the copy's head is known; the
@@ -521,6 +522,12 @@ void hw__snapshot_tick(struct hw_node *n)
 		     tx->state == TX_HELD; /* no ack due */
 	int64_t bound =
 		n->cfg.peer_timeout_ms * (tx->state == TX_INSTALLING ? CATCHUP_GRACE_TIMEOUTS : 1);
+	if (!local && hw__node_now(n) - tx->heard_ms > bound && tx->state == TX_INSTALLING) {
+		struct hw_session *c = tx->c; /* it may still be installing: as if it had gone */
+		await_return(tx);
+		hw_conn_close(c->conn, -ETIMEDOUT);
+		return;
+	}
 	if (!local && hw__node_now(n) - tx->heard_ms > bound) {
 		tx_fail(tx, -ETIMEDOUT, "standby went silent");
 		return;

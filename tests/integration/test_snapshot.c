@@ -872,15 +872,21 @@ static void read_snapshot(int fd, struct hw_head *h)
 	free(buf);
 }
 
-/* A standby that received the whole snapshot and lost its connection before it
- * acknowledged it (its install, which flushes and reopens a store on its loop, outlasting
- * the link) comes back at the snapshot's head while the log runs on past
- * log_keep_records: the log stayed pinned there, so it is connected, not sent a second
- * snapshot. */
-static void test_installing_standby_keeps_pin(void **state)
+/* A standby that received the whole snapshot and went before it acknowledged it (its
+ * install, which flushes and reopens a store on its loop, outlasting the link: silent
+ * says it stayed connected and silent past the primary's bound instead of closing)
+ * comes back at the snapshot's head while the log runs on past log_keep_records: the
+ * log stayed pinned there, so it is connected, not sent a second snapshot. */
+static void installing_standby_returns(struct fix *f, bool silent)
 {
-	struct fix *f = *state;
-	start_primary(f);
+	init_primary(f);
+	if (silent) { /* the bound: CATCHUP_GRACE_TIMEOUTS (4) peer timeouts, 2 s here */
+		FILE *ini = fopen(f->p.ini, "a");
+		assert_non_null(ini);
+		fprintf(ini, "[limits]\npeer_timeout_ms = 500\n");
+		assert_int_equal(fclose(ini), 0);
+	}
+	assert_int_equal(hw_tnode_start(&f->p, NULL), 0);
 	load_start(f, HISTORY_RECORDS + LIVE_FAILED);
 	assert_true(hw_load_wait_acked(&f->load, HISTORY_RECORDS, CATCHUP_MS));
 	int fd = dial(f->p.listen);
@@ -888,14 +894,21 @@ static void test_installing_standby_keeps_pin(void **state)
 	put_hello(fd, "s1", 0, NULL);
 	read_snapshot(fd, &head);
 	size_t pmark = hw_proc_mark(&f->p.proc);
-	close(fd);
-	assert_true(hw_proc_wait_line(&f->p.proc, &pmark, "event=snapshot_", "peer=s1",
-				      EVENT_WAIT_MS, NULL, 0));
+	char line[512];
+	if (!silent)
+		close(fd);
+	do /* what the primary makes of it: the pin kept for its return, or dropped */
+		assert_true(hw_proc_wait_line(&f->p.proc, &pmark, "event=snapshot_", "peer=s1",
+					      EVENT_WAIT_MS, line, sizeof line));
+	while (strstr(line, "event=snapshot_await") == NULL &&
+	       strstr(line, "event=snapshot_failed") == NULL);
+	assert_non_null(strstr(line, "event=snapshot_await"));
+	if (silent)
+		close(fd);
 	/* the log runs on past what retention keeps: without the pin it is pruned */
 	assert_true(hw_load_wait_acked(&f->load, head.lsn + 4 * KEEP_RECORDS, CATCHUP_MS));
 	fd = dial(f->p.listen);
 	put_hello(fd, "s1", head.lsn, head.hash);
-	char line[512];
 	do /* its answer to the hello: connected, or sent to a snapshot again */
 		assert_true(hw_proc_wait_line(&f->p.proc, &pmark, "event=peer_", "peer=s1",
 					      EVENT_WAIT_MS, line, sizeof line));
@@ -905,6 +918,16 @@ static void test_installing_standby_keeps_pin(void **state)
 	assert_non_null(strstr(line, "event=peer_connected"));
 	assert_int_equal(field_u64(line, "its_lsn"), head.lsn);
 	close(fd);
+}
+
+static void test_installing_standby_keeps_pin(void **state)
+{
+	installing_standby_returns(*state, false);
+}
+
+static void test_silent_installing_standby_keeps_pin(void **state)
+{
+	installing_standby_returns(*state, true);
 }
 
 /* An empty standby fed a few seconds of entries by a fake primary logs catchup_progress
@@ -988,6 +1011,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_other_chain_copy_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rewound_node_data_kept, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_installing_standby_keeps_pin, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_silent_installing_standby_keeps_pin, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_leftover_data_dir_kept, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_room_no_copy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_large_snapshot, setup, teardown),
