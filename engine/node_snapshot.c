@@ -48,6 +48,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -577,6 +578,24 @@ static int rx_refuse(struct hw_node *n, int code, const char *what)
 	return code;
 }
 
+/* Whether the file system of rx->dir has room for the announced copy and
+ * SNAPSHOT_HEADROOM_BYTES more, as the primary asks of its own: a copy that filled the
+ * disk would fail this node's next log or election write for good. 0, HW_ESTORE_FULL
+ * (the standby asks again as its back-off allows) or -errno. */
+static int rx_room(const struct hw_snap_rx *rx)
+{
+	struct statvfs fs;
+	if (statvfs(rx->dir, &fs) != 0)
+		return -errno;
+	uint64_t avail = (uint64_t)fs.f_bavail * fs.f_frsize;
+	if (avail >= rx->bytes + SNAPSHOT_HEADROOM_BYTES)
+		return 0;
+	hw_log("snapshot_no_room", "bytes=%llu free_bytes=%llu headroom_bytes=%llu",
+	       (unsigned long long)rx->bytes, (unsigned long long)avail,
+	       (unsigned long long)SNAPSHOT_HEADROOM_BYTES);
+	return HW_ESTORE_FULL;
+}
+
 static int rx_begin(struct hw_node *n, const struct hw_frame *f)
 {
 	struct hw_snap_rx *rx = n->snap_rx;
@@ -605,6 +624,9 @@ static int rx_begin(struct hw_node *n, const struct hw_frame *f)
 		rc = -errno;
 	if (rc != 0)
 		return rx_refuse(n, rc, "cannot make the snapshot directory");
+	rc = rx_room(rx);
+	if (rc != 0)
+		return rx_refuse(n, rc, "no room for the snapshot and the log's headroom");
 	rx->active = true;
 	rx->fd = open(file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (rx->fd < 0)

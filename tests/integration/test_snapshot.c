@@ -424,6 +424,36 @@ static void test_no_room_no_copy(void **state)
 	assert_int_equal(umount2(fs, MNT_DETACH), 0);
 }
 
+/* A standby whose data directory's file system has no room for the copy and the log's
+ * headroom refuses the snapshot at its announcement, before writing any of it
+ * (snapshot_no_room, snapshot_refused code=HW_ESTORE_FULL), rather than fill its disk
+ * and fail its next log or election write; it asks again as its back-off allows. */
+static void test_standby_no_room_refuses(void **state)
+{
+	struct fix *f = *state;
+	char fs[HW_PROC_PATH_MAX + 8];
+	snprintf(fs, sizeof fs, "%s/fs", f->root);
+	assert_int_equal(mkdir(fs, 0700), 0);
+	if (mount("tmpfs", fs, "tmpfs", 0, "size=64m") != 0)
+		skip(); /* needs CAP_SYS_ADMIN: the reason is printed by cmocka as SKIPPED */
+	start_primary(f);
+	load_start(f, HISTORY_FAILED);
+	load_all_acked(&f->load);
+	assert_int_equal(hw_tnode_wait_pruned(&f->p, 0, CATCHUP_MS), 0);
+	struct hw_tnode_opts so = {.primary_addr = f->p.listen};
+	assert_int_equal(hw_tnode_init(&f->s, fs, "s1", &so), 0);
+	size_t smark = 0;
+	assert_int_equal(hw_tnode_start(&f->s, &smark), 0);
+	assert_true(hw_proc_wait_line(&f->s.proc, &smark, "event=snapshot_no_room",
+				      "bytes=", EVENT_WAIT_MS, NULL, 0));
+	assert_true(hw_proc_wait_line(&f->s.proc, &smark, "event=snapshot_refused",
+				      "code=HW_ESTORE_FULL", EVENT_WAIT_MS, NULL, 0));
+	assert_int_equal(hw_proc_stop(&f->s.proc, STOP_WAIT_MS), 0);
+	assert_int_equal(hw_proc_stop(&f->p.proc, STOP_WAIT_MS), 0);
+	assert_false(file_has(f->s.log, "event=snapshot_installed"));
+	assert_int_equal(umount2(fs, MNT_DETACH), 0);
+}
+
 /* ---- a fake primary that sends a bad snapshot ---- */
 
 static void put_frame(int fd, enum hw_frame_type type, const uint8_t *body, size_t len)
@@ -1005,6 +1035,7 @@ int main(void)
 		return 77;
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_empty_standby_gets_snapshot, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_standby_no_room_refuses, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_behind_standby_gets_snapshot, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_snapshot_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_other_chain_refused, setup, teardown),
