@@ -379,6 +379,17 @@ static void test_behind_standby_gets_snapshot(void **state)
 	stop_and_compare(f, last);
 }
 
+/* A tmpfs of opts (its size) mounted at f->root/fs, into fs; the teardown unmounts it.
+ * Skips the test where mounting needs a privilege it lacks (CAP_SYS_ADMIN: cmocka prints
+ * the test as SKIPPED). */
+static void small_fs(struct fix *f, const char *opts, char *fs, size_t cap)
+{
+	snprintf(fs, cap, "%s/fs", f->root);
+	assert_int_equal(mkdir(fs, 0700), 0);
+	if (mount("tmpfs", fs, "tmpfs", 0, opts) != 0)
+		skip();
+}
+
 /* A primary whose file system has no room for a copy of its store and the headroom
  * (two log segments) makes none: an empty standby that needs a snapshot is refused with
  * HW_ESTORE_FULL (snapshot_no_room), no copy is begun, and the primary goes on
@@ -388,10 +399,7 @@ static void test_no_room_no_copy(void **state)
 {
 	struct fix *f = *state;
 	char fs[HW_PROC_PATH_MAX + 8];
-	snprintf(fs, sizeof fs, "%s/fs", f->root);
-	assert_int_equal(mkdir(fs, 0700), 0);
-	if (mount("tmpfs", fs, "tmpfs", 0, "size=96m") != 0)
-		skip(); /* needs CAP_SYS_ADMIN: the reason is printed by cmocka as SKIPPED */
+	small_fs(f, "size=96m", fs, sizeof fs);
 	init_primary_in(f, fs);
 	assert_int_equal(hw_tnode_start(&f->p, NULL), 0);
 	load_start(f, HISTORY_FAILED);
@@ -432,10 +440,7 @@ static void test_standby_no_room_refuses(void **state)
 {
 	struct fix *f = *state;
 	char fs[HW_PROC_PATH_MAX + 8];
-	snprintf(fs, sizeof fs, "%s/fs", f->root);
-	assert_int_equal(mkdir(fs, 0700), 0);
-	if (mount("tmpfs", fs, "tmpfs", 0, "size=64m") != 0)
-		skip(); /* needs CAP_SYS_ADMIN: the reason is printed by cmocka as SKIPPED */
+	small_fs(f, "size=64m", fs, sizeof fs);
 	start_primary(f);
 	load_start(f, HISTORY_FAILED);
 	load_all_acked(&f->load);
