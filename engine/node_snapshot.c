@@ -696,8 +696,12 @@ static int install(struct hw_node *n, char *aside, size_t cap)
 	hw_store_close(n->store);
 	n->store = NULL;
 	aside[0] = '\0';
-	const char *what = "cannot keep this node's election state";
-	int rc = hw__election_state_into(n, rx->dir);
+	const char *what = "cannot make the copy this node's";
+	int rc = hw_snapshot_adopt(rx->dir);
+	if (rc == 0) {
+		what = "cannot keep this node's election state";
+		rc = hw__election_state_into(n, rx->dir);
+	}
 	if (rc == 0) {
 		what = "cannot swap the data directory";
 		rc = hw_snapshot_swap(n->cfg.data_dir, rx->dir, hw_wall_ms(), aside, cap);

@@ -133,6 +133,28 @@ int hw_snapshot_hash(const char *dir, uint8_t out[HW_HASH_BYTES], uint64_t *byte
 	return rc;
 }
 
+int hw_snapshot_adopt(const char *dir)
+{
+	struct hw_store *s;
+	int rc = hw_store_open(dir, NULL, &s);
+	if (rc != 0)
+		return rc;
+	MDB_txn *txn;
+	rc = mdb_txn_begin(s->env, NULL, 0, &txn);
+	if (rc == 0) {
+		rc = mdb_drop(txn, s->t.quarantine, 0);
+		if (rc == 0)
+			rc = mdb_drop(txn, s->t.drills, 0);
+		if (rc == 0)
+			rc = mdb_txn_commit(
+				txn); /* a full commit: this store has no log in front */
+		else
+			mdb_txn_abort(txn);
+	}
+	hw_store_close(s);
+	return hw_mdb_err(rc);
+}
+
 int hw_snapshot_check(const char *dir, const struct hw_head *want,
 		      const uint8_t chain[HW_HASH_BYTES])
 {

@@ -41,6 +41,14 @@ int hw_snapshot_hash(const char *dir, uint8_t out[HW_HASH_BYTES], uint64_t *byte
 int hw_snapshot_check(const char *dir, const struct hw_head *want,
 		      const uint8_t chain[HW_HASH_BYTES]);
 
+/* Make the copy in dir this node's before it is swapped in: the sender's node-local
+ * tables, the rows its rejoins quarantined and its drill history, are emptied (this
+ * node's own stay in the data directory set aside), so `hawser quarantine` and the
+ * drills here never list another node's rows as this node's. The log and the state are
+ * untouched (the head and hash hw_snapshot_check saw stay). The store must not be open
+ * elsewhere. 0 or a store error. */
+int hw_snapshot_adopt(const char *dir);
+
 /* Put new_dir in the place of data_dir, in one step (RENAME_EXCHANGE: no crash finds
  * no data_dir), then set the old data aside as "<data_dir>.replaced-<now_ms>" (kept: a
  * replica's data is never deleted silently; its path goes to aside, "" when data_dir did

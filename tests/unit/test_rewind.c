@@ -17,7 +17,9 @@
 #include "hawser_error.h"
 #include "replica/entry.h"
 #include "replica/record.h"
+#include "replica/drills.h"
 #include "replica/rejoin.h"
+#include "replica/snapshot.h"
 #include "replica/store.h"
 #include "replica/verify.h"
 #include "tests/integration/proc.h"
@@ -177,6 +179,47 @@ static void test_rewind_diverged(void **state)
 	assert_string_equal(r.why, "rejoin epoch=3");
 	copy(f->b, f->a, 6, 9);
 	assert_same_state(f->a, f->b);
+}
+
+/* A snapshot of a store that quarantined a rewind's rows and holds a drill's row, made
+ * this node's at the standby that installs it (hw_snapshot_adopt): both node-local
+ * tables are empty there, and its log, head and state are the sender's. */
+static void test_snapshot_adopted_without_node_tables(void **state)
+{
+	struct fx *f = *state;
+	for (unsigned i = 1; i <= 5; i++)
+		put(f->a, 1, i, "base");
+	for (unsigned i = 6; i <= 8; i++)
+		put(f->a, 2, i, "lost");
+	uint64_t moved = 0;
+	assert_int_equal(hw_store_rewind(f->a, 5, NOW_MS + 5, "rejoin epoch=3", &moved), 0);
+	assert_int_equal(moved, 3);
+	struct hw_drill_row row = {
+		.time_ms = NOW_MS, .kind = HW_DRILL_VERIFY, .result = HW_DRILL_PASS, .lsn = 5};
+	assert_int_equal(hw_store_drill_append(f->a, &row), 0);
+	char dir[300];
+	snprintf(dir, sizeof dir, "%s/copy", f->root);
+	struct hw_snapshot_info si;
+	assert_int_equal(hw_snapshot_make(f->a, dir, &si), 0);
+	assert_int_equal(hw_snapshot_adopt(dir), 0);
+	struct hw_store *c;
+	assert_int_equal(hw_store_open(dir, NULL, &c), 0);
+	struct rows r = {0};
+	assert_int_equal(hw_quarantine_each(c, row_cb, &r), 0);
+	assert_int_equal(r.n, 0);
+	struct hw_drill_row rows[2];
+	size_t n = 9;
+	assert_int_equal(hw_store_drill_list(c, 0, rows, 2, &n), 0);
+	assert_int_equal(n, 0);
+	struct hw_head h;
+	assert_int_equal(hw_store_head(c, &h), 0);
+	assert_int_equal(h.lsn, si.head.lsn);
+	assert_memory_equal(h.hash, si.head.hash, HW_HASH_BYTES);
+	assert_same_state(c, f->a);
+	hw_store_close(c);
+	r = (struct rows){0};
+	assert_int_equal(hw_quarantine_each(f->a, row_cb, &r), 0); /* the sender keeps its own */
+	assert_int_equal(r.n, 3);
 }
 
 /* The new primary received part of the old one's last epoch (6, 7) before taking over:
@@ -672,6 +715,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_rewind_diverged, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_snapshot_adopted_without_node_tables, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_common_inside_epoch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_common_prefix_and_none, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rewind_refusals, setup, teardown),
