@@ -43,6 +43,9 @@ _Static_assert(HW_SESSION_REPLY_ROOM <= HW_CONN_SEND_MAX / 2,
 /* Reconnect back-off of a standby: from 50 ms doubling to 1 s. */
 #define HW_RECONNECT_MIN_MS 50
 #define HW_RECONNECT_MAX_MS 1000
+/* ... and after a snapshot it refused (no room, a bad copy): the primary would make a
+ * whole copy again at the next connection, so that one waits this long. */
+#define HW_SNAPSHOT_RETRY_MS 10000
 /* At most one catchup_progress / snapshot_progress line per this long (docs/operations.md) */
 #define HW_PROGRESS_MS 1000
 

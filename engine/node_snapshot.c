@@ -575,6 +575,7 @@ static int rx_refuse(struct hw_node *n, int code, const char *what)
 	       (unsigned long long)rx->head.lsn, (unsigned long long)rx->got,
 	       (unsigned long long)rx->bytes, hw_errname(code), what);
 	rx_abort(n, rx);
+	n->reconnect_ms = HW_SNAPSHOT_RETRY_MS; /* the next try costs the primary a copy */
 	return code;
 }
 

@@ -453,6 +453,9 @@ static void test_standby_no_room_refuses(void **state)
 				      "bytes=", EVENT_WAIT_MS, NULL, 0));
 	assert_true(hw_proc_wait_line(&f->s.proc, &smark, "event=snapshot_refused",
 				      "code=HW_ESTORE_FULL", EVENT_WAIT_MS, NULL, 0));
+	/* each try costs the primary a whole copy: the next one waits 10 s, not 50 ms */
+	assert_true(hw_proc_wait_line(&f->s.proc, &smark, "event=primary_lost", "retry_ms=10000",
+				      EVENT_WAIT_MS, NULL, 0));
 	assert_int_equal(hw_proc_stop(&f->s.proc, STOP_WAIT_MS), 0);
 	assert_int_equal(hw_proc_stop(&f->p.proc, STOP_WAIT_MS), 0);
 	assert_false(file_has(f->s.log, "event=snapshot_installed"));
