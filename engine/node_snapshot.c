@@ -57,6 +57,7 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "engine/node_int.h"
+#include "replica/drills.h"
 #include "replica/rejoin.h"
 #include "replica/snapshot.h"
 #include "wire.pb-c.h"
@@ -330,8 +331,7 @@ static int tx_new(struct hw_node *n)
 	}
 	sibling(n, ".snapshot-send", tx->dir, sizeof tx->dir);
 	n->snap_tx = tx;
-	/* a copy a crash left there would count against the room for the next one */
-	return hw_snapshot_rm(tx->dir);
+	return 0;
 }
 
 /* The copy goes beside the data directory, on its file system, while this node goes on
@@ -363,6 +363,14 @@ int hw__snapshot_can_send(struct hw_node *n, uint32_t peer)
 	struct hw_snap_tx *tx = n->snap_tx;
 	if (tx->state != TX_IDLE && (tx->state != TX_CATCHUP || tx->peer != peer))
 		return HW_EBUSY; /* one at a time; one catching up keeps its pin until done */
+	/* a copy a crash left there would count against the room for this one */
+	int rc = tx->state == TX_IDLE ? hw_snapshot_rm(tx->dir) : 0;
+	if (rc != 0) {
+		hw_log("snapshot_failed", "peer=%s code=%s dir=%s what=\"%s\"",
+		       n->cfg.standbys[peer], hw_errname(rc), tx->dir,
+		       "cannot remove an earlier copy");
+		return rc;
+	}
 	return room_for_copy(n, peer);
 }
 
@@ -374,10 +382,7 @@ int hw__snapshot_send(struct hw_session *s, uint32_t peer)
 		return rc;
 	struct hw_snap_tx *tx = n->snap_tx;
 	if (tx->state == TX_CATCHUP)
-		tx_reset(tx);         /* the same standby, behind its pin: it starts over */
-	rc = hw_snapshot_rm(tx->dir); /* left by a crash (tx_new) or a failed removal */
-	if (rc != 0)
-		return rc;
+		tx_reset(tx); /* the same standby, behind its pin: it starts over */
 	/* Everything after the committed head stays until the copy's head is known; the
 	 * copy's read transaction starts later and sees at least this much. */
 	tx_pin(tx, n->committed_lsn);
@@ -686,8 +691,11 @@ static int install(struct hw_node *n, char *aside, size_t cap)
 {
 	struct hw_snap_rx *rx = n->snap_rx;
 	/* a new standby: nothing of its own to keep (a node a rejoin rewound to 0 keeps its
-	 * quarantined records) */
-	bool empty = n->sb.pos.received == 0 && hw_quarantine_each(n->store, any_row, NULL) == 0;
+	 * quarantined records, and one that ran drills their history: hw_snapshot_adopt) */
+	struct hw_drill_row drill;
+	size_t drills = 1;
+	bool empty = n->sb.pos.received == 0 && hw_quarantine_each(n->store, any_row, NULL) == 0 &&
+		     hw_store_drill_list(n->store, 0, &drill, 1, &drills) == 0 && drills == 0;
 	int src = hw__node_writer_stop(n, "snapshot");
 	if (src != 0)
 		return src;
