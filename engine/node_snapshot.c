@@ -778,6 +778,7 @@ static int rx_end(struct hw_node *n, const struct hw_frame *f)
 	rc = install(n, aside, sizeof aside);
 	if (rc != 0) {
 		rx_abort(n, rx);
+		n->reconnect_ms = HW_SNAPSHOT_RETRY_MS; /* as rx_refuse: the next try is a copy */
 		return rc;
 	}
 	hw_log("snapshot_installed", "lsn=%llu bytes=%llu seconds=%.3f old_data=%s",

@@ -89,6 +89,7 @@ static int teardown(void **state)
 	char fs[HW_PROC_PATH_MAX + 8];
 	snprintf(fs, sizeof fs, "%s/fs", f->root);
 	umount2(fs, MNT_DETACH); /* test_no_room_no_copy's tmpfs, if an assertion left it */
+	umount2(f->s.dir, MNT_DETACH); /* test_install_failed_backs_off's */
 	bool joined = hw_load_join(&f->load, 60000);
 	int rc = hw_test_rm_rf(f->root);
 	if (!joined)
@@ -460,6 +461,31 @@ static void test_standby_no_room_refuses(void **state)
 	assert_int_equal(hw_proc_stop(&f->p.proc, STOP_WAIT_MS), 0);
 	assert_false(file_has(f->s.log, "event=snapshot_installed"));
 	assert_int_equal(umount2(fs, MNT_DETACH), 0);
+}
+
+/* A standby whose data directory is a mount point cannot have it swapped for a snapshot
+ * (EBUSY; docs/operations.md): the install fails, its old data stays, and it waits 10 s
+ * before it asks again (each try costs the primary a whole copy). */
+static void test_install_failed_backs_off(void **state)
+{
+	struct fix *f = *state;
+	start_primary(f);
+	load_start(f, HISTORY_FAILED);
+	load_all_acked(&f->load);
+	assert_int_equal(hw_tnode_wait_pruned(&f->p, 0, CATCHUP_MS), 0);
+	init_standby(f);
+	assert_int_equal(mkdir(f->s.dir, 0700), 0);
+	if (mount("tmpfs", f->s.dir, "tmpfs", 0, "size=256m") != 0)
+		skip(); /* needs CAP_SYS_ADMIN: the reason is printed by cmocka as SKIPPED */
+	size_t smark = 0;
+	assert_int_equal(hw_tnode_start(&f->s, &smark), 0);
+	assert_true(hw_proc_wait_line(&f->s.proc, &smark, "event=snapshot_refused",
+				      "cannot swap the data directory", EVENT_WAIT_MS, NULL, 0));
+	assert_true(hw_proc_wait_line(&f->s.proc, &smark, "event=primary_lost", "retry_ms=10000",
+				      EVENT_WAIT_MS, NULL, 0));
+	assert_int_equal(hw_proc_stop(&f->s.proc, STOP_WAIT_MS), 0);
+	assert_int_equal(hw_proc_stop(&f->p.proc, STOP_WAIT_MS), 0);
+	assert_int_equal(umount2(f->s.dir, MNT_DETACH), 0);
 }
 
 /* ---- a fake primary that sends a bad snapshot ---- */
@@ -1044,6 +1070,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_empty_standby_gets_snapshot, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_standby_no_room_refuses, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_install_failed_backs_off, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_behind_standby_gets_snapshot, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_snapshot_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_other_chain_refused, setup, teardown),
