@@ -224,8 +224,8 @@ static void promote(struct hw_node *n, uint64_t epoch)
 	/* The writer's last commit and flush (of what it took) may have failed: its failure
 	 * is the store's now, and a store that failed must not lead (it may hold less than
 	 * its log, whose entries standbys have), nor take its head as durable, as the core
-	 * does. Nothing is open: this only reads it. */
-	int src = hw_store_commit(n->store);
+	 * does. */
+	int src = hw_store_failure(n->store);
 	if (src != 0) {
 		hw__node_storage_failed(n, src, "promote");
 		return;
@@ -267,7 +267,7 @@ static void demote(struct hw_node *n, uint64_t epoch)
 	hw__primary_leave(n, HW_ENOT_PRIMARY); /* answers the fenced ones too */
 	/* As in promote(): the standby's core takes the store's head as durable, which the
 	 * writer's last flush made so, unless it failed. */
-	int src = hw_store_commit(n->store);
+	int src = hw_store_failure(n->store);
 	n->n_fenced = 0;
 	n->submits_paused = false;
 	n->cfg.role = HW_ROLE_STANDBY;

@@ -162,7 +162,7 @@ void hw_writer_release(struct hw_writer *w);
  * committed and, with a log in front (hw_writer_set_wal), flushed: whoever starts from
  * the store's head next (a promotion, a step-down, a restart) takes it as durable,
  * though the log may not have flushed those entries yet. A failure of either is the
- * store's (sticky): hw_store_commit() with nothing open returns it. */
+ * store's (sticky): hw_store_failure() returns it. */
 void hw_writer_stop(struct hw_writer *w);
 
 #endif
