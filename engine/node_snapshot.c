@@ -572,22 +572,29 @@ static void rx_abort(const struct hw_node *n, struct hw_snap_rx *rx)
 	rx->active = false;
 }
 
-/* Refuse the snapshot: log, drop what was received, close with code. Old data stays. */
+/* A snapshot refused or not installed: drop what was received, and ask again only after
+ * HW_SNAPSHOT_RETRY_MS, as the next try costs the primary a whole copy. */
+static void rx_give_up(struct hw_node *n)
+{
+	rx_abort(n, n->snap_rx);
+	n->reconnect_ms = HW_SNAPSHOT_RETRY_MS;
+}
+
+/* Refuse the snapshot: log, give up on it, close with code. Old data stays. */
 static int rx_refuse(struct hw_node *n, int code, const char *what)
 {
 	struct hw_snap_rx *rx = n->snap_rx;
 	hw_log("snapshot_refused", "lsn=%llu got=%llu bytes=%llu code=%s what=\"%s\"",
 	       (unsigned long long)rx->head.lsn, (unsigned long long)rx->got,
 	       (unsigned long long)rx->bytes, hw_errname(code), what);
-	rx_abort(n, rx);
-	n->reconnect_ms = HW_SNAPSHOT_RETRY_MS; /* the next try costs the primary a copy */
+	rx_give_up(n);
 	return code;
 }
 
 /* Whether the file system of rx->dir has room for the announced copy and
  * SNAPSHOT_HEADROOM_BYTES more, as the primary asks of its own: a copy that filled the
  * disk would fail this node's next log or election write for good. 0, HW_ESTORE_FULL
- * (the standby asks again as its back-off allows) or -errno. */
+ * (the standby asks again after HW_SNAPSHOT_RETRY_MS) or -errno. */
 static int rx_room(const struct hw_snap_rx *rx)
 {
 	struct statvfs fs;
@@ -777,8 +784,7 @@ static int rx_end(struct hw_node *n, const struct hw_frame *f)
 	char aside[HW_PATH_CHARS_MAX + 64];
 	rc = install(n, aside, sizeof aside);
 	if (rc != 0) {
-		rx_abort(n, rx);
-		n->reconnect_ms = HW_SNAPSHOT_RETRY_MS; /* as rx_refuse: the next try is a copy */
+		rx_give_up(n); /* install() said why */
 		return rc;
 	}
 	hw_log("snapshot_installed", "lsn=%llu bytes=%llu seconds=%.3f old_data=%s",
