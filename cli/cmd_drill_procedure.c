@@ -10,10 +10,10 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/statvfs.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "base/fs.h"
 #include "cli/cmd_drill.h"
 #include "engine/client_int.h"
 #include "replica/drills.h"
@@ -316,13 +316,13 @@ static void check_disk(struct drill *d)
 	const char *where[2] = {d->scratch ? d->scratch : d->dir, d->dir};
 	const char *what[2] = {"scratch", "data directory"};
 	for (int i = 0; i < 2; i++) {
-		struct statvfs v;
-		if (!where[i] || statvfs(where[i], &v) != 0) {
+		uint64_t avail;
+		int rc = where[i] ? hw_fs_free(where[i], &avail) : -ENOENT;
+		if (rc != 0) {
 			hw_report_check(&d->rep, "disk space", HW_VERDICT_FAIL, "%s %s: %s",
-					what[i], where[i] ? where[i] : "(none)", strerror(errno));
+					what[i], where[i] ? where[i] : "(none)", strerror(-rc));
 			return;
 		}
-		uint64_t avail = (uint64_t)v.f_bavail * v.f_frsize;
 		hw_report_figure(&d->rep, i == 0 ? "scratch_free_bytes" : "data_free_bytes",
 				 (double)avail, "bytes");
 		if (avail < store) {

@@ -48,13 +48,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <sodium.h>
 
 #include "base/assert.h"
 #include "base/clock.h"
+#include "base/fs.h"
 #include "base/log.h"
 #include "engine/node_int.h"
 #include "replica/drills.h"
@@ -597,12 +597,10 @@ static int rx_refuse(struct hw_node *n, int code, const char *what)
  * (the standby asks again after HW_SNAPSHOT_RETRY_MS) or -errno. */
 static int rx_room(const struct hw_snap_rx *rx)
 {
-	struct statvfs fs;
-	if (statvfs(rx->dir, &fs) != 0)
-		return -errno;
-	uint64_t avail = (uint64_t)fs.f_bavail * fs.f_frsize;
-	if (avail >= rx->bytes + SNAPSHOT_HEADROOM_BYTES)
-		return 0;
+	uint64_t avail;
+	int rc = hw_fs_free(rx->dir, &avail);
+	if (rc != 0 || avail >= rx->bytes + SNAPSHOT_HEADROOM_BYTES)
+		return rc;
 	hw_log("snapshot_no_room", "bytes=%llu free_bytes=%llu headroom_bytes=%llu",
 	       (unsigned long long)rx->bytes, (unsigned long long)avail,
 	       (unsigned long long)SNAPSHOT_HEADROOM_BYTES);

@@ -9,13 +9,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/statvfs.h>
 #include <fcntl.h>
 #include <unistd.h>
 
 #include "base/assert.h"
 #include "base/bytes.h"
 #include "base/fault.h"
+#include "base/fs.h"
 #include "base/reject.h"
 #include "replica/apply.h"
 #include "replica/entry.h"
@@ -725,9 +725,8 @@ static int commit(struct hw_store *s, MDB_txn *txn, const struct hw_head *h)
  * file system, so an operator reads "full" and not "I/O error". */
 static bool disk_full(const struct hw_store *s)
 {
-	struct statvfs v;
-	return statvfs(s->dir, &v) == 0 &&
-	       (uint64_t)v.f_bavail * v.f_frsize < HW_BATCH_BYTES_MAX + HW_ENTRY_BYTES_MAX;
+	uint64_t avail;
+	return hw_fs_free(s->dir, &avail) == 0 && avail < HW_BATCH_BYTES_MAX + HW_ENTRY_BYTES_MAX;
 }
 
 /* After a failed batch, with no transaction open: grow the map and say "retry" for
@@ -1305,17 +1304,13 @@ int hw_store_room(struct hw_store *s, uint64_t *used, uint64_t *avail)
 {
 	MDB_envinfo info;
 	MDB_stat st;
-	struct statvfs v;
 	int rc = mdb_env_info(s->env, &info);
 	if (rc == 0)
 		rc = mdb_env_stat(s->env, &st);
 	if (rc != 0)
 		return hw_mdb_err(rc);
-	if (statvfs(s->dir, &v) != 0)
-		return -errno;
 	*used = ((uint64_t)info.me_last_pgno + 1) * st.ms_psize;
-	*avail = (uint64_t)v.f_bavail * v.f_frsize;
-	return 0;
+	return hw_fs_free(s->dir, avail);
 }
 
 int hw_store_chain_id(struct hw_store *s, uint8_t out[HW_HASH_BYTES])

@@ -1,0 +1,14 @@
+/* fs.c: what a file system has room for (base/fs.h). */
+#include "base/fs.h"
+
+#include <errno.h>
+#include <sys/statvfs.h>
+
+int hw_fs_free(const char *path, uint64_t *bytes)
+{
+	struct statvfs v;
+	if (statvfs(path, &v) != 0)
+		return -errno;
+	*bytes = (uint64_t)v.f_bavail * v.f_frsize;
+	return 0;
+}
