@@ -29,9 +29,6 @@
 #define OUTCOME_MS    15000 /* one outcome: past a step-down and the client's search */
 #define RECORDS       600u
 #define BEFORE_FAULT  200u /* acknowledged by p1 before its disk fails */
-/* The plan keeps a failover within the RTO; the machines here are shared and noisy, so
- * the bound the test holds the cluster to is twice that. */
-#define FAILOVER_BOUND_MS (2 * HW_RIG_RTO_MS)
 
 struct fix {
 	struct hw_rig rig;
@@ -111,9 +108,10 @@ static int new_primary(struct fix *f, int64_t deadline_ms, char *line, size_t ca
 
 /* p1's log flush fails with EIO under a durable load: p1 logs storage_failed and steps
  * down (reason storage_failed) instead of holding its lease, a standby becomes primary
- * of epoch 2 within the bound, the client follows it, records that failed on p1 are
- * resent in order and stored once, every acknowledged record is in the new primary's log with
- * its bytes, and p1 refuses votes (storage_failed) and never leads again. */
+ * after that, the client follows it, records that failed on p1 are resent in order and
+ * stored once, every acknowledged record is in the new primary's log with its bytes, and
+ * p1 refuses votes (storage_failed) and never leads again. How long the failover took is
+ * printed, not asserted (the failover drill measures it against the RTO). */
 static void test_primary_fsync_fails(void **state)
 {
 	struct fix *f = *state;
@@ -139,13 +137,19 @@ static void test_primary_fsync_fails(void **state)
 		}
 	}
 	char line[512];
-	int np = new_primary(f, t0 + FAILOVER_BOUND_MS, line, sizeof line);
+	int np = new_primary(f, t0 + EVENT_WAIT_MS, line, sizeof line);
 	assert_true(np > 0);
 	print_message("new primary %s %lld ms after the fault; %u submits failed on p1\n",
 		      hw_rig_ids[np], (long long)(hw_log_field(line, "wall_ms", -1) - t0), failed);
-	assert_true(hw_log_field(line, "wall_ms", -1) - t0 <= FAILOVER_BOUND_MS);
 	assert_true(hw_proc_wait_line(&r->proc[0], &mark, "event=storage_failed", "in=wal",
 				      EVENT_WAIT_MS, NULL, 0));
+	/* its lease ended with the failure: before the new primary's term began */
+	char ended[512];
+	size_t from_end = 0;
+	assert_true(hw_proc_wait_line(&r->proc[0], &from_end, "event=lease_ended",
+				      "reason=storage_failed", EVENT_WAIT_MS, ended, sizeof ended));
+	assert_true(hw_log_line_ms(ended) > 0);
+	assert_true(hw_log_line_ms(ended) <= hw_log_field(line, "wall_ms", -1));
 	assert_true(hw_proc_wait_line(&r->proc[0], &mark, "event=stepped_down",
 				      "reason=storage_failed", EVENT_WAIT_MS, NULL, 0));
 	assert_true(hw_proc_wait_line(&r->proc[0], &mark, "event=vote_denied",
