@@ -180,7 +180,9 @@ struct hw_client_security {
 
 /* hw_client_connect() over the authenticated, encrypted channel of sec (NULL or
  * sec->insecure: plaintext). A node that refuses this client's key closes the connection
- * during the handshake: HW_EHANDSHAKE; a node whose key is not pinned here: HW_EAUTH. At
+ * during the handshake: HW_EHANDSHAKE; a node whose key is not pinned here: HW_EAUTH; a
+ * node of the other channel (insecure where this client has keys, or the reverse):
+ * HW_ECHANNEL, from either side. At
  * an address that names its node (ID@ADDR) the node's key must be pinned as ID (struct
  * hw_client_security), else HW_EAUTH too, with a line on stderr naming the address, ID
  * and the key's fingerprint (as the nodes log it), before any frame is sent on that

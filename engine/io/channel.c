@@ -17,6 +17,7 @@
 #include "base/assert.h"
 #include "base/bytes.h"
 #include "base/names.h"
+#include "engine/io/frame.h"
 #include "hawser_error.h"
 
 #define MAC_BYTES     crypto_auth_BYTES
@@ -720,7 +721,10 @@ int hw_channel_handshake_in(struct hw_channel *ch, const uint8_t *in, size_t len
 	size_t need = handshake_need(ch);
 	if (need == 0)
 		return die(ch, HW_EPROTOCOL);
-	/* A hello that does not even start right is refused before the rest is waited for. */
+	/* A hello that does not even start right is refused before the rest is waited for;
+	 * a plaintext frame in its place is a peer that runs insecure. */
+	if (ch->hs != HS_WAIT_FINISH && hw_frame_starts_plain(in, len))
+		return die(ch, HW_ECHANNEL);
 	if (ch->hs != HS_WAIT_FINISH && len > 0 && memcmp(in, hello_magic, len < 4 ? len : 4) != 0)
 		return die(ch, HW_EHANDSHAKE);
 	if (len < need)

@@ -60,7 +60,8 @@
  * Failure is sticky: after any error other than -EAGAIN and -ENOBUFS, the channel is dead,
  * its keys are wiped and every later call returns the same code; close the connection.
  * Codes: HW_EAUTH (peer's static key not pinned), HW_ECLUSTER (other cluster or version),
- * HW_EHANDSHAKE (malformed or out-of-order handshake, wrong MAC, bad DH), HW_EREPLAY
+ * HW_EHANDSHAKE (malformed or out-of-order handshake, wrong MAC, bad DH), HW_ECHANNEL (a
+ * plaintext frame where a hello belongs: the peer runs insecure), HW_EREPLAY
  * (record with a sequence number other than the next: replayed, reordered or one lost),
  * HW_EDECRYPT (record failed authentication, or the stream ended without its final record),
  * HW_EFRAME (record length over the limit, unknown record type, a final record that is

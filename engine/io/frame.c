@@ -111,6 +111,8 @@ long hw_frame_parse(const uint8_t *buf, size_t avail, struct hw_frame *f)
 	if (avail < 8)
 		return 0;
 	uint32_t len = hw_get_u32(buf + 4);
+	if (hw_get_u16(buf) == HW_FRAME_MAGIC && buf[2] == HW_FRAME_CHANNEL_BYTE)
+		return HW_ECHANNEL;
 	if (hw_get_u16(buf) != HW_FRAME_MAGIC || buf[2] != HW_FRAME_VERSION || buf[3] == 0 ||
 	    buf[3] > HW_FRAME_TYPE_MAX || len > HW_FRAME_BYTES_MAX)
 		return HW_EFRAME;
@@ -163,6 +165,37 @@ int hw_submit_hdr_get(const uint8_t *p, size_t len, struct hw_submit_hdr *h)
 	h->mode = p[8];
 	h->k = p[9];
 	return 0;
+}
+
+bool hw_frame_starts_plain(const uint8_t *buf, size_t len)
+{
+	return len >= 3 && hw_get_u16(buf) == HW_FRAME_MAGIC && buf[2] == HW_FRAME_VERSION;
+}
+
+/* A protobuf varint of v at p; returns its length. */
+static size_t varint_put(uint8_t *p, uint64_t v)
+{
+	size_t n = 0;
+	for (; v >= 0x80; v >>= 7)
+		p[n++] = (uint8_t)(v | 0x80);
+	p[n++] = (uint8_t)v;
+	return n;
+}
+
+size_t hw_frame_error_put(uint8_t *buf, size_t cap, int code, const char *message)
+{
+	size_t mlen = strlen(message);
+	HW_ASSERT(cap >= HW_FRAME_HEADER_BYTES + 2 * 10 + 2 + mlen);
+	uint8_t *body = buf + HW_FRAME_HEADER_BYTES, *p = body;
+	*p++ = 1u << 3 | 0u; /* field 1, varint: sint32 code, zigzag */
+	p += varint_put(p, (uint32_t)((uint32_t)code << 1) ^ (uint32_t)(code >> 31));
+	*p++ = 2u << 3 | 2u; /* field 2, length-delimited: message */
+	p += varint_put(p, mlen);
+	memcpy(p, message, mlen);
+	p += mlen;
+	uint32_t blen = (uint32_t)(p - body);
+	hw_frame_header(buf, HW_FRAME_ERROR, body, blen);
+	return HW_FRAME_HEADER_BYTES + blen;
 }
 
 long hw_frames_take(const uint8_t *buf, size_t len, const char *peer,

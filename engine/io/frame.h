@@ -23,6 +23,7 @@
 #ifndef HW_IO_FRAME_H
 #define HW_IO_FRAME_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -121,10 +122,28 @@ struct hw_frame {
  * (HW_FRAME_HEADER_BYTES + f->len) when a whole, valid frame is there, and fills f; 0
  * when more bytes are needed; HW_EFRAME (negative) when the bytes can never become a
  * valid frame (bad magic, version, type 0 or > HW_FRAME_TYPE_MAX, length over
- * HW_FRAME_BYTES_MAX, CRC mismatch). Magic, version, type and length are checked as soon
+ * HW_FRAME_BYTES_MAX, CRC mismatch), HW_ECHANNEL when they are the encrypted channel's
+ * hello. Magic, version, type and length are checked as soon
  * as bytes 0..7 are in, so a bogus length is refused before its body is waited for. f is
  * untouched unless a frame is returned; bytes after the frame are not looked at. */
 long hw_frame_parse(const uint8_t *buf, size_t avail, struct hw_frame *f);
+
+/* The encrypted channel's hello (engine/io/channel.h) starts "HWCH": the frame magic and
+ * this in place of the version. A plaintext side that reads it, and an encrypted side
+ * that reads a frame where it waits for a hello, know the peer runs the other channel
+ * (HW_ECHANNEL) rather than a broken one. */
+#define HW_FRAME_CHANNEL_BYTE 'C'
+
+/* True when buf[0..len) starts as a plaintext frame does (magic and version; at least 3
+ * bytes). */
+bool hw_frame_starts_plain(const uint8_t *buf, size_t len);
+
+/* The ERROR frame (wire.proto Error: sint32 code = 1, string message = 2) of code and
+ * message, written into buf[0..cap): what a node sends a peer of the other channel
+ * before closing, in plaintext, since it has no session to send it in. The body is
+ * encoded here, so the framing layer needs no protobuf; test_frame decodes it with
+ * protobuf-c. Returns the frame's length; message must fit (asserted). */
+size_t hw_frame_error_put(uint8_t *buf, size_t cap, int code, const char *message);
 
 /* A connection's on_data over frames: hand the whole frames at the front of buf[0..len)
  * to on_frame, in order. on_frame returns 0 (taken, go on), 1 (not taken: it paused the

@@ -539,6 +539,33 @@ static int channel_in(struct hw_conn *c)
 	return rc == -EAGAIN ? 0 : rc;
 }
 
+/* Close c with code. A peer of the other channel (HW_ECHANNEL) that connected to this side
+ * is told first, in plaintext, which it can read whichever channel it runs: a frame where
+ * an encrypted peer waits for a hello says so to its channel, and a plaintext peer reads
+ * the ERROR frame's code. */
+static void fail_conn(struct hw_conn *c, int code)
+{
+	uint8_t frame[160];
+	bool plain_out = c->ch == NULL || !hw_channel_is_open(c->ch);
+	if (code != HW_ECHANNEL || c->dialed || !plain_out) {
+		conn_close(c, code);
+		return;
+	}
+	size_t n = hw_frame_error_put(
+		frame, sizeof frame, HW_ECHANNEL,
+		c->ch ? "this node runs the encrypted channel: connect with keys, not insecure"
+		      : "this node runs insecure = true (plaintext): connect insecure too");
+	if (c->ch != NULL && c->hslen + n <= sizeof c->hs) {
+		memcpy(c->hs + c->hslen, frame, n);
+		c->hslen += n;
+		kick(c);
+	} else if (c->ch != NULL || hw_conn_send(c, frame, n) != 0) {
+		conn_close(c, code);
+		return;
+	}
+	hw_conn_close_sent(c, code);
+}
+
 /* Hand buf[0..*len) to on_data and keep the tail it left. Returns the bytes taken, or -1
  * when the connection is closing (on_data closed it, or refused the bytes: closed here). */
 static long hand_over(struct hw_conn *c, uint8_t *buf, size_t *len)
@@ -547,7 +574,7 @@ static long hand_over(struct hw_conn *c, uint8_t *buf, size_t *len)
 	if (c->closing)
 		return -1;
 	if (n < 0) {
-		conn_close(c, (int)n);
+		fail_conn(c, (int)n);
 		return -1;
 	}
 	HW_ASSERT((size_t)n <= *len);
@@ -566,7 +593,7 @@ static void deliver_secure(struct hw_conn *c)
 		if (c->closing)
 			return;
 		if (rc && rc != -ENOBUFS) {
-			conn_close(c, rc);
+			fail_conn(c, rc);
 			return;
 		}
 		long n = c->plen > 0 ? hand_over(c, c->pbuf, &c->plen) : 0;

@@ -112,9 +112,8 @@ static void name_nodes(struct fix *f)
 	assert_int_equal(hw_tnode_init(&f->s, f->root, "s1", &so), 0);
 }
 
-/* Write p1's and s1's configs: the standby connects to primary_addr (NULL: the primary;
- * or a proxy or the tap) with key s_key. */
-static void configs(struct fix *f, const char *s_key, const char *primary_addr, bool insecure)
+/* Write p1's config. */
+static void primary_config(struct fix *f, bool insecure)
 {
 	FILE *ini = fopen(f->p.ini, "w");
 	assert_non_null(ini);
@@ -124,7 +123,14 @@ static void configs(struct fix *f, const char *s_key, const char *primary_addr, 
 		f->p.dir, f->p.listen, f->p.client);
 	security(f, ini, "p1", insecure);
 	assert_int_equal(fclose(ini), 0);
-	ini = fopen(f->s.ini, "w");
+}
+
+/* Write p1's and s1's configs: the standby connects to primary_addr (NULL: the primary;
+ * or a proxy or the tap) with key s_key. */
+static void configs(struct fix *f, const char *s_key, const char *primary_addr, bool insecure)
+{
+	primary_config(f, insecure);
+	FILE *ini = fopen(f->s.ini, "w");
 	assert_non_null(ini);
 	fprintf(ini,
 		"[cluster]\nid = " CLUSTER_ID "\n[node]\nid = s1\nrole = standby\ndata_dir = %s\n"
@@ -484,14 +490,14 @@ static void test_unpinned_node_refused(void **state)
 	hawser__wire__v1__status__free_unpacked(ps, NULL);
 	hawser__wire__v1__status__free_unpacked(ss, NULL);
 	assert_null(strstr(f->s.proc.log, "event=channel_open"));
-	/* the same key as a client; and a plaintext client */
+	/* the same key as a client; and a plaintext client (told: the other channel) */
 	struct hw_client_security bad = f->sec;
 	bad.key = rogue_key;
 	struct hw_client *c = NULL;
 	assert_int_equal(hw_client_connect_secure(f->p.client, &bad, &c), HW_EHANDSHAKE);
 	assert_true(hw_proc_wait_line(&f->p.proc, &pm, "event=channel_refused", f->rogue_fp,
 				      WAIT_MS, NULL, 0));
-	assert_int_not_equal(hw_client_connect(f->p.client, &c), 0);
+	assert_int_equal(hw_client_connect(f->p.client, &c), HW_ECHANNEL);
 	assert_true(hw_proc_wait_line(&f->p.proc, &pm, "event=channel_refused", "ETIMEDOUT",
 				      WAIT_MS, NULL, 0));
 	struct pollfd pfd = {.fd = silent, .events = POLLIN};
@@ -690,6 +696,33 @@ static void test_config_without_keys_refused(void **state)
 	}
 }
 
+/* A node and a peer of the other channel (one encrypted, one plaintext) say so on both
+ * sides, HW_ECHANNEL, instead of a failed handshake or a bare close: an insecure primary
+ * and an encrypted standby, a client with keys at the insecure node, a plaintext client at
+ * the encrypted one. */
+static void test_other_channel_told(void **state)
+{
+	struct fix *f = *state;
+	name_nodes(f);
+	configs(f, "s1", NULL, false);
+	primary_config(f, true);
+	size_t pm = 0, sm = 0;
+	assert_int_equal(hw_tnode_start(&f->p, &pm), 0);
+	assert_int_equal(hw_tnode_start(&f->s, &sm), 0);
+	assert_true(hw_proc_wait_line(&f->s.proc, &sm, "event=channel_refused", "code=HW_ECHANNEL",
+				      WAIT_MS, NULL, 0));
+	assert_true(hw_proc_wait_line(&f->p.proc, &pm, "event=frame_refused", "code=HW_ECHANNEL",
+				      WAIT_MS, NULL, 0));
+	struct hw_client *c = NULL;
+	assert_int_equal(hw_client_connect_secure(f->p.client, &f->sec, &c), HW_ECHANNEL);
+	assert_null(c);
+	assert_int_equal(hw_client_connect(f->s.client, &c), HW_ECHANNEL);
+	assert_null(c);
+	assert_true(hw_proc_wait_line(&f->s.proc, &sm, "event=channel_refused", "code=HW_ECHANNEL",
+				      WAIT_MS, NULL, 0));
+	assert_non_null(strstr(hw_strerror(HW_ECHANNEL), "plaintext"));
+}
+
 /* Run p1 and s1 with the standby's replication through a tap, submit CAPTURE_RECORDS
  * durable records, and return how many of their container numbers the tap saw. */
 static unsigned captured_numbers(struct fix *f, bool insecure, unsigned *numbers)
@@ -756,6 +789,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_client_named_node_impostor_refused, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_corrupt_byte_rejected, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_other_channel_told, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pressed_client_kept, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_config_without_keys_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_capture_holds_no_container_numbers, setup,

@@ -319,8 +319,9 @@ static void test_rotation_and_impostor(void **state)
 	hw_identity_wipe(&fake);
 }
 
-/* A peer of another cluster or hello version gets HW_ECLUSTER; bytes that are not a
- * hello (a plain frame, a record, garbage) get HW_EHANDSHAKE from the first wrong byte. */
+/* A peer of another cluster or hello version gets HW_ECLUSTER; a plain frame (a peer that
+ * runs insecure) HW_ECHANNEL from its third byte; other bytes that are not a hello (a
+ * record, garbage) HW_EHANDSHAKE from the first wrong byte. */
 static void test_hello_refused(void **state)
 {
 	struct fx *f = *state;
@@ -339,10 +340,15 @@ static void test_hello_refused(void **state)
 	assert_int_equal(hw_channel_handshake_in(f->r, hello, n, &used), HW_ECLUSTER);
 	hw_channel_free(f->r);
 
-	/* A plain frame: refused at its third byte, before the rest arrives. */
+	/* A plain frame: refused at its third byte, before the rest arrives, as the other
+	 * channel; the same bytes with another version are only a broken hello. */
 	f->r = chan(HW_CHANNEL_RESPONDER, &f->b, f->pin_a, 1, CLUSTER, 0, NULL);
 	size_t len = make_frame(f->buf, 200, 0);
 	assert_int_equal(hw_channel_handshake_in(f->r, f->buf, 2, &used), -EAGAIN);
+	assert_int_equal(hw_channel_handshake_in(f->r, f->buf, 3, &used), HW_ECHANNEL);
+	hw_channel_free(f->r);
+	f->r = chan(HW_CHANNEL_RESPONDER, &f->b, f->pin_a, 1, CLUSTER, 0, NULL);
+	f->buf[2] = 9;
 	assert_int_equal(hw_channel_handshake_in(f->r, f->buf, len, &used), HW_EHANDSHAKE);
 	hw_channel_free(f->r);
 

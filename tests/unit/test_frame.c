@@ -11,6 +11,7 @@
 #include "base/rng.h"
 #include "engine/io/frame.h"
 #include "hawser_error.h"
+#include "wire.pb-c.h"
 
 /* Bit-at-a-time CRC32C straight from the definition: the reference both fast paths must
  * match. */
@@ -197,6 +198,39 @@ static void test_bad_header_refused_early(void **state)
 	assert_int_equal(hw_frame_parse(big, sizeof big, &f), 0);
 }
 
+/* The encrypted channel's hello read as a frame is the other channel (HW_ECHANNEL), told
+ * from its first 8 bytes; and the ERROR frame a node sends such a peer parses as a frame
+ * and decodes with protobuf-c to its code (negative: zigzag) and message. */
+static void test_other_channel(void **state)
+{
+	(void)state;
+	uint8_t hello[16] = {'H', 'W', 'C', 'H', 2, 1, 1, 0};
+	struct hw_frame f;
+	assert_int_equal(hw_frame_parse(hello, 7, &f), 0);
+	assert_int_equal(hw_frame_parse(hello, 8, &f), HW_ECHANNEL);
+	assert_false(hw_frame_starts_plain(hello, sizeof hello));
+	uint8_t buf[256];
+	const char *why = "this node runs insecure = true (plaintext): connect insecure too";
+	size_t n = hw_frame_error_put(buf, sizeof buf, HW_ECHANNEL, why);
+	assert_true(hw_frame_starts_plain(buf, n));
+	assert_false(hw_frame_starts_plain(buf, 2));
+	assert_int_equal(hw_frame_parse(buf, n, &f), (long)n);
+	assert_int_equal(f.type, HW_FRAME_ERROR);
+	Hawser__Wire__V1__Error *e = hawser__wire__v1__error__unpack(NULL, f.len, f.body);
+	assert_non_null(e);
+	assert_int_equal(e->code, HW_ECHANNEL);
+	assert_string_equal(e->message, why);
+	hawser__wire__v1__error__free_unpacked(e, NULL);
+	/* a positive code and an empty message encode too */
+	n = hw_frame_error_put(buf, sizeof buf, 300, "");
+	assert_int_equal(hw_frame_parse(buf, n, &f), (long)n);
+	e = hawser__wire__v1__error__unpack(NULL, f.len, f.body);
+	assert_non_null(e);
+	assert_int_equal(e->code, 300);
+	assert_string_equal(e->message, "");
+	hawser__wire__v1__error__free_unpacked(e, NULL);
+}
+
 /* Flipping any single bit of the header or the body makes the frame refused. The frame
  * sits in a buffer padded to the largest frame, so a flip that grows the length finds
  * its bytes there and fails the CRC instead of asking for more. */
@@ -355,6 +389,7 @@ int main(void)
 		cmocka_unit_test(test_split_every_byte),
 		cmocka_unit_test(test_back_to_back),
 		cmocka_unit_test(test_bad_header_refused_early),
+		cmocka_unit_test(test_other_channel),
 		cmocka_unit_test(test_every_bit_flip_refused),
 		cmocka_unit_test(test_truncated_body_needs_more),
 		cmocka_unit_test(test_append_hdr),
