@@ -33,7 +33,7 @@ static uint8_t *plain; /* OPEN_BYTES: hw_channel_open's output */
 static bool channel_code(int rc)
 {
 	return rc == HW_EAUTH || rc == HW_ECLUSTER || rc == HW_EHANDSHAKE || rc == HW_EREPLAY ||
-	       rc == HW_EDECRYPT || rc == HW_EFRAME || rc == HW_EPROTOCOL;
+	       rc == HW_EDECRYPT || rc == HW_EFRAME || rc == HW_EPROTOCOL || rc == HW_ECHANNEL;
 }
 
 /* Open records from in until it runs out or the channel stops; the sticky-error rule is

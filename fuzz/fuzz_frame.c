@@ -1,7 +1,8 @@
 /* fuzz_frame.c: hw_frame_parse (engine/io/frame.h) on a byte stream, as a connection
  * reads it: frame after frame until one is incomplete or refused.
  *
- * Contract checked: the answer is 0, HW_EFRAME or a whole frame inside the buffer; f is
+ * Contract checked: the answer is 0, HW_EFRAME, HW_ECHANNEL (only for bytes that start as
+ * the encrypted channel's hello, "HWC") or a whole frame inside the buffer; f is
  * untouched unless a frame is returned; a returned frame's header is exactly what
  * hw_frame_header (and hw_frame_header2, split anywhere) writes for its type and body;
  * every shorter prefix of it asks for more bytes; the APPEND and SUBMIT raw body headers
@@ -64,7 +65,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	while (used < size) {
 		struct hw_frame f = {.type = 0, .body = NULL, .len = 7}; /* an impossible frame */
 		long got = hw_frame_parse(data + used, size - used, &f);
-		FUZZ_CHECK(got == 0 || got == HW_EFRAME || (got > 0 && (size_t)got <= size - used));
+		FUZZ_CHECK(got == 0 || got == HW_EFRAME ||
+			   (got > 0 && (size_t)got <= size - used) ||
+			   (got == HW_ECHANNEL && memcmp(data + used, "HWC", 3) == 0));
 		if (got <= 0) {
 			FUZZ_CHECK(f.type == 0 && f.body == NULL && f.len == 7);
 			break;
