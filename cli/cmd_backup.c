@@ -93,10 +93,13 @@ static void prune_cb(void *arg, const struct hw_generation *g)
 {
 	const struct prune_opts *o = arg;
 	char when[40];
-	printf("  %-7s %s (%s, %.1f days old)\n",
-	       g->pruned ? (o->dry_run ? "prune" : "pruned") : "keep", g->name,
-	       hw_cli_iso(g->time_ms, when, sizeof when),
-	       (double)(o->now_ms - g->time_ms) / (double)HW_RETENTION_DAY_MS);
+	printf("  %-7s %s (%s, %.1f days old)%s%s\n",
+	       g->pruned       ? (o->dry_run ? "prune" : "pruned")
+	       : g->problem[0] ? "damaged"
+			       : "keep",
+	       g->name, hw_cli_iso(g->time_ms, when, sizeof when),
+	       (double)(o->now_ms - g->time_ms) / (double)HW_RETENTION_DAY_MS,
+	       g->problem[0] ? ": not counted, left alone: " : "", g->problem);
 }
 
 static int cmd_prune(const struct hw_cli_cmd *cmd, int argc, char **argv)
@@ -135,10 +138,11 @@ const struct hw_cli_cmd hw_cli_prune = {
 	"usage: hawser prune BACKUPS [--config FILE] [--dry-run] [--now T]\n"
 	"  BACKUPS holds one backup generation per subdirectory (each with a MANIFEST; its\n"
 	"  mtime is the generation's time). Remove those past the newest\n"
-	"  [retention] backup_generations AND at least backup_days old (FILE's policy:\n"
-	"  its [retention] section alone is read, so a node's config or a file of that\n"
-	"  section serves; default 7 and 30). Nothing else is touched. --dry-run: only say\n"
-	"  what would go.\n"
+	"  [retention] backup_generations whole ones AND at least backup_days old (FILE's\n"
+	"  policy: its [retention] section alone is read, so a node's config or a file of\n"
+	"  that section serves; default 7 and 30). A generation whose MANIFEST does not\n"
+	"  parse or whose files are not the sizes it names is 'damaged': not counted and\n"
+	"  not removed. Nothing else is touched. --dry-run: only say what would go.\n"
 	"  --now T: judge ages at T (ISO 8601 UTC or integer ms) instead of the clock.\n"
 	"  Prints each generation with its age and the verdict.\n",
 	cmd_prune};

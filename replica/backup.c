@@ -471,6 +471,25 @@ static int manifest_read(const char *dir, struct manifest *m, char *what)
 	return 0;
 }
 
+int hw_backup_check_sizes(const char *backup_dir, char *what)
+{
+	struct manifest m;
+	int rc = manifest_read(backup_dir, &m, what);
+	if (rc != 0)
+		return rc;
+	uint64_t snap = file_bytes(backup_dir, "snapshot/data.mdb"),
+		 log = file_bytes(backup_dir, "log.hwl");
+	if (snap != m.snapshot_bytes)
+		return fail(what, HW_EBACKUP,
+			    "snapshot/data.mdb is %" PRIu64 " bytes, MANIFEST says %" PRIu64, snap,
+			    m.snapshot_bytes);
+	if (log < m.log_bytes)
+		return fail(what, HW_EBACKUP,
+			    "log.hwl is %" PRIu64 " bytes, MANIFEST says %" PRIu64, log,
+			    m.log_bytes);
+	return 0;
+}
+
 /* ---- taking a backup --------------------------------------------------------------- */
 
 /* Progress of one phase of a backup: cb (may be NULL) gets done every HW_PROGRESS_STEP

@@ -91,14 +91,21 @@ int hw_store_replay(struct hw_store *src, struct hw_store *dst, uint64_t until_l
 int hw_store_digest_replayed(struct hw_store *src, const char *scratch_dir, uint64_t lsn,
 			     hw_progress_cb *cb, void *arg, uint8_t digest[HW_HASH_BYTES]);
 
+/* Whether backup_dir looks whole without reading its data: its MANIFEST parses and its
+ * files are the sizes it names (log.hwl at least: an interrupted increment leaves a
+ * tail). No hashes: hw_restore() checks those. 0, HW_EBACKUP with what is wrong in
+ * what[160], or -errno. */
+int hw_backup_check_sizes(const char *backup_dir, char *what);
+
 /* Backup generations hw_backup_prune() looks at in one directory: years of dailies. */
 #define HW_BACKUP_GENERATIONS_MAX 4096u
 
 /* One generation as hw_backup_prune() judged it. */
 struct hw_generation {
-	char name[256];  /* subdirectory name */
-	int64_t time_ms; /* its MANIFEST's mtime: when it (or its last increment) committed */
-	bool pruned;     /* the policy let it go (and, unless a dry run, it was removed) */
+	char name[256];    /* subdirectory name */
+	int64_t time_ms;   /* its MANIFEST's mtime: when it (or its last increment) committed */
+	bool pruned;       /* the policy let it go (and, unless a dry run, it was removed) */
+	char problem[160]; /* why it is not whole (hw_backup_check_sizes), or "" */
 };
 
 /* Called once per generation, newest first, after the decision (and the removal). */
@@ -106,9 +113,11 @@ typedef void hw_generation_cb(void *arg, const struct hw_generation *g);
 
 /* Remove the backup generations under dir that the retention policy lets go at now_ms:
  * each subdirectory holding a MANIFEST is a generation; only those past the newest
- * r->backup_generations and at least r->backup_days old go (replica/retention.h).
- * Anything else in dir (files, directories without a MANIFEST: an unfinished backup, an
- * operator's copy) is left alone, and nothing else in hawser deletes a backup. dry_run:
+ * r->backup_generations whole ones (hw_backup_check_sizes) and at least r->backup_days
+ * old go (replica/retention.h). A generation that is not whole neither counts nor goes:
+ * it is reported with its problem, for the operator to look at. Anything else in dir
+ * (files, directories without a MANIFEST: an unfinished backup, an operator's copy) is
+ * left alone, and nothing else in hawser deletes a backup. dry_run:
  * decide and report, remove nothing. *pruned gets the count. -ENOENT or another -errno
  * when dir cannot be read, -E2BIG past HW_BACKUP_GENERATIONS_MAX generations (nothing
  * removed), or the first removal's -errno (later ones are not tried). cb may be NULL. */

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "hawser_error.h"
 #include "replica/snapshot.h"
 
 static int generation_newer(const void *a, const void *b)
@@ -54,27 +55,50 @@ static int generations_scan(const char *dir, struct hw_generation *g, size_t *n)
 	return rc;
 }
 
+/* Which of g[0..n) are whole: their times into times[0..*whole), their indexes into idx;
+ * the others get their problem. */
+static void generations_check(const char *dir, struct hw_generation *g, size_t n, int64_t *times,
+			      size_t *idx, size_t *whole)
+{
+	*whole = 0;
+	for (size_t i = 0; i < n; i++) {
+		char path[PATH_MAX];
+		snprintf(path, sizeof path, "%s/%s", dir, g[i].name);
+		int rc = hw_backup_check_sizes(path, g[i].problem);
+		if (rc != 0 && !g[i].problem[0])
+			snprintf(g[i].problem, sizeof g[i].problem, "MANIFEST unreadable: %s",
+				 hw_strerror(rc));
+		if (rc == 0) {
+			times[*whole] = g[i].time_ms;
+			idx[(*whole)++] = i;
+		}
+	}
+}
+
 int hw_backup_prune(const char *dir, const struct hw_retention *r, int64_t now_ms, bool dry_run,
 		    hw_generation_cb *cb, void *arg, size_t *pruned)
 {
 	*pruned = 0;
 	struct hw_generation *g = calloc(HW_BACKUP_GENERATIONS_MAX, sizeof *g);
 	int64_t *times = calloc(HW_BACKUP_GENERATIONS_MAX, sizeof *times);
+	size_t *idx = calloc(HW_BACKUP_GENERATIONS_MAX, sizeof *idx);
 	bool *prune = calloc(HW_BACKUP_GENERATIONS_MAX, sizeof *prune);
-	size_t n = 0;
-	int rc = g != NULL && times != NULL && prune != NULL ? generations_scan(dir, g, &n)
-							     : HW_ENOMEM;
-	for (size_t i = 0; rc == 0 && i < n; i++)
-		times[i] = g[i].time_ms;
-	if (rc == 0)
-		*pruned = hw_retention_backups(r, times, n, now_ms, prune);
+	size_t n = 0, whole = 0;
+	int rc = g != NULL && times != NULL && idx != NULL && prune != NULL
+			 ? generations_scan(dir, g, &n)
+			 : HW_ENOMEM;
+	if (rc == 0) {
+		generations_check(dir, g, n, times, idx, &whole);
+		*pruned = hw_retention_backups(r, times, whole, now_ms, prune);
+		for (size_t w = 0; w < whole; w++)
+			g[idx[w]].pruned = prune[w];
+	}
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		char path[PATH_MAX];
 		snprintf(path, sizeof path, "%s/%s", dir, g[i].name);
-		g[i].pruned = prune[i];
 		/* The MANIFEST goes first: a removal cut short leaves no generation behind
 		 * that looks whole. */
-		if (prune[i] && !dry_run) {
+		if (g[i].pruned && !dry_run) {
 			char manifest[PATH_MAX + 16];
 			snprintf(manifest, sizeof manifest, "%s/MANIFEST", path);
 			rc = unlink(manifest) == 0 ? hw_snapshot_rm(path) : -errno;
@@ -83,6 +107,7 @@ int hw_backup_prune(const char *dir, const struct hw_retention *r, int64_t now_m
 			cb(arg, &g[i]);
 	}
 	free(prune);
+	free(idx);
 	free(times);
 	free(g);
 	return rc;

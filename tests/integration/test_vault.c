@@ -620,6 +620,22 @@ static bool exists(const char *dir, const char *name)
 	return access(path, F_OK) == 0;
 }
 
+/* A store of 50 records, an empty backups directory and the path of a policy file (not
+ * written) under f's root, for prune's tests; returns the hawser binary. */
+static const char *prune_setup(struct fix *f, char *store, char *bk, char *ini)
+{
+	size_t cap = HW_PROC_PATH_MAX + 16;
+	snprintf(store, cap, "%s/store", f->root);
+	snprintf(bk, cap, "%s/backups", f->root);
+	snprintf(ini, cap, "%s/policy.ini", f->root);
+	const char *bin = hw_test_bin();
+	assert_int_equal(hw_proc_capture(&f->cap, bin, "init", store, NULL), 0);
+	assert_int_equal(hw_proc_capture(&f->cap, bin, "ingest", store, "--generate", "50", NULL),
+			 0);
+	assert_int_equal(mkdir(bk, 0700), 0);
+	return bin;
+}
+
 /* `hawser prune` removes only the generations both past the newest backup_generations
  * and backup_days old, after a dry run that removes nothing; a directory without a
  * MANIFEST is never touched, and a bad [retention] value is refused naming the key. */
@@ -627,14 +643,7 @@ static void test_prune_backups(void **state)
 {
 	struct fix *f = *state;
 	char store[HW_PROC_PATH_MAX + 16], bk[HW_PROC_PATH_MAX + 16], ini[HW_PROC_PATH_MAX + 16];
-	snprintf(store, sizeof store, "%s/store", f->root);
-	snprintf(bk, sizeof bk, "%s/backups", f->root);
-	snprintf(ini, sizeof ini, "%s/policy.ini", f->root);
-	const char *bin = hw_test_bin();
-	assert_int_equal(hw_proc_capture(&f->cap, bin, "init", store, NULL), 0);
-	assert_int_equal(hw_proc_capture(&f->cap, bin, "ingest", store, "--generate", "50", NULL),
-			 0);
-	assert_int_equal(mkdir(bk, 0700), 0);
+	const char *bin = prune_setup(f, store, bk, ini);
 	generation(f, bk, "g40", store, 40);
 	generation(f, bk, "g35", store, 35);
 	generation(f, bk, "g20", store, 20);
@@ -670,6 +679,46 @@ static void test_prune_backups(void **state)
 	assert_non_null(strstr(f->cap.err, "'retention.backup_days' given twice"));
 }
 
+/* Generations that are not whole (a MANIFEST of garbage, a snapshot cut short) neither
+ * count toward the newest backup_generations nor go: with one generation kept, the only
+ * whole one, 40 days old, stays though two damaged ones are newer, and each damaged one
+ * is listed with its problem. */
+static void test_prune_counts_whole_only(void **state)
+{
+	struct fix *f = *state;
+	char store[HW_PROC_PATH_MAX + 16], bk[HW_PROC_PATH_MAX + 16], ini[HW_PROC_PATH_MAX + 16];
+	char path[HW_PROC_PATH_MAX + 64];
+	const char *bin = prune_setup(f, store, bk, ini);
+	generation(f, bk, "g40", store, 40);
+	generation(f, bk, "gcut", store, 1);
+	snprintf(path, sizeof path, "%s/gcut/snapshot/data.mdb", bk);
+	struct stat st;
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(truncate(path, st.st_size - 4096), 0);
+	snprintf(path, sizeof path, "%s/junk", bk);
+	assert_int_equal(mkdir(path, 0700), 0);
+	snprintf(path, sizeof path, "%s/junk/MANIFEST", bk);
+	FILE *c = fopen(path, "w");
+	assert_non_null(c);
+	fprintf(c, "garbage\n");
+	assert_int_equal(fclose(c), 0);
+	c = fopen(ini, "w");
+	assert_non_null(c);
+	fprintf(c, "[retention]\nbackup_generations = 1\nbackup_days = 30\n");
+	assert_int_equal(fclose(c), 0);
+	assert_int_equal(hw_proc_capture(&f->cap, bin, "prune", bk, "--config", ini, NULL), 0);
+	fprintf(stderr, "%s", f->cap.out);
+	assert_non_null(strstr(f->cap.out, "0 generations removed"));
+	assert_true(exists(bk, "g40") && exists(bk, "gcut") && exists(bk, "junk"));
+	assert_non_null(strstr(f->cap.out, "keep    g40"));
+	const char *cut = strstr(f->cap.out, "damaged gcut");
+	assert_non_null(cut);
+	assert_non_null(strstr(cut, "snapshot/data.mdb is "));
+	const char *junk = strstr(f->cap.out, "damaged junk");
+	assert_non_null(junk);
+	assert_non_null(strstr(junk, "MANIFEST line"));
+}
+
 int main(void)
 {
 	if (hw_test_bin() == NULL)
@@ -685,6 +734,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_vault_restore, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_prune_backups, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_prune_counts_whole_only, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
