@@ -14,6 +14,12 @@ static bool old_enough(uint32_t days, int64_t time_ms, int64_t now_ms)
 	return time_ms <= now_ms && now_ms - time_ms >= (int64_t)days * HW_RETENTION_DAY_MS;
 }
 
+int64_t hw_retention_log_now(int64_t head_time_ms, int64_t wall_ms)
+{
+	int64_t bound = wall_ms + HW_RETENTION_SKEW_MS;
+	return head_time_ms > bound ? bound : head_time_ms;
+}
+
 bool hw_retention_log_may_prune(const struct hw_retention *r, uint64_t keep_records, uint64_t lsn,
 				int64_t time_ms, uint64_t head_lsn, int64_t now_ms)
 {

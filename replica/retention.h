@@ -8,8 +8,9 @@
  * defaults keep at least 30 days.
  *
  * Ages are measured against a "now" the caller hands in: for the log the time of the
- * newest entry (so every node, and a replay, decides the same), for backups the wall
- * clock. No function here reads a clock, allocates or does I/O. */
+ * newest entry (so every node, and a replay, decides the same) but never more than
+ * HW_RETENTION_SKEW_MS past the deciding node's own clock (hw_retention_log_now), for
+ * backups the wall clock. No function here reads a clock, allocates or does I/O. */
 #ifndef HW_REPLICA_RETENTION_H
 #define HW_REPLICA_RETENTION_H
 
@@ -29,6 +30,17 @@ struct hw_retention {
 	uint32_t backup_generations; /* the newest this many generations always stay (>= 1) */
 	uint32_t backup_days;        /* a generation younger than this always stays */
 };
+
+/* How far the newest entry's time may run ahead of a node's own clock and still be the
+ * log's "now". An entry's time is its primary's clock: one set forward by mistake, or a
+ * forged stamp, would otherwise age every entry at once on every node that takes it,
+ * vault included, and let the count alone prune a month of history. Clocks of a
+ * cluster's nodes agree within seconds; an hour is far past that. */
+#define HW_RETENTION_SKEW_MS (3600LL * 1000)
+
+/* The "now" of the log's age rule: head_time_ms, the newest entry's time, unless it is
+ * more than HW_RETENTION_SKEW_MS after wall_ms, this node's clock; then that bound. */
+int64_t hw_retention_log_now(int64_t head_time_ms, int64_t wall_ms);
 
 /* log_days 30, backup_generations 7, backup_days 30. */
 void hw_retention_defaults(struct hw_retention *r);

@@ -14,6 +14,7 @@
 
 #include "base/assert.h"
 #include "base/bytes.h"
+#include "base/clock.h"
 #include "base/fault.h"
 #include "base/fs.h"
 #include "base/reject.h"
@@ -1261,7 +1262,8 @@ int hw_store_prune(struct hw_store *s, uint64_t keep_from)
 
 /* The last entry in base + 1 .. to that the age rule lets go: the scan stops at the
  * first one younger than log_keep_days before the head (a clock set back leaves the
- * entries after it too). base when none may go or the log cannot be read (the next
+ * entries after it too; a head stamped far ahead of this node's clock counts from that
+ * clock, hw_retention_log_now). base when none may go or the log cannot be read (the next
  * commit tries again; a real failure shows in the next write). */
 static uint64_t old_enough_to(struct hw_store *s, uint64_t to)
 {
@@ -1273,9 +1275,10 @@ static uint64_t old_enough_to(struct hw_store *s, uint64_t to)
 		return s->base.lsn;
 	uint64_t lsn = s->base.lsn + 1;
 	struct hw_entry e;
+	int64_t now = hw_retention_log_now(s->head.time_ms, hw_wall_ms());
 	for (; lsn <= to && entry_at(s, txn, lsn, &e) == 0; lsn++)
 		if (!hw_retention_log_may_prune(&r, s->opts.log_keep_records, lsn, e.time_ms,
-						s->head.lsn, s->head.time_ms))
+						s->head.lsn, now))
 			break;
 	hw__store_read_end(s, txn);
 	return lsn - 1;

@@ -51,6 +51,17 @@ static void test_log_both_rules(void **state)
 	assert_true(hw_retention_log_may_prune(&r, 1000, 10, NOW, 1010, NOW));
 }
 
+/* The log's "now" is the head's time, up to HW_RETENTION_SKEW_MS past the node's clock:
+ * a head behind the clock, or a little ahead, is taken as it is; one far ahead is not. */
+static void test_log_now(void **state)
+{
+	(void)state;
+	assert_int_equal(hw_retention_log_now(NOW - DAY, NOW), NOW - DAY);
+	assert_int_equal(hw_retention_log_now(NOW + HW_RETENTION_SKEW_MS, NOW),
+			 NOW + HW_RETENTION_SKEW_MS);
+	assert_int_equal(hw_retention_log_now(NOW + 40 * DAY, NOW), NOW + HW_RETENTION_SKEW_MS);
+}
+
 /* Backups, newest first: the newest backup_generations always stay, and older ones only
  * once backup_days old. */
 static void test_backups_both_rules(void **state)
@@ -89,6 +100,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_log_both_rules),
+		cmocka_unit_test(test_log_now),
 		cmocka_unit_test(test_backups_both_rules),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -15,10 +15,12 @@
 #include <cmocka.h>
 #include <lmdb.h>
 
+#include "base/clock.h"
 #include "base/fault.h"
 #include "bench/workload.h"
 #include "replica/entry.h"
 #include "replica/record.h"
+#include "replica/retention.h"
 #include "replica/state.h"
 #include "replica/store.h"
 #include "tests/integration/proc.h"
@@ -938,6 +940,32 @@ static void test_retention_age(void **state)
 	assert_int_equal(h.lsn, 500);
 }
 
+/* A head stamped 40 days ahead of this node's clock (a primary's clock set forward, or a
+ * forged stamp) does not age the log: entries an hour old stay though the count alone
+ * would let them go; the age counts from this node's clock (retention.h). */
+static void test_retention_head_ahead(void **state)
+{
+	struct fx *f = *state;
+	hw_store_close(f->s);
+	struct hw_store_opts o = {.log_keep_records = 100, .log_keep_days = 30};
+	assert_int_equal(hw_store_open(f->dir, &o, &f->s), 0);
+	int64_t wall = hw_wall_ms();
+	for (unsigned i = 0; i < 305; i++) {
+		uint8_t buf[256];
+		char key[16];
+		snprintf(key, sizeof key, "k%u", 1 + i);
+		int64_t at = i < 300 ? wall - 3600 * 1000 : wall + 40 * HW_RETENTION_DAY_MS;
+		struct hw_submit sub = {.data = buf,
+					.len = kv_record(buf, sizeof buf, 1 + i, "T1", key, "v")};
+		struct hw_result r;
+		assert_int_equal(hw_store_submit(f->s, 1, at, &sub, 1, &r), 0);
+		assert_int_equal(r.code, 0);
+	}
+	struct hw_head b;
+	assert_int_equal(hw_store_base(f->s, &b), 0);
+	assert_int_equal(b.lsn, 0);
+}
+
 /* A record_id or a retraction whose entry was pruned is refused on the submit path
  * (nothing to compare or check against), while a standby whose log was pruned still
  * takes the primary's entry retracting such a record. */
@@ -1029,6 +1057,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_prune_base, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retention, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retention_age, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_retention_head_ahead, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pruned_ids, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
