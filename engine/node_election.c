@@ -253,6 +253,10 @@ static void promote(struct hw_node *n, uint64_t epoch)
 	char detail[64];
 	snprintf(detail, sizeof detail, "became primary at lsn %llu", (unsigned long long)h.lsn);
 	hw__audit_event(n, TOS__V1__NODE_EVENT_KIND__PROMOTION, NULL, NULL, detail);
+	/* Taken from the queue now, before the loop reads the records a client may have
+	 * waiting (resent to the new primary): the events this node held and its PROMOTION
+	 * are the epoch's first entries, and everything answered waits for them. */
+	hw__primary_take_ext(n);
 	hw__election_progress(n);
 }
 
