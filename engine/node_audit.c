@@ -10,7 +10,10 @@
  * record; the tick joins it. One at a time.
  *
  * Both need a node with a key ([security] key): an insecure node (a lab, a test) keeps
- * its log to the TOS's records and only logs its events.
+ * its log to the TOS's records and only logs its events, but one: its PROMOTION event,
+ * appended at once when it becomes primary. A new epoch needs an entry of its own before
+ * the primary answers anything (node_election.c promote(): Raft's "figure 8"), and a node
+ * event needs no key; with no checkpoint to vouch for it, it is no audit trail.
  *
  * Only a primary appends. An event on a node with a key that is not primary (a standby's
  * start, a refusal it saw, an operator's forced promotion) is encoded when it happens,
@@ -26,8 +29,8 @@
  * share one entry ("*"). So a flood costs at most two events per host-entry a minute.
  *
  * Logs: checkpoint (lsn), checkpoint_failed, audit_failed, audit_local (an event on an
- * insecure node: never appended), audit_held (kept for when this node is primary),
- * audit_dropped (no room to hold it), config_changed, config_unchecked. */
+ * insecure node: not appended, but for a PROMOTION), audit_held (kept for when this node
+ * is primary), audit_dropped (no room to hold it), config_changed, config_unchecked. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -216,6 +219,29 @@ static void flush(struct hw_node *n)
 	}
 }
 
+static void promotion_cb(void *arg, const struct hw_outcome *o)
+{
+	(void)arg;
+	if (o->code != 0)
+		hw_log("audit_failed", "kind=promotion code=%s", hw_errname(o->code));
+}
+
+/* An insecure primary's PROMOTION (see the top): queued now, as its epoch's first entry;
+ * one a step-down fails is not held, as the next promotion makes its own. */
+static int append_promotion(struct hw_node *n, const Tos__V1__NodeEvent *ev)
+{
+	uint8_t rec[HW_SYSTEM_RECORD_BYTES_MAX];
+	size_t len = 0;
+	struct hw_reject rej = {0};
+	int rc = hw_node_event_encode(ev, hw_wall_ms(), rec, sizeof rec, &len, &rej);
+	if (rc == 0)
+		rc = queue_system(n, 0, rec, len, promotion_cb);
+	if (rc != 0)
+		hw_log("audit_failed", "kind=promotion code=%s field=%s", hw_errname(rc),
+		       rej.field);
+	return rc;
+}
+
 /* Encode ev now into a free slot, waiting for flush. */
 static int hold(struct hw_node *n, const Tos__V1__NodeEvent *ev, struct hw_reject *rej)
 {
@@ -259,7 +285,7 @@ int hw__audit_event(struct hw_node *n, Tos__V1__NodeEventKind kind, const char *
 	if (!n->can_sign) {
 		hw_log("audit_local", "kind=%s epoch=%" PRIu64 " config_sha=%.16s detail=\"%s\"",
 		       hw_node_event_name(kind), n->epoch, sha, ev.detail);
-		return 0;
+		return kind == TOS__V1__NODE_EVENT_KIND__PROMOTION ? append_promotion(n, &ev) : 0;
 	}
 	struct hw_reject rej = {0};
 	int rc = hold(n, &ev, &rej);

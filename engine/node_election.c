@@ -11,7 +11,8 @@
  *
  *   promote: stop following, let the writer apply everything taken, restart it for
  *            submits, start the replication core at the store's head in the new epoch
- *            (entries get the new epoch); the replication port is open already, so the
+ *            (entries get the new epoch) and append its PROMOTION event, which every
+ *            answer of the epoch waits for; the replication port is open already, so the
  *            other standbys connect as soon as they learn the new primary.
  *   fence:   before every success is answered, hw_el_may_ack() at this instant: when the
  *            lease is not held the answer waits (released when the lease is back, failed
@@ -250,6 +251,13 @@ static void promote(struct hw_node *n, uint64_t epoch)
 	hw_log("became_primary", "epoch=%llu lsn=%llu standbys=%u took_ms=%lld wall_ms=%lld",
 	       (unsigned long long)epoch, (unsigned long long)h.lsn, n->cfg.n_standbys,
 	       (long long)(hw_mono_ms() - t0), (long long)hw_wall_ms());
+	/* Every answer of this epoch waits at least for its first entry, h.lsn + 1, a
+	 * resent record's duplicate at an older LSN too: entries of old epochs, even on k
+	 * standbys, may still be undone by two more failovers while none of this one is
+	 * (Raft's "figure 8"). The PROMOTION event below (keyed or not) makes sure there is
+	 * one; whatever else may land there (an embedded submit queued since the start, the
+	 * next record when the event failed) is of this epoch too. */
+	n->last_wait_lsn = h.lsn + 1;
 	char detail[64];
 	snprintf(detail, sizeof detail, "became primary at lsn %llu", (unsigned long long)h.lsn);
 	hw__audit_event(n, TOS__V1__NODE_EVENT_KIND__PROMOTION, NULL, NULL, detail);

@@ -154,7 +154,8 @@ struct hw_node {
 	uint32_t unprepared;    /* records queued for the writer, not yet waiters of the core */
 	bool room_freed;        /* room came (a request slot, the writer's job, the log's):
 				 * paused readers and embedded submits may go on */
-	uint64_t last_wait_lsn; /* LSN of the newest waiter: keeps the core's ring ordered */
+	uint64_t last_wait_lsn; /* LSN of the newest waiter: keeps the core's ring ordered;
+				 * after a promotion at least the epoch's first entry's */
 	struct hw_segment *outbox_head; /* oldest */
 	struct hw_segment *outbox_tail;
 	struct hw_segment *outbox_hint; /* where the last lookup ended: streaming resumes
@@ -332,9 +333,10 @@ void hw__primary_answer(struct hw_node *n, uint32_t slot, int code);
  * operator's HW_CHANNEL_KEY_BYTES key) and detail may be NULL) when primary with a key:
  * queued like an embedding submit, system set, mode local (it must not wait on a
  * standby). A node with a key that is not primary holds it (encoded now) until it is;
- * an insecure node only logs it ("audit_local"): docs/security.md "Audit trail". Loop
- * thread. 0, or why it was not taken (HW_EBUSY: too many held; a record's code: its
- * detail refused), logged too. */
+ * an insecure node only logs it ("audit_local"), but appends a PROMOTION too, as its
+ * epoch's first entry: docs/security.md "Audit trail". Loop thread. 0, or why it was
+ * not taken (HW_EBUSY: too many held; a record's code: its detail refused; the queue's
+ * code), logged too. */
 int hw__audit_event(struct hw_node *n, Tos__V1__NodeEventKind kind, const char *peer,
 		    const uint8_t *key, const char *detail);
 /* A session's OPERATOR_EVENT frame (wire.proto OperatorEvent): the event with the

@@ -3,8 +3,10 @@
  * standbys and a witness, durable mode, k = 1, rto = 2s, rpo = 0. The primary is killed
  * under load (a standby takes over, nothing acknowledged is lost, the client follows);
  * the primary is cut off from every voter while its clients still reach it (it stops
- * acknowledging before a standby is promoted, and steps down); a standby
- * that fell behind is refused promotion by the witness, with the reason logged; a
+ * acknowledging before a standby is promoted, and steps down); a standby that fell
+ * behind is refused promotion by the witness, with the reason logged; the new primary's
+ * first entry is of its own epoch (its PROMOTION event, on this insecure cluster too),
+ * and records resent to it come back as duplicates at their old LSNs; a
  * witness with every session taken refuses one more connection and keeps running.
  *
  * The nodes' logs carry wall-clock times (wall_ms=) for the events compared across
@@ -33,6 +35,8 @@
 #include "engine/io/frame.h"
 #include "engine/node_int.h"
 #include "hawser.h"
+#include "replica/audit.h"
+#include "replica/store.h"
 #include "tests/integration/proc.h"
 #include "tests/integration/rig.h"
 #include "wire.pb-c.h"
@@ -564,6 +568,112 @@ static void test_step_down_answers_paused_session(void **state)
 	hw_rig_recs_free(&recs);
 }
 
+/* An epoch's PROMOTION event, as a store's log holds it. */
+struct epoch_start {
+	uint64_t epoch;
+	uint64_t lsn; /* the PROMOTION event's entry; 0: none found */
+	uint64_t entry_epoch;
+	char node_id[16];
+};
+
+/* hw_audit_cb: stop at the promotion of epoch es->epoch. */
+static int promotion_cb(void *arg, const struct hw_entry *e, const Tos__V1__Record *rec)
+{
+	struct epoch_start *es = arg;
+	const Tos__V1__NodeEvent *ev = rec->node_event;
+	if (rec->payload_case != TOS__V1__RECORD__PAYLOAD_NODE_EVENT ||
+	    ev->kind != TOS__V1__NODE_EVENT_KIND__PROMOTION || ev->epoch != es->epoch)
+		return 0;
+	es->lsn = e->lsn;
+	es->entry_epoch = e->epoch;
+	snprintf(es->node_id, sizeof es->node_id, "%s", ev->node_id);
+	return 1;
+}
+
+/* The epoch of the entry at lsn in store dir (0: none). */
+static uint64_t entry_epoch(const char *dir, uint64_t lsn)
+{
+	struct hw_store *s;
+	struct hw_store_opts o = {.read_only = true};
+	assert_int_equal(hw_store_open(dir, &o, &s), 0);
+	uint8_t *buf;
+	size_t len;
+	struct hw_entry e = {0};
+	if (hw_store_read_entry(s, lsn, &buf, &len) == 0) {
+		assert_int_equal(hw_entry_decode(buf, len, &e), 0);
+		free(buf);
+	}
+	hw_store_close(s);
+	return e.epoch;
+}
+
+/* One submit on c, answered within OUTCOME_MS: its outcome. */
+static struct hw_outcome submit_one(struct hw_client *c, const struct hw_rig_recs *r, uint64_t i)
+{
+	struct hw_outcome o;
+	assert_int_equal(hw_client_submit(c, i, r->rec[i], r->len[i], HW_DEFAULT, 0), 0);
+	assert_int_equal(hw_client_wait(c, OUTCOME_MS, &o), 0);
+	assert_int_equal(o.request_id, i);
+	return o;
+}
+
+/* After a failover, the new primary of this insecure cluster (no key, no audit trail)
+ * still appends an entry of its epoch before anything else: its PROMOTION event, right
+ * after the old epoch's entries and replicated to the standby. Records resent to it are
+ * answered as duplicates at their old-epoch LSNs, a new one after that entry (Raft's
+ * "figure 8": docs/security.md 1.2). */
+static void test_new_epoch_entry_first(void **state)
+{
+	enum { OLD = 8 };
+	struct fix *f = *state;
+	assert_int_equal(hw_rig_start_all(&f->rig, EVENT_WAIT_MS), 0);
+	struct hw_rig_recs recs = {0};
+	assert_int_equal(hw_rig_recs_init(&recs, OLD + 1, 23), 0);
+	struct hw_client *c;
+	assert_int_equal(hw_client_connect(f->rig.client[0], &c), 0);
+	uint64_t old_lsn[OLD];
+	for (uint64_t i = 0; i < OLD; i++) {
+		struct hw_outcome o = submit_one(c, &recs, i);
+		assert_int_equal(o.code, 0);
+		old_lsn[i] = o.lsn;
+	}
+	hw_client_close(c);
+	assert_int_equal(hw_proc_signal(&f->rig.proc[0], SIGKILL), 0);
+	hw_proc_reap(&f->rig.proc[0], STOP_WAIT_MS);
+	char up[1024];
+	int np = new_primary(f, up, sizeof up);
+	assert_true(np > 0);
+	uint64_t epoch = (uint64_t)hw_log_field(up, "epoch", -1); /* 2, or later in a rerun */
+	assert_int_equal(hw_client_connect(f->rig.client[np], &c), 0);
+	for (uint64_t i = 0; i < OLD; i++) { /* resent: the first submits it takes */
+		struct hw_outcome o = submit_one(c, &recs, i);
+		assert_int_equal(o.code, 0);
+		assert_true(o.duplicate);
+		assert_int_equal(o.lsn, old_lsn[i]);
+	}
+	struct hw_outcome fresh = submit_one(c, &recs, OLD);
+	assert_int_equal(fresh.code, 0);
+	assert_false(fresh.duplicate);
+	hw_client_close(c);
+	hw_rig_stop_all(&f->rig, STOP_WAIT_MS);
+	struct epoch_start es = {.epoch = epoch};
+	struct hw_store *s;
+	assert_int_equal(
+		hw_store_open(f->rig.dir[np], &(struct hw_store_opts){.read_only = true}, &s), 0);
+	assert_int_equal(hw_audit_walk(s, 0, promotion_cb, &es), 1);
+	hw_store_close(s);
+	fprintf(stderr, "test_failover: %s's promotion of epoch %" PRIu64 " at lsn %" PRIu64 "\n",
+		es.node_id, epoch, es.lsn);
+	assert_string_equal(es.node_id, hw_rig_ids[np]);
+	assert_int_equal(es.entry_epoch, epoch);
+	/* the first of its epoch: the entry before it is the old epoch's */
+	assert_true(es.lsn > old_lsn[OLD - 1]);
+	assert_int_equal(entry_epoch(f->rig.dir[np], es.lsn - 1), 1);
+	assert_true(fresh.lsn > es.lsn);
+	assert_int_equal(entry_epoch(f->rig.dir[3 - np], es.lsn), epoch); /* on the standby */
+	hw_rig_recs_free(&recs);
+}
+
 int main(void)
 {
 	if (hw_test_bin_or_skip("test_failover") == NULL)
@@ -571,6 +681,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_kill_primary, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_isolated_primary, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_new_epoch_entry_first, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_step_down_answers_paused_session, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_behind_standby_refused, setup, teardown),
