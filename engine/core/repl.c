@@ -74,9 +74,12 @@ static uint64_t pos_field(const struct hw_pos *pos, enum hw_mode mode)
 
 /* The release rule (repl.h, DESIGN.md "Durability modes"): durable here, and k of the
  * configured standbys (never a vault: they come last) at or past lsn in the mode's position.
- * Disconnected standbys count with the positions they acked: those acks were true when given. */
-static bool rule_holds(const struct hw_primary *p, const struct hw_waiter *w)
+ * Disconnected standbys count with the positions they acked: those acks were true when given.
+ * *could (when it does not hold and w is durable here): the standbys past lsn and those
+ * connected, which may still get there; fewer than k means w is held (struct hw_hold). */
+static bool rule_holds(const struct hw_primary *p, const struct hw_waiter *w, uint32_t *could)
 {
+	*could = 0;
 	if (p->local_durable < w->lsn)
 		return false;
 #ifdef HW_MUTANT_ACK_EARLY /* a deliberate bug, build/hawser-mutant only (docs/testing.md) */
@@ -84,11 +87,23 @@ static bool rule_holds(const struct hw_primary *p, const struct hw_waiter *w)
 #endif
 	if (w->mode == HW_MODE_LOCAL)
 		return true;
-	uint32_t have = 0;
-	for (uint32_t i = 0; i < p->cfg.standbys - p->cfg.vaults; i++)
+	uint32_t have = 0, coming = 0;
+	for (uint32_t i = 0; i < p->cfg.standbys - p->cfg.vaults; i++) {
 		if (pos_field(&p->peers[i].pos, (enum hw_mode)w->mode) >= w->lsn)
 			have++;
+		else if (p->peers[i].connected)
+			coming++;
+	}
+	*could = have + coming;
 	return have >= w->k;
+}
+
+static uint32_t standbys_connected(const struct hw_primary *p)
+{
+	uint32_t n = 0;
+	for (uint32_t i = 0; i < p->cfg.standbys - p->cfg.vaults; i++)
+		n += p->peers[i].connected;
+	return n;
 }
 
 /* Forget released waiters at the head of the ring; the rest keep their order. */
@@ -102,20 +117,32 @@ static void pop_released(struct hw_primary *p)
 
 /* Release every waiter whose rule holds, in LSN order but past ones still waiting in a
  * stricter mode. Every mode needs lsn <= local_durable, and LSNs do not decrease, so the
- * scan stops at the first waiter beyond it. */
+ * scan stops at the first waiter beyond it. The same scan finds the waiters held for lack
+ * of standbys (p->hold). */
 static void release_ready(struct hw_primary *p, struct hw_acts *out)
 {
+	struct hw_hold hold = {.connected = standbys_connected(p)};
+	bool room = true; /* once out is full the scan goes on for the hold alone */
 	for (uint32_t i = 0; i < p->w_count; i++) {
 		struct hw_waiter *w = waiter_at(p, i);
 		if (w->lsn > p->local_durable)
 			break;
-		if (w->released || !rule_holds(p, w))
+		if (w->released)
 			continue;
+		uint32_t could;
+		if (!rule_holds(p, w, &could)) {
+			if (could < w->k && hold.waiters++ == 0) {
+				hold.lsn = w->lsn;
+				hold.mode = w->mode;
+				hold.k = w->k;
+			}
+			continue;
+		}
 		struct hw_act a = {.type = HW_ACT_RELEASE, .token = w->token, .lsn = w->lsn};
-		if (!push(out, &a))
-			break;
-		w->released = true;
+		room = room && push(out, &a);
+		w->released = room;
 	}
+	p->hold = hold;
 	pop_released(p);
 }
 
@@ -342,6 +369,7 @@ void hw_primary_fail_all(struct hw_primary *p, int code, struct hw_acts *out)
 			break;
 		w->released = true;
 	}
+	p->hold = (struct hw_hold){.connected = standbys_connected(p)};
 	pop_released(p);
 }
 

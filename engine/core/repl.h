@@ -136,6 +136,18 @@ struct hw_peer {
 	int64_t last_tx_ms; /* when something was last sent */
 };
 
+/* Waiters held for lack of standbys: the primary's commit is durable, the rule does not
+ * hold, and fewer than k standbys either hold the entry in the mode's position or are
+ * connected to reach it, so no ack can release it until a standby (re)connects. A waiter
+ * that only waits for a connected standby to catch up is not held. */
+struct hw_hold {
+	uint32_t waiters;   /* held now; 0: none (lsn, mode and k are then 0) */
+	uint32_t connected; /* standbys connected (never a vault), < k while held */
+	uint64_t lsn;       /* the oldest held waiter's */
+	uint8_t mode;       /* its enum hw_mode */
+	uint8_t k;          /* its k, k_min applied */
+};
+
 struct hw_primary {
 	struct hw_repl_config cfg;
 	uint64_t epoch;
@@ -147,6 +159,9 @@ struct hw_primary {
 	uint32_t w_count;
 	uint64_t receipt_wanted; /* newest LSN a waiter in RECEIVED mode waits for */
 	uint64_t vault_limit;    /* vaults are sent nothing past it (hw_primary_set_vault_limit) */
+	struct hw_hold hold;     /* as the last event that releases found it (every one but
+				  * on_disconnect and set_vault_limit: the next tick sees those);
+				  * fail_all clears it (what it fails waits for no standby) */
 };
 
 /* A cap that no single event overflows: a release per waiter plus a drop, a send and a

@@ -219,6 +219,56 @@ static void test_k_min_raises_k(void **state)
 	assert_true(released(&f->out, 2));
 }
 
+/* Peer gone, then a tick at now (a disconnect alone releases nothing, so the hold is
+ * judged again at the next event): the hold must be waiters from lsn, with connected up. */
+static void gone_then(struct fx *f, uint32_t peer, int64_t now, uint32_t waiters,
+		      uint32_t connected, uint64_t lsn)
+{
+	hw_primary_on_disconnect(&f->p, peer);
+	hw_primary_on_tick(&f->p, now, acts(f, ACTS_CAP));
+	assert_int_equal(f->p.hold.waiters, waiters);
+	assert_int_equal(f->p.hold.connected, connected);
+	assert_int_equal(f->p.hold.lsn, lsn);
+}
+
+/* k_min 2 of 2 standbys: a durable waiter is held for lack of standbys only while fewer
+ * than its k can give it (connected, or already holding it): not while both are
+ * connected and it only waits for their acks; yes once one is gone, counting every such
+ * waiter from the oldest; not when the gone one acked it before leaving and the other
+ * is connected; a reconnect ends it before any ack does, and so does fail_all. */
+static void test_hold_lack_of_standbys(void **state)
+{
+	struct fx *f = *state;
+	struct hw_repl_config c = cfg2;
+	c.k_min = 2;
+	hw_primary_init(&f->p, &c, 1, 0, f->w);
+	connect_both(f, 2);
+	hw_primary_on_submit(&f->p, 1, 1, HW_MODE_DURABLE, 1, acts(f, ACTS_CAP));
+	hw_primary_on_durable(&f->p, 2, acts(f, ACTS_CAP));
+	assert_int_equal(f->p.hold.waiters, 0);
+	assert_int_equal(f->p.hold.connected, 2);
+	gone_then(f, 1, 10, 1, 1, 1);
+	assert_int_equal(f->p.hold.mode, HW_MODE_DURABLE);
+	assert_int_equal(f->p.hold.k, 2); /* k_min raised its k of 1 */
+	hw_primary_on_submit(&f->p, 2, 2, HW_MODE_DURABLE, 2, acts(f, ACTS_CAP));
+	assert_int_equal(f->p.hold.waiters, 2);
+	ack(f, 0, 2, 2, 0, 20); /* one standby has both: still one short */
+	assert_int_equal(count(&f->out, HW_ACT_RELEASE), 0);
+	assert_int_equal(f->p.hold.waiters, 2);
+	assert_int_equal(f->p.hold.lsn, 1);
+	hw_primary_on_connect(&f->p, 1, 0, 30, acts(f, ACTS_CAP));
+	assert_int_equal(f->p.hold.waiters, 0); /* it only has to catch up now */
+	assert_int_equal(f->p.hold.lsn, 0);
+	assert_int_equal(f->p.hold.connected, 2);
+	ack(f, 1, 1, 1, 0, 40);
+	assert_true(released(&f->out, 1));
+	gone_then(f, 0, 50, 0, 1, 0); /* it holds 2; standby 1 may still reach it */
+	gone_then(f, 1, 60, 1, 0, 2);
+	hw_primary_fail_all(&f->p, HW_ENOT_PRIMARY, acts(f, ACTS_CAP));
+	assert_true(released(&f->out, 2));
+	assert_int_equal(f->p.hold.waiters, 0);
+}
+
 /* With a vault limit set (failover: the acknowledged LSN), the vault is sent nothing past
  * it while the standby gets everything; as the limit rises, the vault is sent the rest. */
 static void test_vault_limit(void **state)
@@ -962,6 +1012,9 @@ static void check_world(struct r_world *r)
 		R_CHECK(r, !pr->connected || r->link[i].up);
 		R_CHECK(r, r->sb[i].s.pos.durable <= r->sb[i].store_durable);
 	}
+	/* a hold names waiters still there that fewer than their k connected standbys serve */
+	R_CHECK(r, p->hold.waiters <= p->w_count);
+	R_CHECK(r, p->hold.waiters == 0 || p->hold.connected < p->hold.k);
 	for (uint32_t j = 1; j < p->w_count; j++)
 		R_CHECK(r, p->waiters[(p->w_head + j - 1) % R_WAITERS].lsn <=
 				   p->waiters[(p->w_head + j) % R_WAITERS].lsn);
@@ -1181,6 +1234,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_local_durable_needed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vault_not_counted, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_k_min_raises_k, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hold_lack_of_standbys, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_standbys, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vault_limit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_out_of_order_release, setup, teardown),
