@@ -413,6 +413,8 @@ static void status_failover_json(struct hw_json *j, const Hawser__Wire__V1__Fail
 	hw_json_key(j, "failover");
 	hw_json_object_begin(j);
 	hw_json_kv_bool(j, "configured", f->configured);
+	hw_json_kv_uint(j, "voters", f->voters);
+	hw_json_kv_uint(j, "k_min", f->k_min);
 	hw_json_key(j, "targets");
 	hw_json_object_begin(j);
 	hw_json_kv_int(j, "rto_ms", f->rto_ms);
@@ -465,6 +467,30 @@ static void status_times_json(struct hw_json *j, const char *key,
 	hw_json_object_end(j);
 }
 
+/* A primary's submits held for lack of standbys (AckHold): a line only while some are. */
+static void status_hold_text(const Hawser__Wire__V1__AckHold *h)
+{
+	if (h != NULL && h->submits > 0)
+		printf("  ACKS HELD for %" PRId64 " ms: %s\n", h->held_ms, str_or_empty(h->why));
+}
+
+static void status_hold_json(struct hw_json *j, const Hawser__Wire__V1__AckHold *h)
+{
+	if (h == NULL)
+		return;
+	hw_json_key(j, "acks_held");
+	hw_json_object_begin(j);
+	hw_json_kv_bool(j, "held", h->submits > 0);
+	hw_json_kv_uint(j, "submits", h->submits);
+	hw_json_kv_uint(j, "lsn", h->lsn);
+	hw_json_kv_string(j, "mode", str_or_empty(h->mode));
+	hw_json_kv_uint(j, "k", h->k);
+	hw_json_kv_uint(j, "connected", h->connected);
+	hw_json_kv_int(j, "held_ms", h->held_ms);
+	hw_json_kv_string(j, "why", str_or_empty(h->why));
+	hw_json_object_end(j);
+}
+
 static void status_print_text(const Hawser__Wire__V1__Status *s)
 {
 	printf("node %s: %s, epoch %" PRIu64 "\n", str_or_empty(s->node_id), role_name(s->role),
@@ -476,10 +502,13 @@ static void status_print_text(const Hawser__Wire__V1__Status *s)
 		printf("  stored lsn %" PRIu64 ", applied lsn %" PRIu64 ", apply delay %" PRId64
 		       " ms\n",
 		       s->durable_lsn, s->applied_lsn, s->apply_delay_ms);
-	printf("  mode %s, k %u%s\n", str_or_empty(s->mode), s->k,
-	       s->insecure ? ", insecure=true (plaintext connections)" : "");
+	printf("  mode %s, k %u", str_or_empty(s->mode), s->k);
+	if (s->failover && s->failover->k_min)
+		printf(", k_min %u (%u voters, rpo 0)", s->failover->k_min, s->failover->voters);
+	printf("%s\n", s->insecure ? ", insecure=true (plaintext connections)" : "");
 	printf("  submits %" PRIu64 ", rejected %" PRIu64 ", %.0f records/s, waiting %" PRIu64 "\n",
 	       s->submits, s->rejected, s->records_per_s, s->waiting);
+	status_hold_text(s->acks_held);
 	status_times_text(s->submit_last_second);
 	if (s->n_peers)
 		printf("  peers:\n");
@@ -531,6 +560,7 @@ static void status_print_json(const Hawser__Wire__V1__Status *s, struct hw_json 
 	hw_json_kv_uint(&j, "rejected", s->rejected);
 	hw_json_kv_double(&j, "records_per_s", s->records_per_s);
 	hw_json_kv_uint(&j, "waiting", s->waiting);
+	status_hold_json(&j, s->acks_held);
 	if (s->submit_last_second && s->submit_since_start) {
 		hw_json_key(&j, "submit_times");
 		hw_json_object_begin(&j);
@@ -685,8 +715,11 @@ const struct hw_cli_cmd hw_cli_status = {
 	"  status: role, epoch, last and durable LSN, durability mode and k, submits,\n"
 	"  throughput and waiting submits; on a primary, a submit's mean time queued for the\n"
 	"  store, in it and waiting for its durability rule (last second, and since start in\n"
-	"  --json); per standby what it has received, made durable and applied, with its\n"
-	"  lag in records and ms; the targets (rto, rpo, restore_rto),\n"
+	"  --json); when submits wait for standbys that are not connected (their k, or the\n"
+	"  k_min an rpo 0 failover cluster of 5 or more voters needs), ACKS HELD: how many,\n"
+	"  for how many standbys and why (--json: acks_held); per standby what it has\n"
+	"  received, made durable and applied, with its lag in records and ms; the voters\n"
+	"  and k_min; the targets (rto, rpo, restore_rto),\n"
 	"  a failover now term by term (detection + election + replay + resume), the data\n"
 	"  at risk, whether each target holds and why, and why a failover would or would\n"
 	"  not happen now (docs/operations.md \"Reading status\"); and the last run of each\n"

@@ -204,6 +204,26 @@ static void status_failover(struct hw_node *n, Hawser__Wire__V1__FailoverStatus 
 	fs->rpo_holds = now->rpo_holds;
 	fs->rpo_why = now->rpo_why;
 	fs->failover_why = now->failover_why;
+	fs->voters = n->voters != NULL ? n->cfg.failover.n_voters : 0;
+	fs->k_min = hw__node_k_min(n);
+}
+
+/* A primary's submits held for lack of standbys (the core's hold) into h; why keeps the
+ * string h points into. */
+static void status_hold(struct hw_node *n, Hawser__Wire__V1__AckHold *h, char *why)
+{
+	const struct hw_hold *c = &n->core.hold;
+	hawser__wire__v1__ack_hold__init(h);
+	hw__primary_hold_why(n, why, HW_HOLD_WHY_BYTES);
+	h->why = why;
+	h->connected = c->connected;
+	if (c->waiters == 0)
+		return;
+	h->submits = c->waiters;
+	h->lsn = c->lsn;
+	h->mode = (char *)hw_mode_name((enum hw_mode)c->mode);
+	h->k = c->k;
+	h->held_ms = n->acks_held ? hw__node_now(n) - n->acks_held_ms : 0;
 }
 
 /* The drill history of this node's store (read in its own read transaction: the store
@@ -262,11 +282,12 @@ static void submit_times(const struct hw_stage_sums *sum, Hawser__Wire__V1__Subm
 }
 
 /* A Status is the largest reply a client's request gets at once: its strings are the
- * drill rows' what and report, the planner's three whys and a few ids; its numbers and
- * names a few hundred bytes more. A request is taken with room for it (session_take). */
+ * drill rows' what and report, the planner's three whys, the hold's why and a few ids;
+ * its numbers and names a few hundred bytes more. A request is taken with room for it
+ * (session_take). */
 #define STATUS_BYTES_MAX                                                                           \
 	((HW_DRILL_WHAT_BYTES + HW_DRILL_REPORT_BYTES + 256) * HW_DRILL_KINDS +                    \
-	 3 * HW_TG_WHY_BYTES + (HW_ID_CHARS_MAX + 128) * (HW_PEERS_MAX + 4))
+	 3 * HW_TG_WHY_BYTES + HW_HOLD_WHY_BYTES + (HW_ID_CHARS_MAX + 128) * (HW_PEERS_MAX + 4))
 _Static_assert(STATUS_BYTES_MAX <= HW_SESSION_REPLY_ROOM / 2,
 	       "a status fits the room a client's request is taken with");
 
@@ -282,6 +303,8 @@ static int send_status(struct hw_session *s)
 	Hawser__Wire__V1__DrillStatus *dp[HW_DRILL_KINDS];
 	struct hw_drill_row rows[2 * HW_DRILL_KINDS];
 	Hawser__Wire__V1__SubmitTimes last, total;
+	Hawser__Wire__V1__AckHold held;
+	char held_why[HW_HOLD_WHY_BYTES];
 	st.node_id = n->cfg.node_id;
 	st.epoch = n->epoch;
 	st.mode = (char *)hw_mode_name(n->cfg.mode);
@@ -300,6 +323,8 @@ static int send_status(struct hw_session *s)
 		submit_times(&n->stages_total, &total);
 		st.submit_last_second = &last;
 		st.submit_since_start = &total;
+		status_hold(n, &held, held_why);
+		st.acks_held = &held;
 	} else {
 		st.role = HAWSER__WIRE__V1__ROLE__STANDBY;
 		st.last_lsn = n->sb.pos.received;
@@ -576,8 +601,10 @@ void hw__node_do(struct hw_node *n, struct hw_acts *acts)
 			hw__standby_act(n, &acts->v[i]);
 	}
 	acts->n = 0;
-	if (n->cfg.role == HW_ROLE_PRIMARY)
+	if (n->cfg.role == HW_ROLE_PRIMARY) {
 		hw__primary_room(n); /* the releases freed slots: paused readers go on */
+		hw__primary_hold_check(n);
+	}
 	/* after the releases the event made (the election reports the acknowledged LSN) */
 	hw__election_progress(n);
 }

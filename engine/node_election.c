@@ -80,6 +80,13 @@ int64_t hw__node_silent_ms(const struct hw_node *n)
 	return ms < n->cfg.peer_timeout_ms ? ms : n->cfg.peer_timeout_ms;
 }
 
+uint32_t hw__node_k_min(const struct hw_node *n)
+{
+	return n->voters != NULL && n->cfg.failover.rpo_ms == 0
+		       ? hw_el_k_min(n->cfg.failover.n_voters)
+		       : 0;
+}
+
 /* ---- the core's needs ------------------------------------------------------------- */
 
 static int persist_cb(void *arg, const struct hw_el_hard *hard)

@@ -156,6 +156,8 @@ struct hw_node {
 				 * paused readers and embedded submits may go on */
 	uint64_t last_wait_lsn; /* LSN of the newest waiter: keeps the core's ring ordered;
 				 * after a promotion at least the epoch's first entry's */
+	bool acks_held;         /* "acks_held" logged, "acks_hold_ended" not yet */
+	int64_t acks_held_ms;   /* hw__node_now() when it was */
 	struct hw_segment *outbox_head; /* oldest */
 	struct hw_segment *outbox_tail;
 	struct hw_segment *outbox_hint; /* where the last lookup ended: streaming resumes
@@ -328,6 +330,14 @@ void hw__primary_session_gone(struct hw_node *n, struct hw_session *c);
 void hw__primary_wal_cb(struct hw_node *n, uint64_t durable, int rc);
 /* Answer request slot: code 0 with its LSN (the fence let it go), else the failure. */
 void hw__primary_answer(struct hw_node *n, uint32_t slot, int code);
+/* Log "acks_held" when the core begins to hold submits for lack of standbys
+ * (core.hold) and "acks_hold_ended" when it stops: once each, never per record. After
+ * every batch of the core's actions. */
+void hw__primary_hold_check(struct hw_node *n);
+/* Why the core holds submits for lack of standbys, in words, into buf (cap bytes; all of
+ * it fits in HW_HOLD_WHY_BYTES); "" when it holds none. */
+void hw__primary_hold_why(const struct hw_node *n, char *buf, size_t cap);
+#define HW_HOLD_WHY_BYTES 256
 
 /* node_audit.c. Append a node event (kind, this node, its epoch; peer, key (the peer's or
  * operator's HW_CHANNEL_KEY_BYTES key) and detail may be NULL) when primary with a key:
@@ -453,6 +463,9 @@ void hw__election_tick(struct hw_node *n);
  * derived from heartbeat_ms and the failover plan's detection time, at most
  * limits.peer_timeout_ms. Valid once hw__election_start has run (or without failover). */
 int64_t hw__node_silent_ms(const struct hw_node *n);
+/* The least k a primary's submit in a mode other than local waits for (repl.h k_min):
+ * hw_el_k_min of the voters with failover at rpo 0, else 0. */
+uint32_t hw__node_k_min(const struct hw_node *n);
 /* The log or replication view moved: tell the core (after the releases of the event). */
 void hw__election_progress(struct hw_node *n);
 /* A replication frame of epoch from the primary followed: refused (HW_EPROTOCOL, logged

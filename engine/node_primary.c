@@ -2,6 +2,7 @@
  * writer prepare and commit them, streams the new entries to its standbys while its own
  * commit flushes, and answers each submit when its durability rule holds. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -445,6 +446,50 @@ static void ext_async_cb(struct hw_async *a, void *arg)
 	hw__primary_take_ext(arg);
 }
 
+/* ---- acknowledgements held for lack of standbys ------------------------------------ */
+
+void hw__primary_hold_why(const struct hw_node *n, char *buf, size_t cap)
+{
+	const struct hw_hold *h = &n->core.hold;
+	char k_from[64];
+	buf[0] = '\0';
+	if (h->waiters == 0)
+		return;
+	if (h->k == n->core.cfg.k_min)
+		snprintf(k_from, sizeof k_from, "k_min %u for %u voters at rpo 0", h->k,
+			 n->cfg.failover.n_voters);
+	else if (h->k == n->cfg.k)
+		snprintf(k_from, sizeof k_from, "durability.k %u", h->k);
+	else
+		snprintf(k_from, sizeof k_from, "the submit's k %u", h->k);
+	bool one = h->waiters == 1;
+	snprintf(buf, cap,
+		 "%u submit%s wait%s for mode %s on %u standbys (%s) but only %u %s connected: "
+		 "acknowledgements are held until another standby connects and catches up",
+		 h->waiters, one ? "" : "s", one ? "s" : "", hw_mode_name((enum hw_mode)h->mode),
+		 h->k, k_from, h->connected, h->connected == 1 ? "is" : "are");
+}
+
+void hw__primary_hold_check(struct hw_node *n)
+{
+	const struct hw_hold *h = &n->core.hold;
+	if ((h->waiters > 0) == n->acks_held)
+		return;
+	n->acks_held = h->waiters > 0;
+	int64_t now = hw__node_now(n);
+	if (!n->acks_held) {
+		hw_log("acks_hold_ended", "held_ms=%lld connected=%u waiting=%u",
+		       (long long)(now - n->acks_held_ms), h->connected, n->requests_used);
+		return;
+	}
+	n->acks_held_ms = now;
+	char why[HW_HOLD_WHY_BYTES];
+	hw__primary_hold_why(n, why, sizeof why);
+	hw_log("acks_held", "lsn=%llu mode=%s k=%u connected=%u k_min=%u what=\"%s\"",
+	       (unsigned long long)h->lsn, hw_mode_name((enum hw_mode)h->mode), h->k, h->connected,
+	       n->core.cfg.k_min, why);
+}
+
 /* ---- streaming to standbys ---------------------------------------------------------- */
 
 /* Entries [from, to] held in the outbox, as far as they run contiguously in one segment
@@ -842,6 +887,7 @@ int hw__primary_start(struct hw_node *n)
 	if (n->voters == NULL) /* with failover the election gave the epoch */
 		n->epoch = h.epoch > 0 ? h.epoch : 1;
 	n->last_wait_lsn = h.lsn;
+	n->acks_held = false; /* the core starts holding nothing */
 	n->acked_lsn = h.lsn; /* the floor: whatever the store holds may have been acknowledged */
 	struct hw_repl_config rc = {
 		.standbys = n->cfg.n_standbys + n->cfg.n_vaults,
@@ -851,9 +897,7 @@ int hw__primary_start(struct hw_node *n)
 		.heartbeat_ms = n->cfg.heartbeat_ms,
 		.peer_timeout_ms = hw__node_silent_ms(n), /* acks stuck mid-frame, too */
 		/* a submit's own k may be smaller than the config's (refused below it) */
-		.k_min = n->voters != NULL && n->cfg.failover.rpo_ms == 0
-				 ? hw_el_k_min(n->cfg.failover.n_voters)
-				 : 0,
+		.k_min = hw__node_k_min(n),
 	};
 	hw_primary_init(&n->core, &rc, n->epoch, h.lsn, n->waiters);
 	if (n->voters != NULL) /* a failover may discard what is not acknowledged */

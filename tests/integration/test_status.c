@@ -5,7 +5,9 @@
  * and the reasons name the standby that would take over, or say that an operator must
  * act once it is gone; on a node with a [drills] schedule a drill never run is overdue
  * and a verify drill run against the live store clears it. A standby has joined once it
- * caught up, not as soon as it is connected. */
+ * caught up, not as soon as it is connected. With five voters at rpo 0 (k_min 2) and two
+ * of three standbys stopped, the primary's status says its acknowledgements are held and
+ * why, and its log says so once when the hold begins and once when it ends. */
 #include <errno.h>
 #include <inttypes.h>
 #include <setjmp.h>
@@ -29,6 +31,7 @@
 #define WINDOW       32u
 #define TEXT         "--insecure" /* as `more`: no --json (the flag twice is harmless) */
 #define WAIT_ROUNDS  200          /* status looks (a CLI run each) while waiting for a change */
+#define HELD_RECORDS    4u           /* submitted while acknowledgements are held */
 
 struct fix {
 	char root[HW_PROC_PATH_MAX];
@@ -90,18 +93,21 @@ static bool jtrue(const char *out, const char *section, const char *key)
 	return strncmp(jat(out, section, key), "true", 4) == 0;
 }
 
-static int cluster(struct fix *f)
+/* Start the cluster o describes as f->c: this hawser, under f's root, plaintext. */
+static int start(struct fix *f, struct hw_cluster_opts o)
 {
 	char root[HW_PROC_PATH_MAX + 16];
 	snprintf(root, sizeof root, "%s/cluster", f->root);
-	struct hw_cluster_opts o = {.hawser_bin = hw_test_bin(),
-				    .root = root,
-				    .standbys = 1,
-				    .failover = true,
-				    .rto_ms = RTO_MS,
-				    .rpo_ms = 0,
-				    .insecure = true};
+	o.hawser_bin = hw_test_bin();
+	o.root = root;
+	o.insecure = true;
 	return hw_cluster_start(&o, &f->c);
+}
+
+static int cluster(struct fix *f)
+{
+	return start(f, (struct hw_cluster_opts){
+				.standbys = 1, .failover = true, .rto_ms = RTO_MS, .rpo_ms = 0});
 }
 
 /* A failover cluster under a short load, once s1 caught up: the targets are the
@@ -212,14 +218,7 @@ static void test_no_standby(void **state)
 static void test_joined_means_caught_up(void **state)
 {
 	struct fix *f = *state;
-	char root[HW_PROC_PATH_MAX + 16];
-	snprintf(root, sizeof root, "%s/cluster", f->root);
-	struct hw_cluster_opts o = {.hawser_bin = hw_test_bin(),
-				    .root = root,
-				    .standbys = 1,
-				    .mode = "local",
-				    .insecure = true};
-	assert_int_equal(hw_cluster_start(&o, &f->c), 0);
+	assert_int_equal(start(f, (struct hw_cluster_opts){.standbys = 1, .mode = "local"}), 0);
 	assert_int_equal(hw_cluster_kill(f->c, 1, SIGKILL), 0);
 	struct hw_load l = {.addr = hw_cluster_node_addr(f->c, 0),
 			    .count = CATCHUP_RECORDS,
@@ -254,6 +253,89 @@ static void test_joined_means_caught_up(void **state)
 	long long last = jint(f->cap.out, NULL, "last_lsn");
 	assert_true(last >= (long long)acked);
 	assert_int_equal(jint(jat(f->cap.out, NULL, "peers"), NULL, "durable"), last);
+}
+
+/* Lines of the log at path that hold needle. */
+static unsigned log_count(const char *path, const char *needle)
+{
+	FILE *fp = fopen(path, "r");
+	assert_non_null(fp);
+	char line[2048];
+	unsigned n = 0;
+	while (fgets(line, sizeof line, fp) != NULL)
+		n += strstr(line, needle) != NULL;
+	fclose(fp);
+	return n;
+}
+
+/* Five voters (p1, three standbys, the witness) at rpo 0 need every submit durable on
+ * k_min = 2 standbys. With two standbys stopped, submits of k 1 wait (raised to 2) with
+ * one standby connected: the primary's status says acknowledgements are held, for how
+ * many submits, for how many standbys and why (k_min for 5 voters), in JSON and text,
+ * and logs "acks_held" once for all of them; a standby restarted ends the hold
+ * ("acks_hold_ended"), every submit is acknowledged, and the status says none is held. */
+static void test_acks_held_for_standbys(void **state)
+{
+	struct fix *f = *state;
+	assert_int_equal(start(f,
+			       (struct hw_cluster_opts){
+				       .standbys = 3, .k = 2, .failover = true, .rto_ms = RTO_MS}),
+			 0);
+	unsigned p, gone[2], n_gone = 0;
+	assert_int_equal(hw_cluster_primary(f->c, SYNC_MS, &p), 0);
+	const char *addr = hw_cluster_node_addr(f->c, p), *plog = hw_cluster_log(f->c, p);
+	for (unsigned i = 0; i < hw_cluster_nodes(f->c) && n_gone < 2; i++)
+		if (i != p)
+			gone[n_gone++] = i;
+	assert_int_equal(status(f, addr, NULL), 0);
+	assert_int_equal(jint(f->cap.out, "failover", "voters"), 5);
+	assert_int_equal(jint(f->cap.out, "failover", "k_min"), 2);
+	assert_false(jtrue(f->cap.out, "acks_held", "held"));
+	for (unsigned i = 0; i < 2; i++)
+		assert_int_equal(hw_cluster_kill(f->c, gone[i], SIGKILL), 0);
+	struct hw_load l = {.addr = addr,
+			    .count = HELD_RECORDS,
+			    .window = HELD_RECORDS,
+			    .mode = HW_DURABLE,
+			    .k = 1,
+			    .wait_ms = 4 * SYNC_MS,
+			    .seed = 7};
+	assert_int_equal(hw_load_init(&l), 0);
+	assert_int_equal(hw_load_start(&l), 0);
+	bool held = false;
+	for (int i = 0; i < WAIT_ROUNDS && !held; i++) {
+		assert_int_equal(status(f, addr, NULL), 0);
+		held = jtrue(f->cap.out, "acks_held", "held") &&
+		       jint(f->cap.out, "acks_held", "submits") == HELD_RECORDS;
+	}
+	const char *o = f->cap.out;
+	fprintf(stderr, "test_status: %s\n", o);
+	assert_true(held);
+	assert_int_equal(jint(o, "acks_held", "k"), 2);
+	assert_int_equal(jint(o, "acks_held", "connected"), 1);
+	assert_non_null(strstr(o, "\"mode\":\"durable\""));
+	assert_non_null(strstr(o, "4 submits wait for mode durable on 2 standbys (k_min 2 for 5 "
+				  "voters at rpo 0) but only 1 is connected"));
+	assert_int_equal(hw_load_acked(&l), 0);
+	assert_int_equal(log_count(plog, "event=acks_held "), 1); /* once, not per record */
+	assert_int_equal(log_count(plog, "event=acks_hold_ended "), 0);
+	assert_int_equal(status(f, addr, TEXT), 0);
+	assert_non_null(strstr(f->cap.out, "mode durable, k 2, k_min 2 (5 voters, rpo 0)"));
+	assert_non_null(strstr(f->cap.out, "ACKS HELD for "));
+	assert_non_null(strstr(f->cap.out, "only 1 is connected: acknowledgements are held"));
+
+	assert_int_equal(hw_cluster_restart(f->c, gone[0]), 0);
+	assert_true(hw_load_join(&l, 4 * SYNC_MS));
+	assert_int_equal(l.acked, HELD_RECORDS);
+	hw_load_free(&l);
+	assert_true(log_count(plog, "event=acks_hold_ended ") >= 1);
+	assert_int_equal(log_count(plog, "event=acks_held "),
+			 log_count(plog, "event=acks_hold_ended "));
+	assert_int_equal(status(f, addr, NULL), 0);
+	assert_false(jtrue(f->cap.out, "acks_held", "held"));
+	assert_int_equal(jint(f->cap.out, "acks_held", "submits"), 0);
+	assert_int_equal(status(f, addr, TEXT), 0);
+	assert_null(strstr(f->cap.out, "ACKS HELD"));
 }
 
 /* The state of kind in the node's "drills" array. */
@@ -320,6 +402,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_failover_fields, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_standby, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_acks_held_for_standbys, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_joined_means_caught_up, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_drills_overdue, setup, teardown),
 	};
