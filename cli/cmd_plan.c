@@ -2,7 +2,8 @@
  * It gathers the planner's inputs (LAN defaults, or measured against a running node with
  * --measure), runs hw_tg_plan() for the given targets and for a few tighter and looser
  * RTOs, and prints the election timers, the failover time term by term, the commit rule
- * and the trade-off, or refuses an RTO that cannot be met safely with the reason. */
+ * and the trade-off, or refuses an RTO that cannot be met safely with the reason; given
+ * the voters, it also refuses a k that a node with them would refuse at start. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 #include "cli/json.h"
 #include "engine/client_int.h"
 #include "engine/config.h"
+#include "engine/core/election.h"
 #include "engine/core/repl.h"
 #include "engine/core/targets.h"
 #include "hawser.h"
@@ -42,6 +44,7 @@ struct plan_opts {
 	const char *measure;
 	uint64_t k;
 	bool k_given;
+	uint64_t voters; /* 0: not given */
 	bool json;
 	struct hw_client_security sec; /* how --measure connects */
 };
@@ -55,6 +58,9 @@ struct inputs {
 	int64_t rtt_p50_us, rtt_p99_us; /* measured round trips */
 	const char *role;               /* the measured node's role */
 	uint32_t node_k;                /* its configured k */
+	uint32_t node_voters;           /* its [failover] voters; 0: none */
+	uint32_t voters;                /* --voters, else node_voters; 0: not known */
+	uint32_t k_min;                 /* the least k at rpo 0 for them (hw_el_k_min); 0: none */
 	const char *backlog_note;       /* where the backlog came from */
 	struct hw_tg_input in;
 };
@@ -87,6 +93,10 @@ static int opt_cb(void *arg, int key, const char *v)
 	case 'k':
 		o->k_given = true;
 		return hw_cli_u64(v, &o->k) || o->k == 0 || o->k > HW_PEERS_MAX ? -1 : 0;
+	case 'v': /* the nodes of [failover] voters and the witness, as a config counts them */
+		return hw_cli_u64(v, &o->voters) || o->voters < 3 || o->voters > HW_EL_VOTERS_MAX
+			       ? -1
+			       : 0;
 	case 'j':
 		o->json = true;
 		return 0;
@@ -128,6 +138,7 @@ static void take_backlog(const Hawser__Wire__V1__Status *s, struct inputs *x)
 {
 	x->role = role_name(s->role);
 	x->node_k = s->k;
+	x->node_voters = s->failover != NULL ? s->failover->voters : 0;
 	x->in.backlog_records = 0;
 	if (s->role != HAWSER__WIRE__V1__ROLE__PRIMARY) {
 		x->backlog_note = "not a primary: its status has no applied position, backlog "
@@ -336,8 +347,9 @@ static void print_timers_failover(const struct hw_tg_input *in, const struct hw_
 		       "throttles submits until the standbys catch up\n");
 }
 
-static void print_commit(const struct hw_tg_input *in, const struct hw_tg_plan *p)
+static void print_commit(const struct inputs *x, const struct hw_tg_plan *p)
 {
+	const struct hw_tg_input *in = &x->in;
 	char b[32];
 	printf("\ncommit rule (rpo %s)\n", dur(in->rpo_ms, b, sizeof b));
 	if (p->rule == HW_TG_RULE_DURABLE)
@@ -347,6 +359,14 @@ static void print_commit(const struct hw_tg_input *in, const struct hw_tg_plan *
 		printf("  commits run ahead of the standbys by at most %s, then block: a "
 		       "failover loses at most the last %s of acknowledged submits\n",
 		       dur(p->max_ahead_ms, b, sizeof b), b);
+	if (in->rpo_ms == 0 && x->voters != 0)
+		printf("  %u voters: an rpo 0 commit waits for at least k_min %u standbys, "
+		       "whatever "
+		       "its k (with fewer a majority could elect a standby without it)\n",
+		       x->voters, x->k_min);
+	else if (in->rpo_ms == 0)
+		printf("  voters not given: k not checked against them (--voters N; 5 or more "
+		       "need k >= 2)\n");
 	printf("  commit latency %.0f us, throughput cost %.0f%% per closed-loop client\n",
 	       p->commit_latency_us, 100.0 * p->throughput_cost);
 	struct hw_tg_input alt = *in;
@@ -483,6 +503,18 @@ static void json_rows(struct hw_json *j, const struct hw_tg_input *in, const str
 	hw_json_array_end(j);
 }
 
+/* What every plan object starts with: the targets, k and the voters, and the verdict. */
+static void json_head(struct hw_json *j, const struct inputs *x, bool feasible, const char *why)
+{
+	hw_json_kv_int(j, "rto_ms", x->in.rto_ms);
+	hw_json_kv_int(j, "rpo_ms", x->in.rpo_ms);
+	hw_json_kv_uint(j, "k", x->in.k);
+	hw_json_kv_uint(j, "voters", x->voters);
+	hw_json_kv_uint(j, "k_min", x->k_min);
+	hw_json_kv_bool(j, "feasible", feasible);
+	hw_json_kv_string(j, "why", why);
+}
+
 static void print_json(const struct inputs *x, int rc, const struct hw_tg_plan *p,
 		       const struct row *rows, size_t n)
 {
@@ -490,11 +522,7 @@ static void print_json(const struct inputs *x, int rc, const struct hw_tg_plan *
 	struct hw_json j;
 	hw_json_init(&j, stdout);
 	hw_json_object_begin(&j);
-	hw_json_kv_int(&j, "rto_ms", in->rto_ms);
-	hw_json_kv_int(&j, "rpo_ms", in->rpo_ms);
-	hw_json_kv_uint(&j, "k", in->k);
-	hw_json_kv_bool(&j, "feasible", rc == 0);
-	hw_json_kv_string(&j, "why", p->why);
+	json_head(&j, x, rc == 0, p->why);
 	json_inputs(&j, x);
 	if (rc == 0) {
 		json_timers(&j, p);
@@ -510,6 +538,44 @@ static void print_json(const struct inputs *x, int rc, const struct hw_tg_plan *
 
 /* ---------------------------------------------------------------- the command */
 
+/* k for the plan: --k, else the measured node's, else the least the voters allow at rpo 0
+ * (at least 1). With the voters known (--voters, or the measured node's) a k a node with
+ * them would refuse at start is refused here too, in words on stderr (and in the JSON
+ * object with --json): HW_ECONFIG. */
+static int take_k(const struct plan_opts *o, struct inputs *x)
+{
+	x->voters = o->voters != 0 ? (uint32_t)o->voters : x->node_voters;
+	x->k_min = x->voters != 0 && x->in.rpo_ms == 0 ? hw_el_k_min(x->voters) : 0;
+	if (o->k_given)
+		x->in.k = (uint32_t)o->k;
+	else if (x->measured && x->node_k > 0)
+		x->in.k = x->node_k;
+	else if (x->k_min > x->in.k)
+		x->in.k = x->k_min;
+	char why[HW_TG_WHY_BYTES] = "";
+	if (x->voters != 0 && x->in.k > x->voters - 2)
+		snprintf(
+			why, sizeof why,
+			"k %u is more than the %u standbys of %u voters: the witness holds no data",
+			x->in.k, x->voters - 2, x->voters);
+	else if (x->in.k < x->k_min)
+		snprintf(why, sizeof why,
+			 "rpo 0 with %u voters needs k >= %u, not %u: with fewer, a majority of "
+			 "the voters could elect a standby that lacks an acknowledged record",
+			 x->voters, x->k_min, x->in.k);
+	if (why[0] == '\0')
+		return 0;
+	if (o->json) {
+		struct hw_json j;
+		hw_json_init(&j, stdout);
+		hw_json_object_begin(&j);
+		json_head(&j, x, false, why);
+		hw_json_object_end(&j);
+	}
+	fprintf(stderr, "hawser plan: %s (a node refuses such a config at start)\n", why);
+	return HW_ECONFIG;
+}
+
 static void print_text(const struct inputs *x, const struct hw_tg_plan *p, const struct row *rows,
 		       size_t n)
 {
@@ -518,7 +584,7 @@ static void print_text(const struct inputs *x, const struct hw_tg_plan *p, const
 	       dur(x->in.rpo_ms, c, sizeof c));
 	print_inputs(x);
 	print_timers_failover(&x->in, p);
-	print_commit(&x->in, p);
+	print_commit(x, p);
 	print_rows(&x->in, rows, n);
 	if (x->measured)
 		printf("\nnodes plan with the LAN defaults unless told: for these timers put\n"
@@ -532,9 +598,13 @@ static void print_text(const struct inputs *x, const struct hw_tg_plan *p, const
 }
 
 static const struct option longopts[] = {
-	{"rto", required_argument, NULL, 't'},     {"rpo", required_argument, NULL, 'p'},
-	{"measure", required_argument, NULL, 'm'}, {"k", required_argument, NULL, 'k'},
-	{"json", no_argument, NULL, 'j'},          HW_CLI_SECURITY_OPTIONS,
+	{"rto", required_argument, NULL, 't'},
+	{"rpo", required_argument, NULL, 'p'},
+	{"measure", required_argument, NULL, 'm'},
+	{"k", required_argument, NULL, 'k'},
+	{"voters", required_argument, NULL, 'v'},
+	{"json", no_argument, NULL, 'j'},
+	HW_CLI_SECURITY_OPTIONS,
 	{0},
 };
 
@@ -553,10 +623,8 @@ static int cmd_plan(const struct hw_cli_cmd *cmd, int argc, char **argv)
 	lan_defaults(&o, &x);
 	if (o.measure && measure(&x) != 0)
 		return HW_CLI_ERROR;
-	if (o.k_given)
-		x.in.k = (uint32_t)o.k;
-	else if (x.measured && x.node_k > 0)
-		x.in.k = x.node_k;
+	if (take_k(&o, &x) != 0)
+		return HW_CLI_ERROR;
 	struct hw_tg_plan p;
 	rc = hw_tg_plan(&x.in, &p);
 	struct row rows[ROWS_MAX];
@@ -584,7 +652,7 @@ static int cmd_plan(const struct hw_cli_cmd *cmd, int argc, char **argv)
 
 const struct hw_cli_cmd hw_cli_plan = {
 	"plan", "derive election timers and the commit rule from RTO and RPO targets",
-	"usage: hawser plan --rto T --rpo P [--measure ADDR] [--k K] [--json]\n"
+	"usage: hawser plan --rto T --rpo P [--measure ADDR] [--k K] [--voters N] [--json]\n"
 	"                   [--key FILE --peers LIST --cluster ID | --insecure]\n"
 	"  Turn a recovery time objective T and a recovery point objective P (durations:\n"
 	"  500ms, 30s, 1.5s, 5m, 1h; at most an hour, as a node's [failover] takes them;\n"
@@ -600,9 +668,16 @@ const struct hw_cli_cmd hw_cli_plan = {
 	"  [ID@]HOST:PORT or [ID@]unix:/path) times 200 status round trips as the\n"
 	"  heartbeat delay (whole ms, rounded up, printed at the end as the [failover]\n"
 	"  heartbeat_p99 and heartbeat_spread that make nodes run this plan) and reads the\n"
-	"  standbys' unapplied backlog and the node's k. --k K: standbys an RPO 0\n"
-	"  commit waits for (default: the measured node's k, else 1). --json: one JSON\n"
-	"  object.\n"
-	"  Exit 1 when T cannot be met safely (the reason on stderr) or the node cannot be\n"
-	"  measured; 2 on a bad duration. With --measure:\n" HW_CLI_SECURITY_USAGE,
+	"  standbys' unapplied backlog, the node's k and its voters. --k K: standbys an\n"
+	"  RPO 0 commit waits for (default: the measured node's k, else the least N voters\n"
+	"  allow, else 1). --voters N: the failover's voters as a node's [failover] counts\n"
+	"  them, the nodes of 'voters' and the witness (3..9; default: the measured\n"
+	"  node's): the plan shows k_min, the least k with which no majority of N voters\n"
+	"  can elect a standby lacking an acknowledged record (1 up to 4 voters, 2 for 5\n"
+	"  or 6, 3 for 7 or 8, 4 for 9), and refuses, as a node refuses such a config at\n"
+	"  start, a K below it at P = 0 or above the N - 2 standbys. --json: one JSON\n"
+	"  object (with voters and k_min; 0 when not known or P > 0).\n"
+	"  Exit 1 when T cannot be met safely or K does not fit N voters (the reason on\n"
+	"  stderr) or the node cannot be measured; 2 on a bad duration or N. With\n"
+	"  --measure:\n" HW_CLI_SECURITY_USAGE,
 	cmd_plan};

@@ -1,7 +1,8 @@
 /* test_plan.c: `hawser plan` run as a real process (HW_BIN): a feasible RTO whose failover
  * terms add up within it, an RTO below what jitter, election and resume allow refused in
  * words, the commit rule following the RPO, the trade-off table, usage errors on bad
- * durations, and --measure against a closed port and against a running node. */
+ * durations, k checked against --voters as a node's config check does, and --measure
+ * against a closed port and against a running node. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -150,6 +151,51 @@ static void test_rpo5s_ahead(void **state)
 	assert_int_equal(jint(f->out, "commit", "k"), 2);
 }
 
+/* --voters N: five voters at rpo 0 make k_min 2, the plan's k without --k; --k 1 is
+ * refused (exit 1) with the reason on stderr and in the JSON object, as a node refuses
+ * such a config at start, and so are nine voters with k 3 and a k above the N - 2
+ * standbys; four voters allow k 1; at rpo 5 s no k_min applies; a voter count no config
+ * can have is a usage error. */
+static void test_voters(void **state)
+{
+	struct fix *f = *state;
+	assert_int_equal(plan(f, "--rto", "30s", "--rpo", "0", "--voters", "5", "--json", NULL), 0);
+	assert_int_equal(jint(f->out, NULL, "voters"), 5);
+	assert_int_equal(jint(f->out, NULL, "k_min"), 2);
+	assert_int_equal(jint(f->out, "commit", "k"), 2);
+	assert_int_equal(plan(f, "--rto", "30s", "--rpo", "0", "--voters", "5", NULL), 0);
+	assert_non_null(strstr(f->out, "durable on 2 standbys"));
+	assert_non_null(strstr(f->out, "5 voters: an rpo 0 commit waits for at least k_min 2"));
+	assert_int_equal(plan(f, "--rto", "30s", "--rpo", "0", "--voters", "5", "--k", "1", NULL),
+			 1);
+	assert_non_null(strstr(f->err, "rpo 0 with 5 voters needs k >= 2, not 1"));
+	assert_null(strstr(f->out, "renew interval"));
+	assert_int_equal(
+		plan(f, "--rto", "30s", "--rpo", "0", "--voters", "5", "--k", "1", "--json", NULL),
+		1);
+	assert_non_null(strstr(f->out, "\"feasible\":false"));
+	assert_non_null(strstr(f->out, "needs k >= 2, not 1"));
+	assert_int_equal(jint(f->out, NULL, "k_min"), 2);
+	assert_int_equal(plan(f, "--rto", "30s", "--rpo", "0", "--voters", "9", "--k", "3", NULL),
+			 1);
+	assert_non_null(strstr(f->err, "rpo 0 with 9 voters needs k >= 4, not 3"));
+	assert_int_equal(plan(f, "--rto", "30s", "--rpo", "0", "--voters", "4", "--k", "3", NULL),
+			 1);
+	assert_non_null(strstr(f->err, "k 3 is more than the 2 standbys of 4 voters"));
+	assert_int_equal(
+		plan(f, "--rto", "30s", "--rpo", "0", "--voters", "4", "--k", "1", "--json", NULL),
+		0);
+	assert_int_equal(jint(f->out, NULL, "k_min"), 1);
+	assert_int_equal(
+		plan(f, "--rto", "30s", "--rpo", "5s", "--voters", "5", "--k", "1", "--json", NULL),
+		0);
+	assert_int_equal(jint(f->out, NULL, "k_min"), 0);
+	static const char *const bad[] = {"2", "10", "x", ""};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		assert_int_equal(plan(f, "--rto", "30s", "--rpo", "0", "--voters", bad[i], NULL),
+				 2);
+}
+
 /* The trade-off for RTO 10 s holds 5 s, 10 s, 20 s and 30 s in order, and a longer RTO
  * never gets a shorter detection time nor more false failovers. */
 static void test_tradeoff_rows(void **state)
@@ -220,6 +266,7 @@ static void test_measure_node(void **state)
 			 0);
 	assert_non_null(strstr(f->out, "\"source\":\"measured\""));
 	assert_non_null(strstr(f->out, "\"role\":\"primary\""));
+	assert_int_equal(jint(f->out, NULL, "voters"), 0); /* no [failover]: none to check */
 	assert_int_equal(jint(f->out, "inputs", "samples"), 200);
 	int64_t p50 = jint(f->out, "inputs", "rtt_p50_us");
 	int64_t p99 = jint(f->out, "inputs", "rtt_p99_us");
@@ -265,6 +312,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_rpo5s_ahead, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tradeoff_rows, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_duration, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_voters, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_measure_closed_port, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_measure_node, setup, teardown),
 	};
