@@ -6,8 +6,9 @@
  * act once it is gone; on a node with a [drills] schedule a drill never run is overdue
  * and a verify drill run against the live store clears it. A standby has joined once it
  * caught up, not as soon as it is connected. With five voters at rpo 0 (k_min 2) and two
- * of three standbys stopped, the primary's status says its acknowledgements are held and
- * why, and its log says so once when the hold begins and once when it ends. */
+ * of three standbys stopped, or durability.k 2 and one of two stopped, the primary's
+ * status says its acknowledgements are held and why, and its log says so once when the
+ * hold begins and once when it ends. */
 #include <errno.h>
 #include <inttypes.h>
 #include <setjmp.h>
@@ -268,6 +269,46 @@ static unsigned log_count(const char *path, const char *needle)
 	return n;
 }
 
+/* Submit n records in mode durable with k (0: the node's) to the primary at addr, on a
+ * thread (l), and look at its status until it holds all n for lack of standbys; the last
+ * status (--json) stays in f->cap.out. */
+static void hold_submits(struct fix *f, const char *addr, struct hw_load *l, unsigned n, unsigned k)
+{
+	*l = (struct hw_load){.addr = addr,
+			      .count = n,
+			      .window = n,
+			      .mode = HW_DURABLE,
+			      .k = k,
+			      .wait_ms = 4 * SYNC_MS,
+			      .seed = 7};
+	assert_int_equal(hw_load_init(l), 0);
+	assert_int_equal(hw_load_start(l), 0);
+	bool held = false;
+	for (int i = 0; i < WAIT_ROUNDS && !held; i++) {
+		assert_int_equal(status(f, addr, NULL), 0);
+		held = jtrue(f->cap.out, "acks_held", "held") &&
+		       jint(f->cap.out, "acks_held", "submits") == n;
+	}
+	fprintf(stderr, "test_status: %s\n", f->cap.out);
+	assert_true(held);
+	assert_int_equal(hw_load_acked(l), 0);
+}
+
+/* Restart node i: every submit of l is acknowledged, and the status at addr (the primary)
+ * holds none any more, in JSON and text. */
+static void restart_unholds(struct fix *f, const char *addr, struct hw_load *l, unsigned i)
+{
+	assert_int_equal(hw_cluster_restart(f->c, i), 0);
+	assert_true(hw_load_join(l, 4 * SYNC_MS));
+	assert_int_equal(l->acked, l->count);
+	hw_load_free(l);
+	assert_int_equal(status(f, addr, NULL), 0);
+	assert_false(jtrue(f->cap.out, "acks_held", "held"));
+	assert_int_equal(jint(f->cap.out, "acks_held", "submits"), 0);
+	assert_int_equal(status(f, addr, TEXT), 0);
+	assert_null(strstr(f->cap.out, "ACKS HELD"));
+}
+
 /* Five voters (p1, three standbys, the witness) at rpo 0 need every submit durable on
  * k_min = 2 standbys. With two standbys stopped, submits of k 1 wait (raised to 2) with
  * one standby connected: the primary's status says acknowledgements are held, for how
@@ -293,49 +334,41 @@ static void test_acks_held_for_standbys(void **state)
 	assert_false(jtrue(f->cap.out, "acks_held", "held"));
 	for (unsigned i = 0; i < 2; i++)
 		assert_int_equal(hw_cluster_kill(f->c, gone[i], SIGKILL), 0);
-	struct hw_load l = {.addr = addr,
-			    .count = HELD_RECORDS,
-			    .window = HELD_RECORDS,
-			    .mode = HW_DURABLE,
-			    .k = 1,
-			    .wait_ms = 4 * SYNC_MS,
-			    .seed = 7};
-	assert_int_equal(hw_load_init(&l), 0);
-	assert_int_equal(hw_load_start(&l), 0);
-	bool held = false;
-	for (int i = 0; i < WAIT_ROUNDS && !held; i++) {
-		assert_int_equal(status(f, addr, NULL), 0);
-		held = jtrue(f->cap.out, "acks_held", "held") &&
-		       jint(f->cap.out, "acks_held", "submits") == HELD_RECORDS;
-	}
+	struct hw_load l;
+	hold_submits(f, addr, &l, HELD_RECORDS, 1);
 	const char *o = f->cap.out;
-	fprintf(stderr, "test_status: %s\n", o);
-	assert_true(held);
 	assert_int_equal(jint(o, "acks_held", "k"), 2);
 	assert_int_equal(jint(o, "acks_held", "connected"), 1);
 	assert_non_null(strstr(o, "\"mode\":\"durable\""));
 	assert_non_null(strstr(o, "4 submits wait for mode durable on 2 standbys (k_min 2 for 5 "
 				  "voters at rpo 0) but only 1 is connected"));
-	assert_int_equal(hw_load_acked(&l), 0);
 	assert_int_equal(log_count(plog, "event=acks_held "), 1); /* once, not per record */
 	assert_int_equal(log_count(plog, "event=acks_hold_ended "), 0);
 	assert_int_equal(status(f, addr, TEXT), 0);
 	assert_non_null(strstr(f->cap.out, "mode durable, k 2, k_min 2 (5 voters, rpo 0)"));
 	assert_non_null(strstr(f->cap.out, "ACKS HELD for "));
 	assert_non_null(strstr(f->cap.out, "only 1 is connected: acknowledgements are held"));
-
-	assert_int_equal(hw_cluster_restart(f->c, gone[0]), 0);
-	assert_true(hw_load_join(&l, 4 * SYNC_MS));
-	assert_int_equal(l.acked, HELD_RECORDS);
-	hw_load_free(&l);
+	restart_unholds(f, addr, &l, gone[0]);
 	assert_true(log_count(plog, "event=acks_hold_ended ") >= 1);
 	assert_int_equal(log_count(plog, "event=acks_held "),
 			 log_count(plog, "event=acks_hold_ended "));
-	assert_int_equal(status(f, addr, NULL), 0);
-	assert_false(jtrue(f->cap.out, "acks_held", "held"));
-	assert_int_equal(jint(f->cap.out, "acks_held", "submits"), 0);
-	assert_int_equal(status(f, addr, TEXT), 0);
-	assert_null(strstr(f->cap.out, "ACKS HELD"));
+}
+
+/* Whatever makes k: without failover, a primary with two standbys and durability.k = 2,
+ * one standby killed, holds a submit of the node's k, and its status says so, naming
+ * durability.k; the standby restarted releases it. */
+static void test_acks_held_durability_k(void **state)
+{
+	struct fix *f = *state;
+	assert_int_equal(start(f, (struct hw_cluster_opts){.standbys = 2, .k = 2}), 0);
+	const char *addr = hw_cluster_node_addr(f->c, 0);
+	assert_int_equal(hw_cluster_kill(f->c, 2, SIGKILL), 0);
+	struct hw_load l;
+	hold_submits(f, addr, &l, 1, 0);
+	assert_non_null(strstr(f->cap.out, "1 submit waits for mode durable on 2 standbys "
+					   "(durability.k 2) but only 1 is connected"));
+	assert_int_equal(jint(f->cap.out, "failover", "k_min"), 0);
+	restart_unholds(f, addr, &l, 2);
 }
 
 /* The state of kind in the node's "drills" array. */
@@ -403,6 +436,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_failover_fields, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_standby, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_acks_held_for_standbys, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_acks_held_durability_k, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_joined_means_caught_up, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_drills_overdue, setup, teardown),
 	};
