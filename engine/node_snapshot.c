@@ -695,8 +695,8 @@ static int any_row(void *arg, const struct hw_quarantined *q)
 static int install(struct hw_node *n, char *aside, size_t cap)
 {
 	struct hw_snap_rx *rx = n->snap_rx;
-	/* a new standby: nothing of its own to keep (a node a rejoin rewound to 0 keeps its
-	 * quarantined records, and one that ran drills their history: hw_snapshot_adopt) */
+	/* a new standby: nothing of its own to keep (a node that quarantined records keeps
+	 * them, and one that ran drills their history: hw_snapshot_adopt carries them) */
 	struct hw_drill_row drill;
 	size_t drills = 1;
 	bool empty = n->sb.pos.received == 0 && hw_quarantine_each(n->store, any_row, NULL) == 0 &&
@@ -707,11 +707,11 @@ static int install(struct hw_node *n, char *aside, size_t cap)
 	hw_wal_close(n->wal);
 	n->wal = NULL;
 	hw__digest_wait(n); /* its thread reads the store */
+	aside[0] = '\0';
+	const char *what = "cannot carry this node's quarantine and drill history into the copy";
+	int rc = hw_snapshot_adopt(rx->dir, n->store); /* read before the store closes */
 	hw_store_close(n->store);
 	n->store = NULL;
-	aside[0] = '\0';
-	const char *what = "cannot make the copy this node's";
-	int rc = hw_snapshot_adopt(rx->dir);
 	if (rc == 0) {
 		what = "cannot keep this node's election state";
 		rc = hw__election_state_into(n, rx->dir);

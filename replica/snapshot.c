@@ -133,26 +133,54 @@ int hw_snapshot_hash(const char *dir, uint8_t out[HW_HASH_BYTES], uint64_t *byte
 	return rc;
 }
 
-int hw_snapshot_adopt(const char *dir)
+/* carry_row's target: a node-local table of the copy, in its write transaction. */
+struct carry {
+	MDB_txn *txn;
+	MDB_dbi dbi;
+};
+
+static int carry_row(void *arg, const MDB_val *k, const MDB_val *v)
 {
+	const struct carry *c = arg;
+	MDB_val key = *k, val = *v;
+	/* rows come in key order into an emptied table */
+	return hw_mdb_err(mdb_put(c->txn, c->dbi, &key, &val, MDB_APPEND));
+}
+
+/* Empty table `to` of a copy in txn and, with own, fill it with own's table `from`. */
+static int carry_table(MDB_txn *txn, MDB_dbi to, struct hw_store *own, MDB_dbi from)
+{
+	struct carry c = {txn, to};
+	int rc = hw_mdb_err(mdb_drop(txn, to, 0));
+	if (rc == 0 && own != NULL)
+		rc = hw__store_walk(own, from, MDB_FIRST, MDB_NEXT, UINT64_MAX, carry_row, &c);
+	return rc;
+}
+
+int hw_snapshot_adopt(const char *dir, struct hw_store *own)
+{
+	uint64_t used = 0, avail;
+	int rc = own != NULL ? hw_store_room(own, &used, &avail) : 0;
+	/* room in the map for own's rows, however large the copy's map was */
+	struct hw_store_opts o = {.map_bytes = HW_MAP_BYTES_INITIAL + used};
 	struct hw_store *s;
-	int rc = hw_store_open(dir, NULL, &s);
+	if (rc == 0)
+		rc = hw_store_open(dir, &o, &s);
 	if (rc != 0)
 		return rc;
 	MDB_txn *txn;
-	rc = mdb_txn_begin(s->env, NULL, 0, &txn);
+	rc = hw_mdb_err(mdb_txn_begin(s->env, NULL, 0, &txn));
 	if (rc == 0) {
-		rc = mdb_drop(txn, s->t.quarantine, 0);
+		rc = carry_table(txn, s->t.quarantine, own, own ? own->t.quarantine : 0);
 		if (rc == 0)
-			rc = mdb_drop(txn, s->t.drills, 0);
-		if (rc == 0)
-			rc = mdb_txn_commit(
-				txn); /* a full commit: this store has no log in front */
+			rc = carry_table(txn, s->t.drills, own, own ? own->t.drills : 0);
+		if (rc == 0) /* a full commit: this store has no log in front */
+			rc = hw_mdb_err(mdb_txn_commit(txn));
 		else
 			mdb_txn_abort(txn);
 	}
 	hw_store_close(s);
-	return hw_mdb_err(rc);
+	return rc;
 }
 
 int hw_snapshot_check(const char *dir, const struct hw_head *want,

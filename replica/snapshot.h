@@ -42,12 +42,15 @@ int hw_snapshot_check(const char *dir, const struct hw_head *want,
 		      const uint8_t chain[HW_HASH_BYTES]);
 
 /* Make the copy in dir this node's before it is swapped in: the sender's node-local
- * tables, the rows its rejoins quarantined and its drill history, are emptied (this
- * node's own stay in the data directory set aside), so `hawser quarantine` and the
- * drills here never list another node's rows as this node's. The log and the state are
- * untouched (the head and hash hw_snapshot_check saw stay). The store must not be open
- * elsewhere. 0 or a store error. */
-int hw_snapshot_adopt(const char *dir);
+ * tables, the rows its rejoins quarantined and its drill history, are replaced by own's
+ * (the receiving node's store; NULL: emptied), so `hawser quarantine` and the drills
+ * here list this node's rows, as before the install, and never another node's. The log
+ * and the state are untouched (the head and hash hw_snapshot_check saw stay). One
+ * flushed transaction: on any error the copy is left as it was received, to be given up
+ * (the install must fail rather than lose own's rows). The copy must not be open
+ * elsewhere; own is only read (a read transaction: its writer stopped or not). 0, a
+ * store error (HW_ESTORE_FULL when own's rows do not fit) or -errno. */
+int hw_snapshot_adopt(const char *dir, struct hw_store *own);
 
 /* Put new_dir in the place of data_dir, in one step (RENAME_EXCHANGE: no crash finds
  * no data_dir), then set the old data aside as "<data_dir>.replaced-<now_ms>" (kept: a

@@ -181,36 +181,48 @@ static void test_rewind_diverged(void **state)
 	assert_same_state(f->a, f->b);
 }
 
+/* Give s a rewind's rows (LSNs from + 1 .. to, of epoch 2, after from of epoch 1) and a
+ * drill row of kind. */
+static void node_rows(struct hw_store *s, uint64_t from, uint64_t to, enum hw_drill_kind kind)
+{
+	for (unsigned i = 1; i <= from; i++)
+		put(s, 1, i, "base");
+	for (unsigned i = (unsigned)from + 1; i <= to; i++)
+		put(s, 2, i, "lost");
+	uint64_t moved = 0;
+	assert_int_equal(hw_store_rewind(s, from, NOW_MS + 5, "rejoin epoch=3", &moved), 0);
+	assert_int_equal(moved, to - from);
+	struct hw_drill_row row = {
+		.time_ms = NOW_MS, .kind = kind, .result = HW_DRILL_PASS, .lsn = from};
+	assert_int_equal(hw_store_drill_append(s, &row), 0);
+}
+
 /* A snapshot of a store that quarantined a rewind's rows and holds a drill's row, made
  * this node's at the standby that installs it (hw_snapshot_adopt): both node-local
- * tables are empty there, and its log, head and state are the sender's. */
-static void test_snapshot_adopted_without_node_tables(void **state)
+ * tables hold the standby's own rows there (its quarantine and drill history survive
+ * the install), none of the sender's, and its log, head and state are the sender's. */
+static void test_snapshot_adopted_with_own_node_tables(void **state)
 {
 	struct fx *f = *state;
-	for (unsigned i = 1; i <= 5; i++)
-		put(f->a, 1, i, "base");
-	for (unsigned i = 6; i <= 8; i++)
-		put(f->a, 2, i, "lost");
-	uint64_t moved = 0;
-	assert_int_equal(hw_store_rewind(f->a, 5, NOW_MS + 5, "rejoin epoch=3", &moved), 0);
-	assert_int_equal(moved, 3);
-	struct hw_drill_row row = {
-		.time_ms = NOW_MS, .kind = HW_DRILL_VERIFY, .result = HW_DRILL_PASS, .lsn = 5};
-	assert_int_equal(hw_store_drill_append(f->a, &row), 0);
+	node_rows(f->a, 5, 8, HW_DRILL_VERIFY);  /* the sender */
+	node_rows(f->b, 2, 4, HW_DRILL_RESTORE); /* the standby that installs */
 	char dir[300];
 	snprintf(dir, sizeof dir, "%s/copy", f->root);
 	struct hw_snapshot_info si;
 	assert_int_equal(hw_snapshot_make(f->a, dir, &si), 0);
-	assert_int_equal(hw_snapshot_adopt(dir), 0);
+	assert_int_equal(hw_snapshot_adopt(dir, f->b), 0);
 	struct hw_store *c;
 	assert_int_equal(hw_store_open(dir, NULL, &c), 0);
 	struct rows r = {0};
 	assert_int_equal(hw_quarantine_each(c, row_cb, &r), 0);
-	assert_int_equal(r.n, 0);
+	assert_int_equal(r.n, 2);
+	assert_int_equal(r.lsn[0], 3);
+	assert_int_equal(r.lsn[1], 4);
 	struct hw_drill_row rows[2];
 	size_t n = 9;
 	assert_int_equal(hw_store_drill_list(c, 0, rows, 2, &n), 0);
-	assert_int_equal(n, 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(rows[0].kind, HW_DRILL_RESTORE);
 	struct hw_head h;
 	assert_int_equal(hw_store_head(c, &h), 0);
 	assert_int_equal(h.lsn, si.head.lsn);
@@ -220,6 +232,17 @@ static void test_snapshot_adopted_without_node_tables(void **state)
 	r = (struct rows){0};
 	assert_int_equal(hw_quarantine_each(f->a, row_cb, &r), 0); /* the sender keeps its own */
 	assert_int_equal(r.n, 3);
+	/* a store of nothing of its own (NULL): the node-local tables are emptied */
+	snprintf(dir, sizeof dir, "%s/copy2", f->root);
+	assert_int_equal(hw_snapshot_make(f->a, dir, &si), 0);
+	assert_int_equal(hw_snapshot_adopt(dir, NULL), 0);
+	assert_int_equal(hw_store_open(dir, NULL, &c), 0);
+	r = (struct rows){0};
+	assert_int_equal(hw_quarantine_each(c, row_cb, &r), 0);
+	assert_int_equal(r.n, 0);
+	assert_int_equal(hw_store_drill_list(c, 0, rows, 2, &n), 0);
+	assert_int_equal(n, 0);
+	hw_store_close(c);
 }
 
 /* The new primary received part of the old one's last epoch (6, 7) before taking over:
@@ -715,7 +738,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_rewind_diverged, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_snapshot_adopted_without_node_tables, setup,
+		cmocka_unit_test_setup_teardown(test_snapshot_adopted_with_own_node_tables, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_common_inside_epoch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_common_prefix_and_none, setup, teardown),
