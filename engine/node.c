@@ -82,6 +82,7 @@ int hw__node_send_hello(struct hw_node *n, struct hw_conn *c, int role, const st
 	if (with_chain && n->store != NULL && hw_store_chain_id(n->store, chain) == 0 &&
 	    memcmp(chain, none, HW_HASH_BYTES) != 0)
 		m.chain = (ProtobufCBinaryData){HW_HASH_BYTES, chain};
+	m.snapshot_wanted = with_chain && n->store != NULL && hw_store_stale(n->store);
 	return hw__node_send_msg(c, HW_FRAME_HELLO, &m);
 }
 

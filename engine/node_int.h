@@ -278,7 +278,8 @@ int hw__node_send_error(struct hw_conn *c, int code, const char *message);
 void hw__node_refuse(struct hw_conn *c, int code, const char *message);
 /* Send our HELLO as role, at head h; with_chain: with our chain identity (wire.proto
  * Hello.chain), which only a standby's or vault's hello to its primary needs: it costs a
- * read of the store's entry 1 on the loop. */
+ * read of the store's entry 1 on the loop; and with snapshot_wanted when the store is
+ * stale (hw_store_stale). */
 int hw__node_send_hello(struct hw_node *n, struct hw_conn *c, int role, const struct hw_head *h,
 			bool with_chain);
 bool hw__node_wal_room(struct hw_node *n);

@@ -739,9 +739,10 @@ static void link_peer(struct hw_session *s, int peer)
 	hw__node_send_hello(n, s->conn, HAWSER__WIRE__V1__ROLE__PRIMARY, &h, false);
 }
 
-/* A standby behind our log's base: it gets a snapshot, then the log (node_snapshot.c).
- * Its own log cannot be checked against ours (the entries are gone), and need not be:
- * the snapshot replaces it, and the old data is kept aside on the standby. */
+/* A standby behind our log's base, or one whose state is stale (Hello.snapshot_wanted:
+ * a rejoin of its pruned log): it gets a snapshot, then the log (node_snapshot.c). Its
+ * own log cannot be checked against ours (the entries are gone), and need not be: the
+ * snapshot replaces it, and the old data is kept aside on the standby. */
 static int snapshot_hello(struct hw_session *s, int peer, const Hawser__Wire__V1__Hello *m)
 {
 	struct hw_node *n = s->node;
@@ -794,7 +795,7 @@ static int standby_hello(struct hw_session *s, const Hawser__Wire__V1__Hello *m)
 				"the vault's next entry was pruned here; it takes no snapshot");
 		return 0;
 	}
-	if (hw__snapshot_needed(n, m->last_lsn))
+	if (m->snapshot_wanted || hw__snapshot_needed(n, m->last_lsn))
 		return snapshot_hello(s, peer, m);
 	int rc = chain_matches(n, m);
 	if (rc != 0) {

@@ -3,7 +3,11 @@
  * docs/operations.md "Rejoin"). The new primary answers its hello with the epochs of its
  * log (REJOIN) and refuses it (HW_EDIVERGED); this node then finds the last entry both
  * logs hold (replica/rejoin.h), moves its own later entries into the quarantine table,
- * rebuilds its state up to that entry (hw_store_rewind) and follows again.
+ * rebuilds its state up to that entry (hw_store_rewind) and follows again. A node whose
+ * log was pruned cannot rebuild its state from it: the rewind quarantines the same
+ * entries (all it still holds, when the logs part before its base), marks the store
+ * stale, and the node's hello then asks the primary for a snapshot (node_snapshot.c),
+ * whose install keeps the quarantine rows.
  *
  * The rewind runs from the reconnect timer, never inside the connection's callbacks: the
  * writer and the log stop first (the writer applies what it took, so the store holds the
@@ -90,18 +94,24 @@ static int wal_reset_to_store(struct hw_node *n)
 	return rc;
 }
 
-/* Find the common point and rewind to it. *cut: something was quarantined.
+/* Find the common point (or this node's log base, when they part before it) and rewind
+ * to it: *common gets the LSN the log now ends at.
  *
  * The log is emptied first, once the store holds and has flushed all it held: a crash
  * after the rewind must not find the suffix still in the log, where recovery would take
  * it back into the store (its first entry follows the common point). A crash before the
- * rewind leaves the node as it was, diverged, to rejoin again. */
+ * rewind leaves the node as it was, diverged, to rejoin again. A pruned log cannot
+ * rebuild the state: the rewind marks the store stale and a snapshot replaces it. */
 static int rewind_store(struct hw_node *n, uint64_t *common, uint64_t *moved)
 {
-	struct hw_head h;
+	struct hw_head h, b;
+	bool before = false;
 	hw_store_head(n->store, &h);
-	int rc = hw_rejoin_common(n->store, n->rejoin, common);
-	if (rc != 0 || *common >= h.lsn)
+	int rc = hw_store_base(n->store, &b);
+	if (rc == 0)
+		rc = hw_rejoin_cut(n->store, n->rejoin, common, &before);
+	/* parting before a wholly pruned log moves nothing, but its state is still not ours */
+	if (rc != 0 || (*common >= h.lsn && !before))
 		return rc != 0 ? rc : HW_EDIVERGED;
 	rc = hw_store_sync(n->store);
 	if (rc == 0)
@@ -109,8 +119,11 @@ static int rewind_store(struct hw_node *n, uint64_t *common, uint64_t *moved)
 	if (rc != 0)
 		return rc;
 	char why[HW_REWIND_WHY_MAX + 1];
-	snprintf(why, sizeof why, "rejoin epoch=%llu primary=%s", (unsigned long long)n->epoch,
-		 n->cfg.primary);
+	snprintf(why, sizeof why, "rejoin epoch=%llu primary=%.96s%s", (unsigned long long)n->epoch,
+		 n->cfg.primary,
+		 b.lsn == 0 ? ""
+		 : before   ? "; log pruned past the common point: state from a snapshot"
+			    : "; log pruned: state from a snapshot");
 	rc = hw_store_rewind(n->store, *common, hw_wall_ms(), why, moved);
 	return rc == 0 ? wal_reset_to_store(n) : rc;
 }
@@ -146,8 +159,9 @@ int hw__rejoin_run(struct hw_node *n)
 	}
 	hw__election_progress(n);
 	if (rc == 0)
-		hw_log("rejoined", "common_lsn=%llu quarantined=%llu seconds=%.3f",
-		       (unsigned long long)common, (unsigned long long)moved, hw_mono_s() - t0);
+		hw_log("rejoined", "common_lsn=%llu quarantined=%llu via=%s seconds=%.3f",
+		       (unsigned long long)common, (unsigned long long)moved,
+		       hw_store_stale(n->store) ? "snapshot" : "rewind", hw_mono_s() - t0);
 	return rc;
 }
 

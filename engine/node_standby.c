@@ -288,6 +288,17 @@ static int take_heartbeat(struct hw_node *n, const struct hw_frame *f)
 	return 0;
 }
 
+/* The primary streams its log to a store whose state is stale: it ignored the hello's
+ * snapshot_wanted (an older primary). Nothing is applied; the connection closes. */
+static int stale_refuse(struct hw_node *n)
+{
+	hw_log("append_refused", "code=%s after_lsn=%llu what=\"%s\"", hw_errname(HW_ESTALE),
+	       (unsigned long long)hw_wal_last(n->wal)->lsn,
+	       "this store's state awaits a snapshot and the primary sent its log instead "
+	       "(a primary older than this node?); nothing applied");
+	return HW_ESTALE;
+}
+
 static int primary_frame(struct hw_node *n, const struct hw_frame *f)
 {
 	if (!n->primary_key_ok) /* primary_on_connect refused it: nothing counts */
@@ -307,7 +318,7 @@ static int primary_frame(struct hw_node *n, const struct hw_frame *f)
 		return HW_EPROTOCOL;
 	switch (f->type) {
 	case HW_FRAME_APPEND:
-		return take_append(n, f);
+		return hw_store_stale(n->store) ? stale_refuse(n) : take_append(n, f);
 	case HW_FRAME_HEARTBEAT:
 		return take_heartbeat(n, f);
 	case HW_FRAME_SNAPSHOT_BEGIN:

@@ -100,8 +100,10 @@ static int agree(struct hw_store *s, const struct hw_epoch_map *m, uint64_t lsn,
 
 int hw_rejoin_common(struct hw_store *s, const struct hw_epoch_map *m, uint64_t *common)
 {
-	struct hw_head h;
+	struct hw_head h, b;
 	int rc = hw_store_head(s, &h);
+	if (rc == 0)
+		rc = hw_store_base(s, &b);
 	if (rc != 0)
 		return rc;
 	uint64_t hi = h.lsn < m->last_lsn ? h.lsn : m->last_lsn;
@@ -109,7 +111,8 @@ int hw_rejoin_common(struct hw_store *s, const struct hw_epoch_map *m, uint64_t 
 		*common = 0;
 		return m->base_lsn == 0 ? 0 : HW_ENOTFOUND;
 	}
-	uint64_t lo = m->first_lsn[0];
+	/* the first LSN both logs can tell the epoch of (s's base: its epoch is kept) */
+	uint64_t lo = m->first_lsn[0] > b.lsn ? m->first_lsn[0] : b.lsn;
 	bool yes;
 	rc = agree(s, m, lo, &yes);
 	if (rc != 0 || !yes) { /* they part before the map: only a start from 0 is known */
@@ -128,6 +131,60 @@ int hw_rejoin_common(struct hw_store *s, const struct hw_epoch_map *m, uint64_t 
 	}
 	*common = lo;
 	return 0;
+}
+
+int hw_rejoin_cut(struct hw_store *s, const struct hw_epoch_map *m, uint64_t *cut, bool *before)
+{
+	struct hw_head b;
+	int rc = hw_store_base(s, &b);
+	bool yes = true;
+	/* the logs part at or before s's base: m ends below it, or s's base is not m's */
+	if (rc == 0 && b.lsn > 0 && m->n > 0 && b.lsn >= m->first_lsn[0])
+		rc = b.lsn <= m->last_lsn ? agree(s, m, b.lsn, &yes) : ((yes = false), 0);
+	*before = rc == 0 && !yes;
+	if (rc != 0 || *before) {
+		*cut = b.lsn;
+		return rc;
+	}
+	return hw_rejoin_common(s, m, cut);
+}
+
+bool hw_store_stale(const struct hw_store *s)
+{
+	return s->stale;
+}
+
+int hw__store_stale_read(struct hw_store *s, MDB_txn *txn)
+{
+	MDB_val k = hw_mdb_val("stale", 5), v;
+	int rc = mdb_get(txn, s->t.meta, &k, &v);
+	s->stale = rc == 0;
+	if (rc == 0 && v.mv_size != 8)
+		return MDB_CORRUPTED;
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+int hw__store_stale_put(struct hw_store *s, MDB_txn *txn, uint64_t lsn, struct hw_head *h)
+{
+	HW_ASSERT(s->base.lsn > 0 && lsn >= s->base.lsn);
+	int rc = 0;
+	*h = s->base;
+	if (lsn > s->base.lsn) { /* the head is lsn's entry */
+		MDB_val e;
+		struct hw_entry d;
+		rc = hw__store_log_get(s, txn, lsn, &e);
+		if (rc == 0 && hw_entry_decode(e.mv_data, e.mv_size, &d) != 0)
+			rc = MDB_CORRUPTED;
+		if (rc == 0)
+			*h = (struct hw_head){.lsn = d.lsn, .epoch = d.epoch, .time_ms = d.time_ms};
+		if (rc == 0)
+			memcpy(h->hash, d.hash, HW_HASH_BYTES);
+	}
+	uint8_t at[8];
+	hw_put_u64(at, lsn);
+	MDB_val k = hw_mdb_val("stale", 5), v = hw_mdb_val(at, sizeof at);
+	return rc != 0 ? (rc == MDB_NOTFOUND ? MDB_CORRUPTED : rc)
+		       : mdb_put(txn, s->t.meta, &k, &v, 0);
 }
 
 /* The halves of a quarantine key (rejoin, LSN); false when k is not one. A key of 8

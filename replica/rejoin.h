@@ -17,6 +17,7 @@
 #ifndef HW_REPLICA_REJOIN_H
 #define HW_REPLICA_REJOIN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -50,6 +51,12 @@ int hw_epoch_map_build(struct hw_store *s, uint64_t upto, struct hw_epoch_map *m
  * entry (0 when none). HW_ENOTFOUND when it lies before what m covers or before s's base
  * (a snapshot is needed). */
 int hw_rejoin_common(struct hw_store *s, const struct hw_epoch_map *m, uint64_t *common);
+
+/* Returning side: the LSN to rewind s to (hw_store_rewind). The common point
+ * (hw_rejoin_common, *before false), or s's base with *before true when the logs part at
+ * or before it (s's log was pruned past the common point: every entry s still holds
+ * diverges, and where they part is not known). hw_rejoin_common's errors. */
+int hw_rejoin_cut(struct hw_store *s, const struct hw_epoch_map *m, uint64_t *cut, bool *before);
 
 /* One quarantine row, borrowed for the callback. */
 struct hw_quarantined {

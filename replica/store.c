@@ -204,7 +204,9 @@ static int meta_read(struct hw_store *s, MDB_txn *txn, unsigned *format)
 	if (*format < HW__STORE_FMT_QLSN || *format > HW__STORE_FORMAT)
 		return HW_EFORMAT;
 	rc = hw__store_head_txn(s, txn, &s->head);
-	return rc != 0 ? rc : hw__store_base_txn(s, txn, &s->base);
+	if (rc == 0)
+		rc = hw__store_base_txn(s, txn, &s->base);
+	return rc != 0 ? rc : hw_mdb_err(hw__store_stale_read(s, txn));
 }
 
 static int meta_write_pos(struct hw_store *s, MDB_txn *txn, const char *key,
@@ -1430,7 +1432,8 @@ static int rebuild_txn(struct hw_store *s, MDB_txn *txn, uint64_t lsn, struct hw
 	return rc;
 }
 
-/* The whole rewind in txn: quarantine the suffix, empty the state, replay 1..lsn. */
+/* The whole rewind in txn: quarantine the suffix, empty the state, replay 1..lsn (a
+ * pruned log cannot: the state is marked stale instead). */
 static int rewind_txn(struct hw_store *s, MDB_txn *txn, uint64_t lsn, int64_t now_ms,
 		      const char *why, struct hw_head *h)
 {
@@ -1445,7 +1448,8 @@ static int rewind_txn(struct hw_store *s, MDB_txn *txn, uint64_t lsn, int64_t no
 	}
 	free(buf);
 	if (rc == 0)
-		rc = rebuild_txn(s, txn, lsn, h);
+		rc = s->base.lsn > 0 ? hw__store_stale_put(s, txn, lsn, h)
+				     : rebuild_txn(s, txn, lsn, h);
 	if (rc == 0)
 		rc = meta_write_head(s, txn, h);
 	return rc;
@@ -1461,8 +1465,8 @@ int hw_store_rewind(struct hw_store *s, uint64_t lsn, int64_t now_ms, const char
 		return -EROFS;
 	if (lsn > s->head.lsn)
 		return HW_ERANGE;
-	if (s->base.lsn > 0)
-		return HW_ENOTFOUND; /* the log no longer rebuilds the state: a snapshot does */
+	if (lsn < s->base.lsn)
+		return HW_ENOTFOUND; /* its entry is gone: only a snapshot replaces the store */
 	*moved = s->head.lsn - lsn;
 	for (;;) {
 		MDB_txn *txn = NULL;
@@ -1476,6 +1480,7 @@ int hw_store_rewind(struct hw_store *s, uint64_t lsn, int64_t now_ms, const char
 			mdb_txn_abort(txn);
 		if (rc == 0)
 			rc = mdb_env_sync(s->env, 1); /* the log in front is reset after this */
+		s->stale = s->stale || (rc == 0 && s->base.lsn > 0);
 		if (rc == 0)
 			return 0;
 		if (entry_refused(rc) || rc == HW_EIDEMPOTENCY)

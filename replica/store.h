@@ -237,13 +237,15 @@ bool hw_store_format3(const struct hw_store *s);
 /* The head and the state digest (as hw_store_digest()) of one read transaction, so the
  * digest is the state at head->lsn however fast a writer commits meanwhile (unlike
  * hw_store_head() then hw_store_digest(): a writable store's head is the writer's cache,
- * read without a transaction). 0 or a store code. Any thread. */
+ * read without a transaction). 0 or a store code (HW_ESTALE: hw_store_stale). Any
+ * thread. */
 int hw_store_digest_head(struct hw_store *s, struct hw_head *head, uint8_t digest[HW_HASH_BYTES]);
 
 struct hw_container;
 
 /* Current state of one container (replica/state.h), read in its own read transaction, so
- * it works on a running standby's store. HW_ENOTFOUND if the store never saw it. */
+ * it works on a running standby's store. HW_ENOTFOUND if the store never saw it,
+ * HW_ESTALE (hw_store_stale). */
 int hw_store_get_container(struct hw_store *s, const char *id, struct hw_container *out);
 
 /* Entries one pruning write transaction removes at most: bounds the time a commit that
@@ -298,15 +300,25 @@ int hw_store_meta_get(struct hw_store *s, const char *key, void *buf, size_t cap
  * rows earlier rewinds moved are kept, with now_ms and why (at most HW_REWIND_WHY_MAX
  * characters; row format in replica/rejoin.h); the log is cut after lsn; the state tables
  * are emptied and rebuilt by replaying the log's entries 1..lsn; quarantine rows, drills
- * and node.* meta values stay. One write transaction, flushed before it returns, so a
- * crash leaves the store before or after the whole rewind (a write-ahead log in front
- * must be reset to the new head: it still holds the suffix). *moved gets the entries
- * quarantined. HW_ERANGE when lsn > head; HW_ENOTFOUND when the log was pruned (base > 0:
- * the state cannot be rebuilt from it; a snapshot can); HW_ECORRUPT when the log does not
- * replay; a storage error is sticky. The writer's thread, no batch prepared. */
+ * and node.* meta values stay. A pruned log (base > 0) cannot rebuild them: they are left
+ * as they were and the store is marked stale (hw_store_stale) until a snapshot replaces
+ * it. One write transaction, flushed before it returns, so a crash leaves the store
+ * before or after the whole rewind, mark included (a write-ahead log in front must be
+ * reset to the new head: it still holds the suffix). *moved gets the entries
+ * quarantined. HW_ERANGE when lsn > head; HW_ENOTFOUND when lsn < base (its entry was
+ * pruned); HW_ECORRUPT when the log does not replay; a storage error is sticky. The
+ * writer's thread, no batch prepared. */
 #define HW_REWIND_WHY_MAX 200u
 int hw_store_rewind(struct hw_store *s, uint64_t lsn, int64_t now_ms, const char *why,
 		    uint64_t *moved);
+
+/* True when the state tables are not those of the log: a rewind of a pruned log set its
+ * divergent suffix aside (meta "stale", written with it) and could not rebuild them.
+ * Such a store answers reads of the state (hw_store_get_container, hw_store_digest_head)
+ * with HW_ESTALE and fails verify (HW_ESTALE); a node asks its primary for a snapshot
+ * and refuses its log meanwhile (engine/node_standby.c). The mark ends only with the
+ * store, when a snapshot replaces it. Any thread. */
+bool hw_store_stale(const struct hw_store *s);
 
 /* Directory the store lives in (borrowed). */
 const char *hw_store_dir(const struct hw_store *s);

@@ -26,6 +26,7 @@ struct hw_store {
 				  opened read-only (a writable open migrates it) */
 	struct hw_head head;   /* cached copy of meta "head" */
 	struct hw_head base;   /* cached copy of meta "base" (writer's thread) */
+	bool stale;            /* meta "stale" is there (hw_store_stale) */
 	_Atomic uint64_t pin;  /* entries after it are kept (hw_store_set_pin) */
 	struct hw_arena arena; /* record decoding, reset per batch */
 	/* The open write transaction: the held batches (hw_store_hold), then the one being
@@ -119,5 +120,12 @@ int hw__quarantine_put(struct hw_store *s, MDB_txn *txn, uint64_t rejoin, uint64
 		       const uint8_t *entry, size_t len, int64_t now_ms, const char *why);
 /* Store format 2 keyed rows by LSN alone: rekey each as a row of rewind 1. */
 int hw__quarantine_rekey(struct hw_store *s, MDB_txn *txn);
+
+/* Meta "stale" (replica/rejoin.c): the state tables are not those of the log. read sets
+ * s->stale from txn; put writes it in txn, for a rewind to lsn (>= the base) of a pruned
+ * log, whose head *h it fills (lsn's entry, or the base), as the rebuild would. LMDB or
+ * errno codes, MDB_CORRUPTED for a malformed value. */
+int hw__store_stale_read(struct hw_store *s, MDB_txn *txn);
+int hw__store_stale_put(struct hw_store *s, MDB_txn *txn, uint64_t lsn, struct hw_head *h);
 
 #endif

@@ -55,6 +55,8 @@ int hw_store_entry_hash(struct hw_store *s, uint64_t lsn, uint8_t out[HW_HASH_BY
 
 int hw_store_get_container(struct hw_store *s, const char *id, struct hw_container *out)
 {
+	if (s->stale)
+		return HW_ESTALE;
 	MDB_txn *txn;
 	int rc = hw__store_read_begin(s, &txn);
 	if (rc != 0)
@@ -103,6 +105,8 @@ int hw_store_read_entries(struct hw_store *s, uint64_t from, uint64_t to, uint8_
 
 int hw_store_digest_head(struct hw_store *s, struct hw_head *head, uint8_t digest[HW_HASH_BYTES])
 {
+	if (s->stale)
+		return HW_ESTALE;
 	MDB_txn *txn;
 	int rc = hw__store_read_begin(s, &txn);
 	if (rc != 0)

@@ -429,6 +429,10 @@ static int verify_store(struct hw_store *s, const char *scratch_dir, struct walk
 			hw_progress_cb *cb, void *arg, struct hw_verify_report *r)
 {
 	int rc = check_snapshot(s, w, cb, arg, r);
+	if (rc == 0 && r->code == 0 && hw_store_stale(s))
+		bad(r, HW_ESTALE, 0,
+		    "the state tables are not those of the log: a rejoin set the divergent "
+		    "suffix aside and the store awaits a snapshot");
 	if (rc != 0 || r->code != 0)
 		return rc; /* the rebuild would stop at the same damage */
 	if (r->base_lsn != 0)

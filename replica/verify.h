@@ -41,8 +41,9 @@ struct hw_verify_report {
 	                            for a log that starts after a base, or damage found
 	                            before the rebuild */
 	int code;                /* 0 intact; else HW_ECORRUPT, HW_ECHAIN, HW_ELSN,
-	                            HW_EDIGEST, HW_ESIGNATURE, HW_EUNTRUSTED or the
-	                            validation code of a bad record */
+				    HW_EDIGEST, HW_ESIGNATURE, HW_EUNTRUSTED, HW_ESTALE
+				    (hw_store_stale) or the validation code of a bad
+				    record */
 	uint64_t first_bad_lsn;  /* LSN where damage starts; 0 when intact or not an entry */
 	char what[160];          /* what is wrong, in words; "" when intact */
 	uint64_t checkpoints;    /* checkpoints that passed every check that ran */

@@ -78,8 +78,12 @@ static int write_config(const struct hw_rig *r, int i)
 		hw_rig_ids[i], role, r->dir[i], r->listen[i]);
 	if (i < HW_RIG_NODES)
 		fprintf(fp, "client = %s\n[durability]\nmode = durable\nk = 1\n", r->client[i]);
+	if (i < HW_RIG_NODES && (r->waiters_max > 0 || r->log_keep > 0))
+		fprintf(fp, "[limits]\n");
 	if (i < HW_RIG_NODES && r->waiters_max > 0)
-		fprintf(fp, "[limits]\nwaiters_max = %u\n", r->waiters_max);
+		fprintf(fp, "waiters_max = %u\n", r->waiters_max);
+	if (i < HW_RIG_NODES && r->log_keep > 0)
+		fprintf(fp, "log_keep_records = %u\n[retention]\nlog_days = 0\n", r->log_keep);
 	fprintf(fp,
 		"[failover]\nvoters = p1@%s, s1@%s, s2@%s\nwitness = %s\nwitness_id = w1\n"
 		"rto = %dms\nrpo = 0\n[security]\ninsecure = true\n",

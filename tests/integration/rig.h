@@ -44,6 +44,8 @@ struct hw_rig {
 	struct hw_proxy *proxy[HW_RIG_PROXIES_MAX];
 	unsigned n_proxies;
 	unsigned waiters_max; /* the data nodes' [limits] waiters_max; 0: the default */
+	unsigned log_keep;    /* the data nodes' [limits] log_keep_records, by count alone
+				 ([retention] log_days = 0); 0: the defaults */
 };
 
 /* A fresh rig: its root $HW_TEST_TMP/<name>-XXXXXX, free ports, paths, direct views;

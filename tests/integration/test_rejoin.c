@@ -4,7 +4,8 @@
  * standby gets, steps down; a standby is promoted and takes records of its own; the cut
  * heals and p1 finds the common point with the new primary, quarantines exactly what it
  * took after the cut, rewinds, follows to the same state, and `hawser quarantine export`
- * lists the quarantined records. */
+ * lists the quarantined records. Then the same with every log pruned, so the old primary
+ * cannot rebuild its state from its own and gets it by a snapshot instead. */
 #include <errno.h>
 #include <inttypes.h>
 #include <setjmp.h>
@@ -32,6 +33,7 @@
 #define BEFORE        20u /* acknowledged (durable) before the cut */
 #define LOST          5u  /* acknowledged by p1 alone, in local mode, after it */
 #define AFTER         3u  /* taken by the new primary */
+#define KEEP          10u /* log_keep_records, in the pruned test: fewer than BEFORE */
 
 static int setup(void **state)
 {
@@ -166,13 +168,18 @@ static void check_quarantine(const char *dir, uint64_t cut_lsn)
 	}
 }
 
-/* The old primary acknowledged LOST records in local mode while cut off; after the new
- * primary took AFTER of its own and the cut healed, p1 rejoins at the LSN of the cut with
- * exactly those records quarantined, ends with the new primary's state, and the export
- * lists them. */
-static void test_old_primary_rejoins(void **state)
+/* Where diverge() left the cluster. */
+struct diverged {
+	uint64_t cut_lsn; /* p1's head at the cut: the common point */
+	int np;           /* the new primary */
+	uint64_t head;    /* its head after its own AFTER records */
+	size_t mark0;     /* p1's log offset at the cut */
+};
+
+/* The old primary acknowledges LOST records in local mode while cut off; a standby is
+ * promoted and takes AFTER of its own; then the cut heals. */
+static void diverge(struct hw_rig *r, struct diverged *d)
 {
-	struct hw_rig *r = *state;
 	struct hw_proxy *cut[2 * (HW_RIG_VOTERS - 1)];
 	unsigned n = 0;
 	for (int j = 1; j < HW_RIG_VOTERS; j++) {
@@ -182,37 +189,51 @@ static void test_old_primary_rejoins(void **state)
 		assert_non_null(cut[n - 1]);
 	}
 	assert_int_equal(hw_rig_start_all(r, EVENT_WAIT_MS), 0);
-	uint64_t cut_lsn = submit(r->client[0], 1, BEFORE, HW_DURABLE);
-	assert_true(wait_durable(r, 1, cut_lsn) && wait_durable(r, 2, cut_lsn));
+	d->cut_lsn = submit(r->client[0], 1, BEFORE, HW_DURABLE);
+	assert_true(wait_durable(r, 1, d->cut_lsn) && wait_durable(r, 2, d->cut_lsn));
 	size_t marks[HW_RIG_NODES];
 	for (int i = 0; i < HW_RIG_NODES; i++)
 		marks[i] = hw_proc_mark(&r->proc[i]);
-	size_t mark0 = marks[0];
+	d->mark0 = marks[0];
 	for (unsigned i = 0; i < n; i++)
 		hw_proxy_blackhole(cut[i]);
 	/* within its lease p1 still acknowledges; local mode needs no standby */
-	assert_int_equal(submit(r->client[0], 1000, LOST, HW_LOCAL), cut_lsn + LOST);
-	assert_true(hw_proc_wait_line(&r->proc[0], &mark0, "event=stepped_down", NULL,
-				      EVENT_WAIT_MS, NULL, 0));
-	int np = new_primary(r, marks);
-	assert_true(np > 0);
+	assert_int_equal(submit(r->client[0], 1000, LOST, HW_LOCAL), d->cut_lsn + LOST);
+	size_t from = d->mark0;
+	assert_true(hw_proc_wait_line(&r->proc[0], &from, "event=stepped_down", NULL, EVENT_WAIT_MS,
+				      NULL, 0));
+	d->np = new_primary(r, marks);
+	assert_true(d->np > 0);
 	char addrs[2 * 32];
 	snprintf(addrs, sizeof addrs, "%s,%s", r->client[1], r->client[2]);
-	uint64_t head = submit(addrs, 2000, AFTER, HW_DURABLE);
-	assert_int_equal(head, cut_lsn + 1 + AFTER); /* after its epoch's PROMOTION event */
+	d->head = submit(addrs, 2000, AFTER, HW_DURABLE);
+	assert_int_equal(d->head, d->cut_lsn + 1 + AFTER); /* after its epoch's PROMOTION event */
 	for (unsigned i = 0; i < n; i++)
 		hw_proxy_pass(cut[i]);
+}
+
+/* p1's rejoined line, with the common point at the cut and LOST quarantined, via how. */
+static void check_rejoined(struct hw_rig *r, const struct diverged *d, const char *how)
+{
 	char line[1024];
-	assert_true(hw_proc_wait_line(&r->proc[0], &mark0, "event=rejoined", NULL, EVENT_WAIT_MS,
+	size_t from = d->mark0;
+	assert_true(hw_proc_wait_line(&r->proc[0], &from, "event=rejoined", NULL, EVENT_WAIT_MS,
 				      line, sizeof line));
 	fprintf(stderr, "test_rejoin: %s\n", strstr(line, "event="));
-	assert_int_equal(hw_log_field(line, "common_lsn", -1), (long long)cut_lsn);
+	assert_int_equal(hw_log_field(line, "common_lsn", -1), (long long)d->cut_lsn);
 	assert_int_equal(hw_log_field(line, "quarantined", -1), LOST);
-	assert_true(wait_durable(r, 0, head));
+	assert_non_null(strstr(line, how));
+}
+
+/* p1 follows the new primary to the same head, chain and state, and its quarantine, read
+ * and exported, lists exactly the LOST records. Stops the rig. */
+static void check_followed(struct hw_rig *r, const struct diverged *d)
+{
+	assert_true(wait_durable(r, 0, d->head));
 	assert_int_equal(hw_rig_stop_all(r, STOP_WAIT_MS), 0);
 	char why[256] = "";
-	assert_int_equal(hw_tstore_compare(r->dir[0], r->dir[np], NULL, why, sizeof why), 0);
-	check_quarantine(r->dir[0], cut_lsn);
+	assert_int_equal(hw_tstore_compare(r->dir[0], r->dir[d->np], NULL, why, sizeof why), 0);
+	check_quarantine(r->dir[0], d->cut_lsn);
 	char out[8192], log[HW_PROC_PATH_MAX + 16];
 	snprintf(log, sizeof log, "%s/export.log", r->root);
 	const char *args[] = {"quarantine", "export", r->dir[0], "-", NULL};
@@ -222,10 +243,40 @@ static void test_old_primary_rejoins(void **state)
 		lines++;
 	assert_int_equal(lines, LOST);
 	char want[64];
-	snprintf(want, sizeof want, "{\"lsn\":%" PRIu64 ",\"epoch\":1,", cut_lsn + 1);
+	snprintf(want, sizeof want, "{\"lsn\":%" PRIu64 ",\"epoch\":1,", d->cut_lsn + 1);
 	assert_non_null(strstr(out, want));
 	assert_non_null(strstr(out, "\"record_id\":\"e8030000000000000000000000000000\""));
 	assert_non_null(strstr(out, "\"payload\":\"kv_put\""));
+}
+
+/* The old primary acknowledged LOST records in local mode while cut off; after the new
+ * primary took AFTER of its own and the cut healed, p1 rejoins at the LSN of the cut with
+ * exactly those records quarantined, ends with the new primary's state, and the export
+ * lists them. */
+static void test_old_primary_rejoins(void **state)
+{
+	struct hw_rig *r = *state;
+	struct diverged d;
+	diverge(r, &d);
+	check_rejoined(r, &d, "via=rewind");
+	check_followed(r, &d);
+}
+
+/* The same with every node's log pruned to KEEP entries (the old primary's from before
+ * the cut): its state cannot be rebuilt from its log, so it quarantines the same records,
+ * marks its store stale and asks the new primary for a snapshot; the install keeps the
+ * quarantine rows, and it follows to the same state. */
+static void test_pruned_old_primary_rejoins(void **state)
+{
+	struct hw_rig *r = *state;
+	r->log_keep = KEEP;
+	struct diverged d;
+	diverge(r, &d);
+	check_rejoined(r, &d, "via=snapshot");
+	size_t from = d.mark0;
+	assert_true(hw_proc_wait_line(&r->proc[0], &from, "event=snapshot_installed", NULL,
+				      EVENT_WAIT_MS, NULL, 0));
+	check_followed(r, &d);
 }
 
 int main(void)
@@ -234,6 +285,7 @@ int main(void)
 		return 77;
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_old_primary_rejoins, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pruned_old_primary_rejoins, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -20,6 +20,7 @@
 #include "replica/drills.h"
 #include "replica/rejoin.h"
 #include "replica/snapshot.h"
+#include "replica/state.h"
 #include "replica/store.h"
 #include "replica/verify.h"
 #include "tests/integration/proc.h"
@@ -286,8 +287,9 @@ static void test_common_prefix_and_none(void **state)
 	assert_same_state(f->a, f->b);
 }
 
-/* A rewind past the head is refused, a rewind to the head moves nothing, and a pruned
- * log (which cannot rebuild the state) is refused with HW_ENOTFOUND, changing nothing. */
+/* A rewind past the head is refused, a rewind to the head moves nothing, and a rewind to
+ * before a pruned log's base (its entry is gone) is refused with HW_ENOTFOUND, changing
+ * nothing. */
 static void test_rewind_refusals(void **state)
 {
 	struct fx *f = *state;
@@ -298,10 +300,132 @@ static void test_rewind_refusals(void **state)
 	assert_int_equal(hw_store_rewind(f->a, 6, NOW_MS, "x", &moved), 0);
 	assert_int_equal(moved, 0);
 	assert_int_equal(hw_store_prune(f->a, 3), 0);
-	assert_int_equal(hw_store_rewind(f->a, 4, NOW_MS, "x", &moved), HW_ENOTFOUND);
+	assert_int_equal(hw_store_rewind(f->a, 1, NOW_MS, "x", &moved), HW_ENOTFOUND);
 	struct hw_head h;
 	assert_int_equal(hw_store_head(f->a, &h), 0);
 	assert_int_equal(h.lsn, 6);
+	assert_false(hw_store_stale(f->a));
+}
+
+/* The LSN a's rewind goes to from b's epoch map; *before: the logs part before a's base. */
+static uint64_t cut_of(struct fx *f, bool *before)
+{
+	struct hw_head ha;
+	assert_int_equal(hw_store_head(f->a, &ha), 0);
+	struct hw_epoch_map m;
+	assert_int_equal(hw_epoch_map_build(f->b, ha.lsn, &m), 0);
+	uint64_t cut = UINT64_MAX;
+	assert_int_equal(hw_rejoin_cut(f->a, &m, &cut, before), 0);
+	return cut;
+}
+
+/* a's store is stale: its state is not served, it does not verify, and it stays so when
+ * reopened; a snapshot of b made a's (with a's quarantine rows) ends it. a is closed. */
+static void check_stale_until_snapshot(struct fx *f, unsigned rows)
+{
+	assert_true(hw_store_stale(f->a));
+	struct hw_container c;
+	struct hw_head h;
+	uint8_t d[HW_HASH_BYTES];
+	assert_int_equal(hw_store_get_container(f->a, "MSCU1234565", &c), HW_ESTALE);
+	assert_int_equal(hw_store_digest_head(f->a, &h, d), HW_ESTALE);
+	char dir[300], scratch[320], copy_dir[300];
+	snprintf(dir, sizeof dir, "%s", hw_store_dir(f->a));
+	hw_store_close(f->a);
+	assert_int_equal(hw_store_open(dir, NULL, &f->a), 0);
+	assert_true(hw_store_stale(f->a)); /* durable: a crash does not end it */
+	hw_store_close(f->a);
+	f->a = NULL;
+	snprintf(scratch, sizeof scratch, "%s/scratch", f->root);
+	struct hw_verify_report r;
+	assert_int_equal(hw_verify(dir, scratch, NULL, NULL, &r), 0);
+	assert_int_equal(r.code, HW_ESTALE);
+	assert_int_equal(hw_store_open(dir, NULL, &f->a), 0);
+	snprintf(copy_dir, sizeof copy_dir, "%s/copy", f->root);
+	struct hw_snapshot_info si;
+	assert_int_equal(hw_snapshot_make(f->b, copy_dir, &si), 0);
+	assert_int_equal(hw_snapshot_adopt(copy_dir, f->a), 0);
+	hw_store_close(f->a);
+	assert_int_equal(hw_store_open(copy_dir, NULL, &f->a), 0);
+	assert_false(hw_store_stale(f->a));
+	struct rows q = {0};
+	assert_int_equal(hw_quarantine_each(f->a, row_cb, &q), 0);
+	assert_int_equal(q.n, rows);
+	assert_same_state(f->a, f->b);
+	hw_store_close(f->a);
+	f->a = NULL;
+}
+
+/* a and b share 1..common (epoch 1); then a took common + 1..8 in epoch 2, b common +
+ * 1..9 in epoch 3; a's log is pruned before keep_from. Returns where a's rewind goes
+ * (cut_of), with *before. */
+static uint64_t diverge_pruned(struct fx *f, unsigned common, uint64_t keep_from, bool *before)
+{
+	for (unsigned i = 1; i <= common; i++)
+		put(f->a, 1, i, "base");
+	copy(f->a, f->b, 1, common);
+	for (unsigned i = common + 1; i <= 8; i++)
+		put(f->a, 2, i, "lost");
+	for (unsigned i = common + 1; i <= 9; i++)
+		put(f->b, 3, i, "kept");
+	assert_int_equal(hw_store_prune(f->a, keep_from), 0);
+	return cut_of(f, before);
+}
+
+/* Rewind a to cut with why: 6..8 are quarantined; its head is then its entry cut (or its
+ * base), the log cut there; then check_stale_until_snapshot. */
+static void rewind_stale(struct fx *f, uint64_t cut, const char *why)
+{
+	struct hw_head want, h;
+	uint8_t *e;
+	size_t len;
+	if (hw_store_read_entry(f->a, cut, &e, &len) == 0) {
+		struct hw_entry d;
+		assert_int_equal(hw_entry_decode(e, len, &d), 0);
+		memcpy(want.hash, d.hash, HW_HASH_BYTES);
+		free(e);
+	} else {
+		assert_int_equal(hw_store_base(f->a, &want), 0);
+	}
+	uint64_t moved = 0;
+	assert_int_equal(hw_store_rewind(f->a, cut, NOW_MS + 5, why, &moved), 0);
+	assert_int_equal(moved, 8 - cut);
+	assert_int_equal(hw_store_head(f->a, &h), 0);
+	assert_int_equal(h.lsn, cut);
+	assert_memory_equal(h.hash, want.hash, HW_HASH_BYTES);
+	struct rows r = {0};
+	assert_int_equal(hw_quarantine_each(f->a, row_cb, &r), 0);
+	assert_int_equal(r.n, 8 - cut);
+	assert_int_equal(r.lsn[0], cut + 1);
+	assert_string_equal(r.why, why);
+	check_stale_until_snapshot(f, (unsigned)(8 - cut));
+}
+
+/* As test_rewind_diverged, but a's log was pruned up to 3: the common point 5 is found
+ * from its base on, the rewind quarantines 6..8 and cuts the log at 5 (a's and b's entry
+ * 5), and, unable to rebuild the state, marks the store stale. */
+static void test_rewind_pruned_stale(void **state)
+{
+	struct fx *f = *state;
+	bool before = true;
+	assert_int_equal(diverge_pruned(f, 5, 4, &before), 5);
+	assert_false(before);
+	uint8_t at5[HW_HASH_BYTES], own5[HW_HASH_BYTES];
+	assert_int_equal(hw_store_entry_hash(f->b, 5, at5), 0);
+	assert_int_equal(hw_store_entry_hash(f->a, 5, own5), 0);
+	assert_memory_equal(at5, own5, HW_HASH_BYTES);
+	rewind_stale(f, 5, "rejoin epoch=3; log pruned: state from a snapshot");
+}
+
+/* The logs part at 2, before a's base 5 (its log was pruned past the common point): the
+ * cut is the base, and every entry a still holds (6..8) is quarantined. */
+static void test_rewind_before_base(void **state)
+{
+	struct fx *f = *state;
+	bool before = false;
+	assert_int_equal(diverge_pruned(f, 2, 6, &before), 5);
+	assert_true(before);
+	rewind_stale(f, 5, "rejoin; log pruned past the common point");
 }
 
 /* The entries a rewind must keep, by rewind (1, 2) and LSN, with their bytes. */
@@ -743,6 +867,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_common_inside_epoch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_common_prefix_and_none, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rewind_refusals, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rewind_pruned_stale, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rewind_before_base, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_second_rewind_keeps_first, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_format2_migrated, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_format3_short_keys_refused, setup, teardown),
