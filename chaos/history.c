@@ -313,8 +313,9 @@ static const struct qrow *row_at(const struct qrows *t, uint64_t lsn)
 	return lo < t->n && t->v[lo].lsn == lsn ? &t->v[lo] : NULL;
 }
 
-/* The node's rejoins after its last snapshot install (*snap_at: its time, 0 when none,
- * INT64_MAX when unreadable): the rows of earlier ones went with the store it replaced. */
+/* The node's rejoins, and the time of its last snapshot install (*snap_at: 0 when none,
+ * INT64_MAX when unreadable). The install carries the quarantine rows of earlier rejoins
+ * into the new store (hw_snapshot_adopt), so they count too. */
 static int read_rejoins(const char *log, struct rejoin *rj, unsigned *n, int64_t *snap_at)
 {
 	FILE *fp = fopen(log, "r");
@@ -326,7 +327,6 @@ static int read_rejoins(const char *log, struct rejoin *rj, unsigned *n, int64_t
 	while (fgets(line, sizeof line, fp) != NULL) {
 		if (strstr(line, "event=snapshot_installed") != NULL) {
 			int64_t at = hw_log_line_ms(line);
-			*n = 0;
 			*snap_at = at >= 0 ? at : INT64_MAX;
 		} else if (strstr(line, "event=rejoined") != NULL && *n < REJOINS_MAX) {
 			long long common = hw_log_field(line, "common_lsn", -1),

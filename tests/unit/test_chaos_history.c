@@ -194,18 +194,24 @@ static void test_rejoin_before_mark_not_held(void **state)
 	assert_int_equal(r.quarantine_missing, 1);
 }
 
-/* A mark taken before a snapshot replaced the store, and rejoins before it, are not held
- * against the new store; a rejoin that moved nothing checks nothing. */
-static void test_snapshot_resets(void **state)
+/* A mark taken before a snapshot replaced the store is not held against the new store,
+ * but a rejoin before it is (the install carries the quarantine rows): a store that has
+ * its rows passes, one without them is reported; a rejoin that moved nothing checks
+ * nothing. */
+static void test_snapshot_keeps_rejoins(void **state)
 {
 	struct fx *f = *state;
 	struct hw_ch_result r = {0};
 	write_log(f, RECORDS - COMMON,
 		  "t=2026-11-26T10:00:03.000Z node=p1 event=snapshot_installed lsn=9 bytes=1\n"
 		  "t=2026-11-26T10:00:04.000Z node=p1 event=rejoined common_lsn=9 quarantined=0\n");
+	assert_int_equal(hw_ch_check_quarantine(f->kept, f->log, &f->other, 1, &r), 0);
+	assert_int_equal(r.quarantined, RECORDS - COMMON);
+	assert_int_equal(r.quarantine_missing, 0);
+	r = (struct hw_ch_result){0};
 	assert_int_equal(hw_ch_check_quarantine(f->dropped, f->log, &f->mark, 1, &r), 0);
 	assert_int_equal(r.quarantined, 0);
-	assert_int_equal(r.quarantine_missing, 0);
+	assert_int_equal(r.quarantine_missing, RECORDS - COMMON);
 }
 
 /* A log that cannot be read is an error and counts nothing. */
@@ -284,7 +290,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_other_bytes_reported, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_head_past_moved_reported, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rejoin_before_mark_not_held, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_snapshot_resets, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_snapshot_keeps_rejoins, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_log_is_an_error, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_killed_mid_stall_no_overlap, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stall_ended_before_kill_overlaps, setup,
