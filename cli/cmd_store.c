@@ -514,21 +514,22 @@ const struct hw_cli_cmd hw_cli_verify = {
 	"                     [--checkpoint-interval D] [--json]\n"
 	"  Walk the hash chain, validate every record, rebuild the state in a scratch store\n"
 	"  and compare digests. Check every signed checkpoint: its signature, the chain hash\n"
-	"  of the entry it vouches for and, in the rebuild, the state digest there (for one\n"
+	"  of the entry it vouches for, that this entry is after the previous checkpoint's (a\n"
+	"  repeat is a copy, ESIGNATURE) and, in the rebuild, the state digest there (for one\n"
 	"  signed before store format 4, the digest as format 3 laid the state out: counted\n"
 	"  in checkpoints_format3); report the last good checkpoint before any damage. A\n"
 	"  format 3 store is read as it is. --trust NODE.PUB (repeatable, up to 64): the\n"
 	"  keys allowed to sign (the sign line of a node.pub from hawser keygen); a\n"
 	"  checkpoint by another key is damage (EUNTRUSTED), and so is a tail of entries no\n"
-	"  good checkpoint vouches for that is longer than three cadences (EUNVOUCHED: its\n"
-	"  checkpoints removed, or never made). --checkpoint-records N and\n"
-	"  --checkpoint-interval D: the [durability] cadence the primaries ran with\n"
-	"  (default 100000 and 60s; 0 turns either bound off). Without --trust, signatures\n"
-	"  are checked but not who made them. Exit 0 intact, 3 damage found (first bad LSN\n"
-	"  and what), 1 error. --json: one object {intact, entries, head_lsn, code,\n"
-	"  first_bad_lsn, what, base_lsn, state_rebuilt, seconds, digest, checkpoints,\n"
-	"  checkpoints_format3, good_checkpoint_lsn, good_checkpoint_covers, keys_judged,\n"
-	"  unvouched}.\n",
+	"  good checkpoint vouches for that is longer than three cadences, counted from the\n"
+	"  entry it vouches for (EUNVOUCHED: its checkpoints removed, or never made).\n"
+	"  --checkpoint-records N and --checkpoint-interval D: the [durability] cadence the\n"
+	"  primaries ran with (default 100000 and 60s; 0 turns either bound off). Without\n"
+	"  --trust, signatures are checked but not who made them. Exit 0 intact, 3 damage\n"
+	"  found (first bad LSN and what), 1 error. --json: one object {intact, entries,\n"
+	"  head_lsn, code, first_bad_lsn, what, base_lsn, state_rebuilt, seconds, digest,\n"
+	"  checkpoints, checkpoints_format3, good_checkpoint_lsn, good_checkpoint_covers,\n"
+	"  keys_judged, unvouched}.\n",
 	cmd_verify};
 
 /* ---- digest */

@@ -62,9 +62,10 @@ struct walk {
 	struct hw_arena arena; /* one record at a time */
 	struct cp *cps;
 	size_t n_cps, cap_cps;
-	/* The time the entries since the last good checkpoint were coming in: the steps
-	 * between two of them up to cadence_ms each (0: no bound, nothing counted); a longer
-	 * one is the cluster idle or down, when no checkpoint was due. */
+	/* The time the entries after the last good checkpoint's own were coming in (the
+	 * report adds those since the entry it vouches for): the steps between two of them
+	 * up to cadence_ms each (0: no bound, nothing counted); a longer one is the cluster
+	 * idle or down, when no checkpoint was due. */
 	int64_t cadence_ms;
 	int64_t active_ms;
 };
@@ -77,42 +78,44 @@ static bool key_trusted(const struct walk *w, const uint8_t *pk)
 	return false;
 }
 
-/* The hash of the entry at lsn, already walked (lsn < the entry being walked): from the
- * log, or the base's when it is the base; false when it was pruned before the base. */
-static bool hash_at(const struct walk *w, uint64_t lsn, uint8_t hash[HW_HASH_BYTES],
-		    uint64_t *epoch)
+/* The entry at lsn, already walked (lsn < the entry being walked): from the log, or the
+ * base's head (no record) when it is the base; false when it was pruned before the base. */
+static bool entry_at(const struct walk *w, uint64_t lsn, struct hw_entry *e)
 {
 	if (lsn == w->base.lsn) {
-		memcpy(hash, w->base.hash, HW_HASH_BYTES);
-		*epoch = w->base.epoch;
+		memset(e, 0, sizeof *e);
+		e->lsn = lsn;
+		e->epoch = w->base.epoch;
+		e->time_ms = w->base.time_ms;
+		memcpy(e->hash, w->base.hash, HW_HASH_BYTES);
 		return true;
 	}
 	MDB_val v;
-	struct hw_entry e;
-	if (lsn < w->base.lsn || hw__store_log_get(w->s, w->txn, lsn, &v) != 0 ||
-	    hw_entry_decode(v.mv_data, v.mv_size, &e) != 0)
-		return false;
-	memcpy(hash, e.hash, HW_HASH_BYTES);
-	*epoch = e.epoch;
-	return true;
+	return lsn > w->base.lsn && hw__store_log_get(w->s, w->txn, lsn, &v) == 0 &&
+	       hw_entry_parse(v.mv_data, v.mv_size, e) == 0;
 }
 
-/* The checkpoint c in entry lsn against the log it sits in. */
+/* The checkpoint c in entry lsn against the log it sits in. A checkpoint vouches for more
+ * than the one before it: a primary signs its committed head, which holds the previous
+ * checkpoint's own entry, so one that repeats (or goes back to) an earlier one's LSN is
+ * a copy, which anyone can re-encode with a fresh record_id (the signature covers
+ * neither that nor the event time) to make a tail look vouched for. */
 static int covered_check(const struct walk *w, const Tos__V1__Checkpoint *c, uint64_t lsn,
 			 struct hw_verify_report *r)
 {
-	uint8_t hash[HW_HASH_BYTES];
-	uint64_t epoch;
+	struct hw_entry e;
 	if (c->lsn >= lsn)
 		return bad(r, HW_ESIGNATURE, lsn,
 			   "checkpoint at LSN %" PRIu64 " vouches for LSN %" PRIu64
 			   ", not an earlier one", lsn, c->lsn);
-	if (w->n_cps > 0 && c->lsn < w->cps[w->n_cps - 1].covers)
+	if (w->n_cps > 0 && c->lsn <= w->cps[w->n_cps - 1].covers)
 		return bad(r, HW_ESIGNATURE, lsn,
 			   "checkpoint at LSN %" PRIu64 " vouches for LSN %" PRIu64
-			   ", before the previous checkpoint's", lsn, c->lsn);
-	if (hash_at(w, c->lsn, hash, &epoch) &&
-	    (memcmp(hash, c->chain_hash.data, HW_HASH_BYTES) != 0 || epoch != c->epoch))
+			   ", not after the previous one's LSN %" PRIu64
+			   ": a copy, not a primary's",
+			   lsn, c->lsn, w->cps[w->n_cps - 1].covers);
+	if (entry_at(w, c->lsn, &e) &&
+	    (memcmp(e.hash, c->chain_hash.data, HW_HASH_BYTES) != 0 || e.epoch != c->epoch))
 		return bad(r, HW_ESIGNATURE, lsn,
 			   "checkpoint at LSN %" PRIu64 ": the log's entry %" PRIu64
 			   " is not the one it signed", lsn, c->lsn);
@@ -170,6 +173,27 @@ static int checkpoint_one(struct walk *w, const struct hw_entry *e, struct hw_ve
 	return rc != 0 ? rc : keep_cp(w, c, e->lsn, r);
 }
 
+/* The part of a step between two entries' times that counts as entries coming in: all
+ * of it up to one cadence, none of a longer one (the cluster idle or down). */
+static int64_t active_step(const struct walk *w, int64_t step)
+{
+	return w->cadence_ms != 0 && step > 0 && step <= w->cadence_ms ? step : 0;
+}
+
+/* The time entries were coming in from the entry at from to the one at to (both walked,
+ * from <= to; from the base when from was pruned). */
+static int64_t active_between(const struct walk *w, uint64_t from, uint64_t to)
+{
+	struct hw_entry e;
+	int64_t ms = 0;
+	uint64_t lsn = from > w->base.lsn ? from : w->base.lsn;
+	if (w->cadence_ms == 0 || !entry_at(w, lsn, &e))
+		return 0;
+	for (int64_t last = e.time_ms; ++lsn <= to && entry_at(w, lsn, &e); last = e.time_ms)
+		ms += active_step(w, e.time_ms - last);
+	return ms;
+}
+
 /* Check one log record against the one before it. Returns 0 or the verdict. */
 static int walk_one(const MDB_val *k, const MDB_val *v, struct walk *w, struct hw_verify_report *r)
 {
@@ -191,9 +215,7 @@ static int walk_one(const MDB_val *k, const MDB_val *v, struct walk *w, struct h
 	if (memcmp(e.prev_hash, w->last_hash, HW_HASH_BYTES) != 0)
 		return bad(r, HW_ECHAIN, lsn, "entry %" PRIu64 " does not chain to LSN %" PRIu64,
 			   lsn, w->last_lsn);
-	int64_t step = e.time_ms - w->last_time_ms;
-	if (w->cadence_ms != 0 && step > 0 && step <= w->cadence_ms)
-		w->active_ms += step;
+	w->active_ms += active_step(w, e.time_ms - w->last_time_ms);
 	int rc = checkpoint_one(w, &e, r);
 	if (rc != 0)
 		return rc;
@@ -410,7 +432,11 @@ static int check_snapshot(struct hw_store *s, struct walk *w, hw_progress_cb *cb
 		/* after the entry the last good checkpoint vouches for, or the base */
 		r->unvouched =
 			h.lsn - (r->good_cp_covers > r->base_lsn ? r->good_cp_covers : r->base_lsn);
-		r->unvouched_ms = w->active_ms;
+		/* from the entry it vouches for: the walk counted from the checkpoint's own */
+		r->unvouched_ms = w->active_ms +
+				  (r->good_cp_lsn == 0
+					   ? 0
+					   : active_between(w, r->good_cp_covers, r->good_cp_lsn));
 	}
 	if (rc == 0) {
 		rc = hw__store_digest_txn(s, txn, r->digest_stored);

@@ -8,10 +8,13 @@
  * state_rebuilt false and base_lsn, and intact means "chain and records intact".
  *
  * Signed checkpoints (replica/checkpoint.h) are checked on the way: each one's signature,
- * its key against the trusted keys (when any are given), and that the entry it covers has
- * its chain hash and epoch; during the rebuild, that the state digest at the LSN it covers
- * is its state_digest. The report names the last checkpoint that passed before the first
- * damage, so an operator knows up to where the log is vouched for. */
+ * its key against the trusted keys (when any are given), that the entry it covers has
+ * its chain hash and epoch, and that it covers a later LSN than the checkpoint before it
+ * (a primary's next checkpoint always does: it signs a head that holds the previous
+ * checkpoint's entry, so a repeat is a copy, HW_ESIGNATURE); during the rebuild, that the
+ * state digest at the LSN it covers is its state_digest. The report names the last
+ * checkpoint that passed before the first damage, so an operator knows up to where the
+ * log is vouched for. */
 #ifndef HW_REPLICA_VERIFY_H
 #define HW_REPLICA_VERIFY_H
 
@@ -55,9 +58,10 @@ struct hw_verify_report {
 	                            damage (HW_EUNTRUSTED); else only signatures are checked */
 	uint64_t unvouched;      /* entries after the last one a good checkpoint vouches
 				    for (or after the base: all, without one) */
-	int64_t unvouched_ms;    /* the time entries were coming in since the last good
-				    checkpoint: the steps between two entries, each of at
-				    most one cadence_ms (a longer one, the cluster idle or
+	int64_t unvouched_ms;    /* the time entries were coming in after the one the last
+				    good checkpoint vouches for (or the base), not after the
+				    checkpoint's own: the steps between two entries, each of
+				    at most one cadence_ms (a longer one, the cluster idle or
 				    down, counts nothing); 0 without a time cadence */
 	uint8_t digest_stored[HW_HASH_BYTES];
 	uint8_t digest_rebuilt[HW_HASH_BYTES];

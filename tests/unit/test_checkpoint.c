@@ -1,7 +1,8 @@
 /* test_checkpoint.c: hawser's own records (replica/checkpoint.h): signed checkpoints and
  * node events are built, validated, refused when malformed or submitted by a TOS, kept
  * in the log without touching the state, read back (replica/audit.h), and judged by
- * verify (a good chain, a flipped signature, an untrusted key, a wrong digest). */
+ * verify (a good chain, a flipped signature, an untrusted key, a wrong digest, a copy of
+ * a checkpoint, a checkpoint moved past entries it does not vouch for). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -62,11 +63,17 @@ static int teardown(void **state)
 
 /* ---- helpers ---- */
 
+static void submit_at(struct hw_store *s, int64_t time_ms, const uint8_t *buf, size_t len,
+		      bool system, struct hw_result *res)
+{
+	struct hw_submit sub = {.data = buf, .len = len, .system = system};
+	assert_int_equal(hw_store_submit(s, 1, time_ms, &sub, 1, res), 0);
+}
+
 static void submit(struct hw_store *s, const uint8_t *buf, size_t len, bool system,
 		   struct hw_result *res)
 {
-	struct hw_submit sub = {.data = buf, .len = len, .system = system};
-	assert_int_equal(hw_store_submit(s, 1, NOW_MS, &sub, 1, res), 0);
+	submit_at(s, NOW_MS, buf, len, system, res);
 }
 
 /* Submit n key/value records; each must be accepted. */
@@ -128,6 +135,19 @@ static void verify_dir(struct fx *f, const char *dir, const uint8_t *trust, size
 {
 	struct hw_verify_trust t = {.keys = trust, .count = n};
 	assert_int_equal(hw_verify_trusted(dir, f->scratch, &t, NULL, NULL, r), 0);
+}
+
+/* Verify dir trusting k1: damage code at lsn, said in words holding what, and the last
+ * good checkpoint before it at good_lsn. */
+static void expect_damage(struct fx *f, const char *dir, int code, uint64_t lsn, const char *what,
+			  uint64_t good_lsn)
+{
+	struct hw_verify_report r;
+	verify_dir(f, dir, f->k1.pk, 1, &r);
+	assert_int_equal(r.code, code);
+	assert_int_equal(r.first_bad_lsn, lsn);
+	assert_non_null(strstr(r.what, what));
+	assert_int_equal(r.good_cp_lsn, good_lsn);
 }
 
 static void digest_of(struct hw_store *s, uint8_t d[HW_HASH_BYTES])
@@ -610,6 +630,74 @@ static void test_verify_unvouched_tail(void **state)
 	assert_int_equal(r.code, 0);
 }
 
+/* A copy of a genuine checkpoint, re-encoded with a fresh record_id (which the signature
+ * does not cover), vouches for nothing new: no primary writes one (its next checkpoint
+ * covers at least the previous one's own entry), and copies spread through a rewritten
+ * tail would keep restarting the unvouched bound. It is damage at the copy's LSN. */
+static void test_verify_copied_checkpoint(void **state)
+{
+	struct fx *f = *state;
+	put_kv(f, PER_CHECKPOINT);
+	assert_int_equal(checkpoint(f, &f->k1), 11); /* vouches for LSN 10 */
+	put_kv(f, PER_CHECKPOINT);                   /* LSN 12..21 */
+	uint8_t *old, rec[HW_SYSTEM_RECORD_BYTES_MAX];
+	size_t len;
+	struct hw_entry e;
+	assert_int_equal(hw_store_read_entry(f->s, 11, &old, &len), 0);
+	assert_int_equal(hw_entry_decode(old, len, &e), 0);
+	Tos__V1__Record *r = tos__v1__record__unpack(NULL, e.record_len, e.record);
+	assert_non_null(r);
+	assert_non_null(r->checkpoint);
+	r->record_id.data[0] ^= 0xff;
+	size_t rlen = hw_record_encode(r, rec, sizeof rec);
+	tos__v1__record__free_unpacked(r, NULL);
+	free(old);
+	struct hw_result res;
+	submit(f->s, rec, rlen, true, &res); /* LSN 22, vouching for LSN 10 again */
+	assert_int_equal(res.code, 0);
+	assert_int_equal(res.lsn, 22);
+	hw_store_close(f->s);
+	f->s = NULL;
+	expect_damage(f, f->a, HW_ESIGNATURE, 22, "a copy", 11);
+}
+
+/* The unvouched time runs from the entry the last good checkpoint vouches for, not from
+ * the checkpoint's own entry: a genuine checkpoint appended after entries that came in
+ * over 250 s (a forger moving it past what he rewrote) does not vouch for them. */
+static void test_verify_unvouched_from_covered(void **state)
+{
+	struct fx *f = *state;
+	put_kv(f, PER_CHECKPOINT); /* LSN 1..10 at NOW_MS */
+	uint8_t buf[HW_SYSTEM_RECORD_BYTES_MAX];
+	size_t len;
+	uint64_t covers;
+	assert_int_equal(hw_checkpoint_make(f->s, &f->k1, NOW_MS, buf, sizeof buf, &len, &covers),
+			 0);
+	assert_int_equal(covers, 10);
+	for (int i = 1; i <= 5; i++) { /* LSN 11..15, 50 s apart */
+		f->later_ms = i * 50000;
+		put_kv(f, 1);
+	}
+	struct hw_result res;
+	submit_at(f->s, NOW_MS + f->later_ms, buf, len, true, &res); /* LSN 16 */
+	assert_int_equal(res.code, 0);
+	assert_int_equal(res.lsn, 16);
+	put_kv(f, 1); /* LSN 17, at the same time */
+	hw_store_close(f->s);
+	f->s = NULL;
+	struct hw_verify_report r;
+	struct hw_verify_trust t = {.keys = f->k1.pk, .count = 1, .cadence_ms = 60000};
+	assert_int_equal(hw_verify_trusted(f->a, f->scratch, &t, NULL, NULL, &r), 0);
+	assert_int_equal(r.good_cp_lsn, 16);
+	assert_int_equal(r.unvouched, 7);
+	assert_int_equal(r.unvouched_ms, 250000); /* > 3 x 60 s */
+	assert_int_equal(r.code, HW_EUNVOUCHED);
+	assert_int_equal(r.first_bad_lsn, 11);
+	t.cadence_ms = 90000; /* 250 s <= 270 s */
+	assert_int_equal(hw_verify_trusted(f->a, f->scratch, &t, NULL, NULL, &r), 0);
+	assert_int_equal(r.code, 0);
+}
+
 /* One flipped signature byte in a rewritten log (hashes recomputed) is found at the
  * checkpoint's LSN; the checkpoint before it is the last good one. */
 static void test_verify_flipped_signature(void **state)
@@ -668,12 +756,7 @@ static void test_verify_rewritten_history(void **state)
 	struct fx *f = *state;
 	three_checkpoints(f, &f->k1);
 	rewrite(f, 22, WRONG_DIGEST);
-	struct hw_verify_report r;
-	verify_dir(f, f->b, f->k1.pk, 1, &r);
-	assert_int_equal(r.code, HW_ESIGNATURE);
-	assert_int_equal(r.first_bad_lsn, 33);
-	assert_non_null(strstr(r.what, "entry 32"));
-	assert_int_equal(r.good_cp_lsn, 22);
+	expect_damage(f, f->b, HW_ESIGNATURE, 33, "entry 32", 22);
 }
 
 int main(void)
@@ -686,6 +769,8 @@ int main(void)
 		T(test_node_event_replicated),
 		T(test_verify_good_chain),
 		T(test_verify_unvouched_tail),
+		T(test_verify_copied_checkpoint),
+		T(test_verify_unvouched_from_covered),
 		T(test_verify_flipped_signature),
 		T(test_verify_untrusted_key),
 		T(test_verify_wrong_digest),
