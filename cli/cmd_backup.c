@@ -289,6 +289,16 @@ static int cmd_restore(const struct hw_cli_cmd *cmd, int argc, char **argv)
 	       " %.2f s\n",
 	       pos[0], pos[1], info.lsn, hw_cli_iso(info.time_ms, when, sizeof(when)),
 	       hw_cli_hex(info.digest, hex), info.seconds);
+	if (info.base_lsn != 0 && info.state_cp_lsn != 0)
+		printf("hawser restore: the snapshot's log starts after lsn %" PRIu64
+		       ": its state, copied as it was, matched the digest the checkpoint at lsn "
+		       "%" PRIu64 " signed\n",
+		       info.base_lsn, info.state_cp_lsn);
+	else if (info.base_lsn != 0)
+		printf("hawser restore: note: the snapshot's log starts after lsn %" PRIu64
+		       ": its state was copied as it was, and no signed checkpoint in the "
+		       "backup's log after the snapshot vouches for it\n",
+		       info.base_lsn);
 	if (o.time_given && info.end_lsn > 0 && info.lsn == info.end_lsn &&
 	    info.time_ms < o.until_ms) { /* T is later than the backup's last entry */
 		char until[40];

@@ -565,11 +565,13 @@ enum hw_verdict hw_cli_drill_signers(struct drill *d, const struct hw_verify_rep
 	enum hw_verdict verdict = HW_VERDICT_PASS;
 	size_t n = d->n_trust;
 	const char *keys = n == 1 ? "key" : "keys";
-	if (v->code == HW_EUNTRUSTED || v->code == HW_ESIGNATURE || v->code == HW_EUNVOUCHED) {
+	bool state_only = hw_verify_state_unvouched(v); /* the state check reports it */
+	if (v->code == HW_EUNTRUSTED || v->code == HW_ESIGNATURE ||
+	    (v->code == HW_EUNVOUCHED && !state_only)) {
 		verdict = HW_VERDICT_FAIL;
 		snprintf(why, cap, "%s at LSN %" PRIu64 ": %s (%zu trusted %s of %s)",
 			 hw_errname(v->code), v->first_bad_lsn, v->what, n, keys, trust_source(d));
-	} else if (v->code != 0) {
+	} else if (v->code != 0 && !state_only) {
 		verdict = HW_VERDICT_SKIP;
 		snprintf(why, cap, "not judged: the store is damaged");
 	} else if (n == 0 && v->checkpoints > 0) {

@@ -128,10 +128,12 @@ int hw_cli_drill_track_cb(void *arg, uint64_t done, uint64_t total);
 
 /* Verify the store in dir as a phase pair of d's report (cli/cmd_drill_verify.c), and
  * the three things hw_verify proves as checks. hw_cli_drill_verify_dir judges each
- * checkpoint's signer against d's n_trust keys (none: signatures only) and returns 0
- * when the check ran. */
+ * checkpoint's signer against d's n_trust keys (none: signatures only), takes the state
+ * of a store whose log starts after a base as vouched for by checkpoint state_cp_lsn (a
+ * restore's hw_restore_info.state_cp_lsn; 0: none) and returns 0 when the check ran. */
 struct hw_verify_report;
-int hw_cli_drill_verify_dir(struct drill *d, const char *dir, struct hw_verify_report *v);
+int hw_cli_drill_verify_dir(struct drill *d, const char *dir, uint64_t state_cp_lsn,
+			    struct hw_verify_report *v);
 
 /* Load the sign key of each --trust file, else of each [drills] trust file, into
  * d->trust. A file that does not load ends the drill in ERROR, naming it: a drill that

@@ -162,7 +162,7 @@ static void restore_run(struct drill *d, const char *backup, const char *into)
 	restore_target_checks(d, &g, have_g, into, &info);
 	struct hw_verify_report v;
 	double t0 = hw_report_clock(&d->rep);
-	rc = hw_cli_drill_verify_dir(d, into, &v);
+	rc = hw_cli_drill_verify_dir(d, into, info.state_cp_lsn, &v);
 	double verify_s = hw_report_clock(&d->rep) - t0;
 	if (rc) {
 		hw_report_finish(&d->rep, HW_DRILL_ERROR,
@@ -268,7 +268,9 @@ const struct hw_cli_cmd hw_cli_drill_restore = {
 	"  --trust NODE.PUB (up to 8; default: [drills] trust): the node.pub of each node\n"
 	"  that may sign checkpoints. Check \"checkpoint signers\": a checkpoint signed by\n"
 	"  another key fails (EUNTRUSTED); so do signed checkpoints when no key is given; a\n"
-	"  restored log with no checkpoint is a warning.\n"
+	"  restored log with no checkpoint is a warning. A backup of a pruned store is\n"
+	"  restored by copying its snapshot: with keys given, its state must match the\n"
+	"  digest of the first signed checkpoint after it, else the drill fails.\n"
 	"  The history row goes to DIR's store. --keep leaves the restored store in S.\n"
 	"  --backup-dir D overrides backup_dir.\n"
 	"  --connect ADDR: tell the node at ADDR (its client port), which records a restore\n"

@@ -75,6 +75,14 @@ void hw_cli_drill_verify_checks(struct hw_report *r, const struct hw_verify_repo
 	else if (v->state_rebuilt)
 		hw_report_check(r, "state rebuilt equals stored", HW_VERDICT_PASS, "digest %s",
 				hw_cli_hex(v->digest_stored, a));
+	else if (v->state_cp_lsn != 0)
+		hw_report_check(
+			r, "state rebuilt equals stored", HW_VERDICT_PASS,
+			"the restore matched it with the digest the checkpoint at LSN %" PRIu64
+			" signed and replayed on from there; digest %s",
+			v->state_cp_lsn, hw_cli_hex(v->digest_stored, a));
+	else if (hw_verify_state_unvouched(v))
+		hw_report_check(r, "state rebuilt equals stored", HW_VERDICT_FAIL, "%s", v->what);
 	else
 		hw_report_check(r, "state rebuilt equals stored", HW_VERDICT_SKIP, "%s",
 				c != 0 ? "not reached"
@@ -105,7 +113,8 @@ static void verify_phases(struct hw_report *r, const struct tracker *t, double t
 }
 
 /* Verify the store in dir as a phase pair of r. Returns 0 when the check ran. */
-int hw_cli_drill_verify_dir(struct drill *d, const char *dir, struct hw_verify_report *v)
+int hw_cli_drill_verify_dir(struct drill *d, const char *dir, uint64_t state_cp_lsn,
+			    struct hw_verify_report *v)
 {
 	char scratch[PATH_MAX];
 	int rc = hw_cli_drill_scratch(d, "verify", scratch, sizeof(scratch));
@@ -116,7 +125,8 @@ int hw_cli_drill_verify_dir(struct drill *d, const char *dir, struct hw_verify_r
 	struct hw_verify_trust vt = {.keys = d->trust,
 				     .count = d->n_trust,
 				     .cadence_records = d->cfg.checkpoint_records,
-				     .cadence_ms = d->cfg.checkpoint_interval_ms};
+				     .cadence_ms = d->cfg.checkpoint_interval_ms,
+				     .state_cp_lsn = state_cp_lsn};
 	rc = hw_verify_trusted(dir, scratch, &vt, hw_cli_drill_track_cb, &t, v);
 	hw_cli_progress_end();
 	double t1 = hw_report_clock(&d->rep);
@@ -436,7 +446,7 @@ static int run_verify(const struct hw_cli_cmd *cmd, int argc, char **argv)
 	if (hw_cli_drill_trust_load(&d) != 0)
 		return hw_cli_drill_finish(&d);
 	struct hw_verify_report v;
-	rc = hw_cli_drill_verify_dir(&d, d.dir, &v);
+	rc = hw_cli_drill_verify_dir(&d, d.dir, 0, &v);
 	if (rc) {
 		hw_report_finish(&d.rep, HW_DRILL_ERROR, "verify of %s could not run: %s (%s)",
 				 d.dir, hw_strerror(rc), hw_errname(rc));
@@ -485,6 +495,8 @@ const struct hw_cli_cmd hw_cli_drill_verify = {
 	"  signed checkpoint's signer is judged against the node.pub files of --trust (up\n"
 	"  to 8), else of [drills] trust: an untrusted one fails the drill (HW_EUNTRUSTED);\n"
 	"  with none configured, signed checkpoints only warn that no signer was judged.\n"
+	"  A store whose log was pruned is checked from its base by hash and chain only;\n"
+	"  with trusted keys its state, which nothing vouches for, fails the drill.\n"
 	"  With --connect (2 to 16 client addresses, one per node), ask every node over its\n"
 	"  client port for its state digest at one LSN (--at-lsn, else the lowest head the\n"
 	"  nodes report) and compare them; each node answers from one read transaction when\n"

@@ -444,20 +444,28 @@ static void verify_text(const char *dir, const struct hw_verify_report *r)
 		       ", digest %s, %.2f s\n",
 		       dir, r->entries, r->head_lsn, hw_cli_hex(r->digest_stored, hex), r->seconds);
 		if (!r->state_rebuilt)
-			printf("  state tables not checked: the log starts after LSN %" PRIu64
-			       ", so nothing rebuilds or vouches for them (docs/security.md)\n",
+			printf("  the log starts after LSN %" PRIu64
+			       ": the entries after it checked "
+			       "by hash and chain only, their records not decoded or validated; "
+			       "state tables not checked, nothing rebuilds or vouches for them "
+			       "(docs/security.md)\n",
 			       r->base_lsn);
 		verify_checkpoints(r);
 		return;
 	}
+	const char *verdict = r->code == HW_EUNVOUCHED ? "NOT VOUCHED FOR" : "DAMAGED";
 	if (r->first_bad_lsn)
-		printf("hawser verify: %s DAMAGED: first bad lsn %" PRIu64 ": %s (%s)\n", dir,
+		printf("hawser verify: %s %s: first bad lsn %" PRIu64 ": %s (%s)\n", dir, verdict,
 		       r->first_bad_lsn, r->what, hw_errname(r->code));
 	else /* damage outside the log entries, e.g. the state tables */
-		printf("hawser verify: %s DAMAGED: %s (%s)\n", dir, r->what, hw_errname(r->code));
+		printf("hawser verify: %s %s: %s (%s)\n", dir, verdict, r->what,
+		       hw_errname(r->code));
 	printf("  %" PRIu64 " entries checked, head lsn %" PRIu64 ", %.2f s\n", r->entries,
 	       r->head_lsn, r->seconds);
-	if (r->code == HW_EUNVOUCHED)
+	if (hw_verify_state_unvouched(r))
+		printf("  only a restore vouches for such a state: it matches it with the first "
+		       "signed checkpoint after the snapshot (hawser drill restore)\n");
+	else if (r->code == HW_EUNVOUCHED)
 		printf("  the cadence is the [durability] checkpoint_records and "
 		       "checkpoint_interval the primaries ran with: --checkpoint-records N "
 		       "--checkpoint-interval D\n");
@@ -523,6 +531,9 @@ const struct hw_cli_cmd hw_cli_verify = {
 	"  checkpoint by another key is damage (EUNTRUSTED), and so is a tail of entries no\n"
 	"  good checkpoint vouches for that is longer than three cadences, counted from the\n"
 	"  entry it vouches for (EUNVOUCHED: its checkpoints removed, or never made).\n"
+	"  A store whose log starts after a base (pruned) is checked from there by hash and\n"
+	"  chain only: its records are not validated, its state not rebuilt; with --trust\n"
+	"  that state is EUNVOUCHED (nothing vouches for it; a restore drill can).\n"
 	"  --checkpoint-records N and --checkpoint-interval D: the [durability] cadence the\n"
 	"  primaries ran with (default 100000 and 60s; 0 turns either bound off). Without\n"
 	"  --trust, signatures are checked but not who made them. Exit 0 intact, 3 damage\n"

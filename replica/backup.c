@@ -34,7 +34,9 @@
 
 #include <sodium.h>
 
+#include "base/arena.h"
 #include "base/assert.h"
+#include "replica/checkpoint.h"
 #include "replica/entry.h"
 #include "replica/snapshot.h"
 #include "replica/store_int.h"
@@ -1067,6 +1069,8 @@ struct backup_view {
 	char snap_dir[PATH_MAX];
 	const uint8_t *log; /* first m.log_bytes of log.hwl; NULL when empty */
 	size_t log_len;
+	struct hw_checkpoint_claim vouch; /* what a copied state must match (lsn 0: none) */
+	struct hw_arena arena;            /* to decode a checkpoint */
 };
 
 static int snapshot_check(const char *bdir, struct backup_view *bv, char *what)
@@ -1140,7 +1144,7 @@ static int log_next(const struct backup_view *bv, size_t *off, struct hw_entry *
 }
 
 /* Every log entry must decode and continue the chain from the snapshot to the end. */
-static int log_check(const struct backup_view *bv, char *what)
+static int log_check(struct backup_view *bv, char *what)
 {
 	struct hw_head end = {.lsn = bv->m.snapshot_lsn};
 	memcpy(end.hash, bv->m.snapshot_hash, HW_HASH_BYTES);
@@ -1155,6 +1159,8 @@ static int log_check(const struct backup_view *bv, char *what)
 			return fail(what, HW_EBACKUP,
 				    "log.hwl entry %" PRIu64 " does not continue LSN %" PRIu64,
 				    e.lsn, end.lsn);
+		if (bv->vouch.lsn == 0) /* the first that covers the snapshot's head or later */
+			hw_checkpoint_claim_of(&e, bv->m.snapshot_lsn, &bv->arena, &bv->vouch);
 		end.lsn = e.lsn;
 		memcpy(end.hash, e.hash, HW_HASH_BYTES);
 	}
@@ -1170,11 +1176,13 @@ static void backup_close(struct backup_view *bv)
 	if (bv->log != NULL)
 		munmap((void *)bv->log, bv->log_len);
 	bv->log = NULL;
+	hw_arena_fini(&bv->arena);
 }
 
 /* Check everything before anything is created: MANIFEST, file hashes, the log's chain. */
 static int backup_open(const char *bdir, struct backup_view *bv, char *what)
 {
+	hw_arena_init(&bv->arena, 0, 0);
 	int rc = manifest_read(bdir, &bv->m, what);
 	if (rc == 0)
 		rc = snapshot_check(bdir, bv, what);
@@ -1238,9 +1246,30 @@ static int target_check(struct hw_store *snap, const struct backup_view *bv, int
 	return rc;
 }
 
-/* Append the backup log's entries that follow dst's head, up to target t. */
+/* At the LSN bv->vouch covers, dst's state (the batch flushed) must be the one it signed. */
+static int vouch_check(const struct backup_view *bv, struct hw_store *dst, struct batch *b,
+		       uint64_t lsn, struct hw_restore_info *info)
+{
+	uint8_t d[HW_HASH_BYTES];
+	if (bv->vouch.lsn == 0 || lsn != bv->vouch.covers)
+		return 0;
+	int rc = batch_flush(dst, b);
+	if (rc == 0)
+		rc = hw_store_digest(dst, d);
+	if (rc == 0 && memcmp(d, bv->vouch.digest, HW_HASH_BYTES) != 0)
+		return fail(info->what, HW_EBACKUP,
+			    "the state at LSN %" PRIu64
+			    " is not the one the checkpoint at LSN %" PRIu64
+			    " signed: the snapshot's state is not its log's",
+			    lsn, bv->vouch.lsn);
+	info->state_cp_lsn = rc == 0 ? bv->vouch.lsn : 0;
+	return rc;
+}
+
+/* Append the backup log's entries that follow dst's head, up to target t, checking the
+ * state where bv->vouch says. */
 static int log_replay(const struct backup_view *bv, struct hw_store *dst, const struct target *t,
-		      struct batch *b)
+		      struct batch *b, struct hw_restore_info *info)
 {
 	struct hw_head h;
 	int rc = hw_store_head(dst, &h);
@@ -1248,12 +1277,16 @@ static int log_replay(const struct backup_view *bv, struct hw_store *dst, const 
 	const uint8_t *p;
 	size_t len, off = 0;
 	uint64_t next = h.lsn + 1;
+	if (rc == 0)
+		rc = vouch_check(bv, dst, b, h.lsn, info);
 	while (rc == 0 && off < bv->log_len) {
 		rc = log_next(bv, &off, &e, &p, &len);
 		/* Not the next one: replay stopped inside the snapshot, at the target. */
 		if (rc != 0 || e.lsn != next || past_target(t, &e))
 			break;
 		rc = batch_add(dst, b, p, len);
+		if (rc == 0)
+			rc = vouch_check(bv, dst, b, next, info);
 		next++;
 	}
 	return rc == 0 ? batch_flush(dst, b) : rc;
@@ -1290,7 +1323,7 @@ static int restore_into(const struct backup_view *bv, struct hw_store *snap, boo
 		return rc;
 	rc = copied ? 0 : replay_into(snap, dst, t, b);
 	if (rc == 0)
-		rc = log_replay(bv, dst, t, b);
+		rc = log_replay(bv, dst, t, b, info);
 	if (rc == 0)
 		rc = hw_store_head(dst, &h);
 	if (rc == 0)
@@ -1444,6 +1477,9 @@ int hw_restore(const char *backup_dir, const char *dir, uint64_t until_lsn, int6
 	if (rc == 0)
 		rc = hw_store_base(snap, &base);
 	bool copy = base.lsn != 0; /* its log starts after a base: copy, not replay */
+	info->base_lsn = base.lsn;
+	if (!copy)
+		bv.vouch.lsn = 0; /* rebuilt from entry 1: verify compares every checkpoint */
 	if (rc == 0)
 		rc = copy ? copy_target_check(snap, &base, &t, info->what)
 			  : target_check(snap, &bv, until_time_ms, info->what);

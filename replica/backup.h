@@ -57,6 +57,13 @@ struct hw_restore_info {
 					 a failure after is the target directory's */
 	char what[160];               /* on HW_EBACKUP, what is wrong in words ("log.hwl is
 	                                 truncated"); else "" */
+	uint64_t base_lsn;            /* the snapshot's log starts after it, so the snapshot was
+					 copied whole, its state as it was (0: replayed from
+					 entry 1) */
+	uint64_t state_cp_lsn;        /* copied: the checkpoint in log.hwl whose signed state
+					 digest the restored state matched at the LSN it covers
+					 (who signed it is verify's to judge:
+					 hw_verify_trust.state_cp_lsn); 0: none reached */
 };
 
 /* Check the backup in backup_dir and rebuild a store from it in dir (which must not hold
@@ -67,7 +74,10 @@ struct hw_restore_info {
  * is before anything the backup holds, or until_lsn is after its last entry. A snapshot whose log
  * starts after a base (a backup of a pruned store) cannot be replayed from entry 1: it is copied
  * into dir whole (mdb_env_copy2) and log.hwl replayed on top, so the target must be at or after the
- * snapshot's head (HW_ENOTFOUND, with the reason in info->what, before it). */
+ * snapshot's head (HW_ENOTFOUND, with the reason in info->what, before it). Nothing but a
+ * signed checkpoint can vouch for such a copied state: the first one in log.hwl whose signature
+ * checks and that covers the snapshot's head or later has its state digest compared when the
+ * replay reaches the LSN it covers (info->state_cp_lsn; HW_EBACKUP when they differ). */
 int hw_restore(const char *backup_dir, const char *dir, uint64_t until_lsn,
 	       int64_t until_time_ms, hw_progress_cb *cb, void *arg,
 	       struct hw_restore_info *info);

@@ -7,7 +7,9 @@
 
 #include "base/assert.h"
 #include "base/bytes.h"
+#include "base/arena.h"
 #include "base/reject.h"
+#include "replica/entry.h"
 #include "replica/record.h"
 #include "replica/store.h"
 #include "replica/validate.h"
@@ -52,6 +54,32 @@ int hw_checkpoint_check(const Tos__V1__Checkpoint *c)
 	return crypto_sign_verify_detached(c->signature.data, msg, n, c->public_key.data) == 0
 		       ? 0
 		       : HW_ESIGNATURE;
+}
+
+const Tos__V1__Checkpoint *hw_checkpoint_of(const struct hw_entry *e, struct hw_arena *arena)
+{
+	/* 0x82 0x02 is the tag of Record field 32 (checkpoint): without it, no checkpoint. */
+	if (memmem(e->record, e->record_len, "\x82\x02", 2) == NULL)
+		return NULL;
+	Tos__V1__Record *rec;
+	struct hw_reject rej;
+	hw_arena_reset(arena);
+	if (hw_record_decode(e->record, e->record_len, arena, &rec, &rej) != 0 ||
+	    rec->payload_case != TOS__V1__RECORD__PAYLOAD_CHECKPOINT)
+		return NULL;
+	return rec->checkpoint;
+}
+
+bool hw_checkpoint_claim_of(const struct hw_entry *e, uint64_t from_lsn, struct hw_arena *arena,
+			    struct hw_checkpoint_claim *out)
+{
+	const Tos__V1__Checkpoint *c = hw_checkpoint_of(e, arena);
+	if (c == NULL || c->lsn < from_lsn || c->lsn >= e->lsn || hw_checkpoint_check(c) != 0)
+		return false;
+	out->lsn = e->lsn;
+	out->covers = c->lsn;
+	memcpy(out->digest, c->state_digest.data, HW_HASH_BYTES);
+	return true;
 }
 
 /* Pack rec (a system record: no tenant, no facility) with a random record_id. */

@@ -24,6 +24,7 @@
 #ifndef HW_REPLICA_CHECKPOINT_H
 #define HW_REPLICA_CHECKPOINT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -39,6 +40,14 @@ struct hw_store;
 #define HW_SIGNER_ID_MAX   35u /* a node id (engine/config.h) with room to spare */
 /* Room for one encoded system record: a checkpoint is about 260 bytes. */
 #define HW_SYSTEM_RECORD_BYTES_MAX 1024u
+
+/* What a checkpoint that passed its checks claims, for a replay to compare: in its entry
+ * at lsn, that the state digest at LSN covers (< lsn) was digest. */
+struct hw_checkpoint_claim {
+	uint64_t lsn;
+	uint64_t covers;
+	uint8_t digest[HW_HASH_BYTES];
+};
 
 /* Who signs: the node's id and Ed25519 pair (engine/io/channel.h hw_identity sign_*). */
 struct hw_signer {
@@ -60,6 +69,20 @@ int hw_checkpoint_make(struct hw_store *s, const struct hw_signer *k, int64_t no
  * checkpoint whose fields have the wrong sizes). Whether that key is trusted is the
  * caller's question (verify: --trust). */
 int hw_checkpoint_check(const Tos__V1__Checkpoint *c);
+
+/* The checkpoint entry e holds, decoded into arena (valid until its next reset), or NULL
+ * when it holds none; a record that does not decode holds none (a replay reports it).
+ * Cheap for the other entries: their record bytes are searched for the checkpoint
+ * field's tag before anything is decoded. Checks nothing: hw_checkpoint_check(). */
+struct hw_arena;
+struct hw_entry;
+const Tos__V1__Checkpoint *hw_checkpoint_of(const struct hw_entry *e, struct hw_arena *arena);
+
+/* If e holds a checkpoint whose signature checks (its key is not judged) and that covers an
+ * LSN from from_lsn on, before e's own: what it claims into *out, and true. arena as for
+ * hw_checkpoint_of(). */
+bool hw_checkpoint_claim_of(const struct hw_entry *e, uint64_t from_lsn, struct hw_arena *arena,
+			    struct hw_checkpoint_claim *out);
 
 /* Encode ev as a system record (event time now_ms, random record_id) into buf[0..cap).
  * Validates it first: a reject code (rej filled) for a malformed event, which then

@@ -42,13 +42,6 @@ static int bad(struct hw_verify_report *r, int code, uint64_t lsn, const char *f
 
 /* ---- pass 1: the log --------------------------------------------------------------- */
 
-/* A checkpoint that passed pass 1, for the digest check of pass 2. */
-struct cp {
-	uint64_t lsn;    /* its own entry */
-	uint64_t covers; /* the entry it vouches for */
-	uint8_t digest[HW_HASH_BYTES];
-};
-
 struct walk {
 	uint64_t last_lsn;
 	uint8_t last_hash[HW_HASH_BYTES];
@@ -60,7 +53,7 @@ struct walk {
 	const uint8_t *trust; /* trust_count Ed25519 keys */
 	size_t trust_count;
 	struct hw_arena arena; /* one record at a time */
-	struct cp *cps;
+	struct hw_checkpoint_claim *cps; /* those that passed pass 1, for pass 2 */
 	size_t n_cps, cap_cps;
 	/* The time the entries after the last good checkpoint's own were coming in (the
 	 * report adds those since the entry it vouches for): the steps between two of them
@@ -127,13 +120,13 @@ static int keep_cp(struct walk *w, const Tos__V1__Checkpoint *c, uint64_t lsn,
 {
 	if (w->n_cps == w->cap_cps) {
 		size_t cap = w->cap_cps ? 2 * w->cap_cps : 64;
-		struct cp *p = realloc(w->cps, cap * sizeof *p);
+		struct hw_checkpoint_claim *p = realloc(w->cps, cap * sizeof *p);
 		if (p == NULL)
 			return bad(r, HW_ENOMEM, lsn, "out of memory listing checkpoints");
 		w->cps = p;
 		w->cap_cps = cap;
 	}
-	struct cp *k = &w->cps[w->n_cps++];
+	struct hw_checkpoint_claim *k = &w->cps[w->n_cps++];
 	k->lsn = lsn;
 	k->covers = c->lsn;
 	memcpy(k->digest, c->state_digest.data, HW_HASH_BYTES);
@@ -148,16 +141,9 @@ static int keep_cp(struct walk *w, const Tos__V1__Checkpoint *c, uint64_t lsn,
  * does not decode is the rebuild's to report. */
 static int checkpoint_one(struct walk *w, const struct hw_entry *e, struct hw_verify_report *r)
 {
-	/* 0x82 0x02 is the tag of Record field 32 (checkpoint): without it, no checkpoint. */
-	if (memmem(e->record, e->record_len, "\x82\x02", 2) == NULL)
+	const Tos__V1__Checkpoint *c = hw_checkpoint_of(e, &w->arena);
+	if (c == NULL)
 		return 0;
-	Tos__V1__Record *rec;
-	struct hw_reject rej;
-	hw_arena_reset(&w->arena);
-	if (hw_record_decode(e->record, e->record_len, &w->arena, &rec, &rej) != 0 ||
-	    rec->payload_case != TOS__V1__RECORD__PAYLOAD_CHECKPOINT)
-		return 0;
-	const Tos__V1__Checkpoint *c = rec->checkpoint;
 	if (hw_checkpoint_check(c) != 0)
 		return bad(r, HW_ESIGNATURE, e->lsn,
 			   "checkpoint at LSN %" PRIu64 " by %s: the signature does not verify",
@@ -349,7 +335,7 @@ static int replay_checked(struct hw_store *s, struct hw_store *d, uint64_t head_
 	int rc = 0;
 	bool format4_seen = false; /* nodes signed format 3's digests only before format 4 */
 	for (*checked = 0; rc == 0 && *checked < w->n_cps; ++*checked) {
-		const struct cp *c = &w->cps[*checked];
+		const struct hw_checkpoint_claim *c = &w->cps[*checked];
 		bool ok = false, format3 = false;
 		rc = hw_store_replay(s, d, c->covers, 0, cb, arg);
 		if (rc == 0)
@@ -491,6 +477,27 @@ static void cadence_check(const struct hw_verify_trust *t, struct hw_verify_repo
 	    t->cadence_records, (double)t->cadence_ms / 1000.0);
 }
 
+/* A state not rebuilt (the log starts after a base) is vouched for by the checkpoint the
+ * restore that built it matched it with, if that one passed every check; with keys to
+ * judge by, by nothing else. */
+static void state_check(const struct walk *w, const struct hw_verify_trust *t,
+			struct hw_verify_report *r)
+{
+	if (r->code != 0 || r->base_lsn == 0)
+		return;
+	for (size_t i = 0; i < w->n_cps && t->state_cp_lsn != 0; i++)
+		if (w->cps[i].lsn == t->state_cp_lsn) {
+			r->state_cp_lsn = t->state_cp_lsn;
+			return;
+		}
+	if (r->keys_judged)
+		bad(r, HW_EUNVOUCHED, 0,
+		    "state tables: the log starts after LSN %" PRIu64
+		    ", so they were not rebuilt, and no trusted checkpoint's digest was matched "
+		    "with them",
+		    r->base_lsn);
+}
+
 int hw_verify_trusted(const char *dir, const char *scratch_dir, const struct hw_verify_trust *t,
 		      hw_progress_cb *cb, void *arg, struct hw_verify_report *report)
 {
@@ -512,6 +519,8 @@ int hw_verify_trusted(const char *dir, const char *scratch_dir, const struct hw_
 	rc = verify_store(s, scratch_dir, &w, cb, arg, report);
 	if (rc == 0 && report->keys_judged)
 		cadence_check(t, report);
+	if (rc == 0)
+		state_check(&w, t, report);
 	hw_arena_fini(&w.arena);
 	free(w.cps);
 	hw_store_close(s);

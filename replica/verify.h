@@ -3,9 +3,12 @@
  * with the stored state. Reports the first bad LSN.
  *
  * A store whose log starts after a base (pruned, replica/store.h) is checked from the
- * base: the first entry must continue the base's hash. Its state cannot be rebuilt from
- * the log (the entries that made most of it are gone): the report then says
- * state_rebuilt false and base_lsn, and intact means "chain and records intact".
+ * base: the first entry must continue the base's hash, and each entry after it its own
+ * hash and the chain; its records are not decoded or validated (that takes the state
+ * before them), nor can its state be rebuilt from the log (the entries that made most of
+ * it are gone). The report then says state_rebuilt false and base_lsn, and intact means
+ * "hash chain intact from the base", no more; with trusted keys it means that only when
+ * a checkpoint vouches for the state (hw_verify_trusted()).
  *
  * Signed checkpoints (replica/checkpoint.h) are checked on the way: each one's signature,
  * its key against the trusted keys (when any are given), that the entry it covers has
@@ -22,6 +25,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "hawser_error.h"
 #include "hawser_limits.h"
 
 /* Units (entries, or pages of a snapshot copy) between two progress calls of a walk or
@@ -63,10 +67,20 @@ struct hw_verify_report {
 				    checkpoint's own: the steps between two entries, each of
 				    at most one cadence_ms (a longer one, the cluster idle or
 				    down, counts nothing); 0 without a time cadence */
+	uint64_t state_cp_lsn;   /* state not rebuilt (a log after a base): the checkpoint
+				    that vouches for it (hw_verify_trust.state_cp_lsn,
+				    found to pass every check); 0: none */
 	uint8_t digest_stored[HW_HASH_BYTES];
 	uint8_t digest_rebuilt[HW_HASH_BYTES];
 	double seconds;
 };
+
+/* Whether r's verdict is about the state tables, which nothing vouches for
+ * (hw_verify_trusted()), rather than about the log's entries. */
+static inline bool hw_verify_state_unvouched(const struct hw_verify_report *r)
+{
+	return r->code == HW_EUNVOUCHED && r->first_bad_lsn == 0;
+}
 
 /* Verify the store in dir (opened read-only), rebuilding into scratch_dir (created, then
  * removed). Returns 0 when the check ran (see report->code for its verdict) or an error
@@ -75,14 +89,18 @@ int hw_verify(const char *dir, const char *scratch_dir, hw_progress_cb *cb, void
 	      struct hw_verify_report *report);
 
 /* What hw_verify_trusted() judges by: count Ed25519 public keys (32 bytes each, back to
- * back, HW_VERIFY_TRUST_MAX at most) and the checkpoint cadence the primaries ran with
- * ([durability] checkpoint_records and checkpoint_interval; 0 turns either off). */
+ * back, HW_VERIFY_TRUST_MAX at most), the checkpoint cadence the primaries ran with
+ * ([durability] checkpoint_records and checkpoint_interval; 0 turns either off) and, for
+ * a store whose log starts after a base, state_cp_lsn: the checkpoint (its own LSN) whose
+ * signed digest the restore that built the store matched its state with
+ * (hw_restore_info.state_cp_lsn; 0: none). */
 #define HW_VERIFY_TRUST_MAX 64u
 struct hw_verify_trust {
 	const uint8_t *keys;
 	size_t count;
 	uint64_t cadence_records;
 	int64_t cadence_ms;
+	uint64_t state_cp_lsn;
 };
 
 /* A log's unvouched tail may be this many cadences long: a primary that stopped just
@@ -96,7 +114,11 @@ struct hw_verify_trust {
  * HW_ERANGE); and, since whoever rewrites the log can drop the checkpoints after what he
  * changed, so is a tail of entries no good checkpoint vouches for that is longer than
  * HW_VERIFY_CADENCE_SLACK cadences, in entries or in time (HW_EUNVOUCHED at its first
- * LSN). t NULL or t->count 0 is hw_verify(). */
+ * LSN). And since whoever can write a store can set its base to its head, drop the log
+ * and change the state tables, so is a state that was neither rebuilt (the log starts
+ * after a base) nor matched with t->state_cp_lsn, a checkpoint that passed every check
+ * (HW_EUNVOUCHED, first_bad_lsn 0: the state, not an entry). t NULL or t->count 0 is
+ * hw_verify() (which reports state_cp_lsn all the same). */
 int hw_verify_trusted(const char *dir, const char *scratch_dir, const struct hw_verify_trust *t,
 		      hw_progress_cb *cb, void *arg, struct hw_verify_report *report);
 

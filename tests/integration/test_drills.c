@@ -3,7 +3,8 @@
  * paths: an intact store verifies; a damaged one fails naming the LSN; two stores are
  * compared at one LSN (equal twins pass, a digest mismatch fails); a backup restores and
  * verifies within the RTO, fails against a 1 ms RTO, and a damaged backup fails with the
- * reason, and one whose checkpoints an untrusted key signed fails with HW_EUNTRUSTED; the
+ * reason, and one whose checkpoints an untrusted key signed fails with HW_EUNTRUSTED, one
+ * of a pruned store whose state no signed checkpoint vouches for fails too; the
  * procedure fails on too few backup generations, naming backup_dir, and passes
  * a complete setup; status reports overdue kinds. Every drill leaves its JSON and HTML
  * report and a history row. */
@@ -25,6 +26,7 @@
 #include <dirent.h>
 
 #include "base/clock.h"
+#include "replica/store.h"
 #include "tests/integration/cli_fix.h"
 
 static int setup(void **state)
@@ -323,6 +325,38 @@ static void test_restore_newest_of_many(void **state)
 	assert_non_null(strstr(f->r.out, sub));
 }
 
+/* hawser keygen into f's directory name: pub and key get the paths of its node.pub and
+ * node.key. */
+static void keys_make(struct fix *f, const char *name, char pub[4300], char key[4300])
+{
+	char dir[4200];
+	path(f, name, dir, sizeof(dir));
+	assert_int_equal(hw(&f->r, "keygen", "--out", dir, NULL), 0);
+	snprintf(pub, 4300, "%s/node.pub", dir);
+	snprintf(key, 4300, "%s/node.key", dir);
+}
+
+/* Ingest n records made from seed into the store dir in batches of every, a checkpoint
+ * signed with key (a node.key) as node p1 after each one. */
+static void ingest_signed(struct fix *f, const char *dir, const char *n, const char *seed,
+			  const char *every, const char *key)
+{
+	assert_int_equal(hw(&f->r, "ingest", dir, "--generate", n, "--seed", seed, "--end-ms",
+			    END_MS, "--batch", every, "--checkpoint-every", every, "--sign-key",
+			    key, "--node-id", "p1", NULL),
+			 0);
+}
+
+/* Init a store at f->dir/name (its path into dir) and ingest n records signed as
+ * ingest_signed() does, seed 3. */
+static void make_signed_store(struct fix *f, const char *name, char dir[4200], const char *n,
+			      const char *every, const char *key)
+{
+	path(f, name, dir, 4200);
+	assert_int_equal(hw(&f->r, "init", dir, NULL), 0);
+	ingest_signed(f, dir, n, "3", every, key);
+}
+
 /* The summary's line for check name, "  verdict  name  detail", copied into line. */
 static void check_line(const char *out, const char *name, char *line, size_t cap)
 {
@@ -338,6 +372,16 @@ static void check_line(const char *out, const char *name, char *line, size_t cap
 	snprintf(line, cap, "%.*s", (int)strcspn(p, "\n"), p);
 }
 
+/* The summary's check name has verdict ("pass", "fail" ...) and its detail holds text. */
+static void check_is(const struct fix *f, const char *name, const char *verdict, const char *text)
+{
+	char line[1024], want[16];
+	check_line(f->r.out, name, line, sizeof(line));
+	snprintf(want, sizeof(want), "  %s  ", verdict);
+	assert_non_null(strstr(line, want));
+	assert_non_null(strstr(line, text));
+}
+
 /* restore judges who signed the restored log's checkpoints: a backup whose checkpoints
  * a rogue key signed fails with HW_EUNTRUSTED against the operator's trusted key (given
  * with --trust, or as [drills] trust in the config) and passes against the signer's own;
@@ -347,32 +391,20 @@ static void check_line(const char *out, const char *name, char *line, size_t cap
 static void test_restore_trust(void **state)
 {
 	struct fix *f = *state;
-	char dir[4200], bak[4200], scratch[4200], good[4200], rogue[4200], conf[4300];
-	char good_pub[4300], rogue_pub[4300], rogue_key[4300], drills[4400], line[1024];
-	path(f, "good", good, sizeof(good));
-	path(f, "rogue", rogue, sizeof(rogue));
-	assert_int_equal(hw(&f->r, "keygen", "--out", good, NULL), 0);
-	assert_int_equal(hw(&f->r, "keygen", "--out", rogue, NULL), 0);
-	snprintf(good_pub, sizeof(good_pub), "%s/node.pub", good);
-	snprintf(rogue_pub, sizeof(rogue_pub), "%s/node.pub", rogue);
-	snprintf(rogue_key, sizeof(rogue_key), "%s/node.key", rogue);
-	path(f, "t", dir, sizeof(dir));
+	char dir[4200], bak[4200], scratch[4200], conf[4300], drills[4400];
+	char good_pub[4300], good_key[4300], rogue_pub[4300], rogue_key[4300];
+	keys_make(f, "good", good_pub, good_key);
+	keys_make(f, "rogue", rogue_pub, rogue_key);
+	make_signed_store(f, "t", dir, "3000", "1000", rogue_key);
 	path(f, "bak", bak, sizeof(bak));
 	path(f, "scratch", scratch, sizeof(scratch));
-	assert_int_equal(hw(&f->r, "init", dir, NULL), 0);
-	assert_int_equal(hw(&f->r, "ingest", dir, "--generate", "3000", "--seed", "3", "--end-ms",
-			    END_MS, "--checkpoint-every", "1000", "--sign-key", rogue_key,
-			    "--node-id", "p1", NULL),
-			 0);
 	assert_int_equal(hw(&f->r, "backup", dir, bak, NULL), 0);
 
 	assert_int_equal(hw(&f->r, "drill", "restore", "--backup", bak, "--scratch", scratch,
 			    "--dir", dir, "--trust", good_pub, NULL),
 			 3);
 	assert_non_null(strstr(f->r.out, "FAIL: checkpoint signers: HW_EUNTRUSTED at LSN"));
-	check_line(f->r.out, "checkpoint signers", line, sizeof(line));
-	assert_non_null(strstr(line, "  fail  "));
-	assert_non_null(strstr(line, "is not trusted (1 trusted key of --trust)"));
+	check_is(f, "checkpoint signers", "fail", "is not trusted (1 trusted key of --trust)");
 	assert_report(&f->r);
 	snprintf(drills, sizeof(drills), "trust = %s\n", good_pub);
 	write_config(f, "t", drills, conf, sizeof(conf));
@@ -385,9 +417,7 @@ static void test_restore_trust(void **state)
 	assert_int_equal(hw(&f->r, "drill", "restore", "--config", conf, "--backup", bak,
 			    "--scratch", scratch, "--trust", rogue_pub, NULL),
 			 0);
-	check_line(f->r.out, "checkpoint signers", line, sizeof(line));
-	assert_non_null(strstr(line, "  pass  "));
-	assert_non_null(strstr(line, "each signed by one of 1 trusted key of --trust"));
+	check_is(f, "checkpoint signers", "pass", "each signed by one of 1 trusted key of --trust");
 	/* no trusted key: the signer cannot be judged, and the drill says so */
 	assert_int_equal(hw(&f->r, "drill", "restore", "--backup", bak, "--scratch", scratch,
 			    "--dir", dir, NULL),
@@ -404,9 +434,8 @@ static void test_restore_trust(void **state)
 			 0);
 	assert_non_null(
 		strstr(f->r.out, "warning: no trusted keys configured, no signed checkpoint"));
-	check_line(f->r.out, "checkpoint signers", line, sizeof(line));
-	assert_non_null(strstr(line, "  warn  "));
-	assert_non_null(strstr(line, "no trusted keys configured and no signed checkpoint"));
+	check_is(f, "checkpoint signers", "warn",
+		 "no trusted keys configured and no signed checkpoint");
 	/* a trusted key that is not there: no verdict */
 	assert_int_equal(hw(&f->r, "drill", "restore", "--backup", bak, "--scratch", scratch,
 			    "--dir", dir, "--trust", "/nonexistent/p1.pub", NULL),
@@ -422,15 +451,63 @@ static void test_restore_trust(void **state)
 	assert_int_equal(hw(&f->r, "drill", "verify", "--dir", dir, "--scratch", scratch, "--trust",
 			    rogue_pub, NULL),
 			 0);
-	check_line(f->r.out, "checkpoint signers", line, sizeof(line));
-	assert_non_null(strstr(line, "  pass  "));
+	check_is(f, "checkpoint signers", "pass", "");
 	assert_int_equal(hw(&f->r, "drill", "verify", "--dir", dir, "--scratch", scratch, NULL), 0);
-	check_line(f->r.out, "checkpoint signers", line, sizeof(line));
-	assert_non_null(strstr(line, "  warn  "));
-	assert_non_null(strstr(line, "no trusted keys configured: 3 signed checkpoints"));
+	check_is(f, "checkpoint signers", "warn",
+		 "no trusted keys configured: 3 signed checkpoints");
 	assert_int_equal(hw(&f->r, "drill", "verify", "--connect", "a:1,b:1", "--insecure",
 			    "--trust", good_pub, NULL),
 			 2);
+}
+
+/* Remove the log entries of the store in dir before keep_from (as retention does). */
+static void prune_store(const char *dir, uint64_t keep_from)
+{
+	struct hw_store *s;
+	assert_int_equal(hw_store_open(dir, NULL, &s), 0);
+	assert_int_equal(hw_store_prune(s, keep_from), 0);
+	hw_store_close(s);
+}
+
+/* A backup of a store pruned to its head holds a state nothing rebuilds: whoever can
+ * write it can set the base to the head, drop the log and change the state. With trusted
+ * keys the restore drill fails it, saying the state is not vouched for (it passed, the
+ * signers a mere warning), and so does verify --trust of the store; once an incremental
+ * backup holds a signed checkpoint after the snapshot, the restore matches the copied
+ * state with its digest and the drill passes. */
+static void test_restore_pruned_trust(void **state)
+{
+	struct fix *f = *state;
+	char dir[4200], bak[4200], scratch[4200], pub[4300], key[4300];
+	keys_make(f, "keys", pub, key);
+	make_signed_store(f, "pr", dir, "1000", "100", key);
+	path(f, "bak", bak, sizeof(bak));
+	path(f, "scratch", scratch, sizeof(scratch));
+	struct hw_store *s;
+	struct hw_head h;
+	struct hw_store_opts ro = {.read_only = true};
+	assert_int_equal(hw_store_open(dir, &ro, &s), 0);
+	assert_int_equal(hw_store_head(s, &h), 0);
+	hw_store_close(s);
+	prune_store(dir, h.lsn + 1);
+	assert_int_equal(hw(&f->r, "backup", dir, bak, NULL), 0);
+	assert_int_equal(hw(&f->r, "drill", "restore", "--backup", bak, "--scratch", scratch,
+			    "--dir", dir, "--trust", pub, NULL),
+			 3);
+	assert_non_null(strstr(f->r.out, "FAIL: state rebuilt equals stored: state tables: the "
+					 "log starts after LSN"));
+	check_is(f, "state rebuilt equals stored", "fail",
+		 "no trusted checkpoint's digest was matched");
+	assert_int_equal(hw(&f->r, "verify", dir, "--trust", pub, NULL), 3);
+	assert_non_null(strstr(f->r.out, "NOT VOUCHED FOR: state tables"));
+
+	ingest_signed(f, dir, "300", "9", "100", key);
+	assert_int_equal(hw(&f->r, "backup", dir, bak, NULL), 0);
+	assert_int_equal(hw(&f->r, "drill", "restore", "--backup", bak, "--scratch", scratch,
+			    "--dir", dir, "--trust", pub, NULL),
+			 0);
+	check_is(f, "state rebuilt equals stored", "pass",
+		 "the restore matched it with the digest the checkpoint");
 }
 
 /* Make n backup generations of store dir under bdir, generation i aged ages[i] ms. */
@@ -552,6 +629,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_restore, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restore_newest_of_many, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restore_trust, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_restore_pruned_trust, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_procedure_generations, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_procedure_pass, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_status_overdue, setup, teardown),

@@ -22,6 +22,7 @@
 
 #include "base/bytes.h"
 #include "replica/backup.h"
+#include "replica/checkpoint.h"
 #include "replica/entry.h"
 #include "replica/iso6346.h"
 #include "replica/record.h"
@@ -298,17 +299,16 @@ static MDB_env *raw_open(const char *dir, MDB_txn **txn)
 	return env;
 }
 
-/* Flip one bit (0x40) of a value in table of f's store (closed): the value of key, or the
- * first one when key is NULL; its byte at, or its middle byte when at is SIZE_MAX. */
-static void flip_stored(struct fx *f, const char *table, const char *key, size_t at)
+/* Flip one bit (0x40) of a value in table of the store in dir (closed): the value of key,
+ * or the first one when key is NULL; its byte at, or its middle byte when at is SIZE_MAX. */
+static void flip_value(const char *dir, const char *table, const char *key, size_t at)
 {
-	close_store(f);
 	MDB_env *env;
 	MDB_txn *txn;
 	MDB_dbi dbi;
 	MDB_cursor *cur;
 	MDB_val k = {.mv_size = key ? strlen(key) : 0, .mv_data = (void *)key}, v;
-	env = raw_open(f->a, &txn);
+	env = raw_open(dir, &txn);
 	assert_int_equal(mdb_dbi_open(txn, table, 0, &dbi), 0);
 	assert_int_equal(mdb_cursor_open(txn, dbi, &cur), 0);
 	assert_int_equal(mdb_cursor_get(cur, &k, &v, key ? MDB_SET_KEY : MDB_FIRST), 0);
@@ -321,6 +321,13 @@ static void flip_stored(struct fx *f, const char *table, const char *key, size_t
 	assert_int_equal(mdb_txn_commit(txn), 0);
 	mdb_env_close(env);
 	free(copy);
+}
+
+/* flip_value() in f's store, closed first. */
+static void flip_stored(struct fx *f, const char *table, const char *key, size_t at)
+{
+	close_store(f);
+	flip_value(f->a, table, key, at);
 }
 
 /* A damaged state table value (the log intact) is HW_EDIGEST: the state rebuilt from
@@ -1226,6 +1233,69 @@ static void test_pruned_incremental(void **state)
 	assert_non_null(strstr(bi.what, "new directory"));
 }
 
+/* A backup of a pruned store holds a snapshot whose state nothing rebuilds: the restore
+ * copies it and compares the state digest where the first signed checkpoint in log.hwl
+ * after the snapshot vouches for it, and says which one matched; verify with trusted keys
+ * takes the state as vouched for only by that checkpoint, and without it fails
+ * (HW_EUNVOUCHED at no entry). A snapshot whose state was changed (its MANIFEST made to
+ * match, as whoever changed it could) is refused at that checkpoint. */
+static void test_pruned_restore_vouched(void **state)
+{
+	struct fx *f = *state;
+	char bk[300], bk2[300], dst[300], dst2[300], scratch[300], snap[400];
+	path_in(f, "bk", bk);
+	path_in(f, "bk2", bk2);
+	path_in(f, "r", dst);
+	path_in(f, "r2", dst2);
+	path_in(f, "scratch", scratch);
+	snprintf(snap, sizeof snap, "%s/snapshot", bk2);
+	struct hw_signer k = {.node_id = "p1"};
+	assert_true(sodium_init() >= 0);
+	crypto_sign_keypair(k.pk, k.sk);
+	assert_int_equal(hw_store_prune(f->s, 401), 0);
+	struct hw_backup_info bi;
+	assert_int_equal(hw_backup(f->s, bk, NULL, NULL, &bi), 0);
+	assert_int_equal(hw_backup(f->s, bk2, NULL, NULL, &bi), 0);
+	fill(f->s, RECORDS, RECORDS + 20);
+	uint8_t buf[HW_SYSTEM_RECORD_BYTES_MAX];
+	struct hw_submit sub = {.data = buf, .system = true};
+	struct hw_result res;
+	uint64_t covers;
+	assert_int_equal(hw_checkpoint_make(f->s, &k, NOW_MS, buf, sizeof buf, &sub.len, &covers),
+			 0);
+	assert_int_equal(hw_store_submit(f->s, 1, NOW_MS + 60000, &sub, 1, &res), 0);
+	assert_int_equal(res.lsn, RECORDS + 21); /* vouches for RECORDS + 20 */
+	assert_int_equal(hw_backup(f->s, bk, NULL, NULL, &bi), 0);
+	assert_int_equal(hw_backup(f->s, bk2, NULL, NULL, &bi), 0);
+
+	struct hw_restore_info ri;
+	assert_int_equal(hw_restore(bk, dst, 0, 0, NULL, NULL, &ri), 0);
+	assert_int_equal(ri.base_lsn, 400);
+	assert_int_equal(ri.state_cp_lsn, RECORDS + 21);
+	struct hw_verify_report vr;
+	struct hw_verify_trust t = {.keys = k.pk, .count = 1, .state_cp_lsn = ri.state_cp_lsn};
+	assert_int_equal(hw_verify_trusted(dst, scratch, &t, NULL, NULL, &vr), 0);
+	assert_int_equal(vr.code, 0);
+	assert_int_equal(vr.state_cp_lsn, RECORDS + 21);
+	t.state_cp_lsn = 0; /* nothing matched the state: not vouched for */
+	assert_int_equal(hw_verify_trusted(dst, scratch, &t, NULL, NULL, &vr), 0);
+	assert_int_equal(vr.code, HW_EUNVOUCHED);
+	assert_int_equal(vr.first_bad_lsn, 0);
+	assert_true(hw_verify_state_unvouched(&vr));
+	assert_non_null(strstr(vr.what, "starts after LSN 400"));
+	assert_int_equal(hw_verify(dst, scratch, NULL, NULL, &vr), 0); /* no keys: told only */
+	assert_int_equal(vr.code, 0);
+	assert_int_equal(hw_restore(bk, dst2, RECORDS + 10, 0, NULL, NULL, &ri), 0);
+	assert_int_equal(ri.state_cp_lsn, 0); /* stopped before what the checkpoint covers */
+
+	flip_value(snap, "containers", NULL, SIZE_MAX);
+	manifest_rehash(bk2);
+	hw_snapshot_rm(dst2);
+	assert_int_equal(hw_restore(bk2, dst2, 0, 0, NULL, NULL, &ri), HW_EBACKUP);
+	assert_non_null(strstr(ri.what, "the checkpoint at LSN 621 signed"));
+	assert_false(exists(dst2));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1254,6 +1324,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_pruned_verify_replay, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pruned_backup_restore, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pruned_incremental, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pruned_restore_vouched, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
