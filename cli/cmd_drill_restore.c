@@ -197,7 +197,9 @@ static void restore_run(struct drill *d, const char *backup, const char *into)
 				: "; warning: no trusted keys configured, no signed checkpoint");
 }
 
-/* The backup to restore: --backup, else the newest complete generation of backup_dir. */
+/* The backup to restore: --backup, else the newest generation of backup_dir, whole or
+ * not: a newest backup that does not restore is what the drill exists to find, so an
+ * older one is never restored in its place (the restore fails naming it and why). */
 static const char *restore_pick(struct drill *d)
 {
 	static struct generation g[GENERATIONS_MAX];
@@ -208,9 +210,6 @@ static const char *restore_pick(struct drill *d)
 	    hw_cli_drill_generations_scan(d->cfg.drills.backup_dir, g, GENERATIONS_MAX, &n,
 					  &partial) != 0)
 		return NULL;
-	for (size_t i = 0; i < n; i++)
-		if (!g[i].problem[0])
-			return g[i].path;
 	return n > 0 ? g[0].path : NULL;
 }
 
@@ -261,7 +260,8 @@ const struct hw_cli_cmd hw_cli_drill_restore = {
 	"                            [--trust NODE.PUB]...\n"
 	"                            [--connect ADDR (--key F --peers L --cluster ID |\n"
 	"                            --insecure)] ...\n"
-	"  Restore backup B (default: the newest complete generation in backup_dir) into a\n"
+	"  Restore backup B (default: the newest generation in backup_dir; a damaged one\n"
+	"  fails the drill, naming it: an older one is not restored instead) into a\n"
 	"  fresh directory under S (default: beside DIR's store; one of the two is\n"
 	"  required), replaying to the end or to the target point, verify the\n"
 	"  result, and hold the time to a verified store to restore_rto (--rto, e.g. 12h).\n"

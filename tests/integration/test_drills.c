@@ -4,7 +4,8 @@
  * compared at one LSN (equal twins pass, a digest mismatch fails); a backup restores and
  * verifies within the RTO, fails against a 1 ms RTO, and a damaged backup fails with the
  * reason, and one whose checkpoints an untrusted key signed fails with HW_EUNTRUSTED, one
- * of a pruned store whose state no signed checkpoint vouches for fails too; the
+ * of a pruned store whose state no signed checkpoint vouches for fails too, and so does a
+ * damaged newest generation (an older one is not restored instead); the
  * procedure fails on too few backup generations, naming backup_dir, and passes
  * a complete setup; status reports overdue kinds. Every drill leaves its JSON and HTML
  * report and a history row. */
@@ -523,6 +524,33 @@ static void make_generations(struct fix *f, const char *dir, const char *bdir, i
 	}
 }
 
+/* A damaged newest generation fails the restore drill, naming it and why, and the
+ * history records the failure: it passed by restoring the older generation instead, with
+ * no word of the newer one (whose files no longer match its MANIFEST's sizes). */
+static void test_restore_newest_damaged(void **state)
+{
+	struct fix *f = *state;
+	char dir[4200], bdir[4200], scratch[4200], snap[4400], want[4400];
+	make_store(f, "n", "3", "500");
+	path(f, "n", dir, sizeof(dir));
+	path(f, "gens", bdir, sizeof(bdir));
+	path(f, "scratch", scratch, sizeof(scratch));
+	int64_t ages[2] = {3600 * 1000, 2 * DAY_MS};
+	make_generations(f, dir, bdir, 2, ages);
+	snprintf(snap, sizeof(snap), "%s/gen-0/snapshot/data.mdb", bdir);
+	FILE *fp = fopen(snap, "ab");
+	assert_non_null(fp);
+	assert_int_equal(fputs("tail", fp) >= 0, 1);
+	assert_int_equal(fclose(fp), 0);
+	assert_int_equal(hw(&f->r, "drill", "restore", "--backup-dir", bdir, "--scratch", scratch,
+			    "--dir", dir, NULL),
+			 3);
+	snprintf(want, sizeof(want), "FAIL: backup %s/gen-0 is damaged: snapshot/data.mdb", bdir);
+	assert_non_null(strstr(f->r.out, want));
+	assert_int_equal(hw(&f->r, "status", "--dir", dir, NULL), 0);
+	assert_non_null(strstr(f->r.out, "restore   last FAIL"));
+}
+
 /* procedure: a backup_dir with 2 generations where 7 are required fails, naming the
  * directory and the shortfall; so do no offsite copy, a missing key file, a witness that
  * refuses connections (a closed loopback port) and drills never run. */
@@ -630,6 +658,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_restore_newest_of_many, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restore_trust, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restore_pruned_trust, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_restore_newest_damaged, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_procedure_generations, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_procedure_pass, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_status_overdue, setup, teardown),
