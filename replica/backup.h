@@ -15,8 +15,9 @@
  *                      snapshot_lsn, snapshot_hash, end_lsn, end_hash, snapshot_bytes,
  *                      snapshot_blake2b, log_bytes, log_blake2b (hashes in hex). Written
  *                      to MANIFEST.tmp, fsync'd and renamed: it is the commit point.
- * Restore opens the snapshot as a read-only store, for which LMDB makes snapshot/lock.mdb:
- * the backup directory must be writable. */
+ * Restore opens the snapshot read-only and without a lock file (no snapshot/lock.mdb), and
+ * writes nothing into the backup directory: a backup may sit on a read-only or full disk
+ * (docs/formats.md). */
 #ifndef HW_REPLICA_BACKUP_H
 #define HW_REPLICA_BACKUP_H
 
