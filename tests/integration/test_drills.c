@@ -501,6 +501,12 @@ static void test_restore_pruned_trust(void **state)
 		 "no trusted checkpoint's digest was matched");
 	assert_int_equal(hw(&f->r, "verify", dir, "--trust", pub, NULL), 3);
 	assert_non_null(strstr(f->r.out, "NOT VOUCHED FOR: state tables"));
+	/* the node's own store: it built that state, so a warning, and --compare runs */
+	assert_int_equal(hw(&f->r, "drill", "verify", "--dir", dir, "--scratch", scratch, "--trust",
+			    pub, "--compare", dir, "--no-record", NULL),
+			 0);
+	check_is(f, "state rebuilt equals stored", "warn", "compare it with another node's");
+	check_is(f, "compare ", "pass", "");
 
 	ingest_signed(f, dir, "300", "9", "100", key);
 	assert_int_equal(hw(&f->r, "backup", dir, bak, NULL), 0);
