@@ -1,6 +1,6 @@
 /* backup.c: backups (a compacted snapshot plus the log after it, under a MANIFEST of
- * hashes), restore to a point in time, and log replay from one store into another
- * (replica/backup.h).
+ * hashes) and restore to a point in time (replica/backup.h); the replay both use is in
+ * replay.c.
  *
  * Backup directory layout:
  *   snapshot/data.mdb  mdb_env_copy2(MDB_CP_COMPACT) of the store, written to
@@ -38,6 +38,7 @@
 #include "base/assert.h"
 #include "replica/checkpoint.h"
 #include "replica/entry.h"
+#include "replica/replay_int.h"
 #include "replica/snapshot.h"
 #include "replica/store_int.h"
 
@@ -57,213 +58,6 @@ static int fail(char *what, int code, const char *fmt, ...)
 	vsnprintf(what, 160, fmt, ap);
 	va_end(ap);
 	return code;
-}
-
-/* ---- batches of entries for hw_store_append_entries ------------------------------ */
-
-struct batch {
-	const uint8_t **ptrs; /* borrowed entries, valid until the flush */
-	size_t *lens;
-	size_t n;
-	size_t bytes;
-	uint64_t done; /* entries appended so far */
-	uint64_t total;
-	hw_progress_cb *cb;
-	void *arg;
-};
-
-static int batch_init(struct batch *b, uint64_t total, hw_progress_cb *cb, void *arg)
-{
-	memset(b, 0, sizeof *b);
-	b->ptrs = calloc(HW_BATCH_RECORDS_MAX, sizeof *b->ptrs);
-	b->lens = calloc(HW_BATCH_RECORDS_MAX, sizeof *b->lens);
-	b->total = total;
-	b->cb = cb;
-	b->arg = arg;
-	if (b->ptrs == NULL || b->lens == NULL) {
-		free(b->ptrs);
-		free(b->lens);
-		return HW_ENOMEM;
-	}
-	return 0;
-}
-
-static void batch_fini(struct batch *b)
-{
-	free(b->ptrs);
-	free(b->lens);
-}
-
-static int batch_flush(struct hw_store *dst, struct batch *b)
-{
-	if (b->n == 0)
-		return 0;
-	int rc = hw_store_append_entries(dst, b->ptrs, b->lens, b->n, NULL);
-	if (rc != 0)
-		return rc;
-	b->done += b->n;
-	b->n = 0;
-	b->bytes = 0;
-	return b->cb != NULL ? b->cb(b->arg, b->done, b->total) : 0;
-}
-
-/* Queue one entry, flushing first when it would overflow the batch's bounds. */
-static int batch_add(struct hw_store *dst, struct batch *b, const uint8_t *p, size_t len)
-{
-	if (b->n == HW_BATCH_RECORDS_MAX || b->bytes + len > HW_BATCH_BYTES_MAX) {
-		int rc = batch_flush(dst, b);
-		if (rc != 0)
-			return rc;
-	}
-	b->ptrs[b->n] = p;
-	b->lens[b->n] = len;
-	b->n++;
-	b->bytes += len;
-	return 0;
-}
-
-/* ---- replay ------------------------------------------------------------------------ */
-
-struct target {
-	uint64_t until_lsn;    /* 0: no limit */
-	int64_t until_time_ms; /* 0: no limit */
-};
-
-/* True when e lies beyond the target, so replay stops before it. */
-static bool past_target(const struct target *t, const struct hw_entry *e)
-{
-	return (t->until_lsn != 0 && e->lsn > t->until_lsn) ||
-	       (t->until_time_ms != 0 && e->time_ms > t->until_time_ms);
-}
-
-/* dst's head must be an entry of src's chain (or dst empty), and src's log must still
- * hold the entry after it: HW_ENOTFOUND when src's log starts after dst's head (dst
- * needs a snapshot, replica/snapshot.h). */
-static int on_chain(MDB_txn *txn, struct hw_store *src, const struct hw_head *dh)
-{
-	struct hw_head base;
-	int brc = hw__store_base_txn(src, txn, &base);
-	if (brc != 0)
-		return brc;
-	if (dh->lsn < base.lsn)
-		return HW_ENOTFOUND;
-	if (dh->lsn == base.lsn && base.lsn != 0)
-		return memcmp(base.hash, dh->hash, HW_HASH_BYTES) == 0 ? 0 : HW_ECHAIN;
-	if (dh->lsn == 0)
-		return 0;
-	MDB_val v;
-	int rc = hw__store_log_get(src, txn, dh->lsn, &v);
-	if (rc == MDB_NOTFOUND)
-		return HW_ECHAIN;
-	if (rc != 0)
-		return hw_mdb_err(rc);
-	struct hw_entry e;
-	if (hw_entry_decode(v.mv_data, v.mv_size, &e) != 0)
-		return HW_ECORRUPT;
-	return memcmp(e.hash, dh->hash, HW_HASH_BYTES) == 0 ? 0 : HW_ECHAIN;
-}
-
-/* Push src's entries from from_lsn on into dst, inside src's read transaction txn (the
- * batch borrows the map's pages, so it is flushed before txn ends). Each entry is hashed
- * once, by hw_store_append_entries(); the one that ends the replay is never appended, so
- * it is hashed here: a damaged LSN or time must not end a restore early. */
-static int replay_txn(MDB_txn *txn, struct hw_store *src, struct hw_store *dst, uint64_t from_lsn,
-		      const struct target *t, struct batch *b)
-{
-	MDB_cursor *cur;
-	int rc = mdb_cursor_open(txn, src->t.log, &cur);
-	if (rc != 0)
-		return hw_mdb_err(rc);
-	uint8_t key[8];
-	hw_lsn_key(from_lsn, key);
-	MDB_val k = {.mv_size = 8, .mv_data = key}, v;
-	MDB_cursor_op op = MDB_SET_RANGE;
-	struct hw_entry e;
-	for (;;) {
-		rc = mdb_cursor_get(cur, &k, &v, op);
-		op = MDB_NEXT;
-		if (rc != 0) {
-			rc = rc == MDB_NOTFOUND ? 0 : hw_mdb_err(rc);
-			break;
-		}
-		if (hw_entry_parse(v.mv_data, v.mv_size, &e) != 0) {
-			rc = HW_ECORRUPT;
-			break;
-		}
-		if (past_target(t, &e)) {
-			rc = hw_entry_decode(v.mv_data, v.mv_size, &e) != 0 ? HW_ECORRUPT : 0;
-			break;
-		}
-		rc = batch_add(dst, b, v.mv_data, v.mv_size);
-		if (rc != 0)
-			break;
-	}
-	if (rc == 0)
-		rc = batch_flush(dst, b);
-	mdb_cursor_close(cur);
-	return rc;
-}
-
-/* Push src's entries after dst's head into dst through batch b, up to target t. */
-static int replay_into(struct hw_store *src, struct hw_store *dst, const struct target *t,
-		       struct batch *b)
-{
-	struct hw_head dh;
-	int rc = hw_store_head(dst, &dh);
-	if (rc != 0)
-		return rc;
-	MDB_txn *txn;
-	rc = hw__store_read_begin(src, &txn);
-	if (rc != 0)
-		return rc;
-	rc = on_chain(txn, src, &dh);
-	if (rc == 0)
-		rc = replay_txn(txn, src, dst, dh.lsn + 1, t, b);
-	hw__store_read_end(src, txn);
-	return rc;
-}
-
-int hw_store_replay(struct hw_store *src, struct hw_store *dst, uint64_t until_lsn,
-		    int64_t until_time_ms, hw_progress_cb *cb, void *arg)
-{
-	struct hw_head sh, dh;
-	int rc = hw_store_head(dst, &dh);
-	if (rc == 0)
-		rc = hw_store_head(src, &sh);
-	if (rc != 0)
-		return rc;
-	uint64_t last = until_lsn != 0 && until_lsn < sh.lsn ? until_lsn : sh.lsn;
-	struct batch b;
-	rc = batch_init(&b, last > dh.lsn ? last - dh.lsn : 0, cb, arg);
-	if (rc != 0)
-		return rc;
-	struct target t = {.until_lsn = until_lsn, .until_time_ms = until_time_ms};
-	rc = replay_into(src, dst, &t, &b);
-	batch_fini(&b);
-	return rc;
-}
-
-int hw_store_digest_replayed(struct hw_store *src, const char *scratch_dir, uint64_t lsn,
-			     hw_progress_cb *cb, void *arg, uint8_t digest[HW_HASH_BYTES])
-{
-	struct hw_store_opts o = {.scratch = true};
-	struct hw_store *dst;
-	struct hw_head h;
-	int rc = hw_store_init(scratch_dir);
-	if (rc == 0)
-		rc = hw_store_open(scratch_dir, &o, &dst);
-	if (rc != 0)
-		return rc;
-	if (lsn > 0) /* until 0 would replay everything */
-		rc = hw_store_replay(src, dst, lsn, 0, cb, arg);
-	if (rc == 0)
-		rc = hw_store_head(dst, &h);
-	if (rc == 0 && h.lsn != lsn)
-		rc = HW_ELSN;
-	if (rc == 0)
-		rc = hw_store_digest(dst, digest);
-	hw_store_close(dst);
-	return rc;
 }
 
 /* ---- files ------------------------------------------------------------------------- */
@@ -1247,13 +1041,13 @@ static int target_check(struct hw_store *snap, const struct backup_view *bv, int
 }
 
 /* At the LSN bv->vouch covers, dst's state (the batch flushed) must be the one it signed. */
-static int vouch_check(const struct backup_view *bv, struct hw_store *dst, struct batch *b,
-		       uint64_t lsn, struct hw_restore_info *info)
+static int vouch_check(const struct backup_view *bv, struct hw_store *dst,
+		       struct hw_replay_batch *b, uint64_t lsn, struct hw_restore_info *info)
 {
 	uint8_t d[HW_HASH_BYTES];
 	if (bv->vouch.lsn == 0 || lsn != bv->vouch.covers)
 		return 0;
-	int rc = batch_flush(dst, b);
+	int rc = hw__replay_batch_flush(dst, b);
 	if (rc == 0)
 		rc = hw_store_digest(dst, d);
 	if (rc == 0 && memcmp(d, bv->vouch.digest, HW_HASH_BYTES) != 0)
@@ -1268,8 +1062,9 @@ static int vouch_check(const struct backup_view *bv, struct hw_store *dst, struc
 
 /* Append the backup log's entries that follow dst's head, up to target t, checking the
  * state where bv->vouch says. */
-static int log_replay(const struct backup_view *bv, struct hw_store *dst, const struct target *t,
-		      struct batch *b, struct hw_restore_info *info)
+static int log_replay(const struct backup_view *bv, struct hw_store *dst,
+		      const struct hw_replay_target *t, struct hw_replay_batch *b,
+		      struct hw_restore_info *info)
 {
 	struct hw_head h;
 	int rc = hw_store_head(dst, &h);
@@ -1282,20 +1077,20 @@ static int log_replay(const struct backup_view *bv, struct hw_store *dst, const 
 	while (rc == 0 && off < bv->log_len) {
 		rc = log_next(bv, &off, &e, &p, &len);
 		/* Not the next one: replay stopped inside the snapshot, at the target. */
-		if (rc != 0 || e.lsn != next || past_target(t, &e))
+		if (rc != 0 || e.lsn != next || hw__replay_past(t, &e))
 			break;
-		rc = batch_add(dst, b, p, len);
+		rc = hw__replay_batch_add(dst, b, p, len);
 		if (rc == 0)
 			rc = vouch_check(bv, dst, b, next, info);
 		next++;
 	}
-	return rc == 0 ? batch_flush(dst, b) : rc;
+	return rc == 0 ? hw__replay_batch_flush(dst, b) : rc;
 }
 
 /* A snapshot whose log starts after a base cannot be replayed from entry 1: it is
  * copied whole, so the target must be at or after its head. HW_ENOTFOUND otherwise. */
 static int copy_target_check(struct hw_store *snap, const struct hw_head *base,
-			     const struct target *t, char *what)
+			     const struct hw_replay_target *t, char *what)
 {
 	struct hw_head h;
 	int rc = hw_store_head(snap, &h);
@@ -1313,15 +1108,15 @@ static int copy_target_check(struct hw_store *snap, const struct hw_head *base,
 /* Build the store in dir: replay the snapshot's log into the empty store there, or
  * (copied) take the copy already there; then the backup's log.hwl. */
 static int restore_into(const struct backup_view *bv, struct hw_store *snap, bool copied,
-			const char *dir, const struct target *t, struct batch *b,
-			struct hw_restore_info *info)
+			const char *dir, const struct hw_replay_target *t,
+			struct hw_replay_batch *b, struct hw_restore_info *info)
 {
 	struct hw_store *dst;
 	struct hw_head h;
 	int rc = hw_store_open(dir, NULL, &dst);
 	if (rc != 0)
 		return rc;
-	rc = copied ? 0 : replay_into(snap, dst, t, b);
+	rc = copied ? 0 : hw__replay_into(snap, dst, t, b);
 	if (rc == 0)
 		rc = log_replay(bv, dst, t, b, info);
 	if (rc == 0)
@@ -1457,8 +1252,8 @@ int hw_restore(const char *backup_dir, const char *dir, uint64_t until_lsn, int6
 	struct hw_restore_info local;
 	struct backup_view bv;
 	struct hw_store *snap = NULL;
-	struct target t = {.until_lsn = until_lsn, .until_time_ms = until_time_ms};
-	struct batch b;
+	struct hw_replay_target t = {.until_lsn = until_lsn, .until_time_ms = until_time_ms};
+	struct hw_replay_batch b;
 	if (info == NULL)
 		info = &local;
 	memset(info, 0, sizeof *info);
@@ -1485,7 +1280,7 @@ int hw_restore(const char *backup_dir, const char *dir, uint64_t until_lsn, int6
 			  : target_check(snap, &bv, until_time_ms, info->what);
 	uint64_t last = until_lsn != 0 ? until_lsn : bv.m.end_lsn;
 	if (rc == 0)
-		rc = batch_init(&b, last, cb, arg);
+		rc = hw__replay_batch_init(&b, last, cb, arg);
 	if (rc != 0)
 		goto out;
 	info->checked = true;
@@ -1508,7 +1303,7 @@ int hw_restore(const char *backup_dir, const char *dir, uint64_t until_lsn, int6
 	if (rc == 0)
 		rc = restore_finish(work, dir, info->what);
 	restore_end(dir, began ? work : NULL, lock, made, rc);
-	batch_fini(&b);
+	hw__replay_batch_fini(&b);
 out:
 	hw_store_close(snap);
 	backup_close(&bv);
