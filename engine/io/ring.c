@@ -563,6 +563,7 @@ static void fail_conn(struct hw_conn *c, int code)
 		conn_close(c, code);
 		return;
 	}
+	c->paused = true; /* nothing more is read: the peer's next bytes would refuse again */
 	hw_conn_close_sent(c, code);
 }
 
@@ -585,20 +586,21 @@ static long hand_over(struct hw_conn *c, uint8_t *buf, size_t *len)
 }
 
 /* Hand pbuf to on_data; with bytes still to open, make room (grow pbuf when on_data took
- * nothing) and go again. */
+ * nothing) and go again. What opened before a failure (or the peer's final record) is
+ * handed over first: it was authentic. */
 static void deliver_secure(struct hw_conn *c)
 {
 	for (;;) {
 		int rc = channel_in(c);
 		if (c->closing)
 			return;
+		long n = c->plen > 0 ? hand_over(c, c->pbuf, &c->plen) : 0;
+		if (n < 0)
+			return;
 		if (rc && rc != -ENOBUFS) {
 			fail_conn(c, rc);
 			return;
 		}
-		long n = c->plen > 0 ? hand_over(c, c->pbuf, &c->plen) : 0;
-		if (n < 0)
-			return;
 		if (rc != -ENOBUFS)
 			return;
 		if (c->paused) {
@@ -967,7 +969,8 @@ static void before_block_cb(void *arg)
 	ring_enable(r);
 	for (int round = 0; round < FLUSH_ROUNDS_MAX; round++) {
 		run_kicks(r);
-		if (!kernel_work_pending(r) && io_uring_cq_ready(&r->ring) == 0)
+		/* run_kicks stops after its passes: kicks it left must not wait for a wake-up */
+		if (!r->kick_head && !kernel_work_pending(r) && io_uring_cq_ready(&r->ring) == 0)
 			return;
 		submit(r);
 		reap(r);

@@ -87,9 +87,11 @@ static int list_segments(struct hw_wal *w)
 		if (sscanf(e->d_name, "%20" SCNu64 "%7s", &first, tail) != 2 ||
 		    strcmp(tail, ".wal") != 0)
 			continue;
-		if (w->nseg == SEGMENTS_MAX) {
+		if (w->nseg == SEGMENTS_MAX) { /* no store falls that far behind: not ours */
 			closedir(d);
-			return HW_EBUSY;
+			hw_log("wal_damaged", "dir=%s what=\"more than %d segment files\"", w->dir,
+			       SEGMENTS_MAX);
+			return HW_ECORRUPT;
 		}
 		w->seg_first[w->nseg++] = first;
 	}

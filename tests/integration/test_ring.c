@@ -588,6 +588,88 @@ static void test_refuse(void **state)
 	hw_listener_close(fx->lis);
 }
 
+/* ---- resumes chained from on_data */
+
+#define CHAIN 6
+
+struct chain {
+	struct fx *fx;
+	struct hw_conn *srv[CHAIN], *cli[CHAIN];
+	int accepted, held, delivered;
+	bool got[CHAIN]; /* its byte arrived (and was held) */
+};
+
+static struct chain chain;
+
+static void chain_start(struct hw_timer *t, void *arg)
+{
+	(void)t;
+	(void)arg;
+	hw_conn_resume(chain.srv[0]);
+}
+
+/* The first byte of each server connection is held (paused); once resumed, each hands its
+ * byte over and resumes the next, with no send or receive queued in between. */
+static long chain_data(struct hw_conn *c, void *arg, const uint8_t *buf, size_t len)
+{
+	(void)buf;
+	long i = (long)(intptr_t)arg;
+	hw_conn_pause(c);
+	if (!chain.got[i]) {
+		chain.got[i] = true;
+		chain.held++;
+		if (chain.held == CHAIN) /* all held: start the chain once the rest is quiet */
+			assert_int_equal(hw_timer_new(chain.fx->loop, 100, 0, chain_start, NULL,
+						      &chain.fx->t),
+					 0);
+		return 0;
+	}
+	chain.delivered++;
+	if (i + 1 < CHAIN)
+		hw_conn_resume(chain.srv[i + 1]);
+	else
+		hw_loop_stop(chain.fx->loop);
+	return (long)len;
+}
+
+static const struct hw_conn_ops chain_srv_ops = {.on_data = chain_data};
+
+static void accept_chain(struct hw_listener *l, void *arg, struct hw_conn *c)
+{
+	(void)l;
+	(void)arg;
+	chain.srv[chain.accepted] = c;
+	hw_conn_set_ops(c, &chain_srv_ops, (void *)(intptr_t)chain.accepted);
+	chain.accepted++;
+}
+
+static void chain_connected(struct hw_conn *c, void *arg)
+{
+	(void)arg;
+	assert_int_equal(hw_conn_send(c, "x", 1), 0);
+}
+
+static const struct hw_conn_ops chain_cli_ops = {.on_connect = chain_connected};
+
+/* Six connections each resumed by the one before from its on_data, more than the ring's
+ * kick passes before the loop blocks: every one gets its byte without any other event
+ * waking the loop (the last ones waited for one: only the safety timer came). */
+static void test_resume_chain(void **state)
+{
+	struct fx *fx = *state;
+	memset(&chain, 0, sizeof chain);
+	chain.fx = fx;
+	assert_int_equal(hw_listen(fx->ring, "127.0.0.1:0", accept_chain, fx, &fx->lis), 0);
+	for (int i = 0; i < CHAIN; i++)
+		assert_int_equal(hw_connect(fx->ring, hw_listener_addr(fx->lis), &chain_cli_ops,
+					    NULL, &chain.cli[i]),
+				 0);
+	assert_int_equal(hw_loop_run(fx->loop), 0);
+	assert_int_equal(chain.accepted, CHAIN);
+	assert_int_equal(chain.delivered, CHAIN);
+	hw_listener_close(fx->lis);
+}
+
 /* ---- receive-buffer growth */
 
 /* A length-prefixed message is consumed only when whole. */
@@ -732,6 +814,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_connect_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refuse, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_recv_growth, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_resume_chain, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_secure_frame_then_more, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
