@@ -66,7 +66,9 @@ struct hw_conn_ops {
  * queued from a hook registered after it leave one iteration later, so make the ring
  * first. Any thread: the ring is made disabled and the loop's thread takes it over (as
  * its single issuer) on the loop's first iteration, so the loop may run on another
- * thread than the one that made the ring; from then on only that thread submits. */
+ * thread than the one that made the ring; from then on only that thread submits. Until
+ * that first iteration operations only queue, and the queue holds 256: more connects,
+ * listens and sends before the loop runs abort the process (an assertion). */
 int hw_ring_new(struct hw_loop *loop, struct hw_ring **out);
 
 /* Close every connection (on_close with code 0) and listener and wait (bounded) for their
