@@ -517,10 +517,11 @@ bool hw__snapshot_needed(struct hw_node *n, uint64_t its_lsn);
  * hw__snapshot_on_committed, called by hw__node_storage_failed). */
 int hw__snapshot_send(struct hw_session *s, uint32_t peer);
 /* Whether a snapshot could be sent to peer now (0), or why not: the store failed,
- * another standby's is under way (HW_EBUSY), no disk room (HW_ESTORE_FULL). Checked
+ * another standby's is under way (HW_EBUSY), no disk room here or, when its hello said
+ * how much it has (peer_free, else NULL), on the standby (HW_ESTORE_FULL). Checked
  * before the primary answers the standby's hello, so a refused one gets no hello (which
  * would reset its back-off) and asks again later. */
-int hw__snapshot_can_send(struct hw_node *n, uint32_t peer);
+int hw__snapshot_can_send(struct hw_node *n, uint32_t peer, const uint64_t *peer_free);
 /* An ack from peer: true when the snapshot took it (the peer is not streaming yet). */
 bool hw__snapshot_on_ack(struct hw_node *n, uint32_t peer, const struct hw_pos *pos);
 /* The store committed through n->committed_lsn: a snapshot that waited for its store to

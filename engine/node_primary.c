@@ -749,9 +749,13 @@ static int snapshot_hello(struct hw_session *s, int peer, const Hawser__Wire__V1
 	hw_log("peer_needs_snapshot", "peer=%s its_lsn=%llu our_lsn=%llu", m->node_id,
 	       (unsigned long long)m->last_lsn, (unsigned long long)n->core.last_lsn);
 	drop_old_link(s, peer);
-	int rc = hw__snapshot_can_send(n, (uint32_t)peer);
+	int rc = hw__snapshot_can_send(n, (uint32_t)peer, m->free_known ? &m->free_bytes : NULL);
 	if (rc != 0) {
-		hw__node_refuse(s->conn, rc, "no snapshot can be sent now; retry later");
+		hw__node_refuse(s->conn, rc,
+				rc == HW_ESTORE_FULL
+					? "no room for a snapshot's copy (snapshot_no_room in the "
+					  "primary's log); retry later"
+					: "no snapshot can be sent now; retry later");
 		return 0;
 	}
 	link_peer(s, peer);

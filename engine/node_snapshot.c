@@ -339,19 +339,25 @@ static int tx_new(struct hw_node *n)
  * (a storage failure is for good). So a copy is made only with room for it and
  * SNAPSHOT_HEADROOM_BYTES more; otherwise HW_ESTORE_FULL, and the standby asks again. */
 #define SNAPSHOT_HEADROOM_BYTES (2ull * HW_WAL_SEGMENT_BYTES)
-static int room_for_copy(struct hw_node *n, uint32_t peer)
+static int room_for_copy(struct hw_node *n, uint32_t peer, const uint64_t *peer_free)
 {
 	uint64_t used, avail;
 	int rc = hw_store_room(n->store, &used, &avail);
-	if (rc != 0 || avail >= used + SNAPSHOT_HEADROOM_BYTES)
+	if (rc != 0)
 		return rc;
-	hw_log("snapshot_no_room", "peer=%s copy_bytes=%llu free_bytes=%llu headroom_bytes=%llu",
-	       n->cfg.standbys[peer], (unsigned long long)used, (unsigned long long)avail,
+	/* The standby needs as much (rx_room): a compacted copy is at most used */
+	bool here = avail >= used + SNAPSHOT_HEADROOM_BYTES;
+	if (here && (peer_free == NULL || *peer_free >= used + SNAPSHOT_HEADROOM_BYTES))
+		return 0;
+	hw_log("snapshot_no_room",
+	       "peer=%s on=%s copy_bytes=%llu free_bytes=%llu headroom_bytes=%llu",
+	       n->cfg.standbys[peer], here ? "standby" : "primary", (unsigned long long)used,
+	       (unsigned long long)(here ? *peer_free : avail),
 	       (unsigned long long)SNAPSHOT_HEADROOM_BYTES);
 	return HW_ESTORE_FULL;
 }
 
-int hw__snapshot_can_send(struct hw_node *n, uint32_t peer)
+int hw__snapshot_can_send(struct hw_node *n, uint32_t peer, const uint64_t *peer_free)
 {
 	if (n->failed != 0)
 		return n->failed; /* its store commits no more: no copy could cover the log */
@@ -371,13 +377,13 @@ int hw__snapshot_can_send(struct hw_node *n, uint32_t peer)
 		       "cannot remove an earlier copy");
 		return rc;
 	}
-	return room_for_copy(n, peer);
+	return room_for_copy(n, peer, peer_free);
 }
 
 int hw__snapshot_send(struct hw_session *s, uint32_t peer)
 {
 	struct hw_node *n = s->node;
-	int rc = hw__snapshot_can_send(n, peer);
+	int rc = hw__snapshot_can_send(n, peer, NULL); /* the hello's room was checked */
 	if (rc != 0)
 		return rc;
 	struct hw_snap_tx *tx = n->snap_tx;

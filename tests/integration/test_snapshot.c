@@ -434,9 +434,11 @@ static void test_no_room_no_copy(void **state)
 }
 
 /* A standby whose data directory's file system has no room for the copy and the log's
- * headroom refuses the snapshot at its announcement, before writing any of it
- * (snapshot_no_room, snapshot_refused code=HW_ESTORE_FULL), rather than fill its disk
- * and fail its next log or election write; it asks again as its back-off allows. */
+ * headroom says how much it has in its hello, and the primary refuses it there
+ * (snapshot_no_room on=standby, HW_ESTORE_FULL) without copying its store, which the
+ * standby would have refused at the announcement (rx_room, for a primary that does not
+ * read the figure) after the primary had copied its whole store, at each try; the
+ * standby backs off and asks again, and nothing of a snapshot is made or received. */
 static void test_standby_no_room_refuses(void **state)
 {
 	struct fix *f = *state;
@@ -448,18 +450,20 @@ static void test_standby_no_room_refuses(void **state)
 	assert_int_equal(hw_tnode_wait_pruned(&f->p, 0, CATCHUP_MS), 0);
 	struct hw_tnode_opts so = {.primary_addr = f->p.listen};
 	assert_int_equal(hw_tnode_init(&f->s, fs, "s1", &so), 0);
-	size_t smark = 0;
+	size_t smark = 0, pmark = hw_proc_mark(&f->p.proc);
 	assert_int_equal(hw_tnode_start(&f->s, &smark), 0);
-	assert_true(hw_proc_wait_line(&f->s.proc, &smark, "event=snapshot_no_room",
-				      "bytes=", EVENT_WAIT_MS, NULL, 0));
-	assert_true(hw_proc_wait_line(&f->s.proc, &smark, "event=snapshot_refused",
-				      "code=HW_ESTORE_FULL", EVENT_WAIT_MS, NULL, 0));
-	/* each try costs the primary a whole copy: the next one waits 10 s, not 50 ms */
-	assert_true(hw_proc_wait_line(&f->s.proc, &smark, "event=primary_lost", "retry_ms=10000",
+	assert_true(hw_proc_wait_line(&f->p.proc, &pmark, "event=snapshot_no_room", "on=standby",
 				      EVENT_WAIT_MS, NULL, 0));
+	assert_true(hw_proc_wait_line(&f->s.proc, &smark, "event=primary_refused",
+				      "code=HW_ESTORE_FULL", EVENT_WAIT_MS, NULL, 0));
+	assert_true(hw_proc_wait_line(&f->s.proc, &smark, "event=primary_lost", "retry_ms=800",
+				      EVENT_WAIT_MS, NULL, 0));
+	assert_true(hw_proc_wait_line(&f->p.proc, &pmark, "event=snapshot_no_room", "on=standby",
+				      EVENT_WAIT_MS, NULL, 0)); /* asked again */
 	assert_int_equal(hw_proc_stop(&f->s.proc, STOP_WAIT_MS), 0);
 	assert_int_equal(hw_proc_stop(&f->p.proc, STOP_WAIT_MS), 0);
-	assert_false(file_has(f->s.log, "event=snapshot_installed"));
+	assert_false(file_has(f->p.log, "event=snapshot_copying"));
+	assert_false(file_has(f->s.log, "event=snapshot_receiving"));
 	assert_int_equal(umount2(fs, MNT_DETACH), 0);
 }
 
