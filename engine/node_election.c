@@ -159,6 +159,7 @@ void hw__election_progress(struct hw_node *n)
 	}
 	if (p.durable_lsn > p.last_lsn)
 		p.durable_lsn = p.last_lsn;
+	p.stale = n->store != NULL && hw_store_stale(n->store);
 	hw_voters_progress(n->voters, &p);
 }
 

@@ -631,7 +631,9 @@ static int rx_begin(struct hw_node *n, const struct hw_frame *f)
 	hawser__wire__v1__snapshot_begin__free_unpacked(m, NULL);
 	if (!ok)
 		return rx_refuse(n, HW_EFRAME, "snapshot announcement is malformed");
-	if (rx->head.lsn < n->sb.pos.durable)
+	/* a stale store asked for one wherever its log ends: its own base may be ahead of
+	 * the primary's head when the logs parted before it (hw_rejoin_cut) */
+	if (rx->head.lsn < n->sb.pos.durable && !hw_store_stale(n->store))
 		return rx_refuse(n, HW_EPROTOCOL, "snapshot is older than this standby's log");
 	sibling(n, ".snapshot-tmp", rx->dir, sizeof rx->dir);
 	char file[HW_PATH_CHARS_MAX + 48];

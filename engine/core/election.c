@@ -333,7 +333,7 @@ static void check_won(struct hw_el *el, int64_t now_ms, struct hw_el_acts *out)
 	uint32_t have = 0;
 	for (uint32_t i = 0; i < el->cfg.voters; i++)
 		have += el->granted[i];
-	if (have >= hw_el_majority(el))
+	if (have >= hw_el_majority(el) && !el->prog.stale)
 		become_primary(el, now_ms, out);
 }
 
@@ -400,7 +400,7 @@ static void on_prevote(struct hw_el *el, uint32_t from, const struct hw_el_vote 
 	uint32_t have = 0;
 	for (uint32_t i = 0; i < el->cfg.voters; i++)
 		have += el->granted[i];
-	if (have >= hw_el_majority(el))
+	if (have >= hw_el_majority(el) && !el->prog.stale)
 		campaign(el, HW_EL_NORMAL, now_ms, out);
 }
 
@@ -440,6 +440,8 @@ int hw_el_on_forced_promote(struct hw_el *el, const struct hw_el_range *accepted
 	check_room(out);
 	if (el->failed)
 		return HW_ESTORE_FAILED;
+	if (el->prog.stale)
+		return HW_ESTALE;
 	bool waiting = el->role == HW_EL_STANDBY || el->role == HW_EL_CANDIDATE;
 	if (!waiting || now_ms < el->promise_until_ms)
 		return HW_EBUSY;
@@ -456,7 +458,7 @@ void hw_el_on_timeout_now(struct hw_el *el, uint32_t from, uint64_t epoch, int64
 	check_room(out);
 	expire(el, now_ms, out);
 	if (el->role != HW_EL_STANDBY || epoch != el->hard.epoch || from != el->primary ||
-	    el->failed)
+	    el->failed || el->prog.stale)
 		return;
 	el->accepted = (struct hw_el_range){1, 0};
 	campaign(el, HW_EL_TRANSFER, now_ms, out);
@@ -780,7 +782,7 @@ void hw_el_on_tick(struct hw_el *el, int64_t now_ms, struct hw_el_acts *out)
 		primary_tick(el, now_ms, out);
 		break;
 	case HW_EL_STANDBY:
-		if (!el->failed &&
+		if (!el->failed && !el->prog.stale &&
 		    now_ms >= el->last_heard_ms + el->cfg.detection_ms + el->jitter_ms &&
 		    now_ms >= el->promise_until_ms)
 			prevote(el, now_ms, out);
@@ -788,7 +790,10 @@ void hw_el_on_tick(struct hw_el *el, int64_t now_ms, struct hw_el_acts *out)
 	case HW_EL_CANDIDATE:
 		if (now_ms < el->deadline_ms)
 			break;
-		if (el->kind == HW_EL_FORCED)
+		if (el->prog.stale) { /* it may not stand now (nor win: check_won) */
+			el->role = HW_EL_STANDBY;
+			el->last_heard_ms = now_ms;
+		} else if (el->kind == HW_EL_FORCED)
 			campaign(el, HW_EL_FORCED, now_ms, out);
 		else
 			prevote(el, now_ms, out);

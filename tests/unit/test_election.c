@@ -59,6 +59,7 @@ struct node {
 	/* log model / progress */
 	uint64_t log_epoch, log_lsn, committed;
 	uint64_t peer_durable[HW_EL_VOTERS_MAX];
+	bool stale; /* its state awaits a snapshot (progress.stale) */
 	bool paused;
 	int downs[HW_EL_DOWN_STORAGE + 1]; /* STEP_DOWN count by code */
 	uint64_t became_lsn;
@@ -298,6 +299,7 @@ static void ev_progress(struct world *w, uint32_t i)
 		.last_lsn = n->log_lsn,
 		.durable_lsn = n->log_lsn,
 		.committed_lsn = n->committed,
+		.stale = n->stale,
 	};
 	memcpy(p.peer_durable, n->peer_durable, sizeof p.peer_durable);
 	hw_el_on_progress(&n->el, &p, local(w, i), acts(w));
@@ -668,6 +670,40 @@ static void test_storage_failed_steps_down(void **state)
 	run(w, 3000);
 	assert_int_equal(w->nd[0].el.role, HW_EL_STANDBY);
 	assert_int_equal(primary_of(w), -1);
+	free(w);
+}
+
+/* A standby whose state awaits a snapshot (stale: a rejoin of a pruned log) never stands,
+ * not when its primary dies, not at a TIMEOUT_NOW, not forced (HW_ESTALE), though it
+ * holds every committed entry; it still votes, and once the snapshot clears the mark it
+ * takes over like any standby. */
+static void test_stale_never_stands(void **state)
+{
+	(void)state;
+	struct world *w = world_new(3, base_cfg(3, 2), 5);
+	elect(w, 0);
+	set_log(w, 0, 1, 10, 10);
+	w->nd[1].stale = true;
+	set_log(w, 1, 1, 10, 0);
+	run(w, 200);
+	uint64_t e = w->nd[0].el.hard.epoch;
+	hw_el_on_timeout_now(&w->nd[1].el, 0, e, local(w, 1), acts(w));
+	assert_int_equal(w->nd[1].el.role, HW_EL_STANDBY);
+	w->out.n = 0;
+	struct hw_el_range all = {1, UINT64_MAX};
+	assert_int_equal(hw_el_on_forced_promote(&w->nd[1].el, &all, local(w, 1), acts(w)),
+			 HW_ESTALE);
+	w->out.n = 0;
+	crash(w, 0);
+	run(w, 3000);
+	assert_int_equal(primary_of(w), -1);
+	assert_int_equal(w->owner[e + 1], NONE);
+	assert_int_equal(w->nd[1].el.hard.epoch, e); /* not even a campaign raised it */
+	/* its snapshot installed: it stands and wins */
+	w->nd[1].stale = false;
+	ev_progress(w, 1);
+	run(w, 3000);
+	assert_int_equal(primary_of(w), 1);
 	free(w);
 }
 
@@ -1313,6 +1349,7 @@ int main(void)
 		cmocka_unit_test(test_votes_wait_for_persist),
 		cmocka_unit_test(test_lease_fencing),
 		cmocka_unit_test(test_storage_failed_steps_down),
+		cmocka_unit_test(test_stale_never_stands),
 		cmocka_unit_test(test_refused_outside_rpo0),
 		cmocka_unit_test(test_rpo_window),
 		cmocka_unit_test(test_forced_promotion),
