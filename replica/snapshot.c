@@ -157,15 +157,28 @@ static int carry_table(MDB_txn *txn, MDB_dbi to, struct hw_store *own, MDB_dbi f
 	return rc;
 }
 
+uint64_t hw__snapshot_adopt_map(uint64_t copy_bytes, uint64_t own_used)
+{
+	uint64_t want = copy_bytes + own_used + HW_MAP_BYTES_INITIAL;
+	return want < HW_MAP_BYTES_MAX ? want : HW_MAP_BYTES_MAX;
+}
+
 int hw_snapshot_adopt(const char *dir, struct hw_store *own)
 {
 	uint64_t used = 0, avail;
 	int rc = own != NULL ? hw_store_room(own, &used, &avail) : 0;
-	/* room in the map for own's rows, however large the copy's map was */
-	struct hw_store_opts o = {.map_bytes = HW_MAP_BYTES_INITIAL + used};
+	char file[PATH_MAX];
+	struct stat st;
+	snprintf(file, sizeof file, "%s/data.mdb", dir);
+	if (rc == 0 && stat(file, &st) != 0)
+		rc = -errno;
+	if (rc != 0)
+		return rc;
+	/* LMDB maps a file larger than the size asked for at its own size, leaving no page
+	 * to write: the map is sized past the copy, own's rows and room for the drops */
+	struct hw_store_opts o = {.map_bytes = hw__snapshot_adopt_map((uint64_t)st.st_size, used)};
 	struct hw_store *s;
-	if (rc == 0)
-		rc = hw_store_open(dir, &o, &s);
+	rc = hw_store_open(dir, &o, &s);
 	if (rc != 0)
 		return rc;
 	MDB_txn *txn;

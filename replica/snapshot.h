@@ -52,6 +52,10 @@ int hw_snapshot_check(const char *dir, const struct hw_head *want,
  * store error (HW_ESTORE_FULL when own's rows do not fit) or -errno. */
 int hw_snapshot_adopt(const char *dir, struct hw_store *own);
 
+/* The map hw_snapshot_adopt opens a copy of copy_bytes with, own's pages in use
+ * own_used: past both, with HW_MAP_BYTES_INITIAL to spare (at most HW_MAP_BYTES_MAX). */
+uint64_t hw__snapshot_adopt_map(uint64_t copy_bytes, uint64_t own_used);
+
 /* Put new_dir in the place of data_dir, in one step (RENAME_EXCHANGE: no crash finds
  * no data_dir), then set the old data aside as "<data_dir>.replaced-<now_ms>" (kept: a
  * replica's data is never deleted silently; its path goes to aside, "" when data_dir did
