@@ -837,6 +837,10 @@ int hw_backup(struct hw_store *s, const char *out_dir, hw_progress_cb *cb, void 
 	if (info == NULL)
 		info = &local;
 	memset(info, 0, sizeof *info);
+	if (hw_store_stale(s)) /* its restore would bring back state that is not its log's */
+		return fail(info->what, HW_ESTALE,
+			    "the store's state awaits a snapshot (a rejoin set its log aside): "
+			    "back up another node");
 	if (mkdir(out_dir, 0700) != 0 && errno != EEXIST)
 		return -errno;
 	char path[PATH_MAX];

@@ -41,10 +41,10 @@ struct hw_backup_info {
 /* Back s up into out_dir. If out_dir has no backup, write a new snapshot; if it holds a
  * backup of this store's chain, append the entries after its end to log.hwl (an
  * incremental backup). HW_EBACKUP if out_dir holds a damaged backup or one of another
- * chain; -errno for the OS. cb (may be NULL) gets the progress of each phase, every
- * 4,096 units and at the phase's end, counts rising to its total: the snapshot copy in
- * pages (total: the pages the store uses), then the log append in entries (none when
- * nothing is appended). */
+ * chain; HW_ESTALE (nothing written) if s's state awaits a snapshot; -errno for the OS. cb (may be
+ * NULL) gets the progress of each phase, every 4,096 units and at the phase's end, counts rising to
+ * its total: the snapshot copy in pages (total: the pages the store uses), then the log append in
+ * entries (none when nothing is appended). */
 int hw_backup(struct hw_store *s, const char *out_dir, hw_progress_cb *cb, void *arg,
 	      struct hw_backup_info *info);
 

@@ -11,12 +11,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "hawser_error.h"
 #include "replica/entry.h"
 #include "replica/record.h"
+#include "replica/backup.h"
 #include "replica/drills.h"
 #include "replica/rejoin.h"
 #include "replica/snapshot.h"
@@ -343,7 +345,11 @@ static void check_stale_until_snapshot(struct fx *f, unsigned rows)
 	uint8_t d[HW_HASH_BYTES];
 	assert_int_equal(hw_store_get_container(f->a, "MSCU1234565", &c), HW_ESTALE);
 	assert_int_equal(hw_store_digest_head(f->a, &h, d), HW_ESTALE);
-	char dir[300], scratch[320], copy_dir[300];
+	char dir[300], scratch[320], copy_dir[300], bak[300];
+	snprintf(bak, sizeof bak, "%s/bak", f->root);
+	struct hw_backup_info bi;
+	assert_int_equal(hw_backup(f->a, bak, NULL, NULL, &bi), HW_ESTALE); /* not backed up */
+	assert_int_equal(access(bak, F_OK), -1);
 	snprintf(dir, sizeof dir, "%s", hw_store_dir(f->a));
 	hw_store_close(f->a);
 	assert_int_equal(hw_store_open(dir, NULL, &f->a), 0);
