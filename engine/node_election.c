@@ -263,12 +263,19 @@ static void promote(struct hw_node *n, uint64_t epoch)
 	 * resent record's duplicate at an older LSN too: entries of old epochs, even on k
 	 * standbys, may still be undone by two more failovers while none of this one is
 	 * (Raft's "figure 8"). The PROMOTION event below (keyed or not) makes sure there is
-	 * one; whatever else may land there (an embedded submit queued since the start, the
-	 * next record when the event failed) is of this epoch too. */
+	 * one; whatever else may land there (an embedded submit queued since the start) is of
+	 * this epoch too. When the event could be neither held nor queued (out of memory, no
+	 * slot) nothing may come: a client that only resends would wait for ever, so the
+	 * floor goes, said in the log (the rare run of failovers above is the price). */
 	n->last_wait_lsn = h.lsn + 1;
 	char detail[64];
 	snprintf(detail, sizeof detail, "became primary at lsn %llu", (unsigned long long)h.lsn);
-	hw__audit_event(n, TOS__V1__NODE_EVENT_KIND__PROMOTION, NULL, NULL, detail);
+	if (hw__audit_event(n, TOS__V1__NODE_EVENT_KIND__PROMOTION, NULL, NULL, detail) != 0) {
+		n->last_wait_lsn = h.lsn;
+		hw_log("epoch_floor_dropped", "epoch=%llu lsn=%llu what=\"%s\"",
+		       (unsigned long long)epoch, (unsigned long long)h.lsn,
+		       "no PROMOTION entry: answers do not wait for an entry of this epoch");
+	}
 	/* Taken from the queue now, before the loop reads the records a client may have
 	 * waiting (resent to the new primary): the events this node held and its PROMOTION
 	 * are the epoch's first entries, and everything answered waits for them. */
