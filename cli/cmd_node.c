@@ -498,6 +498,10 @@ static void status_print_text(const Hawser__Wire__V1__Status *s)
 	if (s->primary && s->primary[0])
 		printf("  primary: %s\n", s->primary);
 	printf("  last lsn %" PRIu64 ", durable lsn %" PRIu64 "\n", s->last_lsn, s->durable_lsn);
+	if (s->stale)
+		printf("  STALE: its state tables await a snapshot from the primary (a rejoin of a "
+		       "pruned log set its divergent entries aside); reads refuse, it does not "
+		       "stand for election\n");
 	if (s->role == HAWSER__WIRE__V1__ROLE__VAULT)
 		printf("  stored lsn %" PRIu64 ", applied lsn %" PRIu64 ", apply delay %" PRId64
 		       " ms\n",
@@ -570,6 +574,7 @@ static void status_print_json(const Hawser__Wire__V1__Status *s, struct hw_json 
 	}
 	hw_json_kv_string(&j, "primary", str_or_empty(s->primary));
 	hw_json_kv_bool(&j, "insecure", s->insecure);
+	hw_json_kv_bool(&j, "stale", s->stale);
 	status_print_peers_json(&j, s);
 	status_failover_json(&j, s->failover);
 	hw_json_kv_int(&j, "time_ms", s->time_ms);
@@ -727,7 +732,8 @@ const struct hw_cli_cmd hw_cli_status = {
 	"  With --dir DIR (a store) or --config FILE (its data_dir and [drills] schedule)\n"
 	"  and no --connect: the drill part read from the store itself, a stopped node's\n"
 	"  too (docs/drills.md); --now T judges that schedule at time T. The status says\n"
-	"  insecure=true when the node's connections are plaintext. A vault also shows\n"
-	"  its stored and applied LSN and its apply delay.\n"
+	"  insecure=true when the node's connections are plaintext, and STALE (stale in\n"
+	"  --json) while a standby's state awaits a snapshot after a rejoin of a pruned\n"
+	"  log. A vault also shows its stored and applied LSN and its apply delay.\n"
 	"  With --connect:\n" HW_CLI_SECURITY_USAGE,
 	cmd_status};

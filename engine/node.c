@@ -339,6 +339,7 @@ static int send_status(struct hw_session *s)
 		st.applied_lsn = n->vault_applied;
 		st.apply_delay_ms = n->cfg.apply_delay_ms;
 	}
+	st.stale = n->store != NULL && hw_store_stale(n->store);
 	status_failover(n, &fs, &now);
 	st.failover = &fs;
 	st.time_ms = hw_wall_ms();
