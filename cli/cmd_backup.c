@@ -55,7 +55,8 @@ const struct hw_cli_cmd hw_cli_backup = {
 	"  If OUT is new or empty, write a compacted snapshot of DIR; if it holds a backup\n"
 	"  of DIR's chain, append the log entries after its end (incremental). OUT with\n"
 	"  files but no MANIFEST (a damaged backup, or not a backup) is refused\n"
-	"  (HW_EBACKUP) and left as it is, unless a backup cut short left it. Prints what\n"
+	"  (HW_EBACKUP) and left as it is, unless a backup cut short left it. A store whose\n"
+	"  state awaits a snapshot (STALE in status) is not backed up (HW_ESTALE). Prints what\n"
 	"  it did, the end LSN and the backup's size. On a terminal, shows its progress\n"
 	"  (pages copied, then entries appended) on stderr while it runs.\n",
 	cmd_backup};

@@ -13,7 +13,6 @@
 #include <sodium.h>
 
 #include "base/assert.h"
-#include "base/fs.h"
 #include "base/log.h"
 #include "engine/core/targets.h"
 #include "engine/voters.h"
@@ -84,7 +83,7 @@ int hw__node_send_hello(struct hw_node *n, struct hw_conn *c, int role, const st
 	    memcmp(chain, none, HW_HASH_BYTES) != 0)
 		m.chain = (ProtobufCBinaryData){HW_HASH_BYTES, chain};
 	m.snapshot_wanted = with_chain && n->store != NULL && hw_store_stale(n->store);
-	m.free_known = with_chain && hw_fs_free(n->cfg.data_dir, &m.free_bytes) == 0;
+	m.free_known = with_chain && hw__snapshot_rx_free(n, &m.free_bytes) == 0;
 	return hw__node_send_msg(c, HW_FRAME_HELLO, &m);
 }
 

@@ -264,13 +264,16 @@ static void promote(struct hw_node *n, uint64_t epoch)
 	 * standbys, may still be undone by two more failovers while none of this one is
 	 * (Raft's "figure 8"). The PROMOTION event below (keyed or not) makes sure there is
 	 * one; whatever else may land there (an embedded submit queued since the start) is of
-	 * this epoch too. When the event could be neither held nor queued (out of memory, no
-	 * slot) nothing may come: a client that only resends would wait for ever, so the
-	 * floor goes, said in the log (the rare run of failovers above is the price). */
+	 * this epoch too. When the event could be neither held nor queued (out of memory) and
+	 * no held event goes in its place, nothing may come: a client that only resends would
+	 * wait for ever, so the floor goes, said in the log (the rare run of failovers above
+	 * is the price). */
 	n->last_wait_lsn = h.lsn + 1;
 	char detail[64];
 	snprintf(detail, sizeof detail, "became primary at lsn %llu", (unsigned long long)h.lsn);
-	if (hw__audit_event(n, TOS__V1__NODE_EVENT_KIND__PROMOTION, NULL, NULL, detail) != 0) {
+	int arc = hw__audit_event(n, TOS__V1__NODE_EVENT_KIND__PROMOTION, NULL, NULL, detail);
+	/* a keyed node's held slots all full (HW_EBUSY): they are queued as this epoch's */
+	if (arc != 0 && !(arc == HW_EBUSY && n->can_sign)) {
 		n->last_wait_lsn = h.lsn;
 		hw_log("epoch_floor_dropped", "epoch=%llu lsn=%llu what=\"%s\"",
 		       (unsigned long long)epoch, (unsigned long long)h.lsn,

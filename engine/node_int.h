@@ -522,6 +522,10 @@ int hw__snapshot_send(struct hw_session *s, uint32_t peer);
  * before the primary answers the standby's hello, so a refused one gets no hello (which
  * would reset its back-off) and asks again later. */
 int hw__snapshot_can_send(struct hw_node *n, uint32_t peer, const uint64_t *peer_free);
+/* The bytes a snapshot received here could take, as the check at its announcement counts
+ * them (rx_room): free on the file system of the data directory's parent, where the copy
+ * goes, plus a copy a crash left there, which is removed first. For the hello. */
+int hw__snapshot_rx_free(const struct hw_node *n, uint64_t *avail);
 /* An ack from peer: true when the snapshot took it (the peer is not streaming yet). */
 bool hw__snapshot_on_ack(struct hw_node *n, uint32_t peer, const struct hw_pos *pos);
 /* The store committed through n->committed_lsn: a snapshot that waited for its store to

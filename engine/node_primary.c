@@ -753,8 +753,9 @@ static int snapshot_hello(struct hw_session *s, int peer, const Hawser__Wire__V1
 	if (rc != 0) {
 		hw__node_refuse(s->conn, rc,
 				rc == HW_ESTORE_FULL
-					? "no room for a snapshot's copy (snapshot_no_room in the "
-					  "primary's log); retry later"
+					? "no room for a snapshot's copy on the primary or this "
+					  "standby (snapshot_no_room on=... in the primary's log); "
+					  "retry later"
 					: "no snapshot can be sent now; retry later");
 		return 0;
 	}

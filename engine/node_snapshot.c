@@ -568,6 +568,27 @@ static int rx_clear(const struct hw_node *n, const char *dir)
 	return hw_snapshot_fsync_parent(aside);
 }
 
+int hw__snapshot_rx_free(const struct hw_node *n, uint64_t *avail)
+{
+	char tmp[HW_PATH_CHARS_MAX + 48], file[HW_PATH_CHARS_MAX + 64], wal[HW_PATH_CHARS_MAX + 64];
+	sibling(n, ".snapshot-tmp", tmp, sizeof tmp);
+	char parent[HW_PATH_CHARS_MAX + 48];
+	snprintf(parent, sizeof parent, "%s", n->cfg.data_dir);
+	char *slash = strrchr(parent, '/');
+	if (slash == NULL)
+		snprintf(parent, sizeof parent, ".");
+	else
+		slash[slash == parent] = '\0'; /* "/x" -> "/" */
+	int rc = hw_fs_free(parent, avail);
+	/* a copy a crash left there goes before the next one is received (rx_clear) */
+	struct stat st;
+	snprintf(file, sizeof file, "%s/data.mdb", tmp);
+	snprintf(wal, sizeof wal, "%s/wal", tmp);
+	if (rc == 0 && stat(file, &st) == 0 && access(wal, F_OK) != 0)
+		*avail += (uint64_t)st.st_blocks * 512;
+	return rc;
+}
+
 static void rx_abort(const struct hw_node *n, struct hw_snap_rx *rx)
 {
 	if (rx->fd >= 0)

@@ -600,6 +600,9 @@ void hw__standby_installed(struct hw_node *n)
 	hw_standby_on_connect(&n->sb, hw__node_now(n));
 	send_ack(n, &n->sb.pos);
 	catchup_note(n, 0); /* the snapshot may have brought it level */
+	/* the election learns the new log and that the store is no longer stale now, not at
+	 * the primary's next frame, which may never come */
+	hw__election_progress(n);
 }
 
 int hw__standby_start(struct hw_node *n)

@@ -8,6 +8,7 @@
  * measurement run; the default keeps the test well under 30 s. */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -433,6 +434,19 @@ static void test_no_room_no_copy(void **state)
 	assert_int_equal(umount2(fs, MNT_DETACH), 0);
 }
 
+/* A primary whose log was pruned past 0 (a new standby needs a snapshot), and standby
+ * s1 named (not started) on a small file system of its own (opts, as small_fs). */
+static void pruned_primary_small_standby(struct fix *f, const char *opts, char *fs, size_t cap)
+{
+	small_fs(f, opts, fs, cap);
+	start_primary(f);
+	load_start(f, HISTORY_FAILED);
+	load_all_acked(&f->load);
+	assert_int_equal(hw_tnode_wait_pruned(&f->p, 0, CATCHUP_MS), 0);
+	struct hw_tnode_opts so = {.primary_addr = f->p.listen};
+	assert_int_equal(hw_tnode_init(&f->s, fs, "s1", &so), 0);
+}
+
 /* A standby whose data directory's file system has no room for the copy and the log's
  * headroom says how much it has in its hello, and the primary refuses it there
  * (snapshot_no_room on=standby, HW_ESTORE_FULL) without copying its store, which the
@@ -443,13 +457,7 @@ static void test_standby_no_room_refuses(void **state)
 {
 	struct fix *f = *state;
 	char fs[HW_PROC_PATH_MAX + 8];
-	small_fs(f, "size=64m", fs, sizeof fs);
-	start_primary(f);
-	load_start(f, HISTORY_FAILED);
-	load_all_acked(&f->load);
-	assert_int_equal(hw_tnode_wait_pruned(&f->p, 0, CATCHUP_MS), 0);
-	struct hw_tnode_opts so = {.primary_addr = f->p.listen};
-	assert_int_equal(hw_tnode_init(&f->s, fs, "s1", &so), 0);
+	pruned_primary_small_standby(f, "size=64m", fs, sizeof fs);
 	size_t smark = 0, pmark = hw_proc_mark(&f->p.proc);
 	assert_int_equal(hw_tnode_start(&f->s, &smark), 0);
 	assert_true(hw_proc_wait_line(&f->p.proc, &pmark, "event=snapshot_no_room", "on=standby",
@@ -464,6 +472,33 @@ static void test_standby_no_room_refuses(void **state)
 	assert_int_equal(hw_proc_stop(&f->p.proc, STOP_WAIT_MS), 0);
 	assert_false(file_has(f->p.log, "event=snapshot_copying"));
 	assert_false(file_has(f->s.log, "event=snapshot_receiving"));
+	assert_int_equal(umount2(fs, MNT_DETACH), 0);
+}
+
+/* A copy a crash left half received beside the standby's data directory counts as room
+ * in its hello, since it is removed before the next copy is received: with a 200 MiB
+ * leftover on a 256 MiB file system the primary sends the snapshot (it refused the hello
+ * for ever before: the leftover was only removed once a copy was announced), and the
+ * standby installs it. */
+static void test_leftover_copy_is_room(void **state)
+{
+	struct fix *f = *state;
+	char fs[HW_PROC_PATH_MAX + 8], tmp[HW_PROC_PATH_MAX + 64], file[HW_PROC_PATH_MAX + 80];
+	pruned_primary_small_standby(f, "size=256m", fs, sizeof fs);
+	snprintf(tmp, sizeof tmp, "%s.snapshot-tmp", f->s.dir);
+	snprintf(file, sizeof file, "%s/data.mdb", tmp);
+	assert_int_equal(mkdir(tmp, 0700), 0);
+	int fd = open(file, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(posix_fallocate(fd, 0, 200 << 20), 0);
+	close(fd);
+	size_t smark = 0;
+	assert_int_equal(hw_tnode_start(&f->s, &smark), 0);
+	assert_true(hw_proc_wait_line(&f->s.proc, &smark, "event=snapshot_installed", NULL,
+				      CATCHUP_MS, NULL, 0));
+	assert_int_equal(hw_proc_stop(&f->s.proc, STOP_WAIT_MS), 0);
+	assert_int_equal(hw_proc_stop(&f->p.proc, STOP_WAIT_MS), 0);
+	assert_false(file_has(f->p.log, "event=snapshot_no_room"));
 	assert_int_equal(umount2(fs, MNT_DETACH), 0);
 }
 
@@ -1074,6 +1109,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_empty_standby_gets_snapshot, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_standby_no_room_refuses, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_leftover_copy_is_room, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_install_failed_backs_off, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_behind_standby_gets_snapshot, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_snapshot_refused, setup, teardown),
