@@ -172,8 +172,15 @@ static bool fence_open(const struct hw_node *n)
 	return hw_voters_may_ack(n->voters) && n->epoch == el_of(n)->hard.epoch;
 }
 
-static void note_ack(struct hw_node *n, uint64_t lsn)
+/* A success of request slot leaves. This node's own records (its events, checkpoints:
+ * local mode, on no standby yet) are nobody's acknowledgement: counted, a failover
+ * would have to keep them, and a standby that lacks only the new primary's PROMOTION
+ * would not be promoted automatically. */
+static void note_ack(struct hw_node *n, uint32_t slot)
 {
+	uint64_t lsn = n->requests[slot].lsn;
+	if (n->requests[slot].system)
+		return;
 	if (lsn > n->acked_lsn)
 		n->acked_lsn = lsn;
 	hw_primary_set_vault_limit(&n->core, n->acked_lsn); /* what any new primary holds */
@@ -193,9 +200,8 @@ static void release_fenced(struct hw_node *n)
 	n->n_fenced = 0;
 	for (uint32_t i = 0; i < count; i++) {
 		uint32_t slot = n->fenced[i];
-		uint64_t lsn = n->requests[slot].lsn;
+		note_ack(n, slot); /* before the answer frees the slot */
 		hw__primary_answer(n, slot, 0);
-		note_ack(n, lsn);
 	}
 	hw_log("unfenced", "epoch=%llu released=%u", (unsigned long long)n->epoch, count);
 	hw__primary_room(n);
@@ -220,7 +226,7 @@ bool hw__election_may_release(struct hw_node *n, uint32_t slot, uint64_t lsn)
 	}
 	if (n->n_fenced > 0)
 		release_fenced(n);
-	note_ack(n, n->requests[slot].lsn);
+	note_ack(n, slot);
 	return true;
 }
 

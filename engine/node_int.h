@@ -82,6 +82,7 @@ struct hw_request {
 	uint64_t request_id;
 	uint64_t lsn;       /* the record's LSN (a duplicate's first LSN) */
 	bool duplicate;
+	bool system;        /* this node's own record (an event, a checkpoint): no client's */
 	hw_submit_cb *cb;   /* embedded submits */
 	void *cb_arg;
 	uint32_t next_free;

@@ -346,6 +346,7 @@ static int queue_record(struct hw_node *n, const uint8_t *rec, size_t len, uint8
 	n->unprepared++;
 	*slot = request_alloc(n);
 	n->requests[*slot].since_ns = hw_mono_ns();
+	n->requests[*slot].system = system;
 	size_t i = hw_job_add(j, rec, len);
 	j->token[i] = *slot;
 	j->mode[i] = mode;
