@@ -183,7 +183,7 @@ static void note_ack(struct hw_node *n, uint32_t slot)
 		return;
 	if (lsn > n->acked_lsn)
 		n->acked_lsn = lsn;
-	hw_primary_set_vault_limit(&n->core, n->acked_lsn); /* what any new primary holds */
+	hw_primary_set_vault_limit(&n->core, hw__primary_safe_lsn(n));
 	n->last_ack_wall_ms = hw_wall_ms();
 	if (!n->first_ack_logged) {
 		n->first_ack_logged = true;

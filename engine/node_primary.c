@@ -471,6 +471,15 @@ void hw__primary_hold_why(const struct hw_node *n, char *buf, size_t cap)
 		 h->k, k_from, h->connected, h->connected == 1 ? "is" : "are");
 }
 
+uint64_t hw__primary_safe_lsn(const struct hw_node *n)
+{
+	uint64_t all = n->cfg.n_standbys > 0 ? UINT64_MAX : 0;
+	for (uint32_t i = 0; i < n->cfg.n_standbys; i++)
+		if (n->core.peers[i].pos.durable < all)
+			all = n->core.peers[i].pos.durable;
+	return all > n->acked_lsn ? all : n->acked_lsn;
+}
+
 void hw__primary_hold_check(struct hw_node *n)
 {
 	const struct hw_hold *h = &n->core.hold;

@@ -272,7 +272,7 @@ static bool held(const struct hw_snap_tx *tx)
 {
 	const struct hw_node *n = tx->node;
 	return n->voters != NULL && tx->peer >= n->cfg.n_standbys &&
-	       tx->info.head.lsn > n->acked_lsn;
+	       tx->info.head.lsn > hw__primary_safe_lsn(n);
 }
 
 static void copy_done_cb(struct hw_async *a, void *arg)
@@ -288,10 +288,11 @@ static void copy_done_cb(struct hw_async *a, void *arg)
 		return;
 	}
 	if (tx->rc == 0 && held(tx)) {
-		hw_log("snapshot_held", "peer=%s lsn=%llu acked_lsn=%llu what=\"%s\"",
+		hw_log("snapshot_held", "peer=%s lsn=%llu safe_lsn=%llu what=\"%s\"",
 		       tx->node->cfg.standbys[tx->peer], (unsigned long long)tx->info.head.lsn,
-		       (unsigned long long)tx->node->acked_lsn,
-		       "a vault's copy waits until every entry in it is acknowledged");
+		       (unsigned long long)hw__primary_safe_lsn(tx->node),
+		       "a vault's copy waits until every entry in it is one any new primary "
+		       "holds");
 		tx->state = TX_HELD;
 		return;
 	}

@@ -519,7 +519,7 @@ static void test_vault_snapshot_waits_for_acks(void **state)
 	assert_true(log_wait(hw_cluster_log(c, p), "event=snapshot_held", "peer=v1", EVENT_WAIT_MS,
 			     line, sizeof line));
 	uint64_t lsn = (uint64_t)hw_log_field(line, "lsn", -1);
-	assert_true(lsn > (uint64_t)hw_log_field(line, "acked_lsn", -1));
+	assert_true(lsn > (uint64_t)hw_log_field(line, "safe_lsn", -1));
 	assert_int_equal(hw_cluster_kill(c, sb, SIGCONT), 0);
 	size_t mark = 0;
 	assert_true(hw_proc_wait_line(&f->v.proc, &mark, "event=snapshot_installed", NULL,
