@@ -524,8 +524,8 @@ int hw__snapshot_send(struct hw_session *s, uint32_t peer);
  * would reset its back-off) and asks again later. */
 int hw__snapshot_can_send(struct hw_node *n, uint32_t peer, const uint64_t *peer_free);
 /* What any new primary holds (with failover): the acknowledged LSN, or past it what every
- * standby has made durable (this node's own records, its events and checkpoints, which
- * no client's acknowledgement covers). Vaults get nothing past it. */
+ * standby, all connected, has made durable (this node's own records, its events and
+ * checkpoints, which no client's acknowledgement covers). Vaults get nothing past it. */
 uint64_t hw__primary_safe_lsn(const struct hw_node *n);
 /* The bytes a snapshot received here could take, as the check at its announcement counts
  * them (rx_room): free on the file system of the data directory's parent, where the copy

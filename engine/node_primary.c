@@ -473,10 +473,15 @@ void hw__primary_hold_why(const struct hw_node *n, char *buf, size_t cap)
 
 uint64_t hw__primary_safe_lsn(const struct hw_node *n)
 {
+	/* only connected standbys' positions: a disconnected one's may be gone (its store
+	 * restored from an older backup, then promoted) */
 	uint64_t all = n->cfg.n_standbys > 0 ? UINT64_MAX : 0;
-	for (uint32_t i = 0; i < n->cfg.n_standbys; i++)
-		if (n->core.peers[i].pos.durable < all)
-			all = n->core.peers[i].pos.durable;
+	for (uint32_t i = 0; i < n->cfg.n_standbys; i++) {
+		const struct hw_peer *s = &n->core.peers[i];
+		uint64_t d = s->connected ? s->pos.durable : 0;
+		if (d < all)
+			all = d;
+	}
 	return all > n->acked_lsn ? all : n->acked_lsn;
 }
 

@@ -368,6 +368,10 @@ int hw__snapshot_can_send(struct hw_node *n, uint32_t peer, const uint64_t *peer
 			return rc;
 	}
 	struct hw_snap_tx *tx = n->snap_tx;
+	/* a vault's held copy waits for entries any new primary holds, which a standby
+	 * that needs a snapshot itself may be what it waits for: the standby goes first */
+	if (tx->state == TX_HELD && peer < n->cfg.n_standbys)
+		tx_fail(tx, HW_EBUSY, "a standby needs a snapshot: the vault's held copy yields");
 	if (tx->state != TX_IDLE && (tx->state != TX_CATCHUP || tx->peer != peer))
 		return HW_EBUSY; /* one at a time; one catching up keeps its pin until done */
 	/* a copy a crash left there would count against the room for this one */
