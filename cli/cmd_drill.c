@@ -20,6 +20,7 @@
 
 #include "cli/cmd_drill.h"
 #include "cli/json.h"
+#include "replica/backup.h"
 #include "replica/drills.h"
 #include "replica/store.h"
 #include "replica/verify.h"
@@ -204,22 +205,10 @@ int hw_cli_drill_generation_read(const char *dir, struct generation *g)
 	g->end_lsn = strtoull(v, NULL, 10);
 	manifest_value(text, "chain_id", g->chain_id, sizeof(g->chain_id));
 	manifest_value(text, "end_hash", g->end_hash, sizeof(g->end_hash));
-	manifest_value(text, "snapshot_bytes", v, sizeof(v));
-	uint64_t snap = strtoull(v, NULL, 10);
-	manifest_value(text, "log_bytes", v, sizeof(v));
-	uint64_t log = strtoull(v, NULL, 10);
-	bool have_snap, have_log;
-	uint64_t snap_size = hw_cli_drill_file_size(dir, "snapshot/data.mdb", &have_snap);
-	uint64_t log_size = hw_cli_drill_file_size(dir, "log.hwl", &have_log);
-	if (!g->chain_id[0] || !g->end_hash[0])
-		snprintf(g->problem, sizeof(g->problem), "MANIFEST lacks chain_id or end_hash");
-	else if (!have_snap || snap_size != snap)
-		snprintf(g->problem, sizeof(g->problem),
-			 "snapshot/data.mdb is %" PRIu64 " bytes, MANIFEST says %" PRIu64,
-			 snap_size, snap);
-	else if (log > 0 && (!have_log || log_size < log))
-		snprintf(g->problem, sizeof(g->problem),
-			 "log.hwl is %" PRIu64 " bytes, MANIFEST says %" PRIu64, log_size, log);
+	char what[160] = "";
+	int rc = hw_backup_check_sizes(dir, what); /* as hawser prune judges it */
+	if (rc != 0)
+		snprintf(g->problem, sizeof(g->problem), "%s", what[0] ? what : hw_strerror(rc));
 	return 0;
 }
 
