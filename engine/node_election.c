@@ -528,6 +528,13 @@ static int switchover_code(struct hw_node *n, const char *to, uint32_t *target, 
 		*why = "a switchover is already under way";
 		return HW_EBUSY;
 	}
+	for (uint32_t i = 0; i < n->cfg.n_standbys; i++)
+		if (hw_voters_id(n->voters, n->cfg.standbys[i]) == id &&
+		    !n->core.peers[i].connected) {
+			*why = "the target is not connected to this primary (down, or receiving a "
+			       "snapshot): it could not catch up; retry once it follows";
+			return HW_EBUSY;
+		}
 	return 0;
 }
 

@@ -293,8 +293,9 @@ static void test_switchover_no_loss(void **state)
 		fail_msg("p1 and s1 differ after the switchover: %s", why);
 }
 
-/* A switchover to the witness, one asked of a standby, and one to an unknown id are
- * refused with exit 1 and the reason; the primary stays primary in epoch 1. */
+/* A switchover to the witness, one asked of a standby, one to an unknown id and one to a
+ * standby that is down (it could never catch up) are refused with exit 1 and the reason,
+ * before submits are paused; the primary stays primary in epoch 1. */
 static void test_switchover_refused(void **state)
 {
 	struct fix *f = *state;
@@ -311,11 +312,23 @@ static void test_switchover_refused(void **state)
 	assert_int_equal(hw_proc_run(f->cli_log, out, sizeof out, CLI_MS, at_standby), 1);
 	const char *no_to[] = {"switchover", "--connect", f->rig.client[0], "--insecure", NULL};
 	assert_int_equal(hw_proc_run(f->cli_log, out, sizeof out, CLI_MS, no_to), 2);
+	size_t lost = 0;
+	assert_int_equal(hw_proc_signal(&f->rig.proc[2], SIGKILL), 0);
+	hw_proc_reap(&f->rig.proc[2], STOP_WAIT_MS);
+	assert_true(hw_proc_wait_line(&f->rig.proc[0], &lost, "event=peer_lost", "peer=s2",
+				      EVENT_WAIT_MS, NULL, 0));
+	const char *to_down[] = {"switchover", "--connect", f->rig.client[0], "--insecure", "--to",
+				 "s2",         NULL};
+	assert_int_equal(hw_proc_run(f->cli_log, out, sizeof out, CLI_MS, to_down), 1);
 	size_t m = 0;
 	assert_true(hw_proc_wait_line(&f->rig.proc[0], &m, "event=switchover_requested", "to=w1",
 				      EVENT_WAIT_MS, NULL, 0));
 	assert_true(hw_proc_wait_line(&f->rig.proc[0], &m, "event=switchover_requested",
 				      "code=HW_ECONFIG", EVENT_WAIT_MS, NULL, 0));
+	char busy[1024];
+	assert_true(hw_proc_wait_line(&f->rig.proc[0], &m, "event=switchover_requested",
+				      "code=HW_EBUSY", EVENT_WAIT_MS, busy, sizeof busy));
+	assert_non_null(strstr(busy, "not connected"));
 	size_t m1 = 0;
 	assert_true(hw_proc_wait_line(&f->rig.proc[1], &m1, "event=switchover_requested",
 				      "code=HW_ENOT_PRIMARY", EVENT_WAIT_MS, NULL, 0));
