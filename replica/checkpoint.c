@@ -143,6 +143,20 @@ int hw_node_event_encode(const Tos__V1__NodeEvent *ev, int64_t now_ms, uint8_t *
 	return rc != 0 ? hw_reject_set(rej, rc, "node_event", "does not fit in %zu bytes", cap) : 0;
 }
 
+int hw_checkpoint_digest_matches(struct hw_store *s, const uint8_t signed_digest[HW_HASH_BYTES],
+				 bool *ok, bool *format3)
+{
+	uint8_t got[HW_HASH_BYTES];
+	int rc = hw_store_digest(s, got);
+	*format3 = false;
+	*ok = rc == 0 && memcmp(got, signed_digest, HW_HASH_BYTES) == 0;
+	if (rc == 0 && !*ok) {
+		rc = hw_store_digest_format3(s, got);
+		*ok = *format3 = rc == 0 && memcmp(got, signed_digest, HW_HASH_BYTES) == 0;
+	}
+	return rc;
+}
+
 const char *hw_node_event_name(Tos__V1__NodeEventKind kind)
 {
 	static const char *const names[] = {"unspecified",  "node_start", "promotion",

@@ -90,6 +90,13 @@ bool hw_checkpoint_claim_of(const struct hw_entry *e, uint64_t from_lsn, struct 
 int hw_node_event_encode(const Tos__V1__NodeEvent *ev, int64_t now_ms, uint8_t *buf, size_t cap,
 			 size_t *len, struct hw_reject *rej);
 
+/* Whether the state digest of s equals the one a checkpoint signed, as the current format
+ * or, for a checkpoint a format 3 node signed, as format 3 laid the same state out
+ * (replica/digest.c): *ok, and *format3 says which matched. 0 or the digest's error. A
+ * format 3 match counts only before any format 4 one (no node signs format 3 after). */
+int hw_checkpoint_digest_matches(struct hw_store *s, const uint8_t signed_digest[HW_HASH_BYTES],
+				 bool *ok, bool *format3);
+
 /* Name of a node event kind in lower case ("promotion", "node_start" ...), "unknown" for
  * a value outside the enum. */
 const char *hw_node_event_name(Tos__V1__NodeEventKind kind);

@@ -308,23 +308,6 @@ static void good_before(const struct walk *w, size_t upto, struct hw_verify_repo
 	r->good_cp_covers = upto > 0 ? w->cps[upto - 1].covers : 0;
 }
 
-/* d's digest at a checkpoint equals the signed one, as format 4 or, for a checkpoint a
- * format 3 node signed, as format 3 laid the same state out (replica/digest.c); *format3
- * says which matched. 0 or a storage error. */
-static int digest_matches(struct hw_store *d, const uint8_t signed_digest[HW_HASH_BYTES], bool *ok,
-			  bool *format3)
-{
-	uint8_t got[HW_HASH_BYTES];
-	int rc = hw_store_digest(d, got);
-	*format3 = false;
-	*ok = rc == 0 && memcmp(got, signed_digest, HW_HASH_BYTES) == 0;
-	if (rc == 0 && !*ok) {
-		rc = hw_store_digest_format3(d, got);
-		*ok = *format3 = rc == 0 && memcmp(got, signed_digest, HW_HASH_BYTES) == 0;
-	}
-	return rc;
-}
-
 /* Replay into d checkpoint by checkpoint, comparing the digest at each LSN one covers,
  * then on to head_lsn. Returns the replay's error (the caller finds the bad entry); a
  * digest that differs is a verdict (HW_EDIGEST at the checkpoint's LSN). */
@@ -339,7 +322,7 @@ static int replay_checked(struct hw_store *s, struct hw_store *d, uint64_t head_
 		bool ok = false, format3 = false;
 		rc = hw_store_replay(s, d, c->covers, 0, cb, arg);
 		if (rc == 0)
-			rc = digest_matches(d, c->digest, &ok, &format3);
+			rc = hw_checkpoint_digest_matches(d, c->digest, &ok, &format3);
 		ok = ok && !(format3 && format4_seen);
 		format4_seen = format4_seen || (ok && !format3);
 		r->checkpoints_format3 += ok && format3;
