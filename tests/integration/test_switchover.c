@@ -312,7 +312,9 @@ static void test_switchover_refused(void **state)
 	assert_int_equal(hw_proc_run(f->cli_log, out, sizeof out, CLI_MS, at_standby), 1);
 	const char *no_to[] = {"switchover", "--connect", f->rig.client[0], "--insecure", NULL};
 	assert_int_equal(hw_proc_run(f->cli_log, out, sizeof out, CLI_MS, no_to), 2);
-	size_t lost = 0;
+	size_t lost = 0; /* s2 follows p1 first (it may still be connecting), then dies */
+	assert_true(hw_proc_wait_line(&f->rig.proc[0], &lost, "event=peer_connected", "peer=s2",
+				      EVENT_WAIT_MS, NULL, 0));
 	assert_int_equal(hw_proc_signal(&f->rig.proc[2], SIGKILL), 0);
 	hw_proc_reap(&f->rig.proc[2], STOP_WAIT_MS);
 	assert_true(hw_proc_wait_line(&f->rig.proc[0], &lost, "event=peer_lost", "peer=s2",
