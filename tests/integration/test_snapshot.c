@@ -434,15 +434,22 @@ static void test_no_room_no_copy(void **state)
 	assert_int_equal(umount2(fs, MNT_DETACH), 0);
 }
 
-/* A primary whose log was pruned past 0 (a new standby needs a snapshot), and standby
- * s1 named (not started) on a small file system of its own (opts, as small_fs). */
+/* The primary started and loaded with records records, all acknowledged, its log pruned
+ * past 0: a new standby needs a snapshot. */
+static void pruned_primary(struct fix *f, uint64_t records)
+{
+	start_primary(f);
+	load_start(f, records);
+	load_all_acked(&f->load);
+	assert_int_equal(hw_tnode_wait_pruned(&f->p, 0, CATCHUP_MS), 0);
+}
+
+/* pruned_primary, and standby s1 named (not started) on a small file system of its own
+ * (opts, as small_fs). */
 static void pruned_primary_small_standby(struct fix *f, const char *opts, char *fs, size_t cap)
 {
 	small_fs(f, opts, fs, cap);
-	start_primary(f);
-	load_start(f, HISTORY_FAILED);
-	load_all_acked(&f->load);
-	assert_int_equal(hw_tnode_wait_pruned(&f->p, 0, CATCHUP_MS), 0);
+	pruned_primary(f, HISTORY_FAILED);
 	struct hw_tnode_opts so = {.primary_addr = f->p.listen};
 	assert_int_equal(hw_tnode_init(&f->s, fs, "s1", &so), 0);
 }
@@ -508,10 +515,7 @@ static void test_leftover_copy_is_room(void **state)
 static void test_install_failed_backs_off(void **state)
 {
 	struct fix *f = *state;
-	start_primary(f);
-	load_start(f, HISTORY_FAILED);
-	load_all_acked(&f->load);
-	assert_int_equal(hw_tnode_wait_pruned(&f->p, 0, CATCHUP_MS), 0);
+	pruned_primary(f, HISTORY_FAILED);
 	init_standby(f);
 	assert_int_equal(mkdir(f->s.dir, 0700), 0);
 	if (mount("tmpfs", f->s.dir, "tmpfs", 0, "size=256m") != 0)
@@ -887,10 +891,7 @@ static void test_leftover_data_dir_kept(void **state)
 static void test_other_chain_refused(void **state)
 {
 	struct fix *f = *state;
-	start_primary(f);
-	load_start(f, HISTORY_RECORDS);
-	load_all_acked(&f->load);
-	assert_int_equal(hw_tnode_wait_pruned(&f->p, 0, CATCHUP_MS), 0);
+	pruned_primary(f, HISTORY_RECORDS);
 	init_standby(f);
 	struct hw_head before = make_store(f->s.dir, 50, 0);
 	size_t smark = 0, pmark = hw_proc_mark(&f->p.proc);
