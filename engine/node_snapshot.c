@@ -577,14 +577,10 @@ int hw__snapshot_rx_free(const struct hw_node *n, uint64_t *avail)
 {
 	char tmp[HW_PATH_CHARS_MAX + 48], file[HW_PATH_CHARS_MAX + 64], wal[HW_PATH_CHARS_MAX + 64];
 	sibling(n, ".snapshot-tmp", tmp, sizeof tmp);
-	char parent[HW_PATH_CHARS_MAX + 48];
-	snprintf(parent, sizeof parent, "%s", n->cfg.data_dir);
-	char *slash = strrchr(parent, '/');
-	if (slash == NULL)
-		snprintf(parent, sizeof parent, ".");
-	else
-		slash[slash == parent] = '\0'; /* "/x" -> "/" */
-	int rc = hw_fs_free(parent, avail);
+	char parent[PATH_MAX];
+	int rc = hw_fs_parent(n->cfg.data_dir, parent);
+	if (rc == 0)
+		rc = hw_fs_free(parent, avail);
 	/* a copy a crash left there goes before the next one is received (rx_clear) */
 	struct stat st;
 	snprintf(file, sizeof file, "%s/data.mdb", tmp);

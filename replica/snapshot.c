@@ -6,7 +6,6 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <inttypes.h>
-#include <libgen.h>
 #include <stdbool.h>
 #include <limits.h>
 #include <stdio.h>
@@ -17,6 +16,7 @@
 
 #include <sodium.h>
 
+#include "base/fs.h"
 #include "replica/store_int.h"
 
 #define HASH_CHUNK_BYTES (1u << 20)
@@ -213,20 +213,10 @@ int hw_snapshot_check(const char *dir, const struct hw_head *want,
 	return 0;
 }
 
-/* The parent directory of path (no trailing slash expected), to flush renames in it. */
-static int parent_of(const char *path, char out[PATH_MAX])
-{
-	char tmp[PATH_MAX];
-	if (snprintf(tmp, sizeof tmp, "%s", path) >= (int)sizeof tmp)
-		return -ENAMETOOLONG;
-	snprintf(out, PATH_MAX, "%s", dirname(tmp));
-	return 0;
-}
-
 int hw_snapshot_fsync_parent(const char *path)
 {
 	char parent[PATH_MAX];
-	int rc = parent_of(path, parent);
+	int rc = hw_fs_parent(path, parent);
 	return rc != 0 ? rc : hw_snapshot_fsync_path(parent);
 }
 
@@ -234,7 +224,7 @@ int hw_snapshot_swap(const char *data_dir, const char *new_dir, int64_t now_ms, 
 		     size_t cap)
 {
 	char parent[PATH_MAX];
-	int rc = parent_of(data_dir, parent);
+	int rc = hw_fs_parent(data_dir, parent);
 	if (rc != 0)
 		return rc;
 	if (snprintf(aside, cap, "%s.replaced-%" PRId64, data_dir, now_ms) >= (int)cap)

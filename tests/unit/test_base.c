@@ -2,6 +2,8 @@
  * the log entry encoding, the logger's escaping of values and the reading of its lines
  * back, and the seeded generators. */
 #include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
 #include <sched.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -19,6 +21,7 @@
 #include "base/clock.h"
 #include "base/duration.h"
 #include "base/fault.h"
+#include "base/fs.h"
 #include "base/log.h"
 #include "base/names.h"
 #include "base/reject.h"
@@ -439,6 +442,26 @@ static void test_addr_split(void **state)
 	assert_true(hw_addr_ok("unix:/run/a@b"));
 }
 
+/* A path's parent: the directory a sibling of it is made in, "/" for a top-level one,
+ * "." for a bare name; a path too long for PATH_MAX is refused. */
+static void test_fs_parent(void **state)
+{
+	(void)state;
+	char out[PATH_MAX];
+	assert_int_equal(hw_fs_parent("/var/lib/hawser/p1", out), 0);
+	assert_string_equal(out, "/var/lib/hawser");
+	assert_int_equal(hw_fs_parent("/p1", out), 0);
+	assert_string_equal(out, "/");
+	assert_int_equal(hw_fs_parent("p1", out), 0);
+	assert_string_equal(out, ".");
+	char *longp = malloc(PATH_MAX + 8);
+	assert_non_null(longp);
+	memset(longp, 'a', PATH_MAX + 7);
+	longp[PATH_MAX + 7] = '\0';
+	assert_int_equal(hw_fs_parent(longp, out), -ENAMETOOLONG);
+	free(longp);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -455,6 +478,7 @@ int main(void)
 		cmocka_unit_test(test_log_read),
 		cmocka_unit_test(test_rng_sequences),
 		cmocka_unit_test(test_mono_counts_time_suspended),
+		cmocka_unit_test(test_fs_parent),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
