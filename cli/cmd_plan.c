@@ -560,9 +560,8 @@ static int take_k(const struct plan_opts *o, struct inputs *x)
 			x->in.k, x->voters - 2, x->voters);
 	else if (x->in.k < x->k_min)
 		snprintf(why, sizeof why,
-			 "rpo 0 with %u voters needs k >= %u, not %u: with fewer, a majority of "
-			 "the voters could elect a standby that lacks an acknowledged record",
-			 x->voters, x->k_min, x->in.k);
+			 "rpo 0 with %u voters needs k >= %u, not %u: " HW_EL_K_MIN_WHY, x->voters,
+			 x->k_min, x->in.k);
 	if (why[0] == '\0')
 		return 0;
 	if (o->json) {

@@ -1032,9 +1032,8 @@ static int check_failover(struct parse *p)
 	uint32_t k_min = hw_el_k_min(f->n_voters);
 	if (f->rpo_ms == 0 && c->k < k_min)
 		return fail(p, (p->seen & SEEN_K) ? p->k_line : 0,
-			    "'failover.rpo' = 0 with %u voters needs 'durability.k' >= %u, not %u: "
-			    "with fewer, a majority of the voters could elect a standby that lacks "
-			    "an acknowledged record",
+			    "'failover.rpo' = 0 with %u voters needs 'durability.k' >= %u, not "
+			    "%u: " HW_EL_K_MIN_WHY,
 			    f->n_voters, k_min, c->k);
 	return 1;
 }

@@ -424,6 +424,10 @@ uint32_t hw_el_majority(const struct hw_el *el);
  * can elect a new primary without the old one holds each acknowledged record:
  * standbys + 2 - majority, i.e. 1 for up to 4 voters, 2 for 5 or 6, 3 for 7 or 8, 4 for 9. */
 uint32_t hw_el_k_min(uint32_t voters);
+/* Why, in the words the config check and `hawser plan` refuse a smaller k with. */
+#define HW_EL_K_MIN_WHY                                                                            \
+	"with fewer, a majority of the voters could elect a standby that lacks an acknowledged "   \
+	"record"
 
 /* Time passed: a primary renews (a round every renew_ms), steps down at the end of its
  * lease, times out a switchover; a standby starts an election after detection; a
