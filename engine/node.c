@@ -607,7 +607,7 @@ void hw__node_do(struct hw_node *n, struct hw_acts *acts)
 	if (n->cfg.role == HW_ROLE_PRIMARY) {
 		hw__primary_room(n); /* the releases freed slots: paused readers go on */
 		hw__primary_hold_check(n);
-		if (n->voters != NULL) /* standbys' acks move it past the node's own records */
+		if (n->voters != NULL) /* after the releases and the standbys' acks of the event */
 			hw_primary_set_vault_limit(&n->core, hw__primary_safe_lsn(n));
 	}
 	/* after the releases the event made (the election reports the acknowledged LSN) */

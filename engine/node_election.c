@@ -182,8 +182,7 @@ static void note_ack(struct hw_node *n, uint32_t slot)
 	if (n->requests[slot].system)
 		return;
 	if (lsn > n->acked_lsn)
-		n->acked_lsn = lsn;
-	hw_primary_set_vault_limit(&n->core, hw__primary_safe_lsn(n));
+		n->acked_lsn = lsn; /* the vault limit follows after the event (hw__node_do) */
 	n->last_ack_wall_ms = hw_wall_ms();
 	if (!n->first_ack_logged) {
 		n->first_ack_logged = true;
