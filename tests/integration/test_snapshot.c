@@ -62,6 +62,7 @@ struct fix {
 	struct hw_tnode p;
 	struct hw_tnode s;
 	struct hw_load load;
+	struct hw_capture cap; /* a `hawser status` run's output */
 };
 
 static uint64_t history_records(void)
@@ -931,6 +932,64 @@ static void test_stale_primary_refused(void **state)
 	assert_int_equal(after.lsn, before.lsn);
 }
 
+/* `hawser status` of the standby, as a person asks it: the text, or with json --json;
+ * the output in f->cap.out. */
+static void standby_status(struct fix *f, bool json)
+{
+	assert_int_equal(hw_proc_capture(&f->cap, hw_test_bin(), "status", "--connect", f->s.client,
+					 "--insecure", json ? "--json" : NULL, NULL),
+			 0);
+}
+
+/* A standby whose store a rejoin of its pruned log left stale (rewound past its base: the
+ * state tables cannot be rebuilt, replica/store.h hw_store_stale), started with no primary
+ * reachable, so no snapshot ends the mark: `hawser status` shows STALE, and "stale":true
+ * with --json. Started again under a primary that sends it a snapshot, it shows neither
+ * once that is installed. */
+static void test_stale_standby_status(void **state)
+{
+	struct fix *f = *state;
+	uint16_t dead;
+	char nobody[32], addr[64], copy[HW_PROC_PATH_MAX + 32], file[HW_PROC_PATH_MAX + 48];
+	assert_int_equal(hw_free_port(&dead), 0);
+	snprintf(nobody, sizeof nobody, "127.0.0.1:%u", (unsigned)dead);
+	struct hw_tnode_opts so = {.primary_addr = nobody};
+	assert_int_equal(hw_tnode_init(&f->s, f->root, "s1", &so), 0);
+	make_store(f->s.dir, 50, 20);
+	struct hw_store *st;
+	struct hw_head base;
+	uint64_t moved = 0;
+	assert_int_equal(hw_store_open(f->s.dir, NULL, &st), 0);
+	assert_int_equal(hw_store_base(st, &base), 0);
+	assert_true(base.lsn > 0 && base.lsn < 45);
+	assert_int_equal(hw_store_rewind(st, 45, 1790000000000LL, "test", &moved), 0);
+	assert_true(hw_store_stale(st));
+	hw_store_close(st);
+	assert_int_equal(moved, 5);
+	assert_int_equal(hw_tnode_start(&f->s, NULL), 0);
+	standby_status(f, false);
+	assert_non_null(strstr(f->cap.out, ": standby,"));
+	assert_non_null(strstr(f->cap.out, "STALE: its state tables await a snapshot"));
+	standby_status(f, true);
+	assert_non_null(strstr(f->cap.out, "\"stale\":true"));
+	assert_int_equal(hw_proc_stop(&f->s.proc, STOP_WAIT_MS), 0);
+
+	int lfd = fake_primary_for(f, addr, sizeof addr);
+	snprintf(copy, sizeof copy, "%s/other", f->root);
+	struct hw_head head = make_store(copy, 50, 0); /* the same chain, not pruned */
+	snprintf(file, sizeof file, "%s/data.mdb", copy);
+	size_t smark = 0;
+	int cfd = standby_connects(f, lfd, &smark);
+	send_snapshot_of(cfd, file, &head);
+	assert_true(hw_proc_wait_line(&f->s.proc, &smark, "event=snapshot_installed", NULL,
+				      EVENT_WAIT_MS, NULL, 0));
+	standby_status(f, false);
+	assert_null(strstr(f->cap.out, "STALE"));
+	standby_status(f, true);
+	assert_non_null(strstr(f->cap.out, "\"stale\":false"));
+	fake_primary_done(f, cfd, lfd);
+}
+
 /* ---- a fake standby that takes a snapshot and goes before it acknowledges ---- */
 
 static int dial(const char *addr)
@@ -1125,6 +1184,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_large_snapshot, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_catchup_progress_logged, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stale_primary_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stale_standby_status, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failed_primary_sends_no_snapshot, setup,
 						teardown),
 	};
