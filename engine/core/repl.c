@@ -237,8 +237,7 @@ void hw_primary_init(struct hw_primary *p, const struct hw_repl_config *cfg, uin
 
 void hw_primary_set_vault_limit(struct hw_primary *p, uint64_t lsn)
 {
-	if (p->vault_limit == UINT64_MAX || lsn > p->vault_limit)
-		p->vault_limit = lsn;
+	p->vault_limit = lsn; /* lower too: a standby gone vouches for nothing more */
 }
 
 bool hw_primary_can_wait(const struct hw_primary *p, uint32_t more)

@@ -177,7 +177,9 @@ void hw_primary_init(struct hw_primary *p, const struct hw_repl_config *cfg, uin
 
 /* Send vaults nothing past lsn (no limit after init). A vault never rewrites its log, so
  * it must not hold entries a failover may discard: with failover the driver keeps this at
- * the LSN it has acknowledged, which every possible new primary holds. It only rises. */
+ * what every possible new primary holds (the LSN it has acknowledged, or past it what
+ * every connected standby has made durable). It may fall, when a standby goes: what was
+ * sent stays sent, and nothing more past lsn goes. */
 void hw_primary_set_vault_limit(struct hw_primary *p, uint64_t lsn);
 
 /* Room for more waiters? The driver counts the submits it took that are not waiters yet

@@ -269,8 +269,10 @@ static void test_hold_lack_of_standbys(void **state)
 	assert_int_equal(f->p.hold.waiters, 0);
 }
 
-/* With a vault limit set (failover: the acknowledged LSN), the vault is sent nothing past
- * it while the standby gets everything; as the limit rises, the vault is sent the rest. */
+/* With a vault limit set (failover: what any new primary holds), the vault is sent nothing
+ * past it while the standby gets everything; as the limit rises, the vault is sent the
+ * rest. A limit that falls (a standby gone no longer vouches) stops what is past it: the
+ * vault is sent nothing more until it rises again. */
 static void test_vault_limit(void **state)
 {
 	struct fx *f = *state;
@@ -284,13 +286,26 @@ static void test_vault_limit(void **state)
 		const struct hw_act *s = nth(&f->out, HW_ACT_SEND, i);
 		assert_int_equal(s->to, s->peer == 1 ? 2 : 3);
 	}
-	hw_primary_set_vault_limit(&f->p, 1); /* it only rises */
 	hw_primary_set_vault_limit(&f->p, 3);
 	hw_primary_on_tick(&f->p, 10, acts(f, ACTS_CAP));
 	assert_int_equal(count(&f->out, HW_ACT_SEND), 1);
 	assert_int_equal(nth(&f->out, HW_ACT_SEND, 0)->peer, 1);
 	assert_int_equal(nth(&f->out, HW_ACT_SEND, 0)->from, 3);
 	assert_int_equal(nth(&f->out, HW_ACT_SEND, 0)->to, 3);
+	/* raised to 5 (a standby made it durable), then back to 3 before the next event
+	 * (that standby went): 4 and 5 are held back */
+	ack(f, 1, 3, 3, 3, 20);
+	hw_primary_on_append(&f->p, 5, 30, acts(f, ACTS_CAP));
+	hw_primary_set_vault_limit(&f->p, 5);
+	hw_primary_set_vault_limit(&f->p, 3);
+	hw_primary_on_tick(&f->p, 40, acts(f, ACTS_CAP));
+	for (size_t i = 0; i < count(&f->out, HW_ACT_SEND); i++)
+		assert_int_not_equal(nth(&f->out, HW_ACT_SEND, i)->peer, 1);
+	hw_primary_set_vault_limit(&f->p, 5);
+	hw_primary_on_tick(&f->p, 50, acts(f, ACTS_CAP));
+	assert_int_equal(count(&f->out, HW_ACT_SEND), 1);
+	assert_int_equal(nth(&f->out, HW_ACT_SEND, 0)->peer, 1);
+	assert_int_equal(nth(&f->out, HW_ACT_SEND, 0)->to, 5);
 }
 
 /* A primary with no standbys (mode local alone) starts, takes no k of any other mode,
