@@ -1,8 +1,9 @@
 /* test_vault.c: a vault replica (role = vault) with real `hawser node` processes on
  * loopback: it pulls the primary's log byte for byte, listens on nothing but its client
  * port, holds entries for its apply delay (stored and acknowledged, not yet in its state
- * tables), is never counted for a durable submit, refuses a primary whose chain diverged
- * with its log untouched, and serves a point-in-time restore from its directory. */
+ * tables), is never counted for a durable submit, with failover is sent no entry or
+ * snapshot that a new primary might lack, refuses a primary whose chain diverged with its
+ * log untouched, and serves a point-in-time restore from its directory. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -178,9 +179,11 @@ static uint64_t load(struct fix *f, struct hw_tnode *p, uint64_t count, uint64_t
 /* The vault's status fields this test reads. */
 struct vstatus {
 	int role;
+	uint64_t last_lsn; /* received */
 	uint64_t durable_lsn;
 	uint64_t applied_lsn;
 	int64_t apply_delay_ms;
+	uint64_t at_risk_records; /* durable on its primary, as it last heard, not here */
 };
 
 static int vault_status(const struct hw_tnode *v, struct vstatus *out)
@@ -200,9 +203,11 @@ static int vault_status(const struct hw_tnode *v, struct vstatus *out)
 	if (s == NULL)
 		return HW_EPROTOCOL;
 	*out = (struct vstatus){.role = (int)s->role,
+				.last_lsn = s->last_lsn,
 				.durable_lsn = s->durable_lsn,
 				.applied_lsn = s->applied_lsn,
-				.apply_delay_ms = s->apply_delay_ms};
+				.apply_delay_ms = s->apply_delay_ms,
+				.at_risk_records = s->failover ? s->failover->at_risk_records : 0};
 	hawser__wire__v1__status__free_unpacked(s, NULL);
 	return 0;
 }
@@ -450,18 +455,13 @@ static void store_heads(const char *dir, struct hw_head *head, struct hw_head *b
 	hw_store_close(st);
 }
 
-/* With failover a vault is sent an entry only once the primary has acknowledged it, a
- * snapshot too. A failover cluster (p1, s1, a witness) that pruned its log; s1 stopped,
- * so durable submits wait while the primary's store has applied them; an empty vault
- * then needs a snapshot: its copy is held (snapshot_held), being past what was
- * acknowledged, until s1 runs again; then the vault installs it. Sent at once, a
- * failover that dropped that unacknowledged tail would leave the vault refusing every
- * later primary. */
-static void test_vault_snapshot_waits_for_acks(void **state)
+/* A failover cluster (p1, s1, a witness) as f->c, with the vault v1 named and more in
+ * extra (with failover, hw_cluster_opts.extra); its primary's index to *p. */
+static void vault_cluster(struct fix *f, const char *extra, unsigned *p)
 {
-	struct fix *f = *state;
-	char root[HW_PROC_PATH_MAX + 8], sources[160], line[512];
+	char root[HW_PROC_PATH_MAX + 8], all[256];
 	snprintf(root, sizeof root, "%s/c", f->root);
+	snprintf(all, sizeof all, "[cluster]\nvaults = v1\n%s", extra);
 	struct hw_cluster_opts o = {
 		.hawser_bin = hw_test_bin(),
 		.root = root,
@@ -469,14 +469,145 @@ static void test_vault_snapshot_waits_for_acks(void **state)
 		.standbys = 1,
 		.failover = true,
 		.insecure = true,
-		.extra = "[cluster]\nvaults = v1\n[limits]\nlog_keep_records = 100\n"
-			 "[retention]\nlog_days = 0\n",
+		.extra = all,
 	};
 	assert_int_equal(hw_cluster_start(&o, &f->c), 0);
-	struct hw_cluster *c = f->c;
+	assert_int_equal(hw_cluster_primary(f->c, EVENT_WAIT_MS, p), 0);
+}
+
+/* Start the vault on f->c: it pulls from the primary p, or from the standby once that
+ * is primary. */
+static void start_cluster_vault(struct fix *f, unsigned p)
+{
+	char sources[160];
+	snprintf(sources, sizeof sources, "%s, %s", hw_cluster_repl_addr(f->c, p),
+		 hw_cluster_repl_addr(f->c, 1 - p));
+	init_vault(f, sources, "0");
+	start_vault(f);
+}
+
+/* The primary's status fields these tests read. */
+struct pstatus {
+	uint64_t last_lsn;
+	uint64_t durable_lsn;
+	uint64_t waiting;
+	bool sb_connected; /* its standby s1, as it sees it */
+};
+
+static struct pstatus primary_status(struct fix *f, unsigned p)
+{
+	Hawser__Wire__V1__Status *st;
+	assert_int_equal(hw_cluster_node_status(f->c, p, 5000, &st), 0);
+	assert_true(st->n_peers >= 1); /* the standby, then the vault */
+	struct pstatus ps = {.last_lsn = st->last_lsn,
+			     .durable_lsn = st->durable_lsn,
+			     .waiting = st->waiting,
+			     .sb_connected = st->peers[0]->connected};
+	hawser__wire__v1__status__free_unpacked(st, NULL);
+	return ps;
+}
+
+/* count durable submits (seed) to primary p, as f's load on a thread (the teardown joins
+ * it): with the standby stopped they wait, durable on the primary and unacknowledged.
+ * Returns once the primary holds them all waiting, with its last LSN then. */
+static uint64_t hold_submits(struct fix *f, unsigned p, uint64_t count, uint64_t seed)
+{
+	struct hw_load *held = &f->load;
+	*held = (struct hw_load){.addr = hw_cluster_node_addr(f->c, p),
+				 .count = count,
+				 .window = (unsigned)count,
+				 .mode = HW_DURABLE,
+				 .k = 1,
+				 .seed = seed};
+	assert_int_equal(hw_load_init(held), 0);
+	assert_int_equal(hw_load_start(held), 0);
+	struct pstatus ps = {0};
+	for (int64_t end = hw_mono_ms() + EVENT_WAIT_MS;
+	     (ps.waiting < count || ps.durable_lsn < ps.last_lsn) && hw_mono_ms() < end;) {
+		poll(NULL, 0, 20);
+		ps = primary_status(f, p);
+	}
+	assert_int_equal(ps.waiting, count);
+	assert_true(ps.durable_lsn >= ps.last_lsn); /* the primary's own store has them */
+	return ps.last_lsn;
+}
+
+/* Wait until the vault has heard that its primary holds lsn durable: its status counts
+ * at risk what it lacks of it (a heartbeat or an APPEND carries the primary's durable
+ * LSN, behind any entries sent before it on the one connection). Its status then. */
+static struct vstatus vault_heard(struct fix *f, uint64_t lsn)
+{
+	struct vstatus vs = {0};
+	for (int i = 0; i < 400 && vs.durable_lsn + vs.at_risk_records < lsn; i++) {
+		assert_int_equal(vault_status(&f->v, &vs), 0);
+		hw_proc_pump(&f->v.proc, 50);
+	}
+	print_message("vault heard of %" PRIu64 ": received %" PRIu64 ", durable %" PRIu64
+		      ", at risk %" PRIu64 "\n",
+		      lsn, vs.last_lsn, vs.durable_lsn, vs.at_risk_records);
+	assert_true(vs.durable_lsn + vs.at_risk_records >= lsn);
+	return vs;
+}
+
+/* With failover a vault is sent nothing past what any new primary holds
+ * (hw__primary_safe_lsn): the acknowledged LSN or, past it, what every connected standby
+ * has made durable. On an idle failover cluster (p1, s1, a witness) the primary's log
+ * holds only its own records (its PROMOTION), which no client's submit acknowledged: with
+ * s1 killed once it had them, the vault hears of them (vault_heard) and is sent none, a
+ * standby gone vouching for nothing; they reach it once s1 runs again. With s1 stopped
+ * (SIGSTOP), durable submits wait while the primary has them durable: the vault hears of
+ * them and receives none; with s1 running again they are acknowledged and reach it. Sent
+ * at once, a failover that dropped them would leave the vault refusing every later
+ * primary. */
+static void test_vault_limit(void **state)
+{
+	struct fix *f = *state;
 	unsigned p;
-	assert_int_equal(hw_cluster_primary(c, EVENT_WAIT_MS, &p), 0);
-	struct hw_load l = {.addr = hw_cluster_node_addr(c, p),
+	vault_cluster(f, "", &p);
+	unsigned sb = 1 - p;
+	uint64_t last = 0, seen;
+	for (int64_t end = hw_mono_ms() + EVENT_WAIT_MS; last == 0 && hw_mono_ms() < end;)
+		assert_int_equal(hw_cluster_wait_synced(f->c, EVENT_WAIT_MS, &last), 0);
+	assert_true(last > 0); /* its own records: nothing was submitted */
+	assert_int_equal(hw_cluster_kill(f->c, sb, SIGKILL), 0);
+	for (int i = 0; i < 400 && primary_status(f, p).sb_connected; i++)
+		poll(NULL, 0, 20);
+	assert_false(primary_status(f, p).sb_connected);
+	start_cluster_vault(f, p);
+	assert_int_equal(vault_heard(f, last).last_lsn, 0);
+	assert_int_equal(hw_cluster_restart(f->c, sb), 0);
+	assert_int_equal(hw_tnode_wait_durable(&f->v, last, CATCHUP_MS, &seen), 0);
+
+	assert_int_equal(hw_cluster_kill(f->c, sb, SIGSTOP), 0);
+	/* what the primary held when s1 stopped: s1 has nothing past it */
+	uint64_t before = primary_status(f, p).last_lsn;
+	uint64_t end = hold_submits(f, p, 5, 41);
+	assert_true(end >= before + f->load.count);
+	struct vstatus vs = vault_heard(f, end);
+	assert_true(vs.last_lsn <= before);
+	assert_true(vs.at_risk_records >= f->load.count);
+	assert_int_equal(hw_cluster_kill(f->c, sb, SIGCONT), 0);
+	assert_true(hw_load_join(&f->load, EVENT_WAIT_MS));
+	assert_int_equal(f->load.acked, f->load.count);
+	assert_int_equal(hw_tnode_wait_durable(&f->v, end, CATCHUP_MS, &seen), 0);
+	assert_int_equal(hw_proc_stop(&f->v.proc, STOP_WAIT_MS), 0);
+	assert_int_equal(hw_cluster_stop(f->c), 0);
+}
+
+/* With failover a vault is sent a snapshot only once every entry in it is one any new
+ * primary holds. A failover cluster (p1, s1, a witness) that pruned its log; s1 stopped,
+ * so durable submits wait while the primary's store has applied them; an empty vault
+ * then needs a snapshot: its copy is held (snapshot_held), being past what any new
+ * primary holds, until s1 runs again; then the vault installs it. Sent at once, a
+ * failover that dropped that unacknowledged tail would leave the vault refusing every
+ * later primary. */
+static void test_vault_snapshot_waits_for_acks(void **state)
+{
+	struct fix *f = *state;
+	char line[512];
+	unsigned p;
+	vault_cluster(f, "[limits]\nlog_keep_records = 100\n[retention]\nlog_days = 0\n", &p);
+	struct hw_load l = {.addr = hw_cluster_node_addr(f->c, p),
 			    .count = RECORDS,
 			    .window = WINDOW,
 			    .mode = HW_DURABLE,
@@ -489,47 +620,36 @@ static void test_vault_snapshot_waits_for_acks(void **state)
 	/* pruned (lazily, at a store commit): an empty vault then needs a snapshot */
 	struct hw_head base = {0}, head = {0};
 	for (int64_t end = hw_mono_ms() + EVENT_WAIT_MS; base.lsn == 0 && hw_mono_ms() < end;) {
-		store_heads(hw_cluster_dir(c, p), &head, &base);
+		store_heads(hw_cluster_dir(f->c, p), &head, &base);
 		if (base.lsn == 0)
 			poll(NULL, 0, 50);
 	}
 	assert_true(base.lsn > 0);
 	uint64_t acked_head = head.lsn;
 	unsigned sb = 1 - p;
-	assert_int_equal(hw_cluster_kill(c, sb, SIGSTOP), 0);
-	struct hw_load held = {.addr = hw_cluster_node_addr(c, p),
-			       .count = 20,
-			       .window = 20,
-			       .mode = HW_DURABLE,
-			       .k = 1,
-			       .seed = 32};
-	assert_int_equal(hw_load_init(&held), 0);
-	assert_int_equal(hw_load_start(&held), 0); /* waits for s1: applied, not acknowledged */
+	assert_int_equal(hw_cluster_kill(f->c, sb, SIGSTOP), 0);
 	/* in the primary's store before the vault asks, so that its snapshot holds them */
+	assert_true(hold_submits(f, p, 20, 32) >= acked_head + f->load.count);
 	for (int64_t end = hw_mono_ms() + EVENT_WAIT_MS;
-	     head.lsn < acked_head + held.count && hw_mono_ms() < end;) {
+	     head.lsn < acked_head + f->load.count && hw_mono_ms() < end;) {
 		poll(NULL, 0, 20);
-		store_heads(hw_cluster_dir(c, p), &head, &base);
+		store_heads(hw_cluster_dir(f->c, p), &head, &base);
 	}
-	assert_true(head.lsn >= acked_head + held.count);
-	snprintf(sources, sizeof sources, "%s, %s", hw_cluster_repl_addr(c, p),
-		 hw_cluster_repl_addr(c, sb));
-	init_vault(f, sources, "0");
-	start_vault(f);
-	assert_true(log_wait(hw_cluster_log(c, p), "event=snapshot_held", "peer=v1", EVENT_WAIT_MS,
-			     line, sizeof line));
+	assert_true(head.lsn >= acked_head + f->load.count);
+	start_cluster_vault(f, p);
+	assert_true(log_wait(hw_cluster_log(f->c, p), "event=snapshot_held", "peer=v1",
+			     EVENT_WAIT_MS, line, sizeof line));
 	uint64_t lsn = (uint64_t)hw_log_field(line, "lsn", -1);
 	assert_true(lsn > (uint64_t)hw_log_field(line, "safe_lsn", -1));
-	assert_int_equal(hw_cluster_kill(c, sb, SIGCONT), 0);
+	assert_int_equal(hw_cluster_kill(f->c, sb, SIGCONT), 0);
 	size_t mark = 0;
 	assert_true(hw_proc_wait_line(&f->v.proc, &mark, "event=snapshot_installed", NULL,
 				      EVENT_WAIT_MS, line, sizeof line));
 	assert_int_equal(hw_log_field(line, "lsn", -1), (int64_t)lsn);
-	assert_true(hw_load_join(&held, EVENT_WAIT_MS));
-	assert_int_equal(held.acked, held.count);
-	hw_load_free(&held);
+	assert_true(hw_load_join(&f->load, EVENT_WAIT_MS));
+	assert_int_equal(f->load.acked, f->load.count);
 	assert_int_equal(hw_proc_stop(&f->v.proc, STOP_WAIT_MS), 0);
-	assert_int_equal(hw_cluster_stop(c), 0);
+	assert_int_equal(hw_cluster_stop(f->c), 0);
 }
 
 /* A vault whose next entry the primary pruned is not sent a snapshot that would replace
@@ -730,6 +850,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_vault_not_counted, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vault_refuses_diverged, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vault_refuses_snapshot, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_vault_limit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vault_snapshot_waits_for_acks, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_vault_restore, setup, teardown),
