@@ -594,20 +594,31 @@ static void test_vault_limit(void **state)
 	assert_int_equal(hw_cluster_stop(f->c), 0);
 }
 
-/* With failover a vault is sent a snapshot only once every entry in it is one any new
- * primary holds. A failover cluster (p1, s1, a witness) that pruned its log; s1 stopped,
- * so durable submits wait while the primary's store has applied them; an empty vault
- * then needs a snapshot: its copy is held (snapshot_held), being past what any new
- * primary holds, until s1 runs again; then the vault installs it. Sent at once, a
- * failover that dropped that unacknowledged tail would leave the vault refusing every
- * later primary. */
-static void test_vault_snapshot_waits_for_acks(void **state)
+/* Wait until primary p's log is pruned (lazily, at a store commit): an empty vault then
+ * needs a snapshot. Returns the head of its store then. */
+static uint64_t wait_pruned(struct fix *f, unsigned p)
 {
-	struct fix *f = *state;
+	struct hw_head base = {0}, head = {0};
+	for (int64_t end = hw_mono_ms() + EVENT_WAIT_MS; base.lsn == 0 && hw_mono_ms() < end;) {
+		store_heads(hw_cluster_dir(f->c, p), &head, &base);
+		if (base.lsn == 0)
+			poll(NULL, 0, 50);
+	}
+	assert_true(base.lsn > 0);
+	return head.lsn;
+}
+
+/* A vault's snapshot held: a failover cluster that pruned its log (RECORDS durable
+ * records, all acknowledged); its standby stopped (SIGSTOP), so 20 durable submits (f's
+ * load, on a thread) wait while the primary's store has applied them; an empty vault
+ * then asks for a snapshot, whose copy is held (snapshot_held), being past what any new
+ * primary holds. Returns the copy's LSN, with the primary's index in *p. */
+static uint64_t vault_snapshot_held(struct fix *f, unsigned *p)
+{
+	struct hw_load *held = &f->load;
 	char line[512];
-	unsigned p;
-	vault_cluster(f, "[limits]\nlog_keep_records = 100\n[retention]\nlog_days = 0\n", &p);
-	struct hw_load l = {.addr = hw_cluster_node_addr(f->c, p),
+	vault_cluster(f, "[limits]\nlog_keep_records = 100\n[retention]\nlog_days = 0\n", p);
+	struct hw_load l = {.addr = hw_cluster_node_addr(f->c, *p),
 			    .count = RECORDS,
 			    .window = WINDOW,
 			    .mode = HW_DURABLE,
@@ -617,37 +628,74 @@ static void test_vault_snapshot_waits_for_acks(void **state)
 	assert_int_equal(hw_load_run(&l), 0);
 	assert_int_equal(l.acked, l.count);
 	hw_load_free(&l);
-	/* pruned (lazily, at a store commit): an empty vault then needs a snapshot */
-	struct hw_head base = {0}, head = {0};
-	for (int64_t end = hw_mono_ms() + EVENT_WAIT_MS; base.lsn == 0 && hw_mono_ms() < end;) {
-		store_heads(hw_cluster_dir(f->c, p), &head, &base);
-		if (base.lsn == 0)
-			poll(NULL, 0, 50);
-	}
-	assert_true(base.lsn > 0);
-	uint64_t acked_head = head.lsn;
-	unsigned sb = 1 - p;
-	assert_int_equal(hw_cluster_kill(f->c, sb, SIGSTOP), 0);
+	uint64_t acked_head = wait_pruned(f, *p);
+	assert_int_equal(hw_cluster_kill(f->c, 1 - *p, SIGSTOP), 0);
 	/* in the primary's store before the vault asks, so that its snapshot holds them */
-	assert_true(hold_submits(f, p, 20, 32) >= acked_head + f->load.count);
+	assert_true(hold_submits(f, *p, 20, 32) >= acked_head + held->count);
+	struct hw_head base, head = {0};
 	for (int64_t end = hw_mono_ms() + EVENT_WAIT_MS;
-	     head.lsn < acked_head + f->load.count && hw_mono_ms() < end;) {
+	     head.lsn < acked_head + held->count && hw_mono_ms() < end;) {
 		poll(NULL, 0, 20);
-		store_heads(hw_cluster_dir(f->c, p), &head, &base);
+		store_heads(hw_cluster_dir(f->c, *p), &head, &base);
 	}
-	assert_true(head.lsn >= acked_head + f->load.count);
-	start_cluster_vault(f, p);
-	assert_true(log_wait(hw_cluster_log(f->c, p), "event=snapshot_held", "peer=v1",
+	assert_true(head.lsn >= acked_head + held->count);
+	start_cluster_vault(f, *p);
+	assert_true(log_wait(hw_cluster_log(f->c, *p), "event=snapshot_held", "peer=v1",
 			     EVENT_WAIT_MS, line, sizeof line));
 	uint64_t lsn = (uint64_t)hw_log_field(line, "lsn", -1);
 	assert_true(lsn > (uint64_t)hw_log_field(line, "safe_lsn", -1));
-	assert_int_equal(hw_cluster_kill(f->c, sb, SIGCONT), 0);
+	return lsn;
+}
+
+/* With failover a vault is sent a snapshot only once every entry in it is one any new
+ * primary holds: held while s1 is stopped (vault_snapshot_held), it goes once s1 runs
+ * again, and the vault installs it. Sent at once, a failover that dropped that
+ * unacknowledged tail would leave the vault refusing every later primary. */
+static void test_vault_snapshot_waits_for_acks(void **state)
+{
+	struct fix *f = *state;
+	unsigned p;
+	uint64_t lsn = vault_snapshot_held(f, &p);
+	assert_int_equal(hw_cluster_kill(f->c, 1 - p, SIGCONT), 0);
+	char line[512];
 	size_t mark = 0;
 	assert_true(hw_proc_wait_line(&f->v.proc, &mark, "event=snapshot_installed", NULL,
 				      EVENT_WAIT_MS, line, sizeof line));
 	assert_int_equal(hw_log_field(line, "lsn", -1), (int64_t)lsn);
 	assert_true(hw_load_join(&f->load, EVENT_WAIT_MS));
 	assert_int_equal(f->load.acked, f->load.count);
+	assert_int_equal(hw_proc_stop(&f->v.proc, STOP_WAIT_MS), 0);
+	assert_int_equal(hw_cluster_stop(f->c), 0);
+}
+
+/* The primary has one snapshot slot, and a vault's held copy (vault_snapshot_held) waits
+ * for entries only a standby's durable ack can vouch for: it yields to a standby that
+ * needs a snapshot itself. s1 loses its store (killed, its data directory removed) and
+ * comes back empty: the vault's copy gives way (snapshot_failed code=HW_EBUSY), s1 gets
+ * its snapshot and acknowledges the held submits, and the vault, asking again, gets
+ * one too. Kept, the held copy would refuse s1 for ever: nothing else raises what
+ * any new primary holds. */
+static void test_vault_snapshot_yields(void **state)
+{
+	struct fix *f = *state;
+	unsigned p;
+	uint64_t lsn = vault_snapshot_held(f, &p);
+	unsigned sb = 1 - p;
+	assert_int_equal(hw_cluster_kill(f->c, sb, SIGKILL), 0);
+	assert_int_equal(hw_test_rm_rf(hw_cluster_dir(f->c, sb)), 0);
+	assert_int_equal(hw_cluster_restart(f->c, sb), 0);
+	char line[512];
+	assert_true(log_wait(hw_cluster_log(f->c, sb), "event=snapshot_installed", NULL,
+			     EVENT_WAIT_MS, line, sizeof line));
+	assert_true(log_wait(hw_cluster_log(f->c, p), "event=snapshot_failed", "peer=v1",
+			     EVENT_WAIT_MS, line, sizeof line));
+	assert_non_null(strstr(line, "code=HW_EBUSY"));
+	assert_true(hw_load_join(&f->load, EVENT_WAIT_MS));
+	assert_int_equal(f->load.acked, f->load.count);
+	size_t mark = 0;
+	assert_true(hw_proc_wait_line(&f->v.proc, &mark, "event=snapshot_installed", NULL,
+				      EVENT_WAIT_MS, line, sizeof line));
+	assert_true(hw_log_field(line, "lsn", -1) >= (int64_t)lsn);
 	assert_int_equal(hw_proc_stop(&f->v.proc, STOP_WAIT_MS), 0);
 	assert_int_equal(hw_cluster_stop(f->c), 0);
 }
@@ -853,6 +901,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_vault_limit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vault_snapshot_waits_for_acks, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_vault_snapshot_yields, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vault_restore, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_prune_backups, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_prune_counts_whole_only, setup, teardown),
