@@ -36,6 +36,7 @@
 
 #include "base/arena.h"
 #include "base/assert.h"
+#include "replica/audit.h"
 #include "replica/checkpoint.h"
 #include "replica/entry.h"
 #include "replica/replay_int.h"
@@ -323,7 +324,8 @@ static int chain_identity(struct hw_store *s, uint8_t id[HW_HASH_BYTES])
 	return hw_store_chain_id(s, id);
 }
 
-/* Buffered writer of log.hwl that hashes what it writes. */
+/* Buffered writer of log.hwl that hashes what it writes, and notes the first checkpoint
+ * written that vouches for the snapshot. */
 struct sink {
 	int fd;
 	uint8_t *buf;
@@ -332,6 +334,9 @@ struct sink {
 	uint64_t bytes;   /* written through this sink */
 	uint64_t entries; /* entries written */
 	struct progress *prog;
+	uint64_t snapshot_lsn;            /* what a checkpoint must cover to vouch */
+	struct hw_checkpoint_claim vouch; /* the first that does (lsn 0: none yet) */
+	struct hw_arena arena;            /* to decode a checkpoint */
 };
 
 static int sink_flush(struct sink *k)
@@ -383,6 +388,8 @@ static int dump_one(const MDB_val *v, struct sink *k, struct hw_head *end)
 	int rc = sink_entry(k, v->mv_data, v->mv_size);
 	if (rc != 0)
 		return rc;
+	if (k->vouch.lsn == 0)
+		hw_checkpoint_claim_of(&e, k->snapshot_lsn, &k->arena, &k->vouch);
 	end->lsn = e.lsn;
 	memcpy(end->hash, e.hash, HW_HASH_BYTES);
 	return 0;
@@ -427,17 +434,24 @@ static int log_dump(struct hw_store *s, struct sink *k, struct hw_head *end)
 }
 
 /* Append s's entries after m's end to the open log fd (positioned at m->log_bytes, whose
- * hash state is st), fsync it and move m's end, log_bytes and log_blake2b forward. */
+ * hash state is st), fsync it and move m's end, log_bytes and log_blake2b forward; info
+ * gets the entries appended and the first checkpoint among them that vouches. */
 static int log_extend(struct hw_store *s, int fd, crypto_generichash_state *st, struct manifest *m,
-		      struct progress *prog, uint64_t *added)
+		      struct progress *prog, struct hw_backup_info *info)
 {
-	struct sink k = {.fd = fd, .buf = malloc(IO_CHUNK_BYTES), .st = st, .prog = prog};
+	struct sink k = {.fd = fd,
+			 .buf = malloc(IO_CHUNK_BYTES),
+			 .st = st,
+			 .prog = prog,
+			 .snapshot_lsn = m->snapshot_lsn};
 	if (k.buf == NULL)
 		return HW_ENOMEM;
+	hw_arena_init(&k.arena, 0, 0);
 	struct hw_head end = {.lsn = m->end_lsn};
 	memcpy(end.hash, m->end_hash, HW_HASH_BYTES);
 	int rc = log_dump(s, &k, &end);
 	free(k.buf);
+	hw_arena_fini(&k.arena);
 	if (rc == 0 && fsync(fd) != 0)
 		rc = -errno;
 	if (rc != 0)
@@ -446,7 +460,8 @@ static int log_extend(struct hw_store *s, int fd, crypto_generichash_state *st, 
 	memcpy(m->end_hash, end.hash, HW_HASH_BYTES);
 	m->log_bytes += k.bytes;
 	crypto_generichash_final(st, m->log_blake2b, HW_HASH_BYTES);
-	*added = k.entries;
+	info->entries_added = k.entries;
+	info->vouch_lsn = k.vouch.lsn;
 	return 0;
 }
 
@@ -540,9 +555,9 @@ close_out:
 	return rc;
 }
 
-/* Copy s into dir (snapshot.tmp), make it durable and read the copy's head. */
+/* Copy s into dir (snapshot.tmp), make it durable and read the copy's head and base. */
 static int snapshot_copy(struct hw_store *s, const char *dir, struct manifest *m,
-			 struct progress *prog)
+			 struct progress *prog, uint64_t *base_lsn)
 {
 	char file[PATH_MAX];
 	int rc = path_join(file, dir, "data.mdb");
@@ -556,14 +571,17 @@ static int snapshot_copy(struct hw_store *s, const char *dir, struct manifest *m
 	/* The copy's own head, not s's: another process may have written since. */
 	struct hw_store_opts o = {.read_only = true, .unlocked = true};
 	struct hw_store *snap;
-	struct hw_head h;
+	struct hw_head h, base;
 	rc = hw_store_open(dir, &o, &snap);
 	if (rc != 0)
 		return rc;
 	rc = hw_store_head(snap, &h);
+	if (rc == 0)
+		rc = hw_store_base(snap, &base);
 	hw_store_close(snap);
 	if (rc != 0)
 		return rc;
+	*base_lsn = base.lsn;
 	m->snapshot_lsn = m->end_lsn = h.lsn;
 	memcpy(m->snapshot_hash, h.hash, HW_HASH_BYTES);
 	memcpy(m->end_hash, h.hash, HW_HASH_BYTES);
@@ -608,7 +626,7 @@ static int log_reaches_head(struct hw_store *s, const char *whose, char *what)
 
 /* Write out/snapshot through out/snapshot.tmp, so a crash leaves no half snapshot. */
 static int snapshot_take(struct hw_store *s, const char *out, struct manifest *m,
-			 struct progress *prog)
+			 struct progress *prog, uint64_t *base_lsn)
 {
 	char tmp[PATH_MAX], dst[PATH_MAX];
 	int rc = path_join(tmp, out, "snapshot.tmp");
@@ -619,7 +637,7 @@ static int snapshot_take(struct hw_store *s, const char *out, struct manifest *m
 	if (rc == 0)
 		rc = hw_snapshot_rm(dst); /* left by a backup that died before its MANIFEST */
 	if (rc == 0)
-		rc = snapshot_copy(s, tmp, m, prog);
+		rc = snapshot_copy(s, tmp, m, prog, base_lsn);
 	if (rc == 0 && rename(tmp, dst) != 0)
 		rc = -errno;
 	if (rc == 0)
@@ -687,7 +705,7 @@ static int backup_full(struct hw_store *s, const char *out, const struct progres
 	if (rc == 0)
 		rc = marker_set(out, true);
 	if (rc == 0)
-		rc = snapshot_take(s, out, &m, &pages);
+		rc = snapshot_take(s, out, &m, &pages, &info->base_lsn);
 	if (rc == 0)
 		rc = chain_identity(s, m.chain_id);
 	if (rc != 0)
@@ -697,13 +715,14 @@ static int backup_full(struct hw_store *s, const char *out, const struct progres
 		return -errno;
 	crypto_generichash_state st;
 	crypto_generichash_init(&st, NULL, 0, HW_HASH_BYTES);
-	rc = log_extend(s, fd, &st, &m, &entries, &info->entries_added);
+	rc = log_extend(s, fd, &st, &m, &entries, info);
 	close(fd);
 	if (rc == 0)
 		rc = manifest_write(out, &m);
 	if (rc == 0)
 		rc = marker_set(out, false);
 	info->snapshot = rc == 0;
+	info->base_lsn = rc == 0 ? info->base_lsn : 0;
 	info->snapshot_lsn = m.snapshot_lsn;
 	info->end_lsn = m.end_lsn;
 	return rc;
@@ -819,7 +838,7 @@ static int backup_incremental(struct hw_store *s, const char *out, const struct 
 	rc = log_reopen(out, &m, &fd, &st, info->what);
 	if (rc != 0)
 		return rc;
-	rc = log_extend(s, fd, &st, &m, &entries, &info->entries_added);
+	rc = log_extend(s, fd, &st, &m, &entries, info);
 	close(fd);
 	/* nothing new: the MANIFEST (whose mtime dates the generation) stays as it is */
 	if (rc == 0 && info->entries_added > 0)
@@ -857,6 +876,45 @@ int hw_backup(struct hw_store *s, const char *out_dir, hw_progress_cb *cb, void 
 		info->bytes = file_bytes(out_dir, "snapshot/data.mdb") +
 			      file_bytes(out_dir, "log.hwl") + file_bytes(out_dir, "MANIFEST");
 	return rc;
+}
+
+/* The newest checkpoint a walk back from the head met whose signature checks. */
+struct newest_checkpoint {
+	struct hw_arena arena;
+	struct hw_checkpoint_claim cp;
+};
+
+static int newest_checkpoint_cb(void *arg, const struct hw_entry *e, const Tos__V1__Record *rec)
+{
+	struct newest_checkpoint *n = arg;
+	if (rec->payload_case != TOS__V1__RECORD__PAYLOAD_CHECKPOINT)
+		return 0; /* a node event */
+	/* 1 stops the walk: found */
+	return hw_checkpoint_claim_of(e, 0, &n->arena, &n->cp) ? 1 : 0;
+}
+
+int hw_backup_vouch_outlook(struct hw_store *s, uint64_t snapshot_lsn, enum hw_vouch_outlook *out)
+{
+	struct newest_checkpoint n = {.cp = {0}};
+	struct hw_head h;
+	int rc = hw_store_head(s, &h); /* first: the walk sees this head or a later one */
+	if (rc != 0)
+		return rc;
+	hw_arena_init(&n.arena, 0, 0);
+	rc = hw_audit_walk_back(s, HW_BACKUP_VOUCH_LOOKBACK, newest_checkpoint_cb, &n);
+	hw_arena_fini(&n.arena);
+	if (rc < 0)
+		return rc;
+	if (n.cp.lsn == 0)
+		*out = HW_VOUCH_UNSIGNED;
+	else if (n.cp.covers >= snapshot_lsn)
+		*out = HW_VOUCH_IN_STORE;
+	/* node_audit.c: "the last checkpoint's own entry is not news" */
+	else if (n.cp.lsn == h.lsn && n.cp.covers + 1 == h.lsn)
+		*out = HW_VOUCH_IDLE;
+	else
+		*out = HW_VOUCH_DUE;
+	return 0;
 }
 
 /* ---- restore ----------------------------------------------------------------------- */

@@ -35,6 +35,14 @@ struct hw_backup_info {
 	bool snapshot;          /* this call wrote a new snapshot (else it appended to one) */
 	uint64_t entries_added; /* log entries this call appended (0 for a new snapshot) */
 	uint64_t bytes;         /* size of the backup directory's files */
+	uint64_t base_lsn;      /* a new snapshot of a pruned store: its log starts after this
+				   LSN, so a restore copies its state as it was, and only a
+				   signed checkpoint in log.hwl vouches for it (0: not pruned,
+				   or no new snapshot) */
+	uint64_t vouch_lsn;     /* of the entries this call appended, the first checkpoint whose
+				   signature checks and that covers the snapshot's head or
+				   later: the one hw_restore() compares a copied state with,
+				   unless log.hwl held one before (0: none) */
 	char what[160];         /* on HW_EBACKUP, what is wrong in words; else "" */
 };
 
@@ -47,6 +55,35 @@ struct hw_backup_info {
  * entries (none when nothing is appended). */
 int hw_backup(struct hw_store *s, const char *out_dir, hw_progress_cb *cb, void *arg,
 	      struct hw_backup_info *info);
+
+/* A new snapshot of a pruned store that nothing in its backup vouches for yet: what the
+ * store's log says of the next checkpoint, as a primary signs them (engine/node_audit.c:
+ * one checkpoint_interval after its last, 60 s by default, once more entries than that
+ * checkpoint's own came since, or every checkpoint_records entries; a checkpoint covers
+ * the primary's committed head, so the next one covers the snapshot's head or later). */
+enum hw_vouch_outlook {
+	HW_VOUCH_IN_STORE, /* the store's log holds a checkpoint covering the snapshot's head
+			      or later: an incremental hw_backup() appends it */
+	HW_VOUCH_DUE,      /* entries came after the newest checkpoint: the primary signs the
+			      next within its checkpoint_interval, while it runs */
+	HW_VOUCH_IDLE,     /* the store's last entry is the newest checkpoint, covering the
+			      entry before it: a primary signs no other until entries come in */
+	HW_VOUCH_UNSIGNED, /* no checkpoint whose signature checks among the store's newest
+			      HW_BACKUP_VOUCH_LOOKBACK entries: its cluster signs none (insecure,
+			      or checkpoints off), or its log was kept shorter than that */
+};
+
+/* How far back hw_backup_vouch_outlook() looks for a checkpoint: twice the default
+ * checkpoint_records (100,000), so a cluster that signs at its defaults has one in it
+ * however fast entries come; about 0.4 s of reading. */
+#define HW_BACKUP_VOUCH_LOOKBACK 200000u
+
+/* The outlook for a checkpoint that vouches for a snapshot whose head is snapshot_lsn, from
+ * s's head and the newest checkpoint among its last HW_BACKUP_VOUCH_LOOKBACK entries (read
+ * from the newest back: it stops at the first one). For a backup whose hw_backup_info
+ * vouch_lsn was 0. Any thread, a live store too. 0, or HW_ECORRUPT, HW_ENOMEM or a storage
+ * error. */
+int hw_backup_vouch_outlook(struct hw_store *s, uint64_t snapshot_lsn, enum hw_vouch_outlook *out);
 
 struct hw_restore_info {
 	uint64_t lsn;                 /* head of the restored store */

@@ -1233,6 +1233,28 @@ static void test_pruned_incremental(void **state)
 	assert_non_null(strstr(bi.what, "new directory"));
 }
 
+/* A signer as node p1 with a fresh key pair. */
+static void signer_new(struct hw_signer *k)
+{
+	*k = (struct hw_signer){.node_id = "p1"};
+	assert_true(sodium_init() >= 0);
+	crypto_sign_keypair(k->pk, k->sk);
+}
+
+/* Append a checkpoint of s's head signed by k, as a primary makes one: its entry is at
+ * lsn, and it vouches for the state at lsn - 1. */
+static void checkpoint_at(struct hw_store *s, const struct hw_signer *k, uint64_t lsn)
+{
+	uint8_t buf[HW_SYSTEM_RECORD_BYTES_MAX];
+	struct hw_submit sub = {.data = buf, .system = true};
+	struct hw_result res;
+	uint64_t covers;
+	assert_int_equal(hw_checkpoint_make(s, k, NOW_MS, buf, sizeof buf, &sub.len, &covers), 0);
+	assert_int_equal(covers, lsn - 1);
+	assert_int_equal(hw_store_submit(s, 1, NOW_MS + 60000, &sub, 1, &res), 0);
+	assert_int_equal(res.lsn, lsn);
+}
+
 /* A backup of a pruned store holds a snapshot whose state nothing rebuilds: the restore
  * copies it and compares the state digest where the first signed checkpoint in log.hwl
  * after the snapshot vouches for it, and says which one matched; verify with trusted keys
@@ -1249,22 +1271,14 @@ static void test_pruned_restore_vouched(void **state)
 	path_in(f, "r2", dst2);
 	path_in(f, "scratch", scratch);
 	snprintf(snap, sizeof snap, "%s/snapshot", bk2);
-	struct hw_signer k = {.node_id = "p1"};
-	assert_true(sodium_init() >= 0);
-	crypto_sign_keypair(k.pk, k.sk);
+	struct hw_signer k;
+	signer_new(&k);
 	assert_int_equal(hw_store_prune(f->s, 401), 0);
 	struct hw_backup_info bi;
 	assert_int_equal(hw_backup(f->s, bk, NULL, NULL, &bi), 0);
 	assert_int_equal(hw_backup(f->s, bk2, NULL, NULL, &bi), 0);
 	fill(f->s, RECORDS, RECORDS + 20);
-	uint8_t buf[HW_SYSTEM_RECORD_BYTES_MAX];
-	struct hw_submit sub = {.data = buf, .system = true};
-	struct hw_result res;
-	uint64_t covers;
-	assert_int_equal(hw_checkpoint_make(f->s, &k, NOW_MS, buf, sizeof buf, &sub.len, &covers),
-			 0);
-	assert_int_equal(hw_store_submit(f->s, 1, NOW_MS + 60000, &sub, 1, &res), 0);
-	assert_int_equal(res.lsn, RECORDS + 21); /* vouches for RECORDS + 20 */
+	checkpoint_at(f->s, &k, RECORDS + 21); /* vouches for RECORDS + 20 */
 	assert_int_equal(hw_backup(f->s, bk, NULL, NULL, &bi), 0);
 	assert_int_equal(hw_backup(f->s, bk2, NULL, NULL, &bi), 0);
 
@@ -1296,6 +1310,63 @@ static void test_pruned_restore_vouched(void **state)
 	assert_false(exists(dst2));
 }
 
+/* A new snapshot of a pruned store gives its base and no checkpoint that vouches for it,
+ * and the store's log tells what can come: nothing while it holds no checkpoint
+ * (unsigned), nothing before new entries while its last entry is a checkpoint (idle), the
+ * primary's next one once entries follow a checkpoint (due), and one already there that
+ * covers the snapshot's head (in store). The incremental backup that appends it names it
+ * (the first that covers the head, not a later one), and the restore matches the copied
+ * state with it, also where it covers the snapshot's head itself. */
+static void test_pruned_vouch_outlook(void **state)
+{
+	struct fx *f = *state;
+	char bk[300], idle[300], dst[300], dst2[300];
+	path_in(f, "bk", bk);
+	path_in(f, "idle", idle);
+	path_in(f, "r", dst);
+	path_in(f, "r2", dst2);
+	struct hw_signer k;
+	signer_new(&k);
+	assert_int_equal(hw_store_prune(f->s, 401), 0);
+	struct hw_backup_info bi;
+	enum hw_vouch_outlook ol;
+	assert_int_equal(hw_backup(f->s, bk, NULL, NULL, &bi), 0);
+	assert_true(bi.snapshot);
+	assert_int_equal(bi.base_lsn, 400);
+	assert_int_equal(bi.vouch_lsn, 0);
+	assert_int_equal(hw_backup_vouch_outlook(f->s, RECORDS, &ol), 0);
+	assert_int_equal(ol, HW_VOUCH_UNSIGNED);
+	checkpoint_at(f->s, &k, RECORDS + 1);
+	assert_int_equal(hw_backup_vouch_outlook(f->s, RECORDS, &ol), 0);
+	assert_int_equal(ol, HW_VOUCH_IN_STORE);
+
+	assert_int_equal(hw_backup(f->s, idle, NULL, NULL, &bi), 0);
+	assert_int_equal(bi.snapshot_lsn, RECORDS + 1);
+	assert_int_equal(bi.vouch_lsn, 0); /* its checkpoint vouches for the entry before */
+	assert_int_equal(hw_backup_vouch_outlook(f->s, RECORDS + 1, &ol), 0);
+	assert_int_equal(ol, HW_VOUCH_IDLE);
+	fill(f->s, RECORDS + 1, RECORDS + 6);
+	assert_int_equal(hw_backup_vouch_outlook(f->s, RECORDS + 1, &ol), 0);
+	assert_int_equal(ol, HW_VOUCH_DUE);
+	checkpoint_at(f->s, &k, RECORDS + 7);
+	assert_int_equal(hw_backup_vouch_outlook(f->s, RECORDS + 1, &ol), 0);
+	assert_int_equal(ol, HW_VOUCH_IN_STORE);
+
+	assert_int_equal(hw_backup(f->s, bk, NULL, NULL, &bi), 0);
+	assert_false(bi.snapshot);
+	assert_int_equal(bi.base_lsn, 0);
+	assert_int_equal(bi.vouch_lsn, RECORDS + 1);
+	assert_int_equal(hw_backup(f->s, idle, NULL, NULL, &bi), 0);
+	assert_int_equal(bi.entries_added, 6);
+	assert_int_equal(bi.vouch_lsn, RECORDS + 7);
+	struct hw_restore_info ri;
+	assert_int_equal(hw_restore(idle, dst, 0, 0, NULL, NULL, &ri), 0);
+	assert_int_equal(ri.state_cp_lsn, RECORDS + 7);
+	/* a checkpoint that covers the snapshot's head itself vouches as well */
+	assert_int_equal(hw_restore(bk, dst2, 0, 0, NULL, NULL, &ri), 0);
+	assert_int_equal(ri.state_cp_lsn, RECORDS + 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1325,6 +1396,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_pruned_backup_restore, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pruned_incremental, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pruned_restore_vouched, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pruned_vouch_outlook, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
