@@ -3,7 +3,9 @@
  * helpers (numbers, times, hex, scratch directories, progress on a terminal).
  *
  * Exit codes, the same for every command: 0 success, 1 runtime error, 2 usage error,
- * 3 damage found (verify). cli/ is the only place that parses command lines. */
+ * 3 damage found (verify), 4 a backup written whole that no signed checkpoint vouches for
+ * yet (backup: its restore drill with trusted keys fails until an incremental backup holds
+ * one). cli/ is the only place that parses command lines. */
 #ifndef HW_CLI_H
 #define HW_CLI_H
 
@@ -21,6 +23,7 @@ enum {
 	HW_CLI_ERROR = 1,
 	HW_CLI_USAGE = 2,
 	HW_CLI_DAMAGE = 3,
+	HW_CLI_UNVOUCHED = 4,
 	HW_CLI_RUN = -1, /* hw_cli_parse: options are fine, run the command */
 };
 

@@ -14,10 +14,158 @@
 
 /* ---- backup */
 
+/* How long a new snapshot of a pruned store waits by default for the checkpoint that
+ * vouches for its state: a primary signs the next one at most checkpoint_interval (60 s by
+ * default) after its last while entries come in, then commits it after a state digest
+ * (seconds on a large state); twice the default interval leaves room for a late one and
+ * still ends a nightly job within minutes. */
+#define VOUCH_WAIT_MS_DEFAULT (2 * HW_CHECKPOINT_INTERVAL_MS_DEFAULT)
+/* Twice the longest checkpoint_interval a config takes (1h): longer is no wait, a hang. */
+#define VOUCH_WAIT_MS_MAX (2LL * HW_TARGET_MS_MAX)
+/* How often the store's head is looked at while waiting: a checkpoint comes a minute
+ * apart, and a look reads the log back only when the head moved, to the newest one. */
+#define VOUCH_POLL_MS 1000
+
+struct backup_opts {
+	int64_t vouch_wait_ms;
+};
+
+static int backup_opt_cb(void *arg, int key, const char *v)
+{
+	struct backup_opts *o = arg;
+	if (key != 'w')
+		return -1;
+	return hw_duration_parse(v, &o->vouch_wait_ms) || o->vouch_wait_ms > VOUCH_WAIT_MS_MAX ? -1
+											       : 0;
+}
+
+static const struct option backup_longopts[] = {
+	{"vouch-wait", required_argument, NULL, 'w'},
+	{0},
+};
+
+/* What one hw_backup() call did, on stdout. */
+static void backup_said(const char *out, const struct hw_backup_info *info, double seconds)
+{
+	if (info->snapshot)
+		printf("hawser backup: new snapshot at lsn %" PRIu64 " in %s", info->snapshot_lsn,
+		       out);
+	else if (info->entries_added)
+		printf("hawser backup: appended %" PRIu64 " entries to %s (snapshot lsn %" PRIu64
+		       ")",
+		       info->entries_added, out, info->snapshot_lsn);
+	else
+		printf("hawser backup: %s is up to date", out);
+	printf(": end lsn %" PRIu64 ", %" PRIu64 " bytes, %.2f s\n", info->end_lsn, info->bytes,
+	       seconds);
+	fflush(stdout); /* before what a wait says on stderr */
+}
+
+/* A new snapshot of a pruned store, and the checkpoint in its backup that vouches for it. */
+static int vouched_said(const struct hw_backup_info *first, uint64_t vouch_lsn)
+{
+	printf("hawser backup: the store's log starts after lsn %" PRIu64 ": the signed "
+	       "checkpoint at lsn %" PRIu64 " vouches for the snapshot's state (lsn %" PRIu64 ")\n",
+	       first->base_lsn, vouch_lsn, first->snapshot_lsn);
+	return HW_CLI_OK;
+}
+
+/* Back s up into out (hw_backup) and say what it did. */
+static int backup_run(struct hw_store *s, const char *out, struct hw_backup_info *info)
+{
+	memset(info, 0, sizeof(*info));
+	double t0 = hw_mono_s();
+	int rc = hw_backup(s, out, hw_cli_progress_cb, (void *)"backup", info);
+	hw_cli_progress_end();
+	if (rc)
+		return hw_cli_fail_why("backup", out, rc, info->what);
+	backup_said(out, info, hw_mono_s() - t0);
+	return HW_CLI_OK;
+}
+
+/* Look at s every VOUCH_POLL_MS, for at most wait_ms, until its log holds a checkpoint
+ * that vouches for the snapshot at snapshot_lsn (*ol HW_VOUCH_IN_STORE); *seen gets the
+ * head it saw last. */
+static int vouch_watch(struct hw_store *s, uint64_t snapshot_lsn, int64_t wait_ms,
+		       enum hw_vouch_outlook *ol, struct hw_head *seen)
+{
+	int64_t end = hw_mono_ms() + wait_ms, now;
+	struct hw_head h;
+	int rc = hw_store_head(s, seen);
+	while (rc == 0 && *ol != HW_VOUCH_IN_STORE && (now = hw_mono_ms()) < end) {
+		hw_sleep_ms((double)(end - now < VOUCH_POLL_MS ? end - now : VOUCH_POLL_MS));
+		rc = hw_store_head(s, &h);
+		if (rc == 0 && h.lsn != seen->lsn) { /* a checkpoint is an entry: the head moves */
+			*seen = h;
+			rc = hw_backup_vouch_outlook(s, snapshot_lsn, ol);
+		}
+	}
+	return rc;
+}
+
+/* The first run wrote a new snapshot of a pruned store (first->base_lsn) that no checkpoint
+ * in the backup vouches for: a restore copies its state, which only a signed checkpoint
+ * covering its head vouches for. Wait at most wait_ms for the primary's next one, then
+ * append what came (an incremental backup). HW_CLI_OK when one vouches, or none can come
+ * (its cluster signs none); HW_CLI_UNVOUCHED when none came, or none will before entries
+ * do (the store is idle); HW_CLI_ERROR when the store or the append failed. */
+static int vouch_await(struct hw_store *s, const char *out, int64_t wait_ms,
+		       const struct hw_backup_info *first)
+{
+	const uint64_t snap = first->snapshot_lsn;
+	enum hw_vouch_outlook ol;
+	int rc = hw_backup_vouch_outlook(s, snap, &ol);
+	if (rc)
+		return hw_cli_fail("backup", "the store's checkpoints", rc);
+	if (ol == HW_VOUCH_UNSIGNED) {
+		printf("hawser backup: note: the store's log (after lsn %" PRIu64 ", its newest %u "
+		       "entries at most) holds no signed checkpoint: its cluster signs none, or "
+		       "keeps a log shorter than a checkpoint's cadence; not waiting, and nothing "
+		       "vouches for the snapshot's state\n",
+		       first->base_lsn, HW_BACKUP_VOUCH_LOOKBACK);
+		return HW_CLI_OK;
+	}
+	if (ol == HW_VOUCH_IDLE) {
+		fprintf(stderr,
+			"hawser backup: warning: %s is whole, but no signed checkpoint vouches for "
+			"its snapshot's state (lsn %" PRIu64 ") yet, and the store is idle: its "
+			"last entry is the checkpoint of the one before, and a primary signs no "
+			"other until entries come in. Back up into %s again after they do: until "
+			"then a restore drill with trusted keys fails it (exit 4)\n",
+			out, snap, out);
+		return HW_CLI_UNVOUCHED;
+	}
+	struct hw_head seen = {.lsn = UINT64_MAX}; /* IN_STORE: append at once */
+	if (ol == HW_VOUCH_DUE) {
+		fprintf(stderr,
+			"hawser backup: the store's log starts after lsn %" PRIu64 ": waiting up "
+			"to %g s for the primary's next signed checkpoint, to vouch for the "
+			"snapshot's state at lsn %" PRIu64 " (--vouch-wait)\n",
+			first->base_lsn, (double)wait_ms / 1000, snap);
+		rc = vouch_watch(s, snap, wait_ms, &ol, &seen);
+		if (rc)
+			return hw_cli_fail("backup", "the store's checkpoints", rc);
+	}
+	struct hw_backup_info info = {0}; /* what came meanwhile, the checkpoint or not */
+	rc = seen.lsn != first->end_lsn ? backup_run(s, out, &info) : HW_CLI_OK;
+	if (rc != HW_CLI_OK)
+		return rc;
+	if (info.vouch_lsn != 0)
+		return vouched_said(first, info.vouch_lsn);
+	fprintf(stderr,
+		"hawser backup: warning: %s is whole, but no signed checkpoint covering lsn "
+		"%" PRIu64 " came within %g s (is the primary running? its checkpoint_interval "
+		"longer than --vouch-wait?). Back up into %s again after its next checkpoint: "
+		"until then a restore drill with trusted keys fails it (exit 4)\n",
+		out, snap, (double)wait_ms / 1000, out);
+	return HW_CLI_UNVOUCHED;
+}
+
 static int cmd_backup(const struct hw_cli_cmd *cmd, int argc, char **argv)
 {
+	struct backup_opts o = {.vouch_wait_ms = VOUCH_WAIT_MS_DEFAULT};
 	char *pos[2];
-	int rc = hw_cli_parse(cmd, argc, argv, NULL, NULL, NULL, pos, 2);
+	int rc = hw_cli_parse(cmd, argc, argv, backup_longopts, backup_opt_cb, &o, pos, 2);
 	if (rc != HW_CLI_RUN)
 		return rc;
 	/* Read-only: a backup must be possible while the node keeps writing. */
@@ -27,38 +175,46 @@ static int cmd_backup(const struct hw_cli_cmd *cmd, int argc, char **argv)
 	if (rc)
 		return hw_cli_fail(cmd->name, pos[0], rc);
 	struct hw_backup_info info;
-	memset(&info, 0, sizeof(info));
-	double t0 = hw_mono_s();
-	rc = hw_backup(s, pos[1], hw_cli_progress_cb, (void *)"backup", &info);
-	hw_cli_progress_end();
-	double seconds = hw_mono_s() - t0;
+	rc = backup_run(s, pos[1], &info);
+	if (rc == HW_CLI_OK && info.snapshot && info.base_lsn != 0 && info.vouch_lsn != 0)
+		vouched_said(&info, info.vouch_lsn);
+	else if (rc == HW_CLI_OK && info.snapshot && info.base_lsn != 0) {
+		if (o.vouch_wait_ms > 0)
+			rc = vouch_await(s, pos[1], o.vouch_wait_ms, &info);
+		else
+			printf("hawser backup: note: no signed checkpoint vouches for the "
+			       "snapshot's state yet (the store's log starts after lsn %" PRIu64
+			       "): back up into %s again after the primary's next one, before a "
+			       "restore drill\n",
+			       info.base_lsn, pos[1]);
+	}
 	hw_store_close(s);
-	if (rc)
-		return hw_cli_fail_why(cmd->name, pos[1], rc, info.what);
-	if (info.snapshot)
-		printf("hawser backup: new snapshot at lsn %" PRIu64 " in %s", info.snapshot_lsn,
-		       pos[1]);
-	else if (info.entries_added)
-		printf("hawser backup: appended %" PRIu64 " entries to %s (snapshot lsn %" PRIu64
-		       ")",
-		       info.entries_added, pos[1], info.snapshot_lsn);
-	else
-		printf("hawser backup: %s is up to date", pos[1]);
-	printf(": end lsn %" PRIu64 ", %" PRIu64 " bytes, %.2f s\n", info.end_lsn, info.bytes,
-	       seconds);
-	return HW_CLI_OK;
+	return rc;
 }
 
 const struct hw_cli_cmd hw_cli_backup = {
 	"backup", "back a store up (snapshot, then incremental log)",
-	"usage: hawser backup DIR OUT\n"
+	"usage: hawser backup DIR OUT [--vouch-wait D]\n"
 	"  If OUT is new or empty, write a compacted snapshot of DIR; if it holds a backup\n"
 	"  of DIR's chain, append the log entries after its end (incremental). OUT with\n"
 	"  files but no MANIFEST (a damaged backup, or not a backup) is refused\n"
 	"  (HW_EBACKUP) and left as it is, unless a backup cut short left it. A store whose\n"
 	"  state awaits a snapshot (STALE in status) is not backed up (HW_ESTALE). Prints what\n"
 	"  it did, the end LSN and the backup's size. On a terminal, shows its progress\n"
-	"  (pages copied, then entries appended) on stderr while it runs.\n",
+	"  (pages copied, then entries appended) on stderr while it runs.\n"
+	"  A new snapshot of a store whose log was pruned (it starts after a base) restores\n"
+	"  by copy, and only a signed checkpoint covering its head vouches for that state\n"
+	"  (docs/drills.md \"restore\"). When the backup holds none yet, it waits, saying so\n"
+	"  on stderr, for the primary's next checkpoint (a primary signs one each\n"
+	"  checkpoint_interval while entries come in) and appends it with the entries\n"
+	"  before it, as an incremental backup would. --vouch-wait D: wait at most D\n"
+	"  (such as 90s or 5m; default 2m, at most 2h; 0: do not wait, only say so).\n"
+	"  It does not wait when the store's newest 200,000 entries hold no signed\n"
+	"  checkpoint (its cluster signs none: insecure), nor when the store is idle (its\n"
+	"  last entry is a checkpoint: a primary signs the next only after new entries).\n"
+	"  Exit 4 (the backup in OUT is whole, with a warning on stderr) when no checkpoint\n"
+	"  came within D, or the store was idle: run the backup into OUT again after the\n"
+	"  next checkpoint, since a restore drill with trusted keys fails it until then.\n",
 	cmd_backup};
 
 /* ---- prune: backup generations by the retention policy */

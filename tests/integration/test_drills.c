@@ -5,7 +5,9 @@
  * verifies within the RTO, fails against a 1 ms RTO, and a damaged backup fails with the
  * reason, and one whose checkpoints an untrusted key signed fails with HW_EUNTRUSTED, one
  * of a pruned store whose state no signed checkpoint vouches for fails too, and so does a
- * damaged newest generation (an older one is not restored instead); the
+ * damaged newest generation (an older one is not restored instead); a fresh full backup of
+ * a pruned store waits for the checkpoint that vouches for it (and passes), or says why it
+ * does not (exit 4); the
  * procedure fails on too few backup generations, naming backup_dir, and passes
  * a complete setup; status reports overdue kinds. Every drill leaves its JSON and HTML
  * report and a history row. */
@@ -491,7 +493,8 @@ static void test_restore_pruned_trust(void **state)
 	assert_int_equal(hw_store_head(s, &h), 0);
 	hw_store_close(s);
 	prune_store(dir, h.lsn + 1);
-	assert_int_equal(hw(&f->r, "backup", dir, bak, NULL), 0);
+	assert_int_equal(hw(&f->r, "backup", dir, bak, NULL), 0); /* no checkpoint: no wait */
+	assert_non_null(strstr(f->r.out, "holds no signed checkpoint"));
 	assert_int_equal(hw(&f->r, "drill", "restore", "--backup", bak, "--scratch", scratch,
 			    "--dir", dir, "--trust", pub, NULL),
 			 3);
@@ -515,6 +518,120 @@ static void test_restore_pruned_trust(void **state)
 			 0);
 	check_is(f, "state rebuilt equals stored", "pass",
 		 "the restore matched it with the digest the checkpoint");
+}
+
+/* The bound on a wait for the backup process of a test: its failure, not its speed. */
+#define BACKUP_WAIT_MS 60000
+
+/* What a test of a backup's wait for its checkpoint works on: a key pair (keys_make), a
+ * store as a pruned primary's, a backup directory and a scratch directory. */
+struct vouch_fix {
+	char dir[4200], bak[4200], scratch[4200], pub[4300], key[4300];
+};
+
+/* The store at f->dir/name: 1,000 records signed as ingest_signed() does with a checkpoint
+ * after each 100 (the tenth, LSN 1010, is its last entry), its log pruned to the entries
+ * from LSN 990 (the last checkpoint stays), then more records (seed 7) that no checkpoint
+ * follows yet; "0": none (idle). v->bak is f->dir/bak, v->scratch f->dir/scratch. */
+static void vouch_setup(struct fix *f, const char *name, const char *more, struct vouch_fix *v)
+{
+	keys_make(f, "keys", v->pub, v->key);
+	make_signed_store(f, name, v->dir, "1000", "100", v->key);
+	prune_store(v->dir, 990);
+	if (strcmp(more, "0") != 0)
+		assert_int_equal(hw(&f->r, "ingest", v->dir, "--generate", more, "--seed", "7",
+				    "--end-ms", END_MS, NULL),
+				 0);
+	path(f, "bak", v->bak, sizeof(v->bak));
+	path(f, "scratch", v->scratch, sizeof(v->scratch));
+}
+
+/* The restore drill of v's backup with v's key trusted: its exit code. */
+static int vouch_drill(struct fix *f, const struct vouch_fix *v)
+{
+	return hw(&f->r, "drill", "restore", "--backup", v->bak, "--scratch", v->scratch, "--dir",
+		  v->dir, "--trust", v->pub, NULL);
+}
+
+/* A fresh full backup of a pruned store that took entries after its last checkpoint waits
+ * for the primary's next one, saying so, and appends it; the restore drill with trusted
+ * keys then passes, the copied state matched with that checkpoint's digest (it failed:
+ * nothing vouched for a fresh full backup before an incremental one after the next
+ * checkpoint). */
+static void test_backup_vouch_wait(void **state)
+{
+	struct fix *f = *state;
+	struct vouch_fix v;
+	char log[4300];
+	vouch_setup(f, "pw", "50", &v);
+	snprintf(log, sizeof(log), "%s/backup.log", f->dir);
+	const char *args[] = {"backup", v.dir, v.bak, "--vouch-wait", "10m", NULL};
+	struct hw_proc p;
+	assert_int_equal(hw_proc_start(&p, log, args), 0);
+	size_t from = 0;
+	bool waited = hw_proc_wait_line(&p, &from, "waiting up to 600 s", "state at lsn 1060",
+					BACKUP_WAIT_MS, NULL, 0);
+	if (waited) /* the primary's next checkpoint: 10 entries, then one covering them */
+		ingest_signed(f, v.dir, "10", "9", "10", v.key);
+	int rc = hw_proc_reap(&p, BACKUP_WAIT_MS);
+	hw_proc_kill(&p);
+	assert_true(waited);
+	assert_int_equal(rc, 0);
+	assert_int_equal(vouch_drill(f, &v), 0);
+	check_is(f, "state rebuilt equals stored", "pass",
+		 "the restore matched it with the digest the checkpoint at LSN 1071");
+}
+
+/* When no checkpoint comes within --vouch-wait, the backup is whole all the same (it
+ * restores, saying nothing vouches for its state) but exits 4 with a warning, and the
+ * restore drill with trusted keys fails it, as before; the next incremental backup after a
+ * checkpoint appends it, says so, and the drill passes. */
+static void test_backup_vouch_timeout(void **state)
+{
+	struct fix *f = *state;
+	struct vouch_fix v;
+	char dst[4200];
+	vouch_setup(f, "pt", "50", &v);
+	path(f, "restored", dst, sizeof(dst));
+	assert_int_equal(hw(&f->r, "backup", v.dir, v.bak, "--vouch-wait", "1s", NULL), 4);
+	assert_non_null(strstr(f->r.out, "new snapshot at lsn 1060"));
+	assert_non_null(strstr(f->r.err, "waiting up to 1 s"));
+	assert_non_null(strstr(f->r.err, "warning: "));
+	assert_non_null(strstr(f->r.err, "no signed checkpoint covering lsn 1060 came within 1 s"));
+	assert_int_equal(hw(&f->r, "restore", v.bak, dst, NULL), 0);
+	assert_non_null(strstr(f->r.out, "head lsn 1060"));
+	assert_non_null(strstr(f->r.out, "no signed checkpoint in the backup's log after the "
+					 "snapshot vouches for it"));
+	assert_int_equal(vouch_drill(f, &v), 3);
+	check_is(f, "state rebuilt equals stored", "fail",
+		 "no trusted checkpoint's digest was matched");
+
+	ingest_signed(f, v.dir, "10", "9", "10", v.key);
+	assert_int_equal(hw(&f->r, "backup", v.dir, v.bak, NULL), 0);
+	assert_non_null(strstr(f->r.out, "appended 11 entries"));
+	assert_int_equal(vouch_drill(f, &v), 0);
+}
+
+/* An idle store (its last entry the checkpoint of the one before: a primary signs no other
+ * until entries come in) is not waited for: exit 4 at once, saying why; --vouch-wait 0
+ * waits for nothing, exit 0 with a note (the backup as it was before); a wait without a
+ * unit, or past 2h, is a usage error. */
+static void test_backup_vouch_idle(void **state)
+{
+	struct fix *f = *state;
+	struct vouch_fix v;
+	char bak0[4200];
+	vouch_setup(f, "pi", "0", &v);
+	path(f, "bak0", bak0, sizeof(bak0));
+	assert_int_equal(hw(&f->r, "backup", v.dir, v.bak, NULL), 4);
+	assert_non_null(strstr(f->r.out, "new snapshot at lsn 1010"));
+	assert_non_null(strstr(f->r.err, "warning: "));
+	assert_non_null(strstr(f->r.err, "the store is idle"));
+	assert_null(strstr(f->r.err, "waiting up to"));
+	assert_int_equal(hw(&f->r, "backup", v.dir, bak0, "--vouch-wait", "0", NULL), 0);
+	assert_non_null(strstr(f->r.out, "note: no signed checkpoint vouches for the snapshot's"));
+	assert_int_equal(hw(&f->r, "backup", v.dir, bak0, "--vouch-wait", "5", NULL), 2);
+	assert_int_equal(hw(&f->r, "backup", v.dir, bak0, "--vouch-wait", "3h", NULL), 2);
 }
 
 /* Make n backup generations of store dir under bdir, generation i aged ages[i] ms. */
@@ -664,6 +781,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_restore_newest_of_many, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restore_trust, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restore_pruned_trust, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_backup_vouch_wait, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_backup_vouch_timeout, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_backup_vouch_idle, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restore_newest_damaged, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_procedure_generations, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_procedure_pass, setup, teardown),
