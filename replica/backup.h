@@ -33,7 +33,8 @@ struct hw_backup_info {
 	uint64_t snapshot_lsn;  /* head of the snapshot */
 	uint64_t end_lsn;       /* last LSN the backup holds (snapshot or log after it) */
 	bool snapshot;          /* this call wrote a new snapshot (else it appended to one) */
-	uint64_t entries_added; /* log entries this call appended (0 for a new snapshot) */
+	uint64_t entries_added; /* log entries this call appended (a new snapshot: those
+				   written after it) */
 	uint64_t bytes;         /* size of the backup directory's files */
 	uint64_t base_lsn;      /* a new snapshot of a pruned store: its log starts after this
 				   LSN, so a restore copies its state as it was, and only a
