@@ -250,8 +250,9 @@ static void prune_cb(void *arg, const struct hw_generation *g)
 {
 	const struct prune_opts *o = arg;
 	char when[40];
-	printf("  %-7s %s (%s, %.1f days old)%s%s\n",
+	printf("  %-10s %s (%s, %.1f days old)%s%s\n",
 	       g->pruned       ? (o->dry_run ? "prune" : "pruned")
+	       : g->unfinished ? "unfinished"
 	       : g->problem[0] ? "damaged"
 			       : "keep",
 	       g->name, hw_cli_iso(g->time_ms, when, sizeof when),
@@ -299,7 +300,9 @@ const struct hw_cli_cmd hw_cli_prune = {
 	"  policy: its [retention] section alone is read, so a node's config or a file of\n"
 	"  that section serves; default 7 and 30). A generation whose MANIFEST does not\n"
 	"  parse or whose files are not the sizes it names is 'damaged': not counted and\n"
-	"  not removed. Nothing else is touched. --dry-run: only say what would go.\n"
+	"  not removed; so is one 'unfinished' (INCOMPLETE, no MANIFEST: a backup cut\n"
+	"  short, or being written; its age is the marker's). Nothing else is touched.\n"
+	"  --dry-run: only say what would go.\n"
 	"  --now T: judge ages at T (ISO 8601 UTC or integer ms) instead of the clock.\n"
 	"  Prints each generation with its age and the verdict.\n",
 	cmd_prune};

@@ -647,9 +647,6 @@ static int snapshot_take(struct hw_store *s, const char *out, struct manifest *m
 	return rc;
 }
 
-/* A full backup keeps this file in its directory until its MANIFEST is written. */
-#define MARKER "INCOMPLETE"
-
 /* Whether out may take a new full backup: it is empty, or a full backup that died before
  * its MANIFEST left it (its marker says so). Files and neither are a damaged backup (one
  * whose MANIFEST went) or not a backup at all: HW_EBACKUP, nothing overwritten. */
@@ -661,7 +658,7 @@ static int full_allowed(const char *out, char *what)
 	bool marker = false, others = false;
 	const struct dirent *e;
 	while ((e = readdir(d)) != NULL) {
-		if (strcmp(e->d_name, MARKER) == 0)
+		if (strcmp(e->d_name, HW_BACKUP_MARKER) == 0)
 			marker = true;
 		else if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
 			others = true;
@@ -678,7 +675,7 @@ static int full_allowed(const char *out, char *what)
 static int marker_set(const char *out, bool make)
 {
 	char path[PATH_MAX];
-	int rc = path_join(path, out, MARKER);
+	int rc = path_join(path, out, HW_BACKUP_MARKER);
 	if (rc != 0)
 		return rc;
 	int fd = make ? open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600) : -1;

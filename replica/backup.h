@@ -150,10 +150,14 @@ int hw_backup_check_sizes(const char *backup_dir, char *what);
 #define HW_BACKUP_GENERATIONS_MAX 4096u
 
 /* One generation as hw_backup_prune() judged it. */
+/* A full backup keeps this file in its directory until its MANIFEST is written. */
+#define HW_BACKUP_MARKER "INCOMPLETE"
+
 struct hw_generation {
 	char name[256];    /* subdirectory name */
 	int64_t time_ms;   /* its MANIFEST's mtime: when it (or its last increment) committed */
 	bool pruned;       /* the policy let it go (and, unless a dry run, it was removed) */
+	bool unfinished;   /* no MANIFEST yet, only HW_BACKUP_MARKER (time_ms: its mtime) */
 	char problem[160]; /* why it is not whole (hw_backup_check_sizes), or "" */
 };
 
@@ -164,9 +168,10 @@ typedef void hw_generation_cb(void *arg, const struct hw_generation *g);
  * each subdirectory holding a MANIFEST is a generation; only those past the newest
  * r->backup_generations whole ones (hw_backup_check_sizes) and at least r->backup_days
  * old go (replica/retention.h). A generation that is not whole neither counts nor goes:
- * it is reported with its problem, for the operator to look at. Anything else in dir
- * (files, directories without a MANIFEST: an unfinished backup, an operator's copy) is
- * left alone, and nothing else in hawser deletes a backup. dry_run:
+ * it is reported with its problem, for the operator to look at, and so is an unfinished
+ * one (HW_BACKUP_MARKER and no MANIFEST: a backup cut short, or being written now).
+ * Anything else in dir (files, other directories: an operator's copy) is left alone,
+ * and nothing else in hawser deletes a backup. dry_run:
  * decide and report, remove nothing. *pruned gets the count. -ENOENT or another -errno
  * when dir cannot be read, -E2BIG past HW_BACKUP_GENERATIONS_MAX generations (nothing
  * removed), or the first removal's -errno (later ones are not tried). cb may be NULL. */

@@ -23,7 +23,8 @@ static int generation_newer(const void *a, const void *b)
 					 : strcmp(x->name, y->name);
 }
 
-/* The generations under dir into g[0..*n), newest first. */
+/* The generations under dir into g[0..*n), newest first: those with a MANIFEST, and
+ * those a full backup has not finished (its marker, no MANIFEST). */
 static int generations_scan(const char *dir, struct hw_generation *g, size_t *n)
 {
 	DIR *d = opendir(dir);
@@ -38,14 +39,17 @@ static int generations_scan(const char *dir, struct hw_generation *g, size_t *n)
 		if (de->d_name[0] == '.' || strlen(de->d_name) >= sizeof g->name)
 			continue;
 		snprintf(path, sizeof path, "%s/%s/MANIFEST", dir, de->d_name);
-		if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+		bool whole = stat(path, &st) == 0 && S_ISREG(st.st_mode);
+		snprintf(path, sizeof path, "%s/%s/" HW_BACKUP_MARKER, dir, de->d_name);
+		if (!whole && (stat(path, &st) != 0 || !S_ISREG(st.st_mode)))
 			continue;
 		if (*n == HW_BACKUP_GENERATIONS_MAX) {
 			rc = -E2BIG;
 			break;
 		}
 		g[*n] = (struct hw_generation){.time_ms = (int64_t)st.st_mtim.tv_sec * 1000 +
-							  st.st_mtim.tv_nsec / 1000000};
+							  st.st_mtim.tv_nsec / 1000000,
+					       .unfinished = !whole};
 		memcpy(g[*n].name, de->d_name, strlen(de->d_name) + 1);
 		(*n)++;
 	}
@@ -64,6 +68,12 @@ static void generations_check(const char *dir, struct hw_generation *g, size_t n
 	for (size_t i = 0; i < n; i++) {
 		char path[PATH_MAX];
 		snprintf(path, sizeof path, "%s/%s", dir, g[i].name);
+		if (g[i].unfinished) {
+			snprintf(g[i].problem, sizeof g[i].problem,
+				 "no MANIFEST, only " HW_BACKUP_MARKER
+				 ": a backup cut short, or being written now");
+			continue;
+		}
 		int rc = hw_backup_check_sizes(path, g[i].problem);
 		if (rc != 0 && !g[i].problem[0])
 			snprintf(g[i].problem, sizeof g[i].problem, "MANIFEST unreadable: %s",

@@ -870,6 +870,12 @@ static void test_prune_counts_whole_only(void **state)
 	assert_non_null(c);
 	fprintf(c, "garbage\n");
 	assert_int_equal(fclose(c), 0);
+	snprintf(path, sizeof path, "%s/gunfinished", bk); /* a full backup cut short */
+	assert_int_equal(mkdir(path, 0700), 0);
+	snprintf(path, sizeof path, "%s/gunfinished/INCOMPLETE", bk);
+	c = fopen(path, "w");
+	assert_non_null(c);
+	assert_int_equal(fclose(c), 0);
 	c = fopen(ini, "w");
 	assert_non_null(c);
 	fprintf(c, "[retention]\nbackup_generations = 1\nbackup_days = 30\n");
@@ -877,12 +883,16 @@ static void test_prune_counts_whole_only(void **state)
 	assert_int_equal(hw_proc_capture(&f->cap, bin, "prune", bk, "--config", ini, NULL), 0);
 	fprintf(stderr, "%s", f->cap.out);
 	assert_non_null(strstr(f->cap.out, "0 generations removed"));
-	assert_true(exists(bk, "g40") && exists(bk, "gcut") && exists(bk, "junk"));
-	assert_non_null(strstr(f->cap.out, "keep    g40"));
-	const char *cut = strstr(f->cap.out, "damaged gcut");
+	assert_true(exists(bk, "g40") && exists(bk, "gcut") && exists(bk, "junk") &&
+		    exists(bk, "gunfinished/INCOMPLETE"));
+	assert_non_null(strstr(f->cap.out, "keep       g40"));
+	const char *unf = strstr(f->cap.out, "unfinished gunfinished");
+	assert_non_null(unf);
+	assert_non_null(strstr(unf, "a backup cut short, or being written now"));
+	const char *cut = strstr(f->cap.out, "damaged    gcut");
 	assert_non_null(cut);
 	assert_non_null(strstr(cut, "snapshot/data.mdb is "));
-	const char *junk = strstr(f->cap.out, "damaged junk");
+	const char *junk = strstr(f->cap.out, "damaged    junk");
 	assert_non_null(junk);
 	assert_non_null(strstr(junk, "MANIFEST line"));
 }
