@@ -15,6 +15,8 @@ int hw__node_enqueue(struct hw_node *n, uint64_t request_id, const uint8_t *reco
 		     enum hw_durability mode, unsigned k, bool system, hw_submit_cb *cb,
 		     void *arg)
 {
+	if (cb == NULL)
+		return HW_ERANGE;
 	if (len > HW_RECORD_BYTES_MAX)
 		return HW_ETOOBIG;
 	if (k > 255 || (mode > HW_APPLIED && mode != HW_DEFAULT))

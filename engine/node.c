@@ -947,9 +947,12 @@ int hw_node_open(const char *config_path, struct hw_node **out)
 int hw_node_run(struct hw_node *n)
 {
 	hw_loop_run(n->loop);
-	/* nothing answers queued submits once the loop is gone: refuse new ones and fail
-	 * what waits in the queue (hw_node_close fails the submits the primary took) */
+	/* nothing answers submits once the loop is gone: refuse new ones, fail what waits
+	 * in the queue and what the primary took, here, on the loop's thread (a caller
+	 * blocked in hw_node_submit_wait returns before hw_node_close) */
 	hw__node_ext_close(n, HW_ECLOSED);
+	if (n->cfg.role == HW_ROLE_PRIMARY)
+		hw__primary_fail_taken(n);
 	/* The connections' cancels must be submitted from this thread (the ring's single
 	 * issuer): hw_node_close may run on another one. */
 	hw_ring_close_all(n->ring);

@@ -318,6 +318,8 @@ int hw__node_wal_start(struct hw_node *n);
 /* node_primary.c */
 int hw__primary_start(struct hw_node *n);
 void hw__primary_stop(struct hw_node *n);
+/* Answer every submit the primary took HW_ECLOSED: the loop stopped. */
+void hw__primary_fail_taken(struct hw_node *n);
 long hw__primary_on_submit(struct hw_session *c, const struct hw_frame *f);
 long hw__primary_on_repl(struct hw_session *c, const struct hw_frame *f);
 void hw__primary_on_close(struct hw_session *c);

@@ -972,12 +972,17 @@ static void fail_requests(struct hw_node *n, int code)
 			request_fail(n, i, code);
 }
 
-void hw__primary_stop(struct hw_node *n)
+void hw__primary_fail_taken(struct hw_node *n)
 {
 	if (n->requests != NULL && n->waiters != NULL) {
 		HW_CORE(n, hw_primary_fail_all(&n->core, HW_ECLOSED, acts));
 		fail_requests(n, HW_ECLOSED);
 	}
+}
+
+void hw__primary_stop(struct hw_node *n)
+{
+	hw__primary_fail_taken(n);
 	primary_free(n, HW_ECLOSED);
 }
 

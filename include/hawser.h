@@ -80,12 +80,14 @@ void hw_node_close(struct hw_node *n);
 
 typedef void hw_submit_cb(void *arg, const struct hw_outcome *o);
 
-/* Submit one record (copied) with mode and k (0: the node's default k). cb runs on the
- * loop thread with the outcome. Any thread. HW_ENOT_PRIMARY on a standby, and on a node
- * that is no longer primary (stepped down, stopped); a submit taken before that gets
- * its outcome all the same: HW_ENOT_PRIMARY when the node steps down before answering
- * it, HW_ECLOSED when it stops. HW_EBUSY when the node is at its limit of waiting submits
- * (back-pressure: retry later). */
+/* Submit one record (copied) with mode and k (0: the node's default k). cb (not NULL:
+ * HW_ERANGE) runs on the loop thread with the outcome. Any thread. HW_ENOT_PRIMARY on a
+ * standby, and on a node that is no longer primary (stepped down, stopped); a submit
+ * taken before that gets its outcome all the same: HW_ENOT_PRIMARY when the node steps
+ * down before answering it, HW_ECLOSED (in doubt) when its loop stops, before
+ * hw_node_run returns. HW_EBUSY when the node is at its limit of waiting submits
+ * (back-pressure: retry later); the outcome HW_EBUSY while a switchover pauses submits
+ * (nothing stored: resubmit). */
 int hw_node_submit(struct hw_node *n, uint64_t request_id, const uint8_t *record, size_t len,
 		   enum hw_durability mode, unsigned k, hw_submit_cb *cb, void *arg);
 

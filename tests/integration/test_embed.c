@@ -114,6 +114,15 @@ static void start(struct fix *f, bool open_here)
 	start_with(f, open_here, "local", 0); /* s1 never runs: local waits for no standby */
 }
 
+static atomic_int outcomes;
+
+static void count_cb(void *arg, const struct hw_outcome *o)
+{
+	(void)arg;
+	(void)o;
+	atomic_fetch_add(&outcomes, 1);
+}
+
 /* A primary acknowledges an embedded submit; once its loop stopped (the primary role
  * ended, as at a step-down) a submit is refused with HW_ENOT_PRIMARY at once, and a
  * blocking submit returns the same instead of waiting for ever. */
@@ -128,25 +137,17 @@ static void test_submit_after_role_ends(void **state)
 	assert_int_equal(pthread_join(f->loop, NULL), 0);
 	f->running = f->opened = false;
 	assert_int_equal(f->run_rc, 0);
-	assert_int_equal(hw_node_submit(f->n, 7, f->rec, f->len, HW_DEFAULT, 0, NULL, NULL),
+	assert_int_equal(hw_node_submit(f->n, 7, f->rec, f->len, HW_DEFAULT, 0, count_cb, NULL),
 			 HW_ENOT_PRIMARY);
 	assert_int_equal(hw_node_submit_wait(f->n, f->rec, f->len, HW_DEFAULT, 0, &out),
 			 HW_ENOT_PRIMARY);
 	assert_int_equal(out.code, HW_ENOT_PRIMARY);
 }
 
-static atomic_int outcomes;
-
-static void count_cb(void *arg, const struct hw_outcome *o)
-{
-	(void)arg;
-	(void)o;
-	atomic_fetch_add(&outcomes, 1);
-}
-
 /* Submits taken while the node stops, in the queue, the batch being filled or the one in
- * the store writer, each get one outcome by the time hw_node_close returns (HW_ECLOSED
- * for those never acknowledged): none is left for a caller to wait on for ever. */
+ * the store writer, each get one outcome by the time hw_node_run returns (HW_ECLOSED
+ * for those never acknowledged): none is left for a caller to wait on for ever, nor
+ * until hw_node_close. */
 static void test_stop_answers_every_submit(void **state)
 {
 	enum { RECORDS = 20000, STOP_AT = 15000 };
@@ -169,16 +170,18 @@ static void test_stop_answers_every_submit(void **state)
 	hw_workload_free(w);
 	assert_int_equal(pthread_join(f->loop, NULL), 0);
 	f->running = f->opened = false;
+	assert_true(taken > STOP_AT / 2);
+	assert_int_equal(atomic_load(&outcomes), taken);
 	hw_node_close(f->n);
 	f->n = NULL;
-	assert_true(taken > STOP_AT / 2);
 	assert_int_equal(atomic_load(&outcomes), taken);
 }
 
 /* Embedded submits are bounded as the waiting ones are: with waiters_max 4 and nothing
  * ever acknowledged (mode durable, the standby never up), a caller that keeps submitting
  * gets HW_EBUSY after a few, instead of a queue that grows without end; each one taken
- * gets its outcome when the node closes. */
+ * gets its outcome when the node's loop stops (a caller blocked in hw_node_submit_wait
+ * that the application joins before hw_node_close returns). */
 static void test_submits_bounded(void **state)
 {
 	struct fix *f = *state;
@@ -197,6 +200,7 @@ static void test_submits_bounded(void **state)
 	hw_node_stop(f->n);
 	assert_int_equal(pthread_join(f->loop, NULL), 0);
 	f->running = f->opened = false;
+	assert_int_equal(atomic_load(&outcomes), taken);
 	hw_node_close(f->n);
 	f->n = NULL;
 	assert_int_equal(atomic_load(&outcomes), taken);
@@ -332,19 +336,27 @@ static void test_idle_client_hears_heartbeats(void **state)
 	hw_client_close(c);
 }
 
-/* Bad input to an embedded submit is refused before anything is queued. */
+/* Bad input to an embedded submit (a callback of NULL too) is refused before anything is
+ * queued. */
 static void test_submit_bad_input(void **state)
 {
 	struct fix *f = *state;
 	start(f, false);
+	atomic_store(&outcomes, 0);
 	assert_int_equal(hw_node_submit(f->n, 1, f->rec, HW_RECORD_BYTES_MAX + 1u, HW_DEFAULT, 0,
-					NULL, NULL),
+					count_cb, NULL),
 			 HW_ETOOBIG);
 	assert_int_equal(
-		hw_node_submit(f->n, 1, f->rec, f->len, (enum hw_durability)9, 0, NULL, NULL),
+		hw_node_submit(f->n, 1, f->rec, f->len, (enum hw_durability)9, 0, count_cb, NULL),
 		HW_ERANGE);
-	assert_int_equal(hw_node_submit(f->n, 1, f->rec, f->len, HW_DEFAULT, 256, NULL, NULL),
+	assert_int_equal(hw_node_submit(f->n, 1, f->rec, f->len, HW_DEFAULT, 256, count_cb, NULL),
 			 HW_ERANGE);
+	/* no callback: refused, not a crash on the loop thread when the outcome comes */
+	assert_int_equal(hw_node_submit(f->n, 1, f->rec, f->len, HW_DEFAULT, 0, NULL, NULL),
+			 HW_ERANGE);
+	struct hw_outcome out;
+	assert_int_equal(hw_node_submit_wait(f->n, f->rec, f->len, HW_DEFAULT, 0, &out), 0);
+	assert_int_equal(atomic_load(&outcomes), 0);
 }
 
 int main(void)
