@@ -423,15 +423,17 @@ static int session_frame(struct hw_session *s, const struct hw_frame *f)
 	case HW_FRAME_SUBMIT:
 		if (s->repl)
 			return HW_EPROTOCOL;
-		/* A switchover pauses submits: HW_EBUSY, the client retries (or follows the
-		 * new primary once this one answers HW_ENOT_PRIMARY). */
-		if (n->cfg.role != HW_ROLE_PRIMARY || n->submits_paused) {
+		/* A switchover pauses submits: so does the session, until this node answers
+		 * HW_ENOT_PRIMARY (the client follows the new primary) or stays primary. */
+		if (n->cfg.role == HW_ROLE_PRIMARY && n->submits_paused)
+			return 1;
+		if (n->cfg.role != HW_ROLE_PRIMARY) {
 			struct hw_submit_hdr h;
 			if (hw_submit_hdr_get(f->body, f->len, &h) != 0)
 				return HW_EFRAME;
 			Hawser__Wire__V1__SubmitReply r = HAWSER__WIRE__V1__SUBMIT_REPLY__INIT;
 			r.request_id = h.request_id;
-			r.code = n->cfg.role != HW_ROLE_PRIMARY ? HW_ENOT_PRIMARY : HW_EBUSY;
+			r.code = HW_ENOT_PRIMARY;
 			return hw__node_send_msg(s->conn, HW_FRAME_SUBMIT_REPLY, &r);
 		}
 		return (int)hw__primary_on_submit(s, f);

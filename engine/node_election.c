@@ -120,6 +120,7 @@ static void act_cb(void *arg, const struct hw_el_act *a)
 		break;
 	case HW_EL_RESUME_SUBMITS:
 		n->submits_paused = false;
+		hw__node_resume_sessions(n);
 		hw_log("submits_resumed", "epoch=%llu what=\"%s\"", (unsigned long long)n->epoch,
 		       "the switchover target did not catch up in time; this node stays primary");
 		break;
@@ -554,6 +555,7 @@ static void switchover_drain(struct hw_node *n)
 	int rc = n->requests_used > 0 ? HW_EBUSY : hw_voters_switchover(n->voters, n->xfer_to);
 	if (rc != 0) {
 		n->submits_paused = false;
+		hw__node_resume_sessions(n);
 		hw_log("submits_resumed", "epoch=%llu code=%s waiting=%u what=\"%s\"",
 		       (unsigned long long)n->epoch, hw_errname(rc), n->requests_used,
 		       "the switchover could not start; this node stays primary");

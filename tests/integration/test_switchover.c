@@ -347,6 +347,42 @@ static void test_switchover_refused(void **state)
 		hw_proc_wait_line(&f->rig.proc[0], &m0, "event=submits_paused", NULL, 0, NULL, 0));
 }
 
+/* A submit sent while a switchover pauses submits is not answered HW_EBUSY (an outcome
+ * hawser.h does not give a client): its session waits, and when the switchover ends
+ * without a hand-over (s1, stopped, never catches up) the primary answers it as usual. */
+static void test_switchover_pause_holds_submits(void **state)
+{
+	struct fix *f = *state;
+	assert_int_equal(hw_rig_start_all(&f->rig, EVENT_WAIT_MS), 0);
+	size_t m = 0;
+	assert_true(hw_proc_wait_line(&f->rig.proc[0], &m, "event=peer_connected", "peer=s1",
+				      EVENT_WAIT_MS, NULL, 0));
+	assert_int_equal(hw_proc_signal(&f->rig.proc[1], SIGSTOP), 0);
+	struct hw_proc cli = {0};
+	const char *to_s1[] = {"switchover", "--connect", f->rig.client[0], "--insecure", "--to",
+			       "s1",         NULL};
+	assert_int_equal(hw_proc_start(&cli, f->cli_log, to_s1), 0);
+	assert_true(hw_proc_wait_line(&f->rig.proc[0], &m, "event=submits_paused", NULL,
+				      EVENT_WAIT_MS, NULL, 0));
+	struct hw_rig_recs r = {0};
+	assert_int_equal(hw_rig_recs_init(&r, 1, 23), 0);
+	struct hw_client *c = NULL;
+	assert_int_equal(hw_client_connect(f->rig.client[0], &c), 0);
+	assert_int_equal(hw_client_submit(c, 0, r.rec[0], r.len[0], HW_DEFAULT, 0), 0);
+	struct hw_outcome o = {0};
+	int rc = hw_client_wait(c, OUTCOME_MS, &o);
+	hw_client_close(c);
+	hw_rig_recs_free(&r);
+	assert_int_equal(hw_proc_signal(&f->rig.proc[1], SIGCONT), 0);
+	hw_proc_reap(&cli, CLI_MS);
+	hw_proc_kill(&cli);
+	assert_int_equal(rc, 0);
+	assert_string_equal(hw_errname(o.code), "OK");
+	assert_true(o.lsn > 0);
+	assert_true(hw_proc_wait_line(&f->rig.proc[0], &m, "event=submits_resumed", NULL,
+				      EVENT_WAIT_MS, NULL, 0));
+}
+
 /* promote --accept-loss while the primary runs: without --yes it lists the loss and does
  * nothing (exit 1, no forced election); with --yes the standby, bound by the primary's
  * lease, refuses (HW_EBUSY); the primary stays primary in epoch 1. */
@@ -458,6 +494,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_switchover_no_loss, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_switchover_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_switchover_pause_holds_submits, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_promote_needs_yes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_promote_accepting_loss, setup, teardown),
 	};
