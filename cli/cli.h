@@ -3,9 +3,10 @@
  * helpers (numbers, times, hex, scratch directories, progress on a terminal).
  *
  * Exit codes, the same for every command: 0 success, 1 runtime error, 2 usage error,
- * 3 damage found (verify), 4 a backup written whole that no signed checkpoint vouches for
- * yet (backup: its restore drill with trusted keys fails until an incremental backup holds
- * one). cli/ is the only place that parses command lines. */
+ * 3 damage found (verify), 4 a state no signed checkpoint vouches for (yet), no damage
+ * found: a backup of a pruned store written whole (its restore drill with trusted keys
+ * fails until an incremental backup holds one), or verify --trust of a pruned store.
+ * cli/ is the only place that parses command lines. */
 #ifndef HW_CLI_H
 #define HW_CLI_H
 

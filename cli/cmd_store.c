@@ -513,7 +513,10 @@ static int cmd_verify(const struct hw_cli_cmd *cmd, int argc, char **argv)
 		verify_json(&rep);
 	else
 		verify_text(dir, &rep);
-	return rep.code ? HW_CLI_DAMAGE : HW_CLI_OK;
+	/* a pruned store's state that nothing vouches for is no damage found: exit 4 */
+	return rep.code == 0                     ? HW_CLI_OK
+	       : hw_verify_state_unvouched(&rep) ? HW_CLI_UNVOUCHED
+						 : HW_CLI_DAMAGE;
 }
 
 const struct hw_cli_cmd hw_cli_verify = {
@@ -533,11 +536,13 @@ const struct hw_cli_cmd hw_cli_verify = {
 	"  entry it vouches for (EUNVOUCHED: its checkpoints removed, or never made).\n"
 	"  A store whose log starts after a base (pruned) is checked from there by hash and\n"
 	"  chain only: its records are not validated, its state not rebuilt; with --trust\n"
-	"  that state is EUNVOUCHED (nothing vouches for it; a restore drill can).\n"
+	"  that state is EUNVOUCHED (nothing vouches for it; a restore drill can), exit 4\n"
+	"  when nothing else was found.\n"
 	"  --checkpoint-records N and --checkpoint-interval D: the [durability] cadence the\n"
 	"  primaries ran with (default 100000 and 60s; 0 turns either bound off). Without\n"
 	"  --trust, signatures are checked but not who made them. Exit 0 intact, 3 damage\n"
-	"  found (first bad LSN and what), 1 error. --json: one object {intact, entries,\n"
+	"  found (first bad LSN and what), 4 a pruned store's state not vouched for and no\n"
+	"  damage found, 1 error. --json: one object {intact, entries,\n"
 	"  head_lsn, code, first_bad_lsn, what, base_lsn, state_rebuilt, seconds, digest,\n"
 	"  checkpoints, checkpoints_format3, good_checkpoint_lsn, good_checkpoint_covers,\n"
 	"  keys_judged, unvouched}.\n",
