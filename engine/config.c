@@ -43,12 +43,22 @@ _Static_assert(sizeof(((struct hw_drill_config *)0)->every_ms) / sizeof(int64_t)
 		       HW_DRILL_KINDS + 1,
 	       "one schedule per drill kind");
 
+/* The longest config line: inih's own buffer holds 198 characters (INI_MAX_LINE in the
+ * Debian build), so a longer line is read whole here (long_line()) and its value handed
+ * over beside inih. Room for a key and the longest path (HW_PATH_CHARS_MAX) or a whole
+ * list (HW_LIST_CHARS_MAX) on one line, with a comment. */
+#define LINE_CHARS_MAX 2048
+_Static_assert(LINE_CHARS_MAX >= HW_LIST_CHARS_MAX + 256 &&
+		       LINE_CHARS_MAX >= HW_PATH_CHARS_MAX + 256,
+	       "a key with the longest value fits a line");
+/* What inih is handed as the value of a long line: the handler takes long_value instead. */
+#define LONG_VALUE_MARK "\x01"
+
 struct parse {
 	const char *path;
 	struct hw_config *c;
 	FILE *f;
 	int line;           /* real line number of the line being parsed */
-	bool at_line_start; /* the previous read ended a line */
 	bool continued;     /* the line is indented: it continues the key above (inih) */
 	bool after_key;     /* a key line came since the last section header */
 	bool retention_only; /* hw_config_load_retention: the other sections go unread */
@@ -56,6 +66,11 @@ struct parse {
 	 * far, which indented lines continue: lists longer than a line. */
 	char list_key[80];
 	char list[HW_LIST_CHARS_MAX];
+	/* A line longer than inih's buffer (long_line()): read whole, and its value, which
+	 * the handler takes when long_pending. */
+	char long_line[LINE_CHARS_MAX + 2];
+	char long_value[LINE_CHARS_MAX + 2];
+	bool long_pending;
 	char *err;
 	size_t err_len;
 	bool failed;
@@ -768,6 +783,9 @@ static int continue_list(struct parse *p, const char *key, const char *section, 
 static int handler(void *user, const char *section, const char *name, const char *value)
 {
 	struct parse *p = user;
+	if (p->long_pending && strcmp(value, LONG_VALUE_MARK) == 0)
+		value = p->long_value;
+	p->long_pending = false;
 	char key[80];
 	snprintf(key, sizeof(key), "%s.%s", section, name);
 	if (section[0] == '\0')
@@ -855,8 +873,71 @@ static void mark_continued(struct parse *p, const char *s)
 	p->after_key = p->continued || *t != '[';
 }
 
+/* Where inih's find_chars_or_comment() stops in s: at one of chars (NULL: none), at an
+ * inline comment (';' after a blank) or at the end. */
+static const char *chars_or_comment(const char *s, const char *chars)
+{
+	bool was_space = false;
+	while (*s && (chars == NULL || !strchr(chars, *s)) && !(was_space && *s == ';')) {
+		was_space = *s == ' ' || *s == '\t' || *s == '\r' || *s == '\n';
+		s++;
+	}
+	return s;
+}
+
+/* The rest of a line longer than inih's buffer, whose first num - 1 characters are in
+ * str: read whole into p->long_line (at most LINE_CHARS_MAX), checked as any line, its
+ * value kept in p->long_value as inih would cut it, and str turned into the same line
+ * with LONG_VALUE_MARK for the value. NULL on an error (recorded). */
+static char *long_line(struct parse *p, char *str, int num)
+{
+	char *b = p->long_line;
+	size_t n = strlen(str);
+	memcpy(b, str, n + 1);
+	while (b[n - 1] != '\n' && n < LINE_CHARS_MAX &&
+	       fgets(b + n, (int)(sizeof p->long_line - n), p->f))
+		n += strlen(b + n);
+	if (b[n - 1] != '\n' && !feof(p->f)) {
+		fail(p, p->line,
+		     "line is longer than %d characters (only a list goes on, in indented lines)",
+		     LINE_CHARS_MAX);
+		return NULL;
+	}
+	mark_continued(p, b);
+	check_line(p, b);
+	if (p->failed)
+		return NULL;
+	const char *v = b; /* a continued line is all value; inih leaves its comment */
+	const char *cut = b + n;
+	size_t head = 0; /* what inih keeps of the line: its indent, or the key and '=' */
+	if (!p->continued) {
+		v = chars_or_comment(b, "=:");
+		if (*v != '=' && *v != ':') {
+			fail(p, p->line, "syntax error: expected 'key = value'");
+			return NULL;
+		}
+		head = (size_t)(++v - b);
+		cut = chars_or_comment(v, NULL);
+	} else {
+		head = strspn(b, " \t");
+	}
+	while (v < cut && (*v == ' ' || *v == '\t'))
+		v++;
+	while (cut > v && strchr(" \t\r\n", cut[-1]))
+		cut--;
+	if (head + sizeof " " LONG_VALUE_MARK "\n" > (size_t)num) {
+		fail(p, p->line, "key is too long");
+		return NULL;
+	}
+	snprintf(p->long_value, sizeof p->long_value, "%.*s", (int)(cut - v), v);
+	snprintf(str, (size_t)num, "%.*s " LONG_VALUE_MARK "\n", (int)head, b);
+	p->long_pending = true;
+	return str;
+}
+
 /* inih's reader (fgets-like): counts real lines, checks each, and ends the stream at
- * the first error so the first message stands. */
+ * the first error so the first message stands. A line longer than inih's buffer goes
+ * through long_line(). */
 static char *reader(char *str, int num, void *stream)
 {
 	struct parse *p = stream;
@@ -867,18 +948,11 @@ static char *reader(char *str, int num, void *stream)
 		return NULL;
 	size_t n = strlen(s);
 	bool ended = n > 0 && s[n - 1] == '\n';
-	if (p->at_line_start) {
-		p->line++;
-		if (!ended && !feof(p->f)) {
-			fail(p, p->line,
-			     "line is longer than %d characters (a list goes on in indented lines)",
-			     num - 2);
-			return NULL;
-		}
-		mark_continued(p, s);
-		check_line(p, s);
-	}
-	p->at_line_start = ended;
+	p->line++;
+	if (!ended && !feof(p->f))
+		return long_line(p, str, num);
+	mark_continued(p, s);
+	check_line(p, s);
 	return p->failed ? NULL : s;
 }
 
@@ -1203,7 +1277,6 @@ static int load(const char *path, struct hw_config *c, bool retention_only, char
 	struct parse p = {
 		.path = path,
 		.c = c,
-		.at_line_start = true,
 		.retention_only = retention_only,
 		.err = err_len ? err : scratch,
 		.err_len = err_len ? err_len : sizeof(scratch),

@@ -97,7 +97,9 @@
  * required. apply_delay is refused on any other role.
  *
  * Unknown sections or keys, missing required keys and bad values are errors that name
- * the file, line and key: a typo must not silently become a default. */
+ * the file, line and key: a typo must not silently become a default. A line may be up to
+ * 2048 characters (a path of HW_PATH_CHARS_MAX, a whole list); a list may also go on in
+ * indented lines. */
 #ifndef HW_ENGINE_CONFIG_H
 #define HW_ENGINE_CONFIG_H
 
@@ -160,7 +162,7 @@ struct hw_failover {
 #define HW_DRILL_KEYS_MAX 8
 /* node.pub files the restore drill trusts to sign checkpoints: every node that may be
  * primary (a primary and its standbys), old and new during a key rotation, fits in 8
- * for a cluster of three or four; a config line (200 characters) holds no more paths. */
+ * for a cluster of three or four. */
 #define HW_DRILL_TRUST_MAX 8
 
 /* [drills]: schedules and the targets the drills are held to (cli/cmd_drill*.c). */

@@ -16,6 +16,7 @@
 #include "engine/config.h"
 #include "engine/core/targets.h"
 #include "engine/voters.h"
+#include "replica/drills.h"
 #include "replica/store.h"
 #include "hawser_error.h"
 #include "tests/integration/proc.h"
@@ -319,17 +320,44 @@ static void test_too_many_standbys(void **state)
 	assert_int_equal(f->c.n_standbys, HW_PEERS_MAX);
 }
 
-/* Lines that are not key = value, keys outside a section, keys given twice and lines
- * longer than libinih's buffer are refused at their own line. */
+/* Lines that are not key = value, keys outside a section and keys given twice are
+ * refused at their own line. */
 static void test_syntax(void **state)
 {
 	struct fx *f = *state;
 	expect_error(f, "[cluster]\nid = a\njust words\n", 3, "syntax error");
 	expect_error(f, "id = a\n", 1, "outside any section");
 	expect_error(f, "[cluster]\nid = a\nid = b\n", 3, "'cluster.id' given twice");
-	char text[1024];
-	snprintf(text, sizeof text, "[cluster]\nid = a\n[node]\ndata_dir = /%0600d\nid = p\n", 1);
-	expect_error(f, text, 4, "line is longer than");
+}
+
+/* Lines longer than libinih's 198-character buffer: a path up to HW_PATH_CHARS_MAX is
+ * taken whole (and its inline comment cut, as on a short line), one past it is refused
+ * naming the key, and a line past what any key takes is refused at its line; the lines
+ * after a long one are still counted and parsed. */
+static void test_long_lines(void **state)
+{
+	struct fx *f = *state;
+	char dir[HW_PATH_CHARS_MAX + 2], text[4096];
+	memset(dir, 'd', sizeof dir);
+	dir[0] = '/';
+	dir[HW_PATH_CHARS_MAX] = '\0';
+	snprintf(text, sizeof text,
+		 PRIMARY_HEAD "[drills]\nbackup_dir = %s ; the backup host\nverify = 2d\n", dir);
+	assert_int_equal(load(f, text), 0);
+	assert_string_equal(f->c.drills.backup_dir, dir);
+	assert_int_equal(f->c.drills.every_ms[HW_DRILL_VERIFY], 2 * 86400000LL);
+	snprintf(text, sizeof text, "[cluster]\nid = a\n[node]\ndata_dir = %s\nid = p\n", dir);
+	assert_int_equal(load(f, text), HW_ECONFIG); /* roles and the rest missing: not the line */
+	assert_null(strstr(f->err, "line is longer"));
+	snprintf(text, sizeof text, "[cluster]\nid = a\n[node]\ndata_dir = %sd\nid = p\n", dir);
+	expect_error(f, text, 4, "'node.data_dir' is longer than 512 characters");
+	char huge[3000];
+	memset(huge, 'x', sizeof huge);
+	huge[sizeof huge - 1] = '\0';
+	snprintf(text, sizeof text, "[cluster]\nid = a\n[node]\ndata_dir = /%s\nid = p\n", huge);
+	expect_error(f, text, 4, "line is longer than 2048 characters");
+	snprintf(text, sizeof text, PRIMARY_HEAD "[drills]\nbackup_dir = %s\nnonsense = 1\n", dir);
+	expect_error(f, text, 11, "unknown key 'drills.nonsense'");
 }
 
 #define FAILOVER_STANDBY                                                                           \
@@ -348,8 +376,8 @@ static void test_syntax(void **state)
 	"witness_id = w1\n"
 
 /* A list longer than a line (five voters with real host names) goes on in indented lines,
- * after blanks and comments too; an indented line under any other key is refused, and a
- * line too long says how to split it. */
+ * after blanks and comments too; an indented line under any other key is refused; a list
+ * on one line longer than inih's buffer is taken whole, and continued from there. */
 static void test_list_continued(void **state)
 {
 	struct fx *f = *state;
@@ -400,9 +428,20 @@ static void test_list_continued(void **state)
 	assert_string_equal(f->c.drills.trust[1], "/offline/s1.pub");
 	expect_error(f, PRIMARY_HEAD "[durability]\nmode = durable\n  k = 1\n", 11,
 		     "an indented line continues only a list");
-	char longest[400];
+	/* a list longer than inih's line on one line, and continued from a long line */
+	char longest[600];
 	snprintf(longest, sizeof longest, "[cluster]\nid = a\nstandbys = %0250d\n", 1);
-	expect_error(f, longest, 3, "a list goes on in indented lines");
+	expect_error(f, longest, 3, "'cluster.standbys' is 250 characters long, more than 32");
+	snprintf(longest, sizeof longest,
+		 "%s[failover]\nvoters = p1@h%096d:1, s1@h%096d:2,\n    s2@h:3 ; the third\n"
+		 "witness = h:5\nrto = 2s\nrpo = 0\n",
+		 "[cluster]\nid = yard-ha\n[node]\nid = s1\nrole = standby\ndata_dir = /d\n"
+		 "listen = 127.0.0.1:7002\n[durability]\nmode = durable\n",
+		 0, 0);
+	assert_int_equal(load(f, longest), 0);
+	assert_int_equal(f->c.failover.n_voters, 4);
+	assert_string_equal(f->c.failover.voters[2].addr, "h:3");
+	assert_int_equal(strlen(f->c.failover.voters[1].addr), 99);
 }
 
 /* A [failover] section gives voter ids in listed order with the witness last, this node's
@@ -798,6 +837,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_log_keep_records, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_too_many_standbys, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_syntax, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_long_lines, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failover, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_list_continued, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failover_refused, setup, teardown),
