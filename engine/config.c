@@ -852,6 +852,10 @@ static void check_line(struct parse *p, const char *s)
 		return;
 	}
 	size_t n = (size_t)(end - s - 1);
+	/* [failover] alone asks for failover: with its keys left out (commented), the check
+	 * after the parse names them rather than a static primary starting */
+	if (n == 8 && strncmp(s + 1, "failover", n) == 0 && !p->retention_only)
+		p->c->failover.on = true;
 	for (size_t i = 0; i < sizeof(sections) / sizeof(sections[0]); i++)
 		if (strlen(sections[i]) == n && strncmp(sections[i], s + 1, n) == 0)
 			return;

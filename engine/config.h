@@ -53,7 +53,8 @@
  *   insecure = false          ; true: plaintext, no keys (tests, closed lab networks)
  *
  *   [failover]                ; automatic failover (docs/operations.md "Failover"); without
- *                             ; this section roles are static, as configured
+ *                             ; this section roles are static, as configured (the header
+ *                             ; alone, its keys commented out, is refused for them)
  *   voters = p1@10.0.0.1:7001, s1@10.0.0.2:7001
  *                             ; every node of the cluster, ID@its replication address, in
  *                             ; the same order on every node (the order gives voter ids)

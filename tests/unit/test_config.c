@@ -513,6 +513,18 @@ static void test_failover_refused(void **state)
 	expect_error(f, text, 0, "'cluster.standbys' is for a node that holds data");
 }
 
+/* A [failover] header asks for failover even with every key commented out: refused for
+ * the keys it lacks rather than read as a static node. */
+static void test_failover_empty_section(void **state)
+{
+	struct fx *f = *state;
+	expect_error(f, PRIMARY_HEAD "[failover]\n; voters = p1@h:1, s1@h:2\n; rto = 5s\n", 0,
+		     "[failover] needs 'voters', 'witness', 'rto' and 'rpo'");
+	expect_error(f, PRIMARY_HEAD "[failover]\n", 0, "[failover] needs 'voters'");
+	assert_int_equal(load(f, PRIMARY_HEAD), 0);
+	assert_false(f->c.failover.on);
+}
+
 /* heartbeat_p99 and heartbeat_spread (what hawser plan --measure prints) are what the
  * node plans its election timers for; without them it plans for the defaults. Bad values
  * are refused with the reason. */
@@ -841,6 +853,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_failover, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_list_continued, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failover_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_failover_empty_section, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failover_heartbeat, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hard_state_versions, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vault, setup, teardown),
