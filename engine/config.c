@@ -1062,6 +1062,31 @@ static int check_witness_keys(struct parse *p)
 	return 1;
 }
 
+/* Every voter at an address of its own: two at one address would each dial the other's
+ * listener as itself, and a witness sharing a node's address is one host's failure away
+ * from losing two votes. The witness must not be at this node's node.listen either. */
+static int check_voter_addrs(struct parse *p)
+{
+	const struct hw_failover *f = &p->c->failover;
+	for (uint32_t i = 0; i < f->n_voters; i++) {
+		const char *what = i == f->witness ? "'failover.witness'" : "'failover.voters'";
+		for (uint32_t j = 0; j < i; j++)
+			if (strcmp(f->voters[i].addr, f->voters[j].addr) == 0)
+				return fail(p, 0,
+					    "%s gives %s the address %s of %s: every voter "
+					    "needs its own",
+					    what, f->voters[i].id, f->voters[i].addr,
+					    f->voters[j].id);
+	}
+	const struct hw_voter_addr *w = &f->voters[f->witness];
+	if (p->c->role != HW_ROLE_WITNESS && strcmp(w->addr, p->c->listen) == 0)
+		return fail(p, 0,
+			    "'failover.witness' %s is this node's 'node.listen': the witness "
+			    "runs on a host of its own",
+			    w->addr);
+	return 1;
+}
+
 /* [failover]: every key there, this node among the voters, the witness last. */
 static int check_failover(struct parse *p)
 {
@@ -1095,6 +1120,8 @@ static int check_failover(struct parse *p)
 		if (strcmp(f->voters[i].id, c->node_id) == 0)
 			f->self = i;
 	}
+	if (!check_voter_addrs(p))
+		return 0;
 	bool witness = c->role == HW_ROLE_WITNESS;
 	if (witness && f->self != f->witness)
 		return fail(p, 0, "a witness's 'node.id' must be 'failover.witness_id'");

@@ -58,7 +58,9 @@
  *   voters = p1@10.0.0.1:7001, s1@10.0.0.2:7001
  *                             ; every node of the cluster, ID@its replication address, in
  *                             ; the same order on every node (the order gives voter ids)
- *   witness = 10.0.0.3:7900   ; the witness's address (`hawser witness`)
+ *   witness = 10.0.0.3:7900   ; the witness's address (`hawser witness`); every voter
+ *                             ; has an address of its own, and the witness is not at
+ *                             ; this node's node.listen
  *   witness_id = w1           ; its id (default "witness")
  *   rto = 30s                 ; recovery-time target: ms, s or m suffix
  *   rpo = 0                   ; recovery-point target: 0 (nothing acknowledged is lost)

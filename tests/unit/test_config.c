@@ -525,6 +525,28 @@ static void test_failover_empty_section(void **state)
 	assert_false(f->c.failover.on);
 }
 
+/* Two voters at one address, or a witness at this node's own listen address, are
+ * refused naming both. */
+static void test_failover_duplicate_addrs(void **state)
+{
+	struct fx *f = *state;
+	static const char head[] = "[cluster]\nid = yard-ha\n[node]\nid = s1\nrole = standby\n"
+				   "data_dir = /d\nlisten = 127.0.0.1:7002\n[durability]\n"
+				   "mode = durable\n[failover]\nrto = 2s\nrpo = 0\n";
+	char text[1024];
+	snprintf(text, sizeof text, "%svoters = p1@h:1, s1@127.0.0.1:7002\nwitness = h:1\n", head);
+	expect_error(f, text, 0,
+		     "'failover.witness' gives witness the address h:1 of p1: every voter needs "
+		     "its own");
+	snprintf(text, sizeof text,
+		 "%svoters = p1@h:1, s1@h:2, s2@h:1\nwitness = h:5\nwitness_id = w1\n", head);
+	expect_error(f, text, 0, "'failover.voters' gives s2 the address h:1 of p1");
+	snprintf(text, sizeof text, "%svoters = p1@h:1, s1@h:2\nwitness = 127.0.0.1:7002\n", head);
+	expect_error(f, text, 0, "'failover.witness' 127.0.0.1:7002 is this node's 'node.listen'");
+	snprintf(text, sizeof text, "%svoters = p1@h:1, s1@h:2\nwitness = h:3\n", head);
+	assert_int_equal(load(f, text), 0);
+}
+
 /* heartbeat_p99 and heartbeat_spread (what hawser plan --measure prints) are what the
  * node plans its election timers for; without them it plans for the defaults. Bad values
  * are refused with the reason. */
@@ -854,6 +876,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_list_continued, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failover_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failover_empty_section, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_failover_duplicate_addrs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failover_heartbeat, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hard_state_versions, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vault, setup, teardown),
