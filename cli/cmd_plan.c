@@ -62,6 +62,7 @@ struct inputs {
 	uint32_t voters;                /* --voters, else node_voters; 0: not known */
 	uint32_t k_min;                 /* the least k at rpo 0 for them (hw_el_k_min); 0: none */
 	const char *backlog_note;       /* where the backlog came from */
+	bool silence_measured;          /* client_silence_ms from the node's heartbeat */
 	struct hw_tg_input in;
 };
 
@@ -196,6 +197,11 @@ static int measure(struct inputs *x)
 	int64_t rtt[MEASURE_SAMPLES];
 	Hawser__Wire__V1__Status *s = NULL;
 	rc = round_trips(c, rtt, &s);
+	/* the silence its clients wait out, from the heartbeat its Hello promised */
+	if (hw_client_silence_ms(c) > 0) {
+		x->in.client_silence_ms = hw_client_silence_ms(c);
+		x->silence_measured = true;
+	}
 	hw_client_close(c);
 	if (rc) {
 		fprintf(stderr, "hawser plan: measuring %s: status request failed: %s (%s)\n",
@@ -269,10 +275,11 @@ static size_t tradeoff(const struct hw_tg_input *base, struct row *rows)
 	return n;
 }
 
-/* The smallest RTO these inputs allow: every term at its floor. */
+/* The smallest RTO these inputs allow: every term at its floor, and no less than a hung
+ * primary's clients take (hw_tg_rto_min_ms). */
 static int64_t rto_min_ms(const struct hw_tg_input *in, const struct hw_tg_plan *p)
 {
-	return in->election_ms + in->resume_ms + p->replay_now_ms + p->detection_min_ms;
+	return hw_tg_rto_min_ms(in, p);
 }
 
 /* ---------------------------------------------------------------- text output */
@@ -314,6 +321,12 @@ static void print_inputs(const struct inputs *x)
 	printf("  replay rate      %.0f records/s (default)\n", in->replay_rate);
 	printf("  election         %" PRId64 " ms, resume %" PRId64 " ms (estimates)\n",
 	       in->election_ms, in->resume_ms);
+	char hb[64] = "the node's heartbeat_ms";
+	if (!x->silence_measured)
+		snprintf(hb, sizeof hb, "heartbeat_ms %d, the default", HW_TG_DEFAULT_HEARTBEAT_MS);
+	printf("  client silence   %" PRId64 " ms: a hung primary's clients notice it after %d "
+	       "heartbeats, at least %d ms (%s)\n",
+	       in->client_silence_ms, HW_TG_CLIENT_SILENT_BEATS, HW_TG_CLIENT_SILENCE_MIN_MS, hb);
 	printf("  backlog now      %" PRIu64 " records (%s)\n", in->backlog_records,
 	       x->backlog_note);
 	printf("  commit latency   local %.0f us, durable on a standby %.0f us (%s)\n",
@@ -342,6 +355,10 @@ static void print_timers_failover(const struct hw_tg_input *in, const struct hw_
 	printf("  resume           %6" PRId64 " ms\n", p->resume_ms);
 	printf("  total            %6" PRId64 " ms  <= rto %" PRId64 " ms\n", p->failover_ms,
 	       in->rto_ms);
+	printf("  a hung primary's clients notice after %" PRId64 " ms, while detection runs: "
+	       "%" PRId64 " + resume %" PRId64 " = %" PRId64 " ms <= rto\n",
+	       in->client_silence_ms, in->client_silence_ms, p->resume_ms,
+	       in->client_silence_ms + p->resume_ms);
 	if (p->backlog_over_budget)
 		printf("  warning: the backlog now is past the replay budget: the primary "
 		       "throttles submits until the standbys catch up\n");
@@ -424,6 +441,7 @@ static void json_inputs(struct hw_json *j, const struct inputs *x)
 	hw_json_kv_double(j, "replay_rate", in->replay_rate);
 	hw_json_kv_int(j, "election_ms", in->election_ms);
 	hw_json_kv_int(j, "resume_ms", in->resume_ms);
+	hw_json_kv_int(j, "client_silence_ms", in->client_silence_ms);
 	hw_json_kv_uint(j, "backlog_records", in->backlog_records);
 	hw_json_kv_string(j, "backlog_source", x->backlog_note);
 	hw_json_kv_double(j, "commit_local_us", in->commit_local_us);
@@ -596,6 +614,31 @@ static void print_text(const struct inputs *x, const struct hw_tg_plan *p, const
 		       per_year(p->false_failovers_per_year, b, sizeof b));
 }
 
+/* Why the smallest safe RTO is what it is, on stderr: the terms at their floors, or a
+ * hung primary's clients when they take longer. */
+static void print_rto_min(const struct inputs *x, const struct hw_tg_plan *p)
+{
+	const struct hw_tg_input *in = &x->in;
+	int64_t terms = in->election_ms + in->resume_ms + p->replay_now_ms + p->detection_min_ms;
+	if (rto_min_ms(in, p) > terms) {
+		fprintf(stderr,
+			"hawser plan: the smallest safe rto here is %" PRId64
+			" ms = client silence %" PRId64 " + resume %" PRId64
+			" (a hung primary's clients; %s)\n",
+			rto_min_ms(in, p), in->client_silence_ms, in->resume_ms,
+			x->silence_measured ? "the node's heartbeat_ms"
+					    : "the default heartbeat_ms");
+		return;
+	}
+	fprintf(stderr,
+		"hawser plan: the smallest safe rto here is %" PRId64 " ms = election %" PRId64
+		" + resume %" PRId64 " + replay of the backlog %" PRId64
+		" + detection floor %" PRId64 " (%s)\n",
+		rto_min_ms(in, p), in->election_ms, in->resume_ms, p->replay_now_ms,
+		p->detection_min_ms,
+		x->measured ? "jitter measured" : "LAN defaults, nothing measured");
+}
+
 static const struct option longopts[] = {
 	{"rto", required_argument, NULL, 't'},
 	{"rpo", required_argument, NULL, 'p'},
@@ -634,14 +677,7 @@ static int cmd_plan(const struct hw_cli_cmd *cmd, int argc, char **argv)
 		fprintf(stderr, "hawser plan: rto %" PRId64 " ms cannot be met safely: %s\n",
 			x.in.rto_ms, p.why);
 		if (rc == HW_ERANGE)
-			fprintf(stderr,
-				"hawser plan: the smallest safe rto here is %" PRId64
-				" ms = election %" PRId64 " + resume %" PRId64
-				" + replay of the backlog %" PRId64 " + detection floor %" PRId64
-				" (%s)\n",
-				rto_min_ms(&x.in, &p), x.in.election_ms, x.in.resume_ms,
-				p.replay_now_ms, p.detection_min_ms,
-				x.measured ? "jitter measured" : "LAN defaults, nothing measured");
+			print_rto_min(&x, &p);
 		return HW_CLI_ERROR;
 	}
 	if (!o.json)
@@ -661,13 +697,18 @@ const struct hw_cli_cmd hw_cli_plan = {
 	"  P > 0: commits may run ahead of the standbys by at most P, then block), and the\n"
 	"  trade-off at 0.5x, 1x and 2x T and at a Patroni-like 30 s: detection, expected\n"
 	"  false failovers a year, replay budget, and the throughput cost of the rule.\n"
+	"  Resume is the clients' reconnect and first submit once the new primary is up;\n"
+	"  a hung (not killed) primary's clients first wait out its silence, 4 of its\n"
+	"  heartbeats ([limits] heartbeat_ms) and at least 1 s, alongside detection and\n"
+	"  election, so T must also cover that silence + resume (1300 ms by default).\n"
 	"  Without --measure it assumes what nodes plan with by default (heartbeat p99\n"
 	"  2 ms, p50 1 ms; replay 20,000 records/s; election 200 ms; resume 300 ms; commit\n"
 	"  500 us local, 3 ms durable). --measure ADDR (a node's client port,\n"
 	"  [ID@]HOST:PORT or [ID@]unix:/path) times 200 status round trips as the\n"
 	"  heartbeat delay (whole ms, rounded up, printed at the end as the [failover]\n"
 	"  heartbeat_p99 and heartbeat_spread that make nodes run this plan) and reads the\n"
-	"  standbys' unapplied backlog, the node's k and its voters. --k K: standbys an\n"
+	"  standbys' unapplied backlog, the node's k, its voters and the heartbeat its\n"
+	"  clients are promised. --k K: standbys an\n"
 	"  RPO 0 commit waits for (default: the measured node's k, else the least N voters\n"
 	"  allow, else 1). --voters N: the failover's voters as a node's [failover] counts\n"
 	"  them, the nodes of 'voters' and the witness (3..9; default: the measured\n"

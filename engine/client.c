@@ -28,6 +28,7 @@
 #include "base/arena.h"
 #include "base/assert.h"
 #include "engine/client_int.h"
+#include "engine/core/targets.h"
 #include "engine/dial.h"
 #include "engine/io/channel.h"
 #include "engine/io/frame.h"
@@ -54,12 +55,11 @@ _Static_assert(ADDRS_MAX <= 32, "one bit of refusals_said per address");
  * not 5 s, while one merely slow is still reached a few rounds on. */
 #define HELLO_PATIENCE_MS 500
 /* A node that promised a heartbeat every H ms (its Hello) and sent nothing for
- * SILENT_BEATS of them, and for at least SILENCE_MIN_MS, has stopped: its process
- * stopped or its loop is stuck, while its kernel still keeps the connection (TCP's own
- * timeouts never fire). The connection counts as lost (HW_ECLOSED) and a following
- * client looks for the primary. */
-#define SILENT_BEATS   4
-#define SILENCE_MIN_MS 1000
+ * HW_TG_CLIENT_SILENT_BEATS of them, and for at least HW_TG_CLIENT_SILENCE_MIN_MS
+ * (hw_tg_client_silence_ms, engine/core/targets.h: the planner counts the same time
+ * against the RTO), has stopped: its process stopped or its loop is stuck, while its
+ * kernel still keeps the connection (TCP's own timeouts never fire). The connection
+ * counts as lost (HW_ECLOSED) and a following client looks for the primary. */
 /* Following the primary (a client given a list; HW_CLIENT_INFLIGHT_MAX copies of submits
  * in flight at most, hawser_limits.h): how long one follow looks for the new primary by
  * default (an election within the largest RTO the planner accepts by default, with
@@ -716,8 +716,7 @@ static int hello(struct hw_client *c, int64_t deadline)
 	if (r->protocol_version != PROTOCOL_VERSION)
 		return set_failed(c, HW_ECLUSTER);
 	c->role = (int)r->role;
-	int64_t beats = (int64_t)r->heartbeat_ms * SILENT_BEATS;
-	c->silence_ms = r->heartbeat_ms == 0 ? 0 : beats > SILENCE_MIN_MS ? beats : SILENCE_MIN_MS;
+	c->silence_ms = hw_tg_client_silence_ms((int64_t)r->heartbeat_ms);
 	if (c->silence_ms > 0) /* its silence tells a lost node now (wait_writable too) */
 		watch_silence(c, true);
 	return 0;
@@ -953,6 +952,11 @@ void hw_client_set_follow_ms(struct hw_client *c, int ms)
 const char *hw_client_addr(const struct hw_client *c)
 {
 	return c->addrs[c->cur];
+}
+
+int64_t hw_client_silence_ms(const struct hw_client *c)
+{
+	return c->silence_ms;
 }
 
 /* Take sec's keys into c (NULL: plaintext). HW_ECONFIG with a message on stderr. */

@@ -93,6 +93,11 @@ bool hw_client_ready(const struct hw_client *c);
 /* The address c is connected to, as its list gave it (ID@ included; borrowed). */
 const char *hw_client_addr(const struct hw_client *c);
 
+/* How long c hears nothing from its node before the connection counts as lost
+ * (hw_tg_client_silence_ms of the heartbeat_ms the node's Hello promised; 0: it promised
+ * none): `hawser plan --measure` counts it against the RTO. */
+int64_t hw_client_silence_ms(const struct hw_client *c);
+
 /* ---- for engine/client_request.c */
 
 /* Send the request message q as one frame of type req_type (held submits go first) and

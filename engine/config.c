@@ -17,6 +17,7 @@
 
 #include "base/names.h"
 #include "base/duration.h"
+#include "engine/core/targets.h"
 #include "hawser_error.h"
 #include "replica/drills.h"
 
@@ -84,6 +85,8 @@ struct parse {
 	int k_line;
 	int mode_line;
 	int timeout_line;
+	int heartbeat_line;
+	int rto_line;
 };
 
 enum seen_bit {
@@ -502,6 +505,7 @@ static int set_failover(struct parse *p, unsigned bit, const char *key, const ch
 	case SEEN_WITNESS_ID:
 		return set_id(p, key, v, f->voters[HW_EL_VOTERS_MAX - 1].id);
 	case SEEN_RTO:
+		p->rto_line = p->line;
 		if (!set_duration(p, key, v, &f->rto_ms))
 			return 0;
 		return f->rto_ms > 0 ? 1 : fail(p, p->line, "'%s' must be more than 0", key);
@@ -541,6 +545,7 @@ static int set_limit(struct parse *p, const char *key, const char *name, const c
 		if (!set_num(p, key, v, 1, HEARTBEAT_MS_MAX, &x))
 			return 0;
 		c->heartbeat_ms = (int64_t)x;
+		p->heartbeat_line = p->line;
 	} else {
 		if (!set_num(p, key, v, 1, PEER_TIMEOUT_MS_MAX, &x))
 			return 0;
@@ -1087,6 +1092,36 @@ static int check_voter_addrs(struct parse *p)
 	return 1;
 }
 
+/* A hung primary's clients notice it only after their silence (targets.h
+ * hw_tg_client_silence_ms of heartbeat_ms), then resume: that must fit in the RTO, or no
+ * failover of a hung primary meets it. */
+static int check_client_silence(struct parse *p)
+{
+	const struct hw_config *c = p->c;
+	int64_t rto = c->failover.rto_ms, resume = HW_TG_DEFAULT_RESUME_MS;
+	int64_t silence = hw_tg_client_silence_ms(c->heartbeat_ms);
+	if (silence + resume <= rto)
+		return 1;
+	int64_t hb_max = (rto - resume) / HW_TG_CLIENT_SILENT_BEATS;
+	if (rto - resume < HW_TG_CLIENT_SILENCE_MIN_MS)
+		return fail(p, p->rto_line,
+			    "'failover.rto' = %lld ms is shorter than a hung primary's clients "
+			    "take: they notice its silence after %lld ms ('limits.heartbeat_ms' = "
+			    "%lld: %d heartbeats, at least %d ms) and resume in %lld ms: give "
+			    "'failover.rto' at least %lld ms",
+			    (long long)rto, (long long)silence, (long long)c->heartbeat_ms,
+			    HW_TG_CLIENT_SILENT_BEATS, HW_TG_CLIENT_SILENCE_MIN_MS,
+			    (long long)resume, (long long)(silence + resume));
+	return fail(p, p->heartbeat_line,
+		    "'limits.heartbeat_ms' = %lld: a hung primary's clients notice its silence "
+		    "only after %lld ms (%d heartbeats) and resume in %lld ms, past 'failover.rto' "
+		    "= %lld ms: give 'limits.heartbeat_ms' at most %lld, or 'failover.rto' at "
+		    "least %lld ms",
+		    (long long)c->heartbeat_ms, (long long)silence, HW_TG_CLIENT_SILENT_BEATS,
+		    (long long)resume, (long long)rto, (long long)hb_max,
+		    (long long)(silence + resume));
+}
+
 /* [failover]: every key there, this node among the voters, the witness last. */
 static int check_failover(struct parse *p)
 {
@@ -1129,7 +1164,7 @@ static int check_failover(struct parse *p)
 		return fail(p, 0, "'node.id' '%s' is not in 'failover.voters'", c->node_id);
 	if (c->role == HW_ROLE_WITNESS)
 		return check_witness_keys(p);
-	if (!failover_standbys(p))
+	if (!failover_standbys(p) || !check_client_silence(p))
 		return 0;
 	if (f->rpo_ms == 0 && c->mode != HW_MODE_DURABLE && c->mode != HW_MODE_APPLIED)
 		return fail(p, 0, "'failover.rpo' = 0 needs 'durability.mode' durable or applied "

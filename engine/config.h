@@ -32,7 +32,9 @@
  *   [limits]                  ; each has a default; see hawser_limits.h for why
  *   waiters_max = 65536       ; submits waiting at once (back-pressure beyond)
  *   window_records = 65536    ; entries in flight to one standby
- *   heartbeat_ms = 100
+ *   heartbeat_ms = 100        ; with [failover]: a hung primary's clients notice it
+ *                             ; after 4 of these, at least 1 s, and resume in 300 ms:
+ *                             ; that must fit in the rto, else refused
  *   peer_timeout_ms = 5000
  *   log_keep_records = 0      ; log entries a node keeps (0: all); older ones are pruned
  *                             ; and a standby behind them is sent a snapshot

@@ -60,6 +60,7 @@ void hw_voters_input(const struct hw_config *c, struct hw_tg_input *in)
 {
 	const struct hw_failover *f = &c->failover;
 	hw_tg_input_defaults(in, f->rto_ms, f->rpo_ms, c->k > 0 ? c->k : 1);
+	in->client_silence_ms = hw_tg_client_silence_ms(c->heartbeat_ms);
 	if (f->hb_p99_us > 0) {
 		in->jitter_p99_us = f->hb_p99_us;
 		in->jitter_spread_us = f->hb_spread_us > 0

@@ -128,8 +128,9 @@ static int check_input(const struct hw_tg_input *in, struct hw_tg_plan *plan)
 		return refuse(plan, HW_ECONFIG, "jitter p99 must be >= 0 us and spread >= 1 us");
 	if (!(in->replay_rate > 0.0))
 		return refuse(plan, HW_ECONFIG, "replay rate must be > 0 records/s");
-	if (in->election_ms < 0 || in->resume_ms < 0)
-		return refuse(plan, HW_ECONFIG, "election and resume times must be >= 0");
+	if (in->election_ms < 0 || in->resume_ms < 0 || in->client_silence_ms < 0)
+		return refuse(plan, HW_ECONFIG,
+			      "election, resume and client silence times must be >= 0");
 	if (in->rpo_ms == 0 && in->k < 1)
 		return refuse(plan, HW_ECONFIG, "rpo 0 needs k >= 1 standby");
 	if (in->drift_ppm < 0 || in->drift_ppm > 100000)
@@ -181,6 +182,25 @@ static int refuse_detection(const struct hw_tg_input *in, struct hw_tg_plan *pla
 	return HW_ERANGE;
 }
 
+/* "rto R ms is shorter than a hung primary's clients take: they notice after S ms of
+ * silence and resume takes M ms more" */
+static int refuse_clients(const struct hw_tg_input *in, struct hw_tg_plan *plan)
+{
+	struct why w = {plan->why, 0};
+	put(&w, "rto ");
+	put_i64(&w, in->rto_ms);
+	put(&w, " ms is shorter than a hung primary's clients take: they notice it only after ");
+	put_i64(&w, in->client_silence_ms);
+	put(&w, " ms of silence (");
+	put_i64(&w, HW_TG_CLIENT_SILENT_BEATS);
+	put(&w, " of the node's heartbeats, at least ");
+	put_i64(&w, HW_TG_CLIENT_SILENCE_MIN_MS);
+	put(&w, " ms) and resume takes ");
+	put_i64(&w, in->resume_ms);
+	put(&w, " ms more");
+	return HW_ERANGE;
+}
+
 static void commit_rule(const struct hw_tg_input *in, struct hw_tg_plan *plan)
 {
 	if (in->rpo_ms == 0) {
@@ -213,6 +233,8 @@ int hw_tg_plan(const struct hw_tg_input *in, struct hw_tg_plan *plan)
 	int64_t room = avail - plan->replay_now_ms;
 	if (room < plan->detection_min_ms)
 		return refuse_detection(in, plan, room);
+	if (in->client_silence_ms > in->rto_ms - in->resume_ms)
+		return refuse_clients(in, plan);
 	int64_t d = avail / 2;
 	if (d > HW_TG_DETECTION_MAX_MS)
 		d = HW_TG_DETECTION_MAX_MS;
@@ -234,6 +256,22 @@ int hw_tg_plan(const struct hw_tg_input *in, struct hw_tg_plan *plan)
 	return 0;
 }
 
+int64_t hw_tg_client_silence_ms(int64_t heartbeat_ms)
+{
+	if (heartbeat_ms <= 0)
+		return 0;
+	int64_t beats = HW_TG_CLIENT_SILENT_BEATS * heartbeat_ms;
+	return beats > HW_TG_CLIENT_SILENCE_MIN_MS ? beats : HW_TG_CLIENT_SILENCE_MIN_MS;
+}
+
+int64_t hw_tg_rto_min_ms(const struct hw_tg_input *in, const struct hw_tg_plan *plan)
+{
+	int64_t terms =
+		in->election_ms + in->resume_ms + plan->replay_now_ms + plan->detection_min_ms;
+	int64_t clients = in->client_silence_ms + in->resume_ms;
+	return terms > clients ? terms : clients;
+}
+
 void hw_tg_input_defaults(struct hw_tg_input *in, int64_t rto_ms, int64_t rpo_ms, uint32_t k)
 {
 	int64_t p50_us = HW_TG_DEFAULT_JITTER_P99_US - HW_TG_DEFAULT_JITTER_SPREAD_US;
@@ -248,6 +286,7 @@ void hw_tg_input_defaults(struct hw_tg_input *in, int64_t rto_ms, int64_t rpo_ms
 		.k = k,
 		.commit_local_us = HW_TG_DEFAULT_COMMIT_LOCAL_US,
 		.commit_durable_us = 2.0 * HW_TG_DEFAULT_COMMIT_LOCAL_US + 2.0 * (double)p50_us,
+		.client_silence_ms = hw_tg_client_silence_ms(HW_TG_DEFAULT_HEARTBEAT_MS),
 	};
 }
 

@@ -72,13 +72,33 @@
  * their first submit return; a standby that applies 20,000 records/s (well under what
  * the store ingests in batches, docs/benchmarks.md, so the replay budget errs short);
  * one local commit, an fsync on a datacenter SSD (a commit durable on a standby costs
- * one more fsync there and a round trip on top). */
+ * one more fsync there and a round trip on top). Resume is what clients take once the
+ * new primary is up and they look for it: reconnect and see their first submit return.
+ * Noticing that the old primary is gone is not in it: a killed one's clients learn at
+ * once (its kernel resets the connection), a hung one's only from its silence, which
+ * runs alongside detection and election (client_silence_ms below). */
 #define HW_TG_DEFAULT_JITTER_P99_US    2000
 #define HW_TG_DEFAULT_JITTER_SPREAD_US 1000
 #define HW_TG_DEFAULT_ELECTION_MS      200
 #define HW_TG_DEFAULT_RESUME_MS        300
 #define HW_TG_DEFAULT_REPLAY_RATE      20000.0
 #define HW_TG_DEFAULT_COMMIT_LOCAL_US  500.0
+
+/* A client (engine/client.c) takes a primary that went silent (its process stopped or its
+ * loop stuck while its kernel keeps the connection open) for gone once it has heard
+ * nothing for HW_TG_CLIENT_SILENT_BEATS of the heartbeats the node's Hello promised
+ * ([limits] heartbeat_ms), and for at least HW_TG_CLIENT_SILENCE_MIN_MS: fewer would
+ * take a busy node for a dead one. Only then does it look for the new primary, so a
+ * failover of a hung primary takes at least that long plus resume. */
+#define HW_TG_CLIENT_SILENT_BEATS   4
+#define HW_TG_CLIENT_SILENCE_MIN_MS 1000
+/* [limits] heartbeat_ms when a config leaves it out (engine/config.c). */
+#define HW_TG_DEFAULT_HEARTBEAT_MS 100
+
+/* How long a client takes to notice a silent node that promised a heartbeat every
+ * heartbeat_ms (> 0): max(HW_TG_CLIENT_SILENT_BEATS x heartbeat_ms,
+ * HW_TG_CLIENT_SILENCE_MIN_MS). 0 for 0 (a node that promises none). */
+int64_t hw_tg_client_silence_ms(int64_t heartbeat_ms);
 
 struct hw_tg_input {
 	int64_t rto_ms;           /* > 0 */
@@ -93,6 +113,10 @@ struct hw_tg_input {
 	int64_t drift_ppm;        /* clock rate bound; 0: HW_TG_DRIFT_PPM_DEFAULT */
 	double commit_local_us;   /* measured commit latency, local durability */
 	double commit_durable_us; /* measured commit latency, durable on k standbys */
+	int64_t client_silence_ms; /* a hung primary's clients notice after this long
+				    * (hw_tg_client_silence_ms); 0: not judged. It runs alongside
+				    * detection + election + replay, so client_silence_ms +
+				    * resume_ms must fit in rto too */
 };
 
 enum hw_tg_rule {
@@ -139,6 +163,12 @@ void hw_tg_input_defaults(struct hw_tg_input *in, int64_t rto_ms, int64_t rpo_ms
  * (p99 15000 us) needs at least 150 ms"). On error the floors (renew_min_ms,
  * detection_min_ms) are filled when they could be computed. */
 int hw_tg_plan(const struct hw_tg_input *in, struct hw_tg_plan *plan);
+
+/* The smallest RTO in allows, plan being hw_tg_plan's answer for it (its floors, filled
+ * on HW_ERANGE too): every term at its floor (election + resume + replay of the backlog
+ * now + the detection floor), and no less than a hung primary's clients take to notice
+ * and resume (client_silence_ms + resume_ms). */
+int64_t hw_tg_rto_min_ms(const struct hw_tg_input *in, const struct hw_tg_plan *plan);
 
 /* Expected false failovers per year for a detection time and renew interval under the
  * model above (renew_ms > 0; p99_us < 0 counts as 0, spread_us < 1 as 1). When no

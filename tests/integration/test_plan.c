@@ -137,6 +137,27 @@ static void test_rto200ms_refused(void **state)
 	assert_true(jint(f->out, NULL, "rto_min_ms") > 200);
 }
 
+/* An RTO whose terms fit (582 ms on the defaults) but shorter than a hung primary's
+ * clients take (1 s of silence at heartbeat_ms 100, then 300 ms to resume) is refused in
+ * words, with 1300 ms as the smallest; 1300 ms is planned and says the clients fit. */
+static void test_rto_client_silence(void **state)
+{
+	struct fix *f = *state;
+	assert_int_equal(plan(f, "--rto", "582ms", "--rpo", "0", NULL), 1);
+	assert_non_null(strstr(f->err, "rto 582 ms is shorter than a hung primary's clients take: "
+				       "they notice it only after 1000 ms of silence"));
+	assert_non_null(strstr(f->err, "the smallest safe rto here is 1300 ms = client silence "
+				       "1000 + resume 300"));
+	assert_int_equal(plan(f, "--rto", "582ms", "--rpo", "0", "--json", NULL), 1);
+	assert_int_equal(jint(f->out, NULL, "rto_min_ms"), 1300);
+	assert_int_equal(plan(f, "--rto", "1300ms", "--rpo", "0", NULL), 0);
+	assert_non_null(strstr(f->out, "client silence   1000 ms"));
+	assert_non_null(strstr(f->out, "a hung primary's clients notice after 1000 ms, while "
+				       "detection runs: 1000 + resume 300 = 1300 ms <= rto"));
+	/* the trade-off's 0.5x row (650 ms) is refused for the same reason */
+	assert_non_null(strstr(f->out, "refused: the smallest safe rto is 1300 ms"));
+}
+
 /* RPO 5 s makes the rule "ahead by at most 5 s" at no throughput cost; --k is kept. */
 static void test_rpo5s_ahead(void **state)
 {
@@ -282,6 +303,8 @@ static void test_measure_node(void **state)
 		      (long long)(spread / 1000));
 	assert_int_equal(jint(f->out, "inputs", "backlog_records"), 0);
 	assert_true(jint(f->out, "failover", "total_ms") <= 5000);
+	/* its clients are promised a heartbeat each 100 ms: they notice silence after 1 s */
+	assert_int_equal(jint(f->out, "inputs", "client_silence_ms"), 1000);
 	assert_int_equal(plan(f, "--rto", "5s", "--rpo", "0", "--measure", f->node.client,
 			      "--insecure", NULL),
 			 0);
@@ -309,6 +332,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_rto30s_rpo0, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rto200ms_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rto_client_silence, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rpo5s_ahead, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tradeoff_rows, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_duration, setup, teardown),

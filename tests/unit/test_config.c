@@ -513,6 +513,39 @@ static void test_failover_refused(void **state)
 	expect_error(f, text, 0, "'cluster.standbys' is for a node that holds data");
 }
 
+/* A hung primary's clients notice it after 4 heartbeats, at least 1 s, then resume in
+ * 300 ms: with [failover], a heartbeat_ms that makes that longer than the RTO is refused
+ * at its line with the numbers and the most it may be; an RTO even 1 s of silence does
+ * not fit is refused at its own line; the largest heartbeat that fits loads, and a node
+ * without [failover] (no RTO) takes the slowest. */
+static void test_failover_client_silence(void **state)
+{
+	struct fx *f = *state;
+	expect_error(f, FAILOVER_STANDBY "rto = 5s\nrpo = 0\n[limits]\nheartbeat_ms = 2000\n", 17,
+		     "'limits.heartbeat_ms' = 2000: a hung primary's clients notice its silence "
+		     "only after 8000 ms (4 heartbeats) and resume in 300 ms, past "
+		     "'failover.rto' = 5000 ms: give 'limits.heartbeat_ms' at most 1175, or "
+		     "'failover.rto' at least 8300 ms");
+	assert_int_equal(load(f, FAILOVER_STANDBY "rto = 5s\nrpo = 0\n[limits]\nheartbeat_ms = "
+						  "1175\n"),
+			 0);
+	expect_error(f, FAILOVER_STANDBY "rto = 1200ms\nrpo = 0\n", 14,
+		     "'failover.rto' = 1200 ms is shorter than a hung primary's clients take: "
+		     "they notice its silence after 1000 ms ('limits.heartbeat_ms' = 100: 4 "
+		     "heartbeats, at least 1000 ms) and resume in 300 ms: give 'failover.rto' at "
+		     "least 1300 ms");
+	assert_int_equal(load(f, FAILOVER_STANDBY "rto = 1300ms\nrpo = 0\n"), 0);
+	assert_int_equal(load(f, PRIMARY_HEAD "[limits]\nheartbeat_ms = 60000\n"
+					      "peer_timeout_ms = 70000\n"),
+			 0);
+	/* the node's plan agrees: what the config allows, the planner does */
+	struct hw_el_config el;
+	struct hw_tg_plan plan;
+	assert_int_equal(load(f, FAILOVER_STANDBY "rto = 1300ms\nrpo = 0\n"), 0);
+	assert_int_equal(hw_voters_plan(&f->c, &el, &plan), 0);
+	assert_int_equal(plan.failover_ms, 1300);
+}
+
 /* A [failover] header asks for failover even with every key commented out: refused for
  * the keys it lacks rather than read as a static node. */
 static void test_failover_empty_section(void **state)
@@ -574,9 +607,9 @@ static void test_failover_heartbeat(void **state)
 	assert_int_equal(told.renew_min_ms, want.renew_min_ms);
 	assert_true(told.renew_min_ms > dflt.renew_min_ms);
 	/* An RTO the defaults allow and this jitter does not: the node refuses it. */
-	assert_int_equal(load(f, FAILOVER_STANDBY "rto = 650ms\nrpo = 0\n"), 0);
+	assert_int_equal(load(f, FAILOVER_STANDBY "rto = 1500ms\nrpo = 0\n"), 0);
 	assert_int_equal(hw_voters_plan(&f->c, &el, &dflt), 0);
-	assert_int_equal(load(f, FAILOVER_STANDBY "rto = 650ms\nrpo = 0\nheartbeat_p99 = 5ms\n"),
+	assert_int_equal(load(f, FAILOVER_STANDBY "rto = 1500ms\nrpo = 0\nheartbeat_p99 = 30ms\n"),
 			 0);
 	assert_int_equal(f->c.failover.hb_spread_us, 0);
 	assert_int_not_equal(hw_voters_plan(&f->c, &el, &told), 0);
@@ -875,6 +908,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_failover, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_list_continued, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failover_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_failover_client_silence, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failover_empty_section, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failover_duplicate_addrs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failover_heartbeat, setup, teardown),

@@ -441,6 +441,40 @@ static void test_now_standby(void **state)
 	assert_non_null(strstr(o.failover_why, "is behind (durable 50 < 60)"));
 }
 
+/* A hung primary's clients notice after max(4 heartbeats, 1 s): an RTO shorter than that
+ * plus resume is refused in words, even where detection, election and replay fit, and the
+ * smallest RTO counts it; the defaults judge clients of a 100 ms heartbeat. */
+static void test_client_silence(void **state)
+{
+	(void)state;
+	assert_int_equal(hw_tg_client_silence_ms(100), 1000);
+	assert_int_equal(hw_tg_client_silence_ms(2000), 8000);
+	assert_int_equal(hw_tg_client_silence_ms(0), 0);
+	struct hw_tg_input in;
+	hw_tg_input_defaults(&in, 1000, 0, 1);
+	assert_int_equal(in.client_silence_ms, 1000);
+	struct hw_tg_plan p;
+	assert_int_equal(hw_tg_plan(&in, &p), HW_ERANGE); /* 582 ms of terms fit; clients do not */
+	print_message("refused: %s\n", p.why);
+	assert_non_null(strstr(p.why, "rto 1000 ms is shorter than a hung primary's clients take: "
+				      "they notice it only after 1000 ms of silence (4 of the "
+				      "node's heartbeats, at least 1000 ms) and resume takes 300 "
+				      "ms more"));
+	assert_int_equal(hw_tg_rto_min_ms(&in, &p), 1300);
+	in.rto_ms = 1300;
+	assert_int_equal(hw_tg_plan(&in, &p), 0);
+	check_plan(&in, &p);
+	in.client_silence_ms = hw_tg_client_silence_ms(2000);
+	in.rto_ms = 5000;
+	assert_int_equal(hw_tg_plan(&in, &p), HW_ERANGE);
+	assert_int_equal(hw_tg_rto_min_ms(&in, &p), 8300);
+	/* not judged (0): only the terms count */
+	in.client_silence_ms = 0;
+	in.rto_ms = 600;
+	assert_int_equal(hw_tg_plan(&in, &p), 0);
+	assert_int_equal(hw_tg_rto_min_ms(&in, &p), 582);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -458,6 +492,7 @@ int main(void)
 		cmocka_unit_test(test_now_behind),
 		cmocka_unit_test(test_now_rpo_k_static),
 		cmocka_unit_test(test_now_standby),
+		cmocka_unit_test(test_client_silence),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
