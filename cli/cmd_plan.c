@@ -221,6 +221,7 @@ static int measure(struct inputs *x)
 	spread_ms = spread_ms < 1 ? 1 : spread_ms > p99_ms ? p99_ms : spread_ms;
 	x->in.jitter_p99_us = p99_ms * 1000;
 	x->in.jitter_spread_us = spread_ms * 1000;
+	x->in.jitter_measured = true;
 	/* the standby's fsync and one round trip on top of the local commit */
 	x->in.commit_durable_us = 2.0 * x->in.commit_local_us + (double)x->rtt_p50_us;
 	take_backlog(s, x);
@@ -702,8 +703,9 @@ const struct hw_cli_cmd hw_cli_plan = {
 	"  heartbeats ([limits] heartbeat_ms) and at least 1 s, alongside detection and\n"
 	"  election, so T must also cover that silence + resume (1300 ms by default).\n"
 	"  Without --measure it assumes what nodes plan with by default (heartbeat p99\n"
-	"  2 ms, p50 1 ms; replay 20,000 records/s; election 200 ms; resume 300 ms; commit\n"
-	"  500 us local, 3 ms durable). --measure ADDR (a node's client port,\n"
+	"  2 ms, p50 1 ms; replay 20,000 records/s; election 200 ms; resume 300 ms;\n"
+	"  heartbeat_ms 100; commit 500 us local, 3 ms durable), and a refusal says the\n"
+	"  jitter was assumed. --measure ADDR (a node's client port,\n"
 	"  [ID@]HOST:PORT or [ID@]unix:/path) times 200 status round trips as the\n"
 	"  heartbeat delay (whole ms, rounded up, printed at the end as the [failover]\n"
 	"  heartbeat_p99 and heartbeat_spread that make nodes run this plan) and reads the\n"

@@ -872,7 +872,8 @@ static int node_start(struct hw_node *n, const struct hw_channel_config *cc)
 }
 
 /* What a node needs of a config beyond what parses (engine/config.c also serves the
- * witness and the CLI): checked before anything is written in its data_dir. */
+ * witness and the CLI), and with [failover] a plan its targets allow: checked before
+ * anything is written in its data_dir. */
 static int node_config_check(const struct hw_config *c, const char *path, char *err, size_t cap)
 {
 	if (c->role == HW_ROLE_WITNESS)
@@ -884,6 +885,8 @@ static int node_config_check(const struct hw_config *c, const char *path, char *
 			 "connect there)",
 			 path, c->role == HW_ROLE_PRIMARY ? "primary" : "standby",
 			 c->failover.on ? ", and the other voters," : "");
+	else if (c->failover.on)
+		return hw_voters_plan_check(c, path, err, cap);
 	else
 		return 0;
 	return HW_ECONFIG;

@@ -385,7 +385,9 @@ int hw__election_start(struct hw_node *n)
 	struct hw_tg_plan plan;
 	int rc = hw_voters_plan(&n->cfg, &ec, &plan);
 	if (rc != 0) {
-		fprintf(stderr, "hawser: the failover targets cannot be met: %s\n", plan.why);
+		/* hw_node_open checked the same plan (hw_voters_plan_check) */
+		fprintf(stderr, "hawser: 'failover.rto' = %lld ms cannot be met: %s\n",
+			(long long)n->cfg.failover.rto_ms, plan.why);
 		hw_log("plan_refused", "code=%s why=\"%s\"", hw_errname(rc), plan.why);
 		return rc;
 	}

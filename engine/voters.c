@@ -61,6 +61,7 @@ void hw_voters_input(const struct hw_config *c, struct hw_tg_input *in)
 	const struct hw_failover *f = &c->failover;
 	hw_tg_input_defaults(in, f->rto_ms, f->rpo_ms, c->k > 0 ? c->k : 1);
 	in->client_silence_ms = hw_tg_client_silence_ms(c->heartbeat_ms);
+	in->jitter_measured = f->hb_p99_us > 0;
 	if (f->hb_p99_us > 0) {
 		in->jitter_p99_us = f->hb_p99_us;
 		in->jitter_spread_us = f->hb_spread_us > 0
@@ -92,6 +93,26 @@ int hw_voters_plan(const struct hw_config *c, struct hw_el_config *el, struct hw
 		.xfer_timeout_ms = c->failover.rto_ms,
 	};
 	return 0;
+}
+
+int hw_voters_plan_check(const struct hw_config *c, const char *path, char *err, size_t cap)
+{
+	struct hw_tg_input in;
+	struct hw_tg_plan plan;
+	struct hw_el_config el;
+	int rc = hw_voters_plan(c, &el, &plan);
+	if (rc == 0)
+		return 0;
+	hw_voters_input(c, &in);
+	snprintf(err, cap,
+		 "%s: 'failover.rto' = %lld ms cannot be met: %s; the least these inputs allow is "
+		 "%lld ms: raise 'failover.rto'%s",
+		 path, (long long)c->failover.rto_ms, plan.why,
+		 (long long)hw_tg_rto_min_ms(&in, &plan),
+		 in.jitter_measured ? ""
+				    : " (or measure the heartbeat with hawser plan --measure and "
+				      "set 'failover.heartbeat_p99')");
+	return rc;
 }
 
 /* ---- sending ---------------------------------------------------------------------- */

@@ -62,7 +62,8 @@ struct hw_voters;
 
 /* The planner's inputs for c's [failover]: hw_tg_input_defaults, with the heartbeat
  * delay of heartbeat_p99 and heartbeat_spread when they are set (hawser plan --measure
- * prints them for a cluster). */
+ * prints them for a cluster; then jitter_measured), and the client silence of its
+ * [limits] heartbeat_ms. */
 void hw_voters_input(const struct hw_config *c, struct hw_tg_input *in);
 
 /* Plan the election timers of c's [failover] (hw_tg_plan on hw_voters_input): fills *el
@@ -70,6 +71,14 @@ void hw_voters_input(const struct hw_config *c, struct hw_tg_input *in);
  * plan->why when the RTO cannot be met (an infeasible target is refused at start, never
  * silently stretched). */
 int hw_voters_plan(const struct hw_config *c, struct hw_el_config *el, struct hw_tg_plan *plan);
+
+/* hw_voters_plan for the config at path, refused in words an operator can act on: on
+ * HW_ECONFIG or HW_ERANGE err gets "<path>: 'failover.rto' = R ms cannot be met: <the
+ * planner's reason>; the least these inputs allow is M ms: raise 'failover.rto'", plus,
+ * when the heartbeat jitter was assumed rather than configured, that hawser plan
+ * --measure and 'failover.heartbeat_p99' give this cluster's. Nodes and the witness
+ * check this at open, before anything is written. */
+int hw_voters_plan_check(const struct hw_config *c, const char *path, char *err, size_t cap);
 
 struct hw_voters_config {
 	const struct hw_config *cfg;   /* cluster and node id, [failover]; copied */

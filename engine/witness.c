@@ -281,6 +281,8 @@ int hw_witness_open(const char *config_path, struct hw_witness **out)
 		rc = HW_ECONFIG;
 	}
 	if (rc == 0)
+		rc = hw_voters_plan_check(&w->cfg, config_path, err, sizeof err);
+	if (rc == 0)
 		rc = hw_config_channel(&w->cfg, config_path, &id, &w->cc, err, sizeof err);
 	if (rc != 0) {
 		fprintf(stderr, "hawser: %s\n", err[0] ? err : hw_strerror(rc));

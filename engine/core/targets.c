@@ -160,7 +160,8 @@ static void timers(const struct hw_tg_input *in, int64_t d, struct hw_tg_plan *p
 }
 
 /* "rto R ms leaves D ms for detection (after ...) but the measured heartbeat jitter
- * (p99 P us) needs at least M ms" */
+ * (p99 P us) needs at least M ms", or "the assumed heartbeat jitter (p99 P us, a LAN's:
+ * nothing measured)" when it was not measured. */
 static int refuse_detection(const struct hw_tg_input *in, struct hw_tg_plan *plan, int64_t room)
 {
 	struct why w = {plan->why, 0};
@@ -174,9 +175,12 @@ static int refuse_detection(const struct hw_tg_input *in, struct hw_tg_plan *pla
 	put_i64(&w, in->resume_ms);
 	put(&w, " ms, replay of the current backlog ");
 	put_i64(&w, plan->replay_now_ms);
-	put(&w, " ms) but the measured heartbeat jitter (p99 ");
+	put(&w, in->jitter_measured ? " ms) but the measured heartbeat jitter (p99 "
+				    : " ms) but the assumed heartbeat jitter (p99 ");
 	put_i64(&w, in->jitter_p99_us);
-	put(&w, " us) needs at least ");
+	put(&w, in->jitter_measured ? " us) needs at least "
+				    : " us, a LAN's: nothing measured) "
+				      "needs at least ");
 	put_i64(&w, plan->detection_min_ms);
 	put(&w, " ms");
 	return HW_ERANGE;

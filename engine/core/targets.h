@@ -113,6 +113,8 @@ struct hw_tg_input {
 	int64_t drift_ppm;        /* clock rate bound; 0: HW_TG_DRIFT_PPM_DEFAULT */
 	double commit_local_us;   /* measured commit latency, local durability */
 	double commit_durable_us; /* measured commit latency, durable on k standbys */
+	bool jitter_measured;     /* jitter_* were measured (or configured from a measure),
+				   * not assumed: the reasons say which */
 	int64_t client_silence_ms; /* a hung primary's clients notice after this long
 				    * (hw_tg_client_silence_ms); 0: not judged. It runs alongside
 				    * detection + election + replay, so client_silence_ms +
@@ -154,14 +156,17 @@ struct hw_tg_plan {
 
 /* Fill *in with the targets, k and the defaults above for everything else: no backlog,
  * drift HW_TG_DRIFT_PPM_DEFAULT, a durable commit costing one more local commit plus a
- * round trip at the p50 delay (p99 - spread, twice). */
+ * round trip at the p50 delay (p99 - spread, twice), clients of a node with the default
+ * heartbeat (HW_TG_DEFAULT_HEARTBEAT_MS), jitter not measured. */
 void hw_tg_input_defaults(struct hw_tg_input *in, int64_t rto_ms, int64_t rpo_ms, uint32_t k);
 
 /* Plan for in. Returns 0 with *plan filled; HW_ECONFIG when an input is out of its range
  * (why names it); HW_ERANGE when the targets cannot be met safely (why says by how much,
  * e.g. "rto 200 ms leaves 40 ms for detection ... but the measured heartbeat jitter
- * (p99 15000 us) needs at least 150 ms"). On error the floors (renew_min_ms,
- * detection_min_ms) are filled when they could be computed. */
+ * (p99 15000 us) needs at least 150 ms", or "the assumed heartbeat jitter (p99 2000 us,
+ * a LAN's: nothing measured) ..." when jitter_measured is false; or "rto 800 ms is
+ * shorter than a hung primary's clients take: they notice after 1000 ms ..."). On error
+ * the floors (renew_min_ms, detection_min_ms) are filled when they could be computed. */
 int hw_tg_plan(const struct hw_tg_input *in, struct hw_tg_plan *plan);
 
 /* The smallest RTO in allows, plan being hw_tg_plan's answer for it (its floors, filled

@@ -233,7 +233,8 @@ static void write_text(const char *path, const char *text)
 
 /* A config that parses but no node can run is refused with HW_ECONFIG before anything is
  * written in its data directory: a witness's (it runs with `hawser witness`), and a
- * primary's or standby's without a client port. */
+ * primary's or standby's without a client port; one whose failover RTO cannot be met,
+ * with HW_ERANGE. */
 static void test_open_refuses_unrunnable(void **state)
 {
 	struct fix *f = *state;
@@ -257,6 +258,19 @@ static void test_open_refuses_unrunnable(void **state)
 		assert_null(n);
 		assert_int_equal(access(dir, F_OK), -1);
 	}
+	/* an RTO its heartbeat delay cannot meet (hw_voters_plan_check): refused the same */
+	snprintf(text, sizeof text,
+		 "[cluster]\nid = itest\n[security]\ninsecure = true\n[node]\ndata_dir = %s\n"
+		 "id = s1\nrole = standby\nlisten = 127.0.0.1:2\nclient = 127.0.0.1:4\n"
+		 "[durability]\nmode = durable\n[failover]\nrto = 1500ms\nrpo = 0\n"
+		 "heartbeat_p99 = 30ms\nvoters = p1@127.0.0.1:1, s1@127.0.0.1:2\n"
+		 "witness = 127.0.0.1:3\nwitness_id = w1\n",
+		 dir);
+	write_text(ini, text);
+	struct hw_node *n = NULL;
+	assert_int_equal(hw_node_open(ini, &n), HW_ERANGE);
+	assert_null(n);
+	assert_int_equal(access(dir, F_OK), -1);
 }
 
 /* A primary alone (no standby, vault or voter) needs no replication port: it opens

@@ -606,14 +606,30 @@ static void test_failover_heartbeat(void **state)
 	assert_int_equal(el.renew_ms, want.renew_ms);
 	assert_int_equal(told.renew_min_ms, want.renew_min_ms);
 	assert_true(told.renew_min_ms > dflt.renew_min_ms);
-	/* An RTO the defaults allow and this jitter does not: the node refuses it. */
+	/* An RTO the defaults allow and this jitter does not: the node refuses it, saying
+	 * the jitter is the configured (measured) one. */
 	assert_int_equal(load(f, FAILOVER_STANDBY "rto = 1500ms\nrpo = 0\n"), 0);
 	assert_int_equal(hw_voters_plan(&f->c, &el, &dflt), 0);
 	assert_int_equal(load(f, FAILOVER_STANDBY "rto = 1500ms\nrpo = 0\nheartbeat_p99 = 30ms\n"),
 			 0);
 	assert_int_equal(f->c.failover.hb_spread_us, 0);
 	assert_int_not_equal(hw_voters_plan(&f->c, &el, &told), 0);
-	assert_true(told.why[0] != '\0');
+	assert_non_null(strstr(told.why, "the measured heartbeat jitter (p99 30000 us)"));
+	/* as a node or witness refuses it at open: the file, the key, the least it takes */
+	char err[512], head[400];
+	assert_int_equal(hw_voters_plan_check(&f->c, f->path, err, sizeof err), HW_ERANGE);
+	snprintf(head, sizeof head,
+		 "%s: 'failover.rto' = 1500 ms cannot be met: rto 1500 ms "
+		 "leaves ",
+		 f->path);
+	assert_true(strncmp(err, head, strlen(head)) == 0);
+	assert_non_null(strstr(err, "the measured heartbeat jitter (p99 30000 us) needs at least "
+				    "1203 ms; the least these inputs allow is 1703 ms: raise "
+				    "'failover.rto'"));
+	assert_null(strstr(err, "--measure"));
+	assert_int_equal(load(f, FAILOVER_STANDBY "rto = 1703ms\nrpo = 0\nheartbeat_p99 = 30ms\n"),
+			 0);
+	assert_int_equal(hw_voters_plan_check(&f->c, f->path, err, sizeof err), 0);
 	expect_error(f, FAILOVER_STANDBY "rto = 30s\nrpo = 0\nheartbeat_spread = 2ms\n", 0,
 		     "'failover.heartbeat_spread' needs 'failover.heartbeat_p99'");
 	expect_error(f,

@@ -34,6 +34,7 @@ static struct hw_tg_input lan(int64_t rto_ms, int64_t rpo_ms)
 		.drift_ppm = 0,
 		.commit_local_us = 400.0,
 		.commit_durable_us = 900.0,
+		.jitter_measured = true,
 	};
 }
 
@@ -441,6 +442,24 @@ static void test_now_standby(void **state)
 	assert_non_null(strstr(o.failover_why, "is behind (durable 50 < 60)"));
 }
 
+/* Without a measure the refusal says the jitter was assumed (the LAN default), not
+ * measured; a measured one says measured. */
+static void test_refusal_says_assumed(void **state)
+{
+	(void)state;
+	struct hw_tg_input in;
+	hw_tg_input_defaults(&in, 500, 0, 1);
+	struct hw_tg_plan p;
+	assert_int_equal(hw_tg_plan(&in, &p), HW_ERANGE);
+	print_message("refused: %s\n", p.why);
+	assert_non_null(strstr(p.why, "but the assumed heartbeat jitter (p99 2000 us, a LAN's: "
+				      "nothing measured) needs at least"));
+	assert_null(strstr(p.why, "measured heartbeat"));
+	in.jitter_measured = true;
+	assert_int_equal(hw_tg_plan(&in, &p), HW_ERANGE);
+	assert_non_null(strstr(p.why, "but the measured heartbeat jitter (p99 2000 us) needs"));
+}
+
 /* A hung primary's clients notice after max(4 heartbeats, 1 s): an RTO shorter than that
  * plus resume is refused in words, even where detection, election and replay fit, and the
  * smallest RTO counts it; the defaults judge clients of a 100 ms heartbeat. */
@@ -492,6 +511,7 @@ int main(void)
 		cmocka_unit_test(test_now_behind),
 		cmocka_unit_test(test_now_rpo_k_static),
 		cmocka_unit_test(test_now_standby),
+		cmocka_unit_test(test_refusal_says_assumed),
 		cmocka_unit_test(test_client_silence),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
