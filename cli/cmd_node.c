@@ -399,9 +399,12 @@ static void status_failover_text(const Hawser__Wire__V1__FailoverStatus *f)
 	printf("  predicted failover %" PRId64 " ms = detection %" PRId64 " + election %" PRId64
 	       " + replay %" PRId64 " + resume %" PRId64 "\n",
 	       f->failover_ms, f->detection_ms, f->election_ms, f->replay_ms, f->resume_ms);
-	printf("  at risk: %" PRIu64 " records not yet durable on k standbys (%" PRId64
-	       " ms), backlog %" PRIu64 " records unapplied (%" PRId64 " ms to replay)\n",
-	       f->at_risk_records, f->at_risk_ms, f->backlog_records, f->backlog_ms);
+	char heard[40] = "never heard"; /* the standby closing the gap: since when silent */
+	if (f->at_risk_ms >= 0)
+		snprintf(heard, sizeof heard, "%" PRId64 " ms", f->at_risk_ms);
+	printf("  at risk: %" PRIu64 " records not yet durable on k standbys (%s), backlog %" PRIu64
+	       " records unapplied (%" PRId64 " ms to replay)\n",
+	       f->at_risk_records, heard, f->backlog_records, f->backlog_ms);
 	printf("  failover now: %s\n", str_or_empty(f->failover_why));
 }
 

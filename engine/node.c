@@ -98,7 +98,7 @@ static int64_t peer_lag_ms(struct hw_node *n, const struct hw_peer *p, int64_t n
 	uint8_t *buf = NULL;
 	size_t len = 0;
 	struct hw_entry e;
-	int64_t lag = now - p->last_rx_ms;
+	int64_t lag = p->last_rx_ms != 0 ? now - p->last_rx_ms : 0; /* 0: never heard */
 	if (hw_store_read_entry(n->store, p->pos.applied + 1, &buf, &len) == 0 &&
 	    hw_entry_decode(buf, len, &e) == 0)
 		lag = hw_wall_ms() - e.time_ms;
@@ -129,6 +129,12 @@ static void status_peers(struct hw_node *n, Hawser__Wire__V1__Status *st, Hawser
 
 _Static_assert(HW_PEERS_MAX <= HW_TG_STANDBYS_MAX, "the planner judges every standby");
 
+/* Since t, a loop time; HW_TG_NEVER for 0, a peer not heard since this node started. */
+static int64_t since_ms(int64_t now, int64_t t)
+{
+	return t == 0 ? HW_TG_NEVER : now > t ? now - t : 0;
+}
+
 /* What the planner judges: a primary and its standbys, or a standby and what it last
  * heard from its primary. */
 static void live_state(struct hw_node *n, struct hw_tg_live *l, const struct hw_tg_input *in)
@@ -152,9 +158,9 @@ static void live_state(struct hw_node *n, struct hw_tg_live *l, const struct hw_
 		l->n_standbys = n->cfg.n_standbys;
 		for (uint32_t i = 0; i < n->cfg.n_standbys; i++) {
 			const struct hw_peer *p = &n->core.peers[i];
-			l->sb[i] = (struct hw_tg_standby){n->cfg.standbys[i], p->connected,
-							  p->pos.received,    p->pos.durable,
-							  p->pos.applied,     now - p->last_rx_ms};
+			l->sb[i] = (struct hw_tg_standby){
+				n->cfg.standbys[i], p->connected,   p->pos.received,
+				p->pos.durable,     p->pos.applied, since_ms(now, p->last_rx_ms)};
 		}
 		return;
 	}
@@ -167,7 +173,7 @@ static void live_state(struct hw_node *n, struct hw_tg_live *l, const struct hw_
 	/* it judges itself, running whether or not its primary's link is up */
 	l->sb[0] = (struct hw_tg_standby){n->cfg.node_id,     true,
 					  n->sb.pos.received, n->sb.pos.durable,
-					  n->sb.pos.applied,  now - n->sb.last_rx_ms};
+					  n->sb.pos.applied,  since_ms(now, n->sb.last_rx_ms)};
 }
 
 /* The targets and a failover now into fs; *now keeps the strings fs points into. */

@@ -356,7 +356,13 @@ static void terms(const struct hw_tg_live *l, const struct hw_tg_plan *plan, str
 			o->backlog_ms++;
 		o->loss_records = l->committed_lsn > s->durable ? l->committed_lsn - s->durable : 0;
 	} else {
-		o->loss_records = l->committed_lsn;
+		/* nobody to promote now: a standby that returns brings what it last said it
+		 * held durable, at best the most any of them did */
+		uint64_t known = 0;
+		for (uint32_t i = 0; i < l->n_standbys; i++)
+			if (l->sb[i].durable > known)
+				known = l->sb[i].durable;
+		o->loss_records = l->committed_lsn > known ? l->committed_lsn - known : 0;
 	}
 	if (plan == NULL)
 		return;
@@ -417,9 +423,13 @@ static void why_standby(const struct hw_tg_live *l, struct hw_tg_now *o)
 	const char *p = l->primary_id != NULL && l->primary_id[0] ? l->primary_id : "no primary";
 	put(&w, "following ");
 	put(&w, p);
-	put(&w, " (heard ");
-	put_i64(&w, s->silent_ms);
-	put(&w, " ms ago); this standby (");
+	if (s->silent_ms == HW_TG_NEVER) {
+		put(&w, " (never heard); this standby (");
+	} else {
+		put(&w, " (heard ");
+		put_i64(&w, s->silent_ms);
+		put(&w, " ms ago); this standby (");
+	}
 	put(&w, l->self);
 	if (o->automatic) {
 		put(&w, ") is in sync and campaigns after ");
@@ -472,6 +482,25 @@ static void why_targets(const struct hw_tg_live *l, struct hw_tg_now *o)
 	put(&p, " ms allows");
 }
 
+/* rpo_why with no standby connected: nobody to promote now, and what the standby that
+ * last held the most would lack once back (targets.h, loss_records). */
+static void why_no_standby(const struct hw_tg_live *l, struct hw_tg_now *o)
+{
+	struct why p = {o->rpo_why, 0};
+	o->rpo_why[0] = '\0';
+	put(&p, "no standby connected to promote: the one that last held the most lacks ");
+	if (o->loss_records == 0) {
+		put(&p, "nothing acknowledged");
+		return;
+	}
+	put_u64(&p, o->loss_records);
+	put(&p, " acknowledged records (LSNs ");
+	put_u64(&p, l->committed_lsn - o->loss_records + 1);
+	put(&p, "..");
+	put_u64(&p, l->committed_lsn);
+	put(&p, ")");
+}
+
 void hw_tg_now(const struct hw_tg_live *l, const struct hw_tg_plan *plan, struct hw_tg_now *out)
 {
 	memset(out, 0, sizeof *out);
@@ -488,7 +517,8 @@ void hw_tg_now(const struct hw_tg_live *l, const struct hw_tg_plan *plan, struct
 	/* heard within the rpo: what the witness's committed samples allow at RPO t */
 	bool within =
 		out->best >= 0 && (out->loss_records == 0 ||
-				   (l->rpo_ms > 0 && l->sb[out->best].silent_ms <= l->rpo_ms));
+				   (l->rpo_ms > 0 && l->sb[out->best].silent_ms != HW_TG_NEVER &&
+				    l->sb[out->best].silent_ms <= l->rpo_ms));
 	out->automatic = within;
 	out->rto_holds = within && out->failover_ms <= l->rto_ms;
 	out->rpo_holds = within;
@@ -497,4 +527,6 @@ void hw_tg_now(const struct hw_tg_live *l, const struct hw_tg_plan *plan, struct
 	else
 		why_standby(l, out);
 	why_targets(l, out);
+	if (out->best < 0)
+		why_no_standby(l, out);
 }

@@ -185,12 +185,14 @@ double hw_tg_false_failovers_per_year(int64_t detection_ms, int64_t renew_ms, in
 /* ---- now: the targets against a node's live state (`hawser status`) ---------------- */
 
 #define HW_TG_STANDBYS_MAX 8
+/* silent_ms of a node not heard since this one started: not a time. */
+#define HW_TG_NEVER (-1)
 
 struct hw_tg_standby {
 	const char *id; /* node id, for the reasons */
 	bool connected;
 	uint64_t received, durable, applied;
-	int64_t silent_ms; /* since it was last heard (>= 0) */
+	int64_t silent_ms; /* since it was last heard (>= 0); HW_TG_NEVER: never heard */
 };
 
 /* A primary describes itself and its standbys; a standby describes itself as the one
@@ -215,7 +217,8 @@ struct hw_tg_now {
 	 * node's timers), replay of the promoted standby's backlog; failover_ms = the sum */
 	int64_t detection_ms, election_ms, replay_ms, resume_ms, failover_ms;
 	/* durable locally, not yet durable on k standbys: how many, and how long since the
-	 * standby that would close the gap was last heard (0 when none) */
+	 * standby that would close the gap was last heard (0 when none; HW_TG_NEVER when
+	 * it was never heard) */
 	uint64_t at_risk_records;
 	int64_t at_risk_ms;
 	/* received but not applied on the standby a failover would promote, and its replay */

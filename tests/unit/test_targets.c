@@ -494,6 +494,55 @@ static void test_client_silence(void **state)
 	assert_int_equal(hw_tg_rto_min_ms(&in, &p), 582);
 }
 
+/* Never heard is not a time: a standby never heard shows HW_TG_NEVER as its at-risk
+ * silence, and a standby that never heard its primary says so. With no standby
+ * connected the loss counts from the highest durable LSN known of a disconnected one. */
+static void test_now_never_heard(void **state)
+{
+	(void)state;
+	struct hw_tg_live l = live2();
+	struct hw_tg_plan p = plan_2s();
+	struct hw_tg_now o;
+	l.sb[0].connected = false;
+	l.sb[0].durable = 600;
+	l.sb[1].durable = 700;
+	hw_tg_now(&l, &p, &o);
+	assert_int_equal(o.best, -1);
+	assert_int_equal(o.loss_records, 290); /* 990 acknowledged, s2 durable 700 */
+	assert_string_equal(o.rpo_why, "no standby connected to promote: the one that last held "
+				       "the most lacks 290 acknowledged records (LSNs 701..990)");
+	l.sb[0].durable = 950; /* the most any says it holds */
+	hw_tg_now(&l, &p, &o);
+	assert_int_equal(o.loss_records, 40);
+	l.sb[0].durable = 995;
+	hw_tg_now(&l, &p, &o);
+	assert_int_equal(o.loss_records, 0);
+	assert_false(o.rpo_holds);
+	assert_string_equal(o.rpo_why, "no standby connected to promote: the one that last held "
+				       "the most lacks nothing acknowledged");
+	l = live2();
+	l.k = 2;
+	l.sb[1].silent_ms = HW_TG_NEVER;
+	hw_tg_now(&l, &p, &o);
+	assert_int_equal(o.at_risk_records, 500);
+	assert_int_equal(o.at_risk_ms, HW_TG_NEVER);
+	struct hw_tg_live s = {.failover = true,
+			       .self = "s1",
+			       .primary_id = "p1",
+			       .rto_ms = 2000,
+			       .rpo_ms = 1000,
+			       .k = 1,
+			       .replay_rate = 20000.0,
+			       .durable_lsn = 60,
+			       .committed_lsn = 60,
+			       .lease_left_ms = -1,
+			       .n_standbys = 1,
+			       .sb = {{"s1", true, 50, 50, 50, HW_TG_NEVER}}};
+	hw_tg_now(&s, &p, &o);
+	assert_non_null(strstr(o.failover_why, "following p1 (never heard)"));
+	assert_false(o.automatic); /* behind, and never heard is not within the rpo */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -513,6 +562,7 @@ int main(void)
 		cmocka_unit_test(test_now_standby),
 		cmocka_unit_test(test_refusal_says_assumed),
 		cmocka_unit_test(test_client_silence),
+		cmocka_unit_test(test_now_never_heard),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
