@@ -128,11 +128,55 @@ static void status_peers(struct hw_node *n, Hawser__Wire__V1__Status *st, Hawser
 }
 
 _Static_assert(HW_PEERS_MAX <= HW_TG_STANDBYS_MAX, "the planner judges every standby");
+_Static_assert(HW_EL_VOTERS_MAX == HW_TG_VOTERS_MAX, "the planner judges every voter");
 
 /* Since t, a loop time; HW_TG_NEVER for 0, a peer not heard since this node started. */
 static int64_t since_ms(int64_t now, int64_t t)
 {
 	return t == 0 ? HW_TG_NEVER : now > t ? now - t : 0;
+}
+
+/* A primary's voter id answered one of its last two lease rounds (the newest may still
+ * be on its way). */
+static bool lease_answered(const struct hw_el *el, uint32_t id)
+{
+	if (el->round == 0 || el->acked_sent_ms[id] == INT64_MIN)
+		return false;
+	uint64_t r = el->round >= 2 ? el->round - 1 : el->round;
+	return el->acked_sent_ms[id] >= el->round_sent_ms[r % HW_EL_ROUNDS];
+}
+
+/* Who an election without the primary would ask, and what a new primary would need: a
+ * primary judges by its lease rounds; a standby lists itself first, then the voters but
+ * its primary by their links, with their refusals of its current election. */
+static void live_electors(struct hw_node *n, struct hw_tg_live *l)
+{
+	const struct hw_el *el = hw_voters_el(n->voters);
+	const struct hw_failover *f = &n->cfg.failover;
+	l->voters = f->n_voters;
+	l->ack_standbys = n->cfg.mode == HW_MODE_LOCAL ? 0 : n->cfg.k;
+	if (l->ack_standbys > 0 && l->ack_standbys < hw__node_k_min(n))
+		l->ack_standbys = hw__node_k_min(n);
+	uint32_t lost = el->primary;
+	if (l->primary)
+		lost = f->self;
+	else if (lost == HW_EL_NONE && n->primary_id[0] != '\0')
+		lost = (uint32_t)hw_voters_id(n->voters, n->primary_id); /* -1: none */
+	if (!l->primary)
+		l->electors[l->n_electors++] =
+			(struct hw_tg_voter){f->voters[f->self].id, true, NULL};
+	l->primary_silent_ms = l->primary ? -1 : since_ms(hw__node_now(n), el->last_heard_ms);
+	for (uint32_t i = 0; i < f->n_voters; i++) {
+		if (i == f->self || i == lost)
+			continue;
+		struct hw_tg_voter *v = &l->electors[l->n_electors++];
+		v->id = f->voters[i].id;
+		v->reached = l->primary ? lease_answered(el, i) : hw_voters_link_up(n->voters, i);
+		if (!l->primary && el->role == HW_EL_CANDIDATE && el->why[i] != HW_EL_R_NONE)
+			v->refused = hw_el_reason_name((enum hw_el_reason)el->why[i]);
+		if (!l->primary && i != f->witness && v->reached)
+			l->standbys_after++;
+	}
 }
 
 /* What the planner judges: a primary and its standbys, or a standby and what it last
@@ -162,6 +206,8 @@ static void live_state(struct hw_node *n, struct hw_tg_live *l, const struct hw_
 				n->cfg.standbys[i], p->connected,   p->pos.received,
 				p->pos.durable,     p->pos.applied, since_ms(now, p->last_rx_ms)};
 		}
+		if (n->voters != NULL)
+			live_electors(n, l);
 		return;
 	}
 	l->durable_lsn = l->committed_lsn = n->sb.primary_durable;
@@ -174,6 +220,8 @@ static void live_state(struct hw_node *n, struct hw_tg_live *l, const struct hw_
 	l->sb[0] = (struct hw_tg_standby){n->cfg.node_id,     true,
 					  n->sb.pos.received, n->sb.pos.durable,
 					  n->sb.pos.applied,  since_ms(now, n->sb.last_rx_ms)};
+	if (n->voters != NULL)
+		live_electors(n, l);
 }
 
 /* The targets and a failover now into fs; *now keeps the strings fs points into. */

@@ -436,6 +436,13 @@ int hw_voters_id(const struct hw_voters *v, const char *node_id)
 	return -1;
 }
 
+bool hw_voters_link_up(const struct hw_voters *v, uint32_t id)
+{
+	HW_ASSERT(id < v->fo.n_voters);
+	return id != v->fo.self && v->isolated_until_ms == 0 && v->links[id].conn != NULL &&
+	       v->links[id].up;
+}
+
 const char *hw_voters_addr(const struct hw_voters *v, uint32_t id)
 {
 	HW_ASSERT(id < v->fo.n_voters);

@@ -106,6 +106,10 @@ const struct hw_el *hw_voters_el(const struct hw_voters *v);
 /* Voter id of node_id (a node or the witness), or -1 when it is not a voter. */
 int hw_voters_id(const struct hw_voters *v, const char *node_id);
 
+/* Is the link this voter dialed to voter id up (its Hello came back)? False for itself,
+ * and while a drill isolates it. */
+bool hw_voters_link_up(const struct hw_voters *v, uint32_t id);
+
 /* Address of voter id (as this voter's config names it). */
 const char *hw_voters_addr(const struct hw_voters *v, uint32_t id);
 

@@ -373,8 +373,126 @@ static void terms(const struct hw_tg_live *l, const struct hw_tg_plan *plan, str
 	o->failover_ms = o->detection_ms + o->election_ms + o->replay_ms + o->resume_ms;
 }
 
+/* What stands between a failover now and service back within the rto, besides an
+ * in-sync standby and the terms (targets.h, hw_tg_now). */
+struct hurdles {
+	uint32_t need;    /* votes that elect: a majority of the voters */
+	uint32_t reached; /* electors reached */
+	bool no_majority; /* they cannot elect anyone */
+	bool late;        /* a standby's primary silent past detection + election */
+	uint32_t after;   /* standbys left to the new primary */
+	bool acks_stop;   /* fewer than a submit waits for */
+};
+
+static void hurdles(const struct hw_tg_live *l, const struct hw_tg_now *o, struct hurdles *h)
+{
+	*h = (struct hurdles){0};
+	if (l->voters > 0) {
+		h->need = l->voters / 2 + 1;
+		for (uint32_t i = 0; i < l->n_electors && i < HW_TG_VOTERS_MAX; i++)
+			h->reached += l->electors[i].reached;
+		h->no_majority = h->reached < h->need;
+	}
+	if (!l->primary && l->primary_silent_ms >= 0)
+		h->late = l->primary_silent_ms > o->detection_ms + o->election_ms;
+	if (l->primary) {
+		for (uint32_t i = 0; i < l->n_standbys; i++)
+			h->after += l->sb[i].connected && (int)i != o->best;
+	} else {
+		h->after = l->standbys_after;
+	}
+	h->acks_stop = h->after < l->ack_standbys;
+}
+
+static const char *primary_name(const struct hw_tg_live *l)
+{
+	if (l->primary)
+		return l->self;
+	return l->primary_id != NULL && l->primary_id[0] ? l->primary_id : "the primary";
+}
+
+/* "unreached: w1, s2; refused by s3 (lease)": the electors that would not vote. */
+static void put_electors(struct why *w, const struct hw_tg_live *l)
+{
+	bool any = false, refused = false;
+	for (uint32_t i = 0; i < l->n_electors && i < HW_TG_VOTERS_MAX; i++) {
+		if (l->electors[i].reached)
+			continue;
+		put(w, any ? ", " : "unreached: ");
+		put(w, l->electors[i].id);
+		any = true;
+	}
+	for (uint32_t i = 0; i < l->n_electors && i < HW_TG_VOTERS_MAX; i++) {
+		const struct hw_tg_voter *v = &l->electors[i];
+		if (!v->reached || v->refused == NULL || v->refused[0] == '\0')
+			continue;
+		put(w, refused ? ", " : any ? "; refused by " : "refused by ");
+		put(w, v->id);
+		put(w, " (");
+		put(w, v->refused);
+		put(w, ")");
+		refused = true;
+	}
+	if (!any && !refused)
+		put(w, "no refusal heard");
+}
+
+/* "electing a new primary needs 2 of the 3 voters, and without p1 only 1 is reached
+ * (unreached: w1)" */
+static void put_no_majority(struct why *w, const struct hw_tg_live *l, const struct hurdles *h)
+{
+	put(w, "electing a new primary needs ");
+	put_u64(w, h->need);
+	put(w, " of the ");
+	put_u64(w, l->voters);
+	put(w, " voters, and without ");
+	put(w, primary_name(l));
+	put(w, " only ");
+	put_u64(w, h->reached);
+	put(w, h->reached == 1 ? " is reached (" : " are reached (");
+	put_electors(w, l);
+	put(w, ")");
+}
+
+/* The reason into buf (HW_TG_WHY_BYTES) when a hurdle keeps service from coming back
+ * in time; false, buf untouched, when none does. */
+static bool why_hurdle(const struct hw_tg_live *l, const struct hw_tg_now *o,
+		       const struct hurdles *h, char *buf)
+{
+	if (!h->late && !h->no_majority && !h->acks_stop)
+		return false;
+	struct why w = {buf, 0};
+	buf[0] = '\0';
+	if (h->late) {
+		put(&w, primary_name(l));
+		put(&w, " silent for ");
+		put_i64(&w, l->primary_silent_ms);
+		put(&w, " ms, past detection ");
+		put_i64(&w, o->detection_ms);
+		put(&w, " + election ");
+		put_i64(&w, o->election_ms);
+		put(&w, " ms, and no failover has happened: ");
+		if (h->no_majority)
+			put_no_majority(&w, l, h);
+		else
+			put_electors(&w, l);
+	} else if (h->no_majority) {
+		put(&w, "no failover can happen: ");
+		put_no_majority(&w, l, h);
+	} else if (h->acks_stop) {
+		put(&w, "after a failover the new primary would have ");
+		put_u64(&w, h->after);
+		put(&w, h->after == 1 ? " standby, fewer than the " : " standbys, fewer than the ");
+		put_u64(&w, l->ack_standbys);
+		put(&w, " a submit waits for: acknowledgements stop until ");
+		put(&w, primary_name(l));
+		put(&w, " or another standby returns");
+	}
+	return true;
+}
+
 /* failover_why for a primary: who would take over, or why an operator must. */
-static void why_primary(const struct hw_tg_live *l, struct hw_tg_now *o)
+static void why_primary(const struct hw_tg_live *l, const struct hurdles *h, struct hw_tg_now *o)
 {
 	struct why w = {o->failover_why, 0};
 	if (o->best < 0) {
@@ -410,13 +528,18 @@ static void why_primary(const struct hw_tg_live *l, struct hw_tg_now *o)
 	}
 	put(&w, ": if it stops renewing, ");
 	put(&w, s->id);
+	if (h->no_majority) {
+		put(&w, " cannot be elected: ");
+		put_no_majority(&w, l, h);
+		return;
+	}
 	put(&w, " is promoted after about ");
 	put_i64(&w, o->failover_ms);
 	put(&w, " ms");
 }
 
 /* failover_why for a standby judging itself. */
-static void why_standby(const struct hw_tg_live *l, struct hw_tg_now *o)
+static void why_standby(const struct hw_tg_live *l, const struct hurdles *h, struct hw_tg_now *o)
 {
 	struct why w = {o->failover_why, 0};
 	const struct hw_tg_standby *s = &l->sb[0];
@@ -431,10 +554,22 @@ static void why_standby(const struct hw_tg_live *l, struct hw_tg_now *o)
 		put(&w, " ms ago); this standby (");
 	}
 	put(&w, l->self);
+	if (o->automatic && h->late) {
+		put(&w, ") is in sync but has not been elected: ");
+		if (h->no_majority)
+			put_no_majority(&w, l, h);
+		else
+			put_electors(&w, l);
+		return;
+	}
 	if (o->automatic) {
 		put(&w, ") is in sync and campaigns after ");
 		put_i64(&w, o->detection_ms);
 		put(&w, " ms without it");
+		if (h->no_majority) {
+			put(&w, ", but cannot win: ");
+			put_no_majority(&w, l, h);
+		}
 		return;
 	}
 	put(&w, ") is behind (durable ");
@@ -522,11 +657,16 @@ void hw_tg_now(const struct hw_tg_live *l, const struct hw_tg_plan *plan, struct
 	out->automatic = within;
 	out->rto_holds = within && out->failover_ms <= l->rto_ms;
 	out->rpo_holds = within;
+	struct hurdles h;
+	hurdles(l, out, &h);
 	if (l->primary)
-		why_primary(l, out);
+		why_primary(l, &h, out);
 	else
-		why_standby(l, out);
+		why_standby(l, &h, out);
 	why_targets(l, out);
 	if (out->best < 0)
 		why_no_standby(l, out);
+	/* an automatic failover that cannot happen, or after which nothing is acknowledged */
+	if (out->automatic && why_hurdle(l, out, &h, out->rto_why))
+		out->rto_holds = false;
 }

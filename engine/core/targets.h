@@ -185,6 +185,8 @@ double hw_tg_false_failovers_per_year(int64_t detection_ms, int64_t renew_ms, in
 /* ---- now: the targets against a node's live state (`hawser status`) ---------------- */
 
 #define HW_TG_STANDBYS_MAX 8
+#define HW_TG_VOTERS_MAX   9 /* HW_EL_VOTERS_MAX */
+
 /* silent_ms of a node not heard since this one started: not a time. */
 #define HW_TG_NEVER (-1)
 
@@ -193,6 +195,15 @@ struct hw_tg_standby {
 	bool connected;
 	uint64_t received, durable, applied;
 	int64_t silent_ms; /* since it was last heard (>= 0); HW_TG_NEVER: never heard */
+};
+
+/* A voter an election without the primary would ask, as this node sees it now. */
+struct hw_tg_voter {
+	const char *id;
+	bool reached;        /* a primary: it answered one of the last two lease rounds; a
+			      * standby: its link to it is up (itself: true) */
+	const char *refused; /* a standby: its refusal in this node's current election
+			      * ("lease", "not_in_sync" ...); NULL or "": none */
 };
 
 /* A primary describes itself and its standbys; a standby describes itself as the one
@@ -210,6 +221,20 @@ struct hw_tg_live {
 	int64_t lease_left_ms;  /* primary: what is left of its lease (< 0: none held) */
 	uint32_t n_standbys;    /* <= HW_TG_STANDBYS_MAX */
 	struct hw_tg_standby sb[HW_TG_STANDBYS_MAX];
+	/* What a failover needs besides an in-sync standby (the RTO verdict). Left zero,
+	 * nothing of it is judged. */
+	uint32_t ack_standbys;   /* standbys a submit of the node's durability waits for, its
+				  * k_min applied (0: none, mode local): a new primary with
+				  * fewer holds every acknowledgement */
+	uint32_t standbys_after; /* a standby: the other standbys it reaches (its primary
+				  * excepted), which would follow it once it is promoted; a
+				  * primary's are its connected sb[] but the one promoted */
+	uint32_t voters;         /* V, the witness included; 0: elections not judged */
+	uint32_t n_electors;     /* <= HW_TG_VOTERS_MAX */
+	struct hw_tg_voter electors[HW_TG_VOTERS_MAX]; /* every voter but the primary (on
+							* a standby, itself first) */
+	int64_t primary_silent_ms; /* a standby: since its election core last heard its
+				    * primary (or granted a vote); < 0 on a primary */
 };
 
 struct hw_tg_now {
@@ -239,7 +264,18 @@ struct hw_tg_now {
  * terms, data at risk, the standby promoted, whether each target holds and why, in
  * words. A standby is in sync when it holds every acknowledged record durable; at RPO 0
  * only an in-sync one is promoted automatically, at RPO t also one heard within t (the
- * witness's rule, engine/core/election.h). Never fails. */
+ * witness's rule, engine/core/election.h). With no standby connected the loss counts
+ * from the highest durable LSN known of any (as last heard). The RTO holds only if,
+ * besides that and failover_ms <= rto:
+ *   - the voters an election without the primary asks that are reached (electors) make
+ *     a majority of l->voters: else no standby can be elected at all;
+ *   - a standby's primary has not been silent longer than detection + election: else a
+ *     failover was due and has not happened (the reason names the voters unreached or
+ *     refusing);
+ *   - the standbys left to the new primary (standbys_after) are at least ack_standbys:
+ *     else it holds every acknowledgement until the lost node or another standby
+ *     returns, and service does not resume.
+ * Never fails. */
 void hw_tg_now(const struct hw_tg_live *l, const struct hw_tg_plan *plan, struct hw_tg_now *out);
 
 #endif

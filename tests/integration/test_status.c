@@ -1,14 +1,19 @@
 /* test_status.c: `hawser status --json` on running nodes shows what the node computes
  * about its targets and drills (proto/wire.proto FailoverStatus, DrillStatus): on a
- * failover cluster of p1, s1 and a witness (rto 2 s, rpo 0) the targets equal the config,
- * the predicted terms add up to the total, nothing is at risk once the standby caught up,
- * and the reasons name the standby that would take over, or say that an operator must
- * act once it is gone; on a node with a [drills] schedule a drill never run is overdue
- * and a verify drill run against the live store clears it. A standby has joined once it
- * caught up, not as soon as it is connected. With five voters at rpo 0 (k_min 2) and two
- * of three standbys stopped, or durability.k 2 and one of two stopped, the primary's
- * status says its acknowledgements are held and why, and its log says so once when the
- * hold begins and once when it ends. */
+ * failover cluster of p1, s1, s2 and a witness (rto 2 s, rpo 0) the targets equal the
+ * config, the predicted terms add up to the total, nothing is at risk once the standbys
+ * caught up, and the reasons name the standby that would take over; with p1, s1 and a
+ * witness only, the RTO does not hold, as a failover would leave the new primary no
+ * standby to acknowledge with; with the witness gone, no failover can happen, and once
+ * the primary is gone too the standbys say it is overdue; with its standby gone the
+ * primary says an operator must act, counts the loss from what the standby last held,
+ * and once restarted without it shows its silence as never heard, not the uptime. On a
+ * node with a [drills] schedule a drill never run is overdue and a verify drill run
+ * against the live store clears it. A standby has joined once it caught up, not as soon
+ * as it is connected. With five voters at rpo 0 (k_min 2) and two of three standbys
+ * stopped, or durability.k 2 and one of two stopped, the primary's status says its
+ * acknowledgements are held and why, and its log says so once when the hold begins and
+ * once when it ends. */
 #include <errno.h>
 #include <inttypes.h>
 #include <setjmp.h>
@@ -93,6 +98,19 @@ static long long jint(const char *out, const char *section, const char *key)
 static bool jtrue(const char *out, const char *section, const char *key)
 {
 	return strncmp(jat(out, section, key), "true", 4) == 0;
+}
+
+/* Lines of the log at path that hold needle. */
+static unsigned log_count(const char *path, const char *needle)
+{
+	FILE *fp = fopen(path, "r");
+	assert_non_null(fp);
+	char line[2048];
+	unsigned n = 0;
+	while (fgets(line, sizeof line, fp) != NULL)
+		n += strstr(line, needle) != NULL;
+	fclose(fp);
+	return n;
 }
 
 /* Start the cluster o describes as f->c: this hawser, under f's root, plaintext. */
@@ -202,6 +220,81 @@ static void test_failover_fields(void **state)
 	assert_non_null(strstr(f->cap.out, "submit time, last second: "));
 }
 
+/* p1, s1 and a witness at rpo 0, in sync: after a failover the new primary would have
+ * no standby, and every submit waits for one (k 1), so acknowledgements would stop until
+ * a node returned: both nodes say the RTO does not hold, and why, as a person reads it;
+ * the RPO holds. */
+static void test_minimal_rto(void **state)
+{
+	struct fix *f = *state;
+	assert_int_equal(cluster(f, 1), 0);
+	unsigned p;
+	assert_int_equal(hw_cluster_primary(f->c, SYNC_MS, &p), 0);
+	load(f, hw_cluster_node_addr(f->c, p));
+	static const char why[] = "    rto: after a failover the new primary would have 0 "
+				  "standbys, fewer than the 1 a submit waits for: "
+				  "acknowledgements stop until p1 or another standby returns\n";
+	for (unsigned i = 0; i < 2; i++) {
+		assert_int_equal(status(f, hw_cluster_node_addr(f->c, i), TEXT), 0);
+		fprintf(stderr, "test_status: %s", f->cap.out);
+		assert_non_null(strstr(f->cap.out, "targets: rto 2000 ms DOES NOT HOLD, rpo 0 ms "
+						   "holds"));
+		assert_non_null(strstr(f->cap.out, why));
+	}
+	assert_int_equal(status(f, hw_cluster_node_addr(f->c, p), NULL), 0);
+	assert_false(jtrue(f->cap.out, "rto", "holds"));
+	assert_true(jtrue(f->cap.out, "failover", "automatic"));
+}
+
+/* Look at node i's status (--json, then text) until its text holds want; the last text
+ * stays in f->cap.out. */
+static void wait_text(struct fix *f, unsigned i, const char *want)
+{
+	bool seen = false;
+	for (int r = 0; r < TIMER_ROUNDS && !seen; r++) {
+		assert_int_equal(status(f, hw_cluster_node_addr(f->c, i), TEXT), 0);
+		seen = strstr(f->cap.out, want) != NULL;
+	}
+	fprintf(stderr, "test_status: %s", f->cap.out);
+	assert_true(seen);
+}
+
+/* p1, s1, s2 and the witness (a majority of 3): with the witness killed, p1 still holds
+ * its lease through s1 and s2, but without p1 they are no majority: p1 says no failover
+ * can happen (the witness does not answer its lease rounds), and so do the standbys
+ * (their links to it are down). With p1 killed too, the standbys campaign in vain: once
+ * p1 has been silent longer than detection + election their status says no failover
+ * has happened and why, not that the RTO holds. */
+static void test_witness_down(void **state)
+{
+	struct fix *f = *state;
+	assert_int_equal(cluster(f, 2), 0);
+	unsigned p;
+	assert_int_equal(hw_cluster_primary(f->c, SYNC_MS, &p), 0);
+	unsigned sb = (p + 1) % 3;
+	pid_t w = hw_cluster_witness_pid(f->c);
+	assert_true(w > 0);
+	assert_int_equal(kill(w, SIGKILL), 0);
+	static const char none[] = "    rto: no failover can happen: electing a new primary "
+				   "needs 3 of the 4 voters, and without p1 only 2 are reached "
+				   "(unreached: w1)\n";
+	wait_text(f, p, none);
+	assert_non_null(strstr(f->cap.out, "targets: rto 2000 ms DOES NOT HOLD"));
+	assert_non_null(strstr(f->cap.out, "if it stops renewing, "));
+	assert_non_null(strstr(f->cap.out, " cannot be elected: electing a new primary needs 3"));
+	wait_text(f, sb, none);
+	assert_non_null(strstr(f->cap.out, "but cannot win"));
+	assert_int_equal(hw_cluster_kill(f->c, p, SIGKILL), 0);
+	wait_text(f, sb,
+		  "ms, and no failover has happened: electing a new primary needs 3 of "
+		  "the 4 voters, and without p1 only 2 are reached (unreached: w1)");
+	assert_non_null(strstr(f->cap.out, "    rto: p1 silent for "));
+	assert_non_null(strstr(f->cap.out, "targets: rto 2000 ms DOES NOT HOLD"));
+	assert_non_null(strstr(f->cap.out, "is in sync but has not been elected"));
+	assert_null(strstr(f->cap.out, "campaigns after"));
+	assert_true(log_count(hw_cluster_log(f->c, sb), "event=election_started ") > 0);
+}
+
 /* With its only standby gone the primary says no failover would happen on its own:
  * nobody to promote, an operator must accept a loss, and the RTO no longer holds; the
  * loss it lists counts from what the standby last said it held (all of it: nothing),
@@ -291,19 +384,6 @@ static void test_joined_means_caught_up(void **state)
 	long long last = jint(f->cap.out, NULL, "last_lsn");
 	assert_true(last >= (long long)acked);
 	assert_int_equal(jint(jat(f->cap.out, NULL, "peers"), NULL, "durable"), last);
-}
-
-/* Lines of the log at path that hold needle. */
-static unsigned log_count(const char *path, const char *needle)
-{
-	FILE *fp = fopen(path, "r");
-	assert_non_null(fp);
-	char line[2048];
-	unsigned n = 0;
-	while (fgets(line, sizeof line, fp) != NULL)
-		n += strstr(line, needle) != NULL;
-	fclose(fp);
-	return n;
 }
 
 /* Submit n records in mode durable with k (0: the node's) to the primary at addr, on a
@@ -471,6 +551,8 @@ int main(void)
 		return 77;
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_failover_fields, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_minimal_rto, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_witness_down, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_standby, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_acks_held_for_standbys, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_acks_held_durability_k, setup, teardown),

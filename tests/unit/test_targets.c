@@ -543,6 +543,122 @@ static void test_now_never_heard(void **state)
 	assert_false(o.automatic); /* behind, and never heard is not within the rpo */
 }
 
+/* live2() with the election view: p1, s1, s2 and w1 (4 voters, a majority of 3), every
+ * other voter answering p1's lease rounds, and a submit waiting for 1 standby. */
+static struct hw_tg_live live2_voters(void)
+{
+	struct hw_tg_live l = live2();
+	l.sb[1].connected = true;
+	l.sb[1].durable = l.sb[1].received = 995; /* s1 is ahead in applied: promoted */
+	l.sb[1].applied = 500;
+	l.ack_standbys = 1;
+	l.voters = 4;
+	l.n_electors = 3;
+	l.electors[0] = (struct hw_tg_voter){"s1", true, NULL};
+	l.electors[1] = (struct hw_tg_voter){"s2", true, NULL};
+	l.electors[2] = (struct hw_tg_voter){"w1", true, NULL};
+	l.primary_silent_ms = -1;
+	return l;
+}
+
+/* On a primary: with every voter answering and a standby left over, the RTO holds; with
+ * the witness silent s1 and s2 are no majority without p1, so no failover can happen:
+ * the RTO does not hold and both reasons say why; with only one standby connected, the
+ * new primary would have none left for a submit's k, and the RTO does not hold either. */
+static void test_now_primary_hurdles(void **state)
+{
+	(void)state;
+	struct hw_tg_live l = live2_voters();
+	struct hw_tg_plan p = plan_2s();
+	struct hw_tg_now o;
+	hw_tg_now(&l, &p, &o);
+	assert_true(o.automatic && o.rto_holds);
+	assert_non_null(strstr(o.failover_why, "s1 is promoted after about"));
+	l.electors[2].reached = false;
+	hw_tg_now(&l, &p, &o);
+	assert_true(o.automatic && o.rpo_holds);
+	assert_false(o.rto_holds);
+	print_message("rto: %s\nfailover: %s\n", o.rto_why, o.failover_why);
+	assert_string_equal(o.rto_why, "no failover can happen: electing a new primary needs 3 of "
+				       "the 4 voters, and without p1 only 2 are reached "
+				       "(unreached: w1)");
+	assert_non_null(strstr(o.failover_why, "if it stops renewing, s1 cannot be elected: "
+					       "electing a new primary needs 3 of the 4 voters"));
+	l = live2_voters();
+	l.sb[1].connected = false; /* s2 gone: s1 would be alone */
+	hw_tg_now(&l, &p, &o);
+	assert_false(o.rto_holds);
+	assert_string_equal(o.rto_why, "after a failover the new primary would have 0 standbys, "
+				       "fewer than the 1 a submit waits for: acknowledgements "
+				       "stop until p1 or another standby returns");
+	l.ack_standbys = 0; /* mode local: nothing waits for a standby */
+	hw_tg_now(&l, &p, &o);
+	assert_true(o.rto_holds);
+}
+
+/* On a standby (s1 of p1, s2, w1): its primary silent past detection + election with no
+ * failover says the RTO does not hold, naming who would not vote; the same with the
+ * witness's link down says no majority is reached; before that, a witness unreached
+ * already keeps the RTO from holding; and a standby alone (the minimal topology, k = 1)
+ * would leave acknowledgements stopped. */
+static void test_now_standby_hurdles(void **state)
+{
+	(void)state;
+	struct hw_tg_plan p = plan_2s();
+	struct hw_tg_live l = {
+		.failover = true,
+		.self = "s1",
+		.primary_id = "p1",
+		.rto_ms = 2000,
+		.k = 1,
+		.replay_rate = 20000.0,
+		.durable_lsn = 50,
+		.committed_lsn = 50,
+		.lease_left_ms = -1,
+		.n_standbys = 1,
+		.sb = {{"s1", true, 50, 50, 50, 4}},
+		.ack_standbys = 1,
+		.standbys_after = 1,
+		.voters = 4,
+		.n_electors = 3,
+		.electors = {{"s1", true, NULL}, {"s2", true, NULL}, {"w1", true, NULL}},
+		.primary_silent_ms = 4};
+	struct hw_tg_now o;
+	hw_tg_now(&l, &p, &o);
+	assert_true(o.automatic && o.rto_holds);
+	l.primary_silent_ms = p.detection_ms + p.election_ms + 1;
+	l.sb[0].silent_ms = l.primary_silent_ms;
+	l.electors[2].refused = "not_in_sync";
+	hw_tg_now(&l, &p, &o);
+	assert_false(o.rto_holds);
+	print_message("rto: %s\nfailover: %s\n", o.rto_why, o.failover_why);
+	assert_non_null(strstr(o.rto_why, "ms, and no failover has happened: refused by w1 "
+					  "(not_in_sync)"));
+	assert_non_null(strstr(o.rto_why, "p1 silent for "));
+	assert_non_null(strstr(o.failover_why, "(s1) is in sync but has not been elected"));
+	l.electors[2] = (struct hw_tg_voter){"w1", false, NULL};
+	hw_tg_now(&l, &p, &o);
+	assert_non_null(strstr(o.rto_why, "no failover has happened: electing a new primary "
+					  "needs 3 of the 4 voters, and without p1 only 2 are "
+					  "reached (unreached: w1)"));
+	l.primary_silent_ms = l.sb[0].silent_ms = 4; /* p1 heard: a failover still could not be */
+	hw_tg_now(&l, &p, &o);
+	assert_false(o.rto_holds);
+	assert_non_null(strstr(o.rto_why, "no failover can happen"));
+	assert_non_null(strstr(o.failover_why, "campaigns after"));
+	assert_non_null(strstr(o.failover_why, "but cannot win"));
+	/* primary, s1, witness (k = 1): s1 promoted has no standby */
+	l.voters = 3;
+	l.n_electors = 2;
+	l.electors[1] = (struct hw_tg_voter){"w1", true, NULL};
+	l.standbys_after = 0;
+	hw_tg_now(&l, &p, &o);
+	assert_false(o.rto_holds);
+	assert_non_null(strstr(o.rto_why, "the new primary would have 0 standbys, fewer than the 1 "
+					  "a submit waits for: acknowledgements stop until p1 or "
+					  "another standby returns"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -563,6 +679,8 @@ int main(void)
 		cmocka_unit_test(test_refusal_says_assumed),
 		cmocka_unit_test(test_client_silence),
 		cmocka_unit_test(test_now_never_heard),
+		cmocka_unit_test(test_now_primary_hurdles),
+		cmocka_unit_test(test_now_standby_hurdles),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
