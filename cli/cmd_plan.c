@@ -283,6 +283,25 @@ static int64_t rto_min_ms(const struct hw_tg_input *in, const struct hw_tg_plan 
 	return hw_tg_rto_min_ms(in, p);
 }
 
+/* After a failover the new primary has the other data nodes as standbys: the voters but
+ * the witness, itself and the node lost, voters - 3. At rpo 0 each submit waits for k of
+ * them (k_min applied by take_k): with fewer, nothing is acknowledged until a node comes
+ * back. Fills why (HW_TG_WHY_BYTES) and returns true then; false when the voters are not
+ * known or the rpo is not 0. */
+static bool acks_stop_after_failover(const struct inputs *x, char *why, size_t cap)
+{
+	why[0] = '\0';
+	if (x->voters == 0 || x->in.rpo_ms != 0 || x->voters - 3 >= x->in.k)
+		return false;
+	snprintf(why, cap,
+		 "a failover leaves the new primary %u standby%s of %u voters, fewer than the %u "
+		 "an rpo 0 commit waits for: once the primary is lost for good, "
+		 "acknowledgements stop until it or another standby returns (hawser status says "
+		 "the rto does not hold)",
+		 x->voters - 3, x->voters - 3 == 1 ? "" : "s", x->voters, x->in.k);
+	return true;
+}
+
 /* ---------------------------------------------------------------- text output */
 
 /* Seconds when round, else milliseconds: "30 s", "1500 ms", "0". */
@@ -522,6 +541,24 @@ static void json_rows(struct hw_json *j, const struct hw_tg_input *in, const str
 	hw_json_array_end(j);
 }
 
+/* With the voters known at rpo 0: the standbys a failover leaves the new primary, the k
+ * each commit waits for, and whether acknowledgements stop once the primary is lost for
+ * good (acks_stop, with why). */
+static void json_after_failover(struct hw_json *j, const struct inputs *x)
+{
+	if (x->voters == 0 || x->in.rpo_ms != 0)
+		return;
+	char why[HW_TG_WHY_BYTES + 64];
+	bool stop = acks_stop_after_failover(x, why, sizeof why);
+	hw_json_key(j, "after_failover");
+	hw_json_object_begin(j);
+	hw_json_kv_uint(j, "standbys", x->voters - 3);
+	hw_json_kv_uint(j, "k", x->in.k);
+	hw_json_kv_bool(j, "acks_stop", stop);
+	hw_json_kv_string(j, "why", why);
+	hw_json_object_end(j);
+}
+
 /* What every plan object starts with: the targets, k and the voters, and the verdict. */
 static void json_head(struct hw_json *j, const struct inputs *x, bool feasible, const char *why)
 {
@@ -547,6 +584,7 @@ static void print_json(const struct inputs *x, int rc, const struct hw_tg_plan *
 		json_timers(&j, p);
 		json_failover(&j, in, p);
 		json_commit(&j, p);
+		json_after_failover(&j, x);
 		hw_json_kv_double(&j, "false_failovers_per_year", p->false_failovers_per_year);
 	} else {
 		hw_json_kv_int(&j, "rto_min_ms", rto_min_ms(in, p));
@@ -613,6 +651,9 @@ static void print_text(const struct inputs *x, const struct hw_tg_plan *p, const
 		printf("\nwarning: %s false failovers a year expected at this detection time: "
 		       "a longer rto buys a longer lease\n",
 		       per_year(p->false_failovers_per_year, b, sizeof b));
+	char why[HW_TG_WHY_BYTES + 64];
+	if (acks_stop_after_failover(x, why, sizeof why))
+		printf("\nwarning: %s\n", why);
 }
 
 /* Why the smallest safe RTO is what it is, on stderr: the terms at their floors, or a
@@ -717,8 +758,13 @@ const struct hw_cli_cmd hw_cli_plan = {
 	"  node's): the plan shows k_min, the least k with which no majority of N voters\n"
 	"  can elect a standby lacking an acknowledged record (1 up to 4 voters, 2 for 5\n"
 	"  or 6, 3 for 7 or 8, 4 for 9), and refuses, as a node refuses such a config at\n"
-	"  start, a K below it at P = 0 or above the N - 2 standbys. --json: one JSON\n"
-	"  object (with voters and k_min; 0 when not known or P > 0).\n"
+	"  start, a K below it at P = 0 or above the N - 2 standbys. At P = 0 it warns\n"
+	"  when a failover leaves the new primary fewer standbys (N - 3: the witness, the\n"
+	"  new primary and the lost one aside) than K: once the primary is lost for good,\n"
+	"  nothing is acknowledged until it or another standby returns (3 voters, K 1:\n"
+	"  primary, one standby and the witness). --json: one JSON object (with voters and\n"
+	"  k_min, 0 when not known or P > 0; with N known at P = 0, after_failover:\n"
+	"  standbys, k, acks_stop and why).\n"
 	"  Exit 1 when T cannot be met safely or K does not fit N voters (the reason on\n"
 	"  stderr) or the node cannot be measured; 2 on a bad duration or N. With\n"
 	"  --measure:\n" HW_CLI_SECURITY_USAGE,

@@ -1,8 +1,10 @@
 /* test_plan.c: `hawser plan` run as a real process (HW_BIN): a feasible RTO whose failover
  * terms add up within it, an RTO below what jitter, election and resume allow refused in
- * words, the commit rule following the RPO, the trade-off table, usage errors on bad
- * durations, k checked against --voters as a node's config check does, and --measure
- * against a closed port and against a running node. */
+ * words (saying the jitter was assumed), one below what a hung primary's clients take
+ * refused too, the commit rule following the RPO, the trade-off table, usage errors on
+ * bad durations, k checked against --voters as a node's config check does, a warning
+ * when a failover leaves the new primary fewer standbys than a commit waits for, and
+ * --measure against a closed port and against a running node. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -157,6 +159,36 @@ static void test_rto_client_silence(void **state)
 				       "detection runs: 1000 + resume 300 = 1300 ms <= rto"));
 	/* the trade-off's 0.5x row (650 ms) is refused for the same reason */
 	assert_non_null(strstr(f->out, "refused: the smallest safe rto is 1300 ms"));
+}
+
+/* With --voters N at rpo 0 the plan says in words (and in JSON) when a failover leaves
+ * the new primary fewer standbys than a commit waits for: 3 voters (primary, standby,
+ * witness) and k 1 leave none; 4 voters leave one; 5 voters with k 3 leave two. Without
+ * the voters, or at rpo 5 s, nothing is said. */
+static void test_after_failover(void **state)
+{
+	struct fix *f = *state;
+	assert_int_equal(plan(f, "--rto", "5s", "--rpo", "0", "--voters", "3", NULL), 0);
+	assert_non_null(strstr(f->out, "warning: a failover leaves the new primary 0 standbys of 3 "
+				       "voters, fewer than the 1 an rpo 0 commit waits for: once "
+				       "the primary is lost for good, acknowledgements stop until "
+				       "it or another standby returns"));
+	assert_int_equal(plan(f, "--rto", "5s", "--rpo", "0", "--voters", "3", "--json", NULL), 0);
+	assert_int_equal(jint(f->out, "after_failover", "standbys"), 0);
+	assert_int_equal(jint(f->out, "after_failover", "k"), 1);
+	assert_non_null(strstr(f->out, "\"acks_stop\":true"));
+	assert_int_equal(plan(f, "--rto", "5s", "--rpo", "0", "--voters", "4", NULL), 0);
+	assert_null(strstr(f->out, "a failover leaves the new primary"));
+	assert_int_equal(plan(f, "--rto", "5s", "--rpo", "0", "--voters", "4", "--json", NULL), 0);
+	assert_non_null(strstr(f->out, "\"acks_stop\":false"));
+	assert_int_equal(plan(f, "--rto", "5s", "--rpo", "0", "--voters", "5", "--k", "3", NULL),
+			 0);
+	assert_non_null(strstr(f->out, "leaves the new primary 2 standbys of 5 voters, fewer than "
+				       "the 3"));
+	assert_int_equal(plan(f, "--rto", "5s", "--rpo", "0", NULL), 0);
+	assert_null(strstr(f->out, "a failover leaves the new primary"));
+	assert_int_equal(plan(f, "--rto", "5s", "--rpo", "1s", "--voters", "3", "--json", NULL), 0);
+	assert_null(strstr(f->out, "after_failover"));
 }
 
 /* RPO 5 s makes the rule "ahead by at most 5 s" at no throughput cost; --k is kept. */
@@ -334,6 +366,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_rto30s_rpo0, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rto200ms_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rto_client_silence, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_after_failover, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rpo5s_ahead, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tradeoff_rows, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_duration, setup, teardown),
