@@ -124,12 +124,14 @@ static int start(struct fix *f, struct hw_cluster_opts o)
 	return hw_cluster_start(&o, &f->c);
 }
 
-/* A failover cluster of p1, standbys s1 .. and a witness, rto RTO_MS, rpo 0. */
-static int cluster(struct fix *f, unsigned standbys)
+/* A failover cluster of p1, standbys s1 .. and a witness, rto RTO_MS, rpo 0, once it
+ * has a primary: its index into *p. */
+static int cluster(struct fix *f, unsigned standbys, unsigned *p)
 {
-	return start(
+	int rc = start(
 		f, (struct hw_cluster_opts){
 			   .standbys = standbys, .failover = true, .rto_ms = RTO_MS, .rpo_ms = 0});
+	return rc != 0 ? rc : hw_cluster_primary(f->c, SYNC_MS, p);
 }
 
 /* LOAD_RECORDS durable records through the primary at addr, then every standby synced.
@@ -159,9 +161,8 @@ static uint64_t load(struct fix *f, const char *addr)
 static void test_failover_fields(void **state)
 {
 	struct fix *f = *state;
-	assert_int_equal(cluster(f, 2), 0);
 	unsigned p;
-	assert_int_equal(hw_cluster_primary(f->c, SYNC_MS, &p), 0);
+	assert_int_equal(cluster(f, 2, &p), 0);
 	const char *addr = hw_cluster_node_addr(f->c, p);
 	uint64_t acked = load(f, addr);
 	/* the standby's ack of what it applied may trail its durable ack: look until the
@@ -227,9 +228,8 @@ static void test_failover_fields(void **state)
 static void test_minimal_rto(void **state)
 {
 	struct fix *f = *state;
-	assert_int_equal(cluster(f, 1), 0);
 	unsigned p;
-	assert_int_equal(hw_cluster_primary(f->c, SYNC_MS, &p), 0);
+	assert_int_equal(cluster(f, 1, &p), 0);
 	load(f, hw_cluster_node_addr(f->c, p));
 	static const char why[] = "    rto: after a failover the new primary would have 0 "
 				  "standbys, fewer than the 1 a submit waits for: "
@@ -268,9 +268,8 @@ static void wait_text(struct fix *f, unsigned i, const char *want)
 static void test_witness_down(void **state)
 {
 	struct fix *f = *state;
-	assert_int_equal(cluster(f, 2), 0);
 	unsigned p;
-	assert_int_equal(hw_cluster_primary(f->c, SYNC_MS, &p), 0);
+	assert_int_equal(cluster(f, 2, &p), 0);
 	unsigned sb = (p + 1) % 3;
 	pid_t w = hw_cluster_witness_pid(f->c);
 	assert_true(w > 0);
@@ -304,9 +303,8 @@ static void test_witness_down(void **state)
 static void test_no_standby(void **state)
 {
 	struct fix *f = *state;
-	assert_int_equal(cluster(f, 1), 0);
 	unsigned p;
-	assert_int_equal(hw_cluster_primary(f->c, SYNC_MS, &p), 0);
+	assert_int_equal(cluster(f, 1, &p), 0);
 	const char *addr = hw_cluster_node_addr(f->c, p);
 	load(f, addr);
 	assert_int_equal(hw_cluster_kill(f->c, 1 - p, SIGKILL), 0);
