@@ -590,6 +590,10 @@ int hw__standby_restart(struct hw_node *n)
 		hw_writer_set_wal(n->writer, n->wal);
 		rc = hw__node_wal_start(n);
 	}
+	/* the election learns the log it holds now, not at a primary's first frame, which
+	 * may never come: a node restarted while no primary runs campaigns with it */
+	if (rc == 0)
+		hw__election_progress(n);
 	return rc;
 }
 

@@ -100,15 +100,33 @@ static bool jtrue(const char *out, const char *section, const char *key)
 	return strncmp(jat(out, section, key), "true", 4) == 0;
 }
 
-/* Lines of the log at path that hold needle. */
-static unsigned log_count(const char *path, const char *needle)
+/* Lines of the log at path, from byte from on, that hold needle. */
+static unsigned log_count_from(const char *path, long from, const char *needle)
 {
 	FILE *fp = fopen(path, "r");
 	assert_non_null(fp);
+	assert_int_equal(fseek(fp, from, SEEK_SET), 0);
 	char line[2048];
 	unsigned n = 0;
 	while (fgets(line, sizeof line, fp) != NULL)
 		n += strstr(line, needle) != NULL;
+	fclose(fp);
+	return n;
+}
+
+/* Lines of the log at path that hold needle. */
+static unsigned log_count(const char *path, const char *needle)
+{
+	return log_count_from(path, 0, needle);
+}
+
+/* The size of the log at path now: where what comes next starts. */
+static long log_size(const char *path)
+{
+	FILE *fp = fopen(path, "r");
+	assert_non_null(fp);
+	assert_int_equal(fseek(fp, 0, SEEK_END), 0);
+	long n = ftell(fp);
 	fclose(fp);
 	return n;
 }
@@ -325,7 +343,9 @@ static void test_no_standby(void **state)
 	/* the killed node cannot be asked: exit 1 and, on stdout, why (it printed {}) */
 	assert_int_equal(status(f, hw_cluster_node_addr(f->c, 1 - p), NULL), 1);
 	assert_non_null(strstr(f->cap.out, "\"error\":\"ECONNREFUSED\""));
-	/* p1 and the witness elect p1 again; s1 was never heard since */
+	/* p1 and the witness elect p1 again, p1 standing with the log it holds (not with
+	 * nothing, until a primary's frame that never comes); s1 was never heard since */
+	long from = log_size(hw_cluster_log(f->c, p));
 	assert_int_equal(hw_cluster_restart(f->c, p), 0);
 	seen = false;
 	for (int i = 0; i < TIMER_ROUNDS && !seen; i++) {
@@ -333,6 +353,9 @@ static void test_no_standby(void **state)
 		seen = strstr(f->cap.out, "\"role\":\"primary\"") != NULL;
 	}
 	assert_true(seen);
+	assert_true(log_count_from(hw_cluster_log(f->c, p), from, "event=election_started ") > 0);
+	assert_int_equal(log_count_from(hw_cluster_log(f->c, p), from, " last_lsn=0 durable_lsn=0"),
+			 0);
 	assert_true(jint(f->cap.out, "at_risk", "records") > 0);
 	assert_int_equal(jint(f->cap.out, "at_risk", "ms"), -1);
 	assert_int_equal(status(f, addr, TEXT), 0);
