@@ -748,7 +748,7 @@ static void on_log_durable(struct sim_world *w, uint32_t i)
 	uint64_t d = n->disk.durable;
 	int64_t now = sim_local(w, i);
 	if (n->dr == SIM_DR_PRIMARY && d > n->prim.local_durable) {
-		PRIM_EVENT(w, i, hw_primary_on_durable(&n->prim, d, out));
+		PRIM_EVENT(w, i, hw_primary_on_durable(&n->prim, d, now, out));
 	} else if (n->dr == SIM_DR_STANDBY && d > n->sb.pos.durable && d <= n->sb.writing_to) {
 		SB_EVENT(w, i, hw_standby_on_durable(&n->sb, d, now, out));
 		if (sim_disk_queue(&n->disk, &w->rng, w->t, SIM_IO_APPLY, d, NULL) != 0)
@@ -834,7 +834,8 @@ bool sim_node_submit(struct sim_world *w, uint32_t i, uint8_t mode, uint8_t k)
 		PRIM_EVENT(w, i, hw_primary_on_append(&n->prim, e.lsn, now, out));
 	if (n->up && n->dr == SIM_DR_PRIMARY)
 		PRIM_EVENT(w, i,
-			   hw_primary_on_submit(&n->prim, rid, e.lsn, (enum hw_mode)mode, k, out));
+			   hw_primary_on_submit(&n->prim, rid, e.lsn, (enum hw_mode)mode, k, now,
+						out));
 	if (!append_first && n->up && n->dr == SIM_DR_PRIMARY)
 		PRIM_EVENT(w, i, hw_primary_on_append(&n->prim, e.lsn, now, out));
 	after_event(w, i);

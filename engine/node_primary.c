@@ -218,7 +218,8 @@ static void on_prepared(struct hw_node *n, struct hw_job *j)
 		n->last_wait_lsn = wait_lsn;
 		n->submits++;
 		n->rate_count++;
-		HW_CORE(n, hw_primary_on_submit(&n->core, slot, wait_lsn, j->mode[i], j->k[i], acts));
+		HW_CORE(n, hw_primary_on_submit(&n->core, slot, wait_lsn, j->mode[i], j->k[i],
+						hw__node_now(n), acts));
 		if (j->mode[i] == HW_MODE_APPLIED)
 			applied = wait_lsn;
 	}
@@ -307,7 +308,8 @@ static void writer_cb(void *arg, struct hw_job *j, enum hw_job_stage stage)
 		on_committed(n, j->committed_lsn);
 		/* A batch with nothing new (all refused or duplicates) may still release
 		 * duplicates waiting for what is already durable. */
-		HW_CORE(n, hw_primary_on_durable(&n->core, n->core.local_durable, acts));
+		HW_CORE(n, hw_primary_on_durable(&n->core, n->core.local_durable, hw__node_now(n),
+						 acts));
 	}
 	hw_writer_release(n->writer);
 	room_came(n); /* the writer's job */
@@ -437,7 +439,7 @@ void hw__primary_wal_cb(struct hw_node *n, uint64_t durable, int rc)
 		primary_failed(n, rc);
 		return;
 	}
-	HW_CORE(n, hw_primary_on_durable(&n->core, durable, acts));
+	HW_CORE(n, hw_primary_on_durable(&n->core, durable, hw__node_now(n), acts));
 	room_came(n); /* the log's */
 }
 

@@ -98,6 +98,153 @@ static bool rule_holds(const struct hw_primary *p, const struct hw_waiter *w, ui
 	return have >= w->k;
 }
 
+/* ---------------------------------------------------------------- the RPO t rule */
+
+static struct hw_ahead_span *span_at(struct hw_ahead *a, uint32_t i)
+{
+	return &a->span[(a->head + i) % HW_AHEAD_SPANS];
+}
+
+/* What k standbys (never a vault) hold durable: the largest durable LSN that at least k
+ * of them have reached; 0 when there are fewer than k. With k = all of them, the least.
+ * Disconnected ones count with what they acked, as in rule_holds. */
+static uint64_t durable_on(const struct hw_primary *p, uint32_t k)
+{
+	uint32_t n = p->cfg.standbys - p->cfg.vaults;
+	uint64_t best = 0;
+	if (k == 0 || k > n)
+		return 0;
+	for (uint32_t i = 0; i < n; i++) {
+		uint64_t d = p->peers[i].pos.durable;
+		uint32_t reached = 0;
+		for (uint32_t j = 0; d > best && j < n; j++)
+			reached += p->peers[j].pos.durable >= d;
+		if (d > best && reached >= k)
+			best = d;
+	}
+	return best;
+}
+
+/* When the oldest acknowledged record above lsn was acknowledged, at the earliest
+ * (struct hw_ahead); INT64_MAX when lsn holds every one. */
+static int64_t acked_after(const struct hw_ahead *a, uint64_t lsn)
+{
+	if (lsn >= a->acked)
+		return INT64_MAX;
+	if (lsn < a->base)
+		return a->t0_ms;
+	for (uint32_t i = 0; i < a->count; i++) {
+		const struct hw_ahead_span *s = &a->span[(a->head + i) % HW_AHEAD_SPANS];
+		if (s->lsn > lsn)
+			return s->at_ms;
+	}
+	HW_ASSERT(!"the newest span ends at acked");
+	return a->t0_ms;
+}
+
+/* Records up to lsn are acknowledged at now_ms (those already were keep their time). */
+static void ahead_acked(struct hw_ahead *a, uint64_t lsn, int64_t now_ms)
+{
+	if (lsn <= a->acked)
+		return;
+	a->acked = lsn;
+	if (a->count > 0 && now_ms - span_at(a, a->count - 1)->at_ms < a->gap_ms) {
+		span_at(a, a->count - 1)->lsn = lsn; /* its older time covers them */
+		return;
+	}
+	if (a->count == HW_AHEAD_SPANS) { /* the two oldest merge: the older time stays */
+		span_at(a, 1)->at_ms = span_at(a, 0)->at_ms;
+		a->head = (a->head + 1) % HW_AHEAD_SPANS;
+		a->count--;
+	}
+	*span_at(a, a->count) = (struct hw_ahead_span){lsn, now_ms};
+	a->count++;
+	HW_ASSERT(a->count <= HW_AHEAD_SPANS);
+}
+
+/* Bring the rule to now_ms: forget spans every standby holds durable, find the oldest
+ * record at risk. Returns whether a waiter in mode local or received may be released:
+ * commits run ahead by at most max_ahead_ms (always, with the rule off). */
+static bool ahead_begin(struct hw_primary *p, int64_t now_ms)
+{
+	struct hw_ahead *a = &p->ahead;
+	if (p->cfg.max_ahead_ms <= 0)
+		return true;
+	if (!a->t0_set) {
+		a->t0_ms = now_ms;
+		a->t0_set = true;
+	}
+	uint64_t everywhere = durable_on(p, p->cfg.standbys - p->cfg.vaults);
+	while (a->count > 0 && span_at(a, 0)->lsn <= everywhere) {
+		a->base = span_at(a, 0)->lsn;
+		a->head = (a->head + 1) % HW_AHEAD_SPANS;
+		a->count--;
+	}
+	a->oldest_ms = acked_after(a, durable_on(p, p->cfg.ahead_k));
+	return a->oldest_ms == INT64_MAX || now_ms - a->oldest_ms <= p->cfg.max_ahead_ms;
+}
+
+/* After the releases of an event: what they put at risk, and what the rule held. */
+static void ahead_end(struct hw_primary *p, uint32_t held, uint64_t held_lsn)
+{
+	struct hw_ahead *a = &p->ahead;
+	if (p->cfg.max_ahead_ms <= 0)
+		return;
+	a->oldest_ms = acked_after(a, durable_on(p, p->cfg.ahead_k));
+	a->held = held;
+	a->held_lsn = held_lsn;
+}
+
+/* The replay throttle (struct hw_replay), judged on the positions after an event. */
+static void replay_judge(struct hw_primary *p)
+{
+	struct hw_replay *r = &p->replay;
+	uint64_t budget = p->cfg.replay_budget;
+	if (budget == 0)
+		return;
+	r->peer = -1;
+	for (uint32_t i = 0; i < p->cfg.standbys - p->cfg.vaults; i++) {
+		const struct hw_pos *s = &p->peers[i].pos;
+		const struct hw_pos *b = r->peer < 0 ? NULL : &p->peers[r->peer].pos;
+		if (p->peers[i].connected &&
+		    (b == NULL || s->durable > b->durable ||
+		     (s->durable == b->durable && s->applied > b->applied)))
+			r->peer = (int)i;
+	}
+	const struct hw_pos *b = r->peer < 0 ? NULL : &p->peers[r->peer].pos;
+	r->backlog = b == NULL ? 0 : b->received - b->applied;
+	if (b == NULL)
+		r->closed = false;
+	else if (!r->closed)
+		r->closed = r->backlog >= budget;
+	else
+		r->closed = r->backlog >= budget - budget / HW_REPLAY_RESUME_DIV;
+}
+
+bool hw_primary_admits(const struct hw_primary *p)
+{
+	return !p->replay.closed;
+}
+
+int64_t hw_primary_ahead_ms(const struct hw_primary *p, int64_t now_ms)
+{
+	const struct hw_ahead *a = &p->ahead;
+	if (p->cfg.max_ahead_ms <= 0 || a->oldest_ms == INT64_MAX || now_ms < a->oldest_ms)
+		return 0;
+	return now_ms - a->oldest_ms;
+}
+
+int64_t hw_primary_acked_age_ms(const struct hw_primary *p, uint64_t lsn, int64_t now_ms)
+{
+	const struct hw_ahead *a = &p->ahead;
+	if (p->cfg.max_ahead_ms <= 0 || !a->t0_set)
+		return 0;
+	int64_t at = acked_after(a, lsn);
+	return at == INT64_MAX || now_ms < at ? 0 : now_ms - at;
+}
+
+/* ---------------------------------------------------------------- releases */
+
 static uint32_t standbys_connected(const struct hw_primary *p)
 {
 	uint32_t n = 0;
@@ -119,10 +266,13 @@ static void pop_released(struct hw_primary *p)
  * stricter mode. Every mode needs lsn <= local_durable, and LSNs do not decrease, so the
  * scan stops at the first waiter beyond it. The same scan finds the waiters held for lack
  * of standbys (p->hold). */
-static void release_ready(struct hw_primary *p, struct hw_acts *out)
+static void release_ready(struct hw_primary *p, int64_t now_ms, struct hw_acts *out)
 {
 	struct hw_hold hold = {.connected = standbys_connected(p)};
-	bool room = true; /* once out is full the scan goes on for the hold alone */
+	bool lead_ok = ahead_begin(p, now_ms); /* the RPO t rule lets local, received go */
+	uint32_t lead_held = 0;
+	uint64_t lead_lsn = 0;
+	bool room = true; /* once out is full the scan goes on for the holds alone */
 	for (uint32_t i = 0; i < p->w_count; i++) {
 		struct hw_waiter *w = waiter_at(p, i);
 		if (w->lsn > p->local_durable)
@@ -138,11 +288,19 @@ static void release_ready(struct hw_primary *p, struct hw_acts *out)
 			}
 			continue;
 		}
+		if (!lead_ok && w->mode <= HW_MODE_RECEIVED) {
+			if (lead_held++ == 0)
+				lead_lsn = w->lsn;
+			continue;
+		}
 		struct hw_act a = {.type = HW_ACT_RELEASE, .token = w->token, .lsn = w->lsn};
 		room = room && push(out, &a);
 		w->released = room;
+		if (room && p->cfg.max_ahead_ms > 0)
+			ahead_acked(&p->ahead, w->lsn, now_ms);
 	}
 	p->hold = hold;
+	ahead_end(p, lead_held, lead_lsn);
 	pop_released(p);
 }
 
@@ -199,17 +357,17 @@ static void send_window(struct hw_primary *p, uint32_t i, int64_t now_ms, struct
 	peer->last_tx_ms = now_ms;
 }
 
-/* Everything an event may owe: drops, releases, and (when the event carries the time)
- * sends. Releases go before sends: a client waiting is the latency that matters. */
-static void progress(struct hw_primary *p, bool have_now, int64_t now_ms, struct hw_acts *out)
+/* Everything an event may owe: drops, releases, and (sends set) sends. Releases go
+ * before sends: a client waiting is the latency that matters. The replay throttle is
+ * judged last, on the positions the event left. */
+static void progress(struct hw_primary *p, int64_t now_ms, bool sends, struct hw_acts *out)
 {
 	for (uint32_t i = 0; i < p->cfg.standbys; i++)
 		flush_drop(p, i, out);
-	release_ready(p, out);
-	if (!have_now)
-		return;
-	for (uint32_t i = 0; i < p->cfg.standbys; i++)
+	release_ready(p, now_ms, out);
+	for (uint32_t i = 0; sends && i < p->cfg.standbys; i++)
 		send_window(p, i, now_ms, out);
+	replay_judge(p);
 }
 
 static void check_primary(const struct hw_primary *p)
@@ -225,6 +383,9 @@ void hw_primary_init(struct hw_primary *p, const struct hw_repl_config *cfg, uin
 	HW_ASSERT(cfg->vaults <= cfg->standbys);
 	HW_ASSERT(cfg->window_records >= 1);
 	HW_ASSERT(cfg->waiters_max >= 1 && waiters != NULL);
+	HW_ASSERT(cfg->max_ahead_ms >= 0);
+	HW_ASSERT(cfg->max_ahead_ms == 0 ||
+		  (cfg->ahead_k >= 1 && cfg->ahead_k <= cfg->standbys - cfg->vaults));
 	memset(p, 0, sizeof *p);
 	p->cfg = *cfg;
 	p->epoch = epoch;
@@ -232,6 +393,13 @@ void hw_primary_init(struct hw_primary *p, const struct hw_repl_config *cfg, uin
 	p->local_durable = last_lsn;
 	p->waiters = waiters;
 	p->vault_limit = UINT64_MAX;
+	/* what the store holds may have been acknowledged: from the first event on */
+	p->ahead.base = p->ahead.acked = last_lsn;
+	p->ahead.gap_ms = cfg->max_ahead_ms / (HW_AHEAD_SPANS / 2) > 1
+				  ? cfg->max_ahead_ms / (HW_AHEAD_SPANS / 2)
+				  : 1;
+	p->ahead.oldest_ms = INT64_MAX;
+	p->replay.peer = -1;
 	memset(waiters, 0, sizeof *waiters * cfg->waiters_max);
 }
 
@@ -258,11 +426,11 @@ void hw_primary_on_append(struct hw_primary *p, uint64_t last_lsn, int64_t now_m
 	HW_ASSERT(last_lsn >= p->last_lsn);
 	p->last_lsn = last_lsn;
 	check_primary(p);
-	progress(p, true, now_ms, out);
+	progress(p, now_ms, true, out);
 }
 
 void hw_primary_on_submit(struct hw_primary *p, uint64_t token, uint64_t lsn, enum hw_mode mode,
-			  uint32_t k, struct hw_acts *out)
+			  uint32_t k, int64_t now_ms, struct hw_acts *out)
 {
 	HW_ASSERT(hw_primary_can_wait(p, 1));
 	HW_ASSERT((unsigned)mode < HW_MODES);
@@ -276,15 +444,15 @@ void hw_primary_on_submit(struct hw_primary *p, uint64_t token, uint64_t lsn, en
 	p->w_count++;
 	if (mode == HW_MODE_RECEIVED)
 		p->receipt_wanted = max_u64(p->receipt_wanted, lsn);
-	progress(p, false, 0, out);
+	progress(p, now_ms, false, out);
 }
 
-void hw_primary_on_durable(struct hw_primary *p, uint64_t lsn, struct hw_acts *out)
+void hw_primary_on_durable(struct hw_primary *p, uint64_t lsn, int64_t now_ms, struct hw_acts *out)
 {
 	HW_ASSERT(lsn <= p->last_lsn);
 	p->local_durable = max_u64(p->local_durable, lsn);
 	check_primary(p);
-	progress(p, false, 0, out);
+	progress(p, now_ms, false, out);
 }
 
 void hw_primary_on_connect(struct hw_primary *p, uint32_t peer, uint64_t its_lsn, int64_t now_ms,
@@ -297,7 +465,7 @@ void hw_primary_on_connect(struct hw_primary *p, uint32_t peer, uint64_t its_lsn
 		/* It holds entries we never wrote: not our chain, whatever the driver saw. */
 		pr->connected = false;
 		pr->drop_code = HW_EPROTOCOL;
-		progress(p, true, now_ms, out);
+		progress(p, now_ms, true, out);
 		return;
 	}
 	pr->connected = true;
@@ -305,7 +473,7 @@ void hw_primary_on_connect(struct hw_primary *p, uint32_t peer, uint64_t its_lsn
 	pr->pos = (struct hw_pos){its_lsn, its_lsn, its_lsn};
 	pr->last_rx_ms = now_ms;
 	pr->last_tx_ms = now_ms;
-	progress(p, true, now_ms, out);
+	progress(p, now_ms, true, out);
 }
 
 void hw_primary_on_ack(struct hw_primary *p, uint32_t peer, const struct hw_pos *pos,
@@ -318,7 +486,7 @@ void hw_primary_on_ack(struct hw_primary *p, uint32_t peer, const struct hw_pos 
 	if (pos->received > pr->sent || pos->durable > pos->received ||
 	    pos->applied > pos->durable) {
 		drop_peer(p, peer, HW_EPROTOCOL, out);
-		progress(p, true, now_ms, out);
+		progress(p, now_ms, true, out);
 		return;
 	}
 	/* Field by field: the maximum of two orderly acks is still orderly. */
@@ -328,7 +496,7 @@ void hw_primary_on_ack(struct hw_primary *p, uint32_t peer, const struct hw_pos 
 	pr->last_rx_ms = now_ms;
 	HW_ASSERT(pr->pos.applied <= pr->pos.durable && pr->pos.durable <= pr->pos.received);
 	HW_ASSERT(pr->pos.received <= pr->sent);
-	progress(p, true, now_ms, out);
+	progress(p, now_ms, true, out);
 }
 
 void hw_primary_on_disconnect(struct hw_primary *p, uint32_t peer)
@@ -344,7 +512,7 @@ void hw_primary_on_tick(struct hw_primary *p, int64_t now_ms, struct hw_acts *ou
 		if (pr->connected && now_ms - pr->last_rx_ms > p->cfg.peer_timeout_ms)
 			drop_peer(p, i, HW_ESILENT, out);
 	}
-	progress(p, true, now_ms, out);
+	progress(p, now_ms, true, out);
 	for (uint32_t i = 0; i < p->cfg.standbys; i++) {
 		struct hw_peer *pr = &p->peers[i];
 		if (!pr->connected || now_ms - pr->last_tx_ms < p->cfg.heartbeat_ms)
@@ -369,6 +537,8 @@ void hw_primary_fail_all(struct hw_primary *p, int code, struct hw_acts *out)
 		w->released = true;
 	}
 	p->hold = (struct hw_hold){.connected = standbys_connected(p)};
+	p->ahead.held = 0; /* nor does the rule hold any */
+	p->ahead.held_lsn = 0;
 	pop_released(p);
 }
 

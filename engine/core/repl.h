@@ -116,6 +116,14 @@ struct hw_repl_config {
 	uint32_t k_min;          /* a submit in a mode other than local waits for at least
 				  * this many standbys, whatever k it asks for: a failover's
 				  * majorities then hold it (hw_el_k_min; 0: none) */
+	/* The targets' back-pressure (DESIGN.md "Targets, not knobs"); 0 turns each off. */
+	int64_t max_ahead_ms;   /* RPO t: the lead rule below (struct hw_ahead), > 0 */
+	uint32_t ahead_k;       /* standbys (never a vault) a record must be durable on to
+				 * stop counting for it: 1 .. standbys - vaults when max_ahead_ms
+				 * is set */
+	uint64_t replay_budget; /* records: admission closes while the standby a failover
+				 * would promote holds this many received and not applied
+				 * (hw_primary_admits) */
 };
 
 /* A submit waiting for its rule. */
@@ -148,6 +156,61 @@ struct hw_hold {
 	uint8_t k;          /* its k, k_min applied */
 };
 
+/* The RPO t rule ("lead"): a waiter in mode local or received whose own rule holds is
+ * released only while the oldest acknowledged record that is not durable on ahead_k
+ * standbys was acknowledged at most max_ahead_ms ago (how far commits run ahead); else
+ * it is held until standbys catch up. Waiters in mode durable or applied are never held
+ * by it: their release makes nothing newer at risk. "Acknowledged" is the highest LSN released with
+ * success (acked): every record up to it counts, from the time it first was.
+ *
+ * The ack times live in a ring of spans, each (last LSN, time): the records after the
+ * previous span's LSN up to its own were acknowledged at its time or later. Spans cover
+ * (base, acked]; records at or below base were acknowledged no earlier than t0_ms (the
+ * first event this primary saw: what the store held at init counts from then, and so
+ * does a span trimmed away before a standby came back with less). Memory is fixed,
+ * and every approximation keeps the older time, so the rule can only hold earlier,
+ * never later:
+ *   - an ack within gap_ms of the newest span joins it (gap_ms = max_ahead_ms /
+ *     (HW_AHEAD_SPANS / 2), at least 1 ms: the rule holds at most that much early, and
+ *     the ring spans twice max_ahead_ms before it fills, by when the rule holds anyway);
+ *   - with the ring full the two oldest spans merge, keeping the older time;
+ *   - spans at or below what every standby (never a vault) holds durable are trimmed.
+ * Only reached through repl.c; kept here so that tests and status may look. */
+#define HW_AHEAD_SPANS 64u
+
+struct hw_ahead_span {
+	uint64_t lsn;
+	int64_t at_ms;
+};
+
+struct hw_ahead {
+	struct hw_ahead_span span[HW_AHEAD_SPANS]; /* ring: LSNs and times ascending */
+	uint32_t head, count;
+	uint64_t base;  /* spans cover (base, acked] */
+	uint64_t acked; /* highest LSN released with success (the init head at first) */
+	int64_t gap_ms; /* a new span at most this often */
+	int64_t t0_ms;  /* when the first event came; valid once t0_set */
+	bool t0_set;
+	int64_t oldest_ms; /* ack time of the oldest acknowledged record not durable on
+			    * ahead_k standbys after the last event; INT64_MAX: none */
+	uint32_t held;     /* waiters the rule held at the last event that releases */
+	uint64_t held_lsn; /* the oldest one's; 0 when none */
+};
+
+/* The replay throttle: admission (hw_primary_admits) closes when the best connected
+ * standby (the most durable, then the most applied: whom the witness would favour) holds
+ * replay_budget or more records received and not applied (a promoted standby's writer
+ * applies everything it was handed: received, not only durable), and opens again once
+ * that falls below replay_budget - replay_budget / HW_REPLAY_RESUME_DIV (hysteresis: not
+ * a flip per ack). No standby connected: open (none to promote, none to predict). */
+#define HW_REPLAY_RESUME_DIV 8u
+
+struct hw_replay {
+	bool closed;
+	int peer;         /* the standby judged at the last event; -1: none connected */
+	uint64_t backlog; /* its received - applied then */
+};
+
 struct hw_primary {
 	struct hw_repl_config cfg;
 	uint64_t epoch;
@@ -162,6 +225,8 @@ struct hw_primary {
 	struct hw_hold hold;     /* as the last event that releases found it (every one but
 				  * on_disconnect and set_vault_limit: the next tick sees those);
 				  * fail_all clears it (what it fails waits for no standby) */
+	struct hw_ahead ahead;   /* the RPO t rule (cfg.max_ahead_ms > 0), as of the last event */
+	struct hw_replay replay; /* the replay throttle (cfg.replay_budget > 0), likewise */
 };
 
 /* A cap that no single event overflows: a release per waiter plus a drop, a send and a
@@ -187,6 +252,25 @@ void hw_primary_set_vault_limit(struct hw_primary *p, uint64_t lsn);
  * more (back-pressure) until a release frees a slot. */
 bool hw_primary_can_wait(const struct hw_primary *p, uint32_t more);
 
+/* May the driver take a new submit, as far as the replay throttle goes (struct
+ * hw_replay; always true with cfg.replay_budget 0)? When it is false the driver stops
+ * taking submits, as for want of room, and takes them again after an event that made it
+ * true: every event re-judges it. */
+bool hw_primary_admits(const struct hw_primary *p);
+
+/* How far commits run ahead at now_ms (the RPO t rule's measure): how long ago the
+ * oldest acknowledged record that is not durable on cfg.ahead_k standbys was
+ * acknowledged (at most: see struct hw_ahead), as of the last event; 0 when there is
+ * none or the rule is off. The driver may refuse new submits while it is past
+ * cfg.max_ahead_ms rather than let them wait ([failover] rpo_action = fail). */
+int64_t hw_primary_ahead_ms(const struct hw_primary *p, int64_t now_ms);
+
+/* How long ago, at now_ms, the oldest acknowledged record above lsn was acknowledged (at
+ * most, as above): what a standby durable through lsn would lose in a failover, in time.
+ * 0 when lsn holds every acknowledged record. For status (not the hot path: it scans
+ * the ring). */
+int64_t hw_primary_acked_age_ms(const struct hw_primary *p, uint64_t lsn, int64_t now_ms);
+
 /* Could a submit in mode with k ever be released? LOCAL: always (k is ignored). Other
  * modes: k <= cfg.standbys - cfg.vaults. The core lets an impossible waiter wait forever (until
  * fail_all); the driver calls this first and refuses such a submit with HW_ECONFIG. */
@@ -199,7 +283,7 @@ bool hw_primary_k_possible(const struct hw_primary *p, enum hw_mode mode, uint32
 void hw_primary_on_append(struct hw_primary *p, uint64_t last_lsn, int64_t now_ms,
 			  struct hw_acts *out);
 
-/* A submit (token) got lsn and waits for mode from k standbys. Requires
+/* A submit (token) got lsn at now_ms and waits for mode from k standbys. Requires
  * hw_primary_can_wait(p, 1) and lsn >= every waiting LSN (LSNs are given out in order).
  * Releases at once if the rule already holds (e.g. LOCAL and lsn already durable). An
  * impossible k waits forever: see hw_primary_k_possible(). May come before the
@@ -207,11 +291,11 @@ void hw_primary_on_append(struct hw_primary *p, uint64_t last_lsn, int64_t now_m
  * first makes the SEND of its entry ask for a receipt (else its peers' durable acks
  * release it, later). */
 void hw_primary_on_submit(struct hw_primary *p, uint64_t token, uint64_t lsn, enum hw_mode mode,
-			  uint32_t k, struct hw_acts *out);
+			  uint32_t k, int64_t now_ms, struct hw_acts *out);
 
-/* The local commit up to lsn is durable (lsn <= last_lsn; a lower value than before is
- * ignored). Releases the waiters whose rule now holds. */
-void hw_primary_on_durable(struct hw_primary *p, uint64_t lsn, struct hw_acts *out);
+/* The local commit up to lsn is durable at now_ms (lsn <= last_lsn; a lower value than
+ * before is ignored). Releases the waiters whose rule now holds. */
+void hw_primary_on_durable(struct hw_primary *p, uint64_t lsn, int64_t now_ms, struct hw_acts *out);
 
 /* Standby peer (< cfg.standbys) connected; the driver has checked that its chain
  * matches ours up to its_lsn, everything it holds durable. Its positions and sent become
