@@ -381,21 +381,24 @@ static void print_timers_failover(const struct hw_tg_input *in, const struct hw_
 	       in->client_silence_ms + p->resume_ms);
 	if (p->backlog_over_budget)
 		printf("  warning: the backlog now is past the replay budget: the primary "
-		       "throttles submits until the standbys catch up\n");
+		       "takes no new submit until it is 1/8 below it\n");
 }
 
 static void print_commit(const struct inputs *x, const struct hw_tg_plan *p)
 {
 	const struct hw_tg_input *in = &x->in;
-	char b[32];
+	char b[32], c[32];
 	printf("\ncommit rule (rpo %s)\n", dur(in->rpo_ms, b, sizeof b));
 	if (p->rule == HW_TG_RULE_DURABLE)
 		printf("  a commit returns when durable on %u standby%s: no acknowledged loss\n",
 		       p->k, p->k == 1 ? "" : "s");
 	else
-		printf("  commits run ahead of the standbys by at most %s, then block: a "
-		       "failover loses at most the last %s of acknowledged submits\n",
-		       dur(p->max_ahead_ms, b, sizeof b), b);
+		printf("  commits run ahead of the standbys by at most %s (rpo %s less a %" PRId64
+		       " ms margin for the witness's view of it), then block (or fail: "
+		       "[failover] rpo_action): a failover loses at most the last %s of "
+		       "acknowledged submits\n",
+		       dur(p->max_ahead_ms, b, sizeof b), dur(in->rpo_ms, c, sizeof c),
+		       p->ahead_margin_ms, c);
 	if (in->rpo_ms == 0 && x->voters != 0)
 		printf("  %u voters: an rpo 0 commit waits for at least k_min %u standbys, "
 		       "whatever "
@@ -509,6 +512,7 @@ static void json_commit(struct hw_json *j, const struct hw_tg_plan *p)
 		hw_json_kv_uint(j, "k", p->k);
 	} else {
 		hw_json_kv_int(j, "max_ahead_ms", p->max_ahead_ms);
+		hw_json_kv_int(j, "ahead_margin_ms", p->ahead_margin_ms);
 	}
 	hw_json_kv_double(j, "latency_us", p->commit_latency_us);
 	hw_json_kv_double(j, "throughput_cost", p->throughput_cost);

@@ -202,9 +202,18 @@ static void live_state(struct hw_node *n, struct hw_tg_live *l, const struct hw_
 		l->n_standbys = n->cfg.n_standbys;
 		for (uint32_t i = 0; i < n->cfg.n_standbys; i++) {
 			const struct hw_peer *p = &n->core.peers[i];
-			l->sb[i] = (struct hw_tg_standby){
-				n->cfg.standbys[i], p->connected,   p->pos.received,
-				p->pos.durable,     p->pos.applied, since_ms(now, p->last_rx_ms)};
+			/* what it lacks, in time: the RPO t rule keeps those times */
+			int64_t lacks =
+				n->core.cfg.max_ahead_ms > 0
+					? hw_primary_acked_age_ms(&n->core, p->pos.durable, now)
+					: -1;
+			l->sb[i] = (struct hw_tg_standby){n->cfg.standbys[i],
+							  p->connected,
+							  p->pos.received,
+							  p->pos.durable,
+							  p->pos.applied,
+							  since_ms(now, p->last_rx_ms),
+							  lacks};
 		}
 		if (n->voters != NULL)
 			live_electors(n, l);
@@ -217,9 +226,13 @@ static void live_state(struct hw_node *n, struct hw_tg_live *l, const struct hw_
 		l->committed_lsn = hw_voters_el(n->voters)->w_committed_seen;
 	l->n_standbys = 1;
 	/* it judges itself, running whether or not its primary's link is up */
-	l->sb[0] = (struct hw_tg_standby){n->cfg.node_id,     true,
-					  n->sb.pos.received, n->sb.pos.durable,
-					  n->sb.pos.applied,  since_ms(now, n->sb.last_rx_ms)};
+	l->sb[0] = (struct hw_tg_standby){n->cfg.node_id,
+					  true,
+					  n->sb.pos.received,
+					  n->sb.pos.durable,
+					  n->sb.pos.applied,
+					  since_ms(now, n->sb.last_rx_ms),
+					  -1 /* it knows no ack times */};
 	if (n->voters != NULL)
 		live_electors(n, l);
 }

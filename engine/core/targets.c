@@ -205,7 +205,23 @@ static int refuse_clients(const struct hw_tg_input *in, struct hw_tg_plan *plan)
 	return HW_ERANGE;
 }
 
-static void commit_rule(const struct hw_tg_input *in, struct hw_tg_plan *plan)
+/* "rpo T ms is not above the M ms the witness's view of it may be off by (...)" */
+static int refuse_margin(const struct hw_tg_input *in, struct hw_tg_plan *plan)
+{
+	struct why w = {plan->why, 0};
+	put(&w, "rpo ");
+	put_i64(&w, in->rpo_ms);
+	put(&w, " ms is not above the ");
+	put_i64(&w, plan->ahead_margin_ms);
+	put(&w, " ms the witness's view of it may be off by (");
+	put_i64(&w, HW_TG_JITTER_FACTOR);
+	put(&w, " x p99 heartbeat delay ");
+	put_i64(&w, in->jitter_p99_us);
+	put(&w, " us, clock drift): choose rpo 0 or a longer rpo");
+	return HW_ERANGE;
+}
+
+static int commit_rule(const struct hw_tg_input *in, struct hw_tg_plan *plan)
 {
 	if (in->rpo_ms == 0) {
 		plan->rule = HW_TG_RULE_DURABLE;
@@ -213,11 +229,16 @@ static void commit_rule(const struct hw_tg_input *in, struct hw_tg_plan *plan)
 		plan->commit_latency_us = in->commit_durable_us;
 		if (in->commit_durable_us > in->commit_local_us && in->commit_durable_us > 0.0)
 			plan->throughput_cost = 1.0 - in->commit_local_us / in->commit_durable_us;
-		return;
+		return 0;
 	}
 	plan->rule = HW_TG_RULE_AHEAD;
-	plan->max_ahead_ms = in->rpo_ms;
+	plan->ahead_margin_ms =
+		plan->renew_min_ms + (2 * drift_ppm(in) * in->rpo_ms + 999999) / 1000000;
+	if (in->rpo_ms <= plan->ahead_margin_ms)
+		return refuse_margin(in, plan);
+	plan->max_ahead_ms = in->rpo_ms - plan->ahead_margin_ms;
 	plan->commit_latency_us = in->commit_local_us;
+	return 0;
 }
 
 int hw_tg_plan(const struct hw_tg_input *in, struct hw_tg_plan *plan)
@@ -254,7 +275,9 @@ int hw_tg_plan(const struct hw_tg_input *in, struct hw_tg_plan *plan)
 	plan->replay_budget_records =
 		(uint64_t)((double)plan->replay_ms * in->replay_rate / 1000.0);
 	plan->backlog_over_budget = in->backlog_records > plan->replay_budget_records;
-	commit_rule(in, plan);
+	rc = commit_rule(in, plan);
+	if (rc != 0)
+		return rc;
 	plan->false_failovers_per_year = hw_tg_false_failovers_per_year(
 		plan->detection_ms, plan->renew_ms, in->jitter_p99_us, in->jitter_spread_us);
 	return 0;
@@ -355,6 +378,7 @@ static void terms(const struct hw_tg_live *l, const struct hw_tg_plan *plan, str
 		if ((double)o->backlog_ms < ms)
 			o->backlog_ms++;
 		o->loss_records = l->committed_lsn > s->durable ? l->committed_lsn - s->durable : 0;
+		o->loss_age_ms = o->loss_records == 0 ? 0 : s->lacks_ms;
 	} else {
 		/* nobody to promote now: a standby that returns brings what it last said it
 		 * held durable, at best the most any of them did */
@@ -363,6 +387,7 @@ static void terms(const struct hw_tg_live *l, const struct hw_tg_plan *plan, str
 			if (l->sb[i].durable > known)
 				known = l->sb[i].durable;
 		o->loss_records = l->committed_lsn > known ? l->committed_lsn - known : 0;
+		o->loss_age_ms = -1;
 	}
 	if (plan == NULL)
 		return;
@@ -612,6 +637,15 @@ static void why_targets(const struct hw_tg_live *l, struct hw_tg_now *o)
 	put_u64(&p, l->committed_lsn - o->loss_records + 1);
 	put(&p, "..");
 	put_u64(&p, l->committed_lsn);
+	if (l->rpo_ms > 0 && o->loss_age_ms >= 0) {
+		put(&p, ", the oldest acknowledged ");
+		put_i64(&p, o->loss_age_ms);
+		put(&p, " ms ago");
+	} else if (l->rpo_ms > 0 && o->best >= 0) { /* a standby knows no ack times */
+		put(&p, ", judged by when the primary was last heard, ");
+		put_i64(&p, l->sb[o->best].silent_ms);
+		put(&p, " ms ago");
+	}
 	put(&p, o->rpo_holds ? "), within the rpo " : "), more than the rpo ");
 	put_i64(&p, l->rpo_ms);
 	put(&p, " ms allows");
@@ -649,11 +683,14 @@ void hw_tg_now(const struct hw_tg_live *l, const struct hw_tg_plan *plan, struct
 		refuse_text(out->failover_why, no);
 		return;
 	}
-	/* heard within the rpo: what the witness's committed samples allow at RPO t */
-	bool within =
-		out->best >= 0 && (out->loss_records == 0 ||
-				   (l->rpo_ms > 0 && l->sb[out->best].silent_ms != HW_TG_NEVER &&
-				    l->sb[out->best].silent_ms <= l->rpo_ms));
+	/* at RPO t, what the witness's committed samples allow: what it lacks was all
+	 * acknowledged within t (by its primary's heartbeat when that is not known) */
+	int64_t age = out->best < 0 ? -1 : out->loss_age_ms;
+	int64_t silent = out->best < 0 ? HW_TG_NEVER : l->sb[out->best].silent_ms;
+	bool within = out->best >= 0 &&
+		      (out->loss_records == 0 ||
+		       (l->rpo_ms > 0 && (age >= 0 ? age <= l->rpo_ms
+						   : silent != HW_TG_NEVER && silent <= l->rpo_ms)));
 	out->automatic = within;
 	out->rto_holds = within && out->failover_ms <= l->rto_ms;
 	out->rpo_holds = within;

@@ -5,8 +5,12 @@
  * Failover time = detection + election + replay + resume, and the plan keeps it <= rto:
  *   - election and resume are measured (passed in); replay of the standby's unapplied
  *     backlog is what the RTO leaves once detection is chosen: the replay budget, in
- *     records, is (rto - detection - election - resume) x replay rate, and the primary
- *     throttles submits before a standby's backlog passes it.
+ *     records, is (rto - detection - election - resume) x replay rate. A primary with
+ *     [failover] takes no new submit while the standby a failover would promote holds
+ *     that many records received and not applied, and takes them again once it is
+ *     1/8 below (engine/core/repl.h struct hw_replay). What it took before it stopped
+ *     still reaches that standby, so the backlog may pass the budget by the submits in
+ *     flight (at most waiters_max) and the entries in flight to it (window_records).
  *   - detection gets half of what remains after election, resume and the replay of the
  *     backlog already there, capped at HW_TG_DETECTION_MAX_MS (a longer wait rides out no
  *     more false alarms worth having: a stall that long is a failure to handle), and
@@ -19,8 +23,24 @@
  *       detection_ms = lease_ms + drift_margin_ms (a standby must not win while the old
  *                    lease may be valid)
  *     When even the minimum does not fit, the plan is refused with a reason in words.
- *   - commit rule: RPO 0 waits for `durable` on k standbys; RPO t lets commits run ahead
- *     of the standbys by at most t, then blocks.
+ *   - commit rule: RPO 0 waits for `durable` on k standbys. RPO t lets commits run ahead
+ *     of the standbys by at most max_ahead_ms = t - ahead_margin_ms: a submit in mode
+ *     local or received is acknowledged only while the oldest acknowledged record that
+ *     is not durable on k standbys was acknowledged at most max_ahead_ms ago; past it
+ *     acknowledgements are held until the standbys catch up (engine/core/repl.h struct
+ *     hw_ahead), and with [failover] rpo_action = fail new submits are refused meanwhile.
+ *     The margin: the witness promotes a standby automatically only if it holds the
+ *     committed LSN the primary reported t before its newest lease request, each request
+ *     stamped with the witness's own arrival time (engine/core/election.h). A request
+ *     that took longer to arrive than the one it is compared with, and clocks that drift
+ *     apart over t, shift that judgement younger, so
+ *       ahead_margin_ms = renew_min_ms + 2 x drift_ppm x t / 1e6 (rounded up),
+ *     renew_min_ms being HW_TG_JITTER_FACTOR p99 one-way delays (at least
+ *     HW_TG_RENEW_FLOOR_MS): ample for the difference of two delays. Not a renew
+ *     interval: the witness hears the primary once per renew interval, but with a coarse
+ *     history it compares against an older sample (a smaller LSN: looser), never a
+ *     newer one; and the renew interval may exceed t (rto 30 s makes it 2.5 s). A t at
+ *     or below the margin is refused: choose rpo 0.
  *
  * False failovers. A standby fails over falsely when the primary is alive but no
  * heartbeat arrives within detection_ms. Model (an assumption, stated so it can be
@@ -123,7 +143,7 @@ struct hw_tg_input {
 
 enum hw_tg_rule {
 	HW_TG_RULE_DURABLE = 0, /* RPO 0: a commit returns when durable on k standbys */
-	HW_TG_RULE_AHEAD = 1,   /* RPO t: local commits, at most max_ahead_ms ahead */
+	HW_TG_RULE_AHEAD = 1,   /* RPO t: local commits, held at max_ahead_ms ahead */
 };
 
 struct hw_tg_plan {
@@ -140,13 +160,14 @@ struct hw_tg_plan {
 	int64_t replay_ms; /* the replay budget in time */
 	int64_t resume_ms;
 	int64_t failover_ms;
-	uint64_t replay_budget_records; /* throttle before a backlog passes this */
+	uint64_t replay_budget_records; /* new submits wait while a backlog is this long */
 	int64_t replay_now_ms;          /* replaying the current backlog */
 	bool backlog_over_budget;       /* the current backlog is already past the budget */
 	/* commit rule */
 	enum hw_tg_rule rule;
 	uint32_t k;           /* DURABLE */
-	int64_t max_ahead_ms; /* AHEAD */
+	int64_t max_ahead_ms; /* AHEAD: rpo - ahead_margin_ms */
+	int64_t ahead_margin_ms; /* AHEAD: see "commit rule" above */
 	double commit_latency_us;
 	double throughput_cost; /* 0..1: throughput lost to the rule per closed-loop client,
 				 * 1 - local / durable latency under DURABLE, 0 under AHEAD */
@@ -165,8 +186,9 @@ void hw_tg_input_defaults(struct hw_tg_input *in, int64_t rto_ms, int64_t rpo_ms
  * e.g. "rto 200 ms leaves 40 ms for detection ... but the measured heartbeat jitter
  * (p99 15000 us) needs at least 150 ms", or "the assumed heartbeat jitter (p99 2000 us,
  * a LAN's: nothing measured) ..." when jitter_measured is false; or "rto 800 ms is
- * shorter than a hung primary's clients take: they notice after 1000 ms ..."). On error
- * the floors (renew_min_ms, detection_min_ms) are filled when they could be computed. */
+ * shorter than a hung primary's clients take: they notice after 1000 ms ..."; or an rpo
+ * t within the margin: "rpo 20 ms is not above the 21 ms ..."). On error the floors
+ * (renew_min_ms, detection_min_ms) are filled when they could be computed. */
 int hw_tg_plan(const struct hw_tg_input *in, struct hw_tg_plan *plan);
 
 /* The smallest RTO in allows, plan being hw_tg_plan's answer for it (its floors, filled
@@ -195,6 +217,9 @@ struct hw_tg_standby {
 	bool connected;
 	uint64_t received, durable, applied;
 	int64_t silent_ms; /* since it was last heard (>= 0); HW_TG_NEVER: never heard */
+	int64_t lacks_ms;  /* how long ago the oldest acknowledged record it lacks was
+			    * acknowledged (0: it lacks none; hw_primary_acked_age_ms); < 0:
+			    * not known (a standby judging itself knows no ack times) */
 };
 
 /* A voter an election without the primary would ask, as this node sees it now. */
@@ -249,8 +274,10 @@ struct hw_tg_now {
 	/* received but not applied on the standby a failover would promote, and its replay */
 	uint64_t backlog_records;
 	int64_t backlog_ms;
-	/* acknowledged records that standby lacks: a failover now loses them */
+	/* acknowledged records that standby lacks: a failover now loses them; how long ago
+	 * the oldest of them was acknowledged (its lacks_ms; < 0: not known) */
 	uint64_t loss_records;
+	int64_t loss_age_ms;
 	int best;       /* index in sb of the standby a failover promotes; -1: none connected */
 	bool automatic; /* a failover now would promote best without an operator */
 	bool rto_holds; /* automatic, and failover_ms <= rto */
@@ -263,10 +290,12 @@ struct hw_tg_now {
 /* Judge l against plan (the timers the node runs; NULL without failover) into *out: the
  * terms, data at risk, the standby promoted, whether each target holds and why, in
  * words. A standby is in sync when it holds every acknowledged record durable; at RPO 0
- * only an in-sync one is promoted automatically, at RPO t also one heard within t (the
- * witness's rule, engine/core/election.h). With no standby connected the loss counts
- * from the highest durable LSN known of any (as last heard). The RTO holds only if,
- * besides that and failover_ms <= rto:
+ * only an in-sync one is promoted automatically, at RPO t also one that lacks only
+ * records acknowledged within t (its lacks_ms <= t: the data, as the witness judges it,
+ * engine/core/election.h), or, when lacks_ms is not known (a standby judging itself),
+ * one that heard its primary within t. With no standby connected the loss counts from
+ * the highest durable LSN known of any (as last heard). The RTO holds only if, besides
+ * that and failover_ms <= rto:
  *   - the voters an election without the primary asks that are reached (electors) make
  *     a majority of l->voters: else no standby can be elected at all;
  *   - a standby's primary has not been silent longer than detection + election: else a

@@ -191,16 +191,23 @@ static void test_after_failover(void **state)
 	assert_null(strstr(f->out, "after_failover"));
 }
 
-/* RPO 5 s makes the rule "ahead by at most 5 s" at no throughput cost; --k is kept. */
+/* RPO 5 s makes the rule "ahead by at most 5 s less the margin" (the LAN defaults'
+ * renew floor, 20 ms, and 5 ms of drift) at no throughput cost; an rpo within the margin
+ * is refused; --k is kept. */
 static void test_rpo5s_ahead(void **state)
 {
 	struct fix *f = *state;
 	assert_int_equal(plan(f, "--rto", "30s", "--rpo", "5s", "--json", NULL), 0);
 	assert_non_null(strstr(f->out, "\"rule\":\"ahead\""));
-	assert_int_equal(jint(f->out, "commit", "max_ahead_ms"), 5000);
+	assert_int_equal(jint(f->out, "commit", "max_ahead_ms"), 4975);
+	assert_int_equal(jint(f->out, "commit", "ahead_margin_ms"), 25);
 	assert_non_null(strstr(f->out, "\"throughput_cost\":0.000000"));
 	assert_int_equal(plan(f, "--rto", "30s", "--rpo", "5s", NULL), 0);
-	assert_non_null(strstr(f->out, "ahead of the standbys by at most 5 s, then block"));
+	assert_non_null(strstr(f->out, "ahead of the standbys by at most 4975 ms (rpo 5 s less "
+				       "a 25 ms margin"));
+	assert_non_null(strstr(f->out, "then block (or fail: [failover] rpo_action)"));
+	assert_int_equal(plan(f, "--rto", "30s", "--rpo", "20ms", NULL), 1);
+	assert_non_null(strstr(f->err, "rpo 20 ms is not above the 21 ms"));
 	assert_int_equal(plan(f, "--rto", "30s", "--rpo", "0", "--k", "2", "--json", NULL), 0);
 	assert_int_equal(jint(f->out, "commit", "k"), 2);
 }

@@ -155,7 +155,9 @@ static void test_rpo0_durable(void **state)
 	assert_true(p.throughput_cost > 0.5555 && p.throughput_cost < 0.5556); /* 1 - 4/9 */
 }
 
-/* RPO 5 s makes the rule "may run ahead by at most 5 s", at local latency and no cost. */
+/* RPO 5 s makes the rule "may run ahead by at most 5 s less the margin", at local
+ * latency and no cost. The margin is the renew floor (10 p99 delays, at least 5 ms) plus
+ * two clocks' drift over the rpo; an rpo not above it is refused. */
 static void test_rpo5s_ahead(void **state)
 {
 	(void)state;
@@ -163,10 +165,24 @@ static void test_rpo5s_ahead(void **state)
 	struct hw_tg_plan p;
 	assert_int_equal(hw_tg_plan(&in, &p), 0);
 	assert_int_equal(p.rule, HW_TG_RULE_AHEAD);
-	assert_int_equal(p.max_ahead_ms, 5000);
+	assert_int_equal(p.ahead_margin_ms, 5 + 5); /* floor 5 ms; 2 x 500 ppm x 5 s */
+	assert_int_equal(p.max_ahead_ms, 4990);
 	assert_true(p.commit_latency_us == 400.0);
 	assert_true(p.throughput_cost == 0.0);
 	check_plan(&in, &p);
+	in.jitter_p99_us = 20000; /* renew floor 200 ms */
+	in.drift_ppm = 100;
+	assert_int_equal(hw_tg_plan(&in, &p), 0);
+	assert_int_equal(p.ahead_margin_ms, 200 + 1);
+	assert_int_equal(p.max_ahead_ms, 4799);
+	in.rpo_ms = 201;
+	assert_int_equal(hw_tg_plan(&in, &p), HW_ERANGE);
+	print_message("refused: %s\n", p.why);
+	assert_non_null(strstr(p.why, "rpo 201 ms is not above the 201 ms"));
+	assert_non_null(strstr(p.why, "choose rpo 0"));
+	in.rpo_ms = 202;
+	assert_int_equal(hw_tg_plan(&in, &p), 0);
+	assert_int_equal(p.max_ahead_ms, 1);
 }
 
 /* The false-failover estimate falls as detection grows (strictly, once heartbeats fall
@@ -383,7 +399,8 @@ static void test_now_behind(void **state)
 	assert_non_null(strstr(o.failover_why, "no standby connected"));
 }
 
-/* At RPO t a standby heard within t is promoted; k = 2 counts the second standby's gap;
+/* At RPO t a standby lacking only records acknowledged within t is promoted; k = 2
+ * counts the second standby's gap;
  * without failover nothing is promised. */
 static void test_now_rpo_k_static(void **state)
 {
@@ -393,6 +410,7 @@ static void test_now_rpo_k_static(void **state)
 	struct hw_tg_now o;
 	l.rpo_ms = 5000;
 	l.sb[0].durable = 980;
+	l.sb[0].lacks_ms = 4000; /* 981 was acknowledged 4 s ago */
 	hw_tg_now(&l, &p, &o);
 	assert_true(o.automatic && o.rpo_holds);
 	assert_non_null(strstr(o.failover_why, "within the rpo"));
@@ -412,6 +430,40 @@ static void test_now_rpo_k_static(void **state)
 	assert_int_equal(o.failover_ms, 0);
 	assert_int_equal(o.backlog_records, 400);
 	assert_non_null(strstr(o.failover_why, "no [failover]"));
+}
+
+/* At RPO t the verdict is by data: how long ago the oldest acknowledged record the
+ * standby a failover would promote lacks was acknowledged, not when it was last heard. A
+ * standby heard 10 ms ago that lacks 60,000 records, the oldest acknowledged 5 s ago,
+ * breaks an rpo of 1 s; one whose oldest missing record is 800 ms old keeps it. */
+static void test_now_rpo_by_data(void **state)
+{
+	(void)state;
+	struct hw_tg_live l = live2();
+	struct hw_tg_plan p = plan_2s();
+	struct hw_tg_now o;
+	l.rpo_ms = 1000;
+	l.durable_lsn = l.committed_lsn = 70000;
+	l.sb[0] = (struct hw_tg_standby){"s1", true, 10000, 10000, 10000, 10, 5000};
+	hw_tg_now(&l, &p, &o);
+	assert_int_equal(o.loss_records, 60000);
+	assert_int_equal(o.loss_age_ms, 5000);
+	assert_false(o.rpo_holds || o.automatic);
+	print_message("rpo: %s\n", o.rpo_why);
+	assert_non_null(strstr(o.rpo_why, "the oldest acknowledged 5000 ms ago), more than the "
+					  "rpo 1000 ms allows"));
+	assert_non_null(strstr(o.failover_why, "no in-sync standby"));
+	l.sb[0].lacks_ms = 800;
+	hw_tg_now(&l, &p, &o);
+	assert_true(o.rpo_holds && o.automatic);
+	assert_non_null(strstr(o.rpo_why, "800 ms ago), within the rpo 1000 ms"));
+	l.sb[0].lacks_ms = -1; /* not known: when it was heard decides */
+	hw_tg_now(&l, &p, &o);
+	assert_true(o.rpo_holds);
+	assert_non_null(strstr(o.rpo_why, "judged by when the primary was last heard, 10 ms"));
+	l.sb[0].silent_ms = 1001;
+	hw_tg_now(&l, &p, &o);
+	assert_false(o.rpo_holds);
 }
 
 /* A standby judges itself against its primary's durable LSN. */
@@ -665,6 +717,7 @@ int main(void)
 		cmocka_unit_test(test_sum_within_rto),
 		cmocka_unit_test(test_infeasible_refused),
 		cmocka_unit_test(test_rpo0_durable),
+		cmocka_unit_test(test_now_rpo_by_data),
 		cmocka_unit_test(test_rpo5s_ahead),
 		cmocka_unit_test(test_false_failovers_fall),
 		cmocka_unit_test(test_jitter_raises_minimum),
