@@ -494,6 +494,52 @@ static void status_hold_json(struct hw_json *j, const Hawser__Wire__V1__AckHold 
 	hw_json_object_end(j);
 }
 
+/* A primary's back-pressure from its targets (RpoHold, ReplayThrottle): a line each
+ * only while it acts. */
+static void status_targets_text(const Hawser__Wire__V1__Status *s)
+{
+	const Hawser__Wire__V1__RpoHold *r = s->rpo_hold;
+	const Hawser__Wire__V1__ReplayThrottle *t = s->replay_throttle;
+	if (r != NULL && r->held)
+		printf("  RPO HOLD for %" PRId64 " ms: %s\n", r->held_ms, str_or_empty(r->why));
+	if (t != NULL && t->throttled)
+		printf("  SUBMITS THROTTLED for %" PRId64 " ms: %s\n", t->throttled_ms,
+		       str_or_empty(t->why));
+}
+
+static void status_targets_json(struct hw_json *j, const Hawser__Wire__V1__Status *s)
+{
+	const Hawser__Wire__V1__RpoHold *r = s->rpo_hold;
+	const Hawser__Wire__V1__ReplayThrottle *t = s->replay_throttle;
+	if (r != NULL) {
+		hw_json_key(j, "rpo_hold");
+		hw_json_object_begin(j);
+		hw_json_kv_bool(j, "held", r->held);
+		hw_json_kv_int(j, "max_ahead_ms", r->max_ahead_ms);
+		hw_json_kv_int(j, "margin_ms", r->margin_ms);
+		hw_json_kv_int(j, "ahead_ms", r->ahead_ms);
+		hw_json_kv_uint(j, "submits", r->submits);
+		hw_json_kv_uint(j, "lsn", r->lsn);
+		hw_json_kv_int(j, "held_ms", r->held_ms);
+		hw_json_kv_uint(j, "k", r->k);
+		hw_json_kv_string(j, "action", str_or_empty(r->action));
+		hw_json_kv_string(j, "why", str_or_empty(r->why));
+		hw_json_object_end(j);
+	}
+	if (t != NULL) {
+		hw_json_key(j, "replay_throttle");
+		hw_json_object_begin(j);
+		hw_json_kv_bool(j, "throttled", t->throttled);
+		hw_json_kv_uint(j, "budget_records", t->budget_records);
+		hw_json_kv_uint(j, "resume_records", t->resume_records);
+		hw_json_kv_string(j, "standby", str_or_empty(t->standby));
+		hw_json_kv_uint(j, "backlog_records", t->backlog_records);
+		hw_json_kv_int(j, "throttled_ms", t->throttled_ms);
+		hw_json_kv_string(j, "why", str_or_empty(t->why));
+		hw_json_object_end(j);
+	}
+}
+
 static void status_print_text(const Hawser__Wire__V1__Status *s)
 {
 	printf("node %s: %s, epoch %" PRIu64 "\n", str_or_empty(s->node_id), role_name(s->role),
@@ -516,6 +562,7 @@ static void status_print_text(const Hawser__Wire__V1__Status *s)
 	printf("  submits %" PRIu64 ", rejected %" PRIu64 ", %.0f records/s, waiting %" PRIu64 "\n",
 	       s->submits, s->rejected, s->records_per_s, s->waiting);
 	status_hold_text(s->acks_held);
+	status_targets_text(s);
 	status_times_text(s->submit_last_second);
 	if (s->n_peers)
 		printf("  peers:\n");
@@ -580,6 +627,7 @@ static void status_print_json(const Hawser__Wire__V1__Status *s, struct hw_json 
 	hw_json_kv_bool(&j, "stale", s->stale);
 	status_print_peers_json(&j, s);
 	status_failover_json(&j, s->failover);
+	status_targets_json(&j, s);
 	hw_json_kv_int(&j, "time_ms", s->time_ms);
 	*jp = j;
 }
@@ -725,7 +773,10 @@ const struct hw_cli_cmd hw_cli_status = {
 	"  store, in it and waiting for its durability rule (last second, and since start in\n"
 	"  --json); when submits wait for standbys that are not connected (their k, or the\n"
 	"  k_min an rpo 0 failover cluster of 5 or more voters needs), ACKS HELD: how many,\n"
-	"  for how many standbys and why (--json: acks_held); per standby what it has\n"
+	"  for how many standbys and why (--json: acks_held); with [failover], RPO HOLD\n"
+	"  while the rpo's commit rule holds acknowledgements (rpo_hold) and SUBMITS\n"
+	"  THROTTLED while a standby's unapplied backlog is past the replay budget\n"
+	"  (replay_throttle); per standby what it has\n"
 	"  received, made durable and applied, with its lag in records and ms; the voters\n"
 	"  and k_min; the targets (rto, rpo, restore_rto),\n"
 	"  a failover now term by term (detection + election + replay + resume), the data\n"

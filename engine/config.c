@@ -116,6 +116,7 @@ enum seen_bit {
 	SEEN_CHECKPOINT_INTERVAL = 1u << 23,
 	SEEN_HB_P99 = 1u << 24,
 	SEEN_HB_SPREAD = 1u << 25,
+	SEEN_RPO_ACTION = 1u << 26,
 };
 
 /* [drills] keys: their own table and seen mask (parse.seen_drills), so the section can
@@ -520,6 +521,11 @@ static int set_failover(struct parse *p, unsigned bit, const char *key, const ch
 		*(bit == SEEN_HB_P99 ? &f->hb_p99_us : &f->hb_spread_us) = ms * 1000;
 		return 1;
 	}
+	case SEEN_RPO_ACTION:
+		if (strcmp(v, "block") != 0 && strcmp(v, "fail") != 0)
+			return fail(p, p->line, "'%s' = %s: block or fail", key, v);
+		f->rpo_fail = strcmp(v, "fail") == 0;
+		return 1;
 	default:
 		return set_duration(p, key, v, &f->rpo_ms);
 	}
@@ -588,6 +594,7 @@ static int set_key(struct parse *p, unsigned bit, const char *key, const char *n
 	case SEEN_RPO:
 	case SEEN_HB_P99:
 	case SEEN_HB_SPREAD:
+	case SEEN_RPO_ACTION:
 		return set_failover(p, bit, key, v);
 	case SEEN_CHECKPOINT_RECORDS:
 		return set_num(p, key, v, 0, CHECKPOINT_RECORDS_MAX, &c->checkpoint_records);
@@ -637,6 +644,7 @@ static const struct {
 	{"failover", "rpo", SEEN_RPO},
 	{"failover", "heartbeat_p99", SEEN_HB_P99},
 	{"failover", "heartbeat_spread", SEEN_HB_SPREAD},
+	{"failover", "rpo_action", SEEN_RPO_ACTION},
 };
 #define KEYS_COUNT (sizeof(keys) / sizeof(keys[0]))
 
@@ -1134,6 +1142,10 @@ static int check_failover(struct parse *p)
 		return fail(p, 0, "[failover] needs 'voters', 'witness', 'rto' and 'rpo'");
 	if (f->n_voters < 2)
 		return fail(p, 0, "'failover.voters' must list at least 2 nodes");
+	if ((p->seen & SEEN_RPO_ACTION) && f->rpo_ms == 0)
+		return fail(p, 0,
+			    "'failover.rpo_action' is for rpo > 0: at rpo 0 a submit "
+			    "waits for its standbys by its mode");
 	if ((p->seen & SEEN_HB_SPREAD) && !(p->seen & SEEN_HB_P99))
 		return fail(p, 0, "'failover.heartbeat_spread' needs 'failover.heartbeat_p99'");
 	if (f->hb_spread_us > f->hb_p99_us)

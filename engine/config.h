@@ -66,7 +66,11 @@
  *   witness_id = w1           ; its id (default "witness")
  *   rto = 30s                 ; recovery-time target: ms, s or m suffix
  *   rpo = 0                   ; recovery-point target: 0 (nothing acknowledged is lost)
- *                             ; or a time
+ *                             ; or a time: acknowledgements are then held while the
+ *                             ; standbys lack a record acknowledged longer ago than rpo
+ *                             ; minus a margin (`hawser plan` shows both)
+ *   rpo_action = block        ; rpo > 0 only: block (default: new submits wait with
+ *                             ; the held ones) or fail (refused at once, HW_EBEHIND)
  *
  * With [failover], node.role is the role a node prefers at start (the primary campaigns
  * first), node.listen is required on every node (voters reach each other there), the
@@ -161,6 +165,11 @@ struct hw_failover {
 	 * planned for (hawser plan --measure prints them); 0: the planner's defaults */
 	int64_t hb_p99_us;
 	int64_t hb_spread_us;
+	/* rpo_action = fail: at rpo > 0, while the standbys are further behind than the
+	 * commit rule allows, a new submit is refused at once with HW_EBEHIND (nothing
+	 * written) instead of waiting; block (the default): it waits, as one already taken
+	 * does either way (engine/core/targets.h "commit rule") */
+	bool rpo_fail;
 };
 
 /* Key files the procedure drill checks: a node has a handful (TLS, backup encryption). */

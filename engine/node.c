@@ -356,7 +356,8 @@ static void submit_times(const struct hw_stage_sums *sum, Hawser__Wire__V1__Subm
  * (session_take). */
 #define STATUS_BYTES_MAX                                                                           \
 	((HW_DRILL_WHAT_BYTES + HW_DRILL_REPORT_BYTES + 256) * HW_DRILL_KINDS +                    \
-	 3 * HW_TG_WHY_BYTES + HW_HOLD_WHY_BYTES + (HW_ID_CHARS_MAX + 128) * (HW_PEERS_MAX + 4))
+	 3 * HW_TG_WHY_BYTES + 3 * HW_HOLD_WHY_BYTES + 256 +                                       \
+	 (HW_ID_CHARS_MAX + 128) * (HW_PEERS_MAX + 4))
 _Static_assert(STATUS_BYTES_MAX <= HW_SESSION_REPLY_ROOM / 2,
 	       "a status fits the room a client's request is taken with");
 
@@ -374,6 +375,9 @@ static int send_status(struct hw_session *s)
 	Hawser__Wire__V1__SubmitTimes last, total;
 	Hawser__Wire__V1__AckHold held;
 	char held_why[HW_HOLD_WHY_BYTES];
+	Hawser__Wire__V1__RpoHold rpo;
+	Hawser__Wire__V1__ReplayThrottle replay;
+	char rpo_why[HW_HOLD_WHY_BYTES], replay_why[HW_HOLD_WHY_BYTES];
 	st.node_id = n->cfg.node_id;
 	st.epoch = n->epoch;
 	st.mode = (char *)hw_mode_name(n->cfg.mode);
@@ -394,6 +398,9 @@ static int send_status(struct hw_session *s)
 		st.submit_since_start = &total;
 		status_hold(n, &held, held_why);
 		st.acks_held = &held;
+		hw__targets_status(n, &rpo, &replay, rpo_why, replay_why);
+		st.rpo_hold = &rpo;
+		st.replay_throttle = &replay;
 	} else {
 		st.role = HAWSER__WIRE__V1__ROLE__STANDBY;
 		st.last_lsn = n->sb.pos.received;
@@ -676,6 +683,7 @@ void hw__node_do(struct hw_node *n, struct hw_acts *acts)
 	if (n->cfg.role == HW_ROLE_PRIMARY) {
 		hw__primary_room(n); /* the releases freed slots: paused readers go on */
 		hw__primary_hold_check(n);
+		hw__targets_check(n);
 		if (n->voters != NULL) /* after the releases and the standbys' acks of the event */
 			hw_primary_set_vault_limit(&n->core, hw__primary_safe_lsn(n));
 	}

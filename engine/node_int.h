@@ -159,6 +159,10 @@ struct hw_node {
 				 * after a promotion at least the epoch's first entry's */
 	bool acks_held;         /* "acks_held" logged, "acks_hold_ended" not yet */
 	int64_t acks_held_ms;   /* hw__node_now() when it was */
+	bool rpo_held;          /* "rpo_acks_held" logged, its end not yet (node_targets.c) */
+	int64_t rpo_held_ms;    /* hw__node_now() when it was */
+	bool replay_closed;     /* "replay_throttled" logged, its end not yet */
+	int64_t replay_closed_ms;
 	struct hw_segment *outbox_head; /* oldest */
 	struct hw_segment *outbox_tail;
 	struct hw_segment *outbox_hint; /* where the last lookup ended: streaming resumes
@@ -342,6 +346,29 @@ void hw__primary_hold_check(struct hw_node *n);
  * it fits in HW_HOLD_WHY_BYTES); "" when it holds none. */
 void hw__primary_hold_why(const struct hw_node *n, char *buf, size_t cap);
 #define HW_HOLD_WHY_BYTES 256
+
+/* node_targets.c: the back-pressure of the [failover] targets (see there). */
+/* The core's RPO t rule and replay throttle limits from the node's plan into *rc; left
+ * 0 (off) without [failover]. */
+void hw__targets_config(const struct hw_node *n, struct hw_repl_config *rc);
+/* May a submit be taken now? 0: yes; 1: not now, as for want of room (the replay
+ * throttle: taken once it opens); HW_EBEHIND: refuse it at once (rpo_action = fail while
+ * the RPO t rule holds acknowledgements). system: the node's own record, always taken. */
+int hw__targets_admit(struct hw_node *n, bool system);
+/* Log a hold or throttle that began or ended, once each; an opened throttle lets paused
+ * submits go on. After every batch of the core's actions, on a primary. */
+void hw__targets_check(struct hw_node *n);
+/* Why acknowledgements are held by the RPO t rule / new submits wait for the replay
+ * throttle, in words into buf (all of it fits in HW_HOLD_WHY_BYTES); "" when not. */
+void hw__targets_rpo_why(struct hw_node *n, char *buf, size_t cap);
+void hw__targets_replay_why(const struct hw_node *n, char *buf, size_t cap);
+/* Both for a status reply into r and t; their why points into rpo_why and replay_why
+ * (HW_HOLD_WHY_BYTES each), which must outlive the send. */
+struct Hawser__Wire__V1__RpoHold;
+struct Hawser__Wire__V1__ReplayThrottle;
+void hw__targets_status(struct hw_node *n, struct Hawser__Wire__V1__RpoHold *r,
+			struct Hawser__Wire__V1__ReplayThrottle *t, char *rpo_why,
+			char *replay_why);
 
 /* node_audit.c. Append a node event (kind, this node, its epoch; peer, key (the peer's or
  * operator's HW_CHANNEL_KEY_BYTES key) and detail may be NULL) when primary with a key:

@@ -341,6 +341,9 @@ static int queue_record(struct hw_node *n, const uint8_t *rec, size_t len, uint8
 		return rc;
 	if (len > HW_RECORD_BYTES_MAX)
 		return HW_ETOOBIG;
+	rc = hw__targets_admit(n, system); /* the targets' back-pressure */
+	if (rc != 0)
+		return rc;
 	struct hw_job *j = hw_writer_filling(n->writer);
 	if (!hw_job_fits(j, len) || !hw_primary_can_wait(&n->core, n->unprepared + 1) ||
 	    n->free_request == NO_SESSION)
@@ -911,6 +914,8 @@ int hw__primary_start(struct hw_node *n)
 		n->epoch = h.epoch > 0 ? h.epoch : 1;
 	n->last_wait_lsn = h.lsn;
 	n->acks_held = false; /* the core starts holding nothing */
+	n->rpo_held = false;
+	n->replay_closed = false;
 	n->acked_lsn = h.lsn; /* the floor: whatever the store holds may have been acknowledged */
 	struct hw_repl_config rc = {
 		.standbys = n->cfg.n_standbys + n->cfg.n_vaults,
@@ -922,6 +927,7 @@ int hw__primary_start(struct hw_node *n)
 		/* a submit's own k may be smaller than the config's (refused below it) */
 		.k_min = hw__node_k_min(n),
 	};
+	hw__targets_config(n, &rc); /* with [failover]: the RPO t rule, the replay throttle */
 	hw_primary_init(&n->core, &rc, n->epoch, h.lsn, n->waiters);
 	if (n->voters != NULL) /* a failover may discard what is not acknowledged */
 		hw_primary_set_vault_limit(&n->core, n->acked_lsn);

@@ -445,7 +445,8 @@ static void test_list_continued(void **state)
 }
 
 /* A [failover] section gives voter ids in listed order with the witness last, this node's
- * id, the targets in ms, and the standbys of whichever node leads: the other nodes. */
+ * id, the targets in ms, the standbys of whichever node leads (the other nodes), and
+ * rpo_action (block unless it says fail). */
 static void test_failover(void **state)
 {
 	struct fx *f = *state;
@@ -467,11 +468,17 @@ static void test_failover(void **state)
 	assert_int_equal(load(f, FAILOVER_STANDBY "rto = 1m\nrpo = 1500ms\n"), 0);
 	assert_int_equal(f->c.failover.rto_ms, 60000);
 	assert_int_equal(f->c.failover.rpo_ms, 1500);
+	assert_false(f->c.failover.rpo_fail); /* rpo_action = block by default */
+	assert_int_equal(load(f, FAILOVER_STANDBY "rto = 1m\nrpo = 1s\nrpo_action = fail\n"), 0);
+	assert_true(f->c.failover.rpo_fail);
+	assert_int_equal(load(f, FAILOVER_STANDBY "rto = 1m\nrpo = 1s\nrpo_action = block\n"), 0);
+	assert_false(f->c.failover.rpo_fail);
 }
 
 /* A [failover] section that cannot work is refused with the reason: a node not among
  * the voters, an RPO of 0 with a mode that acknowledges before a standby has the record,
- * a time without a unit, a missing target. */
+ * a time without a unit, a missing target, an rpo_action other than block or fail or
+ * at rpo 0. */
 static void test_failover_refused(void **state)
 {
 	struct fx *f = *state;
@@ -483,6 +490,10 @@ static void test_failover_refused(void **state)
 	expect_error(f, text, 0, "needs 'durability.mode' durable or applied");
 	expect_error(f, FAILOVER_STANDBY "rto = 2\nrpo = 0\n", 14, "bad time '2'");
 	expect_error(f, FAILOVER_STANDBY "rto = 2s\n", 0, "needs 'voters', 'witness', 'rto' and 'rpo'");
+	expect_error(f, FAILOVER_STANDBY "rto = 2s\nrpo = 1s\nrpo_action = maybe\n", 16,
+		     "'failover.rpo_action' = maybe: block or fail");
+	expect_error(f, FAILOVER_STANDBY "rto = 2s\nrpo = 0\nrpo_action = fail\n", 0,
+		     "'failover.rpo_action' is for rpo > 0");
 	snprintf(text, sizeof text, "%s", FAILOVER_STANDBY "rto = 2s\nrpo = 0\n");
 	memcpy(strstr(text, "id = s1"), "id = s9", 7);
 	expect_error(f, text, 0, "'node.id' 's9' is not in 'failover.voters'");

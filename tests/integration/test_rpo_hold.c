@@ -1,0 +1,330 @@
+/* test_rpo_hold.c: the RPO t commit rule on real processes (engine/core/repl.h struct
+ * hw_ahead; docs/operations.md "Reading status: back-pressure from the targets"). A
+ * failover cluster of p1, s1 and a witness at rpo 1 s, submits in mode local. With s1
+ * stopped (SIGSTOP: its kernel keeps the connection, nothing is acked) p1 stops
+ * acknowledging once the oldest record s1 lacks is older than the rule allows, and says
+ * so once in its log and in its status (text and JSON); after SIGCONT s1 catches up,
+ * acknowledgements resume, every submit is acknowledged and every acknowledged record is
+ * on s1. Before the rule a primary acknowledged thousands of records over seconds with
+ * its only standby stopped. Nothing here reads a clock to judge: counts, log lines and
+ * status, each waited for with a bound. */
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "base/clock.h"
+#include "base/log.h"
+#include "bench/cluster.h"
+#include "hawser.h"
+#include "tests/integration/proc.h"
+#include "wire.pb-c.h"
+
+#define RPO_MS        1000
+#define LOAD_RECORDS  100000u /* far more than a second of local commits takes */
+#define LOAD_WINDOW   16u
+#define EVENT_WAIT_MS 30000
+#define LOAD_WAIT_MS  180000
+
+struct fix {
+	char root[HW_PROC_PATH_MAX];
+	struct hw_cluster *c;
+	unsigned stopped; /* index of the node stopped with SIGSTOP, 0 when none (p1 is 0) */
+	struct hw_load load;
+	struct hw_capture cap;
+};
+
+static int setup(void **state)
+{
+	struct fix *f = calloc(1, sizeof *f);
+	if (f == NULL || hw_test_mkdtemp("rpo-hold", f->root, sizeof f->root) != 0)
+		return -1;
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fix *f = *state;
+	if (f->stopped != 0)
+		hw_cluster_kill(f->c, f->stopped, SIGCONT);
+	hw_cluster_free(f->c, false); /* the load, if still running, loses its node */
+	bool joined = !f->load.threaded || hw_load_join(&f->load, LOAD_WAIT_MS);
+	int rc = hw_test_rm_rf(f->root);
+	if (!joined)
+		return -1; /* its thread still uses f */
+	hw_load_free(&f->load);
+	free(f);
+	return rc;
+}
+
+/* Lines of the log at path holding needle; the last of them into line. */
+static unsigned count_lines(const char *path, const char *needle, char *line, size_t cap)
+{
+	char buf[2048];
+	unsigned n = 0;
+	FILE *fp = fopen(path, "r");
+	while (fp != NULL && fgets(buf, sizeof buf, fp) != NULL) {
+		if (strstr(buf, needle) == NULL)
+			continue;
+		n++;
+		snprintf(line, cap, "%s", buf);
+	}
+	if (fp != NULL)
+		fclose(fp);
+	return n;
+}
+
+/* Wait up to EVENT_WAIT_MS until the log at path holds more than seen lines with needle;
+ * the newest into line. */
+static bool log_more(const char *path, const char *needle, unsigned seen, char *line, size_t cap)
+{
+	int64_t end = hw_mono_ms() + EVENT_WAIT_MS;
+	do {
+		if (count_lines(path, needle, line, cap) > seen)
+			return true;
+	} while (hw_mono_ms() < end && poll(NULL, 0, 50) == 0);
+	return false;
+}
+
+/* Node i's status, polled until it shows acknowledgements held by the rule with at least
+ * min submits waiting for it (bounded). */
+static Hawser__Wire__V1__Status *wait_held(struct fix *f, unsigned i, uint32_t min)
+{
+	int64_t end = hw_mono_ms() + EVENT_WAIT_MS;
+	do {
+		Hawser__Wire__V1__Status *st = NULL;
+		if (hw_cluster_node_status(f->c, i, 5000, &st) == 0 && st->rpo_hold != NULL &&
+		    st->rpo_hold->held && st->rpo_hold->submits >= min)
+			return st;
+		if (st != NULL)
+			hawser__wire__v1__status__free_unpacked(st, NULL);
+	} while (hw_mono_ms() < end && poll(NULL, 0, 50) == 0);
+	return NULL;
+}
+
+/* Node 0's status once the load is settled: every submit of it still outstanding is
+ * held by the rule at the primary (none in the client's buffers or on the wire, no
+ * outcome on its way), polled with a bound. Nothing the load sent can be written after
+ * it until the standby is back. */
+static Hawser__Wire__V1__Status *wait_settled(struct fix *f)
+{
+	int64_t end = hw_mono_ms() + EVENT_WAIT_MS;
+	do {
+		Hawser__Wire__V1__Status *st = wait_held(f, 0, 0);
+		if (st == NULL)
+			return NULL;
+		pthread_mutex_lock(&f->load.mu);
+		uint64_t outstanding = f->load.submitted - f->load.outcomes;
+		pthread_mutex_unlock(&f->load.mu);
+		if (st->rpo_hold->submits == outstanding)
+			return st;
+		hawser__wire__v1__status__free_unpacked(st, NULL);
+	} while (hw_mono_ms() < end && poll(NULL, 0, 50) == 0);
+	return NULL;
+}
+
+static void start_cluster(struct fix *f, const char *extra)
+{
+	char root[HW_PROC_PATH_MAX + 8];
+	snprintf(root, sizeof root, "%s/c", f->root);
+	struct hw_cluster_opts o = {
+		.hawser_bin = hw_test_bin(),
+		.root = root,
+		.cluster_id = "itest",
+		.standbys = 1,
+		.mode = "local",
+		.k = 1,
+		.failover = true,
+		.rto_ms = 2000,
+		.rpo_ms = RPO_MS,
+		.insecure = true,
+		.extra = extra,
+	};
+	assert_int_equal(hw_cluster_start(&o, &f->c), 0);
+	unsigned p;
+	assert_int_equal(hw_cluster_primary(f->c, EVENT_WAIT_MS, &p), 0);
+	assert_int_equal(p, 0);
+}
+
+/* Stop s1 (SIGSTOP: its kernel keeps the connection) and start the load on p1 in
+ * mode local, on its own thread. */
+static void stop_standby_and_load(struct fix *f, uint64_t seed)
+{
+	assert_int_equal(hw_cluster_kill(f->c, 1, SIGSTOP), 0);
+	f->stopped = 1;
+	f->load = (struct hw_load){.addr = hw_cluster_node_addr(f->c, 0),
+				   .count = LOAD_RECORDS,
+				   .window = LOAD_WINDOW,
+				   .mode = HW_LOCAL,
+				   .seed = seed,
+				   .wait_ms = LOAD_WAIT_MS};
+	assert_int_equal(hw_load_init(&f->load), 0);
+	assert_int_equal(hw_load_start(&f->load), 0);
+}
+
+/* s1 continues: the load ends with every record's outcome the one the generator meant
+ * (it makes some refused ones), and once s1 caught up the stores hold the same bytes at
+ * every LSN the load saw acknowledged. With behind_ok some were refused with HW_EBEHIND
+ * (no LSN), and the records after the first of them are judged against a state that
+ * lacks it: their outcomes are not the generator's to predict. */
+static void resume_and_check(struct fix *f, bool behind_ok)
+{
+	assert_int_equal(hw_cluster_kill(f->c, 1, SIGCONT), 0);
+	f->stopped = 0;
+	assert_true(hw_load_join(&f->load, LOAD_WAIT_MS));
+	assert_int_equal(f->load.rc, 0);
+	assert_int_equal(f->load.outcomes, LOAD_RECORDS);
+	bool refused = false; /* one was refused with HW_EBEHIND before this record */
+	for (uint64_t i = 0; i < LOAD_RECORDS; i++) {
+		const struct hw_outcome *o = &f->load.out[i];
+		bool behind = behind_ok && o->code == HW_EBEHIND;
+		if (!f->load.done_rec[i] || (behind && o->lsn != 0) ||
+		    (o->code != f->load.expect[i] && !behind && !refused))
+			fail_msg("record %" PRIu64 ": %s, meant %s", i, hw_errname(o->code),
+				 hw_errname(f->load.expect[i]));
+		refused = refused || behind;
+	}
+	assert_int_equal(hw_cluster_wait_synced(f->c, LOAD_WAIT_MS, NULL), 0);
+	assert_int_equal(hw_cluster_stop(f->c), 0);
+	char why[256];
+	if (hw_tstore_compare(hw_cluster_dir(f->c, 0), hw_cluster_dir(f->c, 1), &f->load, why,
+			      sizeof why) != 0)
+		fail_msg("%s", why);
+}
+
+/* `hawser status` of node i in text and in JSON show the hold and its reason. */
+static void status_shows_hold(struct fix *f, unsigned i, const char *limit)
+{
+	const char *addr = hw_cluster_node_addr(f->c, i);
+	assert_int_equal(hw_proc_capture(&f->cap, hw_test_bin(), "status", "--insecure",
+					 "--connect", addr, NULL),
+			 0);
+	assert_non_null(strstr(f->cap.out, "RPO HOLD for "));
+	assert_non_null(strstr(f->cap.out, limit));
+	assert_int_equal(hw_proc_capture(&f->cap, hw_test_bin(), "status", "--insecure",
+					 "--connect", addr, "--json", NULL),
+			 0);
+	assert_non_null(strstr(f->cap.out, "\"rpo_hold\":{\"held\":true"));
+	assert_non_null(strstr(f->cap.out, "\"action\":\"block\""));
+}
+
+/* Mode local at rpo 1 s: a stopped standby stops the acknowledgements (the count stays
+ * put between two looks that both find the client's whole window held), the hold is
+ * logged once with the limit, status shows it and judges the rpo broken; SIGCONT ends
+ * it, every submit gets the outcome it was meant to (the generator makes some refused
+ * ones), and the standby holds every acknowledged record. */
+static void test_rpo_hold_and_resume(void **state)
+{
+	struct fix *f = *state;
+	char line[2048], limit[96];
+	start_cluster(f, NULL);
+	const char *plog = hw_cluster_log(f->c, 0);
+	assert_int_equal(hw_cluster_wait_synced(f->c, EVENT_WAIT_MS, NULL), 0);
+	unsigned held0 = count_lines(plog, "event=rpo_acks_held", line, sizeof line);
+	unsigned ended0 = count_lines(plog, "event=rpo_acks_hold_ended", line, sizeof line);
+
+	stop_standby_and_load(f, 42);
+	assert_true(log_more(plog, "event=rpo_acks_held", held0, line, sizeof line));
+	print_message("%s", line);
+	int64_t max_ahead = hw_log_field(line, "max_ahead_ms", -1);
+	assert_true(max_ahead > 0 && max_ahead < RPO_MS);
+	assert_true(hw_log_field(line, "ahead_ms", -1) > max_ahead);
+	assert_non_null(strstr(line, "action=block"));
+
+	/* the client's whole window held: no answer of it can be on its way */
+	Hawser__Wire__V1__Status *st = wait_held(f, 0, LOAD_WINDOW);
+	assert_non_null(st);
+	uint64_t acked = hw_load_acked(&f->load);
+	assert_int_equal(st->rpo_hold->max_ahead_ms, max_ahead);
+	assert_int_equal(st->rpo_hold->margin_ms, RPO_MS - max_ahead);
+	assert_int_equal(st->rpo_hold->k, 1);
+	hawser__wire__v1__status__free_unpacked(st, NULL);
+	snprintf(limit, sizeof limit, "past the %" PRId64 " ms the rpo %d ms allows", max_ahead,
+		 RPO_MS);
+	status_shows_hold(f, 0, limit);
+	/* still held, not one more acknowledged; soon what s1 lacks is older than the rpo */
+	bool broken = false;
+	for (int64_t end = hw_mono_ms() + EVENT_WAIT_MS; !broken && hw_mono_ms() < end;) {
+		st = wait_held(f, 0, LOAD_WINDOW);
+		assert_non_null(st);
+		assert_int_equal(hw_load_acked(&f->load), acked);
+		assert_non_null(st->failover);
+		broken = !st->failover->rpo_holds;
+		if (broken)
+			print_message("held at %" PRIu64 " of %u acknowledged; rpo: %s\n", acked,
+				      LOAD_RECORDS, st->failover->rpo_why);
+		hawser__wire__v1__status__free_unpacked(st, NULL);
+	}
+	assert_true(broken);
+	assert_true(acked > 0 && acked < LOAD_RECORDS);
+	assert_int_equal(count_lines(plog, "event=rpo_acks_held", line, sizeof line), held0 + 1);
+
+	resume_and_check(f, false);
+	assert_true(log_more(plog, "event=rpo_acks_hold_ended", ended0, line, sizeof line));
+}
+
+/* rpo_action = fail: with s1 stopped, once the rule holds acknowledgements a new submit
+ * is refused at once with HW_EBEHIND and leaves nothing behind: no LSN, the primary's
+ * last LSN unchanged. The load's own submits taken before wait, those after are refused
+ * too (how many of each is a race). After SIGCONT the held ones are acknowledged and s1
+ * holds them all. */
+static void test_rpo_fail_refuses(void **state)
+{
+	struct fix *f = *state;
+	char line[2048];
+	start_cluster(f, "[failover]\nrpo_action = fail\n");
+	const char *plog = hw_cluster_log(f->c, 0);
+	assert_int_equal(hw_cluster_wait_synced(f->c, EVENT_WAIT_MS, NULL), 0);
+	stop_standby_and_load(f, 43);
+	assert_true(log_more(plog, "event=rpo_acks_held", 0, line, sizeof line));
+	assert_non_null(strstr(line, "action=fail"));
+	Hawser__Wire__V1__Status *st = wait_settled(f);
+	assert_non_null(st);
+	uint64_t last = st->last_lsn;
+	assert_string_equal(st->rpo_hold->action, "fail");
+	hawser__wire__v1__status__free_unpacked(st, NULL);
+	struct hw_load late = {.addr = hw_cluster_node_addr(f->c, 0),
+			       .count = 50,
+			       .window = 4,
+			       .mode = HW_LOCAL,
+			       .seed = 44};
+	assert_int_equal(hw_load_init(&late), 0);
+	int rc = hw_load_run(&late);
+	uint64_t behind = 0;
+	for (uint64_t i = 0; i < late.count; i++)
+		behind +=
+			late.done_rec[i] && late.out[i].code == HW_EBEHIND && late.out[i].lsn == 0;
+	uint64_t late_acked = late.acked;
+	hw_load_free(&late);
+	assert_int_equal(rc, 0);
+	assert_int_equal(late_acked, 0);
+	assert_int_equal(behind, 50);
+	st = wait_settled(f);
+	assert_non_null(st);
+	assert_int_equal(st->last_lsn, last); /* nothing of theirs was written */
+	hawser__wire__v1__status__free_unpacked(st, NULL);
+
+	resume_and_check(f, true);
+}
+
+int main(void)
+{
+	if (hw_test_bin_or_skip("test_rpo_hold") == NULL)
+		return 77;
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_rpo_hold_and_resume, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rpo_fail_refuses, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
