@@ -283,22 +283,31 @@ static int64_t rto_min_ms(const struct hw_tg_input *in, const struct hw_tg_plan 
 	return hw_tg_rto_min_ms(in, p);
 }
 
+/* The standbys a new primary needs to go on acknowledging: at rpo 0 the k each submit
+ * waits for (k_min applied by take_k); at rpo t the RPO t rule's, at least 1 (it holds
+ * every acknowledgement an rpo after the last one a standby made durable). */
+static uint32_t after_failover_k(const struct inputs *x)
+{
+	return x->in.rpo_ms == 0 || x->in.k > 0 ? x->in.k : 1;
+}
+
 /* After a failover the new primary has the other data nodes as standbys: the voters but
- * the witness, itself and the node lost, voters - 3. At rpo 0 each submit waits for k of
- * them (k_min applied by take_k): with fewer, nothing is acknowledged until a node comes
- * back. Fills why (HW_TG_WHY_BYTES) and returns true then; false when the voters are not
- * known or the rpo is not 0. */
+ * the witness, itself and the node lost, voters - 3. With fewer than after_failover_k,
+ * nothing is acknowledged (at rpo t: from an rpo on) until a node comes back. Fills why
+ * (HW_TG_WHY_BYTES) and returns true then; false when the voters are not known. */
 static bool acks_stop_after_failover(const struct inputs *x, char *why, size_t cap)
 {
 	why[0] = '\0';
-	if (x->voters == 0 || x->in.rpo_ms != 0 || x->voters - 3 >= x->in.k)
+	uint32_t k = after_failover_k(x);
+	if (x->voters == 0 || x->voters - 3 >= k)
 		return false;
 	snprintf(why, cap,
 		 "a failover leaves the new primary %u standby%s of %u voters, fewer than the %u "
-		 "an rpo 0 commit waits for: once the primary is lost for good, "
-		 "acknowledgements stop until it or another standby returns (hawser status says "
-		 "the rto does not hold)",
-		 x->voters - 3, x->voters - 3 == 1 ? "" : "s", x->voters, x->in.k);
+		 "%s: once the primary is lost for good, acknowledgements stop%s until it or "
+		 "another standby returns (hawser status says the rto does not hold)",
+		 x->voters - 3, x->voters - 3 == 1 ? "" : "s", x->voters, k,
+		 x->in.rpo_ms == 0 ? "an rpo 0 commit waits for" : "the rpo rule needs",
+		 x->in.rpo_ms == 0 ? "" : " an rpo after the failover");
 	return true;
 }
 
@@ -545,19 +554,19 @@ static void json_rows(struct hw_json *j, const struct hw_tg_input *in, const str
 	hw_json_array_end(j);
 }
 
-/* With the voters known at rpo 0: the standbys a failover leaves the new primary, the k
- * each commit waits for, and whether acknowledgements stop once the primary is lost for
+/* With the voters known: the standbys a failover leaves the new primary, the k it needs
+ * (after_failover_k), and whether acknowledgements stop once the primary is lost for
  * good (acks_stop, with why). */
 static void json_after_failover(struct hw_json *j, const struct inputs *x)
 {
-	if (x->voters == 0 || x->in.rpo_ms != 0)
+	if (x->voters == 0)
 		return;
 	char why[HW_TG_WHY_BYTES + 64];
 	bool stop = acks_stop_after_failover(x, why, sizeof why);
 	hw_json_key(j, "after_failover");
 	hw_json_object_begin(j);
 	hw_json_kv_uint(j, "standbys", x->voters - 3);
-	hw_json_kv_uint(j, "k", x->in.k);
+	hw_json_kv_uint(j, "k", after_failover_k(x));
 	hw_json_kv_bool(j, "acks_stop", stop);
 	hw_json_kv_string(j, "why", why);
 	hw_json_object_end(j);
@@ -763,12 +772,13 @@ const struct hw_cli_cmd hw_cli_plan = {
 	"  node's): the plan shows k_min, the least k with which no majority of N voters\n"
 	"  can elect a standby lacking an acknowledged record (1 up to 4 voters, 2 for 5\n"
 	"  or 6, 3 for 7 or 8, 4 for 9), and refuses, as a node refuses such a config at\n"
-	"  start, a K below it at P = 0 or above the N - 2 standbys. At P = 0 it warns\n"
-	"  when a failover leaves the new primary fewer standbys (N - 3: the witness, the\n"
-	"  new primary and the lost one aside) than K: once the primary is lost for good,\n"
-	"  nothing is acknowledged until it or another standby returns (3 voters, K 1:\n"
-	"  primary, one standby and the witness). --json: one JSON object (with voters and\n"
-	"  k_min, 0 when not known or P > 0; with N known at P = 0, after_failover:\n"
+	"  start, a K below it at P = 0 or above the N - 2 standbys. It warns when a\n"
+	"  failover leaves the new primary fewer standbys (N - 3: the witness, the new\n"
+	"  primary and the lost one aside) than K (at P > 0 at least 1, the rpo rule's):\n"
+	"  once the primary is lost for good, nothing is acknowledged (at P > 0 from an\n"
+	"  rpo on) until it or another standby returns (3 voters, K 1: primary, one\n"
+	"  standby and the witness). --json: one JSON object (with voters and\n"
+	"  k_min, 0 when not known or P > 0; with N known, after_failover:\n"
 	"  standbys, k, acks_stop and why).\n"
 	"  Exit 1 when T cannot be met safely or K does not fit N voters (the reason on\n"
 	"  stderr) or the node cannot be measured; 2 on a bad duration or N. With\n"

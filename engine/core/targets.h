@@ -249,8 +249,9 @@ struct hw_tg_live {
 	/* What a failover needs besides an in-sync standby (the RTO verdict). Left zero,
 	 * nothing of it is judged. */
 	uint32_t ack_standbys;   /* standbys a submit of the node's durability waits for, its
-				  * k_min applied (0: none, mode local): a new primary with
-				  * fewer holds every acknowledgement */
+				  * k_min applied (0: none, mode local at rpo 0); at rpo t at
+				  * least 1, the RPO t rule's: a new primary with fewer holds
+				  * every acknowledgement (at rpo t, from an rpo on) */
 	uint32_t standbys_after; /* a standby: the other standbys it reaches (its primary
 				  * excepted), which would follow it once it is promoted; a
 				  * primary's are its connected sb[] but the one promoted */

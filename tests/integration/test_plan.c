@@ -161,10 +161,10 @@ static void test_rto_client_silence(void **state)
 	assert_non_null(strstr(f->out, "refused: the smallest safe rto is 1300 ms"));
 }
 
-/* With --voters N at rpo 0 the plan says in words (and in JSON) when a failover leaves
- * the new primary fewer standbys than a commit waits for: 3 voters (primary, standby,
- * witness) and k 1 leave none; 4 voters leave one; 5 voters with k 3 leave two. Without
- * the voters, or at rpo 5 s, nothing is said. */
+/* With --voters N the plan says in words (and in JSON) when a failover leaves the new
+ * primary fewer standbys than a commit waits for: 3 voters (primary, standby, witness)
+ * and k 1 leave none; 4 voters leave one; 5 voters with k 3 leave two; at rpo 1 s the
+ * RPO t rule needs one too. Without the voters nothing is said. */
 static void test_after_failover(void **state)
 {
 	struct fix *f = *state;
@@ -187,8 +187,13 @@ static void test_after_failover(void **state)
 				       "the 3"));
 	assert_int_equal(plan(f, "--rto", "5s", "--rpo", "0", NULL), 0);
 	assert_null(strstr(f->out, "a failover leaves the new primary"));
-	assert_int_equal(plan(f, "--rto", "5s", "--rpo", "1s", "--voters", "3", "--json", NULL), 0);
-	assert_null(strstr(f->out, "after_failover"));
+	/* at rpo t the RPO t rule needs a standby too: acknowledgements stop an rpo on */
+	assert_int_equal(plan(f, "--rto", "5s", "--rpo", "1s", "--voters", "3", NULL), 0);
+	assert_non_null(strstr(f->out, "fewer than the 1 the rpo rule needs: once the primary is "
+				       "lost for good, acknowledgements stop an rpo after the "
+				       "failover"));
+	assert_int_equal(plan(f, "--rto", "5s", "--rpo", "1s", "--voters", "4", "--json", NULL), 0);
+	assert_non_null(strstr(f->out, "\"acks_stop\":false"));
 }
 
 /* RPO 5 s makes the rule "ahead by at most 5 s less the margin" (the LAN defaults'

@@ -481,7 +481,7 @@ static void test_now_standby(void **state)
 			       .committed_lsn = 50,
 			       .lease_left_ms = -1,
 			       .n_standbys = 1,
-			       .sb = {{"s1", true, 50, 50, 50, 4}}};
+			       .sb = {{"s1", true, 50, 50, 50, 4, -1}}};
 	struct hw_tg_now o;
 	hw_tg_now(&l, &p, &o);
 	assert_true(o.automatic && o.rto_holds && o.rpo_holds);
@@ -589,7 +589,7 @@ static void test_now_never_heard(void **state)
 			       .committed_lsn = 60,
 			       .lease_left_ms = -1,
 			       .n_standbys = 1,
-			       .sb = {{"s1", true, 50, 50, 50, HW_TG_NEVER}}};
+			       .sb = {{"s1", true, 50, 50, 50, HW_TG_NEVER, -1}}};
 	hw_tg_now(&s, &p, &o);
 	assert_non_null(strstr(o.failover_why, "following p1 (never heard)"));
 	assert_false(o.automatic); /* behind, and never heard is not within the rpo */
@@ -668,7 +668,7 @@ static void test_now_standby_hurdles(void **state)
 		.committed_lsn = 50,
 		.lease_left_ms = -1,
 		.n_standbys = 1,
-		.sb = {{"s1", true, 50, 50, 50, 4}},
+		.sb = {{"s1", true, 50, 50, 50, 4, -1}},
 		.ack_standbys = 1,
 		.standbys_after = 1,
 		.voters = 4,
