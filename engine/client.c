@@ -27,6 +27,7 @@
 #include "base/names.h"
 #include "base/arena.h"
 #include "base/assert.h"
+#include "engine/client_handle.h"
 #include "engine/client_int.h"
 #include "engine/core/targets.h"
 #include "engine/dial.h"
@@ -40,10 +41,6 @@
 /* Decoded replies hold two short strings; a budget keeps a hostile reply from making the
  * client allocate without bound (the frame itself is bounded by HW_FRAME_BYTES_MAX). */
 #define DECODE_BYTES_MAX (1u << 20)
-/* Addresses one client may follow: the nodes of a failover cluster (at most the election's
- * voters less the witness), each at most HW_ADDR_CHARS_MAX (client_int.h). */
-#define ADDRS_MAX HW_DIAL_MAX
-_Static_assert(ADDRS_MAX <= 32, "one bit of refusals_said per address");
 /* Pause between two rounds over the addresses while no node answers as the primary
  * (an election under way): short against an RTO of seconds. */
 #define RECONNECT_PAUSE_MS 50
@@ -60,91 +57,10 @@ _Static_assert(ADDRS_MAX <= 32, "one bit of refusals_said per address");
  * against the RTO), has stopped: its process stopped or its loop is stuck, while its
  * kernel still keeps the connection (TCP's own timeouts never fire). The connection
  * counts as lost (HW_ECLOSED) and a following client looks for the primary. */
-/* Following the primary (a client given a list; HW_CLIENT_INFLIGHT_MAX copies of submits
- * in flight at most, hawser_limits.h): how long one follow looks for the new primary by
- * default (an election within the largest RTO the planner accepts by default, with
- * room), and how many follows in a row may pass without one outcome before the in-flight
- * records are failed. */
-#define FOLLOW_WAIT_MS      60000
-#define FOLLOW_ROUNDS_MAX   8u
-
-/* One submit in flight while following: what resending it needs. */
-struct inflight {
-	uint64_t request_id;
-	enum hw_durability mode;
-	unsigned k;
-	bool busy; /* no outcome yet */
-	bool sent; /* written on this connection (or its rest waits in pend: resend()) */
-	uint8_t *bytes;
-	size_t len, cap;
-};
-
-struct hw_client {
-	int fd;
-	int failed;    /* sticky error, 0 while the stream is good */
-	bool lost;     /* failed with the connection (set_lost): the frames it brought, still
-			* in the buffers, are taken before failed is reported */
-	uint8_t *rbuf; /* HW_FRAME_BYTES_MAX + HW_FRAME_HEADER_BYTES */
-	size_t rcap;
-	size_t rhead;  /* first byte not yet consumed */
-	size_t rlen;   /* bytes received */
-	bool drained;  /* a non-blocking recv just left the socket empty */
-	bool watching; /* silence watched, the dial's bound lifted: watch_silence() */
-	bool packed;   /* rbuf holds no byte taken and no heartbeat, and (secure) raw no record
-			* that rbuf has room for, since the last read: make_room() */
-	bool unopened; /* raw holds a whole record rbuf had no room for: open_records() */
-	uint32_t owed; /* answers to requests that timed out, still to come: hw__client_request() */
-	uint8_t *sbuf; /* one SUBMIT body: HW_SUBMIT_HEADER_BYTES + HW_RECORD_BYTES_MAX */
-	/* Submits held by hw_client_hold(): frames q[0..qlen), SEND_FRAME_MAX bytes. */
-	bool holding;
-	uint8_t *q;
-	size_t qlen;
-	struct hw_arena arena; /* protobuf decode of one reply, reset per reply */
-	char addrs[ADDRS_MAX][HW_ADDR_CHARS_MAX + 1]; /* as given: ID@ADDR or ADDR */
-	uint32_t n_addrs;
-	uint32_t cur; /* the address connected to */
-	int role;     /* what the node said in its Hello (wire.proto Role) */
-	/* A node whose Hello promised heartbeats: the connection counts as lost once
-	 * nothing has come for silence_ms (0: no promise) since rx_ms (hw_mono_ms()). */
-	int64_t silence_ms;
-	int64_t rx_ms;
-	/* Channel (secure only): its settings, this connection's channel, records not yet
-	 * opened raw[0..rawlen), and a frame being sealed: pt (plaintext) into ct. */
-	bool secure;
-	struct hw_identity id;
-	uint8_t pins[HW_CHANNEL_PINNED_MAX][HW_CHANNEL_KEY_BYTES];
-	char pin_names[HW_CHANNEL_PINNED_MAX][HW_CHANNEL_PIN_NAME_BYTES]; /* by file name */
-	size_t n_pins;
-	uint32_t refusals_said; /* addresses (bits) whose wrong key stderr heard this search */
-	char cluster[HW_CHANNEL_CLUSTER_BYTES + 1];
-	struct hw_channel *ch;
-	uint8_t *raw, *pt, *ct;
-	size_t rawlen;
-	/* Following (n_addrs > 1): submits in flight, oldest first, in a ring
-	 * fl[(fl_head + i) % HW_CLIENT_INFLIGHT_MAX] for i < fl_count (answered ones inside
-	 * stay until the oldest is answered); follows in a row without an outcome; once
-	 * following failed, the code each record still in flight is answered with; how long
-	 * one search for the primary may last (hw_client_set_follow_ms), and when the one
-	 * under way ends (0: none under way). */
-	struct inflight *fl;
-	uint32_t fl_head, fl_count;
-	uint32_t fl_busy;   /* of them still without an outcome */
-	uint32_t fl_unsent; /* of those, not yet written on this connection (resend()) */
-	uint32_t follows;
-	int fl_failed;
-	int follow_ms;
-	int64_t search_end;
-	/* The rest of the frame a resend was writing when its time ran out:
-	 * pend[pend_off..pend_len), PEND_BYTES at most, goes before any other byte. */
-	uint8_t *pend;
-	size_t pend_off, pend_len;
-	/* A search for the primary under way (dialing): its dials (engine/dial.h), whose
-	 * connects under way go on from one reconnect() to the next, and how long each
-	 * address's handshake and Hello may take once another node answered in a round. */
-	bool dialing;
-	struct hw_dials dials;
-	int patience_ms[ADDRS_MAX];
-};
+/* Following the primary (a client given a list, engine/client_follow.c): how long one
+ * search for the new primary lasts by default (an election within the largest RTO the
+ * planner accepts by default, with room). */
+#define FOLLOW_WAIT_MS 60000
 
 /* The largest frame a client sends (a SUBMIT), and the record it is sealed into. */
 #define SEND_FRAME_MAX (HW_FRAME_HEADER_BYTES + HW_SUBMIT_HEADER_BYTES + HW_RECORD_BYTES_MAX)
@@ -203,6 +119,7 @@ static int set_failed(struct hw_client *c, int code)
 	return c->failed;
 }
 
+/* client_int.h, client_handle.h */
 int hw__client_fail(struct hw_client *c, int code)
 {
 	return set_failed(c, code);
@@ -473,8 +390,8 @@ static int write_iov(struct hw_client *c, struct iovec **iovp, int *np, int64_t 
 	return rc;
 }
 
-/* Write what a resend left in c->pend, by deadline: as write_iov. */
-static int pend_write(struct hw_client *c, int64_t deadline, bool intr)
+/* Write what a resend left in c->pend, by deadline: as write_iov (client_handle.h). */
+int hw__client_pend_write(struct hw_client *c, int64_t deadline, bool intr)
 {
 	if (c->pend_off == c->pend_len)
 		return 0;
@@ -487,14 +404,14 @@ static int pend_write(struct hw_client *c, int64_t deadline, bool intr)
 }
 
 /* Write the iovecs whole, as they are, after what c->pend holds. Ordinary sends block
- * (deadline -1, intr false). A resend (resend()) passes its caller's deadline and intr,
- * with c->pend empty: when time runs out (or a signal comes) part-way, the rest goes to
+ * (deadline -1, intr false). A resend (engine/client_follow.c) passes its caller's deadline and
+ * intr, with c->pend empty: when time runs out (or a signal comes) part-way, the rest goes to
  * c->pend, to be written before any other byte, and -ETIMEDOUT (-EINTR) says so; the
  * bytes count as sent either way, so a frame is never cut short or begun twice. */
 static int send_raw(struct hw_client *c, struct iovec *iov, int n, int64_t deadline, bool intr)
 {
 	HW_ASSERT((deadline < 0 && !intr) || c->pend_off == c->pend_len);
-	int rc = pend_write(c, -1, false);
+	int rc = hw__client_pend_write(c, -1, false);
 	if (rc == 0)
 		rc = write_iov(c, &iov, &n, deadline, intr);
 	if (n > 0 && (rc == -ETIMEDOUT || rc == -EINTR)) {
@@ -855,8 +772,8 @@ static void search_begin(struct hw_client *c)
 	c->dialing = true;
 }
 
-/* The search is over: found, given up, or the handle closing. */
-static void search_done(struct hw_client *c)
+/* The search is over: found, given up, or the handle closing (client_handle.h). */
+void hw__client_search_done(struct hw_client *c)
 {
 	if (c->dialing)
 		hw_dials_close(&c->dials);
@@ -910,8 +827,8 @@ static int connect_round(struct hw_client *c, bool first)
 
 /* Rounds of the search (connect_round), pausing between them, until one finds the
  * primary or deadline (-1: none) comes; at least one round. A search that has not found
- * it goes on at the next call. */
-static int reconnect(struct hw_client *c, int64_t deadline)
+ * it goes on at the next call (client_handle.h). */
+int hw__client_search(struct hw_client *c, int64_t deadline)
 {
 	c->holding = false; /* held frames die with the connection (a follower resends) */
 	c->qlen = 0;
@@ -919,7 +836,7 @@ static int reconnect(struct hw_client *c, int64_t deadline)
 	for (;;) {
 		int rc = connect_round(c, false);
 		if (rc == 0) {
-			search_done(c);
+			hw__client_search_done(c);
 			return 0;
 		}
 		c->failed = rc;
@@ -938,9 +855,9 @@ int hw_client_reconnect(struct hw_client *c, int timeout_ms)
 	c->fl_failed = 0;
 	c->follows = 0;
 	c->search_end = 0;
-	int rc = reconnect(c, deadline_of(timeout_ms));
+	int rc = hw__client_search(c, deadline_of(timeout_ms));
 	if (rc == -EINTR)
-		search_done(c);
+		hw__client_search_done(c);
 	return rc;
 }
 
@@ -1053,7 +970,7 @@ int hw_client_connect_secure(const char *addr, const struct hw_client_security *
 	if (rc == 0) {
 		search_begin(c);
 		rc = connect_round(c, true);
-		search_done(c);
+		hw__client_search_done(c);
 	}
 	if (rc) {
 		hw_client_close(c);
@@ -1067,7 +984,7 @@ void hw_client_close(struct hw_client *c)
 {
 	if (!c)
 		return;
-	search_done(c);
+	hw__client_search_done(c);
 	if (c->fd >= 0)
 		close(c->fd);
 	hw_arena_fini(&c->arena);
@@ -1108,8 +1025,8 @@ static void submit_frame(struct hw_client *c, uint64_t request_id, const uint8_t
 	iov[1] = (struct iovec){c->sbuf, blen};
 }
 
-static int send_submit(struct hw_client *c, uint64_t request_id, const uint8_t *record, size_t len,
-		       enum hw_durability mode, unsigned k)
+int hw__client_send_submit(struct hw_client *c, uint64_t request_id, const uint8_t *record,
+			   size_t len, enum hw_durability mode, unsigned k)
 {
 	uint8_t hdr[HW_FRAME_HEADER_BYTES];
 	struct iovec iov[2];
@@ -1117,160 +1034,14 @@ static int send_submit(struct hw_client *c, uint64_t request_id, const uint8_t *
 	return send_or_hold(c, iov, 2);
 }
 
-/* ---- following the primary ---- */
-
-static struct inflight *fl_at(struct hw_client *c, uint32_t i)
+int hw__client_send_submit_by(struct hw_client *c, uint64_t request_id, const uint8_t *record,
+			      size_t len, enum hw_durability mode, unsigned k, int64_t deadline,
+			      bool intr)
 {
-	return &c->fl[(c->fl_head + i) % HW_CLIENT_INFLIGHT_MAX];
-}
-
-/* The ring is full but some inside it have their outcome (an older one still waits):
- * move those still in flight to the front, in order (swapped: each keeps its buffer). */
-static void fl_compact(struct hw_client *c)
-{
-	uint32_t kept = 0;
-	for (uint32_t i = 0; i < c->fl_count; i++) {
-		struct inflight *e = fl_at(c, i);
-		if (!e->busy)
-			continue;
-		struct inflight *to = fl_at(c, kept++), t = *to;
-		*to = *e;
-		*e = t;
-	}
-	c->fl_count = kept;
-}
-
-/* Keep a copy of a submit about to be sent (not sent yet: fl_unsent counts it). HW_EBUSY
- * when HW_CLIENT_INFLIGHT_MAX are in flight, HW_ENOMEM. */
-static int fl_keep(struct hw_client *c, uint64_t request_id, const uint8_t *record, size_t len,
-		   enum hw_durability mode, unsigned k)
-{
-	if (c->fl_busy == HW_CLIENT_INFLIGHT_MAX)
-		return HW_EBUSY;
-	if (c->fl_count == HW_CLIENT_INFLIGHT_MAX)
-		fl_compact(c);
-	struct inflight *e = fl_at(c, c->fl_count);
-	if (len > e->cap) {
-		uint8_t *b = realloc(e->bytes, len);
-		if (b == NULL)
-			return HW_ENOMEM;
-		e->bytes = b;
-		e->cap = len;
-	}
-	if (len)
-		memcpy(e->bytes, record, len);
-	e->len = len;
-	e->request_id = request_id;
-	e->mode = mode;
-	e->k = k;
-	e->busy = true;
-	e->sent = false;
-	c->fl_count++;
-	c->fl_busy++;
-	c->fl_unsent++;
-	return 0;
-}
-
-/* The oldest entries that have their outcome leave the ring. */
-static void fl_trim(struct hw_client *c)
-{
-	while (c->fl_count > 0 && !fl_at(c, 0)->busy) {
-		c->fl_head = (c->fl_head + 1) % HW_CLIENT_INFLIGHT_MAX;
-		c->fl_count--;
-	}
-}
-
-/* request_id has its outcome: forget its copy (the oldest such, if ids repeat). */
-static void fl_done(struct hw_client *c, uint64_t request_id)
-{
-	for (uint32_t i = 0; i < c->fl_count; i++) {
-		struct inflight *e = fl_at(c, i);
-		if (e->busy && e->request_id == request_id) {
-			e->busy = false;
-			c->fl_busy--;
-			c->fl_unsent -= !e->sent;
-			break;
-		}
-	}
-	fl_trim(c);
-}
-
-/* Find the primary and mark every submit in flight to be sent there again (resend()
- * writes them). A search lasts at most c->follow_ms, over as many waits as it takes: one
- * that reaches the wait's deadline (-1: none) first returns -ETIMEDOUT and goes on at the
- * next wait. 0, -ETIMEDOUT, -EINTR, or why following failed: then every submit in flight
- * is answered with that code (fl_failed). */
-static int follow(struct hw_client *c, int64_t deadline)
-{
-	int rc = 0;
-	if (c->search_end == 0 && c->follows++ >= FOLLOW_ROUNDS_MAX)
-		rc = HW_ENOT_PRIMARY;
-	else if (c->search_end == 0)
-		c->search_end = hw_mono_ms() + c->follow_ms;
-	bool cut = deadline >= 0 && deadline < c->search_end;
-	if (rc == 0)
-		rc = reconnect(c, cut ? deadline : c->search_end);
-	if (rc == -EINTR) {
-		c->follows--; /* interrupted, not failed: the next wait searches again */
-		c->search_end = 0;
-		search_done(c);
-		return rc;
-	}
-	if (rc != 0 && cut && hw_mono_ms() < c->search_end)
-		return -ETIMEDOUT; /* the caller's time is up, not the search's */
-	c->search_end = 0;
-	if (rc) {
-		search_done(c);
-		c->fl_failed = set_failed(c, rc);
-		return rc;
-	}
-	for (uint32_t i = 0; i < c->fl_count; i++)
-		fl_at(c, i)->sent = false;
-	c->fl_unsent = c->fl_busy;
-	return 0;
-}
-
-/* A resend under way: copies the connection has not had, or the rest of one begun. */
-static bool resending(const struct hw_client *c)
-{
-	return c->fl_unsent > 0 || c->pend_off < c->pend_len;
-}
-
-/* Write the submits in flight that this connection has not had (follow() marks them all;
- * one submitted meanwhile waits its turn behind them), oldest first (a record may depend
- * on one before it), with the same id and bytes: one the old primary stored and the new
- * one holds comes back as a duplicate at its first LSN. By deadline: a new primary that
- * reads slowly (back-pressure) cannot hold the wait past it. 0 once all are written,
- * -ETIMEDOUT or -EINTR (a signal caught while writing) with the rest kept for the next
- * wait, or the sticky error (then the wait follows again). Each goes once and in order: the frame
- * under way when time runs out is finished by the next write (send_raw), never begun
- * again. */
-static int resend(struct hw_client *c, int64_t deadline)
-{
-	if (!resending(c) || c->failed) /* a lost stream: the wait's read says so */
-		return 0;
-	int rc = pend_write(c, deadline, true);
-	for (uint32_t i = 0; rc == 0 && c->fl_unsent > 0 && i < c->fl_count; i++) {
-		struct inflight *e = fl_at(c, i);
-		if (!e->busy || e->sent)
-			continue;
-		e->sent = true; /* whole, or its rest in c->pend */
-		c->fl_unsent--;
-		uint8_t hdr[HW_FRAME_HEADER_BYTES];
-		struct iovec iov[2];
-		submit_frame(c, e->request_id, e->bytes, e->len, e->mode, e->k, hdr, iov);
-		rc = send_until(c, iov, 2, deadline, true);
-	}
-	return rc;
-}
-
-/* Would following help after rc (a wait's or send's code, or an outcome's)? A lost
- * stream, or a node that is no longer the primary. */
-static bool follow_helps(const struct hw_client *c, int rc)
-{
-	return c->fl != NULL && c->fl_failed == 0 &&
-	       (c->search_end != 0 || rc == HW_ENOT_PRIMARY || rc == HW_ECLOSED ||
-		(rc < 0 && rc > -4096 && rc != -ETIMEDOUT));
+	uint8_t hdr[HW_FRAME_HEADER_BYTES];
+	struct iovec iov[2];
+	submit_frame(c, request_id, record, len, mode, k, hdr, iov);
+	return send_until(c, iov, 2, deadline, intr);
 }
 
 int hw_client_submit(struct hw_client *c, uint64_t request_id, const uint8_t *record, size_t len,
@@ -1282,28 +1053,9 @@ int hw_client_submit(struct hw_client *c, uint64_t request_id, const uint8_t *re
 		return HW_ETOOBIG;
 	if ((mode > HW_APPLIED && mode != HW_DEFAULT) || k > 255)
 		return HW_ERANGE;
-	if (c->fl == NULL)
-		return c->failed ? c->failed : send_submit(c, request_id, record, len, mode, k);
-	bool behind = !c->failed && resending(c);
-	int rc = fl_keep(c, request_id, record, len, mode, k);
-	if (rc)
-		return rc;
-	if (behind)
-		return 0; /* kept: the next wait writes it after the copies before it */
-	rc = c->failed ? c->failed : send_submit(c, request_id, record, len, mode, k);
-	struct inflight *e = fl_at(c, c->fl_count - 1);
-	if (rc == 0) {
-		e->sent = true;
-		c->fl_unsent--;
-	}
-	if (rc == 0 || follow_helps(c, rc))
-		return 0; /* or kept: the next wait finds the primary and sends it */
-	/* not submitted: the caller hears it here, not as an outcome */
-	e->busy = false;
-	c->fl_count--;
-	c->fl_busy--;
-	c->fl_unsent--;
-	return rc;
+	if (c->fl != NULL)
+		return hw__client_submit_kept(c, request_id, record, len, mode, k);
+	return c->failed ? c->failed : hw__client_send_submit(c, request_id, record, len, mode, k);
 }
 
 static int reply(struct hw_client *c, const struct hw_frame *f, struct hw_outcome *out)
@@ -1349,25 +1101,6 @@ static int wait_frame(struct hw_client *c, int64_t deadline, struct hw_outcome *
 	}
 }
 
-/* Following failed: the oldest submit still in flight is answered, in doubt. */
-static int fail_next(struct hw_client *c, struct hw_outcome *out)
-{
-	fl_trim(c);
-	if (c->fl_count == 0)
-		return c->fl_failed;
-	struct inflight *e = fl_at(c, 0);
-	memset(out, 0, sizeof *out);
-	out->request_id = e->request_id;
-	/* It may have reached the primary before the connection went: in doubt, whatever
-	 * ended the search (a refused dial, a timeout), so the caller resubmits it. */
-	out->code = c->fl_failed == HW_ENOT_PRIMARY ? HW_ENOT_PRIMARY : HW_ECLOSED;
-	e->busy = false;
-	c->fl_busy--;
-	c->fl_unsent -= !e->sent;
-	fl_trim(c);
-	return 0;
-}
-
 void hw_client_hold(struct hw_client *c)
 {
 	c->holding = true;
@@ -1379,7 +1112,7 @@ int hw_client_flush(struct hw_client *c)
 	if (c->fl_failed)
 		return c->fl_failed;
 	int rc = c->failed ? c->failed : send_held(c);
-	if (rc && follow_helps(c, rc))
+	if (rc && hw__client_follow_helps(c, rc))
 		return 0; /* kept: the next wait finds the primary and sends them */
 	return rc;
 }
@@ -1393,36 +1126,36 @@ int hw_client_wait(struct hw_client *c, int timeout_ms, struct hw_outcome *out)
 			return rc;
 	}
 	if (c->fl_failed)
-		return fail_next(c, out);
+		return hw__client_fail_next(c, out);
 	for (;;) {
 		/* a resend first; when the time runs out in it, or the connection is lost, what
 		 * has arrived is still taken */
-		int rc = resend(c, deadline);
+		int rc = hw__client_resend(c, deadline);
 		if (rc == -EINTR)
 			return rc;
 		rc = wait_frame(c, deadline, out);
 		if (c->fl == NULL)
 			return rc;
 		if (rc == 0 && out->code != HW_ENOT_PRIMARY) {
-			fl_done(c, out->request_id);
+			hw__client_kept_done(c, out->request_id);
 			c->follows = 0;
 			return 0;
 		}
 		if (rc == 0)
 			rc = HW_ENOT_PRIMARY;
-		if (!follow_helps(c, rc))
+		if (!hw__client_follow_helps(c, rc))
 			return rc;
-		rc = follow(c, deadline);
+		rc = hw__client_follow(c, deadline);
 		if (rc == -EINTR || rc == -ETIMEDOUT)
 			return rc;
 		if (rc != 0)
-			return fail_next(c, out);
+			return hw__client_fail_next(c, out);
 	}
 }
 
 int hw_client_fd(const struct hw_client *c)
 {
-	return resending(c) ? -1 : c->fd;
+	return hw__client_resending(c) ? -1 : c->fd;
 }
 
 bool hw_client_ready(const struct hw_client *c)

@@ -1,0 +1,214 @@
+/* client_follow.c: a client given a list of addresses follows the primary by itself
+ * (include/hawser.h, hw_client_connect): it keeps a copy of every submit in flight, and
+ * when the connection is lost or an outcome says HW_ENOT_PRIMARY, searches for the new
+ * primary and resends the copies there, oldest first, with the same request ids and
+ * bytes (a record stored before comes back as a duplicate: idempotent by record_id).
+ *
+ * The copies live in a ring, c->fl[(c->fl_head + i) % HW_CLIENT_INFLIGHT_MAX] for
+ * i < c->fl_count, oldest first; those answered inside it stay until the oldest is. The
+ * connection, its frames and the search's rounds are engine/client.c's
+ * (client_handle.h). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/clock.h"
+#include "engine/client_handle.h"
+#include "hawser.h"
+
+/* Follows in a row that may pass without one outcome before the submits in flight are
+ * answered in doubt: a primary that takes the connection and loses it again each time
+ * (it steps down, its frames are damaged) does not hold them for ever. */
+#define FOLLOW_ROUNDS_MAX 8u
+
+static struct inflight *fl_at(struct hw_client *c, uint32_t i)
+{
+	return &c->fl[(c->fl_head + i) % HW_CLIENT_INFLIGHT_MAX];
+}
+
+/* The ring is full but some inside it have their outcome (an older one still waits):
+ * move those still in flight to the front, in order (swapped: each keeps its buffer). */
+static void fl_compact(struct hw_client *c)
+{
+	uint32_t kept = 0;
+	for (uint32_t i = 0; i < c->fl_count; i++) {
+		struct inflight *e = fl_at(c, i);
+		if (!e->busy)
+			continue;
+		struct inflight *to = fl_at(c, kept++), t = *to;
+		*to = *e;
+		*e = t;
+	}
+	c->fl_count = kept;
+}
+
+/* Keep a copy of a submit about to be sent (not sent yet: fl_unsent counts it). HW_EBUSY
+ * when HW_CLIENT_INFLIGHT_MAX are in flight, HW_ENOMEM. */
+static int fl_keep(struct hw_client *c, uint64_t request_id, const uint8_t *record, size_t len,
+		   enum hw_durability mode, unsigned k)
+{
+	if (c->fl_busy == HW_CLIENT_INFLIGHT_MAX)
+		return HW_EBUSY;
+	if (c->fl_count == HW_CLIENT_INFLIGHT_MAX)
+		fl_compact(c);
+	struct inflight *e = fl_at(c, c->fl_count);
+	if (len > e->cap) {
+		uint8_t *b = realloc(e->bytes, len);
+		if (b == NULL)
+			return HW_ENOMEM;
+		e->bytes = b;
+		e->cap = len;
+	}
+	if (len)
+		memcpy(e->bytes, record, len);
+	e->len = len;
+	e->request_id = request_id;
+	e->mode = mode;
+	e->k = k;
+	e->busy = true;
+	e->sent = false;
+	c->fl_count++;
+	c->fl_busy++;
+	c->fl_unsent++;
+	return 0;
+}
+
+/* The oldest entries that have their outcome leave the ring. */
+static void fl_trim(struct hw_client *c)
+{
+	while (c->fl_count > 0 && !fl_at(c, 0)->busy) {
+		c->fl_head = (c->fl_head + 1) % HW_CLIENT_INFLIGHT_MAX;
+		c->fl_count--;
+	}
+}
+
+int hw__client_submit_kept(struct hw_client *c, uint64_t request_id, const uint8_t *record,
+			   size_t len, enum hw_durability mode, unsigned k)
+{
+	bool behind = !c->failed && hw__client_resending(c);
+	int rc = fl_keep(c, request_id, record, len, mode, k);
+	if (rc)
+		return rc;
+	if (behind)
+		return 0; /* kept: the next wait writes it after the copies before it */
+	rc = c->failed ? c->failed : hw__client_send_submit(c, request_id, record, len, mode, k);
+	struct inflight *e = fl_at(c, c->fl_count - 1);
+	if (rc == 0) {
+		e->sent = true;
+		c->fl_unsent--;
+	}
+	if (rc == 0 || hw__client_follow_helps(c, rc))
+		return 0; /* or kept: the next wait finds the primary and sends it */
+	/* not submitted: the caller hears it here, not as an outcome */
+	e->busy = false;
+	c->fl_count--;
+	c->fl_busy--;
+	c->fl_unsent--;
+	return rc;
+}
+
+void hw__client_kept_done(struct hw_client *c, uint64_t request_id)
+{
+	for (uint32_t i = 0; i < c->fl_count; i++) {
+		struct inflight *e = fl_at(c, i);
+		if (e->busy && e->request_id == request_id) {
+			e->busy = false;
+			c->fl_busy--;
+			c->fl_unsent -= !e->sent;
+			break;
+		}
+	}
+	fl_trim(c);
+}
+
+/* Find the primary and mark every submit in flight to be sent there again
+ * (hw__client_resend writes them). A search lasts at most c->follow_ms, over as many
+ * waits as it takes: one that reaches the wait's deadline (-1: none) first returns
+ * -ETIMEDOUT and goes on at the next wait. 0, -ETIMEDOUT, -EINTR, or why following
+ * failed: then every submit in flight is answered with that code (fl_failed). */
+int hw__client_follow(struct hw_client *c, int64_t deadline)
+{
+	int rc = 0;
+	if (c->search_end == 0 && c->follows++ >= FOLLOW_ROUNDS_MAX)
+		rc = HW_ENOT_PRIMARY;
+	else if (c->search_end == 0)
+		c->search_end = hw_mono_ms() + c->follow_ms;
+	bool cut = deadline >= 0 && deadline < c->search_end;
+	if (rc == 0)
+		rc = hw__client_search(c, cut ? deadline : c->search_end);
+	if (rc == -EINTR) {
+		c->follows--; /* interrupted, not failed: the next wait searches again */
+		c->search_end = 0;
+		hw__client_search_done(c);
+		return rc;
+	}
+	if (rc != 0 && cut && hw_mono_ms() < c->search_end)
+		return -ETIMEDOUT; /* the caller's time is up, not the search's */
+	c->search_end = 0;
+	if (rc) {
+		hw__client_search_done(c);
+		c->fl_failed = hw__client_fail(c, rc);
+		return rc;
+	}
+	for (uint32_t i = 0; i < c->fl_count; i++)
+		fl_at(c, i)->sent = false;
+	c->fl_unsent = c->fl_busy;
+	return 0;
+}
+
+bool hw__client_resending(const struct hw_client *c)
+{
+	return c->fl_unsent > 0 || c->pend_off < c->pend_len;
+}
+
+/* Write the submits in flight that this connection has not had (hw__client_follow marks
+ * them all; one submitted meanwhile waits its turn behind them), oldest first (a record
+ * may depend on one before it), with the same id and bytes: one the old primary stored
+ * and the new one holds comes back as a duplicate at its first LSN. By deadline: a new
+ * primary that reads slowly (back-pressure) cannot hold the wait past it. 0 once all are
+ * written, -ETIMEDOUT or -EINTR (a signal caught while writing) with the rest kept for
+ * the next wait, or the sticky error (then the wait follows again). Each goes once and
+ * in order: the frame under way when time runs out is finished by the next write
+ * (c->pend), never begun again. */
+int hw__client_resend(struct hw_client *c, int64_t deadline)
+{
+	if (!hw__client_resending(c) || c->failed) /* a lost stream: the wait's read says so */
+		return 0;
+	int rc = hw__client_pend_write(c, deadline, true);
+	for (uint32_t i = 0; rc == 0 && c->fl_unsent > 0 && i < c->fl_count; i++) {
+		struct inflight *e = fl_at(c, i);
+		if (!e->busy || e->sent)
+			continue;
+		e->sent = true; /* whole, or its rest in c->pend */
+		c->fl_unsent--;
+		rc = hw__client_send_submit_by(c, e->request_id, e->bytes, e->len, e->mode, e->k,
+					       deadline, true);
+	}
+	return rc;
+}
+
+/* A lost stream, or a node that is no longer the primary. */
+bool hw__client_follow_helps(const struct hw_client *c, int rc)
+{
+	return c->fl != NULL && c->fl_failed == 0 &&
+	       (c->search_end != 0 || rc == HW_ENOT_PRIMARY || rc == HW_ECLOSED ||
+		(rc < 0 && rc > -4096 && rc != -ETIMEDOUT));
+}
+
+int hw__client_fail_next(struct hw_client *c, struct hw_outcome *out)
+{
+	fl_trim(c);
+	if (c->fl_count == 0)
+		return c->fl_failed;
+	struct inflight *e = fl_at(c, 0);
+	memset(out, 0, sizeof *out);
+	out->request_id = e->request_id;
+	/* It may have reached the primary before the connection went: in doubt, whatever
+	 * ended the search (a refused dial, a timeout), so the caller resubmits it. */
+	out->code = c->fl_failed == HW_ENOT_PRIMARY ? HW_ENOT_PRIMARY : HW_ECLOSED;
+	e->busy = false;
+	c->fl_busy--;
+	c->fl_unsent -= !e->sent;
+	fl_trim(c);
+	return 0;
+}
