@@ -46,6 +46,7 @@
 /* One lane per connection; the node serves up to 1024 sessions, far above this. */
 #define CLIENTS_MAX HW_WORKLOAD_LANES_MAX
 #define WINDOW_MAX  4096u
+_Static_assert(WINDOW_MAX <= HW_CLIENT_INFLIGHT_MAX, "a lane's client takes its whole window");
 /* A thread with submits outstanding and no outcome for this long: the cluster is stuck,
  * not slow (a durable round trip is a few ms here). The only timeout the load uses. */
 #define STUCK_MS     10000

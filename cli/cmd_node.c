@@ -25,6 +25,7 @@
  * slot table and the node's waiters this one client can take. */
 #define WINDOW_DEFAULT 64u
 #define WINDOW_MAX     4096u
+_Static_assert(WINDOW_MAX <= HW_CLIENT_INFLIGHT_MAX, "a client takes a whole window in flight");
 /* Unexpected outcomes described on stderr per run: enough to debug, not a flood. */
 #define UNEXPECTED_SHOWN_MAX 5
 

@@ -67,16 +67,12 @@
 #define RAW_CAP        HW_CHANNEL_RECORD_BYTES(HW_CHANNEL_PLAINTEXT_MAX)
 /* What a resend may leave half written: one SUBMIT frame, sealed. */
 #define PEND_BYTES HW_CHANNEL_RECORD_BYTES(SEND_FRAME_MAX)
-/* The largest SUBMIT_REPLY frame: three varints (request_id, code, lsn) and a flag, each
- * with its tag, and a refusal's field and rule (struct hw_reject) with their tags and
- * lengths. A client that follows has at most HW_CLIENT_INFLIGHT_MAX submits without an
- * outcome, and rbuf holds all their outcomes: while a submit waits to be written it can
- * always read (wait_writable), so it always hears a node's heartbeats and silence. */
-#define REPLY_FRAME_MAX                                                                            \
-	(HW_FRAME_HEADER_BYTES + 3u * 11u + 2u + 2u * 2u +                                         \
-	 sizeof(((struct hw_reject *)0)->field) + sizeof(((struct hw_reject *)0)->rule))
-_Static_assert(HW_FRAME_BYTES_MAX / REPLY_FRAME_MAX >= HW_CLIENT_INFLIGHT_MAX,
-	       "a following client's buffer holds the outcomes of all it keeps in flight");
+/* A client has at most HW_CLIENT_INFLIGHT_MAX submits without an outcome
+ * (hw_client_submit), and rbuf holds all their outcomes: while a submit waits to be
+ * written it can always read (wait_writable), so it always hears a node's heartbeats and
+ * silence, and a node never waits for it to read. */
+_Static_assert(HW_FRAME_BYTES_MAX / HW_SUBMIT_REPLY_FRAME_MAX >= HW_CLIENT_INFLIGHT_MAX,
+	       "a client's buffer holds the outcomes of all its submits in flight");
 
 /* Milliseconds left until deadline (-1: none) as a poll timeout. */
 static int left_ms(int64_t deadline)
@@ -299,7 +295,8 @@ static int take_arrived(struct hw_client *c, bool *full)
  * meanwhile (take_arrived), so that the silence rule of a read tells a node that stopped
  * (HW_ECLOSED once it sent nothing for c->silence_ms) and the node's answers do not back
  * up behind this write. Not while the buffers are full of frames the caller has yet to
- * take (more than 4 MiB of them: never a client that follows, REPLY_FRAME_MAX): a client
+ * take (more than 4 MiB of them: never the outcomes of this client's own submits,
+ * HW_CLIENT_INFLIGHT_MAX, only a node that sends what was not asked for): a client
  * that cannot read cannot tell a stopped node from one that waits for it to read, so it
  * judges no silence then, and the dial's bound on unacknowledged data is set again
  * meanwhile (watch_silence, until a frame is taken): over TCP the connection ends at the
@@ -738,6 +735,7 @@ static int connect_to(struct hw_client *c, uint32_t i, int fd, int64_t deadline)
 	c->packed = false;
 	c->unopened = false;
 	c->owed = 0;
+	c->unanswered = 0; /* a fresh stream: the old one's outcomes are gone with it */
 	c->pend_off = c->pend_len = 0;
 	c->role = 0;
 	c->silence_ms = 0; /* until the node's Hello says */
@@ -1055,7 +1053,13 @@ int hw_client_submit(struct hw_client *c, uint64_t request_id, const uint8_t *re
 		return HW_ERANGE;
 	if (c->fl != NULL)
 		return hw__client_submit_kept(c, request_id, record, len, mode, k);
-	return c->failed ? c->failed : hw__client_send_submit(c, request_id, record, len, mode, k);
+	if (c->failed)
+		return c->failed;
+	if (c->unanswered == HW_CLIENT_INFLIGHT_MAX)
+		return HW_EBUSY; /* its outcomes might not fit in rbuf: wait for one first */
+	int rc = hw__client_send_submit(c, request_id, record, len, mode, k);
+	c->unanswered += rc == 0;
+	return rc;
 }
 
 static int reply(struct hw_client *c, const struct hw_frame *f, struct hw_outcome *out)
@@ -1134,8 +1138,11 @@ int hw_client_wait(struct hw_client *c, int timeout_ms, struct hw_outcome *out)
 		if (rc == -EINTR)
 			return rc;
 		rc = wait_frame(c, deadline, out);
-		if (c->fl == NULL)
+		if (c->fl == NULL) {
+			/* an outcome not asked for (a node's mistake) does not count below 0 */
+			c->unanswered -= rc == 0 && c->unanswered > 0;
 			return rc;
+		}
 		if (rc == 0 && out->code != HW_ENOT_PRIMARY) {
 			hw__client_kept_done(c, out->request_id);
 			c->follows = 0;

@@ -119,8 +119,8 @@ struct hw_client;
  * backlog is full.
  *
  * A client given a list follows the primary by itself: it keeps a copy of every submit
- * in flight (at most HW_CLIENT_INFLIGHT_MAX without an outcome: hw_client_submit
- * answers HW_EBUSY past that), and when the connection is lost or an outcome says
+ * in flight (at most HW_CLIENT_INFLIGHT_MAX, as for every client: hw_client_submit), and
+ * when the connection is lost or an outcome says
  * HW_ENOT_PRIMARY, hw_client_wait() searches for the new primary, for at most 60 s a
  * search (hw_client_set_follow_ms), and resends them in submission order with the same
  * request ids and bytes; a record stored before comes back as a duplicate at its first
@@ -154,8 +154,9 @@ struct hw_client;
  * sends (back-pressure: its queues are full) keeps the connection: a submit waits to be
  * written for as long as that lasts, and takes what the node sends meanwhile into the
  * client, for the waits, as far as its buffer holds (at least 4 MiB of frames: more than
- * 100,000 outcomes, so always for a client that follows). A client whose buffer is full
- * of outcomes not yet waited for cannot tell a stopped node from one that waits for it to
+ * 100,000 outcomes, so always the outcomes of the HW_CLIENT_INFLIGHT_MAX submits a
+ * client may have in flight). Only a node that sends what was not asked for can fill it;
+ * a client whose buffer is full cannot tell a stopped node from one that waits for it to
  * read: it judges no silence then, and over TCP the 5 s bound on unacknowledged data is
  * set again meanwhile (the connection ends, HW_ECLOSED, at the first zero-window probe at
  * least 5 s into the node's shut window; on a Unix socket nothing ends the wait). The
@@ -216,12 +217,16 @@ int hw_client_reconnect(struct hw_client *c, int timeout_ms);
  * next search. The calling thread owns c. */
 void hw_client_set_follow_ms(struct hw_client *c, int ms);
 
-/* Send one submit; returns once it is written. Does not wait for the outcome. A node
- * under back-pressure holds the write up for as long as it reads nothing (see
- * hw_client_connect); the outcomes it sends meanwhile wait in c for hw_client_wait. A
- * client that follows the primary keeps a copy (HW_EBUSY when HW_CLIENT_INFLIGHT_MAX are
- * in flight); while it resends what was in flight to a new primary (see
- * hw_client_connect), it only keeps the copy, which a wait then writes after those.
+/* Send one submit; returns once it is written. Does not wait for the outcome. At most
+ * HW_CLIENT_INFLIGHT_MAX submits of c may be without an outcome (one a hw_client_wait()
+ * has returned): past that it returns HW_EBUSY and sends nothing, so wait for an outcome
+ * first. c then always has room for the outcomes of what it sent, so it reads while a
+ * submit waits to be written, and a node never has to stop reading it, or close its
+ * connection, for outcomes it leaves unread. A node under back-pressure holds the write
+ * up for as long as it reads nothing (see hw_client_connect); the outcomes it sends
+ * meanwhile wait in c for hw_client_wait. A client that follows the primary keeps a
+ * copy; while it resends what was in flight to a new primary (see hw_client_connect), it
+ * only keeps the copy, which a wait then writes after those.
  * An error here is this submit's only (it was not sent): the outcomes of earlier ones
  * that c holds are still to be taken with hw_client_wait before c is closed or
  * reconnected, or a caller counting what is in flight counts them as lost. */

@@ -47,9 +47,10 @@
 #define HW_YARD_ROW_MAX 20u
 #define HW_YARD_TIER_MAX 7u
 
-/* Submits in flight a client that follows the primary keeps copies of, to resend them to
- * a new primary (hw_client_connect; HW_EBUSY past it): a pipelined TOS keeps far fewer
- * outstanding, and each copy is at most one record. */
+/* Submits a client may have without an outcome (hw_client_submit: HW_EBUSY past it): its
+ * buffer holds all their outcomes (engine/client.c ties it), so it always reads, and a
+ * client that follows the primary keeps copies of them to resend to a new one, each at
+ * most one record. A pipelined TOS keeps far fewer outstanding. */
 #define HW_CLIENT_INFLIGHT_MAX 4096u
 
 /* Connections a witness holds at once: one per other voter, plus reconnects racing the

@@ -27,6 +27,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "hawser_error.h"
 #include "hawser_limits.h"
 
 #define HW_FRAME_HEADER_BYTES 12u
@@ -40,6 +41,13 @@ _Static_assert(HW_FRAME_BYTES_MAX >= 24u + 96u + HW_RECORD_BYTES_MAX, "one entry
 #define HW_APPEND_HEADER_BYTES 24u
 #define HW_SUBMIT_HEADER_BYTES 16u
 #define HW_SUBMIT_MODE_DEFAULT 0xffu
+/* The largest SUBMIT_REPLY frame (wire.proto SubmitReply): three varints (request_id,
+ * code, lsn) and a flag, each with its tag, and a refusal's field and rule (struct
+ * hw_reject) with their tags and lengths. What a node must have room for to answer a
+ * submit it took (engine/node.c), and a client to take an outcome in (engine/client.c). */
+#define HW_SUBMIT_REPLY_FRAME_MAX                                                                  \
+	(HW_FRAME_HEADER_BYTES + 3u * 11u + 2u + 2u * 2u +                                         \
+	 sizeof(((struct hw_reject *)0)->field) + sizeof(((struct hw_reject *)0)->rule))
 
 enum hw_frame_type {
 	HW_FRAME_HELLO = 1,

@@ -1011,6 +1011,36 @@ static void test_inflight_counts_unanswered(void **state)
 	server_unbind(&b);
 }
 
+/* A client given one address has at most HW_CLIENT_INFLIGHT_MAX submits without an
+ * outcome too: the next is refused with HW_EBUSY, unsent (its buffer might not hold its
+ * outcome), until a wait takes one; then every submit sent gets its outcome, once. */
+static void test_inflight_limit_one_address(void **state)
+{
+	(void)state;
+	struct server s;
+	server_start(&s, ECHO);
+	struct hw_client *c = connect_to(&s);
+	for (uint64_t id = 1; id <= HW_CLIENT_INFLIGHT_MAX; id++)
+		assert_int_equal(hw_client_submit(c, id, record, sizeof record, HW_DEFAULT, 0), 0);
+	const uint64_t last = HW_CLIENT_INFLIGHT_MAX + 1;
+	assert_int_equal(hw_client_submit(c, last, record, sizeof record, HW_DEFAULT, 0), HW_EBUSY);
+	hw_client_hold(c); /* held ones count as sent */
+	assert_int_equal(hw_client_submit(c, last, record, sizeof record, HW_DEFAULT, 0), HW_EBUSY);
+	struct hw_outcome o;
+	assert_int_equal(hw_client_wait(c, 5000, &o), 0);
+	assert_int_equal(o.request_id, 1);
+	assert_int_equal(hw_client_submit(c, last, record, sizeof record, HW_DEFAULT, 0), 0);
+	for (uint64_t id = 2; id <= last; id++) {
+		assert_int_equal(hw_client_wait(c, 5000, &o), 0);
+		assert_int_equal(o.request_id, id);
+		assert_int_equal(o.code, 0);
+	}
+	assert_int_equal(hw_client_wait(c, 0, &o), -ETIMEDOUT);
+	hw_client_close(c);
+	server_join(&s);
+	assert_int_equal(s.submits, last);
+}
+
 /* A node that sends heartbeats without end cannot hold a wait or a status request past
  * its timeout. */
 static void test_heartbeat_flood_times_out(void **state)
@@ -1297,6 +1327,7 @@ int main(void)
 		cmocka_unit_test(test_follow_ms_bound),
 		cmocka_unit_test(test_timed_out_connection_follows),
 		cmocka_unit_test(test_inflight_counts_unanswered),
+		cmocka_unit_test(test_inflight_limit_one_address),
 		cmocka_unit_test(test_heartbeat_flood_times_out),
 		cmocka_unit_test(test_request_error_keeps_connection),
 		cmocka_unit_test(test_late_answer_not_taken),
