@@ -534,14 +534,26 @@ static int session_frame(struct hw_session *s, const struct hw_frame *f)
 	}
 }
 
-/* A client that leaves its replies unread: read nothing more from it until they drain
- * below half its send buffer (session_on_writable). Its requests wait in TCP: the client
- * is held back, and no request is taken whose reply would find no room. */
+/* Room s's send buffer keeps before its next request is taken (HW_SESSION_REPLY_ROOM):
+ * that request's reply, and a SUBMIT_REPLY for each submit taken and not answered yet,
+ * which is queued when its durability rule holds, however much the client left unread
+ * meanwhile. */
+static size_t reply_room(const struct hw_session *s)
+{
+	return HW_SESSION_REPLY_ROOM + (size_t)s->replies_owed * HW_SUBMIT_REPLY_FRAME_MAX;
+}
+
+/* A client that leaves its replies unread, past the room kept for those the node owes it
+ * (reply_room): read nothing more from it until a send leaves its buffer below half
+ * (session_on_writable), then look again. Such a send comes: the buffer is over half full
+ * of its unread replies, or the node owes it replies, each queued (and sent) once its
+ * submit is answered. Its requests wait in TCP: the client is held back, and no request is
+ * taken whose reply, or a reply owed before it, would find no room. */
 static int session_hold(struct hw_session *s)
 {
 	if (!s->out_full)
-		hw_log("session_paused", "peer=%s reason=replies_unread room=%zu",
-		       hw_conn_peer(s->conn), hw_conn_send_room(s->conn));
+		hw_log("session_paused", "peer=%s reason=replies_unread room=%zu owed=%u",
+		       hw_conn_peer(s->conn), hw_conn_send_room(s->conn), s->replies_owed);
 	s->out_full = true;
 	hw_conn_want_writable(s->conn);
 	hw_conn_pause(s->conn);
@@ -549,8 +561,9 @@ static int session_hold(struct hw_session *s)
 }
 
 /* One frame of s (hw_frames_take): paused for back-pressure, or closed on an error. A
- * reply that could not be queued (HW_EBUSY) closes the session too: a request the client
- * sent is never left unanswered on a connection that stays up. */
+ * frame is taken only when its reply and those owed before it have room (reply_room), so
+ * a reply is never refused for room (answer_failed) and a client that pipelines without
+ * reading is held back, not dropped. */
 static int session_take(void *arg, const struct hw_frame *f)
 {
 	struct hw_session *s = arg;
@@ -558,7 +571,7 @@ static int session_take(void *arg, const struct hw_frame *f)
 		hw_conn_pause(s->conn);
 		return 1;
 	}
-	if (!s->repl && hw_conn_send_room(s->conn) < HW_SESSION_REPLY_ROOM)
+	if (!s->repl && hw_conn_send_room(s->conn) < reply_room(s))
 		return session_hold(s);
 	int rc = session_frame(s, f);
 	if (rc == 1) {

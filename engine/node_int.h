@@ -28,10 +28,12 @@
 #define HW_CLIENTS_MAX       1024u
 #define HW_REPL_SESSIONS_MAX 64u
 /* Room a client session's send buffer must have before the node takes its next request:
- * the largest reply a request gets at once (a Status, a few KiB: node.c ties it). A client
- * that leaves more than HW_CONN_SEND_MAX less this unread is not read from until its
- * replies drain below half of that buffer, so a request is only taken when its reply can
- * be queued, and a client that pipelines without reading is held back through TCP. */
+ * the largest reply a request gets at once (a Status, a few KiB: node.c ties it), over a
+ * SUBMIT_REPLY's for each submit taken and not answered yet (replies_owed). A client that
+ * leaves more than the rest of HW_CONN_SEND_MAX unread is not read from until a send
+ * leaves that buffer below half, so a request is only taken when its reply, and those of
+ * the submits before it, can be queued, and a client that pipelines without reading is
+ * held back through TCP, never dropped. */
 #define HW_SESSION_REPLY_ROOM (64u * 1024u)
 _Static_assert(HW_SESSION_REPLY_ROOM <= HW_CONN_SEND_MAX / 2,
 	       "a session paused for its replies is resumed by on_writable, below half");
@@ -72,6 +74,8 @@ struct hw_session {
 			    (node_digest.c), so its answers keep the order of its requests */
 	int voter;       /* failover: an election link from this voter id, else -1 */
 	uint64_t beat_seen; /* client: hw_conn_queued_total() at the last heartbeat tick */
+	uint32_t replies_owed; /* client: submits taken and not answered yet, each owed a
+				* SUBMIT_REPLY its send buffer keeps room for (node.c) */
 };
 
 /* One waiting submit: who to answer, and what. */

@@ -57,11 +57,12 @@ static void stages_add(struct hw_node *n, const struct hw_stage_sums *a)
 	sums_add(&n->stages_total, a);
 }
 
-/* The outcome o for session s could not be queued (rc: its send buffer full of replies
- * the client leaves unread, HW_EBUSY; HW_ENOMEM). The client must not wait on a live
- * connection for an answer that will never come: the session closes, and the client,
- * its connection lost, resends what was in flight with the same record_id (idempotent,
- * hawser.h). One closing already (HW_ECLOSED) is left to close. */
+/* The outcome o for session s could not be queued (rc: HW_ENOMEM; or HW_EBUSY, its send
+ * buffer full, which node.c's session_take prevents by keeping room for each reply owed).
+ * The client must not wait on a live connection for an answer that will never come: the
+ * session closes, and the client hears HW_ECLOSED for what was in flight, in doubt (one
+ * that follows the primary resends it with the same record_id, idempotent: hawser.h).
+ * One closing already (HW_ECLOSED) is left to close. */
 static void answer_failed(struct hw_session *s, const struct hw_outcome *o, int rc)
 {
 	if (rc == HW_ECLOSED)
@@ -69,7 +70,7 @@ static void answer_failed(struct hw_session *s, const struct hw_outcome *o, int 
 	hw_log("session_closed", "peer=%s code=%s request_id=%llu outcome=%s what=\"%s\"",
 	       hw_conn_peer(s->conn), hw_errname(rc), (unsigned long long)o->request_id,
 	       o->code == 0 ? "ok" : hw_errname(o->code),
-	       "a submit's outcome could not be queued: the client resends it");
+	       "a submit's outcome could not be queued: the client hears HW_ECLOSED");
 	hw_conn_close(s->conn, rc);
 }
 
@@ -89,6 +90,8 @@ static void request_answer(struct hw_node *n, uint32_t i, struct hw_outcome *o)
 	} else {
 		struct hw_session *s = n->sessions[r->session];
 		if (s != NULL && s->gen == r->gen) {
+			HW_ASSERT(s->replies_owed > 0);
+			s->replies_owed--; /* its room is the reply's now (node.c reply_room) */
 			Hawser__Wire__V1__SubmitReply m = HAWSER__WIRE__V1__SUBMIT_REPLY__INIT;
 			m.request_id = o->request_id;
 			m.code = o->code;
@@ -381,6 +384,7 @@ long hw__primary_on_submit(struct hw_session *s, const struct hw_frame *f)
 	r->session = s->index;
 	r->gen = s->gen;
 	r->request_id = h.request_id;
+	s->replies_owed++; /* its reply's room is kept from now on (node.c reply_room) */
 	return 0;
 }
 
