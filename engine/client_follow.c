@@ -125,7 +125,8 @@ void hw__client_kept_done(struct hw_client *c, uint64_t request_id)
  * (hw__client_resend writes them). A search lasts at most c->follow_ms, over as many
  * waits as it takes: one that reaches the wait's deadline (-1: none) first returns
  * -ETIMEDOUT and goes on at the next wait. 0, -ETIMEDOUT, -EINTR, or why following
- * failed: then every submit in flight is answered with that code (fl_failed). */
+ * failed (never -ETIMEDOUT): then every submit in flight is answered in doubt, and c's
+ * calls return that code for good (fl_failed). */
 int hw__client_follow(struct hw_client *c, int64_t deadline)
 {
 	int rc = 0;
@@ -145,10 +146,10 @@ int hw__client_follow(struct hw_client *c, int64_t deadline)
 	if (rc != 0 && cut && hw_mono_ms() < c->search_end)
 		return -ETIMEDOUT; /* the caller's time is up, not the search's */
 	c->search_end = 0;
-	if (rc) {
+	if (rc) { /* as c failed: HW_ECLOSED for a search whose last dial timed out */
 		hw__client_search_done(c);
 		c->fl_failed = hw__client_fail(c, rc);
-		return rc;
+		return c->fl_failed;
 	}
 	for (uint32_t i = 0; i < c->fl_count; i++)
 		fl_at(c, i)->sent = false;

@@ -108,7 +108,8 @@ struct hw_client {
 
 /* Rounds of a search for the primary over c's addresses, until one finds it or deadline
  * (hw_mono_ms(), -1: none) passes; at least one. 0 once connected to it, else the
- * round's error (c failed with it): a search not ended
+ * round's error (c failed with it, or with HW_ECLOSED for -ETIMEDOUT: never sticky): a
+ * search not ended
  * (hw__client_search_done) goes on at the next call. */
 int hw__client_search(struct hw_client *c, int64_t deadline);
 
@@ -144,9 +145,10 @@ void hw__client_kept_done(struct hw_client *c, uint64_t request_id);
 bool hw__client_follow_helps(const struct hw_client *c, int rc);
 
 /* Find the primary and mark every submit in flight to be sent there again, by deadline
- * (a search lasts at most c->follow_ms over as many waits as it takes). 0, -ETIMEDOUT,
- * -EINTR, or why following failed: then every submit in flight is answered with that
- * code (hw__client_fail_next). */
+ * (a search lasts at most c->follow_ms over as many waits as it takes). 0, -ETIMEDOUT
+ * (the deadline came first: the search goes on at the next call), -EINTR, or why
+ * following failed (never -ETIMEDOUT): then every submit in flight is answered in doubt
+ * (hw__client_fail_next) and c's calls return that code for good. */
 int hw__client_follow(struct hw_client *c, int64_t deadline);
 
 /* A resend under way: copies the connection has not had, or the rest of one begun. */

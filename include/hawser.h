@@ -143,7 +143,9 @@ struct hw_client;
  * (or, after a signal during the resend, goes on with it; or close). When no primary is
  * found within the search (or 8 searches in a row bring no outcome), each submit still
  * in flight gets an outcome in doubt, HW_ECLOSED (HW_ENOT_PRIMARY when only standbys
- * answered): it may be stored, so resubmit it with the same record_id. A caught signal
+ * answered): it may be stored, so resubmit it with the same record_id. Then every call
+ * on c returns that code, for good (never -ETIMEDOUT, even when the dials timed out):
+ * close it, or hw_client_reconnect(). A caught signal
  * also ends a connect's dial with -EINTR. A connection to a node that stopped while its
  * host runs on (its process stopped, its loop stuck: the kernel still keeps the
  * connection) or whose host vanished (no FIN, no RST) counts as lost once the client
@@ -204,10 +206,11 @@ int hw_client_connect_secure(const char *addr, const struct hw_client_security *
  * with the old connection, and so are the copies a following client kept: resubmit what
  * was in flight with the same bytes and request ids; a record stored before is answered
  * as a duplicate at its first LSN (idempotent by record_id), so each is committed once.
- * 0, or the last error (c stays failed with it): -EINTR when a caught signal ended the
- * search. Its rounds are a search's, as above; one that ran out of time without finding
- * the primary goes on at the next call (connects under way and each node's patience
- * carry over), one that found it or was interrupted ends. */
+ * 0, or the last error (c stays failed with it, or with HW_ECLOSED when it was -ETIMEDOUT:
+ * a timeout is never sticky): -EINTR when a caught signal ended the search. Its rounds are a
+ * search's, as above; one that ran out of time without finding the primary goes on at the next call
+ * (connects under way and each node's patience carry over), one that found it or was interrupted
+ * ends. */
 int hw_client_reconnect(struct hw_client *c, int timeout_ms);
 
 /* How long one search for a new primary by a client that follows (see

@@ -359,6 +359,16 @@ static void pair_addr(char *buf, size_t cap, const struct server *a, const struc
 
 static const uint8_t record[100] = {0x0a, 0x10};
 
+/* A client given the list "a,b": it follows the primary. */
+static struct hw_client *connect_pair(const struct server *a, const struct server *b)
+{
+	char addr[64];
+	pair_addr(addr, sizeof addr, a, b);
+	struct hw_client *c = NULL;
+	assert_int_equal(hw_client_connect(addr, &c), 0);
+	return c;
+}
+
 /* A plaintext client has no key to check that the node at an address is the one it
  * names (ID@ADDR): such an address, alone or in a list, is refused with HW_ECONFIG before
  * anything is dialled (a dial would say -ECONNREFUSED here). */
@@ -831,10 +841,7 @@ static void submit_follows(enum behaviour how, int wait_ms, struct server *a, st
 {
 	server_start(a, how);
 	server_start(b, ECHO);
-	char addr[64];
-	pair_addr(addr, sizeof addr, a, b);
-	struct hw_client *c = NULL;
-	assert_int_equal(hw_client_connect(addr, &c), 0);
+	struct hw_client *c = connect_pair(a, b);
 	assert_int_equal(hw_client_submit(c, 1, record, sizeof record, HW_DEFAULT, 0), 0);
 	struct hw_outcome o;
 	assert_int_equal(hw_client_wait(c, wait_ms, &o), 0);
@@ -878,6 +885,22 @@ static void test_beating_node_waited_for(void **state)
 	assert_int_equal(a.submits, 1);
 }
 
+/* A following client given a (which closes the connection on the first submit) and b
+ * (bound, refused until it listens), with record id in flight and a search bound of
+ * follow_ms (0: the default), once a has closed: its thread has ended, and its port
+ * still listens but accepts no more (server_unbind closes it). */
+static struct hw_client *follow_lost(struct server *a, struct server *b, uint64_t id, int follow_ms)
+{
+	server_start(a, CLOSE);
+	server_bind(b, ECHO);
+	struct hw_client *c = connect_pair(a, b);
+	if (follow_ms > 0)
+		hw_client_set_follow_ms(c, follow_ms);
+	assert_int_equal(hw_client_submit(c, id, record, sizeof record, HW_DEFAULT, 0), 0);
+	assert_int_equal(pthread_join(a->thread, NULL), 0);
+	return c;
+}
+
 /* A following client whose nodes are both gone searches for a primary (for up to 60 s);
  * a signal caught meanwhile (handler without SA_RESTART, as for Ctrl-C) ends the wait
  * with -EINTR, the search begins again on the next wait, and a second signal ends that
@@ -888,14 +911,8 @@ static void test_follow_interrupted(void **state)
 {
 	(void)state;
 	struct server a, b;
-	server_start(&a, CLOSE);
-	server_bind(&b, ECHO); /* refused until it listens */
-	char addr[64];
-	pair_addr(addr, sizeof addr, &a, &b);
-	struct hw_client *c = NULL;
-	assert_int_equal(hw_client_connect(addr, &c), 0);
-	assert_int_equal(hw_client_submit(c, 1, record, sizeof record, HW_DEFAULT, 0), 0);
-	server_join(&a); /* it closed on the submit: now no node listens */
+	struct hw_client *c = follow_lost(&a, &b, 1, 0);
+	server_unbind(&a); /* now no node listens */
 	struct sigaction sa = {.sa_handler = on_alarm}, old;
 	sigemptyset(&sa.sa_mask);
 	assert_int_equal(sigaction(SIGALRM, &sa, &old), 0);
@@ -925,14 +942,8 @@ static void test_follow_wait_timeout(void **state)
 {
 	(void)state;
 	struct server a, b;
-	server_start(&a, CLOSE);
-	server_bind(&b, ECHO); /* refused until it listens */
-	char addr[64];
-	pair_addr(addr, sizeof addr, &a, &b);
-	struct hw_client *c = NULL;
-	assert_int_equal(hw_client_connect(addr, &c), 0);
-	assert_int_equal(hw_client_submit(c, 1, record, sizeof record, HW_DEFAULT, 0), 0);
-	server_join(&a); /* it closed on the submit: now no node listens */
+	struct hw_client *c = follow_lost(&a, &b, 1, 0);
+	server_unbind(&a); /* now no node listens */
 	struct hw_outcome o;
 	assert_int_equal(hw_client_wait(c, 100, &o), -ETIMEDOUT);
 	assert_int_equal(hw_client_wait(c, 0, &o), -ETIMEDOUT);
@@ -950,16 +961,9 @@ static void test_follow_wait_timeout(void **state)
 static void test_follow_ms_bound(void **state)
 {
 	(void)state;
-	struct server a, b;
-	server_start(&a, CLOSE);
-	server_bind(&b, ECHO); /* never listens */
-	char addr[64];
-	pair_addr(addr, sizeof addr, &a, &b);
-	struct hw_client *c = NULL;
-	assert_int_equal(hw_client_connect(addr, &c), 0);
-	hw_client_set_follow_ms(c, 200);
-	assert_int_equal(hw_client_submit(c, 7, record, sizeof record, HW_DEFAULT, 0), 0);
-	server_join(&a);
+	struct server a, b; /* b never listens */
+	struct hw_client *c = follow_lost(&a, &b, 7, 200);
+	server_unbind(&a);
 	struct hw_outcome o;
 	int rc = -ETIMEDOUT;
 	for (int i = 0; i < 1000 && rc == -ETIMEDOUT; i++) /* 50 ms each: far past 200 ms */
@@ -968,6 +972,28 @@ static void test_follow_ms_bound(void **state)
 	assert_int_equal(o.request_id, 7);
 	assert_int_equal(o.code, HW_ECLOSED); /* in doubt: a refused dial says nothing of it */
 	hw_client_close(c);
+	server_unbind(&b);
+}
+
+/* A following client whose search ends without a primary, its last dial timed out: a,
+ * which closed on the submit, listens on but accepts no more (a stopped process: a dial
+ * connects, and its Hello times out after 5 s), b refuses. The record in flight is
+ * answered in doubt, HW_ECLOSED, and then every wait and submit says HW_ECLOSED for good:
+ * never -ETIMEDOUT, which a caller reads as "no outcome yet" and would retry for ever. */
+static void test_follow_timed_out_closed(void **state)
+{
+	(void)state;
+	struct server a, b;                                /* b never listens */
+	struct hw_client *c = follow_lost(&a, &b, 1, 200); /* one round: its dial to a, 5 s */
+	struct hw_outcome o;
+	assert_int_equal(hw_client_wait(c, 30000, &o), 0);
+	assert_int_equal(o.request_id, 1);
+	assert_int_equal(o.code, HW_ECLOSED);
+	assert_int_equal(hw_client_wait(c, 0, &o), HW_ECLOSED);
+	assert_int_equal(hw_client_wait(c, 100, &o), HW_ECLOSED);
+	assert_int_equal(hw_client_submit(c, 2, record, sizeof record, HW_DEFAULT, 0), HW_ECLOSED);
+	hw_client_close(c);
+	server_unbind(&a);
 	server_unbind(&b);
 }
 
@@ -1326,6 +1352,7 @@ int main(void)
 		cmocka_unit_test(test_follow_wait_timeout),
 		cmocka_unit_test(test_follow_ms_bound),
 		cmocka_unit_test(test_timed_out_connection_follows),
+		cmocka_unit_test(test_follow_timed_out_closed),
 		cmocka_unit_test(test_inflight_counts_unanswered),
 		cmocka_unit_test(test_inflight_limit_one_address),
 		cmocka_unit_test(test_heartbeat_flood_times_out),
