@@ -1150,8 +1150,15 @@ int hw_client_wait(struct hw_client *c, int timeout_ms, struct hw_outcome *out)
 			c->follows = 0;
 			return 0;
 		}
-		if (rc == 0)
-			rc = HW_ENOT_PRIMARY;
+		if (rc == 0) {
+			/* The node stepped down. The outcomes it sent after this one, successes
+			 * among them, are taken first, as a lost connection's are (set_lost): a
+			 * search now would drop them, and their records would come back in doubt
+			 * or as duplicates. This one, and any other it refused so, stays in
+			 * flight, to be sent to the new primary. */
+			set_lost(c, HW_ENOT_PRIMARY);
+			continue;
+		}
 		if (!hw__client_follow_helps(c, rc))
 			return rc;
 		rc = hw__client_follow(c, deadline);

@@ -162,10 +162,11 @@ struct hw_client;
  * read: it judges no silence then, and over TCP the 5 s bound on unacknowledged data is
  * set again meanwhile (the connection ends, HW_ECLOSED, at the first zero-window probe at
  * least 5 s into the node's shut window; on a Unix socket nothing ends the wait). The
- * outcomes that arrived
- * before a connection was lost come first (hw_client_wait). A node whose Hello promises
- * no heartbeats (older ones):
- * TCP keep-alive and a 5 s bound on unacknowledged data end the connection to a vanished
+ * outcomes that arrived before a connection was lost come first (hw_client_wait), and so
+ * do, for a client that follows, those that arrived after an outcome HW_ENOT_PRIMARY (a
+ * primary that steps down may have acknowledged records sent after the one it refused):
+ * only then does it search. A node whose Hello promises no heartbeats (older ones): TCP
+ * keep-alive and a 5 s bound on unacknowledged data end the connection to a vanished
  * host, and to a node that reads nothing for 5 s. */
 int hw_client_connect(const char *addr, struct hw_client **out);
 

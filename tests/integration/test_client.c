@@ -60,6 +60,8 @@ enum behaviour {
 			* stopped process, whose kernel still keeps the connection */
 	BEATING,       /* promise heartbeats, and keep them up while holding each SUBMIT's
 			* answer back for HOLD_MS, past the client's silence bound */
+	STEP_DOWN,     /* at the third SUBMIT answer the first HW_ENOT_PRIMARY and the other
+			* two accepted, in one write (a primary stepping down mid-batch) */
 };
 
 #define IDS_MAX      512u
@@ -131,6 +133,19 @@ static bool gate_wait(struct server *s, int ms)
 {
 	s->gate_expired = !hw_test_sem_wait(&s->go, ms);
 	return !s->gate_expired;
+}
+
+/* STEP_DOWN: once three SUBMITs came, the first refused HW_ENOT_PRIMARY and the next two
+ * accepted, all in one write, so that they reach the client together. */
+static void step_down(const struct server *s, int fd)
+{
+	uint8_t out[3 * HW_FAKE_REPLY_BYTES_MAX];
+	size_t len = 0;
+	for (uint64_t i = 0; s->submits == 3 && i < 3; i++)
+		len += hw_fake_reply_frame(out + len, sizeof out - len, s->ids[i],
+					   i == 0 ? HW_ENOT_PRIMARY : 0, false);
+	if (len > 0)
+		(void)send(fd, out, len, MSG_NOSIGNAL);
 }
 
 /* One frame from the client: false when it closed or sent garbage. */
@@ -223,6 +238,9 @@ static bool on_frame(struct server *s, int fd, const struct hw_frame *f)
 		return true;
 	case CORRUPT:
 		hw_fake_send_reply(fd, sh.request_id, 0, true);
+		return true;
+	case STEP_DOWN:
+		step_down(s, fd);
 		return true;
 	default:
 		return false; /* CLOSE */
@@ -997,6 +1015,34 @@ static void test_follow_timed_out_closed(void **state)
 	server_unbind(&b);
 }
 
+/* A following client whose primary answers its first record HW_ENOT_PRIMARY and, in the
+ * same write, accepts the next two (it stepped down between them): the two successes
+ * are outcomes, from a, before the client follows to b, which gets the first record
+ * alone. A search at the refusal dropped them with the connection: sent again, they came
+ * back from b as duplicates, or in doubt. */
+static void test_step_down_outcomes_first(void **state)
+{
+	(void)state;
+	struct server a, b;
+	server_start(&a, STEP_DOWN);
+	server_start(&b, ECHO);
+	struct hw_client *c = connect_pair(&a, &b);
+	for (uint64_t id = 1; id <= 3; id++)
+		assert_int_equal(hw_client_submit(c, id, record, sizeof record, HW_DEFAULT, 0), 0);
+	static const uint64_t order[3] = {2, 3, 1};
+	for (int i = 0; i < 3; i++) {
+		struct hw_outcome o;
+		assert_int_equal(hw_client_wait(c, 5000, &o), 0);
+		assert_int_equal(o.request_id, order[i]);
+		assert_int_equal(o.code, 0);
+	}
+	hw_client_close(c);
+	server_join(&a);
+	server_join(&b);
+	assert_int_equal(b.submits, 1);
+	assert_int_equal(b.ids[0], 1);
+}
+
 /* A connection that ended in a timeout (here a node's ERROR carrying -ETIMEDOUT, as a
  * TCP keep-alive or user timeout would end it) is a lost connection: the client follows
  * to the next node instead of answering -ETIMEDOUT for ever. */
@@ -1353,6 +1399,7 @@ int main(void)
 		cmocka_unit_test(test_follow_ms_bound),
 		cmocka_unit_test(test_timed_out_connection_follows),
 		cmocka_unit_test(test_follow_timed_out_closed),
+		cmocka_unit_test(test_step_down_outcomes_first),
 		cmocka_unit_test(test_inflight_counts_unanswered),
 		cmocka_unit_test(test_inflight_limit_one_address),
 		cmocka_unit_test(test_heartbeat_flood_times_out),
