@@ -5,7 +5,8 @@
  * (MSG_NOSIGNAL: a closed peer is an error code, never SIGPIPE); receives fill one
  * buffer big enough for the largest frame, and frames are parsed in place from it.
  * Any stream or socket failure is sticky: the stream cannot be resynchronised, so every
- * later call returns the same code and the caller reconnects.
+ * later call returns the same code and the caller reconnects (a client given a list does
+ * so by itself, engine/client_follow.c).
  *
  * With security (hw_client_connect_secure) each connection runs the channel of
  * engine/io/channel.h as its initiator: a blocking handshake after the connect (then, at

@@ -188,11 +188,21 @@ int hw__client_resend(struct hw_client *c, int64_t deadline)
 	return rc;
 }
 
-/* A lost stream, or a node that is no longer the primary. */
+/* A damaged stream: a frame that fails its checks, a channel record that fails to open
+ * (forged, replayed, cut), a message outside the protocol. This connection cannot go on,
+ * but another can: the frame checks are there so that a corrupted frame costs a
+ * reconnect, never data. */
+static bool damaged(int rc)
+{
+	return rc == HW_EFRAME || rc == HW_EPROTOCOL || rc == HW_EDECRYPT || rc == HW_EREPLAY;
+}
+
+/* A lost stream (the OS's codes, a damaged one), or a node that is no longer the
+ * primary. */
 bool hw__client_follow_helps(const struct hw_client *c, int rc)
 {
 	return c->fl != NULL && c->fl_failed == 0 &&
-	       (c->search_end != 0 || rc == HW_ENOT_PRIMARY || rc == HW_ECLOSED ||
+	       (c->search_end != 0 || rc == HW_ENOT_PRIMARY || rc == HW_ECLOSED || damaged(rc) ||
 		(rc < 0 && rc > -4096 && rc != -ETIMEDOUT));
 }
 

@@ -1043,6 +1043,17 @@ static void test_step_down_outcomes_first(void **state)
 	assert_int_equal(b.ids[0], 1);
 }
 
+/* A following client whose primary sends a damaged frame (its CRC fails) treats the
+ * stream as lost: it follows to the next node and resends there, so the record gets its
+ * outcome. Its copy was neither resent nor answered in doubt: HW_EFRAME for good. */
+static void test_damaged_frame_follows(void **state)
+{
+	(void)state;
+	struct server a, b;
+	submit_follows(CORRUPT, 5000, &a, &b);
+	assert_int_equal(a.submits, 1);
+}
+
 /* A connection that ended in a timeout (here a node's ERROR carrying -ETIMEDOUT, as a
  * TCP keep-alive or user timeout would end it) is a lost connection: the client follows
  * to the next node instead of answering -ETIMEDOUT for ever. */
@@ -1400,6 +1411,7 @@ int main(void)
 		cmocka_unit_test(test_timed_out_connection_follows),
 		cmocka_unit_test(test_follow_timed_out_closed),
 		cmocka_unit_test(test_step_down_outcomes_first),
+		cmocka_unit_test(test_damaged_frame_follows),
 		cmocka_unit_test(test_inflight_counts_unanswered),
 		cmocka_unit_test(test_inflight_limit_one_address),
 		cmocka_unit_test(test_heartbeat_flood_times_out),
