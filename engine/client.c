@@ -1086,6 +1086,11 @@ static int reply(struct hw_client *c, const struct hw_frame *f, struct hw_outcom
 	return 0;
 }
 
+/* The next outcome into out, by deadline. Among the outcomes, a frame other than a
+ * SUBMIT_REPLY or a heartbeat is the late answer of a request that timed out, while one
+ * is owed (hw__client_request: an ERROR too, a request's answer that keeps the
+ * connection): skipped, as a request skips it. Any other is the node closing (an ERROR:
+ * its code) or breaking the protocol, sticky. */
 static int wait_frame(struct hw_client *c, int64_t deadline, struct hw_outcome *out)
 {
 	for (;;) {
@@ -1093,6 +1098,11 @@ static int wait_frame(struct hw_client *c, int64_t deadline, struct hw_outcome *
 		int rc = read_frame(c, deadline, &f);
 		if (rc)
 			return rc;
+		if (c->owed > 0 && f.type != HW_FRAME_SUBMIT_REPLY &&
+		    f.type != HW_FRAME_HEARTBEAT) {
+			c->owed--;
+			continue;
+		}
 		switch (f.type) {
 		case HW_FRAME_SUBMIT_REPLY:
 			return reply(c, &f, out);

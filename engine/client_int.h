@@ -23,7 +23,8 @@ struct ProtobufCMessage;
  * not serve (now) that way and keeps the connection, so c stays good for the next call
  * (a node that closes after all: the next call says HW_ECLOSED). A request that timed
  * out (-ETIMEDOUT) is still answered later: the next request skips that answer and waits
- * for its own. The calling thread owns c. */
+ * for its own, and hw_client_wait() skips it among the outcomes of submits made since.
+ * The calling thread owns c. */
 int hw_client_status(struct hw_client *c, int timeout_ms, uint8_t **body, size_t *len);
 
 /* Ask the primary to hand over to node to (a SWITCHOVER_REQUEST frame) and wait up to

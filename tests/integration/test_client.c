@@ -62,6 +62,8 @@ enum behaviour {
 			* answer back for HOLD_MS, past the client's silence bound */
 	STEP_DOWN,     /* at the third SUBMIT answer the first HW_ENOT_PRIMARY and the other
 			* two accepted, in one write (a primary stepping down mid-batch) */
+	LATE_STATUS,   /* ECHO, and answer STATUS_REQUEST with a Status, the first only once
+			* the test posts go (or GATE_VALVE_S pass) */
 };
 
 #define IDS_MAX      512u
@@ -180,7 +182,10 @@ static bool on_frame(struct server *s, int fd, const struct hw_frame *f)
 		}
 		return true;
 	}
-	if (f->type == HW_FRAME_STATUS_REQUEST && (s->how == STATUS || s->how == BUSY_DIGEST)) {
+	if (f->type == HW_FRAME_STATUS_REQUEST && s->how == LATE_STATUS && s->queries++ == 0)
+		gate_wait(s, GATE_VALVE_S * 1000);
+	if (f->type == HW_FRAME_STATUS_REQUEST &&
+	    (s->how == STATUS || s->how == BUSY_DIGEST || s->how == LATE_STATUS)) {
 		send_status(fd);
 		return true;
 	}
@@ -224,6 +229,7 @@ static bool on_frame(struct server *s, int fd, const struct hw_frame *f)
 	case ECHO:
 	case GATED:
 	case SLOW_HELLO:
+	case LATE_STATUS:
 		hw_fake_send_reply(fd, sh.request_id, 0, false);
 		return true;
 	case REJECT:
@@ -1260,6 +1266,34 @@ static void test_resend_bounded(void **state)
 		assert_int_equal(b.ids[i], i + 1);
 }
 
+/* A status request that timed out is answered later, among the outcomes of submits made
+ * after it: the late Status is skipped, as a request skips it, and the outcomes come; a
+ * later request gets its own answer. It made the wait fail with HW_EPROTOCOL, for good. */
+static void test_late_answer_among_outcomes(void **state)
+{
+	(void)state;
+	struct server s;
+	server_start(&s, LATE_STATUS);
+	struct hw_client *c = connect_to(&s);
+	uint8_t *body = NULL;
+	size_t len = 0;
+	assert_int_equal(hw_client_status(c, 100, &body, &len), -ETIMEDOUT);
+	sem_post(&s.go); /* the Status goes, then the echoes */
+	for (uint64_t id = 1; id <= 3; id++)
+		assert_int_equal(hw_client_submit(c, id, record, sizeof record, HW_DEFAULT, 0), 0);
+	struct hw_outcome o;
+	for (uint64_t id = 1; id <= 3; id++) {
+		assert_int_equal(hw_client_wait(c, 5000, &o), 0);
+		assert_int_equal(o.request_id, id);
+		assert_int_equal(o.code, 0);
+	}
+	assert_int_equal(hw_client_status(c, 5000, &body, &len), 0);
+	free(body);
+	hw_client_close(c);
+	server_join(&s);
+	assert_false(s.gate_expired);
+}
+
 /* The slow node of test_dial_one_deadline: its key, the client's it pins, and what it saw. */
 #define SLOW_CLUSTER      "dial"
 #define SLOW_HANDSHAKE_MS 3000 /* from its accept to its hello_R | finish_R */
@@ -1417,6 +1451,7 @@ int main(void)
 		cmocka_unit_test(test_heartbeat_flood_times_out),
 		cmocka_unit_test(test_request_error_keeps_connection),
 		cmocka_unit_test(test_late_answer_not_taken),
+		cmocka_unit_test(test_late_answer_among_outcomes),
 		cmocka_unit_test(test_dial_one_deadline),
 		cmocka_unit_test(test_resend_bounded),
 	};
