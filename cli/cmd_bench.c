@@ -120,6 +120,7 @@ struct worker {
 	pthread_t tid;
 	unsigned first, step;
 	uint64_t acked, rejected;
+	uint64_t unknown;     /* outcomes of no submit outstanding (tally) */
 	uint64_t progress_ns; /* when this thread last got an outcome (or started) */
 	int rc;
 };
@@ -332,14 +333,22 @@ static void send_ready(struct worker *wk, unsigned j)
 		lane_stop(wk, j, rc);
 }
 
-/* Record an outcome on lane j. HW_EPROTOCOL for an outcome of no outstanding submit. */
-static int tally(struct worker *wk, unsigned j, const struct hw_outcome *oc, uint64_t t)
+/* Record an outcome on lane j. One of no outstanding submit says nothing of the lane's
+ * records: counted as unknown and said, and the lane goes on. */
+static void tally(struct worker *wk, unsigned j, const struct hw_outcome *oc, uint64_t t)
 {
 	struct bench *b = wk->b;
 	struct lane *ln = &b->lanes[j];
 	uint64_t i = oc->request_id;
-	if (i >= ln->next || ln->lat_ns[i] != 0 || ln->outstanding == 0)
-		return HW_EPROTOCOL;
+	if (i >= ln->next || ln->lat_ns[i] != 0 || ln->outstanding == 0) {
+		wk->unknown++;
+		if (atomic_fetch_add(&b->shown, 1) < SHOWN_MAX)
+			fprintf(stderr,
+				"hawser bench: lane %u: outcome %s for request %" PRIu64
+				", which is not outstanding: counted as unknown\n",
+				j + 1, hw_errname(oc->code), i);
+		return;
+	}
 	ln->outstanding--;
 	ln->lat_ns[i] = t > ln->sent_ns[i] ? t - ln->sent_ns[i] : 1;
 	wk->progress_ns = t;
@@ -353,7 +362,6 @@ static int tally(struct worker *wk, unsigned j, const struct hw_outcome *oc, uin
 			i, hw_strerror(oc->code), hw_errname(oc->code), oc->reject.field,
 			oc->reject.rule);
 	}
-	return 0;
 }
 
 /* Take every outcome buffered or readable on connection j. */
@@ -366,8 +374,8 @@ static void drain(struct worker *wk, unsigned j)
 		if (rc == -ETIMEDOUT)
 			break;
 		if (rc == 0)
-			rc = tally(wk, j, &oc, hw_mono_ns());
-		if (rc)
+			tally(wk, j, &oc, hw_mono_ns());
+		else
 			lane_fail(wk, j, rc);
 	}
 }
@@ -430,6 +438,7 @@ static void *worker_main(void *arg)
 /* What the load measured, merged over the workers. */
 struct load_result {
 	uint64_t acked, rejected, errors;
+	uint64_t unknown; /* outcomes of no outstanding submit: not among the records' */
 	uint64_t max_lsn;
 	double seconds;
 	uint64_t p50_us, p99_us, p999_us, max_us;
@@ -535,6 +544,7 @@ static int run_load(struct bench *b, const char *addr, struct load_result *lr)
 		pthread_join(wk[t].tid, NULL);
 		lr->acked += wk[t].acked;
 		lr->rejected += wk[t].rejected;
+		lr->unknown += wk[t].unknown;
 		if (rc == 0)
 			rc = wk[t].rc;
 	}
@@ -858,6 +868,7 @@ static void print_json(const struct bench *b, const struct load_result *lr, cons
 	hw_json_kv_uint(&j, "acked", lr->acked);
 	hw_json_kv_uint(&j, "rejected", lr->rejected);
 	hw_json_kv_uint(&j, "errors", lr->errors);
+	hw_json_kv_uint(&j, "unknown", lr->unknown);
 	json_u64_or_null(&j, "missing_on_standby", ck->done, ck->missing);
 	hw_json_key(&j, "digests_equal");
 	if (ck->done)
@@ -884,11 +895,12 @@ static void print_human(const struct bench *b, const struct load_result *lr, con
 		"each) x %u outstanding: %.0f records/s\n"
 		"  latency p50 %" PRIu64 " us, p99 %" PRIu64 " us, p99.9 %" PRIu64
 		" us, max %" PRIu64 " us\n  acked %" PRIu64 ", rejected %" PRIu64
-		", errors %" PRIu64 "\n",
+		", errors %" PRIu64 ", unknown %" PRIu64 "\n",
 		b->count, b->count ? (double)b->bytes / (double)b->count : 0,
 		hw_mode_name((enum hw_mode)o->mode), o->clients, o->clients == 1 ? "" : "s",
 		o->window, lr->seconds > 0 ? (double)lr->acked / lr->seconds : 0, lr->p50_us,
-		lr->p99_us, lr->p999_us, lr->max_us, lr->acked, lr->rejected, lr->errors);
+		lr->p99_us, lr->p999_us, lr->max_us, lr->acked, lr->rejected, lr->errors,
+		lr->unknown);
 	if (lr->stages_known)
 		fprintf(stderr,
 			"  on the primary, a record's mean: queued %.0f us, store %.0f us, "
@@ -1049,6 +1061,7 @@ const struct hw_cli_cmd hw_cli_bench = {
 	"  channel's cost (docs/benchmarks.md). With --connect:\n" HW_CLI_SECURITY_USAGE
 	"  Prints one JSON object on stdout (lanes, throughput, latency p50/p99/p99.9/max in\n"
 	"  us, acked, rejected (poison records refused with their expected code), errors,\n"
+	"  unknown (outcomes for a request id not outstanding: said on stderr, no error),\n"
 	"  primary_stages_us (the primary's mean time a record of the load spent queued for\n"
 	"  its store, in it, and waiting for durability: docs/operations.md),\n"
 	"  missing_on_standby, digests_equal, peak RSS, machine, mean record size; with\n"

@@ -59,6 +59,7 @@ struct submit_run {
 	uint64_t submitted;   /* records hw_client_submit took */
 	uint64_t outstanding; /* of them, without an outcome (yet) */
 	uint64_t accepted, duplicates, rejected, unexpected, errors;
+	uint64_t unknown; /* outcomes of no submit in flight: counted, said, nothing else */
 	uint64_t first_lsn, last_lsn;
 	double seconds;
 };
@@ -100,10 +101,12 @@ static int submit_opt_cb(void *arg, int key, const char *v)
 static void tally(struct submit_run *r, const struct hw_outcome *o)
 {
 	struct slot *s = &r->slots[o->request_id % r->window];
-	if (!s->busy || s->id != o->request_id) {
-		fprintf(stderr, "hawser submit: outcome for unknown request %" PRIu64 "\n",
-			o->request_id);
-		r->errors++;
+	if (!s->busy || s->id != o->request_id) { /* says nothing of a record of this run */
+		if (r->unknown++ < UNEXPECTED_SHOWN_MAX)
+			fprintf(stderr,
+				"hawser submit: outcome %s for request %" PRIu64
+				", which is not in flight: counted as unknown\n",
+				hw_errname(o->code), o->request_id);
 		return;
 	}
 	s->busy = false;
@@ -195,9 +198,10 @@ static void submit_print(const struct submit_opts *o, const struct submit_run *r
 		       o->count, o->profile, o->seed, o->window, r->seconds, rate);
 		printf("  accepted %" PRIu64 ", duplicates %" PRIu64 ", rejected %" PRIu64
 		       " (unexpected %" PRIu64 "), errors %" PRIu64 ", in flight %" PRIu64
-		       ", unsent %" PRIu64 ", lsn %" PRIu64 "..%" PRIu64 "\n",
+		       ", unsent %" PRIu64 ", unknown %" PRIu64 ", lsn %" PRIu64 "..%" PRIu64 "\n",
 		       r->accepted, r->duplicates, r->rejected, r->unexpected, r->errors,
-		       r->outstanding, o->count - r->submitted, r->first_lsn, r->last_lsn);
+		       r->outstanding, o->count - r->submitted, r->unknown, r->first_lsn,
+		       r->last_lsn);
 		return;
 	}
 	struct hw_json j;
@@ -211,6 +215,7 @@ static void submit_print(const struct submit_opts *o, const struct submit_run *r
 	hw_json_kv_uint(&j, "errors", r->errors);
 	hw_json_kv_uint(&j, "in_flight", r->outstanding);
 	hw_json_kv_uint(&j, "unsent", o->count - r->submitted);
+	hw_json_kv_uint(&j, "unknown", r->unknown);
 	hw_json_kv_double(&j, "seconds", r->seconds);
 	hw_json_kv_double(&j, "records_per_s", rate);
 	hw_json_kv_uint(&j, "first_lsn", r->first_lsn);
@@ -290,8 +295,9 @@ const struct hw_cli_cmd hw_cli_submit = {
 	"  the node's). Prints accepted, duplicates, rejected, unexpected (other than the\n"
 	"  generator expected), errors (outcomes that failed), in flight (submitted, no\n"
 	"  outcome when the run stopped: may or may not be stored), unsent (never\n"
-	"  submitted) and the time taken; --json: one JSON object. Every outcome the client\n"
-	"  received counts, those that came before a lost connection too.\n"
+	"  submitted), unknown (outcomes for a request id not in flight: counted, said on\n"
+	"  stderr, no error) and the time taken; --json: one JSON object. Every outcome the\n"
+	"  client received counts, those that came before a lost connection too.\n"
 	"  ADDR may list the nodes of a failover cluster, comma-separated: the submits go to\n"
 	"  the primary, and when it fails or steps down they follow the new one, sending\n"
 	"  what was in flight again with the same bytes (a record already stored comes\n"

@@ -9,7 +9,9 @@
  * takes the first ANSWERED submits, acknowledges them and closes. The client takes the
  * acknowledgements in while its write waits (include/hawser.h: the outcomes a node sends
  * meanwhile wait in the client), then the write fails with HW_ECLOSED. The node's
- * acknowledgements are what it holds: a caller must count exactly ANSWERED. */
+ * acknowledgements are what it holds: a caller must count exactly ANSWERED. A node that
+ * also sends an outcome for a request id never sent (a stray) has the callers count it
+ * apart, as unknown, and go on counting the rest. */
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
@@ -37,6 +39,7 @@
 #define CONNS_MAX    4u    /* a caller's connections at once: a lane, a status look */
 #define BEAT_MS      1000u /* the heartbeat its HELLO promises, as a node's does */
 #define NODE_WAIT_MS 60000 /* nothing at all: the node gives up */
+#define STRAY_ID     (1ull << 40) /* a request id no caller here sends */
 
 #define STR_(x)      #x
 #define STR(x)       STR_(x)
@@ -47,6 +50,7 @@ struct node {
 	int lfd;
 	int stop[2]; /* a byte written to stop[1] ends the node (node_join) */
 	pthread_t thread;
+	bool stray;             /* an outcome for STRAY_ID among the answers, halfway */
 	uint64_t answered;      /* submits acknowledged (read after join) */
 	uint64_t ids[ANSWERED]; /* their request ids, as they came */
 };
@@ -62,12 +66,14 @@ struct fix {
  * one write, the rest of what the client sent left unread. */
 static void answer(struct node *n, struct hw_fake_stream *s, struct hw_frame f)
 {
-	static uint8_t out[ANSWERED * HW_FAKE_REPLY_BYTES_MAX];
+	static uint8_t out[(ANSWERED + 1) * HW_FAKE_REPLY_BYTES_MAX];
 	size_t len = 0;
 	struct hw_submit_hdr sh;
 	while (f.type == HW_FRAME_SUBMIT && hw_submit_hdr_get(f.body, f.len, &sh) == 0) {
 		n->ids[n->answered++] = sh.request_id;
 		len += hw_fake_reply_frame(out + len, sizeof out - len, sh.request_id, 0, false);
+		if (n->stray && n->answered == ANSWERED / 2)
+			len += hw_fake_reply_frame(out + len, sizeof out - len, STRAY_ID, 0, false);
 		if (n->answered == ANSWERED || !hw_fake_next_frame(s, &f))
 			break;
 	}
@@ -124,12 +130,13 @@ static void *serve(void *arg)
 	return NULL;
 }
 
-static void node_start(struct fix *f)
+static void node_start(struct fix *f, bool stray)
 {
 	char path[HW_PROC_PATH_MAX + 16];
 	snprintf(path, sizeof path, "%s/node.sock", f->dir);
 	snprintf(f->addr, sizeof f->addr, "unix:%s", path);
 	memset(&f->n, 0, sizeof f->n);
+	f->n.stray = stray;
 	f->n.lfd = hw_fake_listen_unix(path, CONNS_MAX);
 	assert_true(f->n.lfd >= 0);
 	assert_int_equal(pipe(f->n.stop), 0);
@@ -176,11 +183,10 @@ static int teardown(void **state)
  * (sent, no outcome: they may or may not be stored) or unsent, none of them an error, and
  * the run fails (exit 1) on the lost connection; its rate is of the records answered.
  * Its window never filled, so no wait took an outcome before the loss: every one came in
- * with the submit that failed. */
-static void test_submit_counts_what_came(void **state)
+ * with the submit that failed. A stray outcome is counted as unknown, not an error. */
+static void submit_counts(struct fix *f, bool stray)
 {
-	struct fix *f = *state;
-	node_start(f);
+	node_start(f, stray);
 	int rc = hw_proc_capture(&f->cap, hw_bin, "submit", "--connect", f->addr, "--insecure",
 				 "--generate", STR(RECORDS), "--window", STR(WINDOW), "--json",
 				 NULL);
@@ -189,6 +195,7 @@ static void test_submit_counts_what_came(void **state)
 	assert_int_equal(rc, 1);
 	assert_int_equal(json_u64(f->cap.out, "accepted"), ANSWERED);
 	assert_int_equal(json_u64(f->cap.out, "errors"), 0);
+	assert_int_equal(json_u64(f->cap.out, "unknown"), stray);
 	assert_int_equal(json_u64(f->cap.out, "duplicates"), 0);
 	assert_int_equal(json_u64(f->cap.out, "rejected"), 0);
 	assert_int_equal(json_u64(f->cap.out, "last_lsn"), ANSWERED - 1);
@@ -205,12 +212,22 @@ static void test_submit_counts_what_came(void **state)
 		    ANSWERED + 1);
 }
 
-/* `hawser bench --connect --json` (one lane, all its submits held and written together)
- * counts the ANSWERED records as acked; every other record is an error. */
-static void test_bench_counts_what_came(void **state)
+static void test_submit_counts_what_came(void **state)
 {
-	struct fix *f = *state;
-	node_start(f);
+	submit_counts(*state, false);
+}
+
+static void test_submit_counts_stray_apart(void **state)
+{
+	submit_counts(*state, true);
+}
+
+/* `hawser bench --connect --json` (one lane, all its submits held and written together)
+ * counts the ANSWERED records as acked; every other record is an error. A stray outcome
+ * is counted as unknown, and the lane goes on counting what came after it. */
+static void bench_counts(struct fix *f, bool stray)
+{
+	node_start(f, stray);
 	int rc = hw_proc_capture(&f->cap, hw_bin, "bench", "--connect", f->addr, "--insecure",
 				 "--clients", "1", "--window", STR(WINDOW), "--records",
 				 STR(RECORDS), "--json", NULL);
@@ -220,6 +237,17 @@ static void test_bench_counts_what_came(void **state)
 	assert_int_equal(json_u64(f->cap.out, "acked"), ANSWERED);
 	assert_int_equal(json_u64(f->cap.out, "rejected"), 0);
 	assert_int_equal(json_u64(f->cap.out, "errors"), RECORDS - ANSWERED);
+	assert_int_equal(json_u64(f->cap.out, "unknown"), stray);
+}
+
+static void test_bench_counts_what_came(void **state)
+{
+	bench_counts(*state, false);
+}
+
+static void test_bench_counts_stray_apart(void **state)
+{
+	bench_counts(*state, true);
 }
 
 /* The tests' load (proc.h) ends with the loss and holds the ANSWERED outcomes: the
@@ -227,7 +255,7 @@ static void test_bench_counts_what_came(void **state)
 static void test_load_counts_what_came(void **state)
 {
 	struct fix *f = *state;
-	node_start(f);
+	node_start(f, false);
 	struct hw_load l = {
 		.addr = f->addr, .count = RECORDS, .window = WINDOW, .mode = HW_DEFAULT};
 	assert_int_equal(hw_load_init(&l), 0);
@@ -252,7 +280,9 @@ int main(void)
 		return 77;
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_submit_counts_what_came, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_submit_counts_stray_apart, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bench_counts_what_came, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bench_counts_stray_apart, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_load_counts_what_came, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
