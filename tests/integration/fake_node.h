@@ -1,0 +1,115 @@
+/* fake_node.h: a tiny fake node for the client library's tests (test_client.c): a
+ * listening socket on loopback, served on a thread of the test, that answers HELLO and
+ * then behaves as the test asks (enum behaviour: echo replies, close, corrupt a frame,
+ * refuse, report status, stay silent, answer late, step down ...). It speaks through
+ * fake_wire.h; the helpers that set it up assert with cmocka, on the test's thread. */
+#ifndef HW_TESTS_FAKE_NODE_H
+#define HW_TESTS_FAKE_NODE_H
+
+#include <netinet/in.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "hawser.h"
+
+enum behaviour {
+	ECHO,          /* each SUBMIT gets SUBMIT_REPLY {request_id, lsn = request_id} */
+	REJECT,        /* each SUBMIT gets a refusal with field and rule */
+	CLOSE,         /* close after the first SUBMIT arrives */
+	CORRUPT,       /* answer the first SUBMIT with a frame whose body is damaged */
+	REFUSE_HELLO,  /* answer HELLO with an ERROR frame */
+	STATUS,        /* answer STATUS_REQUEST with a Status */
+	GATED,         /* ECHO, but after the HELLO read nothing until the test posts go (or
+			* GATE_VALVE_S pass, so that a client stuck in a write still ends) */
+	TIMEDOUT,      /* answer the first SUBMIT with ERROR {-ETIMEDOUT}, then close */
+	HOLD_FIRST,    /* ECHO every SUBMIT but the first, which is never answered */
+	FLOOD,         /* after the HELLO, heartbeats without end (until the client goes) */
+	BUSY_DIGEST,   /* the first DIGEST_QUERY gets ERROR {HW_EBUSY}, the next a DigestReply
+			* {lsn 7}; STATUS_REQUEST a Status; the connection stays open */
+	REFUSE_DIGEST, /* a DIGEST_QUERY gets ERROR {HW_EFAULT_OFF}, then the node closes */
+	LATE_DIGEST,   /* the first DIGEST_QUERY is answered (DigestReply {lsn 1}) only when
+			* the second comes, which then gets {lsn 2} */
+	STANDBY,       /* answer HELLO as a standby, as a node does during an election */
+	LATE_HELLO,    /* ECHO, but answer HELLO only once the test posts go (or
+			* MUTE_VALVE_S pass): a stopped process, until it goes on */
+	SLOW_HELLO,    /* ECHO, but answer each HELLO LATE_REPLY_MS late: a node slow, not
+			* stopped */
+	STOPPED,       /* promise heartbeats in the HELLO (BEAT_MS), then send nothing: a
+			* stopped process, whose kernel still keeps the connection */
+	BEATING,       /* promise heartbeats, and keep them up while holding each SUBMIT's
+			* answer back for HOLD_MS, past the client's silence bound */
+	STEP_DOWN,     /* at the third SUBMIT answer the first HW_ENOT_PRIMARY and the other
+			* two accepted, in one write (a primary stepping down mid-batch) */
+	LATE_STATUS,   /* ECHO, and answer STATUS_REQUEST with a Status, the first only once
+			* the test posts go (or GATE_VALVE_S pass) */
+};
+
+#define IDS_MAX        512u
+#define GATE_VALVE_S   20
+#define SILENT_VALVE_S 2   /* a silent node answers after it (the old dial: at 3 s) */
+#define MUTE_VALVE_S   4   /* a mute node answers after it (a dial's Hello: 5 s) */
+#define LATE_REPLY_MS  700 /* over the first patience (500 ms), under the second */
+#define BEAT_MS        100 /* STOPPED, BEATING: the client's silence bound is then 1 s */
+#define HOLD_MS        2500
+
+/* A fake node: how it behaves, its port, its thread, and what it saw. */
+struct server {
+	enum behaviour how;
+	int lfd;
+	uint16_t port;
+	pthread_t thread;
+	uint64_t submits;      /* SUBMIT frames seen (read after join) */
+	uint64_t queries;      /* DIGEST_QUERY frames seen */
+	uint64_t ids[IDS_MAX]; /* request ids of the first SUBMIT frames, as they came */
+	bool gate_expired;     /* GATED: go never came, the valve opened the gate */
+	int client_role;       /* role in the client's Hello */
+	int cfd; /* GATED: the connection, posted on ready once the HELLO is answered */
+	sem_t ready, go;
+	atomic_bool stop; /* server_start_many: serve no more connections */
+};
+
+/* Wait until the test posts s->go or ms pass (then s->gate_expired): every delay a fake
+ * node makes is this, so a test can end it at once. True when go came. */
+bool gate_wait(struct server *s, int ms);
+
+/* Serve one connection until the client closes or the behaviour ends it. */
+void *serve(void *arg);
+
+/* A fake node's port, bound but not yet listening (a dial is refused). */
+void server_bind(struct server *s, enum behaviour how);
+
+/* Listen on the bound port and serve one connection on a thread. */
+void server_serve(struct server *s);
+
+/* server_bind and server_serve: a fake node serving one connection as how. */
+void server_start(struct server *s, enum behaviour how);
+
+/* A fake node that serves every connection, one at a time (a node that answers each
+ * round of a search), until server_stop. */
+void server_start_many(struct server *s, enum behaviour how);
+
+/* Undo server_bind: for a port that never served (server_join does it for one that did). */
+void server_unbind(struct server *s);
+
+/* Wait for the thread of a node that served, then server_unbind. */
+void server_join(struct server *s);
+
+/* A fake node's address on loopback. */
+struct sockaddr_in server_sin(const struct server *s);
+
+/* Connect to the node and close: ends a serve() waiting in accept. */
+void poke(const struct server *s);
+
+/* Stop a server_start_many node: its last accept takes a connection made here. */
+void server_stop(struct server *s);
+
+/* A client connected to the node, asserted: its one address. */
+struct hw_client *connect_to(const struct server *s);
+
+/* "127.0.0.1:A,127.0.0.1:B": a client's list of two fake nodes. */
+void pair_addr(char *buf, size_t cap, const struct server *a, const struct server *b);
+
+#endif
