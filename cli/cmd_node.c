@@ -17,9 +17,15 @@
 #include "replica/drills.h"
 #include "wire.pb-c.h"
 
-/* How long one wait for an outcome may take before the run is called stuck: far beyond
- * any durability wait of a healthy cluster (peer timeouts are seconds). */
-#define OUTCOME_WAIT_MS 30000
+/* How long the client's search for a new primary may last when it follows one (given a
+ * list: hw_client_set_follow_ms), after which what was in flight is answered in doubt:
+ * the library's default, an election within the largest RTO the planner accepts. */
+#define FOLLOW_MS 60000
+/* How long one wait for an outcome may take before the run is called stuck: a whole
+ * search for a new primary (FOLLOW_MS: a wait during one goes on with it, and a failover
+ * of 30 to 60 s is not stuck), then far beyond any durability wait of a healthy cluster
+ * (peer timeouts are seconds) and a search's last round of dials. */
+#define OUTCOME_WAIT_MS (FOLLOW_MS + 30000)
 #define STATUS_WAIT_MS  5000
 /* Submits in flight at once: the default keeps a LAN round trip busy; the cap bounds the
  * slot table and the node's waiters this one client can take. */
@@ -158,8 +164,10 @@ static int wait_one(struct hw_client *c, struct submit_run *r)
  * Returns 0, or the connection or generator error that stopped the run. A submit that
  * failed is not in flight, and the outcomes of those before it still count: the client
  * holds those that arrived before a lost connection (include/hawser.h), so they are
- * collected as at the end. r->outstanding is then what has no outcome: it may or may
- * not be stored. */
+ * collected as at the end, and so after a wait's error (which the client gives after the
+ * outcomes before it: the settle ends at once). Not after a wait that ran out
+ * (OUTCOME_WAIT_MS, past any search for a primary: stuck), which would only wait as long
+ * again. r->outstanding is then what has no outcome: it may or may not be stored. */
 static int submit_all(struct hw_client *c, struct hw_workload *w, const struct submit_opts *o,
 		      struct submit_run *r)
 {
@@ -167,11 +175,10 @@ static int submit_all(struct hw_client *c, struct hw_workload *w, const struct s
 	int rc = 0;
 	for (uint64_t i = 0; rc == 0 && i < o->count; i++) {
 		struct slot *s = &r->slots[i % r->window];
-		while (s->busy) { /* keeps at most window in flight */
+		while (rc == 0 && s->busy) /* keeps at most window in flight */
 			rc = wait_one(c, r);
-			if (rc)
-				return rc; /* after the outcomes that came before it */
-		}
+		if (rc)
+			break;
 		struct hw_work_item it;
 		rc = hw_workload_next(w, buf, sizeof(buf), &it);
 		if (rc == 0)
@@ -183,6 +190,8 @@ static int submit_all(struct hw_client *c, struct hw_workload *w, const struct s
 			r->outstanding++;
 		}
 	}
+	if (rc == -ETIMEDOUT)
+		return rc;
 	int settled = hw_client_settle(c, OUTCOME_WAIT_MS, &r->outstanding, tally_cb, r);
 	return rc ? rc : settled;
 }
@@ -270,6 +279,7 @@ static int cmd_submit(const struct hw_cli_cmd *cmd, int argc, char **argv)
 		free(r.slots);
 		return hw_cli_fail(cmd->name, o.connect, rc);
 	}
+	hw_client_set_follow_ms(c, FOLLOW_MS); /* what OUTCOME_WAIT_MS outlasts */
 	double t0 = hw_mono_s();
 	rc = submit_all(c, w, &o, &r);
 	r.seconds = hw_mono_s() - t0;
@@ -301,7 +311,8 @@ const struct hw_cli_cmd hw_cli_submit = {
 	"  ADDR may list the nodes of a failover cluster, comma-separated: the submits go to\n"
 	"  the primary, and when it fails or steps down they follow the new one, sending\n"
 	"  what was in flight again with the same bytes (a record already stored comes\n"
-	"  back as a duplicate: each is committed once, or reported as an error).\n"
+	"  back as a duplicate: each is committed once, or reported as an error); a search\n"
+	"  for the new primary lasts up to 60 s, and a wait for an outcome up to 90 s.\n"
 	"  Exit 1 if any outcome was unexpected or any submit failed.\n" HW_CLI_SECURITY_USAGE,
 	cmd_submit};
 

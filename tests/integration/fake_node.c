@@ -95,9 +95,11 @@ static bool on_frame(struct server *s, int fd, const struct hw_frame *f)
 			gate_wait(s, MUTE_VALVE_S * 1000);
 		if (s->how == SLOW_HELLO)
 			gate_wait(s, LATE_REPLY_MS);
+		bool standby =
+			s->how == STANDBY || (s->how == LATE_PRIMARY && !atomic_load(&s->promoted));
 		hw_fake_send_hello(fd,
-				   s->how == STANDBY ? HAWSER__WIRE__V1__ROLE__STANDBY
-						     : HAWSER__WIRE__V1__ROLE__PRIMARY,
+				   standby ? HAWSER__WIRE__V1__ROLE__STANDBY
+					   : HAWSER__WIRE__V1__ROLE__PRIMARY,
 				   s->how == STOPPED || s->how == BEATING ? BEAT_MS : 0);
 		while (s->how == FLOOD)
 			if (!hw_fake_send_heartbeat(fd))
@@ -157,6 +159,7 @@ static bool on_frame(struct server *s, int fd, const struct hw_frame *f)
 	case GATED:
 	case SLOW_HELLO:
 	case LATE_STATUS:
+	case LATE_PRIMARY:
 		hw_fake_send_reply(fd, sh.request_id, 0, false);
 		return true;
 	case REJECT:

@@ -45,6 +45,8 @@ enum behaviour {
 			* two accepted, in one write (a primary stepping down mid-batch) */
 	LATE_STATUS,   /* ECHO, and answer STATUS_REQUEST with a Status, the first only once
 			* the test posts go (or GATE_VALVE_S pass) */
+	LATE_PRIMARY,  /* answer HELLO as a standby until the test sets promoted, then as
+			* the primary; ECHO */
 };
 
 #define IDS_MAX        512u
@@ -68,7 +70,8 @@ struct server {
 	int client_role;       /* role in the client's Hello */
 	int cfd; /* GATED: the connection, posted on ready once the HELLO is answered */
 	sem_t ready, go;
-	atomic_bool stop; /* server_start_many: serve no more connections */
+	atomic_bool stop;     /* server_start_many: serve no more connections */
+	atomic_bool promoted; /* LATE_PRIMARY: the primary from now on */
 };
 
 /* Wait until the test posts s->go or ms pass (then s->gate_expired): every delay a fake

@@ -969,6 +969,50 @@ static void take_ms(int64_t ms)
 		(void)poll(NULL, 0, (int)left);
 }
 
+/* A failover longer than `hawser submit` once waited for an outcome (30 s), within the
+ * 60 s a client's search for the new primary lasts. */
+#define LONG_FAILOVER_MS 35000
+
+/* Make b the primary once LONG_FAILOVER_MS have passed. */
+static void *promote_later(void *arg)
+{
+	struct server *b = arg;
+	take_ms(LONG_FAILOVER_MS);
+	atomic_store(&b->promoted, true);
+	return NULL;
+}
+
+/* `hawser submit` to a, which closes on the first submit, and b, a standby that becomes
+ * the primary only after LONG_FAILOVER_MS: its waits outlast the client's search, which
+ * finds b and resends there, and the run ends with every record accepted. They ended it
+ * with -ETIMEDOUT ("Connection timed out") at 30 s, the records in flight unsettled. */
+static void test_submit_outlasts_long_failover(void **state)
+{
+	(void)state;
+	const char *bin = hw_test_bin_or_skip("test_submit_outlasts_long_failover");
+	if (bin == NULL)
+		skip(); /* needs HW_BIN: run through ctest */
+	struct server a, b;
+	server_start(&a, CLOSE);
+	server_start_many(&b, LATE_PRIMARY);
+	char addr[64];
+	pair_addr(addr, sizeof addr, &a, &b);
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, NULL, promote_later, &b), 0);
+	static struct hw_capture cap;
+	int rc = hw_proc_capture(&cap, bin, "submit", "--connect", addr, "--insecure", "--generate",
+				 "3", "--window", "3", "--json", NULL);
+	printf("%s%s", cap.err, cap.out);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	server_join(&a);
+	server_stop(&b);
+	assert_int_equal(rc, 0);
+	uint64_t accepted = 0;
+	assert_true(hw_test_json_u64(cap.out, "accepted", &accepted));
+	assert_int_equal(accepted, 3);
+	assert_int_equal(b.submits, 3);
+}
+
 /* Read from fd into buf[*have..cap) until the channel takes one handshake message. */
 static bool slow_handshake_in(struct hw_channel *ch, int fd, uint8_t *buf, size_t cap, size_t *have)
 {
@@ -1108,6 +1152,7 @@ int main(void)
 		cmocka_unit_test(test_late_answer_among_outcomes),
 		cmocka_unit_test(test_dial_one_deadline),
 		cmocka_unit_test(test_resend_bounded),
+		cmocka_unit_test(test_submit_outlasts_long_failover),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
