@@ -61,7 +61,11 @@ struct hw_node;
 
 /* Open a node from an INI config file (docs/operations.md lists the keys): opens its
  * store, binds its ports. HW_ECONFIG with a message on stderr for a bad config. Any
- * thread: hw_node_run may run on another one. */
+ * thread: hw_node_run may run on another one. Once the config is read it sets SIGPIPE
+ * to be ignored, for the whole process (SIG_IGN, which stays after hw_node_close): a peer
+ * that goes away must make a write fail with EPIPE, not kill the process (the node's
+ * sockets are written from its loop, and copies of its store to sockets can raise it).
+ * A TOS that embeds a node keeps it so: a handler of its own must not end the process. */
 int hw_node_open(const char *config_path, struct hw_node **out);
 
 /* Run the node's loop on the calling thread (any one, once per node) until
@@ -232,7 +236,12 @@ void hw_client_set_follow_ms(struct hw_client *c, int ms);
  * up for as long as it reads nothing (see hw_client_connect); the outcomes it sends
  * meanwhile wait in c for hw_client_wait. A client that follows the primary keeps a
  * copy; while it resends what was in flight to a new primary (see hw_client_connect), it
- * only keeps the copy, which a wait then writes after those.
+ * only keeps the copy, which a wait then writes after those. request_id is the caller's,
+ * echoed in the outcome (hw_client_wait); the ids of c's submits without an outcome must
+ * differ: a client that follows matches outcomes to its copies by id (the oldest with
+ * it), and with a repeat it may take one's outcome for the other's copy, so that after a
+ * failover it resends the record answered and never the one still in flight. It does not
+ * check (that would search the copies at each submit).
  * An error here is this submit's only (it was not sent): the outcomes of earlier ones
  * that c holds are still to be taken with hw_client_wait before c is closed or
  * reconnected, or a caller counting what is in flight counts them as lost. */
