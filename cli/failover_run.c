@@ -257,8 +257,10 @@ static int load_step(struct hw_fo_run *r, struct hw_client *cl, uint64_t *outsta
 		if (rc)
 			return rc;
 		rc = submit(r, cl, l->next);
-		l->next++;
-		(*outstanding)++;
+		if (rc == 0) { /* a submit that failed is not in flight, and is the next still */
+			l->next++;
+			(*outstanding)++;
+		}
 		return rc;
 	}
 	double until = (more && due < tick ? due : tick) - now;
