@@ -644,6 +644,8 @@ int hw_tnode_wait_durable(struct hw_tnode *sb, uint64_t lsn, int timeout_ms, uin
 
 int hw_load_init(struct hw_load *l)
 {
+	if (l->window == 0 || l->window > HW_CLIENT_INFLIGHT_MAX)
+		return HW_ERANGE; /* a client takes no more in flight (HW_EBUSY) */
 	l->end_ms = hw_wall_ms();
 	pthread_mutex_init(&l->mu, NULL);
 	l->out = calloc(l->count, sizeof *l->out);

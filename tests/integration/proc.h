@@ -239,7 +239,8 @@ struct hw_load {
 	bool threaded;
 };
 
-/* Allocate the result arrays (count entries) and fix end_ms to now. */
+/* Allocate the result arrays (count entries) and fix end_ms to now. HW_ERANGE for a
+ * window of 0 or over HW_CLIENT_INFLIGHT_MAX (a client takes no more in flight). */
 int hw_load_init(struct hw_load *l);
 
 /* Run the load on the calling thread: connect, submit every record with at most window

@@ -30,7 +30,10 @@
 #define WINDOW         64u
 #define STALL_WATCH_MS 500 /* how long a stalled load is watched for a wrong ack */
 #define BIG_RECORDS    100000u /* > 16 MiB of entries: the catch-up fills the send buffer */
-#define WAITERS_MAX    16384u
+/* test_backpressure_rss: the primary's waiters, fewer than its client keeps in flight
+ * (HW_CLIENT_INFLIGHT_MAX), so that the node's back-pressure is what stalls it. */
+#define WAITERS_MAX 2048u
+_Static_assert(WAITERS_MAX < HW_CLIENT_INFLIGHT_MAX, "the node stalls the client, not itself");
 #define RSS_WATCH_MS   2000
 #define RSS_GROWTH_KIB (256L * 1024L)
 
@@ -373,7 +376,8 @@ static void test_diverged_standby(void **state)
 }
 
 /* With the standby's traffic blackholed in durable mode, a client that keeps submitting
- * stalls at waiters_max and the primary's RSS grows by less than 256 MiB. */
+ * (as many in flight as it may) stalls at waiters_max, the rest of its submits waiting
+ * in TCP, and the primary's RSS grows by less than 256 MiB. */
 static void test_backpressure_rss(void **state)
 {
 	struct fix *f = *state;
@@ -386,8 +390,8 @@ static void test_backpressure_rss(void **state)
 	hw_proxy_blackhole(f->proxy);
 	long base = hw_proc_rss_kib(f->p.proc.pid);
 	assert_true(base > 0);
-	/* The window covers every record: the client never waits, it only submits. */
-	load_init(f, 3 * WAITERS_MAX, 3 * WAITERS_MAX, HW_DURABLE);
+	/* The window is all a client may have in flight: it waits only once that is full. */
+	load_init(f, 3 * HW_CLIENT_INFLIGHT_MAX, HW_CLIENT_INFLIGHT_MAX, HW_DURABLE);
 	assert_int_equal(hw_load_start(&f->load), 0);
 	long peak = base;
 	struct hw_tstatus st = {0};
