@@ -18,6 +18,12 @@
 #include "engine/voters.h"
 #include "wire.pb-c.h"
 
+uint32_t hw__targets_ahead_k(const struct hw_node *n)
+{
+	uint32_t k = n->cfg.k > 0 ? n->cfg.k : 1; /* mode local: k 0 names none */
+	return k < n->cfg.n_standbys ? k : n->cfg.n_standbys;
+}
+
 void hw__targets_config(const struct hw_node *n, struct hw_repl_config *rc)
 {
 	struct hw_el_config ec;
@@ -26,9 +32,8 @@ void hw__targets_config(const struct hw_node *n, struct hw_repl_config *rc)
 	if (n->voters == NULL || n->cfg.n_standbys == 0 || hw_voters_plan(&n->cfg, &ec, &plan) != 0)
 		return;
 	if (plan.rule == HW_TG_RULE_AHEAD) {
-		uint32_t k = n->cfg.k > 0 ? n->cfg.k : 1; /* mode local: k 0 names none */
 		rc->max_ahead_ms = plan.max_ahead_ms;
-		rc->ahead_k = k < n->cfg.n_standbys ? k : n->cfg.n_standbys;
+		rc->ahead_k = hw__targets_ahead_k(n);
 	}
 	/* a budget of 0 records would read as "no throttle": at least 1 */
 	rc->replay_budget = plan.replay_budget_records > 0 ? plan.replay_budget_records : 1;

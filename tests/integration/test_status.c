@@ -264,6 +264,29 @@ static void test_minimal_rto(void **state)
 	assert_true(jtrue(f->cap.out, "failover", "automatic"));
 }
 
+/* p1, s1, s2 and a witness at rpo 1 s, mode local, k 2: the RPO t rule needs each record
+ * durable on 2 standbys within the rpo, and a new primary would have 1: the primary says
+ * the RTO does not hold (its acknowledgements would stop an rpo after a failover), as the
+ * rule would act, not as mode local alone would suggest. */
+static void test_rpo_t_needs_k_standbys(void **state)
+{
+	struct fix *f = *state;
+	unsigned p;
+	assert_int_equal(start(f, (struct hw_cluster_opts){.standbys = 2,
+							   .failover = true,
+							   .rto_ms = RTO_MS,
+							   .rpo_ms = 1000,
+							   .mode = "local",
+							   .k = 2}),
+			 0);
+	assert_int_equal(hw_cluster_primary(f->c, SYNC_MS, &p), 0);
+	assert_int_equal(status(f, hw_cluster_node_addr(f->c, p), TEXT), 0);
+	fprintf(stderr, "test_status: %s", f->cap.out);
+	assert_non_null(strstr(f->cap.out, "rto 2000 ms DOES NOT HOLD"));
+	assert_non_null(strstr(f->cap.out, "after a failover the new primary would have 1 "
+					   "standby, fewer than the 2 the rpo rule needs"));
+}
+
 /* Look at node i's status (--json, then text) until its text holds want; the last text
  * stays in f->cap.out. */
 static void wait_text(struct fix *f, unsigned i, const char *want)
@@ -573,6 +596,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_failover_fields, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_minimal_rto, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rpo_t_needs_k_standbys, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_witness_down, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_standby, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_acks_held_for_standbys, setup, teardown),
