@@ -920,6 +920,11 @@ static char *long_line(struct parse *p, char *str, int num)
 		     LINE_CHARS_MAX);
 		return NULL;
 	}
+	const char *first = b + strspn(b, " \t");
+	if (*first == ';' || *first == '#') { /* a comment: inih skips it, whatever it holds */
+		snprintf(str, (size_t)num, ";\n");
+		return str;
+	}
 	mark_continued(p, b);
 	check_line(p, b);
 	if (p->failed)

@@ -333,7 +333,7 @@ static void test_syntax(void **state)
 /* Lines longer than libinih's 198-character buffer: a path up to HW_PATH_CHARS_MAX is
  * taken whole (and its inline comment cut, as on a short line), one past it is refused
  * naming the key, and a line past what any key takes is refused at its line; the lines
- * after a long one are still counted and parsed. */
+ * after a long one are still counted and parsed; a long comment line is a comment. */
 static void test_long_lines(void **state)
 {
 	struct fx *f = *state;
@@ -358,6 +358,11 @@ static void test_long_lines(void **state)
 	expect_error(f, text, 4, "line is longer than 2048 characters");
 	snprintf(text, sizeof text, PRIMARY_HEAD "[drills]\nbackup_dir = %s\nnonsense = 1\n", dir);
 	expect_error(f, text, 11, "unknown key 'drills.nonsense'");
+	/* a long comment, at the start of a line or indented after a key, is a comment */
+	snprintf(text, sizeof text, PRIMARY_HEAD "; %s\n[drills]\nverify = 2d\n    # %s\n", dir,
+		 dir);
+	assert_int_equal(load(f, text), 0);
+	assert_int_equal(f->c.drills.every_ms[HW_DRILL_VERIFY], 2 * 86400000LL);
 }
 
 #define FAILOVER_STANDBY                                                                           \
