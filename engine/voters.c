@@ -60,7 +60,9 @@ void hw_voters_input(const struct hw_config *c, struct hw_tg_input *in)
 {
 	const struct hw_failover *f = &c->failover;
 	hw_tg_input_defaults(in, f->rto_ms, f->rpo_ms, c->k > 0 ? c->k : 1);
-	in->client_silence_ms = hw_tg_client_silence_ms(c->heartbeat_ms);
+	/* a witness serves no client: only the nodes' own heartbeats make their clients wait */
+	in->client_silence_ms =
+		c->role == HW_ROLE_WITNESS ? 0 : hw_tg_client_silence_ms(c->heartbeat_ms);
 	in->jitter_measured = f->hb_p99_us > 0;
 	if (f->hb_p99_us > 0) {
 		in->jitter_p99_us = f->hb_p99_us;
@@ -104,6 +106,14 @@ int hw_voters_plan_check(const struct hw_config *c, const char *path, char *err,
 	if (rc == 0)
 		return 0;
 	hw_voters_input(c, &in);
+	const struct hw_failover *f = &c->failover;
+	if (f->rpo_ms > 0 && plan.ahead_margin_ms >= f->rpo_ms) { /* the rpo, not the rto */
+		snprintf(err, cap,
+			 "%s: 'failover.rpo' = %lld ms cannot be met: %s (set it above "
+			 "%lld ms, or to 0)",
+			 path, (long long)f->rpo_ms, plan.why, (long long)plan.ahead_margin_ms);
+		return rc;
+	}
 	snprintf(err, cap,
 		 "%s: 'failover.rto' = %lld ms cannot be met: %s; the least these inputs allow is "
 		 "%lld ms: raise 'failover.rto'%s",

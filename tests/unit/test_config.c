@@ -527,6 +527,11 @@ static void test_failover_refused(void **state)
 	expect_error(f, text, 0, "'durability.checkpoint_records' is for a node that holds data");
 	snprintf(text, sizeof text, "%s[cluster]\nstandbys = p1\n", witness);
 	expect_error(f, text, 0, "'cluster.standbys' is for a node that holds data");
+	/* nor does it serve clients: a slow heartbeat of its own costs no client silence */
+	snprintf(text, sizeof text, "%s[limits]\nheartbeat_ms = 500\n", witness);
+	assert_int_equal(load(f, text), 0);
+	char err[512];
+	assert_int_equal(hw_voters_plan_check(&f->c, f->path, err, sizeof err), 0);
 }
 
 /* A hung primary's clients notice it after 4 heartbeats, at least 1 s, then resume in
@@ -646,6 +651,13 @@ static void test_failover_heartbeat(void **state)
 	assert_int_equal(load(f, FAILOVER_STANDBY "rto = 1703ms\nrpo = 0\nheartbeat_p99 = 30ms\n"),
 			 0);
 	assert_int_equal(hw_voters_plan_check(&f->c, f->path, err, sizeof err), 0);
+	/* an rpo within the RPO t rule's margin: the key to change is the rpo */
+	assert_int_equal(load(f, FAILOVER_STANDBY "rto = 30s\nrpo = 15ms\n"), 0);
+	assert_int_equal(hw_voters_plan_check(&f->c, f->path, err, sizeof err), HW_ERANGE);
+	assert_non_null(
+		strstr(err, "'failover.rpo' = 15 ms cannot be met: rpo 15 ms is not above"));
+	assert_non_null(strstr(err, "(set it above 21 ms, or to 0)"));
+	assert_null(strstr(err, "'failover.rto'"));
 	expect_error(f, FAILOVER_STANDBY "rto = 30s\nrpo = 0\nheartbeat_spread = 2ms\n", 0,
 		     "'failover.heartbeat_spread' needs 'failover.heartbeat_p99'");
 	expect_error(f,
