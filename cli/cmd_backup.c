@@ -136,7 +136,7 @@ static int vouch_await(struct hw_store *s, const char *out, int64_t wait_ms,
 		return HW_CLI_UNVOUCHED;
 	}
 	struct hw_head seen = {.lsn = UINT64_MAX}; /* IN_STORE: append at once */
-	if (ol == HW_VOUCH_DUE) {
+	if (ol == HW_VOUCH_DUE && wait_ms > 0) {
 		fprintf(stderr,
 			"hawser backup: the store's log starts after lsn %" PRIu64 ": waiting up "
 			"to %g s for the primary's next signed checkpoint, to vouch for the "
@@ -179,14 +179,7 @@ static int cmd_backup(const struct hw_cli_cmd *cmd, int argc, char **argv)
 	if (rc == HW_CLI_OK && info.snapshot && info.base_lsn != 0 && info.vouch_lsn != 0)
 		vouched_said(&info, info.vouch_lsn);
 	else if (rc == HW_CLI_OK && info.snapshot && info.base_lsn != 0) {
-		if (o.vouch_wait_ms > 0)
-			rc = vouch_await(s, pos[1], o.vouch_wait_ms, &info);
-		else
-			printf("hawser backup: note: no signed checkpoint vouches for the "
-			       "snapshot's state yet (the store's log starts after lsn %" PRIu64
-			       "): back up into %s again after the primary's next one, before a "
-			       "restore drill\n",
-			       info.base_lsn, pos[1]);
+		rc = vouch_await(s, pos[1], o.vouch_wait_ms, &info);
 	}
 	hw_store_close(s);
 	return rc;
@@ -208,13 +201,14 @@ const struct hw_cli_cmd hw_cli_backup = {
 	"  on stderr, for the primary's next checkpoint (a primary signs one each\n"
 	"  checkpoint_interval while entries come in) and appends it with the entries\n"
 	"  before it, as an incremental backup would. --vouch-wait D: wait at most D\n"
-	"  (such as 90s or 5m; default 2m, at most 2h; 0: do not wait, only say so).\n"
+	"  (such as 90s or 5m; default 2m, at most 2h; 0: do not wait, exit 4 at once).\n"
 	"  It does not wait when the store's newest 200,000 entries hold no signed\n"
 	"  checkpoint (its cluster signs none: insecure), nor when the store is idle (its\n"
 	"  last entry is a checkpoint: a primary signs the next only after new entries).\n"
 	"  Exit 4 (the backup in OUT is whole, with a warning on stderr) when no checkpoint\n"
-	"  came within D, or the store was idle: run the backup into OUT again after the\n"
-	"  next checkpoint, since a restore drill with trusted keys fails it until then.\n",
+	"  came within D (0 too), or the store was idle: run the backup into OUT again\n"
+	"  after the next checkpoint, since a restore drill with trusted keys fails it\n"
+	"  until then.\n",
 	cmd_backup};
 
 /* ---- prune: backup generations by the retention policy */

@@ -614,8 +614,8 @@ static void test_backup_vouch_timeout(void **state)
 
 /* An idle store (its last entry the checkpoint of the one before: a primary signs no other
  * until entries come in) is not waited for: exit 4 at once, saying why; --vouch-wait 0
- * waits for nothing, exit 0 with a note (the backup as it was before); a wait without a
- * unit, or past 2h, is a usage error. */
+ * waits for nothing and exits 4 too (the backup whole, nothing vouches for it); a wait
+ * without a unit, or past 2h, is a usage error. */
 static void test_backup_vouch_idle(void **state)
 {
 	struct fix *f = *state;
@@ -628,8 +628,9 @@ static void test_backup_vouch_idle(void **state)
 	assert_non_null(strstr(f->r.err, "warning: "));
 	assert_non_null(strstr(f->r.err, "the store is idle"));
 	assert_null(strstr(f->r.err, "waiting up to"));
-	assert_int_equal(hw(&f->r, "backup", v.dir, bak0, "--vouch-wait", "0", NULL), 0);
-	assert_non_null(strstr(f->r.out, "note: no signed checkpoint vouches for the snapshot's"));
+	assert_int_equal(hw(&f->r, "backup", v.dir, bak0, "--vouch-wait", "0", NULL), 4);
+	assert_non_null(strstr(f->r.out, "new snapshot at lsn 1010"));
+	assert_non_null(strstr(f->r.err, "no signed checkpoint vouches for its snapshot's state"));
 	assert_int_equal(hw(&f->r, "backup", v.dir, bak0, "--vouch-wait", "5", NULL), 2);
 	assert_int_equal(hw(&f->r, "backup", v.dir, bak0, "--vouch-wait", "3h", NULL), 2);
 }
