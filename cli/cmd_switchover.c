@@ -1,6 +1,7 @@
 /* cmd_switchover.c: `hawser switchover`: a planned hand-over of the primary role to a
  * standby with no loss (engine/core/election.h "Switchover"). The primary pauses submits
- * (clients get HW_EBUSY and retry), waits for the target to hold its whole log, gives up
+ * (it stops reading its clients' submits; after the hand-over they get HW_ENOT_PRIMARY
+ * and follow the new primary), waits for the target to hold its whole log, gives up
  * its lease and tells the target to start an election at once; the command then watches
  * the old primary's status until it follows the new one, within a bound. */
 #include <poll.h>
@@ -182,8 +183,9 @@ const struct hw_cli_cmd hw_cli_switchover = {
 	"usage: hawser switchover --connect PRIMARY_ADDR --to NODE_ID [--wait DURATION] [--json]\n"
 	"                         (--key FILE --peers LIST --cluster ID | --insecure)\n"
 	"  Ask the primary at PRIMARY_ADDR (its client port) to hand over to standby NODE_ID\n"
-	"  (a voter of its [failover] cluster): it pauses submits (clients get HW_EBUSY and\n"
-	"  retry), waits until NODE_ID holds its whole log, gives up its lease and has\n"
+	"  (a voter of its [failover] cluster): it pauses submits (clients wait, then get\n"
+	"  HW_ENOT_PRIMARY and follow NODE_ID; embedded submits get HW_EBUSY), waits until\n"
+	"  NODE_ID holds its whole log, gives up its lease and has\n"
 	"  NODE_ID elected at once. Nothing acknowledged is lost. The command waits (at most\n"
 	"  --wait, default 10s) until the old primary follows the new one and prints the\n"
 	"  time from the request to then: a bound on the pause clients saw. Exit 1 when the\n"

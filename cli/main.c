@@ -42,7 +42,8 @@ static void print_help(FILE *f)
 	for (size_t i = 0; i < COMMANDS_COUNT; i++)
 		fprintf(f, "  %-9s %s\n", commands[i]->name, commands[i]->summary);
 	fputs("  help      this list\n"
-	      "\nexit codes: 0 success, 1 error, 2 usage error, 3 damage found (verify)\n",
+	      "\nexit codes: 0 success, 1 error, 2 usage error, 3 damage found (verify), 4 a\n"
+	      "state no signed checkpoint vouches for yet, no damage found (backup, verify)\n",
 	      f);
 }
 
