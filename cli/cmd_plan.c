@@ -285,7 +285,7 @@ static int64_t rto_min_ms(const struct hw_tg_input *in, const struct hw_tg_plan 
 
 /* The standbys a new primary needs to go on acknowledging: at rpo 0 the k each submit
  * waits for (k_min applied by take_k); at rpo t the RPO t rule's, at least 1 (it holds
- * every acknowledgement an rpo after the last one a standby made durable). */
+ * every acknowledgement until they hold what the new primary was elected with). */
 static uint32_t after_failover_k(const struct inputs *x)
 {
 	return x->in.rpo_ms == 0 || x->in.k > 0 ? x->in.k : 1;
@@ -293,7 +293,7 @@ static uint32_t after_failover_k(const struct inputs *x)
 
 /* After a failover the new primary has the other data nodes as standbys: the voters but
  * the witness, itself and the node lost, voters - 3. With fewer than after_failover_k,
- * nothing is acknowledged (at rpo t: from an rpo on) until a node comes back. Fills why
+ * nothing is acknowledged until a node comes back. Fills why
  * (HW_TG_WHY_BYTES) and returns true then; false when the voters are not known. */
 static bool acks_stop_after_failover(const struct inputs *x, char *why, size_t cap)
 {
@@ -303,11 +303,10 @@ static bool acks_stop_after_failover(const struct inputs *x, char *why, size_t c
 		return false;
 	snprintf(why, cap,
 		 "a failover leaves the new primary %u standby%s of %u voters, fewer than the %u "
-		 "%s: once the primary is lost for good, acknowledgements stop%s until it or "
+		 "%s: once the primary is lost for good, acknowledgements stop until it or "
 		 "another standby returns (hawser status says the rto does not hold)",
 		 x->voters - 3, x->voters - 3 == 1 ? "" : "s", x->voters, k,
-		 x->in.rpo_ms == 0 ? "an rpo 0 commit waits for" : "the rpo rule needs",
-		 x->in.rpo_ms == 0 ? "" : " an rpo after the failover");
+		 x->in.rpo_ms == 0 ? "an rpo 0 commit waits for" : "the rpo rule needs");
 	return true;
 }
 
@@ -775,9 +774,9 @@ const struct hw_cli_cmd hw_cli_plan = {
 	"  start, a K below it at P = 0 or above the N - 2 standbys. It warns when a\n"
 	"  failover leaves the new primary fewer standbys (N - 3: the witness, the new\n"
 	"  primary and the lost one aside) than K (at P > 0 at least 1, the rpo rule's):\n"
-	"  once the primary is lost for good, nothing is acknowledged (at P > 0 from an\n"
-	"  rpo on) until it or another standby returns (3 voters, K 1: primary, one\n"
-	"  standby and the witness). --json: one JSON object (with voters and\n"
+	"  once the primary is lost for good, nothing is acknowledged until it or\n"
+	"  another standby returns (3 voters, K 1: primary, one standby and the\n"
+	"  witness). --json: one JSON object (with voters and\n"
 	"  k_min, 0 when not known or P > 0; with N known, after_failover:\n"
 	"  standbys, k, acks_stop and why).\n"
 	"  Exit 1 when T cannot be met safely or K does not fit N voters (the reason on\n"

@@ -349,7 +349,7 @@ void hw__primary_hold_check(struct hw_node *n);
 /* Why the core holds submits for lack of standbys, in words, into buf (cap bytes; all of
  * it fits in HW_HOLD_WHY_BYTES); "" when it holds none. */
 void hw__primary_hold_why(const struct hw_node *n, char *buf, size_t cap);
-#define HW_HOLD_WHY_BYTES 256
+#define HW_HOLD_WHY_BYTES 384
 
 /* node_targets.c: the back-pressure of the [failover] targets (see there). */
 /* The core's RPO t rule and replay throttle limits from the node's plan into *rc; left

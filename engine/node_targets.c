@@ -59,18 +59,29 @@ int hw__targets_admit(struct hw_node *n, bool system)
 void hw__targets_rpo_why(struct hw_node *n, char *buf, size_t cap)
 {
 	const struct hw_repl_config *c = &n->core.cfg;
+	const struct hw_ahead *a = &n->core.ahead;
 	buf[0] = '\0';
 	if (!rpo_held(n))
 		return;
-	uint32_t held = n->core.ahead.held;
+	uint32_t held = a->held;
+	int64_t margin = n->cfg.failover.rpo_ms - c->max_ahead_ms;
+	char what[160];
+	if (a->oldest_ms == a->t0_ms) /* struct hw_ahead: when, this primary cannot know */
+		snprintf(what, sizeof what,
+			 "records this node held when it became primary are not yet durable on %u "
+			 "standby%s (an earlier primary acknowledged them, when is not known here)",
+			 c->ahead_k, c->ahead_k == 1 ? "" : "s");
+	else
+		snprintf(what, sizeof what,
+			 "the oldest record not yet durable on %u standby%s was acknowledged "
+			 "%" PRId64 " ms ago",
+			 c->ahead_k, c->ahead_k == 1 ? "" : "s",
+			 hw_primary_ahead_ms(&n->core, hw__node_now(n)));
 	snprintf(buf, cap,
-		 "the oldest record not yet durable on %u standby%s was acknowledged %" PRId64
-		 " ms ago, past the %" PRId64 " ms the rpo %" PRId64 " ms allows (%" PRId64
-		 " ms margin): submits in mode local or received are not acknowledged until a "
-		 "standby holds it (%u wait%s)%s",
-		 c->ahead_k, c->ahead_k == 1 ? "" : "s",
-		 hw_primary_ahead_ms(&n->core, hw__node_now(n)), c->max_ahead_ms,
-		 n->cfg.failover.rpo_ms, n->cfg.failover.rpo_ms - c->max_ahead_ms, held,
+		 "%s, past the %" PRId64 " ms the rpo %" PRId64 " ms allows (%" PRId64
+		 " ms margin): no submit is acknowledged until %s it (%u wait%s)%s",
+		 what, c->max_ahead_ms, n->cfg.failover.rpo_ms, margin,
+		 c->ahead_k == 1 ? "a standby holds" : "enough standbys hold", held,
 		 held == 1 ? "s" : "",
 		 n->cfg.failover.rpo_fail ? "; new ones are refused (rpo_action = fail)" : "");
 }

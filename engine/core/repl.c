@@ -163,15 +163,15 @@ static void ahead_acked(struct hw_ahead *a, uint64_t lsn, int64_t now_ms)
 }
 
 /* Bring the rule to now_ms: forget spans every standby holds durable, find the oldest
- * record at risk. Returns whether a waiter in mode local or received may be released:
- * commits run ahead by at most max_ahead_ms (always, with the rule off). */
+ * record at risk. Returns whether a waiter may be released: commits run ahead by at most
+ * max_ahead_ms (always, with the rule off). */
 static bool ahead_begin(struct hw_primary *p, int64_t now_ms)
 {
 	struct hw_ahead *a = &p->ahead;
 	if (p->cfg.max_ahead_ms <= 0)
 		return true;
-	if (!a->t0_set) {
-		a->t0_ms = now_ms;
+	if (!a->t0_set) { /* what the store holds: already past the limit (struct hw_ahead) */
+		a->t0_ms = now_ms - p->cfg.max_ahead_ms - 1;
 		a->t0_set = true;
 	}
 	uint64_t everywhere = durable_on(p, p->cfg.standbys - p->cfg.vaults);
@@ -269,7 +269,7 @@ static void pop_released(struct hw_primary *p)
 static void release_ready(struct hw_primary *p, int64_t now_ms, struct hw_acts *out)
 {
 	struct hw_hold hold = {.connected = standbys_connected(p)};
-	bool lead_ok = ahead_begin(p, now_ms); /* the RPO t rule lets local, received go */
+	bool lead_ok = ahead_begin(p, now_ms); /* the RPO t rule lets waiters go */
 	uint32_t lead_held = 0;
 	uint64_t lead_lsn = 0;
 	bool room = true; /* once out is full the scan goes on for the holds alone */
@@ -288,7 +288,7 @@ static void release_ready(struct hw_primary *p, int64_t now_ms, struct hw_acts *
 			}
 			continue;
 		}
-		if (!lead_ok && w->mode <= HW_MODE_RECEIVED) {
+		if (!lead_ok) { /* any mode: struct hw_ahead */
 			if (lead_held++ == 0)
 				lead_lsn = w->lsn;
 			continue;

@@ -156,20 +156,28 @@ struct hw_hold {
 	uint8_t k;          /* its k, k_min applied */
 };
 
-/* The RPO t rule ("lead"): a waiter in mode local or received whose own rule holds is
- * released only while the oldest acknowledged record that is not durable on ahead_k
- * standbys was acknowledged at most max_ahead_ms ago (how far commits run ahead); else
- * it is held until standbys catch up. Waiters in mode durable or applied are never held
- * by it: their release makes nothing newer at risk. "Acknowledged" is the highest LSN released with
- * success (acked): every record up to it counts, from the time it first was.
+/* The RPO t rule ("lead"): a waiter whose own rule holds is released only while the
+ * oldest acknowledged record that is not durable on ahead_k standbys was acknowledged at
+ * most max_ahead_ms ago (how far commits run ahead); else it is held until standbys
+ * catch up. Every mode: a failover loses at most the acknowledgements of the last
+ * max_ahead_ms before the last one, so none may follow while older ones are at risk.
+ * (A waiter in mode durable or applied with k >= ahead_k that its own rule lets go while
+ * the rule holds is below the records at risk, released out of order; were it above
+ * them, its k standbys would hold them and nothing would be at risk. One with k <
+ * ahead_k, k 0 above all, puts its own record at risk like a local one.)
+ * "Acknowledged" is the highest LSN released with success (acked): every record up to
+ * it counts, from the time it first was.
  *
  * The ack times live in a ring of spans, each (last LSN, time): the records after the
  * previous span's LSN up to its own were acknowledged at its time or later. Spans cover
- * (base, acked]; records at or below base were acknowledged no earlier than t0_ms (the
- * first event this primary saw: what the store held at init counts from then, and so
- * does a span trimmed away before a standby came back with less). Memory is fixed,
- * and every approximation keeps the older time, so the rule can only hold earlier,
- * never later:
+ * (base, acked]; records at or below base count as acknowledged at t0_ms, which is
+ * max_ahead_ms + 1 before the first event this primary saw: what the store held at init
+ * was acknowledged, if at all, by an earlier primary at a time this one cannot know, so
+ * it is past the limit from the start, and nothing is released until ahead_k standbys
+ * hold it (else a failover that lacked it would lose acknowledgements older than t
+ * before this primary's last); so is a span trimmed away before a standby came back
+ * with less. Memory is fixed, and every approximation keeps the older time, so the
+ * rule can only hold earlier, never later:
  *   - an ack within gap_ms of the newest span joins it (gap_ms = max_ahead_ms /
  *     (HW_AHEAD_SPANS / 2), at least 1 ms: the rule holds at most that much early, and
  *     the ring spans twice max_ahead_ms before it fills, by when the rule holds anyway);
@@ -189,7 +197,7 @@ struct hw_ahead {
 	uint64_t base;  /* spans cover (base, acked] */
 	uint64_t acked; /* highest LSN released with success (the init head at first) */
 	int64_t gap_ms; /* a new span at most this often */
-	int64_t t0_ms;  /* when the first event came; valid once t0_set */
+	int64_t t0_ms;  /* the first event's time - max_ahead_ms - 1; valid once t0_set */
 	bool t0_set;
 	int64_t oldest_ms; /* ack time of the oldest acknowledged record not durable on
 			    * ahead_k standbys after the last event; INT64_MAX: none */

@@ -509,10 +509,8 @@ static bool why_hurdle(const struct hw_tg_live *l, const struct hw_tg_now *o,
 		put_u64(&w, h->after);
 		put(&w, h->after == 1 ? " standby, fewer than the " : " standbys, fewer than the ");
 		put_u64(&w, l->ack_standbys);
-		put(&w, l->rpo_ms > 0
-				? " the rpo rule needs: acknowledgements stop an rpo after it, "
-				  "until "
-				: " a submit waits for: acknowledgements stop until ");
+		put(&w, l->rpo_ms > 0 ? " the rpo rule needs: acknowledgements stop until "
+				      : " a submit waits for: acknowledgements stop until ");
 		put(&w, primary_name(l));
 		put(&w, " or another standby returns");
 	}

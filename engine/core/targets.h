@@ -24,11 +24,12 @@
  *                    lease may be valid)
  *     When even the minimum does not fit, the plan is refused with a reason in words.
  *   - commit rule: RPO 0 waits for `durable` on k standbys. RPO t lets commits run ahead
- *     of the standbys by at most max_ahead_ms = t - ahead_margin_ms: a submit in mode
- *     local or received is acknowledged only while the oldest acknowledged record that
- *     is not durable on k standbys was acknowledged at most max_ahead_ms ago; past it
+ *     of the standbys by at most max_ahead_ms = t - ahead_margin_ms: a submit (of any
+ *     mode) is acknowledged only while the oldest acknowledged record that is not
+ *     durable on k standbys was acknowledged at most max_ahead_ms ago; past it
  *     acknowledgements are held until the standbys catch up (engine/core/repl.h struct
- *     hw_ahead), and with [failover] rpo_action = fail new submits are refused meanwhile.
+ *     hw_ahead; what a new primary was elected with counts as past it until they hold
+ *     it), and with [failover] rpo_action = fail new submits are refused meanwhile.
  *     The margin: the witness promotes a standby automatically only if it holds the
  *     committed LSN the primary reported t before its newest lease request, each request
  *     stamped with the witness's own arrival time (engine/core/election.h). A request
@@ -251,7 +252,8 @@ struct hw_tg_live {
 	uint32_t ack_standbys;   /* standbys a submit of the node's durability waits for, its
 				  * k_min applied (0: none, mode local at rpo 0); at rpo t at
 				  * least 1, the RPO t rule's: a new primary with fewer holds
-				  * every acknowledgement (at rpo t, from an rpo on) */
+				  * every acknowledgement (at rpo t from the start: what it was
+				  * elected with counts as past the limit until they hold it) */
 	uint32_t standbys_after; /* a standby: the other standbys it reaches (its primary
 				  * excepted), which would follow it once it is promoted; a
 				  * primary's are its connected sb[] but the one promoted */

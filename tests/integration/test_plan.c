@@ -187,11 +187,11 @@ static void test_after_failover(void **state)
 				       "the 3"));
 	assert_int_equal(plan(f, "--rto", "5s", "--rpo", "0", NULL), 0);
 	assert_null(strstr(f->out, "a failover leaves the new primary"));
-	/* at rpo t the RPO t rule needs a standby too: acknowledgements stop an rpo on */
+	/* at rpo t the RPO t rule needs a standby too: acknowledgements stop */
 	assert_int_equal(plan(f, "--rto", "5s", "--rpo", "1s", "--voters", "3", NULL), 0);
 	assert_non_null(strstr(f->out, "fewer than the 1 the rpo rule needs: once the primary is "
-				       "lost for good, acknowledgements stop an rpo after the "
-				       "failover"));
+				       "lost for good, acknowledgements stop until it or another "
+				       "standby returns"));
 	assert_int_equal(plan(f, "--rto", "5s", "--rpo", "1s", "--voters", "4", "--json", NULL), 0);
 	assert_non_null(strstr(f->out, "\"acks_stop\":false"));
 }

@@ -133,9 +133,12 @@ static void test_ahead_holds_and_releases(void **state)
 	free(f);
 }
 
-/* With ahead_k 2 a record counts until both standbys hold it; a waiter in mode durable
- * (k 1) is released whatever the lag: its release puts nothing newer at risk. A vault
- * counts for neither. */
+/* With ahead_k 2 a record counts until both standbys hold it. The rule holds waiters of
+ * every mode: one in mode durable (k 1) that its own rule lets go waits while older
+ * records are at risk past the limit (released, it would be an acknowledgement after
+ * them, and a failover that lost them would lose more than the last max_ahead_ms of
+ * acknowledgements); one whose k standbys hold everything at risk ends the lag and goes
+ * with the rest. A vault counts for neither. */
 static void test_ahead_k_and_modes(void **state)
 {
 	(void)state;
@@ -153,16 +156,51 @@ static void test_ahead_k_and_modes(void **state)
 	commit(f, 2, HW_MODE_LOCAL, 0, 2000);
 	assert_int_equal(releases(f), 0);
 	commit(f, 3, HW_MODE_DURABLE, 1, 2000);
-	ack(f, 0, 3, 3, 3, 2001);
-	assert_true(released(f, 3));
-	assert_false(released(f, 2));
-	assert_int_equal(f->p.ahead.held, 1);
-	/* both hold 1: the oldest at risk is 2, acknowledged with 3 at 2001 (an ack covers
-	 * every record below it), 1 ms ago: the held waiter goes */
+	ack(f, 0, 3, 3, 3, 2001); /* its own rule holds; lsn 1, 2001 ms old, is at risk */
+	assert_int_equal(releases(f), 0);
+	assert_int_equal(f->p.ahead.held, 2);
+	assert_int_equal(f->p.ahead.held_lsn, 2);
+	/* both hold 1: nothing acknowledged is at risk, both go; 2 and 3 count from now */
 	ack(f, 1, 1, 1, 1, 2002);
-	assert_true(released(f, 2));
+	assert_true(released(f, 2) && released(f, 3));
 	assert_int_equal(f->p.ahead.held, 0);
-	assert_int_equal(hw_primary_ahead_ms(&f->p, 2002), 1);
+	assert_int_equal(hw_primary_ahead_ms(&f->p, 2002), 0);
+	assert_int_equal(hw_primary_ahead_ms(&f->p, 2010), 8);
+	commit(f, 4, HW_MODE_LOCAL, 0, 5000); /* 2 is 2998 ms old: held */
+	assert_int_equal(releases(f), 0);
+	commit(f, 5, HW_MODE_DURABLE, 2, 5000);
+	ack(f, 0, 5, 5, 5, 5001);
+	assert_int_equal(releases(f), 0);
+	ack(f, 1, 5, 5, 5, 5001); /* both hold 5: nothing at risk, 4 and 5 go */
+	assert_true(released(f, 4) && released(f, 5));
+	assert_int_equal(hw_primary_ahead_ms(&f->p, 5001), 0);
+	free(f);
+}
+
+/* A primary started on a log that holds 50 records (a standby promoted, mostly) cannot
+ * know when an earlier primary acknowledged them: they count as past the limit from its
+ * first event, so nothing is acknowledged, in any mode, until ahead_k standbys hold
+ * them; then its own records count from their own times. */
+static void test_ahead_inherited(void **state)
+{
+	(void)state;
+	struct fx *f = calloc(1, sizeof *f);
+	assert_non_null(f);
+	hw_primary_init(&f->p, &cfg_ahead, 2, 50, f->w);
+	f->out = (struct hw_acts){f->buf, 0, ACTS_CAP};
+	hw_primary_on_connect(&f->p, 0, 40, 100, acts(f));
+	commit(f, 51, HW_MODE_LOCAL, 0, 100);
+	assert_int_equal(releases(f), 0);
+	assert_int_equal(f->p.ahead.held, 1);
+	assert_true(hw_primary_ahead_ms(&f->p, 100) > cfg_ahead.max_ahead_ms);
+	commit(f, 52, HW_MODE_RECEIVED, 1, 110);
+	ack(f, 0, 52, 45, 45, 120); /* received: its own rule holds; 46..50 still at risk */
+	assert_int_equal(releases(f), 0);
+	assert_int_equal(f->p.ahead.held, 2);
+	ack(f, 0, 52, 50, 50, 130); /* s1 holds what the primary started with */
+	assert_true(released(f, 51) && released(f, 52));
+	assert_int_equal(hw_primary_ahead_ms(&f->p, 130), 0);
+	assert_int_equal(hw_primary_ahead_ms(&f->p, 200), 70);
 	free(f);
 }
 
@@ -420,6 +458,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_ahead_holds_and_releases),
 		cmocka_unit_test(test_ahead_k_and_modes),
+		cmocka_unit_test(test_ahead_inherited),
 		cmocka_unit_test(test_ahead_coalesce_keeps_older),
 		cmocka_unit_test(test_ahead_never_later),
 		cmocka_unit_test(test_replay_throttle),
