@@ -284,11 +284,14 @@ static int64_t rto_min_ms(const struct hw_tg_input *in, const struct hw_tg_plan 
 }
 
 /* The standbys a new primary needs to go on acknowledging: at rpo 0 the k each submit
- * waits for (k_min applied by take_k); at rpo t the RPO t rule's, at least 1 (it holds
- * every acknowledgement until they hold what the new primary was elected with). */
+ * waits for (k_min applied by take_k); at rpo t the RPO t rule's, at least 1 and k_min
+ * (hw_tg_ahead_k: it holds every acknowledgement until they hold what the new primary
+ * was elected with). */
 static uint32_t after_failover_k(const struct inputs *x)
 {
-	return x->in.rpo_ms == 0 || x->in.k > 0 ? x->in.k : 1;
+	if (x->in.rpo_ms == 0)
+		return x->in.k;
+	return hw_tg_ahead_k(x->in.k, x->voters, x->voters >= 2 ? x->voters - 2 : UINT32_MAX);
 }
 
 /* After a failover the new primary has the other data nodes as standbys: the voters but
@@ -407,6 +410,12 @@ static void print_commit(const struct inputs *x, const struct hw_tg_plan *p)
 		       "acknowledged submits\n",
 		       dur(p->max_ahead_ms, b, sizeof b), dur(in->rpo_ms, c, sizeof c),
 		       p->ahead_margin_ms, c);
+	if (in->rpo_ms > 0 && x->voters != 0)
+		printf("  %u voters: a record is behind until durable on %u standby%s (k %u, at "
+		       "least 1 and k_min %u: with fewer a majority could elect a standby lacking "
+		       "records acknowledged long before)\n",
+		       x->voters, after_failover_k(x), after_failover_k(x) == 1 ? "" : "s", in->k,
+		       hw_el_k_min(x->voters));
 	if (in->rpo_ms == 0 && x->voters != 0)
 		printf("  %u voters: an rpo 0 commit waits for at least k_min %u standbys, "
 		       "whatever "

@@ -156,8 +156,8 @@ static void live_electors(struct hw_node *n, struct hw_tg_live *l)
 	l->voters = f->n_voters;
 	l->ack_standbys = n->cfg.mode == HW_MODE_LOCAL ? 0 : n->cfg.k;
 	if (f->rpo_ms > 0 && l->ack_standbys < hw__targets_ahead_k(n))
-		l->ack_standbys = hw__targets_ahead_k(n); /* the rpo t rule's: without them it
-							   * holds every ack */
+		l->ack_standbys = hw__targets_ahead_k(n); /* the rpo t rule holds every ack
+							   * without them */
 	if (l->ack_standbys > 0 && l->ack_standbys < hw__node_k_min(n))
 		l->ack_standbys = hw__node_k_min(n);
 	uint32_t lost = el->primary;

@@ -355,8 +355,8 @@ void hw__primary_hold_why(const struct hw_node *n, char *buf, size_t cap);
 /* The core's RPO t rule and replay throttle limits from the node's plan into *rc; left
  * 0 (off) without [failover]. */
 void hw__targets_config(const struct hw_node *n, struct hw_repl_config *rc);
-/* The standbys the RPO t rule needs a record durable on: durability.k, at least 1, at
- * most the standbys configured. */
+/* The standbys the RPO t rule needs a record durable on (hw_tg_ahead_k: durability.k,
+ * at least 1 and k_min for the voters, at most the standbys configured). */
 uint32_t hw__targets_ahead_k(const struct hw_node *n);
 /* May a submit be taken now? 0: yes; 1: not now, as for want of room (the replay
  * throttle: taken once it opens); HW_EBEHIND: refuse it at once (rpo_action = fail while

@@ -20,8 +20,7 @@
 
 uint32_t hw__targets_ahead_k(const struct hw_node *n)
 {
-	uint32_t k = n->cfg.k > 0 ? n->cfg.k : 1; /* mode local: k 0 names none */
-	return k < n->cfg.n_standbys ? k : n->cfg.n_standbys;
+	return hw_tg_ahead_k(n->cfg.k, n->cfg.failover.n_voters, n->cfg.n_standbys);
 }
 
 void hw__targets_config(const struct hw_node *n, struct hw_repl_config *rc)

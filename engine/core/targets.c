@@ -7,6 +7,8 @@
 
 #include <string.h>
 
+#include "engine/core/election.h"
+
 #include "hawser_error.h"
 
 #define LN2   0.69314718055994530942
@@ -297,6 +299,16 @@ int64_t hw_tg_rto_min_ms(const struct hw_tg_input *in, const struct hw_tg_plan *
 		in->election_ms + in->resume_ms + plan->replay_now_ms + plan->detection_min_ms;
 	int64_t clients = in->client_silence_ms + in->resume_ms;
 	return terms > clients ? terms : clients;
+}
+
+uint32_t hw_tg_ahead_k(uint32_t k, uint32_t voters, uint32_t standbys)
+{
+	uint32_t k_min = voters >= 3 ? hw_el_k_min(voters) : 0;
+	if (k < 1)
+		k = 1;
+	if (k < k_min)
+		k = k_min;
+	return k < standbys ? k : standbys;
 }
 
 void hw_tg_input_defaults(struct hw_tg_input *in, int64_t rto_ms, int64_t rpo_ms, uint32_t k)

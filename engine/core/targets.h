@@ -29,7 +29,8 @@
  *     durable on k standbys was acknowledged at most max_ahead_ms ago; past it
  *     acknowledgements are held until the standbys catch up (engine/core/repl.h struct
  *     hw_ahead; what a new primary was elected with counts as past it until they hold
- *     it), and with [failover] rpo_action = fail new submits are refused meanwhile.
+ *     it), and with [failover] rpo_action = fail new submits are refused meanwhile. k
+ *     is at least hw_el_k_min(voters) there (hw_tg_ahead_k below), as at RPO 0.
  *     The margin: the witness promotes a standby automatically only if it holds the
  *     committed LSN the primary reported t before its newest lease request, each request
  *     stamped with the witness's own arrival time (engine/core/election.h). A request
@@ -191,6 +192,20 @@ void hw_tg_input_defaults(struct hw_tg_input *in, int64_t rto_ms, int64_t rpo_ms
  * t within the margin: "rpo 20 ms is not above the 21 ms ..."). On error the floors
  * (renew_min_ms, detection_min_ms) are filled when they could be computed. */
 int hw_tg_plan(const struct hw_tg_input *in, struct hw_tg_plan *plan);
+
+/* The standbys the RPO t rule counts a record safe on (engine/core/repl.h
+ * hw_repl_config.ahead_k): k (durability.k; 0, mode local, counts as 1), at least
+ * hw_el_k_min(voters) (voters 0: not known, not applied), at most standbys. With
+ * k_min of them, every majority that can elect a new primary without the old one holds
+ * one, which votes against a candidate with less (election.h, BEHIND): whichever
+ * majority elects, the new primary holds every record acknowledged more than
+ * max_ahead_ms before the old primary's last acknowledgement, so a failover loses at
+ * most the last t. With fewer (k 1 of 5 voters), the other standbys and the witness
+ * could elect one lacking records acknowledged long before, and only the witness's
+ * knowledge of the commit frontier would stand in the way: it ends at the last lease
+ * request the witness heard, and a primary whose lease the standbys renew may go on
+ * long after (the simulator's P-RPO found both). Pure. */
+uint32_t hw_tg_ahead_k(uint32_t k, uint32_t voters, uint32_t standbys);
 
 /* The smallest RTO in allows, plan being hw_tg_plan's answer for it (its floors, filled
  * on HW_ERANGE too): every term at its floor (election + resume + replay of the backlog

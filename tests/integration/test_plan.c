@@ -164,7 +164,8 @@ static void test_rto_client_silence(void **state)
 /* With --voters N the plan says in words (and in JSON) when a failover leaves the new
  * primary fewer standbys than a commit waits for: 3 voters (primary, standby, witness)
  * and k 1 leave none; 4 voters leave one; 5 voters with k 3 leave two; at rpo 1 s the
- * RPO t rule needs one too. Without the voters nothing is said. */
+ * RPO t rule needs one too, and with 5 voters it counts on k_min 2 whatever k. Without
+ * the voters nothing is said. */
 static void test_after_failover(void **state)
 {
 	struct fix *f = *state;
@@ -194,6 +195,11 @@ static void test_after_failover(void **state)
 				       "standby returns"));
 	assert_int_equal(plan(f, "--rto", "5s", "--rpo", "1s", "--voters", "4", "--json", NULL), 0);
 	assert_non_null(strstr(f->out, "\"acks_stop\":false"));
+	/* with 5 voters the rule counts a record behind until it is on k_min 2 standbys */
+	assert_int_equal(plan(f, "--rto", "5s", "--rpo", "1s", "--voters", "5", "--k", "1", NULL),
+			 0);
+	assert_non_null(strstr(f->out, "5 voters: a record is behind until durable on 2 standbys "
+				       "(k 1, at least 1 and k_min 2"));
 }
 
 /* RPO 5 s makes the rule "ahead by at most 5 s less the margin" (the LAN defaults'

@@ -315,6 +315,25 @@ static void test_input_defaults(void **state)
 	check_plan(&in, &p);
 }
 
+/* The RPO t rule's k: durability.k, at least 1 (mode local names none), raised to the
+ * least k with which every majority of the voters holds a standby with the record, as
+ * at rpo 0 (k 1 of 5 voters would let two lagging standbys and the witness elect), and
+ * never more than there are standbys; voters not known (0) raise nothing. */
+static void test_ahead_k(void **state)
+{
+	(void)state;
+	assert_int_equal(hw_tg_ahead_k(0, 3, 1), 1);
+	assert_int_equal(hw_tg_ahead_k(1, 4, 2), 1);
+	assert_int_equal(hw_tg_ahead_k(2, 4, 2), 2);
+	assert_int_equal(hw_tg_ahead_k(1, 5, 3), 2);
+	assert_int_equal(hw_tg_ahead_k(0, 6, 4), 2);
+	assert_int_equal(hw_tg_ahead_k(3, 5, 3), 3);
+	assert_int_equal(hw_tg_ahead_k(1, 9, 7), 4);
+	assert_int_equal(hw_tg_ahead_k(1, 9, 3), 3);
+	assert_int_equal(hw_tg_ahead_k(1, 0, 3), 1);
+	assert_int_equal(hw_tg_ahead_k(5, 0, 3), 3);
+}
+
 /* A primary (k = 1, rto 2 s, rpo 0) with two standbys: s1 in sync with a backlog, s2
  * disconnected and behind. */
 static struct hw_tg_live live2(void)
@@ -725,6 +744,7 @@ int main(void)
 		cmocka_unit_test(test_default_30s),
 		cmocka_unit_test(test_rto_2s_loopback),
 		cmocka_unit_test(test_input_defaults),
+		cmocka_unit_test(test_ahead_k),
 		cmocka_unit_test(test_now_in_sync),
 		cmocka_unit_test(test_now_behind),
 		cmocka_unit_test(test_now_rpo_k_static),
