@@ -278,11 +278,12 @@ static void failover_section(const struct hw_cluster *c, const struct hw_cluster
 	for (unsigned i = 0; i < c->n && len < cap; i++)
 		len += (size_t)snprintf(buf + len, cap - len, "%s%s@%s", i ? ", " : "",
 					c->nodes[i].id, voter_addr(c, self, i));
+	int64_t rpo = self == c->n && o->witness_rpo_ms > 0 ? o->witness_rpo_ms : o->rpo_ms;
 	if (len < cap)
 		snprintf(buf + len, cap - len,
 			 "\nwitness = %s\nwitness_id = %s\nrto = %lldms\nrpo = %lldms\n",
 			 voter_addr(c, self, c->n), c->wit.id,
-			 (long long)(o->rto_ms > 0 ? o->rto_ms : 2000), (long long)o->rpo_ms);
+			 (long long)(o->rto_ms > 0 ? o->rto_ms : 2000), (long long)rpo);
 }
 
 /* durability.checkpoint_records when the options set it, else "" (the default). */

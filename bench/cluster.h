@@ -53,6 +53,8 @@ struct hw_cluster_opts {
 	bool failover;          /* a witness and [failover] in every config (needs standbys) */
 	int64_t rto_ms;         /* [failover] rto; 0: 2000 */
 	int64_t rpo_ms;         /* [failover] rpo (0: no acknowledged loss, needs durable) */
+	int64_t witness_rpo_ms; /* > 0: the witness's [failover] rpo instead (a witness
+				   left at another rpo than the nodes'); 0: rpo_ms */
 	bool insecure;          /* plaintext connections ([security] insecure = true) */
 	uint64_t checkpoint_records; /* [durability] checkpoint_records (0: the default) */
 	bool proxied;           /* with failover: every voter reaches every other voter (and

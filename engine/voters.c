@@ -48,6 +48,9 @@ struct hw_voters {
 	bool loss_have;
 	struct hw_el_range loss;
 	int loss_code;
+	/* witness: the rpo the newest lease request carried, as last logged about */
+	bool rpo_heard_set;
+	int64_t rpo_heard;
 };
 
 /* The core's seeded source (STYLE.md 11). */
@@ -149,6 +152,8 @@ static void send_lease_req(struct hw_conn *c, const struct hw_el_lease_req *r, u
 	m.round = r->round;
 	m.committed_lsn = r->committed_lsn;
 	m.lease_ms = r->lease_ms > 0 ? (uint64_t)r->lease_ms : 0;
+	m.rpo_sent = r->rpo_ms >= 0;
+	m.rpo_ms = r->rpo_ms >= 0 ? (uint64_t)r->rpo_ms : 0;
 	m.n_durable = voters;
 	m.durable = durable;
 	send_msg(c, HW_FRAME_LEASE_REQUEST, &m);
@@ -465,6 +470,45 @@ bool hw_voters_frame(enum hw_frame_type t)
 	       t == HW_FRAME_LOSS_QUERY || t == HW_FRAME_LOSS_RANGE;
 }
 
+/* Witness: the rpo in a primary's lease request against its own, said once per change
+ * (never per request): witness_rpo_mismatch when they differ (it judges by the stricter,
+ * hw_el_witness_rpo_ms), witness_rpo_unknown when the primary sends none (an older one:
+ * it judges by its own, and cannot tell a mismatch), witness_rpo_match when they agree
+ * again after either. */
+static void witness_rpo_check(struct hw_voters *v, uint32_t from, const struct hw_el_lease_req *r)
+{
+	int64_t own = v->fo.rpo_ms, theirs = r->rpo_ms;
+	if (v->rpo_heard_set && v->rpo_heard == theirs)
+		return;
+	bool first = !v->rpo_heard_set;
+	int64_t before = v->rpo_heard;
+	v->rpo_heard_set = true;
+	v->rpo_heard = theirs;
+	const char *who = v->fo.voters[from].id;
+	unsigned long long epoch = (unsigned long long)r->epoch;
+	long long judged = (long long)hw_el_witness_rpo_ms(&v->el);
+	if (theirs == own) {
+		if (!first && before != own)
+			hw_log("witness_rpo_match", "primary=%s epoch=%llu rpo_ms=%lld", who, epoch,
+			       (long long)own);
+	} else if (theirs == HW_EL_RPO_NONE) {
+		hw_log("witness_rpo_unknown",
+		       "primary=%s epoch=%llu own_rpo_ms=%lld judged_rpo_ms=%lld what=\"the "
+		       "primary "
+		       "sends no rpo (an older hawser): candidates are judged by the witness's "
+		       "own, "
+		       "which may not be the nodes'\"",
+		       who, epoch, (long long)own, judged);
+	} else {
+		hw_log("witness_rpo_mismatch",
+		       "primary=%s epoch=%llu primary_rpo_ms=%lld own_rpo_ms=%lld "
+		       "judged_rpo_ms=%lld "
+		       "what=\"the witness's [failover] rpo is not the primary's: candidates are "
+		       "judged by the stricter; give every voter the same rpo\"",
+		       who, epoch, (long long)theirs, (long long)own, judged);
+	}
+}
+
 static int on_lease_req(struct hw_voters *v, uint32_t from, const struct hw_frame *f)
 {
 	Hawser__Wire__V1__LeaseRequest *m =
@@ -475,11 +519,16 @@ static int on_lease_req(struct hw_voters *v, uint32_t from, const struct hw_fram
 		.epoch = m->epoch,
 		.round = m->round,
 		.committed_lsn = m->committed_lsn,
-		.lease_ms = m->lease_ms <= HW_EL_LEASE_MS_MAX ? (int64_t)m->lease_ms : 0};
+		.lease_ms = m->lease_ms <= HW_EL_LEASE_MS_MAX ? (int64_t)m->lease_ms : 0,
+		/* beyond any rpo a config allows: as good as none (the witness's own) */
+		.rpo_ms = m->rpo_sent && m->rpo_ms <= HW_TARGET_MS_MAX ? (int64_t)m->rpo_ms
+								       : HW_EL_RPO_NONE};
 	for (size_t i = 0; i < m->n_durable && i < HW_EL_VOTERS_MAX; i++)
 		r.durable[i] = m->durable[i];
 	hawser__wire__v1__lease_request__free_unpacked(m, NULL);
 	EL(v, hw_el_on_lease_req(&v->el, from, &r, now, acts));
+	if (v->el.role == HW_EL_WITNESS)
+		witness_rpo_check(v, from, &r);
 	return 0;
 }
 

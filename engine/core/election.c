@@ -118,6 +118,7 @@ void hw_el_init(struct hw_el *el, const struct hw_el_config *cfg, const struct h
 	/* a cluster that never had a primary committed nothing (HW_EL_HARD_FRESH); a
 	 * restarted witness knows what it persisted, a wiped one nothing */
 	el->w_info = !el->lost;
+	el->w_rpo_primary = HW_EL_RPO_NONE;
 }
 
 /* ---------------------------------------------------------------- roles */
@@ -186,6 +187,7 @@ static void send_round(struct hw_el *el, int64_t now_ms, struct hw_el_acts *out)
 	r->epoch = el->hard.epoch;
 	r->round = el->round;
 	r->lease_ms = el->cfg.lease_ms;
+	r->rpo_ms = el->cfg.rpo_ms;
 	r->committed_lsn = el->prog.committed_lsn > el->commit_floor ? el->prog.committed_lsn
 								     : el->commit_floor;
 	for (uint32_t i = 0; i < el->cfg.voters; i++)
@@ -476,11 +478,18 @@ static bool w_info_ok(const struct hw_el *w, uint32_t cand)
 	return w->hard.w_epoch == w->hard.epoch || w->hard.w_vouch == cand;
 }
 
+int64_t hw_el_witness_rpo_ms(const struct hw_el *w)
+{
+	int64_t p = w->w_rpo_primary;
+	return p != HW_EL_RPO_NONE && p < w->cfg.rpo_ms ? p : w->cfg.rpo_ms;
+}
+
 uint64_t hw_el_required_lsn(const struct hw_el *w)
 {
-	if (!w->w_info || w->w_count == 0 || w->cfg.rpo_ms == 0)
+	int64_t rpo = hw_el_witness_rpo_ms(w);
+	if (!w->w_info || w->w_count == 0 || rpo == 0)
 		return w->w_info ? w->hard.w_committed : 0;
-	int64_t ref = w->w_last_ms - w->cfg.rpo_ms;
+	int64_t ref = w->w_last_ms - rpo;
 	uint64_t req = w->w_samples[w->w_head].committed; /* oldest: too short a history */
 	for (uint32_t i = 0; i < w->w_count; i++) {
 		const struct hw_el_sample *s = &w->w_samples[(w->w_head + i) % HW_EL_SAMPLES];
@@ -520,10 +529,11 @@ int hw_el_loss_range(const struct hw_el *w, uint32_t candidate, uint64_t durable
 static void w_sample(struct hw_el *w, uint64_t committed, int64_t now_ms)
 {
 	w->w_last_ms = now_ms;
-	int64_t gap = w->cfg.rpo_ms / (HW_EL_SAMPLES / 2);
+	int64_t rpo = hw_el_witness_rpo_ms(w);
+	int64_t gap = rpo / (HW_EL_SAMPLES / 2);
 	if (w->w_count > 0) {
 		uint32_t newest = (w->w_head + w->w_count - 1) % HW_EL_SAMPLES;
-		if (w->cfg.rpo_ms == 0 || now_ms - w->w_samples[newest].at_ms < gap)
+		if (rpo == 0 || now_ms - w->w_samples[newest].at_ms < gap)
 			return;
 	}
 	if (w->w_count == HW_EL_SAMPLES) {
@@ -553,6 +563,9 @@ static void w_learn(struct hw_el *w, uint32_t from, const struct hw_el_lease_req
 	h->w_vouch = HW_EL_NONE;
 	if (changed)
 		persist(w, out);
+	/* the samples of an epoch come from one primary, so at one rpo (a restarted primary
+	 * with another config is a new epoch) */
+	w->w_rpo_primary = req->rpo_ms >= 0 ? req->rpo_ms : HW_EL_RPO_NONE;
 	w_sample(w, req->committed_lsn, now_ms);
 	uint64_t need = hw_el_required_lsn(w);
 	for (uint32_t i = 0; i < w->cfg.voters; i++)

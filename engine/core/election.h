@@ -63,7 +63,13 @@
  *     durable LSN >= required (NOT_IN_SYNC), where required = committed_lsn for RPO 0, and
  *     for RPO t the committed LSN the primary reported t ms before its newest report (the
  *     witness keeps (time, committed) samples from lease requests; with too short a
- *     history it takes the oldest sample: stricter, never looser).
+ *     history it takes the oldest sample: stricter, never looser). t is the stricter of
+ *     the witness's own rpo and the one the primary's lease requests carry
+ *     (hw_el_witness_rpo_ms), so a witness configured looser than the nodes judges by
+ *     theirs. At RPO t this gate is not what bounds a failover's loss: the commit rule
+ *     counts a record safe only on hw_el_k_min(voters) standbys, one of which is in
+ *     every electing majority and votes BEHIND (targets.h hw_tg_ahead_k); the gate
+ *     refuses what the witness knows to be too far behind.
  * A refusal carries the voter's epoch (a stale sender learns it), the reason, and on the
  * witness the committed and required LSNs, so the loss is listed rather than silent. A
  * refusal changes nothing on the voter (not even its epoch), so a candidate that cannot
@@ -142,9 +148,12 @@
 #define HW_EL_ROUNDS 16u
 
 /* (time, committed LSN) samples the witness keeps to turn the RPO into an LSN bound. A
- * sample is kept at most every rpo_ms / (HW_EL_SAMPLES / 2), so the ring spans twice the
- * RPO. */
+ * sample is kept at most every rpo / (HW_EL_SAMPLES / 2), rpo being the one it judges by
+ * (hw_el_witness_rpo_ms), so the ring spans twice the RPO. */
 #define HW_EL_SAMPLES 64u
+
+/* A lease request's rpo_ms when the primary sent none (an older one). */
+#define HW_EL_RPO_NONE (-1)
 
 /* No node / anybody (a promise after restart binds against every candidate). */
 #define HW_EL_NONE UINT32_MAX
@@ -255,6 +264,9 @@ struct hw_el_lease_req {
 	int64_t lease_ms;                   /* the primary's lease: a voter promises for
 					     * at least that long (its own may be shorter
 					     * while configs change); 0 from an older node */
+	int64_t rpo_ms;                     /* the primary's rpo (its cfg.rpo_ms): the
+					     * witness judges by the stricter of it and its
+					     * own; HW_EL_RPO_NONE from an older primary */
 };
 
 struct hw_el_lease_ack {
@@ -397,6 +409,7 @@ struct hw_el {
 	uint32_t w_count;
 	struct hw_el_range w_forced; /* last loss range granted to a forced promotion */
 	bool w_forced_set;
+	int64_t w_rpo_primary; /* rpo_ms of the newest lease request (HW_EL_RPO_NONE: none) */
 };
 
 /* ---------------------------------------------------------------- API */
@@ -506,6 +519,13 @@ int hw_el_loss_range(const struct hw_el *w, uint32_t candidate, uint64_t durable
 
 /* Witness: the committed LSN a candidate must hold now (RPO applied); 0 when unknown. */
 uint64_t hw_el_required_lsn(const struct hw_el *w);
+
+/* Witness: the rpo it judges candidates by: the stricter (smaller) of its own
+ * (cfg.rpo_ms) and the one the newest lease request carried, its own when that sent
+ * none (an older primary) or none came yet. A witness whose config was left at a looser
+ * rpo than the nodes' would otherwise promote standbys further behind than the nodes
+ * hold their standbys to; the driver logs a difference (engine/voters.c). */
+int64_t hw_el_witness_rpo_ms(const struct hw_el *w);
 
 /* Witness: was standby id in sync (durable >= required) at the last lease request? */
 bool hw_el_in_sync(const struct hw_el *w, uint32_t id);

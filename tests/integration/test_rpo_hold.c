@@ -31,6 +31,7 @@
 #include "wire.pb-c.h"
 
 #define RPO_MS        1000
+#define WITNESS_RPO_MS 3600000 /* a witness left at another rpo: 1 h */
 #define LOAD_RECORDS  100000u /* far more than a second of local commits takes */
 #define LOAD_WINDOW   16u
 #define EVENT_WAIT_MS 30000
@@ -134,7 +135,8 @@ static Hawser__Wire__V1__Status *wait_settled(struct fix *f)
 	return NULL;
 }
 
-static void start_cluster(struct fix *f, const char *extra)
+/* p1 and s1 at rpo RPO_MS, the witness at witness_rpo_ms (0: the same). */
+static void start_cluster(struct fix *f, const char *extra, int64_t witness_rpo_ms)
 {
 	char root[HW_PROC_PATH_MAX + 8];
 	snprintf(root, sizeof root, "%s/c", f->root);
@@ -148,6 +150,7 @@ static void start_cluster(struct fix *f, const char *extra)
 		.failover = true,
 		.rto_ms = 2000,
 		.rpo_ms = RPO_MS,
+		.witness_rpo_ms = witness_rpo_ms,
 		.insecure = true,
 		.extra = extra,
 	};
@@ -223,13 +226,22 @@ static void status_shows_hold(struct fix *f, unsigned i, const char *limit)
  * put between two looks that both find the client's whole window held), the hold is
  * logged once with the limit, status shows it and judges the rpo broken; SIGCONT ends
  * it, every submit gets the outcome it was meant to (the generator makes some refused
- * ones), and the standby holds every acknowledged record. */
+ * ones), and the standby holds every acknowledged record. The witness, left at rpo 1 h,
+ * learns p1's 1 s from its lease requests, judges by it, and says so once in all those
+ * rounds (witness_rpo_mismatch). */
 static void test_rpo_hold_and_resume(void **state)
 {
 	struct fix *f = *state;
 	char line[2048], limit[96];
-	start_cluster(f, NULL);
+	start_cluster(f, NULL, WITNESS_RPO_MS);
 	const char *plog = hw_cluster_log(f->c, 0);
+	const char *wlog = hw_cluster_log(f->c, hw_cluster_nodes(f->c));
+	assert_true(log_more(wlog, "event=witness_rpo_mismatch", 0, line, sizeof line));
+	print_message("%s", line);
+	assert_non_null(strstr(line, "primary=p1 "));
+	assert_int_equal(hw_log_field(line, "primary_rpo_ms", -1), RPO_MS);
+	assert_int_equal(hw_log_field(line, "own_rpo_ms", -1), WITNESS_RPO_MS);
+	assert_int_equal(hw_log_field(line, "judged_rpo_ms", -1), RPO_MS);
 	assert_int_equal(hw_cluster_wait_synced(f->c, EVENT_WAIT_MS, NULL), 0);
 	unsigned held0 = count_lines(plog, "event=rpo_acks_held", line, sizeof line);
 	unsigned ended0 = count_lines(plog, "event=rpo_acks_hold_ended", line, sizeof line);
@@ -272,6 +284,7 @@ static void test_rpo_hold_and_resume(void **state)
 
 	resume_and_check(f, false);
 	assert_true(log_more(plog, "event=rpo_acks_hold_ended", ended0, line, sizeof line));
+	assert_int_equal(count_lines(wlog, "event=witness_rpo_", line, sizeof line), 1);
 }
 
 /* rpo_action = fail: with s1 stopped, once the rule holds acknowledgements a new submit
@@ -283,7 +296,7 @@ static void test_rpo_fail_refuses(void **state)
 {
 	struct fix *f = *state;
 	char line[2048];
-	start_cluster(f, "[failover]\nrpo_action = fail\n");
+	start_cluster(f, "[failover]\nrpo_action = fail\n", 0);
 	const char *plog = hw_cluster_log(f->c, 0);
 	assert_int_equal(hw_cluster_wait_synced(f->c, EVENT_WAIT_MS, NULL), 0);
 	stop_standby_and_load(f, 43);
@@ -316,6 +329,10 @@ static void test_rpo_fail_refuses(void **state)
 	hawser__wire__v1__status__free_unpacked(st, NULL);
 
 	resume_and_check(f, true);
+	/* a witness at the nodes' rpo says nothing about it */
+	assert_int_equal(count_lines(hw_cluster_log(f->c, hw_cluster_nodes(f->c)),
+				     "event=witness_rpo_", line, sizeof line),
+			 0);
 }
 
 int main(void)

@@ -82,6 +82,9 @@ struct world {
 	int64_t became_at[EPOCH_MAX];
 	uint64_t max_primary_epoch;
 	bool model;         /* run the log model every ms */
+	bool witness_rpo_set; /* the witness's own rpo is witness_rpo_ms, not cfg's */
+	int64_t witness_rpo_ms;
+	bool old_primary;   /* lease requests arrive without an rpo (an older primary) */
 	uint64_t acked_max; /* highest LSN a primary released while may_ack */
 	bool forced_seen;   /* a forced promotion may lose acked records by design */
 	size_t sent_votes, sent_reqs, becomes, switchovers;
@@ -135,6 +138,8 @@ static void node_start(struct world *w, uint32_t i, bool wiped)
 	struct hw_el_config c = w->cfg;
 	c.self = i;
 	c.rand_arg = &n->rng;
+	if (i == w->witness && w->witness_rpo_set)
+		c.rpo_ms = w->witness_rpo_ms;
 	hw_el_init(&n->el, &c, wiped ? NULL : &n->disk, local(w, i));
 	if (wiped)
 		n->disk = n->el.hard;
@@ -310,9 +315,12 @@ static void deliver(struct world *w, const struct msg *m)
 {
 	struct hw_el *el = &w->nd[m->to].el;
 	int64_t now = local(w, m->to);
+	struct hw_el_lease_req req = m->m.lease_req;
 	switch (m->type) {
 	case M_LEASE_REQ:
-		hw_el_on_lease_req(el, m->from, &m->m.lease_req, now, acts(w));
+		if (w->old_primary)
+			req.rpo_ms = HW_EL_RPO_NONE;
+		hw_el_on_lease_req(el, m->from, &req, now, acts(w));
 		break;
 	case M_LEASE_ACK:
 		hw_el_on_lease_ack(el, m->from, &m->m.lease_ack, now, acts(w));
@@ -758,6 +766,60 @@ static void test_rpo_window(void **state)
 		crash(w, 0);
 		run(w, 2000);
 		if (k == 0) {
+			assert_int_equal(w->owner[2], 1);
+		} else {
+			assert_int_equal(w->max_primary_epoch, 1);
+			assert_int_equal(w->nd[1].el.why[2], HW_EL_R_NOT_IN_SYNC);
+		}
+		free(w);
+	}
+}
+
+/* The witness judges by the stricter of its own rpo and the one the primary's lease
+ * requests carry (engine/core/election.h hw_el_witness_rpo_ms): left at 1 h while the
+ * nodes run at 1 s, it refuses a standby 1.5 s of commits behind, which it would promote
+ * by its own rpo (its history is shorter than an hour: the oldest sample), and promotes
+ * one 0.5 s behind; at 1 s under a primary at 1 h it keeps its own; a primary that sends
+ * no rpo (an older one) leaves it its own too. */
+static void test_rpo_witness_stricter(void **state)
+{
+	(void)state;
+	static const struct {
+		int64_t witness_ms, primary_ms;
+		bool old_primary;
+		uint64_t lag;
+		bool promoted;
+		int64_t judged_ms;
+	} cases[] = {
+		{3600000, 1000, false, 1500, false, 1000},
+		{3600000, 1000, false, 500, true, 1000},
+		{1000, 3600000, false, 1500, false, 1000},
+		{3600000, 1000, true, 1500, true, 3600000},
+	};
+	for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+		struct hw_el_config c = base_cfg(3, 2);
+		c.rpo_ms = cases[k].primary_ms;
+		struct world *w = world_new(3, c, 6);
+		w->witness_rpo_set = true;
+		w->witness_rpo_ms = cases[k].witness_ms;
+		w->old_primary = cases[k].old_primary;
+		node_start(w, 2, false);
+		assert_int_equal(hw_el_witness_rpo_ms(&w->nd[2].el), cases[k].witness_ms);
+		elect(w, 0);
+		uint64_t lsn = 0;
+		for (int ms = 0; ms < 3000; ms++) { /* one commit per ms */
+			lsn++;
+			uint64_t sb = lsn > cases[k].lag ? lsn - cases[k].lag : 0;
+			set_log(w, 1, 1, sb, 0);
+			w->nd[0].peer_durable[1] = sb;
+			set_log(w, 0, 1, lsn, lsn);
+			step(w);
+		}
+		assert_int_equal(hw_el_witness_rpo_ms(&w->nd[2].el), cases[k].judged_ms);
+		assert_true(hw_el_in_sync(&w->nd[2].el, 1) == cases[k].promoted);
+		crash(w, 0);
+		run(w, 2000);
+		if (cases[k].promoted) {
 			assert_int_equal(w->owner[2], 1);
 		} else {
 			assert_int_equal(w->max_primary_epoch, 1);
@@ -1352,6 +1414,7 @@ int main(void)
 		cmocka_unit_test(test_stale_never_stands),
 		cmocka_unit_test(test_refused_outside_rpo0),
 		cmocka_unit_test(test_rpo_window),
+		cmocka_unit_test(test_rpo_witness_stricter),
 		cmocka_unit_test(test_forced_promotion),
 		cmocka_unit_test(test_forced_promotion_stale_witness),
 		cmocka_unit_test(test_switchover),
