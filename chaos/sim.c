@@ -1,13 +1,15 @@
 /* sim.c: hawser-sim, the deterministic simulator's command line (chaos/sim.h).
  *
  *   hawser-sim --seeds N [--seed S] [--faults none|network|storage|all] [--steps K]
- *              [--seeds-file F] [--record] [--outcomes-only] [-v [-v]]
+ *              [--rpo-ms T] [--seeds-file F] [--record] [--outcomes-only] [-v [-v]]
  *
  * Runs the seeds kept in chaos/seeds.txt first (every one of them, every time), then N
  * seeds S, S + 1, ... S + N - 1. S defaults to a number derived from the git revision
  * the binary was built at, so CI is reproducible for a commit and varies across
- * commits. A failing seed prints its number, the first invariant it broke and at which
- * step, and the command that replays it; --record appends it to the seeds file. The
+ * commits. One seed in SIM_RPO_SHARE_DIV runs at an rpo t it draws (P-RPO); --rpo-ms T
+ * runs every seed at rpo T (0: none). A failing seed prints its number, the first
+ * invariant it broke and at which step, and the command that replays it (with the rpo
+ * it ran at); --record appends it to the seeds file. The
  * last line is always `seeds=N violations=V` (V counts replayed seeds too), and the exit
  * status is 1 when V > 0. */
 #include "chaos/sim.h"
@@ -32,6 +34,8 @@
 #define MUTATION " mutation=ack_early"
 #elif defined(HW_MUTATION_NO_LEASE)
 #define MUTATION " mutation=no_lease"
+#elif defined(HW_MUTATION_RPO_LOOSE)
+#define MUTATION " mutation=rpo_loose"
 #else
 #define MUTATION ""
 #endif
@@ -49,12 +53,14 @@ struct opts {
 	bool record;
 	bool outcomes_only;
 	int verbose;
+	int64_t rpo_ms; /* struct sim_params.rpo_ms */
 };
 
 struct kept {
 	uint64_t seed;
 	enum sim_profile profile;
 	uint64_t steps;
+	int64_t rpo_ms;
 };
 
 /* ---------------------------------------------------------------- abort path */
@@ -78,29 +84,42 @@ static void on_abort(int sig)
 	signal(SIGABRT, SIG_DFL);
 }
 
+/* " --rpo-ms T" when a run's rpo was not left to the seed (SIM_RPO_SHARE), else "". */
+static const char *rpo_arg(int64_t rpo_ms, char *buf, size_t cap)
+{
+	buf[0] = '\0';
+	if (rpo_ms != SIM_RPO_SHARE)
+		snprintf(buf, cap, " --rpo-ms %" PRId64, rpo_ms);
+	return buf;
+}
+
 static void arm_abort(const struct opts *o, const struct sim_params *p)
 {
+	char rpo[32];
 	int n = snprintf(abort_msg, sizeof abort_msg,
 			 "sim seed=%" PRIu64 " profile=%s steps=%" PRIu64 " rev=" HW_GIT_REV
 			 "; replay: hawser-sim --seed %" PRIu64 " --seeds 1 --faults %s "
-			 "--steps %" PRIu64 "\n",
+			 "--steps %" PRIu64 "%s\n",
 			 p->seed, sim_profile_name(p->profile), p->steps, p->seed,
-			 sim_profile_name(p->profile), p->steps);
+			 sim_profile_name(p->profile), p->steps,
+			 rpo_arg(p->rpo_ms, rpo, sizeof rpo));
 	abort_len = n > 0 ? (size_t)n : 0;
 	if (abort_len >= sizeof abort_msg)
 		abort_len = sizeof abort_msg - 1;
 	abort_line_len = 0;
 	if (o->record) {
 		n = snprintf(abort_line, sizeof abort_line,
-			     "%" PRIu64 " %s %" PRIu64 " # rev " HW_GIT_REV ": aborted\n", p->seed,
-			     sim_profile_name(p->profile), p->steps);
+			     "%" PRIu64 " %s %" PRIu64 " %" PRId64 " # rev " HW_GIT_REV
+			     ": aborted\n",
+			     p->seed, sim_profile_name(p->profile), p->steps, p->rpo_ms);
 		abort_line_len = n > 0 && (size_t)n < sizeof abort_line ? (size_t)n : 0;
 	}
 }
 
 /* ---------------------------------------------------------------- seeds file */
 
-/* Lines "seed [profile] [steps] [# comment]"; blank lines and comments skipped. */
+/* Lines "seed [profile] [steps] [rpo_ms] [# comment]"; blank lines and comments skipped.
+ * A line without rpo_ms runs at rpo 0: it was kept before runs at rpo t existed. */
 static size_t read_kept(const char *path, const struct opts *o, struct kept *k, size_t max)
 {
 	FILE *f = fopen(path, "r");
@@ -114,11 +133,13 @@ static size_t read_kept(const char *path, const struct opts *o, struct kept *k, 
 			*hash = '\0';
 		char prof[32] = "";
 		unsigned long long seed, steps = o->steps;
-		int got = sscanf(line, "%llu %31s %llu", &seed, prof, &steps);
+		long long rpo = 0;
+		int got = sscanf(line, "%llu %31s %llu %lld", &seed, prof, &steps, &rpo);
 		if (got < 1)
 			continue;
 		int p = got >= 2 ? sim_profile_parse(prof) : (int)o->profile;
-		k[n++] = (struct kept){seed, p < 0 ? o->profile : (enum sim_profile)p, steps};
+		k[n++] = (struct kept){seed, p < 0 ? o->profile : (enum sim_profile)p, steps,
+				       rpo > 0 ? rpo : 0};
 	}
 	fclose(f);
 	return n;
@@ -131,8 +152,9 @@ static void record_seed(const char *path, const struct sim_params *p, const stru
 		fprintf(stderr, "hawser-sim: cannot append to %s: %s\n", path, strerror(errno));
 		return;
 	}
-	fprintf(f, "%" PRIu64 " %s %" PRIu64 " # rev %s: %s at step %" PRIu64 "\n", p->seed,
-		sim_profile_name(p->profile), p->steps, HW_GIT_REV, w->v.name, w->v.step);
+	fprintf(f, "%" PRIu64 " %s %" PRIu64 " %" PRId64 " # rev %s: %s at step %" PRIu64 "\n",
+		p->seed, sim_profile_name(p->profile), p->steps, w->rpo_ms, HW_GIT_REV, w->v.name,
+		w->v.step);
 	fclose(f);
 }
 
@@ -163,26 +185,31 @@ static void add_stats(struct sim_stats *a, const struct sim_stats *b)
 
 /* One seed; prints a failure. Returns 1 on a violation. */
 static int run_one(struct sim_world *w, const struct opts *o, const struct sim_params *p,
-		   struct sim_stats *total)
+		   struct sim_stats *total, int64_t *span_max)
 {
 	arm_abort(o, p);
 	int rc = sim_run(w, p);
 	add_stats(total, &w->st);
+	if (w->rpo_span_max > *span_max)
+		*span_max = w->rpo_span_max;
 	if (o->verbose)
-		printf("seed %" PRIu64 " %s: %s data=%u steps=%" PRIu64 " elections=%" PRIu64
-		       " acked=%" PRIu64 " crashes=%" PRIu64 " digest=%016" PRIx64 "\n",
+		printf("seed %" PRIu64 " %s: %s data=%u rpo=%" PRId64 " w_rpo=%" PRId64
+		       " ahead_k=%u steps=%" PRIu64 " elections=%" PRIu64 " acked=%" PRIu64
+		       " crashes=%" PRIu64 " digest=%016" PRIx64 "\n",
 		       p->seed, sim_profile_name(p->profile), rc ? "FAIL" : "ok", w->data,
-		       w->st.steps, w->st.elections,
+		       w->rpo_ms, w->w_rpo_ms, w->rcfg.ahead_k, w->st.steps, w->st.elections,
 		       w->st.acked[0] + w->st.acked[1] + w->st.acked[2] + w->st.acked[3],
 		       w->st.crashes, sim_digest(w));
 	if (rc == 0)
 		return 0;
-	printf("FAIL seed=%" PRIu64 " profile=%s steps=%" PRIu64 " rev=%s" MUTATION
+	char rpo[32];
+	printf("FAIL seed=%" PRIu64 " profile=%s steps=%" PRIu64 " rpo=%" PRId64 " rev=%s" MUTATION
 	       ": %s at step %" PRIu64 ": %s\n"
 	       "  replay: hawser-sim --seed %" PRIu64 " --seeds 1 --faults %s --steps %" PRIu64
-	       " -v\n",
-	       p->seed, sim_profile_name(p->profile), p->steps, HW_GIT_REV, w->v.name, w->v.step,
-	       w->v.detail, p->seed, sim_profile_name(p->profile), p->steps);
+	       "%s -v\n",
+	       p->seed, sim_profile_name(p->profile), p->steps, w->rpo_ms, HW_GIT_REV, w->v.name,
+	       w->v.step, w->v.detail, p->seed, sim_profile_name(p->profile), p->steps,
+	       rpo_arg(p->rpo_ms, rpo, sizeof rpo));
 	if (o->verbose)
 		dump(w);
 	if (o->record)
@@ -201,7 +228,8 @@ static uint64_t rev_seed(void)
 static int usage(void)
 {
 	fprintf(stderr, "usage: hawser-sim --seeds N [--seed S] [--faults none|network|storage|all]"
-			" [--steps K] [--seeds-file F] [--record] [--outcomes-only] [-v]\n");
+			" [--steps K] [--rpo-ms T] [--seeds-file F] [--record] [--outcomes-only]"
+			" [-v]\n");
 	return 2;
 }
 
@@ -210,7 +238,8 @@ static int parse(int argc, char **argv, struct opts *o)
 	*o = (struct opts){.seeds = 100,
 			   .profile = SIM_PROFILE_ALL,
 			   .steps = STEPS_DEFAULT,
-			   .file = HW_SEEDS_FILE};
+			   .file = HW_SEEDS_FILE,
+			   .rpo_ms = SIM_RPO_SHARE};
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -228,6 +257,12 @@ static int parse(int argc, char **argv, struct opts *o)
 			o->base = strtoull(v, NULL, 0), o->base_set = true, i++;
 		} else if (strcmp(a, "--steps") == 0) {
 			o->steps = strtoull(v, NULL, 0), i++;
+		} else if (strcmp(a, "--rpo-ms") == 0) {
+			/* 0, or above the least rpo a plan accepts on the fastest network */
+			long long t = strtoll(v, NULL, 0);
+			if (t < 0 || (t > 0 && t < 10))
+				return usage();
+			o->rpo_ms = t, i++;
 		} else if (strcmp(a, "--seeds-file") == 0) {
 			o->file = v, i++;
 		} else if (strcmp(a, "--faults") == 0) {
@@ -268,20 +303,27 @@ int main(int argc, char **argv)
 		abort_fd = open(o.file, O_WRONLY | O_APPEND | O_CREAT, 0644);
 	static struct kept kept[KEPT_MAX];
 	size_t nk = read_kept(o.file, &o, kept, KEPT_MAX);
+	char rpo_s[32];
+	snprintf(rpo_s, sizeof rpo_s, "1/%d of seeds", SIM_RPO_SHARE_DIV);
+	if (o.rpo_ms != SIM_RPO_SHARE)
+		snprintf(rpo_s, sizeof rpo_s, "%" PRId64 " ms", o.rpo_ms);
 	printf("hawser-sim: rev=%s" MUTATION " seed=%" PRIu64 " seeds=%" PRIu64
-	       " profile=%s steps=%" PRIu64 " kept=%zu (%s)\n",
-	       HW_GIT_REV, o.base, o.seeds, sim_profile_name(o.profile), o.steps, nk, o.file);
+	       " profile=%s steps=%" PRIu64 " rpo=%s kept=%zu (%s)\n",
+	       HW_GIT_REV, o.base, o.seeds, sim_profile_name(o.profile), o.steps, rpo_s, nk,
+	       o.file);
 	struct sim_stats st = {0};
+	int64_t span_max = 0;
 	uint64_t violations = 0, first_fail = 0;
 	double t0 = now_s();
 	for (size_t i = 0; i < nk; i++) {
-		struct sim_params p = {kept[i].seed, kept[i].profile, kept[i].steps, o.verbose,
-				       o.outcomes_only};
-		violations += (uint64_t)run_one(w, &o, &p, &st);
+		struct sim_params p = {kept[i].seed, kept[i].profile, kept[i].steps,
+				       o.verbose,    o.outcomes_only, kept[i].rpo_ms};
+		violations += (uint64_t)run_one(w, &o, &p, &st, &span_max);
 	}
 	for (uint64_t i = 0; i < o.seeds; i++) {
-		struct sim_params p = {o.base + i, o.profile, o.steps, o.verbose, o.outcomes_only};
-		int rc = run_one(w, &o, &p, &st);
+		struct sim_params p = {o.base + i, o.profile,       o.steps,
+				       o.verbose,  o.outcomes_only, o.rpo_ms};
+		int rc = run_one(w, &o, &p, &st, &span_max);
 		if (rc != 0 && first_fail == 0)
 			first_fail = i + 1;
 		violations += (uint64_t)rc;
@@ -299,6 +341,14 @@ int main(int argc, char **argv)
 	       st.step_downs, st.switchovers, st.acked[0], st.acked[1], st.acked[2], st.acked[3],
 	       st.failed, st.crashes, st.fail_stops, st.torn, st.pauses, st.partitions,
 	       st.clock_jumps, st.rewinds, st.truncated, st.lost_allowed);
+	if (st.rpo_runs > 0)
+		printf("rpo: %" PRIu64 " runs at rpo t; promotions %" PRIu64 ", acked records they "
+		       "lost %" PRIu64 " (widest loss %" PRId64
+		       " ms), witness not_in_sync refusals "
+		       "%" PRIu64 ", %" PRIu64 " ms with no primary able to acknowledge, %" PRIu64
+		       " ms with its acknowledgements held by the rule\n",
+		       st.rpo_runs, st.rpo_elections, st.rpo_lost, span_max, st.rpo_not_in_sync,
+		       st.rpo_no_primary_ms, st.rpo_held_ms);
 	if (first_fail != 0)
 		printf("first violation after %" PRIu64 " seeds (seed %" PRIu64 ")\n", first_fail,
 		       o.base + first_fail - 1);

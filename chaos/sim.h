@@ -6,9 +6,10 @@
  * with random durability modes, a simulated network (sim_net.c), simulated storage
  * (sim_disk.c) and simulated clocks. The simulator is the driver: it carries out every
  * action the cores emit, and after every simulated millisecond it checks the promises of
- * reference/reliability-security.md 2.1 (P-SB, P-DUR, P-ORD) against the truth it holds
- * (sim_check.c). Nothing reads the real clock or an unseeded source: a seed, the profile
- * and the step count replay a run exactly, on any machine, at the same revision.
+ * reference/reliability-security.md 2.1 (P-SB, P-DUR, P-ORD), and at each election of a
+ * run at rpo t P-RPO, against the truth it holds (sim_check.c). Nothing reads the real
+ * clock or an unseeded source: a seed, the profile, the step count and the rpo replay a
+ * run exactly, on any machine, at the same revision.
  *
  * Files: sim.c (command line, seed list, summary), sim_world.c (one run: setup from the
  * seed, the step loop, faults, clients, heal), sim_node.c (the driver of one node: its
@@ -301,6 +302,10 @@ struct sim_rec {
 	uint8_t state;
 	bool at_risk;     /* a node that held it crashed before it was durable there:
 			   * a RECEIVED promise may be lost */
+	bool unguarded;   /* rpo t: k below hw_el_k_min(voters), so a majority of voters
+			   * may lack it: only the RPO bounds its loss (P-RPO) */
+	bool lost;        /* a promotion's timeline lacks it (P-RPO judged it then); a
+			   * later one that holds it again clears it */
 	uint8_t held;     /* nodes that ever held it in memory (bit per node) */
 	int64_t acked_at; /* true time */
 };
@@ -313,19 +318,33 @@ struct sim_params {
 	uint64_t steps; /* simulated ms before the heal */
 	int verbose;
 	bool outcomes_only; /* skip the checks of decisions (sim_check.c) */
+	/* SIM_RPO_SHARE: one seed in SIM_RPO_SHARE_DIV runs at an rpo drawn from the seed,
+	 * the rest at rpo 0; 0: every seed at rpo 0; > 0: every seed at this rpo */
+	int64_t rpo_ms;
 };
+#define SIM_RPO_SHARE     (-1)
+#define SIM_RPO_SHARE_DIV 4
+/* The rpo a share seed draws, ms: about a lease (200 ms) to a dozen of them. */
+#define SIM_RPO_MIN_MS 300
+#define SIM_RPO_MAX_MS 2500
 
 struct sim_stats {
 	uint64_t steps, submits, acked[HW_MODES], failed, elections, step_downs, switchovers;
 	uint64_t crashes, restarts, pauses, fail_stops, partitions, heals, clock_jumps;
 	uint64_t rewinds, truncated, lost_allowed, msgs, msgs_lost, msgs_dup, torn;
+	/* runs at rpo t > 0 (P-RPO): their seeds, promotions, acknowledged records their
+	 * promotions lost (within t, so allowed), the witness's refusals of a candidate as
+	 * not in sync (pre-votes included), ms before the heal in which no node could
+	 * acknowledge, and ms in which a serving primary's RPO t rule held acknowledgements */
+	uint64_t rpo_runs, rpo_elections, rpo_lost, rpo_not_in_sync, rpo_no_primary_ms;
+	uint64_t rpo_held_ms;
 };
 
 struct sim_violation {
 	bool set;
 	uint64_t step;
 	char name[48];
-	char detail[256];
+	char detail[384];
 };
 
 /* Per-run fault rates, drawn from the seed (swarm testing: each run its own mix). */
@@ -346,6 +365,14 @@ struct sim_world {
 	struct sim_rates rates;
 	struct hw_repl_config rcfg;
 	struct hw_el_config ecfg;
+	/* the RPO of the run (P-RPO; 0: none) as the nodes have it, and the witness's own,
+	 * which a misconfigured witness has otherwise (the primary's goes in its lease
+	 * requests); with rpo_fail a submit is refused while the RPO t rule holds acks */
+	int64_t rpo_ms, w_rpo_ms;
+	bool rpo_fail;
+	int64_t last_ack_at;  /* true time of the newest acknowledgement */
+	int64_t rpo_span_max; /* the widest loss of a promotion: its newest acknowledgement
+			       * less the oldest lost one (P-RPO holds it <= rpo_ms) */
 	struct sim_node nd[SIM_NODES_MAX];
 	struct sim_net net;
 	uint64_t conn_seq;

@@ -11,9 +11,22 @@
  *         it with the same bytes. LOCAL and k = 0 records promise only the primary's
  *         disk: a failover may lose them (counted, not a violation), as may a RECEIVED
  *         record whose holders crashed before writing it.
+ *         At rpo t (P-RPO below) a record with k below hw_el_k_min(voters) promises
+ *         no more than the RPO: the primary raises no k then, so a majority may lack it.
  *   P-ORD applied <= durable <= written everywhere; a standby's log is a prefix of its
  *         primary's (equal chain hash at its head); every entry a standby writes
- *         follows its log's chain; after the heal caught-up replicas are equal. */
+ *         follows its log's chain; after the heal caught-up replicas are equal.
+ *   P-RPO at rpo t > 0 (DESIGN.md "Targets, not knobs": a failover loses at most the
+ *         last t of acknowledged submits), checked when a node is elected primary of
+ *         the newest epoch: every acknowledged record of an earlier epoch that its log
+ *         does not hold (same LSN and chain hash), the records the timeline going on
+ *         from it loses, was acknowledged at most t before the newest acknowledgement
+ *         any node made before that election, on the true clock, whatever its mode and
+ *         k. A record an earlier promotion already lost is judged there, not again
+ *         (unless a later promotion held it again). Every promotion in the simulator
+ *         is automatic (normal or transfer elections, which the witness gates); a
+ *         forced promotion, whose operator accepted a listed loss, would be exempt, and
+ *         the simulator makes none. */
 #include "chaos/sim.h"
 
 #include <stdarg.h>
@@ -35,7 +48,7 @@ bool sim_violate(struct sim_world *w, const char *name, const char *fmt, ...)
 
 bool sim_rec_protected(const struct sim_rec *r)
 {
-	if (r->k == 0)
+	if (r->k == 0 || r->unguarded)
 		return false;
 	return r->mode == HW_MODE_DURABLE || r->mode == HW_MODE_APPLIED ||
 	       (r->mode == HW_MODE_RECEIVED && !r->at_risk);
@@ -241,6 +254,48 @@ bool sim_check_append(struct sim_world *w, uint32_t i, const struct sim_entry *e
 	return true;
 }
 
+/* P-RPO for node i, elected primary of epoch: what its timeline loses (file comment). */
+static void check_rpo(struct sim_world *w, uint32_t i, uint64_t epoch)
+{
+	if (w->rpo_ms <= 0 || epoch != w->max_primary_epoch)
+		return; /* rpo 0: P-DUR; an older epoch's primary is fenced before it acks */
+	w->st.rpo_elections++;
+	const struct sim_rec *oldest = NULL;
+	uint64_t lost = 0;
+	for (uint64_t t = 0; t < w->nhist; t++) {
+		struct sim_rec *r = &w->hist[t];
+		if (r->state != SIM_REC_ACKED || r->epoch >= epoch)
+			continue;
+		if (holds(w, i, r, false)) {
+			r->lost = false;
+			continue;
+		}
+		if (r->lost)
+			continue;
+		r->lost = true;
+		lost++;
+		if (oldest == NULL || r->acked_at < oldest->acked_at)
+			oldest = r;
+	}
+	if (oldest == NULL)
+		return;
+	w->st.rpo_lost += lost;
+	int64_t span = w->last_ack_at - oldest->acked_at;
+	if (span > w->rpo_span_max)
+		w->rpo_span_max = span;
+	SIM_TRACE(w, "rpo: node %u elected in epoch %llu loses %llu acked, oldest lsn %llu at %lld",
+		  i, (ull)epoch, (ull)lost, (ull)oldest->lsn, (long long)oldest->acked_at);
+	if (span > w->rpo_ms)
+		sim_violate(w, "P-RPO",
+			    "node %u elected in epoch %llu lacks %llu acknowledged records; lsn "
+			    "%llu of epoch %llu (%s, k=%u) was acknowledged at %lld ms, %lld ms "
+			    "before the newest acknowledgement (at %lld ms): past the rpo %lld ms",
+			    i, (ull)epoch, (ull)lost, (ull)oldest->lsn, (ull)oldest->epoch,
+			    hw_mode_name((enum hw_mode)oldest->mode), oldest->k,
+			    (long long)oldest->acked_at, (long long)span, (long long)w->last_ack_at,
+			    (long long)w->rpo_ms);
+}
+
 void sim_check_become(struct sim_world *w, uint32_t i, uint64_t epoch)
 {
 	w->st.elections++;
@@ -257,6 +312,7 @@ void sim_check_become(struct sim_world *w, uint32_t i, uint64_t epoch)
 	w->owner[epoch] = (uint8_t)(i + 1);
 	if (epoch > w->max_primary_epoch)
 		w->max_primary_epoch = epoch;
+	check_rpo(w, i, epoch);
 }
 
 void sim_check_lost_volatile(struct sim_world *w, uint32_t i)

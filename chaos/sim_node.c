@@ -111,6 +111,18 @@ static void el_send(struct sim_world *w, uint32_t i, const struct hw_el_act *a)
 	case HW_EL_SEND_VOTE:
 		m.type = SIM_M_VOTE;
 		m.u.vote = a->m.vote;
+		/* the cost of the promotion gate at rpo t (docs/testing.md, P-RPO) */
+		w->st.rpo_not_in_sync += w->rpo_ms > 0 && node(w, i)->witness &&
+					 a->m.vote.reason == HW_EL_R_NOT_IN_SYNC;
+		if (node(w, i)->witness)
+			SIM_TRACE(
+				w,
+				"witness: %s%s to %u epoch %llu (%s) committed %llu required %llu",
+				a->m.vote.pre ? "pre-" : "", a->m.vote.granted ? "vote" : "refusal",
+				a->peer, (unsigned long long)a->m.vote.epoch,
+				hw_el_reason_name((enum hw_el_reason)a->m.vote.reason),
+				(unsigned long long)a->m.vote.committed_lsn,
+				(unsigned long long)a->m.vote.required_lsn);
 		break;
 	default:
 		m.type = SIM_M_TIMEOUT_NOW;
@@ -194,6 +206,7 @@ static void release(struct sim_world *w, uint32_t i, const struct hw_act *a)
 #endif
 	r->state = SIM_REC_ACKED;
 	r->acked_at = w->t;
+	w->last_ack_at = w->t;
 	SIM_TRACE(w, "ack: node %u lsn %llu epoch %llu %s k=%u held=%x", i,
 		  (unsigned long long)r->lsn, (unsigned long long)r->epoch,
 		  hw_mode_name((enum hw_mode)r->mode), r->k, r->held);
@@ -506,6 +519,8 @@ void sim_node_start(struct sim_world *w, uint32_t i)
 	w->st.torn += sim_disk_recover(&n->disk);
 	struct hw_el_config cfg = w->ecfg;
 	draw_timers(w, &cfg);
+	if (n->witness && w->rpo_ms > 0)
+		cfg.rpo_ms = w->w_rpo_ms; /* its own config's, maybe not the nodes' */
 	cfg.self = i;
 	cfg.rand_cb = el_rand_cb;
 	cfg.rand_arg = &n->rng;
@@ -802,6 +817,11 @@ bool sim_node_submit(struct sim_world *w, uint32_t i, uint8_t mode, uint8_t k)
 	    !hw_primary_can_wait(&n->prim, 1) || w->nhist >= SIM_LOG_MAX || d->n >= SIM_LOG_MAX ||
 	    d->q_count + 8 > SIM_DISK_QUEUE || !hw_primary_k_possible(&n->prim, mode, k))
 		return false;
+	/* with [failover], as hw__targets_admit: the replay throttle, and rpo_action = fail
+	 * refuses a submit (nothing written) while the RPO t rule holds acknowledgements */
+	if (!hw_primary_admits(&n->prim) ||
+	    (w->rpo_fail && hw_primary_ahead_ms(&n->prim, sim_local(w, i)) > w->rcfg.max_ahead_ms))
+		return false;
 	uint64_t rid = w->nhist++;
 	struct sim_entry e = {.epoch = n->prim.epoch,
 			      .lsn = d->n + 1,
@@ -820,6 +840,9 @@ bool sim_node_submit(struct sim_world *w, uint32_t i, uint8_t mode, uint8_t k)
 		/* the promise the primary keeps (its k_min), not the
 		 * smaller one a submit may ask for */
 		.k = mode != HW_MODE_LOCAL && k < w->rcfg.k_min ? (uint8_t)w->rcfg.k_min : k,
+		/* at rpo t the primary raises no k: fewer than k_min standbys may all be
+		 * outside the majority that elects the next primary */
+		.unguarded = w->rpo_ms > 0 && k < hw_el_k_min(w->nodes),
 		.held = (uint8_t)(1u << i)};
 	w->st.submits++;
 	if (sim_disk_append(d, &e) != 0) {

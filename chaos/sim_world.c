@@ -18,6 +18,7 @@
 
 #include "base/assert.h"
 #include "base/rng.h"
+#include "engine/core/targets.h"
 
 /* Heal phase: at most this long for the cluster to converge (an election takes about
  * detection 250 ms + backoff 100 ms + a few round trips; a stalled connection 400 ms). */
@@ -197,6 +198,87 @@ static void arm_faults(struct sim_world *w, uint32_t i)
 		hw_fault_arm(&d->write_fault, (int)sim_range(&w->rng, wr / 2, wr + wr / 2), 1);
 }
 
+/* The clocks' rate bound the plan is told: sim_local drifts by up to 1 % either way. */
+#define SIM_DRIFT_PPM 10000
+
+/* Clamp every link's delay to at most max_ms (a run at a small rpo needs a network whose
+ * delays its plan accepts: "rpo T ms is not above the M ms ..."). */
+static void clamp_delays(struct sim_world *w, int64_t max_ms)
+{
+	for (uint32_t a = 0; a < w->nodes; a++)
+		for (uint32_t b = 0; b < w->nodes; b++) {
+			struct sim_link *l = &w->net.link[a][b];
+			if (l->delay_max_ms > max_ms)
+				l->delay_max_ms = max_ms;
+			if (l->delay_min_ms > l->delay_max_ms)
+				l->delay_min_ms = l->delay_max_ms;
+		}
+}
+
+/* The RPO of a run (struct sim_params.rpo_ms) and what it implies, drawn from a source of
+ * its own, so a run at rpo 0 takes exactly the course it took before runs at rpo t
+ * existed (and kept seeds replay). At rpo t, as a node with [failover] sets up
+ * (engine/node_targets.c hw__targets_config, engine/node_election.c hw__node_k_min): no
+ * k_min; the RPO t rule on hw_tg_ahead_k(durability.k, voters) standbys (k drawn: 1 in
+ * half the runs, else 1 .. standbys) with max_ahead_ms = rpo - margin from the planner,
+ * told the run's largest link delay as its p99 heartbeat delay and the clocks' 1 %
+ * drift; the replay budget it plans. The election cores get the rpo too; the witness
+ * mostly the same, but one run in eight a witness left at 10 x the rpo (the
+ * misconfiguration its lease requests reveal) and one in eight at half of it (stricter:
+ * its own then wins). One run in four refuses submits while the rule holds
+ * acknowledgements (rpo_action = fail). */
+static void setup_rpo(struct sim_world *w)
+{
+	struct sim_rng r;
+	sim_rng_seed(&r, w->prm.seed ^ 0x52504f2074207331ull);
+	bool on = sim_below(&r, SIM_RPO_SHARE_DIV) == 0;
+	int64_t t = sim_range(&r, SIM_RPO_MIN_MS, SIM_RPO_MAX_MS);
+	if (w->prm.rpo_ms != SIM_RPO_SHARE) {
+		on = w->prm.rpo_ms > 0;
+		t = w->prm.rpo_ms;
+	}
+	uint32_t standbys = w->data - 1;
+	uint32_t k = sim_below(&r, 2) == 0 ? 1 : 1 + (uint32_t)sim_below(&r, standbys);
+	uint64_t wit = sim_below(&r, 8);
+	bool fail = sim_below(&r, 4) == 0;
+	if (!on)
+		return;
+	int64_t drift = (2 * SIM_DRIFT_PPM * t + 999999) / 1000000;
+	clamp_delays(w, (t - drift - 1) / HW_TG_JITTER_FACTOR);
+	int64_t dmin = INT64_MAX, dmax = 0;
+	for (uint32_t a = 0; a < w->nodes; a++)
+		for (uint32_t b = 0; b < w->nodes; b++) {
+			const struct sim_link *l = &w->net.link[a][b];
+			dmax = l->delay_max_ms > dmax ? l->delay_max_ms : dmax;
+			dmin = l->delay_min_ms < dmin ? l->delay_min_ms : dmin;
+		}
+	struct hw_tg_input in;
+	struct hw_tg_plan plan;
+	hw_tg_input_defaults(&in, 60000, t, k); /* the timers are the sim's, not the plan's */
+	in.jitter_p99_us = dmax * 1000;
+	in.jitter_spread_us = dmax > dmin ? (dmax - dmin) * 1000 : 1;
+	in.jitter_measured = true;
+	in.drift_ppm = SIM_DRIFT_PPM;
+	int rc = hw_tg_plan(&in, &plan);
+	HW_ASSERT(rc == 0 && plan.rule == HW_TG_RULE_AHEAD);
+	w->rpo_ms = t;
+	w->w_rpo_ms = wit == 0 ? 10 * t : wit == 1 ? t / 2 : t;
+	w->rpo_fail = fail;
+	w->rcfg.k_min = 0;
+	w->rcfg.max_ahead_ms = plan.max_ahead_ms;
+	w->rcfg.ahead_k = hw_tg_ahead_k(k, w->nodes, standbys);
+	w->rcfg.replay_budget = plan.replay_budget_records > 0 ? plan.replay_budget_records : 1;
+	w->ecfg.rpo_ms = t;
+#ifdef HW_MUTATION_RPO_LOOSE
+	/* the mutation: the cluster runs at ten times the rpo P-RPO checks (its rule, its
+	 * election cores), as a plan that took the wrong unit would */
+	w->rcfg.max_ahead_ms *= 10;
+	w->w_rpo_ms *= 10;
+	w->ecfg.rpo_ms *= 10;
+#endif
+	w->st.rpo_runs++;
+}
+
 static void setup(struct sim_world *w, const struct sim_params *prm)
 {
 	struct sim_entry *logs = w->logs;
@@ -236,6 +318,7 @@ static void setup(struct sim_world *w, const struct sim_params *prm)
 	draw_rates(w);
 	sim_net_init(&w->net, pool);
 	draw_links(w);
+	setup_rpo(w);
 	int64_t lat_min = sim_range(&w->rng, 0, 2);
 	int64_t lat_max = lat_min + sim_range(&w->rng, 0, has_disk(w) ? 40 : 10);
 	for (uint32_t i = 0; i < w->nodes; i++) {
@@ -376,8 +459,31 @@ static void clients(struct sim_world *w)
 			}
 	}
 	uint8_t mode = (uint8_t)sim_below(r, HW_MODES);
+	if (w->rpo_ms > 0) { /* what the RPO t rule holds back: local and received, mostly */
+		uint64_t d = sim_below(r, 10);
+		mode = d < 4   ? HW_MODE_LOCAL
+		       : d < 7 ? HW_MODE_RECEIVED
+		       : d < 9 ? HW_MODE_DURABLE
+			       : HW_MODE_APPLIED;
+	}
 	uint8_t k = (uint8_t)sim_below(r, w->data);
 	(void)sim_node_submit(w, to, mode, k);
+}
+
+/* What the RPO t rule and the promotion gate cost this ms (struct sim_stats). */
+static void rpo_costs(struct sim_world *w)
+{
+	bool acking = false, held = false;
+	for (uint32_t i = 0; i < w->data; i++) {
+		struct sim_node *n = &w->nd[i];
+		if (!n->up || n->dr != SIM_DR_PRIMARY || !hw_el_may_ack(&n->el, sim_local(w, i)))
+			continue;
+		acking = true;
+		held = held ||
+		       hw_primary_ahead_ms(&n->prim, sim_local(w, i)) > w->rcfg.max_ahead_ms;
+	}
+	w->st.rpo_no_primary_ms += !acking;
+	w->st.rpo_held_ms += held;
 }
 
 static void step(struct sim_world *w)
@@ -400,6 +506,8 @@ static void step(struct sim_world *w)
 			sim_node_tick(w, i);
 	}
 	clients(w);
+	if (w->rpo_ms > 0 && !w->healing)
+		rpo_costs(w);
 	sim_check_step(w);
 }
 

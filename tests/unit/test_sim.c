@@ -251,6 +251,74 @@ static void test_checker_rewind(void **state)
 	fail_msg("no acknowledged durable record on the final primary");
 }
 
+/* Twenty seeds of profile all at rpo 400 ms hold every promise, P-RPO included, while
+ * their failovers do lose acknowledged records (within the rpo) and the RPO t rule does
+ * hold acknowledgements back. */
+static void test_rpo_clean(void **state)
+{
+	struct sim_world *w = *state;
+	uint64_t lost = 0, held = 0, elections = 0;
+	for (uint64_t s = 0; s < 20; s++) {
+		struct sim_params p = {
+			.seed = 2000 + s, .profile = SIM_PROFILE_ALL, .steps = 3000, .rpo_ms = 400};
+		if (sim_run(w, &p) != 0)
+			fail_msg("seed %llu rpo 400: %s at step %llu: %s",
+				 (unsigned long long)p.seed, w->v.name,
+				 (unsigned long long)w->v.step, w->v.detail);
+		assert_int_equal(w->rpo_ms, 400);
+		assert_true(w->rcfg.max_ahead_ms > 0 && w->rcfg.max_ahead_ms < 400);
+		assert_true(w->rcfg.ahead_k >= hw_el_k_min(w->nodes));
+		assert_true(w->rpo_span_max <= 400);
+		lost += w->st.rpo_lost;
+		held += w->st.rpo_held_ms;
+		elections += w->st.rpo_elections;
+	}
+	assert_true(elections > 40);
+	assert_true(lost > 0);
+	assert_true(held > 0);
+}
+
+/* The record acknowledged earliest among those above lsn (NULL: none). */
+static const struct sim_rec *oldest_above(const struct sim_world *w, uint64_t lsn)
+{
+	const struct sim_rec *o = NULL;
+	for (uint64_t t = 0; t < w->nhist; t++) {
+		const struct sim_rec *r = &w->hist[t];
+		if (r->state == SIM_REC_ACKED && r->lsn > lsn &&
+		    (o == NULL || r->acked_at < o->acked_at))
+			o = r;
+	}
+	return o;
+}
+
+/* At rpo t, a node elected with a log that lacks only records acknowledged in the last t
+ * before the newest acknowledgement passes P-RPO (the loss is counted); one that lacks a
+ * record acknowledged earlier than that is reported as P-RPO. */
+static void test_checker_rpo(void **state)
+{
+	struct sim_world *w = *state;
+	struct sim_params p = {
+		.seed = 9, .profile = SIM_PROFILE_NONE, .steps = 3000, .rpo_ms = 400};
+	assert_int_equal(sim_run(w, &p), 0);
+	struct sim_disk *d = &w->nd[0].disk;
+	uint64_t n = d->n, cut = n;
+	while (cut > 0 && oldest_above(w, cut - 1) != NULL &&
+	       w->last_ack_at - oldest_above(w, cut - 1)->acked_at <= w->rpo_ms)
+		cut--;
+	assert_true(cut < n && cut > 0); /* some records are recent, some older */
+	uint64_t lost = w->st.rpo_lost, e = w->max_primary_epoch + 1;
+	d->n = cut; /* node 0's log as if it had never received the rest */
+	sim_check_become(w, 0, e);
+	assert_false(w->v.set);
+	assert_true(w->st.rpo_lost > lost);
+	assert_true(w->rpo_span_max <= w->rpo_ms);
+	d->n = cut - 1;
+	sim_check_become(w, 0, e + 1);
+	assert_true(w->v.set);
+	assert_string_equal(w->v.name, "P-RPO");
+	d->n = n;
+}
+
 /* Two nodes elected in one epoch is reported as P-SB.epoch_owner. */
 static void test_checker_two_primaries(void **state)
 {
@@ -277,6 +345,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_checker_rewind, world_setup, world_teardown),
 		cmocka_unit_test_setup_teardown(test_checker_two_primaries, world_setup,
 						world_teardown),
+		cmocka_unit_test_setup_teardown(test_rpo_clean, world_setup, world_teardown),
+		cmocka_unit_test_setup_teardown(test_checker_rpo, world_setup, world_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
