@@ -519,6 +519,7 @@ struct take {
 	int64_t time_ms; /* the entry's time */
 	bool trusted;    /* an entry a primary made (append path), not a new record */
 	bool system;     /* the node's own record (hw_submit.system) */
+	int refuse_new;  /* hw_submit.refuse_new */
 	bool dup;        /* out: same bytes stored before, at dup_lsn */
 	uint64_t dup_lsn;
 	MDB_cursor *boxes; /* the transaction's cursor on containers (boxes_open) */
@@ -650,8 +651,16 @@ static int check_apply(struct hw_store *s, MDB_txn *txn, const struct take *t,
 	return hw_apply(&c, rec, rej);
 }
 
+/* Whether take_record's rc refused the record (nothing written): a reject code, or the
+ * code it was to be refused with as new. */
+static bool take_refused(const struct take *t, int rc)
+{
+	return hw_is_reject(rc) || (rc != 0 && rc == t->refuse_new);
+}
+
 /* Decode, check and apply one record inside txn. Returns 0 (accepted, or t->dup), a
- * reject code with rej filled (nothing written), or an LMDB error (abort the txn). */
+ * reject code with rej filled or t->refuse_new (nothing written: take_refused), or an
+ * LMDB error (abort the txn). */
 static int take_record(struct hw_store *s, MDB_txn *txn, struct take *t, struct hw_reject *rej)
 {
 	Tos__V1__Record *rec;
@@ -677,8 +686,9 @@ static int take_record(struct hw_store *s, MDB_txn *txn, struct take *t, struct 
 				     "record_id was stored at LSN %llu, before the log's base: "
 				     "its bytes are no longer kept to compare",
 				     (unsigned long long)t->dup_lsn);
-	rc = check_apply(s, txn, t, rec, rej);
-	if (!hw_is_reject(rc) || seen != ID_NEW)
+	/* new (or without a record_id): no check can make it a duplicate */
+	rc = t->refuse_new != 0 ? t->refuse_new : check_apply(s, txn, t, rec, rej);
+	if (!take_refused(t, rc) || seen != ID_NEW)
 		return rc;
 	MDB_val k = hw_mdb_val(rec->record_id.data, rec->record_id.len);
 	int del = mdb_del(txn, s->t.ids, &k, NULL); /* give the claim back */
@@ -770,8 +780,6 @@ static MDB_txn *txn_take(struct hw_store *s)
 	s->replay_held = s->replay_len = 0;
 	return txn;
 }
-
-/* Room for n more bytes of entries in replay. 0 or ENOMEM. */
 
 /* Begin a write transaction with its cursor on containers, for the held batches' replay
  * or for a batch when nothing is held. */
@@ -886,10 +894,11 @@ static int prepare_batch(struct hw_store *s, uint64_t epoch, int64_t now_ms,
 				 .lsn = h.lsn + 1,
 				 .time_ms = now_ms,
 				 .system = recs[i].system,
+				 .refuse_new = recs[i].refuse_new,
 				 .boxes = s->boxes};
 		memset(&res[i], 0, sizeof res[i]);
 		rc = take_record(s, s->txn, &t, &res[i].reject);
-		if (hw_is_reject(rc)) {
+		if (take_refused(&t, rc)) {
 			res[i].code = rc;
 			rc = 0;
 			continue;

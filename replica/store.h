@@ -104,17 +104,24 @@ int hw_store_head(struct hw_store *s, struct hw_head *out);
 
 /* One record to submit: the encoded tos.v1.Record bytes, borrowed for the call. system:
  * the node made it (a checkpoint or node event, replica/checkpoint.h); such payloads
- * without it, i.e. from a TOS, are refused with HW_ESYSTEM_RECORD. */
+ * without it, i.e. from a TOS, are refused with HW_ESYSTEM_RECORD. refuse_new: 0, or an
+ * HW_E* code (not a storage error) to refuse the record with if it would be stored anew
+ * (a new record_id, or none), before any check and with nothing written; a duplicate
+ * (the same bytes under a stored record_id) is still answered as one, and other bytes
+ * under a stored record_id with HW_EIDEMPOTENCY. A primary that may take no new record
+ * now (engine/node_targets.c: rpo_action = fail) still answers a resend truly: only
+ * this transaction sees what it and the batches held before it wrote. */
 struct hw_submit {
 	const uint8_t *data;
 	size_t len;
 	bool system;
+	int refuse_new;
 };
 
 /* What happened to one submitted record. code 0: stored at lsn (or, with duplicate set,
  * the same bytes were stored before at lsn: idempotent). Otherwise the record was
  * refused: code is an HW_E* validation code, reject names the field and the rule, and
- * the record changed nothing. */
+ * the record changed nothing; or code is its hw_submit.refuse_new (reject empty). */
 struct hw_result {
 	int code;
 	bool duplicate;

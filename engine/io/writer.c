@@ -61,6 +61,7 @@ size_t hw_job_add(struct hw_job *j, const uint8_t *data, size_t len)
 	j->off[i] = j->used;
 	j->len[i] = len;
 	j->system[i] = false;
+	j->refuse_new[i] = 0;
 	memcpy(j->buf + j->used, data, len);
 	j->used += len;
 	return i;
@@ -91,10 +92,11 @@ static int job_alloc(struct hw_job *j, enum hw_job_kind kind)
 	j->mode = calloc(n, 1);
 	j->k = calloc(n, 1);
 	j->system = calloc(n, sizeof *j->system);
+	j->refuse_new = calloc(n, sizeof *j->refuse_new);
 	j->res = calloc(n, sizeof *j->res);
 	job_empty(j);
 	bool ok = j->buf && j->off && j->len && j->token && j->mode && j->k && j->system;
-	return ok && j->res ? 0 : HW_ENOMEM;
+	return ok && j->refuse_new && j->res ? 0 : HW_ENOMEM;
 }
 
 static void job_free(struct hw_job *j)
@@ -106,6 +108,7 @@ static void job_free(struct hw_job *j)
 	free(j->mode);
 	free(j->k);
 	free(j->system);
+	free(j->refuse_new);
 	free(j->res);
 	hw_segment_free(j->segment);
 }
@@ -247,8 +250,10 @@ static void job_done(struct hw_writer *w, struct hw_job *j)
 static void run_submit(struct hw_writer *w, struct hw_job *j)
 {
 	for (size_t i = 0; i < j->n; i++)
-		w->subs[i] = (struct hw_submit){
-			.data = j->buf + j->off[i], .len = j->len[i], .system = j->system[i]};
+		w->subs[i] = (struct hw_submit){.data = j->buf + j->off[i],
+						.len = j->len[i],
+						.system = j->system[i],
+						.refuse_new = j->refuse_new[i]};
 	struct hw_batch b;
 	j->rc = hw_store_prepare(w->store, j->epoch, j->now_ms, w->subs, j->n, j->res, &b);
 	if (j->rc != 0) {

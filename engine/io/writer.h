@@ -59,6 +59,7 @@ struct hw_job {
 	uint8_t *mode;
 	uint8_t *k;
 	bool *system; /* submit: the node's own record (hw_submit.system); hw_job_add clears */
+	int *refuse_new; /* submit: hw_submit.refuse_new; hw_job_add clears */
 	uint64_t epoch;
 	int64_t now_ms;
 	uint64_t kicked_ns; /* hw_mono_ns() when handed to the writer (submit times) */

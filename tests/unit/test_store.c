@@ -781,6 +781,48 @@ static void test_refused_frees_record_id(void **state)
 	assert_int_equal(r.lsn, 2);
 }
 
+/* refuse_new: a record that would be new is refused with the caller's code before any
+ * check (even one it would fail), writing nothing and leaving its record_id free; the
+ * same bytes under a stored record_id, committed or only held in the open transaction,
+ * are the duplicate they are, and other bytes under one are HW_EIDEMPOTENCY. */
+static void test_refuse_new(void **state)
+{
+	struct fx *f = *state;
+	uint8_t a[256], b[256], c[256], d[256];
+	struct hw_result r, res[4];
+	size_t alen = kv_record(a, sizeof a, 1, "T1", "a", "1");
+	submit_one(f->s, a, alen, &r);
+	hold_one(f->s, 2, "b"); /* LSN 2, held: invisible outside the transaction */
+	struct hw_submit subs[4] = {
+		{.data = a, .len = alen, .refuse_new = HW_EBEHIND},
+		{.data = b,
+		 .len = kv_record(b, sizeof b, 2, "T1", "b", "1"),
+		 .refuse_new = HW_EBEHIND},
+		{.data = c,
+		 .len = kv_record(c, sizeof c, 1, "T1", "a", "2"),
+		 .refuse_new = HW_EBEHIND},
+		{.data = d,
+		 .len = kv_delete_record(d, sizeof d, 9, 0, "missing"),
+		 .refuse_new = HW_EBEHIND},
+	};
+	struct hw_batch bt;
+	assert_int_equal(hw_store_prepare(f->s, 1, NOW_MS, subs, 4, res, &bt), 0);
+	assert_int_equal(bt.first_lsn, 0); /* nothing new */
+	assert_true(res[0].code == 0 && res[0].duplicate && res[0].lsn == 1);
+	assert_true(res[1].code == 0 && res[1].duplicate && res[1].lsn == 2);
+	assert_int_equal(res[2].code, HW_EIDEMPOTENCY);
+	assert_int_equal(res[3].code, HW_EBEHIND); /* not HW_ENOTFOUND: never checked */
+	assert_int_equal(res[3].lsn, 0);
+	assert_string_equal(res[3].reject.field, "");
+	hw_store_abort(f->s);
+	assert_int_equal(hw_store_commit(f->s), 0);
+	struct hw_head h;
+	hw_store_head(f->s, &h);
+	assert_int_equal(h.lsn, 2);
+	submit_one(f->s, c, kv_record(c, sizeof c, 9, "T1", "c", "1"), &r);
+	assert_true(r.code == 0 && !r.duplicate && r.lsn == 3); /* record_id 9 was left free */
+}
+
 /* A retraction whose target's entry is damaged in this store's own log is this store's
  * failure, not the submitter's: the submit fails with HW_ECORRUPT and the store stops
  * (sticky), where it must never answer "stored" for a record it did not store. */
@@ -1052,6 +1094,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_read_only_and_format, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retracts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refused_frees_record_id, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_refuse_new, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retract_of_damaged_entry, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_append_hold_checked, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_prune_base, setup, teardown),
