@@ -857,8 +857,8 @@ bool sim_node_submit(struct sim_world *w, uint32_t i, uint8_t mode, uint8_t k)
 		PRIM_EVENT(w, i, hw_primary_on_append(&n->prim, e.lsn, now, out));
 	if (n->up && n->dr == SIM_DR_PRIMARY)
 		PRIM_EVENT(w, i,
-			   hw_primary_on_submit(&n->prim, rid, e.lsn, (enum hw_mode)mode, k, now,
-						out));
+			   hw_primary_on_submit(&n->prim, rid, e.lsn, e.lsn, (enum hw_mode)mode, k,
+						now, out));
 	if (!append_first && n->up && n->dr == SIM_DR_PRIMARY)
 		PRIM_EVENT(w, i, hw_primary_on_append(&n->prim, e.lsn, now, out));
 	after_event(w, i);

@@ -66,8 +66,9 @@ static void checkpoint_cb(void *arg, const struct hw_outcome *o)
 		hw_log("checkpoint", "lsn=%" PRIu64, o->lsn);
 }
 
-/* Mode local: an audit record must not wait for, or hold back, a standby. request_id
- * names an event's slot (0 for a checkpoint). */
+/* Mode local: an audit record must not wait for, or hold back, a standby; system set, so
+ * the RPO t rule does not hold it either (it acknowledges nothing to a client:
+ * node_primary.c on_prepared). request_id names an event's slot (0 for a checkpoint). */
 static int queue_system(struct hw_node *n, uint64_t request_id, const uint8_t *rec, size_t len,
 			hw_submit_cb *cb)
 {

@@ -269,7 +269,7 @@ static void pop_released(struct hw_primary *p)
 static void release_ready(struct hw_primary *p, int64_t now_ms, struct hw_acts *out)
 {
 	struct hw_hold hold = {.connected = standbys_connected(p)};
-	bool lead_ok = ahead_begin(p, now_ms); /* the RPO t rule lets waiters go */
+	bool lead_ok = ahead_begin(p, now_ms); /* the RPO t rule lets new acks go */
 	uint32_t lead_held = 0;
 	uint64_t lead_lsn = 0;
 	bool room = true; /* once out is full the scan goes on for the holds alone */
@@ -288,7 +288,7 @@ static void release_ready(struct hw_primary *p, int64_t now_ms, struct hw_acts *
 			}
 			continue;
 		}
-		if (!lead_ok) { /* any mode: struct hw_ahead */
+		if (!lead_ok && w->acks > p->ahead.acked) { /* any mode: struct hw_ahead */
 			if (lead_held++ == 0)
 				lead_lsn = w->lsn;
 			continue;
@@ -297,7 +297,7 @@ static void release_ready(struct hw_primary *p, int64_t now_ms, struct hw_acts *
 		room = room && push(out, &a);
 		w->released = room;
 		if (room && p->cfg.max_ahead_ms > 0)
-			ahead_acked(&p->ahead, w->lsn, now_ms);
+			ahead_acked(&p->ahead, w->acks, now_ms);
 	}
 	p->hold = hold;
 	ahead_end(p, lead_held, lead_lsn);
@@ -429,18 +429,19 @@ void hw_primary_on_append(struct hw_primary *p, uint64_t last_lsn, int64_t now_m
 	progress(p, now_ms, true, out);
 }
 
-void hw_primary_on_submit(struct hw_primary *p, uint64_t token, uint64_t lsn, enum hw_mode mode,
-			  uint32_t k, int64_t now_ms, struct hw_acts *out)
+void hw_primary_on_submit(struct hw_primary *p, uint64_t token, uint64_t lsn, uint64_t acks,
+			  enum hw_mode mode, uint32_t k, int64_t now_ms, struct hw_acts *out)
 {
 	HW_ASSERT(hw_primary_can_wait(p, 1));
 	HW_ASSERT((unsigned)mode < HW_MODES);
+	HW_ASSERT(acks <= lsn);
 	HW_ASSERT(p->w_count == 0 || waiter_at(p, p->w_count - 1)->lsn <= lsn);
 	if (mode != HW_MODE_LOCAL && k < p->cfg.k_min)
 		k = p->cfg.k_min;
 	/* k beyond any peer count waits forever anyway; clamping keeps it in a byte. */
 	uint8_t k8 = (uint8_t)(k > HW_PEERS_MAX + 1u ? HW_PEERS_MAX + 1u : k);
-	*waiter_at(p, p->w_count) =
-		(struct hw_waiter){.token = token, .lsn = lsn, .mode = (uint8_t)mode, .k = k8};
+	*waiter_at(p, p->w_count) = (struct hw_waiter){
+		.token = token, .lsn = lsn, .acks = acks, .mode = (uint8_t)mode, .k = k8};
 	p->w_count++;
 	if (mode == HW_MODE_RECEIVED)
 		p->receipt_wanted = max_u64(p->receipt_wanted, lsn);

@@ -130,6 +130,8 @@ struct hw_repl_config {
 struct hw_waiter {
 	uint64_t token; /* the driver's handle for the submit */
 	uint64_t lsn;   /* its last LSN */
+	uint64_t acks;  /* the LSN its success tells a client of (<= lsn; 0: none): the RPO
+			 * t rule's business (struct hw_ahead) */
 	uint8_t mode;   /* enum hw_mode */
 	uint8_t k;      /* standbys that must have reached mode */
 	bool released;  /* released out of order; popped when it reaches the head */
@@ -164,9 +166,11 @@ struct hw_hold {
  * (A waiter in mode durable or applied with k >= ahead_k that its own rule lets go while
  * the rule holds is below the records at risk, released out of order; were it above
  * them, its k standbys would hold them and nothing would be at risk. One with k <
- * ahead_k, k 0 above all, puts its own record at risk like a local one.)
- * "Acknowledged" is the highest LSN released with success (acked): every record up to
- * it counts, from the time it first was.
+ * ahead_k, k 0 above all, puts its own record at risk like a local one.) A waiter whose
+ * acks is at or below acked is never held: it tells no client of a record not
+ * acknowledged before (the node's own record, acks 0; a duplicate of an acknowledged
+ * one). "Acknowledged" is the highest acks released with success (acked): every record
+ * up to it counts, from the time it first was.
  *
  * The ack times live in a ring of spans, each (last LSN, time): the records after the
  * previous span's LSN up to its own were acknowledged at its time or later. Spans cover
@@ -293,13 +297,16 @@ void hw_primary_on_append(struct hw_primary *p, uint64_t last_lsn, int64_t now_m
 
 /* A submit (token) got lsn at now_ms and waits for mode from k standbys. Requires
  * hw_primary_can_wait(p, 1) and lsn >= every waiting LSN (LSNs are given out in order).
- * Releases at once if the rule already holds (e.g. LOCAL and lsn already durable). An
- * impossible k waits forever: see hw_primary_k_possible(). May come before the
- * hw_primary_on_append() that covers lsn, and should: a RECEIVED waiter registered
- * first makes the SEND of its entry ask for a receipt (else its peers' durable acks
- * release it, later). */
-void hw_primary_on_submit(struct hw_primary *p, uint64_t token, uint64_t lsn, enum hw_mode mode,
-			  uint32_t k, int64_t now_ms, struct hw_acts *out);
+ * acks (<= lsn) is the record its success tells a client of: lsn itself for a new
+ * record; a duplicate's first LSN when it waits for a later lsn to keep the order; 0
+ * for the node's own record, which tells no client anything. The RPO t rule holds only
+ * a waiter whose acks is not acknowledged yet (struct hw_ahead). Releases at once if
+ * the rule already holds (e.g. LOCAL and lsn already durable). An impossible k waits
+ * forever: see hw_primary_k_possible(). May come before the hw_primary_on_append()
+ * that covers lsn, and should: a RECEIVED waiter registered first makes the SEND of
+ * its entry ask for a receipt (else its peers' durable acks release it, later). */
+void hw_primary_on_submit(struct hw_primary *p, uint64_t token, uint64_t lsn, uint64_t acks,
+			  enum hw_mode mode, uint32_t k, int64_t now_ms, struct hw_acts *out);
 
 /* The local commit up to lsn is durable at now_ms (lsn <= last_lsn; a lower value than
  * before is ignored). Releases the waiters whose rule now holds. */

@@ -744,7 +744,7 @@ int hw_load_run(struct hw_load *l)
 	if (rc == 0)
 		rc = hw_workload_new(&wo, &w);
 	if (rc == 0)
-		rc = hw_client_connect(l->addr, &r.c);
+		rc = hw_client_connect_secure(l->addr, l->sec, &r.c);
 	if (rc == 0)
 		rc = load_submit_all(l, w, &r, buf);
 	hw_client_close(r.c);

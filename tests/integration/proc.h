@@ -212,6 +212,7 @@ typedef int hw_load_sample_cb(struct hw_load *l, uint64_t lsn, void *arg);
 struct hw_load {
 	/* set by the caller before hw_load_init */
 	const char *addr;
+	const struct hw_client_security *sec; /* NULL: plaintext (hw_client_connect) */
 	uint64_t count;
 	unsigned window;
 	enum hw_durability mode;

@@ -135,7 +135,8 @@ static void test_release_rule_each_mode(void **state)
 		for (uint32_t k = 1; k <= 2; k++) {
 			hw_primary_init(&f->p, &cfg2, 1, 0, f->w);
 			connect_both(f, 1);
-			hw_primary_on_submit(&f->p, 7, 1, (enum hw_mode)m, k, 0, acts(f, ACTS_CAP));
+			hw_primary_on_submit(&f->p, 7, 1, 1, (enum hw_mode)m, k, 0,
+					     acts(f, ACTS_CAP));
 			hw_primary_on_durable(&f->p, 1, 0, acts(f, ACTS_CAP));
 			assert_int_equal(count(&f->out, HW_ACT_RELEASE), 0);
 			for (uint32_t peer = 0; peer < 2; peer++) {
@@ -156,7 +157,7 @@ static void test_release_rule_each_mode(void **state)
 	}
 	hw_primary_init(&f->p, &cfg2, 1, 0, f->w);
 	hw_primary_on_append(&f->p, 1, 0, acts(f, ACTS_CAP));
-	hw_primary_on_submit(&f->p, 8, 1, HW_MODE_LOCAL, 1, 0, acts(f, ACTS_CAP));
+	hw_primary_on_submit(&f->p, 8, 1, 1, HW_MODE_LOCAL, 1, 0, acts(f, ACTS_CAP));
 	assert_int_equal(count(&f->out, HW_ACT_RELEASE), 0);
 	hw_primary_on_durable(&f->p, 1, 0, acts(f, ACTS_CAP));
 	assert_true(released(&f->out, 8));
@@ -168,7 +169,7 @@ static void test_local_durable_needed(void **state)
 {
 	struct fx *f = *state;
 	connect_both(f, 3);
-	hw_primary_on_submit(&f->p, 1, 3, HW_MODE_DURABLE, 2, 0, acts(f, ACTS_CAP));
+	hw_primary_on_submit(&f->p, 1, 3, 3, HW_MODE_DURABLE, 2, 0, acts(f, ACTS_CAP));
 	ack(f, 0, 3, 3, 3, 1);
 	ack(f, 1, 3, 3, 3, 1);
 	assert_int_equal(count(&f->out, HW_ACT_RELEASE), 0);
@@ -192,7 +193,7 @@ static void test_vault_not_counted(void **state)
 	connect_both(f, 3);
 	assert_int_equal(count(&f->out, HW_ACT_SEND), 2); /* the vault is sent to as well */
 	hw_primary_on_durable(&f->p, 3, 0, acts(f, ACTS_CAP));
-	hw_primary_on_submit(&f->p, 1, 3, HW_MODE_DURABLE, 1, 0, acts(f, ACTS_CAP));
+	hw_primary_on_submit(&f->p, 1, 3, 3, HW_MODE_DURABLE, 1, 0, acts(f, ACTS_CAP));
 	ack(f, 1, 3, 3, 3, 1);
 	assert_int_equal(count(&f->out, HW_ACT_RELEASE), 0);
 	ack(f, 0, 3, 3, 0, 1);
@@ -209,9 +210,9 @@ static void test_k_min_raises_k(void **state)
 	hw_primary_init(&f->p, &c, 1, 0, f->w);
 	connect_both(f, 3);
 	hw_primary_on_durable(&f->p, 3, 0, acts(f, ACTS_CAP));
-	hw_primary_on_submit(&f->p, 1, 2, HW_MODE_LOCAL, 0, 0, acts(f, ACTS_CAP));
+	hw_primary_on_submit(&f->p, 1, 2, 2, HW_MODE_LOCAL, 0, 0, acts(f, ACTS_CAP));
 	assert_true(released(&f->out, 1));
-	hw_primary_on_submit(&f->p, 2, 3, HW_MODE_DURABLE, 1, 0, acts(f, ACTS_CAP));
+	hw_primary_on_submit(&f->p, 2, 3, 3, HW_MODE_DURABLE, 1, 0, acts(f, ACTS_CAP));
 	assert_int_equal(count(&f->out, HW_ACT_RELEASE), 0);
 	ack(f, 0, 3, 3, 0, 1);
 	assert_int_equal(count(&f->out, HW_ACT_RELEASE), 0); /* k = 1 would be met here */
@@ -243,14 +244,14 @@ static void test_hold_lack_of_standbys(void **state)
 	c.k_min = 2;
 	hw_primary_init(&f->p, &c, 1, 0, f->w);
 	connect_both(f, 2);
-	hw_primary_on_submit(&f->p, 1, 1, HW_MODE_DURABLE, 1, 0, acts(f, ACTS_CAP));
+	hw_primary_on_submit(&f->p, 1, 1, 1, HW_MODE_DURABLE, 1, 0, acts(f, ACTS_CAP));
 	hw_primary_on_durable(&f->p, 2, 0, acts(f, ACTS_CAP));
 	assert_int_equal(f->p.hold.waiters, 0);
 	assert_int_equal(f->p.hold.connected, 2);
 	gone_then(f, 1, 10, 1, 1, 1);
 	assert_int_equal(f->p.hold.mode, HW_MODE_DURABLE);
 	assert_int_equal(f->p.hold.k, 2); /* k_min raised its k of 1 */
-	hw_primary_on_submit(&f->p, 2, 2, HW_MODE_DURABLE, 2, 0, acts(f, ACTS_CAP));
+	hw_primary_on_submit(&f->p, 2, 2, 2, HW_MODE_DURABLE, 2, 0, acts(f, ACTS_CAP));
 	assert_int_equal(f->p.hold.waiters, 2);
 	ack(f, 0, 2, 2, 0, 20); /* one standby has both: still one short */
 	assert_int_equal(count(&f->out, HW_ACT_RELEASE), 0);
@@ -319,7 +320,7 @@ static void test_no_standbys(void **state)
 	assert_true(hw_primary_k_possible(&f->p, HW_MODE_LOCAL, 0));
 	assert_false(hw_primary_k_possible(&f->p, HW_MODE_DURABLE, 1));
 	hw_primary_on_append(&f->p, 1, 0, acts(f, ACTS_CAP));
-	hw_primary_on_submit(&f->p, 7, 1, HW_MODE_LOCAL, 0, 0, acts(f, ACTS_CAP));
+	hw_primary_on_submit(&f->p, 7, 1, 1, HW_MODE_LOCAL, 0, 0, acts(f, ACTS_CAP));
 	assert_int_equal(count(&f->out, HW_ACT_RELEASE), 0);
 	hw_primary_on_durable(&f->p, 1, 0, acts(f, ACTS_CAP));
 	assert_true(released(&f->out, 7));
@@ -331,9 +332,9 @@ static void test_out_of_order_release(void **state)
 {
 	struct fx *f = *state;
 	connect_both(f, 3);
-	hw_primary_on_submit(&f->p, 1, 1, HW_MODE_DURABLE, 1, 0, acts(f, ACTS_CAP));
-	hw_primary_on_submit(&f->p, 2, 2, HW_MODE_LOCAL, 0, 0, acts(f, ACTS_CAP));
-	hw_primary_on_submit(&f->p, 3, 3, HW_MODE_RECEIVED, 1, 0, acts(f, ACTS_CAP));
+	hw_primary_on_submit(&f->p, 1, 1, 1, HW_MODE_DURABLE, 1, 0, acts(f, ACTS_CAP));
+	hw_primary_on_submit(&f->p, 2, 2, 2, HW_MODE_LOCAL, 0, 0, acts(f, ACTS_CAP));
+	hw_primary_on_submit(&f->p, 3, 3, 3, HW_MODE_RECEIVED, 1, 0, acts(f, ACTS_CAP));
 	hw_primary_on_durable(&f->p, 3, 0, acts(f, ACTS_CAP));
 	assert_int_equal(count(&f->out, HW_ACT_RELEASE), 1);
 	assert_true(released(&f->out, 2));
@@ -363,9 +364,9 @@ static void test_lower_ack_ignored(void **state)
 	assert_int_equal(f->p.peers[0].pos.applied, 2);
 	ack(f, 0, 3, 2, 2, 3); /* lower durable, same applied: still nothing moves back */
 	assert_int_equal(f->p.peers[0].pos.durable, 3);
-	hw_primary_on_submit(&f->p, 5, 3, HW_MODE_DURABLE, 1, 0, acts(f, ACTS_CAP));
+	hw_primary_on_submit(&f->p, 5, 3, 3, HW_MODE_DURABLE, 1, 0, acts(f, ACTS_CAP));
 	assert_true(released(&f->out, 5));
-	hw_primary_on_submit(&f->p, 6, 3, HW_MODE_APPLIED, 1, 0, acts(f, ACTS_CAP));
+	hw_primary_on_submit(&f->p, 6, 3, 3, HW_MODE_APPLIED, 1, 0, acts(f, ACTS_CAP));
 	assert_int_equal(count(&f->out, HW_ACT_RELEASE), 0);
 }
 
@@ -443,7 +444,7 @@ static void test_reconnect_resends_from_durable(void **state)
 	assert_false(f->p.peers[0].connected);
 	assert_int_equal(f->p.peers[0].sent, 2);
 	assert_int_equal(f->p.peers[0].pos.durable, 2);
-	hw_primary_on_submit(&f->p, 1, 2, HW_MODE_DURABLE, 1, 0, acts(f, ACTS_CAP));
+	hw_primary_on_submit(&f->p, 1, 2, 2, HW_MODE_DURABLE, 1, 0, acts(f, ACTS_CAP));
 	assert_true(released(&f->out, 1));
 	hw_primary_on_append(&f->p, 7, 3, acts(f, ACTS_CAP));
 	assert_int_equal(count(&f->out, HW_ACT_SEND), 0);
@@ -501,7 +502,7 @@ static void test_waiters_max(void **state)
 	connect_both(f, 20);
 	for (uint64_t i = 1; i <= WAITERS; i++) {
 		assert_true(hw_primary_can_wait(&f->p, 1));
-		hw_primary_on_submit(&f->p, i, i, HW_MODE_DURABLE, 1, 0, acts(f, ACTS_CAP));
+		hw_primary_on_submit(&f->p, i, i, i, HW_MODE_DURABLE, 1, 0, acts(f, ACTS_CAP));
 	}
 	assert_false(hw_primary_can_wait(&f->p, 1));
 	hw_primary_on_durable(&f->p, 20, 0, acts(f, ACTS_CAP));
@@ -512,7 +513,7 @@ static void test_waiters_max(void **state)
 	assert_true(hw_primary_can_wait(&f->p, 3)); /* room for three more, not four */
 	assert_false(hw_primary_can_wait(&f->p, 4));
 	for (uint64_t i = WAITERS + 1; i <= WAITERS + 3; i++)
-		hw_primary_on_submit(&f->p, i, i, HW_MODE_DURABLE, 1, 0, acts(f, ACTS_CAP));
+		hw_primary_on_submit(&f->p, i, i, i, HW_MODE_DURABLE, 1, 0, acts(f, ACTS_CAP));
 	assert_false(hw_primary_can_wait(&f->p, 1));
 	ack(f, 1, 4, 4, 4, 2);
 	ack(f, 1, 8, 8, 8, 2);
@@ -530,9 +531,9 @@ static void test_fail_all(void **state)
 {
 	struct fx *f = *state;
 	connect_both(f, 3);
-	hw_primary_on_submit(&f->p, 1, 1, HW_MODE_DURABLE, 1, 0, acts(f, ACTS_CAP));
-	hw_primary_on_submit(&f->p, 2, 2, HW_MODE_LOCAL, 0, 0, acts(f, ACTS_CAP));
-	hw_primary_on_submit(&f->p, 3, 3, HW_MODE_APPLIED, 2, 0, acts(f, ACTS_CAP));
+	hw_primary_on_submit(&f->p, 1, 1, 1, HW_MODE_DURABLE, 1, 0, acts(f, ACTS_CAP));
+	hw_primary_on_submit(&f->p, 2, 2, 2, HW_MODE_LOCAL, 0, 0, acts(f, ACTS_CAP));
+	hw_primary_on_submit(&f->p, 3, 3, 3, HW_MODE_APPLIED, 2, 0, acts(f, ACTS_CAP));
 	hw_primary_on_durable(&f->p, 3, 0, acts(f, ACTS_CAP));
 	assert_true(released(&f->out, 2));
 	hw_primary_fail_all(&f->p, HW_ENOT_PRIMARY, acts(f, 1));
@@ -700,14 +701,14 @@ static void test_primary_asks_receipt(void **state)
 	hw_primary_on_connect(&f.p, 0, 0, 0, acts(&f, ACTS_CAP));
 	hw_primary_on_append(&f.p, 1, 1, acts(&f, ACTS_CAP));
 	assert_false(nth(&f.out, HW_ACT_SEND, 0)->receipt);
-	hw_primary_on_submit(&f.p, 1, 2, HW_MODE_RECEIVED, 1, 0, acts(&f, ACTS_CAP));
+	hw_primary_on_submit(&f.p, 1, 2, 2, HW_MODE_RECEIVED, 1, 0, acts(&f, ACTS_CAP));
 	hw_primary_on_append(&f.p, 2, 2, acts(&f, ACTS_CAP));
 	assert_int_equal(nth(&f.out, HW_ACT_SEND, 0)->from, 2);
 	assert_true(nth(&f.out, HW_ACT_SEND, 0)->receipt);
 	hw_primary_on_append(&f.p, 3, 3, acts(&f, ACTS_CAP)); /* before the waiter of 3 */
 	assert_false(nth(&f.out, HW_ACT_SEND, 0)->receipt);
-	hw_primary_on_submit(&f.p, 2, 3, HW_MODE_RECEIVED, 1, 0, acts(&f, ACTS_CAP));
-	hw_primary_on_submit(&f.p, 3, 4, HW_MODE_DURABLE, 1, 0, acts(&f, ACTS_CAP));
+	hw_primary_on_submit(&f.p, 2, 3, 3, HW_MODE_RECEIVED, 1, 0, acts(&f, ACTS_CAP));
+	hw_primary_on_submit(&f.p, 3, 4, 4, HW_MODE_DURABLE, 1, 0, acts(&f, ACTS_CAP));
 	hw_primary_on_append(&f.p, 4, 4, acts(&f, ACTS_CAP));
 	assert_false(nth(&f.out, HW_ACT_SEND, 0)->receipt);
 	hw_primary_on_append(&f.p, 32, 5, acts(&f, ACTS_CAP)); /* 32 of 64 unacked */
@@ -787,7 +788,7 @@ static void test_overflow_recovers(void **state)
 	hw_primary_on_connect(&f->p, 0, 0, 0, acts(f, ACTS_CAP));
 	hw_primary_on_connect(&f->p, 1, 0, 0, acts(f, ACTS_CAP));
 	for (uint64_t i = 1; i <= 3; i++)
-		hw_primary_on_submit(&f->p, i, i, HW_MODE_LOCAL, 0, 0, acts(f, ACTS_CAP));
+		hw_primary_on_submit(&f->p, i, i, i, HW_MODE_LOCAL, 0, 0, acts(f, ACTS_CAP));
 	hw_primary_on_append(&f->p, 3, 1, acts(f, 1));
 	assert_int_equal(f->out.n, 1);
 	assert_int_equal(nth(&f->out, HW_ACT_SEND, 0)->peer, 0);
@@ -1051,7 +1052,7 @@ static void r_submit(struct r_world *r)
 		hw_primary_on_append(&r->p, lsn, r->now, r_acts(r));
 		run_primary_acts(r);
 	}
-	hw_primary_on_submit(&r->p, r->nsub++, lsn, (enum hw_mode)s->mode, s->k, 0, r_acts(r));
+	hw_primary_on_submit(&r->p, r->nsub++, lsn, lsn, (enum hw_mode)s->mode, s->k, 0, r_acts(r));
 	run_primary_acts(r);
 	if (!append_first) {
 		hw_primary_on_append(&r->p, lsn, r->now, r_acts(r));

@@ -58,6 +58,15 @@ static struct hw_acts *acts(struct fx *f)
 	return &f->out;
 }
 
+/* fx_new with every standby connected at LSN 0, at time 0. */
+static struct fx *fx_connected(const struct hw_repl_config *cfg)
+{
+	struct fx *f = fx_new(cfg);
+	for (uint32_t i = 0; i < cfg->standbys; i++)
+		hw_primary_on_connect(&f->p, i, 0, 0, acts(f));
+	return f;
+}
+
 static bool released(const struct fx *f, uint64_t token)
 {
 	for (size_t i = 0; i < f->out.n; i++)
@@ -78,7 +87,7 @@ static size_t releases(const struct fx *f)
 static void commit(struct fx *f, uint64_t lsn, enum hw_mode mode, uint32_t k, int64_t now)
 {
 	hw_primary_on_append(&f->p, lsn, now, acts(f));
-	hw_primary_on_submit(&f->p, lsn, lsn, mode, k, now, acts(f));
+	hw_primary_on_submit(&f->p, lsn, lsn, lsn, mode, k, now, acts(f));
 	hw_primary_on_durable(&f->p, lsn, now, acts(f));
 }
 
@@ -96,9 +105,7 @@ static void ack(struct fx *f, uint32_t peer, uint64_t r, uint64_t d, uint64_t a,
 static void test_ahead_holds_and_releases(void **state)
 {
 	(void)state;
-	struct fx *f = fx_new(&cfg_ahead);
-	hw_primary_on_connect(&f->p, 0, 0, 0, acts(f));
-	hw_primary_on_connect(&f->p, 1, 0, 0, acts(f));
+	struct fx *f = fx_connected(&cfg_ahead);
 	commit(f, 1, HW_MODE_LOCAL, 0, 0);
 	assert_true(released(f, 1));
 	assert_int_equal(hw_primary_ahead_ms(&f->p, 0), 0);
@@ -146,9 +153,7 @@ static void test_ahead_k_and_modes(void **state)
 	cfg.standbys = 3;
 	cfg.vaults = 1;
 	cfg.ahead_k = 2;
-	struct fx *f = fx_new(&cfg);
-	for (uint32_t i = 0; i < 3; i++)
-		hw_primary_on_connect(&f->p, i, 0, 0, acts(f));
+	struct fx *f = fx_connected(&cfg);
 	commit(f, 1, HW_MODE_LOCAL, 0, 0);
 	assert_true(released(f, 1));
 	ack(f, 0, 1, 1, 1, 10);
@@ -204,6 +209,40 @@ static void test_ahead_inherited(void **state)
 	free(f);
 }
 
+/* During a hold a waiter whose acks was acknowledged already goes, though it waits for
+ * the newest LSN to keep the ring's order: the node's own record (acks 0) and a
+ * duplicate of an acknowledged record; neither counts as acknowledging anything. A
+ * duplicate of a record written but held (acks past acked) waits with it. */
+static void test_ahead_passes_old_acks(void **state)
+{
+	(void)state;
+	struct fx *f = fx_connected(&cfg_ahead);
+	commit(f, 1, HW_MODE_LOCAL, 0, 0);
+	assert_true(released(f, 1));
+	commit(f, 2, HW_MODE_LOCAL, 0, 1001); /* lsn 1 is 1001 ms old: held */
+	assert_int_equal(releases(f), 0);
+	hw_primary_on_append(&f->p, 3, 1002, acts(f));
+	hw_primary_on_submit(&f->p, 100, 3, 0, HW_MODE_LOCAL, 0, 1002, acts(f));
+	hw_primary_on_durable(&f->p, 3, 1002, acts(f));
+	assert_true(released(f, 100)); /* the node's own record */
+	assert_int_equal(f->p.ahead.acked, 1);
+	assert_int_equal(f->p.ahead.held, 1);
+	hw_primary_on_submit(&f->p, 101, 3, 1, HW_MODE_RECEIVED, 1, 1003, acts(f));
+	assert_int_equal(releases(f), 0); /* its own rule first: received on a standby */
+	ack(f, 1, 3, 0, 0, 1004);
+	assert_true(released(f, 101) && releases(f) == 1); /* a duplicate of lsn 1 */
+	hw_primary_on_submit(&f->p, 102, 3, 2, HW_MODE_LOCAL, 0, 1005, acts(f));
+	assert_int_equal(releases(f), 0); /* a duplicate of the held lsn 2 */
+	assert_int_equal(f->p.ahead.held, 2);
+	assert_int_equal(f->p.ahead.acked, 1);
+	assert_int_equal(hw_primary_ahead_ms(&f->p, 1005), 1005);
+	ack(f, 0, 1, 1, 1, 1100); /* s1 holds lsn 1: nothing acknowledged is at risk */
+	assert_true(released(f, 2) && released(f, 102));
+	assert_int_equal(f->p.ahead.acked, 2);
+	assert_int_equal(f->p.ahead.held, 0);
+	free(f);
+}
+
 /* A record the k-th standby lacks is judged by a span's time, never a later one: one
  * acknowledged within gap_ms of the newest span joins it, and with the ring full the
  * two oldest spans merge keeping the older time. */
@@ -212,10 +251,8 @@ static void test_ahead_coalesce_keeps_older(void **state)
 	(void)state;
 	struct hw_repl_config cfg = cfg_ahead;
 	cfg.max_ahead_ms = 64; /* gap_ms 2 */
-	struct fx *f = fx_new(&cfg);
+	struct fx *f = fx_connected(&cfg);
 	assert_int_equal(f->p.ahead.gap_ms, 2);
-	hw_primary_on_connect(&f->p, 0, 0, 0, acts(f));
-	hw_primary_on_connect(&f->p, 1, 0, 0, acts(f));
 	commit(f, 1, HW_MODE_LOCAL, 0, 0);
 	ack(f, 0, 1, 1, 1, 0);
 	commit(f, 2, HW_MODE_LOCAL, 0, 1); /* joins lsn 1's span, at 0 */
@@ -326,8 +363,8 @@ static void s_step(struct sim *s)
 	if (r < 6 && s->last + 1 < S_LSNS && f->p.w_count < WAITERS) {
 		s->last++;
 		S_EVENT(s, hw_primary_on_append(&f->p, s->last, s->now, acts(f)));
-		S_EVENT(s, hw_primary_on_submit(&f->p, s->last, s->last, HW_MODE_LOCAL, 0, s->now,
-						acts(f)));
+		S_EVENT(s, hw_primary_on_submit(&f->p, s->last, s->last, s->last, HW_MODE_LOCAL, 0,
+						s->now, acts(f)));
 		S_EVENT(s, hw_primary_on_durable(&f->p, s->last, s->now, acts(f)));
 	} else if (r < 9) {
 		uint32_t i = (uint32_t)below(s, s->n_sb);
@@ -459,6 +496,7 @@ int main(void)
 		cmocka_unit_test(test_ahead_holds_and_releases),
 		cmocka_unit_test(test_ahead_k_and_modes),
 		cmocka_unit_test(test_ahead_inherited),
+		cmocka_unit_test(test_ahead_passes_old_acks),
 		cmocka_unit_test(test_ahead_coalesce_keeps_older),
 		cmocka_unit_test(test_ahead_never_later),
 		cmocka_unit_test(test_replay_throttle),
