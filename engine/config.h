@@ -166,8 +166,9 @@ struct hw_failover {
 	int64_t hb_p99_us;
 	int64_t hb_spread_us;
 	/* rpo_action = fail: at rpo > 0, while the standbys are further behind than the
-	 * commit rule allows, a new submit is refused at once with HW_EBEHIND (nothing
-	 * written) instead of waiting; block (the default): it waits, as one already taken
+	 * commit rule allows, a new record (any mode: the rule holds all) is refused with
+	 * HW_EBEHIND (nothing written) instead of waiting, a resend of a stored one still
+	 * answered as its duplicate; block (the default): it waits, as one already taken
 	 * does either way (engine/core/targets.h "commit rule") */
 	bool rpo_fail;
 };

@@ -359,8 +359,11 @@ void hw__targets_config(const struct hw_node *n, struct hw_repl_config *rc);
  * at least 1 and k_min for the voters, at most the standbys configured). */
 uint32_t hw__targets_ahead_k(const struct hw_node *n);
 /* May a submit be taken now? 0: yes; 1: not now, as for want of room (the replay
- * throttle: taken once it opens); HW_EBEHIND: refuse it at once (rpo_action = fail while
- * the RPO t rule holds acknowledgements). system: the node's own record, always taken. */
+ * throttle: taken once it opens); HW_EBEHIND: only as a duplicate of a stored record:
+ * the caller has the store refuse it with HW_EBEHIND if it would be new
+ * (hw_submit.refuse_new), so a resend still gets its LSN. That is rpo_action = fail
+ * while the RPO t rule holds acknowledgements (every mode). system: the node's own
+ * record, always taken. */
 int hw__targets_admit(struct hw_node *n, bool system);
 /* Log a hold or throttle that began or ended, once each; an opened throttle lets paused
  * submits go on. After every batch of the core's actions, on a primary. */

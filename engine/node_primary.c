@@ -207,9 +207,9 @@ static void on_prepared(struct hw_node *n, struct hw_job *j)
 	for (size_t i = 0; i < j->n; i++) {
 		uint32_t slot = (uint32_t)j->token[i];
 		const struct hw_result *res = &j->res[i];
-		if (res->code != 0) {
+		if (res->code != 0) { /* a reject, or HW_EBEHIND (queue_record) */
 			struct hw_outcome o = {.code = res->code, .reject = res->reject};
-			n->rejected++;
+			n->rejected += hw_is_reject(res->code);
 			request_answer(n, slot, &o);
 			continue;
 		}
@@ -348,9 +348,10 @@ static int queue_record(struct hw_node *n, const uint8_t *rec, size_t len, uint8
 		return rc;
 	if (len > HW_RECORD_BYTES_MAX)
 		return HW_ETOOBIG;
-	rc = hw__targets_admit(n, system); /* the targets' back-pressure */
-	if (rc != 0)
-		return rc;
+	/* the targets' back-pressure: HW_EBEHIND takes it as a duplicate only */
+	int refuse_new = hw__targets_admit(n, system);
+	if (refuse_new == 1)
+		return 1;
 	struct hw_job *j = hw_writer_filling(n->writer);
 	if (!hw_job_fits(j, len) || !hw_primary_can_wait(&n->core, n->unprepared + 1) ||
 	    n->free_request == NO_SESSION)
@@ -364,6 +365,7 @@ static int queue_record(struct hw_node *n, const uint8_t *rec, size_t len, uint8
 	j->mode[i] = mode;
 	j->k[i] = k;
 	j->system[i] = system;
+	j->refuse_new[i] = refuse_new;
 	return 0;
 }
 

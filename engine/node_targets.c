@@ -52,6 +52,10 @@ int hw__targets_admit(struct hw_node *n, bool system)
 		return 0;
 	if (!hw_primary_admits(&n->core))
 		return 1; /* as for want of room: taken once the throttle opens */
+	/* Every mode: the rule holds them all (struct hw_ahead). Only the store can tell a
+	 * resend of a stored record, which must get its LSN, not "nothing written": a
+	 * refusal costs a trip through the writer's next batch, and only while the rule
+	 * holds. */
 	return n->cfg.failover.rpo_fail && rpo_held(n) ? HW_EBEHIND : 0;
 }
 

@@ -91,9 +91,10 @@ typedef void hw_submit_cb(void *arg, const struct hw_outcome *o);
  * down before answering it, HW_ECLOSED (in doubt) when its loop stops, before
  * hw_node_run returns. HW_EBUSY when the node is at its limit of waiting submits
  * (back-pressure: retry later); the outcome HW_EBUSY while a switchover pauses submits
- * (nothing stored: resubmit). With [failover] rpo_action = fail, the outcome may be
- * HW_EBEHIND: the standbys are further behind than the rpo allows, nothing was written
- * (retry once they caught up; docs/operations.md "Failover"). */
+ * (nothing stored: resubmit). With [failover] rpo_action = fail, the outcome of a new
+ * record (any mode) may be HW_EBEHIND: the standbys are further behind
+ * than the rpo allows, nothing was written (retry once they caught up; a record stored
+ * before is answered as its duplicate instead; docs/operations.md "Failover"). */
 int hw_node_submit(struct hw_node *n, uint64_t request_id, const uint8_t *record, size_t len,
 		   enum hw_durability mode, unsigned k, hw_submit_cb *cb, void *arg);
 

@@ -29,8 +29,9 @@
  *     durable on k standbys was acknowledged at most max_ahead_ms ago; past it
  *     acknowledgements are held until the standbys catch up (engine/core/repl.h struct
  *     hw_ahead; what a new primary was elected with counts as past it until they hold
- *     it), and with [failover] rpo_action = fail new submits are refused meanwhile. k
- *     is at least hw_el_k_min(voters) there (hw_tg_ahead_k below), as at RPO 0.
+ *     it), and with [failover] rpo_action = fail new records are refused meanwhile (a
+ *     resend of a stored one is still answered as its duplicate). k is at least
+ *     hw_el_k_min(voters) there (hw_tg_ahead_k below), as at RPO 0.
  *     The margin: the witness promotes a standby automatically only if it holds the
  *     committed LSN the primary reported t before its newest lease request, each request
  *     stamped with the witness's own arrival time (engine/core/election.h). A request

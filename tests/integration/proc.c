@@ -733,7 +733,11 @@ static int load_submit_all(struct hw_load *l, struct hw_workload *w, struct load
 
 int hw_load_run(struct hw_load *l)
 {
-	struct hw_workload_opts wo = {.profile = l->profile, .seed = l->seed, .count = l->count, .end_ms = l->end_ms};
+	struct hw_workload_opts wo = {.profile = l->profile,
+				      .seed = l->seed,
+				      .count = l->drawn_over > l->count ? l->drawn_over : l->count,
+				      .end_ms = l->end_ms,
+				      .lane = l->lane};
 	struct hw_workload *w = NULL;
 	struct load_run r = {.l = l};
 	uint8_t *buf = malloc(HW_RECORD_BYTES_MAX);

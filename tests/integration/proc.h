@@ -219,6 +219,10 @@ struct hw_load {
 	unsigned k;
 	const char *profile; /* NULL: terminal_peak */
 	uint64_t seed;
+	uint32_t lane;       /* the generator's (bench/workload.h): 0, or one of its own */
+	uint64_t drawn_over; /* records the generator spaces its times over (0: count): a
+			      * load's count first records with its seed, end_ms and this
+			      * count are the same bytes as that load's (record ids too) */
 	int wait_ms; /* bound on one outcome wait; 0: 30 s */
 	unsigned sample_every;
 	hw_load_sample_cb *sample_cb;

@@ -6,8 +6,10 @@
  * so once in its log and in its status (text and JSON); after SIGCONT s1 catches up,
  * acknowledgements resume, every submit is acknowledged and every acknowledged record is
  * on s1. Before the rule a primary acknowledged thousands of records over seconds with
- * its only standby stopped. Nothing here reads a clock to judge: counts, log lines and
- * status, each waited for with a bound. */
+ * its only standby stopped. With rpo_action = fail only new records in mode local or
+ * received are refused (a resend comes back as its duplicate); the node's own records
+ * pass a hold. Nothing here reads a clock to judge: counts, log lines and status, each
+ * waited for with a bound. */
 #include <errno.h>
 #include <inttypes.h>
 #include <poll.h>
@@ -38,12 +40,14 @@
 #define LOAD_WINDOW   16u
 #define EVENT_WAIT_MS 30000
 #define LOAD_WAIT_MS  180000
+#define MORE_LOADS     4
 
 struct fix {
 	char root[HW_PROC_PATH_MAX];
 	struct hw_cluster *c;
 	unsigned stopped; /* index of the node stopped with SIGSTOP, 0 when none (p1 is 0) */
 	struct hw_load load;
+	struct hw_load more[MORE_LOADS]; /* a test's further loads, threaded or not */
 	struct hw_capture cap;
 };
 
@@ -61,12 +65,16 @@ static int teardown(void **state)
 	struct fix *f = *state;
 	if (f->stopped != 0)
 		hw_cluster_kill(f->c, f->stopped, SIGCONT);
-	hw_cluster_free(f->c, false); /* the load, if still running, loses its node */
-	bool joined = !f->load.threaded || hw_load_join(&f->load, LOAD_WAIT_MS);
+	hw_cluster_free(f->c, false); /* a load still running loses its node */
+	bool joined = hw_load_join(&f->load, LOAD_WAIT_MS);
+	for (unsigned i = 0; i < MORE_LOADS; i++)
+		joined = hw_load_join(&f->more[i], LOAD_WAIT_MS) && joined;
 	int rc = hw_test_rm_rf(f->root);
 	if (!joined)
-		return -1; /* its thread still uses f */
+		return -1; /* a thread still uses f */
 	hw_load_free(&f->load);
+	for (unsigned i = 0; i < MORE_LOADS; i++)
+		hw_load_free(&f->more[i]);
 	free(f);
 	return rc;
 }
@@ -163,12 +171,16 @@ static void start_cluster(struct fix *f, const char *extra, int64_t witness_rpo_
 	assert_int_equal(p, 0);
 }
 
-/* Stop s1 (SIGSTOP: its kernel keeps the connection) and start the load on p1 in
- * mode local, on its own thread. */
-static void stop_standby_and_load(struct fix *f, uint64_t seed)
+/* Stop s1 (SIGSTOP: its kernel keeps the connection). */
+static void stop_standby(struct fix *f)
 {
 	assert_int_equal(hw_cluster_kill(f->c, 1, SIGSTOP), 0);
 	f->stopped = 1;
+}
+
+/* Start the load on p1 in mode local, on its own thread. */
+static void start_load(struct fix *f, uint64_t seed)
+{
 	f->load = (struct hw_load){.addr = hw_cluster_node_addr(f->c, 0),
 				   .sec = hw_cluster_security(f->c),
 				   .count = LOAD_RECORDS,
@@ -178,6 +190,12 @@ static void stop_standby_and_load(struct fix *f, uint64_t seed)
 				   .wait_ms = LOAD_WAIT_MS};
 	assert_int_equal(hw_load_init(&f->load), 0);
 	assert_int_equal(hw_load_start(&f->load), 0);
+}
+
+static void stop_standby_and_load(struct fix *f, uint64_t seed)
+{
+	stop_standby(f);
+	start_load(f, seed);
 }
 
 /* s1 continues: the load ends with every record's outcome the one the generator meant
@@ -292,7 +310,7 @@ static void test_rpo_hold_and_resume(void **state)
 }
 
 /* rpo_action = fail: with s1 stopped, once the rule holds acknowledgements a new submit
- * is refused at once with HW_EBEHIND and leaves nothing behind: no LSN, the primary's
+ * is refused with HW_EBEHIND and leaves nothing behind: no LSN, the primary's
  * last LSN unchanged. The load's own submits taken before wait, those after are refused
  * too (how many of each is a race). After SIGCONT the held ones are acknowledged and s1
  * holds them all. */
@@ -337,6 +355,107 @@ static void test_rpo_fail_refuses(void **state)
 	assert_int_equal(count_lines(hw_cluster_log(f->c, hw_cluster_nodes(f->c)),
 				     "event=witness_rpo_", line, sizeof line),
 			 0);
+}
+
+#define RESENT 20u /* records of the load a client sends again */
+
+/* Wait (bounded) until node 0's status shows n submits waiting; false if it never did. */
+static bool wait_waiting(struct fix *f, uint64_t n)
+{
+	int64_t end = hw_mono_ms() + EVENT_WAIT_MS;
+	do {
+		Hawser__Wire__V1__Status *st = NULL;
+		bool got = hw_cluster_node_status(f->c, 0, 5000, &st) == 0 && st->waiting == n;
+		if (st != NULL)
+			hawser__wire__v1__status__free_unpacked(st, NULL);
+		if (got)
+			return true;
+	} while (hw_mono_ms() < end && poll(NULL, 0, 20) == 0);
+	return false;
+}
+
+/* A load of count records on p1, one at a time: new ones of seed in a lane of their own,
+ * or (like not NULL) the first count records of like again, the same bytes. */
+static void more_load(struct fix *f, struct hw_load *l, uint64_t count, enum hw_durability mode,
+		      uint64_t seed, const struct hw_load *like)
+{
+	*l = (struct hw_load){.addr = hw_cluster_node_addr(f->c, 0),
+			      .sec = hw_cluster_security(f->c),
+			      .count = count,
+			      .window = 1,
+			      .mode = mode,
+			      .seed = like != NULL ? like->seed : seed,
+			      .lane = like != NULL ? like->lane : (uint32_t)seed % 200 + 1,
+			      .drawn_over = like != NULL ? like->count : 0,
+			      .wait_ms = LOAD_WAIT_MS};
+	assert_int_equal(hw_load_init(l), 0);
+	if (like != NULL)
+		l->end_ms = like->end_ms;
+}
+
+/* rpo_action = fail refuses only what would be written anew, in every mode (the rule
+ * holds them all). During a hold, a client resending records it had acknowledged (after
+ * a lost connection, or following a failover) gets each at once as the duplicate it is,
+ * at its first LSN; one resending a record written but not acknowledged yet (here mode
+ * received, taken before s1 lacked anything acknowledged) gets the duplicate when that
+ * is acknowledged, not HW_EBEHIND ("nothing written"); a new submit in mode durable is
+ * refused with HW_EBEHIND like a local one, nothing written. */
+static void test_rpo_fail_resend(void **state)
+{
+	struct fix *f = *state;
+	char line[2048];
+	start_cluster(f, "[failover]\nrpo_action = fail\n", 0, false);
+	const char *plog = hw_cluster_log(f->c, 0);
+	assert_int_equal(hw_cluster_wait_synced(f->c, EVENT_WAIT_MS, NULL), 0);
+	stop_standby(f);
+	struct hw_load *pending = &f->more[0], *again = &f->more[1], *resent = &f->more[2],
+		       *durable = &f->more[3];
+	more_load(f, pending, 1, HW_RECEIVED, 47, NULL);
+	assert_int_equal(hw_load_start(pending), 0);
+	assert_true(wait_waiting(f, 1)); /* taken: written, waiting for s1 */
+	start_load(f, 43);
+	assert_true(log_more(plog, "event=rpo_acks_held", 0, line, sizeof line));
+	Hawser__Wire__V1__Status *st = wait_held(f, 0, 0);
+	assert_non_null(st);
+	hawser__wire__v1__status__free_unpacked(st, NULL);
+
+	more_load(f, again, RESENT, HW_LOCAL, 0, &f->load);
+	assert_true(hw_load_wait_acked(&f->load, RESENT, EVENT_WAIT_MS));
+	assert_int_equal(hw_load_run(again), 0);
+	pthread_mutex_lock(&f->load.mu);
+	for (uint64_t i = 0; i < RESENT; i++) {
+		const struct hw_outcome *o = &again->out[i], *first = &f->load.out[i];
+		if (first->code != 0 || o->code != 0 || !o->duplicate || o->lsn != first->lsn)
+			fail_msg("record %" PRIu64 ": first %s at %" PRIu64 ", again %s at %" PRIu64
+				 " (duplicate %d)",
+				 i, hw_errname(first->code), first->lsn, hw_errname(o->code),
+				 o->lsn, o->duplicate);
+	}
+	pthread_mutex_unlock(&f->load.mu);
+	more_load(f, resent, 1, HW_RECEIVED, 0, pending);
+	assert_int_equal(hw_load_start(resent), 0);
+	more_load(f, durable, 5, HW_DURABLE, 46, NULL);
+	assert_int_equal(hw_load_run(durable), 0); /* during the hold: refused at once */
+	uint64_t behind = 0;
+	for (uint64_t i = 0; i < durable->count; i++)
+		behind += durable->done_rec[i] && durable->out[i].code == HW_EBEHIND &&
+			  durable->out[i].lsn == 0;
+
+	assert_int_equal(hw_cluster_kill(f->c, 1, SIGCONT), 0);
+	f->stopped = 0;
+	for (unsigned i = 0; i < 3; i++)
+		assert_true(hw_load_join(&f->more[i], LOAD_WAIT_MS));
+	const struct hw_outcome *o = &resent->out[0], *first = &pending->out[0];
+	print_message("a record taken before the hold, sent again during it: %s at %" PRIu64
+		      " (duplicate %d), first %s at %" PRIu64 "; in mode durable %" PRIu64
+		      " of %" PRIu64 " refused\n",
+		      hw_errname(o->code), o->lsn, o->duplicate, hw_errname(first->code),
+		      first->lsn, behind, durable->count);
+	assert_true(first->code == 0 && !first->duplicate && first->lsn > 0);
+	assert_true(o->code == 0 && o->duplicate && o->lsn == first->lsn);
+	assert_int_equal(durable->acked, 0);
+	assert_int_equal(behind, durable->count);
+	resume_and_check(f, true); /* SIGCONT again: harmless */
 }
 
 /* The node's own records (here an operator's event: mode local, on no client's behalf)
@@ -395,6 +514,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_rpo_hold_and_resume, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rpo_fail_refuses, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rpo_fail_resend, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rpo_hold_passes_own_records, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
