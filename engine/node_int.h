@@ -368,6 +368,10 @@ int hw__targets_admit(struct hw_node *n, bool system);
 /* Log a hold or throttle that began or ended, once each; an opened throttle lets paused
  * submits go on. After every batch of the core's actions, on a primary. */
 void hw__targets_check(struct hw_node *n);
+/* The primary's role ends (reason: "stepped_down", "stopped"): log the end of a hold or
+ * throttle under way (with reason=, so an alert on its start sees it end), before the
+ * waiters are failed. The next primary start begins with neither. */
+void hw__targets_end(struct hw_node *n, const char *reason);
 /* Why acknowledgements are held by the RPO t rule / new submits wait for the replay
  * throttle, in words into buf (all of it fits in HW_HOLD_WHY_BYTES); "" when not. */
 void hw__targets_rpo_why(struct hw_node *n, char *buf, size_t cap);

@@ -924,7 +924,7 @@ int hw__primary_start(struct hw_node *n)
 		n->epoch = h.epoch > 0 ? h.epoch : 1;
 	n->last_wait_lsn = h.lsn;
 	n->acks_held = false; /* the core starts holding nothing */
-	n->rpo_held = false;
+	n->rpo_held = false;  /* a former stint's ended in the log (hw__targets_end) */
 	n->replay_closed = false;
 	n->acked_lsn = h.lsn; /* the floor: whatever the store holds may have been acknowledged */
 	struct hw_repl_config rc = {
@@ -1000,6 +1000,7 @@ void hw__primary_fail_taken(struct hw_node *n)
 
 void hw__primary_stop(struct hw_node *n)
 {
+	hw__targets_end(n, "stopped");
 	hw__primary_fail_taken(n);
 	primary_free(n, HW_ECLOSED);
 }
@@ -1027,6 +1028,7 @@ static void level_log(struct hw_node *n)
 
 void hw__primary_leave(struct hw_node *n, int code)
 {
+	hw__targets_end(n, "stepped_down");
 	hw_writer_stop(n->writer); /* the batch under way commits; its callbacks never come */
 	n->writer = NULL;
 	hw__digest_on_committed(n); /* one waiting for that commit starts */

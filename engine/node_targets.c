@@ -7,7 +7,8 @@
  * Without [failover] (static roles) nothing here acts: the core's rules stay off and
  * every submit is admitted as before.
  *
- * Logs: rpo_acks_held / rpo_acks_hold_ended, replay_throttled / replay_throttle_ended. */
+ * Logs: rpo_acks_held / rpo_acks_hold_ended, replay_throttled / replay_throttle_ended;
+ * each begun one ends in the log, at the latest when the node stops being primary. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -167,6 +168,21 @@ void hw__targets_check(struct hw_node *n)
 	int64_t now = hw__node_now(n);
 	rpo_check(n, now);
 	replay_check(n, now);
+}
+
+void hw__targets_end(struct hw_node *n, const char *reason)
+{
+	int64_t now = hw__node_now(n);
+	if (n->rpo_held)
+		hw_log("rpo_acks_hold_ended", "held_ms=%lld waiting=%u reason=%s",
+		       (long long)(now - n->rpo_held_ms), n->requests_used, reason);
+	if (n->replay_closed)
+		hw_log("replay_throttle_ended",
+		       "throttled_ms=%lld backlog=%llu standby=%s reason=%s",
+		       (long long)(now - n->replay_closed_ms),
+		       (unsigned long long)n->core.replay.backlog, replay_standby(n), reason);
+	n->rpo_held = false;
+	n->replay_closed = false;
 }
 
 void hw__targets_status(struct hw_node *n, Hawser__Wire__V1__RpoHold *r,

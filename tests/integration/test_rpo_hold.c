@@ -198,6 +198,23 @@ static void stop_standby_and_load(struct fix *f, uint64_t seed)
 	start_load(f, seed);
 }
 
+/* A cluster (with keys or not, the witness at witness_rpo_ms: 0 the same) whose s1 is stopped once
+ * synced, loaded until the rule holds: the rpo_acks_held line into line (cap 2048); before[0] and
+ * before[1] get how many rpo_acks_held and rpo_acks_hold_ended lines came before. Returns p1's log.
+ */
+static const char *load_until_held(struct fix *f, bool keys, int64_t witness_rpo_ms, uint64_t seed,
+				   char *line, unsigned before[2])
+{
+	start_cluster(f, NULL, witness_rpo_ms, keys);
+	const char *plog = hw_cluster_log(f->c, 0);
+	assert_int_equal(hw_cluster_wait_synced(f->c, EVENT_WAIT_MS, NULL), 0);
+	before[0] = count_lines(plog, "event=rpo_acks_held", line, 2048);
+	before[1] = count_lines(plog, "event=rpo_acks_hold_ended", line, 2048);
+	stop_standby_and_load(f, seed);
+	assert_true(log_more(plog, "event=rpo_acks_held", before[0], line, 2048));
+	return plog;
+}
+
 /* s1 continues: the load ends with every record's outcome the one the generator meant
  * (it makes some refused ones), and once s1 caught up the stores hold the same bytes at
  * every LSN the load saw acknowledged. With behind_ok some were refused with HW_EBEHIND
@@ -255,21 +272,16 @@ static void test_rpo_hold_and_resume(void **state)
 {
 	struct fix *f = *state;
 	char line[2048], limit[96];
-	start_cluster(f, NULL, WITNESS_RPO_MS, false);
-	const char *plog = hw_cluster_log(f->c, 0);
+	unsigned before[2];
+	const char *plog = load_until_held(f, false, WITNESS_RPO_MS, 42, line, before);
 	const char *wlog = hw_cluster_log(f->c, hw_cluster_nodes(f->c));
-	assert_true(log_more(wlog, "event=witness_rpo_mismatch", 0, line, sizeof line));
-	print_message("%s", line);
-	assert_non_null(strstr(line, "primary=p1 "));
-	assert_int_equal(hw_log_field(line, "primary_rpo_ms", -1), RPO_MS);
-	assert_int_equal(hw_log_field(line, "own_rpo_ms", -1), WITNESS_RPO_MS);
-	assert_int_equal(hw_log_field(line, "judged_rpo_ms", -1), RPO_MS);
-	assert_int_equal(hw_cluster_wait_synced(f->c, EVENT_WAIT_MS, NULL), 0);
-	unsigned held0 = count_lines(plog, "event=rpo_acks_held", line, sizeof line);
-	unsigned ended0 = count_lines(plog, "event=rpo_acks_hold_ended", line, sizeof line);
-
-	stop_standby_and_load(f, 42);
-	assert_true(log_more(plog, "event=rpo_acks_held", held0, line, sizeof line));
+	char wline[2048];
+	assert_true(log_more(wlog, "event=witness_rpo_mismatch", 0, wline, sizeof wline));
+	print_message("%s", wline);
+	assert_non_null(strstr(wline, "primary=p1 "));
+	assert_int_equal(hw_log_field(wline, "primary_rpo_ms", -1), RPO_MS);
+	assert_int_equal(hw_log_field(wline, "own_rpo_ms", -1), WITNESS_RPO_MS);
+	assert_int_equal(hw_log_field(wline, "judged_rpo_ms", -1), RPO_MS);
 	print_message("%s", line);
 	int64_t max_ahead = hw_log_field(line, "max_ahead_ms", -1);
 	assert_true(max_ahead > 0 && max_ahead < RPO_MS);
@@ -302,10 +314,11 @@ static void test_rpo_hold_and_resume(void **state)
 	}
 	assert_true(broken);
 	assert_true(acked > 0 && acked < LOAD_RECORDS);
-	assert_int_equal(count_lines(plog, "event=rpo_acks_held", line, sizeof line), held0 + 1);
+	assert_int_equal(count_lines(plog, "event=rpo_acks_held", line, sizeof line),
+			 before[0] + 1);
 
 	resume_and_check(f, false);
-	assert_true(log_more(plog, "event=rpo_acks_hold_ended", ended0, line, sizeof line));
+	assert_true(log_more(plog, "event=rpo_acks_hold_ended", before[1], line, sizeof line));
 	assert_int_equal(count_lines(wlog, "event=witness_rpo_", line, sizeof line), 1);
 }
 
@@ -468,12 +481,8 @@ static void test_rpo_hold_passes_own_records(void **state)
 {
 	struct fix *f = *state;
 	char line[2048];
-	start_cluster(f, NULL, 0, true);
-	const char *plog = hw_cluster_log(f->c, 0);
-	assert_int_equal(hw_cluster_wait_synced(f->c, EVENT_WAIT_MS, NULL), 0);
-	unsigned held0 = count_lines(plog, "event=rpo_acks_held", line, sizeof line);
-	stop_standby_and_load(f, 45);
-	assert_true(log_more(plog, "event=rpo_acks_held", held0, line, sizeof line));
+	unsigned before[2];
+	load_until_held(f, true, 0, 45, line, before);
 	Hawser__Wire__V1__Status *st = wait_settled(f);
 	assert_non_null(st);
 	uint64_t last = st->last_lsn;
@@ -507,6 +516,25 @@ static void test_rpo_hold_passes_own_records(void **state)
 	resume_and_check(f, false);
 }
 
+/* A primary that stops being one during a hold logs the hold's end (reason
+ * stepped_down), so an alert raised by rpo_acks_held sees it end: with s1 stopped and
+ * then the witness too, p1 cannot renew its lease and steps down. */
+static void test_rpo_hold_ends_at_step_down(void **state)
+{
+	struct fix *f = *state;
+	char line[2048];
+	unsigned before[2];
+	const char *plog = load_until_held(f, false, 0, 48, line, before);
+	pid_t w = hw_cluster_witness_pid(f->c);
+	assert_true(w > 0 && kill(w, SIGSTOP) == 0);
+	bool ended = log_more(plog, "event=rpo_acks_hold_ended", before[1], line, sizeof line);
+	kill(w, SIGCONT);
+	assert_true(ended);
+	print_message("%s", line);
+	assert_non_null(strstr(line, "reason=stepped_down"));
+	assert_true(count_lines(plog, "event=stepped_down", line, sizeof line) > 0);
+}
+
 int main(void)
 {
 	if (hw_test_bin_or_skip("test_rpo_hold") == NULL)
@@ -516,6 +544,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_rpo_fail_refuses, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rpo_fail_resend, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rpo_hold_passes_own_records, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rpo_hold_ends_at_step_down, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
