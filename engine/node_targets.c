@@ -172,6 +172,8 @@ void hw__targets_check(struct hw_node *n)
 
 void hw__targets_end(struct hw_node *n, const char *reason)
 {
+	if (!n->rpo_held && !n->replay_closed)
+		return; /* nothing to end (a node whose open failed has no loop, no clock) */
 	int64_t now = hw__node_now(n);
 	if (n->rpo_held)
 		hw_log("rpo_acks_hold_ended", "held_ms=%lld waiting=%u reason=%s",
