@@ -219,12 +219,19 @@ static bool log_in_order(const char *path, const char *const *needles, size_t n)
 	return k == n;
 }
 
+/* How long the supervisor waits before it restarts a node that exited, as systemd's
+ * RestartSec would: past the cluster's rto (2 s), so a standby takes over first. A
+ * primary restarted sooner holds the whole log and may be elected again, which is no
+ * failover (docs/drills.md). */
+#define RESTART_DELAY_MS 2500
+
 /* A cluster the drill connects to, and the supervisor that restarts its nodes. */
 struct remote {
 	struct hw_cluster *c;
 	pthread_t sup;
 	volatile bool stop;
 	unsigned restarts;
+	int64_t exited_ms[8]; /* when the supervisor saw it gone (0: running) */
 };
 
 /* Node i has exited (not reaped: WNOWAIT leaves that to bench/cluster.c). */
@@ -236,16 +243,23 @@ static bool exited(struct remote *rm, unsigned i)
 	       si.si_pid == pid;
 }
 
-/* Restart a node that exited (hw_cluster_wait_joined reaps it: -ECHILD), until stop. */
+/* Restart a node RESTART_DELAY_MS after it exited (hw_cluster_wait_joined reaps it:
+ * -ECHILD), until stop. */
 static void *supervise(void *arg)
 {
 	struct remote *rm = arg;
 	while (!rm->stop) {
-		for (unsigned i = 0; i < hw_cluster_nodes(rm->c); i++)
-			if (exited(rm, i) &&
-			    hw_cluster_wait_joined(rm->c, i, 0, NULL, 0) == -ECHILD &&
+		for (unsigned i = 0; i < hw_cluster_nodes(rm->c) && i < 8; i++) {
+			if (rm->exited_ms[i] == 0 && exited(rm, i))
+				rm->exited_ms[i] = hw_mono_ms();
+			if (rm->exited_ms[i] == 0 ||
+			    hw_mono_ms() - rm->exited_ms[i] < RESTART_DELAY_MS)
+				continue;
+			rm->exited_ms[i] = 0;
+			if (hw_cluster_wait_joined(rm->c, i, 0, NULL, 0) == -ECHILD &&
 			    hw_cluster_restart(rm->c, i) == 0)
 				rm->restarts++;
+		}
 		hw_sleep_ms(20);
 	}
 	return NULL;
