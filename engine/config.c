@@ -910,6 +910,10 @@ static char *long_line(struct parse *p, char *str, int num)
 {
 	char *b = p->long_line;
 	size_t n = strlen(str);
+	if (n == 0) { /* fgets stopped at no newline: a NUL byte */
+		fail(p, p->line, "a NUL byte: the file is not text");
+		return NULL;
+	}
 	memcpy(b, str, n + 1);
 	while (b[n - 1] != '\n' && n < LINE_CHARS_MAX &&
 	       fgets(b + n, (int)(sizeof p->long_line - n), p->f))

@@ -358,6 +358,14 @@ static void test_long_lines(void **state)
 	expect_error(f, text, 4, "line is longer than 2048 characters");
 	snprintf(text, sizeof text, PRIMARY_HEAD "[drills]\nbackup_dir = %s\nnonsense = 1\n", dir);
 	expect_error(f, text, 11, "unknown key 'drills.nonsense'");
+	/* a line that starts with a NUL byte (fuzz_config found it read before its start) */
+	static const char nul[] = "[cluster]\nid = a\n\0\0xx\n[node]\n";
+	FILE *fp = fopen(f->path, "w");
+	assert_non_null(fp);
+	assert_int_equal(fwrite(nul, 1, sizeof nul - 1, fp), sizeof nul - 1);
+	assert_int_equal(fclose(fp), 0);
+	assert_int_equal(hw_config_load(f->path, &f->c, f->err, sizeof f->err), HW_ECONFIG);
+	assert_non_null(strstr(f->err, "node.conf:3: "));
 	/* a long comment, at the start of a line or indented after a key, is a comment */
 	snprintf(text, sizeof text, PRIMARY_HEAD "; %s\n[drills]\nverify = 2d\n    # %s\n", dir,
 		 dir);
