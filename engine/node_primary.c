@@ -222,7 +222,7 @@ static void on_prepared(struct hw_node *n, struct hw_job *j)
 		n->submits++;
 		n->rate_count++;
 		/* what its success tells a client of: the record's own LSN (a duplicate's is
-		 * old: the RPO t rule need not hold it once that was acknowledged); the node's
+		 * old, and the RPO t rule holds it all the same: struct hw_ahead); the node's
 		 * own records tell nobody (node_election.c note_ack), nor wait for the rule */
 		uint64_t acks = n->requests[slot].system ? 0 : res->lsn;
 		HW_CORE(n, hw_primary_on_submit(&n->core, slot, wait_lsn, acks, j->mode[i], j->k[i],

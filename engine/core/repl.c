@@ -288,7 +288,7 @@ static void release_ready(struct hw_primary *p, int64_t now_ms, struct hw_acts *
 			}
 			continue;
 		}
-		if (!lead_ok && w->acks > p->ahead.acked) { /* any mode: struct hw_ahead */
+		if (!lead_ok && w->acks != 0) { /* any mode, any LSN: struct hw_ahead */
 			if (lead_held++ == 0)
 				lead_lsn = w->lsn;
 			continue;

@@ -163,14 +163,13 @@ struct hw_hold {
  * most max_ahead_ms ago (how far commits run ahead); else it is held until standbys
  * catch up. Every mode: a failover loses at most the acknowledgements of the last
  * max_ahead_ms before the last one, so none may follow while older ones are at risk.
- * (A waiter in mode durable or applied with k >= ahead_k that its own rule lets go while
- * the rule holds is below the records at risk, released out of order; were it above
- * them, its k standbys would hold them and nothing would be at risk. One with k <
- * ahead_k, k 0 above all, puts its own record at risk like a local one.) A waiter whose
- * acks is at or below acked is never held: it tells no client of a record not
- * acknowledged before (the node's own record, acks 0; a duplicate of an acknowledged
- * one). "Acknowledged" is the highest acks released with success (acked): every record
- * up to it counts, from the time it first was.
+ * That holds a waiter below the records at risk too (one in mode durable or applied
+ * that its own rule lets go out of order, or a duplicate of an acknowledged record): its
+ * record would survive the failover, but its acknowledgement would be a newer one than
+ * theirs, and the loss is measured back from the newest acknowledgement (chaos seed
+ * 671325003974). Only a waiter that tells no client of a record (the node's own, acks
+ * 0) is never held. "Acknowledged" is the highest acks released with success (acked):
+ * every record up to it counts, from the time it first was.
  *
  * The ack times live in a ring of spans, each (last LSN, time): the records after the
  * previous span's LSN up to its own were acknowledged at its time or later. Spans cover
@@ -299,8 +298,8 @@ void hw_primary_on_append(struct hw_primary *p, uint64_t last_lsn, int64_t now_m
  * hw_primary_can_wait(p, 1) and lsn >= every waiting LSN (LSNs are given out in order).
  * acks (<= lsn) is the record its success tells a client of: lsn itself for a new
  * record; a duplicate's first LSN when it waits for a later lsn to keep the order; 0
- * for the node's own record, which tells no client anything. The RPO t rule holds only
- * a waiter whose acks is not acknowledged yet (struct hw_ahead). Releases at once if
+ * for the node's own record, which tells no client anything. The RPO t rule holds every
+ * waiter but those with acks 0 (struct hw_ahead). Releases at once if
  * the rule already holds (e.g. LOCAL and lsn already durable). An impossible k waits
  * forever: see hw_primary_k_possible(). May come before the hw_primary_on_append()
  * that covers lsn, and should: a RECEIVED waiter registered first makes the SEND of

@@ -408,11 +408,13 @@ static void more_load(struct fix *f, struct hw_load *l, uint64_t count, enum hw_
 
 /* rpo_action = fail refuses only what would be written anew, in every mode (the rule
  * holds them all). During a hold, a client resending records it had acknowledged (after
- * a lost connection, or following a failover) gets each at once as the duplicate it is,
- * at its first LSN; one resending a record written but not acknowledged yet (here mode
- * received, taken before s1 lacked anything acknowledged) gets the duplicate when that
- * is acknowledged, not HW_EBEHIND ("nothing written"); a new submit in mode durable is
- * refused with HW_EBEHIND like a local one, nothing written. */
+ * a lost connection, or following a failover) is held like any other (the duplicate's
+ * answer would be an acknowledgement newer than the records at risk: struct hw_ahead)
+ * and gets each as the duplicate it is, at its first LSN, once s1 is back, not
+ * HW_EBEHIND ("nothing written"); so does one resending a record written but not
+ * acknowledged yet (here mode received, taken before s1 lacked anything acknowledged);
+ * a new submit in mode durable is refused with HW_EBEHIND like a local one, nothing
+ * written. */
 static void test_rpo_fail_resend(void **state)
 {
 	struct fix *f = *state;
@@ -428,23 +430,20 @@ static void test_rpo_fail_resend(void **state)
 	assert_true(wait_waiting(f, 1)); /* taken: written, waiting for s1 */
 	start_load(f, 43);
 	assert_true(log_more(plog, "event=rpo_acks_held", 0, line, sizeof line));
-	Hawser__Wire__V1__Status *st = wait_held(f, 0, 0);
+	assert_true(hw_load_wait_acked(&f->load, RESENT, EVENT_WAIT_MS));
+	Hawser__Wire__V1__Status *st = wait_settled(f);
 	assert_non_null(st);
+	uint32_t held = st->rpo_hold->submits;
 	hawser__wire__v1__status__free_unpacked(st, NULL);
 
 	more_load(f, again, RESENT, HW_LOCAL, 0, &f->load);
-	assert_true(hw_load_wait_acked(&f->load, RESENT, EVENT_WAIT_MS));
-	assert_int_equal(hw_load_run(again), 0);
-	pthread_mutex_lock(&f->load.mu);
-	for (uint64_t i = 0; i < RESENT; i++) {
-		const struct hw_outcome *o = &again->out[i], *first = &f->load.out[i];
-		if (first->code != 0 || o->code != 0 || !o->duplicate || o->lsn != first->lsn)
-			fail_msg("record %" PRIu64 ": first %s at %" PRIu64 ", again %s at %" PRIu64
-				 " (duplicate %d)",
-				 i, hw_errname(first->code), first->lsn, hw_errname(o->code),
-				 o->lsn, o->duplicate);
-	}
-	pthread_mutex_unlock(&f->load.mu);
+	assert_int_equal(hw_load_start(again), 0);
+	st = wait_held(f, 0, held + 1); /* its first resend (window 1) waits with them */
+	assert_non_null(st);
+	hawser__wire__v1__status__free_unpacked(st, NULL);
+	pthread_mutex_lock(&again->mu);
+	assert_int_equal(again->outcomes, 0);
+	pthread_mutex_unlock(&again->mu);
 	more_load(f, resent, 1, HW_RECEIVED, 0, pending);
 	assert_int_equal(hw_load_start(resent), 0);
 	more_load(f, durable, 5, HW_DURABLE, 46, NULL);
@@ -458,6 +457,16 @@ static void test_rpo_fail_resend(void **state)
 	f->stopped = 0;
 	for (unsigned i = 0; i < 3; i++)
 		assert_true(hw_load_join(&f->more[i], LOAD_WAIT_MS));
+	pthread_mutex_lock(&f->load.mu);
+	for (uint64_t i = 0; i < RESENT; i++) {
+		const struct hw_outcome *o = &again->out[i], *first = &f->load.out[i];
+		if (first->code != 0 || o->code != 0 || !o->duplicate || o->lsn != first->lsn)
+			fail_msg("record %" PRIu64 ": first %s at %" PRIu64 ", again %s at %" PRIu64
+				 " (duplicate %d)",
+				 i, hw_errname(first->code), first->lsn, hw_errname(o->code),
+				 o->lsn, o->duplicate);
+	}
+	pthread_mutex_unlock(&f->load.mu);
 	const struct hw_outcome *o = &resent->out[0], *first = &pending->out[0];
 	print_message("a record taken before the hold, sent again during it: %s at %" PRIu64
 		      " (duplicate %d), first %s at %" PRIu64 "; in mode durable %" PRIu64
