@@ -14,14 +14,12 @@
 
 #include "base/assert.h"
 #include "base/bytes.h"
-#include "base/clock.h"
 #include "base/fault.h"
 #include "base/fs.h"
 #include "base/reject.h"
 #include "replica/apply.h"
 #include "replica/entry.h"
 #include "replica/record.h"
-#include "replica/retention.h"
 #include "replica/state.h"
 #include "replica/validate.h"
 
@@ -84,8 +82,7 @@ uint64_t hw_lsn_from_key(const MDB_val *key)
 	return hw_get_be64(key->mv_data);
 }
 
-/* Begin a transaction, adopting a map another process grew (lmdb.h, MDB_MAP_RESIZED). */
-static int txn_begin(struct hw_store *s, unsigned flags, MDB_txn **txn)
+int hw__store_txn_begin(struct hw_store *s, unsigned flags, MDB_txn **txn)
 {
 	int rc = mdb_txn_begin(s->env, NULL, flags, txn);
 	if (rc == MDB_MAP_RESIZED) {
@@ -101,7 +98,7 @@ static int txn_begin(struct hw_store *s, unsigned flags, MDB_txn **txn)
 int hw__store_read_begin(struct hw_store *s, MDB_txn **txn)
 {
 	pthread_rwlock_rdlock(&s->map_lock);
-	int rc = txn_begin(s, MDB_RDONLY, txn);
+	int rc = hw__store_txn_begin(s, MDB_RDONLY, txn);
 	if (rc != 0)
 		pthread_rwlock_unlock(&s->map_lock);
 	return hw_mdb_err(rc);
@@ -209,8 +206,8 @@ static int meta_read(struct hw_store *s, MDB_txn *txn, unsigned *format)
 	return rc != 0 ? rc : hw_mdb_err(hw__store_stale_read(s, txn));
 }
 
-static int meta_write_pos(struct hw_store *s, MDB_txn *txn, const char *key,
-			  const struct hw_head *h)
+int hw__store_meta_write_pos(struct hw_store *s, MDB_txn *txn, const char *key,
+			     const struct hw_head *h)
 {
 	uint8_t buf[META_HEAD_BYTES];
 	head_encode(h, buf);
@@ -220,7 +217,7 @@ static int meta_write_pos(struct hw_store *s, MDB_txn *txn, const char *key,
 
 static int meta_write_head(struct hw_store *s, MDB_txn *txn, const struct hw_head *h)
 {
-	return meta_write_pos(s, txn, "head", h);
+	return hw__store_meta_write_pos(s, txn, "head", h);
 }
 
 static int format_write(struct hw_store *s, MDB_txn *txn)
@@ -314,13 +311,12 @@ out_env:
 }
 
 static int rebuild_txn(struct hw_store *s, MDB_txn *txn, uint64_t lsn, struct hw_head *h);
-static int batch_failed(struct hw_store *s, int rc);
 
 /* One try of migrate(): 0, or the LMDB error or refusal that stopped it. */
 static int migrate_txn(struct hw_store *s, unsigned format)
 {
 	MDB_txn *txn;
-	int rc = txn_begin(s, 0, &txn);
+	int rc = hw__store_txn_begin(s, 0, &txn);
 	if (rc != 0)
 		return rc;
 	struct hw_head h;
@@ -363,7 +359,7 @@ static int migrate(struct hw_store *s, unsigned format)
 			return 0;
 		if (hw_is_reject(rc) || rc == HW_EIDEMPOTENCY || rc == MDB_CORRUPTED)
 			return HW_ECORRUPT;
-		if (!batch_failed(s, rc))
+		if (!hw__store_batch_failed(s, rc))
 			return s->failed;
 	}
 }
@@ -372,7 +368,7 @@ static int store_load(struct hw_store *s)
 {
 	MDB_txn *txn;
 	unsigned format = 0;
-	int rc = txn_begin(s, MDB_RDONLY, &txn);
+	int rc = hw__store_txn_begin(s, MDB_RDONLY, &txn);
 	if (rc != 0)
 		return hw_mdb_err(rc);
 	rc = open_tables(s, txn, 0);
@@ -533,9 +529,7 @@ int hw__store_log_get(struct hw_store *s, MDB_txn *txn, uint64_t lsn, MDB_val *v
 	return mdb_get(txn, s->t.log, &k, v);
 }
 
-/* The entry at lsn, decoded (e borrows txn's pages). MDB_CORRUPTED when it is missing or
- * fails its hash: the log between base and head has no holes. */
-static int entry_at(struct hw_store *s, MDB_txn *txn, uint64_t lsn, struct hw_entry *e)
+int hw__store_entry_at(struct hw_store *s, MDB_txn *txn, uint64_t lsn, struct hw_entry *e)
 {
 	MDB_val v;
 	int rc = hw__store_log_get(s, txn, lsn, &v);
@@ -581,7 +575,7 @@ static int id_claim(struct hw_store *s, MDB_txn *txn, const Tos__V1__Record *rec
 		return 0;
 	}
 	struct hw_entry e;
-	rc = entry_at(s, txn, *lsn, &e);
+	rc = hw__store_entry_at(s, txn, *lsn, &e);
 	if (rc != 0)
 		return rc;
 	bool same =
@@ -618,7 +612,8 @@ static int retract_check(struct hw_store *s, MDB_txn *txn, const Tos__V1__Record
 					       "base: its tenant cannot be checked",
 					       (unsigned long long)lsn);
 	struct hw_entry e;
-	rc = entry_at(s, txn, lsn, &e); /* our own log: damage there is a storage failure */
+	rc = hw__store_entry_at(s, txn, lsn,
+				&e); /* our own log: damage there is a storage failure */
 	if (rc != 0)
 		return rc;
 	Tos__V1__Record *old = tos__v1__record__unpack(NULL, e.record_len, e.record);
@@ -709,8 +704,6 @@ static int log_put(struct hw_store *s, MDB_txn *txn, uint64_t lsn, const uint8_t
 	return rc;
 }
 
-static void retain(struct hw_store *s);
-
 /* Commit txn, which already holds head h. Returns 0 or the LMDB error; the caller makes
  * a failure sticky (STYLE.md 5). */
 static int commit(struct hw_store *s, MDB_txn *txn, const struct hw_head *h)
@@ -729,7 +722,7 @@ static int commit(struct hw_store *s, MDB_txn *txn, const struct hw_head *h)
 		pthread_mutex_lock(&s->head_mu);
 		s->head = *h;
 		pthread_mutex_unlock(&s->head_mu);
-		retain(s);
+		hw__store_retain(s);
 	}
 	return rc;
 }
@@ -742,9 +735,7 @@ static bool disk_full(const struct hw_store *s)
 	return hw_fs_free(s->dir, &avail) == 0 && avail < HW_BATCH_BYTES_MAX + HW_ENTRY_BYTES_MAX;
 }
 
-/* After a failed batch, with no transaction open: grow the map and say "retry" for
- * MAP_FULL, else fail for good. */
-static int batch_failed(struct hw_store *s, int rc)
+int hw__store_batch_failed(struct hw_store *s, int rc)
 {
 	if (rc == MDB_MAP_FULL && s->map_bytes < HW_MAP_BYTES_MAX) {
 		uint64_t want = s->map_bytes * 2;
@@ -785,7 +776,7 @@ static MDB_txn *txn_take(struct hw_store *s)
  * or for a batch when nothing is held. */
 static int txn_open(struct hw_store *s)
 {
-	int rc = txn_begin(s, 0, &s->txn);
+	int rc = hw__store_txn_begin(s, 0, &s->txn);
 	if (rc != 0) {
 		s->txn = NULL;
 		return rc;
@@ -845,10 +836,10 @@ static int batch_undo(struct hw_store *s, int rc)
 	s->boxes = NULL;
 	s->prepared = false;
 	s->replay_len = s->replay_held;
-	int again = rc == 0 ? 0 : batch_failed(s, rc);
+	int again = rc == 0 ? 0 : hw__store_batch_failed(s, rc);
 	int rrc = s->failed == 0 && s->holding ? replay_run(s) : 0;
 	if (rrc != 0)
-		batch_failed(s, rrc == MDB_MAP_FULL ? EIO : rrc);
+		hw__store_batch_failed(s, rrc == MDB_MAP_FULL ? EIO : rrc);
 	if (s->failed != 0)
 		txn_take(s);
 	return s->failed != 0 ? 0 : again;
@@ -965,7 +956,7 @@ static int txn_commit(struct hw_store *s, const struct hw_head *h)
 	struct hw_head target = *h;     /* h may be s->held_head, which txn_take keeps */
 	size_t entries = s->replay_len; /* the held batches' and the prepared one's */
 	int rc = commit(s, txn_take(s), &target);
-	while (rc == MDB_MAP_FULL && batch_failed(s, rc) == 1) {
+	while (rc == MDB_MAP_FULL && hw__store_batch_failed(s, rc) == 1) {
 		s->replay_held = s->replay_len = entries;
 		s->held_head = target;
 		s->holding = true;
@@ -974,7 +965,7 @@ static int txn_commit(struct hw_store *s, const struct hw_head *h)
 			rc = commit(s, txn_take(s), &target);
 	}
 	if (rc != 0 && s->failed == 0)
-		batch_failed(s, rc);
+		hw__store_batch_failed(s, rc);
 	return rc == 0 ? 0 : s->failed;
 }
 
@@ -1133,7 +1124,7 @@ int hw_store_append_entries(struct hw_store *s, const uint8_t *const *entries, c
 		rc = commit(s, txn_take(s), &s->prepared_head);
 		if (rc == 0)
 			return 0;
-		if (!batch_failed(s, rc))
+		if (!hw__store_batch_failed(s, rc))
 			return s->failed;
 	}
 }
@@ -1161,7 +1152,7 @@ int hw_store_sync(struct hw_store *s)
 		return HW_ESTORE_FAILED;
 	int rc = hw_fault_tick(s->opts.sync_fault) ? EIO : store_flush(s, HW__SYNC_WRITER);
 	if (rc != 0)
-		batch_failed(s, rc == MDB_MAP_FULL ? EIO : rc); /* never retried */
+		hw__store_batch_failed(s, rc == MDB_MAP_FULL ? EIO : rc); /* never retried */
 	return rc == 0 ? 0 : s->failed;
 }
 
@@ -1176,155 +1167,6 @@ int hw_store_base(struct hw_store *s, struct hw_head *out)
 	rc = hw__store_base_txn(s, txn, out);
 	hw__store_read_end(s, txn);
 	return rc;
-}
-
-void hw_store_set_pin(struct hw_store *s, uint64_t lsn)
-{
-	atomic_store(&s->pin, lsn);
-}
-
-/* One write transaction: remove entries base + 1 .. to, keep the hash of entry 1 as the
- * chain's identity the first time, and move the base to entry to. */
-static int prune_txn(struct hw_store *s, uint64_t to)
-{
-	MDB_txn *txn;
-	int rc = txn_begin(s, 0, &txn);
-	if (rc != 0)
-		return rc;
-	struct hw_entry e;
-	struct hw_head b = {0};
-	if (s->base.lsn == 0) {
-		/* Copied out first: a value read in a write transaction is only valid until
-		 * the next update in it (lmdb.h). */
-		uint8_t id[HW_HASH_BYTES];
-		rc = entry_at(s, txn, 1, &e);
-		if (rc == 0)
-			memcpy(id, e.hash, HW_HASH_BYTES);
-		MDB_val k = hw_mdb_val("chain", 5), v = hw_mdb_val(id, HW_HASH_BYTES);
-		if (rc == 0)
-			rc = mdb_put(txn, s->t.meta, &k, &v, 0);
-	}
-	if (rc == 0)
-		rc = entry_at(s, txn, to, &e);
-	if (rc == 0) {
-		b = (struct hw_head){.lsn = e.lsn, .epoch = e.epoch, .time_ms = e.time_ms};
-		memcpy(b.hash, e.hash, HW_HASH_BYTES);
-	}
-	for (uint64_t lsn = s->base.lsn + 1; rc == 0 && lsn <= to; lsn++) {
-		uint8_t key[8];
-		hw_lsn_key(lsn, key);
-		MDB_val k = hw_mdb_val(key, 8);
-		rc = mdb_del(txn, s->t.log, &k, NULL);
-		if (rc == MDB_NOTFOUND)
-			rc = MDB_CORRUPTED;
-	}
-	if (rc == 0)
-		rc = meta_write_pos(s, txn, "base", &b);
-	if (rc != 0) {
-		mdb_txn_abort(txn);
-		return rc;
-	}
-	rc = mdb_txn_commit(txn);
-	if (rc == 0)
-		s->base = b;
-	return rc;
-}
-
-/* Prune up to entry to (<= head) in one bounded transaction, growing the map and
- * retrying on MAP_FULL like a batch. 0 or the sticky failure. */
-static int prune_step(struct hw_store *s, uint64_t to)
-{
-	for (;;) {
-		int rc = prune_txn(s, to);
-		if (rc == 0)
-			return 0;
-		if (!batch_failed(s, rc))
-			return s->failed;
-	}
-}
-
-/* keep_from lowered so that every entry after the pin stays. */
-static uint64_t pin_clamp(struct hw_store *s, uint64_t keep_from)
-{
-	uint64_t pin = atomic_load(&s->pin);
-	return pin != HW_STORE_PIN_NONE && keep_from > pin + 1 ? pin + 1 : keep_from;
-}
-
-int hw_store_prune(struct hw_store *s, uint64_t keep_from)
-{
-	HW_ASSERT(s->txn == NULL);
-	if (s->failed != 0)
-		return HW_ESTORE_FAILED;
-	if (s->opts.read_only)
-		return -EROFS;
-	if (keep_from > s->head.lsn + 1)
-		return HW_ERANGE;
-	keep_from = pin_clamp(s, keep_from);
-	while (s->base.lsn + 1 < keep_from) {
-		uint64_t to = keep_from - 1;
-		if (to - s->base.lsn > HW_PRUNE_TXN_ENTRIES)
-			to = s->base.lsn + HW_PRUNE_TXN_ENTRIES;
-		int rc = prune_step(s, to);
-		if (rc != 0)
-			return rc;
-	}
-	return 0;
-}
-
-/* The last entry in base + 1 .. to that the age rule lets go: the scan stops at the
- * first one younger than log_keep_days before the head (a clock set back leaves the
- * entries after it too; a head stamped far ahead of this node's clock counts from that
- * clock, hw_retention_log_now). base when none may go or the log cannot be read (the next
- * commit tries again; a real failure shows in the next write). */
-static uint64_t old_enough_to(struct hw_store *s, uint64_t to)
-{
-	struct hw_retention r = {.log_days = s->opts.log_keep_days};
-	if (r.log_days == 0)
-		return to;
-	MDB_txn *txn;
-	if (hw__store_read_begin(s, &txn) != 0)
-		return s->base.lsn;
-	uint64_t lsn = s->base.lsn + 1;
-	struct hw_entry e;
-	int64_t now = hw_retention_log_now(s->head.time_ms, hw_wall_ms());
-	for (; lsn <= to && entry_at(s, txn, lsn, &e) == 0; lsn++)
-		if (!hw_retention_log_may_prune(&r, s->opts.log_keep_records, lsn, e.time_ms,
-						s->head.lsn, now))
-			break;
-	hw__store_read_end(s, txn);
-	return lsn - 1;
-}
-
-/* After a commit: past keep + 10 % entries, prune down to keep, one bounded transaction
- * per commit (a long backlog goes over several). A failure is sticky and the next call
- * reports it; the commit itself held. */
-static void retain(struct hw_store *s)
-{
-	uint64_t keep = s->opts.log_keep_records;
-	if (keep == 0 || s->head.lsn - s->base.lsn <= keep + keep / 10)
-		return;
-	uint64_t keep_from = pin_clamp(s, s->head.lsn - keep + 1);
-	if (keep_from <= s->base.lsn + 1)
-		return;
-	uint64_t to = keep_from - 1;
-	if (to - s->base.lsn > HW_PRUNE_TXN_ENTRIES)
-		to = s->base.lsn + HW_PRUNE_TXN_ENTRIES;
-	to = old_enough_to(s, to);
-	if (to > s->base.lsn)
-		prune_step(s, to);
-}
-
-int hw_store_room(struct hw_store *s, uint64_t *used, uint64_t *avail)
-{
-	MDB_envinfo info;
-	MDB_stat st;
-	int rc = mdb_env_info(s->env, &info);
-	if (rc == 0)
-		rc = mdb_env_stat(s->env, &st);
-	if (rc != 0)
-		return hw_mdb_err(rc);
-	*used = ((uint64_t)info.me_last_pgno + 1) * st.ms_psize;
-	return hw_fs_free(s->dir, avail);
 }
 
 int hw_store_chain_id(struct hw_store *s, uint8_t out[HW_HASH_BYTES])
@@ -1365,7 +1207,7 @@ int hw_store_meta_put(struct hw_store *s, const char *key, const void *val, size
 	/* The map lock as a reader: the writer never grows the map under this transaction. */
 	pthread_rwlock_rdlock(&s->map_lock);
 	MDB_txn *txn;
-	int rc = txn_begin(s, 0, &txn);
+	int rc = hw__store_txn_begin(s, 0, &txn);
 	if (rc == 0) {
 		MDB_val k = hw_mdb_val(key, strlen(key)), v = hw_mdb_val(val, len);
 		rc = mdb_put(txn, s->t.meta, &k, &v, 0);
@@ -1378,7 +1220,8 @@ int hw_store_meta_put(struct hw_store *s, const char *key, const void *val, size
 		rc = store_flush(s, HW__SYNC_META);
 	pthread_rwlock_unlock(&s->map_lock);
 	if (rc != 0)
-		batch_failed(s, rc == MDB_MAP_FULL ? EIO : rc); /* sticky, never retried */
+		hw__store_batch_failed(s,
+				       rc == MDB_MAP_FULL ? EIO : rc); /* sticky, never retried */
 	return rc == 0 ? 0 : s->failed;
 }
 
@@ -1480,7 +1323,7 @@ int hw_store_rewind(struct hw_store *s, uint64_t lsn, int64_t now_ms, const char
 	for (;;) {
 		MDB_txn *txn = NULL;
 		struct hw_head h;
-		int rc = txn_begin(s, 0, &txn);
+		int rc = hw__store_txn_begin(s, 0, &txn);
 		if (rc == 0)
 			rc = rewind_txn(s, txn, lsn, now_ms, why, &h);
 		if (rc == 0)
@@ -1494,7 +1337,7 @@ int hw_store_rewind(struct hw_store *s, uint64_t lsn, int64_t now_ms, const char
 			return 0;
 		if (entry_refused(rc) || rc == HW_EIDEMPOTENCY)
 			return HW_ECORRUPT; /* our own log no longer replays: verify the store */
-		if (!batch_failed(s, rc))
+		if (!hw__store_batch_failed(s, rc))
 			return s->failed;
 	}
 }

@@ -68,6 +68,26 @@ struct hw_store {
  * -errno, any other MDB_* HW_ESTORE_FAILED. 0 stays 0. */
 int hw_mdb_err(int rc);
 
+struct hw_entry;
+
+/* Begin a transaction, adopting a map another process grew (lmdb.h, MDB_MAP_RESIZED). */
+int hw__store_txn_begin(struct hw_store *s, unsigned flags, MDB_txn **txn);
+
+/* The entry at lsn, decoded (e borrows txn's pages). MDB_CORRUPTED when it is missing or
+ * fails its hash: the log between base and head has no holes. */
+int hw__store_entry_at(struct hw_store *s, MDB_txn *txn, uint64_t lsn, struct hw_entry *e);
+
+/* Put a position (the head, the base) under key in the meta table. */
+int hw__store_meta_write_pos(struct hw_store *s, MDB_txn *txn, const char *key,
+			     const struct hw_head *h);
+
+/* After a failed batch, with no transaction open: grow the map and return 1 ("retry")
+ * for MAP_FULL, else make the failure sticky (s->failed) and return 0. */
+int hw__store_batch_failed(struct hw_store *s, int rc);
+
+/* After a commit: prune the log down to what retention keeps (store_prune.c). */
+void hw__store_retain(struct hw_store *s);
+
 /* A node-local meta key: "node." and 1 to 27 more characters (hw_store_meta_put). */
 bool hw__store_meta_key_ok(const char *key);
 
