@@ -838,14 +838,17 @@ int hw__client_search(struct hw_client *c, int64_t deadline)
 			hw__client_search_done(c);
 			return 0;
 		}
-		/* a round whose last dial timed out is a lost connection too: never the sticky
-		 * -ETIMEDOUT, which callers read as "no outcome yet, wait again" (set_failed) */
-		c->failed = rc == -ETIMEDOUT ? HW_ECLOSED : rc;
+		/* a round whose last dial timed out, or that a signal ended, leaves no
+		 * connection: never the sticky -ETIMEDOUT or -EINTR, which callers read as "no
+		 * outcome yet, wait again" and "interrupted, call again" (set_failed) */
+		c->failed = rc == -ETIMEDOUT || rc == -EINTR ? HW_ECLOSED : rc;
 		c->lost = false; /* no connection: nothing of one is left to take */
 		if (rc == -EINTR || (deadline >= 0 && hw_mono_ms() + RECONNECT_PAUSE_MS > deadline))
 			return rc;
-		if (poll(NULL, 0, RECONNECT_PAUSE_MS) < 0 && errno == EINTR)
-			return c->failed = -EINTR;
+		if (poll(NULL, 0, RECONNECT_PAUSE_MS) < 0 && errno == EINTR) {
+			c->failed = HW_ECLOSED;
+			return -EINTR;
+		}
 	}
 }
 

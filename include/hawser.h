@@ -214,11 +214,11 @@ int hw_client_connect_secure(const char *addr, const struct hw_client_security *
  * with the old connection, and so are the copies a following client kept: resubmit what
  * was in flight with the same bytes and request ids; a record stored before is answered
  * as a duplicate at its first LSN (idempotent by record_id), so each is committed once.
- * 0, or the last error (c stays failed with it, or with HW_ECLOSED when it was -ETIMEDOUT:
- * a timeout is never sticky): -EINTR when a caught signal ended the search. Its rounds are a
- * search's, as above; one that ran out of time without finding the primary goes on at the next call
- * (connects under way and each node's patience carry over), one that found it or was interrupted
- * ends. */
+ * 0, or the last error (c stays failed with it, or with HW_ECLOSED when it was -ETIMEDOUT
+ * or -EINTR: neither is ever sticky): -EINTR when a caught signal ended the search. Its rounds are
+ * a search's, as above; one that ran out of time without finding the primary goes on at the next
+ * call (connects under way and each node's patience carry over), one that found it or was
+ * interrupted ends. */
 int hw_client_reconnect(struct hw_client *c, int timeout_ms);
 
 /* How long one search for a new primary by a client that follows (see

@@ -233,16 +233,24 @@ static void test_reject_passthrough(void **state)
 	assert_int_equal(s.submits, 1);
 }
 
+/* A client of one address whose node closed with a submit outstanding: HW_ECLOSED. */
+static struct hw_client *closed_client(struct server *s)
+{
+	server_start(s, CLOSE);
+	struct hw_client *c = connect_to(s);
+	struct hw_outcome o;
+	assert_int_equal(hw_client_submit(c, 1, record, sizeof record, HW_DEFAULT, 0), 0);
+	assert_int_equal(hw_client_wait(c, 5000, &o), HW_ECLOSED);
+	return c;
+}
+
 /* The node closes with a submit outstanding: HW_ECLOSED, and it stays so. */
 static void test_closed(void **state)
 {
 	(void)state;
 	struct server s;
-	server_start(&s, CLOSE);
-	struct hw_client *c = connect_to(&s);
+	struct hw_client *c = closed_client(&s);
 	struct hw_outcome o;
-	assert_int_equal(hw_client_submit(c, 1, record, sizeof record, HW_DEFAULT, 0), 0);
-	assert_int_equal(hw_client_wait(c, 5000, &o), HW_ECLOSED);
 	assert_int_equal(hw_client_wait(c, 0, &o), HW_ECLOSED);
 	assert_int_equal(hw_client_submit(c, 2, record, sizeof record, HW_DEFAULT, 0), HW_ECLOSED);
 	hw_client_close(c);
@@ -577,6 +585,28 @@ static struct hw_client *follow_lost(struct server *a, struct server *b, uint64_
 	assert_int_equal(hw_client_submit(c, id, record, sizeof record, HW_DEFAULT, 0), 0);
 	assert_int_equal(pthread_join(a->thread, NULL), 0);
 	return c;
+}
+
+/* hw_client_reconnect ended by a caught signal (handler without SA_RESTART) returns
+ * -EINTR once; the client then stays failed as a closed one, HW_ECLOSED, never with a
+ * sticky -EINTR that a caller retrying on EINTR would spin on. */
+static void test_reconnect_interrupted(void **state)
+{
+	(void)state;
+	struct server s;
+	struct hw_client *c = closed_client(&s);
+	server_join(&s); /* now no node listens */
+	struct sigaction sa = {.sa_handler = on_alarm}, old;
+	sigemptyset(&sa.sa_mask);
+	assert_int_equal(sigaction(SIGALRM, &sa, &old), 0);
+	struct itimerval it = {.it_value = {.tv_usec = 200000}};
+	assert_int_equal(setitimer(ITIMER_REAL, &it, NULL), 0);
+	assert_int_equal(hw_client_reconnect(c, 5000), -EINTR);
+	assert_int_equal(sigaction(SIGALRM, &old, NULL), 0);
+	assert_int_equal(hw_client_submit(c, 2, record, sizeof record, HW_DEFAULT, 0), HW_ECLOSED);
+	struct hw_outcome o;
+	assert_int_equal(hw_client_wait(c, 0, &o), HW_ECLOSED);
+	hw_client_close(c);
 }
 
 /* A following client whose nodes are both gone searches for a primary (for up to 60 s);
@@ -1126,6 +1156,7 @@ int main(void)
 		cmocka_unit_test(test_drain_after_poll),
 		cmocka_unit_test(test_reject_passthrough),
 		cmocka_unit_test(test_closed),
+		cmocka_unit_test(test_reconnect_interrupted),
 		cmocka_unit_test(test_corrupt_frame),
 		cmocka_unit_test(test_hello_refused),
 		cmocka_unit_test(test_status),
