@@ -1,10 +1,12 @@
-/* fs.c: what a file system has room for (base/fs.h). */
+/* fs.c: what a file system has room for, and mount points (base/fs.h). */
 #include "base/fs.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 
 int hw_fs_free(const char *path, uint64_t *bytes)
@@ -23,4 +25,17 @@ int hw_fs_parent(const char *path, char *out)
 		return -ENAMETOOLONG;
 	snprintf(out, PATH_MAX, "%s", dirname(tmp));
 	return 0;
+}
+
+bool hw_fs_mount_root(const char *path)
+{
+	struct statx sx;
+	if (statx(AT_FDCWD, path, 0, STATX_BASIC_STATS, &sx) != 0)
+		return false;
+	if (sx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT)
+		return (sx.stx_attributes & STATX_ATTR_MOUNT_ROOT) != 0;
+	char parent[PATH_MAX];
+	struct stat a, b;
+	return hw_fs_parent(path, parent) == 0 && stat(path, &a) == 0 && stat(parent, &b) == 0 &&
+	       a.st_dev != b.st_dev;
 }

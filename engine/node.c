@@ -13,6 +13,7 @@
 #include <sodium.h>
 
 #include "base/assert.h"
+#include "base/fs.h"
 #include "base/log.h"
 #include "engine/core/targets.h"
 #include "engine/voters.h"
@@ -941,6 +942,11 @@ static int node_start(struct hw_node *n, const struct hw_channel_config *cc)
 	if (n->acts == NULL)
 		return HW_ENOMEM;
 	int rc = hw__node_open_store(n);
+	if (rc == 0 && hw_fs_mount_root(n->cfg.data_dir))
+		hw_log("data_dir_mount_point", "dir=%s what=\"%s\"", n->cfg.data_dir,
+		       "a snapshot install renames the data directory, which a mount point refuses "
+		       "(EBUSY): this node can catch up from its primary's log only; make it a "
+		       "directory inside the volume");
 	if (rc == 0)
 		rc = hw_loop_new(&n->loop);
 	if (rc == 0)

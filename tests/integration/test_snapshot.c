@@ -511,8 +511,9 @@ static void test_leftover_copy_is_room(void **state)
 }
 
 /* A standby whose data directory is a mount point cannot have it swapped for a snapshot
- * (EBUSY; docs/operations.md): the install fails, its old data stays, and it waits 10 s
- * before it asks again (each try costs the primary a whole copy). */
+ * (EBUSY; docs/operations.md): it says so when it starts, the install fails, its old
+ * data stays, and it waits 10 s before it asks again (each try costs the primary a whole
+ * copy). */
 static void test_install_failed_backs_off(void **state)
 {
 	struct fix *f = *state;
@@ -521,14 +522,17 @@ static void test_install_failed_backs_off(void **state)
 	assert_int_equal(mkdir(f->s.dir, 0700), 0);
 	if (mount("tmpfs", f->s.dir, "tmpfs", 0, "size=256m") != 0)
 		skip(); /* needs CAP_SYS_ADMIN: the reason is printed by cmocka as SKIPPED */
-	size_t smark = 0;
+	size_t smark = 0, first = 0;
 	assert_int_equal(hw_tnode_start(&f->s, &smark), 0);
+	assert_true(hw_proc_wait_line(&f->s.proc, &first, "event=data_dir_mount_point", f->s.dir,
+				      EVENT_WAIT_MS, NULL, 0));
 	assert_true(hw_proc_wait_line(&f->s.proc, &smark, "event=snapshot_refused",
 				      "cannot swap the data directory", EVENT_WAIT_MS, NULL, 0));
 	assert_true(hw_proc_wait_line(&f->s.proc, &smark, "event=primary_lost", "retry_ms=10000",
 				      EVENT_WAIT_MS, NULL, 0));
 	assert_int_equal(hw_proc_stop(&f->s.proc, STOP_WAIT_MS), 0);
 	assert_int_equal(hw_proc_stop(&f->p.proc, STOP_WAIT_MS), 0);
+	assert_false(file_has(f->p.log, "event=data_dir_mount_point"));
 	assert_int_equal(umount2(f->s.dir, MNT_DETACH), 0);
 }
 
