@@ -752,6 +752,7 @@ static int connect_to(struct hw_client *c, uint32_t i, int fd, int64_t deadline)
 		close(c->fd);
 		c->fd = -1;
 	}
+	c->connects += rc == 0;
 	return rc;
 }
 
@@ -878,6 +879,11 @@ const char *hw_client_addr(const struct hw_client *c)
 int64_t hw_client_silence_ms(const struct hw_client *c)
 {
 	return c->silence_ms;
+}
+
+uint32_t hw_client_connects(const struct hw_client *c)
+{
+	return c->connects;
 }
 
 /* Take sec's keys into c (NULL: plaintext). HW_ECONFIG with a message on stderr. */

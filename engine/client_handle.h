@@ -60,8 +60,9 @@ struct hw_client {
 	struct hw_arena arena; /* protobuf decode of one reply, reset per reply */
 	char addrs[ADDRS_MAX][HW_ADDR_CHARS_MAX + 1]; /* as given: ID@ADDR or ADDR */
 	uint32_t n_addrs;
-	uint32_t cur; /* the address connected to */
-	int role;     /* what the node said in its Hello (wire.proto Role) */
+	uint32_t cur;      /* the address connected to */
+	uint32_t connects; /* connections that reached a node's Hello (hw_client_connects) */
+	int role;          /* what the node said in its Hello (wire.proto Role) */
 	/* A node whose Hello promised heartbeats: the connection counts as lost once
 	 * nothing has come for silence_ms (0: no promise) since rx_ms (hw_mono_ms()). */
 	int64_t silence_ms;

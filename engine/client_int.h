@@ -99,6 +99,16 @@ const char *hw_client_addr(const struct hw_client *c);
  * none): `hawser plan --measure` counts it against the RTO. */
 int64_t hw_client_silence_ms(const struct hw_client *c);
 
+/* How many connections c has opened so far: each that reached a node's Hello (its first,
+ * a following client's searches, those to a standby it then closed included, and
+ * hw_client_reconnect()'s). It only grows, and an outcome hw_client_wait() returns came
+ * on the connection c had when it returned (a lost connection's outcomes come before the
+ * search that replaces it; hw_client_reconnect() drops those not read), so a caller that
+ * noted it can tell an outcome that came on a connection opened since: `hawser drill
+ * failover` tells a restarted node from the process it killed that way. The calling
+ * thread owns c. */
+uint32_t hw_client_connects(const struct hw_client *c);
+
 /* ---- for engine/client_request.c */
 
 /* Send the request message q as one frame of type req_type (held submits go first) and
