@@ -13,7 +13,13 @@
  * ports (cli/failover_remote.c): the primary of the moment is asked to crash itself (its
  * supervisor restarts it) or, with partition-primary, to cut its voter and replication
  * links for a while and heal by itself; it does either only when its config allows it
- * ([drills] allow_fault) and the drill's key is pinned there. */
+ * ([drills] allow_fault) and the drill's key is pinned there.
+ *
+ * A crashed primary that its supervisor restarts within the detection time may be elected
+ * again before any standby: the service came back by the restart, not by a failover. Such
+ * a run is judged as any other (its RTO, its losses, one primary at a time) but is
+ * counted apart (recovered_by restart): it did not exercise the promotion of a standby,
+ * which the "standby promotion" check says with a WARN. */
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -62,6 +68,8 @@ struct fdrill {
 	double rto_p50, rto_p99, rto_max;
 	uint64_t acked, lost, lost_beyond, overlapping, not_joined, failed_runs;
 	uint64_t loss_checked; /* runs whose loss check ran */
+	uint64_t failovers;    /* runs where a standby took over */
+	uint64_t restarts;     /* runs recovered by a restart of the old primary instead */
 	uint64_t away; /* remote crash: not back, which its supervisor decides, not hawser */
 	char error[320]; /* the drill could not run: why */
 };
@@ -208,12 +216,15 @@ static void run_line(const struct fdrill *d, unsigned i)
 	if (r->fail[0]) {
 		printf("  run %u: FAIL %s\n", i + 1, r->fail);
 	} else {
-		printf("  run %u: %s -> %s rto %.0f ms (promoted %.0f ms), acked %" PRIu64
+		printf("  run %u: %s -> %s%s rto %.0f ms (promoted %.0f ms), acked %" PRIu64
 		       " lost %" PRIu64 ", overlapping %u, rejoin %.0f ms%s\n",
 		       i + 1, hw_fo_node_id(r, r->old_p), hw_fo_node_id(r, r->new_p),
-		       r->measured_rto_ms, r->promoted_ms, r->acked, r->lost, r->overlapping,
+		       r->restarted ? " (restarted, no failover)" : "", r->measured_rto_ms,
+		       r->promoted_ms, r->acked, r->lost, r->overlapping,
 		       r->joined ? r->rejoin_ms_measured : -1.0,
-		       r->joined ? "" : " (not rejoined)");
+		       r->restarted ? " (nothing to rejoin)"
+		       : r->joined  ? ""
+				    : " (not rejoined)");
 	}
 	fflush(stdout);
 }
@@ -299,10 +310,13 @@ static unsigned tally(struct fdrill *d)
 		d->failed_runs += r->fail[0] != '\0';
 		/* a crashed remote node comes back by its supervisor; an isolated one by itself */
 		bool supervised = d->remote && d->fault == HW_FO_KILL;
-		d->not_joined += !r->fail[0] && !r->joined && !supervised;
-		d->away += !r->fail[0] && !r->joined && supervised;
+		bool missing = !r->fail[0] && !r->joined && !r->restarted; /* restarted: none */
+		d->not_joined += missing && !supervised;
+		d->away += missing && supervised;
 		if (r->t_first < 0)
 			continue;
+		d->restarts += r->restarted;
+		d->failovers += !r->restarted;
 		if (n == 0 || r->measured_rto_ms > d->run[slowest].measured_rto_ms)
 			slowest = i;
 		rto[n++] = r->measured_rto_ms;
@@ -340,6 +354,14 @@ static void finish_verdict(struct fdrill *d, bool measured, bool rpo_ok)
 		hw_report_finish(r, HW_DRILL_FAIL,
 				 "the old primary did not rejoin in %" PRIu64 " runs",
 				 d->not_joined);
+	else if (d->restarts)
+		hw_report_finish(r, HW_DRILL_PASS,
+				 "%" PRIu64 " failovers, %" PRIu64
+				 " recovered by restart of the old "
+				 "primary (no standby promoted): rto p50 %.0f p99 %.0f max %.0f ms "
+				 "(target %lld), %" PRIu64 " acknowledged lost",
+				 d->failovers, d->restarts, d->rto_p50, d->rto_p99, d->rto_max,
+				 (long long)d->rto_ms, d->lost);
 	else
 		hw_report_finish(r, HW_DRILL_PASS,
 				 "%u failovers: rto p50 %.0f p99 %.0f max %.0f ms (target %lld), "
@@ -347,6 +369,9 @@ static void finish_verdict(struct fdrill *d, bool measured, bool rpo_ok)
 				 d->done, d->rto_p50, d->rto_p99, d->rto_max, (long long)d->rto_ms,
 				 d->lost);
 }
+
+static void promotion_check(struct fdrill *d);
+static void figures(struct fdrill *d);
 
 static void judge(struct fdrill *d)
 {
@@ -383,12 +408,43 @@ static void judge(struct fdrill *d)
 	hw_report_check(r, "one primary at a time", d->overlapping ? HW_VERDICT_FAIL : clean,
 			"%" PRIu64 " runs where two primaries acknowledged in overlapping periods",
 			d->overlapping);
+	/* a run recovered by restart has no old primary to rejoin: it shows nothing here */
 	hw_report_check(r, "rejoin",
-			d->not_joined ? HW_VERDICT_FAIL
-			: d->away     ? HW_VERDICT_WARN
-				      : clean,
-			"%" PRIu64 " runs where the old primary did not rejoin within %d ms",
-			d->not_joined + d->away, rejoin_ms(d->rto_ms));
+			d->not_joined       ? HW_VERDICT_FAIL
+			: d->away           ? HW_VERDICT_WARN
+			: d->failovers == 0 ? HW_VERDICT_SKIP
+					    : clean,
+			"%" PRIu64 " runs where the old primary did not rejoin within %d ms%s",
+			d->not_joined + d->away, rejoin_ms(d->rto_ms),
+			d->restarts ? "; in the runs recovered by restart it is the primary" : "");
+	promotion_check(d);
+	figures(d);
+	finish_verdict(d, measured, rpo_ok);
+}
+
+/* Whether the runs exercised the promotion of a standby: a run recovered by a restart of
+ * the old primary, elected again before any standby, did not. */
+static void promotion_check(struct fdrill *d)
+{
+	struct hw_report *r = &d->base.rep;
+	if (d->restarts)
+		hw_report_check(r, "standby promotion", HW_VERDICT_WARN,
+				"%" PRIu64 " of %" PRIu64 " runs recovered by a restart of the "
+				"old primary, elected again before any standby: no standby was "
+				"promoted, so the promotion path was not exercised there (a "
+				"supervisor restart delay past the rto, or --kill "
+				"partition-primary, exercises it)",
+				d->restarts, d->restarts + d->failovers);
+	else
+		hw_report_check(r, "standby promotion",
+				d->failovers ? HW_VERDICT_PASS : HW_VERDICT_SKIP,
+				"a standby took over in %" PRIu64 " runs", d->failovers);
+}
+
+/* The report's figures and facts. */
+static void figures(struct fdrill *d)
+{
+	struct hw_report *r = &d->base.rep;
 	hw_report_figure(r, "rto target", (double)d->rto_ms, "ms");
 	hw_report_figure(r, "rpo target", (double)d->rpo_ms, "ms");
 	hw_report_figure(r, "rto p50", d->rto_p50, "ms");
@@ -397,6 +453,8 @@ static void judge(struct fdrill *d)
 	hw_report_figure(r, "runs", d->done, "runs");
 	hw_report_figure(r, "acknowledged", (double)d->acked, "records");
 	hw_report_figure(r, "acknowledged lost", (double)d->lost, "records");
+	hw_report_figure(r, "failovers", (double)d->failovers, "runs");
+	hw_report_figure(r, "recovered by restart", (double)d->restarts, "runs");
 	hw_report_fact(r, "fault", "%s", hw_fo_fault_words(d->remote != NULL, d->fault));
 	if (d->remote)
 		hw_report_fact(r, "cluster", "running cluster at %s", d->base.connect);
@@ -405,7 +463,6 @@ static void judge(struct fdrill *d)
 			       d->rpo_ms ? "local" : "durable");
 	hw_report_fact(r, "load", "%s, %u lanes, %.0f records/s, seed %" PRIu64, PROFILE,
 		       HW_FO_LANES, RATE, d->seed);
-	finish_verdict(d, measured, rpo_ok);
 }
 
 /* ---- output, report, history -------------------------------------------------------- */
@@ -421,6 +478,14 @@ static void json_run(struct hw_json *j, const struct hw_fo_run *r)
 	hw_json_kv_bool(j, "rejoined", r->joined);
 	hw_json_kv_string(j, "old_primary", r->faulted ? hw_fo_node_id(r, r->old_p) : "");
 	hw_json_kv_string(j, "new_primary", r->t_first >= 0 ? hw_fo_node_id(r, r->new_p) : "");
+	/* failover: a standby took over; restart: the old primary, restarted, did (new_primary
+	 * is old_primary); "": the service did not come back */
+	hw_json_kv_string(j, "recovered_by",
+			  r->t_first < 0 ? ""
+			  : r->restarted ? "restart"
+					 : "failover");
+	hw_json_kv_uint(j, "epoch_before", r->epoch_before); /* 0: not known */
+	hw_json_kv_uint(j, "epoch_after", r->epoch_after);
 	hw_json_kv_string(j, "rejoin_why", r->joined ? "" : r->rejoin_why);
 	/* from the nodes' logs, which a remote cluster keeps on its hosts: -1 */
 	hw_json_kv_double(j, "detection_ms", r->remote ? -1 : (r->t_detected - r->t_fault) * 1000);
@@ -459,6 +524,8 @@ static void json_out(const struct fdrill *d, const char *json_path, const char *
 	hw_json_object_end(&j);
 	hw_json_kv_uint(&j, "acked_lost", d->lost);
 	hw_json_kv_uint(&j, "overlapping_primaries", d->overlapping);
+	hw_json_kv_uint(&j, "failovers", d->failovers);
+	hw_json_kv_uint(&j, "restarts", d->restarts);
 	hw_json_kv_string(&j, "report", json_path);
 	hw_json_kv_string(&j, "report_html", html_path);
 	hw_json_object_end(&j);
@@ -550,16 +617,20 @@ const struct hw_cli_cmd hw_cli_drill_failover = {
 	"  --rto DUR, --rpo DUR: the targets (default: [failover] of --config, else 30s and\n"
 	"  0). PASS when the RTO p99 is within --rto, nothing acknowledged is lost (at rpo 0;\n"
 	"  else nothing acknowledged longer than --rpo before the fault), no run had two\n"
-	"  primaries acknowledging at once, and every old primary rejoined.\n"
+	"  primaries acknowledging at once, and every old primary a standby replaced\n"
+	"  rejoined.\n"
 	"  --json: one object {result, rto_target_ms, rpo_target_ms, runs: [{measured_rto_ms,\n"
-	"  acked_lost, overlapping_primaries, rejoin_ms, ...}], rto_ms: {p50, p99, max},\n"
-	"  report}. --keep: keep the cluster's directory.\n"
+	"  acked_lost, overlapping_primaries, rejoin_ms, recovered_by, ...}], rto_ms: {p50,\n"
+	"  p99, max}, failovers, restarts, report}. --keep: keep the cluster's directory.\n"
 	"  --connect ADDR,...: a running cluster instead (its nodes' client ports, as a\n"
 	"  client takes them): the primary of the moment is asked to crash itself (as a\n"
 	"  SIGKILL would: no clean shutdown), which it does only with [drills] allow_fault =\n"
 	"  true and for a key it pins; else the drill ends in ERROR (HW_EFAULT_OFF). Its\n"
 	"  supervisor (systemd Restart=) must bring it back: rejoin_ms counts from the crash\n"
-	"  (-1 and rejoin_why, a warning, when it is not back in time). Acknowledged records\n"
+	"  (-1 and rejoin_why, a warning, when it is not back in time). Restarted within the\n"
+	"  detection time, it may be elected again before any standby: that run says\n"
+	"  recovered_by restart, not failover, and is held to the same RTO and losses, but\n"
+	"  no standby was promoted (the standby promotion check WARNs). Acknowledged records\n"
 	"  are looked up by resubmitting them (a held one is a duplicate at its LSN);\n"
 	"  detection/election/promoted are -1 (the logs are on the nodes' hosts).\n"
 	"  With --kill partition-primary the primary is asked instead (same conditions) to\n"

@@ -13,7 +13,10 @@
  * record_id, so a record it holds comes back as a duplicate at its first LSN, which must
  * be the LSN it was acknowledged at; anything else (stored anew, refused) is a lost
  * record. An answer in doubt (the connection lost, the node stepped down) or none says
- * nothing of the store: such a record is not counted as lost, and the check fails. */
+ * nothing of the store: such a record is not counted as lost, and the check fails.
+ * A supervisor that restarts the crashed node within the detection time may see it
+ * elected again before any standby (cli/failover_run.c: the run is then restarted, not a
+ * failover); the loss check then resubmits to it, as to any new primary. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -117,6 +120,18 @@ static int remote_primary(void *at, int timeout_ms, unsigned *i)
 {
 	struct hw_cluster_addrs a = nodes_of(at);
 	return hw_cluster_primary_at(&a, timeout_ms, i);
+}
+
+static int remote_epoch(void *at, unsigned i, uint64_t *epoch)
+{
+	const struct hw_fo_remote *rm = at;
+	Hawser__Wire__V1__Status *s;
+	int rc = i < rm->n ? hw_cluster_status_at(rm->addr[i], rm->sec, STATUS_MS, &s) : -ESRCH;
+	if (rc == 0) {
+		*epoch = s->epoch;
+		hawser__wire__v1__status__free_unpacked(s, NULL);
+	}
+	return rc;
 }
 
 static const char *remote_log(const void *at, unsigned i)
@@ -254,6 +269,7 @@ const struct hw_fo_nodes hw_fo_remote_nodes = {
 	.addr = remote_addr,
 	.connect = remote_connect,
 	.primary = remote_primary,
+	.epoch = remote_epoch,
 	.log = remote_log,
 	.fault = remote_fault,
 	.heal = remote_heal,

@@ -20,7 +20,19 @@
  *   (no earlier than it was released) against the old primary's last as the client sent
  *   it (released no earlier) when it was isolated; after a crash, the crash's reply.
  * - the outcomes: a success the old primary answered for a submit the client sent after
- *   the new primary's first_ack: the old primary released it after it was sent. */
+ *   the new primary's first_ack: the old primary released it after it was sent.
+ *
+ * Restarted, not failed over: a killed primary that its supervisor restarts within the
+ * detection time may win the election before any standby does (it holds the whole log).
+ * The process that was killed released nothing after the fault took effect, and the load's
+ * client takes every outcome of a connection before it opens another
+ * (hw_client_connects): so a success from the old primary's address on a connection opened
+ * after the fault came from a process started after it. When the first success after the
+ * fault is such a one, the service came back by the restart: the RTO is measured to it as
+ * to a new primary's, the losses are looked up on it, and overlap is judged between the
+ * killed process and the restarted one (the killed one's successes are those of the
+ * connection it had); no standby was promoted and there is nothing to rejoin, which the
+ * run says (r->restarted) rather than failing for want of a new primary. */
 #include "base/clock.h"
 #include "base/log.h"
 #include "cli/failover_run.h"
@@ -40,12 +52,14 @@
 #include "hawser.h"
 #include "replica/entry.h"
 #include "replica/store.h"
+#include "wire.pb-c.h"
 
 #define STALL_MS     3000  /* no outcome for this long with submits in flight: reconnect */
 #define PRIMARY_MS   10000 /* a primary answering its status once the client has seen it */
 #define TICK_S       0.1   /* the caller's tick, at least this often */
 #define DRAIN_MS     15000 /* outcomes of what is in flight once submitting stopped */
 #define HEAD_WAIT_MS 5000  /* the new primary's store catching up with its log */
+#define STATUS_MS    2000  /* one node's status, for its epoch */
 
 int hw_fo_failed(struct hw_fo_run *r, const char *fmt, ...)
 {
@@ -106,8 +120,9 @@ int hw_fo_load_init(struct hw_fo_load *l, const char *profile, uint64_t seed, ui
 	l->by = calloc(limit, sizeof(*l->by));
 	l->sent_ms = calloc(limit, sizeof(*l->sent_ms));
 	l->at_ms = calloc(limit, sizeof(*l->at_ms));
+	l->conn = calloc(limit, sizeof(*l->conn));
 	if (rc == 0 && !(l->rec && l->len && l->expect && l->code && l->lsn && l->done && l->by &&
-			 l->sent_ms && l->at_ms))
+			 l->sent_ms && l->at_ms && l->conn))
 		rc = HW_ENOMEM;
 	return rc;
 }
@@ -127,6 +142,7 @@ void hw_fo_load_free(struct hw_fo_load *l)
 	free(l->by);
 	free(l->sent_ms);
 	free(l->at_ms);
+	free(l->conn);
 	memset(l, 0, sizeof(*l));
 }
 
@@ -204,6 +220,16 @@ static void moved(struct hw_fo_run *r, struct hw_client *cl, char *at, size_t ca
 		printf("  client: follows the primary to %s\n", at);
 }
 
+/* Record i's success came from the old primary as it was at the fault: its address, and
+ * after a kill a connection the load's client had by then (one opened since reached a
+ * process started after the kill: see the top). */
+static bool from_old_primary(const struct hw_fo_run *r, uint64_t i)
+{
+	const struct hw_fo_load *l = r->load;
+	return l->by[i] == (int)r->old_p &&
+	       (r->fault != HW_FO_KILL || l->conn[i] <= r->conn_at_fault);
+}
+
 static void outcome(struct hw_fo_run *r, struct hw_client *cl, const struct hw_outcome *o,
 		    uint64_t *outstanding)
 {
@@ -216,6 +242,7 @@ static void outcome(struct hw_fo_run *r, struct hw_client *cl, const struct hw_o
 	l->lsn[i] = o->lsn;
 	l->by[i] = node_of(r, cl);
 	l->at_ms[i] = hw_wall_ms();
+	l->conn[i] = hw_client_connects(cl);
 	r->answered++;
 	(*outstanding)--;
 	r->unexpected += o->code != l->expect[i];
@@ -226,11 +253,14 @@ static void outcome(struct hw_fo_run *r, struct hw_client *cl, const struct hw_o
 		r->max_acked_lsn = o->lsn;
 	if (!r->faulted)
 		return;
-	if (l->by[i] == (int)r->old_p)
+	if (from_old_primary(r, i))
 		r->old_acks_after_fault++;
 	else if (r->t_first < 0) {
 		r->t_first = hw_fo_clock(r);
 		r->measured_rto_ms = (r->t_first - r->t_fault) * 1000;
+		r->restarted = l->by[i] == (int)r->old_p;
+		if (l->by[i] >= 0)
+			r->new_p = (unsigned)l->by[i]; /* promotion() asks who is primary now */
 	}
 }
 
@@ -328,6 +358,8 @@ static int fault(struct hw_fo_run *r, bool verbose)
 	r->faulted = true;
 	if (ops(r)->primary(where(r), 0, &r->old_p) != 0)
 		return hw_fo_failed(r, "no primary to take away");
+	if (ops(r)->epoch(where(r), r->old_p, &r->epoch_before) != 0)
+		r->epoch_before = 0; /* not known; the fault goes on */
 	for (unsigned i = 0; i < ops(r)->count(where(r)) && i < HW_FO_NODES_MAX; i++)
 		r->log_from[i] = log_size(ops(r)->log(where(r), i));
 	const char *id = hw_fo_node_id(r, r->old_p);
@@ -400,10 +432,13 @@ static int load_phase(struct hw_fo_run *r, bool verbose)
 					  outstanding, DRAIN_MS);
 			break;
 		}
+		bool before = !r->faulted;
 		if (events(r, &tick, verbose)) {
 			rc = -1;
 			break;
 		}
+		if (before && r->faulted) /* every outcome so far came before the fault */
+			r->conn_at_fault = hw_client_connects(cl);
 		rc = load_step(r, cl, &outstanding, tick);
 		now = hw_fo_clock(r);
 		if (rc == 0)
@@ -435,10 +470,22 @@ static int promotion(struct hw_fo_run *r)
 	char line[1024];
 	if (!r->faulted)
 		return hw_fo_failed(r, "the load ended before the fault");
-	if (ops(r)->primary(where(r), PRIMARY_MS, &r->new_p) != 0 || r->new_p == r->old_p)
+	unsigned p;
+	int rc = ops(r)->primary(where(r), PRIMARY_MS, &p);
+	if (r->restarted && (rc != 0 || p != r->old_p))
+		return hw_fo_failed(r,
+				    "%s acknowledged again after its restart, then %s: the "
+				    "primary changed again",
+				    hw_fo_node_id(r, r->old_p),
+				    rc ? "no node was primary" : hw_fo_node_id(r, p));
+	if (rc == 0)
+		r->new_p = p;
+	if (!r->restarted && (rc != 0 || p == r->old_p))
 		return hw_fo_failed(r, "no standby became primary");
 	if (r->t_first < 0)
 		return hw_fo_failed(r, "no acknowledged submit on the new primary");
+	if (ops(r)->epoch(where(r), r->new_p, &r->epoch_after) != 0)
+		r->epoch_after = 0;
 	long from = r->new_p < HW_FO_NODES_MAX ? r->log_from[r->new_p] : 0;
 	unsigned n = r->new_p;
 	r->t_detected =
@@ -491,6 +538,12 @@ static void why_not_joined(struct hw_fo_run *r, long from_old, long from_new, co
 static int rejoin(struct hw_fo_run *r)
 {
 	const char *id = hw_fo_node_id(r, r->old_p);
+	if (r->restarted) {
+		snprintf(r->rejoin_why, sizeof(r->rejoin_why),
+			 "%s is primary again after its restart: no failover, nothing to rejoin",
+			 id);
+		return 0;
+	}
 	long from_old = log_size(ops(r)->log(where(r), r->old_p));
 	long from_new = log_size(ops(r)->log(where(r), r->new_p));
 	r->t_heal = hw_fo_clock(r);
@@ -522,8 +575,7 @@ static int64_t old_last_ack_seen(const struct hw_fo_run *r)
 	const struct hw_fo_load *l = r->load;
 	int64_t last = -1;
 	for (uint64_t i = r->from; i < r->to; i++)
-		if (l->done[i] && l->code[i] == 0 && l->by[i] == (int)r->old_p &&
-		    l->sent_ms[i] > last)
+		if (l->done[i] && l->code[i] == 0 && from_old_primary(r, i) && l->sent_ms[i] > last)
 			last = l->sent_ms[i];
 	return last;
 }
@@ -555,7 +607,7 @@ static void overlap(struct hw_fo_run *r)
 	r->old_last_ack_ms = old_last_ack(r);
 	uint64_t late = 0;
 	for (uint64_t i = r->from; i < r->to; i++)
-		late += l->done[i] && l->code[i] == 0 && l->by[i] == (int)r->old_p &&
+		late += l->done[i] && l->code[i] == 0 && from_old_primary(r, i) &&
 			l->sent_ms[i] > r->new_first_ack_ms;
 	r->overlapping = r->old_last_ack_ms >= r->new_first_ack_ms || late > 0;
 }
@@ -629,6 +681,17 @@ static int local_primary(void *at, int timeout_ms, unsigned *i)
 	return hw_cluster_primary(at, timeout_ms, i);
 }
 
+static int local_epoch(void *at, unsigned i, uint64_t *epoch)
+{
+	Hawser__Wire__V1__Status *s;
+	int rc = hw_cluster_node_status(at, i, STATUS_MS, &s);
+	if (rc == 0) {
+		*epoch = s->epoch;
+		hawser__wire__v1__status__free_unpacked(s, NULL);
+	}
+	return rc;
+}
+
 static const char *local_log(const void *at, unsigned i)
 {
 	return hw_cluster_log(at, i);
@@ -657,6 +720,7 @@ static const struct hw_fo_nodes local_nodes = {
 	.addr = local_addr,
 	.connect = local_connect,
 	.primary = local_primary,
+	.epoch = local_epoch,
 	.log = local_log,
 	.fault = local_fault,
 	.heal = local_heal,
@@ -745,9 +809,13 @@ void hw_fo_report(const struct hw_fo_run *r, struct hw_report *rep, const char *
 	phase(rep, prefix, ft->phase, r->t_fault, r->t_fault, HW_VERDICT_PASS, t);
 	if (ops(r)->log(where(r), r->new_p))
 		log_phases(r, rep, prefix, nw);
-	snprintf(t, sizeof(t), "fault to first acknowledged submit on %s: %.0f ms (target %lld ms)",
-		 nw, r->measured_rto_ms, (long long)rto_ms);
-	phase(rep, prefix, "first commit on new primary", r->t_promoted, r->t_first,
+	snprintf(t, sizeof(t),
+		 "fault to first acknowledged submit on %s%s: %.0f ms (target %lld ms)", nw,
+		 r->restarted ? ", restarted and elected again (no standby promoted)" : "",
+		 r->measured_rto_ms, (long long)rto_ms);
+	phase(rep, prefix,
+	      r->restarted ? "first commit on restarted primary" : "first commit on new primary",
+	      r->t_promoted, r->t_first,
 	      r->measured_rto_ms <= (double)rto_ms ? HW_VERDICT_PASS : HW_VERDICT_FAIL, t);
 	if (r->t_joined <= 0)
 		return;

@@ -6,7 +6,10 @@
  * its clients still reach it), measures the time from the fault to the first acknowledged
  * submit on the new primary, brings the old primary back and times its rejoin, counts the
  * acknowledged records the new primary does not hold, and says whether two primaries
- * acknowledged in overlapping periods.
+ * acknowledged in overlapping periods. A killed primary that a supervisor restarts within
+ * the detection time may be elected again before any standby is: the run then says the
+ * service came back by the restart (restarted), not by a failover, times the same RTO to
+ * its first acknowledgement and checks the same losses on it; there is nothing to rejoin.
  *
  * Where the nodes are and how the fault reaches the primary is behind struct hw_fo_nodes:
  * a local cluster (r->c) is killed, cut off and read (logs, stores) directly; a running
@@ -67,6 +70,7 @@ struct hw_fo_load {
 	int *by;          /* index of the node that answered it, -1 when unknown */
 	int64_t *sent_ms; /* wall clock of its last submit */
 	int64_t *at_ms;   /* wall clock its outcome arrived */
+	uint32_t *conn;   /* the load client's connection it came on (hw_client_connects) */
 };
 
 /* Make the generators for limit records of profile (lane l has seed seed + l) whose event
@@ -87,6 +91,7 @@ struct hw_fo_nodes {
 	int (*connect)(const void *at, struct hw_client **out); /* a client of the cluster */
 	/* the node that says it is primary now, polled within timeout_ms; -ETIMEDOUT */
 	int (*primary)(void *at, int timeout_ms, unsigned *i);
+	int (*epoch)(void *at, unsigned i, uint64_t *epoch); /* node i's, by its status */
 	const char *(*log)(const void *at, unsigned i); /* its log file; NULL: not readable */
 	int (*fault)(struct hw_fo_run *r); /* take r->old_p away; may move r->t_fault to
 					      when the fault took effect */
@@ -135,6 +140,16 @@ struct hw_fo_run {
 	double t_heal, t_joined; /* rejoin: restart (or heal) begins, the primary sees it */
 	unsigned old_p, new_p;
 	bool faulted, joined, primary_again; /* faulted: the fault took effect */
+	/* HW_FO_KILL: the first success after the fault came from the old primary itself,
+	 * on a connection the load's client opened after the fault, so from a process
+	 * started after it: restarted (by r->c's caller or a supervisor) and elected again
+	 * before any standby was. The service came back by the restart: no standby was
+	 * promoted, new_p is old_p, and there is no old primary to rejoin. */
+	bool restarted;
+	uint32_t conn_at_fault; /* the load client's hw_client_connects() at the fault */
+	/* the old primary's epoch before the fault, the new primary's once it acknowledged
+	 * (0: its status did not answer); a restarted node elected again has a later one */
+	uint64_t epoch_before, epoch_after;
 	bool loss_checked; /* the loss check ran: lost and lost_beyond_rpo mean something */
 	int fault_rc; /* why the fault could not be applied (e.g. HW_EFAULT_OFF), else 0 */
 	unsigned follows; /* the client moved to another primary, or reconnected after a
@@ -154,8 +169,9 @@ struct hw_fo_run {
 };
 
 /* Run one failover on r->c: the load, the fault after fault_after_s, the first ack on the
- * new primary, the end of the load, the rejoin, the loss check on the new primary's store
- * and the overlap check. Returns 0 when the run reached its measures (judging them
+ * new primary (or on the old one restarted: r->restarted), the end of the load, the rejoin
+ * (none after a restart), the loss check on the new primary's store and the overlap
+ * check. Returns 0 when the run reached its measures (judging them
  * against targets is the caller's), or -1 with r->fail saying why. Prints a line for the
  * fault, each follow and the rejoin on stdout when verbose. */
 int hw_fo_run(struct hw_fo_run *r, bool verbose);
@@ -166,9 +182,10 @@ int hw_fo_run(struct hw_fo_run *r, bool verbose);
 const char *hw_fo_fault_words(bool remote, enum hw_fo_fault fault);
 
 /* Add the run's timeline to rep (its t0 must be r->t0): "fault: kill -9 primary" (or,
- * remote, "fault: primary crashed"; "fault: primary cut off"), "detection" (to the new primary's first election_started),
- * "election" (to elected), "replay" (to became_primary), "first commit on new primary"
- * (to the client's first success from it, held to rto_ms) and "rejoin",
+ * remote, "fault: primary crashed"; "fault: primary cut off"), "detection" (to the new
+ * primary's first election_started), "election" (to elected), "replay" (to
+ * became_primary), "first commit on new primary" ("... on restarted primary" when
+ * r->restarted; to the client's first success from it, held to rto_ms) and "rejoin",
  * each named with prefix (e.g. "" or "slowest run 3: "). Phases the run did not reach
  * are left out. */
 void hw_fo_report(const struct hw_fo_run *r, struct hw_report *rep, const char *prefix,
