@@ -575,7 +575,7 @@ static void status_print_text(const Hawser__Wire__V1__Status *s)
 		       s->durable_lsn, s->applied_lsn, s->apply_delay_ms);
 	printf("  mode %s, k %u", str_or_empty(s->mode), s->k);
 	if (s->failover && s->failover->k_min)
-		printf(", k_min %u (%u voters, rpo 0)", s->failover->k_min, s->failover->voters);
+		printf(", k_min %u (%u voters)", s->failover->k_min, s->failover->voters);
 	printf("%s\n", s->insecure ? ", insecure=true (plaintext connections)" : "");
 	printf("  submits %" PRIu64 ", rejected %" PRIu64 ", %.0f records/s, waiting %" PRIu64 "\n",
 	       s->submits, s->rejected, s->records_per_s, s->waiting);
@@ -790,7 +790,7 @@ const struct hw_cli_cmd hw_cli_status = {
 	"  throughput and waiting submits; on a primary, a submit's mean time queued for the\n"
 	"  store, in it and waiting for its durability rule (last second, and since start in\n"
 	"  --json); when submits wait for standbys that are not connected (their k, or the\n"
-	"  k_min an rpo 0 failover cluster of 5 or more voters needs), ACKS HELD: how many,\n"
+	"  k_min a failover cluster of 5 or more voters needs), ACKS HELD: how many,\n"
 	"  for how many standbys and why (--json: acks_held); with [failover], RPO HOLD\n"
 	"  while the rpo's commit rule holds acknowledgements (rpo_hold) and SUBMITS\n"
 	"  THROTTLED while a standby's unapplied backlog is past the replay budget\n"

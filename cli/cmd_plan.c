@@ -60,7 +60,8 @@ struct inputs {
 	uint32_t node_k;                /* its configured k */
 	uint32_t node_voters;           /* its [failover] voters; 0: none */
 	uint32_t voters;                /* --voters, else node_voters; 0: not known */
-	uint32_t k_min;                 /* the least k at rpo 0 for them (hw_el_k_min); 0: none */
+	uint32_t k_min;                 /* the least k for them, at any rpo (hw_el_k_min, as
+					 * hw_config_k_min); 0: not known */
 	const char *backlog_note;       /* where the backlog came from */
 	bool silence_measured;          /* client_silence_ms from the node's heartbeat */
 	struct hw_tg_input in;
@@ -421,13 +422,24 @@ static void print_commit(const struct inputs *x, const struct hw_tg_plan *p)
 		       "whatever "
 		       "its k (with fewer a majority could elect a standby without it)\n",
 		       x->voters, x->k_min);
+	else if (x->voters != 0)
+		printf("  %u voters: a commit in mode received, durable or applied waits for at "
+		       "least k_min %u standby%s, whatever its k, as at rpo 0, so a failover "
+		       "does not lose it (with fewer a majority could elect a standby without "
+		       "it); a commit in mode local it may lose, up to the last %s\n",
+		       x->voters, x->k_min, x->k_min == 1 ? "" : "s", dur(in->rpo_ms, b, sizeof b));
 	else if (in->rpo_ms == 0)
 		printf("  voters not given: k not checked against them (--voters N; 5 or more "
 		       "need k >= 2)\n");
+	else
+		printf("  voters not given: k_min not known (--voters N; with 5 or more a commit "
+		       "in mode received, durable or applied waits for at least 2 standbys)\n");
 	printf("  commit latency %.0f us, throughput cost %.0f%% per closed-loop client\n",
 	       p->commit_latency_us, 100.0 * p->throughput_cost);
 	struct hw_tg_input alt = *in;
 	alt.rpo_ms = in->rpo_ms == 0 ? RPO_ALT_MS : 0;
+	if (alt.rpo_ms == 0 && alt.k < x->k_min) /* as take_k would have it at rpo 0 */
+		alt.k = x->k_min;
 	struct hw_tg_plan q;
 	if (hw_tg_plan(&alt, &q) != 0)
 		return;
@@ -616,14 +628,15 @@ static void print_json(const struct inputs *x, int rc, const struct hw_tg_plan *
 
 /* ---------------------------------------------------------------- the command */
 
-/* k for the plan: --k, else the measured node's, else the least the voters allow at rpo 0
- * (at least 1). With the voters known (--voters, or the measured node's) a k a node with
+/* k for the plan: --k, else the measured node's, else the least the voters allow (at
+ * least 1). With the voters known (--voters, or the measured node's) a k a node with
  * them would refuse at start is refused here too, in words on stderr (and in the JSON
- * object with --json): HW_ECONFIG. */
+ * object with --json): HW_ECONFIG. Below k_min that is at rpo 0 only: at rpo t a node
+ * raises it (hw_config_k_min), and print_commit says so. */
 static int take_k(const struct plan_opts *o, struct inputs *x)
 {
 	x->voters = o->voters != 0 ? (uint32_t)o->voters : x->node_voters;
-	x->k_min = x->voters != 0 && x->in.rpo_ms == 0 ? hw_el_k_min(x->voters) : 0;
+	x->k_min = x->voters != 0 ? hw_el_k_min(x->voters) : 0;
 	if (o->k_given)
 		x->in.k = (uint32_t)o->k;
 	else if (x->measured && x->node_k > 0)
@@ -636,7 +649,7 @@ static int take_k(const struct plan_opts *o, struct inputs *x)
 			why, sizeof why,
 			"k %u is more than the %u standbys of %u voters: the witness holds no data",
 			x->in.k, x->voters - 2, x->voters);
-	else if (x->in.k < x->k_min)
+	else if (x->in.rpo_ms == 0 && x->in.k < x->k_min)
 		snprintf(why, sizeof why,
 			 "rpo 0 with %u voters needs k >= %u, not %u: " HW_EL_K_MIN_WHY, x->voters,
 			 x->k_min, x->in.k);
@@ -773,20 +786,21 @@ const struct hw_cli_cmd hw_cli_plan = {
 	"  heartbeat delay (whole ms, rounded up, printed at the end as the [failover]\n"
 	"  heartbeat_p99 and heartbeat_spread that make nodes run this plan) and reads the\n"
 	"  standbys' unapplied backlog, the node's k, its voters and the heartbeat its\n"
-	"  clients are promised. --k K: standbys an\n"
-	"  RPO 0 commit waits for (default: the measured node's k, else the least N voters\n"
+	"  clients are promised. --k K: standbys a commit in mode received, durable or\n"
+	"  applied waits for (default: the measured node's k, else the least N voters\n"
 	"  allow, else 1). --voters N: the failover's voters as a node's [failover] counts\n"
 	"  them, the nodes of 'voters' and the witness (3..9; default: the measured\n"
 	"  node's): the plan shows k_min, the least k with which no majority of N voters\n"
 	"  can elect a standby lacking an acknowledged record (1 up to 4 voters, 2 for 5\n"
-	"  or 6, 3 for 7 or 8, 4 for 9), and refuses, as a node refuses such a config at\n"
-	"  start, a K below it at P = 0 or above the N - 2 standbys. It warns when a\n"
+	"  or 6, 3 for 7 or 8, 4 for 9), which such a commit waits for at any P, and\n"
+	"  refuses, as a node refuses such a config at start, a K below it at P = 0 (at\n"
+	"  P > 0 a node raises it) or above the N - 2 standbys. It warns when a\n"
 	"  failover leaves the new primary fewer standbys (N - 3: the witness, the new\n"
 	"  primary and the lost one aside) than K (at P > 0 at least 1, the rpo rule's):\n"
 	"  once the primary is lost for good, nothing is acknowledged until it or\n"
 	"  another standby returns (3 voters, K 1: primary, one standby and the\n"
 	"  witness). --json: one JSON object (with voters and\n"
-	"  k_min, 0 when not known or P > 0; with N known, after_failover:\n"
+	"  k_min, 0 when not known; with N known, after_failover:\n"
 	"  standbys, k, acks_stop and why).\n"
 	"  Exit 1 when T cannot be met safely or K does not fit N voters (the reason on\n"
 	"  stderr) or the node cannot be measured; 2 on a bad duration or N. With\n"

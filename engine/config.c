@@ -1199,6 +1199,13 @@ static int check_failover(struct parse *p)
 	return 1;
 }
 
+uint32_t hw_config_k_min(const struct hw_config *c)
+{
+	if (!c->failover.on || c->role == HW_ROLE_WITNESS)
+		return 0;
+	return hw_el_k_min(c->failover.n_voters);
+}
+
 /* A vault pulls and is never promoted: it has a primary to pull from, no replication
  * port, no [failover]. Only a vault delays, and only a vault lists several primaries. */
 static int check_vault(struct parse *p)

@@ -273,6 +273,18 @@ int hw_config_channel(const struct hw_config *c, const char *path, struct hw_ide
  * (insecure), yes. */
 bool hw_security_peer_is(const struct hw_security *s, const uint8_t *key, const char *id);
 
+/* The least k a data node of c, as primary, makes a submit in mode received, durable or
+ * applied wait for, whatever k the submit asks for (engine/core/repl.h
+ * hw_repl_config.k_min): with [failover], hw_el_k_min of its voters (2 with 5 or 6), at
+ * rpo 0 and at rpo t alike; 0 without [failover] and on a witness. Those modes promise
+ * no loss (received: unless its standbys fail too), and the election keeps that promise
+ * at rpo t as at rpo 0 only for a record on k_min standbys: every majority that can
+ * elect without the old primary then holds one, which refuses (BEHIND) a candidate
+ * lacking it, whatever the witness's looser RPO t gate grants (election.h "Votes"). At
+ * rpo 0 hw_config_load refuses a durability.k below it; at rpo t the node raises k (a
+ * config that loaded before still loads), and status and plan show it. */
+uint32_t hw_config_k_min(const struct hw_config *c);
+
 /* Defaults for every optional key. */
 void hw_config_defaults(struct hw_config *c);
 

@@ -82,9 +82,7 @@ int64_t hw__node_silent_ms(const struct hw_node *n)
 
 uint32_t hw__node_k_min(const struct hw_node *n)
 {
-	return n->voters != NULL && n->cfg.failover.rpo_ms == 0
-		       ? hw_el_k_min(n->cfg.failover.n_voters)
-		       : 0;
+	return n->voters != NULL ? hw_config_k_min(&n->cfg) : 0;
 }
 
 /* ---- the core's needs ------------------------------------------------------------- */

@@ -509,7 +509,7 @@ void hw__election_tick(struct hw_node *n);
  * limits.peer_timeout_ms. Valid once hw__election_start has run (or without failover). */
 int64_t hw__node_silent_ms(const struct hw_node *n);
 /* The least k a primary's submit in a mode other than local waits for (repl.h k_min):
- * hw_el_k_min of the voters with failover at rpo 0, else 0. */
+ * with failover hw_config_k_min (hw_el_k_min of the voters, at any rpo), else 0. */
 uint32_t hw__node_k_min(const struct hw_node *n);
 /* The log or replication view moved: tell the core (after the releases of the event). */
 void hw__election_progress(struct hw_node *n);

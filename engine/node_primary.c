@@ -472,7 +472,7 @@ void hw__primary_hold_why(const struct hw_node *n, char *buf, size_t cap)
 	if (h->waiters == 0)
 		return;
 	if (h->k == n->core.cfg.k_min)
-		snprintf(k_from, sizeof k_from, "k_min %u for %u voters at rpo 0", h->k,
+		snprintf(k_from, sizeof k_from, "k_min %u for %u voters", h->k,
 			 n->cfg.failover.n_voters);
 	else if (h->k == n->cfg.k)
 		snprintf(k_from, sizeof k_from, "durability.k %u", h->k);

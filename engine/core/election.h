@@ -69,7 +69,10 @@
  *     theirs. At RPO t this gate is not what bounds a failover's loss: the commit rule
  *     counts a record safe only on hw_el_k_min(voters) standbys, one of which is in
  *     every electing majority and votes BEHIND (targets.h hw_tg_ahead_k); the gate
- *     refuses what the witness knows to be too far behind.
+ *     refuses what the witness knows to be too far behind. The BEHIND check is the
+ *     same at any rpo, so a record on k_min standbys survives a failover at RPO t as
+ *     at RPO 0: a node makes a submit in mode received, durable or applied wait for
+ *     k_min at RPO t too (engine/config.h hw_config_k_min).
  * A refusal carries the voter's epoch (a stale sender learns it), the reason, and on the
  * witness the committed and required LSNs, so the loss is listed rather than silent. A
  * refusal changes nothing on the voter (not even its epoch), so a candidate that cannot

@@ -31,7 +31,10 @@
  *     hw_ahead; what a new primary was elected with counts as past it until they hold
  *     it), and with [failover] rpo_action = fail new records are refused meanwhile (a
  *     resend of a stored one is still answered as its duplicate). k is at least
- *     hw_el_k_min(voters) there (hw_tg_ahead_k below), as at RPO 0.
+ *     hw_el_k_min(voters) there (hw_tg_ahead_k below), as at RPO 0. The RPO bounds the
+ *     loss of mode local's records only: a submit in mode received, durable or applied
+ *     still waits for its mode on at least hw_el_k_min(voters) standbys, as at RPO 0
+ *     (engine/config.h hw_config_k_min), so a failover loses none of those.
  *     The margin: the witness promotes a standby automatically only if it holds the
  *     committed LSN the primary reported t before its newest lease request, each request
  *     stamped with the witness's own arrival time (engine/core/election.h). A request

@@ -226,8 +226,10 @@ static void test_rpo5s_ahead(void **state)
 /* --voters N: five voters at rpo 0 make k_min 2, the plan's k without --k; --k 1 is
  * refused (exit 1) with the reason on stderr and in the JSON object, as a node refuses
  * such a config at start, and so are nine voters with k 3 and a k above the N - 2
- * standbys; four voters allow k 1; at rpo 5 s no k_min applies; a voter count no config
- * can have is a usage error. */
+ * standbys; four voters allow k 1; at rpo 5 s k_min is 2 too (a received, durable or
+ * applied commit waits for it: such a commit is not lost), and --k 1 is not refused
+ * but said to be raised, as a node raises it; a voter count no config can have is a
+ * usage error. */
 static void test_voters(void **state)
 {
 	struct fix *f = *state;
@@ -261,7 +263,16 @@ static void test_voters(void **state)
 	assert_int_equal(
 		plan(f, "--rto", "30s", "--rpo", "5s", "--voters", "5", "--k", "1", "--json", NULL),
 		0);
-	assert_int_equal(jint(f->out, NULL, "k_min"), 0);
+	assert_int_equal(jint(f->out, NULL, "k_min"), 2);
+	assert_int_equal(plan(f, "--rto", "30s", "--rpo", "5s", "--voters", "5", "--k", "1", NULL),
+			 0);
+	assert_non_null(strstr(f->out, "5 voters: a commit in mode received, durable or applied "
+				       "waits for at least k_min 2 standbys, whatever its k, as at "
+				       "rpo 0, so a failover does not lose it"));
+	assert_non_null(strstr(f->out, "a commit in mode local it may lose, up to the last 5 s"));
+	assert_non_null(strstr(f->out, "(rpo 0 instead: durable on 2,"));
+	assert_int_equal(plan(f, "--rto", "30s", "--rpo", "5s", NULL), 0);
+	assert_non_null(strstr(f->out, "voters not given: k_min not known"));
 	static const char *const bad[] = {"2", "10", "x", ""};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
 		assert_int_equal(plan(f, "--rto", "30s", "--rpo", "0", "--voters", bad[i], NULL),

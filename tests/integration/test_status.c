@@ -502,11 +502,11 @@ static void test_acks_held_for_standbys(void **state)
 	assert_int_equal(jint(o, "acks_held", "connected"), 1);
 	assert_non_null(strstr(o, "\"mode\":\"durable\""));
 	assert_non_null(strstr(o, "4 submits wait for mode durable on 2 standbys (k_min 2 for 5 "
-				  "voters at rpo 0) but only 1 is connected"));
+				  "voters) but only 1 is connected"));
 	assert_int_equal(log_count(plog, "event=acks_held "), 1); /* once, not per record */
 	assert_int_equal(log_count(plog, "event=acks_hold_ended "), 0);
 	assert_int_equal(status(f, addr, TEXT), 0);
-	assert_non_null(strstr(f->cap.out, "mode durable, k 2, k_min 2 (5 voters, rpo 0)"));
+	assert_non_null(strstr(f->cap.out, "mode durable, k 2, k_min 2 (5 voters)"));
 	assert_non_null(strstr(f->cap.out, "ACKS HELD for "));
 	assert_non_null(strstr(f->cap.out, "only 1 is connected: acknowledgements are held"));
 	restart_unholds(f, addr, &l, gone[0]);

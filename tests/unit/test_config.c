@@ -520,7 +520,8 @@ static void test_failover_refused(void **state)
 		     "'failover.rpo' = 0 with 5 voters needs 'durability.k' >= 2, not 1");
 	expect_error(f, FIVE_VOTERS("0") "k = 1\n", 16, "needs 'durability.k' >= 2, not 1");
 	assert_int_equal(load(f, FIVE_VOTERS("0") "k = 2\n"), 0);
-	assert_int_equal(load(f, FIVE_VOTERS("1s")), 0); /* a loss within the RPO allowed */
+	/* at rpo t k = 1 loads (the node raises it: test_k_min_any_rpo) */
+	assert_int_equal(load(f, FIVE_VOTERS("1s")), 0);
 #undef FIVE_VOTERS
 	/* a witness holds no data: a data node's keys would do nothing there */
 	static const char witness[] =
@@ -529,6 +530,7 @@ static void test_failover_refused(void **state)
 		"voters = p1@10.0.0.1:7001, s1@10.0.0.2:7001\n"
 		"witness = 10.0.0.3:7900\nwitness_id = w1\nrto = 2s\nrpo = 0\n";
 	assert_int_equal(load(f, witness), 0);
+	assert_int_equal(hw_config_k_min(&f->c), 0); /* it waits for nothing */
 	snprintf(text, sizeof text, "%s[durability]\nk = 7\n", witness);
 	expect_error(f, text, 0, "'durability.k' is for a node that holds data, not a witness");
 	snprintf(text, sizeof text, "%s[durability]\ncheckpoint_records = 5\n", witness);
@@ -540,6 +542,39 @@ static void test_failover_refused(void **state)
 	assert_int_equal(load(f, text), 0);
 	char err[512];
 	assert_int_equal(hw_voters_plan_check(&f->c, f->path, err, sizeof err), 0);
+}
+
+/* The least k a primary makes a received, durable or applied submit wait for
+ * (hw_config_k_min): k_min of the voters, at rpo 1 s as at rpo 0, for the modes that
+ * promise no loss lose none in a failover at any rpo. Five voters make it 2 with
+ * durability.k 1 at rpo 1 s or 5 min (which loads: the node raises k, it does not refuse
+ * a config that loaded before) and with k 2 at rpo 0; four voters 1; a node without
+ * [failover] 0 (a witness too: test_failover_refused). */
+static void test_k_min_any_rpo(void **state)
+{
+	struct fx *f = *state;
+#define FIVE_VOTERS(rpo, k)                                                                        \
+	"[cluster]\nid = yard-ha\n[node]\nid = s1\nrole = standby\ndata_dir = /d\n"                \
+	"listen = 127.0.0.1:7002\n[failover]\nvoters = p1@h:1, s1@h:2, s2@h:3, s3@h:4\n"           \
+	"witness = h:5\nwitness_id = w1\nrto = 2s\nrpo = " rpo "\n[durability]\nmode = durable\n"  \
+	"k = " k "\n"
+	static const struct {
+		const char *text;
+		uint32_t k, k_min;
+	} cases[] = {
+		{FIVE_VOTERS("1s", "1"), 1, 2},
+		{FIVE_VOTERS("5m", "1"), 1, 2},
+		{FIVE_VOTERS("0", "2"), 2, 2},
+		{FAILOVER_STANDBY "rto = 2s\nrpo = 1s\n", 1, 1},
+		{FAILOVER_STANDBY "rto = 2s\nrpo = 0\n", 1, 1},
+		{PRIMARY_HEAD, 1, 0},
+	};
+#undef FIVE_VOTERS
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		assert_int_equal(load(f, cases[i].text), 0);
+		assert_int_equal(f->c.k, cases[i].k);
+		assert_int_equal(hw_config_k_min(&f->c), cases[i].k_min);
+	}
 }
 
 /* A hung primary's clients notice it after 4 heartbeats, at least 1 s, then resume in
@@ -960,6 +995,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_failover, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_list_continued, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failover_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_k_min_any_rpo, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failover_client_silence, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failover_empty_section, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failover_duplicate_addrs, setup, teardown),

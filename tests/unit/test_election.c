@@ -775,6 +775,53 @@ static void test_rpo_window(void **state)
 	}
 }
 
+/* Five voters (p0, s1..s3, the witness) at rpo 1 s: the primary committed 1..100 and
+ * died, and the witness's gate, judging by the commit frontier 1 s back, would let s3
+ * (durable to 60) win. With the records on k_min = 2 standbys (s1, s2) it cannot: every
+ * majority without p0 holds s1 or s2, which refuse it as BEHIND, as at rpo 0. With them
+ * on one standby (s1, which does not stand), s2 or s3 wins with the witness and each
+ * other, and 61..100 are lost: why a submit in a mode that promises no loss waits for
+ * k_min standbys at rpo t too (engine/config.h hw_config_k_min). */
+static void test_rpo_t_needs_k_min(void **state)
+{
+	(void)state;
+	for (uint32_t k = 2; k >= 1; k--) {
+		struct hw_el_config c = base_cfg(5, 4);
+		c.rpo_ms = 1000;
+		struct world *w = world_new(5, c, 21 + k);
+		elect(w, 0);
+		for (uint32_t i = 1; i <= 3; i++) {
+			uint64_t lsn = i <= k ? 100 : 60;
+			set_log(w, i, 1, lsn, 0);
+			w->nd[0].peer_durable[i] = lsn;
+		}
+		set_log(w, 0, 1, 100, 100);
+		run(w, 200);
+		const struct hw_el *wit = &w->nd[4].el;
+		assert_true(hw_el_in_sync(wit, 3)); /* the witness's gate would pass s3 */
+		for (uint32_t i = 1; i <= k; i++)   /* the holders do not stand */
+			w->nd[i].el.last_heard_ms = local(w, i) + 1000000;
+		crash(w, 0);
+		run(w, 3000);
+		if (k == 2) { /* wait for the three answers to one pre-vote round */
+			const struct hw_el *s3 = &w->nd[3].el;
+			for (int n = 0; n < 1000 && (s3->why[1] == HW_EL_R_NONE ||
+						     s3->why[2] == HW_EL_R_NONE || !s3->granted[4]);
+			     n++)
+				step(w);
+			assert_int_equal(w->max_primary_epoch, 1);
+			assert_int_equal(s3->why[1], HW_EL_R_BEHIND);
+			assert_int_equal(s3->why[2], HW_EL_R_BEHIND);
+			assert_true(s3->granted[4]);
+		} else {
+			uint32_t p = w->owner[w->max_primary_epoch];
+			assert_true(w->max_primary_epoch > 1 && (p == 2 || p == 3));
+			assert_int_equal(w->nd[p].log_lsn, 60);
+		}
+		free(w);
+	}
+}
+
 /* The witness judges by the stricter of its own rpo and the one the primary's lease
  * requests carry (engine/core/election.h hw_el_witness_rpo_ms): left at 1 h while the
  * nodes run at 1 s, it refuses a standby 1.5 s of commits behind, which it would promote
@@ -1415,6 +1462,7 @@ int main(void)
 		cmocka_unit_test(test_refused_outside_rpo0),
 		cmocka_unit_test(test_rpo_window),
 		cmocka_unit_test(test_rpo_witness_stricter),
+		cmocka_unit_test(test_rpo_t_needs_k_min),
 		cmocka_unit_test(test_forced_promotion),
 		cmocka_unit_test(test_forced_promotion_stale_witness),
 		cmocka_unit_test(test_switchover),
