@@ -302,8 +302,6 @@ struct sim_rec {
 	uint8_t state;
 	bool at_risk;     /* a node that held it crashed before it was durable there:
 			   * a RECEIVED promise may be lost */
-	bool unguarded;   /* rpo t: k below hw_el_k_min(voters), so a majority of voters
-			   * may lack it: only the RPO bounds its loss (P-RPO) */
 	bool lost;        /* a promotion's timeline lacks it (P-RPO judged it then); a
 			   * later one that holds it again clears it */
 	uint8_t held;     /* nodes that ever held it in memory (bit per node) */

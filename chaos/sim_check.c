@@ -10,9 +10,10 @@
  *         sweep finds it durable on k + 1 nodes; after the heal the final primary holds
  *         it with the same bytes. LOCAL and k = 0 records promise only the primary's
  *         disk: a failover may lose them (counted, not a violation), as may a RECEIVED
- *         record whose holders crashed before writing it.
- *         At rpo t (P-RPO below) a record with k below hw_el_k_min(voters) promises
- *         no more than the RPO: the primary raises no k then, so a majority may lack it.
+ *         record whose holders crashed before writing it. The same at rpo t: there
+ *         too the primary raises a RECEIVED, DURABLE or APPLIED record's k to
+ *         hw_el_k_min(voters) (engine/config.h hw_config_k_min); P-RPO below bounds
+ *         the loss of the rest.
  *   P-ORD applied <= durable <= written everywhere; a standby's log is a prefix of its
  *         primary's (equal chain hash at its head); every entry a standby writes
  *         follows its log's chain; after the heal caught-up replicas are equal.
@@ -48,7 +49,7 @@ bool sim_violate(struct sim_world *w, const char *name, const char *fmt, ...)
 
 bool sim_rec_protected(const struct sim_rec *r)
 {
-	if (r->k == 0 || r->unguarded)
+	if (r->k == 0)
 		return false;
 	return r->mode == HW_MODE_DURABLE || r->mode == HW_MODE_APPLIED ||
 	       (r->mode == HW_MODE_RECEIVED && !r->at_risk);

@@ -837,12 +837,9 @@ bool sim_node_submit(struct sim_world *w, uint32_t i, uint8_t mode, uint8_t k)
 		.payload = e.payload,
 		.node = i,
 		.mode = mode,
-		/* the promise the primary keeps (its k_min), not the
+		/* the promise the primary keeps (its k_min, at any rpo), not the
 		 * smaller one a submit may ask for */
 		.k = mode != HW_MODE_LOCAL && k < w->rcfg.k_min ? (uint8_t)w->rcfg.k_min : k,
-		/* at rpo t the primary raises no k: fewer than k_min standbys may all be
-		 * outside the majority that elects the next primary */
-		.unguarded = w->rpo_ms > 0 && k < hw_el_k_min(w->nodes),
 		.held = (uint8_t)(1u << i)};
 	w->st.submits++;
 	if (sim_disk_append(d, &e) != 0) {

@@ -218,8 +218,8 @@ static void clamp_delays(struct sim_world *w, int64_t max_ms)
 /* The RPO of a run (struct sim_params.rpo_ms) and what it implies, drawn from a source of
  * its own, so a run at rpo 0 takes exactly the course it took before runs at rpo t
  * existed (and kept seeds replay). At rpo t, as a node with [failover] sets up
- * (engine/node_targets.c hw__targets_config, engine/node_election.c hw__node_k_min): no
- * k_min; the RPO t rule on hw_tg_ahead_k(durability.k, voters) standbys (k drawn: 1 in
+ * (engine/node_targets.c hw__targets_config, engine/node_election.c hw__node_k_min): k_min
+ * as at rpo 0; the RPO t rule on hw_tg_ahead_k(durability.k, voters) standbys (k drawn: 1 in
  * half the runs, else 1 .. standbys) with max_ahead_ms = rpo - margin from the planner,
  * told the run's largest link delay as its p99 heartbeat delay and the clocks' 1 %
  * drift; the replay budget it plans. The election cores get the rpo too; the witness
@@ -264,7 +264,6 @@ static void setup_rpo(struct sim_world *w)
 	w->rpo_ms = t;
 	w->w_rpo_ms = wit == 0 ? 10 * t : wit == 1 ? t / 2 : t;
 	w->rpo_fail = fail;
-	w->rcfg.k_min = 0;
 	w->rcfg.max_ahead_ms = plan.max_ahead_ms;
 	w->rcfg.ahead_k = hw_tg_ahead_k(k, w->nodes, standbys);
 	w->rcfg.replay_budget = plan.replay_budget_records > 0 ? plan.replay_budget_records : 1;
@@ -297,7 +296,7 @@ static void setup(struct sim_world *w, const struct sim_params *prm)
 	w->nodes = w->data + 1;
 	w->rcfg = (struct hw_repl_config){
 		.standbys = w->data - 1,
-		.k_min = hw_el_k_min(w->nodes), /* rpo_ms 0, as the node's */
+		.k_min = hw_el_k_min(w->nodes), /* at any rpo, as hw_config_k_min */
 		.window_records = (uint64_t)sim_range(&w->rng, 1, SIM_FRAME_ENTRIES),
 		.waiters_max = SIM_WAITERS,
 		.heartbeat_ms = 50,

@@ -278,6 +278,53 @@ static void test_rpo_clean(void **state)
 	assert_true(held > 0);
 }
 
+/* Five voters at rpo 400 ms: seeds whose failovers lost durable and received records of
+ * k 1 while a primary raised no k at rpo t (k_min 0 there, and P-DUR exempted them).
+ * With k_min 2 at rpo t as at rpo 0 (engine/config.h hw_config_k_min) every received,
+ * durable or applied record is acknowledged on 2 standbys and P-DUR, checking them at
+ * rpo t too, finds none lost; dropping one in a rewind is reported as P-DUR.rewound. */
+static void test_rpo_k_min(void **state)
+{
+	struct sim_world *w = *state;
+	static const uint64_t seeds[] = {773067035528, 773067035635, 773067035736};
+	uint64_t guarded = 0;
+	for (size_t s = 0; s < sizeof seeds / sizeof seeds[0]; s++) {
+		struct sim_params p = {.seed = seeds[s],
+				       .profile = SIM_PROFILE_ALL,
+				       .steps = 10000,
+				       .rpo_ms = 400};
+		if (sim_run(w, &p) != 0)
+			fail_msg("seed %llu rpo 400: %s at step %llu: %s",
+				 (unsigned long long)p.seed, w->v.name,
+				 (unsigned long long)w->v.step, w->v.detail);
+		assert_int_equal(w->nodes, 5);
+		assert_int_equal(w->rcfg.k_min, 2);
+		assert_true(w->st.rpo_elections > 0);
+		for (uint64_t t = 0; t < w->nhist; t++) {
+			const struct sim_rec *r = &w->hist[t];
+			if (r->state != SIM_REC_ACKED || r->mode == HW_MODE_LOCAL)
+				continue;
+			assert_true(r->k >= 2);
+			assert_true(sim_rec_protected(r) || r->at_risk);
+			guarded++;
+		}
+	}
+	assert_true(guarded > 1000);
+	for (uint32_t i = 0; i < w->data; i++) {
+		const struct sim_disk *d = &w->nd[i].disk;
+		for (uint64_t lsn = d->n; lsn > 0 && w->nd[i].dr == SIM_DR_PRIMARY; lsn--) {
+			const struct sim_rec *r = &w->hist[d->log[lsn - 1].record_id];
+			if (r->state == SIM_REC_ACKED && r->mode == HW_MODE_DURABLE) {
+				sim_check_truncate(w, i, lsn - 1);
+				assert_true(w->v.set);
+				assert_string_equal(w->v.name, "P-DUR.rewound");
+				return;
+			}
+		}
+	}
+	fail_msg("no acknowledged durable record on the final primary");
+}
+
 /* The record acknowledged earliest among those above lsn (NULL: none). */
 static const struct sim_rec *oldest_above(const struct sim_world *w, uint64_t lsn)
 {
@@ -347,6 +394,7 @@ int main(void)
 						world_teardown),
 		cmocka_unit_test_setup_teardown(test_rpo_clean, world_setup, world_teardown),
 		cmocka_unit_test_setup_teardown(test_checker_rpo, world_setup, world_teardown),
+		cmocka_unit_test_setup_teardown(test_rpo_k_min, world_setup, world_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
