@@ -27,23 +27,41 @@
 #include "replica/rejoin.h"
 #include "wire.pb-c.h"
 
+/* Send m (our log's epochs up to its_lsn) to the standby on s. */
+static int send_map(struct hw_session *s, const struct hw_epoch_map *m)
+{
+	Hawser__Wire__V1__Rejoin r = HAWSER__WIRE__V1__REJOIN__INIT;
+	r.epoch = s->node->epoch;
+	r.base_lsn = m->base_lsn;
+	r.last_lsn = m->last_lsn;
+	r.n_epochs = r.n_first_lsns = m->n;
+	r.epochs = (uint64_t *)m->epoch;
+	r.first_lsns = (uint64_t *)m->first_lsn;
+	return hw__node_send_msg(s->conn, HW_FRAME_REJOIN, &r);
+}
+
+/* Build our epoch map up to its_lsn into *m (malloc'd, the caller frees it). */
+static int build_map(struct hw_node *n, uint64_t its_lsn, struct hw_epoch_map **m)
+{
+	*m = malloc(sizeof **m);
+	return *m != NULL ? hw_epoch_map_build(n->store, its_lsn, *m) : HW_ENOMEM;
+}
+
+static void log_offered(uint64_t its_lsn, const struct hw_epoch_map *m, int rc)
+{
+	hw_log("rejoin_offered", "its_lsn=%llu epochs=%u epochs_from=%llu base=%llu code=%s",
+	       (unsigned long long)its_lsn, m != NULL ? m->n : 0,
+	       (unsigned long long)(m != NULL && m->n > 0 ? m->first_lsn[0] : 0),
+	       (unsigned long long)(m != NULL ? m->base_lsn : 0), hw_errname(rc));
+}
+
 void hw__rejoin_offer(struct hw_session *s, uint64_t its_lsn)
 {
-	struct hw_node *n = s->node;
-	struct hw_epoch_map *m = malloc(sizeof *m);
-	int rc = m != NULL ? hw_epoch_map_build(n->store, its_lsn, m) : HW_ENOMEM;
-	if (rc == 0) {
-		Hawser__Wire__V1__Rejoin r = HAWSER__WIRE__V1__REJOIN__INIT;
-		r.epoch = n->epoch;
-		r.base_lsn = m->base_lsn;
-		r.last_lsn = m->last_lsn;
-		r.n_epochs = r.n_first_lsns = m->n;
-		r.epochs = m->epoch;
-		r.first_lsns = m->first_lsn;
-		rc = hw__node_send_msg(s->conn, HW_FRAME_REJOIN, &r);
-	}
-	hw_log("rejoin_offered", "its_lsn=%llu epochs=%u code=%s", (unsigned long long)its_lsn,
-	       m != NULL ? m->n : 0, hw_errname(rc));
+	struct hw_epoch_map *m;
+	int rc = build_map(s->node, its_lsn, &m);
+	if (rc == 0)
+		rc = send_map(s, m);
+	log_offered(its_lsn, m, rc);
 	free(m);
 }
 
@@ -73,8 +91,12 @@ bool hw__rejoin_planned(struct hw_node *n)
 {
 	if (n->rejoin == NULL || n->voters == NULL)
 		return false;
-	hw_log("rejoin_planned", "primary=%s our_lsn=%llu", n->cfg.primary,
-	       (unsigned long long)hw_wal_last(n->wal)->lsn);
+	const struct hw_epoch_map *m = n->rejoin;
+	hw_log("rejoin_planned",
+	       "primary=%s our_lsn=%llu primary_base=%llu epochs=%u epochs_from=%llu",
+	       n->cfg.primary, (unsigned long long)hw_wal_last(n->wal)->lsn,
+	       (unsigned long long)m->base_lsn, m->n,
+	       (unsigned long long)(m->n > 0 ? m->first_lsn[0] : 0));
 	return true;
 }
 
@@ -94,24 +116,38 @@ static int wal_reset_to_store(struct hw_node *n)
 	return rc;
 }
 
-/* Find the common point (or this node's log base, when they part before it) and rewind
- * to it: *common gets the LSN the log now ends at.
+/* What a quarantine row's why adds to "rejoin epoch=E primary=P": how the cut was found
+ * and where the state comes from (docs/operations.md "Rejoin"). */
+static const char *why_tail(enum hw_rejoin_how how, bool pruned, bool behind)
+{
+	if (how == HW_REJOIN_UNPROVEN)
+		return "; parting older than the primary's epochs: all after the cut set aside";
+	if (how == HW_REJOIN_BEFORE)
+		return "; log pruned past the common point: state from a snapshot";
+	if (behind)
+		return "; behind the primary's log base: state from a snapshot";
+	return pruned ? "; log pruned: state from a snapshot" : "";
+}
+
+/* Find the cut (hw_rejoin_cut: the common point, this node's log base when they part
+ * before it, or the last entry shown shared) and rewind to it: *common gets the LSN the
+ * log now ends at, *how how it was found.
  *
  * The log is emptied first, once the store holds and has flushed all it held: a crash
  * after the rewind must not find the suffix still in the log, where recovery would take
  * it back into the store (its first entry follows the common point). A crash before the
  * rewind leaves the node as it was, diverged, to rejoin again. A pruned log cannot
  * rebuild the state: the rewind marks the store stale and a snapshot replaces it. */
-static int rewind_store(struct hw_node *n, uint64_t *common, uint64_t *moved)
+static int rewind_store(struct hw_node *n, uint64_t *common, uint64_t *moved,
+			enum hw_rejoin_how *how)
 {
 	struct hw_head h, b;
-	bool before = false;
 	hw_store_head(n->store, &h);
 	int rc = hw_store_base(n->store, &b);
 	if (rc == 0)
-		rc = hw_rejoin_cut(n->store, n->rejoin, common, &before);
+		rc = hw_rejoin_cut(n->store, n->rejoin, common, how);
 	/* parting before a wholly pruned log moves nothing, but its state is still not ours */
-	if (rc != 0 || (*common >= h.lsn && !before))
+	if (rc != 0 || (*common >= h.lsn && *how == HW_REJOIN_COMMON))
 		return rc != 0 ? rc : HW_EDIVERGED;
 	rc = hw_store_sync(n->store);
 	if (rc == 0)
@@ -119,13 +155,15 @@ static int rewind_store(struct hw_node *n, uint64_t *common, uint64_t *moved)
 	if (rc != 0)
 		return rc;
 	char why[HW_REWIND_WHY_MAX + 1];
-	snprintf(why, sizeof why, "rejoin epoch=%llu primary=%.96s%s", (unsigned long long)n->epoch,
-		 n->cfg.primary,
-		 b.lsn == 0 ? ""
-		 : before   ? "; log pruned past the common point: state from a snapshot"
-			    : "; log pruned: state from a snapshot");
+	snprintf(why, sizeof why, "rejoin epoch=%llu primary=%.80s%s", (unsigned long long)n->epoch,
+		 n->cfg.primary, why_tail(*how, b.lsn > 0, *common < n->rejoin->base_lsn));
 	rc = hw_store_rewind(n->store, *common, hw_wall_ms(), why, moved);
 	return rc == 0 ? wal_reset_to_store(n) : rc;
+}
+
+static const char *how_name(enum hw_rejoin_how how)
+{
+	return how == HW_REJOIN_BEFORE ? "base" : how == HW_REJOIN_UNPROVEN ? "unproven" : "common";
 }
 
 int hw__rejoin_run(struct hw_node *n)
@@ -136,8 +174,9 @@ int hw__rejoin_run(struct hw_node *n)
 		return src;
 	hw_wal_close(n->wal);
 	n->wal = NULL;
-	uint64_t common = 0, moved = 0;
-	int rc = rewind_store(n, &common, &moved);
+	uint64_t common = 0, moved = 0, primary_base = n->rejoin->base_lsn;
+	enum hw_rejoin_how how = HW_REJOIN_COMMON;
+	int rc = rewind_store(n, &common, &moved, &how);
 	free(n->rejoin);
 	n->rejoin = NULL;
 	if (rc != 0)
@@ -159,9 +198,12 @@ int hw__rejoin_run(struct hw_node *n)
 	}
 	hw__election_progress(n);
 	if (rc == 0)
-		hw_log("rejoined", "common_lsn=%llu quarantined=%llu via=%s seconds=%.3f",
+		hw_log("rejoined",
+		       "common_lsn=%llu quarantined=%llu via=%s cut=%s primary_base=%llu "
+		       "seconds=%.3f",
 		       (unsigned long long)common, (unsigned long long)moved,
-		       hw_store_stale(n->store) ? "snapshot" : "rewind", hw_mono_s() - t0);
+		       hw_store_stale(n->store) ? "snapshot" : "rewind", how_name(how),
+		       (unsigned long long)primary_base, hw_mono_s() - t0);
 	return rc;
 }
 

@@ -6,6 +6,7 @@
 
 #include "base/assert.h"
 #include "base/bytes.h"
+#include "replica/epochs.h"
 #include "replica/rejoin.h"
 #include "replica/store_int.h"
 
@@ -49,17 +50,50 @@ static int next_epoch_start(struct hw_store *s, uint64_t lo, uint64_t hi, uint64
 	return 0;
 }
 
+/* Add the boundary (e, first) to m unless it goes on with m's last epoch; the oldest go
+ * when HW_REJOIN_EPOCHS_MAX are kept. */
+static void map_push(struct hw_epoch_map *m, uint64_t e, uint64_t first)
+{
+	if (m->n > 0 && m->epoch[m->n - 1] == e)
+		return;
+	if (m->n == HW_REJOIN_EPOCHS_MAX) { /* keep the newest */
+		memmove(m->epoch, m->epoch + 1, (m->n - 1) * sizeof m->epoch[0]);
+		memmove(m->first_lsn, m->first_lsn + 1, (m->n - 1) * sizeof m->first_lsn[0]);
+		m->n--;
+	}
+	m->epoch[m->n] = e;
+	m->first_lsn[m->n++] = first;
+}
+
+/* m's boundaries up to m->last_lsn from the pruned part's history (meta "epochs", or the
+ * base's epoch alone when none is kept), and s's base into *b: one read transaction, so
+ * the two agree however the writer prunes meanwhile. */
+static int map_history(struct hw_store *s, struct hw_epoch_map *m, struct hw_head *b)
+{
+	struct hw_epoch_hist h; /* 4 KiB */
+	MDB_txn *txn;
+	int rc = hw__store_read_begin(s, &txn);
+	if (rc != 0)
+		return rc;
+	rc = hw__store_base_txn(s, txn, b);
+	if (rc == 0)
+		rc = hw_mdb_err(hw__store_epochs_get(s, txn, b, &h));
+	hw__store_read_end(s, txn);
+	for (uint32_t i = 0; rc == 0 && i < h.n && h.first_lsn[i] <= m->last_lsn; i++)
+		map_push(m, h.epoch[i], h.first_lsn[i]);
+	return rc;
+}
+
 int hw_epoch_map_build(struct hw_store *s, uint64_t upto, struct hw_epoch_map *m)
 {
 	struct hw_head b, h;
-	int rc = hw_store_base(s, &b);
-	if (rc == 0)
-		rc = hw_store_head(s, &h);
+	int rc = hw_store_head(s, &h);
 	if (rc != 0)
 		return rc;
 	memset(m, 0, sizeof *m);
-	m->base_lsn = b.lsn;
 	m->last_lsn = upto < h.lsn ? upto : h.lsn;
+	rc = map_history(s, m, &b);
+	m->base_lsn = b.lsn;
 	for (uint64_t at = b.lsn + 1; at <= m->last_lsn && rc == 0;) {
 		uint64_t e, next;
 		rc = hw_store_epoch_at(s, at, &e);
@@ -67,14 +101,7 @@ int hw_epoch_map_build(struct hw_store *s, uint64_t upto, struct hw_epoch_map *m
 			rc = next_epoch_start(s, at, m->last_lsn, e, &next);
 		if (rc != 0)
 			break;
-		if (m->n == HW_REJOIN_EPOCHS_MAX) { /* keep the newest */
-			memmove(m->epoch, m->epoch + 1, (m->n - 1) * sizeof m->epoch[0]);
-			memmove(m->first_lsn, m->first_lsn + 1,
-				(m->n - 1) * sizeof m->first_lsn[0]);
-			m->n--;
-		}
-		m->epoch[m->n] = e;
-		m->first_lsn[m->n++] = at;
+		map_push(m, e, at);
 		at = next;
 	}
 	return rc;
@@ -89,12 +116,73 @@ static uint64_t map_epoch(const struct hw_epoch_map *m, uint64_t lsn)
 	return e;
 }
 
-/* Both logs hold the same entry at lsn (lsn within what m covers). */
-static int agree(struct hw_store *s, const struct hw_epoch_map *m, uint64_t lsn, bool *yes)
+enum hw_epoch_verdict hw_epoch_map_judge(const struct hw_epoch_map *m, uint64_t lsn, uint64_t epoch)
+{
+	if (lsn == 0)
+		return HW_EPOCH_SHARED;
+	if (lsn > m->last_lsn)
+		return HW_EPOCH_PARTED; /* past the mapped log's head */
+	if (m->n == 0)
+		return HW_EPOCH_UNKNOWN;
+	if (lsn >= m->first_lsn[0])
+		return map_epoch(m, lsn) == epoch ? HW_EPOCH_SHARED : HW_EPOCH_PARTED;
+	return epoch == m->epoch[0]  ? HW_EPOCH_SHARED
+	       : epoch > m->epoch[0] ? HW_EPOCH_PARTED
+				     : HW_EPOCH_UNKNOWN;
+}
+
+/* The verdict on s's own entry at lsn (from s's base on). */
+static int judge_own(struct hw_store *s, const struct hw_epoch_map *m, uint64_t lsn,
+		     enum hw_epoch_verdict *v)
 {
 	uint64_t own;
 	int rc = hw_store_epoch_at(s, lsn, &own);
-	*yes = rc == 0 && own == map_epoch(m, lsn);
+	*v = rc == 0 ? hw_epoch_map_judge(m, lsn, own) : HW_EPOCH_UNKNOWN;
+	return rc;
+}
+
+/* s's own entry at lsn is shown shared with m's log. */
+static int agree(struct hw_store *s, const struct hw_epoch_map *m, uint64_t lsn, bool *yes)
+{
+	enum hw_epoch_verdict v;
+	int rc = judge_own(s, m, lsn, &v);
+	*yes = v == HW_EPOCH_SHARED;
+	return rc;
+}
+
+/* Within m's boundaries: the last LSN in [lo, hi] at which s agrees with m, given that it
+ * agrees at lo (agreement is a prefix there: the hash chain). */
+static int last_agreeing(struct hw_store *s, const struct hw_epoch_map *m, uint64_t lo, uint64_t hi,
+			 uint64_t *out)
+{
+	int rc = 0;
+	while (rc == 0 && lo < hi) {
+		uint64_t mid = lo + (hi - lo + 1) / 2;
+		bool yes;
+		rc = agree(s, m, mid, &yes);
+		if (yes)
+			lo = mid;
+		else
+			hi = mid - 1;
+	}
+	*out = lo;
+	return rc;
+}
+
+/* Below m's first boundary: the last LSN of s's log in [lo, hi] (lo its base) of the epoch
+ * m starts with, shared (hw_epoch_map_judge); *found false when none is. */
+static int last_of_first_epoch(struct hw_store *s, const struct hw_epoch_map *m, uint64_t lo,
+			       uint64_t hi, uint64_t *at, bool *found)
+{
+	uint64_t next = hi + 1, own;
+	*found = false;
+	if (hi < lo)
+		return 0;
+	int rc = next_epoch_start(s, lo, hi, m->epoch[0], &next); /* in (lo, hi + 1] */
+	if (rc == 0)
+		rc = hw_store_epoch_at(s, next - 1, &own);
+	*found = rc == 0 && own == m->epoch[0];
+	*at = next - 1;
 	return rc;
 }
 
@@ -106,47 +194,51 @@ int hw_rejoin_common(struct hw_store *s, const struct hw_epoch_map *m, uint64_t 
 		rc = hw_store_base(s, &b);
 	if (rc != 0)
 		return rc;
+	*common = 0;
 	uint64_t hi = h.lsn < m->last_lsn ? h.lsn : m->last_lsn;
-	if (m->n == 0 || hi < m->first_lsn[0]) {
-		*common = 0;
-		return m->base_lsn == 0 ? 0 : HW_ENOTFOUND;
+	if (m->n > 0 && hi >= m->first_lsn[0]) {
+		/* the first LSN both logs can tell the epoch of (s's base: its epoch is kept) */
+		uint64_t lo = m->first_lsn[0] > b.lsn ? m->first_lsn[0] : b.lsn;
+		bool yes;
+		rc = agree(s, m, lo, &yes);
+		if (rc == 0 && yes)
+			return last_agreeing(s, m, lo, hi, common);
+		if (rc != 0 || lo > m->first_lsn[0]) /* s's base is not m's: nothing before it */
+			return rc != 0 ? rc : HW_ENOTFOUND;
 	}
-	/* the first LSN both logs can tell the epoch of (s's base: its epoch is kept) */
-	uint64_t lo = m->first_lsn[0] > b.lsn ? m->first_lsn[0] : b.lsn;
-	bool yes;
-	rc = agree(s, m, lo, &yes);
-	if (rc != 0 || !yes) { /* they part before the map: only a start from 0 is known */
-		*common = 0;
-		return rc != 0 ? rc : lo == 1 ? 0 : HW_ENOTFOUND;
+	/* They part before m's first boundary, or s's log ends before it: the last entry of
+	 * the epoch m starts with is shared (hw_epoch_map_judge). */
+	bool found = false;
+	if (m->n > 0 && b.lsn < m->first_lsn[0]) {
+		uint64_t top = m->first_lsn[0] - 1 < h.lsn ? m->first_lsn[0] - 1 : h.lsn;
+		rc = last_of_first_epoch(s, m, b.lsn, top, common, &found);
 	}
-	while (lo < hi) { /* agree(lo) holds; find the last LSN that agrees in [lo, hi] */
-		uint64_t mid = lo + (hi - lo + 1) / 2;
-		rc = agree(s, m, mid, &yes);
-		if (rc != 0)
-			return rc;
-		if (yes)
-			lo = mid;
-		else
-			hi = mid - 1;
-	}
-	*common = lo;
-	return 0;
+	if (rc != 0 || found)
+		return rc;
+	*common = 0;
+	return b.lsn == 0 ? 0 : HW_ENOTFOUND; /* LSN 0 is in every log */
 }
 
-int hw_rejoin_cut(struct hw_store *s, const struct hw_epoch_map *m, uint64_t *cut, bool *before)
+int hw_rejoin_cut(struct hw_store *s, const struct hw_epoch_map *m, uint64_t *cut,
+		  enum hw_rejoin_how *how)
 {
-	struct hw_head b;
-	int rc = hw_store_base(s, &b);
-	bool yes = true;
-	/* the logs part at or before s's base: m ends below it, or s's base is not m's */
-	if (rc == 0 && b.lsn > 0 && m->n > 0 && b.lsn >= m->first_lsn[0])
-		rc = b.lsn <= m->last_lsn ? agree(s, m, b.lsn, &yes) : ((yes = false), 0);
-	*before = rc == 0 && !yes;
-	if (rc != 0 || *before) {
+	struct hw_head h, b;
+	int rc = hw_store_head(s, &h);
+	if (rc == 0)
+		rc = hw_store_base(s, &b);
+	if (rc == 0)
+		rc = hw_rejoin_common(s, m, cut);
+	enum hw_epoch_verdict v = HW_EPOCH_PARTED;
+	*how = HW_REJOIN_COMMON;
+	if (rc == HW_ENOTFOUND) { /* no entry s holds is shown shared: all go */
 		*cut = b.lsn;
-		return rc;
+		rc = judge_own(s, m, b.lsn, &v);
+		*how = v == HW_EPOCH_PARTED ? HW_REJOIN_BEFORE : HW_REJOIN_UNPROVEN;
+	} else if (rc == 0 && *cut < h.lsn) { /* is the entry after the cut shown another? */
+		rc = judge_own(s, m, *cut + 1, &v);
+		*how = v == HW_EPOCH_PARTED ? HW_REJOIN_COMMON : HW_REJOIN_UNPROVEN;
 	}
-	return hw_rejoin_common(s, m, cut);
+	return rc;
 }
 
 bool hw_store_stale(const struct hw_store *s)

@@ -113,6 +113,13 @@ int hw__store_head_txn(struct hw_store *s, MDB_txn *txn, struct hw_head *h);
 int hw__store_log_get(struct hw_store *s, MDB_txn *txn, uint64_t lsn, MDB_val *v);
 /* meta "base" in txn: zeros when absent (nothing pruned). */
 int hw__store_base_txn(struct hw_store *s, MDB_txn *txn, struct hw_head *h);
+/* meta "epochs" in txn (replica/epochs.h) into h when it covers the log up to base (the
+ * store's base, read in txn); else h starts afresh at base (hw_epoch_hist_start): the
+ * value is absent, of another version, damaged, or behind the base (a binary without it
+ * pruned). 0 or an LMDB code. */
+struct hw_epoch_hist;
+int hw__store_epochs_get(struct hw_store *s, MDB_txn *txn, const struct hw_head *base,
+			 struct hw_epoch_hist *h);
 /* The state digest of txn (replica/digest.c). */
 int hw__store_digest_txn(struct hw_store *s, MDB_txn *txn, uint8_t out[HW_HASH_BYTES]);
 

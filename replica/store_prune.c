@@ -10,6 +10,7 @@
 #include "base/clock.h"
 #include "base/fs.h"
 #include "replica/entry.h"
+#include "replica/epochs.h"
 #include "replica/retention.h"
 
 void hw_store_set_pin(struct hw_store *s, uint64_t lsn)
@@ -17,9 +18,65 @@ void hw_store_set_pin(struct hw_store *s, uint64_t lsn)
 	atomic_store(&s->pin, lsn);
 }
 
+int hw__store_epochs_get(struct hw_store *s, MDB_txn *txn, const struct hw_head *base,
+			 struct hw_epoch_hist *h)
+{
+	MDB_val k = hw_mdb_val("epochs", 6), v;
+	int rc = mdb_get(txn, s->t.meta, &k, &v);
+	if (rc == 0 && hw_epoch_hist_decode(v.mv_data, v.mv_size, h) == 0 &&
+	    h->through_lsn == base->lsn)
+		return 0;
+	hw_epoch_hist_start(h, base->lsn, base->epoch);
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+/* Delete entries base + 1 .. to from the log in txn, noting each one's epoch in h. */
+static int prune_entries(struct hw_store *s, MDB_txn *txn, uint64_t to, struct hw_epoch_hist *h)
+{
+	int rc = 0;
+	for (uint64_t lsn = s->base.lsn + 1; rc == 0 && lsn <= to; lsn++) {
+		uint8_t key[8];
+		hw_lsn_key(lsn, key);
+		MDB_val k = hw_mdb_val(key, 8), v;
+		struct hw_entry e;
+		rc = mdb_get(txn, s->t.log, &k, &v);
+		if (rc == 0 && (hw_entry_parse(v.mv_data, v.mv_size, &e) != 0 || e.lsn != lsn ||
+				hw_epoch_hist_note(h, lsn, e.epoch) != 0))
+			rc = MDB_CORRUPTED;
+		if (rc == 0)
+			rc = mdb_del(txn, s->t.log, &k, NULL);
+		if (rc == MDB_NOTFOUND)
+			rc = MDB_CORRUPTED;
+	}
+	return rc;
+}
+
+/* Put h as meta "epochs" in txn. */
+static int epochs_put(struct hw_store *s, MDB_txn *txn, const struct hw_epoch_hist *h)
+{
+	uint8_t buf[HW_EPOCH_HIST_BYTES_MAX];
+	MDB_val k = hw_mdb_val("epochs", 6), v = hw_mdb_val(buf, hw_epoch_hist_encode(h, buf));
+	return mdb_put(txn, s->t.meta, &k, &v, 0);
+}
+
+/* Keep the hash of entry 1 as the chain's identity (meta "chain"), before it is pruned. */
+static int chain_keep(struct hw_store *s, MDB_txn *txn)
+{
+	/* Copied out first: a value read in a write transaction is only valid until the
+	 * next update in it (lmdb.h). */
+	uint8_t id[HW_HASH_BYTES];
+	struct hw_entry e;
+	int rc = hw__store_entry_at(s, txn, 1, &e);
+	if (rc == 0)
+		memcpy(id, e.hash, HW_HASH_BYTES);
+	MDB_val k = hw_mdb_val("chain", 5), v = hw_mdb_val(id, HW_HASH_BYTES);
+	return rc != 0 ? rc : mdb_put(txn, s->t.meta, &k, &v, 0);
+}
+
 /* One write transaction: remove entries base + 1 .. to, keep the hash of entry 1 as the
- * chain's identity the first time, and move the base to entry to. */
-static int prune_txn(struct hw_store *s, uint64_t to)
+ * chain's identity the first time, note the epochs of what goes in meta "epochs"
+ * (replica/epochs.h), and move the base to entry to. */
+static int prune_txn(struct hw_store *s, uint64_t to, struct hw_epoch_hist *h)
 {
 	MDB_txn *txn;
 	int rc = hw__store_txn_begin(s, 0, &txn);
@@ -27,31 +84,19 @@ static int prune_txn(struct hw_store *s, uint64_t to)
 		return rc;
 	struct hw_entry e;
 	struct hw_head b = {0};
-	if (s->base.lsn == 0) {
-		/* Copied out first: a value read in a write transaction is only valid until
-		 * the next update in it (lmdb.h). */
-		uint8_t id[HW_HASH_BYTES];
-		rc = hw__store_entry_at(s, txn, 1, &e);
-		if (rc == 0)
-			memcpy(id, e.hash, HW_HASH_BYTES);
-		MDB_val k = hw_mdb_val("chain", 5), v = hw_mdb_val(id, HW_HASH_BYTES);
-		if (rc == 0)
-			rc = mdb_put(txn, s->t.meta, &k, &v, 0);
-	}
+	if (s->base.lsn == 0)
+		rc = chain_keep(s, txn);
 	if (rc == 0)
 		rc = hw__store_entry_at(s, txn, to, &e);
 	if (rc == 0) {
 		b = (struct hw_head){.lsn = e.lsn, .epoch = e.epoch, .time_ms = e.time_ms};
 		memcpy(b.hash, e.hash, HW_HASH_BYTES);
+		rc = hw__store_epochs_get(s, txn, &s->base, h);
 	}
-	for (uint64_t lsn = s->base.lsn + 1; rc == 0 && lsn <= to; lsn++) {
-		uint8_t key[8];
-		hw_lsn_key(lsn, key);
-		MDB_val k = hw_mdb_val(key, 8);
-		rc = mdb_del(txn, s->t.log, &k, NULL);
-		if (rc == MDB_NOTFOUND)
-			rc = MDB_CORRUPTED;
-	}
+	if (rc == 0)
+		rc = prune_entries(s, txn, to, h);
+	if (rc == 0)
+		rc = epochs_put(s, txn, h);
 	if (rc == 0)
 		rc = hw__store_meta_write_pos(s, txn, "base", &b);
 	if (rc != 0) {
@@ -68,8 +113,9 @@ static int prune_txn(struct hw_store *s, uint64_t to)
  * retrying on MAP_FULL like a batch. 0 or the sticky failure. */
 static int prune_step(struct hw_store *s, uint64_t to)
 {
+	struct hw_epoch_hist h; /* 4 KiB: the writer's stack is the default's */
 	for (;;) {
-		int rc = prune_txn(s, to);
+		int rc = prune_txn(s, to, &h);
 		if (rc == 0)
 			return 0;
 		if (!hw__store_batch_failed(s, rc))

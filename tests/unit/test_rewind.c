@@ -17,6 +17,7 @@
 
 #include "hawser_error.h"
 #include "replica/entry.h"
+#include "replica/epochs.h"
 #include "replica/record.h"
 #include "replica/backup.h"
 #include "replica/drills.h"
@@ -323,15 +324,15 @@ static void test_rewind_refusals(void **state)
 	assert_false(hw_store_stale(f->a));
 }
 
-/* The LSN a's rewind goes to from b's epoch map; *before: the logs part before a's base. */
-static uint64_t cut_of(struct fx *f, bool *before)
+/* The LSN a's rewind goes to from b's epoch map, and how it was found. */
+static uint64_t cut_of(struct fx *f, enum hw_rejoin_how *how)
 {
 	struct hw_head ha;
 	assert_int_equal(hw_store_head(f->a, &ha), 0);
 	struct hw_epoch_map m;
 	assert_int_equal(hw_epoch_map_build(f->b, ha.lsn, &m), 0);
 	uint64_t cut = UINT64_MAX;
-	assert_int_equal(hw_rejoin_cut(f->a, &m, &cut, before), 0);
+	assert_int_equal(hw_rejoin_cut(f->a, &m, &cut, how), 0);
 	return cut;
 }
 
@@ -378,8 +379,9 @@ static void check_stale_until_snapshot(struct fx *f, unsigned rows)
 
 /* a and b share 1..common (epoch 1); then a took common + 1..8 in epoch 2, b common +
  * 1..9 in epoch 3; a's log is pruned before keep_from. Returns where a's rewind goes
- * (cut_of), with *before. */
-static uint64_t diverge_pruned(struct fx *f, unsigned common, uint64_t keep_from, bool *before)
+ * (cut_of), with *how. */
+static uint64_t diverge_pruned(struct fx *f, unsigned common, uint64_t keep_from,
+			       enum hw_rejoin_how *how)
 {
 	for (unsigned i = 1; i <= common; i++)
 		put(f->a, 1, i, "base");
@@ -389,7 +391,7 @@ static uint64_t diverge_pruned(struct fx *f, unsigned common, uint64_t keep_from
 	for (unsigned i = common + 1; i <= 9; i++)
 		put(f->b, 3, i, "kept");
 	assert_int_equal(hw_store_prune(f->a, keep_from), 0);
-	return cut_of(f, before);
+	return cut_of(f, how);
 }
 
 /* Rewind a to cut with why: 6..8 are quarantined; its head is then its entry cut (or its
@@ -427,9 +429,9 @@ static void rewind_stale(struct fx *f, uint64_t cut, const char *why)
 static void test_rewind_pruned_stale(void **state)
 {
 	struct fx *f = *state;
-	bool before = true;
-	assert_int_equal(diverge_pruned(f, 5, 4, &before), 5);
-	assert_false(before);
+	enum hw_rejoin_how how = HW_REJOIN_BEFORE;
+	assert_int_equal(diverge_pruned(f, 5, 4, &how), 5);
+	assert_int_equal(how, HW_REJOIN_COMMON);
 	uint8_t at5[HW_HASH_BYTES], own5[HW_HASH_BYTES];
 	assert_int_equal(hw_store_entry_hash(f->b, 5, at5), 0);
 	assert_int_equal(hw_store_entry_hash(f->a, 5, own5), 0);
@@ -442,9 +444,9 @@ static void test_rewind_pruned_stale(void **state)
 static void test_rewind_before_base(void **state)
 {
 	struct fx *f = *state;
-	bool before = false;
-	assert_int_equal(diverge_pruned(f, 2, 6, &before), 5);
-	assert_true(before);
+	enum hw_rejoin_how how = HW_REJOIN_COMMON;
+	assert_int_equal(diverge_pruned(f, 2, 6, &how), 5);
+	assert_int_equal(how, HW_REJOIN_BEFORE);
 	rewind_stale(f, 5, "rejoin; log pruned past the common point");
 }
 
@@ -878,6 +880,154 @@ static void test_format3_digest_long_values(void **state)
 	assert_memory_not_equal(a, b, HW_HASH_BYTES);
 }
 
+/* ---- behind the new primary's base: the epochs pruning keeps (replica/epochs.h) ------ */
+
+/* Put val (len bytes) as meta "epochs" of the store in dir, or delete it (val NULL): as
+ * a build that kept no epochs leaves a store it pruned. */
+static void raw_epochs(const char *dir, const void *val, size_t len)
+{
+	MDB_env *env;
+	MDB_txn *txn = raw_begin(dir, &env);
+	MDB_dbi meta;
+	assert_int_equal(mdb_dbi_open(txn, "meta", 0, &meta), 0);
+	MDB_val k = {6, "epochs"}, v = {len, (void *)val};
+	if (val != NULL)
+		assert_int_equal(mdb_put(txn, meta, &k, &v, 0), 0);
+	else
+		assert_int_equal(mdb_del(txn, meta, &k, NULL), 0);
+	assert_int_equal(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+}
+
+/* b closed, meta "epochs" put (or deleted) as raw_epochs does, and opened again. */
+static void b_epochs(struct fx *f, const void *val, size_t len)
+{
+	char dir[300];
+	snprintf(dir, sizeof dir, "%s", hw_store_dir(f->b));
+	hw_store_close(f->b);
+	raw_epochs(dir, val, len);
+	assert_int_equal(hw_store_open(dir, NULL, &f->b), 0);
+}
+
+/* a and b share 1..5 (epoch 1); a took 6..8 in epoch 2, b 6..20 in epoch 3 and pruned
+ * its log in two steps up to 14, past all a holds; a's log is pruned up to 3. The hashes
+ * of a's 6..8 go into lost. */
+static void diverge_behind(struct fx *f, uint8_t lost[3][HW_HASH_BYTES])
+{
+	for (unsigned i = 1; i <= 5; i++)
+		put(f->a, 1, i, "base");
+	copy(f->a, f->b, 1, 5);
+	for (unsigned i = 6; i <= 8; i++) {
+		put(f->a, 2, i, "lost");
+		assert_int_equal(hw_store_entry_hash(f->a, i, lost[i - 6]), 0);
+	}
+	for (unsigned i = 6; i <= 20; i++)
+		put(f->b, 3, i, "kept");
+	assert_int_equal(hw_store_prune(f->b, 4), 0);
+	assert_int_equal(hw_store_prune(f->b, 15), 0);
+	assert_int_equal(hw_store_prune(f->a, 4), 0);
+}
+
+/* a rewinds to cut with why; its quarantine then holds exactly its entries cut + 1 .. 8,
+ * whose hashes from 6 on are lost's; then check_stale_until_snapshot. */
+static void rewind_checked(struct fx *f, uint64_t cut, const char *why,
+			   uint8_t lost[3][HW_HASH_BYTES])
+{
+	uint64_t moved = 0;
+	assert_int_equal(hw_store_rewind(f->a, cut, NOW_MS + 5, why, &moved), 0);
+	assert_int_equal(moved, 8 - cut);
+	struct rows r = {0};
+	assert_int_equal(hw_quarantine_each(f->a, row_cb, &r), 0);
+	assert_int_equal(r.n, 8 - cut);
+	for (int i = 0; i < r.n; i++)
+		assert_int_equal(r.lsn[i], cut + 1 + (uint64_t)i);
+	for (uint64_t l = 6; l <= 8; l++)
+		assert_memory_equal(r.hash[l - cut - 1], lost[l - 6], HW_HASH_BYTES);
+	assert_string_equal(r.why, why);
+	check_stale_until_snapshot(f, (unsigned)(8 - cut));
+}
+
+/* The old primary comes back behind the new one's base: b's log no longer holds any LSN
+ * a does, but b kept the epochs of what it pruned, so its map still reaches LSN 1; it
+ * shows a's last entry is not b's (PARTED) and a's 5 is (SHARED), a finds the common
+ * point 5, quarantines exactly its 6..8 and takes b's snapshot. */
+static void test_common_behind_pruned_base(void **state)
+{
+	struct fx *f = *state;
+	uint8_t lost[3][HW_HASH_BYTES];
+	diverge_behind(f, lost);
+	struct hw_epoch_map m;
+	assert_int_equal(hw_epoch_map_build(f->b, 8, &m), 0);
+	assert_int_equal(m.base_lsn, 14);
+	assert_int_equal(m.last_lsn, 8);
+	assert_int_equal(m.n, 2);
+	assert_int_equal(m.epoch[0], 1);
+	assert_int_equal(m.first_lsn[0], 1);
+	assert_int_equal(m.epoch[1], 3);
+	assert_int_equal(m.first_lsn[1], 6);
+	assert_int_equal(hw_epoch_map_judge(&m, 8, 2), HW_EPOCH_PARTED);
+	assert_int_equal(hw_epoch_map_judge(&m, 5, 1), HW_EPOCH_SHARED);
+	enum hw_rejoin_how how = HW_REJOIN_BEFORE;
+	assert_int_equal(cut_of(f, &how), 5);
+	assert_int_equal(how, HW_REJOIN_COMMON);
+	rewind_checked(f, 5, "rejoin; behind the primary's log base: state from a snapshot", lost);
+}
+
+/* The same with b's epochs of its pruned part unknown (a build that kept none pruned it,
+ * or another wrote a history that stops before its base): nothing a holds is shown
+ * shared or parted, so a sets aside everything it still holds (4..8: 4 and 5 are in
+ * fact b's too) rather than let the snapshot drop 6..8 unseen. A prune after that starts
+ * a new history at b's base. */
+static void test_unproven_without_epochs(void **state)
+{
+	struct fx *f = *state;
+	uint8_t lost[3][HW_HASH_BYTES];
+	diverge_behind(f, lost);
+	struct hw_epoch_hist h;
+	hw_epoch_hist_start(&h, 0, 0);
+	for (uint64_t l = 1; l <= 9; l++)
+		assert_int_equal(hw_epoch_hist_note(&h, l, l < 6 ? 1 : 3), 0);
+	uint8_t val[HW_EPOCH_HIST_BYTES_MAX];
+	b_epochs(f, val, hw_epoch_hist_encode(&h, val)); /* through 9, not the base 14 */
+	struct hw_epoch_map m;
+	assert_int_equal(hw_epoch_map_build(f->b, 8, &m), 0);
+	assert_int_equal(m.n, 0);
+	assert_int_equal(hw_epoch_map_judge(&m, 8, 2), HW_EPOCH_UNKNOWN);
+	b_epochs(f, NULL, 0);
+	enum hw_rejoin_how how = HW_REJOIN_COMMON;
+	assert_int_equal(cut_of(f, &how), 3);
+	assert_int_equal(how, HW_REJOIN_UNPROVEN);
+	for (unsigned i = 21; i <= 22; i++)
+		put(f->b, 3, i, "more");
+	assert_int_equal(hw_store_prune(f->b, 17), 0);
+	assert_int_equal(hw_epoch_map_build(f->b, 22, &m), 0);
+	assert_int_equal(m.n, 1);
+	assert_int_equal(m.first_lsn[0], 14); /* from the base it started at */
+	rewind_checked(f, 3, "rejoin; parting older than the primary's epochs", lost);
+}
+
+/* b's map starts at its base 6 (no epochs kept before it) inside epoch 1, and a's entry 6
+ * is of epoch 2: below the map, a's last entry of the epoch the map starts with (5) is
+ * still shown shared, so the common point is found, not guessed. */
+static void test_common_before_map(void **state)
+{
+	struct fx *f = *state;
+	for (unsigned i = 1; i <= 5; i++)
+		put(f->a, 1, i, "base");
+	copy(f->a, f->b, 1, 5);
+	for (unsigned i = 6; i <= 7; i++)
+		put(f->b, 1, i, "e1"); /* epoch 1's primary went on without a */
+	for (unsigned i = 8; i <= 9; i++)
+		put(f->b, 3, i, "e3");
+	for (unsigned i = 6; i <= 8; i++)
+		put(f->a, 2, i, "lost");
+	assert_int_equal(hw_store_prune(f->b, 7), 0);
+	b_epochs(f, NULL, 0);
+	enum hw_rejoin_how how = HW_REJOIN_BEFORE;
+	assert_int_equal(cut_of(f, &how), 5);
+	assert_int_equal(how, HW_REJOIN_COMMON);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -898,6 +1048,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_format3_store_verifies, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_format3_digest_long_values, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rewind_damaged_log, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_common_behind_pruned_base, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unproven_without_epochs, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_common_before_map, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
