@@ -76,6 +76,7 @@ int hw__node_send_hello(struct hw_node *n, struct hw_conn *c, int role, const st
 	m.epoch = n->epoch;
 	m.heartbeat_ms = (uint32_t)n->cfg.heartbeat_ms; /* beat_clients() */
 	m.last_lsn = h.lsn;
+	m.last_epoch = with_chain ? h.epoch : 0; /* a standby's: its last entry's */
 	if (h.lsn != 0)
 		m.last_hash = (ProtobufCBinaryData){HW_HASH_BYTES, h.hash};
 	static const uint8_t none[HW_HASH_BYTES];

@@ -540,6 +540,15 @@ int hw__election_on_promote(struct hw_session *s, const struct hw_frame *f);
  * Primary: send a diverged standby (whose log ends at its_lsn) the epochs of our log,
  * before the ERROR that refuses it. */
 void hw__rejoin_offer(struct hw_session *s, uint64_t its_lsn);
+/* Primary, for a standby whose hello h names a last LSN before our log's base: unless its
+ * last entry is shown to be ours (h->last_epoch against our epoch map, which reaches back
+ * past the base: replica/epochs.h), it may hold a divergent suffix no snapshot may
+ * silently replace, so send it our epochs and refuse it (HW_EDIVERGED): it rejoins first,
+ * then asks for the snapshot. True when it was refused (logged standby_diverged
+ * reason=behind_base); false (nothing sent) when the snapshot may go: no failover, an
+ * older standby (no last_epoch), or its entry is ours. */
+struct Hawser__Wire__V1__Hello;
+bool hw__rejoin_behind_base(struct hw_session *s, const struct Hawser__Wire__V1__Hello *h);
 /* Standby: keep a REJOIN frame's epochs for the rejoin. 0 or the code to close with. */
 int hw__rejoin_on_frame(struct hw_node *n, const struct hw_frame *f);
 /* Standby refused with HW_EDIVERGED: true (logged) when a rejoin can run (failover on, the

@@ -830,7 +830,10 @@ static int standby_hello(struct hw_session *s, const Hawser__Wire__V1__Hello *m)
 				"the vault's next entry was pruned here; it takes no snapshot");
 		return 0;
 	}
-	if (m->snapshot_wanted || hw__snapshot_needed(n, m->last_lsn))
+	bool behind = hw__snapshot_needed(n, m->last_lsn);
+	if (behind && !m->snapshot_wanted && hw__rejoin_behind_base(s, m))
+		return 0; /* it may hold a divergent suffix: it rejoins first */
+	if (m->snapshot_wanted || behind)
 		return snapshot_hello(s, peer, m);
 	int rc = chain_matches(n, m);
 	if (rc != 0) {

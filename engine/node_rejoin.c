@@ -9,6 +9,15 @@
  * stale, and the node's hello then asks the primary for a snapshot (node_snapshot.c),
  * whose install keeps the quarantine rows.
  *
+ * A node whose log ends before the primary's base (the primary pruned past it) would get
+ * a snapshot at once, replacing a divergent suffix unseen. Its hello names the epoch of
+ * its last entry, and the primary judges that entry by its epoch map, which reaches back
+ * past its base (the epochs its pruning kept, replica/epochs.h): unless the entry is
+ * shown to be the primary's own, it offers the rejoin as above, and the node finds the
+ * common point from the map alone. Where the map does not reach back far enough, the node
+ * sets aside every entry after the last one shown shared (HW_REJOIN_UNPROVEN) rather than
+ * guess.
+ *
  * The rewind runs from the reconnect timer, never inside the connection's callbacks: the
  * writer and the log stop first (the writer applies what it took, so the store holds the
  * whole log), the store is flushed and the log emptied, the store rewinds, the log
@@ -63,6 +72,37 @@ void hw__rejoin_offer(struct hw_session *s, uint64_t its_lsn)
 		rc = send_map(s, m);
 	log_offered(its_lsn, m, rc);
 	free(m);
+}
+
+bool hw__rejoin_behind_base(struct hw_session *s, const struct Hawser__Wire__V1__Hello *h)
+{
+	struct hw_node *n = s->node;
+	if (n->voters == NULL || h->last_lsn == 0 || h->last_epoch == 0)
+		return false; /* no rejoin without failover; an older standby names no epoch */
+	struct hw_epoch_map *m;
+	int rc = build_map(n, h->last_lsn, &m);
+	enum hw_epoch_verdict v =
+		rc == 0 ? hw_epoch_map_judge(m, h->last_lsn, h->last_epoch) : HW_EPOCH_UNKNOWN;
+	if (v == HW_EPOCH_SHARED) { /* a prefix of our log: the snapshot replaces it */
+		free(m);
+		return false;
+	}
+	hw_log("standby_diverged",
+	       "peer=%s its_lsn=%llu its_epoch=%llu our_base=%llu code=%s reason=behind_base "
+	       "verdict=%s",
+	       h->node_id, (unsigned long long)h->last_lsn, (unsigned long long)h->last_epoch,
+	       (unsigned long long)(m != NULL ? m->base_lsn : 0),
+	       hw_errname(rc != 0 ? rc : HW_EDIVERGED),
+	       v == HW_EPOCH_PARTED ? "parted" : "unknown");
+	if (rc == 0)
+		rc = send_map(s, m);
+	log_offered(h->last_lsn, m, rc);
+	free(m);
+	hw__node_refuse(s->conn, rc != 0 ? rc : HW_EDIVERGED,
+			rc != 0 ? "cannot offer a rejoin now; retry later"
+				: "standby's log ends before the primary's base and its last entry "
+				  "is not shown to be the primary's: rejoin first");
+	return true;
 }
 
 int hw__rejoin_on_frame(struct hw_node *n, const struct hw_frame *f)

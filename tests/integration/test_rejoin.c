@@ -5,7 +5,9 @@
  * heals and p1 finds the common point with the new primary, quarantines exactly what it
  * took after the cut, rewinds, follows to the same state, and `hawser quarantine export`
  * lists the quarantined records. Then the same with every log pruned, so the old primary
- * cannot rebuild its state from its own and gets it by a snapshot instead. */
+ * cannot rebuild its state from its own and gets it by a snapshot instead; and with the
+ * old primary down until the new one has pruned past all it holds, so only the epochs
+ * the new primary kept of its pruned entries tell where the two logs part. */
 #include <errno.h>
 #include <inttypes.h>
 #include <setjmp.h>
@@ -34,6 +36,9 @@
 #define LOST          5u  /* acknowledged by p1 alone, in local mode, after it */
 #define AFTER         3u  /* taken by the new primary */
 #define KEEP          10u /* log_keep_records, in the pruned test: fewer than BEFORE */
+#define MORE                                                                                       \
+	16u /* taken by the new primary while the old one is down: its base                        \
+	       then passes all the old one holds (AFTER + MORE > LOST + KEEP) */
 
 static int setup(void **state)
 {
@@ -174,13 +179,15 @@ struct diverged {
 	int np;           /* the new primary */
 	uint64_t head;    /* its head after its own AFTER records */
 	size_t mark0;     /* p1's log offset at the cut */
+	struct hw_proxy *cut[2 * (HW_RIG_VOTERS - 1)]; /* p1's routes to and from the others */
+	unsigned n_cut;
 };
 
 /* The old primary acknowledges LOST records in local mode while cut off; a standby is
- * promoted and takes AFTER of its own; then the cut heals. */
-static void diverge(struct hw_rig *r, struct diverged *d)
+ * promoted and takes AFTER of its own. The cut stays: heal() ends it. */
+static void diverge_cut(struct hw_rig *r, struct diverged *d)
 {
-	struct hw_proxy *cut[2 * (HW_RIG_VOTERS - 1)];
+	struct hw_proxy **cut = d->cut;
 	unsigned n = 0;
 	for (int j = 1; j < HW_RIG_VOTERS; j++) {
 		cut[n++] = hw_rig_route(r, 0, j); /* p1 -> the others */
@@ -188,6 +195,7 @@ static void diverge(struct hw_rig *r, struct diverged *d)
 		assert_non_null(cut[n - 2]);
 		assert_non_null(cut[n - 1]);
 	}
+	d->n_cut = n;
 	assert_int_equal(hw_rig_start_all(r, EVENT_WAIT_MS), 0);
 	d->cut_lsn = submit(r->client[0], 1, BEFORE, HW_DURABLE);
 	assert_true(wait_durable(r, 1, d->cut_lsn) && wait_durable(r, 2, d->cut_lsn));
@@ -208,8 +216,19 @@ static void diverge(struct hw_rig *r, struct diverged *d)
 	snprintf(addrs, sizeof addrs, "%s,%s", r->client[1], r->client[2]);
 	d->head = submit(addrs, 2000, AFTER, HW_DURABLE);
 	assert_int_equal(d->head, d->cut_lsn + 1 + AFTER); /* after its epoch's PROMOTION event */
-	for (unsigned i = 0; i < n; i++)
-		hw_proxy_pass(cut[i]);
+}
+
+static void heal(struct diverged *d)
+{
+	for (unsigned i = 0; i < d->n_cut; i++)
+		hw_proxy_pass(d->cut[i]);
+}
+
+/* diverge_cut(), then the cut heals. */
+static void diverge(struct hw_rig *r, struct diverged *d)
+{
+	diverge_cut(r, d);
+	heal(d);
 }
 
 /* p1's rejoined line, with the common point at the cut and LOST quarantined, via how. */
@@ -279,6 +298,102 @@ static void test_pruned_old_primary_rejoins(void **state)
 	check_followed(r, &d);
 }
 
+/* The hashes of entries first .. first + LOST - 1 of the stopped node's store in dir. */
+static void read_hashes(const char *dir, uint64_t first, uint8_t out[LOST][HW_HASH_BYTES])
+{
+	struct hw_store *s;
+	struct hw_store_opts o = {.read_only = true};
+	assert_int_equal(hw_store_open(dir, &o, &s), 0);
+	struct hw_head h;
+	assert_int_equal(hw_store_head(s, &h), 0);
+	assert_int_equal(h.lsn, first + LOST - 1);
+	for (unsigned i = 0; i < LOST; i++)
+		assert_int_equal(hw_store_entry_hash(s, first + i, out[i]), 0);
+	hw_store_close(s);
+}
+
+/* Wait (pausing on its log pipe) until node i's log base is past lsn. */
+static bool wait_pruned(struct hw_rig *r, int i, uint64_t lsn)
+{
+	int64_t end = hw_wall_ms() + EVENT_WAIT_MS;
+	while (hw_wall_ms() < end) {
+		struct hw_store *s;
+		struct hw_store_opts o = {.read_only = true};
+		struct hw_head b = {0};
+		if (hw_store_open(r->dir[i], &o, &s) == 0) {
+			hw_store_base(s, &b);
+			hw_store_close(s);
+		}
+		if (b.lsn > lsn)
+			return true;
+		hw_proc_pump(&r->proc[i], 50);
+	}
+	return false;
+}
+
+struct hashes {
+	uint8_t (*want)[HW_HASH_BYTES];
+	unsigned n;
+};
+
+static int hash_cb(void *arg, const struct hw_quarantined *q)
+{
+	struct hashes *h = arg;
+	if (h->n >= LOST || memcmp(q->entry.hash, h->want[h->n], HW_HASH_BYTES) != 0 ||
+	    strstr(q->why, "; behind the primary's log base: state from a snapshot") == NULL)
+		return -1;
+	h->n++;
+	return 0;
+}
+
+/* The old primary is cut off as before and stopped while the new primary takes AFTER,
+ * then MORE records, until its log's base is past everything p1 holds, so no entry
+ * either log holds tells where they part. p1 comes back (the cut healed) and is not
+ * simply sent a snapshot: the new primary, from the epochs it kept of its pruned entries,
+ * shows p1's last entry is not its own and offers a rejoin; p1 finds the common point
+ * (the cut), quarantines exactly the LOST records (by LSN, record and entry hash), marks
+ * its store stale, installs the snapshot it then asks for, and ends with the new
+ * primary's state. */
+static void test_old_primary_behind_base_rejoins(void **state)
+{
+	struct hw_rig *r = *state;
+	r->log_keep = KEEP;
+	struct diverged d;
+	diverge_cut(r, &d);
+	assert_int_equal(hw_proc_stop(&r->proc[0], STOP_WAIT_MS), 0);
+	hw_proc_kill(&r->proc[0]); /* its pipe and log buffer: it starts anew below */
+	uint8_t lost[LOST][HW_HASH_BYTES];
+	read_hashes(r->dir[0], d.cut_lsn + 1, lost);
+	char addrs[2 * 32];
+	snprintf(addrs, sizeof addrs, "%s,%s", r->client[1], r->client[2]);
+	d.head = submit(addrs, 3000, MORE, HW_DURABLE);
+	assert_true(wait_pruned(r, d.np, d.cut_lsn + LOST));
+	heal(&d);
+	assert_int_equal(hw_rig_start(r, 0, EVENT_WAIT_MS), 0);
+	d.mark0 = 0; /* the restarted p1's log */
+	size_t from = hw_proc_mark(&r->proc[d.np]);
+	check_rejoined(r, &d, "via=snapshot");
+	char line[1024];
+	assert_true(hw_proc_wait_line(&r->proc[d.np], &from, "event=standby_diverged",
+				      "reason=behind_base", EVENT_WAIT_MS, line, sizeof line));
+	fprintf(stderr, "test_rejoin: %s\n", strstr(line, "event="));
+	from = 0;
+	assert_true(hw_proc_wait_line(&r->proc[0], &from, "event=rejoined", NULL, 0, line,
+				      sizeof line));
+	assert_non_null(strstr(line, "cut=common"));
+	from = 0;
+	assert_true(hw_proc_wait_line(&r->proc[0], &from, "event=snapshot_installed", NULL,
+				      EVENT_WAIT_MS, NULL, 0));
+	check_followed(r, &d);
+	struct hw_store *s;
+	struct hw_store_opts o = {.read_only = true};
+	assert_int_equal(hw_store_open(r->dir[0], &o, &s), 0);
+	struct hashes h = {.want = lost};
+	assert_int_equal(hw_quarantine_each(s, hash_cb, &h), 0);
+	hw_store_close(s);
+	assert_int_equal(h.n, LOST);
+}
+
 int main(void)
 {
 	if (hw_test_bin_or_skip("test_rejoin") == NULL)
@@ -286,6 +401,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_old_primary_rejoins, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pruned_old_primary_rejoins, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_old_primary_behind_base_rejoins, setup,
+						teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
