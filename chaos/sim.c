@@ -183,15 +183,21 @@ static void add_stats(struct sim_stats *a, const struct sim_stats *b)
 		dst[i] += src[i];
 }
 
+/* The widest loss of a promotion over the runs, and the rpo of its run (kept seeds carry
+ * their own). */
+struct widest {
+	int64_t span_ms, rpo_ms;
+};
+
 /* One seed; prints a failure. Returns 1 on a violation. */
 static int run_one(struct sim_world *w, const struct opts *o, const struct sim_params *p,
-		   struct sim_stats *total, int64_t *span_max)
+		   struct sim_stats *total, struct widest *widest)
 {
 	arm_abort(o, p);
 	int rc = sim_run(w, p);
 	add_stats(total, &w->st);
-	if (w->rpo_span_max > *span_max)
-		*span_max = w->rpo_span_max;
+	if (w->rpo_span_max > widest->span_ms)
+		*widest = (struct widest){w->rpo_span_max, w->rpo_ms};
 	if (o->verbose)
 		printf("seed %" PRIu64 " %s: %s data=%u rpo=%" PRId64 " w_rpo=%" PRId64
 		       " ahead_k=%u steps=%" PRIu64 " elections=%" PRIu64 " acked=%" PRIu64
@@ -312,18 +318,18 @@ int main(int argc, char **argv)
 	       HW_GIT_REV, o.base, o.seeds, sim_profile_name(o.profile), o.steps, rpo_s, nk,
 	       o.file);
 	struct sim_stats st = {0};
-	int64_t span_max = 0;
+	struct widest widest = {0, 0};
 	uint64_t violations = 0, first_fail = 0;
 	double t0 = now_s();
 	for (size_t i = 0; i < nk; i++) {
 		struct sim_params p = {kept[i].seed, kept[i].profile, kept[i].steps,
 				       o.verbose,    o.outcomes_only, kept[i].rpo_ms};
-		violations += (uint64_t)run_one(w, &o, &p, &st, &span_max);
+		violations += (uint64_t)run_one(w, &o, &p, &st, &widest);
 	}
 	for (uint64_t i = 0; i < o.seeds; i++) {
 		struct sim_params p = {o.base + i, o.profile,       o.steps,
 				       o.verbose,  o.outcomes_only, o.rpo_ms};
-		int rc = run_one(w, &o, &p, &st, &span_max);
+		int rc = run_one(w, &o, &p, &st, &widest);
 		if (rc != 0 && first_fail == 0)
 			first_fail = i + 1;
 		violations += (uint64_t)rc;
@@ -343,12 +349,12 @@ int main(int argc, char **argv)
 	       st.clock_jumps, st.rewinds, st.truncated, st.lost_allowed);
 	if (st.rpo_runs > 0)
 		printf("rpo: %" PRIu64 " runs at rpo t; promotions %" PRIu64 ", acked records they "
-		       "lost %" PRIu64 " (widest loss %" PRId64
+		       "lost %" PRIu64 " (widest loss %" PRId64 " ms, at rpo %" PRId64
 		       " ms), witness not_in_sync refusals "
 		       "%" PRIu64 ", %" PRIu64 " ms with no primary able to acknowledge, %" PRIu64
 		       " ms with its acknowledgements held by the rule\n",
-		       st.rpo_runs, st.rpo_elections, st.rpo_lost, span_max, st.rpo_not_in_sync,
-		       st.rpo_no_primary_ms, st.rpo_held_ms);
+		       st.rpo_runs, st.rpo_elections, st.rpo_lost, widest.span_ms, widest.rpo_ms,
+		       st.rpo_not_in_sync, st.rpo_no_primary_ms, st.rpo_held_ms);
 	if (first_fail != 0)
 		printf("first violation after %" PRIu64 " seeds (seed %" PRIu64 ")\n", first_fail,
 		       o.base + first_fail - 1);
