@@ -210,6 +210,8 @@ static int run_verify(struct fx *f, struct hw_verify_report *r)
 	return rc;
 }
 
+/* The file at path, *len bytes, with a NUL after them so that a text file reads as a
+ * string: strtok_r() on the bare bytes ran on into whatever the heap held past them. */
 static uint8_t *slurp(const char *path, size_t *len)
 {
 	FILE *fp = fopen(path, "rb");
@@ -218,10 +220,11 @@ static uint8_t *slurp(const char *path, size_t *len)
 	long n = ftell(fp);
 	assert_true(n > 0);
 	rewind(fp);
-	uint8_t *buf = malloc((size_t)n);
+	uint8_t *buf = malloc((size_t)n + 1);
 	assert_non_null(buf);
 	assert_int_equal(fread(buf, 1, (size_t)n, fp), (size_t)n);
 	fclose(fp);
+	buf[n] = '\0';
 	*len = (size_t)n;
 	return buf;
 }
@@ -725,14 +728,19 @@ static void manifest_rehash(const char *bk)
 	size_t mlen;
 	char *m = (char *)slurp(path, &mlen), out[4096];
 	size_t n = 0;
+	assert_int_equal(strlen(m), mlen); /* text, read whole: nothing else goes into out */
 	for (char *save = NULL, *l = strtok_r(m, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+		int w;
 		if (strncmp(l, "snapshot_bytes=", 15) == 0)
-			snprintf(line, sizeof line, "snapshot_bytes=%zu", len);
+			w = snprintf(line, sizeof line, "snapshot_bytes=%zu", len);
 		else if (strncmp(l, "snapshot_blake2b=", 17) == 0)
-			snprintf(line, sizeof line, "snapshot_blake2b=%s", hex);
+			w = snprintf(line, sizeof line, "snapshot_blake2b=%s", hex);
 		else
-			snprintf(line, sizeof line, "%s", l);
-		n += (size_t)snprintf(out + n, sizeof out - n, "%s\n", line);
+			w = snprintf(line, sizeof line, "%s", l);
+		assert_true(w > 0 && (size_t)w < sizeof line);
+		w = snprintf(out + n, sizeof out - n, "%s\n", line);
+		assert_true(w > 0 && (size_t)w < sizeof out - n);
+		n += (size_t)w;
 	}
 	free(m);
 	spill(path, (uint8_t *)out, n);
