@@ -280,9 +280,10 @@ static int writer_thread_nice(void)
 		fclose(fp);
 		if (!named)
 			continue;
+		id_t tid = (id_t)atoi(e->d_name); /* e is closedir's to free */
 		closedir(d);
 		errno = 0;
-		int nice = getpriority(PRIO_PROCESS, (id_t)atoi(e->d_name));
+		int nice = getpriority(PRIO_PROCESS, tid);
 		assert_int_equal(errno, 0);
 		return nice;
 	}
