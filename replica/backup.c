@@ -48,6 +48,7 @@
 #define LEN_PREFIX_BYTES   4u
 #define IO_CHUNK_BYTES     (1u << 20)
 #define HEX_BYTES          (2u * HW_HASH_BYTES + 1u)
+#define BACKUP_LOCK        ".backup-lock" /* in the backup directory while one writes */
 
 static int fail(char *what, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
@@ -660,7 +661,8 @@ static int full_allowed(const char *out, char *what)
 	while ((e = readdir(d)) != NULL) {
 		if (strcmp(e->d_name, HW_BACKUP_MARKER) == 0)
 			marker = true;
-		else if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+		else if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0 &&
+			 strcmp(e->d_name, BACKUP_LOCK) != 0) /* this backup's own */
 			others = true;
 	}
 	closedir(d);
@@ -845,6 +847,31 @@ static int backup_incremental(struct hw_store *s, const char *out, const struct 
 	return rc;
 }
 
+/* The restore's lock (below): the same flock on a file that goes when released. */
+static int lock_take(const char *path, const char *dir, int *lock, char *what);
+
+/* Take the flock on out/BACKUP_LOCK for the whole backup (*lock, else -1): two backups
+ * into one directory would each take the other's files for a damaged backup, and an
+ * incremental one could cut log.hwl back under a MANIFEST the other just committed.
+ * HW_EBUSY while another backup holds it. */
+static int backup_lock(const char *out, int *lock, char *what)
+{
+	char path[PATH_MAX];
+	int rc = path_join(path, out, BACKUP_LOCK);
+	if (rc == 0)
+		rc = lock_take(path, out, lock, what);
+	return rc == HW_EBUSY ? fail(what, rc, "another backup is writing %s", out) : rc;
+}
+
+static void backup_unlock(const char *out, int lock)
+{
+	char path[PATH_MAX];
+	if (lock >= 0 && path_join(path, out, BACKUP_LOCK) == 0)
+		unlink(path); /* before the close: one that opened it then takes it anew */
+	if (lock >= 0)
+		close(lock);
+}
+
 int hw_backup(struct hw_store *s, const char *out_dir, hw_progress_cb *cb, void *arg,
 	      struct hw_backup_info *info)
 {
@@ -860,7 +887,10 @@ int hw_backup(struct hw_store *s, const char *out_dir, hw_progress_cb *cb, void 
 	if (mkdir(out_dir, 0700) != 0 && errno != EEXIST)
 		return -errno;
 	char path[PATH_MAX];
+	int lock = -1;
 	int rc = path_join(path, out_dir, "MANIFEST");
+	if (rc == 0)
+		rc = backup_lock(out_dir, &lock, info->what);
 	if (rc != 0)
 		return rc;
 	if (access(path, F_OK) == 0)
@@ -872,6 +902,7 @@ int hw_backup(struct hw_store *s, const char *out_dir, hw_progress_cb *cb, void 
 	if (rc == 0)
 		info->bytes = file_bytes(out_dir, "snapshot/data.mdb") +
 			      file_bytes(out_dir, "log.hwl") + file_bytes(out_dir, "MANIFEST");
+	backup_unlock(out_dir, lock);
 	return rc;
 }
 

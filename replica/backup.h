@@ -15,6 +15,8 @@
  *                      snapshot_lsn, snapshot_hash, end_lsn, end_hash, snapshot_bytes,
  *                      snapshot_blake2b, log_bytes, log_blake2b (hashes in hex). Written
  *                      to MANIFEST.tmp, fsync'd and renamed: it is the commit point.
+ *   .backup-lock       only while hw_backup() writes: the file it holds an flock on
+ *                      (none of the backup's content; restore and the drills skip it)
  * Restore opens the snapshot read-only and without a lock file (no snapshot/lock.mdb), and
  * writes nothing into the backup directory: a backup may sit on a read-only or full disk
  * (docs/formats.md). */
@@ -50,7 +52,10 @@ struct hw_backup_info {
 /* Back s up into out_dir. If out_dir has no backup, write a new snapshot; if it holds a
  * backup of this store's chain, append the entries after its end to log.hwl (an
  * incremental backup). HW_EBACKUP if out_dir holds a damaged backup or one of another
- * chain; HW_ESTALE (nothing written) if s's state awaits a snapshot; -errno for the OS. cb (may be
+ * chain; HW_ESTALE (nothing written) if s's state awaits a snapshot; HW_EBUSY (nothing written,
+ * "another backup is writing out_dir" in info->what) while another hw_backup() into out_dir
+ * runs, in this process or another: each holds an flock on out_dir/.backup-lock from start
+ * to end (removed then); -errno for the OS. cb (may be
  * NULL) gets the progress of each phase, every 4,096 units and at the phase's end, counts rising to
  * its total: the snapshot copy in pages (total: the pages the store uses), then the log append in
  * entries (none when nothing is appended). */

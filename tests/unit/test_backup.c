@@ -921,6 +921,48 @@ static void test_backup_without_manifest(void **state)
 	assert_int_equal(hw_backup(f->s, cut, NULL, NULL, &bi), HW_EBACKUP);
 }
 
+/* Take the flock on bk/.backup-lock as a running backup holds it: the descriptor. */
+static int backup_lock_hold(const char *bk, char *lockfile, size_t cap)
+{
+	snprintf(lockfile, cap, "%s/.backup-lock", bk);
+	int lock = open(lockfile, O_RDWR | O_CREAT, 0600);
+	assert_true(lock >= 0);
+	assert_int_equal(flock(lock, LOCK_EX), 0);
+	return lock;
+}
+
+/* While a backup writes a directory (its lock held here), a second one into it, full or
+ * incremental, is HW_EBUSY, saying so, and writes nothing (it failed with HW_EFORMAT,
+ * EEXIST or ENOENT, and an incremental one could cut log.hwl back under the other's new
+ * MANIFEST); the lock file is no part of the backup and goes with the backup that took it. */
+static void test_backup_busy(void **state)
+{
+	struct fx *f = *state;
+	char bk[300], lockfile[400], names[400];
+	struct hw_backup_info bi;
+	path_in(f, "bk", bk);
+	assert_int_equal(mkdir(bk, 0700), 0);
+	int lock = backup_lock_hold(bk, lockfile, sizeof lockfile);
+	assert_int_equal(hw_backup(f->s, bk, NULL, NULL, &bi), HW_EBUSY);
+	assert_non_null(strstr(bi.what, "another backup is writing"));
+	names_in(bk, names, sizeof names);
+	assert_string_equal(names, "");
+	close(lock); /* its file stays, as a backup killed leaves it */
+	assert_int_equal(hw_backup(f->s, bk, NULL, NULL, &bi), 0);
+	assert_false(exists(lockfile));
+
+	fill(f->s, RECORDS, RECORDS + 10);
+	lock = backup_lock_hold(bk, lockfile, sizeof lockfile);
+	assert_int_equal(hw_backup(f->s, bk, NULL, NULL, &bi), HW_EBUSY);
+	assert_int_equal(bi.entries_added, 0);
+	close(lock);
+	assert_int_equal(hw_backup(f->s, bk, NULL, NULL, &bi), 0);
+	assert_int_equal(bi.entries_added, 10);
+	assert_false(exists(lockfile));
+	names_in(bk, names, sizeof names);
+	assert_string_equal(names, "MANIFEST log.hwl snapshot ");
+}
+
 /* A restore writes nothing into the backup it reads (no lock file in its snapshot: the
  * backup may sit on a full or read-only disk), and a second restore into a directory one
  * is restoring into is HW_EBUSY, leaving the first's work alone. */
@@ -1395,6 +1437,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_restore_killed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_backup_other_chain, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_backup_without_manifest, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_backup_busy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restore_hands_off, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_backup_disk_full, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_snapshot_check_chain, setup, teardown),
