@@ -183,6 +183,11 @@ static void manifest_value(const char *text, const char *key, char *out, size_t 
 	}
 }
 
+static int64_t mtime_ms(const struct stat *st)
+{
+	return (int64_t)st->st_mtim.tv_sec * 1000 + st->st_mtim.tv_nsec / 1000000;
+}
+
 /* Read dir's MANIFEST into g, and check the files' sizes against it (the bytes are the
  * restore drill's business). Returns 0, or -ENOENT when there is no MANIFEST. */
 int hw_cli_drill_generation_read(const char *dir, struct generation *g)
@@ -200,7 +205,7 @@ int hw_cli_drill_generation_read(const char *dir, struct generation *g)
 	if (n < 0)
 		return -EIO;
 	text[n] = '\0';
-	g->time_ms = (int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000;
+	g->time_ms = mtime_ms(&st);
 	manifest_value(text, "end_lsn", v, sizeof(v));
 	g->end_lsn = strtoull(v, NULL, 10);
 	manifest_value(text, "chain_id", g->chain_id, sizeof(g->chain_id));
@@ -218,13 +223,61 @@ static int generation_newer(const void *a, const void *b)
 	return x->time_ms < y->time_ms ? 1 : x->time_ms > y->time_ms ? -1 : 0;
 }
 
+/* Entries of a subdirectory without a MANIFEST read to date it: a backup holds five at
+ * its top; a directory with more is not one, and is dated by the first read. */
+#define UNFINISHED_ENTRIES_MAX 256
+
+/* sub (its stat in own), a subdirectory whose MANIFEST did not read (rc), as a backup that
+ * did not commit: dated by the newest mtime of what it holds (dot files aside: a running
+ * backup's lock), else by its own (empty), and kept in *u when newer than the one there,
+ * with what it is in u->problem ("incomplete: ..." or "damaged: ..."). */
+static void unfinished_note(const char *sub, const struct stat *own, int rc, struct generation *u)
+{
+	int64_t t = -1;
+	bool marker = false;
+	DIR *dh = opendir(sub);
+	struct dirent *e;
+	for (int i = 0; dh && i < UNFINISHED_ENTRIES_MAX && (e = readdir(dh)) != NULL; i++) {
+		char p[PATH_MAX];
+		struct stat st;
+		if (e->d_name[0] == '.' ||
+		    snprintf(p, sizeof(p), "%s/%s", sub, e->d_name) >= (int)sizeof(p) ||
+		    lstat(p, &st) != 0)
+			continue;
+		marker |= strcmp(e->d_name, HW_BACKUP_MARKER) == 0;
+		t = mtime_ms(&st) > t ? mtime_ms(&st) : t;
+	}
+	if (dh)
+		closedir(dh);
+	bool empty = t < 0;
+	t = empty ? mtime_ms(own) : t;
+	if (u->path[0] && t <= u->time_ms)
+		return;
+	memset(u, 0, sizeof(*u));
+	snprintf(u->path, sizeof(u->path), "%s", sub);
+	u->time_ms = t;
+	if (rc != -ENOENT)
+		snprintf(u->problem, sizeof(u->problem), "damaged: its MANIFEST cannot be read: %s",
+			 hw_strerror(rc));
+	else if (marker)
+		snprintf(u->problem, sizeof(u->problem),
+			 "incomplete: it holds " HW_BACKUP_MARKER " and no MANIFEST (a full "
+			 "backup cut short, or one still being written)");
+	else
+		snprintf(u->problem, sizeof(u->problem), "damaged: it holds %s",
+			 empty ? "nothing, no MANIFEST" : "no MANIFEST (removed, or renamed)");
+}
+
 /* The backup generations in dir, newest first: dir itself when it holds a MANIFEST, else
  * each subdirectory that does. *partial counts subdirectories without one (a backup
- * that died before its commit point). Returns 0 or -errno for dir. */
+ * that died before its commit point), and *unfinished (may be NULL) gets the newest of
+ * them (path "" when none). Returns 0 or -errno for dir. */
 int hw_cli_drill_generations_scan(const char *dir, struct generation *g, size_t cap, size_t *n,
-				  size_t *partial)
+				  size_t *partial, struct generation *unfinished)
 {
 	*n = *partial = 0;
+	if (unfinished)
+		unfinished->path[0] = '\0';
 	if (hw_cli_drill_generation_read(dir, &g[0]) == 0) {
 		*n = 1;
 		return 0;
@@ -241,8 +294,11 @@ int hw_cli_drill_generations_scan(const char *dir, struct generation *g, size_t 
 		    snprintf(sub, sizeof(sub), "%s/%s", dir, e->d_name) >= (int)sizeof(sub) ||
 		    stat(sub, &st) != 0 || !S_ISDIR(st.st_mode))
 			continue;
-		if (hw_cli_drill_generation_read(sub, &one) != 0) {
+		int rc = hw_cli_drill_generation_read(sub, &one);
+		if (rc != 0) {
 			(*partial)++;
+			if (unfinished)
+				unfinished_note(sub, &st, rc, unfinished);
 			continue;
 		}
 		if (*n < cap) {

@@ -66,14 +66,16 @@ struct tracker {
 	uint64_t last_done;
 };
 
-/* A MANIFEST-bearing backup directory as the drills see it. */
+/* A MANIFEST-bearing backup directory as the drills see it (or, as the unfinished one of
+ * hw_cli_drill_generations_scan, the newest directory without a MANIFEST). */
 struct generation {
 	char path[PATH_MAX];
-	int64_t time_ms; /* MANIFEST's mtime: when the backup (or its last increment) committed */
+	int64_t time_ms; /* MANIFEST's mtime: when the backup (or its last increment) committed;
+			    unfinished: the newest mtime of what it holds, else its own */
 	uint64_t end_lsn;
 	char chain_id[2 * HW_HASH_BYTES + 1];
 	char end_hash[2 * HW_HASH_BYTES + 1];
-	char problem[160]; /* "" when the files match the MANIFEST */
+	char problem[160]; /* "" when the files match the MANIFEST; unfinished: what it is */
 };
 
 /* The options every drill takes (parsed by the shared callback in cmd_drill.c). */
@@ -160,10 +162,13 @@ int hw_cli_drill_generation_read(const char *dir, struct generation *g);
 
 /* The backup generations in dir, newest first: dir itself when it holds a MANIFEST, else
  * each subdirectory that does, at most the newest cap of them. *partial counts
- * subdirectories without one (a backup that died before its commit point). Returns 0 or
+ * subdirectories without one (a backup that died before its commit point, or one whose
+ * MANIFEST went). *unfinished (may be NULL) gets the newest of those (path "" when
+ * none), dated by the newest mtime of what it holds (dot files aside), else by its own,
+ * with problem "incomplete: ..." (it holds INCOMPLETE) or "damaged: ...". Returns 0 or
  * -errno for dir. */
 int hw_cli_drill_generations_scan(const char *dir, struct generation *g, size_t cap, size_t *n,
-				  size_t *partial);
+				  size_t *partial, struct generation *unfinished);
 
 extern const struct hw_cli_cmd hw_cli_drill_verify;    /* cli/cmd_drill_verify.c */
 extern const struct hw_cli_cmd hw_cli_drill_restore;   /* cli/cmd_drill_restore.c */

@@ -49,7 +49,8 @@ static void check_backups(struct drill *d, const char *chain_hex)
 				"no backup_dir configured");
 		return;
 	}
-	int rc = hw_cli_drill_generations_scan(c->backup_dir, g, GENERATIONS_MAX, &n, &partial);
+	int rc = hw_cli_drill_generations_scan(c->backup_dir, g, GENERATIONS_MAX, &n, &partial,
+					       NULL);
 	if (rc || n == 0) {
 		hw_report_check(&d->rep, "backups exist", HW_VERDICT_FAIL,
 				"backup_dir %s holds no backup%s%s", c->backup_dir, rc ? ": " : "",
@@ -111,7 +112,8 @@ static void check_offsite(struct drill *d, const char *chain_hex)
 			"no offsite_dir configured: every backup is within the primary's reach");
 		return;
 	}
-	if (hw_cli_drill_generations_scan(off, g, GENERATIONS_MAX, &n, &partial) != 0 || n == 0) {
+	if (hw_cli_drill_generations_scan(off, g, GENERATIONS_MAX, &n, &partial, NULL) != 0 ||
+	    n == 0) {
 		hw_report_check(&d->rep, "offsite copy", HW_VERDICT_FAIL,
 				"offsite_dir %s holds no backup", off);
 		return;

@@ -199,18 +199,46 @@ static void restore_run(struct drill *d, const char *backup, const char *into)
 
 /* The backup to restore: --backup, else the newest generation of backup_dir, whole or
  * not: a newest backup that does not restore is what the drill exists to find, so an
- * older one is never restored in its place (the restore fails naming it and why). */
-static const char *restore_pick(struct drill *d)
+ * older one is never restored in its place (the restore fails naming it and why). The
+ * newest is judged by what the directories hold, so one without a MANIFEST (cut short,
+ * or its MANIFEST gone) counts too: NULL then, with it in *bad (else bad->path ""). */
+static const char *restore_pick(struct drill *d, struct generation *bad)
 {
 	static struct generation g[GENERATIONS_MAX];
+	bad->path[0] = '\0';
 	if (d->backup)
 		return d->backup;
 	size_t n, partial;
 	if (!d->cfg.drills.backup_dir[0] ||
 	    hw_cli_drill_generations_scan(d->cfg.drills.backup_dir, g, GENERATIONS_MAX, &n,
-					  &partial) != 0)
+					  &partial, bad) != 0)
 		return NULL;
+	if (bad->path[0] && (n == 0 || bad->time_ms >= g[0].time_ms))
+		return NULL;
+	bad->path[0] = '\0';
 	return n > 0 ? g[0].path : NULL;
+}
+
+/* No backup to restore: backup_dir holds none (backups stopped: that is the finding, not
+ * a usage error), does not exist (ERROR), or its newest did not commit (bad). */
+static int restore_none(struct drill *d, const struct generation *bad)
+{
+	const char *dir = d->cfg.drills.backup_dir;
+	bool gone = access(dir, F_OK) != 0;
+	if (bad->path[0]) {
+		hw_report_check(&d->rep, "backup intact", HW_VERDICT_FAIL, "%s is %s", bad->path,
+				bad->problem);
+		hw_report_finish(&d->rep, HW_DRILL_FAIL,
+				 "newest backup %s is %s; an older one is not restored in its "
+				 "place",
+				 bad->path, bad->problem);
+		return hw_cli_drill_finish(d);
+	}
+	hw_report_check(&d->rep, "backup", HW_VERDICT_FAIL, "%s %s", dir,
+			gone ? "does not exist" : "holds no backup");
+	hw_report_finish(&d->rep, gone ? HW_DRILL_ERROR : HW_DRILL_FAIL, "backup_dir %s %s", dir,
+			 gone ? "does not exist" : "holds no backup");
+	return hw_cli_drill_finish(d);
 }
 
 static int run_restore(const struct hw_cli_cmd *cmd, int argc, char **argv)
@@ -223,19 +251,13 @@ static int run_restore(const struct hw_cli_cmd *cmd, int argc, char **argv)
 	rc = hw_cli_security_check_optional(cmd, d.connect, &d.sec);
 	if (rc != HW_CLI_RUN)
 		return rc;
-	const char *backup = restore_pick(&d);
+	static struct generation bad;
+	const char *backup = restore_pick(&d, &bad);
 	if (!backup && !d.cfg.drills.backup_dir[0])
 		return hw_cli_usage_error(cmd,
 					  "--backup DIR (or backup_dir in the config) is required");
-	if (!backup) { /* backups stopped, or never ran: that is the finding, not a usage */
-		bool gone = access(d.cfg.drills.backup_dir, F_OK) != 0;
-		hw_report_check(&d.rep, "backup", HW_VERDICT_FAIL, "%s %s", d.cfg.drills.backup_dir,
-				gone ? "does not exist" : "holds no backup");
-		hw_report_finish(&d.rep, gone ? HW_DRILL_ERROR : HW_DRILL_FAIL, "backup_dir %s %s",
-				 d.cfg.drills.backup_dir,
-				 gone ? "does not exist" : "holds no backup");
-		return hw_cli_drill_finish(&d);
-	}
+	if (!backup)
+		return restore_none(&d, &bad);
 	if (!d.dir && !d.scratch)
 		return hw_cli_usage_error(cmd, "--scratch DIR or --dir DIR is required");
 	if (hw_cli_drill_trust_load(&d) != 0)
@@ -260,11 +282,13 @@ const struct hw_cli_cmd hw_cli_drill_restore = {
 	"                            [--trust NODE.PUB]...\n"
 	"                            [--connect ADDR (--key F --peers L --cluster ID |\n"
 	"                            --insecure)] ...\n"
-	"  Restore backup B (default: the newest generation in backup_dir; a damaged one\n"
-	"  fails the drill, naming it: an older one is not restored instead) into a\n"
-	"  fresh directory under S (default: beside DIR's store; one of the two is\n"
-	"  required), replaying to the end or to the target point, verify the\n"
-	"  result, and hold the time to a verified store to restore_rto (--rto, e.g. 12h).\n"
+	"  Restore backup B (default: the newest generation in backup_dir, judged by what\n"
+	"  its directory holds; a damaged one, or one with no MANIFEST (INCOMPLETE: cut\n"
+	"  short; or its MANIFEST gone), fails the drill, naming it: an older one is not\n"
+	"  restored instead) into a fresh directory under S (default: beside DIR's store;\n"
+	"  one of the two is required), replaying to the end or to the target point,\n"
+	"  verify the result, and hold the time to a verified store to restore_rto\n"
+	"  (--rto, e.g. 12h).\n"
 	"  --trust NODE.PUB (up to 8; default: [drills] trust): the node.pub of each node\n"
 	"  that may sign checkpoints. Check \"checkpoint signers\": a checkpoint signed by\n"
 	"  another key fails (EUNTRUSTED); so do signed checkpoints when no key is given; a\n"

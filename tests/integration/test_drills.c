@@ -5,7 +5,8 @@
  * verifies within the RTO, fails against a 1 ms RTO, and a damaged backup fails with the
  * reason, and one whose checkpoints an untrusted key signed fails with HW_EUNTRUSTED, one
  * of a pruned store whose state no signed checkpoint vouches for fails too, and so does a
- * damaged newest generation (an older one is not restored instead); a fresh full backup of
+ * damaged newest generation, or one without a MANIFEST (an older one is not restored
+ * instead); a fresh full backup of
  * a pruned store waits for the checkpoint that vouches for it (and passes), or says why it
  * does not (exit 4); the
  * procedure fails on too few backup generations, naming backup_dir, and passes
@@ -116,15 +117,21 @@ static void write_file(const char *p, const char *text, mode_t mode)
 	assert_int_equal(chmod(p, mode), 0);
 }
 
+/* Set the mtime of file p to age_ms ago. */
+static void age_file(const char *p, int64_t age_ms)
+{
+	int64_t t = hw_wall_ms() - age_ms;
+	struct timespec ts[2] = {{t / 1000, (t % 1000) * 1000000},
+				 {t / 1000, (t % 1000) * 1000000}};
+	assert_int_equal(utimensat(AT_FDCWD, p, ts, 0), 0);
+}
+
 /* Set the MANIFEST of backup dir to have committed age_ms ago. */
 static void age_backup(const char *dir, int64_t age_ms)
 {
 	char m[4600];
 	snprintf(m, sizeof(m), "%s/MANIFEST", dir);
-	int64_t t = hw_wall_ms() - age_ms;
-	struct timespec ts[2] = {{t / 1000, (t % 1000) * 1000000},
-				 {t / 1000, (t % 1000) * 1000000}};
-	assert_int_equal(utimensat(AT_FDCWD, m, ts, 0), 0);
+	age_file(m, age_ms);
 }
 
 /* A node config for store name with [drills] lines added. */
@@ -648,6 +655,19 @@ static void make_generations(struct fix *f, const char *dir, const char *bdir, i
 	}
 }
 
+/* Store f->dir/n (500 records) in dir, and n (at most 3) generations of it in bdir
+ * (f->dir/gens), gen-0 committed an hour ago, gen-1 two days ago, gen-2 three; scratch is
+ * f->dir/scratch. Each buffer holds 4,200 bytes. */
+static void generations_setup(struct fix *f, char *dir, char *bdir, char *scratch, int n)
+{
+	make_store(f, "n", "3", "500");
+	path(f, "n", dir, 4200);
+	path(f, "gens", bdir, 4200);
+	path(f, "scratch", scratch, 4200);
+	int64_t ages[3] = {3600 * 1000, 2 * DAY_MS, 3 * DAY_MS};
+	make_generations(f, dir, bdir, n, ages);
+}
+
 /* A damaged newest generation fails the restore drill, naming it and why, and the
  * history records the failure: it passed by restoring the older generation instead, with
  * no word of the newer one (whose files no longer match its MANIFEST's sizes). */
@@ -655,12 +675,7 @@ static void test_restore_newest_damaged(void **state)
 {
 	struct fix *f = *state;
 	char dir[4200], bdir[4200], scratch[4200], snap[4400], want[4400];
-	make_store(f, "n", "3", "500");
-	path(f, "n", dir, sizeof(dir));
-	path(f, "gens", bdir, sizeof(bdir));
-	path(f, "scratch", scratch, sizeof(scratch));
-	int64_t ages[2] = {3600 * 1000, 2 * DAY_MS};
-	make_generations(f, dir, bdir, 2, ages);
+	generations_setup(f, dir, bdir, scratch, 2);
 	snprintf(snap, sizeof(snap), "%s/gen-0/snapshot/data.mdb", bdir);
 	FILE *fp = fopen(snap, "ab");
 	assert_non_null(fp);
@@ -673,6 +688,51 @@ static void test_restore_newest_damaged(void **state)
 	assert_non_null(strstr(f->r.out, want));
 	assert_int_equal(hw(&f->r, "status", "--dir", dir, NULL), 0);
 	assert_non_null(strstr(f->r.out, "restore   last FAIL"));
+}
+
+/* The restore drill of the newest generation in bdir, for store dir: its exit code. */
+static int drill_newest(struct fix *f, const char *bdir, const char *scratch, const char *dir)
+{
+	return hw(&f->r, "drill", "restore", "--backup-dir", bdir, "--scratch", scratch, "--dir",
+		  dir, "--no-record", NULL);
+}
+
+/* A newest generation without a MANIFEST fails the restore drill, naming it and why: one
+ * whose MANIFEST was renamed (damaged), and one holding only INCOMPLETE (a full backup cut
+ * short); it passed by restoring the older generation, saying nothing of the newer. Such
+ * a directory older than the newest generation (dated by what it holds) does not. */
+static void test_restore_newest_unfinished(void **state)
+{
+	struct fix *f = *state;
+	char dir[4200], bdir[4200], scratch[4200], m[4400], want[4600];
+	generations_setup(f, dir, bdir, scratch, 3);
+	char m2[4400];
+	snprintf(m, sizeof(m), "%s/gen-0/MANIFEST", bdir);
+	snprintf(m2, sizeof(m2), "%s/gen-0/MANIFEST.locked", bdir);
+	assert_int_equal(rename(m, m2), 0);
+	assert_int_equal(drill_newest(f, bdir, scratch, dir), 3);
+	snprintf(want, sizeof(want),
+		 "FAIL: newest backup %s/gen-0 is damaged: it holds no MANIFEST", bdir);
+	assert_non_null(strstr(f->r.out, want));
+	assert_null(strstr(f->r.out, "gen-1"));
+
+	/* only INCOMPLETE: a full backup cut short, newer than gen-1 */
+	char inc[4600];
+	snprintf(m, sizeof(m), "%s/gen-0", bdir);
+	assert_int_equal(hw_test_rm_rf(m), 0);
+	assert_int_equal(mkdir(m, 0700), 0);
+	snprintf(inc, sizeof(inc), "%s/INCOMPLETE", m);
+	write_file(inc, "", 0600);
+	assert_int_equal(drill_newest(f, bdir, scratch, dir), 3);
+	snprintf(want, sizeof(want),
+		 "FAIL: newest backup %s/gen-0 is incomplete: it holds INCOMPLETE and no MANIFEST",
+		 bdir);
+	assert_non_null(strstr(f->r.out, want));
+	/* dated by what it holds, older than gen-1: gen-1 is the newest, and restores */
+	age_file(inc, 4 * DAY_MS);
+	assert_int_equal(drill_newest(f, bdir, scratch, dir), 0);
+	snprintf(want, sizeof(want), "PASS: restored %s/gen-1", bdir);
+	assert_non_null(strstr(f->r.out, want));
 }
 
 /* procedure: a backup_dir with 2 generations where 7 are required fails, naming the
@@ -786,6 +846,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_backup_vouch_timeout, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_backup_vouch_idle, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restore_newest_damaged, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_restore_newest_unfinished, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_procedure_generations, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_procedure_pass, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_status_overdue, setup, teardown),
