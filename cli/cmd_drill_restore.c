@@ -3,6 +3,7 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -70,6 +71,159 @@ static void restore_target_checks(struct drill *d, const struct generation *g, b
 				hex_equal(g->end_hash, h.hash) ? HW_VERDICT_PASS : HW_VERDICT_FAIL,
 				"head hash at LSN %" PRIu64 " against end_hash %.16s...", h.lsn,
 				g->end_hash);
+}
+
+/* The node's store (--dir) as a restore of its backup is compared with it. */
+struct node_view {
+	struct hw_head head;
+	uint8_t chain[HW_HASH_BYTES]; /* hash of its entry 1 (zeros: empty) */
+	bool at_known;                /* its log holds the restored head's LSN: at_hash */
+	uint8_t at_hash[HW_HASH_BYTES];
+	struct hw_head base;
+	bool signs; /* its newest entries hold a checkpoint whose signature checks */
+};
+
+/* Read from the store in dir what the restored head at lsn is compared with. 0 or the
+ * store's error. */
+static int node_read(const char *dir, uint64_t lsn, struct node_view *nv)
+{
+	struct hw_store_opts o = {.read_only = true};
+	struct hw_store *s;
+	enum hw_vouch_outlook ol = HW_VOUCH_UNSIGNED;
+	memset(nv, 0, sizeof(*nv));
+	int rc = hw_store_open(dir, &o, &s);
+	if (rc)
+		return rc;
+	rc = hw_store_head(s, &nv->head);
+	if (rc == 0)
+		rc = hw_store_chain_id(s, nv->chain);
+	if (rc == 0)
+		rc = hw_store_base(s, &nv->base);
+	if (rc == 0 && lsn > 0 && lsn <= nv->head.lsn) {
+		rc = hw_store_entry_hash(s, lsn, nv->at_hash);
+		if (rc == HW_ENOTFOUND && lsn == nv->base.lsn) /* pruned: the base keeps it */
+			memcpy(nv->at_hash, nv->base.hash, HW_HASH_BYTES);
+		nv->at_known = rc == 0 || lsn == nv->base.lsn;
+		rc = rc == HW_ENOTFOUND ? 0 : rc;
+	}
+	if (rc == 0)
+		rc = hw_backup_vouch_outlook(s, 0, &ol);
+	nv->signs = ol != HW_VOUCH_UNSIGNED;
+	hw_store_close(s);
+	return rc;
+}
+
+/* The restored store's head and chain. */
+static int restored_read(const char *dir, struct hw_head *h, uint8_t chain[HW_HASH_BYTES])
+{
+	struct hw_store_opts o = {.read_only = true};
+	struct hw_store *s;
+	int rc = hw_store_open(dir, &o, &s);
+	if (rc)
+		return rc;
+	rc = hw_store_head(s, h);
+	if (rc == 0)
+		rc = hw_store_chain_id(s, chain);
+	hw_store_close(s);
+	return rc;
+}
+
+/* Check "backup of this store": a backup that holds nothing, or that is not of the node's
+ * store (another chain, or an entry hash the store's log differs from at the restored
+ * head), proves nothing of the node's recovery, however well it restores: a wiped node's
+ * nightly backups, or empty or foreign ones planted in backup_dir. nv gets the node's
+ * store (nv->signs false when it was not read). */
+static void origin_check(struct drill *d, const char *into, const struct hw_restore_info *info,
+			 struct node_view *nv)
+{
+	const char *name = "backup of this store";
+	struct hw_head rh;
+	uint8_t chain[HW_HASH_BYTES];
+	char a[2 * HW_HASH_BYTES + 1], b[2 * HW_HASH_BYTES + 1];
+	memset(nv, 0, sizeof(*nv));
+	if (info->end_lsn == 0) {
+		hw_report_check(
+			&d->rep, name, HW_VERDICT_FAIL,
+			"the backup ends at LSN 0: it holds no entry (the backup of a wiped "
+			"or empty store), and restoring it proves nothing");
+		return;
+	}
+	if (!d->dir) {
+		hw_report_check(&d->rep, name, HW_VERDICT_SKIP,
+				"no --dir or --config: not compared with the node's store");
+		return;
+	}
+	int rc = node_read(d->dir, info->lsn, nv);
+	if (rc == 0)
+		rc = restored_read(into, &rh, chain);
+	if (rc)
+		hw_report_check(&d->rep, name, HW_VERDICT_FAIL,
+				"cannot compare with the store %s: %s (%s)", d->dir,
+				hw_strerror(rc), hw_errname(rc));
+	else if (nv->head.lsn == 0)
+		hw_report_check(&d->rep, name, HW_VERDICT_FAIL,
+				"the store %s holds no entry: the backup (to LSN %" PRIu64
+				") is not of it",
+				d->dir, info->end_lsn);
+	else if (memcmp(chain, nv->chain, HW_HASH_BYTES) != 0)
+		hw_report_check(
+			&d->rep, name, HW_VERDICT_FAIL,
+			"the backup is of another chain than the store %s: entry 1 %.16s... "
+			"against %.16s...",
+			d->dir, hw_cli_hex(chain, a), hw_cli_hex(nv->chain, b));
+	else if (nv->at_known && memcmp(rh.hash, nv->at_hash, HW_HASH_BYTES) != 0)
+		hw_report_check(&d->rep, name, HW_VERDICT_FAIL,
+				"entry hash at LSN %" PRIu64
+				" %.16s... differs from the store %s's "
+				"%.16s...: the chains diverged",
+				rh.lsn, hw_cli_hex(rh.hash, a), d->dir, hw_cli_hex(nv->at_hash, b));
+	else
+		hw_report_check(&d->rep, name, HW_VERDICT_PASS,
+				"chain %.16s... of the store %s; %s at LSN %" PRIu64
+				"%s (the store's log holds LSN %" PRIu64 " to %" PRIu64 ")",
+				hw_cli_hex(chain, a), d->dir,
+				nv->at_known ? "entry hash equal" : "entry hash not compared",
+				rh.lsn, nv->at_known ? "" : ": not in the store's log",
+				nv->base.lsn + 1, nv->head.lsn);
+}
+
+/* Check "signed like the store", when the node's store signs checkpoints: a backup of it
+ * restored to its end must hold some (a log without them is nobody's to vouch for: a
+ * foreign or rebuilt one, or one whose checkpoints were removed); restored to a point,
+ * that point may be before its first. */
+static void signed_check(struct drill *d, const struct hw_verify_report *v,
+			 const struct node_view *nv, bool to_end)
+{
+	const char *name = "signed like the store";
+	if (!nv->signs)
+		return;
+	if (v->checkpoints > 0)
+		hw_report_check(
+			&d->rep, name, HW_VERDICT_PASS,
+			"the store %s signs checkpoints, and the restored log holds %" PRIu64,
+			d->dir, v->checkpoints);
+	else
+		hw_report_check(&d->rep, name, to_end ? HW_VERDICT_FAIL : HW_VERDICT_WARN,
+				"the store %s signs checkpoints, but the %s holds none%s", d->dir,
+				to_end ? "backup" : "log restored to the target point",
+				to_end ? ": nothing vouches that it is this cluster's log"
+				       : " (the point may be before the first)");
+}
+
+/* The backup's identity, so a report ties to one backup: its absolute path and what its
+ * MANIFEST says. */
+static void backup_facts(struct drill *d, const char *backup, const struct generation *g,
+			 bool have_g)
+{
+	char abs[PATH_MAX];
+	hw_report_fact(&d->rep, "backup", "%s", realpath(backup, abs) ? abs : backup);
+	if (!have_g) {
+		hw_report_fact(&d->rep, "backup_manifest", "%s", "none");
+		return;
+	}
+	hw_report_fact(&d->rep, "backup_chain_id", "%s", g->chain_id);
+	hw_report_fact(&d->rep, "backup_end_lsn", "%" PRIu64, g->end_lsn);
+	hw_report_fact(&d->rep, "backup_end_hash", "%s", g->end_hash);
 }
 
 static void restore_figures(struct drill *d, double restore_s, double verify_s, uint64_t lsn,
@@ -150,6 +304,7 @@ static void restore_run(struct drill *d, const char *backup, const char *into)
 {
 	struct generation g;
 	bool have_g = hw_cli_drill_generation_read(backup, &g) == 0;
+	backup_facts(d, backup, &g, have_g);
 	struct hw_restore_info info;
 	memset(&info, 0, sizeof(info));
 	int rc = restore_phase(d, backup, into, &info);
@@ -160,6 +315,8 @@ static void restore_run(struct drill *d, const char *backup, const char *into)
 	hw_report_check(&d->rep, "backup intact", HW_VERDICT_PASS,
 			"MANIFEST and file hashes match");
 	restore_target_checks(d, &g, have_g, into, &info);
+	struct node_view nv;
+	origin_check(d, into, &info, &nv);
 	struct hw_verify_report v;
 	double t0 = hw_report_clock(&d->rep);
 	rc = hw_cli_drill_verify_dir(d, into, info.state_cp_lsn, &v);
@@ -172,9 +329,9 @@ static void restore_run(struct drill *d, const char *backup, const char *into)
 	hw_cli_drill_verify_checks(&d->rep, &v);
 	char signers[HW_REPORT_TEXT_BYTES];
 	enum hw_verdict sv = hw_cli_drill_signers(d, &v, true, signers, sizeof(signers));
+	signed_check(d, &v, &nv, info.lsn == info.end_lsn);
 	restore_figures(d, info.seconds, verify_s, info.lsn, backup);
 	char dg[2 * HW_HASH_BYTES + 1], when[40], rto[32];
-	hw_report_fact(&d->rep, "backup", "%s", backup);
 	hw_report_fact(&d->rep, "restored_head_time", "%s",
 		       hw_cli_iso(info.time_ms, when, sizeof(when)));
 	hw_report_fact(&d->rep, "restored_digest", "%s", hw_cli_hex(info.digest, dg));
@@ -292,9 +449,15 @@ const struct hw_cli_cmd hw_cli_drill_restore = {
 	"  --trust NODE.PUB (up to 8; default: [drills] trust): the node.pub of each node\n"
 	"  that may sign checkpoints. Check \"checkpoint signers\": a checkpoint signed by\n"
 	"  another key fails (EUNTRUSTED); so do signed checkpoints when no key is given; a\n"
-	"  restored log with no checkpoint is a warning. A backup of a pruned store is\n"
-	"  restored by copying its snapshot: with keys given, its state must match the\n"
-	"  digest of the first signed checkpoint after it, else the drill fails.\n"
+	"  restored log with no checkpoint is a warning (but see below). A backup of a\n"
+	"  pruned store is restored by copying its snapshot: with keys given, its state\n"
+	"  must match the digest of the first signed checkpoint after it, else the drill\n"
+	"  fails.\n"
+	"  Check \"backup of this store\": the backup is DIR's own; one that ends at LSN 0\n"
+	"  (holds nothing), is of another chain, or whose entry at the restored head\n"
+	"  differs from DIR's fails (SKIP without DIR). Check \"signed like the store\":\n"
+	"  when DIR's store signs checkpoints, a backup restored to its end without any\n"
+	"  fails. The report names the backup: path, chain_id, end LSN and hash.\n"
 	"  The history row goes to DIR's store. --keep leaves the restored store in S.\n"
 	"  --backup-dir D overrides backup_dir.\n"
 	"  --connect ADDR: tell the node at ADDR (its client port), which records a restore\n"

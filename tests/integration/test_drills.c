@@ -6,7 +6,8 @@
  * reason, and one whose checkpoints an untrusted key signed fails with HW_EUNTRUSTED, one
  * of a pruned store whose state no signed checkpoint vouches for fails too, and so does a
  * damaged newest generation, or one without a MANIFEST (an older one is not restored
- * instead); a fresh full backup of
+ * instead), and a backup that is not the store's (empty, of another chain, diverged) or
+ * unsigned where the store signs; a fresh full backup of
  * a pruned store waits for the checkpoint that vouches for it (and passes), or says why it
  * does not (exit 4); the
  * procedure fails on too few backup generations, naming backup_dir, and passes
@@ -470,6 +471,91 @@ static void test_restore_trust(void **state)
 			 2);
 }
 
+/* The restore drill of backup bak for store dir, trusting pub, not recorded: its exit. */
+static int drill_of(struct fix *f, const char *bak, const char *dir, const char *pub)
+{
+	char scratch[4200];
+	path(f, "scratch", scratch, sizeof(scratch));
+	return hw(&f->r, "drill", "restore", "--backup", bak, "--scratch", scratch, "--dir", dir,
+		  "--trust", pub, "--no-record", NULL);
+}
+
+/* A backup that is not the node's store's fails the restore drill, even with trusted keys
+ * and every hash right (it passed, warning only of no signed checkpoint): an empty one (a
+ * wiped node's), one of another chain, one whose entry at its head differs from the
+ * store's (diverged). A backup of the store passes, and its report names the backup:
+ * absolute path, MANIFEST chain_id, end LSN and hash. */
+static void test_restore_not_this_store(void **state)
+{
+	struct fix *f = *state;
+	char dir[4200], e[4200], o[4200], c[4200], bak[4300], pub[4300], key[4300];
+	keys_make(f, "k", pub, key);
+	make_store(f, "a", "3", "2000");
+	make_store(f, "o", "5", "1000");
+	make_store(f, "c", "3", "2000");
+	path(f, "a", dir, sizeof(dir));
+	path(f, "e", e, sizeof(e));
+	assert_int_equal(hw(&f->r, "init", e, NULL), 0);
+	path(f, "o", o, sizeof(o));
+	path(f, "c", c, sizeof(c));
+	assert_int_equal(hw(&f->r, "ingest", dir, "--generate", "500", "--seed", "9", "--end-ms",
+			    END_MS, NULL),
+			 0);
+	assert_int_equal(hw(&f->r, "ingest", c, "--generate", "500", "--seed", "7", "--end-ms",
+			    END_MS, NULL),
+			 0);
+	const char *const from[] = {e, o, c};
+	const char *const why[] = {"the backup ends at LSN 0: it holds no entry",
+				   "the backup is of another chain than the store",
+				   "differs from the store"};
+	for (int i = 0; i < 3; i++) {
+		snprintf(bak, sizeof(bak), "%s/bak-%d", f->dir, i);
+		assert_int_equal(hw(&f->r, "backup", from[i], bak, NULL), 0);
+		assert_int_equal(drill_of(f, bak, dir, pub), 3);
+		check_is(f, "backup of this store", "fail", why[i]);
+	}
+	snprintf(bak, sizeof(bak), "%s/own", f->dir);
+	assert_int_equal(hw(&f->r, "backup", dir, bak, NULL), 0);
+	assert_int_equal(drill_of(f, bak, dir, pub), 0);
+	check_is(f, "backup of this store", "pass", "entry hash equal at LSN 2500");
+	assert_int_equal(hw(&f->r, "drill", "restore", "--backup", bak, "--dir", dir, "--no-record",
+			    "--json", NULL),
+			 0);
+	char want[4400];
+	snprintf(want, sizeof(want), "\"backup\":\"%s\"", bak);
+	const char *const facts[] = {want, "\"backup_chain_id\":\"", "\"backup_end_lsn\":\"2500\"",
+				     "\"backup_end_hash\":\""};
+	for (size_t i = 0; i < sizeof(facts) / sizeof(facts[0]); i++)
+		assert_non_null(strstr(f->r.out, facts[i]));
+}
+
+/* A store that signs checkpoints whose backup holds none fails the restore drill (it
+ * passed with a warning: a log nobody vouches for could be anyone's); restored to a point,
+ * which may be before the first checkpoint, it warns. */
+static void test_restore_signed_store(void **state)
+{
+	struct fix *f = *state;
+	char dir[4200], bak[4200], scratch[4200], pub[4300], key[4300];
+	keys_make(f, "k", pub, key);
+	make_store(f, "s", "3", "1000");
+	path(f, "s", dir, sizeof(dir));
+	path(f, "bak", bak, sizeof(bak));
+	path(f, "scratch", scratch, sizeof(scratch));
+	assert_int_equal(hw(&f->r, "backup", dir, bak, NULL), 0);
+	ingest_signed(f, dir, "100", "9", "100", key);
+	assert_int_equal(drill_of(f, bak, dir, pub), 3);
+	assert_non_null(strstr(f->r.out, "FAIL: signed like the store: the store"));
+	check_is(f, "signed like the store", "fail", "but the backup holds none");
+	assert_int_equal(hw(&f->r, "drill", "restore", "--backup", bak, "--scratch", scratch,
+			    "--dir", dir, "--trust", pub, "--until-lsn", "900", "--no-record",
+			    NULL),
+			 0);
+	check_is(f, "signed like the store", "warn", "the point may be before the first");
+	assert_int_equal(hw(&f->r, "backup", dir, bak, NULL), 0); /* now with its checkpoint */
+	assert_int_equal(drill_of(f, bak, dir, pub), 0);
+	check_is(f, "signed like the store", "pass", "the restored log holds 1");
+}
+
 /* Remove the log entries of the store in dir before keep_from (as retention does). */
 static void prune_store(const char *dir, uint64_t keep_from)
 {
@@ -841,6 +927,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_restore, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restore_newest_of_many, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restore_trust, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_restore_not_this_store, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_restore_signed_store, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restore_pruned_trust, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_backup_vouch_wait, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_backup_vouch_timeout, setup, teardown),
