@@ -262,7 +262,7 @@ static void unfinished_note(const char *sub, const struct stat *own, int rc, str
 	else if (marker)
 		snprintf(u->problem, sizeof(u->problem),
 			 "incomplete: it holds " HW_BACKUP_MARKER " and no MANIFEST (a full "
-			 "backup cut short, or one still being written)");
+			 "backup cut short)");
 	else
 		snprintf(u->problem, sizeof(u->problem), "damaged: it holds %s",
 			 empty ? "nothing, no MANIFEST" : "no MANIFEST (removed, or renamed)");
@@ -297,7 +297,7 @@ int hw_cli_drill_generations_scan(const char *dir, struct generation *g, size_t 
 		int rc = hw_cli_drill_generation_read(sub, &one);
 		if (rc != 0) {
 			(*partial)++;
-			if (unfinished)
+			if (unfinished && !hw_backup_writing(sub)) /* one under way is not judged */
 				unfinished_note(sub, &st, rc, unfinished);
 			continue;
 		}

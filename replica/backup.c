@@ -863,6 +863,17 @@ static int backup_lock(const char *out, int *lock, char *what)
 	return rc == HW_EBUSY ? fail(what, rc, "another backup is writing %s", out) : rc;
 }
 
+bool hw_backup_writing(const char *dir)
+{
+	char path[PATH_MAX];
+	int fd = path_join(path, dir, BACKUP_LOCK) == 0 ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+	if (fd < 0)
+		return false;
+	bool held = flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+	close(fd); /* lets go of a shared lock it took */
+	return held;
+}
+
 static void backup_unlock(const char *out, int lock)
 {
 	char path[PATH_MAX];

@@ -151,6 +151,10 @@ int hw_store_digest_replayed(struct hw_store *src, const char *scratch_dir, uint
  * what[160], or -errno. */
 int hw_backup_check_sizes(const char *backup_dir, char *what);
 
+/* Whether a hw_backup() is writing into dir now (it holds dir's .backup-lock): a
+ * directory without a MANIFEST then is a backup under way, not one cut short. */
+bool hw_backup_writing(const char *dir);
+
 /* Backup generations hw_backup_prune() looks at in one directory: years of dailies. */
 #define HW_BACKUP_GENERATIONS_MAX 4096u
 

@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -814,6 +815,17 @@ static void test_restore_newest_unfinished(void **state)
 		 "FAIL: newest backup %s/gen-0 is incomplete: it holds INCOMPLETE and no MANIFEST",
 		 bdir);
 	assert_non_null(strstr(f->r.out, want));
+	/* the same while a backup holds its lock: one under way, not judged; gen-1 restores */
+	char lock[4600];
+	snprintf(lock, sizeof(lock), "%s/.backup-lock", m);
+	int lfd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	assert_true(lfd >= 0 && flock(lfd, LOCK_EX) == 0);
+	int rc = drill_newest(f, bdir, scratch, dir);
+	close(lfd);
+	assert_int_equal(rc, 0);
+	snprintf(want, sizeof(want), "PASS: restored %s/gen-1", bdir);
+	assert_non_null(strstr(f->r.out, want));
+	assert_int_equal(unlink(lock), 0);
 	/* dated by what it holds, older than gen-1: gen-1 is the newest, and restores */
 	age_file(inc, 4 * DAY_MS);
 	assert_int_equal(drill_newest(f, bdir, scratch, dir), 0);
