@@ -140,7 +140,8 @@ static int digest_resorted(MDB_cursor *cur, const char *table, crypto_generichas
 	}
 	if (rc == MDB_NOTFOUND) {
 		rc = 0;
-		qsort(rows, n, sizeof *rows, row_cmp);
+		if (n > 0) /* rows is NULL then, which qsort may not take */
+			qsort(rows, n, sizeof *rows, row_cmp);
 		for (size_t i = 0; i < n; i++) {
 			hash_bytes(st, rows[i].k, rows[i].kl);
 			hash_bytes(st, rows[i].v, rows[i].vl);

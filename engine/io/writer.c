@@ -73,6 +73,7 @@ static void job_empty(struct hw_job *j)
 	j->prepared = false;
 	j->n = 0;
 	j->used = 0;
+	hw_segment_free(j->segment); /* one its owner did not take (writer.h) */
 	j->segment = NULL;
 	j->rc = 0;
 	j->last_lsn = 0;
