@@ -1,5 +1,5 @@
 /* backup.c: backups (a compacted snapshot plus the log after it, under a MANIFEST of
- * hashes) and restore to a point in time (replica/backup.h); the replay both use is in
+ * hashes: replica/backup.h); restoring one is in restore.c, and the replay both use in
  * replay.c.
  *
  * Backup directory layout:
@@ -12,7 +12,6 @@
  *                      snapshot_lsn, snapshot_hash, end_lsn, end_hash, snapshot_bytes,
  *                      snapshot_blake2b, log_bytes, log_blake2b; written to MANIFEST.tmp,
  *                      fsync'd and renamed: the MANIFEST is the commit point. */
-#include "base/clock.h"
 #include "replica/backup.h"
 
 #include <errno.h>
@@ -21,14 +20,11 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -37,39 +33,19 @@
 #include "base/arena.h"
 #include "base/assert.h"
 #include "replica/audit.h"
+#include "replica/backup_int.h"
 #include "replica/checkpoint.h"
 #include "replica/entry.h"
-#include "replica/replay_int.h"
 #include "replica/snapshot.h"
 #include "replica/store_int.h"
 
 #define MANIFEST_FORMAT    1u
 #define MANIFEST_BYTES_MAX 4096u /* the real one is under 700 bytes */
-#define LEN_PREFIX_BYTES   4u
 #define IO_CHUNK_BYTES     (1u << 20)
 #define HEX_BYTES          (2u * HW_HASH_BYTES + 1u)
 #define BACKUP_LOCK        ".backup-lock" /* in the backup directory while one writes */
 
-static int fail(char *what, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-/* Say what is wrong in what[160] and return code. */
-static int fail(char *what, int code, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(what, 160, fmt, ap);
-	va_end(ap);
-	return code;
-}
-
 /* ---- files ------------------------------------------------------------------------- */
-
-static int path_join(char out[PATH_MAX], const char *dir, const char *name)
-{
-	if (snprintf(out, PATH_MAX, "%s/%s", dir, name) >= PATH_MAX)
-		return -ENAMETOOLONG;
-	return 0;
-}
 
 static int write_all(int fd, const uint8_t *p, size_t len)
 {
@@ -120,19 +96,6 @@ static uint64_t file_bytes(const char *dir, const char *name)
 }
 
 /* ---- MANIFEST ---------------------------------------------------------------------- */
-
-struct manifest {
-	uint64_t format;
-	uint64_t snapshot_lsn;
-	uint64_t end_lsn;
-	uint64_t snapshot_bytes;
-	uint64_t log_bytes;
-	uint8_t chain_id[HW_HASH_BYTES];
-	uint8_t snapshot_hash[HW_HASH_BYTES];
-	uint8_t end_hash[HW_HASH_BYTES];
-	uint8_t snapshot_blake2b[HW_HASH_BYTES];
-	uint8_t log_blake2b[HW_HASH_BYTES];
-};
 
 enum field_kind { FIELD_U64, FIELD_HASH };
 
@@ -233,7 +196,7 @@ static int manifest_line(char *line, struct manifest *m, uint32_t *seen, char *w
 	return 0;
 }
 
-static int manifest_read(const char *dir, struct manifest *m, char *what)
+int hw__backup_manifest_read(const char *dir, struct manifest *m, char *what)
 {
 	char path[PATH_MAX], text[MANIFEST_BYTES_MAX + 1];
 	int rc = path_join(path, dir, "MANIFEST");
@@ -272,7 +235,7 @@ static int manifest_read(const char *dir, struct manifest *m, char *what)
 int hw_backup_check_sizes(const char *backup_dir, char *what)
 {
 	struct manifest m;
-	int rc = manifest_read(backup_dir, &m, what);
+	int rc = hw__backup_manifest_read(backup_dir, &m, what);
 	if (rc != 0)
 		return rc;
 	uint64_t snap = file_bytes(backup_dir, "snapshot/data.mdb"),
@@ -364,8 +327,8 @@ static int sink_put(struct sink *k, const uint8_t *p, size_t len)
 
 static int sink_entry(struct sink *k, const uint8_t *entry, size_t len)
 {
-	uint8_t pre[LEN_PREFIX_BYTES] = {(uint8_t)len, (uint8_t)(len >> 8), (uint8_t)(len >> 16),
-					 (uint8_t)(len >> 24)};
+	uint8_t pre[HW__BACKUP_LEN_PREFIX_BYTES] = {(uint8_t)len, (uint8_t)(len >> 8),
+						    (uint8_t)(len >> 16), (uint8_t)(len >> 24)};
 	int rc = sink_put(k, pre, sizeof pre);
 	if (rc == 0)
 		rc = sink_put(k, entry, len);
@@ -593,7 +556,7 @@ static int snapshot_copy(struct hw_store *s, const char *dir, struct manifest *m
  * (or the log was pruned up to it). A store whose log was cut short behind its head
  * (damage, or someone's hand) would be backed up, or restored, short of what it says it
  * holds: HW_ECORRUPT, named in what as the store's whose is whose. */
-static int log_reaches_head(struct hw_store *s, const char *whose, char *what)
+int hw__backup_log_reaches_head(struct hw_store *s, const char *whose, char *what)
 {
 	struct hw_head h, base;
 	struct hw_entry e;
@@ -700,7 +663,7 @@ static int backup_full(struct hw_store *s, const char *out, const struct progres
 	if (rc == 0)
 		rc = full_allowed(out, info->what);
 	if (rc == 0)
-		rc = log_reaches_head(s, "the store's", info->what);
+		rc = hw__backup_log_reaches_head(s, "the store's", info->what);
 	if (rc == 0)
 		rc = marker_set(out, true);
 	if (rc == 0)
@@ -825,7 +788,7 @@ static int backup_incremental(struct hw_store *s, const char *out, const struct 
 {
 	struct progress entries = *prog;
 	struct manifest m;
-	int rc = manifest_read(out, &m, info->what);
+	int rc = hw__backup_manifest_read(out, &m, info->what);
 	if (rc == 0) /* a crash after the MANIFEST, before the marker went: it goes now */
 		rc = marker_set(out, false);
 	if (rc == 0)
@@ -954,460 +917,4 @@ int hw_backup_vouch_outlook(struct hw_store *s, uint64_t snapshot_lsn, enum hw_v
 	else
 		*out = HW_VOUCH_DUE;
 	return 0;
-}
-
-/* ---- restore ----------------------------------------------------------------------- */
-
-/* A backup directory, checked, with its log mapped. */
-struct backup_view {
-	struct manifest m;
-	char snap_dir[PATH_MAX];
-	const uint8_t *log; /* first m.log_bytes of log.hwl; NULL when empty */
-	size_t log_len;
-	struct hw_checkpoint_claim vouch; /* what a copied state must match (lsn 0: none) */
-	struct hw_arena arena;            /* to decode a checkpoint */
-};
-
-static int snapshot_check(const char *bdir, struct backup_view *bv, char *what)
-{
-	uint8_t h[HW_HASH_BYTES];
-	uint64_t size;
-	int rc = path_join(bv->snap_dir, bdir, "snapshot");
-	if (rc == 0)
-		rc = hw_snapshot_hash(bv->snap_dir, h, &size);
-	if (rc == -ENOENT)
-		return fail(what, HW_EBACKUP, "snapshot/data.mdb is missing");
-	if (rc != 0)
-		return rc;
-	if (size != bv->m.snapshot_bytes || memcmp(h, bv->m.snapshot_blake2b, HW_HASH_BYTES) != 0)
-		return fail(what, HW_EBACKUP, "snapshot/data.mdb does not match its MANIFEST hash");
-	return 0;
-}
-
-/* Map the first log_bytes of log.hwl and check their hash. */
-static int log_map(const char *bdir, struct backup_view *bv, char *what)
-{
-	char path[PATH_MAX];
-	struct stat st;
-	int rc = path_join(path, bdir, "log.hwl");
-	if (rc != 0)
-		return rc;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return errno == ENOENT ? fail(what, HW_EBACKUP, "log.hwl is missing") : -errno;
-	if (fstat(fd, &st) != 0 || bv->m.log_bytes == 0) {
-		rc = bv->m.log_bytes == 0 ? 0 : -errno;
-		close(fd);
-		return rc;
-	}
-	if ((uint64_t)st.st_size < bv->m.log_bytes) {
-		close(fd);
-		return fail(what, HW_EBACKUP, "log.hwl is truncated: %lld of %" PRIu64 " bytes",
-			    (long long)st.st_size, bv->m.log_bytes);
-	}
-	void *p = mmap(NULL, (size_t)bv->m.log_bytes, PROT_READ, MAP_PRIVATE, fd, 0);
-	rc = p == MAP_FAILED ? -errno : 0;
-	close(fd);
-	if (rc != 0)
-		return rc;
-	bv->log = p;
-	bv->log_len = (size_t)bv->m.log_bytes;
-	uint8_t h[HW_HASH_BYTES];
-	crypto_generichash(h, HW_HASH_BYTES, bv->log, bv->log_len, NULL, 0);
-	if (memcmp(h, bv->m.log_blake2b, HW_HASH_BYTES) != 0)
-		return fail(what, HW_EBACKUP, "log.hwl does not match its MANIFEST hash");
-	return 0;
-}
-
-/* The mapped log's entry at *off: framing and hash checked. HW_EBACKUP when damaged. */
-static int log_next(const struct backup_view *bv, size_t *off, struct hw_entry *e,
-		    const uint8_t **entry, size_t *len)
-{
-	size_t left = bv->log_len - *off;
-	if (left < LEN_PREFIX_BYTES)
-		return HW_EBACKUP;
-	const uint8_t *q = bv->log + *off;
-	size_t n = (size_t)q[0] | (size_t)q[1] << 8 | (size_t)q[2] << 16 | (size_t)q[3] << 24;
-	if (n > left - LEN_PREFIX_BYTES || n < HW_ENTRY_HEADER_BYTES || n > HW_ENTRY_BYTES_MAX)
-		return HW_EBACKUP;
-	if (hw_entry_decode(q + LEN_PREFIX_BYTES, n, e) != 0)
-		return HW_EBACKUP;
-	*entry = q + LEN_PREFIX_BYTES;
-	*len = n;
-	*off += LEN_PREFIX_BYTES + n;
-	return 0;
-}
-
-/* Every log entry must decode and continue the chain from the snapshot to the end. */
-static int log_check(struct backup_view *bv, char *what)
-{
-	struct hw_head end = {.lsn = bv->m.snapshot_lsn};
-	memcpy(end.hash, bv->m.snapshot_hash, HW_HASH_BYTES);
-	struct hw_entry e;
-	const uint8_t *p;
-	size_t len, off = 0;
-	while (off < bv->log_len) {
-		if (log_next(bv, &off, &e, &p, &len) != 0)
-			return fail(what, HW_EBACKUP,
-				    "log.hwl entry after LSN %" PRIu64 " is damaged", end.lsn);
-		if (e.lsn != end.lsn + 1 || memcmp(e.prev_hash, end.hash, HW_HASH_BYTES) != 0)
-			return fail(what, HW_EBACKUP,
-				    "log.hwl entry %" PRIu64 " does not continue LSN %" PRIu64,
-				    e.lsn, end.lsn);
-		if (bv->vouch.lsn == 0) /* the first that covers the snapshot's head or later */
-			hw_checkpoint_claim_of(&e, bv->m.snapshot_lsn, &bv->arena, &bv->vouch);
-		end.lsn = e.lsn;
-		memcpy(end.hash, e.hash, HW_HASH_BYTES);
-	}
-	if (end.lsn != bv->m.end_lsn || memcmp(end.hash, bv->m.end_hash, HW_HASH_BYTES) != 0)
-		return fail(what, HW_EBACKUP,
-			    "log.hwl ends at LSN %" PRIu64 ", MANIFEST says %" PRIu64, end.lsn,
-			    bv->m.end_lsn);
-	return 0;
-}
-
-static void backup_close(struct backup_view *bv)
-{
-	if (bv->log != NULL)
-		munmap((void *)bv->log, bv->log_len);
-	bv->log = NULL;
-	hw_arena_fini(&bv->arena);
-}
-
-/* Check everything before anything is created: MANIFEST, file hashes, the log's chain. */
-static int backup_open(const char *bdir, struct backup_view *bv, char *what)
-{
-	hw_arena_init(&bv->arena, 0, 0);
-	int rc = manifest_read(bdir, &bv->m, what);
-	if (rc == 0)
-		rc = snapshot_check(bdir, bv, what);
-	if (rc == 0)
-		rc = log_map(bdir, bv, what);
-	if (rc == 0)
-		rc = log_check(bv, what);
-	return rc;
-}
-
-/* Open the snapshot read-only and check it is what the MANIFEST says. */
-static int snapshot_open(const struct backup_view *bv, struct hw_store **out, char *what)
-{
-	/* unlocked: a restore writes nothing into the backup (it may be read-only, or full) */
-	struct hw_store_opts o = {.read_only = true, .unlocked = true};
-	struct hw_head h;
-	uint8_t id[HW_HASH_BYTES];
-	int rc = hw_store_open(bv->snap_dir, &o, out);
-	if (rc != 0)
-		return fail(what, HW_EBACKUP, "snapshot does not open as a store: %s",
-			    hw_errname(rc));
-	rc = hw_store_head(*out, &h);
-	if (rc == 0)
-		rc = chain_identity(*out, id);
-	if (rc == 0 && (h.lsn != bv->m.snapshot_lsn ||
-			memcmp(h.hash, bv->m.snapshot_hash, HW_HASH_BYTES) != 0))
-		rc = fail(what, HW_EBACKUP,
-			  "snapshot head is LSN %" PRIu64 ", MANIFEST says %" PRIu64, h.lsn,
-			  bv->m.snapshot_lsn);
-	if (rc == 0 && h.lsn != 0 && memcmp(id, bv->m.chain_id, HW_HASH_BYTES) != 0)
-		rc = fail(what, HW_EBACKUP, "snapshot is of another chain than the MANIFEST's");
-	if (rc != 0) {
-		hw_store_close(*out);
-		*out = NULL;
-	}
-	return rc;
-}
-
-/* HW_ENOTFOUND when until_time_ms is before the backup's first entry. */
-static int target_check(struct hw_store *snap, const struct backup_view *bv, int64_t until_time_ms,
-			char *what)
-{
-	struct hw_entry e;
-	uint8_t *buf = NULL;
-	const uint8_t *p;
-	size_t len, off = 0;
-	int rc = 0;
-	if (until_time_ms == 0)
-		return 0;
-	if (bv->m.snapshot_lsn != 0)
-		rc = hw_store_read_entry(snap, 1, &buf, &len);
-	else if (bv->log_len != 0)
-		rc = log_next(bv, &off, &e, &p, &len);
-	else
-		return 0; /* an empty backup: restoring it gives an empty store */
-	if (rc == 0 && buf != NULL)
-		rc = hw_entry_decode(buf, len, &e);
-	free(buf);
-	if (rc == 0 && e.time_ms > until_time_ms)
-		rc = fail(what, HW_ENOTFOUND, "the backup's first entry is after the target time");
-	return rc;
-}
-
-/* At the LSN bv->vouch covers, dst's state (the batch flushed) must be the one it signed. */
-static int vouch_check(const struct backup_view *bv, struct hw_store *dst,
-		       struct hw_replay_batch *b, uint64_t lsn, struct hw_restore_info *info)
-{
-	bool ok = false, format3;
-	if (bv->vouch.lsn == 0 || lsn != bv->vouch.covers)
-		return 0;
-	int rc = hw__replay_batch_flush(dst, b);
-	if (rc == 0) /* the first checkpoint: a format 3 one (an older signer) counts too */
-		rc = hw_checkpoint_digest_matches(dst, bv->vouch.digest, &ok, &format3);
-	if (rc == 0 && !ok)
-		return fail(info->what, HW_EBACKUP,
-			    "the state at LSN %" PRIu64
-			    " is not the one the checkpoint at LSN %" PRIu64
-			    " signed: the snapshot's state is not its log's",
-			    lsn, bv->vouch.lsn);
-	info->state_cp_lsn = rc == 0 ? bv->vouch.lsn : 0;
-	return rc;
-}
-
-/* Append the backup log's entries that follow dst's head, up to target t, checking the
- * state where bv->vouch says. */
-static int log_replay(const struct backup_view *bv, struct hw_store *dst,
-		      const struct hw_replay_target *t, struct hw_replay_batch *b,
-		      struct hw_restore_info *info)
-{
-	struct hw_head h;
-	int rc = hw_store_head(dst, &h);
-	struct hw_entry e;
-	const uint8_t *p;
-	size_t len, off = 0;
-	uint64_t next = h.lsn + 1;
-	if (rc == 0)
-		rc = vouch_check(bv, dst, b, h.lsn, info);
-	while (rc == 0 && off < bv->log_len) {
-		rc = log_next(bv, &off, &e, &p, &len);
-		/* Not the next one: replay stopped inside the snapshot, at the target. */
-		if (rc != 0 || e.lsn != next || hw__replay_past(t, &e))
-			break;
-		rc = hw__replay_batch_add(dst, b, p, len);
-		if (rc == 0)
-			rc = vouch_check(bv, dst, b, next, info);
-		next++;
-	}
-	return rc == 0 ? hw__replay_batch_flush(dst, b) : rc;
-}
-
-/* A snapshot whose log starts after a base cannot be replayed from entry 1: it is
- * copied whole, so the target must be at or after its head. HW_ENOTFOUND otherwise. */
-static int copy_target_check(struct hw_store *snap, const struct hw_head *base,
-			     const struct hw_replay_target *t, char *what)
-{
-	struct hw_head h;
-	int rc = hw_store_head(snap, &h);
-	if (rc != 0)
-		return rc;
-	if ((t->until_lsn != 0 && t->until_lsn < h.lsn) ||
-	    (t->until_time_ms != 0 && t->until_time_ms < h.time_ms))
-		return fail(what, HW_ENOTFOUND,
-			    "the snapshot's log starts after LSN %" PRIu64
-			    ": it restores to its head, LSN %" PRIu64 ", or later only",
-			    base->lsn, h.lsn);
-	return 0;
-}
-
-/* Build the store in dir: replay the snapshot's log into the empty store there, or
- * (copied) take the copy already there; then the backup's log.hwl. */
-static int restore_into(const struct backup_view *bv, struct hw_store *snap, bool copied,
-			const char *dir, const struct hw_replay_target *t,
-			struct hw_replay_batch *b, struct hw_restore_info *info)
-{
-	struct hw_store *dst;
-	struct hw_head h;
-	int rc = hw_store_open(dir, NULL, &dst);
-	if (rc != 0)
-		return rc;
-	rc = copied ? 0 : hw__replay_into(snap, dst, t, b);
-	if (rc == 0)
-		rc = log_replay(bv, dst, t, b, info);
-	if (rc == 0)
-		rc = hw_store_head(dst, &h);
-	if (rc == 0)
-		rc = hw_store_digest(dst, info->digest);
-	if (rc == 0) {
-		info->lsn = h.lsn;
-		info->time_ms = h.time_ms;
-	}
-	hw_store_close(dst);
-	return rc;
-}
-
-/* The store files in dir, and dir itself when rmdir_too. */
-static void store_remove(const char *dir, bool rmdir_too)
-{
-	char path[PATH_MAX];
-	if (path_join(path, dir, "data.mdb") == 0)
-		unlink(path);
-	if (path_join(path, dir, "lock.mdb") == 0)
-		unlink(path);
-	if (rmdir_too)
-		rmdir(dir);
-}
-
-/* Take the flock on the lock file at path for a restore into dir: *lock gets its
- * descriptor once locked (else -1). The file a restore that ends unlinks may be the one
- * just opened: locked, it is checked to be the one at path still, else taken anew, so
- * two restores never hold two files. HW_EBUSY while another restore holds it. */
-static int lock_take(const char *path, const char *dir, int *lock, char *what)
-{
-	*lock = -1;
-	for (;;) {
-		int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-		if (fd < 0)
-			return -errno;
-		if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-			int rc = errno == EWOULDBLOCK
-					 ? fail(what, HW_EBUSY,
-						"another restore into %s is running", dir)
-					 : -errno;
-			close(fd);
-			return rc;
-		}
-		struct stat held, named;
-		if (fstat(fd, &held) == 0 && stat(path, &named) == 0 &&
-		    held.st_ino == named.st_ino && held.st_dev == named.st_dev) {
-			*lock = fd;
-			return 0;
-		}
-		close(fd); /* unlinked by the restore that held it: the next file is the lock */
-	}
-}
-
-/* A restore is built in dir/.restore-tmp and moved into dir only whole, so that one cut
- * short (killed, a crash) leaves no data.mdb in dir that could pass for the store it was
- * to be. dir is made if missing (*made says so) and locked (*lock, an flock on
- * dir/.restore-lock, held until the restore ends; a file, so that NFS, which locks only
- * what is open for writing, takes it too): a second restore into it is HW_EBUSY, where
- * it would have removed the first's work directory under it. dir must hold no store
- * (HW_EEXIST) and no node's log (a wal directory, whose entries would be replayed on top
- * of the restored store). A work directory left by an earlier restore is removed. */
-static int restore_begin(const char *dir, char *work, int *lock, bool *made, char *what)
-{
-	char path[PATH_MAX];
-	int rc = path_join(work, dir, ".restore-tmp");
-	if (rc == 0)
-		rc = path_join(path, dir, ".restore-lock");
-	if (rc != 0)
-		return rc;
-	*made = mkdir(dir, 0700) == 0;
-	if (!*made && errno != EEXIST)
-		return -errno;
-	rc = lock_take(path, dir, lock, what);
-	if (rc != 0)
-		return rc;
-	rc = path_join(path, dir, "data.mdb");
-	if (rc == 0)
-		rc = access(path, F_OK) == 0
-			     ? fail(what, HW_EEXIST, "%s holds a store already", dir)
-			     : 0;
-	if (rc == 0)
-		rc = path_join(path, dir, "wal");
-	if (rc == 0 && access(path, F_OK) == 0)
-		rc = fail(what, HW_EEXIST,
-			  "%s holds a node's log (wal): restore into an empty "
-			  "directory",
-			  dir);
-	if (rc != 0)
-		return rc;
-	store_remove(work, true);
-	return mkdir(work, 0700) == 0 ? 0 : -errno;
-}
-
-/* The end of a restore, whole or not: the lock file goes when this restore holds it
- * (lock >= 0; before its lock: a restore that opened it then finds it gone, lock_take),
- * and on failure the work directory (work, NULL when the restore did not begin), and dir
- * when this restore made it. */
-static void restore_end(const char *dir, const char *work, int lock, bool made, int rc)
-{
-	char path[PATH_MAX];
-	if (rc != 0 && work != NULL)
-		store_remove(work, true);
-	if (lock >= 0 && path_join(path, dir, ".restore-lock") == 0)
-		unlink(path);
-	if (lock >= 0)
-		close(lock);
-	if (rc != 0 && made)
-		rmdir(dir); /* if empty */
-}
-
-/* Move the restored data.mdb from work into dir (never over another: link fails then)
- * and flush dir. */
-static int restore_finish(const char *work, const char *dir, char *what)
-{
-	char from[PATH_MAX], to[PATH_MAX];
-	int rc = path_join(from, work, "data.mdb");
-	if (rc == 0)
-		rc = path_join(to, dir, "data.mdb");
-	if (rc == 0 && link(from, to) != 0)
-		rc = errno == EEXIST ? fail(what, HW_EEXIST, "%s holds a store already", dir)
-				     : -errno;
-	if (rc == 0)
-		store_remove(work, true);
-	return rc == 0 ? hw_snapshot_fsync_path(dir) : rc;
-}
-
-int hw_restore(const char *backup_dir, const char *dir, uint64_t until_lsn, int64_t until_time_ms,
-	       hw_progress_cb *cb, void *arg, struct hw_restore_info *info)
-{
-	double t0 = hw_mono_s();
-	struct hw_restore_info local;
-	struct backup_view bv;
-	struct hw_store *snap = NULL;
-	struct hw_replay_target t = {.until_lsn = until_lsn, .until_time_ms = until_time_ms};
-	struct hw_replay_batch b;
-	if (info == NULL)
-		info = &local;
-	memset(info, 0, sizeof *info);
-	memset(&bv, 0, sizeof bv);
-	struct hw_head base = {0};
-	int rc = backup_open(backup_dir, &bv, info->what);
-	info->end_lsn = rc == 0 ? bv.m.end_lsn : 0;
-	if (rc == 0 && until_lsn > bv.m.end_lsn)
-		rc = fail(info->what, HW_ENOTFOUND,
-			  "the backup ends at LSN %" PRIu64 ", before LSN %" PRIu64, bv.m.end_lsn,
-			  until_lsn);
-	if (rc == 0)
-		rc = snapshot_open(&bv, &snap, info->what);
-	if (rc == 0)
-		rc = log_reaches_head(snap, "the backup's snapshot's", info->what);
-	if (rc == 0)
-		rc = hw_store_base(snap, &base);
-	bool copy = base.lsn != 0; /* its log starts after a base: copy, not replay */
-	info->base_lsn = base.lsn;
-	if (!copy)
-		bv.vouch.lsn = 0; /* rebuilt from entry 1: verify compares every checkpoint */
-	if (rc == 0)
-		rc = copy ? copy_target_check(snap, &base, &t, info->what)
-			  : target_check(snap, &bv, until_time_ms, info->what);
-	uint64_t last = until_lsn != 0 ? until_lsn : bv.m.end_lsn;
-	if (rc == 0)
-		rc = hw__replay_batch_init(&b, last, cb, arg);
-	if (rc != 0)
-		goto out;
-	info->checked = true;
-	char work[PATH_MAX];
-	struct hw_snapshot_info si;
-	int lock = -1;
-	bool made = false;
-	rc = restore_begin(dir, work, &lock, &made, info->what);
-	bool began = rc == 0;
-	if (rc == 0)
-		rc = copy ? hw_snapshot_make(snap, work, &si) : hw_store_init(work);
-	if (rc == 0)
-		rc = restore_into(&bv, snap, copy, work, &t, &b, info);
-	/* Only a time target stops short of an LSN known beforehand. */
-	if (rc == 0 && until_time_ms == 0 && info->lsn != last)
-		rc = fail(info->what, HW_EBACKUP,
-			  "the restore reached LSN %" PRIu64 ", not LSN %" PRIu64
-			  ": the backup is damaged",
-			  info->lsn, last);
-	if (rc == 0)
-		rc = restore_finish(work, dir, info->what);
-	restore_end(dir, began ? work : NULL, lock, made, rc);
-	hw__replay_batch_fini(&b);
-out:
-	hw_store_close(snap);
-	backup_close(&bv);
-	info->seconds = hw_mono_s() - t0;
-	return rc;
 }

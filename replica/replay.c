@@ -1,6 +1,6 @@
 /* replay.c: log replay from one store into another (hw_store_replay and
  * hw_store_digest_replayed, declared in replica/backup.h), in batches that the restore
- * (backup.c) shares for a backup's log (replica/replay_int.h). */
+ * (restore.c) shares for a backup's log (replica/replay_int.h). */
 #include "replica/replay_int.h"
 
 #include <stdlib.h>

@@ -1,6 +1,6 @@
 /* replay_int.h: log replay from one store into another, shared by replay.c
  * (hw_store_replay, hw_store_digest_replayed: replica/backup.h) and the restore in
- * backup.c, which replays a backup's log.hwl through the same batches. Not public. */
+ * restore.c, which replays a backup's log.hwl through the same batches. Not public. */
 #ifndef HW_REPLICA_REPLAY_INT_H
 #define HW_REPLICA_REPLAY_INT_H
 

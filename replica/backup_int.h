@@ -1,0 +1,63 @@
+/* backup_int.h: what taking a backup (backup.c) and restoring one (restore.c) share: the
+ * MANIFEST, log.hwl's framing, the check that a store's log reaches its head, and the two
+ * small helpers both files write their errors and paths with. Not public. */
+#ifndef HW_REPLICA_BACKUP_INT_H
+#define HW_REPLICA_BACKUP_INT_H
+
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "replica/entry.h"
+#include "replica/store.h"
+
+/* log.hwl frames each entry with its length: this many bytes, little-endian. */
+#define HW__BACKUP_LEN_PREFIX_BYTES 4u
+
+/* A backup's MANIFEST, read (the keys in replica/backup.h). */
+struct manifest {
+	uint64_t format;
+	uint64_t snapshot_lsn;
+	uint64_t end_lsn;
+	uint64_t snapshot_bytes;
+	uint64_t log_bytes;
+	uint8_t chain_id[HW_HASH_BYTES];
+	uint8_t snapshot_hash[HW_HASH_BYTES];
+	uint8_t end_hash[HW_HASH_BYTES];
+	uint8_t snapshot_blake2b[HW_HASH_BYTES];
+	uint8_t log_blake2b[HW_HASH_BYTES];
+};
+
+/* Read dir/MANIFEST into *m: every key there once, a known format, the end not before the
+ * snapshot. 0, HW_EBACKUP with what is wrong in what[160] (missing, too large, a bad line),
+ * or -errno. */
+int hw__backup_manifest_read(const char *dir, struct manifest *m, char *what);
+
+/* s's log reaches its head: the head's entry is in the log with the head's hash (or the
+ * log was pruned up to it). HW_ECORRUPT, in what[160] named as whose ("the store's"), for
+ * a log cut short behind its head; else 0 or a storage error. Any thread. */
+int hw__backup_log_reaches_head(struct hw_store *s, const char *whose, char *what);
+
+/* Say what is wrong in what[160] and return code. Static, for backup.c and restore.c. */
+static inline int fail(char *what, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static inline int fail(char *what, int code, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(what, 160, fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+/* out = dir/name; -ENAMETOOLONG past PATH_MAX. */
+static inline int path_join(char out[PATH_MAX], const char *dir, const char *name)
+{
+	if (snprintf(out, PATH_MAX, "%s/%s", dir, name) >= PATH_MAX)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+#endif
