@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -811,7 +812,30 @@ static int backup_incremental(struct hw_store *s, const char *out, const struct 
 }
 
 /* The restore's lock (below): the same flock on a file that goes when released. */
-static int lock_take(const char *path, const char *dir, int *lock, char *what);
+int hw__backup_lock_take(const char *path, const char *dir, int *lock, char *what)
+{
+	*lock = -1;
+	for (;;) {
+		int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+		if (fd < 0)
+			return -errno;
+		if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+			int rc = errno == EWOULDBLOCK
+					 ? fail(what, HW_EBUSY,
+						"another restore into %s is running", dir)
+					 : -errno;
+			close(fd);
+			return rc;
+		}
+		struct stat held, named;
+		if (fstat(fd, &held) == 0 && stat(path, &named) == 0 &&
+		    held.st_ino == named.st_ino && held.st_dev == named.st_dev) {
+			*lock = fd;
+			return 0;
+		}
+		close(fd); /* unlinked by the restore that held it: the next file is the lock */
+	}
+}
 
 /* Take the flock on out/BACKUP_LOCK for the whole backup (*lock, else -1): two backups
  * into one directory would each take the other's files for a damaged backup, and an
@@ -822,7 +846,7 @@ static int backup_lock(const char *out, int *lock, char *what)
 	char path[PATH_MAX];
 	int rc = path_join(path, out, BACKUP_LOCK);
 	if (rc == 0)
-		rc = lock_take(path, out, lock, what);
+		rc = hw__backup_lock_take(path, out, lock, what);
 	return rc == HW_EBUSY ? fail(what, rc, "another backup is writing %s", out) : rc;
 }
 

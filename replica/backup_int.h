@@ -40,6 +40,13 @@ int hw__backup_manifest_read(const char *dir, struct manifest *m, char *what);
  * a log cut short behind its head; else 0 or a storage error. Any thread. */
 int hw__backup_log_reaches_head(struct hw_store *s, const char *whose, char *what);
 
+/* Take the flock on the lock file at path (a restore's into dir, a backup's of dir):
+ * *lock gets its descriptor once locked (else -1). The file one that ends unlinks may be
+ * the one just opened: locked, it is checked to be the one at path still, else taken
+ * anew, so two never hold two files. HW_EBUSY ("another restore into dir is running" in
+ * what: a backup says its own) while another holds it. */
+int hw__backup_lock_take(const char *path, const char *dir, int *lock, char *what);
+
 /* Say what is wrong in what[160] and return code. Static, for backup.c and restore.c. */
 static inline int fail(char *what, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

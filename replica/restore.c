@@ -15,7 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -317,35 +316,6 @@ static void store_remove(const char *dir, bool rmdir_too)
 		rmdir(dir);
 }
 
-/* Take the flock on the lock file at path for a restore into dir: *lock gets its
- * descriptor once locked (else -1). The file a restore that ends unlinks may be the one
- * just opened: locked, it is checked to be the one at path still, else taken anew, so
- * two restores never hold two files. HW_EBUSY while another restore holds it. */
-static int lock_take(const char *path, const char *dir, int *lock, char *what)
-{
-	*lock = -1;
-	for (;;) {
-		int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-		if (fd < 0)
-			return -errno;
-		if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-			int rc = errno == EWOULDBLOCK
-					 ? fail(what, HW_EBUSY,
-						"another restore into %s is running", dir)
-					 : -errno;
-			close(fd);
-			return rc;
-		}
-		struct stat held, named;
-		if (fstat(fd, &held) == 0 && stat(path, &named) == 0 &&
-		    held.st_ino == named.st_ino && held.st_dev == named.st_dev) {
-			*lock = fd;
-			return 0;
-		}
-		close(fd); /* unlinked by the restore that held it: the next file is the lock */
-	}
-}
-
 /* A restore is built in dir/.restore-tmp and moved into dir only whole, so that one cut
  * short (killed, a crash) leaves no data.mdb in dir that could pass for the store it was
  * to be. dir is made if missing (*made says so) and locked (*lock, an flock on
@@ -365,7 +335,7 @@ static int restore_begin(const char *dir, char *work, int *lock, bool *made, cha
 	*made = mkdir(dir, 0700) == 0;
 	if (!*made && errno != EEXIST)
 		return -errno;
-	rc = lock_take(path, dir, lock, what);
+	rc = hw__backup_lock_take(path, dir, lock, what);
 	if (rc != 0)
 		return rc;
 	rc = path_join(path, dir, "data.mdb");
@@ -387,7 +357,7 @@ static int restore_begin(const char *dir, char *work, int *lock, bool *made, cha
 }
 
 /* The end of a restore, whole or not: the lock file goes when this restore holds it
- * (lock >= 0; before its lock: a restore that opened it then finds it gone, lock_take),
+ * (lock >= 0; before its lock: a restore that opened it then finds it gone, hw__backup_lock_take),
  * and on failure the work directory (work, NULL when the restore did not begin), and dir
  * when this restore made it. */
 static void restore_end(const char *dir, const char *work, int lock, bool made, int rc)
