@@ -411,6 +411,25 @@ static const char *restore_blame(char *pos[2], int rc, const struct hw_restore_i
 	return info->checked && target ? pos[1] : pos[0];
 }
 
+/* After a restore to time until_ms (its head's time in when): every entry restored is
+ * stamped at or before it, since the restore stops before the first after it and refuses
+ * a copied snapshot that holds one whose time is kept; say what that leaves out. */
+static void restore_time_notes(const struct hw_restore_info *info, int64_t until_ms,
+			       const char *when)
+{
+	char until[40];
+	hw_cli_iso(until_ms, until, sizeof(until));
+	if (info->end_lsn > 0 && info->lsn == info->end_lsn && info->time_ms < until_ms)
+		printf("hawser restore: note: the backup ends at lsn %" PRIu64 " (%s), before %s: "
+		       "what came after it is not in this backup\n",
+		       info->lsn, when, until);
+	if (info->base_lsn > 1) /* the base's own time is kept, and was checked */
+		printf("hawser restore: note: the times of the entries up to lsn %" PRIu64
+		       " are not kept (pruned before the snapshot): whether one is stamped after "
+		       "%s was not checked\n",
+		       info->base_lsn - 1, until);
+}
+
 static int cmd_restore(const struct hw_cli_cmd *cmd, int argc, char **argv)
 {
 	struct restore_opts o = {0};
@@ -456,13 +475,8 @@ static int cmd_restore(const struct hw_cli_cmd *cmd, int argc, char **argv)
 		       ": its state was copied as it was, and no signed checkpoint in the "
 		       "backup's log after the snapshot vouches for it\n",
 		       info.base_lsn);
-	if (o.time_given && info.end_lsn > 0 && info.lsn == info.end_lsn &&
-	    info.time_ms < o.until_ms) { /* T is later than the backup's last entry */
-		char until[40];
-		printf("hawser restore: note: the backup ends at lsn %" PRIu64 " (%s), before %s: "
-		       "what came after it is not in this backup\n",
-		       info.lsn, when, hw_cli_iso(o.until_ms, until, sizeof(until)));
-	}
+	if (o.time_given)
+		restore_time_notes(&info, o.until_ms, when);
 	return trc ? HW_CLI_ERROR : HW_CLI_OK;
 }
 
@@ -478,8 +492,11 @@ const struct hw_cli_cmd hw_cli_restore = {
 	"  Prints the restored head LSN, its digest and the time taken. An N past the\n"
 	"  backup's last entry is refused (HW_ENOTFOUND) and nothing is restored; a T the\n"
 	"  backup's last entry comes before restores all of it, with a note that the backup\n"
-	"  ends there. A backup of a pruned store is restored by copying its snapshot (N or\n"
-	"  T at or after its head only), whose state is checked against the first signed\n"
+	"  ends there. A backup of a pruned store is restored by copying its snapshot, so N\n"
+	"  must be at or after its head and T at or after the time of every entry it holds\n"
+	"  (HW_ENOTFOUND names the first stamped after T): the times of its base and of the\n"
+	"  entries its log kept are checked; those of the entries pruned before are not\n"
+	"  kept, and a note says so. Its state is checked against the first signed\n"
 	"  checkpoint in its log after it: the restore says whether one vouched for it.\n"
 	"  OUT is only read (it may be read-only).\n"
 	"  --connect ADDR: then tell the node at ADDR (its client port; a standby holds it\n"

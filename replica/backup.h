@@ -118,7 +118,10 @@ struct hw_restore_info {
  * is before anything the backup holds, or until_lsn is after its last entry. A snapshot whose log
  * starts after a base (a backup of a pruned store) cannot be replayed from entry 1: it is copied
  * into dir whole (mdb_env_copy2) and log.hwl replayed on top, so the target must be at or after the
- * snapshot's head (HW_ENOTFOUND, with the reason in info->what, before it). Nothing but a
+ * snapshot's head, and until_time_ms at or after the time of the snapshot's base and of every entry
+ * its log kept (a clock set back stamps a later entry earlier; the times of entries pruned before
+ * the base are not kept, so not checked): HW_ENOTFOUND, with the reason in info->what, naming the
+ * first entry stamped after it. Nothing but a
  * signed checkpoint can vouch for such a copied state: the first one in log.hwl whose signature
  * checks and that covers the snapshot's head or later has its state digest compared when the
  * replay reaches the LSN it covers (info->state_cp_lsn; HW_EBACKUP when they differ). */

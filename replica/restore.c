@@ -260,8 +260,58 @@ static int log_replay(const struct backup_view *bv, struct hw_store *dst,
 	return rc == 0 ? hw__replay_batch_flush(dst, b) : rc;
 }
 
+/* The first entry of a snapshot's log stamped after a target time (lsn 0: none yet). */
+struct stamped_after {
+	int64_t time_ms;
+	uint64_t lsn;
+	int64_t lsn_time_ms;
+};
+
+static int stamped_after_cb(void *arg, const MDB_val *k, const MDB_val *v)
+{
+	struct stamped_after *a = arg;
+	struct hw_entry e;
+	(void)k;
+	/* hashed: a damaged time must not refuse a restore, nor let one through */
+	if (hw_entry_decode(v->mv_data, v->mv_size, &e) != 0)
+		return HW_ECORRUPT;
+	if (e.time_ms <= a->time_ms)
+		return 0;
+	a->lsn = e.lsn;
+	a->lsn_time_ms = e.time_ms;
+	return 1; /* found: stop */
+}
+
+/* A copied snapshot holds the state of every entry up to its head, so a time target must
+ * be at or after each of their times, not only the head's: a primary's clock set back
+ * gives a later entry an earlier time. Its base (the last pruned entry) and the entries
+ * its log kept are checked; the times of those pruned before the base are not kept.
+ * HW_ENOTFOUND, naming the first entry stamped after the target; HW_EBACKUP for an entry
+ * that fails its hash. */
+static int copy_time_check(struct hw_store *snap, const struct hw_head *base, int64_t until_ms,
+			   char *what)
+{
+	struct stamped_after a = {.time_ms = until_ms};
+	if (base->time_ms > until_ms) {
+		a.lsn = base->lsn;
+		a.lsn_time_ms = base->time_ms;
+	}
+	int rc = a.lsn != 0 ? 1
+			    : hw__store_walk(snap, snap->t.log, MDB_FIRST, MDB_NEXT, UINT64_MAX,
+					     stamped_after_cb, &a);
+	if (rc == HW_ECORRUPT)
+		return fail(what, HW_EBACKUP, "the snapshot's log holds a damaged entry");
+	if (rc != 1)
+		return rc;
+	return fail(what, HW_ENOTFOUND,
+		    "entry %" PRIu64 " is stamped %.3f s after the target time, and its state is "
+		    "in the snapshot, which restores whole (its log starts after LSN %" PRIu64 ")",
+		    a.lsn, (double)(a.lsn_time_ms - until_ms) / 1000.0, base->lsn);
+}
+
 /* A snapshot whose log starts after a base cannot be replayed from entry 1: it is
- * copied whole, so the target must be at or after its head. HW_ENOTFOUND otherwise. */
+ * copied whole, so the target must be at or after its head, and a time target after
+ * every entry it holds whose time is kept (copy_time_check). HW_ENOTFOUND otherwise. */
 static int copy_target_check(struct hw_store *snap, const struct hw_head *base,
 			     const struct hw_replay_target *t, char *what)
 {
@@ -275,7 +325,7 @@ static int copy_target_check(struct hw_store *snap, const struct hw_head *base,
 			    "the snapshot's log starts after LSN %" PRIu64
 			    ": it restores to its head, LSN %" PRIu64 ", or later only",
 			    base->lsn, h.lsn);
-	return 0;
+	return t->until_time_ms != 0 ? copy_time_check(snap, base, t->until_time_ms, what) : 0;
 }
 
 /* Build the store in dir: replay the snapshot's log into the empty store there, or

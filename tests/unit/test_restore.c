@@ -1,0 +1,190 @@
+/* test_restore.c: restore to a point in time when entry times go back (a primary's clock
+ * set back), by replay from entry 1 and by copy of a pruned store's snapshot. Records come
+ * from the workload generator (bench/workload.h), each ingest in a lane of its own, all its
+ * entries stamped with one store clock. test_backup.c has the rest of backup and restore. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "bench/workload.h"
+#include "replica/backup.h"
+#include "replica/snapshot.h"
+#include "replica/store.h"
+
+#define T0_MS  1790000000000LL /* 2026-09-21: a fixed clock keeps runs identical */
+#define MIN_MS 60000LL
+#define N      300u /* records per ingest */
+#define BATCH  50u  /* records per submit */
+
+struct fx {
+	char root[256];
+	char a[300]; /* the store under test */
+	struct hw_store *s;
+};
+
+static void path_in(const struct fx *f, const char *name, char out[300])
+{
+	snprintf(out, 300, "%s/%s", f->root, name);
+}
+
+static int exists(const char *path)
+{
+	return access(path, F_OK) == 0;
+}
+
+/* Submit n generated records of lane (its own containers, ids and keys) to s at store
+ * clock now_ms, BATCH at a time: every entry is stamped now_ms. All must be accepted. */
+static void ingest(struct hw_store *s, uint32_t lane, uint64_t n, int64_t now_ms)
+{
+	struct hw_workload_opts o = {.seed = lane, .count = n, .end_ms = now_ms, .lane = lane};
+	struct hw_workload *w;
+	struct hw_submit subs[BATCH] = {{0}};
+	struct hw_result res[BATCH];
+	uint8_t *buf = malloc((size_t)BATCH * HW_RECORD_BYTES_MAX);
+	assert_non_null(buf);
+	assert_int_equal(hw_workload_new(&o, &w), 0);
+	for (uint64_t i = 0; i < n;) {
+		size_t k = 0;
+		for (; k < BATCH && i < n; k++, i++) {
+			struct hw_work_item it;
+			subs[k].data = buf + k * HW_RECORD_BYTES_MAX;
+			assert_int_equal(hw_workload_next(w, buf + k * HW_RECORD_BYTES_MAX,
+							  HW_RECORD_BYTES_MAX, &it),
+					 0);
+			subs[k].len = it.len;
+		}
+		assert_int_equal(hw_store_submit(s, 1, now_ms, subs, k, res), 0);
+		for (size_t j = 0; j < k; j++)
+			assert_int_equal(res[j].code, 0);
+	}
+	hw_workload_free(w);
+	free(buf);
+}
+
+/* The reviewer's clock: N entries stamped 10:00, N at 10:20, then the clock set back, N
+ * at 10:10 (LSNs 1..N, N+1..2N, 2N+1..3N). A target of 10:15 is after the first and the
+ * last N, before the middle N. */
+#define AT_A      T0_MS
+#define AT_B      (T0_MS + 20 * MIN_MS)
+#define AT_C      (T0_MS + 10 * MIN_MS)
+#define TARGET_MS (T0_MS + 15 * MIN_MS)
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof *f);
+	const char *tmp = getenv("HW_TEST_TMP");
+	if (tmp == NULL)
+		tmp = "/tmp";
+	mkdir(tmp, 0700);
+	snprintf(f->root, sizeof f->root, "%s/restore-XXXXXX", tmp);
+	assert_non_null(mkdtemp(f->root));
+	path_in(f, "a", f->a);
+	assert_int_equal(hw_store_init(f->a), 0);
+	assert_int_equal(hw_store_open(f->a, NULL, &f->s), 0);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+	hw_store_close(f->s);
+	hw_snapshot_rm(f->root);
+	free(f);
+	return 0;
+}
+
+/* Restore bk into f's directory name to TARGET_MS: its head, or 0 when refused with
+ * HW_ENOTFOUND (what names why). */
+static uint64_t restore_to_target(const struct fx *f, const char *bk, const char *name,
+				  struct hw_restore_info *ri)
+{
+	char dst[300];
+	path_in(f, name, dst);
+	int rc = hw_restore(bk, dst, 0, TARGET_MS, NULL, NULL, ri);
+	if (rc == HW_ENOTFOUND) {
+		assert_false(exists(dst));
+		return 0;
+	}
+	assert_int_equal(rc, 0);
+	return ri->lsn;
+}
+
+/* By replay from entry 1, a time target stops before the first entry stamped after it
+ * (N + 1), though entries after that one are stamped before it: in the snapshot's log,
+ * and in log.hwl after it. */
+static void test_time_back_replay(void **state)
+{
+	struct fx *f = *state;
+	char bk[300], bk2[300];
+	path_in(f, "bk", bk);
+	path_in(f, "bk2", bk2);
+	struct hw_restore_info ri;
+	ingest(f->s, 1, N, AT_A);
+	assert_int_equal(hw_backup(f->s, bk2, NULL, NULL, NULL), 0); /* snapshot at N */
+	ingest(f->s, 2, N, AT_B);
+	ingest(f->s, 3, N, AT_C);
+	assert_int_equal(hw_backup(f->s, bk, NULL, NULL, NULL), 0);  /* snapshot at 3N */
+	assert_int_equal(hw_backup(f->s, bk2, NULL, NULL, NULL), 0); /* log.hwl N+1..3N */
+	assert_int_equal(restore_to_target(f, bk, "r", &ri), N);
+	assert_int_equal(ri.time_ms, AT_A);
+	assert_int_equal(ri.base_lsn, 0);
+	assert_int_equal(restore_to_target(f, bk2, "r2", &ri), N);
+	assert_int_equal(ri.end_lsn, 3 * N);
+}
+
+/* A pruned store's snapshot is copied whole, so a time target before any entry it holds
+ * is refused, naming the first such entry: one its log kept (though its head is stamped
+ * before the target), or its base; entries pruned before the base cannot be checked
+ * (their times are gone), so a snapshot whose base and log are all before the target
+ * restores. Entries after the snapshot, in log.hwl, are replayed: the restore stops before
+ * the first stamped after the target there. */
+static void test_time_back_copy(void **state)
+{
+	struct fx *f = *state;
+	char bk_log[300], bk_base[300], bk_gone[300];
+	path_in(f, "bk-log", bk_log);
+	path_in(f, "bk-base", bk_base);
+	path_in(f, "bk-gone", bk_gone);
+	struct hw_restore_info ri;
+	ingest(f->s, 1, N, AT_A);
+	ingest(f->s, 2, N, AT_B);
+	ingest(f->s, 3, N, AT_C);
+	assert_int_equal(hw_store_prune(f->s, N / 2 + 1), 0); /* base stamped AT_A */
+	assert_int_equal(hw_backup(f->s, bk_log, NULL, NULL, NULL), 0);
+	assert_int_equal(hw_store_prune(f->s, 2 * N + 1), 0); /* base 2N, stamped AT_B */
+	assert_int_equal(hw_backup(f->s, bk_base, NULL, NULL, NULL), 0);
+	assert_int_equal(hw_store_prune(f->s, 2 * N + N / 2 + 1), 0); /* base stamped AT_C */
+	assert_int_equal(hw_backup(f->s, bk_gone, NULL, NULL, NULL), 0);
+
+	assert_int_equal(restore_to_target(f, bk_log, "r-log", &ri), 0);
+	assert_int_equal(ri.base_lsn, N / 2);
+	assert_non_null(strstr(ri.what, "entry 301 is stamped 300.000 s after the target"));
+	assert_non_null(strstr(ri.what, "in the snapshot"));
+	assert_int_equal(restore_to_target(f, bk_base, "r-base", &ri), 0);
+	assert_non_null(strstr(ri.what, "entry 600 is stamped"));
+	assert_int_equal(restore_to_target(f, bk_gone, "r-gone", &ri), 3 * N);
+
+	ingest(f->s, 4, N / 3, AT_B); /* log.hwl: 3N+1.. after the target, then before it */
+	ingest(f->s, 5, N / 3, AT_C);
+	assert_int_equal(hw_backup(f->s, bk_gone, NULL, NULL, NULL), 0);
+	assert_int_equal(restore_to_target(f, bk_gone, "r-gone2", &ri), 3 * N);
+	assert_int_equal(ri.end_lsn, 3 * N + 2 * (N / 3));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_time_back_replay, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_time_back_copy, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
