@@ -467,9 +467,12 @@ static int cmd_restore(const struct hw_cli_cmd *cmd, int argc, char **argv)
 	       hw_cli_hex(info.digest, hex), info.seconds);
 	if (info.base_lsn != 0 && info.state_cp_lsn != 0)
 		printf("hawser restore: the snapshot's log starts after lsn %" PRIu64
-		       ": its state, copied as it was, matched the digest the checkpoint at lsn "
-		       "%" PRIu64 " signed\n",
-		       info.base_lsn, info.state_cp_lsn);
+		       ": its state, copied as it was and replayed to lsn %" PRIu64
+		       ", matched the digest the checkpoint at lsn %" PRIu64 " signed%s\n",
+		       info.base_lsn, info.state_cp_covers, info.state_cp_lsn,
+		       info.lsn < info.state_cp_covers
+			       ? " (in a copy of its own: the restore stops before that lsn)"
+			       : "");
 	else if (info.base_lsn != 0)
 		printf("hawser restore: note: the snapshot's log starts after lsn %" PRIu64
 		       ": its state was copied as it was, and no signed checkpoint in the "
@@ -497,7 +500,9 @@ const struct hw_cli_cmd hw_cli_restore = {
 	"  (HW_ENOTFOUND names the first stamped after T): the times of its base and of the\n"
 	"  entries its log kept are checked; those of the entries pruned before are not\n"
 	"  kept, and a note says so. Its state is checked against the first signed\n"
-	"  checkpoint in its log after it: the restore says whether one vouched for it.\n"
+	"  checkpoint in its log after it, replayed to the LSN that checkpoint covers (for N\n"
+	"  or T before that LSN, in a copy of its own first: a second copy's time): the\n"
+	"  restore says whether one vouched for it.\n"
 	"  OUT is only read (it may be read-only).\n"
 	"  --connect ADDR: then tell the node at ADDR (its client port; a standby holds it\n"
 	"  until it is primary), which records a restore event with this command's key in\n"

@@ -105,9 +105,13 @@ struct hw_restore_info {
 					 copied whole, its state as it was (0: replayed from
 					 entry 1) */
 	uint64_t state_cp_lsn;        /* copied: the checkpoint in log.hwl whose signed state
-					 digest the restored state matched at the LSN it covers
-					 (who signed it is verify's to judge:
-					 hw_verify_trust.state_cp_lsn); 0: none reached */
+					 digest the copied state, replayed to the LSN it covers,
+					 matched (who signed it is verify's to judge:
+					 hw_verify_trust.state_cp_lsn); 0: none in log.hwl. Also
+					 for a target before that LSN: the check then ran in a
+					 copy of its own, replayed that far */
+	uint64_t state_cp_covers;     /* the LSN it covers, where the digests were compared
+					 (after lsn when the target stops before it) */
 };
 
 /* Check the backup in backup_dir and rebuild a store from it in dir (which must not hold
@@ -121,10 +125,13 @@ struct hw_restore_info {
  * snapshot's head, and until_time_ms at or after the time of the snapshot's base and of every entry
  * its log kept (a clock set back stamps a later entry earlier; the times of entries pruned before
  * the base are not kept, so not checked): HW_ENOTFOUND, with the reason in info->what, naming the
- * first entry stamped after it. Nothing but a
- * signed checkpoint can vouch for such a copied state: the first one in log.hwl whose signature
- * checks and that covers the snapshot's head or later has its state digest compared when the
- * replay reaches the LSN it covers (info->state_cp_lsn; HW_EBACKUP when they differ). */
+ * first entry stamped after it. Nothing but a signed checkpoint can vouch for such a copied state:
+ * the first one in log.hwl whose signature checks and that covers the snapshot's head or later has
+ * its state digest compared when the replay reaches the LSN it covers (info->state_cp_lsn;
+ * HW_EBACKUP when they differ). The copied state does not depend on the target: one that stops
+ * before that LSN is restored after the same check, run first in a copy of the snapshot in
+ * dir/.restore-tmp replayed that far and removed (a second copy's time; the disk holds one copy at
+ * a time). */
 int hw_restore(const char *backup_dir, const char *dir, uint64_t until_lsn,
 	       int64_t until_time_ms, hw_progress_cb *cb, void *arg,
 	       struct hw_restore_info *info);

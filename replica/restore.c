@@ -22,6 +22,7 @@
 #include <sodium.h>
 
 #include "base/arena.h"
+#include "base/assert.h"
 #include "replica/backup_int.h"
 #include "replica/checkpoint.h"
 #include "replica/entry.h"
@@ -230,6 +231,7 @@ static int vouch_check(const struct backup_view *bv, struct hw_store *dst,
 			    " signed: the snapshot's state is not its log's",
 			    lsn, bv->vouch.lsn);
 	info->state_cp_lsn = rc == 0 ? bv->vouch.lsn : 0;
+	info->state_cp_covers = rc == 0 ? lsn : 0;
 	return rc;
 }
 
@@ -366,6 +368,70 @@ static void store_remove(const char *dir, bool rmdir_too)
 		rmdir(dir);
 }
 
+/* Whether target t stops the replay of log.hwl before LSN lsn (an entry up to it is past
+ * t). */
+static bool stops_before(const struct backup_view *bv, const struct hw_replay_target *t,
+			 uint64_t lsn)
+{
+	struct hw_entry e;
+	const uint8_t *p;
+	size_t len, off = 0;
+	if (t->until_lsn != 0 && t->until_lsn < lsn)
+		return true;
+	while (t->until_time_ms != 0 && off < bv->log_len &&
+	       log_next(bv, &off, &e, &p, &len) == 0 && e.lsn <= lsn)
+		if (hw__replay_past(t, &e))
+			return true;
+	return false;
+}
+
+/* The copied snapshot's state does not depend on the target: where the target stops
+ * before the LSN bv->vouch covers, it is checked first in a copy of its own in work,
+ * log.hwl replayed into it up to that LSN (a scratch store: nothing flushed) and the digest
+ * compared there (vouch_check), then the copy is removed for the restore's own. So the disk
+ * holds one copy at a time, no more than a restore to that LSN takes. */
+static int vouch_ahead(const struct backup_view *bv, struct hw_store *snap, const char *work,
+		       const struct hw_replay_batch *b, struct hw_restore_info *info)
+{
+	struct hw_replay_target vt = {.until_lsn = bv->vouch.covers};
+	struct hw_store_opts o = {.scratch = true};
+	struct hw_replay_batch vb;
+	struct hw_snapshot_info si;
+	struct hw_store *dst;
+	int rc = hw__replay_batch_init(&vb, vt.until_lsn, b->cb, b->arg);
+	if (rc != 0)
+		return rc;
+	rc = hw_snapshot_make(snap, work, &si);
+	if (rc == 0)
+		rc = hw_store_open(work, &o, &dst);
+	if (rc == 0) {
+		rc = log_replay(bv, dst, &vt, &vb, info);
+		hw_store_close(dst);
+	}
+	/* log_check saw every entry up to the end, the covered LSN among them */
+	HW_ASSERT(rc != 0 || info->state_cp_lsn == bv->vouch.lsn);
+	hw__replay_batch_fini(&vb);
+	store_remove(work, false);
+	return rc;
+}
+
+/* Build the store in work: the snapshot copied (after vouch_ahead, when the target stops
+ * before what the checkpoint covers) or replayed from entry 1, then log.hwl, up to t. */
+static int restore_build(const struct backup_view *bv, struct hw_store *snap, bool copy,
+			 const char *work, const struct hw_replay_target *t,
+			 struct hw_replay_batch *b, struct hw_restore_info *info)
+{
+	struct hw_snapshot_info si;
+	int rc = 0;
+	if (copy && bv->vouch.lsn != 0 && stops_before(bv, t, bv->vouch.covers))
+		rc = vouch_ahead(bv, snap, work, b, info);
+	if (rc == 0)
+		rc = copy ? hw_snapshot_make(snap, work, &si) : hw_store_init(work);
+	if (rc == 0)
+		rc = restore_into(bv, snap, copy, work, t, b, info);
+	return rc;
+}
+
 /* A restore is built in dir/.restore-tmp and moved into dir only whole, so that one cut
  * short (killed, a crash) leaves no data.mdb in dir that could pass for the store it was
  * to be. dir is made if missing (*made says so) and locked (*lock, an flock on
@@ -479,15 +545,12 @@ int hw_restore(const char *backup_dir, const char *dir, uint64_t until_lsn, int6
 		goto out;
 	info->checked = true;
 	char work[PATH_MAX];
-	struct hw_snapshot_info si;
 	int lock = -1;
 	bool made = false;
 	rc = restore_begin(dir, work, &lock, &made, info->what);
 	bool began = rc == 0;
 	if (rc == 0)
-		rc = copy ? hw_snapshot_make(snap, work, &si) : hw_store_init(work);
-	if (rc == 0)
-		rc = restore_into(&bv, snap, copy, work, &t, &b, info);
+		rc = restore_build(&bv, snap, copy, work, &t, &b, info);
 	/* Only a time target stops short of an LSN known beforehand. */
 	if (rc == 0 && until_time_ms == 0 && info->lsn != last)
 		rc = fail(info->what, HW_EBACKUP,

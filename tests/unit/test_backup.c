@@ -30,6 +30,7 @@
 #include "replica/store_int.h"
 #include "replica/verify.h"
 #include "replica/snapshot.h"
+#include "tests/unit/sign_fix.h"
 
 #define NOW_MS        1790000000000LL /* 2026-09-21: a fixed clock keeps runs identical */
 #define RECORDS       600u            /* filled into store "a" by the fixture */
@@ -1283,26 +1284,11 @@ static void test_pruned_incremental(void **state)
 	assert_non_null(strstr(bi.what, "new directory"));
 }
 
-/* A signer as node p1 with a fresh key pair. */
-static void signer_new(struct hw_signer *k)
-{
-	*k = (struct hw_signer){.node_id = "p1"};
-	assert_true(sodium_init() >= 0);
-	crypto_sign_keypair(k->pk, k->sk);
-}
-
 /* Append a checkpoint of s's head signed by k, as a primary makes one: its entry is at
  * lsn, and it vouches for the state at lsn - 1. */
 static void checkpoint_at(struct hw_store *s, const struct hw_signer *k, uint64_t lsn)
 {
-	uint8_t buf[HW_SYSTEM_RECORD_BYTES_MAX];
-	struct hw_submit sub = {.data = buf, .system = true};
-	struct hw_result res;
-	uint64_t covers;
-	assert_int_equal(hw_checkpoint_make(s, k, NOW_MS, buf, sizeof buf, &sub.len, &covers), 0);
-	assert_int_equal(covers, lsn - 1);
-	assert_int_equal(hw_store_submit(s, 1, NOW_MS + 60000, &sub, 1, &res), 0);
-	assert_int_equal(res.lsn, lsn);
+	assert_int_equal(sign_fix_checkpoint(s, k, NOW_MS + 60000), lsn);
 }
 
 /* A backup of a pruned store holds a snapshot whose state nothing rebuilds: the restore
@@ -1322,7 +1308,7 @@ static void test_pruned_restore_vouched(void **state)
 	path_in(f, "scratch", scratch);
 	snprintf(snap, sizeof snap, "%s/snapshot", bk2);
 	struct hw_signer k;
-	signer_new(&k);
+	sign_fix_signer(&k);
 	assert_int_equal(hw_store_prune(f->s, 401), 0);
 	struct hw_backup_info bi;
 	assert_int_equal(hw_backup(f->s, bk, NULL, NULL, &bi), 0);
@@ -1350,7 +1336,10 @@ static void test_pruned_restore_vouched(void **state)
 	assert_int_equal(hw_verify(dst, scratch, NULL, NULL, &vr), 0); /* no keys: told only */
 	assert_int_equal(vr.code, 0);
 	assert_int_equal(hw_restore(bk, dst2, RECORDS + 10, 0, NULL, NULL, &ri), 0);
-	assert_int_equal(ri.state_cp_lsn, 0); /* stopped before what the checkpoint covers */
+	/* before what the checkpoint covers: checked all the same, in a copy of its own */
+	assert_int_equal(ri.state_cp_lsn, RECORDS + 21);
+	assert_int_equal(ri.state_cp_covers, RECORDS + 20);
+	assert_int_equal(ri.lsn, RECORDS + 10);
 
 	flip_value(snap, "containers", NULL, SIZE_MAX);
 	manifest_rehash(bk2);
@@ -1376,7 +1365,7 @@ static void test_pruned_vouch_outlook(void **state)
 	path_in(f, "r", dst);
 	path_in(f, "r2", dst2);
 	struct hw_signer k;
-	signer_new(&k);
+	sign_fix_signer(&k);
 	assert_int_equal(hw_store_prune(f->s, 401), 0);
 	struct hw_backup_info bi;
 	enum hw_vouch_outlook ol;

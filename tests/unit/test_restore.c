@@ -1,7 +1,9 @@
 /* test_restore.c: restore to a point in time when entry times go back (a primary's clock
- * set back), by replay from entry 1 and by copy of a pruned store's snapshot. Records come
- * from the workload generator (bench/workload.h), each ingest in a lane of its own, all its
- * entries stamped with one store clock. test_backup.c has the rest of backup and restore. */
+ * set back), by replay from entry 1 and by copy of a pruned store's snapshot; the check of
+ * a copied snapshot's state against the signed checkpoint that vouches for it, for targets
+ * before what it covers too. Records come from the workload generator (bench/workload.h),
+ * each ingest in a lane of its own, all its entries stamped with one store clock.
+ * test_backup.c has the rest of backup and restore. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,8 +18,11 @@
 
 #include "bench/workload.h"
 #include "replica/backup.h"
+#include "replica/checkpoint.h"
 #include "replica/snapshot.h"
 #include "replica/store.h"
+#include "replica/store_int.h"
+#include "tests/unit/sign_fix.h"
 
 #define T0_MS  1790000000000LL /* 2026-09-21: a fixed clock keeps runs identical */
 #define MIN_MS 60000LL
@@ -180,11 +185,80 @@ static void test_time_back_copy(void **state)
 	assert_int_equal(ri.end_lsn, 3 * N + 2 * (N / 3));
 }
 
+/* Change the state of the store in dir (closed) and nothing else: a kv row no record
+ * wrote, as whoever writes a backup's snapshot could put one. */
+static void state_forge(const char *dir)
+{
+	struct hw_store *s;
+	MDB_txn *txn;
+	MDB_val k = {.mv_size = 6, .mv_data = "forged"}, v = k;
+	assert_int_equal(hw_store_open(dir, NULL, &s), 0);
+	assert_int_equal(hw__store_txn_begin(s, 0, &txn), 0);
+	assert_int_equal(mdb_put(txn, s->t.kv, &k, &v, 0), 0);
+	assert_int_equal(mdb_txn_commit(txn), 0);
+	hw_store_close(s);
+}
+
+/* The checkpoint that vouches for a copied snapshot covers LSN C = 5N/3 (its entry
+ * C + 1); a target before C, by LSN or by time, is restored after the copied state was
+ * checked against it all the same, and a snapshot whose state was changed is refused
+ * there too, by LSN and by time. */
+static void test_vouch_before_target(void **state)
+{
+	struct fx *f = *state;
+	char forged[300], bk[300], bk_bad[300], dst[300];
+	path_in(f, "forged", forged);
+	path_in(f, "bk", bk);
+	path_in(f, "bk-bad", bk_bad);
+	struct hw_signer k;
+	struct hw_snapshot_info si;
+	struct hw_restore_info ri;
+	struct hw_store *s;
+	sign_fix_signer(&k);
+	ingest(f->s, 1, N, AT_A);
+	assert_int_equal(hw_store_prune(f->s, N + 1), 0); /* base = head = N */
+	assert_int_equal(hw_backup(f->s, bk, NULL, NULL, NULL), 0);
+	assert_int_equal(hw_snapshot_make(f->s, forged, &si), 0);
+	state_forge(forged);
+	assert_int_equal(hw_store_open(forged, NULL, &s), 0);
+	assert_int_equal(hw_backup(s, bk_bad, NULL, NULL, NULL), 0); /* its snapshot forged */
+	hw_store_close(s);
+	ingest(f->s, 2, N / 3, AT_A + MIN_MS);
+	ingest(f->s, 3, N / 3, AT_A + 2 * MIN_MS);
+	const uint64_t c = N + 2 * (N / 3);
+	assert_int_equal(sign_fix_checkpoint(f->s, &k, AT_A + 3 * MIN_MS), c + 1);
+	ingest(f->s, 4, N / 3, AT_A + 4 * MIN_MS);
+	assert_int_equal(hw_backup(f->s, bk, NULL, NULL, NULL), 0); /* the same log.hwl */
+	assert_int_equal(hw_backup(f->s, bk_bad, NULL, NULL, NULL), 0);
+
+	const int64_t before_c = AT_A + MIN_MS + MIN_MS / 2; /* stops at N + N / 3 */
+	path_in(f, "r-lsn", dst);
+	assert_int_equal(hw_restore(bk, dst, N + 10, 0, NULL, NULL, &ri), 0);
+	assert_int_equal(ri.lsn, N + 10);
+	assert_int_equal(ri.state_cp_lsn, c + 1);
+	assert_int_equal(ri.state_cp_covers, c);
+	path_in(f, "r-time", dst);
+	assert_int_equal(hw_restore(bk, dst, 0, before_c, NULL, NULL, &ri), 0);
+	assert_int_equal(ri.lsn, N + N / 3);
+	assert_int_equal(ri.state_cp_lsn, c + 1);
+
+	const uint64_t lsns[] = {N, N + 10, 0};
+	for (size_t i = 0; i < sizeof lsns / sizeof lsns[0]; i++) {
+		path_in(f, "r-bad", dst);
+		assert_int_equal(hw_restore(bk_bad, dst, lsns[i], 0, NULL, NULL, &ri), HW_EBACKUP);
+		assert_non_null(strstr(ri.what, "the checkpoint at LSN 501 signed"));
+		assert_false(exists(dst));
+	}
+	assert_int_equal(hw_restore(bk_bad, dst, 0, before_c, NULL, NULL, &ri), HW_EBACKUP);
+	assert_false(exists(dst));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_time_back_replay, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_time_back_copy, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_vouch_before_target, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
