@@ -5,7 +5,8 @@
  * Exit codes, the same for every command: 0 success, 1 runtime error, 2 usage error,
  * 3 damage found (verify), 4 a state no signed checkpoint vouches for (yet), no damage
  * found: a backup of a pruned store written whole (its restore drill with trusted keys
- * fails until an incremental backup holds one), or verify --trust of a pruned store.
+ * fails until an incremental backup holds one), verify --trust of a pruned store, or
+ * restore --trust of a pruned store's backup (the store restored).
  * cli/ is the only place that parses command lines. */
 #ifndef HW_CLI_H
 #define HW_CLI_H
@@ -18,6 +19,8 @@
 #include "base/clock.h"
 #include "base/duration.h"
 #include "hawser_limits.h"
+#include "replica/checkpoint.h"
+#include "replica/verify.h"
 
 enum {
 	HW_CLI_OK = 0,
@@ -221,6 +224,22 @@ int hw_cli_load_signer(const char *key_file, const char *node_id, struct hw_sign
 /* The Ed25519 key on the "sign" line of a node.pub file (hawser keygen) into pk[32].
  * Returns 0, -errno, or HW_ECONFIG when the file has no well-formed sign line. */
 int hw_cli_load_sign_pub(const char *pub_file, uint8_t pk[32]);
+
+/* The keys a command was given with --trust NODE.PUB (verify, restore): the first file
+ * that did not load is kept, for the command to report before it runs. */
+struct hw_cli_trust {
+	uint8_t keys[HW_VERIFY_TRUST_MAX * HW_SIGN_PK_BYTES];
+	size_t count;
+	const char *bad_file;
+	int bad_rc;
+};
+
+/* Load the sign key of file into t: 0 (a file that does not load is noted in t), or -1
+ * (a usage error) past HW_VERIFY_TRUST_MAX keys. */
+int hw_cli_trust_add(struct hw_cli_trust *t, const char *file);
+
+/* Whether pk (HW_SIGN_PK_BYTES) is one of t's keys. */
+bool hw_cli_trusted(const struct hw_cli_trust *t, const uint8_t *pk);
 
 struct hw_json;
 struct hw_drill_config;

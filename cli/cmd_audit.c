@@ -67,6 +67,27 @@ int hw_cli_load_sign_pub(const char *pub_file, uint8_t pk[HW_SIGN_PK_BYTES])
 	return HW_ECONFIG; /* no sign line: not a node.pub */
 }
 
+int hw_cli_trust_add(struct hw_cli_trust *t, const char *file)
+{
+	if (t->count == HW_VERIFY_TRUST_MAX)
+		return -1;
+	int rc = hw_cli_load_sign_pub(file, t->keys + t->count * HW_SIGN_PK_BYTES);
+	if (rc != 0 && t->bad_file == NULL) {
+		t->bad_file = file;
+		t->bad_rc = rc;
+	}
+	t->count += rc == 0;
+	return 0;
+}
+
+bool hw_cli_trusted(const struct hw_cli_trust *t, const uint8_t *pk)
+{
+	for (size_t i = 0; i < t->count; i++)
+		if (memcmp(t->keys + i * HW_SIGN_PK_BYTES, pk, HW_SIGN_PK_BYTES) == 0)
+			return true;
+	return false;
+}
+
 /* ---- audit */
 
 struct audit_opts {

@@ -359,6 +359,7 @@ struct restore_opts {
 	bool time_given;
 	const char *connect; /* the node to tell (--connect), NULL: none */
 	struct hw_client_security sec;
+	struct hw_cli_trust trust; /* --trust: who may sign a copied state's checkpoint */
 };
 
 static int restore_opt_cb(void *arg, int key, const char *v)
@@ -378,13 +379,14 @@ static int restore_opt_cb(void *arg, int key, const char *v)
 		o->connect = v;
 		return 0;
 	}
-	return -1;
+	return key == 'T' ? hw_cli_trust_add(&o->trust, v) : -1;
 }
 
 static const struct option restore_longopts[] = {
 	{"until-lsn", required_argument, NULL, 'l'},
 	{"until-time", required_argument, NULL, 't'},
 	{"connect", required_argument, NULL, 'c'},
+	{"trust", required_argument, NULL, 'T'},
 	HW_CLI_SECURITY_OPTIONS,
 	{0},
 };
@@ -398,6 +400,8 @@ static int restore_parse(const struct hw_cli_cmd *cmd, int argc, char **argv,
 		return rc;
 	if (o->lsn_given && o->time_given)
 		return hw_cli_usage_error(cmd, "give --until-lsn or --until-time, not both");
+	if (o->trust.bad_file) /* before anything is restored */
+		return hw_cli_fail(cmd->name, o->trust.bad_file, o->trust.bad_rc);
 	return hw_cli_security_check_optional(cmd, o->connect, &o->sec);
 }
 
@@ -409,6 +413,43 @@ static const char *restore_blame(char *pos[2], int rc, const struct hw_restore_i
 	bool target = rc == HW_EEXIST || rc == HW_EBUSY || rc == HW_ESTORE_FULL ||
 		      rc == HW_ESTORE_FAILED || (rc < 0 && rc > -4096);
 	return info->checked && target ? pos[1] : pos[0];
+}
+
+_Static_assert(HW_SIGN_PK_BYTES == HW_HASH_BYTES, "hw_cli_hex prints a key");
+
+/* What vouched for a copied snapshot's state: the checkpoint whose digest it matched, its
+ * signer, and (--trust) whether that is a trusted key; the restored store records the
+ * same for verify (replica/restore_vouch.h). HW_CLI_UNVOUCHED when keys were given and no
+ * trusted key's checkpoint vouched (the store is restored all the same), else HW_CLI_OK. */
+static int restore_vouch_note(const struct restore_opts *o, const struct hw_restore_info *info)
+{
+	if (info->base_lsn == 0)
+		return HW_CLI_OK; /* replayed from entry 1: verify checks every checkpoint */
+	bool judged = o->trust.count > 0;
+	bool trusted = info->state_cp_lsn != 0 && hw_cli_trusted(&o->trust, info->state_cp_pk);
+	char hex[2 * HW_SIGN_PK_BYTES + 1];
+	if (info->state_cp_lsn == 0)
+		printf("hawser restore: note: the snapshot's log starts after lsn %" PRIu64
+		       ": its state was copied as it was, and no signed checkpoint in the "
+		       "backup's log after the snapshot vouches for it\n",
+		       info->base_lsn);
+	else
+		printf("hawser restore: the snapshot's log starts after lsn %" PRIu64
+		       ": its state, copied as it was and replayed to lsn %" PRIu64
+		       "%s, matched the digest the checkpoint at lsn %" PRIu64
+		       " signed, by %s with key %.16s...: %s\n",
+		       info->base_lsn, info->state_cp_covers,
+		       info->lsn < info->state_cp_covers ? " in a copy of its own" : "",
+		       info->state_cp_lsn, info->state_cp_signer,
+		       hw_cli_hex(info->state_cp_pk, hex), /* a key is a hash's size */
+		       !judged   ? "not judged (give --trust NODE.PUB)"
+		       : trusted ? "a trusted key"
+				 : "NOT a trusted key");
+	if (!judged || trusted)
+		return HW_CLI_OK;
+	fprintf(stderr, "hawser restore: warning: no checkpoint signed by a trusted key vouches "
+			"for the copied state (exit 4); the store is restored\n");
+	return HW_CLI_UNVOUCHED;
 }
 
 /* After a restore to time until_ms (its head's time in when): every entry restored is
@@ -465,27 +506,15 @@ static int cmd_restore(const struct hw_cli_cmd *cmd, int argc, char **argv)
 	       " %.2f s\n",
 	       pos[0], pos[1], info.lsn, hw_cli_iso(info.time_ms, when, sizeof(when)),
 	       hw_cli_hex(info.digest, hex), info.seconds);
-	if (info.base_lsn != 0 && info.state_cp_lsn != 0)
-		printf("hawser restore: the snapshot's log starts after lsn %" PRIu64
-		       ": its state, copied as it was and replayed to lsn %" PRIu64
-		       ", matched the digest the checkpoint at lsn %" PRIu64 " signed%s\n",
-		       info.base_lsn, info.state_cp_covers, info.state_cp_lsn,
-		       info.lsn < info.state_cp_covers
-			       ? " (in a copy of its own: the restore stops before that lsn)"
-			       : "");
-	else if (info.base_lsn != 0)
-		printf("hawser restore: note: the snapshot's log starts after lsn %" PRIu64
-		       ": its state was copied as it was, and no signed checkpoint in the "
-		       "backup's log after the snapshot vouches for it\n",
-		       info.base_lsn);
+	int vrc = restore_vouch_note(&o, &info);
 	if (o.time_given)
 		restore_time_notes(&info, o.until_ms, when);
-	return trc ? HW_CLI_ERROR : HW_CLI_OK;
+	return trc ? HW_CLI_ERROR : vrc;
 }
 
 const struct hw_cli_cmd hw_cli_restore = {
 	"restore", "rebuild a store from a backup, to a point in time",
-	"usage: hawser restore OUT DIR2 [--until-lsn N | --until-time T]\n"
+	"usage: hawser restore OUT DIR2 [--until-lsn N | --until-time T] [--trust NODE.PUB]...\n"
 	"                      [--connect ADDR (--key F --peers L --cluster ID | --insecure)]\n"
 	"  Check the backup in OUT and rebuild a store in DIR2 (which must not hold one),\n"
 	"  replaying its log to the end, up to LSN N, or up to T (ISO 8601 UTC such as\n"
@@ -502,7 +531,10 @@ const struct hw_cli_cmd hw_cli_restore = {
 	"  kept, and a note says so. Its state is checked against the first signed\n"
 	"  checkpoint in its log after it, replayed to the LSN that checkpoint covers (for N\n"
 	"  or T before that LSN, in a copy of its own first: a second copy's time): the\n"
-	"  restore says whether one vouched for it.\n"
+	"  restore says whether one vouched for it, which, and its signer's key, and records\n"
+	"  it in DIR2 for hawser verify --trust to judge (meta node.restore_vouch).\n"
+	"  --trust NODE.PUB (repeatable, up to 64): judge that signer here too; exit 4 (the\n"
+	"  store restored) when it is not a trusted key or nothing vouched.\n"
 	"  OUT is only read (it may be read-only).\n"
 	"  --connect ADDR: then tell the node at ADDR (its client port; a standby holds it\n"
 	"  until it is primary), which records a restore event with this command's key in\n"

@@ -79,8 +79,12 @@ void hw_cli_drill_verify_checks(struct hw_report *r, const struct hw_verify_repo
 		hw_report_check(
 			r, "state rebuilt equals stored", HW_VERDICT_PASS,
 			"the restore matched it with the digest the checkpoint at LSN %" PRIu64
-			" signed and replayed on from there; digest %s",
-			v->state_cp_lsn, hw_cli_hex(v->digest_stored, a));
+			" signed%s; digest %s",
+			v->state_cp_lsn,
+			v->state_cp_beyond ? ", in a copy replayed to it (the restore stops before "
+					     "its entry: the signer's key it recorded was judged)"
+					   : " and replayed on from there",
+			hw_cli_hex(v->digest_stored, a));
 	else if (hw_verify_state_unvouched(v) && r->kind == HW_DRILL_RESTORE)
 		hw_report_check(r, "state rebuilt equals stored", HW_VERDICT_FAIL, "%s", v->what);
 	else if (hw_verify_state_unvouched(v)) /* a node's own store: it built that state */

@@ -363,11 +363,8 @@ const struct hw_cli_cmd hw_cli_ingest = {
 
 struct verify_opts {
 	bool json;
-	uint8_t trust[HW_VERIFY_TRUST_MAX * HW_SIGN_PK_BYTES];
-	size_t trust_count;
-	struct hw_verify_trust t; /* the cadence; keys from trust[] */
-	const char *bad_key; /* a --trust file that did not load */
-	int bad_key_rc;
+	struct hw_cli_trust trust;
+	struct hw_verify_trust t; /* the cadence; keys from trust */
 };
 
 static int verify_opt_cb(void *arg, int key, const char *v)
@@ -381,15 +378,7 @@ static int verify_opt_cb(void *arg, int key, const char *v)
 		return hw_cli_u64(v, &o->t.cadence_records) ? -1 : 0;
 	if (key == 'i')
 		return hw_duration_parse(v, &o->t.cadence_ms) || o->t.cadence_ms < 0 ? -1 : 0;
-	if (key != 'T' || o->trust_count == HW_VERIFY_TRUST_MAX)
-		return -1;
-	int rc = hw_cli_load_sign_pub(v, o->trust + o->trust_count * HW_SIGN_PK_BYTES);
-	if (rc != 0 && o->bad_key == NULL) {
-		o->bad_key = v;
-		o->bad_key_rc = rc;
-	}
-	o->trust_count += rc == 0;
-	return 0;
+	return key == 'T' ? hw_cli_trust_add(&o->trust, v) : -1;
 }
 
 static void verify_json(const struct hw_verify_report *r)
@@ -414,6 +403,9 @@ static void verify_json(const struct hw_verify_report *r)
 	hw_json_kv_uint(&j, "good_checkpoint_covers", r->good_cp_covers);
 	hw_json_kv_bool(&j, "keys_judged", r->keys_judged);
 	hw_json_kv_uint(&j, "unvouched", r->unvouched);
+	hw_json_kv_uint(&j, "state_checkpoint_lsn", r->state_cp_lsn);
+	hw_json_kv_bool(&j, "state_checkpoint_recorded", r->state_cp_recorded);
+	hw_json_kv_bool(&j, "state_checkpoint_after_head", r->state_cp_beyond);
 	hw_json_object_end(&j);
 }
 
@@ -436,6 +428,33 @@ static void verify_checkpoints(const struct hw_verify_report *r)
 		printf("  signers' keys not judged: give the trusted node.pub files with --trust\n");
 }
 
+/* An intact store whose log starts after a base: what vouches for its state tables. */
+static void verify_state_copied(const struct hw_verify_report *r)
+{
+	printf("  the log starts after LSN %" PRIu64 ": the entries after it checked by hash and "
+	       "chain only, their records not decoded or validated; ",
+	       r->base_lsn);
+	if (r->state_cp_lsn == 0) {
+		printf("state tables not checked, nothing rebuilds or vouches for them "
+		       "(docs/security.md)\n");
+		return;
+	}
+	printf("state tables not rebuilt: the restore that built the store matched them with the "
+	       "digest the checkpoint at LSN %" PRIu64 " signed",
+	       r->state_cp_lsn);
+	if (r->state_cp_beyond) /* not in the log: the restore stopped before it */
+		printf(", whose entry is after the head: its signer's key, as the restore recorded "
+		       "it, %s",
+		       r->keys_judged ? "is a trusted one" : "not judged (--trust)");
+	else
+		printf(", %s",
+		       r->keys_judged ? "signed by a trusted key" : "its signer not judged");
+	if (r->state_cp_recorded)
+		printf("; the store's record of that (node.restore_vouch) is as safe as the "
+		       "store: whoever can write one can write the other (docs/security.md)");
+	printf("\n");
+}
+
 static void verify_text(const char *dir, const struct hw_verify_report *r)
 {
 	char hex[2 * HW_HASH_BYTES + 1];
@@ -444,12 +463,7 @@ static void verify_text(const char *dir, const struct hw_verify_report *r)
 		       ", digest %s, %.2f s\n",
 		       dir, r->entries, r->head_lsn, hw_cli_hex(r->digest_stored, hex), r->seconds);
 		if (!r->state_rebuilt)
-			printf("  the log starts after LSN %" PRIu64
-			       ": the entries after it checked "
-			       "by hash and chain only, their records not decoded or validated; "
-			       "state tables not checked, nothing rebuilds or vouches for them "
-			       "(docs/security.md)\n",
-			       r->base_lsn);
+			verify_state_copied(r);
 		verify_checkpoints(r);
 		return;
 	}
@@ -464,7 +478,8 @@ static void verify_text(const char *dir, const struct hw_verify_report *r)
 	       r->head_lsn, r->seconds);
 	if (hw_verify_state_unvouched(r))
 		printf("  only a restore vouches for such a state: it matches it with the first "
-		       "signed checkpoint after the snapshot (hawser drill restore)\n");
+		       "signed checkpoint after the snapshot and records which (hawser restore, "
+		       "hawser drill restore)\n");
 	else if (r->code == HW_EUNVOUCHED)
 		printf("  the cadence is the [durability] checkpoint_records and "
 		       "checkpoint_interval the primaries ran with: --checkpoint-records N "
@@ -481,8 +496,8 @@ static int verify_run(const char *dir, const struct verify_opts *o, struct hw_ve
 		return rc;
 	snprintf(rebuild, sizeof(rebuild), "%s/rebuild", scratch);
 	struct hw_verify_trust t = o->t;
-	t.keys = o->trust;
-	t.count = o->trust_count;
+	t.keys = o->trust.keys;
+	t.count = o->trust.count;
 	rc = hw_verify_trusted(dir, rebuild, &t, hw_cli_progress_cb, (void *)"verify", rep);
 	hw_cli_progress_end();
 	hw_snapshot_rm(scratch);
@@ -502,8 +517,8 @@ static int cmd_verify(const struct hw_cli_cmd *cmd, int argc, char **argv)
 	int rc = hw_cli_parse(cmd, argc, argv, opts, verify_opt_cb, &o, &dir, 1);
 	if (rc != HW_CLI_RUN)
 		return rc;
-	if (o.bad_key)
-		return hw_cli_fail(cmd->name, o.bad_key, o.bad_key_rc);
+	if (o.trust.bad_file)
+		return hw_cli_fail(cmd->name, o.trust.bad_file, o.trust.bad_rc);
 	struct hw_verify_report rep;
 	memset(&rep, 0, sizeof(rep));
 	rc = verify_run(dir, &o, &rep);
@@ -536,8 +551,12 @@ const struct hw_cli_cmd hw_cli_verify = {
 	"  entry it vouches for (EUNVOUCHED: its checkpoints removed, or never made).\n"
 	"  A store whose log starts after a base (pruned) is checked from there by hash and\n"
 	"  chain only: its records are not validated, its state not rebuilt; with --trust\n"
-	"  that state is EUNVOUCHED (nothing vouches for it; a restore drill can), exit 4\n"
-	"  when nothing else was found.\n"
+	"  that state is EUNVOUCHED (exit 4 when nothing else was found), unless hawser\n"
+	"  restore built the store from a backup, matched the copied state with a signed\n"
+	"  checkpoint's digest and recorded which (meta node.restore_vouch, good while the\n"
+	"  head and the state are the restore's): that checkpoint must pass in the log, or,\n"
+	"  when the restore stopped before its entry, the key the restore recorded for it\n"
+	"  must be trusted. Whoever can write the store can write that record too.\n"
 	"  --checkpoint-records N and --checkpoint-interval D: the [durability] cadence the\n"
 	"  primaries ran with (default 100000 and 60s; 0 turns either bound off). Without\n"
 	"  --trust, signatures are checked but not who made them. Exit 0 intact, 3 damage\n"
@@ -545,7 +564,8 @@ const struct hw_cli_cmd hw_cli_verify = {
 	"  damage found, 1 error. --json: one object {intact, entries,\n"
 	"  head_lsn, code, first_bad_lsn, what, base_lsn, state_rebuilt, seconds, digest,\n"
 	"  checkpoints, checkpoints_format3, good_checkpoint_lsn, good_checkpoint_covers,\n"
-	"  keys_judged, unvouched}.\n",
+	"  keys_judged, unvouched, state_checkpoint_lsn, state_checkpoint_recorded,\n"
+	"  state_checkpoint_after_head}.\n",
 	cmd_verify};
 
 /* ---- digest */

@@ -27,6 +27,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "replica/checkpoint.h"
 #include "replica/retention.h"
 #include "replica/store.h"
 #include "replica/verify.h"
@@ -112,6 +113,9 @@ struct hw_restore_info {
 					 copy of its own, replayed that far */
 	uint64_t state_cp_covers;     /* the LSN it covers, where the digests were compared
 					 (after lsn when the target stops before it) */
+	uint8_t state_cp_pk[HW_SIGN_PK_BYTES]; /* its signer's key and node id, as the
+						  checkpoint says (not judged here) */
+	char state_cp_signer[HW_SIGNER_ID_MAX + 1];
 };
 
 /* Check the backup in backup_dir and rebuild a store from it in dir (which must not hold
@@ -131,7 +135,9 @@ struct hw_restore_info {
  * HW_EBACKUP when they differ). The copied state does not depend on the target: one that stops
  * before that LSN is restored after the same check, run first in a copy of the snapshot in
  * dir/.restore-tmp replayed that far and removed (a second copy's time; the disk holds one copy at
- * a time). */
+ * a time). A copied store gets a record of what vouched for it (replica/restore_vouch.h: the
+ * checkpoint, its signer's key, the restored head and digest; cp_lsn 0 when nothing did), for
+ * hw_verify_trusted() to judge later. */
 int hw_restore(const char *backup_dir, const char *dir, uint64_t until_lsn,
 	       int64_t until_time_ms, hw_progress_cb *cb, void *arg,
 	       struct hw_restore_info *info);

@@ -27,6 +27,7 @@
 #include "replica/checkpoint.h"
 #include "replica/entry.h"
 #include "replica/replay_int.h"
+#include "replica/restore_vouch.h"
 #include "replica/snapshot.h"
 #include "replica/store_int.h"
 
@@ -37,7 +38,9 @@ struct backup_view {
 	const uint8_t *log; /* first m.log_bytes of log.hwl; NULL when empty */
 	size_t log_len;
 	struct hw_checkpoint_claim vouch; /* what a copied state must match (lsn 0: none) */
-	struct hw_arena arena;            /* to decode a checkpoint */
+	uint8_t vouch_pk[HW_SIGN_PK_BYTES]; /* who signed it */
+	char vouch_id[HW_SIGNER_ID_MAX + 1];
+	struct hw_arena arena; /* to decode a checkpoint */
 };
 
 static int snapshot_check(const char *bdir, struct backup_view *bv, char *what)
@@ -111,6 +114,17 @@ static int log_next(const struct backup_view *bv, size_t *off, struct hw_entry *
 	return 0;
 }
 
+/* If e holds a checkpoint whose signature checks and that covers the snapshot's head or
+ * later, it is what a copied state must match: note it, and who signed it. */
+static void vouch_find(struct backup_view *bv, const struct hw_entry *e)
+{
+	if (!hw_checkpoint_claim_of(e, bv->m.snapshot_lsn, &bv->arena, &bv->vouch))
+		return;
+	const Tos__V1__Checkpoint *c = hw_checkpoint_of(e, &bv->arena); /* checked: it decodes */
+	memcpy(bv->vouch_pk, c->public_key.data, HW_SIGN_PK_BYTES);
+	snprintf(bv->vouch_id, sizeof bv->vouch_id, "%s", c->node_id);
+}
+
 /* Every log entry must decode and continue the chain from the snapshot to the end. */
 static int log_check(struct backup_view *bv, char *what)
 {
@@ -128,7 +142,7 @@ static int log_check(struct backup_view *bv, char *what)
 				    "log.hwl entry %" PRIu64 " does not continue LSN %" PRIu64,
 				    e.lsn, end.lsn);
 		if (bv->vouch.lsn == 0) /* the first that covers the snapshot's head or later */
-			hw_checkpoint_claim_of(&e, bv->m.snapshot_lsn, &bv->arena, &bv->vouch);
+			vouch_find(bv, &e);
 		end.lsn = e.lsn;
 		memcpy(end.hash, e.hash, HW_HASH_BYTES);
 	}
@@ -230,9 +244,13 @@ static int vouch_check(const struct backup_view *bv, struct hw_store *dst,
 			    " is not the one the checkpoint at LSN %" PRIu64
 			    " signed: the snapshot's state is not its log's",
 			    lsn, bv->vouch.lsn);
-	info->state_cp_lsn = rc == 0 ? bv->vouch.lsn : 0;
-	info->state_cp_covers = rc == 0 ? lsn : 0;
-	return rc;
+	if (rc != 0)
+		return rc;
+	info->state_cp_lsn = bv->vouch.lsn;
+	info->state_cp_covers = lsn;
+	memcpy(info->state_cp_pk, bv->vouch_pk, HW_SIGN_PK_BYTES);
+	memcpy(info->state_cp_signer, bv->vouch_id, sizeof info->state_cp_signer);
+	return 0;
 }
 
 /* Append the backup log's entries that follow dst's head, up to target t, checking the
@@ -330,6 +348,20 @@ static int copy_target_check(struct hw_store *snap, const struct hw_head *base,
 	return t->until_time_ms != 0 ? copy_time_check(snap, base, t->until_time_ms, what) : 0;
 }
 
+/* Leave in a copied store what vouched for its state (replica/restore_vouch.h): the
+ * checkpoint info names, or none, over whatever record the snapshot's source held. */
+static int vouch_record(struct hw_store *dst, const struct hw_head *h,
+			const struct hw_restore_info *info)
+{
+	struct hw_restore_vouch v = {
+		.cp_lsn = info->state_cp_lsn, .covers = info->state_cp_covers, .head_lsn = h->lsn};
+	memcpy(v.head_hash, h->hash, HW_HASH_BYTES);
+	memcpy(v.digest, info->digest, HW_HASH_BYTES);
+	memcpy(v.signer_pk, info->state_cp_pk, HW_SIGN_PK_BYTES);
+	memcpy(v.signer_id, info->state_cp_signer, sizeof v.signer_id);
+	return hw_restore_vouch_put(dst, &v);
+}
+
 /* Build the store in dir: replay the snapshot's log into the empty store there, or
  * (copied) take the copy already there; then the backup's log.hwl. */
 static int restore_into(const struct backup_view *bv, struct hw_store *snap, bool copied,
@@ -352,6 +384,8 @@ static int restore_into(const struct backup_view *bv, struct hw_store *snap, boo
 		info->lsn = h.lsn;
 		info->time_ms = h.time_ms;
 	}
+	if (rc == 0 && copied)
+		rc = vouch_record(dst, &h, info);
 	hw_store_close(dst);
 	return rc;
 }

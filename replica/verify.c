@@ -22,6 +22,7 @@
 #include "replica/checkpoint.h"
 #include "replica/entry.h"
 #include "replica/record.h"
+#include "replica/restore_vouch.h"
 #include "replica/snapshot.h"
 #include "replica/store_int.h"
 
@@ -460,20 +461,67 @@ static void cadence_check(const struct hw_verify_trust *t, struct hw_verify_repo
 	    t->cadence_records, (double)t->cadence_ms / 1000.0);
 }
 
+/* Whether checkpoint lsn passed every check of the walk (its key among the trusted ones,
+ * when keys are judged). */
+static bool cp_good(const struct walk *w, uint64_t lsn)
+{
+	for (size_t i = 0; i < w->n_cps && lsn != 0; i++)
+		if (w->cps[i].lsn == lsn)
+			return true;
+	return false;
+}
+
+/* The record the restore that built the store left (replica/restore_vouch.h), when it is
+ * of the store as it is: its head and state digest. Else *v zeroed (none vouched), and
+ * true when there was one, of another head or state (the store changed since). */
+static bool record_read(struct hw_store *s, const struct walk *w, const struct hw_verify_report *r,
+			struct hw_restore_vouch *v)
+{
+	if (hw_restore_vouch_get(s, v) != 0) {
+		memset(v, 0, sizeof *v);
+		return false;
+	}
+	if (v->head_lsn == r->head_lsn && memcmp(v->head_hash, w->last_hash, HW_HASH_BYTES) == 0 &&
+	    memcmp(v->digest, r->digest_stored, HW_HASH_BYTES) == 0)
+		return false;
+	bool vouched = v->cp_lsn != 0;
+	memset(v, 0, sizeof *v);
+	return vouched;
+}
+
 /* A state not rebuilt (the log starts after a base) is vouched for by the checkpoint the
- * restore that built it matched it with, if that one passed every check; with keys to
+ * restore that built it matched it with (t->state_cp_lsn, or the record it left), if that
+ * one passed every check in the log; or, when the restore stopped before its entry, by
+ * its signer's key, recorded, when keys are judged and it is a trusted one. With keys to
  * judge by, by nothing else. */
-static void state_check(const struct walk *w, const struct hw_verify_trust *t,
+static void state_check(struct hw_store *s, const struct walk *w, const struct hw_verify_trust *t,
 			struct hw_verify_report *r)
 {
+	struct hw_restore_vouch v;
 	if (r->code != 0 || r->base_lsn == 0)
 		return;
-	for (size_t i = 0; i < w->n_cps && t->state_cp_lsn != 0; i++)
-		if (w->cps[i].lsn == t->state_cp_lsn) {
-			r->state_cp_lsn = t->state_cp_lsn;
-			return;
-		}
-	if (r->keys_judged)
+	bool changed = record_read(s, w, r, &v);
+	uint64_t cp = t->state_cp_lsn != 0 ? t->state_cp_lsn : v.cp_lsn;
+	bool beyond = cp == v.cp_lsn && cp > r->head_lsn; /* not in the log: its key, recorded */
+	if (cp_good(w, cp) || (beyond && (!r->keys_judged || key_trusted(w, v.signer_pk)))) {
+		r->state_cp_lsn = cp;
+		r->state_cp_beyond = beyond;
+		r->state_cp_recorded = cp == v.cp_lsn;
+		return;
+	}
+	char hex[2 * HW_SIGN_PK_BYTES + 1];
+	sodium_bin2hex(hex, sizeof hex, v.signer_pk, HW_SIGN_PK_BYTES);
+	if (r->keys_judged && beyond)
+		bad(r, HW_EUNVOUCHED, 0,
+		    "state tables: the checkpoint at LSN %" PRIu64
+		    " the restore matched them with, after the head, is by %s: key %.16s... is not "
+		    "trusted",
+		    cp, v.signer_id, hex);
+	else if (r->keys_judged && changed)
+		bad(r, HW_EUNVOUCHED, 0,
+		    "state tables: the store's head or state is no longer the one the restore "
+		    "that built it matched with a checkpoint (node.restore_vouch)");
+	else if (r->keys_judged)
 		bad(r, HW_EUNVOUCHED, 0,
 		    "state tables: the log starts after LSN %" PRIu64
 		    ", so they were not rebuilt, and no trusted checkpoint's digest was matched "
@@ -503,7 +551,7 @@ int hw_verify_trusted(const char *dir, const char *scratch_dir, const struct hw_
 	if (rc == 0 && report->keys_judged)
 		cadence_check(t, report);
 	if (rc == 0)
-		state_check(&w, t, report);
+		state_check(s, &w, t, report);
 	hw_arena_fini(&w.arena);
 	free(w.cps);
 	hw_store_close(s);

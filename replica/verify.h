@@ -68,8 +68,15 @@ struct hw_verify_report {
 				    at most one cadence_ms (a longer one, the cluster idle or
 				    down, counts nothing); 0 without a time cadence */
 	uint64_t state_cp_lsn;   /* state not rebuilt (a log after a base): the checkpoint
-				    that vouches for it (hw_verify_trust.state_cp_lsn,
-				    found to pass every check); 0: none */
+				    that vouches for it (hw_verify_trust.state_cp_lsn, or
+				    the record the restore that built the store left,
+				    replica/restore_vouch.h), found to pass every check in
+				    the log, or after the head (state_cp_beyond); 0: none */
+	bool state_cp_recorded;  /* it is the one the store's record names, which holds
+				    while the head and the state are the restore's */
+	bool state_cp_beyond;    /* its entry is after the head (the restore stopped before
+				    it): not in the log, so only its recorded key was
+				    judged (with keys), not its signature */
 	uint8_t digest_stored[HW_HASH_BYTES];
 	uint8_t digest_rebuilt[HW_HASH_BYTES];
 	double seconds;
@@ -93,7 +100,7 @@ int hw_verify(const char *dir, const char *scratch_dir, hw_progress_cb *cb, void
  * ([durability] checkpoint_records and checkpoint_interval; 0 turns either off) and, for
  * a store whose log starts after a base, state_cp_lsn: the checkpoint (its own LSN) whose
  * signed digest the restore that built the store matched its state with
- * (hw_restore_info.state_cp_lsn; 0: none). */
+ * (hw_restore_info.state_cp_lsn; 0: the one the store's record names, if any). */
 #define HW_VERIFY_TRUST_MAX 64u
 struct hw_verify_trust {
 	const uint8_t *keys;
@@ -116,7 +123,10 @@ struct hw_verify_trust {
  * HW_VERIFY_CADENCE_SLACK cadences, in entries or in time (HW_EUNVOUCHED at its first
  * LSN). And since whoever can write a store can set its base to its head, drop the log
  * and change the state tables, so is a state that was neither rebuilt (the log starts
- * after a base) nor matched with t->state_cp_lsn, a checkpoint that passed every check
+ * after a base) nor matched with a checkpoint that passed every check: t->state_cp_lsn, or
+ * the one named by the record the restore that built the store left, while the store's head
+ * and state digest are the record's (replica/restore_vouch.h); a checkpoint the restore
+ * stopped before is not in the log, and then the signer's key it recorded must be trusted
  * (HW_EUNVOUCHED, first_bad_lsn 0: the state, not an entry). t NULL or t->count 0 is
  * hw_verify() (which reports state_cp_lsn all the same). */
 int hw_verify_trusted(const char *dir, const char *scratch_dir, const struct hw_verify_trust *t,

@@ -9,7 +9,9 @@
  * instead), and a backup that is not the store's (empty, of another chain, diverged) or
  * unsigned where the store signs; a fresh full backup of
  * a pruned store waits for the checkpoint that vouches for it (and passes), or says why it
- * does not (exit 4); the
+ * does not (exit 4); a restore of a pruned store's backup names and judges (--trust) the
+ * signer that vouched for its state, also for a target before the checkpoint, and records
+ * it for verify --trust; the
  * procedure fails on too few backup generations, naming backup_dir, and passes
  * a complete setup; status reports overdue kinds. Every drill leaves its JSON and HTML
  * report and a history row. */
@@ -614,6 +616,64 @@ static void test_restore_pruned_trust(void **state)
 		 "the restore matched it with the digest the checkpoint");
 }
 
+/* A restore of a pruned store's backup names the checkpoint that vouched for the copied
+ * state and its signer's key, judges that key with --trust (exit 4 for another), checks
+ * the state also for a target before the checkpoint (in a copy of its own), and records
+ * what vouched in the store, so that verify --trust of it passes (it always exited 4) and
+ * judges the key too; the restore drill to that early target passes (it failed). A
+ * restore to a time says the times of the entries pruned before the snapshot were not
+ * checked. */
+static void test_restore_pruned_record(void **state)
+{
+	struct fix *f = *state;
+	char dir[4200], bak[4200], scratch[4200], pub[4300], key[4300], pub2[4300], key2[4300];
+	char r1[4200], r2[4200], r3[4200], r4[4200];
+	keys_make(f, "keys", pub, key);
+	keys_make(f, "keys2", pub2, key2);
+	make_signed_store(f, "prr", dir, "1000", "100", key); /* head 1010, a checkpoint last */
+	path(f, "bak", bak, sizeof(bak));
+	path(f, "scratch", scratch, sizeof(scratch));
+	path(f, "r1", r1, sizeof(r1));
+	path(f, "r2", r2, sizeof(r2));
+	path(f, "r3", r3, sizeof(r3));
+	path(f, "r4", r4, sizeof(r4));
+	prune_store(dir, 1011);
+	assert_int_equal(hw(&f->r, "backup", dir, bak, NULL), 0);
+	ingest_signed(f, dir, "300", "9", "100", key); /* checkpoints at 1111, 1212, 1313 */
+	assert_int_equal(hw(&f->r, "backup", dir, bak, NULL), 0);
+
+	assert_int_equal(hw(&f->r, "restore", bak, r1, NULL), 0);
+	assert_non_null(strstr(f->r.out, "replayed to lsn 1110, matched the digest the checkpoint "
+					 "at lsn 1111 signed, by p1 with key "));
+	assert_non_null(strstr(f->r.out, "not judged (give --trust NODE.PUB)"));
+	assert_int_equal(hw(&f->r, "verify", r1, "--trust", pub, NULL), 0);
+	assert_non_null(strstr(f->r.out, "the restore that built the store matched them with the "
+					 "digest the checkpoint at LSN 1111 signed, signed by a "
+					 "trusted key"));
+
+	assert_int_equal(hw(&f->r, "restore", bak, r2, "--until-lsn", "1050", "--trust", pub, NULL),
+			 0);
+	assert_non_null(strstr(f->r.out, "head lsn 1050"));
+	assert_non_null(strstr(f->r.out, "replayed to lsn 1110 in a copy of its own, matched"));
+	assert_non_null(strstr(f->r.out, ": a trusted key"));
+	assert_int_equal(hw(&f->r, "verify", r2, "--trust", pub, NULL), 0);
+	assert_non_null(strstr(f->r.out, "whose entry is after the head"));
+	assert_int_equal(hw(&f->r, "verify", r2, "--trust", pub2, NULL), 4);
+	assert_non_null(strstr(f->r.out, "is not trusted"));
+
+	assert_int_equal(hw(&f->r, "restore", bak, r3, "--trust", pub2, NULL), 4);
+	assert_non_null(strstr(f->r.out, "NOT a trusted key"));
+	assert_non_null(strstr(f->r.err, "warning: no checkpoint signed by a trusted key"));
+	assert_int_equal(hw(&f->r, "restore", bak, r4, "--until-time", END_MS, NULL), 0);
+	assert_non_null(strstr(f->r.out, "the times of the entries up to lsn 1009 are not kept"));
+
+	assert_int_equal(hw(&f->r, "drill", "restore", "--backup", bak, "--scratch", scratch,
+			    "--dir", dir, "--trust", pub, "--until-lsn", "1050", NULL),
+			 0);
+	check_is(f, "state rebuilt equals stored", "pass",
+		 "the restore matched it with the digest the checkpoint at LSN 1111");
+}
+
 /* The bound on a wait for the backup process of a test: its failure, not its speed. */
 #define BACKUP_WAIT_MS 60000
 
@@ -942,6 +1002,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_restore_not_this_store, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restore_signed_store, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restore_pruned_trust, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_restore_pruned_record, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_backup_vouch_wait, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_backup_vouch_timeout, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_backup_vouch_idle, setup, teardown),

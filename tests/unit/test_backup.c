@@ -1294,9 +1294,10 @@ static void checkpoint_at(struct hw_store *s, const struct hw_signer *k, uint64_
 /* A backup of a pruned store holds a snapshot whose state nothing rebuilds: the restore
  * copies it and compares the state digest where the first signed checkpoint in log.hwl
  * after the snapshot vouches for it, and says which one matched; verify with trusted keys
- * takes the state as vouched for only by that checkpoint, and without it fails
- * (HW_EUNVOUCHED at no entry). A snapshot whose state was changed (its MANIFEST made to
- * match, as whoever changed it could) is refused at that checkpoint. */
+ * takes the state as vouched for only by that checkpoint (named by the caller, or by the
+ * record the restore left), and without it fails (HW_EUNVOUCHED at no entry). A snapshot whose
+ * state was changed (its MANIFEST made to match, as whoever changed it could) is refused at that
+ * checkpoint. */
 static void test_pruned_restore_vouched(void **state)
 {
 	struct fx *f = *state;
@@ -1327,8 +1328,12 @@ static void test_pruned_restore_vouched(void **state)
 	assert_int_equal(hw_verify_trusted(dst, scratch, &t, NULL, NULL, &vr), 0);
 	assert_int_equal(vr.code, 0);
 	assert_int_equal(vr.state_cp_lsn, RECORDS + 21);
-	t.state_cp_lsn = 0; /* nothing matched the state: not vouched for */
+	t.state_cp_lsn = 0; /* the restore's record in dst names it all the same */
 	assert_int_equal(hw_verify_trusted(dst, scratch, &t, NULL, NULL, &vr), 0);
+	assert_int_equal(vr.code, 0);
+	assert_int_equal(vr.state_cp_lsn, RECORDS + 21);
+	close_store(f); /* the pruned store itself: no restore matched its state */
+	assert_int_equal(hw_verify_trusted(f->a, scratch, &t, NULL, NULL, &vr), 0);
 	assert_int_equal(vr.code, HW_EUNVOUCHED);
 	assert_int_equal(vr.first_bad_lsn, 0);
 	assert_true(hw_verify_state_unvouched(&vr));

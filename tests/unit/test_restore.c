@@ -1,9 +1,9 @@
 /* test_restore.c: restore to a point in time when entry times go back (a primary's clock
  * set back), by replay from entry 1 and by copy of a pruned store's snapshot; the check of
  * a copied snapshot's state against the signed checkpoint that vouches for it, for targets
- * before what it covers too. Records come from the workload generator (bench/workload.h),
- * each ingest in a lane of its own, all its entries stamped with one store clock.
- * test_backup.c has the rest of backup and restore. */
+ * before what it covers too, and the record of it the restore leaves for verify. Records come from
+ * the workload generator (bench/workload.h), each ingest in a lane of its own, all its entries
+ * stamped with one store clock. test_backup.c has the rest of backup and restore. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -22,6 +22,7 @@
 #include "replica/snapshot.h"
 #include "replica/store.h"
 #include "replica/store_int.h"
+#include "replica/verify.h"
 #include "tests/unit/sign_fix.h"
 
 #define T0_MS  1790000000000LL /* 2026-09-21: a fixed clock keeps runs identical */
@@ -253,12 +254,91 @@ static void test_vouch_before_target(void **state)
 	assert_false(exists(dst));
 }
 
+/* verify --trust of the restored store in f's directory name with key pk: the report. */
+static void verify_with(const struct fx *f, const char *name, const uint8_t *pk,
+			struct hw_verify_report *vr)
+{
+	char dir[300], scratch[300];
+	path_in(f, name, dir);
+	path_in(f, "scratch", scratch);
+	struct hw_verify_trust t = {.keys = pk, .count = 1};
+	assert_int_equal(hw_verify_trusted(dir, scratch, &t, NULL, NULL, vr), 0);
+}
+
+/* A copying restore records what vouched for the state in the store it built, and verify
+ * with trusted keys takes it from there, no caller telling it: the checkpoint in the log
+ * (its signer judged by the walk), or after the head when the restore stopped before it
+ * (its recorded key judged); another key is refused either way, and so is a state that
+ * changed since, or a record the snapshot's source left that no longer holds. */
+static void test_vouch_record_verify(void **state)
+{
+	struct fx *f = *state;
+	char bk[300], dst[300], bk2[300];
+	path_in(f, "bk", bk);
+	path_in(f, "bk2", bk2);
+	struct hw_signer k, other;
+	struct hw_restore_info ri;
+	struct hw_verify_report vr;
+	sign_fix_signer(&k);
+	sign_fix_signer(&other);
+	ingest(f->s, 1, N, AT_A);
+	assert_int_equal(hw_store_prune(f->s, N + 1), 0);
+	assert_int_equal(hw_backup(f->s, bk, NULL, NULL, NULL), 0);
+	ingest(f->s, 2, N / 3, AT_A + MIN_MS);
+	const uint64_t cp = sign_fix_checkpoint(f->s, &k, AT_A + 2 * MIN_MS);
+	ingest(f->s, 3, N / 3, AT_A + 3 * MIN_MS);
+	assert_int_equal(hw_backup(f->s, bk, NULL, NULL, NULL), 0);
+
+	path_in(f, "r-end", dst);
+	assert_int_equal(hw_restore(bk, dst, 0, 0, NULL, NULL, &ri), 0);
+	assert_int_equal(ri.state_cp_lsn, cp);
+	assert_memory_equal(ri.state_cp_pk, k.pk, HW_SIGN_PK_BYTES);
+	assert_string_equal(ri.state_cp_signer, "p1");
+	verify_with(f, "r-end", k.pk, &vr);
+	assert_int_equal(vr.code, 0);
+	assert_int_equal(vr.state_cp_lsn, cp);
+	assert_true(vr.state_cp_recorded);
+	assert_false(vr.state_cp_beyond);
+	verify_with(f, "r-end", other.pk, &vr);
+	assert_int_equal(vr.code, HW_EUNTRUSTED); /* at the checkpoint, in the log */
+	assert_int_equal(vr.first_bad_lsn, cp);
+
+	path_in(f, "r-early", dst);
+	assert_int_equal(hw_restore(bk, dst, N + 10, 0, NULL, NULL, &ri), 0);
+	verify_with(f, "r-early", k.pk, &vr);
+	assert_int_equal(vr.code, 0);
+	assert_int_equal(vr.state_cp_lsn, cp);
+	assert_true(vr.state_cp_beyond);
+	verify_with(f, "r-early", other.pk, &vr);
+	assert_true(hw_verify_state_unvouched(&vr));
+	assert_non_null(strstr(vr.what, "is not trusted"));
+
+	state_forge(dst); /* the state changed after the restore: its record no longer holds */
+	verify_with(f, "r-early", k.pk, &vr);
+	assert_true(hw_verify_state_unvouched(&vr));
+	assert_non_null(strstr(vr.what, "no longer the one the restore"));
+
+	/* a backup of the restored store carries its record in the snapshot's meta; the
+	 * restore of it, with nothing to vouch in its log, writes "none" over it */
+	struct hw_store *rs;
+	path_in(f, "r-end", dst);
+	assert_int_equal(hw_store_open(dst, NULL, &rs), 0);
+	assert_int_equal(hw_backup(rs, bk2, NULL, NULL, NULL), 0);
+	hw_store_close(rs);
+	path_in(f, "r-again", dst);
+	assert_int_equal(hw_restore(bk2, dst, 0, 0, NULL, NULL, &ri), 0);
+	assert_int_equal(ri.state_cp_lsn, 0);
+	verify_with(f, "r-again", k.pk, &vr);
+	assert_true(hw_verify_state_unvouched(&vr));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_time_back_replay, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_time_back_copy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vouch_before_target, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_vouch_record_verify, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
