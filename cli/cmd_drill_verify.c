@@ -470,7 +470,9 @@ static int run_verify(const struct hw_cli_cmd *cmd, int argc, char **argv)
 	d.entries = v.entries;
 	char dg[2 * HW_HASH_BYTES + 1];
 	hw_report_fact(&d.rep, "store", "%s", d.dir);
-	hw_report_fact(&d.rep, "digest", "%s", hw_cli_hex(v.digest_stored, dg));
+	hw_report_fact(&d.rep, "digest", "%s",
+		       v.stored_digested ? hw_cli_hex(v.digest_stored, dg)
+					 : "not read: the walk found damage first");
 	hw_report_figure(&d.rep, "head_lsn", (double)v.head_lsn, "lsn");
 	hw_report_figure(&d.rep, "entries", (double)v.entries, "entries");
 	hw_report_figure(&d.rep, "verify_s", v.seconds, "s");

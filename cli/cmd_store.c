@@ -396,7 +396,8 @@ static void verify_json(const struct hw_verify_report *r)
 	hw_json_kv_uint(&j, "base_lsn", r->base_lsn);
 	hw_json_kv_bool(&j, "state_rebuilt", r->state_rebuilt);
 	hw_json_kv_double(&j, "seconds", r->seconds);
-	hw_json_kv_string(&j, "digest", hw_cli_hex(r->digest_stored, hex));
+	hw_json_kv_string(&j, "digest",
+			  r->stored_digested ? hw_cli_hex(r->digest_stored, hex) : "");
 	hw_json_kv_uint(&j, "checkpoints", r->checkpoints);
 	hw_json_kv_uint(&j, "checkpoints_format3", r->checkpoints_format3);
 	hw_json_kv_uint(&j, "good_checkpoint_lsn", r->good_cp_lsn);
@@ -565,7 +566,8 @@ const struct hw_cli_cmd hw_cli_verify = {
 	"  head_lsn, code, first_bad_lsn, what, base_lsn, state_rebuilt, seconds, digest,\n"
 	"  checkpoints, checkpoints_format3, good_checkpoint_lsn, good_checkpoint_covers,\n"
 	"  keys_judged, unvouched, state_checkpoint_lsn, state_checkpoint_recorded,\n"
-	"  state_checkpoint_after_head}.\n",
+	"  state_checkpoint_after_head}; digest is \"\" when the walk found damage, after\n"
+	"  which the state tables are not read.\n",
 	cmd_verify};
 
 /* ---- digest */

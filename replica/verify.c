@@ -408,9 +408,13 @@ static int check_snapshot(struct hw_store *s, struct walk *w, hw_progress_cb *cb
 					   ? 0
 					   : active_between(w, r->good_cp_covers, r->good_cp_lsn));
 	}
-	if (rc == 0) {
+	/* Not after damage: LMDB marks the transaction bad after a damaged page (every read
+	 * then fails, as a storage error would) or aborts on one, so reading on would bury
+	 * what the walk found. */
+	if (rc == 0 && r->code == 0) {
 		rc = hw__store_digest_txn(s, txn, r->digest_stored);
-		if (rc != 0 && r->code == 0 && !is_storage_error(rc))
+		r->stored_digested = rc == 0;
+		if (rc != 0 && !is_storage_error(rc))
 			bad(r, rc, 0, "state tables cannot be read: %s", hw_errname(rc));
 		if (!is_storage_error(rc))
 			rc = 0;

@@ -77,6 +77,8 @@ struct hw_verify_report {
 	bool state_cp_beyond;    /* its entry is after the head (the restore stopped before
 				    it): not in the log, so only its recorded key was
 				    judged (with keys), not its signature */
+	bool stored_digested;    /* digest_stored was read: not when the walk found damage
+				    (reading a damaged store on may abort, verify.c) */
 	uint8_t digest_stored[HW_HASH_BYTES];
 	uint8_t digest_rebuilt[HW_HASH_BYTES];
 	double seconds;

@@ -947,3 +947,32 @@ int hw_test_damage_entry(const char *dir, uint64_t lsn)
 	mdb_env_close(env);
 	return rc;
 }
+
+int hw_test_damage_pages(const char *dir, uint64_t first, uint64_t count, bool garbled)
+{
+	char path[HW_PROC_PATH_MAX + 16];
+	uint8_t page[HW_TEST_PAGE_BYTES];
+	uint64_t x = 0x9e3779b97f4a7c15u; /* xorshift64: the same garble every run */
+	snprintf(path, sizeof path, "%s/data.mdb", dir);
+	int fd = open(path, O_WRONLY);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) != 0)
+		goto fail;
+	uint64_t pages = (uint64_t)st.st_size / HW_TEST_PAGE_BYTES;
+	for (uint64_t n = first; n < first + count && n < pages; n++) {
+		for (size_t i = 0; i < sizeof page; i++) {
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			page[i] = garbled ? (uint8_t)x : 0;
+		}
+		if (pwrite(fd, page, sizeof page, (off_t)(n * sizeof page)) != (ssize_t)sizeof page)
+			goto fail;
+	}
+	return close(fd) == 0 ? 0 : -errno;
+fail:;
+	int rc = -errno;
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}

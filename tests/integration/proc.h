@@ -57,6 +57,13 @@ int hw_test_rm_rf(const char *dir);
  * LMDB code (MDB_NOTFOUND when there is no such entry). */
 int hw_test_damage_entry(const char *dir, uint64_t lsn);
 
+/* Overwrite count pages (HW_TEST_PAGE_BYTES each) of dir's data.mdb from page first,
+ * behind LMDB's back: with zeros (a disk that lost them) or, garbled, with bytes of a
+ * fixed pseudo-random sequence (ransomware that encrypted part of the file). Pages past
+ * the end of the file are not added. 0 or -errno. */
+#define HW_TEST_PAGE_BYTES 4096u
+int hw_test_damage_pages(const char *dir, uint64_t first, uint64_t count, bool garbled);
+
 /* A TCP port on 127.0.0.1 that nothing uses now, below the kernel's ephemeral range
  * (hw_cluster_free_ports: a port from that range can become some connection's source
  * port while its node is down, and the node's restart then fails with EADDRINUSE). */

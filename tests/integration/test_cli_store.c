@@ -308,6 +308,31 @@ static void test_verify_damage(void **state)
 	assert_int_equal(json_u64(f->r.out, "first_bad_lsn"), 1000);
 }
 
+/* verify of stores whose LMDB pages were zeroed where the walk finds the damage: exit 3
+ * naming where it starts, not HW_ESTORE_FAILED (the read LMDB marked bad at the damage,
+ * used on for the state digest) nor an abort (LMDB asserting on the state tables' zeroed
+ * pages as the digest reads them); the digest is not read, and says so in --json. */
+static void test_verify_walk_damage(void **state)
+{
+	struct fix *f = *state;
+	char a[4200], b[4200];
+	make_store(f, "a", "terminal_peak", "3000");
+	path(f, "a", a, sizeof(a));
+	assert_int_equal(hw_test_damage_pages(a, 100, 200, false), 0);
+	assert_int_equal(hw(&f->r, "verify", a, NULL), 3);
+	assert_non_null(strstr(f->r.out, "DAMAGED: first bad lsn 1: LMDB page after LSN 0 is "
+					 "damaged"));
+	assert_int_equal(hw(&f->r, "verify", a, "--json", NULL), 3);
+	assert_json_object(f->r.out);
+	assert_non_null(strstr(f->r.out, "\"digest\":\"\""));
+
+	make_store(f, "b", "terminal_peak", "3000");
+	path(f, "b", b, sizeof(b));
+	assert_int_equal(hw_test_damage_pages(b, 50, 20, false), 0);
+	assert_int_equal(hw(&f->r, "verify", b, NULL), 3);
+	assert_non_null(strstr(f->r.out, "DAMAGED: first bad lsn 363: entry at LSN 363 fails"));
+}
+
 static bool is_container_id(const uint8_t *p)
 {
 	for (int i = 0; i < 3; i++) {
@@ -472,6 +497,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_ingest_json, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ingest_deterministic, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_verify_damage, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_verify_walk_damage, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_get, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_backup_restore, setup, teardown),
 	};
