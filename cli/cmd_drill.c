@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "cli/cmd_drill.h"
+#include "cli/isolate.h"
 #include "cli/json.h"
 #include "replica/backup.h"
 #include "replica/drills.h"
@@ -334,6 +335,26 @@ static void fill_what(struct hw_report *r)
 	}
 }
 
+/* One history row, appended in a child (cli/isolate.h): the store may be damaged, found
+ * so by the drill or not (hawser verify does not read LMDB's free-page list, which a
+ * write does), and LMDB may abort the process on its pages as it writes. */
+struct record_job {
+	const char *dir;
+	struct hw_drill_row row;
+	int rc;
+};
+
+static void record_isolated_cb(void *shared)
+{
+	struct record_job *j = shared;
+	struct hw_store *s;
+	j->rc = hw_store_open(j->dir, NULL, &s);
+	if (j->rc == 0) {
+		j->rc = hw_store_drill_append(s, &j->row);
+		hw_store_close(s);
+	}
+}
+
 void hw_cli_drill_record(const struct drill *d, const char *json_path)
 {
 	if (d->no_record || !d->dir)
@@ -349,13 +370,15 @@ void hw_cli_drill_record(const struct drill *d, const char *json_path)
 	};
 	snprintf(row.what, sizeof(row.what), "%s", d->rep.what);
 	snprintf(row.report, sizeof(row.report), "%s", json_path);
-	struct hw_store *s;
-	int rc = hw_store_open(d->dir, NULL, &s);
-	if (rc == 0) {
-		rc = hw_store_drill_append(s, &row);
-		hw_store_close(s);
-	}
-	if (rc)
+	struct record_job j = {.dir = d->dir, .row = row};
+	int signo, rc = hw_cli_isolated(record_isolated_cb, &j, sizeof(j), &signo);
+	if (rc == 0 && signo != 0)
+		fprintf(stderr,
+			"hawser %s: drill history of %s not updated: LMDB died writing the row "
+			"(signal %d): the store's pages are damaged; the report%s%s is the record "
+			"of this run\n",
+			d->cmd->name, d->dir, signo, json_path[0] ? " " : "", json_path);
+	else if ((rc = rc != 0 ? rc : j.rc) != 0)
 		fprintf(stderr, "hawser %s: drill history of %s not updated: %s (%s)\n",
 			d->cmd->name, d->dir, hw_strerror(rc), hw_errname(rc));
 }

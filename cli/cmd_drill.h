@@ -113,8 +113,10 @@ void hw_cli_drill_write(const struct drill *d, const char *tag, char *json_path,
 			size_t cap);
 
 /* Append d's row to the drill history of d->dir (unless --no-record or no dir): the
- * report's time, kind, result, duration and what, d's lsn, entries and target_ms. A
- * failure is said on stderr. */
+ * report's time, kind, result, duration and what, d's lsn, entries and target_ms. It is
+ * written in a child process (cli/isolate.h), since the store may be damaged. A failure
+ * is said on stderr; when the store cannot take the row (it cannot be opened, or LMDB
+ * died writing), the report at json_path is the only record of the run. */
 void hw_cli_drill_record(const struct drill *d, const char *json_path);
 
 /* The end of every drill: write the JSON and HTML reports, append the history row, print

@@ -10,6 +10,7 @@
 
 #include "base/names.h"
 #include "cli/cmd_drill.h"
+#include "cli/isolate.h"
 #include "engine/client_int.h"
 #include "replica/entry.h"
 #include "replica/store.h"
@@ -136,7 +137,8 @@ int hw_cli_drill_verify_dir(struct drill *d, const char *dir, uint64_t state_cp_
 				     .cadence_records = d->cfg.checkpoint_records,
 				     .cadence_ms = d->cfg.checkpoint_interval_ms,
 				     .state_cp_lsn = state_cp_lsn};
-	rc = hw_verify_trusted(dir, scratch, &vt, hw_cli_drill_track_cb, &t, v);
+	/* in a child: LMDB aborts the process on some damaged pages (cli/isolate.h) */
+	rc = hw_cli_verify_isolated(dir, scratch, &vt, hw_cli_drill_track_cb, &t, sizeof t, v);
 	hw_cli_progress_end();
 	double t1 = hw_report_clock(&d->rep);
 	hw_snapshot_rm(scratch);
@@ -500,9 +502,10 @@ const struct hw_cli_cmd hw_cli_drill_verify = {
 	"                           (--key FILE --peers LIST --cluster ID | --insecure)\n"
 	"                           [--config FILE | --dir DIR] [--report-dir D] [--json]\n"
 	"  Walk DIR's hash chain, decode and validate every record, rebuild the state from\n"
-	"  the log in scratch and compare it with the stored state. With --compare (up to\n"
-	"  8 times), compare the state digests of DIR and DIR2 at the LSN both have, and\n"
-	"  the entry hash there (the stores of a running cluster can be read live). Each\n"
+	"  the log in scratch and compare it with the stored state, in a child process: a\n"
+	"  store whose damaged pages make LMDB abort it fails the drill. With --compare\n"
+	"  (up to 8 times), compare the state digests of DIR and DIR2 at the LSN both have,\n"
+	"  and the entry hash there (the stores of a running cluster can be read live). Each\n"
 	"  signed checkpoint's signer is judged against the node.pub files of --trust (up\n"
 	"  to 8), else of [drills] trust: an untrusted one fails the drill (HW_EUNTRUSTED);\n"
 	"  with none configured, signed checkpoints only warn that no signer was judged.\n"

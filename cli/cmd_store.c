@@ -10,6 +10,7 @@
 #include "bench/workload.h"
 #include "base/names.h"
 #include "cli/cli.h"
+#include "cli/isolate.h"
 #include "cli/json.h"
 #include "engine/config.h"
 #include "replica/backup.h"
@@ -499,7 +500,8 @@ static int verify_run(const char *dir, const struct verify_opts *o, struct hw_ve
 	struct hw_verify_trust t = o->t;
 	t.keys = o->trust.keys;
 	t.count = o->trust.count;
-	rc = hw_verify_trusted(dir, rebuild, &t, hw_cli_progress_cb, (void *)"verify", rep);
+	/* in a child: LMDB aborts the process on some damaged pages (cli/isolate.h) */
+	rc = hw_cli_verify_isolated(dir, rebuild, &t, hw_cli_progress_cb, (void *)"verify", 0, rep);
 	hw_cli_progress_end();
 	hw_snapshot_rm(scratch);
 	return rc;
@@ -558,6 +560,9 @@ const struct hw_cli_cmd hw_cli_verify = {
 	"  head and the state are the restore's): that checkpoint must pass in the log, or,\n"
 	"  when the restore stopped before its entry, the key the restore recorded for it\n"
 	"  must be trusted. Whoever can write the store can write that record too.\n"
+	"  The store is read in a child process: LMDB aborts the process on some damaged\n"
+	"  pages, and a child killed so is damage found (exit 3, 'LMDB aborted reading the\n"
+	"  log page after LSN N ...: the store's pages are damaged').\n"
 	"  --checkpoint-records N and --checkpoint-interval D: the [durability] cadence the\n"
 	"  primaries ran with (default 100000 and 60s; 0 turns either bound off). Without\n"
 	"  --trust, signatures are checked but not who made them. Exit 0 intact, 3 damage\n"

@@ -8,6 +8,7 @@
 #include <sodium.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -395,8 +396,10 @@ static int check_snapshot(struct hw_store *s, struct walk *w, hw_progress_cb *cb
 			    "log base LSN %" PRIu64 " is after the head, LSN %" PRIu64,
 			    w->base.lsn, h.lsn);
 	}
-	if (rc == 0 && r->code == 0)
+	if (rc == 0 && r->code == 0) {
+		r->stage = HW_VERIFY_AT_WALK;
 		rc = walk_log(s, txn, w, cb, arg, r);
+	}
 	if (rc == 0 && r->code == 0) {
 		head_check(&h, w, r);
 		/* after the entry the last good checkpoint vouches for, or the base */
@@ -412,6 +415,7 @@ static int check_snapshot(struct hw_store *s, struct walk *w, hw_progress_cb *cb
 	 * then fails, as a storage error would) or aborts on one, so reading on would bury
 	 * what the walk found. */
 	if (rc == 0 && r->code == 0) {
+		r->stage = HW_VERIFY_AT_STATE;
 		rc = hw__store_digest_txn(s, txn, r->digest_stored);
 		r->stored_digested = rc == 0;
 		if (rc != 0 && !is_storage_error(rc))
@@ -437,6 +441,7 @@ static int verify_store(struct hw_store *s, const char *scratch_dir, struct walk
 		return rc; /* the rebuild would stop at the same damage */
 	if (r->base_lsn != 0)
 		return 0; /* the entries that made the state are gone: nothing to rebuild from */
+	r->stage = HW_VERIFY_AT_REBUILD;
 	rc = hw_store_init(scratch_dir);
 	if (rc == HW_EEXIST)
 		return rc; /* not ours to remove */
@@ -560,6 +565,7 @@ int hw_verify_trusted(const char *dir, const char *scratch_dir, const struct hw_
 	free(w.cps);
 	hw_store_close(s);
 	report->seconds = hw_mono_s() - t0;
+	report->stage = HW_VERIFY_AT_END;
 	return rc;
 }
 
@@ -567,4 +573,42 @@ int hw_verify(const char *dir, const char *scratch_dir, hw_progress_cb *cb, void
 	      struct hw_verify_report *report)
 {
 	return hw_verify_trusted(dir, scratch_dir, NULL, cb, arg, report);
+}
+
+int hw_verify_killed(struct hw_verify_report *r, int signo)
+{
+	if (signo != SIGABRT && signo != SIGSEGV && signo != SIGBUS)
+		return HW_ECANCELED;
+	if (r->stage == HW_VERIFY_AT_END)
+		return 0; /* it died after the check: its report is whole */
+	r->state_rebuilt = false;
+	if (r->code != 0)
+		return 0; /* what it found before stands: it was reading on no further */
+	const char *how = signo == SIGABRT ? "aborted" : "crashed";
+	uint64_t after = r->base_lsn + r->entries;
+	switch (r->stage) {
+	case HW_VERIFY_AT_OPEN:
+		bad(r, HW_ECORRUPT, 0,
+		    "LMDB %s reading the store's meta (signal %d): its pages are damaged", how,
+		    signo);
+		break;
+	case HW_VERIFY_AT_WALK:
+		bad(r, HW_ECORRUPT, after + 1,
+		    "LMDB %s reading the log page after LSN %" PRIu64
+		    " (signal %d): the store's pages are damaged",
+		    how, after, signo);
+		break;
+	case HW_VERIFY_AT_STATE:
+		bad(r, HW_ECORRUPT, 0,
+		    "LMDB %s reading the state tables (signal %d): their pages are damaged", how,
+		    signo);
+		break;
+	default:
+		bad(r, HW_ECORRUPT, 0,
+		    "LMDB %s in the rebuild, reading the log again or writing the scratch store "
+		    "(signal %d): pages of either are damaged",
+		    how, signo);
+		break;
+	}
+	return 0;
 }

@@ -40,6 +40,17 @@
  * reopen its store, say). */
 typedef int hw_progress_cb(void *arg, uint64_t done, uint64_t total);
 
+/* What a check was reading (hw_verify_report.stage), so that a run that died there can
+ * still say where the damage is (hw_verify_killed). */
+enum hw_verify_stage {
+	HW_VERIFY_AT_OPEN = 0, /* the store's meta: LMDB's meta pages, the table directory,
+				  hawser's meta table */
+	HW_VERIFY_AT_WALK,     /* the log, entry by entry */
+	HW_VERIFY_AT_STATE,    /* the state tables, for their digest */
+	HW_VERIFY_AT_REBUILD,  /* the log again, and the scratch store it is replayed into */
+	HW_VERIFY_AT_END,
+};
+
 struct hw_verify_report {
 	uint64_t entries;        /* log entries checked */
 	uint64_t head_lsn;       /* head recorded in meta */
@@ -82,6 +93,7 @@ struct hw_verify_report {
 	uint8_t digest_stored[HW_HASH_BYTES];
 	uint8_t digest_rebuilt[HW_HASH_BYTES];
 	double seconds;
+	enum hw_verify_stage stage; /* what it read last: kept up to date as it goes */
 };
 
 /* Whether r's verdict is about the state tables, which nothing vouches for
@@ -133,5 +145,18 @@ struct hw_verify_trust {
  * hw_verify() (which reports state_cp_lsn all the same). */
 int hw_verify_trusted(const char *dir, const char *scratch_dir, const struct hw_verify_trust *t,
 		      hw_progress_cb *cb, void *arg, struct hw_verify_report *report);
+
+/* Make report, which a run of hw_verify_trusted() left as it was killed by signal signo
+ * (the report in memory shared with the process that ran it), its verdict. LMDB aborts
+ * the process on some damaged pages (an assertion in mdb.c) rather than returning
+ * MDB_CORRUPTED, and may fault (SIGSEGV, SIGBUS) on others: no caller can catch that
+ * in-process, so a caller that must give a verdict on any store runs the check in a
+ * child process and calls this when the child died. For SIGABRT, SIGSEGV or SIGBUS the
+ * verdict is damage found: a finding the run had already made stands; else code
+ * HW_ECORRUPT and, from report->stage, where: the log page after the entries walked
+ * (first_bad_lsn the next one), the state tables or the store's meta (first_bad_lsn 0).
+ * Returns 0, or HW_ECANCELED for another signal (killed from outside: no verdict).
+ * state_rebuilt is false after it. */
+int hw_verify_killed(struct hw_verify_report *report, int signo);
 
 #endif

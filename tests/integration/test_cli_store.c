@@ -1,5 +1,6 @@
 /* test_cli_store.c: the `hawser` store commands run as a real process (HW_BIN): exit
- * codes, usage errors, --help, ingest --json, verify on an intact and a damaged store,
+ * codes, usage errors, --help, ingest --json, verify on an intact and a damaged store
+ * (a flipped byte; zeroed LMDB pages the walk finds, or on which LMDB aborts),
  * get, digest, backup and restore to a point in time. */
 #include <errno.h>
 #include <fcntl.h>
@@ -333,6 +334,28 @@ static void test_verify_walk_damage(void **state)
 	assert_non_null(strstr(f->r.out, "DAMAGED: first bad lsn 363: entry at LSN 363 fails"));
 }
 
+/* verify of a store with zeroed pages on which LMDB aborts the walk (an assertion in
+ * mdb.c, which kills the process): exit 3 with a report naming where the damage starts
+ * and that LMDB aborted there, in text and --json, not a process killed by SIGABRT
+ * with no report. */
+static void test_verify_lmdb_aborts(void **state)
+{
+	struct fix *f = *state;
+	char dir[4200];
+	make_store(f, "a", "terminal_peak", "3000");
+	path(f, "a", dir, sizeof(dir));
+	assert_int_equal(hw_test_damage_pages(dir, 200, 20, false), 0);
+	assert_int_equal(hw(&f->r, "verify", dir, NULL), 3);
+	assert_non_null(strstr(f->r.out, "DAMAGED: first bad lsn 1552: LMDB aborted reading the "
+					 "log page after LSN 1551 (signal 6): the store's pages "
+					 "are damaged (HW_ECORRUPT)"));
+	assert_non_null(strstr(f->r.out, "1551 entries checked, head lsn 3000"));
+	assert_int_equal(hw(&f->r, "verify", dir, "--json", NULL), 3);
+	assert_json_object(f->r.out);
+	assert_non_null(strstr(f->r.out, "\"intact\":false"));
+	assert_int_equal(json_u64(f->r.out, "first_bad_lsn"), 1552);
+}
+
 static bool is_container_id(const uint8_t *p)
 {
 	for (int i = 0; i < 3; i++) {
@@ -498,6 +521,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_ingest_deterministic, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_verify_damage, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_verify_walk_damage, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_verify_lmdb_aborts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_get, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_backup_restore, setup, teardown),
 	};

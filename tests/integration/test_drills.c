@@ -1,6 +1,8 @@
 /* test_drills.c (integration, ctest name test_drills_cli): `hawser drill` and the drill
  * part of `hawser status` run as real processes (HW_BIN), through their pass and fail
- * paths: an intact store verifies; a damaged one fails naming the LSN; two stores are
+ * paths: an intact store verifies; a damaged one fails naming the LSN, and so does one
+ * whose damaged pages make LMDB abort (a damaged page the history row's write dies on
+ * leaves the drill's result standing, its report the record); two stores are
  * compared at one LSN (equal twins pass, a digest mismatch fails); a backup restores and
  * verifies within the RTO, fails against a 1 ms RTO, and a damaged backup fails with the
  * reason, and one whose checkpoints an untrusted key signed fails with HW_EUNTRUSTED, one
@@ -192,6 +194,41 @@ static void test_verify_pass_fail(void **state)
 	assert_int_equal(hw(&f->r, "status", "--dir", dir, NULL), 0);
 	assert_non_null(strstr(f->r.out, "verify    last FAIL"));
 	assert_non_null(strstr(f->r.out, "on time"));
+}
+
+/* verify of a store with zeroed pages on which LMDB aborts the walk fails (exit 3),
+ * naming where and that LMDB aborted, with its report and its history row: not a drill
+ * killed by SIGABRT that status shows as never run. A garbled last page (LMDB's
+ * free-page list, which verify does not read and the history row's write does) kills
+ * the write of the row, not the drill: it says so, naming its report. */
+static void test_verify_pages_damaged(void **state)
+{
+	struct fix *f = *state;
+	char dir[4200], file[4300];
+	make_store(f, "z", "3", "3000");
+	path(f, "z", dir, sizeof(dir));
+	assert_int_equal(hw_test_damage_pages(dir, 200, 20, false), 0);
+	assert_int_equal(hw(&f->r, "drill", "verify", "--dir", dir, NULL), 3);
+	assert_non_null(strstr(f->r.out, "fail  hash chain                   HW_ECORRUPT at LSN "
+					 "1552: LMDB aborted reading the log page after LSN 1551"));
+	assert_report(&f->r);
+	assert_int_equal(hw(&f->r, "status", "--dir", dir, NULL), 0);
+	assert_non_null(strstr(f->r.out, "verify    last FAIL"));
+	assert_non_null(strstr(f->r.out, "LMDB aborted reading the log page after LSN 1551"));
+
+	make_store(f, "g", "3", "3000");
+	path(f, "g", dir, sizeof(dir));
+	snprintf(file, sizeof(file), "%s/data.mdb", dir);
+	struct stat st;
+	assert_int_equal(stat(file, &st), 0);
+	uint64_t last = (uint64_t)st.st_size / HW_TEST_PAGE_BYTES - 1;
+	assert_int_equal(hw_test_damage_pages(dir, last, 1, true), 0);
+	int rc = hw(&f->r, "drill", "verify", "--dir", dir, NULL);
+	assert_true(rc == 0 || rc == 3);
+	assert_report(&f->r);
+	assert_non_null(strstr(f->r.err, "drill history of"));
+	assert_non_null(strstr(f->r.err, "not updated: LMDB died writing the row"));
+	assert_non_null(strstr(f->r.err, ".json is the record of this run"));
 }
 
 /* verify --compare: a twin built the same way agrees; so does one that went on past it
@@ -995,6 +1032,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_usage, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_verify_pass_fail, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_verify_pages_damaged, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_verify_compare, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restore, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restore_newest_of_many, setup, teardown),
