@@ -47,6 +47,8 @@ void hw_cli_drill_verify_checks(struct hw_report *r, const struct hw_verify_repo
 				"walked to LSN %" PRIu64 ", where a checkpoint failed "
 				"(checkpoint signers)",
 				v->first_bad_lsn);
+	else if (chain_bad && v->first_bad_lsn == 0) /* the store's meta: no entry to name */
+		hw_report_check(r, "hash chain", HW_VERDICT_FAIL, "%s: %s", hw_errname(c), v->what);
 	else if (chain_bad)
 		hw_report_check(r, "hash chain", HW_VERDICT_FAIL, "%s at LSN %" PRIu64 ": %s",
 				hw_errname(c), v->first_bad_lsn, v->what);
@@ -456,11 +458,12 @@ static int run_verify(const struct hw_cli_cmd *cmd, int argc, char **argv)
 		return hw_cli_usage_error(cmd, "--dir DIR, --config FILE or --connect is required");
 	if (hw_cli_drill_trust_load(&d) != 0)
 		return hw_cli_drill_finish(&d);
-	struct hw_verify_report v;
+	struct hw_verify_report v = {0};
 	rc = hw_cli_drill_verify_dir(&d, d.dir, 0, &v);
 	if (rc) {
+		/* the library's words when it has them: they say more, and fit the row */
 		hw_report_finish(&d.rep, HW_DRILL_ERROR, "verify of %s could not run: %s (%s)",
-				 d.dir, hw_strerror(rc), hw_errname(rc));
+				 d.dir, v.what[0] ? v.what : hw_strerror(rc), hw_errname(rc));
 		return hw_cli_drill_finish(&d);
 	}
 	hw_cli_drill_verify_checks(&d.rep, &v);
@@ -474,7 +477,7 @@ static int run_verify(const struct hw_cli_cmd *cmd, int argc, char **argv)
 	hw_report_fact(&d.rep, "store", "%s", d.dir);
 	hw_report_fact(&d.rep, "digest", "%s",
 		       v.stored_digested ? hw_cli_hex(v.digest_stored, dg)
-					 : "not read: the walk found damage first");
+					 : "not read: damage found first");
 	hw_report_figure(&d.rep, "head_lsn", (double)v.head_lsn, "lsn");
 	hw_report_figure(&d.rep, "entries", (double)v.entries, "entries");
 	hw_report_figure(&d.rep, "verify_s", v.seconds, "s");

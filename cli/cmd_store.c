@@ -476,8 +476,11 @@ static void verify_text(const char *dir, const struct hw_verify_report *r)
 	else /* damage outside the log entries, e.g. the state tables */
 		printf("hawser verify: %s %s: %s (%s)\n", dir, verdict, r->what,
 		       hw_errname(r->code));
-	printf("  %" PRIu64 " entries checked, head lsn %" PRIu64 ", %.2f s\n", r->entries,
-	       r->head_lsn, r->seconds);
+	if (r->stage == HW_VERIFY_AT_OPEN) /* damaged so that it cannot be opened */
+		printf("  it cannot be opened: nothing in it checked, %.2f s\n", r->seconds);
+	else
+		printf("  %" PRIu64 " entries checked, head lsn %" PRIu64 ", %.2f s\n", r->entries,
+		       r->head_lsn, r->seconds);
 	if (hw_verify_state_unvouched(r))
 		printf("  only a restore vouches for such a state: it matches it with the first "
 		       "signed checkpoint after the snapshot and records which (hawser restore, "
@@ -526,7 +529,7 @@ static int cmd_verify(const struct hw_cli_cmd *cmd, int argc, char **argv)
 	memset(&rep, 0, sizeof(rep));
 	rc = verify_run(dir, &o, &rep);
 	if (rc)
-		return hw_cli_fail(cmd->name, dir, rc);
+		return hw_cli_fail_why(cmd->name, dir, rc, rep.what);
 	if (o.json)
 		verify_json(&rep);
 	else
@@ -567,7 +570,13 @@ const struct hw_cli_cmd hw_cli_verify = {
 	"  primaries ran with (default 100000 and 60s; 0 turns either bound off). Without\n"
 	"  --trust, signatures are checked but not who made them. Exit 0 intact, 3 damage\n"
 	"  found (first bad LSN and what), 4 a pruned store's state not vouched for and no\n"
-	"  damage found, 1 error. --json: one object {intact, entries,\n"
+	"  damage found, 1 error. A store damaged so that it cannot be opened is damage\n"
+	"  found (3, at no LSN) when something shows it was a store: data.mdb shorter than\n"
+	"  its LMDB meta page counts, a damaged meta page or table directory, or a file LMDB\n"
+	"  cannot read that still holds a hawser log entry or sits beside a node's wal/.\n"
+	"  Else it is an error (1) saying what it may be: no such directory, no data.mdb,\n"
+	"  not a hawser store (or one overwritten or encrypted whole: nothing shows which).\n"
+	"  --json: one object {intact, entries,\n"
 	"  head_lsn, code, first_bad_lsn, what, base_lsn, state_rebuilt, seconds, digest,\n"
 	"  checkpoints, checkpoints_format3, good_checkpoint_lsn, good_checkpoint_covers,\n"
 	"  keys_judged, unvouched, state_checkpoint_lsn, state_checkpoint_recorded,\n"

@@ -96,6 +96,20 @@ int hw_store_init(const char *dir);
  * hw_store_close(). */
 int hw_store_open(const char *dir, const struct hw_store_opts *opts, struct hw_store **out);
 
+/* What dir holds when hw_store_open() refused it with open_rc (HW_ECORRUPT or
+ * HW_EFORMAT; replica/store_probe.c): *damaged when it is a store that was damaged,
+ * which it says only on evidence: LMDB's meta says data.mdb was cut short, one of its
+ * two meta pages is gone, LMDB found its pages inconsistent (open_rc HW_ECORRUPT), or a
+ * file LMDB cannot read as a store holds a hawser log entry that passes its hash check
+ * (among a thousand pages sampled) or sits beside a node's write-ahead log (wal/).
+ * Otherwise not: no data.mdb, a file of another LMDB version or store format, an LMDB
+ * file without hawser's tables, or one that shows nothing of a store (it may still be
+ * one overwritten or encrypted whole: what says so). what (cap bytes) gets why in
+ * words, either way. Reads only, in a read transaction of its own (LMDB may abort the
+ * process on some damaged pages, replica/verify.h). Returns 0, or -errno when dir or
+ * its data.mdb cannot be read (-ENOENT: no such directory). */
+int hw_store_probe(const char *dir, int open_rc, bool *damaged, char *what, size_t cap);
+
 /* Close and free. NULL is a no-op. */
 void hw_store_close(struct hw_store *s);
 

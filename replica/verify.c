@@ -538,6 +538,28 @@ static void state_check(struct hw_store *s, const struct walk *w, const struct h
 		    r->base_lsn);
 }
 
+/* hw_store_open() refused dir with rc: a store found damaged (hw_store_probe) is a
+ * verdict, HW_ECORRUPT at no LSN; anything else stays the error, why in r->what. */
+static int open_refused(const char *dir, int rc, double t0, struct hw_verify_report *r)
+{
+	bool damaged = false;
+	char what[sizeof r->what];
+	/* -EBADF: an empty data.mdb, whose meta LMDB tried to write through the read-only
+	 * handle as a new store's */
+	if (rc != HW_ECORRUPT && rc != HW_EFORMAT && rc != -EBADF)
+		return rc;
+	int probe_rc = hw_store_probe(dir, rc, &damaged, what, sizeof what);
+	if (probe_rc != 0)
+		return probe_rc; /* -ENOENT: no such directory */
+	if (!damaged) {
+		snprintf(r->what, sizeof r->what, "%s", what);
+		return rc == -EBADF ? HW_EFORMAT : rc;
+	}
+	bad(r, HW_ECORRUPT, 0, "%s", what);
+	r->seconds = hw_mono_s() - t0; /* stage stays HW_VERIFY_AT_OPEN: nothing was read */
+	return 0;
+}
+
 int hw_verify_trusted(const char *dir, const char *scratch_dir, const struct hw_verify_trust *t,
 		      hw_progress_cb *cb, void *arg, struct hw_verify_report *report)
 {
@@ -553,7 +575,7 @@ int hw_verify_trusted(const char *dir, const char *scratch_dir, const struct hw_
 	report->keys_judged = t->count > 0;
 	int rc = hw_store_open(dir, &o, &s);
 	if (rc != 0)
-		return rc;
+		return open_refused(dir, rc, t0, report);
 	struct walk w = {.trust = t->keys, .trust_count = t->count, .cadence_ms = t->cadence_ms};
 	hw_arena_init(&w.arena, 0, 0);
 	rc = verify_store(s, scratch_dir, &w, cb, arg, report);

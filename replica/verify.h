@@ -93,7 +93,9 @@ struct hw_verify_report {
 	uint8_t digest_stored[HW_HASH_BYTES];
 	uint8_t digest_rebuilt[HW_HASH_BYTES];
 	double seconds;
-	enum hw_verify_stage stage; /* what it read last: kept up to date as it goes */
+	enum hw_verify_stage stage; /* what it read last: kept up to date as it goes;
+				       HW_VERIFY_AT_OPEN after a verdict: the store was found
+				       damaged at open, so head_lsn and the counts are 0 */
 };
 
 /* Whether r's verdict is about the state tables, which nothing vouches for
@@ -105,7 +107,11 @@ static inline bool hw_verify_state_unvouched(const struct hw_verify_report *r)
 
 /* Verify the store in dir (opened read-only), rebuilding into scratch_dir (created, then
  * removed). Returns 0 when the check ran (see report->code for its verdict) or an error
- * that kept it from running (HW_EFORMAT, -errno ...). cb may be NULL. */
+ * that kept it from running (HW_EFORMAT, -errno ...; report->what then says why in
+ * words, or is ""). A store that cannot be opened because it was damaged is a verdict:
+ * code HW_ECORRUPT, first_bad_lsn 0, entries 0 (hw_store_probe() judges that, on
+ * evidence only: a file that shows nothing of a store is HW_EFORMAT, however it came to
+ * be); a directory that does not exist is -ENOENT. cb may be NULL. */
 int hw_verify(const char *dir, const char *scratch_dir, hw_progress_cb *cb, void *arg,
 	      struct hw_verify_report *report);
 

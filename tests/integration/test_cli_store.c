@@ -1,6 +1,7 @@
 /* test_cli_store.c: the `hawser` store commands run as a real process (HW_BIN): exit
  * codes, usage errors, --help, ingest --json, verify on an intact and a damaged store
- * (a flipped byte; zeroed LMDB pages the walk finds, or on which LMDB aborts),
+ * (a flipped byte; zeroed LMDB pages the walk finds, or on which LMDB aborts; one that
+ * cannot be opened, damaged or not a store),
  * get, digest, backup and restore to a point in time. */
 #include <errno.h>
 #include <fcntl.h>
@@ -15,6 +16,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <lmdb.h>
 
 #include "tests/integration/cli_fix.h"
 
@@ -356,6 +358,101 @@ static void test_verify_lmdb_aborts(void **state)
 	assert_int_equal(json_u64(f->r.out, "first_bad_lsn"), 1552);
 }
 
+/* A fresh copy of store src at f->dir/name (data.mdb only, as an operator's cp). */
+static void copy_store(struct fix *f, const char *src, const char *name, char *dir, size_t cap)
+{
+	char from[4300], to[4300];
+	path(f, name, dir, cap);
+	assert_int_equal(mkdir(dir, 0700), 0);
+	snprintf(from, sizeof(from), "%s/data.mdb", src);
+	snprintf(to, sizeof(to), "%s/data.mdb", dir);
+	FILE *in = fopen(from, "rb"), *out = fopen(to, "wb");
+	assert_non_null(in);
+	assert_non_null(out);
+	char buf[65536];
+	size_t n;
+	while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
+		assert_int_equal(fwrite(buf, 1, n, out), n);
+	fclose(in);
+	assert_int_equal(fclose(out), 0);
+}
+
+/* verify of a store damaged so that it cannot be opened is damage found (exit 3, saying
+ * how) when something shows it was a store: a data.mdb cut short of what its LMDB meta
+ * page counts, one of its two meta pages garbled, both (its log entries still there),
+ * its table directory zeroed, or the whole file garbled beside a node's wal/. With no
+ * such sign it stays an error (exit 1) that says what it may be: a wholly garbled file,
+ * an LMDB file without hawser's tables, a directory without data.mdb, and one that does
+ * not exist (ENOENT, not "not a hawser store"). */
+static void test_verify_open_damage(void **state)
+{
+	struct fix *f = *state;
+	char src[4200], d[4200], file[4300];
+	make_store(f, "src", "terminal_peak", "3000");
+	path(f, "src", src, sizeof(src));
+	static const struct {
+		uint64_t first, count;
+		bool garbled;
+		const char *says;
+	} cases[] = {
+		{0, 0, false, "data.mdb is 800000 bytes, shorter than the "},
+		{1, 1, true, "one of data.mdb's two LMDB meta pages is damaged"},
+		{0, 2, true, "data.mdb has no LMDB meta page, yet it holds hawser log entries"},
+		{2, 1, false, "LMDB finds the pages of data.mdb's table directory"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char name[16];
+		snprintf(name, sizeof(name), "d%zu", i);
+		copy_store(f, src, name, d, sizeof(d));
+		snprintf(file, sizeof(file), "%s/data.mdb", d);
+		if (cases[i].count == 0)
+			assert_int_equal(truncate(file, 800000), 0);
+		else
+			assert_int_equal(hw_test_damage_pages(d, cases[i].first, cases[i].count,
+							      cases[i].garbled),
+					 0);
+		assert_int_equal(hw(&f->r, "verify", d, NULL), 3);
+		assert_non_null(strstr(f->r.out, "DAMAGED: "));
+		assert_non_null(strstr(f->r.out, cases[i].says));
+		assert_non_null(strstr(f->r.out, "it cannot be opened: nothing in it checked"));
+	}
+	copy_store(f, src, "all", d, sizeof(d));
+	assert_int_equal(hw_test_damage_pages(d, 0, UINT32_MAX, true), 0);
+	assert_int_equal(hw(&f->r, "verify", d, NULL), 1);
+	assert_non_null(strstr(f->r.err, "(HW_EFORMAT): data.mdb holds no LMDB meta page and no "
+					 "hawser log entry: not a hawser store, or one overwritten "
+					 "or encrypted whole"));
+	snprintf(file, sizeof(file), "%s/wal", d);
+	assert_int_equal(mkdir(file, 0700), 0);
+	assert_int_equal(hw(&f->r, "verify", d, NULL), 3);
+	assert_non_null(strstr(f->r.out, "data.mdb is not an LMDB file, beside a node's "
+					 "write-ahead log"));
+
+	path(f, "foreign", d, sizeof(d));
+	assert_int_equal(mkdir(d, 0700), 0);
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	MDB_val k = {3, "key"}, v = {5, "value"};
+	assert_int_equal(mdb_env_create(&env), 0);
+	assert_int_equal(mdb_env_open(env, d, 0, 0600), 0);
+	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	assert_int_equal(mdb_dbi_open(txn, NULL, 0, &dbi), 0);
+	assert_int_equal(mdb_put(txn, dbi, &k, &v, 0), 0);
+	assert_int_equal(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+	assert_int_equal(hw(&f->r, "verify", d, NULL), 1);
+	assert_non_null(strstr(f->r.err, "data.mdb is an LMDB file without hawser's tables"));
+
+	path(f, "nothing", d, sizeof(d));
+	assert_int_equal(mkdir(d, 0700), 0);
+	assert_int_equal(hw(&f->r, "verify", d, NULL), 1);
+	assert_non_null(strstr(f->r.err, "(HW_EFORMAT): no data.mdb in it"));
+	path(f, "missing", d, sizeof(d));
+	assert_int_equal(hw(&f->r, "verify", d, NULL), 1);
+	assert_non_null(strstr(f->r.err, "(ENOENT)"));
+}
+
 static bool is_container_id(const uint8_t *p)
 {
 	for (int i = 0; i < 3; i++) {
@@ -522,6 +619,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_verify_damage, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_verify_walk_damage, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_verify_lmdb_aborts, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_verify_open_damage, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_get, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_backup_restore, setup, teardown),
 	};

@@ -1,7 +1,7 @@
 /* test_drills.c (integration, ctest name test_drills_cli): `hawser drill` and the drill
  * part of `hawser status` run as real processes (HW_BIN), through their pass and fail
  * paths: an intact store verifies; a damaged one fails naming the LSN, and so does one
- * whose damaged pages make LMDB abort (a damaged page the history row's write dies on
+ * whose damaged pages make LMDB abort, or one cut short (a damaged page the history row's write dies on
  * leaves the drill's result standing, its report the record); two stores are
  * compared at one LSN (equal twins pass, a digest mismatch fails); a backup restores and
  * verifies within the RTO, fails against a 1 ms RTO, and a damaged backup fails with the
@@ -200,7 +200,8 @@ static void test_verify_pass_fail(void **state)
  * naming where and that LMDB aborted, with its report and its history row: not a drill
  * killed by SIGABRT that status shows as never run. A garbled last page (LMDB's
  * free-page list, which verify does not read and the history row's write does) kills
- * the write of the row, not the drill: it says so, naming its report. */
+ * the write of the row, not the drill: it says so, naming its report. A store cut short
+ * fails it too, and cannot take the row. */
 static void test_verify_pages_damaged(void **state)
 {
 	struct fix *f = *state;
@@ -229,6 +230,18 @@ static void test_verify_pages_damaged(void **state)
 	assert_non_null(strstr(f->r.err, "drill history of"));
 	assert_non_null(strstr(f->r.err, "not updated: LMDB died writing the row"));
 	assert_non_null(strstr(f->r.err, ".json is the record of this run"));
+
+	/* cut short: it cannot be opened, which fails the drill (not an ERROR); the row
+	 * cannot go into it, and the drill says so */
+	make_store(f, "t", "3", "3000");
+	path(f, "t", dir, sizeof(dir));
+	snprintf(file, sizeof(file), "%s/data.mdb", dir);
+	assert_int_equal(truncate(file, 800000), 0);
+	assert_int_equal(hw(&f->r, "drill", "verify", "--dir", dir, NULL), 3);
+	assert_non_null(strstr(f->r.out, "fail  hash chain                   HW_ECORRUPT: "
+					 "data.mdb is 800000 bytes, shorter than the"));
+	assert_report(&f->r);
+	assert_non_null(strstr(f->r.err, "not updated: stored data failed its integrity check"));
 }
 
 /* verify --compare: a twin built the same way agrees; so does one that went on past it
