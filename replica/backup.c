@@ -204,8 +204,12 @@ int hw__backup_manifest_read(const char *dir, struct manifest *m, char *what)
 	if (rc != 0)
 		return rc;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return errno == ENOENT ? fail(what, HW_EBACKUP, "MANIFEST is missing") : -errno;
+	if (fd < 0) {
+		int e = errno;
+		if (e == ENOENT && access(dir, F_OK) != 0)
+			return -errno; /* no such directory: a wrong path, not a damaged backup */
+		return e == ENOENT ? fail(what, HW_EBACKUP, "MANIFEST is missing") : -e;
+	}
 	ssize_t n = read(fd, text, MANIFEST_BYTES_MAX + 1);
 	rc = n < 0 ? -errno : 0;
 	close(fd);

@@ -122,7 +122,8 @@ struct hw_restore_info {
  * a store, nor a node's log in dir/wal: HW_EEXIST), built in dir/.restore-tmp and moved
  * into dir only whole (a restore cut short leaves no store there), replaying its log up to
  * until_lsn (0: all) and no entry whose time is after until_time_ms (0: no limit). HW_EBACKUP for a
- * damaged or incomplete backup; HW_ENOTFOUND (with the reason in info->what) when the target point
+ * damaged or incomplete backup (a backup_dir without a MANIFEST too; -ENOENT when there is no
+ * backup_dir at all); HW_ENOTFOUND (with the reason in info->what) when the target point
  * is before anything the backup holds, or until_lsn is after its last entry. A snapshot whose log
  * starts after a base (a backup of a pruned store) cannot be replayed from entry 1: it is copied
  * into dir whole (mdb_env_copy2) and log.hwl replayed on top, so the target must be at or after the

@@ -552,6 +552,14 @@ static void test_backup_restore(void **state)
 	assert_int_equal(fclose(fp), 0);
 	assert_int_equal(hw(&f->r, "restore", bak, file, NULL), 1);
 	assert_non_null(strstr(f->r.err, "file: Not a directory"));
+	/* a mistyped backup path is no such directory, not a damaged backup; a directory
+	 * without a MANIFEST is one */
+	char missing[4200];
+	path(f, "no-such-backup", missing, sizeof(missing));
+	assert_int_equal(hw(&f->r, "restore", missing, full, NULL), 1);
+	assert_non_null(strstr(f->r.err, "no-such-backup: No such file or directory (ENOENT)"));
+	assert_int_equal(hw(&f->r, "restore", src, full, NULL), 1);
+	assert_non_null(strstr(f->r.err, "(HW_EBACKUP): MANIFEST is missing"));
 	assert_int_equal(hw(&f->r, "restore", bak, full, NULL), 0);
 	assert_int_equal(hw(&f->r, "digest", src, NULL), 0);
 	uint64_t l_src = parse_digest(&f->r, h_src);

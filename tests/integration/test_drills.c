@@ -283,7 +283,7 @@ static void test_verify_compare(void **state)
 
 /* restore: a good backup restores, verifies and meets a 12h RTO; against a 1 ms RTO the
  * same drill fails; with a damaged snapshot it fails naming the backup's problem; an
- * empty backup_dir fails it, a missing one is an ERROR. */
+ * empty backup_dir fails it, a missing one is an ERROR, and so is a missing --backup. */
 static void test_restore(void **state)
 {
 	struct fix *f = *state;
@@ -342,6 +342,12 @@ static void test_restore(void **state)
 			    "--dir", dir, NULL),
 			 1);
 	assert_non_null(strstr(f->r.out, "does not exist"));
+	/* so is a --backup that does not exist: a mistyped path, not a damaged backup */
+	assert_int_equal(hw(&f->r, "drill", "restore", "--backup", empty, "--scratch", scratch,
+			    "--dir", dir, NULL),
+			 1);
+	assert_non_null(strstr(f->r.out, "ERROR: restore of"));
+	assert_non_null(strstr(f->r.out, "could not run: No such file or directory (ENOENT)"));
 }
 
 /* With more generations than a drill holds (1,024), the newest stay, not the first the
