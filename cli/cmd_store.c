@@ -411,16 +411,27 @@ static void verify_json(const struct hw_verify_report *r)
 	hw_json_object_end(&j);
 }
 
+/* What the last good checkpoint came before: damage, a tail no checkpoint vouches for,
+ * or nothing (a pruned store's state that nothing vouches for is no damage found, and
+ * every checkpoint of its log was judged). */
+static const char *verify_cp_before(const struct hw_verify_report *r)
+{
+	if (r->code == 0 || hw_verify_state_unvouched(r))
+		return "";
+	return r->code == HW_EUNVOUCHED ? " before the entries not vouched for"
+					: " before the damage";
+}
+
 /* What the signed checkpoints vouch for. */
 static void verify_checkpoints(const struct hw_verify_report *r)
 {
 	if (r->good_cp_lsn == 0)
-		printf("  no good signed checkpoint%s\n", r->code ? " before the damage" : "");
+		printf("  no good signed checkpoint%s\n", verify_cp_before(r));
 	else
-		printf("  %" PRIu64 " signed checkpoints good; the last good one%s is at LSN %" PRIu64
+		printf("  %" PRIu64
+		       " signed checkpoints good; the last good one%s is at LSN %" PRIu64
 		       " and vouches for LSN %" PRIu64 "\n",
-		       r->checkpoints, r->code ? " before the damage" : "", r->good_cp_lsn,
-		       r->good_cp_covers);
+		       r->checkpoints, verify_cp_before(r), r->good_cp_lsn, r->good_cp_covers);
 	if (r->checkpoints_format3)
 		printf("  %" PRIu64
 		       " of them signed before store format 4: their digests match the "

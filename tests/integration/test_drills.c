@@ -656,6 +656,7 @@ static void test_restore_pruned_trust(void **state)
 		 "no trusted checkpoint's digest was matched");
 	assert_int_equal(hw(&f->r, "verify", dir, "--trust", pub, NULL), 4); /* not damage */
 	assert_non_null(strstr(f->r.out, "NOT VOUCHED FOR: state tables"));
+	assert_non_null(strstr(f->r.out, "  no good signed checkpoint\n"));
 	/* the node's own store: it built that state, so a warning, and --compare runs */
 	assert_int_equal(hw(&f->r, "drill", "verify", "--dir", dir, "--scratch", scratch, "--trust",
 			    pub, "--compare", dir, "--no-record", NULL),
@@ -823,7 +824,8 @@ static void test_backup_vouch_timeout(void **state)
 }
 
 /* An idle store (its last entry the checkpoint of the one before: a primary signs no other
- * until entries come in) is not waited for: exit 4 at once, saying why; --vouch-wait 0
+ * until entries come in) is not waited for: exit 4 at once, saying why (and verify
+ * --trust of it finds no damage, nor says so); --vouch-wait 0
  * waits for nothing and exits 4 too (the backup whole, nothing vouches for it); a wait
  * without a unit, or past 2h, is a usage error. */
 static void test_backup_vouch_idle(void **state)
@@ -838,6 +840,12 @@ static void test_backup_vouch_idle(void **state)
 	assert_non_null(strstr(f->r.err, "warning: "));
 	assert_non_null(strstr(f->r.err, "the store is idle"));
 	assert_null(strstr(f->r.err, "waiting up to"));
+	/* verify --trust: the state not vouched for is no damage, and its last checkpoint
+	 * came before none */
+	assert_int_equal(hw(&f->r, "verify", v.dir, "--trust", v.pub, NULL), 4);
+	assert_non_null(strstr(f->r.out, "NOT VOUCHED FOR: state tables"));
+	assert_non_null(strstr(f->r.out, "the last good one is at LSN 1010"));
+	assert_null(strstr(f->r.out, "damage"));
 	assert_int_equal(hw(&f->r, "backup", v.dir, bak0, "--vouch-wait", "0", NULL), 4);
 	assert_non_null(strstr(f->r.out, "new snapshot at lsn 1010"));
 	assert_non_null(strstr(f->r.err, "no signed checkpoint vouches for its snapshot's state"));
