@@ -555,8 +555,9 @@ const struct hw_cli_cmd hw_cli_verify = {
 	"verify", "check the hash chain, every record and the state digest",
 	"usage: hawser verify DIR [--trust NODE.PUB]... [--checkpoint-records N]\n"
 	"                     [--checkpoint-interval D] [--json]\n"
-	"  Walk the hash chain, validate every record, rebuild the state in a scratch store\n"
-	"  and compare digests. Check every signed checkpoint: its signature, the chain hash\n"
+	"  Walk the hash chain, validate every record, read LMDB's free-page list (which the\n"
+	"  next write reuses), rebuild the state in a scratch store and compare digests.\n"
+	"  Check every signed checkpoint: its signature, the chain hash\n"
 	"  of the entry it vouches for, that this entry is after the previous checkpoint's (a\n"
 	"  repeat is a copy, ESIGNATURE) and, in the rebuild, the state digest there (for one\n"
 	"  signed before store format 4, the digest as format 3 laid the state out: counted\n"

@@ -369,6 +369,44 @@ static int rebuild(struct hw_store *s, const char *scratch_dir, uint64_t head_ls
 	return rc;
 }
 
+/* LMDB's free-page table (dbi 0, FREE_DBI): each row a transaction id and the pages it
+ * freed, a count and that many page numbers, each past the two meta pages and within
+ * the map's used pages. The next write transaction reuses those pages: a damaged list
+ * reads as intact to every other check and kills the next commit (SIGBUS), or hands it
+ * pages still in use. */
+static int free_walk(struct hw_store *s, MDB_txn *txn, struct hw_verify_report *r)
+{
+	MDB_envinfo ei;
+	MDB_cursor *c;
+	MDB_val k, v;
+	int rc = mdb_env_info(s->env, &ei);
+	if (rc == 0)
+		rc = mdb_cursor_open(txn, 0, &c);
+	if (rc != 0)
+		return hw_mdb_err(rc);
+	while (r->code == 0 && (rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) == 0) {
+		size_t n = 0, pg = 0; /* copied out: a row need not be aligned */
+		if (v.mv_size >= sizeof n)
+			memcpy(&n, v.mv_data, sizeof n);
+		bool ok = v.mv_size >= sizeof n && n <= v.mv_size / sizeof n &&
+			  v.mv_size == (n + 1) * sizeof n;
+		for (size_t i = 1; ok && i <= n; i++) {
+			memcpy(&pg, (const uint8_t *)v.mv_data + i * sizeof pg, sizeof pg);
+			ok = pg >= 2 && pg <= ei.me_last_pgno;
+		}
+		if (!ok)
+			bad(r, HW_ECORRUPT, 0,
+			    "LMDB's free-page list is damaged (a row of %zu bytes, page %zu of %zu "
+			    "used): the next write would reuse pages it should not",
+			    v.mv_size, pg, ei.me_last_pgno + 1);
+	}
+	mdb_cursor_close(c);
+	if (rc == MDB_CORRUPTED || rc == MDB_PAGE_NOTFOUND)
+		bad(r, HW_ECORRUPT, 0, "LMDB's free-page list cannot be read: %s",
+		    mdb_strerror(rc));
+	return rc == 0 || rc == MDB_NOTFOUND || r->code != 0 ? 0 : hw_mdb_err(rc);
+}
+
 /* Pass 1 in one read transaction, so that the head, the log and the stored state are one
  * snapshot even while a node writes the store. */
 static int check_snapshot(struct hw_store *s, struct walk *w, hw_progress_cb *cb, void *arg,
@@ -422,6 +460,10 @@ static int check_snapshot(struct hw_store *s, struct walk *w, hw_progress_cb *cb
 			bad(r, rc, 0, "state tables cannot be read: %s", hw_errname(rc));
 		if (!is_storage_error(rc))
 			rc = 0;
+	}
+	if (rc == 0 && r->code == 0) {
+		r->stage = HW_VERIFY_AT_FREE;
+		rc = free_walk(s, txn, r);
 	}
 	hw__store_read_end(s, txn);
 	w->txn = NULL;
@@ -623,6 +665,11 @@ int hw_verify_killed(struct hw_verify_report *r, int signo)
 	case HW_VERIFY_AT_STATE:
 		bad(r, HW_ECORRUPT, 0,
 		    "LMDB %s reading the state tables (signal %d): their pages are damaged", how,
+		    signo);
+		break;
+	case HW_VERIFY_AT_FREE:
+		bad(r, HW_ECORRUPT, 0,
+		    "LMDB %s reading its free-page list (signal %d): its pages are damaged", how,
 		    signo);
 		break;
 	default:

@@ -47,6 +47,7 @@ enum hw_verify_stage {
 				  hawser's meta table */
 	HW_VERIFY_AT_WALK,     /* the log, entry by entry */
 	HW_VERIFY_AT_STATE,    /* the state tables, for their digest */
+	HW_VERIFY_AT_FREE,     /* LMDB's list of free pages, which the next write reuses */
 	HW_VERIFY_AT_REBUILD,  /* the log again, and the scratch store it is replayed into */
 	HW_VERIFY_AT_END,
 };
