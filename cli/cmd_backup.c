@@ -249,6 +249,7 @@ static void prune_cb(void *arg, const struct hw_generation *g)
 	char when[40];
 	printf("  %-10s %s (%s, %.1f days old)%s%s\n",
 	       g->pruned       ? (o->dry_run ? "prune" : "pruned")
+	       : g->writing    ? "writing"
 	       : g->unfinished ? "unfinished"
 	       : g->problem[0] ? "damaged"
 			       : "keep",

@@ -184,6 +184,7 @@ struct hw_generation {
 	int64_t time_ms;   /* its MANIFEST's mtime: when it (or its last increment) committed */
 	bool pruned;       /* the policy let it go (and, unless a dry run, it was removed) */
 	bool unfinished;   /* no MANIFEST yet, only HW_BACKUP_MARKER (time_ms: its mtime) */
+	bool writing;      /* a backup writes into it now (hw_backup_writing): not judged */
 	char problem[160]; /* why it is not whole (hw_backup_check_sizes), or "" */
 };
 
@@ -195,7 +196,8 @@ typedef void hw_generation_cb(void *arg, const struct hw_generation *g);
  * r->backup_generations whole ones (hw_backup_check_sizes) and at least r->backup_days
  * old go (replica/retention.h). A generation that is not whole neither counts nor goes:
  * it is reported with its problem, for the operator to look at, and so is an unfinished
- * one (HW_BACKUP_MARKER and no MANIFEST: a backup cut short, or being written now).
+ * one (HW_BACKUP_MARKER and no MANIFEST: a backup cut short) and one a backup is writing
+ * into now (its lock held: an incremental, or a full backup under way).
  * Anything else in dir (files, other directories: an operator's copy) is left alone,
  * and nothing else in hawser deletes a backup. dry_run:
  * decide and report, remove nothing. *pruned gets the count. -ENOENT or another -errno

@@ -68,10 +68,12 @@ static void generations_check(const char *dir, struct hw_generation *g, size_t n
 	for (size_t i = 0; i < n; i++) {
 		char path[PATH_MAX];
 		snprintf(path, sizeof path, "%s/%s", dir, g[i].name);
-		if (g[i].unfinished) {
-			snprintf(g[i].problem, sizeof g[i].problem,
-				 "no MANIFEST, only " HW_BACKUP_MARKER
-				 ": a backup cut short, or being written now");
+		g[i].writing = hw_backup_writing(path);
+		if (g[i].writing || g[i].unfinished) {
+			snprintf(g[i].problem, sizeof g[i].problem, "%s",
+				 g[i].writing ? "a backup is writing into it now"
+					      : "no MANIFEST, only " HW_BACKUP_MARKER
+						": a backup cut short");
 			continue;
 		}
 		int rc = hw_backup_check_sizes(path, g[i].problem);

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -850,7 +851,8 @@ static void test_prune_backups(void **state)
 /* Generations that are not whole (a MANIFEST of garbage, a snapshot cut short) neither
  * count toward the newest backup_generations nor go: with one generation kept, the only
  * whole one, 40 days old, stays though two damaged ones are newer, and each damaged one
- * is listed with its problem. */
+ * is listed with its problem. Nor does one a backup is writing into now (its
+ * .backup-lock held): it is listed as such, and stays. */
 static void test_prune_counts_whole_only(void **state)
 {
 	struct fix *f = *state;
@@ -888,7 +890,20 @@ static void test_prune_counts_whole_only(void **state)
 	assert_non_null(strstr(f->cap.out, "keep       g40"));
 	const char *unf = strstr(f->cap.out, "unfinished gunfinished");
 	assert_non_null(unf);
-	assert_non_null(strstr(unf, "a backup cut short, or being written now"));
+	assert_non_null(strstr(unf, "a backup cut short"));
+	/* with a whole g2 newer, g40 would go; with its lock held (an incremental appending
+	 * to it) it is not judged, and stays */
+	generation(f, bk, "g2", store, 2);
+	snprintf(path, sizeof path, "%s/g40/.backup-lock", bk);
+	int lfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	assert_true(lfd >= 0 && flock(lfd, LOCK_EX) == 0);
+	int rc = hw_proc_capture(&f->cap, bin, "prune", bk, "--config", ini, NULL);
+	close(lfd);
+	assert_int_equal(rc, 0);
+	assert_true(exists(bk, "g40/MANIFEST"));
+	const char *w = strstr(f->cap.out, "writing    g40");
+	assert_non_null(w);
+	assert_non_null(strstr(w, "a backup is writing into it now"));
 	const char *cut = strstr(f->cap.out, "damaged    gcut");
 	assert_non_null(cut);
 	assert_non_null(strstr(cut, "snapshot/data.mdb is "));
