@@ -43,6 +43,7 @@ static void check_backups(struct drill *d, const char *chain_hex)
 	static struct generation g[GENERATIONS_MAX];
 	const struct hw_drill_config *c = &d->cfg.drills;
 	size_t n = 0, partial = 0;
+	struct generation unfinished;
 	char a[32], b[32];
 	if (!c->backup_dir[0]) {
 		hw_report_check(&d->rep, "backups exist", HW_VERDICT_FAIL,
@@ -50,7 +51,7 @@ static void check_backups(struct drill *d, const char *chain_hex)
 		return;
 	}
 	int rc = hw_cli_drill_generations_scan(c->backup_dir, g, GENERATIONS_MAX, &n, &partial,
-					       NULL);
+					       &unfinished);
 	if (rc || n == 0) {
 		hw_report_check(&d->rep, "backups exist", HW_VERDICT_FAIL,
 				"backup_dir %s holds no backup%s%s", c->backup_dir, rc ? ": " : "",
@@ -85,7 +86,10 @@ static void check_backups(struct drill *d, const char *chain_hex)
 		bad += g[i].problem[0] != 0;
 		other += chain_hex[0] && strcmp(g[i].chain_id, chain_hex) != 0;
 	}
-	if (first_bad)
+	if (unfinished.path[0] && unfinished.time_ms >= g[0].time_ms) /* as drill restore */
+		hw_report_check(&d->rep, "backups complete", HW_VERDICT_FAIL,
+				"newest backup %s is %s", unfinished.path, unfinished.problem);
+	else if (first_bad)
 		hw_report_check(&d->rep, "backups complete", HW_VERDICT_FAIL,
 				"%zu incomplete; %s: %s", bad, first_bad->path, first_bad->problem);
 	else if (other)

@@ -1025,6 +1025,16 @@ static void test_procedure_pass(void **state)
 	assert_int_equal(hw(&f->r, "status", "--config", conf, NULL), 0);
 	assert_non_null(strstr(f->r.out, "overdue: none"));
 	assert_non_null(strstr(f->r.out, "failover  never run; not scheduled"));
+	/* a newer backup whose MANIFEST is gone fails the procedure, as the restore drill */
+	char m[4400], m2[4400], want[4600];
+	snprintf(m, sizeof(m), "%s/gen-0/MANIFEST", bdir);
+	snprintf(m2, sizeof(m2), "%s/gen-0/MANIFEST.locked", bdir);
+	assert_int_equal(rename(m, m2), 0);
+	assert_int_equal(
+		hw(&f->r, "drill", "procedure", "--config", conf, "--scratch", scratch, NULL), 3);
+	snprintf(want, sizeof(want), "newest backup %s/gen-0 is damaged: it holds no MANIFEST",
+		 bdir);
+	assert_non_null(strstr(f->r.out, want));
 }
 
 /* status: kinds never run are overdue; after a verify drill, verify is on time now and
