@@ -465,11 +465,11 @@ static void restore_time_notes(const struct hw_restore_info *info, int64_t until
 		printf("hawser restore: note: the backup ends at lsn %" PRIu64 " (%s), before %s: "
 		       "what came after it is not in this backup\n",
 		       info->lsn, when, until);
-	if (info->base_lsn > 1) /* the base's own time is kept, and was checked */
+	if (info->times_unkept_to > 0) /* pruned by a build that kept no times */
 		printf("hawser restore: note: the times of the entries up to lsn %" PRIu64
-		       " are not kept (pruned before the snapshot): whether one is stamped after "
-		       "%s was not checked\n",
-		       info->base_lsn - 1, until);
+		       " are not kept (pruned before the snapshot by an older build): whether "
+		       "one is stamped after %s was not checked\n",
+		       info->times_unkept_to, until);
 }
 
 static int cmd_restore(const struct hw_cli_cmd *cmd, int argc, char **argv)
@@ -527,9 +527,10 @@ const struct hw_cli_cmd hw_cli_restore = {
 	"  backup's last entry comes before restores all of it, with a note that the backup\n"
 	"  ends there. A backup of a pruned store is restored by copying its snapshot, so N\n"
 	"  must be at or after its head and T at or after the time of every entry it holds\n"
-	"  (HW_ENOTFOUND names the first stamped after T): the times of its base and of the\n"
-	"  entries its log kept are checked; those of the entries pruned before are not\n"
-	"  kept, and a note says so. Its state is checked against the first signed\n"
+	"  (HW_ENOTFOUND names the first stamped after T): the times of its base, of the\n"
+	"  entries its log kept and the latest of those pruned before are checked (a store\n"
+	"  pruned by an older build kept no such time: a note says so). Its state is\n"
+	"  checked against the first signed\n"
 	"  checkpoint in its log after it, replayed to the LSN that checkpoint covers (for N\n"
 	"  or T before that LSN, in a copy of its own first: a second copy's time): the\n"
 	"  restore says whether one vouched for it, which, and its signer's key, and records\n"

@@ -105,6 +105,9 @@ struct hw_restore_info {
 	uint64_t base_lsn;            /* the snapshot's log starts after it, so the snapshot was
 					 copied whole, its state as it was (0: replayed from
 					 entry 1) */
+	uint64_t times_unkept_to;     /* copied, to a time: entries 1 .. this were pruned by a
+					 build that kept no times, so whether one is stamped
+					 after the target is not known (0: every time checked) */
 	uint64_t state_cp_lsn;        /* copied: the checkpoint in log.hwl whose signed state
 					 digest the copied state, replayed to the LSN it covers,
 					 matched (who signed it is verify's to judge:
@@ -128,17 +131,18 @@ struct hw_restore_info {
  * starts after a base (a backup of a pruned store) cannot be replayed from entry 1: it is copied
  * into dir whole (mdb_env_copy2) and log.hwl replayed on top, so the target must be at or after the
  * snapshot's head, and until_time_ms at or after the time of the snapshot's base and of every entry
- * its log kept (a clock set back stamps a later entry earlier; the times of entries pruned before
- * the base are not kept, so not checked): HW_ENOTFOUND, with the reason in info->what, naming the
- * first entry stamped after it. Nothing but a signed checkpoint can vouch for such a copied state:
- * the first one in log.hwl whose signature checks and that covers the snapshot's head or later has
- * its state digest compared when the replay reaches the LSN it covers (info->state_cp_lsn;
- * HW_EBACKUP when they differ). The copied state does not depend on the target: one that stops
- * before that LSN is restored after the same check, run first in a copy of the snapshot in
- * dir/.restore-tmp replayed that far and removed (a second copy's time; the disk holds one copy at
- * a time). A copied store gets a record of what vouched for it (replica/restore_vouch.h: the
- * checkpoint, its signer's key, the restored head and digest; cp_lsn 0 when nothing did), for
- * hw_verify_trusted() to judge later. */
+ * its log kept and of the latest pruned before it (a clock set back stamps a later entry
+ * earlier; meta "pruned_times", where a build that kept it pruned: info->times_unkept_to
+ * names those not checked): HW_ENOTFOUND, with the reason in info->what, naming the first
+ * entry (or the pruned range) stamped after it. Nothing but a signed checkpoint can vouch for such
+ * a copied state: the first one in log.hwl whose signature checks and that covers the snapshot's
+ * head or later has its state digest compared when the replay reaches the LSN it covers
+ * (info->state_cp_lsn; HW_EBACKUP when they differ). The copied state does not depend on the
+ * target: one that stops before that LSN is restored after the same check, run first in a copy of
+ * the snapshot in dir/.restore-tmp replayed that far and removed (a second copy's time; the disk
+ * holds one copy at a time). A copied store gets a record of what vouched for it
+ * (replica/restore_vouch.h: the checkpoint, its signer's key, the restored head and digest; cp_lsn
+ * 0 when nothing did), for hw_verify_trusted() to judge later. */
 int hw_restore(const char *backup_dir, const char *dir, uint64_t until_lsn,
 	       int64_t until_time_ms, hw_progress_cb *cb, void *arg,
 	       struct hw_restore_info *info);

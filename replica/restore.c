@@ -302,23 +302,56 @@ static int stamped_after_cb(void *arg, const MDB_val *k, const MDB_val *v)
 	return 1; /* found: stop */
 }
 
+/* Whether an entry pruned before snap's base is known to be stamped after until_ms (meta
+ * "pruned_times", replica/store_int.h): 1, with its range in pt; else 0, with the entries
+ * whose times are not known (1 .. *unkept_to) in *unkept_to; or an LMDB error. */
+static int pruned_after(struct hw_store *snap, const struct hw_head *base, int64_t until_ms,
+			struct hw__pruned_times *pt, uint64_t *unkept_to)
+{
+	MDB_txn *txn;
+	int rc = hw__store_read_begin(snap, &txn);
+	if (rc != 0)
+		return rc;
+	rc = hw__store_pruned_times_get(snap, txn, base, pt);
+	hw__store_read_end(snap, txn);
+	if (rc != 0)
+		return hw_mdb_err(rc);
+	/* the base's own time is kept (meta base) and checked by the caller */
+	*unkept_to = pt->from_lsn > 1 ? pt->from_lsn - 1 : 0;
+	if (*unkept_to == base->lsn && base->lsn > 0)
+		(*unkept_to)--;
+	return pt->from_lsn <= pt->through_lsn && pt->max_ms > until_ms;
+}
+
 /* A copied snapshot holds the state of every entry up to its head, so a time target must
  * be at or after each of their times, not only the head's: a primary's clock set back
- * gives a later entry an earlier time. Its base (the last pruned entry) and the entries
- * its log kept are checked; the times of those pruned before the base are not kept.
- * HW_ENOTFOUND, naming the first entry stamped after the target; HW_EBACKUP for an entry
- * that fails its hash. */
+ * gives a later entry an earlier time. Its base (the last pruned entry), the entries
+ * pruned before it whose times pruning kept (meta "pruned_times") and the entries its log
+ * kept are checked; the times of entries pruned by a build that did not keep them are
+ * not known (info->times_unkept_to). HW_ENOTFOUND, naming the first entry (or the pruned
+ * range) stamped after the target; HW_EBACKUP for an entry that fails its hash. */
 static int copy_time_check(struct hw_store *snap, const struct hw_head *base, int64_t until_ms,
-			   char *what)
+			   struct hw_restore_info *info)
 {
+	char *what = info->what;
+	struct hw__pruned_times pt;
 	struct stamped_after a = {.time_ms = until_ms};
+	int rc = pruned_after(snap, base, until_ms, &pt, &info->times_unkept_to);
+	if (rc == 1)
+		return fail(what, HW_ENOTFOUND,
+			    "an entry pruned before the snapshot (LSN %" PRIu64 " to %" PRIu64
+			    ") is stamped %.3f s after the target time, and its state is in the "
+			    "snapshot, which restores whole",
+			    pt.from_lsn, pt.through_lsn, (double)(pt.max_ms - until_ms) / 1000.0);
+	if (rc != 0)
+		return rc;
 	if (base->time_ms > until_ms) {
 		a.lsn = base->lsn;
 		a.lsn_time_ms = base->time_ms;
 	}
-	int rc = a.lsn != 0 ? 1
-			    : hw__store_walk(snap, snap->t.log, MDB_FIRST, MDB_NEXT, UINT64_MAX,
-					     stamped_after_cb, &a);
+	rc = a.lsn != 0 ? 1
+			: hw__store_walk(snap, snap->t.log, MDB_FIRST, MDB_NEXT, UINT64_MAX,
+					 stamped_after_cb, &a);
 	if (rc == HW_ECORRUPT)
 		return fail(what, HW_EBACKUP, "the snapshot's log holds a damaged entry");
 	if (rc != 1)
@@ -333,8 +366,9 @@ static int copy_time_check(struct hw_store *snap, const struct hw_head *base, in
  * copied whole, so the target must be at or after its head, and a time target after
  * every entry it holds whose time is kept (copy_time_check). HW_ENOTFOUND otherwise. */
 static int copy_target_check(struct hw_store *snap, const struct hw_head *base,
-			     const struct hw_replay_target *t, char *what)
+			     const struct hw_replay_target *t, struct hw_restore_info *info)
 {
+	char *what = info->what;
 	struct hw_head h;
 	int rc = hw_store_head(snap, &h);
 	if (rc != 0)
@@ -345,7 +379,7 @@ static int copy_target_check(struct hw_store *snap, const struct hw_head *base,
 			    "the snapshot's log starts after LSN %" PRIu64
 			    ": it restores to its head, LSN %" PRIu64 ", or later only",
 			    base->lsn, h.lsn);
-	return t->until_time_ms != 0 ? copy_time_check(snap, base, t->until_time_ms, what) : 0;
+	return t->until_time_ms != 0 ? copy_time_check(snap, base, t->until_time_ms, info) : 0;
 }
 
 /* Leave in a copied store what vouched for its state (replica/restore_vouch.h): the
@@ -570,7 +604,7 @@ int hw_restore(const char *backup_dir, const char *dir, uint64_t until_lsn, int6
 	if (!copy)
 		bv.vouch.lsn = 0; /* rebuilt from entry 1: verify compares every checkpoint */
 	if (rc == 0)
-		rc = copy ? copy_target_check(snap, &base, &t, info->what)
+		rc = copy ? copy_target_check(snap, &base, &t, info)
 			  : target_check(snap, &bv, until_time_ms, info->what);
 	uint64_t last = until_lsn != 0 ? until_lsn : bv.m.end_lsn;
 	if (rc == 0)

@@ -113,6 +113,21 @@ int hw__store_head_txn(struct hw_store *s, MDB_txn *txn, struct hw_head *h);
 int hw__store_log_get(struct hw_store *s, MDB_txn *txn, uint64_t lsn, MDB_val *v);
 /* meta "base" in txn: zeros when absent (nothing pruned). */
 int hw__store_base_txn(struct hw_store *s, MDB_txn *txn, struct hw_head *h);
+/* The times of the entries pruning deleted (meta "pruned_times", 24 bytes little-endian:
+ * from_lsn, through_lsn, max_ms): entries from_lsn .. through_lsn (the base) were pruned
+ * by a build that kept their times, and none was stamped after max_ms. Those before
+ * from_lsn were pruned without (an older build, or a record that no longer matched the
+ * base): their times are not known. */
+struct hw__pruned_times {
+	uint64_t from_lsn, through_lsn;
+	int64_t max_ms; /* INT64_MIN: none kept */
+};
+
+/* s's record in txn, when its through_lsn is base's LSN; else one that starts after base
+ * (from_lsn base + 1, nothing kept). 0 or an LMDB error. */
+int hw__store_pruned_times_get(struct hw_store *s, MDB_txn *txn, const struct hw_head *base,
+			       struct hw__pruned_times *pt);
+
 /* meta "epochs" in txn (replica/epochs.h) into h when it covers the log up to base (the
  * store's base, read in txn); else h starts afresh at base (hw_epoch_hist_start): the
  * value is absent, of another version, damaged, or behind the base (a binary without it

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "base/assert.h"
+#include "base/bytes.h"
 #include "base/clock.h"
 #include "base/fs.h"
 #include "replica/entry.h"
@@ -30,8 +31,33 @@ int hw__store_epochs_get(struct hw_store *s, MDB_txn *txn, const struct hw_head 
 	return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
-/* Delete entries base + 1 .. to from the log in txn, noting each one's epoch in h. */
-static int prune_entries(struct hw_store *s, MDB_txn *txn, uint64_t to, struct hw_epoch_hist *h)
+int hw__store_pruned_times_get(struct hw_store *s, MDB_txn *txn, const struct hw_head *base,
+			       struct hw__pruned_times *pt)
+{
+	MDB_val k = hw_mdb_val("pruned_times", 12), v;
+	int rc = mdb_get(txn, s->t.meta, &k, &v);
+	*pt = (struct hw__pruned_times){base->lsn + 1, base->lsn, INT64_MIN};
+	if (rc == 0 && v.mv_size == 24 && hw_get_u64((const uint8_t *)v.mv_data + 8) == base->lsn)
+		*pt = (struct hw__pruned_times){
+			hw_get_u64(v.mv_data), base->lsn,
+			(int64_t)hw_get_u64((const uint8_t *)v.mv_data + 16)};
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+static int pruned_times_put(struct hw_store *s, MDB_txn *txn, const struct hw__pruned_times *pt)
+{
+	uint8_t buf[24];
+	hw_put_u64(buf, pt->from_lsn);
+	hw_put_u64(buf + 8, pt->through_lsn);
+	hw_put_u64(buf + 16, (uint64_t)pt->max_ms);
+	MDB_val k = hw_mdb_val("pruned_times", 12), v = hw_mdb_val(buf, sizeof buf);
+	return mdb_put(txn, s->t.meta, &k, &v, 0);
+}
+
+/* Delete entries base + 1 .. to from the log in txn, noting each one's epoch in h and its
+ * time in pt. */
+static int prune_entries(struct hw_store *s, MDB_txn *txn, uint64_t to, struct hw_epoch_hist *h,
+			 struct hw__pruned_times *pt)
 {
 	int rc = 0;
 	for (uint64_t lsn = s->base.lsn + 1; rc == 0 && lsn <= to; lsn++) {
@@ -43,6 +69,8 @@ static int prune_entries(struct hw_store *s, MDB_txn *txn, uint64_t to, struct h
 		if (rc == 0 && (hw_entry_parse(v.mv_data, v.mv_size, &e) != 0 || e.lsn != lsn ||
 				hw_epoch_hist_note(h, lsn, e.epoch) != 0))
 			rc = MDB_CORRUPTED;
+		if (rc == 0 && e.time_ms > pt->max_ms)
+			pt->max_ms = e.time_ms;
 		if (rc == 0)
 			rc = mdb_del(txn, s->t.log, &k, NULL);
 		if (rc == MDB_NOTFOUND)
@@ -75,9 +103,11 @@ static int chain_keep(struct hw_store *s, MDB_txn *txn)
 
 /* One write transaction: remove entries base + 1 .. to, keep the hash of entry 1 as the
  * chain's identity the first time, note the epochs of what goes in meta "epochs"
- * (replica/epochs.h), and move the base to entry to. */
+ * (replica/epochs.h) and their latest time in meta "pruned_times" (a restore to a time
+ * checks a copied snapshot against it), and move the base to entry to. */
 static int prune_txn(struct hw_store *s, uint64_t to, struct hw_epoch_hist *h)
 {
+	struct hw__pruned_times pt;
 	MDB_txn *txn;
 	int rc = hw__store_txn_begin(s, 0, &txn);
 	if (rc != 0)
@@ -94,9 +124,14 @@ static int prune_txn(struct hw_store *s, uint64_t to, struct hw_epoch_hist *h)
 		rc = hw__store_epochs_get(s, txn, &s->base, h);
 	}
 	if (rc == 0)
-		rc = prune_entries(s, txn, to, h);
+		rc = hw__store_pruned_times_get(s, txn, &s->base, &pt);
+	if (rc == 0)
+		rc = prune_entries(s, txn, to, h, &pt);
+	pt.through_lsn = to;
 	if (rc == 0)
 		rc = epochs_put(s, txn, h);
+	if (rc == 0)
+		rc = pruned_times_put(s, txn, &pt);
 	if (rc == 0)
 		rc = hw__store_meta_write_pos(s, txn, "base", &b);
 	if (rc != 0) {

@@ -147,19 +147,32 @@ static void test_time_back_replay(void **state)
 	assert_int_equal(ri.end_lsn, 3 * N);
 }
 
+/* Forget the pruned entries' times in s (meta "pruned_times"), as a store pruned by a
+ * build before they were kept. */
+static void pruned_times_forget(struct hw_store *s)
+{
+	MDB_txn *txn;
+	MDB_val k = hw_mdb_val("pruned_times", 12);
+	assert_int_equal(hw__store_txn_begin(s, 0, &txn), 0);
+	assert_int_equal(mdb_del(txn, s->t.meta, &k, NULL), 0);
+	assert_int_equal(mdb_txn_commit(txn), 0);
+}
+
 /* A pruned store's snapshot is copied whole, so a time target before any entry it holds
  * is refused, naming the first such entry: one its log kept (though its head is stamped
- * before the target), or its base; entries pruned before the base cannot be checked
- * (their times are gone), so a snapshot whose base and log are all before the target
- * restores. Entries after the snapshot, in log.hwl, are replayed: the restore stops before
- * the first stamped after the target there. */
+ * before the target), or one pruned before its base, whose latest time pruning keeps
+ * (meta "pruned_times": the reviewer's case, all of 10:20 pruned). Where the times of the
+ * pruned entries were not kept (pruned by an older build), the restore goes on and says
+ * which entries were not checked. Entries after the snapshot, in log.hwl, are replayed:
+ * the restore stops before the first stamped after the target there. */
 static void test_time_back_copy(void **state)
 {
 	struct fx *f = *state;
-	char bk_log[300], bk_base[300], bk_gone[300];
+	char bk_log[300], bk_base[300], bk_gone[300], bk_old[300];
 	path_in(f, "bk-log", bk_log);
 	path_in(f, "bk-base", bk_base);
 	path_in(f, "bk-gone", bk_gone);
+	path_in(f, "bk-old", bk_old);
 	struct hw_restore_info ri;
 	ingest(f->s, 1, N, AT_A);
 	ingest(f->s, 2, N, AT_B);
@@ -176,13 +189,19 @@ static void test_time_back_copy(void **state)
 	assert_non_null(strstr(ri.what, "entry 301 is stamped 300.000 s after the target"));
 	assert_non_null(strstr(ri.what, "in the snapshot"));
 	assert_int_equal(restore_to_target(f, bk_base, "r-base", &ri), 0);
-	assert_non_null(strstr(ri.what, "entry 600 is stamped"));
-	assert_int_equal(restore_to_target(f, bk_gone, "r-gone", &ri), 3 * N);
+	assert_non_null(strstr(ri.what, "pruned before the snapshot (LSN 1 to 600) is stamped "
+					"300.000 s after the target"));
+	assert_int_equal(restore_to_target(f, bk_gone, "r-gone", &ri), 0);
+	assert_non_null(strstr(ri.what, "pruned before the snapshot (LSN 1 to 750)"));
 
+	pruned_times_forget(f->s); /* as an older build pruned it */
+	assert_int_equal(hw_backup(f->s, bk_old, NULL, NULL, NULL), 0);
+	assert_int_equal(restore_to_target(f, bk_old, "r-old", &ri), 3 * N);
+	assert_int_equal(ri.times_unkept_to, 2 * N + N / 2 - 1);
 	ingest(f->s, 4, N / 3, AT_B); /* log.hwl: 3N+1.. after the target, then before it */
 	ingest(f->s, 5, N / 3, AT_C);
-	assert_int_equal(hw_backup(f->s, bk_gone, NULL, NULL, NULL), 0);
-	assert_int_equal(restore_to_target(f, bk_gone, "r-gone2", &ri), 3 * N);
+	assert_int_equal(hw_backup(f->s, bk_old, NULL, NULL, NULL), 0);
+	assert_int_equal(restore_to_target(f, bk_old, "r-old2", &ri), 3 * N);
 	assert_int_equal(ri.end_lsn, 3 * N + 2 * (N / 3));
 }
 
