@@ -67,7 +67,11 @@ static void map_push(struct hw_epoch_map *m, uint64_t e, uint64_t first)
 
 /* m's boundaries up to m->last_lsn from the pruned part's history (meta "epochs", or the
  * base's epoch alone when none is kept), and s's base into *b: one read transaction, so
- * the two agree however the writer prunes meanwhile. */
+ * the two agree however the writer prunes meanwhile. When the history starts after
+ * m->last_lsn (a log that ends before it: a standby merely behind a base an older build
+ * pruned to), its first boundary still goes in: an entry below it of the same epoch is
+ * shown shared (hw_epoch_map_judge), where a map without it would show nothing and send
+ * such a standby into a rejoin that sets its whole log aside. */
 static int map_history(struct hw_store *s, struct hw_epoch_map *m, struct hw_head *b)
 {
 	struct hw_epoch_hist h; /* 4 KiB */
@@ -79,7 +83,7 @@ static int map_history(struct hw_store *s, struct hw_epoch_map *m, struct hw_hea
 	if (rc == 0)
 		rc = hw_mdb_err(hw__store_epochs_get(s, txn, b, &h));
 	hw__store_read_end(s, txn);
-	for (uint32_t i = 0; rc == 0 && i < h.n && h.first_lsn[i] <= m->last_lsn; i++)
+	for (uint32_t i = 0; rc == 0 && i < h.n && (i == 0 || h.first_lsn[i] <= m->last_lsn); i++)
 		map_push(m, h.epoch[i], h.first_lsn[i]);
 	return rc;
 }

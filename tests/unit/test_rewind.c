@@ -991,7 +991,8 @@ static void test_unproven_without_epochs(void **state)
 	b_epochs(f, val, hw_epoch_hist_encode(&h, val)); /* through 9, not the base 14 */
 	struct hw_epoch_map m;
 	assert_int_equal(hw_epoch_map_build(f->b, 8, &m), 0);
-	assert_int_equal(m.n, 0);
+	assert_int_equal(m.n, 1); /* only what b knows: its base's epoch, from its base */
+	assert_int_equal(m.first_lsn[0], 14);
 	assert_int_equal(hw_epoch_map_judge(&m, 8, 2), HW_EPOCH_UNKNOWN);
 	b_epochs(f, NULL, 0);
 	enum hw_rejoin_how how = HW_REJOIN_COMMON;
@@ -1026,6 +1027,36 @@ static void test_common_before_map(void **state)
 	enum hw_rejoin_how how = HW_REJOIN_BEFORE;
 	assert_int_equal(cut_of(f, &how), 5);
 	assert_int_equal(how, HW_REJOIN_COMMON);
+	/* rewound to 5, a is behind b's base 6: b's map up to 5 still shows 5 shared, so a
+	 * gets the snapshot, not a second rejoin that would set 1..5 aside */
+	uint64_t moved = 0;
+	assert_int_equal(hw_store_rewind(f->a, 5, NOW_MS + 5, "rejoin", &moved), 0);
+	struct hw_epoch_map m;
+	assert_int_equal(hw_epoch_map_build(f->b, 5, &m), 0);
+	assert_int_equal(hw_epoch_map_judge(&m, 5, 1), HW_EPOCH_SHARED);
+}
+
+/* A standby merely behind a base an older build pruned to (no epochs kept), all one
+ * epoch: b's map up to a's head still carries b's base epoch from its base, so a's last
+ * entry is shown shared and a takes the snapshot, its log set aside nowhere. */
+static void test_behind_older_base_shared(void **state)
+{
+	struct fx *f = *state;
+	for (unsigned i = 1; i <= 5; i++)
+		put(f->a, 1, i, "base");
+	copy(f->a, f->b, 1, 5);
+	for (unsigned i = 6; i <= 9; i++)
+		put(f->b, 1, i, "more");
+	assert_int_equal(hw_store_prune(f->b, 7), 0); /* base 6 */
+	b_epochs(f, NULL, 0);
+	struct hw_epoch_map m;
+	assert_int_equal(hw_epoch_map_build(f->b, 5, &m), 0);
+	assert_int_equal(m.n, 1);
+	assert_int_equal(m.first_lsn[0], 6);
+	assert_int_equal(hw_epoch_map_judge(&m, 5, 1), HW_EPOCH_SHARED);
+	enum hw_rejoin_how how = HW_REJOIN_BEFORE;
+	assert_int_equal(cut_of(f, &how), 5); /* a rejoin would cut nothing */
+	assert_int_equal(how, HW_REJOIN_COMMON);
 }
 
 int main(void)
@@ -1051,6 +1082,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_common_behind_pruned_base, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unproven_without_epochs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_common_before_map, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_behind_older_base_shared, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
