@@ -91,7 +91,7 @@ static uint64_t file_bytes(const char *dir, const char *name)
 {
 	char path[PATH_MAX];
 	struct stat st;
-	if (path_join(path, dir, name) != 0 || stat(path, &st) != 0)
+	if (hw__backup_path_join(path, dir, name) != 0 || stat(path, &st) != 0)
 		return 0;
 	return (uint64_t)st.st_size;
 }
@@ -144,9 +144,9 @@ static size_t manifest_text(const struct manifest *m, char *buf, size_t cap)
 static int manifest_write(const char *dir, const struct manifest *m)
 {
 	char tmp[PATH_MAX], path[PATH_MAX], text[MANIFEST_BYTES_MAX];
-	int rc = path_join(tmp, dir, "MANIFEST.tmp");
+	int rc = hw__backup_path_join(tmp, dir, "MANIFEST.tmp");
 	if (rc == 0)
-		rc = path_join(path, dir, "MANIFEST");
+		rc = hw__backup_path_join(path, dir, "MANIFEST");
 	if (rc != 0)
 		return rc;
 	size_t len = manifest_text(m, text, sizeof text);
@@ -170,7 +170,8 @@ static int manifest_line(char *line, struct manifest *m, uint32_t *seen, char *w
 {
 	char *eq = strchr(line, '=');
 	if (eq == NULL)
-		return fail(what, HW_EBACKUP, "MANIFEST line \"%.40s\" is not key=value", line);
+		return hw__backup_fail(what, HW_EBACKUP, "MANIFEST line \"%.40s\" is not key=value",
+				       line);
 	*eq = '\0';
 	const char *val = eq + 1;
 	for (size_t i = 0; i < FIELD_COUNT; i++) {
@@ -191,7 +192,8 @@ static int manifest_line(char *line, struct manifest *m, uint32_t *seen, char *w
 			     bin_len == HW_HASH_BYTES;
 		}
 		if (!ok)
-			return fail(what, HW_EBACKUP, "MANIFEST %s has a bad value", line);
+			return hw__backup_fail(what, HW_EBACKUP, "MANIFEST %s has a bad value",
+					       line);
 		*seen |= 1u << i;
 	}
 	return 0;
@@ -200,7 +202,7 @@ static int manifest_line(char *line, struct manifest *m, uint32_t *seen, char *w
 int hw__backup_manifest_read(const char *dir, struct manifest *m, char *what)
 {
 	char path[PATH_MAX], text[MANIFEST_BYTES_MAX + 1];
-	int rc = path_join(path, dir, "MANIFEST");
+	int rc = hw__backup_path_join(path, dir, "MANIFEST");
 	if (rc != 0)
 		return rc;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -208,7 +210,7 @@ int hw__backup_manifest_read(const char *dir, struct manifest *m, char *what)
 		int e = errno;
 		if (e == ENOENT && access(dir, F_OK) != 0)
 			return -errno; /* no such directory: a wrong path, not a damaged backup */
-		return e == ENOENT ? fail(what, HW_EBACKUP, "MANIFEST is missing") : -e;
+		return e == ENOENT ? hw__backup_fail(what, HW_EBACKUP, "MANIFEST is missing") : -e;
 	}
 	ssize_t n = read(fd, text, MANIFEST_BYTES_MAX + 1);
 	rc = n < 0 ? -errno : 0;
@@ -216,7 +218,7 @@ int hw__backup_manifest_read(const char *dir, struct manifest *m, char *what)
 	if (rc != 0)
 		return rc;
 	if ((size_t)n > MANIFEST_BYTES_MAX)
-		return fail(what, HW_EBACKUP, "MANIFEST is too large");
+		return hw__backup_fail(what, HW_EBACKUP, "MANIFEST is too large");
 	text[n] = '\0';
 	memset(m, 0, sizeof *m);
 	uint32_t seen = 0;
@@ -228,12 +230,14 @@ int hw__backup_manifest_read(const char *dir, struct manifest *m, char *what)
 		return rc;
 	for (size_t i = 0; i < FIELD_COUNT; i++) {
 		if (!(seen & (1u << i)))
-			return fail(what, HW_EBACKUP, "MANIFEST lacks %s", fields[i].name);
+			return hw__backup_fail(what, HW_EBACKUP, "MANIFEST lacks %s",
+					       fields[i].name);
 	}
 	if (m->format != MANIFEST_FORMAT)
-		return fail(what, HW_EBACKUP, "MANIFEST format %" PRIu64 " is unknown", m->format);
+		return hw__backup_fail(what, HW_EBACKUP, "MANIFEST format %" PRIu64 " is unknown",
+				       m->format);
 	if (m->end_lsn < m->snapshot_lsn)
-		return fail(what, HW_EBACKUP, "MANIFEST end_lsn is before snapshot_lsn");
+		return hw__backup_fail(what, HW_EBACKUP, "MANIFEST end_lsn is before snapshot_lsn");
 	return 0;
 }
 
@@ -246,13 +250,14 @@ int hw_backup_check_sizes(const char *backup_dir, char *what)
 	uint64_t snap = file_bytes(backup_dir, "snapshot/data.mdb"),
 		 log = file_bytes(backup_dir, "log.hwl");
 	if (snap != m.snapshot_bytes)
-		return fail(what, HW_EBACKUP,
-			    "snapshot/data.mdb is %" PRIu64 " bytes, MANIFEST says %" PRIu64, snap,
-			    m.snapshot_bytes);
+		return hw__backup_fail(what, HW_EBACKUP,
+				       "snapshot/data.mdb is %" PRIu64
+				       " bytes, MANIFEST says %" PRIu64,
+				       snap, m.snapshot_bytes);
 	if (log < m.log_bytes)
-		return fail(what, HW_EBACKUP,
-			    "log.hwl is %" PRIu64 " bytes, MANIFEST says %" PRIu64, log,
-			    m.log_bytes);
+		return hw__backup_fail(what, HW_EBACKUP,
+				       "log.hwl is %" PRIu64 " bytes, MANIFEST says %" PRIu64, log,
+				       m.log_bytes);
 	return 0;
 }
 
@@ -529,7 +534,7 @@ static int snapshot_copy(struct hw_store *s, const char *dir, struct manifest *m
 			 struct progress *prog, uint64_t *base_lsn)
 {
 	char file[PATH_MAX];
-	int rc = path_join(file, dir, "data.mdb");
+	int rc = hw__backup_path_join(file, dir, "data.mdb");
 	if (rc != 0)
 		return rc;
 	if (mkdir(dir, 0700) != 0)
@@ -586,10 +591,10 @@ int hw__backup_log_reaches_head(struct hw_store *s, const char *whose, char *wha
 	}
 	hw__store_read_end(s, txn);
 	if (rc == 0 && !reaches)
-		return fail(what, HW_ECORRUPT,
-			    "%s log does not reach its head, LSN %" PRIu64
-			    ": the store is damaged (hawser verify)",
-			    whose, h.lsn);
+		return hw__backup_fail(what, HW_ECORRUPT,
+				       "%s log does not reach its head, LSN %" PRIu64
+				       ": the store is damaged (hawser verify)",
+				       whose, h.lsn);
 	return rc;
 }
 
@@ -598,9 +603,9 @@ static int snapshot_take(struct hw_store *s, const char *out, struct manifest *m
 			 struct progress *prog, uint64_t *base_lsn)
 {
 	char tmp[PATH_MAX], dst[PATH_MAX];
-	int rc = path_join(tmp, out, "snapshot.tmp");
+	int rc = hw__backup_path_join(tmp, out, "snapshot.tmp");
 	if (rc == 0)
-		rc = path_join(dst, out, "snapshot");
+		rc = hw__backup_path_join(dst, out, "snapshot");
 	if (rc == 0)
 		rc = hw_snapshot_rm(tmp);
 	if (rc == 0)
@@ -635,9 +640,10 @@ static int full_allowed(const char *out, char *what)
 	}
 	closedir(d);
 	if (others && !marker)
-		return fail(what, HW_EBACKUP,
-			    "holds files but no MANIFEST (a damaged backup, or not a backup): "
-			    "nothing written; back up into an empty directory");
+		return hw__backup_fail(
+			what, HW_EBACKUP,
+			"holds files but no MANIFEST (a damaged backup, or not a backup): "
+			"nothing written; back up into an empty directory");
 	return 0;
 }
 
@@ -645,7 +651,7 @@ static int full_allowed(const char *out, char *what)
 static int marker_set(const char *out, bool make)
 {
 	char path[PATH_MAX];
-	int rc = path_join(path, out, HW_BACKUP_MARKER);
+	int rc = hw__backup_path_join(path, out, HW_BACKUP_MARKER);
 	if (rc != 0)
 		return rc;
 	int fd = make ? open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600) : -1;
@@ -664,7 +670,7 @@ static int backup_full(struct hw_store *s, const char *out, const struct progres
 	struct manifest m = {.format = MANIFEST_FORMAT};
 	struct progress pages = *prog, entries = *prog;
 	char log[PATH_MAX];
-	int rc = path_join(log, out, "log.hwl");
+	int rc = hw__backup_path_join(log, out, "log.hwl");
 	if (rc == 0)
 		rc = full_allowed(out, info->what);
 	if (rc == 0)
@@ -706,20 +712,21 @@ static int incremental_check(struct hw_store *s, const char *out, struct manifes
 	if (memcmp(m->chain_id, zero, HW_HASH_BYTES) == 0)
 		memcpy(m->chain_id, id, HW_HASH_BYTES); /* backed up while empty */
 	if (memcmp(m->chain_id, id, HW_HASH_BYTES) != 0 && m->end_lsn != 0)
-		return fail(what, HW_EBACKUP, "backup is of another chain");
+		return hw__backup_fail(what, HW_EBACKUP, "backup is of another chain");
 	/* Hashed, not only sized: the log is only worth extending after a snapshot that
 	 * still restores (ransomware encrypts files in place, sizes unchanged). */
 	char snap[PATH_MAX];
 	uint8_t h[HW_HASH_BYTES];
 	uint64_t size = 0;
-	rc = path_join(snap, out, "snapshot");
+	rc = hw__backup_path_join(snap, out, "snapshot");
 	if (rc == 0)
 		rc = hw_snapshot_hash(snap, h, &size);
 	if (rc != 0 && rc != -ENOENT)
 		return rc;
 	if (rc == -ENOENT || size != m->snapshot_bytes ||
 	    memcmp(h, m->snapshot_blake2b, HW_HASH_BYTES) != 0)
-		return fail(what, HW_EBACKUP, "snapshot/data.mdb does not match its MANIFEST hash");
+		return hw__backup_fail(what, HW_EBACKUP,
+				       "snapshot/data.mdb does not match its MANIFEST hash");
 	if (m->end_lsn == 0)
 		return 0;
 	struct hw_head base;
@@ -727,29 +734,33 @@ static int incremental_check(struct hw_store *s, const char *out, struct manifes
 	if (rc != 0)
 		return rc;
 	if (m->end_lsn < base.lsn)
-		return fail(what, HW_EBACKUP,
-			    "store's log starts after LSN %" PRIu64 ", past the backup's end (LSN "
-			    "%" PRIu64 "): back up into a new directory",
-			    base.lsn, m->end_lsn);
+		return hw__backup_fail(what, HW_EBACKUP,
+				       "store's log starts after LSN %" PRIu64
+				       ", past the backup's end (LSN "
+				       "%" PRIu64 "): back up into a new directory",
+				       base.lsn, m->end_lsn);
 	if (m->end_lsn == base.lsn)
 		return memcmp(base.hash, m->end_hash, HW_HASH_BYTES) == 0
 			       ? 0
-			       : fail(what, HW_EBACKUP,
-				      "store's LSN %" PRIu64 " differs from the backup's",
-				      m->end_lsn);
+			       : hw__backup_fail(what, HW_EBACKUP,
+						 "store's LSN %" PRIu64
+						 " differs from the backup's",
+						 m->end_lsn);
 	uint8_t *buf;
 	size_t len;
 	struct hw_entry e;
 	rc = hw_store_read_entry(s, m->end_lsn, &buf, &len);
 	if (rc == HW_ENOTFOUND)
-		return fail(what, HW_EBACKUP,
-			    "store has no LSN %" PRIu64 ": the backup is ahead of it", m->end_lsn);
+		return hw__backup_fail(what, HW_EBACKUP,
+				       "store has no LSN %" PRIu64 ": the backup is ahead of it",
+				       m->end_lsn);
 	if (rc != 0)
 		return rc;
 	rc = hw_entry_decode(buf, len, &e);
 	if (rc == 0 && memcmp(e.hash, m->end_hash, HW_HASH_BYTES) != 0)
-		rc = fail(what, HW_EBACKUP, "store's LSN %" PRIu64 " differs from the backup's",
-			  m->end_lsn);
+		rc = hw__backup_fail(what, HW_EBACKUP,
+				     "store's LSN %" PRIu64 " differs from the backup's",
+				     m->end_lsn);
 	free(buf);
 	return rc;
 }
@@ -761,24 +772,25 @@ static int log_reopen(const char *out, const struct manifest *m, int *fd,
 		      crypto_generichash_state *st, char *what)
 {
 	char path[PATH_MAX];
-	int rc = path_join(path, out, "log.hwl");
+	int rc = hw__backup_path_join(path, out, "log.hwl");
 	if (rc != 0)
 		return rc;
 	*fd = open(path, O_RDWR | O_CLOEXEC);
 	if (*fd < 0)
-		return errno == ENOENT ? fail(what, HW_EBACKUP, "log.hwl is missing") : -errno;
+		return errno == ENOENT ? hw__backup_fail(what, HW_EBACKUP, "log.hwl is missing")
+				       : -errno;
 	crypto_generichash_init(st, NULL, 0, HW_HASH_BYTES);
 	uint64_t size = 0;
 	uint8_t h[HW_HASH_BYTES];
 	rc = hash_fd(*fd, m->log_bytes, st, &size);
 	if (rc == 0 && size < m->log_bytes)
-		rc = fail(what, HW_EBACKUP,
-			  "log.hwl is truncated: %" PRIu64 " of %" PRIu64 " bytes", size,
-			  m->log_bytes);
+		rc = hw__backup_fail(what, HW_EBACKUP,
+				     "log.hwl is truncated: %" PRIu64 " of %" PRIu64 " bytes", size,
+				     m->log_bytes);
 	crypto_generichash_state copy = *st;
 	crypto_generichash_final(&copy, h, HW_HASH_BYTES);
 	if (rc == 0 && memcmp(h, m->log_blake2b, HW_HASH_BYTES) != 0)
-		rc = fail(what, HW_EBACKUP, "log.hwl does not match its MANIFEST hash");
+		rc = hw__backup_fail(what, HW_EBACKUP, "log.hwl does not match its MANIFEST hash");
 	if (rc == 0 && ftruncate(*fd, (off_t)m->log_bytes) != 0)
 		rc = -errno;
 	if (rc == 0 && lseek(*fd, (off_t)m->log_bytes, SEEK_SET) < 0)
@@ -816,6 +828,23 @@ static int backup_incremental(struct hw_store *s, const char *out, const struct 
 }
 
 /* The restore's lock (below): the same flock on a file that goes when released. */
+/* Tries of the lock a moment apart before another holder is believed: hw_backup_writing
+ * (a prune, a drill) holds it shared for a few microseconds to look. */
+#define LOCK_TRIES    20
+#define LOCK_RETRY_US 5000
+
+/* flock(fd, LOCK_EX | LOCK_NB), tried LOCK_TRIES times: 0 or -errno. */
+static int lock_try(int fd)
+{
+	for (int i = 0;; i++) {
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+			return 0;
+		if (errno != EWOULDBLOCK || i + 1 == LOCK_TRIES)
+			return -errno;
+		usleep(LOCK_RETRY_US);
+	}
+}
+
 int hw__backup_lock_take(const char *path, const char *dir, int *lock, char *what)
 {
 	*lock = -1;
@@ -823,13 +852,13 @@ int hw__backup_lock_take(const char *path, const char *dir, int *lock, char *wha
 		int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 		if (fd < 0)
 			return -errno;
-		if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-			int rc = errno == EWOULDBLOCK
-					 ? fail(what, HW_EBUSY,
-						"another restore into %s is running", dir)
-					 : -errno;
+		int rc = lock_try(fd);
+		if (rc != 0) {
 			close(fd);
-			return rc;
+			return rc == -EWOULDBLOCK
+				       ? hw__backup_fail(what, HW_EBUSY,
+							 "another restore into %s is running", dir)
+				       : rc;
 		}
 		struct stat held, named;
 		if (fstat(fd, &held) == 0 && stat(path, &named) == 0 &&
@@ -848,16 +877,18 @@ int hw__backup_lock_take(const char *path, const char *dir, int *lock, char *wha
 static int backup_lock(const char *out, int *lock, char *what)
 {
 	char path[PATH_MAX];
-	int rc = path_join(path, out, BACKUP_LOCK);
+	int rc = hw__backup_path_join(path, out, BACKUP_LOCK);
 	if (rc == 0)
 		rc = hw__backup_lock_take(path, out, lock, what);
-	return rc == HW_EBUSY ? fail(what, rc, "another backup is writing %s", out) : rc;
+	return rc == HW_EBUSY ? hw__backup_fail(what, rc, "another backup is writing %s", out) : rc;
 }
 
 bool hw_backup_writing(const char *dir)
 {
 	char path[PATH_MAX];
-	int fd = path_join(path, dir, BACKUP_LOCK) == 0 ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+	int fd = hw__backup_path_join(path, dir, BACKUP_LOCK) == 0
+			 ? open(path, O_RDONLY | O_CLOEXEC)
+			 : -1;
 	if (fd < 0)
 		return false;
 	bool held = flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
@@ -868,7 +899,7 @@ bool hw_backup_writing(const char *dir)
 static void backup_unlock(const char *out, int lock)
 {
 	char path[PATH_MAX];
-	if (lock >= 0 && path_join(path, out, BACKUP_LOCK) == 0)
+	if (lock >= 0 && hw__backup_path_join(path, out, BACKUP_LOCK) == 0)
 		unlink(path); /* before the close: one that opened it then takes it anew */
 	if (lock >= 0)
 		close(lock);
@@ -883,14 +914,15 @@ int hw_backup(struct hw_store *s, const char *out_dir, hw_progress_cb *cb, void 
 		info = &local;
 	memset(info, 0, sizeof *info);
 	if (hw_store_stale(s)) /* its restore would bring back state that is not its log's */
-		return fail(info->what, HW_ESTALE,
-			    "the store's state awaits a snapshot (a rejoin set its log aside): "
-			    "back up another node");
+		return hw__backup_fail(
+			info->what, HW_ESTALE,
+			"the store's state awaits a snapshot (a rejoin set its log aside): "
+			"back up another node");
 	if (mkdir(out_dir, 0700) != 0 && errno != EEXIST)
 		return -errno;
 	char path[PATH_MAX];
 	int lock = -1;
-	int rc = path_join(path, out_dir, "MANIFEST");
+	int rc = hw__backup_path_join(path, out_dir, "MANIFEST");
 	if (rc == 0)
 		rc = backup_lock(out_dir, &lock, info->what);
 	if (rc != 0)

@@ -44,13 +44,14 @@ int hw__backup_log_reaches_head(struct hw_store *s, const char *whose, char *wha
  * *lock gets its descriptor once locked (else -1). The file one that ends unlinks may be
  * the one just opened: locked, it is checked to be the one at path still, else taken
  * anew, so two never hold two files. HW_EBUSY ("another restore into dir is running" in
- * what: a backup says its own) while another holds it. */
+ * what: a backup says its own) while another holds it for 0.1 s (a look by
+ * hw_backup_writing holds it a moment, and is waited out). */
 int hw__backup_lock_take(const char *path, const char *dir, int *lock, char *what);
 
-/* Say what is wrong in what[160] and return code. Static, for backup.c and restore.c. */
-static inline int fail(char *what, int code, const char *fmt, ...)
+/* Say what is wrong in what[160] and return code. */
+static inline int hw__backup_fail(char *what, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-static inline int fail(char *what, int code, const char *fmt, ...)
+static inline int hw__backup_fail(char *what, int code, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -60,7 +61,7 @@ static inline int fail(char *what, int code, const char *fmt, ...)
 }
 
 /* out = dir/name; -ENAMETOOLONG past PATH_MAX. */
-static inline int path_join(char out[PATH_MAX], const char *dir, const char *name)
+static inline int hw__backup_path_join(char out[PATH_MAX], const char *dir, const char *name)
 {
 	if (snprintf(out, PATH_MAX, "%s/%s", dir, name) >= PATH_MAX)
 		return -ENAMETOOLONG;

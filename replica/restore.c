@@ -47,15 +47,16 @@ static int snapshot_check(const char *bdir, struct backup_view *bv, char *what)
 {
 	uint8_t h[HW_HASH_BYTES];
 	uint64_t size;
-	int rc = path_join(bv->snap_dir, bdir, "snapshot");
+	int rc = hw__backup_path_join(bv->snap_dir, bdir, "snapshot");
 	if (rc == 0)
 		rc = hw_snapshot_hash(bv->snap_dir, h, &size);
 	if (rc == -ENOENT)
-		return fail(what, HW_EBACKUP, "snapshot/data.mdb is missing");
+		return hw__backup_fail(what, HW_EBACKUP, "snapshot/data.mdb is missing");
 	if (rc != 0)
 		return rc;
 	if (size != bv->m.snapshot_bytes || memcmp(h, bv->m.snapshot_blake2b, HW_HASH_BYTES) != 0)
-		return fail(what, HW_EBACKUP, "snapshot/data.mdb does not match its MANIFEST hash");
+		return hw__backup_fail(what, HW_EBACKUP,
+				       "snapshot/data.mdb does not match its MANIFEST hash");
 	return 0;
 }
 
@@ -64,12 +65,13 @@ static int log_map(const char *bdir, struct backup_view *bv, char *what)
 {
 	char path[PATH_MAX];
 	struct stat st;
-	int rc = path_join(path, bdir, "log.hwl");
+	int rc = hw__backup_path_join(path, bdir, "log.hwl");
 	if (rc != 0)
 		return rc;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return errno == ENOENT ? fail(what, HW_EBACKUP, "log.hwl is missing") : -errno;
+		return errno == ENOENT ? hw__backup_fail(what, HW_EBACKUP, "log.hwl is missing")
+				       : -errno;
 	if (fstat(fd, &st) != 0 || bv->m.log_bytes == 0) {
 		rc = bv->m.log_bytes == 0 ? 0 : -errno;
 		close(fd);
@@ -77,8 +79,9 @@ static int log_map(const char *bdir, struct backup_view *bv, char *what)
 	}
 	if ((uint64_t)st.st_size < bv->m.log_bytes) {
 		close(fd);
-		return fail(what, HW_EBACKUP, "log.hwl is truncated: %lld of %" PRIu64 " bytes",
-			    (long long)st.st_size, bv->m.log_bytes);
+		return hw__backup_fail(what, HW_EBACKUP,
+				       "log.hwl is truncated: %lld of %" PRIu64 " bytes",
+				       (long long)st.st_size, bv->m.log_bytes);
 	}
 	void *p = mmap(NULL, (size_t)bv->m.log_bytes, PROT_READ, MAP_PRIVATE, fd, 0);
 	rc = p == MAP_FAILED ? -errno : 0;
@@ -90,7 +93,8 @@ static int log_map(const char *bdir, struct backup_view *bv, char *what)
 	uint8_t h[HW_HASH_BYTES];
 	crypto_generichash(h, HW_HASH_BYTES, bv->log, bv->log_len, NULL, 0);
 	if (memcmp(h, bv->m.log_blake2b, HW_HASH_BYTES) != 0)
-		return fail(what, HW_EBACKUP, "log.hwl does not match its MANIFEST hash");
+		return hw__backup_fail(what, HW_EBACKUP,
+				       "log.hwl does not match its MANIFEST hash");
 	return 0;
 }
 
@@ -135,21 +139,23 @@ static int log_check(struct backup_view *bv, char *what)
 	size_t len, off = 0;
 	while (off < bv->log_len) {
 		if (log_next(bv, &off, &e, &p, &len) != 0)
-			return fail(what, HW_EBACKUP,
-				    "log.hwl entry after LSN %" PRIu64 " is damaged", end.lsn);
+			return hw__backup_fail(what, HW_EBACKUP,
+					       "log.hwl entry after LSN %" PRIu64 " is damaged",
+					       end.lsn);
 		if (e.lsn != end.lsn + 1 || memcmp(e.prev_hash, end.hash, HW_HASH_BYTES) != 0)
-			return fail(what, HW_EBACKUP,
-				    "log.hwl entry %" PRIu64 " does not continue LSN %" PRIu64,
-				    e.lsn, end.lsn);
+			return hw__backup_fail(what, HW_EBACKUP,
+					       "log.hwl entry %" PRIu64
+					       " does not continue LSN %" PRIu64,
+					       e.lsn, end.lsn);
 		if (bv->vouch.lsn == 0) /* the first that covers the snapshot's head or later */
 			vouch_find(bv, &e);
 		end.lsn = e.lsn;
 		memcpy(end.hash, e.hash, HW_HASH_BYTES);
 	}
 	if (end.lsn != bv->m.end_lsn || memcmp(end.hash, bv->m.end_hash, HW_HASH_BYTES) != 0)
-		return fail(what, HW_EBACKUP,
-			    "log.hwl ends at LSN %" PRIu64 ", MANIFEST says %" PRIu64, end.lsn,
-			    bv->m.end_lsn);
+		return hw__backup_fail(what, HW_EBACKUP,
+				       "log.hwl ends at LSN %" PRIu64 ", MANIFEST says %" PRIu64,
+				       end.lsn, bv->m.end_lsn);
 	return 0;
 }
 
@@ -184,18 +190,19 @@ static int snapshot_open(const struct backup_view *bv, struct hw_store **out, ch
 	uint8_t id[HW_HASH_BYTES];
 	int rc = hw_store_open(bv->snap_dir, &o, out);
 	if (rc != 0)
-		return fail(what, HW_EBACKUP, "snapshot does not open as a store: %s",
-			    hw_errname(rc));
+		return hw__backup_fail(what, HW_EBACKUP, "snapshot does not open as a store: %s",
+				       hw_errname(rc));
 	rc = hw_store_head(*out, &h);
 	if (rc == 0)
 		rc = hw_store_chain_id(*out, id);
 	if (rc == 0 && (h.lsn != bv->m.snapshot_lsn ||
 			memcmp(h.hash, bv->m.snapshot_hash, HW_HASH_BYTES) != 0))
-		rc = fail(what, HW_EBACKUP,
-			  "snapshot head is LSN %" PRIu64 ", MANIFEST says %" PRIu64, h.lsn,
-			  bv->m.snapshot_lsn);
+		rc = hw__backup_fail(what, HW_EBACKUP,
+				     "snapshot head is LSN %" PRIu64 ", MANIFEST says %" PRIu64,
+				     h.lsn, bv->m.snapshot_lsn);
 	if (rc == 0 && h.lsn != 0 && memcmp(id, bv->m.chain_id, HW_HASH_BYTES) != 0)
-		rc = fail(what, HW_EBACKUP, "snapshot is of another chain than the MANIFEST's");
+		rc = hw__backup_fail(what, HW_EBACKUP,
+				     "snapshot is of another chain than the MANIFEST's");
 	if (rc != 0) {
 		hw_store_close(*out);
 		*out = NULL;
@@ -224,7 +231,8 @@ static int target_check(struct hw_store *snap, const struct backup_view *bv, int
 		rc = hw_entry_decode(buf, len, &e);
 	free(buf);
 	if (rc == 0 && e.time_ms > until_time_ms)
-		rc = fail(what, HW_ENOTFOUND, "the backup's first entry is after the target time");
+		rc = hw__backup_fail(what, HW_ENOTFOUND,
+				     "the backup's first entry is after the target time");
 	return rc;
 }
 
@@ -239,11 +247,11 @@ static int vouch_check(const struct backup_view *bv, struct hw_store *dst,
 	if (rc == 0) /* the first checkpoint: a format 3 one (an older signer) counts too */
 		rc = hw_checkpoint_digest_matches(dst, bv->vouch.digest, &ok, &format3);
 	if (rc == 0 && !ok)
-		return fail(info->what, HW_EBACKUP,
-			    "the state at LSN %" PRIu64
-			    " is not the one the checkpoint at LSN %" PRIu64
-			    " signed: the snapshot's state is not its log's",
-			    lsn, bv->vouch.lsn);
+		return hw__backup_fail(info->what, HW_EBACKUP,
+				       "the state at LSN %" PRIu64
+				       " is not the one the checkpoint at LSN %" PRIu64
+				       " signed: the snapshot's state is not its log's",
+				       lsn, bv->vouch.lsn);
 	if (rc != 0)
 		return rc;
 	info->state_cp_lsn = bv->vouch.lsn;
@@ -338,11 +346,12 @@ static int copy_time_check(struct hw_store *snap, const struct hw_head *base, in
 	struct stamped_after a = {.time_ms = until_ms};
 	int rc = pruned_after(snap, base, until_ms, &pt, &info->times_unkept_to);
 	if (rc == 1)
-		return fail(what, HW_ENOTFOUND,
-			    "an entry pruned before the snapshot (LSN %" PRIu64 " to %" PRIu64
-			    ") is stamped %.3f s after the target time, and its state is in the "
-			    "snapshot, which restores whole",
-			    pt.from_lsn, pt.through_lsn, (double)(pt.max_ms - until_ms) / 1000.0);
+		return hw__backup_fail(
+			what, HW_ENOTFOUND,
+			"an entry pruned before the snapshot (LSN %" PRIu64 " to %" PRIu64
+			") is stamped %.3f s after the target time, and its state is in the "
+			"snapshot, which restores whole",
+			pt.from_lsn, pt.through_lsn, (double)(pt.max_ms - until_ms) / 1000.0);
 	if (rc != 0)
 		return rc;
 	if (base->time_ms > until_ms) {
@@ -353,13 +362,15 @@ static int copy_time_check(struct hw_store *snap, const struct hw_head *base, in
 			: hw__store_walk(snap, snap->t.log, MDB_FIRST, MDB_NEXT, UINT64_MAX,
 					 stamped_after_cb, &a);
 	if (rc == HW_ECORRUPT)
-		return fail(what, HW_EBACKUP, "the snapshot's log holds a damaged entry");
+		return hw__backup_fail(what, HW_EBACKUP,
+				       "the snapshot's log holds a damaged entry");
 	if (rc != 1)
 		return rc;
-	return fail(what, HW_ENOTFOUND,
-		    "entry %" PRIu64 " is stamped %.3f s after the target time, and its state is "
-		    "in the snapshot, which restores whole (its log starts after LSN %" PRIu64 ")",
-		    a.lsn, (double)(a.lsn_time_ms - until_ms) / 1000.0, base->lsn);
+	return hw__backup_fail(
+		what, HW_ENOTFOUND,
+		"entry %" PRIu64 " is stamped %.3f s after the target time, and its state is "
+		"in the snapshot, which restores whole (its log starts after LSN %" PRIu64 ")",
+		a.lsn, (double)(a.lsn_time_ms - until_ms) / 1000.0, base->lsn);
 }
 
 /* A snapshot whose log starts after a base cannot be replayed from entry 1: it is
@@ -375,10 +386,10 @@ static int copy_target_check(struct hw_store *snap, const struct hw_head *base,
 		return rc;
 	if ((t->until_lsn != 0 && t->until_lsn < h.lsn) ||
 	    (t->until_time_ms != 0 && t->until_time_ms < h.time_ms))
-		return fail(what, HW_ENOTFOUND,
-			    "the snapshot's log starts after LSN %" PRIu64
-			    ": it restores to its head, LSN %" PRIu64 ", or later only",
-			    base->lsn, h.lsn);
+		return hw__backup_fail(what, HW_ENOTFOUND,
+				       "the snapshot's log starts after LSN %" PRIu64
+				       ": it restores to its head, LSN %" PRIu64 ", or later only",
+				       base->lsn, h.lsn);
 	return t->until_time_ms != 0 ? copy_time_check(snap, base, t->until_time_ms, info) : 0;
 }
 
@@ -428,9 +439,9 @@ static int restore_into(const struct backup_view *bv, struct hw_store *snap, boo
 static void store_remove(const char *dir, bool rmdir_too)
 {
 	char path[PATH_MAX];
-	if (path_join(path, dir, "data.mdb") == 0)
+	if (hw__backup_path_join(path, dir, "data.mdb") == 0)
 		unlink(path);
-	if (path_join(path, dir, "lock.mdb") == 0)
+	if (hw__backup_path_join(path, dir, "lock.mdb") == 0)
 		unlink(path);
 	if (rmdir_too)
 		rmdir(dir);
@@ -511,9 +522,9 @@ static int restore_build(const struct backup_view *bv, struct hw_store *snap, bo
 static int restore_begin(const char *dir, char *work, int *lock, bool *made, char *what)
 {
 	char path[PATH_MAX];
-	int rc = path_join(work, dir, ".restore-tmp");
+	int rc = hw__backup_path_join(work, dir, ".restore-tmp");
 	if (rc == 0)
-		rc = path_join(path, dir, ".restore-lock");
+		rc = hw__backup_path_join(path, dir, ".restore-lock");
 	if (rc != 0)
 		return rc;
 	*made = mkdir(dir, 0700) == 0;
@@ -522,18 +533,18 @@ static int restore_begin(const char *dir, char *work, int *lock, bool *made, cha
 	rc = hw__backup_lock_take(path, dir, lock, what);
 	if (rc != 0)
 		return rc;
-	rc = path_join(path, dir, "data.mdb");
+	rc = hw__backup_path_join(path, dir, "data.mdb");
 	if (rc == 0)
 		rc = access(path, F_OK) == 0
-			     ? fail(what, HW_EEXIST, "%s holds a store already", dir)
+			     ? hw__backup_fail(what, HW_EEXIST, "%s holds a store already", dir)
 			     : 0;
 	if (rc == 0)
-		rc = path_join(path, dir, "wal");
+		rc = hw__backup_path_join(path, dir, "wal");
 	if (rc == 0 && access(path, F_OK) == 0)
-		rc = fail(what, HW_EEXIST,
-			  "%s holds a node's log (wal): restore into an empty "
-			  "directory",
-			  dir);
+		rc = hw__backup_fail(what, HW_EEXIST,
+				     "%s holds a node's log (wal): restore into an empty "
+				     "directory",
+				     dir);
 	if (rc != 0)
 		return rc;
 	store_remove(work, true);
@@ -549,7 +560,7 @@ static void restore_end(const char *dir, const char *work, int lock, bool made, 
 	char path[PATH_MAX];
 	if (rc != 0 && work != NULL)
 		store_remove(work, true);
-	if (lock >= 0 && path_join(path, dir, ".restore-lock") == 0)
+	if (lock >= 0 && hw__backup_path_join(path, dir, ".restore-lock") == 0)
 		unlink(path);
 	if (lock >= 0)
 		close(lock);
@@ -562,12 +573,13 @@ static void restore_end(const char *dir, const char *work, int lock, bool made, 
 static int restore_finish(const char *work, const char *dir, char *what)
 {
 	char from[PATH_MAX], to[PATH_MAX];
-	int rc = path_join(from, work, "data.mdb");
+	int rc = hw__backup_path_join(from, work, "data.mdb");
 	if (rc == 0)
-		rc = path_join(to, dir, "data.mdb");
+		rc = hw__backup_path_join(to, dir, "data.mdb");
 	if (rc == 0 && link(from, to) != 0)
-		rc = errno == EEXIST ? fail(what, HW_EEXIST, "%s holds a store already", dir)
-				     : -errno;
+		rc = errno == EEXIST
+			     ? hw__backup_fail(what, HW_EEXIST, "%s holds a store already", dir)
+			     : -errno;
 	if (rc == 0)
 		store_remove(work, true);
 	return rc == 0 ? hw_snapshot_fsync_path(dir) : rc;
@@ -590,9 +602,9 @@ int hw_restore(const char *backup_dir, const char *dir, uint64_t until_lsn, int6
 	int rc = backup_open(backup_dir, &bv, info->what);
 	info->end_lsn = rc == 0 ? bv.m.end_lsn : 0;
 	if (rc == 0 && until_lsn > bv.m.end_lsn)
-		rc = fail(info->what, HW_ENOTFOUND,
-			  "the backup ends at LSN %" PRIu64 ", before LSN %" PRIu64, bv.m.end_lsn,
-			  until_lsn);
+		rc = hw__backup_fail(info->what, HW_ENOTFOUND,
+				     "the backup ends at LSN %" PRIu64 ", before LSN %" PRIu64,
+				     bv.m.end_lsn, until_lsn);
 	if (rc == 0)
 		rc = snapshot_open(&bv, &snap, info->what);
 	if (rc == 0)
@@ -621,10 +633,10 @@ int hw_restore(const char *backup_dir, const char *dir, uint64_t until_lsn, int6
 		rc = restore_build(&bv, snap, copy, work, &t, &b, info);
 	/* Only a time target stops short of an LSN known beforehand. */
 	if (rc == 0 && until_time_ms == 0 && info->lsn != last)
-		rc = fail(info->what, HW_EBACKUP,
-			  "the restore reached LSN %" PRIu64 ", not LSN %" PRIu64
-			  ": the backup is damaged",
-			  info->lsn, last);
+		rc = hw__backup_fail(info->what, HW_EBACKUP,
+				     "the restore reached LSN %" PRIu64 ", not LSN %" PRIu64
+				     ": the backup is damaged",
+				     info->lsn, last);
 	if (rc == 0)
 		rc = restore_finish(work, dir, info->what);
 	restore_end(dir, began ? work : NULL, lock, made, rc);

@@ -2,8 +2,10 @@
  * point in time, damaged backups, and replay between stores. */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -22,6 +24,7 @@
 
 #include "base/bytes.h"
 #include "replica/backup.h"
+#include "replica/backup_int.h"
 #include "replica/checkpoint.h"
 #include "replica/entry.h"
 #include "replica/iso6346.h"
@@ -964,6 +967,48 @@ static void test_backup_busy(void **state)
 	assert_string_equal(names, "MANIFEST log.hwl snapshot ");
 }
 
+struct prober {
+	const char *dir;
+	atomic_bool stop;
+	uint64_t looks;
+};
+
+static void *probe_main(void *arg)
+{
+	struct prober *p = arg;
+	for (; !atomic_load(&p->stop); p->looks++)
+		(void)hw_backup_writing(p->dir);
+	return NULL;
+}
+
+/* hw_backup_writing (a prune, a drill) looks by holding the lock shared for a moment: a
+ * backup or restore taking it then waits that out rather than take the look for another
+ * writer (HW_EBUSY). With looks in a tight loop beside 200 takes, none is refused. */
+static void test_backup_lock_outlasts_looks(void **state)
+{
+	struct fx *f = *state;
+	char bk[300], path[400], what[160];
+	path_in(f, "bk", bk);
+	assert_int_equal(mkdir(bk, 0700), 0);
+	snprintf(path, sizeof path, "%s/.backup-lock", bk);
+	struct prober p = {.dir = bk};
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, NULL, probe_main, &p), 0);
+	int busy = 0;
+	for (int i = 0; i < 200; i++) {
+		int lock, rc = hw__backup_lock_take(path, bk, &lock, what);
+		busy += rc == HW_EBUSY;
+		if (rc == 0) { /* as backup_unlock: the file goes before the lock */
+			unlink(path);
+			close(lock);
+		}
+	}
+	atomic_store(&p.stop, true);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_true(p.looks > 0);
+	assert_int_equal(busy, 0);
+}
+
 /* A restore writes nothing into the backup it reads (no lock file in its snapshot: the
  * backup may sit on a full or read-only disk), and a second restore into a directory one
  * is restoring into is HW_EBUSY, leaving the first's work alone. */
@@ -1432,6 +1477,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_backup_other_chain, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_backup_without_manifest, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_backup_busy, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_backup_lock_outlasts_looks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restore_hands_off, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_backup_disk_full, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_snapshot_check_chain, setup, teardown),
