@@ -59,23 +59,29 @@ static int pruned_times_put(struct hw_store *s, MDB_txn *txn, const struct hw__p
 static int prune_entries(struct hw_store *s, MDB_txn *txn, uint64_t to, struct hw_epoch_hist *h,
 			 struct hw__pruned_times *pt)
 {
-	int rc = 0;
-	for (uint64_t lsn = s->base.lsn + 1; rc == 0 && lsn <= to; lsn++) {
-		uint8_t key[8];
-		hw_lsn_key(lsn, key);
-		MDB_val k = hw_mdb_val(key, 8), v;
+	MDB_cursor *c = NULL;
+	uint8_t key[8];
+	hw_lsn_key(s->base.lsn + 1, key);
+	MDB_val k = hw_mdb_val(key, 8), v;
+	int rc = mdb_cursor_open(txn, s->t.log, &c);
+	/* one walk along the log: each entry read where the cursor stands, then deleted
+	 * there (the cursor then stands before the next) */
+	MDB_cursor_op op = MDB_SET_KEY;
+	for (uint64_t lsn = s->base.lsn + 1; rc == 0 && lsn <= to; lsn++, op = MDB_NEXT) {
 		struct hw_entry e;
-		rc = mdb_get(txn, s->t.log, &k, &v);
-		if (rc == 0 && (hw_entry_parse(v.mv_data, v.mv_size, &e) != 0 || e.lsn != lsn ||
-				hw_epoch_hist_note(h, lsn, e.epoch) != 0))
+		rc = mdb_cursor_get(c, &k, &v, op);
+		if (rc == MDB_NOTFOUND ||
+		    (rc == 0 &&
+		     (hw_lsn_from_key(&k) != lsn || hw_entry_parse(v.mv_data, v.mv_size, &e) != 0 ||
+		      e.lsn != lsn || hw_epoch_hist_note(h, lsn, e.epoch) != 0)))
 			rc = MDB_CORRUPTED;
 		if (rc == 0 && e.time_ms > pt->max_ms)
 			pt->max_ms = e.time_ms;
 		if (rc == 0)
-			rc = mdb_del(txn, s->t.log, &k, NULL);
-		if (rc == MDB_NOTFOUND)
-			rc = MDB_CORRUPTED;
+			rc = mdb_cursor_del(c, 0);
 	}
+	if (c != NULL)
+		mdb_cursor_close(c);
 	return rc;
 }
 
