@@ -34,22 +34,12 @@
 #include "replica/verify.h"
 #include "replica/snapshot.h"
 #include "tests/unit/sign_fix.h"
+#include "tests/unit/store_fix.h"
 
 #define NOW_MS        1790000000000LL /* 2026-09-21: a fixed clock keeps runs identical */
 #define RECORDS       600u            /* filled into store "a" by the fixture */
 #define BATCH         50u             /* records per submit; batch j runs at NOW_MS + j s */
 #define BATCH_STEP_MS 1000
-
-struct fx {
-	char root[256];
-	char a[300]; /* the store under test */
-	struct hw_store *s;
-};
-
-static void path_in(const struct fx *f, const char *name, char out[300])
-{
-	snprintf(out, 300, "%s/%s", f->root, name);
-}
 
 /* ---- records: container gate-ins, audit events, key/value puts, all accepted ---- */
 
@@ -159,27 +149,9 @@ static void fill(struct hw_store *s, unsigned from, unsigned to)
 
 static int setup(void **state)
 {
-	struct fx *f = calloc(1, sizeof *f);
-	const char *tmp = getenv("HW_TEST_TMP");
-	if (tmp == NULL)
-		tmp = "/tmp";
-	mkdir(tmp, 0700);
-	snprintf(f->root, sizeof f->root, "%s/backup-XXXXXX", tmp);
-	assert_non_null(mkdtemp(f->root));
-	path_in(f, "a", f->a);
-	assert_int_equal(hw_store_init(f->a), 0);
-	assert_int_equal(hw_store_open(f->a, NULL, &f->s), 0);
+	struct fx *f = store_fix_new("backup");
 	fill(f->s, 0, RECORDS);
 	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fx *f = *state;
-	hw_store_close(f->s);
-	hw_snapshot_rm(f->root);
-	free(f);
 	return 0;
 }
 
@@ -198,11 +170,6 @@ static void head_of(struct hw_store *s, struct hw_head *h)
 static void digest_of(struct hw_store *s, uint8_t d[HW_HASH_BYTES])
 {
 	assert_int_equal(hw_store_digest(s, d), 0);
-}
-
-static int exists(const char *path)
-{
-	return access(path, F_OK) == 0;
 }
 
 static int run_verify(struct fx *f, struct hw_verify_report *r)
@@ -1459,35 +1426,47 @@ static void test_pruned_vouch_outlook(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_verify_intact, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_verify_flipped_record, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_verify_damaged_state, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_verify_damaged_head_epoch, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_verify_invalid_record, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_backup_restore, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_restore_until_lsn, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_restore_until_time, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_incremental, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_backup_progress, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_damaged_backups, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_replay_damaged, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_restore_into_store, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_log_cut_behind_head, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_restore_killed, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_backup_other_chain, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_backup_without_manifest, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_backup_busy, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_backup_lock_outlasts_looks, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_restore_hands_off, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_backup_disk_full, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_snapshot_check_chain, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_replay, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_replay_stopped, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_pruned_verify_replay, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_pruned_backup_restore, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_pruned_incremental, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_pruned_restore_vouched, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_pruned_vouch_outlook, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_verify_intact, setup, store_fix_teardown),
+		cmocka_unit_test_setup_teardown(test_verify_flipped_record, setup,
+						store_fix_teardown),
+		cmocka_unit_test_setup_teardown(test_verify_damaged_state, setup,
+						store_fix_teardown),
+		cmocka_unit_test_setup_teardown(test_verify_damaged_head_epoch, setup,
+						store_fix_teardown),
+		cmocka_unit_test_setup_teardown(test_verify_invalid_record, setup,
+						store_fix_teardown),
+		cmocka_unit_test_setup_teardown(test_backup_restore, setup, store_fix_teardown),
+		cmocka_unit_test_setup_teardown(test_restore_until_lsn, setup, store_fix_teardown),
+		cmocka_unit_test_setup_teardown(test_restore_until_time, setup, store_fix_teardown),
+		cmocka_unit_test_setup_teardown(test_incremental, setup, store_fix_teardown),
+		cmocka_unit_test_setup_teardown(test_backup_progress, setup, store_fix_teardown),
+		cmocka_unit_test_setup_teardown(test_damaged_backups, setup, store_fix_teardown),
+		cmocka_unit_test_setup_teardown(test_replay_damaged, setup, store_fix_teardown),
+		cmocka_unit_test_setup_teardown(test_restore_into_store, setup, store_fix_teardown),
+		cmocka_unit_test_setup_teardown(test_log_cut_behind_head, setup,
+						store_fix_teardown),
+		cmocka_unit_test_setup_teardown(test_restore_killed, setup, store_fix_teardown),
+		cmocka_unit_test_setup_teardown(test_backup_other_chain, setup, store_fix_teardown),
+		cmocka_unit_test_setup_teardown(test_backup_without_manifest, setup,
+						store_fix_teardown),
+		cmocka_unit_test_setup_teardown(test_backup_busy, setup, store_fix_teardown),
+		cmocka_unit_test_setup_teardown(test_backup_lock_outlasts_looks, setup,
+						store_fix_teardown),
+		cmocka_unit_test_setup_teardown(test_restore_hands_off, setup, store_fix_teardown),
+		cmocka_unit_test_setup_teardown(test_backup_disk_full, setup, store_fix_teardown),
+		cmocka_unit_test_setup_teardown(test_snapshot_check_chain, setup,
+						store_fix_teardown),
+		cmocka_unit_test_setup_teardown(test_replay, setup, store_fix_teardown),
+		cmocka_unit_test_setup_teardown(test_replay_stopped, setup, store_fix_teardown),
+		cmocka_unit_test_setup_teardown(test_pruned_verify_replay, setup,
+						store_fix_teardown),
+		cmocka_unit_test_setup_teardown(test_pruned_backup_restore, setup,
+						store_fix_teardown),
+		cmocka_unit_test_setup_teardown(test_pruned_incremental, setup, store_fix_teardown),
+		cmocka_unit_test_setup_teardown(test_pruned_restore_vouched, setup,
+						store_fix_teardown),
+		cmocka_unit_test_setup_teardown(test_pruned_vouch_outlook, setup,
+						store_fix_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -24,27 +24,12 @@
 #include "replica/store_int.h"
 #include "replica/verify.h"
 #include "tests/unit/sign_fix.h"
+#include "tests/unit/store_fix.h"
 
 #define T0_MS  1790000000000LL /* 2026-09-21: a fixed clock keeps runs identical */
 #define MIN_MS 60000LL
 #define N      300u /* records per ingest */
 #define BATCH  50u  /* records per submit */
-
-struct fx {
-	char root[256];
-	char a[300]; /* the store under test */
-	struct hw_store *s;
-};
-
-static void path_in(const struct fx *f, const char *name, char out[300])
-{
-	snprintf(out, 300, "%s/%s", f->root, name);
-}
-
-static int exists(const char *path)
-{
-	return access(path, F_OK) == 0;
-}
 
 /* Submit n generated records of lane (its own containers, ids and keys) to s at store
  * clock now_ms, BATCH at a time: every entry is stamped now_ms. All must be accepted. */
@@ -85,26 +70,7 @@ static void ingest(struct hw_store *s, uint32_t lane, uint64_t n, int64_t now_ms
 
 static int setup(void **state)
 {
-	struct fx *f = calloc(1, sizeof *f);
-	const char *tmp = getenv("HW_TEST_TMP");
-	if (tmp == NULL)
-		tmp = "/tmp";
-	mkdir(tmp, 0700);
-	snprintf(f->root, sizeof f->root, "%s/restore-XXXXXX", tmp);
-	assert_non_null(mkdtemp(f->root));
-	path_in(f, "a", f->a);
-	assert_int_equal(hw_store_init(f->a), 0);
-	assert_int_equal(hw_store_open(f->a, NULL, &f->s), 0);
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fx *f = *state;
-	hw_store_close(f->s);
-	hw_snapshot_rm(f->root);
-	free(f);
+	*state = store_fix_new("restore");
 	return 0;
 }
 
@@ -354,10 +320,12 @@ static void test_vouch_record_verify(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_time_back_replay, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_time_back_copy, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_vouch_before_target, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_vouch_record_verify, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_time_back_replay, setup, store_fix_teardown),
+		cmocka_unit_test_setup_teardown(test_time_back_copy, setup, store_fix_teardown),
+		cmocka_unit_test_setup_teardown(test_vouch_before_target, setup,
+						store_fix_teardown),
+		cmocka_unit_test_setup_teardown(test_vouch_record_verify, setup,
+						store_fix_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
