@@ -299,7 +299,8 @@ const struct hw_cli_cmd hw_cli_prune = {
 	"  that section serves; default 7 and 30). A generation whose MANIFEST does not\n"
 	"  parse or whose files are not the sizes it names is 'damaged': not counted and\n"
 	"  not removed; so is one 'unfinished' (INCOMPLETE, no MANIFEST: a backup cut\n"
-	"  short, or being written; its age is the marker's). Nothing else is touched.\n"
+	"  short; its age is the marker's), and one 'writing' (a backup holds its\n"
+	"  .backup-lock now). Nothing else is touched.\n"
 	"  --dry-run: only say what would go.\n"
 	"  --now T: judge ages at T (ISO 8601 UTC or integer ms) instead of the clock.\n"
 	"  Prints each generation with its age and the verdict.\n",
