@@ -182,6 +182,14 @@ static int backup_open(const char *bdir, struct backup_view *bv, char *what)
 }
 
 /* Open the snapshot read-only and check it is what the MANIFEST says. */
+/* Whether hw_store_open()'s rc says the snapshot's bytes are bad (HW_EBACKUP), not that
+ * this machine could not open it now: out of memory or descriptors, no permission, an
+ * I/O error, which are reported as they are, so a drill does not fail a good backup. */
+static bool snapshot_damage(int rc)
+{
+	return rc == HW_ECORRUPT || rc == HW_EFORMAT || rc == HW_ESTORE_FAILED || rc == -EINVAL;
+}
+
 static int snapshot_open(const struct backup_view *bv, struct hw_store **out, char *what)
 {
 	/* unlocked: a restore writes nothing into the backup (it may be read-only, or full) */
@@ -190,8 +198,8 @@ static int snapshot_open(const struct backup_view *bv, struct hw_store **out, ch
 	uint8_t id[HW_HASH_BYTES];
 	int rc = hw_store_open(bv->snap_dir, &o, out);
 	if (rc != 0)
-		return hw__backup_fail(what, HW_EBACKUP, "snapshot does not open as a store: %s",
-				       hw_errname(rc));
+		return hw__backup_fail(what, snapshot_damage(rc) ? HW_EBACKUP : rc,
+				       "snapshot does not open as a store: %s", hw_errname(rc));
 	rc = hw_store_head(*out, &h);
 	if (rc == 0)
 		rc = hw_store_chain_id(*out, id);
