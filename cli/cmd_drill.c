@@ -12,6 +12,8 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -372,12 +374,14 @@ void hw_cli_drill_record(const struct drill *d, const char *json_path)
 	snprintf(row.report, sizeof(row.report), "%s", json_path);
 	struct record_job j = {.dir = d->dir, .row = row};
 	int signo, rc = hw_cli_isolated(record_isolated_cb, &j, sizeof(j), &signo);
+	bool damage = signo == SIGABRT || signo == SIGSEGV || signo == SIGBUS;
 	if (rc == 0 && signo != 0)
 		fprintf(stderr,
-			"hawser %s: drill history of %s not updated: LMDB died writing the row "
-			"(signal %d): the store's pages are damaged; the report%s%s is the record "
-			"of this run\n",
-			d->cmd->name, d->dir, signo, json_path[0] ? " " : "", json_path);
+			"hawser %s: drill history of %s not updated: %s writing the row (%s)%s; "
+			"the report%s%s is the record of this run\n",
+			d->cmd->name, d->dir, damage ? "LMDB died" : "the process was killed",
+			strsignal(signo), damage ? ": the store's pages are damaged" : "",
+			json_path[0] ? " " : "", json_path);
 	else if ((rc = rc != 0 ? rc : j.rc) != 0)
 		fprintf(stderr, "hawser %s: drill history of %s not updated: %s (%s)\n",
 			d->cmd->name, d->dir, hw_strerror(rc), hw_errname(rc));
