@@ -337,9 +337,9 @@ static void fill_what(struct hw_report *r)
 	}
 }
 
-/* One history row, appended in a child (cli/isolate.h): the store may be damaged, found
- * so by the drill or not (hawser verify does not read LMDB's free-page list, which a
- * write does), and LMDB may abort the process on its pages as it writes. */
+/* One history row, appended in a child (cli/isolate.h): the store may be damaged (a
+ * verify drill that found its free-page list damaged still writes the row, and other
+ * drills read less of it), and LMDB may abort the process on its pages as it writes. */
 struct record_job {
 	const char *dir;
 	struct hw_drill_row row;

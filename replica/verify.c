@@ -22,6 +22,7 @@
 #include "replica/backup.h"
 #include "replica/checkpoint.h"
 #include "replica/entry.h"
+#include "replica/epochs.h"
 #include "replica/record.h"
 #include "replica/restore_vouch.h"
 #include "replica/snapshot.h"
@@ -407,6 +408,38 @@ static int free_walk(struct hw_store *s, MDB_txn *txn, struct hw_verify_report *
 	return rc == 0 || rc == MDB_NOTFOUND || r->code != 0 ? 0 : hw_mdb_err(rc);
 }
 
+/* The epochs of the pruned log (meta "epochs", replica/epochs.h), which a rejoin judges
+ * by and reads as absent when it does not decode: it must decode, cover no more than the
+ * base, and, when it covers the base, say the base entry's epoch wrote it. One that stops
+ * before the base (a binary without it pruned on) is not used and not judged. */
+static void epochs_check(struct hw_store *s, MDB_txn *txn, const struct hw_head *base,
+			 struct hw_verify_report *r)
+{
+	MDB_val k = hw_mdb_val("epochs", 6), v;
+	int rc = mdb_get(txn, s->t.meta, &k, &v);
+	if (rc != 0) {
+		if (rc != MDB_NOTFOUND)
+			bad(r, hw_mdb_err(rc), 0, "meta epochs cannot be read: %s",
+			    mdb_strerror(rc));
+		return;
+	}
+	struct hw_epoch_hist h; /* 4 KiB */
+	rc = hw_epoch_hist_decode(v.mv_data, v.mv_size, &h);
+	if (rc != 0)
+		bad(r, rc, 0,
+		    "meta epochs (the epochs of the pruned log, %zu bytes) does not decode: %s",
+		    v.mv_size, hw_errname(rc));
+	else if (h.through_lsn > base->lsn)
+		bad(r, HW_ECORRUPT, 0,
+		    "meta epochs covers the log up to LSN %" PRIu64 ", past its base, LSN %" PRIu64,
+		    h.through_lsn, base->lsn);
+	else if (h.through_lsn == base->lsn && h.epoch[h.n - 1] != base->epoch)
+		bad(r, HW_ECORRUPT, 0,
+		    "meta epochs says epoch %" PRIu64 " wrote the base entry, LSN %" PRIu64
+		    ", and meta base says epoch %" PRIu64,
+		    h.epoch[h.n - 1], base->lsn, base->epoch);
+}
+
 /* Pass 1 in one read transaction, so that the head, the log and the stored state are one
  * snapshot even while a node writes the store. */
 static int check_snapshot(struct hw_store *s, struct walk *w, hw_progress_cb *cb, void *arg,
@@ -433,6 +466,8 @@ static int check_snapshot(struct hw_store *s, struct walk *w, hw_progress_cb *cb
 			bad(r, HW_ELSN, 0,
 			    "log base LSN %" PRIu64 " is after the head, LSN %" PRIu64,
 			    w->base.lsn, h.lsn);
+		else
+			epochs_check(s, txn, &w->base, r);
 	}
 	if (rc == 0 && r->code == 0) {
 		r->stage = HW_VERIFY_AT_WALK;

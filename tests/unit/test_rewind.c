@@ -1,6 +1,7 @@
 /* test_rewind.c: rewinding a store to the common point of two logs (replica/rejoin.h,
  * hw_store_rewind): epoch maps, the common point, the quarantine (rows of every rewind
- * kept, their export, the format 2 migration) and the rebuilt state. */
+ * kept, their export, the format 2 migration) and the rebuilt state; verify's check of the
+ * epochs a pruned log keeps. */
 #include <lmdb.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -1059,6 +1060,57 @@ static void test_behind_older_base_shared(void **state)
 	assert_int_equal(how, HW_REJOIN_COMMON);
 }
 
+/* b verified, its meta "epochs" set to val first (NULL: as it is): the report's code, and
+ * its what when wanted is not NULL. */
+static int b_verify(struct fx *f, const void *val, size_t len, const char *wanted)
+{
+	char dir[300], scratch[320];
+	snprintf(dir, sizeof dir, "%s", hw_store_dir(f->b));
+	snprintf(scratch, sizeof scratch, "%s/scratch", f->root);
+	hw_store_close(f->b);
+	f->b = NULL; /* for the teardown, should an assertion fail */
+	if (val != NULL)
+		raw_epochs(dir, val, len);
+	struct hw_verify_report r;
+	assert_int_equal(hw_verify(dir, scratch, NULL, NULL, &r), 0);
+	if (wanted != NULL)
+		assert_non_null(strstr(r.what, wanted));
+	assert_int_equal(hw_store_open(dir, NULL, &f->b), 0);
+	return r.code;
+}
+
+/* verify judges the epochs of a pruned log, which a rejoin reads as absent when they do
+ * not decode: b's, as its prunes kept them, pass; cut short, past its base, or naming
+ * another epoch for its base entry, they fail with HW_ECORRUPT; one that stops before
+ * the base (a build without it pruned on) is not used and passes. */
+static void test_verify_epochs(void **state)
+{
+	struct fx *f = *state;
+	uint8_t lost[3][HW_HASH_BYTES];
+	diverge_behind(f, lost);
+	assert_int_equal(b_verify(f, NULL, 0, NULL), 0);
+	struct hw_epoch_hist h;
+	uint8_t val[HW_EPOCH_HIST_BYTES_MAX];
+	hw_epoch_hist_start(&h, 0, 0);
+	for (uint64_t l = 1; l <= 14; l++)
+		assert_int_equal(hw_epoch_hist_note(&h, l, l < 6 ? 1 : 3), 0);
+	size_t len = hw_epoch_hist_encode(&h, val);
+	assert_int_equal(b_verify(f, val, len - 3, "does not decode"), HW_ECORRUPT);
+	assert_int_equal(b_verify(f, val, len, NULL), 0); /* as the prunes wrote it */
+	assert_int_equal(hw_epoch_hist_note(&h, 15, 3), 0);
+	assert_int_equal(b_verify(f, val, hw_epoch_hist_encode(&h, val), "past its base"),
+			 HW_ECORRUPT);
+	hw_epoch_hist_start(&h, 0, 0);
+	for (uint64_t l = 1; l <= 14; l++)
+		assert_int_equal(hw_epoch_hist_note(&h, l, l < 6 ? 1 : 2), 0);
+	assert_int_equal(b_verify(f, val, hw_epoch_hist_encode(&h, val), "wrote the base entry"),
+			 HW_ECORRUPT);
+	hw_epoch_hist_start(&h, 0, 0);
+	for (uint64_t l = 1; l <= 9; l++)
+		assert_int_equal(hw_epoch_hist_note(&h, l, 1), 0);
+	assert_int_equal(b_verify(f, val, hw_epoch_hist_encode(&h, val), NULL), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1083,6 +1135,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_unproven_without_epochs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_common_before_map, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_behind_older_base_shared, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_verify_epochs, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
