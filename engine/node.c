@@ -492,8 +492,8 @@ static int take_hello(struct hw_session *s, const struct hw_frame *f)
 static int session_frame(struct hw_session *s, const struct hw_frame *f)
 {
 	struct hw_node *n = s->node;
-	if (f->type == HW_FRAME_HELLO)
-		return take_hello(s, f);
+	if (f->type == HW_FRAME_HELLO) /* one a session: each is decoded on the loop */
+		return s->hello || s->voter >= 0 ? HW_EPROTOCOL : take_hello(s, f);
 	if (!s->hello)
 		return HW_EPROTOCOL;
 	if (s->voter >= 0)

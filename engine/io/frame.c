@@ -83,11 +83,24 @@ uint32_t hw_crc32c(uint32_t crc, const void *buf, size_t len)
 	return hw__crc32c_sw(crc, buf, len);
 }
 
+uint32_t hw_frame_body_max(enum hw_frame_type t)
+{
+	switch (t) {
+	case HW_FRAME_APPEND:
+	case HW_FRAME_SNAPSHOT_CHUNK:
+	case HW_FRAME_SUBMIT:
+	case HW_FRAME_STATUS:
+		return HW_FRAME_BYTES_MAX;
+	default:
+		return HW_FRAME_CONTROL_BYTES_MAX;
+	}
+}
+
 void hw_frame_header2(uint8_t hdr[HW_FRAME_HEADER_BYTES], enum hw_frame_type type,
 		      const uint8_t *a, uint32_t alen, const uint8_t *b, uint32_t blen)
 {
 	HW_ASSERT(type >= HW_FRAME_HELLO && type <= HW_FRAME_TYPE_MAX);
-	HW_ASSERT((uint64_t)alen + blen <= HW_FRAME_BYTES_MAX);
+	HW_ASSERT((uint64_t)alen + blen <= hw_frame_body_max(type));
 	HW_ASSERT((a != NULL || alen == 0) && (b != NULL || blen == 0));
 	hw_put_u16(hdr, (uint16_t)HW_FRAME_MAGIC);
 	hdr[2] = (uint8_t)HW_FRAME_VERSION;
@@ -114,7 +127,7 @@ long hw_frame_parse(const uint8_t *buf, size_t avail, struct hw_frame *f)
 	if (hw_get_u16(buf) == HW_FRAME_MAGIC && buf[2] == HW_FRAME_CHANNEL_BYTE)
 		return HW_ECHANNEL;
 	if (hw_get_u16(buf) != HW_FRAME_MAGIC || buf[2] != HW_FRAME_VERSION || buf[3] == 0 ||
-	    buf[3] > HW_FRAME_TYPE_MAX || len > HW_FRAME_BYTES_MAX)
+	    buf[3] > HW_FRAME_TYPE_MAX || len > hw_frame_body_max((enum hw_frame_type)buf[3]))
 		return HW_EFRAME;
 	size_t total = (size_t)HW_FRAME_HEADER_BYTES + len;
 	if (avail < total)

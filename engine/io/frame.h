@@ -6,7 +6,7 @@
  *     0   2  magic 0x5748 ("HW" on the wire)
  *     2   1  version (1)
  *     3   1  type (enum hw_frame_type)
- *     4   4  body length (<= HW_FRAME_BYTES_MAX)
+ *     4   4  body length (<= hw_frame_body_max(type))
  *     8   4  CRC32C (Castagnoli) of bytes 0..7 and the body
  *
  * The header is checked before any of the body is looked at, so a truncated, corrupted
@@ -37,6 +37,11 @@
  * send per batch, small enough that one frame never stalls a connection for long. */
 #define HW_FRAME_BYTES_MAX (4u * 1024u * 1024u)
 _Static_assert(HW_FRAME_BYTES_MAX >= 24u + 96u + HW_RECORD_BYTES_MAX, "one entry fits a frame");
+/* The body of every other type, the protobuf control messages (a Hello, an ack, a vote:
+ * a few hundred bytes), is at most this: protobuf-c allocates for each unknown field it
+ * keeps, and a 4 MiB Hello of 2-byte unknown fields took 178 MiB and 250 ms of the
+ * node's loop to decode. Bulk types (hw_frame_body_max) may fill a frame. */
+#define HW_FRAME_CONTROL_BYTES_MAX (16u * 1024u)
 
 #define HW_APPEND_HEADER_BYTES 24u
 #define HW_SUBMIT_HEADER_BYTES 16u
@@ -109,8 +114,13 @@ uint32_t hw__crc32c_sw(uint32_t crc, const void *buf, size_t len);
 uint32_t hw__crc32c_hw(uint32_t crc, const void *buf, size_t len);
 #endif
 
+/* The largest body a frame of type t may carry: HW_FRAME_BYTES_MAX for APPEND,
+ * SNAPSHOT_CHUNK, SUBMIT (raw bodies) and STATUS (which the client decodes within a
+ * budget), HW_FRAME_CONTROL_BYTES_MAX for the rest. */
+uint32_t hw_frame_body_max(enum hw_frame_type t);
+
 /* Write a header for a body of len bytes at body into hdr (the body is not copied; the
- * CRC covers it). type must be a valid hw_frame_type and len <= HW_FRAME_BYTES_MAX
+ * CRC covers it). type must be a valid hw_frame_type and len <= hw_frame_body_max(type)
  * (asserted: the sender, not the wire, is at fault). body may be NULL when len is 0. */
 void hw_frame_header(uint8_t hdr[HW_FRAME_HEADER_BYTES], enum hw_frame_type type,
 		     const uint8_t *body, uint32_t len);

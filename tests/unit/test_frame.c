@@ -1,6 +1,7 @@
 /* test_frame.c: CRC32C, stream framing and the raw APPEND/SUBMIT body headers. */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -8,6 +9,7 @@
 
 #include <cmocka.h>
 
+#include "base/bytes.h"
 #include "base/rng.h"
 #include "engine/io/frame.h"
 #include "hawser_error.h"
@@ -100,12 +102,12 @@ static void test_crc_paths_agree(void **state)
 		print_message("no SSE4.2: only the software CRC path was checked\n");
 }
 
-/* Every frame type, with an empty, a small and the largest body, parses back to the same
+/* Every frame type, with an empty, a small and its largest body, parses back to the same
  * type, body and length. */
 static void test_round_trip_every_type(void **state)
 {
 	(void)state;
-	static const uint32_t lens[] = {0, 1, 77, HW_FRAME_BYTES_MAX};
+	uint32_t lens[] = {0, 1, 77, 0};
 	uint8_t *body = malloc(HW_FRAME_BYTES_MAX);
 	uint8_t *buf = malloc(HW_FRAME_HEADER_BYTES + HW_FRAME_BYTES_MAX);
 	assert_non_null(body);
@@ -113,6 +115,7 @@ static void test_round_trip_every_type(void **state)
 	fill(body, HW_FRAME_BYTES_MAX, 3);
 	for (int t = HW_FRAME_HELLO; t <= HW_FRAME_TYPE_MAX; t++)
 		for (size_t i = 0; i < sizeof lens / sizeof lens[0]; i++) {
+			lens[3] = hw_frame_body_max((enum hw_frame_type)t);
 			size_t n = make_frame(buf, (enum hw_frame_type)t, body, lens[i]);
 			assert_memory_equal(buf, "HW\x01", 3);
 			assert_int_equal(buf[3], t);
@@ -196,6 +199,23 @@ static void test_bad_header_refused_early(void **state)
 	/* A huge length still inside the limit only asks for more: nothing refuses it yet. */
 	big[4] = 0;
 	assert_int_equal(hw_frame_parse(big, sizeof big, &f), 0);
+	/* A control message's limit is smaller: a Hello, a vote, an ERROR past it are refused
+	 * from their first 8 bytes (protobuf-c would spend megabytes on one), a STATUS, an
+	 * APPEND, a SUBMIT of that length are not. */
+	static const struct {
+		enum hw_frame_type t;
+		bool bulk;
+	} types[] = {{HW_FRAME_HELLO, false}, {HW_FRAME_VOTE_REQUEST, false},
+		     {HW_FRAME_ERROR, false}, {HW_FRAME_DIGEST_QUERY, false},
+		     {HW_FRAME_STATUS, true}, {HW_FRAME_APPEND, true},
+		     {HW_FRAME_SUBMIT, true}, {HW_FRAME_SNAPSHOT_CHUNK, true}};
+	for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
+		hw_frame_header(big, types[i].t, NULL, 0);
+		hw_put_u32(big + 4, HW_FRAME_CONTROL_BYTES_MAX);
+		assert_int_equal(hw_frame_parse(big, sizeof big, &f), 0);
+		hw_put_u32(big + 4, HW_FRAME_CONTROL_BYTES_MAX + 1);
+		assert_int_equal(hw_frame_parse(big, 8, &f), types[i].bulk ? 0 : HW_EFRAME);
+	}
 }
 
 /* The encrypted channel's hello read as a frame is the other channel (HW_ECHANNEL), told
