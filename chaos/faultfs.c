@@ -24,6 +24,10 @@
  *                               event=stall_ended, each with wall_ms (CLOCK_REALTIME,
  *                               the nodes' own log clock): the history checker bounds
  *                               a primary killed mid-stall by the stall's start
+ *   HW_FAULT_SLOW_MS=N          fsync and fdatasync of a file NOT under DIR sleep N ms
+ *                               first: a slow disk beside the failing one (the log's,
+ *                               when DIR is the store's file), so a flush is still under
+ *                               way when the failure is met
  * A fault that fired keeps failing every later call of its kind under DIR (a disk that
  * went bad stays bad for the incarnation; nothing lost in between is really on disk, so
  * a retried fsync must not be taken for success: STYLE.md 5). Its first failure prints
@@ -60,6 +64,7 @@ static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static struct hw_fault fault[K_N]; /* under mu */
 static atomic_bool armed[K_N];     /* the count runs (set at load or by the signal) */
 static int stall_ms;               /* HW_FAULT_STALL_MS; 0: no stalls */
+static int slow_ms;                /* HW_FAULT_SLOW_MS; 0: syncs outside DIR as they are */
 static atomic_llong stall_due_ms;  /* SIGWINCH came then (monotonic ms); 0: none */
 static atomic_int syncing;         /* fsync calls under DIR under way */
 
@@ -97,6 +102,13 @@ static long long now_ms(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts); /* async-signal-safe */
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(int ms)
+{
+	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
 }
 
 static void arm_cb(int sig)
@@ -141,6 +153,8 @@ __attribute__((constructor)) static void faultfs_init(void)
 	stall_ms = stall != NULL ? atoi(stall) : 0;
 	if (stall_ms > 0)
 		on_signal(SIGWINCH);
+	const char *slow = getenv("HW_FAULT_SLOW_MS");
+	slow_ms = slow != NULL ? atoi(slow) : 0;
 	const char *dir = getenv("HW_FAULT_PATH");
 	if (dir == NULL || *dir == '\0' || strlen(dir) >= sizeof prefix)
 		return;
@@ -237,11 +251,15 @@ ssize_t pwritev2(int fd, const struct iovec *iov, int n, off_t off, int flags)
 	return fails(K_WRITE, fd, "pwritev2") ? -1 : real_pwritev2(fd, iov, n, off, flags);
 }
 
-/* A sync under DIR, counted in syncing while it runs when a stall may wait for one. */
+/* A sync under DIR, counted in syncing while it runs when a stall may wait for one; one
+ * outside it, slowed by slow_ms. */
 static int sync_counted(int fd, int (*call)(int))
 {
 	char path[PATH_CAP];
-	bool counted = stall_ms > 0 && prefix_len > 0 && under(fd, path, sizeof path);
+	bool in = (stall_ms > 0 || slow_ms > 0) && prefix_len > 0 && under(fd, path, sizeof path);
+	bool counted = stall_ms > 0 && in;
+	if (slow_ms > 0 && prefix_len > 0 && !in)
+		sleep_ms(slow_ms);
 	if (counted)
 		atomic_fetch_add(&syncing, 1);
 	int rc = call(fd);
@@ -268,10 +286,7 @@ int epoll_wait(int fd, struct epoll_event *ev, int max, int timeout_ms)
 			       now_ms() - due >= STALL_WAIT_MS);
 	if (now && atomic_compare_exchange_strong(&stall_due_ms, &due, 0)) {
 		stall_say("stall_injected");
-		struct timespec ts = {.tv_sec = stall_ms / 1000,
-				      .tv_nsec = (long)(stall_ms % 1000) * 1000000L};
-		while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-			;
+		sleep_ms(stall_ms);
 		stall_say("stall_ended");
 	}
 	return real_epoll_wait(fd, ev, max, timeout_ms);

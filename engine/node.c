@@ -765,9 +765,15 @@ static void signal_cb(void *arg)
 
 /* ---- public API --------------------------------------------------------------------- */
 
+/* A node whose storage failed takes no more flushes: it acknowledges nothing, and the
+ * role it holds may never have started on its core (a step-down or a promotion cut short
+ * by the store's failure leaves the other core stale). A flush of its last batch lands
+ * after that (the log is a thread of its own). */
 static void node_wal_cb(void *arg, uint64_t durable, int rc)
 {
 	struct hw_node *n = arg;
+	if (n->failed != 0 && rc == 0)
+		return;
 	if (n->cfg.role == HW_ROLE_PRIMARY)
 		hw__primary_wal_cb(n, durable, rc);
 	else
