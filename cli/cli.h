@@ -6,7 +6,10 @@
  * 3 damage found (verify), 4 a state no signed checkpoint vouches for (yet), no damage
  * found: a backup of a pruned store written whole (its restore drill with trusted keys
  * fails until an incremental backup holds one), verify --trust of a pruned store, or
- * restore --trust of a pruned store's backup (the store restored).
+ * restore --trust of a pruned store's backup (the store restored). A store a command
+ * could not read for damage (HW_ECORRUPT from LMDB, or LMDB aborting or faulting on its
+ * pages in the child that read it: cli/isolate.h) is a runtime error, 1: 3 is the verdict
+ * of a check, verify's or a drill's.
  * cli/ is the only place that parses command lines. */
 #ifndef HW_CLI_H
 #define HW_CLI_H

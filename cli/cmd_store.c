@@ -616,27 +616,37 @@ int hw_cli_digest_now(const char *dir, struct hw_head *head, uint8_t *digest)
 	return rc;
 }
 
-int hw_cli_digest_at(const char *dir, uint64_t at_lsn, uint8_t *digest)
+/* hw_cli_digest_at() with its replay in scratch/store, a directory the caller made and
+ * removes: also after a child that ran this died (cmd_digest). */
+static int digest_at_in(const char *dir, uint64_t at_lsn, const char *scratch, uint8_t *digest)
 {
 	struct hw_store *src;
 	struct hw_head head = {0};
-	char scratch[4096], path[4200];
+	char path[4200];
 	int rc = open_ro(dir, &src);
 	if (rc)
 		return rc;
 	rc = hw_store_head(src, &head);
 	if (!rc && at_lsn > head.lsn)
 		rc = HW_ENOTFOUND; /* beyond the head: nothing to replay to */
-	if (!rc)
-		rc = hw_cli_scratch(dir, "digest", scratch, sizeof(scratch));
 	if (!rc) {
 		snprintf(path, sizeof(path), "%s/store", scratch);
 		rc = hw_store_digest_replayed(src, path, at_lsn, hw_cli_progress_cb,
 					      (void *)"replay", digest);
 		hw_cli_progress_end();
-		hw_snapshot_rm(scratch);
 	}
 	hw_store_close(src);
+	return rc;
+}
+
+int hw_cli_digest_at(const char *dir, uint64_t at_lsn, uint8_t *digest)
+{
+	char scratch[4096];
+	int rc = hw_cli_scratch(dir, "digest", scratch, sizeof(scratch));
+	if (rc)
+		return rc;
+	rc = digest_at_in(dir, at_lsn, scratch, digest);
+	hw_snapshot_rm(scratch);
 	return rc;
 }
 
@@ -687,6 +697,22 @@ static int digest_opt_cb(void *arg, int key, const char *v)
 	return key == 'a' ? hw_cli_u64(v, &o->at_lsn) : -1;
 }
 
+/* What `hawser digest` reads, in a child (cli/isolate.h): the store may be damaged. */
+struct digest_job {
+	const char *dir;
+	struct digest_opts o;
+	char scratch[4096];  /* with at_given: the replay's, made and removed by the parent */
+	struct hw_head head; /* the LSN printed: the head now, or at_lsn */
+	uint8_t digest[HW_HASH_BYTES];
+};
+
+static int digest_read(void *arg)
+{
+	struct digest_job *j = arg;
+	return j->o.at_given ? digest_at_in(j->dir, j->o.at_lsn, j->scratch, j->digest)
+			     : hw_cli_digest_now(j->dir, &j->head, j->digest);
+}
+
 static int cmd_digest(const struct hw_cli_cmd *cmd, int argc, char **argv)
 {
 	static const struct option opts[] = {{"at-lsn", required_argument, NULL, 'a'}, {0}};
@@ -695,18 +721,23 @@ static int cmd_digest(const struct hw_cli_cmd *cmd, int argc, char **argv)
 	int rc = hw_cli_parse(cmd, argc, argv, opts, digest_opt_cb, &o, &dir, 1);
 	if (rc != HW_CLI_RUN)
 		return rc;
-	uint8_t digest[HW_HASH_BYTES];
-	struct hw_head head = {.lsn = o.at_lsn};
-	rc = o.at_given ? hw_cli_digest_at(dir, o.at_lsn, digest)
-			: hw_cli_digest_now(dir, &head, digest);
+	struct digest_job j = {.dir = dir, .o = o, .head = {.lsn = o.at_lsn}};
+	int signo = 0;
+	rc = o.at_given ? hw_cli_scratch(dir, "digest", j.scratch, sizeof(j.scratch)) : 0;
+	if (rc == 0) {
+		rc = hw_cli_read_isolated(digest_read, &j, sizeof(j), &signo);
+		if (o.at_given)
+			hw_snapshot_rm(j.scratch);
+	}
 	if (rc && o.at_given) {
-		char what[4200];
+		char what[4200], why[HW_CLI_WHY_CHARS];
 		snprintf(what, sizeof(what), "%s at lsn %" PRIu64, dir, o.at_lsn);
-		return hw_cli_fail(cmd->name, what, rc);
+		return hw_cli_fail_why(cmd->name, what, rc,
+				       hw_cli_read_why(dir, signo, why, sizeof(why)));
 	}
 	if (rc)
-		return hw_cli_fail(cmd->name, dir, rc);
-	printf("%s lsn=%" PRIu64 "\n", hw_cli_hex(digest, hex), head.lsn);
+		return hw_cli_fail_read(cmd->name, dir, rc, signo);
+	printf("%s lsn=%" PRIu64 "\n", hw_cli_hex(j.digest, hex), j.head.lsn);
 	return HW_CLI_OK;
 }
 
@@ -714,7 +745,7 @@ const struct hw_cli_cmd hw_cli_digest = {
 	"digest", "print the state digest and head LSN",
 	"usage: hawser digest DIR [--at-lsn N]\n"
 	"  Print '<hex digest> lsn=<head>'. --at-lsn N: replay the log up to N into a\n"
-	"  scratch store (removed afterwards) and print its digest instead.\n",
+	"  scratch store (removed afterwards) and print its digest instead.\n" HW_CLI_READ_USAGE,
 	cmd_digest};
 
 /* ---- get */
@@ -759,6 +790,26 @@ static void print_container(const struct hw_container *c)
 	printf("  last_lsn    %" PRIu64 "\n", c->last_lsn);
 }
 
+/* What `hawser get` reads, in a child (cli/isolate.h): the store may be damaged. */
+struct get_job {
+	const char *dir, *id;
+	bool opened; /* else the error is the store's, not the container's */
+	struct hw_container c;
+};
+
+static int get_read(void *arg)
+{
+	struct get_job *j = arg;
+	struct hw_store *s;
+	int rc = open_ro(j->dir, &s);
+	if (rc)
+		return rc;
+	j->opened = true;
+	rc = hw_store_get_container(s, j->id, &j->c);
+	hw_store_close(s);
+	return rc;
+}
+
 static int cmd_get(const struct hw_cli_cmd *cmd, int argc, char **argv)
 {
 	char *pos[3];
@@ -767,19 +818,17 @@ static int cmd_get(const struct hw_cli_cmd *cmd, int argc, char **argv)
 		return rc;
 	if (strcmp(pos[1], "container") != 0)
 		return hw_cli_usage_error(cmd, "unknown kind '%s' (known: container)", pos[1]);
-	struct hw_store *s;
-	struct hw_container c;
-	rc = open_ro(pos[0], &s);
-	if (rc)
-		return hw_cli_fail(cmd->name, pos[0], rc);
-	rc = hw_store_get_container(s, pos[2], &c);
-	hw_store_close(s);
+	struct get_job j = {.dir = pos[0], .id = pos[2]};
+	int signo;
+	rc = hw_cli_read_isolated(get_read, &j, sizeof(j), &signo);
+	if (rc && (signo != 0 || !j.opened))
+		return hw_cli_fail_read(cmd->name, pos[0], rc, signo);
 	if (rc) {
 		char what[128];
 		snprintf(what, sizeof(what), "container %s", pos[2]);
 		return hw_cli_fail(cmd->name, what, rc);
 	}
-	print_container(&c);
+	print_container(&j.c);
 	return HW_CLI_OK;
 }
 
@@ -788,5 +837,5 @@ const struct hw_cli_cmd hw_cli_get = {
 	"usage: hawser get DIR container ID\n"
 	"  Print the container's state, position, visits, size/type, weights, VGM, active\n"
 	"  holds, last event time (UTC) and LSN. Opens the store read-only, so it works\n"
-	"  while another process writes it. Exit 1 if the store never saw ID.\n",
+	"  while another process writes it. Exit 1 if the store never saw ID.\n" HW_CLI_READ_USAGE,
 	cmd_get};

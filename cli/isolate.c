@@ -2,6 +2,8 @@
 #include "cli/isolate.h"
 
 #include <errno.h>
+#include <signal.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,6 +43,68 @@ int hw_cli_isolated(hw_cli_isolated_cb *cb, void *shared, size_t bytes, int *sig
 		memcpy(shared, m, bytes); /* what it got to, when it died too */
 	munmap(m, bytes);
 	return rc;
+}
+
+/* What LMDB dies of on a damaged page: an assertion in mdb.c, or a fault. */
+static bool killed_by_damage(int signo)
+{
+	return signo == SIGABRT || signo == SIGSEGV || signo == SIGBUS;
+}
+
+/* One hw_cli_read_isolated() call, shared with the child: then the bytes of its arg. */
+struct read_job {
+	hw_cli_read_cb *cb;
+	int rc;
+	max_align_t arg[]; /* aligned for any arg */
+};
+
+static void read_isolated_cb(void *shared)
+{
+	struct read_job *j = shared;
+	j->rc = j->cb(j->arg);
+}
+
+int hw_cli_read_isolated(hw_cli_read_cb *cb, void *arg, size_t bytes, int *signo)
+{
+	struct read_job *j = calloc(1, sizeof(*j) + bytes);
+	if (j == NULL)
+		return HW_ENOMEM;
+	j->cb = cb;
+	memcpy(j->arg, arg, bytes);
+	int rc = hw_cli_isolated(read_isolated_cb, j, sizeof(*j) + bytes, signo);
+	if (rc == 0)
+		memcpy(arg, j->arg, bytes); /* what it got to, when it died too */
+	if (rc == 0 && *signo != 0)
+		rc = killed_by_damage(*signo) ? HW_ECORRUPT : HW_ECANCELED;
+	else if (rc == 0)
+		rc = j->rc;
+	free(j);
+	return rc;
+}
+
+const char *hw_cli_read_why(const char *dir, int signo, char *buf, size_t cap)
+{
+	if (signo == 0)
+		buf[0] = '\0';
+	else if (killed_by_damage(signo))
+		snprintf(buf, cap,
+			 "the store at %s is damaged (LMDB stopped on %s while reading it): run "
+			 "`hawser verify %s`",
+			 dir,
+			 signo == SIGABRT   ? "SIGABRT"
+			 : signo == SIGSEGV ? "SIGSEGV"
+					    : "SIGBUS",
+			 dir);
+	else
+		snprintf(buf, cap, "the process reading the store at %s was killed by signal %d",
+			 dir, signo);
+	return buf;
+}
+
+int hw_cli_fail_read(const char *cmd, const char *dir, int rc, int signo)
+{
+	char why[HW_CLI_WHY_CHARS];
+	return hw_cli_fail_why(cmd, dir, rc, hw_cli_read_why(dir, signo, why, sizeof why));
 }
 
 /* One hw_verify_trusted() run, shared with the child; then, at ARG_OFFSET, arg_bytes

@@ -6,6 +6,7 @@
 #define HW_TESTS_CLI_FIX_H
 
 #include <stdio.h>
+#include <string.h>
 
 #include "tests/integration/proc.h"
 
@@ -34,6 +35,23 @@ static inline int checked(int rc)
 static inline void path(const struct fix *f, const char *name, char *buf, size_t cap)
 {
 	snprintf(buf, cap, "%s/%s", f->dir, name);
+}
+
+/* The last run of hawser cmd read the store at dir, whose damaged pages made LMDB stop
+ * it on signal sig ("SIGABRT"): it exited 1 (not killed) with HW_ECORRUPT, saying so and
+ * what to run. */
+static inline void assert_read_damaged(const struct fix *f, const char *cmd, const char *dir,
+				       const char *sig)
+{
+	char want[9000];
+	assert_int_equal(f->r.status, 1);
+	snprintf(want, sizeof(want), "hawser %s: ", cmd);
+	assert_non_null(strstr(f->r.err, want));
+	snprintf(want, sizeof(want),
+		 "(HW_ECORRUPT): the store at %s is damaged (LMDB stopped on %s while reading "
+		 "it): run `hawser verify %s`\n",
+		 dir, sig, dir);
+	assert_non_null(strstr(f->r.err, want));
 }
 
 /* A fresh directory $HW_TEST_TMP/<name>-XXXXXX for each test. */

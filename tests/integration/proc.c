@@ -976,3 +976,41 @@ fail:;
 		close(fd);
 	return rc;
 }
+
+/* LMDB's page header (lmdb 0.9 MDB_page): pgno (8 bytes), pad, flags, lower, upper (2 each,
+ * host order); lower is where the key pointers end, so the keys are (lower - 16) / 2. */
+#define MDB_HEAD_BYTES  16u
+#define MDB_FLAGS_AT    10u
+#define MDB_LOWER_AT    12u
+#define MDB_PAGE_BRANCH 0x01u /* P_BRANCH, and no other flag */
+
+int hw_test_damage_branches(const char *dir)
+{
+	char path[HW_PROC_PATH_MAX + 16];
+	snprintf(path, sizeof path, "%s/data.mdb", dir);
+	int fd = open(path, O_RDWR), changed = 0;
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) != 0)
+		goto fail;
+	for (uint64_t n = 2; n < (uint64_t)st.st_size / HW_TEST_PAGE_BYTES; n++) {
+		uint8_t head[MDB_HEAD_BYTES];
+		off_t at = (off_t)(n * HW_TEST_PAGE_BYTES);
+		if (pread(fd, head, sizeof head, at) != (ssize_t)sizeof head)
+			goto fail;
+		uint64_t pgno;
+		uint16_t flags, lower = MDB_HEAD_BYTES + 2; /* one key */
+		memcpy(&pgno, head, sizeof pgno);
+		memcpy(&flags, head + MDB_FLAGS_AT, sizeof flags);
+		if (pgno != n || flags != MDB_PAGE_BRANCH) /* another page, or an overflow's */
+			continue;
+		if (pwrite(fd, &lower, sizeof lower, at + MDB_LOWER_AT) != (ssize_t)sizeof lower)
+			goto fail;
+		changed++;
+	}
+	return close(fd) == 0 ? changed : -errno;
+fail:;
+	int rc = -errno;
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}

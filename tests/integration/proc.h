@@ -64,6 +64,13 @@ int hw_test_damage_entry(const char *dir, uint64_t lsn);
 #define HW_TEST_PAGE_BYTES 4096u
 int hw_test_damage_pages(const char *dir, uint64_t first, uint64_t count, bool garbled);
 
+/* Make every branch page of dir's data.mdb claim a single key, behind LMDB's back. LMDB
+ * asserts that a branch page it descends through holds two or more (an assertion in mdb.c
+ * that aborts the process), so any lookup in a table deeper than one page dies, where
+ * zeroed or garbled pages give a lookup MDB_CORRUPTED and abort only a walk. Returns how
+ * many pages it changed, or -errno. */
+int hw_test_damage_branches(const char *dir);
+
 /* A TCP port on 127.0.0.1 that nothing uses now, below the kernel's ephemeral range
  * (hw_cluster_free_ports: a port from that range can become some connection's source
  * port while its node is down, and the node's restart then fails with EADDRINUSE). */

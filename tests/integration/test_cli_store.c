@@ -2,7 +2,9 @@
  * codes, usage errors, --help, ingest --json, verify on an intact and a damaged store
  * (a flipped byte; zeroed LMDB pages the walk finds, or on which LMDB aborts; one that
  * cannot be opened, damaged or not a store),
- * get, digest, backup and restore to a point in time. */
+ * get, digest, backup and restore to a point in time, and digest and get of a store on
+ * whose damaged pages LMDB aborts. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -512,6 +514,42 @@ static void test_get(void **state)
 	assert_non_null(strstr(f->r.err, "not found"));
 }
 
+/* digest, now and --at-lsn, of a store whose damaged pages make LMDB abort as it reads
+ * them: exit 1 with HW_ECORRUPT, naming the store and `hawser verify` (it reads in a
+ * child), not a process killed with LMDB's words alone; the replay leaves no scratch
+ * store behind. */
+static void test_digest_damaged(void **state)
+{
+	struct fix *f = *state;
+	char dir[4200];
+	make_store(f, "z", "terminal_peak", "3000");
+	path(f, "z", dir, sizeof(dir));
+	assert_int_equal(hw_test_damage_pages(dir, 200, 20, false), 0);
+	assert_int_equal(hw(&f->r, "digest", dir, NULL), 1);
+	assert_read_damaged(f, "digest", dir, "SIGABRT");
+	assert_int_equal(hw(&f->r, "digest", dir, "--at-lsn", "2000", NULL), 1);
+	assert_read_damaged(f, "digest", dir, "SIGABRT");
+	DIR *d = opendir(f->dir);
+	assert_non_null(d);
+	for (const struct dirent *e; (e = readdir(d)) != NULL;)
+		assert_null(strstr(e->d_name, ".digest-"));
+	closedir(d);
+}
+
+/* get of a container in a store whose damaged branch pages make LMDB abort the lookup:
+ * exit 1 with HW_ECORRUPT naming the store, as digest. */
+static void test_get_damaged(void **state)
+{
+	struct fix *f = *state;
+	char dir[4200], id[12];
+	make_store(f, "b", "terminal_peak", "3000");
+	path(f, "b", dir, sizeof(dir));
+	known_container("3000", id);
+	assert_true(hw_test_damage_branches(dir) > 0);
+	assert_int_equal(hw(&f->r, "get", dir, "container", id, NULL), 1);
+	assert_read_damaged(f, "get", dir, "SIGABRT");
+}
+
 /* backup then restore: the restored store's digest equals the source's; restore
  * --until-lsn N equals `digest --at-lsn N` of the source, and one past the backup's end
  * is refused with the reason; an incremental backup after more records restores to the
@@ -629,6 +667,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_verify_lmdb_aborts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_verify_open_damage, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_get, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_digest_damaged, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_get_damaged, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_backup_restore, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
