@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/isolate.h"
 #include "engine/client_int.h"
 #include "engine/config.h"
 #include "hawser.h"
@@ -161,6 +162,35 @@ static int vouch_await(struct hw_store *s, const char *out, int64_t wait_ms,
 	return HW_CLI_UNVOUCHED;
 }
 
+/* A backup, run in a child (cli/isolate.h): LMDB may abort or fault on a damaged store's
+ * pages as the copy or the walk of its log reads them. The child says what it did. */
+struct backup_job {
+	const char *dir, *out;
+	struct backup_opts o;
+	int exit; /* the command's exit code */
+};
+
+static int backup_isolated(void *arg)
+{
+	struct backup_job *j = arg;
+	/* Read-only: a backup must be possible while the node keeps writing. */
+	struct hw_store_opts so = {.read_only = true};
+	struct hw_store *s;
+	int rc = hw_store_open(j->dir, &so, &s);
+	if (rc) {
+		j->exit = hw_cli_fail("backup", j->dir, rc);
+		return 0;
+	}
+	struct hw_backup_info info;
+	j->exit = backup_run(s, j->out, &info);
+	if (j->exit == HW_CLI_OK && info.snapshot && info.base_lsn != 0 && info.vouch_lsn != 0)
+		vouched_said(&info, info.vouch_lsn);
+	else if (j->exit == HW_CLI_OK && info.snapshot && info.base_lsn != 0)
+		j->exit = vouch_await(s, j->out, j->o.vouch_wait_ms, &info);
+	hw_store_close(s);
+	return 0;
+}
+
 static int cmd_backup(const struct hw_cli_cmd *cmd, int argc, char **argv)
 {
 	struct backup_opts o = {.vouch_wait_ms = VOUCH_WAIT_MS_DEFAULT};
@@ -168,21 +198,11 @@ static int cmd_backup(const struct hw_cli_cmd *cmd, int argc, char **argv)
 	int rc = hw_cli_parse(cmd, argc, argv, backup_longopts, backup_opt_cb, &o, pos, 2);
 	if (rc != HW_CLI_RUN)
 		return rc;
-	/* Read-only: a backup must be possible while the node keeps writing. */
-	struct hw_store_opts so = {.read_only = true};
-	struct hw_store *s;
-	rc = hw_store_open(pos[0], &so, &s);
-	if (rc)
-		return hw_cli_fail(cmd->name, pos[0], rc);
-	struct hw_backup_info info;
-	rc = backup_run(s, pos[1], &info);
-	if (rc == HW_CLI_OK && info.snapshot && info.base_lsn != 0 && info.vouch_lsn != 0)
-		vouched_said(&info, info.vouch_lsn);
-	else if (rc == HW_CLI_OK && info.snapshot && info.base_lsn != 0) {
-		rc = vouch_await(s, pos[1], o.vouch_wait_ms, &info);
-	}
-	hw_store_close(s);
-	return rc;
+	/* Killed, the child leaves OUT as a crash would: no new MANIFEST (backup.h). */
+	struct backup_job j = {.dir = pos[0], .out = pos[1], .o = o};
+	int signo;
+	rc = hw_cli_read_isolated(backup_isolated, &j, sizeof(j), &signo);
+	return rc ? hw_cli_fail_read(cmd->name, pos[0], rc, signo) : j.exit;
 }
 
 const struct hw_cli_cmd hw_cli_backup = {
@@ -211,7 +231,10 @@ const struct hw_cli_cmd hw_cli_backup = {
 	"  Exit 4 (the backup in OUT is whole, with a warning on stderr) when no checkpoint\n"
 	"  came within D (0 too), or the store was idle: run the backup into OUT again\n"
 	"  after the next checkpoint, since a restore drill with trusted keys fails it\n"
-	"  until then.\n",
+	"  until then.\n" HW_CLI_READ_USAGE
+	"  OUT is then left as a backup cut short leaves it: a new snapshot without a\n"
+	"  MANIFEST (restore refuses it, the next backup into OUT starts it again), or an\n"
+	"  incremental backup's MANIFEST as it was.\n",
 	cmd_backup};
 
 /* ---- prune: backup generations by the retention policy */

@@ -2,8 +2,8 @@
  * codes, usage errors, --help, ingest --json, verify on an intact and a damaged store
  * (a flipped byte; zeroed LMDB pages the walk finds, or on which LMDB aborts; one that
  * cannot be opened, damaged or not a store),
- * get, digest, backup and restore to a point in time, and digest and get of a store on
- * whose damaged pages LMDB aborts. */
+ * get, digest, backup and restore to a point in time, and digest, get and backup of a
+ * store on whose damaged pages LMDB aborts or faults. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -550,6 +550,26 @@ static void test_get_damaged(void **state)
 	assert_read_damaged(f, "get", dir, "SIGABRT");
 }
 
+/* backup of a store whose garbled pages make LMDB fault as the copy reads them: exit 1
+ * with HW_ECORRUPT naming the store, as digest, and no MANIFEST in OUT: nothing a restore
+ * would take. */
+static void test_backup_damaged(void **state)
+{
+	struct fix *f = *state;
+	char dir[4200], bak[4200], back[4200], file[4300];
+	make_store(f, "g", "terminal_peak", "3000");
+	path(f, "g", dir, sizeof(dir));
+	path(f, "bak", bak, sizeof(bak));
+	path(f, "back", back, sizeof(back));
+	assert_int_equal(hw_test_damage_pages(dir, 200, 20, true), 0);
+	assert_int_equal(hw(&f->r, "backup", dir, bak, NULL), 1);
+	assert_read_damaged(f, "backup", dir, "SIGSEGV");
+	snprintf(file, sizeof(file), "%s/MANIFEST", bak);
+	assert_int_equal(access(file, F_OK), -1);
+	assert_int_equal(hw(&f->r, "restore", bak, back, NULL), 1);
+	assert_non_null(strstr(f->r.err, "(HW_EBACKUP): MANIFEST is missing"));
+}
+
 /* backup then restore: the restored store's digest equals the source's; restore
  * --until-lsn N equals `digest --at-lsn N` of the source, and one past the backup's end
  * is refused with the reason; an incremental backup after more records restores to the
@@ -669,6 +689,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_get, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_digest_damaged, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_get_damaged, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_backup_damaged, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_backup_restore, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
