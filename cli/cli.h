@@ -214,8 +214,11 @@ int hw_cli_digest_at(const char *dir, uint64_t at_lsn, uint8_t *digest);
  * their heads (*lsn): a store whose head is there as it is, one ahead replayed to it
  * (hw_cli_digest_at). So two copies agree however far one got past the other, and differ
  * only where they hold different states at the same point. da and db get
- * HW_HASH_BYTES. Returns 0 or the first open, store or replay error. */
-int hw_cli_digests_common(const char *a, const char *b, uint64_t *lsn, uint8_t *da, uint8_t *db);
+ * HW_HASH_BYTES. *reading (when reading is not NULL) is set to a or b before that store is
+ * read: the one a child that died (hw_cli_read_isolated) was reading. Returns 0 or the
+ * first open, store or replay error. */
+int hw_cli_digests_common(const char *a, const char *b, uint64_t *lsn, uint8_t *da, uint8_t *db,
+			  const char **reading);
 
 struct hw_signer;
 
@@ -249,11 +252,12 @@ struct hw_drill_config;
 
 /* The drill part of `hawser status` (cli/cmd_drill.c): per drill kind the last run, its
  * result and figures, and whether it is on time, overdue or never passed at now_ms under
- * the schedule in c, from the history of the store in dir (opened read-only). With j,
- * written as keys "drills" (an array) and "drills_overdue" into the object j is inside;
- * else as text on stdout. Returns 0 or the store's error. */
+ * the schedule in c, from the history of the store in dir (opened read-only, in a child:
+ * hw_cli_read_isolated, whose *signo it passes on). With j, written as keys "drills" (an
+ * array) and "drills_overdue" into the object j is inside; else as text on stdout.
+ * Returns 0 or the store's error (nothing written when the store could not be read). */
 int hw_cli_drill_status(const char *dir, const struct hw_drill_config *c, int64_t now_ms,
-			struct hw_json *j);
+			struct hw_json *j, int *signo);
 
 /* One drill kind of that part, from figures already at hand (a node's status reply):
  * with j one object of the "drills" array, else one line on stdout. last is the newest

@@ -715,7 +715,7 @@ static int check_stores(const struct bench *b, struct hw_cluster *cl, const stru
 		uint8_t dp[HW_HASH_BYTES], ds[HW_HASH_BYTES];
 		uint64_t at;
 		rc = hw_cli_digests_common(hw_cluster_dir(cl, 0), hw_cluster_dir(cl, i), &at, dp,
-					   ds);
+					   ds, NULL);
 		if (rc == 0 && memcmp(dp, ds, HW_HASH_BYTES) != 0)
 			ck->digests_equal = false;
 	}

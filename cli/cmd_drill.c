@@ -530,12 +530,35 @@ void hw_cli_drill_status_end(struct hw_json *j, const char *overdue)
 	}
 }
 
-int hw_cli_drill_status(const char *dir, const struct hw_drill_config *c, int64_t now_ms,
-			struct hw_json *j)
+/* The newest run and the newest pass of each drill kind (rl, rp: 0, HW_ENOTFOUND or the
+ * store's error), read in a child (cli/isolate.h): the store may be damaged. */
+struct drill_rows {
+	const char *dir;
+	struct hw_drill_row last[HW_DRILL_KINDS + 1], pass[HW_DRILL_KINDS + 1];
+	int rl[HW_DRILL_KINDS + 1], rp[HW_DRILL_KINDS + 1];
+};
+
+static int drill_rows_read(void *arg)
 {
+	struct drill_rows *r = arg;
 	struct hw_store_opts o = {.read_only = true};
 	struct hw_store *s;
-	int rc = hw_store_open(dir, &o, &s);
+	int rc = hw_store_open(r->dir, &o, &s);
+	if (rc)
+		return rc;
+	for (int k = 1; k <= HW_DRILL_KINDS; k++) {
+		r->rl[k] = hw_store_drill_last(s, (enum hw_drill_kind)k, false, &r->last[k]);
+		r->rp[k] = hw_store_drill_last(s, (enum hw_drill_kind)k, true, &r->pass[k]);
+	}
+	hw_store_close(s);
+	return 0;
+}
+
+int hw_cli_drill_status(const char *dir, const struct hw_drill_config *c, int64_t now_ms,
+			struct hw_json *j, int *signo)
+{
+	struct drill_rows r = {.dir = dir};
+	int rc = hw_cli_read_isolated(drill_rows_read, &r, sizeof(r), signo);
 	if (rc)
 		return rc;
 	char overdue[HW_CLI_OVERDUE_CHARS] = "";
@@ -546,17 +569,14 @@ int hw_cli_drill_status(const char *dir, const struct hw_drill_config *c, int64_
 		printf("drills (store %s):\n", dir);
 	}
 	for (int k = 1; k <= HW_DRILL_KINDS && rc == 0; k++) {
-		struct hw_drill_row last, pass;
-		int rl = hw_store_drill_last(s, (enum hw_drill_kind)k, false, &last);
-		int rp = hw_store_drill_last(s, (enum hw_drill_kind)k, true, &pass);
+		int rl = r.rl[k], rp = r.rp[k];
 		rc = rl != 0 && rl != HW_ENOTFOUND ? rl : rp != 0 && rp != HW_ENOTFOUND ? rp : 0;
 		struct hw_drill_due due;
-		hw_drill_due(c->every_ms[k], rp == 0 ? &pass : NULL, now_ms, &due);
-		hw_cli_drill_status_kind(j, k, &due, rl == 0 ? &last : NULL, rp == 0 ? &pass : NULL,
-					 c->every_ms[k], overdue);
+		hw_drill_due(c->every_ms[k], rp == 0 ? &r.pass[k] : NULL, now_ms, &due);
+		hw_cli_drill_status_kind(j, k, &due, rl == 0 ? &r.last[k] : NULL,
+					 rp == 0 ? &r.pass[k] : NULL, c->every_ms[k], overdue);
 	}
 	hw_cli_drill_status_end(j, overdue);
-	hw_store_close(s);
 	return rc;
 }
 

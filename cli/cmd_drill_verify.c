@@ -149,63 +149,85 @@ int hw_cli_drill_verify_dir(struct drill *d, const char *dir, uint64_t state_cp_
 	return rc;
 }
 
-/* Hash of entry lsn of both stores, equal or not; skipped when either pruned it. */
-static int chain_compare(const char *a, const char *b, uint64_t lsn, bool *same, bool *known,
-			 bool *other_chain)
+/* What compare_one needs of one store: its chain's identity (entry 1, or its hash kept
+ * once pruned) and the hash of its entry at the LSN compared (HW_ENOTFOUND: pruned). */
+struct chain_at {
+	int id_rc, hash_rc;
+	uint8_t id[HW_HASH_BYTES], hash[HW_HASH_BYTES];
+};
+
+static int chain_read(const char *dir, uint64_t lsn, struct chain_at *c)
 {
 	struct hw_store_opts o = {.read_only = true};
-	struct hw_store *sa = NULL, *sb = NULL;
-	uint8_t ha[HW_HASH_BYTES], hb[HW_HASH_BYTES];
-	*known = false;
-	int rc = hw_store_open(a, &o, &sa);
-	if (rc == 0)
-		rc = hw_store_open(b, &o, &sb);
-	/* entry 1 (or its hash, kept once pruned): the same chain? */
-	if (rc == 0 && lsn > 0 && hw_store_chain_id(sa, ha) == 0 && hw_store_chain_id(sb, hb) == 0)
-		*other_chain = memcmp(ha, hb, HW_HASH_BYTES) != 0;
-	if (rc == 0 && lsn > 0) {
-		int ra = hw_store_entry_hash(sa, lsn, ha), rb = hw_store_entry_hash(sb, lsn, hb);
-		*known = ra == 0 && rb == 0;
-		*same = *known && memcmp(ha, hb, HW_HASH_BYTES) == 0;
-		rc = ra != 0 && ra != HW_ENOTFOUND ? ra : rb != 0 && rb != HW_ENOTFOUND ? rb : 0;
+	struct hw_store *s;
+	int rc = hw_store_open(dir, &o, &s);
+	if (rc)
+		return rc;
+	c->id_rc = hw_store_chain_id(s, c->id);
+	c->hash_rc = hw_store_entry_hash(s, lsn, c->hash);
+	hw_store_close(s);
+	return 0;
+}
+
+/* What compare_one reads of stores a and b, in a child (cli/isolate.h): either may be
+ * damaged, and reading names the one it was reading when it died. */
+struct compare_job {
+	const char *a, *b, *reading;
+	uint64_t lsn; /* the LSN both have */
+	uint8_t da[HW_HASH_BYTES], db[HW_HASH_BYTES];
+	bool same, known, other_chain; /* the entry hash at lsn: equal, read in both */
+};
+
+static int compare_read(void *arg)
+{
+	struct compare_job *j = arg;
+	struct chain_at c[2] = {{0}, {0}};
+	int rc = hw_cli_digests_common(j->a, j->b, &j->lsn, j->da, j->db, &j->reading);
+	for (int i = 0; i < 2 && rc == 0 && j->lsn > 0; i++) {
+		j->reading = i ? j->b : j->a;
+		rc = chain_read(j->reading, j->lsn, &c[i]);
 	}
-	hw_store_close(sb);
-	hw_store_close(sa);
-	return rc;
+	if (rc || j->lsn == 0)
+		return rc;
+	j->other_chain =
+		c[0].id_rc == 0 && c[1].id_rc == 0 && memcmp(c[0].id, c[1].id, HW_HASH_BYTES) != 0;
+	j->known = c[0].hash_rc == 0 && c[1].hash_rc == 0;
+	j->same = j->known && memcmp(c[0].hash, c[1].hash, HW_HASH_BYTES) == 0;
+	int ra = c[0].hash_rc, rb = c[1].hash_rc;
+	return ra != 0 && ra != HW_ENOTFOUND ? ra : rb != 0 && rb != HW_ENOTFOUND ? rb : 0;
 }
 
 /* Compare the node's store with other's at the LSN both have. */
 static void compare_one(struct drill *d, const char *other)
 {
-	uint8_t da[HW_HASH_BYTES], db[HW_HASH_BYTES];
-	bool same = false, known = false, other_chain = false;
-	char name[HW_REPORT_NAME_BYTES];
+	char name[HW_REPORT_NAME_BYTES], why[HW_CLI_WHY_CHARS];
 	snprintf(name, sizeof(name), "compare %s", other);
 	hw_report_phase_begin(&d->rep);
-	uint64_t lsn = 0;
-	int rc = hw_cli_digests_common(d->dir, other, &lsn, da, db);
-	if (rc == 0)
-		rc = chain_compare(d->dir, other, lsn, &same, &known, &other_chain);
+	struct compare_job j = {.a = d->dir, .b = other};
+	int signo, rc = hw_cli_read_isolated(compare_read, &j, sizeof(j), &signo);
+	uint64_t lsn = j.lsn;
 	char x[2 * HW_HASH_BYTES + 1], y[2 * HW_HASH_BYTES + 1];
 	enum hw_verdict v = HW_VERDICT_PASS;
 	if (rc) {
 		v = HW_VERDICT_FAIL;
-		hw_report_check(&d->rep, name, v, "cannot compare: %s (%s)", hw_strerror(rc),
+		hw_report_check(&d->rep, name, v, "cannot compare: %s (%s)",
+				signo ? hw_cli_read_why(j.reading, signo, why, sizeof(why))
+				      : hw_strerror(rc),
 				hw_errname(rc));
 	} else if (lsn == 0) { /* two empty states are equal, and prove nothing */
 		v = HW_VERDICT_FAIL;
 		hw_report_check(&d->rep, name, v, "nothing to compare: %s or %s holds no entry",
 				d->dir, other);
-	} else if (other_chain) {
+	} else if (j.other_chain) {
 		v = HW_VERDICT_FAIL;
 		hw_report_check(&d->rep, name, v,
 				"the stores hold different chains (their entry 1 differs)");
-	} else if (memcmp(da, db, HW_HASH_BYTES) != 0) {
+	} else if (memcmp(j.da, j.db, HW_HASH_BYTES) != 0) {
 		v = HW_VERDICT_FAIL;
 		hw_report_check(&d->rep, name, v,
 				"state digest differs at LSN %" PRIu64 ": %s has %s, %s has %s",
-				lsn, d->dir, hw_cli_hex(da, x), other, hw_cli_hex(db, y));
-	} else if (known && !same) {
+				lsn, d->dir, hw_cli_hex(j.da, x), other, hw_cli_hex(j.db, y));
+	} else if (j.known && !j.same) {
 		v = HW_VERDICT_FAIL;
 		hw_report_check(&d->rep, name, v,
 				"same state but the entry hash at LSN %" PRIu64
@@ -213,7 +235,7 @@ static void compare_one(struct drill *d, const char *other)
 				lsn);
 	} else {
 		hw_report_check(&d->rep, name, v, "digest %s equal at LSN %" PRIu64 "%s",
-				hw_cli_hex(da, x), lsn, known ? ", entry hash equal" : "");
+				hw_cli_hex(j.da, x), lsn, j.known ? ", entry hash equal" : "");
 	}
 	hw_report_phase_end(&d->rep, name, v, "at LSN %" PRIu64, lsn);
 }
@@ -508,7 +530,8 @@ const struct hw_cli_cmd hw_cli_drill_verify = {
 	"  the log in scratch and compare it with the stored state, in a child process: a\n"
 	"  store whose damaged pages make LMDB abort it fails the drill. With --compare\n"
 	"  (up to 8 times), compare the state digests of DIR and DIR2 at the LSN both have,\n"
-	"  and the entry hash there (the stores of a running cluster can be read live). Each\n"
+	"  and the entry hash there (the stores of a running cluster can be read live; in a\n"
+	"  child too: a store LMDB aborts on fails the compare, naming it). Each\n"
 	"  signed checkpoint's signer is judged against the node.pub files of --trust (up\n"
 	"  to 8), else of [drills] trust: an untrusted one fails the drill (HW_EUNTRUSTED);\n"
 	"  with none configured, signed checkpoints only warn that no signer was judged.\n"

@@ -8,6 +8,7 @@
 
 #include "bench/workload.h"
 #include "cli/cli.h"
+#include "cli/isolate.h"
 #include "cli/json.h"
 #include "engine/client_int.h"
 #include "engine/client_settle.h"
@@ -739,8 +740,10 @@ static int status_drills(const struct hw_cli_cmd *cmd, struct status_opts *o, st
 		if (!o->dir)
 			o->dir = cfg.data_dir;
 	}
-	int rc = hw_cli_drill_status(o->dir, &cfg.drills, o->now_ms ? o->now_ms : hw_wall_ms(), j);
-	return rc ? hw_cli_fail(cmd->name, o->dir, rc) : HW_CLI_OK;
+	int signo;
+	int rc = hw_cli_drill_status(o->dir, &cfg.drills, o->now_ms ? o->now_ms : hw_wall_ms(), j,
+				     &signo);
+	return rc ? hw_cli_fail_read(cmd->name, o->dir, rc, signo) : HW_CLI_OK;
 }
 
 /* The node could not be asked: said on stderr and, with --json, in the object ("error",
@@ -806,7 +809,9 @@ const struct hw_cli_cmd hw_cli_status = {
 	"  drill kind against the node's [drills] schedule. --json: one JSON object.\n"
 	"  With --dir DIR (a store) or --config FILE (its data_dir and [drills] schedule)\n"
 	"  and no --connect: the drill part read from the store itself, a stopped node's\n"
-	"  too (docs/drills.md); --now T judges that schedule at time T. The status says\n"
+	"  too (docs/drills.md), in a child process: a store whose damaged pages make LMDB\n"
+	"  abort or fault is an error that names it and says to run hawser verify\n"
+	"  (HW_ECORRUPT, exit 1); --now T judges that schedule at time T. The status says\n"
 	"  insecure=true when the node's connections are plaintext, and STALE (stale in\n"
 	"  --json) while a standby's state awaits a snapshot after a rejoin of a pruned\n"
 	"  log. A vault also shows its stored and applied LSN and its apply delay.\n"

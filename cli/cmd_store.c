@@ -671,17 +671,24 @@ static int head_of(const char *dir, struct hw_head *head)
 	return rc;
 }
 
-int hw_cli_digests_common(const char *a, const char *b, uint64_t *lsn, uint8_t *da, uint8_t *db)
+int hw_cli_digests_common(const char *a, const char *b, uint64_t *lsn, uint8_t *da, uint8_t *db,
+			  const char **reading)
 {
-	struct hw_head ha = {0}, hb = {0};
-	int rc = head_of(a, &ha);
-	if (rc == 0)
-		rc = head_of(b, &hb);
-	*lsn = ha.lsn < hb.lsn ? ha.lsn : hb.lsn;
-	if (rc == 0)
-		rc = digest_as_of(a, ha.lsn, *lsn, da);
-	if (rc == 0)
-		rc = digest_as_of(b, hb.lsn, *lsn, db);
+	const char *dirs[2] = {a, b}, *spare;
+	uint8_t *digests[2] = {da, db};
+	struct hw_head heads[2] = {{0}, {0}};
+	if (reading == NULL)
+		reading = &spare;
+	int rc = 0;
+	for (int i = 0; i < 2 && rc == 0; i++) {
+		*reading = dirs[i];
+		rc = head_of(dirs[i], &heads[i]);
+	}
+	*lsn = heads[0].lsn < heads[1].lsn ? heads[0].lsn : heads[1].lsn;
+	for (int i = 0; i < 2 && rc == 0; i++) {
+		*reading = dirs[i];
+		rc = digest_as_of(dirs[i], heads[i].lsn, *lsn, digests[i]);
+	}
 	return rc;
 }
 

@@ -1,17 +1,17 @@
 /* test_drills.c (integration, ctest name test_drills_cli): `hawser drill` and the drill
  * part of `hawser status` run as real processes (HW_BIN), through their pass and fail
  * paths: an intact store verifies; a damaged one fails naming the LSN, and so does one
- * whose damaged pages make LMDB abort, or one cut short (a damaged page the history row's write dies on
- * leaves the drill's result standing, its report the record); two stores are
- * compared at one LSN (equal twins pass, a digest mismatch fails); a backup restores and
- * verifies within the RTO, fails against a 1 ms RTO, and a damaged backup fails with the
- * reason, and one whose checkpoints an untrusted key signed fails with HW_EUNTRUSTED, one
- * of a pruned store whose state no signed checkpoint vouches for fails too, and so does a
- * damaged newest generation, or one without a MANIFEST (an older one is not restored
- * instead), and a backup that is not the store's (empty, of another chain, diverged) or
- * unsigned where the store signs; a fresh full backup of
- * a pruned store waits for the checkpoint that vouches for it (and passes), or says why it
- * does not (exit 4); a restore of a pruned store's backup names and judges (--trust) the
+ * whose damaged pages make LMDB abort, or one cut short (a damaged page the history row's write
+ * dies on leaves the drill's result standing, its report the record); two stores are compared at
+ * one LSN (equal twins pass, a digest mismatch fails, a store on whose pages LMDB aborts fails
+ * naming it, and status of one whose drill history it aborts on is an error naming it); a backup
+ * restores and verifies within the RTO, fails against a 1 ms RTO, and a damaged backup fails with
+ * the reason, and one whose checkpoints an untrusted key signed fails with HW_EUNTRUSTED, one of a
+ * pruned store whose state no signed checkpoint vouches for fails too, and so does a damaged newest
+ * generation, or one without a MANIFEST (an older one is not restored instead), and a backup that
+ * is not the store's (empty, of another chain, diverged) or unsigned where the store signs; a fresh
+ * full backup of a pruned store waits for the checkpoint that vouches for it (and passes), or says
+ * why it does not (exit 4); a restore of a pruned store's backup names and judges (--trust) the
  * signer that vouched for its state, also for a target before the checkpoint, and records
  * it for verify --trust; the
  * procedure fails on too few backup generations, naming backup_dir, and passes
@@ -36,6 +36,7 @@
 #include <dirent.h>
 
 #include "base/clock.h"
+#include "replica/drills.h"
 #include "replica/store.h"
 #include "tests/integration/cli_fix.h"
 
@@ -281,6 +282,54 @@ static void test_verify_compare(void **state)
 	assert_int_equal(hw(&f->r, "init", e, NULL), 0);
 	assert_int_equal(hw(&f->r, "drill", "verify", "--dir", a, "--compare", e, NULL), 3);
 	assert_non_null(strstr(f->r.out, "nothing to compare"));
+}
+
+/* verify --compare with a store whose damaged pages make LMDB abort as its state at the
+ * common LSN is replayed: the compare fails the drill (exit 3, with its report), naming
+ * that store and `hawser verify` (it reads in a child), not a drill killed with LMDB's
+ * words alone. */
+static void test_compare_damaged(void **state)
+{
+	struct fix *f = *state;
+	char a[4200], b[4200], want[9000];
+	make_store(f, "a", "3", "2000");
+	make_store(f, "b", "3", "3000");
+	path(f, "a", a, sizeof(a));
+	path(f, "b", b, sizeof(b));
+	assert_int_equal(hw_test_damage_pages(b, 200, 20, false), 0);
+	assert_int_equal(hw(&f->r, "drill", "verify", "--dir", a, "--compare", b, NULL), 3);
+	snprintf(want, sizeof(want),
+		 "cannot compare: the store at %s is damaged (LMDB stopped on SIGABRT while "
+		 "reading it): run `hawser verify %s` (HW_ECORRUPT)\n",
+		 b, b);
+	assert_non_null(strstr(f->r.out, want));
+	assert_report(&f->r);
+}
+
+/* status --dir of a store whose drill history LMDB aborts on (a branch page of it
+ * damaged): exit 1 with HW_ECORRUPT, naming the store and `hawser verify`. */
+static void test_status_damaged(void **state)
+{
+	struct fix *f = *state;
+	char a[4200];
+	make_store(f, "a", "3", "1000");
+	path(f, "a", a, sizeof(a));
+	/* a history deeper than one page, as some weeks of daily drills make it */
+	struct hw_store *s;
+	assert_int_equal(hw_store_open(a, NULL, &s), 0);
+	for (int i = 0; i < 40; i++) {
+		struct hw_drill_row row = {.time_ms = END_MS_NUM + i,
+					   .kind = HW_DRILL_VERIFY,
+					   .result = HW_DRILL_PASS};
+		snprintf(row.what, sizeof(row.what), "%0150d entries intact", i);
+		assert_int_equal(hw_store_drill_append(s, &row), 0);
+	}
+	hw_store_close(s);
+	assert_int_equal(hw(&f->r, "status", "--dir", a, NULL), 0);
+	assert_non_null(strstr(f->r.out, "verify    last PASS"));
+	assert_true(hw_test_damage_branches(a) > 0);
+	assert_int_equal(hw(&f->r, "status", "--dir", a, NULL), 1);
+	assert_read_damaged(f, "status", a, "SIGABRT");
 }
 
 /* restore: a good backup restores, verifies and meets a 12h RTO; against a 1 ms RTO the
@@ -1074,6 +1123,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_verify_pass_fail, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_verify_pages_damaged, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_verify_compare, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_compare_damaged, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_status_damaged, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restore, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restore_newest_of_many, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restore_trust, setup, teardown),
