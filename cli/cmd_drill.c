@@ -12,7 +12,6 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -374,7 +373,7 @@ void hw_cli_drill_record(const struct drill *d, const char *json_path)
 	snprintf(row.report, sizeof(row.report), "%s", json_path);
 	struct record_job j = {.dir = d->dir, .row = row};
 	int signo, rc = hw_cli_isolated(record_isolated_cb, &j, sizeof(j), &signo);
-	bool damage = signo == SIGABRT || signo == SIGSEGV || signo == SIGBUS;
+	bool damage = hw_cli_killed_by_damage(signo);
 	if (rc == 0 && signo != 0)
 		fprintf(stderr,
 			"hawser %s: drill history of %s not updated: %s writing the row (%s)%s; "

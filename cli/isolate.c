@@ -45,8 +45,7 @@ int hw_cli_isolated(hw_cli_isolated_cb *cb, void *shared, size_t bytes, int *sig
 	return rc;
 }
 
-/* What LMDB dies of on a damaged page: an assertion in mdb.c, or a fault. */
-static bool killed_by_damage(int signo)
+bool hw_cli_killed_by_damage(int signo)
 {
 	return signo == SIGABRT || signo == SIGSEGV || signo == SIGBUS;
 }
@@ -75,7 +74,7 @@ int hw_cli_read_isolated(hw_cli_read_cb *cb, void *arg, size_t bytes, int *signo
 	if (rc == 0)
 		memcpy(arg, j->arg, bytes); /* what it got to, when it died too */
 	if (rc == 0 && *signo != 0)
-		rc = killed_by_damage(*signo) ? HW_ECORRUPT : HW_ECANCELED;
+		rc = hw_cli_killed_by_damage(*signo) ? HW_ECORRUPT : HW_ECANCELED;
 	else if (rc == 0)
 		rc = j->rc;
 	free(j);
@@ -86,7 +85,7 @@ const char *hw_cli_read_why(const char *dir, int signo, char *buf, size_t cap)
 {
 	if (signo == 0)
 		buf[0] = '\0';
-	else if (killed_by_damage(signo))
+	else if (hw_cli_killed_by_damage(signo))
 		snprintf(buf, cap,
 			 "the store at %s is damaged (LMDB stopped on %s while reading it): run "
 			 "`hawser verify %s`",

@@ -6,6 +6,7 @@
 #ifndef HW_CLI_ISOLATE_H
 #define HW_CLI_ISOLATE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "replica/verify.h"
@@ -18,6 +19,10 @@
  * child has only the calling one, and a lock another held stays locked in it. */
 typedef void hw_cli_isolated_cb(void *shared);
 int hw_cli_isolated(hw_cli_isolated_cb *cb, void *shared, size_t bytes, int *signo);
+
+/* Whether a child killed by signo died as LMDB does on a damaged page: an assertion in
+ * mdb.c (SIGABRT), or a fault (SIGSEGV, SIGBUS). */
+bool hw_cli_killed_by_damage(int signo);
 
 /* A command's read of a store, in a child (hw_cli_isolated), so that a store whose damaged
  * pages make LMDB abort or fault gives an error instead of a process killed with LMDB's
