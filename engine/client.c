@@ -16,6 +16,7 @@
  * the end of one frame and the start of the next always fits after a partial frame. */
 #include <errno.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -567,7 +568,20 @@ static bool past_with_nothing_buffered(const struct hw_client *c, int64_t deadli
 	return deadline >= 0 && hw_mono_ms() >= deadline && c->rhead == c->rlen && c->rawlen == 0;
 }
 
-/* The code an ERROR frame carries (a malformed one is HW_EPROTOCOL, sticky).
+/* Whether a code a node sent may reach the caller as it is: 0 (when zero_ok) or a code
+ * hawser_error.h names (an HW_E* code, or an errno). -EINTR and -EAGAIN may not: the API
+ * gives them meanings of their own (call again), so a node that sent one would make a
+ * caller retry for ever. */
+static bool wire_code_ok(int code, bool zero_ok)
+{
+	if (code == 0)
+		return zero_ok;
+	return code < 0 && code != -EINTR && code != -EAGAIN &&
+	       strcmp(hw_errname(code), "EUNKNOWN") != 0;
+}
+
+/* The code an ERROR frame carries (a malformed one, or one wire_code_ok refuses, is
+ * HW_EPROTOCOL, sticky).
  *
  * Which ERROR ends the connection follows from what the node does (engine/node*.c). It
  * refuses a connection with an ERROR and then closes it: another cluster or protocol
@@ -585,7 +599,7 @@ static int error_code(struct hw_client *c, const struct hw_frame *f)
 	ProtobufCAllocator pa = {arena_alloc_cb, arena_free_cb, &c->arena};
 	hw_arena_reset(&c->arena);
 	Hawser__Wire__V1__Error *e = hawser__wire__v1__error__unpack(&pa, f->len, f->body);
-	if (e == NULL || e->code >= 0)
+	if (e == NULL || !wire_code_ok(e->code, false))
 		return set_failed(c, HW_EPROTOCOL);
 	if (e->message && e->message[0])
 		fprintf(stderr, "hawser client: node refused: %s\n", e->message);
@@ -1080,7 +1094,7 @@ static int reply(struct hw_client *c, const struct hw_frame *f, struct hw_outcom
 	hw_arena_reset(&c->arena);
 	Hawser__Wire__V1__SubmitReply *r =
 		hawser__wire__v1__submit_reply__unpack(&pa, f->len, f->body);
-	if (r == NULL)
+	if (r == NULL || !wire_code_ok(r->code, true))
 		return set_failed(c, HW_EPROTOCOL);
 	memset(out, 0, sizeof(*out));
 	out->request_id = r->request_id;

@@ -128,7 +128,9 @@ struct hw_client;
  * in flight (at most HW_CLIENT_INFLIGHT_MAX, as for every client: hw_client_submit), and
  * when the connection is lost (closed, silent, or its stream damaged: a frame or channel
  * record that fails its checks, HW_EFRAME, HW_EDECRYPT, HW_EREPLAY, HW_EPROTOCOL, which
- * end a client given one address for good) or an outcome says
+ * end a client given one address for good; a code from the node that names nothing, or
+ * -EINTR and -EAGAIN, which this API gives meanings of its own, is HW_EPROTOCOL too) or
+ * an outcome says
  * HW_ENOT_PRIMARY, hw_client_wait() searches for the new primary, for at most 60 s a
  * search (hw_client_set_follow_ms), and resends them in submission order with the same
  * request ids and bytes; a record stored before comes back as a duplicate at its first

@@ -168,6 +168,12 @@ static bool on_frame(struct server *s, int fd, const struct hw_frame *f)
 	case TIMEDOUT:
 		hw_fake_send_error(fd, -ETIMEDOUT);
 		return false;
+	case EINTR_ERROR:
+		hw_fake_send_error(fd, -EINTR);
+		return false;
+	case ODD_REPLY:
+		hw_fake_send_reply(fd, sh.request_id, 5, false);
+		return true;
 	case HOLD_FIRST:
 		if (s->submits > 1)
 			hw_fake_send_reply(fd, sh.request_id, 0, false);

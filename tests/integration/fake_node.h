@@ -25,6 +25,8 @@ enum behaviour {
 	GATED,         /* ECHO, but after the HELLO read nothing until the test posts go (or
 			* GATE_VALVE_S pass, so that a client stuck in a write still ends) */
 	TIMEDOUT,      /* answer the first SUBMIT with ERROR {-ETIMEDOUT}, then close */
+	EINTR_ERROR,   /* answer the first SUBMIT with ERROR {-EINTR}, then close */
+	ODD_REPLY,     /* answer each SUBMIT with a SUBMIT_REPLY whose code is 5 */
 	HOLD_FIRST,    /* ECHO every SUBMIT but the first, which is never answered */
 	FLOOD,         /* after the HELLO, heartbeats without end (until the client goes) */
 	BUSY_DIGEST,   /* the first DIGEST_QUERY gets ERROR {HW_EBUSY}, the next a DigestReply

@@ -754,6 +754,27 @@ static void test_timed_out_connection_follows(void **state)
 	submit_follows(TIMEDOUT, 5000, &a, &b);
 }
 
+/* A code from the node that the API gives another meaning or that names nothing is
+ * HW_EPROTOCOL, sticky: an ERROR carrying -EINTR ("a signal came, call again") made
+ * every later wait say -EINTR, and a caller that retried on it spun on a dead connection;
+ * a SUBMIT_REPLY's positive code reached the outcome. */
+static void test_odd_codes_refused(void **state)
+{
+	(void)state;
+	static const enum behaviour how[] = {EINTR_ERROR, ODD_REPLY};
+	for (size_t i = 0; i < sizeof how / sizeof how[0]; i++) {
+		struct server s;
+		server_start(&s, how[i]);
+		struct hw_client *c = connect_to(&s);
+		assert_int_equal(hw_client_submit(c, 1, record, sizeof record, HW_DEFAULT, 0), 0);
+		struct hw_outcome o;
+		assert_int_equal(hw_client_wait(c, 5000, &o), HW_EPROTOCOL);
+		assert_int_equal(hw_client_wait(c, 0, &o), HW_EPROTOCOL);
+		hw_client_close(c);
+		server_join(&s);
+	}
+}
+
 /* HW_EBUSY only with HW_CLIENT_INFLIGHT_MAX submits without an outcome: with the oldest
  * unanswered and the rest answered, the ring makes room for more. */
 static void test_inflight_counts_unanswered(void **state)
@@ -1172,6 +1193,7 @@ int main(void)
 		cmocka_unit_test(test_follow_wait_timeout),
 		cmocka_unit_test(test_follow_ms_bound),
 		cmocka_unit_test(test_timed_out_connection_follows),
+		cmocka_unit_test(test_odd_codes_refused),
 		cmocka_unit_test(test_follow_timed_out_closed),
 		cmocka_unit_test(test_step_down_outcomes_first),
 		cmocka_unit_test(test_damaged_frame_follows),
