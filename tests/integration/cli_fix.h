@@ -5,7 +5,9 @@
 #ifndef HW_TESTS_CLI_FIX_H
 #define HW_TESTS_CLI_FIX_H
 
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "tests/integration/proc.h"
@@ -68,6 +70,41 @@ static inline int teardown(void **state)
 {
 	struct fix *f = *state;
 	return hw_test_rm_rf(f->dir) == 0 ? 0 : -1;
+}
+
+/* Flip the last record byte of every copy of the entry at lsn in data.mdb (LMDB may
+ * keep stale copies in free pages); returns how many copies were changed. */
+static inline int flip_entry(const char *store, uint64_t lsn)
+{
+	char file[4400];
+	snprintf(file, sizeof(file), "%s/data.mdb", store);
+	FILE *fp = fopen(file, "r+b");
+	assert_non_null(fp);
+	assert_int_equal(fseek(fp, 0, SEEK_END), 0);
+	size_t size = (size_t)ftell(fp);
+	uint8_t *buf = malloc(size);
+	assert_non_null(buf);
+	rewind(fp);
+	assert_int_equal(fread(buf, 1, size, fp), size);
+	int flipped = 0;
+	for (size_t off = 0; off + 96 <= size; off++) {
+		if (memcmp(buf + off, "HWE1", 4) != 0)
+			continue;
+		uint32_t len;
+		uint64_t at;
+		memcpy(&len, buf + off + 4, 4); /* little-endian header, as on this host */
+		memcpy(&at, buf + off + 8, 8);
+		if (at != lsn || len == 0 || off + 96 + len > size)
+			continue;
+		size_t pos = off + 96 + len - 1;
+		buf[pos] ^= 0x01;
+		assert_int_equal(fseek(fp, (long)pos, SEEK_SET), 0);
+		assert_int_equal(fputc(buf[pos], fp), buf[pos]);
+		flipped++;
+	}
+	fclose(fp);
+	free(buf);
+	return flipped;
 }
 
 #endif

@@ -45,41 +45,6 @@ static int setup(void **state)
 	return fix_setup(state, "cli-drills");
 }
 
-/* Flip the last record byte of every copy of the entry at lsn in data.mdb (LMDB may
- * keep stale copies in free pages); returns how many copies were changed. */
-static int flip_entry(const char *store, uint64_t lsn)
-{
-	char file[4400];
-	snprintf(file, sizeof(file), "%s/data.mdb", store);
-	FILE *fp = fopen(file, "r+b");
-	assert_non_null(fp);
-	assert_int_equal(fseek(fp, 0, SEEK_END), 0);
-	size_t size = (size_t)ftell(fp);
-	uint8_t *buf = malloc(size);
-	assert_non_null(buf);
-	rewind(fp);
-	assert_int_equal(fread(buf, 1, size, fp), size);
-	int flipped = 0;
-	for (size_t off = 0; off + 96 <= size; off++) {
-		if (memcmp(buf + off, "HWE1", 4) != 0)
-			continue;
-		uint32_t len;
-		uint64_t at;
-		memcpy(&len, buf + off + 4, 4); /* little-endian header, as on this host */
-		memcpy(&at, buf + off + 8, 8);
-		if (at != lsn || len == 0 || off + 96 + len > size)
-			continue;
-		size_t pos = off + 96 + len - 1;
-		buf[pos] ^= 0x01;
-		assert_int_equal(fseek(fp, (long)pos, SEEK_SET), 0);
-		assert_int_equal(fputc(buf[pos], fp), buf[pos]);
-		flipped++;
-	}
-	fclose(fp);
-	free(buf);
-	return flipped;
-}
-
 #define DAY_MS (24LL * 3600 * 1000)
 
 /* Init a store at f->dir/name and ingest n records with seed (fixed time). */
