@@ -293,6 +293,14 @@ int64_t hw_tg_client_silence_ms(int64_t heartbeat_ms)
 	return beats > HW_TG_CLIENT_SILENCE_MIN_MS ? beats : HW_TG_CLIENT_SILENCE_MIN_MS;
 }
 
+bool hw_tg_voter_heard(int64_t heard_ms, int64_t now_ms, int64_t beat_ms)
+{
+	if (beat_ms <= 0)
+		return true;
+	int64_t beat = beat_ms < HW_TG_DETECTION_MAX_MS ? beat_ms : HW_TG_DETECTION_MAX_MS;
+	return now_ms - heard_ms <= HW_TG_VOTER_SILENT_BEATS * beat;
+}
+
 int64_t hw_tg_rto_min_ms(const struct hw_tg_input *in, const struct hw_tg_plan *plan)
 {
 	int64_t terms =

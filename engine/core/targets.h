@@ -126,6 +126,26 @@
  * HW_TG_CLIENT_SILENCE_MIN_MS). 0 for 0 (a node that promises none). */
 int64_t hw_tg_client_silence_ms(int64_t heartbeat_ms);
 
+/* A voter another one can reach for an election. Between elections nothing flows on the
+ * links a standby's fellow voters dialed to it, and a voter whose process stopped (or
+ * whose loop is stuck) keeps its link up while its kernel answers TCP: so every voter
+ * sends a HEARTBEAT on each link it dialed when it has sent nothing else there for one
+ * beat, its beat being its renew interval (the lease's own rhythm, so a primary's lease
+ * requests are its beats; promised in its Hello, engine/voters.h). A voter not heard for
+ * HW_TG_VOTER_SILENT_BEATS of its beats counts as unreached: one beat lost or late is
+ * not an outage, and fewer than HW_TG_RENEWS_PER_LEASE, so a standby says so before a
+ * failover (detection) would need that voter's vote. */
+#define HW_TG_VOTER_SILENT_BEATS 3
+_Static_assert(HW_TG_VOTER_SILENT_BEATS < HW_TG_RENEWS_PER_LEASE,
+	       "a silent voter is seen before detection");
+
+/* Is a voter that promised a heartbeat every beat_ms, last heard at heard_ms, heard
+ * recently enough at now_ms (the caller's clock, the same for both) to count as reached:
+ * now_ms - heard_ms <= HW_TG_VOTER_SILENT_BEATS x beat_ms? beat_ms <= 0 (an older voter,
+ * which promised none): true, its link being all there is to judge it by; a beat_ms
+ * above HW_TG_DETECTION_MAX_MS (no plan makes one) counts as that. Pure. */
+bool hw_tg_voter_heard(int64_t heard_ms, int64_t now_ms, int64_t beat_ms);
+
 struct hw_tg_input {
 	int64_t rto_ms;           /* > 0 */
 	int64_t rpo_ms;           /* 0 (no acknowledged loss) or the loss window, > 0 */
@@ -246,7 +266,8 @@ struct hw_tg_standby {
 struct hw_tg_voter {
 	const char *id;
 	bool reached;        /* a primary: it answered one of the last two lease rounds; a
-			      * standby: its link to it is up (itself: true) */
+			      * standby: its link to it is up and it was heard lately
+			      * (hw_tg_voter_heard; itself: true) */
 	const char *refused; /* a standby: its refusal in this node's current election
 			      * ("lease", "not_in_sync" ...); NULL or "": none */
 };

@@ -667,16 +667,11 @@ static void test_now_primary_hurdles(void **state)
 	assert_true(o.rto_holds);
 }
 
-/* On a standby (s1 of p1, s2, w1): its primary silent past detection + election with no
- * failover says the RTO does not hold, naming who would not vote; the same with the
- * witness's link down says no majority is reached; before that, a witness unreached
- * already keeps the RTO from holding; and a standby alone (the minimal topology, k = 1)
- * would leave acknowledgements stopped. */
-static void test_now_standby_hurdles(void **state)
+/* s1 judging itself as the one standby of p1, in sync, with s2 and the witness w1 all
+ * reached (4 voters, k 1), p1 heard 4 ms ago. */
+static struct hw_tg_live standby_live(void)
 {
-	(void)state;
-	struct hw_tg_plan p = plan_2s();
-	struct hw_tg_live l = {
+	return (struct hw_tg_live){
 		.failover = true,
 		.self = "s1",
 		.primary_id = "p1",
@@ -694,6 +689,18 @@ static void test_now_standby_hurdles(void **state)
 		.n_electors = 3,
 		.electors = {{"s1", true, NULL}, {"s2", true, NULL}, {"w1", true, NULL}},
 		.primary_silent_ms = 4};
+}
+
+/* On a standby (s1 of p1, s2, w1): its primary silent past detection + election with no
+ * failover says the RTO does not hold, naming who would not vote; the same with the
+ * witness's link down says no majority is reached; before that, a witness unreached
+ * already keeps the RTO from holding; and a standby alone (the minimal topology, k = 1)
+ * would leave acknowledgements stopped. */
+static void test_now_standby_hurdles(void **state)
+{
+	(void)state;
+	struct hw_tg_plan p = plan_2s();
+	struct hw_tg_live l = standby_live();
 	struct hw_tg_now o;
 	hw_tg_now(&l, &p, &o);
 	assert_true(o.automatic && o.rto_holds);
@@ -730,6 +737,42 @@ static void test_now_standby_hurdles(void **state)
 					  "another standby returns"));
 }
 
+/* A voter is heard while the last frame from it is at most 3 of its beats old (the renew
+ * interval it promised: 187 ms at rto 2 s), with fake times; an older voter that promised
+ * no beat is judged by its link alone, and a beat no plan makes is capped at the longest
+ * detection. A standby whose witness went silent counts it unreached. */
+static void test_voter_heard(void **state)
+{
+	(void)state;
+	struct hw_tg_plan p = plan_2s();
+	int64_t beat = p.renew_ms, heard = 1000000;
+	assert_int_equal(beat, 187);
+	assert_true(hw_tg_voter_heard(heard, heard, beat));
+	assert_true(hw_tg_voter_heard(heard, heard + 2 * beat + beat / 2, beat)); /* two lost */
+	assert_true(hw_tg_voter_heard(heard, heard + HW_TG_VOTER_SILENT_BEATS * beat, beat));
+	assert_false(hw_tg_voter_heard(heard, heard + HW_TG_VOTER_SILENT_BEATS * beat + 1, beat));
+	assert_true(hw_tg_voter_heard(heard, heard - 5, beat)); /* heard after now was read */
+	/* detection (4 renewals and the drift margin) outlasts the silence that counts */
+	assert_true(HW_TG_VOTER_SILENT_BEATS * beat < p.detection_ms);
+	/* an older voter promised nothing: its silence says nothing */
+	assert_true(hw_tg_voter_heard(heard, heard + 86400000, 0));
+	int64_t cap = HW_TG_VOTER_SILENT_BEATS * HW_TG_DETECTION_MAX_MS;
+	assert_true(hw_tg_voter_heard(heard, heard + cap, INT64_MAX / 4));
+	assert_false(hw_tg_voter_heard(heard, heard + cap + 1, INT64_MAX / 4));
+	/* s1 judging itself, s2 and the witness, the witness silent for 4 beats */
+	int64_t now = heard + 4 * beat;
+	struct hw_tg_live l = standby_live();
+	l.electors[1].reached = hw_tg_voter_heard(now - beat, now, beat);
+	l.electors[2].reached = hw_tg_voter_heard(heard, now, beat);
+	struct hw_tg_now o;
+	hw_tg_now(&l, &p, &o);
+	assert_false(o.rto_holds);
+	print_message("rto: %s\n", o.rto_why);
+	assert_non_null(strstr(o.rto_why, "no failover can happen: electing a new primary needs 3 "
+					  "of the 4 voters, and without p1 only 2 are reached "
+					  "(unreached: w1)"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -754,6 +797,7 @@ int main(void)
 		cmocka_unit_test(test_now_never_heard),
 		cmocka_unit_test(test_now_primary_hurdles),
 		cmocka_unit_test(test_now_standby_hurdles),
+		cmocka_unit_test(test_voter_heard),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
