@@ -176,7 +176,7 @@ static void live_electors(struct hw_node *n, struct hw_tg_live *l)
 			continue;
 		struct hw_tg_voter *v = &l->electors[l->n_electors++];
 		v->id = f->voters[i].id;
-		v->reached = l->primary ? lease_answered(el, i) : hw_voters_link_up(n->voters, i);
+		v->reached = l->primary ? lease_answered(el, i) : hw_voters_reached(n->voters, i);
 		if (!l->primary && el->role == HW_EL_CANDIDATE && el->why[i] != HW_EL_R_NONE)
 			v->refused = hw_el_reason_name((enum hw_el_reason)el->why[i]);
 		if (!l->primary && i != f->witness && v->reached)

@@ -469,13 +469,7 @@ int hw__election_on_hello(struct hw_session *s, int role, const char *node_id)
 			hw_conn_close(n->sessions[i]->conn, HW_ECLOSED);
 	s->voter = id;
 	s->hello = true;
-	Hawser__Wire__V1__Hello m = HAWSER__WIRE__V1__HELLO__INIT;
-	m.protocol_version = 1;
-	m.cluster_id = n->cfg.cluster_id;
-	m.node_id = n->cfg.node_id;
-	m.role = HAWSER__WIRE__V1__ROLE__VOTER;
-	m.epoch = el_of(n)->hard.epoch;
-	return hw__node_send_msg(s->conn, HW_FRAME_HELLO, &m);
+	return hw_voters_send_hello(n->voters, s->conn);
 }
 
 int hw__election_on_frame(struct hw_session *s, const struct hw_frame *f)

@@ -24,6 +24,12 @@ struct link {
 	bool logged_down;
 	int64_t retry_at_ms;
 	int64_t retry_ms;
+	/* liveness (hw_tg_voter_heard): the beat its Hello promised (0: an older voter, which
+	 * neither sends nor takes a HEARTBEAT), when it was last heard on either connection
+	 * and when this voter last sent it something, all loop time */
+	int64_t beat_ms;
+	int64_t heard_ms;
+	int64_t sent_ms;
 };
 
 struct hw_voters {
@@ -194,6 +200,7 @@ static void send_act(struct hw_voters *v, const struct hw_el_act *a)
 	struct hw_conn *c = v->links[a->peer].conn;
 	if (c == NULL || v->isolated_until_ms != 0)
 		return;
+	v->links[a->peer].sent_ms = hw_loop_now_ms(v->loop); /* as good as a beat */
 	switch (a->type) {
 	case HW_EL_SEND_LEASE_REQ:
 		send_lease_req(c, &a->m.lease_req, v->fo.n_voters);
@@ -327,6 +334,7 @@ static int link_take(void *arg, const struct hw_frame *f)
 	const char *id = v->fo.voters[l->id].id;
 	Hawser__Wire__V1__Hello *m = hawser__wire__v1__hello__unpack(NULL, f->len, f->body);
 	bool named = m != NULL && strcmp(m->node_id, id) == 0;
+	l->beat_ms = m != NULL ? m->heartbeat_ms : 0;
 	hawser__wire__v1__hello__free_unpacked(m, NULL);
 	if (!named || !hw_security_peer_is(&v->sec, hw_conn_peer_key(l->conn), id)) {
 		hw_log("voter_refused", "voter=%s addr=%s what=\"%s\"", id, hw_conn_peer(l->conn),
@@ -337,6 +345,7 @@ static int link_take(void *arg, const struct hw_frame *f)
 		hw_log("voter_link_up", "voter=%s addr=%s", v->fo.voters[l->id].id,
 		       v->fo.voters[l->id].addr);
 	l->up = true;
+	l->heard_ms = hw_loop_now_ms(v->loop);
 	l->logged_down = false;
 	l->retry_ms = HW_VOTERS_RETRY_MIN_MS;
 	return 0;
@@ -384,14 +393,20 @@ static void link_dial(struct link *l)
 	hw_conn_set_send_timeout(l->conn, (unsigned)(t > HW_VOTERS_SEND_TIMEOUT_MIN_MS
 							     ? t
 							     : HW_VOTERS_SEND_TIMEOUT_MIN_MS));
-	Hawser__Wire__V1__Hello m = HAWSER__WIRE__V1__HELLO__INIT;
-	m.protocol_version = 1;
-	m.cluster_id = v->cluster_id;
-	m.node_id = v->node_id;
-	m.role = v->fo.self == v->fo.witness ? HAWSER__WIRE__V1__ROLE__WITNESS
-					     : HAWSER__WIRE__V1__ROLE__VOTER;
-	m.epoch = v->el.hard.epoch;
-	send_msg(l->conn, HW_FRAME_HELLO, &m);
+	hw_voters_send_hello(v, l->conn);
+}
+
+/* The link's HEARTBEAT (an empty body: 12 bytes) when the other voter takes one and was
+ * sent nothing for a beat. A link too full for it gets the next one. */
+static void link_beat(struct link *l, int64_t now)
+{
+	struct hw_voters *v = l->v;
+	if (!l->up || l->beat_ms == 0 || now - l->sent_ms < v->el.cfg.renew_ms)
+		return;
+	uint8_t hdr[HW_FRAME_HEADER_BYTES];
+	hw_frame_header(hdr, HW_FRAME_HEARTBEAT, NULL, 0);
+	(void)hw_conn_send(l->conn, hdr, sizeof hdr);
+	l->sent_ms = now;
 }
 
 /* ---- API -------------------------------------------------------------------------- */
@@ -451,11 +466,25 @@ int hw_voters_id(const struct hw_voters *v, const char *node_id)
 	return -1;
 }
 
-bool hw_voters_link_up(const struct hw_voters *v, uint32_t id)
+int hw_voters_send_hello(struct hw_voters *v, struct hw_conn *c)
+{
+	Hawser__Wire__V1__Hello m = HAWSER__WIRE__V1__HELLO__INIT;
+	m.protocol_version = 1;
+	m.cluster_id = v->cluster_id;
+	m.node_id = v->node_id;
+	m.role = v->fo.self == v->fo.witness ? HAWSER__WIRE__V1__ROLE__WITNESS
+					     : HAWSER__WIRE__V1__ROLE__VOTER;
+	m.epoch = v->el.hard.epoch;
+	m.heartbeat_ms = (uint32_t)v->el.cfg.renew_ms; /* link_beat */
+	return send_msg(c, HW_FRAME_HELLO, &m);
+}
+
+bool hw_voters_reached(const struct hw_voters *v, uint32_t id)
 {
 	HW_ASSERT(id < v->fo.n_voters);
-	return id != v->fo.self && v->isolated_until_ms == 0 && v->links[id].conn != NULL &&
-	       v->links[id].up;
+	const struct link *l = &v->links[id];
+	return id != v->fo.self && v->isolated_until_ms == 0 && l->conn != NULL && l->up &&
+	       hw_tg_voter_heard(l->heard_ms, hw_loop_now_ms(v->loop), l->beat_ms);
 }
 
 const char *hw_voters_addr(const struct hw_voters *v, uint32_t id)
@@ -467,7 +496,7 @@ const char *hw_voters_addr(const struct hw_voters *v, uint32_t id)
 bool hw_voters_frame(enum hw_frame_type t)
 {
 	return (t >= HW_FRAME_LEASE_REQUEST && t <= HW_FRAME_TIMEOUT_NOW) ||
-	       t == HW_FRAME_LOSS_QUERY || t == HW_FRAME_LOSS_RANGE;
+	       t == HW_FRAME_LOSS_QUERY || t == HW_FRAME_LOSS_RANGE || t == HW_FRAME_HEARTBEAT;
 }
 
 /* Witness: the rpo in a primary's lease request against its own, said once per change
@@ -623,7 +652,10 @@ int hw_voters_on_frame(struct hw_voters *v, uint32_t from, const struct hw_frame
 	if (v->failed != 0 || from >= v->fo.n_voters || from == v->fo.self ||
 	    v->isolated_until_ms != 0)
 		return 0;
+	v->links[from].heard_ms = hw_loop_now_ms(v->loop);
 	switch (f->type) {
+	case HW_FRAME_HEARTBEAT: /* heard, which is all it says (a body is not looked at) */
+		return 0;
 	case HW_FRAME_LEASE_REQUEST:
 		return on_lease_req(v, from, f);
 	case HW_FRAME_LEASE_ACK: {
@@ -680,6 +712,10 @@ void hw_voters_tick(struct hw_voters *v, bool timers)
 	}
 	if (timers)
 		EL(v, hw_el_on_tick(&v->el, now, acts));
+	/* after the core's sends, which are beats too (send_act) */
+	for (uint32_t i = 0; i < v->fo.n_voters && v->isolated_until_ms == 0 && v->failed == 0; i++)
+		if (i != v->fo.self)
+			link_beat(&v->links[i], t);
 }
 
 void hw_voters_progress(struct hw_voters *v, const struct hw_el_progress *p)

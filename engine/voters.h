@@ -16,6 +16,23 @@
  * voter whose link is down or full is dropped: the core repeats what matters on its timers (lease
  * rounds, election retries).
  *
+ * Liveness. A voter whose process stopped, or whose loop is stuck, keeps its links up while
+ * its kernel answers TCP, and between elections nothing else flows on most of them (a
+ * standby's and the witness's to the other standbys and to each other). So every Hello of
+ * a voter promises a beat (Hello.heartbeat_ms: its renew interval, hw_voters_plan), and a
+ * voter sends a HEARTBEAT (header only, 12 bytes, plus the channel's 29) on each link it
+ * dialed whose Hello answer promised one too, whenever it has sent nothing else there for
+ * a beat: what the core sends counts, so a primary's lease requests and the lease acks to
+ * it are the beats of those links, and only the quiet ones carry HEARTBEATs, one per beat
+ * each way (at rto 30 s a beat is 2.5 s; at rto 2 s, 187 ms). Every frame from a voter, on
+ * either connection, stamps when it was last heard; hw_voters_reached counts it only while
+ * that is within HW_TG_VOTER_SILENT_BEATS of its beats (engine/core/targets.h). A voter
+ * whose persist failed sends no more beats: it cannot vote either.
+ * Mixed versions: a voter older than this takes a HEARTBEAT on a voter link for a protocol
+ * error and closes the link, so none is sent to one whose Hello promised no beat (its
+ * heartbeat_ms, a field it knows, is 0 there); it sends none either, so its silence says
+ * nothing and it counts as reached while its link is up, as before.
+ *
  * Persistence. On HW_EL_PERSIST the owner's persist_cb makes the whole hard state durable
  * before the core hears of it (hw_el_on_persisted) and before any later action runs: it
  * blocks the loop for one flush, which only elections and lease changes of the witness
@@ -45,6 +62,7 @@
 #include "engine/core/targets.h"
 #include "engine/io/frame.h"
 
+struct hw_conn;
 struct hw_loop;
 struct hw_ring;
 struct hw_voters;
@@ -106,23 +124,33 @@ const struct hw_el *hw_voters_el(const struct hw_voters *v);
 /* Voter id of node_id (a node or the witness), or -1 when it is not a voter. */
 int hw_voters_id(const struct hw_voters *v, const char *node_id);
 
-/* Is the link this voter dialed to voter id up (its Hello came back)? False for itself,
- * and while a drill isolates it. */
-bool hw_voters_link_up(const struct hw_voters *v, uint32_t id);
+/* Can this voter reach voter id for an election now: the link it dialed is up (its Hello
+ * came back) and voter id was heard lately (hw_tg_voter_heard on the beat its Hello
+ * promised, at loop time now; its link alone for an older voter, which promised none)?
+ * False for itself, and while a drill isolates it. What a standby's status counts as
+ * reached. */
+bool hw_voters_reached(const struct hw_voters *v, uint32_t id);
+
+/* Queue this voter's Hello on c: the one it opens its links with, and the answer on a link
+ * another voter dialed (role VOTER, or WITNESS from the witness; its epoch; its beat).
+ * hw_conn_send's code. */
+int hw_voters_send_hello(struct hw_voters *v, struct hw_conn *c);
 
 /* Address of voter id (as this voter's config names it). */
 const char *hw_voters_addr(const struct hw_voters *v, uint32_t id);
 
-/* True for the frame types of election messages. */
+/* True for the frame types a voter takes on a link dialed to it: election messages and
+ * the HEARTBEAT. */
 bool hw_voters_frame(enum hw_frame_type t);
 
-/* An election frame from voter from (its link's Hello named it). 0, or HW_EFRAME when the
- * body does not decode (the caller closes that connection). */
+/* An election frame or a HEARTBEAT from voter from (its link's Hello named it): voter from
+ * was heard now. 0, or HW_EFRAME when the body does not decode (the caller closes that
+ * connection). */
 int hw_voters_on_frame(struct hw_voters *v, uint32_t from, const struct hw_frame *f);
 
-/* Time passed (every loop tick): redial links, and the core's timers unless timers is
- * false (a node's start-up grace: a standby does not campaign before the primary it
- * prefers had its chance). */
+/* Time passed (every loop tick): redial links, the core's timers unless timers is false (a
+ * node's start-up grace: a standby does not campaign before the primary it prefers had
+ * its chance), then a HEARTBEAT on each quiet link (Liveness, above). */
 void hw_voters_tick(struct hw_voters *v, bool timers);
 
 /* The owner's log and replication view changed (hw_el_on_progress). */

@@ -89,19 +89,14 @@ static int take_hello(struct wsession *s, const struct hw_frame *f)
 			    w->sessions[i]->voter == id)
 				hw_conn_close(w->sessions[i]->conn, HW_ECLOSED);
 		s->voter = id;
-		Hawser__Wire__V1__Hello r = HAWSER__WIRE__V1__HELLO__INIT;
-		r.protocol_version = 1;
-		r.cluster_id = w->cfg.cluster_id;
-		r.node_id = w->cfg.node_id;
-		r.role = HAWSER__WIRE__V1__ROLE__WITNESS;
-		r.epoch = hw_voters_el(w->voters)->hard.epoch;
-		send_frame_msg(s->conn, HW_FRAME_HELLO, &r);
+		hw_voters_send_hello(w->voters, s->conn);
 	}
 	hawser__wire__v1__hello__free_unpacked(m, NULL);
 	return rc;
 }
 
-/* One frame of s (hw_frames_take): its hello, then election messages only. */
+/* One frame of s (hw_frames_take): its hello, then election messages and HEARTBEATs
+ * only (hw_voters_frame). */
 static int session_take(void *arg, const struct hw_frame *f)
 {
 	struct wsession *s = arg;

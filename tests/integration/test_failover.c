@@ -7,7 +7,8 @@
  * behind is refused promotion by the witness, with the reason logged; the new primary's
  * first entry is of its own epoch (its PROMOTION event, on this insecure cluster too),
  * and records resent to it come back as duplicates at their old LSNs; a
- * witness with every session taken refuses one more connection and keeps running.
+ * witness with every session taken refuses one more connection and keeps running; it
+ * beats on its quiet voter links only to voters that promised a beat, and takes one.
  *
  * The nodes' logs carry wall-clock times (wall_ms=) for the events compared across
  * processes: one host, one clock. Failover times measured here are printed. */
@@ -22,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -37,6 +39,7 @@
 #include "hawser.h"
 #include "replica/audit.h"
 #include "replica/store.h"
+#include "tests/integration/fake_wire.h"
 #include "tests/integration/proc.h"
 #include "tests/integration/rig.h"
 #include "wire.pb-c.h"
@@ -465,14 +468,16 @@ static void test_witness_full_refuses(void **state)
 	assert_int_equal(hw_rig_stop_all(&f->rig, STOP_WAIT_MS), 0);
 }
 
-/* Write a Hello from voter id of the rig's cluster on fd. */
-static void voter_hello(int fd, const char *id)
+/* Write a Hello from voter id of the rig's cluster on fd, promising a HEARTBEAT every
+ * beat_ms (0: none, as an older voter's). */
+static void voter_hello(int fd, const char *id, uint32_t beat_ms)
 {
 	Hawser__Wire__V1__Hello h = HAWSER__WIRE__V1__HELLO__INIT;
 	h.protocol_version = 1;
 	h.cluster_id = "itest";
 	h.node_id = (char *)id;
 	h.role = HAWSER__WIRE__V1__ROLE__VOTER;
+	h.heartbeat_ms = beat_ms;
 	uint8_t buf[128 + HW_FRAME_HEADER_BYTES];
 	size_t n = hawser__wire__v1__hello__pack(&h, buf + HW_FRAME_HEADER_BYTES);
 	hw_frame_header(buf, HW_FRAME_HELLO, buf + HW_FRAME_HEADER_BYTES, (uint32_t)n);
@@ -494,7 +499,7 @@ static void test_witness_replaces_stale_voter_sessions(void **state)
 	for (unsigned i = 0; i < HW_WITNESS_SESSIONS_MAX; i++) {
 		fd[i] = hw_test_dial(f->rig.listen[w]);
 		assert_true(fd[i] >= 0);
-		voter_hello(fd[i], "p1");
+		voter_hello(fd[i], "p1", 0);
 	}
 	struct timeval tv = {.tv_sec = EVENT_WAIT_MS / 1000};
 	assert_int_equal(setsockopt(fd[0], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv), 0);
@@ -514,7 +519,7 @@ static void test_witness_replaces_stale_voter_sessions(void **state)
 	for (unsigned i = 0; i < HW_REPL_SESSIONS_MAX; i++) {
 		nfd[i] = hw_test_dial(f->rig.listen[0]);
 		assert_true(nfd[i] >= 0);
-		voter_hello(nfd[i], "s2");
+		voter_hello(nfd[i], "s2", 0);
 	}
 	assert_int_equal(hw_rig_start(&f->rig, 2, EVENT_WAIT_MS), 0);
 	from = 0;
@@ -522,6 +527,103 @@ static void test_witness_replaces_stale_voter_sessions(void **state)
 				      EVENT_WAIT_MS, NULL, 0));
 	for (unsigned i = 0; i < HW_REPL_SESSIONS_MAX; i++)
 		close(nfd[i]);
+	assert_int_equal(hw_rig_stop_all(&f->rig, STOP_WAIT_MS), 0);
+}
+
+/* A socket listening at the rig's address addr ("127.0.0.1:PORT"), whose accepts and
+ * reads wait at most EVENT_WAIT_MS. */
+static int listen_at(const char *addr)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	sa.sin_port = htons((uint16_t)atoi(strrchr(addr, ':') + 1));
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int one = 1;
+	struct timeval tv = {.tv_sec = EVENT_WAIT_MS / 1000};
+	assert_true(fd >= 0);
+	assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one), 0);
+	assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv), 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+	assert_int_equal(listen(fd, 4), 0);
+	return fd;
+}
+
+/* The witness dials the voter listening at lfd: accept it (bounded), and its Hello's
+ * promised beat. */
+static int accept_witness(int lfd, struct hw_fake_stream *st, uint32_t *beat_ms)
+{
+	int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	assert_true(fd >= 0);
+	struct timeval tv = {.tv_sec = EVENT_WAIT_MS / 1000};
+	assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv), 0);
+	st->fd = fd;
+	st->at = st->have = 0;
+	struct hw_frame fr;
+	assert_true(hw_fake_next_frame(st, &fr));
+	assert_int_equal(fr.type, HW_FRAME_HELLO);
+	Hawser__Wire__V1__Hello *h = hawser__wire__v1__hello__unpack(NULL, fr.len, fr.body);
+	assert_non_null(h);
+	assert_int_equal(h->role, HAWSER__WIRE__V1__ROLE__WITNESS);
+	*beat_ms = h->heartbeat_ms;
+	hawser__wire__v1__hello__free_unpacked(h, NULL);
+	return fd;
+}
+
+/* Voter links between versions (engine/voters.h "Liveness"): the witness promises its
+ * beat, its renew interval, in its Hellos. To a voter that answered promising none (an
+ * older one, which would close the link on a HEARTBEAT) it sends no HEARTBEAT for 5
+ * beats; to one that promised a beat it sends one on the quiet link; and a HEARTBEAT (a
+ * body it does not look at) on a link dialed to it is taken: the LossQuery behind it on
+ * the same link is answered. */
+static void test_voter_beats_mixed_versions(void **state)
+{
+	struct fix *f = *state;
+	const int w = HW_RIG_VOTERS - 1;
+	int lfd = listen_at(f->rig.listen[2]); /* s2's: the witness dials it as s2 */
+	assert_int_equal(hw_rig_start(&f->rig, w, EVENT_WAIT_MS), 0);
+	char ready[1024];
+	size_t from = 0;
+	assert_true(hw_proc_wait_line(&f->rig.proc[w], &from, "event=election_ready", NULL,
+				      EVENT_WAIT_MS, ready, sizeof ready));
+	struct hw_fake_stream st = {.buf = malloc(HW_FAKE_STREAM_BYTES)};
+	assert_non_null(st.buf);
+	uint32_t beat;
+	int fd = accept_witness(lfd, &st, &beat);
+	assert_int_equal(beat, hw_log_field(ready, "renew_ms", -1));
+	/* an older s2: nothing but the Hello for 5 beats, and the link stays */
+	voter_hello(fd, "s2", 0);
+	assert_true(hw_proc_wait_line(&f->rig.proc[w], &from, "event=voter_link_up", "voter=s2",
+				      EVENT_WAIT_MS, NULL, 0));
+	struct timeval tv = {.tv_sec = 5 * beat / 1000, .tv_usec = 5 * beat % 1000 * 1000};
+	assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv), 0);
+	uint8_t b;
+	errno = 0;
+	assert_int_equal(recv(fd, &b, 1, 0), -1);
+	assert_true(errno == EAGAIN || errno == EWOULDBLOCK);
+	/* a newer s2: dialed again once the old link closed, it is sent a HEARTBEAT */
+	close(fd);
+	fd = accept_witness(lfd, &st, &beat);
+	voter_hello(fd, "s2", beat);
+	struct hw_frame fr;
+	assert_true(hw_fake_next_frame(&st, &fr));
+	assert_int_equal(fr.type, HW_FRAME_HEARTBEAT);
+	assert_int_equal(fr.len, 0);
+	/* its own link to the witness: a HEARTBEAT, then a LossQuery answered on fd */
+	int d = hw_test_dial(f->rig.listen[w]);
+	assert_true(d >= 0);
+	voter_hello(d, "s2", beat);
+	assert_true(hw_fake_send_heartbeat(d));
+	Hawser__Wire__V1__LossQuery q = HAWSER__WIRE__V1__LOSS_QUERY__INIT;
+	uint8_t body[64];
+	size_t n = hawser__wire__v1__loss_query__pack(&q, body);
+	assert_true(hw_fake_send_frame(d, HW_FRAME_LOSS_QUERY, body, (uint32_t)n));
+	do
+		assert_true(hw_fake_next_frame(&st, &fr));
+	while (fr.type == HW_FRAME_HEARTBEAT);
+	assert_int_equal(fr.type, HW_FRAME_LOSS_RANGE);
+	close(d);
+	close(fd);
+	close(lfd);
+	free(st.buf);
 	assert_int_equal(hw_rig_stop_all(&f->rig, STOP_WAIT_MS), 0);
 }
 
@@ -686,6 +788,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_behind_standby_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_witness_full_refuses, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_voter_beats_mixed_versions, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_witness_replaces_stale_voter_sessions, setup,
 						teardown),
 	};

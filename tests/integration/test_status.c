@@ -5,7 +5,9 @@
  * caught up, and the reasons name the standby that would take over; with p1, s1 and a
  * witness only, the RTO does not hold, as a failover would leave the new primary no
  * standby to acknowledge with; with the witness gone, no failover can happen, and once
- * the primary is gone too the standbys say it is overdue; with its standby gone the
+ * the primary is gone too the standbys say it is overdue; with the witness stopped
+ * (SIGSTOP: its links stay up) a standby counts it unreached within a few of its beats,
+ * and reached again once it runs; with its standby gone the
  * primary says an operator must act, counts the loss from what the standby last held,
  * and once restarted without it shows its silence as never heard, not the uptime. On a
  * node with a [drills] schedule a drill never run is overdue and a verify drill run
@@ -300,6 +302,11 @@ static void wait_text(struct fix *f, unsigned i, const char *want)
 	assert_true(seen);
 }
 
+/* A status text's rto line, of p1 or a standby, when the witness does not answer. */
+#define NO_FAILOVER_W1                                                                             \
+	"    rto: no failover can happen: electing a new primary needs 3 of the 4 voters, and "    \
+	"without p1 only 2 are reached (unreached: w1)\n"
+
 /* p1, s1, s2 and the witness (a majority of 3): with the witness killed, p1 still holds
  * its lease through s1 and s2, but without p1 they are no majority: p1 says no failover
  * can happen (the witness does not answer its lease rounds), and so do the standbys
@@ -315,14 +322,11 @@ static void test_witness_down(void **state)
 	pid_t w = hw_cluster_witness_pid(f->c);
 	assert_true(w > 0);
 	assert_int_equal(kill(w, SIGKILL), 0);
-	static const char none[] = "    rto: no failover can happen: electing a new primary "
-				   "needs 3 of the 4 voters, and without p1 only 2 are reached "
-				   "(unreached: w1)\n";
-	wait_text(f, p, none);
+	wait_text(f, p, NO_FAILOVER_W1);
 	assert_non_null(strstr(f->cap.out, "targets: rto 2000 ms DOES NOT HOLD"));
 	assert_non_null(strstr(f->cap.out, "if it stops renewing, "));
 	assert_non_null(strstr(f->cap.out, " cannot be elected: electing a new primary needs 3"));
-	wait_text(f, sb, none);
+	wait_text(f, sb, NO_FAILOVER_W1);
 	assert_non_null(strstr(f->cap.out, "but cannot win"));
 	assert_int_equal(hw_cluster_kill(f->c, p, SIGKILL), 0);
 	wait_text(f, sb,
@@ -333,6 +337,36 @@ static void test_witness_down(void **state)
 	assert_non_null(strstr(f->cap.out, "is in sync but has not been elected"));
 	assert_null(strstr(f->cap.out, "campaigns after"));
 	assert_true(log_count(hw_cluster_log(f->c, sb), "event=election_started ") > 0);
+}
+
+/* p1, s1, s2 and the witness: with the witness stopped (SIGSTOP) its kernel keeps every
+ * link to it up, but it sends nothing, so within a few of its beats (3 renew intervals) a
+ * standby counts it unreached and says no failover can happen, as p1 does (its lease
+ * rounds go unanswered); running again (SIGCONT), it is reached again and the RTO holds.
+ * Waits are bounded by status looks, not timed. */
+static void test_witness_stopped(void **state)
+{
+	struct fix *f = *state;
+	unsigned p;
+	assert_int_equal(cluster(f, 2, &p), 0);
+	unsigned sb = (p + 1) % 3;
+	const char *addr = hw_cluster_node_addr(f->c, sb);
+	pid_t w = hw_cluster_witness_pid(f->c);
+	assert_true(w > 0);
+	static const char holds[] = "targets: rto 2000 ms holds";
+	wait_text(f, sb, holds);
+	assert_int_equal(kill(w, SIGSTOP), 0);
+	wait_text(f, sb, NO_FAILOVER_W1);
+	assert_non_null(strstr(f->cap.out, "targets: rto 2000 ms DOES NOT HOLD"));
+	assert_int_equal(status(f, addr, NULL), 0);
+	assert_false(jtrue(f->cap.out, "rto", "holds"));
+	assert_non_null(strstr(f->cap.out, "(unreached: w1)"));
+	wait_text(f, p, NO_FAILOVER_W1);
+	assert_int_equal(kill(w, SIGCONT), 0);
+	wait_text(f, sb, holds);
+	assert_int_equal(status(f, addr, NULL), 0);
+	assert_true(jtrue(f->cap.out, "rto", "holds"));
+	assert_null(strstr(f->cap.out, "unreached"));
 }
 
 /* With its only standby gone the primary says no failover would happen on its own:
@@ -598,6 +632,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_minimal_rto, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rpo_t_needs_k_standbys, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_witness_down, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_witness_stopped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_standby, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_acks_held_for_standbys, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_acks_held_durability_k, setup, teardown),
