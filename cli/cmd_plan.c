@@ -378,6 +378,10 @@ static void print_timers_failover(const struct hw_tg_input *in, const struct hw_
 	printf("  detection        %6" PRId64 " ms  (lease + drift margin; at least %" PRId64
 	       " ms)\n",
 	       p->detection_ms, p->detection_min_ms);
+	/* a quiet voter link carries a heartbeat every renew interval (engine/voters.h) */
+	printf("  voter silence    %6" PRId64 " ms  (%d renewals; a voter unheard that long is "
+	       "unreached)\n",
+	       HW_TG_VOTER_SILENT_BEATS * p->renew_ms, HW_TG_VOTER_SILENT_BEATS);
 	printf("\nfailover, term by term, against rto %" PRId64 " ms\n", in->rto_ms);
 	printf("  detection        %6" PRId64 " ms\n", p->detection_ms);
 	printf("  election         %6" PRId64 " ms\n", p->election_ms);
