@@ -920,7 +920,9 @@ static int open_ports(struct hw_node *n)
 {
 	if (n->cfg.role == HW_ROLE_VAULT && n->cfg.client[0] == '\0')
 		return 0; /* a vault may take no connection at all */
-	int rc = hw_listen(n->ring, n->cfg.client, on_client_accept, n, &n->client_listener);
+	int rc = hw_listen(n->ring, n->cfg.client,
+			   HW_CLIENTS_MAX - HW_REPL_SESSIONS_MAX + HW_REFUSING_MAX,
+			   on_client_accept, n, &n->client_listener);
 	if (rc != 0) {
 		hw_log("listen_failed", "port=client addr=%s code=%s", n->cfg.client, hw_errname(rc));
 		return rc;
@@ -932,7 +934,8 @@ static int open_ports(struct hw_node *n)
 		return 0;
 	if (n->cfg.listen[0] == '\0')
 		return 0; /* a primary alone (no standby, vault or voter: the config checks) */
-	rc = hw_listen(n->ring, n->cfg.listen, on_repl_accept, n, &n->repl_listener);
+	rc = hw_listen(n->ring, n->cfg.listen, HW_REPL_SESSIONS_MAX + HW_REFUSING_MAX,
+		       on_repl_accept, n, &n->repl_listener);
 	if (rc != 0) {
 		hw_log("listen_failed", "port=replication addr=%s code=%s", n->cfg.listen,
 		       hw_errname(rc));

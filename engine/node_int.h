@@ -27,6 +27,11 @@
  * neither port's connections, authenticated or not, can take the other's. */
 #define HW_CLIENTS_MAX       1024u
 #define HW_REPL_SESSIONS_MAX 64u
+/* Connections a port holds past its sessions while they are refused (HW_EBUSY, sent once
+ * their channel is open, which is given 1 s: engine/io/ring.h): past those the port
+ * accepts nothing until one closes, so its connections, and descriptors, stay bounded
+ * however fast they come. */
+#define HW_REFUSING_MAX 64u
 /* Room a client session's send buffer must have before the node takes its next request:
  * the largest reply a request gets at once (a Status, a few KiB: node.c ties it), over a
  * SUBMIT_REPLY's for each submit taken and not answered yet (replies_owed). A client that

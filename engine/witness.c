@@ -251,7 +251,8 @@ static int witness_start(struct hw_witness *w)
 				      .arg = w};
 	rc = hw_voters_new(w->loop, w->ring, &vc, &w->voters);
 	if (rc == 0)
-		rc = hw_listen(w->ring, w->cfg.listen, on_accept, w, &w->listener);
+		rc = hw_listen(w->ring, w->cfg.listen, 2 * HW_WITNESS_SESSIONS_MAX, on_accept, w,
+			       &w->listener); /* its sessions, and as many being refused */
 	if (rc != 0) {
 		hw_log("listen_failed", "addr=%s code=%s", w->cfg.listen, hw_errname(rc));
 		return rc;

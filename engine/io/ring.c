@@ -78,10 +78,17 @@ _Static_assert(HW_CONN_SEND_MAX <= UINT32_MAX, "a send length fits an SQE");
 _Static_assert(HW_CHANNEL_RECORD_BYTES(HW_CHANNEL_PLAINTEXT_MAX) <= RECV_MAX,
 	       "a whole record of the largest frame fits a receive buffer");
 /* A channel's handshake is 1.5 round trips, well under a millisecond on a LAN: a peer that
- * has not finished it in 5 s is a prober or a slow-loris holding a connection. Checked
- * once a second. */
+ * has not finished it in 5 s is a prober or a slow-loris holding a connection. On a
+ * listener three quarters full, and for a connection refused before its handshake ended
+ * (its refusal waits for the channel), 1 s: 1.5 round trips of 600 ms, slower than any
+ * path between a terminal's sites, so a flood of silent connections holds a descriptor
+ * for a second, not five. Checked four times a second. */
 #define HANDSHAKE_TIMEOUT_MS 5000
-#define HANDSHAKE_SWEEP_MS   1000
+#define HANDSHAKE_BUSY_MS    1000
+#define HANDSHAKE_SWEEP_MS   250
+/* At most one accept_paused line per listener this often (a flood fills it again at
+ * every close). */
+#define ACCEPT_PAUSED_LOG_MS 10000
 #define LISTEN_BACKLOG 128
 /* Back-off before accepting again after running out of fds or memory. */
 #define ACCEPT_RETRY_MS 100
@@ -130,6 +137,10 @@ struct hw_listener {
 	void *arg;
 	struct op accept_op, cancel_op;
 	struct hw_timer *retry;
+	uint32_t conns;     /* connections it accepted that are not finished yet */
+	uint32_t conns_max; /* at it no accept is armed (hw_listen) */
+	uint32_t paused;    /* times it filled since the last accept_paused line */
+	int64_t paused_logged_ms;
 	struct sockaddr_storage peer;
 	socklen_t peerlen;
 	char addr[ADDR_TEXT_MAX];
@@ -162,8 +173,10 @@ struct hw_conn {
 	size_t pcap, plen;
 	uint8_t hs[HW_CHANNEL_HANDSHAKE_BYTES_MAX];
 	size_t hslen;
-	int64_t hs_deadline_ms; /* loop time by which the channel must be open */
+	int64_t hs_started_ms;   /* loop time the channel's handshake began */
+	struct hw_listener *lis; /* the listener that accepted it, while that one lives */
 	bool dialed; /* made by hw_connect (the channel's initiator) */
+	bool refused; /* hw_conn_refuse(): its handshake gets HANDSHAKE_BUSY_MS */
 	bool is_tcp, connected, paused, redeliver, closing, cancel_sent, kicked, hit_busy;
 	int close_when_sent; /* hw_conn_close_sent: close with this once all is sent */
 	struct sockaddr_storage sa; /* connect target */
@@ -172,6 +185,7 @@ struct hw_conn {
 };
 
 static void conn_close(struct hw_conn *c, int code);
+static void listener_conn_gone(struct hw_listener *l);
 
 /* ---- addresses */
 
@@ -331,7 +345,7 @@ static int conn_channel(struct hw_ring *r, struct hw_conn *c, enum hw_channel_ro
 	int rc = hw_channel_new(&cfg, &c->ch);
 	if (rc)
 		return rc;
-	c->hs_deadline_ms = hw_loop_now_ms(r->loop) + HANDSHAKE_TIMEOUT_MS;
+	c->hs_started_ms = hw_loop_now_ms(r->loop);
 	c->pbuf = malloc(HW_CONN_RECV_INITIAL);
 	c->pcap = HW_CONN_RECV_INITIAL;
 	return c->pbuf ? 0 : HW_ENOMEM;
@@ -383,6 +397,8 @@ static void conn_finish(struct hw_conn *c)
 		r->conns = c->next;
 	if (c->next)
 		c->next->prev = c->prev;
+	if (c->lis != NULL)
+		listener_conn_gone(c->lis);
 	if (c->ops && c->ops->on_close)
 		c->ops->on_close(c, c->arg, c->close_code);
 	conn_free(c);
@@ -793,9 +809,11 @@ static void connect_done(struct hw_conn *c, int res)
 
 /* ---- listeners */
 
+/* Arm the accept, unless one is armed or the listener holds conns_max connections: then
+ * the next ones wait in the kernel's backlog until one closes (listener_conn_gone). */
 static void arm_accept(struct hw_listener *l)
 {
-	if (l->closing || l->accept_op.busy)
+	if (l->closing || l->accept_op.busy || l->conns >= l->conns_max)
 		return;
 	struct io_uring_sqe *sqe = op_begin(l->r, &l->accept_op, l->gen, &l->inflight);
 	l->peerlen = sizeof l->peer;
@@ -810,6 +828,12 @@ static void listener_finish(struct hw_listener *l)
 	close(l->fd);
 	if (l->is_unix)
 		unlink(l->addr + 5);
+	for (struct hw_conn *c = r->conns; c && l->conns > 0; c = c->next) {
+		if (c->lis == l) { /* its connections live on without it */
+			c->lis = NULL;
+			l->conns--;
+		}
+	}
 	hw_timer_free(l->retry);
 	if (l->prev)
 		l->prev->next = l->next;
@@ -826,6 +850,29 @@ static void accept_retry_cb(struct hw_timer *t, void *arg)
 	arm_accept(arg);
 }
 
+/* l took its conns_max-th connection: say so, at most once per ACCEPT_PAUSED_LOG_MS. */
+static void accept_paused(struct hw_listener *l)
+{
+	int64_t now = hw_loop_now_ms(l->r->loop);
+	l->paused++;
+	if (l->paused_logged_ms != 0 && now - l->paused_logged_ms < ACCEPT_PAUSED_LOG_MS)
+		return;
+	hw_log("accept_paused", "addr=%s conns=%u times=%u what=\"%s\"", l->addr, l->conns,
+	       l->paused,
+	       "every connection this port may hold is taken: the next wait in the "
+	       "kernel's backlog until one closes");
+	l->paused = 0;
+	l->paused_logged_ms = now;
+}
+
+/* One of l's connections finished: accept again if that made room. */
+static void listener_conn_gone(struct hw_listener *l)
+{
+	HW_ASSERT(l->conns > 0);
+	l->conns--;
+	arm_accept(l);
+}
+
 static void accepted(struct hw_listener *l, int fd)
 {
 	struct hw_conn *c;
@@ -834,6 +881,9 @@ static void accepted(struct hw_listener *l, int fd)
 		close(fd);
 		return;
 	}
+	c->lis = l;
+	if (++l->conns == l->conns_max)
+		accept_paused(l);
 	c->connected = true;
 	format_addr(&l->peer, l->peerlen, c->peer, sizeof c->peer);
 	l->in_cb = true;
@@ -1118,10 +1168,10 @@ static int listen_socket(const struct sockaddr_storage *ss, socklen_t len, int *
 	return 0;
 }
 
-int hw_listen(struct hw_ring *r, const char *addr, hw_accept_cb *cb, void *arg,
+int hw_listen(struct hw_ring *r, const char *addr, uint32_t conns_max, hw_accept_cb *cb, void *arg,
 	      struct hw_listener **out)
 {
-	HW_ASSERT(cb != NULL);
+	HW_ASSERT(cb != NULL && conns_max > 0);
 	struct sockaddr_storage ss;
 	socklen_t len;
 	int fd = -1;
@@ -1144,6 +1194,7 @@ int hw_listen(struct hw_ring *r, const char *addr, hw_accept_cb *cb, void *arg,
 	l->fd = fd;
 	l->gen = ++r->next_gen;
 	l->is_unix = ss.ss_family == AF_UNIX;
+	l->conns_max = conns_max;
 	l->cb = cb;
 	l->arg = arg;
 	l->accept_op = (struct op){.kind = OP_ACCEPT, .owner = l};
@@ -1209,13 +1260,23 @@ int hw_connect(struct hw_ring *r, const char *addr, const struct hw_conn_ops *op
 	return 0;
 }
 
+/* Whether c's handshake ran past its bound at now: HANDSHAKE_BUSY_MS when it was refused
+ * or its listener is three quarters full, else HANDSHAKE_TIMEOUT_MS. */
+static bool handshake_late(const struct hw_conn *c, int64_t now)
+{
+	const struct hw_listener *l = c->lis;
+	bool busy =
+		c->refused || (l != NULL && (uint64_t)l->conns * 4u >= (uint64_t)l->conns_max * 3u);
+	return now - c->hs_started_ms >= (busy ? HANDSHAKE_BUSY_MS : HANDSHAKE_TIMEOUT_MS);
+}
+
 static void hs_sweep_cb(struct hw_timer *t, void *arg)
 {
 	(void)t;
 	struct hw_ring *r = arg;
 	int64_t now = hw_loop_now_ms(r->loop);
 	for (struct hw_conn *c = r->conns; c; c = c->next) {
-		if (c->ch && !c->closing && !hw_channel_is_open(c->ch) && now >= c->hs_deadline_ms) {
+		if (c->ch && !c->closing && !hw_channel_is_open(c->ch) && handshake_late(c, now)) {
 			log_channel(c, "channel_refused", -ETIMEDOUT);
 			conn_close(c, -ETIMEDOUT);
 		}
@@ -1349,6 +1410,7 @@ static const struct hw_conn_ops refused_ops = {0};
 void hw_conn_refuse(struct hw_conn *c, int code)
 {
 	hw_conn_set_ops(c, &refused_ops, NULL);
+	c->refused = true;
 	hw_conn_close_sent(c, code);
 }
 

@@ -25,8 +25,10 @@
  * connection the peer refused ends with HW_EHANDSHAKE), logged as channel_refused or
  * channel_failed with the peer's address and key fingerprint; each open channel is
  * logged as channel_open, with its record cipher. A handshake not done 5 s after the
- * connection was made is closed with -ETIMEDOUT (logged as channel_refused). Send-buffer
- * accounting counts sealed bytes in flight.
+ * connection was made is closed with -ETIMEDOUT (logged as channel_refused); 1 s for a
+ * connection refused (hw_conn_refuse) and for every connection of a listener holding three
+ * quarters of its conns_max (hw_listen), so a flood of silent connections holds each
+ * descriptor about a second. Send-buffer accounting counts sealed bytes in flight.
  *
  * Addresses: "HOST:PORT" (IPv4 dotted quad or "localhost", or [IPv6]:PORT) or
  * "unix:/path". Loop thread only. SIGPIPE must be ignored by the process (SEND with
@@ -86,8 +88,12 @@ typedef void hw_accept_cb(struct hw_listener *l, void *arg, struct hw_conn *c);
 
 /* Listen on addr. Each accepted connection is handed to cb, which must call
  * hw_conn_set_ops() on it before returning. The bound address (with the real port when
- * PORT was 0) is readable with hw_listener_addr(). */
-int hw_listen(struct hw_ring *r, const char *addr, hw_accept_cb *cb, void *arg,
+ * PORT was 0) is readable with hw_listener_addr(). conns_max (1 or more) bounds the
+ * connections it accepted that are not closed yet, however far their handshake got (each
+ * holds a descriptor): at it no accept is armed, so the next ones wait in the kernel's
+ * backlog (128) until one closes, and a line accept_paused (addr, conns, times it filled
+ * since the last such line) is logged at most every 10 s. */
+int hw_listen(struct hw_ring *r, const char *addr, uint32_t conns_max, hw_accept_cb *cb, void *arg,
 	      struct hw_listener **out);
 const char *hw_listener_addr(const struct hw_listener *l);
 /* Stop accepting; l must not be used afterwards (it is freed once its accept CQE is
@@ -150,7 +156,9 @@ void hw_conn_close_sent(struct hw_conn *c, int code);
 /* Refuse c, which has no owner (an accept callback turning it away): its callbacks are
  * replaced by none (nothing more is read, on_close is not called, so no owner's state is
  * reached), then hw_conn_close_sent(c, code): a refusal frame queued before the call
- * still reaches the peer. Satisfies the accept callback's hw_conn_set_ops() duty. */
+ * still reaches the peer, on a channel once its handshake ends, which is given 1 s (a
+ * silent peer does not hold the descriptor for the 5 s others get). Satisfies the accept
+ * callback's hw_conn_set_ops() duty. */
 void hw_conn_refuse(struct hw_conn *c, int code);
 
 /* Peer address text, for logs. */

@@ -1,8 +1,9 @@
 /* test_ring.c: io_uring sockets on loopback (TCP port 0 and a Unix socket under
  * $HW_TEST_TMP): echo of 10 MiB in random pieces, back-pressure and on_writable, close
  * with a receive pending (on_close once, no fd leak), EOF seen by the server, refused
- * connect, a refused connection's last bytes and no callbacks after, the real bound
- * port, receive-buffer growth to one frame and its bound, a send
+ * connect, a refused connection's last bytes and no callbacks after, a listener's bound
+ * on its connections and the shorter handshake bound of a full listener and of a refused
+ * connection, the real bound port, receive-buffer growth to one frame and its bound, a send
  * timeout closing a connection whose peer stopped taking bytes.
  * Exits 77 when the kernel refuses io_uring. Every wait is the loop itself, bounded by a
  * safety timer; nothing sleeps. */
@@ -33,6 +34,7 @@
 #include "engine/io/loop.h"
 #include "engine/io/ring.h"
 #include "hawser_error.h"
+#include "tests/integration/proc.h"
 
 #define SAFETY_MS      20000
 #define ECHO_BYTES     (10u * 1024u * 1024u)
@@ -40,6 +42,8 @@
 /* Bytes the echo client keeps outstanding (sent, not yet echoed back). */
 #define ECHO_WINDOW (1024u * 1024u)
 #define SEED        0x9e3779b97f4a7c15ull
+/* Connections a listener of these tests holds at once: more than any test makes. */
+#define CONNS_MAX 16u
 
 struct side {
 	struct hw_conn *c;
@@ -241,7 +245,7 @@ static void run_echo(struct fx *fx, const char *listen_addr)
 		uint64_t v = hw_splitmix64(&fx->rng);
 		memcpy(fx->data + i, &v, 8);
 	}
-	assert_int_equal(hw_listen(fx->ring, listen_addr, accept_echo, fx, &fx->lis), 0);
+	assert_int_equal(hw_listen(fx->ring, listen_addr, CONNS_MAX, accept_echo, fx, &fx->lis), 0);
 	const char *addr = hw_listener_addr(fx->lis);
 	assert_int_equal(hw_connect(fx->ring, addr, &cli_ops, fx, &fx->cli.c), 0);
 	fx->stop_after_closes = 2;
@@ -269,7 +273,7 @@ static void test_echo_tcp(void **state)
 {
 	struct fx *fx = *state;
 	struct hw_listener *l;
-	assert_int_equal(hw_listen(fx->ring, "127.0.0.1:0", accept_echo, fx, &l), 0);
+	assert_int_equal(hw_listen(fx->ring, "127.0.0.1:0", CONNS_MAX, accept_echo, fx, &l), 0);
 	const char *a = hw_listener_addr(l);
 	assert_memory_equal(a, "127.0.0.1:", 10);
 	long port = strtol(a + 10, NULL, 10);
@@ -368,7 +372,8 @@ static void test_backpressure(void **state)
 	struct fx *fx = *state;
 	fx->data = calloc(1, 64u * 1024u);
 	assert_non_null(fx->data);
-	assert_int_equal(hw_listen(fx->ring, "127.0.0.1:0", accept_paused, fx, &fx->lis), 0);
+	assert_int_equal(hw_listen(fx->ring, "127.0.0.1:0", CONNS_MAX, accept_paused, fx, &fx->lis),
+			 0);
 	assert_int_equal(hw_connect(fx->ring, hw_listener_addr(fx->lis), &bp_ops, fx, &fx->cli.c),
 			 0);
 	assert_int_equal(hw_timer_new(fx->loop, 200, 0, resume_cb, fx, &fx->t), 0);
@@ -401,7 +406,8 @@ static void test_send_timeout(void **state)
 	struct fx *fx = *state;
 	fx->data = calloc(1, 64u * 1024u);
 	assert_non_null(fx->data);
-	assert_int_equal(hw_listen(fx->ring, "127.0.0.1:0", accept_paused, fx, &fx->lis), 0);
+	assert_int_equal(hw_listen(fx->ring, "127.0.0.1:0", CONNS_MAX, accept_paused, fx, &fx->lis),
+			 0);
 	assert_int_equal(hw_connect(fx->ring, hw_listener_addr(fx->lis), &st_ops, fx, &fx->cli.c),
 			 0);
 	fx->stop_after_closes = 1;
@@ -456,7 +462,7 @@ static void test_close_pending_recv(void **state)
 	assert_int_equal(hw_ring_new(fx->loop, &fx->ring), 0);
 	char addr[4200];
 	snprintf(addr, sizeof addr, "unix:%s/close.sock", fx->dir);
-	assert_int_equal(hw_listen(fx->ring, addr, accept_idle, fx, &fx->lis), 0);
+	assert_int_equal(hw_listen(fx->ring, addr, CONNS_MAX, accept_idle, fx, &fx->lis), 0);
 	assert_int_equal(hw_connect(fx->ring, addr, &idle_cli_ops, fx, &fx->cli.c), 0);
 	assert_string_equal(hw_conn_peer(fx->cli.c), addr);
 	/* both sides have a receive pending by then: the loop went idle in between */
@@ -490,7 +496,8 @@ static void test_ring_free_closes_all(void **state)
 	fx->ring = NULL;
 	int before = fd_count();
 	assert_int_equal(hw_ring_new(fx->loop, &fx->ring), 0);
-	assert_int_equal(hw_listen(fx->ring, "127.0.0.1:0", accept_idle, fx, &fx->lis), 0);
+	assert_int_equal(hw_listen(fx->ring, "127.0.0.1:0", CONNS_MAX, accept_idle, fx, &fx->lis),
+			 0);
 	assert_int_equal(
 		hw_connect(fx->ring, hw_listener_addr(fx->lis), &idle_cli_ops, fx, &fx->cli.c), 0);
 	/* run until both sides are connected and idle, receives armed */
@@ -536,8 +543,9 @@ static void test_connect_refused(void **state)
 	assert_int_equal(hw_connect(fx->ring, "127.0.0.1:65536", &idle_cli_ops, fx, &c),
 			 HW_ECONFIG);
 	assert_int_equal(hw_connect(fx->ring, "[::1:80", &idle_cli_ops, fx, &c), HW_ECONFIG);
-	assert_int_equal(hw_listen(fx->ring, "example.com:80", accept_idle, fx, &l), HW_ECONFIG);
-	assert_int_equal(hw_listen(fx->ring, "unix:", accept_idle, fx, &l), HW_ECONFIG);
+	assert_int_equal(hw_listen(fx->ring, "example.com:80", CONNS_MAX, accept_idle, fx, &l),
+			 HW_ECONFIG);
+	assert_int_equal(hw_listen(fx->ring, "unix:", CONNS_MAX, accept_idle, fx, &l), HW_ECONFIG);
 }
 
 /* ---- a refused connection */
@@ -573,7 +581,8 @@ static const struct hw_conn_ops refused_cli_ops = {.on_data = refused_data,
 static void test_refuse(void **state)
 {
 	struct fx *fx = *state;
-	assert_int_equal(hw_listen(fx->ring, "127.0.0.1:0", accept_refuse, fx, &fx->lis), 0);
+	assert_int_equal(hw_listen(fx->ring, "127.0.0.1:0", CONNS_MAX, accept_refuse, fx, &fx->lis),
+			 0);
 	assert_int_equal(hw_connect(fx->ring, hw_listener_addr(fx->lis), &refused_cli_ops, fx,
 				    &fx->cli.c),
 			 0);
@@ -586,6 +595,159 @@ static void test_refuse(void **state)
 	assert_int_equal(fx->srv.bytes, 0);
 	assert_int_equal(fx->srv.closes, 0);
 	hw_listener_close(fx->lis);
+}
+
+/* ---- a listener's bound on its connections, and on their handshakes */
+
+/* A blocking TCP connection to addr (hw_test_dial): the kernel completes it from the
+ * listener's backlog whether or not the ring accepts it. */
+static int raw_dial(const char *addr)
+{
+	int fd = hw_test_dial(addr);
+	assert_true(fd >= 0);
+	return fd;
+}
+
+#define CAPPED_DIALS 3
+
+static struct capped {
+	struct fx *fx;
+	struct hw_conn *srv[CAPPED_DIALS];
+	int accepted;
+} capped;
+
+static void accept_capped(struct hw_listener *l, void *arg, struct hw_conn *c)
+{
+	(void)l;
+	capped.srv[capped.accepted++] = c;
+	hw_conn_set_ops(c, &idle_srv_ops, arg);
+	if (capped.accepted == CAPPED_DIALS)
+		hw_loop_stop(capped.fx->loop);
+}
+
+/* A listener holding its conns_max (2) connections accepts no more: a third one waits in
+ * the kernel's backlog while the loop runs, and is accepted once one of the two closes. */
+static void test_listener_cap(void **state)
+{
+	struct fx *fx = *state;
+	memset(&capped, 0, sizeof capped);
+	capped.fx = fx;
+	assert_int_equal(
+		hw_listen(fx->ring, "127.0.0.1:0", CAPPED_DIALS - 1, accept_capped, fx, &fx->lis),
+		0);
+	int fd[CAPPED_DIALS];
+	for (int i = 0; i < CAPPED_DIALS; i++)
+		fd[i] = raw_dial(hw_listener_addr(fx->lis));
+	assert_int_equal(hw_timer_new(fx->loop, 200, 0, stop_cb, fx, &fx->t), 0);
+	assert_int_equal(hw_loop_run(fx->loop), 0);
+	assert_int_equal(capped.accepted, CAPPED_DIALS - 1);
+	hw_conn_close(capped.srv[0], 0);
+	assert_int_equal(hw_loop_run(fx->loop), 0); /* until the third is accepted */
+	assert_int_equal(capped.accepted, CAPPED_DIALS);
+	assert_int_equal(fx->srv.closes, 1);
+	for (int i = 0; i < CAPPED_DIALS; i++)
+		close(fd[i]);
+	hw_listener_close(fx->lis);
+}
+
+/* Silent connections (no hello) on three listeners of a secure ring: one with room, one
+ * at its conns_max, one whose accept refuses with a refusal queued. */
+static struct bounds {
+	struct fx *fx;
+	int roomy_closes, full_closes, full_code;
+	bool refused_eof;
+	struct hw_fdwatch *watch; /* the refused connection's client end */
+} bounds;
+
+static void bounds_check(void)
+{
+	if (bounds.full_closes == 1 && bounds.refused_eof)
+		hw_loop_stop(bounds.fx->loop);
+}
+
+static void roomy_close(struct hw_conn *c, void *arg, int code)
+{
+	(void)c;
+	(void)arg;
+	(void)code;
+	bounds.roomy_closes++;
+}
+
+static void full_close(struct hw_conn *c, void *arg, int code)
+{
+	(void)c;
+	(void)arg;
+	bounds.full_closes++;
+	bounds.full_code = code;
+	bounds_check();
+}
+
+static const struct hw_conn_ops roomy_ops = {.on_close = roomy_close};
+static const struct hw_conn_ops full_ops = {.on_close = full_close};
+
+static void accept_roomy(struct hw_listener *l, void *arg, struct hw_conn *c)
+{
+	(void)l;
+	hw_conn_set_ops(c, &roomy_ops, arg);
+}
+
+static void accept_full(struct hw_listener *l, void *arg, struct hw_conn *c)
+{
+	(void)l;
+	hw_conn_set_ops(c, &full_ops, arg);
+}
+
+static void accept_refused(struct hw_listener *l, void *arg, struct hw_conn *c)
+{
+	(void)l;
+	(void)arg;
+	assert_int_equal(hw_conn_send(c, REFUSAL, strlen(REFUSAL)), 0);
+	hw_conn_refuse(c, HW_EBUSY);
+}
+
+static void refused_readable(struct hw_fdwatch *w, void *arg)
+{
+	uint8_t b[64];
+	ssize_t n = read((int)(intptr_t)arg, b, sizeof b);
+	assert_true(n == 0 || (n < 0 && errno == ECONNRESET)); /* its refusal never came */
+	hw_fdwatch_free(w);
+	bounds.watch = NULL;
+	bounds.refused_eof = true;
+	bounds_check();
+}
+
+/* A peer that does not start its handshake is closed after 1 s when its listener holds
+ * three quarters of its conns_max or more, or when it was refused (its refusal waits for
+ * a handshake that never comes): both are closed while a silent connection on a
+ * listener with room, which gets 5 s, is still open. */
+static void test_handshake_bounds(void **state)
+{
+	struct fx *fx = *state;
+	memset(&bounds, 0, sizeof bounds);
+	bounds.fx = fx;
+	struct hw_identity id;
+	assert_int_equal(hw_identity_generate(&id), 0);
+	struct hw_channel_config cfg = {
+		.self = &id, .pinned = id.kx_pk, .pinned_count = 1, .cluster_id = "ring-test"};
+	assert_int_equal(hw_ring_set_channel(fx->ring, &cfg), 0);
+	struct hw_listener *roomy, *full, *refusing;
+	assert_int_equal(hw_listen(fx->ring, "127.0.0.1:0", CONNS_MAX, accept_roomy, fx, &roomy),
+			 0);
+	assert_int_equal(hw_listen(fx->ring, "127.0.0.1:0", 1, accept_full, fx, &full), 0);
+	assert_int_equal(
+		hw_listen(fx->ring, "127.0.0.1:0", CONNS_MAX, accept_refused, fx, &refusing), 0);
+	int fd[3] = {raw_dial(hw_listener_addr(roomy)), raw_dial(hw_listener_addr(full)),
+		     raw_dial(hw_listener_addr(refusing))};
+	assert_int_equal(hw_fdwatch_new(fx->loop, fd[2], refused_readable, (void *)(intptr_t)fd[2],
+					&bounds.watch),
+			 0);
+	assert_int_equal(hw_loop_run(fx->loop), 0);
+	assert_int_equal(bounds.full_code, -ETIMEDOUT);
+	assert_int_equal(bounds.roomy_closes, 0);
+	hw_fdwatch_free(bounds.watch);
+	for (int i = 0; i < 3; i++)
+		close(fd[i]);
+	hw_identity_wipe(&id);
 }
 
 /* ---- resumes chained from on_data */
@@ -659,7 +821,8 @@ static void test_resume_chain(void **state)
 	struct fx *fx = *state;
 	memset(&chain, 0, sizeof chain);
 	chain.fx = fx;
-	assert_int_equal(hw_listen(fx->ring, "127.0.0.1:0", accept_chain, fx, &fx->lis), 0);
+	assert_int_equal(hw_listen(fx->ring, "127.0.0.1:0", CONNS_MAX, accept_chain, fx, &fx->lis),
+			 0);
 	for (int i = 0; i < CHAIN; i++)
 		assert_int_equal(hw_connect(fx->ring, hw_listener_addr(fx->lis), &chain_cli_ops,
 					    NULL, &chain.cli[i]),
@@ -716,7 +879,8 @@ static void test_recv_growth(void **state)
 	struct fx *fx = *state;
 	fx->data = malloc(HW_FRAME_BYTES_MAX + 4096);
 	assert_non_null(fx->data);
-	assert_int_equal(hw_listen(fx->ring, "127.0.0.1:0", accept_frames, fx, &fx->lis), 0);
+	assert_int_equal(hw_listen(fx->ring, "127.0.0.1:0", CONNS_MAX, accept_frames, fx, &fx->lis),
+			 0);
 	assert_int_equal(
 		hw_connect(fx->ring, hw_listener_addr(fx->lis), &idle_cli_ops, fx, &fx->cli.c), 0);
 	send_frame(fx, HW_FRAME_BYTES_MAX);
@@ -773,7 +937,8 @@ static void test_secure_frame_then_more(void **state)
 	assert_int_equal(hw_ring_set_channel(fx->ring, &cfg), 0);
 	fx->data = malloc(HW_FRAME_BYTES_MAX);
 	assert_non_null(fx->data);
-	assert_int_equal(hw_listen(fx->ring, "127.0.0.1:0", accept_count, fx, &fx->lis), 0);
+	assert_int_equal(hw_listen(fx->ring, "127.0.0.1:0", CONNS_MAX, accept_count, fx, &fx->lis),
+			 0);
 	assert_int_equal(
 		hw_connect(fx->ring, hw_listener_addr(fx->lis), &idle_cli_ops, fx, &fx->cli.c), 0);
 	send_frame(fx, 60000 - 4);
@@ -813,6 +978,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_ring_free_closes_all, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_connect_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refuse, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_listener_cap, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_handshake_bounds, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_recv_growth, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_resume_chain, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_secure_frame_then_more, setup, teardown),
