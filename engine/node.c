@@ -916,33 +916,52 @@ int hw__node_open_store(struct hw_node *n)
 	return rc == 0 ? recover(n) : rc;
 }
 
+/* Listen on the client port (repl false) or the replication port, holding at most what
+ * the descriptor budget gives it. */
+static int listen_port(struct hw_node *n, bool repl)
+{
+	const char *addr = repl ? n->cfg.listen : n->cfg.client;
+	const char *port = repl ? "replication" : "client";
+	struct hw_listener **l = repl ? &n->repl_listener : &n->client_listener;
+	uint32_t max = n->fds.conns_max[repl];
+	int rc = hw_listen(n->ring, addr, max, repl ? on_repl_accept : on_client_accept, n, l);
+	if (rc != 0)
+		hw_log("listen_failed", "port=%s addr=%s code=%s", port, addr, hw_errname(rc));
+	else
+		hw_log("listening", "port=%s addr=%s conns_max=%u", port, hw_listener_addr(*l),
+		       max);
+	return rc;
+}
+
+/* A vault may take no connection at all; with failover every node listens for
+ * replication (voters reach each other there, and any node may become the primary its
+ * standbys connect to), else a primary that has standbys, vaults or voters (the config
+ * checks that it names listen then). Each port wants its sessions and HW_REFUSING_MAX
+ * more, which the descriptor budget may cut. */
 static int open_ports(struct hw_node *n)
 {
-	if (n->cfg.role == HW_ROLE_VAULT && n->cfg.client[0] == '\0')
-		return 0; /* a vault may take no connection at all */
-	int rc = hw_listen(n->ring, n->cfg.client,
-			   HW_CLIENTS_MAX - HW_REPL_SESSIONS_MAX + HW_REFUSING_MAX,
-			   on_client_accept, n, &n->client_listener);
+	bool client = n->cfg.role != HW_ROLE_VAULT || n->cfg.client[0] != '\0';
+	bool repl =
+		(n->cfg.role == HW_ROLE_PRIMARY || n->voters != NULL) && n->cfg.listen[0] != '\0';
+	const uint32_t want[2] = {
+		[HW_FDS_CLIENT] =
+			client ? HW_CLIENTS_MAX - HW_REPL_SESSIONS_MAX + HW_REFUSING_MAX : 0,
+		[HW_FDS_REPL] = repl ? HW_REPL_SESSIONS_MAX + HW_REFUSING_MAX : 0};
+	int rc = hw_fds_budget_now(want, &n->fds);
 	if (rc != 0) {
-		hw_log("listen_failed", "port=client addr=%s code=%s", n->cfg.client, hw_errname(rc));
+		hw_log("fd_limit_low",
+		       "fd_limit=%llu fd_open=%llu fd_reserve=%u code=%s what=\"%s\"",
+		       (unsigned long long)n->fds.limit, (unsigned long long)n->fds.open,
+		       HW_FDS_RESERVED, hw_errname(rc),
+		       "the descriptor limit leaves too few for connections: raise LimitNOFILE "
+		       "(systemd) or ulimit -n");
 		return rc;
 	}
-	hw_log("listening", "port=client addr=%s", hw_listener_addr(n->client_listener));
-	/* with failover every node listens: voters reach each other there, and any node may
-	 * become the primary its standbys connect to */
-	if (n->cfg.role != HW_ROLE_PRIMARY && n->voters == NULL)
-		return 0;
-	if (n->cfg.listen[0] == '\0')
-		return 0; /* a primary alone (no standby, vault or voter: the config checks) */
-	rc = hw_listen(n->ring, n->cfg.listen, HW_REPL_SESSIONS_MAX + HW_REFUSING_MAX,
-		       on_repl_accept, n, &n->repl_listener);
-	if (rc != 0) {
-		hw_log("listen_failed", "port=replication addr=%s code=%s", n->cfg.listen,
-		       hw_errname(rc));
-		return rc;
-	}
-	hw_log("listening", "port=replication addr=%s", hw_listener_addr(n->repl_listener));
-	return 0;
+	if (client)
+		rc = listen_port(n, false);
+	if (rc == 0 && repl)
+		rc = listen_port(n, true);
+	return rc;
 }
 
 static int node_start(struct hw_node *n, const struct hw_channel_config *cc)
@@ -999,6 +1018,12 @@ static int node_config_check(const struct hw_config *c, const char *path, char *
 	return HW_ECONFIG;
 }
 
+/* The descriptor budget in a node's start line (engine/fds.h). */
+#define FDS_FMT "fd_limit=%llu fd_open=%llu fd_reserve=%u client_conns_max=%u repl_conns_max=%u"
+#define FDS_ARGS(n)                                                                                \
+	(unsigned long long)(n)->fds.limit, (unsigned long long)(n)->fds.open, HW_FDS_RESERVED,    \
+		(n)->fds.conns_max[HW_FDS_CLIENT], (n)->fds.conns_max[HW_FDS_REPL]
+
 int hw_node_open(const char *config_path, struct hw_node **out)
 {
 	struct hw_node *n = calloc(1, sizeof *n);
@@ -1034,23 +1059,25 @@ int hw_node_open(const char *config_path, struct hw_node **out)
 	hw_store_head(n->store, &h);
 	if (n->cfg.role == HW_ROLE_PRIMARY)
 		hw_log("started",
-		       "role=primary data_dir=%s lsn=%llu mode=%s k=%u standbys=%u vaults=%u",
+		       "role=primary data_dir=%s lsn=%llu mode=%s k=%u standbys=%u "
+		       "vaults=%u " FDS_FMT,
 		       n->cfg.data_dir, (unsigned long long)h.lsn, hw_mode_name(n->cfg.mode),
-		       n->cfg.k, n->cfg.n_standbys, n->cfg.n_vaults);
+		       n->cfg.k, n->cfg.n_standbys, n->cfg.n_vaults, FDS_ARGS(n));
 	else if (n->cfg.role == HW_ROLE_VAULT)
 		hw_log("started",
 		       "role=vault data_dir=%s lsn=%llu held_to=%llu apply_delay_ms=%lld "
-		       "primary=%s",
+		       "primary=%s " FDS_FMT,
 		       n->cfg.data_dir, (unsigned long long)h.lsn,
 		       (unsigned long long)hw__vault_held_lsn(n), (long long)n->cfg.apply_delay_ms,
-		       n->cfg.primary);
+		       n->cfg.primary, FDS_ARGS(n));
 	else if (n->voters != NULL)
-		hw_log("started", "role=standby failover=on prefers=%s data_dir=%s lsn=%llu",
+		hw_log("started",
+		       "role=standby failover=on prefers=%s data_dir=%s lsn=%llu " FDS_FMT,
 		       n->start_role == HW_ROLE_PRIMARY ? "primary" : "standby", n->cfg.data_dir,
-		       (unsigned long long)h.lsn);
+		       (unsigned long long)h.lsn, FDS_ARGS(n));
 	else
-		hw_log("started", "role=standby data_dir=%s lsn=%llu primary=%s", n->cfg.data_dir,
-		       (unsigned long long)h.lsn, n->cfg.primary);
+		hw_log("started", "role=standby data_dir=%s lsn=%llu primary=%s " FDS_FMT,
+		       n->cfg.data_dir, (unsigned long long)h.lsn, n->cfg.primary, FDS_ARGS(n));
 	hw__audit_start(n);
 	*out = n;
 	return 0;

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "engine/config.h"
+#include "engine/fds.h"
 #include "engine/core/repl.h"
 #include "engine/io/frame.h"
 #include "engine/io/loop.h"
@@ -141,6 +142,7 @@ struct hw_node {
 	struct hw_wal *wal; /* the durable point; the store applies behind it */
 	struct hw_listener *client_listener;
 	struct hw_listener *repl_listener;
+	struct hw_fds_budget fds; /* what each listener may hold, from the descriptor limit */
 	struct hw_timer *tick;
 	struct hw_async *ext_async;
 	struct hw_act *acts; /* the core's decisions for one event: HW_ACTS_MIN(waiters) */
