@@ -13,10 +13,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "base/assert.h"
 #include "base/bytes.h"
+#include "base/clock.h"
 #include "base/log.h"
 #include "engine/io/loop.h"
 #include "replica/entry.h"
@@ -25,6 +27,9 @@
 #define SEGMENTS_MAX 4096 /* 256 GiB of unflushed store at 64 MiB each: far past any lag */
 #define WAL_SECTOR_BYTES 512u /* the smallest unit a disk writes whole */
 #define TEAR_ZEROS_MIN   8u   /* zeros that end a sector's share of a torn entry */
+/* An open that found no descriptor or memory is tried again this often (open_patiently):
+ * a connection or a snapshot closing frees one within moments. */
+#define WAL_REOPEN_MS 100
 
 struct hw_wal {
 	char dir[PATH_MAX];
@@ -38,6 +43,7 @@ struct hw_wal {
 	/* shared with the flushers, under mu */
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
+	pthread_cond_t retry_cv; /* a flusher waiting to open a file again: the stop wakes it */
 	pthread_t threads[HW_WAL_FLUSHERS];
 	unsigned started;      /* flusher threads running */
 	bool stopping;
@@ -328,6 +334,11 @@ int hw_wal_open(const char *dir, struct hw_wal **out, struct hw_head *last)
 	w->fd = -1;
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->cv, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* open_patiently()'s clock */
+	pthread_cond_init(&w->retry_cv, &ca);
+	pthread_condattr_destroy(&ca);
 	w->pending = malloc(HW_WAL_PENDING_MAX);
 	bool ok = w->pending != NULL;
 	for (unsigned i = 0; i < HW_WAL_FLUSHERS; i++)
@@ -444,6 +455,68 @@ static bool needs_exclusive(const struct hw_wal *w)
 	return w->fd < 0 || w->seg_bytes >= HW_WAL_SEGMENT_BYTES || w->seg_zeroed < zeros_wanted(w);
 }
 
+/* A flusher's own open file of the current segment. Linux reports a write-back error
+ * once per open file: two flushes sharing one, the one that asked first would see it and
+ * the other could be reported durable with its pages lost. */
+struct flusher_file {
+	int fd;         /* -1: none yet */
+	uint64_t first; /* the segment it is open on */
+};
+
+/* Open ff on the segment beginning at first, unless it is open there already. */
+static int flusher_open(struct hw_wal *w, struct flusher_file *ff, uint64_t first)
+{
+	if (ff->fd >= 0 && ff->first == first)
+		return 0;
+	if (ff->fd >= 0)
+		close(ff->fd);
+	char path[PATH_MAX + 32];
+	seg_path(w, first, path, sizeof path);
+	ff->fd = open(path, O_WRONLY | O_CLOEXEC);
+	ff->first = first;
+	return ff->fd < 0 ? -errno : 0;
+}
+
+/* Open a file of the log (mu not held): with ff NULL begin the segment at first
+ * (open_segment), else ff's file on it (flusher_open). An open that finds no descriptor
+ * or no memory (EMFILE, ENFILE, ENOMEM) says nothing about what the log holds, unlike a
+ * failed write or flush (STYLE.md 5): it is tried again every WAL_REOPEN_MS, the flush
+ * and its acknowledgements waiting meanwhile (logged as wal_open_waiting, then
+ * wal_open_resumed), until it succeeds, fails otherwise, or the log stops. */
+static int open_patiently(struct hw_wal *w, struct flusher_file *ff, uint64_t first)
+{
+	const char *file = ff == NULL ? "segment" : "flusher";
+	int64_t since_ms = -1;
+	for (;;) {
+		int rc = ff == NULL ? open_segment(w, first) : flusher_open(w, ff, first);
+		if (rc != -EMFILE && rc != -ENFILE && rc != -ENOMEM) {
+			if (rc == 0 && since_ms >= 0)
+				hw_log("wal_open_resumed", "file=%s waited_ms=%lld", file,
+				       (long long)(hw_mono_ms() - since_ms));
+			return rc;
+		}
+		if (since_ms < 0) {
+			since_ms = hw_mono_ms();
+			hw_log("wal_open_waiting", "file=%s code=%s retry_ms=%d what=\"%s\"", file,
+			       hw_errname(rc), WAL_REOPEN_MS,
+			       "no descriptor or memory to open the log's next file: nothing "
+			       "written is at stake, acknowledgements wait until it opens");
+		}
+		pthread_mutex_lock(&w->mu);
+		struct timespec ts;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		int64_t at =
+			(int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec + WAL_REOPEN_MS * 1000000LL;
+		ts = (struct timespec){.tv_sec = at / 1000000000, .tv_nsec = at % 1000000000};
+		if (!w->stopping)
+			pthread_cond_timedwait(&w->retry_cv, &w->mu, &ts);
+		bool stopping = w->stopping;
+		pthread_mutex_unlock(&w->mu);
+		if (stopping)
+			return rc;
+	}
+}
+
 /* With no flush in flight (mu held, exclusive set, dropped meanwhile): begin a segment
  * at the pending batch's first LSN when due, then write zeros ahead. */
 static int prepare_file(struct hw_wal *w)
@@ -452,7 +525,7 @@ static int prepare_file(struct hw_wal *w)
 	if (w->fd < 0 || w->seg_bytes >= HW_WAL_SEGMENT_BYTES) {
 		uint64_t first = hw_entry_lsn(w->pending);
 		pthread_mutex_unlock(&w->mu);
-		rc = open_segment(w, first);
+		rc = open_patiently(w, NULL, first);
 		pthread_mutex_lock(&w->mu);
 	}
 	uint64_t upto = zeros_wanted(w);
@@ -478,28 +551,6 @@ static void retire(struct hw_wal *w)
 		hw_async_send(w->async);
 }
 
-/* A flusher's own open file of the current segment. Linux reports a write-back error
- * once per open file: two flushes sharing one, the one that asked first would see it and
- * the other could be reported durable with its pages lost. */
-struct flusher_file {
-	int fd;         /* -1: none yet */
-	uint64_t first; /* the segment it is open on */
-};
-
-/* Open ff on the segment beginning at first, unless it is open there already. */
-static int flusher_open(struct hw_wal *w, struct flusher_file *ff, uint64_t first)
-{
-	if (ff->fd >= 0 && ff->first == first)
-		return 0;
-	if (ff->fd >= 0)
-		close(ff->fd);
-	char path[PATH_MAX + 32];
-	seg_path(w, first, path, sizeof path);
-	ff->fd = open(path, O_WRONLY | O_CLOEXEC);
-	ff->first = first;
-	return ff->fd < 0 ? -errno : 0;
-}
-
 /* Take the pending entries and write and flush them at the end of the current segment
  * through ff (mu held, dropped meanwhile). Flushes on other threads overlap with this
  * one: each writes its own byte range, and retire() reports them in order. */
@@ -518,7 +569,7 @@ static int flush_pending(struct hw_wal *w, uint8_t **buf, struct flusher_file *f
 	w->seg_bytes += len;
 	HW_ASSERT(w->seg_bytes <= w->seg_zeroed); /* needs_exclusive() saw to it */
 	pthread_mutex_unlock(&w->mu);
-	int rc = flusher_open(w, ff, first);
+	int rc = open_patiently(w, ff, first); /* this flight keeps the segment current */
 	if (rc == 0)
 		rc = pwrite_all(ff->fd, data, len, off);
 	if (rc == 0 && fdatasync(ff->fd) != 0)
@@ -637,6 +688,7 @@ static void stop_flushers(struct hw_wal *w)
 	pthread_mutex_lock(&w->mu);
 	w->stopping = true;
 	pthread_cond_broadcast(&w->cv);
+	pthread_cond_broadcast(&w->retry_cv);
 	pthread_mutex_unlock(&w->mu);
 	for (unsigned i = 0; i < w->started; i++)
 		pthread_join(w->threads[i], NULL);
@@ -725,6 +777,7 @@ void hw_wal_close(struct hw_wal *w)
 		close(w->fd);
 	pthread_mutex_destroy(&w->mu);
 	pthread_cond_destroy(&w->cv);
+	pthread_cond_destroy(&w->retry_cv);
 	free(w->pending);
 	for (unsigned i = 0; i < HW_WAL_FLUSHERS; i++)
 		free(w->spare[i]);

@@ -23,6 +23,13 @@
  * as wal_tail_cut with the bytes dropped): docs/architecture.md says when. The open flushes what it
  * found (a crashed process may have left it written and not flushed).
  *
+ * Failures: a failed write or flush of the log is final (STYLE.md 5: never retried), and
+ * so is any error opening a file but one: an open of the next segment or of a flusher's
+ * file that finds no descriptor or no memory (EMFILE, ENFILE, ENOMEM) says nothing about
+ * what the log holds, so the flusher logs wal_open_waiting, tries again every 100 ms and
+ * logs wal_open_resumed once it opens; meanwhile nothing more becomes durable and the
+ * caller's acknowledgements wait. (hw_wal_open's own errors are all returned.)
+ *
  * Threads: open, replay and close from one thread; hw_wal_start() spawns the flushers;
  * append from the loop thread; checkpoint from any thread. */
 #ifndef HW_IO_WAL_H
@@ -69,8 +76,9 @@ int hw_wal_replay(struct hw_wal *w, uint64_t after,
  * has flushed it). Before hw_wal_start(). */
 int hw_wal_reset(struct hw_wal *w, const struct hw_head *head);
 
-/* Called on the loop thread when the flushed LSN moved (rc 0) or the log failed (rc: then
- * nothing more becomes durable; the node must stop acknowledging). */
+/* Called on the loop thread when the flushed LSN moved (rc 0) or the log failed for good
+ * (rc: then nothing more becomes durable; the node must stop acknowledging). An open
+ * waiting for a descriptor is no failure: the LSN just does not move meanwhile. */
 typedef void hw_wal_cb(void *arg, uint64_t durable_lsn, int rc);
 
 /* Start the flusher threads. */

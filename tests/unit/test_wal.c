@@ -1,7 +1,8 @@
 /* test_wal.c: the write-ahead log: flushed entries survive a reopen, the room written
  * ahead of the entries is never taken for damage, a torn entry at the end of the last
  * segment is cut, a flipped bit anywhere and a gap between segments are HW_ECORRUPT
- * with nothing cut, and a full disk stops the log with -ENOSPC and loses nothing it reported. */
+ * with nothing cut, a full disk stops the log with -ENOSPC and loses nothing it reported,
+ * and an open that finds no descriptor only waits. */
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
@@ -13,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -648,6 +650,67 @@ static void test_disk_full_ahead_of_a_big_batch(void **state)
 	disk_full(*state, true);
 }
 
+/* Descriptors this process may still open, all taken: dups of stdin up to a soft limit
+ * lowered to DESC_LIMIT (the hard one stays, so it can go back up). */
+#define DESC_LIMIT 256
+struct taken {
+	struct rlimit was;
+	int fd[DESC_LIMIT];
+	int n;
+};
+
+static void descriptors_take(struct taken *t)
+{
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &t->was), 0);
+	struct rlimit low = {.rlim_cur = DESC_LIMIT, .rlim_max = t->was.rlim_max};
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+	for (t->n = 0; t->n < DESC_LIMIT && (t->fd[t->n] = dup(0)) >= 0; t->n++)
+		;
+	assert_int_equal(errno, EMFILE);
+}
+
+static void descriptors_give_back(struct taken *t)
+{
+	while (t->n > 0)
+		close(t->fd[--t->n]);
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &t->was), 0);
+}
+
+/* With no descriptor left, the log's first flush cannot open its segment (EMFILE): that
+ * is no failure of the log, which reports nothing durable and nothing failed while the
+ * loop runs 300 ms; once descriptors are given back it opens it, flushes, and reports
+ * every entry, all there after a reopen. (It was a sticky failure: a flood of connections
+ * taking every descriptor stopped a primary acknowledging until restarted.) */
+static void test_no_descriptor_waits(void **state)
+{
+	struct fx *f = *state;
+	make_entries(f, 10);
+	struct hw_wal *w;
+	struct hw_head last;
+	assert_int_equal(hw_wal_open(f->dir, &w, &last), 0);
+	assert_int_equal(hw_wal_start(w, f->loop, durable_cb, f), 0);
+	static struct taken t;
+	descriptors_take(&t);
+	assert_int_equal(hw_wal_append(w, f->entries, f->off[10], 10), 0);
+	f->target = 10;
+	struct hw_timer *tm;
+	assert_int_equal(hw_timer_new(f->loop, 300, 0, timeout_cb, f->loop, &tm), 0);
+	hw_loop_run(f->loop);
+	hw_timer_free(tm);
+	int rc = f->rc;
+	uint64_t durable = f->durable;
+	descriptors_give_back(&t);
+	assert_int_equal(rc, 0);
+	assert_int_equal(durable, 0);
+	wait_durable(f, 10);
+	assert_int_equal(f->rc, 0);
+	assert_int_equal(f->durable, 10);
+	hw_wal_close(w);
+	assert_int_equal(hw_wal_open(f->dir, &w, &last), 0);
+	assert_int_equal(last.lsn, 10);
+	hw_wal_close(w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -678,6 +741,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_gap_between_segments_is_corrupt, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_disk_full_in_zeros_ahead, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_no_descriptor_waits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_disk_full_ahead_of_a_big_batch, setup,
 						teardown),
 	};
