@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -57,6 +58,7 @@ struct hw_cluster {
 	unsigned n;      /* nodes: primary + standbys */
 	int timeout_ms;
 	bool failover;
+	unsigned nofile; /* opts.nofile */
 	struct node nodes[NODES_MAX];
 	struct node wit; /* the witness, with failover */
 	char clients[NODES_MAX * 32];
@@ -431,6 +433,9 @@ static int spawn(struct hw_cluster *c, struct node *nd)
 		sigset_t none;
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
+		struct rlimit nofile = {.rlim_cur = c->nofile, .rlim_max = c->nofile};
+		if (c->nofile > 0 && setrlimit(RLIMIT_NOFILE, &nofile) != 0)
+			_exit(126);
 		dup2(nullfd, STDIN_FILENO);
 		dup2(logfd, STDOUT_FILENO);
 		dup2(logfd, STDERR_FILENO);
@@ -701,6 +706,7 @@ int hw_cluster_start(const struct hw_cluster_opts *o, struct hw_cluster **out)
 		return HW_ENOMEM;
 	c->n = 1 + o->standbys;
 	c->failover = o->failover;
+	c->nofile = o->nofile;
 	if ((c->failover && o->standbys == 0) || (o->proxied && !c->failover)) {
 		free(c);
 		return -EINVAL;

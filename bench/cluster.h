@@ -65,6 +65,8 @@ struct hw_cluster_opts {
 				   key may crash a node (`hawser drill failover --connect`) */
 	const char *extra;      /* with failover: appended to every data node's config (a
 				   test's sections, e.g. [cluster] vaults); NULL: nothing */
+	unsigned nofile;        /* > 0: every node's and the witness's RLIMIT_NOFILE, soft
+				   and hard (set in the child before exec); 0: inherited */
 };
 
 /* Make the directory, pick free loopback ports, write the configs, spawn every node and

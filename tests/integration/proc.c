@@ -7,6 +7,7 @@
 #include "tests/integration/proc.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -201,6 +202,36 @@ long hw_proc_rss_kib(pid_t pid)
 			break;
 	fclose(f);
 	return kib;
+}
+
+long hw_proc_fd_count(pid_t pid)
+{
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%d/fd", (int)pid);
+	DIR *d = opendir(path);
+	if (d == NULL)
+		return -errno;
+	long n = 0;
+	for (const struct dirent *e; (e = readdir(d)) != NULL;)
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return pid == getpid() ? n - 1 : n; /* our own look is not counted */
+}
+
+unsigned hw_test_log_lines(const char *path, const char *needle, char *line, size_t cap)
+{
+	char buf[2048];
+	unsigned n = 0;
+	FILE *fp = fopen(path, "r");
+	while (fp != NULL && fgets(buf, sizeof buf, fp) != NULL) {
+		if (strstr(buf, needle) == NULL)
+			continue;
+		n++;
+		snprintf(line, cap, "%s", buf);
+	}
+	if (fp != NULL)
+		fclose(fp);
+	return n;
 }
 
 /* ---- processes ---------------------------------------------------------------------- */

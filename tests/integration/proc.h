@@ -160,6 +160,14 @@ int hw_proc_capture(struct hw_capture *c, const char *bin, ...);
 /* VmRSS of a process in KiB, from /proc/PID/status; negative on error. */
 long hw_proc_rss_kib(pid_t pid);
 
+/* Descriptors a process has open, from /proc/PID/fd (this process's: the one the look
+ * itself holds left out); -errno on error. */
+long hw_proc_fd_count(pid_t pid);
+
+/* Lines of the log file at path holding needle (0 when it cannot be read); the last of
+ * them into line (cap bytes, cut), which is left as it was when there is none. */
+unsigned hw_test_log_lines(const char *path, const char *needle, char *line, size_t cap);
+
 /* ---- nodes ------------------------------------------------------------------------ */
 
 struct hw_tnode {

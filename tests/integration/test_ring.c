@@ -7,7 +7,6 @@
  * timeout closing a connection whose peer stopped taking bytes.
  * Exits 77 when the kernel refuses io_uring. Every wait is the loop itself, bounded by a
  * safety timer; nothing sleeps. */
-#include <dirent.h>
 #include <errno.h>
 #include <arpa/inet.h>
 #include <inttypes.h>
@@ -72,14 +71,7 @@ struct fx {
 
 static int fd_count(void)
 {
-	DIR *d = opendir("/proc/self/fd");
-	if (!d)
-		return -1;
-	int n = 0;
-	while (readdir(d))
-		n++;
-	closedir(d);
-	return n;
+	return (int)hw_proc_fd_count(getpid());
 }
 
 static void safety_cb(struct hw_timer *t, void *arg)

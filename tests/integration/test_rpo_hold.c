@@ -79,30 +79,13 @@ static int teardown(void **state)
 	return rc;
 }
 
-/* Lines of the log at path holding needle; the last of them into line. */
-static unsigned count_lines(const char *path, const char *needle, char *line, size_t cap)
-{
-	char buf[2048];
-	unsigned n = 0;
-	FILE *fp = fopen(path, "r");
-	while (fp != NULL && fgets(buf, sizeof buf, fp) != NULL) {
-		if (strstr(buf, needle) == NULL)
-			continue;
-		n++;
-		snprintf(line, cap, "%s", buf);
-	}
-	if (fp != NULL)
-		fclose(fp);
-	return n;
-}
-
 /* Wait up to EVENT_WAIT_MS until the log at path holds more than seen lines with needle;
  * the newest into line. */
 static bool log_more(const char *path, const char *needle, unsigned seen, char *line, size_t cap)
 {
 	int64_t end = hw_mono_ms() + EVENT_WAIT_MS;
 	do {
-		if (count_lines(path, needle, line, cap) > seen)
+		if (hw_test_log_lines(path, needle, line, cap) > seen)
 			return true;
 	} while (hw_mono_ms() < end && poll(NULL, 0, 50) == 0);
 	return false;
@@ -208,8 +191,8 @@ static const char *load_until_held(struct fix *f, bool keys, int64_t witness_rpo
 	start_cluster(f, NULL, witness_rpo_ms, keys);
 	const char *plog = hw_cluster_log(f->c, 0);
 	assert_int_equal(hw_cluster_wait_synced(f->c, EVENT_WAIT_MS, NULL), 0);
-	before[0] = count_lines(plog, "event=rpo_acks_held", line, 2048);
-	before[1] = count_lines(plog, "event=rpo_acks_hold_ended", line, 2048);
+	before[0] = hw_test_log_lines(plog, "event=rpo_acks_held", line, 2048);
+	before[1] = hw_test_log_lines(plog, "event=rpo_acks_hold_ended", line, 2048);
 	stop_standby_and_load(f, seed);
 	assert_true(log_more(plog, "event=rpo_acks_held", before[0], line, 2048));
 	return plog;
@@ -314,12 +297,12 @@ static void test_rpo_hold_and_resume(void **state)
 	}
 	assert_true(broken);
 	assert_true(acked > 0 && acked < LOAD_RECORDS);
-	assert_int_equal(count_lines(plog, "event=rpo_acks_held", line, sizeof line),
+	assert_int_equal(hw_test_log_lines(plog, "event=rpo_acks_held", line, sizeof line),
 			 before[0] + 1);
 
 	resume_and_check(f, false);
 	assert_true(log_more(plog, "event=rpo_acks_hold_ended", before[1], line, sizeof line));
-	assert_int_equal(count_lines(wlog, "event=witness_rpo_", line, sizeof line), 1);
+	assert_int_equal(hw_test_log_lines(wlog, "event=witness_rpo_", line, sizeof line), 1);
 }
 
 /* rpo_action = fail: with s1 stopped, once the rule holds acknowledgements a new submit
@@ -365,8 +348,8 @@ static void test_rpo_fail_refuses(void **state)
 
 	resume_and_check(f, true);
 	/* a witness at the nodes' rpo says nothing about it */
-	assert_int_equal(count_lines(hw_cluster_log(f->c, hw_cluster_nodes(f->c)),
-				     "event=witness_rpo_", line, sizeof line),
+	assert_int_equal(hw_test_log_lines(hw_cluster_log(f->c, hw_cluster_nodes(f->c)),
+					   "event=witness_rpo_", line, sizeof line),
 			 0);
 }
 
@@ -541,7 +524,7 @@ static void test_rpo_hold_ends_at_step_down(void **state)
 	assert_true(ended);
 	print_message("%s", line);
 	assert_non_null(strstr(line, "reason=stepped_down"));
-	assert_true(count_lines(plog, "event=stepped_down", line, sizeof line) > 0);
+	assert_true(hw_test_log_lines(plog, "event=stepped_down", line, sizeof line) > 0);
 }
 
 int main(void)

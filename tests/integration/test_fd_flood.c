@@ -1,0 +1,259 @@
+/* test_fd_flood.c: a keyless flood of silent TCP connections to a primary's client port,
+ * the primary and its standby running with a descriptor limit of 256: the primary never
+ * holds more descriptors than its limit less its reserve, a standby killed during the
+ * flood connects again on the replication port, a client connected before the flood has
+ * every submit acknowledged (mode durable: the standby holds each) while it lasts, a new
+ * client is served after it, and the primary's log says the port filled and nothing of
+ * a storage failure. Before the bound, the flood took every descriptor: the replication
+ * port's accept failed with EMFILE and the log's next open() stopped the primary for
+ * good (storage_failed in=wal code=EMFILE). */
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "base/clock.h"
+#include "base/log.h"
+#include "bench/cluster.h"
+#include "bench/workload.h"
+#include "hawser.h"
+#include "tests/integration/proc.h"
+
+/* Each node's RLIMIT_NOFILE, soft and hard: about 20 open at start and 64 kept leave
+ * about 170 for connections, where the flood below is more than twice that. */
+#define NOFILE 256u
+/* Silent connections the flood keeps open or on their way at once. */
+#define FLOOD_CONNS 600u
+/* Connections the primary must have cut for the flood to count as having run: the
+ * client port's bound over several times, each of its connections given 1 s. */
+#define FLOOD_CYCLES  3
+#define ROUND_RECORDS 16u
+#define WAIT_MS       10000 /* one outcome, one start */
+#define FLOOD_WAIT_MS 60000 /* the whole flood, a bound only a broken node reaches */
+
+/* A thread that keeps FLOOD_CONNS silent connections to one address: each the node
+ * closes is counted in cut and made again at once. */
+struct flood {
+	struct sockaddr_in to;
+	pthread_t thread;
+	bool running;
+	atomic_bool stop;
+	atomic_ulong cut;
+	struct pollfd p[FLOOD_CONNS];
+};
+
+struct fix {
+	char root[HW_PROC_PATH_MAX];
+	struct hw_cluster *c;
+	struct hw_workload *w;
+	uint64_t next_id; /* request ids, across clients */
+	struct flood fl;
+};
+
+static void flood_fill(struct flood *fl)
+{
+	for (unsigned i = 0; i < FLOOD_CONNS; i++) {
+		if (fl->p[i].fd >= 0)
+			continue;
+		int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (fd >= 0 && connect(fd, (const struct sockaddr *)&fl->to, sizeof fl->to) != 0 &&
+		    errno != EINPROGRESS) {
+			close(fd);
+			fd = -1;
+		}
+		fl->p[i] = (struct pollfd){.fd = fd, .events = POLLIN | POLLRDHUP};
+	}
+}
+
+static void *flood_main(void *arg)
+{
+	struct flood *fl = arg;
+	while (!atomic_load(&fl->stop)) {
+		flood_fill(fl);
+		if (poll(fl->p, FLOOD_CONNS, 50) <= 0)
+			continue;
+		for (unsigned i = 0; i < FLOOD_CONNS; i++) {
+			char b;
+			if (fl->p[i].fd < 0 || fl->p[i].revents == 0 ||
+			    recv(fl->p[i].fd, &b, 1, MSG_DONTWAIT) > 0)
+				continue;
+			close(fl->p[i].fd); /* the node closed it (EOF or reset) */
+			fl->p[i].fd = -1;
+			atomic_fetch_add(&fl->cut, 1);
+		}
+	}
+	for (unsigned i = 0; i < FLOOD_CONNS; i++)
+		if (fl->p[i].fd >= 0)
+			close(fl->p[i].fd);
+	return NULL;
+}
+
+static void flood_start(struct flood *fl, const char *addr)
+{
+	const char *colon = strrchr(addr, ':');
+	assert_non_null(colon);
+	fl->to = (struct sockaddr_in){.sin_family = AF_INET,
+				      .sin_port = htons((uint16_t)atoi(colon + 1)),
+				      .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	for (unsigned i = 0; i < FLOOD_CONNS; i++)
+		fl->p[i].fd = -1;
+	assert_int_equal(pthread_create(&fl->thread, NULL, flood_main, fl), 0);
+	fl->running = true;
+}
+
+static void flood_stop(struct flood *fl)
+{
+	if (!fl->running)
+		return;
+	atomic_store(&fl->stop, true);
+	pthread_join(fl->thread, NULL);
+	fl->running = false;
+}
+
+static int setup(void **state)
+{
+	/* the flood's sockets are this process's descriptors */
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_max < FLOOD_CONNS + 256) {
+		print_message("test_fd_flood: skipped: a hard descriptor limit under %u\n",
+			      FLOOD_CONNS + 256);
+		exit(77);
+	}
+	rl.rlim_cur = rl.rlim_max;
+	struct fix *f = calloc(1, sizeof *f);
+	if (f == NULL || setrlimit(RLIMIT_NOFILE, &rl) != 0 ||
+	    hw_test_mkdtemp("fd_flood", f->root, sizeof f->root) != 0)
+		return -1;
+	char dir[HW_PROC_PATH_MAX + 16];
+	snprintf(dir, sizeof dir, "%s/cluster", f->root);
+	struct hw_cluster_opts o = {.hawser_bin = hw_test_bin(),
+				    .root = dir,
+				    .standbys = 1,
+				    .mode = "durable",
+				    .k = 1,
+				    .failover =
+					    true, /* a restarted standby: its own port waited for */
+				    .nofile = NOFILE};
+	struct hw_workload_opts wo = {.seed = 41, .count = 1u << 20, .end_ms = hw_wall_ms()};
+	*state = f;
+	if (hw_workload_new(&wo, &f->w) != 0)
+		return -1;
+	return hw_cluster_start(&o, &f->c);
+}
+
+static int teardown(void **state)
+{
+	struct fix *f = *state;
+	flood_stop(&f->fl);
+	if (f->c != NULL)
+		hw_cluster_free(f->c, false);
+	hw_workload_free(f->w);
+	int rc = hw_test_rm_rf(f->root);
+	free(f);
+	return rc;
+}
+
+/* Submit ROUND_RECORDS records on c in mode durable (k 1) and take every outcome: each
+ * must be acknowledged. */
+static void submit_round(struct fix *f, struct hw_client *c)
+{
+	static uint8_t buf[HW_RECORD_BYTES_MAX];
+	for (unsigned i = 0; i < ROUND_RECORDS; i++) {
+		struct hw_work_item it;
+		assert_int_equal(hw_workload_next(f->w, buf, sizeof buf, &it), 0);
+		assert_int_equal(hw_client_submit(c, f->next_id++, buf, it.len, HW_DURABLE, 1), 0);
+	}
+	for (unsigned i = 0; i < ROUND_RECORDS; i++) {
+		struct hw_outcome o;
+		assert_int_equal(hw_client_wait(c, WAIT_MS, &o), 0);
+		assert_int_equal(o.code, 0);
+	}
+}
+
+/* Rounds of submits on c while the flood runs, the primary's descriptors looked at after
+ * each, until it has cut FLOOD_CYCLES times its client port's bound: the standby (node sb)
+ * is killed and started again once the first of those has passed, and at least one
+ * round follows its start. The most descriptors seen into *fds_max. */
+static void rounds_under_flood(struct fix *f, struct hw_client *c, pid_t pid, unsigned sb,
+			       unsigned long conns, long *fds_max)
+{
+	bool restarted = false;
+	unsigned after = 0; /* rounds since the standby started again */
+	int64_t end = hw_mono_ms() + FLOOD_WAIT_MS;
+	while ((atomic_load(&f->fl.cut) < FLOOD_CYCLES * conns || after == 0) &&
+	       hw_mono_ms() < end) {
+		submit_round(f, c);
+		long n = hw_proc_fd_count(pid);
+		*fds_max = n > *fds_max ? n : *fds_max;
+		after += restarted;
+		if (!restarted && atomic_load(&f->fl.cut) >= conns) {
+			assert_int_equal(hw_cluster_kill(f->c, sb, SIGKILL), 0);
+			assert_int_equal(hw_cluster_restart(f->c, sb), 0);
+			restarted = true;
+		}
+	}
+	assert_true(after > 0);
+	assert_true(atomic_load(&f->fl.cut) >= FLOOD_CYCLES * conns);
+}
+
+/* The flood described at the top, against the cluster's primary. */
+static void test_flood_bounded(void **state)
+{
+	struct fix *f = *state;
+	unsigned p;
+	assert_int_equal(hw_cluster_primary(f->c, WAIT_MS, &p), 0);
+	const char *plog = hw_cluster_log(f->c, p), *addr = hw_cluster_node_addr(f->c, p);
+	char line[2048] = "";
+	assert_int_equal(hw_test_log_lines(plog, "event=started ", line, sizeof line), 1);
+	int64_t reserve = hw_log_field(line, "fd_reserve", -1);
+	int64_t conns = hw_log_field(line, "client_conns_max", -1);
+	assert_int_equal(hw_log_field(line, "fd_limit", -1), NOFILE);
+	assert_true(reserve > 0 && conns > 0 && conns + reserve < NOFILE);
+	struct hw_client *c;
+	assert_int_equal(hw_client_connect_secure(addr, hw_cluster_security(f->c), &c), 0);
+	pid_t pid = hw_cluster_node_pid(f->c, p);
+	long fds_max = hw_proc_fd_count(pid);
+	flood_start(&f->fl, addr); /* before any submit: the log's flushers open their files */
+	rounds_under_flood(f, c, pid, 1 - p, (unsigned long)conns, &fds_max);
+	long rss_kib = hw_proc_rss_kib(pid);
+	flood_stop(&f->fl);
+	print_message("flood: %lu connections cut, %llu records acknowledged, the primary held "
+		      "at most %ld descriptors (limit %u, reserve %lld, client port bound %lld), "
+		      "VmRSS %ld KiB\n",
+		      atomic_load(&f->fl.cut), (unsigned long long)f->next_id, fds_max, NOFILE,
+		      (long long)reserve, (long long)conns, rss_kib);
+	assert_true(fds_max <= (long)NOFILE - reserve);
+	hw_client_close(c);
+	/* a client that comes after the flood is served */
+	assert_int_equal(hw_client_connect_secure(addr, hw_cluster_security(f->c), &c), 0);
+	submit_round(f, c);
+	hw_client_close(c);
+	assert_true(hw_test_log_lines(plog, "event=accept_paused ", line, sizeof line) > 0);
+	assert_int_equal(hw_test_log_lines(plog, "event=storage_failed", line, sizeof line), 0);
+	assert_int_equal(hw_test_log_lines(plog, "Too many open files", line, sizeof line), 0);
+}
+
+int main(void)
+{
+	if (hw_test_bin_or_skip("test_fd_flood") == NULL)
+		return 77;
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_flood_bounded, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
