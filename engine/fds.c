@@ -58,7 +58,7 @@ int hw_fds_budget_now(const uint32_t want[2], struct hw_fds_budget *out)
 		if (setrlimit(RLIMIT_NOFILE, &raised) == 0)
 			rl = raised; /* else: a hard limit past the kernel's nr_open; keep */
 	}
-	uint64_t open;
+	uint64_t open = 0;
 	int rc = count_open(&open);
 	return rc != 0 ? rc : hw_fds_budget(rl.rlim_cur, open, want, out);
 }

@@ -65,7 +65,11 @@ struct hw_node;
  * to be ignored, for the whole process (SIG_IGN, which stays after hw_node_close): a peer
  * that goes away must make a write fail with EPIPE, not kill the process (the node's
  * sockets are written from its loop, and copies of its store to sockets can raise it).
- * A TOS that embeds a node keeps it so: a handler of its own must not end the process. */
+ * A TOS that embeds a node keeps it so: a handler of its own must not end the process.
+ * It also raises the process's soft RLIMIT_NOFILE to the hard limit, as servers do, and
+ * lets its ports hold only what is left of it after the descriptors the process has open
+ * then and a reserve of 64 (engine/fds.h); -EMFILE (logged as fd_limit_low) when that
+ * leaves a port fewer than 8 connections. */
 int hw_node_open(const char *config_path, struct hw_node **out);
 
 /* Run the node's loop on the calling thread (any one, once per node) until
