@@ -853,17 +853,18 @@ int hw__client_search(struct hw_client *c, int64_t deadline)
 			hw__client_search_done(c);
 			return 0;
 		}
-		/* a round whose last dial timed out, or that a signal ended, leaves no
-		 * connection: never the sticky -ETIMEDOUT or -EINTR, which callers read as "no
-		 * outcome yet, wait again" and "interrupted, call again" (set_failed) */
-		c->failed = rc == -ETIMEDOUT || rc == -EINTR ? HW_ECLOSED : rc;
+		/* A round that found no primary leaves no connection, and c failed with what
+		 * hawser.h promises: HW_ENOT_PRIMARY when a node answered as a standby, else
+		 * HW_ECLOSED. Never the round's own code, which the search returns: callers read
+		 * -ETIMEDOUT as "no outcome yet", -EINTR as "call again", HW_EBUSY (a node at its
+		 * connection limit) and -EAGAIN (a full Unix backlog) as "try again", and would
+		 * spin on a dead handle. */
+		c->failed = rc == HW_ENOT_PRIMARY ? HW_ENOT_PRIMARY : HW_ECLOSED;
 		c->lost = false; /* no connection: nothing of one is left to take */
 		if (rc == -EINTR || (deadline >= 0 && hw_mono_ms() + RECONNECT_PAUSE_MS > deadline))
 			return rc;
-		if (poll(NULL, 0, RECONNECT_PAUSE_MS) < 0 && errno == EINTR) {
-			c->failed = HW_ECLOSED;
+		if (poll(NULL, 0, RECONNECT_PAUSE_MS) < 0 && errno == EINTR)
 			return -EINTR;
-		}
 	}
 }
 

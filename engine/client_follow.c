@@ -9,6 +9,7 @@
  * connection, its frames and the search's rounds are engine/client.c's
  * (client_handle.h). */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -121,22 +122,40 @@ void hw__client_kept_done(struct hw_client *c, uint64_t request_id)
 	fl_trim(c);
 }
 
+/* Following failed with rc: the search's last round (a dial's code, HW_ENOT_PRIMARY when
+ * a node answered as a standby), or after FOLLOW_ROUNDS_MAX follows the last loss. Every
+ * submit in flight is answered in doubt and every call on c returns, for good,
+ * HW_ENOT_PRIMARY or else HW_ECLOSED (hawser.h): never rc itself, which may say "try
+ * again" (HW_EBUSY from a node at its connection limit, -EAGAIN from a full Unix backlog)
+ * to a caller who would then spin on a dead handle. stderr says rc. */
+static int follow_failed(struct hw_client *c, int rc)
+{
+	int code = rc == HW_ENOT_PRIMARY ? HW_ENOT_PRIMARY : HW_ECLOSED;
+	fprintf(stderr,
+		"hawser client: following the primary failed: %s (%s); the submits in flight "
+		"are answered in doubt, and every later call returns %s\n",
+		hw_errname(rc), hw_strerror(rc), hw_errname(code));
+	hw__client_search_done(c);
+	c->fl_failed = code;
+	c->failed = code; /* in place of the loss's or the dial's (hw__client_request) */
+	c->lost = false;
+	return code;
+}
+
 /* Find the primary and mark every submit in flight to be sent there again
  * (hw__client_resend writes them). A search lasts at most c->follow_ms, over as many
  * waits as it takes: one that reaches the wait's deadline (-1: none) first returns
  * -ETIMEDOUT and goes on at the next wait. 0, -ETIMEDOUT, -EINTR, or why following
- * failed (never -ETIMEDOUT): then every submit in flight is answered in doubt, and c's
- * calls return that code for good (fl_failed). */
+ * failed, HW_ECLOSED or HW_ENOT_PRIMARY (follow_failed): then every submit in flight is
+ * answered in doubt, and c's calls return that code for good (fl_failed). */
 int hw__client_follow(struct hw_client *c, int64_t deadline)
 {
-	int rc = 0;
 	if (c->search_end == 0 && c->follows++ >= FOLLOW_ROUNDS_MAX)
-		rc = HW_ENOT_PRIMARY;
-	else if (c->search_end == 0)
+		return follow_failed(c, c->failed); /* the loss that made this follow */
+	if (c->search_end == 0)
 		c->search_end = hw_mono_ms() + c->follow_ms;
 	bool cut = deadline >= 0 && deadline < c->search_end;
-	if (rc == 0)
-		rc = hw__client_search(c, cut ? deadline : c->search_end);
+	int rc = hw__client_search(c, cut ? deadline : c->search_end);
 	if (rc == -EINTR) {
 		c->follows--; /* interrupted, not failed: the next wait searches again */
 		c->search_end = 0;
@@ -146,11 +165,8 @@ int hw__client_follow(struct hw_client *c, int64_t deadline)
 	if (rc != 0 && cut && hw_mono_ms() < c->search_end)
 		return -ETIMEDOUT; /* the caller's time is up, not the search's */
 	c->search_end = 0;
-	if (rc) { /* as c failed: HW_ECLOSED for a search whose last dial timed out */
-		hw__client_search_done(c);
-		c->fl_failed = hw__client_fail(c, rc);
-		return c->fl_failed;
-	}
+	if (rc)
+		return follow_failed(c, rc);
 	for (uint32_t i = 0; i < c->fl_count; i++)
 		fl_at(c, i)->sent = false;
 	c->fl_unsent = c->fl_busy;
@@ -216,7 +232,7 @@ int hw__client_fail_next(struct hw_client *c, struct hw_outcome *out)
 	out->request_id = e->request_id;
 	/* It may have reached the primary before the connection went: in doubt, whatever
 	 * ended the search (a refused dial, a timeout), so the caller resubmits it. */
-	out->code = c->fl_failed == HW_ENOT_PRIMARY ? HW_ENOT_PRIMARY : HW_ECLOSED;
+	out->code = c->fl_failed; /* HW_ECLOSED or HW_ENOT_PRIMARY: follow_failed */
 	e->busy = false;
 	c->fl_busy--;
 	c->fl_unsent -= !e->sent;

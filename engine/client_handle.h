@@ -108,9 +108,9 @@ struct hw_client {
 /* ---- engine/client.c, for engine/client_follow.c (and hw__client_fail, client_int.h) */
 
 /* Rounds of a search for the primary over c's addresses, until one finds it or deadline
- * (hw_mono_ms(), -1: none) passes; at least one. 0 once connected to it, else the
- * round's error (c failed with it, or with HW_ECLOSED for -ETIMEDOUT: never sticky): a
- * search not ended
+ * (hw_mono_ms(), -1: none) passes; at least one. 0 once connected to it, else the last
+ * round's error, a dial's own (c failed with HW_ENOT_PRIMARY when a node answered as a
+ * standby, else HW_ECLOSED: never that error): a search not ended
  * (hw__client_search_done) goes on at the next call. */
 int hw__client_search(struct hw_client *c, int64_t deadline);
 
@@ -147,9 +147,10 @@ bool hw__client_follow_helps(const struct hw_client *c, int rc);
 
 /* Find the primary and mark every submit in flight to be sent there again, by deadline
  * (a search lasts at most c->follow_ms over as many waits as it takes). 0, -ETIMEDOUT
- * (the deadline came first: the search goes on at the next call), -EINTR, or why
- * following failed (never -ETIMEDOUT): then every submit in flight is answered in doubt
- * (hw__client_fail_next) and c's calls return that code for good. */
+ * (the deadline came first: the search goes on at the next call), -EINTR, or following
+ * failed, HW_ENOT_PRIMARY or HW_ECLOSED (never a dial's own code, which stderr says):
+ * then every submit in flight is answered in doubt (hw__client_fail_next) and c's calls
+ * return that code for good. */
 int hw__client_follow(struct hw_client *c, int64_t deadline);
 
 /* A resend under way: copies the connection has not had, or the rest of one begun. */

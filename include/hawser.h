@@ -157,17 +157,18 @@ struct hw_client;
  * (or, after a signal during the resend, goes on with it; or close). When no primary is
  * found within the search (or 8 searches in a row bring no outcome), each submit still
  * in flight gets an outcome in doubt, HW_ECLOSED (HW_ENOT_PRIMARY when only standbys
- * answered): it may be stored, so resubmit it with the same record_id. Then every call
- * on c returns that code, for good (never -ETIMEDOUT, even when the dials timed out):
- * close it, or hw_client_reconnect(). A caught signal
- * also ends a connect's dial with -EINTR. A connection to a node that stopped while its
- * host runs on (its process stopped, its loop stuck: the kernel still keeps the
- * connection) or whose host vanished (no FIN, no RST) counts as lost once the client
- * waiting on it, for an outcome or to write a submit, has heard nothing for 4 of the
- * heartbeats the node's Hello promised (a node sends its clients a HEARTBEAT every
- * [limits] heartbeat_ms), and for at least 1 s; an idle one to a vanished host ends
- * within about 5 s (TCP keep-alive). A node that reads nothing for a while but still
- * sends (back-pressure: its queues are full) keeps the connection: a submit waits to be
+ * answered, or the last primary stepped down): it may be stored, so resubmit it with the
+ * same record_id. Then every call on c returns that code, for good: never the last
+ * dial's own code (-ETIMEDOUT, HW_EBUSY from a node at its connection limit, -EAGAIN
+ * from a full Unix backlog, -ECONNREFUSED ...), which a line on stderr gives ("hawser
+ * client: following the primary failed: ..."). Close c, or hw_client_reconnect(). A
+ * caught signal also ends a connect's dial with -EINTR. A connection to a node that stopped while
+ * its host runs on (its process stopped, its loop stuck: the kernel still keeps the connection) or
+ * whose host vanished (no FIN, no RST) counts as lost once the client waiting on it, for an outcome
+ * or to write a submit, has heard nothing for 4 of the heartbeats the node's Hello promised (a node
+ * sends its clients a HEARTBEAT every [limits] heartbeat_ms), and for at least 1 s; an idle one to
+ * a vanished host ends within about 5 s (TCP keep-alive). A node that reads nothing for a while but
+ * still sends (back-pressure: its queues are full) keeps the connection: a submit waits to be
  * written for as long as that lasts, and takes what the node sends meanwhile into the
  * client, for the waits, as far as its buffer holds (at least 4 MiB of frames: more than
  * 100,000 outcomes, so always the outcomes of the HW_CLIENT_INFLIGHT_MAX submits a
@@ -221,8 +222,10 @@ int hw_client_connect_secure(const char *addr, const struct hw_client_security *
  * with the old connection, and so are the copies a following client kept: resubmit what
  * was in flight with the same bytes and request ids; a record stored before is answered
  * as a duplicate at its first LSN (idempotent by record_id), so each is committed once.
- * 0, or the last error (c stays failed with it, or with HW_ECLOSED when it was -ETIMEDOUT
- * or -EINTR: neither is ever sticky): -EINTR when a caught signal ended the search. Its rounds are
+ * 0, or the last round's error, as hw_client_connect's (-EINTR when a caught signal ended
+ * the search); c then stays failed with HW_ENOT_PRIMARY when a node answered as a
+ * standby, else HW_ECLOSED, never with that error (-ETIMEDOUT, -EINTR, HW_EBUSY or
+ * -EAGAIN would read "call again" to later calls). Its rounds are
  * a search's, as above; one that ran out of time without finding the primary goes on at the next
  * call (connects under way and each node's patience carry over), one that found it or was
  * interrupted ends. */

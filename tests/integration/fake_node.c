@@ -91,6 +91,10 @@ static bool on_frame(struct server *s, int fd, const struct hw_frame *f)
 			hw_fake_send_error(fd, HW_ECLUSTER);
 			return false;
 		}
+		if (s->how == FULL_LATER && s->connections > 1) {
+			hw_fake_send_error(fd, HW_EBUSY);
+			return false;
+		}
 		if (s->how == LATE_HELLO)
 			gate_wait(s, MUTE_VALVE_S * 1000);
 		if (s->how == SLOW_HELLO)
@@ -195,6 +199,7 @@ void *serve(void *arg)
 	int fd = accept(s->lfd, NULL, NULL);
 	if (fd < 0)
 		return NULL;
+	s->connections++;
 	uint8_t *buf = malloc(SRV_BUF_BYTES);
 	size_t have = 0;
 	bool going = buf != NULL;

@@ -49,6 +49,9 @@ enum behaviour {
 			* the test posts go (or GATE_VALVE_S pass) */
 	LATE_PRIMARY,  /* answer HELLO as a standby until the test sets promoted, then as
 			* the primary; ECHO */
+	FULL_LATER,    /* CLOSE on the first connection; answer the HELLO of every later one
+			* with ERROR {HW_EBUSY} and close, as a node at its connection limit
+			* does (server_start_many) */
 };
 
 #define IDS_MAX        512u
@@ -67,6 +70,7 @@ struct server {
 	pthread_t thread;
 	uint64_t submits;      /* SUBMIT frames seen (read after join) */
 	uint64_t queries;      /* DIGEST_QUERY frames seen */
+	uint32_t connections;  /* connections accepted */
 	uint64_t ids[IDS_MAX]; /* request ids of the first SUBMIT frames, as they came */
 	bool gate_expired;     /* GATED: go never came, the valve opened the gate */
 	int client_role;       /* role in the client's Hello */

@@ -705,6 +705,63 @@ static void test_follow_timed_out_closed(void **state)
 	server_unbind(&b);
 }
 
+/* Every call on a client that failed for good says code: a wait, a submit, a request. */
+static void assert_failed_with(struct hw_client *c, int code)
+{
+	struct hw_outcome o;
+	uint8_t *body = NULL;
+	size_t len = 0;
+	assert_int_equal(hw_client_wait(c, 0, &o), code);
+	assert_int_equal(hw_client_wait(c, 100, &o), code);
+	assert_int_equal(hw_client_submit(c, 2, record, sizeof record, HW_DEFAULT, 0), code);
+	assert_int_equal(hw_client_status(c, 100, &body, &len), code);
+	assert_null(body);
+}
+
+/* A following client whose primary a closed on the first submit and whose search then
+ * meets refusals only, a at its connection limit (ERROR {HW_EBUSY}) and b's port (not
+ * listening): the record in flight is answered in doubt, HW_ECLOSED, and every later
+ * call says HW_ECLOSED for good (hawser.h). The last dial's own code stayed instead, and
+ * HW_EBUSY, which says "wait for an outcome, then submit again", had a caller spin on a
+ * dead handle. */
+static void test_follow_failed_closed(void **state)
+{
+	(void)state;
+	struct server a, b;
+	server_start_many(&a, FULL_LATER);
+	server_bind(&b, ECHO); /* never listens */
+	struct hw_client *c = connect_pair(&a, &b);
+	hw_client_set_follow_ms(c, 300);
+	assert_int_equal(hw_client_submit(c, 1, record, sizeof record, HW_DEFAULT, 0), 0);
+	struct hw_outcome o;
+	assert_int_equal(hw_client_wait(c, 30000, &o), 0);
+	assert_int_equal(o.request_id, 1);
+	assert_int_equal(o.code, HW_ECLOSED);
+	assert_failed_with(c, HW_ECLOSED);
+	hw_client_close(c);
+	server_stop(&a);
+	server_unbind(&b);
+	assert_true(a.connections > 1); /* the search was refused there */
+}
+
+/* hw_client_reconnect of a client whose node closed, to that node now at its connection
+ * limit: it returns the dial's code, HW_EBUSY, and c stays failed with HW_ECLOSED, not
+ * with HW_EBUSY ("try again"). */
+static void test_reconnect_failed_closed(void **state)
+{
+	(void)state;
+	struct server s;
+	server_start_many(&s, FULL_LATER);
+	struct hw_client *c = connect_to(&s);
+	assert_int_equal(hw_client_submit(c, 1, record, sizeof record, HW_DEFAULT, 0), 0);
+	struct hw_outcome o;
+	assert_int_equal(hw_client_wait(c, 5000, &o), HW_ECLOSED);
+	assert_int_equal(hw_client_reconnect(c, 100), HW_EBUSY);
+	assert_failed_with(c, HW_ECLOSED);
+	hw_client_close(c);
+	server_stop(&s);
+}
+
 /* A following client whose primary answers its first record HW_ENOT_PRIMARY and, in the
  * same write, accepts the next two (it stepped down between them): the two successes
  * are outcomes, from a, before the client follows to b, which gets the first record
@@ -1195,6 +1252,8 @@ int main(void)
 		cmocka_unit_test(test_timed_out_connection_follows),
 		cmocka_unit_test(test_odd_codes_refused),
 		cmocka_unit_test(test_follow_timed_out_closed),
+		cmocka_unit_test(test_follow_failed_closed),
+		cmocka_unit_test(test_reconnect_failed_closed),
 		cmocka_unit_test(test_step_down_outcomes_first),
 		cmocka_unit_test(test_damaged_frame_follows),
 		cmocka_unit_test(test_inflight_counts_unanswered),
