@@ -136,15 +136,16 @@ static int set_lost(struct hw_client *c, int code)
 	return c->failed;
 }
 
-/* One recv into buf[*len..cap), which must have room: the bytes read (> 0), each a sign
- * that the node is there (rx_ms); 0 when none waited (flags MSG_DONTWAIT) or a signal came;
- * or the sticky error: end of stream is HW_ECLOSED, or on a channel cut short the
- * channel's verdict. */
-static ssize_t recv_some(struct hw_client *c, uint8_t *buf, size_t cap, size_t *len, int flags)
+/* One non-blocking recv into buf[*len..cap), which must have room: the bytes read (> 0),
+ * each a sign that the node is there (rx_ms); 0 when none waited; or the sticky error:
+ * end of stream is HW_ECLOSED, or on a channel cut short the channel's verdict. It never
+ * sleeps, so no signal interrupts it: the poll before it is where a signal comes
+ * (receive). */
+static ssize_t recv_some(struct hw_client *c, uint8_t *buf, size_t cap, size_t *len)
 {
 	HW_ASSERT(*len < cap); /* a recv of nothing would read as the end of the stream */
-	ssize_t got = recv(c->fd, buf + *len, cap - *len, flags);
-	if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+	ssize_t got = recv(c->fd, buf + *len, cap - *len, MSG_DONTWAIT);
+	if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 		return 0;
 	if (got < 0)
 		return set_lost(c, errno == ECONNRESET ? HW_ECLOSED : -errno);
@@ -159,13 +160,16 @@ static ssize_t recv_some(struct hw_client *c, uint8_t *buf, size_t cap, size_t *
 }
 
 /* Wait until deadline for bytes and add them to buf[*len..cap). 0, -ETIMEDOUT (not
- * sticky: the stream is still good) or the sticky error. A deadline already past reads
- * without polling first: draining what is buffered (hw_client_wait with timeout 0, after
- * the caller's own poll) takes one recv per read, not a poll and a recv. And when such a
- * recv read less than it had room for, the socket was empty: the next read with no time
- * left returns -ETIMEDOUT without asking it again (once; the caller polls before it reads
- * again), so a drain costs one recv, not two. */
-static int receive(struct hw_client *c, uint8_t *buf, size_t cap, size_t *len, int64_t deadline)
+ * sticky: the stream is still good), -EINTR for a caught signal when intr (a dial's
+ * handshake and Hello: hawser.h ends a connect's dial so; else the wait goes on), or the
+ * sticky error. A deadline already past reads without polling first: draining what is
+ * buffered (hw_client_wait with timeout 0, after the caller's own poll) takes one recv
+ * per read, not a poll and a recv. And when such a recv read less than it had room for,
+ * the socket was empty: the next read with no time left returns -ETIMEDOUT without asking
+ * it again (once; the caller polls before it reads again), so a drain costs one recv, not
+ * two. */
+static int receive(struct hw_client *c, uint8_t *buf, size_t cap, size_t *len, int64_t deadline,
+		   bool intr)
 {
 	for (;;) {
 		int wait = left_ms(deadline);
@@ -181,21 +185,21 @@ static int receive(struct hw_client *c, uint8_t *buf, size_t cap, size_t *len, i
 			bool by_silence = quiet >= 0 && (wait < 0 || quiet < wait);
 			struct pollfd pfd = {.fd = c->fd, .events = POLLIN};
 			int n = poll(&pfd, 1, by_silence ? quiet : wait);
-			if (n < 0 && errno == EINTR)
+			if (n < 0 && errno == EINTR && !intr)
 				continue;
 			if (n < 0)
-				return set_lost(c, -errno);
+				return errno == EINTR ? -EINTR : set_lost(c, -errno);
 			if (n == 0)
 				return by_silence ? set_lost(c, -ETIMEDOUT) : -ETIMEDOUT;
 		}
 		size_t room = cap - *len;
-		ssize_t got = recv_some(c, buf, cap, len, wait == 0 ? MSG_DONTWAIT : 0);
+		ssize_t got = recv_some(c, buf, cap, len);
 		if (got < 0)
 			return (int)got;
 		if (got == 0 && wait == 0)
 			return silent ? set_lost(c, -ETIMEDOUT) : -ETIMEDOUT;
 		if (got == 0)
-			continue;
+			continue; /* polled readable, and nothing there after all */
 		c->drained = wait == 0 && (size_t)got < room;
 		return 0;
 	}
@@ -282,7 +286,7 @@ static int take_arrived(struct hw_client *c, bool *full)
 			return c->failed;
 		uint8_t *buf = c->secure ? c->raw : c->rbuf;
 		size_t *len = c->secure ? &c->rawlen : &c->rlen;
-		ssize_t got = recv_some(c, buf, *len + room, len, MSG_DONTWAIT);
+		ssize_t got = recv_some(c, buf, *len + room, len);
 		if (got <= 0)
 			return (int)got;
 	}
@@ -502,9 +506,9 @@ static int send_frame(struct hw_client *c, enum hw_frame_type type, const uint8_
 	return rc ? rc : send_now(c, iov, len ? 2 : 1);
 }
 
-/* Next whole frame, waiting until deadline (-1: none). f->body points into c->rbuf and
- * stays valid until the next call. After the connection was lost (set_lost) the frames
- * it brought are still taken, and then its code is returned. */
+/* Next whole frame, waiting until deadline (-1: none; intr as for receive). f->body
+ * points into c->rbuf and stays valid until the next call. After the connection was lost
+ * (set_lost) the frames it brought are still taken, and then its code is returned. */
 /* After a lost connection, one non-blocking read of what the kernel still holds of what
  * the node sent before (the socket stays open until the next connection): > 0 bytes
  * added, else 0 or the sticky error. */
@@ -515,10 +519,10 @@ static ssize_t drain_lost(struct hw_client *c)
 	size_t cap = c->secure ? RAW_CAP : c->rcap;
 	if (!c->lost || c->fd < 0 || *len == cap)
 		return 0;
-	return recv_some(c, buf, cap, len, MSG_DONTWAIT);
+	return recv_some(c, buf, cap, len);
 }
 
-static int read_frame(struct hw_client *c, int64_t deadline, struct hw_frame *f)
+static int read_frame(struct hw_client *c, int64_t deadline, bool intr, struct hw_frame *f)
 {
 	for (;;) {
 		if (c->failed && !c->lost)
@@ -551,8 +555,8 @@ static int read_frame(struct hw_client *c, int64_t deadline, struct hw_frame *f)
 			c->lost = false;
 			return c->failed;
 		}
-		rc = c->secure ? receive(c, c->raw, RAW_CAP, &c->rawlen, deadline)
-			       : receive(c, c->rbuf, c->rcap, &c->rlen, deadline);
+		rc = c->secure ? receive(c, c->raw, RAW_CAP, &c->rawlen, deadline, intr)
+			       : receive(c, c->rbuf, c->rcap, &c->rlen, deadline, intr);
 		if (rc != 0 && c->lost)
 			continue; /* lost meanwhile: what it brought comes first */
 		if (rc)
@@ -615,7 +619,9 @@ static int error_frame(struct hw_client *c, const struct hw_frame *f)
 /* ---------------------------------------------------------------- hello */
 
 /* Send this side's Hello and read the node's by deadline: the dial's, which the connect
- * and the handshake before it used too. */
+ * and the handshake before it used too. A caught signal ends it, -EINTR (receive). The
+ * sends of a dial (the Hello, the handshake's) are a few hundred bytes on a fresh
+ * connection, which its socket buffer takes at once: they never wait. */
 static int hello(struct hw_client *c, int64_t deadline)
 {
 	Hawser__Wire__V1__Hello h = HAWSER__WIRE__V1__HELLO__INIT;
@@ -630,7 +636,7 @@ static int hello(struct hw_client *c, int64_t deadline)
 	if (rc)
 		return rc;
 	struct hw_frame f;
-	rc = read_frame(c, deadline, &f);
+	rc = read_frame(c, deadline, true, &f);
 	if (rc)
 		return rc;
 	if (f.type == HW_FRAME_ERROR)
@@ -663,7 +669,8 @@ static int handshake_send(struct hw_client *c)
 	return n ? send_raw(c, &iov, 1, -1, false) : 0;
 }
 
-/* A fresh channel on the new connection and its handshake, blocking up to deadline. */
+/* A fresh channel on the new connection and its handshake, blocking up to deadline; a
+ * caught signal ends it, -EINTR, never sticky (the dial ends: connect_round). */
 static int handshake(struct hw_client *c, int64_t deadline)
 {
 	hw_channel_free(c->ch);
@@ -683,7 +690,7 @@ static int handshake(struct hw_client *c, int64_t deadline)
 		size_t used;
 		rc = hw_channel_handshake_in(c->ch, c->raw, c->rawlen, &used);
 		if (rc == -EAGAIN) {
-			rc = receive(c, c->raw, RAW_CAP, &c->rawlen, deadline);
+			rc = receive(c, c->raw, RAW_CAP, &c->rawlen, deadline, true);
 			continue;
 		}
 		if (rc == 0) {
@@ -692,7 +699,7 @@ static int handshake(struct hw_client *c, int64_t deadline)
 			rc = handshake_send(c);
 		}
 	}
-	return rc ? set_failed(c, rc) : 0;
+	return rc == 0 || rc == -EINTR ? rc : set_failed(c, rc);
 }
 
 /* The node address i names (ID@ADDR) into id, "" when it names none. */
@@ -1119,7 +1126,7 @@ static int wait_frame(struct hw_client *c, int64_t deadline, struct hw_outcome *
 {
 	for (;;) {
 		struct hw_frame f;
-		int rc = read_frame(c, deadline, &f);
+		int rc = read_frame(c, deadline, false, &f);
 		if (rc)
 			return rc;
 		if (c->owed > 0 && f.type != HW_FRAME_SUBMIT_REPLY &&
@@ -1240,7 +1247,7 @@ int hw__client_request(struct hw_client *c, enum hw_frame_type req_type,
 	int64_t deadline = deadline_of(timeout_ms);
 	do {
 		do
-			rc = read_frame(c, deadline, f);
+			rc = read_frame(c, deadline, false, f);
 		while (rc == 0 && f->type == HW_FRAME_HEARTBEAT &&
 		       !past_with_nothing_buffered(c, deadline));
 		if (rc == 0 && f->type == HW_FRAME_HEARTBEAT)

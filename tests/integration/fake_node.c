@@ -162,6 +162,7 @@ static bool on_frame(struct server *s, int fd, const struct hw_frame *f)
 	case ECHO:
 	case GATED:
 	case SLOW_HELLO:
+	case LATE_HELLO:
 	case LATE_STATUS:
 	case LATE_PRIMARY:
 		hw_fake_send_reply(fd, sh.request_id, 0, false);

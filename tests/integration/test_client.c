@@ -346,6 +346,22 @@ static void on_alarm(int sig)
 	(void)sig;
 }
 
+/* Catch SIGALRM without SA_RESTART, as a handler for Ctrl-C is installed: the old action
+ * into *old, for the test to put back. */
+static void catch_alarm(struct sigaction *old)
+{
+	struct sigaction sa = {.sa_handler = on_alarm};
+	sigemptyset(&sa.sa_mask);
+	assert_int_equal(sigaction(SIGALRM, &sa, old), 0);
+}
+
+/* SIGALRM in 200 ms, once. */
+static void alarm_soon(void)
+{
+	struct itimerval it = {.it_value = {.tv_usec = 200000}};
+	assert_int_equal(setitimer(ITIMER_REAL, &it, NULL), 0);
+}
+
 /* What a silent node (silent_start) does once let go: it takes the one connection that
  * filled its backlog, so SYNs get answered again, and serves the next connection as an
  * ECHO primary (if the client still dials it). */
@@ -596,11 +612,9 @@ static void test_reconnect_interrupted(void **state)
 	struct server s;
 	struct hw_client *c = closed_client(&s);
 	server_join(&s); /* now no node listens */
-	struct sigaction sa = {.sa_handler = on_alarm}, old;
-	sigemptyset(&sa.sa_mask);
-	assert_int_equal(sigaction(SIGALRM, &sa, &old), 0);
-	struct itimerval it = {.it_value = {.tv_usec = 200000}};
-	assert_int_equal(setitimer(ITIMER_REAL, &it, NULL), 0);
+	struct sigaction old;
+	catch_alarm(&old);
+	alarm_soon();
 	assert_int_equal(hw_client_reconnect(c, 5000), -EINTR);
 	assert_int_equal(sigaction(SIGALRM, &old, NULL), 0);
 	assert_int_equal(hw_client_submit(c, 2, record, sizeof record, HW_DEFAULT, 0), HW_ECLOSED);
@@ -621,13 +635,11 @@ static void test_follow_interrupted(void **state)
 	struct server a, b;
 	struct hw_client *c = follow_lost(&a, &b, 1, 0);
 	server_unbind(&a); /* now no node listens */
-	struct sigaction sa = {.sa_handler = on_alarm}, old;
-	sigemptyset(&sa.sa_mask);
-	assert_int_equal(sigaction(SIGALRM, &sa, &old), 0);
+	struct sigaction old;
+	catch_alarm(&old);
 	struct hw_outcome o;
 	for (int i = 0; i < 2; i++) {
-		struct itimerval it = {.it_value = {.tv_usec = 200000}};
-		assert_int_equal(setitimer(ITIMER_REAL, &it, NULL), 0);
+		alarm_soon();
 		assert_int_equal(hw_client_wait(c, 5000, &o), -EINTR);
 	}
 	assert_int_equal(sigaction(SIGALRM, &old, NULL), 0);
@@ -641,6 +653,47 @@ static void test_follow_interrupted(void **state)
 	hw_client_close(c);
 	server_join(&b);
 	assert_int_equal(b.submits, 2);
+}
+
+/* A caught signal during a dial's Hello, to a node that accepts and says nothing (its
+ * process stopped, until the test lets it go), ends the dial with -EINTR (hawser.h): that
+ * of hw_client_connect, which returns it, and that of a following client's search, whose
+ * wait returns it with the record kept; the next wait, once the node answers, finds it
+ * and resends the record there. The signal was swallowed: the dial waited on for the
+ * Hello, which came when the node's valve opened (MUTE_VALVE_S). */
+static void test_dial_interrupted(void **state)
+{
+	(void)state;
+	struct server a, mute;
+	server_start(&mute, LATE_HELLO);
+	char addr[64];
+	snprintf(addr, sizeof addr, "127.0.0.1:%u", mute.port);
+	struct sigaction old;
+	catch_alarm(&old);
+	alarm_soon();
+	struct hw_client *c = NULL;
+	assert_int_equal(hw_client_connect(addr, &c), -EINTR);
+	assert_null(c);
+	sem_post(&mute.go);
+	server_join(&mute);
+
+	server_start(&a, CLOSE);
+	server_start_many(&mute, LATE_HELLO);
+	c = connect_pair(&a, &mute);
+	assert_int_equal(hw_client_submit(c, 1, record, sizeof record, HW_DEFAULT, 0), 0);
+	server_join(&a); /* closed on the submit, and its port with it */
+	alarm_soon();
+	struct hw_outcome o;
+	assert_int_equal(hw_client_wait(c, 10000, &o), -EINTR);
+	assert_int_equal(sigaction(SIGALRM, &old, NULL), 0);
+	sem_post(&mute.go); /* the interrupted dial's Hello, then the next one's */
+	sem_post(&mute.go);
+	assert_int_equal(hw_client_wait(c, 10000, &o), 0);
+	assert_int_equal(o.request_id, 1);
+	assert_int_equal(o.code, 0);
+	hw_client_close(c);
+	server_stop(&mute);
+	assert_int_equal(mute.submits, 1);
 }
 
 /* A following client whose primary closed while no other node answers yet: a short wait
@@ -1247,6 +1300,7 @@ int main(void)
 		cmocka_unit_test(test_beating_node_waited_for),
 		cmocka_unit_test(test_hold_flush),
 		cmocka_unit_test(test_follow_interrupted),
+		cmocka_unit_test(test_dial_interrupted),
 		cmocka_unit_test(test_follow_wait_timeout),
 		cmocka_unit_test(test_follow_ms_bound),
 		cmocka_unit_test(test_timed_out_connection_follows),
