@@ -777,19 +777,26 @@ static int connect_to(struct hw_client *c, uint32_t i, int fd, int64_t deadline)
 	return rc;
 }
 
+/* c's dials, once (engine/dial.h): what their host names resolve to is kept from one
+ * search to the next. */
+static void dials_init(struct hw_client *c)
+{
+	const char *addrs[ADDRS_MAX];
+	for (uint32_t k = 0; k < c->n_addrs; k++) {
+		size_t id_len;
+		addrs[k] = hw_addr_split(c->addrs[k], &id_len); /* dialled without its ID@ */
+	}
+	hw_dials_init(&c->dials, addrs, c->n_addrs, CONNECT_TIMEOUT_MS);
+}
+
 /* Begin a search for the primary, unless one is under way. */
 static void search_begin(struct hw_client *c)
 {
 	if (c->dialing)
 		return;
-	const char *addrs[ADDRS_MAX];
-	for (uint32_t k = 0; k < c->n_addrs; k++) {
-		size_t id_len;
-		addrs[k] = hw_addr_split(c->addrs[k], &id_len); /* dialled without its ID@ */
+	for (uint32_t k = 0; k < c->n_addrs; k++)
 		c->patience_ms[k] = HELLO_PATIENCE_MS;
-	}
 	c->refusals_said = 0;
-	hw_dials_init(&c->dials, addrs, c->n_addrs, CONNECT_TIMEOUT_MS);
 	c->dialing = true;
 }
 
@@ -1000,6 +1007,7 @@ int hw_client_connect_secure(const char *addr, const struct hw_client_security *
 	     !(c->pend = malloc(PEND_BYTES))))
 		rc = HW_ENOMEM;
 	if (rc == 0) {
+		dials_init(c);
 		search_begin(c);
 		rc = connect_round(c, true);
 		hw__client_search_done(c);
@@ -1017,6 +1025,7 @@ void hw_client_close(struct hw_client *c)
 	if (!c)
 		return;
 	hw__client_search_done(c);
+	hw_dials_fini(&c->dials);
 	if (c->fd >= 0)
 		close(c->fd);
 	hw_arena_fini(&c->arena);

@@ -99,7 +99,9 @@ struct hw_client {
 	size_t pend_off, pend_len;
 	/* A search for the primary under way (dialing): its dials (engine/dial.h), whose
 	 * connects under way go on from one reconnect() to the next, and how long each
-	 * address's handshake and Hello may take once another node answered in a round. */
+	 * address's handshake and Hello may take once another node answered in a round.
+	 * What the dials' host names resolved to is kept from one search to the next, for
+	 * the handle's life. */
 	bool dialing;
 	struct hw_dials dials;
 	int patience_ms[ADDRS_MAX];

@@ -85,8 +85,26 @@ static void start_unix(struct hw_dial *d, const char *path)
 	d->rc = attempt(d, AF_UNIX, SOCK_STREAM, 0, (const struct sockaddr *)&sun, sizeof(sun));
 }
 
-/* "HOST:PORT", HOST possibly "[v6]": resolved, then its addresses in turn. */
-static void start_tcp(struct hw_dial *d, const char *addr)
+/* Resolve the host of nm (getaddrinfo: blocking, bounded only by the system resolver's
+ * own timeouts), keeping what it resolved to before when it fails (nm->failed says why:
+ * no other try until the next search). */
+static void resolve(struct hw_dial_name *nm, const char *host, const char *port)
+{
+	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *res;
+	int g = getaddrinfo(host, port, &hints, &res);
+	if (g != 0) {
+		nm->failed = g == EAI_SYSTEM && errno != 0 ? -errno : -EHOSTUNREACH;
+		return;
+	}
+	if (nm->res != NULL)
+		freeaddrinfo(nm->res);
+	nm->res = res;
+	nm->stale = false;
+}
+
+/* "HOST:PORT", HOST possibly "[v6]": its addresses in turn, resolved first when they are
+ * stale (dial.h). */
+static void start_tcp(struct hw_dial *d, struct hw_dial_name *nm, const char *addr)
 {
 	char host[256];
 	const char *colon = strrchr(addr, ':');
@@ -102,16 +120,12 @@ static void start_tcp(struct hw_dial *d, const char *addr)
 	}
 	memcpy(host, h, hlen);
 	host[hlen] = '\0';
-	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
-	int g = getaddrinfo(host, colon + 1, &hints, &d->res);
-	if (g != 0) {
-		d->res = NULL;
-		d->rc = g == EAI_SYSTEM ? -errno : -EHOSTUNREACH;
-		return;
-	}
-	d->rc = -EHOSTUNREACH;
-	d->next = d->res;
+	if (nm->stale && nm->failed == 0)
+		resolve(nm, host, colon + 1);
+	d->rc = nm->res != NULL ? -EHOSTUNREACH : nm->failed;
+	d->next = nm->res;
 	attempt_next_tcp(d);
+	nm->stale |= d->fd < 0; /* none of them would start */
 }
 
 void hw_dials_init(struct hw_dials *ds, const char *const *addrs, uint32_t n, int timeout_ms)
@@ -119,6 +133,7 @@ void hw_dials_init(struct hw_dials *ds, const char *const *addrs, uint32_t n, in
 	ds->n = n < HW_DIAL_MAX ? n : HW_DIAL_MAX;
 	for (uint32_t i = 0; i < ds->n; i++) {
 		ds->d[i] = (struct hw_dial){.fd = -1};
+		ds->names[i] = (struct hw_dial_name){.stale = true};
 		ds->addrs[i] = addrs[i];
 	}
 	ds->timeout_ms = timeout_ms;
@@ -133,7 +148,8 @@ void hw_dials_round(struct hw_dials *ds, uint32_t first)
 		struct hw_dial *d = &ds->d[k];
 		if (d->fd >= 0 && now >= d->deadline) { /* spent while the caller was away */
 			close(d->fd);
-			*d = (struct hw_dial){.fd = -1, .res = d->res};
+			*d = (struct hw_dial){.fd = -1};
+			ds->names[k].stale = true;
 		}
 	}
 	ds->started = 0;
@@ -149,20 +165,19 @@ static void start(struct hw_dials *ds)
 	struct hw_dial *d = &ds->d[i];
 	if (d->fd >= 0)
 		return;
-	if (d->res != NULL)
-		freeaddrinfo(d->res);
 	*d = (struct hw_dial){.fd = -1, .deadline = hw_mono_ms() + ds->timeout_ms};
 	if (strncmp(ds->addrs[i], "unix:", 5) == 0)
 		start_unix(d, ds->addrs[i] + 5);
 	else
-		start_tcp(d, ds->addrs[i]);
+		start_tcp(d, &ds->names[i], ds->addrs[i]);
 	int64_t now = hw_mono_ms();
 	ds->stagger_at = d->fd >= 0 ? now + HW_DIAL_STAGGER_MS : now;
 }
 
 /* The socket of d polled ready (or its deadline passed, timed_out): connected, made
- * blocking; or closed, with the next resolved address started. */
-static void settle(struct hw_dial *d, bool timed_out)
+ * blocking; or closed, with the next resolved address started (nm: d's name, stale once
+ * none is left). */
+static void settle(struct hw_dial *d, struct hw_dial_name *nm, bool timed_out)
 {
 	int soerr = 0;
 	socklen_t sl = sizeof(soerr);
@@ -182,6 +197,7 @@ static void settle(struct hw_dial *d, bool timed_out)
 	d->rc = -soerr;
 	if (!timed_out && d->next != NULL)
 		attempt_next_tcp(d);
+	nm->stale |= d->fd < 0;
 }
 
 /* Dial i failed, or its socket was taken: if the turn was its (the round's latest),
@@ -216,7 +232,7 @@ static int poll_dials(struct hw_dials *ds, bool wake)
 		struct hw_dial *d = &ds->d[who[k]];
 		if (pfd[k].revents == 0 && now < d->deadline)
 			continue;
-		settle(d, pfd[k].revents == 0);
+		settle(d, &ds->names[who[k]], pfd[k].revents == 0);
 		if (d->fd < 0)
 			turn_over(ds, who[k], now);
 	}
@@ -250,7 +266,8 @@ int hw_dials_next(struct hw_dials *ds, bool answered, uint32_t *i, int *fd)
 			d->fd = -1;
 			d->rc = 0;
 			turn_over(ds, (uint32_t)k, hw_mono_ms());
-			if (d->res != NULL)
+			ds->names[k].stale = false;
+			if (ds->names[k].res != NULL)
 				tcp_tune(*fd);
 			return 0;
 		}
@@ -283,12 +300,19 @@ void hw_dials_charge(struct hw_dials *ds, int64_t ms)
 void hw_dials_close(struct hw_dials *ds)
 {
 	for (uint32_t k = 0; k < ds->n; k++) {
-		struct hw_dial *d = &ds->d[k];
-		if (d->fd >= 0)
-			close(d->fd);
-		d->fd = -1;
-		if (d->res != NULL)
-			freeaddrinfo(d->res);
-		d->res = d->next = NULL;
+		if (ds->d[k].fd >= 0)
+			close(ds->d[k].fd);
+		ds->d[k] = (struct hw_dial){.fd = -1};
+		ds->names[k].failed = 0; /* the next search may resolve it again */
+	}
+}
+
+void hw_dials_fini(struct hw_dials *ds)
+{
+	hw_dials_close(ds);
+	for (uint32_t k = 0; k < ds->n; k++) {
+		if (ds->names[k].res != NULL)
+			freeaddrinfo(ds->names[k].res);
+		ds->names[k].res = NULL;
 	}
 }

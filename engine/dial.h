@@ -20,7 +20,18 @@
  * Each dial has its own deadline, from its start; the time the caller spends on one
  * connected socket (its handshake and Hello) is not charged to the others
  * (hw_dials_charge). A TCP address that resolves to several addresses tries them in
- * turn, as one dial. Plain POSIX sockets and poll(); one thread. */
+ * turn, as one dial. Plain POSIX sockets and poll(); one thread.
+ *
+ * A host name is resolved (getaddrinfo) at its first dial, and what it resolved to is
+ * kept for every later round and search of the handle (hw_dials_init to hw_dials_fini):
+ * getaddrinfo blocks, bounded by nothing of ours but by the system resolver's own
+ * timeouts, and a resolver that does not answer (its server down, as it may be in the
+ * outage that made the search) held up every round. It is resolved again only when
+ * its addresses are stale, its last dial having connected to none of them (the node
+ * moved; or its host is down, and a resolver that works answers at once), and at most
+ * once a search after a resolution that failed (what it resolved to before is kept and
+ * dialled meanwhile): a resolver that does not answer costs a search one of its
+ * timeouts per name, not one per round. */
 #ifndef HW_ENGINE_DIAL_H
 #define HW_ENGINE_DIAL_H
 
@@ -37,13 +48,20 @@ struct hw_dial {
 	int rc;                /* why the last attempt failed; 0: none has */
 	bool connected;        /* fd is connected, blocking, not yet taken */
 	int64_t deadline;      /* hw_mono_ms() by which it must connect */
-	struct addrinfo *res;  /* TCP: what the host resolved to */
-	struct addrinfo *next; /* TCP: the next of them to try */
+	struct addrinfo *next; /* TCP: the next of its name's addresses to try */
+};
+
+/* A TCP address's host name, resolved as the top says. */
+struct hw_dial_name {
+	struct addrinfo *res; /* what it resolved to last; NULL: nothing yet */
+	bool stale;           /* no dial has connected to res since: resolve again */
+	int failed;           /* why a resolution failed in this search (0: none did) */
 };
 
 /* Dials by address index; a round visits them in order[]. */
 struct hw_dials {
 	struct hw_dial d[HW_DIAL_MAX];
+	struct hw_dial_name names[HW_DIAL_MAX];
 	const char *addrs[HW_DIAL_MAX];
 	uint32_t n;
 	uint32_t order[HW_DIAL_MAX];
@@ -53,7 +71,9 @@ struct hw_dials {
 };
 
 /* Dials to addrs[0..n) ("HOST:PORT", "[v6]:PORT" or "unix:/path"; the strings must outlive
- * ds), none under way yet; each connect will be bounded by timeout_ms from its start. */
+ * ds), none under way yet, no name resolved yet; each connect will be bounded by
+ * timeout_ms from its start. Once for the handle: searches follow each other, each ended
+ * by hw_dials_close. */
 void hw_dials_init(struct hw_dials *ds, const char *const *addrs, uint32_t n, int timeout_ms);
 
 /* Begin a round over the addresses from index first on (wrapping). Connects still under
@@ -74,8 +94,12 @@ int hw_dials_next(struct hw_dials *ds, bool answered, uint32_t *i, int *fd);
 /* The caller spent ms on a socket it took: move every other dial's deadline on by it. */
 void hw_dials_charge(struct hw_dials *ds, int64_t ms);
 
-/* Close every socket not taken and free what the dials resolved. */
+/* The search is over: close every socket not taken. What the names resolved to is kept
+ * for the next search, which may resolve each of them once more. */
 void hw_dials_close(struct hw_dials *ds);
+
+/* hw_dials_close, and free what the names resolved to: the handle is done with ds. */
+void hw_dials_fini(struct hw_dials *ds);
 
 /* watched: the node on fd (taken from hw_dials_next) promised heartbeats, whose silence
  * the client watches from now on, waiting to read or to write (engine/client.c): lift the

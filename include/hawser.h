@@ -121,7 +121,15 @@ struct hw_client;
  * the first that answers as the primary is taken, and HW_ENOT_PRIMARY returned when none
  * does (an election may be under way: retry, or hw_client_reconnect()). Blocking, with a 5 s
  * timeout per address for the whole dial (the connect, the secure handshake and the
- * node's Hello together, not counting time spent on other nodes). The addresses are
+ * node's Hello together, not counting time spent on other nodes). Resolving a host name
+ * is outside that bound, and outside a wait's timeout: getaddrinfo blocks for as long as
+ * the system resolver takes (its own timeouts and attempts, resolv.conf). c resolves a
+ * name at its first dial and keeps its addresses for every later one; it resolves it
+ * again only once a dial connected to none of them, and after a resolution that failed
+ * not again in the same search (a connect's, a hw_client_reconnect()'s, or a following
+ * client's search for a new primary): a resolver that does not answer costs a search one
+ * of its timeouts per name, not one per round. Give IP addresses (or names the hosts
+ * file has) where even that is too long. The addresses are
  * dialled in order, but a connect not done within 200 ms no longer holds up the next
  * address, so a host that is gone without a word (no RST) does not hold up the others.
  * A node that refuses the client answers its Hello with an ERROR frame and closes: the

@@ -4,7 +4,9 @@
  * corrupt a frame, refuse, report status, stay silent, answer late). One case runs a fake node over
  * the secure channel (engine/io/channel.h) whose handshake is slow. A client following
  * real nodes is tests/integration/test_follow.c. */
+#include <dlfcn.h>
 #include <errno.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
@@ -36,6 +38,35 @@
 #include "wire.pb-c.h"
 
 static const uint8_t record[100] = {0x0a, 0x10};
+
+/* Two host names the resolver below answers for: DEAD_NAME's DNS server does not answer
+ * (EAI_AGAIN, at once where a real one would take its timeout), and MOVED_NAME is
+ * 127.0.0.1 at moved_port, whatever port is asked for (the node there moves between
+ * ports). Each counts its lookups. */
+#define DEAD_NAME  "dead.hawser.test"
+#define MOVED_NAME "moved.hawser.test"
+static atomic_uint dead_lookups, moved_lookups;
+static atomic_ushort moved_port;
+
+/* The client's dials resolve through this one in this binary (it takes libc's place):
+ * DEAD_NAME and MOVED_NAME as above, every other name by libc's. */
+int getaddrinfo(const char *node, const char *service, const struct addrinfo *hints,
+		struct addrinfo **res)
+{
+	int (*libc)(const char *, const char *, const struct addrinfo *, struct addrinfo **);
+	memcpy(&libc, &(void *){dlsym(RTLD_NEXT, "getaddrinfo")}, sizeof libc);
+	char port[8];
+	if (node != NULL && strcmp(node, DEAD_NAME) == 0) {
+		atomic_fetch_add(&dead_lookups, 1);
+		return EAI_AGAIN;
+	}
+	if (node != NULL && strcmp(node, MOVED_NAME) == 0) {
+		atomic_fetch_add(&moved_lookups, 1);
+		snprintf(port, sizeof port, "%u", (unsigned)atomic_load(&moved_port));
+		return libc("127.0.0.1", port, hints, res);
+	}
+	return libc(node, service, hints, res);
+}
 
 /* A client given the list "a,b": it follows the primary. */
 static struct hw_client *connect_pair(const struct server *a, const struct server *b)
@@ -696,6 +727,48 @@ static void test_dial_interrupted(void **state)
 	assert_int_equal(mute.submits, 1);
 }
 
+/* Host names are resolved once and kept (engine/dial.h): a following client's search,
+ * many rounds long, over its primary a (closed), MOVED_NAME (a standby, s) and DEAD_NAME
+ * (its DNS server down) looks each name up once, and so does the next search
+ * (hw_client_reconnect) for DEAD_NAME, whose lookup failed. Each round looked both up
+ * again: with a resolver that takes its timeout to fail, a round cost that. A name is
+ * looked up again when none of its addresses connects: s gone, the next search finds
+ * the node MOVED_NAME names at its new address, p, the primary there. */
+static void test_names_resolved_once(void **state)
+{
+	(void)state;
+	struct server a, s, p;
+	server_start(&a, CLOSE);
+	server_start_many(&s, STANDBY);
+	server_start(&p, ECHO);
+	atomic_store(&moved_port, s.port);
+	char addr[96];
+	snprintf(addr, sizeof addr, "127.0.0.1:%u," MOVED_NAME ":1," DEAD_NAME ":1", a.port);
+	struct hw_client *c = NULL;
+	assert_int_equal(hw_client_connect(addr, &c), 0);
+	unsigned moved0 = atomic_load(&moved_lookups), dead0 = atomic_load(&dead_lookups);
+	hw_client_set_follow_ms(c, 500); /* rounds of a few ms each */
+	assert_int_equal(hw_client_submit(c, 1, record, sizeof record, HW_DEFAULT, 0), 0);
+	server_join(&a); /* closed on the submit, and its port with it */
+	struct hw_outcome o;
+	assert_int_equal(hw_client_wait(c, 30000, &o), 0);
+	assert_int_equal(o.code, HW_ENOT_PRIMARY); /* only s answered */
+	assert_int_equal(atomic_load(&moved_lookups) - moved0, 1);
+	assert_int_equal(atomic_load(&dead_lookups) - dead0, 1);
+	server_stop(&s);
+	atomic_store(&moved_port, p.port);
+	assert_int_equal(hw_client_reconnect(c, 10000), 0);
+	assert_string_equal(hw_client_addr(c), MOVED_NAME ":1");
+	assert_int_equal(atomic_load(&moved_lookups) - moved0, 2);
+	assert_int_equal(atomic_load(&dead_lookups) - dead0, 2);
+	assert_int_equal(hw_client_submit(c, 2, record, sizeof record, HW_DEFAULT, 0), 0);
+	assert_int_equal(hw_client_wait(c, 5000, &o), 0);
+	assert_int_equal(o.request_id, 2);
+	assert_int_equal(o.code, 0);
+	hw_client_close(c);
+	server_join(&p);
+}
+
 /* A following client whose primary closed while no other node answers yet: a short wait
  * ends at its own timeout with the record kept (-ETIMEDOUT), and once a node answers, the
  * next wait goes on with the search, resends the record there and returns its outcome. */
@@ -1301,6 +1374,7 @@ int main(void)
 		cmocka_unit_test(test_hold_flush),
 		cmocka_unit_test(test_follow_interrupted),
 		cmocka_unit_test(test_dial_interrupted),
+		cmocka_unit_test(test_names_resolved_once),
 		cmocka_unit_test(test_follow_wait_timeout),
 		cmocka_unit_test(test_follow_ms_bound),
 		cmocka_unit_test(test_timed_out_connection_follows),
