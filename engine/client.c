@@ -72,7 +72,8 @@
 /* A client has at most HW_CLIENT_INFLIGHT_MAX submits without an outcome
  * (hw_client_submit), and rbuf holds all their outcomes: while a submit waits to be
  * written it can always read (wait_writable), so it always hears a node's heartbeats and
- * silence, and a node never waits for it to read. */
+ * silence, and a node never waits for it to read. So rbuf full of frames, heartbeats
+ * dropped, holds frames nobody asked for: the node broke the protocol (make_room). */
 _Static_assert(HW_FRAME_BYTES_MAX / HW_SUBMIT_REPLY_FRAME_MAX >= HW_CLIENT_INFLIGHT_MAX,
 	       "a client's buffer holds the outcomes of all its submits in flight");
 
@@ -154,7 +155,6 @@ static ssize_t recv_some(struct hw_client *c, uint8_t *buf, size_t cap, size_t *
 		return set_lost(c, rc ? rc : HW_ECLOSED);
 	}
 	c->rx_ms = hw_mono_ms();
-	c->packed = false;
 	*len += (size_t)got;
 	return got;
 }
@@ -224,7 +224,6 @@ static int open_records(struct hw_client *c)
 	}
 	c->rawlen -= off;
 	memmove(c->raw, c->raw + off, c->rawlen);
-	c->packed &= opened == 0;
 	c->unopened = rc == -ENOBUFS;
 	if (rc == 0 || rc == -EAGAIN || rc == -ENOBUFS)
 		return opened;
@@ -258,31 +257,38 @@ static void drop_beats(struct hw_client *c)
 
 /* Room to read into while a submit waits to be written: in rbuf (plaintext) or in raw
  * (secure: its records opened into rbuf as far as rbuf has room), once there is none
- * after dropping what no wait needs (drop_beats). 0 when the buffers hold nothing but
- * frames a wait has yet to take (or a record did not open: c->failed says so). */
+ * after dropping what no wait needs (drop_beats). 0 when the stream failed: a record did
+ * not open, or the buffers are full all the same. Those hold the outcomes of every
+ * submit in flight with room to spare (the _Static_assert at the top), so they are full
+ * of frames nobody asked for: HW_EPROTOCOL, sticky, as for a damaged frame (a client
+ * that follows searches again). A client that could not read would not tell a stopped
+ * node from one waiting for it to read, and on a Unix socket (no TCP_USER_TIMEOUT)
+ * nothing would end its wait to write. */
 static size_t make_room(struct hw_client *c)
 {
-	for (;;) {
+	for (bool dropped = false;; dropped = true) {
 		if (c->secure && open_records(c) < 0)
 			return 0;
 		size_t room = c->secure ? RAW_CAP - c->rawlen : c->rcap - c->rlen;
-		if (room > 0 || c->packed)
+		if (room > 0)
 			return room;
+		if (dropped) {
+			(void)set_failed(c, HW_EPROTOCOL);
+			return 0;
+		}
 		drop_beats(c);
-		c->packed = true;
 	}
 }
 
-/* Take what the node sent while a submit waits to be written, as far as the buffers have
- * room (make_room), for the waits to take in their turn: 0 (*full when no room is left),
- * or the sticky error (the node closed, among others). */
-static int take_arrived(struct hw_client *c, bool *full)
+/* Take what the node sent while a submit waits to be written (make_room), for the waits
+ * to take in their turn: 0, or the sticky error (the node closed, or filled the buffers
+ * with what was not asked for, among others). */
+static int take_arrived(struct hw_client *c)
 {
 	c->drained = false; /* what the socket holds is this read's now, not the caller's */
 	for (;;) {
 		size_t room = make_room(c);
-		*full = room == 0;
-		if (c->failed || *full)
+		if (c->failed) /* make_room has room, or c failed */
 			return c->failed;
 		uint8_t *buf = c->secure ? c->raw : c->rbuf;
 		size_t *len = c->secure ? &c->rawlen : &c->rlen;
@@ -300,35 +306,15 @@ static int take_arrived(struct hw_client *c, bool *full)
  * hw_dial_heartbeats) the wait lasts as long as that does, and takes what the node sends
  * meanwhile (take_arrived), so that the silence rule of a read tells a node that stopped
  * (HW_ECLOSED once it sent nothing for c->silence_ms) and the node's answers do not back
- * up behind this write. Not while the buffers are full of frames the caller has yet to
- * take (more than 4 MiB of them: never the outcomes of this client's own submits,
- * HW_CLIENT_INFLIGHT_MAX, only a node that sends what was not asked for): a client
- * that cannot read cannot tell a stopped node from one that waits for it to read, so it
- * judges no silence then, and the dial's bound on unacknowledged data is set again
- * meanwhile (watch_silence, until a frame is taken): over TCP the connection ends at the
- * first zero-window probe at least 5 s into the node's shut window, as before heartbeats
- * were watched. */
-/* Whether the client watches the node's silence on this connection, and so lifts the
- * dial's 5 s bound on unacknowledged data (hw_dial_heartbeats); not while it cannot read,
- * when the bound tells a stopped node (or a node waiting for this client to read: that
- * would never end either). */
-static void watch_silence(struct hw_client *c, bool on)
-{
-	if (c->watching != on)
-		hw_dial_heartbeats(c->fd, on);
-	c->watching = on;
-}
-
+ * up behind this write. The buffers always have room for those answers: a node that
+ * fills them with frames not asked for ends the stream (make_room), so the client never
+ * stops reading, nor judging silence, while it waits. */
 static int wait_writable(struct hw_client *c, int64_t deadline, bool intr)
 {
 	for (;;) {
 		bool watch = c->silence_ms > 0 && make_room(c) > 0;
 		if (c->failed)
 			return c->failed;
-		if (c->silence_ms > 0 && !watch)
-			c->rx_ms = hw_mono_ms(); /* silence counts from when it can read again */
-		if (c->silence_ms > 0)
-			watch_silence(c, watch);
 		int wait = left_ms(deadline);
 		int quiet = watch ? left_ms(c->rx_ms + c->silence_ms) : -1;
 		bool by_silence = watch && (wait < 0 || quiet < wait);
@@ -343,8 +329,7 @@ static int wait_writable(struct hw_client *c, int64_t deadline, bool intr)
 			return by_silence ? set_lost(c, -ETIMEDOUT) : -ETIMEDOUT;
 		if ((pfd.revents & ~POLLIN) != 0)
 			return 0; /* writable, or an error or a hang-up: the write says which */
-		bool full;
-		int rc = take_arrived(c, &full);
+		int rc = take_arrived(c);
 		if (rc)
 			return rc;
 	}
@@ -356,9 +341,8 @@ static int wait_writable(struct hw_client *c, int64_t deadline, bool intr)
  * handshake's or the Hello's own). */
 static int write_failed(struct hw_client *c, int code)
 {
-	bool full;
 	if (c->silence_ms > 0)
-		(void)take_arrived(c, &full);
+		(void)take_arrived(c);
 	return set_lost(c, code);
 }
 
@@ -530,10 +514,6 @@ static int read_frame(struct hw_client *c, int64_t deadline, bool intr, struct h
 		long r = hw_frame_parse(c->rbuf + c->rhead, c->rlen - c->rhead, f);
 		if (r > 0) {
 			c->rhead += (size_t)r;
-			c->packed = false;
-			if (c->silence_ms > 0 && !c->watching && !c->failed &&
-			    (!c->secure || c->rawlen < RAW_CAP))
-				watch_silence(c, true); /* room again: its silence tells */
 			return 0;
 		}
 		if (r < 0)
@@ -653,7 +633,7 @@ static int hello(struct hw_client *c, int64_t deadline)
 	c->role = (int)r->role;
 	c->silence_ms = hw_tg_client_silence_ms((int64_t)r->heartbeat_ms);
 	if (c->silence_ms > 0) /* its silence tells a lost node now (wait_writable too) */
-		watch_silence(c, true);
+		hw_dial_heartbeats(c->fd, true);
 	return 0;
 }
 
@@ -754,14 +734,12 @@ static int connect_to(struct hw_client *c, uint32_t i, int fd, int64_t deadline)
 	c->lost = false;
 	c->rhead = c->rlen = 0;
 	c->drained = false;
-	c->packed = false;
 	c->unopened = false;
 	c->owed = 0;
 	c->unanswered = 0; /* a fresh stream: the old one's outcomes are gone with it */
 	c->pend_off = c->pend_len = 0;
 	c->role = 0;
 	c->silence_ms = 0; /* until the node's Hello says */
-	c->watching = false;
 	c->rx_ms = hw_mono_ms();
 	c->cur = i;
 	int rc = c->secure ? handshake(c, deadline) : 0;

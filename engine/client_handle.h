@@ -44,9 +44,6 @@ struct hw_client {
 	size_t rhead;  /* first byte not yet consumed */
 	size_t rlen;   /* bytes received */
 	bool drained;  /* a non-blocking recv just left the socket empty */
-	bool watching; /* silence watched, the dial's bound lifted: watch_silence() */
-	bool packed;   /* rbuf holds no byte taken and no heartbeat, and (secure) raw no record
-			* that rbuf has room for, since the last read: make_room() */
 	bool unopened; /* raw holds a whole record rbuf had no room for: open_records() */
 	uint32_t owed; /* answers to requests that timed out, still to come: hw__client_request() */
 	uint32_t unanswered; /* a client given one address: its submits sent (or held) on this

@@ -105,9 +105,8 @@ void hw_dials_fini(struct hw_dials *ds);
  * the client watches from now on, waiting to read or to write (engine/client.c): lift the
  * bound on unacknowledged data the dial set, which would end the connection to a live
  * node that reads nothing for 5 s (back-pressure: its window stays shut while it still
- * sends). !watched: set the bound again, for while the client cannot watch (its buffers
- * full of outcomes not yet waited for). The keep-alive of an idle connection stays. A
- * no-op on a Unix socket. */
+ * sends). !watched: set the bound, as every dial does before the Hello. The keep-alive
+ * of an idle connection stays. A no-op on a Unix socket. */
 void hw_dial_heartbeats(int fd, bool watched);
 
 #endif

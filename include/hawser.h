@@ -178,14 +178,15 @@ struct hw_client;
  * a vanished host ends within about 5 s (TCP keep-alive). A node that reads nothing for a while but
  * still sends (back-pressure: its queues are full) keeps the connection: a submit waits to be
  * written for as long as that lasts, and takes what the node sends meanwhile into the
- * client, for the waits, as far as its buffer holds (at least 4 MiB of frames: more than
- * 100,000 outcomes, so always the outcomes of the HW_CLIENT_INFLIGHT_MAX submits a
- * client may have in flight). Only a node that sends what was not asked for can fill it;
- * a client whose buffer is full cannot tell a stopped node from one that waits for it to
- * read: it judges no silence then, and over TCP the 5 s bound on unacknowledged data is
- * set again meanwhile (the connection ends, HW_ECLOSED, at the first zero-window probe at
- * least 5 s into the node's shut window; on a Unix socket nothing ends the wait). The
- * outcomes that arrived before a connection was lost come first (hw_client_wait), and so
+ * client, for the waits, as far as its buffer holds (at least 4 MiB of frames, heartbeats
+ * aside: more than 100,000 outcomes, so always the outcomes of the HW_CLIENT_INFLIGHT_MAX
+ * submits a client may have in flight). Only a node that sends what was not asked for
+ * can fill it, and the client then ends the connection at once, over TCP and Unix
+ * sockets alike, with HW_EPROTOCOL as for a damaged frame (what the buffer held goes with
+ * it; a client given one address keeps that code for good, one that follows searches for
+ * the primary): a client that could not read could not tell a stopped node from one
+ * waiting for it to read, nor end its wait to write on a Unix socket. The outcomes that
+ * arrived before a connection was lost come first (hw_client_wait), and so
  * do, for a client that follows, those that arrived after an outcome HW_ENOT_PRIMARY (a
  * primary that steps down may have acknowledged records sent after the one it refused):
  * only then does it search. A node whose Hello promises no heartbeats (older ones): TCP

@@ -22,6 +22,9 @@
  * nothing and the client side's asserts see the effect. */
 /* Per-connection buffer of the fake node; one frame at most plus a partial one. */
 #define SRV_BUF_BYTES (2u * (HW_FRAME_HEADER_BYTES + HW_SUBMIT_HEADER_BYTES + HW_RECORD_BYTES_MAX))
+/* UNASKED's outcomes: past a plaintext client's buffer (a largest frame and its header),
+ * by less than any socket buffer between holds, so the node's send of them ends. */
+#define UNASKED_BYTES (HW_FRAME_BYTES_MAX + HW_FRAME_HEADER_BYTES + 4096u)
 
 static void send_digest_reply(int fd, uint64_t lsn)
 {
@@ -64,6 +67,19 @@ bool gate_wait(struct server *s, int ms)
 	return !s->gate_expired;
 }
 
+/* UNASKED: outcomes of no submit (ids from 1 << 40), UNASKED_BYTES of them at least, in
+ * one write. */
+static void send_unasked(int fd)
+{
+	uint8_t *out = malloc(UNASKED_BYTES + HW_FAKE_REPLY_BYTES_MAX);
+	size_t len = 0;
+	for (uint64_t id = 1ull << 40; out != NULL && len < UNASKED_BYTES; id++)
+		len += hw_fake_reply_frame(out + len, HW_FAKE_REPLY_BYTES_MAX, id, 0, false);
+	if (out != NULL)
+		(void)send(fd, out, len, MSG_NOSIGNAL);
+	free(out);
+}
+
 /* STEP_DOWN: once three SUBMITs came, the first refused HW_ENOT_PRIMARY and the next two
  * accepted, all in one write, so that they reach the client together. */
 static void step_down(const struct server *s, int fd)
@@ -101,10 +117,15 @@ static bool on_frame(struct server *s, int fd, const struct hw_frame *f)
 			gate_wait(s, LATE_REPLY_MS);
 		bool standby =
 			s->how == STANDBY || (s->how == LATE_PRIMARY && !atomic_load(&s->promoted));
-		hw_fake_send_hello(fd,
-				   standby ? HAWSER__WIRE__V1__ROLE__STANDBY
-					   : HAWSER__WIRE__V1__ROLE__PRIMARY,
-				   s->how == STOPPED || s->how == BEATING ? BEAT_MS : 0);
+		hw_fake_send_hello(
+			fd,
+			standby ? HAWSER__WIRE__V1__ROLE__STANDBY : HAWSER__WIRE__V1__ROLE__PRIMARY,
+			s->how == STOPPED || s->how == BEATING || s->how == UNASKED ? BEAT_MS : 0);
+		if (s->how == UNASKED) {
+			send_unasked(fd);
+			gate_wait(s, GATE_VALVE_S * 1000);
+			return false;
+		}
 		while (s->how == FLOOD)
 			if (!hw_fake_send_heartbeat(fd))
 				return false;
@@ -224,12 +245,18 @@ void *serve(void *arg)
 	return NULL;
 }
 
-void server_bind(struct server *s, enum behaviour how)
+/* s behaves as how, its semaphores ready, no socket yet. */
+static void server_init(struct server *s, enum behaviour how)
 {
 	memset(s, 0, sizeof *s);
 	s->how = how;
 	sem_init(&s->ready, 0, 0);
 	sem_init(&s->go, 0, 0);
+}
+
+void server_bind(struct server *s, enum behaviour how)
+{
+	server_init(s, how);
 	s->lfd = hw_fake_bind(&s->port);
 	assert_true(s->lfd >= 0);
 }
@@ -244,6 +271,14 @@ void server_start(struct server *s, enum behaviour how)
 {
 	server_bind(s, how);
 	server_serve(s);
+}
+
+void server_start_unix(struct server *s, enum behaviour how, const char *path)
+{
+	server_init(s, how);
+	s->lfd = hw_fake_listen_unix(path, 4);
+	assert_true(s->lfd >= 0);
+	assert_int_equal(pthread_create(&s->thread, NULL, serve, s), 0);
 }
 
 /* Serve connections one after another until server_stop. */

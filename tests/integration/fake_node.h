@@ -52,6 +52,9 @@ enum behaviour {
 	FULL_LATER,    /* CLOSE on the first connection; answer the HELLO of every later one
 			* with ERROR {HW_EBUSY} and close, as a node at its connection limit
 			* does (server_start_many) */
+	UNASKED,       /* promise heartbeats (BEAT_MS) in the HELLO, send more outcomes than
+			* a client's buffer holds, of no submit, then read and send nothing
+			* until the test posts go (or GATE_VALVE_S pass), and close */
 };
 
 #define IDS_MAX        512u
@@ -95,6 +98,9 @@ void server_serve(struct server *s);
 
 /* server_bind and server_serve: a fake node serving one connection as how. */
 void server_start(struct server *s, enum behaviour how);
+
+/* A fake node serving one connection as how on a Unix socket at path (port 0). */
+void server_start_unix(struct server *s, enum behaviour how, const char *path);
 
 /* A fake node that serves every connection, one at a time (a node that answers each
  * round of a search), until server_stop. */

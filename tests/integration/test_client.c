@@ -1098,6 +1098,39 @@ static void test_late_answer_not_taken(void **state)
 	assert_int_equal(s.queries, 2);
 }
 
+/* A node on a Unix socket that sends more outcomes than the client's buffer holds, none
+ * of them asked for, and then reads nothing, while the client writes submits to it: the
+ * buffer full of frames once its heartbeats are dropped can hold only such (the outcomes
+ * of its own submits fit with room to spare), so the client ends the connection with
+ * HW_EPROTOCOL, for good, without waiting on the node (here: before the node's valve
+ * opens). It stopped reading and waited to write for as long as the node liked: a Unix
+ * socket has no TCP_USER_TIMEOUT, and the client judged no silence while it could not
+ * read. */
+static void test_unix_unasked_flood_fails(void **state)
+{
+	(void)state;
+	char dir[HW_PROC_PATH_MAX], path[HW_PROC_PATH_MAX + 16], addr[HW_PROC_PATH_MAX + 32];
+	assert_int_equal(hw_test_mkdtemp("client-unix", dir, sizeof dir), 0);
+	snprintf(path, sizeof path, "%s/n.sock", dir);
+	snprintf(addr, sizeof addr, "unix:%s", path);
+	struct server s;
+	server_start_unix(&s, UNASKED, path);
+	struct hw_client *c = NULL;
+	assert_int_equal(hw_client_connect(addr, &c), 0);
+	static uint8_t big[HW_RECORD_BYTES_MAX];
+	int rc = 0;
+	for (uint64_t id = 1; id <= 256 && rc == 0; id++) /* 16 MiB: more than a socket holds */
+		rc = hw_client_submit(c, id, big, sizeof big, HW_DEFAULT, 0);
+	assert_int_equal(rc, HW_EPROTOCOL);
+	struct hw_outcome o;
+	assert_int_equal(hw_client_wait(c, 0, &o), HW_EPROTOCOL);
+	sem_post(&s.go);
+	hw_client_close(c);
+	server_join(&s);
+	assert_false(s.gate_expired); /* the client was done while the node read nothing */
+	assert_int_equal(hw_test_rm_rf(dir), 0);
+}
+
 /* Records of test_resend_bounded: 16 MiB of 64 KiB records, far more than the socket
  * buffers between the client and a node that reads nothing hold (loopback TCP: at most
  * 4 MiB to send, and the node's receive buffer is set small). */
@@ -1392,6 +1425,7 @@ int main(void)
 		cmocka_unit_test(test_late_answer_among_outcomes),
 		cmocka_unit_test(test_dial_one_deadline),
 		cmocka_unit_test(test_resend_bounded),
+		cmocka_unit_test(test_unix_unasked_flood_fails),
 		cmocka_unit_test(test_submit_outlasts_long_failover),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
