@@ -318,14 +318,25 @@ int hw__audit_on_operator_event(struct hw_session *s, const struct hw_frame *f)
 		   kind == TOS__V1__NODE_EVENT_KIND__RESTORE ||
 		   kind == TOS__V1__NODE_EVENT_KIND__OPERATOR) &&
 		  strlen(m->detail) <= OPERATOR_DETAIL_BYTES_MAX;
-	int rc = ok ? hw__audit_event(s->node, kind, hw_conn_peer(s->conn),
-				      hw_conn_peer_key(s->conn), m->detail)
-		    : 0;
+	/* A vault never appends (never primary): an event it held would never be recorded. */
+	bool vault = s->node->cfg.role == HW_ROLE_VAULT;
+	if (ok && vault)
+		hw_log("audit_local", "kind=%s peer=%s detail=\"%s\"", hw_node_event_name(kind),
+		       hw_conn_peer(s->conn), m->detail);
+	int rc = ok && !vault ? hw__audit_event(s->node, kind, hw_conn_peer(s->conn),
+						hw_conn_peer_key(s->conn), m->detail)
+			      : 0;
 	hawser__wire__v1__operator_event__free_unpacked(m, NULL);
 	if (!ok)
 		return hw__node_send_error(s->conn, HW_ERANGE,
 					   "an operator event is a drill, export, restore or "
 					   "operator event with a detail of at most 200 bytes");
+	if (vault) /* logged only: never a false confirmation */
+		return hw__node_send_error(
+			s->conn, HW_ECONFIG,
+			"a vault appends nothing to its log, so it keeps no audit "
+			"trail of its own: the event was only logged; tell the "
+			"primary");
 	if (rc != 0) /* not recorded: the operator hears it, never a false confirmation */
 		return hw__node_send_error(s->conn, rc, "the event could not be recorded");
 	if (!s->node->can_sign) /* logged only (audit_local): no trail holds it */

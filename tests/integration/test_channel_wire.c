@@ -683,6 +683,44 @@ static void test_corrupt_byte_rejected(void **state)
 	assert_string_equal(dp, ds);
 }
 
+/* A keyed vault (s1 here) refuses an operator's audit event (hawser quarantine export,
+ * drill restore ... --connect) with HW_ECONFIG: a vault never appends to its log, so it
+ * held the event for ever and confirmed it, a false confirmation. It logs it. */
+static void test_vault_refuses_operator_event(void **state)
+{
+	struct fix *f = *state;
+	name_nodes(f);
+	FILE *ini = fopen(f->p.ini, "w");
+	assert_non_null(ini);
+	fprintf(ini,
+		"[cluster]\nid = " CLUSTER_ID "\nvaults = s1\n[node]\nid = p1\nrole = primary\n"
+		"data_dir = %s\nlisten = %s\nclient = %s\n[durability]\nmode = local\n",
+		f->p.dir, f->p.listen, f->p.client);
+	security(f, ini, "p1", false);
+	assert_int_equal(fclose(ini), 0);
+	ini = fopen(f->s.ini, "w");
+	assert_non_null(ini);
+	fprintf(ini,
+		"[cluster]\nid = " CLUSTER_ID "\n[node]\nid = s1\nrole = vault\ndata_dir = %s\n"
+		"client = %s\nprimary = p1@%s\napply_delay = 0\n",
+		f->s.dir, f->s.client, f->p.listen);
+	security(f, ini, "s1", false);
+	assert_int_equal(fclose(ini), 0);
+	size_t sm = 0;
+	assert_int_equal(hw_tnode_start(&f->p, NULL), 0);
+	assert_int_equal(hw_tnode_start(&f->s, &sm), 0);
+	struct hw_client *c;
+	assert_int_equal(hw_client_connect_secure(f->s.client, &f->sec, &c), 0);
+	assert_int_equal(hw_client_operator_event(c, TOS__V1__NODE_EVENT_KIND__EXPORT,
+						  "quarantine export", WAIT_MS),
+			 HW_ECONFIG);
+	hw_client_close(c);
+	assert_true(hw_proc_wait_line(&f->s.proc, &sm, "event=audit_local", "kind=export", WAIT_MS,
+				      NULL, 0));
+	assert_int_equal(hw_proc_stop(&f->s.proc, WAIT_MS), 0);
+	assert_int_equal(hw_proc_stop(&f->p.proc, WAIT_MS), 0);
+}
+
 /* A node config with neither keys nor insecure = true does not start, and says what to
  * add; keys together with insecure = true are refused too. */
 static void test_config_without_keys_refused(void **state)
@@ -805,6 +843,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_other_channel_told, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pressed_client_kept, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_config_without_keys_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_vault_refuses_operator_event, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_capture_holds_no_container_numbers, setup,
 						teardown),
 	};
