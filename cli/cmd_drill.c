@@ -213,7 +213,7 @@ int hw_cli_drill_generation_read(const char *dir, struct generation *g)
 	manifest_value(text, "chain_id", g->chain_id, sizeof(g->chain_id));
 	manifest_value(text, "end_hash", g->end_hash, sizeof(g->end_hash));
 	char what[160] = "";
-	int rc = hw_backup_check_sizes(dir, what); /* as hawser prune judges it */
+	int rc = hw_backup_check(dir, false, what); /* the restore reads the hashes */
 	if (rc != 0)
 		snprintf(g->problem, sizeof(g->problem), "%s", what[0] ? what : hw_strerror(rc));
 	return 0;

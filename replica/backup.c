@@ -241,7 +241,64 @@ int hw__backup_manifest_read(const char *dir, struct manifest *m, char *what)
 	return 0;
 }
 
-int hw_backup_check_sizes(const char *backup_dir, char *what)
+/* The snapshot under dir (a backup's) against m: HW_EBACKUP when it is missing, or of
+ * another size or hash than m names (ransomware encrypts files in place, sizes kept). */
+static int snapshot_check(const char *dir, const struct manifest *m, char *what)
+{
+	char snap[PATH_MAX];
+	uint8_t h[HW_HASH_BYTES];
+	uint64_t size = 0;
+	int rc = hw__backup_path_join(snap, dir, "snapshot");
+	if (rc == 0)
+		rc = hw_snapshot_hash(snap, h, &size);
+	if (rc != 0 && rc != -ENOENT)
+		return rc;
+	if (rc == -ENOENT || size != m->snapshot_bytes ||
+	    memcmp(h, m->snapshot_blake2b, HW_HASH_BYTES) != 0)
+		return hw__backup_fail(what, HW_EBACKUP,
+				       "snapshot/data.mdb does not match its MANIFEST hash");
+	return 0;
+}
+
+/* Hash the first m->log_bytes of fd (at its start) into st, begun by the caller, and
+ * check them against m: HW_EBACKUP when the file is shorter or they differ. */
+static int log_prefix_check(int fd, const struct manifest *m, crypto_generichash_state *st,
+			    char *what)
+{
+	uint64_t size = 0;
+	uint8_t h[HW_HASH_BYTES];
+	int rc = hash_fd(fd, m->log_bytes, st, &size);
+	if (rc == 0 && size < m->log_bytes)
+		return hw__backup_fail(what, HW_EBACKUP,
+				       "log.hwl is truncated: %" PRIu64 " of %" PRIu64 " bytes",
+				       size, m->log_bytes);
+	crypto_generichash_state copy = *st;
+	crypto_generichash_final(&copy, h, HW_HASH_BYTES);
+	if (rc == 0 && memcmp(h, m->log_blake2b, HW_HASH_BYTES) != 0)
+		return hw__backup_fail(what, HW_EBACKUP,
+				       "log.hwl does not match its MANIFEST hash");
+	return rc;
+}
+
+/* log.hwl under dir against m (log_prefix_check). */
+static int log_check(const char *dir, const struct manifest *m, char *what)
+{
+	char path[PATH_MAX];
+	int rc = hw__backup_path_join(path, dir, "log.hwl");
+	if (rc != 0)
+		return rc;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? hw__backup_fail(what, HW_EBACKUP, "log.hwl is missing")
+				       : -errno;
+	crypto_generichash_state st;
+	crypto_generichash_init(&st, NULL, 0, HW_HASH_BYTES);
+	rc = log_prefix_check(fd, m, &st, what);
+	close(fd);
+	return rc;
+}
+
+int hw_backup_check(const char *backup_dir, bool hashed, char *what)
 {
 	struct manifest m;
 	int rc = hw__backup_manifest_read(backup_dir, &m, what);
@@ -258,7 +315,9 @@ int hw_backup_check_sizes(const char *backup_dir, char *what)
 		return hw__backup_fail(what, HW_EBACKUP,
 				       "log.hwl is %" PRIu64 " bytes, MANIFEST says %" PRIu64, log,
 				       m.log_bytes);
-	return 0;
+	if (hashed)
+		rc = snapshot_check(backup_dir, &m, what);
+	return rc == 0 && hashed ? log_check(backup_dir, &m, what) : rc;
 }
 
 /* ---- taking a backup --------------------------------------------------------------- */
@@ -715,18 +774,9 @@ static int incremental_check(struct hw_store *s, const char *out, struct manifes
 		return hw__backup_fail(what, HW_EBACKUP, "backup is of another chain");
 	/* Hashed, not only sized: the log is only worth extending after a snapshot that
 	 * still restores (ransomware encrypts files in place, sizes unchanged). */
-	char snap[PATH_MAX];
-	uint8_t h[HW_HASH_BYTES];
-	uint64_t size = 0;
-	rc = hw__backup_path_join(snap, out, "snapshot");
-	if (rc == 0)
-		rc = hw_snapshot_hash(snap, h, &size);
-	if (rc != 0 && rc != -ENOENT)
+	rc = snapshot_check(out, m, what);
+	if (rc != 0)
 		return rc;
-	if (rc == -ENOENT || size != m->snapshot_bytes ||
-	    memcmp(h, m->snapshot_blake2b, HW_HASH_BYTES) != 0)
-		return hw__backup_fail(what, HW_EBACKUP,
-				       "snapshot/data.mdb does not match its MANIFEST hash");
 	if (m->end_lsn == 0)
 		return 0;
 	struct hw_head base;
@@ -780,17 +830,7 @@ static int log_reopen(const char *out, const struct manifest *m, int *fd,
 		return errno == ENOENT ? hw__backup_fail(what, HW_EBACKUP, "log.hwl is missing")
 				       : -errno;
 	crypto_generichash_init(st, NULL, 0, HW_HASH_BYTES);
-	uint64_t size = 0;
-	uint8_t h[HW_HASH_BYTES];
-	rc = hash_fd(*fd, m->log_bytes, st, &size);
-	if (rc == 0 && size < m->log_bytes)
-		rc = hw__backup_fail(what, HW_EBACKUP,
-				     "log.hwl is truncated: %" PRIu64 " of %" PRIu64 " bytes", size,
-				     m->log_bytes);
-	crypto_generichash_state copy = *st;
-	crypto_generichash_final(&copy, h, HW_HASH_BYTES);
-	if (rc == 0 && memcmp(h, m->log_blake2b, HW_HASH_BYTES) != 0)
-		rc = hw__backup_fail(what, HW_EBACKUP, "log.hwl does not match its MANIFEST hash");
+	rc = log_prefix_check(*fd, m, st, what);
 	if (rc == 0 && ftruncate(*fd, (off_t)m->log_bytes) != 0)
 		rc = -errno;
 	if (rc == 0 && lseek(*fd, (off_t)m->log_bytes, SEEK_SET) < 0)

@@ -166,11 +166,12 @@ int hw_store_replay(struct hw_store *src, struct hw_store *dst, uint64_t until_l
 int hw_store_digest_replayed(struct hw_store *src, const char *scratch_dir, uint64_t lsn,
 			     hw_progress_cb *cb, void *arg, uint8_t digest[HW_HASH_BYTES]);
 
-/* Whether backup_dir looks whole without reading its data: its MANIFEST parses and its
- * files are the sizes it names (log.hwl at least: an interrupted increment leaves a
- * tail). No hashes: hw_restore() checks those. 0, HW_EBACKUP with what is wrong in
+/* Whether backup_dir is whole: its MANIFEST parses and its files are the sizes it names
+ * (log.hwl at least: an interrupted increment leaves a tail); hashed: and the snapshot
+ * and the first log_bytes of log.hwl have the hashes it names too (reading them all:
+ * files encrypted in place keep their sizes). 0, HW_EBACKUP with what is wrong in
  * what[160], or -errno. */
-int hw_backup_check_sizes(const char *backup_dir, char *what);
+int hw_backup_check(const char *backup_dir, bool hashed, char *what);
 
 /* Whether a hw_backup() is writing into dir now (it holds dir's .backup-lock): a
  * directory without a MANIFEST then is a backup under way, not one cut short. */
@@ -189,7 +190,7 @@ struct hw_generation {
 	bool pruned;       /* the policy let it go (and, unless a dry run, it was removed) */
 	bool unfinished;   /* no MANIFEST yet, only HW_BACKUP_MARKER (time_ms: its mtime) */
 	bool writing;      /* a backup writes into it now (hw_backup_writing): not judged */
-	char problem[160]; /* why it is not whole (hw_backup_check_sizes), or "" */
+	char problem[160]; /* why it is not whole (hw_backup_check), or "" */
 };
 
 /* Called once per generation, newest first, after the decision (and the removal). */
@@ -197,8 +198,11 @@ typedef void hw_generation_cb(void *arg, const struct hw_generation *g);
 
 /* Remove the backup generations under dir that the retention policy lets go at now_ms:
  * each subdirectory holding a MANIFEST is a generation; only those past the newest
- * r->backup_generations whole ones (hw_backup_check_sizes) and at least r->backup_days
- * old go (replica/retention.h). A generation that is not whole neither counts nor goes:
+ * r->backup_generations whole ones and at least r->backup_days old go
+ * (replica/retention.h). Whole is hw_backup_check(), hashed for the generations that
+ * may count towards those newest ones (so copies encrypted in place, sizes kept, cannot
+ * push out a good one), by sizes for those older. A generation that is not whole neither
+ * counts nor goes:
  * it is reported with its problem, for the operator to look at, and so is an unfinished
  * one (HW_BACKUP_MARKER and no MANIFEST: a backup cut short) and one a backup is writing
  * into now (its lock held: an incremental, or a full backup under way).

@@ -59,10 +59,11 @@ static int generations_scan(const char *dir, struct hw_generation *g, size_t *n)
 	return rc;
 }
 
-/* Which of g[0..n) are whole: their times into times[0..*whole), their indexes into idx;
- * the others get their problem. */
-static void generations_check(const char *dir, struct hw_generation *g, size_t n, int64_t *times,
-			      size_t *idx, size_t *whole)
+/* Which of g[0..n) (newest first) are whole: their times into times[0..*whole), their
+ * indexes into idx; the others get their problem. Hashed until keep of them count, by
+ * sizes after (hw_backup_prune). */
+static void generations_check(const char *dir, uint32_t keep, struct hw_generation *g, size_t n,
+			      int64_t *times, size_t *idx, size_t *whole)
 {
 	*whole = 0;
 	for (size_t i = 0; i < n; i++) {
@@ -76,7 +77,7 @@ static void generations_check(const char *dir, struct hw_generation *g, size_t n
 						": a backup cut short");
 			continue;
 		}
-		int rc = hw_backup_check_sizes(path, g[i].problem);
+		int rc = hw_backup_check(path, *whole < keep, g[i].problem);
 		if (rc != 0 && !g[i].problem[0])
 			snprintf(g[i].problem, sizeof g[i].problem, "MANIFEST unreadable: %s",
 				 hw_strerror(rc));
@@ -100,7 +101,7 @@ int hw_backup_prune(const char *dir, const struct hw_retention *r, int64_t now_m
 			 ? generations_scan(dir, g, &n)
 			 : HW_ENOMEM;
 	if (rc == 0) {
-		generations_check(dir, g, n, times, idx, &whole);
+		generations_check(dir, r->backup_generations, g, n, times, idx, &whole);
 		*pruned = hw_retention_backups(r, times, whole, now_ms, prune);
 		for (size_t w = 0; w < whole; w++)
 			g[idx[w]].pruned = prune[w];

@@ -848,10 +848,25 @@ static void test_prune_backups(void **state)
 	assert_non_null(strstr(f->cap.err, "'retention.backup_days' given twice"));
 }
 
-/* Generations that are not whole (a MANIFEST of garbage, a snapshot cut short) neither
- * count toward the newest backup_generations nor go: with one generation kept, the only
- * whole one, 40 days old, stays though two damaged ones are newer, and each damaged one
- * is listed with its problem. Nor does one a backup is writing into now (its
+/* Overwrite the file at path with as many other bytes: encrypted in place, size kept. */
+static void encrypt_in_place(const char *path)
+{
+	FILE *fp = fopen(path, "r+b");
+	assert_non_null(fp);
+	assert_int_equal(fseek(fp, 0, SEEK_END), 0);
+	long size = ftell(fp);
+	rewind(fp);
+	for (long i = 0; i < size; i++)
+		assert_int_equal(fputc((int)((i * 131 + 7) & 0xff), fp),
+				 (int)((i * 131 + 7) & 0xff));
+	assert_int_equal(fclose(fp), 0);
+}
+
+/* Generations that are not whole (a MANIFEST of garbage, a snapshot cut short, files
+ * encrypted in place with their sizes kept) neither count toward the newest
+ * backup_generations nor go: with one generation kept, the only whole one, 40 days old,
+ * stays though three damaged ones are newer, and each damaged one is listed with its
+ * problem. Nor does one a backup is writing into now (its
  * .backup-lock held): it is listed as such, and stays. */
 static void test_prune_counts_whole_only(void **state)
 {
@@ -865,6 +880,11 @@ static void test_prune_counts_whole_only(void **state)
 	struct stat st;
 	assert_int_equal(stat(path, &st), 0);
 	assert_int_equal(truncate(path, st.st_size - 4096), 0);
+	generation(f, bk, "genc", store, 1);
+	snprintf(path, sizeof path, "%s/genc/snapshot/data.mdb", bk);
+	encrypt_in_place(path);
+	snprintf(path, sizeof path, "%s/genc/log.hwl", bk);
+	encrypt_in_place(path);
 	snprintf(path, sizeof path, "%s/junk", bk);
 	assert_int_equal(mkdir(path, 0700), 0);
 	snprintf(path, sizeof path, "%s/junk/MANIFEST", bk);
@@ -888,6 +908,7 @@ static void test_prune_counts_whole_only(void **state)
 	assert_true(exists(bk, "g40") && exists(bk, "gcut") && exists(bk, "junk") &&
 		    exists(bk, "gunfinished/INCOMPLETE"));
 	assert_non_null(strstr(f->cap.out, "keep       g40"));
+	assert_non_null(strstr(f->cap.out, "does not match its MANIFEST hash"));
 	const char *unf = strstr(f->cap.out, "unfinished gunfinished");
 	assert_non_null(unf);
 	assert_non_null(strstr(unf, "a backup cut short"));
