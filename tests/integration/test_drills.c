@@ -295,6 +295,10 @@ static void test_status_damaged(void **state)
 	assert_true(hw_test_damage_branches(a) > 0);
 	assert_int_equal(hw(&f->r, "status", "--dir", a, NULL), 1);
 	assert_read_damaged(f, "status", a, "SIGABRT");
+	/* --json says so in the object too, not {} */
+	assert_int_equal(hw(&f->r, "status", "--dir", a, "--json", NULL), 1);
+	assert_non_null(strstr(f->r.out, "\"error\":\"HW_ECORRUPT\""));
+	assert_non_null(strstr(f->r.out, "is damaged (LMDB stopped on SIGABRT"));
 }
 
 /* restore: a good backup restores, verifies and meets a 12h RTO; against a 1 ms RTO the
