@@ -33,7 +33,10 @@
  *               instead of needing a second snapshot; another standby asking for a
  *               snapshot then waits (HW_EBUSY) rather than take the pin away
  * The peer is not connected in the core until INSTALLING ends, so no APPEND goes out
- * and its acks are taken here; heartbeats keep it from timing out meanwhile.
+ * and its acks are taken here; heartbeats keep it from timing out meanwhile. In every
+ * state the pin has catch-up's hard cap and the disk keeps SNAPSHOT_HEADROOM_BYTES free
+ * (tx_over_bounds): a standby that acks but reads slowly ends its snapshot, not the
+ * primary's disk.
  *
  * Standby: SNAPSHOT_BEGIN opens <data_dir>.snapshot-tmp/data.mdb, chunks are written to
  * it, SNAPSHOT_END checks size, BLAKE2b and the copy's head, then the copy replaces the
@@ -71,6 +74,7 @@ _Static_assert(CHUNK_BYTES <= HW_FRAME_BYTES_MAX, "a chunk fits a frame");
 /* The catch-up pin is dropped when the standby is this many times log_keep_records
  * behind: it then needs another snapshot rather than an unbounded log. */
 #define CATCHUP_KEEP_FACTOR 10u
+_Static_assert(CATCHUP_KEEP_FACTOR == 10u, "tx_over_bounds and docs/operations.md say 10");
 /* A standby in catch-up whose connection went keeps its pin this many peer timeouts. */
 #define CATCHUP_GRACE_TIMEOUTS 4
 
@@ -142,6 +146,13 @@ static void tx_pin(struct hw_snap_tx *tx, uint64_t lsn)
 	hw_store_set_pin(tx->node->store, lsn);
 }
 
+static void tx_unpin(struct hw_snap_tx *tx)
+{
+	tx->pin = HW_STORE_PIN_NONE;
+	if (tx->node->store != NULL)
+		hw_store_set_pin(tx->node->store, HW_STORE_PIN_NONE);
+}
+
 /* Back to idle: temporary copy removed, pin released. The connection is left alone. */
 static void tx_reset(struct hw_snap_tx *tx)
 {
@@ -149,8 +160,7 @@ static void tx_reset(struct hw_snap_tx *tx)
 		close(tx->fd);
 	tx->fd = -1;
 	hw_snapshot_rm(tx->dir); /* the temporary copy, if it is still there */
-	if (tx->node->store != NULL)
-		hw_store_set_pin(tx->node->store, HW_STORE_PIN_NONE);
+	tx_unpin(tx);
 	tx->state = TX_IDLE;
 	tx->c = NULL;
 	tx->gone_ms = 0;
@@ -518,14 +528,63 @@ static void catchup_tick(struct hw_snap_tx *tx)
 		tx_pin(tx, p->pos.durable);
 }
 
+/* End the snapshot for one of the primary's own bounds: the pin goes at once, so pruning
+ * goes on, and the standby is told why (an ERROR, then its connection closes; in
+ * catch-up it is connected in the core and only loses the pin). A copy still being made
+ * is removed by copy_done_cb once its thread is done. */
+static void tx_end(struct hw_snap_tx *tx, int code, const char *what)
+{
+	struct hw_node *n = tx->node;
+	hw_log("snapshot_failed", "peer=%s code=%s pinned_after=%llu last_lsn=%llu what=\"%s\"",
+	       n->cfg.standbys[tx->peer], hw_errname(code), (unsigned long long)tx->pin,
+	       (unsigned long long)n->core.last_lsn, what);
+	struct hw_session *c = tx->state == TX_CATCHUP ? NULL : tx->c;
+	tx_unpin(tx);
+	tx->c = NULL;
+	if (tx->state != TX_COPYING)
+		tx_reset(tx);
+	if (c != NULL)
+		hw__node_refuse(c->conn, code, what);
+}
+
+/* The bounds catch-up has, kept in every state of a snapshot: a standby that acknowledges
+ * but takes the copy slowly (or a vault's copy held long) would keep the log growing past
+ * retention until the disk filled, and a full disk fails the store for good. The log may
+ * run CATCHUP_KEEP_FACTOR * log_keep_records past the pin (0 keeps every entry anyway),
+ * and the disk keeps SNAPSHOT_HEADROOM_BYTES free, as when the copy was begun
+ * (room_for_copy). True when the snapshot ended. */
+static bool tx_over_bounds(struct hw_snap_tx *tx)
+{
+	struct hw_node *n = tx->node;
+	uint64_t keep = n->cfg.log_keep_records, avail;
+	if (tx->pin == HW_STORE_PIN_NONE)
+		return false; /* ended: its copy is still being made */
+	if (hw_fs_free(n->cfg.data_dir, &avail) == 0 && avail < SNAPSHOT_HEADROOM_BYTES) {
+		hw_log("snapshot_no_room", "peer=%s on=primary free_bytes=%llu headroom_bytes=%llu",
+		       n->cfg.standbys[tx->peer], (unsigned long long)avail,
+		       (unsigned long long)SNAPSHOT_HEADROOM_BYTES);
+		tx_end(tx, HW_ESTORE_FULL, "the primary's disk is nearly full: snapshot ended");
+		return true;
+	}
+	if (tx->state == TX_CATCHUP || keep == 0 || n->core.last_lsn <= tx->pin ||
+	    n->core.last_lsn - tx->pin <= CATCHUP_KEEP_FACTOR * keep)
+		return false; /* catch-up's own bound follows the standby (catchup_tick) */
+	tx_end(tx, HW_ETOOSLOW,
+	       "the snapshot took so long that the log it held for it passed its bound "
+	       "(log_keep_records times 10): released; ask again later");
+	return true;
+}
+
 void hw__snapshot_tick(struct hw_node *n)
 {
 	struct hw_snap_tx *tx = n->snap_tx;
-	if (tx != NULL && tx->state == TX_CATCHUP) {
+	if (tx == NULL || tx->state == TX_IDLE || tx_over_bounds(tx))
+		return;
+	if (tx->state == TX_CATCHUP) {
 		catchup_tick(tx);
 		return;
 	}
-	if (tx == NULL || tx->state == TX_IDLE || tx->c == NULL)
+	if (tx->c == NULL)
 		return;
 	if (tx->state == TX_HELD && !held(tx)) {
 		int rc = stream_begin(tx);

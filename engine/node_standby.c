@@ -411,6 +411,8 @@ static void primary_on_close(struct hw_conn *c, void *arg, int code)
 	struct hw_node *n = arg;
 	bool vault = n->cfg.role == HW_ROLE_VAULT;
 	bool following = n->cfg.role == HW_ROLE_STANDBY || vault;
+	if (code == HW_ETOOSLOW) /* the primary ended our snapshot: a try costs a whole copy */
+		n->reconnect_ms = HW_SNAPSHOT_RETRY_MS;
 	if (following && (n->primary_ready || code != -ECONNREFUSED))
 		hw_log("primary_lost", "code=%s retry_ms=%lld", hw_errname(code),
 		       (long long)n->reconnect_ms);

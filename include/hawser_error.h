@@ -74,7 +74,8 @@ extern "C" {
 	X(HW_EDECRYPT, -6309, "message failed authentication")                                     \
 	X(HW_EFAULT_OFF, -6310, "fault injection is off on this node ([drills] allow_fault)")      \
 	X(HW_ESILENT, -6311, "peer sent no complete frame within the silence bound")               \
-	X(HW_ECHANNEL, -6312, "peer runs the other channel: plaintext against encrypted")
+	X(HW_ECHANNEL, -6312, "peer runs the other channel: plaintext against encrypted")          \
+	X(HW_ETOOSLOW, -6313, "snapshot took too long: the log held for it passed its bound")
 
 enum hw_errno {
 #define HW_ERRNO_ENUM_(name, value, text) name = (value),

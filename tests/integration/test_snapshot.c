@@ -24,6 +24,7 @@
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -56,6 +57,8 @@
 #define IDLE_BEATS      15  /* heartbeats to a caught-up standby, FEED_GAP_MS apart */
 #define SNAP_CHUNKS     60u /* the bad snapshot's 4 KiB chunks, FEED_GAP_MS apart */
 #define LARGE_RECORDS   500000u /* a compacted copy of about 24 MB */
+#define LIVE_PINNED     (6 * KEEP_RECORDS) /* past 4 x keep, short of the pin's 10 x keep */
+#define SLOW_ACKS       600 /* a slow standby's acks, FEED_GAP_MS apart: 60 s at most */
 
 struct fix {
 	char root[HW_PROC_PATH_MAX];
@@ -398,16 +401,14 @@ static void small_fs(struct fix *f, const char *opts, char *fs, size_t cap)
  * HW_ESTORE_FULL (snapshot_no_room), no copy is begun, and the primary goes on
  * acknowledging. A copy that filled its disk would have stopped it. Needs root to mount a
  * small tmpfs; skipped otherwise. */
+static void pruned_primary_in(struct fix *f, const char *root, uint64_t records);
+
 static void test_no_room_no_copy(void **state)
 {
 	struct fix *f = *state;
 	char fs[HW_PROC_PATH_MAX + 8];
 	small_fs(f, "size=96m", fs, sizeof fs);
-	init_primary_in(f, fs);
-	assert_int_equal(hw_tnode_start(&f->p, NULL), 0);
-	load_start(f, HISTORY_FAILED);
-	load_all_acked(&f->load);
-	assert_int_equal(hw_tnode_wait_pruned(&f->p, 0, CATCHUP_MS), 0);
+	pruned_primary_in(f, fs, HISTORY_FAILED);
 	init_standby(f);
 	size_t smark = 0, pmark = hw_proc_mark(&f->p.proc);
 	assert_int_equal(hw_tnode_start(&f->s, &smark), 0);
@@ -435,14 +436,20 @@ static void test_no_room_no_copy(void **state)
 	assert_int_equal(umount2(fs, MNT_DETACH), 0);
 }
 
-/* The primary started and loaded with records records, all acknowledged, its log pruned
- * past 0: a new standby needs a snapshot. */
-static void pruned_primary(struct fix *f, uint64_t records)
+/* The primary, its data directory in root, started and loaded with records records, all
+ * acknowledged, its log pruned past 0: a new standby needs a snapshot. */
+static void pruned_primary_in(struct fix *f, const char *root, uint64_t records)
 {
-	start_primary(f);
+	init_primary_in(f, root);
+	assert_int_equal(hw_tnode_start(&f->p, NULL), 0);
 	load_start(f, records);
 	load_all_acked(&f->load);
 	assert_int_equal(hw_tnode_wait_pruned(&f->p, 0, CATCHUP_MS), 0);
+}
+
+static void pruned_primary(struct fix *f, uint64_t records)
+{
+	pruned_primary_in(f, f->root, records);
 }
 
 /* pruned_primary, and standby s1 named (not started) on a small file system of its own
@@ -1008,42 +1015,78 @@ static int dial(const char *addr)
 	return fd;
 }
 
-/* Read frames up to SNAPSHOT_END; the snapshot's head (from its BEGIN) goes to h. */
-static void read_snapshot(int fd, struct hw_head *h)
+/* A fake standby's connection to the primary, read frame by frame. */
+struct frames {
+	int fd;
+	uint8_t *buf; /* FRAMES_BUF_BYTES */
+	size_t have;
+	size_t used; /* the frame returned last: dropped at the next call */
+};
+
+#define FRAMES_BUF_BYTES (4u << 20)
+
+/* Dial the primary at addr; a read waits EVENT_WAIT_MS at most. */
+static struct frames frames_dial(const char *addr)
 {
-	size_t cap = 4u << 20, have = 0;
-	uint8_t *buf = malloc(cap);
-	assert_non_null(buf);
-	for (bool end = false; !end;) {
-		ssize_t r = read(fd, buf + have, cap - have);
-		assert_true(r > 0);
-		have += (size_t)r;
-		struct hw_frame f;
-		long n;
-		while (!end && (n = hw_frame_parse(buf, have, &f)) > 0) {
-			if (f.type == HW_FRAME_SNAPSHOT_BEGIN) {
-				Hawser__Wire__V1__SnapshotBegin *m =
-					hawser__wire__v1__snapshot_begin__unpack(NULL, f.len,
-										 f.body);
-				assert_non_null(m);
-				h->lsn = m->lsn;
-				memcpy(h->hash, m->hash.data, HW_HASH_BYTES);
-				hawser__wire__v1__snapshot_begin__free_unpacked(m, NULL);
-			}
-			end = f.type == HW_FRAME_SNAPSHOT_END;
-			memmove(buf, buf + n, have - (size_t)n);
-			have -= (size_t)n;
-		}
-		assert_true(end || n == 0);
+	struct frames r = {.fd = dial(addr), .buf = malloc(FRAMES_BUF_BYTES)};
+	assert_non_null(r.buf);
+	struct timeval tv = {.tv_sec = EVENT_WAIT_MS / 1000};
+	assert_int_equal(setsockopt(r.fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv), 0);
+	return r;
+}
+
+static void frames_close(struct frames *r)
+{
+	close(r->fd);
+	free(r->buf);
+}
+
+/* The next frame of type (those before it are skipped) into f, whose body stays valid
+ * until the next call. */
+static void frames_next(struct frames *r, enum hw_frame_type type, struct hw_frame *f)
+{
+	for (;;) {
+		memmove(r->buf, r->buf + r->used, r->have - r->used);
+		r->have -= r->used;
+		r->used = 0;
+		long n = hw_frame_parse(r->buf, r->have, f);
+		assert_true(n >= 0);
+		r->used = (size_t)n;
+		if (n > 0 && f->type == type)
+			return;
+		ssize_t got = n > 0 ? 0 : read(r->fd, r->buf + r->have, FRAMES_BUF_BYTES - r->have);
+		assert_true(n > 0 || got > 0);
+		r->have += got > 0 ? (size_t)got : 0;
 	}
-	free(buf);
+}
+
+/* The snapshot's head, from its BEGIN. */
+static void read_begin(struct frames *r, struct hw_head *h)
+{
+	struct hw_frame f;
+	frames_next(r, HW_FRAME_SNAPSHOT_BEGIN, &f);
+	Hawser__Wire__V1__SnapshotBegin *m =
+		hawser__wire__v1__snapshot_begin__unpack(NULL, f.len, f.body);
+	assert_non_null(m);
+	h->lsn = m->lsn;
+	memcpy(h->hash, m->hash.data, HW_HASH_BYTES);
+	hawser__wire__v1__snapshot_begin__free_unpacked(m, NULL);
+}
+
+/* Read frames up to SNAPSHOT_END; the snapshot's head (from its BEGIN) goes to h. */
+static void read_snapshot(struct frames *r, struct hw_head *h)
+{
+	struct hw_frame f;
+	read_begin(r, h);
+	frames_next(r, HW_FRAME_SNAPSHOT_END, &f);
 }
 
 /* A standby that received the whole snapshot and went before it acknowledged it (its
  * install, which flushes and reopens a store on its loop, outlasting the link: silent
  * says it stayed connected and silent past the primary's bound instead of closing)
- * comes back at the snapshot's head while the log runs on past log_keep_records: the
- * log stayed pinned there, so it is connected, not sent a second snapshot. */
+ * comes back at the snapshot's head while the log runs on past log_keep_records (short
+ * of the 10 x that ends a snapshot: test_slow_standby_snapshot_ends): the log stayed
+ * pinned there, so it is connected, not sent a second snapshot. */
 static void installing_standby_returns(struct fix *f, bool silent)
 {
 	init_primary(f);
@@ -1054,16 +1097,16 @@ static void installing_standby_returns(struct fix *f, bool silent)
 		assert_int_equal(fclose(ini), 0);
 	}
 	assert_int_equal(hw_tnode_start(&f->p, NULL), 0);
-	load_start(f, HISTORY_RECORDS + LIVE_FAILED);
+	load_start(f, HISTORY_RECORDS + LIVE_PINNED);
 	assert_true(hw_load_wait_acked(&f->load, HISTORY_RECORDS, CATCHUP_MS));
-	int fd = dial(f->p.listen);
+	struct frames r = frames_dial(f->p.listen);
 	struct hw_head head = {0};
-	put_hello(fd, "s1", 0, NULL);
-	read_snapshot(fd, &head);
+	put_hello(r.fd, "s1", 0, NULL);
+	read_snapshot(&r, &head);
 	size_t pmark = hw_proc_mark(&f->p.proc);
 	char line[512];
 	if (!silent)
-		close(fd);
+		frames_close(&r);
 	do /* what the primary makes of it: the pin kept for its return, or dropped */
 		assert_true(hw_proc_wait_line(&f->p.proc, &pmark, "event=snapshot_", "peer=s1",
 					      EVENT_WAIT_MS, line, sizeof line));
@@ -1071,10 +1114,10 @@ static void installing_standby_returns(struct fix *f, bool silent)
 	       strstr(line, "event=snapshot_failed") == NULL);
 	assert_non_null(strstr(line, "event=snapshot_await"));
 	if (silent)
-		close(fd);
+		frames_close(&r);
 	/* the log runs on past what retention keeps: without the pin it is pruned */
 	assert_true(hw_load_wait_acked(&f->load, head.lsn + 4 * KEEP_RECORDS, CATCHUP_MS));
-	fd = dial(f->p.listen);
+	int fd = dial(f->p.listen);
 	put_hello(fd, "s1", head.lsn, head.hash);
 	do /* its answer to the hello: connected, or sent to a snapshot again */
 		assert_true(hw_proc_wait_line(&f->p.proc, &pmark, "event=peer_", "peer=s1",
@@ -1095,6 +1138,123 @@ static void test_installing_standby_keeps_pin(void **state)
 static void test_silent_installing_standby_keeps_pin(void **state)
 {
 	installing_standby_returns(*state, true);
+}
+
+static void put_ack(int fd)
+{
+	Hawser__Wire__V1__Ack a = HAWSER__WIRE__V1__ACK__INIT;
+	a.epoch = 1;
+	put_msg(fd, HW_FRAME_ACK, &a.base);
+}
+
+/* A fake standby on r finds the ERROR with code the primary sent it after the chunks
+ * queued before, and the primary logged why (snapshot_failed, to line; *pmark past it). */
+static void standby_told(struct fix *f, struct frames *r, size_t *pmark, int code, char *line,
+			 size_t cap)
+{
+	struct hw_frame fr;
+	frames_next(r, HW_FRAME_ERROR, &fr);
+	Hawser__Wire__V1__Error *e = hawser__wire__v1__error__unpack(NULL, fr.len, fr.body);
+	assert_non_null(e);
+	assert_int_equal(e->code, code);
+	hawser__wire__v1__error__free_unpacked(e, NULL);
+	assert_true(hw_proc_wait_line(&f->p.proc, pmark, "event=snapshot_failed", "peer=s1",
+				      EVENT_WAIT_MS, line, cap));
+	print_message("primary: %s\n", strstr(line, "code="));
+	assert_non_null(strstr(line, hw_errname(code)));
+}
+
+/* A standby that acknowledges but takes its snapshot slowly (it reads the BEGIN, then
+ * nothing, and acks nothing new) holds the primary's log no longer than catch-up may:
+ * once the log runs 10 x log_keep_records past the pin the snapshot ends
+ * (snapshot_failed code=HW_ETOOSLOW), the standby is told so in an ERROR, and the log is
+ * pruned again. Before, the pin held until the standby went silent, past 30,000 entries
+ * against the 20,000 bound. */
+static void test_slow_standby_snapshot_ends(void **state)
+{
+	struct fix *f = *state;
+	start_primary(f);
+	load_start(f, HISTORY_RECORDS + LIVE_FAILED);
+	assert_true(hw_load_wait_acked(&f->load, HISTORY_RECORDS, CATCHUP_MS));
+	size_t pmark = hw_proc_mark(&f->p.proc);
+	struct frames r = frames_dial(f->p.listen);
+	put_hello(r.fd, "s1", 0, NULL);
+	struct hw_head head;
+	read_begin(&r, &head);
+	/* it acks (alive: not timed out) until the log nears the bound, then only reads */
+	uint64_t near = head.lsn + (10 - 1) * KEEP_RECORDS;
+	for (int i = 0; i < SLOW_ACKS && !hw_load_wait_acked(&f->load, near, FEED_GAP_MS); i++)
+		put_ack(r.fd);
+	assert_true(hw_load_acked(&f->load) >= near);
+	char line[512];
+	standby_told(f, &r, &pmark, HW_ETOOSLOW, line, sizeof line);
+	uint64_t pinned = field_u64(line, "pinned_after");
+	assert_int_equal(pinned, head.lsn);
+	assert_true(field_u64(line, "last_lsn") > pinned + 10 * KEEP_RECORDS);
+	frames_close(&r);
+	assert_int_equal(hw_tnode_wait_pruned(&f->p, head.lsn, CATCHUP_MS), 0);
+}
+
+/* A standby whose snapshot the primary ended as too slow (HW_ETOOSLOW, in an ERROR
+ * after its BEGIN) waits 10 s before it asks again, as after a snapshot it refused: each
+ * try costs the primary a whole copy. */
+static void test_too_slow_standby_backs_off(void **state)
+{
+	struct fix *f = *state;
+	char addr[64];
+	int lfd = fake_primary_for(f, addr, sizeof addr);
+	size_t smark = 0;
+	int cfd = standby_connects(f, lfd, &smark);
+	put_begin(cfd);
+	Hawser__Wire__V1__Error e = HAWSER__WIRE__V1__ERROR__INIT;
+	e.code = HW_ETOOSLOW;
+	e.message = "too slow";
+	put_msg(cfd, HW_FRAME_ERROR, &e.base);
+	assert_true(hw_proc_wait_line(&f->s.proc, &smark, "event=primary_lost",
+				      "code=HW_ETOOSLOW retry_ms=10000", EVENT_WAIT_MS, NULL, 0));
+	fake_primary_done(f, cfd, lfd);
+}
+
+/* A slow standby's snapshot holds the primary's log while the disk fills (here another
+ * file fills it): once less than the headroom (two log segments, 128 MiB) is free, the
+ * snapshot ends (snapshot_no_room on=primary, snapshot_failed code=HW_ESTORE_FULL), its
+ * copy and its pin go and the standby is told HW_ESTORE_FULL, before the primary's own
+ * writes could fail for want of room. The room was checked only when the copy began.
+ * Needs root to mount a small tmpfs; skipped otherwise. */
+static void test_snapshot_ends_when_disk_fills(void **state)
+{
+	struct fix *f = *state;
+	char fs[HW_PROC_PATH_MAX + 8], fill[HW_PROC_PATH_MAX + 16], copy[HW_PROC_PATH_MAX + 32];
+	small_fs(f, "size=256m", fs, sizeof fs);
+	pruned_primary_in(f, fs, HISTORY_FAILED);
+	size_t pmark = hw_proc_mark(&f->p.proc);
+	struct frames r = frames_dial(f->p.listen);
+	put_hello(r.fd, "s1", 0, NULL);
+	struct hw_head head;
+	read_begin(&r, &head);
+	struct statvfs sv;
+	assert_int_equal(statvfs(fs, &sv), 0);
+	uint64_t avail = (uint64_t)sv.f_bavail * sv.f_frsize;
+	print_message("free when the snapshot began: %llu MiB\n",
+		      (unsigned long long)(avail >> 20));
+	assert_true(avail > (64u << 20));
+	snprintf(fill, sizeof fill, "%s/fill", fs);
+	int fd = open(fill, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(posix_fallocate(fd, 0, (off_t)(avail - (64u << 20))), 0);
+	close(fd);
+	char line[512];
+	size_t from = pmark;
+	standby_told(f, &r, &pmark, HW_ESTORE_FULL, line, sizeof line);
+	assert_true(hw_proc_wait_line(&f->p.proc, &from, "event=snapshot_no_room", "on=primary",
+				      EVENT_WAIT_MS, NULL, 0));
+	frames_close(&r);
+	snprintf(copy, sizeof copy, "%s.snapshot-send", f->p.dir);
+	assert_int_not_equal(access(copy, F_OK), 0);
+	assert_int_equal(unlink(fill), 0);
+	assert_int_equal(hw_proc_stop(&f->p.proc, STOP_WAIT_MS), 0);
+	assert_false(file_has(f->p.log, "event=storage_failed"));
+	assert_int_equal(umount2(fs, MNT_DETACH), 0);
 }
 
 /* An empty standby fed a few seconds of entries by a fake primary logs catchup_progress
@@ -1182,6 +1342,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_rewound_node_data_kept, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_installing_standby_keeps_pin, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_silent_installing_standby_keeps_pin, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_slow_standby_snapshot_ends, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_too_slow_standby_backs_off, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_snapshot_ends_when_disk_fills, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_leftover_data_dir_kept, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_room_no_copy, setup, teardown),
