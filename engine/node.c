@@ -970,6 +970,7 @@ static int node_start(struct hw_node *n, const struct hw_channel_config *cc)
 	n->acts = calloc(n->acts_cap, sizeof *n->acts);
 	if (n->acts == NULL)
 		return HW_ENOMEM;
+	hw__snapshot_clear_left(n);
 	int rc = hw__node_open_store(n);
 	if (rc == 0 && hw_fs_mount_root(n->cfg.data_dir))
 		hw_log("data_dir_mount_point", "dir=%s what=\"%s\"", n->cfg.data_dir,

@@ -603,5 +603,12 @@ int hw__snapshot_on_frame(struct hw_node *n, const struct hw_frame *f);
 void hw__snapshot_conn_lost(struct hw_node *n);
 /* Both: join the copy thread, remove temporary files, free. */
 void hw__snapshot_stop(struct hw_node *n);
+/* At start, before the store opens: remove the copies a crash left beside the data
+ * directory, <data_dir>.snapshot-send (made for a standby) and <data_dir>.snapshot-tmp
+ * (half received), which would take the room of the next one; a data directory found in
+ * .snapshot-tmp (a crash during a swap) is set aside as <data_dir>.replaced-<ms>, never
+ * deleted. Logged (snapshot_leftover_removed, snapshot_old_data_kept); one that cannot
+ * be removed is logged with its code and left for the next snapshot. */
+void hw__snapshot_clear_left(const struct hw_node *n);
 
 #endif

@@ -913,6 +913,25 @@ void hw__snapshot_conn_lost(struct hw_node *n)
 
 /* ---- both ----------------------------------------------------------------------------- */
 
+void hw__snapshot_clear_left(const struct hw_node *n)
+{
+	static const char *const suffix[] = {".snapshot-send", ".snapshot-tmp"};
+	char dir[HW_PATH_CHARS_MAX + 32], wal[HW_PATH_CHARS_MAX + 48];
+	for (size_t i = 0; i < sizeof suffix / sizeof suffix[0]; i++) {
+		sibling(n, suffix[i], dir, sizeof dir);
+		snprintf(wal, sizeof wal, "%s/wal", dir);
+		if (access(dir, F_OK) != 0)
+			continue;
+		bool data = access(wal, F_OK) == 0; /* set aside and logged by rx_clear */
+		int rc = rx_clear(n, dir);
+		if (rc != 0 || !data)
+			hw_log("snapshot_leftover_removed", "dir=%s code=%s what=\"%s\"", dir,
+			       hw_errname(rc),
+			       "a snapshot's copy a crash left: removed at start, it would take "
+			       "the room of the next one");
+	}
+}
+
 void hw__snapshot_stop(struct hw_node *n)
 {
 	struct hw_snap_tx *tx = n->snap_tx;

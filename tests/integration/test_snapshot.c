@@ -280,6 +280,18 @@ static bool file_has(const char *path, const char *text)
 	return found;
 }
 
+/* dir/name, a file taking bytes on disk (dir is made if missing). */
+static void put_file(const char *dir, const char *name, off_t bytes)
+{
+	char file[HW_PROC_PATH_MAX + 64];
+	assert_true(mkdir(dir, 0700) == 0 || errno == EEXIST);
+	snprintf(file, sizeof file, "%s/%s", dir, name);
+	int fd = open(file, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(bytes > 0 ? posix_fallocate(fd, 0, bytes) : 0, 0);
+	assert_int_equal(close(fd), 0);
+}
+
 /* An empty standby starts after the primary took 20,000 records and pruned all but the
  * last 2,000: it is sent a snapshot (snapshot_installed), then the log, while records
  * keep arriving; at the end every acked record is on it and the digests are equal. */
@@ -490,23 +502,18 @@ static void test_standby_no_room_refuses(void **state)
 	assert_int_equal(umount2(fs, MNT_DETACH), 0);
 }
 
-/* A copy a crash left half received beside the standby's data directory counts as room
- * in its hello, since it is removed before the next copy is received: with a 200 MiB
- * leftover on a 256 MiB file system the primary sends the snapshot (it refused the hello
- * for ever before: the leftover was only removed once a copy was announced), and the
- * standby installs it. */
+/* A copy a crash left half received beside the standby's data directory takes no room
+ * from the next one: it is removed when the standby starts (and counted as room in its
+ * hello besides): with a 200 MiB leftover on a 256 MiB file system the primary sends the
+ * snapshot (it once refused the hello for ever, the leftover being removed only when a
+ * copy was announced), and the standby installs it. */
 static void test_leftover_copy_is_room(void **state)
 {
 	struct fix *f = *state;
-	char fs[HW_PROC_PATH_MAX + 8], tmp[HW_PROC_PATH_MAX + 64], file[HW_PROC_PATH_MAX + 80];
+	char fs[HW_PROC_PATH_MAX + 8], tmp[HW_PROC_PATH_MAX + 64];
 	pruned_primary_small_standby(f, "size=256m", fs, sizeof fs);
 	snprintf(tmp, sizeof tmp, "%s.snapshot-tmp", f->s.dir);
-	snprintf(file, sizeof file, "%s/data.mdb", tmp);
-	assert_int_equal(mkdir(tmp, 0700), 0);
-	int fd = open(file, O_WRONLY | O_CREAT | O_EXCL, 0600);
-	assert_true(fd >= 0);
-	assert_int_equal(posix_fallocate(fd, 0, 200 << 20), 0);
-	close(fd);
+	put_file(tmp, "data.mdb", 200 << 20);
 	size_t smark = 0;
 	assert_int_equal(hw_tnode_start(&f->s, &smark), 0);
 	assert_true(hw_proc_wait_line(&f->s.proc, &smark, "event=snapshot_installed", NULL,
@@ -866,34 +873,56 @@ static void test_other_chain_copy_refused(void **state)
 	assert_store_kept(f->s.dir, &before);
 }
 
-/* A node's data directory found where a snapshot is received (a swap exchanged the
+/* A node's data directory found in <data_dir>.snapshot-tmp (a swap exchanged the
  * directories and a crash came before the old one was set aside) is set aside as
- * <data_dir>.replaced-<ms> when the next snapshot begins, never deleted. */
+ * <data_dir>.replaced-<ms> when the node starts, never deleted. */
 static void test_leftover_data_dir_kept(void **state)
 {
 	struct fix *f = *state;
 	char addr[64], left[HW_PROC_PATH_MAX + 32], file[HW_PROC_PATH_MAX + 64];
-	int lfd = fake_primary_for(f, addr, sizeof addr);
+	int lfd = fake_primary_for(f, addr, sizeof addr); /* it never answers */
 	make_store(f->s.dir, 50, 0);
 	snprintf(left, sizeof left, "%s.snapshot-tmp", f->s.dir);
-	assert_int_equal(mkdir(left, 0700), 0);
 	snprintf(file, sizeof file, "%s/wal", left);
-	assert_int_equal(mkdir(file, 0700), 0);
-	snprintf(file, sizeof file, "%s/wal/kept", left);
-	FILE *fp = fopen(file, "w");
-	assert_non_null(fp);
-	assert_int_equal(fclose(fp), 0);
-	size_t smark = 0;
-	int cfd = standby_connects(f, lfd, &smark);
-	put_begin(cfd);
-	char line[512];
-	assert_true(hw_proc_wait_line(&f->s.proc, &smark, "event=snapshot_old_data_kept", NULL,
-				      EVENT_WAIT_MS, line, sizeof line));
-	fake_primary_done(f, cfd, lfd);
+	assert_int_equal(mkdir(left, 0700), 0);
+	put_file(file, "kept", 0);
+	size_t first = 0;
+	assert_int_equal(hw_tnode_start(&f->s, NULL), 0);
+	assert_true(hw_proc_wait_line(&f->s.proc, &first, "event=snapshot_old_data_kept", NULL,
+				      EVENT_WAIT_MS, NULL, 0));
+	assert_int_equal(hw_proc_stop(&f->s.proc, STOP_WAIT_MS), 0);
+	close(lfd);
 	char aside[HW_PROC_PATH_MAX + 64];
 	assert_true(replaced_dir(f->s.dir, aside, sizeof aside));
 	snprintf(file, sizeof file, "%.200s/wal/kept", aside);
 	assert_int_equal(access(file, F_OK), 0);
+	assert_int_not_equal(access(left, F_OK), 0);
+}
+
+/* The copies a crash leaves beside a data directory, <data_dir>.snapshot-send (a primary
+ * killed while it streamed a snapshot) and <data_dir>.snapshot-tmp (a standby killed
+ * while it received one), are removed when the node starts (snapshot_leftover_removed),
+ * whatever its role: they took their room until the next snapshot before. */
+static void test_leftover_copies_removed(void **state)
+{
+	struct fix *f = *state;
+	char send[HW_PROC_PATH_MAX + 32], tmp[HW_PROC_PATH_MAX + 32];
+	init_primary(f);
+	snprintf(send, sizeof send, "%s.snapshot-send", f->p.dir);
+	snprintf(tmp, sizeof tmp, "%s.snapshot-tmp", f->p.dir);
+	put_file(send, "data.mdb", 1 << 20);
+	put_file(tmp, "data.mdb", 1 << 20);
+	assert_int_equal(hw_tnode_start(&f->p, NULL), 0);
+	size_t first = 0;
+	assert_true(hw_proc_wait_line(&f->p.proc, &first, "event=snapshot_leftover_removed", send,
+				      EVENT_WAIT_MS, NULL, 0));
+	assert_true(hw_proc_wait_line(&f->p.proc, &first, "event=snapshot_leftover_removed", tmp,
+				      EVENT_WAIT_MS, NULL, 0));
+	assert_int_not_equal(access(send, F_OK), 0);
+	assert_int_not_equal(access(tmp, F_OK), 0);
+	char aside[HW_PROC_PATH_MAX + 64];
+	assert_false(replaced_dir(f->p.dir, aside, sizeof aside));
+	assert_int_equal(hw_proc_stop(&f->p.proc, STOP_WAIT_MS), 0);
 }
 
 /* A standby whose store is of another chain (its entry 1 differs: the primary's data was
@@ -1348,6 +1377,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_snapshot_ends_when_disk_fills, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_leftover_data_dir_kept, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_leftover_copies_removed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_room_no_copy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_large_snapshot, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_catchup_progress_logged, setup, teardown),
