@@ -712,6 +712,11 @@ static int rx_begin(struct hw_node *n, const struct hw_frame *f)
 	hawser__wire__v1__snapshot_begin__free_unpacked(m, NULL);
 	if (!ok)
 		return rx_refuse(n, HW_EFRAME, "snapshot announcement is malformed");
+	/* judged as any frame of the primary's: a deposed primary's snapshot, or one of
+	 * another epoch than the hello said, must not replace this store */
+	int rc = hw__election_primary_frame(n, rx->head.epoch, true);
+	if (rc != 0 || rx->head.epoch != n->epoch)
+		return rx_refuse(n, HW_EPROTOCOL, "snapshot of another epoch than its primary's");
 	/* a stale store asked for one wherever its log ends: its own base may be ahead of
 	 * the primary's head when the logs parted before it (hw_rejoin_cut) */
 	if (rx->head.lsn < n->sb.pos.durable && !hw_store_stale(n->store))
@@ -719,7 +724,7 @@ static int rx_begin(struct hw_node *n, const struct hw_frame *f)
 	sibling(n, ".snapshot-tmp", rx->dir, sizeof rx->dir);
 	char file[HW_PATH_CHARS_MAX + 48];
 	snprintf(file, sizeof file, "%s/data.mdb", rx->dir);
-	int rc = rx_clear(n, rx->dir); /* left by a crash */
+	rc = rx_clear(n, rx->dir); /* left by a crash */
 	if (rc == 0 && mkdir(rx->dir, 0700) != 0)
 		rc = -errno;
 	if (rc != 0)
@@ -868,6 +873,11 @@ static int rx_end(struct hw_node *n, const struct hw_frame *f)
 				 "store (entry 1 differs): nothing replaced");
 	if (rc != 0)
 		return rx_refuse(n, rc, "snapshot's head is not the announced LSN and hash");
+	/* this node may have voted in a later epoch while the copy came: its sender is
+	 * deposed then, and what it sent is not installed */
+	if (hw__election_primary_frame(n, rx->head.epoch, false) != 0)
+		return rx_refuse(n, HW_EPROTOCOL,
+				 "snapshot of an epoch older than this node's now");
 	char aside[HW_PATH_CHARS_MAX + 64];
 	rc = install(n, aside, sizeof aside);
 	if (rc != 0) {

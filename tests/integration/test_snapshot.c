@@ -613,7 +613,8 @@ static int standby_connects(struct fix *f, int lfd, size_t *smark)
 
 /* A Hello as node id (p1: a primary, else a standby) at epoch 1 whose log ends at
  * last_lsn, with hash (NULL: none said). */
-static void put_hello(int fd, const char *id, uint64_t last_lsn, const uint8_t *hash)
+static void put_hello_epoch(int fd, const char *id, uint64_t last_lsn, const uint8_t *hash,
+			    uint64_t epoch)
 {
 	Hawser__Wire__V1__Hello h = HAWSER__WIRE__V1__HELLO__INIT;
 	h.protocol_version = 1;
@@ -621,11 +622,16 @@ static void put_hello(int fd, const char *id, uint64_t last_lsn, const uint8_t *
 	h.node_id = (char *)id;
 	h.role = strcmp(id, "p1") == 0 ? HAWSER__WIRE__V1__ROLE__PRIMARY
 				       : HAWSER__WIRE__V1__ROLE__STANDBY;
-	h.epoch = 1;
+	h.epoch = epoch;
 	h.last_lsn = last_lsn;
 	if (hash != NULL)
 		h.last_hash = (ProtobufCBinaryData){HW_HASH_BYTES, (uint8_t *)hash};
 	put_msg(fd, HW_FRAME_HELLO, &h.base);
+}
+
+static void put_hello(int fd, const char *id, uint64_t last_lsn, const uint8_t *hash)
+{
+	put_hello_epoch(fd, id, last_lsn, hash, 1);
 }
 
 static void put_heartbeat(int fd, uint64_t lsn)
@@ -637,20 +643,26 @@ static void put_heartbeat(int fd, uint64_t lsn)
 	put_msg(fd, HW_FRAME_HEARTBEAT, &hb.base);
 }
 
+/* The BEGIN of a snapshot of epoch at LSN 100000, of SNAP_CHUNKS 4 KiB chunks. */
+static void put_begin_epoch(int fd, uint64_t epoch)
+{
+	static uint8_t hash[HW_HASH_BYTES] = {7};
+	Hawser__Wire__V1__SnapshotBegin b = HAWSER__WIRE__V1__SNAPSHOT_BEGIN__INIT;
+	b.epoch = epoch;
+	b.lsn = 100000;
+	b.hash = (ProtobufCBinaryData){HW_HASH_BYTES, hash};
+	b.bytes = SNAP_CHUNKS * 4096u;
+	put_msg(fd, HW_FRAME_SNAPSHOT_BEGIN, &b.base);
+}
+
 /* Hello as a primary far ahead, then a snapshot whose bytes do not match its BLAKE2b: its
  * chunks FEED_GAP_MS apart, with no heartbeat, until the standby logs its progress (that
  * line goes to line), then the rest at once. */
 /* Hello as a primary far ahead, and the BEGIN of a snapshot of SNAP_CHUNKS 4 KiB chunks. */
 static void put_begin(int fd)
 {
-	static uint8_t hash[HW_HASH_BYTES] = {7};
 	put_hello(fd, "p1", 100000, NULL);
-	Hawser__Wire__V1__SnapshotBegin b = HAWSER__WIRE__V1__SNAPSHOT_BEGIN__INIT;
-	b.epoch = 1;
-	b.lsn = 100000;
-	b.hash = (ProtobufCBinaryData){HW_HASH_BYTES, hash};
-	b.bytes = SNAP_CHUNKS * 4096u;
-	put_msg(fd, HW_FRAME_SNAPSHOT_BEGIN, &b.base);
+	put_begin_epoch(fd, 1);
 }
 
 static void send_bad_snapshot(int fd, struct hw_proc *s, size_t *smark, char *line, size_t cap)
@@ -970,6 +982,42 @@ static void test_stale_primary_refused(void **state)
 	assert_int_equal(hw_store_head(st, &after), 0);
 	hw_store_close(st);
 	assert_int_equal(after.lsn, before.lsn);
+}
+
+/* A standby whose log holds entries of epoch 2, following a primary whose hello says
+ * epoch 2, refuses a SNAPSHOT_BEGIN of epoch begin_epoch, as it refuses the primary's
+ * other frames (snapshot_refused): no copy is received, and its store stays as it was.
+ * It was received and could be installed. */
+static void other_epoch_begin_refused(struct fix *f, uint64_t begin_epoch)
+{
+	char addr[64];
+	int lfd = fake_primary_for(f, addr, sizeof addr);
+	struct hw_head before = make_store_epoch(f->s.dir, 50, 0, 2);
+	size_t smark = 0, from;
+	int cfd = standby_connects(f, lfd, &smark);
+	put_hello_epoch(cfd, "p1", 100000, NULL, 2);
+	put_begin_epoch(cfd, begin_epoch);
+	from = smark;
+	assert_true(hw_proc_wait_line(&f->s.proc, &smark, "event=snapshot_refused",
+				      "snapshot of another epoch than its primary's", EVENT_WAIT_MS,
+				      NULL, 0));
+	/* one older than this node holds is a deposed primary's, queued before it lost */
+	assert_true(begin_epoch > 2 || hw_proc_wait_line(&f->s.proc, &from, "event=stale_epoch",
+							 "its_epoch=1", EVENT_WAIT_MS, NULL, 0));
+	fake_primary_done(f, cfd, lfd);
+	assert_false(file_has(f->s.log, "event=snapshot_receiving"));
+	assert_store_kept(f->s.dir, &before);
+}
+
+static void test_old_epoch_snapshot_refused(void **state)
+{
+	other_epoch_begin_refused(*state, 1);
+}
+
+/* ... and one of a later epoch than its hello's: not the primary it follows. */
+static void test_new_epoch_snapshot_refused(void **state)
+{
+	other_epoch_begin_refused(*state, 3);
 }
 
 /* `hawser status` of the standby, as a person asks it: the text, or with json --json;
@@ -1382,6 +1430,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_large_snapshot, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_catchup_progress_logged, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stale_primary_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_old_epoch_snapshot_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_new_epoch_snapshot_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stale_standby_status, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failed_primary_sends_no_snapshot, setup,
 						teardown),
