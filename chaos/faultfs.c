@@ -28,6 +28,14 @@
  *                               first: a slow disk beside the failing one (the log's,
  *                               when DIR is the store's file), so a flush is still under
  *                               way when the failure is met
+ *   HW_FAULT_NO_EXCHANGE=1      renameat2 with RENAME_EXCHANGE fails with EINVAL, on any
+ *                               path: a file system that cannot exchange (ZFS before 2.2,
+ *                               some network and overlay file systems)
+ *   HW_FAULT_RENAME_EXIT_AFTER=N
+ *                               after N renames (rename, renameat2) whose source or
+ *                               target is DIR or under it (paths as given), the next one
+ *                               ends the process instead, before it is made, with
+ *                               _exit(RENAME_EXIT_CODE): a crash between two renames
  * A fault that fired keeps failing every later call of its kind under DIR (a disk that
  * went bad stays bad for the incarnation; nothing lost in between is really on disk, so
  * a retried fsync must not be taken for success: STYLE.md 5). Its first failure prints
@@ -52,6 +60,8 @@
 
 #define PATH_CAP      4096
 #define STALL_WAIT_MS 200 /* a stall waits this long at most for an fsync under way */
+/* HW_FAULT_RENAME_EXIT_AFTER's exit code: the harness tells it from a kill or a failure */
+#define RENAME_EXIT_CODE 86
 
 enum kind { K_SYNC, K_WRITE, K_N };
 
@@ -67,6 +77,8 @@ static int stall_ms;               /* HW_FAULT_STALL_MS; 0: no stalls */
 static int slow_ms;                /* HW_FAULT_SLOW_MS; 0: syncs outside DIR as they are */
 static atomic_llong stall_due_ms;  /* SIGWINCH came then (monotonic ms); 0: none */
 static atomic_int syncing;         /* fsync calls under DIR under way */
+static struct hw_fault renames;    /* under mu: HW_FAULT_RENAME_EXIT_AFTER's count */
+static bool no_exchange;           /* HW_FAULT_NO_EXCHANGE */
 
 static ssize_t (*real_write)(int, const void *, size_t);
 static ssize_t (*real_pwrite)(int, const void *, size_t, off_t);
@@ -78,6 +90,8 @@ static ssize_t (*real_pwritev2)(int, const struct iovec *, int, off_t, int);
 static int (*real_fsync)(int);
 static int (*real_fdatasync)(int);
 static int (*real_epoll_wait)(int, struct epoll_event *, int, int);
+static int (*real_rename)(const char *, const char *);
+static int (*real_renameat2)(int, const char *, int, const char *, unsigned int);
 
 static long long wall_ms(void)
 {
@@ -144,6 +158,8 @@ static void resolve(void)
 	RESOLVE(real_fsync, "fsync");
 	RESOLVE(real_fdatasync, "fdatasync");
 	RESOLVE(real_epoll_wait, "epoll_wait");
+	RESOLVE(real_rename, "rename");
+	RESOLVE(real_renameat2, "renameat2");
 }
 
 __attribute__((constructor)) static void faultfs_init(void)
@@ -155,6 +171,9 @@ __attribute__((constructor)) static void faultfs_init(void)
 		on_signal(SIGWINCH);
 	const char *slow = getenv("HW_FAULT_SLOW_MS");
 	slow_ms = slow != NULL ? atoi(slow) : 0;
+	const char *exchange = getenv("HW_FAULT_NO_EXCHANGE");
+	no_exchange = exchange != NULL && strcmp(exchange, "1") == 0;
+	hw_fault_init(&renames);
 	const char *dir = getenv("HW_FAULT_PATH");
 	if (dir == NULL || *dir == '\0' || strlen(dir) >= sizeof prefix)
 		return;
@@ -162,6 +181,9 @@ __attribute__((constructor)) static void faultfs_init(void)
 	prefix_len = strlen(dir);
 	while (prefix_len > 1 && prefix[prefix_len - 1] == '/')
 		prefix[--prefix_len] = '\0';
+	const char *exit_after = getenv("HW_FAULT_RENAME_EXIT_AFTER");
+	if (exit_after != NULL && *exit_after != '\0')
+		hw_fault_arm(&renames, atoi(exit_after), -1);
 	const char *arm = getenv("HW_FAULT_ARM");
 	bool by_signal = arm != NULL && strcmp(arm, "signal") == 0;
 	for (int k = 0; k < K_N; k++) {
@@ -177,6 +199,13 @@ __attribute__((constructor)) static void faultfs_init(void)
 	}
 }
 
+/* path is DIR or under it. */
+static bool in_dir(const char *path)
+{
+	return prefix_len > 0 && strncmp(path, prefix, prefix_len) == 0 &&
+	       (path[prefix_len] == '/' || path[prefix_len] == '\0');
+}
+
 /* fd's file is DIR or under it; path gets its name. */
 static bool under(int fd, char *path, size_t cap)
 {
@@ -186,8 +215,7 @@ static bool under(int fd, char *path, size_t cap)
 	if (n <= 0)
 		return false;
 	path[n] = '\0';
-	return strncmp(path, prefix, prefix_len) == 0 &&
-	       (path[prefix_len] == '/' || path[prefix_len] == '\0');
+	return in_dir(path);
 }
 
 /* This call of kind k on fd must fail: counted, and announced the first time. Every
@@ -290,4 +318,43 @@ int epoll_wait(int fd, struct epoll_event *ev, int max, int timeout_ms)
 		stall_say("stall_ended");
 	}
 	return real_epoll_wait(fd, ev, max, timeout_ms);
+}
+
+/* A rename from or to DIR, counted: past HW_FAULT_RENAME_EXIT_AFTER the process ends here,
+ * announced, before the rename is made. */
+static void rename_counted(const char *from, const char *to)
+{
+	pthread_once(&resolved, resolve);
+	if (!in_dir(from) && !in_dir(to))
+		return;
+	pthread_mutex_lock(&mu);
+	bool crash = hw_fault_tick(&renames);
+	pthread_mutex_unlock(&mu);
+	if (!crash)
+		return;
+	char line[2 * PATH_CAP + 128];
+	int n = snprintf(
+		line, sizeof line,
+		"hawser-faults: event=fault_injected call=rename path=%s to=%s error=exit\n", from,
+		to);
+	if (n > 0 && real_write(STDERR_FILENO, line, (size_t)n) < 0)
+		n = 0;
+	_exit(RENAME_EXIT_CODE);
+}
+
+int rename(const char *from, const char *to)
+{
+	rename_counted(from, to);
+	return real_rename(from, to);
+}
+
+int renameat2(int from_fd, const char *from, int to_fd, const char *to, unsigned int flags)
+{
+	pthread_once(&resolved, resolve);
+	if (no_exchange && (flags & RENAME_EXCHANGE) != 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	rename_counted(from, to);
+	return real_renameat2(from_fd, from, to_fd, to, flags);
 }

@@ -901,11 +901,14 @@ static int recover(struct hw_node *n)
 	return rc == 0 ? hw_wal_reset(n->wal, &head) : rc;
 }
 
-/* Open (making it if need be) the store in data_dir and its write-ahead log, and bring
- * the store up to the log. Also after a snapshot replaced the data directory. */
+/* Open (making it if need be, but never in the place of a snapshot install a crash cut
+ * short: hw__snapshot_data_dir_check) the store in data_dir and its write-ahead log, and
+ * bring the store up to the log. Also after a snapshot replaced the data directory. */
 int hw__node_open_store(struct hw_node *n)
 {
-	int rc = hw_store_init(n->cfg.data_dir);
+	int rc = hw__snapshot_data_dir_check(n); /* never an empty store in a cut swap's place */
+	if (rc == 0)
+		rc = hw_store_init(n->cfg.data_dir);
 	if (rc != 0 && rc != HW_EEXIST)
 		return rc;
 	n->wal_started = false; /* a new log: its flusher starts with the role */
@@ -970,8 +973,9 @@ static int node_start(struct hw_node *n, const struct hw_channel_config *cc)
 	n->acts = calloc(n->acts_cap, sizeof *n->acts);
 	if (n->acts == NULL)
 		return HW_ENOMEM;
-	hw__snapshot_clear_left(n);
 	int rc = hw__node_open_store(n);
+	if (rc == 0) /* after: a cut swap's copy is finished first, not removed */
+		hw__snapshot_clear_left(n);
 	if (rc == 0 && hw_fs_mount_root(n->cfg.data_dir))
 		hw_log("data_dir_mount_point", "dir=%s what=\"%s\"", n->cfg.data_dir,
 		       "a snapshot install renames the data directory, which a mount point refuses "

@@ -603,7 +603,16 @@ int hw__snapshot_on_frame(struct hw_node *n, const struct hw_frame *f);
 void hw__snapshot_conn_lost(struct hw_node *n);
 /* Both: join the copy thread, remove temporary files, free. */
 void hw__snapshot_stop(struct hw_node *n);
-/* At start, before the store opens: remove the copies a crash left beside the data
+/* Before the store is opened (at start, after a snapshot's swap): a data directory that
+ * is missing while <data_dir>.snapshot-tmp or a <data_dir>.replaced-* is beside it is
+ * no new node's but one whose snapshot install a crash cut short between the two renames
+ * of a swap without RENAME_EXCHANGE. The copy marked whole is moved in (0,
+ * snapshot_install_finished); else HW_ESWAP_CUT, and data_dir_missing says what the
+ * operator can do: no empty store is made, which would start without this node's
+ * election state (its epoch and vote). 0 also when the data directory is there, or it
+ * is missing with nothing beside it (a new node). */
+int hw__snapshot_data_dir_check(const struct hw_node *n);
+/* At start, once the store is open: remove the copies a crash left beside the data
  * directory, <data_dir>.snapshot-send (made for a standby) and <data_dir>.snapshot-tmp
  * (half received), which would take the room of the next one; a data directory found in
  * .snapshot-tmp (a crash during a swap) is set aside as <data_dir>.replaced-<ms>, never

@@ -42,7 +42,10 @@
  * it, SNAPSHOT_END checks size, BLAKE2b and the copy's head, then the copy replaces the
  * data directory (the old one is kept as <data_dir>.replaced-<unix ms>) and the node
  * follows from the snapshot's head. Any mismatch closes the connection with the code and
- * leaves the old data in place. */
+ * leaves the old data in place. A swap a crash cut short (a file system without
+ * RENAME_EXCHANGE takes two renames) is finished, or the node refuses to start, when the
+ * store is next opened (hw__snapshot_data_dir_check). */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -614,15 +617,22 @@ void hw__snapshot_tick(struct hw_node *n)
 
 /* ---- standby ------------------------------------------------------------------------ */
 
+/* Whether dir holds a log: a node's data directory, not a copy (data.mdb only). */
+static bool holds_wal(const char *dir)
+{
+	char wal[HW_PATH_CHARS_MAX + 48];
+	snprintf(wal, sizeof wal, "%s/wal", dir);
+	return access(wal, F_OK) == 0;
+}
+
 /* Clear dir, which should hold a received copy only (data.mdb). A node's data directory
  * there (it has a log: a swap exchanged the directories, then a crash or an error came
  * before the old one was set aside) is a replica's data: set aside as
  * <data_dir>.replaced-<ms>, never deleted. 0 or -errno. */
 static int rx_clear(const struct hw_node *n, const char *dir)
 {
-	char wal[HW_PATH_CHARS_MAX + 48], aside[HW_PATH_CHARS_MAX + 64];
-	snprintf(wal, sizeof wal, "%s/wal", dir);
-	if (access(wal, F_OK) != 0)
+	char aside[HW_PATH_CHARS_MAX + 64];
+	if (!holds_wal(dir))
 		return hw_snapshot_rm(dir);
 	snprintf(aside, sizeof aside, "%s.replaced-%lld", n->cfg.data_dir, (long long)hw_wall_ms());
 	if (rename(dir, aside) != 0)
@@ -634,7 +644,7 @@ static int rx_clear(const struct hw_node *n, const char *dir)
 
 int hw__snapshot_rx_free(const struct hw_node *n, uint64_t *avail)
 {
-	char tmp[HW_PATH_CHARS_MAX + 48], file[HW_PATH_CHARS_MAX + 64], wal[HW_PATH_CHARS_MAX + 64];
+	char tmp[HW_PATH_CHARS_MAX + 48], file[HW_PATH_CHARS_MAX + 64];
 	sibling(n, ".snapshot-tmp", tmp, sizeof tmp);
 	char parent[PATH_MAX];
 	int rc = hw_fs_parent(n->cfg.data_dir, parent);
@@ -643,8 +653,7 @@ int hw__snapshot_rx_free(const struct hw_node *n, uint64_t *avail)
 	/* a copy a crash left there goes before the next one is received (rx_clear) */
 	struct stat st;
 	snprintf(file, sizeof file, "%s/data.mdb", tmp);
-	snprintf(wal, sizeof wal, "%s/wal", tmp);
-	if (rc == 0 && stat(file, &st) == 0 && access(wal, F_OK) != 0)
+	if (rc == 0 && stat(file, &st) == 0 && !holds_wal(tmp))
 		*avail += (uint64_t)st.st_blocks * 512;
 	return rc;
 }
@@ -926,13 +935,12 @@ void hw__snapshot_conn_lost(struct hw_node *n)
 void hw__snapshot_clear_left(const struct hw_node *n)
 {
 	static const char *const suffix[] = {".snapshot-send", ".snapshot-tmp"};
-	char dir[HW_PATH_CHARS_MAX + 32], wal[HW_PATH_CHARS_MAX + 48];
+	char dir[HW_PATH_CHARS_MAX + 32];
 	for (size_t i = 0; i < sizeof suffix / sizeof suffix[0]; i++) {
 		sibling(n, suffix[i], dir, sizeof dir);
-		snprintf(wal, sizeof wal, "%s/wal", dir);
 		if (access(dir, F_OK) != 0)
 			continue;
-		bool data = access(wal, F_OK) == 0; /* set aside and logged by rx_clear */
+		bool data = holds_wal(dir); /* set aside and logged by rx_clear */
 		int rc = rx_clear(n, dir);
 		if (rc != 0 || !data)
 			hw_log("snapshot_leftover_removed", "dir=%s code=%s what=\"%s\"", dir,
@@ -940,6 +948,51 @@ void hw__snapshot_clear_left(const struct hw_node *n)
 			       "a snapshot's copy a crash left: removed at start, it would take "
 			       "the room of the next one");
 	}
+}
+
+/* The newest <data_dir>.replaced-* beside the data directory into out ("" if none). */
+static void newest_replaced(const struct hw_node *n, char *out, size_t cap)
+{
+	char parent[PATH_MAX], prefix[HW_PATH_CHARS_MAX + 16], name[NAME_MAX + 1] = "";
+	const char *slash = strrchr(n->cfg.data_dir, '/');
+	snprintf(prefix, sizeof prefix, "%s.replaced-",
+		 slash != NULL ? slash + 1 : n->cfg.data_dir);
+	DIR *d = hw_fs_parent(n->cfg.data_dir, parent) == 0 ? opendir(parent) : NULL;
+	for (struct dirent *e; d != NULL && (e = readdir(d)) != NULL;)
+		if (strncmp(e->d_name, prefix, strlen(prefix)) == 0 && strcmp(e->d_name, name) > 0)
+			snprintf(name, sizeof name, "%s", e->d_name); /* ms, all of one length */
+	if (d != NULL)
+		closedir(d);
+	snprintf(out, cap, "%s%s%s", name[0] ? parent : "", name[0] ? "/" : "", name);
+}
+
+int hw__snapshot_data_dir_check(const struct hw_node *n)
+{
+	char tmp[HW_PATH_CHARS_MAX + 32], old[HW_PATH_CHARS_MAX + 64];
+	if (access(n->cfg.data_dir, F_OK) == 0 || errno != ENOENT)
+		return 0; /* there (another error is hw_store_init's to say) */
+	sibling(n, ".snapshot-tmp", tmp, sizeof tmp);
+	newest_replaced(n, old, sizeof old);
+	bool copy = access(tmp, F_OK) == 0;
+	if (!copy && old[0] == '\0')
+		return 0; /* a new node: its store is made */
+	int rc = copy && !holds_wal(tmp) ? hw_snapshot_swap_finish(n->cfg.data_dir, tmp)
+					 : HW_ENOTFOUND;
+	if (rc == 0) {
+		hw_log("snapshot_install_finished", "dir=%s old_data=%s what=\"%s\"",
+		       n->cfg.data_dir, old[0] ? old : "none",
+		       "a snapshot's swap cut short between its two renames is finished: its "
+		       "copy was whole");
+		return 0;
+	}
+	hw_log("data_dir_missing", "dir=%s copy=%s copy_code=%s old_data=%s code=%s what=\"%s\"",
+	       n->cfg.data_dir, copy ? tmp : "none", copy ? hw_errname(rc) : "none",
+	       old[0] ? old : "none", hw_errname(HW_ESWAP_CUT),
+	       "the data directory is gone but a snapshot install's directories are beside it: "
+	       "an empty store would forget this node's epoch and vote, so none is made. Move "
+	       "old_data back to dir to start from it, or move copy and every "
+	       "<dir>.replaced-* elsewhere to start this node empty");
+	return HW_ESWAP_CUT;
 }
 
 void hw__snapshot_stop(struct hw_node *n)

@@ -220,6 +220,35 @@ int hw_snapshot_fsync_parent(const char *path)
 	return rc != 0 ? rc : hw_snapshot_fsync_path(parent);
 }
 
+/* The mark, in a copy the fallback swap moves in, that it is whole and flushed: made
+ * before the first of the two renames, so a crash between them leaves it to be told from
+ * a copy half received (hw_snapshot_swap_finish). */
+#define SWAP_READY "swap-ready"
+
+static int ready_mark(const char *dir)
+{
+	char file[PATH_MAX];
+	int rc = path_join(file, dir, SWAP_READY);
+	if (rc != 0)
+		return rc;
+	int fd = open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	rc = fsync(fd) == 0 ? 0 : -errno;
+	close(fd);
+	return rc == 0 ? hw_snapshot_fsync_path(dir) : rc;
+}
+
+/* The copy is data_dir now: its mark goes (one a crash leaves there is never read: only a
+ * missing data_dir is), and the parent is flushed. */
+static int swapped(const char *data_dir, const char *parent)
+{
+	char file[PATH_MAX];
+	if (path_join(file, data_dir, SWAP_READY) == 0)
+		unlink(file);
+	return hw_snapshot_fsync_path(parent);
+}
+
 int hw_snapshot_swap(const char *data_dir, const char *new_dir, int64_t now_ms, char *aside,
 		     size_t cap)
 {
@@ -238,7 +267,11 @@ int hw_snapshot_swap(const char *data_dir, const char *new_dir, int64_t now_ms, 
 	}
 	if (errno != ENOENT && errno != EINVAL && errno != ENOSYS)
 		return -errno;
-	/* No data directory yet, or a file system without the exchange: two renames. */
+	/* No data directory yet, or a file system without the exchange: two renames, the
+	 * copy marked whole first. */
+	rc = ready_mark(new_dir);
+	if (rc != 0)
+		return rc;
 	bool moved = true;
 	if (rename(data_dir, aside) != 0) {
 		if (errno != ENOENT)
@@ -252,5 +285,20 @@ int hw_snapshot_swap(const char *data_dir, const char *new_dir, int64_t now_ms, 
 			rename(aside, data_dir); /* put the old data back where it was */
 		return rc;
 	}
-	return hw_snapshot_fsync_path(parent);
+	return swapped(data_dir, parent);
+}
+
+int hw_snapshot_swap_finish(const char *data_dir, const char *new_dir)
+{
+	char parent[PATH_MAX], file[PATH_MAX];
+	int rc = hw_fs_parent(data_dir, parent);
+	if (rc == 0)
+		rc = path_join(file, new_dir, SWAP_READY);
+	if (rc != 0)
+		return rc;
+	if (access(file, F_OK) != 0)
+		return errno == ENOENT ? HW_ENOTFOUND : -errno;
+	if (rename(new_dir, data_dir) != 0)
+		return -errno;
+	return swapped(data_dir, parent);
 }

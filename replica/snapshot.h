@@ -60,10 +60,19 @@ uint64_t hw__snapshot_adopt_map(uint64_t copy_bytes, uint64_t own_used);
  * no data_dir), then set the old data aside as "<data_dir>.replaced-<now_ms>" (kept: a
  * replica's data is never deleted silently; its path goes to aside, "" when data_dir did
  * not exist, new_dir if it could not be renamed), and flush the parent directory. Where
- * the file system cannot exchange, two renames, whatever was moved moved back on
- * failure. The store in data_dir must be closed. -errno. */
+ * the file system cannot exchange (EINVAL: ZFS before 2.2, some network and overlay file
+ * systems), two renames, whatever was moved moved back on failure; new_dir, which must
+ * be whole and flushed, is marked so (durably) before the first, so that a crash between
+ * them, which leaves no data_dir, can be finished (hw_snapshot_swap_finish). The store in
+ * data_dir must be closed. -errno. */
 int hw_snapshot_swap(const char *data_dir, const char *new_dir, int64_t now_ms, char *aside,
 		     size_t cap);
+
+/* Finish a swap a crash cut between its two renames: data_dir is missing and new_dir is
+ * the copy hw_snapshot_swap marked whole: it is moved in place and the parent flushed. 0,
+ * HW_ENOTFOUND when new_dir holds no such mark (a copy half received, say: never to be
+ * taken for a node's data), or -errno. */
+int hw_snapshot_swap_finish(const char *data_dir, const char *new_dir);
 
 /* Remove dir and everything under it; a missing dir is fine. -errno. */
 int hw_snapshot_rm(const char *dir);

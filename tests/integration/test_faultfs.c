@@ -3,7 +3,8 @@
  * variables; the child writes and fdatasyncs one file inside the fault's directory and
  * one outside it six times (raising a signal before the third round when asked) and
  * prints what each call did: `w`/`s` for a write/sync that succeeded, `W`/`S` for EIO,
- * `?` for any other failure. */
+ * `?` for any other failure; the renames child exchanges two directories and renames
+ * one twice there. */
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -15,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -23,8 +25,9 @@
 
 #define ROUNDS 6
 
-static const char *const vars[] = {"HW_FAULT_PATH", "HW_FAULT_FSYNC_AFTER",
-				   "HW_FAULT_WRITE_EIO_AFTER", "HW_FAULT_ARM", "HW_FAULT_STALL_MS"};
+static const char *const vars[] = {
+	"HW_FAULT_PATH",     "HW_FAULT_FSYNC_AFTER", "HW_FAULT_WRITE_EIO_AFTER",  "HW_FAULT_ARM",
+	"HW_FAULT_STALL_MS", "HW_FAULT_NO_EXCHANGE", "HW_FAULT_RENAME_EXIT_AFTER"};
 
 struct fix {
 	char in[HW_PROC_PATH_MAX];  /* the fault's directory */
@@ -94,10 +97,31 @@ static int child(const char *in, const char *out, int sig)
 	return 0;
 }
 
+/* In the fault's directory: exchange two directories, then rename one twice; each
+ * outcome printed (and flushed: the process may end at the next call) as it comes. */
+static int child_renames(const char *in)
+{
+	char a[HW_PROC_PATH_MAX + 8], b[HW_PROC_PATH_MAX + 8], c[HW_PROC_PATH_MAX + 8];
+	snprintf(a, sizeof a, "%s/a", in);
+	snprintf(b, sizeof b, "%s/b", in);
+	snprintf(c, sizeof c, "%s/c", in);
+	if (mkdir(a, 0700) != 0 || mkdir(b, 0700) != 0)
+		return 2;
+	int rc = renameat2(AT_FDCWD, a, AT_FDCWD, b, RENAME_EXCHANGE);
+	printf("exchange=%s ", rc == 0 ? "ok" : errno == EINVAL ? "EINVAL" : "?");
+	rc = rename(a, c);
+	printf("first=%s ", rc == 0 ? "ok" : "?");
+	fflush(stdout);
+	rc = rename(c, a);
+	printf("second=%s\n", rc == 0 ? "ok" : "?");
+	return 0;
+}
+
 /* ---- the parent ----------------------------------------------------------------- */
 
-/* Run the child under the shim with the variables set in "NAME=value" pairs. */
-static void run(struct fix *f, const char *sig, ...)
+/* Run the child under the shim with the variables set in "NAME=value" pairs; its exit
+ * code. */
+static int run(struct fix *f, const char *sig, ...)
 {
 	setenv("LD_PRELOAD", HW_FAULTS_LIB, 1);
 	va_list ap;
@@ -111,7 +135,7 @@ static void run(struct fix *f, const char *sig, ...)
 	va_end(ap);
 	int rc = hw_proc_capture(&f->cap, "/proc/self/exe", "child", f->in, f->out, sig, NULL);
 	unsetenv("LD_PRELOAD");
-	assert_int_equal(rc, 0);
+	return rc;
 }
 
 /* fsync under the directory fails with EIO from the third on, every time after, and
@@ -119,7 +143,7 @@ static void run(struct fix *f, const char *sig, ...)
 static void test_fsync_after(void **state)
 {
 	struct fix *f = *state;
-	run(f, "none", "HW_FAULT_PATH=DIR", "HW_FAULT_FSYNC_AFTER=2", NULL);
+	assert_int_equal(run(f, "none", "HW_FAULT_PATH=DIR", "HW_FAULT_FSYNC_AFTER=2", NULL), 0);
 	assert_string_equal(f->cap.out, "a=wswswSwSwSwS b=wswswswswsws\n");
 	assert_non_null(strstr(f->cap.err, "event=fault_injected call=fdatasync path="));
 	assert_null(strstr(strstr(f->cap.err, "fault_injected") + 1, "fault_injected"));
@@ -130,8 +154,9 @@ static void test_fsync_after(void **state)
 static void test_write_after_signal(void **state)
 {
 	struct fix *f = *state;
-	run(f, "usr2", "HW_FAULT_PATH=DIR", "HW_FAULT_WRITE_EIO_AFTER=1", "HW_FAULT_ARM=signal",
-	    NULL);
+	assert_int_equal(run(f, "usr2", "HW_FAULT_PATH=DIR", "HW_FAULT_WRITE_EIO_AFTER=1",
+			     "HW_FAULT_ARM=signal", NULL),
+			 0);
 	assert_string_equal(f->cap.out, "a=wswswsWsWsWs b=wswswswswsws\n");
 	assert_non_null(strstr(f->cap.err, "event=fault_injected call=write"));
 }
@@ -140,8 +165,9 @@ static void test_write_after_signal(void **state)
 static void test_armed_never_signalled(void **state)
 {
 	struct fix *f = *state;
-	run(f, "none", "HW_FAULT_PATH=DIR", "HW_FAULT_FSYNC_AFTER=0", "HW_FAULT_WRITE_EIO_AFTER=0",
-	    "HW_FAULT_ARM=signal", NULL);
+	assert_int_equal(run(f, "none", "HW_FAULT_PATH=DIR", "HW_FAULT_FSYNC_AFTER=0",
+			     "HW_FAULT_WRITE_EIO_AFTER=0", "HW_FAULT_ARM=signal", NULL),
+			 0);
 	assert_string_equal(f->cap.out, "a=wswswswswsws b=wswswswswsws\n");
 	assert_null(strstr(f->cap.err, "fault_injected"));
 }
@@ -150,7 +176,8 @@ static void test_armed_never_signalled(void **state)
 static void test_no_path_passes(void **state)
 {
 	struct fix *f = *state;
-	run(f, "none", "HW_FAULT_FSYNC_AFTER=0", "HW_FAULT_WRITE_EIO_AFTER=0", NULL);
+	assert_int_equal(
+		run(f, "none", "HW_FAULT_FSYNC_AFTER=0", "HW_FAULT_WRITE_EIO_AFTER=0", NULL), 0);
 	assert_string_equal(f->cap.out, "a=wswswswswsws b=wswswswswsws\n");
 }
 
@@ -159,13 +186,31 @@ static void test_no_path_passes(void **state)
 static void test_stall(void **state)
 {
 	struct fix *f = *state;
-	run(f, "winch", "HW_FAULT_STALL_MS=20", NULL);
+	assert_int_equal(run(f, "winch", "HW_FAULT_STALL_MS=20", NULL), 0);
 	assert_string_equal(f->cap.out, "a=wswswswswsws b=wswswswswsws\n");
 	assert_non_null(strstr(f->cap.err, "event=stall_injected call=epoll_wait stall_ms=20"));
 }
 
+/* A file system that cannot exchange: renameat2 RENAME_EXCHANGE fails with EINVAL; and
+ * a crash at the second rename under the directory: the first passes, the process ends
+ * (exit code 86, announced) before the second is made. */
+static void test_renames(void **state)
+{
+	struct fix *f = *state;
+	assert_int_equal(run(f, "renames", "HW_FAULT_PATH=DIR", "HW_FAULT_NO_EXCHANGE=1",
+			     "HW_FAULT_RENAME_EXIT_AFTER=1", NULL),
+			 86);
+	assert_string_equal(f->cap.out, "exchange=EINVAL first=ok ");
+	assert_non_null(strstr(f->cap.err, "event=fault_injected call=rename path="));
+	char c[HW_PROC_PATH_MAX + 8];
+	snprintf(c, sizeof c, "%s/c", f->in);
+	assert_int_equal(access(c, F_OK), 0); /* the second was never made */
+}
+
 int main(int argc, char **argv)
 {
+	if (argc == 5 && strcmp(argv[1], "child") == 0 && strcmp(argv[4], "renames") == 0)
+		return child_renames(argv[2]);
 	if (argc == 5 && strcmp(argv[1], "child") == 0) {
 		const char *s = argv[4];
 		int sig = strcmp(s, "usr2") == 0 ? SIGUSR2 : strcmp(s, "winch") == 0 ? SIGWINCH : 0;
@@ -177,6 +222,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_armed_never_signalled, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_path_passes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stall, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_renames, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

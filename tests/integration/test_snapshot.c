@@ -512,6 +512,7 @@ static void test_leftover_copy_is_room(void **state)
 	struct fix *f = *state;
 	char fs[HW_PROC_PATH_MAX + 8], tmp[HW_PROC_PATH_MAX + 64];
 	pruned_primary_small_standby(f, "size=256m", fs, sizeof fs);
+	assert_int_equal(hw_store_init(f->s.dir), 0); /* it ran before, then crashed */
 	snprintf(tmp, sizeof tmp, "%s.snapshot-tmp", f->s.dir);
 	put_file(tmp, "data.mdb", 200 << 20);
 	size_t smark = 0;
@@ -920,6 +921,7 @@ static void test_leftover_copies_removed(void **state)
 	struct fix *f = *state;
 	char send[HW_PROC_PATH_MAX + 32], tmp[HW_PROC_PATH_MAX + 32];
 	init_primary(f);
+	assert_int_equal(hw_store_init(f->p.dir), 0); /* it ran before, then crashed */
 	snprintf(send, sizeof send, "%s.snapshot-send", f->p.dir);
 	snprintf(tmp, sizeof tmp, "%s.snapshot-tmp", f->p.dir);
 	put_file(send, "data.mdb", 1 << 20);
@@ -1076,6 +1078,93 @@ static void test_stale_standby_status(void **state)
 	standby_status(f, true);
 	assert_non_null(strstr(f->cap.out, "\"stale\":false"));
 	fake_primary_done(f, cfd, lfd);
+}
+
+/* ---- a swap cut short ---- */
+
+static const char *const swap_fault_vars[] = {"LD_PRELOAD", "HW_FAULT_PATH", "HW_FAULT_NO_EXCHANGE",
+					      "HW_FAULT_RENAME_EXIT_AFTER"};
+
+/* The next node started runs under the shim (chaos/faultfs.c) on what it takes for a file
+ * system that cannot exchange two directories (renameat2 RENAME_EXCHANGE: EINVAL), and
+ * ends (exit code 86, as a crash) at its second rename from or to dir; on NULL, unset. */
+static void swap_cut_env(const char *dir)
+{
+	const char *values[] = {HW_FAULTS_LIB, dir, "1", "1"};
+	for (size_t i = 0; i < sizeof values / sizeof values[0]; i++)
+		assert_int_equal(dir != NULL ? setenv(swap_fault_vars[i], values[i], 1)
+					     : unsetenv(swap_fault_vars[i]),
+				 0);
+}
+
+/* A standby on a file system that cannot exchange two directories installs a snapshot
+ * with two renames and crashes between them (its data directory set aside, the copy not
+ * yet moved in: no data directory). Started again it finishes the install from the copy,
+ * marked whole before the first rename (snapshot_install_finished): it holds the
+ * snapshot's head, and its old data is kept aside (not yet removed, though empty). It
+ * started an empty store before, at epoch 0: a voter's epoch and vote forgotten. */
+static void test_cut_swap_finished(void **state)
+{
+	struct fix *f = *state;
+	char addr[64], copy[HW_PROC_PATH_MAX + 32], file[HW_PROC_PATH_MAX + 48];
+	int lfd = fake_primary_for(f, addr, sizeof addr); /* the standby starts empty */
+	snprintf(copy, sizeof copy, "%s/other", f->root);
+	struct hw_head head = make_store(copy, 60, 0);
+	snprintf(file, sizeof file, "%s/data.mdb", copy);
+	swap_cut_env(f->s.dir);
+	size_t smark = 0;
+	int cfd = standby_connects(f, lfd, &smark);
+	swap_cut_env(NULL);
+	send_snapshot_of(cfd, file, &head);
+	assert_int_equal(hw_proc_reap(&f->s.proc, EVENT_WAIT_MS), 86);
+	close(cfd);
+	close(lfd);
+	assert_true(file_has(f->s.log, "event=fault_injected call=rename"));
+	assert_int_not_equal(access(f->s.dir, F_OK), 0);
+	/* on new ports: the crashed process's ring may hold its listening socket a while */
+	hw_proc_kill(&f->s.proc);
+	struct hw_tnode_opts so = {.primary_addr = addr};
+	assert_int_equal(hw_tnode_init(&f->s, f->root, "s1", &so), 0);
+	size_t first = 0;
+	assert_int_equal(hw_tnode_start(&f->s, NULL), 0);
+	assert_true(hw_proc_wait_line(&f->s.proc, &first, "event=snapshot_install_finished", NULL,
+				      EVENT_WAIT_MS, NULL, 0));
+	assert_int_equal(hw_proc_stop(&f->s.proc, STOP_WAIT_MS), 0);
+	struct hw_store_opts ro = {.read_only = true};
+	struct hw_store *st;
+	struct hw_head now, kept;
+	assert_int_equal(hw_store_open(f->s.dir, &ro, &st), 0);
+	assert_int_equal(hw_store_head(st, &now), 0);
+	hw_store_close(st);
+	assert_int_equal(now.lsn, head.lsn);
+	assert_memory_equal(now.hash, head.hash, HW_HASH_BYTES);
+	char aside[HW_PROC_PATH_MAX + 64];
+	assert_true(replaced_dir(f->s.dir, aside, sizeof aside));
+	assert_int_equal(hw_store_open(aside, &ro, &st), 0);
+	assert_int_equal(hw_store_head(st, &kept), 0);
+	hw_store_close(st);
+	assert_int_equal(kept.lsn, 0);
+}
+
+/* A node whose data directory is missing while a <data_dir>.replaced-* is beside it (an
+ * install cut short whose copy is gone, or data moved by hand) does not start: no empty
+ * store is made (data_dir_missing code=HW_ESWAP_CUT says what to do), and its old data
+ * stays where it is. It started empty, at epoch 0. */
+static void test_cut_swap_refused(void **state)
+{
+	struct fix *f = *state;
+	char addr[64], old[HW_PROC_PATH_MAX + 32];
+	int lfd = fake_primary_for(f, addr, sizeof addr);
+	make_store(f->s.dir, 50, 0);
+	snprintf(old, sizeof old, "%s.replaced-1790000000000", f->s.dir);
+	assert_int_equal(rename(f->s.dir, old), 0);
+	assert_int_not_equal(hw_tnode_start(&f->s, NULL), 0);
+	hw_proc_reap(&f->s.proc, STOP_WAIT_MS);
+	close(lfd);
+	assert_true(file_has(f->s.log, "event=data_dir_missing"));
+	assert_true(file_has(f->s.log, "code=HW_ESWAP_CUT"));
+	assert_int_not_equal(access(f->s.dir, F_OK), 0);
+	assert_int_equal(access(old, F_OK), 0);
 }
 
 /* ---- a fake standby that takes a snapshot and goes before it acknowledges ---- */
@@ -1426,6 +1515,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_leftover_data_dir_kept, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_leftover_copies_removed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cut_swap_finished, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cut_swap_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_room_no_copy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_large_snapshot, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_catchup_progress_logged, setup, teardown),
