@@ -621,8 +621,7 @@ void hw__snapshot_tick(struct hw_node *n)
 static bool holds_wal(const char *dir)
 {
 	char wal[HW_PATH_CHARS_MAX + 48];
-	snprintf(wal, sizeof wal, "%s/wal", dir);
-	return access(wal, F_OK) == 0;
+	return snprintf(wal, sizeof wal, "%s/wal", dir) < (int)sizeof wal && access(wal, F_OK) == 0;
 }
 
 /* Clear dir, which should hold a received copy only (data.mdb). A node's data directory
@@ -963,7 +962,9 @@ static void newest_replaced(const struct hw_node *n, char *out, size_t cap)
 			snprintf(name, sizeof name, "%s", e->d_name); /* ms, all of one length */
 	if (d != NULL)
 		closedir(d);
-	snprintf(out, cap, "%s%s%s", name[0] ? parent : "", name[0] ? "/" : "", name);
+	if (snprintf(out, cap, "%s%s%s", name[0] ? parent : "", name[0] ? "/" : "", name) >=
+	    (int)cap)
+		out[0] = '\0'; /* a path past the node's bound is none it made */
 }
 
 int hw__snapshot_data_dir_check(const struct hw_node *n)
