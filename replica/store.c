@@ -1070,14 +1070,16 @@ static int append_one(struct hw_store *s, MDB_txn *txn, MDB_cursor *boxes, struc
 
 /* Take entries into the open (or a new) transaction as the prepared batch, like
  * prepare_batch(). hold: the held path (hw_store_append_hold): the caller checked the
- * entries' hashes, and each is kept in replay, since the batch will be held. */
+ * entries' hashes, and each is kept in replay, since the batch will be held. *at gets the
+ * index of the entry that failed (n when none did). */
 static int append_batch(struct hw_store *s, const uint8_t *const *entries, const size_t *lens,
-			size_t n, bool hold, struct hw_reject *rej)
+			size_t n, bool hold, size_t *at, struct hw_reject *rej)
 {
 	struct hw_head h;
 	int rc = batch_begin(s, &h);
 	const uint64_t start_lsn = h.lsn;
-	for (size_t i = 0; i < n && rc == 0; i++) {
+	size_t i = 0;
+	for (; i < n && rc == 0; i++) {
 		HW_ASSERT(!hold || s->replay_cap - s->replay_len >= lens[i]); /* replay_bytes() */
 		rc = append_one(s, s->txn, s->boxes, &h, entries[i], lens[i], hold, true, rej);
 		if (rc == 0 && hold) {
@@ -1085,11 +1087,13 @@ static int append_batch(struct hw_store *s, const uint8_t *const *entries, const
 			s->replay_len += lens[i];
 		}
 	}
+	*at = rc != 0 && i > 0 ? i - 1 : i;
 	return rc != 0 ? rc : batch_end(s, start_lsn, &h);
 }
 
 /* append_batch() with the checks, the refusal of bad entries and the retry after a
- * grown map. */
+ * grown map. hold: also a refused entry cuts the batch (hw_store_append_hold): the
+ * entries before it are taken again on their own and prepared, and its code returned. */
 static int append_take(struct hw_store *s, const uint8_t *const *entries, const size_t *lens,
 		       size_t n, bool hold, struct hw_reject *rej)
 {
@@ -1100,13 +1104,20 @@ static int append_take(struct hw_store *s, const uint8_t *const *entries, const 
 		return HW_ESTORE_FAILED;
 	if (s->opts.read_only)
 		return -EROFS;
+	int refused = 0;
 	for (;;) {
-		int rc = append_batch(s, entries, lens, n, hold, rej);
+		size_t at;
+		int rc = append_batch(s, entries, lens, n, hold, &at, rej);
 		if (rc == 0)
-			return 0;
+			return refused;
 		if (batch_undo(s, entry_refused(rc) ? 0 : rc))
 			continue;
-		return s->failed != 0 ? s->failed : rc; /* refused: the sender's fault */
+		if (s->failed != 0)
+			return s->failed;
+		if (!hold || at == 0)
+			return rc; /* refused: the sender's fault */
+		refused = rc;      /* rej keeps its why: the entries before it do not fail */
+		n = at;
 	}
 }
 
@@ -1136,7 +1147,7 @@ int hw_store_append_hold(struct hw_store *s, const uint8_t *const *entries, cons
 	if (rej == NULL)
 		rej = &scratch;
 	int rc = append_take(s, entries, lens, n, true, rej);
-	if (rc == 0)
+	if (s->prepared) /* all of them, or those before a refused one */
 		hw_store_hold(s);
 	return rc;
 }

@@ -217,10 +217,15 @@ int hw_store_append_entries(struct hw_store *s, const uint8_t *const *entries,
 			    const size_t *lens, size_t n, struct hw_reject *rej);
 
 /* hw_store_append_entries() that holds the entries (hw_store_hold) instead of
- * committing them: a refused batch stores nothing and leaves the held ones as they were.
- * For entries whose hashes the caller has checked (hw_entry_decode): a standby checks
- * each entry as it arrives, before its log takes it, so its store does not hash it again
- * (hw_entry_parse); LSNs and the chain are still checked. */
+ * committing them, and is not all or nothing: a refused entry cuts the batch there. The
+ * entries before it are held as if they had come alone, it and those after it are not,
+ * and its code is returned with rej filled; hw_store_held() then counts the entries
+ * taken, so the refused one is the held head's LSN + 1 (a standby applies what came
+ * before a bad entry and stops at it: engine/node_standby.c). A storage failure holds
+ * nothing more (sticky, as ever). For entries whose hashes the caller has checked
+ * (hw_entry_decode): a standby checks each entry as it arrives, before its log takes it,
+ * and a log checks what it reads back (engine/io/wal.h), so the store does not hash it
+ * again (hw_entry_parse); LSNs and the chain are still checked. */
 int hw_store_append_hold(struct hw_store *s, const uint8_t *const *entries,
 			 const size_t *lens, size_t n, struct hw_reject *rej);
 

@@ -274,20 +274,18 @@ static void run_submit(struct hw_writer *w, struct hw_job *j)
 	job_done(w, j);
 }
 
+/* A refused entry cuts the job (hw_store_append_hold): the entries before it are held
+ * and committed as a whole job's would be, and j->rc says why the rest was not taken. */
 static void run_append(struct hw_writer *w, struct hw_job *j)
 {
 	for (size_t i = 0; i < j->n; i++)
 		w->ptrs[i] = j->buf + j->off[i];
-	if (w->wal == NULL) {
-		j->rc = hw_store_append_entries(w->store, w->ptrs, j->len, j->n, &j->rej);
-		if (j->rc == 0)
-			j->rc = store_commit(w,
-					     false); /* nothing open: publishes and checkpoints */
-	} else {
-		j->rc = hw_store_append_hold(w->store, w->ptrs, j->len, j->n, &j->rej);
-		if (j->rc == 0)
-			j->rc = job_commit(w, true);
-	}
+	int rc = hw_store_append_hold(w->store, w->ptrs, j->len, j->n, &j->rej);
+	uint64_t held;
+	int crc = hw_store_failure(w->store) == 0 && hw_store_held(w->store, &held)
+			  ? job_commit(w, true)
+			  : 0;
+	j->rc = crc != 0 ? crc : rc;
 	job_done(w, j);
 }
 

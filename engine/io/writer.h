@@ -1,8 +1,9 @@
 /* writer.h: the store writer: LMDB commits on their own thread, so the loop never blocks
  * on a flush (STYLE.md 16).
  *
- * The loop fills a job (records to submit on a primary, entries to append on a standby)
- * while the writer works on the previous one, and hands it over when the writer is idle:
+ * The loop fills a job (records to submit on a primary, entries to append on a standby,
+ * whose hashes it has checked: hw_store_append_hold) while the writer works on the
+ * previous one, and hands it over when the writer is idle:
  * whatever arrived during one commit goes into the next (group commit, with no timer).
  * For a submit job the writer prepares the batch (validate, LSNs, chain, apply), copies
  * the new entries into a segment the loop then owns and can stream to standbys at once,
@@ -66,10 +67,13 @@ struct hw_job {
 	/* output, written by the writer */
 	struct hw_result *res;       /* submit: per record */
 	struct hw_segment *segment;  /* submit: new entries (NULL if none); loop takes it */
-	uint64_t last_lsn;           /* head after the job (committed or held) */
+	uint64_t last_lsn;           /* head after the job (committed or held); after an
+					append refusal the last entry taken */
 	uint64_t committed_lsn;      /* the store's committed head when the job finished:
 	                                readable there, and no longer needed elsewhere */
-	int rc;                      /* storage error, or an append refusal */
+	int rc;                      /* storage error, or an append refusal: the entries
+					before the refused one were taken all the same,
+					and it is last_lsn + 1 (hw_store_append_hold) */
 	struct hw_reject rej;        /* append: why an entry was refused */
 };
 

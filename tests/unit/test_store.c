@@ -1071,6 +1071,50 @@ static void test_pruned_ids(void **state)
 	hw_store_close(sb);
 }
 
+/* A held append is cut at a refused entry: the entries before it are held and commit,
+ * it and those after it are not, and its code comes back with its why (a record_id
+ * reused with other bytes, as a primary with a replaced binary could send); the same
+ * batch given to hw_store_append_entries stores nothing, and one refused at its first
+ * entry holds nothing more. */
+static void test_append_hold_cuts_at_refused(void **state)
+{
+	struct fx *f = *state;
+	enum { N = 4, BAD = 2 };
+	uint8_t rec[N][256], ent[N][512];
+	const uint8_t *p[N];
+	size_t len[N];
+	uint8_t prev[HW_HASH_BYTES] = {0};
+	struct hw_entry e;
+	for (unsigned i = 0; i < N; i++) {
+		/* the third repeats the first's record_id with another value */
+		size_t rl = kv_record(rec[i], sizeof rec[i], i == BAD ? 1 : i + 1, "T1", "k",
+				      i == BAD ? "other" : "v");
+		len[i] = hw_entry_encode(ent[i], i + 1, 1, NOW_MS, prev, rec[i], (uint32_t)rl, &e);
+		memcpy(prev, e.hash, HW_HASH_BYTES);
+		p[i] = ent[i];
+	}
+	struct hw_reject rej;
+	struct hw_head h;
+	uint64_t held;
+	assert_int_equal(hw_store_append_entries(f->s, p, len, N, &rej), HW_EIDEMPOTENCY);
+	hw_store_head(f->s, &h);
+	assert_int_equal(h.lsn, 0);
+	assert_int_equal(hw_store_append_hold(f->s, p, len, N, &rej), HW_EIDEMPOTENCY);
+	assert_int_equal(rej.code, HW_EIDEMPOTENCY);
+	assert_string_equal(rej.field, "record_id");
+	assert_true(hw_store_held(f->s, &held));
+	assert_int_equal(held, BAD);
+	assert_int_equal(hw_store_append_hold(f->s, p + BAD, len + BAD, N - BAD, &rej),
+			 HW_EIDEMPOTENCY);
+	assert_true(hw_store_held(f->s, &held));
+	assert_int_equal(held, BAD);
+	assert_int_equal(hw_store_commit(f->s), 0);
+	hw_store_head(f->s, &h);
+	assert_int_equal(h.lsn, BAD);
+	uint8_t got[HW_HASH_BYTES];
+	assert_int_equal(hw_store_entry_hash(f->s, BAD + 1, got), HW_ENOTFOUND);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1097,6 +1141,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_refuse_new, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retract_of_damaged_entry, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_append_hold_checked, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_append_hold_cuts_at_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_prune_base, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retention, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retention_age, setup, teardown),
