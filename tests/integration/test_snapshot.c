@@ -38,6 +38,7 @@
 #include "hawser.h"
 #include "replica/entry.h"
 #include "replica/store.h"
+#include "tests/integration/fake_primary.h"
 #include "tests/integration/proc.h"
 #include "wire.pb-c.h"
 
@@ -553,43 +554,11 @@ static void test_install_failed_backs_off(void **state)
 
 /* ---- a fake primary that sends a bad snapshot ---- */
 
-static void put_frame(int fd, enum hw_frame_type type, const uint8_t *body, size_t len)
-{
-	uint8_t hdr[HW_FRAME_HEADER_BYTES];
-	hw_frame_header(hdr, type, body, (uint32_t)len);
-	assert_int_equal(write(fd, hdr, sizeof hdr), (ssize_t)sizeof hdr);
-	if (len > 0)
-		assert_int_equal(write(fd, body, len), (ssize_t)len);
-}
-
-static void put_msg(int fd, enum hw_frame_type type, const ProtobufCMessage *m)
-{
-	uint8_t buf[512];
-	size_t len = protobuf_c_message_get_packed_size(m);
-	assert_true(len <= sizeof buf);
-	protobuf_c_message_pack(m, buf);
-	put_frame(fd, type, buf, len);
-}
-
-/* A listening socket on 127.0.0.1; its address goes to addr. */
-static int fake_listen(char *addr, size_t cap)
-{
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	assert_true(fd >= 0);
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t sl = sizeof sa;
-	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
-	assert_int_equal(listen(fd, 4), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &sl), 0);
-	snprintf(addr, cap, "127.0.0.1:%u", (unsigned)ntohs(sa.sin_port));
-	return fd;
-}
-
 /* A fake primary listening on 127.0.0.1 (its address to addr) and the config of a standby
  * s1 that follows it, not started. Returns the listening socket. */
 static int fake_primary_for(struct fix *f, char *addr, size_t cap)
 {
-	int lfd = fake_listen(addr, cap);
+	int lfd = hw_fp_listen(addr, cap);
 	struct hw_tnode_opts so = {.primary_addr = addr};
 	assert_int_equal(hw_tnode_init(&f->s, f->root, "s1", &so), 0);
 	return lfd;
@@ -627,21 +596,7 @@ static void put_hello_epoch(int fd, const char *id, uint64_t last_lsn, const uin
 	h.last_lsn = last_lsn;
 	if (hash != NULL)
 		h.last_hash = (ProtobufCBinaryData){HW_HASH_BYTES, (uint8_t *)hash};
-	put_msg(fd, HW_FRAME_HELLO, &h.base);
-}
-
-static void put_hello(int fd, const char *id, uint64_t last_lsn, const uint8_t *hash)
-{
-	put_hello_epoch(fd, id, last_lsn, hash, 1);
-}
-
-static void put_heartbeat(int fd, uint64_t lsn)
-{
-	Hawser__Wire__V1__Heartbeat hb = HAWSER__WIRE__V1__HEARTBEAT__INIT;
-	hb.epoch = 1;
-	hb.last_lsn = lsn;
-	hb.durable_lsn = lsn;
-	put_msg(fd, HW_FRAME_HEARTBEAT, &hb.base);
+	hw_fp_msg(fd, HW_FRAME_HELLO, &h.base);
 }
 
 /* The BEGIN of a snapshot of epoch at LSN 100000, of SNAP_CHUNKS 4 KiB chunks. */
@@ -653,7 +608,7 @@ static void put_begin_epoch(int fd, uint64_t epoch)
 	b.lsn = 100000;
 	b.hash = (ProtobufCBinaryData){HW_HASH_BYTES, hash};
 	b.bytes = SNAP_CHUNKS * 4096u;
-	put_msg(fd, HW_FRAME_SNAPSHOT_BEGIN, &b.base);
+	hw_fp_msg(fd, HW_FRAME_SNAPSHOT_BEGIN, &b.base);
 }
 
 /* Hello as a primary far ahead, then a snapshot whose bytes do not match its BLAKE2b: its
@@ -662,7 +617,7 @@ static void put_begin_epoch(int fd, uint64_t epoch)
 /* Hello as a primary far ahead, and the BEGIN of a snapshot of SNAP_CHUNKS 4 KiB chunks. */
 static void put_begin(int fd)
 {
-	put_hello(fd, "p1", 100000, NULL);
+	hw_fp_hello(fd, "p1", 100000, NULL);
 	put_begin_epoch(fd, 1);
 }
 
@@ -676,14 +631,14 @@ static void send_bad_snapshot(int fd, struct hw_proc *s, size_t *smark, char *li
 	for (unsigned i = 0; i < SNAP_CHUNKS; i++) {
 		/* No heartbeat: on a slow link a primary's heartbeats wait behind megabytes of
 		 * chunks, and the chunks themselves show that it is there. */
-		put_frame(fd, HW_FRAME_SNAPSHOT_CHUNK, chunk, sizeof chunk);
+		hw_fp_frame(fd, HW_FRAME_SNAPSHOT_CHUNK, chunk, sizeof chunk);
 		seen = seen || hw_proc_wait_line(s, smark, "event=snapshot_progress", NULL,
 						 FEED_GAP_MS, line, cap);
 	}
 	assert_true(seen);
 	Hawser__Wire__V1__SnapshotEnd e = HAWSER__WIRE__V1__SNAPSHOT_END__INIT;
 	e.blake2b = (ProtobufCBinaryData){HW_HASH_BYTES, wrong};
-	put_msg(fd, HW_FRAME_SNAPSHOT_END, &e.base);
+	hw_fp_msg(fd, HW_FRAME_SNAPSHOT_END, &e.base);
 }
 
 /* Hello as a primary at LSN FEED_FRAMES * FEED_BATCH, then its entries from LSN 1 (valid
@@ -691,33 +646,14 @@ static void send_bad_snapshot(int fd, struct hw_proc *s, size_t *smark, char *li
 static void feed_entries(int fd)
 {
 	uint64_t total = (uint64_t)FEED_FRAMES * FEED_BATCH;
-	put_hello(fd, "p1", total, NULL);
-	struct hw_workload *w;
-	struct hw_workload_opts o = {.seed = 5, .count = total, .end_ms = 1790000000000LL};
-	assert_int_equal(hw_workload_new(&o, &w), 0);
-	uint8_t *body = malloc(HW_FRAME_BYTES_MAX);
-	static uint8_t rec[HW_RECORD_BYTES_MAX];
-	assert_non_null(body);
-	uint8_t prev[HW_HASH_BYTES] = {0};
-	uint64_t lsn = 0;
+	hw_fp_hello(fd, "p1", total, NULL);
+	struct hw_fp_log log;
+	hw_fp_log_init(&log, 5, total);
 	for (unsigned fr = 0; fr < FEED_FRAMES; fr++) {
-		size_t len = HW_APPEND_HEADER_BYTES;
-		for (unsigned i = 0; i < FEED_BATCH; i++) {
-			struct hw_work_item it;
-			struct hw_entry e;
-			assert_int_equal(hw_workload_next(w, rec, sizeof rec, &it), 0);
-			assert_true(len + HW_ENTRY_BYTES_MAX <= HW_FRAME_BYTES_MAX);
-			len += hw_entry_encode(body + len, ++lsn, 1, o.end_ms, prev, rec,
-					       (uint32_t)it.len, &e);
-			memcpy(prev, e.hash, HW_HASH_BYTES);
-		}
-		struct hw_append_hdr ah = {.epoch = 1, .primary_durable = lsn, .count = FEED_BATCH};
-		hw_append_hdr_put(body, &ah);
-		put_frame(fd, HW_FRAME_APPEND, body, len);
+		hw_fp_append(fd, &log, FEED_BATCH, 0);
 		hw_sleep_ms(FEED_GAP_MS); /* pacing the feed, not waiting for a condition */
 	}
-	free(body);
-	hw_workload_free(w);
+	hw_fp_log_free(&log);
 }
 
 /* A store in dir holding n generated records of epoch in batches of up to 1,000,
@@ -816,21 +752,21 @@ static void send_snapshot_of(int fd, const char *file, const struct hw_head *hea
 	uint8_t *bytes = malloc(len);
 	assert_true(bytes != NULL && fread(bytes, 1, len, fp) == len);
 	fclose(fp);
-	put_hello(fd, "p1", head->lsn, NULL);
+	hw_fp_hello(fd, "p1", head->lsn, NULL);
 	Hawser__Wire__V1__SnapshotBegin b = HAWSER__WIRE__V1__SNAPSHOT_BEGIN__INIT;
 	b.epoch = 1;
 	b.lsn = head->lsn;
 	b.hash = (ProtobufCBinaryData){HW_HASH_BYTES, (uint8_t *)head->hash};
 	b.bytes = len;
-	put_msg(fd, HW_FRAME_SNAPSHOT_BEGIN, &b.base);
+	hw_fp_msg(fd, HW_FRAME_SNAPSHOT_BEGIN, &b.base);
 	for (size_t off = 0; off < len; off += 1u << 20)
-		put_frame(fd, HW_FRAME_SNAPSHOT_CHUNK, bytes + off,
-			  len - off < (1u << 20) ? len - off : (1u << 20));
+		hw_fp_frame(fd, HW_FRAME_SNAPSHOT_CHUNK, bytes + off,
+			    len - off < (1u << 20) ? len - off : (1u << 20));
 	uint8_t sum[HW_HASH_BYTES];
 	crypto_generichash(sum, sizeof sum, bytes, len, NULL, 0);
 	Hawser__Wire__V1__SnapshotEnd e = HAWSER__WIRE__V1__SNAPSHOT_END__INIT;
 	e.blake2b = (ProtobufCBinaryData){HW_HASH_BYTES, sum};
-	put_msg(fd, HW_FRAME_SNAPSHOT_END, &e.base);
+	hw_fp_msg(fd, HW_FRAME_SNAPSHOT_END, &e.base);
 	free(bytes);
 }
 
@@ -972,7 +908,7 @@ static void test_stale_primary_refused(void **state)
 	struct hw_head before = make_store_epoch(f->s.dir, 50, 0, 2);
 	size_t smark = 0;
 	int cfd = standby_connects(f, lfd, &smark);
-	put_hello(cfd, "p1", 100, NULL); /* epoch 1 */
+	hw_fp_hello(cfd, "p1", 100, NULL); /* epoch 1 */
 	assert_true(hw_proc_wait_line(&f->s.proc, &smark, "event=stale_epoch", "its_epoch=1",
 				      EVENT_WAIT_MS, NULL, 0));
 	assert_null(strstr(f->s.proc.log, "event=following"));
@@ -1267,7 +1203,7 @@ static void installing_standby_returns(struct fix *f, bool silent)
 	assert_true(hw_load_wait_acked(&f->load, HISTORY_RECORDS, CATCHUP_MS));
 	struct frames r = frames_dial(f->p.listen);
 	struct hw_head head = {0};
-	put_hello(r.fd, "s1", 0, NULL);
+	hw_fp_hello(r.fd, "s1", 0, NULL);
 	read_snapshot(&r, &head);
 	size_t pmark = hw_proc_mark(&f->p.proc);
 	char line[512];
@@ -1284,7 +1220,7 @@ static void installing_standby_returns(struct fix *f, bool silent)
 	/* the log runs on past what retention keeps: without the pin it is pruned */
 	assert_true(hw_load_wait_acked(&f->load, head.lsn + 4 * KEEP_RECORDS, CATCHUP_MS));
 	int fd = dial(f->p.listen);
-	put_hello(fd, "s1", head.lsn, head.hash);
+	hw_fp_hello(fd, "s1", head.lsn, head.hash);
 	do /* its answer to the hello: connected, or sent to a snapshot again */
 		assert_true(hw_proc_wait_line(&f->p.proc, &pmark, "event=peer_", "peer=s1",
 					      EVENT_WAIT_MS, line, sizeof line));
@@ -1310,7 +1246,7 @@ static void put_ack(int fd)
 {
 	Hawser__Wire__V1__Ack a = HAWSER__WIRE__V1__ACK__INIT;
 	a.epoch = 1;
-	put_msg(fd, HW_FRAME_ACK, &a.base);
+	hw_fp_msg(fd, HW_FRAME_ACK, &a.base);
 }
 
 /* A fake standby on r finds the ERROR with code the primary sent it after the chunks
@@ -1344,7 +1280,7 @@ static void test_slow_standby_snapshot_ends(void **state)
 	assert_true(hw_load_wait_acked(&f->load, HISTORY_RECORDS, CATCHUP_MS));
 	size_t pmark = hw_proc_mark(&f->p.proc);
 	struct frames r = frames_dial(f->p.listen);
-	put_hello(r.fd, "s1", 0, NULL);
+	hw_fp_hello(r.fd, "s1", 0, NULL);
 	struct hw_head head;
 	read_begin(&r, &head);
 	/* it acks (alive: not timed out) until the log nears the bound, then only reads */
@@ -1375,7 +1311,7 @@ static void test_too_slow_standby_backs_off(void **state)
 	Hawser__Wire__V1__Error e = HAWSER__WIRE__V1__ERROR__INIT;
 	e.code = HW_ETOOSLOW;
 	e.message = "too slow";
-	put_msg(cfd, HW_FRAME_ERROR, &e.base);
+	hw_fp_msg(cfd, HW_FRAME_ERROR, &e.base);
 	assert_true(hw_proc_wait_line(&f->s.proc, &smark, "event=primary_lost",
 				      "code=HW_ETOOSLOW retry_ms=10000", EVENT_WAIT_MS, NULL, 0));
 	fake_primary_done(f, cfd, lfd);
@@ -1395,7 +1331,7 @@ static void test_snapshot_ends_when_disk_fills(void **state)
 	pruned_primary_in(f, fs, HISTORY_FAILED);
 	size_t pmark = hw_proc_mark(&f->p.proc);
 	struct frames r = frames_dial(f->p.listen);
-	put_hello(r.fd, "s1", 0, NULL);
+	hw_fp_hello(r.fd, "s1", 0, NULL);
 	struct hw_head head;
 	read_begin(&r, &head);
 	struct statvfs sv;
@@ -1456,7 +1392,7 @@ static void test_catchup_progress_logged(void **state)
 	assert_int_equal(field_u64(line, "lsn"), total);
 	assert_non_null(strstr(line, "seconds="));
 	for (int i = 0; i < IDLE_BEATS; i++) {
-		put_heartbeat(cfd, total);
+		hw_fp_heartbeat(cfd, total);
 		assert_false(hw_proc_wait_line(&f->s.proc, &smark, "_progress", NULL, FEED_GAP_MS,
 					       NULL, 0));
 	}

@@ -1,0 +1,52 @@
+/* fake_primary.h: a fake primary for the tests that put a real standby or vault (a
+ * `hawser node` process) in front of what no real primary would send: a listening socket
+ * on loopback, a Hello as the primary, heartbeats, any frame, and APPEND frames of
+ * hash-chained entries made of generated records, one of them poison if asked. It writes
+ * through fake_wire.h and asserts with cmocka, on the test's thread. */
+#ifndef HW_TESTS_FAKE_PRIMARY_H
+#define HW_TESTS_FAKE_PRIMARY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <protobuf-c/protobuf-c.h>
+
+#include "engine/io/frame.h"
+#include "hawser_limits.h"
+
+/* The time of every entry a fake primary makes (and the end of its records' times). */
+#define HW_FP_TIME_MS 1790000000000LL
+
+/* A listening socket on 127.0.0.1, its address ("127.0.0.1:PORT") into addr. */
+int hw_fp_listen(char *addr, size_t cap);
+
+/* Write one frame of type whole (blocking). */
+void hw_fp_frame(int fd, enum hw_frame_type type, const uint8_t *body, size_t len);
+
+/* Write m (at most 512 bytes packed) as one frame of type. */
+void hw_fp_msg(int fd, enum hw_frame_type type, const ProtobufCMessage *m);
+
+/* A Hello of cluster "itest" as node id (p1: the primary, any other: a standby) at
+ * epoch 1 whose log ends at last_lsn, with its hash (NULL: none said). */
+void hw_fp_hello(int fd, const char *id, uint64_t last_lsn, const uint8_t *hash);
+
+/* A primary's HEARTBEAT at epoch 1, its log durable through lsn. */
+void hw_fp_heartbeat(int fd, uint64_t lsn);
+
+/* The log a fake primary makes: entries of epoch 1 chained from LSN 1, their records
+ * generated (bench/workload.h, seed, count of them at most). */
+struct hw_fp_log {
+	struct hw_workload *w;
+	uint64_t lsn;                /* the last entry made; 0: none yet */
+	uint8_t hash[HW_HASH_BYTES]; /* its hash (zero before the first) */
+	uint8_t *body;               /* one APPEND frame's body */
+};
+void hw_fp_log_init(struct hw_fp_log *l, uint64_t seed, uint64_t count);
+void hw_fp_log_free(struct hw_fp_log *l);
+
+/* Send the log's next count entries as one APPEND frame, the primary durable through
+ * their last. The entry at LSN poison (0: none) carries 16 bytes that are no Record: it
+ * hashes and chains like any other, and a store refuses it (HW_EDECODE). */
+void hw_fp_append(int fd, struct hw_fp_log *l, uint32_t count, uint64_t poison);
+
+#endif
