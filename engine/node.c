@@ -823,7 +823,7 @@ void hw__node_storage_failed(struct hw_node *n, int rc, const char *what)
 }
 
 /* Recovery: entries the log flushed that the store lost in a crash (it commits without
- * flushing its meta page) go back in, in batches. */
+ * flushing its meta page) go back in, in batches, up to a block (node_block.c). */
 struct recovery {
 	struct hw_node *node;
 	struct hw_store *store;
@@ -833,24 +833,42 @@ struct recovery {
 	size_t len[1024];
 	size_t n;
 	uint64_t replayed;
+	bool blocked; /* the replay stopped at the entry the apply is blocked at */
 };
 
+/* The batch into the store. An entry it refuses (hw_store_append_hold takes those before
+ * it) blocks the apply there on a node that follows, and the replay stops (1); a
+ * primary's own log never holds one: the start fails. The log checked every entry's hash
+ * as it read it back (engine/io/wal.h). */
 static int recovery_flush(struct recovery *r)
 {
 	struct hw_reject rej;
-	int rc = r->n ? hw_store_append_entries(r->store, r->ptr, r->len, r->n, &rej) : 0;
-	if (rc != 0)
+	struct hw_head before, after;
+	hw_store_head(r->store, &before);
+	int rc = r->n ? hw_store_append_hold(r->store, r->ptr, r->len, r->n, &rej) : 0;
+	int crc = hw_store_failure(r->store) == 0 ? hw_store_commit(r->store) : 0;
+	hw_store_head(r->store, &after);
+	size_t at = (size_t)(after.lsn - before.lsn);
+	r->replayed += at;
+	if (crc == 0 && hw_is_reject(rc) && hw__block_follows(r->node)) {
+		HW_ASSERT(at < r->n);
+		rc = hw__block_set(r->node, r->ptr[at], r->len[at], &rej);
+		r->blocked = rc == 0;
+	} else if (crc == 0 && rc != 0) {
 		hw_log("recovery_refused", "code=%s field=%s rule=\"%s\"", hw_errname(rc), rej.field,
 		       rej.rule);
-	r->replayed += r->n;
+	}
 	r->n = 0;
 	r->used = 0;
-	return rc;
+	return crc != 0 ? crc : r->blocked ? 1 : rc;
 }
 
 static int recovery_cb(void *arg, const uint8_t *e, size_t len)
 {
 	struct recovery *r = arg;
+	r->blocked = hw__block_at(r->node, e, len);
+	if (r->blocked)
+		return 1;                                 /* it and what follows stay in the log */
 	int held = hw__vault_hold_young(r->node, e, len); /* a vault's delay holds at start too */
 	if (held != 0)
 		return held < 0 ? held : 0;
@@ -866,6 +884,22 @@ static int recovery_cb(void *arg, const uint8_t *e, size_t len)
 	return 0;
 }
 
+/* Replay the log past the store's head into it (recovery_cb), up to a block; a block
+ * the replay did not meet is another log's (hw__block_drop). 0 or the code. */
+static int recovery_run(struct hw_node *n, const struct hw_head *wal_last, struct recovery *r)
+{
+	struct hw_head head;
+	hw_store_head(n->store, &head);
+	int rc = hw__block_load(n);
+	if (rc == 0 && wal_last->lsn > head.lsn)
+		rc = hw_wal_replay(n->wal, head.lsn, recovery_cb, r);
+	if (rc == 0 || rc == 1) /* the batch before the end, or before the block */
+		rc = recovery_flush(r);
+	if (rc == 1) /* stopped at the block */
+		return 0;
+	return rc == 0 ? hw__block_drop(n) : rc;
+}
+
 static int recover(struct hw_node *n)
 {
 	char dir[HW_PATH_CHARS_MAX + 8];
@@ -874,7 +908,6 @@ static int recover(struct hw_node *n)
 	int rc = hw_wal_open(dir, &n->wal, &wal_last);
 	if (rc != 0)
 		return rc;
-	hw_store_head(n->store, &head);
 	struct recovery *r = calloc(1, sizeof *r);
 	uint8_t *buf = malloc(HW_BATCH_BYTES_MAX + HW_ENTRY_BYTES_MAX);
 	if (r == NULL || buf == NULL) {
@@ -883,9 +916,7 @@ static int recover(struct hw_node *n)
 		return HW_ENOMEM;
 	}
 	*r = (struct recovery){.node = n, .store = n->store, .buf = buf};
-	rc = wal_last.lsn > head.lsn ? hw_wal_replay(n->wal, head.lsn, recovery_cb, r) : 0;
-	if (rc == 0)
-		rc = recovery_flush(r);
+	rc = recovery_run(n, &wal_last, r);
 	if (rc == 0)
 		rc = hw_store_sync(n->store);
 	if (r->replayed > 0)
@@ -894,8 +925,9 @@ static int recover(struct hw_node *n)
 	free(buf);
 	free(r);
 	hw_store_head(n->store, &head);
-	/* A vault's held entries stay in the log, which goes on after them. */
-	if (n->held_tail != NULL)
+	/* A vault's held entries, and the entries past a block, stay in the log, which goes
+	 * on after them. */
+	if (n->held_tail != NULL || n->block.lsn != 0)
 		return rc;
 	/* Everything is in the store and flushed: the log starts again after its head. */
 	return rc == 0 ? hw_wal_reset(n->wal, &head) : rc;

@@ -227,8 +227,11 @@ static void heads(struct hw_node *n, uint64_t *committed, uint64_t *held)
 		*held = n->core.last_lsn;
 	} else {
 		*committed = n->vault_applied;
-		/* a vault holds entries back by design: what its store has is its answer */
-		*held = n->cfg.role == HW_ROLE_STANDBY ? hw_wal_last(n->wal)->lsn : *committed;
+		/* a vault holds entries back by design, and a blocked apply never takes those
+		 * after the block: what its store has is its answer */
+		*held = n->cfg.role == HW_ROLE_STANDBY && n->block.lsn == 0
+				? hw_wal_last(n->wal)->lsn
+				: *committed;
 	}
 }
 
@@ -279,7 +282,7 @@ void hw__digest_on_committed(struct hw_node *n)
 	if (d == NULL || !d->waiting)
 		return;
 	heads(n, &committed, &held);
-	if (n->writer != NULL && committed < d->cover && !n->failed)
+	if (n->writer != NULL && committed < d->cover && d->cover <= held && !n->failed)
 		return;
 	if (start_thread(d) != 0)
 		refuse(d, HW_ENOMEM);

@@ -158,7 +158,9 @@ void hw__election_progress(struct hw_node *n)
 	}
 	if (p.durable_lsn > p.last_lsn)
 		p.durable_lsn = p.last_lsn;
-	p.stale = n->store != NULL && hw_store_stale(n->store);
+	/* a store whose state is not its log's: awaiting a snapshot, or blocked at an entry
+	 * it refused (node_block.c) */
+	p.stale = (n->store != NULL && hw_store_stale(n->store)) || n->block.lsn != 0;
 	hw_voters_progress(n->voters, &p);
 }
 

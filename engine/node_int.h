@@ -56,9 +56,20 @@ _Static_assert(HW_SESSION_REPLY_ROOM <= HW_CONN_SEND_MAX / 2,
 #define HW_SNAPSHOT_RETRY_MS 10000
 /* At most one catchup_progress / snapshot_progress line per this long (docs/operations.md) */
 #define HW_PROGRESS_MS 1000
+/* While a refused entry blocks the apply, apply_blocked is logged again this often: the
+ * block lasts until an operator acts, and a log read since the last start shows it. */
+#define HW_BLOCKED_LOG_MS 60000
 
 struct hw_node;
 struct hw_voters;
+
+/* The apply of a standby or vault stopped at an entry its store refused (node_block.c). */
+struct hw_block {
+	uint64_t lsn;                /* the refused entry; 0: the apply is not blocked */
+	uint8_t hash[HW_HASH_BYTES]; /* its hash: the block is that entry's, not its LSN's */
+	struct hw_reject rej;        /* why: code, field and rule */
+	int64_t logged_ms;           /* hw_mono_ms() of the last apply_blocked line */
+};
 struct hw_snap_tx;
 struct hw_snap_rx;
 struct hw_epoch_map;
@@ -220,6 +231,7 @@ struct hw_node {
 	struct hw_timer *reconnect;
 	int64_t reconnect_ms;
 	char primary_id[HW_ID_CHARS_MAX + 1];
+	struct hw_block block;
 	/* the catchup_progress / catchup_done lines (node_standby.c) */
 	struct hw_catchup {
 		bool on;           /* from the primary's hello until durable reached target */
@@ -481,7 +493,8 @@ void hw__standby_follow(struct hw_node *n);
  * they have been here cfg.apply_delay_ms (this host's monotonic clock, not their commit
  * time: the primary's clock). */
 /* Hold entries (back to back, count of them, the last at last_lsn) that are durable in the
- * log until they have been here long enough; copied. HW_ENOMEM. */
+ * log until they have been here long enough; copied. Not once the apply is blocked: the
+ * log alone keeps them. HW_ENOMEM. */
 int hw__vault_hold(struct hw_node *n, const uint8_t *entries, size_t len, uint32_t count,
 		   uint64_t last_lsn);
 /* Room to hold another frame of entries? (false: stop reading, HW_VAULT_HELD_BYTES_MAX) */
@@ -500,8 +513,33 @@ void hw__vault_next_source(struct hw_node *n);
 /* A request to rewrite the log (a snapshot over a store that holds entries, a rejoin):
  * refused, logged vault_refused. Returns HW_EVAULT. */
 int hw__vault_refuse(struct hw_node *n, const char *what);
-/* Free what is held (it is durable in the log: the next start holds it again). */
+/* Free what is held (it is durable in the log: the next start holds it again, up to a
+ * block). At the stop, and when the apply blocked before it (node_standby.c). */
 void hw__vault_stop(struct hw_node *n);
+
+/* node_block.c: an entry a standby's or vault's store refused stops its apply there (the
+ * entries before it are applied), for good and across restarts; a vault goes on storing
+ * what follows in its log, a standby stops following and never stands for election.
+ * Loop thread, or the open's before the loop runs. */
+/* Whether the node starts as a standby or vault, whose apply may block: with failover
+ * every node does. A primary without it never follows, and its own log holds no entry its
+ * store refuses (its recovery fails on one). */
+bool hw__block_follows(const struct hw_node *n);
+/* Block at the log entry (len bytes) the store refused with rej: kept in n->block,
+ * logged (apply_blocked) and written to the store's meta. 0 or the storage failure. */
+int hw__block_set(struct hw_node *n, const uint8_t *entry, size_t len, const struct hw_reject *rej);
+/* At the open, before the recovery: the block the store's meta keeps into n->block
+ * (none, or not hw__block_follows: zeroed). 0, HW_EFORMAT or a storage error. */
+int hw__block_load(struct hw_node *n);
+/* Recovery, for each log entry it replays: true when it is the one n->block names (LSN
+ * and hash): logged again, and the replay stops before it. */
+bool hw__block_at(struct hw_node *n, const uint8_t *entry, size_t len);
+/* The recovery did not meet n->block's entry in the log (a block of another log: a
+ * store copied from a blocked node's): forget it, logged apply_block_dropped and written.
+ * 0 (also when there is none) or the storage failure. */
+int hw__block_drop(struct hw_node *n);
+/* From the tick: apply_blocked again every HW_BLOCKED_LOG_MS while blocked. */
+void hw__block_tick(struct hw_node *n);
 
 /* node_election.c: automatic failover (DESIGN.md "Failover model"). Every function is a
  * no-op (or says yes) when the config has no [failover]. */

@@ -464,10 +464,11 @@ static const struct hw_conn_ops primary_ops = {
 
 static void connect_primary(struct hw_node *n)
 {
-	/* with failover the primary may be unknown yet, or this node may lead now */
+	/* with failover the primary may be unknown yet, or this node may lead now; a
+	 * standby whose apply is blocked follows no more (node_block.c), a vault does */
 	if (n->primary_conn != NULL || n->failed ||
 	    (n->cfg.role != HW_ROLE_STANDBY && n->cfg.role != HW_ROLE_VAULT) ||
-	    n->cfg.primary[0] == '\0')
+	    n->cfg.primary[0] == '\0' || (n->block.lsn != 0 && n->cfg.role == HW_ROLE_STANDBY))
 		return;
 	int rc = hw_connect(n->ring, n->cfg.primary, &primary_ops, n, &n->primary_conn);
 	if (rc != 0) {
@@ -507,6 +508,40 @@ static void on_committed(struct hw_node *n)
 		send_hello_when_flushed(n);
 }
 
+/* The entry at lsn in append job j (its entries are consecutive), or NULL. */
+static const uint8_t *job_entry(const struct hw_job *j, uint64_t lsn, size_t *len)
+{
+	struct hw_entry e;
+	if (j->n == 0 || hw_entry_parse(j->buf + j->off[0], j->len[0], &e) != 0 || lsn < e.lsn ||
+	    lsn - e.lsn >= j->n)
+		return NULL;
+	size_t i = (size_t)(lsn - e.lsn);
+	*len = j->len[i];
+	return j->buf + j->off[i];
+}
+
+/* The store refused the entry after j->last_lsn, having taken those before it: the apply
+ * stops there for good (node_block.c). What waits to be applied after it never will be:
+ * the filling job and a vault's held entries go (the log keeps them). A vault goes on
+ * pulling into its log; a standby, whose state cannot be its primary's any more, stops
+ * following and may no longer lead. No storage failed: the node answers on. */
+static void apply_blocked(struct hw_node *n, const struct hw_job *j)
+{
+	size_t len = 0;
+	const uint8_t *e = job_entry(j, j->last_lsn + 1, &len);
+	HW_ASSERT(e != NULL);
+	int rc = hw__block_set(n, e, len, &j->rej);
+	if (rc != 0)
+		hw__node_storage_failed(n, rc, "apply_blocked");
+	struct hw_job *f = hw_writer_filling(n->writer);
+	f->n = 0;
+	f->used = 0;
+	hw__vault_stop(n);
+	hw__election_progress(n);
+	if (n->cfg.role == HW_ROLE_STANDBY && n->primary_conn != NULL)
+		hw_conn_close(n->primary_conn, j->rc);
+}
+
 static void writer_cb(void *arg, struct hw_job *j, enum hw_job_stage stage)
 {
 	struct hw_node *n = arg;
@@ -515,16 +550,19 @@ static void writer_cb(void *arg, struct hw_job *j, enum hw_job_stage stage)
 		return;
 	}
 	HW_ASSERT(stage == HW_JOB_DONE);
-	if (j->rc == 0) {
+	if (j->rc == 0)
 		n->rate_count += j->n;
+	if (j->rc == 0 || hw_is_reject(j->rc)) { /* a refused entry: those before it, taken */
 		if (j->committed_lsn > n->vault_applied)
 			n->vault_applied = j->committed_lsn;
 		/* applied means readable: only what the store committed, not what it holds */
 		HW_CORE(n, hw_standby_on_applied(&n->sb, j->committed_lsn, hw__node_now(n), acts));
 		hw__digest_on_committed(n);
-	} else {
-		bool refused = hw_is_reject(j->rc) || j->rc == HW_ELSN || j->rc == HW_ECHAIN ||
-			       j->rc == HW_ECORRUPT;
+	}
+	if (hw_is_reject(j->rc)) {
+		apply_blocked(n, j);
+	} else if (j->rc != 0) {
+		bool refused = j->rc == HW_ELSN || j->rc == HW_ECHAIN || j->rc == HW_ECORRUPT;
 		hw_log(refused ? "append_refused" : "storage_failed",
 		       "code=%s field=%s rule=\"%s\" durable_lsn=%llu", hw_errname(j->rc),
 		       j->rej.field, j->rej.rule, (unsigned long long)j->last_lsn);
@@ -564,6 +602,7 @@ void hw__standby_wal_cb(struct hw_node *n, uint64_t durable, int rc)
 
 void hw__standby_tick(struct hw_node *n)
 {
+	hw__block_tick(n);
 	if (n->cfg.role == HW_ROLE_VAULT)
 		hw__vault_release(n);
 	if (n->writer != NULL)
@@ -581,8 +620,9 @@ int hw__standby_restart(struct hw_node *n)
 	struct hw_head h;
 	hw_store_head(n->store, &h);
 	n->vault_applied = h.lsn;
-	if (n->cfg.role == HW_ROLE_VAULT && n->held_tail != NULL)
-		h = *hw_wal_last(n->wal); /* entries held since start-up follow the store's */
+	/* entries held since start-up, or kept past a block, follow the store's */
+	if ((n->cfg.role == HW_ROLE_VAULT && n->held_tail != NULL) || n->block.lsn != 0)
+		h = *hw_wal_last(n->wal);
 	if (n->epoch == 0)
 		n->epoch = h.epoch;
 	n->last_epoch = h.epoch;

@@ -32,6 +32,8 @@ struct hw_held {
 int hw__vault_hold(struct hw_node *n, const uint8_t *entries, size_t len, uint32_t count,
 		   uint64_t last_lsn)
 {
+	if (n->block.lsn != 0 && last_lsn >= n->block.lsn) /* kept in the log, never applied */
+		return 0;
 	struct hw_held *h = malloc(sizeof *h + len);
 	if (h == NULL)
 		return HW_ENOMEM;

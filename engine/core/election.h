@@ -350,9 +350,10 @@ struct hw_el_progress {
 	uint64_t committed_lsn;                  /* primary: highest LSN acknowledged to clients */
 	uint64_t peer_durable[HW_EL_VOTERS_MAX]; /* primary: each standby's durable LSN */
 	bool stale; /* the node's state tables are not its log's (a rejoin of a pruned log
-		     * set them aside to await a snapshot): it votes as usual, but never stands
-		     * (a candidacy under way ends at its deadline), ignores TIMEOUT_NOW, and
-		     * a forced promotion returns HW_ESTALE, until a snapshot clears it */
+		     * set them aside to await a snapshot, or its apply is blocked at an entry
+		     * its store refused): it votes as usual, but never stands (a candidacy
+		     * under way ends at its deadline), ignores TIMEOUT_NOW, and a forced
+		     * promotion returns HW_ESTALE, until a snapshot clears it */
 };
 
 /* ---------------------------------------------------------------- state */

@@ -1,10 +1,12 @@
 /* test_repl_faults.c: streaming replication between real `hawser node` processes on
  * loopback when things go wrong: a standby killed with SIGKILL mid-load, a standby that
  * starts empty far behind, a bit flipped on the wire (through chaos/proxy), a standby
- * whose chain does not match the primary's, and a partition that must not let the
- * primary's memory grow without bound. Every acknowledged record must end up on the
- * standby with the same bytes, and digests must match. */
+ * whose chain does not match the primary's, a (fake) primary that sends an entry no
+ * store takes, and a partition that must not let the primary's memory grow without
+ * bound. Every acknowledged record must end up on the standby with the same bytes, and
+ * digests must match. */
 #include <errno.h>
+#include <poll.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -13,6 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -21,6 +25,7 @@
 #include "chaos/proxy.h"
 #include "hawser.h"
 #include "replica/store.h"
+#include "tests/integration/fake_primary.h"
 #include "tests/integration/proc.h"
 
 #define EVENT_WAIT_MS  10000
@@ -375,6 +380,49 @@ static void test_diverged_standby(void **state)
 	assert_memory_equal(ha.hash, hb.hash, HW_HASH_BYTES);
 }
 
+/* A primary with a replaced binary sends an entry that hashes and chains but that no
+ * store takes (16 bytes that are no Record) among genuine ones: the standby applies those
+ * before it, stops applying at it (apply_blocked, no storage failure: the node answers
+ * on) and stops following, its state no longer its primary's. A restart comes back to
+ * the block (it failed to start, its recovery refusing the entry) and does not dial. */
+static void test_poisoned_standby_blocks(void **state)
+{
+	struct fix *f = *state;
+	char addr[64];
+	int lfd = hw_fp_listen(addr, sizeof addr);
+	init_standby(f, addr, 0);
+	size_t smark;
+	assert_int_equal(hw_tnode_start(&f->s, &smark), 0);
+	int cfd = accept(lfd, NULL, NULL);
+	assert_true(cfd >= 0);
+	struct hw_fp_log log;
+	hw_fp_log_init(&log, 7, 100);
+	hw_fp_hello(cfd, "p1", 40, NULL);
+	hw_fp_append(cfd, &log, 20, 0);
+	hw_fp_append(cfd, &log, 20, 25);
+	assert_true(hw_proc_wait_line(&f->s.proc, &smark, "event=apply_blocked", "lsn=25 ",
+				      EVENT_WAIT_MS, NULL, 0));
+	assert_true(hw_proc_wait_line(&f->s.proc, &smark, "event=primary_lost", "HW_EDECODE",
+				      EVENT_WAIT_MS, NULL, 0));
+	assert_null(strstr(f->s.proc.log, "event=storage_failed"));
+	assert_int_equal(hw_proc_stop(&f->s.proc, STOP_WAIT_MS), 0);
+	close(cfd);
+	uint8_t digest[HW_HASH_BYTES];
+	struct hw_head h;
+	store_state(f->s.dir, digest, &h);
+	assert_int_equal(h.lsn, 24);
+
+	assert_int_equal(hw_tnode_start(&f->s, NULL), 0);
+	size_t from = 0;
+	assert_true(
+		hw_proc_wait_line(&f->s.proc, &from, "event=apply_blocked", "lsn=25 ", 0, NULL, 0));
+	struct pollfd pf = {.fd = lfd, .events = POLLIN};
+	assert_int_equal(poll(&pf, 1, STALL_WATCH_MS), 0); /* no dial */
+	assert_int_equal(hw_proc_stop(&f->s.proc, STOP_WAIT_MS), 0);
+	close(lfd);
+	hw_fp_log_free(&log);
+}
+
 /* With the standby's traffic blackholed in durable mode, a client that keeps submitting
  * (as many in flight as it may) stalls at waiters_max, the rest of its submits waiting
  * in TCP, and the primary's RSS grows by less than 256 MiB. */
@@ -427,6 +475,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_corrupt_frame, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_silent_mid_frame, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_diverged_standby, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_poisoned_standby_blocks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_other_cluster_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_backpressure_rss, setup, teardown),
 	};

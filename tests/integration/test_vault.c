@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -30,6 +31,7 @@
 #include "engine/client_int.h"
 #include "hawser.h"
 #include "replica/store.h"
+#include "tests/integration/fake_primary.h"
 #include "tests/integration/proc.h"
 #include "wire.pb-c.h"
 
@@ -732,6 +734,110 @@ static void test_vault_refuses_snapshot(void **state)
 	assert_string_equal(f->cap.out, before);
 }
 
+/* ---- a hostile primary poisons the vault ---- */
+
+#define POISON_LSN   25u /* in the second frame of POISON_FRAME entries */
+#define POISON_FRAME 20u
+
+/* The vault's config with a fake primary at addr: a beat of 1 s, so that the test's
+ * pauses (a status command, a restart) never look like a silent primary. */
+static void init_poisoned_vault(struct fix *f, const char *addr)
+{
+	init_vault(f, addr, "1s");
+	FILE *ini = fopen(f->v.ini, "a");
+	assert_non_null(ini);
+	fprintf(ini, "[limits]\nheartbeat_ms = 1000\n");
+	assert_int_equal(fclose(ini), 0);
+}
+
+/* Heartbeats from the fake primary on cfd (its log durable through lsn), a pause on the
+ * vault's log pipe after each, until the vault is durable at lsn. Its status then. */
+static struct vstatus beat_until_durable(struct fix *f, int cfd, uint64_t lsn)
+{
+	struct vstatus vs = {0};
+	for (int i = 0; i < 400 && vs.durable_lsn < lsn; i++) {
+		hw_fp_heartbeat(cfd, lsn);
+		assert_int_equal(vault_status(&f->v, &vs), 0);
+		hw_proc_pump(&f->v.proc, 50);
+	}
+	assert_int_equal(vs.durable_lsn, lsn);
+	return vs;
+}
+
+/* ... until the vault logs a line holding needle and needle2 (may be NULL), from *mark. */
+static bool beat_until_line(struct fix *f, int cfd, uint64_t lsn, size_t *mark, const char *needle,
+			    const char *needle2)
+{
+	for (int i = 0; i < EVENT_WAIT_MS / 100; i++) {
+		hw_fp_heartbeat(cfd, lsn);
+		if (hw_proc_wait_line(&f->v.proc, mark, needle, needle2, 100, NULL, 0))
+			return true;
+	}
+	return false;
+}
+
+/* The vault, started with its fake primary at lfd (whose log ends at last), connects:
+ * the connection, once the vault took the primary's hello. */
+static int poisoned_vault_connects(struct fix *f, int lfd, uint64_t last, size_t *mark)
+{
+	assert_int_equal(hw_tnode_start(&f->v, mark), 0);
+	int cfd = accept(lfd, NULL, NULL);
+	assert_true(cfd >= 0);
+	hw_fp_hello(cfd, "p1", last, NULL);
+	assert_true(hw_proc_wait_line(&f->v.proc, mark, "event=following", NULL, EVENT_WAIT_MS,
+				      NULL, 0));
+	return cfd;
+}
+
+/* A primary with a replaced binary sends an entry that hashes and chains like any other
+ * but that no store takes (16 bytes that are no Record), in a frame of genuine ones and
+ * followed by more: the vault stores and acknowledges them all, and when its delay runs
+ * out applies every entry before the poisoned one (batched with it in one job) and stops
+ * there, logged apply_blocked, no storage failure. It goes on pulling: entries sent after
+ * the block are durable too, before and after a restart, which comes back to the same
+ * block at once (it failed, a delay later, and the vault then never redialed). */
+static void test_vault_poison_blocks_apply(void **state)
+{
+	struct fix *f = *state;
+	char addr[64];
+	int lfd = hw_fp_listen(addr, sizeof addr);
+	init_poisoned_vault(f, addr);
+	struct hw_fp_log log;
+	hw_fp_log_init(&log, 5, 100);
+	size_t mark = 0;
+	int cfd = poisoned_vault_connects(f, lfd, 2 * POISON_FRAME, &mark);
+	hw_fp_append(cfd, &log, POISON_FRAME, 0);
+	hw_fp_append(cfd, &log, POISON_FRAME, POISON_LSN);
+	beat_until_durable(f, cfd, 2 * POISON_FRAME);
+	assert_true(beat_until_line(f, cfd, log.lsn, &mark, "event=apply_blocked", "lsn=25 "));
+	hw_fp_append(cfd, &log, POISON_FRAME, 0); /* after the block: stored all the same */
+	struct vstatus vs = beat_until_durable(f, cfd, 3 * POISON_FRAME);
+	wait_applied(f, POISON_LSN - 1);
+	assert_int_equal(vault_status(&f->v, &vs), 0);
+	assert_int_equal(vs.applied_lsn, POISON_LSN - 1);
+	assert_null(strstr(f->v.proc.log, "event=storage_failed"));
+	assert_non_null(strstr(f->v.proc.log, "code=HW_EDECODE"));
+
+	assert_int_equal(hw_proc_stop(&f->v.proc, STOP_WAIT_MS), 0);
+	close(cfd);
+	assert_int_equal(store_head(f->v.dir), POISON_LSN - 1);
+	mark = 0;
+	cfd = poisoned_vault_connects(f, lfd, log.lsn, &mark);
+	mark = 0; /* blocked again at start, before any delay */
+	assert_true(
+		hw_proc_wait_line(&f->v.proc, &mark, "event=apply_blocked", "lsn=25 ", 0, NULL, 0));
+	assert_int_equal(vault_status(&f->v, &vs), 0);
+	assert_int_equal(vs.applied_lsn, POISON_LSN - 1);
+	hw_fp_append(cfd, &log, POISON_FRAME, 0);
+	beat_until_durable(f, cfd, 4 * POISON_FRAME);
+	assert_null(strstr(f->v.proc.log, "event=storage_failed"));
+	assert_int_equal(hw_proc_stop(&f->v.proc, STOP_WAIT_MS), 0);
+	assert_int_equal(store_head(f->v.dir), POISON_LSN - 1);
+	close(cfd);
+	close(lfd);
+	hw_fp_log_free(&log);
+}
+
 /* Point-in-time restore from the vault's directory: a backup of it, restored to an LSN
  * in the middle, has the primary's state at that LSN. */
 static void test_vault_restore(void **state)
@@ -944,6 +1050,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_vault_not_counted, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vault_refuses_diverged, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vault_refuses_snapshot, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_vault_poison_blocks_apply, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vault_limit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vault_snapshot_waits_for_acks, setup,
 						teardown),
