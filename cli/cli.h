@@ -9,7 +9,8 @@
  * restore --trust of a pruned store's backup (the store restored). A store a command
  * could not read for damage (HW_ECORRUPT from LMDB, or LMDB aborting or faulting on its
  * pages in the child that read it: cli/isolate.h) is a runtime error, 1: 3 is the verdict
- * of a check, verify's or a drill's.
+ * of a check, verify's or a drill's. 5 a node that answered reports what stopped it
+ * (status): its storage failed, or an entry its store refused blocked its apply.
  * cli/ is the only place that parses command lines. */
 #ifndef HW_CLI_H
 #define HW_CLI_H
@@ -31,6 +32,7 @@ enum {
 	HW_CLI_USAGE = 2,
 	HW_CLI_DAMAGE = 3,
 	HW_CLI_UNVOUCHED = 4,
+	HW_CLI_NODE_FAULT = 5,
 	HW_CLI_RUN = -1, /* hw_cli_parse: options are fine, run the command */
 };
 

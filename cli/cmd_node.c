@@ -326,6 +326,7 @@ struct status_opts {
 	int64_t now_ms;     /* judge the schedule at this time; 0: now */
 	bool json;
 	bool drills_shown; /* the node sent its own drill history */
+	bool fault;        /* the node reports its storage failed or its apply blocked */
 	struct hw_client_security sec;
 };
 
@@ -559,12 +560,115 @@ static void status_targets_json(struct hw_json *j, const Hawser__Wire__V1__Statu
 	}
 }
 
+/* ---- status: what stops a node, and a follower's link to its primary */
+
+#define STATUS_WARNINGS_MAX  3
+#define STATUS_WARNING_BYTES 400
+
+static bool status_follows(const Hawser__Wire__V1__Status *s)
+{
+	return s->role == HAWSER__WIRE__V1__ROLE__STANDBY ||
+	       s->role == HAWSER__WIRE__V1__ROLE__VAULT;
+}
+
+/* The node reports what stopped it: its storage failed, or a refused entry blocked its
+ * apply (exit HW_CLI_NODE_FAULT). */
+static bool status_fault(const Hawser__Wire__V1__Status *s)
+{
+	return s->failed != 0 || s->apply_blocked != NULL;
+}
+
+/* A standby or vault that has not heard from its primary for longer than a stream may be
+ * silent (a few heartbeats): one gone, or one it cannot reach. Not a standby blocked, which
+ * follows no more on purpose, nor a node older than these fields (limit 0). */
+static bool status_unheard(const Hawser__Wire__V1__Status *s)
+{
+	bool parted = s->apply_blocked != NULL && s->role == HAWSER__WIRE__V1__ROLE__STANDBY;
+	return status_follows(s) && !parted && s->silent_limit_ms > 0 &&
+	       s->primary_silent_ms > s->silent_limit_ms;
+}
+
+/* What an operator must see at once, in words, into w; returns how many. */
+static size_t status_warnings(const Hawser__Wire__V1__Status *s,
+			      char w[STATUS_WARNINGS_MAX][STATUS_WARNING_BYTES])
+{
+	size_t k = 0;
+	const Hawser__Wire__V1__ApplyBlocked *b = s->apply_blocked;
+	if (s->failed != 0)
+		snprintf(w[k++], STATUS_WARNING_BYTES,
+			 "storage failed (%s: %s): the node acknowledges nothing more; fix the "
+			 "cause, verify its store, restart it",
+			 hw_errname(s->failed), hw_strerror(s->failed));
+	if (b != NULL)
+		snprintf(w[k++], STATUS_WARNING_BYTES,
+			 "apply blocked at lsn %" PRIu64 " (%s, %s: %s): its store refuses that "
+			 "entry; those before it are applied, it and every later one are kept in "
+			 "the log only%s (docs/operations.md \"Reading status: what stops a "
+			 "node\")",
+			 b->lsn, hw_errname(b->code), str_or_empty(b->field), str_or_empty(b->rule),
+			 s->role == HAWSER__WIRE__V1__ROLE__VAULT
+				 ? "; the vault goes on storing what its primary sends"
+				 : "; this standby follows no more and may not lead");
+	if (status_unheard(s))
+		snprintf(w[k++], STATUS_WARNING_BYTES,
+			 "no word from its primary for %.1f s (%s; silent past %" PRId64 " ms: a "
+			 "primary gone, or one it cannot reach)",
+			 (double)s->primary_silent_ms / 1000.0,
+			 s->primary_connected ? "connected" : "not connected", s->silent_limit_ms);
+	return k;
+}
+
+/* The primary a standby or vault follows, marked when it is not connected. */
+static void status_primary_text(const Hawser__Wire__V1__Status *s)
+{
+	const char *who = s->primary && s->primary[0] ? s->primary : "none known";
+	if (!status_follows(s) || s->silent_limit_ms == 0) { /* a primary, or an older node */
+		if (s->primary && s->primary[0])
+			printf("  primary: %s\n", s->primary);
+	} else if (s->primary_connected) {
+		printf("  primary: %s\n", who);
+	} else {
+		printf("  primary: %s (not connected, %s %.1f s ago)\n", who,
+		       s->primary_heard ? "last heard" : "never heard; following since",
+		       (double)s->primary_silent_ms / 1000.0);
+	}
+}
+
+static void status_health_json(struct hw_json *j, const Hawser__Wire__V1__Status *s)
+{
+	const Hawser__Wire__V1__ApplyBlocked *b = s->apply_blocked;
+	if (status_follows(s)) {
+		hw_json_kv_bool(j, "primary_connected", s->primary_connected);
+		hw_json_kv_bool(j, "primary_heard", s->primary_heard);
+		hw_json_kv_int(j, "primary_silent_ms", s->primary_silent_ms);
+		hw_json_kv_int(j, "silent_limit_ms", s->silent_limit_ms);
+	}
+	hw_json_kv_string(j, "failed", s->failed ? hw_errname(s->failed) : "");
+	hw_json_key(j, "apply_blocked");
+	hw_json_object_begin(j);
+	hw_json_kv_bool(j, "blocked", b != NULL);
+	hw_json_kv_uint(j, "lsn", b ? b->lsn : 0);
+	hw_json_kv_string(j, "code", b ? hw_errname(b->code) : "");
+	hw_json_kv_string(j, "field", b ? str_or_empty(b->field) : "");
+	hw_json_kv_string(j, "rule", b ? str_or_empty(b->rule) : "");
+	hw_json_object_end(j);
+	char w[STATUS_WARNINGS_MAX][STATUS_WARNING_BYTES];
+	size_t n = status_warnings(s, w);
+	hw_json_key(j, "warnings");
+	hw_json_array_begin(j);
+	for (size_t i = 0; i < n; i++)
+		hw_json_string(j, w[i]);
+	hw_json_array_end(j);
+}
+
 static void status_print_text(const Hawser__Wire__V1__Status *s)
 {
 	printf("node %s: %s, epoch %" PRIu64 "\n", str_or_empty(s->node_id), role_name(s->role),
 	       s->epoch);
-	if (s->primary && s->primary[0])
-		printf("  primary: %s\n", s->primary);
+	status_primary_text(s);
+	char w[STATUS_WARNINGS_MAX][STATUS_WARNING_BYTES];
+	for (size_t i = 0, n = status_warnings(s, w); i < n; i++)
+		printf("  WARNING: %s\n", w[i]);
 	printf("  last lsn %" PRIu64 ", durable lsn %" PRIu64 "\n", s->last_lsn, s->durable_lsn);
 	if (s->stale)
 		printf("  STALE: its state tables await a snapshot from the primary (a rejoin of a "
@@ -644,6 +748,7 @@ static void status_print_json(const Hawser__Wire__V1__Status *s, struct hw_json 
 	hw_json_kv_string(&j, "primary", str_or_empty(s->primary));
 	hw_json_kv_bool(&j, "insecure", s->insecure);
 	hw_json_kv_bool(&j, "stale", s->stale);
+	status_health_json(&j, s);
 	status_print_peers_json(&j, s);
 	status_failover_json(&j, s->failover);
 	status_targets_json(&j, s);
@@ -722,7 +827,7 @@ static int cmd_status(const struct hw_cli_cmd *cmd, int argc, char **argv)
 		rc = status_drills(cmd, &o, o.json ? &j : NULL);
 	if (o.json)
 		hw_json_object_end(&j);
-	return rc;
+	return rc == HW_CLI_OK && o.fault ? HW_CLI_NODE_FAULT : rc;
 }
 
 /* The drill history of the node's store, judged against the [drills] schedule. */
@@ -787,6 +892,7 @@ static int status_node(const struct hw_cli_cmd *cmd, struct status_opts *o, stru
 	else
 		status_print_text(s);
 	o->drills_shown = s->n_drills > 0;
+	o->fault = status_fault(s);
 	if (o->drills_shown)
 		status_drills_of(j, s);
 	hawser__wire__v1__status__free_unpacked(s, NULL);
@@ -823,6 +929,14 @@ const struct hw_cli_cmd hw_cli_status = {
 	"  (HW_ECORRUPT, exit 1); --now T judges that schedule at time T. The status says\n"
 	"  insecure=true when the node's connections are plaintext, and STALE (stale in\n"
 	"  --json) while a standby's state awaits a snapshot after a rejoin of a pruned\n"
-	"  log. A vault also shows its stored and applied LSN and its apply delay.\n"
+	"  log. A vault also shows its stored and applied LSN and its apply delay. A\n"
+	"  standby or vault names its primary, marked (not connected, last heard N s ago)\n"
+	"  while the connection is down (--json: primary_connected, primary_silent_ms).\n"
+	"  WARNING lines (--json: warnings) say what an operator must see at once: the\n"
+	"  node's storage failed (failed), its apply is blocked at an entry its store\n"
+	"  refuses (apply_blocked: LSN, code, field, rule), or a standby or vault has had no\n"
+	"  word from its primary for longer than a few heartbeats. Exit 5 (after printing\n"
+	"  the status) when the storage failed or the apply is blocked (docs/operations.md\n"
+	"  \"Reading status: what stops a node\").\n"
 	"  With --connect:\n" HW_CLI_SECURITY_USAGE,
 	cmd_status};

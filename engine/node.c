@@ -355,13 +355,36 @@ static void submit_times(const struct hw_stage_sums *sum, Hawser__Wire__V1__Subm
 		t->durability_us = (double)sum->durability_ns / 1e3 / (double)sum->answered;
 }
 
+/* A standby's or vault's link to its primary and the block of its apply, if any
+ * (node_block.c): ab is filled and linked then. The primary named is that of the last
+ * hello taken, kept when the connection goes, else the one configured. */
+static void status_follow(struct hw_node *n, Hawser__Wire__V1__Status *st,
+			  Hawser__Wire__V1__ApplyBlocked *ab)
+{
+	st->primary = n->primary_id[0]       ? n->primary_id
+		      : n->cfg.primary_id[0] ? n->cfg.primary_id
+					     : n->cfg.primary;
+	st->primary_connected = n->primary_ready;
+	st->primary_heard = n->primary_heard;
+	st->primary_silent_ms = hw__node_now(n) - n->primary_frame_ms;
+	st->silent_limit_ms = hw__node_silent_ms(n);
+	if (n->block.lsn == 0)
+		return;
+	hawser__wire__v1__apply_blocked__init(ab);
+	ab->lsn = n->block.lsn;
+	ab->code = n->block.rej.code;
+	ab->field = n->block.rej.field;
+	ab->rule = n->block.rej.rule;
+	st->apply_blocked = ab;
+}
+
 /* A Status is the largest reply a client's request gets at once: its strings are the
- * drill rows' what and report, the planner's three whys, the hold's why and a few ids;
- * its numbers and names a few hundred bytes more. A request is taken with room for it
- * (session_take). */
+ * drill rows' what and report, the planner's three whys, the hold's why, a block's why
+ * and a few ids; its numbers and names a few hundred bytes more. A request is taken with
+ * room for it (session_take). */
 #define STATUS_BYTES_MAX                                                                           \
 	((HW_DRILL_WHAT_BYTES + HW_DRILL_REPORT_BYTES + 256) * HW_DRILL_KINDS +                    \
-	 3 * HW_TG_WHY_BYTES + 3 * HW_HOLD_WHY_BYTES + 256 +                                       \
+	 3 * HW_TG_WHY_BYTES + 3 * HW_HOLD_WHY_BYTES + sizeof(struct hw_reject) + 256 +            \
 	 (HW_ID_CHARS_MAX + 128) * (HW_PEERS_MAX + 4))
 _Static_assert(STATUS_BYTES_MAX <= HW_SESSION_REPLY_ROOM / 2,
 	       "a status fits the room a client's request is taken with");
@@ -382,6 +405,7 @@ static int send_status(struct hw_session *s)
 	char held_why[HW_HOLD_WHY_BYTES];
 	Hawser__Wire__V1__RpoHold rpo;
 	Hawser__Wire__V1__ReplayThrottle replay;
+	Hawser__Wire__V1__ApplyBlocked blocked;
 	char rpo_why[HW_HOLD_WHY_BYTES], replay_why[HW_HOLD_WHY_BYTES];
 	st.node_id = n->cfg.node_id;
 	st.epoch = n->epoch;
@@ -410,7 +434,7 @@ static int send_status(struct hw_session *s)
 		st.role = HAWSER__WIRE__V1__ROLE__STANDBY;
 		st.last_lsn = n->sb.pos.received;
 		st.durable_lsn = n->sb.pos.durable;
-		st.primary = n->primary_id;
+		status_follow(n, &st, &blocked);
 	}
 	if (n->cfg.role == HW_ROLE_VAULT) {
 		st.role = HAWSER__WIRE__V1__ROLE__VAULT;
@@ -418,6 +442,7 @@ static int send_status(struct hw_session *s)
 		st.apply_delay_ms = n->cfg.apply_delay_ms;
 	}
 	st.stale = n->store != NULL && hw_store_stale(n->store);
+	st.failed = n->failed;
 	status_failover(n, &fs, &now);
 	st.failover = &fs;
 	st.time_ms = hw_wall_ms();

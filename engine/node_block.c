@@ -10,7 +10,7 @@
  * on pulling and storing what follows, so the genuine entries after a poisoned one are
  * not lost to it; a standby, whose state can no longer be its primary's, stops following
  * and may not lead (hw__election_progress reports it stale). Either keeps answering
- * status, which shows the block (docs/operations.md "Reading status").
+ * status, which shows the block (docs/operations.md "Reading status: what stops a node").
  *
  * The block is kept in the store's meta (node.apply_blocked: docs/formats.md), with the
  * refused entry's hash, so a restart comes back to it: the recovery applies the log up
@@ -64,7 +64,7 @@ static void block_log(struct hw_node *n)
 			  "pulling (docs/operations.md \"Vault replica\")"
 			: "the store refuses this entry: the entries before it are applied, it and "
 			  "every later one are not; this standby follows no more and may not lead "
-			  "(docs/operations.md \"Reading status\")";
+			  "(docs/operations.md \"Reading status: what stops a node\")";
 	hw_log("apply_blocked", "lsn=%llu code=%s field=%s rule=\"%s\" stored_lsn=%llu what=\"%s\"",
 	       (unsigned long long)b->lsn, hw_errname(b->rej.code), b->rej.field, b->rej.rule,
 	       (unsigned long long)hw_wal_last(n->wal)->lsn, what);

@@ -59,6 +59,10 @@ _Static_assert(HW_SESSION_REPLY_ROOM <= HW_CONN_SEND_MAX / 2,
 /* While a refused entry blocks the apply, apply_blocked is logged again this often: the
  * block lasts until an operator acts, and a log read since the last start shows it. */
 #define HW_BLOCKED_LOG_MS 60000
+/* Redials of a standby or vault that are refused (nothing listens at the primary's
+ * address) are logged at most once per this long, with how many there were: the
+ * back-off redials every HW_RECONNECT_MAX_MS. */
+#define HW_REFUSED_LOG_MS 10000
 
 struct hw_node;
 struct hw_voters;
@@ -228,9 +232,14 @@ struct hw_node {
 	bool hello_pending;  /* connected; the hello waits for the log to flush */
 	int64_t primary_heard_ms; /* dialled, hello sent, or a frame came: before the hello
 				   * exchange the core does not watch the stream, this does */
+	int64_t primary_frame_ms; /* hw__node_now() of the primary's last frame, or of
+				   * hw__standby_restart() since (status: last heard) */
+	bool primary_heard;       /* a frame of a primary came since the start */
+	uint32_t refused_dials;   /* refused since the last primary_unreachable line */
+	int64_t refused_logged_ms; /* hw_mono_ms() of that line; 0: none yet */
 	struct hw_timer *reconnect;
 	int64_t reconnect_ms;
-	char primary_id[HW_ID_CHARS_MAX + 1];
+	char primary_id[HW_ID_CHARS_MAX + 1]; /* the primary of the last hello taken */
 	struct hw_block block;
 	/* the catchup_progress / catchup_done lines (node_standby.c) */
 	struct hw_catchup {

@@ -303,7 +303,8 @@ static int primary_frame(struct hw_node *n, const struct hw_frame *f)
 {
 	if (!n->primary_key_ok) /* primary_on_connect refused it: nothing counts */
 		return HW_EAUTH;
-	n->primary_heard_ms = hw__node_now(n);
+	n->primary_heard_ms = n->primary_frame_ms = hw__node_now(n);
+	n->primary_heard = true;
 	if (f->type == HW_FRAME_ERROR)
 		return take_error(f);
 	if (f->type == HW_FRAME_HELLO)
@@ -405,6 +406,26 @@ static void redial_later(struct hw_node *n)
 								    : HW_RECONNECT_MAX_MS;
 }
 
+/* A redial that nothing at the primary's address took (ECONNREFUSED: the primary's
+ * process is gone, its host up): one primary_unreachable line at the first, then at most
+ * one per HW_REFUSED_LOG_MS with how many were refused meanwhile, so a primary gone for
+ * good shows in the log without a line per redial. */
+static void note_refused(struct hw_node *n)
+{
+	int64_t now = hw_mono_ms();
+	n->refused_dials++;
+	if (n->refused_logged_ms != 0 && now - n->refused_logged_ms < HW_REFUSED_LOG_MS)
+		return;
+	hw_log("primary_unreachable",
+	       "addr=%s code=%s refused=%u heard=%s last_heard_ms=%lld "
+	       "what=\"%s\"",
+	       n->cfg.primary, hw_errname(-ECONNREFUSED), n->refused_dials,
+	       n->primary_heard ? "yes" : "no", (long long)(hw__node_now(n) - n->primary_frame_ms),
+	       "nothing listens at the primary's address; redialing");
+	n->refused_dials = 0;
+	n->refused_logged_ms = now;
+}
+
 static void primary_on_close(struct hw_conn *c, void *arg, int code)
 {
 	(void)c;
@@ -416,6 +437,10 @@ static void primary_on_close(struct hw_conn *c, void *arg, int code)
 	if (following && (n->primary_ready || code != -ECONNREFUSED))
 		hw_log("primary_lost", "code=%s retry_ms=%lld", hw_errname(code),
 		       (long long)n->reconnect_ms);
+	else if (following)
+		note_refused(n);
+	if (n->primary_ready)
+		n->refused_logged_ms = 0; /* the next refusal is said at once */
 	n->primary_conn = NULL;
 	n->primary_ready = false;
 	n->primary_key_ok = false;
@@ -626,6 +651,7 @@ int hw__standby_restart(struct hw_node *n)
 	if (n->epoch == 0)
 		n->epoch = h.epoch;
 	n->last_epoch = h.epoch;
+	n->primary_frame_ms = hw__node_now(n); /* silent from now, while no frame comes */
 	hw_standby_init(&n->sb, n->epoch, h.lsn, n->cfg.heartbeat_ms, hw__node_silent_ms(n));
 	int rc = hw_writer_start(n->store, n->loop, HW_JOB_APPEND, writer_cb, n, &n->writer);
 	if (rc == 0) {

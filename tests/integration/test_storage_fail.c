@@ -284,11 +284,23 @@ static void static_primary_fails(struct fix *f, const char *fault_file, char *li
 				      EVENT_WAIT_MS, line, cap));
 }
 
-/* The log's and the store's fsyncs fail (the whole data directory). */
+/* The log's and the store's fsyncs fail (the whole data directory); `hawser status` on
+ * the node, which stays up, says so (a WARNING line, failed in --json) and exits 5. */
 static void test_static_primary_answers_all(void **state)
 {
+	struct fix *f = *state;
 	char line[512];
-	static_primary_fails(*state, "", line, sizeof line);
+	static_primary_fails(f, "", line, sizeof line);
+	static struct hw_capture cap;
+	assert_int_equal(hw_proc_capture(&cap, hw_test_bin(), "status", "--connect", f->t.client,
+					 "--insecure", NULL),
+			 5);
+	assert_non_null(strstr(cap.out, "  WARNING: storage failed ("));
+	assert_int_equal(hw_proc_capture(&cap, hw_test_bin(), "status", "--connect", f->t.client,
+					 "--insecure", "--json", NULL),
+			 5);
+	assert_null(strstr(cap.out, "\"failed\":\"\"")); /* its code */
+	assert_non_null(strstr(cap.out, "\"warnings\":[\"storage failed ("));
 }
 
 /* Only the store's file fails: whether its commit failed at a batch's end or between

@@ -187,6 +187,11 @@ struct vstatus {
 	uint64_t applied_lsn;
 	int64_t apply_delay_ms;
 	uint64_t at_risk_records; /* durable on its primary, as it last heard, not here */
+	bool connected;           /* to its primary */
+	int64_t silent_ms;        /* since it last heard from it */
+	int64_t silent_limit_ms;
+	uint64_t blocked_lsn; /* its apply's block: the refused entry, 0 when none */
+	int blocked_code;
 };
 
 static int vault_status(const struct hw_tnode *v, struct vstatus *out)
@@ -210,7 +215,12 @@ static int vault_status(const struct hw_tnode *v, struct vstatus *out)
 				.durable_lsn = s->durable_lsn,
 				.applied_lsn = s->applied_lsn,
 				.apply_delay_ms = s->apply_delay_ms,
-				.at_risk_records = s->failover ? s->failover->at_risk_records : 0};
+				.at_risk_records = s->failover ? s->failover->at_risk_records : 0,
+				.connected = s->primary_connected,
+				.silent_ms = s->primary_silent_ms,
+				.silent_limit_ms = s->silent_limit_ms,
+				.blocked_lsn = s->apply_blocked ? s->apply_blocked->lsn : 0,
+				.blocked_code = s->apply_blocked ? s->apply_blocked->code : 0};
 	hawser__wire__v1__status__free_unpacked(s, NULL);
 	return 0;
 }
@@ -776,6 +786,28 @@ static bool beat_until_line(struct fix *f, int cfd, uint64_t lsn, size_t *mark, 
 	return false;
 }
 
+/* `hawser status` of the vault (with --json when json) into f->cap: its exit code. */
+static int vault_cli_status(struct fix *f, bool json)
+{
+	return hw_proc_capture(&f->cap, hw_test_bin(), "status", "--connect", f->v.client,
+			       "--insecure", json ? "--json" : NULL, NULL);
+}
+
+/* `hawser status` on the vault, as text and --json, reports its apply blocked at
+ * POISON_LSN (a WARNING line, apply_blocked) and exits 5; its primary is connected. */
+static void status_shows_block(struct fix *f)
+{
+	assert_int_equal(vault_cli_status(f, false), 5);
+	assert_non_null(strstr(f->cap.out, "  primary: p1\n"));
+	assert_non_null(strstr(f->cap.out, "WARNING: apply blocked at lsn 25 (HW_EDECODE, "));
+	assert_int_equal(vault_cli_status(f, true), 5);
+	assert_non_null(strstr(f->cap.out, "\"apply_blocked\":{\"blocked\":true,\"lsn\":25,"
+					   "\"code\":\"HW_EDECODE\""));
+	assert_non_null(strstr(f->cap.out, "\"primary_connected\":true"));
+	assert_non_null(strstr(f->cap.out, "\"failed\":\"\""));
+	assert_non_null(strstr(f->cap.out, "\"warnings\":[\"apply blocked at lsn 25"));
+}
+
 /* The vault, started with its fake primary at lfd (whose log ends at last), connects:
  * the connection, once the vault took the primary's hello. */
 static int poisoned_vault_connects(struct fix *f, int lfd, uint64_t last, size_t *mark)
@@ -793,9 +825,10 @@ static int poisoned_vault_connects(struct fix *f, int lfd, uint64_t last, size_t
  * but that no store takes (16 bytes that are no Record), in a frame of genuine ones and
  * followed by more: the vault stores and acknowledges them all, and when its delay runs
  * out applies every entry before the poisoned one (batched with it in one job) and stops
- * there, logged apply_blocked, no storage failure. It goes on pulling: entries sent after
- * the block are durable too, before and after a restart, which comes back to the same
- * block at once (it failed, a delay later, and the vault then never redialed). */
+ * there, logged apply_blocked, no storage failure; `hawser status` says so and exits 5.
+ * It goes on pulling: entries sent after the block are durable too, before and after a
+ * restart, which comes back to the same block at once (it failed, a delay later, and the
+ * vault then never redialed, its status silent on all of it). */
 static void test_vault_poison_blocks_apply(void **state)
 {
 	struct fix *f = *state;
@@ -815,8 +848,10 @@ static void test_vault_poison_blocks_apply(void **state)
 	wait_applied(f, POISON_LSN - 1);
 	assert_int_equal(vault_status(&f->v, &vs), 0);
 	assert_int_equal(vs.applied_lsn, POISON_LSN - 1);
+	assert_int_equal(vs.blocked_lsn, POISON_LSN);
+	assert_int_equal(vs.blocked_code, HW_EDECODE);
 	assert_null(strstr(f->v.proc.log, "event=storage_failed"));
-	assert_non_null(strstr(f->v.proc.log, "code=HW_EDECODE"));
+	status_shows_block(f);
 
 	assert_int_equal(hw_proc_stop(&f->v.proc, STOP_WAIT_MS), 0);
 	close(cfd);
@@ -828,6 +863,8 @@ static void test_vault_poison_blocks_apply(void **state)
 		hw_proc_wait_line(&f->v.proc, &mark, "event=apply_blocked", "lsn=25 ", 0, NULL, 0));
 	assert_int_equal(vault_status(&f->v, &vs), 0);
 	assert_int_equal(vs.applied_lsn, POISON_LSN - 1);
+	assert_int_equal(vs.blocked_lsn, POISON_LSN);
+	status_shows_block(f);
 	hw_fp_append(cfd, &log, POISON_FRAME, 0);
 	beat_until_durable(f, cfd, 4 * POISON_FRAME);
 	assert_null(strstr(f->v.proc.log, "event=storage_failed"));
@@ -836,6 +873,50 @@ static void test_vault_poison_blocks_apply(void **state)
 	close(cfd);
 	close(lfd);
 	hw_fp_log_free(&log);
+}
+
+/* A vault whose primary is gone (killed: nothing listens at its address) logs its
+ * refused redials (primary_unreachable, not one per redial), keeps naming it in `hawser
+ * status`, marked not connected with when it was last heard, and past a few heartbeats of
+ * silence shows a WARNING (--json: primary_connected false, a warning); nothing stopped
+ * it, so the status exits 0. */
+static void test_vault_primary_gone_status(void **state)
+{
+	struct fix *f = *state;
+	init_primary(f, &f->p, "p1", "", "local");
+	assert_int_equal(hw_tnode_start(&f->p, NULL), 0);
+	init_vault(f, f->p.listen, "0");
+	size_t mark;
+	assert_int_equal(hw_tnode_start(&f->v, &mark), 0);
+	assert_true(hw_proc_wait_line(&f->v.proc, &mark, "event=following", NULL, EVENT_WAIT_MS,
+				      NULL, 0));
+	wait_applied(f, load(f, &f->p, 50, 19));
+	hw_proc_kill(&f->p.proc);
+	assert_true(hw_proc_wait_line(&f->v.proc, &mark, "event=primary_lost", NULL, EVENT_WAIT_MS,
+				      NULL, 0));
+	assert_true(hw_proc_wait_line(&f->v.proc, &mark, "event=primary_unreachable",
+				      "code=ECONNREFUSED", EVENT_WAIT_MS, NULL, 0));
+	struct vstatus vs = {.connected = true};
+	for (int i = 0; i < 400 && (vs.connected || vs.silent_ms <= vs.silent_limit_ms); i++) {
+		assert_int_equal(vault_status(&f->v, &vs), 0);
+		hw_proc_pump(&f->v.proc, 50);
+	}
+	assert_false(vs.connected);
+	assert_true(vs.silent_limit_ms > 0 && vs.silent_ms > vs.silent_limit_ms);
+	assert_int_equal(vault_cli_status(f, false), 0);
+	assert_non_null(strstr(f->cap.out, "  primary: p1 (not connected, last heard "));
+	assert_non_null(strstr(f->cap.out, "WARNING: no word from its primary for "));
+	assert_null(strstr(f->cap.out, "apply blocked"));
+	assert_int_equal(vault_cli_status(f, true), 0);
+	assert_non_null(strstr(f->cap.out, "\"primary\":\"p1\""));
+	assert_non_null(strstr(f->cap.out, "\"primary_connected\":false"));
+	assert_non_null(strstr(f->cap.out, "\"warnings\":[\"no word from its primary"));
+	assert_non_null(strstr(f->cap.out, "\"apply_blocked\":{\"blocked\":false"));
+	/* the first refusal said at once, then a line for many (not one per redial) */
+	const char *p = strstr(f->v.proc.log, "event=primary_unreachable");
+	assert_int_equal(hw_log_field(p, "refused", -1), 1);
+	while ((p = strstr(p + 1, "event=primary_unreachable")) != NULL)
+		assert_true(hw_log_field(p, "refused", -1) > 1);
 }
 
 /* Point-in-time restore from the vault's directory: a backup of it, restored to an LSN
@@ -1051,6 +1132,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_vault_refuses_diverged, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vault_refuses_snapshot, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vault_poison_blocks_apply, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_vault_primary_gone_status, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vault_limit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vault_snapshot_waits_for_acks, setup,
 						teardown),
