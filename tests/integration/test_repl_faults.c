@@ -380,11 +380,25 @@ static void test_diverged_standby(void **state)
 	assert_memory_equal(ha.hash, hb.hash, HW_HASH_BYTES);
 }
 
+/* Put "no block" (lsn 0) in the meta of the stopped node's store in dir: as a node that
+ * never kept its block (stopped before it could, or one of an older binary). The layout
+ * is docs/formats.md's node.apply_blocked. */
+static void clear_block(const char *dir)
+{
+	uint8_t none[1 + 8 + HW_HASH_BYTES + 4 + 48 + 112] = {1};
+	struct hw_store_opts o = {0};
+	struct hw_store *st;
+	assert_int_equal(hw_store_open(dir, &o, &st), 0);
+	assert_int_equal(hw_store_meta_put(st, "node.apply_blocked", none, sizeof none), 0);
+	hw_store_close(st);
+}
+
 /* A primary with a replaced binary sends an entry that hashes and chains but that no
  * store takes (16 bytes that are no Record) among genuine ones: the standby applies those
  * before it, stops applying at it (apply_blocked, no storage failure: the node answers
  * on) and stops following, its state no longer its primary's. A restart comes back to
- * the block (it failed to start, its recovery refusing the entry) and does not dial. */
+ * the block (it failed to start, its recovery refusing the entry) and does not dial; so
+ * does one whose block was not kept, the recovery meeting the entry itself. */
 static void test_poisoned_standby_blocks(void **state)
 {
 	struct fix *f = *state;
@@ -419,6 +433,16 @@ static void test_poisoned_standby_blocks(void **state)
 	struct pollfd pf = {.fd = lfd, .events = POLLIN};
 	assert_int_equal(poll(&pf, 1, STALL_WATCH_MS), 0); /* no dial */
 	assert_int_equal(hw_proc_stop(&f->s.proc, STOP_WAIT_MS), 0);
+
+	clear_block(f->s.dir);
+	assert_int_equal(hw_tnode_start(&f->s, NULL), 0);
+	from = 0;
+	assert_true(
+		hw_proc_wait_line(&f->s.proc, &from, "event=apply_blocked", "lsn=25 ", 0, NULL, 0));
+	assert_int_equal(poll(&pf, 1, STALL_WATCH_MS), 0);
+	assert_int_equal(hw_proc_stop(&f->s.proc, STOP_WAIT_MS), 0);
+	store_state(f->s.dir, digest, &h);
+	assert_int_equal(h.lsn, 24);
 	close(lfd);
 	hw_fp_log_free(&log);
 }
