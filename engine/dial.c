@@ -303,7 +303,11 @@ void hw_dials_close(struct hw_dials *ds)
 		if (ds->d[k].fd >= 0)
 			close(ds->d[k].fd);
 		ds->d[k] = (struct hw_dial){.fd = -1};
-		ds->names[k].failed = 0; /* the next search may resolve it again */
+		/* the next search resolves each name again, once: a name moved to another node
+		 * while its old address still answers (a DNS name repointed at a failover, the
+		 * old primary a standby now) is found by the next search */
+		ds->names[k].failed = 0;
+		ds->names[k].stale = true;
 	}
 }
 

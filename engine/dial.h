@@ -22,16 +22,17 @@
  * (hw_dials_charge). A TCP address that resolves to several addresses tries them in
  * turn, as one dial. Plain POSIX sockets and poll(); one thread.
  *
- * A host name is resolved (getaddrinfo) at its first dial, and what it resolved to is
- * kept for every later round and search of the handle (hw_dials_init to hw_dials_fini):
+ * A host name is resolved (getaddrinfo) at its first dial of a search, and what it
+ * resolved to is kept for every later round of the search (hw_dials_close ends one):
  * getaddrinfo blocks, bounded by nothing of ours but by the system resolver's own
  * timeouts, and a resolver that does not answer (its server down, as it may be in the
- * outage that made the search) held up every round. It is resolved again only when
- * its addresses are stale, its last dial having connected to none of them (the node
- * moved; or its host is down, and a resolver that works answers at once), and at most
- * once a search after a resolution that failed (what it resolved to before is kept and
- * dialled meanwhile): a resolver that does not answer costs a search one of its
- * timeouts per name, not one per round. */
+ * outage that made the search) held up every round. Within a search it is resolved
+ * again only when its addresses are stale, its last dial having connected to none of
+ * them (the node moved; or its host is down, and a resolver that works answers at once),
+ * and not after a resolution that failed (what it resolved to before is kept and dialled
+ * meanwhile): a resolver that does not answer costs a search one of its timeouts per
+ * name, not one per round. The next search resolves every name again, so a name moved
+ * while its old address still answers (repointed at a failover) is followed. */
 #ifndef HW_ENGINE_DIAL_H
 #define HW_ENGINE_DIAL_H
 

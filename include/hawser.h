@@ -124,11 +124,12 @@ struct hw_client;
  * node's Hello together, not counting time spent on other nodes). Resolving a host name
  * is outside that bound, and outside a wait's timeout: getaddrinfo blocks for as long as
  * the system resolver takes (its own timeouts and attempts, resolv.conf). c resolves a
- * name at its first dial and keeps its addresses for every later one; it resolves it
- * again only once a dial connected to none of them, and after a resolution that failed
- * not again in the same search (a connect's, a hw_client_reconnect()'s, or a following
- * client's search for a new primary): a resolver that does not answer costs a search one
- * of its timeouts per name, not one per round. Give IP addresses (or names the hosts
+ * name at its first dial of a search (a connect's, a hw_client_reconnect()'s, or a
+ * following client's search for a new primary) and keeps its addresses for the search's
+ * later rounds; within the search it resolves it again only once a dial connected to none
+ * of them, and after a resolution that failed not again: a resolver that does not answer
+ * costs a search one of its timeouts per name, not one per round, and a name repointed
+ * at a failover is followed by the next search. Give IP addresses (or names the hosts
  * file has) where even that is too long. The addresses are
  * dialled in order, but a connect not done within 200 ms no longer holds up the next
  * address, so a host that is gone without a word (no RST) does not hold up the others.

@@ -727,13 +727,13 @@ static void test_dial_interrupted(void **state)
 	assert_int_equal(mute.submits, 1);
 }
 
-/* Host names are resolved once and kept (engine/dial.h): a following client's search,
- * many rounds long, over its primary a (closed), MOVED_NAME (a standby, s) and DEAD_NAME
- * (its DNS server down) looks each name up once, and so does the next search
- * (hw_client_reconnect) for DEAD_NAME, whose lookup failed. Each round looked both up
- * again: with a resolver that takes its timeout to fail, a round cost that. A name is
- * looked up again when none of its addresses connects: s gone, the next search finds
- * the node MOVED_NAME names at its new address, p, the primary there. */
+/* Host names are resolved once a search and kept for its rounds (engine/dial.h): a
+ * following client's search, many rounds long, over its primary a (closed), MOVED_NAME
+ * (a standby, s) and DEAD_NAME (its DNS server down) looks each name up once, and so
+ * does the next search (hw_client_reconnect). Each round looked both up again: with a
+ * resolver that takes its timeout to fail, a round cost that. MOVED_NAME repointed at p,
+ * the primary, while s still answers at its old address (a DNS name moved at a
+ * failover): the next search finds p there. */
 static void test_names_resolved_once(void **state)
 {
 	(void)state;
@@ -755,8 +755,7 @@ static void test_names_resolved_once(void **state)
 	assert_int_equal(o.code, HW_ENOT_PRIMARY); /* only s answered */
 	assert_int_equal(atomic_load(&moved_lookups) - moved0, 1);
 	assert_int_equal(atomic_load(&dead_lookups) - dead0, 1);
-	server_stop(&s);
-	atomic_store(&moved_port, p.port);
+	atomic_store(&moved_port, p.port); /* s still answers at the old address */
 	assert_int_equal(hw_client_reconnect(c, 10000), 0);
 	assert_string_equal(hw_client_addr(c), MOVED_NAME ":1");
 	assert_int_equal(atomic_load(&moved_lookups) - moved0, 2);
@@ -767,6 +766,7 @@ static void test_names_resolved_once(void **state)
 	assert_int_equal(o.code, 0);
 	hw_client_close(c);
 	server_join(&p);
+	server_stop(&s);
 }
 
 /* A following client whose primary closed while no other node answers yet: a short wait
