@@ -648,7 +648,12 @@ int hw__election_on_promote(struct hw_session *s, const struct hw_frame *f)
 					      "durable_lsn + 1"
 			  : rc == HW_ESTORE_FAILED ? "this node's storage failed: it may not lead "
 						     "until restarted"
-						   : "the election state could not be made durable";
+			  : rc == HW_ESTALE && n->block.lsn != 0
+				  ? "this node's apply is blocked by an entry its store refused "
+				    "(hawser status): it may not lead"
+			  : rc == HW_ESTALE ? "this node's state tables await a snapshot (a rejoin "
+					      "set its divergent suffix aside): it may not lead"
+					    : "the election state could not be made durable";
 	hw_log("forced_promote", "from=%llu to=%llu code=%s why=\"%s\"", (unsigned long long)r.from,
 	       (unsigned long long)r.to, rc == 0 ? "ok" : hw_errname(rc), why);
 	if (rc == 0) { /* held on this standby, appended once the election makes it primary */
