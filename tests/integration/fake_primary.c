@@ -43,13 +43,19 @@ void hw_fp_msg(int fd, enum hw_frame_type type, const ProtobufCMessage *m)
 
 void hw_fp_hello(int fd, const char *id, uint64_t last_lsn, const uint8_t *hash)
 {
+	hw_fp_hello_epoch(fd, id, last_lsn, hash, 1);
+}
+
+void hw_fp_hello_epoch(int fd, const char *id, uint64_t last_lsn, const uint8_t *hash,
+		       uint64_t epoch)
+{
 	Hawser__Wire__V1__Hello h = HAWSER__WIRE__V1__HELLO__INIT;
 	h.protocol_version = 1;
 	h.cluster_id = "itest";
 	h.node_id = (char *)id;
 	h.role = strcmp(id, "p1") == 0 ? HAWSER__WIRE__V1__ROLE__PRIMARY
 				       : HAWSER__WIRE__V1__ROLE__STANDBY;
-	h.epoch = 1;
+	h.epoch = epoch;
 	h.last_lsn = last_lsn;
 	if (hash != NULL)
 		h.last_hash = (ProtobufCBinaryData){HW_HASH_BYTES, (uint8_t *)hash};

@@ -29,6 +29,9 @@ void hw_fp_msg(int fd, enum hw_frame_type type, const ProtobufCMessage *m);
 /* A Hello of cluster "itest" as node id (p1: the primary, any other: a standby) at
  * epoch 1 whose log ends at last_lsn, with its hash (NULL: none said). */
 void hw_fp_hello(int fd, const char *id, uint64_t last_lsn, const uint8_t *hash);
+/* The same at epoch. */
+void hw_fp_hello_epoch(int fd, const char *id, uint64_t last_lsn, const uint8_t *hash,
+		       uint64_t epoch);
 
 /* A primary's HEARTBEAT at epoch 1, its log durable through lsn. */
 void hw_fp_heartbeat(int fd, uint64_t lsn);

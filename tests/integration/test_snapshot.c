@@ -581,24 +581,6 @@ static int standby_connects(struct fix *f, int lfd, size_t *smark)
 	return cfd;
 }
 
-/* A Hello as node id (p1: a primary, else a standby) at epoch 1 whose log ends at
- * last_lsn, with hash (NULL: none said). */
-static void put_hello_epoch(int fd, const char *id, uint64_t last_lsn, const uint8_t *hash,
-			    uint64_t epoch)
-{
-	Hawser__Wire__V1__Hello h = HAWSER__WIRE__V1__HELLO__INIT;
-	h.protocol_version = 1;
-	h.cluster_id = "itest";
-	h.node_id = (char *)id;
-	h.role = strcmp(id, "p1") == 0 ? HAWSER__WIRE__V1__ROLE__PRIMARY
-				       : HAWSER__WIRE__V1__ROLE__STANDBY;
-	h.epoch = epoch;
-	h.last_lsn = last_lsn;
-	if (hash != NULL)
-		h.last_hash = (ProtobufCBinaryData){HW_HASH_BYTES, (uint8_t *)hash};
-	hw_fp_msg(fd, HW_FRAME_HELLO, &h.base);
-}
-
 /* The BEGIN of a snapshot of epoch at LSN 100000, of SNAP_CHUNKS 4 KiB chunks. */
 static void put_begin_epoch(int fd, uint64_t epoch)
 {
@@ -933,7 +915,7 @@ static void other_epoch_begin_refused(struct fix *f, uint64_t begin_epoch)
 	struct hw_head before = make_store_epoch(f->s.dir, 50, 0, 2);
 	size_t smark = 0, from;
 	int cfd = standby_connects(f, lfd, &smark);
-	put_hello_epoch(cfd, "p1", 100000, NULL, 2);
+	hw_fp_hello_epoch(cfd, "p1", 100000, NULL, 2);
 	put_begin_epoch(cfd, begin_epoch);
 	from = smark;
 	assert_true(hw_proc_wait_line(&f->s.proc, &smark, "event=snapshot_refused",
