@@ -280,17 +280,27 @@ static int log_prefix_check(int fd, const struct manifest *m, crypto_generichash
 	return rc;
 }
 
-/* log.hwl under dir against m (log_prefix_check). */
-static int log_check(const char *dir, const struct manifest *m, char *what)
+int hw__backup_log_open(const char *dir, int flags, int *fd, char *what)
 {
 	char path[PATH_MAX];
+	*fd = -1;
 	int rc = hw__backup_path_join(path, dir, "log.hwl");
 	if (rc != 0)
 		return rc;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	*fd = open(path, flags | O_CLOEXEC);
+	if (*fd < 0)
 		return errno == ENOENT ? hw__backup_fail(what, HW_EBACKUP, "log.hwl is missing")
 				       : -errno;
+	return 0;
+}
+
+/* log.hwl under dir against m (log_prefix_check). */
+static int log_check(const char *dir, const struct manifest *m, char *what)
+{
+	int fd;
+	int rc = hw__backup_log_open(dir, O_RDONLY, &fd, what);
+	if (rc != 0)
+		return rc;
 	crypto_generichash_state st;
 	crypto_generichash_init(&st, NULL, 0, HW_HASH_BYTES);
 	rc = log_prefix_check(fd, m, &st, what);
@@ -821,14 +831,9 @@ static int incremental_check(struct hw_store *s, const char *out, struct manifes
 static int log_reopen(const char *out, const struct manifest *m, int *fd,
 		      crypto_generichash_state *st, char *what)
 {
-	char path[PATH_MAX];
-	int rc = hw__backup_path_join(path, out, "log.hwl");
+	int rc = hw__backup_log_open(out, O_RDWR, fd, what);
 	if (rc != 0)
 		return rc;
-	*fd = open(path, O_RDWR | O_CLOEXEC);
-	if (*fd < 0)
-		return errno == ENOENT ? hw__backup_fail(what, HW_EBACKUP, "log.hwl is missing")
-				       : -errno;
 	crypto_generichash_init(st, NULL, 0, HW_HASH_BYTES);
 	rc = log_prefix_check(*fd, m, st, what);
 	if (rc == 0 && ftruncate(*fd, (off_t)m->log_bytes) != 0)

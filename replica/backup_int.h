@@ -40,6 +40,10 @@ int hw__backup_manifest_read(const char *dir, struct manifest *m, char *what);
  * a log cut short behind its head; else 0 or a storage error. Any thread. */
 int hw__backup_log_reaches_head(struct hw_store *s, const char *whose, char *what);
 
+/* Open dir/log.hwl with flags into *fd: HW_EBACKUP ("log.hwl is missing" in what) when it
+ * is not there, else 0 or -errno. */
+int hw__backup_log_open(const char *dir, int flags, int *fd, char *what);
+
 /* Take the flock on the lock file at path (a restore's into dir, a backup's of dir):
  * *lock gets its descriptor once locked (else -1). The file one that ends unlinks may be
  * the one just opened: locked, it is checked to be the one at path still, else taken

@@ -63,15 +63,11 @@ static int snapshot_check(const char *bdir, struct backup_view *bv, char *what)
 /* Map the first log_bytes of log.hwl and check their hash. */
 static int log_map(const char *bdir, struct backup_view *bv, char *what)
 {
-	char path[PATH_MAX];
 	struct stat st;
-	int rc = hw__backup_path_join(path, bdir, "log.hwl");
+	int fd;
+	int rc = hw__backup_log_open(bdir, O_RDONLY, &fd, what);
 	if (rc != 0)
 		return rc;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return errno == ENOENT ? hw__backup_fail(what, HW_EBACKUP, "log.hwl is missing")
-				       : -errno;
 	if (fstat(fd, &st) != 0 || bv->m.log_bytes == 0) {
 		rc = bv->m.log_bytes == 0 ? 0 : -errno;
 		close(fd);
