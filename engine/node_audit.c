@@ -263,6 +263,14 @@ static int hold(struct hw_node *n, const Tos__V1__NodeEvent *ev, struct hw_rejec
 	return HW_EBUSY;
 }
 
+/* Whether n keeps an audit trail: it signs, and may append (a vault never does: it is
+ * never primary, so an event it held would never be recorded). Else events are logged
+ * only (audit_local). */
+static bool audit_kept(const struct hw_node *n)
+{
+	return n->can_sign && n->cfg.role != HW_ROLE_VAULT;
+}
+
 int hw__audit_event(struct hw_node *n, Tos__V1__NodeEventKind kind, const char *peer,
 		    const uint8_t *key, const char *detail)
 {
@@ -283,7 +291,7 @@ int hw__audit_event(struct hw_node *n, Tos__V1__NodeEventKind kind, const char *
 	    kind == TOS__V1__NODE_EVENT_KIND__PROMOTION)
 		ev.config_sha = (ProtobufCBinaryData){HW_HASH_BYTES, n->config_sha};
 	sodium_bin2hex(sha, sizeof sha, n->config_sha, HW_HASH_BYTES);
-	if (!n->can_sign) {
+	if (!audit_kept(n)) {
 		hw_log("audit_local", "kind=%s epoch=%" PRIu64 " config_sha=%.16s detail=\"%s\"",
 		       hw_node_event_name(kind), n->epoch, sha, ev.detail);
 		return kind == TOS__V1__NODE_EVENT_KIND__PROMOTION ? append_promotion(n, &ev) : 0;
@@ -318,31 +326,25 @@ int hw__audit_on_operator_event(struct hw_session *s, const struct hw_frame *f)
 		   kind == TOS__V1__NODE_EVENT_KIND__RESTORE ||
 		   kind == TOS__V1__NODE_EVENT_KIND__OPERATOR) &&
 		  strlen(m->detail) <= OPERATOR_DETAIL_BYTES_MAX;
-	/* A vault never appends (never primary): an event it held would never be recorded. */
-	bool vault = s->node->cfg.role == HW_ROLE_VAULT;
-	if (ok && vault)
-		hw_log("audit_local", "kind=%s peer=%s detail=\"%s\"", hw_node_event_name(kind),
-		       hw_conn_peer(s->conn), m->detail);
-	int rc = ok && !vault ? hw__audit_event(s->node, kind, hw_conn_peer(s->conn),
-						hw_conn_peer_key(s->conn), m->detail)
-			      : 0;
+	int rc = ok ? hw__audit_event(s->node, kind, hw_conn_peer(s->conn),
+				      hw_conn_peer_key(s->conn), m->detail)
+		    : 0;
 	hawser__wire__v1__operator_event__free_unpacked(m, NULL);
 	if (!ok)
 		return hw__node_send_error(s->conn, HW_ERANGE,
 					   "an operator event is a drill, export, restore or "
 					   "operator event with a detail of at most 200 bytes");
-	if (vault) /* logged only: never a false confirmation */
-		return hw__node_send_error(
-			s->conn, HW_ECONFIG,
-			"a vault appends nothing to its log, so it keeps no audit "
-			"trail of its own: the event was only logged; tell the "
-			"primary");
 	if (rc != 0) /* not recorded: the operator hears it, never a false confirmation */
 		return hw__node_send_error(s->conn, rc, "the event could not be recorded");
-	if (!s->node->can_sign) /* logged only (audit_local): no trail holds it */
+	if (!audit_kept(s->node)) /* logged only (audit_local): no trail holds it */
 		return hw__node_send_error(s->conn, HW_ECONFIG,
-					   "this node runs without a key (insecure): it keeps no "
-					   "audit trail; the event was only logged");
+					   s->node->can_sign
+						   ? "a vault appends nothing to its log, so it "
+						     "keeps no audit trail of its own: the event "
+						     "was only logged; tell the primary"
+						   : "this node runs without a key (insecure): it "
+						     "keeps no audit trail; the event was only "
+						     "logged");
 	return hw__node_send_frame(s->conn, HW_FRAME_OPERATOR_EVENT_REPLY, NULL, 0);
 }
 
