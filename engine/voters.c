@@ -30,6 +30,7 @@ struct link {
 	int64_t beat_ms;
 	int64_t heard_ms;
 	int64_t sent_ms;
+	bool silent; /* voter_silent logged, voter_heard not since */
 };
 
 struct hw_voters {
@@ -316,6 +317,28 @@ static void run(struct hw_voters *v, const struct hw_el_acts *acts)
 
 static void link_dial(struct link *l);
 
+/* Voter l was heard from (either connection) at now: voter_heard if it was silent. */
+static void link_heard(struct link *l, int64_t now)
+{
+	if (l->silent)
+		hw_log("voter_heard", "voter=%s silent_ms=%lld", l->v->fo.voters[l->id].id,
+		       (long long)(now - l->heard_ms));
+	l->silent = false;
+	l->heard_ms = now;
+}
+
+/* voter_silent once a voter whose link is up has sent nothing for the beats that make it
+ * unreached (hw_voters_reached): a stopped process or a hung host, whose kernel keeps the
+ * connection, says nothing else in the log. */
+static void link_watch(struct link *l, int64_t now)
+{
+	if (!l->up || l->silent || hw_tg_voter_heard(l->heard_ms, now, l->beat_ms))
+		return;
+	hw_log("voter_silent", "voter=%s silent_ms=%lld beat_ms=%lld", l->v->fo.voters[l->id].id,
+	       (long long)(now - l->heard_ms), (long long)l->beat_ms);
+	l->silent = true;
+}
+
 /* One frame on a link this voter dialed (hw_frames_take): only a Hello or an Error
  * comes back on it. */
 static int link_take(void *arg, const struct hw_frame *f)
@@ -345,7 +368,7 @@ static int link_take(void *arg, const struct hw_frame *f)
 		hw_log("voter_link_up", "voter=%s addr=%s", v->fo.voters[l->id].id,
 		       v->fo.voters[l->id].addr);
 	l->up = true;
-	l->heard_ms = hw_loop_now_ms(v->loop);
+	link_heard(l, hw_loop_now_ms(v->loop));
 	l->logged_down = false;
 	l->retry_ms = HW_VOTERS_RETRY_MIN_MS;
 	return 0;
@@ -367,6 +390,7 @@ static void link_on_close(struct hw_conn *c, void *arg, int code)
 	l->logged_down = true;
 	l->conn = NULL;
 	l->up = false;
+	l->silent = false; /* voter_link_down said more */
 	l->retry_at_ms = hw_loop_now_ms(v->loop) + l->retry_ms;
 	l->retry_ms =
 		l->retry_ms * 2 < HW_VOTERS_RETRY_MAX_MS ? l->retry_ms * 2 : HW_VOTERS_RETRY_MAX_MS;
@@ -652,7 +676,7 @@ int hw_voters_on_frame(struct hw_voters *v, uint32_t from, const struct hw_frame
 	if (v->failed != 0 || from >= v->fo.n_voters || from == v->fo.self ||
 	    v->isolated_until_ms != 0)
 		return 0;
-	v->links[from].heard_ms = hw_loop_now_ms(v->loop);
+	link_heard(&v->links[from], hw_loop_now_ms(v->loop));
 	switch (f->type) {
 	case HW_FRAME_HEARTBEAT: /* heard, which is all it says (a body is not looked at) */
 		return 0;
@@ -714,8 +738,10 @@ void hw_voters_tick(struct hw_voters *v, bool timers)
 		EL(v, hw_el_on_tick(&v->el, now, acts));
 	/* after the core's sends, which are beats too (send_act) */
 	for (uint32_t i = 0; i < v->fo.n_voters && v->isolated_until_ms == 0 && v->failed == 0; i++)
-		if (i != v->fo.self)
+		if (i != v->fo.self) {
 			link_beat(&v->links[i], t);
+			link_watch(&v->links[i], t);
+		}
 }
 
 void hw_voters_progress(struct hw_voters *v, const struct hw_el_progress *p)

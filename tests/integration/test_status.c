@@ -6,8 +6,9 @@
  * witness only, the RTO does not hold, as a failover would leave the new primary no
  * standby to acknowledge with; with the witness gone, no failover can happen, and once
  * the primary is gone too the standbys say it is overdue; with the witness stopped
- * (SIGSTOP: its links stay up) a standby counts it unreached within a few of its beats,
- * and reached again once it runs; with its standby gone the
+ * (SIGSTOP: its links stay up) a standby counts it unreached within a few of its beats
+ * and logs it once (voter_silent),
+ * and reached again once it runs (voter_heard); with its standby gone the
  * primary says an operator must act, counts the loss from what the standby last held,
  * and once restarted without it shows its silence as never heard, not the uptime. On a
  * node with a [drills] schedule a drill never run is overdue and a verify drill run
@@ -362,11 +363,14 @@ static void test_witness_stopped(void **state)
 	assert_false(jtrue(f->cap.out, "rto", "holds"));
 	assert_non_null(strstr(f->cap.out, "(unreached: w1)"));
 	wait_text(f, p, NO_FAILOVER_W1);
+	assert_int_equal(log_count(hw_cluster_log(f->c, sb), "event=voter_silent voter=w1 "), 1);
+	assert_int_equal(log_count(hw_cluster_log(f->c, sb), "event=voter_heard voter=w1 "), 0);
 	assert_int_equal(kill(w, SIGCONT), 0);
 	wait_text(f, sb, holds);
 	assert_int_equal(status(f, addr, NULL), 0);
 	assert_true(jtrue(f->cap.out, "rto", "holds"));
 	assert_null(strstr(f->cap.out, "unreached"));
+	assert_int_equal(log_count(hw_cluster_log(f->c, sb), "event=voter_heard voter=w1 "), 1);
 }
 
 /* With its only standby gone the primary says no failover would happen on its own:
