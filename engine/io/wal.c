@@ -24,7 +24,6 @@
 #include "replica/entry.h"
 #include "replica/snapshot.h"
 
-#define SEGMENTS_MAX 4096 /* 256 GiB of unflushed store at 64 MiB each: far past any lag */
 #define WAL_SECTOR_BYTES 512u /* the smallest unit a disk writes whole */
 #define TEAR_ZEROS_MIN   8u   /* zeros that end a sector's share of a torn entry */
 /* An open that found no descriptor or memory is tried again this often (open_patiently):
@@ -33,8 +32,8 @@
 
 struct hw_wal {
 	char dir[PATH_MAX];
-	uint64_t seg_first[SEGMENTS_MAX]; /* first LSN of each segment, ascending */
-	size_t nseg;
+	uint64_t *seg_first; /* first LSN of each segment, ascending (seg_room) */
+	size_t nseg, seg_cap;
 	int fd;                /* current segment, for beginning it and its zeros (exclusive;
 				  flushes go through each flusher's own file); -1: none yet */
 	uint64_t seg_bytes;    /* bytes of entries in the current segment */
@@ -80,6 +79,22 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* Room in seg_first for one more segment. No count is too many: a log whose store
+ * cannot take it (a vault's apply blocked: engine/node_block.c) grows until the disk is
+ * full, which is a typed error, not an assertion or a log that no longer opens. */
+static int seg_room(struct hw_wal *w)
+{
+	if (w->nseg < w->seg_cap)
+		return 0;
+	size_t cap = w->seg_cap != 0 ? w->seg_cap * 2 : 64;
+	uint64_t *p = realloc(w->seg_first, cap * sizeof *p);
+	if (p == NULL)
+		return HW_ENOMEM;
+	w->seg_first = p;
+	w->seg_cap = cap;
+	return 0;
+}
+
 static int list_segments(struct hw_wal *w)
 {
 	DIR *d = opendir(w->dir);
@@ -93,11 +108,9 @@ static int list_segments(struct hw_wal *w)
 		if (sscanf(e->d_name, "%20" SCNu64 "%7s", &first, tail) != 2 ||
 		    strcmp(tail, ".wal") != 0)
 			continue;
-		if (w->nseg == SEGMENTS_MAX) { /* no store falls that far behind: not ours */
+		if (seg_room(w) != 0) {
 			closedir(d);
-			hw_log("wal_damaged", "dir=%s what=\"more than %d segment files\"", w->dir,
-			       SEGMENTS_MAX);
-			return HW_ECORRUPT;
+			return HW_ENOMEM;
 		}
 		w->seg_first[w->nseg++] = first;
 	}
@@ -385,6 +398,11 @@ int hw_wal_reset(struct hw_wal *w, const struct hw_head *head)
 static int open_segment(struct hw_wal *w, uint64_t first)
 {
 	char path[PATH_MAX + 32];
+	pthread_mutex_lock(&w->mu);
+	int rc = seg_room(w); /* before the file: a failure leaves nothing half made */
+	pthread_mutex_unlock(&w->mu);
+	if (rc != 0)
+		return rc;
 	if (w->fd >= 0)
 		close(w->fd);
 	seg_path(w, first, path, sizeof path);
@@ -394,7 +412,6 @@ static int open_segment(struct hw_wal *w, uint64_t first)
 	if (w->fd < 0)
 		return -errno;
 	pthread_mutex_lock(&w->mu);
-	HW_ASSERT(w->nseg < SEGMENTS_MAX);
 	if (w->nseg == 0 || w->seg_first[w->nseg - 1] != first)
 		w->seg_first[w->nseg++] = first;
 	pthread_mutex_unlock(&w->mu);
@@ -588,7 +605,9 @@ static void drop_checkpointed(struct hw_wal *w)
 	size_t drop = 0;
 	while (drop + 1 < w->nseg && w->seg_first[drop + 1] <= ckpt + 1)
 		drop++;
-	uint64_t gone[SEGMENTS_MAX];
+	uint64_t *gone = drop > 0 ? malloc(drop * sizeof *gone) : NULL;
+	if (gone == NULL)
+		return; /* nothing to drop, or a later checkpoint drops them */
 	memcpy(gone, w->seg_first, drop * sizeof gone[0]);
 	memmove(w->seg_first, w->seg_first + drop, (w->nseg - drop) * sizeof w->seg_first[0]);
 	w->nseg -= drop;
@@ -598,6 +617,7 @@ static void drop_checkpointed(struct hw_wal *w)
 		seg_path(w, gone[i], path, sizeof path);
 		unlink(path);
 	}
+	free(gone);
 	pthread_mutex_lock(&w->mu);
 }
 
@@ -781,5 +801,6 @@ void hw_wal_close(struct hw_wal *w)
 	free(w->pending);
 	for (unsigned i = 0; i < HW_WAL_FLUSHERS; i++)
 		free(w->spare[i]);
+	free(w->seg_first);
 	free(w);
 }

@@ -63,7 +63,7 @@ struct hw_wal;
 
 /* Open (creating dir) and check the log. *last gets its last entry's LSN and hash (lsn 0
  * when empty). A bad tail of the last segment is cut and logged (wal_tail_cut); damage
- * in an earlier one is HW_ECORRUPT (wal_damaged), as are more than 4,096 segment files.
+ * in an earlier one is HW_ECORRUPT (wal_damaged). Any number of segment files opens.
  * -errno for the OS. */
 int hw_wal_open(const char *dir, struct hw_wal **out, struct hw_head *last);
 

@@ -285,6 +285,12 @@ static void test_zero_tail_of_closed_segment_is_not_the_end(void **state)
 	hw_wal_close(w);
 }
 
+static int cmp_first(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
 /* The first LSNs of the segment files in dir, ascending, into first[] (at most cap). */
 static size_t segments(const char *dir, uint64_t *first, size_t cap)
 {
@@ -301,12 +307,7 @@ static size_t segments(const char *dir, uint64_t *first, size_t cap)
 		}
 	}
 	closedir(d);
-	for (size_t i = 1; i < n; i++) /* insertion sort: a handful */
-		for (size_t j = i; j > 0 && first[j - 1] > first[j]; j--) {
-			uint64_t t = first[j];
-			first[j] = first[j - 1];
-			first[j - 1] = t;
-		}
+	qsort(first, n, sizeof *first, cmp_first);
 	return n;
 }
 
@@ -341,6 +342,38 @@ static void test_segment_rollover_and_checkpoint(void **state)
 	struct seen s = {.next = first[1]};
 	assert_int_equal(hw_wal_replay(w, 0, replay_cb, &s), 0);
 	assert_int_equal(s.count, n - first[1] + 1);
+	hw_wal_close(w);
+}
+
+/* A log whose store does not take it (a vault's apply blocked) keeps every segment: no
+ * count of them is too many to open, replay, append to and drop (each file here holds
+ * one entry, so 4,200 of them stand for 4,200 x 64 MiB). */
+static void test_segment_count_has_no_limit(void **state)
+{
+	enum { SEGS = 4200, CKPT = 4100 };
+	struct fx *f = *state;
+	make_entries(f, SEGS + 1);
+	for (size_t i = 0; i < SEGS; i++)
+		write_segment(f, i, i + 1, 0);
+	struct hw_wal *w;
+	struct hw_head last;
+	assert_int_equal(hw_wal_open(f->dir, &w, &last), 0);
+	assert_int_equal(last.lsn, SEGS);
+	struct seen s = {.next = 1};
+	assert_int_equal(hw_wal_replay(w, 0, replay_cb, &s), 0);
+	assert_int_equal(s.count, SEGS);
+	assert_int_equal(hw_wal_start(w, f->loop, durable_cb, f), 0);
+	append_and_flush(f, w, SEGS, SEGS + 1, 1);
+	hw_wal_checkpoint(w, CKPT);
+	hw_wal_close(w);
+	uint64_t *first = calloc(SEGS, sizeof *first);
+	/* 4,101 .. 4,200, and the one the append began (an opened log writes anew) */
+	assert_int_equal(segments(f->dir, first, SEGS), SEGS - CKPT + 1);
+	assert_int_equal(first[0], CKPT + 1);
+	assert_int_equal(first[SEGS - CKPT], SEGS + 1);
+	free(first);
+	assert_int_equal(hw_wal_open(f->dir, &w, &last), 0);
+	assert_int_equal(last.lsn, SEGS + 1);
 	hw_wal_close(w);
 }
 
@@ -722,6 +755,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_segment_rollover_and_checkpoint, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_reset_continues_after_head, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_segment_count_has_no_limit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_append_past_pending_max_is_busy, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_zero_tail_of_closed_segment_is_not_the_end,
