@@ -39,3 +39,19 @@ bool hw_fs_mount_root(const char *path)
 	return hw_fs_parent(path, parent) == 0 && stat(path, &a) == 0 && stat(parent, &b) == 0 &&
 	       a.st_dev != b.st_dev;
 }
+
+int hw_fs_mkdirs(const char *dir, unsigned mode)
+{
+	char p[PATH_MAX];
+	if (snprintf(p, sizeof p, "%s", dir) >= (int)sizeof p)
+		return -ENAMETOOLONG;
+	for (char *s = p + 1; *s; s++) {
+		if (*s != '/')
+			continue;
+		*s = '\0';
+		if (mkdir(p, 0755) != 0 && errno != EEXIST)
+			return -errno;
+		*s = '/';
+	}
+	return mkdir(p, (mode_t)mode) != 0 && errno != EEXIST ? -errno : 0;
+}

@@ -1,5 +1,5 @@
-/* fs.h: what a file system has room for, where a path's parent is, and whether a
- * directory is a mount point. Any thread. */
+/* fs.h: what a file system has room for, where a path's parent is, whether a
+ * directory is a mount point, and making one with its parents. Any thread. */
 #ifndef HW_BASE_FS_H
 #define HW_BASE_FS_H
 
@@ -18,5 +18,9 @@ int hw_fs_parent(const char *path, char *out);
  * STATX_ATTR_MOUNT_ROOT, else a device other than its parent's). false when it cannot
  * be told (it does not exist, say). */
 bool hw_fs_mount_root(const char *path);
+
+/* mkdir -p: dir with mode (an existing one is left as it is), its missing parents with
+ * 0755. 0 or -errno. */
+int hw_fs_mkdirs(const char *dir, unsigned mode);
 
 #endif

@@ -208,8 +208,9 @@ static int cmd_backup(const struct hw_cli_cmd *cmd, int argc, char **argv)
 const struct hw_cli_cmd hw_cli_backup = {
 	"backup", "back a store up (snapshot, then incremental log)",
 	"usage: hawser backup DIR OUT [--vouch-wait D]\n"
-	"  If OUT is new or empty, write a compacted snapshot of DIR; if it holds a backup\n"
-	"  of DIR's chain, append the log entries after its end (incremental). OUT with\n"
+	"  If OUT is new (made with its parents) or empty, write a compacted snapshot of DIR;\n"
+	"  if it holds a backup of DIR's chain, append the log entries after its end\n"
+	"  (incremental). OUT with\n"
 	"  files but no MANIFEST (a damaged backup, or not a backup) is refused\n"
 	"  (HW_EBACKUP) and left as it is, unless a backup cut short left it. A store whose\n"
 	"  state awaits a snapshot (STALE in status) is not backed up (HW_ESTALE). Prints what\n"

@@ -11,6 +11,7 @@
 
 #include <sodium.h>
 
+#include "base/fs.h"
 #include "engine/io/channel.h"
 #include "hawser_error.h"
 
@@ -124,8 +125,9 @@ static int cmd_keygen(const struct hw_cli_cmd *cmd, int argc, char **argv)
 		return rc;
 	if (!o.out)
 		return hw_cli_usage_error(cmd, "--out DIR is required");
-	if (mkdir(o.out, 0700) != 0 && errno != EEXIST)
-		return hw_cli_fail(cmd->name, o.out, -errno);
+	rc = hw_fs_mkdirs(o.out, 0700);
+	if (rc != 0)
+		return hw_cli_fail(cmd->name, o.out, rc);
 	rc = check_free(cmd, o.out);
 	if (rc != HW_CLI_OK)
 		return rc;
@@ -143,8 +145,9 @@ const struct hw_cli_cmd hw_cli_keygen = {
 	"usage: hawser keygen --out DIR\n"
 	"  Generate this node's static identity: an X25519 key pair for the replication\n"
 	"  channel and an Ed25519 pair for signatures. Writes DIR/node.key (secret, mode 0600)\n"
-	"  and DIR/node.pub (mode 0644), creating DIR (mode 0700) if needed, and prints\n"
-	"  node.pub and the key's fingerprint (its first 16 hex digits, as logs show it).\n"
+	"  and DIR/node.pub (mode 0644), creating DIR (mode 0700) and its parents if needed,\n"
+	"  and prints node.pub and the key's fingerprint (its first 16 hex digits, as logs\n"
+	"  show it).\n"
 	"  Refuses to overwrite either file. Every node, witness and client that must accept\n"
 	"  this one lists its node.pub (or a directory holding it) in [security] peers, or\n"
 	"  --peers for a client; see docs/security.md for key rotation.\n",

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/fs.h"
 #include "cli/cli.h"
 #include "cli/json.h"
 
@@ -450,27 +451,10 @@ static int write_file(const char *path, const struct hw_report *r,
 	return rc;
 }
 
-/* mkdir -p: a report directory may be new along with its parents. */
-static int mkdirs(const char *dir)
-{
-	char p[PATH_MAX];
-	if (snprintf(p, sizeof(p), "%s", dir) >= (int)sizeof(p))
-		return -ENAMETOOLONG;
-	for (char *s = p + 1; *s; s++) {
-		if (*s != '/')
-			continue;
-		*s = '\0';
-		if (mkdir(p, 0755) != 0 && errno != EEXIST)
-			return -errno;
-		*s = '/';
-	}
-	return mkdir(p, 0755) != 0 && errno != EEXIST ? -errno : 0;
-}
-
 int hw_report_write(const struct hw_report *r, const char *dir, char *json_path, char *html_path,
 		    size_t cap)
 {
-	int rc = mkdirs(dir);
+	int rc = hw_fs_mkdirs(dir, 0755); /* new along with its parents */
 	if (rc != 0)
 		return rc;
 	char when[40], stamp[40];

@@ -33,6 +33,7 @@
 
 #include "base/arena.h"
 #include "base/assert.h"
+#include "base/fs.h"
 #include "replica/audit.h"
 #include "replica/backup_int.h"
 #include "replica/checkpoint.h"
@@ -963,11 +964,12 @@ int hw_backup(struct hw_store *s, const char *out_dir, hw_progress_cb *cb, void 
 			info->what, HW_ESTALE,
 			"the store's state awaits a snapshot (a rejoin set its log aside): "
 			"back up another node");
-	if (mkdir(out_dir, 0700) != 0 && errno != EEXIST)
-		return -errno;
+	int rc = hw_fs_mkdirs(out_dir, 0700);
+	if (rc != 0)
+		return rc;
 	char path[PATH_MAX];
 	int lock = -1;
-	int rc = hw__backup_path_join(path, out_dir, "MANIFEST");
+	rc = hw__backup_path_join(path, out_dir, "MANIFEST");
 	if (rc == 0)
 		rc = backup_lock(out_dir, &lock, info->what);
 	if (rc != 0)

@@ -546,7 +546,7 @@ static void test_backup_restore(void **state)
 	char h_src[80], h_full[80], h_at[80], h_part[80];
 	make_store(f, "src", "terminal_peak", "3000");
 	path(f, "src", src, sizeof(src));
-	path(f, "bak", bak, sizeof(bak));
+	path(f, "gens/bak", bak, sizeof(bak)); /* made with its parent */
 	path(f, "full", full, sizeof(full));
 	path(f, "part", part, sizeof(part));
 	path(f, "more", more, sizeof(more));

@@ -415,12 +415,13 @@ static void test_restore_newest_of_many(void **state)
 	assert_non_null(strstr(f->r.out, sub));
 }
 
-/* hawser keygen into f's directory name: pub and key get the paths of its node.pub and
- * node.key. */
+/* hawser keygen into f's directory keys/name (made with its parent): pub and key get the
+ * paths of its node.pub and node.key. */
 static void keys_make(struct fix *f, const char *name, char pub[4300], char key[4300])
 {
-	char dir[4200];
-	path(f, name, dir, sizeof(dir));
+	char dir[4200], sub[64];
+	snprintf(sub, sizeof sub, "keys/%s", name);
+	path(f, sub, dir, sizeof(dir));
 	assert_int_equal(hw(&f->r, "keygen", "--out", dir, NULL), 0);
 	snprintf(pub, 4300, "%s/node.pub", dir);
 	snprintf(key, 4300, "%s/node.key", dir);
