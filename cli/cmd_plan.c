@@ -754,9 +754,10 @@ static int cmd_plan(const struct hw_cli_cmd *cmd, int argc, char **argv)
 	if (o.json)
 		print_json(&x, rc, &p, rows, n);
 	if (rc != 0) {
-		fprintf(stderr, "hawser plan: rto %" PRId64 " ms cannot be met safely: %s\n",
-			x.in.rto_ms, p.why);
-		if (rc == HW_ERANGE)
+		fprintf(stderr, "hawser plan: %s %" PRId64 " ms cannot be met safely: %s\n",
+			p.rpo_refused ? "rpo" : "rto", p.rpo_refused ? x.in.rpo_ms : x.in.rto_ms,
+			p.why);
+		if (rc == HW_ERANGE && !p.rpo_refused)
 			print_rto_min(&x, &p);
 		return HW_CLI_ERROR;
 	}

@@ -220,6 +220,7 @@ static int refuse_margin(const struct hw_tg_input *in, struct hw_tg_plan *plan)
 	put(&w, " x p99 heartbeat delay ");
 	put_i64(&w, in->jitter_p99_us);
 	put(&w, " us, clock drift): choose rpo 0 or a longer rpo");
+	plan->rpo_refused = true;
 	return HW_ERANGE;
 }
 

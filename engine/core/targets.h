@@ -199,6 +199,8 @@ struct hw_tg_plan {
 				 * 1 - local / durable latency under DURABLE, 0 under AHEAD */
 	double false_failovers_per_year; /* at detection_ms, by the model above */
 	char why[HW_TG_WHY_BYTES];       /* reason when refused; "" when planned */
+	bool rpo_refused;                /* refused for the rpo (too close to the margin), not
+					  * the rto */
 };
 
 /* Fill *in with the targets, k and the defaults above for everything else: no backlog,

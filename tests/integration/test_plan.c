@@ -140,6 +140,17 @@ static void test_rto200ms_refused(void **state)
 	assert_true(jint(f->out, NULL, "rto_min_ms") > 200);
 }
 
+/* An rpo within what the witness's view of the primary's lag may be off by is refused
+ * as the rpo's fault, with no smallest rto (the rto is fine). */
+static void test_rpo_margin_refused(void **state)
+{
+	struct fix *f = *state;
+	assert_int_equal(plan(f, "--rto", "30s", "--rpo", "20ms", NULL), 1);
+	assert_non_null(strstr(f->err, "hawser plan: rpo 20 ms cannot be met safely: rpo 20 ms is "
+				       "not above the 21 ms"));
+	assert_null(strstr(f->err, "rto"));
+}
+
 /* An RTO whose terms fit (582 ms on the defaults) but shorter than a hung primary's
  * clients take (1 s of silence at heartbeat_ms 100, then 300 ms to resume) is refused in
  * words, with 1300 ms as the smallest; 1300 ms is planned and says the clients fit. */
@@ -394,6 +405,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_rto30s_rpo0, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rto200ms_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rpo_margin_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rto_client_silence, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_after_failover, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rpo5s_ahead, setup, teardown),
