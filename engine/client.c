@@ -909,7 +909,7 @@ static int take_security(struct hw_client *c, const struct hw_client_security *s
 				       &c->n_pins, bad, sizeof bad);
 	if (rc) {
 		fprintf(stderr, "hawser client: pinned key %s: %s\n", bad,
-			rc == HW_ECONFIG ? "not a node.pub of hawser keygen" : hw_strerror(rc));
+			hw_channel_pins_strerror(rc));
 		return HW_ECONFIG;
 	}
 	rc = hw_identity_load(sec->key, &c->id);

@@ -712,10 +712,7 @@ static int set_peers(struct parse *p, const char *key, const char *v)
 	if (rc == -E2BIG)
 		return fail(p, p->line, "'%s' lists more than %u keys", key, HW_CHANNEL_PINNED_MAX);
 	if (rc)
-		return fail(p, p->line, "'%s': %s: %s", key, bad,
-			    rc == HW_ECONFIG ? "not a node.pub of hawser keygen (hawser-node-pub "
-					       "v1 and a kx line)"
-					     : strerror(-rc));
+		return fail(p, p->line, "'%s': %s: %s", key, bad, hw_channel_pins_strerror(rc));
 	return 1;
 }
 

@@ -396,7 +396,16 @@ int hw_channel_pins_parse(const char *list, uint8_t (*keys)[HW_CHANNEL_KEY_BYTES
 		if (rc)
 			return rc;
 	}
-	return *n > 0 ? 0 : -ENOENT;
+	return *n > 0 ? 0 : -ENOKEY;
+}
+
+const char *hw_channel_pins_strerror(int rc)
+{
+	if (rc == HW_ECONFIG)
+		return "not a node.pub of hawser keygen (hawser-node-pub v1 and a kx line)";
+	if (rc == -ENOKEY)
+		return "no node.pub in it (a directory's keys are its *.pub files)";
+	return rc == -E2BIG ? "more keys than a node pins" : hw_strerror(rc);
 }
 
 bool hw_channel_pinned_as(const uint8_t (*keys)[HW_CHANNEL_KEY_BYTES],

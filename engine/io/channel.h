@@ -192,11 +192,14 @@ int hw_channel_pins_load(const char *path, uint8_t (*keys)[HW_CHANNEL_KEY_BYTES]
 
 /* Pin every item of a comma-separated list of node.pub files and directories (as
  * hw_channel_pins_load) into keys[0..*n) (and names[0..*n) unless NULL). Returns 0, or the
- * first error with the item in bad (bad_cap bytes): -ENOENT also for an empty item or a
- * list giving no key. */
+ * first error with the item in bad (bad_cap bytes): -ENOENT for an empty item, -ENOKEY
+ * for a list (the last item in bad) giving no key, a directory without a *.pub. */
 int hw_channel_pins_parse(const char *list, uint8_t (*keys)[HW_CHANNEL_KEY_BYTES],
 			  char (*names)[HW_CHANNEL_PIN_NAME_BYTES], size_t cap, size_t *n,
 			  char *bad, size_t bad_cap);
+
+/* What an error of hw_channel_pins_parse says about its item, for a message. */
+const char *hw_channel_pins_strerror(int rc);
 
 /* Is key (NULL: none) pinned under the name id, as keys[0..n) and their names[0..n) were
  * pinned (hw_channel_pins_load)? A peer that says it is node X, or that a client dialed as

@@ -925,6 +925,11 @@ static void test_security(void **state)
 	expect_error(f, text, 10, "not a node.pub of hawser keygen"); /* a node.key */
 	snprintf(text, sizeof text, PRIMARY_HEAD "[security]\npeers = %s/none.pub\n", f->dir);
 	expect_error(f, text, 10, "No such file");
+	char empty[600]; /* a directory that exists, with no *.pub in it */
+	snprintf(empty, sizeof empty, "%s/empty-pins", f->dir);
+	assert_int_equal(mkdir(empty, 0700), 0);
+	snprintf(text, sizeof text, PRIMARY_HEAD "[security]\npeers = %s\n", empty);
+	expect_error(f, text, 10, "empty-pins: no node.pub in it");
 	expect_error(f, PRIMARY_HEAD "[security]\ninsecure = yes\n", 10, "expected true or false");
 	expect_error(f, PRIMARY_HEAD "[security]\ncert = x\n", 10, "unknown key 'security.cert'");
 
