@@ -43,12 +43,14 @@ static int run_node(const struct hw_cli_cmd *cmd, int argc, char **argv)
 
 const struct hw_cli_cmd hw_cli_node = {
 	.name = "node",
-	.summary = "run a primary or standby node in the foreground",
+	.summary = "run a primary, standby or vault node in the foreground",
 	.usage =
 		"usage: hawser node --config FILE\n"
 		"\n"
 		"Runs the node FILE describes (docs/operations.md lists the keys) until SIGINT or\n"
-		"SIGTERM. Logs one line per event, key=value, to stderr. Exits 1 if the node\n"
-		"could not start or stopped on a storage failure.\n",
+		"SIGTERM. Logs one line per event, key=value, to stderr. A storage failure\n"
+		"stops acknowledgements, not the process (storage_failed; status exits 5): the\n"
+		"node keeps answering status until it is stopped, and then exits 1. Exits 1 too\n"
+		"if the node could not start.\n",
 	.run = run_node,
 };

@@ -43,7 +43,8 @@ static void print_help(FILE *f)
 		fprintf(f, "  %-9s %s\n", commands[i]->name, commands[i]->summary);
 	fputs("  help      this list\n"
 	      "\nexit codes: 0 success, 1 error, 2 usage error, 3 damage found (verify), 4 a\n"
-	      "state no signed checkpoint vouches for yet, no damage found (backup, verify),\n"
+	      "state no signed checkpoint vouches for yet, no damage found (backup, verify,\n"
+	      "restore --trust),\n"
 	      "5 the node's storage failed or its apply is blocked (status)\n",
 	      f);
 }

@@ -71,7 +71,7 @@
 /* A node's address as a config and a client's list give it: HOST:PORT or unix:/path; a
  * DNS name is at most 253 characters, a sun_path 107, so 128 fits every real one. */
 #define HW_ADDR_CHARS_MAX 128u
-/* The longest node or cluster id (letters, digits, '-', '_', '.'). */
+/* The longest node or cluster id (letters, digits, '-', '_'; base/names.c). */
 #define HW_ID_CHARS_MAX 32
 
 #endif
