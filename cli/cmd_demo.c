@@ -650,7 +650,7 @@ const struct hw_cli_cmd hw_cli_demo = {
 	"  taken under load, write the HTML and JSON report, and end with one line:\n"
 	"  hawser demo: PASS|FAIL rto_target= measured_rto= rpo_target= acked_lost=\n"
 	"  rejoin= (restart to in sync, -1 if not) records= report=PATH. Exit 1 on FAIL.\n"
-	"  Ctrl-C stops every process.\n"
+	"  Ctrl-C stops every process (exit 128 + the signal's number).\n"
 	"  --keep: keep the temporary directory (its path is printed).\n"
 	"  --report-dir DIR: write the report there (default: a new demo-report directory\n"
 	"  under $TMPDIR or /tmp).\n",

@@ -30,7 +30,9 @@ const struct hw_cli_cmd hw_cli_witness = {
 		"address, and the cluster's [failover] section; docs/operations.md \"Failover\")\n"
 		"until SIGINT or SIGTERM. It keeps the epoch, its vote and the committed LSN the\n"
 		"primary reports in its own store, renews the primary's lease, and votes only for\n"
-		"a standby that holds every committed record (RPO 0). Logs one line per event,\n"
-		"key=value, to stderr. Exits 1 if it could not start or its store failed.\n",
+		"a standby that holds every committed record (rpo 0), or at rpo t every record\n"
+		"committed t ago (the stricter of its own and the primary's rpo). Logs one line\n"
+		"per event, key=value, to stderr. Exits 1 if it could not start or its store\n"
+		"failed.\n",
 	.run = run_witness,
 };
