@@ -36,12 +36,18 @@
  *                               target is DIR or under it (paths as given), the next one
  *                               ends the process instead, before it is made, with
  *                               _exit(RENAME_EXIT_CODE): a crash between two renames
+ *   HW_FAULT_RENAME_EIO_AFTER=N after N such renames, the next ones fail with EIO, not
+ *                               made, HW_FAULT_RENAME_EIO_TIMES of them in a row (unset:
+ *                               every one), then they pass again: a rename refused for a
+ *                               while (a network file system's) and made once it is over
  * A fault that fired keeps failing every later call of its kind under DIR (a disk that
  * went bad stays bad for the incarnation; nothing lost in between is really on disk, so
- * a retried fsync must not be taken for success: STYLE.md 5). Its first failure prints
- * one line to stderr, `hawser-faults: event=fault_injected call=<name> path=<file>`, the
- * line the harness looks for. The countdown is base/fault.h's primitive, under a mutex:
- * the log's flusher and the store's writer are two threads. */
+ * a retried fsync must not be taken for success: STYLE.md 5), a rename's bounded by
+ * HW_FAULT_RENAME_EIO_TIMES excepted: a rename refused is not made, so one made later
+ * is no false success. Its first failure prints one line to stderr, `hawser-faults:
+ * event=fault_injected call=<name> path=<file>`, the line the harness looks for. The countdown is
+ * base/fault.h's primitive, under a mutex: the log's flusher and the store's writer are two
+ * threads. */
 #include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
@@ -78,6 +84,7 @@ static int slow_ms;                /* HW_FAULT_SLOW_MS; 0: syncs outside DIR as 
 static atomic_llong stall_due_ms;  /* SIGWINCH came then (monotonic ms); 0: none */
 static atomic_int syncing;         /* fsync calls under DIR under way */
 static struct hw_fault renames;    /* under mu: HW_FAULT_RENAME_EXIT_AFTER's count */
+static struct hw_fault rename_eio; /* under mu: HW_FAULT_RENAME_EIO_AFTER's count */
 static bool no_exchange;           /* HW_FAULT_NO_EXCHANGE */
 
 static ssize_t (*real_write)(int, const void *, size_t);
@@ -174,6 +181,7 @@ __attribute__((constructor)) static void faultfs_init(void)
 	const char *exchange = getenv("HW_FAULT_NO_EXCHANGE");
 	no_exchange = exchange != NULL && strcmp(exchange, "1") == 0;
 	hw_fault_init(&renames);
+	hw_fault_init(&rename_eio);
 	const char *dir = getenv("HW_FAULT_PATH");
 	if (dir == NULL || *dir == '\0' || strlen(dir) >= sizeof prefix)
 		return;
@@ -184,6 +192,11 @@ __attribute__((constructor)) static void faultfs_init(void)
 	const char *exit_after = getenv("HW_FAULT_RENAME_EXIT_AFTER");
 	if (exit_after != NULL && *exit_after != '\0')
 		hw_fault_arm(&renames, atoi(exit_after), -1);
+	const char *eio_after = getenv("HW_FAULT_RENAME_EIO_AFTER");
+	const char *eio_times = getenv("HW_FAULT_RENAME_EIO_TIMES");
+	if (eio_after != NULL && *eio_after != '\0')
+		hw_fault_arm(&rename_eio, atoi(eio_after),
+			     eio_times != NULL && *eio_times != '\0' ? atoi(eio_times) : -1);
 	const char *arm = getenv("HW_FAULT_ARM");
 	bool by_signal = arm != NULL && strcmp(arm, "signal") == 0;
 	for (int k = 0; k < K_N; k++) {
@@ -321,31 +334,38 @@ int epoll_wait(int fd, struct epoll_event *ev, int max, int timeout_ms)
 }
 
 /* A rename from or to DIR, counted: past HW_FAULT_RENAME_EXIT_AFTER the process ends here,
- * announced, before the rename is made. */
-static void rename_counted(const char *from, const char *to)
+ * announced, before the rename is made; past HW_FAULT_RENAME_EIO_AFTER it fails (true,
+ * errno EIO; the first announced), not made. */
+static bool rename_fails(const char *from, const char *to)
 {
 	pthread_once(&resolved, resolve);
 	if (!in_dir(from) && !in_dir(to))
-		return;
+		return false;
 	pthread_mutex_lock(&mu);
 	bool crash = hw_fault_tick(&renames);
+	bool fail = !crash && hw_fault_tick(&rename_eio);
+	bool first = fail && rename_eio.fired == 1;
 	pthread_mutex_unlock(&mu);
-	if (!crash)
-		return;
-	char line[2 * PATH_CAP + 128];
-	int n = snprintf(
-		line, sizeof line,
-		"hawser-faults: event=fault_injected call=rename path=%s to=%s error=exit\n", from,
-		to);
-	if (n > 0 && real_write(STDERR_FILENO, line, (size_t)n) < 0)
-		n = 0;
-	_exit(RENAME_EXIT_CODE);
+	if (!crash && !fail)
+		return false;
+	if (crash || first) {
+		char line[2 * PATH_CAP + 128];
+		int n = snprintf(line, sizeof line,
+				 "hawser-faults: event=fault_injected call=rename path=%s to=%s "
+				 "error=%s\n",
+				 from, to, crash ? "exit" : "EIO");
+		if (n > 0 && real_write(STDERR_FILENO, line, (size_t)n) < 0)
+			n = 0;
+	}
+	if (crash)
+		_exit(RENAME_EXIT_CODE);
+	errno = EIO;
+	return true;
 }
 
 int rename(const char *from, const char *to)
 {
-	rename_counted(from, to);
-	return real_rename(from, to);
+	return rename_fails(from, to) ? -1 : real_rename(from, to);
 }
 
 int renameat2(int from_fd, const char *from, int to_fd, const char *to, unsigned int flags)
@@ -355,6 +375,5 @@ int renameat2(int from_fd, const char *from, int to_fd, const char *to, unsigned
 		errno = EINVAL;
 		return -1;
 	}
-	rename_counted(from, to);
-	return real_renameat2(from_fd, from, to_fd, to, flags);
+	return rename_fails(from, to) ? -1 : real_renameat2(from_fd, from, to_fd, to, flags);
 }

@@ -3,8 +3,8 @@
  * variables; the child writes and fdatasyncs one file inside the fault's directory and
  * one outside it six times (raising a signal before the third round when asked) and
  * prints what each call did: `w`/`s` for a write/sync that succeeded, `W`/`S` for EIO,
- * `?` for any other failure; the renames child exchanges two directories and renames
- * one twice there. */
+ * `?` for any other failure; the renames child exchanges two directories, renames one
+ * there and back, and tries the way back once more. */
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -25,9 +25,15 @@
 
 #define ROUNDS 6
 
-static const char *const vars[] = {
-	"HW_FAULT_PATH",     "HW_FAULT_FSYNC_AFTER", "HW_FAULT_WRITE_EIO_AFTER",  "HW_FAULT_ARM",
-	"HW_FAULT_STALL_MS", "HW_FAULT_NO_EXCHANGE", "HW_FAULT_RENAME_EXIT_AFTER"};
+static const char *const vars[] = {"HW_FAULT_PATH",
+				   "HW_FAULT_FSYNC_AFTER",
+				   "HW_FAULT_WRITE_EIO_AFTER",
+				   "HW_FAULT_ARM",
+				   "HW_FAULT_STALL_MS",
+				   "HW_FAULT_NO_EXCHANGE",
+				   "HW_FAULT_RENAME_EXIT_AFTER",
+				   "HW_FAULT_RENAME_EIO_AFTER",
+				   "HW_FAULT_RENAME_EIO_TIMES"};
 
 struct fix {
 	char in[HW_PROC_PATH_MAX];  /* the fault's directory */
@@ -97,8 +103,15 @@ static int child(const char *in, const char *out, int sig)
 	return 0;
 }
 
-/* In the fault's directory: exchange two directories, then rename one twice; each
- * outcome printed (and flushed: the process may end at the next call) as it comes. */
+/* What a rename's rc and errno say: ok, EINVAL, EIO or ?. */
+static const char *renamed(int rc)
+{
+	return rc == 0 ? "ok" : errno == EINVAL ? "EINVAL" : errno == EIO ? "EIO" : "?";
+}
+
+/* In the fault's directory: exchange two directories, then rename one there and back,
+ * and try the way back again; each outcome printed (and flushed: the process may end at
+ * the next call) as it comes. */
 static int child_renames(const char *in)
 {
 	char a[HW_PROC_PATH_MAX + 8], b[HW_PROC_PATH_MAX + 8], c[HW_PROC_PATH_MAX + 8];
@@ -107,13 +120,11 @@ static int child_renames(const char *in)
 	snprintf(c, sizeof c, "%s/c", in);
 	if (mkdir(a, 0700) != 0 || mkdir(b, 0700) != 0)
 		return 2;
-	int rc = renameat2(AT_FDCWD, a, AT_FDCWD, b, RENAME_EXCHANGE);
-	printf("exchange=%s ", rc == 0 ? "ok" : errno == EINVAL ? "EINVAL" : "?");
-	rc = rename(a, c);
-	printf("first=%s ", rc == 0 ? "ok" : "?");
+	printf("exchange=%s ", renamed(renameat2(AT_FDCWD, a, AT_FDCWD, b, RENAME_EXCHANGE)));
+	printf("first=%s ", renamed(rename(a, c)));
 	fflush(stdout);
-	rc = rename(c, a);
-	printf("second=%s\n", rc == 0 ? "ok" : "?");
+	printf("second=%s ", renamed(rename(c, a)));
+	printf("again=%s\n", renamed(rename(c, a)));
 	return 0;
 }
 
@@ -207,6 +218,19 @@ static void test_renames(void **state)
 	assert_int_equal(access(c, F_OK), 0); /* the second was never made */
 }
 
+/* A rename refused a while: past the first under the directory the next one fails with
+ * EIO (announced) and is not made, and the same rename tried again is made. */
+static void test_rename_eio(void **state)
+{
+	struct fix *f = *state;
+	assert_int_equal(run(f, "renames", "HW_FAULT_PATH=DIR", "HW_FAULT_NO_EXCHANGE=1",
+			     "HW_FAULT_RENAME_EIO_AFTER=1", "HW_FAULT_RENAME_EIO_TIMES=1", NULL),
+			 0);
+	const char *said = strstr(f->cap.err, "event=fault_injected call=rename path=");
+	assert_true(said != NULL && strstr(said, "error=EIO\n") != NULL);
+	assert_string_equal(f->cap.out, "exchange=EINVAL first=ok second=EIO again=ok\n");
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 5 && strcmp(argv[1], "child") == 0 && strcmp(argv[4], "renames") == 0)
@@ -223,6 +247,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_no_path_passes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stall, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_renames, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rename_eio, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
