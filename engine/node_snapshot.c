@@ -44,7 +44,9 @@
  * follows from the snapshot's head. Any mismatch closes the connection with the code and
  * leaves the old data in place. A swap a crash cut short (a file system without
  * RENAME_EXCHANGE takes two renames) is finished, or the node refuses to start, when the
- * store is next opened (hw__snapshot_data_dir_check). */
+ * store is next opened (hw__snapshot_data_dir_check); so is one whose renames failed
+ * while the node runs, leaving no data directory, at the reopen that follows the swap,
+ * and the snapshot is installed then. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -822,12 +824,20 @@ static int install(struct hw_node *n, char *aside, size_t cap)
 		what = "cannot swap the data directory";
 		rc = hw_snapshot_swap(n->cfg.data_dir, rx->dir, hw_wall_ms(), aside, cap);
 	}
-	if (rc != 0)
+	/* A swap that set the old data aside, then could neither move the copy in nor put the
+	 * old data back, left no data directory: the reopen finishes it from the copy, marked
+	 * whole (hw__snapshot_data_dir_check), which is installed then, and is kept until it
+	 * is (a finish that fails is tried again at the next start). */
+	bool cut = rc != 0 && access(n->cfg.data_dir, F_OK) != 0 && errno == ENOENT;
+	if (cut)
+		hw_log("snapshot_swap_cut", "code=%s dir=%s old_data=%s what=\"%s\"",
+		       hw_errname(rc), n->cfg.data_dir, aside[0] ? aside : "none",
+		       "the swap left no data directory: the copy, marked whole, goes in its place "
+		       "as the store reopens");
+	else if (rc != 0)
 		hw_log("snapshot_refused", "code=%s what=\"%s\"", hw_errname(rc), what);
-	else
-		rx->active = false; /* rx->dir is the data directory now */
-	if (rc == 0 && empty && aside[0] != '\0' && hw_snapshot_rm(aside) == 0)
-		aside[0] = '\0';
+	if (rc == 0 || cut)
+		rx->active = false; /* rx->dir is the data directory now, or is to be */
 	/* Whether the swap held or not, a store is there to reopen. */
 	int orc = hw__node_open_store(n);
 	if (orc == 0)
@@ -838,6 +848,10 @@ static int install(struct hw_node *n, char *aside, size_t cap)
 			hw_loop_stop(n->loop);          /* from the disk (exit code: the failure) */
 		return orc;
 	}
+	if (cut)
+		rc = 0; /* the copy is the store reopened */
+	if (rc == 0 && empty && aside[0] != '\0' && hw_snapshot_rm(aside) == 0)
+		aside[0] = '\0';
 	return rc;
 }
 

@@ -1000,19 +1000,31 @@ static void test_stale_standby_status(void **state)
 
 /* ---- a swap cut short ---- */
 
-static const char *const swap_fault_vars[] = {"LD_PRELOAD", "HW_FAULT_PATH", "HW_FAULT_NO_EXCHANGE",
-					      "HW_FAULT_RENAME_EXIT_AFTER"};
+static const char *const swap_fault_vars[] = {"LD_PRELOAD",
+					      "HW_FAULT_PATH",
+					      "HW_FAULT_NO_EXCHANGE",
+					      "HW_FAULT_RENAME_EXIT_AFTER",
+					      "HW_FAULT_RENAME_EIO_AFTER",
+					      "HW_FAULT_RENAME_EIO_TIMES"};
+
+/* Set swap_fault_vars to values (in their order; a NULL value unsets its variable), or
+ * unset them all when values is NULL: the next node started sees them. */
+static void swap_fault_env(const char *const *values)
+{
+	for (size_t i = 0; i < sizeof swap_fault_vars / sizeof swap_fault_vars[0]; i++)
+		assert_int_equal(values != NULL && values[i] != NULL
+					 ? setenv(swap_fault_vars[i], values[i], 1)
+					 : unsetenv(swap_fault_vars[i]),
+				 0);
+}
 
 /* The next node started runs under the shim (chaos/faultfs.c) on what it takes for a file
  * system that cannot exchange two directories (renameat2 RENAME_EXCHANGE: EINVAL), and
  * ends (exit code 86, as a crash) at its second rename from or to dir; on NULL, unset. */
 static void swap_cut_env(const char *dir)
 {
-	const char *values[] = {HW_FAULTS_LIB, dir, "1", "1"};
-	for (size_t i = 0; i < sizeof values / sizeof values[0]; i++)
-		assert_int_equal(dir != NULL ? setenv(swap_fault_vars[i], values[i], 1)
-					     : unsetenv(swap_fault_vars[i]),
-				 0);
+	const char *values[] = {HW_FAULTS_LIB, dir, "1", "1", NULL, NULL};
+	swap_fault_env(dir != NULL ? values : NULL);
 }
 
 /* A standby on a file system that cannot exchange two directories installs a snapshot
@@ -1083,6 +1095,77 @@ static void test_cut_swap_refused(void **state)
 	assert_true(file_has(f->s.log, "code=HW_ESWAP_CUT"));
 	assert_int_not_equal(access(f->s.dir, F_OK), 0);
 	assert_int_equal(access(old, F_OK), 0);
+}
+
+/* A standby on a file system that cannot exchange two directories installs a snapshot
+ * with two renames while the primary's load runs: its data directory goes aside, then
+ * the renames that move the copy in and put its data back are refused (EIO, by the shim's
+ * HW_FAULT_RENAME_EIO_*). No data directory is left (snapshot_swap_cut code=EIO); the
+ * reopen that follows, in the running node, finishes the install from the copy marked
+ * whole (snapshot_install_finished), or, with that rename refused too (finish_refused),
+ * fails and the node stops: its copy is kept, and it finishes the install when it next
+ * starts. Either way it then follows the log on from the snapshot's head to equal the
+ * primary. Returns with both nodes stopped. */
+static void swap_refused_running(struct fix *f, bool finish_refused)
+{
+	start_primary(f);
+	load_start(f, HISTORY_RECORDS + LIVE_RECORDS);
+	assert_true(hw_load_wait_acked(&f->load, HISTORY_RECORDS, CATCHUP_MS));
+	init_standby(f);
+	/* the swap's first rename (the data aside) is made, the next two or three refused */
+	const char *values[] = {HW_FAULTS_LIB, f->s.dir, "1",
+				NULL,          "1",      finish_refused ? "3" : "2"};
+	swap_fault_env(values);
+	size_t smark = 0, pmark = hw_proc_mark(&f->p.proc);
+	int rc = hw_tnode_start(&f->s, &smark);
+	swap_fault_env(NULL);
+	assert_int_equal(rc, 0);
+	assert_true(hw_proc_wait_line(&f->s.proc, &smark, "event=snapshot_swap_cut", "code=EIO",
+				      EVENT_WAIT_MS, NULL, 0));
+	if (finish_refused) { /* started again, on new ports (its ring may hold the old a while) */
+		assert_true(hw_proc_wait_line(&f->s.proc, &smark, "event=data_dir_missing",
+					      "copy_code=EIO", EVENT_WAIT_MS, NULL, 0));
+		assert_int_not_equal(hw_proc_reap(&f->s.proc, STOP_WAIT_MS), 0);
+		hw_proc_kill(&f->s.proc);
+		init_standby(f);
+		smark = 0;
+		assert_int_equal(hw_tnode_start(&f->s, NULL), 0);
+	}
+	assert_true(hw_proc_wait_line(&f->s.proc, &smark, "event=snapshot_install_finished",
+				      f->s.dir, EVENT_WAIT_MS, NULL, 0));
+	if (!finish_refused)
+		assert_true(wait_installed(f, &smark, &pmark) >= HISTORY_RECORDS);
+	stop_and_compare(f, load_all_acked(&f->load));
+	assert_true(file_has(f->s.log, "event=fault_injected call=rename"));
+	assert_false(file_has(f->s.log, "event=snapshot_refused"));
+	char tmp[HW_PROC_PATH_MAX + 32];
+	snprintf(tmp, sizeof tmp, "%s.snapshot-tmp", f->s.dir);
+	assert_int_not_equal(access(tmp, F_OK), 0);
+}
+
+/* Renames refused twice: the running node finishes the install and counts it installed
+ * (snapshot_installed, never snapshot_refused), and nothing of the swap is left beside its
+ * data directory (an empty node's old data goes, as after any install). It logged the
+ * install refused before, closed the connection and waited 10 s to ask again, on a pin
+ * the primary keeps for it only 4 peer timeouts. */
+static void test_cut_swap_finished_running(void **state)
+{
+	struct fix *f = *state;
+	swap_refused_running(f, false);
+	char aside[HW_PROC_PATH_MAX + 64];
+	assert_false(replaced_dir(f->s.dir, aside, sizeof aside));
+}
+
+/* Three times: the finish is refused too, so the node stops with HW_ESWAP_CUT; it kept
+ * the copy marked whole and finishes the install from it when it starts again (its old
+ * data kept aside, as at any start). It removed that copy before, as a snapshot refused,
+ * and then would not start (data_dir_missing). */
+static void test_cut_swap_kept_when_refused(void **state)
+{
+	struct fix *f = *state;
+	swap_refused_running(f, true);
+	char aside[HW_PROC_PATH_MAX + 64];
+	assert_true(replaced_dir(f->s.dir, aside, sizeof aside));
 }
 
 /* ---- a fake standby that takes a snapshot and goes before it acknowledges ---- */
@@ -1435,6 +1518,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_leftover_copies_removed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cut_swap_finished, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cut_swap_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cut_swap_finished_running, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cut_swap_kept_when_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_room_no_copy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_large_snapshot, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_catchup_progress_logged, setup, teardown),
