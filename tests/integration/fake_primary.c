@@ -46,19 +46,34 @@ void hw_fp_hello(int fd, const char *id, uint64_t last_lsn, const uint8_t *hash)
 	hw_fp_hello_epoch(fd, id, last_lsn, hash, 1);
 }
 
-void hw_fp_hello_epoch(int fd, const char *id, uint64_t last_lsn, const uint8_t *hash,
-		       uint64_t epoch)
+/* A Hello of cluster "itest" from node id in role; the rest is the caller's. */
+static Hawser__Wire__V1__Hello hello_as(const char *id, Hawser__Wire__V1__Role role)
 {
 	Hawser__Wire__V1__Hello h = HAWSER__WIRE__V1__HELLO__INIT;
 	h.protocol_version = 1;
 	h.cluster_id = "itest";
 	h.node_id = (char *)id;
-	h.role = strcmp(id, "p1") == 0 ? HAWSER__WIRE__V1__ROLE__PRIMARY
-				       : HAWSER__WIRE__V1__ROLE__STANDBY;
+	h.role = role;
+	return h;
+}
+
+void hw_fp_hello_epoch(int fd, const char *id, uint64_t last_lsn, const uint8_t *hash,
+		       uint64_t epoch)
+{
+	Hawser__Wire__V1__Hello h =
+		hello_as(id, strcmp(id, "p1") == 0 ? HAWSER__WIRE__V1__ROLE__PRIMARY
+						   : HAWSER__WIRE__V1__ROLE__STANDBY);
 	h.epoch = epoch;
 	h.last_lsn = last_lsn;
 	if (hash != NULL)
 		h.last_hash = (ProtobufCBinaryData){HW_HASH_BYTES, (uint8_t *)hash};
+	hw_fp_msg(fd, HW_FRAME_HELLO, &h.base);
+}
+
+void hw_fp_voter_hello(int fd, const char *id, uint32_t beat_ms)
+{
+	Hawser__Wire__V1__Hello h = hello_as(id, HAWSER__WIRE__V1__ROLE__VOTER);
+	h.heartbeat_ms = beat_ms;
 	hw_fp_msg(fd, HW_FRAME_HELLO, &h.base);
 }
 

@@ -1,7 +1,8 @@
 /* fake_primary.h: a fake primary for the tests that put a real standby or vault (a
  * `hawser node` process) in front of what no real primary would send: a listening socket
  * on loopback, a Hello as the primary, heartbeats, any frame, and APPEND frames of
- * hash-chained entries made of generated records, one of them poison if asked. It writes
+ * hash-chained entries made of generated records, one of them poison if asked; and the
+ * Hello of another voter, for a test that speaks for one on an election link. It writes
  * through fake_wire.h and asserts with cmocka, on the test's thread. */
 #ifndef HW_TESTS_FAKE_PRIMARY_H
 #define HW_TESTS_FAKE_PRIMARY_H
@@ -32,6 +33,10 @@ void hw_fp_hello(int fd, const char *id, uint64_t last_lsn, const uint8_t *hash)
 /* The same at epoch. */
 void hw_fp_hello_epoch(int fd, const char *id, uint64_t last_lsn, const uint8_t *hash,
 		       uint64_t epoch);
+
+/* The Hello that opens an election link (proto/wire.proto, engine/voters.h) from voter id
+ * of cluster "itest", promising a HEARTBEAT every beat_ms (0: none, as an older voter's). */
+void hw_fp_voter_hello(int fd, const char *id, uint32_t beat_ms);
 
 /* A primary's HEARTBEAT at epoch 1, its log durable through lsn. */
 void hw_fp_heartbeat(int fd, uint64_t lsn);

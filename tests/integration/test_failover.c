@@ -39,6 +39,7 @@
 #include "hawser.h"
 #include "replica/audit.h"
 #include "replica/store.h"
+#include "tests/integration/fake_primary.h"
 #include "tests/integration/fake_wire.h"
 #include "tests/integration/proc.h"
 #include "tests/integration/rig.h"
@@ -468,23 +469,6 @@ static void test_witness_full_refuses(void **state)
 	assert_int_equal(hw_rig_stop_all(&f->rig, STOP_WAIT_MS), 0);
 }
 
-/* Write a Hello from voter id of the rig's cluster on fd, promising a HEARTBEAT every
- * beat_ms (0: none, as an older voter's). */
-static void voter_hello(int fd, const char *id, uint32_t beat_ms)
-{
-	Hawser__Wire__V1__Hello h = HAWSER__WIRE__V1__HELLO__INIT;
-	h.protocol_version = 1;
-	h.cluster_id = "itest";
-	h.node_id = (char *)id;
-	h.role = HAWSER__WIRE__V1__ROLE__VOTER;
-	h.heartbeat_ms = beat_ms;
-	uint8_t buf[128 + HW_FRAME_HEADER_BYTES];
-	size_t n = hawser__wire__v1__hello__pack(&h, buf + HW_FRAME_HEADER_BYTES);
-	hw_frame_header(buf, HW_FRAME_HELLO, buf + HW_FRAME_HEADER_BYTES, (uint32_t)n);
-	assert_int_equal(write(fd, buf, HW_FRAME_HEADER_BYTES + n),
-			 (ssize_t)(HW_FRAME_HEADER_BYTES + n));
-}
-
 /* A voter that dials the witness again (its old connection half open: its host lost it
  * without a FIN) replaces its old session: as many sessions as the witness holds, each
  * saying it is p1 and left open, do not keep the real p1 out; the first of them is
@@ -499,7 +483,7 @@ static void test_witness_replaces_stale_voter_sessions(void **state)
 	for (unsigned i = 0; i < HW_WITNESS_SESSIONS_MAX; i++) {
 		fd[i] = hw_test_dial(f->rig.listen[w]);
 		assert_true(fd[i] >= 0);
-		voter_hello(fd[i], "p1", 0);
+		hw_fp_voter_hello(fd[i], "p1", 0);
 	}
 	struct timeval tv = {.tv_sec = EVENT_WAIT_MS / 1000};
 	assert_int_equal(setsockopt(fd[0], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv), 0);
@@ -519,7 +503,7 @@ static void test_witness_replaces_stale_voter_sessions(void **state)
 	for (unsigned i = 0; i < HW_REPL_SESSIONS_MAX; i++) {
 		nfd[i] = hw_test_dial(f->rig.listen[0]);
 		assert_true(nfd[i] >= 0);
-		voter_hello(nfd[i], "s2", 0);
+		hw_fp_voter_hello(nfd[i], "s2", 0);
 	}
 	assert_int_equal(hw_rig_start(&f->rig, 2, EVENT_WAIT_MS), 0);
 	from = 0;
@@ -590,7 +574,7 @@ static void test_voter_beats_mixed_versions(void **state)
 	int fd = accept_witness(lfd, &st, &beat);
 	assert_int_equal(beat, hw_log_field(ready, "renew_ms", -1));
 	/* an older s2: nothing but the Hello for 5 beats, and the link stays */
-	voter_hello(fd, "s2", 0);
+	hw_fp_voter_hello(fd, "s2", 0);
 	assert_true(hw_proc_wait_line(&f->rig.proc[w], &from, "event=voter_link_up", "voter=s2",
 				      EVENT_WAIT_MS, NULL, 0));
 	struct timeval tv = {.tv_sec = 5 * beat / 1000, .tv_usec = 5 * beat % 1000 * 1000};
@@ -602,7 +586,7 @@ static void test_voter_beats_mixed_versions(void **state)
 	/* a newer s2: dialed again once the old link closed, it is sent a HEARTBEAT */
 	close(fd);
 	fd = accept_witness(lfd, &st, &beat);
-	voter_hello(fd, "s2", beat);
+	hw_fp_voter_hello(fd, "s2", beat);
 	struct hw_frame fr;
 	assert_true(hw_fake_next_frame(&st, &fr));
 	assert_int_equal(fr.type, HW_FRAME_HEARTBEAT);
@@ -610,7 +594,7 @@ static void test_voter_beats_mixed_versions(void **state)
 	/* its own link to the witness: a HEARTBEAT, then a LossQuery answered on fd */
 	int d = hw_test_dial(f->rig.listen[w]);
 	assert_true(d >= 0);
-	voter_hello(d, "s2", beat);
+	hw_fp_voter_hello(d, "s2", beat);
 	assert_true(hw_fake_send_heartbeat(d));
 	Hawser__Wire__V1__LossQuery q = HAWSER__WIRE__V1__LOSS_QUERY__INIT;
 	uint8_t body[64];
