@@ -33,6 +33,7 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "bench/workload.h"
+#include "engine/core/election.h"
 #include "engine/io/frame.h"
 #include "engine/io/ring.h"
 #include "hawser.h"
@@ -593,9 +594,6 @@ static void put_begin_epoch(int fd, uint64_t epoch)
 	hw_fp_msg(fd, HW_FRAME_SNAPSHOT_BEGIN, &b.base);
 }
 
-/* Hello as a primary far ahead, then a snapshot whose bytes do not match its BLAKE2b: its
- * chunks FEED_GAP_MS apart, with no heartbeat, until the standby logs its progress (that
- * line goes to line), then the rest at once. */
 /* Hello as a primary far ahead, and the BEGIN of a snapshot of SNAP_CHUNKS 4 KiB chunks. */
 static void put_begin(int fd)
 {
@@ -603,6 +601,17 @@ static void put_begin(int fd)
 	put_begin_epoch(fd, 1);
 }
 
+/* SNAPSHOT_END, the copy's BLAKE2b sum in it. */
+static void put_end(int fd, const uint8_t *sum)
+{
+	Hawser__Wire__V1__SnapshotEnd e = HAWSER__WIRE__V1__SNAPSHOT_END__INIT;
+	e.blake2b = (ProtobufCBinaryData){HW_HASH_BYTES, (uint8_t *)sum};
+	hw_fp_msg(fd, HW_FRAME_SNAPSHOT_END, &e.base);
+}
+
+/* Hello as a primary far ahead, then a snapshot whose bytes do not match its BLAKE2b: its
+ * chunks FEED_GAP_MS apart, with no heartbeat, until the standby logs its progress (that
+ * line goes to line), then the rest at once. */
 static void send_bad_snapshot(int fd, struct hw_proc *s, size_t *smark, char *line, size_t cap)
 {
 	static uint8_t wrong[HW_HASH_BYTES] = {0};
@@ -618,9 +627,7 @@ static void send_bad_snapshot(int fd, struct hw_proc *s, size_t *smark, char *li
 						 FEED_GAP_MS, line, cap);
 	}
 	assert_true(seen);
-	Hawser__Wire__V1__SnapshotEnd e = HAWSER__WIRE__V1__SNAPSHOT_END__INIT;
-	e.blake2b = (ProtobufCBinaryData){HW_HASH_BYTES, wrong};
-	hw_fp_msg(fd, HW_FRAME_SNAPSHOT_END, &e.base);
+	put_end(fd, wrong);
 }
 
 /* Hello as a primary at LSN FEED_FRAMES * FEED_BATCH, then its entries from LSN 1 (valid
@@ -638,14 +645,15 @@ static void feed_entries(int fd)
 	hw_fp_log_free(&log);
 }
 
-/* A store in dir holding n generated records of epoch in batches of up to 1,000,
- * keeping keep log entries (0: all) as a node with that log_keep_records would; returns
- * its head. */
-static struct hw_head make_store_epoch(const char *dir, uint64_t n, uint64_t keep, uint64_t epoch)
+/* A store in dir holding the first n of drawn generated records (drawn >= n: the first n
+ * of a store made of drawn, the same chain), of epoch, in batches of up to 1,000, keeping
+ * keep log entries (0: all) as a node with that log_keep_records would; returns its head. */
+static struct hw_head make_store_of(const char *dir, uint64_t n, uint64_t drawn, uint64_t keep,
+				    uint64_t epoch)
 {
 	struct hw_store *st;
 	struct hw_workload *w;
-	struct hw_workload_opts o = {.seed = 5, .count = n, .end_ms = 1790000000000LL};
+	struct hw_workload_opts o = {.seed = 5, .count = drawn, .end_ms = 1790000000000LL};
 	struct hw_store_opts so = {.log_keep_records = keep};
 	assert_int_equal(hw_store_init(dir), 0);
 	assert_int_equal(hw_store_open(dir, &so, &st), 0);
@@ -673,6 +681,12 @@ static struct hw_head make_store_epoch(const char *dir, uint64_t n, uint64_t kee
 	hw_workload_free(w);
 	hw_store_close(st);
 	return h;
+}
+
+/* The same, of n generated records. */
+static struct hw_head make_store_epoch(const char *dir, uint64_t n, uint64_t keep, uint64_t epoch)
+{
+	return make_store_of(dir, n, n, keep, epoch);
 }
 
 static struct hw_head make_store(const char *dir, uint64_t n, uint64_t keep)
@@ -722,9 +736,10 @@ static void test_bad_snapshot_refused(void **state)
 	assert_store_kept(f->s.dir, &before);
 }
 
-/* As a primary (an older one, which checks no chain) whose store file is file, head its
- * head: Hello, then the whole file as a snapshot, with its BLAKE2b. */
-static void send_snapshot_of(int fd, const char *file, const struct hw_head *head)
+/* As a primary of epoch 1 whose store file is file, head its head: the whole file as a
+ * snapshot, BEGIN and chunks; its BLAKE2b to sum, for the END. */
+static void put_copy(int fd, const char *file, const struct hw_head *head,
+		     uint8_t sum[HW_HASH_BYTES])
 {
 	FILE *fp = fopen(file, "rb");
 	assert_non_null(fp);
@@ -734,7 +749,6 @@ static void send_snapshot_of(int fd, const char *file, const struct hw_head *hea
 	uint8_t *bytes = malloc(len);
 	assert_true(bytes != NULL && fread(bytes, 1, len, fp) == len);
 	fclose(fp);
-	hw_fp_hello(fd, "p1", head->lsn, NULL);
 	Hawser__Wire__V1__SnapshotBegin b = HAWSER__WIRE__V1__SNAPSHOT_BEGIN__INIT;
 	b.epoch = 1;
 	b.lsn = head->lsn;
@@ -744,12 +758,18 @@ static void send_snapshot_of(int fd, const char *file, const struct hw_head *hea
 	for (size_t off = 0; off < len; off += 1u << 20)
 		hw_fp_frame(fd, HW_FRAME_SNAPSHOT_CHUNK, bytes + off,
 			    len - off < (1u << 20) ? len - off : (1u << 20));
-	uint8_t sum[HW_HASH_BYTES];
-	crypto_generichash(sum, sizeof sum, bytes, len, NULL, 0);
-	Hawser__Wire__V1__SnapshotEnd e = HAWSER__WIRE__V1__SNAPSHOT_END__INIT;
-	e.blake2b = (ProtobufCBinaryData){HW_HASH_BYTES, sum};
-	hw_fp_msg(fd, HW_FRAME_SNAPSHOT_END, &e.base);
+	crypto_generichash(sum, HW_HASH_BYTES, bytes, len, NULL, 0);
 	free(bytes);
+}
+
+/* As a primary (an older one, which checks no chain) whose store file is file, head its
+ * head: Hello, then the whole file as a snapshot, with its BLAKE2b. */
+static void send_snapshot_of(int fd, const char *file, const struct hw_head *head)
+{
+	uint8_t sum[HW_HASH_BYTES];
+	hw_fp_hello(fd, "p1", head->lsn, NULL);
+	put_copy(fd, file, head, sum);
+	put_end(fd, sum);
 }
 
 /* A node a rejoin rewound to LSN 0 holds no entry, but holds the records it set aside:
@@ -938,6 +958,88 @@ static void test_old_epoch_snapshot_refused(void **state)
 static void test_new_epoch_snapshot_refused(void **state)
 {
 	other_epoch_begin_refused(*state, 3);
+}
+
+/* Make fake_primary_for's standby s1 a voter too: [failover] voters p1, s1 and s2 and
+ * witness w1, where nothing listens at p1's, s2's or w1's address (s1 follows the fake
+ * primary at node.primary, a bare hint, and a test dials s1's election port, whose
+ * address goes to listen, as another voter). rto 30 s: s1 stands in no election of its
+ * own meanwhile; heartbeat_ms 1000: a fake primary that sends none is not silent for
+ * 3 s. */
+static void standby_votes(struct fix *f, char *listen, size_t cap)
+{
+	uint16_t port[4];
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(hw_free_port(&port[i]), 0);
+	snprintf(listen, cap, "127.0.0.1:%u", (unsigned)port[0]);
+	FILE *ini = fopen(f->s.ini, "a");
+	assert_non_null(ini);
+	fprintf(ini,
+		"[node]\nlisten = %s\n[durability]\nmode = durable\n[limits]\nheartbeat_ms = 1000\n"
+		"[failover]\nvoters = p1@127.0.0.1:%u, s1@%s, s2@127.0.0.1:%u\n"
+		"witness = 127.0.0.1:%u\nwitness_id = w1\nrto = 30s\nrpo = 0\n",
+		listen, (unsigned)port[1], listen, (unsigned)port[2], (unsigned)port[3]);
+	assert_int_equal(fclose(ini), 0);
+}
+
+/* As voter s2 of standby_votes (voter id 2), on a link it dials to listen: its Hello,
+ * then a request for a vote in epoch, its log ahead of any, as the target of a switchover
+ * (kind transfer: the voter waives the lease it promises every primary at its start).
+ * Returns the link's socket. */
+static int ask_vote(const char *listen, uint64_t epoch)
+{
+	int fd = hw_test_dial(listen);
+	assert_true(fd >= 0);
+	hw_fp_voter_hello(fd, "s2", 0);
+	Hawser__Wire__V1__VoteRequest r = HAWSER__WIRE__V1__VOTE_REQUEST__INIT;
+	r.epoch = epoch;
+	r.candidate = 2;
+	r.kind = HW_EL_TRANSFER;
+	r.last_epoch = epoch - 1;
+	r.last_lsn = r.durable_lsn = UINT32_MAX;
+	hw_fp_msg(fd, HW_FRAME_VOTE_REQUEST, &r.base);
+	return fd;
+}
+
+/* A standby that votes takes a whole snapshot of its own chain from its primary of epoch
+ * 1 and, before the END comes, grants another voter its vote in epoch 2 (vote_granted; the
+ * primary handed over to it, as in a switchover): a new primary may be elected, the
+ * sender is deposed. At the END the copy, whole and
+ * matching its announcement, is refused for its epoch (stale_epoch its_epoch=1
+ * our_epoch=2, snapshot_refused code=HW_EPROTOCOL): the standby's store stays as it was,
+ * not swapped or set aside. The BEGIN's check passed it; only the END's catches it. */
+static void test_deposed_snapshot_refused_at_end(void **state)
+{
+	struct fix *f = *state;
+	char addr[64], listen[32], copy[HW_PROC_PATH_MAX + 32], file[HW_PROC_PATH_MAX + 48];
+	int lfd = fake_primary_for(f, addr, sizeof addr);
+	standby_votes(f, listen, sizeof listen);
+	struct hw_head before = make_store_of(f->s.dir, 50, 60, 0, 1);
+	snprintf(copy, sizeof copy, "%s/other", f->root);
+	struct hw_head head = make_store(copy, 60, 0); /* its chain, 10 entries ahead */
+	snprintf(file, sizeof file, "%s/data.mdb", copy);
+	size_t smark = 0;
+	int cfd = standby_connects(f, lfd, &smark);
+	hw_fp_hello(cfd, "p1", head.lsn, NULL);
+	uint8_t sum[HW_HASH_BYTES];
+	put_copy(cfd, file, &head, sum);
+	assert_true(hw_proc_wait_line(&f->s.proc, &smark, "event=snapshot_receiving", NULL,
+				      EVENT_WAIT_MS, NULL, 0));
+	int vfd = ask_vote(listen, 2);
+	assert_true(hw_proc_wait_line(&f->s.proc, &smark, "event=vote_granted",
+				      "candidate=s2 epoch=2 pre=0", EVENT_WAIT_MS, NULL, 0));
+	put_end(cfd, sum);
+	char line[512];
+	assert_true(hw_proc_wait_line(&f->s.proc, &smark, "event=stale_epoch",
+				      "its_epoch=1 our_epoch=2", EVENT_WAIT_MS, NULL, 0));
+	assert_true(hw_proc_wait_line(&f->s.proc, &smark, "event=snapshot_refused",
+				      "code=HW_EPROTOCOL", EVENT_WAIT_MS, line, sizeof line));
+	assert_non_null(strstr(line, "snapshot of an epoch older than this node's now"));
+	assert_int_equal(field_u64(line, "got"), field_u64(line, "bytes")); /* it was whole */
+	close(vfd);
+	fake_primary_done(f, cfd, lfd);
+	assert_false(file_has(f->s.log, "event=snapshot_installed"));
+	assert_store_kept(f->s.dir, &before);
 }
 
 /* `hawser status` of the standby, as a person asks it: the text, or with json --json;
@@ -1526,6 +1628,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_stale_primary_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_old_epoch_snapshot_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_new_epoch_snapshot_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_deposed_snapshot_refused_at_end, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_stale_standby_status, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failed_primary_sends_no_snapshot, setup,
 						teardown),
