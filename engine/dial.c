@@ -14,6 +14,8 @@
 #include <unistd.h>
 
 #include "base/clock.h"
+#include "engine/lookup.h"
+#include "hawser_error.h"
 
 /* Keep-alive of a connection to a node: probes after this many idle seconds, one a
  * second, this many unanswered end it. */
@@ -85,21 +87,61 @@ static void start_unix(struct hw_dial *d, const char *path)
 	d->rc = attempt(d, AF_UNIX, SOCK_STREAM, 0, (const struct sockaddr *)&sun, sizeof(sun));
 }
 
-/* Resolve the host of nm (getaddrinfo: blocking, bounded only by the system resolver's
- * own timeouts), keeping what it resolved to before when it fails (nm->failed says why:
- * no other try until the next search). */
-static void resolve(struct hw_dial_name *nm, const char *host, const char *port)
+/* Say on stderr that host's resolution failed (what: how, rc: the dial's code) and what
+ * is dialled instead: once a resolution, so at most once a search for a name that does
+ * not resolve (dial.h). */
+static void say_failed(const struct hw_dial_name *nm, const char *host, int rc, const char *what)
 {
-	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *res;
-	int g = getaddrinfo(host, port, &hints, &res);
-	if (g != 0) {
-		nm->failed = g == EAI_SYSTEM && errno != 0 ? -errno : -EHOSTUNREACH;
+	fprintf(stderr, "hawser client: %s: lookup %s, so the dial fails with %s; %s\n", host, what,
+		hw_errname(rc),
+		nm->res != NULL ? "the addresses it resolved to before are dialled"
+				: "it has no address to dial until a lookup answers");
+}
+
+/* Resolve the host of nm by deadline (dial.h): its lookup runs on a thread of its own
+ * (engine/lookup.h), kept in nm->lookup while it is under way. One that is not done by
+ * then, or that failed, is a failed resolution: nm->failed says why (-EHOSTUNREACH for a
+ * timed out one), what nm resolved to before is kept, and the search waits for no other.
+ * A timed out lookup goes on: a later dial of the search takes its answer if it came
+ * meanwhile (this is called again then, with failed set: it only looks), and the next
+ * search waits for it rather than begin another behind the same silent resolver; but
+ * one that came before that search began (lookup_old) is dropped for a fresh one. */
+static void resolve(struct hw_dial_name *nm, const char *host, const char *port, int64_t deadline)
+{
+	if (nm->lookup != NULL && nm->lookup_old && hw_lookup_wait(nm->lookup, 0)) {
+		hw_lookup_drop(nm->lookup);
+		nm->lookup = NULL;
+	}
+	int rc = nm->lookup != NULL ? 0 : hw_lookup_start(host, port, &nm->lookup);
+	nm->lookup_old = false;
+	int64_t began = hw_mono_ms();
+	char what[128];
+	if (rc == 0 && !hw_lookup_wait(nm->lookup, nm->failed != 0 ? 0 : deadline)) {
+		if (nm->failed == 0) {
+			snprintf(what, sizeof what, "timed out after %lld ms (the dial's bound)",
+				 (long long)(hw_mono_ms() - began));
+			nm->failed = -EHOSTUNREACH;
+			say_failed(nm, host, nm->failed, what);
+		}
+		return;
+	}
+	struct addrinfo *res = NULL;
+	const char *why = NULL;
+	if (rc == 0)
+		rc = hw_lookup_take(nm->lookup, &res, &why);
+	nm->lookup = NULL;
+	if (rc != 0) {
+		snprintf(what, sizeof what, "failed (%s)", why != NULL ? why : hw_strerror(rc));
+		if (nm->failed == 0)
+			say_failed(nm, host, rc, what);
+		nm->failed = rc;
 		return;
 	}
 	if (nm->res != NULL)
 		freeaddrinfo(nm->res);
 	nm->res = res;
 	nm->stale = false;
+	nm->failed = 0;
 }
 
 /* "HOST:PORT", HOST possibly "[v6]": its addresses in turn, resolved first when they are
@@ -120,8 +162,8 @@ static void start_tcp(struct hw_dial *d, struct hw_dial_name *nm, const char *ad
 	}
 	memcpy(host, h, hlen);
 	host[hlen] = '\0';
-	if (nm->stale && nm->failed == 0)
-		resolve(nm, host, colon + 1);
+	if ((nm->stale && nm->failed == 0) || nm->lookup != NULL)
+		resolve(nm, host, colon + 1, d->deadline);
 	d->rc = nm->res != NULL ? -EHOSTUNREACH : nm->failed;
 	d->next = nm->res;
 	attempt_next_tcp(d);
@@ -308,6 +350,7 @@ void hw_dials_close(struct hw_dials *ds)
 		 * old primary a standby now) is found by the next search */
 		ds->names[k].failed = 0;
 		ds->names[k].stale = true;
+		ds->names[k].lookup_old = true; /* one under way goes on (resolve) */
 	}
 }
 
@@ -318,5 +361,7 @@ void hw_dials_fini(struct hw_dials *ds)
 		if (ds->names[k].res != NULL)
 			freeaddrinfo(ds->names[k].res);
 		ds->names[k].res = NULL;
+		hw_lookup_drop(ds->names[k].lookup); /* freed by its thread if under way */
+		ds->names[k].lookup = NULL;
 	}
 }

@@ -20,19 +20,26 @@
  * Each dial has its own deadline, from its start; the time the caller spends on one
  * connected socket (its handshake and Hello) is not charged to the others
  * (hw_dials_charge). A TCP address that resolves to several addresses tries them in
- * turn, as one dial. Plain POSIX sockets and poll(); one thread.
+ * turn, as one dial. Plain POSIX sockets and poll(), on the caller's thread (a lookup
+ * has one of its own).
  *
- * A host name is resolved (getaddrinfo) at its first dial of a search, and what it
- * resolved to is kept for every later round of the search (hw_dials_close ends one):
- * getaddrinfo blocks, bounded by nothing of ours but by the system resolver's own
- * timeouts, and a resolver that does not answer (its server down, as it may be in the
- * outage that made the search) held up every round. Within a search it is resolved
- * again only when its addresses are stale, its last dial having connected to none of
- * them (the node moved; or its host is down, and a resolver that works answers at once),
- * and not after a resolution that failed (what it resolved to before is kept and dialled
- * meanwhile): a resolver that does not answer costs a search one of its timeouts per
- * name, not one per round. The next search resolves every name again, so a name moved
- * while its old address still answers (repointed at a failover) is followed. */
+ * A host name is resolved at its first dial of a search, and what it resolved to is kept
+ * for every later round of the search (hw_dials_close ends one). The lookup is bounded by
+ * the dial's own deadline: it runs on a thread of its own (engine/lookup.h, getaddrinfo),
+ * and one not done when the dial's timeout runs out is a failed resolution, said on
+ * stderr ("lookup timed out"), as one the resolver failed is ("lookup failed"). So a
+ * resolver that does not answer (its server down, as it may be in the outage that made
+ * the search) costs a search at most one dial's timeout per name, however long its own
+ * timeouts (resolv.conf). Within a search a name is resolved again only when its
+ * addresses are stale, its last dial having connected to none of them (the node moved; or
+ * its host is down, and a resolver that works answers at once), and not after a
+ * resolution that failed: what it resolved to before is kept and dialled meanwhile, and
+ * the dial's code is -EHOSTUNREACH when there is nothing (-errno for a system error of
+ * the resolver's). A timed out lookup goes on, at most one a name: a later dial of the
+ * search takes its answer if it has come, and the next search waits for it (within its
+ * dial's timeout) rather than begin another. The next search resolves every name again,
+ * so a name moved while its old address still answers (repointed at a failover) is
+ * followed. */
 #ifndef HW_ENGINE_DIAL_H
 #define HW_ENGINE_DIAL_H
 
@@ -40,6 +47,7 @@
 #include <stdint.h>
 
 struct addrinfo;
+struct hw_lookup;
 
 #define HW_DIAL_MAX        8u
 #define HW_DIAL_STAGGER_MS 200
@@ -57,6 +65,8 @@ struct hw_dial_name {
 	struct addrinfo *res; /* what it resolved to last; NULL: nothing yet */
 	bool stale;           /* no dial has connected to res since: resolve again */
 	int failed;           /* why a resolution failed in this search (0: none did) */
+	struct hw_lookup *lookup; /* a lookup under way (or done, not yet taken); NULL: none */
+	bool lookup_old;          /* lookup began in an earlier search */
 };
 
 /* Dials by address index; a round visits them in order[]. */
@@ -72,9 +82,9 @@ struct hw_dials {
 };
 
 /* Dials to addrs[0..n) ("HOST:PORT", "[v6]:PORT" or "unix:/path"; the strings must outlive
- * ds), none under way yet, no name resolved yet; each connect will be bounded by
- * timeout_ms from its start. Once for the handle: searches follow each other, each ended
- * by hw_dials_close. */
+ * ds), none under way yet, no name resolved yet; each dial (a host name's lookup, then
+ * the connect) will be bounded by timeout_ms from its start. Once for the handle: searches follow
+ * each other, each ended by hw_dials_close. */
 void hw_dials_init(struct hw_dials *ds, const char *const *addrs, uint32_t n, int timeout_ms);
 
 /* Begin a round over the addresses from index first on (wrapping). Connects still under
@@ -88,18 +98,22 @@ void hw_dials_round(struct hw_dials *ds, uint32_t first);
  * order. The caller may put why it gave a taken socket up in d[*i].rc. answered: a node
  * has answered this round, so connects that have had their stagger are not waited for.
  * -errno of poll() (-EINTR for a caught signal), or when the round is over, the last
- * code in its order that is not 0 (-ETIMEDOUT, -ECONNREFUSED, -EHOSTUNREACH, -EAGAIN for
- * a Unix socket's full backlog, one the caller put ...), 1 when there is none. */
+ * code in its order that is not 0 (-ETIMEDOUT, -ECONNREFUSED, -EHOSTUNREACH also for a host
+ * name that did not resolve (its lookup failed or timed out), -EAGAIN for a Unix socket's
+ * full backlog, one the caller put ...), 1 when there is none. */
 int hw_dials_next(struct hw_dials *ds, bool answered, uint32_t *i, int *fd);
 
 /* The caller spent ms on a socket it took: move every other dial's deadline on by it. */
 void hw_dials_charge(struct hw_dials *ds, int64_t ms);
 
 /* The search is over: close every socket not taken. What the names resolved to is kept
- * for the next search, which may resolve each of them once more. */
+ * for the next search, which may resolve each of them once more, and so are lookups
+ * still under way. */
 void hw_dials_close(struct hw_dials *ds);
 
-/* hw_dials_close, and free what the names resolved to: the handle is done with ds. */
+/* hw_dials_close, and free what the names resolved to: the handle is done with ds. A
+ * lookup still under way is dropped, freed by its thread when it ends (engine/lookup.h):
+ * this does not wait for it. */
 void hw_dials_fini(struct hw_dials *ds);
 
 /* watched: the node on fd (taken from hw_dials_next) promised heartbeats, whose silence

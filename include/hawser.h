@@ -122,15 +122,20 @@ struct hw_client;
  * does (an election may be under way: retry, or hw_client_reconnect()). Blocking, with a 5 s
  * timeout per address for the whole dial (the connect, the secure handshake and the
  * node's Hello together, not counting time spent on other nodes). Resolving a host name
- * is outside that bound, and outside a wait's timeout: getaddrinfo blocks for as long as
- * the system resolver takes (its own timeouts and attempts, resolv.conf). c resolves a
- * name at its first dial of a search (a connect's, a hw_client_reconnect()'s, or a
- * following client's search for a new primary) and keeps its addresses for the search's
- * later rounds; within the search it resolves it again only once a dial connected to none
- * of them, and after a resolution that failed not again: a resolver that does not answer
- * costs a search one of its timeouts per name, not one per round, and a name repointed
- * at a failover is followed by the next search. Give IP addresses (or names the hosts
- * file has) where even that is too long. The addresses are
+ * is within that bound too: the lookup runs on a thread of its own (every signal blocked
+ * there; hw_client_close does not wait for it, it ends with the resolver), and one that the
+ * system resolver has not answered when the 5 s run out (its DNS server down, whose own
+ * timeouts and attempts, resolv.conf, may take minutes) fails that dial with -EHOSTUNREACH,
+ * as a name that does not resolve does, saying on stderr "HOST: lookup timed out" (or
+ * "lookup failed" and why). c resolves a name at its first dial of a search (a
+ * connect's, a hw_client_reconnect()'s, or a following client's search for a new
+ * primary) and keeps its addresses for the search's later rounds; within the search it
+ * resolves it again only once a dial connected to none of them, and after a resolution
+ * that failed not again (the addresses it resolved to before, if any, are dialled
+ * meanwhile; a timed out lookup goes on, and a later round takes its answer if it came):
+ * a resolver that does not answer costs a search at most 5 s per name, not that per
+ * round, and a name repointed at a failover is followed by the next search. Give IP
+ * addresses (or names the hosts file has) where even that is too long. The addresses are
  * dialled in order, but a connect not done within 200 ms no longer holds up the next
  * address, so a host that is gone without a word (no RST) does not hold up the others.
  * A node that refuses the client answers its Hello with an ERROR frame and closes: the

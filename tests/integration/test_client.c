@@ -49,13 +49,16 @@ static atomic_uint dead_lookups, moved_lookups;
 static atomic_ushort moved_port;
 
 /* The client's dials resolve through this one in this binary (it takes libc's place):
- * DEAD_NAME and MOVED_NAME as above, every other name by libc's. */
+ * DEAD_NAME and MOVED_NAME as above, every other name by libc's. A call for IP addresses
+ * only (AI_NUMERICHOST: engine/lookup.c's first look) is no lookup: libc's. */
 int getaddrinfo(const char *node, const char *service, const struct addrinfo *hints,
 		struct addrinfo **res)
 {
 	int (*libc)(const char *, const char *, const struct addrinfo *, struct addrinfo **);
 	memcpy(&libc, &(void *){dlsym(RTLD_NEXT, "getaddrinfo")}, sizeof libc);
 	char port[8];
+	if (hints != NULL && (hints->ai_flags & AI_NUMERICHOST))
+		return libc(node, service, hints, res);
 	if (node != NULL && strcmp(node, DEAD_NAME) == 0) {
 		atomic_fetch_add(&dead_lookups, 1);
 		return EAI_AGAIN;
