@@ -13,9 +13,11 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "base/clock.h"
 #include "base/fs.h"
 #include "cli/cmd_drill.h"
 #include "engine/client_int.h"
+#include "engine/lookup.h"
 #include "replica/drills.h"
 #include "replica/store.h"
 #include "tos.pb-c.h"
@@ -167,11 +169,29 @@ static void check_keys(struct drill *d)
 			c->n_keys, c->n_keys == 1 ? "" : "s");
 }
 
-/* Connect to addr (HOST:PORT or unix:/path) within CONNECT_WAIT_MS. 0 or -errno. */
+/* host's addresses at port, looked up within CONNECT_WAIT_MS: a DNS server that does not
+ * answer would hold the drill for the resolver's own timeouts (engine/lookup.h). 0 with
+ * *ai, or -EHOSTUNREACH (as when the name does not resolve), -errno. */
+static int probe_lookup(const char *host, const char *port, struct addrinfo **ai)
+{
+	struct hw_lookup *l;
+	int rc = hw_lookup_start(host, port, &l);
+	if (rc != 0)
+		return rc;
+	if (!hw_lookup_wait(l, hw_mono_ms() + CONNECT_WAIT_MS)) {
+		hw_lookup_drop(l); /* freed by its thread when the resolver gives up */
+		return -EHOSTUNREACH;
+	}
+	const char *why;
+	return hw_lookup_take(l, ai, &why);
+}
+
+/* Connect to addr (HOST:PORT or unix:/path), its lookup and its connect each within
+ * CONNECT_WAIT_MS. 0 or -errno. */
 static int tcp_probe(const char *addr)
 {
 	struct sockaddr_un un = {.sun_family = AF_UNIX};
-	struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *ai = NULL;
+	struct addrinfo *ai = NULL;
 	const struct sockaddr *sa = (const struct sockaddr *)&un;
 	socklen_t sl = sizeof(un);
 	int family = AF_UNIX;
@@ -187,8 +207,9 @@ static int tcp_probe(const char *addr)
 		char *h = host[0] == '[' ? host + 1 : host;
 		if (h != host && h[strlen(h) - 1] == ']')
 			h[strlen(h) - 1] = '\0';
-		if (getaddrinfo(h, colon + 1, &hints, &ai) != 0 || !ai)
-			return -EHOSTUNREACH;
+		int rc = probe_lookup(h, colon + 1, &ai);
+		if (rc != 0)
+			return rc;
 		sa = ai->ai_addr;
 		sl = ai->ai_addrlen;
 		family = ai->ai_family;
