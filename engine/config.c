@@ -214,7 +214,8 @@ static int set_path(struct parse *p, const char *key, const char *v, char *dst)
 	return 1;
 }
 
-/* "HOST:PORT" (HOST may be [v6]) or "unix:/path". The host is resolved when it is used;
+/* "HOST:PORT" (HOST may be [v6]) or "unix:/path". A host name is looked up when the node
+ * starts (engine/resolve.h);
  * here only the shape is checked, so a typo is caught at start-up. */
 static int set_addr(struct parse *p, const char *key, const char *v, char *dst)
 {

@@ -16,6 +16,7 @@
 #include "base/fs.h"
 #include "base/log.h"
 #include "engine/core/targets.h"
+#include "engine/resolve.h"
 #include "engine/voters.h"
 #include "replica/drills.h"
 #include "replica/entry.h"
@@ -1097,6 +1098,8 @@ int hw_node_open(const char *config_path, struct hw_node **out)
 	int rc = hw_config_load(config_path, &n->cfg, err, sizeof err);
 	if (rc == 0)
 		rc = node_config_check(&n->cfg, config_path, err, sizeof err);
+	if (rc == 0)
+		rc = hw_config_resolve(&n->cfg, config_path, err, sizeof err);
 	if (rc == 0)
 		rc = hw_config_channel(&n->cfg, config_path, &id, &cc, err, sizeof err);
 	if (rc != 0) {

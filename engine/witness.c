@@ -11,6 +11,7 @@
 #include "engine/config.h"
 #include "engine/io/loop.h"
 #include "engine/io/ring.h"
+#include "engine/resolve.h"
 #include "engine/voters.h"
 #include "hawser_limits.h"
 #include "replica/store.h"
@@ -278,6 +279,8 @@ int hw_witness_open(const char *config_path, struct hw_witness **out)
 	}
 	if (rc == 0)
 		rc = hw_voters_plan_check(&w->cfg, config_path, err, sizeof err);
+	if (rc == 0)
+		rc = hw_config_resolve(&w->cfg, config_path, err, sizeof err);
 	if (rc == 0)
 		rc = hw_config_channel(&w->cfg, config_path, &id, &w->cc, err, sizeof err);
 	if (rc != 0) {

@@ -261,6 +261,13 @@ static int parse_addr(const char *addr, struct sockaddr_storage *ss, socklen_t *
 	return 0;
 }
 
+bool hw_ring_addr_literal(const char *addr)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	return parse_addr(addr, &ss, &len) == 0;
+}
+
 static void format_addr(const struct sockaddr_storage *ss, socklen_t len, char *buf, size_t size)
 {
 	char host[INET6_ADDRSTRLEN];

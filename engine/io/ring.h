@@ -100,6 +100,11 @@ const char *hw_listener_addr(const struct hw_listener *l);
  * back). A Unix listener removes its socket file. Connections it accepted live on. */
 void hw_listener_close(struct hw_listener *l);
 
+/* Whether hw_connect and hw_listen take addr as it is: an IPv4 address or localhost, or
+ * [IPv6], with a port; or unix:/path. A node's loop looks up no host name (it would wait
+ * on DNS): names are looked up once at start (engine/resolve.h). */
+bool hw_ring_addr_literal(const char *addr);
+
 /* Connect to addr; ops->on_connect or ops->on_close(code) follows. */
 int hw_connect(struct hw_ring *r, const char *addr, const struct hw_conn_ops *ops, void *arg,
 	       struct hw_conn **out);

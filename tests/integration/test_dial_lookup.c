@@ -1,11 +1,13 @@
-/* test_dial_lookup.c: a client dialling a host name whose DNS server does not answer
- * (engine/dial.h, engine/lookup.h). The dial runs in a child process with a network and a
- * mount namespace of its own: loopback up, a UDP socket on 127.0.0.1:53 that takes every
- * query and answers none (so no ICMP refusal ends the wait either), /etc/resolv.conf
- * naming it with 30 s timeouts tried twice, and /etc/nsswitch.conf asking DNS alone. The
- * system resolver alone would take over a minute to give up; the dial must give up within
- * its own 5 s. The parent waits for the child's answer with a bound and kills it past
- * that. Needs root (namespaces and mounts): skipped otherwise, saying so. */
+/* test_dial_lookup.c: host names whose DNS server does not answer, for a client's dial
+ * (engine/dial.h, engine/lookup.h) and a node's start (engine/resolve.h). Each case runs
+ * in a child process with a network and a mount namespace of its own: loopback up, a UDP
+ * socket on 127.0.0.1:53 that takes every query and answers none (so no ICMP refusal ends
+ * the wait either), /etc/resolv.conf naming it with 30 s timeouts tried twice,
+ * /etc/hosts naming PEER_NAME alone, and /etc/nsswitch.conf asking the hosts file, then
+ * DNS. The system resolver alone would take over a minute to give up on another name;
+ * the dial and the start must give up within their own 5 s. The parent waits for the
+ * child's answer with a bound and kills it past that. Needs root (namespaces and mounts):
+ * skipped otherwise, saying so. */
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
@@ -29,10 +31,13 @@
 #include <cmocka.h>
 
 #include "base/clock.h"
+#include "engine/config.h"
+#include "engine/resolve.h"
 #include "hawser.h"
 #include "tests/integration/proc.h"
 
 #define SILENT_NAME "silent.hawser.test"
+#define PEER_NAME   "peer.hawser.test" /* in the child's /etc/hosts: 127.0.0.1 */
 /* The dial's bound is 5 s (hawser.h); far more than that, far less than the resolver's
  * own 2 x 30 s: a dial that returns within it was bounded, one that does not hung. */
 #define BOUND_MS 20000
@@ -40,9 +45,13 @@
 /* What the child says through its pipe. */
 struct answer {
 	char skip[160]; /* not "": the namespaces could not be had, and why */
-	int rc;         /* what hw_client_connect returned */
+	int rc;         /* what the case's call returned */
 	int64_t ms;     /* how long it took */
+	char text[640]; /* what it said: the error, or the address a name resolved to */
 };
+
+/* What a child does in the silent world, into a (rc, ms, text); dir is the fixture's. */
+typedef void job_fn(const char *dir, struct answer *a);
 
 struct fix {
 	char dir[HW_PROC_PATH_MAX]; /* the child's resolv.conf, nsswitch.conf and stderr */
@@ -114,15 +123,17 @@ static int silent_world(const char *dir, int *silent, char *why, size_t cap)
 			   "nameserver 127.0.0.1\noptions timeout:30 attempts:2\n",
 			   "/etc/resolv.conf");
 	if (rc == 0)
-		rc = bind_file(dir, "nsswitch.conf", "hosts: dns\n", "/etc/nsswitch.conf");
+		rc = bind_file(dir, "hosts", "127.0.0.1 " PEER_NAME "\n", "/etc/hosts");
+	if (rc == 0)
+		rc = bind_file(dir, "nsswitch.conf", "hosts: files dns\n", "/etc/nsswitch.conf");
 	if (rc != 0)
 		snprintf(why, cap, "binding over /etc: %s", strerror(-rc));
 	return rc;
 }
 
-/* The child: dial SILENT_NAME in the silent world, its stderr into dir/stderr, and say
- * what came on fd. Never returns. */
-static _Noreturn void child(const char *dir, int fd)
+/* The child: job in the silent world, its stderr into dir/stderr, and say what came on
+ * fd. Never returns. */
+static _Noreturn void child(const char *dir, int fd, job_fn *job)
 {
 	struct answer a = {.rc = 1};
 	char path[HW_PROC_PATH_MAX + 32];
@@ -131,14 +142,46 @@ static _Noreturn void child(const char *dir, int fd)
 	if (err >= 0)
 		dup2(err, STDERR_FILENO);
 	int silent = -1;
-	if (silent_world(dir, &silent, a.skip, sizeof a.skip) == 0) {
-		struct hw_client *c = NULL;
-		int64_t began = hw_mono_ms();
-		a.rc = hw_client_connect(SILENT_NAME ":7000", &c);
-		a.ms = hw_mono_ms() - began;
-		hw_client_close(c);
-	}
+	if (silent_world(dir, &silent, a.skip, sizeof a.skip) == 0)
+		job(dir, &a);
 	_exit(write(fd, &a, sizeof a) == (ssize_t)sizeof a ? 0 : 1);
+}
+
+/* Run job in a child in the silent world: its answer, within BOUND_MS, else the test
+ * fails (the child is killed at teardown); skipped when the world cannot be had. */
+static void run_child(struct fix *f, job_fn *job, struct answer *a)
+{
+	int p[2];
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	f->pid = fork();
+	assert_true(f->pid >= 0);
+	if (f->pid == 0)
+		child(f->dir, p[1], job);
+	close(p[1]);
+	struct pollfd pfd = {.fd = p[0], .events = POLLIN};
+	int n;
+	while ((n = poll(&pfd, 1, BOUND_MS)) < 0 && errno == EINTR)
+		;
+	if (n == 0)
+		fail_msg("still blocked after %d ms: a lookup is not bounded", BOUND_MS);
+	ssize_t got = read(p[0], a, sizeof *a);
+	close(p[0]);
+	assert_int_equal(got, sizeof *a);
+	if (a->skip[0] != '\0') {
+		fprintf(stderr, "test_dial_lookup: skipped, no silent DNS here: %s\n", a->skip);
+		skip();
+	}
+	assert_true(a->ms < BOUND_MS);
+}
+
+static void dial_silent(const char *dir, struct answer *a)
+{
+	(void)dir;
+	struct hw_client *c = NULL;
+	int64_t began = hw_mono_ms();
+	a->rc = hw_client_connect(SILENT_NAME ":7000", &c);
+	a->ms = hw_mono_ms() - began;
+	hw_client_close(c);
 }
 
 /* A client given a host name whose DNS server is silent: hw_client_connect returns
@@ -147,38 +190,77 @@ static _Noreturn void child(const char *dir, int fd)
 static void test_silent_dns_bounded(void **state)
 {
 	struct fix *f = *state;
-	int p[2];
-	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
-	f->pid = fork();
-	assert_true(f->pid >= 0);
-	if (f->pid == 0)
-		child(f->dir, p[1]);
-	close(p[1]);
-	struct pollfd pfd = {.fd = p[0], .events = POLLIN};
-	int n;
-	while ((n = poll(&pfd, 1, BOUND_MS)) < 0 && errno == EINTR)
-		;
-	if (n == 0)
-		fail_msg("hw_client_connect(" SILENT_NAME ") still blocked after %d ms: its "
-			 "lookup is not bounded by the dial's timeout",
-			 BOUND_MS);
 	struct answer a;
-	ssize_t got = read(p[0], &a, sizeof a);
-	close(p[0]);
-	assert_int_equal(got, sizeof a);
-	if (a.skip[0] != '\0') {
-		fprintf(stderr, "test_dial_lookup: skipped, no silent DNS here: %s\n", a.skip);
-		skip();
-	}
+	run_child(f, dial_silent, &a);
 	print_message("hw_client_connect(" SILENT_NAME ") returned %s after %lld ms\n",
 		      hw_errname(a.rc), (long long)a.ms);
 	assert_int_equal(a.rc, -EHOSTUNREACH);
-	assert_true(a.ms < BOUND_MS);
 	char path[HW_PROC_PATH_MAX + 32], line[256] = "";
 	snprintf(path, sizeof path, "%s/stderr", f->dir);
 	assert_int_equal(
 		hw_test_log_lines(path, SILENT_NAME ": lookup timed out", line, sizeof line), 1);
 	print_message("%s\n", line);
+}
+
+/* A standby's config naming its primary by host (dir/node.conf), loaded and resolved as
+ * a node's start does: rc, and the error or the primary's address, in a. */
+static void start_resolve(const char *dir, const char *host, struct answer *a)
+{
+	char path[HW_PROC_PATH_MAX + 32];
+	snprintf(path, sizeof path, "%s/node.conf", dir);
+	FILE *fp = fopen(path, "w");
+	if (fp == NULL)
+		return;
+	fprintf(fp,
+		"[cluster]\nid = yard\n[node]\nid = s1\nrole = standby\ndata_dir = %s/s1\n"
+		"primary = %s:7001\nclient = 127.0.0.1:7101\n[security]\ninsecure = true\n",
+		dir, host);
+	fclose(fp);
+	struct hw_config c;
+	int64_t began = hw_mono_ms();
+	a->rc = hw_config_load(path, &c, a->text, sizeof a->text);
+	if (a->rc == 0)
+		a->rc = hw_config_resolve(&c, path, a->text, sizeof a->text);
+	a->ms = hw_mono_ms() - began;
+	if (a->rc == 0)
+		snprintf(a->text, sizeof a->text, "%s", c.primary);
+}
+
+static void start_peer(const char *dir, struct answer *a)
+{
+	start_resolve(dir, PEER_NAME, a);
+}
+
+static void start_silent(const char *dir, struct answer *a)
+{
+	start_resolve(dir, SILENT_NAME, a);
+}
+
+/* A node's start looks its config's host names up once (its loop dials IP addresses
+ * alone): one the hosts file knows becomes its address, logged; one whose DNS server is
+ * silent fails the start within HW_RESOLVE_MS, naming the key and the name, where it
+ * used to start and then dial nothing, for ever, without a word. */
+static void test_node_start_names(void **state)
+{
+	struct fix *f = *state;
+	struct answer a;
+	run_child(f, start_peer, &a);
+	assert_int_equal(a.rc, 0);
+	assert_string_equal(a.text, "127.0.0.1:7001");
+	char path[HW_PROC_PATH_MAX + 32], line[256] = "";
+	snprintf(path, sizeof path, "%s/stderr", f->dir);
+	assert_int_equal(hw_test_log_lines(path,
+					   "event=address_resolved key=node.primary "
+					   "name=" PEER_NAME ":7001 addr=127.0.0.1:7001",
+					   line, sizeof line),
+			 1);
+	run_child(f, start_silent, &a);
+	print_message("start with " SILENT_NAME ": %s after %lld ms: %s\n", hw_errname(a.rc),
+		      (long long)a.ms, a.text);
+	assert_int_equal(a.rc, HW_ECONFIG);
+	assert_non_null(strstr(a.text,
+			       "'node.primary' = '" SILENT_NAME ":7001': lookup of " SILENT_NAME
+			       " timed out after 5000 ms"));
 }
 
 int main(void)
@@ -189,6 +271,7 @@ int main(void)
 	}
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_silent_dns_bounded, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_node_start_names, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
