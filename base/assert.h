@@ -19,6 +19,16 @@ struct hw_assert_ctx {
 /* Register ctx for the calling thread; ctx must outlive the registration; NULL clears. */
 void hw_assert_context(const struct hw_assert_ctx *ctx);
 
+/* What a failed HW_ASSERT hands its line to (no newline; at most HW_ASSERT_LINE_CHARS
+ * with the terminator) before it prints the line to stderr and aborts. A handler that
+ * does not return (it aborts itself) keeps the line off stderr, for whoever it gave it
+ * to: the child that reads a store for a command (cli/isolate.c), whose parent tells
+ * hawser's own failure, a bug, from LMDB's on a damaged page and prints it after its own
+ * words. Process-wide: set it before other threads start; NULL clears. */
+#define HW_ASSERT_LINE_CHARS 512
+typedef void hw_assert_handler(const char *line);
+void hw_assert_handle(hw_assert_handler *h);
+
 _Noreturn void hw__assert_fail(const char *expr, const char *file, int line);
 
 #define HW_ASSERT(expr) ((expr) ? (void)0 : hw__assert_fail(#expr, __FILE__, __LINE__))

@@ -248,12 +248,32 @@ static int size_check(MDB_env *env)
 										      : 0;
 }
 
+static hw_store_assert_handler *assert_handler;
+
+void hw_store_assert_handle(hw_store_assert_handler *h)
+{
+	assert_handler = h;
+}
+
+static void lmdb_asserted(MDB_env *env, const char *msg)
+{
+	(void)env;
+	if (assert_handler != NULL)
+		assert_handler(msg);
+}
+
+void hw__store_env_asserts(MDB_env *env)
+{
+	mdb_env_set_assert(env, lmdb_asserted); /* fails only for a NULL env */
+}
+
 static int env_open(const char *dir, uint64_t map_bytes, unsigned flags, MDB_env **out)
 {
 	MDB_env *env;
 	int rc = mdb_env_create(&env);
 	if (rc != 0)
 		return hw_mdb_err(rc);
+	hw__store_env_asserts(env);
 	rc = mdb_env_set_maxdbs(env, STORE_MAXDBS);
 	if (rc == 0)
 		rc = mdb_env_set_mapsize(env, map_bytes);

@@ -83,6 +83,15 @@ struct hw_head {
 	uint8_t hash[HW_HASH_BYTES];
 };
 
+/* What LMDB hands its line to when it fails one of its own assertions in a store this
+ * process opens (mdb_env_set_assert: it does so on some damaged pages instead of returning
+ * MDB_CORRUPTED), before it prints the line to stderr and aborts: as hw_assert_handle()
+ * for hawser's own (base/assert.h), a handler that does not return keeps the line off
+ * stderr. Process-wide: set it before other threads start; NULL clears. An LMDB built
+ * with NDEBUG checks none of them. */
+typedef void hw_store_assert_handler(const char *line);
+void hw_store_assert_handle(hw_store_assert_handler *h);
+
 /* Create an empty store in dir (created if missing, mode 0700). HW_EEXIST if dir already
  * holds a store; -errno if it cannot be created. */
 int hw_store_init(const char *dir);

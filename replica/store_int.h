@@ -70,6 +70,10 @@ int hw_mdb_err(int rc);
 
 struct hw_entry;
 
+/* Have env hand LMDB's failed assertions to the hw_store_assert_handle() handler: every
+ * environment the replica opens, right after mdb_env_create(). */
+void hw__store_env_asserts(MDB_env *env);
+
 /* Begin a transaction, adopting a map another process grew (lmdb.h, MDB_MAP_RESIZED). */
 int hw__store_txn_begin(struct hw_store *s, unsigned flags, MDB_txn **txn);
 

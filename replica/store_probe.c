@@ -209,6 +209,7 @@ int hw_store_probe(const char *dir, int open_rc, bool *damaged, char *what, size
 	int rc = mdb_env_create(&env);
 	if (rc != 0)
 		goto out_fd;
+	hw__store_env_asserts(env);
 	rc = mdb_env_set_maxdbs(env, HW__TABLES_COUNT + 1);
 	if (rc == 0)
 		rc = mdb_env_open(env, dir, MDB_RDONLY | MDB_NOLOCK, 0600);
