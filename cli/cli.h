@@ -9,7 +9,8 @@
  * restore --trust of a pruned store's backup (the store restored). A store a command
  * could not read for damage (HW_ECORRUPT from LMDB, or LMDB aborting or faulting on its
  * pages in the child that read it: cli/isolate.h) is a runtime error, 1: 3 is the verdict
- * of a check, verify's or a drill's. 5 a node that answered reports what stopped it
+ * of a check, verify's or a drill's; so is an assertion of hawser's own failing in that
+ * child (HW_EINTERNAL: a bug, never a verdict). 5 a node that answered reports what stopped it
  * (status): its storage failed, or an entry its store refused blocked its apply.
  * cli/ is the only place that parses command lines. */
 #ifndef HW_CLI_H
@@ -255,11 +256,12 @@ struct hw_drill_config;
 /* The drill part of `hawser status` (cli/cmd_drill.c): per drill kind the last run, its
  * result and figures, and whether it is on time, overdue or never passed at now_ms under
  * the schedule in c, from the history of the store in dir (opened read-only, in a child:
- * hw_cli_read_isolated, whose *signo it passes on). With j, written as keys "drills" (an
+ * hw_cli_read_isolated, whose *end it passes on). With j, written as keys "drills" (an
  * array) and "drills_overdue" into the object j is inside; else as text on stdout.
  * Returns 0 or the store's error (nothing written when the store could not be read). */
+struct hw_cli_end;
 int hw_cli_drill_status(const char *dir, const struct hw_drill_config *c, int64_t now_ms,
-			struct hw_json *j, int *signo);
+			struct hw_json *j, struct hw_cli_end *end);
 
 /* One drill kind of that part, from figures already at hand (a node's status reply):
  * with j one object of the "drills" array, else one line on stdout. last is the newest

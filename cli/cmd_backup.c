@@ -200,9 +200,9 @@ static int cmd_backup(const struct hw_cli_cmd *cmd, int argc, char **argv)
 		return rc;
 	/* Killed, the child leaves OUT as a crash would: no new MANIFEST (backup.h). */
 	struct backup_job j = {.dir = pos[0], .out = pos[1], .o = o};
-	int signo;
-	rc = hw_cli_read_isolated(backup_isolated, &j, sizeof(j), &signo);
-	return rc ? hw_cli_fail_read(cmd->name, pos[0], rc, signo) : j.exit;
+	struct hw_cli_end end;
+	rc = hw_cli_read_isolated(backup_isolated, &j, sizeof(j), &end);
+	return rc ? hw_cli_fail_read(cmd->name, pos[0], rc, &end) : j.exit;
 }
 
 const struct hw_cli_cmd hw_cli_backup = {

@@ -356,6 +356,25 @@ static void record_isolated_cb(void *shared)
 	}
 }
 
+/* The row's writer died as end says: the history misses this run, which the report keeps. */
+static void record_died(const struct drill *d, const struct hw_cli_end *end, const char *json_path)
+{
+	int code = hw_cli_end_code(end);
+	fprintf(stderr,
+		"hawser %s: drill history of %s not updated: %s writing the row (%s)%s; "
+		"the report%s%s is the record of this run\n",
+		d->cmd->name, d->dir,
+		code == HW_ECORRUPT    ? "LMDB died"
+		: code == HW_EINTERNAL ? "a check of hawser's own failed"
+				       : "the process was killed",
+		strsignal(end->signo),
+		code == HW_ECORRUPT    ? ": the store's pages are damaged"
+		: code == HW_EINTERNAL ? ": a bug in hawser, not damage to the store"
+				       : "",
+		json_path[0] ? " " : "", json_path);
+	hw_cli_end_detail(end);
+}
+
 void hw_cli_drill_record(const struct drill *d, const char *json_path)
 {
 	if (d->no_record || !d->dir)
@@ -372,15 +391,10 @@ void hw_cli_drill_record(const struct drill *d, const char *json_path)
 	snprintf(row.what, sizeof(row.what), "%s", d->rep.what);
 	snprintf(row.report, sizeof(row.report), "%s", json_path);
 	struct record_job j = {.dir = d->dir, .row = row};
-	int signo, rc = hw_cli_isolated(record_isolated_cb, &j, sizeof(j), &signo);
-	bool damage = hw_cli_killed_by_damage(signo);
-	if (rc == 0 && signo != 0)
-		fprintf(stderr,
-			"hawser %s: drill history of %s not updated: %s writing the row (%s)%s; "
-			"the report%s%s is the record of this run\n",
-			d->cmd->name, d->dir, damage ? "LMDB died" : "the process was killed",
-			strsignal(signo), damage ? ": the store's pages are damaged" : "",
-			json_path[0] ? " " : "", json_path);
+	struct hw_cli_end end;
+	int rc = hw_cli_isolated(record_isolated_cb, &j, sizeof(j), &end);
+	if (rc == 0 && end.signo != 0)
+		record_died(d, &end, json_path);
 	else if ((rc = rc != 0 ? rc : j.rc) != 0)
 		fprintf(stderr, "hawser %s: drill history of %s not updated: %s (%s)\n",
 			d->cmd->name, d->dir, hw_strerror(rc), hw_errname(rc));
@@ -424,6 +438,12 @@ static void summary(const struct drill *d, const char *json_path, const char *ht
 		printf("  report: %s\n          %s\n", html_path, json_path);
 }
 
+void hw_cli_drill_died(struct drill *d, const struct hw_cli_end *end)
+{
+	if (end->who != HW_CLI_WHO_NONE && d->died.who == HW_CLI_WHO_NONE)
+		d->died = *end;
+}
+
 int hw_cli_drill_finish(struct drill *d)
 {
 	fill_what(&d->rep);
@@ -431,6 +451,8 @@ int hw_cli_drill_finish(struct drill *d)
 	hw_cli_drill_write(d, NULL, json_path, html_path, sizeof(json_path));
 	hw_cli_drill_record(d, json_path);
 	summary(d, json_path, html_path);
+	fflush(stdout); /* the summary before the words it explains */
+	hw_cli_end_detail(&d->died);
 	switch (d->rep.result) {
 	case HW_DRILL_PASS:
 		return HW_CLI_OK;
@@ -554,10 +576,10 @@ static int drill_rows_read(void *arg)
 }
 
 int hw_cli_drill_status(const char *dir, const struct hw_drill_config *c, int64_t now_ms,
-			struct hw_json *j, int *signo)
+			struct hw_json *j, struct hw_cli_end *end)
 {
 	struct drill_rows r = {.dir = dir};
-	int rc = hw_cli_read_isolated(drill_rows_read, &r, sizeof(r), signo);
+	int rc = hw_cli_read_isolated(drill_rows_read, &r, sizeof(r), end);
 	if (rc)
 		return rc;
 	char overdue[HW_CLI_OVERDUE_CHARS] = "";

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "cli/cli.h"
+#include "cli/isolate.h"
 #include "cli/report.h"
 #include "engine/config.h"
 #include "hawser.h"
@@ -52,6 +53,8 @@ struct drill {
 	struct hw_report rep;
 	uint64_t lsn, entries; /* for the history row */
 	int64_t target_ms;
+	struct hw_cli_end died; /* the first child of the run that died on an assertion
+				   (hw_cli_drill_died): its words follow the summary */
 };
 
 /* Progress of hw_verify()/hw_restore(), drawn on a terminal, and the report-clock times
@@ -126,6 +129,11 @@ int hw_cli_drill_finish(struct drill *d);
 /* A fresh directory for a drill's scratch data: under --scratch when given (created if
  * missing), else next to the store. Returns 0 or -errno. */
 int hw_cli_drill_scratch(const struct drill *d, const char *tag, char *buf, size_t cap);
+
+/* Keep end in d->died when it is the first of the run's children to die on an
+ * assertion: hw_cli_drill_finish() prints its words after the summary (hw_cli_end_detail),
+ * and a run in which it was hawser's own ends in ERROR (a bug, not a verdict). */
+void hw_cli_drill_died(struct drill *d, const struct hw_cli_end *end);
 
 /* hw_progress_cb for hw_verify()/hw_restore(); arg is a struct tracker. */
 int hw_cli_drill_track_cb(void *arg, uint64_t done, uint64_t total);

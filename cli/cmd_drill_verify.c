@@ -140,7 +140,10 @@ int hw_cli_drill_verify_dir(struct drill *d, const char *dir, uint64_t state_cp_
 				     .cadence_ms = d->cfg.checkpoint_interval_ms,
 				     .state_cp_lsn = state_cp_lsn};
 	/* in a child: LMDB aborts the process on some damaged pages (cli/isolate.h) */
-	rc = hw_cli_verify_isolated(dir, scratch, &vt, hw_cli_drill_track_cb, &t, sizeof t, v);
+	struct hw_cli_end end;
+	rc = hw_cli_verify_isolated(dir, scratch, &vt, hw_cli_drill_track_cb, &t, sizeof t, v,
+				    &end);
+	hw_cli_drill_died(d, &end);
 	hw_cli_progress_end();
 	double t1 = hw_report_clock(&d->rep);
 	hw_snapshot_rm(scratch);
@@ -203,16 +206,18 @@ static void compare_one(struct drill *d, const char *other)
 	char name[HW_REPORT_NAME_BYTES], why[HW_CLI_WHY_CHARS];
 	snprintf(name, sizeof(name), "compare %s", other);
 	hw_report_phase_begin(&d->rep);
-	struct compare_job j = {.a = d->dir, .b = other};
-	int signo, rc = hw_cli_read_isolated(compare_read, &j, sizeof(j), &signo);
+	struct compare_job j = {.a = d->dir, .b = other, .reading = d->dir};
+	struct hw_cli_end end;
+	int rc = hw_cli_read_isolated(compare_read, &j, sizeof(j), &end);
+	hw_cli_drill_died(d, &end);
 	uint64_t lsn = j.lsn;
 	char x[2 * HW_HASH_BYTES + 1], y[2 * HW_HASH_BYTES + 1];
 	enum hw_verdict v = HW_VERDICT_PASS;
-	if (rc) {
-		v = HW_VERDICT_FAIL;
+	if (rc) { /* hawser's own failure is no verdict: the drill ends in ERROR */
+		v = rc == HW_EINTERNAL ? HW_VERDICT_SKIP : HW_VERDICT_FAIL;
 		hw_report_check(&d->rep, name, v, "cannot compare: %s (%s)",
-				signo ? hw_cli_read_why(j.reading, signo, why, sizeof(why))
-				      : hw_strerror(rc),
+				end.signo ? hw_cli_read_why(j.reading, &end, why, sizeof(why))
+					  : hw_strerror(rc),
 				hw_errname(rc));
 	} else if (lsn == 0) { /* two empty states are equal, and prove nothing */
 		v = HW_VERDICT_FAIL;
@@ -506,7 +511,10 @@ static int run_verify(const struct hw_cli_cmd *cmd, int argc, char **argv)
 	hw_report_figure(&d.rep, "entries_per_s", v.seconds > 0 ? (double)v.entries / v.seconds : 0,
 			 "entries/s");
 	hw_report_figure(&d.rep, "stores_compared", (double)d.n_compare, "stores");
-	if (hw_report_worst(&d.rep) == HW_VERDICT_FAIL)
+	if (d.died.who == HW_CLI_WHO_HAWSER)
+		hw_report_finish(&d.rep, HW_DRILL_ERROR, "a compare could not run: %s (%s)",
+				 hw_strerror(HW_EINTERNAL), hw_errname(HW_EINTERNAL));
+	else if (hw_report_worst(&d.rep) == HW_VERDICT_FAIL)
 		hw_report_finish(&d.rep, HW_DRILL_FAIL, "%s", "");
 	else
 		hw_report_finish(&d.rep, HW_DRILL_PASS,

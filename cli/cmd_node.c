@@ -845,19 +845,19 @@ static int status_drills(const struct hw_cli_cmd *cmd, struct status_opts *o, st
 		if (!o->dir)
 			o->dir = cfg.data_dir;
 	}
-	int signo;
+	struct hw_cli_end end;
 	int rc = hw_cli_drill_status(o->dir, &cfg.drills, o->now_ms ? o->now_ms : hw_wall_ms(), j,
-				     &signo);
+				     &end);
 	if (rc == 0)
 		return HW_CLI_OK;
 	if (j) { /* as status_fail: no object a script could take for a status */
 		char why[HW_CLI_WHY_CHARS];
 		hw_json_kv_string(j, "error", hw_errname(rc));
 		hw_json_kv_string(j, "message",
-				  signo ? hw_cli_read_why(o->dir, signo, why, sizeof why)
-					: hw_strerror(rc));
+				  end.signo ? hw_cli_read_why(o->dir, &end, why, sizeof why)
+					    : hw_strerror(rc));
 	}
-	return hw_cli_fail_read(cmd->name, o->dir, rc, signo);
+	return hw_cli_fail_read(cmd->name, o->dir, rc, &end);
 }
 
 /* The node could not be asked: said on stderr and, with --json, in the object ("error",

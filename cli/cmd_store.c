@@ -503,8 +503,10 @@ static void verify_text(const char *dir, const struct hw_verify_report *r)
 	verify_checkpoints(r);
 }
 
-/* Run hw_verify with its rebuild in a scratch directory next to dir (or under /tmp). */
-static int verify_run(const char *dir, const struct verify_opts *o, struct hw_verify_report *rep)
+/* Run hw_verify with its rebuild in a scratch directory next to dir (or under /tmp); *end
+ * says how the child that ran it ended. */
+static int verify_run(const char *dir, const struct verify_opts *o, struct hw_verify_report *rep,
+		      struct hw_cli_end *end)
 {
 	char scratch[4096], rebuild[4200];
 	int rc = hw_cli_scratch(dir, "verify", scratch, sizeof(scratch));
@@ -515,7 +517,8 @@ static int verify_run(const char *dir, const struct verify_opts *o, struct hw_ve
 	t.keys = o->trust.keys;
 	t.count = o->trust.count;
 	/* in a child: LMDB aborts the process on some damaged pages (cli/isolate.h) */
-	rc = hw_cli_verify_isolated(dir, rebuild, &t, hw_cli_progress_cb, (void *)"verify", 0, rep);
+	rc = hw_cli_verify_isolated(dir, rebuild, &t, hw_cli_progress_cb, (void *)"verify", 0, rep,
+				    end);
 	hw_cli_progress_end();
 	hw_snapshot_rm(scratch);
 	return rc;
@@ -538,13 +541,17 @@ static int cmd_verify(const struct hw_cli_cmd *cmd, int argc, char **argv)
 		return hw_cli_fail(cmd->name, o.trust.bad_file, o.trust.bad_rc);
 	struct hw_verify_report rep;
 	memset(&rep, 0, sizeof(rep));
-	rc = verify_run(dir, &o, &rep);
+	struct hw_cli_end end = {0}; /* also when no child ran */
+	rc = verify_run(dir, &o, &rep, &end);
+	if (rc && end.signo)
+		return hw_cli_fail_read(cmd->name, dir, rc, &end);
 	if (rc)
 		return hw_cli_fail_why(cmd->name, dir, rc, rep.what);
 	if (o.json)
 		verify_json(&rep);
 	else
 		verify_text(dir, &rep);
+	hw_cli_end_detail(&end); /* LMDB's words, when it stopped on the damage */
 	/* a pruned store's state that nothing vouches for is no damage found: exit 4 */
 	return rep.code == 0                     ? HW_CLI_OK
 	       : hw_verify_state_unvouched(&rep) ? HW_CLI_UNVOUCHED
@@ -729,21 +736,23 @@ static int cmd_digest(const struct hw_cli_cmd *cmd, int argc, char **argv)
 	if (rc != HW_CLI_RUN)
 		return rc;
 	struct digest_job j = {.dir = dir, .o = o, .head = {.lsn = o.at_lsn}};
-	int signo = 0;
+	struct hw_cli_end end = {0};
 	rc = o.at_given ? hw_cli_scratch(dir, "digest", j.scratch, sizeof(j.scratch)) : 0;
 	if (rc == 0) {
-		rc = hw_cli_read_isolated(digest_read, &j, sizeof(j), &signo);
+		rc = hw_cli_read_isolated(digest_read, &j, sizeof(j), &end);
 		if (o.at_given)
 			hw_snapshot_rm(j.scratch);
 	}
 	if (rc && o.at_given) {
 		char what[4200], why[HW_CLI_WHY_CHARS];
 		snprintf(what, sizeof(what), "%s at lsn %" PRIu64, dir, o.at_lsn);
-		return hw_cli_fail_why(cmd->name, what, rc,
-				       hw_cli_read_why(dir, signo, why, sizeof(why)));
+		rc = hw_cli_fail_why(cmd->name, what, rc,
+				     hw_cli_read_why(dir, &end, why, sizeof(why)));
+		hw_cli_end_detail(&end);
+		return rc;
 	}
 	if (rc)
-		return hw_cli_fail_read(cmd->name, dir, rc, signo);
+		return hw_cli_fail_read(cmd->name, dir, rc, &end);
 	printf("%s lsn=%" PRIu64 "\n", hw_cli_hex(j.digest, hex), j.head.lsn);
 	return HW_CLI_OK;
 }
@@ -826,10 +835,10 @@ static int cmd_get(const struct hw_cli_cmd *cmd, int argc, char **argv)
 	if (strcmp(pos[1], "container") != 0)
 		return hw_cli_usage_error(cmd, "unknown kind '%s' (known: container)", pos[1]);
 	struct get_job j = {.dir = pos[0], .id = pos[2]};
-	int signo;
-	rc = hw_cli_read_isolated(get_read, &j, sizeof(j), &signo);
-	if (rc && (signo != 0 || !j.opened))
-		return hw_cli_fail_read(cmd->name, pos[0], rc, signo);
+	struct hw_cli_end end;
+	rc = hw_cli_read_isolated(get_read, &j, sizeof(j), &end);
+	if (rc && (end.signo != 0 || !j.opened))
+		return hw_cli_fail_read(cmd->name, pos[0], rc, &end);
 	if (rc) {
 		char what[128];
 		snprintf(what, sizeof(what), "container %s", pos[2]);

@@ -2,6 +2,7 @@
 #include "cli/isolate.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -12,42 +13,121 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "base/assert.h"
 #include "base/clock.h"
+#include "base/fault.h"
 #include "cli/cli.h"
 #include "hawser_error.h"
+#include "replica/store.h"
 
-int hw_cli_isolated(hw_cli_isolated_cb *cb, void *shared, size_t bytes, int *signo)
+/* The memory a child of hw_cli_isolated() shares with its parent: whose assertion it
+ * died on and its words, then the caller's bytes. */
+struct shared_map {
+	enum hw_cli_who who;
+	char words[HW_CLI_WORDS_CHARS];
+	max_align_t bytes[]; /* aligned for any caller's */
+};
+
+static struct shared_map *last_words; /* in a child: where its last words go */
+
+/* In a child: an assertion's line goes to the parent instead of stderr (isolate.h). */
+static _Noreturn void died_on(enum hw_cli_who who, const char *prefix, const char *line)
 {
-	*signo = 0;
-	void *m = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	last_words->who = who;
+	snprintf(last_words->words, sizeof last_words->words, "%s%s", prefix, line);
+	abort();
+}
+
+static void lmdb_asserted(const char *line)
+{
+	died_on(HW_CLI_WHO_LMDB, "LMDB: ", line);
+}
+
+static void hawser_asserted(const char *line)
+{
+	died_on(HW_CLI_WHO_HAWSER, "", line);
+}
+
+/* HW_FAULT_CHILD_AFTER, HW_FAULT_CHILD_HOW (isolate.h), counted in the parent: how the
+ * child about to start must end, SIGABRT (an HW_ASSERT) or SIGKILL; 0: as it will. */
+static int child_fault(void)
+{
+	static struct hw_fault f;
+	static bool armed;
+	if (!armed) {
+		armed = true;
+		hw_fault_init(&f);
+		const char *after = getenv("HW_FAULT_CHILD_AFTER");
+		uint64_t n;
+		if (after && hw_cli_u64(after, &n) == 0 && n <= INT_MAX)
+			hw_fault_arm(&f, (int)n, 1);
+	}
+	if (!hw_fault_tick(&f))
+		return 0;
+	const char *how = getenv("HW_FAULT_CHILD_HOW");
+	return how && strcmp(how, "kill") == 0 ? SIGKILL : SIGABRT;
+}
+
+static _Noreturn void child_run(struct shared_map *m, hw_cli_isolated_cb *cb, int fault)
+{
+	last_words = m;
+	hw_assert_handle(hawser_asserted);
+	hw_store_assert_handle(lmdb_asserted);
+	if (fault == SIGKILL)
+		raise(SIGKILL);
+	HW_ASSERT(fault == 0 && "HW_FAULT_CHILD_AFTER");
+	cb(m->bytes);
+	hw_cli_progress_end();
+	fflush(NULL);
+	_exit(0);
+}
+
+int hw_cli_isolated(hw_cli_isolated_cb *cb, void *shared, size_t bytes, struct hw_cli_end *end)
+{
+	memset(end, 0, sizeof(*end));
+	size_t size = sizeof(struct shared_map) + bytes;
+	struct shared_map *m =
+		mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (m == MAP_FAILED)
 		return -errno;
-	memcpy(m, shared, bytes);
+	memcpy(m->bytes, shared, bytes);
+	int fault = child_fault();
 	fflush(NULL); /* else the child's exit would write what is buffered a second time */
 	pid_t pid = fork();
-	if (pid == 0) {
-		cb(m);
-		hw_cli_progress_end();
-		fflush(NULL);
-		_exit(0);
-	}
+	if (pid == 0)
+		child_run(m, cb, fault);
 	int rc = pid < 0 ? -errno : 0, status = 0;
 	while (rc == 0 && waitpid(pid, &status, 0) < 0)
 		if (errno != EINTR)
 			rc = -errno;
-	if (rc == 0 && WIFSIGNALED(status))
-		*signo = WTERMSIG(status);
-	else if (rc == 0 && (!WIFEXITED(status) || WEXITSTATUS(status) != 0))
+	if (rc == 0 && WIFSIGNALED(status)) {
+		end->signo = WTERMSIG(status);
+		end->who = m->who;
+		memcpy(end->words, m->words, sizeof(end->words));
+		end->words[sizeof(end->words) - 1] = '\0';
+	} else if (rc == 0 && (!WIFEXITED(status) || WEXITSTATUS(status) != 0)) {
 		rc = HW_ECANCELED;
+	}
 	if (rc == 0)
-		memcpy(shared, m, bytes); /* what it got to, when it died too */
-	munmap(m, bytes);
+		memcpy(shared, m->bytes, bytes); /* what it got to, when it died too */
+	munmap(m, size);
 	return rc;
 }
 
-bool hw_cli_killed_by_damage(int signo)
+int hw_cli_end_code(const struct hw_cli_end *end)
 {
-	return signo == SIGABRT || signo == SIGSEGV || signo == SIGBUS;
+	if (end->signo == 0)
+		return 0;
+	if (end->who == HW_CLI_WHO_HAWSER)
+		return HW_EINTERNAL;
+	bool damage = end->signo == SIGABRT || end->signo == SIGSEGV || end->signo == SIGBUS;
+	return damage ? HW_ECORRUPT : HW_ECANCELED;
+}
+
+void hw_cli_end_detail(const struct hw_cli_end *end)
+{
+	if (end->words[0])
+		fprintf(stderr, "  detail: %s\n", end->words);
 }
 
 /* One hw_cli_read_isolated() call, shared with the child: then the bytes of its arg. */
@@ -63,29 +143,34 @@ static void read_isolated_cb(void *shared)
 	j->rc = j->cb(j->arg);
 }
 
-int hw_cli_read_isolated(hw_cli_read_cb *cb, void *arg, size_t bytes, int *signo)
+int hw_cli_read_isolated(hw_cli_read_cb *cb, void *arg, size_t bytes, struct hw_cli_end *end)
 {
+	memset(end, 0, sizeof(*end)); /* also when no child runs */
 	struct read_job *j = calloc(1, sizeof(*j) + bytes);
 	if (j == NULL)
 		return HW_ENOMEM;
 	j->cb = cb;
 	memcpy(j->arg, arg, bytes);
-	int rc = hw_cli_isolated(read_isolated_cb, j, sizeof(*j) + bytes, signo);
+	int rc = hw_cli_isolated(read_isolated_cb, j, sizeof(*j) + bytes, end);
 	if (rc == 0)
 		memcpy(arg, j->arg, bytes); /* what it got to, when it died too */
-	if (rc == 0 && *signo != 0)
-		rc = hw_cli_killed_by_damage(*signo) ? HW_ECORRUPT : HW_ECANCELED;
-	else if (rc == 0)
-		rc = j->rc;
+	if (rc == 0)
+		rc = end->signo != 0 ? hw_cli_end_code(end) : j->rc;
 	free(j);
 	return rc;
 }
 
-const char *hw_cli_read_why(const char *dir, int signo, char *buf, size_t cap)
+const char *hw_cli_read_why(const char *dir, const struct hw_cli_end *end, char *buf, size_t cap)
 {
-	if (signo == 0)
+	int code = hw_cli_end_code(end), signo = end->signo;
+	if (code == 0)
 		buf[0] = '\0';
-	else if (hw_cli_killed_by_damage(signo))
+	else if (code == HW_EINTERNAL)
+		snprintf(buf, cap,
+			 "hawser stopped reading the store at %s on a failed check of its own, not "
+			 "on damage: please report it with the detail line",
+			 dir);
+	else if (code == HW_ECORRUPT)
 		snprintf(buf, cap,
 			 "the store at %s is damaged (LMDB stopped on %s while reading it): run "
 			 "`hawser verify %s`",
@@ -100,10 +185,12 @@ const char *hw_cli_read_why(const char *dir, int signo, char *buf, size_t cap)
 	return buf;
 }
 
-int hw_cli_fail_read(const char *cmd, const char *dir, int rc, int signo)
+int hw_cli_fail_read(const char *cmd, const char *dir, int rc, const struct hw_cli_end *end)
 {
 	char why[HW_CLI_WHY_CHARS];
-	return hw_cli_fail_why(cmd, dir, rc, hw_cli_read_why(dir, signo, why, sizeof why));
+	rc = hw_cli_fail_why(cmd, dir, rc, hw_cli_read_why(dir, end, why, sizeof why));
+	hw_cli_end_detail(end);
+	return rc;
 }
 
 /* One hw_verify_trusted() run, shared with the child; then, at ARG_OFFSET, arg_bytes
@@ -129,8 +216,9 @@ static void verify_isolated_cb(void *shared)
 
 int hw_cli_verify_isolated(const char *dir, const char *scratch, const struct hw_verify_trust *t,
 			   hw_progress_cb *cb, void *arg, size_t arg_bytes,
-			   struct hw_verify_report *report)
+			   struct hw_verify_report *report, struct hw_cli_end *end)
 {
+	memset(end, 0, sizeof(*end)); /* also when no child runs */
 	size_t bytes = ARG_OFFSET + arg_bytes;
 	struct verify_job *j = calloc(1, bytes);
 	if (j == NULL)
@@ -142,9 +230,11 @@ int hw_cli_verify_isolated(const char *dir, const char *scratch, const struct hw
 	if (arg_bytes)
 		memcpy((char *)j + ARG_OFFSET, arg, arg_bytes);
 	double t0 = hw_mono_s();
-	int signo, rc = hw_cli_isolated(verify_isolated_cb, j, bytes, &signo);
-	if (rc == 0 && signo != 0) {
-		rc = hw_verify_killed(&j->report, signo);
+	int rc = hw_cli_isolated(verify_isolated_cb, j, bytes, end);
+	if (rc == 0 && hw_cli_end_code(end) == HW_EINTERNAL) {
+		rc = HW_EINTERNAL; /* no verdict: what it saw is not to be trusted */
+	} else if (rc == 0 && end->signo != 0) {
+		rc = hw_verify_killed(&j->report, end->signo);
 		j->report.seconds = hw_mono_s() - t0;
 	} else if (rc == 0) {
 		rc = j->rc;

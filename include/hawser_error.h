@@ -63,6 +63,7 @@ extern "C" {
 	X(HW_ECONFIG, -6202, "configuration is invalid")                                           \
 	X(HW_ECANCELED, -6203, "stopped before it finished (ask again)")                           \
 	X(HW_EBEHIND, -6204, "standbys are further behind than the rpo allows: nothing written")   \
+	X(HW_EINTERNAL, -6205, "hawser failed one of its own checks: a bug in hawser")             \
 	X(HW_EFRAME, -6300, "frame is truncated, corrupted or malformed")                          \
 	X(HW_EPROTOCOL, -6301, "peer broke the protocol")                                          \
 	X(HW_ECLUSTER, -6302, "peer is of another cluster or protocol version")                    \

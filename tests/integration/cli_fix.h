@@ -5,6 +5,7 @@
 #ifndef HW_TESTS_CLI_FIX_H
 #define HW_TESTS_CLI_FIX_H
 
+#include <dirent.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,19 +42,51 @@ static inline void path(const struct fix *f, const char *name, char *buf, size_t
 
 /* The last run of hawser cmd read the store at dir, whose damaged pages made LMDB stop
  * it on signal sig ("SIGABRT"): it exited 1 (not killed) with HW_ECORRUPT, saying so and
- * what to run. */
+ * what to run, first: LMDB's assertion (SIGABRT) comes only after, marked as a detail,
+ * never as a line of its own that reads as a crash. */
 static inline void assert_read_damaged(const struct fix *f, const char *cmd, const char *dir,
 				       const char *sig)
 {
 	char want[9000];
 	assert_int_equal(f->r.status, 1);
 	snprintf(want, sizeof(want), "hawser %s: ", cmd);
-	assert_non_null(strstr(f->r.err, want));
+	assert_memory_equal(f->r.err, want, strlen(want));
 	snprintf(want, sizeof(want),
 		 "(HW_ECORRUPT): the store at %s is damaged (LMDB stopped on %s while reading "
 		 "it): run `hawser verify %s`\n",
 		 dir, sig, dir);
-	assert_non_null(strstr(f->r.err, want));
+	const char *said = strstr(f->r.err, want);
+	assert_non_null(said);
+	assert_null(strstr(f->r.err, "\nmdb.c:"));
+	if (strcmp(sig, "SIGABRT") == 0)
+		assert_memory_equal(said + strlen(want), "  detail: LMDB: mdb.c:", 22);
+}
+
+/* The last run of hawser cmd read the store at dir in a child that failed an assertion of
+ * hawser's own (HW_FAULT_CHILD_AFTER, cli/isolate.h): it exited 1 with HW_EINTERNAL, a
+ * bug and not damage, and the assertion's line after, as a detail. */
+static inline void assert_read_internal(const struct fix *f, const char *cmd, const char *dir)
+{
+	char want[9000];
+	assert_int_equal(f->r.status, 1);
+	snprintf(want, sizeof(want),
+		 "hawser %s: %s: hawser failed one of its own checks: a bug in hawser "
+		 "(HW_EINTERNAL): hawser stopped reading the store at %s on a failed check of its "
+		 "own, not on damage: please report it with the detail line\n"
+		 "  detail: hawser: assertion failed: ",
+		 cmd, dir, dir);
+	assert_memory_equal(f->r.err, want, strlen(want));
+	assert_null(strstr(f->r.err, "damaged"));
+}
+
+/* No scratch directory of a replay is left in the test's directory. */
+static inline void assert_no_scratch(const struct fix *f)
+{
+	DIR *d = opendir(f->dir);
+	assert_non_null(d);
+	for (const struct dirent *e; (e = readdir(d)) != NULL;)
+		assert_null(strstr(e->d_name, ".digest-"));
+	closedir(d);
 }
 
 /* A fresh directory $HW_TEST_TMP/<name>-XXXXXX for each test. */
@@ -69,6 +102,8 @@ static inline int fix_setup(void **state, const char *name)
 static inline int teardown(void **state)
 {
 	struct fix *f = *state;
+	unsetenv("HW_FAULT_CHILD_AFTER"); /* a test's faults end with it */
+	unsetenv("HW_FAULT_CHILD_HOW");
 	return hw_test_rm_rf(f->dir) == 0 ? 0 : -1;
 }
 

@@ -494,11 +494,33 @@ static void test_digest_damaged(void **state)
 	assert_read_damaged(f, "digest", dir, "SIGABRT");
 	assert_int_equal(hw(&f->r, "digest", dir, "--at-lsn", "2000", NULL), 1);
 	assert_read_damaged(f, "digest", dir, "SIGABRT");
-	DIR *d = opendir(f->dir);
-	assert_non_null(d);
-	for (const struct dirent *e; (e = readdir(d)) != NULL;)
-		assert_null(strstr(e->d_name, ".digest-"));
-	closedir(d);
+	assert_no_scratch(f);
+}
+
+/* digest (now and --at-lsn), get and verify of an intact store whose reading child fails
+ * an assertion of hawser's own (HW_FAULT_CHILD_AFTER=0: the first child, a bug on
+ * purpose): exit 1 with HW_EINTERNAL, a bug in hawser and not damage, the assertion's
+ * line after as a detail; not "the store is damaged", and verify not DAMAGED (exit 3).
+ * The replay's scratch is removed. */
+static void test_read_internal_error(void **state)
+{
+	struct fix *f = *state;
+	char dir[4200];
+	make_store(f, "i", "terminal_peak", "1000");
+	path(f, "i", dir, sizeof(dir));
+	assert_int_equal(setenv("HW_FAULT_CHILD_AFTER", "0", 1), 0);
+	assert_int_equal(hw(&f->r, "digest", dir, NULL), 1);
+	assert_read_internal(f, "digest", dir);
+	/* the child fails before the lookup: any container would do */
+	assert_int_equal(hw(&f->r, "get", dir, "container", "ZZZU0000000", NULL), 1);
+	assert_read_internal(f, "get", dir);
+	assert_int_equal(hw(&f->r, "verify", dir, NULL), 1);
+	assert_read_internal(f, "verify", dir);
+	assert_int_equal(hw(&f->r, "digest", dir, "--at-lsn", "500", NULL), 1);
+	assert_non_null(strstr(f->r.err, "(HW_EINTERNAL): hawser stopped reading the store"));
+	assert_no_scratch(f);
+	unsetenv("HW_FAULT_CHILD_AFTER");
+	assert_int_equal(hw(&f->r, "verify", dir, NULL), 0);
 }
 
 /* get of a container in a store whose damaged branch pages make LMDB abort the lookup:
@@ -654,6 +676,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_get, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_digest_damaged, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_get_damaged, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_read_internal_error, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_backup_damaged, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_backup_restore, setup, teardown),
 	};

@@ -252,7 +252,7 @@ static void test_verify_compare(void **state)
 /* verify --compare with a store whose damaged pages make LMDB abort as its state at the
  * common LSN is replayed: the compare fails the drill (exit 3, with its report), naming
  * that store and `hawser verify` (it reads in a child), not a drill killed with LMDB's
- * words alone. */
+ * words alone; those come after, as a detail. */
 static void test_compare_damaged(void **state)
 {
 	struct fix *f = *state;
@@ -269,6 +269,57 @@ static void test_compare_damaged(void **state)
 		 b, b);
 	assert_non_null(strstr(f->r.out, want));
 	assert_report(&f->r);
+	assert_memory_equal(f->r.err, "  detail: LMDB: mdb.c:", 22);
+}
+
+/* A drill whose child fails an assertion of hawser's own (HW_FAULT_CHILD_AFTER=N: the
+ * N+1th child, a bug on purpose) ends in ERROR (exit 1) saying so, not FAIL (exit 3) as
+ * if the store were damaged: in the verify (child 0), in a compare (child 1). The row of the
+ * history (the last child) written by a child that fails so, or is killed (HW_FAULT_CHILD_HOW=kill:
+ * no damage either), is not written, and the drill says why and that its report is the record of
+ * the run. */
+static void test_drill_internal_error(void **state)
+{
+	struct fix *f = *state;
+	char a[4200], b[4200];
+	make_store(f, "a", "3", "1000");
+	make_store(f, "b", "3", "1000");
+	path(f, "a", a, sizeof(a));
+	path(f, "b", b, sizeof(b));
+	assert_int_equal(setenv("HW_FAULT_CHILD_AFTER", "0", 1), 0);
+	assert_int_equal(hw(&f->r, "drill", "verify", "--dir", a, "--no-record", NULL), 1);
+	assert_non_null(strstr(f->r.out, "ERROR: verify of "));
+	assert_non_null(strstr(f->r.out, "could not run: hawser failed one of its own checks: "
+					 "a bug in hawser (HW_EINTERNAL)"));
+	assert_memory_equal(f->r.err, "  detail: hawser: assertion failed: ", 36);
+
+	assert_int_equal(setenv("HW_FAULT_CHILD_AFTER", "1", 1), 0);
+	assert_int_equal(
+		hw(&f->r, "drill", "verify", "--dir", a, "--compare", b, "--no-record", NULL), 1);
+	assert_non_null(strstr(f->r.out, "ERROR: a compare could not run: hawser failed one of "
+					 "its own checks"));
+	assert_non_null(strstr(f->r.out, "skip  compare"));
+	assert_null(strstr(f->r.out, "damaged"));
+	assert_memory_equal(f->r.err, "  detail: hawser: assertion failed: ", 36);
+
+	assert_int_equal(hw(&f->r, "drill", "verify", "--dir", a, NULL), 0);
+	assert_non_null(strstr(f->r.err, "not updated: a check of hawser's own failed writing "
+					 "the row"));
+	assert_non_null(
+		strstr(f->r.err, ": a bug in hawser, not damage to the store; the report "));
+	assert_non_null(strstr(f->r.err, ".json is the record of this run\n"
+					 "  detail: hawser: assertion failed: "));
+	assert_int_equal(setenv("HW_FAULT_CHILD_HOW", "kill", 1), 0);
+	assert_int_equal(hw(&f->r, "drill", "verify", "--dir", a, NULL), 0);
+	assert_non_null(strstr(f->r.err, "drill history of"));
+	assert_non_null(strstr(f->r.err, "not updated: the process was killed writing the row ("));
+	assert_non_null(strstr(f->r.err, "); the report "));
+	assert_non_null(strstr(f->r.err, ".json is the record of this run\n"));
+	assert_null(strstr(f->r.err, "damage"));
+	unsetenv("HW_FAULT_CHILD_AFTER");
+	unsetenv("HW_FAULT_CHILD_HOW");
+	assert_int_equal(hw(&f->r, "status", "--dir", a, NULL), 0);
+	assert_non_null(strstr(f->r.out, "verify    never run"));
 }
 
 /* status --dir of a store whose drill history LMDB aborts on (a branch page of it
@@ -1094,6 +1145,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_verify_pages_damaged, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_verify_compare, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_compare_damaged, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_drill_internal_error, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_status_damaged, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restore, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restore_newest_of_many, setup, teardown),
