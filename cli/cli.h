@@ -216,12 +216,15 @@ int hw_cli_digest_at(const char *dir, uint64_t at_lsn, uint8_t *digest);
 /* The state digests of the stores in dirs a and b at the LSN both have, the lower of
  * their heads (*lsn): a store whose head is there as it is, one ahead replayed to it
  * (hw_cli_digest_at). So two copies agree however far one got past the other, and differ
- * only where they hold different states at the same point. da and db get
+ * only where they hold different states at the same point. A replay goes into
+ * scratch/store, removed after, scratch being a directory the caller made and removes
+ * (so a child that dies replaying leaves nothing the caller does not remove), or, with
+ * scratch NULL, into a scratch directory of its own next to its store. da and db get
  * HW_HASH_BYTES. *reading (when reading is not NULL) is set to a or b before that store is
  * read: the one a child that died (hw_cli_read_isolated) was reading. Returns 0 or the
  * first open, store or replay error. */
-int hw_cli_digests_common(const char *a, const char *b, uint64_t *lsn, uint8_t *da, uint8_t *db,
-			  const char **reading);
+int hw_cli_digests_common(const char *a, const char *b, const char *scratch, uint64_t *lsn,
+			  uint8_t *da, uint8_t *db, const char **reading);
 
 struct hw_signer;
 

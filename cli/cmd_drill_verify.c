@@ -176,6 +176,7 @@ static int chain_read(const char *dir, uint64_t lsn, struct chain_at *c)
  * damaged, and reading names the one it was reading when it died. */
 struct compare_job {
 	const char *a, *b, *reading;
+	const char *scratch; /* for a replay: made and removed by the parent */
 	uint64_t lsn; /* the LSN both have */
 	uint8_t da[HW_HASH_BYTES], db[HW_HASH_BYTES];
 	bool same, known, other_chain; /* the entry hash at lsn: equal, read in both */
@@ -185,7 +186,7 @@ static int compare_read(void *arg)
 {
 	struct compare_job *j = arg;
 	struct chain_at c[2] = {{0}, {0}};
-	int rc = hw_cli_digests_common(j->a, j->b, &j->lsn, j->da, j->db, &j->reading);
+	int rc = hw_cli_digests_common(j->a, j->b, j->scratch, &j->lsn, j->da, j->db, &j->reading);
 	for (int i = 0; i < 2 && rc == 0 && j->lsn > 0; i++) {
 		j->reading = i ? j->b : j->a;
 		rc = chain_read(j->reading, j->lsn, &c[i]);
@@ -200,6 +201,21 @@ static int compare_read(void *arg)
 	return ra != 0 && ra != HW_ENOTFOUND ? ra : rb != 0 && rb != HW_ENOTFOUND ? rb : 0;
 }
 
+/* compare_read in a child, its replays in a scratch directory of the drill's, which is
+ * removed after, also when the child died. Returns what hw_cli_read_isolated() does. */
+static int compare_isolated(struct drill *d, struct compare_job *j, struct hw_cli_end *end)
+{
+	char scratch[PATH_MAX];
+	int rc = hw_cli_drill_scratch(d, "compare", scratch, sizeof(scratch));
+	if (rc)
+		return rc;
+	j->scratch = scratch;
+	rc = hw_cli_read_isolated(compare_read, j, sizeof(*j), end);
+	hw_snapshot_rm(scratch);
+	hw_cli_drill_died(d, end);
+	return rc;
+}
+
 /* Compare the node's store with other's at the LSN both have. */
 static void compare_one(struct drill *d, const char *other)
 {
@@ -207,9 +223,8 @@ static void compare_one(struct drill *d, const char *other)
 	snprintf(name, sizeof(name), "compare %s", other);
 	hw_report_phase_begin(&d->rep);
 	struct compare_job j = {.a = d->dir, .b = other, .reading = d->dir};
-	struct hw_cli_end end;
-	int rc = hw_cli_read_isolated(compare_read, &j, sizeof(j), &end);
-	hw_cli_drill_died(d, &end);
+	struct hw_cli_end end = {0};
+	int rc = compare_isolated(d, &j, &end);
 	uint64_t lsn = j.lsn;
 	char x[2 * HW_HASH_BYTES + 1], y[2 * HW_HASH_BYTES + 1];
 	enum hw_verdict v = HW_VERDICT_PASS;

@@ -623,8 +623,9 @@ int hw_cli_digest_now(const char *dir, struct hw_head *head, uint8_t *digest)
 	return rc;
 }
 
-/* hw_cli_digest_at() with its replay in scratch/store, a directory the caller made and
- * removes: also after a child that ran this died (cmd_digest). */
+/* hw_cli_digest_at() with its replay in scratch/store, removed after, scratch being a
+ * directory the caller made and removes: also after a child that ran this died
+ * (cmd_digest, the compare of `drill verify`). */
 static int digest_at_in(const char *dir, uint64_t at_lsn, const char *scratch, uint8_t *digest)
 {
 	struct hw_store *src;
@@ -641,6 +642,7 @@ static int digest_at_in(const char *dir, uint64_t at_lsn, const char *scratch, u
 		rc = hw_store_digest_replayed(src, path, at_lsn, hw_cli_progress_cb,
 					      (void *)"replay", digest);
 		hw_cli_progress_end();
+		hw_snapshot_rm(path); /* a second replay into scratch starts empty */
 	}
 	hw_store_close(src);
 	return rc;
@@ -657,15 +659,24 @@ int hw_cli_digest_at(const char *dir, uint64_t at_lsn, uint8_t *digest)
 	return rc;
 }
 
+/* The digest of the store in dir at lsn by replay: in scratch (hw_cli_digests_common),
+ * else in a scratch directory of its own. */
+static int replayed(const char *dir, uint64_t lsn, const char *scratch, uint8_t *digest)
+{
+	return scratch ? digest_at_in(dir, lsn, scratch, digest)
+		       : hw_cli_digest_at(dir, lsn, digest);
+}
+
 /* Digest of the store in dir, whose head was head, as of lsn <= head: replayed when it
  * is ahead, else as it is, and replayed after all when a running node moved it meanwhile. */
-static int digest_as_of(const char *dir, uint64_t head, uint64_t lsn, uint8_t *digest)
+static int digest_as_of(const char *dir, uint64_t head, uint64_t lsn, const char *scratch,
+			uint8_t *digest)
 {
 	if (head > lsn)
-		return hw_cli_digest_at(dir, lsn, digest);
+		return replayed(dir, lsn, scratch, digest);
 	struct hw_head now;
 	int rc = hw_cli_digest_now(dir, &now, digest);
-	return rc == 0 && now.lsn != lsn ? hw_cli_digest_at(dir, lsn, digest) : rc;
+	return rc == 0 && now.lsn != lsn ? replayed(dir, lsn, scratch, digest) : rc;
 }
 
 static int head_of(const char *dir, struct hw_head *head)
@@ -678,8 +689,8 @@ static int head_of(const char *dir, struct hw_head *head)
 	return rc;
 }
 
-int hw_cli_digests_common(const char *a, const char *b, uint64_t *lsn, uint8_t *da, uint8_t *db,
-			  const char **reading)
+int hw_cli_digests_common(const char *a, const char *b, const char *scratch, uint64_t *lsn,
+			  uint8_t *da, uint8_t *db, const char **reading)
 {
 	const char *dirs[2] = {a, b}, *spare;
 	uint8_t *digests[2] = {da, db};
@@ -694,7 +705,7 @@ int hw_cli_digests_common(const char *a, const char *b, uint64_t *lsn, uint8_t *
 	*lsn = heads[0].lsn < heads[1].lsn ? heads[0].lsn : heads[1].lsn;
 	for (int i = 0; i < 2 && rc == 0; i++) {
 		*reading = dirs[i];
-		rc = digest_as_of(dirs[i], heads[i].lsn, *lsn, digests[i]);
+		rc = digest_as_of(dirs[i], heads[i].lsn, *lsn, scratch, digests[i]);
 	}
 	return rc;
 }

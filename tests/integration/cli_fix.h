@@ -84,8 +84,10 @@ static inline void assert_no_scratch(const struct fix *f)
 {
 	DIR *d = opendir(f->dir);
 	assert_non_null(d);
-	for (const struct dirent *e; (e = readdir(d)) != NULL;)
+	for (const struct dirent *e; (e = readdir(d)) != NULL;) {
 		assert_null(strstr(e->d_name, ".digest-"));
+		assert_null(strstr(e->d_name, ".compare-"));
+	}
 	closedir(d);
 }
 

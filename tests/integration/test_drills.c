@@ -252,7 +252,8 @@ static void test_verify_compare(void **state)
 /* verify --compare with a store whose damaged pages make LMDB abort as its state at the
  * common LSN is replayed: the compare fails the drill (exit 3, with its report), naming
  * that store and `hawser verify` (it reads in a child), not a drill killed with LMDB's
- * words alone; those come after, as a detail. */
+ * words alone; those come after, as a detail; the replay's scratch, in which the child
+ * died, is removed. */
 static void test_compare_damaged(void **state)
 {
 	struct fix *f = *state;
@@ -270,14 +271,15 @@ static void test_compare_damaged(void **state)
 	assert_non_null(strstr(f->r.out, want));
 	assert_report(&f->r);
 	assert_memory_equal(f->r.err, "  detail: LMDB: mdb.c:", 22);
+	assert_no_scratch(f);
 }
 
 /* A drill whose child fails an assertion of hawser's own (HW_FAULT_CHILD_AFTER=N: the
  * N+1th child, a bug on purpose) ends in ERROR (exit 1) saying so, not FAIL (exit 3) as
- * if the store were damaged: in the verify (child 0), in a compare (child 1). The row of the
- * history (the last child) written by a child that fails so, or is killed (HW_FAULT_CHILD_HOW=kill:
- * no damage either), is not written, and the drill says why and that its report is the record of
- * the run. */
+ * if the store were damaged: in the verify (child 0), in a compare (child 1, its scratch
+ * removed). The row of the history (the last child) written by a child that fails so, or
+ * is killed (HW_FAULT_CHILD_HOW=kill: no damage either), is not written, and the drill
+ * says why and that its report is the record of the run. */
 static void test_drill_internal_error(void **state)
 {
 	struct fix *f = *state;
@@ -301,6 +303,7 @@ static void test_drill_internal_error(void **state)
 	assert_non_null(strstr(f->r.out, "skip  compare"));
 	assert_null(strstr(f->r.out, "damaged"));
 	assert_memory_equal(f->r.err, "  detail: hawser: assertion failed: ", 36);
+	assert_no_scratch(f);
 
 	assert_int_equal(hw(&f->r, "drill", "verify", "--dir", a, NULL), 0);
 	assert_non_null(strstr(f->r.err, "not updated: a check of hawser's own failed writing "
