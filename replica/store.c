@@ -78,8 +78,7 @@ void hw_lsn_key(uint64_t lsn, uint8_t key[8])
 
 uint64_t hw_lsn_from_key(const MDB_val *key)
 {
-	HW_ASSERT(key->mv_size == 8);
-	return hw_get_be64(key->mv_data);
+	return key->mv_size == 8 ? hw_get_be64(key->mv_data) : 0;
 }
 
 int hw__store_txn_begin(struct hw_store *s, unsigned flags, MDB_txn **txn)

@@ -97,6 +97,9 @@ bool hw__store_meta_key_ok(const char *key);
 
 /* Key of the log table for lsn: 8 bytes big-endian, so LMDB's byte order is LSN order. */
 void hw_lsn_key(uint64_t lsn, uint8_t key[8]);
+/* The LSN of a key read from disk; 0 for one not of 8 bytes (damage: no entry has LSN 0,
+ * so the caller's check of the LSN it expects refuses it, where an assertion would have
+ * stopped the process and read as a bug in hawser). */
 uint64_t hw_lsn_from_key(const MDB_val *key);
 
 /* A read transaction for any thread, under the map lock (a store may be written and

@@ -748,6 +748,37 @@ static void test_log_cut_behind_head(void **state)
 	assert_false(exists(dst));
 }
 
+/* A log key of 9 bytes after the last entry (damage below hawser): reading entries
+ * stops before it and verify names it; neither stops the process on an assertion (that
+ * would read as a bug in hawser, HW_EINTERNAL, not as damage). */
+static void test_log_key_of_wrong_size(void **state)
+{
+	struct fx *f = *state;
+	close_store(f);
+	MDB_txn *txn;
+	MDB_dbi log;
+	MDB_env *env = raw_open(f->a, &txn);
+	assert_int_equal(mdb_dbi_open(txn, "log", 0, &log), 0);
+	uint8_t key[9] = {0};
+	hw_put_be64(key, RECORDS);
+	MDB_val k = {.mv_size = sizeof key, .mv_data = key}, v = {.mv_size = 1, .mv_data = key};
+	assert_int_equal(mdb_put(txn, log, &k, &v, 0), 0);
+	assert_int_equal(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+	assert_int_equal(hw_store_open(f->a, NULL, &f->s), 0);
+	uint8_t buf[4096];
+	size_t len;
+	uint64_t last;
+	assert_int_equal(
+		hw_store_read_entries(f->s, RECORDS, UINT64_MAX, buf, sizeof buf, &len, &last), 0);
+	assert_int_equal(last, RECORDS); /* the entry before it, and not the key */
+	close_store(f);
+	struct hw_verify_report r;
+	assert_int_equal(run_verify(f, &r), 0);
+	assert_int_equal(r.code, HW_ELSN);
+	assert_non_null(strstr(r.what, "log key of 9 bytes after LSN 600"));
+}
+
 static int die_cb(void *arg, uint64_t done, uint64_t total)
 {
 	(void)arg;
@@ -1444,6 +1475,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_replay_damaged, setup, store_fix_teardown),
 		cmocka_unit_test_setup_teardown(test_restore_into_store, setup, store_fix_teardown),
 		cmocka_unit_test_setup_teardown(test_log_cut_behind_head, setup,
+						store_fix_teardown),
+		cmocka_unit_test_setup_teardown(test_log_key_of_wrong_size, setup,
 						store_fix_teardown),
 		cmocka_unit_test_setup_teardown(test_restore_killed, setup, store_fix_teardown),
 		cmocka_unit_test_setup_teardown(test_backup_other_chain, setup, store_fix_teardown),
