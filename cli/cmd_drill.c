@@ -87,6 +87,7 @@ int hw_cli_drill_opt(void *arg, int key, const char *v)
 	case 'R':
 		return hw_duration_parse(v, &c->restore_rto_ms) || c->restore_rto_ms == 0 ? -1 : 0;
 	case 'n':
+		d->now_given = true;
 		return hw_cli_time_ms(v, &d->now_ms);
 	case 'j':
 		d->json = true;
@@ -99,6 +100,27 @@ int hw_cli_drill_opt(void *arg, int key, const char *v)
 		return 0;
 	}
 	return -1;
+}
+
+/* The latest time ISO 8601 as --now takes it can write: 9999-12-31T23:59:59.999Z. */
+#define NOW_MAX_MS 253402300799999LL
+
+/* --now T, else the clock. A T before the earliest plausible time (HW_TIME_MIN_MS) or past
+ * what ISO 8601 writes is a unit mistaken (seconds or microseconds for milliseconds): a
+ * drill judged in 1970 or in the year 50000 would pass or fail for nothing. */
+static int now_check(struct drill *d)
+{
+	if (!d->now_given) {
+		d->now_ms = hw_wall_ms();
+		return HW_CLI_RUN;
+	}
+	if (d->now_ms >= HW_TIME_MIN_MS && d->now_ms <= NOW_MAX_MS)
+		return HW_CLI_RUN;
+	char when[40];
+	return hw_cli_usage_error(d->cmd,
+				  "--now %s is not a time to judge at (before 2001 or after 9999): "
+				  "T is ISO 8601 UTC or milliseconds since 1970",
+				  hw_cli_iso(d->now_ms, when, sizeof(when)));
 }
 
 /* Read the config (if any) under the options: options given on the command line win, so
@@ -133,9 +155,11 @@ check:
 		d->dir = d->cfg.data_dir;
 	if (d->lsn_given && d->time_given)
 		return hw_cli_usage_error(cmd, "give --until-lsn or --until-time, not both");
-	if (d->now_ms == 0)
-		d->now_ms = hw_wall_ms();
+	rc = now_check(d);
+	if (rc != HW_CLI_RUN)
+		return rc;
 	hw_report_init(&d->rep, HW_DRILL_VERIFY, d->cfg.node_id[0] ? d->cfg.node_id : d->dir);
+	d->rep.judged_ms = d->now_given ? d->now_ms : 0;
 	return HW_CLI_RUN;
 }
 
@@ -377,8 +401,8 @@ static void record_died(const struct drill *d, const struct hw_cli_end *end, con
 
 void hw_cli_drill_record(const struct drill *d, const char *json_path)
 {
-	if (d->no_record || !d->dir)
-		return;
+	if (d->no_record || d->now_given || !d->dir)
+		return; /* a run judged at another time (--now) is a what-if, not evidence */
 	struct hw_drill_row row = {
 		.time_ms = d->rep.started_ms,
 		.kind = d->rep.kind,
@@ -434,6 +458,10 @@ static void summary(const struct drill *d, const char *json_path, const char *ht
 	for (size_t i = 0; i < r->n_checks; i++)
 		printf("  %-4s  %-28s %s\n", hw_verdict_name(r->checks[i].verdict),
 		       r->checks[i].name, r->checks[i].detail);
+	char when[40];
+	if (r->judged_ms)
+		printf("  judged at %s (--now): " HW_REPORT_WHAT_IF "\n",
+		       hw_cli_iso(r->judged_ms, when, sizeof(when)));
 	if (html_path[0])
 		printf("  report: %s\n          %s\n", html_path, json_path);
 }

@@ -43,6 +43,7 @@ struct drill {
 	int64_t until_ms;
 	bool lsn_given, time_given;
 	int64_t now_ms;
+	bool now_given; /* --now: a what-if run, judged at now_ms, recorded nowhere */
 	bool json, keep, no_record;
 	/* restore: node.pub files given with --trust (over [drills] trust), and the sign
 	 * keys loaded from them (or from [drills] trust) for hw_verify_trusted() */
@@ -115,7 +116,7 @@ int hw_cli_drill_opt(void *arg, int key, const char *v);
 void hw_cli_drill_write(const struct drill *d, const char *tag, char *json_path, char *html_path,
 			size_t cap);
 
-/* Append d's row to the drill history of d->dir (unless --no-record or no dir): the
+/* Append d's row to the drill history of d->dir (unless --no-record, --now or no dir): the
  * report's time, kind, result, duration and what, d's lsn, entries and target_ms. It is
  * written in a child process (cli/isolate.h), since the store may be damaged. A failure
  * is said on stderr; when the store cannot take the row (it cannot be opened, or LMDB

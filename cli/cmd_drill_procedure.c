@@ -504,7 +504,7 @@ static int run_procedure(const struct hw_cli_cmd *cmd, int argc, char **argv)
 		hw_report_finish(&d.rep, HW_DRILL_PASS,
 				 "%zu checks passed or skipped, %zu warning%s",
 				 d.rep.n_checks - warns, warns, warns == 1 ? "" : "s");
-	if (node_answered)
+	if (node_answered && !d.now_given) /* a what-if (--now) is no run to record */
 		record_on_node(&d);
 	return hw_cli_drill_finish(&d);
 }
@@ -522,7 +522,9 @@ const struct hw_cli_cmd hw_cli_drill_procedure = {
 	"  node.client, over the channel of the config's [security] keys, ID@ADDR taking\n"
 	"  only the key pinned as ID; plaintext with --dir alone), disk space for a\n"
 	"  restore, and every other drill within its schedule. --now T judges ages and\n"
-	"  schedules at T instead of now. A node that answered gets the result for its\n"
+	"  schedules at T instead of now (ISO 8601 UTC or ms since 1970, 2001 to 9999): a\n"
+	"  what-if, which the report and the summary mark and nothing records (no history\n"
+	"  row, no audit event). Otherwise a node that answered gets the result for its\n"
 	"  audit trail (hawser audit: a drill event with the key this command connected\n"
 	"  with).\n" COMMON_USAGE,
 	run_procedure};

@@ -223,6 +223,8 @@ void hw_report_json(const struct hw_report *r, FILE *f)
 	hw_json_kv_string(&j, "node", r->node);
 	hw_json_kv_string(&j, "started", hw_cli_iso(r->started_ms, when, sizeof(when)));
 	hw_json_kv_int(&j, "started_ms", r->started_ms);
+	hw_json_kv_string(&j, "judged_at",
+			  r->judged_ms ? hw_cli_iso(r->judged_ms, when, sizeof(when)) : NULL);
 	hw_json_kv_double(&j, "seconds", r->seconds);
 	json_phases(&j, r);
 	json_checks(&j, r);
@@ -265,7 +267,8 @@ static const char css[] =
 	"header.PASS{border-color:#2e7d32}header.FAIL,header.ERROR{border-color:#c62828}"
 	".badge{padding:1px 10px;border-radius:4px;color:#fff;background:#9e9e9e}"
 	".PASS .badge{background:#2e7d32}.FAIL .badge,.ERROR .badge{background:#c62828}"
-	".meta{color:#555}table{border-collapse:collapse;width:100%}"
+	".meta{color:#555}.judged{color:#b45309;font-weight:600}"
+	"table{border-collapse:collapse;width:100%}"
 	"td,th{border-bottom:1px solid #ddd;padding:4px 8px;text-align:left;vertical-align:top}"
 	"td.num{text-align:right;font-variant-numeric:tabular-nums}"
 	".v{font-weight:600;text-transform:uppercase}"
@@ -416,8 +419,12 @@ void hw_report_html(const struct hw_report *r, FILE *f)
 	esc(f, r->what);
 	fputs("</p>\n<p class=\"meta\">node <code>", f);
 	esc(f, r->node);
-	fprintf(f, "</code>, started %s, %.3f s</p></header>\n",
+	fprintf(f, "</code>, started %s, %.3f s</p>\n",
 		hw_cli_iso(r->started_ms, when, sizeof(when)), r->seconds);
+	if (r->judged_ms)
+		fprintf(f, "<p class=\"judged\" id=\"judged\">judged at %s (--now): %s</p>\n",
+			hw_cli_iso(r->judged_ms, when, sizeof(when)), HW_REPORT_WHAT_IF);
+	fputs("</header>\n", f);
 	html_timeline(f, r);
 	html_checks(f, r);
 	html_figures_facts(f, r);

@@ -60,6 +60,7 @@ struct hw_report {
 	char what[HW_DRILL_WHAT_BYTES];  /* the verdict in one line */
 	char node[HW_REPORT_TEXT_BYTES]; /* node id or store directory */
 	int64_t started_ms;              /* wall clock at the start */
+	int64_t judged_ms; /* the time a what-if run was judged at (--now); 0: the clock */
 	double t0;                       /* hw_mono_s() at the start */
 	double seconds;                  /* set by hw_report_finish() */
 	struct hw_report_phase phases[HW_REPORT_PHASES_MAX];
@@ -73,6 +74,10 @@ struct hw_report {
 	size_t n_facts;
 	size_t dropped; /* entries past a bound */
 };
+
+/* What a report judged at another time (judged_ms) says of itself: such a run proves
+ * nothing of now, so it leaves no history row. */
+#define HW_REPORT_WHAT_IF "not recorded in the drill history"
 
 /* Start a report of kind for node (copied), now. */
 void hw_report_init(struct hw_report *r, enum hw_drill_kind kind, const char *node);

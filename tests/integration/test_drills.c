@@ -39,85 +39,11 @@
 #include "replica/drills.h"
 #include "replica/store.h"
 #include "tests/integration/cli_fix.h"
+#include "tests/integration/drill_fix.h"
 
 static int setup(void **state)
 {
 	return fix_setup(state, "cli-drills");
-}
-
-#define DAY_MS (24LL * 3600 * 1000)
-
-/* Init a store at f->dir/name and ingest n records with seed (fixed time). */
-static void make_store(struct fix *f, const char *name, const char *seed, const char *n)
-{
-	char dir[4200];
-	path(f, name, dir, sizeof(dir));
-	assert_int_equal(hw(&f->r, "init", dir, NULL), 0);
-	assert_int_equal(
-		hw(&f->r, "ingest", dir, "--generate", n, "--seed", seed, "--end-ms", END_MS, NULL),
-		0);
-}
-
-/* The value of "  report: PATH" in a drill's summary, checked to exist with its .json. */
-static void assert_report(const struct hw_capture *r)
-{
-	const char *p = strstr(r->out, "report: ");
-	assert_non_null(p);
-	char html[4200], json[4200];
-	assert_int_equal(sscanf(p, "report: %4199s %4199s", html, json), 2);
-	assert_non_null(strstr(html, ".html"));
-	assert_non_null(strstr(json, ".json"));
-	assert_int_equal(access(html, R_OK), 0);
-	assert_int_equal(access(json, R_OK), 0);
-	FILE *fp = fopen(html, "r");
-	assert_non_null(fp);
-	static char page[1 << 20];
-	size_t n = fread(page, 1, sizeof(page) - 1, fp);
-	fclose(fp);
-	page[n] = '\0';
-	assert_non_null(strstr(page, "<svg id=\"timeline\""));
-	assert_non_null(strstr(page, "class=\"phase\""));
-	assert_null(strstr(page, "<script"));
-}
-
-static void write_file(const char *p, const char *text, mode_t mode)
-{
-	FILE *fp = fopen(p, "w");
-	assert_non_null(fp);
-	assert_true(fputs(text, fp) >= 0);
-	assert_int_equal(fclose(fp), 0);
-	assert_int_equal(chmod(p, mode), 0);
-}
-
-/* Set the mtime of file p to age_ms ago. */
-static void age_file(const char *p, int64_t age_ms)
-{
-	int64_t t = hw_wall_ms() - age_ms;
-	struct timespec ts[2] = {{t / 1000, (t % 1000) * 1000000},
-				 {t / 1000, (t % 1000) * 1000000}};
-	assert_int_equal(utimensat(AT_FDCWD, p, ts, 0), 0);
-}
-
-/* Set the MANIFEST of backup dir to have committed age_ms ago. */
-static void age_backup(const char *dir, int64_t age_ms)
-{
-	char m[4600];
-	snprintf(m, sizeof(m), "%s/MANIFEST", dir);
-	age_file(m, age_ms);
-}
-
-/* A node config for store name with [drills] lines added. */
-static void write_config(struct fix *f, const char *name, const char *drills, char *conf,
-			 size_t cap)
-{
-	char dir[4200], text[8192];
-	path(f, name, dir, sizeof(dir));
-	snprintf(conf, cap, "%s/%s.conf", f->dir, name);
-	snprintf(text, sizeof(text),
-		 "[cluster]\nid = yard\n[node]\nid = p1\nrole = primary\ndata_dir = %s\n"
-		 "[drills]\n%s",
-		 dir, drills);
-	write_file(conf, text, 0644);
 }
 
 /* Usage errors: no drill, an unknown one, and verify without a store exit 2. */
@@ -500,31 +426,6 @@ static void make_signed_store(struct fix *f, const char *name, char dir[4200], c
 	path(f, name, dir, 4200);
 	assert_int_equal(hw(&f->r, "init", dir, NULL), 0);
 	ingest_signed(f, dir, n, "3", every, key);
-}
-
-/* The summary's line for check name, "  verdict  name  detail", copied into line. */
-static void check_line(const char *out, const char *name, char *line, size_t cap)
-{
-	char want[128];
-	const char *p = NULL;
-	static const char *const verdicts[] = {"pass", "warn", "fail", "skip"};
-	for (size_t i = 0; i < 4 && p == NULL; i++) {
-		snprintf(want, sizeof(want), "\n  %-4s  %s ", verdicts[i], name);
-		p = strstr(out, want);
-	}
-	assert_non_null(p);
-	p++;
-	snprintf(line, cap, "%.*s", (int)strcspn(p, "\n"), p);
-}
-
-/* The summary's check name has verdict ("pass", "fail" ...) and its detail holds text. */
-static void check_is(const struct fix *f, const char *name, const char *verdict, const char *text)
-{
-	char line[1024], want[16];
-	check_line(f->r.out, name, line, sizeof(line));
-	snprintf(want, sizeof(want), "  %s  ", verdict);
-	assert_non_null(strstr(line, want));
-	assert_non_null(strstr(line, text));
 }
 
 /* restore judges who signed the restored log's checkpoints: a backup whose checkpoints
@@ -927,19 +828,6 @@ static void test_backup_vouch_idle(void **state)
 	assert_non_null(strstr(f->r.err, "no signed checkpoint vouches for its snapshot's state"));
 	assert_int_equal(hw(&f->r, "backup", v.dir, bak0, "--vouch-wait", "5", NULL), 2);
 	assert_int_equal(hw(&f->r, "backup", v.dir, bak0, "--vouch-wait", "3h", NULL), 2);
-}
-
-/* Make n backup generations of store dir under bdir, generation i aged ages[i] ms. */
-static void make_generations(struct fix *f, const char *dir, const char *bdir, int n,
-			     const int64_t *ages)
-{
-	mkdir(bdir, 0755);
-	for (int i = 0; i < n; i++) {
-		char g[4400];
-		snprintf(g, sizeof(g), "%s/gen-%d", bdir, i);
-		assert_int_equal(hw(&f->r, "backup", dir, g, NULL), 0);
-		age_backup(g, ages[i]);
-	}
 }
 
 /* Store f->dir/n (500 records) in dir, and n (at most 3) generations of it in bdir

@@ -2,7 +2,8 @@
  * (Debian's chromium, installed by scripts/deps.sh with HW_DEPS_TEST=1) renders the
  * report of a passing restore drill and of one against a damaged backup: a screenshot is
  * taken, and the rendered DOM (--dump-dom) holds the SVG timeline with one bar per phase,
- * each with its verdict. Exit 77 with the reason when chromium is not installed. */
+ * each with its verdict; a procedure judged at another time (--now) says so on the page.
+ * Exit 77 with the reason when chromium is not installed. */
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -141,6 +142,28 @@ static void test_fail_report_renders(void **state)
 	assert_non_null(strstr(dom, "is damaged"));
 }
 
+/* A procedure drill judged at another time (--now) says so on the page, under its start:
+ * the judged time, and that it is not recorded. */
+static void test_what_if_report_renders(void **state)
+{
+	struct fix *f = *state;
+	char dir[4300], html[4096], png[4300];
+	snprintf(dir, sizeof(dir), "%s/store", f->dir);
+	assert_int_equal(run(&f->r, hw_bin, "init", dir, NULL), 0);
+	assert_int_equal(run(&f->r, hw_bin, "drill", "procedure", "--dir", dir, "--now",
+			     "2031-05-04T03:02:01Z", NULL),
+			 3);
+	const char *p = strstr(f->r.out, "report: ");
+	assert_non_null(p);
+	assert_int_equal(sscanf(p, "report: %4095s", html), 1);
+	snprintf(png, sizeof(png), "%s/what-if.png", f->dir);
+	render(f, html, png);
+	assert_non_null(strstr(f->r.out,
+			       "id=\"judged\">judged at 2031-05-04T03:02:01.000Z (--now): "
+			       "not recorded in the drill history</p>"));
+	assert_non_null(strstr(f->r.out, "id=\"result\">FAIL<"));
+}
+
 static const char *find_chromium(void)
 {
 	static const char *const paths[] = {"/usr/bin/chromium", "/usr/bin/chromium-browser"};
@@ -164,6 +187,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_pass_report_renders, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fail_report_renders, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_what_if_report_renders, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

