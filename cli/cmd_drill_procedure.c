@@ -40,6 +40,24 @@ static const struct option procedure_opts[] = {
 
 /* ---- procedure ---------------------------------------------------------------------- */
 
+/* The first of n generations whose files do not match its MANIFEST's sizes (NULL: none);
+ * *bad counts them, *other those of another chain than chain_hex (none when ""). Sizes
+ * only: the procedure reads metadata, and hashing every byte of every generation would
+ * take as long as reading the backups; the restore drill hashes the newest. */
+static const struct generation *generations_judge(const struct generation *g, size_t n,
+						  const char *chain_hex, size_t *bad, size_t *other)
+{
+	const struct generation *first_bad = NULL;
+	*bad = *other = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (g[i].problem[0] && !first_bad)
+			first_bad = &g[i];
+		*bad += g[i].problem[0] != 0;
+		*other += chain_hex[0] && strcmp(g[i].chain_id, chain_hex) != 0;
+	}
+	return first_bad;
+}
+
 static void check_backups(struct drill *d, const char *chain_hex)
 {
 	static struct generation g[GENERATIONS_MAX];
@@ -80,14 +98,8 @@ static void check_backups(struct drill *d, const char *chain_hex)
 									      : HW_VERDICT_FAIL,
 			"oldest generation is %s old, retention_days_min = %u",
 			hw_drill_duration_format(oldest, a, sizeof(a)), c->retention_days_min);
-	size_t bad = 0, other = 0;
-	const struct generation *first_bad = NULL;
-	for (size_t i = 0; i < n; i++) {
-		if (g[i].problem[0] && !first_bad)
-			first_bad = &g[i];
-		bad += g[i].problem[0] != 0;
-		other += chain_hex[0] && strcmp(g[i].chain_id, chain_hex) != 0;
-	}
+	size_t bad, other;
+	const struct generation *first_bad = generations_judge(g, n, chain_hex, &bad, &other);
 	if (unfinished.path[0] && unfinished.time_ms >= g[0].time_ms) /* as drill restore */
 		hw_report_check(&d->rep, "backups complete", HW_VERDICT_FAIL,
 				"newest backup %s is %s", unfinished.path, unfinished.problem);
@@ -100,7 +112,8 @@ static void check_backups(struct drill *d, const char *chain_hex)
 				other == 1 ? " is" : "s are");
 	else
 		hw_report_check(&d->rep, "backups complete", HW_VERDICT_PASS,
-				"every generation's files match its MANIFEST, same chain");
+				"every generation's files have the sizes its MANIFEST gives (their "
+				"hashes are the restore drill's), same chain");
 	hw_report_figure(&d->rep, "backup_generations", (double)n, "generations");
 	hw_report_figure(&d->rep, "newest_backup_age_s", (double)newest / 1000.0, "s");
 	hw_report_figure(&d->rep, "oldest_backup_age_s", (double)oldest / 1000.0, "s");
@@ -111,7 +124,7 @@ static void check_offsite(struct drill *d, const char *chain_hex)
 	static struct generation g[GENERATIONS_MAX];
 	const char *off = d->cfg.drills.offsite_dir;
 	size_t n, partial;
-	char a[32];
+	char a[32], b[32];
 	if (!off[0]) {
 		hw_report_check(
 			&d->rep, "offsite copy", HW_VERDICT_FAIL,
@@ -124,18 +137,31 @@ static void check_offsite(struct drill *d, const char *chain_hex)
 				"offsite_dir %s holds no backup", off);
 		return;
 	}
-	if (chain_hex[0] && strcmp(g[0].chain_id, chain_hex) != 0) {
+	size_t bad, other;
+	const struct generation *first_bad = generations_judge(g, n, "", &bad, &other);
+	int64_t age = d->now_ms - g[0].time_ms, max = d->cfg.drills.backup_age_max_ms;
+	hw_drill_duration_format(age, a, sizeof(a));
+	if (first_bad) { /* a copy that would not restore is no copy */
+		hw_report_check(&d->rep, "offsite copy", HW_VERDICT_FAIL,
+				"%zu offsite generation%s incomplete; %s: %s", bad,
+				bad == 1 ? "" : "s", first_bad->path, first_bad->problem);
+	} else if (chain_hex[0] && strcmp(g[0].chain_id, chain_hex) != 0) {
 		hw_report_check(&d->rep, "offsite copy", HW_VERDICT_FAIL,
 				"newest offsite backup %s is of another chain", g[0].path);
-		return;
-	}
-	struct stat so, sd;
-	bool same_fs =
-		d->dir && stat(off, &so) == 0 && stat(d->dir, &sd) == 0 && so.st_dev == sd.st_dev;
-	hw_report_check(&d->rep, "offsite copy", same_fs ? HW_VERDICT_WARN : HW_VERDICT_PASS,
-			"%zu generation%s in %s, newest %s old%s", n, n == 1 ? "" : "s", off,
-			hw_drill_duration_format(d->now_ms - g[0].time_ms, a, sizeof(a)),
+	} else if (age > max) { /* held to the backups' own limit: no key of its own */
+		hw_report_check(&d->rep, "offsite copy", HW_VERDICT_FAIL,
+				"newest offsite backup %s is %s old, backup_age_max %s", g[0].path,
+				a, hw_drill_duration_format(max, b, sizeof(b)));
+	} else {
+		struct stat so, sd;
+		bool same_fs = d->dir && stat(off, &so) == 0 && stat(d->dir, &sd) == 0 &&
+			       so.st_dev == sd.st_dev;
+		hw_report_check(
+			&d->rep, "offsite copy", same_fs ? HW_VERDICT_WARN : HW_VERDICT_PASS,
+			"%zu generation%s in %s, newest %s old%s", n, n == 1 ? "" : "s", off, a,
 			same_fs ? "; on the same file system as the data directory" : "");
+	}
+	hw_report_figure(&d->rep, "offsite_age_s", (double)age / 1000.0, "s");
 }
 
 static void check_keys(struct drill *d)
@@ -515,12 +541,12 @@ const struct hw_cli_cmd hw_cli_drill_procedure = {
 	"                              [--offsite-dir D] [--connect ADDR] [--scratch S]\n"
 	"                              [--now T] ...\n"
 	"  Check, without changing any data: backups exist, the newest one's age, the count\n"
-	"  of generations and how far back they reach, that each matches its MANIFEST\n"
-	"  (and that the newest has one), a copy outside the primary's reach\n"
-	"  (offsite_dir), key files present, the witness\n"
-	"  and the standbys reachable with lag within rpo (asking the node at ADDR or\n"
-	"  node.client, over the channel of the config's [security] keys, ID@ADDR taking\n"
-	"  only the key pinned as ID; plaintext with --dir alone), disk space for a\n"
+	"  of generations and how far back they reach, that each one's files have its\n"
+	"  MANIFEST's sizes (and that the newest has one), a copy outside the primary's\n"
+	"  reach (offsite_dir) as whole and as young (backup_age_max), key files present,\n"
+	"  the witness and the standbys reachable with lag within rpo (asking the node at\n"
+	"  ADDR or node.client, over the channel of the config's [security] keys, ID@ADDR\n"
+	"  taking only the key pinned as ID; plaintext with --dir alone), disk space for a\n"
 	"  restore, and every other drill within its schedule. --now T judges ages and\n"
 	"  schedules at T instead of now (ISO 8601 UTC or ms since 1970, 2001 to 9999): a\n"
 	"  what-if, which the report and the summary mark and nothing records (no history\n"

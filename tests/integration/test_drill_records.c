@@ -98,6 +98,32 @@ static void test_procedure_now_what_if(void **state)
 	assert_int_equal(hw(&f->r, "drill", "procedure", "--config", conf, "--now", then, NULL), 2);
 }
 
+/* The offsite copy is held to what it claims: young enough it passes (a warning here: on
+ * the data's file system); 400 days old it fails (backup_age_max, as the backups), and so
+ * does one whose snapshot was cut short (its MANIFEST's sizes), naming the file. */
+static void test_offsite_judged(void **state)
+{
+	struct fix *f = *state;
+	char dir[4200], bdir[4200], conf[4300], off[4300], snap[4400];
+	procedure_setup(f, 3600 * 1000, dir, bdir, conf);
+	assert_int_equal(hw(&f->r, "drill", "procedure", "--config", conf, NULL), 0);
+	check_is(f, "offsite copy", "warn", "same file system");
+	check_is(f, "backups complete", "pass", "files have the sizes its MANIFEST gives");
+	snprintf(off, sizeof(off), "%s/offsite/gen-0", f->dir);
+	age_backup(off, 400 * DAY_MS);
+	assert_int_equal(hw(&f->r, "drill", "procedure", "--config", conf, NULL), 3);
+	check_is(f, "offsite copy", "fail", "/offsite/gen-0 is 400d old, backup_age_max 1d");
+	age_backup(off, 3600 * 1000);
+	snprintf(snap, sizeof(snap), "%s/snapshot/data.mdb", off);
+	struct stat st;
+	assert_int_equal(stat(snap, &st), 0);
+	assert_int_equal(truncate(snap, st.st_size / 2), 0);
+	assert_int_equal(hw(&f->r, "drill", "procedure", "--config", conf, NULL), 3);
+	check_is(f, "offsite copy", "fail", "1 offsite generation incomplete;");
+	check_is(f, "offsite copy", "fail", "snapshot/data.mdb is ");
+	check_is(f, "backups complete", "pass", "same chain");
+}
+
 int main(void)
 {
 	hw_bin = hw_test_bin_or_skip("test_drill_records");
@@ -105,6 +131,7 @@ int main(void)
 		return 77;
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_procedure_now_what_if, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_offsite_judged, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
