@@ -355,27 +355,53 @@ static void gather(const struct drill *d, struct member *m, size_t n, uint64_t *
 			ask(d, &m[i], low);
 }
 
-/* The answer most nodes share (the first of a tie), NULL when none answered. */
-static const struct member *majority(const struct member *m, size_t n, size_t *count)
+/* How many answers share m[i]'s digest (0 when m[i] did not answer). */
+static size_t sharing(const struct member *m, size_t n, size_t i)
+{
+	size_t c = 0;
+	for (size_t j = 0; j < n && m[i].code == 0; j++)
+		c += m[j].code == 0 && memcmp(m[i].digest, m[j].digest, HW_HASH_BYTES) == 0;
+	return c;
+}
+
+/* The answer more nodes share than any other digest, NULL when none answered or when
+ * two digests tie for the most: then argument order would pick the healthy node. *count
+ * gets how many share the most, *second how many share the next digest (0: none). */
+static const struct member *majority(const struct member *m, size_t n, size_t *count,
+				     size_t *second)
 {
 	const struct member *best = NULL;
-	*count = 0;
+	*count = *second = 0;
 	for (size_t i = 0; i < n; i++) {
-		size_t c = 0;
-		for (size_t j = 0; j < n && m[i].code == 0; j++)
-			c += m[j].code == 0 && memcmp(m[i].digest, m[j].digest, HW_HASH_BYTES) == 0;
+		size_t c = sharing(m, n, i);
+		bool other = best && memcmp(m[i].digest, best->digest, HW_HASH_BYTES) != 0;
 		if (c > *count) {
+			*second = other ? *count : *second;
 			*count = c;
 			best = &m[i];
+		} else if (other && c > *second) {
+			*second = c;
 		}
 	}
-	return best;
+	return *count > 0 && *second == *count ? NULL : best;
+}
+
+/* Two answers from one node (the same node id at two addresses, such as 127.0.0.1:P and
+ * localhost:P): it would agree with itself. Their indices in *a and *b. */
+static bool same_node(const struct member *m, size_t n, size_t *a, size_t *b)
+{
+	for (*a = 0; *a < n; (*a)++)
+		for (*b = *a + 1; *b < n; (*b)++)
+			if (m[*a].code == 0 && m[*b].code == 0 &&
+			    strcmp(m[*a].node_id, m[*b].node_id) == 0)
+				return true;
+	return false;
 }
 
 /* One check per node: its digest and how it was obtained, or why it has none; ref is the
- * digest most nodes share (NULL when none answered). */
+ * digest most nodes share (NULL when none answered, or tie says why there is none). */
 static void member_check(struct hw_report *r, const struct member *x, const struct member *ref,
-			 uint64_t lsn)
+			 uint64_t lsn, const char *tie)
 {
 	char name[HW_REPORT_NAME_BYTES], how[64], a[2 * HW_HASH_BYTES + 1],
 		b[2 * HW_HASH_BYTES + 1];
@@ -389,7 +415,11 @@ static void member_check(struct hw_report *r, const struct member *x, const stru
 		snprintf(how, sizeof(how), "log replayed, %" PRIu64 " entries", x->entries);
 	else
 		snprintf(how, sizeof(how), "one read transaction");
-	if (memcmp(x->digest, ref->digest, HW_HASH_BYTES) != 0)
+	if (!ref)
+		hw_report_check(r, name, HW_VERDICT_FAIL,
+				"%s: digest %s at LSN %" PRIu64 " (%s); %s", x->addr,
+				hw_cli_hex(x->digest, a), lsn, how, tie);
+	else if (memcmp(x->digest, ref->digest, HW_HASH_BYTES) != 0)
 		hw_report_check(r, name, HW_VERDICT_FAIL,
 				"%s: digest %s at LSN %" PRIu64 " (%s) differs from %s of %s",
 				x->addr, hw_cli_hex(x->digest, a), lsn, how,
@@ -399,19 +429,16 @@ static void member_check(struct hw_report *r, const struct member *x, const stru
 				x->addr, hw_cli_hex(x->digest, a), lsn, how);
 }
 
-/* The figures and the verdict of a --connect run over n nodes. */
-static void connect_finish(struct drill *d, const struct member *m, size_t n, uint64_t lsn)
+/* The facts and figures of a --connect run over n nodes; returns the count that answered. */
+static size_t connect_figures(struct drill *d, const struct member *m, size_t n, uint64_t lsn)
 {
-	size_t agree, answered = 0, replays = 0;
+	size_t answered = 0, replays = 0;
 	uint64_t replayed = 0;
-	char hex[2 * HW_HASH_BYTES + 1];
-	const struct member *ref = majority(m, n, &agree);
 	for (size_t i = 0; i < n; i++) {
 		answered += m[i].code == 0;
 		replays +=
 			m[i].code == 0 && m[i].how == HAWSER__WIRE__V1__DIGEST_HOW__DIGEST_REPLAY;
 		replayed += m[i].code == 0 ? m[i].entries : 0;
-		member_check(&d->rep, &m[i], ref, lsn); /* ref is NULL only if none answered */
 	}
 	d->lsn = lsn;
 	hw_report_fact(&d->rep, "nodes", "%s", d->connect);
@@ -420,9 +447,35 @@ static void connect_finish(struct drill *d, const struct member *m, size_t n, ui
 	hw_report_figure(&d->rep, "nodes_answered", (double)answered, "nodes");
 	hw_report_figure(&d->rep, "replays", (double)replays, "nodes");
 	hw_report_figure(&d->rep, "entries_replayed", (double)replayed, "entries");
+	return answered;
+}
+
+/* The checks and the verdict of a --connect run over n nodes. */
+static void connect_finish(struct drill *d, const struct member *m, size_t n, uint64_t lsn)
+{
+	size_t agree, second, a, b;
+	char hex[2 * HW_HASH_BYTES + 1], tie[128];
+	size_t answered = connect_figures(d, m, n, lsn);
+	if (same_node(m, n, &a, &b)) {
+		hw_report_check(&d->rep, "nodes", HW_VERDICT_FAIL,
+				"%s and %s both answer as node %s: one node given twice", m[a].addr,
+				m[b].addr, m[a].node_id);
+		hw_report_finish(&d->rep, HW_DRILL_ERROR,
+				 "%s and %s are one node, %s: give each node once", m[a].addr,
+				 m[b].addr, m[a].node_id);
+		return;
+	}
+	const struct member *ref = majority(m, n, &agree, &second);
+	snprintf(tie, sizeof(tie), "no majority: %zu against %zu; compare with %s", agree, second,
+		 answered == 2 ? "a third node" : "another node");
+	for (size_t i = 0; i < n; i++)
+		member_check(&d->rep, &m[i], ref, lsn, tie);
 	if (answered < 2)
 		hw_report_finish(&d->rep, HW_DRILL_ERROR,
 				 "%zu of %zu nodes answered: nothing to compare", answered, n);
+	else if (!ref)
+		hw_report_finish(&d->rep, HW_DRILL_FAIL, "nodes disagree at LSN %" PRIu64 ", %s",
+				 lsn, tie);
 	else if (hw_report_worst(&d->rep) == HW_VERDICT_FAIL)
 		hw_report_finish(&d->rep, HW_DRILL_FAIL, "%zu of %zu nodes agree at LSN %" PRIu64,
 				 agree, n, lsn);
@@ -563,9 +616,10 @@ const struct hw_cli_cmd hw_cli_drill_verify = {
 	"  node built it itself; --compare with another node's store vouches for it).\n"
 	"  With --connect (2 to 16 client addresses, one per node), ask every node over its\n"
 	"  client port for its state digest at one LSN (--at-lsn, else the lowest head the\n"
-	"  nodes report) and compare them; each node answers from one read transaction when\n"
-	"  its head is that LSN, else by replaying its log to it in scratch (at most\n"
-	"  --replay-max entries, default 1000000). Without --key/--insecure the --config\n"
-	"  node's own [security] is used; --dir/--config then only name the history's "
-	"store.\n" HW_CLI_SECURITY_USAGE COMMON_USAGE,
+	"  nodes report) and compare them (no majority when two digests tie: each node then\n"
+	"  FAILs; one node at two addresses is an ERROR); each node answers from one read\n"
+	"  transaction when its head is that LSN, else by replaying its log to it in\n"
+	"  scratch (at most --replay-max entries, default 1000000). Without --key/--insecure\n"
+	"  the --config node's own [security] is used; --dir/--config then only name the\n"
+	"  history's store.\n" HW_CLI_SECURITY_USAGE COMMON_USAGE,
 	run_verify};

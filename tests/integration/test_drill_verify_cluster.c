@@ -2,8 +2,10 @@
  * cluster of p1, s1 and s2 (bench/cluster.h): every node answers its state digest at one
  * LSN over its client port (engine/node_digest.c), from one read transaction or by
  * replaying its log; equal digests PASS, a standby whose state table was changed behind
- * its back is named with both digests and FAILs, a replay past --replay-max is refused
- * with its reason, and bad command lines are usage errors that ask nothing. */
+ * its back is named with both digests and FAILs (and with only one other node to compare
+ * with, neither is called healthy: no majority), one node given at two addresses is an
+ * ERROR naming both, a replay past --replay-max is refused with its reason, and bad
+ * command lines are usage errors that ask nothing. */
 #include <errno.h>
 #include <inttypes.h>
 #include <setjmp.h>
@@ -73,6 +75,21 @@ static int drill(struct fix *f, const char *a, const char *b, const char *c)
 	return hw_proc_capture(&f->cap, hw_test_bin(), "drill", "verify", "--connect", f->list,
 			       "--json", "--report-dir", f->reports, "--key", s->key, "--peers",
 			       s->peers, "--cluster", s->cluster_id, a, b, c, NULL);
+}
+
+/* drill() of the node list fmt (printf-style) instead of f->list: its exit status. */
+static int drill_list(struct fix *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int drill_list(struct fix *f, const char *fmt, ...)
+{
+	char list[sizeof f->list];
+	snprintf(list, sizeof list, "%s", f->list);
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(f->list, sizeof f->list, fmt, ap);
+	va_end(ap);
+	int rc = drill(f, NULL, NULL, NULL);
+	snprintf(f->list, sizeof f->list, "%s", list);
+	return rc;
 }
 
 /* Occurrences of needle in hay. */
@@ -155,6 +172,17 @@ static void test_damaged_standby_fails(void **state)
 	assert_non_null(strstr(s2, "differs from"));
 	assert_int_equal(count(f->cap.out, "\"verdict\":\"fail\""), 1);
 	assert_int_equal(count(f->cap.out, "\"verdict\":\"pass\""), 2 + 2); /* + 2 phases */
+	/* p1 and s2 alone, in either order: no majority, so neither is called healthy */
+	for (unsigned i = 0; i < 2; i++) {
+		const char *a = hw_cluster_node_addr(f->c, i ? 2 : 0);
+		const char *b = hw_cluster_node_addr(f->c, i ? 0 : 2);
+		assert_int_equal(drill_list(f, "%s,%s", a, b), 3);
+		assert_int_equal(count(f->cap.out, "no majority: 1 against 1; compare with a "
+						   "third node"),
+				 2 + 1); /* both nodes, and the result */
+		assert_int_equal(count(f->cap.out, "\"verdict\":\"fail\""), 2);
+		assert_non_null(strstr(f->cap.out, "\"result\":\"FAIL\""));
+	}
 }
 
 /* A fourth address where no node listens is named with the reason it cannot answer:
@@ -165,14 +193,26 @@ static void test_unreachable_node_named(void **state)
 	uint16_t port;
 	assert_int_equal(hw_free_port(&port), 0);
 	char list[sizeof f->list];
-	snprintf(list, sizeof list, "%s", f->list);
-	snprintf(f->list, sizeof f->list, "%.400s,127.0.0.1:%u", list, (unsigned)port);
-	int rc = drill(f, NULL, NULL, NULL);
-	snprintf(f->list, sizeof f->list, "%s", list);
-	assert_int_equal(rc, 3);
+	snprintf(list, sizeof list, "%s", f->list); /* not f->list itself: it is written */
+	assert_int_equal(drill_list(f, "%.400s,127.0.0.1:%u", list, (unsigned)port), 3);
 	assert_non_null(strstr(f->cap.out, "cannot answer: cannot connect"));
 	assert_int_equal(count(f->cap.out, "\"verdict\":\"fail\""), 1);
 	assert_non_null(strstr(f->cap.out, "3 of 4 nodes agree"));
+}
+
+/* One node given twice, by two addresses that reach it (127.0.0.1:P and localhost:P), is
+ * an ERROR naming both, not a node that agrees with itself. */
+static void test_same_node_twice(void **state)
+{
+	struct fix *f = *state;
+	const char *p1 = hw_cluster_node_addr(f->c, 0);
+	const char *port = strrchr(p1, ':') + 1;
+	assert_int_equal(drill_list(f, "%s,localhost:%s", p1, port), 1);
+	char want[128];
+	snprintf(want, sizeof want, "%s and localhost:%s both answer as node p1", p1, port);
+	assert_non_null(strstr(f->cap.out, want));
+	assert_non_null(strstr(f->cap.out, "\"result\":\"ERROR\""));
+	assert_int_equal(count(f->cap.out, "\"verdict\":\"pass\""), 2); /* the 2 phases */
 }
 
 /* One address, no key, --compare with --connect and --at-lsn without it are usage
@@ -203,6 +243,7 @@ int main(void)
 		cmocka_unit_test(test_replay_and_limit),
 		cmocka_unit_test(test_usage_errors),
 		cmocka_unit_test(test_unreachable_node_named),
+		cmocka_unit_test(test_same_node_twice),
 		cmocka_unit_test(test_damaged_standby_fails),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
