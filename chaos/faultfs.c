@@ -40,6 +40,10 @@
  *                               made, HW_FAULT_RENAME_EIO_TIMES of them in a row (unset:
  *                               every one), then they pass again: a rename refused for a
  *                               while (a network file system's) and made once it is over
+ *   HW_FAULT_WALL_MS=N          CLOCK_REALTIME reads N ms since 1970 (N > 0), on any
+ *                               path: a wall clock that stands still, so two runs of a
+ *                               command start in the same millisecond; other clocks
+ *                               (monotonic, boot time) run as they are
  * A fault that fired keeps failing every later call of its kind under DIR (a disk that
  * went bad stays bad for the incarnation; nothing lost in between is really on disk, so
  * a retried fsync must not be taken for success: STYLE.md 5), a rename's bounded by
@@ -86,6 +90,7 @@ static atomic_int syncing;         /* fsync calls under DIR under way */
 static struct hw_fault renames;    /* under mu: HW_FAULT_RENAME_EXIT_AFTER's count */
 static struct hw_fault rename_eio; /* under mu: HW_FAULT_RENAME_EIO_AFTER's count */
 static bool no_exchange;           /* HW_FAULT_NO_EXCHANGE */
+static long long frozen_wall_ms;   /* HW_FAULT_WALL_MS; 0: the wall clock as it is */
 
 static ssize_t (*real_write)(int, const void *, size_t);
 static ssize_t (*real_pwrite)(int, const void *, size_t, off_t);
@@ -99,6 +104,7 @@ static int (*real_fdatasync)(int);
 static int (*real_epoll_wait)(int, struct epoll_event *, int, int);
 static int (*real_rename)(const char *, const char *);
 static int (*real_renameat2)(int, const char *, int, const char *, unsigned int);
+static int (*real_clock_gettime)(clockid_t, struct timespec *);
 
 static long long wall_ms(void)
 {
@@ -167,6 +173,7 @@ static void resolve(void)
 	RESOLVE(real_epoll_wait, "epoll_wait");
 	RESOLVE(real_rename, "rename");
 	RESOLVE(real_renameat2, "renameat2");
+	RESOLVE(real_clock_gettime, "clock_gettime");
 }
 
 __attribute__((constructor)) static void faultfs_init(void)
@@ -180,6 +187,8 @@ __attribute__((constructor)) static void faultfs_init(void)
 	slow_ms = slow != NULL ? atoi(slow) : 0;
 	const char *exchange = getenv("HW_FAULT_NO_EXCHANGE");
 	no_exchange = exchange != NULL && strcmp(exchange, "1") == 0;
+	const char *wall = getenv("HW_FAULT_WALL_MS");
+	frozen_wall_ms = wall != NULL ? atoll(wall) : 0;
 	hw_fault_init(&renames);
 	hw_fault_init(&rename_eio);
 	const char *dir = getenv("HW_FAULT_PATH");
@@ -376,4 +385,14 @@ int renameat2(int from_fd, const char *from, int to_fd, const char *to, unsigned
 		return -1;
 	}
 	return rename_fails(from, to) ? -1 : real_renameat2(from_fd, from, to_fd, to, flags);
+}
+
+int clock_gettime(clockid_t id, struct timespec *ts)
+{
+	pthread_once(&resolved, resolve);
+	if (id != CLOCK_REALTIME || frozen_wall_ms <= 0)
+		return real_clock_gettime(id, ts);
+	ts->tv_sec = (time_t)(frozen_wall_ms / 1000);
+	ts->tv_nsec = (long)(frozen_wall_ms % 1000) * 1000000L;
+	return 0;
 }

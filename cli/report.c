@@ -3,10 +3,12 @@
 #include "cli/report.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -438,24 +440,53 @@ void hw_report_html(const struct hw_report *r, FILE *f)
 
 /* ---- files ------------------------------------------------------------------------- */
 
-static int write_file(const char *path, const struct hw_report *r,
-		      void (*emit)(const struct hw_report *, FILE *))
+/* Runs of one kind whose reports may share a start millisecond, and so a name: as many
+ * as the drill history tells apart in one (replica/drills.h). */
+#define REPORT_SAME_MS_MAX HW_DRILL_SEQ_MAX
+
+/* emit r into a new file of dir, its name into tmp (cap bytes): mkstemp's own, so writers
+ * sharing the directory never write into one file; flushed and synced. On error nothing
+ * is left. */
+static int write_tmp(const char *dir, const struct hw_report *r,
+		     void (*emit)(const struct hw_report *, FILE *), char *tmp, size_t cap)
 {
-	char tmp[PATH_MAX];
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
+	if (snprintf(tmp, cap, "%s/.report-XXXXXX", dir) >= (int)cap)
 		return -ENAMETOOLONG;
-	FILE *f = fopen(tmp, "w");
-	if (!f)
+	int fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0)
 		return -errno;
+	FILE *f = fchmod(fd, 0644) == 0 ? fdopen(fd, "w") : NULL; /* mkstemp's 0600: others read */
+	if (!f) {
+		int rc = -errno;
+		close(fd);
+		unlink(tmp);
+		return rc;
+	}
 	emit(r, f);
 	int rc = fflush(f) == 0 && fsync(fileno(f)) == 0 ? 0 : -errno;
 	if (fclose(f) != 0 && rc == 0)
 		rc = -errno;
-	if (rc == 0 && rename(tmp, path) != 0)
-		rc = -errno;
 	if (rc != 0)
 		unlink(tmp);
 	return rc;
+}
+
+/* Give the written file tmp the first free name of base.json, base-2.json, ... (its path
+ * into json_path, its number into *nth): link() fails on a name that exists, so a run
+ * never replaces another's report, even one started in the same millisecond. */
+static int claim(const char *tmp, const char *base, char *json_path, size_t cap, int *nth)
+{
+	for (*nth = 1; *nth <= (int)REPORT_SAME_MS_MAX; (*nth)++) {
+		int n = *nth == 1 ? snprintf(json_path, cap, "%s.json", base)
+				  : snprintf(json_path, cap, "%s-%d.json", base, *nth);
+		if (n >= (int)cap)
+			return -ENAMETOOLONG;
+		if (link(tmp, json_path) == 0)
+			return 0;
+		if (errno != EEXIST)
+			return -errno;
+	}
+	return -EEXIST;
 }
 
 int hw_report_write(const struct hw_report *r, const char *dir, char *json_path, char *html_path,
@@ -464,17 +495,33 @@ int hw_report_write(const struct hw_report *r, const char *dir, char *json_path,
 	int rc = hw_fs_mkdirs(dir, 0755); /* new along with its parents */
 	if (rc != 0)
 		return rc;
-	char when[40], stamp[40];
+	char when[40], stamp[40], base[PATH_MAX], tmp[PATH_MAX];
 	hw_cli_iso(r->started_ms, when, sizeof(when));
 	size_t n = 0;
 	for (const char *s = when; *s && n + 1 < sizeof(stamp); s++)
 		if (*s != '-' && *s != ':')
 			stamp[n++] = *s; /* 20261126T100000.123Z: no ':' for other file systems */
 	stamp[n] = '\0';
-	const char *kind = hw_drill_kind_name(r->kind);
-	if (snprintf(json_path, cap, "%s/%s-%s.json", dir, kind, stamp) >= (int)cap ||
-	    snprintf(html_path, cap, "%s/%s-%s.html", dir, kind, stamp) >= (int)cap)
+	if (snprintf(base, sizeof(base), "%s/%s-%s", dir, hw_drill_kind_name(r->kind), stamp) >=
+	    (int)sizeof(base))
 		return -ENAMETOOLONG;
-	rc = write_file(json_path, r, hw_report_json);
-	return rc != 0 ? rc : write_file(html_path, r, hw_report_html);
+	int nth;
+	rc = write_tmp(dir, r, hw_report_json, tmp, sizeof(tmp));
+	if (rc != 0)
+		return rc;
+	rc = claim(tmp, base, json_path, cap, &nth);
+	unlink(tmp);
+	if (rc != 0)
+		return rc;
+	/* the .json's name is this run's: the .html of that name is too */
+	int len = nth == 1 ? snprintf(html_path, cap, "%s.html", base)
+			   : snprintf(html_path, cap, "%s-%d.html", base, nth);
+	if (len >= (int)cap)
+		return -ENAMETOOLONG;
+	rc = write_tmp(dir, r, hw_report_html, tmp, sizeof(tmp));
+	if (rc == 0 && rename(tmp, html_path) != 0) {
+		rc = -errno;
+		unlink(tmp);
+	}
+	return rc;
 }

@@ -118,8 +118,11 @@ void hw_report_json(const struct hw_report *r, FILE *f);
 void hw_report_html(const struct hw_report *r, FILE *f);
 
 /* Write "<dir>/<kind>-<UTC stamp>.json" and ".html" (dir created, mode 0755, if
- * missing; each file written to a .tmp name and renamed), their paths into json_path
- * and html_path (cap bytes each). Returns 0 or -errno. */
+ * missing), their paths into json_path and html_path (cap bytes each). Another run's
+ * report of that name is never replaced: the name then ends "-2", "-3" ... (runs of one
+ * kind started in the same millisecond, by cron jobs sharing the directory). Each file is
+ * written to a temporary name of its own (mkstemp in dir) and linked or renamed, so a
+ * reader sees a whole file or none. Returns 0 or -errno. */
 int hw_report_write(const struct hw_report *r, const char *dir, char *json_path, char *html_path,
 		    size_t cap);
 

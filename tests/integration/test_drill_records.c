@@ -124,6 +124,67 @@ static void test_offsite_judged(void **state)
 	check_is(f, "backups complete", "pass", "same chain");
 }
 
+/* The shim off again for what follows (also after a failed test: its teardown). */
+static void unset_shim(void)
+{
+	unsetenv("LD_PRELOAD");
+	unsetenv("HW_FAULT_WALL_MS");
+}
+
+static int teardown_shim(void **state)
+{
+	unset_shim();
+	return teardown(state);
+}
+
+/* The report the newest verify row of store dir's history names (status --json), into
+ * row. */
+static void row_report(struct fix *f, const char *dir, char *row, size_t cap)
+{
+	assert_int_equal(hw(&f->r, "status", "--dir", dir, "--json", NULL), 0);
+	const char *v = strstr(f->r.out, "{\"kind\":\"verify\"");
+	assert_non_null(v);
+	v = strstr(v, "\"report\":\"");
+	assert_non_null(v);
+	v += strlen("\"report\":\"");
+	snprintf(row, cap, "%.*s", (int)strcspn(v, "\""), v);
+}
+
+/* Two verify drills of two stores started in the same millisecond (the shim's frozen
+ * wall clock), sharing a report directory, as two cron jobs may: each writes its own
+ * report (the second's name ends -2), and each store's history row names its own. */
+static void test_reports_same_ms(void **state)
+{
+	struct fix *f = *state;
+	char dir[2][4200], reports[4200], html[2][4200], json[2][4200], row[4200];
+	static char text[1 << 20];
+	path(f, "reports", reports, sizeof(reports));
+	assert_int_equal(setenv("LD_PRELOAD", HW_FAULTS_LIB, 1), 0);
+	assert_int_equal(setenv("HW_FAULT_WALL_MS", END_MS, 1), 0);
+	for (int i = 0; i < 2; i++) {
+		make_store(f, i ? "b" : "a", i ? "4" : "3", "200");
+		path(f, i ? "b" : "a", dir[i], sizeof(dir[i]));
+		int rc = hw(&f->r, "drill", "verify", "--dir", dir[i], "--report-dir", reports,
+			    NULL);
+		assert_int_equal(rc, 0);
+		report_paths(&f->r, html[i], json[i]);
+		read_all(json[i], text, sizeof(text));
+		assert_non_null(strstr(text, "\"started_ms\":" END_MS ",")); /* the same ms */
+		assert_non_null(strstr(text, dir[i]));
+	}
+	unset_shim();
+	assert_string_not_equal(json[0], json[1]);
+	assert_string_not_equal(html[0], html[1]);
+	assert_non_null(strstr(json[1], "-2.json"));
+	assert_non_null(strstr(html[1], "-2.html"));
+	read_all(json[0], text, sizeof(text));
+	assert_null(strstr(text, dir[1])); /* the first report is the first run's still */
+	for (int i = 0; i < 2; i++) {
+		row_report(f, dir[i], row, sizeof(row));
+		assert_string_equal(row, json[i]);
+	}
+}
+
 int main(void)
 {
 	hw_bin = hw_test_bin_or_skip("test_drill_records");
@@ -132,6 +193,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_procedure_now_what_if, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_offsite_judged, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reports_same_ms, setup, teardown_shim),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
