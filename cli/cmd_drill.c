@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/utf8.h"
 #include "cli/cmd_drill.h"
 #include "cli/isolate.h"
 #include "cli/json.h"
@@ -356,6 +357,7 @@ static void fill_what(struct hw_report *r)
 			continue;
 		snprintf(r->what, sizeof(r->what), "%s: %s", r->checks[i].name,
 			 r->checks[i].detail);
+		hw_utf8_trim(r->what); /* cut short at a character's boundary */
 		return;
 	}
 }
@@ -414,6 +416,7 @@ void hw_cli_drill_record(const struct drill *d, const char *json_path)
 	};
 	snprintf(row.what, sizeof(row.what), "%s", d->rep.what);
 	snprintf(row.report, sizeof(row.report), "%s", json_path);
+	hw_utf8_trim(row.report);
 	struct record_job j = {.dir = d->dir, .row = row};
 	struct hw_cli_end end;
 	int rc = hw_cli_isolated(record_isolated_cb, &j, sizeof(j), &end);

@@ -15,6 +15,7 @@
 
 #include "base/clock.h"
 #include "base/fs.h"
+#include "base/utf8.h"
 #include "cli/cmd_drill.h"
 #include "engine/client_int.h"
 #include "engine/lookup.h"
@@ -488,6 +489,7 @@ static void record_on_node(const struct drill *d)
 	char detail[201];
 	snprintf(detail, sizeof detail, "drill procedure %s: %.160s",
 		 hw_drill_result_name(d->rep.result), d->rep.what);
+	hw_utf8_trim(detail); /* %.160s may cut a character */
 	struct hw_client *cl;
 	int rc = node_connect(d, &cl);
 	if (rc == 0) {

@@ -5,6 +5,7 @@
 #include <math.h>
 
 #include "base/assert.h"
+#include "base/utf8.h"
 
 void hw_json_init(struct hw_json *j, FILE *f)
 {
@@ -80,8 +81,10 @@ static void quoted(FILE *f, const char *s)
 			fputs("\\t", f);
 		else if (*p < 0x20 || *p == 0x7f)
 			fprintf(f, "\\u%04x", *p);
-		else
+		else if (*p < 0x80)
 			fputc(*p, f);
+		else /* invalid UTF-8 (a path's raw bytes, a message cut short) makes no JSON */
+			p += hw_utf8_put(f, (const char *)p) - 1;
 	}
 	fputc('"', f);
 }

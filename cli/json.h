@@ -30,8 +30,9 @@ void hw_json_array_end(struct hw_json *j);
 /* Key of the next value inside an object. */
 void hw_json_key(struct hw_json *j, const char *key);
 
-/* Values. Strings are escaped (quotes, backslash, control characters); a NULL string is
- * written as null; a double that is not finite as null. */
+/* Values. Strings are escaped (quotes, backslash, control characters), and a byte that is
+ * not UTF-8 is written as U+FFFD, so no string makes the output invalid JSON; a NULL
+ * string is written as null; a double that is not finite as null. */
 void hw_json_string(struct hw_json *j, const char *s);
 void hw_json_int(struct hw_json *j, int64_t v);
 void hw_json_uint(struct hw_json *j, uint64_t v);

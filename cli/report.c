@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "base/fs.h"
+#include "base/utf8.h"
 #include "cli/cli.h"
 #include "cli/json.h"
 
@@ -35,6 +36,7 @@ void hw_report_init(struct hw_report *r, enum hw_drill_kind kind, const char *no
 	r->kind = kind;
 	r->result = HW_DRILL_ERROR;
 	snprintf(r->node, sizeof(r->node), "%s", node ? node : "");
+	hw_utf8_trim(r->node); /* a field cut short ends at a character's boundary */
 	r->started_ms = hw_wall_ms();
 	r->t0 = hw_mono_s();
 }
@@ -57,6 +59,8 @@ static void vphase(struct hw_report *r, const char *name, double start_s, double
 	p->end_s = end_s < start_s ? start_s : end_s;
 	p->verdict = v;
 	vsnprintf(p->detail, sizeof(p->detail), fmt, ap);
+	hw_utf8_trim(p->name);
+	hw_utf8_trim(p->detail);
 }
 
 void hw_report_phase(struct hw_report *r, const char *name, double start_s, double end_s,
@@ -95,6 +99,8 @@ void hw_report_check(struct hw_report *r, const char *name, enum hw_verdict v, c
 	va_start(ap, fmt);
 	vsnprintf(c->detail, sizeof(c->detail), fmt, ap);
 	va_end(ap);
+	hw_utf8_trim(c->name);
+	hw_utf8_trim(c->detail);
 }
 
 void hw_report_figure(struct hw_report *r, const char *name, double value, const char *unit)
@@ -107,6 +113,8 @@ void hw_report_figure(struct hw_report *r, const char *name, double value, const
 	snprintf(g->name, sizeof(g->name), "%s", name);
 	g->value = value;
 	snprintf(g->unit, sizeof(g->unit), "%s", unit ? unit : "");
+	hw_utf8_trim(g->name);
+	hw_utf8_trim(g->unit);
 }
 
 void hw_report_fact(struct hw_report *r, const char *name, const char *fmt, ...)
@@ -121,6 +129,8 @@ void hw_report_fact(struct hw_report *r, const char *name, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(f->value, sizeof(f->value), fmt, ap);
 	va_end(ap);
+	hw_utf8_trim(f->name);
+	hw_utf8_trim(f->value);
 }
 
 static enum hw_verdict worse(enum hw_verdict a, enum hw_verdict b)
@@ -150,6 +160,7 @@ void hw_report_finish(struct hw_report *r, enum hw_drill_result result, const ch
 	va_start(ap, fmt);
 	vsnprintf(r->what, sizeof(r->what), fmt, ap);
 	va_end(ap);
+	hw_utf8_trim(r->what);
 }
 
 const char *hw_verdict_name(enum hw_verdict v)
@@ -256,8 +267,8 @@ static void esc(FILE *f, const char *s)
 		case '\'':
 			fputs("&#39;", f);
 			break;
-		default:
-			fputc(*s, f);
+		default: /* the page is UTF-8: a byte that is not becomes U+FFFD */
+			s += hw_utf8_put(f, s) - 1;
 		}
 	}
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "base/reject.h"
+#include "base/utf8.h"
 #include "hawser_limits.h"
 #include "replica/iso6346.h"
 #include "replica/record.h"
@@ -25,42 +26,6 @@ struct text_info {
 	size_t chars;
 	size_t bad_at; /* byte offset of the first refused byte */
 };
-
-/* Decode one code point at p; return its length in bytes, or 0 when the sequence is not
- * strict UTF-8 (overlong, surrogate, above U+10FFFF, truncated, stray continuation). The
- * NUL terminator fails the continuation test, so this never reads past the string. */
-static size_t utf8_decode(const unsigned char *p, unsigned long *cp_out)
-{
-	unsigned c = p[0];
-	unsigned long cp;
-	size_t n;
-	if (c < 0x80) {
-		*cp_out = c;
-		return 1;
-	} else if (c >= 0xC2 && c <= 0xDF) {
-		cp = c & 0x1Fu;
-		n = 2;
-	} else if (c >= 0xE0 && c <= 0xEF) {
-		cp = c & 0x0Fu;
-		n = 3;
-	} else if (c >= 0xF0 && c <= 0xF4) {
-		cp = c & 0x07u;
-		n = 4;
-	} else {
-		return 0; /* continuation byte, C0/C1 (always overlong) or F5..FF */
-	}
-	for (size_t k = 1; k < n; k++) {
-		if ((p[k] & 0xC0u) != 0x80u)
-			return 0;
-		cp = (cp << 6) | (p[k] & 0x3Fu);
-	}
-	if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
-		return 0;
-	if (cp >= 0xD800 && cp <= 0xDFFF)
-		return 0;
-	*cp_out = cp;
-	return n;
-}
 
 /* C0 controls but tab, DEL, C1 controls, and the Unicode line and paragraph separators
  * (they break log lines and JSON consumers as a newline would). */
@@ -115,7 +80,7 @@ static bool text_scan(const char *s, struct text_info *ti)
 		if (i == len)
 			break;
 		unsigned long cp;
-		size_t n = utf8_decode(p + i, &cp);
+		size_t n = hw_utf8_decode(p + i, &cp);
 		if (n == 0 || is_control(cp)) {
 			ti->bad_at = i;
 			break;

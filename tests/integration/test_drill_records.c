@@ -20,6 +20,7 @@
 
 #include <cmocka.h>
 
+#include "base/utf8.h"
 #include "tests/integration/cli_fix.h"
 #include "tests/integration/drill_fix.h"
 
@@ -185,6 +186,66 @@ static void test_reports_same_ms(void **state)
 	}
 }
 
+/* The whole of file p is strict UTF-8 (so its JSON parses wherever its text came from),
+ * and holds U+FFFD (a byte that was not UTF-8, written as one) only when fffd says. */
+static void assert_utf8_file(const char *p, bool fffd)
+{
+	static char text[1 << 20];
+	read_all(p, text, sizeof(text));
+	unsigned long cp;
+	for (size_t i = 0, n; text[i]; i += n) {
+		n = hw_utf8_decode((const unsigned char *)text + i, &cp);
+		if (n == 0)
+			fail_msg("%s: byte %zu (0x%02x) is not UTF-8", p, i,
+				 (unsigned char)text[i]);
+	}
+	assert_int_equal(strstr(text, HW_UTF8_REPLACEMENT) != NULL, fffd);
+}
+
+/* A store path longer than a report's 320-byte fields, of 日 (3 bytes each) from where
+ * byte 319 is inside one: a field holding it is cut in the middle of that character. */
+static void long_utf8_path(struct fix *f, char *out, size_t cap)
+{
+	static const char day[] = "\xe6\x97\xa5"; /* 日 */
+	for (int pad = 0; pad < 3; pad++) {
+		size_t n = (size_t)snprintf(out, cap, "%s/%.*s", f->dir, pad, "xx");
+		for (int c = 0; c < 2; c++) {
+			if (c == 1)
+				mkdir(out, 0755); /* the parent of the store */
+			for (int k = 0; k < 80; k++)
+				n += (size_t)snprintf(out + n, cap - n, "%s", day);
+			n += (size_t)snprintf(out + n, cap - n, c == 0 ? "/" : "");
+		}
+		assert_true(n > 320 && n < cap);
+		if (((unsigned char)out[319] & 0xC0u) == 0x80u)
+			return;
+		out[strlen(f->dir) + 1 + (size_t)pad + 240] = '\0';
+		rmdir(out);
+	}
+	fail_msg("no padding puts byte 319 of %s inside a character", out);
+}
+
+/* The reports of a verify drill stay strict UTF-8: of a store whose path of Japanese
+ * characters is cut in the middle of one (the field ends before it: no U+FFFD), and of
+ * one whose name holds a byte that is no UTF-8 (written as U+FFFD). */
+static void test_report_utf8(void **state)
+{
+	struct fix *f = *state;
+	char dir[4200], html[4200], json[4200];
+	long_utf8_path(f, dir, sizeof(dir));
+	for (int i = 0; i < 2; i++) {
+		if (i == 1)
+			snprintf(dir, sizeof(dir), "%s/bad\xff", f->dir);
+		assert_int_equal(hw(&f->r, "init", dir, NULL), 0);
+		assert_int_equal(hw(&f->r, "drill", "verify", "--dir", dir, NULL), 0);
+		report_paths(&f->r, html, json);
+		assert_utf8_file(json, i == 1);
+		assert_utf8_file(html, i == 1);
+		assert_int_equal(hw(&f->r, "status", "--dir", dir, "--json", NULL), 0);
+		assert_non_null(strstr(f->r.out, i ? "bad" HW_UTF8_REPLACEMENT : "\"report\":\""));
+	}
+}
+
 int main(void)
 {
 	hw_bin = hw_test_bin_or_skip("test_drill_records");
@@ -194,6 +255,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_procedure_now_what_if, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_offsite_judged, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reports_same_ms, setup, teardown_shim),
+		cmocka_unit_test_setup_teardown(test_report_utf8, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

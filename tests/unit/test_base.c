@@ -1,6 +1,7 @@
-/* test_base.c: error text and names, an assertion's handler, the fault primitive, the arena, reject
- * filling and the log entry encoding, the logger's escaping of values and the reading of its lines
- * back, and the seeded generators. */
+/* test_base.c: error text and names, an assertion's handler, the fault primitive, the
+ * arena, reject filling and the log entry encoding, the logger's escaping of values and
+ * the reading of its lines back, the seeded generators, and UTF-8 cut at a character and
+ * written as valid. */
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -27,6 +28,7 @@
 #include "base/names.h"
 #include "base/reject.h"
 #include "base/rng.h"
+#include "base/utf8.h"
 #include "hawser_error.h"
 #include "replica/entry.h"
 
@@ -489,6 +491,51 @@ static void test_fs_parent(void **state)
 	free(longp);
 }
 
+/* A string cut short by snprintf in the middle of a character loses that character's
+ * bytes, and only those; whole characters, ASCII and bytes that are no UTF-8 at all stay. */
+static void test_utf8_trim(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *in, *out;
+	} cases[] = {
+		{"ab\xe6\x97\xa5", "ab\xe6\x97\xa5"},     /* whole: 日 */
+		{"ab\xe6\x97", "ab"},                     /* 2 of its 3 bytes */
+		{"ab\xe6", "ab"},                         /* its lead alone */
+		{"\xf0\x9f\x9a\xa2", "\xf0\x9f\x9a\xa2"}, /* whole: a 4-byte ship */
+		{"x\xf0\x9f\x9a", "x"},                   /* 3 of its 4 */
+		{"\xc3\xa9", "\xc3\xa9"},                 /* é */
+		{"a\xc3", "a"},
+		{"a\x81", "a\x81"}, /* a stray continuation is not a cut: U+FFFD when written */
+		{"", ""},
+		{"plain", "plain"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char buf[32];
+		snprintf(buf, sizeof(buf), "%s", cases[i].in);
+		hw_utf8_trim(buf);
+		assert_string_equal(buf, cases[i].out);
+	}
+}
+
+/* Written out, valid characters are copied and each byte that is not UTF-8 becomes one
+ * U+FFFD: an overlong, a surrogate, a lead without its continuation, 0xFF. */
+static void test_utf8_put(void **state)
+{
+	(void)state;
+	const char *in = "a\xe6\x97\xa5\xc0\xaf\xed\xa0\x80\xe6z\xff";
+	char out[128] = "";
+	FILE *f = fmemopen(out, sizeof(out), "w");
+	assert_non_null(f);
+	for (const char *p = in; *p;)
+		p += hw_utf8_put(f, p);
+	fclose(f);
+	assert_string_equal(
+		out, "a\xe6\x97\xa5" HW_UTF8_REPLACEMENT HW_UTF8_REPLACEMENT HW_UTF8_REPLACEMENT
+			     HW_UTF8_REPLACEMENT HW_UTF8_REPLACEMENT HW_UTF8_REPLACEMENT
+		     "z" HW_UTF8_REPLACEMENT);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -507,6 +554,8 @@ int main(void)
 		cmocka_unit_test(test_rng_sequences),
 		cmocka_unit_test(test_mono_counts_time_suspended),
 		cmocka_unit_test(test_fs_parent),
+		cmocka_unit_test(test_utf8_trim),
+		cmocka_unit_test(test_utf8_put),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
