@@ -2,11 +2,13 @@
  * of several stores compared at one LSN (docs/drills.md): stores on this host (--dir,
  * --compare), or the nodes of a cluster spread over hosts asked over their client ports
  * (--connect, engine/node_digest.c answers). */
+#include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "base/names.h"
 #include "cli/cmd_drill.h"
@@ -258,6 +260,38 @@ static void compare_one(struct drill *d, const char *other)
 				hw_cli_hex(j.da, x), lsn, j.known ? ", entry hash equal" : "");
 	}
 	hw_report_phase_end(&d->rep, name, v, "at LSN %" PRIu64, lsn);
+}
+
+/* What tells one store from another: its data.mdb's device and inode, else (no store
+ * there yet) the directory's. 0 or -errno. */
+static int store_identity(const char *dir, struct stat *st)
+{
+	char p[PATH_MAX + 16];
+	if (snprintf(p, sizeof(p), "%s/data.mdb", dir) < (int)sizeof(p) && stat(p, st) == 0)
+		return 0;
+	return stat(dir, st) == 0 ? 0 : -errno;
+}
+
+/* --dir and every --compare name different stores: a store compared with itself (s1 and
+ * ./s1/, or a link to it) agrees, and proves nothing. HW_CLI_RUN or a usage error. */
+static int compare_distinct(const struct drill *d)
+{
+	const char *all[COMPARE_MAX + 1] = {d->dir};
+	struct stat st[COMPARE_MAX + 1];
+	bool known[COMPARE_MAX + 1];
+	memcpy(all + 1, d->compare, d->n_compare * sizeof(all[0]));
+	for (size_t i = 0; i <= d->n_compare; i++) {
+		known[i] = store_identity(all[i], &st[i]) == 0;
+		for (size_t j = 0; j < i; j++)
+			if (known[i] && known[j] && st[i].st_dev == st[j].st_dev &&
+			    st[i].st_ino == st[j].st_ino)
+				return hw_cli_usage_error(
+					d->cmd,
+					"--compare %s is the store of %s %s: compare it with "
+					"another node's store",
+					all[i], j == 0 ? "--dir" : "--compare", all[j]);
+	}
+	return HW_CLI_RUN;
 }
 
 /* ---- verify --connect: the nodes of a cluster, over their client ports -------------- */
@@ -551,6 +585,9 @@ static int run_verify(const struct hw_cli_cmd *cmd, int argc, char **argv)
 		return rc;
 	if (!d.dir)
 		return hw_cli_usage_error(cmd, "--dir DIR, --config FILE or --connect is required");
+	rc = compare_distinct(&d);
+	if (rc != HW_CLI_RUN)
+		return rc;
 	if (hw_cli_drill_trust_load(&d) != 0)
 		return hw_cli_drill_finish(&d);
 	struct hw_verify_report v = {0};
@@ -607,7 +644,8 @@ const struct hw_cli_cmd hw_cli_drill_verify = {
 	"  store whose damaged pages make LMDB abort it fails the drill. With --compare\n"
 	"  (up to 8 times), compare the state digests of DIR and DIR2 at the LSN both have,\n"
 	"  and the entry hash there (the stores of a running cluster can be read live; in a\n"
-	"  child too: a store LMDB aborts on fails the compare, naming it). Each\n"
+	"  child too: a store LMDB aborts on fails the compare, naming it; a DIR2 that is\n"
+	"  DIR's store by another path is a usage error). Each\n"
 	"  signed checkpoint's signer is judged against the node.pub files of --trust (up\n"
 	"  to 8), else of [drills] trust: an untrusted one fails the drill (HW_EUNTRUSTED);\n"
 	"  with none configured, signed checkpoints only warn that no signer was judged.\n"

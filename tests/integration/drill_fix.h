@@ -62,6 +62,14 @@ static inline void make_store(struct fix *f, const char *name, const char *seed,
 		0);
 }
 
+/* make_store(), and the store's path into dir (4,200 bytes). */
+static inline void make_store_at(struct fix *f, const char *name, const char *seed, const char *n,
+				 char *dir)
+{
+	make_store(f, name, seed, n);
+	path(f, name, dir, 4200);
+}
+
 static inline void write_file(const char *p, const char *text, mode_t mode)
 {
 	FILE *fp = fopen(p, "w");

@@ -46,8 +46,7 @@ static void iso(int64_t ms, char *buf, size_t cap)
 static void procedure_setup(struct fix *f, int64_t age_ms, char *dir, char *bdir, char *conf)
 {
 	char off[4200], drills[9000];
-	make_store(f, "p", "3", "500");
-	path(f, "p", dir, 4200);
+	make_store_at(f, "p", "3", "500", dir);
 	path(f, "backups", bdir, 4200);
 	path(f, "offsite", off, sizeof(off));
 	make_generations(f, dir, bdir, 1, &age_ms);
@@ -163,8 +162,7 @@ static void test_reports_same_ms(void **state)
 	assert_int_equal(setenv("LD_PRELOAD", HW_FAULTS_LIB, 1), 0);
 	assert_int_equal(setenv("HW_FAULT_WALL_MS", END_MS, 1), 0);
 	for (int i = 0; i < 2; i++) {
-		make_store(f, i ? "b" : "a", i ? "4" : "3", "200");
-		path(f, i ? "b" : "a", dir[i], sizeof(dir[i]));
+		make_store_at(f, i ? "b" : "a", i ? "4" : "3", "200", dir[i]);
 		int rc = hw(&f->r, "drill", "verify", "--dir", dir[i], "--report-dir", reports,
 			    NULL);
 		assert_int_equal(rc, 0);
@@ -246,6 +244,30 @@ static void test_report_utf8(void **state)
 	}
 }
 
+/* A store compared with itself agrees and proves nothing: --compare naming --dir's store
+ * by another path (s1 and s1/./), or two --compare naming one store, is a usage error
+ * that names both; another store is compared as before. */
+static void test_compare_self_refused(void **state)
+{
+	struct fix *f = *state;
+	char s1[4200], s2[4200], again[4300];
+	make_store_at(f, "s1", "3", "200", s1);
+	make_store_at(f, "s2", "3", "200", s2);
+	snprintf(again, sizeof(again), "%s/./", s1);
+	assert_int_equal(hw(&f->r, "drill", "verify", "--dir", s1, "--compare", again, NULL), 2);
+	char want[9000];
+	snprintf(want, sizeof(want), "--compare %s is the store of --dir %s", again, s1);
+	assert_non_null(strstr(f->r.err, want));
+	snprintf(again, sizeof(again), "%s/", s2);
+	assert_int_equal(hw(&f->r, "drill", "verify", "--dir", s1, "--compare", s2, "--compare",
+			    again, NULL),
+			 2);
+	snprintf(want, sizeof(want), "--compare %s is the store of --compare %s", again, s2);
+	assert_non_null(strstr(f->r.err, want));
+	assert_int_equal(hw(&f->r, "drill", "verify", "--dir", s1, "--compare", s2, NULL), 0);
+	check_is(f, "compare", "pass", "equal at LSN 200");
+}
+
 int main(void)
 {
 	hw_bin = hw_test_bin_or_skip("test_drill_records");
@@ -256,6 +278,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_offsite_judged, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reports_same_ms, setup, teardown_shim),
 		cmocka_unit_test_setup_teardown(test_report_utf8, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_compare_self_refused, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
