@@ -506,18 +506,20 @@ int hw_report_write(const struct hw_report *r, const char *dir, char *json_path,
 	int rc = hw_fs_mkdirs(dir, 0755); /* new along with its parents */
 	if (rc != 0)
 		return rc;
-	char when[40], stamp[40], base[PATH_MAX], tmp[PATH_MAX];
+	char when[40], stamp[40], base[PATH_MAX], tmp[PATH_MAX], abs[PATH_MAX];
+	if (!realpath(dir, abs)) /* the paths outlive the drill's working directory */
+		return -errno;
 	hw_cli_iso(r->started_ms, when, sizeof(when));
 	size_t n = 0;
 	for (const char *s = when; *s && n + 1 < sizeof(stamp); s++)
 		if (*s != '-' && *s != ':')
 			stamp[n++] = *s; /* 20261126T100000.123Z: no ':' for other file systems */
 	stamp[n] = '\0';
-	if (snprintf(base, sizeof(base), "%s/%s-%s", dir, hw_drill_kind_name(r->kind), stamp) >=
+	if (snprintf(base, sizeof(base), "%s/%s-%s", abs, hw_drill_kind_name(r->kind), stamp) >=
 	    (int)sizeof(base))
 		return -ENAMETOOLONG;
 	int nth;
-	rc = write_tmp(dir, r, hw_report_json, tmp, sizeof(tmp));
+	rc = write_tmp(abs, r, hw_report_json, tmp, sizeof(tmp));
 	if (rc != 0)
 		return rc;
 	rc = claim(tmp, base, json_path, cap, &nth);
@@ -529,7 +531,7 @@ int hw_report_write(const struct hw_report *r, const char *dir, char *json_path,
 			   : snprintf(html_path, cap, "%s-%d.html", base, nth);
 	if (len >= (int)cap)
 		return -ENAMETOOLONG;
-	rc = write_tmp(dir, r, hw_report_html, tmp, sizeof(tmp));
+	rc = write_tmp(abs, r, hw_report_html, tmp, sizeof(tmp));
 	if (rc == 0 && rename(tmp, html_path) != 0) {
 		rc = -errno;
 		unlink(tmp);

@@ -118,7 +118,8 @@ void hw_report_json(const struct hw_report *r, FILE *f);
 void hw_report_html(const struct hw_report *r, FILE *f);
 
 /* Write "<dir>/<kind>-<UTC stamp>.json" and ".html" (dir created, mode 0755, if
- * missing), their paths into json_path and html_path (cap bytes each). Another run's
+ * missing), their absolute paths (dir's realpath: a history row outlives the drill's
+ * working directory) into json_path and html_path (cap bytes each). Another run's
  * report of that name is never replaced: the name then ends "-2", "-3" ... (runs of one
  * kind started in the same millisecond, by cron jobs sharing the directory). Each file is
  * written to a temporary name of its own (mkstemp in dir) and linked or renamed, so a

@@ -268,6 +268,28 @@ static void test_compare_self_refused(void **state)
 	check_is(f, "compare", "pass", "equal at LSN 200");
 }
 
+/* A drill run from the directory of its relative --report-dir names its report by an
+ * absolute path, in its summary and in the history row that status reads from anywhere
+ * else. */
+static void test_row_report_absolute(void **state)
+{
+	struct fix *f = *state;
+	char dir[4200], here[4200], real[4200], html[4200], json[4200], row[4200], want[4300];
+	make_store_at(f, "s", "3", "200", dir);
+	assert_non_null(getcwd(here, sizeof(here)));
+	assert_int_equal(chdir(f->dir), 0);
+	int rc = hw(&f->r, "drill", "verify", "--dir", dir, "--report-dir", "reports", NULL);
+	assert_int_equal(chdir(here), 0);
+	assert_int_equal(rc, 0);
+	assert_non_null(realpath(f->dir, real));
+	snprintf(want, sizeof(want), "%s/reports/verify-", real);
+	assert_non_null(strstr(f->r.out, "report: /"));
+	report_paths(&f->r, html, json); /* they are there from here too */
+	assert_ptr_equal(strstr(json, want), json);
+	row_report(f, dir, row, sizeof(row));
+	assert_string_equal(row, json);
+}
+
 int main(void)
 {
 	hw_bin = hw_test_bin_or_skip("test_drill_records");
@@ -279,6 +301,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_reports_same_ms, setup, teardown_shim),
 		cmocka_unit_test_setup_teardown(test_report_utf8, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_compare_self_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_row_report_absolute, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
