@@ -6,8 +6,12 @@
  * to the first acknowledged submit on the new primary, counts the acknowledged records
  * lost and whether two primaries acknowledged in overlapping periods, and times the old
  * primary's rejoin. It prints one JSON object (--json) or a summary, writes the report
- * (cli/report.h: the slowest run's timeline) and appends a row to the drill history of
- * the node's store (--dir or --config), as the other drills do.
+ * (cli/report.h: the slowest run's timeline) and, as the other drills do, appends a row
+ * to the drill history of the node of --config (its data_dir, or --dir). That row keeps
+ * the node's failover schedule, so it is written only for a drill held to what the node
+ * promises (node_targets): a node without [failover] is refused, and so is a target
+ * looser than its own. A local run measures a cluster of its own with the node's targets,
+ * not the node, and its report's header says so.
  *
  * On a running cluster (--connect ADDR,...) the same runs go through the nodes' client
  * ports (cli/failover_remote.c): the primary of the moment is asked to crash itself (its
@@ -130,8 +134,44 @@ static const struct option opts[] = {
 	{0},
 };
 
-/* Options, then the config (--config): its data_dir, [drills] report_dir and, unless
- * given here, its [failover] targets. */
+/* One target of --config's node against the drill's: a looser one (a longer time) is a
+ * usage error naming both. */
+static int target_check(const struct fdrill *d, const char *opt, int64_t drill_ms, int64_t node_ms)
+{
+	if (drill_ms <= node_ms)
+		return HW_CLI_RUN;
+	return hw_cli_usage_error(d->base.cmd,
+				  "--%s %lldms is looser than node %s's [failover] %s %lldms: a "
+				  "drill held to a looser target does not show that the node meets "
+				  "its own; give --%s %lldms at most, or leave --%s out",
+				  opt, (long long)drill_ms, d->base.cfg.node_id, opt,
+				  (long long)node_ms, opt, (long long)node_ms, opt);
+}
+
+/* --config names the node whose failover schedule the drill counts toward (its history
+ * row, `hawser status`), so the drill must measure what that node promises: the node
+ * fails over at all ([failover]), and the targets are its own [failover] rto and rpo, or
+ * tighter. */
+static int node_targets(struct fdrill *d)
+{
+	const struct hw_failover *fo = &d->base.cfg.failover;
+	if (!fo->on)
+		return hw_cli_usage_error(
+			d->base.cmd,
+			"node %s (%s) has no [failover] section: it cannot fail over, so there is "
+			"nothing to drill for it; to measure failovers on a local test cluster, "
+			"run without --config (--rto and --rpo give the targets)",
+			d->base.cfg.node_id, d->base.config_path);
+	if (!d->rto_given)
+		d->rto_ms = fo->rto_ms;
+	if (!d->rpo_given)
+		d->rpo_ms = fo->rpo_ms;
+	int rc = target_check(d, "rto", d->rto_ms, fo->rto_ms);
+	return rc == HW_CLI_RUN ? target_check(d, "rpo", d->rpo_ms, fo->rpo_ms) : rc;
+}
+
+/* Options, then the config (--config): its data_dir, [drills] report_dir and its
+ * [failover] targets (node_targets). */
 static int setup(struct fdrill *d, const struct hw_cli_cmd *cmd, int argc, char **argv)
 {
 	d->base.cmd = cmd;
@@ -145,20 +185,20 @@ static int setup(struct fdrill *d, const struct hw_cli_cmd *cmd, int argc, char 
 	rc = hw_cli_security_check_optional(cmd, d->base.connect, &d->base.sec);
 	if (rc != HW_CLI_RUN)
 		return rc;
-	if (d->base.config_path) {
-		char err[600];
-		if (hw_config_load(d->base.config_path, &d->base.cfg, err, sizeof(err))) {
-			fprintf(stderr, "hawser %s: %s\n", cmd->name, err);
-			return HW_CLI_ERROR;
-		}
-		if (!d->base.dir)
-			d->base.dir = d->base.cfg.data_dir;
-		if (d->base.cfg.failover.on && !d->rto_given)
-			d->rto_ms = d->base.cfg.failover.rto_ms;
-		if (d->base.cfg.failover.on && !d->rpo_given)
-			d->rpo_ms = d->base.cfg.failover.rpo_ms;
+	if (!d->base.config_path && d->base.dir)
+		return hw_cli_usage_error(cmd, "--dir goes with --config: a failover drill counts "
+					       "in a node's drill history only when held to that "
+					       "node's [failover] targets");
+	if (!d->base.config_path)
+		return HW_CLI_RUN;
+	char err[600];
+	if (hw_config_load(d->base.config_path, &d->base.cfg, err, sizeof(err))) {
+		fprintf(stderr, "hawser %s: %s\n", cmd->name, err);
+		return HW_CLI_ERROR;
 	}
-	return HW_CLI_RUN;
+	if (!d->base.dir)
+		d->base.dir = d->base.cfg.data_dir;
+	return node_targets(d);
 }
 
 /* ---- the runs ----------------------------------------------------------------------- */
@@ -560,6 +600,21 @@ static int finish(struct fdrill *d)
 						     : HW_CLI_ERROR;
 }
 
+/* The report's header (its node): what was measured, and whose targets it was held to.
+ * A local drill with --config measures a cluster of its own, not the node. */
+static void header(const struct fdrill *d, char *buf, size_t cap)
+{
+	char of[HW_ID_CHARS_MAX + 48] = "";
+	if (d->base.config_path)
+		snprintf(of, sizeof(of), "targets of node %s, measured on ", d->base.cfg.node_id);
+	if (d->base.connect)
+		snprintf(buf, cap, "%s%srunning cluster at %s", of, of[0] ? "the " : "",
+			 d->base.connect);
+	else
+		snprintf(buf, cap, "%s%slocal %u-node cluster", of, of[0] ? "a " : "",
+			 STANDBYS + 1);
+}
+
 static int run_failover(const struct hw_cli_cmd *cmd, int argc, char **argv)
 {
 	static struct fdrill d; /* static: the runs' results stay off the stack */
@@ -574,16 +629,15 @@ static int run_failover(const struct hw_cli_cmd *cmd, int argc, char **argv)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
-	hw_report_init(&d.base.rep, HW_DRILL_FAILOVER,
-		       d.base.cfg.node_id[0] ? d.base.cfg.node_id
-		       : d.base.dir          ? d.base.dir
-					     : "local cluster");
+	char node[HW_REPORT_TEXT_BYTES];
+	header(&d, node, sizeof(node));
+	hw_report_init(&d.base.rep, HW_DRILL_FAILOVER, node);
 	if (!d.base.json)
-		printf("hawser drill failover: %" PRIu64 " runs, %s, rto %lld ms, rpo %lld ms, "
-		       "%s %s\n",
-		       d.runs, hw_fo_fault_words(d.base.connect != NULL, d.fault), (long long)d.rto_ms, (long long)d.rpo_ms,
-		       d.base.connect ? "running cluster at" : "local cluster in",
-		       d.base.connect ? d.base.connect : d.work);
+		printf("hawser drill failover: %s: %" PRIu64 " runs, %s, rto %lld ms, rpo %lld "
+		       "ms%s%s\n",
+		       node, d.runs, hw_fo_fault_words(d.base.connect != NULL, d.fault),
+		       (long long)d.rto_ms, (long long)d.rpo_ms, d.base.connect ? "" : ", in ",
+		       d.base.connect ? "" : d.work);
 	runs(&d);
 	judge(&d);
 	rc = finish(&d);
@@ -601,7 +655,7 @@ const struct hw_cli_cmd hw_cli_drill_failover = {
 	"drill failover", "failovers under load: measured RTO, loss, overlap",
 	"usage: hawser drill failover [--connect ADDR,...] [--rto DUR] [--rpo DUR] [--runs N]\n"
 	"                             [--kill primary|partition-primary]\n"
-	"                             [--dir DIR | --config FILE] [--report-dir D] [--json]\n"
+	"                             [--config FILE [--dir DIR]] [--report-dir D] [--json]\n"
 	"                             [--no-record] [--keep]\n"
 	"  Start a local cluster in a temporary directory (a primary, two standbys and a\n"
 	"  witness: real processes on loopback; durable k=1 at rpo 0, else local) and run N\n"
@@ -638,10 +692,11 @@ const struct hw_cli_cmd hw_cli_drill_failover = {
 	"  0.5 s while its clients still reach it; it heals by itself and must rejoin as a\n"
 	"  standby (rejoin_ms counts from the end of the isolation; not rejoined: FAIL).\n"
 	"  With --connect:\n" HW_CLI_SECURITY_USAGE
-	"  --config FILE   the node's config: data_dir, [drills] report_dir, [failover]\n"
-	"  --dir DIR       the store whose drill history gets the row (default: data_dir)\n"
+	"  --config FILE   the node whose history gets the row, held to its [failover] rto\n"
+	"                  and rpo (no looser --rto/--rpo; none: refused); without it, no row\n"
+	"  --dir DIR       the store that gets the row (default: data_dir)\n"
 	"  --report-dir D  where the JSON and HTML reports go (default: [drills] report_dir,\n"
 	"                  else DIR.drills, else a new directory under $TMPDIR)\n"
-	"  --no-record     do not append the run to the store's drill history\n"
+	"  --no-record     do not append the row\n"
 	"  Exit 0 PASS, 3 FAIL, 1 ERROR (the drill could not reach a verdict).\n",
 	run_failover};

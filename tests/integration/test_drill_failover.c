@@ -40,6 +40,7 @@ struct fix {
 	char dir[HW_PROC_PATH_MAX];
 	char store[HW_PROC_PATH_MAX + 16];
 	char reports[HW_PROC_PATH_MAX + 16];
+	char conf[HW_PROC_PATH_MAX + 16]; /* node tos-a, whose data_dir is store */
 	struct hw_capture r;
 };
 
@@ -53,6 +54,7 @@ static int setup(void **state)
 		return -1;
 	snprintf(fx.store, sizeof(fx.store), "%s/st", fx.dir);
 	snprintf(fx.reports, sizeof(fx.reports), "%s/reports", fx.dir);
+	snprintf(fx.conf, sizeof(fx.conf), "%s/tos-a.conf", fx.dir);
 	/* the drill's own temporary directories go under the test's */
 	setenv("TMPDIR", fx.dir, 1);
 	if (hw_proc_capture(&fx.r, hw_bin, "init", fx.store, NULL) != 0)
@@ -65,6 +67,30 @@ static int teardown(void **state)
 {
 	struct fix *f = *state;
 	return hw_test_rm_rf(f->dir) == 0 ? 0 : -1;
+}
+
+/* f->conf: node tos-a of a cluster with one standby, tos-b, durable k=1, its store
+ * f->store, and failover (a [failover] section, targets rto 2 s and rpo 0) or not. The
+ * addresses are never dialled: the drill reads the config only. */
+static void write_config(struct fix *f, bool failover)
+{
+	FILE *fp = fopen(f->conf, "w");
+	assert_non_null(fp);
+	fprintf(fp,
+		"[cluster]\nid = yard\n%s[node]\nid = tos-a\nrole = primary\ndata_dir = %s\n"
+		"listen = 127.0.0.1:17101\nclient = 127.0.0.1:17102\n"
+		"[durability]\nmode = durable\nk = 1\n",
+		failover ? "" : "standbys = tos-b\n", f->store);
+	if (failover)
+		fprintf(fp, "[failover]\nvoters = tos-a@127.0.0.1:17101, tos-b@127.0.0.1:17103\n"
+			    "witness = 127.0.0.1:17900\nrto = 2s\nrpo = 0\n");
+	assert_int_equal(fclose(fp), 0);
+}
+
+/* `hawser status --config f->conf`: the node's drill history as status shows it. */
+static void status(struct fix *f)
+{
+	assert_int_equal(hw_proc_capture(&f->r, hw_bin, "status", "--config", f->conf, NULL), 0);
 }
 
 /* The number after "key": at or after from, asserted present. */
@@ -109,11 +135,13 @@ static size_t history_rows(const struct fix *f, struct hw_drill_row *rows, size_
 	return n;
 }
 
-/* Two runs of kind at rto 2 s, rpo 0: PASS, and the JSON holds what each run measured. */
+/* Two runs of kind for node tos-a at its targets, rto 2 s and rpo 0 (given, and equal to
+ * its own): PASS, and the JSON holds what each run measured. */
 static void drill_two_runs(struct fix *f, const char *kind)
 {
+	write_config(f, true);
 	int rc = hw_proc_capture(&f->r, hw_bin, "drill", "failover", "--runs", "2", "--rto", "2s",
-				 "--rpo", "0", "--kill", kind, "--json", "--dir", f->store,
+				 "--rpo", "0", "--kill", kind, "--json", "--config", f->conf,
 				 "--report-dir", f->reports, NULL);
 	if (rc != 0)
 		fprintf(stderr, "drill failover --kill %s exited %d\nstdout: %s\nstderr: %s\n",
@@ -157,7 +185,9 @@ static void drill_two_runs(struct fix *f, const char *kind)
 }
 
 /* The primary is killed with SIGKILL twice under load: nothing acknowledged is lost, no
- * overlap, every old primary rejoins, and one PASS row lands in the drill history. */
+ * overlap, every old primary rejoins, and one PASS row lands in the node's drill history,
+ * which keeps its failover schedule; the report says whose targets were measured on
+ * what. */
 static void test_kill_primary(void **state)
 {
 	struct fix *f = *state;
@@ -169,9 +199,13 @@ static void test_kill_primary(void **state)
 	assert_int_equal(rows[0].result, HW_DRILL_PASS);
 	assert_true(report_has(f, "kill -9 of the primary"));
 	assert_true(report_has(f, "fault: kill -9 primary"));
+	assert_true(report_has(
+		f, "\"node\":\"targets of node tos-a, measured on a local 3-node cluster\""));
 	assert_int_equal(rows[0].target_ms, 2000);
 	assert_true(rows[0].entries > 0);
 	assert_non_null(strstr(rows[0].report, ".json"));
+	status(f);
+	assert_non_null(strstr(f->r.out, "failover  last PASS"));
 }
 
 /* The primary is cut off from the standbys and the witness twice while its clients still
@@ -188,30 +222,63 @@ static void test_partition_primary(void **state)
 	assert_int_equal(rows[0].result, HW_DRILL_PASS);
 }
 
-/* Each bad option is a usage error (exit 2) naming the option; nothing is recorded and
- * no report is written. */
+/* Each bad option is a usage error (exit 2) naming the option, and so is a target looser
+ * than the node's own (naming both) and --dir without --config (no node whose targets
+ * the row would be held to); nothing is recorded and no report is written. */
 static void test_usage_errors(void **state)
 {
 	struct fix *f = *state;
-	static const char *const bad[][2] = {
-		{"--rto", "2x"},
-		{"--rto", "0"},
-		{"--runs", "0"},
-		{"--runs", "101"},
-		{"--rpo", "-1s"},
-		{"--kill", "standby"},
-		{"--key", "client.key"},      /* keys go with --connect */
-		{"--connect", "127.0.0.1:1"}, /* without --key, --peers, --cluster */
+	static const char *const bad[][3] = {
+		{"--rto", "2x", NULL},
+		{"--rto", "0", NULL},
+		{"--runs", "0", NULL},
+		{"--runs", "101", NULL},
+		{"--rpo", "-1s", NULL},
+		{"--kill", "standby", NULL},
+		{"--key", "client.key", NULL},      /* keys go with --connect */
+		{"--connect", "127.0.0.1:1", NULL}, /* without --key, --peers, --cluster */
+		/* looser than tos-a's [failover] rto 2s, rpo 0: it was drilled and recorded */
+		{"--rto", "3s", "rto 2000ms"},
+		{"--rpo", "1s", "rpo 0ms"},
 	};
+	write_config(f, true);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		int rc = hw_proc_capture(&f->r, hw_bin, "drill", "failover", bad[i][0], bad[i][1],
-					 "--dir", f->store, "--report-dir", f->reports, NULL);
+					 "--runs", "1", "--config", f->conf, "--report-dir",
+					 f->reports, NULL);
 		assert_int_equal(rc, 2);
 		assert_non_null(strstr(f->r.err, bad[i][0]));
+		if (bad[i][2])
+			assert_non_null(strstr(f->r.err, bad[i][2]));
 	}
+	assert_int_equal(hw_proc_capture(&f->r, hw_bin, "drill", "failover", "--dir", f->store,
+					 "--report-dir", f->reports, NULL),
+			 2);
+	assert_non_null(strstr(f->r.err, "--dir goes with --config"));
 	struct hw_drill_row rows[1];
 	assert_int_equal(history_rows(f, rows, 1), 0);
 	assert_int_equal(access(f->reports, F_OK), -1);
+}
+
+/* A node without [failover] cannot fail over: a failover drill of it is refused (exit 2,
+ * saying so and how to drill a local cluster instead), starts nothing and records
+ * nothing, so its status still shows the failover drill never run. It was run on the
+ * drill's own local cluster, recorded as the node's PASS, and status said "on time". */
+static void test_node_without_failover(void **state)
+{
+	struct fix *f = *state;
+	write_config(f, false);
+	int rc = hw_proc_capture(&f->r, hw_bin, "drill", "failover", "--config", f->conf, "--rto",
+				 "2s", "--runs", "1", "--report-dir", f->reports, NULL);
+	assert_int_equal(rc, 2);
+	assert_non_null(strstr(f->r.err, "node tos-a"));
+	assert_non_null(strstr(f->r.err, "no [failover] section: it cannot fail over"));
+	assert_non_null(strstr(f->r.err, "run without --config"));
+	struct hw_drill_row rows[1];
+	assert_int_equal(history_rows(f, rows, 1), 0);
+	assert_int_equal(access(f->reports, F_OK), -1);
+	status(f);
+	assert_non_null(strstr(f->r.out, "failover  never run"));
 }
 
 /* ---- --connect ------------------------------------------------------------------- */
@@ -350,19 +417,20 @@ static void remote_unsupervise(struct remote *rm)
 }
 
 /* `hawser drill failover --connect --kill kill` with the cluster's client key, its list
- * written with blanks around the commas (the drill reads it as the client does); its exit
- * code. */
-static int remote_drill(struct fix *f, struct remote *rm, const char *kill)
+ * written with blanks around the commas (the drill reads it as the client does), and
+ * --config conf when not NULL; its exit code. */
+static int remote_drill(struct fix *f, struct remote *rm, const char *kill, const char *conf)
 {
 	const struct hw_client_security *sec = hw_cluster_security(rm->c);
 	char list[2048];
 	size_t n = 0;
 	for (const char *p = hw_cluster_client_list(rm->c); *p && n + 4 < sizeof list; p++)
 		n += (size_t)snprintf(list + n, sizeof list - n, *p == ',' ? " , " : "%c", *p);
-	return hw_proc_capture(&f->r, hw_bin, "drill", "failover", "--connect", list, "--key", sec->key, "--peers",
-			       sec->peers, "--cluster", sec->cluster_id, "--kill", kill, "--runs",
-			       "1", "--rto", "2s", "--rpo", "0", "--json", "--dir", f->store,
-			       "--report-dir", f->reports, NULL);
+	return hw_proc_capture(&f->r, hw_bin, "drill", "failover", "--connect", list, "--key",
+			       sec->key, "--peers", sec->peers, "--cluster", sec->cluster_id,
+			       "--kill", kill, "--runs", "1", "--rto", "2s", "--rpo", "0", "--json",
+			       "--report-dir", f->reports, conf ? "--config" : NULL, conf,
+			       NULL); /* no conf: the list ends */
 }
 
 /* The crash drill on rm's cluster (remote_start with faults allowed), supervised: a PASS
@@ -375,7 +443,7 @@ static void crash_drill(struct fix *f, struct remote *rm, char *before, char *af
 	remote_start(f, rm, true);
 	unsigned b, a;
 	assert_int_equal(hw_cluster_primary(rm->c, 5000, &b), 0);
-	int rc = remote_drill(f, rm, "primary");
+	int rc = remote_drill(f, rm, "primary", NULL);
 	if (rc != 0)
 		fprintf(stderr, "drill failover --connect exited %d\nstdout: %s\nstderr: %s\n", rc,
 			f->r.out, f->r.err);
@@ -474,7 +542,7 @@ static void test_connect_isolate(void **state)
 	assert_int_equal(isolate_once(&rm, before, 600001), HW_ERANGE);
 	assert_int_equal(isolate_once(&rm, standby, 1000), HW_ENOT_PRIMARY);
 	assert_int_equal(hw_cluster_wait_synced(rm.c, 5000, NULL), 0);
-	int rc = remote_drill(f, &rm, "partition-primary");
+	int rc = remote_drill(f, &rm, "partition-primary", NULL);
 	if (rc != 0)
 		fprintf(stderr,
 			"drill failover --connect isolate exited %d\nstdout: %s\nstderr: %s\n", rc,
@@ -505,7 +573,9 @@ static void test_connect_isolate(void **state)
 }
 
 /* A node whose config does not allow faults refuses the request: the drill ends in ERROR
- * naming [drills] allow_fault, and the primary is the same node. */
+ * naming [drills] allow_fault, and the primary is the same node. Given a node's config
+ * (the cluster's rto 2 s and rpo 0, as the drill's), the report says the running cluster
+ * was measured against that node's targets. */
 static void test_connect_refused(void **state)
 {
 	struct fix *f = *state;
@@ -513,7 +583,13 @@ static void test_connect_refused(void **state)
 	remote_start(f, &rm, false);
 	unsigned before, after;
 	assert_int_equal(hw_cluster_primary(rm.c, 5000, &before), 0);
-	int rc = remote_drill(f, &rm, "primary");
+	char conf[HW_PROC_PATH_MAX + 64], header[128];
+	snprintf(conf, sizeof conf, "%s/cluster/%s.ini", f->dir, hw_cluster_node_id(rm.c, 0));
+	snprintf(header, sizeof header,
+		 "\"node\":\"targets of node %s, measured on the running "
+		 "cluster at ",
+		 hw_cluster_node_id(rm.c, 0));
+	int rc = remote_drill(f, &rm, "primary", conf);
 	remote_unsupervise(&rm);
 	int prc = hw_cluster_primary(rm.c, 5000, &after);
 	hw_cluster_free(rm.c, false);
@@ -522,6 +598,7 @@ static void test_connect_refused(void **state)
 	assert_non_null(strstr(f->r.out, "\"result\":\"ERROR\""));
 	assert_non_null(strstr(f->r.out, "allow_fault"));
 	assert_non_null(strstr(f->r.out, "HW_EFAULT_OFF"));
+	assert_true(report_has(f, header));
 	assert_int_equal(after, before);
 	assert_int_equal(rm.restarts, 0);
 }
@@ -534,9 +611,8 @@ static void test_connect_unreachable(void **state)
 	struct fix *f = *state;
 	char list[64];
 	snprintf(list, sizeof list, "127.0.0.1:%u,127.0.0.1:%u", 1u, 9u); /* nothing listens */
-	int rc =
-		hw_proc_capture(&f->r, hw_bin, "drill", "failover", "--connect", list, "--insecure",
-				"--runs", "1", "--dir", f->store, "--report-dir", f->reports, NULL);
+	int rc = hw_proc_capture(&f->r, hw_bin, "drill", "failover", "--connect", list,
+				 "--insecure", "--runs", "1", "--report-dir", f->reports, NULL);
 	assert_int_equal(rc, 1);
 	assert_non_null(strstr(f->r.out, "ERROR"));
 	assert_non_null(strstr(f->r.out, "skip  rpo"));
@@ -552,6 +628,7 @@ int main(void)
 	}
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_usage_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_node_without_failover, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kill_primary, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_partition_primary, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_connect_crash, setup, teardown),
