@@ -71,6 +71,7 @@ struct fdrill {
 	unsigned done; /* runs started */
 	double rto_p50, rto_p99, rto_max;
 	uint64_t acked, lost, lost_beyond, overlapping, not_joined, failed_runs;
+	uint64_t lost_over_rpo; /* lost records that break the rpo (hw_fo_lost_over_rpo) */
 	uint64_t loss_checked; /* runs whose loss check ran */
 	uint64_t failovers;    /* runs where a standby took over */
 	uint64_t restarts;     /* runs recovered by a restart of the old primary instead */
@@ -346,6 +347,7 @@ static unsigned tally(struct fdrill *d)
 		d->loss_checked += r->loss_checked;
 		d->lost += r->lost;
 		d->lost_beyond += r->lost_beyond_rpo;
+		d->lost_over_rpo += hw_fo_lost_over_rpo(r);
 		d->overlapping += r->overlapping;
 		d->failed_runs += r->fail[0] != '\0';
 		/* a crashed remote node comes back by its supervisor; an isolated one by itself */
@@ -433,7 +435,7 @@ static void judge(struct fdrill *d)
 								    : HW_VERDICT_FAIL,
 			"fault to first acknowledged submit p99 %.0f ms (max %.0f), target %lld ms",
 			d->rto_p99, d->rto_max, (long long)d->rto_ms);
-	bool rpo_ok = d->rpo_ms ? d->lost_beyond == 0 : d->lost == 0;
+	bool rpo_ok = d->lost_over_rpo == 0;
 	/* no run measured: nothing was checked, so nothing passed */
 	enum hw_verdict clean = measured ? HW_VERDICT_PASS : HW_VERDICT_SKIP;
 	hw_report_check(r, "rpo",
@@ -527,9 +529,11 @@ static void json_run(struct hw_json *j, const struct hw_fo_run *r)
 	hw_json_kv_uint(j, "epoch_before", r->epoch_before); /* 0: not known */
 	hw_json_kv_uint(j, "epoch_after", r->epoch_after);
 	hw_json_kv_string(j, "rejoin_why", r->joined ? "" : r->rejoin_why);
-	/* from the nodes' logs, which a remote cluster keeps on its hosts: -1 */
-	hw_json_kv_double(j, "detection_ms", r->remote ? -1 : (r->t_detected - r->t_fault) * 1000);
-	hw_json_kv_double(j, "election_ms", r->remote ? -1 : (r->t_elected - r->t_detected) * 1000);
+	/* from the nodes' logs, which a remote cluster keeps on its hosts: -1, and -1 for a
+	 * run that ended before they were read */
+	bool logs_read = !r->remote && r->t_promoted >= 0; /* the run got as far as reading it */
+	hw_json_kv_double(j, "detection_ms", logs_read ? (r->t_detected - r->t_fault) * 1000 : -1);
+	hw_json_kv_double(j, "election_ms", logs_read ? (r->t_elected - r->t_detected) * 1000 : -1);
 	hw_json_kv_double(j, "promoted_ms", r->promoted_ms);
 	hw_json_kv_uint(j, "acked", r->acked);
 	hw_json_kv_uint(j, "acked_lost_beyond_rpo", r->lost_beyond_rpo);

@@ -733,9 +733,19 @@ static const struct hw_fo_nodes *ops(const struct hw_fo_run *r)
 	return r->remote ? &hw_fo_remote_nodes : &local_nodes;
 }
 
+uint64_t hw_fo_lost_over_rpo(const struct hw_fo_run *r)
+{
+	/* at rpo 0 nothing acknowledged may be lost, even a record the old primary
+	 * acknowledged after the fault; past it, only what was acknowledged longer than the
+	 * rpo before the fault is lost for sure */
+	return r->rpo_ms ? r->lost_beyond_rpo : r->lost;
+}
+
 int hw_fo_run(struct hw_fo_run *r, bool verbose)
 {
 	r->t_first = -1;
+	/* not read until promotion(): a run that ends before it has no such phases */
+	r->t_detected = r->t_elected = r->t_promoted = r->promoted_ms = -1;
 	int rc = load_phase(r, verbose);
 	if (rc == 0)
 		rc = promotion(r);
@@ -807,7 +817,7 @@ void hw_fo_report(const struct hw_fo_run *r, struct hw_report *rep, const char *
 	const struct fault_text *ft = &fault_texts[r->remote != NULL][r->fault];
 	snprintf(t, sizeof(t), "%s, the primary, %s under load", old, ft->done);
 	phase(rep, prefix, ft->phase, r->t_fault, r->t_fault, HW_VERDICT_PASS, t);
-	if (ops(r)->log(where(r), r->new_p))
+	if (ops(r)->log(where(r), r->new_p) && r->t_promoted >= 0)
 		log_phases(r, rep, prefix, nw);
 	snprintf(t, sizeof(t),
 		 "fault to first acknowledged submit on %s%s: %.0f ms (target %lld ms)", nw,
@@ -815,7 +825,7 @@ void hw_fo_report(const struct hw_fo_run *r, struct hw_report *rep, const char *
 		 r->measured_rto_ms, (long long)rto_ms);
 	phase(rep, prefix,
 	      r->restarted ? "first commit on restarted primary" : "first commit on new primary",
-	      r->t_promoted, r->t_first,
+	      r->t_promoted >= 0 ? r->t_promoted : r->t_fault, r->t_first,
 	      r->measured_rto_ms <= (double)rto_ms ? HW_VERDICT_PASS : HW_VERDICT_FAIL, t);
 	if (r->t_joined <= 0)
 		return;

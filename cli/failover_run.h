@@ -159,6 +159,8 @@ struct hw_fo_run {
 					  rpo_ms before the fault: the RPO is broken for sure */
 	uint64_t old_acks_after_fault; /* successes from the old primary the client received
 					  after the fault */
+	/* promoted_ms: -1 when not known (a remote cluster's logs, or the run ended before
+	 * the new primary's log was read: t_detected, t_elected, t_promoted are -1 then) */
 	double measured_rto_ms, promoted_ms, rejoin_ms_measured;
 	int64_t new_first_ack_ms, old_last_ack_ms; /* wall clock, from the nodes' logs */
 	unsigned overlapping; /* 1 when two primaries acknowledged in overlapping periods */
@@ -204,6 +206,11 @@ int hw_fo_remote_new(const char *addrs, const struct hw_client_security *sec,
 void hw_fo_remote_free(struct hw_fo_remote *rm);
 /* The remote's operations (cli/failover_remote.c). */
 extern const struct hw_fo_nodes hw_fo_remote_nodes;
+
+/* The acknowledged records whose loss breaks the run's RPO target (rpo_ms): at rpo 0
+ * every one lost; else those lost_beyond_rpo, acknowledged longer than rpo_ms before the
+ * fault. Means something only when r->loss_checked. */
+uint64_t hw_fo_lost_over_rpo(const struct hw_fo_run *r);
 
 /* Record why the run failed (the first reason wins); returns -1. */
 int hw_fo_failed(struct hw_fo_run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

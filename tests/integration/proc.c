@@ -259,7 +259,8 @@ static pid_t spawn(const char *bin, const char *const *args, int out_fd, int err
 	return pid;
 }
 
-int hw_proc_start(struct hw_proc *p, const char *log_path, const char *const *args)
+/* hw_proc_start(), its stdout on the pipe too when out, else on /dev/null. */
+static int proc_start(struct hw_proc *p, const char *log_path, const char *const *args, bool out)
 {
 	*p = (struct hw_proc){.pid = 0, .err_fd = -1, .log_fd = -1};
 	const char *bin = hw_test_bin();
@@ -272,7 +273,7 @@ int hw_proc_start(struct hw_proc *p, const char *log_path, const char *const *ar
 	if (p->log == NULL || p->log_fd < 0 || pipe2(fds, O_CLOEXEC) != 0)
 		return -ENOMEM;
 	fcntl(fds[0], F_SETPIPE_SZ, PIPE_BYTES);
-	pid_t pid = spawn(bin, args, -1, fds[1]);
+	pid_t pid = spawn(bin, args, out ? fds[1] : -1, fds[1]);
 	close(fds[1]);
 	if (pid < 0) {
 		close(fds[0]);
@@ -281,6 +282,16 @@ int hw_proc_start(struct hw_proc *p, const char *log_path, const char *const *ar
 	p->pid = pid;
 	p->err_fd = fds[0];
 	return 0;
+}
+
+int hw_proc_start(struct hw_proc *p, const char *log_path, const char *const *args)
+{
+	return proc_start(p, log_path, args, false);
+}
+
+int hw_proc_start_out(struct hw_proc *p, const char *log_path, const char *const *args)
+{
+	return proc_start(p, log_path, args, true);
 }
 
 long hw_proc_pump(struct hw_proc *p, int timeout_ms)

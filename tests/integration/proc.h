@@ -90,6 +90,11 @@ int hw_test_dial(const char *addr);
  * log_path (appended). p is zeroed first. */
 int hw_proc_start(struct hw_proc *p, const char *log_path, const char *const *args);
 
+/* hw_proc_start() with the child's stdout on the same pipe as its stderr, for a command
+ * whose progress goes to stdout (hawser demo): the waits and the log see both, in the
+ * order the child flushed them. */
+int hw_proc_start_out(struct hw_proc *p, const char *log_path, const char *const *args);
+
 /* Set this process's environment so that a child started next runs under the LD_PRELOAD
  * shim lib (libhawser-faults.so, chaos/faultfs.c) with every fsync under dir failing from
  * the first one after the child gets SIGUSR1. Undo with hw_test_fault_env_clear() once
