@@ -17,6 +17,7 @@
 #define HW_CLI_H
 
 #include <getopt.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -170,6 +171,18 @@ int hw_cli_scratch(const char *near, const char *tag, char *buf, size_t cap);
  * hw_cli_progress_end ends the line. */
 int hw_cli_progress_cb(void *arg, uint64_t done, uint64_t total);
 void hw_cli_progress_end(void);
+
+/* Signals that ask a command to stop (SIGINT, SIGTERM, SIGHUP: Ctrl-C, the timeout of
+ * cron or of a systemd unit, a closed terminal), caught so that the command stops where
+ * it can, removes what it made (scratch copies, child processes) and says how it ended
+ * rather than dying with them left behind. After hw_cli_signals_catch() such a signal
+ * sets the flag hw_cli_interrupted() points to (its number; 0: none) and then calls also
+ * (may be NULL) in the handler: async-signal-safe calls only, such as kill(2). No
+ * SA_RESTART: a wait (poll, a pipe's read) returns EINTR, so a loop sees the flag soon.
+ * Child processes forked later inherit the handler (and the flag as it is). A command
+ * stopped so exits 128 + the signal, as the shell reports a process a signal killed. */
+void hw_cli_signals_catch(void (*also)(int sig));
+volatile sig_atomic_t *hw_cli_interrupted(void);
 
 struct hw_store;
 struct hw_workload;

@@ -15,9 +15,9 @@
  * failover` runs.
  *
  * Single-threaded: the load, the status lines and the fault all run from this loop, so
- * the order of events is the order they are printed. SIGINT and SIGTERM kill every child
- * at once (async-signal-safe kill() of the pids kept in `pids`) and the run unwinds,
- * reaping them and removing the directory. */
+ * the order of events is the order they are printed. SIGINT, SIGTERM and SIGHUP
+ * (hw_cli_signals_catch) kill every child at once (async-signal-safe kill() of the pids
+ * kept in `pids`) and the run unwinds, reaping them and removing the directory. */
 #include <errno.h>
 #include <inttypes.h>
 #include <signal.h>
@@ -81,13 +81,14 @@ struct demo {
 	char fail[320];
 };
 
-static volatile sig_atomic_t interrupted;
 /* Children's pids for the signal handler: refreshed after every cluster operation. */
 static volatile pid_t pids[8];
 
-static void on_signal(int sig)
+/* After a signal that asks the demo to stop (hw_cli_signals_catch): its cluster goes at
+ * once. */
+static void kill_children(int sig)
 {
-	interrupted = sig;
+	(void)sig;
 	for (size_t i = 0; i < sizeof(pids) / sizeof(pids[0]); i++)
 		if (pids[i] > 0)
 			kill(pids[i], SIGKILL);
@@ -342,7 +343,7 @@ static int rejoin_check(struct demo *d)
 	struct rejoin_seen w;
 	double t0 = hw_report_clock(&d->rep), until = r->t_heal + REJOIN_MS / 1000.0;
 	bool ok = rejoin_look(d, &w);
-	while (!ok && !interrupted && hw_report_clock(&d->rep) < until) {
+	while (!ok && !*hw_cli_interrupted() && hw_report_clock(&d->rep) < until) {
 		hw_sleep_ms(REJOIN_POLL_MS);
 		ok = rejoin_look(d, &w);
 	}
@@ -462,7 +463,8 @@ static int stop_cluster(struct demo *d)
 	track_pids(d);
 	hw_report_phase(&d->rep, "stop cluster", t0, hw_report_clock(&d->rep), HW_VERDICT_PASS,
 			"every node and the witness stopped");
-	return interrupted ? failed(d, "interrupted by signal %d", (int)interrupted) : 0;
+	int sig = (int)*hw_cli_interrupted();
+	return sig ? failed(d, "interrupted by signal %d", sig) : 0;
 }
 
 static int run(struct demo *d)
@@ -487,7 +489,7 @@ static int run(struct demo *d)
 				    .rpo_ms = DEMO_RPO_MS,
 				    .tick = demo_tick,
 				    .arg = d,
-				    .interrupted = &interrupted};
+				    .interrupted = hw_cli_interrupted()};
 	printf("traffic  %" PRIu64 " records from %u lanes (%s) at %.0f records/s, durable k=%u\n",
 	       count, HW_FO_LANES, DEMO_PROFILE, DEMO_RATE, DEMO_K);
 	rc = hw_fo_run(&d->run, true);
@@ -626,16 +628,6 @@ static int keep_opt_cb(void *arg, int key, const char *v)
 	return 0;
 }
 
-static void handle_signals(void)
-{
-	struct sigaction sa;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-}
-
 static int finish(struct demo *d, int rc)
 {
 	char json[4300];
@@ -670,7 +662,7 @@ static int cmd_demo(const struct hw_cli_cmd *cmd, int argc, char **argv)
 		rc = hw_cli_scratch(NULL, "demo-report", d.report, sizeof(d.report));
 	if (rc)
 		return hw_cli_fail(cmd->name, "temporary directory", rc);
-	handle_signals();
+	hw_cli_signals_catch(kill_children);
 	hw_report_init(&d.rep, HW_DRILL_FAILOVER, "demo cluster: p1 s1 s2 w1");
 	rc = run(&d);
 	hw_cluster_free(d.c, true); /* stops and reaps whatever still runs */
@@ -681,8 +673,8 @@ static int cmd_demo(const struct hw_cli_cmd *cmd, int argc, char **argv)
 	else
 		hw_snapshot_rm(d.work);
 	hw_fo_load_free(&d.load);
-	if (interrupted)
-		return 128 + (int)interrupted;
+	if (*hw_cli_interrupted())
+		return 128 + (int)*hw_cli_interrupted();
 	return rc ? HW_CLI_ERROR : HW_CLI_OK;
 }
 

@@ -79,8 +79,6 @@ struct fdrill {
 	char error[320]; /* the drill could not run: why */
 };
 
-static volatile sig_atomic_t interrupted;
-
 /* The old primary's chance to rejoin: its timers grow with the RTO. */
 static int rejoin_ms(int64_t rto_ms)
 {
@@ -92,11 +90,6 @@ static int rejoin_ms(int64_t rto_ms)
 static int first_ack_ms(int64_t rto_ms)
 {
 	return rto_ms * 3 > 10000 ? (int)(rto_ms * 3) : 10000;
-}
-
-static void on_signal(int sig)
-{
-	interrupted = sig;
 }
 
 /* The failover drill's own options; the others are every drill's (cmd_drill.c). */
@@ -285,7 +278,8 @@ static int runs(struct fdrill *d)
 	}
 	if (d->base.connect ? connect_cluster(d) : start_cluster(d))
 		return -1;
-	for (unsigned i = 0; i < d->runs && !interrupted; i++) {
+	volatile sig_atomic_t *interrupted = hw_cli_interrupted();
+	for (unsigned i = 0; i < d->runs && !*interrupted; i++) {
 		struct hw_fo_run *r = &d->run[i];
 		*r = (struct hw_fo_run){.c = d->c,
 					.remote = d->remote,
@@ -300,7 +294,7 @@ static int runs(struct fdrill *d)
 					.rejoin_ms = rejoin_ms(d->rto_ms),
 					.isolate_ms = (int)d->rto_ms + (int)(AFTER_S * 1000),
 					.rpo_ms = d->rpo_ms,
-					.interrupted = &interrupted};
+					.interrupted = interrupted};
 		d->done++;
 		rc = hw_fo_run(r, false);
 		run_line(d, i);
@@ -317,8 +311,8 @@ static int runs(struct fdrill *d)
 		if (rc)
 			break;
 	}
-	if (interrupted)
-		snprintf(d->error, sizeof(d->error), "interrupted by signal %d", (int)interrupted);
+	if (*interrupted)
+		snprintf(d->error, sizeof(d->error), "interrupted by signal %d", (int)*interrupted);
 	return 0;
 }
 
@@ -629,10 +623,7 @@ static int run_failover(const struct hw_cli_cmd *cmd, int argc, char **argv)
 	rc = hw_cli_scratch(NULL, "failover-drill-work", d.work, sizeof(d.work));
 	if (rc)
 		return hw_cli_fail(cmd->name, "temporary directory", rc);
-	struct sigaction sa = {.sa_handler = on_signal};
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	hw_cli_signals_catch(NULL);
 	char node[HW_REPORT_TEXT_BYTES];
 	header(&d, node, sizeof(node));
 	hw_report_init(&d.base.rep, HW_DRILL_FAILOVER, node);
@@ -652,7 +643,8 @@ static int run_failover(const struct hw_cli_cmd *cmd, int argc, char **argv)
 		fprintf(stderr, "hawser %s: kept %s\n", cmd->name, d.work);
 	else
 		hw_snapshot_rm(d.work);
-	return interrupted ? 128 + (int)interrupted : rc;
+	int sig = (int)*hw_cli_interrupted();
+	return sig ? 128 + sig : rc;
 }
 
 const struct hw_cli_cmd hw_cli_drill_failover = {

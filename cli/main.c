@@ -1,8 +1,10 @@
 /* main.c: the `hawser` command: dispatch to the commands, and the helpers they share
- * (cli.h): option parsing, error reporting, numbers, times, scratch directories. */
+ * (cli.h): option parsing, error reporting, numbers, times, scratch directories, and the
+ * signals that ask a command to stop. */
 #include "cli/cli.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -233,4 +235,31 @@ void hw_cli_progress_end(void)
 	if (progress_shown)
 		fputs("\r\033[K", stderr);
 	progress_shown = false;
+}
+
+static volatile sig_atomic_t interrupted;
+static void (*interrupted_also)(int);
+
+static void on_signal(int sig)
+{
+	interrupted = sig;
+	if (interrupted_also)
+		interrupted_also(sig);
+}
+
+void hw_cli_signals_catch(void (*also)(int sig))
+{
+	static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	interrupted_also = also;
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		sigaction(sigs[i], &sa, NULL);
+}
+
+volatile sig_atomic_t *hw_cli_interrupted(void)
+{
+	return &interrupted;
 }
