@@ -413,6 +413,9 @@ void hw_cli_drill_record(const struct drill *d, const char *json_path)
 		.lsn = d->lsn,
 		.entries = d->entries,
 		.target_ms = (uint64_t)d->target_ms,
+		.scope = d->scope,
+		.point_lsn = d->point_lsn,
+		.point_ms = d->point_ms,
 	};
 	snprintf(row.what, sizeof(row.what), "%s", d->rep.what);
 	snprintf(row.report, sizeof(row.report), "%s", json_path);

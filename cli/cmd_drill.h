@@ -56,6 +56,9 @@ struct drill {
 	int64_t target_ms;
 	struct hw_cli_end died; /* the first child of the run that died on an assertion
 				   (hw_cli_drill_died): its words follow the summary */
+	unsigned scope;     /* enum hw_drill_scope of the run (a restore's may be partial) */
+	uint64_t point_lsn; /* restore: the target point asked for; 0: none */
+	int64_t point_ms;
 };
 
 /* Progress of hw_verify()/hw_restore(), drawn on a terminal, and the report-clock times
@@ -117,10 +120,11 @@ void hw_cli_drill_write(const struct drill *d, const char *tag, char *json_path,
 			size_t cap);
 
 /* Append d's row to the drill history of d->dir (unless --no-record, --now or no dir): the
- * report's time, kind, result, duration and what, d's lsn, entries and target_ms. It is
- * written in a child process (cli/isolate.h), since the store may be damaged. A failure
- * is said on stderr; when the store cannot take the row (it cannot be opened, or LMDB
- * died writing), the report at json_path is the only record of the run. */
+ * report's time, kind, result, duration and what, d's lsn, entries, target_ms, scope
+ * and target point. It is written in a child process (cli/isolate.h), since the store
+ * may be damaged. A failure is said on stderr; when the store cannot take the row (it
+ * cannot be opened, or LMDB died writing), the report at json_path is the only record
+ * of the run. */
 void hw_cli_drill_record(const struct drill *d, const char *json_path);
 
 /* The end of every drill: write the JSON and HTML reports, append the history row, print

@@ -299,6 +299,32 @@ static void restore_verdict(struct drill *d, int rc, const char *backup,
 	}
 }
 
+/* The verdict of a restore whose checks ran (sv: that of "checkpoint signers"): a PASS
+ * says what it was when not the run the restore schedule counts, and what it warned of. */
+static void restore_end_verdict(struct drill *d, const char *backup,
+				const struct hw_restore_info *info, double verify_s,
+				enum hw_verdict sv, const char *signers)
+{
+	char rto[32], scope[64] = "";
+	if (d->scope != HW_DRILL_SCOPE_FULL)
+		snprintf(scope, sizeof(scope), "%s: ", hw_drill_scope_name(d->scope));
+	if (sv == HW_VERDICT_FAIL) /* the hash chain check names an untrusted one too */
+		hw_report_finish(&d->rep, HW_DRILL_FAIL, "checkpoint signers: %s", signers);
+	else if (hw_report_worst(&d->rep) == HW_VERDICT_FAIL)
+		hw_report_finish(&d->rep, HW_DRILL_FAIL, "%s", "");
+	else
+		hw_report_finish(
+			&d->rep, HW_DRILL_PASS,
+			"%srestored %s to LSN %" PRIu64
+			" and verified in %.2f s, within restore_rto %s%s",
+			scope, backup, info->lsn, info->seconds + verify_s,
+			hw_drill_duration_format(d->cfg.drills.restore_rto_ms, rto, sizeof(rto)),
+			sv != HW_VERDICT_WARN ? ""
+			: d->n_trust
+				? "; warning: no signed checkpoint"
+				: "; warning: no trusted keys configured, no signed checkpoint");
+}
+
 /* Restore, verify the result, time it against the RTO. */
 static void restore_run(struct drill *d, const char *backup, const char *into)
 {
@@ -331,49 +357,87 @@ static void restore_run(struct drill *d, const char *backup, const char *into)
 	enum hw_verdict sv = hw_cli_drill_signers(d, &v, true, signers, sizeof(signers));
 	signed_check(d, &v, &nv, info.lsn == info.end_lsn);
 	restore_figures(d, info.seconds, verify_s, info.lsn, backup);
-	char dg[2 * HW_HASH_BYTES + 1], when[40], rto[32];
+	char dg[2 * HW_HASH_BYTES + 1], when[40];
 	hw_report_fact(&d->rep, "restored_head_time", "%s",
 		       hw_cli_iso(info.time_ms, when, sizeof(when)));
 	hw_report_fact(&d->rep, "restored_digest", "%s", hw_cli_hex(info.digest, dg));
 	d->lsn = info.lsn;
 	d->entries = v.entries;
-	if (sv == HW_VERDICT_FAIL) /* the hash chain check names an untrusted one too */
-		hw_report_finish(&d->rep, HW_DRILL_FAIL, "checkpoint signers: %s", signers);
-	else if (hw_report_worst(&d->rep) == HW_VERDICT_FAIL)
-		hw_report_finish(&d->rep, HW_DRILL_FAIL, "%s", "");
-	else
-		hw_report_finish(
-			&d->rep, HW_DRILL_PASS,
-			"restored %s to LSN %" PRIu64
-			" and verified in %.2f s, within restore_rto %s%s",
-			backup, info.lsn, info.seconds + verify_s,
-			hw_drill_duration_format(d->cfg.drills.restore_rto_ms, rto, sizeof(rto)),
-			sv != HW_VERDICT_WARN ? ""
-			: d->n_trust
-				? "; warning: no signed checkpoint"
-				: "; warning: no trusted keys configured, no signed checkpoint");
+	restore_end_verdict(d, backup, &info, verify_s, sv, signers);
+}
+
+/* Whether paths a and b name the same directory. */
+static bool same_dir(const char *a, const char *b)
+{
+	char ra[PATH_MAX], rb[PATH_MAX];
+	if (!realpath(a, ra) || !realpath(b, rb))
+		return strcmp(a, b) == 0;
+	return strcmp(ra, rb) == 0;
 }
 
 /* The backup to restore: --backup, else the newest generation of backup_dir, whole or
  * not: a newest backup that does not restore is what the drill exists to find, so an
  * older one is never restored in its place (the restore fails naming it and why). The
  * newest is judged by what the directories hold, so one without a MANIFEST (cut short,
- * or its MANIFEST gone) counts too: NULL then, with it in *bad (else bad->path ""). */
-static const char *restore_pick(struct drill *d, struct generation *bad)
+ * or its MANIFEST gone) counts too: NULL then, with it in *bad (else bad->path "").
+ * newest (PATH_MAX bytes) gets that newest ("" when backup_dir is not set, cannot be
+ * read or holds none): a --backup that is not it restores an older generation. */
+static const char *restore_pick(struct drill *d, struct generation *bad, char *newest)
 {
 	static struct generation g[GENERATIONS_MAX];
-	bad->path[0] = '\0';
-	if (d->backup)
+	size_t n = 0, partial;
+	bad->path[0] = newest[0] = '\0';
+	bool scanned = d->cfg.drills.backup_dir[0] &&
+		       hw_cli_drill_generations_scan(d->cfg.drills.backup_dir, g, GENERATIONS_MAX,
+						     &n, &partial, bad) == 0;
+	bool bad_newest = scanned && bad->path[0] && (n == 0 || bad->time_ms >= g[0].time_ms);
+	if (bad_newest || (scanned && n > 0))
+		snprintf(newest, PATH_MAX, "%s", bad_newest ? bad->path : g[0].path);
+	if (d->backup) {
+		bad->path[0] = '\0';
+		if (d->cfg.drills.backup_dir[0] && !(newest[0] && same_dir(d->backup, newest)))
+			d->scope |= HW_DRILL_SCOPE_OLDER;
 		return d->backup;
-	size_t n, partial;
-	if (!d->cfg.drills.backup_dir[0] ||
-	    hw_cli_drill_generations_scan(d->cfg.drills.backup_dir, g, GENERATIONS_MAX, &n,
-					  &partial, bad) != 0)
-		return NULL;
-	if (bad->path[0] && (n == 0 || bad->time_ms >= g[0].time_ms))
+	}
+	if (!scanned || bad_newest)
 		return NULL;
 	bad->path[0] = '\0';
 	return n > 0 ? g[0].path : NULL;
+}
+
+/* The run's target point and scope (d->scope: restore_pick set OLDER) as facts, for the
+ * history row, and as check "scope": only a restore of the newest backup of backup_dir
+ * (without one, of the backup named) to its end is the run the restore schedule counts
+ * (hw_store_drill_last); another is recorded, but keeps no schedule. */
+static void scope_note(struct drill *d, const char *newest)
+{
+	char when[40], older[PATH_MAX + 64] = "", point[80] = "";
+	d->point_lsn = d->lsn_given ? d->until_lsn : 0;
+	d->point_ms = d->time_given ? d->until_ms : 0;
+	if (d->lsn_given) {
+		hw_report_fact(&d->rep, "target_lsn", "%" PRIu64, d->until_lsn);
+		snprintf(point, sizeof(point), "; to LSN %" PRIu64, d->until_lsn);
+	} else if (d->time_given) {
+		hw_cli_iso(d->until_ms, when, sizeof(when));
+		hw_report_fact(&d->rep, "target_time", "%s", when);
+		snprintf(point, sizeof(point), "; to %s", when);
+	}
+	d->scope |= point[0] ? HW_DRILL_SCOPE_POINT : 0;
+	hw_report_fact(&d->rep, "scope", "%s", hw_drill_scope_name(d->scope));
+	if (d->scope == HW_DRILL_SCOPE_FULL) {
+		hw_report_check(&d->rep, "scope", HW_VERDICT_PASS,
+				"%s, to its end: the run the restore schedule counts",
+				d->cfg.drills.backup_dir[0] ? "the newest backup of backup_dir"
+							    : "the backup named (no backup_dir)");
+		return;
+	}
+	if (d->scope & HW_DRILL_SCOPE_OLDER)
+		snprintf(older, sizeof(older), "; the newest backup of backup_dir is %s",
+			 newest[0] ? newest : "not known (none there)");
+	hw_report_check(&d->rep, "scope", HW_VERDICT_SKIP,
+			"%s%s%s: recorded, but the restore schedule counts only the newest "
+			"backup of backup_dir restored to its end",
+			hw_drill_scope_name(d->scope), older, point);
 }
 
 /* No backup to restore: backup_dir holds none (backups stopped: that is the finding, not
@@ -409,10 +473,12 @@ static int run_restore(const struct hw_cli_cmd *cmd, int argc, char **argv)
 	if (rc != HW_CLI_RUN)
 		return rc;
 	static struct generation bad;
-	const char *backup = restore_pick(&d, &bad);
+	static char newest[PATH_MAX];
+	const char *backup = restore_pick(&d, &bad, newest);
 	if (!backup && !d.cfg.drills.backup_dir[0])
 		return hw_cli_usage_error(cmd,
 					  "--backup DIR (or backup_dir in the config) is required");
+	scope_note(&d, newest);
 	if (!backup)
 		return restore_none(&d, &bad);
 	if (!d.dir && !d.scratch)
@@ -445,7 +511,9 @@ const struct hw_cli_cmd hw_cli_drill_restore = {
 	"  restored instead) into a fresh directory under S (default: beside DIR's store;\n"
 	"  one of the two is required), replaying to the end or to the target point,\n"
 	"  verify the result, and hold the time to a verified store to restore_rto\n"
-	"  (--rto, e.g. 12h).\n"
+	"  (--rto, e.g. 12h). Check \"scope\": only the newest generation of backup_dir\n"
+	"  (without backup_dir, B) restored to its end is the run the restore schedule\n"
+	"  counts; a restore of another backup or to a point is recorded, not counted.\n"
 	"  --trust NODE.PUB (up to 8; default: [drills] trust): the node.pub of each node\n"
 	"  that may sign checkpoints. Check \"checkpoint signers\": a checkpoint signed by\n"
 	"  another key fails (EUNTRUSTED); so do signed checkpoints when no key is given; a\n"

@@ -10,16 +10,18 @@
 #include "base/bytes.h"
 #include "replica/store_int.h"
 
-#define ROW_FORMAT    1u
-#define KEY_BYTES     12u
-#define ROW_FIXED     (4u + 4u * 8u)
+#define ROW_FORMAT       1u
+#define ROW_FORMAT_POINT 2u /* format 1 and the target point */
+#define KEY_BYTES        12u
+#define ROW_FIXED        (4u + 4u * 8u)
+#define ROW_POINT        (2u * 8u) /* format 2: point_lsn, point_ms after the fixed part */
 #define MS_PER_SECOND 1000LL
 #define MS_PER_MINUTE (60 * MS_PER_SECOND)
 #define MS_PER_HOUR   (60 * MS_PER_MINUTE)
 #define MS_PER_DAY    (24 * MS_PER_HOUR)
 
-_Static_assert(HW_DRILL_ROW_BYTES_MAX ==
-		       ROW_FIXED + 2u + HW_DRILL_WHAT_BYTES + 2u + HW_DRILL_REPORT_BYTES,
+_Static_assert(HW_DRILL_ROW_BYTES_MAX == ROW_FIXED + ROW_POINT + 2u + HW_DRILL_WHAT_BYTES + 2u +
+						 HW_DRILL_REPORT_BYTES,
 	       "the bound matches the layout");
 _Static_assert(HW_DRILL_REPORT_BYTES < 65536 && HW_DRILL_WHAT_BYTES < 65536,
 	       "string lengths fit their u16");
@@ -54,6 +56,13 @@ const char *hw_drill_result_name(enum hw_drill_result result)
 	return "?";
 }
 
+const char *hw_drill_scope_name(unsigned scope)
+{
+	static const char *const names[] = {"full", "older generation", "point in time",
+					    "older generation, point in time"};
+	return scope < sizeof names / sizeof names[0] ? names[scope] : "partial";
+}
+
 /* ---- row encoding ------------------------------------------------------------------ */
 
 /* A u16 length and the string's bytes, at most max - 1 of them (the field's NUL). */
@@ -81,21 +90,27 @@ static int get_str(const uint8_t *buf, size_t len, size_t *off, char *dst, size_
 
 int hw_drill_row_encode(const struct hw_drill_row *row, uint8_t *buf, size_t cap, size_t *len)
 {
-	if (row->kind < 1 || row->kind > HW_DRILL_KINDS || (unsigned)row->result > HW_DRILL_ERROR)
+	if (row->kind < 1 || row->kind > HW_DRILL_KINDS || (unsigned)row->result > HW_DRILL_ERROR ||
+	    row->scope > UINT8_MAX || row->point_ms < 0)
 		return HW_ERANGE;
-	size_t need = ROW_FIXED + 2 + strnlen(row->what, HW_DRILL_WHAT_BYTES - 1) + 2 +
+	bool point = row->point_lsn != 0 || row->point_ms != 0;
+	size_t off = ROW_FIXED + (point ? ROW_POINT : 0);
+	size_t need = off + 2 + strnlen(row->what, HW_DRILL_WHAT_BYTES - 1) + 2 +
 		      strnlen(row->report, HW_DRILL_REPORT_BYTES - 1);
 	if (need > cap)
 		return HW_ERANGE;
-	buf[0] = ROW_FORMAT;
+	buf[0] = point ? ROW_FORMAT_POINT : ROW_FORMAT;
 	buf[1] = (uint8_t)row->kind;
 	buf[2] = (uint8_t)row->result;
-	buf[3] = 0;
+	buf[3] = (uint8_t)row->scope;
 	hw_put_u64(buf + 4, row->duration_ms);
 	hw_put_u64(buf + 12, row->lsn);
 	hw_put_u64(buf + 20, row->entries);
 	hw_put_u64(buf + 28, row->target_ms);
-	size_t off = ROW_FIXED;
+	if (point) {
+		hw_put_u64(buf + ROW_FIXED, row->point_lsn);
+		hw_put_u64(buf + ROW_FIXED + 8, (uint64_t)row->point_ms);
+	}
 	off += put_str(buf + off, row->what, HW_DRILL_WHAT_BYTES);
 	off += put_str(buf + off, row->report, HW_DRILL_REPORT_BYTES);
 	HW_ASSERT(off == need);
@@ -105,16 +120,22 @@ int hw_drill_row_encode(const struct hw_drill_row *row, uint8_t *buf, size_t cap
 
 int hw_drill_row_decode(const uint8_t *buf, size_t len, struct hw_drill_row *row)
 {
-	if (len < ROW_FIXED || buf[0] != ROW_FORMAT || buf[1] < 1 || buf[1] > HW_DRILL_KINDS ||
-	    buf[2] > HW_DRILL_ERROR)
+	bool point = len > 0 && buf[0] == ROW_FORMAT_POINT;
+	size_t off = ROW_FIXED + (point ? ROW_POINT : 0);
+	if (len < off || (buf[0] != ROW_FORMAT && !point) || buf[1] < 1 ||
+	    buf[1] > HW_DRILL_KINDS || buf[2] > HW_DRILL_ERROR)
 		return HW_ECORRUPT;
 	row->kind = (enum hw_drill_kind)buf[1];
 	row->result = (enum hw_drill_result)buf[2];
+	row->scope = buf[3];
 	row->duration_ms = hw_get_u64(buf + 4);
 	row->lsn = hw_get_u64(buf + 12);
 	row->entries = hw_get_u64(buf + 20);
 	row->target_ms = hw_get_u64(buf + 28);
-	size_t off = ROW_FIXED;
+	row->point_lsn = point ? hw_get_u64(buf + ROW_FIXED) : 0;
+	row->point_ms = point ? (int64_t)hw_get_u64(buf + ROW_FIXED + 8) : 0;
+	if (row->point_ms < 0)
+		return HW_ECORRUPT;
 	int rc = get_str(buf, len, &off, row->what, sizeof row->what);
 	if (rc == 0)
 		rc = get_str(buf, len, &off, row->report, sizeof row->report);
@@ -229,12 +250,15 @@ struct list_arg {
 	struct hw_drill_row *rows;
 	size_t cap;
 	size_t n;
+	bool scheduled_only; /* full scope only (hw_store_drill_last) */
 	bool pass_only;
 };
 
 static int take_row(void *arg, const struct hw_drill_row *row)
 {
 	struct list_arg *a = arg;
+	if (a->scheduled_only && row->scope != HW_DRILL_SCOPE_FULL)
+		return 0;
 	if (a->pass_only && row->result != HW_DRILL_PASS)
 		return 0;
 	if (a->n < a->cap)
@@ -257,7 +281,7 @@ int hw_store_drill_list(struct hw_store *s, int kind, struct hw_drill_row *rows,
 int hw_store_drill_last(struct hw_store *s, enum hw_drill_kind kind, bool pass_only,
 			struct hw_drill_row *out)
 {
-	struct list_arg a = {.rows = out, .cap = 1, .pass_only = pass_only};
+	struct list_arg a = {.rows = out, .cap = 1, .scheduled_only = true, .pass_only = pass_only};
 	int rc = walk_back(s, (int)kind, take_row, &a);
 	return rc != 0 ? rc : a.n == 1 ? 0 : HW_ENOTFOUND;
 }

@@ -8,11 +8,15 @@
  *
  * Key: the run's start time (8-byte big-endian ms since 1970) and a 4-byte big-endian
  * sequence number that tells apart runs started in the same millisecond, so a cursor
- * walks the history in time order. Value (format 1, little-endian):
- *   u8 format (1), u8 kind, u8 result, u8 reserved (0),
+ * walks the history in time order. Value (little-endian), format 1:
+ *   u8 format (1), u8 kind, u8 result, u8 scope (enum hw_drill_scope; rows written
+ *   before it was a field hold 0 there, HW_DRILL_SCOPE_FULL, which they were),
  *   u64 duration_ms, u64 lsn, u64 entries, u64 target_ms,
  *   u16 what length, what bytes, u16 report length, report bytes (no NULs).
- * A value of another format, or whose lengths do not add up, is HW_ECORRUPT. */
+ * Format 2, for a run given a target point: format 1 with u64 point_lsn and u64
+ * point_ms after target_ms. A row with no target point is written as format 1, so
+ * builds that know only format 1 still read it. A value of another format, or whose
+ * lengths do not add up, is HW_ECORRUPT. */
 #ifndef HW_REPLICA_DRILLS_H
 #define HW_REPLICA_DRILLS_H
 
@@ -30,6 +34,16 @@ enum hw_drill_kind {
 };
 #define HW_DRILL_KINDS 4
 
+/* What a run covered of what its kind proves (bits; 0: all of it). Only a run of full
+ * scope speaks for its kind's schedule (hw_store_drill_last): a restore of an older
+ * backup shows that one restores, not that the node's newest does, and a restore to a
+ * point leaves the rest of the backup untried. */
+enum hw_drill_scope {
+	HW_DRILL_SCOPE_FULL = 0,
+	HW_DRILL_SCOPE_OLDER = 1u << 0, /* restore: not the newest backup of backup_dir */
+	HW_DRILL_SCOPE_POINT = 1u << 1, /* restore: to a point (--until-lsn, --until-time) */
+};
+
 enum hw_drill_result {
 	HW_DRILL_PASS = 0,
 	HW_DRILL_FAIL = 1,  /* the drill ran and found something wrong */
@@ -41,7 +55,7 @@ enum hw_drill_result {
 #define HW_DRILL_REPORT_BYTES 512
 /* Largest encoded value: the fixed part and both strings at their longest. */
 #define HW_DRILL_ROW_BYTES_MAX                                                                     \
-	(4u + 4u * 8u + 2u + HW_DRILL_WHAT_BYTES + 2u + HW_DRILL_REPORT_BYTES)
+	(4u + 6u * 8u + 2u + HW_DRILL_WHAT_BYTES + 2u + HW_DRILL_REPORT_BYTES)
 
 struct hw_drill_row {
 	int64_t time_ms; /* start of the run, wall clock */
@@ -52,6 +66,9 @@ struct hw_drill_row {
 	uint64_t lsn;         /* LSN the drill reached (verified head, restored head) */
 	uint64_t entries;     /* log entries checked or replayed */
 	uint64_t target_ms;   /* the target it was held to (restore: restore_rto); 0: none */
+	unsigned scope;       /* enum hw_drill_scope bits */
+	uint64_t point_lsn;   /* restore: the --until-lsn asked for; 0: none */
+	int64_t point_ms;     /* restore: the --until-time asked for; 0: none */
 	char what[HW_DRILL_WHAT_BYTES];     /* reason of a FAIL or ERROR; summary on PASS */
 	char report[HW_DRILL_REPORT_BYTES]; /* path of the JSON report; "" when none */
 };
@@ -62,6 +79,9 @@ const char *hw_drill_kind_name(enum hw_drill_kind kind);
 int hw_drill_kind_parse(const char *name);
 /* "PASS", "FAIL", "ERROR"; "?" for anything else. */
 const char *hw_drill_result_name(enum hw_drill_result result);
+/* "full", "older generation", "point in time", "older generation, point in time";
+ * "partial" for bits this build does not know. */
+const char *hw_drill_scope_name(unsigned scope);
 
 /* Encode row (its strings cut at their bounds) into buf[0..cap); *len gets the size.
  * HW_ERANGE if cap is too small or the kind or result is unknown. */
@@ -84,8 +104,11 @@ int hw_store_drill_append(struct hw_store *s, struct hw_drill_row *row);
 int hw_store_drill_list(struct hw_store *s, int kind, struct hw_drill_row *rows, size_t cap,
 			size_t *n);
 
-/* The newest row of kind, or with pass_only the newest that passed. HW_ENOTFOUND when
- * there is none. Any thread and any handle. */
+/* The newest row of kind of full scope, or with pass_only the newest such that passed:
+ * the run its schedule counts (hw_drill_due), so a row of another scope is passed over
+ * (hw_store_drill_list has it): a failed restore of the newest backup stays the last
+ * one until a restore of the newest backup to its end passes. HW_ENOTFOUND when there
+ * is none. Any thread and any handle. */
 int hw_store_drill_last(struct hw_store *s, enum hw_drill_kind kind, bool pass_only,
 			struct hw_drill_row *out);
 

@@ -1033,6 +1033,92 @@ static void test_status_overdue(void **state)
 	assert_non_null(strstr(f->r.out, "verify (overdue)"));
 }
 
+/* The restore drill's history rows of store dir, newest first, into rows (up to cap);
+ * returns how many. */
+static size_t restore_rows(const char *dir, struct hw_drill_row *rows, size_t cap)
+{
+	struct hw_store *s;
+	struct hw_store_opts ro = {.read_only = true};
+	size_t n = 0;
+	assert_int_equal(hw_store_open(dir, &ro, &s), 0);
+	assert_int_equal(hw_store_drill_list(s, HW_DRILL_RESTORE, rows, cap, &n), 0);
+	hw_store_close(s);
+	return n;
+}
+
+/* XOR 100 bytes of file p from offset off: damage that keeps its size. */
+static void flip_bytes(const char *p, long off)
+{
+	FILE *fp = fopen(p, "r+b");
+	assert_non_null(fp);
+	uint8_t b[100];
+	assert_int_equal(fseek(fp, off, SEEK_SET), 0);
+	assert_int_equal(fread(b, 1, sizeof(b), fp), sizeof(b));
+	for (size_t i = 0; i < sizeof(b); i++)
+		b[i] ^= 0x5a;
+	assert_int_equal(fseek(fp, off, SEEK_SET), 0);
+	assert_int_equal(fwrite(b, 1, sizeof(b), fp), sizeof(b));
+	assert_int_equal(fclose(fp), 0);
+}
+
+/* Only a restore of the newest backup to its end keeps the restore schedule: one to a
+ * point, or of an older generation (docs/drills.md's way to see how far back a good one
+ * is), passes and is recorded with its scope and target, but status does not count it
+ * (it showed it as the last PASS, on time); with the newest damaged (same size), its FAIL
+ * stays the last run after the older generation's PASS. --backup naming the newest
+ * counts. */
+static void test_restore_scope(void **state)
+{
+	struct fix *f = *state;
+	char dir[4200], bdir[4200], scratch[4200], conf[4300], drills[4400];
+	char older[4400], newest[4400], snap[4500], want[4600];
+	generations_setup(f, dir, bdir, scratch, 2);
+	snprintf(drills, sizeof(drills), "backup_dir = %s\n", bdir);
+	write_config(f, "n", drills, conf, sizeof(conf));
+	snprintf(older, sizeof(older), "%s/gen-1", bdir);
+	snprintf(newest, sizeof(newest), "%s/gen-0", bdir);
+	assert_int_equal(hw(&f->r, "drill", "restore", "--config", conf, "--scratch", scratch,
+			    "--until-lsn", "100", NULL),
+			 0);
+	assert_non_null(strstr(f->r.out, "PASS: point in time: restored"));
+	check_is(f, "scope", "skip", "point in time; to LSN 100: recorded, but");
+	assert_int_equal(hw(&f->r, "status", "--config", conf, NULL), 0);
+	assert_non_null(strstr(f->r.out, "restore   never run; OVERDUE: never passed"));
+	assert_int_equal(hw(&f->r, "drill", "restore", "--config", conf, "--scratch", scratch,
+			    "--backup", newest, NULL),
+			 0);
+	check_is(f, "scope", "pass", "the newest backup of backup_dir, to its end");
+	assert_int_equal(hw(&f->r, "status", "--config", conf, NULL), 0);
+	assert_non_null(strstr(f->r.out, "restore   last PASS"));
+
+	snprintf(snap, sizeof(snap), "%s/snapshot/data.mdb", newest);
+	flip_bytes(snap, 20000);
+	assert_int_equal(
+		hw(&f->r, "drill", "restore", "--config", conf, "--scratch", scratch, NULL), 3);
+	assert_int_equal(hw(&f->r, "drill", "restore", "--config", conf, "--scratch", scratch,
+			    "--backup", older, NULL),
+			 0);
+	snprintf(want, sizeof(want), "PASS: older generation: restored %s", older);
+	assert_non_null(strstr(f->r.out, want));
+	snprintf(want, sizeof(want), "older generation; the newest backup of backup_dir is %s",
+		 newest);
+	check_is(f, "scope", "skip", want);
+	assert_int_equal(hw(&f->r, "status", "--config", conf, NULL), 0);
+	assert_non_null(strstr(f->r.out, "restore   last FAIL"));
+	snprintf(want, sizeof(want), "backup %s is damaged", newest);
+	assert_non_null(strstr(f->r.out, want));
+
+	struct hw_drill_row rows[8];
+	assert_int_equal(restore_rows(dir, rows, 8), 4);
+	assert_int_equal(rows[0].scope, HW_DRILL_SCOPE_OLDER);
+	assert_int_equal(rows[0].result, HW_DRILL_PASS);
+	assert_int_equal(rows[1].scope, HW_DRILL_SCOPE_FULL);
+	assert_int_equal(rows[1].result, HW_DRILL_FAIL);
+	assert_int_equal(rows[2].scope, HW_DRILL_SCOPE_FULL);
+	assert_int_equal(rows[3].scope, HW_DRILL_SCOPE_POINT);
+	assert_int_equal(rows[3].point_lsn, 100);
+}
+
 int main(void)
 {
 	hw_bin = hw_test_bin_or_skip("test_drills_cli");
@@ -1061,6 +1147,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_procedure_generations, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_procedure_pass, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_status_overdue, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_restore_scope, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,5 +1,6 @@
-/* test_drills.c: the drill history (replica/drills.h): row encoding, append and list on a
- * real store, that the history stays out of the state digest, the schedule logic
+/* test_drills.c: the drill history (replica/drills.h): row encoding (scope and target
+ * point too), append and list on a real store, that the last run and pass pass over rows
+ * of partial scope, that the history stays out of the state digest, the schedule logic
  * (on time, due, overdue, never run, not scheduled), durations, and [drills] in the node
  * config. */
 #include <errno.h>
@@ -104,6 +105,63 @@ static void test_row_round_trip(void **state)
 	assert_int_equal(hw_drill_row_decode(buf, len, &out), HW_ECORRUPT);
 	in.kind = (enum hw_drill_kind)7;
 	assert_int_equal(hw_drill_row_encode(&in, buf, sizeof buf, &len), HW_ERANGE);
+}
+
+/* A row's scope and target point survive encode and decode: format 2 with a point, format
+ * 1 (the scope in its once reserved byte) without, so that a row written before the scope
+ * was a field (that byte 0) reads as of full scope. */
+static void test_row_scope_point(void **state)
+{
+	(void)state;
+	struct hw_drill_row in = row_of(HW_DRILL_RESTORE, HW_DRILL_PASS, NOW_MS, "ok");
+	in.scope = HW_DRILL_SCOPE_OLDER | HW_DRILL_SCOPE_POINT;
+	in.point_ms = NOW_MS - HOUR_MS;
+	uint8_t buf[HW_DRILL_ROW_BYTES_MAX];
+	size_t len;
+	struct hw_drill_row out;
+	assert_int_equal(hw_drill_row_encode(&in, buf, sizeof buf, &len), 0);
+	assert_int_equal(buf[0], 2);
+	memset(&out, 0, sizeof out);
+	assert_int_equal(hw_drill_row_decode(buf, len, &out), 0);
+	assert_int_equal(out.scope, HW_DRILL_SCOPE_OLDER | HW_DRILL_SCOPE_POINT);
+	assert_int_equal(out.point_lsn, 0);
+	assert_int_equal(out.point_ms, NOW_MS - HOUR_MS);
+	assert_string_equal(out.report, in.report);
+	assert_string_equal(hw_drill_scope_name(out.scope), "older generation, point in time");
+	assert_int_equal(hw_drill_row_decode(buf, len - 1, &out), HW_ECORRUPT);
+	in.point_ms = 0;
+	in.scope = HW_DRILL_SCOPE_OLDER;
+	assert_int_equal(hw_drill_row_encode(&in, buf, sizeof buf, &len), 0);
+	assert_int_equal(buf[0], 1);
+	assert_int_equal(hw_drill_row_decode(buf, len, &out), 0);
+	assert_int_equal(out.scope, HW_DRILL_SCOPE_OLDER);
+	assert_int_equal(out.point_ms, 0);
+	buf[3] = 0; /* as written before */
+	assert_int_equal(hw_drill_row_decode(buf, len, &out), 0);
+	assert_int_equal(out.scope, HW_DRILL_SCOPE_FULL);
+	assert_string_equal(hw_drill_scope_name(out.scope), "full");
+}
+
+/* A row not of full scope (an older generation restored, or to a point) is history, not
+ * the run the schedule counts: the last row and the last pass pass over it, and the list
+ * has it. */
+static void test_last_full_scope(void **state)
+{
+	struct fx *f = *state;
+	struct hw_drill_row fail = row_of(HW_DRILL_RESTORE, HW_DRILL_FAIL, NOW_MS - DAY_MS, "bad");
+	struct hw_drill_row older = row_of(HW_DRILL_RESTORE, HW_DRILL_PASS, NOW_MS, "older");
+	older.scope = HW_DRILL_SCOPE_OLDER;
+	assert_int_equal(hw_store_drill_append(f->s, &fail), 0);
+	assert_int_equal(hw_store_drill_append(f->s, &older), 0);
+	struct hw_drill_row got;
+	assert_int_equal(hw_store_drill_last(f->s, HW_DRILL_RESTORE, false, &got), 0);
+	assert_string_equal(got.what, "bad");
+	assert_int_equal(hw_store_drill_last(f->s, HW_DRILL_RESTORE, true, &got), HW_ENOTFOUND);
+	struct hw_drill_row rows[4];
+	size_t n;
+	assert_int_equal(hw_store_drill_list(f->s, HW_DRILL_RESTORE, rows, 4, &n), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(rows[0].scope, HW_DRILL_SCOPE_OLDER);
 }
 
 /* Rows come back newest first, filtered by kind; two runs in one millisecond both stay. */
@@ -309,6 +367,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_row_round_trip),
+		cmocka_unit_test(test_row_scope_point),
+		cmocka_unit_test_setup_teardown(test_last_full_scope, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_append_and_list, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_last_pass_read_only, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_history_not_in_digest, setup, teardown),
