@@ -10,6 +10,7 @@
 #include "cli/cmd_drill.h"
 #include "replica/backup.h"
 #include "replica/drills.h"
+#include "replica/entry.h"
 #include "replica/store.h"
 #include "replica/verify.h"
 #include "replica/snapshot.h"
@@ -37,42 +38,6 @@ static int hex_equal(const char *text, const uint8_t *hash)
 	return strcmp(text, hw_cli_hex(hash, h)) == 0;
 }
 
-/* The restored store against what the backup promised: head LSN, and the end hash when
- * restored to the end. */
-static void restore_target_checks(struct drill *d, const struct generation *g, bool have_g,
-				  const char *restored, const struct hw_restore_info *info)
-{
-	uint64_t want = 0;
-	if (have_g && !d->time_given)
-		want = d->lsn_given ? d->until_lsn : g->end_lsn;
-	if (want == 0)
-		hw_report_check(&d->rep, "target reached", HW_VERDICT_PASS,
-				"restored to LSN %" PRIu64, info->lsn);
-	else
-		hw_report_check(&d->rep, "target reached",
-				info->lsn == want ? HW_VERDICT_PASS : HW_VERDICT_FAIL,
-				"restored to LSN %" PRIu64 ", target LSN %" PRIu64, info->lsn,
-				want);
-	if (!have_g || info->lsn != g->end_lsn)
-		return;
-	struct hw_store_opts o = {.read_only = true};
-	struct hw_store *s;
-	struct hw_head h;
-	int rc = hw_store_open(restored, &o, &s);
-	if (rc == 0) {
-		rc = hw_store_head(s, &h);
-		hw_store_close(s);
-	}
-	if (rc)
-		hw_report_check(&d->rep, "head matches MANIFEST", HW_VERDICT_FAIL, "%s",
-				hw_strerror(rc));
-	else
-		hw_report_check(&d->rep, "head matches MANIFEST",
-				hex_equal(g->end_hash, h.hash) ? HW_VERDICT_PASS : HW_VERDICT_FAIL,
-				"head hash at LSN %" PRIu64 " against end_hash %.16s...", h.lsn,
-				g->end_hash);
-}
-
 /* The node's store (--dir) as a restore of its backup is compared with it. */
 struct node_view {
 	struct hw_head head;
@@ -80,8 +45,24 @@ struct node_view {
 	bool at_known;                /* its log holds the restored head's LSN: at_hash */
 	uint8_t at_hash[HW_HASH_BYTES];
 	struct hw_head base;
-	bool signs; /* its newest entries hold a checkpoint whose signature checks */
+	bool signs;      /* its newest entries hold a checkpoint whose signature checks */
+	bool next_known; /* its log holds the entry after the restored head: next_ms */
+	int64_t next_ms; /* that entry's time */
 };
+
+/* The time of the entry after lsn in s into nv (next_known false when the log does not
+ * hold it: pruned, or lsn is the head; or it does not decode). */
+static void node_next_read(struct hw_store *s, uint64_t lsn, struct node_view *nv)
+{
+	uint8_t *buf;
+	size_t len;
+	struct hw_entry e;
+	if (lsn >= nv->head.lsn || hw_store_read_entry(s, lsn + 1, &buf, &len) != 0)
+		return;
+	nv->next_known = hw_entry_decode(buf, len, &e) == 0;
+	nv->next_ms = nv->next_known ? e.time_ms : 0;
+	free(buf);
+}
 
 /* Read from the store in dir what the restored head at lsn is compared with. 0 or the
  * store's error. */
@@ -106,6 +87,8 @@ static int node_read(const char *dir, uint64_t lsn, struct node_view *nv)
 		nv->at_known = rc == 0 || lsn == nv->base.lsn;
 		rc = rc == HW_ENOTFOUND ? 0 : rc;
 	}
+	if (rc == 0)
+		node_next_read(s, lsn, nv);
 	if (rc == 0)
 		rc = hw_backup_vouch_outlook(s, 0, &ol);
 	nv->signs = ol != HW_VOUCH_UNSIGNED;
@@ -132,8 +115,8 @@ static int restored_read(const char *dir, struct hw_head *h, uint8_t chain[HW_HA
  * store (another chain, or an entry hash the store's log differs from at the restored
  * head), proves nothing of the node's recovery, however well it restores: a wiped node's
  * nightly backups, or empty or foreign ones planted in backup_dir. nv gets the node's
- * store (nv->signs false when it was not read). */
-static void origin_check(struct drill *d, const char *into, const struct hw_restore_info *info,
+ * store (nv->signs false when it was not read). Returns whether the check passed. */
+static bool origin_check(struct drill *d, const char *into, const struct hw_restore_info *info,
 			 struct node_view *nv)
 {
 	const char *name = "backup of this store";
@@ -146,45 +129,53 @@ static void origin_check(struct drill *d, const char *into, const struct hw_rest
 			&d->rep, name, HW_VERDICT_FAIL,
 			"the backup ends at LSN 0: it holds no entry (the backup of a wiped "
 			"or empty store), and restoring it proves nothing");
-		return;
+		return false;
 	}
 	if (!d->dir) {
 		hw_report_check(&d->rep, name, HW_VERDICT_SKIP,
 				"no --dir or --config: not compared with the node's store");
-		return;
+		return false;
 	}
 	int rc = node_read(d->dir, info->lsn, nv);
 	if (rc == 0)
 		rc = restored_read(into, &rh, chain);
-	if (rc)
+	if (rc) {
 		hw_report_check(&d->rep, name, HW_VERDICT_FAIL,
 				"cannot compare with the store %s: %s (%s)", d->dir,
 				hw_strerror(rc), hw_errname(rc));
-	else if (nv->head.lsn == 0)
+		return false;
+	}
+	if (nv->head.lsn == 0) {
 		hw_report_check(&d->rep, name, HW_VERDICT_FAIL,
 				"the store %s holds no entry: the backup (to LSN %" PRIu64
 				") is not of it",
 				d->dir, info->end_lsn);
-	else if (memcmp(chain, nv->chain, HW_HASH_BYTES) != 0)
+		return false;
+	}
+	if (memcmp(chain, nv->chain, HW_HASH_BYTES) != 0) {
 		hw_report_check(
 			&d->rep, name, HW_VERDICT_FAIL,
 			"the backup is of another chain than the store %s: entry 1 %.16s... "
 			"against %.16s...",
 			d->dir, hw_cli_hex(chain, a), hw_cli_hex(nv->chain, b));
-	else if (nv->at_known && memcmp(rh.hash, nv->at_hash, HW_HASH_BYTES) != 0)
+		return false;
+	}
+	if (nv->at_known && memcmp(rh.hash, nv->at_hash, HW_HASH_BYTES) != 0) {
 		hw_report_check(&d->rep, name, HW_VERDICT_FAIL,
 				"entry hash at LSN %" PRIu64
 				" %.16s... differs from the store %s's "
 				"%.16s...: the chains diverged",
 				rh.lsn, hw_cli_hex(rh.hash, a), d->dir, hw_cli_hex(nv->at_hash, b));
-	else
-		hw_report_check(&d->rep, name, HW_VERDICT_PASS,
-				"chain %.16s... of the store %s; %s at LSN %" PRIu64
-				"%s (the store's log holds LSN %" PRIu64 " to %" PRIu64 ")",
-				hw_cli_hex(chain, a), d->dir,
-				nv->at_known ? "entry hash equal" : "entry hash not compared",
-				rh.lsn, nv->at_known ? "" : ": not in the store's log",
-				nv->base.lsn + 1, nv->head.lsn);
+		return false;
+	}
+	hw_report_check(&d->rep, name, HW_VERDICT_PASS,
+			"chain %.16s... of the store %s; %s at LSN %" PRIu64
+			"%s (the store's log holds LSN %" PRIu64 " to %" PRIu64 ")",
+			hw_cli_hex(chain, a), d->dir,
+			nv->at_known ? "entry hash equal" : "entry hash not compared", rh.lsn,
+			nv->at_known ? "" : ": not in the store's log", nv->base.lsn + 1,
+			nv->head.lsn);
+	return true;
 }
 
 /* Check "signed like the store", when the node's store signs checkpoints: a backup of it
@@ -208,6 +199,89 @@ static void signed_check(struct drill *d, const struct hw_verify_report *v,
 				to_end ? "backup" : "log restored to the target point",
 				to_end ? ": nothing vouches that it is this cluster's log"
 				       : " (the point may be before the first)");
+}
+
+/* Check "target reached" for --until-time T. The restore stops before the first entry
+ * after T, so a head before the backup's end reached T. A backup that ends before T may
+ * lack entries the node made by then: the node's store (nv, of the same chain: same)
+ * tells, by the time of its entry after the restored head (the restore's own rule: the
+ * first entry after T ends it). At or before T: T is not reachable from this backup. */
+static void time_target_check(struct drill *d, const struct hw_restore_info *info,
+			      const struct node_view *nv, bool same)
+{
+	const char *name = "target reached";
+	char t[40], at[40], nx[40], ends[160];
+	hw_cli_iso(d->until_ms, t, sizeof(t));
+	hw_cli_iso(info->time_ms, at, sizeof(at));
+	if (info->lsn < info->end_lsn) {
+		hw_report_check(&d->rep, name, HW_VERDICT_PASS,
+				"restored to LSN %" PRIu64 " (%s), the last entry at or before %s; "
+				"the backup goes on to LSN %" PRIu64,
+				info->lsn, at, t, info->end_lsn);
+		return;
+	}
+	snprintf(ends, sizeof(ends), "the backup ends at LSN %" PRIu64 " (%s), before %s",
+		 info->lsn, at, t);
+	if (!same)
+		hw_report_check(&d->rep, name, HW_VERDICT_WARN,
+				"%s: whether the node made entries after it by then is not known "
+				"(no store of this chain to look in)",
+				ends);
+	else if (nv->head.lsn <= info->lsn)
+		hw_report_check(&d->rep, name, HW_VERDICT_PASS,
+				"%s, and the store %s holds nothing after it either", ends, d->dir);
+	else if (!nv->next_known)
+		hw_report_check(&d->rep, name, HW_VERDICT_WARN,
+				"%s: the store %s no longer holds LSN %" PRIu64
+				" (pruned), so whether it came by then is not known",
+				ends, d->dir, info->lsn + 1);
+	else if (nv->next_ms <= d->until_ms)
+		hw_report_check(
+			&d->rep, name, HW_VERDICT_FAIL,
+			"not reachable from this backup: %s, and the store holds LSN %" PRIu64
+			" at %s",
+			ends, info->lsn + 1, hw_cli_iso(nv->next_ms, nx, sizeof(nx)));
+	else
+		hw_report_check(&d->rep, name, HW_VERDICT_PASS,
+				"%s; the store's next entry, LSN %" PRIu64 ", is at %s, after it",
+				ends, info->lsn + 1, hw_cli_iso(nv->next_ms, nx, sizeof(nx)));
+}
+
+/* The restored store against what the backup promised: head LSN (or for a time, what
+ * time_target_check says), and the end hash when restored to the end. */
+static void restore_target_checks(struct drill *d, const struct generation *g, bool have_g,
+				  const char *restored, const struct hw_restore_info *info,
+				  const struct node_view *nv, bool same)
+{
+	uint64_t want = have_g ? d->lsn_given ? d->until_lsn : g->end_lsn : 0;
+	if (d->time_given)
+		time_target_check(d, info, nv, same);
+	else if (want == 0)
+		hw_report_check(&d->rep, "target reached", HW_VERDICT_PASS,
+				"restored to LSN %" PRIu64, info->lsn);
+	else
+		hw_report_check(&d->rep, "target reached",
+				info->lsn == want ? HW_VERDICT_PASS : HW_VERDICT_FAIL,
+				"restored to LSN %" PRIu64 ", target LSN %" PRIu64, info->lsn,
+				want);
+	if (!have_g || info->lsn != g->end_lsn)
+		return;
+	struct hw_store_opts o = {.read_only = true};
+	struct hw_store *s;
+	struct hw_head h;
+	int rc = hw_store_open(restored, &o, &s);
+	if (rc == 0) {
+		rc = hw_store_head(s, &h);
+		hw_store_close(s);
+	}
+	if (rc)
+		hw_report_check(&d->rep, "head matches MANIFEST", HW_VERDICT_FAIL, "%s",
+				hw_strerror(rc));
+	else
+		hw_report_check(&d->rep, "head matches MANIFEST",
+				hex_equal(g->end_hash, h.hash) ? HW_VERDICT_PASS : HW_VERDICT_FAIL,
+				"head hash at LSN %" PRIu64 " against end_hash %.16s...", h.lsn,
+				g->end_hash);
 }
 
 /* The backup's identity, so a report ties to one backup: its absolute path and what its
@@ -300,12 +374,17 @@ static void restore_verdict(struct drill *d, int rc, const char *backup,
 }
 
 /* The verdict of a restore whose checks ran (sv: that of "checkpoint signers"): a PASS
- * says what it was when not the run the restore schedule counts, and what it warned of. */
+ * says what it was, when not the run the restore schedule counts, and what it warned
+ * of. */
 static void restore_end_verdict(struct drill *d, const char *backup,
 				const struct hw_restore_info *info, double verify_s,
 				enum hw_verdict sv, const char *signers)
 {
 	char rto[32], scope[64] = "";
+	bool target_warn = false;
+	for (size_t i = 0; i < d->rep.n_checks; i++)
+		target_warn |= !strcmp(d->rep.checks[i].name, "target reached") &&
+			       d->rep.checks[i].verdict == HW_VERDICT_WARN;
 	if (d->scope != HW_DRILL_SCOPE_FULL)
 		snprintf(scope, sizeof(scope), "%s: ", hw_drill_scope_name(d->scope));
 	if (sv == HW_VERDICT_FAIL) /* the hash chain check names an untrusted one too */
@@ -316,9 +395,10 @@ static void restore_end_verdict(struct drill *d, const char *backup,
 		hw_report_finish(
 			&d->rep, HW_DRILL_PASS,
 			"%srestored %s to LSN %" PRIu64
-			" and verified in %.2f s, within restore_rto %s%s",
+			" and verified in %.2f s, within restore_rto %s%s%s",
 			scope, backup, info->lsn, info->seconds + verify_s,
 			hw_drill_duration_format(d->cfg.drills.restore_rto_ms, rto, sizeof(rto)),
+			target_warn ? "; warning: target time not confirmed" : "",
 			sv != HW_VERDICT_WARN ? ""
 			: d->n_trust
 				? "; warning: no signed checkpoint"
@@ -340,9 +420,9 @@ static void restore_run(struct drill *d, const char *backup, const char *into)
 	}
 	hw_report_check(&d->rep, "backup intact", HW_VERDICT_PASS,
 			"MANIFEST and file hashes match");
-	restore_target_checks(d, &g, have_g, into, &info);
 	struct node_view nv;
-	origin_check(d, into, &info, &nv);
+	bool same = origin_check(d, into, &info, &nv);
+	restore_target_checks(d, &g, have_g, into, &info, &nv, same);
 	struct hw_verify_report v;
 	double t0 = hw_report_clock(&d->rep);
 	rc = hw_cli_drill_verify_dir(d, into, info.state_cp_lsn, &v);
@@ -514,6 +594,9 @@ const struct hw_cli_cmd hw_cli_drill_restore = {
 	"  (--rto, e.g. 12h). Check \"scope\": only the newest generation of backup_dir\n"
 	"  (without backup_dir, B) restored to its end is the run the restore schedule\n"
 	"  counts; a restore of another backup or to a point is recorded, not counted.\n"
+	"  --until-time T: a backup that ends before T fails \"target reached\" when DIR's\n"
+	"  store holds the entry after its end stamped by T (T is not reachable from it);\n"
+	"  a warning when that cannot be told.\n"
 	"  --trust NODE.PUB (up to 8; default: [drills] trust): the node.pub of each node\n"
 	"  that may sign checkpoints. Check \"checkpoint signers\": a checkpoint signed by\n"
 	"  another key fails (EUNTRUSTED); so do signed checkpoints when no key is given; a\n"

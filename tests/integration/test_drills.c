@@ -1119,6 +1119,61 @@ static void test_restore_scope(void **state)
 	assert_int_equal(rows[3].point_lsn, 100);
 }
 
+/* A restore to a time T that the backup ends before fails when the node's store holds
+ * the entry after the backup's end stamped by T: T is not reachable from that backup (it
+ * passed, "target reached", though hawser restore warns it ends before T). That entry
+ * after T passes, a T inside the backup passes, and no store to look in is a warning.
+ * The target is in the report's facts and the history row. */
+static void test_restore_until_time(void **state)
+{
+	struct fix *f = *state;
+	char dir[4200], bdir[4200], scratch[4200], bak[4300];
+	path(f, "t", dir, sizeof(dir));
+	path(f, "bk", bdir, sizeof(bdir));
+	path(f, "scratch", scratch, sizeof(scratch));
+	snprintf(bak, sizeof(bak), "%s/g1", bdir);
+	assert_int_equal(hw(&f->r, "init", dir, NULL), 0);
+	assert_int_equal(mkdir(bdir, 0700), 0);
+	static const char *const runs[][3] = {{"1000", "3", "2026-01-01T00:00:00Z"},
+					      {"500", "9", "2026-01-01T01:00:00Z"},
+					      {"500", "17", "2026-01-01T01:15:00Z"}};
+	for (int i = 0; i < 3; i++) {
+		if (i == 2) /* the backup ends at LSN 1500, 01:00 */
+			assert_int_equal(hw(&f->r, "backup", dir, bak, NULL), 0);
+		assert_int_equal(hw(&f->r, "ingest", dir, "--generate", runs[i][0], "--seed",
+				    runs[i][1], "--end-ms", runs[i][2], NULL),
+				 0);
+	}
+	assert_int_equal(hw(&f->r, "drill", "restore", "--dir", dir, "--backup-dir", bdir,
+			    "--until-time", "2026-01-01T01:30:00Z", "--json", NULL),
+			 3);
+	assert_non_null(strstr(f->r.out,
+			       "not reachable from this backup: the backup ends at LSN "
+			       "1500 (2026-01-01T01:00:00.000Z), before "
+			       "2026-01-01T01:30:00.000Z, and the store holds LSN 1501 at "
+			       "2026-01-01T01:15:00.000Z"));
+	assert_non_null(strstr(f->r.out, "\"target_time\":\"2026-01-01T01:30:00.000Z\""));
+	struct hw_drill_row row;
+	assert_int_equal(restore_rows(dir, &row, 1), 1);
+	assert_int_equal(row.point_ms, 1767231000000LL);
+	assert_int_equal(row.scope, HW_DRILL_SCOPE_POINT);
+	assert_int_equal(hw(&f->r, "drill", "restore", "--dir", dir, "--backup-dir", bdir,
+			    "--until-time", "2026-01-01T01:10:00Z", "--no-record", NULL),
+			 0);
+	check_is(f, "target reached", "pass",
+		 "the store's next entry, LSN 1501, is at 2026-01-01T01:15:00.000Z, after it");
+	assert_int_equal(hw(&f->r, "drill", "restore", "--dir", dir, "--backup-dir", bdir,
+			    "--until-time", "2026-01-01T00:30:00Z", "--no-record", NULL),
+			 0);
+	check_is(f, "target reached", "pass",
+		 "restored to LSN 1000 (2026-01-01T00:00:00.000Z), the last entry at or before");
+	assert_int_equal(hw(&f->r, "drill", "restore", "--scratch", scratch, "--backup-dir", bdir,
+			    "--until-time", "2026-01-01T01:30:00Z", NULL),
+			 0);
+	check_is(f, "target reached", "warn", "whether the node made entries after it");
+	assert_non_null(strstr(f->r.out, "; warning: target time not confirmed"));
+}
+
 int main(void)
 {
 	hw_bin = hw_test_bin_or_skip("test_drills_cli");
@@ -1148,6 +1203,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_procedure_pass, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_status_overdue, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restore_scope, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_restore_until_time, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
