@@ -105,6 +105,9 @@ struct hw_restore_info {
 	uint64_t base_lsn;            /* the snapshot's log starts after it, so the snapshot was
 					 copied whole, its state as it was (0: replayed from
 					 entry 1) */
+	uint64_t copied_lsn;          /* copied: the snapshot's head, the last entry that came
+					 with the copy, not by replay (0: replayed from entry 1):
+					 lsn - copied_lsn entries were replayed */
 	uint64_t times_unkept_to;     /* copied, to a time: entries 1 .. this were pruned by a
 					 build that kept no times, so whether one is stamped
 					 after the target is not known (0: every time checked) */

@@ -617,6 +617,7 @@ int hw_restore(const char *backup_dir, const char *dir, uint64_t until_lsn, int6
 		rc = hw_store_base(snap, &base);
 	bool copy = base.lsn != 0; /* its log starts after a base: copy, not replay */
 	info->base_lsn = base.lsn;
+	info->copied_lsn = copy ? bv.m.snapshot_lsn : 0;
 	if (!copy)
 		bv.vouch.lsn = 0; /* rebuilt from entry 1: verify compares every checkpoint */
 	if (rc == 0)

@@ -111,6 +111,7 @@ static void test_time_back_replay(void **state)
 	assert_int_equal(restore_to_target(f, bk, "r", &ri), N);
 	assert_int_equal(ri.time_ms, AT_A);
 	assert_int_equal(ri.base_lsn, 0);
+	assert_int_equal(ri.copied_lsn, 0); /* replayed from entry 1 */
 	assert_int_equal(restore_to_target(f, bk2, "r2", &ri), N);
 	assert_int_equal(ri.end_lsn, 3 * N);
 }
@@ -166,6 +167,7 @@ static void test_time_back_copy(void **state)
 	assert_int_equal(hw_backup(f->s, bk_old, NULL, NULL, NULL), 0);
 	assert_int_equal(restore_to_target(f, bk_old, "r-old", &ri), 3 * N);
 	assert_int_equal(ri.times_unkept_to, 2 * N + N / 2 - 1);
+	assert_int_equal(ri.copied_lsn, 3 * N); /* the snapshot's head: copied, not replayed */
 	ingest(f->s, 4, N / 3, AT_B); /* log.hwl: 3N+1.. after the target, then before it */
 	ingest(f->s, 5, N / 3, AT_C);
 	assert_int_equal(hw_backup(f->s, bk_old, NULL, NULL, NULL), 0);
