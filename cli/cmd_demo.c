@@ -519,7 +519,7 @@ static void rto_check(struct demo *d, const char *why)
 								   : HW_VERDICT_FAIL,
 				"kill to first acknowledged submit %.0f ms, target %d ms",
 				fo->measured_rto_ms, DEMO_RTO_MS);
-	else if (fo->faulted && !interrupted)
+	else if (fo->faulted && !*hw_cli_interrupted())
 		hw_report_check(&d->rep, "rto", HW_VERDICT_FAIL,
 				"no acknowledged submit on a new primary after the kill: %.250s",
 				d->fail);

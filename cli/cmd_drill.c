@@ -182,6 +182,8 @@ int hw_cli_drill_scratch(const struct drill *d, const char *tag, char *buf, size
 int hw_cli_drill_track_cb(void *arg, uint64_t done, uint64_t total)
 {
 	struct tracker *t = arg;
+	if (*hw_cli_interrupted())
+		return HW_ECANCELED;
 	if ((t->n_marks == 0 || done <= t->last_done) && t->n_marks < TRACK_MARKS_MAX)
 		t->marks[t->n_marks++] = hw_report_clock(t->rep);
 	t->last_done = done;
@@ -480,6 +482,9 @@ void hw_cli_drill_died(struct drill *d, const struct hw_cli_end *end)
 
 int hw_cli_drill_finish(struct drill *d)
 {
+	int sig = (int)*hw_cli_interrupted();
+	if (sig)
+		hw_report_finish(&d->rep, HW_DRILL_ERROR, "interrupted by signal %d", sig);
 	fill_what(&d->rep);
 	char json_path[PATH_MAX] = "", html_path[PATH_MAX] = "";
 	hw_cli_drill_write(d, NULL, json_path, html_path, sizeof(json_path));
@@ -487,6 +492,8 @@ int hw_cli_drill_finish(struct drill *d)
 	summary(d, json_path, html_path);
 	fflush(stdout); /* the summary before the words it explains */
 	hw_cli_end_detail(&d->died);
+	if (sig)
+		return 128 + sig;
 	switch (d->rep.result) {
 	case HW_DRILL_PASS:
 		return HW_CLI_OK;

@@ -102,7 +102,8 @@ struct generation {
 	"                  else DIR.drills)\n"                                                     \
 	"  --json          print the report as JSON instead of a summary\n"                        \
 	"  --no-record     do not append the run to the store's drill history\n"                   \
-	"  Exit 0 PASS, 3 FAIL, 1 ERROR (the drill could not reach a verdict).\n"
+	"  Exit 0 PASS, 3 FAIL, 1 ERROR (the drill could not reach a verdict), 128 + N\n"          \
+	"  stopped by signal N.\n"
 
 /* Parse the command line (and the config it names, under it) into d, which is zeroed
  * first. Returns HW_CLI_RUN to go on or hw_cli_parse's other code. */
@@ -128,7 +129,10 @@ void hw_cli_drill_write(const struct drill *d, const char *tag, char *json_path,
 void hw_cli_drill_record(const struct drill *d, const char *json_path);
 
 /* The end of every drill: write the JSON and HTML reports, append the history row, print
- * the summary. Returns the exit code for the report's result. */
+ * the summary. Returns the exit code for the report's result. A drill that caught a
+ * signal asking it to stop (hw_cli_signals_catch; its progress callbacks stopped its
+ * work, and it removed its scratch) ends in ERROR "interrupted by signal N", whatever it
+ * had found (its checks stay in the report), and returns 128 + N. */
 int hw_cli_drill_finish(struct drill *d);
 
 /* A fresh directory for a drill's scratch data: under --scratch when given (created if
@@ -140,7 +144,9 @@ int hw_cli_drill_scratch(const struct drill *d, const char *tag, char *buf, size
  * and a run in which it was hawser's own ends in ERROR (a bug, not a verdict). */
 void hw_cli_drill_died(struct drill *d, const struct hw_cli_end *end);
 
-/* hw_progress_cb for hw_verify()/hw_restore(); arg is a struct tracker. */
+/* hw_progress_cb for hw_verify()/hw_restore(); arg is a struct tracker. Returns
+ * HW_ECANCELED, which stops the work, once a caught signal asks the drill to stop
+ * (hw_cli_interrupted). */
 int hw_cli_drill_track_cb(void *arg, uint64_t done, uint64_t total);
 
 /* Verify the store in dir as a phase pair of d's report (cli/cmd_drill_verify.c), and

@@ -433,7 +433,8 @@ static void restore_end_verdict(struct drill *d, const char *backup,
 				: "; warning: no trusted keys configured, no signed checkpoint");
 }
 
-/* Restore, verify the result, time it against the RTO. */
+/* Restore, verify the result, time it against the RTO. A caught signal (the restore's
+ * progress callback stopped it) ends it where it is: hw_cli_drill_finish says so. */
 static void restore_run(struct drill *d, const char *backup, const char *into)
 {
 	struct generation g;
@@ -442,7 +443,7 @@ static void restore_run(struct drill *d, const char *backup, const char *into)
 	struct hw_restore_info info;
 	memset(&info, 0, sizeof(info));
 	int rc = restore_phase(d, backup, into, &info);
-	if (rc) {
+	if (rc || *hw_cli_interrupted()) {
 		restore_verdict(d, rc, backup, &info);
 		return;
 	}
@@ -582,6 +583,7 @@ static int run_restore(const struct hw_cli_cmd *cmd, int argc, char **argv)
 		return rc;
 	static struct generation bad;
 	static char newest[PATH_MAX];
+	hw_cli_signals_catch(NULL); /* stopped, it removes its scratch and says so */
 	const char *backup = restore_pick(&d, &bad, newest);
 	if (!backup && !d.cfg.drills.backup_dir[0])
 		return hw_cli_usage_error(cmd,
@@ -599,7 +601,7 @@ static int run_restore(const struct hw_cli_cmd *cmd, int argc, char **argv)
 		return hw_cli_fail(cmd->name, d.scratch ? d.scratch : d.dir, rc);
 	snprintf(into, sizeof(into), "%s/store", scratch);
 	restore_run(&d, backup, into);
-	if (d.keep)
+	if (d.keep && !*hw_cli_interrupted())
 		hw_report_fact(&d.rep, "restored_store", "%s", into);
 	else
 		hw_snapshot_rm(scratch);
@@ -624,7 +626,8 @@ const struct hw_cli_cmd hw_cli_drill_restore = {
 	"  counts; a restore of another backup or to a point is recorded, not counted.\n"
 	"  --until-time T: a backup that ends before T fails \"target reached\" when DIR's\n"
 	"  store holds the entry after its end stamped by T (T is not reachable from it);\n"
-	"  a warning when that cannot be told.\n"
+	"  a warning when that cannot be told. Stopped by SIGINT, SIGTERM or SIGHUP, it\n"
+	"  removes its scratch and records the run (ERROR), exiting 128 + the signal.\n"
 	"  --trust NODE.PUB (up to 8; default: [drills] trust): the node.pub of each node\n"
 	"  that may sign checkpoints. Check \"checkpoint signers\": a checkpoint signed by\n"
 	"  another key fails (EUNTRUSTED); so do signed checkpoints when no key is given; a\n"

@@ -588,6 +588,7 @@ static int run_verify(const struct hw_cli_cmd *cmd, int argc, char **argv)
 	rc = compare_distinct(&d);
 	if (rc != HW_CLI_RUN)
 		return rc;
+	hw_cli_signals_catch(NULL); /* stopped, it removes its scratch and says so */
 	if (hw_cli_drill_trust_load(&d) != 0)
 		return hw_cli_drill_finish(&d);
 	struct hw_verify_report v = {0};

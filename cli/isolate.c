@@ -97,9 +97,12 @@ int hw_cli_isolated(hw_cli_isolated_cb *cb, void *shared, size_t bytes, struct h
 	if (pid == 0)
 		child_run(m, cb, fault);
 	int rc = pid < 0 ? -errno : 0, status = 0;
-	while (rc == 0 && waitpid(pid, &status, 0) < 0)
+	while (rc == 0 && waitpid(pid, &status, 0) < 0) {
 		if (errno != EINTR)
 			rc = -errno;
+		else if (*hw_cli_interrupted()) /* asked to stop: the child is asked too */
+			kill(pid, (int)*hw_cli_interrupted());
+	}
 	if (rc == 0 && WIFSIGNALED(status)) {
 		end->signo = WTERMSIG(status);
 		end->who = m->who;

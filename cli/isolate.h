@@ -37,7 +37,10 @@ struct hw_cli_end {
  * running: the child has only the calling one, and a lock another held stays locked in it.
  * For tests (docs/testing.md): with HW_FAULT_CHILD_AFTER=N in the environment, N children
  * run, then the next fails an HW_ASSERT as it starts, or with HW_FAULT_CHILD_HOW=kill
- * kills itself with SIGKILL: a bug in hawser, and a kill that is no damage. */
+ * kills itself with SIGKILL: a bug in hawser, and a kill that is no damage. A signal that
+ * asks the command to stop (hw_cli_signals_catch) while it waits is passed on to the
+ * child, which inherited the handler: the child's work stops where it polls
+ * hw_cli_interrupted(). */
 typedef void hw_cli_isolated_cb(void *shared);
 int hw_cli_isolated(hw_cli_isolated_cb *cb, void *shared, size_t bytes, struct hw_cli_end *end);
 

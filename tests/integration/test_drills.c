@@ -15,12 +15,16 @@
  * signer that vouched for its state, also for a target before the checkpoint, and records
  * it for verify --trust; the
  * procedure fails on too few backup generations, naming backup_dir, and passes
- * a complete setup; status reports overdue kinds. Every drill leaves its JSON and HTML
- * report and a history row. */
+ * a complete setup; status reports overdue kinds. Only a restore of the newest backup to
+ * its end keeps the restore schedule; a time a backup ends before fails when the store holds
+ * an entry by then; the replay rate counts the entries replayed; a restore or verify drill
+ * stopped by SIGTERM removes its scratch and records the run. Every drill leaves its JSON
+ * and HTML report and a history row. */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -1189,6 +1193,88 @@ static void test_restore_until_time(void **state)
 	assert_non_null(strstr(f->r.out, "; warning: target time not confirmed"));
 }
 
+static void on_alarm(int sig)
+{
+	(void)sig;
+}
+
+/* Open the FIFO at p to write: it returns once a reader opened it, or -1 after 30 s. */
+static int fifo_writer(const char *p)
+{
+	struct sigaction sa = {.sa_handler = on_alarm}, old;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGALRM, &sa, &old);
+	alarm(30);
+	int fd = open(p, O_WRONLY | O_CLOEXEC);
+	alarm(0);
+	sigaction(SIGALRM, &old, NULL);
+	return fd;
+}
+
+/* Entries of dir whose names start with prefix. */
+static int entries_named(const char *dir, const char *prefix)
+{
+	int n = 0;
+	DIR *d = opendir(dir);
+	assert_non_null(d);
+	for (struct dirent *e; (e = readdir(d)) != NULL;)
+		n += strncmp(e->d_name, prefix, strlen(prefix)) == 0;
+	closedir(d);
+	return n;
+}
+
+/* A restore drill stopped by SIGTERM (the timeout of cron or of a systemd unit) removes
+ * its store-sized scratch beside the store and records the run, ERROR "interrupted by
+ * signal 15", exiting 143 (it died, leaving DIR.restore-XXXXXX and no history row). It is
+ * held, its scratch made, while it reads the backup's MANIFEST, a FIFO the test opens.
+ * So is a verify drill, held reading its --trust file. */
+static void test_drill_interrupted(void **state)
+{
+	struct fix *f = *state;
+	char dir[4200], bak[4200], m[4400], real[4400], log[4300];
+	make_store(f, "r", "3", "3000");
+	path(f, "r", dir, sizeof(dir));
+	path(f, "bak", bak, sizeof(bak));
+	path(f, "drill.log", log, sizeof(log));
+	assert_int_equal(hw(&f->r, "backup", dir, bak, NULL), 0);
+	snprintf(m, sizeof(m), "%s/MANIFEST", bak);
+	snprintf(real, sizeof(real), "%s/MANIFEST.real", bak);
+	assert_int_equal(rename(m, real), 0);
+	assert_int_equal(mkfifo(m, 0600), 0);
+	const char *restore[] = {"drill", "restore", "--backup", bak, "--dir", dir, NULL};
+	struct hw_proc p;
+	assert_int_equal(hw_proc_start(&p, log, restore), 0);
+	int fd = fifo_writer(m);
+	assert_true(fd >= 0);
+	assert_int_equal(entries_named(f->dir, "r.restore-"), 1);
+	assert_int_equal(rename(real, m), 0); /* what the restore itself reads */
+	assert_int_equal(hw_proc_signal(&p, SIGTERM), 0);
+	close(fd);
+	int rc = hw_proc_reap(&p, 60000);
+	hw_proc_kill(&p);
+	assert_int_equal(rc, 128 + SIGTERM);
+	assert_int_equal(entries_named(f->dir, "r.restore-"), 0);
+	assert_int_equal(hw(&f->r, "status", "--dir", dir, NULL), 0);
+	assert_non_null(strstr(f->r.out, "restore   last ERROR"));
+	assert_non_null(strstr(f->r.out, "): interrupted by signal 15;"));
+
+	char fifo[4300];
+	path(f, "trust.pub", fifo, sizeof(fifo));
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	const char *verify[] = {"drill", "verify", "--dir", dir, "--trust", fifo, NULL};
+	assert_int_equal(hw_proc_start(&p, log, verify), 0);
+	fd = fifo_writer(fifo);
+	assert_true(fd >= 0);
+	assert_int_equal(hw_proc_signal(&p, SIGTERM), 0);
+	close(fd);
+	rc = hw_proc_reap(&p, 60000);
+	hw_proc_kill(&p);
+	assert_int_equal(rc, 128 + SIGTERM);
+	assert_int_equal(entries_named(f->dir, "r.verify-"), 0);
+	assert_int_equal(hw(&f->r, "status", "--dir", dir, NULL), 0);
+	assert_non_null(strstr(f->r.out, "verify    last ERROR"));
+}
+
 int main(void)
 {
 	hw_bin = hw_test_bin_or_skip("test_drills_cli");
@@ -1219,6 +1305,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_status_overdue, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restore_scope, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restore_until_time, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_drill_interrupted, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
