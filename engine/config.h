@@ -254,6 +254,11 @@ struct hw_config {
  * -errno when the file cannot be read. */
 int hw_config_load(const char *path, struct hw_config *c, char *err, size_t err_len);
 
+/* The load's check that every voter has its own address, and the witness is not at
+ * node.listen, again: for addresses whose host names were looked up since
+ * (engine/resolve.h), two names of one host. 0, or HW_ECONFIG with err naming path. */
+int hw_config_check_addrs(const struct hw_config *c, const char *path, char *err, size_t cap);
+
 /* Only the [retention] section of path (defaults for what it leaves out): a node's whole
  * config, or a file of that section alone, as on a backup host (hawser prune). The other
  * sections are not read; as hw_config_load otherwise. */

@@ -1097,6 +1097,8 @@ int hw_node_open(const char *config_path, struct hw_node **out)
 	struct hw_channel_config cc;
 	int rc = hw_config_load(config_path, &n->cfg, err, sizeof err);
 	if (rc == 0)
+		hw_log_node(n->cfg.node_id); /* address_resolved lines say whose */
+	if (rc == 0)
 		rc = node_config_check(&n->cfg, config_path, err, sizeof err);
 	if (rc == 0)
 		rc = hw_config_resolve(&n->cfg, config_path, err, sizeof err);
@@ -1108,7 +1110,6 @@ int hw_node_open(const char *config_path, struct hw_node **out)
 		return rc;
 	}
 	signal(SIGPIPE, SIG_IGN);
-	hw_log_node(n->cfg.node_id);
 	pthread_mutex_init(&n->ext_mu, NULL);
 	rc = hw__audit_open(n, config_path, cc.insecure ? NULL : &id);
 	if (rc == 0)

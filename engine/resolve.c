@@ -46,8 +46,7 @@ static size_t collect(struct hw_config *c, struct item *it)
 	for (uint32_t i = 0; fo->on && i < fo->n_voters; i++)
 		add(it, &n, i + 1 == fo->n_voters ? "failover.witness" : "failover.voters",
 		    c->failover.voters[i].addr);
-	add(it, &n, "drills.witness", c->drills.witness);
-	return n;
+	return n; /* [drills] witness: the drill probes it, with a lookup of its own */
 }
 
 /* x's answer into x->addr: HOST:PORT or [HOST]:PORT of its first address. */
@@ -62,16 +61,22 @@ static int take(struct item *x, const char *path, char *err, size_t cap)
 			 x->addr, x->host, why != NULL ? why : hw_strerror(rc));
 		return HW_ECONFIG;
 	}
-	char ip[INET6_ADDRSTRLEN] = "?", name[HW_ADDR_CHARS_MAX + 1];
+	char ip[INET6_ADDRSTRLEN] = "?", addr[HW_ADDR_CHARS_MAX + 1];
 	const void *a = res->ai_family == AF_INET6
 				? (const void *)&((struct sockaddr_in6 *)res->ai_addr)->sin6_addr
 				: (const void *)&((struct sockaddr_in *)res->ai_addr)->sin_addr;
 	inet_ntop(res->ai_family, a, ip, sizeof ip);
 	bool v6 = res->ai_family == AF_INET6;
 	freeaddrinfo(res);
-	snprintf(name, sizeof name, "%s", x->addr);
-	snprintf(x->addr, HW_ADDR_CHARS_MAX + 1, v6 ? "[%s]:%s" : "%s:%s", ip, x->port);
-	hw_log("address_resolved", "key=%s name=%s addr=%s", x->key, name, x->addr);
+	/* into a buffer of its own first: x->port points into x->addr */
+	if (snprintf(addr, sizeof addr, v6 ? "[%s]:%s" : "%s:%s", ip, x->port) >=
+	    (int)sizeof addr) {
+		snprintf(err, cap, "%s: '%s' = '%s': %s is longer than %u characters", path, x->key,
+			 x->addr, addr, HW_ADDR_CHARS_MAX);
+		return HW_ECONFIG;
+	}
+	hw_log("address_resolved", "key=%s name=%s addr=%s", x->key, x->addr, addr);
+	memcpy(x->addr, addr, sizeof addr);
 	return 0;
 }
 
@@ -102,5 +107,5 @@ int hw_config_resolve(struct hw_config *c, const char *path, char *err, size_t c
 		hw_lookup_drop(it[i].l);
 	if (rc == 0 && c->n_sources > 0)
 		memcpy(c->primary, c->sources[0], sizeof c->primary);
-	return rc;
+	return rc == 0 && n > 0 ? hw_config_check_addrs(c, path, err, cap) : rc;
 }

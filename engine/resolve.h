@@ -3,10 +3,11 @@
  * A node's loop never waits on DNS: hw_connect and hw_listen take IP addresses only
  * (hw_ring_addr_literal). So a node (or a witness) looks up every host name its config
  * gives (node.listen, node.client, node.primary and a vault's sources, the [failover]
- * voters and witness, [drills] witness) before its loop starts, all at once and within
- * HW_RESOLVE_MS together (engine/lookup.h), and runs on the addresses they gave until it
- * is restarted: a node moved to another address needs its peers restarted, or IP
- * addresses in the configs. */
+ * voters, its own among them, and witness) before its loop starts, all at once and
+ * within HW_RESOLVE_MS together (engine/lookup.h), checks again that no two voters share
+ * an address (hw_config_check_addrs), and runs on the addresses they gave until it is
+ * restarted: a node moved to another address needs its peers restarted, or IP addresses
+ * in the configs. [drills] witness is the drill's to look up (it probes it). */
 #ifndef HW_ENGINE_RESOLVE_H
 #define HW_ENGINE_RESOLVE_H
 

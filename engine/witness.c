@@ -272,6 +272,8 @@ int hw_witness_open(const char *config_path, struct hw_witness **out)
 	char err[512] = "";
 	struct hw_identity id;
 	int rc = hw_config_load(config_path, &w->cfg, err, sizeof err);
+	if (rc == 0)
+		hw_log_node(w->cfg.node_id); /* address_resolved lines say whose */
 	if (rc == 0 && w->cfg.role != HW_ROLE_WITNESS) {
 		snprintf(err, sizeof err, "%s: 'node.role' must be witness for `hawser witness`",
 			 config_path);
@@ -289,7 +291,6 @@ int hw_witness_open(const char *config_path, struct hw_witness **out)
 		return rc;
 	}
 	signal(SIGPIPE, SIG_IGN);
-	hw_log_node(w->cfg.node_id);
 	rc = witness_start(w);
 	if (!w->cc.insecure)
 		hw_identity_wipe(&id);

@@ -69,7 +69,10 @@ struct hw_node;
  * It also raises the process's soft RLIMIT_NOFILE to the hard limit, as servers do, and
  * lets its ports hold only what is left of it after the descriptors the process has open
  * then and a reserve of 64 (engine/fds.h); -EMFILE (logged as fd_limit_low) when that
- * leaves a port fewer than 8 connections. */
+ * leaves a port fewer than 8 connections. Host names in the config are looked up here,
+ * once, on threads of their own, waiting at most 5 s for them all (engine/resolve.h;
+ * a lookup not done by then goes on, detached): HW_ECONFIG with the key and the name
+ * when one fails or takes longer. */
 int hw_node_open(const char *config_path, struct hw_node **out);
 
 /* Run the node's loop on the calling thread (any one, once per node) until

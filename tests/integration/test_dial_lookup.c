@@ -38,6 +38,8 @@
 
 #define SILENT_NAME "silent.hawser.test"
 #define PEER_NAME   "peer.hawser.test" /* in the child's /etc/hosts: 127.0.0.1 */
+#define SHORT_NAME  "p1"               /* too: a name shorter than its address */
+#define TWIN_NAME   "s1host"           /* too: another name of the same host */
 /* The dial's bound is 5 s (hawser.h); far more than that, far less than the resolver's
  * own 2 x 30 s: a dial that returns within it was bounded, one that does not hung. */
 #define BOUND_MS 20000
@@ -123,7 +125,9 @@ static int silent_world(const char *dir, int *silent, char *why, size_t cap)
 			   "nameserver 127.0.0.1\noptions timeout:30 attempts:2\n",
 			   "/etc/resolv.conf");
 	if (rc == 0)
-		rc = bind_file(dir, "hosts", "127.0.0.1 " PEER_NAME "\n", "/etc/hosts");
+		rc = bind_file(dir, "hosts",
+			       "127.0.0.1 " PEER_NAME " " SHORT_NAME " " TWIN_NAME "\n",
+			       "/etc/hosts");
 	if (rc == 0)
 		rc = bind_file(dir, "nsswitch.conf", "hosts: files dns\n", "/etc/nsswitch.conf");
 	if (rc != 0)
@@ -202,9 +206,10 @@ static void test_silent_dns_bounded(void **state)
 	print_message("%s\n", line);
 }
 
-/* A standby's config naming its primary by host (dir/node.conf), loaded and resolved as
- * a node's start does: rc, and the error or the primary's address, in a. */
-static void start_resolve(const char *dir, const char *host, struct answer *a)
+/* A standby's config (dir/node.conf) naming its primary by host, and with voters when
+ * voters is not NULL, loaded and resolved as a node's start does: rc, and the error or
+ * the primary's address, in a. */
+static void start_resolve(const char *dir, const char *host, const char *voters, struct answer *a)
 {
 	char path[HW_PROC_PATH_MAX + 32];
 	snprintf(path, sizeof path, "%s/node.conf", dir);
@@ -213,8 +218,16 @@ static void start_resolve(const char *dir, const char *host, struct answer *a)
 		return;
 	fprintf(fp,
 		"[cluster]\nid = yard\n[node]\nid = s1\nrole = standby\ndata_dir = %s/s1\n"
-		"primary = %s:7001\nclient = 127.0.0.1:7101\n[security]\ninsecure = true\n",
-		dir, host);
+		"client = 127.0.0.1:7101\nlisten = 127.0.0.2:7002\n",
+		dir);
+	if (voters != NULL)
+		fprintf(fp,
+			"[durability]\nmode = durable\n[failover]\nvoters = %s\n"
+			"witness = 10.0.0.3:7900\nwitness_id = w1\nrto = 5s\nrpo = 0\n",
+			voters);
+	else
+		fprintf(fp, "primary = %s:7001\n", host);
+	fputs("[security]\ninsecure = true\n", fp);
 	fclose(fp);
 	struct hw_config c;
 	int64_t began = hw_mono_ms();
@@ -228,16 +241,28 @@ static void start_resolve(const char *dir, const char *host, struct answer *a)
 
 static void start_peer(const char *dir, struct answer *a)
 {
-	start_resolve(dir, PEER_NAME, a);
+	start_resolve(dir, PEER_NAME, NULL, a);
+}
+
+static void start_short(const char *dir, struct answer *a)
+{
+	start_resolve(dir, SHORT_NAME, NULL, a);
 }
 
 static void start_silent(const char *dir, struct answer *a)
 {
-	start_resolve(dir, SILENT_NAME, a);
+	start_resolve(dir, SILENT_NAME, NULL, a);
+}
+
+static void start_twins(const char *dir, struct answer *a)
+{
+	start_resolve(dir, NULL, SHORT_NAME "@" SHORT_NAME ":7001, s1@" TWIN_NAME ":7001", a);
 }
 
 /* A node's start looks its config's host names up once (its loop dials IP addresses
- * alone): one the hosts file knows becomes its address, logged; one whose DNS server is
+ * alone): one the hosts file knows becomes its address, logged, a name shorter than its
+ * address too; two voters' names of one host are refused as one address given twice;
+ * one whose DNS server is
  * silent fails the start within HW_RESOLVE_MS, naming the key and the name, where it
  * used to start and then dial nothing, for ever, without a word. */
 static void test_node_start_names(void **state)
@@ -254,6 +279,14 @@ static void test_node_start_names(void **state)
 					   "name=" PEER_NAME ":7001 addr=127.0.0.1:7001",
 					   line, sizeof line),
 			 1);
+	run_child(f, start_short, &a); /* its answer is longer than it */
+	assert_int_equal(a.rc, 0);
+	assert_string_equal(a.text, "127.0.0.1:7001");
+	run_child(f, start_twins, &a); /* two names, one host: as if given twice */
+	assert_int_equal(a.rc, HW_ECONFIG);
+	assert_non_null(strstr(a.text, "'failover.voters' gives s1 the address 127.0.0.1:7001 "
+				       "of p1: every voter needs its own (their host names looked "
+				       "up)"));
 	run_child(f, start_silent, &a);
 	print_message("start with " SILENT_NAME ": %s after %lld ms: %s\n", hw_errname(a.rc),
 		      (long long)a.ms, a.text);
