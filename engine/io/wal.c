@@ -89,7 +89,7 @@ static int seg_room(struct hw_wal *w)
 	size_t cap = w->seg_cap != 0 ? w->seg_cap * 2 : 64;
 	uint64_t *p = realloc(w->seg_first, cap * sizeof *p);
 	if (p == NULL)
-		return HW_ENOMEM;
+		return -ENOMEM; /* open_patiently waits and tries again, as for a descriptor */
 	w->seg_first = p;
 	w->seg_cap = cap;
 	return 0;
