@@ -476,7 +476,9 @@ static void summary(const struct drill *d, const char *json_path, const char *ht
 
 void hw_cli_drill_died(struct drill *d, const struct hw_cli_end *end)
 {
-	if (end->who != HW_CLI_WHO_NONE && d->died.who == HW_CLI_WHO_NONE)
+	bool first = d->died.who == HW_CLI_WHO_NONE;
+	bool bug = end->who == HW_CLI_WHO_HAWSER && d->died.who != HW_CLI_WHO_HAWSER;
+	if (end->who != HW_CLI_WHO_NONE && (first || bug))
 		d->died = *end;
 }
 

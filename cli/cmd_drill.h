@@ -140,8 +140,9 @@ int hw_cli_drill_finish(struct drill *d);
 int hw_cli_drill_scratch(const struct drill *d, const char *tag, char *buf, size_t cap);
 
 /* Keep end in d->died when it is the first of the run's children to die on an
- * assertion: hw_cli_drill_finish() prints its words after the summary (hw_cli_end_detail),
- * and a run in which it was hawser's own ends in ERROR (a bug, not a verdict). */
+ * assertion, or the first to die on one of hawser's own after LMDB's: hw_cli_drill_finish()
+ * prints its words after the summary (hw_cli_end_detail), and a run in which it was
+ * hawser's own ends in ERROR (a bug, not a verdict, even after damage was found). */
 void hw_cli_drill_died(struct drill *d, const struct hw_cli_end *end);
 
 /* hw_progress_cb for hw_verify()/hw_restore(); arg is a struct tracker. Returns

@@ -203,6 +203,19 @@ static void test_compare_damaged(void **state)
 	assert_report(&f->r);
 	assert_memory_equal(f->r.err, "  detail: LMDB: mdb.c:", 22);
 	assert_no_scratch(f);
+	/* a bug of hawser's in a later compare (its third child) still decides the run,
+	 * after the damage the one before found, and its line is the one printed */
+	char c[4200];
+	make_store(f, "c", "3", "2000");
+	path(f, "c", c, sizeof(c));
+	assert_int_equal(setenv("HW_FAULT_CHILD_AFTER", "2", 1), 0);
+	int rc = hw(&f->r, "drill", "verify", "--dir", a, "--compare", b, "--compare", c,
+		    "--no-record", NULL);
+	unsetenv("HW_FAULT_CHILD_AFTER");
+	assert_int_equal(rc, 1);
+	assert_non_null(strstr(f->r.out, "ERROR: "));
+	assert_non_null(strstr(f->r.err, "  detail: hawser: assertion failed: "));
+	assert_no_scratch(f);
 }
 
 /* A drill whose child fails an assertion of hawser's own (HW_FAULT_CHILD_AFTER=N: the
