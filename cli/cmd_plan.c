@@ -479,6 +479,16 @@ static void print_rows(const struct hw_tg_input *in, const struct row *rows, siz
 	       "links and lost connections come on top\n");
 }
 
+/* Which target a refused plan fails, and for the rto the smallest that would do; an rpo
+ * inside the witness's margin has none (the rto is not at fault). */
+static void refused_json(struct hw_json *j, const struct hw_tg_input *in,
+			 const struct hw_tg_plan *p)
+{
+	hw_json_kv_string(j, "refused", p->rpo_refused ? "rpo" : "rto");
+	if (!p->rpo_refused)
+		hw_json_kv_int(j, "rto_min_ms", rto_min_ms(in, p));
+}
+
 /* ---------------------------------------------------------------- JSON output */
 
 static void json_inputs(struct hw_json *j, const struct inputs *x)
@@ -571,7 +581,7 @@ static void json_rows(struct hw_json *j, const struct hw_tg_input *in, const str
 			hw_json_kv_uint(j, "replay_budget_records", r->plan.replay_budget_records);
 			hw_json_kv_double(j, "throughput_cost", r->plan.throughput_cost);
 		} else {
-			hw_json_kv_int(j, "rto_min_ms", rto_min_ms(in, &r->plan));
+			refused_json(j, in, &r->plan);
 		}
 		hw_json_object_end(j);
 	}
@@ -624,7 +634,7 @@ static void print_json(const struct inputs *x, int rc, const struct hw_tg_plan *
 		json_after_failover(&j, x);
 		hw_json_kv_double(&j, "false_failovers_per_year", p->false_failovers_per_year);
 	} else {
-		hw_json_kv_int(&j, "rto_min_ms", rto_min_ms(in, p));
+		refused_json(&j, in, p);
 	}
 	json_rows(&j, in, rows, n);
 	hw_json_object_end(&j);

@@ -141,7 +141,8 @@ static void test_rto200ms_refused(void **state)
 }
 
 /* An rpo within what the witness's view of the primary's lag may be off by is refused
- * as the rpo's fault, with no smallest rto (the rto is fine). */
+ * as the rpo's fault, with no smallest rto (the rto is fine): in words, and in the JSON
+ * ("refused": "rpo", no rto_min_ms; an rto refused says "rto"). */
 static void test_rpo_margin_refused(void **state)
 {
 	struct fix *f = *state;
@@ -149,6 +150,12 @@ static void test_rpo_margin_refused(void **state)
 	assert_non_null(strstr(f->err, "hawser plan: rpo 20 ms cannot be met safely: rpo 20 ms is "
 				       "not above the 21 ms"));
 	assert_null(strstr(f->err, "rto"));
+	assert_int_equal(plan(f, "--rto", "30s", "--rpo", "20ms", "--json", NULL), 1);
+	assert_non_null(strstr(f->out, "\"feasible\":false"));
+	assert_non_null(strstr(f->out, "\"refused\":\"rpo\""));
+	assert_null(strstr(f->out, "rto_min_ms"));
+	assert_int_equal(plan(f, "--rto", "200ms", "--rpo", "0", "--json", NULL), 1);
+	assert_non_null(strstr(f->out, "\"refused\":\"rto\""));
 }
 
 /* An RTO whose terms fit (582 ms on the defaults) but shorter than a hung primary's
