@@ -115,7 +115,8 @@ static int list_segments(struct hw_wal *w)
 		w->seg_first[w->nseg++] = first;
 	}
 	closedir(d);
-	qsort(w->seg_first, w->nseg, sizeof w->seg_first[0], cmp_u64);
+	if (w->nseg > 1) /* seg_first is NULL in a log with none */
+		qsort(w->seg_first, w->nseg, sizeof w->seg_first[0], cmp_u64);
 	return 0;
 }
 
