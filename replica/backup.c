@@ -242,20 +242,18 @@ int hw__backup_manifest_read(const char *dir, struct manifest *m, char *what)
 	return 0;
 }
 
-/* The snapshot under dir (a backup's) against m: HW_EBACKUP when it is missing, or of
- * another size or hash than m names (ransomware encrypts files in place, sizes kept). */
-static int snapshot_check(const char *dir, const struct manifest *m, char *what)
+int hw__backup_snapshot_check(const char *dir, const struct manifest *m, char *snap, char *what)
 {
-	char snap[PATH_MAX];
 	uint8_t h[HW_HASH_BYTES];
 	uint64_t size = 0;
 	int rc = hw__backup_path_join(snap, dir, "snapshot");
 	if (rc == 0)
 		rc = hw_snapshot_hash(snap, h, &size);
-	if (rc != 0 && rc != -ENOENT)
+	if (rc == -ENOENT)
+		return hw__backup_fail(what, HW_EBACKUP, "snapshot/data.mdb is missing");
+	if (rc != 0)
 		return rc;
-	if (rc == -ENOENT || size != m->snapshot_bytes ||
-	    memcmp(h, m->snapshot_blake2b, HW_HASH_BYTES) != 0)
+	if (size != m->snapshot_bytes || memcmp(h, m->snapshot_blake2b, HW_HASH_BYTES) != 0)
 		return hw__backup_fail(what, HW_EBACKUP,
 				       "snapshot/data.mdb does not match its MANIFEST hash");
 	return 0;
@@ -326,8 +324,9 @@ int hw_backup_check(const char *backup_dir, bool hashed, char *what)
 		return hw__backup_fail(what, HW_EBACKUP,
 				       "log.hwl is %" PRIu64 " bytes, MANIFEST says %" PRIu64, log,
 				       m.log_bytes);
+	char snap_dir[PATH_MAX];
 	if (hashed)
-		rc = snapshot_check(backup_dir, &m, what);
+		rc = hw__backup_snapshot_check(backup_dir, &m, snap_dir, what);
 	return rc == 0 && hashed ? log_check(backup_dir, &m, what) : rc;
 }
 
@@ -785,7 +784,8 @@ static int incremental_check(struct hw_store *s, const char *out, struct manifes
 		return hw__backup_fail(what, HW_EBACKUP, "backup is of another chain");
 	/* Hashed, not only sized: the log is only worth extending after a snapshot that
 	 * still restores (ransomware encrypts files in place, sizes unchanged). */
-	rc = snapshot_check(out, m, what);
+	char snap_dir[PATH_MAX];
+	rc = hw__backup_snapshot_check(out, m, snap_dir, what);
 	if (rc != 0)
 		return rc;
 	if (m->end_lsn == 0)

@@ -44,6 +44,11 @@ int hw__backup_log_reaches_head(struct hw_store *s, const char *whose, char *wha
  * is not there, else 0 or -errno. */
 int hw__backup_log_open(const char *dir, int flags, int *fd, char *what);
 
+/* The snapshot under dir (a backup's; its path into snap[PATH_MAX]) against m:
+ * HW_EBACKUP when it is missing, or of another size or hash than m names (ransomware
+ * encrypts files in place, sizes kept); else 0 or -errno. */
+int hw__backup_snapshot_check(const char *dir, const struct manifest *m, char *snap, char *what);
+
 /* Take the flock on the lock file at path (a restore's into dir, a backup's of dir):
  * *lock gets its descriptor once locked (else -1). The file one that ends unlinks may be
  * the one just opened: locked, it is checked to be the one at path still, else taken

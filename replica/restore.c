@@ -43,23 +43,6 @@ struct backup_view {
 	struct hw_arena arena; /* to decode a checkpoint */
 };
 
-static int snapshot_check(const char *bdir, struct backup_view *bv, char *what)
-{
-	uint8_t h[HW_HASH_BYTES];
-	uint64_t size;
-	int rc = hw__backup_path_join(bv->snap_dir, bdir, "snapshot");
-	if (rc == 0)
-		rc = hw_snapshot_hash(bv->snap_dir, h, &size);
-	if (rc == -ENOENT)
-		return hw__backup_fail(what, HW_EBACKUP, "snapshot/data.mdb is missing");
-	if (rc != 0)
-		return rc;
-	if (size != bv->m.snapshot_bytes || memcmp(h, bv->m.snapshot_blake2b, HW_HASH_BYTES) != 0)
-		return hw__backup_fail(what, HW_EBACKUP,
-				       "snapshot/data.mdb does not match its MANIFEST hash");
-	return 0;
-}
-
 /* Map the first log_bytes of log.hwl and check their hash. */
 static int log_map(const char *bdir, struct backup_view *bv, char *what)
 {
@@ -169,7 +152,7 @@ static int backup_open(const char *bdir, struct backup_view *bv, char *what)
 	hw_arena_init(&bv->arena, 0, 0);
 	int rc = hw__backup_manifest_read(bdir, &bv->m, what);
 	if (rc == 0)
-		rc = snapshot_check(bdir, bv, what);
+		rc = hw__backup_snapshot_check(bdir, &bv->m, bv->snap_dir, what);
 	if (rc == 0)
 		rc = log_map(bdir, bv, what);
 	if (rc == 0)
