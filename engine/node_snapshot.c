@@ -116,6 +116,7 @@ struct hw_snap_tx {
 	int64_t last_hb_ms;
 	int64_t heard_ms; /* the standby's last ack: it is alive */
 	int64_t gone_ms;  /* CATCHUP: when the standby was last seen disconnected, 0 if not */
+	int64_t free_ms;  /* when tx_over_bounds last asked the disk its free space */
 };
 
 struct hw_snap_rx {
@@ -355,6 +356,9 @@ static int tx_new(struct hw_node *n)
  * (a storage failure is for good). So a copy is made only with room for it and
  * SNAPSHOT_HEADROOM_BYTES more; otherwise HW_ESTORE_FULL, and the standby asks again. */
 #define SNAPSHOT_HEADROOM_BYTES (2ull * HW_WAL_SEGMENT_BYTES)
+/* How often a snapshot's bounds ask the disk its free space (a statvfs, on the loop): not
+ * at every 10 ms tick of a snapshot and its catch-up, which can last hours. */
+#define SNAPSHOT_FREE_CHECK_MS 1000
 static int room_for_copy(struct hw_node *n, uint32_t peer, const uint64_t *peer_free)
 {
 	uint64_t used, avail;
@@ -556,15 +560,19 @@ static void tx_end(struct hw_snap_tx *tx, int code, const char *what)
  * but takes the copy slowly (or a vault's copy held long) would keep the log growing past
  * retention until the disk filled, and a full disk fails the store for good. The log may
  * run CATCHUP_KEEP_FACTOR * log_keep_records past the pin (0 keeps every entry anyway),
- * and the disk keeps SNAPSHOT_HEADROOM_BYTES free, as when the copy was begun
- * (room_for_copy). True when the snapshot ended. */
+ * and the disk keeps SNAPSHOT_HEADROOM_BYTES free (asked every SNAPSHOT_FREE_CHECK_MS),
+ * as when the copy was begun (room_for_copy). True when the snapshot ended. */
 static bool tx_over_bounds(struct hw_snap_tx *tx)
 {
 	struct hw_node *n = tx->node;
 	uint64_t keep = n->cfg.log_keep_records, avail;
 	if (tx->pin == HW_STORE_PIN_NONE)
 		return false; /* ended: its copy is still being made */
-	if (hw_fs_free(n->cfg.data_dir, &avail) == 0 && avail < SNAPSHOT_HEADROOM_BYTES) {
+	int64_t now = hw_loop_now_ms(n->loop);
+	bool ask = now - tx->free_ms >= SNAPSHOT_FREE_CHECK_MS;
+	if (ask)
+		tx->free_ms = now;
+	if (ask && hw_fs_free(n->cfg.data_dir, &avail) == 0 && avail < SNAPSHOT_HEADROOM_BYTES) {
 		hw_log("snapshot_no_room", "peer=%s on=primary free_bytes=%llu headroom_bytes=%llu",
 		       n->cfg.standbys[tx->peer], (unsigned long long)avail,
 		       (unsigned long long)SNAPSHOT_HEADROOM_BYTES);
