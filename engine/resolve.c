@@ -1,9 +1,7 @@
 /* resolve.c: a node config's host names looked up once, at start (engine/resolve.h). */
 #include "engine/resolve.h"
 
-#include <arpa/inet.h>
 #include <netdb.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -61,20 +59,9 @@ static int take(struct item *x, const char *path, char *err, size_t cap)
 			 x->addr, x->host, why != NULL ? why : hw_strerror(rc));
 		return HW_ECONFIG;
 	}
-	char ip[INET6_ADDRSTRLEN] = "?", addr[HW_ADDR_CHARS_MAX + 1];
-	const void *a = res->ai_family == AF_INET6
-				? (const void *)&((struct sockaddr_in6 *)res->ai_addr)->sin6_addr
-				: (const void *)&((struct sockaddr_in *)res->ai_addr)->sin_addr;
-	inet_ntop(res->ai_family, a, ip, sizeof ip);
-	bool v6 = res->ai_family == AF_INET6;
+	char addr[HW_ADDR_CHARS_MAX + 1]; /* its own buffer: x->port points into x->addr */
+	hw_ring_addr_format(res->ai_addr, res->ai_addrlen, addr, sizeof addr);
 	freeaddrinfo(res);
-	/* into a buffer of its own first: x->port points into x->addr */
-	if (snprintf(addr, sizeof addr, v6 ? "[%s]:%s" : "%s:%s", ip, x->port) >=
-	    (int)sizeof addr) {
-		snprintf(err, cap, "%s: '%s' = '%s': %s is longer than %u characters", path, x->key,
-			 x->addr, addr, HW_ADDR_CHARS_MAX);
-		return HW_ECONFIG;
-	}
 	hw_log("address_resolved", "key=%s name=%s addr=%s", x->key, x->addr, addr);
 	memcpy(x->addr, addr, sizeof addr);
 	return 0;

@@ -289,6 +289,13 @@ static void format_addr(const struct sockaddr_storage *ss, socklen_t len, char *
 	}
 }
 
+void hw_ring_addr_format(const struct sockaddr *sa, socklen_t len, char *buf, size_t size)
+{
+	struct sockaddr_storage ss = {0};
+	memcpy(&ss, sa, len < sizeof ss ? len : sizeof ss);
+	format_addr(&ss, len, buf, size);
+}
+
 /* ---- submission and completion */
 
 static struct io_uring_sqe *get_sqe(struct hw_ring *r)

@@ -38,6 +38,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include "engine/io/channel.h"
 
@@ -104,6 +105,10 @@ void hw_listener_close(struct hw_listener *l);
  * [IPv6], with a port; or unix:/path. A node's loop looks up no host name (it would wait
  * on DNS): names are looked up once at start (engine/resolve.h). */
 bool hw_ring_addr_literal(const char *addr);
+
+/* sa as an address hw_connect and hw_listen take (HOST:PORT, [IPv6]:PORT, unix:/path),
+ * into buf[size], as logs show peers. */
+void hw_ring_addr_format(const struct sockaddr *sa, socklen_t len, char *buf, size_t size);
 
 /* Connect to addr; ops->on_connect or ops->on_close(code) follows. */
 int hw_connect(struct hw_ring *r, const char *addr, const struct hw_conn_ops *ops, void *arg,
