@@ -25,7 +25,8 @@ const char *hw_strerror(int code)
 	return "unknown error";
 }
 
-const char *hw_errname(int code)
+/* The name of code, or NULL for none (hw_errname's EUNKNOWN). */
+static const char *errname(int code)
 {
 	if (code == 0)
 		return "OK";
@@ -43,7 +44,18 @@ const char *hw_errname(int code)
 		if (name != NULL)
 			return name;
 	}
-	return "EUNKNOWN";
+	return NULL;
+}
+
+const char *hw_errname(int code)
+{
+	const char *name = errname(code);
+	return name != NULL ? name : "EUNKNOWN";
+}
+
+bool hw_errknown(int code)
+{
+	return errname(code) != NULL;
 }
 
 int hw_reject_set(struct hw_reject *r, int code, const char *field, const char *fmt, ...)

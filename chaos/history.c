@@ -416,7 +416,7 @@ static void check_outcomes(const struct hw_ch_load *l, struct hw_ch_result *r)
 			r->acked++;
 		else
 			r->failed++;
-		bool typed = l->r.code[i] == 0 || strcmp(hw_errname(l->r.code[i]), "EUNKNOWN") != 0;
+		bool typed = l->r.code[i] == 0 || hw_errknown(l->r.code[i]);
 		bool poison_acked = l->r.code[i] == 0 && l->r.expect[i] != 0;
 		if (!typed || poison_acked) {
 			r->untyped++;

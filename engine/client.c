@@ -560,8 +560,7 @@ static bool wire_code_ok(int code, bool zero_ok)
 {
 	if (code == 0)
 		return zero_ok;
-	return code < 0 && code != -EINTR && code != -EAGAIN &&
-	       strcmp(hw_errname(code), "EUNKNOWN") != 0;
+	return code < 0 && code != -EINTR && code != -EAGAIN && hw_errknown(code);
 }
 
 /* The code an ERROR frame carries (a malformed one, or one wire_code_ok refuses, is

@@ -9,6 +9,8 @@
 #ifndef HAWSER_ERROR_H
 #define HAWSER_ERROR_H
 
+#include <stdbool.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -99,6 +101,9 @@ const char *hw_strerror(int code);
 
 /* Short symbolic name ("HW_ECHECK_DIGIT", "ENOSPC") for logs and JSON. Never NULL. */
 const char *hw_errname(int code);
+
+/* Whether code has a name (hw_errname does not say EUNKNOWN): an HW_E*, an errno, or 0. */
+bool hw_errknown(int code);
 
 /* Why a record was refused: the code, the field (a dotted path such as
  * "unit_event.equipment.container_id") and the rule it broke, in words. Filled by the

@@ -47,6 +47,7 @@ static void test_error_table(void **state)
 		assert_true(codes[i] < -6000);
 		assert_string_not_equal(hw_strerror(codes[i]), "unknown error");
 		assert_memory_equal(hw_errname(codes[i]), "HW_E", 4);
+		assert_true(hw_errknown(codes[i]));
 		for (size_t j = i + 1; j < n; j++) {
 			assert_int_not_equal(codes[i], codes[j]);
 			assert_string_not_equal(hw_strerror(codes[i]), hw_strerror(codes[j]));
@@ -56,6 +57,9 @@ static void test_error_table(void **state)
 	assert_string_equal(hw_errname(-ENOSPC), "ENOSPC");
 	assert_string_equal(hw_errname(0), "OK");
 	assert_string_equal(hw_strerror(-99999), "unknown error");
+	assert_true(hw_errknown(-ENOSPC) && hw_errknown(0));
+	assert_false(hw_errknown(-99999) || hw_errknown(-6999) || hw_errknown(5));
+	assert_string_equal(hw_errname(-99999), "EUNKNOWN");
 }
 
 static jmp_buf assert_jump;
