@@ -6,7 +6,6 @@
 #ifndef HW_CLI_ISOLATE_H
 #define HW_CLI_ISOLATE_H
 
-#include <stdbool.h>
 #include <stddef.h>
 
 #include "replica/verify.h"

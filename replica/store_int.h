@@ -135,6 +135,9 @@ struct hw__pruned_times {
 int hw__store_pruned_times_get(struct hw_store *s, MDB_txn *txn, const struct hw_head *base,
 			       struct hw__pruned_times *pt);
 
+/* The meta key of the pruned log's epochs (replica/epochs.h). */
+#define HW__META_EPOCHS "epochs"
+
 /* meta "epochs" in txn (replica/epochs.h) into h when it covers the log up to base (the
  * store's base, read in txn); else h starts afresh at base (hw_epoch_hist_start): the
  * value is absent, of another version, damaged, or behind the base (a binary without it

@@ -22,7 +22,7 @@ void hw_store_set_pin(struct hw_store *s, uint64_t lsn)
 int hw__store_epochs_get(struct hw_store *s, MDB_txn *txn, const struct hw_head *base,
 			 struct hw_epoch_hist *h)
 {
-	MDB_val k = hw_mdb_val("epochs", 6), v;
+	MDB_val k = hw_mdb_val(HW__META_EPOCHS, sizeof HW__META_EPOCHS - 1), v;
 	int rc = mdb_get(txn, s->t.meta, &k, &v);
 	if (rc == 0 && hw_epoch_hist_decode(v.mv_data, v.mv_size, h) == 0 &&
 	    h->through_lsn == base->lsn)
@@ -89,7 +89,8 @@ static int prune_entries(struct hw_store *s, MDB_txn *txn, uint64_t to, struct h
 static int epochs_put(struct hw_store *s, MDB_txn *txn, const struct hw_epoch_hist *h)
 {
 	uint8_t buf[HW_EPOCH_HIST_BYTES_MAX];
-	MDB_val k = hw_mdb_val("epochs", 6), v = hw_mdb_val(buf, hw_epoch_hist_encode(h, buf));
+	MDB_val k = hw_mdb_val(HW__META_EPOCHS, sizeof HW__META_EPOCHS - 1),
+		v = hw_mdb_val(buf, hw_epoch_hist_encode(h, buf));
 	return mdb_put(txn, s->t.meta, &k, &v, 0);
 }
 

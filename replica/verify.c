@@ -415,7 +415,7 @@ static int free_walk(struct hw_store *s, MDB_txn *txn, struct hw_verify_report *
 static void epochs_check(struct hw_store *s, MDB_txn *txn, const struct hw_head *base,
 			 struct hw_verify_report *r)
 {
-	MDB_val k = hw_mdb_val("epochs", 6), v;
+	MDB_val k = hw_mdb_val(HW__META_EPOCHS, sizeof HW__META_EPOCHS - 1), v;
 	int rc = mdb_get(txn, s->t.meta, &k, &v);
 	if (rc != 0) {
 		if (rc != MDB_NOTFOUND)
