@@ -30,13 +30,26 @@
 #define SVG_BAR_H     18
 #define SVG_TICKS_MAX 10
 
+/* Text into a report's field of cap bytes: cut short, it ends at a character's boundary
+ * (hw_utf8_trim), so the report stays UTF-8. */
+static void vtext(char *dst, size_t cap, const char *fmt, va_list ap)
+{
+	vsnprintf(dst, cap, fmt, ap);
+	hw_utf8_trim(dst);
+}
+
+static void text(char *dst, size_t cap, const char *s)
+{
+	snprintf(dst, cap, "%s", s);
+	hw_utf8_trim(dst);
+}
+
 void hw_report_init(struct hw_report *r, enum hw_drill_kind kind, const char *node)
 {
 	memset(r, 0, sizeof(*r));
 	r->kind = kind;
 	r->result = HW_DRILL_ERROR;
-	snprintf(r->node, sizeof(r->node), "%s", node ? node : "");
-	hw_utf8_trim(r->node); /* a field cut short ends at a character's boundary */
+	text(r->node, sizeof(r->node), node ? node : "");
 	r->started_ms = hw_wall_ms();
 	r->t0 = hw_mono_s();
 }
@@ -54,13 +67,11 @@ static void vphase(struct hw_report *r, const char *name, double start_s, double
 		return;
 	}
 	struct hw_report_phase *p = &r->phases[r->n_phases++];
-	snprintf(p->name, sizeof(p->name), "%s", name);
+	text(p->name, sizeof(p->name), name);
 	p->start_s = start_s;
 	p->end_s = end_s < start_s ? start_s : end_s;
 	p->verdict = v;
-	vsnprintf(p->detail, sizeof(p->detail), fmt, ap);
-	hw_utf8_trim(p->name);
-	hw_utf8_trim(p->detail);
+	vtext(p->detail, sizeof(p->detail), fmt, ap);
 }
 
 void hw_report_phase(struct hw_report *r, const char *name, double start_s, double end_s,
@@ -93,14 +104,12 @@ void hw_report_check(struct hw_report *r, const char *name, enum hw_verdict v, c
 		return;
 	}
 	struct hw_report_check *c = &r->checks[r->n_checks++];
-	snprintf(c->name, sizeof(c->name), "%s", name);
+	text(c->name, sizeof(c->name), name);
 	c->verdict = v;
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(c->detail, sizeof(c->detail), fmt, ap);
+	vtext(c->detail, sizeof(c->detail), fmt, ap);
 	va_end(ap);
-	hw_utf8_trim(c->name);
-	hw_utf8_trim(c->detail);
 }
 
 void hw_report_figure(struct hw_report *r, const char *name, double value, const char *unit)
@@ -110,11 +119,9 @@ void hw_report_figure(struct hw_report *r, const char *name, double value, const
 		return;
 	}
 	struct hw_report_figure *g = &r->figures[r->n_figures++];
-	snprintf(g->name, sizeof(g->name), "%s", name);
+	text(g->name, sizeof(g->name), name);
 	g->value = value;
-	snprintf(g->unit, sizeof(g->unit), "%s", unit ? unit : "");
-	hw_utf8_trim(g->name);
-	hw_utf8_trim(g->unit);
+	text(g->unit, sizeof(g->unit), unit ? unit : "");
 }
 
 void hw_report_fact(struct hw_report *r, const char *name, const char *fmt, ...)
@@ -124,13 +131,11 @@ void hw_report_fact(struct hw_report *r, const char *name, const char *fmt, ...)
 		return;
 	}
 	struct hw_report_fact *f = &r->facts[r->n_facts++];
-	snprintf(f->name, sizeof(f->name), "%s", name);
+	text(f->name, sizeof(f->name), name);
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(f->value, sizeof(f->value), fmt, ap);
+	vtext(f->value, sizeof(f->value), fmt, ap);
 	va_end(ap);
-	hw_utf8_trim(f->name);
-	hw_utf8_trim(f->value);
 }
 
 static enum hw_verdict worse(enum hw_verdict a, enum hw_verdict b)
@@ -158,9 +163,8 @@ void hw_report_finish(struct hw_report *r, enum hw_drill_result result, const ch
 	r->seconds = hw_report_clock(r);
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(r->what, sizeof(r->what), fmt, ap);
+	vtext(r->what, sizeof(r->what), fmt, ap);
 	va_end(ap);
-	hw_utf8_trim(r->what);
 }
 
 const char *hw_verdict_name(enum hw_verdict v)
