@@ -1,4 +1,4 @@
-/* fs.c: what a file system has room for, and mount points (base/fs.h). */
+/* fs.c: what a file system has room for, mount points, making and flushing (base/fs.h). */
 #include "base/fs.h"
 
 #include <errno.h>
@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <unistd.h>
 
 int hw_fs_free(const char *path, uint64_t *bytes)
 {
@@ -40,6 +41,35 @@ bool hw_fs_mount_root(const char *path)
 	       a.st_dev != b.st_dev;
 }
 
+int hw_fs_sync(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	int rc = fsync(fd) == 0 ? 0 : -errno;
+	close(fd);
+	return rc;
+}
+
+int hw_fs_sync_parent(const char *path)
+{
+	char parent[PATH_MAX];
+	int rc = hw_fs_parent(path, parent);
+	return rc != 0 ? rc : hw_fs_sync(parent);
+}
+
+/* mkdir, and when it made the directory, its entry flushed in the parent; one there
+ * already is left as it is, and anything else in its place is -ENOTDIR. */
+static int mkdir_synced(const char *path, mode_t mode)
+{
+	if (mkdir(path, mode) == 0)
+		return hw_fs_sync_parent(path);
+	struct stat st;
+	if (errno != EEXIST)
+		return -errno;
+	return stat(path, &st) == 0 && S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
+}
+
 int hw_fs_mkdirs(const char *dir, unsigned mode)
 {
 	char p[PATH_MAX];
@@ -49,9 +79,10 @@ int hw_fs_mkdirs(const char *dir, unsigned mode)
 		if (*s != '/')
 			continue;
 		*s = '\0';
-		if (mkdir(p, 0755) != 0 && errno != EEXIST)
-			return -errno;
+		int rc = mkdir_synced(p, 0755);
+		if (rc != 0)
+			return rc;
 		*s = '/';
 	}
-	return mkdir(p, (mode_t)mode) != 0 && errno != EEXIST ? -errno : 0;
+	return mkdir_synced(p, (mode_t)mode);
 }

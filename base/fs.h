@@ -1,5 +1,5 @@
 /* fs.h: what a file system has room for, where a path's parent is, whether a
- * directory is a mount point, and making one with its parents. Any thread. */
+ * directory is a mount point, making one with its parents, and flushing them. Any thread. */
 #ifndef HW_BASE_FS_H
 #define HW_BASE_FS_H
 
@@ -20,7 +20,15 @@ int hw_fs_parent(const char *path, char *out);
 bool hw_fs_mount_root(const char *path);
 
 /* mkdir -p: dir with mode (an existing one is left as it is), its missing parents with
- * 0755. 0 or -errno. */
+ * 0755, each new directory's entry flushed in its parent. 0 or -errno: -ENOTDIR when
+ * a file stands where a directory goes. */
 int hw_fs_mkdirs(const char *dir, unsigned mode);
+
+/* Flush a file or directory by path. 0 or -errno. */
+int hw_fs_sync(const char *path);
+
+/* Flush the directory holding path (its entry in it: after a create or a rename). 0 or
+ * -errno. */
+int hw_fs_sync_parent(const char *path);
 
 #endif

@@ -56,16 +56,6 @@ static int write_new(const char *dir, const char *name, const char *text, size_t
 	return rc;
 }
 
-static int sync_dir(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	int rc = fsync(fd) == 0 ? 0 : -errno;
-	close(fd);
-	return rc;
-}
-
 /* Refuse early, before anything is written, when either file exists. */
 static int check_free(const struct hw_cli_cmd *cmd, const char *dir)
 {
@@ -102,7 +92,7 @@ static int write_identity(const struct hw_cli_cmd *cmd, const char *dir,
 		unlink(path); /* half an identity is worse than none */
 		return hw_cli_fail(cmd->name, "node.pub", rc);
 	}
-	rc = sync_dir(dir);
+	rc = hw_fs_sync(dir);
 	if (rc)
 		return hw_cli_fail(cmd->name, dir, rc);
 	fputs(pub, stdout);

@@ -648,7 +648,7 @@ static int rx_clear(const struct hw_node *n, const char *dir)
 		return -errno;
 	hw_log("snapshot_old_data_kept", "dir=%s what=\"%s\"", aside,
 	       "a data directory left where a snapshot is received: set aside, not deleted");
-	return hw_snapshot_fsync_parent(aside);
+	return hw_fs_sync_parent(aside);
 }
 
 int hw__snapshot_rx_free(const struct hw_node *n, uint64_t *avail)
@@ -885,7 +885,7 @@ static int rx_end(struct hw_node *n, const struct hw_frame *f)
 		return rx_refuse(n, -errno, "cannot flush the snapshot file");
 	close(rx->fd);
 	rx->fd = -1;
-	int frc = hw_snapshot_fsync_path(rx->dir); /* its entry in the directory, too */
+	int frc = hw_fs_sync(rx->dir); /* its entry in the directory, too */
 	if (frc != 0)
 		return rx_refuse(n, frc, "cannot flush the snapshot's directory");
 	/* Only a snapshot of this standby's own chain replaces its store (the primary checks

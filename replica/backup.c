@@ -161,7 +161,7 @@ static int manifest_write(const char *dir, const struct manifest *m)
 	if (rc == 0 && rename(tmp, path) != 0)
 		rc = -errno;
 	if (rc == 0)
-		rc = hw_snapshot_fsync_path(dir);
+		rc = hw_fs_sync(dir);
 	return rc;
 }
 
@@ -628,7 +628,7 @@ static int snapshot_copy(struct hw_store *s, const char *dir, struct manifest *m
 	m->snapshot_lsn = m->end_lsn = h.lsn;
 	memcpy(m->snapshot_hash, h.hash, HW_HASH_BYTES);
 	memcpy(m->end_hash, h.hash, HW_HASH_BYTES);
-	return hw_snapshot_fsync_path(dir);
+	return hw_fs_sync(dir);
 }
 
 /* A store's log reaches its head: the head's entry is in the log, with the head's hash
@@ -684,7 +684,7 @@ static int snapshot_take(struct hw_store *s, const char *out, struct manifest *m
 	if (rc == 0 && rename(tmp, dst) != 0)
 		rc = -errno;
 	if (rc == 0)
-		rc = hw_snapshot_fsync_path(out);
+		rc = hw_fs_sync(out);
 	else
 		hw_snapshot_rm(tmp); /* a copy cut short (a full disk) leaves no room taken */
 	return rc;
@@ -730,7 +730,7 @@ static int marker_set(const char *out, bool make)
 		close(fd);
 	if (!make && unlink(path) != 0 && errno != ENOENT)
 		return -errno;
-	return hw_snapshot_fsync_path(out);
+	return hw_fs_sync(out);
 }
 
 static int backup_full(struct hw_store *s, const char *out, const struct progress *prog,

@@ -23,6 +23,7 @@
 
 #include "base/arena.h"
 #include "base/assert.h"
+#include "base/fs.h"
 #include "replica/backup_int.h"
 #include "replica/checkpoint.h"
 #include "replica/entry.h"
@@ -569,7 +570,7 @@ static int restore_finish(const char *work, const char *dir, char *what)
 			     : -errno;
 	if (rc == 0)
 		store_remove(work, true);
-	return rc == 0 ? hw_snapshot_fsync_path(dir) : rc;
+	return rc == 0 ? hw_fs_sync(dir) : rc;
 }
 
 int hw_restore(const char *backup_dir, const char *dir, uint64_t until_lsn, int64_t until_time_ms,

@@ -28,16 +28,6 @@ static int path_join(char out[PATH_MAX], const char *dir, const char *name)
 	return 0;
 }
 
-int hw_snapshot_fsync_path(const char *path)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	int rc = fsync(fd) == 0 ? 0 : -errno;
-	close(fd);
-	return rc;
-}
-
 static int rm_cb(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
 {
 	(void)sb;
@@ -87,9 +77,9 @@ int hw_snapshot_make(struct hw_store *s, const char *dir, struct hw_snapshot_inf
 	pthread_rwlock_unlock(&s->map_lock);
 	rc = rc == EEXIST ? -EEXIST : hw_mdb_err(rc);
 	if (rc == 0)
-		rc = hw_snapshot_fsync_path(file);
+		rc = hw_fs_sync(file);
 	if (rc == 0)
-		rc = hw_snapshot_fsync_path(dir);
+		rc = hw_fs_sync(dir);
 	if (rc == 0)
 		rc = read_heads(dir, &out->head, &out->base, NULL);
 	if (rc == 0 && stat(file, &st) != 0)
@@ -213,13 +203,6 @@ int hw_snapshot_check(const char *dir, const struct hw_head *want,
 	return 0;
 }
 
-int hw_snapshot_fsync_parent(const char *path)
-{
-	char parent[PATH_MAX];
-	int rc = hw_fs_parent(path, parent);
-	return rc != 0 ? rc : hw_snapshot_fsync_path(parent);
-}
-
 /* The mark, in a copy the fallback swap moves in, that it is whole and flushed: made
  * before the first of the two renames, so a crash between them leaves it to be told from
  * a copy half received (hw_snapshot_swap_finish). */
@@ -236,7 +219,7 @@ static int ready_mark(const char *dir)
 		return -errno;
 	rc = fsync(fd) == 0 ? 0 : -errno;
 	close(fd);
-	return rc == 0 ? hw_snapshot_fsync_path(dir) : rc;
+	return rc == 0 ? hw_fs_sync(dir) : rc;
 }
 
 /* The copy is data_dir now: its mark goes (one a crash leaves there is never read: only a
@@ -246,7 +229,7 @@ static int swapped(const char *data_dir, const char *parent)
 	char file[PATH_MAX];
 	if (path_join(file, data_dir, SWAP_READY) == 0)
 		unlink(file);
-	return hw_snapshot_fsync_path(parent);
+	return hw_fs_sync(parent);
 }
 
 int hw_snapshot_swap(const char *data_dir, const char *new_dir, int64_t now_ms, char *aside,
@@ -263,7 +246,7 @@ int hw_snapshot_swap(const char *data_dir, const char *new_dir, int64_t now_ms, 
 	if (renameat2(AT_FDCWD, new_dir, AT_FDCWD, data_dir, RENAME_EXCHANGE) == 0) {
 		if (rename(new_dir, aside) != 0)
 			snprintf(aside, cap, "%s", new_dir); /* the old data stays there */
-		return hw_snapshot_fsync_path(parent);
+		return hw_fs_sync(parent);
 	}
 	if (errno != ENOENT && errno != EINVAL && errno != ENOSYS)
 		return -errno;

@@ -77,10 +77,4 @@ int hw_snapshot_swap_finish(const char *data_dir, const char *new_dir);
 /* Remove dir and everything under it; a missing dir is fine. -errno. */
 int hw_snapshot_rm(const char *dir);
 
-/* Flush a file or directory by path. -errno. */
-int hw_snapshot_fsync_path(const char *path);
-
-/* Flush the directory holding path (its entry in it: after a create or a rename). -errno. */
-int hw_snapshot_fsync_parent(const char *path);
-
 #endif

@@ -19,10 +19,10 @@
 #include "base/assert.h"
 #include "base/bytes.h"
 #include "base/clock.h"
+#include "base/fs.h"
 #include "base/log.h"
 #include "engine/io/loop.h"
 #include "replica/entry.h"
-#include "replica/snapshot.h"
 
 #define WAL_SECTOR_BYTES 512u /* the smallest unit a disk writes whole */
 #define TEAR_ZEROS_MIN   8u   /* zeros that end a sector's share of a torn entry */
@@ -177,7 +177,7 @@ static int cut_tail(struct hw_wal *w, size_t off, size_t len)
 	hw_log("wal_tail_cut", "segment=%s offset=%zu bytes_dropped=%zu", path, off, len - off);
 	if (truncate(path, (off_t)off) != 0)
 		return -errno;
-	return hw_snapshot_fsync_path(path);
+	return hw_fs_sync(path);
 }
 
 static bool all_zero(const uint8_t *p, size_t len)
@@ -328,12 +328,12 @@ static int scan(struct hw_wal *w, bool cut, int (*cb)(void *, const uint8_t *, s
  * pages written and not flushed (and a new log's directory not in its parent). */
 static int flush_found(struct hw_wal *w, bool made)
 {
-	int rc = made ? hw_snapshot_fsync_parent(w->dir) : 0;
+	int rc = made ? hw_fs_sync_parent(w->dir) : 0;
 	if (rc != 0 || w->nseg == 0)
 		return rc;
 	char path[PATH_MAX + 32];
 	seg_path(w, w->seg_first[w->nseg - 1], path, sizeof path);
-	return hw_snapshot_fsync_path(path);
+	return hw_fs_sync(path);
 }
 
 int hw_wal_open(const char *dir, struct hw_wal **out, struct hw_head *last)
@@ -391,7 +391,7 @@ int hw_wal_reset(struct hw_wal *w, const struct hw_head *head)
 	w->nseg = 0;
 	w->last = *head;
 	w->durable = w->reported = head->lsn;
-	return hw_snapshot_fsync_path(w->dir);
+	return hw_fs_sync(w->dir);
 }
 
 /* ---- the flusher -------------------------------------------------------------------- */
@@ -418,7 +418,7 @@ static int open_segment(struct hw_wal *w, uint64_t first)
 	pthread_mutex_unlock(&w->mu);
 	w->seg_bytes = 0;
 	w->seg_zeroed = 0;
-	return hw_snapshot_fsync_path(w->dir);
+	return hw_fs_sync(w->dir);
 }
 
 static int pwrite_all(int fd, const uint8_t *p, size_t len, uint64_t off)

@@ -8,10 +8,12 @@
 #include <sched.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -495,6 +497,79 @@ static void test_fs_parent(void **state)
 	free(longp);
 }
 
+/* The directories fsync was called on (test_base links with -Wl,--wrap=fsync), newest
+ * last, as /proc/self/fd names them. */
+static char fsynced[8][PATH_MAX];
+static int fsynced_n;
+
+int __real_fsync(int fd);
+int __wrap_fsync(int fd);
+int __wrap_fsync(int fd)
+{
+	char link[64];
+	snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+	char *out = fsynced[fsynced_n % 8];
+	ssize_t n = readlink(link, out, PATH_MAX - 1);
+	out[n > 0 ? n : 0] = '\0';
+	fsynced_n++;
+	return __real_fsync(fd);
+}
+
+static bool fsynced_has(const char *path)
+{
+	for (int i = 0; i < fsynced_n && i < 8; i++)
+		if (strcmp(fsynced[i], path) == 0)
+			return true;
+	return false;
+}
+
+/* mkdir -p: the missing parents with 0755 and the directory with its mode, each new
+ * entry flushed in its parent (a crash must not lose a backup's directory whose files
+ * were flushed); an existing directory is left alone, a file in the way is -ENOTDIR. */
+static void test_fs_mkdirs(void **state)
+{
+	(void)state;
+	const char *tmp = getenv("HW_TEST_TMP");
+	char made[PATH_MAX], root[PATH_MAX], dir[PATH_MAX + 16], mid[PATH_MAX + 8],
+		file[PATH_MAX + 8];
+	snprintf(made, sizeof made, "%s/mkdirs-XXXXXX", tmp != NULL ? tmp : "/tmp");
+	mkdir(tmp != NULL ? tmp : "/tmp", 0700);
+	assert_non_null(mkdtemp(made));
+	assert_non_null(realpath(made, root)); /* /proc names the real path */
+	snprintf(mid, sizeof mid, "%s/a", root);
+	snprintf(dir, sizeof dir, "%s/a/b", root);
+	fsynced_n = 0;
+	assert_int_equal(hw_fs_mkdirs(dir, 0700), 0);
+	struct stat st;
+	assert_int_equal(stat(dir, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0700);
+	assert_int_equal(stat(mid, &st), 0);
+	mode_t um = umask(0);
+	umask(um);
+	assert_int_equal(st.st_mode & 0777, 0755 & ~um);
+	assert_true(fsynced_has(root)); /* a's entry */
+	assert_true(fsynced_has(mid));  /* b's entry */
+	assert_int_equal(fsynced_n, 2);
+
+	fsynced_n = 0;
+	assert_int_equal(hw_fs_mkdirs(dir, 0700), 0); /* there already: nothing to flush */
+	assert_int_equal(fsynced_n, 0);
+
+	snprintf(file, sizeof file, "%s/f", root);
+	FILE *f = fopen(file, "w");
+	assert_non_null(f);
+	fclose(f);
+	assert_int_equal(hw_fs_mkdirs(file, 0700), -ENOTDIR);
+	snprintf(dir, sizeof dir, "%s/f/c", root);
+	assert_int_equal(hw_fs_mkdirs(dir, 0700), -ENOTDIR);
+	unlink(file);
+	rmdir(dir);
+	snprintf(dir, sizeof dir, "%s/a/b", root);
+	rmdir(dir);
+	rmdir(mid);
+	assert_int_equal(rmdir(root), 0);
+}
+
 /* A string cut short by snprintf in the middle of a character loses that character's
  * bytes, and only those; whole characters, ASCII and bytes that are no UTF-8 at all stay. */
 static void test_utf8_trim(void **state)
@@ -558,6 +633,7 @@ int main(void)
 		cmocka_unit_test(test_rng_sequences),
 		cmocka_unit_test(test_mono_counts_time_suspended),
 		cmocka_unit_test(test_fs_parent),
+		cmocka_unit_test(test_fs_mkdirs),
 		cmocka_unit_test(test_utf8_trim),
 		cmocka_unit_test(test_utf8_put),
 	};
