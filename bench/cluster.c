@@ -386,7 +386,7 @@ static int lay_out(struct hw_cluster *c)
 		if (i == 0)
 			snprintf(nd->id, sizeof(nd->id), "p1");
 		else
-			snprintf(nd->id, sizeof(nd->id), "s%u", i);
+			snprintf(nd->id, sizeof(nd->id), "s%u", i % NODES_MAX); /* i < n */
 		snprintf(nd->addr, sizeof(nd->addr), "127.0.0.1:%u", ports[i]);
 		snprintf(nd->listen, sizeof(nd->listen), "127.0.0.1:%u",
 			 c->failover ? ports[c->n + 1 + i] : ports[c->n]);
