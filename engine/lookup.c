@@ -8,10 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 
 #include "base/assert.h"
-#include "base/clock.h"
+#include "base/cond.h"
 #include "hawser_error.h"
 #include "hawser_limits.h"
 
@@ -20,7 +19,7 @@
  * set, the thread once it finds dropped set. */
 struct hw_lookup {
 	pthread_mutex_t mu;
-	pthread_cond_t cv;    /* done was set; on CLOCK_MONOTONIC */
+	pthread_cond_t cv;    /* done was set (hw_cond_init) */
 	bool done;            /* getaddrinfo returned: g, err and res are set for good */
 	bool dropped;         /* the caller let go first: the thread frees l */
 	int g;                /* what getaddrinfo returned */
@@ -92,11 +91,7 @@ int hw_lookup_start(const char *host, const char *port, struct hw_lookup **out)
 	}
 	strcpy(l->host, host);
 	strcpy(l->port, port);
-	pthread_condattr_t ca;
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* hw_lookup_wait's clock */
-	pthread_cond_init(&l->cv, &ca);
-	pthread_condattr_destroy(&ca);
+	hw_cond_init(&l->cv); /* hw_lookup_wait waits on it to a deadline */
 	pthread_mutex_init(&l->mu, NULL);
 	/* an IP address needs no resolver: done at once, on no thread */
 	struct addrinfo hints = {.ai_family = AF_UNSPEC,
@@ -116,16 +111,8 @@ int hw_lookup_start(const char *host, const char *port, struct hw_lookup **out)
 
 bool hw_lookup_wait(struct hw_lookup *l, int64_t deadline)
 {
-	/* deadline is on hw_mono_ms()'s clock (CLOCK_BOOTTIME), which a condition variable
-	 * cannot wait on: the time left, from CLOCK_MONOTONIC's now */
-	int64_t left_ms = deadline - hw_mono_ms();
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	int64_t at_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec +
-			(left_ms > 0 ? left_ms * 1000000 : 0);
-	ts = (struct timespec){.tv_sec = at_ns / 1000000000, .tv_nsec = at_ns % 1000000000};
 	pthread_mutex_lock(&l->mu);
-	while (!l->done && pthread_cond_timedwait(&l->cv, &l->mu, &ts) != ETIMEDOUT)
+	while (!l->done && hw_cond_wait_until(&l->cv, &l->mu, deadline * 1000000) == 0)
 		;
 	bool done = l->done;
 	pthread_mutex_unlock(&l->mu);

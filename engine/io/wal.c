@@ -13,12 +13,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "base/assert.h"
 #include "base/bytes.h"
 #include "base/clock.h"
+#include "base/cond.h"
 #include "base/fs.h"
 #include "base/log.h"
 #include "engine/io/loop.h"
@@ -42,7 +42,9 @@ struct hw_wal {
 	/* shared with the flushers, under mu */
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	pthread_cond_t retry_cv; /* a flusher waiting to open a file again: the stop wakes it */
+	/* a flusher waiting to open a file again: the stop wakes it. Not cv: an append's
+	 * signal there, meant for one flusher that takes the batch, would be spent on it */
+	pthread_cond_t retry_cv;
 	pthread_t threads[HW_WAL_FLUSHERS];
 	unsigned started;      /* flusher threads running */
 	bool stopping;
@@ -348,11 +350,7 @@ int hw_wal_open(const char *dir, struct hw_wal **out, struct hw_head *last)
 	w->fd = -1;
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->cv, NULL);
-	pthread_condattr_t ca;
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* open_patiently()'s clock */
-	pthread_cond_init(&w->retry_cv, &ca);
-	pthread_condattr_destroy(&ca);
+	hw_cond_init(&w->retry_cv); /* open_patiently() waits on it to its next try */
 	w->pending = malloc(HW_WAL_PENDING_MAX);
 	bool ok = w->pending != NULL;
 	for (unsigned i = 0; i < HW_WAL_FLUSHERS; i++)
@@ -521,13 +519,9 @@ static int open_patiently(struct hw_wal *w, struct flusher_file *ff, uint64_t fi
 			       "written is at stake, acknowledgements wait until it opens");
 		}
 		pthread_mutex_lock(&w->mu);
-		struct timespec ts;
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		int64_t at =
-			(int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec + WAL_REOPEN_MS * 1000000LL;
-		ts = (struct timespec){.tv_sec = at / 1000000000, .tv_nsec = at % 1000000000};
 		if (!w->stopping)
-			pthread_cond_timedwait(&w->retry_cv, &w->mu, &ts);
+			hw_cond_wait_until(&w->retry_cv, &w->mu,
+					   (int64_t)hw_mono_ns() + WAL_REOPEN_MS * 1000000LL);
 		bool stopping = w->stopping;
 		pthread_mutex_unlock(&w->mu);
 		if (stopping)

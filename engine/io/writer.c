@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <time.h>
 
 #include "base/assert.h"
+#include "base/cond.h"
 #include "base/log.h"
 #include "engine/io/loop.h"
 #include "engine/io/wal.h"
@@ -289,19 +289,6 @@ static void run_append(struct hw_writer *w, struct hw_job *j)
 	job_done(w, j);
 }
 
-/* Wait (w->mu held) until cv is signalled or hw_mono_ns() reaches due_ns. A condition
- * variable cannot wait on hw_mono_ns()'s clock, so the wait is taken on CLOCK_MONOTONIC
- * for as long as is left. */
-static void wait_until(struct hw_writer *w, int64_t due_ns)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	int64_t left = due_ns - (int64_t)hw_mono_ns();
-	int64_t at = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec + (left > 0 ? left : 0);
-	ts = (struct timespec){.tv_sec = at / 1000000000, .tv_nsec = at % 1000000000};
-	pthread_cond_timedwait(&w->cv, &w->mu, &ts);
-}
-
 /* The next queued job, committing held batches when they fall due meanwhile (then the
  * loop hears of it through the async). NULL when stopping, after a last commit. */
 static struct hw_job *next_job(struct hw_writer *w)
@@ -317,7 +304,7 @@ static struct hw_job *next_job(struct hw_writer *w)
 		if (due == 0) {
 			pthread_cond_wait(&w->cv, &w->mu);
 		} else if ((int64_t)hw_mono_ns() < due) {
-			wait_until(w, due);
+			hw_cond_wait_until(&w->cv, &w->mu, due);
 		} else {
 			pthread_mutex_unlock(&w->mu);
 			int rc = store_commit(w, false);
@@ -429,11 +416,7 @@ int hw_writer_start(struct hw_store *s, struct hw_loop *loop, enum hw_job_kind k
 	w->cb = cb;
 	w->cb_arg = arg;
 	pthread_mutex_init(&w->mu, NULL);
-	pthread_condattr_t ca;
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* wait_until()'s clock */
-	pthread_cond_init(&w->cv, &ca);
-	pthread_condattr_destroy(&ca);
+	hw_cond_init(&w->cv); /* next_job() waits on it for the next commit's due time */
 	struct hw_head h;
 	hw_store_head(s, &h);
 	w->committed_lsn = h.lsn;

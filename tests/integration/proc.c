@@ -4,6 +4,7 @@
 #endif
 #include "base/bytes.h"
 #include "base/clock.h"
+#include "base/cond.h"
 #include "tests/integration/proc.h"
 
 #include <arpa/inet.h>
@@ -695,11 +696,7 @@ int hw_load_init(struct hw_load *l)
 	l->done_rec = calloc(l->count, sizeof *l->done_rec);
 	if (l->out == NULL || l->expect == NULL || l->done_rec == NULL)
 		return HW_ENOMEM;
-	pthread_condattr_t ca;
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&l->cv, &ca);
-	pthread_condattr_destroy(&ca);
+	hw_cond_init(&l->cv);
 	return 0;
 }
 
@@ -820,25 +817,11 @@ int hw_load_start(struct hw_load *l)
 	return 0;
 }
 
-static struct timespec abs_mono(int timeout_ms)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ts.tv_sec += timeout_ms / 1000;
-	ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
-	return ts;
-}
-
 bool hw_load_wait_acked(struct hw_load *l, uint64_t n, int timeout_ms)
 {
-	struct timespec until = abs_mono(timeout_ms);
+	int64_t due_ns = (int64_t)hw_mono_ns() + timeout_ms * 1000000LL;
 	pthread_mutex_lock(&l->mu);
-	while (l->acked < n && !l->finished &&
-	       pthread_cond_timedwait(&l->cv, &l->mu, &until) != ETIMEDOUT) {
+	while (l->acked < n && !l->finished && hw_cond_wait_until(&l->cv, &l->mu, due_ns) == 0) {
 	}
 	bool ok = l->acked >= n;
 	pthread_mutex_unlock(&l->mu);
@@ -849,9 +832,9 @@ bool hw_load_join(struct hw_load *l, int timeout_ms)
 {
 	if (!l->threaded)
 		return true;
-	struct timespec until = abs_mono(timeout_ms);
+	int64_t due_ns = (int64_t)hw_mono_ns() + timeout_ms * 1000000LL;
 	pthread_mutex_lock(&l->mu);
-	while (!l->finished && pthread_cond_timedwait(&l->cv, &l->mu, &until) != ETIMEDOUT) {
+	while (!l->finished && hw_cond_wait_until(&l->cv, &l->mu, due_ns) == 0) {
 	}
 	bool done = l->finished;
 	pthread_mutex_unlock(&l->mu);

@@ -1,9 +1,11 @@
 /* test_base.c: error text and names, an assertion's handler, the fault primitive, the
  * arena, reject filling and the log entry encoding, the logger's escaping of values and
- * the reading of its lines back, the seeded generators, and UTF-8 cut at a character and
- * written as valid. */
+ * the reading of its lines back, the seeded generators, a condition variable's wait to a
+ * deadline, and UTF-8 cut at a character and written as valid. */
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <sched.h>
 #include <setjmp.h>
@@ -23,6 +25,7 @@
 #include "base/arena.h"
 #include "base/assert.h"
 #include "base/clock.h"
+#include "base/cond.h"
 #include "base/duration.h"
 #include "base/fault.h"
 #include "base/fs.h"
@@ -384,6 +387,48 @@ static void test_mono_counts_time_suspended(void **state)
 	assert_int_equal(boottime_child(CLOCK_MONOTONIC), 1);
 }
 
+/* A condition variable's wait to a deadline (base/cond.h): one nobody signals returns
+ * the timeout, at once for a deadline already past; a signal wakes one whose deadline
+ * is an hour away (the test's CTest timeout is far shorter). */
+struct cond_fx {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool said;
+};
+
+static void *cond_signal_main(void *arg)
+{
+	struct cond_fx *f = arg;
+	pthread_mutex_lock(&f->mu);
+	f->said = true;
+	pthread_cond_signal(&f->cv);
+	pthread_mutex_unlock(&f->mu);
+	return NULL;
+}
+
+static void test_cond_wait_until(void **state)
+{
+	(void)state;
+	struct cond_fx f = {.mu = PTHREAD_MUTEX_INITIALIZER};
+	hw_cond_init(&f.cv);
+	pthread_mutex_lock(&f.mu);
+	assert_int_equal(hw_cond_wait_until(&f.cv, &f.mu, (int64_t)hw_mono_ns() - 1000000),
+			 -ETIMEDOUT);
+	assert_int_equal(hw_cond_wait_until(&f.cv, &f.mu, (int64_t)hw_mono_ns() + 1000000),
+			 -ETIMEDOUT);
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, NULL, cond_signal_main, &f), 0);
+	int64_t hour_ns = 3600LL * 1000000000LL;
+	int rc = 0;
+	while (!f.said && rc == 0)
+		rc = hw_cond_wait_until(&f.cv, &f.mu, (int64_t)hw_mono_ns() + hour_ns);
+	assert_int_equal(rc, 0);
+	assert_true(f.said);
+	pthread_mutex_unlock(&f.mu);
+	pthread_join(t, NULL);
+	pthread_cond_destroy(&f.cv);
+}
+
 /* A list's items come trimmed of the blanks around them, empty ones as length 0, and
  * the cursor ends NULL after the last. */
 static void test_list_items(void **state)
@@ -632,6 +677,7 @@ int main(void)
 		cmocka_unit_test(test_log_read),
 		cmocka_unit_test(test_rng_sequences),
 		cmocka_unit_test(test_mono_counts_time_suspended),
+		cmocka_unit_test(test_cond_wait_until),
 		cmocka_unit_test(test_fs_parent),
 		cmocka_unit_test(test_fs_mkdirs),
 		cmocka_unit_test(test_utf8_trim),
