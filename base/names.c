@@ -1,28 +1,58 @@
 #include "base/names.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/un.h>
 
 #include "hawser_limits.h"
 
-bool hw_addr_ok(const char *addr)
+/* PORT of hw_addr_parse into out: 0 or -EINVAL. */
+static int port_parse(const char *s, bool listening, struct hw_addr_parts *out)
 {
-	if (strncmp(addr, "unix:", 5) == 0) {
-		size_t n = strlen(addr + 5);
-		return n > 0 && n < sizeof(((struct sockaddr_un *)0)->sun_path);
-	}
-	const char *colon = strrchr(addr, ':');
-	if (colon == NULL || colon == addr || colon[1] == '\0' ||
-	    memchr(addr, '@', (size_t)(colon - addr)) != NULL) /* ID@ is not part of it */
-		return false;
 	unsigned long port = 0;
-	for (const char *p = colon + 1; *p != '\0'; p++) {
+	for (const char *p = s; *p != '\0'; p++) {
 		if (*p < '0' || *p > '9' || port > 65535)
-			return false;
+			return -EINVAL;
 		port = port * 10 + (unsigned long)(*p - '0');
 	}
-	return port >= 1 && port <= 65535;
+	if (*s == '\0' || port > 65535 || (port == 0 && !listening))
+		return -EINVAL;
+	out->port = (uint16_t)port;
+	snprintf(out->port_text, sizeof out->port_text, "%lu", port);
+	return 0;
+}
+
+int hw_addr_parse(const char *addr, bool listening, struct hw_addr_parts *out)
+{
+	size_t len = strlen(addr);
+	*out = (struct hw_addr_parts){.path = NULL};
+	if (len > HW_ADDR_CHARS_MAX)
+		return -EINVAL;
+	if (strncmp(addr, "unix:", 5) == 0) {
+		out->path = addr + 5;
+		return len > 5 && len - 5 < sizeof(((struct sockaddr_un *)0)->sun_path) ? 0
+											: -EINVAL;
+	}
+	const char *host = addr, *colon = strrchr(addr, ':');
+	out->bracketed = addr[0] == '[';
+	if (out->bracketed) {
+		host = addr + 1;
+		colon = strchr(host, ']');
+		colon = colon != NULL && colon[1] == ':' ? colon + 1 : NULL;
+	}
+	size_t host_len = colon != NULL ? (size_t)(colon - host) - out->bracketed : 0;
+	if (host_len == 0 || memchr(host, '@', host_len) != NULL)
+		return -EINVAL;
+	memcpy(out->host, host, host_len);
+	out->host[host_len] = '\0';
+	return port_parse(colon + 1, listening, out);
+}
+
+bool hw_addr_ok(const char *addr)
+{
+	struct hw_addr_parts p;
+	return hw_addr_parse(addr, false, &p) == 0;
 }
 
 /* Whether id[0..n) is an id (hw_id_ok). */

@@ -8,11 +8,29 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "hawser_limits.h"
 
-/* Whether addr is "HOST:PORT" with a non-empty HOST (without '@') and PORT all digits in
- * 1..65535, or "unix:" and a path that fits a Unix socket address. */
+/* An address in its parts (hw_addr_parse). */
+struct hw_addr_parts {
+	const char *path; /* "unix:PATH": PATH, in the address parsed; NULL for HOST:PORT */
+	bool bracketed;   /* HOST was written "[HOST]" (an IPv6 address) */
+	char host[HW_ADDR_CHARS_MAX + 1]; /* HOST, without its brackets */
+	char port_text[6];                /* PORT in decimal, for getaddrinfo() */
+	uint16_t port;
+};
+
+/* The one split of an address: "unix:PATH" with a PATH of 1 to 107 bytes (what a Unix
+ * socket address holds), or "HOST:PORT": HOST non-empty and without '@' (an ID@ is not
+ * part of an address, hw_addr_split), "[HOST]" when it starts with '[' (an IPv6
+ * address; else HOST ends at the last ':', so "::1:7001" is host "::1"), PORT all
+ * digits, in 1..65535, or 0 too when listening (a listener's "any free port"). The whole
+ * is at most HW_ADDR_CHARS_MAX characters. Only the shape: HOST may be a name, looked up
+ * when it is dialled. 0 with *out filled, or -EINVAL (*out then means nothing). */
+int hw_addr_parse(const char *addr, bool listening, struct hw_addr_parts *out);
+
+/* Whether addr is an address to dial (hw_addr_parse, not listening). */
 bool hw_addr_ok(const char *addr);
 
 /* Whether id is 1..HW_ID_CHARS_MAX letters, digits, '-' or '_'. No '.': a key pinned

@@ -3,6 +3,7 @@
  * with a bounded buffer per direction. Every control call takes the mutex and writes a
  * byte to the pipe; the loop holds the mutex except while it sleeps in poll(). */
 #include "base/clock.h"
+#include "base/names.h"
 #include "chaos/proxy.h"
 
 #include <arpa/inet.h>
@@ -71,20 +72,14 @@ struct hw_proxy {
 	struct pair pairs[HW_PROXY_PAIRS_MAX];
 };
 
-static int parse_addr(const char *s, struct sockaddr_in *sa)
+/* An IPv4 HOST:PORT (hw_addr_parse; listening: port 0 too) into sa: 0 or -EINVAL. */
+static int parse_addr(const char *s, bool listening, struct sockaddr_in *sa)
 {
-	char host[64];
-	const char *colon = strrchr(s, ':');
-	if (colon == NULL || (size_t)(colon - s) >= sizeof host)
+	struct hw_addr_parts p;
+	if (hw_addr_parse(s, listening, &p) != 0 || p.path != NULL)
 		return -EINVAL;
-	memcpy(host, s, (size_t)(colon - s));
-	host[colon - s] = '\0';
-	char *end;
-	unsigned long port = strtoul(colon + 1, &end, 10);
-	if (*end != '\0' || colon[1] == '\0' || port > 65535)
-		return -EINVAL;
-	*sa = (struct sockaddr_in){.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-	return inet_pton(AF_INET, host, &sa->sin_addr) == 1 ? 0 : -EINVAL;
+	*sa = (struct sockaddr_in){.sin_family = AF_INET, .sin_port = htons(p.port)};
+	return inet_pton(AF_INET, p.host, &sa->sin_addr) == 1 ? 0 : -EINVAL;
 }
 
 static void wake(struct hw_proxy *p)
@@ -404,7 +399,7 @@ static void *proxy_thread(void *arg)
 static int open_listener(struct hw_proxy *p, const char *listen_addr)
 {
 	struct sockaddr_in sa;
-	int rc = parse_addr(listen_addr, &sa);
+	int rc = parse_addr(listen_addr, true, &sa);
 	if (rc != 0)
 		return rc;
 	p->lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -444,7 +439,7 @@ int hw_proxy_new(const char *listen_addr, const char *target, struct hw_proxy **
 		return HW_ENOMEM;
 	p->lfd = p->wake[0] = p->wake[1] = -1;
 	pthread_mutex_init(&p->mu, NULL);
-	int rc = parse_addr(target, &p->target);
+	int rc = parse_addr(target, false, &p->target);
 	if (rc == 0)
 		rc = pipe2(p->wake, O_NONBLOCK | O_CLOEXEC) == 0 ? 0 : -errno;
 	if (rc == 0)

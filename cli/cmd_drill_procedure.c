@@ -15,6 +15,7 @@
 
 #include "base/clock.h"
 #include "base/fs.h"
+#include "base/names.h"
 #include "base/utf8.h"
 #include "cli/cmd_drill.h"
 #include "engine/client_int.h"
@@ -222,19 +223,13 @@ static int tcp_probe(const char *addr)
 	const struct sockaddr *sa = (const struct sockaddr *)&un;
 	socklen_t sl = sizeof(un);
 	int family = AF_UNIX;
-	if (strncmp(addr, "unix:", 5) == 0) {
-		snprintf(un.sun_path, sizeof(un.sun_path), "%s", addr + 5);
+	struct hw_addr_parts parts;
+	if (hw_addr_parse(addr, false, &parts) != 0)
+		return -EINVAL;
+	if (parts.path != NULL) {
+		snprintf(un.sun_path, sizeof(un.sun_path), "%s", parts.path);
 	} else {
-		char host[HW_ADDR_CHARS_MAX + 1];
-		snprintf(host, sizeof(host), "%s", addr);
-		char *colon = strrchr(host, ':');
-		if (!colon)
-			return -EINVAL;
-		*colon = '\0';
-		char *h = host[0] == '[' ? host + 1 : host;
-		if (h != host && h[strlen(h) - 1] == ']')
-			h[strlen(h) - 1] = '\0';
-		int rc = probe_lookup(h, colon + 1, &ai);
+		int rc = probe_lookup(parts.host, parts.port_text, &ai);
 		if (rc != 0)
 			return rc;
 		sa = ai->ai_addr;

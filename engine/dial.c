@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "base/clock.h"
+#include "base/names.h"
 #include "engine/lookup.h"
 #include "hawser_error.h"
 
@@ -76,13 +77,10 @@ static void attempt_next_tcp(struct hw_dial *d)
 	}
 }
 
+/* path: hw_addr_parse checked it fits. */
 static void start_unix(struct hw_dial *d, const char *path)
 {
 	struct sockaddr_un sun = {.sun_family = AF_UNIX};
-	if (path[0] == '\0' || strlen(path) >= sizeof(sun.sun_path)) {
-		d->rc = -EINVAL;
-		return;
-	}
 	strcpy(sun.sun_path, path);
 	d->rc = attempt(d, AF_UNIX, SOCK_STREAM, 0, (const struct sockaddr *)&sun, sizeof(sun));
 }
@@ -144,26 +142,12 @@ static void resolve(struct hw_dial_name *nm, const char *host, const char *port,
 	nm->failed = 0;
 }
 
-/* "HOST:PORT", HOST possibly "[v6]": its addresses in turn, resolved first when they are
- * stale (dial.h). */
-static void start_tcp(struct hw_dial *d, struct hw_dial_name *nm, const char *addr)
+/* "HOST:PORT", HOST possibly "[v6]" (p): its addresses in turn, resolved first when they
+ * are stale (dial.h). */
+static void start_tcp(struct hw_dial *d, struct hw_dial_name *nm, const struct hw_addr_parts *p)
 {
-	char host[256];
-	const char *colon = strrchr(addr, ':');
-	if (!colon || colon == addr || (size_t)(colon - addr) >= sizeof(host) || !colon[1]) {
-		d->rc = -EINVAL;
-		return;
-	}
-	const char *h = addr;
-	size_t hlen = (size_t)(colon - addr);
-	if (h[0] == '[' && hlen >= 2 && h[hlen - 1] == ']') {
-		h++;
-		hlen -= 2;
-	}
-	memcpy(host, h, hlen);
-	host[hlen] = '\0';
 	if ((nm->stale && nm->failed == 0) || nm->lookup != NULL)
-		resolve(nm, host, colon + 1, d->deadline);
+		resolve(nm, p->host, p->port_text, d->deadline);
 	d->rc = nm->res != NULL ? -EHOSTUNREACH : nm->failed;
 	d->next = nm->res;
 	attempt_next_tcp(d);
@@ -208,10 +192,13 @@ static void start(struct hw_dials *ds)
 	if (d->fd >= 0)
 		return;
 	*d = (struct hw_dial){.fd = -1, .deadline = hw_mono_ms() + ds->timeout_ms};
-	if (strncmp(ds->addrs[i], "unix:", 5) == 0)
-		start_unix(d, ds->addrs[i] + 5);
+	struct hw_addr_parts p;
+	if (hw_addr_parse(ds->addrs[i], false, &p) != 0)
+		d->rc = -EINVAL;
+	else if (p.path != NULL)
+		start_unix(d, p.path);
 	else
-		start_tcp(d, &ds->names[i], ds->addrs[i]);
+		start_tcp(d, &ds->names[i], &p);
 	int64_t now = hw_mono_ms();
 	ds->stagger_at = d->fd >= 0 ? now + HW_DIAL_STAGGER_MS : now;
 }

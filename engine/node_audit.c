@@ -41,6 +41,7 @@
 #include "base/assert.h"
 #include "base/clock.h"
 #include "base/log.h"
+#include "base/names.h"
 #include "engine/io/channel.h"
 #include "engine/node_int.h"
 #include "replica/audit.h"
@@ -350,13 +351,13 @@ int hw__audit_on_operator_event(struct hw_session *s, const struct hw_frame *f)
 
 /* ---- refused channels */
 
-/* The host of "HOST:PORT" or "[V6]:PORT" (a Unix peer has no port: all of it). */
+/* The host of "HOST:PORT" or "[V6]:PORT" (V6 without its brackets; a Unix peer has no
+ * port: all of it). */
 static void host_of(const char *peer, char out[HW_ADDR_CHARS_MAX + 1])
 {
-	snprintf(out, HW_ADDR_CHARS_MAX + 1, "%s", peer);
-	char *colon = strrchr(out, ':');
-	if (strncmp(out, "unix:", 5) != 0 && colon != NULL && colon != out)
-		*colon = '\0';
+	struct hw_addr_parts p;
+	bool tcp = hw_addr_parse(peer, false, &p) == 0 && p.path == NULL;
+	snprintf(out, HW_ADDR_CHARS_MAX + 1, "%s", tcp ? p.host : peer);
 }
 
 /* Close the windows that ended by now: their counted refusals go in one event. */

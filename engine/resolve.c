@@ -8,6 +8,7 @@
 
 #include "base/clock.h"
 #include "base/log.h"
+#include "base/names.h"
 #include "engine/io/ring.h"
 #include "engine/lookup.h"
 #include "hawser_error.h"
@@ -18,19 +19,19 @@
 struct item {
 	const char *key;
 	char *addr; /* in the config: rewritten with the answer */
-	char host[HW_ADDR_CHARS_MAX + 1];
-	const char *port; /* in addr */
+	struct hw_addr_parts p; /* its host and port */
 	struct hw_lookup *l;
 };
 
 static void add(struct item *it, size_t *n, const char *key, char *addr)
 {
-	if (addr[0] == '\0' || hw_ring_addr_literal(addr))
-		return;
-	const char *colon = strrchr(addr, ':'); /* the config checked HOST:PORT */
-	struct item *x = &it[(*n)++];
-	*x = (struct item){.key = key, .addr = addr, .port = colon + 1};
-	snprintf(x->host, sizeof x->host, "%.*s", (int)(colon - addr), addr);
+	struct item *x = &it[*n];
+	if (addr[0] == '\0' || hw_ring_addr_literal(addr) || hw_addr_parse(addr, false, &x->p) != 0)
+		return; /* the config checked the shape: HOST:PORT with a name */
+	x->key = key;
+	x->addr = addr;
+	x->l = NULL;
+	(*n)++;
 }
 
 static size_t collect(struct hw_config *c, struct item *it)
@@ -56,10 +57,10 @@ static int take(struct item *x, const char *path, char *err, size_t cap)
 	x->l = NULL;
 	if (rc != 0) {
 		snprintf(err, cap, "%s: '%s' = '%s': lookup of %s failed (%s)", path, x->key,
-			 x->addr, x->host, why != NULL ? why : hw_strerror(rc));
+			 x->addr, x->p.host, why != NULL ? why : hw_strerror(rc));
 		return HW_ECONFIG;
 	}
-	char addr[HW_ADDR_CHARS_MAX + 1]; /* its own buffer: x->port points into x->addr */
+	char addr[HW_ADDR_CHARS_MAX + 1];
 	hw_ring_addr_format(res->ai_addr, res->ai_addrlen, addr, sizeof addr);
 	freeaddrinfo(res);
 	hw_log("address_resolved", "key=%s name=%s addr=%s", x->key, x->addr, addr);
@@ -73,9 +74,9 @@ int hw_config_resolve(struct hw_config *c, const char *path, char *err, size_t c
 	size_t n = collect(c, it);
 	int rc = 0;
 	for (size_t i = 0; i < n && rc == 0; i++) { /* all at once: one wait for them all */
-		rc = hw_lookup_start(it[i].host, it[i].port, &it[i].l);
+		rc = hw_lookup_start(it[i].p.host, it[i].p.port_text, &it[i].l);
 		if (rc != 0)
-			snprintf(err, cap, "%s: lookup of %s: %s", path, it[i].host,
+			snprintf(err, cap, "%s: lookup of %s: %s", path, it[i].p.host,
 				 hw_strerror(rc));
 	}
 	int64_t deadline = hw_mono_ms() + HW_RESOLVE_MS;
@@ -87,7 +88,7 @@ int hw_config_resolve(struct hw_config *c, const char *path, char *err, size_t c
 		snprintf(err, cap,
 			 "%s: '%s' = '%s': lookup of %s timed out after %d ms (a node looks its "
 			 "host names up at start; give IP addresses where DNS may be down)",
-			 path, it[i].key, it[i].addr, it[i].host, HW_RESOLVE_MS);
+			 path, it[i].key, it[i].addr, it[i].p.host, HW_RESOLVE_MS);
 		rc = HW_ECONFIG;
 	}
 	for (size_t i = 0; i < n; i++)

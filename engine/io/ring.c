@@ -44,6 +44,7 @@
 
 #include "base/assert.h"
 #include "base/log.h"
+#include "base/names.h"
 #include "engine/io/channel.h"
 #include "engine/io/frame.h"
 #include "engine/io/loop.h"
@@ -189,83 +190,42 @@ static void listener_conn_gone(struct hw_listener *l);
 
 /* ---- addresses */
 
-static int parse_port(const char *s, uint16_t *port)
+/* addr (hw_addr_parse; listening: port 0 too) as a socket address: an IPv4 address or
+ * localhost, [IPv6], or unix:/path. 0 or HW_ECONFIG. */
+static int parse_addr(const char *addr, bool listening, struct sockaddr_storage *ss, socklen_t *len)
 {
-	char *end;
-	errno = 0;
-	long v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v < 0 || v > 65535)
-		return HW_ECONFIG;
-	*port = (uint16_t)v;
-	return 0;
-}
-
-static int parse_inet(const char *addr, struct sockaddr_storage *ss, socklen_t *len)
-{
-	char host[64];
-	const char *colon;
-	bool v6 = addr[0] == '[';
-	if (v6) {
-		const char *rb = strchr(addr, ']');
-		if (!rb || rb[1] != ':' || (size_t)(rb - addr - 1) >= sizeof host)
-			return HW_ECONFIG;
-		memcpy(host, addr + 1, (size_t)(rb - addr - 1));
-		host[rb - addr - 1] = '\0';
-		colon = rb + 1;
-	} else {
-		colon = strrchr(addr, ':');
-		if (!colon || (size_t)(colon - addr) >= sizeof host)
-			return HW_ECONFIG;
-		memcpy(host, addr, (size_t)(colon - addr));
-		host[colon - addr] = '\0';
-	}
-	uint16_t port;
-	if (parse_port(colon + 1, &port))
+	struct hw_addr_parts p;
+	if (!addr || hw_addr_parse(addr, listening, &p) != 0)
 		return HW_ECONFIG;
 	memset(ss, 0, sizeof *ss);
-	if (v6) {
+	if (p.path) {
+		struct sockaddr_un *su = (struct sockaddr_un *)ss;
+		size_t n = strlen(p.path);
+		su->sun_family = AF_UNIX;
+		memcpy(su->sun_path, p.path, n + 1);
+		*len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n + 1);
+		return 0;
+	}
+	if (p.bracketed) {
 		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
 		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons(port);
-		if (inet_pton(AF_INET6, host, &s6->sin6_addr) != 1)
-			return HW_ECONFIG;
+		s6->sin6_port = htons(p.port);
 		*len = sizeof *s6;
-		return 0;
+		return inet_pton(AF_INET6, p.host, &s6->sin6_addr) == 1 ? 0 : HW_ECONFIG;
 	}
 	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
 	s4->sin_family = AF_INET;
-	s4->sin_port = htons(port);
-	if (strcmp(host, "localhost") == 0)
-		strcpy(host, "127.0.0.1");
-	if (inet_pton(AF_INET, host, &s4->sin_addr) != 1)
-		return HW_ECONFIG;
+	s4->sin_port = htons(p.port);
 	*len = sizeof *s4;
-	return 0;
-}
-
-static int parse_addr(const char *addr, struct sockaddr_storage *ss, socklen_t *len)
-{
-	if (!addr)
-		return HW_ECONFIG;
-	if (strncmp(addr, "unix:", 5) != 0)
-		return parse_inet(addr, ss, len);
-	struct sockaddr_un *su = (struct sockaddr_un *)ss;
-	const char *path = addr + 5;
-	size_t n = strlen(path);
-	if (n == 0 || n >= sizeof su->sun_path)
-		return HW_ECONFIG;
-	memset(ss, 0, sizeof *ss);
-	su->sun_family = AF_UNIX;
-	memcpy(su->sun_path, path, n + 1);
-	*len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n + 1);
-	return 0;
+	const char *host = strcmp(p.host, "localhost") == 0 ? "127.0.0.1" : p.host;
+	return inet_pton(AF_INET, host, &s4->sin_addr) == 1 ? 0 : HW_ECONFIG;
 }
 
 bool hw_ring_addr_literal(const char *addr)
 {
 	struct sockaddr_storage ss;
 	socklen_t len;
-	return parse_addr(addr, &ss, &len) == 0;
+	return parse_addr(addr, true, &ss, &len) == 0;
 }
 
 static void format_addr(const struct sockaddr_storage *ss, socklen_t len, char *buf, size_t size)
@@ -1189,7 +1149,7 @@ int hw_listen(struct hw_ring *r, const char *addr, uint32_t conns_max, hw_accept
 	struct sockaddr_storage ss;
 	socklen_t len;
 	int fd = -1;
-	int rc = parse_addr(addr, &ss, &len);
+	int rc = parse_addr(addr, true, &ss, &len);
 	if (rc)
 		return rc;
 	rc = listen_socket(&ss, len, &fd);
@@ -1249,7 +1209,7 @@ int hw_connect(struct hw_ring *r, const char *addr, const struct hw_conn_ops *op
 	HW_ASSERT(ops != NULL);
 	struct sockaddr_storage ss;
 	socklen_t len;
-	int rc = parse_addr(addr, &ss, &len);
+	int rc = parse_addr(addr, false, &ss, &len);
 	if (rc)
 		return rc;
 	int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);

@@ -522,6 +522,54 @@ static void test_addr_split(void **state)
 	assert_true(hw_addr_ok("unix:/run/a@b"));
 }
 
+/* An address splits into its parts one way for every reader (base/names.h): HOST ends
+ * at the last ':' unless bracketed, PORT is digits in 1..65535 (0 only for a listener),
+ * a unix: path fits a socket address, and the whole fits HW_ADDR_CHARS_MAX. */
+static void test_addr_parse(void **state)
+{
+	(void)state;
+	struct hw_addr_parts p;
+	assert_int_equal(hw_addr_parse("tos-a.example:7001", false, &p), 0);
+	assert_null(p.path);
+	assert_false(p.bracketed);
+	assert_string_equal(p.host, "tos-a.example");
+	assert_int_equal(p.port, 7001);
+	assert_string_equal(p.port_text, "7001");
+	assert_int_equal(hw_addr_parse("[::1]:065535", false, &p), 0);
+	assert_true(p.bracketed);
+	assert_string_equal(p.host, "::1");
+	assert_string_equal(p.port_text, "65535");
+	assert_int_equal(hw_addr_parse("::1:7001", false, &p), 0); /* a name to look up */
+	assert_false(p.bracketed);
+	assert_string_equal(p.host, "::1");
+	assert_int_equal(hw_addr_parse("unix:/run/a@b:1", false, &p), 0);
+	assert_string_equal(p.path, "/run/a@b:1");
+	assert_int_equal(hw_addr_parse("127.0.0.1:0", true, &p), 0);
+	assert_int_equal(p.port, 0);
+	static const char *const bad[] = {
+		"h",     "h:",    "h:0",      "h:65536", "h:99999999999999999999",
+		"h:7x",  "h:+7",  "h: 7",     "h:-1",    ":7",
+		"[]:7",  "[::1]", "[::1]x:7", "[::1:7",  "p@h:7",
+		"unix:", "",
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		if (hw_addr_parse(bad[i], false, &p) != -EINVAL || hw_addr_ok(bad[i]))
+			fail_msg("'%s' taken", bad[i]);
+	assert_int_equal(hw_addr_parse("h:65536", true, &p), -EINVAL);
+	char a[HW_ADDR_CHARS_MAX + 2]; /* a host one too long, then just long enough */
+	memset(a, 'h', sizeof a - 1);
+	memcpy(a + sizeof a - 3, ":1", 3);
+	assert_int_equal(hw_addr_parse(a, false, &p), -EINVAL);
+	assert_int_equal(hw_addr_parse(a + 1, false, &p), 0);
+	assert_int_equal(strlen(p.host), HW_ADDR_CHARS_MAX - 2);
+	char u[5 + 108 + 1] = "unix:"; /* a path one too long for sun_path, then one that fits */
+	memset(u + 5, 'u', 108);
+	u[5 + 108] = '\0';
+	assert_int_equal(hw_addr_parse(u, false, &p), -EINVAL);
+	u[5 + 107] = '\0';
+	assert_int_equal(hw_addr_parse(u, false, &p), 0);
+}
+
 /* A path's parent: the directory a sibling of it is made in, "/" for a top-level one,
  * "." for a bare name; a path too long for PATH_MAX is refused. */
 static void test_fs_parent(void **state)
@@ -673,6 +721,7 @@ int main(void)
 		cmocka_unit_test(test_list_items),
 		cmocka_unit_test(test_addrs_parse),
 		cmocka_unit_test(test_addr_split),
+		cmocka_unit_test(test_addr_parse),
 		cmocka_unit_test(test_log_escape),
 		cmocka_unit_test(test_log_read),
 		cmocka_unit_test(test_rng_sequences),
