@@ -1,4 +1,5 @@
-/* fs.c: what a file system has room for, mount points, making and flushing (base/fs.h). */
+/* fs.c: what a file system has room for, mount points, one file under two paths,
+ * making and flushing (base/fs.h). */
 #include "base/fs.h"
 
 #include <errno.h>
@@ -39,6 +40,13 @@ bool hw_fs_mount_root(const char *path)
 	struct stat a, b;
 	return hw_fs_parent(path, parent) == 0 && stat(path, &a) == 0 && stat(parent, &b) == 0 &&
 	       a.st_dev != b.st_dev;
+}
+
+bool hw_fs_same(const char *a, const char *b)
+{
+	struct stat sa, sb;
+	return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
+	       sa.st_ino == sb.st_ino;
 }
 
 int hw_fs_sync(const char *path)

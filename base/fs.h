@@ -1,5 +1,6 @@
 /* fs.h: what a file system has room for, where a path's parent is, whether a
- * directory is a mount point, making one with its parents, and flushing them. Any thread. */
+ * directory is a mount point, whether two paths name one file, making a directory
+ * with its parents, and flushing them. Any thread. */
 #ifndef HW_BASE_FS_H
 #define HW_BASE_FS_H
 
@@ -18,6 +19,12 @@ int hw_fs_parent(const char *path, char *out);
  * STATX_ATTR_MOUNT_ROOT, else a device other than its parent's). false when it cannot
  * be told (it does not exist, say). */
 bool hw_fs_mount_root(const char *path);
+
+/* Whether paths a and b name one file or directory: the same device and inode (stat(2),
+ * links followed), so two spellings ("s1", "./s1/"), a symbolic link, a hard link and a
+ * bind mount all name the one they lead to, where comparing realpath(3)s misses the last
+ * two. false when either cannot be stat'ed. */
+bool hw_fs_same(const char *a, const char *b);
 
 /* mkdir -p: dir with mode (an existing one is left as it is), its missing parents with
  * 0755, each new directory's entry flushed in its parent. 0 or -errno: -ENOTDIR when

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/fs.h"
 #include "cli/cmd_drill.h"
 #include "replica/backup.h"
 #include "replica/drills.h"
@@ -475,15 +476,6 @@ static void restore_run(struct drill *d, const char *backup, const char *into)
 	restore_end_verdict(d, backup, &info, verify_s, sv, signers);
 }
 
-/* Whether paths a and b name the same directory. */
-static bool same_dir(const char *a, const char *b)
-{
-	char ra[PATH_MAX], rb[PATH_MAX];
-	if (!realpath(a, ra) || !realpath(b, rb))
-		return strcmp(a, b) == 0;
-	return strcmp(ra, rb) == 0;
-}
-
 /* The backup to restore: --backup, else the newest generation of backup_dir, whole or
  * not: a newest backup that does not restore is what the drill exists to find, so an
  * older one is never restored in its place (the restore fails naming it and why). The
@@ -504,7 +496,7 @@ static const char *restore_pick(struct drill *d, struct generation *bad, char *n
 		snprintf(newest, PATH_MAX, "%s", bad_newest ? bad->path : g[0].path);
 	if (d->backup) {
 		bad->path[0] = '\0';
-		if (d->cfg.drills.backup_dir[0] && !(newest[0] && same_dir(d->backup, newest)))
+		if (d->cfg.drills.backup_dir[0] && !(newest[0] && hw_fs_same(d->backup, newest)))
 			d->scope |= HW_DRILL_SCOPE_OLDER;
 		return d->backup;
 	}

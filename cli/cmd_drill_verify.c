@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "base/fs.h"
 #include "base/names.h"
 #include "cli/cmd_drill.h"
 #include "cli/isolate.h"
@@ -262,29 +263,27 @@ static void compare_one(struct drill *d, const char *other)
 	hw_report_phase_end(&d->rep, name, v, "at LSN %" PRIu64, lsn);
 }
 
-/* What tells one store from another: its data.mdb's device and inode, else (no store
- * there yet) the directory's. 0 or -errno. */
-static int store_identity(const char *dir, struct stat *st)
+/* What tells one store from another (hw_fs_same): its data.mdb, else (no store there
+ * yet) the directory, as a path in p[cap]. */
+static const char *store_file(const char *dir, char *p, size_t cap)
 {
-	char p[PATH_MAX + 16];
-	if (snprintf(p, sizeof(p), "%s/data.mdb", dir) < (int)sizeof(p) && stat(p, st) == 0)
-		return 0;
-	return stat(dir, st) == 0 ? 0 : -errno;
+	struct stat st;
+	bool mdb = snprintf(p, cap, "%s/data.mdb", dir) < (int)cap && stat(p, &st) == 0;
+	return mdb ? p : dir;
 }
 
 /* --dir and every --compare name different stores: a store compared with itself (s1 and
- * ./s1/, or a link to it) agrees, and proves nothing. HW_CLI_RUN or a usage error. */
+ * ./s1/, a link to it or to its data.mdb, a bind mount) agrees, and proves nothing.
+ * HW_CLI_RUN or a usage error. */
 static int compare_distinct(const struct drill *d)
 {
-	const char *all[COMPARE_MAX + 1] = {d->dir};
-	struct stat st[COMPARE_MAX + 1];
-	bool known[COMPARE_MAX + 1];
+	const char *all[COMPARE_MAX + 1] = {d->dir}, *file[COMPARE_MAX + 1];
+	char buf[COMPARE_MAX + 1][PATH_MAX + 16];
 	memcpy(all + 1, d->compare, d->n_compare * sizeof(all[0]));
 	for (size_t i = 0; i <= d->n_compare; i++) {
-		known[i] = store_identity(all[i], &st[i]) == 0;
+		file[i] = store_file(all[i], buf[i], sizeof buf[i]);
 		for (size_t j = 0; j < i; j++)
-			if (known[i] && known[j] && st[i].st_dev == st[j].st_dev &&
-			    st[i].st_ino == st[j].st_ino)
+			if (hw_fs_same(file[i], file[j]))
 				return hw_cli_usage_error(
 					d->cmd,
 					"--compare %s is the store of %s %s: compare it with "

@@ -1,7 +1,7 @@
 /* test_base.c: error text and names, an assertion's handler, the fault primitive, the
  * arena, reject filling and the log entry encoding, the logger's escaping of values and
  * the reading of its lines back, the seeded generators, a condition variable's wait to a
- * deadline, and UTF-8 cut at a character and written as valid. */
+ * deadline, one file under two paths, and UTF-8 cut at a character and written as valid. */
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -349,6 +350,15 @@ static void test_log_read(void **state)
 	assert_int_equal(ms, 1835481599500);
 }
 
+/* The exit status of child pid, which must exit. */
+static int child_exit(pid_t pid)
+{
+	int st;
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	return WEXITSTATUS(st);
+}
+
 /* Milliseconds of clock id minus hw_mono_ms(), in a child whose time namespace puts
  * CLOCK_BOOTTIME a day ahead (as after a day suspended); it exits with 0 when that is
  * about zero. -1 when time namespaces are not to be had here (unshare needs root). */
@@ -369,10 +379,7 @@ static int boottime_child(clockid_t id)
 		int64_t diff = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 - hw_mono_ms();
 		_exit(diff > -1000 && diff < 1000 ? 0 : 1);
 	}
-	int st;
-	assert_int_equal(waitpid(pid, &st, 0), pid);
-	assert_true(WIFEXITED(st));
-	return WEXITSTATUS(st);
+	return child_exit(pid);
 }
 
 /* The monotonic clock that deadlines and leases are measured on goes on while the host
@@ -663,6 +670,59 @@ static void test_fs_mkdirs(void **state)
 	assert_int_equal(rmdir(root), 0);
 }
 
+/* In a child with a mount namespace of its own: whether b, with a bound over it, is the
+ * same as a (exit 0) or not (1); 77 when no namespace or mount is to be had (root). */
+static int bind_child(const char *a, const char *b)
+{
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		if (unshare(CLONE_NEWNS) != 0 ||
+		    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
+		    mount(a, b, NULL, MS_BIND, NULL) != 0)
+			_exit(77);
+		_exit(hw_fs_same(a, b) ? 0 : 1);
+	}
+	return child_exit(pid);
+}
+
+/* Two paths name one file when device and inode agree (base/fs.h): another spelling, a
+ * symbolic link, a hard link (which realpath(3) tells apart) and a bind mount (which it
+ * does too; in a mount namespace, where the test can make one) do; two directories, or
+ * one and a path to nothing, do not. */
+static void test_fs_same(void **state)
+{
+	(void)state;
+	const char *tmp = getenv("HW_TEST_TMP");
+	char root[PATH_MAX], a[PATH_MAX + 16], b[PATH_MAX + 16], p[PATH_MAX + 16], q[PATH_MAX + 16];
+	snprintf(root, sizeof root, "%s/test_base.XXXXXX", tmp != NULL && tmp[0] ? tmp : "/tmp");
+	assert_int_equal(hw_fs_mkdirs(tmp != NULL && tmp[0] ? tmp : "/tmp", 0700), 0);
+	assert_non_null(mkdtemp(root));
+	snprintf(a, sizeof a, "%s/a", root);
+	snprintf(b, sizeof b, "%s/b", root);
+	assert_int_equal(mkdir(a, 0700) | mkdir(b, 0700), 0);
+	snprintf(p, sizeof p, "%s/a/./", root);
+	assert_true(hw_fs_same(a, p));
+	assert_false(hw_fs_same(a, b));
+	snprintf(p, sizeof p, "%s/link", root);
+	assert_int_equal(symlink(a, p), 0);
+	assert_true(hw_fs_same(p, a));
+	assert_int_equal(unlink(p), 0);
+	assert_false(hw_fs_same(a, p)); /* gone */
+	snprintf(p, sizeof p, "%s/a/data.mdb", root);
+	snprintf(q, sizeof q, "%s/b/data.mdb", root);
+	FILE *f = fopen(p, "w");
+	assert_non_null(f);
+	fclose(f);
+	assert_int_equal(link(p, q), 0);
+	assert_true(hw_fs_same(p, q));
+	assert_int_equal(unlink(p) | unlink(q), 0);
+	int bound = bind_child(a, b);
+	if (bound != 77)
+		assert_int_equal(bound, 0);
+	assert_int_equal(rmdir(a) | rmdir(b) | rmdir(root), 0);
+}
+
 /* A string cut short by snprintf in the middle of a character loses that character's
  * bytes, and only those; whole characters, ASCII and bytes that are no UTF-8 at all stay. */
 static void test_utf8_trim(void **state)
@@ -729,6 +789,7 @@ int main(void)
 		cmocka_unit_test(test_cond_wait_until),
 		cmocka_unit_test(test_fs_parent),
 		cmocka_unit_test(test_fs_mkdirs),
+		cmocka_unit_test(test_fs_same),
 		cmocka_unit_test(test_utf8_trim),
 		cmocka_unit_test(test_utf8_put),
 	};
