@@ -510,7 +510,7 @@ static void test_ring_free_closes_all(void **state)
 /* ---- refused connect, bad addresses */
 
 /* Connecting to a port where nothing listens ends in on_close(-ECONNREFUSED) without
- * on_connect; malformed addresses are refused up front. */
+ * on_connect; malformed addresses, and port 0, are refused up front. */
 static void test_connect_refused(void **state)
 {
 	struct fx *fx = *state;
@@ -535,6 +535,9 @@ static void test_connect_refused(void **state)
 	assert_int_equal(hw_connect(fx->ring, "127.0.0.1:65536", &idle_cli_ops, fx, &c),
 			 HW_ECONFIG);
 	assert_int_equal(hw_connect(fx->ring, "[::1:80", &idle_cli_ops, fx, &c), HW_ECONFIG);
+	/* port 0 is a listener's "any free port", never a connect's; a port is digits */
+	assert_int_equal(hw_connect(fx->ring, "127.0.0.1:0", &idle_cli_ops, fx, &c), HW_ECONFIG);
+	assert_int_equal(hw_connect(fx->ring, "127.0.0.1:+80", &idle_cli_ops, fx, &c), HW_ECONFIG);
 	assert_int_equal(hw_listen(fx->ring, "example.com:80", CONNS_MAX, accept_idle, fx, &l),
 			 HW_ECONFIG);
 	assert_int_equal(hw_listen(fx->ring, "unix:", CONNS_MAX, accept_idle, fx, &l), HW_ECONFIG);
