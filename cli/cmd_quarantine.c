@@ -2,9 +2,12 @@
  * (replica/rejoin.h), as JSON lines for the people who reconcile them with the TOS; with
  * --connect, the export goes into that node's audit trail. */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "cli/json.h"
@@ -111,6 +114,23 @@ static int tell_node(const struct q_opts *o, const char *dir, uint64_t rows)
 	return rc;
 }
 
+/* OUT, made by this export: an existing file (a config given by a slip, an earlier
+ * export) is never cut short. NULL with errno. */
+static FILE *open_new(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return NULL;
+	FILE *f = fdopen(fd, "w");
+	if (f == NULL) {
+		int e = errno;
+		close(fd);
+		unlink(path);
+		errno = e;
+	}
+	return f;
+}
+
 static int cmd_quarantine(const struct hw_cli_cmd *cmd, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -129,15 +149,21 @@ static int cmd_quarantine(const struct hw_cli_cmd *cmd, int argc, char **argv)
 	int rc = hw_store_open(pos[1], &o, &s);
 	if (rc != 0)
 		return hw_cli_fail("quarantine", pos[1], rc);
-	struct sink sk = {.out = strcmp(pos[2], "-") == 0 ? stdout : fopen(pos[2], "w")};
+	bool to_file = strcmp(pos[2], "-") != 0;
+	struct sink sk = {.out = to_file ? open_new(pos[2]) : stdout};
 	if (sk.out == NULL) {
+		rc = -errno;
 		hw_store_close(s);
-		return hw_cli_fail("quarantine", pos[2], -errno);
+		return hw_cli_fail("quarantine", pos[2], rc);
 	}
 	rc = hw_quarantine_each(s, row_cb, &sk);
-	if (sk.out != stdout && fclose(sk.out) != 0 && rc == 0)
-		rc = -EIO;
+	if (to_file && (fflush(sk.out) != 0 || fsync(fileno(sk.out)) != 0) && rc == 0)
+		rc = -errno;
+	if (to_file && fclose(sk.out) != 0 && rc == 0)
+		rc = -errno;
 	hw_store_close(s);
+	if (rc != 0 && to_file)
+		unlink(pos[2]); /* half an export reads as a whole one */
 	if (rc != 0)
 		return hw_cli_fail("quarantine", "export", rc);
 	rc = qo.connect != NULL ? tell_node(&qo, pos[1], sk.rows) : 0;
@@ -149,14 +175,15 @@ const struct hw_cli_cmd hw_cli_quarantine = {
 	"usage: hawser quarantine export DIR OUT [--connect ADDR (--key FILE --peers LIST\n"
 	"                                         --cluster ID | --insecure)]\n"
 	"  Write the records the store in DIR quarantined on rejoin (entries an old primary\n"
-	"  took that the new primary never got) to OUT ('-': stdout), one JSON object a\n"
-	"  line, by rejoin then LSN: lsn, epoch, rejoin (1 for the store's first rewind,\n"
-	"  2 for the next: one LSN may be in several), time (the entry's, UTC),\n"
-	"  quarantined (when), why, record_id (hex), tenant_id, payload (its kind) and\n"
-	"  record_hex (the tos.v1.Record bytes). Opens the store read-only, so it works on\n"
-	"  a running node; in a store written before quarantine keys carried the rewind\n"
-	"  (format 2) every row is listed as rewind 1 (its node's next start migrates the\n"
-	"  keys to say so).\n"
+	"  took that the new primary never got) to OUT, one JSON object a line, by rejoin\n"
+	"  then LSN: lsn, epoch, rejoin (1 for the store's first rewind, 2 for the next:\n"
+	"  one LSN may be in several), time (the entry's, UTC), quarantined (when), why,\n"
+	"  record_id (hex), tenant_id, payload (its kind) and record_hex (the\n"
+	"  tos.v1.Record bytes). OUT is a new file: an existing one is refused (EEXIST)\n"
+	"  and left as it is, and one an error cut short is removed; '-' is stdout.\n"
+	"  Opens the store read-only, so it works on a running node; in a store written\n"
+	"  before quarantine keys carried the rewind (format 2) every row is listed as\n"
+	"  rewind 1 (its node's next start migrates the keys to say so).\n"
 	"  --connect ADDR: then tell the node at ADDR (its client port), which records a\n"
 	"  quarantine export event with this command's key in its audit trail (hawser\n"
 	"  audit); exit 1 when it does not (the file is written).\n"

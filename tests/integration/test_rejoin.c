@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <cmocka.h>
 
@@ -244,6 +245,27 @@ static void check_rejoined(struct hw_rig *r, const struct diverged *d, const cha
 	assert_non_null(strstr(line, how));
 }
 
+/* The export into a file: a new one gets what stdout got (bytes bytes); an existing one
+ * (a config named by a slip) is refused and keeps its bytes. */
+static void export_to_files(struct hw_rig *r, const char *log, size_t bytes)
+{
+	char path[HW_PROC_PATH_MAX + 16], out[64];
+	struct stat st;
+	snprintf(path, sizeof path, "%s/q.jsonl", r->root);
+	const char *args[] = {"quarantine", "export", r->dir[0], path, NULL};
+	assert_int_equal(hw_proc_run(log, out, sizeof out, STOP_WAIT_MS, args), 0);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal((size_t)st.st_size, bytes);
+	snprintf(path, sizeof path, "%s/kept.conf", r->root);
+	FILE *fp = fopen(path, "w");
+	assert_non_null(fp);
+	fputs("[node]\n", fp);
+	assert_int_equal(fclose(fp), 0);
+	assert_int_equal(hw_proc_run(log, out, sizeof out, STOP_WAIT_MS, args), 1);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_size, 7);
+}
+
 /* p1 follows the new primary to the same head, chain and state, and its quarantine, read
  * and exported, lists exactly the LOST records. Stops the rig. */
 static void check_followed(struct hw_rig *r, const struct diverged *d)
@@ -266,6 +288,7 @@ static void check_followed(struct hw_rig *r, const struct diverged *d)
 	assert_non_null(strstr(out, want));
 	assert_non_null(strstr(out, "\"record_id\":\"e8030000000000000000000000000000\""));
 	assert_non_null(strstr(out, "\"payload\":\"kv_put\""));
+	export_to_files(r, log, strlen(out));
 }
 
 /* The old primary acknowledged LOST records in local mode while cut off; after the new
