@@ -64,13 +64,18 @@ extern const struct hw_cli_cmd hw_cli_switchover;            /* cli/cmd_switchov
 extern const struct hw_cli_cmd hw_cli_promote;               /* cli/cmd_promote.c */
 extern const struct hw_cli_cmd hw_cli_audit;                 /* cli/cmd_audit.c */
 
+/* An option's val with this bit may be given more than once (--trust); any other given
+ * twice is a usage error. The callback gets val without it. */
+#define HW_CLI_REPEATABLE 0x10000
+
 /* Called for each option with getopt_long's val and the option's argument (NULL for a
  * flag). Returns 0, or -1 when the value is bad (the parser reports a usage error). */
 typedef int hw_cli_opt_cb(void *arg, int key, const char *value);
 
 /* Parse argv (argv[0] is the command) with getopt_long against opts (terminated by a
  * zeroed entry; "--help" is handled here and must not be in it). Exactly npos positional
- * arguments are stored in pos. Returns HW_CLI_RUN to go on, HW_CLI_OK after printing the
+ * arguments are stored in pos; an option given twice is a usage error unless its val
+ * holds HW_CLI_REPEATABLE. Returns HW_CLI_RUN to go on, HW_CLI_OK after printing the
  * usage for --help, or HW_CLI_USAGE after printing a one-line message and the usage to
  * stderr. cb may be NULL when opts is empty. */
 int hw_cli_parse(const struct hw_cli_cmd *cmd, int argc, char **argv, const struct option *opts,

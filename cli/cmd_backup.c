@@ -413,7 +413,7 @@ static const struct option restore_longopts[] = {
 	{"until-lsn", required_argument, NULL, 'l'},
 	{"until-time", required_argument, NULL, 't'},
 	{"connect", required_argument, NULL, 'c'},
-	{"trust", required_argument, NULL, 'T'},
+	{"trust", required_argument, NULL, 'T' | HW_CLI_REPEATABLE},
 	HW_CLI_SECURITY_OPTIONS,
 	{0},
 };

@@ -26,7 +26,7 @@ static const struct option restore_opts[] = {
 	OPT("rto", required_argument, 'R'),
 	OPT("keep", no_argument, 'k'),
 	OPT("connect", required_argument, 'C'),
-	OPT("trust", required_argument, 'T'),
+	OPT("trust", required_argument, 'T' | HW_CLI_REPEATABLE),
 	HW_CLI_SECURITY_OPTIONS,
 	{0},
 };

@@ -26,7 +26,7 @@ static const struct option verify_opts[] = {
 	OPT("compare", required_argument, 'x'),
 	OPT("scratch", required_argument, 's'),
 	OPT("connect", required_argument, 'C'),
-	OPT("trust", required_argument, 'T'),
+	OPT("trust", required_argument, 'T' | HW_CLI_REPEATABLE),
 	OPT("at-lsn", required_argument, 'l'),
 	OPT("replay-max", required_argument, 'M'),
 	HW_CLI_SECURITY_OPTIONS,

@@ -526,11 +526,12 @@ static int verify_run(const char *dir, const struct verify_opts *o, struct hw_ve
 
 static int cmd_verify(const struct hw_cli_cmd *cmd, int argc, char **argv)
 {
-	static const struct option opts[] = {{"json", no_argument, NULL, 'j'},
-					     {"trust", required_argument, NULL, 'T'},
-					     {"checkpoint-records", required_argument, NULL, 'r'},
-					     {"checkpoint-interval", required_argument, NULL, 'i'},
-					     {0}};
+	static const struct option opts[] = {
+		{"json", no_argument, NULL, 'j'},
+		{"trust", required_argument, NULL, 'T' | HW_CLI_REPEATABLE},
+		{"checkpoint-records", required_argument, NULL, 'r'},
+		{"checkpoint-interval", required_argument, NULL, 'i'},
+		{0}};
 	struct verify_opts o = {.t = {.cadence_records = HW_CHECKPOINT_RECORDS_DEFAULT,
 				      .cadence_ms = HW_CHECKPOINT_INTERVAL_MS_DEFAULT}};
 	char *dir;

@@ -39,6 +39,7 @@ static const struct hw_cli_cmd *const commands[] = {
 static void print_help(FILE *f)
 {
 	fputs("usage: hawser <command> [options]   (hawser <command> --help for its options)\n"
+	      "Each option is given once (a second one is a usage error), but --trust.\n"
 	      "\ncommands:\n",
 	      f);
 	for (size_t i = 0; i < COMMANDS_COUNT; i++)
@@ -46,8 +47,7 @@ static void print_help(FILE *f)
 	fputs("  help      this list\n"
 	      "\nexit codes: 0 success, 1 error, 2 usage error, 3 damage found (verify), 4 a\n"
 	      "state no signed checkpoint vouches for yet, no damage found (backup, verify,\n"
-	      "restore --trust),\n"
-	      "5 the node's storage failed or its apply is blocked (status)\n",
+	      "restore --trust), 5 the node's storage failed or its apply is blocked (status)\n",
 	      f);
 }
 
@@ -119,6 +119,8 @@ int hw_cli_parse(const struct hw_cli_cmd *cmd, int argc, char **argv, const stru
 	optind = 0; /* glibc: full reinitialisation, and permute so options may follow DIR */
 	opterr = 0;
 	int c, idx = -1;
+	uint32_t seen = 0; /* by index in all: a second --until-lsn is a slip, not an update */
+	_Static_assert(sizeof all / sizeof all[0] <= 32, "seen holds a bit an option");
 	while ((c = getopt_long(argc, argv, ":h", all, &idx)) != -1) {
 		if (c == 'h') {
 			fputs(cmd->usage, stdout);
@@ -128,7 +130,11 @@ int hw_cli_parse(const struct hw_cli_cmd *cmd, int argc, char **argv, const stru
 			return hw_cli_usage_error(cmd, "%s option '%s'",
 						  c == ':' ? "missing value for" : "unknown",
 						  argv[optind - 1]);
-		if (!cb || cb(arg, c, optarg) != 0)
+		if (idx >= 0 && !(all[idx].val & HW_CLI_REPEATABLE) && (seen >> idx & 1u))
+			return hw_cli_usage_error(cmd, "--%s given twice", all[idx].name);
+		if (idx >= 0)
+			seen |= 1u << idx;
+		if (!cb || cb(arg, c & ~HW_CLI_REPEATABLE, optarg) != 0)
 			return hw_cli_usage_error(cmd, "bad value '%s' for --%s",
 						  optarg ? optarg : "",
 						  idx >= 0 ? all[idx].name : "?");

@@ -135,8 +135,8 @@ static uint64_t json_u64(const char *s, const char *key)
 
 /* ---- tests */
 
-/* Unknown command, missing DIR, both restore limits and a non-numeric count are usage
- * errors: exit 2 with the usage on stderr and nothing on stdout. */
+/* Unknown command, missing DIR, both restore limits, a non-numeric count and an option
+ * given twice are usage errors: exit 2 with the usage on stderr and nothing on stdout. */
 static void test_usage_errors(void **state)
 {
 	struct fix *f = *state;
@@ -170,6 +170,15 @@ static void test_usage_errors(void **state)
 	assert_non_null(strstr(f->r.err, "go with --measure"));
 	assert_int_equal(hw(&f->r, "drill", "verify", "--dir", f->dir, "--insecure", NULL), 2);
 	assert_non_null(strstr(f->r.err, "go with --connect"));
+	/* an option given twice is a slip, not an update: only --trust adds one each time */
+	assert_int_equal(
+		hw(&f->r, "restore", "a", "b", "--until-lsn", "3", "--until-lsn", "4", NULL), 2);
+	assert_non_null(strstr(f->r.err, "--until-lsn given twice"));
+	assert_int_equal(hw(&f->r, "ingest", f->dir, "--generate", "5", "--json", "--json", NULL),
+			 2);
+	assert_int_equal(hw(&f->r, "verify", f->dir, "--trust", "a.pub", "--trust", "b.pub", NULL),
+			 1); /* past the options: a.pub is no file */
+	assert_null(strstr(f->r.err, "twice"));
 	assert_int_equal(f->r.out_len, 0);
 }
 
