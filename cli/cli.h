@@ -156,6 +156,11 @@ int hw_cli_fail_why(const char *cmd, const char *what, int code, const char *why
 /* Parse a decimal unsigned integer, the whole string. Returns 0 or -1. */
 int hw_cli_u64(const char *s, uint64_t *out);
 
+/* Whether s is a --connect list, by its shape (hw_addrs_parse: addresses, ID@ADDR,
+ * comma-separated): 0 or -1, so a typo is a usage error before anything is dialled.
+ * How many a command takes is its own check. */
+int hw_cli_addrs(const char *s);
+
 /* Parse a time: integer milliseconds since 1970 or ISO 8601 UTC
  * "2026-11-26T10:00:00Z" (optionally with .mmm before the Z). Returns 0 or -1. */
 int hw_cli_time_ms(const char *s, int64_t *out);

@@ -404,7 +404,7 @@ static int restore_opt_cb(void *arg, int key, const char *v)
 	}
 	if (key == 'c') {
 		o->connect = v;
-		return 0;
+		return hw_cli_addrs(v);
 	}
 	return key == 'T' ? hw_cli_trust_add(&o->trust, v) : -1;
 }

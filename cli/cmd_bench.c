@@ -164,7 +164,7 @@ static int bench_opt_cb(void *arg, int key, const char *v)
 		return hw_cli_u64(v, &o->seed);
 	case 'c':
 		o->connect = v;
-		return 0;
+		return hw_cli_addrs(v);
 	case 'K':
 		o->keep = true;
 		return 0;

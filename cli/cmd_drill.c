@@ -68,7 +68,7 @@ int hw_cli_drill_opt(void *arg, int key, const char *v)
 			       : 0;
 	case 'C':
 		d->connect = v;
-		return 0;
+		return hw_cli_addrs(v);
 	case 'T':
 		if (d->n_trust_files == HW_DRILL_TRUST_MAX)
 			return -1;

@@ -80,7 +80,7 @@ static int submit_opt_cb(void *arg, int key, const char *v)
 	switch (key) {
 	case 'c':
 		o->connect = v;
-		return 0;
+		return hw_cli_addrs(v);
 	case 'n':
 		o->count_given = true;
 		return hw_cli_u64(v, &o->count) || o->count == 0 ? -1 : 0;
@@ -337,7 +337,7 @@ static int status_opt_cb(void *arg, int key, const char *v)
 		return 0;
 	if (key == 'c') {
 		o->connect = v;
-		return 0;
+		return hw_cli_addrs(v);
 	}
 	if (key == 'j') {
 		o->json = true;

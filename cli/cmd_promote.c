@@ -35,7 +35,7 @@ static int opt_cb(void *arg, int key, const char *v)
 	switch (key) {
 	case 'c':
 		o->connect = v;
-		return 0;
+		return hw_cli_addrs(v);
 	case 'a':
 		o->accept_loss = true;
 		return 0;

@@ -94,7 +94,7 @@ static int opt_cb(void *arg, int key, const char *v)
 	if (key != 'c')
 		return -1;
 	o->connect = v;
-	return 0;
+	return hw_cli_addrs(v);
 }
 
 /* The export in the audit trail of the node at o->connect (docs/security.md "Audit

@@ -37,7 +37,7 @@ static int opt_cb(void *arg, int key, const char *v)
 	switch (key) {
 	case 'c':
 		o->connect = v;
-		return 0;
+		return hw_cli_addrs(v);
 	case 't':
 		o->to = v;
 		return 0;

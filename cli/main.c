@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "base/names.h"
 #include "hawser_error.h"
 
 /* CMake may pass the project version; the fallback keeps a plain compile working. */
@@ -147,6 +148,13 @@ int hw_cli_parse(const struct hw_cli_cmd *cmd, int argc, char **argv, const stru
 	for (int i = 0; i < npos; i++)
 		pos[i] = argv[optind + i];
 	return HW_CLI_RUN;
+}
+
+int hw_cli_addrs(const char *s)
+{
+	static char addrs[64][HW_ADDR_CHARS_MAX + 1]; /* more than any command takes */
+	size_t n;
+	return hw_addrs_parse(s, addrs, sizeof addrs / sizeof addrs[0], &n) == 0 ? 0 : -1;
 }
 
 int hw_cli_u64(const char *s, uint64_t *out)

@@ -135,8 +135,9 @@ static uint64_t json_u64(const char *s, const char *key)
 
 /* ---- tests */
 
-/* Unknown command, missing DIR, both restore limits, a non-numeric count and an option
- * given twice are usage errors: exit 2 with the usage on stderr and nothing on stdout. */
+/* Unknown command, missing DIR, both restore limits, a non-numeric count, an option
+ * given twice and a --connect that is no address list are usage errors: exit 2 with the usage on
+ * stderr and nothing on stdout. */
 static void test_usage_errors(void **state)
 {
 	struct fix *f = *state;
@@ -179,6 +180,15 @@ static void test_usage_errors(void **state)
 	assert_int_equal(hw(&f->r, "verify", f->dir, "--trust", "a.pub", "--trust", "b.pub", NULL),
 			 1); /* past the options: a.pub is no file */
 	assert_null(strstr(f->r.err, "twice"));
+	/* a --connect that is no address list is refused before anything is dialled */
+	assert_int_equal(hw(&f->r, "status", "--connect", "bad", "--insecure", NULL), 2);
+	assert_non_null(strstr(f->r.err, "bad value 'bad' for --connect"));
+	assert_int_equal(hw(&f->r, "submit", "--connect", "127.0.0.1:99999", "--generate", "1",
+			    "--insecure", NULL),
+			 2);
+	assert_int_equal(hw(&f->r, "drill", "verify", "--dir", f->dir, "--connect", "a:1,,b:2",
+			    "--insecure", NULL),
+			 2);
 	assert_int_equal(f->r.out_len, 0);
 }
 
