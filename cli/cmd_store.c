@@ -17,6 +17,7 @@
 #include "replica/checkpoint.h"
 #include "replica/state.h"
 #include "replica/store.h"
+#include "replica/validate.h"
 #include "replica/verify.h"
 #include "replica/snapshot.h"
 
@@ -851,11 +852,14 @@ static int cmd_get(const struct hw_cli_cmd *cmd, int argc, char **argv)
 	rc = hw_cli_read_isolated(get_read, &j, sizeof(j), &end);
 	if (rc && (end.signo != 0 || !j.opened))
 		return hw_cli_fail_read(cmd->name, pos[0], rc, &end);
-	if (rc) {
-		char what[128];
-		snprintf(what, sizeof(what), "container %s", pos[2]);
+	struct hw_reject rej = {0};
+	char what[128];
+	snprintf(what, sizeof(what), "container %s", pos[2]);
+	if (rc == HW_ENOTFOUND && hw_validate_container_id(pos[2], false, "ID", &rej) != 0)
+		return hw_cli_fail_why(cmd->name, what, rej.code,
+				       "not in the store, and not an ISO 6346 number either");
+	if (rc)
 		return hw_cli_fail(cmd->name, what, rc);
-	}
 	print_container(&j.c);
 	return HW_CLI_OK;
 }
@@ -865,5 +869,8 @@ const struct hw_cli_cmd hw_cli_get = {
 	"usage: hawser get DIR container ID\n"
 	"  Print the container's state, position, visits, size/type, weights, VGM, active\n"
 	"  holds, last event time (UTC) and LSN. Opens the store read-only, so it works\n"
-	"  while another process writes it. Exit 1 if the store never saw ID.\n" HW_CLI_READ_USAGE,
+	"  while another process writes it. Exit 1 if the store never saw ID: HW_ENOTFOUND,\n"
+	"  or the ISO 6346 rule ID breaks (HW_ECHECK_DIGIT, HW_ECONTAINER_ID) when it does,\n"
+	"  as a typo most often does (a non-ISO id exempted by its record is still "
+	"found).\n" HW_CLI_READ_USAGE,
 	cmd_get};

@@ -481,7 +481,8 @@ static void known_container(const char *count, char id[12])
 	assert_int_equal(strlen(id), 11);
 }
 
-/* get prints a known container's state and LSN; an unknown one exits 1 "not found". */
+/* get prints a known container's state and LSN; an unknown one exits 1 "not found", or
+ * with the ISO 6346 rule it breaks. */
 static void test_get(void **state)
 {
 	struct fix *f = *state;
@@ -494,8 +495,13 @@ static void test_get(void **state)
 	assert_non_null(strstr(f->r.out, "state"));
 	assert_non_null(strstr(f->r.out, "last_lsn"));
 	assert_null(strstr(f->r.out, "state       ?"));
-	assert_int_equal(hw(&f->r, "get", dir, "container", "ZZZU0000000", NULL), 1);
-	assert_non_null(strstr(f->r.err, "not found"));
+	assert_int_equal(hw(&f->r, "get", dir, "container", "CSQU3054383", NULL), 1);
+	assert_non_null(strstr(f->r.err, "not found (HW_ENOTFOUND)"));
+	/* a typo is named for the rule it breaks, not only as "not found" */
+	assert_int_equal(hw(&f->r, "get", dir, "container", "CSQU3054384", NULL), 1);
+	assert_non_null(strstr(f->r.err, "(HW_ECHECK_DIGIT): not in the store"));
+	assert_int_equal(hw(&f->r, "get", dir, "container", "csqu3054383", NULL), 1);
+	assert_non_null(strstr(f->r.err, "(HW_ECONTAINER_ID): not in the store"));
 }
 
 /* digest, now and --at-lsn, of a store whose damaged pages make LMDB abort as it reads
