@@ -219,8 +219,8 @@ static int ingest_opt_cb(void *arg, int key, const char *v)
 		o->profile = v;
 		return hw_workload_profile_known(v) ? 0 : -1;
 	case 'e':
-		o->end_given = true;
-		return hw_cli_time_ms(v, &o->end_ms);
+		o->end_given = true; /* before 2001 no record's time is valid (HW_TIME_MIN_MS) */
+		return hw_cli_time_ms(v, &o->end_ms) || o->end_ms < HW_TIME_MIN_MS ? -1 : 0;
 	case 'b':
 		if (hw_cli_u64(v, &o->batch))
 			return -1;
@@ -351,8 +351,9 @@ const struct hw_cli_cmd hw_cli_ingest = {
 	"  Generate N records (bench/workload.h) and submit them in batches of B (default\n"
 	"  1000, at most 4096). Profiles: terminal_peak (default), nagoya_port_peak, stress,\n"
 	"  poison. --seed S (default 1). --end-ms T: time of the last record, integer ms or\n"
-	"  ISO 8601 UTC; it is also the store's clock, so equal runs give equal stores\n"
-	"  (default: now, and the wall clock). --json: one JSON object with the counts.\n"
+	"  ISO 8601 UTC, 2001 or later; it is also the store's clock, so equal runs give\n"
+	"  equal stores (default: now, and the wall clock). --json: one JSON object with\n"
+	"  the counts.\n"
 	"  --trace: print 'committed lsn=<head>' after each committed batch.\n"
 	"  --checkpoint-every N --sign-key FILE: append a signed checkpoint (docs/security.md)\n"
 	"  after each batch that ends N or more entries after the last one, signed with the\n"

@@ -42,7 +42,8 @@ static int opt_cb(void *arg, int key, const char *v)
 		o->to = v;
 		return 0;
 	case 'w':
-		return hw_duration_parse(v, &o->wait_ms);
+		/* 0 would look once, before the hand-over can be done, and say it was not */
+		return hw_duration_parse(v, &o->wait_ms) || o->wait_ms <= 0 ? -1 : 0;
 	case 'j':
 		o->json = true;
 		return 0;
@@ -187,7 +188,7 @@ const struct hw_cli_cmd hw_cli_switchover = {
 	"  HW_ENOT_PRIMARY and follow NODE_ID; embedded submits get HW_EBUSY), waits until\n"
 	"  NODE_ID holds its whole log, gives up its lease and has\n"
 	"  NODE_ID elected at once. Nothing acknowledged is lost. The command waits (at most\n"
-	"  --wait, default 10s) until the old primary follows the new one and prints the\n"
+	"  --wait, above 0, default 10s) until the old primary follows the new one and prints the\n"
 	"  time from the request to then: a bound on the pause clients saw. Exit 1 when the\n"
 	"  primary refuses (not primary, one under way, no such standby) or the hand-over\n"
 	"  is not seen in time.\n" HW_CLI_SECURITY_USAGE,

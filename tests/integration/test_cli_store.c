@@ -154,6 +154,7 @@ static void test_usage_errors(void **state)
 	assert_int_equal(hw(&f->r, "ingest", f->dir, "--generate", "lots", NULL), 2);
 	assert_non_null(strstr(f->r.err, "--generate"));
 	assert_int_equal(hw(&f->r, "ingest", f->dir, NULL), 2);
+	assert_int_equal(hw(&f->r, "ingest", f->dir, "--generate", "5", "--end-ms", "0", NULL), 2);
 	assert_int_equal(hw(&f->r, "ingest", f->dir, "--generate", "5", "--batch", "5000", NULL),
 			 2);
 	assert_int_equal(hw(&f->r, "restore", "a", "b", "--until-time", "yesterday", NULL), 2);
@@ -183,6 +184,10 @@ static void test_usage_errors(void **state)
 	/* a --connect that is no address list is refused before anything is dialled */
 	assert_int_equal(hw(&f->r, "status", "--connect", "bad", "--insecure", NULL), 2);
 	assert_non_null(strstr(f->r.err, "bad value 'bad' for --connect"));
+	assert_int_equal(hw(&f->r, "switchover", "--connect", "127.0.0.1:1", "--to", "s1", "--wait",
+			    "0", "--insecure", NULL),
+			 2);
+	assert_non_null(strstr(f->r.err, "bad value '0' for --wait"));
 	assert_int_equal(hw(&f->r, "submit", "--connect", "127.0.0.1:99999", "--generate", "1",
 			    "--insecure", NULL),
 			 2);
