@@ -1,8 +1,10 @@
 /* cmd_backup.c: backup, pruning backups by the retention policy, and restore to a point
  * in time (replica/backup.h). */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli/cli.h"
 #include "cli/isolate.h"
@@ -299,6 +301,11 @@ static int cmd_prune(const struct hw_cli_cmd *cmd, int argc, char **argv)
 			return HW_CLI_ERROR;
 		}
 	}
+	struct stat st; /* a slip in BACKUPS is an error before any policy is announced */
+	if (stat(pos[0], &st) != 0)
+		return hw_cli_fail(cmd->name, pos[0], -errno);
+	if (!S_ISDIR(st.st_mode))
+		return hw_cli_fail(cmd->name, pos[0], -ENOTDIR);
 	if (o.now_ms == 0)
 		o.now_ms = hw_wall_ms();
 	printf("hawser prune: %s: keep the newest %u generations and every one younger than "

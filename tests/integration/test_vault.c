@@ -1026,6 +1026,10 @@ static void test_prune_backups(void **state)
 	/* the defaults (7 generations, 30 days) keep all that is left */
 	assert_int_equal(hw_proc_capture(&f->cap, bin, "prune", bk, NULL), 0);
 	assert_non_null(strstr(f->cap.out, "0 generations removed"));
+	/* a BACKUPS that is not there announces no policy: it is an error at once */
+	assert_int_equal(hw_proc_capture(&f->cap, bin, "prune", ini, NULL), 1);
+	assert_non_null(strstr(f->cap.err, "(ENOTDIR)"));
+	assert_int_equal(f->cap.out_len, 0);
 
 	c = fopen(ini, "a");
 	assert_non_null(c);
