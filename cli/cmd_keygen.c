@@ -64,11 +64,9 @@ static int check_free(const struct hw_cli_cmd *cmd, const char *dir)
 		char path[4096];
 		struct stat st;
 		snprintf(path, sizeof path, "%s/%s", dir, names[i]);
-		if (lstat(path, &st) == 0) {
-			fprintf(stderr, "hawser %s: %s exists: refusing to overwrite an identity\n",
-				cmd->name, path);
-			return HW_CLI_ERROR;
-		}
+		if (lstat(path, &st) == 0)
+			return hw_cli_fail_why(cmd->name, path, -EEXIST,
+					       "refusing to overwrite an identity");
 	}
 	return HW_CLI_OK;
 }
@@ -81,16 +79,17 @@ static int write_identity(const struct hw_cli_cmd *cmd, const char *dir,
 	long np = hw_identity_format_public(id, pub, sizeof pub);
 	if (ns < 0 || np < 0)
 		return hw_cli_fail(cmd->name, "format", (int)(ns < 0 ? ns : np));
+	char key_path[4096], pub_path[4096];
+	snprintf(key_path, sizeof key_path, "%s/node.key", dir);
+	snprintf(pub_path, sizeof pub_path, "%s/node.pub", dir);
 	int rc = write_new(dir, "node.key", secret, (size_t)ns, 0600);
 	sodium_memzero(secret, sizeof secret);
 	if (rc)
-		return hw_cli_fail(cmd->name, "node.key", rc);
+		return hw_cli_fail(cmd->name, key_path, rc);
 	rc = write_new(dir, "node.pub", pub, (size_t)np, 0644);
 	if (rc) {
-		char path[4096];
-		snprintf(path, sizeof path, "%s/node.key", dir);
-		unlink(path); /* half an identity is worse than none */
-		return hw_cli_fail(cmd->name, "node.pub", rc);
+		unlink(key_path); /* half an identity is worse than none */
+		return hw_cli_fail(cmd->name, pub_path, rc);
 	}
 	rc = hw_fs_sync(dir);
 	if (rc)
@@ -115,6 +114,7 @@ static int cmd_keygen(const struct hw_cli_cmd *cmd, int argc, char **argv)
 		return rc;
 	if (!o.out)
 		return hw_cli_usage_error(cmd, "--out DIR is required");
+	bool made = access(o.out, F_OK) != 0;
 	rc = hw_fs_mkdirs(o.out, 0700);
 	if (rc != 0)
 		return hw_cli_fail(cmd->name, o.out, rc);
@@ -124,9 +124,12 @@ static int cmd_keygen(const struct hw_cli_cmd *cmd, int argc, char **argv)
 	struct hw_identity id;
 	rc = hw_identity_generate(&id);
 	if (rc)
-		return hw_cli_fail(cmd->name, "generate", rc);
-	rc = write_identity(cmd, o.out, &id);
+		rc = hw_cli_fail(cmd->name, "generate", rc);
+	else
+		rc = write_identity(cmd, o.out, &id);
 	hw_identity_wipe(&id);
+	if (rc != HW_CLI_OK && made)
+		rmdir(o.out); /* the directory it made, empty again (its parents stay) */
 	return rc;
 }
 
@@ -138,7 +141,9 @@ const struct hw_cli_cmd hw_cli_keygen = {
 	"  and DIR/node.pub (mode 0644), creating DIR (mode 0700) and its parents if needed,\n"
 	"  and prints node.pub and the key's fingerprint (its first 16 hex digits, as logs\n"
 	"  show it).\n"
-	"  Refuses to overwrite either file. Every node, witness and client that must accept\n"
-	"  this one lists its node.pub (or a directory holding it) in [security] peers, or\n"
-	"  --peers for a client; see docs/security.md for key rotation.\n",
+	"  Refuses to overwrite either file (EEXIST). A write that fails (a full disk)\n"
+	"  leaves neither file, nor DIR when it made DIR. Every node, witness and client\n"
+	"  that must accept this one lists its node.pub (or a directory holding it) in\n"
+	"  [security] peers, or --peers for a client; see docs/security.md for key\n"
+	"  rotation.\n",
 	cmd_keygen};

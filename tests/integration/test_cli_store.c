@@ -14,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -229,6 +231,41 @@ static void test_init_twice(void **state)
 	assert_int_equal(hw(&f->r, "init", dir, NULL), 1);
 	assert_non_null(strstr(f->r.err, "exists"));
 	assert_non_null(strstr(f->r.err, "HW_EEXIST"));
+}
+
+/* keygen refuses to overwrite an identity (EEXIST) or to put one in a file (ENOTDIR); on a
+ * file system with room for node.key alone it leaves no half identity and no directory it
+ * made (a tmpfs of one page, in this process's own mount namespace). */
+static void test_keygen_refusals(void **state)
+{
+	struct fix *f = *state;
+	char dir[4200], file[4300], tiny[4200], made[4300];
+	path(f, "id", dir, sizeof(dir));
+	assert_int_equal(hw(&f->r, "keygen", "--out", dir, NULL), 0);
+	assert_int_equal(hw(&f->r, "keygen", "--out", dir, NULL), 1);
+	assert_non_null(strstr(f->r.err, "/node.key: File exists (EEXIST)"));
+	snprintf(file, sizeof file, "%s/node.pub", dir);
+	assert_int_equal(hw(&f->r, "keygen", "--out", file, NULL), 1);
+	assert_non_null(strstr(f->r.err, "(ENOTDIR)"));
+
+	path(f, "tiny", tiny, sizeof(tiny));
+	assert_int_equal(mkdir(tiny, 0700), 0);
+	if (unshare(CLONE_NEWNS) != 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
+	    mount("tmpfs", tiny, "tmpfs", 0, "size=4k") != 0) {
+		print_message("test_keygen_refusals: no tmpfs of its own (%s): full disk not "
+			      "tried\n",
+			      strerror(errno));
+		return;
+	}
+	snprintf(made, sizeof made, "%s/k", tiny);
+	int rc = hw(&f->r, "keygen", "--out", made, NULL);
+	struct stat st;
+	int left = stat(made, &st); /* it made k, and took it away again */
+	umount2(tiny, MNT_DETACH);
+	assert_int_equal(rc, 1);
+	assert_non_null(strstr(f->r.err, "/k/node.pub: No space left on device (ENOSPC)"));
+	assert_int_equal(f->r.out_len, 0);
+	assert_int_equal(left, -1);
 }
 
 /* ingest --json prints one well-formed object: every terminal_peak record accepted; the
@@ -696,6 +733,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_usage_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_help, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_keygen_refusals, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_init_twice, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ingest_json, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ingest_deterministic, setup, teardown),
