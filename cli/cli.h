@@ -175,9 +175,10 @@ const char *hw_cli_hex(const uint8_t *hash, char *buf);
  * fails, under $TMPDIR or /tmp. Writes the path into buf. Returns 0 or -errno. */
 int hw_cli_scratch(const char *near, const char *tag, char *buf, size_t cap);
 
-
 /* Progress callback (replica/verify.h hw_progress_cb) drawing "<label> done/total" on
- * stderr, only when stderr is a terminal; arg is the label. Returns 0: the work goes on.
+ * stderr, only when stderr is a terminal (a poll, done and total 0, draws nothing); arg
+ * is the label. Returns 0, the work goes on, or HW_ECANCELED once a caught signal asks
+ * the command to stop (hw_cli_interrupted), which stops the work there.
  * hw_cli_progress_end ends the line. */
 int hw_cli_progress_cb(void *arg, uint64_t done, uint64_t total);
 void hw_cli_progress_end(void);
@@ -192,6 +193,10 @@ void hw_cli_progress_end(void);
  * Child processes forked later inherit the handler (and the flag as it is). A command
  * stopped so exits 128 + the signal, as the shell reports a process a signal killed. */
 void hw_cli_signals_catch(void (*also)(int sig));
+/* Have the handler of hw_cli_signals_catch() pass each such signal on to pid as well (a
+ * child process the command waits for: cli/isolate.h), from the moment of the call, so
+ * that one caught while the command waits is never missed; 0: to none. */
+void hw_cli_signals_forward(pid_t pid);
 volatile sig_atomic_t *hw_cli_interrupted(void);
 
 struct hw_store;
@@ -244,8 +249,10 @@ int hw_cli_digest_at(const char *dir, uint64_t at_lsn, uint8_t *digest);
  * (so a child that dies replaying leaves nothing the caller does not remove), or, with
  * scratch NULL, into a scratch directory of its own next to its store. da and db get
  * HW_HASH_BYTES. *reading (when reading is not NULL) is set to a or b before that store is
- * read: the one a child that died (hw_cli_read_isolated) was reading. Returns 0 or the
- * first open, store or replay error. */
+ * read: the one a child that died (hw_cli_read_isolated) was reading. Once a caught
+ * signal asks the command to stop (hw_cli_interrupted) it reads no further digest and a
+ * replay stops at its next batch: HW_ECANCELED. Returns 0 or the first open, store or
+ * replay error. */
 int hw_cli_digests_common(const char *a, const char *b, const char *scratch, uint64_t *lsn,
 			  uint8_t *da, uint8_t *db, const char **reading);
 

@@ -184,6 +184,8 @@ int hw_cli_drill_track_cb(void *arg, uint64_t done, uint64_t total)
 	struct tracker *t = arg;
 	if (*hw_cli_interrupted())
 		return HW_ECANCELED;
+	if (done == 0 && total == 0)
+		return 0; /* a poll (replica/verify.h): no progress to mark */
 	if ((t->n_marks == 0 || done <= t->last_done) && t->n_marks < TRACK_MARKS_MAX)
 		t->marks[t->n_marks++] = hw_report_clock(t->rep);
 	t->last_done = done;

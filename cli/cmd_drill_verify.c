@@ -231,7 +231,11 @@ static void compare_one(struct drill *d, const char *other)
 	uint64_t lsn = j.lsn;
 	char x[2 * HW_HASH_BYTES + 1], y[2 * HW_HASH_BYTES + 1];
 	enum hw_verdict v = HW_VERDICT_PASS;
-	if (rc) { /* hawser's own failure is no verdict: the drill ends in ERROR */
+	int sig = (int)*hw_cli_interrupted();
+	if (rc && sig) { /* stopped: no verdict on the stores */
+		v = HW_VERDICT_SKIP;
+		hw_report_check(&d->rep, name, v, "not finished: interrupted by signal %d", sig);
+	} else if (rc) { /* hawser's own failure is no verdict: the drill ends in ERROR */
 		v = rc == HW_EINTERNAL ? HW_VERDICT_SKIP : HW_VERDICT_FAIL;
 		hw_report_check(&d->rep, name, v, "cannot compare: %s (%s)",
 				end.signo ? hw_cli_read_why(j.reading, &end, why, sizeof(why))
@@ -601,7 +605,9 @@ static int run_verify(const struct hw_cli_cmd *cmd, int argc, char **argv)
 	hw_cli_drill_verify_checks(&d.rep, &v);
 	char signers[512];
 	hw_cli_drill_signers(&d, &v, false, signers, sizeof(signers));
-	for (size_t i = 0; i < d.n_compare && (v.code == 0 || hw_verify_state_unvouched(&v)); i++)
+	for (size_t i = 0; i < d.n_compare && (v.code == 0 || hw_verify_state_unvouched(&v)) &&
+			   !*hw_cli_interrupted();
+	     i++)
 		compare_one(&d, d.compare[i]);
 	d.lsn = v.head_lsn;
 	d.entries = v.entries;

@@ -708,7 +708,10 @@ int hw_cli_digests_common(const char *a, const char *b, const char *scratch, uin
 	*lsn = heads[0].lsn < heads[1].lsn ? heads[0].lsn : heads[1].lsn;
 	for (int i = 0; i < 2 && rc == 0; i++) {
 		*reading = dirs[i];
-		rc = digest_as_of(dirs[i], heads[i].lsn, *lsn, scratch, digests[i]);
+		/* asked to stop (a drill's signal): not another digest; a replay polls too */
+		rc = *hw_cli_interrupted()
+			     ? HW_ECANCELED
+			     : digest_as_of(dirs[i], heads[i].lsn, *lsn, scratch, digests[i]);
 	}
 	return rc;
 }

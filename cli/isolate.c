@@ -2,6 +2,7 @@
 #include "cli/isolate.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -11,6 +12,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "base/assert.h"
@@ -48,8 +50,12 @@ static void hawser_asserted(const char *line)
 	died_on(HW_CLI_WHO_HAWSER, "", line);
 }
 
+/* child_fault's answer for HW_FAULT_CHILD_HOW=hold: no signal, the child waits. */
+#define FAULT_HOLD (-1)
+
 /* HW_FAULT_CHILD_AFTER, HW_FAULT_CHILD_HOW (isolate.h), counted in the parent: how the
- * child about to start must end, SIGABRT (an HW_ASSERT) or SIGKILL; 0: as it will. */
+ * child about to start must end, SIGABRT (an HW_ASSERT) or SIGKILL, or FAULT_HOLD; 0: as
+ * it will. */
 static int child_fault(void)
 {
 	static struct hw_fault f;
@@ -65,7 +71,40 @@ static int child_fault(void)
 	if (!hw_fault_tick(&f))
 		return 0;
 	const char *how = getenv("HW_FAULT_CHILD_HOW");
+	if (how && strcmp(how, "hold") == 0)
+		return FAULT_HOLD;
 	return how && strcmp(how, "kill") == 0 ? SIGKILL : SIGABRT;
+}
+
+/* The longest a held child waits (a test that fails leaves none behind for long). */
+#define HOLD_MAX_S 60
+
+/* HW_FAULT_CHILD_HOW=hold, in the child: with the signals that ask a command to stop
+ * blocked, open HW_FAULT_CHILD_FIFO for writing and close it (a test waiting in its open
+ * for reading knows the child holds), then wait for one of them, at most HOLD_MAX_S, and
+ * set the flag (hw_cli_interrupted) as the handler would: one sent before the wait stays
+ * pending until it, so none is lost. Then the child's work starts, and stops at its
+ * first poll of the flag. */
+static void child_hold(void)
+{
+	static const int stops[] = {SIGINT, SIGTERM, SIGHUP};
+	sigset_t set, old;
+	sigemptyset(&set);
+	for (size_t i = 0; i < sizeof(stops) / sizeof(stops[0]); i++)
+		sigaddset(&set, stops[i]);
+	sigprocmask(SIG_BLOCK, &set, &old);
+	const char *fifo = getenv("HW_FAULT_CHILD_FIFO");
+	int fd = fifo ? open(fifo, O_WRONLY | O_CLOEXEC) : -1;
+	if (fd >= 0)
+		close(fd);
+	struct timespec limit = {.tv_sec = HOLD_MAX_S};
+	int sig = -1;
+	while (!*hw_cli_interrupted() && sig < 0 &&
+	       ((sig = sigtimedwait(&set, NULL, &limit)) >= 0 || errno == EINTR))
+		;
+	if (sig > 0)
+		*hw_cli_interrupted() = sig; /* taken here, not by the handler: as it would */
+	sigprocmask(SIG_SETMASK, &old, NULL);
 }
 
 static _Noreturn void child_run(struct shared_map *m, hw_cli_isolated_cb *cb, int fault)
@@ -75,7 +114,9 @@ static _Noreturn void child_run(struct shared_map *m, hw_cli_isolated_cb *cb, in
 	hw_store_assert_handle(lmdb_asserted);
 	if (fault == SIGKILL)
 		raise(SIGKILL);
-	HW_ASSERT(fault == 0 && "HW_FAULT_CHILD_AFTER");
+	if (fault == FAULT_HOLD)
+		child_hold();
+	HW_ASSERT((fault == 0 || fault == FAULT_HOLD) && "HW_FAULT_CHILD_AFTER");
 	cb(m->bytes);
 	hw_cli_progress_end();
 	fflush(NULL);
@@ -93,16 +134,22 @@ int hw_cli_isolated(hw_cli_isolated_cb *cb, void *shared, size_t bytes, struct h
 	memcpy(m->bytes, shared, bytes);
 	int fault = child_fault();
 	fflush(NULL); /* else the child's exit would write what is buffered a second time */
+	int asked = (int)*hw_cli_interrupted(); /* before: the child inherits the flag */
 	pid_t pid = fork();
 	if (pid == 0)
 		child_run(m, cb, fault);
 	int rc = pid < 0 ? -errno : 0, status = 0;
-	while (rc == 0 && waitpid(pid, &status, 0) < 0) {
-		if (errno != EINTR)
-			rc = -errno;
-		else if (*hw_cli_interrupted()) /* asked to stop: the child is asked too */
+	if (pid > 0) {
+		/* asked to stop from now on: the handler asks the child too; asked since the
+		 * fork, before the handler knew the child: here */
+		hw_cli_signals_forward(pid);
+		if (!asked && *hw_cli_interrupted())
 			kill(pid, (int)*hw_cli_interrupted());
 	}
+	while (rc == 0 && waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			rc = -errno;
+	hw_cli_signals_forward(0);
 	if (rc == 0 && WIFSIGNALED(status)) {
 		end->signo = WTERMSIG(status);
 		end->who = m->who;

@@ -36,10 +36,12 @@ struct hw_cli_end {
  * running: the child has only the calling one, and a lock another held stays locked in it.
  * For tests (docs/testing.md): with HW_FAULT_CHILD_AFTER=N in the environment, N children
  * run, then the next fails an HW_ASSERT as it starts, or with HW_FAULT_CHILD_HOW=kill
- * kills itself with SIGKILL: a bug in hawser, and a kill that is no damage. A signal that
- * asks the command to stop (hw_cli_signals_catch) while it waits is passed on to the
- * child, which inherited the handler: the child's work stops where it polls
- * hw_cli_interrupted(). */
+ * kills itself with SIGKILL: a bug in hawser, and a kill that is no damage; with
+ * HW_FAULT_CHILD_HOW=hold it holds until a signal asks it to stop (at most 60 s), having
+ * opened HW_FAULT_CHILD_FIFO for writing as its cue. A signal that asks the command to
+ * stop (hw_cli_signals_catch) from the fork on is passed on to the child by the handler
+ * (hw_cli_signals_forward), so none is missed however it falls against the wait; the
+ * child inherited the handler, and its work stops where it polls hw_cli_interrupted(). */
 typedef void hw_cli_isolated_cb(void *shared);
 int hw_cli_isolated(hw_cli_isolated_cb *cb, void *shared, size_t bytes, struct hw_cli_end *end);
 

@@ -232,8 +232,10 @@ static bool progress_shown;
 
 int hw_cli_progress_cb(void *arg, uint64_t done, uint64_t total)
 {
-	if (!isatty(STDERR_FILENO))
-		return 0;
+	if (*hw_cli_interrupted())
+		return HW_ECANCELED;
+	if ((done == 0 && total == 0) || !isatty(STDERR_FILENO))
+		return 0; /* a poll (replica/verify.h) shows nothing */
 	const char *label = arg ? (const char *)arg : "progress";
 	if (total)
 		fprintf(stderr, "\r%s %llu/%llu (%.0f%%)   ", label, (unsigned long long)done,
@@ -252,13 +254,21 @@ void hw_cli_progress_end(void)
 }
 
 static volatile sig_atomic_t interrupted;
+static volatile sig_atomic_t forward_to; /* a pid, hw_cli_signals_forward(); 0: none */
 static void (*interrupted_also)(int);
 
 static void on_signal(int sig)
 {
 	interrupted = sig;
+	if (forward_to > 0)
+		kill((pid_t)forward_to, sig);
 	if (interrupted_also)
 		interrupted_also(sig);
+}
+
+void hw_cli_signals_forward(pid_t pid)
+{
+	forward_to = (sig_atomic_t)pid;
 }
 
 void hw_cli_signals_catch(void (*also)(int sig))

@@ -63,8 +63,11 @@ static int write_all(int fd, const uint8_t *p, size_t len)
 	return 0;
 }
 
-/* Hash up to max_bytes more of fd into st; *size grows by the bytes read. */
-static int hash_fd(int fd, uint64_t max_bytes, crypto_generichash_state *st, uint64_t *size)
+/* Hash up to max_bytes more of fd into st; *size grows by the bytes read. cb (may be NULL)
+ * is asked after each chunk whether to go on (a poll, replica/verify.h): its non-zero
+ * answer stops the hash and is returned. */
+static int hash_fd(int fd, uint64_t max_bytes, crypto_generichash_state *st, uint64_t *size,
+		   hw_progress_cb *cb, void *arg)
 {
 	uint8_t *buf = malloc(IO_CHUNK_BYTES);
 	if (buf == NULL)
@@ -74,14 +77,17 @@ static int hash_fd(int fd, uint64_t max_bytes, crypto_generichash_state *st, uin
 	while (got < max_bytes) {
 		uint64_t left = max_bytes - got;
 		ssize_t n = read(fd, buf, left < IO_CHUNK_BYTES ? (size_t)left : IO_CHUNK_BYTES);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			rc = n < 0 ? -errno : 0;
+		if (n < 0 && errno != EINTR) {
+			rc = -errno;
 			break;
 		}
-		crypto_generichash_update(st, buf, (unsigned long long)n);
-		got += (uint64_t)n;
+		if (n == 0)
+			break;
+		if (n > 0)
+			crypto_generichash_update(st, buf, (unsigned long long)n);
+		got += n > 0 ? (uint64_t)n : 0;
+		if (cb != NULL && (rc = cb(arg, 0, 0)) != 0) /* a signal's EINTR asks too */
+			break;
 	}
 	free(buf);
 	*size += got;
@@ -242,15 +248,27 @@ int hw__backup_manifest_read(const char *dir, struct manifest *m, char *what)
 	return 0;
 }
 
-int hw__backup_snapshot_check(const char *dir, const struct manifest *m, char *snap, char *what)
+int hw__backup_snapshot_check(const char *dir, const struct manifest *m, char *snap, char *what,
+			      hw_progress_cb *cb, void *arg)
 {
 	uint8_t h[HW_HASH_BYTES];
 	uint64_t size = 0;
+	char file[PATH_MAX];
 	int rc = hw__backup_path_join(snap, dir, "snapshot");
 	if (rc == 0)
-		rc = hw_snapshot_hash(snap, h, &size);
+		rc = hw__backup_path_join(file, snap, "data.mdb");
+	int fd = rc == 0 ? open(file, O_RDONLY | O_CLOEXEC) : -1;
+	if (rc == 0 && fd < 0)
+		rc = -errno;
 	if (rc == -ENOENT)
 		return hw__backup_fail(what, HW_EBACKUP, "snapshot/data.mdb is missing");
+	if (rc != 0)
+		return rc;
+	crypto_generichash_state st;
+	crypto_generichash_init(&st, NULL, 0, HW_HASH_BYTES);
+	rc = hash_fd(fd, UINT64_MAX, &st, &size, cb, arg);
+	close(fd);
+	crypto_generichash_final(&st, h, HW_HASH_BYTES);
 	if (rc != 0)
 		return rc;
 	if (size != m->snapshot_bytes || memcmp(h, m->snapshot_blake2b, HW_HASH_BYTES) != 0)
@@ -266,7 +284,7 @@ static int log_prefix_check(int fd, const struct manifest *m, crypto_generichash
 {
 	uint64_t size = 0;
 	uint8_t h[HW_HASH_BYTES];
-	int rc = hash_fd(fd, m->log_bytes, st, &size);
+	int rc = hash_fd(fd, m->log_bytes, st, &size, NULL, NULL);
 	if (rc == 0 && size < m->log_bytes)
 		return hw__backup_fail(what, HW_EBACKUP,
 				       "log.hwl is truncated: %" PRIu64 " of %" PRIu64 " bytes",
@@ -326,7 +344,7 @@ int hw_backup_check(const char *backup_dir, bool hashed, char *what)
 				       m.log_bytes);
 	char snap_dir[PATH_MAX];
 	if (hashed)
-		rc = hw__backup_snapshot_check(backup_dir, &m, snap_dir, what);
+		rc = hw__backup_snapshot_check(backup_dir, &m, snap_dir, what, NULL, NULL);
 	return rc == 0 && hashed ? log_check(backup_dir, &m, what) : rc;
 }
 
@@ -525,8 +543,9 @@ static void *copy_thread(void *p)
 }
 
 /* Move the pipe's bytes to out until EOF, even after a write error (the copy thread must
- * not block on a full pipe), hashing them into st on the way (no second read of the
- * file) and counting them in *bytes; progress in pages of psize bytes. */
+ * not block on a full pipe), hashing them into st (NULL: not hashed) on the way (no
+ * second read of the file) and counting them in *bytes; progress in pages of psize
+ * bytes, whose non-zero answer (asked to stop) returns at once. */
 static int copy_drain(int in, int out, uint8_t *buf, uint32_t psize, struct progress *prog,
 		      crypto_generichash_state *st, uint64_t *bytes)
 {
@@ -542,17 +561,19 @@ static int copy_drain(int in, int out, uint8_t *buf, uint32_t psize, struct prog
 			return rc; /* the caller closes in: a copy still writing gets EPIPE */
 		if (rc == 0)
 			rc = write_all(out, buf, (size_t)n);
-		if (rc == 0)
+		if (rc == 0 && st != NULL)
 			crypto_generichash_update(st, buf, (unsigned long long)n);
 		*bytes += (uint64_t)n;
-		int stop = progress_at(prog, *bytes / psize); /* keeps draining, as on an error */
-		if (rc == 0)
-			rc = stop;
+		/* asked to stop: at once; closing in ends the copy (EPIPE: LMDB's copy thread
+		 * blocks SIGPIPE) */
+		if (rc == 0 && (rc = progress_at(prog, *bytes / psize)) != 0)
+			return rc;
 	}
 }
 
-/* The compacted copy of s into file, its BLAKE2b-256 and its size, with progress in
- * pages (total: the pages s uses, which the compacted copy does not exceed). */
+/* The compacted copy of s into file, its BLAKE2b-256 (hash NULL: not computed) and its
+ * size, with progress in pages (total: the pages s uses, which the compacted copy does
+ * not exceed). */
 static int copy_pages(struct hw_store *s, const char *file, struct progress *prog,
 		      uint8_t hash[HW_HASH_BYTES], uint64_t *bytes)
 {
@@ -577,11 +598,12 @@ static int copy_pages(struct hw_store *s, const char *file, struct progress *pro
 	if (rc == 0) {
 		crypto_generichash_state hs;
 		crypto_generichash_init(&hs, NULL, 0, HW_HASH_BYTES);
-		rc = copy_drain(p[0], out, buf, st.ms_psize, prog, &hs, bytes);
-		crypto_generichash_final(&hs, hash, HW_HASH_BYTES);
+		rc = copy_drain(p[0], out, buf, st.ms_psize, prog, hash ? &hs : NULL, bytes);
+		if (hash != NULL)
+			crypto_generichash_final(&hs, hash, HW_HASH_BYTES);
 		close(p[0]);
 		pthread_join(t, NULL);
-		rc = job.rc != 0 ? job.rc : rc;
+		rc = rc != 0 ? rc : job.rc; /* a stop (or a write error) is why the copy failed */
 	} else {
 		close(p[0]);
 		close(p[1]);
@@ -596,6 +618,20 @@ close_out:
 		close(out);
 	free(buf);
 	return rc;
+}
+
+int hw__backup_copy(struct hw_store *s, const char *dir, hw_progress_cb *cb, void *arg)
+{
+	char file[PATH_MAX];
+	struct progress prog = {.cb = cb, .arg = arg};
+	uint64_t bytes;
+	int rc = hw__backup_path_join(file, dir, "data.mdb");
+	if (rc != 0)
+		return rc;
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+		return -errno;
+	rc = copy_pages(s, file, &prog, NULL, &bytes);
+	return rc == 0 ? hw_snapshot_fsync_path(dir) : rc;
 }
 
 /* Copy s into dir (snapshot.tmp), make it durable and read the copy's head and base. */
@@ -785,7 +821,7 @@ static int incremental_check(struct hw_store *s, const char *out, struct manifes
 	/* Hashed, not only sized: the log is only worth extending after a snapshot that
 	 * still restores (ransomware encrypts files in place, sizes unchanged). */
 	char snap_dir[PATH_MAX];
-	rc = hw__backup_snapshot_check(out, m, snap_dir, what);
+	rc = hw__backup_snapshot_check(out, m, snap_dir, what, NULL, NULL);
 	if (rc != 0)
 		return rc;
 	if (m->end_lsn == 0)

@@ -145,7 +145,10 @@ struct hw_restore_info {
  * the snapshot in dir/.restore-tmp replayed that far and removed (a second copy's time; the disk
  * holds one copy at a time). A copied store gets a record of what vouched for it
  * (replica/restore_vouch.h: the checkpoint, its signer's key, the restored head and digest; cp_lsn
- * 0 when nothing did), for hw_verify_trusted() to judge later. */
+ * 0 when nothing did), for hw_verify_trusted() to judge later. cb (may be NULL) is polled
+ * as the backup's files are hashed (done and total 0), gets the pages of a snapshot's copy
+ * and then the entries replayed: its non-zero answer stops the restore wherever it is,
+ * which removes what it made and returns that value. */
 int hw_restore(const char *backup_dir, const char *dir, uint64_t until_lsn,
 	       int64_t until_time_ms, hw_progress_cb *cb, void *arg,
 	       struct hw_restore_info *info);

@@ -12,6 +12,7 @@
 
 #include "replica/entry.h"
 #include "replica/store.h"
+#include "replica/verify.h"
 
 /* log.hwl frames each entry with its length: this many bytes, little-endian. */
 #define HW__BACKUP_LEN_PREFIX_BYTES 4u
@@ -46,8 +47,20 @@ int hw__backup_log_open(const char *dir, int flags, int *fd, char *what);
 
 /* The snapshot under dir (a backup's; its path into snap[PATH_MAX]) against m:
  * HW_EBACKUP when it is missing, or of another size or hash than m names (ransomware
- * encrypts files in place, sizes kept); else 0 or -errno. */
-int hw__backup_snapshot_check(const char *dir, const struct manifest *m, char *snap, char *what);
+ * encrypts files in place, sizes kept); else 0 or -errno. cb (may be NULL) is polled
+ * after each MiB hashed (done and total 0, replica/verify.h): its non-zero answer stops
+ * the check and is returned, so a restore asked to stop does not hash a large snapshot
+ * to its end first. */
+int hw__backup_snapshot_check(const char *dir, const struct manifest *m, char *snap, char *what,
+			      hw_progress_cb *cb, void *arg);
+
+/* The compacted copy of s (mdb_env_copyfd2, one read transaction) into dir/data.mdb (dir
+ * made if missing; data.mdb must not exist), flushed, with cb (may be NULL) getting the
+ * progress in pages every HW_PROGRESS_STEP of them and at the end: its non-zero answer
+ * stops the copy and is returned (a copy of gigabytes that a restore asked to stop does
+ * not finish first). The caller removes what a copy that failed left. 0, an LMDB error
+ * translated, or -errno. */
+int hw__backup_copy(struct hw_store *s, const char *dir, hw_progress_cb *cb, void *arg);
 
 /* Take the flock on the lock file at path (a restore's into dir, a backup's of dir):
  * *lock gets its descriptor once locked (else -1). The file one that ends unlinks may be

@@ -32,6 +32,8 @@
 #include "replica/snapshot.h"
 #include "replica/store_int.h"
 
+#define HASH_CHUNK_BYTES (1u << 20) /* hashed between two polls of a restore's callback */
+
 /* A backup directory, checked, with its log mapped. */
 struct backup_view {
 	struct manifest m;
@@ -44,8 +46,27 @@ struct backup_view {
 	struct hw_arena arena; /* to decode a checkpoint */
 };
 
-/* Map the first log_bytes of log.hwl and check their hash. */
-static int log_map(const char *bdir, struct backup_view *bv, char *what)
+/* BLAKE2b of the n bytes at p into h, cb (may be NULL) polled after each MiB (done and
+ * total 0): its non-zero answer stops the hash and is returned. */
+static int hash_polled(const uint8_t *p, size_t n, uint8_t h[HW_HASH_BYTES], hw_progress_cb *cb,
+		       void *arg)
+{
+	crypto_generichash_state st;
+	crypto_generichash_init(&st, NULL, 0, HW_HASH_BYTES);
+	for (size_t off = 0; off < n; off += HASH_CHUNK_BYTES) {
+		size_t len = n - off < HASH_CHUNK_BYTES ? n - off : HASH_CHUNK_BYTES;
+		crypto_generichash_update(&st, p + off, (unsigned long long)len);
+		int rc = cb != NULL ? cb(arg, 0, 0) : 0;
+		if (rc != 0)
+			return rc;
+	}
+	crypto_generichash_final(&st, h, HW_HASH_BYTES);
+	return 0;
+}
+
+/* Map the first log_bytes of log.hwl and check their hash (cb polled as it hashes). */
+static int log_map(const char *bdir, struct backup_view *bv, char *what, hw_progress_cb *cb,
+		   void *arg)
 {
 	struct stat st;
 	int fd;
@@ -71,7 +92,9 @@ static int log_map(const char *bdir, struct backup_view *bv, char *what)
 	bv->log = p;
 	bv->log_len = (size_t)bv->m.log_bytes;
 	uint8_t h[HW_HASH_BYTES];
-	crypto_generichash(h, HW_HASH_BYTES, bv->log, bv->log_len, NULL, 0);
+	rc = hash_polled(bv->log, bv->log_len, h, cb, arg);
+	if (rc != 0)
+		return rc;
 	if (memcmp(h, bv->m.log_blake2b, HW_HASH_BYTES) != 0)
 		return hw__backup_fail(what, HW_EBACKUP,
 				       "log.hwl does not match its MANIFEST hash");
@@ -147,15 +170,17 @@ static void backup_close(struct backup_view *bv)
 	hw_arena_fini(&bv->arena);
 }
 
-/* Check everything before anything is created: MANIFEST, file hashes, the log's chain. */
-static int backup_open(const char *bdir, struct backup_view *bv, char *what)
+/* Check everything before anything is created: MANIFEST, file hashes (cb polled as
+ * they are read), the log's chain. */
+static int backup_open(const char *bdir, struct backup_view *bv, char *what, hw_progress_cb *cb,
+		       void *arg)
 {
 	hw_arena_init(&bv->arena, 0, 0);
 	int rc = hw__backup_manifest_read(bdir, &bv->m, what);
 	if (rc == 0)
-		rc = hw__backup_snapshot_check(bdir, &bv->m, bv->snap_dir, what);
+		rc = hw__backup_snapshot_check(bdir, &bv->m, bv->snap_dir, what, cb, arg);
 	if (rc == 0)
-		rc = log_map(bdir, bv, what);
+		rc = log_map(bdir, bv, what, cb, arg);
 	if (rc == 0)
 		rc = log_check(bv, what);
 	return rc;
@@ -463,12 +488,11 @@ static int vouch_ahead(const struct backup_view *bv, struct hw_store *snap, cons
 	struct hw_replay_target vt = {.until_lsn = bv->vouch.covers};
 	struct hw_store_opts o = {.scratch = true};
 	struct hw_replay_batch vb;
-	struct hw_snapshot_info si;
 	struct hw_store *dst;
 	int rc = hw__replay_batch_init(&vb, vt.until_lsn, b->cb, b->arg);
 	if (rc != 0)
 		return rc;
-	rc = hw_snapshot_make(snap, work, &si);
+	rc = hw__backup_copy(snap, work, b->cb, b->arg);
 	if (rc == 0)
 		rc = hw_store_open(work, &o, &dst);
 	if (rc == 0) {
@@ -488,12 +512,11 @@ static int restore_build(const struct backup_view *bv, struct hw_store *snap, bo
 			 const char *work, const struct hw_replay_target *t,
 			 struct hw_replay_batch *b, struct hw_restore_info *info)
 {
-	struct hw_snapshot_info si;
 	int rc = 0;
 	if (copy && bv->vouch.lsn != 0 && stops_before(bv, t, bv->vouch.covers))
 		rc = vouch_ahead(bv, snap, work, b, info);
 	if (rc == 0)
-		rc = copy ? hw_snapshot_make(snap, work, &si) : hw_store_init(work);
+		rc = copy ? hw__backup_copy(snap, work, b->cb, b->arg) : hw_store_init(work);
 	if (rc == 0)
 		rc = restore_into(bv, snap, copy, work, t, b, info);
 	return rc;
@@ -587,7 +610,7 @@ int hw_restore(const char *backup_dir, const char *dir, uint64_t until_lsn, int6
 	memset(info, 0, sizeof *info);
 	memset(&bv, 0, sizeof bv);
 	struct hw_head base = {0};
-	int rc = backup_open(backup_dir, &bv, info->what);
+	int rc = backup_open(backup_dir, &bv, info->what, cb, arg);
 	info->end_lsn = rc == 0 ? bv.m.end_lsn : 0;
 	if (rc == 0 && until_lsn > bv.m.end_lsn)
 		rc = hw__backup_fail(info->what, HW_ENOTFOUND,

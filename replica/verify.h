@@ -37,7 +37,9 @@
  * working thread every HW_PROGRESS_STEP units, or after each batch of a replay (at most
  * HW_BATCH_RECORDS_MAX entries). Returns 0 to go on; anything else stops the operation
  * at that point, which then returns that value (a node stopping a digest's replay to
- * reopen its store, say). */
+ * reopen its store, say). A stretch with nothing to count (a restore hashing a backup's
+ * files) calls it with done and total 0 after each MiB, only to ask whether to go on: a
+ * poll, which shows no progress. */
 typedef int hw_progress_cb(void *arg, uint64_t done, uint64_t total);
 
 /* What a check was reading (hw_verify_report.stage), so that a run that died there can

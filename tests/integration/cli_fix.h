@@ -106,6 +106,7 @@ static inline int teardown(void **state)
 	struct fix *f = *state;
 	unsetenv("HW_FAULT_CHILD_AFTER"); /* a test's faults end with it */
 	unsetenv("HW_FAULT_CHILD_HOW");
+	unsetenv("HW_FAULT_CHILD_FIFO");
 	return hw_test_rm_rf(f->dir) == 0 ? 0 : -1;
 }
 

@@ -1,11 +1,13 @@
 /* drill_fix.h: what the tests of `hawser drill` share on top of cli_fix.h (test_drills.c,
- * test_drill_records.c): stores, backup generations aged as a test needs, node configs
- * with [drills] lines, and the drill summary's check lines. Include after cli_fix.h; one
- * test file each. */
+ * test_drill_records.c, test_drill_signals.c): stores, backup generations aged as a test needs,
+ * node configs with [drills] lines, and the drill summary's check lines. Include after cli_fix.h;
+ * one test file each. */
 #ifndef HW_TESTS_DRILL_FIX_H
 #define HW_TESTS_DRILL_FIX_H
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdint.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -51,6 +53,37 @@ static inline void assert_report(const struct hw_capture *r)
 	assert_null(strstr(page, "<script"));
 }
 
+static inline void fifo_alarm(int sig)
+{
+	(void)sig;
+}
+
+/* Open the FIFO at p, flags O_WRONLY or O_RDONLY: it returns once the other end was
+ * opened (a drill reached it), or -1 after 30 s. */
+static inline int fifo_open(const char *p, int flags)
+{
+	struct sigaction sa = {.sa_handler = fifo_alarm}, old;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGALRM, &sa, &old);
+	alarm(30);
+	int fd = open(p, flags | O_CLOEXEC);
+	alarm(0);
+	sigaction(SIGALRM, &old, NULL);
+	return fd;
+}
+
+/* Entries of dir whose names start with prefix. */
+static inline int entries_named(const char *dir, const char *prefix)
+{
+	int n = 0;
+	DIR *d = opendir(dir);
+	assert_non_null(d);
+	for (struct dirent *e; (e = readdir(d)) != NULL;)
+		n += strncmp(e->d_name, prefix, strlen(prefix)) == 0;
+	closedir(d);
+	return n;
+}
+
 /* Init a store at f->dir/name and ingest n records with seed (fixed time). */
 static inline void make_store(struct fix *f, const char *name, const char *seed, const char *n)
 {
@@ -60,6 +93,23 @@ static inline void make_store(struct fix *f, const char *name, const char *seed,
 	assert_int_equal(
 		hw(&f->r, "ingest", dir, "--generate", n, "--seed", seed, "--end-ms", END_MS, NULL),
 		0);
+}
+
+/* The store f->dir/r (3,000 records; its path into dir) backed up into f->dir/bak (bak),
+ * with a FIFO in the place of the backup's file name (the file moved to real; each 4,400
+ * bytes): a drill that opens it waits for the test. log gets a log file's path. */
+static inline void backup_with_fifo(struct fix *f, const char *name, char *dir, char *bak,
+				    char *fifo, char *real, char *log)
+{
+	make_store(f, "r", "3", "3000");
+	path(f, "r", dir, 4200);
+	path(f, "bak", bak, 4200);
+	path(f, "drill.log", log, 4300);
+	assert_int_equal(hw(&f->r, "backup", dir, bak, NULL), 0);
+	snprintf(fifo, 4400, "%s/%s", bak, name);
+	snprintf(real, 4400, "%s/%s.real", bak, name);
+	assert_int_equal(rename(fifo, real), 0);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
 }
 
 /* make_store(), and the store's path into dir (4,200 bytes). */

@@ -1206,36 +1206,6 @@ static void test_restore_until_time(void **state)
 	assert_non_null(strstr(f->r.out, "; warning: target time not confirmed"));
 }
 
-static void on_alarm(int sig)
-{
-	(void)sig;
-}
-
-/* Open the FIFO at p to write: it returns once a reader opened it, or -1 after 30 s. */
-static int fifo_writer(const char *p)
-{
-	struct sigaction sa = {.sa_handler = on_alarm}, old;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGALRM, &sa, &old);
-	alarm(30);
-	int fd = open(p, O_WRONLY | O_CLOEXEC);
-	alarm(0);
-	sigaction(SIGALRM, &old, NULL);
-	return fd;
-}
-
-/* Entries of dir whose names start with prefix. */
-static int entries_named(const char *dir, const char *prefix)
-{
-	int n = 0;
-	DIR *d = opendir(dir);
-	assert_non_null(d);
-	for (struct dirent *e; (e = readdir(d)) != NULL;)
-		n += strncmp(e->d_name, prefix, strlen(prefix)) == 0;
-	closedir(d);
-	return n;
-}
-
 /* A restore drill stopped by SIGTERM (the timeout of cron or of a systemd unit) removes
  * its store-sized scratch beside the store and records the run, ERROR "interrupted by
  * signal 15", exiting 143 (it died, leaving DIR.restore-XXXXXX and no history row). It is
@@ -1245,19 +1215,11 @@ static void test_drill_interrupted(void **state)
 {
 	struct fix *f = *state;
 	char dir[4200], bak[4200], m[4400], real[4400], log[4300];
-	make_store(f, "r", "3", "3000");
-	path(f, "r", dir, sizeof(dir));
-	path(f, "bak", bak, sizeof(bak));
-	path(f, "drill.log", log, sizeof(log));
-	assert_int_equal(hw(&f->r, "backup", dir, bak, NULL), 0);
-	snprintf(m, sizeof(m), "%s/MANIFEST", bak);
-	snprintf(real, sizeof(real), "%s/MANIFEST.real", bak);
-	assert_int_equal(rename(m, real), 0);
-	assert_int_equal(mkfifo(m, 0600), 0);
+	backup_with_fifo(f, "MANIFEST", dir, bak, m, real, log);
 	const char *restore[] = {"drill", "restore", "--backup", bak, "--dir", dir, NULL};
 	struct hw_proc p;
 	assert_int_equal(hw_proc_start(&p, log, restore), 0);
-	int fd = fifo_writer(m);
+	int fd = fifo_open(m, O_WRONLY);
 	assert_true(fd >= 0);
 	assert_int_equal(entries_named(f->dir, "r.restore-"), 1);
 	assert_int_equal(rename(real, m), 0); /* what the restore itself reads */
@@ -1276,7 +1238,7 @@ static void test_drill_interrupted(void **state)
 	assert_int_equal(mkfifo(fifo, 0600), 0);
 	const char *verify[] = {"drill", "verify", "--dir", dir, "--trust", fifo, NULL};
 	assert_int_equal(hw_proc_start(&p, log, verify), 0);
-	fd = fifo_writer(fifo);
+	fd = fifo_open(fifo, O_WRONLY);
 	assert_true(fd >= 0);
 	assert_int_equal(hw_proc_signal(&p, SIGTERM), 0);
 	close(fd);

@@ -381,8 +381,8 @@ static void test_log_cut_behind_head(void **state)
 static int die_cb(void *arg, uint64_t done, uint64_t total)
 {
 	(void)arg;
-	(void)done;
-	(void)total;
+	if (done == 0 && total == 0)
+		return 0; /* a poll while the backup is hashed: no progress report */
 	_exit(3); /* a restore killed at its first progress report */
 }
 

@@ -3,7 +3,8 @@
  * a copied snapshot's state against the signed checkpoint that vouches for it, for targets
  * before what it covers too, and the record of it the restore leaves for verify. Records come from
  * the workload generator (bench/workload.h), each ingest in a lane of its own, all its entries
- * stamped with one store clock; and a restore short of memory. test_backup.c has
+ * stamped with one store clock; a restore short of memory, and one asked to stop as it
+ * hashes the backup or copies its snapshot. test_backup.c has
  * the rest of backup and restore. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -357,6 +358,54 @@ static void test_snapshot_no_memory(void **state)
 	assert_int_equal(ri.lsn, N / 3);
 }
 
+/* Where a restore was when its callback stopped it (stop_cb). */
+struct stop_at {
+	bool polls;       /* stop at the first poll (done and total 0), else at the first count */
+	const char *work; /* the restore's work directory, DIR/.restore-tmp */
+	bool work_seen;   /* it existed then: the restore had begun making the store */
+	bool lock_seen;   /* its lock.mdb existed: the store was open for the replay */
+};
+
+static int stop_cb(void *arg, uint64_t done, uint64_t total)
+{
+	struct stop_at *at = arg;
+	char lock[400];
+	if ((done == 0 && total == 0) != at->polls)
+		return 0;
+	snprintf(lock, sizeof lock, "%s/lock.mdb", at->work);
+	at->work_seen = exists(at->work);
+	at->lock_seen = exists(lock);
+	return HW_ECANCELED; /* as a drill's callback once a signal asks it to stop */
+}
+
+/* A restore asked to stop (its callback's answer, as a drill's is once SIGTERM came)
+ * while it hashes the backup's files stops there, before it makes anything; asked while
+ * it copies a pruned store's snapshot, it stops in the copy, before the replay opens the
+ * store. Either way HW_ECANCELED, and nothing is left where the store was to be. */
+static void test_restore_stopped(void **state)
+{
+	struct fx *f = *state;
+	char bk[300], dst[300], work[320];
+	path_in(f, "bk", bk);
+	path_in(f, "r", dst);
+	snprintf(work, sizeof work, "%s/.restore-tmp", dst);
+	ingest(f->s, 1, N, AT_A);
+	assert_int_equal(hw_store_prune(f->s, N / 2 + 1), 0); /* its snapshot is copied */
+	assert_int_equal(hw_backup(f->s, bk, NULL, NULL, NULL), 0);
+	struct stop_at hashing = {.polls = true, .work = work};
+	struct hw_restore_info ri;
+	assert_int_equal(hw_restore(bk, dst, 0, 0, stop_cb, &hashing, &ri), HW_ECANCELED);
+	assert_false(hashing.work_seen);
+	assert_false(exists(dst));
+	struct stop_at copying = {.work = work};
+	assert_int_equal(hw_restore(bk, dst, 0, 0, stop_cb, &copying, &ri), HW_ECANCELED);
+	assert_true(copying.work_seen);
+	assert_false(copying.lock_seen);
+	assert_false(exists(dst));
+	assert_int_equal(hw_restore(bk, dst, 0, 0, NULL, NULL, &ri), 0);
+	assert_int_equal(ri.copied_lsn, N);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -367,6 +416,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_vouch_record_verify, setup,
 						store_fix_teardown),
 		cmocka_unit_test_setup_teardown(test_snapshot_no_memory, setup, store_fix_teardown),
+		cmocka_unit_test_setup_teardown(test_restore_stopped, setup, store_fix_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
