@@ -541,6 +541,52 @@ static void scope_note(struct drill *d, const char *newest)
 			hw_drill_scope_name(d->scope), older, point);
 }
 
+/* A restore of the newest backup to a point that failed on something other than that
+ * point (check "target reached"): the backup damaged or incomplete, none there, its
+ * signers, its origin, its verify, its time. A restore of it to its end would fail the
+ * same, so the run speaks for the newest backup whole: its scope becomes full (the target
+ * point stays in the row and the report), and status shows it as the last restore, where
+ * a point-in-time run would have left the last full run showing, the damage hidden. */
+static void scope_widen(struct drill *d)
+{
+	bool beyond_point = false;
+	char when[40];
+	if (d->scope != HW_DRILL_SCOPE_POINT || d->rep.result != HW_DRILL_FAIL ||
+	    *hw_cli_interrupted()) /* stopped: no verdict to speak for anything */
+		return;
+	for (size_t i = 0; i < d->rep.n_checks; i++)
+		beyond_point |= d->rep.checks[i].verdict == HW_VERDICT_FAIL &&
+				strcmp(d->rep.checks[i].name, "target reached") != 0;
+	if (!beyond_point)
+		return;
+	d->scope = HW_DRILL_SCOPE_FULL;
+	for (size_t i = 0; i < d->rep.n_facts; i++)
+		if (!strcmp(d->rep.facts[i].name, "scope"))
+			snprintf(d->rep.facts[i].value, sizeof(d->rep.facts[i].value), "%s",
+				 hw_drill_scope_name(d->scope));
+	for (size_t i = 0; i < d->rep.n_checks; i++) {
+		struct hw_report_check *c = &d->rep.checks[i];
+		if (strcmp(c->name, "scope") != 0)
+			continue;
+		c->verdict = HW_VERDICT_PASS;
+		if (d->point_lsn)
+			snprintf(when, sizeof(when), "LSN %" PRIu64, d->point_lsn);
+		else
+			hw_cli_iso(d->point_ms, when, sizeof(when));
+		snprintf(c->detail, sizeof(c->detail),
+			 "point in time; to %s, but the newest backup failed beyond that point, "
+			 "as a restore to its end would: the run the restore schedule counts",
+			 when);
+	}
+}
+
+/* The end of a restore drill (hw_cli_drill_finish), its scope widened first. */
+static int restore_finish(struct drill *d)
+{
+	scope_widen(d);
+	return hw_cli_drill_finish(d);
+}
+
 /* No backup to restore: backup_dir holds none (backups stopped: that is the finding, not
  * a usage error), does not exist (ERROR), or its newest did not commit (bad). */
 static int restore_none(struct drill *d, const struct generation *bad)
@@ -554,13 +600,13 @@ static int restore_none(struct drill *d, const struct generation *bad)
 				 "newest backup %s is %s; an older one is not restored in its "
 				 "place",
 				 bad->path, bad->problem);
-		return hw_cli_drill_finish(d);
+		return restore_finish(d);
 	}
 	hw_report_check(&d->rep, "backup", HW_VERDICT_FAIL, "%s %s", dir,
 			gone ? "does not exist" : "holds no backup");
 	hw_report_finish(&d->rep, gone ? HW_DRILL_ERROR : HW_DRILL_FAIL, "backup_dir %s %s", dir,
 			 gone ? "does not exist" : "holds no backup");
-	return hw_cli_drill_finish(d);
+	return restore_finish(d);
 }
 
 static int run_restore(const struct hw_cli_cmd *cmd, int argc, char **argv)
@@ -597,7 +643,7 @@ static int run_restore(const struct hw_cli_cmd *cmd, int argc, char **argv)
 		hw_report_fact(&d.rep, "restored_store", "%s", into);
 	else
 		hw_snapshot_rm(scratch);
-	return hw_cli_drill_finish(&d);
+	return restore_finish(&d);
 }
 
 const struct hw_cli_cmd hw_cli_drill_restore = {
@@ -615,7 +661,9 @@ const struct hw_cli_cmd hw_cli_drill_restore = {
 	"  verify the result, and hold the time to a verified store to restore_rto\n"
 	"  (--rto, e.g. 12h). Check \"scope\": only the newest generation of backup_dir\n"
 	"  (without backup_dir, B) restored to its end is the run the restore schedule\n"
-	"  counts; a restore of another backup or to a point is recorded, not counted.\n"
+	"  counts; a restore of another backup or to a point is recorded, not counted,\n"
+	"  unless one of the newest to a point fails on more than the point (the backup\n"
+	"  damaged, say): a restore to its end would fail too, and status shows it.\n"
 	"  --until-time T: a backup that ends before T fails \"target reached\" when DIR's\n"
 	"  store holds the entry after its end stamped by T (T is not reachable from it);\n"
 	"  a warning when that cannot be told. Stopped by SIGINT, SIGTERM or SIGHUP, it\n"

@@ -37,7 +37,9 @@ enum hw_drill_kind {
 /* What a run covered of what its kind proves (bits; 0: all of it). Only a run of full
  * scope speaks for its kind's schedule (hw_store_drill_last): a restore of an older
  * backup shows that one restores, not that the node's newest does, and a restore to a
- * point leaves the rest of the backup untried. */
+ * point leaves the rest of the backup untried. A restore of the newest backup to a point
+ * that failed on something other than the point (the backup damaged, say) is of full
+ * scope, its point kept in point_lsn or point_ms: a restore to the end would fail too. */
 enum hw_drill_scope {
 	HW_DRILL_SCOPE_FULL = 0,
 	HW_DRILL_SCOPE_OLDER = 1u << 0, /* restore: not the newest backup of backup_dir */

@@ -16,10 +16,10 @@
  * it for verify --trust; the
  * procedure fails on too few backup generations, naming backup_dir, and passes
  * a complete setup; status reports overdue kinds. Only a restore of the newest backup to
- * its end keeps the restore schedule; a time a backup ends before fails when the store holds
- * an entry by then; the replay rate counts the entries replayed; a restore or verify drill
- * stopped by SIGTERM removes its scratch and records the run. Every drill leaves its JSON
- * and HTML report and a history row. */
+ * its end keeps the restore schedule (or one to a point that found it damaged); a time a backup
+ * ends before fails when the store holds an entry by then; the replay rate counts the entries
+ * replayed; a restore or verify drill stopped by SIGTERM removes its scratch and records the run.
+ * Every drill leaves its JSON and HTML report and a history row. */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -1097,8 +1097,10 @@ static void flip_bytes(const char *p, long off)
  * point, or of an older generation (docs/drills.md's way to see how far back a good one
  * is), passes and is recorded with its scope and target, but status does not count it
  * (it showed it as the last PASS, on time); with the newest damaged (same size), its FAIL
- * stays the last run after the older generation's PASS. --backup naming the newest
- * counts. */
+ * stays the last run after the older generation's PASS. A restore to a point that finds
+ * the newest backup damaged counts (it was recorded as a point-in-time run, and status
+ * went on showing the full PASS before it): status shows its FAIL. --backup naming the
+ * newest counts. */
 static void test_restore_scope(void **state)
 {
 	struct fix *f = *state;
@@ -1125,6 +1127,17 @@ static void test_restore_scope(void **state)
 
 	snprintf(snap, sizeof(snap), "%s/snapshot/data.mdb", newest);
 	flip_bytes(snap, 20000);
+	/* found damaged by a restore to a point: the newest backup does not restore, and
+	 * status shows it, not the full run before */
+	assert_int_equal(hw(&f->r, "drill", "restore", "--config", conf, "--scratch", scratch,
+			    "--until-lsn", "100", NULL),
+			 3);
+	check_is(f, "scope", "pass", "point in time; to LSN 100, but the newest backup failed");
+	assert_int_equal(hw(&f->r, "status", "--config", conf, NULL), 0);
+	snprintf(want, sizeof(want), "restore   last FAIL");
+	assert_non_null(strstr(f->r.out, want));
+	snprintf(want, sizeof(want), "backup %s is damaged", newest);
+	assert_non_null(strstr(f->r.out, want));
 	assert_int_equal(
 		hw(&f->r, "drill", "restore", "--config", conf, "--scratch", scratch, NULL), 3);
 	assert_int_equal(hw(&f->r, "drill", "restore", "--config", conf, "--scratch", scratch,
@@ -1141,14 +1154,17 @@ static void test_restore_scope(void **state)
 	assert_non_null(strstr(f->r.out, want));
 
 	struct hw_drill_row rows[8];
-	assert_int_equal(restore_rows(dir, rows, 8), 4);
+	assert_int_equal(restore_rows(dir, rows, 8), 5);
 	assert_int_equal(rows[0].scope, HW_DRILL_SCOPE_OLDER);
 	assert_int_equal(rows[0].result, HW_DRILL_PASS);
 	assert_int_equal(rows[1].scope, HW_DRILL_SCOPE_FULL);
 	assert_int_equal(rows[1].result, HW_DRILL_FAIL);
-	assert_int_equal(rows[2].scope, HW_DRILL_SCOPE_FULL);
-	assert_int_equal(rows[3].scope, HW_DRILL_SCOPE_POINT);
-	assert_int_equal(rows[3].point_lsn, 100);
+	assert_int_equal(rows[2].scope, HW_DRILL_SCOPE_FULL); /* widened: the backup failed */
+	assert_int_equal(rows[2].result, HW_DRILL_FAIL);
+	assert_int_equal(rows[2].point_lsn, 100); /* the point asked for stays */
+	assert_int_equal(rows[3].scope, HW_DRILL_SCOPE_FULL);
+	assert_int_equal(rows[4].scope, HW_DRILL_SCOPE_POINT);
+	assert_int_equal(rows[4].point_lsn, 100);
 }
 
 /* A restore to a time T that the backup ends before fails when the node's store holds
