@@ -165,6 +165,13 @@ int hw_cli_addrs(const char *s);
  * "2026-11-26T10:00:00Z" (optionally with .mmm before the Z). Returns 0 or -1. */
 int hw_cli_time_ms(const char *s, int64_t *out);
 
+/* A --now T parsed by hw_cli_time_ms (every command's: drill procedure, status, prune)
+ * against what a time to judge at can be: HW_CLI_RUN for one from 2001 (HW_TIME_MIN_MS)
+ * to the year 9999, else a usage error naming it (exit 2): an integer T is milliseconds,
+ * and one in seconds (the year 1970) or microseconds (the year 50000) would judge ages and
+ * schedules for nothing. */
+int hw_cli_now_check(const struct hw_cli_cmd *cmd, int64_t now_ms);
+
 /* Format ms as ISO 8601 UTC with milliseconds into buf (at least 32 bytes). */
 const char *hw_cli_iso(int64_t ms, char *buf, size_t cap);
 

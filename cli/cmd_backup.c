@@ -245,6 +245,7 @@ const struct hw_cli_cmd hw_cli_backup = {
 struct prune_opts {
 	const char *config;
 	bool dry_run;
+	bool now_given;
 	int64_t now_ms;
 };
 
@@ -256,7 +257,7 @@ static int prune_opt_cb(void *arg, int key, const char *v)
 	else if (key == 'n')
 		o->dry_run = true;
 	else if (key == 't')
-		return hw_cli_time_ms(v, &o->now_ms) || o->now_ms <= 0 ? -1 : 0;
+		return o->now_given = true, hw_cli_time_ms(v, &o->now_ms);
 	else
 		return -1;
 	return 0;
@@ -289,6 +290,8 @@ static int cmd_prune(const struct hw_cli_cmd *cmd, int argc, char **argv)
 	struct prune_opts o = {0};
 	char *pos[1];
 	int rc = hw_cli_parse(cmd, argc, argv, prune_longopts, prune_opt_cb, &o, pos, 1);
+	if (rc == HW_CLI_RUN && o.now_given) /* a T in seconds would prune for nothing */
+		rc = hw_cli_now_check(cmd, o.now_ms);
 	if (rc != HW_CLI_RUN)
 		return rc;
 	struct hw_retention r;
@@ -306,7 +309,7 @@ static int cmd_prune(const struct hw_cli_cmd *cmd, int argc, char **argv)
 		return hw_cli_fail(cmd->name, pos[0], -errno);
 	if (!S_ISDIR(st.st_mode))
 		return hw_cli_fail(cmd->name, pos[0], -ENOTDIR);
-	if (o.now_ms == 0)
+	if (!o.now_given)
 		o.now_ms = hw_wall_ms();
 	printf("hawser prune: %s: keep the newest %u generations and every one younger than "
 	       "%u days%s\n",
@@ -334,7 +337,8 @@ const struct hw_cli_cmd hw_cli_prune = {
 	"  short; its age is the marker's), and one 'writing' (a backup holds its\n"
 	"  .backup-lock now). Nothing else is touched.\n"
 	"  --dry-run: only say what would go.\n"
-	"  --now T: judge ages at T (ISO 8601 UTC or integer ms) instead of the clock.\n"
+	"  --now T: judge ages at T (ISO 8601 UTC or integer ms) instead of the clock; a T\n"
+	"  before 2001 or after 9999 (seconds for ms, say) is a usage error (exit 2).\n"
 	"  Prints each generation with its age and the verdict.\n",
 	cmd_prune};
 

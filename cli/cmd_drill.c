@@ -103,25 +103,13 @@ int hw_cli_drill_opt(void *arg, int key, const char *v)
 	return -1;
 }
 
-/* The latest time ISO 8601 as --now takes it can write: 9999-12-31T23:59:59.999Z. */
-#define NOW_MAX_MS 253402300799999LL
-
-/* --now T, else the clock. A T before the earliest plausible time (HW_TIME_MIN_MS) or past
- * what ISO 8601 writes is a unit mistaken (seconds or microseconds for milliseconds): a
- * drill judged in 1970 or in the year 50000 would pass or fail for nothing. */
+/* --now T (a usage error out of range: hw_cli_now_check), else the clock. */
 static int now_check(struct drill *d)
 {
-	if (!d->now_given) {
-		d->now_ms = hw_wall_ms();
-		return HW_CLI_RUN;
-	}
-	if (d->now_ms >= HW_TIME_MIN_MS && d->now_ms <= NOW_MAX_MS)
-		return HW_CLI_RUN;
-	char when[40];
-	return hw_cli_usage_error(d->cmd,
-				  "--now %s is not a time to judge at (before 2001 or after 9999): "
-				  "T is ISO 8601 UTC or milliseconds since 1970",
-				  hw_cli_iso(d->now_ms, when, sizeof(when)));
+	if (d->now_given)
+		return hw_cli_now_check(d->cmd, d->now_ms);
+	d->now_ms = hw_wall_ms();
+	return HW_CLI_RUN;
 }
 
 /* Read the config (if any) under the options: options given on the command line win, so

@@ -323,7 +323,8 @@ struct status_opts {
 	const char *connect;
 	const char *dir;    /* the node's store: drill history (cli/cmd_drill.c) */
 	const char *config; /* the node's config: [drills] schedule, data_dir */
-	int64_t now_ms;     /* judge the schedule at this time; 0: now */
+	int64_t now_ms;     /* judge the schedule at this time (now_given); else now */
+	bool now_given;
 	bool json;
 	bool drills_shown; /* the node sent its own drill history */
 	bool fault;        /* the node reports its storage failed or its apply blocked */
@@ -347,8 +348,10 @@ static int status_opt_cb(void *arg, int key, const char *v)
 		*(key == 'd' ? &o->dir : &o->config) = v;
 		return 0;
 	}
-	if (key == 'n')
+	if (key == 'n') {
+		o->now_given = true;
 		return hw_cli_time_ms(v, &o->now_ms);
+	}
 	return -1;
 }
 
@@ -815,6 +818,8 @@ static int cmd_status(const struct hw_cli_cmd *cmd, int argc, char **argv)
 		return rc;
 	if (!o.connect && !o.dir && !o.config)
 		return hw_cli_usage_error(cmd, "--connect ADDR, --dir DIR or --config FILE is required");
+	if (o.now_given && (rc = hw_cli_now_check(cmd, o.now_ms)) != HW_CLI_RUN)
+		return rc;
 	if ((rc = hw_cli_security_check_optional(cmd, o.connect, &o.sec)) != HW_CLI_RUN)
 		return rc;
 	struct hw_json j;
@@ -846,8 +851,8 @@ static int status_drills(const struct hw_cli_cmd *cmd, struct status_opts *o, st
 			o->dir = cfg.data_dir;
 	}
 	struct hw_cli_end end;
-	int rc = hw_cli_drill_status(o->dir, &cfg.drills, o->now_ms ? o->now_ms : hw_wall_ms(), j,
-				     &end);
+	int rc = hw_cli_drill_status(o->dir, &cfg.drills, o->now_given ? o->now_ms : hw_wall_ms(),
+				     j, &end);
 	if (rc == 0)
 		return HW_CLI_OK;
 	if (j) { /* as status_fail: no object a script could take for a status */
@@ -926,11 +931,13 @@ const struct hw_cli_cmd hw_cli_status = {
 	"  and no --connect: the drill part read from the store itself, a stopped node's\n"
 	"  too (docs/drills.md), in a child process: a store whose damaged pages make LMDB\n"
 	"  abort or fault is an error that names it and says to run hawser verify\n"
-	"  (HW_ECORRUPT, exit 1); --now T judges that schedule at time T. The status says\n"
-	"  insecure=true when the node's connections are plaintext, and STALE (stale in\n"
-	"  --json) while a standby's state awaits a snapshot after a rejoin of a pruned\n"
-	"  log. A vault also shows its stored and applied LSN and its apply delay. A\n"
-	"  standby or vault names its primary, marked (not connected, last heard N s ago)\n"
+	"  (HW_ECORRUPT, exit 1); --now T judges that schedule at time T (ISO 8601 UTC or\n"
+	"  integer ms; one before 2001 or after 9999, seconds say, is a usage error).\n"
+	"  The status says insecure=true when the node's connections are plaintext, and\n"
+	"  STALE (stale in --json) while a standby's state awaits a snapshot after a\n"
+	"  rejoin of a pruned log. A vault also shows its stored and applied LSN and its\n"
+	"  apply delay. A standby or vault names its primary, marked (not connected, last\n"
+	"  heard N s ago)\n"
 	"  while the connection is down (--json: primary_connected, primary_silent_ms).\n"
 	"  WARNING lines (--json: warnings) say what an operator must see at once: the\n"
 	"  node's storage failed (failed), its apply is blocked at an entry its store\n"

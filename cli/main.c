@@ -182,6 +182,20 @@ int hw_cli_time_ms(const char *s, int64_t *out)
 	return hw_log_time_ms(s, out) == 0 ? 0 : -1;
 }
 
+/* The latest time ISO 8601 as --now takes it can write: 9999-12-31T23:59:59.999Z. */
+#define NOW_MAX_MS 253402300799999LL
+
+int hw_cli_now_check(const struct hw_cli_cmd *cmd, int64_t now_ms)
+{
+	char when[40];
+	if (now_ms >= HW_TIME_MIN_MS && now_ms <= NOW_MAX_MS)
+		return HW_CLI_RUN;
+	return hw_cli_usage_error(cmd,
+				  "--now %s is not a time to judge at (before 2001 or after 9999): "
+				  "T is ISO 8601 UTC or milliseconds since 1970",
+				  hw_cli_iso(now_ms, when, sizeof(when)));
+}
+
 const char *hw_cli_iso(int64_t ms, char *buf, size_t cap)
 {
 	time_t t = (time_t)(ms / 1000);

@@ -1,6 +1,7 @@
 /* test_drill_records.c: what a drill records, and what it refuses to, run as real
  * processes (HW_BIN): a procedure judged at another time (--now) is a what-if that its
- * summary and report mark and no history row records (and a --now in seconds is refused);
+ * summary and report mark and no history row records (and a --now in seconds is refused,
+ * by status and prune too);
  * the offsite copy is held to its MANIFEST's sizes and to backup_age_max; reports of runs
  * in the same millisecond never overwrite each other; a report is valid UTF-8 JSON
  * whatever the store's path; the history row names its report by an absolute path; and a
@@ -62,7 +63,8 @@ static void procedure_setup(struct fix *f, int64_t age_ms, char *dir, char *bdir
 /* Backups 10 days old fail the procedure; judged 9.5 days ago (--now) it passes, but as a
  * what-if: the summary and both reports say when it was judged and that nothing recorded
  * it, and the history keeps no row (status: the procedure's last run is the FAIL). A
- * --now in seconds (1970) or in microseconds (the year 50000) is a usage error. */
+ * --now in seconds (1970) or in microseconds (the year 50000) is a usage error, for status
+ * and prune as for the procedure. */
 static void test_procedure_now_what_if(void **state)
 {
 	struct fix *f = *state;
@@ -96,6 +98,19 @@ static void test_procedure_now_what_if(void **state)
 	assert_non_null(strstr(f->r.err, "milliseconds since 1970"));
 	snprintf(then, sizeof(then), "%" PRId64, at * 1000);
 	assert_int_equal(hw(&f->r, "drill", "procedure", "--config", conf, "--now", then, NULL), 2);
+	/* and so in the other commands that judge ages at --now T, refused before they
+	 * judge or remove anything (they took it, judging in 1970 or the year 50000) */
+	snprintf(then, sizeof(then), "%" PRId64, at / 1000);
+	assert_int_equal(hw(&f->r, "status", "--config", conf, "--now", then, NULL), 2);
+	assert_non_null(strstr(f->r.err, "--now 1970-"));
+	assert_null(strstr(f->r.out, "drills (store"));
+	snprintf(then, sizeof(then), "%" PRId64, at * 1000);
+	assert_int_equal(hw(&f->r, "status", "--config", conf, "--now", then, NULL), 2);
+	assert_int_equal(hw(&f->r, "prune", bdir, "--now", then, NULL), 2);
+	snprintf(then, sizeof(then), "%" PRId64, at / 1000);
+	assert_int_equal(hw(&f->r, "prune", bdir, "--now", then, NULL), 2);
+	assert_non_null(strstr(f->r.err, "milliseconds since 1970"));
+	assert_int_equal(entries_named(bdir, "gen-"), 1);
 }
 
 /* The offsite copy is held to what it claims: young enough it passes (a warning here: on
