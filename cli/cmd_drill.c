@@ -410,8 +410,8 @@ void hw_cli_drill_record(const struct drill *d, const char *json_path)
 		.point_ms = d->point_ms,
 	};
 	snprintf(row.what, sizeof(row.what), "%s", d->rep.what);
+	_Static_assert(sizeof(row.report) >= PATH_MAX, "the row holds any report's path whole");
 	snprintf(row.report, sizeof(row.report), "%s", json_path);
-	hw_utf8_trim(row.report);
 	struct record_job j = {.dir = d->dir, .row = row};
 	struct hw_cli_end end;
 	int rc = hw_cli_isolated(record_isolated_cb, &j, sizeof(j), &end);

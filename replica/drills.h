@@ -52,9 +52,12 @@ enum hw_drill_result {
 	HW_DRILL_ERROR = 2, /* the drill could not run to a verdict */
 };
 
-/* Bounds of the text fields: a reason is one line; a report path fits a usual path. */
+/* Bounds of the text fields: a reason is one line; a report path is kept whole, any
+ * path the system takes (PATH_MAX on Linux, with its NUL), so the row always names the
+ * report's file (cut at 512 bytes, a deep report directory's row named none). A build
+ * before that refuses a row whose path is 512 bytes or more (HW_ECORRUPT). */
 #define HW_DRILL_WHAT_BYTES   200
-#define HW_DRILL_REPORT_BYTES 512
+#define HW_DRILL_REPORT_BYTES 4096
 /* Largest encoded value: the fixed part and both strings at their longest. */
 #define HW_DRILL_ROW_BYTES_MAX                                                                     \
 	(4u + 6u * 8u + 2u + HW_DRILL_WHAT_BYTES + 2u + HW_DRILL_REPORT_BYTES)

@@ -4,7 +4,8 @@
  * by status and prune too);
  * the offsite copy is held to its MANIFEST's sizes and to backup_age_max; reports of runs
  * in the same millisecond never overwrite each other; a report is valid UTF-8 JSON
- * whatever the store's path; the history row names its report by an absolute path; and a
+ * whatever the store's path; the history row names its report by an absolute path, whole
+ * however long; and a
  * store is not compared with itself. */
 #include <errno.h>
 #include <inttypes.h>
@@ -305,6 +306,28 @@ static void test_row_report_absolute(void **state)
 	assert_string_equal(row, json);
 }
 
+/* A report directory so deep that the report's path passes 512 bytes (700 here): the
+ * history row names the report whole, a file status can point to (cut at 512 bytes, it
+ * named none). */
+static void test_row_report_long(void **state)
+{
+	struct fix *f = *state;
+	char dir[4200], deep[4200], html[4200], json[4200], row[4200];
+	make_store_at(f, "s", "3", "200", dir);
+	snprintf(deep, sizeof(deep), "%s", f->dir);
+	while (strlen(deep) < 700) {
+		size_t n = strlen(deep);
+		snprintf(deep + n, sizeof(deep) - n, "/%.60s",
+			 "reports-of-the-nightly-verify-drill-kept-for-the-auditors-xx");
+	}
+	assert_int_equal(hw(&f->r, "drill", "verify", "--dir", dir, "--report-dir", deep, NULL), 0);
+	report_paths(&f->r, html, json);
+	assert_true(strlen(json) > 700);
+	row_report(f, dir, row, sizeof(row));
+	assert_string_equal(row, json);
+	assert_int_equal(access(row, R_OK), 0);
+}
+
 int main(void)
 {
 	hw_bin = hw_test_bin_or_skip("test_drill_records");
@@ -317,6 +340,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_report_utf8, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_compare_self_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_row_report_absolute, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_row_report_long, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
