@@ -364,6 +364,7 @@ struct stop_at {
 	const char *work; /* the restore's work directory, DIR/.restore-tmp */
 	bool work_seen;   /* it existed then: the restore had begun making the store */
 	bool lock_seen;   /* its lock.mdb existed: the store was open for the replay */
+	uint64_t done, total; /* what the call that stopped it said */
 };
 
 static int stop_cb(void *arg, uint64_t done, uint64_t total)
@@ -375,12 +376,19 @@ static int stop_cb(void *arg, uint64_t done, uint64_t total)
 	snprintf(lock, sizeof lock, "%s/lock.mdb", at->work);
 	at->work_seen = exists(at->work);
 	at->lock_seen = exists(lock);
+	at->done = done;
+	at->total = total;
 	return HW_ECANCELED; /* as a drill's callback once a signal asks it to stop */
 }
 
+/* Records enough for a snapshot past HW_PROGRESS_STEP pages: its copy reports progress
+ * before its end (about 24 MB). */
+#define COPY_RECORDS 60000u
+
 /* A restore asked to stop (its callback's answer, as a drill's is once SIGTERM came)
  * while it hashes the backup's files stops there, before it makes anything; asked while
- * it copies a pruned store's snapshot, it stops in the copy, before the replay opens the
+ * it copies a pruned store's snapshot, it stops in the copy, part way (the copy's writer
+ * gets EPIPE, not a SIGPIPE that would kill the process), before the replay opens the
  * store. Either way HW_ECANCELED, and nothing is left where the store was to be. */
 static void test_restore_stopped(void **state)
 {
@@ -389,7 +397,10 @@ static void test_restore_stopped(void **state)
 	path_in(f, "bk", bk);
 	path_in(f, "r", dst);
 	snprintf(work, sizeof work, "%s/.restore-tmp", dst);
-	ingest(f->s, 1, N, AT_A);
+	struct hw_store_opts o = {.scratch = true}; /* its 1,200 commits are not flushed */
+	hw_store_close(f->s);
+	assert_int_equal(hw_store_open(f->a, &o, &f->s), 0);
+	ingest(f->s, 1, COPY_RECORDS, AT_A);
 	assert_int_equal(hw_store_prune(f->s, N / 2 + 1), 0); /* its snapshot is copied */
 	assert_int_equal(hw_backup(f->s, bk, NULL, NULL, NULL), 0);
 	struct stop_at hashing = {.polls = true, .work = work};
@@ -401,9 +412,10 @@ static void test_restore_stopped(void **state)
 	assert_int_equal(hw_restore(bk, dst, 0, 0, stop_cb, &copying, &ri), HW_ECANCELED);
 	assert_true(copying.work_seen);
 	assert_false(copying.lock_seen);
+	assert_true(copying.done < copying.total); /* part way */
 	assert_false(exists(dst));
 	assert_int_equal(hw_restore(bk, dst, 0, 0, NULL, NULL, &ri), 0);
-	assert_int_equal(ri.copied_lsn, N);
+	assert_int_equal(ri.copied_lsn, COPY_RECORDS);
 }
 
 int main(void)
