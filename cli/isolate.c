@@ -146,10 +146,14 @@ int hw_cli_isolated(hw_cli_isolated_cb *cb, void *shared, size_t bytes, struct h
 		if (!asked && *hw_cli_interrupted())
 			kill(pid, (int)*hw_cli_interrupted());
 	}
-	while (rc == 0 && waitpid(pid, &status, 0) < 0)
+	siginfo_t si; /* its end, waited for, not reaped: a pid forwarded to stays its own */
+	while (rc == 0 && waitid(P_PID, (id_t)pid, &si, WEXITED | WNOWAIT) < 0)
 		if (errno != EINTR)
 			rc = -errno;
 	hw_cli_signals_forward(0);
+	while (rc == 0 && waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			rc = -errno;
 	if (rc == 0 && WIFSIGNALED(status)) {
 		end->signo = WTERMSIG(status);
 		end->who = m->who;
