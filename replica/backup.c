@@ -631,7 +631,7 @@ int hw__backup_copy(struct hw_store *s, const char *dir, hw_progress_cb *cb, voi
 	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
 		return -errno;
 	rc = copy_pages(s, file, &prog, NULL, &bytes);
-	return rc == 0 ? hw_snapshot_fsync_path(dir) : rc;
+	return rc == 0 ? hw_fs_sync(dir) : rc;
 }
 
 /* Copy s into dir (snapshot.tmp), make it durable and read the copy's head and base. */
