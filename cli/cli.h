@@ -64,7 +64,7 @@ extern const struct hw_cli_cmd hw_cli_switchover;            /* cli/cmd_switchov
 extern const struct hw_cli_cmd hw_cli_promote;               /* cli/cmd_promote.c */
 extern const struct hw_cli_cmd hw_cli_audit;                 /* cli/cmd_audit.c */
 
-/* An option's val with this bit may be given more than once (--trust); any other given
+/* An option's val with this bit may be given more than once (--trust, --compare); any other given
  * twice is a usage error. The callback gets val without it. */
 #define HW_CLI_REPEATABLE 0x10000
 

@@ -23,7 +23,7 @@
 
 static const struct option verify_opts[] = {
 	COMMON_OPTS,
-	OPT("compare", required_argument, 'x'),
+	OPT("compare", required_argument, 'x' | HW_CLI_REPEATABLE),
 	OPT("scratch", required_argument, 's'),
 	OPT("connect", required_argument, 'C'),
 	OPT("trust", required_argument, 'T' | HW_CLI_REPEATABLE),

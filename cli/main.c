@@ -40,7 +40,8 @@ static const struct hw_cli_cmd *const commands[] = {
 static void print_help(FILE *f)
 {
 	fputs("usage: hawser <command> [options]   (hawser <command> --help for its options)\n"
-	      "Each option is given once (a second one is a usage error), but --trust.\n"
+	      "Each option is given once (a second one is a usage error), but --trust and\n"
+	      "drill verify's --compare.\n"
 	      "\ncommands:\n",
 	      f);
 	for (size_t i = 0; i < COMMANDS_COUNT; i++)

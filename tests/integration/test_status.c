@@ -38,7 +38,7 @@
 #define LOAD_RECORDS 2000u
 #define CATCHUP_RECORDS 40000u /* a standby far enough behind to take a while */
 #define WINDOW       32u
-#define TEXT         "--insecure" /* as `more`: no --json (the flag twice is harmless) */
+#define TEXT            ""           /* as `more`: no --json, the text for people */
 #define WAIT_ROUNDS  200          /* status looks (a CLI run each) while waiting for a change */
 #define TIMER_ROUNDS    3000         /* ... for one the election timers make (a second or two) */
 #define HELD_RECORDS    4u           /* submitted while acknowledgements are held */
@@ -69,12 +69,15 @@ static int teardown(void **state)
 	return rc;
 }
 
-/* `hawser status --insecure --connect addr more` (more NULL: --json): exit code, stdout
- * in f->cap.out. The nodes here run with insecure = true. */
+/* `hawser status --insecure --connect addr more` (more NULL: --json; TEXT: nothing more):
+ * exit code, stdout in f->cap.out. The nodes here run with insecure = true. */
 static int status(struct fix *f, const char *addr, const char *more)
 {
 	return hw_proc_capture(&f->cap, hw_test_bin(), "status", "--insecure", "--connect", addr,
-			       more ? more : "--json", NULL);
+			       more == NULL ? "--json"
+			       : more[0]    ? more
+					    : NULL,
+			       NULL);
 }
 
 /* The text after "key": at or after from (inside the object section names, if given). */
