@@ -7,6 +7,8 @@
 #include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
@@ -47,6 +49,27 @@ bool hw_fs_same(const char *a, const char *b)
 	struct stat sa, sb;
 	return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
 	       sa.st_ino == sb.st_ino;
+}
+
+bool hw_fs_within(const char *path, const char *dir)
+{
+	char p[PATH_MAX], up[PATH_MAX];
+	if (snprintf(p, sizeof p, "%s", path) >= (int)sizeof p)
+		return false;
+	/* the part that exists, as its real name (no "..", no links): the rest is made
+	 * under it */
+	while (realpath(p, up) == NULL) {
+		if (errno != ENOENT || hw_fs_parent(p, up) != 0 || strcmp(up, p) == 0)
+			return false;
+		memcpy(p, up, sizeof p);
+	}
+	for (;;) {
+		if (hw_fs_same(up, dir))
+			return true;
+		if (strcmp(up, "/") == 0 || hw_fs_parent(up, p) != 0)
+			return false;
+		memcpy(up, p, sizeof up);
+	}
 }
 
 int hw_fs_sync(const char *path)

@@ -31,6 +31,12 @@ bool hw_fs_same(const char *a, const char *b);
  * a file stands where a directory goes. */
 int hw_fs_mkdirs(const char *dir, unsigned mode);
 
+/* Whether path (which need not exist yet) is dir or lies under it: the real name of the
+ * part of path that exists (realpath: "..", links and a relative path resolved), or a
+ * directory above it, is the same file as dir (hw_fs_same). false when dir does not
+ * exist. */
+bool hw_fs_within(const char *path, const char *dir);
+
 /* Flush a file or directory by path. 0 or -errno. */
 int hw_fs_sync(const char *path);
 

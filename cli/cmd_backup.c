@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "base/fs.h"
 #include "cli/cli.h"
 #include "cli/isolate.h"
 #include "engine/client_int.h"
@@ -200,6 +201,11 @@ static int cmd_backup(const struct hw_cli_cmd *cmd, int argc, char **argv)
 	int rc = hw_cli_parse(cmd, argc, argv, backup_longopts, backup_opt_cb, &o, pos, 2);
 	if (rc != HW_CLI_RUN)
 		return rc;
+	if (hw_fs_within(pos[1], pos[0])) /* lost with the store it was to save */
+		return hw_cli_usage_error(cmd,
+					  "OUT %s is in the store's directory %s: a backup "
+					  "lives outside what it copies",
+					  pos[1], pos[0]);
 	/* Killed, the child leaves OUT as a crash would: no new MANIFEST (backup.h). */
 	struct backup_job j = {.dir = pos[0], .out = pos[1], .o = o};
 	struct hw_cli_end end;
@@ -210,17 +216,18 @@ static int cmd_backup(const struct hw_cli_cmd *cmd, int argc, char **argv)
 const struct hw_cli_cmd hw_cli_backup = {
 	"backup", "back a store up (snapshot, then incremental log)",
 	"usage: hawser backup DIR OUT [--vouch-wait D]\n"
-	"  If OUT is new (made with its parents) or empty, write a compacted snapshot of DIR;\n"
-	"  if it holds a backup of DIR's chain, append the log entries after its end\n"
-	"  (incremental). OUT with\n"
-	"  files but no MANIFEST (a damaged backup, or not a backup) is refused\n"
-	"  (HW_EBACKUP) and left as it is, unless a backup cut short left it. A store whose\n"
-	"  state awaits a snapshot (STALE in status) is not backed up (HW_ESTALE). Prints what\n"
-	"  it did, the end LSN and the backup's size. On a terminal, shows its progress\n"
-	"  (pages copied, then entries appended) on stderr while it runs. A backup holds\n"
-	"  a lock on OUT (flock on OUT/.backup-lock, removed at its end): a second one\n"
-	"  into OUT meanwhile is refused (HW_EBUSY, \"another backup is writing OUT\",\n"
-	"  exit 1) and writes nothing.\n"
+	"  OUT lies outside DIR (one inside it is a usage error: it would be lost with\n"
+	"  the store). If OUT is new (made with its parents) or empty, write a compacted\n"
+	"  snapshot of DIR; if it holds a backup of DIR's chain, append the log entries\n"
+	"  after its end (incremental). OUT with files but no MANIFEST (a damaged backup,\n"
+	"  or not a backup) is refused (HW_EBACKUP) and left as it is, unless a backup\n"
+	"  cut short left it. A store whose state awaits a snapshot (STALE in status) is\n"
+	"  not backed up (HW_ESTALE). Prints what it did, the end LSN and the backup's\n"
+	"  size. On a terminal, shows its progress (pages copied, then entries appended)\n"
+	"  on stderr while it runs. A backup holds a lock on OUT (flock on\n"
+	"  OUT/.backup-lock, removed at its end): a second one into OUT meanwhile is\n"
+	"  refused (HW_EBUSY, \"another backup is writing OUT\", exit 1) and writes\n"
+	"  nothing.\n"
 	"  A new snapshot of a store whose log was pruned (it starts after a base) restores\n"
 	"  by copy, and only a signed checkpoint covering its head vouches for that state\n"
 	"  (docs/drills.md \"restore\"). When the backup holds none yet, it waits, saying so\n"
@@ -516,6 +523,9 @@ static int cmd_restore(const struct hw_cli_cmd *cmd, int argc, char **argv)
 	int rc = restore_parse(cmd, argc, argv, &o, pos);
 	if (rc != HW_CLI_RUN)
 		return rc;
+	if (hw_fs_within(pos[1], pos[0])) /* the restored store would change the backup */
+		return hw_cli_usage_error(cmd, "DIR2 %s is in the backup %s: restore outside it",
+					  pos[1], pos[0]);
 	/* The node to tell is reached first: a wrong key or address changes nothing. */
 	struct hw_client *c = NULL;
 	rc = o.connect ? hw_client_connect_secure(o.connect, &o.sec, &c) : 0;
@@ -554,24 +564,25 @@ const struct hw_cli_cmd hw_cli_restore = {
 	"restore", "rebuild a store from a backup, to a point in time",
 	"usage: hawser restore OUT DIR2 [--until-lsn N | --until-time T] [--trust NODE.PUB]...\n"
 	"                      [--connect ADDR (--key F --peers L --cluster ID | --insecure)]\n"
-	"  Check the backup in OUT and rebuild a store in DIR2 (which must not hold one),\n"
-	"  replaying its log to the end, up to LSN N, or up to T (ISO 8601 UTC such as\n"
-	"  2026-11-26T10:00:00Z, or integer ms): it stops before the first entry whose time\n"
-	"  is after T: the last entry not after T only while entry times grow (a primary's\n"
-	"  clock set back gives a later entry an earlier time; it is left out all the same).\n"
-	"  Prints the restored head LSN, its digest and the time taken. An N past the\n"
-	"  backup's last entry is refused (HW_ENOTFOUND) and nothing is restored; a T the\n"
-	"  backup's last entry comes before restores all of it, with a note that the backup\n"
-	"  ends there. A backup of a pruned store is restored by copying its snapshot, so N\n"
-	"  must be at or after its head and T at or after the time of every entry it holds\n"
-	"  (HW_ENOTFOUND names the first stamped after T): the times of its base, of the\n"
-	"  entries its log kept and the latest of those pruned before are checked (a store\n"
-	"  pruned by an older build kept no such time: a note says so). Its state is\n"
-	"  checked against the first signed\n"
-	"  checkpoint in its log after it, replayed to the LSN that checkpoint covers (for N\n"
-	"  or T before that LSN, in a copy of its own first: a second copy's time): the\n"
-	"  restore says whether one vouched for it, which, and its signer's key, and records\n"
-	"  it in DIR2 for hawser verify --trust to judge (meta node.restore_vouch).\n"
+	"  Check the backup in OUT and rebuild a store in DIR2 (which must not hold one,\n"
+	"  nor lie inside OUT), replaying its log to the end, up to LSN N, or up to T\n"
+	"  (ISO 8601 UTC such as 2026-11-26T10:00:00Z, or integer ms): it stops before\n"
+	"  the first entry whose time is after T: the last entry not after T only while\n"
+	"  entry times grow (a primary's clock set back gives a later entry an earlier\n"
+	"  time; it is left out all the same). Prints the restored head LSN, its digest\n"
+	"  and the time taken. An N past the backup's last entry is refused\n"
+	"  (HW_ENOTFOUND) and nothing is restored; a T the backup's last entry comes\n"
+	"  before restores all of it, with a note that the backup ends there. A backup of\n"
+	"  a pruned store is restored by copying its snapshot, so N must be at or after\n"
+	"  its head and T at or after the time of every entry it holds (HW_ENOTFOUND\n"
+	"  names the first stamped after T): the times of its base, of the entries its\n"
+	"  log kept and the latest of those pruned before are checked (a store pruned by\n"
+	"  an older build kept no such time: a note says so). Its state is checked\n"
+	"  against the first signed checkpoint in its log after it, replayed to the LSN\n"
+	"  that checkpoint covers (for N or T before that LSN, in a copy of its own\n"
+	"  first: a second copy's time): the restore says whether one vouched for it,\n"
+	"  which, and its signer's key, and records it in DIR2 for hawser verify --trust\n"
+	"  to judge (meta node.restore_vouch).\n"
 	"  --trust NODE.PUB (repeatable, up to 64): judge that signer here too; exit 4 (the\n"
 	"  store restored) when it is not a trusted key or nothing vouched.\n"
 	"  OUT is only read (it may be read-only). An OUT that does not exist is ENOENT;\n"

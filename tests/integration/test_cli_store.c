@@ -639,10 +639,19 @@ static void test_backup_restore(void **state)
 	path(f, "full", full, sizeof(full));
 	path(f, "part", part, sizeof(part));
 	path(f, "more", more, sizeof(more));
+	char manifest[4300];
+	/* a backup inside its store, or a restore inside its backup, goes with what it is
+	 * to be independent of: refused before anything is written */
+	snprintf(manifest, sizeof manifest, "%s/bak", src);
+	assert_int_equal(hw(&f->r, "backup", src, manifest, NULL), 2);
+	assert_non_null(strstr(f->r.err, "a backup lives outside what it copies"));
+	assert_int_equal(access(manifest, F_OK), -1);
 	assert_int_equal(hw(&f->r, "backup", src, bak, NULL), 0);
 	assert_non_null(strstr(f->r.out, "new snapshot at lsn 3000"));
+	snprintf(manifest, sizeof manifest, "%s/r", bak);
+	assert_int_equal(hw(&f->r, "restore", bak, manifest, NULL), 2);
+	assert_int_equal(access(manifest, F_OK), -1);
 	/* nothing new: said so, and the MANIFEST (which dates the generation) not rewritten */
-	char manifest[4300];
 	snprintf(manifest, sizeof manifest, "%s/MANIFEST", bak);
 	struct stat st0, st1;
 	assert_int_equal(stat(manifest, &st0), 0);

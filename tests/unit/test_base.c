@@ -723,6 +723,38 @@ static void test_fs_same(void **state)
 	assert_int_equal(rmdir(a) | rmdir(b) | rmdir(root), 0);
 }
 
+/* A path is within a directory when it is the directory or any name on its way passes
+ * through it, whether or not the path exists yet, relative ones from the working
+ * directory; a sibling, the parent and a missing directory are not. */
+static void test_fs_within(void **state)
+{
+	(void)state;
+	const char *tmp = getenv("HW_TEST_TMP");
+	char root[PATH_MAX], a[PATH_MAX + 16], p[PATH_MAX + 32], cwd[PATH_MAX];
+	snprintf(root, sizeof root, "%s/within.XXXXXX", tmp != NULL && tmp[0] ? tmp : "/tmp");
+	assert_int_equal(hw_fs_mkdirs(tmp != NULL && tmp[0] ? tmp : "/tmp", 0700), 0);
+	assert_non_null(mkdtemp(root));
+	snprintf(a, sizeof a, "%s/a", root);
+	assert_int_equal(mkdir(a, 0700), 0);
+	assert_true(hw_fs_within(a, a));
+	snprintf(p, sizeof p, "%s/a/new/deeper", root);
+	assert_true(hw_fs_within(p, a)); /* not there yet */
+	snprintf(p, sizeof p, "%s/a/../a/x", root);
+	assert_true(hw_fs_within(p, a));
+	snprintf(p, sizeof p, "%s/ab", root);
+	assert_false(hw_fs_within(p, a)); /* a sibling whose name starts the same */
+	assert_false(hw_fs_within(root, a));
+	snprintf(p, sizeof p, "%s/missing", root);
+	assert_false(hw_fs_within(a, p));
+	assert_non_null(getcwd(cwd, sizeof cwd));
+	assert_int_equal(chdir(a), 0);
+	assert_true(hw_fs_within("sub/out", a));
+	assert_true(hw_fs_within(".", a));
+	assert_false(hw_fs_within("../b", a));
+	assert_int_equal(chdir(cwd), 0);
+	assert_int_equal(rmdir(a) | rmdir(root), 0);
+}
+
 /* A string cut short by snprintf in the middle of a character loses that character's
  * bytes, and only those; whole characters, ASCII and bytes that are no UTF-8 at all stay. */
 static void test_utf8_trim(void **state)
@@ -790,6 +822,7 @@ int main(void)
 		cmocka_unit_test(test_fs_parent),
 		cmocka_unit_test(test_fs_mkdirs),
 		cmocka_unit_test(test_fs_same),
+		cmocka_unit_test(test_fs_within),
 		cmocka_unit_test(test_utf8_trim),
 		cmocka_unit_test(test_utf8_put),
 	};
