@@ -21,6 +21,8 @@
 
 #include "base/utf8.h"
 #include "cli/cmd_drill.h"
+
+#include "base/fs.h"
 #include "cli/isolate.h"
 #include "cli/json.h"
 #include "replica/backup.h"
@@ -112,6 +114,27 @@ static int now_check(struct drill *d)
 	return HW_CLI_RUN;
 }
 
+/* The paths given on the command line are there before the drill starts: a slip in one is
+ * the operator's to fix, not a drill result to record (nothing is written, exit 2), and a
+ * report or scratch directory that cannot be made fails now rather than after the run. */
+static int paths_check(struct drill *d)
+{
+	struct stat st;
+	for (size_t i = 0; i < d->n_compare; i++)
+		if (stat(d->compare[i], &st) != 0)
+			return hw_cli_usage_error(d->cmd, "--compare %s: %s", d->compare[i],
+						  strerror(errno));
+	if (d->backup && stat(d->backup, &st) != 0)
+		return hw_cli_usage_error(d->cmd, "--backup %s: %s", d->backup, strerror(errno));
+	/* as they are made later: the scratch directory alone, the reports' with parents */
+	if (d->scratch && mkdir(d->scratch, 0700) != 0 && errno != EEXIST)
+		return hw_cli_fail(d->cmd->name, d->scratch, -errno);
+	if (d->scratch && (stat(d->scratch, &st) != 0 || !S_ISDIR(st.st_mode)))
+		return hw_cli_fail(d->cmd->name, d->scratch, -ENOTDIR);
+	int rc = d->report_dir ? hw_fs_mkdirs(d->report_dir, 0755) : 0;
+	return rc == 0 ? HW_CLI_RUN : hw_cli_fail(d->cmd->name, d->report_dir, rc);
+}
+
 /* Read the config (if any) under the options: options given on the command line win, so
  * they are parsed twice, once to find --config and once over the loaded file. */
 int hw_cli_drill_setup(struct drill *d, const struct hw_cli_cmd *cmd, int argc, char **argv,
@@ -145,6 +168,8 @@ check:
 	if (d->lsn_given && d->time_given)
 		return hw_cli_usage_error(cmd, "give --until-lsn or --until-time, not both");
 	rc = now_check(d);
+	if (rc == HW_CLI_RUN)
+		rc = paths_check(d);
 	if (rc != HW_CLI_RUN)
 		return rc;
 	hw_report_init(&d->rep, HW_DRILL_VERIFY, d->cfg.node_id[0] ? d->cfg.node_id : d->dir);

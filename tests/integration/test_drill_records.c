@@ -284,6 +284,34 @@ static void test_compare_self_refused(void **state)
 	check_is(f, "compare", "pass", "equal at LSN 200");
 }
 
+/* A slip in a path given on the command line (a --compare or --backup that is not there,
+ * a --scratch or --report-dir that cannot be made) is refused before the drill starts:
+ * no verdict, no report, no history row (status still shows the one PASS). */
+static void test_path_slips_not_recorded(void **state)
+{
+	struct fix *f = *state;
+	char s1[4200], missing[4300], file[4300];
+	make_store_at(f, "s1", "3", "200", s1);
+	assert_int_equal(hw(&f->r, "drill", "verify", "--dir", s1, NULL), 0);
+	snprintf(missing, sizeof(missing), "%s/missing", s1);
+	snprintf(file, sizeof(file), "%s/data.mdb", s1);
+	assert_int_equal(hw(&f->r, "drill", "verify", "--dir", s1, "--compare", missing, NULL), 2);
+	assert_int_equal(hw(&f->r, "drill", "restore", "--dir", s1, "--backup", missing, NULL), 2);
+	assert_int_equal(hw(&f->r, "drill", "verify", "--dir", s1, "--report-dir", file, NULL), 1);
+	assert_non_null(strstr(f->r.err, "(ENOTDIR)"));
+	assert_int_equal(f->r.out_len, 0);
+	snprintf(missing, sizeof(missing), "%s/missing/scratch", s1);
+	assert_int_equal(hw(&f->r, "drill", "verify", "--dir", s1, "--scratch", missing, NULL), 1);
+	assert_non_null(strstr(f->r.err, "(ENOENT)"));
+	assert_int_equal(hw(&f->r, "status", "--dir", s1, "--json", NULL), 0);
+	assert_non_null(strstr(f->r.out, "\"kind\":\"verify\""));
+	assert_null(strstr(f->r.out, "\"result\":\"ERROR\""));
+	assert_null(strstr(f->r.out, "\"result\":\"FAIL\""));
+	const char *restore = strstr(f->r.out, "\"kind\":\"restore\"");
+	assert_non_null(restore);
+	assert_non_null(strstr(restore, "\"state\":\"never run\""));
+}
+
 /* A drill run from the directory of its relative --report-dir names its report by an
  * absolute path, in its summary and in the history row that status reads from anywhere
  * else. */
@@ -338,6 +366,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_offsite_judged, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reports_same_ms, setup, teardown_shim),
 		cmocka_unit_test_setup_teardown(test_report_utf8, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_path_slips_not_recorded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_compare_self_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_row_report_absolute, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_row_report_long, setup, teardown),
