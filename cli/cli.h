@@ -287,6 +287,10 @@ struct hw_cli_trust {
  * (a usage error) past HW_VERIFY_TRUST_MAX keys. */
 int hw_cli_trust_add(struct hw_cli_trust *t, const char *file);
 
+/* Report t's first file that did not load ("not a node.pub with a sign line" for one
+ * that reads but holds no key); returns HW_CLI_ERROR. */
+int hw_cli_trust_fail(const char *cmd, const struct hw_cli_trust *t);
+
 /* Whether pk (HW_SIGN_PK_BYTES) is one of t's keys. */
 bool hw_cli_trusted(const struct hw_cli_trust *t, const uint8_t *pk);
 

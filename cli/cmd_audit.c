@@ -80,6 +80,12 @@ int hw_cli_trust_add(struct hw_cli_trust *t, const char *file)
 	return 0;
 }
 
+int hw_cli_trust_fail(const char *cmd, const struct hw_cli_trust *t)
+{
+	return hw_cli_fail_why(cmd, t->bad_file, t->bad_rc,
+			       t->bad_rc == HW_ECONFIG ? "not a node.pub with a sign line" : NULL);
+}
+
 bool hw_cli_trusted(const struct hw_cli_trust *t, const uint8_t *pk)
 {
 	for (size_t i = 0; i < t->count; i++)

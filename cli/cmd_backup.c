@@ -446,7 +446,7 @@ static int restore_parse(const struct hw_cli_cmd *cmd, int argc, char **argv,
 	if (o->lsn_given && o->time_given)
 		return hw_cli_usage_error(cmd, "give --until-lsn or --until-time, not both");
 	if (o->trust.bad_file) /* before anything is restored */
-		return hw_cli_fail(cmd->name, o->trust.bad_file, o->trust.bad_rc);
+		return hw_cli_trust_fail(cmd->name, &o->trust);
 	return hw_cli_security_check_optional(cmd, o->connect, &o->sec);
 }
 

@@ -541,7 +541,7 @@ static int cmd_verify(const struct hw_cli_cmd *cmd, int argc, char **argv)
 	if (rc != HW_CLI_RUN)
 		return rc;
 	if (o.trust.bad_file)
-		return hw_cli_fail(cmd->name, o.trust.bad_file, o.trust.bad_rc);
+		return hw_cli_trust_fail(cmd->name, &o.trust);
 	struct hw_verify_report rep;
 	memset(&rep, 0, sizeof(rep));
 	struct hw_cli_end end = {0}; /* also when no child ran */

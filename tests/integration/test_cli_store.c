@@ -183,6 +183,15 @@ static void test_usage_errors(void **state)
 	assert_int_equal(hw(&f->r, "verify", f->dir, "--trust", "a.pub", "--trust", "b.pub", NULL),
 			 1); /* past the options: a.pub is no file */
 	assert_null(strstr(f->r.err, "twice"));
+	/* a --trust file that reads but is no node.pub says so */
+	char conf[4200];
+	path(f, "base.conf", conf, sizeof(conf));
+	FILE *fp = fopen(conf, "w");
+	assert_non_null(fp);
+	fputs("[node]\nid = p1\n", fp);
+	assert_int_equal(fclose(fp), 0);
+	assert_int_equal(hw(&f->r, "verify", f->dir, "--trust", conf, NULL), 1);
+	assert_non_null(strstr(f->r.err, "(HW_ECONFIG): not a node.pub with a sign line"));
 	/* a --connect that is no address list is refused before anything is dialled */
 	assert_int_equal(hw(&f->r, "status", "--connect", "bad", "--insecure", NULL), 2);
 	assert_non_null(strstr(f->r.err, "bad value 'bad' for --connect"));
