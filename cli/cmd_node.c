@@ -906,7 +906,7 @@ static int status_node(const struct hw_cli_cmd *cmd, struct status_opts *o, stru
 
 const struct hw_cli_cmd hw_cli_status = {
 	"status", "show a node's replication status and drill schedule",
-	"usage: hawser status [--connect ADDR] [--dir DIR | --config FILE] [--now T] [--json]\n"
+	"usage: hawser status [--connect ADDR] [--dir DIR] [--config FILE] [--now T] [--json]\n"
 	"                     [--key FILE --peers LIST --cluster ID | --insecure]\n"
 	"  Ask the node at ADDR (its client port: [ID@]HOST:PORT or [ID@]unix:/path) for its\n"
 	"  status: role, epoch, last and durable LSN, durability mode and k, submits,\n"
@@ -927,12 +927,13 @@ const struct hw_cli_cmd hw_cli_status = {
 	"  primary fewer standbys than a submit waits for), and why a failover would or would\n"
 	"  not happen now (docs/operations.md \"Reading status\"); and the last run of each\n"
 	"  drill kind against the node's [drills] schedule. --json: one JSON object.\n"
-	"  With --dir DIR (a store) or --config FILE (its data_dir and [drills] schedule)\n"
-	"  and no --connect: the drill part read from the store itself, a stopped node's\n"
-	"  too (docs/drills.md), in a child process: a store whose damaged pages make LMDB\n"
-	"  abort or fault is an error that names it and says to run hawser verify\n"
-	"  (HW_ECORRUPT, exit 1); --now T judges that schedule at time T (ISO 8601 UTC or\n"
-	"  integer ms; one before 2001 or after 9999, seconds say, is a usage error).\n"
+	"  With --dir DIR (a store) or --config FILE (its data_dir and [drills] schedule;\n"
+	"  with both, FILE's schedule for the store in DIR) and no --connect: the drill\n"
+	"  part read from the store itself, a stopped node's too (docs/drills.md), in a\n"
+	"  child process: a store whose damaged pages make LMDB abort or fault is an\n"
+	"  error that names it and says to run hawser verify (HW_ECORRUPT, exit 1); --now\n"
+	"  T judges that schedule at time T (ISO 8601 UTC or integer ms; one before 2001\n"
+	"  or after 9999, seconds say, is a usage error).\n"
 	"  The status says insecure=true when the node's connections are plaintext, and\n"
 	"  STALE (stale in --json) while a standby's state awaits a snapshot after a\n"
 	"  rejoin of a pruned log. A vault also shows its stored and applied LSN and its\n"
