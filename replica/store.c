@@ -291,12 +291,22 @@ static int env_open(const char *dir, uint64_t map_bytes, unsigned flags, MDB_env
 	return 0;
 }
 
+/* 1 when dir holds a data.mdb, 0 when dir is a directory without one, or -errno: a dir
+ * that is missing (-ENOENT), not a directory or cannot be searched (-EACCES) is said as
+ * it is, not as a directory that holds no store. */
 static int data_file_exists(const char *dir)
 {
 	char path[PATH_MAX];
 	if (snprintf(path, sizeof path, "%s/data.mdb", dir) >= (int)sizeof path)
 		return -ENAMETOOLONG;
-	return access(path, F_OK) == 0;
+	if (access(path, F_OK) == 0)
+		return 1;
+	if (errno != ENOENT)
+		return -errno;
+	struct stat st;
+	if (stat(dir, &st) != 0)
+		return -errno;
+	return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
 }
 
 int hw_store_init(const char *dir)

@@ -96,13 +96,14 @@ void hw_store_assert_handle(hw_store_assert_handler *h);
  * holds a store; -errno if it cannot be created. */
 int hw_store_init(const char *dir);
 
-/* Open the store in dir. opts may be NULL. HW_EFORMAT if dir holds no hawser store or
- * one of an unknown format; a store of the previous format (2: quarantine keyed by LSN
- * alone) is migrated by a writable open, in one flushed transaction, and read as it is by
- * a read-only one (its quarantine rows are rewind 1's); -errno for the OS (-EIO when
- * libsodium cannot initialise: the first open calls sodium_init, which the hashes need
- * to be fast and safe across threads). On success *out owns the environment until
- * hw_store_close(). */
+/* Open the store in dir. opts may be NULL. HW_EFORMAT if dir, a directory, holds no
+ * hawser store or one of an unknown format; -ENOENT, -ENOTDIR or -EACCES when dir is
+ * missing, not a directory or cannot be searched. A store of the previous format (2:
+ * quarantine keyed by LSN alone) is migrated by a writable open, in one flushed
+ * transaction, and read as it is by a read-only one (its quarantine rows are rewind
+ * 1's); -errno for the OS (-EIO when libsodium cannot initialise: the first open calls
+ * sodium_init, which the hashes need to be fast and safe across threads). On success
+ * *out owns the environment until hw_store_close(). */
 int hw_store_open(const char *dir, const struct hw_store_opts *opts, struct hw_store **out);
 
 /* What dir holds when hw_store_open() refused it with open_rc (HW_ECORRUPT or

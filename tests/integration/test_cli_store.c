@@ -743,6 +743,23 @@ static void test_backup_restore(void **state)
 	assert_string_equal(h_full, h_src);
 }
 
+/* A store's directory that is missing or not a directory is said as it is, not as a
+ * directory that holds no store (HW_EFORMAT, "not a hawser store"). */
+static void test_no_such_dir(void **state)
+{
+	struct fix *f = *state;
+	char dir[4200], file[4300];
+	path(f, "none", dir, sizeof(dir));
+	assert_int_equal(hw(&f->r, "digest", dir, NULL), 1);
+	assert_non_null(strstr(f->r.err, "No such file or directory (ENOENT)"));
+	assert_null(strstr(f->r.err, "HW_EFORMAT"));
+	make_store(f, "s", "terminal_peak", "10");
+	path(f, "s/data.mdb", file, sizeof(file));
+	assert_int_equal(hw(&f->r, "backup", file, dir, NULL), 1);
+	assert_non_null(strstr(f->r.err, "(ENOTDIR)"));
+	assert_null(strstr(f->r.err, "HW_EFORMAT"));
+}
+
 int main(void)
 {
 	hw_bin = hw_test_bin_or_skip("test_cli_store");
@@ -765,6 +782,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_read_internal_error, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_backup_damaged, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_backup_restore, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_no_such_dir, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -673,6 +674,33 @@ static void test_read_only_and_format(void **state)
 	assert_int_equal(hw_store_open(f->root, NULL, &ro), HW_EFORMAT);
 }
 
+/* A store's directory that cannot be searched is -EACCES, not a directory without a
+ * store (HW_EFORMAT); missing, -ENOENT. Root searches any directory: the open runs as
+ * nobody in a child then, else the directory is made unsearchable. */
+static void test_open_unsearchable(void **state)
+{
+	struct fx *f = *state;
+	struct hw_store *s;
+	struct hw_store_opts ro = {.read_only = true};
+	char none[320];
+	snprintf(none, sizeof none, "%s/none", f->root);
+	assert_int_equal(hw_store_open(none, &ro, &s), -ENOENT);
+	if (geteuid() != 0) {
+		assert_int_equal(chmod(f->dir, 0), 0);
+		assert_int_equal(hw_store_open(f->dir, &ro, &s), -EACCES);
+		assert_int_equal(chmod(f->dir, 0700), 0);
+		return;
+	}
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(setuid(65534) != 0 ? 2 : hw_store_open(f->dir, &ro, &s) == -EACCES ? 0 : 1);
+	int status;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 /* A data file shorter than the pages its meta page counts (truncated: a copy cut short,
  * a disk that lost its tail) is HW_ECORRUPT at open, read-only too, instead of a SIGBUS
  * when a read reaches past its end. */
@@ -1136,6 +1164,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_disk_full, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_truncated_file_is_corrupt, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_read_only_and_format, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_open_unsearchable, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retracts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refused_frees_record_id, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refuse_new, setup, teardown),
