@@ -39,7 +39,8 @@ static int cmd_init(const struct hw_cli_cmd *cmd, int argc, char **argv)
 const struct hw_cli_cmd hw_cli_init = {
 	"init", "create an empty store in DIR",
 	"usage: hawser init DIR\n"
-	"  Create an empty store in DIR (created if missing). Fails if DIR holds a store.\n",
+	"  Create an empty store in DIR (created if missing). Fails if DIR holds a store.\n"
+	"  A creation that fails (ENOSPC: a full disk) removes what it made.\n",
 	cmd_init};
 
 /* ---- ingest: the loop shared with demo */

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -309,34 +310,73 @@ static int data_file_exists(const char *dir)
 	return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
 }
 
+/* More than a new store's data.mdb takes: LMDB's two meta pages and the pages of its
+ * first rows (measured: 16 KiB). */
+#define STORE_NEW_BYTES (64u * 1024u)
+
+/* rc, the code a store's creation in dir failed with, as the operator should read it:
+ * LMDB reports a write cut short as EIO, whatever cut it; when dir's file system then
+ * has less room left than a new store takes, that was a full disk, and says so. */
+static int init_err(const char *dir, int rc)
+{
+	struct statvfs fs;
+	if (rc == HW_ESTORE_FULL || (rc == -EIO && statvfs(dir, &fs) == 0 &&
+				     (uint64_t)fs.f_bavail * fs.f_frsize < STORE_NEW_BYTES))
+		return -ENOSPC;
+	return rc;
+}
+
+/* The tables and meta of a new store, in the environment env_open made. */
+static int init_tables(struct hw_store *s)
+{
+	MDB_txn *txn;
+	int rc = mdb_txn_begin(s->env, NULL, 0, &txn);
+	if (rc != 0)
+		return hw_mdb_err(rc);
+	rc = open_tables(s, txn, MDB_CREATE);
+	if (rc == 0)
+		rc = format_write(s, txn);
+	if (rc == 0)
+		rc = meta_write_head(s, txn, &s->head);
+	if (rc != 0) {
+		mdb_txn_abort(txn);
+		return hw_mdb_err(rc);
+	}
+	return hw_mdb_err(mdb_txn_commit(txn));
+}
+
+/* Remove what a failed hw_store_init made in dir (made: dir itself), so that nothing of
+ * it reads as a store later (HW_EEXIST, HW_EFORMAT). */
+static void init_undo(const char *dir, bool made)
+{
+	char path[PATH_MAX];
+	snprintf(path, sizeof path, "%s/data.mdb", dir); /* fits: data_file_exists checked */
+	unlink(path);
+	snprintf(path, sizeof path, "%s/lock.mdb", dir);
+	unlink(path);
+	if (made)
+		rmdir(dir);
+}
+
 int hw_store_init(const char *dir)
 {
-	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+	bool made = mkdir(dir, 0700) == 0;
+	if (!made && errno != EEXIST)
 		return -errno;
 	int exists = data_file_exists(dir);
 	if (exists != 0)
 		return exists > 0 ? HW_EEXIST : exists;
 	struct hw_store s = {0};
 	int rc = env_open(dir, HW_MAP_BYTES_INITIAL, 0, &s.env);
-	if (rc != 0)
-		return rc;
-	MDB_txn *txn;
-	rc = mdb_txn_begin(s.env, NULL, 0, &txn);
-	if (rc != 0)
-		goto out_env;
-	rc = open_tables(&s, txn, MDB_CREATE);
-	if (rc == 0)
-		rc = format_write(&s, txn);
-	if (rc == 0)
-		rc = meta_write_head(&s, txn, &s.head);
-	if (rc != 0) {
-		mdb_txn_abort(txn);
-		goto out_env;
+	if (rc == 0) {
+		rc = init_tables(&s);
+		mdb_env_close(s.env);
 	}
-	rc = mdb_txn_commit(txn);
-out_env:
-	mdb_env_close(s.env);
-	return hw_mdb_err(rc);
+	if (rc == 0)
+		return 0;
+	rc = init_err(dir, rc); /* before init_undo frees the room */
+	init_undo(dir, made);
+	return rc;
 }
 
 static int rebuild_txn(struct hw_store *s, MDB_txn *txn, uint64_t lsn, struct hw_head *h);

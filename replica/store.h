@@ -93,7 +93,10 @@ typedef void hw_store_assert_handler(const char *line);
 void hw_store_assert_handle(hw_store_assert_handler *h);
 
 /* Create an empty store in dir (created if missing, mode 0700). HW_EEXIST if dir already
- * holds a store; -errno if it cannot be created. */
+ * holds a store; -errno if it cannot be created: -ENOSPC for a full disk (also when LMDB
+ * says EIO for its short write and dir's file system has less room left than a new store
+ * takes). A creation that fails removes what it made (data.mdb, lock.mdb, dir), so
+ * nothing of it reads as a store later. */
 int hw_store_init(const char *dir);
 
 /* Open the store in dir. opts may be NULL. HW_EFORMAT if dir, a directory, holds no

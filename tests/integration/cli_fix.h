@@ -6,10 +6,15 @@
 #define HW_TESTS_CLI_FIX_H
 
 #include <dirent.h>
+#include <errno.h>
+#include <sched.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 
 #include "tests/integration/proc.h"
 
@@ -101,9 +106,35 @@ static inline int fix_setup(void **state, const char *name)
 	return 0;
 }
 
+/* A tmpfs of opts (mount's: "size=64k") at f->dir/small, its path into mnt, for a full
+ * disk. It is mounted in a mount namespace of this test process's own (made once: the
+ * hawser commands the test runs inherit it, and it ends with the process, whatever a
+ * failed assertion left mounted); the teardown unmounts it. Without root the test is
+ * skipped, saying why. */
+static inline void small_fs(const struct fix *f, const char *opts, char *mnt, size_t cap)
+{
+	static bool own;
+	char why[200] = "";
+	if (!own &&
+	    (unshare(CLONE_NEWNS) != 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0))
+		snprintf(why, sizeof why, "no mount namespace of its own: %s (needs root)",
+			 strerror(errno));
+	own = why[0] == '\0';
+	snprintf(mnt, cap, "%s/small", f->dir);
+	if (own && (mkdir(mnt, 0700) != 0 || mount("tmpfs", mnt, "tmpfs", 0, opts) != 0))
+		snprintf(why, sizeof why, "no tmpfs at %s: %s", mnt, strerror(errno));
+	if (why[0] != '\0') {
+		print_message("skipped: %s\n", why);
+		skip();
+	}
+}
+
 static inline int teardown(void **state)
 {
 	struct fix *f = *state;
+	char mnt[4200];
+	snprintf(mnt, sizeof mnt, "%s/small", f->dir);
+	umount2(mnt, MNT_DETACH);         /* small_fs's, if an assertion left it */
 	unsetenv("HW_FAULT_CHILD_AFTER"); /* a test's faults end with it */
 	unsetenv("HW_FAULT_CHILD_HOW");
 	unsetenv("HW_FAULT_CHILD_FIFO");

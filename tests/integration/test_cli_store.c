@@ -14,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sched.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -257,15 +256,7 @@ static void test_keygen_refusals(void **state)
 	assert_int_equal(hw(&f->r, "keygen", "--out", file, NULL), 1);
 	assert_non_null(strstr(f->r.err, "(ENOTDIR)"));
 
-	path(f, "tiny", tiny, sizeof(tiny));
-	assert_int_equal(mkdir(tiny, 0700), 0);
-	if (unshare(CLONE_NEWNS) != 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
-	    mount("tmpfs", tiny, "tmpfs", 0, "size=4k") != 0) {
-		print_message("test_keygen_refusals: no tmpfs of its own (%s): full disk not "
-			      "tried\n",
-			      strerror(errno));
-		return;
-	}
+	small_fs(f, "size=4k", tiny, sizeof tiny);
 	snprintf(made, sizeof made, "%s/k", tiny);
 	int rc = hw(&f->r, "keygen", "--out", made, NULL);
 	struct stat st;
@@ -275,6 +266,24 @@ static void test_keygen_refusals(void **state)
 	assert_non_null(strstr(f->r.err, "/k/node.pub: No space left on device (ENOSPC)"));
 	assert_int_equal(f->r.out_len, 0);
 	assert_int_equal(left, -1);
+}
+
+/* init on a full disk fails with ENOSPC (LMDB says EIO for its short write) and leaves
+ * nothing: not the directory it made, so once there is room init makes the store
+ * (not HW_EEXIST) and ingest reads it (not HW_EFORMAT). */
+static void test_init_full_disk(void **state)
+{
+	struct fix *f = *state;
+	char mnt[4200], dir[4300];
+	small_fs(f, "size=16k", mnt, sizeof mnt);
+	snprintf(dir, sizeof dir, "%s/i", mnt);
+	assert_int_equal(hw(&f->r, "init", dir, NULL), 1);
+	assert_non_null(strstr(f->r.err, "No space left on device (ENOSPC)"));
+	struct stat st;
+	assert_int_equal(stat(dir, &st), -1);
+	assert_int_equal(mount("tmpfs", mnt, "tmpfs", MS_REMOUNT, "size=4m"), 0);
+	assert_int_equal(hw(&f->r, "init", dir, NULL), 0);
+	assert_int_equal(hw(&f->r, "ingest", dir, "--generate", "10", "--end-ms", END_MS, NULL), 0);
 }
 
 /* ingest --json prints one well-formed object: every terminal_peak record accepted; the
@@ -770,6 +779,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_help, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_keygen_refusals, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_init_twice, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_init_full_disk, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ingest_json, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ingest_deterministic, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_verify_damage, setup, teardown),
