@@ -8,7 +8,7 @@
 #include "engine/core/election.h"
 #include "engine/io/wal.h"
 
-_Static_assert(HW_FDS_RESERVED >= 2u * (4u + 4u + HW_EL_VOTERS_MAX + 15u),
+_Static_assert(HW_FDS_RESERVED >= 2u * (8u + 4u + 4u + HW_EL_VOTERS_MAX + 15u),
 	       "the reserve covers what a node opens after start, twice");
 _Static_assert(HW_WAL_FLUSHERS + 2u <= 4u, "the log's share of the reserve");
 

@@ -17,13 +17,16 @@
 
 #include <stdint.h>
 
-/* Descriptors kept for what a node opens after start: its log's new segment, a file per
- * flusher and a directory opened to flush it (4); a snapshot sent and one received, each
- * a copy and its directory (4); connections it dials, to its primary and to the other
- * voters and the witness (HW_EL_VOTERS_MAX, 9); eventfds and files of threads started
- * later (digest, checkpoint, audit) and of libc (the resolver), about 15: some 32, and
- * as many again for what this count forgets. */
-#define HW_FDS_RESERVED 64u
+/* Descriptors kept for what a node opens after its ports: its store and log, which a
+ * start opens after them so that a port that cannot listen leaves no new store behind
+ * (node.c node_start: data file, lock file, flush descriptors, the log's segment;
+ * measured 5, counted 8); its log's new segment, a file per flusher and a directory
+ * opened to flush it (4); a snapshot sent and one received, each a copy and its
+ * directory (4); connections it dials, to its primary and to the other voters and the
+ * witness (HW_EL_VOTERS_MAX, 9); eventfds and files of threads started later (digest,
+ * checkpoint, audit) and of libc (the resolver), about 15: some 40, and as many again
+ * for what this count forgets. */
+#define HW_FDS_RESERVED 80u
 /* The fewest connections a port that listens may hold: a limit that leaves fewer is too
  * low to run a node on (hw_fds_budget: -EMFILE). */
 #define HW_FDS_PORT_MIN 8u

@@ -977,20 +977,29 @@ int hw__node_open_store(struct hw_node *n)
 	return rc == 0 ? recover(n) : rc;
 }
 
+/* The config key whose value a start failed on (node_start), for the operator to correct:
+ * key NULL when none did. */
+struct start_at {
+	const char *key;
+	const char *value;
+};
+
 /* Listen on the client port (repl false) or the replication port, holding at most what
- * the descriptor budget gives it. */
-static int listen_port(struct hw_node *n, bool repl)
+ * the descriptor budget gives it; on failure *at names its key. */
+static int listen_port(struct hw_node *n, bool repl, struct start_at *at)
 {
 	const char *addr = repl ? n->cfg.listen : n->cfg.client;
 	const char *port = repl ? "replication" : "client";
 	struct hw_listener **l = repl ? &n->repl_listener : &n->client_listener;
 	uint32_t max = n->fds.conns_max[repl];
 	int rc = hw_listen(n->ring, addr, max, repl ? on_repl_accept : on_client_accept, n, l);
-	if (rc != 0)
+	if (rc != 0) {
 		hw_log("listen_failed", "port=%s addr=%s code=%s", port, addr, hw_errname(rc));
-	else
+		*at = (struct start_at){repl ? "node.listen" : "node.client", addr};
+	} else {
 		hw_log("listening", "port=%s addr=%s conns_max=%u", port, hw_listener_addr(*l),
 		       max);
+	}
 	return rc;
 }
 
@@ -999,11 +1008,11 @@ static int listen_port(struct hw_node *n, bool repl)
  * standbys connect to), else a primary that has standbys, vaults or voters (the config
  * checks that it names listen then). Each port wants its sessions and HW_REFUSING_MAX
  * more, which the descriptor budget may cut. */
-static int open_ports(struct hw_node *n)
+static int open_ports(struct hw_node *n, struct start_at *at)
 {
 	bool client = n->cfg.role != HW_ROLE_VAULT || n->cfg.client[0] != '\0';
 	bool repl =
-		(n->cfg.role == HW_ROLE_PRIMARY || n->voters != NULL) && n->cfg.listen[0] != '\0';
+		(n->cfg.role == HW_ROLE_PRIMARY || n->cfg.failover.on) && n->cfg.listen[0] != '\0';
 	const uint32_t want[2] = {
 		[HW_FDS_CLIENT] =
 			client ? HW_CLIENTS_MAX - HW_REPL_SESSIONS_MAX + HW_REFUSING_MAX : 0,
@@ -1019,28 +1028,24 @@ static int open_ports(struct hw_node *n)
 		return rc;
 	}
 	if (client)
-		rc = listen_port(n, false);
+		rc = listen_port(n, false, at);
 	if (rc == 0 && repl)
-		rc = listen_port(n, true);
+		rc = listen_port(n, true, at);
 	return rc;
 }
 
-static int node_start(struct hw_node *n, const struct hw_channel_config *cc)
+/* Start n: its loop and ring, then its ports, then its store (made if need be), its role.
+ * The ports come before the store: a port that cannot listen (an address in use, a unix
+ * socket's directory missing) fails a first start without leaving a new store behind,
+ * and no connection is served before the loop runs. On failure *at names the config key
+ * whose value failed, when one did. */
+static int node_start(struct hw_node *n, const struct hw_channel_config *cc, struct start_at *at)
 {
 	n->acts_cap = HW_ACTS_MIN(n->cfg.waiters_max);
 	n->acts = calloc(n->acts_cap, sizeof *n->acts);
 	if (n->acts == NULL)
 		return HW_ENOMEM;
-	int rc = hw__node_open_store(n);
-	if (rc == 0) /* after: a cut swap's copy is finished first, not removed */
-		hw__snapshot_clear_left(n);
-	if (rc == 0 && hw_fs_mount_root(n->cfg.data_dir))
-		hw_log("data_dir_mount_point", "dir=%s what=\"%s\"", n->cfg.data_dir,
-		       "a snapshot install renames the data directory, which a mount point refuses "
-		       "(EBUSY): this node can catch up from its primary's log only; make it a "
-		       "directory inside the volume");
-	if (rc == 0)
-		rc = hw_loop_new(&n->loop);
+	int rc = hw_loop_new(&n->loop);
 	if (rc == 0)
 		rc = hw_ring_new(n->loop, &n->ring);
 	if (rc == 0)
@@ -1052,11 +1057,23 @@ static int node_start(struct hw_node *n, const struct hw_channel_config *cc)
 	if (rc == 0)
 		rc = hw_timer_new(n->loop, 10, 10, tick_cb, n, &n->tick);
 	if (rc == 0)
+		rc = open_ports(n, at);
+	if (rc != 0)
+		return rc;
+	rc = hw__node_open_store(n);
+	if (rc != 0)
+		*at = (struct start_at){"node.data_dir", n->cfg.data_dir};
+	if (rc == 0) /* after: a cut swap's copy is finished first, not removed */
+		hw__snapshot_clear_left(n);
+	if (rc == 0 && hw_fs_mount_root(n->cfg.data_dir))
+		hw_log("data_dir_mount_point", "dir=%s what=\"%s\"", n->cfg.data_dir,
+		       "a snapshot install renames the data directory, which a mount point refuses "
+		       "(EBUSY): this node can catch up from its primary's log only; make it a "
+		       "directory inside the volume");
+	if (rc == 0)
 		rc = hw__election_start(n); /* with failover, every node starts as a standby */
 	if (rc == 0)
 		rc = n->cfg.role == HW_ROLE_PRIMARY ? hw__primary_start(n) : hw__standby_start(n);
-	if (rc == 0)
-		rc = open_ports(n);
 	return rc;
 }
 
@@ -1111,13 +1128,20 @@ int hw_node_open(const char *config_path, struct hw_node **out)
 	}
 	signal(SIGPIPE, SIG_IGN);
 	pthread_mutex_init(&n->ext_mu, NULL);
+	struct start_at at = {0};
 	rc = hw__audit_open(n, config_path, cc.insecure ? NULL : &id);
 	if (rc == 0)
-		rc = node_start(n, &cc);
+		rc = node_start(n, &cc, &at);
 	if (!cc.insecure)
 		hw_identity_wipe(&id);
 	if (rc != 0) {
-		hw_log("start_failed", "code=%s what=\"%s\"", hw_errname(rc), hw_strerror(rc));
+		if (at.key != NULL)
+			hw_log("start_failed", "code=%s what=\"%s\" key=%s value=%s",
+			       hw_errname(rc), hw_strerror(rc), at.key, at.value);
+		else
+			hw_log("start_failed", "code=%s what=\"%s\"", hw_errname(rc),
+			       hw_strerror(rc));
+		n->exit_rc = rc; /* its stopped line says so too */
 		hw_node_close(n);
 		return rc;
 	}

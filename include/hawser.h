@@ -59,8 +59,11 @@ struct hw_outcome {
 
 struct hw_node;
 
-/* Open a node from an INI config file (docs/operations.md lists the keys): opens its
- * store, binds its ports. HW_ECONFIG with a message on stderr for a bad config. Any
+/* Open a node from an INI config file (docs/operations.md lists the keys): binds its
+ * ports, then opens its store (made when data_dir holds none), so that a port that cannot
+ * listen leaves no new store behind; a failed start logs start_failed with its code and,
+ * when a config key's value failed, that key and value (node.listen, node.client,
+ * node.data_dir). HW_ECONFIG with a message on stderr for a bad config. Any
  * thread: hw_node_run may run on another one. Once the config is read it sets SIGPIPE
  * to be ignored, for the whole process (SIG_IGN, which stays after hw_node_close): a peer
  * that goes away must make a write fail with EPIPE, not kill the process (the node's
@@ -68,11 +71,11 @@ struct hw_node;
  * A TOS that embeds a node keeps it so: a handler of its own must not end the process.
  * It also raises the process's soft RLIMIT_NOFILE to the hard limit, as servers do, and
  * lets its ports hold only what is left of it after the descriptors the process has open
- * then and a reserve of 64 (engine/fds.h); -EMFILE (logged as fd_limit_low) when that
- * leaves a port fewer than 8 connections. Host names in the config are looked up here,
- * once, on threads of their own, waiting at most 5 s for them all (engine/resolve.h;
- * a lookup not done by then goes on, detached): HW_ECONFIG with the key and the name
- * when one fails or takes longer. */
+ * then and a reserve of 80 (engine/fds.h: its store's too, opened after the ports);
+ * -EMFILE (logged as fd_limit_low) when that leaves a port fewer than 8 connections.
+ * Host names in the config are looked up here, once, on threads of their own, waiting
+ * at most 5 s for them all (engine/resolve.h; a lookup not done by then goes on,
+ * detached): HW_ECONFIG with the key and the name when one fails or takes longer. */
 int hw_node_open(const char *config_path, struct hw_node **out);
 
 /* Run the node's loop on the calling thread (any one, once per node) until

@@ -769,6 +769,81 @@ static void test_no_such_dir(void **state)
 	assert_null(strstr(f->r.err, "HW_EFORMAT"));
 }
 
+/* A primary config (insecure) into f->dir/name.conf, its data_dir f->dir/name.d, client
+ * and listen (NULL: none) as given; its path into conf. */
+static void node_config(const struct fix *f, const char *name, const char *data_dir,
+			const char *client, const char *listen, char *conf, size_t cap)
+{
+	snprintf(conf, cap, "%s/%s.conf", f->dir, name);
+	FILE *fp = fopen(conf, "w");
+	assert_non_null(fp);
+	fprintf(fp, "[cluster]\nid = yard\n[node]\nid = p1\nrole = primary\ndata_dir = %s\n",
+		data_dir);
+	fprintf(fp, "client = %s\n", client);
+	if (listen != NULL)
+		fprintf(fp, "listen = %s\n", listen);
+	fprintf(fp, "[security]\ninsecure = true\n");
+	fclose(fp);
+}
+
+/* The last run was a node whose start failed with code on the config key's value: exit 1,
+ * a start_failed line naming them, a stopped line with the code (not code=OK) last,
+ * and no store made in data_dir, which does not exist. */
+static void assert_start_failed(const struct fix *f, const char *code, const char *key,
+				const char *value, const char *data_dir)
+{
+	char want[4400];
+	assert_int_equal(f->r.status, 1);
+	snprintf(want, sizeof want, "event=start_failed code=%s ", code);
+	const char *line = strstr(f->r.err, want);
+	assert_non_null(line);
+	snprintf(want, sizeof want, "key=%s value=%s\n", key, value);
+	assert_non_null(strstr(line, want));
+	snprintf(want, sizeof want, "event=stopped code=%s\n", code);
+	const char *stopped = strstr(f->r.err, want);
+	assert_non_null(stopped);
+	assert_string_equal(stopped + strlen(want), "");
+	struct stat st;
+	assert_int_equal(stat(data_dir, &st), -1);
+}
+
+/* A node whose ports cannot listen (its replication port the client port's address:
+ * EADDRINUSE; a unix socket in a directory that does not exist: ENOENT) fails its start
+ * before it makes a store, naming the key and the address. */
+static void test_node_port_refused(void **state)
+{
+	struct fix *f = *state;
+	char conf[4300], data[4300], addr[64], sock[4300];
+	uint16_t port;
+	assert_int_equal(hw_free_port(&port), 0);
+	snprintf(addr, sizeof addr, "127.0.0.1:%u", port);
+	path(f, "same.d", data, sizeof data);
+	node_config(f, "same", data, addr, addr, conf, sizeof conf);
+	hw(&f->r, "node", "--config", conf, NULL);
+	assert_start_failed(f, "EADDRINUSE", "node.listen", addr, data);
+	snprintf(sock, sizeof sock, "unix:%s/none/x.sock", f->dir);
+	path(f, "unix.d", data, sizeof data);
+	node_config(f, "unix", data, sock, NULL, conf, sizeof conf);
+	hw(&f->r, "node", "--config", conf, NULL);
+	assert_start_failed(f, "ENOENT", "node.client", sock, data);
+}
+
+/* A node whose store cannot be made (a full disk) fails its start naming data_dir and
+ * ENOSPC, and leaves nothing there that a later start would take for a store. */
+static void test_node_full_disk(void **state)
+{
+	struct fix *f = *state;
+	char mnt[4200], conf[4300], data[4300], addr[64];
+	small_fs(f, "size=16k", mnt, sizeof mnt);
+	snprintf(data, sizeof data, "%s/n", mnt);
+	uint16_t port;
+	assert_int_equal(hw_free_port(&port), 0);
+	snprintf(addr, sizeof addr, "127.0.0.1:%u", port);
+	node_config(f, "full", data, addr, NULL, conf, sizeof conf);
+	hw(&f->r, "node", "--config", conf, NULL);
+	assert_start_failed(f, "ENOSPC", "node.data_dir", data, data);
+}
+
 int main(void)
 {
 	hw_bin = hw_test_bin_or_skip("test_cli_store");
@@ -793,6 +868,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_backup_damaged, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_backup_restore, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_such_dir, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_node_port_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_node_full_disk, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
