@@ -7,6 +7,8 @@
 #include <errno.h>
 #include <sodium.h>
 #include <inttypes.h>
+#include <libgen.h>
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -18,6 +20,7 @@
 #include <unistd.h>
 
 #include "base/arena.h"
+#include "base/fs.h"
 #include "replica/apply.h"
 #include "replica/backup.h"
 #include "replica/checkpoint.h"
@@ -505,6 +508,39 @@ static int check_snapshot(struct hw_store *s, struct walk *w, hw_progress_cb *cb
 	return rc;
 }
 
+/* Bytes free where scratch_dir is, or will be made: in its parent directory. */
+static int scratch_free(const char *scratch_dir, uint64_t *room)
+{
+	int rc = hw_fs_free(scratch_dir, room);
+	if (rc != -ENOENT)
+		return rc;
+	char parent[PATH_MAX];
+	if (snprintf(parent, sizeof parent, "%s", scratch_dir) >= (int)sizeof parent)
+		return -ENAMETOOLONG;
+	return hw_fs_free(dirname(parent), room);
+}
+
+/* The rebuild makes a store in scratch_dir and writes one about as large as s into it
+ * (its log, then the state). A file system without that room fails it part way: with
+ * ENOSPC, or with a SIGBUS where LMDB touches a page of the scratch's lock file or map
+ * that the file system cannot back (tmpfs), which hw_verify_killed() would take for
+ * damage of the store. The room of the check is no verdict on the store: -ENOSPC
+ * before the scratch store is made, why in r->what. */
+static int scratch_room(struct hw_store *s, const char *scratch_dir, struct hw_verify_report *r)
+{
+	uint64_t used, avail, room;
+	int rc = hw_store_room(s, &used, &avail);
+	if (rc == 0)
+		rc = scratch_free(scratch_dir, &room);
+	if (rc != 0 || room >= used)
+		return rc;
+	snprintf(r->what, sizeof r->what,
+		 "no room for the rebuild's scratch store: it needs about %llu KiB, its file "
+		 "system has %llu KiB free",
+		 (unsigned long long)(used / 1024), (unsigned long long)(room / 1024));
+	return -ENOSPC;
+}
+
 /* Both passes on an open store; the verdict goes to r. */
 static int verify_store(struct hw_store *s, const char *scratch_dir, struct walk *w,
 			hw_progress_cb *cb, void *arg, struct hw_verify_report *r)
@@ -519,6 +555,9 @@ static int verify_store(struct hw_store *s, const char *scratch_dir, struct walk
 	if (r->base_lsn != 0)
 		return 0; /* the entries that made the state are gone: nothing to rebuild from */
 	r->stage = HW_VERIFY_AT_REBUILD;
+	rc = scratch_room(s, scratch_dir, r);
+	if (rc != 0)
+		return rc;
 	rc = hw_store_init(scratch_dir);
 	if (rc == HW_EEXIST)
 		return rc; /* not ours to remove */

@@ -114,7 +114,11 @@ static inline bool hw_verify_state_unvouched(const struct hw_verify_report *r)
  * words, or is ""). A store that cannot be opened because it was damaged is a verdict:
  * code HW_ECORRUPT, first_bad_lsn 0, entries 0 (hw_store_probe() judges that, on
  * evidence only: a file that shows nothing of a store is HW_EFORMAT, however it came to
- * be); a directory that does not exist is -ENOENT. cb may be NULL. */
+ * be); a directory that does not exist is -ENOENT. The rebuild needs about the store's
+ * size free where scratch_dir is (or its parent, when it is to be made): -ENOSPC, why in
+ * report->what, before it starts when there is less, since a full disk there would fail
+ * it part way, as an error or a SIGBUS that hw_verify_killed() takes for damage. cb may
+ * be NULL. */
 int hw_verify(const char *dir, const char *scratch_dir, hw_progress_cb *cb, void *arg,
 	      struct hw_verify_report *report);
 

@@ -3,7 +3,9 @@
  * (a flipped byte; zeroed LMDB pages the walk finds, or on which LMDB aborts; one that
  * cannot be opened, damaged or not a store),
  * get, digest, backup and restore to a point in time, and digest, get and backup of a
- * store on whose damaged pages LMDB aborts or faults. */
+ * store on whose damaged pages LMDB aborts or faults; init, verify and a node's start
+ * on a full disk (a tmpfs in a mount namespace of the test's own), a store's directory
+ * that is missing, and a node whose ports cannot listen. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -752,6 +754,38 @@ static void test_backup_restore(void **state)
 	assert_string_equal(h_full, h_src);
 }
 
+/* verify and drill verify of an intact store whose file system has no room left for the
+ * rebuild's scratch store: an error (exit 1, ENOSPC, saying how much it needs), never
+ * damage found (a SIGBUS on the scratch's lock file or map, exit 3 HW_ECORRUPT, a drill
+ * FAIL); with room again, intact. */
+static void test_verify_no_room(void **state)
+{
+	struct fix *f = *state;
+	char mnt[4200], dir[4300], fill[4300];
+	small_fs(f, "size=4m", mnt, sizeof mnt);
+	snprintf(dir, sizeof dir, "%s/st", mnt);
+	snprintf(fill, sizeof fill, "%s/fill", mnt);
+	assert_int_equal(hw(&f->r, "init", dir, NULL), 0);
+	assert_int_equal(hw(&f->r, "ingest", dir, "--generate", "2000", "--seed", "3", "--end-ms",
+			    END_MS, NULL),
+			 0);
+	FILE *fp = fopen(fill, "w");
+	assert_non_null(fp);
+	static const char zeros[4096];
+	while (fwrite(zeros, 1, sizeof zeros, fp) == sizeof zeros && fflush(fp) == 0)
+		;
+	fclose(fp); /* the disk is full */
+	assert_int_equal(hw(&f->r, "verify", dir, NULL), 1);
+	assert_non_null(strstr(f->r.err, "(ENOSPC): no room for the rebuild's scratch store"));
+	assert_null(strstr(f->r.err, "DAMAGED"));
+	assert_int_equal(hw(&f->r, "drill", "verify", "--dir", dir, "--no-record", NULL), 1);
+	assert_non_null(strstr(f->r.out, "ERROR: verify of"));
+	assert_non_null(strstr(f->r.out, "(ENOSPC)"));
+	assert_null(strstr(f->r.out, "FAIL"));
+	assert_int_equal(unlink(fill), 0);
+	assert_int_equal(hw(&f->r, "verify", dir, NULL), 0);
+}
+
 /* A store's directory that is missing or not a directory is said as it is, not as a
  * directory that holds no store (HW_EFORMAT, "not a hawser store"). */
 static void test_no_such_dir(void **state)
@@ -867,6 +901,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_read_internal_error, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_backup_damaged, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_backup_restore, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_verify_no_room, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_such_dir, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_node_port_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_node_full_disk, setup, teardown),
