@@ -31,8 +31,9 @@ int hw_addr_parse(const char *addr, bool listening, struct hw_addr_parts *out)
 		return -EINVAL;
 	if (strncmp(addr, "unix:", 5) == 0) {
 		out->path = addr + 5;
-		return len > 5 && len - 5 < sizeof(((struct sockaddr_un *)0)->sun_path) ? 0
-											: -EINVAL;
+		return out->path[0] == '/' && len - 5 < sizeof(((struct sockaddr_un *)0)->sun_path)
+			       ? 0
+			       : -EINVAL;
 	}
 	const char *host = addr, *colon = strrchr(addr, ':');
 	out->bracketed = addr[0] == '[';

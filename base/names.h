@@ -21,8 +21,9 @@ struct hw_addr_parts {
 	uint16_t port;
 };
 
-/* The one split of an address: "unix:PATH" with a PATH of 1 to 107 bytes (what a Unix
- * socket address holds), or "HOST:PORT": HOST non-empty and without '@' (an ID@ is not
+/* The one split of an address: "unix:PATH" with an absolute PATH of 1 to 107 bytes (what
+ * a Unix socket address holds; a relative one would depend on each process's working
+ * directory), or "HOST:PORT": HOST non-empty and without '@' (an ID@ is not
  * part of an address, hw_addr_split), "[HOST]" when it starts with '[' (an IPv6
  * address; else HOST ends at the last ':', so "::1:7001" is host "::1"), PORT all
  * digits, in 1..65535, or 0 too when listening (a listener's "any free port"). The whole

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "base/names.h"
 #include "base/duration.h"
@@ -224,7 +225,10 @@ static int set_addr(struct parse *p, const char *key, const char *v, char *dst)
 		return fail(p, p->line, "'%s' is longer than %d characters", key,
 			    HW_ADDR_CHARS_MAX);
 	if (!hw_addr_ok(v) && strncmp(v, "unix:", 5) == 0)
-		return fail(p, p->line, "bad unix socket path '%s' for '%s'", v, key);
+		return fail(p, p->line,
+			    "bad unix socket path '%s' for '%s': expected unix:/absolute/path of "
+			    "at most 107 bytes",
+			    v, key);
 	if (!hw_addr_ok(v))
 		return fail(p, p->line,
 			    "bad address '%s' for '%s': expected HOST:PORT or unix:/path", v, key);
@@ -289,20 +293,35 @@ static char *trim(char *t)
 	return t;
 }
 
+#define EMPTY_ITEM "'%s' lists an empty item (two commas, or one at an end)"
+
+/* The next item of the list at *at (hw_list_item; *at NULL: none left) into t, trimmed:
+ * 1, or 0 at the end. An empty item ("s1,,s2", ",") fails the parse: -1. */
+static int next_item(struct parse *p, const char *key, const char **at,
+		     char (*t)[HW_LIST_CHARS_MAX])
+{
+	if (*at == NULL)
+		return 0;
+	size_t len;
+	const char *item = hw_list_item(at, &len);
+	if (len == 0) {
+		fail(p, p->line, EMPTY_ITEM, key);
+		return -1;
+	}
+	snprintf(*t, sizeof *t, "%.*s", (int)len, item); /* the value fits: list_handler */
+	return 1;
+}
+
 /* "s1, s2" (cluster.standbys or cluster.vaults) into ids[], *n: at most HW_PEERS_MAX
  * ids, no repeats; empty means none. */
 static int set_standbys(struct parse *p, const char *key, const char *v,
 			char (*ids)[HW_ID_CHARS_MAX + 1], uint32_t *count)
 {
 	const char *what = ids == p->c->standbys ? "standbys" : "vaults";
-	char buf[HW_PEERS_MAX * (HW_ID_CHARS_MAX + 2) + 64];
-	if (strlen(v) >= sizeof(buf))
-		return fail(p, p->line, "'%s' lists more than %u %s", key, HW_PEERS_MAX, what);
-	strcpy(buf, v);
 	*count = 0;
-	char *save = NULL;
-	for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-		t = trim(t);
+	char t[HW_LIST_CHARS_MAX];
+	int got;
+	for (const char *at = *v ? v : NULL; (got = next_item(p, key, &at, &t)) > 0;) {
 		if (*count == HW_PEERS_MAX)
 			return fail(p, p->line, "'%s' lists more than %u %s", key, HW_PEERS_MAX,
 				    what);
@@ -313,6 +332,22 @@ static int set_standbys(struct parse *p, const char *key, const char *v,
 				return fail(p, p->line, "'%s' lists '%s' twice", key, t);
 		(*count)++;
 	}
+	return got == 0;
+}
+
+/* Whether node.primary's latest item, c->n_sources, names a node and an address of its
+ * own: a vault tries each in turn (a repeat would be tried twice as often). */
+static int primary_new(struct parse *p, const char *key)
+{
+	const struct hw_config *c = p->c;
+	uint32_t n = c->n_sources;
+	for (uint32_t i = 0; i < n; i++) {
+		if (strcmp(c->sources[i], c->sources[n]) == 0)
+			return fail(p, p->line, "'%s' lists the address %s twice", key,
+				    c->sources[n]);
+		if (c->source_ids[i][0] && strcmp(c->source_ids[i], c->source_ids[n]) == 0)
+			return fail(p, p->line, "'%s' lists '%s' twice", key, c->source_ids[n]);
+	}
 	return 1;
 }
 
@@ -322,17 +357,13 @@ static int set_standbys(struct parse *p, const char *key, const char *v,
 static int set_primary(struct parse *p, const char *key, const char *v)
 {
 	struct hw_config *c = p->c;
-	char buf[HW_VAULT_SOURCES_MAX * (HW_ADDR_CHARS_MAX + 2)];
-	if (strlen(v) >= sizeof buf)
-		return fail(p, p->line, "'%s' is too long", key);
-	strcpy(buf, v);
 	c->n_sources = 0;
-	char *save = NULL;
-	for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+	char t[HW_LIST_CHARS_MAX];
+	int got;
+	for (const char *at = *v ? v : NULL; (got = next_item(p, key, &at, &t)) > 0;) {
 		if (c->n_sources == HW_VAULT_SOURCES_MAX)
 			return fail(p, p->line, "'%s' lists more than %u addresses", key,
 				    HW_VAULT_SOURCES_MAX);
-		t = trim(t);
 		size_t id_len;
 		char *addr = t + (hw_addr_split(t, &id_len) - t);
 		c->source_ids[c->n_sources][0] = '\0';
@@ -343,8 +374,12 @@ static int set_primary(struct parse *p, const char *key, const char *v)
 		}
 		if (!set_addr(p, key, trim(addr), c->sources[c->n_sources]))
 			return 0;
+		if (!primary_new(p, key))
+			return 0;
 		c->n_sources++;
 	}
+	if (got < 0)
+		return 0;
 	if (c->n_sources == 0)
 		return fail(p, p->line, "empty value for '%s'", key);
 	memcpy(c->primary, c->sources[0], sizeof c->primary);
@@ -373,28 +408,30 @@ static int set_drill_duration(struct parse *p, const char *key, const char *v, i
 	return set_span(p, key, v, DRILL_INTERVAL_MS_MAX, "a year", out);
 }
 
-/* The longest list set_paths() takes: [drills] keys and trust. */
-#define PATHS_MAX (HW_DRILL_KEYS_MAX > HW_DRILL_TRUST_MAX ? HW_DRILL_KEYS_MAX : HW_DRILL_TRUST_MAX)
+/* A limit a drill is held to (restore_rto, backup_age_max): 0 would fail every run, as
+ * `hawser drill restore --rto 0` is refused. */
+static int set_drill_limit(struct parse *p, const char *key, const char *v, int64_t *out)
+{
+	if (!set_drill_duration(p, key, v, out))
+		return 0;
+	return *out > 0 ? 1 : fail(p, p->line, "'%s' must be more than 0", key);
+}
 
-/* "a, b": at most max (<= PATHS_MAX) paths into dst, their count into *n. */
+/* "a, b": at most max paths into dst, their count into *n. */
 static int set_paths(struct parse *p, const char *key, const char *v,
 		     char (*dst)[HW_PATH_CHARS_MAX + 1], uint32_t max, uint32_t *n)
 {
-	char buf[PATHS_MAX * (HW_PATH_CHARS_MAX + 2)];
-	if (strlen(v) >= sizeof(buf))
-		return fail(p, p->line, "'%s' is too long", key);
-	strcpy(buf, v);
 	*n = 0;
-	char *save = NULL;
-	for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-		t = trim(t);
+	char t[HW_LIST_CHARS_MAX];
+	int got;
+	for (const char *at = *v ? v : NULL; (got = next_item(p, key, &at, &t)) > 0;) {
 		if (*n == max)
 			return fail(p, p->line, "'%s' lists more than %u files", key, max);
 		if (!set_path(p, key, t, dst[*n]))
 			return 0;
 		(*n)++;
 	}
-	return 1;
+	return got == 0;
 }
 
 static int set_drill(struct parse *p, enum drill_key which, const char *key, const char *v)
@@ -411,9 +448,9 @@ static int set_drill(struct parse *p, enum drill_key which, const char *key, con
 	case DRILL_PROCEDURE:
 		return set_drill_duration(p, key, v, &d->every_ms[HW_DRILL_PROCEDURE]);
 	case DRILL_RTO:
-		return set_drill_duration(p, key, v, &d->restore_rto_ms);
+		return set_drill_limit(p, key, v, &d->restore_rto_ms);
 	case DRILL_BACKUP_AGE:
-		return set_drill_duration(p, key, v, &d->backup_age_max_ms);
+		return set_drill_limit(p, key, v, &d->backup_age_max_ms);
 	case DRILL_RPO:
 		return set_drill_duration(p, key, v, &d->rpo_ms);
 	case DRILL_BACKUP_DIR:
@@ -451,14 +488,10 @@ static int set_drill(struct parse *p, enum drill_key which, const char *key, con
 static int set_voters(struct parse *p, const char *key, const char *v)
 {
 	struct hw_failover *f = &p->c->failover;
-	char buf[HW_EL_VOTERS_MAX * (HW_ID_CHARS_MAX + HW_ADDR_CHARS_MAX + 4)];
-	if (strlen(v) >= sizeof buf)
-		return fail(p, p->line, "'%s' is too long", key);
-	strcpy(buf, v);
 	f->n_voters = 0;
-	char *save = NULL;
-	for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-		t = trim(t);
+	char t[HW_LIST_CHARS_MAX];
+	int got;
+	for (const char *at = *v ? v : NULL; (got = next_item(p, key, &at, &t)) > 0;) {
 		size_t id_len;
 		char *addr = t + (hw_addr_split(t, &id_len) - t);
 		if (addr == t)
@@ -476,7 +509,7 @@ static int set_voters(struct parse *p, const char *key, const char *v)
 				return fail(p, p->line, "'%s' lists '%s' twice", key, va->id);
 		f->n_voters++;
 	}
-	return 1;
+	return got == 0;
 }
 
 /* The longest heartbeat delay [failover] may plan for: a lease is 40 of them. */
@@ -712,6 +745,8 @@ static int set_peers(struct parse *p, const char *key, const char *v)
 	snprintf(s->peer_files, sizeof s->peer_files, "%s", v);
 	if (rc == -E2BIG)
 		return fail(p, p->line, "'%s' lists more than %u keys", key, HW_CHANNEL_PINNED_MAX);
+	if (rc == -ENOENT && bad[0] == '\0')
+		return fail(p, p->line, EMPTY_ITEM, key);
 	if (rc)
 		return fail(p, p->line, "'%s': %s: %s", key, bad, hw_channel_pins_strerror(rc));
 	return 1;
@@ -753,14 +788,18 @@ static bool is_list(const char *key)
 static int key_handler(struct parse *p, const char *key, const char *section, const char *name,
 		       const char *value);
 
-/* A list key with p->list, its items so far: checked whole, without the comma a line may
- * end in before the next one continues it. */
+/* A list key with p->list, its items so far: checked whole, without the one comma a line
+ * may end in before the next one continues it (another is an empty item). */
 static int list_handler(struct parse *p, const char *key, const char *section, const char *name)
 {
 	char items[HW_LIST_CHARS_MAX];
 	size_t n = strlen(p->list);
-	while (n > 0 && (p->list[n - 1] == ',' || p->list[n - 1] == ' '))
-		n--;
+	bool comma = false;
+	for (char ch;
+	     n > 0 && ((ch = p->list[n - 1]) == ' ' || ch == '\t' || (ch == ',' && !comma)); n--)
+		comma |= ch == ',';
+	if (n == 0 && strchr(p->list, ','))
+		return fail(p, p->line, EMPTY_ITEM, key);
 	snprintf(items, sizeof items, "%.*s", (int)n, p->list);
 	return key_handler(p, key, section, name, items);
 }
@@ -863,6 +902,14 @@ static void check_line(struct parse *p, const char *s)
 		return;
 	}
 	size_t n = (size_t)(end - s - 1);
+	/* inih drops what follows the ']': "[durability] mode = durable" would lose the key */
+	const char *rest = end + 1 + strspn(end + 1, " \t\r\n");
+	if (*rest != '\0' && *rest != ';' && *rest != '#') {
+		fail(p, p->line,
+		     "syntax error: text after the section header (a key goes on a "
+		     "line of its own)");
+		return;
+	}
 	/* [failover] alone asks for failover: with its keys left out (commented), the check
 	 * after the parse names them rather than a static primary starting */
 	if (n == 8 && strncmp(s + 1, "failover", n) == 0 && !p->retention_only)
@@ -900,6 +947,23 @@ static const char *chars_or_comment(const char *s, const char *chars)
 	return s;
 }
 
+/* fgets for the parse: the next line of p->f (its first num - 1 bytes at most) into buf,
+ * or NULL at the end of the file. A NUL byte, which fgets keeps and strlen then cuts the
+ * line at ("9\0 9999" read as 9), fails the parse at line. */
+static char *get_text(struct parse *p, char *buf, int num, int line)
+{
+	int i = 0, ch = 0;
+	while (i < num - 1 && ch != '\n' && (ch = getc(p->f)) != EOF) {
+		if (ch == '\0') {
+			fail(p, line, "a NUL byte: the file is not text");
+			return NULL;
+		}
+		buf[i++] = (char)ch;
+	}
+	buf[i] = '\0';
+	return i > 0 ? buf : NULL;
+}
+
 /* The rest of a line longer than inih's buffer, whose first num - 1 characters are in
  * str: read whole into p->long_line (at most LINE_CHARS_MAX), checked as any line, its
  * value kept in p->long_value as inih would cut it, and str turned into the same line
@@ -908,14 +972,12 @@ static char *long_line(struct parse *p, char *str, int num)
 {
 	char *b = p->long_line;
 	size_t n = strlen(str);
-	if (n == 0) { /* fgets stopped at no newline: a NUL byte */
-		fail(p, p->line, "a NUL byte: the file is not text");
-		return NULL;
-	}
 	memcpy(b, str, n + 1);
 	while (b[n - 1] != '\n' && n < LINE_CHARS_MAX &&
-	       fgets(b + n, (int)(sizeof p->long_line - n), p->f))
+	       get_text(p, b + n, (int)(sizeof p->long_line - n), p->line))
 		n += strlen(b + n);
+	if (p->failed)
+		return NULL;
 	if (b[n - 1] != '\n' && !feof(p->f)) {
 		fail(p, p->line,
 		     "line is longer than %d characters (only a list goes on, in indented lines)",
@@ -967,7 +1029,7 @@ static char *reader(char *str, int num, void *stream)
 	struct parse *p = stream;
 	if (p->failed)
 		return NULL;
-	char *s = fgets(str, num, p->f);
+	char *s = get_text(p, str, num, p->line + 1);
 	if (!s)
 		return NULL;
 	size_t n = strlen(s);
@@ -1058,27 +1120,31 @@ static int failover_standbys(struct parse *p)
 	return 1;
 }
 
-/* A witness votes and holds no data: keys for a data node would do nothing there, so
- * they are refused rather than read as if they did. */
-static int check_witness_keys(struct parse *p)
+/* Keys that would do nothing on this node's role are refused rather than read as if they
+ * did: a witness votes and holds no data (none of these), a vault never leads nor
+ * acknowledges a submit (the [durability] ones). */
+static int check_unused_keys(struct parse *p)
 {
 	static const struct {
 		unsigned bit;
 		const char *key;
+		bool vault; /* a vault refuses it too */
 	} data_only[] = {
-		{SEEN_CLIENT, "node.client"},
-		{SEEN_PRIMARY, "node.primary"},
-		{SEEN_STANDBYS, "cluster.standbys"},
-		{SEEN_VAULTS, "cluster.vaults"},
-		{SEEN_MODE, "durability.mode"},
-		{SEEN_K, "durability.k"},
-		{SEEN_CHECKPOINT_RECORDS, "durability.checkpoint_records"},
-		{SEEN_CHECKPOINT_INTERVAL, "durability.checkpoint_interval"},
+		{SEEN_CLIENT, "node.client", false},
+		{SEEN_PRIMARY, "node.primary", false},
+		{SEEN_STANDBYS, "cluster.standbys", false},
+		{SEEN_VAULTS, "cluster.vaults", false},
+		{SEEN_MODE, "durability.mode", true},
+		{SEEN_K, "durability.k", true},
+		{SEEN_CHECKPOINT_RECORDS, "durability.checkpoint_records", true},
+		{SEEN_CHECKPOINT_INTERVAL, "durability.checkpoint_interval", true},
 	};
+	bool vault = p->c->role == HW_ROLE_VAULT;
 	for (size_t i = 0; i < sizeof data_only / sizeof data_only[0]; i++)
-		if (p->seen & data_only[i].bit)
-			return fail(p, 0, "'%s' is for a node that holds data, not a witness",
-				    data_only[i].key);
+		if ((p->seen & data_only[i].bit) && (!vault || data_only[i].vault))
+			return fail(p, 0, "'%s' is for a node that %s", data_only[i].key,
+				    vault ? "may be primary, not a vault"
+					  : "holds data, not a witness");
 	return 1;
 }
 
@@ -1202,7 +1268,7 @@ static int check_failover(struct parse *p)
 	if (!witness && (f->self == UINT32_MAX || f->self == f->witness))
 		return fail(p, 0, "'node.id' '%s' is not in 'failover.voters'", c->node_id);
 	if (c->role == HW_ROLE_WITNESS)
-		return check_witness_keys(p);
+		return check_unused_keys(p);
 	if (!failover_standbys(p) || !check_client_silence(p))
 		return 0;
 	if (f->rpo_ms == 0 && c->mode != HW_MODE_DURABLE && c->mode != HW_MODE_APPLIED)
@@ -1243,7 +1309,7 @@ static int check_vault(struct parse *p)
 		return fail(p, 0, "a vault accepts no inbound connections: remove 'node.listen'");
 	if (!(p->seen & SEEN_PRIMARY))
 		return fail(p, 0, "missing key 'node.primary' (required for a vault)");
-	return 1;
+	return check_unused_keys(p);
 }
 
 /* cluster.vaults go after the standbys (config.h); a node is either, and together they
@@ -1396,12 +1462,17 @@ static int load(const char *path, struct hw_config *c, bool retention_only, char
 	p.err[0] = '\0';
 	hw_config_defaults(c);
 	p.f = fopen(path, "r");
-	if (!p.f) {
-		int rc = -errno;
+	struct stat st;
+	int rc = p.f == NULL ? -errno : fstat(fileno(p.f), &st) != 0 ? -errno : 0;
+	if (rc == 0 && S_ISDIR(st.st_mode))
+		rc = -EISDIR; /* fopen takes one, and its read fails: not a read error */
+	if (rc != 0) {
 		snprintf(p.err, p.err_len, "%s: %s", path, strerror(-rc));
+		if (p.f != NULL)
+			fclose(p.f);
 		return rc;
 	}
-	int rc = ini_parse_stream(reader, &p, handler, &p);
+	rc = ini_parse_stream(reader, &p, handler, &p);
 	bool read_error = ferror(p.f) != 0;
 	fclose(p.f);
 	if (read_error && !p.failed) {

@@ -84,11 +84,11 @@
  *   restore = 7d
  *   failover = 30d
  *   procedure = 7d
- *   restore_rto = 12h         ; a restore drill slower than this fails
+ *   restore_rto = 12h         ; a restore drill slower than this fails (more than 0)
  *   backup_dir = /backup/p1   ; one backup generation per subdirectory (or itself one)
  *   backup_generations_min = 7
  *   retention_days_min = 30   ; the oldest generation must be at least this old
- *   backup_age_max = 1d       ; the newest generation must be at most this old
+ *   backup_age_max = 1d       ; the newest generation must be at most this old (> 0)
  *   offsite_dir = /mnt/vault  ; a backup copy out of the primary's reach
  *   keys = /etc/hawser/a.key, /etc/hawser/b.key  ; files that must be present
  *   trust = /offline/p1.pub, /offline/s1.pub     ; node.pub files whose sign keys may
@@ -101,14 +101,17 @@
  *                             ; node or, on a primary, isolate it (engine/node_drill.c)
  *
  * A vault (docs/operations.md "Vault replica") pulls from the cluster and accepts no
- * inbound connection: node.listen and [failover] are refused for it, node.client is
- * optional (status and reads; a unix socket keeps it off the network), node.primary is
- * required. apply_delay is refused on any other role.
+ * inbound connection: node.listen, [failover] and [durability] (it never leads) are
+ * refused for it, node.client is optional (status and reads; a unix socket keeps it off
+ * the network), node.primary is required (each node and address once). apply_delay is
+ * refused on any other role.
  *
  * Unknown sections or keys, missing required keys and bad values are errors that name
  * the file, line and key: a typo must not silently become a default. A line may be up to
  * 2048 characters (a path of HW_PATH_CHARS_MAX, a whole list); a list may also go on in
- * indented lines. */
+ * indented lines, and none of its items may be empty (a line may end in one comma when
+ * the next continues it). A section header is alone on its line (a comment may follow),
+ * and a NUL byte anywhere is refused (the file is text). */
 #ifndef HW_ENGINE_CONFIG_H
 #define HW_ENGINE_CONFIG_H
 

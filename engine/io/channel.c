@@ -335,18 +335,26 @@ int hw_channel_key_load(const char *path, uint8_t key[HW_CHANNEL_KEY_BYTES])
 	return rc;
 }
 
-/* Pin the node.pub file at path (named by file) as key *n. */
+/* Pin the node.pub file at path (named by file) as key *n: one key pinned twice under one
+ * name (a file listed twice, or also in a listed directory) pins nothing more. */
 static int pin_file(const char *path, const char *file, uint8_t (*keys)[HW_CHANNEL_KEY_BYTES],
 		    char (*names)[HW_CHANNEL_PIN_NAME_BYTES], size_t cap, size_t *n)
 {
-	if (*n == cap)
-		return -E2BIG;
-	int rc = hw_channel_key_load(path, keys[*n]);
+	uint8_t key[HW_CHANNEL_KEY_BYTES];
+	char name[HW_CHANNEL_PIN_NAME_BYTES];
+	int rc = hw_channel_key_load(path, key);
 	if (rc != 0)
 		return rc;
+	snprintf(name, sizeof name, "%.*s", (int)strcspn(file, "."), file);
+	for (size_t i = 0; i < *n; i++)
+		if (memcmp(keys[i], key, sizeof key) == 0 &&
+		    (names == NULL || strcmp(names[i], name) == 0))
+			return 0;
+	if (*n == cap)
+		return -E2BIG;
+	memcpy(keys[*n], key, sizeof key);
 	if (names != NULL)
-		snprintf(names[*n], HW_CHANNEL_PIN_NAME_BYTES, "%.*s", (int)strcspn(file, "."),
-			 file);
+		memcpy(names[*n], name, sizeof name);
 	(*n)++;
 	return 0;
 }

@@ -185,8 +185,9 @@ int hw_channel_key_load(const char *path, uint8_t key[HW_CHANNEL_KEY_BYTES]);
 
 /* Pin the key of the node.pub file at path, or of every *.pub file in it when path is a
  * directory: appended at keys[*n] and, unless names is NULL, its name at names[*n]; *n
- * counted up (cap keys at most). Returns 0, -errno, -E2BIG (more than cap keys) or
- * HW_ECONFIG (a file without a well-formed kx line). Start-up only. */
+ * counted up (cap keys at most), but not for a key already pinned under that name. Returns 0,
+ * -errno, -E2BIG (more than cap keys) or HW_ECONFIG (a file without a well-formed kx line).
+ * Start-up only. */
 int hw_channel_pins_load(const char *path, uint8_t (*keys)[HW_CHANNEL_KEY_BYTES],
 			 char (*names)[HW_CHANNEL_PIN_NAME_BYTES], size_t cap, size_t *n);
 

@@ -457,8 +457,8 @@ static void test_list_items(void **state)
 /* A list with blanks around its commas splits into the same items a client connects to,
  * each kept whole, a node's ID@ too; an empty item, one too long (its ID@ counted), more
  * than the cap, one whose address is not HOST:PORT (a port out of range would wrap to
- * another node's; a HOST never holds the '@') or unix:/path, or whose ID is not an id
- * (empty, with a blank or a '!', longer than HW_ID_CHARS_MAX) is refused. */
+ * another node's; a HOST never holds the '@') or unix:/path (absolute), or whose ID is not
+ * an id (empty, with a blank or a '!', longer than HW_ID_CHARS_MAX) is refused. */
 static void test_addrs_parse(void **state)
 {
 	(void)state;
@@ -483,6 +483,9 @@ static void test_addrs_parse(void **state)
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
 		if (hw_addrs_parse(bad[i], a, 3, &n) != -EINVAL)
 			fail_msg("'%s' taken", bad[i]);
+	/* a relative socket path would name a socket only from some working directory */
+	assert_int_equal(hw_addrs_parse("unix:relative.sock", a, 3, &n), -EINVAL);
+	assert_int_equal(hw_addrs_parse("p1@unix:run/p1.sock", a, 3, &n), -EINVAL);
 	assert_int_equal(hw_addrs_parse("[::1]:65535", a, 3, &n), 0);
 	char longest[HW_ADDR_CHARS_MAX + 2];
 	memset(longest, 'x', sizeof longest - 1);
@@ -571,6 +574,7 @@ static void test_addr_parse(void **state)
 	assert_int_equal(strlen(p.host), HW_ADDR_CHARS_MAX - 2);
 	char u[5 + 108 + 1] = "unix:"; /* a path one too long for sun_path, then one that fits */
 	memset(u + 5, 'u', 108);
+	u[5] = '/';
 	u[5 + 108] = '\0';
 	assert_int_equal(hw_addr_parse(u, false, &p), -EINVAL);
 	u[5 + 107] = '\0';

@@ -45,22 +45,29 @@ static int teardown(void **state)
 	return 0;
 }
 
-/* Write text as the config file and load it; returns hw_config_load's code. */
-static int load(struct fx *f, const char *text)
+/* Write the len bytes of text as the config file and load it; returns hw_config_load's
+ * code. */
+static int load_bytes(struct fx *f, const char *text, size_t len)
 {
 	FILE *fp = fopen(f->path, "w");
 	assert_non_null(fp);
-	assert_int_equal(fputs(text, fp) >= 0, 1);
+	assert_int_equal(fwrite(text, 1, len, fp), len);
 	assert_int_equal(fclose(fp), 0);
 	memset(f->err, 0, sizeof f->err);
 	return hw_config_load(f->path, &f->c, f->err, sizeof f->err);
 }
 
-/* Load text, expect HW_ECONFIG, and check the message names "node.conf:<line>" (line 0:
- * no line) and contains want. */
-static void expect_error(struct fx *f, const char *text, int line, const char *want)
+static int load(struct fx *f, const char *text)
 {
-	assert_int_equal(load(f, text), HW_ECONFIG);
+	return load_bytes(f, text, strlen(text));
+}
+
+/* Load the len bytes of text, expect HW_ECONFIG, and check the message names
+ * "node.conf:<line>" (line 0: no line) and contains want. */
+static void expect_error_bytes(struct fx *f, const char *text, size_t len, int line,
+			       const char *want)
+{
+	assert_int_equal(load_bytes(f, text, len), HW_ECONFIG);
 	char where[340];
 	if (line > 0)
 		snprintf(where, sizeof where, "%s:%d: ", f->path, line);
@@ -69,6 +76,11 @@ static void expect_error(struct fx *f, const char *text, int line, const char *w
 	if (strncmp(f->err, where, strlen(where)) != 0 || strstr(f->err, want) == NULL)
 		fail_msg("error '%s' does not start with '%s' and contain '%s'", f->err, where,
 			 want);
+}
+
+static void expect_error(struct fx *f, const char *text, int line, const char *want)
+{
+	expect_error_bytes(f, text, strlen(text), line, want);
 }
 
 #define PRIMARY_HEAD                                                                               \
@@ -181,6 +193,10 @@ static void test_missing_file(void **state)
 	snprintf(path, sizeof path, "%s/nope.conf", f->dir);
 	assert_int_equal(hw_config_load(path, &c, err, sizeof err), -ENOENT);
 	assert_non_null(strstr(err, "nope.conf"));
+	/* a directory opens, and then cannot be read: said as what it is */
+	assert_int_equal(hw_config_load(f->dir, &c, err, sizeof err), -EISDIR);
+	snprintf(path, sizeof path, "%s: Is a directory", f->dir);
+	assert_string_equal(err, path);
 }
 
 /* A misspelt key is refused at its line, by name. */
@@ -314,6 +330,10 @@ static void test_too_many_standbys(void **state)
 				 "[node]\nid = p\nrole = primary\ndata_dir = /d\nlisten = :1\n"),
 			 HW_ECONFIG); /* eight is fine, but the listen address has no host */
 	assert_non_null(strstr(f->err, "bad address ':1' for 'node.listen'"));
+	/* a relative socket path would depend on each process's working directory */
+	expect_error(f, PRIMARY_HEAD "client = unix:p1.sock\n", 9,
+		     "bad unix socket path 'unix:p1.sock' for 'node.client': expected "
+		     "unix:/absolute/path");
 	assert_int_equal(load(f, "[cluster]\nid = x\nstandbys = a,b,c,d,e,f,g,h\n"
 				 "[node]\nid = p\nrole = primary\ndata_dir = /d\nlisten = h:1\n"),
 			 0);
@@ -328,6 +348,50 @@ static void test_syntax(void **state)
 	expect_error(f, "[cluster]\nid = a\njust words\n", 3, "syntax error");
 	expect_error(f, "id = a\n", 1, "outside any section");
 	expect_error(f, "[cluster]\nid = a\nid = b\n", 3, "'cluster.id' given twice");
+	/* inih drops what follows a section header: a key there would be lost */
+	expect_error(f, PRIMARY_HEAD "[durability] mode = durable\n", 9,
+		     "syntax error: text after the section header");
+	expect_error(f, PRIMARY_HEAD "[node] junk\n", 9, "text after the section header");
+	assert_int_equal(load(f, PRIMARY_HEAD "[durability]  ; the acks\nmode = durable\n"), 0);
+	assert_int_equal(f->c.mode, HW_MODE_DURABLE);
+	/* a NUL byte would cut the value there (fgets keeps it, strlen stops): "9" */
+	static const char nul[] = PRIMARY_HEAD "[limits]\npeer_timeout_ms = 9\0 9999\n";
+	expect_error_bytes(f, nul, sizeof nul - 1, 10, "a NUL byte: the file is not text");
+	char longer[600]; /* and on a line longer than inih's buffer, past its first part */
+	int n = snprintf(longer, sizeof longer, PRIMARY_HEAD "[drills]\nbackup_dir = /%0300dX", 0);
+	longer[n - 1] = '\0';
+	expect_error_bytes(f, longer, (size_t)n, 10, "a NUL byte");
+}
+
+/* A list item left empty (two commas, a comma alone, a blank between commas) is refused
+ * in every list; one comma at the end (where an indented line may go on) is not an item,
+ * and an empty value an empty list. */
+static void test_empty_items(void **state)
+{
+	struct fx *f = *state;
+	static const char *const bad[] = {
+		"[cluster]\nid = a\nstandbys = s1,,s2\n",
+		"[cluster]\nid = a\nstandbys = ,\n",
+		"[cluster]\nid = a\nstandbys = s1,\t,\n",
+		"[cluster]\nid = a\nstandbys = , s1\n",
+		"[cluster]\nid = a\nvaults = v1,,v2\n",
+		"[node]\nprimary = h:1,,h:2\n",
+		"[failover]\nvoters = p1@h:1,,s1@h:2\n",
+		"[drills]\nkeys = /a, , /b\n",
+		"[drills]\ntrust = /a,,\n",
+		"[security]\npeers = , /p\n",
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		assert_int_equal(load(f, bad[i]), HW_ECONFIG);
+		if (strstr(f->err, "lists an empty item") == NULL)
+			fail_msg("'%s': %s", bad[i], f->err);
+	}
+	assert_int_equal(load(f, PRIMARY_HEAD "[drills]\nkeys = /a, /b,\n"), 0);
+	assert_int_equal(f->c.drills.n_keys, 2);
+	assert_int_equal(load(f, "[cluster]\nid = a\nstandbys =\n[node]\nid = p1\n"
+				 "role = primary\ndata_dir = /d\n"),
+			 0);
+	assert_int_equal(f->c.n_standbys, 0);
 }
 
 /* Lines longer than libinih's 198-character buffer: a path up to HW_PATH_CHARS_MAX is
@@ -748,8 +812,9 @@ static void test_hard_state_versions(void **state)
 	"role = vault\n"                                                                           \
 	"data_dir = /var/lib/hawser/v1\n"
 
-/* A vault: a list of addresses to pull from, an apply delay, no replication port, no
- * [failover]; apply_delay and address lists are refused on other roles. */
+/* A vault: a list of addresses to pull from (each node and address once), an apply
+ * delay, no replication port, no [failover], no [durability]; apply_delay and address
+ * lists are refused on other roles. */
 static void test_vault(void **state)
 {
 	struct fx *f = *state;
@@ -777,7 +842,18 @@ static void test_vault(void **state)
 	expect_error(f, VAULT_HEAD "primary = a:1\napply_delay = soon\n", 8,
 		     "bad duration 'soon' for 'node.apply_delay'");
 	expect_error(f, VAULT_HEAD "primary = a:1, b\n", 7, "bad address 'b' for 'node.primary'");
-	expect_error(f, VAULT_HEAD "primary = a:1, ,b:1\n", 7, "bad address");
+	expect_error(f, VAULT_HEAD "primary = a:1, ,b:1\n", 7, "lists an empty item");
+	/* each node and each address once: a repeat would be tried twice as often */
+	expect_error(f, VAULT_HEAD "primary = p1@a:1, p1@b:1\n", 7,
+		     "'node.primary' lists 'p1' twice");
+	expect_error(f, VAULT_HEAD "primary = p1@a:1, s1@a:1\n", 7,
+		     "'node.primary' lists the address a:1 twice");
+	expect_error(f, VAULT_HEAD "primary = a:1, a:1\n", 7, "lists the address a:1 twice");
+	/* a vault never leads nor acknowledges a submit: [durability] would do nothing */
+	expect_error(f, VAULT_HEAD "primary = a:1\n[durability]\nmode = durable\n", 0,
+		     "'durability.mode' is for a node that may be primary, not a vault");
+	expect_error(f, VAULT_HEAD "primary = a:1\n[durability]\ncheckpoint_interval = 5s\n", 0,
+		     "'durability.checkpoint_interval' is for a node that may be primary");
 	expect_error(f,
 		     "[cluster]\nid = c\n[node]\nid = s1\nrole = standby\ndata_dir = /d\n"
 		     "primary = a:1\napply_delay = 1h\n",
@@ -874,10 +950,11 @@ static void test_retention(void **state)
 static void test_security(void **state)
 {
 	struct fx *f = *state;
-	char text[4096], pub[700], key[700], pins[600];
-	struct hw_identity id, self;
+	char text[4096], pub[700], key[700], pins[600], pub2[700];
+	struct hw_identity id, id2, self;
 	struct hw_channel_config cc;
 	assert_int_equal(hw_identity_generate(&id), 0);
+	assert_int_equal(hw_identity_generate(&id2), 0);
 	snprintf(pins, sizeof pins, "%s/pins", f->dir);
 	assert_int_equal(mkdir(pins, 0700), 0);
 	snprintf(pub, sizeof pub, "%s/p1.pub", pins);
@@ -889,18 +966,29 @@ static void test_security(void **state)
 	fp = fopen(key, "w");
 	assert_true(n > 0 && fp && fchmod(fileno(fp), 0600) == 0 && fputs(text, fp) >= 0 &&
 		    fclose(fp) == 0);
+	snprintf(pub2, sizeof pub2, "%s/s1.pub", f->dir);
+	n = hw_identity_format_public(&id2, text, sizeof text);
+	fp = fopen(pub2, "w");
+	assert_true(n > 0 && fp && fputs(text, fp) >= 0 && fclose(fp) == 0);
 
 	snprintf(text, sizeof text, PRIMARY_HEAD "[security]\nkey = %s\npeers = %s, %s\n", key,
-		 pins, pub);
+		 pins, pub2);
 	assert_int_equal(load(f, text), 0);
 	assert_int_equal(f->c.security.n_peers, 2);
+	/* one key pinned twice under one name (a file listed twice, or also in a listed
+	 * directory) is pinned once */
+	snprintf(text, sizeof text, PRIMARY_HEAD "[security]\nkey = %s\npeers = %s, %s, %s\n", key,
+		 pub, pins, pub);
+	assert_int_equal(load(f, text), 0);
+	assert_int_equal(f->c.security.n_peers, 1);
 	/* continued, the first line ending in a comma: the list is what counts, whole */
 	snprintf(text, sizeof text, PRIMARY_HEAD "[security]\nkey = %s\npeers = %s,\n  %s\n", key,
-		 pins, pub);
+		 pins, pub2);
 	assert_int_equal(load(f, text), 0);
 	assert_int_equal(f->c.security.n_peers, 2);
-	assert_non_null(strstr(f->c.security.peer_files, pub));
-	assert_memory_equal(f->c.security.peers[1], id.kx_pk, 32);
+	assert_non_null(strstr(f->c.security.peer_files, pub2));
+	assert_memory_equal(f->c.security.peers[0], id.kx_pk, 32);
+	assert_memory_equal(f->c.security.peers[1], id2.kx_pk, 32);
 	assert_int_equal(hw_config_channel(&f->c, f->path, &self, &cc, f->err, sizeof f->err), 0);
 	assert_false(cc.insecure);
 	assert_int_equal(cc.pinned_count, 2);
@@ -974,6 +1062,7 @@ static void test_security(void **state)
 	expect_error(f, STANDBY_HEAD "primary = p 1@10.0.0.1:7001\n", 7, "bad value 'p 1'");
 #undef STANDBY_HEAD
 	assert_int_equal(unlink(pub), 0);
+	assert_int_equal(unlink(pub2), 0);
 	assert_int_equal(unlink(key), 0);
 	assert_int_equal(rmdir(pins), 0);
 }
@@ -996,6 +1085,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_log_keep_records, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_too_many_standbys, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_syntax, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_empty_items, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_long_lines, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failover, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_list_continued, setup, teardown),

@@ -344,7 +344,9 @@ static void test_config_trust(void **state)
 	assert_non_null(strstr(err, "more than 8 files"));
 }
 
-/* A bad duration, an unknown key and a repeated key in [drills] name file:line and key. */
+/* A bad duration, an unknown key and a repeated key in [drills] name file:line and key;
+ * a restore_rto or backup_age_max of 0, which every drill would fail (the CLI's --rto 0 is
+ * refused), is refused too, where a schedule of 0 means none. */
 static void test_config_drills_errors(void **state)
 {
 	struct fx *f = *state;
@@ -361,6 +363,15 @@ static void test_config_drills_errors(void **state)
 		load(f, CONF_HEAD "[drills]\nverify = 1d\nverify = 2d\n", &c, err, sizeof err),
 		HW_ECONFIG);
 	assert_non_null(strstr(err, "given twice"));
+	static const char *const zero[] = {"restore_rto", "backup_age_max"};
+	for (size_t i = 0; i < sizeof zero / sizeof zero[0]; i++) {
+		char text[256], want[80];
+		snprintf(text, sizeof text, CONF_HEAD "[drills]\nverify = 0\n%s = 0\n", zero[i]);
+		assert_int_equal(load(f, text, &c, err, sizeof err), HW_ECONFIG);
+		snprintf(want, sizeof want, "node.conf:9: 'drills.%s' must be more than 0",
+			 zero[i]);
+		assert_non_null(strstr(err, want));
+	}
 }
 
 int main(void)
