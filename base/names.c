@@ -1,5 +1,6 @@
 #include "base/names.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -54,6 +55,31 @@ bool hw_addr_ok(const char *addr)
 {
 	struct hw_addr_parts p;
 	return hw_addr_parse(addr, false, &p) == 0;
+}
+
+/* addr as one text for hw_addr_same into out[HW_ADDR_CHARS_MAX + 1]: an IP address (or
+ * localhost) as inet_ntop writes it, with its port; anything else as it is. */
+static void addr_canon(const char *addr, char *out)
+{
+	struct hw_addr_parts p;
+	unsigned char ip[sizeof(struct in6_addr)];
+	char host[INET6_ADDRSTRLEN];
+	snprintf(out, HW_ADDR_CHARS_MAX + 1, "%s", addr);
+	if (hw_addr_parse(addr, true, &p) != 0 || p.path != NULL)
+		return;
+	int af = p.bracketed ? AF_INET6 : AF_INET;
+	const char *in = !p.bracketed && strcmp(p.host, "localhost") == 0 ? "127.0.0.1" : p.host;
+	if (inet_pton(af, in, ip) == 1 && inet_ntop(af, ip, host, sizeof host) != NULL)
+		snprintf(out, HW_ADDR_CHARS_MAX + 1, p.bracketed ? "[%s]:%u" : "%s:%u", host,
+			 (unsigned)p.port);
+}
+
+bool hw_addr_same(const char *a, const char *b)
+{
+	char x[HW_ADDR_CHARS_MAX + 1], y[HW_ADDR_CHARS_MAX + 1];
+	addr_canon(a, x);
+	addr_canon(b, y);
+	return strcmp(x, y) == 0;
 }
 
 /* Whether id[0..n) is an id (hw_id_ok). */

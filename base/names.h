@@ -34,6 +34,13 @@ int hw_addr_parse(const char *addr, bool listening, struct hw_addr_parts *out);
 /* Whether addr is an address to dial (hw_addr_parse, not listening). */
 bool hw_addr_ok(const char *addr);
 
+/* Whether addresses a and b name one endpoint as written: an IPv4 or IPv6 address compares
+ * by its value whatever its spelling ("[0::1]:7" is "[::1]:7"), and "localhost" is
+ * 127.0.0.1, as hw_connect takes it without a lookup (engine/io/ring.h); any other host
+ * name, and a unix:/path, compares as written (a name is compared again once looked up,
+ * engine/resolve.h). */
+bool hw_addr_same(const char *a, const char *b);
+
 /* Whether id is 1..HW_ID_CHARS_MAX letters, digits, '-' or '_'. No '.': a key pinned
  * as node ID is the file ID.pub or ID.<anything>.pub (hw_channel_pinned_as), so with
  * dots one id's key could pass for another's. */

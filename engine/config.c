@@ -18,6 +18,7 @@
 
 #include "base/names.h"
 #include "base/duration.h"
+#include "engine/config_addrs.h"
 #include "engine/core/targets.h"
 #include "hawser_error.h"
 #include "replica/drills.h"
@@ -1148,49 +1149,10 @@ static int check_unused_keys(struct parse *p)
 	return 1;
 }
 
-/* Every voter at an address of its own: two at one address would each dial the other's
- * listener as itself, and a witness sharing a node's address is one host's failure away
- * from losing two votes. The witness must not be at this node's node.listen either. */
-/* Whether two voters share an address, or the witness is at this node's node.listen:
- * why into why[cap] when so. */
-static bool voter_addrs_clash(const struct hw_config *c, char *why, size_t cap)
-{
-	const struct hw_failover *f = &c->failover;
-	for (uint32_t i = 0; i < f->n_voters; i++) {
-		const char *what = i == f->witness ? "'failover.witness'" : "'failover.voters'";
-		for (uint32_t j = 0; j < i; j++)
-			if (strcmp(f->voters[i].addr, f->voters[j].addr) == 0) {
-				snprintf(why, cap,
-					 "%s gives %s the address %s of %s: every voter needs its "
-					 "own",
-					 what, f->voters[i].id, f->voters[i].addr, f->voters[j].id);
-				return true;
-			}
-	}
-	const struct hw_voter_addr *w = &f->voters[f->witness];
-	if (c->role != HW_ROLE_WITNESS && strcmp(w->addr, c->listen) == 0) {
-		snprintf(why, cap,
-			 "'failover.witness' %s is this node's 'node.listen': the witness runs "
-			 "on a host of its own",
-			 w->addr);
-		return true;
-	}
-	return false;
-}
-
 static int check_voter_addrs(struct parse *p)
 {
-	char why[HW_ADDR_CHARS_MAX * 2 + 160];
-	return voter_addrs_clash(p->c, why, sizeof why) ? fail(p, 0, "%s", why) : 1;
-}
-
-int hw_config_check_addrs(const struct hw_config *c, const char *path, char *err, size_t cap)
-{
-	char why[HW_ADDR_CHARS_MAX * 2 + 160];
-	if (!c->failover.on || !voter_addrs_clash(c, why, sizeof why))
-		return 0;
-	snprintf(err, cap, "%s: %s (their host names looked up)", path, why);
-	return HW_ECONFIG;
+	char why[HW_ADDR_CHARS_MAX * 3 + 160];
+	return hw_config_addrs_clash(p->c, why, sizeof why) ? fail(p, 0, "%s", why) : 1;
 }
 
 /* A hung primary's clients notice it only after their silence (targets.h

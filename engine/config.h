@@ -62,7 +62,9 @@
  *                             ; the same order on every node (the order gives voter ids)
  *   witness = 10.0.0.3:7900   ; the witness's address (`hawser witness`); every voter
  *                             ; has an address of its own, and the witness is not at
- *                             ; this node's node.listen
+ *                             ; this node's node.listen (engine/config_addrs.h); a
+ *                             ; node's own voter address (the witness's witness) has the
+ *                             ; port of its node.listen, whose host may differ
  *   witness_id = w1           ; its id (default "witness")
  *   rto = 30s                 ; recovery-time target: ms, s or m suffix
  *   rpo = 0                   ; recovery-point target: 0 (nothing acknowledged is lost)
@@ -256,11 +258,6 @@ struct hw_config {
  * HW_ECONFIG with a one-line reason in err ("node.conf:7: unknown key 'lisen'"), or
  * -errno when the file cannot be read. */
 int hw_config_load(const char *path, struct hw_config *c, char *err, size_t err_len);
-
-/* The load's check that every voter has its own address, and the witness is not at
- * node.listen, again: for addresses whose host names were looked up since
- * (engine/resolve.h), two names of one host. 0, or HW_ECONFIG with err naming path. */
-int hw_config_check_addrs(const struct hw_config *c, const char *path, char *err, size_t cap);
 
 /* Only the [retention] section of path (defaults for what it leaves out): a node's whole
  * config, or a file of that section alone, as on a backup host (hawser prune). The other

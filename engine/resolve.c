@@ -9,6 +9,7 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "base/names.h"
+#include "engine/config_addrs.h"
 #include "engine/io/ring.h"
 #include "engine/lookup.h"
 #include "hawser_error.h"

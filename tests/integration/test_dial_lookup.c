@@ -218,7 +218,7 @@ static void start_resolve(const char *dir, const char *host, const char *voters,
 		return;
 	fprintf(fp,
 		"[cluster]\nid = yard\n[node]\nid = s1\nrole = standby\ndata_dir = %s/s1\n"
-		"client = 127.0.0.1:7101\nlisten = 127.0.0.2:7002\n",
+		"client = 127.0.0.1:7101\nlisten = 127.0.0.2:7001\n",
 		dir);
 	if (voters != NULL)
 		fprintf(fp,

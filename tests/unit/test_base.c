@@ -534,9 +534,18 @@ static void test_addr_split(void **state)
 
 /* An address splits into its parts one way for every reader (base/names.h): HOST ends
  * at the last ':' unless bracketed, PORT is digits in 1..65535 (0 only for a listener),
- * a unix: path fits a socket address, and the whole fits HW_ADDR_CHARS_MAX. */
+ * a unix: path fits a socket address, and the whole fits HW_ADDR_CHARS_MAX; two IP
+ * addresses (localhost too) are one endpoint by value, names as written. */
 static void test_addr_parse(void **state)
 {
+	/* one endpoint in two spellings (hw_addr_same), not two names of one host */
+	assert_true(hw_addr_same("localhost:7", "127.0.0.1:7"));
+	assert_true(hw_addr_same("[0:0::1]:7", "[::1]:7"));
+	assert_true(hw_addr_same("h:7", "h:7"));
+	assert_false(hw_addr_same("127.0.0.1:7", "127.0.0.1:8"));
+	assert_false(hw_addr_same("[::1]:7", "127.0.0.1:7"));
+	assert_false(hw_addr_same("h:7", "localhost:7"));
+	assert_false(hw_addr_same("unix:/a", "unix:/b"));
 	(void)state;
 	struct hw_addr_parts p;
 	assert_int_equal(hw_addr_parse("tos-a.example:7001", false, &p), 0);

@@ -444,7 +444,7 @@ static void test_long_lines(void **state)
 	"id = s1\n"                                                                                \
 	"role = standby\n"                                                                         \
 	"data_dir = /var/lib/hawser/s1\n"                                                          \
-	"listen = 127.0.0.1:7002\n"                                                                \
+	"listen = 0.0.0.0:7001\n"                                                                  \
 	"[durability]\n"                                                                           \
 	"mode = durable\n"                                                                         \
 	"[failover]\n"                                                                             \
@@ -459,7 +459,7 @@ static void test_list_continued(void **state)
 {
 	struct fx *f = *state;
 	static const char head[] = "[cluster]\nid = yard-ha\n[node]\nid = s1\nrole = standby\n"
-				   "data_dir = /d\nlisten = 127.0.0.1:7002\n"
+				   "data_dir = /d\nlisten = 0.0.0.0:7001\n"
 				   "[durability]\nmode = durable\n[failover]\nrto = 2s\nrpo = 1s\n"
 				   "witness = w.terminal.example.com:7900\nwitness_id = w1\n";
 	char text[2048];
@@ -513,7 +513,7 @@ static void test_list_continued(void **state)
 		 "%s[failover]\nvoters = p1@h%096d:1, s1@h%096d:2,\n    s2@h:3 ; the third\n"
 		 "witness = h:5\nrto = 2s\nrpo = 0\n",
 		 "[cluster]\nid = yard-ha\n[node]\nid = s1\nrole = standby\ndata_dir = /d\n"
-		 "listen = 127.0.0.1:7002\n[durability]\nmode = durable\n",
+		 "listen = 127.0.0.1:2\n[durability]\nmode = durable\n",
 		 0, 0);
 	assert_int_equal(load(f, longest), 0);
 	assert_int_equal(f->c.failover.n_voters, 4);
@@ -578,7 +578,7 @@ static void test_failover_refused(void **state)
 	 * make a majority that could elect s2 without it; k = 2 leaves none without it */
 #define FIVE_VOTERS(rpo)                                                                           \
 	"[cluster]\nid = yard-ha\n[node]\nid = s1\nrole = standby\ndata_dir = /d\n"                \
-	"listen = 127.0.0.1:7002\n[failover]\nvoters = p1@h:1, s1@h:2, s2@h:3, s3@h:4\n"           \
+	"listen = 127.0.0.1:2\n[failover]\nvoters = p1@h:1, s1@h:2, s2@h:3, s3@h:4\n"              \
 	"witness = h:5\nwitness_id = w1\nrto = 2s\nrpo = " rpo "\n[durability]\nmode = durable\n"
 	expect_error(f, FIVE_VOTERS("0"), 0,
 		     "'failover.rpo' = 0 with 5 voters needs 'durability.k' >= 2, not 1");
@@ -619,7 +619,7 @@ static void test_k_min_any_rpo(void **state)
 	struct fx *f = *state;
 #define FIVE_VOTERS(rpo, k)                                                                        \
 	"[cluster]\nid = yard-ha\n[node]\nid = s1\nrole = standby\ndata_dir = /d\n"                \
-	"listen = 127.0.0.1:7002\n[failover]\nvoters = p1@h:1, s1@h:2, s2@h:3, s3@h:4\n"           \
+	"listen = 127.0.0.1:2\n[failover]\nvoters = p1@h:1, s1@h:2, s2@h:3, s3@h:4\n"              \
 	"witness = h:5\nwitness_id = w1\nrto = 2s\nrpo = " rpo "\n[durability]\nmode = durable\n"  \
 	"k = " k "\n"
 	static const struct {
@@ -687,7 +687,9 @@ static void test_failover_empty_section(void **state)
 }
 
 /* Two voters at one address, or a witness at this node's own listen address, are
- * refused naming both. */
+ * refused naming both, an IP address in another spelling or as localhost (which a node
+ * dials as 127.0.0.1 without a lookup) too; so is a node or witness whose own voter
+ * address is at another port than its node.listen (its host may differ). */
 static void test_failover_duplicate_addrs(void **state)
 {
 	struct fx *f = *state;
@@ -704,8 +706,34 @@ static void test_failover_duplicate_addrs(void **state)
 	expect_error(f, text, 0, "'failover.voters' gives s2 the address h:1 of p1");
 	snprintf(text, sizeof text, "%svoters = p1@h:1, s1@h:2\nwitness = 127.0.0.1:7002\n", head);
 	expect_error(f, text, 0, "'failover.witness' 127.0.0.1:7002 is this node's 'node.listen'");
-	snprintf(text, sizeof text, "%svoters = p1@h:1, s1@h:2\nwitness = h:3\n", head);
+	snprintf(text, sizeof text, "%svoters = p1@h:1, s1@h:7002\nwitness = h:3\n", head);
 	assert_int_equal(load(f, text), 0);
+	snprintf(text, sizeof text,
+		 "%svoters = p1@localhost:7002, s1@127.0.0.1:7002\nwitness = h:3\n", head);
+	expect_error(
+		f, text, 0,
+		"'failover.voters' gives s1 the address 127.0.0.1:7002 of p1 (localhost:7002)");
+	snprintf(text, sizeof text, "%svoters = p1@[::1]:1, s1@h:7002\nwitness = [0:0::1]:1\n",
+		 head);
+	expect_error(f, text, 0, "gives witness the address [0:0::1]:1 of p1 ([::1]:1)");
+	snprintf(text, sizeof text, "%svoters = p1@h:1, s1@h:7002\nwitness = localhost:7002\n",
+		 head);
+	expect_error(f, text, 0, "'failover.witness' localhost:7002 is this node's 'node.listen'");
+	snprintf(text, sizeof text, "%svoters = p1@h:1, s1@h:7005\nwitness = h:3\n", head);
+	expect_error(f, text, 0,
+		     "'node.listen' 127.0.0.1:7002 is not where the other voters dial this node: "
+		     "'failover.voters' gives s1 the address h:7005 (the host may differ, the port "
+		     "may not)");
+	expect_error(f,
+		     "[cluster]\nid = yard-ha\n[node]\nid = w1\nrole = witness\ndata_dir = /d\n"
+		     "listen = 0.0.0.0:7999\n[failover]\nvoters = p1@h:1, s1@h:2\n"
+		     "witness = 10.0.0.3:7900\nwitness_id = w1\nrto = 2s\nrpo = 0\n",
+		     0, "'failover.witness' gives w1 the address 10.0.0.3:7900");
+	assert_int_equal(load(f, "[cluster]\nid = yard-ha\n[node]\nid = w1\nrole = witness\n"
+				 "data_dir = /d\nlisten = 0.0.0.0:7900\n[failover]\n"
+				 "voters = p1@h:1, s1@h:2\nwitness = 10.0.0.3:7900\n"
+				 "witness_id = w1\nrto = 2s\nrpo = 0\n"),
+			 0);
 }
 
 /* heartbeat_p99 and heartbeat_spread (what hawser plan --measure prints) are what the
