@@ -18,6 +18,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "hawser_error.h"
+
 /* One log line; longer ones are cut (the line still ends in a newline). */
 #define LINE_BYTES_MAX 1024
 /* One conversion spec ("%-*.*llu" with its numbers written in). */
@@ -192,6 +194,21 @@ static void format(struct line *l, const char *fmt, va_list *ap)
 void hw_log_node(const char *node_id)
 {
 	snprintf(log_node, sizeof log_node, "%s", node_id ? node_id : "-");
+}
+
+static const char *log_command; /* hw_log_command */
+
+void hw_log_command(const char *cmd)
+{
+	log_command = cmd;
+}
+
+void hw_log_error(const char *what, int code, const char *why)
+{
+	bool reason = why != NULL && why[0] != '\0';
+	fprintf(stderr, "hawser%s%s: %s: %s (%s)%s%s\n", log_command ? " " : "",
+		log_command ? log_command : "", what, hw_strerror(code), hw_errname(code),
+		reason ? ": " : "", reason ? why : "");
 }
 
 void hw_log(const char *event, const char *fmt, ...)

@@ -18,6 +18,17 @@
 /* Name every line of this process carries after t= (the node id); NULL clears. */
 void hw_log_node(const char *node_id);
 
+/* The command this process runs, which operator messages name after "hawser"
+ * (hw_log_error): `hawser node` sets "node"; NULL (the default, as in a program that
+ * embeds hawser) names none. Set before other threads run. */
+void hw_log_command(const char *cmd);
+
+/* An error for the operator rather than an event, in the form every hawser command's
+ * errors take (cli/cli.h hw_cli_fail_why): "hawser CMD: WHAT: <hw_strerror(code)>
+ * (<hw_errname(code)>): WHY\n" on stderr, CMD as hw_log_command set it ("hawser: WHAT
+ * ..." with none), ": WHY" left out when why is NULL or empty. Any thread. */
+void hw_log_error(const char *what, int code, const char *why);
+
 /* Write "t=... node=... event=<event> <fmt...>\n" to stderr. */
 void hw_log(const char *event, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -307,7 +307,7 @@ static int cmd_prune(const struct hw_cli_cmd *cmd, int argc, char **argv)
 		char err[256] = "";
 		rc = hw_config_load_retention(o.config, &r, err, sizeof err);
 		if (rc != 0) {
-			fprintf(stderr, "hawser prune: %s\n", err[0] ? err : hw_strerror(rc));
+			hw_config_perror(o.config, rc, err);
 			return HW_CLI_ERROR;
 		}
 	}

@@ -150,7 +150,7 @@ int hw_cli_drill_setup(struct drill *d, const struct hw_cli_cmd *cmd, int argc, 
 	const char *path = d->config_path;
 	rc = hw_config_load(path, &d->cfg, err, sizeof(err));
 	if (rc) {
-		fprintf(stderr, "hawser %s: %s\n", cmd->name, err);
+		hw_config_perror(path, rc, err);
 		return HW_CLI_ERROR;
 	}
 	static struct hw_config loaded;

@@ -186,8 +186,9 @@ static int setup(struct fdrill *d, const struct hw_cli_cmd *cmd, int argc, char 
 	if (!d->base.config_path)
 		return HW_CLI_RUN;
 	char err[600];
-	if (hw_config_load(d->base.config_path, &d->base.cfg, err, sizeof(err))) {
-		fprintf(stderr, "hawser %s: %s\n", cmd->name, err);
+	rc = hw_config_load(d->base.config_path, &d->base.cfg, err, sizeof(err));
+	if (rc != 0) {
+		hw_config_perror(d->base.config_path, rc, err);
 		return HW_CLI_ERROR;
 	}
 	if (!d->base.dir)

@@ -844,7 +844,7 @@ static int status_drills(const struct hw_cli_cmd *cmd, struct status_opts *o, st
 		char err[600];
 		int rc = hw_config_load(o->config, &cfg, err, sizeof(err));
 		if (rc) {
-			fprintf(stderr, "hawser %s: %s\n", cmd->name, err);
+			hw_config_perror(o->config, rc, err);
 			return HW_CLI_ERROR;
 		}
 		if (!o->dir)

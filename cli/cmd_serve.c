@@ -9,7 +9,7 @@ static int opt_config(void *arg, int key, const char *value)
 {
 	(void)key;
 	*(const char **)arg = value;
-	return 0;
+	return value[0] == '\0' ? -1 : 0; /* --config= names no file */
 }
 
 int hw_cli_serve_config(const struct hw_cli_cmd *cmd, int argc, char **argv,

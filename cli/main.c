@@ -70,8 +70,10 @@ int main(int argc, char **argv)
 		return HW_CLI_OK;
 	}
 	for (size_t i = 0; i < COMMANDS_COUNT; i++) {
-		if (!strcmp(name, commands[i]->name))
+		if (!strcmp(name, commands[i]->name)) {
+			hw_log_command(name); /* the library's operator messages name it */
 			return commands[i]->run(commands[i], argc - 1, argv + 1);
+		}
 	}
 	fprintf(stderr, "hawser: unknown command '%s'\n", name);
 	print_help(stderr);

@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <ini.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -16,6 +17,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "base/log.h"
 #include "base/names.h"
 #include "base/duration.h"
 #include "engine/config_addrs.h"
@@ -1450,6 +1452,24 @@ static int load(const char *path, struct hw_config *c, bool retention_only, char
 	if (!p.failed && !retention_only)
 		check(&p);
 	return p.failed ? HW_ECONFIG : 0;
+}
+
+void hw_config_perror(const char *path, int rc, const char *err)
+{
+	size_t n = strlen(path), end = n;
+	bool ours = strncmp(err, path, n) == 0 && err[n] == ':';
+	if (ours && err[n + 1] != ' ')
+		end = n + 1 + strspn(err + n + 1, "0123456789"); /* PATH:LINE */
+	char what[PATH_MAX + 16];
+	const char *why = err;
+	if (ours && strncmp(err + end, ": ", 2) == 0 && end < sizeof what) {
+		snprintf(what, sizeof what, "%.*s", (int)end, err);
+		why = err + end + 2;
+	} else {
+		snprintf(what, sizeof what, "%s", path);
+	}
+	/* an OS error's err is "PATH: <its text>": the text once */
+	hw_log_error(what, rc, strcmp(why, hw_strerror(rc)) == 0 ? NULL : why);
 }
 
 int hw_config_load(const char *path, struct hw_config *c, char *err, size_t err_len)

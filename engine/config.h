@@ -259,6 +259,12 @@ struct hw_config {
  * -errno when the file cannot be read. */
 int hw_config_load(const char *path, struct hw_config *c, char *err, size_t err_len);
 
+/* Print to stderr why config path was refused (rc, with err as hw_config_load or a start
+ * check after it wrote it: "PATH[:LINE]: REASON") in the form of every hawser command's
+ * errors (base/log.h hw_log_error): "hawser CMD: PATH:LINE: configuration is invalid
+ * (HW_ECONFIG): REASON", or "hawser CMD: PATH: Is a directory (EISDIR)". Any thread. */
+void hw_config_perror(const char *path, int rc, const char *err);
+
 /* Only the [retention] section of path (defaults for what it leaves out): a node's whole
  * config, or a file of that section alone, as on a backup host (hawser prune). The other
  * sections are not read; as hw_config_load otherwise. */

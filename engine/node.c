@@ -1122,7 +1122,7 @@ int hw_node_open(const char *config_path, struct hw_node **out)
 	if (rc == 0)
 		rc = hw_config_channel(&n->cfg, config_path, &id, &cc, err, sizeof err);
 	if (rc != 0) {
-		fprintf(stderr, "hawser: %s\n", err[0] ? err : hw_strerror(rc));
+		hw_config_perror(config_path, rc, err);
 		free(n);
 		return rc;
 	}

@@ -286,7 +286,7 @@ int hw_witness_open(const char *config_path, struct hw_witness **out)
 	if (rc == 0)
 		rc = hw_config_channel(&w->cfg, config_path, &id, &w->cc, err, sizeof err);
 	if (rc != 0) {
-		fprintf(stderr, "hawser: %s\n", err[0] ? err : hw_strerror(rc));
+		hw_config_perror(config_path, rc, err);
 		free(w);
 		return rc;
 	}

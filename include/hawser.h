@@ -63,7 +63,9 @@ struct hw_node;
  * ports, then opens its store (made when data_dir holds none), so that a port that cannot
  * listen leaves no new store behind; a failed start logs start_failed with its code and,
  * when a config key's value failed, that key and value (node.listen, node.client,
- * node.data_dir). HW_ECONFIG with a message on stderr for a bad config. Any
+ * node.data_dir). HW_ECONFIG for a bad config, with a line on stderr: "hawser:
+ * FILE:LINE: configuration is invalid (HW_ECONFIG): REASON" (-errno for a file it cannot
+ * read: "hawser: FILE: <strerror> (ENOENT)"). Any
  * thread: hw_node_run may run on another one. Once the config is read it sets SIGPIPE
  * to be ignored, for the whole process (SIG_IGN, which stays after hw_node_close): a peer
  * that goes away must make a write fail with EPIPE, not kill the process (the node's

@@ -209,6 +209,51 @@ static void test_usage_errors(void **state)
 	assert_int_equal(f->r.out_len, 0);
 }
 
+/* A config that is refused is said in the form of every command's errors, with the
+ * command's name, the file and line, the typed code and the reason (node, witness, status,
+ * prune, drill): exit 1. A directory given as the config is EISDIR, not a read error; an
+ * empty --config= is a usage error. */
+static void test_config_refused(void **state)
+{
+	struct fix *f = *state;
+	char conf[4200], want[9000];
+	path(f, "bad.conf", conf, sizeof conf);
+	FILE *fp = fopen(conf, "w");
+	assert_non_null(fp);
+	assert_true(fputs("[cluster]\nid = yard\n[limits]\nheartbeat_ms = 9x\n", fp) >= 0);
+	assert_int_equal(fclose(fp), 0);
+	static const char *const cmds[][2] = {
+		{"node", NULL}, {"witness", NULL}, {"status", NULL}, {"drill", "verify"}};
+	for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
+		if (cmds[i][1] != NULL)
+			assert_int_equal(hw(&f->r, cmds[i][0], cmds[i][1], "--config", conf, NULL),
+					 1);
+		else
+			assert_int_equal(hw(&f->r, cmds[i][0], "--config", conf, NULL), 1);
+		snprintf(want, sizeof want,
+			 "hawser %s: %s:4: configuration is invalid (HW_ECONFIG): bad number '9x' "
+			 "for 'limits.heartbeat_ms'\n",
+			 cmds[i][0], conf);
+		assert_string_equal(f->r.err, want);
+	}
+	/* prune reads [retention] alone */
+	fp = fopen(conf, "w");
+	assert_non_null(fp);
+	assert_true(fputs("[retention]\nlog_days = soon\n", fp) >= 0);
+	assert_int_equal(fclose(fp), 0);
+	assert_int_equal(hw(&f->r, "prune", f->dir, "--config", conf, NULL), 1);
+	snprintf(want, sizeof want,
+		 "hawser prune: %s:2: configuration is invalid (HW_ECONFIG): bad number 'soon' "
+		 "for 'retention.log_days'\n",
+		 conf);
+	assert_string_equal(f->r.err, want);
+	assert_int_equal(hw(&f->r, "node", "--config", f->dir, NULL), 1);
+	snprintf(want, sizeof want, "hawser node: %s: Is a directory (EISDIR)\n", f->dir);
+	assert_string_equal(f->r.err, want);
+	assert_int_equal(hw(&f->r, "node", "--config=", NULL), 2);
+	assert_non_null(strstr(f->r.err, "hawser node: bad value '' for --config\n"));
+}
+
 /* --help of hawser lists every command; each command's --help prints its usage on
  * stdout and exits 0. */
 static void test_help(void **state)
@@ -887,6 +932,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_usage_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_help, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_keygen_refusals, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_config_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_init_twice, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_init_full_disk, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ingest_json, setup, teardown),

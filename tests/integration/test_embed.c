@@ -231,6 +231,39 @@ static void write_text(const char *path, const char *text)
 	assert_int_equal(fclose(fp), 0);
 }
 
+/* A config the library refuses is said on stderr, as hawser's commands say errors, with
+ * the file and line, the typed code and the reason, and no command name (the embedding
+ * program runs none): "hawser: FILE:LINE: configuration is invalid (HW_ECONFIG): ...". */
+static void test_open_says_config_error(void **state)
+{
+	struct fix *f = *state;
+	char ini[HW_PROC_PATH_MAX + 16], said[HW_PROC_PATH_MAX + 16], text[1024];
+	snprintf(ini, sizeof ini, "%s/bad.ini", f->root);
+	snprintf(said, sizeof said, "%s/stderr", f->root);
+	write_text(ini, "[cluster]\nid = itest\n[limits]\nheartbeat_ms = 9x\n");
+	fflush(stderr);
+	int saved = dup(2), fd = open(said, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_true(saved >= 0 && fd >= 0 && dup2(fd, 2) == 2);
+	struct hw_node *n = NULL;
+	int rc = hw_node_open(ini, &n);
+	fflush(stderr);
+	assert_int_equal(dup2(saved, 2), 2);
+	assert_int_equal(close(saved) | close(fd), 0);
+	assert_int_equal(rc, HW_ECONFIG);
+	assert_null(n);
+	FILE *fp = fopen(said, "r");
+	assert_non_null(fp);
+	size_t len = fread(text, 1, sizeof text - 1, fp);
+	text[len] = '\0';
+	assert_int_equal(fclose(fp), 0);
+	char want[2 * HW_PROC_PATH_MAX];
+	snprintf(want, sizeof want,
+		 "hawser: %s:4: configuration is invalid (HW_ECONFIG): bad number '9x' for "
+		 "'limits.heartbeat_ms'\n",
+		 ini);
+	assert_string_equal(text, want);
+}
+
 /* A config that parses but no node can run is refused with HW_ECONFIG before anything is
  * written in its data directory: a witness's (it runs with `hawser witness`), and a
  * primary's or standby's without a client port; one whose failover RTO cannot be met,
@@ -381,6 +414,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_idle_client_hears_heartbeats, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stop_answers_every_submit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_submits_bounded, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_open_says_config_error, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_open_refuses_unrunnable, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_open_fails_cleanly, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_open_primary_alone, setup, teardown),
