@@ -1118,17 +1118,40 @@ void hw_ring_free(struct hw_ring *r)
 	free(r);
 }
 
+/* A socket file left by a previous run refuses bind: remove it, but only when nothing
+ * answers at it (a connect refused); one a running process listens on is -EADDRINUSE, not
+ * taken from it. Regular files are kept (bind then says EADDRINUSE). */
+static int unix_stale_remove(const struct sockaddr_storage *ss, socklen_t len)
+{
+	const char *path = ((const struct sockaddr_un *)ss)->sun_path;
+	struct stat st;
+	if (lstat(path, &st) != 0 || !S_ISSOCK(st.st_mode))
+		return 0;
+	int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (probe < 0)
+		return -errno;
+	int rc = 0;
+	if (connect(probe, (const struct sockaddr *)ss, len) == 0 || errno == EAGAIN)
+		rc = -EADDRINUSE; /* answered, or its backlog is full: it is alive */
+	else if (errno == ECONNREFUSED)
+		unlink(path);
+	else if (errno != ENOENT)
+		rc = -errno;
+	close(probe);
+	return rc;
+}
+
 static int listen_socket(const struct sockaddr_storage *ss, socklen_t len, int *out)
 {
 	int fd = socket(ss->ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
 	if (ss->ss_family == AF_UNIX) {
-		/* A socket file left by a previous run refuses bind; regular files are kept. */
-		const char *path = ((const struct sockaddr_un *)ss)->sun_path;
-		struct stat st;
-		if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
-			unlink(path);
+		int rc = unix_stale_remove(ss, len);
+		if (rc != 0) {
+			close(fd);
+			return rc;
+		}
 	} else {
 		int one = 1;
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);

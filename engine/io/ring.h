@@ -93,7 +93,8 @@ typedef void hw_accept_cb(struct hw_listener *l, void *arg, struct hw_conn *c);
  * connections it accepted that are not closed yet, however far their handshake got (each
  * holds a descriptor): at it no accept is armed, so the next ones wait in the kernel's
  * backlog (128) until one closes, and a line accept_paused (addr, conns, times it filled
- * since the last such line) is logged at most every 10 s. */
+ * since the last such line) is logged at most every 10 s. A "unix:" path's socket file
+ * left by a dead process is replaced; one a live process listens on is -EADDRINUSE. */
 int hw_listen(struct hw_ring *r, const char *addr, uint32_t conns_max, hw_accept_cb *cb, void *arg,
 	      struct hw_listener **out);
 const char *hw_listener_addr(const struct hw_listener *l);

@@ -509,6 +509,29 @@ static void test_ring_free_closes_all(void **state)
 
 /* ---- refused connect, bad addresses */
 
+/* A socket file that another process listens on is not taken from it: hw_listen says
+ * EADDRINUSE, and the file still reaches that listener. */
+static void test_unix_live_kept(void **state)
+{
+	struct fx *fx = *state;
+	char addr[4200];
+	snprintf(addr, sizeof addr, "unix:%s/live.sock", fx->dir);
+	struct sockaddr_un su = {.sun_family = AF_UNIX};
+	size_t plen = strlen(addr + 5);
+	assert_true(plen < sizeof su.sun_path);
+	memcpy(su.sun_path, addr + 5, plen + 1);
+	int s = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_int_equal(bind(s, (struct sockaddr *)&su, sizeof su), 0);
+	assert_int_equal(listen(s, 4), 0);
+	struct hw_listener *l = NULL;
+	assert_int_equal(hw_listen(fx->ring, addr, CONNS_MAX, accept_idle, fx, &l), -EADDRINUSE);
+	assert_null(l);
+	int c = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_int_equal(connect(c, (struct sockaddr *)&su, sizeof su), 0);
+	close(c);
+	close(s);
+}
+
 /* Connecting to a port where nothing listens ends in on_close(-ECONNREFUSED) without
  * on_connect; malformed addresses, and port 0, are refused up front. */
 static void test_connect_refused(void **state)
@@ -967,6 +990,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_echo_tcp, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_echo_unix, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unix_live_kept, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_backpressure, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_send_timeout, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_close_pending_recv, setup, teardown),
