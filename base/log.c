@@ -211,6 +211,15 @@ void hw_log_error(const char *what, int code, const char *why)
 		reason ? ": " : "", reason ? why : "");
 }
 
+void hw_log_start_failed(int code, const struct hw_start_at *at)
+{
+	if (at->key != NULL)
+		hw_log("start_failed", "code=%s what=\"%s\" key=%s value=%s", hw_errname(code),
+		       hw_strerror(code), at->key, at->value);
+	else
+		hw_log("start_failed", "code=%s what=\"%s\"", hw_errname(code), hw_strerror(code));
+}
+
 void hw_log(const char *event, const char *fmt, ...)
 {
 	struct line l = {.len = 0};

@@ -29,6 +29,17 @@ void hw_log_command(const char *cmd);
  * ..." with none), ": WHY" left out when why is NULL or empty. Any thread. */
 void hw_log_error(const char *what, int code, const char *why);
 
+/* Where a node's or witness's start failed: the config key whose value failed, and that
+ * value (key NULL: none did). */
+struct hw_start_at {
+	const char *key;
+	const char *value;
+};
+
+/* The start_failed line of a start that failed with code: "code=NAME what=\"TEXT\"",
+ * and "key=KEY value=VALUE" when at names them. */
+void hw_log_start_failed(int code, const struct hw_start_at *at);
+
 /* Write "t=... node=... event=<event> <fmt...>\n" to stderr. */
 void hw_log(const char *event, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

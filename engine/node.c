@@ -979,14 +979,9 @@ int hw__node_open_store(struct hw_node *n)
 
 /* The config key whose value a start failed on (node_start), for the operator to correct:
  * key NULL when none did. */
-struct start_at {
-	const char *key;
-	const char *value;
-};
-
 /* Listen on the client port (repl false) or the replication port, holding at most what
  * the descriptor budget gives it; on failure *at names its key. */
-static int listen_port(struct hw_node *n, bool repl, struct start_at *at)
+static int listen_port(struct hw_node *n, bool repl, struct hw_start_at *at)
 {
 	const char *addr = repl ? n->cfg.listen : n->cfg.client;
 	const char *port = repl ? "replication" : "client";
@@ -995,7 +990,7 @@ static int listen_port(struct hw_node *n, bool repl, struct start_at *at)
 	int rc = hw_listen(n->ring, addr, max, repl ? on_repl_accept : on_client_accept, n, l);
 	if (rc != 0) {
 		hw_log("listen_failed", "port=%s addr=%s code=%s", port, addr, hw_errname(rc));
-		*at = (struct start_at){repl ? "node.listen" : "node.client", addr};
+		*at = (struct hw_start_at){repl ? "node.listen" : "node.client", addr};
 	} else {
 		hw_log("listening", "port=%s addr=%s conns_max=%u", port, hw_listener_addr(*l),
 		       max);
@@ -1008,7 +1003,7 @@ static int listen_port(struct hw_node *n, bool repl, struct start_at *at)
  * standbys connect to), else a primary that has standbys, vaults or voters (the config
  * checks that it names listen then). Each port wants its sessions and HW_REFUSING_MAX
  * more, which the descriptor budget may cut. */
-static int open_ports(struct hw_node *n, struct start_at *at)
+static int open_ports(struct hw_node *n, struct hw_start_at *at)
 {
 	bool client = n->cfg.role != HW_ROLE_VAULT || n->cfg.client[0] != '\0';
 	bool repl =
@@ -1039,7 +1034,7 @@ static int open_ports(struct hw_node *n, struct start_at *at)
  * socket's directory missing) fails a first start without leaving a new store behind,
  * and no connection is served before the loop runs. On failure *at names the config key
  * whose value failed, when one did. */
-static int node_start(struct hw_node *n, const struct hw_channel_config *cc, struct start_at *at)
+static int node_start(struct hw_node *n, const struct hw_channel_config *cc, struct hw_start_at *at)
 {
 	n->acts_cap = HW_ACTS_MIN(n->cfg.waiters_max);
 	n->acts = calloc(n->acts_cap, sizeof *n->acts);
@@ -1062,7 +1057,7 @@ static int node_start(struct hw_node *n, const struct hw_channel_config *cc, str
 		return rc;
 	rc = hw__node_open_store(n);
 	if (rc != 0)
-		*at = (struct start_at){"node.data_dir", n->cfg.data_dir};
+		*at = (struct hw_start_at){"node.data_dir", n->cfg.data_dir};
 	if (rc == 0) /* after: a cut swap's copy is finished first, not removed */
 		hw__snapshot_clear_left(n);
 	if (rc == 0 && hw_fs_mount_root(n->cfg.data_dir))
@@ -1128,19 +1123,14 @@ int hw_node_open(const char *config_path, struct hw_node **out)
 	}
 	signal(SIGPIPE, SIG_IGN);
 	pthread_mutex_init(&n->ext_mu, NULL);
-	struct start_at at = {0};
+	struct hw_start_at at = {0};
 	rc = hw__audit_open(n, config_path, cc.insecure ? NULL : &id);
 	if (rc == 0)
 		rc = node_start(n, &cc, &at);
 	if (!cc.insecure)
 		hw_identity_wipe(&id);
 	if (rc != 0) {
-		if (at.key != NULL)
-			hw_log("start_failed", "code=%s what=\"%s\" key=%s value=%s",
-			       hw_errname(rc), hw_strerror(rc), at.key, at.value);
-		else
-			hw_log("start_failed", "code=%s what=\"%s\"", hw_errname(rc),
-			       hw_strerror(rc));
+		hw_log_start_failed(rc, &at);
 		n->exit_rc = rc; /* its stopped line says so too */
 		hw_node_close(n);
 		return rc;

@@ -216,7 +216,10 @@ static uint64_t seed_of(const char *id)
 	return h ^ hw_mono_ns();
 }
 
-static int witness_start(struct hw_witness *w)
+/* Listen before the store is opened (and, on a first start, made), as a node does: a
+ * port that cannot listen leaves no new store behind, and nothing is accepted before
+ * the loop runs. On failure *at names the config key whose value failed, if one did. */
+static int witness_start(struct hw_witness *w, struct hw_start_at *at)
 {
 	struct hw_el_config ec;
 	struct hw_tg_plan plan;
@@ -226,11 +229,7 @@ static int witness_start(struct hw_witness *w)
 		hw_log("plan_refused", "code=%s why=\"%s\"", hw_errname(rc), plan.why);
 		return rc;
 	}
-	struct hw_el_hard hard;
-	bool lost;
-	rc = open_state(w, &hard, &lost);
-	if (rc == 0)
-		rc = hw_loop_new(&w->loop);
+	rc = hw_loop_new(&w->loop);
 	if (rc == 0)
 		rc = hw_ring_new(w->loop, &w->ring);
 	if (rc == 0)
@@ -241,6 +240,14 @@ static int witness_start(struct hw_witness *w)
 		rc = hw_loop_on_signal(w->loop, SIGTERM, signal_cb, w);
 	if (rc == 0)
 		rc = hw_timer_new(w->loop, TICK_MS, TICK_MS, tick_cb, w, &w->tick);
+	/* its sessions, and as many being refused */
+	if (rc == 0 && (rc = hw_listen(w->ring, w->cfg.listen, 2 * HW_WITNESS_SESSIONS_MAX,
+				       on_accept, w, &w->listener)) != 0)
+		*at = (struct hw_start_at){"node.listen", w->cfg.listen};
+	struct hw_el_hard hard;
+	bool lost;
+	if (rc == 0 && (rc = open_state(w, &hard, &lost)) != 0)
+		*at = (struct hw_start_at){"node.data_dir", w->cfg.data_dir};
 	if (rc != 0)
 		return rc;
 	struct hw_voters_config vc = {.cfg = &w->cfg,
@@ -251,13 +258,8 @@ static int witness_start(struct hw_witness *w)
 				      .act_cb = act_cb,
 				      .arg = w};
 	rc = hw_voters_new(w->loop, w->ring, &vc, &w->voters);
-	if (rc == 0)
-		rc = hw_listen(w->ring, w->cfg.listen, 2 * HW_WITNESS_SESSIONS_MAX, on_accept, w,
-			       &w->listener); /* its sessions, and as many being refused */
-	if (rc != 0) {
-		hw_log("listen_failed", "addr=%s code=%s", w->cfg.listen, hw_errname(rc));
+	if (rc != 0)
 		return rc;
-	}
 	hw_log("started", "role=witness data_dir=%s listen=%s epoch=%llu voters=%u rpo_ms=%lld",
 	       w->cfg.data_dir, hw_listener_addr(w->listener), (unsigned long long)hard.epoch,
 	       w->cfg.failover.n_voters, (long long)w->cfg.failover.rpo_ms);
@@ -291,11 +293,13 @@ int hw_witness_open(const char *config_path, struct hw_witness **out)
 		return rc;
 	}
 	signal(SIGPIPE, SIG_IGN);
-	rc = witness_start(w);
+	struct hw_start_at at = {0};
+	rc = witness_start(w, &at);
 	if (!w->cc.insecure)
 		hw_identity_wipe(&id);
 	if (rc != 0) {
-		hw_log("start_failed", "code=%s what=\"%s\"", hw_errname(rc), hw_strerror(rc));
+		hw_log_start_failed(rc, &at);
+		w->exit_rc = rc; /* its stopped line says so too */
 		hw_witness_close(w);
 		return rc;
 	}

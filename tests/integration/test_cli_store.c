@@ -6,6 +6,7 @@
  * store on whose damaged pages LMDB aborts or faults; init, verify and a node's start
  * on a full disk (a tmpfs in a mount namespace of the test's own), a store's directory
  * that is missing, and a node whose ports cannot listen. */
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -16,7 +17,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -907,6 +910,35 @@ static void test_node_port_refused(void **state)
 	assert_start_failed(f, "ENOENT", "node.client", sock, data);
 }
 
+/* A witness whose port is taken fails its start the same way: naming node.listen and
+ * EADDRINUSE, its stopped line with that code, and no store made for it. */
+static void test_witness_port_refused(void **state)
+{
+	struct fix *f = *state;
+	char conf[4300], data[4300], addr[64];
+	int busy = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t len = sizeof sa;
+	assert_int_equal(bind(busy, (struct sockaddr *)&sa, sizeof sa), 0);
+	assert_int_equal(listen(busy, 1), 0);
+	assert_int_equal(getsockname(busy, (struct sockaddr *)&sa, &len), 0);
+	snprintf(addr, sizeof addr, "127.0.0.1:%u", ntohs(sa.sin_port));
+	path(f, "w.d", data, sizeof data);
+	snprintf(conf, sizeof conf, "%s/w.conf", f->dir);
+	FILE *fp = fopen(conf, "w");
+	assert_non_null(fp);
+	fprintf(fp,
+		"[cluster]\nid = yard\n[node]\nid = w1\nrole = witness\ndata_dir = %s\n"
+		"listen = %s\n[failover]\nrto = 2s\nrpo = 0\n"
+		"voters = p1@127.0.0.1:1, s1@127.0.0.1:2\nwitness = %s\nwitness_id = w1\n"
+		"[security]\ninsecure = true\n",
+		data, addr, addr);
+	assert_int_equal(fclose(fp), 0);
+	hw(&f->r, "witness", "--config", conf, NULL);
+	close(busy);
+	assert_start_failed(f, "EADDRINUSE", "node.listen", addr, data);
+}
+
 /* A node whose store cannot be made (a full disk) fails its start naming data_dir and
  * ENOSPC, and leaves nothing there that a later start would take for a store. */
 static void test_node_full_disk(void **state)
@@ -951,6 +983,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_no_such_dir, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_node_port_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_node_full_disk, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_witness_port_refused, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
