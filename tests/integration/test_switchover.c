@@ -162,6 +162,24 @@ static int teardown(void **state)
 	return rc;
 }
 
+/* Submit one generated record (of seed) to p1 through a fresh client and wait up to
+ * OUTCOME_MS for its outcome into *o: 0 or the client's error. */
+static int submit_fresh(struct fix *f, uint64_t seed, struct hw_outcome *o)
+{
+	struct hw_rig_recs r = {0};
+	struct hw_client *c = NULL;
+	int rc = hw_rig_recs_init(&r, 1, seed);
+	if (rc == 0)
+		rc = hw_client_connect(f->rig.client[0], &c);
+	if (rc == 0)
+		rc = hw_client_submit(c, 0, r.rec[0], r.len[0], HW_DEFAULT, 0);
+	if (rc == 0)
+		rc = hw_client_wait(c, OUTCOME_MS, o);
+	hw_client_close(c);
+	hw_rig_recs_free(&r);
+	return rc;
+}
+
 static void start_load(struct fix *f, uint64_t count)
 {
 	char addrs[HW_RIG_NODES * HW_RIG_ADDR_BYTES];
@@ -339,10 +357,13 @@ static void test_switchover_refused(void **state)
 	assert_int_equal(status_of(f, 0, &role, &epoch, &head), 0);
 	assert_int_equal(role, HAWSER__WIRE__V1__ROLE__PRIMARY);
 	assert_int_equal(epoch, 1);
-	size_t m0 = hw_proc_mark(&f->rig.proc[0]);
-	assert_false(
-		hw_proc_wait_line(&f->rig.proc[0], &m0, "event=submits_paused", NULL, 0, NULL, 0));
-	m0 = 0;
+	/* a refusal left submits running: one is answered, not held by a pause */
+	struct hw_outcome o = {0};
+	assert_int_equal(submit_fresh(f, 29, &o), 0);
+	assert_string_equal(hw_errname(o.code), "OK");
+	/* stopped, p1's whole log is read (to EOF): no pause in it */
+	hw_rig_stop_all(&f->rig, STOP_WAIT_MS);
+	size_t m0 = 0;
 	assert_false(
 		hw_proc_wait_line(&f->rig.proc[0], &m0, "event=submits_paused", NULL, 0, NULL, 0));
 }
@@ -364,15 +385,8 @@ static void test_switchover_pause_holds_submits(void **state)
 	assert_int_equal(hw_proc_start(&cli, f->cli_log, to_s1), 0);
 	assert_true(hw_proc_wait_line(&f->rig.proc[0], &m, "event=submits_paused", NULL,
 				      EVENT_WAIT_MS, NULL, 0));
-	struct hw_rig_recs r = {0};
-	assert_int_equal(hw_rig_recs_init(&r, 1, 23), 0);
-	struct hw_client *c = NULL;
-	assert_int_equal(hw_client_connect(f->rig.client[0], &c), 0);
-	assert_int_equal(hw_client_submit(c, 0, r.rec[0], r.len[0], HW_DEFAULT, 0), 0);
 	struct hw_outcome o = {0};
-	int rc = hw_client_wait(c, OUTCOME_MS, &o);
-	hw_client_close(c);
-	hw_rig_recs_free(&r);
+	int rc = submit_fresh(f, 23, &o);
 	assert_int_equal(hw_proc_signal(&f->rig.proc[1], SIGCONT), 0);
 	hw_proc_reap(&cli, CLI_MS);
 	hw_proc_kill(&cli);
@@ -405,9 +419,6 @@ static void test_promote_needs_yes(void **state)
 	size_t m1 = 0;
 	assert_true(hw_proc_wait_line(&f->rig.proc[1], &m1, "event=loss_listed", NULL,
 				      EVENT_WAIT_MS, NULL, 0));
-	m1 = 0;
-	assert_false(
-		hw_proc_wait_line(&f->rig.proc[1], &m1, "event=forced_promote", NULL, 0, NULL, 0));
 	const char *yes[] = {"promote",    "--connect",     f->rig.client[1],
 			     "--insecure", "--accept-loss", "--yes",
 			     NULL};
@@ -420,6 +431,16 @@ static void test_promote_needs_yes(void **state)
 	assert_int_equal(status_of(f, 0, &role, &epoch, &head), 0);
 	assert_int_equal(role, HAWSER__WIRE__V1__ROLE__PRIMARY);
 	assert_int_equal(epoch, 1);
+	/* stopped, s1's whole log is read (to EOF): the --yes run was its only forced
+	 * election, none came of the run without --yes */
+	hw_rig_stop_all(&f->rig, STOP_WAIT_MS);
+	m1 = 0;
+	char first[1024];
+	assert_true(hw_proc_wait_line(&f->rig.proc[1], &m1, "event=forced_promote", NULL, 0, first,
+				      sizeof first));
+	assert_non_null(strstr(first, "code=HW_EBUSY"));
+	assert_false(
+		hw_proc_wait_line(&f->rig.proc[1], &m1, "event=forced_promote", NULL, 0, NULL, 0));
 }
 
 /* s2 is cut off from the primary's stream and falls behind; p1 and s1 die, the witness
