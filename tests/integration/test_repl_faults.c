@@ -40,6 +40,11 @@
 #define WAITERS_MAX 2048u
 _Static_assert(WAITERS_MAX < HW_CLIENT_INFLIGHT_MAX, "the node stalls the client, not itself");
 #define RSS_WATCH_MS   2000
+/* test_silent_mid_frame: the standby's peer timeout, past the whole wait for its
+ * HW_ESILENT, so that only the silence bound (a few heartbeats, engine/node_election.c
+ * hw__node_silent_ms) can drop the stream within that wait, not the peer timeout. */
+#define SLOW_PEER_TIMEOUT_MS (3 * EVENT_WAIT_MS)
+_Static_assert(SLOW_PEER_TIMEOUT_MS > EVENT_WAIT_MS, "the peer timeout cannot end the wait");
 #define RSS_GROWTH_KIB (256L * 1024L)
 
 struct fix {
@@ -259,24 +264,25 @@ static void test_corrupt_frame(void **state)
 	assert_int_equal(ps.flipped, 1);
 	assert_true(ps.accepted >= 2); /* it came back through the proxy */
 	assert_true(hw_load_join(&f->load, CATCHUP_MS));
-	uint64_t last = load_all_acked(&f->load);
+	stop_and_compare(f, load_all_acked(&f->load), &f->load);
+	/* stopped, its whole log is read (to EOF): the bad bytes never reached the store */
 	size_t from = 0;
-	assert_false(hw_proc_wait_line(&f->s.proc, &from, "event=append_refused", NULL, 0, NULL,
-				       0)); /* the bad bytes never reached the store */
-	stop_and_compare(f, last, &f->load);
+	assert_false(
+		hw_proc_wait_line(&f->s.proc, &from, "event=append_refused", NULL, 0, NULL, 0));
 }
 
 /* Mid-load, the primary->standby stream loses every byte from 700 bytes on, mid-frame,
  * while the proxy keeps the TCP connection and the standby's acks still reach the
  * primary: no complete frame arrives, the standby closes the silent stream (logged with
- * HW_ESILENT) well before the peer timeout, reconnects, catches up, and digests match. */
+ * HW_ESILENT) within the wait, which ends before its peer timeout could, reconnects,
+ * catches up, and digests match. */
 static void test_silent_mid_frame(void **state)
 {
 	struct fix *f = *state;
 	start_primary(f, "local", 0, 0);
 	assert_int_equal(hw_proxy_new("127.0.0.1:0", f->p.listen, &f->proxy), 0);
 	assert_int_equal(hw_proxy_start(f->proxy), 0);
-	init_standby(f, hw_proxy_addr(f->proxy), 0);
+	init_standby(f, hw_proxy_addr(f->proxy), SLOW_PEER_TIMEOUT_MS);
 	char line[512];
 	start_standby(f, line, sizeof line);
 	load_init(f, LOAD_RECORDS, WINDOW, HW_LOCAL);
@@ -371,9 +377,9 @@ static void test_diverged_standby(void **state)
 				      "code=HW_EDIVERGED", EVENT_WAIT_MS, NULL, 0));
 	assert_true(hw_proc_wait_line(&f->s.proc, &smark, "event=primary_refused",
 				      "code=HW_EDIVERGED", EVENT_WAIT_MS, NULL, 0));
-	size_t from = 0;
-	assert_false(hw_proc_wait_line(&f->s.proc, &from, "event=following", NULL, 0, NULL, 0));
 	assert_int_equal(hw_proc_stop(&f->s.proc, STOP_WAIT_MS), 0);
+	size_t from = 0; /* stopped, its whole log is read (to EOF) */
+	assert_false(hw_proc_wait_line(&f->s.proc, &from, "event=following", NULL, 0, NULL, 0));
 	store_state(f->s.dir, after, &ha);
 	assert_memory_equal(before, after, HW_HASH_BYTES);
 	assert_int_equal(ha.lsn, hb.lsn);
