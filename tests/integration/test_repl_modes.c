@@ -6,6 +6,7 @@
  * the primary, a bad record) come back with the right code. */
 #include <errno.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -13,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 
 #include <cmocka.h>
@@ -247,8 +249,9 @@ static void test_mode_local(void **state)
 	run_mode(*state, "local", HW_LOCAL);
 }
 
-/* Mode received: the standby held each record in memory at ack time; after the run its
- * store holds every acked record with the same bytes. */
+/* Mode received: after the run the standby's store holds every acked record with the
+ * same bytes (that each ack waited for the standby's received ack is
+ * test_received_waits_for_ack's). */
 static void test_mode_received(void **state)
 {
 	run_mode(*state, "received", HW_RECEIVED);
@@ -393,6 +396,38 @@ static void test_waiters_counted_before_the_store(void **state)
 		assert_int_equal(hw_client_wait(c, CATCHUP_MS, &o), 0);
 		assert_int_equal(o.code, 0);
 	}
+	hw_client_close(c);
+}
+
+/* Mode received waits for the standby's received ack, as local does not: with s1
+ * connected but stopped (SIGSTOP: it reads and acks nothing), a received submit and a
+ * local one after it are sent; the local one is answered first, the received one only
+ * once s1 goes on and acks it. */
+static void test_received_waits_for_ack(void **state)
+{
+	struct fix *f = *state;
+	start_cluster(f, "received", 1);
+	static uint8_t recs[2 * HW_RECORD_BYTES_MAX];
+	size_t len[2];
+	some_records(recs, len, 2);
+	pid_t pid = f->s[0].proc.pid;
+	assert_int_equal(hw_proc_signal(&f->s[0].proc, SIGSTOP), 0);
+	int st = 0; /* it is stopped, not only signalled, before anything is sent */
+	assert_int_equal(waitpid(pid, &st, WUNTRACED), pid);
+	assert_true(WIFSTOPPED(st));
+	struct hw_client *c;
+	assert_int_equal(hw_client_connect(f->p.client, &c), 0);
+	assert_int_equal(hw_client_submit(c, 0, recs, len[0], HW_RECEIVED, 1), 0);
+	assert_int_equal(hw_client_submit(c, 1, recs + HW_RECORD_BYTES_MAX, len[1], HW_LOCAL, 1),
+			 0);
+	struct hw_outcome o;
+	assert_int_equal(hw_client_wait(c, EVENT_WAIT_MS, &o), 0);
+	assert_int_equal(o.request_id, 1); /* the local one: the received one still waits */
+	assert_int_equal(o.code, 0);
+	assert_int_equal(hw_proc_signal(&f->s[0].proc, SIGCONT), 0);
+	assert_int_equal(hw_client_wait(c, CATCHUP_MS, &o), 0);
+	assert_int_equal(o.request_id, 0);
+	assert_int_equal(o.code, 0);
 	hw_client_close(c);
 }
 
@@ -612,6 +647,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_mode_local, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mode_received, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_received_waits_for_ack, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mode_durable, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mode_applied, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_room_freed_by_acks, setup, teardown),
