@@ -37,6 +37,7 @@
 #include "replica/store.h"
 #include "tests/integration/fake_primary.h"
 #include "tests/integration/proc.h"
+#include "tests/skip.h"
 #include "wire.pb-c.h"
 
 #define EVENT_WAIT_MS   20000
@@ -172,14 +173,13 @@ static inline bool file_has(const char *path, const char *text)
 }
 
 /* A tmpfs of opts (its size) mounted at f->root/fs, into fs; the teardown unmounts it.
- * Skips the test where mounting needs a privilege it lacks (CAP_SYS_ADMIN: cmocka prints
- * the test as SKIPPED). */
+ * Skips the test, saying why, where mounting needs a privilege it lacks (CAP_SYS_ADMIN). */
 static inline void small_fs(struct fix *f, const char *opts, char *fs, size_t cap)
 {
 	snprintf(fs, cap, "%s/fs", f->root);
 	assert_int_equal(mkdir(fs, 0700), 0);
 	if (mount("tmpfs", fs, "tmpfs", 0, opts) != 0)
-		skip();
+		HW_SKIP("mount tmpfs at %s: %s (needs CAP_SYS_ADMIN)", fs, strerror(errno));
 }
 
 /* The primary, its data directory in root, started and loaded with records records, all

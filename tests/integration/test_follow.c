@@ -25,6 +25,7 @@
 #include "replica/entry.h"
 #include "replica/store.h"
 #include "tests/integration/proc.h"
+#include "tests/skip.h"
 #include "wire.pb-c.h"
 
 #define FOLLOW_RECORDS 3000u
@@ -185,7 +186,7 @@ static void test_follows_primary_kill(void **state)
 {
 	struct follow_fix *f = *state;
 	if (hw_test_bin() == NULL)
-		skip(); /* needs HW_BIN: run through ctest */
+		HW_SKIP("HW_BIN (the hawser binary) is not set: run through ctest");
 	f->sig = SIGKILL;
 	follow_run(f);
 }
@@ -196,7 +197,7 @@ static void test_follows_primary_stop(void **state)
 {
 	struct follow_fix *f = *state;
 	if (hw_test_bin() == NULL)
-		skip(); /* needs HW_BIN: run through ctest */
+		HW_SKIP("HW_BIN (the hawser binary) is not set: run through ctest");
 	f->sig = SIGSTOP;
 	follow_run(f);
 }
@@ -211,7 +212,7 @@ static void test_bench_follows_stopped_primary(void **state)
 {
 	struct follow_fix *f = *state;
 	if (hw_test_bin() == NULL)
-		skip(); /* needs HW_BIN: run through ctest */
+		HW_SKIP("HW_BIN (the hawser binary) is not set: run through ctest");
 	char log[HW_PROC_PATH_MAX + 32];
 	snprintf(log, sizeof log, "%s/bench.log", f->root);
 	follow_cluster(f);

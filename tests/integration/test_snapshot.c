@@ -282,7 +282,7 @@ static void test_install_failed_backs_off(void **state)
 	init_standby(f);
 	assert_int_equal(mkdir(f->s.dir, 0700), 0);
 	if (mount("tmpfs", f->s.dir, "tmpfs", 0, "size=256m") != 0)
-		skip(); /* needs CAP_SYS_ADMIN: the reason is printed by cmocka as SKIPPED */
+		HW_SKIP("mount tmpfs at %s: %s (needs CAP_SYS_ADMIN)", f->s.dir, strerror(errno));
 	size_t smark = 0, first = 0;
 	assert_int_equal(hw_tnode_start(&f->s, &smark), 0);
 	assert_true(hw_proc_wait_line(&f->s.proc, &first, "event=data_dir_mount_point", f->s.dir,

@@ -36,6 +36,7 @@
 #include "tests/unit/sign_fix.h"
 #include "tests/unit/store_fix.h"
 #include "tests/unit/backup_fix.h"
+#include "tests/skip.h"
 
 /* ---- backup and restore ---- */
 
@@ -652,7 +653,7 @@ static void test_backup_disk_full(void **state)
 	path_in(f, "small", mnt);
 	assert_int_equal(mkdir(mnt, 0700), 0);
 	if (mount("tmpfs", mnt, "tmpfs", 0, "size=64k") != 0)
-		skip(); /* needs CAP_SYS_ADMIN: the reason is printed by cmocka as SKIPPED */
+		HW_SKIP("mount tmpfs at %s: %s (needs CAP_SYS_ADMIN)", mnt, strerror(errno));
 	snprintf(bk, sizeof bk, "%s/bk", mnt);
 	int rc = hw_backup(f->s, bk, NULL, NULL, NULL);
 	names_in(bk, names, sizeof names);

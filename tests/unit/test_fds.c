@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "engine/fds.h"
+#include "tests/skip.h"
 
 /* What a primary's ports want: 960 sessions and 64 being refused; 64 and 64. */
 static const uint32_t WANT[2] = {1024, 128};
@@ -88,7 +89,8 @@ static void test_now_raises(void **state)
 	struct rlimit rl;
 	assert_int_equal(getrlimit(RLIMIT_NOFILE, &rl), 0);
 	if (rl.rlim_max < 512)
-		skip(); /* a hard limit this low leaves nothing to lower first */
+		HW_SKIP("the hard RLIMIT_NOFILE is %llu, below 512: nothing to lower first",
+			(unsigned long long)rl.rlim_max);
 	struct rlimit low = {.rlim_cur = 256, .rlim_max = rl.rlim_max};
 	assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
 	struct hw_fds_budget b;

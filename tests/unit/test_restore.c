@@ -28,6 +28,7 @@
 #include "replica/verify.h"
 #include "tests/unit/sign_fix.h"
 #include "tests/unit/store_fix.h"
+#include "tests/skip.h"
 
 #define T0_MS  1790000000000LL /* 2026-09-21: a fixed clock keeps runs identical */
 #define MIN_MS 60000LL
@@ -330,7 +331,7 @@ _Static_assert(HW_MAP_BYTES_INITIAL > (256u << 20), "the map does not fit the li
 static void test_snapshot_no_memory(void **state)
 {
 #if defined(__SANITIZE_ADDRESS__)
-	skip(); /* AddressSanitizer reserves terabytes of address space: no limit fits it */
+	HW_SKIP("AddressSanitizer reserves terabytes of address space: no limit fits it");
 #endif
 	struct fx *f = *state;
 	char bk[300], dst[300];

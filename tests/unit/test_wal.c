@@ -25,6 +25,7 @@
 #include "engine/io/wal.h"
 #include "replica/entry.h"
 #include "tests/integration/proc.h"
+#include "tests/skip.h"
 
 #define RECORD_BYTES 200u
 #define WAIT_MS      10000 /* bound on a flush; a failing test stops here, never hangs */
@@ -628,7 +629,7 @@ static void disk_full(struct fx *f, bool big)
 	snprintf(dir, sizeof dir, "%s/wal", mnt);
 	assert_int_equal(mkdir(mnt, 0700), 0);
 	if (mount("tmpfs", mnt, "tmpfs", 0, "size=2m") != 0)
-		skip();   /* needs CAP_SYS_ADMIN: cmocka prints the test as SKIPPED */
+		HW_SKIP("mount tmpfs at %s: %s (needs CAP_SYS_ADMIN)", mnt, strerror(errno));
 	size_t n = 16000; /* about 4 MiB of entries: twice the room */
 	make_entries(f, n);
 	struct hw_wal *w;
