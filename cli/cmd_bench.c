@@ -754,6 +754,19 @@ static int time_catchup(struct hw_cluster *cl, uint64_t head, struct catchup *cu
 	return 0;
 }
 
+/* HW_FAULT_BENCH_PAUSE=1 (docs/testing.md): stop this process (SIGSTOP) once the nodes
+ * have stopped, before their stores are checked, so that a test (test_bench) can change
+ * a standby's store and see the check find it; it goes on at SIGCONT. */
+static void pause_for_test(const struct hw_cluster *cl)
+{
+	const char *on = getenv("HW_FAULT_BENCH_PAUSE");
+	if (on == NULL || strcmp(on, "1") != 0)
+		return;
+	fprintf(stderr, "hawser bench: nodes stopped in %s, paused before the check\n",
+		hw_cluster_root(cl));
+	raise(SIGSTOP);
+}
+
 /* After the load: wait for the standbys, read peak memory, stop the nodes, check. */
 static int finish_cluster(const struct bench *b, struct hw_cluster *cl,
 			  const struct load_result *lr, struct check *ck)
@@ -773,6 +786,7 @@ static int finish_cluster(const struct bench *b, struct hw_cluster *cl,
 	if (hw_cluster_stop(cl) != 0)
 		fprintf(stderr, "hawser bench: a node did not stop cleanly (see its log in %s%s)\n",
 			hw_cluster_root(cl), b->o->keep ? "" : ", kept only with --keep");
+	pause_for_test(cl);
 	rc = check_stores(b, cl, lr, ck);
 	ck->done = rc == 0;
 	return rc;

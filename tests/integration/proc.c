@@ -937,14 +937,12 @@ int hw_tstore_compare(const char *a, const char *b, const struct hw_load *l, cha
 	return rc;
 }
 
-int hw_test_damage_entry(const char *dir, uint64_t lsn)
+/* Run fn(txn, arg) in a write transaction on the closed store at dir, behind the
+ * store's back, and commit it when fn returns 0. fn's code or an LMDB code. */
+static int in_write_txn(const char *dir, int (*fn)(MDB_txn *txn, void *arg), void *arg)
 {
-	uint8_t key[8], e[HW_ENTRY_BYTES_MAX];
-	hw_put_be64(key, lsn); /* an LSN key (replica/store_int.h) */
-	MDB_val k = {sizeof key, key}, v;
 	MDB_env *env;
 	MDB_txn *txn = NULL;
-	MDB_dbi log;
 	int rc = mdb_env_create(&env);
 	if (rc != 0)
 		return rc;
@@ -954,23 +952,56 @@ int hw_test_damage_entry(const char *dir, uint64_t lsn)
 	if (rc == 0)
 		rc = mdb_txn_begin(env, NULL, 0, &txn);
 	if (rc == 0)
-		rc = mdb_dbi_open(txn, "log", 0, &log);
-	if (rc == 0)
-		rc = mdb_get(txn, log, &k, &v);
-	if (rc == 0 && (v.mv_size == 0 || v.mv_size > sizeof e))
-		rc = MDB_CORRUPTED;
-	if (rc == 0) {
-		memcpy(e, v.mv_data, v.mv_size);
-		e[v.mv_size - 1] ^= 0x01;
-		v.mv_data = e;
-		rc = mdb_put(txn, log, &k, &v, 0);
-	}
+		rc = fn(txn, arg);
 	if (rc == 0)
 		rc = mdb_txn_commit(txn); /* frees txn either way */
 	else if (txn != NULL)
 		mdb_txn_abort(txn);
 	mdb_env_close(env);
 	return rc;
+}
+
+static int damage_entry_txn(MDB_txn *txn, void *arg)
+{
+	uint8_t key[8], e[HW_ENTRY_BYTES_MAX];
+	hw_put_be64(key, *(const uint64_t *)arg); /* an LSN key (replica/store_int.h) */
+	MDB_val k = {sizeof key, key}, v;
+	MDB_dbi log;
+	int rc = mdb_dbi_open(txn, "log", 0, &log);
+	if (rc == 0)
+		rc = mdb_get(txn, log, &k, &v);
+	if (rc == 0 && (v.mv_size == 0 || v.mv_size > sizeof e))
+		rc = MDB_CORRUPTED;
+	if (rc != 0)
+		return rc;
+	memcpy(e, v.mv_data, v.mv_size);
+	e[v.mv_size - 1] ^= 0x01;
+	v.mv_data = e;
+	return mdb_put(txn, log, &k, &v, 0);
+}
+
+int hw_test_damage_entry(const char *dir, uint64_t lsn)
+{
+	return in_write_txn(dir, damage_entry_txn, &lsn);
+}
+
+struct row {
+	const char *table, *key, *val;
+};
+
+static int put_row_txn(MDB_txn *txn, void *arg)
+{
+	const struct row *r = arg;
+	MDB_val k = {strlen(r->key), (void *)r->key}, v = {strlen(r->val), (void *)r->val};
+	MDB_dbi dbi;
+	int rc = mdb_dbi_open(txn, r->table, 0, &dbi);
+	return rc != 0 ? rc : mdb_put(txn, dbi, &k, &v, 0);
+}
+
+int hw_test_put_row(const char *dir, const char *table, const char *key, const char *val)
+{
+	struct row r = {table, key, val};
+	return in_write_txn(dir, put_row_txn, &r);
 }
 
 int hw_test_damage_pages(const char *dir, uint64_t first, uint64_t count, bool garbled)

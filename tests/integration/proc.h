@@ -57,6 +57,12 @@ int hw_test_rm_rf(const char *dir);
  * LMDB code (MDB_NOTFOUND when there is no such entry). */
 int hw_test_damage_entry(const char *dir, uint64_t lsn);
 
+/* Put the row key -> val (the strings' bytes, without their NULs) into table of the
+ * closed store at dir, behind the store's back: a state table (replica/store.h) the
+ * store's own records never made so, as on a node that applied a record otherwise. 0,
+ * or an LMDB code (MDB_NOTFOUND when there is no such table). */
+int hw_test_put_row(const char *dir, const char *table, const char *key, const char *val);
+
 /* Overwrite count pages (HW_TEST_PAGE_BYTES each) of dir's data.mdb from page first,
  * behind LMDB's back: with zeros (a disk that lost them) or, garbled, with bytes of a
  * fixed pseudo-random sequence (ransomware that encrypted part of the file). Pages past

@@ -1,7 +1,9 @@
 /* test_bench.c: `hawser bench` end to end: it starts real nodes, drives them through the
  * client port and reports, as JSON, that every acknowledged record reached the standby
- * with equal digests. Each run is bounded by coreutils timeout(1). */
+ * with equal digests, and that it is not, exit 1, when a standby's state differs. Each
+ * run is bounded by coreutils timeout(1) or hw_proc_reap's bound. */
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -13,6 +15,9 @@
 #include <sys/wait.h>
 
 #include <cmocka.h>
+
+#include "replica/store.h"
+#include "tests/integration/proc.h"
 
 /* A 3000-record bench takes a second or two here; the bound is for a hung cluster. */
 #define RUN_TIMEOUT_S 120
@@ -144,6 +149,83 @@ static void test_poison_only_expected_rejections(void **state)
 	assert_true(json_has(r.out, "digests_equal", "true"));
 }
 
+/* What a test does to the standby's store (dir) while the bench is paused. */
+typedef void change_fn(const char *dir);
+
+/* Run a 300-record bench paused once its nodes stopped (HW_FAULT_BENCH_PAUSE), change
+ * its standby's store with change, let it check; its output (stderr and the JSON) into
+ * r->out, its exit code into r->exit_code. */
+static void bench_changed(struct run *r, change_fn *change)
+{
+	const char *t = getenv("HW_TEST_TMP");
+	char log[HW_PROC_PATH_MAX], line[HW_PROC_PATH_MAX + 128], dir[HW_PROC_PATH_MAX + 132];
+	snprintf(log, sizeof log, "%s/bench-changed.log", t && *t ? t : "/tmp");
+	const char *args[] = {"bench", "--records", "300", "--clients", "2", "--json", NULL};
+	struct hw_proc p;
+	setenv("HW_FAULT_BENCH_PAUSE", "1", 1);
+	int rc = hw_proc_start_out(&p, log, args);
+	unsetenv("HW_FAULT_BENCH_PAUSE");
+	assert_int_equal(rc, 0);
+	size_t from = 0;
+	assert_true(hw_proc_wait_line(&p, &from, "paused before the check", NULL,
+				      RUN_TIMEOUT_S * 1000, line, sizeof line));
+	int st = 0; /* it raises SIGSTOP right after that line */
+	assert_int_equal(waitpid(p.pid, &st, WUNTRACED), p.pid);
+	assert_true(WIFSTOPPED(st));
+	const char *root = strstr(line, "stopped in ");
+	const char *end = strstr(line, ", paused");
+	assert_true(root != NULL && end != NULL);
+	root += strlen("stopped in ");
+	snprintf(dir, sizeof dir, "%.*s/s1", (int)(end - root), root);
+	change(dir);
+	assert_int_equal(hw_proc_signal(&p, SIGCONT), 0);
+	r->exit_code = hw_proc_reap(&p, RUN_TIMEOUT_S * 1000);
+	snprintf(r->out, sizeof r->out, "%s", p.log);
+	hw_proc_kill(&p);
+	printf("%s", r->out);
+}
+
+/* A kv row the standby's records never made: its state differs, its chain is the
+ * primary's. */
+static void add_row(const char *dir)
+{
+	assert_int_equal(hw_test_put_row(dir, "kv", "test_bench", "not the primary's"), 0);
+}
+
+/* Every log entry of the standby damaged (its hash no longer matches its bytes): it
+ * holds none of the acknowledged records for sure; its state tables are untouched. */
+static void damage_log(const char *dir)
+{
+	struct hw_store_opts ro = {.read_only = true};
+	struct hw_store *s;
+	struct hw_head h;
+	assert_int_equal(hw_store_open(dir, &ro, &s), 0);
+	int rc = hw_store_head(s, &h);
+	hw_store_close(s);
+	assert_int_equal(rc, 0);
+	assert_true(h.lsn > 0);
+	for (uint64_t lsn = 1; lsn <= h.lsn; lsn++)
+		assert_int_equal(hw_test_damage_entry(dir, lsn), 0);
+}
+
+/* The check sees what the standby's store holds once the nodes stopped: a standby whose
+ * state differs from the primary's at the same LSN is reported (digests_equal false,
+ * nothing missing), one whose log no longer holds the acknowledged records too (each
+ * missing); either fails the bench (exit 1). */
+static void test_differing_standby_fails(void **state)
+{
+	(void)state;
+	static struct run r;
+	bench_changed(&r, add_row);
+	assert_true(json_has(r.out, "digests_equal", "false"));
+	assert_int_equal(json_num(r.out, "missing_on_standby"), 0);
+	assert_int_equal(r.exit_code, 1);
+	bench_changed(&r, damage_log);
+	assert_true(json_has(r.out, "digests_equal", "true"));
+	assert_int_equal(json_num(r.out, "missing_on_standby"), 300);
+	assert_int_equal(r.exit_code, 1);
+}
+
 /* More clients than records: the lanes with no share send nothing, the rest everything. */
 static void test_more_lanes_than_records(void **state)
 {
@@ -221,6 +303,7 @@ int main(void)
 		cmocka_unit_test(test_local_mode_single_client),
 		cmocka_unit_test(test_poison_only_expected_rejections),
 		cmocka_unit_test(test_more_lanes_than_records),
+		cmocka_unit_test(test_differing_standby_fails),
 		cmocka_unit_test(test_catchup),
 		cmocka_unit_test(test_usage_errors),
 		cmocka_unit_test(test_connect_refused),
