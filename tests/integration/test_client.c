@@ -1023,7 +1023,8 @@ static void test_inflight_limit_one_address(void **state)
 }
 
 /* A node that sends heartbeats without end cannot hold a wait or a status request past
- * its timeout. */
+ * its timeout: each returns -ETIMEDOUT while the flood goes on (it stops only once the
+ * client goes), which a deadline pushed on by every heartbeat never would. */
 static void test_heartbeat_flood_times_out(void **state)
 {
 	(void)state;
@@ -1031,14 +1032,10 @@ static void test_heartbeat_flood_times_out(void **state)
 	server_start(&a, FLOOD);
 	struct hw_client *c = connect_to(&a);
 	struct hw_outcome o;
-	int64_t t0 = hw_mono_ms();
 	assert_int_equal(hw_client_wait(c, 200, &o), -ETIMEDOUT);
-	assert_true(hw_mono_ms() - t0 < 5000); /* returned: not held there */
 	uint8_t *body = NULL;
 	size_t len = 0;
-	t0 = hw_mono_ms();
 	assert_int_equal(hw_client_status(c, 200, &body, &len), -ETIMEDOUT);
-	assert_true(hw_mono_ms() - t0 < 5000); /* returned: not held there */
 	free(body);
 	hw_client_close(c);
 	server_join(&a);
