@@ -230,7 +230,7 @@ static void test_backup_progress(void **state)
 
 int main(void)
 {
-	if (hw_test_bin() == NULL)
+	if (hw_test_bin_or_skip("test_tty") == NULL)
 		return 77;
 	if (!find_tmux()) {
 		fprintf(stderr, "test_tty: skipped: tmux is not installed (scripts/deps.sh "
