@@ -30,6 +30,7 @@
 
 #include <cmocka.h>
 
+#include "base/bytes.h"
 #include "base/clock.h"
 #include "base/log.h"
 #include "chaos/proxy.h"
@@ -404,6 +405,41 @@ static void test_isolated_primary(void **state)
 	assert_true(check_outcomes_in(l, f->rig.dir[np]) > 3000);
 }
 
+/* The highest LSN the finished load l got acknowledged. */
+static uint64_t fload_last_lsn(const struct fload *l)
+{
+	uint64_t last = 0;
+	for (uint64_t i = 0; i < l->r.count; i++)
+		if (l->r.done[i] && l->r.code[i] == 0 && l->r.lsn[i] > last)
+			last = l->r.lsn[i];
+	return last;
+}
+
+/* Wait up to timeout_ms, pausing on the witness's pipe between looks, until the
+ * committed LSN the witness has made durable reaches lsn: w_committed of its election
+ * state, bytes 33..40 of "node.election" in its store's meta (docs/formats.md), read
+ * while it runs. Whether it did. */
+static bool witness_knows(struct fix *f, uint64_t lsn, int timeout_ms)
+{
+	struct hw_store_opts ro = {.read_only = true};
+	int64_t deadline = hw_mono_ms() + timeout_ms;
+	for (;;) {
+		struct hw_store *s;
+		uint8_t b[64];
+		size_t len = 0;
+		int rc = hw_store_open(f->rig.dir[3], &ro, &s);
+		if (rc == 0) {
+			rc = hw_store_meta_get(s, "node.election", b, sizeof b, &len);
+			hw_store_close(s);
+		}
+		if (rc == 0 && len >= 41 && hw_get_u64(b + 33) >= lsn)
+			return true;
+		if (hw_mono_ms() >= deadline)
+			return false;
+		hw_proc_pump(&f->rig.proc[3], 50);
+	}
+}
+
 /* A standby cut off from the primary's stream falls behind while the others commit;
  * when the primary and the up-to-date standby are gone, the witness refuses to vote for
  * it (not_in_sync, with the LSNs logged) and it is not promoted. */
@@ -421,9 +457,8 @@ static void test_behind_standby_refused(void **state)
 	 * renew interval (187 ms at rto 2s) at a time: a load that ends between two rounds
 	 * and a kill right after would leave it knowing less than was acknowledged (the
 	 * majority still blocks the promotion, but the refusal this test looks for needs
-	 * the witness to know). Let a few rounds pass, paused on the witness's pipe. */
-	for (int64_t until = hw_wall_ms() + 3 * 200; hw_wall_ms() < until;)
-		hw_proc_pump(&f->rig.proc[3], (int)(until - hw_wall_ms()));
+	 * the witness to know). Wait until it has made the last acknowledged LSN durable. */
+	assert_true(witness_knows(f, fload_last_lsn(f->load), EVENT_WAIT_MS));
 	size_t mark2 = hw_proc_mark(&f->rig.proc[2]), markw = hw_proc_mark(&f->rig.proc[3]);
 	assert_int_equal(hw_proc_signal(&f->rig.proc[0], SIGKILL), 0);
 	assert_int_equal(hw_proc_signal(&f->rig.proc[1], SIGKILL), 0);
