@@ -1062,6 +1062,10 @@ static int check_required(struct parse *p)
 		if (!(p->seen & required[i].bit))
 			return fail(p, 0, "missing key '%s'", required[i].key);
 	struct hw_config *c = p->c;
+	if ((p->seen & SEEN_LISTEN) && (p->seen & SEEN_CLIENT) &&
+	    hw_addr_same(c->listen, c->client))
+		return fail(p, 0, "'node.listen' and 'node.client' are one address (%s)",
+			    c->client);
 	if (c->failover.on)
 		return 1; /* check_failover */
 	if (c->role == HW_ROLE_WITNESS)

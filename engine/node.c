@@ -977,8 +977,6 @@ int hw__node_open_store(struct hw_node *n)
 	return rc == 0 ? recover(n) : rc;
 }
 
-/* The config key whose value a start failed on (node_start), for the operator to correct:
- * key NULL when none did. */
 /* Listen on the client port (repl false) or the replication port, holding at most what
  * the descriptor budget gives it; on failure *at names its key. */
 static int listen_port(struct hw_node *n, bool repl, struct hw_start_at *at)
@@ -987,7 +985,8 @@ static int listen_port(struct hw_node *n, bool repl, struct hw_start_at *at)
 	const char *port = repl ? "replication" : "client";
 	struct hw_listener **l = repl ? &n->repl_listener : &n->client_listener;
 	uint32_t max = n->fds.conns_max[repl];
-	int rc = hw_listen(n->ring, addr, max, repl ? on_repl_accept : on_client_accept, n, l);
+	int rc = hw_listen_patiently(n->ring, addr, max, repl ? on_repl_accept : on_client_accept,
+				     n, l);
 	if (rc != 0) {
 		hw_log("listen_failed", "port=%s addr=%s code=%s", port, addr, hw_errname(rc));
 		*at = (struct hw_start_at){repl ? "node.listen" : "node.client", addr};

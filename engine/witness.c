@@ -241,8 +241,9 @@ static int witness_start(struct hw_witness *w, struct hw_start_at *at)
 	if (rc == 0)
 		rc = hw_timer_new(w->loop, TICK_MS, TICK_MS, tick_cb, w, &w->tick);
 	/* its sessions, and as many being refused */
-	if (rc == 0 && (rc = hw_listen(w->ring, w->cfg.listen, 2 * HW_WITNESS_SESSIONS_MAX,
-				       on_accept, w, &w->listener)) != 0)
+	if (rc == 0 &&
+	    (rc = hw_listen_patiently(w->ring, w->cfg.listen, 2 * HW_WITNESS_SESSIONS_MAX,
+				      on_accept, w, &w->listener)) != 0)
 		*at = (struct hw_start_at){"node.listen", w->cfg.listen};
 	struct hw_el_hard hard;
 	bool lost;

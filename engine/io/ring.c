@@ -29,6 +29,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,6 +44,7 @@
 #include <liburing.h>
 
 #include "base/assert.h"
+#include "base/clock.h"
 #include "base/log.h"
 #include "base/names.h"
 #include "engine/io/channel.h"
@@ -1203,6 +1205,20 @@ int hw_listen(struct hw_ring *r, const char *addr, uint32_t conns_max, hw_accept
 	arm_accept(l);
 	*out = l;
 	return 0;
+}
+
+int hw_listen_patiently(struct hw_ring *r, const char *addr, uint32_t conns_max, hw_accept_cb *cb,
+			void *arg, struct hw_listener **out)
+{
+	int64_t until = (int64_t)hw_mono_ms() + HW_LISTEN_PATIENCE_MS;
+	int rc = hw_listen(r, addr, conns_max, cb, arg, out);
+	if (rc == -EADDRINUSE)
+		hw_log("listen_busy", "addr=%s wait_ms=%d", addr, HW_LISTEN_PATIENCE_MS);
+	while (rc == -EADDRINUSE && (int64_t)hw_mono_ms() < until) {
+		poll(NULL, 0, 20);
+		rc = hw_listen(r, addr, conns_max, cb, arg, out);
+	}
+	return rc;
 }
 
 const char *hw_listener_addr(const struct hw_listener *l)

@@ -127,6 +127,22 @@ int hw_free_port(uint16_t *port)
 	return -EADDRINUSE;
 }
 
+int hw_test_busy_port(char *addr, size_t cap)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t len = sizeof sa;
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0 || listen(fd, 1) != 0 ||
+	    getsockname(fd, (struct sockaddr *)&sa, &len) != 0) {
+		int rc = -errno;
+		if (fd >= 0)
+			close(fd);
+		return rc;
+	}
+	snprintf(addr, cap, "127.0.0.1:%u", ntohs(sa.sin_port));
+	return fd;
+}
+
 static const char *const fault_vars[] = {"LD_PRELOAD", "HW_FAULT_PATH", "HW_FAULT_FSYNC_AFTER",
 					 "HW_FAULT_ARM"};
 

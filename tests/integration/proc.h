@@ -82,6 +82,10 @@ int hw_test_damage_branches(const char *dir);
  * port while its node is down, and the node's restart then fails with EADDRINUSE). */
 int hw_free_port(uint16_t *port);
 
+/* A TCP port on 127.0.0.1 that a socket of this process listens on, as "127.0.0.1:PORT"
+ * in addr (a port in use, for a start to fail on): the socket, to close when done. */
+int hw_test_busy_port(char *addr, size_t cap);
+
 /* Wait until s is posted (taking the post) or ms pass, whichever comes first: whether it
  * was posted. A caught signal does not end the wait early. For a test's bounded wait on
  * an event another thread of it posts. */

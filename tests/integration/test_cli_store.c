@@ -889,9 +889,10 @@ static void assert_start_failed(const struct fix *f, const char *code, const cha
 	assert_int_equal(stat(data_dir, &st), -1);
 }
 
-/* A node whose ports cannot listen (its replication port the client port's address:
- * EADDRINUSE; a unix socket in a directory that does not exist: ENOENT) fails its start
- * before it makes a store, naming the key and the address. */
+/* A node whose ports cannot listen (its replication port taken by another socket:
+ * EADDRINUSE, after HW_LISTEN_PATIENCE_MS; a unix socket in a directory that does not
+ * exist: ENOENT) fails its start before it makes a store, naming the key and the
+ * address; one port for both is refused when the config loads. */
 static void test_node_port_refused(void **state)
 {
 	struct fix *f = *state;
@@ -901,7 +902,15 @@ static void test_node_port_refused(void **state)
 	snprintf(addr, sizeof addr, "127.0.0.1:%u", port);
 	path(f, "same.d", data, sizeof data);
 	node_config(f, "same", data, addr, addr, conf, sizeof conf);
+	assert_int_equal(hw(&f->r, "node", "--config", conf, NULL), 1); /* refused at load */
+	assert_non_null(strstr(f->r.err, "'node.listen' and 'node.client' are one address"));
+	char client[64];
+	assert_int_equal(hw_free_port(&port), 0);
+	snprintf(client, sizeof client, "127.0.0.1:%u", port);
+	int busy = hw_test_busy_port(addr, sizeof addr);
+	node_config(f, "same", data, client, addr, conf, sizeof conf);
 	hw(&f->r, "node", "--config", conf, NULL);
+	close(busy);
 	assert_start_failed(f, "EADDRINUSE", "node.listen", addr, data);
 	snprintf(sock, sizeof sock, "unix:%s/none/x.sock", f->dir);
 	path(f, "unix.d", data, sizeof data);
@@ -916,13 +925,7 @@ static void test_witness_port_refused(void **state)
 {
 	struct fix *f = *state;
 	char conf[4300], data[4300], addr[64];
-	int busy = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t len = sizeof sa;
-	assert_int_equal(bind(busy, (struct sockaddr *)&sa, sizeof sa), 0);
-	assert_int_equal(listen(busy, 1), 0);
-	assert_int_equal(getsockname(busy, (struct sockaddr *)&sa, &len), 0);
-	snprintf(addr, sizeof addr, "127.0.0.1:%u", ntohs(sa.sin_port));
+	int busy = hw_test_busy_port(addr, sizeof addr);
 	path(f, "w.d", data, sizeof data);
 	snprintf(conf, sizeof conf, "%s/w.conf", f->dir);
 	FILE *fp = fopen(conf, "w");

@@ -11,6 +11,8 @@
 #include <arpa/inet.h>
 #include <inttypes.h>
 #include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -509,6 +511,32 @@ static void test_ring_free_closes_all(void **state)
 
 /* ---- refused connect, bad addresses */
 
+static void *close_later(void *arg)
+{
+	poll(NULL, 0, 100); /* within HW_LISTEN_PATIENCE_MS: the listen waits for it */
+	close(*(int *)arg);
+	return NULL;
+}
+
+/* A port still held for a moment (a killed node's, while its ring is torn down) is
+ * waited for by hw_listen_patiently, which then listens there; hw_listen says EADDRINUSE
+ * at once. */
+static void test_listen_patiently(void **state)
+{
+	struct fx *fx = *state;
+	char addr[64];
+	int busy = hw_test_busy_port(addr, sizeof addr);
+	assert_true(busy >= 0);
+	struct hw_listener *l = NULL;
+	assert_int_equal(hw_listen(fx->ring, addr, CONNS_MAX, accept_idle, fx, &l), -EADDRINUSE);
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, NULL, close_later, &busy), 0);
+	assert_int_equal(hw_listen_patiently(fx->ring, addr, CONNS_MAX, accept_idle, fx, &l), 0);
+	pthread_join(t, NULL);
+	assert_string_equal(hw_listener_addr(l), addr);
+	hw_listener_close(l);
+}
+
 /* A socket file that another process listens on is not taken from it: hw_listen says
  * EADDRINUSE, and the file still reaches that listener. */
 static void test_unix_live_kept(void **state)
@@ -991,6 +1019,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_echo_tcp, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_echo_unix, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unix_live_kept, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_listen_patiently, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_backpressure, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_send_timeout, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_close_pending_recv, setup, teardown),
