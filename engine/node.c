@@ -977,24 +977,38 @@ int hw__node_open_store(struct hw_node *n)
 	return rc == 0 ? recover(n) : rc;
 }
 
-/* Listen on the client port (repl false) or the replication port, holding at most what
- * the descriptor budget gives it; on failure *at names its key. */
+/* Bind the client port (repl false) or the replication port, holding at most what the
+ * descriptor budget gives it (start_ports listens there); on failure *at names its key. */
 static int listen_port(struct hw_node *n, bool repl, struct hw_start_at *at)
 {
 	const char *addr = repl ? n->cfg.listen : n->cfg.client;
-	const char *port = repl ? "replication" : "client";
 	struct hw_listener **l = repl ? &n->repl_listener : &n->client_listener;
 	uint32_t max = n->fds.conns_max[repl];
-	int rc = hw_listen_patiently(n->ring, addr, max, repl ? on_repl_accept : on_client_accept,
-				     n, l);
+	int rc = hw_listen_bind_patiently(n->ring, addr, max,
+					  repl ? on_repl_accept : on_client_accept, n, l);
 	if (rc != 0) {
-		hw_log("listen_failed", "port=%s addr=%s code=%s", port, addr, hw_errname(rc));
+		hw_log("listen_failed", "port=%s addr=%s code=%s", repl ? "replication" : "client",
+		       addr, hw_errname(rc));
 		*at = (struct hw_start_at){repl ? "node.listen" : "node.client", addr};
-	} else {
-		hw_log("listening", "port=%s addr=%s conns_max=%u", port, hw_listener_addr(*l),
-		       max);
 	}
 	return rc;
+}
+
+/* Listen on the ports open_ports bound, once the store is open: until then a client is
+ * refused at once (and dials the next node), not left waiting through a recovery. */
+static int start_ports(struct hw_node *n)
+{
+	struct hw_listener *ls[2] = {n->client_listener, n->repl_listener};
+	for (int i = 0; i < 2; i++) {
+		int rc = ls[i] != NULL ? hw_listener_start(ls[i]) : 0;
+		if (rc != 0)
+			return rc;
+		if (ls[i] != NULL)
+			hw_log("listening", "port=%s addr=%s conns_max=%u",
+			       i ? "replication" : "client", hw_listener_addr(ls[i]),
+			       n->fds.conns_max[i == 1]);
+	}
+	return 0;
 }
 
 /* A vault may take no connection at all; with failover every node listens for
@@ -1028,11 +1042,12 @@ static int open_ports(struct hw_node *n, struct hw_start_at *at)
 	return rc;
 }
 
-/* Start n: its loop and ring, then its ports, then its store (made if need be), its role.
- * The ports come before the store: a port that cannot listen (an address in use, a unix
- * socket's directory missing) fails a first start without leaving a new store behind,
- * and no connection is served before the loop runs. On failure *at names the config key
- * whose value failed, when one did. */
+/* Start n: its loop and ring, then its ports bound, then its store (made if need be), then
+ * its signals, its ports listening and its role. A port that cannot be bound (an address
+ * in use, a unix socket's directory missing) fails a first start without leaving a new
+ * store behind; until the store is open a connect is refused, and SIGINT or SIGTERM ends
+ * the process as their default does (a long recovery can be stopped). On failure *at
+ * names the config key whose value failed, when one did. */
 static int node_start(struct hw_node *n, const struct hw_channel_config *cc, struct hw_start_at *at)
 {
 	n->acts_cap = HW_ACTS_MIN(n->cfg.waiters_max);
@@ -1044,10 +1059,6 @@ static int node_start(struct hw_node *n, const struct hw_channel_config *cc, str
 		rc = hw_ring_new(n->loop, &n->ring);
 	if (rc == 0)
 		rc = hw_ring_set_channel(n->ring, cc);
-	if (rc == 0)
-		rc = hw_loop_on_signal(n->loop, SIGINT, signal_cb, n);
-	if (rc == 0)
-		rc = hw_loop_on_signal(n->loop, SIGTERM, signal_cb, n);
 	if (rc == 0)
 		rc = hw_timer_new(n->loop, 10, 10, tick_cb, n, &n->tick);
 	if (rc == 0)
@@ -1064,6 +1075,12 @@ static int node_start(struct hw_node *n, const struct hw_channel_config *cc, str
 		       "a snapshot install renames the data directory, which a mount point refuses "
 		       "(EBUSY): this node can catch up from its primary's log only; make it a "
 		       "directory inside the volume");
+	if (rc == 0)
+		rc = hw_loop_on_signal(n->loop, SIGINT, signal_cb, n);
+	if (rc == 0)
+		rc = hw_loop_on_signal(n->loop, SIGTERM, signal_cb, n);
+	if (rc == 0)
+		rc = start_ports(n);
 	if (rc == 0)
 		rc = hw__election_start(n); /* with failover, every node starts as a standby */
 	if (rc == 0)

@@ -216,9 +216,10 @@ static uint64_t seed_of(const char *id)
 	return h ^ hw_mono_ns();
 }
 
-/* Listen before the store is opened (and, on a first start, made), as a node does: a
- * port that cannot listen leaves no new store behind, and nothing is accepted before
- * the loop runs. On failure *at names the config key whose value failed, if one did. */
+/* As a node starts (engine/node.c node_start): its port bound before the store is opened
+ * (and, on a first start, made), so a port that cannot be bound leaves no new store
+ * behind; its signals and listening once the state is read. On failure *at names the
+ * config key whose value failed, if one did. */
 static int witness_start(struct hw_witness *w, struct hw_start_at *at)
 {
 	struct hw_el_config ec;
@@ -235,20 +236,20 @@ static int witness_start(struct hw_witness *w, struct hw_start_at *at)
 	if (rc == 0)
 		rc = hw_ring_set_channel(w->ring, &w->cc);
 	if (rc == 0)
-		rc = hw_loop_on_signal(w->loop, SIGINT, signal_cb, w);
-	if (rc == 0)
-		rc = hw_loop_on_signal(w->loop, SIGTERM, signal_cb, w);
-	if (rc == 0)
 		rc = hw_timer_new(w->loop, TICK_MS, TICK_MS, tick_cb, w, &w->tick);
 	/* its sessions, and as many being refused */
 	if (rc == 0 &&
-	    (rc = hw_listen_patiently(w->ring, w->cfg.listen, 2 * HW_WITNESS_SESSIONS_MAX,
-				      on_accept, w, &w->listener)) != 0)
+	    (rc = hw_listen_bind_patiently(w->ring, w->cfg.listen, 2 * HW_WITNESS_SESSIONS_MAX,
+					   on_accept, w, &w->listener)) != 0)
 		*at = (struct hw_start_at){"node.listen", w->cfg.listen};
 	struct hw_el_hard hard;
 	bool lost;
 	if (rc == 0 && (rc = open_state(w, &hard, &lost)) != 0)
 		*at = (struct hw_start_at){"node.data_dir", w->cfg.data_dir};
+	if (rc == 0)
+		rc = hw_loop_on_signal(w->loop, SIGINT, signal_cb, w);
+	if (rc == 0)
+		rc = hw_loop_on_signal(w->loop, SIGTERM, signal_cb, w);
 	if (rc != 0)
 		return rc;
 	struct hw_voters_config vc = {.cfg = &w->cfg,
@@ -259,6 +260,8 @@ static int witness_start(struct hw_witness *w, struct hw_start_at *at)
 				      .act_cb = act_cb,
 				      .arg = w};
 	rc = hw_voters_new(w->loop, w->ring, &vc, &w->voters);
+	if (rc == 0)
+		rc = hw_listener_start(w->listener);
 	if (rc != 0)
 		return rc;
 	hw_log("started", "role=witness data_dir=%s listen=%s epoch=%llu voters=%u rpo_ms=%lld",

@@ -136,6 +136,7 @@ struct hw_listener {
 	uint32_t gen;
 	unsigned inflight;
 	bool is_unix, closing, in_cb;
+	bool listening; /* hw_listener_start: until then bound only, and no accept armed */
 	hw_accept_cb *cb;
 	void *arg;
 	struct op accept_op, cancel_op;
@@ -789,7 +790,7 @@ static void connect_done(struct hw_conn *c, int res)
  * the next ones wait in the kernel's backlog until one closes (listener_conn_gone). */
 static void arm_accept(struct hw_listener *l)
 {
-	if (l->closing || l->accept_op.busy || l->conns >= l->conns_max)
+	if (!l->listening || l->closing || l->accept_op.busy || l->conns >= l->conns_max)
 		return;
 	struct io_uring_sqe *sqe = op_begin(l->r, &l->accept_op, l->gen, &l->inflight);
 	l->peerlen = sizeof l->peer;
@@ -1143,7 +1144,7 @@ static int unix_stale_remove(const struct sockaddr_storage *ss, socklen_t len)
 	return rc;
 }
 
-static int listen_socket(const struct sockaddr_storage *ss, socklen_t len, int *out)
+static int bind_socket(const struct sockaddr_storage *ss, socklen_t len, int *out)
 {
 	int fd = socket(ss->ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
@@ -1158,7 +1159,7 @@ static int listen_socket(const struct sockaddr_storage *ss, socklen_t len, int *
 		int one = 1;
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
 	}
-	if (bind(fd, (const struct sockaddr *)ss, len) != 0 || listen(fd, LISTEN_BACKLOG) != 0) {
+	if (bind(fd, (const struct sockaddr *)ss, len) != 0) {
 		int rc = -errno;
 		close(fd);
 		return rc;
@@ -1167,8 +1168,8 @@ static int listen_socket(const struct sockaddr_storage *ss, socklen_t len, int *
 	return 0;
 }
 
-int hw_listen(struct hw_ring *r, const char *addr, uint32_t conns_max, hw_accept_cb *cb, void *arg,
-	      struct hw_listener **out)
+int hw_listen_bind(struct hw_ring *r, const char *addr, uint32_t conns_max, hw_accept_cb *cb,
+		   void *arg, struct hw_listener **out)
 {
 	HW_ASSERT(cb != NULL && conns_max > 0);
 	struct sockaddr_storage ss;
@@ -1177,7 +1178,7 @@ int hw_listen(struct hw_ring *r, const char *addr, uint32_t conns_max, hw_accept
 	int rc = parse_addr(addr, true, &ss, &len);
 	if (rc)
 		return rc;
-	rc = listen_socket(&ss, len, &fd);
+	rc = bind_socket(&ss, len, &fd);
 	if (rc)
 		return rc;
 	struct hw_listener *l = calloc(1, sizeof *l);
@@ -1202,21 +1203,40 @@ int hw_listen(struct hw_ring *r, const char *addr, uint32_t conns_max, hw_accept
 	if (r->listeners)
 		r->listeners->prev = l;
 	r->listeners = l;
-	arm_accept(l);
 	*out = l;
 	return 0;
 }
 
-int hw_listen_patiently(struct hw_ring *r, const char *addr, uint32_t conns_max, hw_accept_cb *cb,
-			void *arg, struct hw_listener **out)
+int hw_listener_start(struct hw_listener *l)
+{
+	if (listen(l->fd, LISTEN_BACKLOG) != 0)
+		return -errno;
+	l->listening = true;
+	arm_accept(l);
+	return 0;
+}
+
+int hw_listen(struct hw_ring *r, const char *addr, uint32_t conns_max, hw_accept_cb *cb, void *arg,
+	      struct hw_listener **out)
+{
+	int rc = hw_listen_bind(r, addr, conns_max, cb, arg, out);
+	if (rc == 0 && (rc = hw_listener_start(*out)) != 0) {
+		hw_listener_close(*out);
+		*out = NULL;
+	}
+	return rc;
+}
+
+int hw_listen_bind_patiently(struct hw_ring *r, const char *addr, uint32_t conns_max,
+			     hw_accept_cb *cb, void *arg, struct hw_listener **out)
 {
 	int64_t until = (int64_t)hw_mono_ms() + HW_LISTEN_PATIENCE_MS;
-	int rc = hw_listen(r, addr, conns_max, cb, arg, out);
+	int rc = hw_listen_bind(r, addr, conns_max, cb, arg, out);
 	if (rc == -EADDRINUSE)
 		hw_log("listen_busy", "addr=%s wait_ms=%d", addr, HW_LISTEN_PATIENCE_MS);
 	while (rc == -EADDRINUSE && (int64_t)hw_mono_ms() < until) {
 		poll(NULL, 0, 20);
-		rc = hw_listen(r, addr, conns_max, cb, arg, out);
+		rc = hw_listen_bind(r, addr, conns_max, cb, arg, out);
 	}
 	return rc;
 }

@@ -99,14 +99,21 @@ int hw_listen(struct hw_ring *r, const char *addr, uint32_t conns_max, hw_accept
 	      struct hw_listener **out);
 const char *hw_listener_addr(const struct hw_listener *l);
 
-/* hw_listen, tried again every 20 ms for up to HW_LISTEN_PATIENCE_MS while the address is
- * in use (EADDRINUSE): a process killed a moment ago can still hold its port while the
+/* hw_listen in two steps, for a daemon's start: hw_listen_bind binds addr (a port in use,
+ * a unix socket's directory missing fail here) and hw_listener_start listens and accepts.
+ * Between them a connect is refused, not left unanswered, while the store opens. */
+int hw_listen_bind(struct hw_ring *r, const char *addr, uint32_t conns_max, hw_accept_cb *cb,
+		   void *arg, struct hw_listener **out);
+int hw_listener_start(struct hw_listener *l);
+
+/* hw_listen_bind, tried again every 20 ms for up to HW_LISTEN_PATIENCE_MS while the address
+ * is in use (EADDRINUSE): a process killed a moment ago can still hold its port while the
  * kernel tears down its io_uring (a pending accept keeps the listening socket open), so a
- * restart right after a crash would fail. For a daemon's start, before its loop runs: it
- * sleeps. Logs listen_busy once when it waits. */
+ * restart right after a crash would fail. Before the loop runs: it sleeps. Logs
+ * listen_busy once when it waits. */
 #define HW_LISTEN_PATIENCE_MS 2000
-int hw_listen_patiently(struct hw_ring *r, const char *addr, uint32_t conns_max, hw_accept_cb *cb,
-			void *arg, struct hw_listener **out);
+int hw_listen_bind_patiently(struct hw_ring *r, const char *addr, uint32_t conns_max,
+			     hw_accept_cb *cb, void *arg, struct hw_listener **out);
 /* Stop accepting; l must not be used afterwards (it is freed once its accept CQE is
  * back). A Unix listener removes its socket file. Connections it accepted live on. */
 void hw_listener_close(struct hw_listener *l);

@@ -518,9 +518,21 @@ static void *close_later(void *arg)
 	return NULL;
 }
 
+/* A connect to 127.0.0.1:port: 0 when it was taken, else -errno. */
+static int dial_once(const char *addr)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	sa.sin_port = htons((uint16_t)atoi(strrchr(addr, ':') + 1));
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	int rc = connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0 ? 0 : -errno;
+	close(fd);
+	return rc;
+}
+
 /* A port still held for a moment (a killed node's, while its ring is torn down) is
- * waited for by hw_listen_patiently, which then listens there; hw_listen says EADDRINUSE
- * at once. */
+ * waited for by hw_listen_bind_patiently, which then binds it (hw_listen_bind says
+ * EADDRINUSE at once); bound, it refuses a connect (a node opening its store) until
+ * hw_listener_start, which takes it. */
 static void test_listen_patiently(void **state)
 {
 	struct fx *fx = *state;
@@ -528,12 +540,17 @@ static void test_listen_patiently(void **state)
 	int busy = hw_test_busy_port(addr, sizeof addr);
 	assert_true(busy >= 0);
 	struct hw_listener *l = NULL;
-	assert_int_equal(hw_listen(fx->ring, addr, CONNS_MAX, accept_idle, fx, &l), -EADDRINUSE);
+	assert_int_equal(hw_listen_bind(fx->ring, addr, CONNS_MAX, accept_idle, fx, &l),
+			 -EADDRINUSE);
 	pthread_t t;
 	assert_int_equal(pthread_create(&t, NULL, close_later, &busy), 0);
-	assert_int_equal(hw_listen_patiently(fx->ring, addr, CONNS_MAX, accept_idle, fx, &l), 0);
+	assert_int_equal(hw_listen_bind_patiently(fx->ring, addr, CONNS_MAX, accept_idle, fx, &l),
+			 0);
 	pthread_join(t, NULL);
 	assert_string_equal(hw_listener_addr(l), addr);
+	assert_int_equal(dial_once(addr), -ECONNREFUSED);
+	assert_int_equal(hw_listener_start(l), 0);
+	assert_int_equal(dial_once(addr), 0);
 	hw_listener_close(l);
 }
 
