@@ -394,11 +394,19 @@ long hw__primary_on_submit(struct hw_session *s, const struct hw_frame *f)
 	return 0;
 }
 
+/* Take the embedded submits queued before this pass, in order, as far as there is room.
+ * Only those: a callback run here may submit again (hawser.h tells callers to resubmit after
+ * an outcome HW_EBUSY), and one answered at once (paused, storage failed, k out of range)
+ * taken in the same pass would keep the loop here for ever, deaf to hw_node_stop. Its
+ * submit woke the loop, so a later pass takes it. */
 void hw__primary_take_ext(struct hw_node *n)
 {
 	pthread_mutex_lock(&n->ext_mu);
-	while (n->ext_head != NULL) {
+	const struct hw_ext_submit *last = n->ext_tail;
+	bool more = last != NULL;
+	while (more && n->ext_head != NULL) { /* a stop may have taken them */
 		struct hw_ext_submit *e = n->ext_head;
+		more = e != last;
 		uint32_t slot = NO_SESSION;
 		/* A switchover pauses submits: HW_EBUSY, as on the client port (the node's own
 		 * records, rare, still go). */

@@ -406,11 +406,54 @@ static void test_submit_bad_input(void **state)
 	assert_int_equal(atomic_load(&outcomes), 0);
 }
 
+/* A callback that resubmits what was answered at once (as hawser.h says to after HW_EBUSY;
+ * here k = 2 with one standby, HW_ERANGE on the loop thread) and asks the node to stop at its
+ * first outcome: the loop takes the resubmit on a later pass, so the stop is heard after a
+ * few, not after the callback ran out of retries (it took each one in the same pass, for ever
+ * with a caller that does not give up). Every submit taken gets one outcome. */
+enum { RESUBMITS_MAX = 1000 };
+static atomic_int resubmits_taken, ranged;
+static struct fix *resubmit_fix;
+
+static void resubmit_cb(void *arg, const struct hw_outcome *o)
+{
+	(void)arg;
+	atomic_fetch_add(&outcomes, 1);
+	if (o->code != HW_ERANGE)
+		return;
+	struct fix *f = resubmit_fix;
+	if (atomic_fetch_add(&ranged, 1) == 0)
+		hw_node_stop(f->n);
+	if (atomic_load(&ranged) < RESUBMITS_MAX &&
+	    hw_node_submit(f->n, o->request_id, f->rec, f->len, HW_DURABLE, 2, resubmit_cb, NULL) ==
+		    0)
+		atomic_fetch_add(&resubmits_taken, 1);
+}
+
+static void test_resubmit_from_callback_lets_stop(void **state)
+{
+	struct fix *f = *state;
+	start(f, false);
+	resubmit_fix = f;
+	atomic_store(&outcomes, 0);
+	atomic_store(&ranged, 0);
+	atomic_store(&resubmits_taken, 0);
+	assert_int_equal(hw_node_submit(f->n, 1, f->rec, f->len, HW_DURABLE, 2, resubmit_cb, NULL),
+			 0);
+	assert_int_equal(pthread_join(f->loop, NULL), 0);
+	f->running = f->opened = false;
+	assert_int_equal(f->run_rc, 0);
+	assert_true(atomic_load(&ranged) < 10);
+	assert_int_equal(atomic_load(&outcomes), 1 + atomic_load(&resubmits_taken));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_submit_after_role_ends, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_submit_bad_input, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_resubmit_from_callback_lets_stop, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_idle_client_hears_heartbeats, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stop_answers_every_submit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_submits_bounded, setup, teardown),
