@@ -1377,7 +1377,7 @@ int hw_config_channel(const struct hw_config *c, const char *path, struct hw_ide
 			 rc == HW_ECONFIG ? "not a node.key of hawser keygen, or readable by "
 					    "group or others (chmod 600)"
 					  : strerror(-rc));
-		return rc;
+		return HW_ECONFIG; /* a key that cannot be read (missing, no access) too */
 	}
 	out->self = id;
 	out->pinned = &s->peers[0][0];

@@ -273,7 +273,8 @@ int hw_config_load_retention(const char *path, struct hw_retention *r, char *err
 /* The channel settings of c for hw_ring_set_channel() (role left for it to set): loads
  * the secret key into *id (wipe it when done) and points out->pinned into c. Refuses
  * (HW_ECONFIG, with a message naming what to add in err) a config with neither keys nor
- * insecure = true; -errno or HW_ECONFIG for a key file that cannot be used. */
+ * insecure = true; HW_ECONFIG too for a key file that cannot be read or used, with why
+ * (missing, no access: strerror) in err. */
 int hw_config_channel(const struct hw_config *c, const char *path, struct hw_identity *id,
 		      struct hw_channel_config *out, char *err, size_t err_len);
 

@@ -973,8 +973,8 @@ static void test_retention(void **state)
 
 /* [security]: key and peers load the pinned keys (a file and a directory); insecure =
  * true alone is plaintext; a config with neither does not give a channel, and says what
- * to add; keys with insecure, a key without peers, a bad node.pub, a bad value and an
- * unknown key are refused. */
+ * to add; a key file that cannot be read does not either (HW_ECONFIG); keys with insecure, a key
+ * without peers, a bad node.pub, a bad value and an unknown key are refused. */
 static void test_security(void **state)
 {
 	struct fx *f = *state;
@@ -1032,6 +1032,14 @@ static void test_security(void **state)
 			 HW_ECONFIG);
 	assert_non_null(strstr(f->err, "add a [security] section with key ="));
 	assert_non_null(strstr(f->err, "insecure = true"));
+	/* a security.key that cannot be read is a bad config too (hawser.h: HW_ECONFIG), with
+	 * the reason, not the bare -ENOENT */
+	snprintf(text, sizeof text, PRIMARY_HEAD "[security]\nkey = %s/none.key\npeers = %s\n",
+		 f->dir, pins);
+	assert_int_equal(load(f, text), 0);
+	assert_int_equal(hw_config_channel(&f->c, f->path, &self, &cc, f->err, sizeof f->err),
+			 HW_ECONFIG);
+	assert_non_null(strstr(f->err, "none.key: No such file"));
 
 	snprintf(text, sizeof text, PRIMARY_HEAD "[security]\ninsecure = true\nkey = %s\n", key);
 	expect_error(f, text, 0, "choose one");
