@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1115,11 +1116,35 @@ static int node_config_check(const struct hw_config *c, const char *path, char *
 	(unsigned long long)(n)->fds.limit, (unsigned long long)(n)->fds.open, HW_FDS_RESERVED,    \
 		(n)->fds.conns_max[HW_FDS_CLIENT], (n)->fds.conns_max[HW_FDS_REPL]
 
+/* One node per process: SIGINT and SIGTERM stop it (the loop's handler is the process's)
+ * and its log lines carry its id (base/log.h hw_log_node, the process's too). Held from
+ * the start of hw_node_open to the end of hw_node_close, so a second open changes nothing
+ * of the first's. */
+static atomic_bool node_in_process;
+
+static int node_claim(const char *config_path)
+{
+	if (!atomic_exchange(&node_in_process, true))
+		return 0;
+	fprintf(stderr,
+		"hawser: %s: another node is open in this process: one node per process (its "
+		"signal handlers and log name are the process's); close it first\n",
+		config_path);
+	return HW_EBUSY;
+}
+
 int hw_node_open(const char *config_path, struct hw_node **out)
 {
+	if (config_path == NULL || out == NULL)
+		return -EINVAL;
+	int claimed = node_claim(config_path);
+	if (claimed != 0)
+		return claimed;
 	struct hw_node *n = calloc(1, sizeof *n);
-	if (n == NULL)
+	if (n == NULL) {
+		atomic_store(&node_in_process, false);
 		return HW_ENOMEM;
+	}
 	char err[512] = "";
 	struct hw_identity id;
 	struct hw_channel_config cc;
@@ -1135,6 +1160,7 @@ int hw_node_open(const char *config_path, struct hw_node **out)
 	if (rc != 0) {
 		hw_config_perror(config_path, rc, err);
 		free(n);
+		atomic_store(&node_in_process, false);
 		return rc;
 	}
 	signal(SIGPIPE, SIG_IGN);
@@ -1233,4 +1259,5 @@ void hw_node_close(struct hw_node *n)
 	hw_log("stopped", "code=%s", hw_errname(n->exit_rc));
 	free(n->acts);
 	free(n);
+	atomic_store(&node_in_process, false); /* after its last line: node_claim */
 }

@@ -78,7 +78,12 @@ struct hw_node;
  * -EMFILE (logged as fd_limit_low) when that leaves a port fewer than 8 connections.
  * Host names in the config are looked up here, once, on threads of their own, waiting
  * at most 5 s for them all (engine/resolve.h; a lookup not done by then goes on,
- * detached): HW_ECONFIG with the key and the name when one fails or takes longer. */
+ * detached): HW_ECONFIG with the key and the name when one fails or takes longer.
+ * One node per process, from its hw_node_open to its hw_node_close (SIGINT and SIGTERM stop
+ * it, and its id names the process's log lines): an open while another node is open
+ * returns HW_EBUSY, says so on stderr and changes nothing (not the first's log name, nor
+ * SIGPIPE); open the second after hw_node_close of the first, or in another process.
+ * -EINVAL for a config_path or out of NULL. */
 int hw_node_open(const char *config_path, struct hw_node **out);
 
 /* Run the node's loop on the calling thread (any one, once per node) until

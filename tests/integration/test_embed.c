@@ -325,6 +325,35 @@ static void test_open_primary_alone(void **state)
 	hw_node_close(n);
 }
 
+/* What this process writes to stderr between capture_start and capture_end, in a file. */
+struct capture {
+	int fd;
+	int saved;
+};
+
+static void capture_start(struct capture *c, struct fix *f, const char *name)
+{
+	char path[HW_PROC_PATH_MAX + 32];
+	snprintf(path, sizeof path, "%s/%s", f->root, name);
+	c->fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	assert_true(c->fd >= 0);
+	fflush(stderr);
+	c->saved = dup(STDERR_FILENO);
+	assert_true(c->saved >= 0);
+	assert_true(dup2(c->fd, STDERR_FILENO) >= 0);
+}
+
+static void capture_end(struct capture *c, char *text, size_t cap)
+{
+	fflush(stderr);
+	assert_true(dup2(c->saved, STDERR_FILENO) >= 0);
+	close(c->saved);
+	ssize_t got = pread(c->fd, text, cap - 1, 0);
+	close(c->fd);
+	assert_true(got >= 0);
+	text[got] = '\0';
+}
+
 /* Opened on the test's thread, run on another, closed on the test's again: submits are
  * acknowledged, the run returns 0, and the close says nothing about io_uring (no
  * "File exists", no operation left in flight). */
@@ -340,26 +369,48 @@ static void test_open_and_run_on_other_threads(void **state)
 	assert_int_equal(pthread_join(f->loop, NULL), 0);
 	f->running = f->opened = false;
 	assert_int_equal(f->run_rc, 0);
-	char path[HW_PROC_PATH_MAX + 16];
-	snprintf(path, sizeof path, "%s/close.err", f->root);
-	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	assert_true(fd >= 0);
-	fflush(stderr);
-	int saved = dup(STDERR_FILENO);
-	assert_true(saved >= 0);
-	assert_true(dup2(fd, STDERR_FILENO) >= 0);
+	struct capture cap;
+	capture_start(&cap, f, "close.err");
 	hw_node_close(f->n);
 	f->n = NULL;
-	fflush(stderr);
-	assert_true(dup2(saved, STDERR_FILENO) >= 0);
-	close(saved);
 	char text[4096];
-	ssize_t got = pread(fd, text, sizeof text - 1, 0);
-	close(fd);
-	assert_true(got >= 0);
-	text[got] = '\0';
+	capture_end(&cap, text, sizeof text);
 	assert_null(strstr(text, "io_uring"));
 	assert_non_null(strstr(text, "event=stopped")); /* the capture worked */
+}
+
+/* One node per process: a second open while the first runs is refused with HW_EBUSY and
+ * a line that says why, before it changes anything: no data directory, and the first
+ * node's lines still carry its own id (it relabelled them with the second's). Once the
+ * first is closed, the second opens. */
+static void test_second_node_refused(void **state)
+{
+	struct fix *f = *state;
+	start(f, true);
+	struct hw_tnode t2;
+	struct hw_tnode_opts o = {.primary = true, .standbys = "s2", .mode = "local"};
+	assert_int_equal(hw_tnode_init(&t2, f->root, "p2", &o), 0);
+	struct capture cap;
+	capture_start(&cap, f, "second.err");
+	struct hw_node *n2 = NULL;
+	int rc = hw_node_open(t2.ini, &n2);
+	hw_node_stop(f->n);
+	assert_int_equal(pthread_join(f->loop, NULL), 0);
+	f->running = f->opened = false;
+	hw_node_close(f->n);
+	f->n = NULL;
+	char text[4096];
+	capture_end(&cap, text, sizeof text);
+	assert_int_equal(rc, HW_EBUSY);
+	assert_null(n2);
+	assert_non_null(strstr(text, "another node is open in this process"));
+	assert_non_null(strstr(text, "node=p1 event=stopped"));
+	assert_null(strstr(text, "node=p2"));
+	assert_int_equal(access(t2.dir, F_OK), -1);
+	assert_int_equal(hw_node_open(t2.ini, &n2), 0);
+	hw_node_close(n2);
+	assert_int_equal(hw_node_open(NULL, &n2), -EINVAL);
+	assert_int_equal(hw_node_open(t2.ini, NULL), -EINVAL);
 }
 
 /* A node sends a client it has nothing else for a heartbeat every heartbeat_ms (100 ms
@@ -461,6 +512,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_open_refuses_unrunnable, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_open_fails_cleanly, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_open_primary_alone, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_second_node_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_open_and_run_on_other_threads, setup,
 						teardown),
 	};
