@@ -946,6 +946,23 @@ static int check_plaintext_addrs(const struct hw_client *c)
 	return 0;
 }
 
+/* A connect given a list where no node answered as the primary: HW_ENOT_PRIMARY, as
+ * hawser.h says, not the last dial's code (which depended on the order: -ECONNREFUSED
+ * here, -ENOENT there); what each address gave goes on stderr for the operator. */
+static int no_primary(const struct hw_client *c)
+{
+	char line[HW_DIAL_MAX * (HW_ADDR_CHARS_MAX + 64)];
+	size_t at = 0;
+	for (uint32_t i = 0; i < c->n_addrs && at < sizeof line; i++) {
+		int rc = c->dials.d[i].rc;
+		int len = snprintf(line + at, sizeof line - at, "%s %s: %s", i ? "," : "",
+				   c->addrs[i], rc != 0 ? hw_strerror(rc) : "a standby");
+		at += len > 0 ? (size_t)len : 0;
+	}
+	fprintf(stderr, "hawser client: no node answered as the primary:%s\n", line);
+	return HW_ENOT_PRIMARY;
+}
+
 int hw_client_connect(const char *addr, struct hw_client **out)
 {
 	return hw_client_connect_secure(addr, NULL, out);
@@ -954,6 +971,8 @@ int hw_client_connect(const char *addr, struct hw_client **out)
 int hw_client_connect_secure(const char *addr, const struct hw_client_security *sec,
 			     struct hw_client **out)
 {
+	if (out == NULL)
+		return -EINVAL;
 	*out = NULL;
 	if (addr == NULL)
 		return -EINVAL;
@@ -987,6 +1006,8 @@ int hw_client_connect_secure(const char *addr, const struct hw_client_security *
 		dials_init(c);
 		search_begin(c);
 		rc = connect_round(c, true);
+		if (rc < 0 && rc != -EINTR && rc != HW_ENOT_PRIMARY && c->n_addrs > 1)
+			rc = no_primary(c); /* before the dials, and their codes, are closed */
 		hw__client_search_done(c);
 	}
 	if (rc) {

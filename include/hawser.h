@@ -133,7 +133,10 @@ struct hw_client;
  * hw_client_connect_secure); a plaintext one cannot, and refuses such an address with
  * HW_ECONFIG (and a message on stderr) rather than take the claim unchecked. With a list,
  * the first that answers as the primary is taken, and HW_ENOT_PRIMARY returned when none
- * does (an election may be under way: retry, or hw_client_reconnect()). Blocking, with a 5 s
+ * does (an election may be under way: retry, or hw_client_reconnect()), whatever each dial
+ * gave, which a line on stderr names by address when none answered at all ("hawser client:
+ * no node answered as the primary: ..."); -EINTR when a caught signal ended it. -EINVAL
+ * for an addr or out of NULL. Blocking, with a 5 s
  * timeout per address for the whole dial (the connect, the secure handshake and the
  * node's Hello together, not counting time spent on other nodes). Resolving a host name
  * is within that bound too: the lookup runs on a thread of its own (every signal blocked

@@ -206,6 +206,36 @@ bool hw_test_json_u64(const char *json, const char *key, uint64_t *out)
 	return at != NULL && end != at + strlen(pat);
 }
 
+int hw_test_stderr_begin(struct hw_test_stderr *s, const char *path)
+{
+	s->fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (s->fd < 0)
+		return -errno;
+	fflush(stderr);
+	s->saved = dup(STDERR_FILENO);
+	if (s->saved < 0 || dup2(s->fd, STDERR_FILENO) < 0) {
+		int rc = -errno;
+		if (s->saved >= 0)
+			close(s->saved);
+		close(s->fd);
+		return rc;
+	}
+	return 0;
+}
+
+int hw_test_stderr_end(struct hw_test_stderr *s, char *text, size_t cap)
+{
+	fflush(stderr);
+	int rc = dup2(s->saved, STDERR_FILENO) < 0 ? -errno : 0;
+	close(s->saved);
+	ssize_t got = pread(s->fd, text, cap - 1, 0);
+	if (got < 0 && rc == 0)
+		rc = -errno;
+	close(s->fd);
+	text[got > 0 ? got : 0] = '\0';
+	return rc;
+}
+
 long hw_proc_rss_kib(pid_t pid)
 {
 	char path[64], line[256];

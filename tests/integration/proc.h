@@ -172,6 +172,17 @@ struct hw_capture {
  * runaway: the caller fails the test). */
 int hw_proc_capture(struct hw_capture *c, const char *bin, ...);
 
+/* This process's own stderr, from hw_test_stderr_begin to hw_test_stderr_end, kept in the
+ * file at path (what a library call says there: tests of the embedding and client APIs). */
+struct hw_test_stderr {
+	int fd;    /* the file */
+	int saved; /* the stderr before */
+};
+int hw_test_stderr_begin(struct hw_test_stderr *s, const char *path);
+
+/* Put stderr back and read what was written into text[0..cap) (NUL-terminated, cut). */
+int hw_test_stderr_end(struct hw_test_stderr *s, char *text, size_t cap);
+
 /* VmRSS of a process in KiB, from /proc/PID/status; negative on error. */
 long hw_proc_rss_kib(pid_t pid);
 

@@ -119,6 +119,37 @@ static void test_refused(void **state)
 	server_unbind(&s);
 }
 
+/* A list where no node answers is HW_ENOT_PRIMARY (hawser.h), in either order, not the
+ * last dial's code (-ECONNREFUSED or -ENOENT, by the order), and a line on stderr names
+ * each address's; a NULL out is -EINVAL (it crashed). */
+static void test_list_none_answers(void **state)
+{
+	(void)state;
+	struct server s;
+	server_bind(&s, ECHO); /* never listens: a dial is refused */
+	char dir[HW_PROC_PATH_MAX], path[HW_PROC_PATH_MAX + 16], addr[2][HW_PROC_PATH_MAX + 64];
+	assert_int_equal(hw_test_mkdtemp("client-none", dir, sizeof dir), 0);
+	snprintf(path, sizeof path, "%s/err", dir);
+	snprintf(addr[0], sizeof addr[0], "127.0.0.1:%u,unix:%s/none.sock", s.port, dir);
+	snprintf(addr[1], sizeof addr[1], "unix:%s/none.sock,127.0.0.1:%u", dir, s.port);
+	for (int i = 0; i < 2; i++) {
+		struct hw_test_stderr cap;
+		assert_int_equal(hw_test_stderr_begin(&cap, path), 0);
+		struct hw_client *c = (struct hw_client *)&s;
+		int rc = hw_client_connect(addr[i], &c);
+		char text[2048];
+		assert_int_equal(hw_test_stderr_end(&cap, text, sizeof text), 0);
+		assert_non_null(strstr(text, "no node answered as the primary"));
+		assert_non_null(strstr(text, "none.sock: No such file"));
+		assert_non_null(strstr(text, "Connection refused"));
+		assert_int_equal(rc, HW_ENOT_PRIMARY);
+		assert_null(c);
+	}
+	assert_int_equal(hw_client_connect(addr[0], NULL), -EINVAL);
+	assert_int_equal(hw_test_rm_rf(dir), 0);
+	server_unbind(&s);
+}
+
 /* 1000 submits sent back to back all come back, each once, with lsn = request_id; the
  * client says it is a CLIENT in its Hello. */
 static void test_pipelined(void **state)
@@ -1388,6 +1419,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_refused),
+		cmocka_unit_test(test_list_none_answers),
 		cmocka_unit_test(test_plaintext_named_refused),
 		cmocka_unit_test(test_pipelined),
 		cmocka_unit_test(test_wait_timeout),

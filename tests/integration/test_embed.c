@@ -5,7 +5,6 @@
  * a node opened on one thread runs on another and closes on a third without a word
  * from io_uring. */
 #include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -241,21 +240,13 @@ static void test_open_says_config_error(void **state)
 	snprintf(ini, sizeof ini, "%s/bad.ini", f->root);
 	snprintf(said, sizeof said, "%s/stderr", f->root);
 	write_text(ini, "[cluster]\nid = itest\n[limits]\nheartbeat_ms = 9x\n");
-	fflush(stderr);
-	int saved = dup(2), fd = open(said, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	assert_true(saved >= 0 && fd >= 0 && dup2(fd, 2) == 2);
+	struct hw_test_stderr cap;
+	assert_int_equal(hw_test_stderr_begin(&cap, said), 0);
 	struct hw_node *n = NULL;
 	int rc = hw_node_open(ini, &n);
-	fflush(stderr);
-	assert_int_equal(dup2(saved, 2), 2);
-	assert_int_equal(close(saved) | close(fd), 0);
+	assert_int_equal(hw_test_stderr_end(&cap, text, sizeof text), 0);
 	assert_int_equal(rc, HW_ECONFIG);
 	assert_null(n);
-	FILE *fp = fopen(said, "r");
-	assert_non_null(fp);
-	size_t len = fread(text, 1, sizeof text - 1, fp);
-	text[len] = '\0';
-	assert_int_equal(fclose(fp), 0);
 	char want[2 * HW_PROC_PATH_MAX];
 	snprintf(want, sizeof want,
 		 "hawser: %s:4: configuration is invalid (HW_ECONFIG): bad number '9x' for "
@@ -325,33 +316,12 @@ static void test_open_primary_alone(void **state)
 	hw_node_close(n);
 }
 
-/* What this process writes to stderr between capture_start and capture_end, in a file. */
-struct capture {
-	int fd;
-	int saved;
-};
-
-static void capture_start(struct capture *c, struct fix *f, const char *name)
+/* Capture this process's stderr in the file name under f->root. */
+static void capture_start(struct hw_test_stderr *c, struct fix *f, const char *name)
 {
 	char path[HW_PROC_PATH_MAX + 32];
 	snprintf(path, sizeof path, "%s/%s", f->root, name);
-	c->fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	assert_true(c->fd >= 0);
-	fflush(stderr);
-	c->saved = dup(STDERR_FILENO);
-	assert_true(c->saved >= 0);
-	assert_true(dup2(c->fd, STDERR_FILENO) >= 0);
-}
-
-static void capture_end(struct capture *c, char *text, size_t cap)
-{
-	fflush(stderr);
-	assert_true(dup2(c->saved, STDERR_FILENO) >= 0);
-	close(c->saved);
-	ssize_t got = pread(c->fd, text, cap - 1, 0);
-	close(c->fd);
-	assert_true(got >= 0);
-	text[got] = '\0';
+	assert_int_equal(hw_test_stderr_begin(c, path), 0);
 }
 
 /* Opened on the test's thread, run on another, closed on the test's again: submits are
@@ -369,12 +339,12 @@ static void test_open_and_run_on_other_threads(void **state)
 	assert_int_equal(pthread_join(f->loop, NULL), 0);
 	f->running = f->opened = false;
 	assert_int_equal(f->run_rc, 0);
-	struct capture cap;
+	struct hw_test_stderr cap;
 	capture_start(&cap, f, "close.err");
 	hw_node_close(f->n);
 	f->n = NULL;
 	char text[4096];
-	capture_end(&cap, text, sizeof text);
+	assert_int_equal(hw_test_stderr_end(&cap, text, sizeof text), 0);
 	assert_null(strstr(text, "io_uring"));
 	assert_non_null(strstr(text, "event=stopped")); /* the capture worked */
 }
@@ -390,7 +360,7 @@ static void test_second_node_refused(void **state)
 	struct hw_tnode t2;
 	struct hw_tnode_opts o = {.primary = true, .standbys = "s2", .mode = "local"};
 	assert_int_equal(hw_tnode_init(&t2, f->root, "p2", &o), 0);
-	struct capture cap;
+	struct hw_test_stderr cap;
 	capture_start(&cap, f, "second.err");
 	struct hw_node *n2 = NULL;
 	int rc = hw_node_open(t2.ini, &n2);
@@ -400,7 +370,7 @@ static void test_second_node_refused(void **state)
 	hw_node_close(f->n);
 	f->n = NULL;
 	char text[4096];
-	capture_end(&cap, text, sizeof text);
+	assert_int_equal(hw_test_stderr_end(&cap, text, sizeof text), 0);
 	assert_int_equal(rc, HW_EBUSY);
 	assert_null(n2);
 	assert_non_null(strstr(text, "another node is open in this process"));
