@@ -19,7 +19,9 @@
 
 /* Follows in a row that may pass without one outcome before the submits in flight are
  * answered in doubt: a primary that takes the connection and loses it again each time
- * (it steps down, its frames are damaged) does not hold them for ever. */
+ * (it steps down, its frames are damaged) does not hold them for ever. A follow that found
+ * the primary with nothing in flight does not count: no outcome could come of it, and an
+ * idle client whose primary restarts now and then must not die of it. */
 #define FOLLOW_ROUNDS_MAX 8u
 
 static struct inflight *fl_at(struct hw_client *c, uint32_t i)
@@ -167,6 +169,8 @@ int hw__client_follow(struct hw_client *c, int64_t deadline)
 	c->search_end = 0;
 	if (rc)
 		return follow_failed(c, rc);
+	if (c->fl_busy == 0)
+		c->follows--; /* idle: see FOLLOW_ROUNDS_MAX */
 	for (uint32_t i = 0; i < c->fl_count; i++)
 		fl_at(c, i)->sent = false;
 	c->fl_unsent = c->fl_busy;

@@ -186,7 +186,9 @@ struct hw_client;
  * meanwhile (a handler installed without SA_RESTART, as for Ctrl-C) ends the wait with
  * -EINTR at once, the copies stay kept, and the next hw_client_wait() searches afresh
  * (or, after a signal during the resend, goes on with it; or close). When no primary is
- * found within the search (or 8 searches in a row bring no outcome), each submit still
+ * found within the search (or 8 searches in a row, with submits in flight, bring none of
+ * them an outcome; a search that finds the primary with nothing in flight is not counted,
+ * so an idle client outlives any number of restarts of its primary), each submit still
  * in flight gets an outcome in doubt, HW_ECLOSED (HW_ENOT_PRIMARY when only standbys
  * answered, or the last primary stepped down): it may be stored, so resubmit it with the
  * same record_id. Then every call on c returns that code, for good: never the last

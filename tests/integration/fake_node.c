@@ -121,6 +121,8 @@ static bool on_frame(struct server *s, int fd, const struct hw_frame *f)
 			fd,
 			standby ? HAWSER__WIRE__V1__ROLE__STANDBY : HAWSER__WIRE__V1__ROLE__PRIMARY,
 			s->how == STOPPED || s->how == BEATING || s->how == UNASKED ? BEAT_MS : 0);
+		if (s->how == RESTARTS && s->connections <= RESTARTS_N)
+			return false;
 		if (s->how == UNASKED) {
 			send_unasked(fd);
 			gate_wait(s, GATE_VALVE_S * 1000);
@@ -186,6 +188,7 @@ static bool on_frame(struct server *s, int fd, const struct hw_frame *f)
 	case LATE_HELLO:
 	case LATE_STATUS:
 	case LATE_PRIMARY:
+	case RESTARTS:
 		hw_fake_send_reply(fd, sh.request_id, 0, false);
 		return true;
 	case REJECT:

@@ -52,6 +52,9 @@ enum behaviour {
 	FULL_LATER,    /* CLOSE on the first connection; answer the HELLO of every later one
 			* with ERROR {HW_EBUSY} and close, as a node at its connection limit
 			* does (server_start_many) */
+	RESTARTS,      /* answer HELLO as the primary and close at once, on each of the
+			* first RESTARTS_N connections (a primary restarting while its client
+			* is idle); ECHO from then on (server_start_many) */
 	UNASKED,       /* promise heartbeats (BEAT_MS) in the HELLO, send more outcomes than
 			* a client's buffer holds, of no submit, then read and send nothing
 			* until the test posts go (or GATE_VALVE_S pass), and close */
@@ -64,6 +67,7 @@ enum behaviour {
 #define LATE_REPLY_MS  700 /* over the first patience (500 ms), under the second */
 #define BEAT_MS        100 /* STOPPED, BEATING: the client's silence bound is then 1 s */
 #define HOLD_MS        2500
+#define RESTARTS_N     12 /* RESTARTS: past the 8 follows without an outcome allowed */
 
 /* A fake node: how it behaves, its port, its thread, and what it saw. */
 struct server {

@@ -82,6 +82,16 @@ static struct hw_client *connect_pair(const struct server *a, const struct serve
 	return c;
 }
 
+/* Submit record as id on c and assert its outcome: acknowledged. */
+static void assert_acked(struct hw_client *c, uint64_t id)
+{
+	struct hw_outcome o;
+	assert_int_equal(hw_client_submit(c, id, record, sizeof record, HW_DEFAULT, 0), 0);
+	assert_int_equal(hw_client_wait(c, 5000, &o), 0);
+	assert_int_equal(o.request_id, id);
+	assert_int_equal(o.code, 0);
+}
+
 /* A plaintext client has no key to check that the node at an address is the one it
  * names (ID@ADDR): such an address, alone or in a list, is refused with HW_ECONFIG before
  * anything is dialled (a dial would say -ECONNREFUSED here). */
@@ -795,10 +805,7 @@ static void test_names_resolved_once(void **state)
 	assert_string_equal(hw_client_addr(c), MOVED_NAME ":1");
 	assert_int_equal(atomic_load(&moved_lookups) - moved0, 2);
 	assert_int_equal(atomic_load(&dead_lookups) - dead0, 2);
-	assert_int_equal(hw_client_submit(c, 2, record, sizeof record, HW_DEFAULT, 0), 0);
-	assert_int_equal(hw_client_wait(c, 5000, &o), 0);
-	assert_int_equal(o.request_id, 2);
-	assert_int_equal(o.code, 0);
+	assert_acked(c, 2);
 	hw_client_close(c);
 	server_join(&p);
 	server_stop(&s);
@@ -877,6 +884,47 @@ static void assert_failed_with(struct hw_client *c, int code)
 	assert_int_equal(hw_client_submit(c, 2, record, sizeof record, HW_DEFAULT, 0), code);
 	assert_int_equal(hw_client_status(c, 100, &body, &len), code);
 	assert_null(body);
+}
+
+/* A following client whose primary restarts RESTARTS_N times (it answers the Hello and
+ * closes), each found again by a search; then it stays. With nothing in flight the
+ * searches bring no outcome, since none is asked for, and do not count toward the 8
+ * without one that end a client (hawser.h): it keeps following and its next submit is
+ * answered (it gave up for good at the 9th, HW_ECLOSED). With a submit in flight the rule
+ * holds: after 8 searches the record is answered in doubt, with connections to spare. */
+static void restarts_followed(bool in_flight)
+{
+	struct server a, b;
+	server_start_many(&a, RESTARTS);
+	server_bind(&b, ECHO); /* never listens */
+	struct hw_client *c = connect_pair(&a, &b);
+	struct hw_outcome o;
+	if (in_flight) {
+		assert_int_equal(hw_client_submit(c, 1, record, sizeof record, HW_DEFAULT, 0), 0);
+		assert_int_equal(hw_client_wait(c, 30000, &o), 0);
+		assert_int_equal(o.request_id, 1);
+		assert_int_equal(o.code, HW_ECLOSED);
+		assert_true(hw_client_connects(c) < RESTARTS_N);
+	} else {
+		while (hw_client_connects(c) <= RESTARTS_N)
+			assert_int_equal(hw_client_wait(c, 100, &o), -ETIMEDOUT);
+		assert_acked(c, 1);
+	}
+	hw_client_close(c);
+	server_stop(&a);
+	server_unbind(&b);
+}
+
+static void test_idle_follows_restarts(void **state)
+{
+	(void)state;
+	restarts_followed(false);
+}
+
+static void test_follows_in_flight_bounded(void **state)
+{
+	(void)state;
+	restarts_followed(true);
 }
 
 /* A following client whose primary a closed on the first submit and whose search then
@@ -1447,6 +1495,8 @@ int main(void)
 		cmocka_unit_test(test_odd_codes_refused),
 		cmocka_unit_test(test_follow_timed_out_closed),
 		cmocka_unit_test(test_follow_failed_closed),
+		cmocka_unit_test(test_idle_follows_restarts),
+		cmocka_unit_test(test_follows_in_flight_bounded),
 		cmocka_unit_test(test_reconnect_failed_closed),
 		cmocka_unit_test(test_step_down_outcomes_first),
 		cmocka_unit_test(test_damaged_frame_follows),
