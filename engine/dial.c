@@ -96,6 +96,28 @@ static void say_failed(const struct hw_dial_name *nm, const char *host, int rc, 
 				: "it has no address to dial until a lookup answers");
 }
 
+/* How often a dial waiting for a lookup looks whether it is done: between looks it sleeps
+ * in poll(2), which a caught signal interrupts (EINTR), so that the signal ends the dial
+ * as hawser.h promises; a condition variable's wait (hw_lookup_wait's) is deaf to
+ * signals. A lookup's answer waits at most this long to be taken. */
+#define LOOKUP_LOOK_MS 10
+
+/* Wait for l by deadline in slices of LOOKUP_LOOK_MS: 1 done, 0 not done by then, or
+ * -EINTR for a signal caught meanwhile. */
+static int lookup_wait(struct hw_lookup *l, int64_t deadline)
+{
+	for (;;) {
+		if (hw_lookup_wait(l, 0))
+			return 1;
+		int64_t left = deadline - hw_mono_ms();
+		if (left <= 0)
+			return 0;
+		if (poll(NULL, 0, left < LOOKUP_LOOK_MS ? (int)left : LOOKUP_LOOK_MS) < 0 &&
+		    errno == EINTR)
+			return -EINTR;
+	}
+}
+
 /* Resolve the host of nm by deadline (dial.h): its lookup runs on a thread of its own
  * (engine/lookup.h), kept in nm->lookup while it is under way. One that is not done by
  * then, or that failed, is a failed resolution: nm->failed says why (-EHOSTUNREACH for a
@@ -103,8 +125,10 @@ static void say_failed(const struct hw_dial_name *nm, const char *host, int rc, 
  * A timed out lookup goes on: a later dial of the search takes its answer if it came
  * meanwhile (this is called again then, with failed set: it only looks), and the next
  * search waits for it rather than begin another behind the same silent resolver; but
- * one that came before that search began (lookup_old) is dropped for a fresh one. */
-static void resolve(struct hw_dial_name *nm, const char *host, const char *port, int64_t deadline)
+ * one that came before that search began (lookup_old) is dropped for a fresh one. 0, or
+ * -EINTR when a caught signal ended the wait: the lookup goes on, kept for the next dial,
+ * and nothing failed. */
+static int resolve(struct hw_dial_name *nm, const char *host, const char *port, int64_t deadline)
 {
 	if (nm->lookup != NULL && nm->lookup_old && hw_lookup_wait(nm->lookup, 0)) {
 		hw_lookup_drop(nm->lookup);
@@ -114,14 +138,17 @@ static void resolve(struct hw_dial_name *nm, const char *host, const char *port,
 	nm->lookup_old = false;
 	int64_t began = hw_mono_ms();
 	char what[128];
-	if (rc == 0 && !hw_lookup_wait(nm->lookup, nm->failed != 0 ? 0 : deadline)) {
+	int done = rc == 0 ? lookup_wait(nm->lookup, nm->failed != 0 ? 0 : deadline) : 0;
+	if (done < 0)
+		return done;
+	if (rc == 0 && done == 0) {
 		if (nm->failed == 0) {
 			snprintf(what, sizeof what, "timed out after %lld ms (the dial's bound)",
 				 (long long)(hw_mono_ms() - began));
 			nm->failed = -EHOSTUNREACH;
 			say_failed(nm, host, nm->failed, what);
 		}
-		return;
+		return 0;
 	}
 	struct addrinfo *res = NULL;
 	const char *why = NULL;
@@ -133,21 +160,23 @@ static void resolve(struct hw_dial_name *nm, const char *host, const char *port,
 		if (nm->failed == 0)
 			say_failed(nm, host, rc, what);
 		nm->failed = rc;
-		return;
+		return 0;
 	}
 	if (nm->res != NULL)
 		freeaddrinfo(nm->res);
 	nm->res = res;
 	nm->stale = false;
 	nm->failed = 0;
+	return 0;
 }
 
 /* "HOST:PORT", HOST possibly "[v6]" (p): its addresses in turn, resolved first when they
  * are stale (dial.h). */
 static void start_tcp(struct hw_dial *d, struct hw_dial_name *nm, const struct hw_addr_parts *p)
 {
-	if ((nm->stale && nm->failed == 0) || nm->lookup != NULL)
-		resolve(nm, p->host, p->port_text, d->deadline);
+	if (((nm->stale && nm->failed == 0) || nm->lookup != NULL) &&
+	    (d->rc = resolve(nm, p->host, p->port_text, d->deadline)) != 0)
+		return; /* -EINTR: start() ends the dial */
 	d->rc = nm->res != NULL ? -EHOSTUNREACH : nm->failed;
 	d->next = nm->res;
 	attempt_next_tcp(d);
@@ -185,12 +214,12 @@ void hw_dials_round(struct hw_dials *ds, uint32_t first)
 /* Begin the round's next dial, unless it is still connecting from the last round. Its
  * stagger runs from when its connect starts (after resolving a host name); one that
  * failed at once gives its turn up. */
-static void start(struct hw_dials *ds)
+static int start(struct hw_dials *ds)
 {
 	uint32_t i = ds->order[ds->started++];
 	struct hw_dial *d = &ds->d[i];
 	if (d->fd >= 0)
-		return;
+		return 0;
 	*d = (struct hw_dial){.fd = -1, .deadline = hw_mono_ms() + ds->timeout_ms};
 	struct hw_addr_parts p;
 	if (hw_addr_parse(ds->addrs[i], false, &p) != 0)
@@ -199,8 +228,11 @@ static void start(struct hw_dials *ds)
 		start_unix(d, p.path);
 	else
 		start_tcp(d, &ds->names[i], &p);
+	if (d->rc == -EINTR && d->fd < 0)
+		return -EINTR; /* a signal caught in its lookup ends the dial (hawser.h) */
 	int64_t now = hw_mono_ms();
 	ds->stagger_at = d->fd >= 0 ? now + HW_DIAL_STAGGER_MS : now;
+	return 0;
 }
 
 /* The socket of d polled ready (or its deadline passed, timed_out): connected, made
@@ -303,7 +335,9 @@ int hw_dials_next(struct hw_dials *ds, bool answered, uint32_t *i, int *fd)
 		int64_t now = hw_mono_ms();
 		bool all = ds->started == ds->n;
 		if (!all && (!connecting || now >= ds->stagger_at)) {
-			start(ds);
+			int rc = start(ds);
+			if (rc != 0)
+				return rc;
 			continue;
 		}
 		if (!connecting || (all && answered && now >= ds->stagger_at))

@@ -97,7 +97,8 @@ void hw_dials_round(struct hw_dials *ds, uint32_t first);
  * client connection has). Among several connected at once, the first in the round's
  * order. The caller may put why it gave a taken socket up in d[*i].rc. answered: a node
  * has answered this round, so connects that have had their stagger are not waited for.
- * -errno of poll() (-EINTR for a caught signal), or when the round is over, the last
+ * -errno of poll() (-EINTR for a caught signal, also while a host name's lookup is
+ * waited for: the lookup goes on, for the next dial), or when the round is over, the last
  * code in its order that is not 0 (-ETIMEDOUT, -ECONNREFUSED, -EHOSTUNREACH also for a host
  * name that did not resolve (its lookup failed or timed out), -EAGAIN for a Unix socket's
  * full backlog, one the caller put ...), 1 when there is none. */

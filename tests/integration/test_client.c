@@ -23,6 +23,7 @@
 #include <sys/ioctl.h>
 #include <sys/time.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -48,6 +49,10 @@ static const uint8_t record[100] = {0x0a, 0x10};
 #define MOVED_NAME "moved.hawser.test"
 static atomic_uint dead_lookups, moved_lookups;
 static atomic_ushort moved_port;
+/* SLOW_NAME's lookup takes until the test posts slow_gate (or GATE_VALVE_S pass), then
+ * fails (EAI_AGAIN): a DNS server that does not answer, for as long as the test needs. */
+#define SLOW_NAME "slow.hawser.test"
+static sem_t slow_gate;
 
 /* The client's dials resolve through this one in this binary (it takes libc's place):
  * DEAD_NAME and MOVED_NAME as above, every other name by libc's. A call for IP addresses
@@ -62,6 +67,14 @@ int getaddrinfo(const char *node, const char *service, const struct addrinfo *hi
 		return libc(node, service, hints, res);
 	if (node != NULL && strcmp(node, DEAD_NAME) == 0) {
 		atomic_fetch_add(&dead_lookups, 1);
+		return EAI_AGAIN;
+	}
+	if (node != NULL && strcmp(node, SLOW_NAME) == 0) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += GATE_VALVE_S;
+		while (sem_timedwait(&slow_gate, &ts) != 0 && errno == EINTR)
+			;
 		return EAI_AGAIN;
 	}
 	if (node != NULL && strcmp(node, MOVED_NAME) == 0) {
@@ -770,6 +783,29 @@ static void test_dial_interrupted(void **state)
 	hw_client_close(c);
 	server_stop(&mute);
 	assert_int_equal(mute.submits, 1);
+}
+
+/* A caught signal while a dial waits for a host name's lookup (its DNS server silent)
+ * ends the dial with -EINTR, as hawser.h promises, and hw_client_connect returns it at
+ * once; the lookup goes on, on its thread. The dial waited on for its whole 5 s bound,
+ * deaf to the signal, and failed with -EHOSTUNREACH. The alarm repeats (every 50 ms) so
+ * that one lands in the wait whatever the wait's start. */
+static void test_lookup_interrupted(void **state)
+{
+	(void)state;
+	assert_int_equal(sem_init(&slow_gate, 0, 0), 0);
+	struct sigaction old;
+	catch_alarm(&old);
+	struct itimerval it = {.it_value = {.tv_usec = 200000}, .it_interval = {.tv_usec = 50000}};
+	assert_int_equal(setitimer(ITIMER_REAL, &it, NULL), 0);
+	struct hw_client *c = NULL;
+	int rc = hw_client_connect(SLOW_NAME ":1", &c);
+	it = (struct itimerval){0};
+	assert_int_equal(setitimer(ITIMER_REAL, &it, NULL), 0);
+	assert_int_equal(sigaction(SIGALRM, &old, NULL), 0);
+	sem_post(&slow_gate); /* the lookup's thread ends, and frees what it holds */
+	assert_int_equal(rc, -EINTR);
+	assert_null(c);
 }
 
 /* Host names are resolved once a search and kept for its rounds (engine/dial.h): a
@@ -1488,6 +1524,7 @@ int main(void)
 		cmocka_unit_test(test_hold_flush),
 		cmocka_unit_test(test_follow_interrupted),
 		cmocka_unit_test(test_dial_interrupted),
+		cmocka_unit_test(test_lookup_interrupted),
 		cmocka_unit_test(test_names_resolved_once),
 		cmocka_unit_test(test_follow_wait_timeout),
 		cmocka_unit_test(test_follow_ms_bound),
