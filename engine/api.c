@@ -1,4 +1,5 @@
 /* api.c: the embedding API of a node (include/hawser.h): submits from any thread. */
+#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,8 @@ int hw__node_enqueue(struct hw_node *n, uint64_t request_id, const uint8_t *reco
 {
 	if (cb == NULL)
 		return HW_ERANGE;
+	if (record == NULL && len > 0)
+		return -EINVAL;
 	if (len > HW_RECORD_BYTES_MAX)
 		return HW_ETOOBIG;
 	if (k > 255 || (mode > HW_APPLIED && mode != HW_DEFAULT))
@@ -27,7 +30,8 @@ int hw__node_enqueue(struct hw_node *n, uint64_t request_id, const uint8_t *reco
 	*e = (struct hw_ext_submit){.request_id = request_id, .mode = (uint8_t)mode,
 				    .k = (uint8_t)k, .system = system, .cb = cb, .cb_arg = arg,
 				    .len = len};
-	memcpy(e->data, record, len);
+	if (len > 0) /* record may be NULL then */
+		memcpy(e->data, record, len);
 	/* The role is read under the queue's lock, which the primary's start and stop take
 	 * too: a submit is either refused here or queued where the primary answers it, or
 	 * its stop fails it (HW_ENOT_PRIMARY at a step-down); never left unanswered. */
@@ -92,7 +96,11 @@ int hw_node_submit_wait(struct hw_node *n, const uint8_t *record, size_t len,
 	struct waiter w = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER,
 			   .out = out};
 	memset(out, 0, sizeof *out);
-	int rc = hw_node_submit(n, 0, record, len, mode, k, wait_cb, &w);
+	pthread_mutex_lock(&n->ext_mu);
+	bool on_loop = n->running && pthread_equal(n->run_thread, pthread_self());
+	pthread_mutex_unlock(&n->ext_mu);
+	/* the outcome would come on this thread, after this wait for it: never */
+	int rc = on_loop ? -EDEADLK : hw_node_submit(n, 0, record, len, mode, k, wait_cb, &w);
 	if (rc != 0) {
 		out->code = rc;
 		return rc;

@@ -1205,8 +1205,19 @@ int hw_node_open(const char *config_path, struct hw_node **out)
 	return 0;
 }
 
+/* Whether the calling thread runs n's loop now (hw_node_run): under ext_mu, as api.c
+ * reads it. */
+static void set_running(struct hw_node *n, bool running)
+{
+	pthread_mutex_lock(&n->ext_mu);
+	n->running = running;
+	n->run_thread = pthread_self();
+	pthread_mutex_unlock(&n->ext_mu);
+}
+
 int hw_node_run(struct hw_node *n)
 {
+	set_running(n, true);
 	hw_loop_run(n->loop);
 	/* nothing answers submits once the loop is gone: refuse new ones, fail what waits
 	 * in the queue and what the primary took, here, on the loop's thread (a caller
@@ -1217,6 +1228,7 @@ int hw_node_run(struct hw_node *n)
 	/* The connections' cancels must be submitted from this thread (the ring's single
 	 * issuer): hw_node_close may run on another one. */
 	hw_ring_close_all(n->ring);
+	set_running(n, false);
 	return n->exit_rc;
 }
 

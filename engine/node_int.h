@@ -206,6 +206,8 @@ struct hw_node {
 	bool ext_open; /* under ext_mu: a primary takes embedded submits (from
 			* hw__primary_start until it stops or steps down); when false
 			* hw_node_submit refuses at once, so none is queued unanswered */
+	bool running;  /* under ext_mu: in hw_node_run, on run_thread */
+	pthread_t run_thread; /* hw_node_submit_wait there would wait on itself for ever */
 
 	/* audit (node_audit.c): the primary's signed checkpoints and node events */
 	struct hw_signer signer;      /* from [security] key; secret, wiped at close */

@@ -97,13 +97,16 @@ int hw_node_run(struct hw_node *n);
 void hw_node_stop(struct hw_node *n);
 
 /* Free the node (its loop must have returned, or never run). Any thread. NULL is a
- * no-op. */
+ * no-op. A primary whose loop never ran answers the submits it took here: their callbacks
+ * run on the calling thread, before this returns, each with HW_ECLOSED (nothing stored).
+ * (One whose loop ran answered them on the loop thread before hw_node_run returned.) */
 void hw_node_close(struct hw_node *n);
 
 typedef void hw_submit_cb(void *arg, const struct hw_outcome *o);
 
-/* Submit one record (copied) with mode and k (0: the node's default k). cb (not NULL:
- * HW_ERANGE) runs on the loop thread with the outcome. Any thread. HW_ENOT_PRIMARY on a
+/* Submit one record (copied; NULL only with len 0, else -EINVAL) with mode and k (0: the
+ * node's default k). cb (not NULL: HW_ERANGE) runs on the loop thread with the outcome
+ * (but see hw_node_close). Any thread. HW_ENOT_PRIMARY on a
  * standby, and on a node that is no longer primary (stepped down, stopped); a submit
  * taken before that gets its outcome all the same: HW_ENOT_PRIMARY when the node steps
  * down before answering it, HW_ECLOSED (in doubt) when its loop stops, before
@@ -117,7 +120,9 @@ typedef void hw_submit_cb(void *arg, const struct hw_outcome *o);
 int hw_node_submit(struct hw_node *n, uint64_t request_id, const uint8_t *record, size_t len,
 		   enum hw_durability mode, unsigned k, hw_submit_cb *cb, void *arg);
 
-/* Submit and wait for the outcome. Any thread but the loop's. Returns out->code. */
+/* Submit and wait for the outcome. Any thread but the loop's: called there (from a
+ * submit's callback) it would wait for ever for an outcome only that thread can give, so
+ * it returns -EDEADLK at once and submits nothing. Returns out->code. */
 int hw_node_submit_wait(struct hw_node *n, const uint8_t *record, size_t len,
 			enum hw_durability mode, unsigned k, struct hw_outcome *out);
 

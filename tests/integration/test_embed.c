@@ -6,6 +6,7 @@
  * from io_uring. */
 #include <errno.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <setjmp.h>
@@ -81,6 +82,19 @@ static int teardown(void **state)
 	return rc;
 }
 
+/* One good record into f->rec. */
+static void draw_record(struct fix *f)
+{
+	struct hw_workload_opts wo = {.seed = 3, .count = 1, .end_ms = hw_wall_ms()};
+	struct hw_workload *w;
+	assert_int_equal(hw_workload_new(&wo, &w), 0);
+	struct hw_work_item it;
+	assert_int_equal(hw_workload_next(w, f->rec, sizeof f->rec, &it), 0);
+	assert_int_equal(it.expect, 0);
+	f->len = it.len;
+	hw_workload_free(w);
+}
+
 /* A primary (mode, waiters_max: 0 the default; its standby never started) opened in this
  * process (on the test's thread when open_here, else on the loop's) and run on a thread;
  * one good record drawn into f->rec. */
@@ -98,14 +112,7 @@ static void start_with(struct fix *f, bool open_here, const char *mode, unsigned
 	pthread_mutex_unlock(&f->mu);
 	f->running = f->open_rc == 0;
 	assert_int_equal(f->open_rc, 0);
-	struct hw_workload_opts wo = {.seed = 3, .count = 1, .end_ms = hw_wall_ms()};
-	struct hw_workload *w;
-	assert_int_equal(hw_workload_new(&wo, &w), 0);
-	struct hw_work_item it;
-	assert_int_equal(hw_workload_next(w, f->rec, sizeof f->rec, &it), 0);
-	assert_int_equal(it.expect, 0);
-	f->len = it.len;
-	hw_workload_free(w);
+	draw_record(f);
 }
 
 static void start(struct fix *f, bool open_here)
@@ -422,9 +429,71 @@ static void test_submit_bad_input(void **state)
 	/* no callback: refused, not a crash on the loop thread when the outcome comes */
 	assert_int_equal(hw_node_submit(f->n, 1, f->rec, f->len, HW_DEFAULT, 0, NULL, NULL),
 			 HW_ERANGE);
+	/* no record: refused, not a copy from NULL */
+	assert_int_equal(hw_node_submit(f->n, 1, NULL, f->len, HW_DEFAULT, 0, count_cb, NULL),
+			 -EINVAL);
 	struct hw_outcome out;
 	assert_int_equal(hw_node_submit_wait(f->n, f->rec, f->len, HW_DEFAULT, 0, &out), 0);
 	assert_int_equal(atomic_load(&outcomes), 0);
+}
+
+/* hw_node_submit_wait from a submit's callback, on the loop thread, whose outcome only
+ * that thread could give: -EDEADLK at once, nothing submitted. It waited for ever, and the
+ * loop with it. An empty record (NULL, 0) is taken, and answered (not stored: a record
+ * needs its fields). */
+static sem_t waited;
+static int wait_rc, empty_code;
+
+static void wait_on_loop_cb(void *arg, const struct hw_outcome *o)
+{
+	struct fix *f = arg;
+	empty_code = o->code;
+	struct hw_outcome out;
+	wait_rc = hw_node_submit_wait(f->n, f->rec, f->len, HW_DEFAULT, 0, &out);
+	sem_post(&waited);
+}
+
+static void test_submit_wait_on_loop_refused(void **state)
+{
+	struct fix *f = *state;
+	start(f, false);
+	assert_int_equal(sem_init(&waited, 0, 0), 0);
+	assert_int_equal(hw_node_submit(f->n, 1, NULL, 0, HW_DEFAULT, 0, wait_on_loop_cb, f), 0);
+	assert_true(hw_test_sem_wait(&waited, 30000));
+	assert_int_equal(wait_rc, -EDEADLK);
+	assert_true(empty_code < 0);
+	struct hw_outcome out; /* the loop goes on */
+	assert_int_equal(hw_node_submit_wait(f->n, f->rec, f->len, HW_DEFAULT, 0, &out), 0);
+	sem_destroy(&waited);
+}
+
+/* A primary whose loop never ran answers what it took at hw_node_close, on the closing
+ * thread (hawser.h), with HW_ECLOSED. */
+static pthread_t closing_thread;
+static atomic_int closed_here;
+
+static void closed_cb(void *arg, const struct hw_outcome *o)
+{
+	(void)arg;
+	if (pthread_equal(pthread_self(), closing_thread) && o->code == HW_ECLOSED)
+		atomic_fetch_add(&closed_here, 1);
+}
+
+static void test_close_unrun_answers_here(void **state)
+{
+	struct fix *f = *state;
+	struct hw_tnode_opts o = {.primary = true, .standbys = "s1", .mode = "local"};
+	assert_int_equal(hw_tnode_init(&f->t, f->root, "p1", &o), 0);
+	draw_record(f);
+	assert_int_equal(hw_node_open(f->t.ini, &f->n), 0);
+	closing_thread = pthread_self();
+	atomic_store(&closed_here, 0);
+	for (uint64_t i = 0; i < 3; i++)
+		assert_int_equal(
+			hw_node_submit(f->n, i, f->rec, f->len, HW_DEFAULT, 0, closed_cb, NULL), 0);
+	hw_node_close(f->n);
+	f->n = NULL;
+	assert_int_equal(atomic_load(&closed_here), 3);
 }
 
 /* A callback that resubmits what was answered at once (as hawser.h says to after HW_EBUSY;
@@ -475,6 +544,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_submit_bad_input, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_resubmit_from_callback_lets_stop, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_submit_wait_on_loop_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_close_unrun_answers_here, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_idle_client_hears_heartbeats, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stop_answers_every_submit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_submits_bounded, setup, teardown),
