@@ -257,14 +257,16 @@ int hw_client_connect_secure(const char *addr, const struct hw_client_security *
 /* Reconnect by hand (a client given a list follows by itself, see above): close c's
  * connection and try its addresses in turn, starting after the current one, until one
  * answers as the primary (with a single address: until it answers at all), pausing 50 ms
- * between rounds, for at most timeout_ms (< 0: no limit). Outcomes not yet read are lost
- * with the old connection, and so are the copies a following client kept: resubmit what
- * was in flight with the same bytes and request ids; a record stored before is answered
- * as a duplicate at its first LSN (idempotent by record_id), so each is committed once.
- * 0, or the last round's error, as hw_client_connect's (-EINTR when a caught signal ended
- * the search); c then stays failed with HW_ENOT_PRIMARY when a node answered as a
- * standby, else HW_ECLOSED, never with that error (-ETIMEDOUT, -EINTR, HW_EBUSY or
- * -EAGAIN would read "call again" to later calls). Its rounds are
+ * between rounds, until timeout_ms has passed (< 0: no limit), after at least one round: a
+ * round waits for each address's dial up to the dial's own 5 s (less once a node answered
+ * as a standby, see hw_client_connect), so a host that does not answer can hold a call up
+ * to 5 s past a shorter timeout_ms, as it does a following client's wait. Outcomes not yet read are
+ * lost with the old connection, and so are the copies a following client kept: resubmit what was in
+ * flight with the same bytes and request ids; a record stored before is answered as a duplicate at
+ * its first LSN (idempotent by record_id), so each is committed once. 0, or the last round's error,
+ * as hw_client_connect's (-EINTR when a caught signal ended the search); c then stays failed with
+ * HW_ENOT_PRIMARY when a node answered as a standby, else HW_ECLOSED, never with that error
+ * (-ETIMEDOUT, -EINTR, HW_EBUSY or -EAGAIN would read "call again" to later calls). Its rounds are
  * a search's, as above; one that ran out of time without finding the primary goes on at the next
  * call (connects under way and each node's patience carry over), one that found it or was
  * interrupted ends. */
