@@ -1088,6 +1088,8 @@ int hw_client_submit(struct hw_client *c, uint64_t request_id, const uint8_t *re
 {
 	if (c->fl_failed)
 		return c->fl_failed;
+	if (record == NULL && len > 0)
+		return -EINVAL;
 	if (len > HW_RECORD_BYTES_MAX)
 		return HW_ETOOBIG;
 	if ((mode > HW_APPLIED && mode != HW_DEFAULT) || k > 255)

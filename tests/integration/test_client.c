@@ -317,6 +317,7 @@ static void test_reject_passthrough(void **state)
 	assert_int_equal(hw_client_submit(c, 10, big, sizeof big, HW_LOCAL, 0), HW_ETOOBIG);
 	assert_int_equal(hw_client_submit(c, 11, record, sizeof record, (enum hw_durability)7, 0),
 			 HW_ERANGE);
+	assert_int_equal(hw_client_submit(c, 12, NULL, sizeof record, HW_LOCAL, 0), -EINVAL);
 	hw_client_close(c);
 	server_join(&s);
 	assert_int_equal(s.submits, 1);
