@@ -749,7 +749,8 @@ static int set_peers(struct parse *p, const char *key, const char *v)
 	if (rc == -E2BIG)
 		return fail(p, p->line, "'%s' lists more than %u keys", key, HW_CHANNEL_PINNED_MAX);
 	if (rc == -ENOENT && bad[0] == '\0')
-		return fail(p, p->line, EMPTY_ITEM, key);
+		return strchr(v, ',') != NULL ? fail(p, p->line, EMPTY_ITEM, key)
+					      : fail(p, p->line, "empty value for '%s'", key);
 	if (rc)
 		return fail(p, p->line, "'%s': %s: %s", key, bad, hw_channel_pins_strerror(rc));
 	return 1;

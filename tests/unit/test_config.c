@@ -392,6 +392,8 @@ static void test_empty_items(void **state)
 				 "role = primary\ndata_dir = /d\n"),
 			 0);
 	assert_int_equal(f->c.n_standbys, 0);
+	assert_int_equal(load(f, "[security]\npeers =\n"), HW_ECONFIG); /* no comma: no item */
+	assert_non_null(strstr(f->err, "empty value for 'security.peers'"));
 }
 
 /* Lines longer than libinih's 198-character buffer: a path up to HW_PATH_CHARS_MAX is
