@@ -1,5 +1,6 @@
 /* fake_node.c: the fake node of the client library's tests (fake_node.h). */
 #include <errno.h>
+#include <poll.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "base/clock.h"
 #include "engine/io/frame.h"
 #include "tests/integration/fake_node.h"
 #include "tests/integration/fake_wire.h"
@@ -349,4 +351,11 @@ struct hw_client *connect_to(const struct server *s)
 void pair_addr(char *buf, size_t cap, const struct server *a, const struct server *b)
 {
 	snprintf(buf, cap, "127.0.0.1:%u,127.0.0.1:%u", a->port, b->port);
+}
+
+void take_ms(int64_t ms)
+{
+	int64_t end = hw_mono_ms() + ms;
+	for (int64_t left = ms; left > 0; left = end - hw_mono_ms())
+		(void)poll(NULL, 0, (int)left);
 }

@@ -131,4 +131,7 @@ struct hw_client *connect_to(const struct server *s);
 /* "127.0.0.1:A,127.0.0.1:B": a client's list of two fake nodes. */
 void pair_addr(char *buf, size_t cap, const struct server *a, const struct server *b);
 
+/* At least ms pass: a slow node's delay, not a wait for a condition (nothing to wait on). */
+void take_ms(int64_t ms);
+
 #endif
