@@ -1063,8 +1063,8 @@ static int check_required(struct parse *p)
 		if (!(p->seen & required[i].bit))
 			return fail(p, 0, "missing key '%s'", required[i].key);
 	struct hw_config *c = p->c;
-	if ((p->seen & SEEN_LISTEN) && (p->seen & SEEN_CLIENT) &&
-	    hw_addr_same(c->listen, c->client))
+	if ((c->role == HW_ROLE_PRIMARY || c->failover.on) && (p->seen & SEEN_LISTEN) &&
+	    (p->seen & SEEN_CLIENT) && hw_addr_same(c->listen, c->client)) /* both bound */
 		return fail(p, 0, "'node.listen' and 'node.client' are one address (%s)",
 			    c->client);
 	if (c->failover.on)

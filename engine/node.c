@@ -978,8 +978,9 @@ int hw__node_open_store(struct hw_node *n)
 	return rc == 0 ? recover(n) : rc;
 }
 
-/* Bind the client port (repl false) or the replication port, holding at most what the
- * descriptor budget gives it (start_ports listens there); on failure *at names its key. */
+/* Bind and listen on the client port (repl false) or the replication port, holding at most
+ * what the descriptor budget gives it (start_ports accepts there); on failure *at names
+ * its key. */
 static int listen_port(struct hw_node *n, bool repl, struct hw_start_at *at)
 {
 	const char *addr = repl ? n->cfg.listen : n->cfg.client;
@@ -995,21 +996,18 @@ static int listen_port(struct hw_node *n, bool repl, struct hw_start_at *at)
 	return rc;
 }
 
-/* Listen on the ports open_ports bound, once the store is open: until then a client is
- * refused at once (and dials the next node), not left waiting through a recovery. */
-static int start_ports(struct hw_node *n)
+/* Accept on the ports open_ports bound, once the store is open: a connect made while it
+ * opens (a recovery) waits in the kernel's backlog until then. */
+static void start_ports(struct hw_node *n)
 {
 	struct hw_listener *ls[2] = {n->client_listener, n->repl_listener};
 	for (int i = 0; i < 2; i++) {
-		int rc = ls[i] != NULL ? hw_listener_start(ls[i]) : 0;
-		if (rc != 0)
-			return rc;
-		if (ls[i] != NULL)
-			hw_log("listening", "port=%s addr=%s conns_max=%u",
-			       i ? "replication" : "client", hw_listener_addr(ls[i]),
-			       n->fds.conns_max[i == 1]);
+		if (ls[i] == NULL)
+			continue;
+		hw_listener_start(ls[i]);
+		hw_log("listening", "port=%s addr=%s conns_max=%u", i ? "replication" : "client",
+		       hw_listener_addr(ls[i]), n->fds.conns_max[i == 1]);
 	}
-	return 0;
 }
 
 /* A vault may take no connection at all; with failover every node listens for
@@ -1043,12 +1041,12 @@ static int open_ports(struct hw_node *n, struct hw_start_at *at)
 	return rc;
 }
 
-/* Start n: its loop and ring, then its ports bound, then its store (made if need be), then
- * its signals, its ports listening and its role. A port that cannot be bound (an address
- * in use, a unix socket's directory missing) fails a first start without leaving a new
- * store behind; until the store is open a connect is refused, and SIGINT or SIGTERM ends
- * the process as their default does (a long recovery can be stopped). On failure *at
- * names the config key whose value failed, when one did. */
+/* Start n: its loop and ring, then its ports bound and listening, then its store (made if
+ * need be), then its signals, accepting on its ports, and its role. A port that cannot be
+ * had (an address in use, a unix socket's directory missing) fails a first start without
+ * leaving a new store behind; until the store is open a connect waits in the backlog, and
+ * SIGINT or SIGTERM ends the process as their default does (a long recovery can be
+ * stopped). On failure *at names the config key whose value failed, when one did. */
 static int node_start(struct hw_node *n, const struct hw_channel_config *cc, struct hw_start_at *at)
 {
 	n->acts_cap = HW_ACTS_MIN(n->cfg.waiters_max);
@@ -1081,7 +1079,7 @@ static int node_start(struct hw_node *n, const struct hw_channel_config *cc, str
 	if (rc == 0)
 		rc = hw_loop_on_signal(n->loop, SIGTERM, signal_cb, n);
 	if (rc == 0)
-		rc = start_ports(n);
+		start_ports(n);
 	if (rc == 0)
 		rc = hw__election_start(n); /* with failover, every node starts as a standby */
 	if (rc == 0)

@@ -216,9 +216,9 @@ static uint64_t seed_of(const char *id)
 	return h ^ hw_mono_ns();
 }
 
-/* As a node starts (engine/node.c node_start): its port bound before the store is opened
- * (and, on a first start, made), so a port that cannot be bound leaves no new store
- * behind; its signals and listening once the state is read. On failure *at names the
+/* As a node starts (engine/node.c node_start): its port bound and listening before the
+ * store is opened (and, on a first start, made), so a port that cannot be had leaves no
+ * new store behind; its signals, and accepting, once the state is read. On failure *at names the
  * config key whose value failed, if one did. */
 static int witness_start(struct hw_witness *w, struct hw_start_at *at)
 {
@@ -260,10 +260,9 @@ static int witness_start(struct hw_witness *w, struct hw_start_at *at)
 				      .act_cb = act_cb,
 				      .arg = w};
 	rc = hw_voters_new(w->loop, w->ring, &vc, &w->voters);
-	if (rc == 0)
-		rc = hw_listener_start(w->listener);
 	if (rc != 0)
 		return rc;
+	hw_listener_start(w->listener);
 	hw_log("started", "role=witness data_dir=%s listen=%s epoch=%llu voters=%u rpo_ms=%lld",
 	       w->cfg.data_dir, hw_listener_addr(w->listener), (unsigned long long)hard.epoch,
 	       w->cfg.failover.n_voters, (long long)w->cfg.failover.rpo_ms);

@@ -60,9 +60,10 @@ struct hw_outcome {
 struct hw_node;
 
 /* Open a node from an INI config file (docs/operations.md lists the keys): binds its
- * ports, then opens its store (made when data_dir holds none), then listens: a port that
- * cannot be bound leaves no new store behind, and a connect while the store opens (its
- * recovery) is refused at once; a failed start logs start_failed with its code and,
+ * ports and listens, then opens its store (made when data_dir holds none), then accepts:
+ * a port that cannot be had leaves no new store behind, and a connect while the store
+ * opens (its recovery) waits in the backlog; a failed start logs start_failed with its
+ * code and,
  * when a config key's value failed, that key and value (node.listen, node.client,
  * node.data_dir). HW_ECONFIG for a bad config, with a line on stderr: "hawser:
  * FILE:LINE: configuration is invalid (HW_ECONFIG): REASON" (-errno for a file it cannot

@@ -136,7 +136,7 @@ struct hw_listener {
 	uint32_t gen;
 	unsigned inflight;
 	bool is_unix, closing, in_cb;
-	bool listening; /* hw_listener_start: until then bound only, and no accept armed */
+	bool accepting; /* hw_listener_start: until then connects wait in the backlog */
 	hw_accept_cb *cb;
 	void *arg;
 	struct op accept_op, cancel_op;
@@ -790,7 +790,7 @@ static void connect_done(struct hw_conn *c, int res)
  * the next ones wait in the kernel's backlog until one closes (listener_conn_gone). */
 static void arm_accept(struct hw_listener *l)
 {
-	if (!l->listening || l->closing || l->accept_op.busy || l->conns >= l->conns_max)
+	if (!l->accepting || l->closing || l->accept_op.busy || l->conns >= l->conns_max)
 		return;
 	struct io_uring_sqe *sqe = op_begin(l->r, &l->accept_op, l->gen, &l->inflight);
 	l->peerlen = sizeof l->peer;
@@ -1144,7 +1144,7 @@ static int unix_stale_remove(const struct sockaddr_storage *ss, socklen_t len)
 	return rc;
 }
 
-static int bind_socket(const struct sockaddr_storage *ss, socklen_t len, int *out)
+static int listen_socket(const struct sockaddr_storage *ss, socklen_t len, int *out)
 {
 	int fd = socket(ss->ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
@@ -1159,7 +1159,7 @@ static int bind_socket(const struct sockaddr_storage *ss, socklen_t len, int *ou
 		int one = 1;
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
 	}
-	if (bind(fd, (const struct sockaddr *)ss, len) != 0) {
+	if (bind(fd, (const struct sockaddr *)ss, len) != 0 || listen(fd, LISTEN_BACKLOG) != 0) {
 		int rc = -errno;
 		close(fd);
 		return rc;
@@ -1178,7 +1178,7 @@ int hw_listen_bind(struct hw_ring *r, const char *addr, uint32_t conns_max, hw_a
 	int rc = parse_addr(addr, true, &ss, &len);
 	if (rc)
 		return rc;
-	rc = bind_socket(&ss, len, &fd);
+	rc = listen_socket(&ss, len, &fd);
 	if (rc)
 		return rc;
 	struct hw_listener *l = calloc(1, sizeof *l);
@@ -1207,23 +1207,18 @@ int hw_listen_bind(struct hw_ring *r, const char *addr, uint32_t conns_max, hw_a
 	return 0;
 }
 
-int hw_listener_start(struct hw_listener *l)
+void hw_listener_start(struct hw_listener *l)
 {
-	if (listen(l->fd, LISTEN_BACKLOG) != 0)
-		return -errno;
-	l->listening = true;
+	l->accepting = true;
 	arm_accept(l);
-	return 0;
 }
 
 int hw_listen(struct hw_ring *r, const char *addr, uint32_t conns_max, hw_accept_cb *cb, void *arg,
 	      struct hw_listener **out)
 {
 	int rc = hw_listen_bind(r, addr, conns_max, cb, arg, out);
-	if (rc == 0 && (rc = hw_listener_start(*out)) != 0) {
-		hw_listener_close(*out);
-		*out = NULL;
-	}
+	if (rc == 0)
+		hw_listener_start(*out);
 	return rc;
 }
 

@@ -99,12 +99,13 @@ int hw_listen(struct hw_ring *r, const char *addr, uint32_t conns_max, hw_accept
 	      struct hw_listener **out);
 const char *hw_listener_addr(const struct hw_listener *l);
 
-/* hw_listen in two steps, for a daemon's start: hw_listen_bind binds addr (a port in use,
- * a unix socket's directory missing fail here) and hw_listener_start listens and accepts.
- * Between them a connect is refused, not left unanswered, while the store opens. */
+/* hw_listen in two steps, for a daemon's start: hw_listen_bind binds addr and listens (a
+ * port in use, a unix socket's directory missing fail here, and the port is held: a
+ * second process is refused it) and hw_listener_start accepts. Between them a connect
+ * waits in the kernel's backlog, to be served once the daemon's store is open. */
 int hw_listen_bind(struct hw_ring *r, const char *addr, uint32_t conns_max, hw_accept_cb *cb,
 		   void *arg, struct hw_listener **out);
-int hw_listener_start(struct hw_listener *l);
+void hw_listener_start(struct hw_listener *l);
 
 /* hw_listen_bind, tried again every 20 ms for up to HW_LISTEN_PATIENCE_MS while the address
  * is in use (EADDRINUSE): a process killed a moment ago can still hold its port while the

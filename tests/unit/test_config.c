@@ -363,6 +363,21 @@ static void test_syntax(void **state)
 	expect_error_bytes(f, longer, (size_t)n, 10, "a NUL byte");
 }
 
+/* A primary binds node.listen and node.client both: one address for the two is refused at
+ * load (by value: localhost is 127.0.0.1); a standby without [failover] binds no
+ * node.listen, so the same pair loads as it did. */
+static void test_listen_is_client(void **state)
+{
+	struct fx *f = *state;
+	assert_int_equal(load(f, PRIMARY_HEAD "client = localhost:7001\n"), HW_ECONFIG);
+	assert_non_null(strstr(f->err, "'node.listen' and 'node.client' are one address"));
+	assert_int_equal(load(f, PRIMARY_HEAD "client = 127.0.0.1:7101\n"), 0);
+	assert_int_equal(load(f, "[cluster]\nid = a\n[node]\nid = s1\nrole = standby\n"
+				 "data_dir = /d\nprimary = 10.0.0.1:7001\nlisten = 127.0.0.1:7101\n"
+				 "client = 127.0.0.1:7101\n"),
+			 0);
+}
+
 /* A list item left empty (two commas, a comma alone, a blank between commas) is refused
  * in every list; one comma at the end (where an indented line may go on) is not an item,
  * and an empty value an empty list. */
@@ -1123,6 +1138,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_log_keep_records, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_too_many_standbys, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_syntax, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_listen_is_client, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_empty_items, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_long_lines, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failover, setup, teardown),
