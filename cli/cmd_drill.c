@@ -114,7 +114,8 @@ static int now_check(struct drill *d)
 	return HW_CLI_RUN;
 }
 
-/* The paths given on the command line are there before the drill starts: a slip in one is
+/* The paths given on the command line are there (a --trust file a node.pub) before the
+ * drill starts: a slip in one is
  * the operator's to fix, not a drill result to record (nothing is written, exit 2), and a
  * report or scratch directory that cannot be made fails now rather than after the run. */
 static int paths_check(struct drill *d)
@@ -126,6 +127,15 @@ static int paths_check(struct drill *d)
 						  strerror(errno));
 	if (d->backup && stat(d->backup, &st) != 0)
 		return hw_cli_usage_error(d->cmd, "--backup %s: %s", d->backup, strerror(errno));
+	for (size_t i = 0; i < d->n_trust_files; i++) {
+		uint8_t pk[HW_SIGN_PK_BYTES];
+		int rc = hw_cli_load_sign_pub(d->trust_files[i], pk);
+		if (rc != 0)
+			return hw_cli_usage_error(d->cmd, "--trust %s: %s", d->trust_files[i],
+						  rc == HW_ECONFIG
+							  ? "not a node.pub with a sign line"
+							  : hw_strerror(rc));
+	}
 	/* as they are made later: the scratch directory alone, the reports' with parents */
 	if (d->scratch && mkdir(d->scratch, 0700) != 0 && errno != EEXIST)
 		return hw_cli_fail(d->cmd->name, d->scratch, -errno);

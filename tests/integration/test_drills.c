@@ -507,11 +507,12 @@ static void test_restore_trust(void **state)
 		strstr(f->r.out, "warning: no trusted keys configured, no signed checkpoint"));
 	check_is(f, "checkpoint signers", "warn",
 		 "no trusted keys configured and no signed checkpoint");
-	/* a trusted key that is not there: no verdict */
+	/* a --trust key that is not there is a slip: a usage error, no verdict, no row */
 	assert_int_equal(hw(&f->r, "drill", "restore", "--backup", bak, "--scratch", scratch,
 			    "--dir", dir, "--trust", "/nonexistent/p1.pub", NULL),
-			 1);
-	assert_non_null(strstr(f->r.out, "ERROR: trusted key /nonexistent/p1.pub cannot be used"));
+			 2);
+	assert_non_null(strstr(f->r.err, "--trust /nonexistent/p1.pub: No such file"));
+	assert_int_equal(f->r.out_len, 0);
 
 	/* verify judges the signers the same way; with no key it only warns (a node's own
 	 * store), and --trust goes with a store, not with --connect */
@@ -1227,7 +1228,8 @@ static void test_restore_until_time(void **state)
  * its store-sized scratch beside the store and records the run, ERROR "interrupted by
  * signal 15", exiting 143 (it died, leaving DIR.restore-XXXXXX and no history row). It is
  * held, its scratch made, while it reads the backup's MANIFEST, a FIFO the test opens.
- * So is a verify drill, held reading its --trust file. */
+ * A verify drill stopped while it reads its --trust file, a check of its arguments before
+ * it starts, exits 143 and records nothing (test_drill_signals stops one that runs). */
 static void test_drill_interrupted(void **state)
 {
 	struct fix *f = *state;
@@ -1264,7 +1266,7 @@ static void test_drill_interrupted(void **state)
 	assert_int_equal(rc, 128 + SIGTERM);
 	assert_int_equal(entries_named(f->dir, "r.verify-"), 0);
 	assert_int_equal(hw(&f->r, "status", "--dir", dir, NULL), 0);
-	assert_non_null(strstr(f->r.out, "verify    last ERROR"));
+	assert_non_null(strstr(f->r.out, "verify    never run"));
 }
 
 int main(void)
