@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
@@ -114,10 +115,17 @@ static int tell_node(const struct q_opts *o, const char *dir, uint64_t rows)
 	return rc;
 }
 
-/* OUT, made by this export: an existing file (a config given by a slip, an earlier
- * export) is never cut short. NULL with errno. */
-static FILE *open_new(const char *path)
+/* OUT: '-' is stdout, and an existing file that is no regular one (/dev/stdout, a FIFO) is
+ * written as a stream; else a regular file made new by this export (*made), so an existing
+ * one (a config given by a slip, an earlier export) is never cut short. NULL with errno. */
+static FILE *open_out(const char *path, bool *made)
 {
+	struct stat st;
+	*made = false;
+	if (strcmp(path, "-") == 0)
+		return stdout;
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))
+		return fopen(path, "we");
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return NULL;
@@ -128,6 +136,7 @@ static FILE *open_new(const char *path)
 		unlink(path);
 		errno = e;
 	}
+	*made = f != NULL;
 	return f;
 }
 
@@ -149,20 +158,20 @@ static int cmd_quarantine(const struct hw_cli_cmd *cmd, int argc, char **argv)
 	int rc = hw_store_open(pos[1], &o, &s);
 	if (rc != 0)
 		return hw_cli_fail("quarantine", pos[1], rc);
-	bool to_file = strcmp(pos[2], "-") != 0;
-	struct sink sk = {.out = to_file ? open_new(pos[2]) : stdout};
+	bool made;
+	struct sink sk = {.out = open_out(pos[2], &made)};
 	if (sk.out == NULL) {
 		rc = -errno;
 		hw_store_close(s);
 		return hw_cli_fail("quarantine", pos[2], rc);
 	}
 	rc = hw_quarantine_each(s, row_cb, &sk);
-	if (to_file && (fflush(sk.out) != 0 || fsync(fileno(sk.out)) != 0) && rc == 0)
+	if (made && (fflush(sk.out) != 0 || fsync(fileno(sk.out)) != 0) && rc == 0)
 		rc = -errno;
-	if (to_file && fclose(sk.out) != 0 && rc == 0)
+	if (sk.out != stdout && fclose(sk.out) != 0 && rc == 0)
 		rc = -errno;
 	hw_store_close(s);
-	if (rc != 0 && to_file)
+	if (rc != 0 && made)
 		unlink(pos[2]); /* half an export reads as a whole one */
 	if (rc != 0)
 		return hw_cli_fail("quarantine", "export", rc);
@@ -180,7 +189,8 @@ const struct hw_cli_cmd hw_cli_quarantine = {
 	"  one LSN may be in several), time (the entry's, UTC), quarantined (when), why,\n"
 	"  record_id (hex), tenant_id, payload (its kind) and record_hex (the\n"
 	"  tos.v1.Record bytes). OUT is a new file: an existing one is refused (EEXIST)\n"
-	"  and left as it is, and one an error cut short is removed; '-' is stdout.\n"
+	"  and left as it is, and one an error cut short is removed; '-' is stdout, and\n"
+	"  an existing OUT that is no regular file (/dev/stdout, a FIFO) is written to.\n"
 	"  Opens the store read-only, so it works on a running node; in a store written\n"
 	"  before quarantine keys carried the rewind (format 2) every row is listed as\n"
 	"  rewind 1 (its node's next start migrates the keys to say so).\n"

@@ -246,7 +246,7 @@ static void check_rejoined(struct hw_rig *r, const struct diverged *d, const cha
 }
 
 /* The export into a file: a new one gets what stdout got (bytes bytes); an existing one
- * (a config named by a slip) is refused and keeps its bytes. */
+ * (a config named by a slip) is refused and keeps its bytes; /dev/stdout is written. */
 static void export_to_files(struct hw_rig *r, const char *log, size_t bytes)
 {
 	char path[HW_PROC_PATH_MAX + 16], out[64];
@@ -264,6 +264,11 @@ static void export_to_files(struct hw_rig *r, const char *log, size_t bytes)
 	assert_int_equal(hw_proc_run(log, out, sizeof out, STOP_WAIT_MS, args), 1);
 	assert_int_equal(stat(path, &st), 0);
 	assert_int_equal(st.st_size, 7);
+	/* a file that is no regular one, as a script's /dev/stdout, is written to */
+	static char streamed[8192];
+	const char *to_dev[] = {"quarantine", "export", r->dir[0], "/dev/stdout", NULL};
+	assert_int_equal(hw_proc_run(log, streamed, sizeof streamed, STOP_WAIT_MS, to_dev), 0);
+	assert_int_equal(strlen(streamed), bytes);
 }
 
 /* p1 follows the new primary to the same head, chain and state, and its quarantine, read
