@@ -39,9 +39,7 @@
 #define LOG_KEEP_RECORDS_MAX (1ull << 40)
 /* checkpoint_records: a checkpoint per 2^32 entries vouches for nothing useful. */
 #define CHECKPOINT_RECORDS_MAX (1ull << 32)
-/* [drills]: a schedule or target past a year is a typo (a drill nobody runs proves
- * nothing); generations and retention bounded the same way. */
-#define DRILL_INTERVAL_MS_MAX (366LL * 24 * 3600 * 1000)
+/* [drills]: generations and retention bounded as HW_DRILL_SPAN_MS_MAX bounds spans. */
 #define DRILL_GENERATIONS_MAX 10000u
 #define DRILL_RETENTION_DAYS_MAX 36600u
 _Static_assert(sizeof(((struct hw_drill_config *)0)->every_ms) / sizeof(int64_t) ==
@@ -408,7 +406,7 @@ static int set_span(struct parse *p, const char *key, const char *v, int64_t max
 
 static int set_drill_duration(struct parse *p, const char *key, const char *v, int64_t *out)
 {
-	return set_span(p, key, v, DRILL_INTERVAL_MS_MAX, "a year", out);
+	return set_span(p, key, v, HW_DRILL_SPAN_MS_MAX, "a year", out);
 }
 
 /* A limit a drill is held to (restore_rto, backup_age_max): 0 would fail every run, as

@@ -185,6 +185,10 @@ struct hw_failover {
  * for a cluster of three or four. */
 #define HW_DRILL_TRUST_MAX 8
 
+/* A [drills] schedule or target past a year is a typo (a drill nobody runs proves
+ * nothing): the config and a drill's --rto refuse it. */
+#define HW_DRILL_SPAN_MS_MAX (366LL * 24 * 3600 * 1000)
+
 /* [drills]: schedules and the targets the drills are held to (cli/cmd_drill*.c). */
 struct hw_drill_config {
 	int64_t every_ms[5]; /* by enum hw_drill_kind (replica/drills.h), [0] unused; 0: none */

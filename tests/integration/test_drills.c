@@ -332,6 +332,10 @@ static void test_restore(void **state)
 			    "--dir", dir, "--rto", "1ms", NULL),
 			 3);
 	assert_non_null(strstr(f->r.out, "restore time within RTO"));
+	/* a target past a year is a typo, as in [drills] restore_rto */
+	assert_int_equal(hw(&f->r, "drill", "restore", "--backup", bak, "--scratch", scratch,
+			    "--dir", dir, "--rto", "400d", NULL),
+			 2);
 
 	snprintf(snap, sizeof(snap), "%s/snapshot/data.mdb", bak);
 	FILE *fp = fopen(snap, "r+b");
