@@ -130,11 +130,11 @@ static int paths_check(struct drill *d)
 						  strerror(errno));
 	if (d->backup && stat(d->backup, &st) != 0)
 		return hw_cli_usage_error(d->cmd, "--backup %s: %s", d->backup, strerror(errno));
-	for (size_t i = 0; i < d->n_trust_files; i++) {
-		uint8_t pk[HW_SIGN_PK_BYTES];
-		int rc = hw_cli_load_sign_pub(d->trust_files[i], pk);
+	for (d->n_trust = 0; d->n_trust < d->n_trust_files; d->n_trust++) {
+		const char *file = d->trust_files[d->n_trust];
+		int rc = hw_cli_load_sign_pub(file, d->trust + d->n_trust * HW_SIGN_PK_BYTES);
 		if (rc != 0)
-			return hw_cli_usage_error(d->cmd, "--trust %s: %s", d->trust_files[i],
+			return hw_cli_usage_error(d->cmd, "--trust %s: %s", file,
 						  rc == HW_ECONFIG
 							  ? "not a node.pub with a sign line"
 							  : hw_strerror(rc));
@@ -713,17 +713,17 @@ static const char *trust_source(const struct drill *d)
 	return d->n_trust_files ? "--trust" : "[drills] trust";
 }
 
-/* Load the sign key of each --trust file, else of each [drills] trust file, into
- * d->trust. A file that does not load ends the drill in ERROR, naming it: a drill that
+/* Load the sign key of each [drills] trust file into d->trust, when no --trust gave keys
+ * (hw_cli_drill_setup loaded those). A file that does not load ends the drill in ERROR,
+ * naming it: a drill that
  * silently trusted fewer keys would fail for the wrong reason, or pass on a typo.
  * Returns 0 or the error. */
 int hw_cli_drill_trust_load(struct drill *d)
 {
 	const struct hw_drill_config *c = &d->cfg.drills;
-	size_t n = d->n_trust_files ? d->n_trust_files : c->n_trust;
-	for (d->n_trust = 0; d->n_trust < n; d->n_trust++) {
-		const char *f =
-			d->n_trust_files ? d->trust_files[d->n_trust] : c->trust[d->n_trust];
+	/* --trust's keys were loaded with the other paths (hw_cli_drill_setup) */
+	for (; d->n_trust_files == 0 && d->n_trust < c->n_trust; d->n_trust++) {
+		const char *f = c->trust[d->n_trust];
 		int rc = hw_cli_load_sign_pub(f, d->trust + d->n_trust * HW_SIGN_PK_BYTES);
 		if (rc == 0)
 			continue;

@@ -159,8 +159,9 @@ struct hw_verify_report;
 int hw_cli_drill_verify_dir(struct drill *d, const char *dir, uint64_t state_cp_lsn,
 			    struct hw_verify_report *v);
 
-/* Load the sign key of each --trust file, else of each [drills] trust file, into
- * d->trust. A file that does not load ends the drill in ERROR, naming it: a drill that
+/* Load the sign key of each [drills] trust file into d->trust, when no --trust gave keys
+ * (hw_cli_drill_setup loaded those). A file that does not load ends the drill in ERROR,
+ * naming it: a drill that
  * silently trusted fewer keys would fail for the wrong reason, or pass on a typo.
  * Returns 0 or the error. */
 int hw_cli_drill_trust_load(struct drill *d);

@@ -1006,7 +1006,7 @@ static void start_ports(struct hw_node *n)
 			continue;
 		hw_listener_start(ls[i]);
 		hw_log("listening", "port=%s addr=%s conns_max=%u", i ? "replication" : "client",
-		       hw_listener_addr(ls[i]), n->fds.conns_max[i == 1]);
+		       hw_listener_addr(ls[i]), n->fds.conns_max[i]);
 	}
 }
 
