@@ -95,77 +95,90 @@ static void step_down(const struct server *s, int fd)
 		(void)send(fd, out, len, MSG_NOSIGNAL);
 }
 
-/* One frame from the client: false when it closed or sent garbage. */
-static bool on_frame(struct server *s, int fd, const struct hw_frame *f)
+/* The client's hello: false when the connection is to end. */
+static bool on_hello(struct server *s, int fd, const struct hw_frame *f)
 {
-	if (f->type == HW_FRAME_HELLO) {
-		Hawser__Wire__V1__Hello *h = hawser__wire__v1__hello__unpack(NULL, f->len, f->body);
-		if (!h)
-			return false;
-		s->client_role = h->role;
-		bool ok = h->protocol_version == 1;
-		hawser__wire__v1__hello__free_unpacked(h, NULL);
-		if (s->how == REFUSE_HELLO || !ok) {
-			hw_fake_send_error(fd, HW_ECLUSTER);
-			return false;
-		}
-		if (s->how == FULL_LATER && s->connections > 1) {
-			hw_fake_send_error(fd, HW_EBUSY);
-			return false;
-		}
-		if (s->how == LATE_HELLO)
-			gate_wait(s, MUTE_VALVE_S * 1000);
-		if (s->how == SLOW_HELLO)
-			gate_wait(s, LATE_REPLY_MS);
-		bool standby =
-			s->how == STANDBY || (s->how == LATE_PRIMARY && !atomic_load(&s->promoted));
-		hw_fake_send_hello(
-			fd,
-			standby ? HAWSER__WIRE__V1__ROLE__STANDBY : HAWSER__WIRE__V1__ROLE__PRIMARY,
-			s->how == STOPPED || s->how == BEATING || s->how == UNASKED ? BEAT_MS : 0);
-		if (s->how == RESTARTS && s->connections <= RESTARTS_N)
-			return false;
-		if (s->how == UNASKED) {
-			send_unasked(fd);
-			gate_wait(s, GATE_VALVE_S * 1000);
-			return false;
-		}
-		while (s->how == FLOOD)
-			if (!hw_fake_send_heartbeat(fd))
-				return false;
-		if (s->how == GATED) {
-			s->cfd = fd;
-			sem_post(&s->ready);
-			gate_wait(s, GATE_VALVE_S * 1000);
-		}
-		return true;
+	Hawser__Wire__V1__Hello *h = hawser__wire__v1__hello__unpack(NULL, f->len, f->body);
+	if (!h)
+		return false;
+	s->client_role = h->role;
+	bool ok = h->protocol_version == 1;
+	hawser__wire__v1__hello__free_unpacked(h, NULL);
+	if (s->how == REFUSE_HELLO || !ok) {
+		hw_fake_send_error(fd, HW_ECLUSTER);
+		return false;
 	}
+	if (s->how == FULL_LATER && s->connections > 1) {
+		hw_fake_send_error(fd, HW_EBUSY);
+		return false;
+	}
+	if (s->how == LATE_HELLO)
+		gate_wait(s, MUTE_VALVE_S * 1000);
+	if (s->how == SLOW_HELLO)
+		gate_wait(s, LATE_REPLY_MS);
+	bool standby = s->how == STANDBY || (s->how == LATE_PRIMARY && !atomic_load(&s->promoted));
+	hw_fake_send_hello(
+		fd, standby ? HAWSER__WIRE__V1__ROLE__STANDBY : HAWSER__WIRE__V1__ROLE__PRIMARY,
+		s->how == STOPPED || s->how == BEATING || s->how == UNASKED ? BEAT_MS : 0);
+	if (s->how == RESTARTS && s->connections <= RESTARTS_N)
+		return false;
+	if (s->how == UNASKED) {
+		send_unasked(fd);
+		gate_wait(s, GATE_VALVE_S * 1000);
+		return false;
+	}
+	while (s->how == FLOOD)
+		if (!hw_fake_send_heartbeat(fd))
+			return false;
+	if (s->how == GATED) {
+		s->cfd = fd;
+		sem_post(&s->ready);
+		gate_wait(s, GATE_VALVE_S * 1000);
+	}
+	return true;
+}
+
+/* A status request or digest query: 1 answered (go on), 0 refused (end the connection),
+ * -1 not one this server's how answers here. */
+static int on_query(struct server *s, int fd, const struct hw_frame *f)
+{
 	if (f->type == HW_FRAME_STATUS_REQUEST && s->how == LATE_STATUS && s->queries++ == 0)
 		gate_wait(s, GATE_VALVE_S * 1000);
 	if (f->type == HW_FRAME_STATUS_REQUEST &&
 	    (s->how == STATUS || s->how == BUSY_DIGEST || s->how == LATE_STATUS)) {
 		send_status(fd);
-		return true;
+		return 1;
 	}
 	if (f->type == HW_FRAME_DIGEST_QUERY && s->how == REFUSE_DIGEST) {
 		hw_fake_send_error(fd, HW_EFAULT_OFF);
-		return false;
+		return 0;
 	}
 	if (f->type == HW_FRAME_DIGEST_QUERY && s->how == BUSY_DIGEST && s->queries++ == 0) {
 		hw_fake_send_error(fd, HW_EBUSY);
-		return true;
+		return 1;
 	}
 	if (f->type == HW_FRAME_DIGEST_QUERY && s->how == BUSY_DIGEST) {
 		send_digest_reply(fd, 7);
-		return true;
+		return 1;
 	}
 	if (f->type == HW_FRAME_DIGEST_QUERY && s->how == LATE_DIGEST) {
 		if (++s->queries == 2) {
 			send_digest_reply(fd, 1);
 			send_digest_reply(fd, 2);
 		}
-		return true;
+		return 1;
 	}
+	return -1;
+}
+
+/* One frame from the client: false when it closed or sent garbage. */
+static bool on_frame(struct server *s, int fd, const struct hw_frame *f)
+{
+	if (f->type == HW_FRAME_HELLO)
+		return on_hello(s, fd, f);
+	int q = on_query(s, fd, f);
+	if (q >= 0)
+		return q == 1;
 	struct hw_submit_hdr sh;
 	if (f->type != HW_FRAME_SUBMIT || hw_submit_hdr_get(f->body, f->len, &sh) != 0)
 		return false;

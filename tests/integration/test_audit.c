@@ -216,6 +216,35 @@ static void find_line(const char *out, const char *needle, char *line, size_t ca
 	snprintf(line, cap, "%.*s", (int)(end ? end - start : (ptrdiff_t)strlen(start)), start);
 }
 
+/* The line of out that holds kind (an audit event's "kind":"..."), which must name the
+ * key whose key-exchange half is kx as its peer_key; the line is left in line. */
+static void assert_event_key(const char *out, const char *kind, const char *kx, char *line,
+			     size_t cap)
+{
+	char want[128];
+	find_line(out, kind, line, cap);
+	snprintf(want, sizeof want, "\"peer_key\":\"%s\"", kx);
+	assert_non_null(strstr(line, want));
+}
+
+/* A procedure drill as p1 (its config's keys): the node answers over the channel, and the
+ * drill says it recorded. */
+static void procedure_drill_as_p1(struct fix *f, const char *addr)
+{
+	char path[HW_PROC_PATH_MAX + 48], line[1024];
+	snprintf(path, sizeof path, "%s/p1.ini", hw_cluster_root(f->c));
+	hw_proc_capture(&f->cap, hw_test_bin(), "drill", "procedure", "--config", path, "--connect",
+			addr, "--no-record", "--json", NULL);
+	const char *checks = strstr(f->cap.out, "\"checks\":[");
+	assert_non_null(checks);
+	find_line(checks, "{\"name\":\"standbys reachable\"", line, sizeof line);
+	char *check = strstr(line, "{\"name\":\"standbys reachable\"");
+	*strchr(check, '}') = '\0';
+	fprintf(stderr, "test_audit: procedure: %s %s\n", check, f->cap.err);
+	assert_null(strstr(check, "node at")); /* the node answered over the channel */
+	assert_null(strstr(f->cap.err, "did not record"));
+}
+
 /* A client with a key no node pins is refused: the primary appends one auth_failure
  * event naming its address and key, and a flood of 50 more from the same host within the
  * minute adds none; a procedure drill asks the node over the config's keys and leaves a
@@ -258,18 +287,7 @@ static void test_refusals_audited(void **state)
 		assert_int_equal(hw_client_connect_secure(addr, &bad, &cl), HW_EHANDSHAKE);
 	}
 
-	/* procedure drill as p1 (its config's keys): the node answers over the channel */
-	snprintf(path, sizeof path, "%s/p1.ini", hw_cluster_root(f->c));
-	hw_proc_capture(&f->cap, hw_test_bin(), "drill", "procedure", "--config", path,
-			"--connect", addr, "--no-record", "--json", NULL);
-	const char *checks = strstr(f->cap.out, "\"checks\":[");
-	assert_non_null(checks);
-	find_line(checks, "{\"name\":\"standbys reachable\"", line, sizeof line);
-	char *check = strstr(line, "{\"name\":\"standbys reachable\"");
-	*strchr(check, '}') = '\0';
-	fprintf(stderr, "test_audit: procedure: %s %s\n", check, f->cap.err);
-	assert_null(strstr(check, "node at")); /* the node answered over the channel */
-	assert_null(strstr(f->cap.err, "did not record"));
+	procedure_drill_as_p1(f, addr);
 
 	/* an export the node is told of, as the cluster's client */
 	snprintf(path, sizeof path, "%s/quarantine.jsonl", f->root);
@@ -294,23 +312,15 @@ static void test_refusals_audited(void **state)
 	const char *out = f->cap.out;
 	fprintf(stderr, "test_audit: refusals:\n%s", out);
 	assert_int_equal(count_lines(out, "\"kind\":\"auth_failure\""), 1);
-	find_line(out, "\"kind\":\"auth_failure\"", line, sizeof line);
+	assert_event_key(out, "\"kind\":\"auth_failure\"", rogue_kx, line, sizeof line);
 	assert_non_null(strstr(line, "\"node\":\"p1\""));
 	assert_non_null(strstr(line, "\"peer_addr\":\"127.0.0.1:"));
-	snprintf(want, sizeof want, "\"peer_key\":\"%s\"", rogue_kx);
-	assert_non_null(strstr(line, want));
 	assert_non_null(strstr(line, "HW_EAUTH"));
-	find_line(out, "\"kind\":\"switchover\"", line, sizeof line);
-	snprintf(want, sizeof want, "\"peer_key\":\"%s\"", client_kx);
-	assert_non_null(strstr(line, want));
+	assert_event_key(out, "\"kind\":\"switchover\"", client_kx, line, sizeof line);
 	/* the drill, by the key it ran with: p1's own, from the config */
-	find_line(out, "\"kind\":\"drill\"", line, sizeof line);
-	snprintf(want, sizeof want, "\"peer_key\":\"%s\"", p1_kx);
-	assert_non_null(strstr(line, want));
+	assert_event_key(out, "\"kind\":\"drill\"", p1_kx, line, sizeof line);
 	assert_non_null(strstr(line, "drill procedure "));
-	find_line(out, "\"kind\":\"export\"", line, sizeof line);
-	snprintf(want, sizeof want, "\"peer_key\":\"%s\"", client_kx);
-	assert_non_null(strstr(line, want));
+	assert_event_key(out, "\"kind\":\"export\"", client_kx, line, sizeof line);
 	assert_non_null(strstr(line, "quarantine export of 0 records"));
 	assert_int_equal(hw_proc_capture(&f->cap, hw_test_bin(), "audit", hw_cluster_dir(f->c, 0),
 					 NULL),
@@ -376,7 +386,7 @@ static void test_restore_audited(void **state)
 {
 	struct fix *f = *state;
 	char root[HW_PROC_PATH_MAX + 16], backup[HW_PROC_PATH_MAX + 16],
-		into[HW_PROC_PATH_MAX + 16], path[HW_PROC_PATH_MAX + 48], line[1024], want[128];
+		into[HW_PROC_PATH_MAX + 16], path[HW_PROC_PATH_MAX + 48], line[1024];
 	char client_kx[65];
 	snprintf(root, sizeof root, "%s/cluster", f->root);
 	snprintf(backup, sizeof backup, "%s/backup", f->root);
@@ -443,14 +453,11 @@ static void test_restore_audited(void **state)
 		count_lines(out, "\xe3\x82\xbf\xe3\x83\xbc\xe3\x83\x9f\xe3\x83\x8a\xe3\x83\xab_2"),
 		1);
 	assert_int_equal(count_lines(out, "/store until end: ok, head lsn "), 1); /* the drill */
-	snprintf(want, sizeof want, "\"peer_key\":\"%s\"", client_kx);
-	find_line(out, "until lsn 1: ok, head lsn 1,", line, sizeof line);
+	assert_event_key(out, "until lsn 1: ok, head lsn 1,", client_kx, line, sizeof line);
 	assert_non_null(strstr(line, "\"kind\":\"restore\""));
-	assert_non_null(strstr(line, want));
 	assert_non_null(strstr(line, "/backup into "));
-	find_line(out, "until end: ENOENT, head lsn 0,", line, sizeof line);
+	assert_event_key(out, "until end: ENOENT, head lsn 0,", client_kx, line, sizeof line);
 	assert_non_null(strstr(line, "\"kind\":\"restore\""));
-	assert_non_null(strstr(line, want));
 	assert_non_null(strstr(line, "/missing into "));
 }
 

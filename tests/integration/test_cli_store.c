@@ -692,30 +692,33 @@ static void test_backup_damaged(void **state)
 	assert_non_null(strstr(f->r.err, "(HW_EBACKUP): MANIFEST is missing"));
 }
 
-/* backup then restore: the restored store's digest equals the source's; restore
- * --until-lsn N equals `digest --at-lsn N` of the source, and one past the backup's end
- * is refused with the reason; an incremental backup after more records restores to the
- * new head. */
-static void test_backup_restore(void **state)
+/* A store "src" of 3,000 records and its backup "gens/bak" (made with its parent), their
+ * paths in src and bak. */
+static void backed_up(struct fix *f, char *src, char *bak, size_t cap)
+{
+	make_store(f, "src", "terminal_peak", "3000");
+	path(f, "src", src, cap);
+	path(f, "gens/bak", bak, cap);
+	assert_int_equal(hw(&f->r, "backup", src, bak, NULL), 0);
+	assert_non_null(strstr(f->r.out, "new snapshot at lsn 3000"));
+}
+
+/* A backup or restore that cannot be what was asked is refused with the reason and writes
+ * nothing: a backup inside its store or a restore inside its backup, a restore whose node
+ * to tell cannot be reached, a target that is a file, a backup path that does not exist or
+ * is no backup; a backup with nothing new says so and leaves the MANIFEST as it was. */
+static void test_backup_restore_refused(void **state)
 {
 	struct fix *f = *state;
-	char src[4200], bak[4200], full[4200], part[4200], more[4200];
-	char h_src[80], h_full[80], h_at[80], h_part[80];
-	make_store(f, "src", "terminal_peak", "3000");
-	path(f, "src", src, sizeof(src));
-	path(f, "gens/bak", bak, sizeof(bak)); /* made with its parent */
+	char src[4200], bak[4200], full[4200], manifest[4300];
+	backed_up(f, src, bak, sizeof src);
 	path(f, "full", full, sizeof(full));
-	path(f, "part", part, sizeof(part));
-	path(f, "more", more, sizeof(more));
-	char manifest[4300];
 	/* a backup inside its store, or a restore inside its backup, goes with what it is
 	 * to be independent of: refused before anything is written */
 	snprintf(manifest, sizeof manifest, "%s/bak", src);
 	assert_int_equal(hw(&f->r, "backup", src, manifest, NULL), 2);
 	assert_non_null(strstr(f->r.err, "a backup lives outside what it copies"));
 	assert_int_equal(access(manifest, F_OK), -1);
-	assert_int_equal(hw(&f->r, "backup", src, bak, NULL), 0);
-	assert_non_null(strstr(f->r.out, "new snapshot at lsn 3000"));
 	snprintf(manifest, sizeof manifest, "%s/r", bak);
 	assert_int_equal(hw(&f->r, "restore", bak, manifest, NULL), 2);
 	assert_int_equal(access(manifest, F_OK), -1);
@@ -749,6 +752,21 @@ static void test_backup_restore(void **state)
 	assert_non_null(strstr(f->r.err, "no-such-backup: No such file or directory (ENOENT)"));
 	assert_int_equal(hw(&f->r, "restore", src, full, NULL), 1);
 	assert_non_null(strstr(f->r.err, "(HW_EBACKUP): MANIFEST is missing"));
+}
+
+/* backup then restore: the restored store's digest equals the source's; restore
+ * --until-lsn N equals `digest --at-lsn N` of the source, and one past the backup's end
+ * is refused with the reason; an incremental backup after more records restores to the
+ * new head. */
+static void test_backup_restore(void **state)
+{
+	struct fix *f = *state;
+	char src[4200], bak[4200], full[4200], part[4200], more[4200];
+	char h_src[80], h_full[80], h_at[80], h_part[80];
+	backed_up(f, src, bak, sizeof src);
+	path(f, "full", full, sizeof(full));
+	path(f, "part", part, sizeof(part));
+	path(f, "more", more, sizeof(more));
 	assert_int_equal(hw(&f->r, "restore", bak, full, NULL), 0);
 	assert_int_equal(hw(&f->r, "digest", src, NULL), 0);
 	uint64_t l_src = parse_digest(&f->r, h_src);
@@ -981,6 +999,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_get_damaged, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_read_internal_error, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_backup_damaged, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_backup_restore_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_backup_restore, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_verify_no_room, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_such_dir, setup, teardown),

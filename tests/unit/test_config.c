@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -21,11 +22,19 @@
 #include "hawser_error.h"
 #include "tests/integration/proc.h"
 
+/* The key files test_security_* load: this node's key (p1.key), its public key in a
+ * directory of pins (pins/p1.pub), and a second node's public key beside it (s1.pub). */
+struct keys {
+	char pins[600], pub[700], key[700], pub2[700];
+	struct hw_identity id, id2;
+};
+
 struct fx {
 	char dir[256];
 	char path[300];
 	char err[512];
 	struct hw_config c;
+	struct keys k; /* test_security_*: made by setup_keys */
 };
 
 static int setup(void **state)
@@ -988,59 +997,80 @@ static void test_retention(void **state)
 	assert_non_null(strstr(f->err, "unknown key 'retention.backup_generation'"));
 }
 
-/* [security]: key and peers load the pinned keys (a file and a directory); insecure =
- * true alone is plaintext; a config with neither does not give a channel, and says what
- * to add; a key file that cannot be read does not either (HW_ECONFIG); keys with insecure, a key
- * without peers, a bad node.pub, a bad value and an unknown key are refused. */
-static void test_security(void **state)
+static void write_key(const char *path, const struct hw_identity *id, bool secret)
 {
-	struct fx *f = *state;
-	char text[4096], pub[700], key[700], pins[600], pub2[700];
-	struct hw_identity id, id2, self;
-	struct hw_channel_config cc;
-	assert_int_equal(hw_identity_generate(&id), 0);
-	assert_int_equal(hw_identity_generate(&id2), 0);
-	snprintf(pins, sizeof pins, "%s/pins", f->dir);
-	assert_int_equal(mkdir(pins, 0700), 0);
-	snprintf(pub, sizeof pub, "%s/p1.pub", pins);
-	snprintf(key, sizeof key, "%s/p1.key", f->dir);
-	long n = hw_identity_format_public(&id, text, sizeof text);
-	FILE *fp = fopen(pub, "w");
-	assert_true(n > 0 && fp && fputs(text, fp) >= 0 && fclose(fp) == 0);
-	n = hw_identity_format_secret(&id, text, sizeof text);
-	fp = fopen(key, "w");
+	char text[4096];
+	long n = secret ? hw_identity_format_secret(id, text, sizeof text)
+			: hw_identity_format_public(id, text, sizeof text);
+	FILE *fp = fopen(path, "w");
 	assert_true(n > 0 && fp && fchmod(fileno(fp), 0600) == 0 && fputs(text, fp) >= 0 &&
 		    fclose(fp) == 0);
-	snprintf(pub2, sizeof pub2, "%s/s1.pub", f->dir);
-	n = hw_identity_format_public(&id2, text, sizeof text);
-	fp = fopen(pub2, "w");
-	assert_true(n > 0 && fp && fputs(text, fp) >= 0 && fclose(fp) == 0);
+}
 
-	snprintf(text, sizeof text, PRIMARY_HEAD "[security]\nkey = %s\npeers = %s, %s\n", key,
-		 pins, pub2);
+static int setup_keys(void **state)
+{
+	setup(state);
+	struct fx *f = *state;
+	struct keys *k = &f->k;
+	assert_int_equal(hw_identity_generate(&k->id), 0);
+	assert_int_equal(hw_identity_generate(&k->id2), 0);
+	snprintf(k->pins, sizeof k->pins, "%s/pins", f->dir);
+	assert_int_equal(mkdir(k->pins, 0700), 0);
+	snprintf(k->pub, sizeof k->pub, "%s/p1.pub", k->pins);
+	snprintf(k->key, sizeof k->key, "%s/p1.key", f->dir);
+	snprintf(k->pub2, sizeof k->pub2, "%s/s1.pub", f->dir);
+	write_key(k->pub, &k->id, false);
+	write_key(k->key, &k->id, true);
+	write_key(k->pub2, &k->id2, false);
+	return 0;
+}
+
+/* [security]: key and peers load the pinned keys (a file and a directory), each key once,
+ * and give the channel its identity and pins. */
+static void test_security_pins(void **state)
+{
+	struct fx *f = *state;
+	const struct keys *k = &f->k;
+	char text[4096];
+	struct hw_identity self;
+	struct hw_channel_config cc;
+	snprintf(text, sizeof text, PRIMARY_HEAD "[security]\nkey = %s\npeers = %s, %s\n", k->key,
+		 k->pins, k->pub2);
 	assert_int_equal(load(f, text), 0);
 	assert_int_equal(f->c.security.n_peers, 2);
 	/* one key pinned twice under one name (a file listed twice, or also in a listed
 	 * directory) is pinned once */
-	snprintf(text, sizeof text, PRIMARY_HEAD "[security]\nkey = %s\npeers = %s, %s, %s\n", key,
-		 pub, pins, pub);
+	snprintf(text, sizeof text, PRIMARY_HEAD "[security]\nkey = %s\npeers = %s, %s, %s\n",
+		 k->key, k->pub, k->pins, k->pub);
 	assert_int_equal(load(f, text), 0);
 	assert_int_equal(f->c.security.n_peers, 1);
 	/* continued, the first line ending in a comma: the list is what counts, whole */
-	snprintf(text, sizeof text, PRIMARY_HEAD "[security]\nkey = %s\npeers = %s,\n  %s\n", key,
-		 pins, pub2);
+	snprintf(text, sizeof text, PRIMARY_HEAD "[security]\nkey = %s\npeers = %s,\n  %s\n",
+		 k->key, k->pins, k->pub2);
 	assert_int_equal(load(f, text), 0);
 	assert_int_equal(f->c.security.n_peers, 2);
-	assert_non_null(strstr(f->c.security.peer_files, pub2));
-	assert_memory_equal(f->c.security.peers[0], id.kx_pk, 32);
-	assert_memory_equal(f->c.security.peers[1], id2.kx_pk, 32);
+	assert_non_null(strstr(f->c.security.peer_files, k->pub2));
+	assert_memory_equal(f->c.security.peers[0], k->id.kx_pk, 32);
+	assert_memory_equal(f->c.security.peers[1], k->id2.kx_pk, 32);
 	assert_int_equal(hw_config_channel(&f->c, f->path, &self, &cc, f->err, sizeof f->err), 0);
 	assert_false(cc.insecure);
 	assert_int_equal(cc.pinned_count, 2);
-	assert_memory_equal(self.kx_pk, id.kx_pk, 32);
+	assert_memory_equal(self.kx_pk, k->id.kx_pk, 32);
 	assert_string_equal(cc.cluster_id, "yard-ha");
 	hw_identity_wipe(&self);
+}
 
+/* insecure = true alone is plaintext; a config with neither does not give a channel, and
+ * says what to add; a key file that cannot be read does not either (HW_ECONFIG); keys
+ * with insecure, a key without peers, a bad node.pub, a bad value and an unknown key are
+ * refused. */
+static void test_security_refused(void **state)
+{
+	struct fx *f = *state;
+	const struct keys *k = &f->k;
+	char text[4096];
+	struct hw_identity self;
+	struct hw_channel_config cc;
 	assert_int_equal(load(f, PRIMARY_HEAD "[security]\ninsecure = true\n"), 0);
 	assert_int_equal(hw_config_channel(&f->c, f->path, &self, &cc, f->err, sizeof f->err), 0);
 	assert_true(cc.insecure);
@@ -1052,17 +1082,17 @@ static void test_security(void **state)
 	/* a security.key that cannot be read is a bad config too (hawser.h: HW_ECONFIG), with
 	 * the reason, not the bare -ENOENT */
 	snprintf(text, sizeof text, PRIMARY_HEAD "[security]\nkey = %s/none.key\npeers = %s\n",
-		 f->dir, pins);
+		 f->dir, k->pins);
 	assert_int_equal(load(f, text), 0);
 	assert_int_equal(hw_config_channel(&f->c, f->path, &self, &cc, f->err, sizeof f->err),
 			 HW_ECONFIG);
 	assert_non_null(strstr(f->err, "none.key: No such file"));
 
-	snprintf(text, sizeof text, PRIMARY_HEAD "[security]\ninsecure = true\nkey = %s\n", key);
+	snprintf(text, sizeof text, PRIMARY_HEAD "[security]\ninsecure = true\nkey = %s\n", k->key);
 	expect_error(f, text, 0, "choose one");
-	snprintf(text, sizeof text, PRIMARY_HEAD "[security]\nkey = %s\n", key);
+	snprintf(text, sizeof text, PRIMARY_HEAD "[security]\nkey = %s\n", k->key);
 	expect_error(f, text, 0, "'security.peers' is missing");
-	snprintf(text, sizeof text, PRIMARY_HEAD "[security]\npeers = %s\n", key);
+	snprintf(text, sizeof text, PRIMARY_HEAD "[security]\npeers = %s\n", k->key);
 	expect_error(f, text, 10, "not a node.pub of hawser keygen"); /* a node.key */
 	snprintf(text, sizeof text, PRIMARY_HEAD "[security]\npeers = %s/none.pub\n", f->dir);
 	expect_error(f, text, 10, "No such file");
@@ -1073,20 +1103,24 @@ static void test_security(void **state)
 	expect_error(f, text, 10, "empty-pins: no node.pub in it");
 	expect_error(f, PRIMARY_HEAD "[security]\ninsecure = yes\n", 10, "expected true or false");
 	expect_error(f, PRIMARY_HEAD "[security]\ncert = x\n", 10, "unknown key 'security.cert'");
+}
 
-	/* with keys, a standby's and a vault's node.primary name the node whose key alone
-	 * they follow; a bare address is refused, and so is this node's own id */
+/* With keys, a standby's and a vault's node.primary name the node whose key alone they
+ * follow; a bare address is refused, and so is this node's own id. */
+static void test_security_primary_named(void **state)
+{
+	struct fx *f = *state;
+	const struct keys *k = &f->k;
+	char text[4096];
 #define STANDBY_HEAD "[cluster]\nid = yard-ha\n[node]\nid = s1\nrole = standby\ndata_dir = /d\n"
 	snprintf(text, sizeof text,
-		 STANDBY_HEAD "primary = 10.0.0.1:7001\n[security]\nkey = %s\n"
-			      "peers = %s\n",
-		 key, pins);
+		 STANDBY_HEAD "primary = 10.0.0.1:7001\n[security]\nkey = %s\npeers = %s\n", k->key,
+		 k->pins);
 	expect_error(f, text, 0,
 		     "'node.primary' must name the node at each address: <id>@10.0.0.1:7001");
 	snprintf(text, sizeof text,
-		 STANDBY_HEAD "primary = s1@10.0.0.1:7001\n[security]\n"
-			      "key = %s\npeers = %s\n",
-		 key, pins);
+		 STANDBY_HEAD "primary = s1@10.0.0.1:7001\n[security]\nkey = %s\npeers = %s\n",
+		 k->key, k->pins);
 	expect_error(f, text, 0, "'node.primary' names this node 's1'");
 	static const char *const named[][3] = {
 		{"p1 @ 10.0.0.1:7001", "p1", "10.0.0.1:7001"},
@@ -1096,7 +1130,7 @@ static void test_security(void **state)
 	for (size_t i = 0; i < sizeof named / sizeof named[0]; i++) {
 		snprintf(text, sizeof text,
 			 STANDBY_HEAD "primary = %s\n[security]\nkey = %s\npeers = %s\n",
-			 named[i][0], key, pins);
+			 named[i][0], k->key, k->pins);
 		assert_int_equal(load(f, text), 0);
 		assert_string_equal(f->c.primary_id, named[i][1]);
 		assert_string_equal(f->c.primary, named[i][2]);
@@ -1104,20 +1138,16 @@ static void test_security(void **state)
 	snprintf(text, sizeof text,
 		 VAULT_HEAD "primary = p1@10.0.0.1:7001, 10.0.0.2:7001\n"
 			    "[security]\nkey = %s\npeers = %s\n",
-		 key, pins);
+		 k->key, k->pins);
 	expect_error(f, text, 0, "<id>@10.0.0.2:7001");
 	snprintf(text, sizeof text,
 		 VAULT_HEAD "primary = p1@10.0.0.1:7001, s1@10.0.0.2:7001\n"
 			    "[security]\nkey = %s\npeers = %s\n",
-		 key, pins);
+		 k->key, k->pins);
 	assert_int_equal(load(f, text), 0);
 	assert_string_equal(f->c.source_ids[1], "s1");
 	expect_error(f, STANDBY_HEAD "primary = p 1@10.0.0.1:7001\n", 7, "bad value 'p 1'");
 #undef STANDBY_HEAD
-	assert_int_equal(unlink(pub), 0);
-	assert_int_equal(unlink(pub2), 0);
-	assert_int_equal(unlink(key), 0);
-	assert_int_equal(rmdir(pins), 0);
 }
 
 int main(void)
@@ -1153,7 +1183,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_vault, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vaults_of_primary, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retention, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_security, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_security_pins, setup_keys, teardown),
+		cmocka_unit_test_setup_teardown(test_security_refused, setup_keys, teardown),
+		cmocka_unit_test_setup_teardown(test_security_primary_named, setup_keys, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
