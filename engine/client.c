@@ -946,21 +946,32 @@ static int check_plaintext_addrs(const struct hw_client *c)
 	return 0;
 }
 
+/* Whether a dial's code says the node refused this client's channel, keys or cluster:
+ * a retry cannot help, the client's settings must change. */
+static bool refused_us(int rc)
+{
+	return rc == HW_EHANDSHAKE || rc == HW_EAUTH || rc == HW_ECHANNEL || rc == HW_ECLUSTER;
+}
+
 /* A connect given a list where no node answered as the primary: HW_ENOT_PRIMARY, as
  * hawser.h says, not the last dial's code (which depended on the order: -ECONNREFUSED
- * here, -ENOENT there); what each address gave goes on stderr for the operator. */
+ * here, -ENOENT there), unless a node refused this client (refused_us: the first such
+ * code, in the list's order); what each address gave goes on stderr for the operator. */
 static int no_primary(const struct hw_client *c)
 {
 	char line[HW_DIAL_MAX * (HW_ADDR_CHARS_MAX + 64)];
 	size_t at = 0;
+	int refused = 0;
 	for (uint32_t i = 0; i < c->n_addrs && at < sizeof line; i++) {
 		int rc = c->dials.d[i].rc;
 		int len = snprintf(line + at, sizeof line - at, "%s %s: %s", i ? "," : "",
 				   c->addrs[i], rc != 0 ? hw_strerror(rc) : "a standby");
 		at += len > 0 ? (size_t)len : 0;
+		if (refused == 0 && refused_us(rc))
+			refused = rc;
 	}
 	fprintf(stderr, "hawser client: no node answered as the primary:%s\n", line);
-	return HW_ENOT_PRIMARY;
+	return refused != 0 ? refused : HW_ENOT_PRIMARY;
 }
 
 int hw_client_connect(const char *addr, struct hw_client **out)

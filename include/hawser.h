@@ -141,7 +141,9 @@ struct hw_client;
  * the first that answers as the primary is taken, and HW_ENOT_PRIMARY returned when none
  * does (an election may be under way: retry, or hw_client_reconnect()), whatever each dial
  * gave, which a line on stderr names by address when none answered at all ("hawser client:
- * no node answered as the primary: ..."); -EINTR when a caught signal ended it. -EINVAL
+ * no node answered as the primary: ..."); but when none answered and a node refused this
+ * client (HW_EHANDSHAKE, HW_EAUTH, HW_ECHANNEL or HW_ECLUSTER: a retry cannot help), the
+ * first such code in the list's order. -EINTR when a caught signal ended it. -EINVAL
  * for an addr or out of NULL. Blocking, with a 5 s
  * timeout per address for the whole dial (the connect, the secure handshake and the
  * node's Hello together, not counting time spent on other nodes). Resolving a host name

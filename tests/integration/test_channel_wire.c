@@ -510,6 +510,14 @@ static void test_unpinned_node_refused(void **state)
 	assert_int_equal(hw_client_connect_secure(f->p.client, &bad, &c), HW_EHANDSHAKE);
 	assert_true(hw_proc_wait_line(&f->p.proc, &pm, "event=channel_refused", f->rogue_fp,
 				      WAIT_MS, NULL, 0));
+	/* in a list where no node answered, the refusal is the answer, not "no primary" (a
+	 * retry would not help): the node that is down first in the list changes nothing */
+	uint16_t dead;
+	assert_int_equal(hw_free_port(&dead), 0);
+	char list[96];
+	snprintf(list, sizeof list, "127.0.0.1:%u, %s", dead, f->p.client);
+	assert_int_equal(hw_client_connect_secure(list, &bad, &c), HW_EHANDSHAKE);
+	assert_null(c);
 	assert_int_equal(hw_client_connect(f->p.client, &c), HW_ECHANNEL);
 	assert_true(hw_proc_wait_line(&f->p.proc, &pm, "event=channel_refused", "ETIMEDOUT",
 				      WAIT_MS, NULL, 0));
