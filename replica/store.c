@@ -267,8 +267,33 @@ void hw__store_env_asserts(MDB_env *env)
 	mdb_env_set_assert(env, lmdb_asserted); /* fails only for a NULL env */
 }
 
+/* LMDB's lock file for its default 126 readers (measured: 8 KiB). */
+#define LOCK_BYTES 8192
+
+/* Give dir's lock.mdb its blocks before LMDB maps it: LMDB makes it by ftruncate (sparse)
+ * and writes it through the map, so on a full file system its first write to a page with
+ * no block was a SIGBUS, not an error. 0, or -ENOSPC (-errno) when there is no room. A
+ * larger file (more readers) keeps its size; blocks it has are left as they are. */
+static int lock_room(const char *dir)
+{
+	char path[PATH_MAX];
+	if (snprintf(path, sizeof path, "%s/lock.mdb", dir) >= (int)sizeof path)
+		return -ENAMETOOLONG;
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	int rc = posix_fallocate(fd, 0, LOCK_BYTES);
+	close(fd);
+	return -rc;
+}
+
 static int env_open(const char *dir, uint64_t map_bytes, unsigned flags, MDB_env **out)
 {
+	if (!(flags & MDB_RDONLY)) {
+		int rc = lock_room(dir);
+		if (rc != 0)
+			return rc;
+	}
 	MDB_env *env;
 	int rc = mdb_env_create(&env);
 	if (rc != 0)

@@ -823,7 +823,9 @@ static void test_backup_restore(void **state)
 /* verify and drill verify of an intact store whose file system has no room left for the
  * rebuild's scratch store: an error (exit 1, ENOSPC, saying how much it needs), never
  * damage found (a SIGBUS on the scratch's lock file or map, exit 3 HW_ECORRUPT, a drill
- * FAIL); with room again, intact. */
+ * FAIL); with room again, intact. On the same full disk a new store and a digest's replay
+ * scratch are ENOSPC too, where LMDB's first write to its lock file's map was a SIGBUS (a
+ * crash of init, damage said of the store the digest read), and leave nothing behind. */
 static void test_verify_no_room(void **state)
 {
 	struct fix *f = *state;
@@ -848,8 +850,17 @@ static void test_verify_no_room(void **state)
 	assert_non_null(strstr(f->r.out, "ERROR: verify of"));
 	assert_non_null(strstr(f->r.out, "(ENOSPC)"));
 	assert_null(strstr(f->r.out, "FAIL"));
+	assert_int_equal(hw(&f->r, "digest", dir, "--at-lsn", "1000", NULL), 1);
+	assert_non_null(strstr(f->r.err, "(ENOSPC)"));
+	assert_null(strstr(f->r.err, "HW_ECORRUPT"));
+	char other[4300];
+	snprintf(other, sizeof other, "%s/new", mnt);
+	assert_int_equal(hw(&f->r, "init", other, NULL), 1);
+	assert_non_null(strstr(f->r.err, "(ENOSPC)"));
+	assert_int_equal(access(other, F_OK), -1);
 	assert_int_equal(unlink(fill), 0);
 	assert_int_equal(hw(&f->r, "verify", dir, NULL), 0);
+	assert_int_equal(hw(&f->r, "digest", dir, "--at-lsn", "1000", NULL), 0);
 }
 
 /* A store's directory that is missing or not a directory is said as it is, not as a
