@@ -862,11 +862,13 @@ static int cmd_get(const struct hw_cli_cmd *cmd, int argc, char **argv)
 	if (rc && (end.signo != 0 || !j.opened))
 		return hw_cli_fail_read(cmd->name, pos[0], rc, &end);
 	struct hw_reject rej = {0};
-	char what[128];
+	char what[128], why[192];
 	snprintf(what, sizeof(what), "container %s", pos[2]);
-	if (rc == HW_ENOTFOUND && hw_validate_container_id(pos[2], false, "ID", &rej) != 0)
-		return hw_cli_fail_why(cmd->name, what, rej.code,
-				       "not in the store, and not an ISO 6346 number either");
+	if (rc == HW_ENOTFOUND && hw_validate_container_id(pos[2], false, "ID", &rej) != 0) {
+		snprintf(why, sizeof why, "not in the store, and not an ISO 6346 number either: %s",
+			 rej.rule);
+		return hw_cli_fail_why(cmd->name, what, rej.code, why);
+	}
 	if (rc)
 		return hw_cli_fail(cmd->name, what, rc);
 	print_container(&j.c);

@@ -607,9 +607,11 @@ static void test_get(void **state)
 	assert_null(strstr(f->r.out, "state       ?"));
 	assert_int_equal(hw(&f->r, "get", dir, "container", "CSQU3054383", NULL), 1);
 	assert_non_null(strstr(f->r.err, "not found (HW_ENOTFOUND)"));
-	/* a typo is named for the rule it breaks, not only as "not found" */
+	/* a typo is named for the rule it breaks, not only as "not found", with the digit the
+	 * rule gives */
 	assert_int_equal(hw(&f->r, "get", dir, "container", "CSQU3054384", NULL), 1);
 	assert_non_null(strstr(f->r.err, "(HW_ECHECK_DIGIT): not in the store"));
+	assert_non_null(strstr(f->r.err, "check digit 4, ISO 6346 gives 3"));
 	assert_int_equal(hw(&f->r, "get", dir, "container", "csqu3054383", NULL), 1);
 	assert_non_null(strstr(f->r.err, "(HW_ECONTAINER_ID): not in the store"));
 }
