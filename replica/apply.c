@@ -864,7 +864,9 @@ static size_t wis_key(char prefix, const char *text, uint8_t *key, size_t cap)
 	return n + 2;
 }
 
-/* Read "w/<id>": *found, the state and the container (cid, NUL-terminated). */
+/* Read "w/<id>" through c->wis: *found, the state and the container (cid,
+ * NUL-terminated). When found, c->wis stays on it, so that apply_wi() overwrites it there
+ * (MDB_CURRENT) instead of walking the tree a second time. */
 static int wi_read(const struct hw_apply_ctx *c, const char *wi_id, bool *found, int *state,
 		   char cid[HW_CONTAINER_ID_BYTES_MAX + 1])
 {
@@ -874,7 +876,7 @@ static int wi_read(const struct hw_apply_ctx *c, const char *wi_id, bool *found,
 	*found = false;
 	*state = 0;
 	cid[0] = '\0';
-	int rc = mdb_get(c->txn, c->t->wis, &k, &v);
+	int rc = mdb_cursor_get(c->wis, &k, &v, MDB_SET);
 	if (rc == MDB_NOTFOUND)
 		return 0;
 	if (rc != 0)
@@ -947,7 +949,8 @@ static int apply_wi(const struct hw_apply_ctx *c, const Tos__V1__Record *rec, st
 	val[0] = (uint8_t)wi->state;
 	memcpy(val + 1, cid, cid_len);
 	MDB_val v = hw_mdb_val(val, 1 + cid_len);
-	rc = mdb_put(c->txn, c->t->wis, &k, &v, 0);
+	/* Nothing moved c->wis since wi_read(): wi_check() reads through mdb_get. */
+	rc = mdb_cursor_put(c->wis, &k, &v, found ? MDB_CURRENT : 0);
 	if (rc != 0 || cid_len == 0)
 		return rc;
 	k = hw_mdb_val(key, wis_key('c', cid, key, sizeof key));
@@ -1044,5 +1047,7 @@ int hw_apply(const struct hw_apply_ctx *c, const Tos__V1__Record *rec, struct hw
 	HW_ASSERT(c->lsn > 0 && c->boxes != NULL);
 	HW_ASSERT(mdb_cursor_txn(c->boxes) == c->txn &&
 		  mdb_cursor_dbi(c->boxes) == c->t->containers);
+	HW_ASSERT(c->wis != NULL && mdb_cursor_txn(c->wis) == c->txn &&
+		  mdb_cursor_dbi(c->wis) == c->t->wis);
 	return apply_record(c, rec, rej);
 }

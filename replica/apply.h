@@ -18,6 +18,8 @@ struct hw_apply_ctx {
 	MDB_cursor *boxes;          /* on t->containers in txn, the caller's: opened once per
 				     * write transaction, not per record or batch (it is a
 				     * malloc); hw_apply moves it and leaves it open */
+	MDB_cursor *wis;            /* on t->wis in txn, the caller's, as boxes: a work
+				     * instruction is read and written back where it stands */
 	bool replay;                /* an entry a primary accepted (a standby, a restore, a
 				     * rebuild): the rules added with store format 4 are not
 				     * checked again (apply.c "Replay") */

@@ -612,7 +612,7 @@ struct take {
 	int refuse_new;  /* hw_submit.refuse_new */
 	bool dup;        /* out: same bytes stored before, at dup_lsn */
 	uint64_t dup_lsn;
-	MDB_cursor *boxes; /* the transaction's cursor on containers (boxes_open) */
+	const struct hw__txn_cursors *cur; /* the transaction's (cursors_open) */
 };
 
 int hw__store_log_get(struct hw_store *s, MDB_txn *txn, uint64_t lsn, MDB_val *v)
@@ -735,8 +735,12 @@ static int check_apply(struct hw_store *s, MDB_txn *txn, const struct take *t,
 		rc = retract_check(s, txn, rec, t->trusted, rej);
 	if (rc != 0)
 		return rc;
-	struct hw_apply_ctx c = {
-		.txn = txn, .t = &s->t, .lsn = t->lsn, .boxes = t->boxes, .replay = t->trusted};
+	struct hw_apply_ctx c = {.txn = txn,
+				 .t = &s->t,
+				 .lsn = t->lsn,
+				 .boxes = t->cur->boxes,
+				 .wis = t->cur->wis,
+				 .replay = t->trusted};
 	return hw_apply(&c, rec, rej);
 }
 
@@ -784,7 +788,9 @@ static int take_record(struct hw_store *s, MDB_txn *txn, struct take *t, struct 
 	return del != 0 ? del : rc;
 }
 
-static int log_put(struct hw_store *s, MDB_txn *txn, uint64_t lsn, const uint8_t *entry, size_t len)
+/* Append the entry at lsn through the transaction's log cursor. */
+static int log_put(struct hw_store *s, MDB_cursor *log, uint64_t lsn, const uint8_t *entry,
+		   size_t len)
 {
 	if (hw_fault_tick(s->opts.mapfull_fault))
 		return MDB_MAP_FULL;
@@ -793,7 +799,7 @@ static int log_put(struct hw_store *s, MDB_txn *txn, uint64_t lsn, const uint8_t
 	MDB_val k = hw_mdb_val(key, 8), v = hw_mdb_val(entry, len);
 	/* MDB_APPEND: the cheap path for ordered keys, and a free check that LSNs only grow
 	 * (a smaller or equal key fails with MDB_KEYEXIST). */
-	int rc = mdb_put(txn, s->t.log, &k, &v, MDB_APPEND);
+	int rc = mdb_cursor_put(log, &k, &v, MDB_APPEND);
 	HW_ASSERT(rc != MDB_KEYEXIST);
 	return rc;
 }
@@ -848,11 +854,16 @@ int hw__store_batch_failed(struct hw_store *s, int rc)
 	return 0;
 }
 
-/* The cursor on the containers table hw_apply() works with, opened once per write
- * transaction (a malloc) and not per record or batch; LMDB closes it when txn ends. */
-static int boxes_open(struct hw_store *s, MDB_txn *txn, MDB_cursor **boxes)
+/* Open txn's cursors (hw__txn_cursors), once per write transaction and not per record
+ * or batch; LMDB closes them when txn ends, also after a failure here. */
+static int cursors_open(struct hw_store *s, MDB_txn *txn, struct hw__txn_cursors *cur)
 {
-	return mdb_cursor_open(txn, s->t.containers, boxes);
+	int rc = mdb_cursor_open(txn, s->t.containers, &cur->boxes);
+	if (rc == 0)
+		rc = mdb_cursor_open(txn, s->t.wis, &cur->wis);
+	if (rc == 0)
+		rc = mdb_cursor_open(txn, s->t.log, &cur->log);
+	return rc;
 }
 
 /* Detach the open transaction (to commit it or abort it) and forget what it held. */
@@ -860,7 +871,7 @@ static MDB_txn *txn_take(struct hw_store *s)
 {
 	MDB_txn *txn = s->txn;
 	s->txn = NULL;
-	s->boxes = NULL;
+	s->cur = (struct hw__txn_cursors){0};
 	s->prepared = s->holding = false;
 	s->replay_held = s->replay_len = 0;
 	return txn;
@@ -875,14 +886,14 @@ static int txn_open(struct hw_store *s)
 		s->txn = NULL;
 		return rc;
 	}
-	rc = boxes_open(s, s->txn, &s->boxes);
+	rc = cursors_open(s, s->txn, &s->cur);
 	if (rc != 0)
 		mdb_txn_abort(txn_take(s));
 	return rc;
 }
 
-static int append_one(struct hw_store *s, MDB_txn *txn, MDB_cursor *boxes, struct hw_head *h,
-		      const uint8_t *buf, size_t len, bool checked, bool log,
+static int append_one(struct hw_store *s, MDB_txn *txn, const struct hw__txn_cursors *cur,
+		      struct hw_head *h, const uint8_t *buf, size_t len, bool checked, bool log,
 		      struct hw_reject *rej);
 
 /* A bad entry: the sender's fault, refused with the store as it was. */
@@ -902,7 +913,7 @@ static int replay_run(struct hw_store *s)
 	for (size_t off = 0, len; rc == 0 && off < s->replay_held; off += len) {
 		len = hw_entry_len(s->replay + off);
 		hw_arena_reset(&s->arena);
-		rc = append_one(s, s->txn, s->boxes, &h, s->replay + off, len, true, true, &rej);
+		rc = append_one(s, s->txn, &s->cur, &h, s->replay + off, len, true, true, &rej);
 		if (entry_refused(rc))
 			rc = MDB_CORRUPTED;
 	}
@@ -927,7 +938,7 @@ static int batch_undo(struct hw_store *s, int rc)
 {
 	mdb_txn_abort(s->txn);
 	s->txn = NULL;
-	s->boxes = NULL;
+	s->cur = (struct hw__txn_cursors){0};
 	s->prepared = false;
 	s->replay_len = s->replay_held;
 	int again = rc == 0 ? 0 : hw__store_batch_failed(s, rc);
@@ -980,7 +991,7 @@ static int prepare_batch(struct hw_store *s, uint64_t epoch, int64_t now_ms,
 				 .time_ms = now_ms,
 				 .system = recs[i].system,
 				 .refuse_new = recs[i].refuse_new,
-				 .boxes = s->boxes};
+				 .cur = &s->cur};
 		memset(&res[i], 0, sizeof res[i]);
 		rc = take_record(s, s->txn, &t, &res[i].reject);
 		if (take_refused(&t, rc)) {
@@ -998,7 +1009,7 @@ static int prepare_batch(struct hw_store *s, uint64_t epoch, int64_t now_ms,
 		uint8_t *at = s->replay + s->replay_len;
 		size_t len = hw_entry_encode(at, t.lsn, epoch, now_ms, h.hash, t.data,
 					     (uint32_t)t.len, &e);
-		rc = log_put(s, s->txn, t.lsn, at, len);
+		rc = log_put(s, s->cur.log, t.lsn, at, len);
 		if (rc != 0)
 			break;
 		s->replay_len += len;
@@ -1127,8 +1138,9 @@ static int chain_check(const struct hw_head *h, const struct hw_entry *e, struct
 /* Apply the entry in buf on top of head h and move h to it. checked: the caller checked
  * the entry's hash (hw_store_append_hold); log: put it into the log table too (not when
  * a rewind replays the log itself). */
-static int append_one(struct hw_store *s, MDB_txn *txn, MDB_cursor *boxes, struct hw_head *h,
-		      const uint8_t *buf, size_t len, bool checked, bool log, struct hw_reject *rej)
+static int append_one(struct hw_store *s, MDB_txn *txn, const struct hw__txn_cursors *cur,
+		      struct hw_head *h, const uint8_t *buf, size_t len, bool checked, bool log,
+		      struct hw_reject *rej)
 {
 	struct hw_entry e;
 	int rc = checked ? hw_entry_parse(buf, len, &e) : hw_entry_decode(buf, len, &e);
@@ -1145,14 +1157,14 @@ static int append_one(struct hw_store *s, MDB_txn *txn, MDB_cursor *boxes, struc
 			 .lsn = e.lsn,
 			 .time_ms = e.time_ms,
 			 .trusted = true,
-			 .boxes = boxes};
+			 .cur = cur};
 	rc = take_record(s, txn, &t, rej);
 	if (rc == 0 && t.dup)
 		rc = hw_reject_set(rej, HW_EIDEMPOTENCY, "record_id",
 				   "entry %llu repeats the record stored at LSN %llu",
 				   (unsigned long long)e.lsn, (unsigned long long)t.dup_lsn);
 	if (rc == 0 && log)
-		rc = log_put(s, txn, e.lsn, buf, len);
+		rc = log_put(s, cur->log, e.lsn, buf, len);
 	if (rc != 0)
 		return rc;
 	h->lsn = e.lsn;
@@ -1175,7 +1187,7 @@ static int append_batch(struct hw_store *s, const uint8_t *const *entries, const
 	size_t i = 0;
 	for (; i < n && rc == 0; i++) {
 		HW_ASSERT(!hold || s->replay_cap - s->replay_len >= lens[i]); /* replay_bytes() */
-		rc = append_one(s, s->txn, s->boxes, &h, entries[i], lens[i], hold, true, rej);
+		rc = append_one(s, s->txn, &s->cur, &h, entries[i], lens[i], hold, true, rej);
 		if (rc == 0 && hold) {
 			memcpy(s->replay + s->replay_len, entries[i], lens[i]);
 			s->replay_len += lens[i];
@@ -1375,15 +1387,16 @@ static int rebuild_txn(struct hw_store *s, MDB_txn *txn, uint64_t lsn, struct hw
 		if (hw__tables[i].replicated)
 			rc = mdb_drop(txn, *hw__table_dbi(&s->t, i), 0);
 	struct hw_reject rej;
-	MDB_cursor *boxes = NULL; /* opened after the drop, which unsets the table's cursors */
+	struct hw__txn_cursors cur = {
+		0}; /* opened after the drop, which unsets the table's cursors */
 	*h = (struct hw_head){0};
 	if (rc == 0)
-		rc = boxes_open(s, txn, &boxes);
+		rc = cursors_open(s, txn, &cur);
 	for (uint64_t l = 1; rc == 0 && l <= lsn; l++) {
 		rc = entry_copy(s, txn, l, &buf, &cap, &len);
 		hw_arena_reset(&s->arena);
 		if (rc == 0) /* the state tables were emptied: the log's entries again */
-			rc = append_one(s, txn, boxes, h, buf, len, false, false, &rej);
+			rc = append_one(s, txn, &cur, h, buf, len, false, false, &rej);
 	}
 	free(buf);
 	return rc;

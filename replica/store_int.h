@@ -14,6 +14,15 @@
 #define HW__STORE_FORMAT   4u /* 4: places, slots and vessel visits are a facility's; 3: not */
 #define HW__STORE_FMT_QLSN 2u /* 3's tables, and quarantine keyed by LSN alone */
 
+/* The cursors a write transaction keeps for its records, opened once with it (each is a
+ * malloc) and closed by LMDB when it ends: on containers and wis for hw_apply(), and on
+ * the log, whose appends (MDB_APPEND) then start where the last one ended. */
+struct hw__txn_cursors {
+	MDB_cursor *boxes;
+	MDB_cursor *wis;
+	MDB_cursor *log;
+};
+
 struct hw_store {
 	MDB_env *env;
 	struct hw_tables t;
@@ -35,7 +44,7 @@ struct hw_store {
 	 * have dirtied thousands. So a failed batch aborts it all, and the held batches are
 	 * taken again from their entries (replay) into a new one. */
 	MDB_txn *txn;
-	MDB_cursor *boxes;     /* txn's cursor on containers (boxes_open) */
+	struct hw__txn_cursors cur; /* txn's cursors (cursors_open) */
 	bool prepared;         /* txn's last batch waits for commit, hold or abort */
 	bool holding;          /* txn holds batches not yet committed */
 	struct hw_head prepared_head;

@@ -159,6 +159,7 @@ static int run(struct env *e, const Tos__V1__Record *rec, struct hw_reject *rej)
 	assert_int_equal(mdb_txn_begin(e->env, NULL, 0, &txn), 0);
 	struct hw_apply_ctx c = {.txn = txn, .t = &e->t, .lsn = ++e->lsn, .replay = e->replay};
 	assert_int_equal(mdb_cursor_open(txn, e->t.containers, &c.boxes), 0);
+	assert_int_equal(mdb_cursor_open(txn, e->t.wis, &c.wis), 0);
 	memset(rej, 0, sizeof *rej);
 	int rc = hw_apply(&c, rec, rej);
 	assert_true(rc == 0 || hw_is_reject(rc));
