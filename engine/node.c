@@ -729,8 +729,10 @@ void hw__node_do(struct hw_node *n, struct hw_acts *acts)
 		hw__primary_room(n); /* the releases freed slots: paused readers go on */
 		hw__primary_hold_check(n);
 		hw__targets_check(n);
-		if (n->voters != NULL) /* after the releases and the standbys' acks of the event */
-			hw_primary_set_vault_limit(&n->core, hw__primary_safe_lsn(n));
+		/* after the releases and the standbys' acks of the event; without failover the
+		 * primary's own log decides what survives it (its restart), not a standby */
+		hw_primary_set_vault_limit(&n->core, n->voters != NULL ? hw__primary_safe_lsn(n)
+								       : n->core.local_durable);
 	}
 	/* after the releases the event made (the election reports the acknowledged LSN) */
 	hw__election_progress(n);
@@ -1179,10 +1181,11 @@ int hw_node_open(const char *config_path, struct hw_node **out)
 	hw_store_head(n->store, &h);
 	if (n->cfg.role == HW_ROLE_PRIMARY)
 		hw_log("started",
-		       "role=primary data_dir=%s lsn=%llu mode=%s k=%u standbys=%u "
+		       "role=primary data_dir=%s lsn=%llu epoch=%llu mode=%s k=%u standbys=%u "
 		       "vaults=%u " FDS_FMT,
-		       n->cfg.data_dir, (unsigned long long)h.lsn, hw_mode_name(n->cfg.mode),
-		       n->cfg.k, n->cfg.n_standbys, n->cfg.n_vaults, FDS_ARGS(n));
+		       n->cfg.data_dir, (unsigned long long)h.lsn, (unsigned long long)n->epoch,
+		       hw_mode_name(n->cfg.mode), n->cfg.k, n->cfg.n_standbys, n->cfg.n_vaults,
+		       FDS_ARGS(n));
 	else if (n->cfg.role == HW_ROLE_VAULT)
 		hw_log("started",
 		       "role=vault data_dir=%s lsn=%llu held_to=%llu apply_delay_ms=%lld "

@@ -1,0 +1,277 @@
+/* test_static_restart.c: a primary with static roles (no failover) that dies under a
+ * durable load with entries it streamed but never flushed itself comes back without an
+ * operator (docs/operations.md "A static primary restarted"): p1 (durable, k = 1) with a
+ * standby s1 and a vault v1; p1's disk fails (every write under its data directory fails,
+ * through the LD_PRELOAD shim libhawser-faults.so, chaos/faultfs.c) while s1 stores what
+ * p1 sent, then p1 is killed with SIGKILL and restarted. p1 starts a new epoch at the head
+ * it recovered; s1 sets aside exactly the entries after it (quarantined) and follows; the
+ * vault was sent nothing p1 had not flushed and follows at once; every acknowledged record
+ * is on all three, durable submits are acknowledged again, and the three end equal. */
+#include <errno.h>
+#include <inttypes.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "base/log.h"
+#include "hawser.h"
+#include "replica/rejoin.h"
+#include "replica/store.h"
+#include "tests/integration/proc.h"
+
+#define RECORDS       200000u /* far more than are acknowledged before the disk fails */
+#define BEFORE_FAULT  500u    /* acknowledged before it */
+#define AFTER         50u     /* submitted after the restart */
+#define WINDOW        256u
+#define EVENT_WAIT_MS 20000
+#define STOP_WAIT_MS  10000
+
+struct fix {
+	char root[HW_PROC_PATH_MAX];
+	struct hw_tnode p, s, v;
+	struct hw_load load, after;
+};
+
+static int setup(void **state)
+{
+	struct fix *f = calloc(1, sizeof *f);
+	if (f == NULL || hw_test_mkdtemp("static-restart", f->root, sizeof f->root) != 0)
+		return -1;
+	struct hw_tnode *t[] = {&f->p, &f->s, &f->v};
+	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
+		t[i]->proc.err_fd = t[i]->proc.log_fd = -1; /* a teardown's kill: none started */
+	*state = f;
+	return 0;
+}
+
+static void fault_env_clear(void)
+{
+	hw_test_fault_env_clear();
+	unsetenv("HW_FAULT_WRITE_EIO_AFTER");
+}
+
+static int teardown(void **state)
+{
+	struct fix *f = *state;
+	fault_env_clear();
+	hw_proc_kill(&f->v.proc);
+	hw_proc_kill(&f->s.proc);
+	hw_proc_kill(&f->p.proc);
+	bool joined = hw_load_join(&f->load, 60000) && hw_load_join(&f->after, 60000);
+	int rc = hw_test_rm_rf(f->root);
+	if (!joined)
+		return -1; /* its thread still uses f */
+	hw_load_free(&f->load);
+	hw_load_free(&f->after);
+	free(f);
+	return rc;
+}
+
+/* p1 (durable, k 1, standby s1, vault v1), s1 and v1 (no apply delay), configs written. */
+static void init_nodes(struct fix *f)
+{
+	struct hw_tnode_opts po = {.primary = true, .standbys = "s1", .mode = "durable", .k = 1};
+	assert_int_equal(hw_tnode_init(&f->p, f->root, "p1", &po), 0);
+	FILE *ini = fopen(f->p.ini, "a");
+	assert_non_null(ini);
+	fprintf(ini, "[cluster]\nvaults = v1\n");
+	assert_int_equal(fclose(ini), 0);
+	struct hw_tnode_opts so = {.primary_addr = f->p.listen};
+	assert_int_equal(hw_tnode_init(&f->s, f->root, "s1", &so), 0);
+	assert_int_equal(hw_tnode_init(&f->v, f->root, "v1", &so), 0);
+	ini = fopen(f->v.ini, "w");
+	assert_non_null(ini);
+	fprintf(ini,
+		"[cluster]\nid = itest\n[node]\nid = v1\nrole = vault\ndata_dir = %s\n"
+		"client = %s\nprimary = p1@%s\napply_delay = 0\n[security]\ninsecure = true\n",
+		f->v.dir, f->v.client, f->p.listen);
+	assert_int_equal(fclose(ini), 0);
+}
+
+/* Start p1 under the shim (writes under its data directory fail from SIGUSR2 on), then
+ * s1 and v1, and wait until p1 streams to both. */
+static void start_nodes(struct fix *f)
+{
+	size_t mark;
+	assert_int_equal(hw_test_fault_fsync_env(HW_FAULTS_LIB, f->p.dir), 0);
+	assert_int_equal(unsetenv("HW_FAULT_FSYNC_AFTER"), 0);
+	assert_int_equal(setenv("HW_FAULT_WRITE_EIO_AFTER", "0", 1), 0);
+	int rc = hw_tnode_start(&f->p, &mark);
+	fault_env_clear();
+	assert_int_equal(rc, 0);
+	assert_int_equal(hw_tnode_start(&f->s, NULL), 0);
+	assert_int_equal(hw_tnode_start(&f->v, NULL), 0);
+	size_t m2 = mark;
+	assert_true(hw_proc_wait_line(&f->p.proc, &mark, "event=peer_connected", "peer=s1",
+				      EVENT_WAIT_MS, NULL, 0));
+	assert_true(hw_proc_wait_line(&f->p.proc, &m2, "event=peer_connected", "peer=v1",
+				      EVENT_WAIT_MS, NULL, 0));
+}
+
+/* A durable load of count records (seed) on p1 in l, on its own thread. */
+static void load_start(struct fix *f, struct hw_load *l, uint64_t count, uint64_t seed)
+{
+	*l = (struct hw_load){.addr = f->p.client,
+			      .count = count,
+			      .window = WINDOW,
+			      .mode = HW_DURABLE,
+			      .k = 1,
+			      .seed = seed,
+			      .wait_ms = 5000};
+	assert_int_equal(hw_load_init(l), 0);
+	assert_int_equal(hw_load_start(l), 0);
+}
+
+/* Fail p1's disk under the load, then SIGKILL it: the load ends on the lost connection. */
+static void fail_and_kill(struct fix *f)
+{
+	load_start(f, &f->load, RECORDS, 1);
+	assert_true(hw_load_wait_acked(&f->load, BEFORE_FAULT, EVENT_WAIT_MS));
+	size_t mark = hw_proc_mark(&f->p.proc);
+	assert_int_equal(hw_proc_signal(&f->p.proc, SIGUSR2), 0);
+	assert_true(hw_proc_wait_line(&f->p.proc, &mark, "event=storage_failed", NULL,
+				      EVENT_WAIT_MS, NULL, 0));
+	assert_int_equal(hw_proc_signal(&f->p.proc, SIGKILL), 0);
+	assert_int_equal(hw_proc_reap(&f->p.proc, STOP_WAIT_MS), 128 + SIGKILL);
+	assert_true(hw_load_join(&f->load, 60000));
+	assert_true(f->load.acked >= BEFORE_FAULT);
+}
+
+/* The highest LSN the load acknowledged. */
+static uint64_t acked_max(const struct hw_load *l)
+{
+	uint64_t max = 0;
+	for (uint64_t i = 0; i < l->count; i++)
+		if (l->done_rec[i] && l->out[i].code == 0 && l->out[i].lsn > max)
+			max = l->out[i].lsn;
+	return max;
+}
+
+struct rows {
+	uint64_t n, first, last;
+	bool why_ok; /* every row says the rejoin in epoch 2 moved it */
+};
+
+static int row_cb(void *arg, const struct hw_quarantined *q)
+{
+	struct rows *r = arg;
+	r->first = r->n++ == 0 ? q->lsn : r->first;
+	r->last = q->lsn;
+	r->why_ok = r->why_ok && strstr(q->why, "rejoin epoch=2 primary=") == q->why;
+	return 0;
+}
+
+/* s1's quarantine holds exactly the entries after head up to its old end, once. */
+static void check_quarantine(const char *dir, uint64_t head, uint64_t end)
+{
+	struct hw_store *s;
+	struct hw_store_opts o = {.read_only = true};
+	assert_int_equal(hw_store_open(dir, &o, &s), 0);
+	struct rows r = {.why_ok = true};
+	assert_int_equal(hw_quarantine_each(s, row_cb, &r), 0);
+	hw_store_close(s);
+	assert_int_equal(r.n, end - head);
+	assert_int_equal(r.first, head + 1);
+	assert_int_equal(r.last, end);
+	assert_true(r.why_ok);
+}
+
+/* What the restarted p1 says in its started line: the head it recovered and its epoch. */
+static void restarted(struct fix *f, uint64_t *head, uint64_t *epoch)
+{
+	hw_proc_kill(&f->p.proc); /* reaped: frees its log */
+	assert_int_equal(hw_tnode_start(&f->p, NULL), 0);
+	size_t from = 0;
+	char line[1024];
+	assert_true(
+		hw_proc_wait_line(&f->p.proc, &from, "event=started", NULL, 0, line, sizeof line));
+	*head = (uint64_t)hw_log_field(line, "lsn", -1);
+	*epoch = (uint64_t)hw_log_field(line, "epoch", -1);
+}
+
+/* The last LSN a follower (s1, v1) holds once it lost p1, as its status says. */
+static uint64_t held_after_loss(struct hw_tnode *t)
+{
+	size_t from = 0;
+	assert_true(hw_proc_wait_line(&t->proc, &from, "event=primary_lost", NULL, EVENT_WAIT_MS,
+				      NULL, 0));
+	struct hw_tstatus st;
+	assert_int_equal(hw_tnode_status(t, &st), 0);
+	return st.last_lsn;
+}
+
+/* s1 comes back to p1, which took AFTER records meanwhile in its new epoch (held for
+ * want of s1): s1 rewinds to head, quarantining what it held after it; *end gets the last
+ * LSN it held. */
+static void standby_rejoins(struct fix *f, uint64_t head, uint64_t *end)
+{
+	size_t mark;
+	uint64_t seen;
+	assert_int_equal(hw_tnode_wait_durable(&f->p, head + AFTER, EVENT_WAIT_MS, &seen), 0);
+	assert_int_equal(hw_tnode_start(&f->s, &mark), 0);
+	char line[1024];
+	if (!hw_proc_wait_line(&f->s.proc, &mark, "event=rejoin_planned", NULL, EVENT_WAIT_MS, line,
+			       sizeof line))
+		fail_msg("s1 did not rejoin: it held nothing p1 lost, or was refused (%s)",
+			 f->s.log);
+	*end = (uint64_t)hw_log_field(line, "our_lsn", -1);
+	assert_true(*end > head); /* it held entries p1 streamed and never flushed */
+	char want[64];
+	snprintf(want, sizeof want, "common_lsn=%" PRIu64 " quarantined=%" PRIu64, head,
+		 *end - head);
+	assert_true(hw_proc_wait_line(&f->s.proc, &mark, "event=rejoined", want, EVENT_WAIT_MS,
+				      NULL, 0));
+}
+
+/* p1's disk fails under a durable load and p1 is killed; s1 is stopped with what it
+ * stored. p1 restarts in epoch 2 at a head holding every acknowledged record; the vault
+ * holds nothing after that head; s1 rejoins; the held submits are acknowledged; all
+ * three end equal, and s1's quarantine holds exactly the entries p1 lost. */
+static void test_static_primary_killed_rejoins(void **state)
+{
+	struct fix *f = *state;
+	init_nodes(f);
+	start_nodes(f);
+	fail_and_kill(f);
+	uint64_t s_seen = held_after_loss(&f->s), v_end = held_after_loss(&f->v);
+	assert_int_equal(hw_proc_stop(&f->s.proc, STOP_WAIT_MS), 0);
+	uint64_t head, epoch, s_end;
+	restarted(f, &head, &epoch);
+	assert_int_equal(epoch, 2);
+	assert_true(head >= acked_max(&f->load)); /* nothing acknowledged was lost */
+	assert_true(v_end <= head);               /* the vault got only what p1 flushed */
+	load_start(f, &f->after, AFTER, 2);
+	standby_rejoins(f, head, &s_end);
+	assert_true(s_end >= s_seen);
+	assert_true(hw_load_join(&f->after, 60000));
+	assert_int_equal(f->after.acked, AFTER); /* durable acknowledgements resume */
+	uint64_t seen, last = acked_max(&f->after);
+	assert_int_equal(hw_tnode_wait_durable(&f->s, last, EVENT_WAIT_MS, &seen), 0);
+	assert_int_equal(hw_tnode_wait_durable(&f->v, last, EVENT_WAIT_MS, &seen), 0);
+	assert_int_equal(hw_proc_stop(&f->v.proc, STOP_WAIT_MS), 0);
+	assert_int_equal(hw_proc_stop(&f->s.proc, STOP_WAIT_MS), 0);
+	assert_int_equal(hw_proc_stop(&f->p.proc, STOP_WAIT_MS), 0);
+	char why[512];
+	int rc = hw_tstore_compare(f->p.dir, f->s.dir, &f->load, why, sizeof why);
+	assert_int_equal(
+		rc == 0 ? hw_tstore_compare(f->p.dir, f->v.dir, &f->load, why, sizeof why) : rc, 0);
+	check_quarantine(f->s.dir, head, s_end);
+}
+
+int main(void)
+{
+	if (hw_test_bin_or_skip("test_static_restart") == NULL)
+		return 77;
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_static_primary_killed_rejoins, setup,
+						teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
