@@ -434,7 +434,10 @@ static void primary_on_close(struct hw_conn *c, void *arg, int code)
 	bool following = n->cfg.role == HW_ROLE_STANDBY || vault;
 	if (code == HW_ETOOSLOW) /* the primary ended our snapshot: a try costs a whole copy */
 		n->reconnect_ms = HW_SNAPSHOT_RETRY_MS;
-	if (following && (n->primary_ready || code != -ECONNREFUSED))
+	if (following && n->failed != 0) /* connect_primary redials no failed node */
+		hw_log("primary_lost", "code=%s redial=no what=\"%s\"", hw_errname(code),
+		       "this node's storage failed: it follows nobody until restarted");
+	else if (following && (n->primary_ready || code != -ECONNREFUSED))
 		hw_log("primary_lost", "code=%s retry_ms=%lld", hw_errname(code),
 		       (long long)n->reconnect_ms);
 	else if (following)
@@ -588,9 +591,10 @@ static void writer_cb(void *arg, struct hw_job *j, enum hw_job_stage stage)
 		apply_blocked(n, j);
 	} else if (j->rc != 0) {
 		bool refused = j->rc == HW_ELSN || j->rc == HW_ECHAIN || j->rc == HW_ECORRUPT;
-		hw_log(refused ? "append_refused" : "storage_failed",
-		       "code=%s field=%s rule=\"%s\" durable_lsn=%llu", hw_errname(j->rc),
-		       j->rej.field, j->rej.rule, (unsigned long long)j->last_lsn);
+		if (refused) /* a storage error is said once, by hw__node_storage_failed */
+			hw_log("append_refused", "code=%s field=%s rule=\"%s\" durable_lsn=%llu",
+			       hw_errname(j->rc), j->rej.field, j->rej.rule,
+			       (unsigned long long)j->last_lsn);
 		/* The log holds entries the store cannot take: stop, and say so. */
 		hw__node_storage_failed(n, j->rc, refused ? "apply" : "store");
 		struct hw_job *f = hw_writer_filling(n->writer);

@@ -6,7 +6,9 @@
  * p1 sent, then p1 is killed with SIGKILL and restarted. p1 starts a new epoch at the head
  * it recovered; s1 sets aside exactly the entries after it (quarantined) and follows; the
  * vault was sent nothing p1 had not flushed and follows at once; every acknowledged record
- * is on all three, durable submits are acknowledged again, and the three end equal. */
+ * is on all three, durable submits are acknowledged again, and the three end equal. And
+ * a standby whose store fails under the load (its store file's fsyncs, through the shim)
+ * says so once and does not promise a redial it will not make. */
 #include <errno.h>
 #include <inttypes.h>
 #include <setjmp.h>
@@ -95,17 +97,26 @@ static void init_nodes(struct fix *f)
 	assert_int_equal(fclose(ini), 0);
 }
 
+/* Start t under the shim: from SIGUSR1 on the fsyncs of path fail, or (writes) from
+ * SIGUSR2 on its writes; *mark (may be NULL) as hw_tnode_start's. */
+static void start_faulty(struct hw_tnode *t, const char *path, bool writes, size_t *mark)
+{
+	assert_int_equal(hw_test_fault_fsync_env(HW_FAULTS_LIB, path), 0);
+	if (writes) {
+		assert_int_equal(unsetenv("HW_FAULT_FSYNC_AFTER"), 0);
+		assert_int_equal(setenv("HW_FAULT_WRITE_EIO_AFTER", "0", 1), 0);
+	}
+	int rc = hw_tnode_start(t, mark);
+	fault_env_clear();
+	assert_int_equal(rc, 0);
+}
+
 /* Start p1 under the shim (writes under its data directory fail from SIGUSR2 on), then
  * s1 and v1, and wait until p1 streams to both. */
 static void start_nodes(struct fix *f)
 {
 	size_t mark;
-	assert_int_equal(hw_test_fault_fsync_env(HW_FAULTS_LIB, f->p.dir), 0);
-	assert_int_equal(unsetenv("HW_FAULT_FSYNC_AFTER"), 0);
-	assert_int_equal(setenv("HW_FAULT_WRITE_EIO_AFTER", "0", 1), 0);
-	int rc = hw_tnode_start(&f->p, &mark);
-	fault_env_clear();
-	assert_int_equal(rc, 0);
+	start_faulty(&f->p, f->p.dir, true, &mark);
 	assert_int_equal(hw_tnode_start(&f->s, NULL), 0);
 	assert_int_equal(hw_tnode_start(&f->v, NULL), 0);
 	size_t m2 = mark;
@@ -265,12 +276,45 @@ static void test_static_primary_killed_rejoins(void **state)
 	check_quarantine(f->s.dir, head, s_end);
 }
 
+/* s1's store fails (the fsyncs of its data.mdb, from SIGUSR1 on) under a durable load:
+ * one storage_failed line, naming the store, and a primary_lost that promises no redial
+ * (a failed node follows nobody until restarted). */
+static void test_standby_store_fails_said_once(void **state)
+{
+	struct fix *f = *state;
+	init_nodes(f);
+	size_t mark;
+	assert_int_equal(hw_tnode_start(&f->p, &mark), 0);
+	char path[HW_PROC_PATH_MAX + 16];
+	snprintf(path, sizeof path, "%s/data.mdb", f->s.dir);
+	start_faulty(&f->s, path, false, NULL);
+	assert_true(hw_proc_wait_line(&f->p.proc, &mark, "event=peer_connected", "peer=s1",
+				      EVENT_WAIT_MS, NULL, 0));
+	load_start(f, &f->load, RECORDS, 3);
+	assert_true(hw_load_wait_acked(&f->load, BEFORE_FAULT, EVENT_WAIT_MS));
+	assert_int_equal(hw_proc_signal(&f->s.proc, SIGUSR1), 0);
+	size_t from = 0;
+	assert_true(hw_proc_wait_line(&f->s.proc, &from, "event=primary_lost", NULL, EVENT_WAIT_MS,
+				      NULL, 0));
+	hw_proc_kill(&f->p.proc); /* the load, held for want of s1, ends */
+	assert_true(hw_load_join(&f->load, 60000));
+	assert_int_equal(hw_proc_stop(&f->s.proc, STOP_WAIT_MS), 1); /* it failed */
+	char line[1024] = "";
+	assert_int_equal(hw_test_log_lines(f->s.log, "event=storage_failed", line, sizeof line), 1);
+	assert_non_null(strstr(line, "in=store"));
+	assert_int_equal(hw_test_log_lines(f->s.log, "event=primary_lost", line, sizeof line), 1);
+	assert_null(strstr(line, "retry_ms="));
+	assert_non_null(strstr(line, "redial=no"));
+}
+
 int main(void)
 {
 	if (hw_test_bin_or_skip("test_static_restart") == NULL)
 		return 77;
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_static_primary_killed_rejoins, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_standby_store_fails_said_once, setup,
 						teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
