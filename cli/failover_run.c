@@ -819,10 +819,10 @@ void hw_fo_report(const struct hw_fo_run *r, struct hw_report *rep, const char *
 	phase(rep, prefix, ft->phase, r->t_fault, r->t_fault, HW_VERDICT_PASS, t);
 	if (ops(r)->log(where(r), r->new_p) && r->t_promoted >= 0)
 		log_phases(r, rep, prefix, nw);
-	snprintf(t, sizeof(t),
-		 "fault to first acknowledged submit on %s%s: %.0f ms (target %lld ms)", nw,
-		 r->restarted ? ", restarted and elected again (no standby promoted)" : "",
-		 r->measured_rto_ms, (long long)rto_ms);
+	char ms[32];
+	snprintf(t, sizeof(t), "fault to first acknowledged submit on %s%s: %s ms (target %lld ms)",
+		 nw, r->restarted ? ", restarted and elected again (no standby promoted)" : "",
+		 hw_drill_ms_format(r->measured_rto_ms, rto_ms, ms, sizeof ms), (long long)rto_ms);
 	phase(rep, prefix,
 	      r->restarted ? "first commit on restarted primary" : "first commit on new primary",
 	      r->t_promoted >= 0 ? r->t_promoted : r->t_fault, r->t_first,

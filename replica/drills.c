@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/assert.h"
@@ -351,4 +352,51 @@ const char *hw_drill_duration_format(int64_t ms, char *buf, size_t cap)
 	else
 		snprintf(buf, cap, "%s%lld ms", sign, (long long)a);
 	return buf;
+}
+
+/* Every unit from the largest one ms holds down to the second: "12h0m59s", "1m0.250s". */
+static void all_units(int64_t ms, char *buf, size_t cap)
+{
+	static const struct {
+		int64_t ms;
+		const char *unit;
+	} units[] = {{MS_PER_DAY, "d"}, {MS_PER_HOUR, "h"}, {MS_PER_MINUTE, "m"}};
+	int64_t a = ms < 0 ? -ms : ms;
+	size_t n = (size_t)snprintf(buf, cap, "%s", ms < 0 ? "-" : "");
+	bool started = false;
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]) && n < cap; i++) {
+		started = started || a >= units[i].ms;
+		if (started)
+			n += (size_t)snprintf(buf + n, cap - n, "%lld%s",
+					      (long long)(a / units[i].ms), units[i].unit);
+		a %= units[i].ms;
+	}
+	if (n >= cap)
+		return;
+	if (a % MS_PER_SECOND)
+		snprintf(buf + n, cap - n, "%lld.%03llds", (long long)(a / MS_PER_SECOND),
+			 (long long)(a % MS_PER_SECOND));
+	else
+		snprintf(buf + n, cap - n, "%llds", (long long)(a / MS_PER_SECOND));
+}
+
+const char *hw_drill_duration_vs(int64_t ms, int64_t other_ms, char *buf, size_t cap)
+{
+	char other[64];
+	hw_drill_duration_format(ms, buf, cap);
+	hw_drill_duration_format(other_ms, other, sizeof other);
+	if (ms != other_ms && !strcmp(buf, other))
+		all_units(ms, buf, cap);
+	return buf;
+}
+
+const char *hw_drill_ms_format(double ms, int64_t target_ms, char *buf, size_t cap)
+{
+	double target = (double)target_ms;
+	for (int decimals = 0;; decimals++) {
+		snprintf(buf, cap, "%.*f", decimals, ms);
+		/* rounded, a time over the target must still read over it */
+		if (!(ms > target) || decimals == 6 || strtod(buf, NULL) > target)
+			return buf;
+	}
 }

@@ -150,5 +150,14 @@ const char *hw_drill_state_name(enum hw_drill_state state);
 
 /* Format ms for people into buf: "3d4h", "7d", "12h", "5m30s", "1.25 s", "250 ms". */
 const char *hw_drill_duration_format(int64_t ms, char *buf, size_t cap);
+/* ms as hw_drill_duration_format has it, unless that reads as other_ms does though the
+ * two differ: then every unit down to the second, and the milliseconds when there are
+ * any ("12h0m59s" against "12h", "1d0h0m0s" against "1d0h59m0s"), so that two times
+ * compared in a verdict show which is the larger. Returns buf. */
+const char *hw_drill_duration_vs(int64_t ms, int64_t other_ms, char *buf, size_t cap);
+/* ms, a time judged against target_ms, in whole milliseconds ("2000"), or with as many
+ * decimals (up to 6) as it takes for a time over the target not to read as the target
+ * ("2000.4" against 2000). Returns buf. */
+const char *hw_drill_ms_format(double ms, int64_t target_ms, char *buf, size_t cap);
 
 #endif

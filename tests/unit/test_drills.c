@@ -271,6 +271,33 @@ static void test_durations(void **state)
 	assert_int_equal(hw_drill_kind_parse("fire"), -1);
 }
 
+/* A time judged against a target reads as larger than it when it is: a restore 59 s past
+ * a 12 h restore_rto printed "12h ... restore_rto 12h" and failed, a failover p99 of
+ * 2000.4 ms "2000 ms is over the target 2000 ms". Times that read apart already, or equal
+ * ones, keep their short form. */
+static void test_durations_against_target(void **state)
+{
+	(void)state;
+	char a[64], b[64];
+	int64_t past = 12 * HOUR_MS + 59000;
+	assert_string_equal(hw_drill_duration_vs(past, 12 * HOUR_MS, a, sizeof a), "12h0m59s");
+	assert_string_equal(hw_drill_duration_vs(12 * HOUR_MS, past, b, sizeof b), "12h0m0s");
+	assert_string_equal(hw_drill_duration_vs(DAY_MS + 59 * 60000, DAY_MS, a, sizeof a),
+			    "1d0h59m0s");
+	assert_string_equal(hw_drill_duration_vs(12 * HOUR_MS + 1, 12 * HOUR_MS, a, sizeof a),
+			    "12h0m0.001s");
+	assert_string_equal(hw_drill_duration_vs(-(DAY_MS + 1000), -DAY_MS, a, sizeof a),
+			    "-1d0h0m1s");
+	assert_string_equal(hw_drill_duration_vs(13 * HOUR_MS, 12 * HOUR_MS, a, sizeof a), "13h");
+	assert_string_equal(hw_drill_duration_vs(DAY_MS, DAY_MS, a, sizeof a), "1d");
+	assert_string_equal(hw_drill_ms_format(2000.4, 2000, a, sizeof a), "2000.4");
+	assert_string_equal(hw_drill_ms_format(2000.04, 2000, a, sizeof a), "2000.04");
+	assert_string_equal(hw_drill_ms_format(2000.0, 2000, a, sizeof a), "2000");
+	assert_string_equal(hw_drill_ms_format(1999.7, 2000, a, sizeof a), "2000");
+	assert_string_equal(hw_drill_ms_format(2000.6, 2000, a, sizeof a), "2001");
+	assert_string_equal(hw_drill_ms_format(1234.4, 2000, a, sizeof a), "1234");
+}
+
 static int load(struct fx *f, const char *text, struct hw_config *c, char *err, size_t cap)
 {
 	FILE *fp = fopen(f->conf, "w");
@@ -385,6 +412,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_history_not_in_digest, setup, teardown),
 		cmocka_unit_test(test_schedule_due),
 		cmocka_unit_test(test_durations),
+		cmocka_unit_test(test_durations_against_target),
 		cmocka_unit_test_setup_teardown(test_config_drills, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_config_drills_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_config_allow_fault, setup, teardown),
