@@ -19,7 +19,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "base/utf8.h"
 #include "cli/cmd_drill.h"
 
 #include "base/fs.h"
@@ -385,9 +384,9 @@ static void fill_what(struct hw_report *r)
 	for (size_t i = 0; i < r->n_checks; i++) {
 		if (r->checks[i].verdict != HW_VERDICT_FAIL)
 			continue;
-		snprintf(r->what, sizeof(r->what), "%s: %s", r->checks[i].name,
-			 r->checks[i].detail);
-		hw_utf8_trim(r->what); /* cut short at a character's boundary */
+		char full[HW_REPORT_NAME_BYTES + HW_REPORT_TEXT_BYTES + 2];
+		snprintf(full, sizeof full, "%s: %s", r->checks[i].name, r->checks[i].detail);
+		hw_report_cut(r->what, sizeof(r->what), full);
 		return;
 	}
 }
@@ -482,6 +481,16 @@ void hw_cli_drill_write(const struct drill *d, const char *tag, char *json_path,
 	}
 }
 
+/* The columns s takes on a terminal: one per character (UTF-8 continuation bytes take
+ * none). */
+static int columns(const char *s)
+{
+	int n = 0;
+	for (; *s; s++)
+		n += (*s & 0xc0) != 0x80;
+	return n;
+}
+
 static void summary(const struct drill *d, const char *json_path, const char *html_path)
 {
 	const struct hw_report *r = &d->rep;
@@ -491,9 +500,13 @@ static void summary(const struct drill *d, const char *json_path, const char *ht
 	}
 	printf("hawser %s: %s: %s (%.2f s)\n", d->cmd->name, hw_drill_result_name(r->result),
 	       r->what, r->seconds);
+	int width = 28; /* the details start in one column: past the longest name */
 	for (size_t i = 0; i < r->n_checks; i++)
-		printf("  %-4s  %-28s %s\n", hw_verdict_name(r->checks[i].verdict),
-		       r->checks[i].name, r->checks[i].detail);
+		width = columns(r->checks[i].name) > width ? columns(r->checks[i].name) : width;
+	for (size_t i = 0; i < r->n_checks; i++)
+		printf("  %-4s  %s%*s %s\n", hw_verdict_name(r->checks[i].verdict),
+		       r->checks[i].name, width - columns(r->checks[i].name), "",
+		       r->checks[i].detail);
 	char when[40];
 	if (r->judged_ms)
 		printf("  judged at %s (--now): " HW_REPORT_WHAT_IF "\n",

@@ -408,11 +408,25 @@ static void restore_verdict(struct drill *d, int rc, const char *backup,
 /* The verdict of a restore whose checks ran (sv: that of "checkpoint signers"): a PASS
  * says what it was, when not the run the restore schedule counts, and what it warned
  * of. */
+/* The PASS and its one line: the backup's path shortened in its middle, so that the
+ * claim around it and its warnings fit the line whole (the history row's what). */
+static void restore_pass(struct drill *d, const char *scope, const char *backup, uint64_t lsn,
+			 double seconds, const char *warn1, const char *warn2)
+{
+	char rto[32], before[96], claim[HW_DRILL_WHAT_BYTES];
+	snprintf(before, sizeof(before), "%srestored ", scope);
+	snprintf(claim, sizeof(claim),
+		 " to LSN %" PRIu64 " and verified in %.2f s, within restore_rto %s%s%s", lsn,
+		 seconds, hw_drill_duration_format(d->cfg.drills.restore_rto_ms, rto, sizeof(rto)),
+		 warn1, warn2);
+	hw_report_finish_path(&d->rep, HW_DRILL_PASS, before, backup, claim);
+}
+
 static void restore_end_verdict(struct drill *d, const char *backup,
 				const struct hw_restore_info *info, double verify_s,
 				enum hw_verdict sv, const char *signers)
 {
-	char rto[32], scope[64] = "";
+	char scope[64] = "";
 	bool target_warn = false;
 	for (size_t i = 0; i < d->rep.n_checks; i++)
 		target_warn |= !strcmp(d->rep.checks[i].name, "target reached") &&
@@ -424,12 +438,8 @@ static void restore_end_verdict(struct drill *d, const char *backup,
 	else if (hw_report_worst(&d->rep) == HW_VERDICT_FAIL)
 		hw_report_finish(&d->rep, HW_DRILL_FAIL, "%s", "");
 	else
-		hw_report_finish(
-			&d->rep, HW_DRILL_PASS,
-			"%srestored %s to LSN %" PRIu64
-			" and verified in %.2f s, within restore_rto %s%s%s",
-			scope, backup, info->lsn, info->seconds + verify_s,
-			hw_drill_duration_format(d->cfg.drills.restore_rto_ms, rto, sizeof(rto)),
+		restore_pass(
+			d, scope, backup, info->lsn, info->seconds + verify_s,
 			target_warn ? "; warning: target time not confirmed" : "",
 			sv != HW_VERDICT_WARN ? ""
 			: d->n_trust
@@ -607,8 +617,8 @@ static int restore_none(struct drill *d, const struct generation *bad)
 	}
 	hw_report_check(&d->rep, "backup", HW_VERDICT_FAIL, "%s %s", dir,
 			gone ? "does not exist" : "holds no backup");
-	hw_report_finish(&d->rep, gone ? HW_DRILL_ERROR : HW_DRILL_FAIL, "backup_dir %s %s", dir,
-			 gone ? "does not exist" : "holds no backup");
+	hw_report_finish_path(&d->rep, gone ? HW_DRILL_ERROR : HW_DRILL_FAIL, "backup_dir ", dir,
+			      gone ? " does not exist" : " holds no backup");
 	return restore_finish(d);
 }
 

@@ -224,6 +224,9 @@ static void compare_one(struct drill *d, const char *other)
 {
 	char name[HW_REPORT_NAME_BYTES], why[HW_CLI_WHY_CHARS];
 	snprintf(name, sizeof(name), "compare %s", other);
+	/* the name holds the path as typed, cut: the fact by that name, the store's whole */
+	char abs[PATH_MAX];
+	hw_report_fact(&d->rep, name, "%s", realpath(other, abs) ? abs : other);
 	hw_report_phase_begin(&d->rep);
 	struct compare_job j = {.a = d->dir, .b = other, .reading = d->dir};
 	struct hw_cli_end end = {0};

@@ -30,6 +30,8 @@
 #define SVG_BAR_H     18
 #define SVG_TICKS_MAX 10
 
+_Static_assert(HW_REPORT_FACT_BYTES >= PATH_MAX, "a fact holds any path whole");
+
 /* Text into a report's field of cap bytes: cut short, it ends at a character's boundary
  * (hw_utf8_trim), so the report stays UTF-8. */
 static void vtext(char *dst, size_t cap, const char *fmt, va_list ap)
@@ -157,14 +159,64 @@ enum hw_verdict hw_report_worst(const struct hw_report *r)
 	return v;
 }
 
+void hw_report_cut(char *dst, size_t cap, const char *s)
+{
+	static const char more[] = "...";
+	if (cap < sizeof more)
+		return;
+	size_t n = strlen(s);
+	if (n < cap) {
+		memcpy(dst, s, n + 1);
+		return;
+	}
+	memcpy(dst, s, cap - sizeof more);
+	dst[cap - sizeof more] = '\0';
+	hw_utf8_trim(dst);
+	strcat(dst, more);
+}
+
+void hw_report_shorten(char *dst, size_t cap, const char *s, size_t max)
+{
+	static const char more[] = "...";
+	size_t n = strlen(s), room = max < cap ? max : cap - 1;
+	if (n <= room) {
+		memcpy(dst, s, n + 1);
+		return;
+	}
+	if (room < 2 * (sizeof more - 1)) { /* no room for both ends: the mark alone */
+		snprintf(dst, cap, "%s", room >= sizeof more - 1 ? more : "");
+		return;
+	}
+	size_t head = (room - (sizeof more - 1)) / 3, tail = room - (sizeof more - 1) - head;
+	memcpy(dst, s, head);
+	dst[head] = '\0';
+	hw_utf8_trim(dst);
+	const char *end = s + n - tail;
+	while ((*end & 0xc0) == 0x80) /* a continuation byte: the character began before */
+		end++;
+	strcat(dst, more);
+	strcat(dst, end);
+}
+
 void hw_report_finish(struct hw_report *r, enum hw_drill_result result, const char *fmt, ...)
 {
 	r->result = result;
 	r->seconds = hw_report_clock(r);
+	char full[4 * HW_DRILL_WHAT_BYTES];
 	va_list ap;
 	va_start(ap, fmt);
-	vtext(r->what, sizeof(r->what), fmt, ap);
+	vsnprintf(full, sizeof full, fmt, ap);
 	va_end(ap);
+	hw_report_cut(r->what, sizeof(r->what), full);
+}
+
+void hw_report_finish_path(struct hw_report *r, enum hw_drill_result result, const char *before,
+			   const char *path, const char *after)
+{
+	char p[sizeof(r->what)];
+	size_t used = strlen(before) + strlen(after);
+	hw_report_shorten(p, sizeof(p), path, used < sizeof(p) - 1 ? sizeof(p) - 1 - used : 0);
+	hw_report_finish(r, result, "%s%s%s", before, p, after);
 }
 
 const char *hw_verdict_name(enum hw_verdict v)

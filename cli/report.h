@@ -24,6 +24,9 @@
 #define HW_REPORT_FACTS_MAX   24
 #define HW_REPORT_NAME_BYTES  64
 #define HW_REPORT_TEXT_BYTES  320
+/* A fact holds a path whole: any path the system takes (PATH_MAX on Linux, with its
+ * NUL), and a few words around it. */
+#define HW_REPORT_FACT_BYTES  (4096 + 64)
 #define HW_REPORT_UNIT_BYTES  16
 
 /* Verdict of one phase or check. WARN and SKIP do not fail a drill. */
@@ -51,7 +54,7 @@ struct hw_report_figure {
 
 struct hw_report_fact {
 	char name[HW_REPORT_NAME_BYTES];
-	char value[HW_REPORT_TEXT_BYTES];
+	char value[HW_REPORT_FACT_BYTES];
 };
 
 struct hw_report {
@@ -103,9 +106,24 @@ void hw_report_fact(struct hw_report *r, const char *name, const char *fmt, ...)
  * warned, else PASS. */
 enum hw_verdict hw_report_worst(const struct hw_report *r);
 
-/* Set the result and its one-line reason, and stop the clock. */
+/* s into dst (cap bytes, at least 4), whole when it fits; else cut at a character's
+ * boundary and ended with "..." (ASCII), so that a reader sees it was cut. */
+void hw_report_cut(char *dst, size_t cap, const char *s);
+
+/* s into dst (cap bytes) whole when it is max bytes or fewer; else its start and its
+ * end with "..." between, max bytes in all (less than cap), each part cut at a
+ * character's boundary: a path shortened so the sentence around it stays whole. */
+void hw_report_shorten(char *dst, size_t cap, const char *s, size_t max);
+
+/* Set the result and its one-line reason (hw_report_cut into what), and stop the
+ * clock. */
 void hw_report_finish(struct hw_report *r, enum hw_drill_result result, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+
+/* hw_report_finish with the line before, path, after: path shortened (hw_report_shorten)
+ * so that the words around it fit whole. */
+void hw_report_finish_path(struct hw_report *r, enum hw_drill_result result, const char *before,
+			   const char *path, const char *after);
 
 /* "pass", "warn", "fail", "skip". */
 const char *hw_verdict_name(enum hw_verdict v);

@@ -5,8 +5,8 @@
  * the offsite copy is held to its MANIFEST's sizes and to backup_age_max; reports of runs
  * in the same millisecond never overwrite each other; a report is valid UTF-8 JSON
  * whatever the store's path; the history row names its report by an absolute path, whole
- * however long; and a
- * store is not compared with itself. */
+ * however long; a long path is shortened, not the result it is in, and facts hold it
+ * whole; and a store is not compared with itself. */
 #include <errno.h>
 #include <inttypes.h>
 #include <setjmp.h>
@@ -356,6 +356,76 @@ static void test_row_report_long(void **state)
 	assert_int_equal(access(row, R_OK), 0);
 }
 
+/* Stores and a backup under a directory 450 bytes deep. A restore's one-line result keeps
+ * its claim and its warning whole, the backup's path shortened in its middle, in the
+ * summary and the history row alike (cut at 200 bytes, it lost both), and so does a
+ * backup_dir there that holds no backup; the report's fact
+ * "backup" holds the path whole (it was cut at 320 bytes). A verify's --compare of a
+ * store there is named whole by a fact (its check's name holds 64 bytes of the path as
+ * typed), and every check's detail starts in one column (a long name pushed its own). */
+static void test_long_paths_whole(void **state)
+{
+	struct fix *f = *state;
+	char deep[4200], dir[4300], other[4300], bak[4300], want[4600], line[1024], name[64];
+	size_t n = (size_t)snprintf(deep, sizeof(deep), "%s", f->dir);
+	for (int i = 1; strlen(deep) < 450; i++) {
+		n += (size_t)snprintf(deep + n, sizeof(deep) - n,
+				      "/terminal_operating_system_replica_dir_%d", i);
+		assert_int_equal(mkdir(deep, 0755), 0);
+	}
+	snprintf(dir, sizeof(dir), "%s/p1", deep);
+	snprintf(other, sizeof(other), "%s/p2", deep);
+	snprintf(bak, sizeof(bak), "%s/backup", deep);
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(hw(&f->r, "init", i ? other : dir, NULL), 0);
+		assert_int_equal(hw(&f->r, "ingest", i ? other : dir, "--generate", "200", "--seed",
+				    "3", "--end-ms", END_MS, NULL),
+				 0);
+	}
+	assert_int_equal(hw(&f->r, "backup", dir, bak, NULL), 0);
+	assert_int_equal(hw(&f->r, "drill", "restore", "--backup", bak, "--dir", dir, NULL), 0);
+	const char *tail = "/backup to LSN 200 and verified in ";
+	const char *warn = "; warning: no trusted keys configured, no signed checkpoint";
+	assert_non_null(strstr(f->r.out, "PASS: restored "));
+	assert_non_null(strstr(f->r.out, "..."));
+	assert_non_null(strstr(f->r.out, tail));
+	snprintf(want, sizeof(want), "%s (", warn); /* the line ends with its time */
+	assert_non_null(strstr(f->r.out, want));
+	assert_int_equal(hw(&f->r, "status", "--dir", dir, "--json", NULL), 0);
+	assert_non_null(strstr(f->r.out, tail));
+	snprintf(want, sizeof(want), "%s\"", warn); /* the row's what ends with it */
+	assert_non_null(strstr(f->r.out, want));
+	assert_int_equal(hw(&f->r, "drill", "restore", "--backup", bak, "--dir", dir, "--json",
+			    "--no-record", NULL),
+			 0);
+	snprintf(want, sizeof(want), "\"backup\":\"%s\"", bak);
+	assert_non_null(strstr(f->r.out, want));
+	char drills[4400], conf[4300], none[4300];
+	snprintf(none, sizeof(none), "%s/none", deep); /* a backup_dir there holds none */
+	assert_int_equal(mkdir(none, 0755), 0);
+	snprintf(drills, sizeof(drills), "backup_dir = %s\n", none);
+	make_store(f, "q", "3", "10");
+	write_config(f, "q", drills, conf, sizeof(conf));
+	assert_int_equal(hw(&f->r, "drill", "restore", "--config", conf, "--no-record", NULL), 3);
+	assert_non_null(strstr(f->r.out, "FAIL: backup_dir "));
+	assert_non_null(strstr(f->r.out, "/none holds no backup ("));
+	assert_int_equal(hw(&f->r, "drill", "verify", "--dir", dir, "--compare", other,
+			    "--no-record", "--json", NULL),
+			 0);
+	snprintf(name, sizeof(name), "compare %.55s", other); /* cut at 63 bytes, as the report's */
+	snprintf(want, sizeof(want), "\"%s\":\"%s\"", name, other);
+	assert_non_null(strstr(f->r.out, want));
+	assert_int_equal(
+		hw(&f->r, "drill", "verify", "--dir", dir, "--compare", other, "--no-record", NULL),
+		0);
+	size_t col = strlen("  pass  ") + strlen(name) + 1; /* past the longest name */
+	check_line(f->r.out, name, line, sizeof(line));
+	assert_memory_equal(line + col, "digest ", 7);
+	check_line(f->r.out, "hash chain", line, sizeof(line));
+	assert_true(strlen(line) > col && line[col - 1] == ' ');
+	assert_memory_equal(line + col, "200 entries chain", 17);
+}
+
 int main(void)
 {
 	hw_bin = hw_test_bin_or_skip("test_drill_records");
@@ -370,6 +440,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_compare_self_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_row_report_absolute, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_row_report_long, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_long_paths_whole, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1149,8 +1149,9 @@ static void test_restore_scope(void **state)
 	assert_int_equal(hw(&f->r, "drill", "restore", "--config", conf, "--scratch", scratch,
 			    "--backup", older, NULL),
 			 0);
-	snprintf(want, sizeof(want), "PASS: older generation: restored %s", older);
-	assert_non_null(strstr(f->r.out, want));
+	/* the path, long here, is shortened in the middle so that the line stays whole */
+	assert_non_null(strstr(f->r.out, "PASS: older generation: restored "));
+	assert_non_null(strstr(f->r.out, "/gen-1 to LSN "));
 	snprintf(want, sizeof(want), "older generation; the newest backup of backup_dir is %s",
 		 newest);
 	check_is(f, "scope", "skip", want);
