@@ -68,15 +68,20 @@ struct fdrill {
 	struct hw_fo_remote *remote; /* --connect: the running cluster, or NULL */
 	struct hw_fo_load load;
 	struct hw_fo_run run[RUNS_MAX];
-	unsigned done; /* runs started */
+	unsigned done;     /* runs started */
+	unsigned measured; /* runs that measured an rto: rto_p50 .. rto_max mean something */
 	double rto_p50, rto_p99, rto_max;
 	uint64_t acked, lost, lost_beyond, overlapping, not_joined, failed_runs;
 	uint64_t lost_over_rpo; /* lost records that break the rpo (hw_fo_lost_over_rpo) */
-	uint64_t loss_checked; /* runs whose loss check ran */
+	uint64_t loss_checked;  /* runs whose loss check ran */
+	uint64_t overlap_checked; /* runs whose overlap check ran */
+	uint64_t rejoin_checked;  /* of those, runs with an old primary to rejoin */
 	uint64_t failovers;    /* runs where a standby took over */
 	uint64_t restarts;     /* runs recovered by a restart of the old primary instead */
 	uint64_t away; /* remote crash: not back, which its supervisor decides, not hawser */
 	char error[320]; /* the drill could not run: why */
+	bool stopped;    /* the last run did not end by itself: its fault was refused, or a
+			    signal came: an ERROR, not a failure of the cluster */
 };
 
 /* The old primary's chance to rejoin: its timers grow with the RTO. */
@@ -234,8 +239,9 @@ static int connect_cluster(struct fdrill *d)
 	double t0 = hw_report_clock(&d->base.rep);
 	int rc = hw_fo_remote_new(d->base.connect, &d->base.sec, &d->remote);
 	if (rc) {
-		snprintf(d->error, sizeof(d->error), "--connect %s: %s", d->base.connect,
-			 hw_strerror(rc));
+		/* the reason first: a long list is what the one-line result cuts */
+		snprintf(d->error, sizeof(d->error), "--connect: %s (%s): %s", hw_strerror(rc),
+			 hw_errname(rc), d->base.connect);
 		return -1;
 	}
 	hw_report_phase(&d->base.rep, "connect", t0, hw_report_clock(&d->base.rep), HW_VERDICT_PASS,
@@ -249,7 +255,7 @@ static void run_line(const struct fdrill *d, unsigned i)
 	if (d->base.json)
 		return;
 	if (r->fail[0]) {
-		printf("  run %u: FAIL %s\n", i + 1, r->fail);
+		printf("  run %u: %s %s\n", i + 1, d->stopped ? "ERROR" : "FAIL", r->fail);
 	} else {
 		printf("  run %u: %s -> %s%s rto %.0f ms (promoted %.0f ms), acked %" PRIu64
 		       " lost %" PRIu64 ", overlapping %u, rejoin %.0f ms%s\n",
@@ -298,6 +304,7 @@ static int runs(struct fdrill *d)
 					.interrupted = interrupted};
 		d->done++;
 		rc = hw_fo_run(r, false);
+		d->stopped = rc && (!r->faulted || *interrupted);
 		run_line(d, i);
 		if (rc && !r->faulted) {
 			/* the fault never took effect (refused, or the load could not even reach
@@ -344,7 +351,10 @@ static unsigned tally(struct fdrill *d)
 		d->lost_beyond += r->lost_beyond_rpo;
 		d->lost_over_rpo += hw_fo_lost_over_rpo(r);
 		d->overlapping += r->overlapping;
-		d->failed_runs += r->fail[0] != '\0';
+		d->overlap_checked += r->overlap_checked;
+		d->rejoin_checked += r->overlap_checked && !r->restarted;
+		/* the run the drill stopped in (d->error) did not fail: it was not let finish */
+		d->failed_runs += r->fail[0] != '\0' && !(d->stopped && i + 1 == d->done);
 		/* a crashed remote node comes back by its supervisor; an isolated one by itself */
 		bool supervised = d->remote && d->fault == HW_FO_KILL;
 		bool missing = !r->fail[0] && !r->joined && !r->restarted; /* restarted: none */
@@ -358,6 +368,7 @@ static unsigned tally(struct fdrill *d)
 			slowest = i;
 		rto[n++] = r->measured_rto_ms;
 	}
+	d->measured = n;
 	if (n) {
 		qsort(rto, n, sizeof(rto[0]), cmp_double);
 		d->rto_p50 = rank(rto, n, 0.50);
@@ -368,17 +379,21 @@ static unsigned tally(struct fdrill *d)
 }
 
 /* The result and its one-line reason: the first broken promise. */
-static void finish_verdict(struct fdrill *d, bool measured, bool rpo_ok)
+static void finish_verdict(struct fdrill *d)
 {
 	struct hw_report *r = &d->base.rep;
+	char p99[32];
+	hw_drill_ms_format(d->rto_p99, d->rto_ms, p99, sizeof p99);
 	if (d->error[0])
 		hw_report_finish(r, HW_DRILL_ERROR, "%s", d->error);
 	else if (d->failed_runs || d->done < d->runs)
 		hw_report_finish(r, HW_DRILL_FAIL, "run %u: %s", d->done, d->run[d->done - 1].fail);
-	else if (!measured || d->rto_p99 > (double)d->rto_ms)
-		hw_report_finish(r, HW_DRILL_FAIL, "rto p99 %.0f ms is over the target %lld ms",
-				 d->rto_p99, (long long)d->rto_ms);
-	else if (!rpo_ok)
+	else if (!d->measured) /* every run ended by itself: each measured one */
+		hw_report_finish(r, HW_DRILL_FAIL, "no run measured the rto");
+	else if (d->rto_p99 > (double)d->rto_ms)
+		hw_report_finish(r, HW_DRILL_FAIL, "rto p99 %s ms is over the target %lld ms", p99,
+				 (long long)d->rto_ms);
+	else if (d->lost_over_rpo)
 		hw_report_finish(r, HW_DRILL_FAIL,
 				 "%" PRIu64 " acknowledged records lost (rpo %lld ms)", d->lost,
 				 (long long)d->rpo_ms);
@@ -410,53 +425,92 @@ static void finish_verdict(struct fdrill *d, bool measured, bool rpo_ok)
 static void promotion_check(struct fdrill *d);
 static void figures(struct fdrill *d);
 
-static void judge(struct fdrill *d)
+/* "runs" and "rto": how many runs ended, and what they measured. A run the drill
+ * stopped in (its fault refused, a signal) is no failure, and no run measured: no rto. */
+static void run_checks(struct fdrill *d)
 {
 	struct hw_report *r = &d->base.rep;
+	unsigned ended = d->done - (unsigned)d->failed_runs - (d->stopped ? 1u : 0u);
+	const char *first = d->done ? d->run[d->done - 1].fail : "";
+	hw_report_check(r, "runs",
+			d->failed_runs ? HW_VERDICT_FAIL
+			: d->error[0]  ? HW_VERDICT_SKIP
+				       : HW_VERDICT_PASS,
+			"%u of %" PRIu64 " runs completed%s%s", ended, d->runs,
+			d->failed_runs ? "; first failure: "
+			: d->error[0]  ? "; the drill stopped: "
+				       : "",
+			d->failed_runs ? first : d->error);
+	char p99[32];
+	if (!d->measured)
+		hw_report_check(r, "rto", HW_VERDICT_SKIP,
+				"not measured: no run reached a first acknowledged submit after "
+				"its fault; target %lld ms",
+				(long long)d->rto_ms);
+	else
+		hw_report_check(r, "rto",
+				d->rto_p99 <= (double)d->rto_ms ? HW_VERDICT_PASS : HW_VERDICT_FAIL,
+				"fault to first acknowledged submit p99 %s ms (max %.0f), target "
+				"%lld ms",
+				hw_drill_ms_format(d->rto_p99, d->rto_ms, p99, sizeof p99),
+				d->rto_max, (long long)d->rto_ms);
+}
+
+/* "rpo", "one primary at a time" and "rejoin": each judged only by the runs that got
+ * as far as its check (an interrupted run stops before them). */
+static void promise_checks(struct fdrill *d)
+{
+	struct hw_report *r = &d->base.rep;
+	const char *none = "not measured: no run got as far as this check";
+	if (d->lost_over_rpo == 0 && d->loss_checked == 0)
+		hw_report_check(r, "rpo", HW_VERDICT_SKIP,
+				"%s (%" PRIu64 " acknowledged records not looked up)", none,
+				d->acked);
+	else
+		hw_report_check(r, "rpo", d->lost_over_rpo ? HW_VERDICT_FAIL : HW_VERDICT_PASS,
+				"%" PRIu64 " of %" PRIu64 " acknowledged records lost (%" PRIu64
+				" acknowledged over rpo %lld ms before the fault), %" PRIu64
+				" of %u runs checked",
+				d->lost, d->acked, d->lost_beyond, (long long)d->rpo_ms,
+				d->loss_checked, d->done);
+	if (d->overlap_checked == 0)
+		hw_report_check(r, "one primary at a time", HW_VERDICT_SKIP, "%s", none);
+	else
+		hw_report_check(r, "one primary at a time",
+				d->overlapping ? HW_VERDICT_FAIL : HW_VERDICT_PASS,
+				"%" PRIu64 " of %" PRIu64 " runs checked where two primaries "
+				"acknowledged in overlapping periods",
+				d->overlapping, d->overlap_checked);
+	/* a run recovered by restart has no old primary to rejoin: it shows nothing here */
+	const char *restarted = d->restarts ? "; in the runs recovered by restart it is the "
+					      "primary"
+					    : "";
+	if (d->rejoin_checked == 0)
+		hw_report_check(r, "rejoin", HW_VERDICT_SKIP, "%s%s", none, restarted);
+	else
+		hw_report_check(r, "rejoin",
+				d->not_joined ? HW_VERDICT_FAIL
+				: d->away     ? HW_VERDICT_WARN
+					      : HW_VERDICT_PASS,
+				"%" PRIu64 " of %" PRIu64 " runs checked where the old primary did "
+				"not rejoin within %d ms%s",
+				d->not_joined + d->away, d->rejoin_checked, rejoin_ms(d->rto_ms),
+				restarted);
+}
+
+static void judge(struct fdrill *d)
+{
 	unsigned slowest = tally(d);
 	if (slowest != UINT_MAX) {
 		char prefix[32];
 		snprintf(prefix, sizeof(prefix), "slowest run %u: ", slowest + 1);
-		hw_fo_report(&d->run[slowest], r, prefix, d->rto_ms);
+		hw_fo_report(&d->run[slowest], &d->base.rep, prefix, d->rto_ms);
 	}
-	bool measured = slowest != UINT_MAX;
-	hw_report_check(r, "runs",
-			d->failed_runs || d->done < d->runs ? HW_VERDICT_FAIL : HW_VERDICT_PASS,
-			"%u of %" PRIu64 " runs completed%s%s", d->done - (unsigned)d->failed_runs,
-			d->runs, d->failed_runs ? "; first failure: " : "",
-			d->failed_runs ? d->run[d->done - 1].fail : "");
-	hw_report_check(r, "rto",
-			measured && d->rto_p99 <= (double)d->rto_ms ? HW_VERDICT_PASS
-								    : HW_VERDICT_FAIL,
-			"fault to first acknowledged submit p99 %.0f ms (max %.0f), target %lld ms",
-			d->rto_p99, d->rto_max, (long long)d->rto_ms);
-	bool rpo_ok = d->lost_over_rpo == 0;
-	/* no run measured: nothing was checked, so nothing passed */
-	enum hw_verdict clean = measured ? HW_VERDICT_PASS : HW_VERDICT_SKIP;
-	hw_report_check(r, "rpo",
-			!rpo_ok                ? HW_VERDICT_FAIL
-			: d->loss_checked == 0 ? HW_VERDICT_SKIP
-					       : clean,
-			"%" PRIu64 " of %" PRIu64 " acknowledged records lost (%" PRIu64
-			" acknowledged over rpo %lld ms before the fault), %" PRIu64 " of %u runs "
-			"checked",
-			d->lost, d->acked, d->lost_beyond, (long long)d->rpo_ms, d->loss_checked,
-			d->done);
-	hw_report_check(r, "one primary at a time", d->overlapping ? HW_VERDICT_FAIL : clean,
-			"%" PRIu64 " runs where two primaries acknowledged in overlapping periods",
-			d->overlapping);
-	/* a run recovered by restart has no old primary to rejoin: it shows nothing here */
-	hw_report_check(r, "rejoin",
-			d->not_joined       ? HW_VERDICT_FAIL
-			: d->away           ? HW_VERDICT_WARN
-			: d->failovers == 0 ? HW_VERDICT_SKIP
-					    : clean,
-			"%" PRIu64 " runs where the old primary did not rejoin within %d ms%s",
-			d->not_joined + d->away, rejoin_ms(d->rto_ms),
-			d->restarts ? "; in the runs recovered by restart it is the primary" : "");
+	run_checks(d);
+	promise_checks(d);
 	promotion_check(d);
 	figures(d);
-	finish_verdict(d, measured, rpo_ok);
+	finish_verdict(d);
 }
 
 /* Whether the runs exercised the promotion of a standby: a run recovered by a restart of
@@ -472,10 +526,12 @@ static void promotion_check(struct fdrill *d)
 				"supervisor restart delay past the rto, or --kill "
 				"partition-primary, exercises it)",
 				d->restarts, d->restarts + d->failovers);
-	else
-		hw_report_check(r, "standby promotion",
-				d->failovers ? HW_VERDICT_PASS : HW_VERDICT_SKIP,
+	else if (d->failovers)
+		hw_report_check(r, "standby promotion", HW_VERDICT_PASS,
 				"a standby took over in %" PRIu64 " runs", d->failovers);
+	else /* no run got as far as a first acknowledgement after its fault */
+		hw_report_check(r, "standby promotion", HW_VERDICT_SKIP,
+				"not measured: no run got as far as a new primary");
 }
 
 /* The report's figures and facts. */
@@ -484,9 +540,11 @@ static void figures(struct fdrill *d)
 	struct hw_report *r = &d->base.rep;
 	hw_report_figure(r, "rto target", (double)d->rto_ms, "ms");
 	hw_report_figure(r, "rpo target", (double)d->rpo_ms, "ms");
-	hw_report_figure(r, "rto p50", d->rto_p50, "ms");
-	hw_report_figure(r, "rto p99", d->rto_p99, "ms");
-	hw_report_figure(r, "rto max", d->rto_max, "ms");
+	if (d->measured) { /* no run measured one: no figure, not a 0 */
+		hw_report_figure(r, "rto p50", d->rto_p50, "ms");
+		hw_report_figure(r, "rto p99", d->rto_p99, "ms");
+		hw_report_figure(r, "rto max", d->rto_max, "ms");
+	}
 	hw_report_figure(r, "runs", d->done, "runs");
 	hw_report_figure(r, "acknowledged", (double)d->acked, "records");
 	hw_report_figure(r, "acknowledged lost", (double)d->lost, "records");
@@ -556,11 +614,15 @@ static void json_out(const struct fdrill *d, const char *json_path, const char *
 		json_run(&j, &d->run[i]);
 	hw_json_array_end(&j);
 	hw_json_key(&j, "rto_ms");
-	hw_json_object_begin(&j);
-	hw_json_kv_double(&j, "p50", d->rto_p50);
-	hw_json_kv_double(&j, "p99", d->rto_p99);
-	hw_json_kv_double(&j, "max", d->rto_max);
-	hw_json_object_end(&j);
+	if (d->measured) {
+		hw_json_object_begin(&j);
+		hw_json_kv_double(&j, "p50", d->rto_p50);
+		hw_json_kv_double(&j, "p99", d->rto_p99);
+		hw_json_kv_double(&j, "max", d->rto_max);
+		hw_json_object_end(&j);
+	} else {
+		hw_json_string(&j, NULL); /* null: no run measured one */
+	}
 	hw_json_kv_uint(&j, "acked_lost", d->lost);
 	hw_json_kv_uint(&j, "overlapping_primaries", d->overlapping);
 	hw_json_kv_uint(&j, "failovers", d->failovers);
@@ -672,11 +734,12 @@ const struct hw_cli_cmd hw_cli_drill_failover = {
 	"  rejoined.\n"
 	"  --json: one object {result, rto_target_ms, rpo_target_ms, runs: [{measured_rto_ms,\n"
 	"  acked_lost, overlapping_primaries, rejoin_ms, recovered_by, ...}], rto_ms: {p50,\n"
-	"  p99, max}, failovers, restarts, report}. --keep: keep the cluster's directory.\n"
+	"  p99, max} (null: none measured), failovers, restarts, report}. --keep: keep the\n"
+	"  cluster's directory.\n"
 	"  --connect ADDR,...: a running cluster instead (its nodes' client ports, as a\n"
-	"  client takes them): the primary of the moment is asked to crash itself (as a\n"
-	"  SIGKILL would: no clean shutdown), which it does only with [drills] allow_fault =\n"
-	"  true and for a key it pins; else the drill ends in ERROR (HW_EFAULT_OFF). Its\n"
+	"  client takes them): the primary of the moment is asked to crash itself (no clean\n"
+	"  shutdown), which it does only with [drills] allow_fault = true and for a key it\n"
+	"  pins; else the drill ends in ERROR (HW_EFAULT_OFF). Its\n"
 	"  supervisor (systemd Restart=) must bring it back: rejoin_ms counts from the crash\n"
 	"  (-1 and rejoin_why, a warning, when it is not back in time). Restarted within the\n"
 	"  detection time, it may be elected again before any standby: that run says\n"
@@ -695,5 +758,5 @@ const struct hw_cli_cmd hw_cli_drill_failover = {
 	"  --report-dir D  where the JSON and HTML reports go (default: [drills] report_dir,\n"
 	"                  else DIR.drills, else a new directory under $TMPDIR)\n"
 	"  --no-record     do not append the row\n"
-	"  Exit 0 PASS, 3 FAIL, 1 ERROR (the drill could not reach a verdict).\n",
+	"  Exit 0 PASS, 3 FAIL, 1 ERROR (no verdict), 128+N stopped by signal N.\n",
 	run_failover};

@@ -753,6 +753,7 @@ int hw_fo_run(struct hw_fo_run *r, bool verbose)
 		rc = rejoin(r);
 	if (rc == 0) {
 		overlap(r);
+		r->overlap_checked = true;
 		rc = ops(r)->loss_check(r);
 		r->loss_checked = rc == 0; /* records left unchecked: the rpo check is no pass */
 	}

@@ -150,6 +150,8 @@ struct hw_fo_run {
 	/* the old primary's epoch before the fault, the new primary's once it acknowledged
 	 * (0: its status did not answer); a restarted node elected again has a later one */
 	uint64_t epoch_before, epoch_after;
+	bool overlap_checked; /* the run got past its rejoin to the overlap check: overlapping
+				 means something */
 	bool loss_checked; /* the loss check ran: lost and lost_beyond_rpo mean something */
 	int fault_rc; /* why the fault could not be applied (e.g. HW_EFAULT_OFF), else 0 */
 	unsigned follows; /* the client moved to another primary, or reconnected after a

@@ -12,6 +12,7 @@
  * its config allows it, and refuses when it does not. A supervisor that restarts the
  * crashed primary at once may see it elected again: the drill reports a recovery by
  * restart, not a failover. */
+#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -106,6 +107,18 @@ static double num(const char *from, const char *key)
 	return v;
 }
 
+/* Whether the file at path holds text; asserts it is there. */
+static bool file_has(const char *path, const char *text)
+{
+	FILE *fp = fopen(path, "r");
+	assert_non_null(fp);
+	static char body[1 << 20];
+	size_t n = fread(body, 1, sizeof body - 1, fp);
+	fclose(fp);
+	body[n] = '\0';
+	return strstr(body, text) != NULL;
+}
+
 /* Whether the JSON report named in the drill's output (f->r.out) holds text; asserts the
  * report is there. */
 static bool report_has(const struct fix *f, const char *text)
@@ -114,13 +127,20 @@ static bool report_has(const struct fix *f, const char *text)
 	assert_non_null(rep);
 	char path[HW_PROC_PATH_MAX + 128];
 	assert_int_equal(sscanf(rep, "\"report\":\"%4200[^\"]", path), 1);
-	FILE *fp = fopen(path, "r");
-	assert_non_null(fp);
-	static char body[1 << 20];
-	size_t n = fread(body, 1, sizeof body - 1, fp);
-	fclose(fp);
-	body[n] = '\0';
-	return strstr(body, text) != NULL;
+	return file_has(path, text);
+}
+
+/* Whether the JSON report in f->reports (the only one there) holds text. */
+static bool report_dir_has(const struct fix *f, const char *text)
+{
+	char path[HW_PROC_PATH_MAX + 300] = "";
+	DIR *d = opendir(f->reports);
+	assert_non_null(d);
+	for (struct dirent *e; (e = readdir(d)) != NULL;)
+		if (strstr(e->d_name, ".json"))
+			snprintf(path, sizeof path, "%s/%s", f->reports, e->d_name);
+	closedir(d);
+	return file_has(path, text);
 }
 
 /* Failover rows in the store's drill history. */
@@ -572,6 +592,65 @@ static void test_connect_isolate(void **state)
 	assert_true(logged);
 }
 
+/* Whether a node other than old logged its first acknowledgement as primary, within ms. */
+static bool first_ack_elsewhere(struct remote *rm, unsigned old, int ms)
+{
+	static const char *const ack[] = {"event=first_ack"};
+	for (int64_t until = hw_mono_ms() + ms; hw_mono_ms() < until; hw_sleep_ms(20))
+		for (unsigned i = 0; i < hw_cluster_nodes(rm->c); i++)
+			if (i != old && log_in_order(hw_cluster_log(rm->c, i), ack, 1))
+				return true;
+	return false;
+}
+
+/* A drill stopped by SIGINT after the new primary's first acknowledgement, while its run
+ * still loads it, ends in ERROR, exit 130: its rto was measured, but the checks its run
+ * never reached, "one primary at a time" and "rejoin", are skipped, not passed (they
+ * said PASS). */
+static void test_connect_interrupted(void **state)
+{
+	struct fix *f = *state;
+	struct remote rm = {.standbys = 2, .restart_delay_ms = RESTART_DELAY_MS};
+	remote_start(f, &rm, true);
+	unsigned before;
+	assert_int_equal(hw_cluster_primary(rm.c, 5000, &before), 0);
+	const struct hw_client_security *sec = hw_cluster_security(rm.c);
+	char log[HW_PROC_PATH_MAX + 16];
+	snprintf(log, sizeof log, "%s/drill.log", f->dir);
+	const char *args[] = {"drill",
+			      "failover",
+			      "--connect",
+			      hw_cluster_client_list(rm.c),
+			      "--key",
+			      sec->key,
+			      "--peers",
+			      sec->peers,
+			      "--cluster",
+			      sec->cluster_id,
+			      "--runs",
+			      "1",
+			      "--rto",
+			      "2s",
+			      "--report-dir",
+			      f->reports,
+			      NULL};
+	struct hw_proc p;
+	assert_int_equal(hw_proc_start(&p, log, args), 0);
+	bool acked = first_ack_elsewhere(&rm, before, 20000);
+	if (acked)
+		assert_int_equal(hw_proc_signal(&p, SIGINT), 0);
+	int rc = hw_proc_reap(&p, 60000);
+	remote_unsupervise(&rm);
+	hw_cluster_free(rm.c, false);
+	assert_true(acked);
+	assert_int_equal(rc, 128 + SIGINT);
+	assert_true(report_dir_has(f, "\"result\":\"ERROR\""));
+	assert_true(report_dir_has(f, "\"name\":\"rto\",\"verdict\":\"pass\""));
+	assert_true(report_dir_has(f, "\"name\":\"one primary at a time\",\"verdict\":\"skip\""));
+	assert_true(report_dir_has(f, "\"name\":\"rejoin\",\"verdict\":\"skip\""));
+	assert_false(report_dir_has(f, "\"verdict\":\"fail\""));
+}
+
 /* A node whose config does not allow faults refuses the request: the drill ends in ERROR
  * naming [drills] allow_fault, and the primary is the same node. Given a node's config
  * (the cluster's rto 2 s and rpo 0, as the drill's), the report says the running cluster
@@ -599,13 +678,20 @@ static void test_connect_refused(void **state)
 	assert_non_null(strstr(f->r.out, "allow_fault"));
 	assert_non_null(strstr(f->r.out, "HW_EFAULT_OFF"));
 	assert_true(report_has(f, header));
+	/* nothing measured: no rto verdict and no rto figure (it FAILed with "p99 0 ms") */
+	assert_true(report_has(f, "\"name\":\"rto\",\"verdict\":\"skip\",\"detail\":\"not "
+				  "measured"));
+	assert_true(report_has(f, "\"name\":\"runs\",\"verdict\":\"skip\""));
+	assert_false(report_has(f, "\"name\":\"rto p99\""));
 	assert_int_equal(after, before);
 	assert_int_equal(rm.restarts, 0);
 }
 
 /* A cluster the drill cannot reach gets no verdict: ERROR (exit 1), not FAIL, and the
  * checks that no run measured are skipped, not passed (it was a FAIL with "pass rpo 0 of
- * 0 acknowledged records lost"). */
+ * 0 acknowledged records lost"), and say so: the rto is not measured and has no figures
+ * (it FAILed with "p99 0 ms" and figures of 0 ms), the run and the runs check say what
+ * the result says (they said FAIL), and the rows skipped name no counts of 0. */
 static void test_connect_unreachable(void **state)
 {
 	struct fix *f = *state;
@@ -614,9 +700,46 @@ static void test_connect_unreachable(void **state)
 	int rc = hw_proc_capture(&f->r, hw_bin, "drill", "failover", "--connect", list,
 				 "--insecure", "--runs", "1", "--report-dir", f->reports, NULL);
 	assert_int_equal(rc, 1);
-	assert_non_null(strstr(f->r.out, "ERROR"));
-	assert_non_null(strstr(f->r.out, "skip  rpo"));
-	assert_null(strstr(f->r.out, "pass  rpo"));
+	static const char *const shown[] = {
+		"failover: ERROR: run 1: ",
+		"  run 1: ERROR ",
+		"skip  runs                   0 of 1 runs completed; the drill stopped: run 1: ",
+		"skip  rto                    not measured",
+		"skip  rpo                    not measured",
+		"skip  one primary at a time  not measured",
+		"skip  rejoin                 not measured",
+		"skip  standby promotion      not measured",
+	};
+	static const char *const not_shown[] = {"pass  ", "fail  ", "0 runs where"};
+	for (size_t i = 0; i < sizeof shown / sizeof shown[0]; i++)
+		assert_non_null(strstr(f->r.out, shown[i]));
+	for (size_t i = 0; i < sizeof not_shown / sizeof not_shown[0]; i++)
+		assert_null(strstr(f->r.out, not_shown[i]));
+	rc = hw_proc_capture(&f->r, hw_bin, "drill", "failover", "--connect", list, "--insecure",
+			     "--runs", "1", "--report-dir", f->reports, "--json", NULL);
+	assert_int_equal(rc, 1);
+	assert_non_null(strstr(f->r.out, "\"rto_ms\":null"));
+	assert_false(report_has(f, "\"name\":\"rto p99\""));
+	assert_true(report_has(f, "\"name\":\"rto target\""));
+}
+
+/* A one-line result too long for its 200 bytes ends with "..." (it was cut silently),
+ * its reason first: a --connect list of 17 addresses, one more than a cluster has. */
+static void test_connect_list_cut(void **state)
+{
+	struct fix *f = *state;
+	char list[512] = "";
+	for (unsigned i = 0, n = 0; i < 17; i++)
+		n += (unsigned)snprintf(list + n, sizeof list - n, "%s127.0.0.1:%u", i ? "," : "",
+					1001 + i);
+	int rc =
+		hw_proc_capture(&f->r, hw_bin, "drill", "failover", "--connect", list, "--insecure",
+				"--runs", "1", "--report-dir", f->reports, "--json", NULL);
+	assert_int_equal(rc, 1);
+	assert_non_null(strstr(f->r.out, "\"what\":\"--connect: "));
+	assert_non_null(strstr(f->r.out, "(HW_ERANGE): 127.0.0.1:1001,"));
+	assert_non_null(strstr(f->r.out, "...\",\"kill\""));
+	assert_true(report_has(f, "...\",\"node\""));
 }
 
 int main(void)
@@ -634,8 +757,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_connect_crash, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_connect_restart, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_connect_isolate, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_connect_interrupted, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_connect_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_connect_unreachable, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_connect_list_cut, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
