@@ -204,6 +204,16 @@ int hw_cli_drill_scratch(const struct drill *d, const char *tag, char *buf, size
 	return mkdtemp(buf) ? 0 : -errno;
 }
 
+const char *hw_cli_drill_stopped_why(char *buf, size_t cap)
+{
+	int sig = (int)*hw_cli_interrupted();
+	if (sig)
+		snprintf(buf, cap, "stopped, interrupted by signal %d", sig);
+	else
+		snprintf(buf, cap, "stopped, its process killed from outside");
+	return buf;
+}
+
 int hw_cli_drill_track_cb(void *arg, uint64_t done, uint64_t total)
 {
 	struct tracker *t = arg;
@@ -768,6 +778,11 @@ enum hw_verdict hw_cli_drill_signers(struct drill *d, const struct hw_verify_rep
 		verdict = HW_VERDICT_FAIL;
 		snprintf(why, cap, "%s at LSN %" PRIu64 ": %s (%zu trusted %s of %s)",
 			 hw_errname(v->code), v->first_bad_lsn, v->what, n, keys, trust_source(d));
+	} else if (v->code == HW_ECANCELED) {
+		verdict = HW_VERDICT_SKIP;
+		char stop[64];
+		snprintf(why, cap, "not judged: %s before the log's end",
+			 hw_cli_drill_stopped_why(stop, sizeof stop));
 	} else if (v->code != 0 && !state_only) {
 		verdict = HW_VERDICT_SKIP;
 		snprintf(why, cap, "not judged: the store is damaged");

@@ -175,6 +175,10 @@ int hw_cli_drill_trust_load(struct drill *d);
 enum hw_verdict hw_cli_drill_signers(struct drill *d, const struct hw_verify_report *v, bool strict,
 				     char *why, size_t cap);
 void hw_cli_drill_verify_checks(struct hw_report *r, const struct hw_verify_report *v);
+/* Why a verify that ended HW_ECANCELED reached no verdict, into buf: "stopped,
+ * interrupted by signal N" (a caught signal), else "stopped, its process killed from
+ * outside". Returns buf. */
+const char *hw_cli_drill_stopped_why(char *buf, size_t cap);
 
 /* Size of dir/name, 0 when missing (*exists false). */
 uint64_t hw_cli_drill_file_size(const char *dir, const char *name, bool *exists);

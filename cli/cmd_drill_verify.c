@@ -35,10 +35,25 @@ static const struct option verify_opts[] = {
 
 /* ---- verify ------------------------------------------------------------------------- */
 
-/* The three things hw_verify proves, as checks; what its code says failed. */
+/* The three things hw_verify proves, as checks; what its code says failed. A verify
+ * stopped (HW_ECANCELED: a caught signal, or its process killed) judged nothing past
+ * where it stopped: that is no damage. */
 void hw_cli_drill_verify_checks(struct hw_report *r, const struct hw_verify_report *v)
 {
 	int c = v->code;
+	if (c == HW_ECANCELED) {
+		char stop[64];
+		hw_cli_drill_stopped_why(stop, sizeof stop);
+		char at[40] = "";
+		if (v->first_bad_lsn)
+			snprintf(at, sizeof at, " at LSN %" PRIu64, v->first_bad_lsn);
+		hw_report_check(r, "hash chain", HW_VERDICT_SKIP, "not finished: %s%s", stop, at);
+		hw_report_check(r, "records decode and validate", HW_VERDICT_SKIP,
+				"not reached: %s", stop);
+		hw_report_check(r, "state rebuilt equals stored", HW_VERDICT_SKIP,
+				"not reached: %s", stop);
+		return;
+	}
 	bool state_bad = c == HW_EDIGEST;
 	bool record_bad = hw_is_reject(c);
 	bool signer_bad = c == HW_EUNTRUSTED || c == HW_ESIGNATURE;
@@ -117,13 +132,15 @@ static void verify_phases(struct hw_report *r, const struct tracker *t, double t
 		split = t->marks[0]; /* too short a walk to report: the one pass seen is the rebuild
 				      */
 	int c = v->code;
+	/* stopped (HW_ECANCELED): not judged, not failed */
+	enum hw_verdict bad = c == HW_ECANCELED ? HW_VERDICT_SKIP : HW_VERDICT_FAIL;
 	enum hw_verdict walk = c != 0 && c != HW_EDIGEST && c != HW_EUNVOUCHED && !hw_is_reject(c)
-				       ? HW_VERDICT_FAIL
+				       ? bad
 				       : HW_VERDICT_PASS;
 	hw_report_phase(r, "chain walk", t0, split, walk, "%" PRIu64 " entries", v->entries);
 	if (split < t1 || v->state_rebuilt)
 		hw_report_phase(r, "rebuild and compare", split, t1,
-				v->code == 0 ? HW_VERDICT_PASS : HW_VERDICT_FAIL,
+				v->code == 0 ? HW_VERDICT_PASS : bad,
 				"replayed into scratch, digests compared");
 }
 

@@ -97,14 +97,30 @@ static void verify_held(struct fix *f, struct hw_proc *p, const char *const *arg
 	close(fd);
 }
 
+/* The JSON report in rep (the only one there) into text (cap bytes). */
+static void report_read(const char *rep, char *text, size_t cap)
+{
+	char json[4600] = "";
+	DIR *d = opendir(rep);
+	assert_non_null(d);
+	for (struct dirent *e; (e = readdir(d)) != NULL;)
+		if (strstr(e->d_name, ".json"))
+			snprintf(json, sizeof(json), "%s/%s", rep, e->d_name);
+	closedir(d);
+	read_all(json, text, cap);
+}
+
 /* SIGTERM to the verify drill's own process (as `kill PID`, or a unit's timeout with
  * KillMode=process), not to the child its verify runs in: the drill passes it on, so the
  * child stops and the drill ends as stopped. Without the forwarding the child never learns
- * of it, and the drill waits for it. */
+ * of it, and the drill waits for it. Its report says the checks were stopped, not that
+ * the store is damaged (it said "fail hash chain HW_ECANCELED", "the chain is broken",
+ * "the store is damaged"). */
 static void test_verify_child_forwarded(void **state)
 {
 	struct fix *f = *state;
 	char dir[4200], rep[4200];
+	static char text[1 << 20];
 	make_store(f, "v", "3", "3000");
 	path(f, "v", dir, sizeof(dir));
 	path(f, "reports", rep, sizeof(rep));
@@ -118,6 +134,17 @@ static void test_verify_child_forwarded(void **state)
 	assert_int_equal(rc, 128 + SIGTERM);
 	assert_int_equal(entries_named(f->dir, "v.verify-"), 0);
 	assert_interrupted_row(f, dir, "verify   ");
+	report_read(rep, text, sizeof(text));
+	static const char *const said[] = {
+		"\"name\":\"hash chain\",\"verdict\":\"skip\",\"detail\":\"not finished: "
+		"stopped, interrupted by signal 15",
+		"not reached: stopped, interrupted by signal 15",
+		"not judged: stopped, interrupted by signal 15"};
+	for (size_t i = 0; i < sizeof said / sizeof said[0]; i++)
+		assert_non_null(strstr(text, said[i]));
+	static const char *const unsaid[] = {"\"verdict\":\"fail\"", "damaged", "broken"};
+	for (size_t i = 0; i < sizeof unsaid / sizeof unsaid[0]; i++)
+		assert_null(strstr(text, unsaid[i]));
 }
 
 /* A verify drill stopped as it compares with another store (its compare child held until
@@ -126,7 +153,7 @@ static void test_verify_child_forwarded(void **state)
 static void test_compare_stopped(void **state)
 {
 	struct fix *f = *state;
-	char a[4200], b[4200], rep[4200], json[4600];
+	char a[4200], b[4200], rep[4200];
 	static char text[1 << 20];
 	make_store(f, "a", "3", "2000");
 	make_store(f, "b", "3", "2000");
@@ -141,14 +168,7 @@ static void test_compare_stopped(void **state)
 	int rc = hw_proc_reap(&p, STOP_WAIT_MS);
 	hw_proc_kill(&p);
 	assert_int_equal(rc, 128 + SIGTERM);
-	DIR *d = opendir(rep);
-	assert_non_null(d);
-	json[0] = '\0';
-	for (struct dirent *e; (e = readdir(d)) != NULL;)
-		if (strstr(e->d_name, ".json"))
-			snprintf(json, sizeof(json), "%s/%s", rep, e->d_name);
-	closedir(d);
-	read_all(json, text, sizeof(text));
+	report_read(rep, text, sizeof(text));
 	assert_non_null(strstr(text, "not finished: interrupted by signal 15"));
 	assert_null(strstr(text, "equal at LSN"));
 	assert_no_scratch(f);
