@@ -200,6 +200,14 @@ static void signed_check(struct drill *d, const struct hw_verify_report *v,
 			&d->rep, name, HW_VERDICT_PASS,
 			"the store %s signs checkpoints, and the restored log holds %" PRIu64,
 			d->dir, v->checkpoints);
+	else if (v->code == HW_EUNTRUSTED || v->code == HW_ESIGNATURE) /* it holds one */
+		hw_report_check(
+			&d->rep, name, HW_VERDICT_FAIL,
+			"the store %s signs checkpoints; the backup holds one at LSN %" PRIu64
+			" %s: nothing vouches that it is this cluster's log",
+			d->dir, v->first_bad_lsn,
+			v->code == HW_EUNTRUSTED ? "signed by a key not trusted"
+						 : "whose signature does not verify");
 	else
 		hw_report_check(&d->rep, name, to_end ? HW_VERDICT_FAIL : HW_VERDICT_WARN,
 				"the store %s signs checkpoints, but the %s holds none%s", d->dir,

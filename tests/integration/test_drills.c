@@ -461,7 +461,8 @@ static void make_signed_store(struct fix *f, const char *name, char dir[4200], c
  * a rogue key signed fails with HW_EUNTRUSTED against the operator's trusted key (given
  * with --trust, or as [drills] trust in the config) and passes against the signer's own;
  * with no trusted key the signed backup fails and says why (it passed: the signer was
- * never judged); an unsigned store passes with a warning saying so; a trusted key file
+ * never judged), and "signed like the store" says the backup holds a checkpoint, by a
+ * key not trusted; an unsigned store passes with a warning saying so; a trusted key file
  * that cannot be read is an ERROR naming it. */
 static void test_restore_trust(void **state)
 {
@@ -480,6 +481,8 @@ static void test_restore_trust(void **state)
 			 3);
 	assert_non_null(strstr(f->r.out, "FAIL: checkpoint signers: HW_EUNTRUSTED at LSN"));
 	check_is(f, "checkpoint signers", "fail", "is not trusted (1 trusted key of --trust)");
+	/* it holds a checkpoint, by a key not trusted (it said "the backup holds none") */
+	check_is(f, "signed like the store", "fail", "signed by a key not trusted");
 	assert_report(&f->r);
 	snprintf(drills, sizeof(drills), "trust = %s\n", good_pub);
 	write_config(f, "t", drills, conf, sizeof(conf));
