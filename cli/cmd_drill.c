@@ -440,10 +440,16 @@ static void record_died(const struct drill *d, const struct hw_cli_end *end, con
 	hw_cli_end_detail(end);
 }
 
+bool hw_cli_drill_recorded(const struct drill *d)
+{
+	/* a run judged at another time (--now) is a what-if, not evidence */
+	return !d->no_record && !d->now_given && d->dir;
+}
+
 void hw_cli_drill_record(const struct drill *d, const char *json_path)
 {
-	if (d->no_record || d->now_given || !d->dir)
-		return; /* a run judged at another time (--now) is a what-if, not evidence */
+	if (!hw_cli_drill_recorded(d))
+		return;
 	struct hw_drill_row row = {
 		.time_ms = d->rep.started_ms,
 		.kind = d->rep.kind,

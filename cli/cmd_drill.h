@@ -127,6 +127,9 @@ void hw_cli_drill_write(const struct drill *d, const char *tag, char *json_path,
  * cannot be opened, or LMDB died writing), the report at json_path is the only record
  * of the run. */
 void hw_cli_drill_record(const struct drill *d, const char *json_path);
+/* Whether hw_cli_drill_record appends a row for d: not with --no-record, --now, or no
+ * store to append to. */
+bool hw_cli_drill_recorded(const struct drill *d);
 
 /* The end of every drill: write the JSON and HTML reports, append the history row, print
  * the summary. Returns the exit code for the report's result. A drill that caught a

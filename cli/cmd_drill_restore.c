@@ -527,6 +527,14 @@ static const char *restore_pick(struct drill *d, struct generation *bad, char *n
 	return n > 0 ? g[0].path : NULL;
 }
 
+/* What a run of full scope is to the restore schedule: counted, unless it leaves no row
+ * (--no-record). */
+static const char *counted(const struct drill *d)
+{
+	return hw_cli_drill_recorded(d) ? "the run the restore schedule counts"
+					: "a run the restore schedule would count, not recorded";
+}
+
 /* The run's target point and scope (d->scope: restore_pick set OLDER) as facts, for the
  * history row, and as check "scope": only a restore of the newest backup of backup_dir
  * (without one, of the backup named) to its end is the run the restore schedule counts
@@ -547,19 +555,20 @@ static void scope_note(struct drill *d, const char *newest)
 	d->scope |= point[0] ? HW_DRILL_SCOPE_POINT : 0;
 	hw_report_fact(&d->rep, "scope", "%s", hw_drill_scope_name(d->scope));
 	if (d->scope == HW_DRILL_SCOPE_FULL) {
-		hw_report_check(&d->rep, "scope", HW_VERDICT_PASS,
-				"%s, to its end: the run the restore schedule counts",
+		hw_report_check(&d->rep, "scope", HW_VERDICT_PASS, "%s, to its end: %s",
 				d->cfg.drills.backup_dir[0] ? "the newest backup of backup_dir"
-							    : "the backup named (no backup_dir)");
+							    : "the backup named (no backup_dir)",
+				counted(d));
 		return;
 	}
 	if (d->scope & HW_DRILL_SCOPE_OLDER)
 		snprintf(older, sizeof(older), "; the newest backup of backup_dir is %s",
 			 newest[0] ? newest : "not known (none there)");
 	hw_report_check(&d->rep, "scope", HW_VERDICT_SKIP,
-			"%s%s%s: recorded, but the restore schedule counts only the newest "
-			"backup of backup_dir restored to its end",
-			hw_drill_scope_name(d->scope), older, point);
+			"%s%s%s: %s the restore schedule counts only the newest backup of "
+			"backup_dir restored to its end",
+			hw_drill_scope_name(d->scope), older, point,
+			hw_cli_drill_recorded(d) ? "recorded, but" : "not recorded;");
 }
 
 /* A restore of the newest backup to a point that failed on something other than that
@@ -596,8 +605,8 @@ static void scope_widen(struct drill *d)
 			hw_cli_iso(d->point_ms, when, sizeof(when));
 		snprintf(c->detail, sizeof(c->detail),
 			 "point in time; to %s, but the newest backup failed beyond that point, "
-			 "as a restore to its end would: the run the restore schedule counts",
-			 when);
+			 "as a restore to its end would: %s",
+			 when, counted(d));
 	}
 }
 

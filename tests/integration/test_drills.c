@@ -1130,9 +1130,18 @@ static void test_restore_scope(void **state)
 	assert_int_equal(hw(&f->r, "drill", "restore", "--config", conf, "--scratch", scratch,
 			    "--backup", newest, NULL),
 			 0);
-	check_is(f, "scope", "pass", "the newest backup of backup_dir, to its end");
+	check_is(f, "scope", "pass", "the newest backup of backup_dir, to its end: the run the");
 	assert_int_equal(hw(&f->r, "status", "--config", conf, NULL), 0);
 	assert_non_null(strstr(f->r.out, "restore   last PASS"));
+	/* --no-record: the scope says it was not recorded (it said "recorded") */
+	assert_int_equal(hw(&f->r, "drill", "restore", "--config", conf, "--scratch", scratch,
+			    "--until-lsn", "100", "--no-record", NULL),
+			 0);
+	check_is(f, "scope", "skip", "point in time; to LSN 100: not recorded; the restore");
+	assert_int_equal(hw(&f->r, "drill", "restore", "--config", conf, "--scratch", scratch,
+			    "--no-record", NULL),
+			 0);
+	check_is(f, "scope", "pass", "to its end: a run the restore schedule would count, not");
 
 	snprintf(snap, sizeof(snap), "%s/snapshot/data.mdb", newest);
 	flip_bytes(snap, 20000);
