@@ -583,8 +583,10 @@ static int connect_setup(struct drill *d)
 	if (rc != HW_CLI_RUN)
 		return rc;
 	if (!d->report_dir && !d->cfg.drills.report_dir[0] && !d->dir && !d->scratch)
-		return hw_cli_usage_error(d->cmd,
-					  "--connect needs --report-dir D (or --dir/--config)");
+		return hw_cli_usage_error(
+			d->cmd, "--connect needs a place for its report: --report-dir D, "
+				"--dir DIR, --config FILE or --scratch S (the report then "
+				"goes to S/drills)");
 	if (!d->rep.node[0])
 		snprintf(d->rep.node, sizeof(d->rep.node), "%s", d->connect);
 	return HW_CLI_RUN;
@@ -663,8 +665,9 @@ const struct hw_cli_cmd hw_cli_drill_verify = {
 	"                           [--trust NODE.PUB]... [--scratch S] [--report-dir D]\n"
 	"                           [--json] [--no-record]\n"
 	"       hawser drill verify --connect ADDR,ADDR[,...] [--at-lsn N] [--replay-max N]\n"
-	"                           (--key FILE --peers LIST --cluster ID | --insecure)\n"
-	"                           [--config FILE | --dir DIR] [--report-dir D] [--json]\n"
+	"                           (--key FILE --peers LIST --cluster ID | --insecure |\n"
+	"                            --config FILE) [--dir DIR] [--scratch S]\n"
+	"                           [--report-dir D] [--json]\n"
 	"  Walk DIR's hash chain, decode and validate every record, rebuild the state from\n"
 	"  the log in scratch and compare it with the stored state, in a child process: a\n"
 	"  store whose damaged pages make LMDB abort it fails the drill; a scratch (--scratch,\n"
@@ -687,5 +690,6 @@ const struct hw_cli_cmd hw_cli_drill_verify = {
 	"  transaction when its head is that LSN, else by replaying its log to it in\n"
 	"  scratch (at most --replay-max entries, default 1000000). Without --key/--insecure\n"
 	"  the --config node's own [security] is used; --dir/--config then only name the\n"
-	"  history's store.\n" HW_CLI_SECURITY_USAGE COMMON_USAGE,
+	"  history's store. It needs one of --report-dir, --dir, --config or --scratch S\n"
+	"  (the report then goes to S/drills) for its report.\n" HW_CLI_SECURITY_USAGE COMMON_USAGE,
 	run_verify};

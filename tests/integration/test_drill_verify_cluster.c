@@ -215,8 +215,8 @@ static void test_same_node_twice(void **state)
 	assert_int_equal(count(f->cap.out, "\"verdict\":\"pass\""), 2); /* the 2 phases */
 }
 
-/* One address, no key, --compare with --connect and --at-lsn without it are usage
- * errors (exit 2) that ask no node. */
+/* One address, no key, no place for the report, --compare with --connect and --at-lsn
+ * without it are usage errors (exit 2) that ask no node. */
 static void test_usage_errors(void **state)
 {
 	struct fix *f = *state;
@@ -228,6 +228,13 @@ static void test_usage_errors(void **state)
 	assert_int_equal(hw_proc_capture(&f->cap, bin, "drill", "verify", "--connect", f->list,
 					 "--report-dir", f->reports, NULL),
 			 2);
+	/* no place for its report: the error names every way to give one (it left out
+	 * --scratch, which works) */
+	assert_int_equal(hw_proc_capture(&f->cap, bin, "drill", "verify", "--connect", f->list,
+					 "--insecure", NULL),
+			 2);
+	assert_non_null(strstr(f->cap.err, "--report-dir D, --dir DIR, --config FILE or "
+					   "--scratch S"));
 	assert_int_equal(drill(f, "--compare", f->root, NULL), 2);
 	assert_int_equal(hw_proc_capture(&f->cap, bin, "drill", "verify", "--dir",
 					 hw_cluster_dir(f->c, 0), "--at-lsn", "3", NULL),
