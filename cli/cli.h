@@ -143,7 +143,8 @@ int hw_cli_restore_event(const char *connect, const struct hw_client_security *s
 			 const char *backup, const char *dir, uint64_t until_lsn, int64_t until_ms,
 			 const struct hw_restore_info *info, int rc, double seconds);
 
-/* Report a usage error in words (printf format) plus the usage; returns HW_CLI_USAGE. */
+/* Report a usage error in words (printf format) and point at `hawser CMD --help` (not
+ * the whole usage, which would scroll the reason away); returns HW_CLI_USAGE. */
 int hw_cli_usage_error(const struct hw_cli_cmd *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
@@ -162,8 +163,14 @@ int hw_cli_u64(const char *s, uint64_t *out);
 int hw_cli_addrs(const char *s);
 
 /* Parse a time: integer milliseconds since 1970 or ISO 8601 UTC
- * "2026-11-26T10:00:00Z" (optionally with .mmm before the Z). Returns 0 or -1. */
+ * "2026-11-26T10:00:00Z" (optionally with .mmm before the Z), or the same with an offset
+ * instead of the Z ("2026-11-26T19:00:00+09:00", converted to UTC). Returns 0 or -1; on
+ * -1, hw_cli_parse's "bad value" says what a time looks like. */
 int hw_cli_time_ms(const char *s, int64_t *out);
+
+/* Parse a duration with hw_duration_parse (base/duration.h). Returns 0 or -1; on -1,
+ * hw_cli_parse's "bad value" says that a duration takes a unit. */
+int hw_cli_duration(const char *s, int64_t *ms);
 
 /* A --now T parsed by hw_cli_time_ms (every command's: drill procedure, status, prune)
  * against what a time to judge at can be: HW_CLI_RUN for one from 2001 (HW_TIME_MIN_MS)

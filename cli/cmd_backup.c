@@ -39,8 +39,8 @@ static int backup_opt_cb(void *arg, int key, const char *v)
 	struct backup_opts *o = arg;
 	if (key != 'w')
 		return -1;
-	return hw_duration_parse(v, &o->vouch_wait_ms) || o->vouch_wait_ms > VOUCH_WAIT_MS_MAX ? -1
-											       : 0;
+	return hw_cli_duration(v, &o->vouch_wait_ms) || o->vouch_wait_ms > VOUCH_WAIT_MS_MAX ? -1
+											     : 0;
 }
 
 static const struct option backup_longopts[] = {
@@ -566,7 +566,8 @@ const struct hw_cli_cmd hw_cli_restore = {
 	"                      [--connect ADDR (--key F --peers L --cluster ID | --insecure)]\n"
 	"  Check the backup in OUT and rebuild a store in DIR2 (which must not hold one,\n"
 	"  nor lie inside OUT), replaying its log to the end, up to LSN N, or up to T\n"
-	"  (ISO 8601 UTC such as 2026-11-26T10:00:00Z, or integer ms): it stops before\n"
+	"  (ISO 8601 UTC such as 2026-11-26T10:00:00Z, or with an offset for the Z,\n"
+	"  2026-11-26T19:00:00+09:00, or integer ms): it stops before\n"
 	"  the first entry whose time is after T: the last entry not after T only while\n"
 	"  entry times grow (a primary's clock set back gives a later entry an earlier\n"
 	"  time; it is left out all the same). Prints the restored head LSN, its digest\n"

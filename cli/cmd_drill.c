@@ -87,7 +87,7 @@ int hw_cli_drill_opt(void *arg, int key, const char *v)
 		d->time_given = true;
 		return hw_cli_time_ms(v, &d->until_ms) || d->until_ms <= 0 ? -1 : 0;
 	case 'R':
-		return hw_duration_parse(v, &c->restore_rto_ms) || c->restore_rto_ms == 0 ||
+		return hw_cli_duration(v, &c->restore_rto_ms) || c->restore_rto_ms == 0 ||
 				       c->restore_rto_ms > HW_DRILL_SPAN_MS_MAX
 			       ? -1
 			       : 0; /* as [drills] restore_rto */

@@ -104,10 +104,10 @@ static int opt_cb(void *arg, int key, const char *v)
 	switch (key) {
 	case 'T':
 		d->rto_given = true;
-		return hw_duration_parse(v, &d->rto_ms) || d->rto_ms <= 0 ? -1 : 0;
+		return hw_cli_duration(v, &d->rto_ms) || d->rto_ms <= 0 ? -1 : 0;
 	case 'P':
 		d->rpo_given = true;
-		return hw_duration_parse(v, &d->rpo_ms) || d->rpo_ms < 0 ? -1 : 0;
+		return hw_cli_duration(v, &d->rpo_ms) || d->rpo_ms < 0 ? -1 : 0;
 	case 'n':
 		return hw_cli_u64(v, &d->runs) || d->runs == 0 || d->runs > RUNS_MAX ? -1 : 0;
 	case 'K':

@@ -82,13 +82,13 @@ static int opt_cb(void *arg, int key, const char *v)
 	switch (key) {
 	case 't':
 		o->rto_given = true;
-		return hw_duration_parse(v, &o->rto_ms) || o->rto_ms <= 0 ||
+		return hw_cli_duration(v, &o->rto_ms) || o->rto_ms <= 0 ||
 				       o->rto_ms > HW_TARGET_MS_MAX
 			       ? -1
 			       : 0;
 	case 'p':
 		o->rpo_given = true;
-		return hw_duration_parse(v, &o->rpo_ms) || o->rpo_ms > HW_TARGET_MS_MAX ? -1 : 0;
+		return hw_cli_duration(v, &o->rpo_ms) || o->rpo_ms > HW_TARGET_MS_MAX ? -1 : 0;
 	case 'm':
 		o->measure = v;
 		return 0;

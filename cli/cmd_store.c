@@ -381,7 +381,7 @@ static int verify_opt_cb(void *arg, int key, const char *v)
 	if (key == 'r')
 		return hw_cli_u64(v, &o->t.cadence_records) ? -1 : 0;
 	if (key == 'i')
-		return hw_duration_parse(v, &o->t.cadence_ms) || o->t.cadence_ms < 0 ? -1 : 0;
+		return hw_cli_duration(v, &o->t.cadence_ms) || o->t.cadence_ms < 0 ? -1 : 0;
 	return key == 'T' ? hw_cli_trust_add(&o->trust, v) : -1;
 }
 

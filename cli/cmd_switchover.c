@@ -43,7 +43,7 @@ static int opt_cb(void *arg, int key, const char *v)
 		return 0;
 	case 'w':
 		/* 0 would look once, before the hand-over can be done, and say it was not */
-		return hw_duration_parse(v, &o->wait_ms) || o->wait_ms <= 0 ? -1 : 0;
+		return hw_cli_duration(v, &o->wait_ms) || o->wait_ms <= 0 ? -1 : 0;
 	case 'j':
 		o->json = true;
 		return 0;

@@ -75,11 +75,12 @@ int main(int argc, char **argv)
 			return commands[i]->run(commands[i], argc - 1, argv + 1);
 		}
 	}
-	fprintf(stderr, "hawser: unknown command '%s'\n", name);
-	print_help(stderr);
+	fprintf(stderr, "hawser: unknown command '%s'\nTry 'hawser help' for the list.\n", name);
 	return HW_CLI_USAGE;
 }
 
+/* The reason and where the options are, as git and coreutils say it: the whole usage
+ * (40 lines and more) would scroll the reason off a terminal. */
 int hw_cli_usage_error(const struct hw_cli_cmd *cmd, const char *fmt, ...)
 {
 	va_list ap;
@@ -87,7 +88,7 @@ int hw_cli_usage_error(const struct hw_cli_cmd *cmd, const char *fmt, ...)
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\n%s", cmd->usage);
+	fprintf(stderr, "\nTry 'hawser %s --help' for more information.\n", cmd->name);
 	return HW_CLI_USAGE;
 }
 
@@ -102,6 +103,11 @@ int hw_cli_fail_why(const char *cmd, const char *what, int code, const char *why
 		hw_errname(code), why != NULL && why[0] ? ": " : "", why != NULL ? why : "");
 	return HW_CLI_ERROR;
 }
+
+/* What a value of the shape a parser refused must look like, when "bad value" alone would
+ * leave the reader guessing (a unit, a time zone): set by hw_cli_duration and
+ * hw_cli_time_ms, said and cleared by hw_cli_parse. NULL: nothing to add. */
+static const char *value_hint;
 
 /* Long options of cmd plus --help, in one getopt_long table (at most 15 of cmd's). */
 static void with_help(const struct option *opts, struct option *all, size_t cap)
@@ -138,10 +144,12 @@ int hw_cli_parse(const struct hw_cli_cmd *cmd, int argc, char **argv, const stru
 			return hw_cli_usage_error(cmd, "--%s given twice", all[idx].name);
 		if (idx >= 0)
 			seen |= 1u << idx;
+		value_hint = NULL;
 		if (!cb || cb(arg, c & ~HW_CLI_REPEATABLE, optarg) != 0)
-			return hw_cli_usage_error(cmd, "bad value '%s' for --%s",
-						  optarg ? optarg : "",
-						  idx >= 0 ? all[idx].name : "?");
+			return hw_cli_usage_error(
+				cmd, "bad value '%s' for --%s%s%s", optarg ? optarg : "",
+				idx >= 0 ? all[idx].name : "?", value_hint ? ": " : "",
+				value_hint ? value_hint : "");
 		idx = -1;
 	}
 	int given = argc - optind;
@@ -173,6 +181,39 @@ int hw_cli_u64(const char *s, uint64_t *out)
 	return 0;
 }
 
+int hw_cli_duration(const char *s, int64_t *ms)
+{
+	if (hw_duration_parse(s, ms) == 0)
+		return 0;
+	value_hint = "a duration takes a unit: 500ms, 30s, 5m, 2h or 1d (a bare number only "
+		     "as 0)";
+	return -1;
+}
+
+/* s, ISO 8601 with an offset from UTC ("2026-11-28T17:22:17+09:00", seconds with .mmm
+ * or not), as UTC milliseconds. Returns 0 or -1. */
+static int offset_time_ms(const char *s, int64_t *out)
+{
+	size_t len = strlen(s);
+	char utc[40];
+	if (len < 7 || len - 6 + 2 > sizeof utc)
+		return -1;
+	const char *o = s + len - 6; /* +HH:MM, each a digit */
+	for (int i = 1; i < 6; i++)
+		if (i == 3 ? o[i] != ':' : o[i] < '0' || o[i] > '9')
+			return -1;
+	int hh = (o[1] - '0') * 10 + (o[2] - '0'), mm = (o[4] - '0') * 10 + (o[5] - '0');
+	if ((o[0] != '+' && o[0] != '-') || hh > 23 || mm > 59)
+		return -1;
+	snprintf(utc, sizeof utc, "%.*sZ", (int)(len - 6), s);
+	int64_t local;
+	if (hw_log_time_ms(utc, &local) != 0)
+		return -1;
+	int64_t offset_ms = ((int64_t)hh * 60 + mm) * 60000;
+	*out = o[0] == '+' ? local - offset_ms : local + offset_ms;
+	return 0;
+}
+
 int hw_cli_time_ms(const char *s, int64_t *out)
 {
 	uint64_t v;
@@ -182,7 +223,11 @@ int hw_cli_time_ms(const char *s, int64_t *out)
 		*out = (int64_t)v;
 		return 0;
 	}
-	return hw_log_time_ms(s, out) == 0 ? 0 : -1;
+	if (hw_log_time_ms(s, out) == 0 || offset_time_ms(s, out) == 0)
+		return 0;
+	value_hint = "T is YYYY-MM-DDTHH:MM:SSZ (UTC; or with an offset such as +09:00), or "
+		     "milliseconds since 1970";
+	return -1;
 }
 
 /* The latest time ISO 8601 as --now takes it can write: 9999-12-31T23:59:59.999Z. */

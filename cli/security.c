@@ -37,7 +37,7 @@ int hw_cli_security_check(const struct hw_cli_cmd *cmd, const struct hw_client_s
 		return HW_CLI_RUN;
 	if (!s->key || !s->peers || !s->cluster_id)
 		return hw_cli_usage_error(
-			cmd, "connections are encrypted: give --key FILE (this "
+			cmd, "connections (--connect) are encrypted: give --key FILE (this "
 			     "client's node.key from hawser keygen), --peers LIST "
 			     "(the nodes' node.pub files or their directory) and "
 			     "--cluster ID, or --insecure for nodes with insecure = true");

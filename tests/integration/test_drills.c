@@ -1220,6 +1220,12 @@ static void test_restore_until_time(void **state)
 			       "2026-01-01T01:30:00.000Z, and the store holds LSN 1501 at "
 			       "2026-01-01T01:15:00.000Z"));
 	assert_non_null(strstr(f->r.out, "\"target_time\":\"2026-01-01T01:30:00.000Z\""));
+	/* the same time with an offset from UTC instead of the Z */
+	assert_int_equal(hw(&f->r, "drill", "restore", "--dir", dir, "--backup-dir", bdir,
+			    "--until-time", "2026-01-01T10:30:00+09:00", "--json", "--no-record",
+			    NULL),
+			 3);
+	assert_non_null(strstr(f->r.out, "\"target_time\":\"2026-01-01T01:30:00.000Z\""));
 	struct hw_drill_row row;
 	assert_int_equal(restore_rows(dir, &row, 1), 1);
 	assert_int_equal(row.point_ms, 1767231000000LL);
