@@ -190,7 +190,7 @@ static int cmd_audit(const struct hw_cli_cmd *cmd, int argc, char **argv)
 }
 
 const struct hw_cli_cmd hw_cli_audit = {
-	"audit", "list the node events (promotions, switchovers, refusals ...) in a store's log",
+	"audit", "list a store's node events: promotions, switchovers, refusals ...",
 	"usage: hawser audit DIR [--since T] [--json]\n"
 	"  List the node events the primaries appended to the log (docs/security.md \"Audit\n"
 	"  trail\"), oldest first, one line each: time, LSN, kind, node, epoch, details.\n"

@@ -44,10 +44,14 @@ static void print_help(FILE *f)
 	      "drill verify's --compare.\n"
 	      "\ncommands:\n",
 	      f);
+	int w = 4; /* "help" */
 	for (size_t i = 0; i < COMMANDS_COUNT; i++)
-		fprintf(f, "  %-9s %s\n", commands[i]->name, commands[i]->summary);
-	fputs("  help      this list\n"
-	      "\nexit codes: 0 success, 1 error, 2 usage error, 3 damage found (verify), 4 a\n"
+		if ((int)strlen(commands[i]->name) > w)
+			w = (int)strlen(commands[i]->name);
+	for (size_t i = 0; i < COMMANDS_COUNT; i++)
+		fprintf(f, "  %-*s %s\n", w, commands[i]->name, commands[i]->summary);
+	fprintf(f, "  %-*s this list\n", w, "help");
+	fputs("\nexit codes: 0 success, 1 error, 2 usage error, 3 damage found (verify), 4 a\n"
 	      "state no signed checkpoint vouches for yet, no damage found (backup, verify,\n"
 	      "restore --trust), 5 the node's storage failed or its apply is blocked (status)\n",
 	      f);

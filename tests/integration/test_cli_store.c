@@ -290,6 +290,15 @@ static void test_help(void **state)
 	assert_int_equal(hw(&f->r, "--help", NULL), 0);
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		assert_non_null(strstr(f->r.out, cmds[i]));
+	/* one column for the summaries, past the longest name, in 80 columns */
+	assert_non_null(strstr(f->r.out, "\n  init       create an empty store"));
+	assert_non_null(strstr(f->r.out, "\n  quarantine export the records"));
+	assert_non_null(strstr(f->r.out, "\n  switchover hand the primary role"));
+	for (const char *l = f->r.out; *l != '\0';) {
+		size_t len = strcspn(l, "\n");
+		assert_true(len <= 80);
+		l += len + (l[len] == '\n');
+	}
 	assert_int_equal(hw(&f->r, "help", NULL), 0);
 	assert_int_equal(hw(&f->r, "--version", NULL), 0);
 	assert_non_null(strstr(f->r.out, "hawser "));
