@@ -138,6 +138,17 @@ static int paths_check(struct drill *d)
 							  ? "not a node.pub with a sign line"
 							  : hw_strerror(rc));
 	}
+	/* DIR.drills is made beside a store only: a path with no data.mdb in it (a slip such
+	 * as /tmp or a store's parent) would get a directory of reports next to it */
+	char mdb[PATH_MAX];
+	if (d->dir && !d->report_dir && !d->cfg.drills.report_dir[0] &&
+	    (snprintf(mdb, sizeof mdb, "%s/data.mdb", d->dir) >= (int)sizeof mdb ||
+	     stat(mdb, &st) != 0))
+		return hw_cli_usage_error(
+			d->cmd,
+			"%s is not a hawser store (no data.mdb in it): no "
+			"report goes beside it; name a store, or give --report-dir",
+			d->dir);
 	/* as they are made later: the scratch directory alone, the reports' with parents */
 	if (d->scratch && mkdir(d->scratch, 0700) != 0 && errno != EEXIST)
 		return hw_cli_fail(d->cmd->name, d->scratch, -errno);

@@ -199,7 +199,10 @@ static void test_usage_errors(void **state)
 	assert_non_null(strstr(f->r.err, "--node-id 'bad id!'"));
 	assert_int_equal(hw(&f->r, "plan", "--rto", "30s", "--rpo", "0", "--key", "k", NULL), 2);
 	assert_non_null(strstr(f->r.err, "go with --measure"));
-	assert_int_equal(hw(&f->r, "drill", "verify", "--dir", f->dir, "--insecure", NULL), 2);
+	char store[4200];
+	path(f, "store", store, sizeof store);
+	assert_int_equal(hw(&f->r, "init", store, NULL), 0);
+	assert_int_equal(hw(&f->r, "drill", "verify", "--dir", store, "--insecure", NULL), 2);
 	assert_non_null(strstr(f->r.err, "go with --connect"));
 	/* an option given twice is a slip, not an update: only --trust adds one each time */
 	assert_int_equal(

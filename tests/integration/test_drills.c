@@ -51,7 +51,9 @@ static int setup(void **state)
 	return fix_setup(state, "cli-drills");
 }
 
-/* Usage errors: no drill, an unknown one, and verify without a store exit 2. */
+/* Usage errors: no drill, an unknown one, and verify without a store exit 2. A --dir that
+ * holds no store (/tmp by a slip) is refused before anything is made: no DIR.drills
+ * directory of reports appears beside it (it did, with an ERROR report in it). */
 static void test_usage(void **state)
 {
 	struct fix *f = *state;
@@ -61,6 +63,20 @@ static void test_usage(void **state)
 	assert_int_equal(hw(&f->r, "drill", "verify", NULL), 2);
 	assert_int_equal(hw(&f->r, "drill", "verify", "--help", NULL), 0);
 	assert_non_null(strstr(f->r.out, "--compare"));
+	char plain[4200], beside[4300];
+	struct stat st;
+	path(f, "plain", plain, sizeof plain);
+	assert_int_equal(mkdir(plain, 0700), 0);
+	assert_int_equal(hw(&f->r, "drill", "verify", "--dir", plain, NULL), 2);
+	char want[9000];
+	snprintf(want, sizeof want,
+		 "hawser drill verify: %s is not a hawser store (no data.mdb in it): no report "
+		 "goes beside it; name a store, or give --report-dir\n",
+		 plain);
+	assert_memory_equal(f->r.err, want, strlen(want));
+	snprintf(beside, sizeof beside, "%s.drills", plain);
+	assert_int_equal(stat(beside, &st), -1);
+	assert_int_equal(f->r.out_len, 0);
 }
 
 /* verify passes an intact store (exit 0, report written, history row) and fails (exit 3)
