@@ -459,24 +459,25 @@ static void print_commit(const struct inputs *x, const struct hw_tg_plan *p)
 
 static void print_rows(const struct hw_tg_input *in, const struct row *rows, size_t n)
 {
+	/* 80 columns: a row label is at most "target, Patroni-like" */
 	printf("\ntrade-off (same cluster, other RTOs)\n");
-	printf("  %-9s %-22s %12s %12s %22s %16s\n", "rto", "row", "detection", "renew",
-	       "false failovers/year", "replay budget");
+	printf("  %-8s %-20s %9s %9s %11s %15s\n", "rto", "row", "detection", "renew", "false/year",
+	       "replay budget");
 	for (size_t i = 0; i < n; i++) {
 		const struct row *r = &rows[i];
 		char b[32], f[32];
 		if (r->rc != 0) {
-			printf("  %-9s %-22s refused: the smallest safe rto is %" PRId64 " ms\n",
+			printf("  %-8s %-20s refused: the smallest safe rto is %" PRId64 " ms\n",
 			       dur(r->rto_ms, b, sizeof b), r->label, rto_min_ms(in, &r->plan));
 			continue;
 		}
-		printf("  %-9s %-22s %9" PRId64 " ms %9" PRId64 " ms %22s %8" PRIu64 " records\n",
+		printf("  %-8s %-20s %6" PRId64 " ms %6" PRId64 " ms %11s %7" PRIu64 " records\n",
 		       dur(r->rto_ms, b, sizeof b), r->label, r->plan.detection_ms,
 		       r->plan.renew_ms, per_year(r->plan.false_failovers_per_year, f, sizeof f),
 		       r->plan.replay_budget_records);
 	}
-	printf("  false failovers: the jitter model's floor (targets.h); pauses, saturated "
-	       "links and lost connections come on top\n");
+	printf("  false/year: false failovers a year, the jitter model's floor (targets.h);\n"
+	       "  pauses, saturated links and lost connections come on top\n");
 }
 
 /* Which target a refused plan fails, and for the rto the smallest that would do; an rpo

@@ -298,7 +298,8 @@ static void test_voters(void **state)
 }
 
 /* The trade-off for RTO 10 s holds 5 s, 10 s, 20 s and 30 s in order, and a longer RTO
- * never gets a shorter detection time nor more false failovers. */
+ * never gets a shorter detection time nor more false failovers; printed, it fits 80
+ * columns. */
 static void test_tradeoff_rows(void **state)
 {
 	struct fix *f = *state;
@@ -317,6 +318,16 @@ static void test_tradeoff_rows(void **state)
 		p++;
 	}
 	assert_null(strchr(p, '{'));
+	/* as text, the table fits an 80-column terminal (it took 100) */
+	assert_int_equal(plan(f, "--rto", "30s", "--rpo", "0", NULL), 0);
+	const char *t = strstr(f->out, "\ntrade-off (same cluster, other RTOs)\n");
+	assert_non_null(t);
+	assert_non_null(strstr(t, "\n  30 s     target, Patroni-like  10000 ms"));
+	for (t++; *t != '\0';) {
+		size_t len = strcspn(t, "\n");
+		assert_true(len <= 80);
+		t += len + (t[len] == '\n');
+	}
 }
 
 /* A bad or missing duration, or one past an hour (which no node's [failover] takes), is
