@@ -115,16 +115,22 @@ static int tell_node(const struct q_opts *o, const char *dir, uint64_t rows)
 	return rc;
 }
 
-/* OUT: '-' is stdout, and an existing file that is no regular one (/dev/stdout, a FIFO) is
- * written as a stream; else a regular file made new by this export (*made), so an existing
- * one (a config given by a slip, an earlier export) is never cut short. NULL with errno. */
+/* OUT: '-' or a name of this process's own stdout (/dev/stdout, /proc/self/fd/1, whatever
+ * the shell redirected it to, a regular file too) is stdout, and an existing file that is
+ * no regular one (a FIFO) is written as a stream; else a regular file made new by this
+ * export (*made), so an existing one (a config given by a slip, an earlier export) is
+ * never cut short. NULL with errno. */
 static FILE *open_out(const char *path, bool *made)
 {
-	struct stat st;
+	struct stat st, out;
 	*made = false;
 	if (strcmp(path, "-") == 0)
 		return stdout;
-	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))
+	bool exists = stat(path, &st) == 0;
+	if (exists && fstat(STDOUT_FILENO, &out) == 0 && st.st_dev == out.st_dev &&
+	    st.st_ino == out.st_ino)
+		return stdout;
+	if (exists && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))
 		return fopen(path, "we");
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 	if (fd < 0)
@@ -189,8 +195,10 @@ const struct hw_cli_cmd hw_cli_quarantine = {
 	"  one LSN may be in several), time (the entry's, UTC), quarantined (when), why,\n"
 	"  record_id (hex), tenant_id, payload (its kind) and record_hex (the\n"
 	"  tos.v1.Record bytes). OUT is a new file: an existing one is refused (EEXIST)\n"
-	"  and left as it is, and one an error cut short is removed; '-' is stdout, and\n"
-	"  an existing OUT that is no regular file (/dev/stdout, a FIFO) is written to.\n"
+	"  and left as it is, and one an error cut short is removed; '-' is stdout, as\n"
+	"  is an OUT that names it (/dev/stdout, /proc/self/fd/1, also when a redirect\n"
+	"  made it a regular file), and an existing OUT that is no regular file (a FIFO)\n"
+	"  is written to.\n"
 	"  Opens the store read-only, so it works on a running node; in a store written\n"
 	"  before quarantine keys carried the rewind (format 2) every row is listed as\n"
 	"  rewind 1 (its node's next start migrates the keys to say so).\n"

@@ -17,7 +17,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -245,8 +248,27 @@ static void check_rejoined(struct hw_rig *r, const struct diverged *d, const cha
 	assert_non_null(strstr(line, how));
 }
 
+/* hawser export DIR OUT with its stdout on the regular file path, made new as a shell's
+ * `> path` makes it: its exit code, or -1. */
+static int export_redirected(const char *dir, const char *out, const char *path)
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		if (fd < 0 || dup2(fd, STDOUT_FILENO) < 0)
+			_exit(126);
+		execl(hw_test_bin(), "hawser", "quarantine", "export", dir, out, (char *)NULL);
+		_exit(127);
+	}
+	int st;
+	if (pid < 0 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st))
+		return -1;
+	return WEXITSTATUS(st);
+}
+
 /* The export into a file: a new one gets what stdout got (bytes bytes); an existing one
- * (a config named by a slip) is refused and keeps its bytes; /dev/stdout is written. */
+ * (a config named by a slip) is refused and keeps its bytes; /dev/stdout is written,
+ * also when `> q.jsonl` made it a regular file (/proc/self/fd/1 too). */
 static void export_to_files(struct hw_rig *r, const char *log, size_t bytes)
 {
 	char path[HW_PROC_PATH_MAX + 16], out[64];
@@ -269,6 +291,14 @@ static void export_to_files(struct hw_rig *r, const char *log, size_t bytes)
 	const char *to_dev[] = {"quarantine", "export", r->dir[0], "/dev/stdout", NULL};
 	assert_int_equal(hw_proc_run(log, streamed, sizeof streamed, STOP_WAIT_MS, to_dev), 0);
 	assert_int_equal(strlen(streamed), bytes);
+	static const char *const own[] = {"/dev/stdout", "/proc/self/fd/1"};
+	for (size_t i = 0; i < sizeof own / sizeof own[0]; i++) {
+		char to[HW_PROC_PATH_MAX + 32];
+		snprintf(to, sizeof to, "%s/redirected-%zu.jsonl", r->root, i);
+		assert_int_equal(export_redirected(r->dir[0], own[i], to), 0);
+		assert_int_equal(stat(to, &st), 0);
+		assert_int_equal((size_t)st.st_size, bytes);
+	}
 }
 
 /* p1 follows the new primary to the same head, chain and state, and its quarantine, read
