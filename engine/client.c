@@ -648,6 +648,25 @@ static int handshake_send(struct hw_client *c)
 	return n ? send_raw(c, &iov, 1, -1, false) : 0;
 }
 
+/* The handshake with the node at address i (c->cur) failed with rc: when the node closed
+ * the connection before its reply (HW_EHANDSHAKE, the stream lost), it refused this client
+ * as it refuses, telling nothing, one whose cluster id (--cluster) or protocol version is
+ * not its own and one whose key it does not pin: the client cannot tell which (the node's
+ * log does), so it names both, on stderr once per address in a search. */
+static void say_closed_in_handshake(struct hw_client *c, int rc)
+{
+	uint32_t i = c->cur;
+	if (rc != HW_EHANDSHAKE || !c->lost || (c->refusals_said & 1u << i))
+		return;
+	fprintf(stderr,
+		"hawser client: %s closed the connection during the handshake: the node refused "
+		"this client, as it does when its cluster id differs from --cluster '%s' (or its "
+		"protocol version differs) or it does not pin this client's key; its log says "
+		"which (channel_refused code=HW_ECLUSTER or HW_EAUTH)\n",
+		c->addrs[i], c->cluster);
+	c->refusals_said |= 1u << i;
+}
+
 /* A fresh channel on the new connection and its handshake, blocking up to deadline; a
  * caught signal ends it, -EINTR, never sticky (the dial ends: connect_round). */
 static int handshake(struct hw_client *c, int64_t deadline)
@@ -678,6 +697,7 @@ static int handshake(struct hw_client *c, int64_t deadline)
 			rc = handshake_send(c);
 		}
 	}
+	say_closed_in_handshake(c, rc);
 	return rc == 0 || rc == -EINTR ? rc : set_failed(c, rc);
 }
 

@@ -71,7 +71,7 @@ struct hw_client {
 	uint8_t pins[HW_CHANNEL_PINNED_MAX][HW_CHANNEL_KEY_BYTES];
 	char pin_names[HW_CHANNEL_PINNED_MAX][HW_CHANNEL_PIN_NAME_BYTES]; /* by file name */
 	size_t n_pins;
-	uint32_t refusals_said; /* addresses (bits) whose wrong key stderr heard this search */
+	uint32_t refusals_said; /* addresses (bits) whose refusal stderr heard this search */
 	char cluster[HW_CHANNEL_CLUSTER_BYTES + 1];
 	struct hw_channel *ch;
 	uint8_t *raw, *pt, *ct;

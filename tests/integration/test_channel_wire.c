@@ -518,6 +518,21 @@ static void test_unpinned_node_refused(void **state)
 	snprintf(list, sizeof list, "127.0.0.1:%u, %s", dead, f->p.client);
 	assert_int_equal(hw_client_connect_secure(list, &bad, &c), HW_EHANDSHAKE);
 	assert_null(c);
+	/* a client of another --cluster is refused in the handshake, told nothing by the
+	 * node: the client names what that may be (it said "handshake failed" alone) */
+	char out[256], log[2 * HW_PROC_PATH_MAX], text[4096];
+	snprintf(log, sizeof log, "%s/status.log", f->root);
+	const char *args[] = {"status",  "--connect", f->p.client, "--key", f->client_key,
+			      "--peers", f->pins,     "--cluster", "other", NULL};
+	assert_int_equal(hw_proc_run(log, out, sizeof out, WAIT_MS, args), 1);
+	read_log(log, text, sizeof text);
+	assert_non_null(strstr(text, " closed the connection during the handshake: the node "
+				     "refused this client, as it does when its cluster id "
+				     "differs from --cluster 'other'"));
+	assert_non_null(strstr(text, "or it does not pin this client's key"));
+	size_t em = pm;
+	assert_true(hw_proc_wait_line(&f->p.proc, &em, "event=channel_refused", "HW_ECLUSTER",
+				      WAIT_MS, NULL, 0));
 	assert_int_equal(hw_client_connect(f->p.client, &c), HW_ECHANNEL);
 	assert_true(hw_proc_wait_line(&f->p.proc, &pm, "event=channel_refused", "ETIMEDOUT",
 				      WAIT_MS, NULL, 0));
