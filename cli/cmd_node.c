@@ -44,6 +44,8 @@ struct submit_opts {
 	bool count_given;
 	uint64_t seed;
 	const char *profile;
+	int64_t end_ms; /* the generator's clock: the last record's time (end_given), or now */
+	bool end_given;
 	enum hw_durability mode;
 	uint64_t k;
 	uint64_t window;
@@ -86,6 +88,9 @@ static int submit_opt_cb(void *arg, int key, const char *v)
 		return hw_cli_u64(v, &o->count) || o->count == 0 ? -1 : 0;
 	case 's':
 		return hw_cli_u64(v, &o->seed);
+	case 'e':
+		o->end_given = true;
+		return hw_cli_time_ms(v, &o->end_ms) || o->end_ms < HW_TIME_MIN_MS ? -1 : 0;
 	case 'p':
 		o->profile = v;
 		return hw_workload_profile_known(v) ? 0 : -1;
@@ -127,12 +132,19 @@ static void tally(struct submit_run *r, const struct hw_outcome *o)
 			r->first_lsn = o->lsn;
 		if (o->lsn > r->last_lsn)
 			r->last_lsn = o->lsn;
-	} else if (hw_is_reject(o->code)) {
+	} else if (hw_is_reject(o->code) && (o->reject.field[0] || o->reject.rule[0])) {
 		r->rejected++;
 	} else {
+		/* a code of the reject band with no field and rule refused the submit, not its
+		 * record: HW_ERANGE for a --mode or --k the node cannot meet */
+		bool submit_refused = hw_is_reject(o->code);
 		if (r->errors++ < UNEXPECTED_SHOWN_MAX)
-			fprintf(stderr, "hawser submit: record %" PRIu64 ": %s (%s)\n", s->id,
-				hw_strerror(o->code), hw_errname(o->code));
+			fprintf(stderr, "hawser submit: record %" PRIu64 ": %s (%s)%s\n", s->id,
+				hw_strerror(o->code), hw_errname(o->code),
+				submit_refused
+					? ": the node refused the submit, not the record (a "
+					  "--k above its standbys, or a --mode it cannot meet)"
+					: "");
 		return;
 	}
 	if (o->code == s->expect)
@@ -203,9 +215,9 @@ static void submit_print(const struct submit_opts *o, const struct submit_run *r
 	uint64_t answered = r->submitted - r->outstanding;
 	double rate = r->seconds > 0 ? (double)answered / r->seconds : 0;
 	if (!o->json) {
-		printf("hawser submit: %" PRIu64 " records (%s, seed %" PRIu64 ", window %" PRIu64
-		       ") in %.2f s: %.0f records/s\n",
-		       o->count, o->profile, o->seed, o->window, r->seconds, rate);
+		printf("hawser submit: %" PRIu64 " records (%s, seed %" PRIu64 ", end-ms %" PRId64
+		       ", window %" PRIu64 ") in %.2f s: %.0f records/s\n",
+		       o->count, o->profile, o->seed, o->end_ms, o->window, r->seconds, rate);
 		printf("  accepted %" PRIu64 ", duplicates %" PRIu64 ", rejected %" PRIu64
 		       " (unexpected %" PRIu64 "), errors %" PRIu64 ", in flight %" PRIu64
 		       ", unsent %" PRIu64 ", unknown %" PRIu64 ", lsn %" PRIu64 "..%" PRIu64 "\n",
@@ -218,6 +230,7 @@ static void submit_print(const struct submit_opts *o, const struct submit_run *r
 	hw_json_init(&j, stdout);
 	hw_json_object_begin(&j);
 	hw_json_kv_uint(&j, "records", o->count);
+	hw_json_kv_int(&j, "end_ms", o->end_ms);
 	hw_json_kv_uint(&j, "accepted", r->accepted);
 	hw_json_kv_uint(&j, "rejected", r->rejected);
 	hw_json_kv_uint(&j, "duplicates", r->duplicates);
@@ -237,6 +250,7 @@ static const struct option submit_longopts[] = {
 	{"connect", required_argument, NULL, 'c'},
 	{"generate", required_argument, NULL, 'n'},
 	{"seed", required_argument, NULL, 's'},
+	{"end-ms", required_argument, NULL, 'e'},
 	{"profile", required_argument, NULL, 'p'},
 	{"mode", required_argument, NULL, 'm'},
 	{"k", required_argument, NULL, 'k'},
@@ -266,7 +280,10 @@ static int cmd_submit(const struct hw_cli_cmd *cmd, int argc, char **argv)
 	r.slots = calloc(o.window, sizeof(*r.slots));
 	if (!r.slots)
 		return hw_cli_fail(cmd->name, "memory", HW_ENOMEM);
-	struct hw_workload_opts wo = {.profile = o.profile, .seed = o.seed, .count = o.count, .end_ms = hw_wall_ms()};
+	if (!o.end_given)
+		o.end_ms = hw_wall_ms();
+	struct hw_workload_opts wo = {
+		.profile = o.profile, .seed = o.seed, .count = o.count, .end_ms = o.end_ms};
 	struct hw_workload *w = NULL;
 	struct hw_client *c = NULL;
 	rc = hw_workload_new(&wo, &w);
@@ -295,20 +312,25 @@ static int cmd_submit(const struct hw_cli_cmd *cmd, int argc, char **argv)
 
 const struct hw_cli_cmd hw_cli_submit = {
 	"submit", "submit generated TOS records to a running node",
-	"usage: hawser submit --connect ADDR --generate N [--seed S] [--profile NAME]\n"
-	"                     [--mode M] [--k K] [--window W] [--json]\n"
+	"usage: hawser submit --connect ADDR --generate N [--seed S] [--end-ms T]\n"
+	"                     [--profile NAME] [--mode M] [--k K] [--window W] [--json]\n"
 	"                     (--key FILE --peers LIST --cluster ID | --insecure)\n"
 	"  Generate N records (bench/workload.h) and submit them to the node's client port\n"
 	"  ADDR ([ID@]HOST:PORT or [ID@]unix:/path), pipelined with at most W in flight\n"
 	"  (default 64, at most 4096), then wait for every outcome. Profiles: terminal_peak\n"
-	"  (default), nagoya_port_peak, stress, poison. --seed S (default 1). --mode M:\n"
-	"  local, received, durable or applied; --k K: standbys that must meet it (default:\n"
-	"  the node's). Prints accepted, duplicates, rejected, unexpected (other than the\n"
-	"  generator expected), errors (outcomes that failed), in flight (submitted, no\n"
-	"  outcome when the run stopped: may or may not be stored), unsent (never\n"
-	"  submitted), unknown (outcomes for a request id not in flight: counted, said on\n"
-	"  stderr, no error) and the time taken; --json: one JSON object. Every outcome the\n"
-	"  client received counts, those that came before a lost connection too.\n"
+	"  (default), nagoya_port_peak, stress, poison. --seed S (default 1). --end-ms T:\n"
+	"  the time of the last record, integer ms or ISO 8601 (default: now, printed):\n"
+	"  the same N, S, T and profile make the same records, ids and bytes, so a run\n"
+	"  given a printed T sends them again (those stored come back as duplicates).\n"
+	"  --mode M: local, received, durable or applied; --k K: standbys that must meet\n"
+	"  it (default: the node's). Prints accepted, duplicates, rejected, unexpected\n"
+	"  (other than the generator expected), errors (outcomes that failed, a submit\n"
+	"  the node refused as a whole, such as a --k above its standbys, too), in flight\n"
+	"  (submitted, no outcome when the run stopped: may or may not be stored), unsent\n"
+	"  (never submitted), unknown (outcomes for a request id not in flight: counted,\n"
+	"  said on stderr, no error) and the time taken; --json: one JSON object. Every\n"
+	"  outcome the client received counts, those that came before a lost connection\n"
+	"  too.\n"
 	"  ADDR may list the nodes of a failover cluster, comma-separated: the submits go to\n"
 	"  the primary, and when it fails or steps down they follow the new one, sending\n"
 	"  what was in flight again with the same bytes (a record already stored comes\n"

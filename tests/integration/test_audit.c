@@ -101,7 +101,9 @@ static long long jint(const char *out, const char *key)
 }
 
 /* A switchover shows up, in order, in the audit of both stores, and both logs carry
- * checkpoints about every PER_CHECKPOINT entries that verify against the nodes' keys. */
+ * checkpoints about every PER_CHECKPOINT entries that verify against the nodes' keys.
+ * On the way, `hawser submit` counts a --k the cluster cannot meet as errors, and sends
+ * the same records again given the --end-ms of an earlier run. */
 static void test_switchover_audited(void **state)
 {
 	struct fix *f = *state;
@@ -125,6 +127,30 @@ static void test_switchover_audited(void **state)
 					 "--generate", LOAD_RECORDS, "--key", sec->key, "--peers",
 					 sec->peers, "--cluster", sec->cluster_id, NULL),
 			 0);
+	/* k 2 of one standby: the node refuses the submits, not their records: errors, said
+	 * in the code's own words (they were "rejected", unexpected, "at : ") */
+	assert_int_equal(hw_proc_capture(&f->cap, hw_test_bin(), "submit", "--connect", addr,
+					 "--generate", "2", "--mode", "durable", "--k", "2",
+					 "--json", "--key", sec->key, "--peers", sec->peers,
+					 "--cluster", sec->cluster_id, NULL),
+			 1);
+	assert_int_equal(jint(f->cap.out, "errors"), 2);
+	assert_int_equal(jint(f->cap.out, "rejected"), 0);
+	assert_int_equal(jint(f->cap.out, "unexpected"), 0);
+	assert_non_null(strstr(f->cap.err, "(HW_ERANGE): the node refused the submit, not the "
+					   "record (a --k above its standbys"));
+	assert_null(strstr(f->cap.err, " at : "));
+	/* a run given the --end-ms another printed sends its records again: duplicates */
+	for (int run = 0; run < 2; run++) {
+		assert_int_equal(hw_proc_capture(&f->cap, hw_test_bin(), "submit", "--connect",
+						 addr, "--generate", "3", "--seed", "77",
+						 "--end-ms", "2026-01-01T00:00:00Z", "--json",
+						 "--key", sec->key, "--peers", sec->peers,
+						 "--cluster", sec->cluster_id, NULL),
+				 0);
+		assert_int_equal(jint(f->cap.out, "end_ms"), 1767225600000LL);
+		assert_int_equal(jint(f->cap.out, run ? "duplicates" : "accepted"), 3);
+	}
 	assert_int_equal(hw_cluster_wait_synced(f->c, SYNC_MS, NULL), 0);
 	/* through the library (test_refusals_audited asks with `hawser switchover`) */
 	struct hw_client *cl;
