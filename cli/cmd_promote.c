@@ -106,21 +106,40 @@ static int list(const struct pr_opts *o, struct pr_reply *out)
 	}
 }
 
+/* The listing as --json: the range only when there is one (none: loss_records 0, not an
+ * empty range printed backwards); code "ok" only for a promotion started (exit 0), and
+ * "not_promoted" for a listing without --yes (exit 1), else the refusal's. */
+static void print_loss_json(const struct pr_reply *r, bool acted, int code)
+{
+	bool none = r->from > r->to;
+	struct hw_json j;
+	hw_json_init(&j, stdout);
+	hw_json_object_begin(&j);
+	hw_json_kv_uint(&j, "durable_lsn", r->durable);
+	if (none) {
+		hw_json_kv_uint(&j, "loss_records", 0);
+	} else {
+		hw_json_kv_uint(&j, "loss_from", r->from);
+		if (r->knows) {
+			hw_json_kv_uint(&j, "loss_to", r->to);
+			hw_json_kv_uint(&j, "loss_records", r->to - r->from + 1);
+		}
+	}
+	hw_json_kv_bool(&j, "witness_knows", r->knows);
+	hw_json_kv_bool(&j, "promoted", acted && code == 0);
+	hw_json_kv_string(&j, "code",
+			  !acted      ? "not_promoted"
+			  : code == 0 ? "ok"
+				      : hw_errname(code));
+	hw_json_object_end(&j);
+	fputc('\n', stdout);
+}
+
 static void print_loss(const struct pr_opts *o, const struct pr_reply *r, bool acted, int code)
 {
 	bool none = r->from > r->to;
 	if (o->json) {
-		struct hw_json j;
-		hw_json_init(&j, stdout);
-		hw_json_object_begin(&j);
-		hw_json_kv_uint(&j, "durable_lsn", r->durable);
-		hw_json_kv_uint(&j, "loss_from", r->from);
-		hw_json_kv_uint(&j, "loss_to", r->to);
-		hw_json_kv_bool(&j, "witness_knows", r->knows);
-		hw_json_kv_bool(&j, "promoted", acted && code == 0);
-		hw_json_kv_string(&j, "code", code == 0 ? "ok" : hw_errname(code));
-		hw_json_object_end(&j);
-		fputc('\n', stdout);
+		print_loss_json(r, acted, code);
 		return;
 	}
 	if (none)
@@ -189,5 +208,9 @@ const struct hw_cli_cmd hw_cli_promote = {
 	"  standby starts a forced election accepting that range; the witness refuses if\n"
 	"  the loss grew since (list again). A standby still bound by a live primary's lease\n"
 	"  refuses (HW_EBUSY): use `hawser switchover` while a primary runs.\n"
-	HW_CLI_SECURITY_USAGE,
+	"  --json: durable_lsn, loss_from, loss_to and loss_records (loss_records 0 alone\n"
+	"  when nothing is lost; loss_from alone when the witness knows no bound),\n"
+	"  witness_knows, promoted, code: ok (exit 0) for a forced election started,\n"
+	"  not_promoted without --yes (exit 1), else the refusal's HW_ name (exit "
+	"1).\n" HW_CLI_SECURITY_USAGE,
 	cmd_promote};

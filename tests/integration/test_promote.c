@@ -230,7 +230,7 @@ static void quarantined(struct fix *f, unsigned i, uint64_t *n, uint64_t *lo, ui
  * LSN and changes nothing without --yes; with --yes s1 is primary in a higher epoch, p1
  * rejoins quarantining what s1 lacks (the listed range and, after it, the held submits
  * it wrote and never acknowledged), and s1, p1 now its standby, acknowledges new
- * submits. */
+ * submits. --json says the loss in records, and p1 in sync then would lose none. */
 static void test_promote_lists_and_acts(void **state)
 {
 	struct fix *f = *state;
@@ -268,6 +268,9 @@ static void test_promote_lists_and_acts(void **state)
 		 durable + 1, last, last - (uint64_t)durable, durable);
 	assert_non_null(strstr(f->cap.out, want));
 	assert_non_null(strstr(f->cap.out, "not promoted"));
+	assert_int_equal(cli(f, "promote", s1, "--accept-loss", "--json"), 1);
+	assert_int_equal(jint(f->cap.out, "loss_records"), (long long)(last - (uint64_t)durable));
+	assert_non_null(strstr(f->cap.out, "\"promoted\":false,\"code\":\"not_promoted\""));
 	assert_int_equal(cli(f, "status", s1, "--json", NULL), 0);
 	assert_non_null(strstr(f->cap.out, "\"role\":\"standby\""));
 	assert_int_equal(jint(f->cap.out, "epoch"), epoch);
@@ -300,6 +303,17 @@ static void test_promote_lists_and_acts(void **state)
 	for (uint64_t i = 0; i < after.count; i++)
 		assert_true(after.out[i].lsn > (uint64_t)durable);
 	hw_load_free(&after);
+
+	/* p1, in sync, would lose nothing: said so, not as a range from past its end back
+	 * to the committed LSN, and a listing (exit 1) is no "ok" */
+	assert_int_equal(hw_cluster_wait_synced(f->c, WAIT_MS, NULL), 0);
+	const char *p1 = hw_cluster_node_addr(f->c, 0);
+	assert_int_equal(cli(f, "promote", p1, "--accept-loss", "--json"), 1);
+	fprintf(stderr, "test_promote: p1 listing: %s", f->cap.out);
+	assert_int_equal(jint(f->cap.out, "loss_records"), 0);
+	assert_null(strstr(f->cap.out, "\"loss_from\""));
+	assert_null(strstr(f->cap.out, "\"loss_to\""));
+	assert_non_null(strstr(f->cap.out, "\"code\":\"not_promoted\""));
 }
 
 int main(void)
