@@ -1041,6 +1041,13 @@ int hw_cluster_stop(struct hw_cluster *c)
 	return rc;
 }
 
+void hw_cluster_reap_killed(struct hw_cluster *c)
+{
+	for (unsigned i = 0; i < c->n; i++)
+		stop_node(&c->nodes[i], SIGKILL); /* SIGKILL: no word of how they ended */
+	stop_node(&c->wit, SIGKILL);
+}
+
 void hw_cluster_free(struct hw_cluster *c, bool keep)
 {
 	if (!c)

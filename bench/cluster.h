@@ -208,6 +208,11 @@ int hw_cluster_isolate(struct hw_cluster *c, unsigned i, bool on);
  * to be killed or exited otherwise (the cluster is stopped either way). */
 int hw_cluster_stop(struct hw_cluster *c);
 
+/* The caller killed every node and the witness itself (SIGKILL from a signal handler, all
+ * such a handler may do, hw_cluster_node_pid): reap them all, saying nothing of how they
+ * ended, which hw_cluster_stop would call a death "on stop" pointing at their logs. */
+void hw_cluster_reap_killed(struct hw_cluster *c);
+
 /* Stop what is still running, remove the directory unless keep, free. NULL is a no-op. */
 void hw_cluster_free(struct hw_cluster *c, bool keep);
 

@@ -20,6 +20,7 @@
  * kept in `pids`) and the run unwinds, reaping them and removing the directory. */
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -136,20 +137,22 @@ static void status_line(struct demo *d)
 				      s->peers[i]->node_id, s->peers[i]->connected ? "" : "(down)",
 				      s->peers[i]->durable);
 	/* the node's own prediction and data at risk (engine/core/targets.h hw_tg_now), the
-	 * numbers `hawser status` shows */
+	 * numbers `hawser status` shows; in three lines that fit 80 columns */
 	const Hawser__Wire__V1__FailoverStatus *fo = s->failover;
 	if (fo == NULL || !fo->configured) {
 		printf("  t=%4.1fs %s primary, epoch %" PRIu64 ": no failover status\n", t,
 		       hw_cluster_node_id(d->c, p), s->epoch);
 	} else {
 		printf("  t=%4.1fs %s primary epoch %" PRIu64 " lsn %" PRIu64 " acked %" PRIu64
-		       " durable%s | predicted failover %" PRId64 " ms = detect %" PRId64
-		       " + elect %" PRId64 " + replay %" PRId64 " + resume %" PRId64
-		       " (target %" PRId64 ") | at risk %" PRIu64 " records, %" PRIu64
-		       " acked not on %s (rpo %" PRId64 ")\n",
-		       t, hw_cluster_node_id(d->c, p), s->epoch, s->last_lsn, d->run.acked, peers,
+		       " durable%s\n",
+		       t, hw_cluster_node_id(d->c, p), s->epoch, s->last_lsn, d->run.acked, peers);
+		printf("    predicted failover %" PRId64 " ms = detect %" PRId64 " + elect %" PRId64
+		       " + replay %" PRId64 " + resume %" PRId64 "\n",
 		       fo->failover_ms, fo->detection_ms, fo->election_ms, fo->replay_ms,
-		       fo->resume_ms, fo->rto_ms, fo->at_risk_records, fo->loss_records,
+		       fo->resume_ms);
+		printf("    target %" PRId64 " ms; at risk %" PRIu64 " records, %" PRIu64
+		       " acked not on %s (rpo %" PRId64 ")\n",
+		       fo->rto_ms, fo->at_risk_records, fo->loss_records,
 		       fo->promoted[0] ? fo->promoted : "any standby", fo->rpo_ms);
 	}
 	fflush(stdout);
@@ -224,16 +227,19 @@ static void failover_told(struct demo *d)
 	const char *old = hw_cluster_node_id(d->c, r->old_p);
 	const char *nw = hw_cluster_node_id(d->c, r->new_p);
 	if (r->promoted_ms >= 0)
-		printf("failover %s promoted %.0f ms after the kill; ", nw, r->promoted_ms);
+		printf("failover %s promoted %.0f ms after the kill\n", nw, r->promoted_ms);
 	else /* the run ended before the new primary's log was read */
-		printf("failover %s took over (its promotion not read: %s); ", nw, r->fail);
-	printf("first acknowledged submit on it %.0f ms after the kill (target %d ms)\n",
-	       r->measured_rto_ms, DEMO_RTO_MS);
+		printf("failover %s took over (its promotion not read: %s)\n", nw, r->fail);
+	printf("rto      first acknowledged submit on %s %.0f ms after the kill (target %d ms)\n",
+	       nw, r->measured_rto_ms, DEMO_RTO_MS);
 	if (r->t_joined <= 0)
 		return;
+	/* "rejoin": restart until it follows, as the report's rejoin phase; "in sync" (the
+	 * rejoin check) comes later and takes longer */
 	if (r->joined)
-		printf("rejoin   %s restarted and follows %s as a standby (%.1f s)\n", old, nw,
-		       r->t_joined - r->t_heal);
+		printf("rejoin   %s restarted and follows %s as a standby, %.0f ms after its "
+		       "restart\n",
+		       old, nw, r->rejoin_ms_measured);
 	else
 		printf("rejoin   %s restarted but did not rejoin within %d ms; it is not primary. "
 		       "It said: %s\n",
@@ -244,8 +250,8 @@ static void failover_told(struct demo *d)
 			hw_report_clock(&d->rep), r->lost ? HW_VERDICT_FAIL : HW_VERDICT_PASS,
 			"%" PRIu64 " acknowledged records, %" PRIu64 " lost on %s", r->acked,
 			r->lost, nw);
-	printf("check    %" PRIu64 " acknowledged records looked up on %s's store: %" PRIu64
-	       " lost; overlapping primaries: %u\n",
+	printf("check    %" PRIu64 " acknowledged records on %s: %" PRIu64
+	       " lost, overlapping primaries %u\n",
 	       r->acked, nw, r->lost, r->overlapping);
 }
 
@@ -351,13 +357,14 @@ static int rejoin_check(struct demo *d)
 	char hex[2 * HW_HASH_BYTES + 1];
 	d->rejoin_checked = true;
 	d->rejoin_ok = ok;
-	d->rejoin_ms = ok ? (t1 - r->t_heal) * 1000 : -1;
+	/* whole ms: the same number on stdout, in the report's figure and on the last line */
+	d->rejoin_ms = ok ? rint((t1 - r->t_heal) * 1000) : -1;
 	if (ok)
 		snprintf(d->rejoin_what, sizeof(d->rejoin_what),
 			 "%s is a standby of %s at epoch %" PRIu64
 			 "; its log holds %s's head, lsn %" PRIu64
-			 ", hash %.16s..., seen %.1f s after its restart (bound %d ms)",
-			 old, nw, w.epoch, nw, w.lsn, hw_cli_hex(w.hash, hex), d->rejoin_ms / 1000,
+			 ", hash %.16s..., in sync %.0f ms after its restart (bound %d ms)",
+			 old, nw, w.epoch, nw, w.lsn, hw_cli_hex(w.hash, hex), d->rejoin_ms,
 			 REJOIN_MS);
 	else
 		rejoin_words(d, &w, d->rejoin_what, sizeof(d->rejoin_what));
@@ -366,7 +373,9 @@ static int rejoin_check(struct demo *d)
 	if (!ok)
 		return failed(d, "rejoin: %s not in sync with %s within %d ms of its restart: %s",
 			      old, nw, REJOIN_MS, d->rejoin_what);
-	printf("in sync  %s\n", d->rejoin_what);
+	printf("in sync  %s: standby of %s at epoch %" PRIu64 ", %.0f ms after its restart "
+	       "(bound %d ms)\n         its log holds %s's head, lsn %" PRIu64 ", hash %.16s...\n",
+	       old, nw, w.epoch, d->rejoin_ms, REJOIN_MS, nw, w.lsn, hex);
 	return 0;
 }
 
@@ -419,8 +428,8 @@ static int restore_drill(struct demo *d)
 	if (!same)
 		return failed(d, "restore drill: %s",
 			      rc ? hw_strerror(rc) : "restore_digest=differs");
-	printf("restore  backup restored to lsn %" PRIu64 " in %.2f s, digest %.16s... equals "
-	       "%s's log replayed to it\n",
+	printf("restore  backup restored to lsn %" PRIu64 " in %.2f s, digest %.16s...\n"
+	       "         equals %s's log replayed to it\n",
 	       info.lsn, info.seconds, hw_cli_hex(info.digest, hex),
 	       hw_cluster_node_id(d->c, d->run.new_p));
 	return 0;
@@ -447,19 +456,30 @@ static int start_cluster(struct demo *d)
 	track_pids(d);
 	hw_report_phase(&d->rep, "start cluster", t0, hw_report_clock(&d->rep), HW_VERDICT_PASS,
 			"p1 primary, s1 and s2 standbys, witness w1: real processes on loopback");
-	printf("cluster  p1 (primary) s1 s2 (standbys) w1 (witness), pids");
+	printf("cluster  p1 primary, s1 s2 standbys, w1 witness; durable k=%u, rto %d ms, "
+	       "rpo %d\n         pids",
+	       DEMO_K, DEMO_RTO_MS, DEMO_RPO_MS);
 	for (unsigned i = 0; i < hw_cluster_nodes(d->c); i++)
-		printf(" %d", (int)hw_cluster_node_pid(d->c, i));
-	printf(" %d; clients at %s; durable k=%u, rto %d ms, rpo %d\n",
-	       (int)hw_cluster_witness_pid(d->c), hw_cluster_client_list(d->c), DEMO_K, DEMO_RTO_MS,
-	       DEMO_RPO_MS);
+		printf(" %s %d", hw_cluster_node_id(d->c, i), (int)hw_cluster_node_pid(d->c, i));
+	printf(" w1 %d\n         clients at %s\n", (int)hw_cluster_witness_pid(d->c),
+	       hw_cluster_client_list(d->c));
 	return 0;
+}
+
+/* Stop the cluster, or after an interrupt reap what kill_children killed: those ends are
+ * the demo's own doing, not the nodes' failures to report. */
+static void cluster_down(struct demo *d)
+{
+	if (*hw_cli_interrupted())
+		hw_cluster_reap_killed(d->c);
+	else
+		hw_cluster_stop(d->c);
 }
 
 static int stop_cluster(struct demo *d)
 {
 	double t0 = hw_report_clock(&d->rep);
-	hw_cluster_stop(d->c);
+	cluster_down(d);
 	track_pids(d);
 	hw_report_phase(&d->rep, "stop cluster", t0, hw_report_clock(&d->rep), HW_VERDICT_PASS,
 			"every node and the witness stopped");
@@ -469,7 +489,8 @@ static int stop_cluster(struct demo *d)
 
 static int run(struct demo *d)
 {
-	printf("hawser demo: a failover and restore drill on a local cluster in %s\n", d->work);
+	printf("hawser demo: a failover and restore drill on a local cluster\nwork     %s\n",
+	       d->work);
 	uint64_t count = (uint64_t)(DEMO_RATE * DEMO_SECONDS);
 	int rc = hw_fo_load_init(&d->load, DEMO_PROFILE, DEMO_SEED, count,
 				 hw_wall_ms() + (int64_t)(DEMO_SECONDS * 1000));
@@ -490,8 +511,8 @@ static int run(struct demo *d)
 				    .tick = demo_tick,
 				    .arg = d,
 				    .interrupted = hw_cli_interrupted()};
-	printf("traffic  %" PRIu64 " records from %u lanes (%s) at %.0f records/s, durable k=%u\n",
-	       count, HW_FO_LANES, DEMO_PROFILE, DEMO_RATE, DEMO_K);
+	printf("traffic  %" PRIu64 " records from %u lanes (%s) at %.0f records/s\n", count,
+	       HW_FO_LANES, DEMO_PROFILE, DEMO_RATE);
 	rc = hw_fo_run(&d->run, true);
 	track_pids(d);
 	failover_told(d);
@@ -527,6 +548,18 @@ static void rto_check(struct demo *d, const char *why)
 		hw_report_check(&d->rep, "rto", HW_VERDICT_SKIP, "%s", why);
 }
 
+/* The old primary's last acknowledgement and the new one's first, as UTC times, and the
+ * gap between them (negative: they overlapped) into buf. */
+static const char *acks_apart(const struct hw_fo_run *fo, char *buf, size_t cap)
+{
+	char old[40], nw[40];
+	snprintf(buf, cap, "old primary's last ack %s, new primary's first %s: %lld ms after",
+		 hw_cli_iso(fo->old_last_ack_ms, old, sizeof old),
+		 hw_cli_iso(fo->new_first_ack_ms, nw, sizeof nw),
+		 (long long)(fo->new_first_ack_ms - fo->old_last_ack_ms));
+	return buf;
+}
+
 /* The run's checks. One the run ended before (interrupted, or failed earlier) is
  * skipped with that reason, never passed: a loss check that never ran found no loss. */
 static void checks(struct demo *d)
@@ -546,8 +579,7 @@ static void checks(struct demo *d)
 						  : HW_VERDICT_PASS,
 			"%s", fo->loss_checked ? t : why);
 	/* the overlap check runs with the loss check (hw_fo_run) */
-	snprintf(t, sizeof(t), "old primary's last ack wall_ms %lld, new primary's first %lld",
-		 (long long)fo->old_last_ack_ms, (long long)fo->new_first_ack_ms);
+	acks_apart(fo, t, sizeof t);
 	hw_report_check(r, "one primary at a time",
 			fo->overlapping    ? HW_VERDICT_FAIL
 			: fo->loss_checked ? HW_VERDICT_PASS
@@ -580,8 +612,10 @@ static void figures(struct demo *d)
 		hw_report_figure(r, "acknowledged lost", (double)fo->lost, "records");
 		hw_report_figure(r, "overlapping primaries", fo->overlapping, "");
 	}
-	if (d->rejoin_checked)
-		hw_report_figure(r, "rejoin", d->rejoin_ms, "ms");
+	if (fo->joined) /* restart until it follows, as the rejoin phase */
+		hw_report_figure(r, "rejoin", rint(fo->rejoin_ms_measured), "ms");
+	if (d->rejoin_ok) /* restart until in sync, as the rejoin check */
+		hw_report_figure(r, "in sync", d->rejoin_ms, "ms");
 	hw_report_fact(r, "cluster",
 		       "p1 primary, s1 s2 standbys, w1 witness; durable k=%u; rto "
 		       "%d ms, rpo %d",
@@ -600,14 +634,16 @@ static void judge(struct demo *d, int rc)
 	if (rc == 0 && hw_fo_lost_over_rpo(fo))
 		rc = failed(d, "%" PRIu64 " acknowledged records lost (rpo %d ms)",
 			    hw_fo_lost_over_rpo(fo), DEMO_RPO_MS);
-	if (rc == 0 && fo->overlapping)
-		rc = failed(d,
-			    "two primaries acknowledged in overlapping periods (old until "
-			    "wall_ms %lld, new from %lld)",
-			    (long long)fo->old_last_ack_ms, (long long)fo->new_first_ack_ms);
+	if (rc == 0 && fo->overlapping) {
+		char t[HW_REPORT_TEXT_BYTES];
+		rc = failed(d, "two primaries acknowledged in overlapping periods: %s",
+			    acks_apart(fo, t, sizeof t));
+	}
 	checks(d);
 	figures(d);
-	if (rc)
+	if (*hw_cli_interrupted()) /* as the drills say it: no verdict on the cluster */
+		hw_report_finish(&d->rep, HW_DRILL_ERROR, "%s", d->fail);
+	else if (rc)
 		hw_report_finish(&d->rep, HW_DRILL_FAIL, "%s", d->fail);
 	else
 		hw_report_finish(&d->rep, HW_DRILL_PASS,
@@ -638,12 +674,14 @@ static int finish(struct demo *d, int rc)
 		snprintf(d->html, sizeof(d->html), "(not written: %s)", hw_strerror(wrc));
 		rc = failed(d, "report: %s", hw_strerror(wrc));
 	}
-	/* -1: not measured, not checked, not rejoined */
-	printf("hawser demo: %s%s%s rto_target=%dms measured_rto=%.0fms rpo_target=%d "
-	       "acked_lost=%lld rejoin=%.0fms records=%" PRIu64 " report=%s\n",
-	       rc ? "FAIL " : "PASS", rc ? d->fail : "", rc ? "" : "", DEMO_RTO_MS,
-	       d->run.t_first >= 0 ? d->run.measured_rto_ms : -1.0, DEMO_RPO_MS,
-	       d->run.loss_checked ? (long long)d->run.lost : -1LL,
+	/* -1: not measured, not checked, not in sync */
+	printf("hawser demo: %s%s rto_target=%dms measured_rto=%.0fms rpo_target=%d "
+	       "acked_lost=%lld in_sync=%.0fms records=%" PRIu64 " report=%s\n",
+	       *hw_cli_interrupted() ? "ERROR "
+	       : rc                  ? "FAIL "
+				     : "PASS",
+	       rc ? d->fail : "", DEMO_RTO_MS, d->run.t_first >= 0 ? d->run.measured_rto_ms : -1.0,
+	       DEMO_RPO_MS, d->run.loss_checked ? (long long)d->run.lost : -1LL,
 	       d->rejoin_ok ? d->rejoin_ms : -1.0, d->run.to - d->run.from, d->html);
 	return rc;
 }
@@ -665,7 +703,9 @@ static int cmd_demo(const struct hw_cli_cmd *cmd, int argc, char **argv)
 	hw_cli_signals_catch(kill_children);
 	hw_report_init(&d.rep, HW_DRILL_FAILOVER, "demo cluster: p1 s1 s2 w1");
 	rc = run(&d);
-	hw_cluster_free(d.c, true); /* stops and reaps whatever still runs */
+	if (d.c != NULL && *hw_cli_interrupted())
+		hw_cluster_reap_killed(d.c); /* kill_children's: no word of how they ended */
+	hw_cluster_free(d.c, true);          /* stops and reaps whatever still runs */
 	track_pids(&(struct demo){.c = NULL});
 	rc = finish(&d, rc);
 	if (d.keep)
@@ -695,10 +735,12 @@ const struct hw_cli_cmd hw_cli_demo = {
 	"  run a verify drill on the new primary's store and a restore drill from a backup\n"
 	"  taken under load, write the HTML and JSON report, and end with one line:\n"
 	"  hawser demo: PASS|FAIL rto_target= measured_rto= rpo_target= acked_lost=\n"
-	"  rejoin= (restart to in sync) records= report=PATH, -1 for what the run did not\n"
-	"  measure or check (it ended first). Exit 1 on FAIL. A check the run did not reach\n"
-	"  is skipped in the report, never passed.\n"
-	"  Ctrl-C stops every process (exit 128 + the signal's number).\n"
+	"  in_sync= (restart to in sync) records= report=PATH, -1 for what the run did\n"
+	"  not measure or check (it ended first). \"rejoin\" is the shorter restart until\n"
+	"  it follows. Exit 1 on FAIL. A check the run did not reach is skipped in the\n"
+	"  report, never passed.\n"
+	"  Ctrl-C stops every process and ends the run in ERROR, \"interrupted by signal\n"
+	"  N\" (exit 128 + the signal's number).\n"
 	"  --keep: keep the temporary directory (its path is printed).\n"
 	"  --report-dir DIR: write the report there (default: a new demo-report directory\n"
 	"  under $TMPDIR or /tmp).\n",
