@@ -738,6 +738,7 @@ static void status_print_peers_json(struct hw_json *j, const Hawser__Wire__V1__S
 		hw_json_kv_uint(j, "applied", p->applied);
 		hw_json_kv_uint(j, "lag_records", p->lag_records);
 		hw_json_kv_int(j, "lag_ms", p->lag_ms);
+		hw_json_kv_int(j, "unapplied_since_ms", p->unapplied_since_ms);
 		hw_json_object_end(j);
 	}
 	hw_json_array_end(j);

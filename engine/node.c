@@ -93,26 +93,24 @@ int hw__node_send_hello(struct hw_node *n, struct hw_conn *c, int role, const st
 
 /* ---- status --------------------------------------------------------------------- */
 
-/* How far behind a standby is in time: the age of the oldest entry it has not applied
- * (wall clock against the entry's commit time), read from the store. One the store has
- * not committed yet (it is newer than the last commit, at most a writer's hold) or no
- * longer holds counts from the peer's last ack, as an estimate. */
-static int64_t peer_lag_ms(struct hw_node *n, const struct hw_peer *p, int64_t now)
+/* How far behind a standby is in time: the age at wall_ms (the status's time_ms) of the
+ * oldest entry it has not applied, by the entry's commit time (*since gets it), from the
+ * outbox while the store has not committed it yet, else from the store. One no longer
+ * held (pruned) counts from the peer's last ack, as an estimate (*since 0). */
+static int64_t peer_lag_ms(struct hw_node *n, const struct hw_peer *p, int64_t now, int64_t wall_ms,
+			   int64_t *since)
 {
-	uint8_t *buf = NULL;
-	size_t len = 0;
-	struct hw_entry e;
 	int64_t lag = p->last_rx_ms != 0 ? now - p->last_rx_ms : 0; /* 0: never heard */
-	if (hw_store_read_entry(n->store, p->pos.applied + 1, &buf, &len) == 0 &&
-	    hw_entry_decode(buf, len, &e) == 0)
-		lag = hw_wall_ms() - e.time_ms;
-	free(buf);
+	*since = 0;
+	if (hw__primary_entry_time(n, p->pos.applied + 1, since) == 0)
+		lag = wall_ms - *since;
 	return lag > 0 ? lag : 0;
 }
 
 static void status_peers(struct hw_node *n, Hawser__Wire__V1__Status *st, Hawser__Wire__V1__PeerStatus *ps,
 			 Hawser__Wire__V1__PeerStatus **pp)
 {
+	/* st->time_ms is set: the lags are ages at that time */
 	int64_t now = hw__node_now(n);
 	uint32_t peers = n->cfg.n_standbys + n->cfg.n_vaults; /* vaults listed last */
 	for (uint32_t i = 0; i < peers; i++) {
@@ -124,7 +122,9 @@ static void status_peers(struct hw_node *n, Hawser__Wire__V1__Status *st, Hawser
 		ps[i].durable = p->pos.durable;
 		ps[i].applied = p->pos.applied;
 		ps[i].lag_records = n->core.last_lsn - p->pos.applied;
-		ps[i].lag_ms = ps[i].lag_records == 0 ? 0 : peer_lag_ms(n, p, now);
+		if (ps[i].lag_records > 0)
+			ps[i].lag_ms =
+				peer_lag_ms(n, p, now, st->time_ms, &ps[i].unapplied_since_ms);
 		pp[i] = &ps[i];
 	}
 	st->n_peers = peers;
@@ -417,6 +417,7 @@ static int send_status(struct hw_session *s)
 	st.rejected = n->rejected;
 	st.records_per_s = n->records_per_s;
 	st.insecure = n->cfg.security.insecure;
+	st.time_ms = hw_wall_ms(); /* the lags are ages at this time, the drills judged at it */
 	if (n->cfg.role == HW_ROLE_PRIMARY) {
 		st.role = HAWSER__WIRE__V1__ROLE__PRIMARY;
 		st.last_lsn = n->core.last_lsn;
@@ -447,7 +448,6 @@ static int send_status(struct hw_session *s)
 	st.failed = n->failed;
 	status_failover(n, &fs, &now);
 	st.failover = &fs;
-	st.time_ms = hw_wall_ms();
 	st.n_drills = status_drills(n, st.time_ms, ds, dp, rows);
 	st.drills = dp;
 	return hw__node_send_msg(s->conn, HW_FRAME_STATUS, &st);

@@ -380,6 +380,11 @@ void hw__primary_hold_check(struct hw_node *n);
  * it fits in HW_HOLD_WHY_BYTES); "" when it holds none. */
 void hw__primary_hold_why(const struct hw_node *n, char *buf, size_t cap);
 #define HW_HOLD_WHY_BYTES 384
+/* The commit time (the primary's wall clock) of our entry at lsn into *time_ms: from the
+ * outbox, which holds every entry the store has not committed yet (it commits lazily
+ * behind the log), else from the store. 0, HW_ENOTFOUND (pruned, or never made), or
+ * the store's error. Loop thread, a primary's. */
+int hw__primary_entry_time(struct hw_node *n, uint64_t lsn, int64_t *time_ms);
 
 /* node_targets.c: the back-pressure of the [failover] targets (see there). */
 /* The core's RPO t rule and replay throttle limits from the node's plan into *rc; left

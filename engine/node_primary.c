@@ -688,6 +688,27 @@ void hw__primary_act(struct hw_node *n, const struct hw_act *a)
 
 /* ---- replication sessions ----------------------------------------------------------- */
 
+int hw__primary_entry_time(struct hw_node *n, uint64_t lsn, int64_t *time_ms)
+{
+	const uint8_t *p;
+	size_t len;
+	uint64_t last;
+	struct hw_entry e;
+	if (outbox_find(n, lsn, lsn, HW_ENTRY_BYTES_MAX, &p, &len, &last) && last == lsn) {
+		/* our own entry, checked when it was made: parsed, not hashed again */
+		int rc = hw_entry_parse(p, len, &e);
+		if (rc == 0)
+			*time_ms = e.time_ms;
+		return rc;
+	}
+	uint8_t *buf = NULL;
+	int rc = hw_store_read_entry(n->store, lsn, &buf, &len);
+	if (rc == 0 && (rc = hw_entry_decode(buf, len, &e)) == 0)
+		*time_ms = e.time_ms;
+	free(buf);
+	return rc;
+}
+
 /* Hash of our entry at lsn (outbox or store). */
 static int hash_at(struct hw_node *n, uint64_t lsn, uint8_t out[HW_HASH_BYTES])
 {

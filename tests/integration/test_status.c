@@ -16,7 +16,8 @@
  * as it is connected. With five voters at rpo 0 (k_min 2) and two of three standbys
  * stopped, or durability.k 2 and one of two stopped, the primary's status says its
  * acknowledgements are held and why, and its log says so once when the hold begins and
- * once when it ends. */
+ * once when it ends. Under load a standby's lag in ms is the age of the oldest entry it
+ * has not applied, by that entry's commit time. */
 #include <errno.h>
 #include <inttypes.h>
 #include <poll.h>
@@ -33,7 +34,10 @@
 
 #include "base/clock.h"
 #include "bench/cluster.h"
+#include "replica/entry.h"
+#include "replica/store.h"
 #include "tests/integration/proc.h"
+#include "wire.pb-c.h"
 
 #define RTO_MS       2000
 #define SYNC_MS      10000
@@ -44,6 +48,8 @@
 #define WAIT_ROUNDS  200          /* status looks (a CLI run each) while waiting for a change */
 #define TIMER_ROUNDS    3000         /* ... for one the election timers make (a second or two) */
 #define HELD_RECORDS    4u           /* submitted while acknowledgements are held */
+#define LAG_RECORDS     20000u       /* a load long enough for many looks at a standby's lag */
+#define LAG_LOOKS       400u         /* looks at it that found records unapplied, at most */
 
 struct fix {
 	char root[HW_PROC_PATH_MAX];
@@ -487,6 +493,67 @@ static void test_joined_means_caught_up(void **state)
 	assert_int_equal(jint(jat(f->cap.out, NULL, "peers"), NULL, "durable"), last);
 }
 
+/* A standby's lag in ms is the age of the oldest entry it has not applied, by that
+ * entry's commit time (docs/operations.md "Looking at a node"), also while the
+ * primary's store has not committed the entry yet (it commits lazily behind the log, so
+ * a standby often applies what the primary's store does not hold yet, and the primary
+ * answered the time since the standby's last ack instead). Looked at under load, each
+ * status gives that commit time (unapplied_since_ms), equal to the entry's in the
+ * primary's store read afterwards, and the lag is the status time less it: no clock is
+ * read here. */
+static void test_lag_is_oldest_unapplied_age(void **state)
+{
+	struct fix *f = *state;
+	struct lag_look {
+		uint64_t lsn;
+		int64_t since_ms, lag_ms, time_ms;
+	} look[LAG_LOOKS];
+	size_t n = 0;
+	assert_int_equal(start(f, (struct hw_cluster_opts){.standbys = 1}), 0);
+	struct hw_load l = {.addr = hw_cluster_node_addr(f->c, 0),
+			    .count = LAG_RECORDS,
+			    .window = WINDOW,
+			    .mode = HW_DURABLE,
+			    .k = 1,
+			    .seed = 11};
+	assert_int_equal(hw_load_init(&l), 0);
+	assert_int_equal(hw_load_start(&l), 0);
+	for (int i = 0; i < WAIT_ROUNDS * 10 && n < LAG_LOOKS && !hw_load_join(&l, 0); i++) {
+		Hawser__Wire__V1__Status *s;
+		assert_int_equal(hw_cluster_node_status(f->c, 0, SYNC_MS, &s), 0);
+		assert_int_equal(s->n_peers, 1);
+		const Hawser__Wire__V1__PeerStatus *p = s->peers[0];
+		if (p->lag_records > 0)
+			look[n++] = (struct lag_look){p->applied + 1, p->unapplied_since_ms,
+						      p->lag_ms, s->time_ms};
+		hawser__wire__v1__status__free_unpacked(s, NULL);
+	}
+	assert_true(hw_load_join(&l, SYNC_MS * 6));
+	hw_load_free(&l);
+	fprintf(stderr, "test_status: %zu looks with records unapplied\n", n);
+	assert_true(n > 0);
+	struct hw_store *st;
+	struct hw_store_opts ro = {.read_only = true};
+	assert_int_equal(hw_store_open(hw_cluster_dir(f->c, 0), &ro, &st), 0);
+	for (size_t i = 0; i < n; i++) {
+		uint8_t *buf = NULL;
+		size_t len = 0;
+		struct hw_entry e;
+		assert_int_equal(hw_store_read_entry(st, look[i].lsn, &buf, &len), 0);
+		assert_int_equal(hw_entry_decode(buf, len, &e), 0);
+		free(buf);
+		if (look[i].since_ms != e.time_ms)
+			fprintf(stderr,
+				"test_status: lsn %" PRIu64 " committed at %" PRId64
+				", status said %" PRId64 " (lag %" PRId64 " ms)\n",
+				look[i].lsn, e.time_ms, look[i].since_ms, look[i].lag_ms);
+		assert_int_equal(look[i].since_ms, e.time_ms);
+		int64_t age = look[i].time_ms - e.time_ms;
+		assert_int_equal(look[i].lag_ms, age > 0 ? age : 0);
+	}
+	hw_store_close(st);
+}
+
 /* Submit n records in mode durable with k (0: the node's) to the primary at addr, on a
  * thread (l), and look at its status until it holds all n for lack of standbys; the last
  * status (--json) stays in f->cap.out. */
@@ -661,6 +728,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_acks_held_durability_k, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_joined_means_caught_up, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_drills_overdue, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lag_is_oldest_unapplied_age, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
