@@ -441,9 +441,12 @@ static void status_failover_text(const Hawser__Wire__V1__FailoverStatus *f)
 	if (f->restore_rto_ms)
 		printf(", restore_rto %" PRId64 " ms", f->restore_rto_ms);
 	printf("\n    rto: %s\n    rpo: %s\n", str_or_empty(f->rto_why), str_or_empty(f->rpo_why));
-	printf("  predicted failover %" PRId64 " ms = detection %" PRId64 " + election %" PRId64
-	       " + replay %" PRId64 " + resume %" PRId64 "\n",
-	       f->failover_ms, f->detection_ms, f->election_ms, f->replay_ms, f->resume_ms);
+	if (f->no_failover) /* the rto line says why: no time to predict */
+		printf("  predicted failover: none, no failover can happen now\n");
+	else
+		printf("  predicted failover %" PRId64 " ms = detection %" PRId64
+		       " + election %" PRId64 " + replay %" PRId64 " + resume %" PRId64 "\n",
+		       f->failover_ms, f->detection_ms, f->election_ms, f->replay_ms, f->resume_ms);
 	char heard[40] = "never heard"; /* the standby closing the gap: since when silent */
 	if (f->at_risk_ms >= 0)
 		snprintf(heard, sizeof heard, "%" PRId64 " ms", f->at_risk_ms);
@@ -471,6 +474,7 @@ static void status_failover_json(struct hw_json *j, const Hawser__Wire__V1__Fail
 	hw_json_object_end(j);
 	hw_json_key(j, "predicted");
 	hw_json_object_begin(j);
+	hw_json_kv_bool(j, "possible", !f->no_failover);
 	hw_json_kv_int(j, "detection_ms", f->detection_ms);
 	hw_json_kv_int(j, "election_ms", f->election_ms);
 	hw_json_kv_int(j, "replay_ms", f->replay_ms);
@@ -943,7 +947,8 @@ const struct hw_cli_cmd hw_cli_status = {
 	"  (replay_throttle); per standby what it has\n"
 	"  received, made durable and applied, with its lag in records and ms; the voters\n"
 	"  and k_min; the targets (rto, rpo, restore_rto),\n"
-	"  a failover now term by term (detection + election + replay + resume), the data\n"
+	"  a failover now term by term (detection + election + replay + resume; none,\n"
+	"  said so, when no majority of voters could elect a successor), the data\n"
 	"  at risk, whether each target holds and why (the rto does not when no majority of\n"
 	"  voters could elect a successor, when a standby's primary has been silent past\n"
 	"  detection + election with no failover, or when a failover would leave the new\n"

@@ -275,6 +275,7 @@ static void status_failover(struct hw_node *n, Hawser__Wire__V1__FailoverStatus 
 	fs->loss_records = now->loss_records;
 	fs->promoted = now->best >= 0 ? (char *)l.sb[now->best].id : "";
 	fs->automatic = now->automatic;
+	fs->no_failover = now->no_failover;
 	fs->rto_holds = now->rto_holds;
 	fs->rto_why = now->rto_why;
 	fs->rpo_holds = now->rpo_holds;

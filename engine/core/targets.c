@@ -649,11 +649,14 @@ static void why_targets(const struct hw_tg_live *l, struct hw_tg_now *o)
 		put_i64(&r, o->backlog_ms);
 		put(&r, " ms");
 	}
+	/* with no failover possible, what one would lose is no promise of now */
+	put(&p, o->no_failover ? "no failover can happen now (see rto); should one become "
+				 "possible, it loses "
+			       : "a failover now loses ");
 	if (o->loss_records == 0) {
-		put(&p, "a failover now loses nothing acknowledged");
+		put(&p, "nothing acknowledged");
 		return;
 	}
-	put(&p, "a failover now loses ");
 	put_u64(&p, o->loss_records);
 	put(&p, " acknowledged records (LSNs ");
 	put_u64(&p, l->committed_lsn - o->loss_records + 1);
@@ -718,6 +721,7 @@ void hw_tg_now(const struct hw_tg_live *l, const struct hw_tg_plan *plan, struct
 	out->rpo_holds = within;
 	struct hurdles h;
 	hurdles(l, out, &h);
+	out->no_failover = h.no_majority;
 	if (l->primary)
 		why_primary(l, &h, out);
 	else

@@ -325,6 +325,9 @@ struct hw_tg_now {
 	int64_t loss_age_ms;
 	int best;       /* index in sb of the standby a failover promotes; -1: none connected */
 	bool automatic; /* a failover now would promote best without an operator */
+	/* the electors reached make no majority of the voters: no failover can happen, so
+	 * the terms predict none and rpo_why promises nothing of now */
+	bool no_failover;
 	bool rto_holds; /* automatic, and failover_ms <= rto */
 	bool rpo_holds; /* a failover now stays within the rpo */
 	char rto_why[HW_TG_WHY_BYTES];

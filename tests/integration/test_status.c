@@ -224,6 +224,7 @@ static void test_failover_fields(void **state)
 	long long sum = jint(o, "predicted", "detection_ms") + jint(o, "predicted", "election_ms") +
 			jint(o, "predicted", "replay_ms") + jint(o, "predicted", "resume_ms");
 	assert_int_equal(sum, jint(o, "predicted", "total_ms"));
+	assert_true(jtrue(o, "predicted", "possible"));
 	assert_true(jint(o, "predicted", "detection_ms") > 0 && sum <= RTO_MS);
 	assert_int_equal(jint(o, "at_risk", "records"), 0);
 	assert_int_equal(jint(o, "at_risk", "backlog_records"), 0);
@@ -333,10 +334,10 @@ static void wait_text(struct fix *f, unsigned i, const char *want)
 
 /* p1, s1, s2 and the witness (a majority of 3): with the witness killed, p1 still holds
  * its lease through s1 and s2, but without p1 they are no majority: p1 says no failover
- * can happen (the witness does not answer its lease rounds), and so do the standbys
- * (their links to it are down). With p1 killed too, the standbys campaign in vain: once
- * p1 has been silent longer than detection + election their status says no failover
- * has happened and why, not that the RTO holds. */
+ * can happen (the witness does not answer its lease rounds), predicts none and promises
+ * no loss of one now, and so do the standbys (their links to it are down). With p1 killed too, the
+ * standbys campaign in vain: once p1 has been silent longer than detection + election their status
+ * says no failover has happened and why, not that the RTO holds. */
 static void test_witness_down(void **state)
 {
 	struct fix *f = *state;
@@ -348,6 +349,14 @@ static void test_witness_down(void **state)
 	assert_int_equal(kill(w, SIGKILL), 0);
 	wait_text(f, p, NO_FAILOVER_W1);
 	assert_non_null(strstr(f->cap.out, "targets: rto 2000 ms DOES NOT HOLD"));
+	assert_non_null(
+		strstr(f->cap.out, "  predicted failover: none, no failover can happen now\n"));
+	assert_null(strstr(f->cap.out, "predicted failover 1"));
+	assert_non_null(strstr(f->cap.out, "    rpo: no failover can happen now (see rto); should "
+					   "one become possible, it loses nothing acknowledged\n"));
+	assert_null(strstr(f->cap.out, "a failover now loses"));
+	assert_int_equal(status(f, hw_cluster_node_addr(f->c, p), NULL), 0);
+	assert_false(jtrue(f->cap.out, "predicted", "possible"));
 	assert_non_null(strstr(f->cap.out, "if it stops renewing, "));
 	assert_non_null(strstr(f->cap.out, " cannot be elected: electing a new primary needs 3"));
 	wait_text(f, sb, NO_FAILOVER_W1);

@@ -634,7 +634,8 @@ static struct hw_tg_live live2_voters(void)
 
 /* On a primary: with every voter answering and a standby left over, the RTO holds; with
  * the witness silent s1 and s2 are no majority without p1, so no failover can happen:
- * the RTO does not hold and both reasons say why; with only one standby connected, the
+ * the RTO does not hold, both reasons say why, and the RPO's promises nothing of a
+ * failover now (no_failover: status shows no prediction); with only one standby connected, the
  * new primary would have none left for a submit's k, and the RTO does not hold either. */
 static void test_now_primary_hurdles(void **state)
 {
@@ -644,11 +645,15 @@ static void test_now_primary_hurdles(void **state)
 	struct hw_tg_now o;
 	hw_tg_now(&l, &p, &o);
 	assert_true(o.automatic && o.rto_holds);
+	assert_false(o.no_failover);
+	assert_string_equal(o.rpo_why, "a failover now loses nothing acknowledged");
 	assert_non_null(strstr(o.failover_why, "s1 is promoted after about"));
 	l.electors[2].reached = false;
 	hw_tg_now(&l, &p, &o);
-	assert_true(o.automatic && o.rpo_holds);
+	assert_true(o.automatic && o.rpo_holds && o.no_failover);
 	assert_false(o.rto_holds);
+	assert_string_equal(o.rpo_why, "no failover can happen now (see rto); should one become "
+				       "possible, it loses nothing acknowledged");
 	print_message("rto: %s\nfailover: %s\n", o.rto_why, o.failover_why);
 	assert_string_equal(o.rto_why, "no failover can happen: electing a new primary needs 3 of "
 				       "the 4 voters, and without p1 only 2 are reached "
