@@ -185,6 +185,9 @@ const char *hw_cli_iso(int64_t ms, char *buf, size_t cap);
 /* Lower-case hex of a digest into buf (at least 2 * HW_HASH_BYTES + 1 bytes). */
 const char *hw_cli_hex(const uint8_t *hash, char *buf);
 
+/* bytes for people into buf: "512 bytes", "9.7 MiB", "1.5 TiB" (units of 1024). */
+const char *hw_cli_bytes(uint64_t bytes, char *buf, size_t cap);
+
 /* Make a fresh scratch directory next to near ("<near>.<tag>-XXXXXX") or, when that
  * fails, under $TMPDIR or /tmp. Writes the path into buf. Returns 0 or -errno. */
 int hw_cli_scratch(const char *near, const char *tag, char *buf, size_t cap);

@@ -364,6 +364,7 @@ static void check_disk(struct drill *d)
 	uint64_t store = d->dir ? hw_cli_drill_file_size(d->dir, "data.mdb", &e) : 0;
 	const char *where[2] = {d->scratch ? d->scratch : d->dir, d->dir};
 	const char *what[2] = {"scratch", "data directory"};
+	char a[32], b[32]; /* the figures keep the bytes (JSON: raw numbers) */
 	for (int i = 0; i < 2; i++) {
 		uint64_t avail;
 		int rc = where[i] ? hw_fs_free(where[i], &avail) : -ENOENT;
@@ -376,14 +377,14 @@ static void check_disk(struct drill *d)
 				 (double)avail, "bytes");
 		if (avail < store) {
 			hw_report_check(&d->rep, "disk space", HW_VERDICT_FAIL,
-					"%s %s has %" PRIu64
-					" bytes free, less than the store's %" PRIu64,
-					what[i], where[i], avail, store);
+					"%s %s has %s free, less than the store's %s", what[i],
+					where[i], hw_cli_bytes(avail, a, sizeof a),
+					hw_cli_bytes(store, b, sizeof b));
 			return;
 		}
 	}
 	hw_report_check(&d->rep, "disk space", HW_VERDICT_PASS,
-			"room for a restore of the %" PRIu64 "-byte store", store);
+			"room for a restore of the store (%s)", hw_cli_bytes(store, a, sizeof a));
 }
 
 /* The other kinds within their schedule (procedure itself is being run now). */

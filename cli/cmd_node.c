@@ -438,8 +438,10 @@ static void status_failover_text(const Hawser__Wire__V1__FailoverStatus *f)
 	printf("  targets: rto %" PRId64 " ms %s, rpo %" PRId64 " ms %s", f->rto_ms,
 	       f->rto_holds ? "holds" : "DOES NOT HOLD", f->rpo_ms,
 	       f->rpo_holds ? "holds" : "DOES NOT HOLD");
-	if (f->restore_rto_ms)
-		printf(", restore_rto %" PRId64 " ms", f->restore_rto_ms);
+	char dur[32];
+	if (f->restore_rto_ms) /* a drills' duration, as [drills] and the drills write it */
+		printf(", restore_rto %s",
+		       hw_drill_duration_format(f->restore_rto_ms, dur, sizeof dur));
 	printf("\n    rto: %s\n    rpo: %s\n", str_or_empty(f->rto_why), str_or_empty(f->rpo_why));
 	if (f->no_failover) /* the rto line says why: no time to predict */
 		printf("  predicted failover: none, no failover can happen now\n");

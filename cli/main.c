@@ -4,6 +4,7 @@
 #include "cli/cli.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -274,6 +275,21 @@ const char *hw_cli_hex(const uint8_t *hash, char *buf)
 		buf[2 * i + 1] = digits[hash[i] & 15];
 	}
 	buf[2 * HW_HASH_BYTES] = '\0';
+	return buf;
+}
+
+const char *hw_cli_bytes(uint64_t bytes, char *buf, size_t cap)
+{
+	static const char *const unit[] = {"KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+	if (bytes < 1024) {
+		snprintf(buf, cap, "%" PRIu64 " bytes", bytes);
+		return buf;
+	}
+	double v = (double)bytes / 1024.0;
+	size_t u = 0;
+	for (; v >= 1024.0 && u + 1 < sizeof unit / sizeof unit[0]; u++)
+		v /= 1024.0;
+	snprintf(buf, cap, "%.1f %s", v, unit[u]);
 	return buf;
 }
 

@@ -1047,6 +1047,9 @@ static void test_procedure_pass(void **state)
 	assert_non_null(strstr(f->r.out, "PASS"));
 	assert_non_null(strstr(f->r.out, "1 warning"));
 	assert_non_null(strstr(f->r.out, "same file system"));
+	/* the store's size for people (the figures keep the bytes) */
+	assert_non_null(strstr(f->r.out, "room for a restore of the store ("));
+	assert_true(strstr(f->r.out, " KiB)") || strstr(f->r.out, " MiB)"));
 	assert_non_null(strstr(f->r.out, "1 key file present"));
 	assert_report(&f->r);
 	assert_int_equal(hw(&f->r, "status", "--config", conf, NULL), 0);
