@@ -310,19 +310,26 @@ struct hw_drill_config;
 /* The drill part of `hawser status` (cli/cmd_drill.c): per drill kind the last run, its
  * result and figures, and whether it is on time, overdue or never passed at now_ms under
  * the schedule in c, from the history of the store in dir (opened read-only, in a child:
- * hw_cli_read_isolated, whose *end it passes on). With j, written as keys "drills" (an
- * array) and "drills_overdue" into the object j is inside; else as text on stdout.
+ * hw_cli_read_isolated, whose *end it passes on); judged_ms is now_ms when --now gave it
+ * (a what-if, said as such: hw_cli_drill_status_begin), else 0. With j, written as keys
+ * "judged_at", "drills" (an array) and "drills_overdue" into the object j is inside;
+ * else as text on stdout.
  * Returns 0 or the store's error (nothing written when the store could not be read). */
 struct hw_cli_end;
 int hw_cli_drill_status(const char *dir, const struct hw_drill_config *c, int64_t now_ms,
-			struct hw_json *j, struct hw_cli_end *end);
+			int64_t judged_ms, struct hw_json *j, struct hw_cli_end *end);
 
 /* One drill kind of that part, from figures already at hand (a node's status reply):
  * with j one object of the "drills" array, else one line on stdout. last is the newest
  * run of any result, pass the newest that passed (each NULL when none). A kind overdue
- * or never run is added to overdue (HW_CLI_OVERDUE_CHARS, "" at first), which
+ * or never passed is added to overdue (HW_CLI_OVERDUE_CHARS, "" at first), which
  * hw_cli_drill_status_end() prints after the last kind and ends the array with. */
 #define HW_CLI_OVERDUE_CHARS 128
+/* Before the first kind: with j the key "judged_at" (judged_ms as ISO 8601, null when 0)
+ * and the "drills" array opened; else the line "drills (<whose> <name>):", with ", as of
+ * T (--now: a what-if)" before the colon when judged_ms is not 0. */
+void hw_cli_drill_status_begin(struct hw_json *j, const char *whose, const char *name,
+			       int64_t judged_ms);
 struct hw_drill_due;
 struct hw_drill_row;
 void hw_cli_drill_status_kind(struct hw_json *j, int kind, const struct hw_drill_due *due,

@@ -587,7 +587,14 @@ static void status_json_kind(struct hw_json *j, int k, const struct hw_drill_due
 	hw_json_kv_string(j, "state", hw_drill_state_name(due->state));
 	hw_json_kv_string(j, "due",
 			  due->due_ms ? hw_cli_iso(due->due_ms, when, sizeof(when)) : NULL);
-	hw_json_kv_int(j, "overdue_ms", due->overdue_ms);
+	/* a kind never passed is overdue by no count of ms: since forever, null */
+	hw_json_kv_bool(j, "overdue",
+			due->state == HW_DRILL_OVERDUE || due->state == HW_DRILL_NEVER);
+	hw_json_key(j, "overdue_ms");
+	if (due->state == HW_DRILL_NEVER)
+		hw_json_string(j, NULL);
+	else
+		hw_json_int(j, due->overdue_ms);
 	hw_json_kv_string(j, "last_pass",
 			  pass ? hw_cli_iso(pass->time_ms, when, sizeof(when)) : NULL);
 	hw_json_key(j, "last");
@@ -652,6 +659,23 @@ void hw_cli_drill_status_kind(struct hw_json *j, int kind, const struct hw_drill
 		status_text_kind(kind, due, last, every_ms);
 }
 
+void hw_cli_drill_status_begin(struct hw_json *j, const char *whose, const char *name,
+			       int64_t judged_ms)
+{
+	char when[40];
+	if (j) {
+		hw_json_kv_string(j, "judged_at",
+				  judged_ms ? hw_cli_iso(judged_ms, when, sizeof(when)) : NULL);
+		hw_json_key(j, "drills");
+		hw_json_array_begin(j);
+		return;
+	}
+	printf("drills (%s %s)", whose, name);
+	if (judged_ms)
+		printf(", as of %s (--now: a what-if)", hw_cli_iso(judged_ms, when, sizeof(when)));
+	printf(":\n");
+}
+
 void hw_cli_drill_status_end(struct hw_json *j, const char *overdue)
 {
 	if (j) {
@@ -687,19 +711,14 @@ static int drill_rows_read(void *arg)
 }
 
 int hw_cli_drill_status(const char *dir, const struct hw_drill_config *c, int64_t now_ms,
-			struct hw_json *j, struct hw_cli_end *end)
+			int64_t judged_ms, struct hw_json *j, struct hw_cli_end *end)
 {
 	struct drill_rows r = {.dir = dir};
 	int rc = hw_cli_read_isolated(drill_rows_read, &r, sizeof(r), end);
 	if (rc)
 		return rc;
 	char overdue[HW_CLI_OVERDUE_CHARS] = "";
-	if (j) {
-		hw_json_key(j, "drills");
-		hw_json_array_begin(j);
-	} else {
-		printf("drills (store %s):\n", dir);
-	}
+	hw_cli_drill_status_begin(j, "store", dir, judged_ms);
 	for (int k = 1; k <= HW_DRILL_KINDS && rc == 0; k++) {
 		int rl = r.rl[k], rp = r.rp[k];
 		rc = rl != 0 && rl != HW_ENOTFOUND ? rl : rp != 0 && rp != HW_ENOTFOUND ? rp : 0;

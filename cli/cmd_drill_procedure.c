@@ -403,7 +403,7 @@ static void check_schedule(struct drill *d, struct hw_store *s)
 			continue;
 		int n = snprintf(late + used, sizeof(late) - used, "%s%s (%s)", used ? ", " : "",
 				 hw_drill_kind_name((enum hw_drill_kind)k),
-				 hw_drill_state_name(due.state));
+				 hw_drill_state_name(due.state)); /* "never passed", "overdue" */
 		used = n > 0 && used + (size_t)n < sizeof(late) ? used + (size_t)n : used;
 	}
 	hw_report_check(&d->rep, "drills within schedule", used ? HW_VERDICT_FAIL : HW_VERDICT_PASS,

@@ -408,6 +408,8 @@ static enum hw_drill_state drill_state(const char *name)
 	for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
 		if (name && !strcmp(name, hw_drill_state_name(all[i])))
 			return all[i];
+	if (name && !strcmp(name, "never run")) /* what an older node calls it */
+		return HW_DRILL_NEVER;
 	return HW_DRILL_UNSCHEDULED;
 }
 
@@ -788,16 +790,13 @@ static void status_print_json(const Hawser__Wire__V1__Status *s, struct hw_json 
 	*jp = j;
 }
 
-/* The node's drill history against its schedule, as `hawser status --dir` shows it. */
-static void status_drills_of(struct hw_json *j, const Hawser__Wire__V1__Status *s)
+/* The node's drill history against its schedule, as `hawser status --dir` shows it: as
+ * the node judged it, or with --now (judged_ms) judged again at that time. */
+static void status_drills_of(struct hw_json *j, const Hawser__Wire__V1__Status *s,
+			     int64_t judged_ms)
 {
 	char overdue[HW_CLI_OVERDUE_CHARS] = "";
-	if (j) {
-		hw_json_key(j, "drills");
-		hw_json_array_begin(j);
-	} else {
-		printf("drills (node %s):\n", str_or_empty(s->node_id));
-	}
+	hw_cli_drill_status_begin(j, "node", str_or_empty(s->node_id), judged_ms);
 	for (size_t i = 0; i < s->n_drills; i++) {
 		const Hawser__Wire__V1__DrillStatus *d = s->drills[i];
 		int kind = hw_drill_kind_parse(str_or_empty(d->kind));
@@ -820,6 +819,8 @@ static void status_drills_of(struct hw_json *j, const Hawser__Wire__V1__Status *
 		struct hw_drill_due due = {.state = drill_state(d->state),
 					   .due_ms = d->due_ms,
 					   .overdue_ms = d->overdue_ms};
+		if (judged_ms)
+			hw_drill_due(d->every_ms, d->last_pass_ms ? &pass : NULL, judged_ms, &due);
 		hw_cli_drill_status_kind(j, kind, &due, d->has_last ? &last : NULL,
 					 d->last_pass_ms ? &pass : NULL, d->every_ms, overdue);
 	}
@@ -881,7 +882,7 @@ static int status_drills(const struct hw_cli_cmd *cmd, struct status_opts *o, st
 	}
 	struct hw_cli_end end;
 	int rc = hw_cli_drill_status(o->dir, &cfg.drills, o->now_given ? o->now_ms : hw_wall_ms(),
-				     j, &end);
+				     o->now_given ? o->now_ms : 0, j, &end);
 	if (rc == 0)
 		return HW_CLI_OK;
 	if (j) { /* as status_fail: no object a script could take for a status */
@@ -928,7 +929,7 @@ static int status_node(const struct hw_cli_cmd *cmd, struct status_opts *o, stru
 	o->drills_shown = s->n_drills > 0;
 	o->fault = status_fault(s);
 	if (o->drills_shown)
-		status_drills_of(j, s);
+		status_drills_of(j, s, o->now_given ? o->now_ms : 0);
 	hawser__wire__v1__status__free_unpacked(s, NULL);
 	return HW_CLI_OK;
 }
@@ -961,9 +962,10 @@ const struct hw_cli_cmd hw_cli_status = {
 	"  with both, FILE's schedule for the store in DIR) and no --connect: the drill\n"
 	"  part read from the store itself, a stopped node's too (docs/drills.md), in a\n"
 	"  child process: a store whose damaged pages make LMDB abort or fault is an\n"
-	"  error that names it and says to run hawser verify (HW_ECORRUPT, exit 1); --now\n"
-	"  T judges that schedule at time T (ISO 8601 UTC or integer ms; one before 2001\n"
-	"  or after 9999, seconds say, is a usage error).\n"
+	"  error that names it and says to run hawser verify (HW_ECORRUPT, exit 1).\n"
+	"  --now T judges the drill schedule at time T (ISO 8601 UTC or integer ms; one\n"
+	"  before 2001 or after 9999, seconds say, is a usage error), a node's history\n"
+	"  too: a what-if, shown \"as of T\" (--json: judged_at, else null).\n"
 	"  The status says insecure=true when the node's connections are plaintext, and\n"
 	"  STALE (stale in --json) while a standby's state awaits a snapshot after a\n"
 	"  rejoin of a pruned log. A vault also shows its stored and applied LSN and its\n"

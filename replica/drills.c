@@ -320,7 +320,7 @@ const char *hw_drill_state_name(enum hw_drill_state state)
 	case HW_DRILL_OVERDUE:
 		return "overdue";
 	case HW_DRILL_NEVER:
-		return "never run";
+		return "never passed";
 	}
 	return "?";
 }

@@ -145,7 +145,8 @@ struct hw_drill_due {
 void hw_drill_due(int64_t every_ms, const struct hw_drill_row *last_pass, int64_t now_ms,
 		  struct hw_drill_due *out);
 
-/* "on time", "overdue", "never run", "not scheduled". */
+/* "on time", "overdue", "never passed", "not scheduled". (HW_DRILL_NEVER is "never passed":
+ * a kind whose runs all failed has run.) */
 const char *hw_drill_state_name(enum hw_drill_state state);
 
 /* Format ms for people into buf: "3d4h", "7d", "12h", "5m30s", "1.25 s", "250 ms". */

@@ -1009,7 +1009,7 @@ static void test_procedure_generations(void **state)
 	snprintf(want, sizeof(want), "backup_dir %s holds 2 generations, fewer than", bdir);
 	assert_non_null(strstr(f->r.out, want));
 	assert_non_null(strstr(f->r.out, "no offsite_dir configured"));
-	assert_non_null(strstr(f->r.out, "verify (never run)"));
+	assert_non_null(strstr(f->r.out, "verify (never passed)"));
 	assert_non_null(strstr(f->r.out, "missing.key: No such file"));
 	assert_non_null(strstr(f->r.out, "fail  witness reachable"));
 	assert_report(&f->r);
@@ -1068,29 +1068,57 @@ static void test_procedure_pass(void **state)
 }
 
 /* status: kinds never run are overdue; after a verify drill, verify is on time now and
- * overdue two days later (--now), in text and in JSON; the procedure fails then too. */
+ * overdue two days later (--now), in text and in JSON, which say they are judged at that
+ * time; the procedure fails then too. A restore that ran and failed is overdue as never
+ * passed, not "never run": in the text, the JSON (overdue, with no count of ms) and the
+ * procedure's check. */
 static void test_status_overdue(void **state)
 {
 	struct fix *f = *state;
-	char dir[4200], later[32];
+	char dir[4200], none[4200], later[32], as_of[80], when[40];
 	make_store(f, "o", "3", "500");
 	path(f, "o", dir, sizeof(dir));
 	assert_int_equal(hw(&f->r, "status", "--dir", dir, NULL), 0);
 	assert_non_null(strstr(f->r.out, "overdue: verify, restore, failover, procedure"));
+	assert_null(strstr(f->r.out, "as of"));
+	assert_int_equal(hw(&f->r, "status", "--dir", dir, "--json", NULL), 0);
+	assert_non_null(strstr(f->r.out, "\"judged_at\":null"));
 	assert_int_equal(hw(&f->r, "drill", "verify", "--dir", dir, NULL), 0);
+	path(f, "no-backups", none, sizeof(none));
+	assert_int_equal(mkdir(none, 0700), 0);
+	assert_int_equal(hw(&f->r, "drill", "restore", "--dir", dir, "--backup-dir", none, NULL),
+			 3);
 	assert_int_equal(hw(&f->r, "status", "--dir", dir, NULL), 0);
 	assert_non_null(strstr(f->r.out, "overdue: restore, failover, procedure"));
-	snprintf(later, sizeof(later), "%lld", (long long)(hw_wall_ms() + 2 * DAY_MS));
+	assert_non_null(strstr(f->r.out, "restore   last FAIL "));
+	assert_non_null(strstr(f->r.out, "; OVERDUE: never passed (every 7d)"));
+	int64_t later_ms = hw_wall_ms() + 2 * DAY_MS;
+	snprintf(later, sizeof(later), "%lld", (long long)later_ms);
 	assert_int_equal(hw(&f->r, "status", "--dir", dir, "--now", later, NULL), 0);
+	time_t t = (time_t)(later_ms / 1000);
+	struct tm tm;
+	size_t n = strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", gmtime_r(&t, &tm));
+	snprintf(when + n, sizeof(when) - n, ".%03dZ", (int)(later_ms % 1000));
+	snprintf(as_of, sizeof(as_of), ", as of %s (--now: a what-if):\n", when);
+	assert_non_null(strstr(f->r.out, as_of));
 	assert_non_null(strstr(f->r.out, "verify    last PASS"));
 	assert_non_null(strstr(f->r.out, "OVERDUE by 1d"));
 	assert_non_null(strstr(f->r.out, "overdue: verify, restore"));
 	assert_int_equal(hw(&f->r, "status", "--dir", dir, "--now", later, "--json", NULL), 0);
-	assert_non_null(strstr(f->r.out, "\"state\":\"overdue\""));
+	snprintf(as_of, sizeof(as_of), "\"judged_at\":\"%s\"", when);
+	assert_non_null(strstr(f->r.out, as_of));
+	assert_non_null(strstr(f->r.out, "\"state\":\"overdue\",\"due\":"));
+	assert_non_null(strstr(f->r.out, "\"overdue\":true,\"overdue_ms\":864")); /* 1d + s */
+	const char *restore = strstr(f->r.out, "\"kind\":\"restore\"");
+	assert_non_null(restore);
+	assert_non_null(strstr(restore, "\"state\":\"never passed\",\"due\":null,"
+					"\"overdue\":true,\"overdue_ms\":null"));
+	assert_non_null(strstr(restore, "\"result\":\"FAIL\""));
 	assert_non_null(
 		strstr(f->r.out, "\"drills_overdue\":\"verify, restore, failover, procedure\""));
 	assert_int_equal(hw(&f->r, "drill", "procedure", "--dir", dir, "--now", later, NULL), 3);
 	assert_non_null(strstr(f->r.out, "verify (overdue)"));
+	assert_non_null(strstr(f->r.out, "restore (never passed)"));
 }
 
 /* The restore drill's history rows of store dir, newest first, into rows (up to cap);

@@ -684,7 +684,8 @@ static const char *drill_state(const char *out, const char *kind, char *buf, siz
 }
 
 /* A node whose [drills] schedule wants a verify every day reports it overdue (never
- * run) in its own status; a verify drill against its live store clears it; kinds with
+ * passed) in its own status; a verify drill against its live store clears it, and
+ * --now judges that history again at a later time, saying it is a what-if; kinds with
  * no schedule say so; a node with static roles reports no targets. */
 static void test_drills_overdue(void **state)
 {
@@ -704,7 +705,7 @@ static void test_drills_overdue(void **state)
 	const char *addr = hw_cluster_node_addr(f->c, 0);
 	char st[32];
 	assert_int_equal(status(f, addr, NULL), 0);
-	assert_string_equal(drill_state(f->cap.out, "verify", st, sizeof st), "never run");
+	assert_string_equal(drill_state(f->cap.out, "verify", st, sizeof st), "never passed");
 	assert_string_equal(drill_state(f->cap.out, "restore", st, sizeof st), "not scheduled");
 	assert_non_null(strstr(f->cap.out, "\"drills_overdue\":\"verify\""));
 	assert_int_equal(jint(f->cap.out, "targets", "restore_rto_ms"), 12 * 3600 * 1000);
@@ -722,6 +723,21 @@ static void test_drills_overdue(void **state)
 	assert_string_equal(drill_state(f->cap.out, "verify", st, sizeof st), "on time");
 	assert_non_null(strstr(f->cap.out, "\"drills_overdue\":\"\""));
 	assert_non_null(strstr(f->cap.out, "\"result\":\"PASS\""));
+	assert_non_null(strstr(f->cap.out, "\"judged_at\":null"));
+	/* --now judges the node's history again at that time, and says so */
+	assert_int_equal(hw_proc_capture(&f->cap, hw_test_bin(), "status", "--insecure",
+					 "--connect", addr, "--now", "2099-01-01T00:00:00Z",
+					 "--json", NULL),
+			 0);
+	assert_string_equal(drill_state(f->cap.out, "verify", st, sizeof st), "overdue");
+	assert_non_null(strstr(f->cap.out, "\"judged_at\":\"2099-01-01T00:00:00.000Z\""));
+	assert_int_equal(hw_proc_capture(&f->cap, hw_test_bin(), "status", "--insecure",
+					 "--connect", addr, "--now", "2099-01-01T00:00:00Z", NULL),
+			 0);
+	assert_non_null(strstr(f->cap.out, "drills (node p1), as of 2099-01-01T00:00:00.000Z "
+					   "(--now: a what-if):\n"));
+	assert_non_null(strstr(f->cap.out, "verify    last PASS"));
+	assert_non_null(strstr(f->cap.out, "OVERDUE by "));
 }
 
 int main(void)

@@ -1,7 +1,7 @@
 /* test_drills.c: the drill history (replica/drills.h): row encoding (scope and target
  * point too), append and list on a real store, that the last run and pass pass over rows
  * of partial scope, that the history stays out of the state digest, the schedule logic
- * (on time, due, overdue, never run, not scheduled), durations, and [drills] in the node
+ * (on time, due, overdue, never passed, not scheduled), durations, and [drills] in the node
  * config. */
 #include <errno.h>
 #include <setjmp.h>
@@ -234,7 +234,8 @@ static void test_history_not_in_digest(void **state)
 	assert_int_equal(h0.lsn, h1.lsn);
 }
 
-/* Schedule: unscheduled, never run, on time, exactly due (not yet overdue), overdue. */
+/* Schedule: unscheduled, never passed (its name says so: a kind whose runs failed has
+ * run), on time, exactly due (not yet overdue), overdue. */
 static void test_schedule_due(void **state)
 {
 	(void)state;
@@ -244,6 +245,7 @@ static void test_schedule_due(void **state)
 	assert_int_equal(d.state, HW_DRILL_UNSCHEDULED);
 	hw_drill_due(DAY_MS, NULL, NOW_MS, &d);
 	assert_int_equal(d.state, HW_DRILL_NEVER);
+	assert_string_equal(hw_drill_state_name(d.state), "never passed");
 	hw_drill_due(DAY_MS, &r, NOW_MS, &d);
 	assert_int_equal(d.state, HW_DRILL_ON_TIME);
 	assert_int_equal(d.due_ms, NOW_MS + DAY_MS / 2);
