@@ -185,6 +185,14 @@ const char *hw_cli_iso(int64_t ms, char *buf, size_t cap);
 /* Lower-case hex of a digest into buf (at least 2 * HW_HASH_BYTES + 1 bytes). */
 const char *hw_cli_hex(const uint8_t *hash, char *buf);
 
+/* s (NULL: "") as text for a terminal into buf: each control character (C0, DEL, and C1
+ * in UTF-8) becomes \n, \r, \t or \xNN, so a path or a name holding a newline or an
+ * escape sequence cannot fake a line, or colours, of the command's own output; every
+ * other byte is kept. HW_CLI_SHOWN_CHARS(strlen(s)) bytes hold any s whole; a smaller
+ * cap (at least 1) cuts it at the end of a character or an escape. Returns buf. */
+#define HW_CLI_SHOWN_CHARS(len) (4 * (len) + 1)
+const char *hw_cli_shown(const char *s, char *buf, size_t cap);
+
 /* bytes for people into buf: "512 bytes", "9.7 MiB", "1.5 TiB" (units of 1024). */
 const char *hw_cli_bytes(uint64_t bytes, char *buf, size_t cap);
 
@@ -326,8 +334,9 @@ int hw_cli_drill_status(const char *dir, const struct hw_drill_config *c, int64_
  * hw_cli_drill_status_end() prints after the last kind and ends the array with. */
 #define HW_CLI_OVERDUE_CHARS 128
 /* Before the first kind: with j the key "judged_at" (judged_ms as ISO 8601, null when 0)
- * and the "drills" array opened; else the line "drills (<whose> <name>):", with ", as of
- * T (--now: a what-if)" before the colon when judged_ms is not 0. */
+ * and the "drills" array opened; else the line "drills (<whose> <name>):", name's
+ * control characters escaped (hw_cli_shown), with ", as of T (--now: a what-if)" before
+ * the colon when judged_ms is not 0. */
 void hw_cli_drill_status_begin(struct hw_json *j, const char *whose, const char *name,
 			       int64_t judged_ms);
 struct hw_drill_due;

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "base/utf8.h"
 #include "base/names.h"
 #include "hawser_error.h"
 
@@ -275,6 +276,35 @@ const char *hw_cli_hex(const uint8_t *hash, char *buf)
 		buf[2 * i + 1] = digits[hash[i] & 15];
 	}
 	buf[2 * HW_HASH_BYTES] = '\0';
+	return buf;
+}
+
+const char *hw_cli_shown(const char *s, char *buf, size_t cap)
+{
+	static const char named[] = "\n\r\t"; /* written as \n, \r, \t */
+	const unsigned char *p = (const unsigned char *)(s ? s : "");
+	size_t used = 0;
+	buf[0] = '\0';
+	for (; *p; p++) {
+		char one[12];
+		bool c1 = p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f; /* U+0080..U+009F */
+		if (c1)
+			snprintf(one, sizeof one, "\\x%02x\\x%02x", p[0], p[1]);
+		else if (strchr(named, *p) != NULL)
+			snprintf(one, sizeof one, "\\%c", "nrt"[strchr(named, *p) - named]);
+		else if (*p < 0x20 || *p == 0x7f)
+			snprintf(one, sizeof one, "\\x%02x", *p);
+		else
+			snprintf(one, sizeof one, "%c", *p);
+		size_t n = strlen(one);
+		if (used + n >= cap) {
+			hw_utf8_trim(buf); /* cut at an escape's end or a character's */
+			break;
+		}
+		memcpy(buf + used, one, n + 1);
+		used += n;
+		p += c1;
+	}
 	return buf;
 }
 

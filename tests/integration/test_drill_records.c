@@ -4,9 +4,10 @@
  * by status and prune too);
  * the offsite copy is held to its MANIFEST's sizes and to backup_age_max; reports of runs
  * in the same millisecond never overwrite each other; a report is valid UTF-8 JSON
- * whatever the store's path; the history row names its report by an absolute path, whole
- * however long; a long path is shortened, not the result it is in, and facts hold it
- * whole; and a store is not compared with itself. */
+ * whatever the store's path, and a path's control characters are shown escaped on the
+ * terminal; the history row names its report by an absolute path, whole however long; a
+ * long path is shortened, not the result it is in, and facts hold it whole; and a store
+ * is not compared with itself. */
 #include <errno.h>
 #include <inttypes.h>
 #include <setjmp.h>
@@ -260,6 +261,33 @@ static void test_report_utf8(void **state)
 	}
 }
 
+/* A store whose directory name holds a newline, an escape sequence and a C1 control
+ * (U+009B, CSI) fakes no line and no colour of a drill's summary or of status: each is
+ * shown escaped, the rest of the name as it is. */
+static void test_paths_escaped(void **state)
+{
+	struct fix *f = *state;
+	char dir[4200], want[4400];
+	snprintf(dir, sizeof(dir),
+		 "%s/p1\n  pass  FAKE \x1b[32mgreen\x1b[0m\xc2\x9b"
+		 "1m",
+		 f->dir);
+	snprintf(want, sizeof(want), "%s/p1\\n  pass  FAKE \\x1b[32mgreen\\x1b[0m\\xc2\\x9b1m",
+		 f->dir);
+	assert_int_equal(hw(&f->r, "init", dir, NULL), 0);
+	assert_int_equal(hw(&f->r, "drill", "verify", "--dir", dir, NULL), 0);
+	for (int i = 0; i < 2; i++) {
+		if (i == 1)
+			assert_int_equal(hw(&f->r, "status", "--dir", dir, NULL), 0);
+		fprintf(stderr, "test_drill_records: %s", f->r.out);
+		assert_non_null(strstr(f->r.out, want));
+		assert_null(strchr(f->r.out, '\x1b'));
+		assert_null(strstr(f->r.out, "\xc2\x9b"));
+		assert_null(strstr(f->r.out, "\n  pass  FAKE"));
+	}
+	assert_non_null(strstr(f->r.out, "drills (store "));
+}
+
 /* A store compared with itself agrees and proves nothing: --compare naming --dir's store
  * by another path (s1 and s1/./), or two --compare naming one store, is a usage error
  * that names both; another store is compared as before. */
@@ -436,6 +464,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_offsite_judged, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reports_same_ms, setup, teardown_shim),
 		cmocka_unit_test_setup_teardown(test_report_utf8, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_paths_escaped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_path_slips_not_recorded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_compare_self_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_row_report_absolute, setup, teardown),
