@@ -274,36 +274,87 @@ static void check_witness(struct drill *d)
 			"%s%s%s", w, rc ? ": " : " accepts connections", rc ? hw_strerror(rc) : "");
 }
 
-/* Each configured standby connected to the node, lagging no more than the RPO. */
-static void standbys_judge(struct drill *d, const Hawser__Wire__V1__Status *s)
+/* The standbys of primary as the config has them into ids: cluster.standbys with static
+ * roles; with [failover] every node voter but primary (whichever of them leads now:
+ * the config's cluster.standbys are only those of the node it configures, as if it
+ * led). Returns how many. */
+static uint32_t standbys_of(const struct hw_config *c, const char *primary,
+			    const char *ids[HW_PEERS_MAX])
+{
+	const struct hw_failover *fo = &c->failover;
+	uint32_t n = 0;
+	if (!fo->on) {
+		for (; n < c->n_standbys; n++)
+			ids[n] = c->standbys[n];
+		return n;
+	}
+	for (uint32_t i = 0; i < fo->n_voters && n < HW_PEERS_MAX; i++)
+		if (i != fo->witness && strcmp(fo->voters[i].id, primary) != 0)
+			ids[n++] = fo->voters[i].id;
+	return n;
+}
+
+/* Asked of a standby (or vault): it follows a primary, connected and heard within its
+ * silence limit, its apply not blocked. The primary's standbys and their lag are the
+ * primary's to show: the same drill on it, or --connect to its client port. */
+static void follower_judge(struct drill *d, const Hawser__Wire__V1__Status *s, const char *addr)
+{
+	const char *me = s->node_id && s->node_id[0] ? s->node_id : addr;
+	const char *p = s->primary && s->primary[0] ? s->primary : "none known";
+	bool silent = s->silent_limit_ms > 0 && s->primary_silent_ms > s->silent_limit_ms;
+	if (!s->primary_connected || silent || s->apply_blocked != NULL) {
+		hw_report_check(&d->rep, "standbys reachable", HW_VERDICT_FAIL,
+				"node %s is not a primary, and does not follow one: primary %s, %s "
+				"(last heard %.1f s ago)%s",
+				me, p, s->primary_connected ? "connected" : "not connected",
+				(double)s->primary_silent_ms / 1000.0,
+				s->apply_blocked ? ", its apply blocked" : "");
+		return;
+	}
+	hw_report_check(&d->rep, "standbys reachable", HW_VERDICT_PASS,
+			"node %s is a standby following primary %s (connected, heard %.1f s ago, "
+			"durable lsn %" PRIu64 "); %s's standbys and their lag are judged by "
+			"asking it (this drill on %s, or --connect to its client port)",
+			me, p, (double)s->primary_silent_ms / 1000.0, s->durable_lsn, p, p);
+}
+
+/* Asked of a primary: each of its standbys (standbys_of) connected to it, lagging no
+ * more than the RPO. */
+static void standbys_judge(struct drill *d, const Hawser__Wire__V1__Status *s, const char *addr)
 {
 	const struct hw_config *c = &d->cfg;
+	const char *me = s->node_id && s->node_id[0] ? s->node_id : addr;
+	const char *ids[HW_PEERS_MAX];
+	uint32_t n = standbys_of(c, me, ids);
 	int64_t worst = 0;
-	for (uint32_t i = 0; i < c->n_standbys; i++) {
+	if (n == 0) {
+		hw_report_check(&d->rep, "standbys reachable", HW_VERDICT_WARN,
+				"node at %s answers, but no standbys are configured", addr);
+		return;
+	}
+	for (uint32_t i = 0; i < n; i++) {
 		const Hawser__Wire__V1__PeerStatus *p = NULL;
 		for (size_t j = 0; j < s->n_peers; j++)
-			if (s->peers[j]->node_id &&
-			    strcmp(s->peers[j]->node_id, c->standbys[i]) == 0)
+			if (s->peers[j]->node_id && strcmp(s->peers[j]->node_id, ids[i]) == 0)
 				p = s->peers[j];
 		if (!p || !p->connected) {
 			hw_report_check(&d->rep, "standbys reachable", HW_VERDICT_FAIL,
-					"standby %s is not connected to the node", c->standbys[i]);
+					"standby %s is not connected to primary %s", ids[i], me);
 			return;
 		}
 		if (p->lag_ms > c->drills.rpo_ms) {
 			hw_report_check(&d->rep, "standbys reachable", HW_VERDICT_FAIL,
 					"standby %s lags %" PRId64 " ms (%" PRIu64
 					" records), more than rpo %" PRId64 " ms",
-					c->standbys[i], p->lag_ms, p->lag_records,
-					c->drills.rpo_ms);
+					ids[i], p->lag_ms, p->lag_records, c->drills.rpo_ms);
 			return;
 		}
 		worst = p->lag_ms > worst ? p->lag_ms : worst;
 	}
 	hw_report_check(&d->rep, "standbys reachable", HW_VERDICT_PASS,
-			"%u standby(s) connected, worst lag %" PRId64 " ms within rpo %" PRId64
-			" ms",
-			c->n_standbys, worst, c->drills.rpo_ms);
+			"%u standby(s) of primary %s connected, worst lag %" PRId64
+			" ms within rpo %" PRId64 " ms",
+			n, me, worst, c->drills.rpo_ms);
 	hw_report_figure(&d->rep, "standby_lag_ms_max", (double)worst, "ms");
 }
 
@@ -349,11 +400,10 @@ static void check_standbys(struct drill *d)
 		return;
 	}
 	node_answered = true;
-	if (d->cfg.n_standbys == 0)
-		hw_report_check(&d->rep, "standbys reachable", HW_VERDICT_WARN,
-				"node at %s answers, but no standbys are configured", addr);
+	if (s->role == HAWSER__WIRE__V1__ROLE__STANDBY || s->role == HAWSER__WIRE__V1__ROLE__VAULT)
+		follower_judge(d, s, addr);
 	else
-		standbys_judge(d, s);
+		standbys_judge(d, s, addr);
 	hawser__wire__v1__status__free_unpacked(s, NULL);
 }
 
@@ -544,11 +594,12 @@ const struct hw_cli_cmd hw_cli_drill_procedure = {
 	"  reach (offsite_dir) as whole and as young (backup_age_max), key files present,\n"
 	"  the witness and the standbys reachable with lag within rpo (asking the node at\n"
 	"  ADDR or node.client, over the channel of the config's [security] keys, ID@ADDR\n"
-	"  taking only the key pinned as ID; plaintext with --dir alone), disk space for a\n"
-	"  restore, and every other drill within its schedule. --now T judges ages and\n"
-	"  schedules at T instead of now (ISO 8601 UTC or ms since 1970, 2001 to 9999): a\n"
-	"  what-if, which the report and the summary mark and nothing records (no history\n"
-	"  row, no audit event). Otherwise a node that answered gets the result for its\n"
-	"  audit trail (hawser audit: a drill event with the key this command connected\n"
-	"  with).\n" COMMON_USAGE,
+	"  taking only the key pinned as ID; plaintext with --dir alone: a primary's\n"
+	"  standbys, with [failover] every other node voter; a standby: the primary it\n"
+	"  follows), disk space for a restore, and every other drill within its\n"
+	"  schedule. --now T judges ages and schedules at T instead of now (ISO 8601 UTC\n"
+	"  or ms since 1970, 2001 to 9999): a what-if, which the report and the summary\n"
+	"  mark and nothing records (no history row, no audit event). Otherwise a node\n"
+	"  that answered gets the result for its audit trail (hawser audit: a drill event\n"
+	"  with the key this command connected with).\n" COMMON_USAGE,
 	run_procedure};

@@ -17,7 +17,9 @@
  * stopped, or durability.k 2 and one of two stopped, the primary's status says its
  * acknowledgements are held and why, and its log says so once when the hold begins and
  * once when it ends. Under load a standby's lag in ms is the age of the oldest entry it
- * has not applied, by that entry's commit time. */
+ * has not applied, by that entry's commit time. The procedure drill's standbys check,
+ * which reads a node's status, judges a failover cluster's standbys as whichever node
+ * leads has them, before and after a failover. */
 #include <errno.h>
 #include <inttypes.h>
 #include <poll.h>
@@ -565,6 +567,74 @@ static void test_lag_is_oldest_unapplied_age(void **state)
 	hw_store_close(st);
 }
 
+/* `hawser drill procedure --config <node i's config> --no-record [--connect addr]`
+ * (exit 3, FAIL: the cluster has no backups), and its "standbys reachable" line into
+ * line. */
+static void procedure(struct fix *f, unsigned i, const char *addr, char *line, size_t cap)
+{
+	char ini[HW_PROC_PATH_MAX + 64];
+	snprintf(ini, sizeof ini, "%s/%s.ini", hw_cluster_root(f->c), hw_cluster_node_id(f->c, i));
+	int rc = addr ? hw_proc_capture(&f->cap, hw_test_bin(), "drill", "procedure", "--config",
+					ini, "--no-record", "--connect", addr, NULL)
+		      : hw_proc_capture(&f->cap, hw_test_bin(), "drill", "procedure", "--config",
+					ini, "--no-record", NULL);
+	assert_int_equal(rc, 3); /* no backup_dir, no offsite copy, drills never passed */
+	const char *at = strstr(f->cap.out, "standbys reachable");
+	assert_non_null(at);
+	while (at > f->cap.out && at[-1] != '\n')
+		at--;
+	snprintf(line, cap, "%.*s", (int)strcspn(at, "\n"), at);
+	fprintf(stderr, "test_status: %s (%s)\n", line, addr ? addr : "no --connect");
+}
+
+/* The line's verdict and what it must hold. */
+static void expect_line(const char *line, const char *verdict, const char *what)
+{
+	assert_true(strncmp(line, verdict, strlen(verdict)) == 0);
+	assert_non_null(strstr(line, what));
+}
+
+/* The procedure drill's "standbys reachable" check judges a failover cluster (p1, s1,
+ * s2, witness) as it is, whichever node leads. Asked of the primary (its own config, or
+ * a standby's config with --connect to it) every other node is its standby, and both are
+ * connected; asked of a standby, it follows a connected primary. After a failover the old
+ * primary's config asks the new primary (--connect), which misses the old one while it is
+ * down and has both once it rejoined; that config alone asks it as the standby it is. */
+static void test_procedure_standbys_of_the_leader(void **state)
+{
+	struct fix *f = *state;
+	char line[1024], want[128];
+	unsigned p, q;
+	assert_int_equal(cluster(f, 2, &p), 0);
+	unsigned sb = (p + 1) % 3;
+	const char *pid = hw_cluster_node_id(f->c, p), *sid = hw_cluster_node_id(f->c, sb);
+	snprintf(want, sizeof want, "2 standby(s) of primary %s connected", pid);
+	procedure(f, p, NULL, line, sizeof line);
+	expect_line(line, "  pass  standbys reachable", want);
+	procedure(f, sb, hw_cluster_node_addr(f->c, p), line, sizeof line);
+	expect_line(line, "  pass  standbys reachable", want);
+	procedure(f, sb, NULL, line, sizeof line);
+	snprintf(want, sizeof want, "node %s is a standby following primary %s (connected", sid,
+		 pid);
+	expect_line(line, "  pass  standbys reachable", want);
+
+	assert_int_equal(hw_cluster_kill(f->c, p, SIGKILL), 0);
+	assert_int_equal(hw_cluster_primary(f->c, SYNC_MS, &q), 0);
+	const char *qid = hw_cluster_node_id(f->c, q);
+	procedure(f, p, hw_cluster_node_addr(f->c, q), line, sizeof line);
+	snprintf(want, sizeof want, "standby %s is not connected to primary %s", pid, qid);
+	expect_line(line, "  fail  standbys reachable", want);
+	assert_int_equal(hw_cluster_restart(f->c, p), 0);
+	assert_int_equal(hw_cluster_wait_joined(f->c, p, SYNC_MS, NULL, 0), 0);
+	procedure(f, p, hw_cluster_node_addr(f->c, q), line, sizeof line);
+	snprintf(want, sizeof want, "2 standby(s) of primary %s connected", qid);
+	expect_line(line, "  pass  standbys reachable", want);
+	procedure(f, p, NULL, line, sizeof line);
+	snprintf(want, sizeof want, "node %s is a standby following primary %s (connected", pid,
+		 qid);
+	expect_line(line, "  pass  standbys reachable", want);
+}
+
 /* Submit n records in mode durable with k (0: the node's) to the primary at addr, on a
  * thread (l), and look at its status until it holds all n for lack of standbys; the last
  * status (--json) stays in f->cap.out. */
@@ -756,6 +826,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_joined_means_caught_up, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_drills_overdue, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lag_is_oldest_unapplied_age, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_procedure_standbys_of_the_leader, setup,
+						teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
