@@ -526,7 +526,7 @@ static void summary(const struct drill *d, const char *json_path, const char *ht
 		return;
 	}
 	/* paths and names in them may hold control characters: shown escaped */
-	static char shown[3][HW_CLI_SHOWN_CHARS(PATH_MAX)];
+	static char shown[2][HW_CLI_SHOWN_CHARS(PATH_MAX)];
 	printf("hawser %s: %s: %s (%.2f s)\n", d->cmd->name, hw_drill_result_name(r->result),
 	       hw_cli_shown(r->what, shown[0], sizeof shown[0]), r->seconds);
 	int width = 28; /* the details start in one column: past the longest name */
