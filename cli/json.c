@@ -121,10 +121,18 @@ void hw_json_uint(struct hw_json *j, uint64_t v)
 void hw_json_double(struct hw_json *j, double v)
 {
 	item(j);
-	if (isfinite(v))
-		fprintf(j->f, "%.6f", v);
-	else
+	if (!isfinite(v)) {
 		fputs("null", j->f);
+		return;
+	}
+	if (v == floor(v) && fabs(v) < 0x1p53) { /* whole, every digit: 9756672.0 */
+		fprintf(j->f, "%.1f", v);
+		return;
+	}
+	/* 15 significant digits, as many as a double always holds: a fixed count of decimals
+	 * would write a small fraction (a restore's share of its RTO) as 0.000001 or 0, and
+	 * 17 would show the noise of a computed 771 ms as 770.9999999999999 */
+	fprintf(j->f, "%.15g", v);
 }
 
 void hw_json_bool(struct hw_json *j, bool v)

@@ -32,7 +32,8 @@ void hw_json_key(struct hw_json *j, const char *key);
 
 /* Values. Strings are escaped (quotes, backslash, control characters), and a byte that is
  * not UTF-8 is written as U+FFFD, so no string makes the output invalid JSON; a NULL
- * string is written as null; a double that is not finite as null. */
+ * string is written as null; a double that is not finite as null; a whole one with all
+ * its digits and ".0" (9756672.0); any other to 15 significant digits (7.70491e-07). */
 void hw_json_string(struct hw_json *j, const char *s);
 void hw_json_int(struct hw_json *j, int64_t v);
 void hw_json_uint(struct hw_json *j, uint64_t v);

@@ -339,7 +339,7 @@ static const char css[] =
 	".meta{color:#555}.judged{color:#b45309;font-weight:600}"
 	"table{border-collapse:collapse;width:100%}"
 	"td,th{border-bottom:1px solid #ddd;padding:4px 8px;text-align:left;vertical-align:top}"
-	"td.num{text-align:right;font-variant-numeric:tabular-nums}"
+	"td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}"
 	".v{font-weight:600;text-transform:uppercase}"
 	".v.pass{color:#2e7d32}.v.fail{color:#c62828}.v.warn{color:#b45309}.v.skip{color:#757575}"
 	"svg text{font:12px system-ui,sans-serif;fill:#1b1b1b}svg .tick{stroke:#ccc}"
@@ -446,6 +446,37 @@ static void html_checks(FILE *f, const struct hw_report *r)
 	fputs("</table>\n", f);
 }
 
+/* v as a person reads it, never with an exponent: an integer whole, its thousands
+ * separated (9,756,672 bytes); a fraction with three decimals (780.962 ms), or below 1
+ * with six significant digits however small (0.000000770491). */
+static void html_number(FILE *f, double v)
+{
+	double a = fabs(v);
+	if (!isfinite(v) || a >= 0x1p53) { /* past the doubles that hold every integer */
+		fprintf(f, "%.17g", v);
+		return;
+	}
+	int decimals = a > 0 && a < 1 ? 5 - (int)floor(log10(a)) : a != floor(a) ? 3 : 0;
+	char digits[64];
+	snprintf(digits, sizeof(digits), "%.*f", decimals > 40 ? 40 : decimals, a);
+	char *point = strchr(digits, '.');
+	if (point) { /* 0.500000: 0.5 */
+		char *end = point + strlen(point);
+		while (end[-1] == '0')
+			*--end = '\0';
+		if (end[-1] == '.')
+			*--end = '\0';
+	}
+	size_t whole = point ? (size_t)(point - digits) : strlen(digits);
+	if (v < 0 && strcmp(digits, "0") != 0)
+		fputc('-', f);
+	for (size_t i = 0; digits[i]; i++) {
+		if (i > 0 && i < whole && (whole - i) % 3 == 0)
+			fputc(',', f);
+		fputc(digits[i], f);
+	}
+}
+
 static void html_figures_facts(FILE *f, const struct hw_report *r)
 {
 	if (r->n_figures > 0)
@@ -453,7 +484,9 @@ static void html_figures_facts(FILE *f, const struct hw_report *r)
 	for (size_t i = 0; i < r->n_figures; i++) {
 		fputs("<tr><td>", f);
 		esc(f, r->figures[i].name);
-		fprintf(f, "</td><td class=\"num\">%.6g</td><td>", r->figures[i].value);
+		fputs("</td><td class=\"num\">", f);
+		html_number(f, r->figures[i].value);
+		fputs("</td><td>", f);
 		esc(f, r->figures[i].unit);
 		fputs("</td></tr>\n", f);
 	}

@@ -230,7 +230,9 @@ static void test_rpo5s_ahead(void **state)
 	assert_non_null(strstr(f->out, "\"rule\":\"ahead\""));
 	assert_int_equal(jint(f->out, "commit", "max_ahead_ms"), 4975);
 	assert_int_equal(jint(f->out, "commit", "ahead_margin_ms"), 25);
-	assert_non_null(strstr(f->out, "\"throughput_cost\":0.000000"));
+	const char *cost = strstr(f->out, "\"throughput_cost\":");
+	assert_non_null(cost);
+	assert_true(strtod(cost + strlen("\"throughput_cost\":"), NULL) == 0);
 	assert_int_equal(plan(f, "--rto", "30s", "--rpo", "5s", NULL), 0);
 	assert_non_null(strstr(f->out, "ahead of the standbys by at most 4975 ms (rpo 5 s less "
 				       "a 25 ms margin"));

@@ -2,10 +2,12 @@
  * (Debian's chromium, installed by scripts/deps.sh with HW_DEPS_TEST=1) renders the
  * report of a passing restore drill and of one against a damaged backup: a screenshot is
  * taken, and the rendered DOM (--dump-dom) holds the SVG timeline with one bar per phase,
- * each with its verdict; a procedure judged at another time (--now) says so on the page.
+ * each with its verdict, and the figures whole (in the JSON too); a procedure judged at
+ * another time (--now) says so on the page.
  * Exit 77 with the reason when chromium is not installed. */
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <setjmp.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -100,6 +102,66 @@ static int count(const char *hay, const char *needle)
 	return n;
 }
 
+/* The file at path, whole (a report: far below the buffer), NUL-terminated. */
+static const char *slurp(const char *path)
+{
+	static char buf[1 << 20];
+	FILE *fp = fopen(path, "rb");
+	assert_non_null(fp);
+	size_t n = fread(buf, 1, sizeof(buf) - 1, fp);
+	fclose(fp);
+	assert_true(n < sizeof(buf) - 1);
+	buf[n] = '\0';
+	return buf;
+}
+
+/* The JSON report beside html (same name, .json). */
+static const char *report_json(const char *html)
+{
+	char path[4200];
+	snprintf(path, sizeof(path), "%.*s.json", (int)(strlen(html) - strlen(".html")), html);
+	return slurp(path);
+}
+
+/* The value of figure name in the JSON report json. */
+static double json_figure(const char *json, const char *name)
+{
+	char key[128];
+	snprintf(key, sizeof(key), "{\"name\":\"%s\",\"value\":", name);
+	const char *p = strstr(json, key);
+	assert_non_null(p);
+	return strtod(p + strlen(key), NULL);
+}
+
+/* The text of figure name's value cell in the rendered page dom, into buf. */
+static const char *html_figure(const char *dom, const char *name, char *buf, size_t cap)
+{
+	char key[128];
+	snprintf(key, sizeof(key), "<td>%s</td><td class=\"num\">", name);
+	const char *p = strstr(dom, key);
+	assert_non_null(p);
+	p += strlen(key);
+	snprintf(buf, cap, "%.*s", (int)strcspn(p, "<"), p);
+	return buf;
+}
+
+/* An integer figure is written whole, its thousands separated: 9756672 is 9,756,672. */
+static void assert_whole(const char *dom, const char *json, const char *name)
+{
+	char want[64], digits[32], got[64];
+	double v = json_figure(json, name);
+	assert_true(v == floor(v) && v >= 0);
+	int n = snprintf(digits, sizeof(digits), "%.0f", v);
+	size_t k = 0;
+	for (int i = 0; i < n; i++) {
+		if (i > 0 && (n - i) % 3 == 0)
+			want[k++] = ',';
+		want[k++] = digits[i];
+	}
+	want[k] = '\0';
+	assert_string_equal(html_figure(dom, name, got, sizeof(got)), want);
+}
+
 /* A passing restore drill's report renders with its timeline: four phases (backup
  * check, replay, chain walk, rebuild), all green, and the PASS badge; its checks say
  * that no trusted key judged the (absent) checkpoint signers. */
@@ -121,6 +183,17 @@ static void test_pass_report_renders(void **state)
 	assert_non_null(strstr(dom, "restore time within RTO"));
 	/* an unsigned store and no trusted key: a pass that says so on the page */
 	assert_non_null(strstr(dom, "no trusted keys configured and no signed checkpoint"));
+	/* figures: integers whole, a small fraction with its digits, in the JSON too */
+	const char *json = report_json(html);
+	assert_whole(dom, json, "backup_bytes");
+	assert_whole(dom, json, "restored_lsn");
+	double used = json_figure(json, "rto_used");
+	double want = json_figure(json, "time_to_recovery_s") / json_figure(json, "restore_rto_s");
+	assert_true(used > 0 && fabs(used - want) <= 1e-12 * want);
+	char cell[64];
+	html_figure(dom, "rto_used", cell, sizeof(cell));
+	assert_null(strpbrk(cell, "e,")); /* no exponent: 0.0000867 */
+	assert_true(fabs(strtod(cell, NULL) - used) <= 1e-5 * used);
 	if (getenv("HW_KEEP_PNG"))
 		printf("screenshot: %s\n", png);
 }
