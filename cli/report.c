@@ -408,6 +408,14 @@ static void svg_phase(FILE *f, const struct hw_report_phase *p, size_t i, double
 
 static void html_timeline(FILE *f, const struct hw_report *r)
 {
+	fputs("<h2>Timeline</h2>\n", f);
+	if (r->n_phases == 0) { /* an axis with nothing on it would look like a hang */
+		fputs("<p id=\"timeline-none\">Nothing was timed: the drill stopped before its "
+		      "first"
+		      " phase.</p>\n",
+		      f);
+		return;
+	}
 	double span = r->seconds;
 	for (size_t i = 0; i < r->n_phases; i++)
 		if (r->phases[i].end_s > span)
@@ -416,7 +424,7 @@ static void html_timeline(FILE *f, const struct hw_report *r)
 		span = 0.001;
 	int height = SVG_AXIS_H + (int)r->n_phases * SVG_ROW_H + 4;
 	fprintf(f,
-		"<h2>Timeline</h2>\n<svg id=\"timeline\" xmlns=\"http://www.w3.org/2000/svg\""
+		"<svg id=\"timeline\" xmlns=\"http://www.w3.org/2000/svg\""
 		" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" role=\"img\""
 		" aria-label=\"timeline of the %s drill: %zu phases over %.3f s\">\n",
 		SVG_WIDTH, height, SVG_WIDTH, height, hw_drill_kind_name(r->kind), r->n_phases,

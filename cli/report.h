@@ -132,7 +132,8 @@ const char *hw_verdict_name(enum hw_verdict v);
 void hw_report_json(const struct hw_report *r, FILE *f);
 /* Write the report as a complete HTML document to f. The SVG timeline is
  * <svg id="timeline">, one <g class="phase" data-phase="NAME" data-verdict="V"> per phase
- * holding a <rect class="bar">: tests find them in the rendered DOM. */
+ * holding a <rect class="bar">; a report without phases has <p id="timeline-none">
+ * instead: tests find them in the rendered DOM. */
 void hw_report_html(const struct hw_report *r, FILE *f);
 
 /* Write "<dir>/<kind>-<UTC stamp>.json" and ".html" (dir created, mode 0755, if

@@ -3,7 +3,8 @@
  * report of a passing restore drill and of one against a damaged backup: a screenshot is
  * taken, and the rendered DOM (--dump-dom) holds the SVG timeline with one bar per phase,
  * each with its verdict, and the figures whole (in the JSON too); a procedure judged at
- * another time (--now) says so on the page.
+ * another time (--now) says so on the page; a drill that timed nothing draws no empty
+ * axis.
  * Exit 77 with the reason when chromium is not installed. */
 #include <errno.h>
 #include <fcntl.h>
@@ -237,6 +238,29 @@ static void test_what_if_report_renders(void **state)
 	assert_non_null(strstr(f->r.out, "id=\"result\">FAIL<"));
 }
 
+/* A drill that ends in ERROR before its first phase (verify of a directory that holds no
+ * store, its report where --report-dir says) shows no empty time axis: a line says
+ * nothing was timed. */
+static void test_error_report_renders(void **state)
+{
+	struct fix *f = *state;
+	char dir[4300], reports[4300], html[4096], png[4300];
+	snprintf(dir, sizeof(dir), "%s/empty", f->dir);
+	snprintf(reports, sizeof(reports), "%s/reports", f->dir);
+	assert_int_equal(mkdir(dir, 0755), 0);
+	assert_int_equal(
+		run(&f->r, hw_bin, "drill", "verify", "--dir", dir, "--report-dir", reports, NULL),
+		1);
+	const char *p = strstr(f->r.out, "report: ");
+	assert_non_null(p);
+	assert_int_equal(sscanf(p, "report: %4095s", html), 1);
+	snprintf(png, sizeof(png), "%s/error.png", f->dir);
+	render(f, html, png);
+	assert_non_null(strstr(f->r.out, "id=\"result\">ERROR<"));
+	assert_null(strstr(f->r.out, "<svg id=\"timeline\""));
+	assert_non_null(strstr(f->r.out, "<p id=\"timeline-none\">Nothing was timed"));
+}
+
 static const char *find_chromium(void)
 {
 	static const char *const paths[] = {"/usr/bin/chromium", "/usr/bin/chromium-browser"};
@@ -261,6 +285,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_pass_report_renders, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fail_report_renders, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_what_if_report_renders, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_error_report_renders, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
