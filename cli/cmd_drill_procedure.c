@@ -460,18 +460,6 @@ static void check_schedule(struct drill *d, struct hw_store *s)
 			"%s", used ? late : "every scheduled drill passed within its interval");
 }
 
-/* A check as a timed phase: the timeline shows where a slow check spent its time. */
-static void timed(struct drill *d, void (*fn)(struct drill *))
-{
-	hw_report_phase_begin(&d->rep);
-	size_t before = d->rep.n_checks;
-	fn(d);
-	if (d->rep.n_checks > before) {
-		const struct hw_report_check *c = &d->rep.checks[d->rep.n_checks - 1];
-		hw_report_phase_end(&d->rep, c->name, c->verdict, "%s", c->detail);
-	}
-}
-
 /* The checks that need the store open: its head, chain, backups and the history. */
 static void procedure_store(struct drill *d)
 {
@@ -480,7 +468,6 @@ static void procedure_store(struct drill *d)
 	char chain[2 * HW_HASH_BYTES + 1] = "";
 	uint8_t id[HW_HASH_BYTES];
 	struct hw_head h = {0};
-	hw_report_phase_begin(&d->rep);
 	int rc = hw_store_open(d->dir, &o, &s);
 	if (rc == 0)
 		rc = hw_store_head(s, &h);
@@ -492,39 +479,35 @@ static void procedure_store(struct drill *d)
 	else
 		hw_report_check(&d->rep, "store opens", HW_VERDICT_PASS, "%s: head LSN %" PRIu64,
 				d->dir, h.lsn);
-	hw_report_phase_end(&d->rep, "store opens", rc ? HW_VERDICT_FAIL : HW_VERDICT_PASS, "%s",
-			    d->dir);
 	d->lsn = h.lsn;
-	hw_report_phase_begin(&d->rep);
 	check_backups(d, chain);
-	hw_report_phase_end(&d->rep, "backups", HW_VERDICT_PASS, "generations, ages, retention");
-	hw_report_phase_begin(&d->rep);
 	check_offsite(d, chain);
-	hw_report_phase_end(&d->rep, "offsite copy", d->rep.checks[d->rep.n_checks - 1].verdict,
-			    "%s", d->rep.checks[d->rep.n_checks - 1].detail);
-	if (s) {
-		hw_report_phase_begin(&d->rep);
+	if (s)
 		check_schedule(d, s);
-		hw_report_phase_end(&d->rep, "drills within schedule",
-				    d->rep.checks[d->rep.n_checks - 1].verdict, "history");
-	}
 	hw_store_close(s);
 }
 
-/* The backups phase is judged by its checks: mark it with the worst of them. */
-static void backups_phase_verdict(struct hw_report *r)
+/* Each check as a bar of the timeline, from the verdict before it (the first: from
+ * start) to its own: one scan of backup_dir gives the verdicts of five checks, and its
+ * time is the first's; a slow check (a witness that does not answer) stands out. */
+static void checks_timed(struct hw_report *r, double start)
 {
-	for (size_t i = 0; i < r->n_phases; i++) {
-		if (strcmp(r->phases[i].name, "backups") != 0)
-			continue;
-		for (size_t j = 0; j < r->n_checks; j++) {
-			const char *n = r->checks[j].name;
-			bool ours = !strncmp(n, "backup", 6) || !strcmp(n, "newest backup age") ||
-				    !strcmp(n, "retention");
-			if (ours && r->checks[j].verdict == HW_VERDICT_FAIL)
-				r->phases[i].verdict = HW_VERDICT_FAIL;
-		}
+	for (size_t i = 0; i < r->n_checks; i++) {
+		const struct hw_report_check *c = &r->checks[i];
+		hw_report_phase(r, c->name, start, c->at_s, c->verdict, "%s", c->detail);
+		start = c->at_s;
 	}
+}
+
+/* What the run looked at, so the report names the store and backups it speaks for. */
+static void procedure_facts(struct drill *d)
+{
+	const struct hw_drill_config *c = &d->cfg.drills;
+	const char *none = "not configured";
+	hw_report_fact(&d->rep, "store", "%s", d->dir);
+	hw_report_fact(&d->rep, "config", "%s", d->config_path ? d->config_path : "none (--dir)");
+	hw_report_fact(&d->rep, "backup_dir", "%s", c->backup_dir[0] ? c->backup_dir : none);
+	hw_report_fact(&d->rep, "offsite_dir", "%s", c->offsite_dir[0] ? c->offsite_dir : none);
 }
 
 /* The run in the audit trail of the node it asked (docs/security.md "Audit trail"), as
@@ -557,12 +540,14 @@ static int run_procedure(const struct hw_cli_cmd *cmd, int argc, char **argv)
 	if (!d.dir)
 		return hw_cli_usage_error(cmd, "--dir DIR or --config FILE is required");
 	d.rep.kind = HW_DRILL_PROCEDURE;
+	double start = hw_report_clock(&d.rep);
+	procedure_facts(&d);
 	procedure_store(&d);
-	backups_phase_verdict(&d.rep);
-	timed(&d, check_keys);
-	timed(&d, check_witness);
-	timed(&d, check_standbys);
-	timed(&d, check_disk);
+	check_keys(&d);
+	check_witness(&d);
+	check_standbys(&d);
+	check_disk(&d);
+	checks_timed(&d.rep, start);
 	size_t fails = 0, warns = 0;
 	const char *first = NULL;
 	for (size_t i = 0; i < d.rep.n_checks; i++) {

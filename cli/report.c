@@ -108,6 +108,7 @@ void hw_report_check(struct hw_report *r, const char *name, enum hw_verdict v, c
 	struct hw_report_check *c = &r->checks[r->n_checks++];
 	text(c->name, sizeof(c->name), name);
 	c->verdict = v;
+	c->at_s = hw_report_clock(r);
 	va_list ap;
 	va_start(ap, fmt);
 	vtext(c->detail, sizeof(c->detail), fmt, ap);

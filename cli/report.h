@@ -43,6 +43,7 @@ struct hw_report_phase {
 struct hw_report_check {
 	char name[HW_REPORT_NAME_BYTES];
 	enum hw_verdict verdict;
+	double at_s; /* when it was judged (report clock) */
 	char detail[HW_REPORT_TEXT_BYTES];
 };
 

@@ -3,8 +3,8 @@
  * report of a passing restore drill and of one against a damaged backup: a screenshot is
  * taken, and the rendered DOM (--dump-dom) holds the SVG timeline with one bar per phase,
  * each with its verdict, and the figures whole (in the JSON too); a procedure judged at
- * another time (--now) says so on the page; a drill that timed nothing draws no empty
- * axis.
+ * another time (--now) says so on the page, with a bar per check and the facts it
+ * looked at; a drill that timed nothing draws no empty axis.
  * Exit 77 with the reason when chromium is not installed. */
 #include <errno.h>
 #include <fcntl.h>
@@ -217,7 +217,9 @@ static void test_fail_report_renders(void **state)
 }
 
 /* A procedure drill judged at another time (--now) says so on the page, under its start:
- * the judged time, and that it is not recorded. */
+ * the judged time, and that it is not recorded. Its timeline has a bar per check, named
+ * as the check, as docs/drills.md says, and its facts name the store and the backup
+ * directories it looked at. */
 static void test_what_if_report_renders(void **state)
 {
 	struct fix *f = *state;
@@ -236,6 +238,23 @@ static void test_what_if_report_renders(void **state)
 			       "id=\"judged\">judged at 2031-05-04T03:02:01.000Z (--now): "
 			       "not recorded in the drill history</p>"));
 	assert_non_null(strstr(f->r.out, "id=\"result\">FAIL<"));
+	const char *dom = f->r.out;
+	int checks = count(dom, "<td class=\"v ");
+	assert_true(checks >= 8);
+	assert_int_equal(count(dom, "<g class=\"phase\""), checks);
+	const char *c = strstr(dom, "<table id=\"checks\">"), *end = strstr(c, "</table>");
+	while ((c = strstr(c, "<tr><td>")) != NULL && c < end) {
+		char bar[128];
+		c += strlen("<tr><td>");
+		snprintf(bar, sizeof(bar), "data-phase=\"%.*s\"", (int)strcspn(c, "<"), c);
+		assert_non_null(strstr(dom, bar));
+	}
+	char fact[4400];
+	snprintf(fact, sizeof(fact), "<td>store</td><td><code>%s</code>", dir);
+	assert_non_null(strstr(dom, fact));
+	assert_non_null(strstr(dom, "<td>config</td><td><code>none (--dir)</code>"));
+	assert_non_null(strstr(dom, "<td>backup_dir</td><td><code>not configured</code>"));
+	assert_non_null(strstr(dom, "<td>offsite_dir</td><td><code>not configured</code>"));
 }
 
 /* A drill that ends in ERROR before its first phase (verify of a directory that holds no
