@@ -817,7 +817,9 @@ void hw_fo_report(const struct hw_fo_run *r, struct hw_report *rep, const char *
 	const char *nw = hw_fo_node_id(r, r->new_p);
 	const struct fault_text *ft = &fault_texts[r->remote != NULL][r->fault];
 	snprintf(t, sizeof(t), "%s, the primary, %s under load", old, ft->done);
-	phase(rep, prefix, ft->phase, r->t_fault, r->t_fault, HW_VERDICT_PASS, t);
+	char name[HW_REPORT_NAME_BYTES];
+	snprintf(name, sizeof(name), "%s%s", prefix, ft->phase);
+	hw_report_event(rep, name, r->t_fault, HW_VERDICT_PASS, "%s", t); /* a moment */
 	if (ops(r)->log(where(r), r->new_p) && r->t_promoted >= 0)
 		log_phases(r, rep, prefix, nw);
 	char ms[32];

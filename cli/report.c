@@ -19,15 +19,18 @@
 #include "cli/json.h"
 
 #define REPORT_FORMAT 1
-/* Timeline geometry, in SVG user units (pixels at 100 %): a label column, the bars, and
- * room on the right for the duration text. Wide enough for a 1200-pixel window. */
-#define SVG_WIDTH     1040
-#define SVG_LABEL_W   220
-#define SVG_BAR_X     230
-#define SVG_BAR_W     680
+/* Timeline geometry. Across, in percent of the drawing's width, which is the page's: it
+ * fits any window and its text keeps its size. The time axis runs from SVG_PLOT_X0 over
+ * SVG_PLOT_W; the room on its right holds the duration written after a bar that ends the
+ * run. Down, in pixels: the axis, then per phase a row of its name above its bar. */
+#define SVG_PLOT_X0   2.0
+#define SVG_PLOT_W    84.0
+#define SVG_BAR_W_MIN 0.25 /* percent: a check of microseconds still shows */
 #define SVG_AXIS_H    34
-#define SVG_ROW_H     30
-#define SVG_BAR_H     18
+#define SVG_ROW_H     40
+#define SVG_NAME_Y    13 /* the name's baseline in its row */
+#define SVG_BAR_Y     18
+#define SVG_BAR_H     16
 #define SVG_TICKS_MAX 10
 
 _Static_assert(HW_REPORT_FACT_BYTES >= PATH_MAX, "a fact holds any path whole");
@@ -62,7 +65,7 @@ double hw_report_clock(const struct hw_report *r)
 }
 
 static void vphase(struct hw_report *r, const char *name, double start_s, double end_s,
-		   enum hw_verdict v, const char *fmt, va_list ap)
+		   bool instant, enum hw_verdict v, const char *fmt, va_list ap)
 {
 	if (r->n_phases == HW_REPORT_PHASES_MAX) {
 		r->dropped++;
@@ -72,6 +75,7 @@ static void vphase(struct hw_report *r, const char *name, double start_s, double
 	text(p->name, sizeof(p->name), name);
 	p->start_s = start_s;
 	p->end_s = end_s < start_s ? start_s : end_s;
+	p->instant = instant;
 	p->verdict = v;
 	vtext(p->detail, sizeof(p->detail), fmt, ap);
 }
@@ -81,7 +85,16 @@ void hw_report_phase(struct hw_report *r, const char *name, double start_s, doub
 {
 	va_list ap;
 	va_start(ap, fmt);
-	vphase(r, name, start_s, end_s, v, fmt, ap);
+	vphase(r, name, start_s, end_s, false, v, fmt, ap);
+	va_end(ap);
+}
+
+void hw_report_event(struct hw_report *r, const char *name, double at_s, enum hw_verdict v,
+		     const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vphase(r, name, at_s, at_s, true, v, fmt, ap);
 	va_end(ap);
 }
 
@@ -95,7 +108,7 @@ void hw_report_phase_end(struct hw_report *r, const char *name, enum hw_verdict 
 {
 	va_list ap;
 	va_start(ap, fmt);
-	vphase(r, name, r->phase_start, hw_report_clock(r), v, fmt, ap);
+	vphase(r, name, r->phase_start, hw_report_clock(r), false, v, fmt, ap);
 	va_end(ap);
 }
 
@@ -239,6 +252,7 @@ static void json_phases(struct hw_json *j, const struct hw_report *r)
 		hw_json_kv_double(j, "start_s", p->start_s);
 		hw_json_kv_double(j, "end_s", p->end_s);
 		hw_json_kv_double(j, "seconds", p->end_s - p->start_s);
+		hw_json_kv_bool(j, "instant", p->instant);
 		hw_json_kv_string(j, "verdict", hw_verdict_name(p->verdict));
 		hw_json_kv_string(j, "detail", p->detail);
 		hw_json_object_end(j);
@@ -338,14 +352,18 @@ static const char css[] =
 	".badge{padding:1px 10px;border-radius:4px;color:#fff;background:#9e9e9e}"
 	".PASS .badge{background:#2e7d32}.FAIL .badge,.ERROR .badge{background:#c62828}"
 	".meta{color:#555}.judged{color:#b45309;font-weight:600}"
+	/* a path or digest without spaces breaks where it must, not off the page; a name
+	 * column only between words, so a detail's long path does not squeeze it */
+	"header p,td,code{overflow-wrap:anywhere}td:first-child{overflow-wrap:break-word}"
 	"table{border-collapse:collapse;width:100%}"
 	"td,th{border-bottom:1px solid #ddd;padding:4px 8px;text-align:left;vertical-align:top}"
 	"td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}"
 	".v{font-weight:600;text-transform:uppercase}"
 	".v.pass{color:#2e7d32}.v.fail{color:#c62828}.v.warn{color:#b45309}.v.skip{color:#757575}"
-	"svg text{font:12px system-ui,sans-serif;fill:#1b1b1b}svg .tick{stroke:#ccc}"
-	"svg .bar.pass{fill:#43a047}svg .bar.fail{fill:#e53935}svg .bar.warn{fill:#fb8c00}"
-	"svg .bar.skip{fill:#bdbdbd}svg .axis{stroke:#555}code{font-size:12px}";
+	"svg{display:block}svg text{font:12px system-ui,sans-serif;fill:#1b1b1b}"
+	"svg .tick{stroke:#ccc}svg .axis{stroke:#555}"
+	"svg .pass{fill:#43a047}svg .fail{fill:#e53935}svg .warn{fill:#fb8c00}"
+	"svg .skip{fill:#bdbdbd}svg .mark{stroke:#1b1b1b;stroke-width:1.5}code{font-size:12px}";
 
 /* A round tick step (1, 2 or 5 times a power of ten) giving at most SVG_TICKS_MAX ticks. */
 static double tick_step(double span)
@@ -359,52 +377,91 @@ static double tick_step(double span)
 	return raw <= 5 * p ? 5 * p : 10 * p;
 }
 
+/* x of time t on the axis of span s, in percent. */
+static double svg_x(double t, double span)
+{
+	return SVG_PLOT_X0 + SVG_PLOT_W * t / span;
+}
+
+/* The axis's ticks in one unit, the one its step is counted in: 100 us, 200 ms or 2 s,
+ * never "0.0001 s" beside bars measured in us. */
 static void svg_axis(FILE *f, double span, int height)
 {
 	double step = tick_step(span);
+	double unit = step < 1e-3 ? 1e-6 : step < 1 ? 1e-3 : 1;
+	const char *name = step < 1e-3 ? "\xc2\xb5s" /* UTF-8 micro sign */ : step < 1 ? "ms" : "s";
 	fprintf(f, "<g class=\"axis-ticks\">");
 	for (int i = 0; i <= SVG_TICKS_MAX + 1; i++) {
 		double t = step * i;
 		if (t > span * 1.0001)
 			break;
-		double x = SVG_BAR_X + SVG_BAR_W * t / span;
+		double x = svg_x(t, span);
 		fprintf(f,
-			"<line class=\"tick\" x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\"/>"
-			"<text x=\"%.1f\" y=\"16\" text-anchor=\"middle\">%g s</text>",
-			x, SVG_AXIS_H - 8, x, height, x, t);
+			"<line class=\"tick\" x1=\"%.2f%%\" y1=\"%d\" x2=\"%.2f%%\" y2=\"%d\"/>"
+			"<text x=\"%.2f%%\" y=\"16\" text-anchor=\"middle\">%.6g %s</text>",
+			x, SVG_AXIS_H - 8, x, height, x, t / unit, name);
 	}
-	fprintf(f, "<line class=\"axis\" x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\"/></g>\n",
-		SVG_BAR_X, SVG_AXIS_H - 8, SVG_BAR_X + SVG_BAR_W, SVG_AXIS_H - 8);
+	fprintf(f, "<line class=\"axis\" x1=\"%.2f%%\" y1=\"%d\" x2=\"%.2f%%\" y2=\"%d\"/></g>\n",
+		SVG_PLOT_X0, SVG_AXIS_H - 8, SVG_PLOT_X0 + SVG_PLOT_W, SVG_AXIS_H - 8);
 }
 
-static void svg_phase(FILE *f, const struct hw_report_phase *p, size_t i, double span)
+/* secs as the timeline writes a duration or a time: checks take microseconds, where
+ * "0 ms" would say nothing. */
+static const char *duration(double secs, char *buf, size_t cap)
 {
-	double x = SVG_BAR_X + SVG_BAR_W * p->start_s / span;
-	double w = SVG_BAR_W * (p->end_s - p->start_s) / span;
-	if (w < 2)
-		w = 2; /* an instant check still shows */
-	double y = SVG_AXIS_H + (double)i * SVG_ROW_H;
-	char dur[32];
-	double secs = p->end_s - p->start_s;
-	if (secs < 0.001) /* checks take microseconds: "0 ms" would say nothing */
-		snprintf(dur, sizeof(dur), "%.0f \xc2\xb5s" /* UTF-8 micro sign */, secs * 1e6);
+	if (secs < 0.001)
+		snprintf(buf, cap, "%.0f \xc2\xb5s", secs * 1e6);
 	else
-		hw_drill_duration_format((int64_t)llround(secs * 1000), dur, sizeof(dur));
+		hw_drill_duration_format((int64_t)llround(secs * 1000), buf, cap);
+	return buf;
+}
+
+/* One row: the phase's name (whole, above the bar), a bar from its start to its end (an
+ * event: a mark at its time) with its detail on hover, and its duration (its time). */
+static void svg_phase(FILE *f, const struct hw_report_phase *p, size_t row, double span)
+{
+	double x = svg_x(p->start_s, span);
+	double w = SVG_PLOT_W * (p->end_s - p->start_s) / span;
+	w = w < SVG_BAR_W_MIN ? SVG_BAR_W_MIN : w;
+	double y = SVG_AXIS_H + (double)row * SVG_ROW_H;
+	const char *v = hw_verdict_name(p->verdict);
+	char text[48], at[40];
+	if (p->instant)
+		snprintf(text, sizeof(text), "at %s", duration(p->start_s, at, sizeof(at)));
+	else
+		duration(p->end_s - p->start_s, text, sizeof(text));
 	fputs("<g class=\"phase\" data-phase=\"", f);
 	esc(f, p->name);
-	fprintf(f, "\" data-verdict=\"%s\">", hw_verdict_name(p->verdict));
-	fprintf(f, "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\">", SVG_LABEL_W,
-		y + SVG_BAR_H - 4);
+	fprintf(f, "\" data-verdict=\"%s\"><text x=\"%.2f%%\" y=\"%.1f\">", v, SVG_PLOT_X0,
+		y + SVG_NAME_Y);
 	esc(f, p->name);
-	fprintf(f,
-		"</text><rect class=\"bar %s\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%d\""
-		" rx=\"3\"><title>",
-		hw_verdict_name(p->verdict), x, y, w, SVG_BAR_H);
+	if (p->instant)
+		fprintf(f, "</text><circle class=\"mark %s\" cx=\"%.2f%%\" cy=\"%.1f\" r=\"6\">", v,
+			x, y + SVG_BAR_Y + SVG_BAR_H / 2.0);
+	else
+		fprintf(f,
+			"</text><rect class=\"bar %s\" x=\"%.2f%%\" y=\"%.1f\" width=\"%.2f%%\""
+			" height=\"%d\" rx=\"3\">",
+			v, x, y + SVG_BAR_Y, w, SVG_BAR_H);
+	fputs("<title>", f);
 	esc(f, p->name);
-	fprintf(f, ": %s, %s. ", dur, hw_verdict_name(p->verdict));
+	fprintf(f, ": %s, %s. ", text, v);
 	esc(f, p->detail);
-	fprintf(f, "</title></rect><text x=\"%.1f\" y=\"%.1f\">%s</text></g>\n", x + w + 6,
-		y + SVG_BAR_H - 4, dur);
+	fprintf(f, "</title></%s><text x=\"%.2f%%\" dx=\"%d\" y=\"%.1f\">%s</text></g>\n",
+		p->instant ? "circle" : "rect", p->instant ? x : x + w, p->instant ? 10 : 6,
+		y + SVG_BAR_Y + SVG_BAR_H - 3, text);
+}
+
+/* The phases in order of start (stable: phases that start together keep theirs), so the
+ * timeline reads down as the run went, whatever order the drill recorded them in. */
+static void by_start(const struct hw_report *r, size_t *order)
+{
+	for (size_t i = 0; i < r->n_phases; i++) {
+		size_t j = i;
+		for (; j > 0 && r->phases[order[j - 1]].start_s > r->phases[i].start_s; j--)
+			order[j] = order[j - 1];
+		order[j] = i;
+	}
 }
 
 static void html_timeline(FILE *f, const struct hw_report *r)
@@ -425,14 +482,15 @@ static void html_timeline(FILE *f, const struct hw_report *r)
 		span = 0.001;
 	int height = SVG_AXIS_H + (int)r->n_phases * SVG_ROW_H + 4;
 	fprintf(f,
-		"<svg id=\"timeline\" xmlns=\"http://www.w3.org/2000/svg\""
-		" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" role=\"img\""
-		" aria-label=\"timeline of the %s drill: %zu phases over %.3f s\">\n",
-		SVG_WIDTH, height, SVG_WIDTH, height, hw_drill_kind_name(r->kind), r->n_phases,
-		span);
+		"<svg id=\"timeline\" xmlns=\"http://www.w3.org/2000/svg\" width=\"100%%\""
+		" height=\"%d\" role=\"img\" aria-label=\"timeline of the %s drill: %zu phases over"
+		" %.3f s\">\n",
+		height, hw_drill_kind_name(r->kind), r->n_phases, span);
 	svg_axis(f, span, height);
+	size_t order[HW_REPORT_PHASES_MAX];
+	by_start(r, order);
 	for (size_t i = 0; i < r->n_phases; i++)
-		svg_phase(f, &r->phases[i], i, span);
+		svg_phase(f, &r->phases[order[i]], i, span);
 	fputs("</svg>\n", f);
 }
 
@@ -530,8 +588,10 @@ void hw_report_html(const struct hw_report *r, FILE *f)
 	esc(f, r->what);
 	fputs("</p>\n<p class=\"meta\">node <code>", f);
 	esc(f, r->node);
-	fprintf(f, "</code>, started %s, %.3f s</p>\n",
-		hw_cli_iso(r->started_ms, when, sizeof(when)), r->seconds);
+	char took[40];
+	fprintf(f, "</code>, started %s, took %s</p>\n",
+		hw_cli_iso(r->started_ms, when, sizeof(when)),
+		duration(r->seconds, took, sizeof(took)));
 	if (r->judged_ms)
 		fprintf(f, "<p class=\"judged\" id=\"judged\">judged at %s (--now): %s</p>\n",
 			hw_cli_iso(r->judged_ms, when, sizeof(when)), HW_REPORT_WHAT_IF);

@@ -10,6 +10,7 @@
 #ifndef HW_CLI_REPORT_H
 #define HW_CLI_REPORT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -36,6 +37,7 @@ struct hw_report_phase {
 	char name[HW_REPORT_NAME_BYTES];
 	double start_s; /* seconds since the run started */
 	double end_s;
+	bool instant; /* an event at start_s (a fault), not a span: hw_report_event() */
 	enum hw_verdict verdict;
 	char detail[HW_REPORT_TEXT_BYTES];
 };
@@ -92,6 +94,10 @@ double hw_report_clock(const struct hw_report *r);
 /* Add a phase that ran from start_s to end_s (report clock). */
 void hw_report_phase(struct hw_report *r, const char *name, double start_s, double end_s,
 		     enum hw_verdict v, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+/* Add an event that happened at at_s (report clock), such as a fault: the timeline
+ * marks it at its time instead of drawing a bar. */
+void hw_report_event(struct hw_report *r, const char *name, double at_s, enum hw_verdict v,
+		     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 /* Mark the start of a phase, then end it (adding it) with its verdict. */
 void hw_report_phase_begin(struct hw_report *r);
 void hw_report_phase_end(struct hw_report *r, const char *name, enum hw_verdict v, const char *fmt,
@@ -132,9 +138,10 @@ const char *hw_verdict_name(enum hw_verdict v);
 /* Write the report as one JSON object (and a newline) to f. */
 void hw_report_json(const struct hw_report *r, FILE *f);
 /* Write the report as a complete HTML document to f. The SVG timeline is
- * <svg id="timeline">, one <g class="phase" data-phase="NAME" data-verdict="V"> per phase
- * holding a <rect class="bar">; a report without phases has <p id="timeline-none">
- * instead: tests find them in the rendered DOM. */
+ * <svg id="timeline">, as wide as the page (its text keeps its size), one
+ * <g class="phase" data-phase="NAME" data-verdict="V"> per phase in order of start, its
+ * name above a <rect class="bar"> (an event: a <circle class="mark">); a report without
+ * phases has <p id="timeline-none"> instead: tests find them in the rendered DOM. */
 void hw_report_html(const struct hw_report *r, FILE *f);
 
 /* Write "<dir>/<kind>-<UTC stamp>.json" and ".html" (dir created, mode 0755, if

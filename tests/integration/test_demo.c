@@ -84,9 +84,28 @@ static void each_line_fits(const char *out)
 	}
 }
 
+/* Each bar or mark of the report's timeline (its x, in percent) starts no earlier than the
+ * one above it: the timeline reads down in the order the run went. */
+static void assert_by_start(const char *html)
+{
+	double above = -1;
+	int n = 0;
+	for (const char *g = html; (g = strstr(g, "<g class=\"phase\"")) != NULL; g++, n++) {
+		const char *bar = strstr(g, "<rect class=\"bar"),
+			   *mark = strstr(g, "<circle class=\"mark");
+		const char *shape = bar == NULL || (mark != NULL && mark < bar) ? mark : bar;
+		assert_non_null(shape);
+		double x = strtod(strstr(shape, "x=\"") + strlen("x=\""), NULL);
+		assert_true(x >= above);
+		above = x;
+	}
+	assert_true(n > 8);
+}
+
 /* `hawser demo` runs the whole drill and ends with its verdict: no acknowledged record
  * lost, the old primary p1 back as a standby whose log matches the new primary's, and an
- * HTML report holding the timeline with the fault, the rejoin check and the drills. The
+ * HTML report holding the timeline with the fault (a moment: a mark at its time, not a
+ * bar), the rejoin check and the drills, in order of start. The
  * verdict's RTO half is a measurement: on a host too slow for 2 s the demo says FAIL
  * with the measured RTO over the target (checked to be so), and the rest must hold. Its
  * two rejoin times are told apart: "rejoin" (restart until it follows) and "in sync"
@@ -156,7 +175,12 @@ static void test_demo_pass(void **state)
 	const char *html = slurp(path);
 	assert_non_null(html);
 	assert_non_null(strstr(html, "<svg id=\"timeline\""));
-	assert_non_null(strstr(html, "data-phase=\"fault: kill -9 primary\""));
+	const char *fault = strstr(html, "data-phase=\"fault: kill -9 primary\"");
+	assert_non_null(fault);
+	const char *mark = strstr(fault, "<circle class=\"mark pass\"");
+	assert_non_null(mark);
+	assert_true(mark < strstr(fault, "</g>"));
+	assert_by_start(html);
 	assert_non_null(strstr(html, "data-phase=\"first commit on new primary\""));
 	assert_non_null(strstr(html, "data-phase=\"verify drill\" data-verdict=\"pass\""));
 	assert_non_null(strstr(html, "data-phase=\"restore drill\" data-verdict=\"pass\""));

@@ -2,9 +2,10 @@
  * (Debian's chromium, installed by scripts/deps.sh with HW_DEPS_TEST=1) renders the
  * report of a passing restore drill and of one against a damaged backup: a screenshot is
  * taken, and the rendered DOM (--dump-dom) holds the SVG timeline with one bar per phase,
- * each with its verdict, and the figures whole (in the JSON too); a procedure judged at
- * another time (--now) says so on the page, with a bar per check and the facts it
- * looked at; a drill that timed nothing draws no empty axis.
+ * each with its verdict, and the figures whole; a procedure judged at another time (--now)
+ * says so on the page, with a bar per check and the facts it looked at; a drill that
+ * timed nothing draws no empty axis; a report of long paths and phase names fits windows
+ * 1280 and 800 px wide (measured in the page by a script added to a copy of it).
  * Exit 77 with the reason when chromium is not installed. */
 #include <errno.h>
 #include <fcntl.h>
@@ -70,15 +71,22 @@ static int restore_report(struct fix *f, const char *tag, int damage, char *html
 	return rc;
 }
 
+/* Chromium's --user-data-dir= flag naming a new profile directory in the test's, into arg. */
+static void profile_flag(const struct fix *f, char *arg, size_t cap)
+{
+	char profile[4300];
+	snprintf(profile, sizeof(profile), "%s/chrome-XXXXXX", f->dir);
+	assert_non_null(mkdtemp(profile));
+	snprintf(arg, cap, "--user-data-dir=%s", profile);
+}
+
 /* Render html in chromium: a screenshot (a PNG of some size) and the DOM into f->r.out. */
 static void render(struct fix *f, const char *html, const char *png)
 {
-	char url[4200], shot[4300], profile[4300], dom_profile[4400];
+	char url[4200], shot[4300], dom_profile[4400];
 	snprintf(url, sizeof(url), "file://%s", html);
 	snprintf(shot, sizeof(shot), "--screenshot=%s", png);
-	snprintf(profile, sizeof(profile), "%s/chrome-XXXXXX", f->dir);
-	assert_non_null(mkdtemp(profile));
-	snprintf(dom_profile, sizeof(dom_profile), "--user-data-dir=%s", profile);
+	profile_flag(f, dom_profile, sizeof(dom_profile));
 	assert_int_equal(run(&f->r, chromium, CHROMIUM_FLAGS, dom_profile, shot,
 			     "--window-size=1200,800", url, NULL),
 			 0);
@@ -219,7 +227,8 @@ static void test_fail_report_renders(void **state)
 /* A procedure drill judged at another time (--now) says so on the page, under its start:
  * the judged time, and that it is not recorded. Its timeline has a bar per check, named
  * as the check, as docs/drills.md says, and its facts name the store and the backup
- * directories it looked at. */
+ * directories it looked at. The axis counts in one unit, the one its step is in: no
+ * "0.0001 s" beside bars in µs. */
 static void test_what_if_report_renders(void **state)
 {
 	struct fix *f = *state;
@@ -255,6 +264,13 @@ static void test_what_if_report_renders(void **state)
 	assert_non_null(strstr(dom, "<td>config</td><td><code>none (--dir)</code>"));
 	assert_non_null(strstr(dom, "<td>backup_dir</td><td><code>not configured</code>"));
 	assert_non_null(strstr(dom, "<td>offsite_dir</td><td><code>not configured</code>"));
+	const char *t = strstr(dom, "<g class=\"axis-ticks\">");
+	assert_non_null(t);
+	end = strstr(t, "</g>");
+	while ((t = strstr(t, "text-anchor=\"middle\">")) != NULL && t < end) {
+		t += strlen("text-anchor=\"middle\">");
+		assert_int_equal(strcspn(t, ".<"), strcspn(t, "<")); /* 100 µs, not 0.0001 s */
+	}
 }
 
 /* A drill that ends in ERROR before its first phase (verify of a directory that holds no
@@ -278,6 +294,85 @@ static void test_error_report_renders(void **state)
 	assert_non_null(strstr(f->r.out, "id=\"result\">ERROR<"));
 	assert_null(strstr(f->r.out, "<svg id=\"timeline\""));
 	assert_non_null(strstr(f->r.out, "<p id=\"timeline-none\">Nothing was timed"));
+}
+
+/* What a layout test adds to a copy of a report: a script listing in <pre id="measured">
+ * what does not fit the window (the page wider than it, a text of the timeline outside
+ * the drawing or the window, the header or a table cell past its right edge), else
+ * "fits". */
+static const char measure_js[] =
+	"<script>(function () {"
+	"var vw = document.documentElement.clientWidth, bad = [];"
+	"var page = document.documentElement.scrollWidth;"
+	"if (page > vw) bad.push('page ' + page + ' px wide in ' + vw);"
+	"var svg = document.getElementById('timeline'), s = svg.getBoundingClientRect();"
+	"svg.querySelectorAll('text').forEach(function (t) {"
+	"  var b = t.getBoundingClientRect();"
+	"  if (b.left < s.left - 1 || b.right > s.right + 1 || b.right > vw)"
+	"    bad.push('cut: ' + t.textContent);"
+	"});"
+	"document.querySelectorAll('header, td, th').forEach(function (e) {"
+	"  if (e.getBoundingClientRect().right > vw)"
+	"    bad.push('off the page: ' + e.textContent.slice(0, 60));"
+	"});"
+	"var p = document.createElement('pre');"
+	"p.id = 'measured';"
+	"p.textContent = bad.length ? bad.join(' | ') : 'fits';"
+	"document.body.appendChild(p);"
+	"})();</script>";
+
+/* Render a copy of html with measure_js in a window px wide: what it measured. */
+static const char *measured(struct fix *f, const char *html, int px)
+{
+	char copy[4300], url[4400], size[32], dom_profile[4400];
+	snprintf(copy, sizeof(copy), "%s/measure-%d.html", f->dir, px);
+	const char *page = slurp(html), *end = strstr(page, "</body>");
+	assert_non_null(end);
+	FILE *fp = fopen(copy, "wb");
+	assert_non_null(fp);
+	fprintf(fp, "%.*s%s%s", (int)(end - page), page, measure_js, end);
+	assert_int_equal(fclose(fp), 0);
+	snprintf(url, sizeof(url), "file://%s", copy);
+	snprintf(size, sizeof(size), "--window-size=%d,900", px);
+	profile_flag(f, dom_profile, sizeof(dom_profile));
+	assert_int_equal(
+		run(&f->r, chromium, CHROMIUM_FLAGS, dom_profile, size, "--dump-dom", url, NULL),
+		0);
+	const char *m = strstr(f->r.out, "<pre id=\"measured\">");
+	assert_non_null(m);
+	m += strlen("<pre id=\"measured\">");
+	print_message("%d px: %.*s\n", px, (int)strcspn(m, "<"), m);
+	return m;
+}
+
+/* A report of long paths without spaces fits windows 1280 and 800 px wide: the header and
+ * the tables break the paths, and the timeline is as wide as the page and shows each
+ * phase's name whole. (A verify drill comparing stores under such paths: its compare
+ * phase and check are named after the other store.) */
+static void test_long_paths_fit(void **state)
+{
+	struct fix *f = *state;
+	char a[4300], b[4300], html[4096];
+	const char *deep = "terminal_operating_system_replica_directory_for_the_yard_and_"
+			   "berth_planning_of_terminal_one";
+	snprintf(a, sizeof(a), "%s/%s", f->dir, deep);
+	assert_int_equal(mkdir(a, 0755), 0);
+	snprintf(b, sizeof(b), "%s/%s/%s_copy", f->dir, deep, deep);
+	snprintf(a, sizeof(a), "%s/%s/%s", f->dir, deep, deep);
+	for (int i = 0; i < 2; i++) {
+		const char *dir = i ? b : a;
+		assert_int_equal(run(&f->r, hw_bin, "init", dir, NULL), 0);
+		assert_int_equal(run(&f->r, hw_bin, "ingest", dir, "--generate", "200", "--seed",
+				     "3", "--end-ms", END_MS, NULL),
+				 0);
+	}
+	assert_int_equal(run(&f->r, hw_bin, "drill", "verify", "--dir", a, "--compare", b, NULL),
+			 0);
+	const char *p = strstr(f->r.out, "report: ");
+	assert_non_null(p);
+	assert_int_equal(sscanf(p, "report: %4095s", html), 1);
+	assert_memory_equal(measured(f, html, 1280), "fits<", 5);
+	assert_memory_equal(measured(f, html, 800), "fits<", 5);
 }
 
 static const char *find_chromium(void)
@@ -305,6 +400,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_fail_report_renders, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_what_if_report_renders, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_error_report_renders, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_long_paths_fit, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
