@@ -332,10 +332,12 @@ const struct hw_cli_cmd hw_cli_submit = {
 	"  outcome the client received counts, those that came before a lost connection\n"
 	"  too.\n"
 	"  ADDR may list the nodes of a failover cluster, comma-separated: the submits go to\n"
-	"  the primary, and when it fails or steps down they follow the new one, sending\n"
-	"  what was in flight again with the same bytes (a record already stored comes\n"
-	"  back as a duplicate: each is committed once, or reported as an error); a search\n"
-	"  for the new primary lasts up to 60 s, and a wait for an outcome up to 90 s.\n"
+	"  the primary, and when it fails, steps down or its storage fails they follow the\n"
+	"  new one, sending again with the same bytes what was in flight, what the old one\n"
+	"  answered in doubt and what it refused for its failed storage (a record already\n"
+	"  stored comes back as a duplicate: each is committed once, or reported as an error\n"
+	"  in doubt when no primary is found); a search for the new primary lasts up to\n"
+	"  60 s, and a wait for an outcome up to 90 s.\n"
 	"  Exit 1 if any outcome was unexpected or any submit failed.\n" HW_CLI_SECURITY_USAGE,
 	cmd_submit};
 

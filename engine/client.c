@@ -831,8 +831,9 @@ static int connect_round(struct hw_client *c, bool first)
 		int64_t began = hw_mono_ms(), deadline = ds->d[i].deadline;
 		bool cut = standby_seen && !first && began + c->patience_ms[i] < deadline;
 		rc = connect_to(c, i, fd, cut ? began + c->patience_ms[i] : deadline);
-		if (rc == -EINTR || (rc == 0 && (c->n_addrs == 1 ||
-						 c->role == HAWSER__WIRE__V1__ROLE__PRIMARY)))
+		if (rc == -EINTR ||
+		    (rc == 0 && (c->n_addrs == 1 || (c->role == HAWSER__WIRE__V1__ROLE__PRIMARY &&
+						     !hw__client_shunned(c, i)))))
 			break;
 		if (rc == -ETIMEDOUT && cut && c->patience_ms[i] < CONNECT_TIMEOUT_MS)
 			c->patience_ms[i] *= 2;
@@ -886,6 +887,7 @@ int hw_client_reconnect(struct hw_client *c, int timeout_ms)
 	c->fl_failed = 0;
 	c->follows = 0;
 	c->search_end = 0;
+	c->shun_end = 0;
 	int rc = hw__client_search(c, deadline_of(timeout_ms));
 	if (rc == -EINTR)
 		hw__client_search_done(c);
@@ -1227,18 +1229,19 @@ int hw_client_wait(struct hw_client *c, int timeout_ms, struct hw_outcome *out)
 			c->unanswered -= rc == 0 && c->unanswered > 0;
 			return rc;
 		}
-		if (rc == 0 && out->code != HW_ENOT_PRIMARY) {
+		if (rc == 0 && !hw__client_outcome_follows(out->code)) {
 			hw__client_kept_done(c, out->request_id);
 			c->follows = 0;
 			return 0;
 		}
 		if (rc == 0) {
-			/* The node stepped down. The outcomes it sent after this one, successes
-			 * among them, are taken first, as a lost connection's are (set_lost): a
-			 * search now would drop them, and their records would come back in doubt
-			 * or as duplicates. This one, and any other it refused so, stays in
-			 * flight, to be sent to the new primary. */
-			set_lost(c, HW_ENOT_PRIMARY);
+			/* The node stepped down, or is going away (stopping, or its storage
+			 * failed). The outcomes it sent after this one, successes among them, are
+			 * taken first, as a lost connection's are (set_lost): a search now would
+			 * drop them, and their records would come back in doubt or as duplicates.
+			 * This one, and any other it answered so, stays in flight, to be sent to
+			 * the new primary. */
+			set_lost(c, hw__client_left(c, out->code));
 			continue;
 		}
 		if (!hw__client_follow_helps(c, rc))

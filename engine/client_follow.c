@@ -24,6 +24,17 @@
  * idle client whose primary restarts now and then must not die of it. */
 #define FOLLOW_ROUNDS_MAX 8u
 
+/* How long a node that said it is going away is passed over as the primary
+ * (hw__client_left). One whose storage failed stops acknowledging at once but steps down
+ * only at its next tick (10 ms, longer under load), and until then still answers as the
+ * primary: taken again, it refuses the resent records the same way, and a few such
+ * follows a millisecond each would spend FOLLOW_ROUNDS_MAX before any standby could be
+ * elected. 1 s is far longer than that step-down, and shorter than a restart with its
+ * recovery, so a primary with static roles restarted on a sound disk is taken again;
+ * one whose storage failed and that stays the primary (static roles) costs a follow
+ * each time it is taken, FOLLOW_ROUNDS_MAX of them in all. */
+#define SHUN_MS 1000
+
 static struct inflight *fl_at(struct hw_client *c, uint32_t i)
 {
 	return &c->fl[(c->fl_head + i) % HW_CLIENT_INFLIGHT_MAX];
@@ -224,6 +235,38 @@ bool hw__client_follow_helps(const struct hw_client *c, int rc)
 	return c->fl != NULL && c->fl_failed == 0 &&
 	       (c->search_end != 0 || rc == HW_ENOT_PRIMARY || rc == HW_ECLOSED || damaged(rc) ||
 		(rc < 0 && rc > -4096 && rc != -ETIMEDOUT));
+}
+
+/* The node will not take the record, and another may: it is no longer the primary
+ * (HW_ENOT_PRIMARY), or it is going away with the record in doubt (HW_ECLOSED: it is
+ * stopping, or its storage failed after it took the record: engine/node_primary.c
+ * primary_failed), or its storage failed before the record was stored (a store code,
+ * HW_ESTORE_FAILED for what came after the failure, HW_ESTORE_FULL ..., or the OS's,
+ * -errno, for the batch it was filling): such a node acknowledges nothing more and steps
+ * down (STYLE.md 5). Never a final outcome: a success or a duplicate (0), a refusal
+ * (hw_is_reject: sent again, after later records, it would be judged against another
+ * state), nor the primary's answers to this caller that nothing was written (HW_EBEHIND,
+ * HW_EBUSY), which a new primary would not change. A node that keeps answering so (a
+ * primary with static roles whose storage failed stays the primary) is left after
+ * FOLLOW_ROUNDS_MAX follows without an outcome, each search bounded by c->follow_ms. */
+bool hw__client_outcome_follows(int code)
+{
+	bool store = code <= HW_ESTORE_FULL && code > HW_ESTORE_FULL - 100;
+	return code == HW_ENOT_PRIMARY || code == HW_ECLOSED || store || (code < 0 && code > -4096);
+}
+
+int hw__client_left(struct hw_client *c, int code)
+{
+	if (code == HW_ENOT_PRIMARY)
+		return code;
+	c->shun = c->cur;
+	c->shun_end = hw_mono_ms() + SHUN_MS;
+	return HW_ECLOSED;
+}
+
+bool hw__client_shunned(const struct hw_client *c, uint32_t i)
+{
+	return i == c->shun && c->shun_end != 0 && hw_mono_ms() < c->shun_end;
 }
 
 int hw__client_fail_next(struct hw_client *c, struct hw_outcome *out)

@@ -87,6 +87,10 @@ struct hw_client {
 	uint32_t fl_busy;   /* of them still without an outcome */
 	uint32_t fl_unsent; /* of those, not yet written on this connection (resend()) */
 	uint32_t follows;
+	/* The address whose node said it is going away (hw__client_left), which searches
+	 * pass over as the primary until shun_end (hw_mono_ms(); 0: none). */
+	uint32_t shun;
+	int64_t shun_end;
 	int fl_failed;
 	int follow_ms;
 	int64_t search_end;
@@ -143,6 +147,20 @@ void hw__client_kept_done(struct hw_client *c, uint64_t request_id);
 
 /* Would following help after rc (a wait's or send's code, or an outcome's)? */
 bool hw__client_follow_helps(const struct hw_client *c, int rc);
+
+/* Does an outcome with code say that the node will not take the record while another may
+ * (include/hawser.h, hw_client_connect)? Then a following client keeps it in flight and
+ * sends it to the new primary; else the outcome is final and goes to the caller. */
+bool hw__client_outcome_follows(int code);
+
+/* The node of c's connection answered an outcome that follows (hw__client_outcome_follows)
+ * with code: the code the connection ends with, HW_ENOT_PRIMARY when it stepped down, else
+ * HW_ECLOSED, the node going away (its storage failed, or it is stopping), which the
+ * searches then pass over as the primary for a while (hw__client_shunned). */
+int hw__client_left(struct hw_client *c, int code);
+
+/* Is address i that of a node going away, not to be taken as the primary now? */
+bool hw__client_shunned(const struct hw_client *c, uint32_t i);
 
 /* Find the primary and mark every submit in flight to be sent there again, by deadline
  * (a search lasts at most c->follow_ms over as many waits as it takes). 0, -ETIMEDOUT

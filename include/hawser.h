@@ -20,7 +20,8 @@
  * away, or the node stopped acknowledging after a storage failure) or HW_ENOT_PRIMARY
  * (the primary stepped down), each with the record in flight: it may or may not be
  * stored. Resubmit it with the same record_id, which is idempotent (a client that
- * follows the primary does so by itself).
+ * follows the primary does so by itself, and sends to the new primary also what its old
+ * one refused for its failed storage: see hw_client_connect).
  *
  * Errors are 0 or negative codes; hw_strerror() and hw_errname() give their text. */
 #ifndef HAWSER_H
@@ -173,11 +174,21 @@ struct hw_client;
  * record that fails its checks, HW_EFRAME, HW_EDECRYPT, HW_EREPLAY, HW_EPROTOCOL, which
  * end a client given one address for good; a code from the node that names nothing, or
  * -EINTR and -EAGAIN, which this API gives meanings of its own, is HW_EPROTOCOL too) or
- * an outcome says
- * HW_ENOT_PRIMARY, hw_client_wait() searches for the new primary, for at most 60 s a
+ * an outcome says that its node will not take the record while another may: HW_ENOT_PRIMARY
+ * (it stepped down), HW_ECLOSED (it is stopping, or its storage failed after it took the
+ * record: in doubt), or a code of its failed storage (a store's, -6199..-6100, such as
+ * HW_ESTORE_FAILED and HW_ESTORE_FULL, or the OS's, -errno: it failed before the record
+ * was stored; such a node acknowledges nothing more and steps down), hw_client_wait()
+ * searches for the new primary, for at most 60 s a
  * search (hw_client_set_follow_ms), and resends them in submission order with the same
  * request ids and bytes; a record stored before comes back as a duplicate at its first
- * LSN (idempotent by record_id), so each is committed once. A hw_client_submit() or
+ * LSN (idempotent by record_id), so each is committed once. Every other outcome is final
+ * and is the caller's, never sent again: a success or a duplicate, a refusal (a
+ * validation code: sent after later records it could be judged against another state),
+ * HW_EBEHIND. A node that answered that it is going away (all but HW_ENOT_PRIMARY) still
+ * answers as the primary until its step-down (its next tick, 10 ms): the searches pass it
+ * over for 1 s, and one that stays the primary (static roles) costs a search each time it
+ * is taken again, within the 8 below. A hw_client_submit() or
  * hw_client_flush() whose send fails that way keeps its records for that search and
  * returns 0. A wait searches until its own timeout (after at least one round over the
  * addresses, each dial bounded by 5 s), then returns -ETIMEDOUT with the copies kept,
@@ -220,8 +231,8 @@ struct hw_client;
  * the primary): a client that could not read could not tell a stopped node from one
  * waiting for it to read, nor end its wait to write on a Unix socket. The outcomes that
  * arrived before a connection was lost come first (hw_client_wait), and so
- * do, for a client that follows, those that arrived after an outcome HW_ENOT_PRIMARY (a
- * primary that steps down may have acknowledged records sent after the one it refused):
+ * do, for a client that follows, those that arrived after an outcome that made it follow
+ * (a primary that steps down may have acknowledged records sent after the one it refused):
  * only then does it search. A node whose Hello promises no heartbeats (older ones): TCP
  * keep-alive and a 5 s bound on unacknowledged data end the connection to a vanished
  * host, and to a node that reads nothing for 5 s. */

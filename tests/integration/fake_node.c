@@ -209,6 +209,9 @@ static bool on_frame(struct server *s, int fd, const struct hw_frame *f)
 	case REJECT:
 		hw_fake_send_reply(fd, sh.request_id, HW_ECHECK_DIGIT, false);
 		return true;
+	case FAILED_STORE:
+		hw_fake_send_reply(fd, sh.request_id, HW_ESTORE_FAILED, false);
+		return true;
 	case TIMEDOUT:
 		hw_fake_send_error(fd, -ETIMEDOUT);
 		return false;

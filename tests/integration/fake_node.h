@@ -55,6 +55,9 @@ enum behaviour {
 	RESTARTS,      /* answer HELLO as the primary and close at once, on each of the
 			* first RESTARTS_N connections (a primary restarting while its client
 			* is idle); ECHO from then on (server_start_many) */
+	FAILED_STORE,  /* answer HELLO as the primary and each SUBMIT with HW_ESTORE_FAILED: a
+			* primary whose storage failed, before its step-down (or for good,
+			* with static roles) */
 	UNASKED,       /* promise heartbeats (BEAT_MS) in the HELLO, send more outcomes than
 			* a client's buffer holds, of no submit, then read and send nothing
 			* until the test posts go (or GATE_VALVE_S pass), and close */

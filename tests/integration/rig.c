@@ -224,3 +224,42 @@ int hw_rig_recs_check(const struct hw_rig_recs *r, const char *dir, uint64_t *ac
 	hw_store_close(s);
 	return rc;
 }
+
+/* The record whose bytes entry e (len bytes, header and record) holds, or r->count. */
+static uint64_t rec_of(const struct hw_rig_recs *r, const uint8_t *e, size_t len)
+{
+	for (uint64_t i = 0; i < r->count; i++)
+		if (len == HW_ENTRY_HEADER_BYTES + r->len[i] &&
+		    memcmp(e + HW_ENTRY_HEADER_BYTES, r->rec[i], r->len[i]) == 0)
+			return i;
+	return r->count;
+}
+
+int hw_rig_recs_once(const struct hw_rig_recs *r, const char *dir, char *why, size_t cap)
+{
+	struct hw_store *s;
+	struct hw_store_opts o = {.read_only = true};
+	int rc = hw_store_open(dir, &o, &s);
+	if (rc != 0)
+		return rc;
+	struct hw_head h;
+	rc = hw_store_head(s, &h);
+	for (uint64_t lsn = 1; rc == 0 && lsn <= h.lsn; lsn++) {
+		uint8_t *e;
+		size_t len;
+		rc = hw_store_read_entry(s, lsn, &e, &len);
+		if (rc != 0)
+			break;
+		uint64_t i = rec_of(r, e, len);
+		free(e);
+		if (i < r->count && !(r->done[i] && r->code[i] == 0 && r->lsn[i] == lsn)) {
+			snprintf(why, cap,
+				 "lsn %" PRIu64 " holds record %" PRIu64
+				 " (outcome %s at lsn %" PRIu64 ")",
+				 lsn, i, hw_errname(r->code[i]), r->lsn[i]);
+			rc = HW_EDIGEST;
+		}
+	}
+	hw_store_close(s);
+	return rc;
+}

@@ -97,4 +97,10 @@ void hw_rig_recs_free(struct hw_rig_recs *r);
 int hw_rig_recs_check(const struct hw_rig_recs *r, const char *dir, uint64_t *acked, char *why,
 		      size_t cap);
 
+/* Check each record is in store dir's log at most once: a success only at its LSN, any
+ * other record nowhere (a record resent after a failover and stored again would be at a
+ * second LSN). Returns 0, HW_EDIGEST with the first such entry in why, or the store's
+ * code. */
+int hw_rig_recs_once(const struct hw_rig_recs *r, const char *dir, char *why, size_t cap);
+
 #endif

@@ -1335,12 +1335,17 @@ static void test_late_answer_among_outcomes(void **state)
  * 60 s a client's search for the new primary lasts. */
 #define LONG_FAILOVER_MS 35000
 
-/* Make b the primary once LONG_FAILOVER_MS have passed. */
+/* A LATE_PRIMARY node made the primary once ms have passed, on a thread of the test. */
+struct promotion {
+	struct server *node;
+	int64_t ms;
+};
+
 static void *promote_later(void *arg)
 {
-	struct server *b = arg;
-	take_ms(LONG_FAILOVER_MS);
-	atomic_store(&b->promoted, true);
+	const struct promotion *p = arg;
+	take_ms(p->ms);
+	atomic_store(&p->node->promoted, true);
 	return NULL;
 }
 
@@ -1360,7 +1365,8 @@ static void test_submit_outlasts_long_failover(void **state)
 	char addr[64];
 	pair_addr(addr, sizeof addr, &a, &b);
 	pthread_t t;
-	assert_int_equal(pthread_create(&t, NULL, promote_later, &b), 0);
+	struct promotion p = {&b, LONG_FAILOVER_MS};
+	assert_int_equal(pthread_create(&t, NULL, promote_later, &p), 0);
 	static struct hw_capture cap;
 	int rc = hw_proc_capture(&cap, bin, "submit", "--connect", addr, "--insecure", "--generate",
 				 "3", "--window", "3", "--json", NULL);
@@ -1373,6 +1379,62 @@ static void test_submit_outlasts_long_failover(void **state)
 	assert_true(hw_test_json_u64(cap.out, "accepted", &accepted));
 	assert_int_equal(accepted, 3);
 	assert_int_equal(b.submits, 3);
+}
+
+/* Within a node's step-down after its storage failed: over the 8 follows a search of
+ * fake nodes takes, and under the 1 s a failed node is passed over (client_follow.c). */
+#define STEP_DOWN_MS 300
+
+/* A following client whose primary a answers HW_ESTORE_FAILED (its storage failed) and
+ * still answers as the primary, as a node does until its step-down, while b becomes the
+ * primary STEP_DOWN_MS later: the record goes to b, accepted, and a, passed over in the
+ * meantime, is not sent it again. Taken again at once, a answered the same each time, and
+ * the record came back in doubt (HW_ECLOSED) after 8 follows, before b was promoted. */
+static void test_failed_store_followed(void **state)
+{
+	(void)state;
+	struct server a, b;
+	server_start_many(&a, FAILED_STORE);
+	server_start_many(&b, LATE_PRIMARY);
+	struct hw_client *c = connect_pair(&a, &b);
+	pthread_t t;
+	struct promotion p = {&b, STEP_DOWN_MS};
+	assert_int_equal(pthread_create(&t, NULL, promote_later, &p), 0);
+	assert_acked(c, 1);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	hw_client_close(c);
+	server_stop(&a);
+	server_stop(&b);
+	assert_int_equal(a.submits, 1);
+	assert_int_equal(b.submits, 1);
+}
+
+/* What a following client never sends again: a refusal (sent after later records it
+ * would be judged against another state), passed to the caller as it came. A client of
+ * one address does not follow: HW_ESTORE_FAILED is its outcome (include/hawser.h). */
+static void test_final_outcomes_not_followed(void **state)
+{
+	(void)state;
+	struct server a, b, one;
+	server_start(&a, REJECT);
+	server_start_many(&b, ECHO);
+	struct hw_client *c = connect_pair(&a, &b);
+	struct hw_outcome o;
+	assert_int_equal(hw_client_submit(c, 5, record, sizeof record, HW_DEFAULT, 0), 0);
+	assert_int_equal(hw_client_wait(c, 5000, &o), 0);
+	assert_int_equal(o.code, HW_ECHECK_DIGIT);
+	hw_client_close(c);
+	server_join(&a);
+	server_stop(&b);
+	assert_int_equal(a.submits, 1);
+	assert_int_equal(b.submits, 0);
+	server_start(&one, FAILED_STORE);
+	c = connect_to(&one);
+	assert_int_equal(hw_client_submit(c, 6, record, sizeof record, HW_DEFAULT, 0), 0);
+	assert_int_equal(hw_client_wait(c, 5000, &o), 0);
+	assert_int_equal(o.code, HW_ESTORE_FAILED);
+	hw_client_close(c);
+	server_join(&one);
 }
 
 int main(void)
@@ -1422,6 +1484,8 @@ int main(void)
 		cmocka_unit_test(test_resend_bounded),
 		cmocka_unit_test(test_unix_unasked_flood_fails),
 		cmocka_unit_test(test_submit_outlasts_long_failover),
+		cmocka_unit_test(test_failed_store_followed),
+		cmocka_unit_test(test_final_outcomes_not_followed),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
