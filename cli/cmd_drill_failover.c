@@ -80,8 +80,9 @@ struct fdrill {
 	uint64_t restarts;     /* runs recovered by a restart of the old primary instead */
 	uint64_t away; /* remote crash: not back, which its supervisor decides, not hawser */
 	char error[320]; /* the drill could not run: why */
-	bool stopped;    /* the last run did not end by itself: its fault was refused, or a
-			    signal came: an ERROR, not a failure of the cluster */
+	bool stopped;    /* the last run did not end by itself: its fault was refused, the
+			    local cluster's disk failed (run_error) or a signal came: an
+			    ERROR, not a failure of the cluster */
 };
 
 /* The old primary's chance to rejoin: its timers grow with the RTO. */
@@ -270,6 +271,26 @@ static void run_line(const struct fdrill *d, unsigned i)
 	fflush(stdout);
 }
 
+/* A run that failed for want of what the drill itself provides gets no verdict on the
+ * cluster: an ERROR (d->error), not a FAIL. Its fault never took effect (refused, or the
+ * load could not even reach the cluster), or the storage of nodes of the local cluster
+ * failed: the cluster runs in the drill's temporary directory (TMPDIR), whose disk, not
+ * the cluster, ended the run (a full one ended it "no primary to take away", the logs
+ * that said why deleted with it). r->fail then names that cause before what the run saw. */
+static void run_error(struct fdrill *d, struct hw_fo_run *r, unsigned i)
+{
+	char cause[sizeof r->fail], saw[sizeof r->fail];
+	if (!r->faulted) {
+		snprintf(d->error, sizeof(d->error), "run %u: %s", i + 1, r->fail);
+		return;
+	}
+	if (!hw_fo_storage_failed(r, cause, sizeof cause))
+		return;
+	snprintf(saw, sizeof saw, "%s", r->fail);
+	snprintf(r->fail, sizeof r->fail, "%.240s; then %.70s", cause, saw);
+	snprintf(d->error, sizeof(d->error), "run %u: %.300s", i + 1, cause);
+}
+
 static int runs(struct fdrill *d)
 {
 	/* room for every run at its longest: load before, the wait, load after */
@@ -304,18 +325,14 @@ static int runs(struct fdrill *d)
 					.interrupted = interrupted};
 		d->done++;
 		rc = hw_fo_run(r, false);
-		d->stopped = rc && (!r->faulted || *interrupted);
-		run_line(d, i);
-		if (rc && !r->faulted) {
-			/* the fault never took effect (refused, or the load could not even reach
-			 * the cluster): no verdict on the cluster, an ERROR, not a FAIL */
-			snprintf(d->error, sizeof(d->error), "run %u: %s", i + 1, r->fail);
-			break;
-		}
 		/* the next run starts from a whole cluster, every standby caught up (a remote
 		 * one: its old primary rejoined, or the next run finds out) */
 		if (rc == 0 && d->c && hw_cluster_wait_synced(d->c, SYNC_MS, NULL) != 0)
 			rc = hw_fo_failed(r, "the standbys did not catch up within %d ms", SYNC_MS);
+		if (rc)
+			run_error(d, r, i);
+		d->stopped = rc && (d->error[0] || *interrupted);
+		run_line(d, i);
 		if (rc)
 			break;
 	}
@@ -724,7 +741,7 @@ const struct hw_cli_cmd hw_cli_drill_failover = {
 	"  standbys and the witness while its clients still reach it (partition-primary),\n"
 	"  and measures: the time from the fault to the first acknowledged submit on the new\n"
 	"  primary (measured RTO), the acknowledged records the new primary does not hold\n"
-	"  (looked up one by one), whether the old primary acknowledged anything after the\n"
+	"  (each looked up), whether the old primary acknowledged anything after the\n"
 	"  new one's first acknowledgement (overlapping primaries), and the old primary's\n"
 	"  rejoin time: from its restart or reconnection to a standby caught up.\n"
 	"  --rto DUR, --rpo DUR: the targets (default: [failover] of --config, else 30s and\n"
@@ -758,5 +775,5 @@ const struct hw_cli_cmd hw_cli_drill_failover = {
 	"  --report-dir D  where the JSON and HTML reports go (default: [drills] report_dir,\n"
 	"                  else DIR.drills, else a new directory under $TMPDIR)\n"
 	"  --no-record     do not append the row\n"
-	"  Exit 0 PASS, 3 FAIL, 1 ERROR (no verdict), 128+N stopped by signal N.\n",
+	"  Exit 0 PASS, 3 FAIL, 1 ERROR (no verdict, e.g. $TMPDIR full), 128+N signal N.\n",
 	run_failover};

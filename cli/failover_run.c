@@ -43,6 +43,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 
 #include "bench/cluster.h"
 #include "bench/workload.h"
@@ -731,6 +732,81 @@ static const struct hw_fo_nodes local_nodes = {
 static const struct hw_fo_nodes *ops(const struct hw_fo_run *r)
 {
 	return r->remote ? &hw_fo_remote_nodes : &local_nodes;
+}
+
+/* Node i of the local cluster (the witness at i == hw_cluster_nodes()) stopped for a
+ * storage failure: the name of its code into name. Its status says so (failed); for one
+ * that does not answer (the witness has no client port; a node may have exited), the
+ * storage_failed line of its log, if the disk had room for it. */
+static bool node_storage_failed(const struct hw_fo_run *r, unsigned i, char *name, size_t cap)
+{
+	Hawser__Wire__V1__Status *s;
+	if (i < hw_cluster_nodes(r->c) && hw_cluster_node_status(r->c, i, STATUS_MS, &s) == 0) {
+		int code = s->failed;
+		hawser__wire__v1__status__free_unpacked(s, NULL);
+		snprintf(name, cap, "%s", hw_errname(code));
+		return code != 0;
+	}
+	char line[1024];
+	long from = 0;
+	if (!log_next(hw_cluster_log(r->c, i), &from, "event=storage_failed", line, sizeof line))
+		return false;
+	const char *code = strstr(line, " code=");
+	code = code != NULL ? code + strlen(" code=") : "?";
+	snprintf(name, cap, "%.*s", (int)strcspn(code, " "), code);
+	return true;
+}
+
+/* "p1, s1 (HW_ESTORE_FULL), s2 (ENOSPC)": the n nodes ids[] by the code of each, names[],
+ * into buf. */
+static void nodes_by_code(const char *const *ids, char (*names)[32], unsigned n, char *buf,
+			  size_t cap)
+{
+	bool said[HW_FO_NODES_MAX + 1] = {false};
+	buf[0] = '\0';
+	for (unsigned i = 0; i < n; i++) {
+		if (said[i])
+			continue;
+		for (unsigned j = i; j < n; j++) {
+			if (strcmp(names[j], names[i]) != 0)
+				continue;
+			size_t at = strlen(buf);
+			snprintf(buf + at, cap - at, "%s%.32s", at ? ", " : "", ids[j]);
+			said[j] = true;
+		}
+		size_t at = strlen(buf);
+		snprintf(buf + at, cap - at, " (%s)", names[i]);
+	}
+}
+
+bool hw_fo_storage_failed(const struct hw_fo_run *r, char *why, size_t cap)
+{
+	if (r->c == NULL)
+		return false;
+	const char *ids[HW_FO_NODES_MAX + 1];
+	char names[HW_FO_NODES_MAX + 1][32];
+	unsigned n = 0;
+	bool full = false;
+	for (unsigned i = 0; i <= hw_cluster_nodes(r->c) && n <= HW_FO_NODES_MAX; i++) {
+		if (!node_storage_failed(r, i, names[n], sizeof names[n]))
+			continue;
+		full = full || strcmp(names[n], "ENOSPC") == 0 || strcmp(names[n], "EDQUOT") == 0 ||
+		       strcmp(names[n], "HW_ESTORE_FULL") == 0;
+		ids[n] = hw_cluster_node_id(r->c, i) != NULL ? hw_cluster_node_id(r->c, i)
+							     : "the witness";
+		n++;
+	}
+	if (n == 0)
+		return false;
+	char nodes[200];
+	nodes_by_code(ids, names, n, nodes, sizeof nodes);
+	const char *root = hw_cluster_root(r->c);
+	struct statvfs fs;
+	long long kib =
+		statvfs(root, &fs) == 0 ? (long long)(fs.f_bavail * fs.f_frsize / 1024) : -1;
+	snprintf(why, cap, "%s at %s (%lld KiB free): storage failed on %s",
+		 full ? "disk full" : "disk failed", root, kib, nodes);
+	return true;
 }
 
 uint64_t hw_fo_lost_over_rpo(const struct hw_fo_run *r)

@@ -214,6 +214,14 @@ extern const struct hw_fo_nodes hw_fo_remote_nodes;
  * fault. Means something only when r->loss_checked. */
 uint64_t hw_fo_lost_over_rpo(const struct hw_fo_run *r);
 
+/* Whether nodes of r's local cluster stopped for a storage failure (its status says so,
+ * or the storage_failed line of its log): why names the cluster's directory, then the
+ * nodes and the code of each, "disk full at DIR (0 KiB free): storage failed on s1
+ * (HW_ESTORE_FULL), s2 (ENOSPC)" ("disk failed" for codes other than ENOSPC, EDQUOT and
+ * HW_ESTORE_FULL). False for a remote cluster, whose disks are the cluster's own. Asks
+ * each node's status (2 s at most each). */
+bool hw_fo_storage_failed(const struct hw_fo_run *r, char *why, size_t cap);
+
 /* Record why the run failed (the first reason wins); returns -1. */
 int hw_fo_failed(struct hw_fo_run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

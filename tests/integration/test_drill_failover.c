@@ -4,7 +4,8 @@
  * prints is the contract checked here (its shape; no acknowledged record lost; never two
  * primaries acknowledging at once; a measured RTO and a rejoin time for every run), and
  * the run must leave its report and one failover row in the store's drill history. Bad
- * options are usage errors that start nothing and record nothing.
+ * options are usage errors that start nothing and record nothing. A local cluster whose
+ * disk ($TMPDIR) fills is no verdict on the cluster: ERROR, naming the full disk.
  *
  * --connect: a cluster started here (bench/cluster.h) with a supervisor thread that
  * restarts a node that exited, as systemd's Restart= would; its primary crashes itself,
@@ -15,6 +16,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -23,6 +25,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -35,6 +39,7 @@
 #include "replica/drills.h"
 #include "replica/store.h"
 #include "tests/integration/proc.h"
+#include "tests/skip.h"
 #include "wire.pb-c.h"
 
 struct fix {
@@ -742,6 +747,45 @@ static void test_connect_list_cut(void **state)
 	assert_true(report_has(f, "...\",\"node\""));
 }
 
+/* TMPDIR on a tmpfs of size at mnt, in a mount namespace of the test's own (it goes with
+ * the process); skips, saying why, where there is none (not root). */
+static void tmpdir_on_tmpfs(const struct fix *f, const char *size, char *mnt, size_t cap)
+{
+	char opts[32];
+	snprintf(opts, sizeof opts, "size=%s", size);
+	snprintf(mnt, cap, "%s/tmpfs", f->dir);
+	if (unshare(CLONE_NEWNS) != 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
+		HW_SKIP("no mount namespace of its own: %s (needs root)", strerror(errno));
+	if (mkdir(mnt, 0700) != 0 || mount("tmpfs", mnt, "tmpfs", 0, opts) != 0)
+		HW_SKIP("no tmpfs at %s: %s", mnt, strerror(errno));
+	setenv("TMPDIR", mnt, 1);
+}
+
+/* The local cluster runs in the drill's temporary directory, here on a 6 MiB tmpfs that
+ * its nodes fill within a few runs: they stop with storage_failed, and the drill ends in
+ * ERROR (exit 1) naming the full disk, the cluster's directory and the nodes that
+ * stopped. It ended in FAIL, "no primary to take away", and the node logs that said why
+ * were deleted with the directory. */
+static void test_tmpdir_full(void **state)
+{
+	struct fix *f = *state;
+	char mnt[HW_PROC_PATH_MAX + 16];
+	tmpdir_on_tmpfs(f, "6m", mnt, sizeof mnt);
+	int rc = hw_proc_capture(&f->r, hw_bin, "drill", "failover", "--runs", "8", "--rto", "2s",
+				 "--report-dir", f->reports, NULL);
+	setenv("TMPDIR", f->dir, 1);
+	umount2(mnt, MNT_DETACH);
+	printf("%s%s", f->r.out, f->r.err);
+	assert_int_equal(rc, 1);
+	char full[HW_PROC_PATH_MAX + 64];
+	snprintf(full, sizeof full, ": disk full at %s/hawser-failover-drill-work-", mnt);
+	const char *verdict = strstr(f->r.out, "hawser drill failover: ERROR: run ");
+	assert_non_null(verdict);
+	assert_non_null(strstr(verdict, full));
+	assert_non_null(strstr(verdict, " KiB free): storage failed on "));
+	assert_null(strstr(f->r.out, ": FAIL"));
+}
+
 int main(void)
 {
 	hw_bin = hw_test_bin();
@@ -761,6 +805,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_connect_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_connect_unreachable, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_connect_list_cut, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tmpdir_full, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
