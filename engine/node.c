@@ -1262,6 +1262,7 @@ void hw_node_close(struct hw_node *n)
 	if (n->cfg.role == HW_ROLE_PRIMARY)
 		hw__primary_stop(n);
 	hw__standby_stop(n);
+	hw__drill_stop(n); /* its wait's timer, before the loop */
 	if (n->tick != NULL)
 		hw_timer_free(n->tick);
 	if (n->loop != NULL)

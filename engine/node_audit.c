@@ -272,25 +272,34 @@ static bool audit_kept(const struct hw_node *n)
 	return n->can_sign && n->cfg.role != HW_ROLE_VAULT;
 }
 
-int hw__audit_event(struct hw_node *n, Tos__V1__NodeEventKind kind, const char *peer,
-		    const uint8_t *key, const char *detail)
+/* Fill *ev for kind on n (addr: room for the peer's address, which ev points into). */
+static void event_fill(struct hw_node *n, Tos__V1__NodeEvent *ev, Tos__V1__NodeEventKind kind,
+		       const char *peer, const uint8_t *key, const char *detail,
+		       char addr[HW_REF_CHARS_MAX + 1])
 {
-	char sha[2 * HW_HASH_BYTES + 1], addr[HW_REF_CHARS_MAX + 1];
-	Tos__V1__NodeEvent ev = TOS__V1__NODE_EVENT__INIT;
-	ev.kind = kind;
-	ev.node_id = n->cfg.node_id;
-	ev.epoch = n->epoch;
+	*ev = (Tos__V1__NodeEvent)TOS__V1__NODE_EVENT__INIT;
+	ev->kind = kind;
+	ev->node_id = n->cfg.node_id;
+	ev->epoch = n->epoch;
 	/* a reference field: an address longer than one (a Unix path) keeps its start */
-	snprintf(addr, sizeof addr, "%s", peer != NULL ? peer : "");
-	ev.peer_addr = addr;
+	snprintf(addr, HW_REF_CHARS_MAX + 1, "%s", peer != NULL ? peer : "");
+	ev->peer_addr = addr;
 	if (key != NULL)
-		ev.peer_key = (ProtobufCBinaryData){HW_CHANNEL_KEY_BYTES, (uint8_t *)key};
-	ev.detail = (char *)(detail != NULL ? detail : "");
+		ev->peer_key = (ProtobufCBinaryData){HW_CHANNEL_KEY_BYTES, (uint8_t *)key};
+	ev->detail = (char *)(detail != NULL ? detail : "");
 	/* the configuration a node runs with: at its start, when it changed, when elected */
 	if (kind == TOS__V1__NODE_EVENT_KIND__NODE_START ||
 	    kind == TOS__V1__NODE_EVENT_KIND__CONFIG_CHANGE ||
 	    kind == TOS__V1__NODE_EVENT_KIND__PROMOTION)
-		ev.config_sha = (ProtobufCBinaryData){HW_HASH_BYTES, n->config_sha};
+		ev->config_sha = (ProtobufCBinaryData){HW_HASH_BYTES, n->config_sha};
+}
+
+int hw__audit_event(struct hw_node *n, Tos__V1__NodeEventKind kind, const char *peer,
+		    const uint8_t *key, const char *detail)
+{
+	char sha[2 * HW_HASH_BYTES + 1], addr[HW_REF_CHARS_MAX + 1];
+	Tos__V1__NodeEvent ev;
+	event_fill(n, &ev, kind, peer, key, detail, addr);
 	sodium_bin2hex(sha, sizeof sha, n->config_sha, HW_HASH_BYTES);
 	if (!audit_kept(n)) {
 		hw_log("audit_local", "kind=%s epoch=%" PRIu64 " config_sha=%.16s detail=\"%s\"",
@@ -309,6 +318,32 @@ int hw__audit_event(struct hw_node *n, Tos__V1__NodeEventKind kind, const char *
 		hw_log("audit_held", "kind=%s epoch=%" PRIu64 " detail=\"%s\"",
 		       hw_node_event_name(kind), n->epoch, ev.detail);
 	flush(n);
+	return rc;
+}
+
+int hw__audit_event_durable(struct hw_node *n, Tos__V1__NodeEventKind kind, const char *peer,
+			    const uint8_t *key, const char *detail, uint64_t request_id,
+			    hw_submit_cb *cb, void *arg)
+{
+	uint32_t k = n->cfg.k > 0 ? n->cfg.k : 1; /* as a submit's k 0 in mode durable */
+	if (!audit_kept(n) || n->cfg.role != HW_ROLE_PRIMARY || n->failed ||
+	    !hw_primary_k_possible(&n->core, HW_MODE_DURABLE, k)) {
+		int rc = hw__audit_event(n, kind, peer, key, detail);
+		return rc != 0 ? rc : 1;
+	}
+	flush(n); /* the held events first, oldest first */
+	char addr[HW_REF_CHARS_MAX + 1];
+	Tos__V1__NodeEvent ev;
+	event_fill(n, &ev, kind, peer, key, detail, addr);
+	uint8_t rec[HW_SYSTEM_RECORD_BYTES_MAX];
+	size_t len = 0;
+	struct hw_reject rej = {0};
+	int rc = hw_node_event_encode(&ev, hw_wall_ms(), rec, sizeof rec, &len, &rej);
+	if (rc == 0)
+		rc = hw__node_enqueue(n, request_id, rec, len, HW_DURABLE, 0, true, cb, arg);
+	if (rc != 0)
+		hw_log("audit_failed", "kind=%s code=%s field=%s", hw_node_event_name(kind),
+		       hw_errname(rc), rej.field);
 	return rc;
 }
 

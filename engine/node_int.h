@@ -429,6 +429,17 @@ void hw__targets_status(struct hw_node *n, struct Hawser__Wire__V1__RpoHold *r,
  * code), logged too. */
 int hw__audit_event(struct hw_node *n, Tos__V1__NodeEventKind kind, const char *peer,
 		    const uint8_t *key, const char *detail);
+/* The event as hw__audit_event, but on a primary that keeps an audit trail and has
+ * standbys, queued in mode durable with the node's k (at least 1) instead of local:
+ * cb(arg, outcome of request_id) comes on the loop thread once k standbys hold it
+ * durable, or with the code that failed it (HW_ENOT_PRIMARY at a step-down: not held
+ * for later). For an event that must survive what the node does next (a drill's fault:
+ * node_drill.c). Returns 0 (cb will come), 1 when the node has no such trail (insecure,
+ * a vault, not primary, no standby: the event was taken as hw__audit_event takes it and
+ * cb never comes), or why it was not queued (logged; cb never comes). Loop thread. */
+int hw__audit_event_durable(struct hw_node *n, Tos__V1__NodeEventKind kind, const char *peer,
+			    const uint8_t *key, const char *detail, uint64_t request_id,
+			    hw_submit_cb *cb, void *arg);
 /* A session's OPERATOR_EVENT frame (wire.proto OperatorEvent): the event with the
  * session's address and channel key, then the reply. Returns 0 or a code to close with. */
 int hw__audit_on_operator_event(struct hw_session *s, const struct hw_frame *f);
@@ -439,8 +450,12 @@ void hw__audit_refusal(struct hw_node *n, const char *peer, const uint8_t *key, 
 /* A session's DRILL_FAULT frame (wire.proto DrillFault, node_drill.c): refused with an
  * ERROR HW_EFAULT_OFF unless [drills] allow_fault and a pinned key; CRASH answers, then
  * exits the process; ISOLATE cuts a primary's voter and replication links for its
- * duration_ms (hw_voters_isolate), then answers. Returns 0 or a code to close with. */
+ * duration_ms (hw_voters_isolate), then answers. On a primary with an audit trail and
+ * standbys, either waits until its DRILL event is durable on k standbys (at most 2 s;
+ * else an ERROR and no fault). Returns 0 or a code to close with. */
 int hw__drill_on_fault(struct hw_session *s, const struct hw_frame *f);
+/* Drop a fault still waiting for its audit event (hw_node_close, before the loop). */
+void hw__drill_stop(struct hw_node *n);
 /* node_digest.c: a session's DIGEST_QUERY frame (wire.proto DigestQuery): start the
  * digest at its LSN on a thread; the DIGEST_REPLY follows when it is done (an ERROR
  * HW_EBUSY while another query runs). Returns 0 or a code to close with. */

@@ -12,7 +12,8 @@
  * or isolates itself from its standbys and witness for a while, when the drill asks and
  * its config allows it, and refuses when it does not. A supervisor that restarts the
  * crashed primary at once may see it elected again: the drill reports a recovery by
- * restart, not a failover. */
+ * restart, not a failover. The fault's audit event outlives it, on the new primary; a
+ * fault no standby can record is not played. */
 #include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
@@ -48,6 +49,7 @@ struct fix {
 	char reports[HW_PROC_PATH_MAX + 16];
 	char conf[HW_PROC_PATH_MAX + 16]; /* node tos-a, whose data_dir is store */
 	struct hw_capture r;
+	struct hw_capture a; /* `hawser audit` */
 };
 
 static const char *hw_bin;
@@ -458,6 +460,55 @@ static int remote_drill(struct fix *f, struct remote *rm, const char *kill, cons
 			       NULL); /* no conf: the list ends */
 }
 
+/* Whether out holds a line with every one of the n needles. */
+static bool line_with(const char *out, const char *const *needles, size_t n)
+{
+	for (const char *line = out; *line != '\0';) {
+		const char *end = strchr(line, '\n');
+		size_t len = end != NULL ? (size_t)(end - line) : strlen(line);
+		size_t k = 0;
+		for (const char *at; k < n; k++)
+			if ((at = strstr(line, needles[k])) == NULL || at >= line + len)
+				break;
+		if (k == n)
+			return true;
+		line += len + (end != NULL);
+	}
+	return false;
+}
+
+/* Whether node i's store lists an audit event whose line holds the n needles, looked at
+ * until AUDIT_WAIT_MS passed (the store commits behind the log); the last list stays in
+ * f->a. */
+#define AUDIT_WAIT_MS 15000
+static bool audit_lists(struct fix *f, struct hw_cluster *c, unsigned i, const char *const *needles,
+			size_t n)
+{
+	for (int64_t end = hw_mono_ms() + AUDIT_WAIT_MS; hw_mono_ms() < end;) {
+		if (hw_proc_capture(&f->a, hw_bin, "audit", "--json", hw_cluster_dir(c, i), NULL) ==
+			    0 &&
+		    line_with(f->a.out, needles, n))
+			return true;
+		hw_cluster_wait_synced(c, 1000, NULL);
+	}
+	fprintf(stderr, "no %s ... in %s's audit:\n%s\n", needles[n - 1], hw_cluster_node_id(c, i),
+		f->a.out);
+	return false;
+}
+
+/* Whether node i's store lists the drill event "fault injected: <what>" of the old
+ * primary old: the fault's audit event outlived the fault (it was quarantined on the
+ * isolated primary's rejoin). */
+static bool fault_audited(struct fix *f, struct hw_cluster *c, unsigned i, unsigned old,
+			  const char *what)
+{
+	char node[96], detail[128];
+	snprintf(node, sizeof node, "\"node\":\"%s\"", hw_cluster_node_id(c, old));
+	snprintf(detail, sizeof detail, "\"detail\":\"fault injected: %s", what);
+	const char *const needles[] = {"\"kind\":\"drill\"", node, detail};
+	return audit_lists(f, c, i, needles, 3);
+}
+
 /* The crash drill on rm's cluster (remote_start with faults allowed), supervised: a PASS
  * with a measured RTO, nothing acknowledged lost, no overlap, and one restart by the
  * supervisor. before and after (cap bytes) get the primary's id before the drill and once
@@ -473,6 +524,8 @@ static void crash_drill(struct fix *f, struct remote *rm, char *before, char *af
 		fprintf(stderr, "drill failover --connect exited %d\nstdout: %s\nstderr: %s\n", rc,
 			f->r.out, f->r.err);
 	int prc = hw_cluster_primary(rm->c, 5000, &a);
+	/* before the supervisor ends: a node it restarted dies with it */
+	bool audited = prc == 0 && fault_audited(f, rm->c, a, b, "crash");
 	remote_unsupervise(rm);
 	snprintf(before, cap, "%s", hw_cluster_node_id(rm->c, b));
 	snprintf(after, cap, "%s", prc == 0 ? hw_cluster_node_id(rm->c, a) : "");
@@ -486,11 +539,12 @@ static void crash_drill(struct fix *f, struct remote *rm, char *before, char *af
 	assert_true(num(o, "overlapping_primaries") == 0);
 	assert_true(num(o, "acked") > 0);
 	assert_int_equal(rm->restarts, 1);
+	assert_true(audited);
 }
 
 /* The primary of a running cluster crashes itself at the drill's request, a standby takes
  * over, the supervisor restarts the old primary and it rejoins: nothing acknowledged is
- * lost, no overlap, a measured RTO. */
+ * lost, no overlap, a measured RTO, and the crash's audit event is on the new primary. */
 static void test_connect_crash(void **state)
 {
 	struct fix *f = *state;
@@ -553,7 +607,9 @@ static int isolate_once(struct remote *rm, unsigned i, uint32_t ms)
 /* The primary of a running cluster cuts itself off from its standbys and the witness at
  * the drill's request while its clients still reach it: its lease fence stops it
  * acknowledging before a standby takes over (no overlap, nothing lost), and once the
- * isolation ends it heals by itself and rejoins as a standby, never restarted. */
+ * isolation ends it heals by itself and rejoins as a standby, never restarted; its audit
+ * event of the isolation is on the new primary (it was quarantined with the old
+ * primary's suffix when the event was appended just before the links were cut). */
 static void test_connect_isolate(void **state)
 {
 	struct fix *f = *state;
@@ -577,6 +633,7 @@ static void test_connect_isolate(void **state)
 	static const char *const order[] = {"event=isolated until_ms=", "event=stepped_down",
 					    "event=isolation_ended"};
 	bool logged = log_in_order(hw_cluster_log(rm.c, before), order, 3);
+	bool audited = prc == 0 && fault_audited(f, rm.c, after, before, "isolated for 2500 ms");
 	char old[64];
 	snprintf(old, sizeof(old), "\"old_primary\":\"%s\"", hw_cluster_node_id(rm.c, before));
 	hw_cluster_free(rm.c, false);
@@ -595,6 +652,37 @@ static void test_connect_isolate(void **state)
 	assert_int_equal(rm.restarts, 0);
 	/* the old primary's own log: the isolation, the step-down its fence made, the end */
 	assert_true(logged);
+	assert_true(audited); /* on the new primary: it outlived the isolation */
+}
+
+/* A fault whose audit event no standby makes durable within its bound (the one standby
+ * stopped; the witness keeps the primary's lease) is not injected: the request fails
+ * with -ETIMEDOUT, the primary does not isolate itself, and its audit trail says the
+ * fault was not injected. */
+static void test_connect_fault_unrecorded(void **state)
+{
+	struct fix *f = *state;
+	struct remote rm = {.standbys = 1, .restart_delay_ms = RESTART_DELAY_MS};
+	remote_start(f, &rm, true);
+	unsigned p;
+	assert_int_equal(hw_cluster_primary(rm.c, 5000, &p), 0);
+	unsigned standby = (p + 1) % hw_cluster_nodes(rm.c);
+	assert_int_equal(hw_cluster_wait_synced(rm.c, 5000, NULL), 0);
+	assert_int_equal(hw_cluster_kill(rm.c, standby, SIGSTOP), 0);
+	int rc = isolate_once(&rm, p, 1000);
+	assert_int_equal(hw_cluster_kill(rm.c, standby, SIGCONT), 0);
+	const char *const cut[] = {"event=isolated "};
+	bool isolated = log_in_order(hw_cluster_log(rm.c, p), cut, 1);
+	int prc = hw_cluster_primary(rm.c, 5000, &p);
+	bool audited = prc == 0 && fault_audited(f, rm.c, p, p, "isolated for 1000 ms");
+	const char *const said[] = {"\"kind\":\"drill\"", "fault not injected"};
+	bool said_not = prc == 0 && audit_lists(f, rm.c, p, said, 2);
+	remote_unsupervise(&rm);
+	hw_cluster_free(rm.c, false);
+	assert_int_equal(rc, -ETIMEDOUT);
+	assert_false(isolated);
+	assert_true(audited);  /* its event, appended at the request, then ... */
+	assert_true(said_not); /* ... the one that says the fault was not played */
 }
 
 /* Whether a node other than old logged its first acknowledgement as primary, within ms. */
@@ -802,6 +890,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_connect_restart, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_connect_isolate, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_connect_interrupted, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_connect_fault_unrecorded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_connect_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_connect_unreachable, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_connect_list_cut, setup, teardown),
