@@ -476,10 +476,21 @@ static void log_channel(struct hw_conn *c, const char *event, int code)
 		hw_log(event, "peer=%s key=%s code=%s", c->peer, fp, hw_errname(code));
 	else
 		hw_log(event, "peer=%s key=%s cipher=%s", c->peer, fp, cipher ? cipher : "-");
-	/* an accepted connection that failed: someone knocking with the wrong key */
-	if (code && !c->dialed && c->r->refusal_cb)
+}
+
+/* Log the channel's refusal of what the peer sent (a key it does not pin, a proof or a
+ * message that fails) and, for an accepted connection, tell the refusal callback:
+ * someone knocking with the wrong key. A handshake cut short (the peer hung up, or said
+ * nothing in time: recv_done, hs_sweep_cb) is logged only: it proves no wrong key, and
+ * a node's own reconnect cut mid-handshake (a rejoin's rewind) is no attack. */
+static void log_refused(struct hw_conn *c, const char *event, int code)
+{
+	log_channel(c, event, code);
+	if (!c->dialed && c->r->refusal_cb) {
+		const uint8_t *key = hw_channel_peer_key(c->ch);
 		c->r->refusal_cb(c->r->refusal_arg, c->peer,
 				 key ? key : hw_channel_offered_key(c->ch), code);
+	}
 }
 
 /* Run the handshake on the received bytes: take what it consumed off *off, queue its
@@ -495,7 +506,7 @@ static int handshake_in(struct hw_conn *c, size_t *off)
 			rc = hw_channel_handshake_out(c->ch, c->hs + c->hslen,
 						      sizeof c->hs - c->hslen, &n);
 		if (rc) {
-			log_channel(c, "channel_refused", rc);
+			log_refused(c, "channel_refused", rc);
 			return rc;
 		}
 		*off += used;
@@ -528,7 +539,7 @@ static int channel_in(struct hw_conn *c)
 	if (off > 0 && c->rlen > 0)
 		memmove(c->rbuf, c->rbuf + off, c->rlen);
 	if (rc && !hs_rc && rc != -EAGAIN && rc != -ENOBUFS && rc != HW_ECLOSED)
-		log_channel(c, "channel_failed", rc);
+		log_refused(c, "channel_failed", rc);
 	return rc == -EAGAIN ? 0 : rc;
 }
 

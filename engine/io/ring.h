@@ -196,10 +196,13 @@ const char *hw_conn_peer(const struct hw_conn *c);
  * a plain connection or before the handshake ends. Valid while c is. */
 const uint8_t *hw_conn_peer_key(const struct hw_conn *c);
 
-/* Told of each accepted connection whose channel was refused or failed (the same cases
- * as the channel_refused / channel_failed logs; not connections this side dialled):
- * peer is its address, key the key it offered or authenticated (HW_CHANNEL_KEY_BYTES,
- * NULL when none arrived), code the channel's error. Both valid only during the call. */
+/* Told of each accepted connection whose channel refused what the peer sent (a key it
+ * does not pin, a handshake message or proof that fails, a record that fails after it:
+ * the channel_refused / channel_failed logs of those; not connections this side
+ * dialled, nor a handshake cut short: the peer's end of stream or -ETIMEDOUT before it
+ * was done, which are logged only): peer is its address, key the key it offered or
+ * authenticated (HW_CHANNEL_KEY_BYTES, NULL when none arrived), code the channel's
+ * error. Both valid only during the call. */
 typedef void hw_refusal_cb(void *arg, const char *peer, const uint8_t *key, int code);
 
 /* Call cb for refusals from now on (NULL: none). */

@@ -4,10 +4,12 @@
  * switchover to s1, `hawser audit --json` on both stores lists p1's promotion, its
  * switchover and s1's promotion in that order (each with its config's hash), and `hawser verify
  * --trust` finds the checkpoints about every 100 entries, each signed by a trusted node.
- * On the same kind of cluster: refused connections (one event for a flood), a procedure
+ * On the same kind of cluster: refused connections (one event for a flood; none for
+ * handshakes cut short), a procedure
  * drill and a switchover with the operator's key; on a static pair: a config change, and
  * restores told to the primary. */
 #include <errno.h>
+#include <poll.h>
 #include <inttypes.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -24,6 +27,7 @@
 #include "base/clock.h"
 #include "bench/cluster.h"
 #include "engine/client_int.h"
+#include "engine/io/channel.h"
 #include "hawser.h"
 #include "tests/integration/proc.h"
 
@@ -253,6 +257,40 @@ static void assert_event_key(const char *out, const char *kind, const char *kx, 
 	assert_non_null(strstr(line, want));
 }
 
+/* Three connections to addr whose channel handshakes are cut short, none of them an
+ * authentication failure: one closed before a byte, one silent until the node closes it
+ * at its handshake deadline, and one that says hello with the client's pinned key and
+ * hangs up at the node's answer (as a rejoining node's reconnect did, cut by its
+ * rewind). */
+static void cut_handshakes(const char *addr, const struct hw_client_security *sec)
+{
+	int fd = hw_test_dial(addr), silent = hw_test_dial(addr);
+	assert_true(fd >= 0 && silent >= 0);
+	close(fd);
+	struct hw_identity id;
+	assert_int_equal(hw_identity_load(sec->key, &id), 0);
+	struct hw_channel_config cfg = {.role = HW_CHANNEL_INITIATOR,
+					.self = &id,
+					.pinned = id.kx_pk, /* the node's answer is not read */
+					.pinned_count = 1,
+					.cluster_id = sec->cluster_id};
+	struct hw_channel *ch = NULL;
+	uint8_t hello[HW_CHANNEL_HANDSHAKE_BYTES_MAX], answer[64];
+	size_t n = 0;
+	assert_int_equal(hw_channel_new(&cfg, &ch), 0);
+	hw_identity_wipe(&id);
+	assert_int_equal(hw_channel_handshake_out(ch, hello, sizeof hello, &n), 0);
+	hw_channel_free(ch);
+	fd = hw_test_dial(addr);
+	assert_true(fd >= 0);
+	assert_int_equal(send(fd, hello, n, MSG_NOSIGNAL), (ssize_t)n);
+	assert_true(recv(fd, answer, sizeof answer, 0) > 0); /* the node took our hello */
+	close(fd);
+	struct pollfd pfd = {.fd = silent, .events = POLLIN};
+	assert_int_equal(poll(&pfd, 1, WAIT_MS), 1); /* closed at its deadline */
+	close(silent);
+}
+
 /* A procedure drill as p1 (its config's keys): the node answers over the channel, and the
  * drill says it recorded. */
 static void procedure_drill_as_p1(struct fix *f, const char *addr)
@@ -271,11 +309,13 @@ static void procedure_drill_as_p1(struct fix *f, const char *addr)
 	assert_null(strstr(f->cap.err, "did not record"));
 }
 
-/* A client with a key no node pins is refused: the primary appends one auth_failure
- * event naming its address and key, and a flood of 50 more from the same host within the
- * minute adds none; a procedure drill asks the node over the config's keys and leaves a
- * drill event with that key; a quarantine export told to the node and a switchover asked
- * with `hawser switchover` name the operator's key. */
+/* Handshakes cut short (a pinned key's hello, then nothing; none at all) are no
+ * authentication failure. A client with a key no node pins is refused: the primary
+ * appends one auth_failure event naming its address and key (the first refusal of a host
+ * within the minute: a cut one counted before it would have taken its place), and a flood
+ * of 50 more from the same host within the minute adds none; a procedure drill asks the node over
+ * the config's keys and leaves a drill event with that key; a quarantine export told to the node
+ * and a switchover asked with `hawser switchover` name the operator's key. */
 static void test_refusals_audited(void **state)
 {
 	struct fix *f = *state;
@@ -308,6 +348,7 @@ static void test_refusals_audited(void **state)
 	struct hw_client_security bad = *sec;
 	bad.key = rogue_key;
 	const char *addr = hw_cluster_node_addr(f->c, 0);
+	cut_handshakes(addr, sec);
 	for (int i = 0; i < 51; i++) {
 		struct hw_client *cl = NULL;
 		assert_int_equal(hw_client_connect_secure(addr, &bad, &cl), HW_EHANDSHAKE);
