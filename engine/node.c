@@ -28,6 +28,18 @@ int64_t hw__node_now(struct hw_node *n)
 	return hw_loop_now_ms(n->loop);
 }
 
+bool hw__repeat_say(struct hw_repeat *r, int code, uint32_t *repeats)
+{
+	int64_t now = hw_mono_ms();
+	if (r->code == code && now - r->logged_ms < HW_REPEAT_LOG_MS) {
+		r->count++;
+		return false;
+	}
+	*repeats = r->code == code ? r->count : 0;
+	*r = (struct hw_repeat){.code = code, .logged_ms = now};
+	return true;
+}
+
 int hw__node_send_frame(struct hw_conn *c, enum hw_frame_type type, const uint8_t *body,
 			size_t len)
 {

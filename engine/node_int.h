@@ -63,9 +63,27 @@ _Static_assert(HW_SESSION_REPLY_ROOM <= HW_CONN_SEND_MAX / 2,
  * address) are logged at most once per this long, with how many there were: the
  * back-off redials every HW_RECONNECT_MAX_MS. */
 #define HW_REFUSED_LOG_MS 10000
+/* A standby or vault the primary refuses for what only an operator ends (its store is of
+ * another chain, or diverged with no rejoin; not a vault the primary takes; not its
+ * standby: HW_EDIVERGED, HW_EVAULT, HW_ECLUSTER) redials from HW_RECONNECT_MIN_MS
+ * doubling to this instead: each try costs both sides a connection and a check, and
+ * the operator's fix on the primary's side is seen at most 30 s late (a standby that is
+ * restarted, as after a restore, dials at once). */
+#define HW_REFUSED_RETRY_MAX_MS 30000
+/* Such a refusal is logged the first time on each side (primary_refused and primary_lost,
+ * vault_refused; standby_diverged), then its repeats are counted and said with their
+ * count (repeated=N) at most once per this long. */
+#define HW_REPEAT_LOG_MS 300000
 
 struct hw_node;
 struct hw_voters;
+
+/* A line said again and again (HW_REPEAT_LOG_MS). */
+struct hw_repeat {
+	int code;          /* what repeats; 0: nothing yet */
+	uint32_t count;    /* repeats not logged since its last line */
+	int64_t logged_ms; /* hw_mono_ms() of that line */
+};
 
 /* The apply of a standby or vault stopped at an entry its store refused (node_block.c). */
 struct hw_block {
@@ -142,6 +160,7 @@ struct hw_ext_submit {
 
 struct hw_standby_link {
 	struct hw_session *c; /* its replication connection, NULL when gone */
+	struct hw_repeat diverged; /* its standby_diverged lines (node_primary.c) */
 	uint64_t pending_from; /* entries the core sent that still wait for send room */
 	uint64_t pending_to;
 	uint64_t receipt_to; /* the last LSN of a SEND that asked for a receipt: frames up
@@ -241,6 +260,10 @@ struct hw_node {
 	int64_t refused_logged_ms; /* hw_mono_ms() of that line; 0: none yet */
 	struct hw_timer *reconnect;
 	int64_t reconnect_ms;
+	struct hw_repeat refusal; /* the primary's refusals only an operator ends */
+	int refused_code;         /* the primary's ERROR on this connection; 0: none */
+	bool refusal_quiet;       /* ... a repeat: its lines are counted, not logged */
+	bool refusal_backoff;     /* reconnect_ms grew on such refusals (HW_REFUSED_RETRY_MAX_MS) */
 	char primary_id[HW_ID_CHARS_MAX + 1]; /* the primary of the last hello taken */
 	struct hw_block block;
 	/* the catchup_progress / catchup_done lines (node_standby.c) */
@@ -488,6 +511,11 @@ struct hw_identity;
 int hw__audit_open(struct hw_node *n, const char *config_path, const struct hw_identity *id);
 /* Free what hw__audit_open made; after the roles stopped (hw_node_close). */
 void hw__audit_close(struct hw_node *n);
+
+/* node.c: whether this time code is to be logged: the first time, a new code, or
+ * HW_REPEAT_LOG_MS or more after r's last line (*repeats gets how many were not logged
+ * since: say them); else it is counted. */
+bool hw__repeat_say(struct hw_repeat *r, int code, uint32_t *repeats);
 
 /* api.c: queue a submit for the loop (any thread), as hw_node_submit() does; HW_ENOT_PRIMARY
  * unless a primary takes them (ext_open); system marks the node's own record

@@ -792,6 +792,7 @@ static void link_peer(struct hw_session *s, int peer)
 	struct hw_standby_link *l = &n->links[peer];
 	drop_old_link(s, peer);
 	l->c = s;
+	l->diverged = (struct hw_repeat){0}; /* a divergence after this is news */
 	l->pending_to = l->receipt_to = 0; /* the core sends afresh, asking anew */
 	s->peer = peer;
 	s->hello = true;
@@ -830,6 +831,20 @@ static int snapshot_hello(struct hw_session *s, int peer, const Hawser__Wire__V1
 	return 0;
 }
 
+/* standby_diverged for peer: the first time, then its repeats with their count at most
+ * once per HW_REPEAT_LOG_MS (a standby of another chain redials until an operator acts;
+ * node_standby.c backs it off). */
+static void log_diverged(struct hw_node *n, int peer, const Hawser__Wire__V1__Hello *m, int code,
+			 const char *reason)
+{
+	uint32_t repeats = 0;
+	if (hw__repeat_say(&n->links[peer].diverged, code, &repeats))
+		hw_log("standby_diverged",
+		       "peer=%s its_lsn=%llu our_lsn=%llu code=%s%s repeated=%u", m->node_id,
+		       (unsigned long long)m->last_lsn, (unsigned long long)n->core.last_lsn,
+		       hw_errname(code), reason, repeats);
+}
+
 static int standby_hello(struct hw_session *s, const Hawser__Wire__V1__Hello *m)
 {
 	struct hw_node *n = s->node;
@@ -841,10 +856,7 @@ static int standby_hello(struct hw_session *s, const Hawser__Wire__V1__Hello *m)
 		return 0;
 	}
 	if (other_chain(n, m)) {
-		hw_log("standby_diverged",
-		       "peer=%s its_lsn=%llu our_lsn=%llu code=%s reason=other_chain", m->node_id,
-		       (unsigned long long)m->last_lsn, (unsigned long long)n->core.last_lsn,
-		       hw_errname(HW_EDIVERGED));
+		log_diverged(n, peer, m, HW_EDIVERGED, " reason=other_chain");
 		hw__node_refuse(s->conn, HW_EDIVERGED,
 				"the standby's store is of another chain (entry 1 differs): no "
 				"snapshot or rejoin replaces it; an operator decides");
@@ -867,9 +879,7 @@ static int standby_hello(struct hw_session *s, const Hawser__Wire__V1__Hello *m)
 		return snapshot_hello(s, peer, m);
 	int rc = chain_matches(n, m);
 	if (rc != 0) {
-		hw_log("standby_diverged", "peer=%s its_lsn=%llu our_lsn=%llu code=%s", m->node_id,
-		       (unsigned long long)m->last_lsn, (unsigned long long)n->core.last_lsn,
-		       hw_errname(rc));
+		log_diverged(n, peer, m, rc, "");
 		if (rc == HW_EDIVERGED) /* it can set its suffix aside */
 			hw__rejoin_offer(s, m->last_lsn);
 		hw__node_refuse(s->conn, rc, "standby's log does not match the primary's");

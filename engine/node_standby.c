@@ -233,6 +233,7 @@ static int take_primary_hello(struct hw_node *n, const struct hw_frame *f)
 		n->primary_ready = true;
 		n->other_chain = false; /* a refused snapshot is this connection's to judge */
 		n->reconnect_ms = HW_RECONNECT_MIN_MS;
+		n->refusal = (struct hw_repeat){0}; /* a refusal after this is news */
 		hw_standby_on_connect(&n->sb, hw__node_now(n));
 		hw_log("following", "primary=%s its_lsn=%llu our_lsn=%llu epoch=%llu", m->node_id,
 		       (unsigned long long)m->last_lsn, (unsigned long long)n->sb.pos.durable,
@@ -248,13 +249,24 @@ static int take_primary_hello(struct hw_node *n, const struct hw_frame *f)
 	return rc;
 }
 
-static int take_error(const struct hw_frame *f)
+/* A refusal only an operator ends (HW_REFUSED_RETRY_MAX_MS). */
+static bool lasting(int code)
+{
+	return code == HW_EDIVERGED || code == HW_EVAULT || code == HW_ECLUSTER;
+}
+
+static int take_error(struct hw_node *n, const struct hw_frame *f)
 {
 	Hawser__Wire__V1__Error *e = hawser__wire__v1__error__unpack(NULL, f->len, f->body);
 	if (e == NULL)
 		return HW_EFRAME;
 	int code = e->code < 0 ? e->code : HW_EPROTOCOL;
-	hw_log("primary_refused", "code=%s what=\"%s\"", hw_errname(code), e->message);
+	uint32_t repeats = 0;
+	n->refused_code = code;
+	n->refusal_quiet = lasting(code) && !hw__repeat_say(&n->refusal, code, &repeats);
+	if (!n->refusal_quiet)
+		hw_log("primary_refused", "code=%s what=\"%s\" repeated=%u", hw_errname(code),
+		       e->message, repeats);
 	hawser__wire__v1__error__free_unpacked(e, NULL);
 	return code;
 }
@@ -306,7 +318,7 @@ static int primary_frame(struct hw_node *n, const struct hw_frame *f)
 	n->primary_heard_ms = n->primary_frame_ms = hw__node_now(n);
 	n->primary_heard = true;
 	if (f->type == HW_FRAME_ERROR)
-		return take_error(f);
+		return take_error(n, f);
 	if (f->type == HW_FRAME_HELLO)
 		return n->primary_ready ? HW_EPROTOCOL : take_primary_hello(n, f);
 	bool vault = n->cfg.role == HW_ROLE_VAULT;
@@ -398,12 +410,13 @@ static void reconnect_cb(struct hw_timer *t, void *arg)
 	connect_primary(n);
 }
 
-/* Connect again after the back-off, which doubles up to HW_RECONNECT_MAX_MS. */
-static void redial_later(struct hw_node *n)
+/* Connect again after the back-off, which doubles up to HW_RECONNECT_MAX_MS, or up to
+ * HW_REFUSED_RETRY_MAX_MS after a refusal only an operator ends (refused). */
+static void redial_later(struct hw_node *n, bool refused)
 {
+	int64_t max = refused ? HW_REFUSED_RETRY_MAX_MS : HW_RECONNECT_MAX_MS;
 	hw_timer_again(n->reconnect, n->reconnect_ms);
-	n->reconnect_ms = n->reconnect_ms * 2 < HW_RECONNECT_MAX_MS ? n->reconnect_ms * 2
-								    : HW_RECONNECT_MAX_MS;
+	n->reconnect_ms = n->reconnect_ms * 2 < max ? n->reconnect_ms * 2 : max;
 }
 
 /* A redial that nothing at the primary's address took (ECONNREFUSED: the primary's
@@ -432,12 +445,18 @@ static void primary_on_close(struct hw_conn *c, void *arg, int code)
 	struct hw_node *n = arg;
 	bool vault = n->cfg.role == HW_ROLE_VAULT;
 	bool following = n->cfg.role == HW_ROLE_STANDBY || vault;
+	bool refused = code == n->refused_code && lasting(code),
+	     quiet = refused && n->refusal_quiet;
+	n->refused_code = 0;
+	if (!refused && n->refusal_backoff)
+		n->reconnect_ms = HW_RECONNECT_MIN_MS; /* something changed: try soon */
+	n->refusal_backoff = refused;
 	if (code == HW_ETOOSLOW) /* the primary ended our snapshot: a try costs a whole copy */
 		n->reconnect_ms = HW_SNAPSHOT_RETRY_MS;
 	if (following && n->failed != 0) /* connect_primary redials no failed node */
 		hw_log("primary_lost", "code=%s redial=no what=\"%s\"", hw_errname(code),
 		       "this node's storage failed: it follows nobody until restarted");
-	else if (following && (n->primary_ready || code != -ECONNREFUSED))
+	else if (following && !quiet && (n->primary_ready || code != -ECONNREFUSED))
 		hw_log("primary_lost", "code=%s retry_ms=%lld", hw_errname(code),
 		       (long long)n->reconnect_ms);
 	else if (following)
@@ -454,11 +473,11 @@ static void primary_on_close(struct hw_conn *c, void *arg, int code)
 	if (!following)
 		return; /* promoted meanwhile: nobody to follow */
 	if (vault) {
-		if (code == HW_EDIVERGED)
+		if (code == HW_EDIVERGED && !quiet)
 			hw__vault_refuse(n, "the primary's chain diverged from this vault's log; "
 					    "not following it");
 		hw__vault_next_source(n); /* after a failover another node leads */
-		redial_later(n);
+		redial_later(n, refused);
 		return;
 	}
 	if (n->other_chain && code == HW_EDIVERGED) { /* an older primary: it would copy again */
@@ -481,7 +500,7 @@ static void primary_on_close(struct hw_conn *c, void *arg, int code)
 		       "diverged from the primary; not following (rejoin is an operator step)");
 		return;
 	}
-	redial_later(n);
+	redial_later(n, refused);
 }
 
 static const struct hw_conn_ops primary_ops = {

@@ -523,6 +523,64 @@ static void test_other_chain_refused(void **state)
 	assert_store_kept(f->s.dir, &before);
 }
 
+/* Lines of log (read so far) holding event (and needle2 when not NULL). */
+static unsigned lines_with(const char *log, const char *event, const char *needle2)
+{
+	unsigned n = 0;
+	for (const char *at = log; (at = strstr(at, event)) != NULL; at++) {
+		const char *end = strchr(at, '\n');
+		const char *two = needle2 != NULL ? strstr(at, needle2) : at;
+		n += two != NULL && (end == NULL || two < end);
+	}
+	return n;
+}
+
+/* Tries of a refused standby the test watches: 50 ms doubling, so the seventh comes
+ * about 3.2 s after the first and the eighth 3.2 s after that; with the 1 s cap of an
+ * ordinary redial, 1 s. */
+#define REFUSED_TRIES 8u
+/* A gap between the last two that only a back-off past the ordinary cap (1 s) makes: a
+ * loaded machine makes gaps longer, never shorter. */
+#define REFUSED_GAP_MIN_MS 2000
+
+/* A standby of another chain keeps being refused until an operator acts: it redials
+ * backing off past the ordinary 1 s cap, and each side logs the refusal once (the
+ * primary standby_diverged, the standby primary_refused and primary_lost), not at every
+ * try; restored (stopped, its store moved away, started empty), it follows at once. */
+static void test_other_chain_backs_off(void **state)
+{
+	struct fix *f = *state;
+	start_primary(f);
+	load_start(f, 20);
+	load_all_acked(&f->load);
+	init_standby(f);
+	make_store(f->s.dir, 50, 0);
+	size_t smark = 0, pmark = hw_proc_mark(&f->p.proc);
+	assert_int_equal(hw_tnode_start(&f->s, &smark), 0);
+	int64_t seen[REFUSED_TRIES];
+	for (unsigned i = 0; i < REFUSED_TRIES; i++) {
+		assert_true(hw_proc_wait_line(&f->p.proc, &pmark, "event=session_lost",
+					      "code=HW_EDIVERGED", EVENT_WAIT_MS, NULL, 0));
+		seen[i] = hw_mono_ms();
+	}
+	hw_proc_pump(&f->s.proc, 0);
+	assert_int_equal(lines_with(f->p.proc.log, "event=standby_diverged", "other_chain"), 1);
+	assert_int_equal(lines_with(f->s.proc.log, "event=primary_refused", "HW_EDIVERGED"), 1);
+	assert_int_equal(lines_with(f->s.proc.log, "event=primary_lost", "HW_EDIVERGED"), 1);
+	assert_true(seen[REFUSED_TRIES - 1] - seen[REFUSED_TRIES - 2] >= REFUSED_GAP_MIN_MS);
+
+	assert_int_equal(hw_proc_stop(&f->s.proc, STOP_WAIT_MS), 0);
+	char aside[HW_PROC_PATH_MAX + 16];
+	snprintf(aside, sizeof aside, "%s.other", f->s.dir);
+	assert_int_equal(rename(f->s.dir, aside), 0);
+	smark = 0;
+	assert_int_equal(hw_tnode_start(&f->s, &smark), 0);
+	assert_true(hw_proc_wait_line(&f->s.proc, &smark, "event=following", NULL, EVENT_WAIT_MS,
+				      NULL, 0));
+	assert_int_equal(hw_proc_stop(&f->s.proc, STOP_WAIT_MS), 0);
+	assert_int_equal(hw_proc_stop(&f->p.proc, STOP_WAIT_MS), 0);
+}
+
 /* A standby whose log already holds entries of epoch 2 refuses a primary of epoch 1 (a
  * deposed one) without voters to tell it: stale_epoch, and its log is left as it was
  * (it followed it). */
@@ -906,6 +964,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_behind_standby_gets_snapshot, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_snapshot_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_other_chain_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_other_chain_backs_off, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_other_chain_copy_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rewound_node_data_kept, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_leftover_data_dir_kept, setup, teardown),
