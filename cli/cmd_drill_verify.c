@@ -35,23 +35,63 @@ static const struct option verify_opts[] = {
 
 /* ---- verify ------------------------------------------------------------------------- */
 
-/* The three things hw_verify proves, as checks; what its code says failed. A verify
- * stopped (HW_ECANCELED: a caught signal, or its process killed) judged nothing past
- * where it stopped: that is no damage. */
+/* A verify stopped (HW_ECANCELED: a caught signal, or its process killed) judged nothing
+ * past where it stopped: that is no damage, and its checks say so. */
+static void verify_stopped_checks(struct hw_report *r, const struct hw_verify_report *v)
+{
+	char stop[64];
+	hw_cli_drill_stopped_why(stop, sizeof stop);
+	char at[40] = "";
+	if (v->first_bad_lsn)
+		snprintf(at, sizeof at, " at LSN %" PRIu64, v->first_bad_lsn);
+	hw_report_check(r, "hash chain", HW_VERDICT_SKIP, "not finished: %s%s", stop, at);
+	hw_report_check(r, "records decode and validate", HW_VERDICT_SKIP, "not reached: %s", stop);
+	hw_report_check(r, "state rebuilt equals stored", HW_VERDICT_SKIP, "not reached: %s", stop);
+}
+
+/* The state check of hw_cli_drill_verify_checks. */
+static void verify_state_check(struct hw_report *r, const struct hw_verify_report *v,
+			       bool state_bad)
+{
+	char a[2 * HW_HASH_BYTES + 1], b[2 * HW_HASH_BYTES + 1];
+	if (state_bad)
+		hw_report_check(r, "state rebuilt equals stored", HW_VERDICT_FAIL,
+				"stored %s, rebuilt %s", hw_cli_hex(v->digest_stored, a),
+				hw_cli_hex(v->digest_rebuilt, b));
+	else if (v->state_rebuilt)
+		hw_report_check(r, "state rebuilt equals stored", HW_VERDICT_PASS, "digest %s",
+				hw_cli_hex(v->digest_stored, a));
+	else if (v->state_cp_lsn != 0)
+		hw_report_check(
+			r, "state rebuilt equals stored", HW_VERDICT_PASS,
+			"the restore matched it with the digest the checkpoint at LSN %" PRIu64
+			" signed%s; digest %s",
+			v->state_cp_lsn,
+			v->state_cp_beyond ? ", in a copy replayed to it (the restore stops before "
+					     "its entry: the signer's key it recorded was judged)"
+					   : " and replayed on from there",
+			hw_cli_hex(v->digest_stored, a));
+	else if (hw_verify_state_unvouched(v) && r->kind == HW_DRILL_RESTORE)
+		hw_report_check(r, "state rebuilt equals stored", HW_VERDICT_FAIL, "%s", v->what);
+	else if (hw_verify_state_unvouched(v)) /* a node's own store: it built that state */
+		hw_report_check(r, "state rebuilt equals stored", HW_VERDICT_WARN,
+				"%s; compare it with another node's store (--compare) to vouch for "
+				"it",
+				v->what);
+	else
+		hw_report_check(
+			r, "state rebuilt equals stored", HW_VERDICT_SKIP, "%s",
+			v->code != 0 ? "not reached"
+				     : "the log starts after a base: nothing rebuilds or vouches "
+				       "for the state tables");
+}
+
+/* The three things hw_verify proves, as checks; what its code says failed. */
 void hw_cli_drill_verify_checks(struct hw_report *r, const struct hw_verify_report *v)
 {
 	int c = v->code;
 	if (c == HW_ECANCELED) {
-		char stop[64];
-		hw_cli_drill_stopped_why(stop, sizeof stop);
-		char at[40] = "";
-		if (v->first_bad_lsn)
-			snprintf(at, sizeof at, " at LSN %" PRIu64, v->first_bad_lsn);
-		hw_report_check(r, "hash chain", HW_VERDICT_SKIP, "not finished: %s%s", stop, at);
-		hw_report_check(r, "records decode and validate", HW_VERDICT_SKIP,
-				"not reached: %s", stop);
-		hw_report_check(r, "state rebuilt equals stored", HW_VERDICT_SKIP,
-				"not reached: %s", stop);
+		verify_stopped_checks(r, v);
 		return;
 	}
 	bool state_bad = c == HW_EDIGEST;
@@ -88,36 +128,7 @@ void hw_cli_drill_verify_checks(struct hw_report *r, const struct hw_verify_repo
 	else
 		hw_report_check(r, "records decode and validate", HW_VERDICT_PASS,
 				"every record decoded, validated and applied again");
-	char a[2 * HW_HASH_BYTES + 1], b[2 * HW_HASH_BYTES + 1];
-	if (state_bad)
-		hw_report_check(r, "state rebuilt equals stored", HW_VERDICT_FAIL,
-				"stored %s, rebuilt %s", hw_cli_hex(v->digest_stored, a),
-				hw_cli_hex(v->digest_rebuilt, b));
-	else if (v->state_rebuilt)
-		hw_report_check(r, "state rebuilt equals stored", HW_VERDICT_PASS, "digest %s",
-				hw_cli_hex(v->digest_stored, a));
-	else if (v->state_cp_lsn != 0)
-		hw_report_check(
-			r, "state rebuilt equals stored", HW_VERDICT_PASS,
-			"the restore matched it with the digest the checkpoint at LSN %" PRIu64
-			" signed%s; digest %s",
-			v->state_cp_lsn,
-			v->state_cp_beyond ? ", in a copy replayed to it (the restore stops before "
-					     "its entry: the signer's key it recorded was judged)"
-					   : " and replayed on from there",
-			hw_cli_hex(v->digest_stored, a));
-	else if (hw_verify_state_unvouched(v) && r->kind == HW_DRILL_RESTORE)
-		hw_report_check(r, "state rebuilt equals stored", HW_VERDICT_FAIL, "%s", v->what);
-	else if (hw_verify_state_unvouched(v)) /* a node's own store: it built that state */
-		hw_report_check(r, "state rebuilt equals stored", HW_VERDICT_WARN,
-				"%s; compare it with another node's store (--compare) to vouch for "
-				"it",
-				v->what);
-	else
-		hw_report_check(r, "state rebuilt equals stored", HW_VERDICT_SKIP, "%s",
-				c != 0 ? "not reached"
-				       : "the log starts after a base: nothing rebuilds or vouches "
-					 "for the state tables");
+	verify_state_check(r, v, state_bad);
 }
 
 /* Split hw_verify's run into its two passes from the tracker's marks: the walk reports
