@@ -104,33 +104,12 @@ static long long jint(const char *out, const char *key)
 	return strtoll(at + strlen(pat), NULL, 10);
 }
 
-/* A switchover shows up, in order, in the audit of both stores, and both logs carry
- * checkpoints about every PER_CHECKPOINT entries that verify against the nodes' keys.
- * On the way, `hawser submit` counts a --k the cluster cannot meet as errors, and sends
- * the same records again given the --end-ms of an earlier run. */
-static void test_switchover_audited(void **state)
+/* `hawser submit` counts a --k the cluster of one standby cannot meet as errors, in the
+ * code's own words, and sends the same records again given the --end-ms of an earlier
+ * run: duplicates. */
+static void submit_refused_and_repeated(struct fix *f, const char *addr,
+					const struct hw_client_security *sec)
 {
-	struct fix *f = *state;
-	char root[HW_PROC_PATH_MAX + 16], p1pub[HW_PROC_PATH_MAX + 32],
-		s1pub[HW_PROC_PATH_MAX + 32];
-	snprintf(root, sizeof root, "%s/cluster", f->root);
-	struct hw_cluster_opts o = {.hawser_bin = hw_test_bin(),
-				    .root = root,
-				    .standbys = 1,
-				    .failover = true,
-				    .rto_ms = RTO_MS,
-				    .rpo_ms = 0,
-				    .checkpoint_records = PER_CHECKPOINT};
-	assert_int_equal(hw_cluster_start(&o, &f->c), 0);
-	unsigned p;
-	assert_int_equal(hw_cluster_primary(f->c, SYNC_MS, &p), 0);
-	assert_int_equal(p, 0);
-	const struct hw_client_security *sec = hw_cluster_security(f->c);
-	const char *addr = hw_cluster_node_addr(f->c, 0);
-	assert_int_equal(hw_proc_capture(&f->cap, hw_test_bin(), "submit", "--connect", addr,
-					 "--generate", LOAD_RECORDS, "--key", sec->key, "--peers",
-					 sec->peers, "--cluster", sec->cluster_id, NULL),
-			 0);
 	/* k 2 of one standby: the node refuses the submits, not their records: errors, said
 	 * in the code's own words (they were "rejected", unexpected, "at : ") */
 	assert_int_equal(hw_proc_capture(&f->cap, hw_test_bin(), "submit", "--connect", addr,
@@ -155,6 +134,36 @@ static void test_switchover_audited(void **state)
 		assert_int_equal(jint(f->cap.out, "end_ms"), 1767225600000LL);
 		assert_int_equal(jint(f->cap.out, run ? "duplicates" : "accepted"), 3);
 	}
+}
+
+/* A switchover shows up, in order, in the audit of both stores, and both logs carry
+ * checkpoints about every PER_CHECKPOINT entries that verify against the nodes' keys.
+ * On the way, `hawser submit` is held to its errors and repeats
+ * (submit_refused_and_repeated). */
+static void test_switchover_audited(void **state)
+{
+	struct fix *f = *state;
+	char root[HW_PROC_PATH_MAX + 16], p1pub[HW_PROC_PATH_MAX + 32],
+		s1pub[HW_PROC_PATH_MAX + 32];
+	snprintf(root, sizeof root, "%s/cluster", f->root);
+	struct hw_cluster_opts o = {.hawser_bin = hw_test_bin(),
+				    .root = root,
+				    .standbys = 1,
+				    .failover = true,
+				    .rto_ms = RTO_MS,
+				    .rpo_ms = 0,
+				    .checkpoint_records = PER_CHECKPOINT};
+	assert_int_equal(hw_cluster_start(&o, &f->c), 0);
+	unsigned p;
+	assert_int_equal(hw_cluster_primary(f->c, SYNC_MS, &p), 0);
+	assert_int_equal(p, 0);
+	const struct hw_client_security *sec = hw_cluster_security(f->c);
+	const char *addr = hw_cluster_node_addr(f->c, 0);
+	assert_int_equal(hw_proc_capture(&f->cap, hw_test_bin(), "submit", "--connect", addr,
+					 "--generate", LOAD_RECORDS, "--key", sec->key, "--peers",
+					 sec->peers, "--cluster", sec->cluster_id, NULL),
+			 0);
+	submit_refused_and_repeated(f, addr, sec);
 	assert_int_equal(hw_cluster_wait_synced(f->c, SYNC_MS, NULL), 0);
 	/* through the library (test_refusals_audited asks with `hawser switchover`) */
 	struct hw_client *cl;

@@ -204,6 +204,15 @@ static void test_usage_errors(void **state)
 	assert_int_equal(hw(&f->r, "init", store, NULL), 0);
 	assert_int_equal(hw(&f->r, "drill", "verify", "--dir", store, "--insecure", NULL), 2);
 	assert_non_null(strstr(f->r.err, "go with --connect"));
+	assert_int_equal(f->r.out_len, 0);
+}
+
+/* Slips an operator makes that are usage errors or said as what they are: an option given
+ * twice (only --trust adds one each time), a --trust file that is no node.pub, a --connect
+ * or --wait that cannot be; nothing on stdout. */
+static void test_usage_slips(void **state)
+{
+	struct fix *f = *state;
 	/* an option given twice is a slip, not an update: only --trust adds one each time */
 	assert_int_equal(
 		hw(&f->r, "restore", "a", "b", "--until-lsn", "3", "--until-lsn", "4", NULL), 2);
@@ -1031,6 +1040,7 @@ int main(void)
 		return 77;
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_usage_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_usage_slips, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_help, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_keygen_refusals, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_config_refused, setup, teardown),

@@ -102,6 +102,50 @@ static void assert_by_start(const char *html)
 	assert_true(n > 8);
 }
 
+/* The report the demo's verdict line (sum) names: in f->report_dir, the timeline with the
+ * fault as a mark and in order of start, the drills and the rejoin check passed, the two
+ * rejoin times as stdout said them, the overlap check in UTC times. */
+static void assert_report(const struct fix *f, const char *sum, long rejoin, long in_sync)
+{
+	char want[256];
+	const char *r = strstr(sum, "report=");
+	assert_non_null(r);
+	char path[HW_PROC_PATH_MAX + 128];
+	snprintf(path, sizeof path, "%s", r + strlen("report="));
+	path[strcspn(path, "\n")] = '\0';
+	assert_int_equal(strncmp(path, f->report_dir, strlen(f->report_dir)), 0);
+	const char *html = slurp(path);
+	assert_non_null(html);
+	assert_non_null(strstr(html, "<svg id=\"timeline\""));
+	const char *fault = strstr(html, "data-phase=\"fault: kill -9 primary\"");
+	assert_non_null(fault);
+	const char *mark = strstr(fault, "<circle class=\"mark pass\"");
+	assert_non_null(mark);
+	assert_true(mark < strstr(fault, "</g>"));
+	assert_by_start(html);
+	assert_non_null(strstr(html, "data-phase=\"first commit on new primary\""));
+	assert_non_null(strstr(html, "data-phase=\"verify drill\" data-verdict=\"pass\""));
+	assert_non_null(strstr(html, "data-phase=\"restore drill\" data-verdict=\"pass\""));
+	assert_non_null(strstr(html, "data-phase=\"rejoin check\" data-verdict=\"pass\""));
+	/* each of the two times under its own name, the same number as on stdout */
+	snprintf(want, sizeof want, "<td>rejoin</td><td class=\"num\">%ld</td>", rejoin);
+	assert_non_null(strstr(html, want));
+	snprintf(want, sizeof want, "as a standby, %ld ms after it was restarted", rejoin);
+	assert_non_null(strstr(html, want));
+	snprintf(want, sizeof want, "<td>in sync</td><td class=\"num\">%ld</td>", in_sync);
+	assert_non_null(strstr(html, want));
+	/* the overlap check in UTC times and the gap, not epoch milliseconds */
+	assert_null(strstr(html, "wall_ms"));
+	const char *acks = strstr(html, "s last ack 20");
+	assert_non_null(acks);
+	assert_non_null(strstr(acks, "Z, new primary"));
+	assert_non_null(strstr(acks, " ms after"));
+	const char *check = strstr(html, ">old primary rejoined<");
+	assert_non_null(check);
+	assert_non_null(strstr(check, "class=\"v pass\""));
+	assert_true(strstr(check, "class=\"v pass\"") < strstr(check, "</tr>"));
+}
+
 /* `hawser demo` runs the whole drill and ends with its verdict: no acknowledged record
  * lost, the old primary p1 back as a standby whose log matches the new primary's, and an
  * HTML report holding the timeline with the fault (a moment: a mark at its time, not a
@@ -166,42 +210,7 @@ static void test_demo_pass(void **state)
 	long rejoin = strtol(rj_ms + strlen(" as a standby, "), NULL, 10);
 	assert_true(rejoin >= 0 && rejoin <= in_sync);
 	each_line_fits(out);
-	const char *r = strstr(sum, "report=");
-	assert_non_null(r);
-	char path[HW_PROC_PATH_MAX + 128];
-	snprintf(path, sizeof path, "%s", r + strlen("report="));
-	path[strcspn(path, "\n")] = '\0';
-	assert_int_equal(strncmp(path, f->report_dir, strlen(f->report_dir)), 0);
-	const char *html = slurp(path);
-	assert_non_null(html);
-	assert_non_null(strstr(html, "<svg id=\"timeline\""));
-	const char *fault = strstr(html, "data-phase=\"fault: kill -9 primary\"");
-	assert_non_null(fault);
-	const char *mark = strstr(fault, "<circle class=\"mark pass\"");
-	assert_non_null(mark);
-	assert_true(mark < strstr(fault, "</g>"));
-	assert_by_start(html);
-	assert_non_null(strstr(html, "data-phase=\"first commit on new primary\""));
-	assert_non_null(strstr(html, "data-phase=\"verify drill\" data-verdict=\"pass\""));
-	assert_non_null(strstr(html, "data-phase=\"restore drill\" data-verdict=\"pass\""));
-	assert_non_null(strstr(html, "data-phase=\"rejoin check\" data-verdict=\"pass\""));
-	/* each of the two times under its own name, the same number as on stdout */
-	snprintf(want, sizeof want, "<td>rejoin</td><td class=\"num\">%ld</td>", rejoin);
-	assert_non_null(strstr(html, want));
-	snprintf(want, sizeof want, "as a standby, %ld ms after it was restarted", rejoin);
-	assert_non_null(strstr(html, want));
-	snprintf(want, sizeof want, "<td>in sync</td><td class=\"num\">%ld</td>", in_sync);
-	assert_non_null(strstr(html, want));
-	/* the overlap check in UTC times and the gap, not epoch milliseconds */
-	assert_null(strstr(html, "wall_ms"));
-	const char *acks = strstr(html, "s last ack 20");
-	assert_non_null(acks);
-	assert_non_null(strstr(acks, "Z, new primary"));
-	assert_non_null(strstr(acks, " ms after"));
-	const char *check = strstr(html, ">old primary rejoined<");
-	assert_non_null(check);
-	assert_non_null(strstr(check, "class=\"v pass\""));
-	assert_true(strstr(check, "class=\"v pass\"") < strstr(check, "</tr>"));
+	assert_report(f, sum, rejoin, in_sync);
 }
 
 /* The pids whose parent is ppid, from /proc (at most cap). */
