@@ -231,6 +231,9 @@ int hw__rejoin_run(struct hw_node *n)
 		hw_log("needs_rejoin", "primary=%s code=%s common_lsn=%llu what=\"%s\"",
 		       n->cfg.primary, hw_errname(rc), (unsigned long long)common,
 		       "cannot set the divergent suffix aside; not following");
+	/* The rewind held the loop (a whole replay of the log): a hello stamped with the
+	 * time before it read as silent at the next tick, and the reconnect was dropped. */
+	hw_loop_now_update(n->loop);
 	/* Whether the rewind held or not, the store and its log reopen. */
 	hw__digest_wait(n); /* its thread reads the store */
 	hw_store_close(n->store);

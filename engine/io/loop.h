@@ -37,6 +37,11 @@ void hw_loop_stop(struct hw_loop *l);
 /* Monotonic time of this loop iteration, in ms. */
 int64_t hw_loop_now_ms(struct hw_loop *l);
 
+/* After work that held the loop thread for long (a rejoin's rewind): the iteration's
+ * time made current again, so that what is stamped or armed next (a connection's start,
+ * a timer) counts from now, not from before that work. Loop thread only. */
+void hw_loop_now_update(struct hw_loop *l);
+
 /* Timer firing after after_ms, then every repeat_ms (0: once). Starts at once. */
 int hw_timer_new(struct hw_loop *l, int64_t after_ms, int64_t repeat_ms, hw_timer_cb *cb, void *arg,
 		 struct hw_timer **out);

@@ -195,6 +195,12 @@ int64_t hw_loop_now_ms(struct hw_loop *l)
 	return l->now_ms;
 }
 
+void hw_loop_now_update(struct hw_loop *l)
+{
+	ev_now_update(l->ev); /* libev's own, which timers are armed from */
+	l->now_ms = hw_mono_ms();
+}
+
 /* ---- timers */
 
 static void timer_cb(struct ev_loop *ev, ev_timer *w, int revents)

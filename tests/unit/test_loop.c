@@ -14,6 +14,7 @@
 
 #include <cmocka.h>
 
+#include "base/clock.h"
 #include "engine/io/loop.h"
 #include "hawser_error.h"
 
@@ -147,6 +148,48 @@ static void test_timer_again(void **state)
 	hw_timer_again(fx->t, 1);
 	assert_int_equal(hw_loop_run(fx->loop), 0);
 	assert_int_equal(fx->norder, 2);
+}
+
+/* What test_now_update saw: the iteration's time around the update, and when the timer
+ * armed after it fired (hw_mono_ms). */
+struct held {
+	struct fx *fx;
+	int64_t before, after, updated_mono, fired_mono;
+};
+
+static void held_fired_cb(struct hw_timer *t, void *arg)
+{
+	(void)t;
+	struct held *h = arg;
+	h->fired_mono = hw_mono_ms();
+	hw_loop_stop(h->fx->loop);
+}
+
+/* A callback that holds the loop 50 ms, updates the time, and arms a 100 ms timer. */
+static void held_cb(struct hw_timer *t, void *arg)
+{
+	struct held *h = arg;
+	h->before = hw_loop_now_ms(h->fx->loop);
+	hw_sleep_ms(50);
+	hw_loop_now_update(h->fx->loop);
+	h->after = hw_loop_now_ms(h->fx->loop);
+	h->updated_mono = hw_mono_ms();
+	hw_timer_free(t);
+	assert_int_equal(hw_timer_new(h->fx->loop, 100, 0, held_fired_cb, h, &h->fx->t), 0);
+}
+
+/* hw_loop_now_update after work that held the loop: the iteration's time moves past
+ * that work, and a timer armed after it counts from then (both were from before it: the
+ * timer fired about 50 ms early, a stamp read 50 ms old). */
+static void test_now_update(void **state)
+{
+	struct fx *fx = *state;
+	struct held h = {.fx = fx};
+	struct hw_timer *t;
+	assert_int_equal(hw_timer_new(fx->loop, 1, 0, held_cb, &h, &t), 0);
+	assert_int_equal(hw_loop_run(fx->loop), 0);
+	assert_true(h.after - h.before >= 50);
+	assert_true(h.fired_mono - h.updated_mono >= 100 - 1);
 }
 
 static void async_count_cb(struct hw_async *a, void *arg)
@@ -354,6 +397,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_timers_order_and_repeat, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_timer_again, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_now_update, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_async_wakes_and_coalesces, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_before_block_hook, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stop_from_thread, setup, teardown),
