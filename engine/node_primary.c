@@ -7,7 +7,6 @@
 #include <string.h>
 
 #include "base/assert.h"
-#include "base/bytes.h"
 #include "base/clock.h"
 #include "base/log.h"
 #include "engine/node_int.h"
@@ -880,7 +879,10 @@ static int standby_hello(struct hw_session *s, const Hawser__Wire__V1__Hello *m)
 	int rc = chain_matches(n, m);
 	if (rc != 0) {
 		log_diverged(n, peer, m, rc, "");
-		if (rc == HW_EDIVERGED) /* it can set its suffix aside */
+		/* after a failover it can set its suffix aside; a static primary's standby
+		 * cannot be shown that its suffix was never acknowledged (docs/operations.md
+		 * "A static primary restarted") */
+		if (rc == HW_EDIVERGED && n->voters != NULL)
 			hw__rejoin_offer(s, m->last_lsn);
 		hw__node_refuse(s->conn, rc, "standby's log does not match the primary's");
 		return 0;
@@ -945,30 +947,6 @@ void hw__primary_tick(struct hw_node *n)
 
 /* ---- start and stop ----------------------------------------------------------------- */
 
-/* The last epoch a start without failover took (docs/formats.md, meta): 8 bytes LE. */
-#define STATIC_EPOCH_KEY "node.static_epoch"
-
-/* Without failover every start is a new epoch (docs/operations.md "A static primary
- * restarted"), as every election is with it: one past both the log's head and the last
- * start's, saved before any entry of it is written. The stint before may have streamed
- * entries its own log never flushed, so a standby can hold entries after this head that
- * this node now writes otherwise: its entries there are of an older epoch than ours, and
- * the epochs show it where the two logs part (node_rejoin.c). */
-static int static_epoch(struct hw_node *n, uint64_t head_epoch)
-{
-	uint8_t v[8];
-	size_t len = 0;
-	int rc = hw_store_meta_get(n->store, STATIC_EPOCH_KEY, v, sizeof v, &len);
-	if (rc == 0 && len != sizeof v)
-		rc = HW_EFORMAT;
-	if (rc != 0 && rc != HW_ENOTFOUND)
-		return rc;
-	uint64_t last = rc == 0 ? hw_get_u64(v) : 0;
-	n->epoch = (head_epoch > last ? head_epoch : last) + 1;
-	hw_put_u64(v, n->epoch);
-	return hw_store_meta_put(n->store, STATIC_EPOCH_KEY, v, sizeof v);
-}
-
 int hw__primary_start(struct hw_node *n)
 {
 	uint32_t w = n->cfg.waiters_max;
@@ -987,11 +965,8 @@ int hw__primary_start(struct hw_node *n)
 	n->cp_wait = 0;
 	struct hw_head h;
 	hw_store_head(n->store, &h);
-	if (n->voters == NULL) { /* with failover the election gave the epoch */
-		int erc = static_epoch(n, h.epoch);
-		if (erc != 0)
-			return erc;
-	}
+	if (n->voters == NULL) /* with failover the election gave the epoch */
+		n->epoch = h.epoch > 0 ? h.epoch : 1;
 	n->last_wait_lsn = h.lsn;
 	n->acks_held = false; /* the core starts holding nothing */
 	n->rpo_held = false;  /* a former stint's ended in the log (hw__targets_end) */

@@ -25,12 +25,6 @@
  * finds nothing to cut (the logs part where the epochs agree: they should not) stops with
  * needs_rejoin instead of looping.
  *
- * Without failover the same runs for a standby of a static primary that restarted: the
- * stint before may have streamed entries its own log never flushed (a crash, a full
- * disk), never acknowledged (every mode waits for the primary's own flush, engine/core/
- * repl.c rule_holds), and the restart starts a new epoch at the head it recovered
- * (node_primary.c static_epoch), so the standby's entries after it are shown to part.
- *
  * Logs: rejoin_offered (primary), rejoin_planned, rejoined, needs_rejoin. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,8 +77,8 @@ void hw__rejoin_offer(struct hw_session *s, uint64_t its_lsn)
 bool hw__rejoin_behind_base(struct hw_session *s, const struct Hawser__Wire__V1__Hello *h)
 {
 	struct hw_node *n = s->node;
-	if (h->last_lsn == 0 || h->last_epoch == 0)
-		return false; /* an older standby names no epoch */
+	if (n->voters == NULL || h->last_lsn == 0 || h->last_epoch == 0)
+		return false; /* no rejoin without failover; an older standby names no epoch */
 	struct hw_epoch_map *m;
 	int rc = build_map(n, h->last_lsn, &m);
 	enum hw_epoch_verdict v =
@@ -128,8 +122,6 @@ int hw__rejoin_on_frame(struct hw_node *n, const struct hw_frame *f)
 		m->n = (uint32_t)r->n_epochs;
 		memcpy(m->epoch, r->epochs, m->n * sizeof m->epoch[0]);
 		memcpy(m->first_lsn, r->first_lsns, m->n * sizeof m->first_lsn[0]);
-		if (n->voters == NULL) /* the epoch the quarantine rows name, as a hello's */
-			n->epoch = r->epoch;
 	}
 	hawser__wire__v1__rejoin__free_unpacked(r, NULL);
 	return rc;
@@ -137,7 +129,7 @@ int hw__rejoin_on_frame(struct hw_node *n, const struct hw_frame *f)
 
 bool hw__rejoin_planned(struct hw_node *n)
 {
-	if (n->rejoin == NULL)
+	if (n->rejoin == NULL || n->voters == NULL)
 		return false;
 	const struct hw_epoch_map *m = n->rejoin;
 	hw_log("rejoin_planned",
