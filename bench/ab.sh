@@ -56,7 +56,7 @@ build() {
 }
 
 # First number after "key": in a JSON line.
-num() { grep -o "\"$1\":[0-9.]*" <<<"$2" | head -1 | cut -d: -f2; }
+num() { grep -o "\"$1\":[0-9.eE+-]*" <<<"$2" | head -1 | cut -d: -f2; }
 
 # One run of side $1 (binary $2): prints "side rps p50 [cpu_us cs]" on one line.
 run() {

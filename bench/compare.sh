@@ -44,7 +44,7 @@ for b in "$HAWSER" "$BARE"; do
 done
 
 # First number after "key": in a JSON line (the first match: p50 and p99 appear once).
-num() { grep -o "\"$1\":[0-9.]*" <<<"$2" | head -1 | cut -d: -f2 || true; } # "" when absent
+num() { grep -o "\"$1\":[0-9.eE+-]*" <<<"$2" | head -1 | cut -d: -f2 || true; } # "" when absent
 
 declare -a ROWS=() SUMMARY=()
 row() { # system clients outstanding json rate_key
