@@ -106,12 +106,13 @@ enum {
 	{"cluster", required_argument, NULL, HW_CLI_OPT_CLUSTER},                               \
 	{"insecure", no_argument, NULL, HW_CLI_OPT_INSECURE}
 #define HW_CLI_SECURITY_USAGE                                                                      \
-	"  --key FILE --peers LIST --cluster ID: the encrypted channel (docs/security.md):\n"      \
-	"  this client's node.key (hawser keygen; every node pins its node.pub), the nodes'\n"     \
-	"  node.pub files or directories of them (comma-separated), the cluster id. Name\n"        \
-	"  the node at each address, ID@HOST:PORT or ID@unix:/path (recommended): only the\n"      \
-	"  key pinned as ID (its ID.pub) is taken there, another is refused (HW_EAUTH); a\n"       \
-	"  bare address takes any pinned key, another client's too.\n"                             \
+	"  --key FILE --peers LIST --cluster ID: the encrypted channel\n"                          \
+	"  (docs/security.md): this client's node.key (hawser keygen; every node pins its\n"       \
+	"  node.pub), the nodes' node.pub files or directories of them (comma-separated),\n"       \
+	"  the cluster id. Name the node at each address, ID@HOST:PORT or ID@unix:/path\n"         \
+	"  (recommended): only the key pinned as ID (its ID.pub) is taken there, another\n"        \
+	"  is refused (HW_EAUTH); a bare address takes any pinned key, another client's\n"         \
+	"  too.\n"                                                                                 \
 	"  --insecure instead: plaintext, for nodes configured insecure = true; an ID@\n"          \
 	"  cannot be checked then and is refused (HW_ECONFIG).\n"
 struct hw_client_security;

@@ -228,20 +228,21 @@ const struct hw_cli_cmd hw_cli_backup = {
 	"  OUT/.backup-lock, removed at its end): a second one into OUT meanwhile is\n"
 	"  refused (HW_EBUSY, \"another backup is writing OUT\", exit 1) and writes\n"
 	"  nothing.\n"
-	"  A new snapshot of a store whose log was pruned (it starts after a base) restores\n"
-	"  by copy, and only a signed checkpoint covering its head vouches for that state\n"
-	"  (docs/drills.md \"restore\"). When the backup holds none yet, it waits, saying so\n"
-	"  on stderr, for the primary's next checkpoint (a primary signs one each\n"
-	"  checkpoint_interval while entries come in) and appends it with the entries\n"
-	"  before it, as an incremental backup would. --vouch-wait D: wait at most D\n"
-	"  (such as 90s or 5m; default 2m, at most 2h; 0: do not wait, exit 4 at once).\n"
+	"  A new snapshot of a store whose log was pruned (it starts after a base)\n"
+	"  restores by copy, and only a signed checkpoint covering its head vouches for\n"
+	"  that state (docs/drills.md \"restore\"). When the backup holds none yet, it\n"
+	"  waits, saying so on stderr, for the primary's next checkpoint (a primary signs\n"
+	"  one each checkpoint_interval while entries come in) and appends it with the\n"
+	"  entries before it, as an incremental backup would. --vouch-wait D: wait at\n"
+	"  most D (such as 90s or 5m; default 2m, at most 2h; 0: do not wait, exit 4 at\n"
+	"  once).\n"
 	"  It does not wait when the store's newest 200,000 entries hold no signed\n"
 	"  checkpoint (its cluster signs none: insecure), nor when the store is idle (its\n"
 	"  last entry is a checkpoint: a primary signs the next only after new entries).\n"
-	"  Exit 4 (the backup in OUT is whole, with a warning on stderr) when no checkpoint\n"
-	"  came within D (0 too), or the store was idle: run the backup into OUT again\n"
-	"  after the next checkpoint, since a restore drill with trusted keys fails it\n"
-	"  until then.\n" HW_CLI_READ_USAGE
+	"  Exit 4 (the backup in OUT is whole, with a warning on stderr) when no\n"
+	"  checkpoint came within D (0 too), or the store was idle: run the backup into\n"
+	"  OUT again after the next checkpoint, since a restore drill with trusted keys\n"
+	"  fails it until then.\n" HW_CLI_READ_USAGE
 	"  OUT is then left as a backup cut short leaves it: a new snapshot without a\n"
 	"  MANIFEST (restore refuses it, the next backup into OUT starts it again), or an\n"
 	"  incremental backup's MANIFEST as it was.\n",
@@ -333,8 +334,8 @@ static int cmd_prune(const struct hw_cli_cmd *cmd, int argc, char **argv)
 const struct hw_cli_cmd hw_cli_prune = {
 	"prune", "remove backup generations by the retention policy",
 	"usage: hawser prune BACKUPS [--config FILE] [--dry-run] [--now T]\n"
-	"  BACKUPS holds one backup generation per subdirectory (each with a MANIFEST; its\n"
-	"  mtime is the generation's time). Remove those past the newest\n"
+	"  BACKUPS holds one backup generation per subdirectory (each with a MANIFEST;\n"
+	"  its mtime is the generation's time). Remove those past the newest\n"
 	"  [retention] backup_generations whole ones AND at least backup_days old (FILE's\n"
 	"  policy: its [retention] section alone is read, so a node's config or a file of\n"
 	"  that section serves; default 7 and 30). A generation whose MANIFEST does not\n"
@@ -344,8 +345,8 @@ const struct hw_cli_cmd hw_cli_prune = {
 	"  short; its age is the marker's), and one 'writing' (a backup holds its\n"
 	"  .backup-lock now). Nothing else is touched.\n"
 	"  --dry-run: only say what would go.\n"
-	"  --now T: judge ages at T (ISO 8601 UTC or integer ms) instead of the clock; a T\n"
-	"  before 2001 or after 9999 (seconds for ms, say) is a usage error (exit 2).\n"
+	"  --now T: judge ages at T (ISO 8601 UTC or integer ms) instead of the clock; a\n"
+	"  T before 2001 or after 9999 (seconds for ms, say) is a usage error (exit 2).\n"
 	"  Prints each generation with its age and the verdict.\n",
 	cmd_prune};
 
@@ -562,8 +563,10 @@ static int cmd_restore(const struct hw_cli_cmd *cmd, int argc, char **argv)
 
 const struct hw_cli_cmd hw_cli_restore = {
 	"restore", "rebuild a store from a backup, to a point in time",
-	"usage: hawser restore OUT DIR2 [--until-lsn N | --until-time T] [--trust NODE.PUB]...\n"
-	"                      [--connect ADDR (--key F --peers L --cluster ID | --insecure)]\n"
+	"usage: hawser restore OUT DIR2 [--until-lsn N | --until-time T]\n"
+	"                      [--trust NODE.PUB]...\n"
+	"                      [--connect ADDR (--key F --peers L --cluster ID |\n"
+	"                                       --insecure)]\n"
 	"  Check the backup in OUT and rebuild a store in DIR2 (which must not hold one,\n"
 	"  nor lie inside OUT), replaying its log to the end, up to LSN N, or up to T\n"
 	"  (ISO 8601 UTC such as 2026-11-26T10:00:00Z, or with an offset for the Z,\n"
@@ -584,16 +587,16 @@ const struct hw_cli_cmd hw_cli_restore = {
 	"  first: a second copy's time): the restore says whether one vouched for it,\n"
 	"  which, and its signer's key, and records it in DIR2 for hawser verify --trust\n"
 	"  to judge (meta node.restore_vouch).\n"
-	"  --trust NODE.PUB (repeatable, up to 64): judge that signer here too; exit 4 (the\n"
-	"  store restored) when it is not a trusted key or nothing vouched.\n"
+	"  --trust NODE.PUB (repeatable, up to 64): judge that signer here too; exit 4\n"
+	"  (the store restored) when it is not a trusted key or nothing vouched.\n"
 	"  OUT is only read (it may be read-only). An OUT that does not exist is ENOENT;\n"
 	"  one without a MANIFEST, or whose files do not match it, is HW_EBACKUP.\n"
-	"  --connect ADDR: then tell the node at ADDR (its client port; a standby holds it\n"
-	"  until it is primary), which records a restore event with this command's key in\n"
-	"  its audit trail (hawser audit): backup, DIR2, the target point, the head LSN\n"
-	"  reached, the result and the time, for a failed restore too. Only with --connect\n"
-	"  is a restore recorded. The node is reached first: when it cannot be (address,\n"
-	"  keys), nothing is restored; exit 1 too when it does not take the event after the\n"
-	"  restore (the store is restored).\n"
+	"  --connect ADDR: then tell the node at ADDR (its client port; a standby holds\n"
+	"  it until it is primary), which records a restore event with this command's key\n"
+	"  in its audit trail (hawser audit): backup, DIR2, the target point, the head\n"
+	"  LSN reached, the result and the time, for a failed restore too. Only with\n"
+	"  --connect is a restore recorded. The node is reached first: when it cannot be\n"
+	"  (address, keys), nothing is restored; exit 1 too when it does not take the\n"
+	"  event after the restore (the store is restored).\n"
 	"  With --connect:\n" HW_CLI_SECURITY_USAGE,
 	cmd_restore};

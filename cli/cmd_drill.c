@@ -766,13 +766,13 @@ static int cmd_drill(const struct hw_cli_cmd *cmd, int argc, char **argv)
 
 const struct hw_cli_cmd hw_cli_drill = {
 	"drill", "restore, verify, procedure and failover drills, with reports",
-	"usage: hawser drill verify|restore|procedure|failover [options]   (--help after each)\n"
+	"usage: hawser drill verify|restore|procedure|failover [options]  (--help each)\n"
 	"  verify     integrity of a replica, and digests across stores at one LSN\n"
-	"  restore    restore a backup into scratch, verify it, time it against restore_rto\n"
+	"  restore    restore a backup in scratch, verify it, time it against restore_rto\n"
 	"  procedure  the checks before trusting a recovery, without touching data\n"
-	"  failover   failovers under load on a local cluster: measured RTO, loss, overlap\n"
-	"  Each writes a JSON and an HTML report and appends to the store's drill history;\n"
-	"  `hawser status --dir DIR` shows the last runs and what is overdue\n"
+	"  failover   failovers under load on a local cluster: the RTO, loss, overlap\n"
+	"  Each writes a JSON and an HTML report and appends to the store's drill\n"
+	"  history; `hawser status --dir DIR` shows the last runs and what is overdue\n"
 	"  (docs/drills.md).\n",
 	cmd_drill};
 

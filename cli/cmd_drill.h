@@ -98,8 +98,8 @@ struct generation {
 #define COMMON_USAGE                                                                               \
 	"  --config FILE   the node's config: data_dir, [drills] schedule and targets\n"           \
 	"  --dir DIR       the node's store (default: data_dir of --config)\n"                     \
-	"  --report-dir D  where the JSON and HTML reports go (default: [drills] report_dir,\n"    \
-	"                  else DIR.drills)\n"                                                     \
+	"  --report-dir D  where the JSON and HTML reports go (default: [drills]\n"                \
+	"                  report_dir, else DIR.drills)\n"                                         \
 	"  --json          print the report as JSON instead of a summary\n"                        \
 	"  --no-record     do not append the run to the store's drill history\n"                   \
 	"  Exit 0 PASS, 3 FAIL, 1 ERROR (the drill could not reach a verdict), 128 + N\n"          \

@@ -678,7 +678,8 @@ static int run_restore(const struct hw_cli_cmd *cmd, int argc, char **argv)
 
 const struct hw_cli_cmd hw_cli_drill_restore = {
 	"drill restore", "restore a backup into scratch, verify, time it against the RTO",
-	"usage: hawser drill restore [--backup B] [--scratch S] [--until-lsn N | --until-time T]\n"
+	"usage: hawser drill restore [--backup B] [--scratch S]\n"
+	"                            [--until-lsn N | --until-time T]\n"
 	"                            [--dir DIR | --config FILE] [--rto DUR] [--keep]\n"
 	"                            [--trust NODE.PUB]...\n"
 	"                            [--connect ADDR (--key F --peers L --cluster ID |\n"
@@ -701,8 +702,8 @@ const struct hw_cli_cmd hw_cli_drill_restore = {
 	"  removes its scratch and records the run (ERROR), exiting 128 + the signal.\n"
 	"  --trust NODE.PUB (up to 8; default: [drills] trust): the node.pub of each node\n"
 	"  that may sign checkpoints. Check \"checkpoint signers\": a checkpoint signed by\n"
-	"  another key fails (EUNTRUSTED); so do signed checkpoints when no key is given; a\n"
-	"  restored log with no checkpoint is a warning (but see below). A backup of a\n"
+	"  another key fails (EUNTRUSTED); so do signed checkpoints when no key is given;\n"
+	"  a restored log with no checkpoint is a warning (but see below). A backup of a\n"
 	"  pruned store is restored by copying its snapshot: with keys given, its state\n"
 	"  must match the digest of the first signed checkpoint after it, else the drill\n"
 	"  fails.\n"
@@ -713,9 +714,9 @@ const struct hw_cli_cmd hw_cli_drill_restore = {
 	"  fails. The report names the backup: path, chain_id, end LSN and hash.\n"
 	"  The history row goes to DIR's store. --keep leaves the restored store in S.\n"
 	"  --backup-dir D overrides backup_dir.\n"
-	"  --connect ADDR: tell the node at ADDR (its client port), which records a restore\n"
-	"  event with this command's key in its audit trail (hawser audit), for a failed\n"
-	"  restore too; only with --connect is a restore recorded. The check \"restore\n"
-	"  recorded\" fails when the node does not take it. With --connect:\n" HW_CLI_SECURITY_USAGE
-		COMMON_USAGE,
+	"  --connect ADDR: tell the node at ADDR (its client port), which records a\n"
+	"  restore event with this command's key in its audit trail (hawser audit), for a\n"
+	"  failed restore too; only with --connect is a restore recorded. The check\n"
+	"  \"restore recorded\" fails when the node does not take it. With "
+	"--connect:\n" HW_CLI_SECURITY_USAGE COMMON_USAGE,
 	run_restore};

@@ -5,6 +5,8 @@
  * and the trade-off, or refuses an RTO that cannot be met safely with the reason; given
  * the voters, it also refuses a k that a node with them would refuse at start. */
 #include <inttypes.h>
+#include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +38,12 @@
 #define ROWS_MAX 4
 /* A planned detection with more expected false failovers per year than this is flagged. */
 #define FALSE_FAILOVERS_WARN 0.1
+/* The width of plan's text, a terminal's default, and where a wrapped line goes on: an
+ * input's value, a term's note, a note's words. */
+#define PLAN_COLUMNS 80
+#define INPUT_HANG   19
+#define TERM_HANG    30
+#define NOTE_HANG    4
 
 struct plan_opts {
 	int64_t rto_ms;
@@ -328,6 +336,35 @@ static const char *dur(int64_t ms, char *buf, size_t cap)
 	return buf;
 }
 
+/* Print the line fmt makes (no newline in it) within 80 columns: a word that would pass
+ * them starts a line of its own, indented hang spaces (a word wider than a line stays
+ * whole). */
+static void wrapped(int hang, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void wrapped(int hang, const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	size_t col = 0;
+	bool fresh = true; /* nothing on this line yet but its indent */
+	for (const char *s = line; *s != '\0';) {
+		size_t sp = strspn(s, " "), w = strcspn(s + sp, " ");
+		if (!fresh && col + sp + w > PLAN_COLUMNS) {
+			printf("\n%*s", hang, "");
+			col = (size_t)hang;
+			s += sp;
+			sp = 0;
+		}
+		printf("%.*s", (int)(sp + w), s);
+		col += sp + w;
+		s += sp + w;
+		fresh = false;
+	}
+	putchar('\n');
+}
+
 static const char *per_year(double v, char *buf, size_t cap)
 {
 	if (v < 1e-6)
@@ -341,29 +378,32 @@ static void print_inputs(const struct inputs *x)
 {
 	const struct hw_tg_input *in = &x->in;
 	if (x->measured)
-		printf("inputs (measured against %s, a %s: %u status round trips, p50 %" PRId64
-		       " us, p99 %" PRId64 " us):\n",
-		       x->addr, x->role, x->samples, x->rtt_p50_us, x->rtt_p99_us);
+		wrapped(2,
+			"inputs (measured against %s, a %s: %u status round trips, p50 %" PRId64
+			" us, p99 %" PRId64 " us):",
+			x->addr, x->role, x->samples, x->rtt_p50_us, x->rtt_p99_us);
 	else
-		printf("inputs (assumed: a LAN; nothing measured, use --measure ADDR for this "
-		       "cluster's numbers):\n");
-	printf("  heartbeat delay  p99 %" PRId64 " us, spread (p99 - p50) %" PRId64 " us%s\n",
-	       in->jitter_p99_us, in->jitter_spread_us,
-	       x->measured ? " (a full round trip, in whole ms)" : " (LAN default)");
+		wrapped(2, "inputs (assumed: a LAN, nothing measured; --measure ADDR for this "
+			   "cluster):");
+	wrapped(INPUT_HANG,
+		"  heartbeat delay  p99 %" PRId64 " us, spread (p99 - p50) %" PRId64 " us%s",
+		in->jitter_p99_us, in->jitter_spread_us,
+		x->measured ? " (a full round trip, in whole ms)" : " (LAN default)");
 	printf("  replay rate      %.0f records/s (default)\n", in->replay_rate);
 	printf("  election         %" PRId64 " ms, resume %" PRId64 " ms (estimates)\n",
 	       in->election_ms, in->resume_ms);
 	char hb[64] = "the node's heartbeat_ms";
 	if (!x->silence_measured)
 		snprintf(hb, sizeof hb, "heartbeat_ms %d, the default", HW_TG_DEFAULT_HEARTBEAT_MS);
-	printf("  client silence   %" PRId64 " ms: a hung primary's clients notice it after %d "
-	       "heartbeats, at least %d ms (%s)\n",
-	       in->client_silence_ms, HW_TG_CLIENT_SILENT_BEATS, HW_TG_CLIENT_SILENCE_MIN_MS, hb);
-	printf("  backlog now      %" PRIu64 " records (%s)\n", in->backlog_records,
-	       x->backlog_note);
-	printf("  commit latency   local %.0f us, durable on a standby %.0f us (%s)\n",
-	       in->commit_local_us, in->commit_durable_us,
-	       x->measured ? "local assumed, plus the measured round trip" : "defaults");
+	wrapped(INPUT_HANG,
+		"  client silence   %" PRId64 " ms: a hung primary's clients notice it after %d "
+		"heartbeats, at least %d ms (%s)",
+		in->client_silence_ms, HW_TG_CLIENT_SILENT_BEATS, HW_TG_CLIENT_SILENCE_MIN_MS, hb);
+	wrapped(INPUT_HANG, "  backlog now      %" PRIu64 " records (%s)", in->backlog_records,
+		x->backlog_note);
+	wrapped(INPUT_HANG, "  commit latency   local %.0f us, durable on a standby %.0f us (%s)",
+		in->commit_local_us, in->commit_durable_us,
+		x->measured ? "local assumed, plus the measured round trip" : "defaults");
 	printf("  clock drift      %d ppm (default bound)\n", HW_TG_DRIFT_PPM_DEFAULT);
 }
 
@@ -379,25 +419,28 @@ static void print_timers_failover(const struct hw_tg_input *in, const struct hw_
 	       " ms)\n",
 	       p->detection_ms, p->detection_min_ms);
 	/* a quiet voter link carries a heartbeat every renew interval (engine/voters.h) */
-	printf("  voter silence    %6" PRId64 " ms  (%d renewals; a voter unheard that long is "
-	       "unreached)\n",
-	       HW_TG_VOTER_SILENT_BEATS * p->renew_ms, HW_TG_VOTER_SILENT_BEATS);
+	wrapped(TERM_HANG,
+		"  voter silence    %6" PRId64 " ms  (%d renewals: a voter unheard so long is "
+		"unreached)",
+		HW_TG_VOTER_SILENT_BEATS * p->renew_ms, HW_TG_VOTER_SILENT_BEATS);
 	printf("\nfailover, term by term, against rto %" PRId64 " ms\n", in->rto_ms);
 	printf("  detection        %6" PRId64 " ms\n", p->detection_ms);
 	printf("  election         %6" PRId64 " ms\n", p->election_ms);
-	printf("  replay           %6" PRId64 " ms  (budget %" PRIu64
-	       " records; the backlog now takes %" PRId64 " ms)\n",
-	       p->replay_ms, p->replay_budget_records, p->replay_now_ms);
+	wrapped(TERM_HANG,
+		"  replay           %6" PRId64 " ms  (budget %" PRIu64
+		" records; the backlog now: %" PRId64 " ms)",
+		p->replay_ms, p->replay_budget_records, p->replay_now_ms);
 	printf("  resume           %6" PRId64 " ms\n", p->resume_ms);
 	printf("  total            %6" PRId64 " ms  <= rto %" PRId64 " ms\n", p->failover_ms,
 	       in->rto_ms);
-	printf("  a hung primary's clients notice after %" PRId64 " ms, while detection runs: "
-	       "%" PRId64 " + resume %" PRId64 " = %" PRId64 " ms <= rto\n",
-	       in->client_silence_ms, in->client_silence_ms, p->resume_ms,
-	       in->client_silence_ms + p->resume_ms);
+	wrapped(NOTE_HANG,
+		"  a hung primary's clients notice after %" PRId64 " ms, while detection runs: "
+		"%" PRId64 " + resume %" PRId64 " = %" PRId64 " ms <= rto",
+		in->client_silence_ms, in->client_silence_ms, p->resume_ms,
+		in->client_silence_ms + p->resume_ms);
 	if (p->backlog_over_budget)
-		printf("  warning: the backlog now is past the replay budget: the primary "
-		       "takes no new submit until it is 1/8 below it\n");
+		wrapped(NOTE_HANG, "  warning: the backlog now is past the replay budget: the "
+				   "primary takes no new submit until it is 1/8 below it");
 }
 
 static void print_commit(const struct inputs *x, const struct hw_tg_plan *p)
@@ -406,40 +449,49 @@ static void print_commit(const struct inputs *x, const struct hw_tg_plan *p)
 	char b[32], c[32];
 	printf("\ncommit rule (rpo %s)\n", dur(in->rpo_ms, b, sizeof b));
 	if (p->rule == HW_TG_RULE_DURABLE)
-		printf("  a commit returns when durable on %u standby%s: no acknowledged loss\n",
-		       p->k, p->k == 1 ? "" : "s");
+		wrapped(NOTE_HANG,
+			"  a commit returns when durable on %u standby%s: no acknowledged loss",
+			p->k, p->k == 1 ? "" : "s");
 	else
-		printf("  commits run ahead of the standbys by at most %s (rpo %s less a %" PRId64
-		       " ms margin for the witness's view of it), then block (or fail: "
-		       "[failover] rpo_action): a failover loses at most the last %s of "
-		       "acknowledged submits\n",
-		       dur(p->max_ahead_ms, b, sizeof b), dur(in->rpo_ms, c, sizeof c),
-		       p->ahead_margin_ms, c);
+		wrapped(NOTE_HANG,
+			"  commits run ahead of the standbys by at most %s (rpo %s less a %" PRId64
+			" ms margin for the witness's view of it), then block (or fail: "
+			"[failover] rpo_action): a failover loses at most the last %s of "
+			"acknowledged submits",
+			dur(p->max_ahead_ms, b, sizeof b), dur(in->rpo_ms, c, sizeof c),
+			p->ahead_margin_ms, c);
 	if (in->rpo_ms > 0 && x->voters != 0)
-		printf("  %u voters: a record is behind until durable on %u standby%s (k %u, at "
-		       "least 1 and k_min %u: with fewer a majority could elect a standby lacking "
-		       "records acknowledged long before)\n",
-		       x->voters, after_failover_k(x), after_failover_k(x) == 1 ? "" : "s", in->k,
-		       hw_el_k_min(x->voters));
+		wrapped(NOTE_HANG,
+			"  %u voters: a record is behind until durable on %u standby%s (k %u, at "
+			"least 1 and k_min %u: with fewer a majority could elect a standby lacking "
+			"records acknowledged long before)",
+			x->voters, after_failover_k(x), after_failover_k(x) == 1 ? "" : "s", in->k,
+			hw_el_k_min(x->voters));
 	if (in->rpo_ms == 0 && x->voters != 0)
-		printf("  %u voters: an rpo 0 commit waits for at least k_min %u standbys, "
-		       "whatever "
-		       "its k (with fewer a majority could elect a standby without it)\n",
-		       x->voters, x->k_min);
+		wrapped(NOTE_HANG,
+			"  %u voters: an rpo 0 commit waits for at least k_min %u standbys, "
+			"whatever "
+			"its k (with fewer a majority could elect a standby without it)",
+			x->voters, x->k_min);
 	else if (x->voters != 0)
-		printf("  %u voters: a commit in mode received, durable or applied waits for at "
-		       "least k_min %u standby%s, whatever its k, as at rpo 0, so a failover "
-		       "does not lose it (with fewer a majority could elect a standby without "
-		       "it); a commit in mode local it may lose, up to the last %s\n",
-		       x->voters, x->k_min, x->k_min == 1 ? "" : "s", dur(in->rpo_ms, b, sizeof b));
+		wrapped(NOTE_HANG,
+			"  %u voters: a commit in mode received, durable or applied waits for at "
+			"least k_min %u standby%s, whatever its k, as at rpo 0, so a failover "
+			"does not lose it (with fewer a majority could elect a standby without "
+			"it); a commit in mode local it may lose, up to the last %s",
+			x->voters, x->k_min, x->k_min == 1 ? "" : "s",
+			dur(in->rpo_ms, b, sizeof b));
 	else if (in->rpo_ms == 0)
-		printf("  voters not given: k not checked against them (--voters N; 5 or more "
-		       "need k >= 2)\n");
+		wrapped(NOTE_HANG,
+			"  voters not given: k not checked against them (--voters N; 5 or more "
+			"need k >= 2)");
 	else
-		printf("  voters not given: k_min not known (--voters N; with 5 or more a commit "
-		       "in mode received, durable or applied waits for at least 2 standbys)\n");
-	printf("  commit latency %.0f us, throughput cost %.0f%% per closed-loop client\n",
-	       p->commit_latency_us, 100.0 * p->throughput_cost);
+		wrapped(NOTE_HANG,
+			"  voters not given: k_min not known (--voters N; with 5 or more a commit "
+			"in mode received, durable or applied waits for at least 2 standbys)");
+	wrapped(NOTE_HANG,
+		"  commit latency %.0f us, throughput cost %.0f%% per closed-loop client",
+		p->commit_latency_us, 100.0 * p->throughput_cost);
 	struct hw_tg_input alt = *in;
 	alt.rpo_ms = in->rpo_ms == 0 ? RPO_ALT_MS : 0;
 	if (alt.rpo_ms == 0 && alt.k < x->k_min) /* as take_k would have it at rpo 0 */
@@ -448,20 +500,23 @@ static void print_commit(const struct inputs *x, const struct hw_tg_plan *p)
 	if (hw_tg_plan(&alt, &q) != 0)
 		return;
 	if (q.rule == HW_TG_RULE_AHEAD)
-		printf("  (rpo %s instead: local latency %.0f us, cost 0%%, but up to %s of "
-		       "acknowledged submits lost in a failover)\n",
-		       dur(alt.rpo_ms, b, sizeof b), q.commit_latency_us, b);
+		wrapped(NOTE_HANG,
+			"  (rpo %s instead: local latency %.0f us, cost 0%%, but up to %s of "
+			"acknowledged submits lost in a failover)",
+			dur(alt.rpo_ms, b, sizeof b), q.commit_latency_us, b);
 	else
-		printf("  (rpo 0 instead: durable on %u, latency %.0f us, cost %.0f%%, no "
-		       "acknowledged loss)\n",
-		       q.k, q.commit_latency_us, 100.0 * q.throughput_cost);
+		wrapped(NOTE_HANG,
+			"  (rpo 0 instead: durable on %u, latency %.0f us, cost %.0f%%, no "
+			"acknowledged loss)",
+			q.k, q.commit_latency_us, 100.0 * q.throughput_cost);
 }
 
 static void print_rows(const struct hw_tg_input *in, const struct row *rows, size_t n)
 {
-	/* 80 columns: a row label is at most "target, Patroni-like" */
+	/* 80 columns: a row label is at most "target, Patroni-like", a budget 9 digits (2 x
+	 * the longest rto at the replay rate) */
 	printf("\ntrade-off (same cluster, other RTOs)\n");
-	printf("  %-8s %-20s %9s %9s %11s %15s\n", "rto", "row", "detection", "renew", "false/year",
+	printf("  %-8s %-20s %9s %9s %10s %17s\n", "rto", "row", "detection", "renew", "false/year",
 	       "replay budget");
 	for (size_t i = 0; i < n; i++) {
 		const struct row *r = &rows[i];
@@ -471,7 +526,7 @@ static void print_rows(const struct hw_tg_input *in, const struct row *rows, siz
 			       dur(r->rto_ms, b, sizeof b), r->label, rto_min_ms(in, &r->plan));
 			continue;
 		}
-		printf("  %-8s %-20s %6" PRId64 " ms %6" PRId64 " ms %11s %7" PRIu64 " records\n",
+		printf("  %-8s %-20s %6" PRId64 " ms %6" PRId64 " ms %10s %9" PRIu64 " records\n",
 		       dur(r->rto_ms, b, sizeof b), r->label, r->plan.detection_ms,
 		       r->plan.renew_ms, per_year(r->plan.false_failovers_per_year, f, sizeof f),
 		       r->plan.replay_budget_records);
@@ -696,13 +751,18 @@ static void print_text(const struct inputs *x, const struct hw_tg_plan *p, const
 		       "  heartbeat_p99 = %" PRId64 "ms\n  heartbeat_spread = %" PRId64 "ms\n"
 		       "in [failover] of every node's and the witness's config\n",
 		       x->in.jitter_p99_us / 1000, x->in.jitter_spread_us / 1000);
-	if (p->false_failovers_per_year > FALSE_FAILOVERS_WARN)
-		printf("\nwarning: %s false failovers a year expected at this detection time: "
-		       "a longer rto buys a longer lease\n",
-		       per_year(p->false_failovers_per_year, b, sizeof b));
+	if (p->false_failovers_per_year > FALSE_FAILOVERS_WARN) {
+		putchar('\n');
+		wrapped(NOTE_HANG,
+			"warning: %s false failovers a year expected at this detection time: "
+			"a longer rto buys a longer lease",
+			per_year(p->false_failovers_per_year, b, sizeof b));
+	}
 	char why[HW_TG_WHY_BYTES + 64];
-	if (acks_stop_after_failover(x, why, sizeof why))
-		printf("\nwarning: %s\n", why);
+	if (acks_stop_after_failover(x, why, sizeof why)) {
+		putchar('\n');
+		wrapped(NOTE_HANG, "warning: %s", why);
+	}
 }
 
 /* Why the smallest safe RTO is what it is, on stderr: the terms at their floors, or a
@@ -779,17 +839,18 @@ static int cmd_plan(const struct hw_cli_cmd *cmd, int argc, char **argv)
 
 const struct hw_cli_cmd hw_cli_plan = {
 	"plan", "derive election timers and the commit rule from RTO and RPO targets",
-	"usage: hawser plan --rto T --rpo P [--measure ADDR] [--k K] [--voters N] [--json]\n"
-	"                   [--key FILE --peers LIST --cluster ID | --insecure]\n"
+	"usage: hawser plan --rto T --rpo P [--measure ADDR] [--k K] [--voters N]\n"
+	"                   [--json] [--key FILE --peers LIST --cluster ID | --insecure]\n"
 	"  Turn a recovery time objective T and a recovery point objective P (durations:\n"
 	"  500ms, 30s, 1.5s, 5m, 1h; at most an hour, as a node's [failover] takes them;\n"
 	"  P may be 0) into the lease renew interval, lease,\n"
 	"  drift margin and detection time, the failover time term by term (detection +\n"
-	"  election + replay + resume <= T), the commit rule (P = 0: durable on K standbys;\n"
-	"  P > 0: commits may run ahead of the standbys by at most P less a margin for the\n"
-	"  witness's view, then block; a P within that margin is refused), and the\n"
-	"  trade-off at 0.5x, 1x and 2x T and at a Patroni-like 30 s: detection, expected\n"
-	"  false failovers a year, replay budget, and the throughput cost of the rule.\n"
+	"  election + replay + resume <= T), the commit rule (P = 0: durable on K\n"
+	"  standbys; P > 0: commits may run ahead of the standbys by at most P less a\n"
+	"  margin for the witness's view, then block; a P within that margin is refused),\n"
+	"  and the trade-off at 0.5x, 1x and 2x T and at a Patroni-like 30 s: detection,\n"
+	"  expected false failovers a year, replay budget, and the throughput cost of the\n"
+	"  rule.\n"
 	"  Resume is the clients' reconnect and first submit once the new primary is up;\n"
 	"  a hung (not killed) primary's clients first wait out its silence, 4 of its\n"
 	"  heartbeats ([limits] heartbeat_ms) and at least 1 s, alongside detection and\n"
@@ -800,17 +861,17 @@ const struct hw_cli_cmd hw_cli_plan = {
 	"  jitter was assumed. --measure ADDR (a node's client port,\n"
 	"  [ID@]HOST:PORT or [ID@]unix:/path) times 200 status round trips as the\n"
 	"  heartbeat delay (whole ms, rounded up, printed at the end as the [failover]\n"
-	"  heartbeat_p99 and heartbeat_spread that make nodes run this plan) and reads the\n"
-	"  standbys' unapplied backlog, the node's k, its voters and the heartbeat its\n"
-	"  clients are promised. --k K: standbys a commit in mode received, durable or\n"
-	"  applied waits for (default: the measured node's k, else the least N voters\n"
-	"  allow, else 1). --voters N: the failover's voters as a node's [failover] counts\n"
-	"  them, the nodes of 'voters' and the witness (3..9; default: the measured\n"
-	"  node's): the plan shows k_min, the least k with which no majority of N voters\n"
-	"  can elect a standby lacking an acknowledged record (1 up to 4 voters, 2 for 5\n"
-	"  or 6, 3 for 7 or 8, 4 for 9), which such a commit waits for at any P, and\n"
-	"  refuses, as a node refuses such a config at start, a K below it at P = 0 (at\n"
-	"  P > 0 a node raises it) or above the N - 2 standbys. It warns when a\n"
+	"  heartbeat_p99 and heartbeat_spread that make nodes run this plan) and reads\n"
+	"  the standbys' unapplied backlog, the node's k, its voters and the heartbeat\n"
+	"  its clients are promised. --k K: standbys a commit in mode received, durable\n"
+	"  or applied waits for (default: the measured node's k, else the least N voters\n"
+	"  allow, else 1). --voters N: the failover's voters as a node's [failover]\n"
+	"  counts them, the nodes of 'voters' and the witness (3..9; default: the\n"
+	"  measured node's): the plan shows k_min, the least k with which no majority of\n"
+	"  N voters can elect a standby lacking an acknowledged record (1 up to 4 voters,\n"
+	"  2 for 5 or 6, 3 for 7 or 8, 4 for 9), which such a commit waits for at any P,\n"
+	"  and refuses, as a node refuses such a config at start, a K below it at P = 0\n"
+	"  (at P > 0 a node raises it) or above the N - 2 standbys. It warns when a\n"
 	"  failover leaves the new primary fewer standbys (N - 3: the witness, the new\n"
 	"  primary and the lost one aside) than K (at P > 0 at least 1, the rpo rule's):\n"
 	"  once the primary is lost for good, nothing is acknowledged until it or\n"

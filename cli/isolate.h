@@ -69,9 +69,10 @@ int hw_cli_read_isolated(hw_cli_read_cb *cb, void *arg, size_t bytes, struct hw_
 
 /* What the usage of a command that reads a store through hw_cli_read_isolated() says. */
 #define HW_CLI_READ_USAGE                                                                          \
-	"  The store is read in a child process: one whose damaged pages make LMDB abort or\n"     \
-	"  fault is an error that names it and says to run hawser verify (HW_ECORRUPT, exit 1);\n" \
-	"  a failed check of hawser's own there is a bug, not damage (HW_EINTERNAL, exit 1).\n"
+	"  The store is read in a child process: one whose damaged pages make LMDB abort\n"        \
+	"  or fault is an error that names it and says to run hawser verify (HW_ECORRUPT,\n"       \
+	"  exit 1); a failed check of hawser's own there is a bug, not damage\n"                   \
+	"  (HW_EINTERNAL, exit 1).\n"
 
 /* The words for a read of the store at dir whose child ended as end says
  * (hw_cli_read_isolated), into buf: "the store at DIR is damaged (LMDB stopped on SIGABRT

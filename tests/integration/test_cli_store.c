@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <setjmp.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -294,6 +295,53 @@ static void test_config_refused(void **state)
 
 /* --help of hawser lists every command; each command's --help prints its usage on
  * stdout and exits 0. */
+/* Fails the test at a line of out wider than 80 columns, naming what printed it. */
+static void assert_80_columns(const char *out, const char *what)
+{
+	for (const char *l = out; *l != '\0';) {
+		size_t len = strcspn(l, "\n");
+		if (len > 80)
+			fail_msg("%s: a line of %zu columns: %.*s", what, len, (int)len, l);
+		l += len + (l[len] == '\n');
+	}
+}
+
+/* The commands a list names, each on a line "  NAME  summary", into names (cap of
+ * them); returns their count. */
+static size_t listed(const char *list, char (*names)[16], size_t cap)
+{
+	size_t n = 0;
+	for (const char *l = list; *l != '\0' && n < cap;) {
+		int end = 0;
+		bool indented = !strncmp(l, "  ", 2) && l[2] != ' '; /* sscanf's spaces take \n */
+		if (indented && sscanf(l, "  %15[a-z]%n", names[n], &end) == 1 && l[end] == ' ')
+			n++;
+		l += strcspn(l, "\n");
+		l += *l == '\n';
+	}
+	return n;
+}
+
+/* Every command's --help, and every drill's, fits 80 columns. */
+static void help_widths(struct fix *f, const char *top)
+{
+	char names[32][16], kinds[8][16], what[64];
+	size_t n = listed(top, names, 32);
+	assert_true(n >= 20);
+	for (size_t i = 0; i < n; i++) {
+		assert_int_equal(hw(&f->r, names[i], "--help", NULL), 0);
+		assert_80_columns(f->r.out, names[i]);
+	}
+	assert_int_equal(hw(&f->r, "drill", "--help", NULL), 0);
+	size_t k = listed(f->r.out, kinds, 8);
+	assert_int_equal(k, 4);
+	for (size_t i = 0; i < k; i++) {
+		snprintf(what, sizeof what, "drill %s", kinds[i]);
+		assert_int_equal(hw(&f->r, "drill", kinds[i], "--help", NULL), 0);
+		assert_80_columns(f->r.out, what);
+	}
+}
+
 static void test_help(void **state)
 {
 	struct fix *f = *state;
@@ -306,11 +354,10 @@ static void test_help(void **state)
 	assert_non_null(strstr(f->r.out, "\n  init       create an empty store"));
 	assert_non_null(strstr(f->r.out, "\n  quarantine export the records"));
 	assert_non_null(strstr(f->r.out, "\n  switchover hand the primary role"));
-	for (const char *l = f->r.out; *l != '\0';) {
-		size_t len = strcspn(l, "\n");
-		assert_true(len <= 80);
-		l += len + (l[len] == '\n');
-	}
+	assert_80_columns(f->r.out, "hawser --help");
+	static char top[sizeof f->r.out];
+	memcpy(top, f->r.out, sizeof top);
+	help_widths(f, top);
 	assert_int_equal(hw(&f->r, "help", NULL), 0);
 	assert_int_equal(hw(&f->r, "--version", NULL), 0);
 	assert_non_null(strstr(f->r.out, "hawser "));

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -28,6 +29,7 @@ struct fix {
 	char root[HW_PROC_PATH_MAX];
 	char err_path[HW_PROC_PATH_MAX + 16];
 	char out[OUT_BYTES];
+	char text[OUT_BYTES]; /* out with its lines joined: a note whatever its wrapping */
 	char err[ERR_BYTES];
 	struct hw_tnode node;
 };
@@ -53,7 +55,8 @@ static int teardown(void **state)
 }
 
 /* Run `hawser plan args...` (NULL-terminated): stdout into f->out, stderr into f->err.
- * Returns the exit code. */
+ * The text (not --json) fits 80 columns, every line of it; f->text has it with each
+ * newline and the indent after it one space. Returns the exit code. */
 static int plan(struct fix *f, ...)
 {
 	const char *args[HW_PROC_ARGS_MAX + 1] = {"plan"};
@@ -75,6 +78,19 @@ static int plan(struct fix *f, ...)
 		f->err[got] = '\0';
 		fclose(e);
 	}
+	for (const char *l = f->out; f->out[0] != '{' && *l != '\0';) {
+		size_t len = strcspn(l, "\n");
+		if (len > 80)
+			fail_msg("a plan line of %zu columns: %.*s", len, (int)len, l);
+		l += len + (l[len] == '\n');
+	}
+	size_t t = 0;
+	for (const char *c = f->out; *c != '\0'; c++) {
+		f->text[t++] = *c == '\n' ? ' ' : *c;
+		for (bool nl = *c == '\n'; nl && c[1] == ' ';)
+			c++;
+	}
+	f->text[t] = '\0';
 	return rc;
 }
 
@@ -119,10 +135,10 @@ static void test_rto30s_rpo0(void **state)
 
 	/* the same plan for people: says it assumed a LAN, shows the terms and the table */
 	assert_int_equal(plan(f, "--rto", "30s", "--rpo", "0", NULL), 0);
-	assert_non_null(strstr(f->out, "assumed: a LAN"));
-	assert_non_null(strstr(f->out, "renew interval"));
-	assert_non_null(strstr(f->out, "durable on 1 standby"));
-	assert_non_null(strstr(f->out, "Patroni-like"));
+	assert_non_null(strstr(f->text, "assumed: a LAN"));
+	assert_non_null(strstr(f->text, "renew interval"));
+	assert_non_null(strstr(f->text, "durable on 1 standby"));
+	assert_non_null(strstr(f->text, "Patroni-like"));
 }
 
 /* RTO 200 ms cannot cover election, resume and the jitter floor: exit 1, and the reason
@@ -153,7 +169,7 @@ static void test_rpo_margin_refused(void **state)
 	assert_int_equal(plan(f, "--rto", "30s", "--rpo", "20ms", "--json", NULL), 1);
 	assert_non_null(strstr(f->out, "\"feasible\":false"));
 	assert_non_null(strstr(f->out, "\"refused\":\"rpo\""));
-	assert_null(strstr(f->out, "rto_min_ms"));
+	assert_null(strstr(f->text, "rto_min_ms"));
 	assert_int_equal(plan(f, "--rto", "200ms", "--rpo", "0", "--json", NULL), 1);
 	assert_non_null(strstr(f->out, "\"refused\":\"rto\""));
 }
@@ -172,11 +188,11 @@ static void test_rto_client_silence(void **state)
 	assert_int_equal(plan(f, "--rto", "582ms", "--rpo", "0", "--json", NULL), 1);
 	assert_int_equal(jint(f->out, NULL, "rto_min_ms"), 1300);
 	assert_int_equal(plan(f, "--rto", "1300ms", "--rpo", "0", NULL), 0);
-	assert_non_null(strstr(f->out, "client silence   1000 ms"));
-	assert_non_null(strstr(f->out, "a hung primary's clients notice after 1000 ms, while "
-				       "detection runs: 1000 + resume 300 = 1300 ms <= rto"));
+	assert_non_null(strstr(f->text, "client silence   1000 ms"));
+	assert_non_null(strstr(f->text, "a hung primary's clients notice after 1000 ms, while "
+					"detection runs: 1000 + resume 300 = 1300 ms <= rto"));
 	/* the trade-off's 0.5x row (650 ms) is refused for the same reason */
-	assert_non_null(strstr(f->out, "refused: the smallest safe rto is 1300 ms"));
+	assert_non_null(strstr(f->text, "refused: the smallest safe rto is 1300 ms"));
 }
 
 /* With --voters N the plan says in words (and in JSON) when a failover leaves the new
@@ -188,36 +204,37 @@ static void test_after_failover(void **state)
 {
 	struct fix *f = *state;
 	assert_int_equal(plan(f, "--rto", "5s", "--rpo", "0", "--voters", "3", NULL), 0);
-	assert_non_null(strstr(f->out, "warning: a failover leaves the new primary 0 standbys of 3 "
-				       "voters, fewer than the 1 an rpo 0 commit waits for: once "
-				       "the primary is lost for good, acknowledgements stop until "
-				       "it or another standby returns"));
+	assert_non_null(strstr(f->text,
+			       "warning: a failover leaves the new primary 0 standbys of 3 "
+			       "voters, fewer than the 1 an rpo 0 commit waits for: once "
+			       "the primary is lost for good, acknowledgements stop until "
+			       "it or another standby returns"));
 	assert_int_equal(plan(f, "--rto", "5s", "--rpo", "0", "--voters", "3", "--json", NULL), 0);
 	assert_int_equal(jint(f->out, "after_failover", "standbys"), 0);
 	assert_int_equal(jint(f->out, "after_failover", "k"), 1);
 	assert_non_null(strstr(f->out, "\"acks_stop\":true"));
 	assert_int_equal(plan(f, "--rto", "5s", "--rpo", "0", "--voters", "4", NULL), 0);
-	assert_null(strstr(f->out, "a failover leaves the new primary"));
+	assert_null(strstr(f->text, "a failover leaves the new primary"));
 	assert_int_equal(plan(f, "--rto", "5s", "--rpo", "0", "--voters", "4", "--json", NULL), 0);
 	assert_non_null(strstr(f->out, "\"acks_stop\":false"));
 	assert_int_equal(plan(f, "--rto", "5s", "--rpo", "0", "--voters", "5", "--k", "3", NULL),
 			 0);
-	assert_non_null(strstr(f->out, "leaves the new primary 2 standbys of 5 voters, fewer than "
-				       "the 3"));
+	assert_non_null(strstr(f->text, "leaves the new primary 2 standbys of 5 voters, fewer than "
+					"the 3"));
 	assert_int_equal(plan(f, "--rto", "5s", "--rpo", "0", NULL), 0);
-	assert_null(strstr(f->out, "a failover leaves the new primary"));
+	assert_null(strstr(f->text, "a failover leaves the new primary"));
 	/* at rpo t the RPO t rule needs a standby too: acknowledgements stop */
 	assert_int_equal(plan(f, "--rto", "5s", "--rpo", "1s", "--voters", "3", NULL), 0);
-	assert_non_null(strstr(f->out, "fewer than the 1 the rpo rule needs: once the primary is "
-				       "lost for good, acknowledgements stop until it or another "
-				       "standby returns"));
+	assert_non_null(strstr(f->text, "fewer than the 1 the rpo rule needs: once the primary is "
+					"lost for good, acknowledgements stop until it or another "
+					"standby returns"));
 	assert_int_equal(plan(f, "--rto", "5s", "--rpo", "1s", "--voters", "4", "--json", NULL), 0);
 	assert_non_null(strstr(f->out, "\"acks_stop\":false"));
 	/* with 5 voters the rule counts a record behind until it is on k_min 2 standbys */
 	assert_int_equal(plan(f, "--rto", "5s", "--rpo", "1s", "--voters", "5", "--k", "1", NULL),
 			 0);
-	assert_non_null(strstr(f->out, "5 voters: a record is behind until durable on 2 standbys "
-				       "(k 1, at least 1 and k_min 2"));
+	assert_non_null(strstr(f->text, "5 voters: a record is behind until durable on 2 standbys "
+					"(k 1, at least 1 and k_min 2"));
 }
 
 /* RPO 5 s makes the rule "ahead by at most 5 s less the margin" (the LAN defaults'
@@ -234,9 +251,9 @@ static void test_rpo5s_ahead(void **state)
 	assert_non_null(cost);
 	assert_true(strtod(cost + strlen("\"throughput_cost\":"), NULL) == 0);
 	assert_int_equal(plan(f, "--rto", "30s", "--rpo", "5s", NULL), 0);
-	assert_non_null(strstr(f->out, "ahead of the standbys by at most 4975 ms (rpo 5 s less "
-				       "a 25 ms margin"));
-	assert_non_null(strstr(f->out, "then block (or fail: [failover] rpo_action)"));
+	assert_non_null(strstr(f->text, "ahead of the standbys by at most 4975 ms (rpo 5 s less "
+					"a 25 ms margin"));
+	assert_non_null(strstr(f->text, "then block (or fail: [failover] rpo_action)"));
 	assert_int_equal(plan(f, "--rto", "30s", "--rpo", "20ms", NULL), 1);
 	assert_non_null(strstr(f->err, "rpo 20 ms is not above the 21 ms"));
 	assert_int_equal(plan(f, "--rto", "30s", "--rpo", "0", "--k", "2", "--json", NULL), 0);
@@ -258,17 +275,17 @@ static void test_voters(void **state)
 	assert_int_equal(jint(f->out, NULL, "k_min"), 2);
 	assert_int_equal(jint(f->out, "commit", "k"), 2);
 	assert_int_equal(plan(f, "--rto", "30s", "--rpo", "0", "--voters", "5", NULL), 0);
-	assert_non_null(strstr(f->out, "durable on 2 standbys"));
-	assert_non_null(strstr(f->out, "5 voters: an rpo 0 commit waits for at least k_min 2"));
+	assert_non_null(strstr(f->text, "durable on 2 standbys"));
+	assert_non_null(strstr(f->text, "5 voters: an rpo 0 commit waits for at least k_min 2"));
 	assert_int_equal(plan(f, "--rto", "30s", "--rpo", "0", "--voters", "5", "--k", "1", NULL),
 			 1);
 	assert_non_null(strstr(f->err, "rpo 0 with 5 voters needs k >= 2, not 1"));
-	assert_null(strstr(f->out, "renew interval"));
+	assert_null(strstr(f->text, "renew interval"));
 	assert_int_equal(
 		plan(f, "--rto", "30s", "--rpo", "0", "--voters", "5", "--k", "1", "--json", NULL),
 		1);
 	assert_non_null(strstr(f->out, "\"feasible\":false"));
-	assert_non_null(strstr(f->out, "needs k >= 2, not 1"));
+	assert_non_null(strstr(f->text, "needs k >= 2, not 1"));
 	assert_int_equal(jint(f->out, NULL, "k_min"), 2);
 	assert_int_equal(plan(f, "--rto", "30s", "--rpo", "0", "--voters", "9", "--k", "3", NULL),
 			 1);
@@ -286,13 +303,14 @@ static void test_voters(void **state)
 	assert_int_equal(jint(f->out, NULL, "k_min"), 2);
 	assert_int_equal(plan(f, "--rto", "30s", "--rpo", "5s", "--voters", "5", "--k", "1", NULL),
 			 0);
-	assert_non_null(strstr(f->out, "5 voters: a commit in mode received, durable or applied "
-				       "waits for at least k_min 2 standbys, whatever its k, as at "
-				       "rpo 0, so a failover does not lose it"));
-	assert_non_null(strstr(f->out, "a commit in mode local it may lose, up to the last 5 s"));
-	assert_non_null(strstr(f->out, "(rpo 0 instead: durable on 2,"));
+	assert_non_null(strstr(f->text,
+			       "5 voters: a commit in mode received, durable or applied "
+			       "waits for at least k_min 2 standbys, whatever its k, as at "
+			       "rpo 0, so a failover does not lose it"));
+	assert_non_null(strstr(f->text, "a commit in mode local it may lose, up to the last 5 s"));
+	assert_non_null(strstr(f->text, "(rpo 0 instead: durable on 2,"));
 	assert_int_equal(plan(f, "--rto", "30s", "--rpo", "5s", NULL), 0);
-	assert_non_null(strstr(f->out, "voters not given: k_min not known"));
+	assert_non_null(strstr(f->text, "voters not given: k_min not known"));
 	static const char *const bad[] = {"2", "10", "x", ""};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
 		assert_int_equal(plan(f, "--rto", "30s", "--rpo", "0", "--voters", bad[i], NULL),
@@ -365,7 +383,7 @@ static void test_measure_closed_port(void **state)
 		plan(f, "--rto", "30s", "--rpo", "0", "--measure", addr, "--insecure", NULL), 1);
 	assert_non_null(strstr(f->err, "cannot measure"));
 	assert_non_null(strstr(f->err, addr));
-	assert_null(strstr(f->out, "renew interval"));
+	assert_null(strstr(f->text, "renew interval"));
 }
 
 /* --measure against a running primary (its standby absent): 200 round trips measured,
@@ -402,10 +420,10 @@ static void test_measure_node(void **state)
 	assert_int_equal(plan(f, "--rto", "5s", "--rpo", "0", "--measure", f->node.client,
 			      "--insecure", NULL),
 			 0);
-	assert_non_null(strstr(f->out, "measured against"));
+	assert_non_null(strstr(f->text, "measured against"));
 	/* The [failover] lines it prints are the heartbeat delay this run planned with. */
 	long long us_p99, us_spread, ms_p99, ms_spread;
-	const char *h = strstr(f->out, "heartbeat delay  p99 ");
+	const char *h = strstr(f->text, "heartbeat delay  p99 ");
 	assert_non_null(h);
 	assert_int_equal(sscanf(h, "heartbeat delay  p99 %lld us, spread (p99 - p50) %lld us",
 				&us_p99, &us_spread),
