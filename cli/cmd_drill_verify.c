@@ -250,9 +250,9 @@ static int compare_isolated(struct drill *d, struct compare_job *j, struct hw_cl
 /* Compare the node's store with other's at the LSN both have. */
 static void compare_one(struct drill *d, const char *other)
 {
-	char name[HW_REPORT_NAME_BYTES], why[HW_CLI_WHY_CHARS];
+	char name[PATH_MAX + 16], why[HW_CLI_WHY_CHARS];
 	snprintf(name, sizeof(name), "compare %s", other);
-	/* the name holds the path as typed, cut: the fact by that name, the store's whole */
+	/* the report cuts the name (path as typed) with "...": a fact of it has the whole */
 	char abs[PATH_MAX];
 	hw_report_fact(&d->rep, name, "%s", realpath(other, abs) ? abs : other);
 	hw_report_phase_begin(&d->rep);
@@ -471,7 +471,7 @@ static bool same_node(const struct member *m, size_t n, size_t *a, size_t *b)
 static void member_check(struct hw_report *r, const struct member *x, const struct member *ref,
 			 uint64_t lsn, const char *tie)
 {
-	char name[HW_REPORT_NAME_BYTES], how[64], a[2 * HW_HASH_BYTES + 1],
+	char name[sizeof(x->node_id) + 8], how[64], a[2 * HW_HASH_BYTES + 1],
 		b[2 * HW_HASH_BYTES + 1];
 	snprintf(name, sizeof(name), "node %s", x->node_id);
 	if (x->code) {

@@ -35,18 +35,16 @@
 
 _Static_assert(HW_REPORT_FACT_BYTES >= PATH_MAX, "a fact holds any path whole");
 
-/* Text into a report's field of cap bytes: cut short, it ends at a character's boundary
- * (hw_utf8_trim), so the report stays UTF-8. */
+_Static_assert(HW_REPORT_TEXT_BYTES < HW_REPORT_FACT_BYTES, "vtext tells a detail was cut");
+
+/* Text into a report's field of cap bytes (at most a fact's): cut short, it ends with
+ * "..." at a character's boundary (hw_report_cut), so a reader sees it was cut and the
+ * report stays UTF-8. */
 static void vtext(char *dst, size_t cap, const char *fmt, va_list ap)
 {
-	vsnprintf(dst, cap, fmt, ap);
-	hw_utf8_trim(dst);
-}
-
-static void text(char *dst, size_t cap, const char *s)
-{
-	snprintf(dst, cap, "%s", s);
-	hw_utf8_trim(dst);
+	char full[HW_REPORT_FACT_BYTES + 1]; /* a byte past any field: that it was longer */
+	vsnprintf(full, sizeof full, fmt, ap);
+	hw_report_cut(dst, cap, full);
 }
 
 void hw_report_init(struct hw_report *r, enum hw_drill_kind kind, const char *node)
@@ -54,7 +52,7 @@ void hw_report_init(struct hw_report *r, enum hw_drill_kind kind, const char *no
 	memset(r, 0, sizeof(*r));
 	r->kind = kind;
 	r->result = HW_DRILL_ERROR;
-	text(r->node, sizeof(r->node), node ? node : "");
+	hw_report_cut(r->node, sizeof(r->node), node ? node : "");
 	r->started_ms = hw_wall_ms();
 	r->t0 = hw_mono_s();
 }
@@ -72,7 +70,7 @@ static void vphase(struct hw_report *r, const char *name, double start_s, double
 		return;
 	}
 	struct hw_report_phase *p = &r->phases[r->n_phases++];
-	text(p->name, sizeof(p->name), name);
+	hw_report_cut(p->name, sizeof(p->name), name);
 	p->start_s = start_s;
 	p->end_s = end_s < start_s ? start_s : end_s;
 	p->instant = instant;
@@ -119,7 +117,7 @@ void hw_report_check(struct hw_report *r, const char *name, enum hw_verdict v, c
 		return;
 	}
 	struct hw_report_check *c = &r->checks[r->n_checks++];
-	text(c->name, sizeof(c->name), name);
+	hw_report_cut(c->name, sizeof(c->name), name);
 	c->verdict = v;
 	c->at_s = hw_report_clock(r);
 	va_list ap;
@@ -135,9 +133,9 @@ void hw_report_figure(struct hw_report *r, const char *name, double value, const
 		return;
 	}
 	struct hw_report_figure *g = &r->figures[r->n_figures++];
-	text(g->name, sizeof(g->name), name);
+	hw_report_cut(g->name, sizeof(g->name), name);
 	g->value = value;
-	text(g->unit, sizeof(g->unit), unit ? unit : "");
+	hw_report_cut(g->unit, sizeof(g->unit), unit ? unit : "");
 }
 
 void hw_report_fact(struct hw_report *r, const char *name, const char *fmt, ...)
@@ -147,7 +145,7 @@ void hw_report_fact(struct hw_report *r, const char *name, const char *fmt, ...)
 		return;
 	}
 	struct hw_report_fact *f = &r->facts[r->n_facts++];
-	text(f->name, sizeof(f->name), name);
+	hw_report_cut(f->name, sizeof(f->name), name);
 	va_list ap;
 	va_start(ap, fmt);
 	vtext(f->value, sizeof(f->value), fmt, ap);

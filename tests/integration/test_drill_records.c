@@ -6,8 +6,9 @@
  * in the same millisecond never overwrite each other; a report is valid UTF-8 JSON
  * whatever the store's path, and a path's control characters are shown escaped on the
  * terminal; the history row names its report by an absolute path, whole however long; a
- * long path is shortened, not the result it is in, and facts hold it whole; and a store
- * is not compared with itself. */
+ * long path is shortened, not the result it is in, and facts hold it whole; a detail or
+ * a name cut at its field's bound ends with "..."; and a store is not compared with
+ * itself. */
 #include <errno.h>
 #include <inttypes.h>
 #include <setjmp.h>
@@ -384,6 +385,35 @@ static void test_row_report_long(void **state)
 	assert_int_equal(access(row, R_OK), 0);
 }
 
+#define DEEP_BYTES 4300
+
+/* The paths of deep_stores(). */
+struct deep {
+	char dir[DEEP_BYTES]; /* more than 450 bytes deep in f->dir */
+	char p1[DEEP_BYTES], p2[DEEP_BYTES], bak[DEEP_BYTES]; /* in dir */
+};
+
+/* Stores p1 and p2 (200 records, seeds 3 and seed2) in a directory of f->dir more than
+ * 450 bytes deep, and the path of a backup beside them (not made), into d. */
+static void deep_stores(struct fix *f, const char *seed2, struct deep *d)
+{
+	size_t n = (size_t)snprintf(d->dir, DEEP_BYTES, "%s", f->dir);
+	for (int i = 1; strlen(d->dir) < 450; i++) {
+		n += (size_t)snprintf(d->dir + n, DEEP_BYTES - n,
+				      "/terminal_operating_system_replica_dir_%d", i);
+		assert_int_equal(mkdir(d->dir, 0755), 0);
+	}
+	snprintf(d->p1, DEEP_BYTES, "%s/p1", d->dir);
+	snprintf(d->p2, DEEP_BYTES, "%s/p2", d->dir);
+	snprintf(d->bak, DEEP_BYTES, "%s/backup", d->dir);
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(hw(&f->r, "init", i ? d->p2 : d->p1, NULL), 0);
+		assert_int_equal(hw(&f->r, "ingest", i ? d->p2 : d->p1, "--generate", "200",
+				    "--seed", i ? seed2 : "3", "--end-ms", END_MS, NULL),
+				 0);
+	}
+}
+
 /* Stores and a backup under a directory 450 bytes deep. A restore's one-line result keeps
  * its claim and its warning whole, the backup's path shortened in its middle, in the
  * summary and the history row alike (cut at 200 bytes, it lost both), and so does a
@@ -394,22 +424,10 @@ static void test_row_report_long(void **state)
 static void test_long_paths_whole(void **state)
 {
 	struct fix *f = *state;
-	char deep[4200], dir[4300], other[4300], bak[4300], want[4600], line[1024], name[64];
-	size_t n = (size_t)snprintf(deep, sizeof(deep), "%s", f->dir);
-	for (int i = 1; strlen(deep) < 450; i++) {
-		n += (size_t)snprintf(deep + n, sizeof(deep) - n,
-				      "/terminal_operating_system_replica_dir_%d", i);
-		assert_int_equal(mkdir(deep, 0755), 0);
-	}
-	snprintf(dir, sizeof(dir), "%s/p1", deep);
-	snprintf(other, sizeof(other), "%s/p2", deep);
-	snprintf(bak, sizeof(bak), "%s/backup", deep);
-	for (int i = 0; i < 2; i++) {
-		assert_int_equal(hw(&f->r, "init", i ? other : dir, NULL), 0);
-		assert_int_equal(hw(&f->r, "ingest", i ? other : dir, "--generate", "200", "--seed",
-				    "3", "--end-ms", END_MS, NULL),
-				 0);
-	}
+	static struct deep d;
+	deep_stores(f, "3", &d);
+	const char *deep = d.dir, *dir = d.p1, *other = d.p2, *bak = d.bak;
+	char want[4600], line[1024], name[64];
 	assert_int_equal(hw(&f->r, "backup", dir, bak, NULL), 0);
 	assert_int_equal(hw(&f->r, "drill", "restore", "--backup", bak, "--dir", dir, NULL), 0);
 	const char *tail = "/backup to LSN 200 and verified in ";
@@ -428,7 +446,7 @@ static void test_long_paths_whole(void **state)
 			 0);
 	snprintf(want, sizeof(want), "\"backup\":\"%s\"", bak);
 	assert_non_null(strstr(f->r.out, want));
-	char drills[4400], conf[4300], none[4300];
+	char drills[4400], conf[4300], none[DEEP_BYTES + 8];
 	snprintf(none, sizeof(none), "%s/none", deep); /* a backup_dir there holds none */
 	assert_int_equal(mkdir(none, 0755), 0);
 	snprintf(drills, sizeof(drills), "backup_dir = %s\n", none);
@@ -440,7 +458,7 @@ static void test_long_paths_whole(void **state)
 	assert_int_equal(hw(&f->r, "drill", "verify", "--dir", dir, "--compare", other,
 			    "--no-record", "--json", NULL),
 			 0);
-	snprintf(name, sizeof(name), "compare %.55s", other); /* cut at 63 bytes, as the report's */
+	snprintf(name, sizeof(name), "compare %.52s...", other); /* cut to 63 bytes, marked */
 	snprintf(want, sizeof(want), "\"%s\":\"%s\"", name, other);
 	assert_non_null(strstr(f->r.out, want));
 	assert_int_equal(
@@ -452,6 +470,34 @@ static void test_long_paths_whole(void **state)
 	check_line(f->r.out, "hash chain", line, sizeof(line));
 	assert_true(strlen(line) > col && line[col - 1] == ' ');
 	assert_memory_equal(line + col, "200 entries chain", 17);
+}
+
+/* A check's detail longer than its 320 bytes ends with "..." (it was cut with no mark:
+ * "... the store /tmp/.../terminal_operatin"), in the report and in the summary: a
+ * backup of another store restored for a store under a long path. */
+static void test_long_detail_marked(void **state)
+{
+	struct fix *f = *state;
+	static struct deep d;
+	deep_stores(f, "4", &d);
+	char html[4400], json[4400], line[1024];
+	assert_int_equal(hw(&f->r, "backup", d.p2, d.bak, NULL), 0);
+	assert_int_equal(hw(&f->r, "drill", "restore", "--backup", d.bak, "--dir", d.p1,
+			    "--no-record", NULL),
+			 3);
+	check_line(f->r.out, "backup of this store", line, sizeof(line));
+	assert_non_null(strstr(line, "the backup is of another chain than the store "));
+	assert_string_equal(line + strlen(line) - 3, "...");
+	report_paths(&f->r, html, json);
+	static char text[1 << 20];
+	read_all(json, text, sizeof(text));
+	const char *at = strstr(text, "\"name\":\"backup of this store\",\"verdict\":\"fail\","
+				      "\"detail\":\"the backup is of another chain");
+	assert_non_null(at);
+	at = strstr(at, "\"detail\":\"") + strlen("\"detail\":\"");
+	size_t len = strcspn(at, "\"");
+	assert_int_equal(len, 319); /* the field's 320 bytes with its NUL */
+	assert_memory_equal(at + len - 3, "...", 3);
 }
 
 int main(void)
@@ -470,6 +516,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_row_report_absolute, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_row_report_long, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_long_paths_whole, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_long_detail_marked, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
