@@ -409,10 +409,33 @@ static int events(struct hw_fo_run *r, double *tick, bool verbose)
 	return 0;
 }
 
+/* The load's client found no primary (HW_ENOT_PRIMARY, whether a node answered as a
+ * standby or none answered at all): fail r saying which, by what each node's status
+ * gives now, in the list's order ("no node answered (ADDR: why, ...)"). */
+static int no_primary(struct hw_fo_run *r)
+{
+	char each[sizeof r->fail];
+	size_t at = 0;
+	unsigned answered = 0, n = ops(r)->count(where(r));
+	for (unsigned i = 0; i < n && at < sizeof each; i++) {
+		uint64_t epoch;
+		int rc = ops(r)->epoch(where(r), i, &epoch);
+		answered += rc == 0;
+		int len = snprintf(each + at, sizeof each - at, "%s%s: %s", i ? ", " : "",
+				   ops(r)->addr(where(r), i), rc ? hw_strerror(rc) : "answered");
+		at += len > 0 ? (size_t)len : 0;
+	}
+	return hw_fo_failed(r, "client: %s (%s)",
+			    answered ? "no node answered as the primary" : "no node answered",
+			    each);
+}
+
 static int load_phase(struct hw_fo_run *r, bool verbose)
 {
 	struct hw_client *cl = NULL;
 	int rc = ops(r)->connect(where(r), &cl);
+	if (rc == HW_ENOT_PRIMARY)
+		return no_primary(r);
 	if (rc)
 		return hw_fo_failed(r, "client: %s", hw_strerror(rc));
 	hw_client_set_follow_ms(cl, r->first_ack_ms);

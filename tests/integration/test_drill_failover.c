@@ -784,7 +784,8 @@ static void test_connect_refused(void **state)
  * checks that no run measured are skipped, not passed (it was a FAIL with "pass rpo 0 of
  * 0 acknowledged records lost"), and say so: the rto is not measured and has no figures
  * (it FAILed with "p99 0 ms" and figures of 0 ms), the run and the runs check say what
- * the result says (they said FAIL), and the rows skipped name no counts of 0. */
+ * the result says (they said FAIL), and the rows skipped name no counts of 0. The reason
+ * says that no node answered, and what each address gave. */
 static void test_connect_unreachable(void **state)
 {
 	struct fix *f = *state;
@@ -794,7 +795,10 @@ static void test_connect_unreachable(void **state)
 				 "--insecure", "--runs", "1", "--report-dir", f->reports, NULL);
 	assert_int_equal(rc, 1);
 	static const char *const shown[] = {
-		"failover: ERROR: run 1: ",
+		/* what each address gave (it said "this node is not the primary": none is) */
+		"failover: ERROR: run 1: client: no node answered (127.0.0.1:1: Connection "
+		"refused, "
+		"127.0.0.1:9: Connection refused)",
 		"  run 1: ERROR ",
 		"skip  runs                   0 of 1 runs completed; the drill stopped: run 1: ",
 		"skip  rto                    not measured",
@@ -803,7 +807,8 @@ static void test_connect_unreachable(void **state)
 		"skip  rejoin                 not measured",
 		"skip  standby promotion      not measured",
 	};
-	static const char *const not_shown[] = {"pass  ", "fail  ", "0 runs where"};
+	static const char *const not_shown[] = {"pass  ", "fail  ", "0 runs where",
+						"not the primary"};
 	for (size_t i = 0; i < sizeof shown / sizeof shown[0]; i++)
 		assert_non_null(strstr(f->r.out, shown[i]));
 	for (size_t i = 0; i < sizeof not_shown / sizeof not_shown[0]; i++)
