@@ -685,12 +685,12 @@ int hw_report_write(const struct hw_report *r, const char *dir, char *json_path,
 	/* the .json's name is this run's: the .html of that name is too */
 	int len = nth == 1 ? snprintf(html_path, cap, "%s.html", base)
 			   : snprintf(html_path, cap, "%s-%d.html", base, nth);
-	if (len >= (int)cap)
-		return -ENAMETOOLONG;
-	rc = write_tmp(abs, r, hw_report_html, tmp, sizeof(tmp));
+	rc = len >= (int)cap ? -ENAMETOOLONG : write_tmp(abs, r, hw_report_html, tmp, sizeof(tmp));
 	if (rc == 0 && rename(tmp, html_path) != 0) {
 		rc = -errno;
 		unlink(tmp);
 	}
+	if (rc != 0) /* a report is both files or none: the run says "report not written" */
+		unlink(json_path);
 	return rc;
 }

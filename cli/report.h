@@ -150,7 +150,8 @@ void hw_report_html(const struct hw_report *r, FILE *f);
  * report of that name is never replaced: the name then ends "-2", "-3" ... (runs of one
  * kind started in the same millisecond, by cron jobs sharing the directory). Each file is
  * written to a temporary name of its own (mkstemp in dir) and linked or renamed, so a
- * reader sees a whole file or none. Returns 0 or -errno. */
+ * reader sees a whole file or none. When the .html cannot be written the .json is
+ * removed again: a run leaves both files or neither. Returns 0 or -errno. */
 int hw_report_write(const struct hw_report *r, const char *dir, char *json_path, char *html_path,
 		    size_t cap);
 

@@ -3,7 +3,8 @@
  * summary and report mark and no history row records (and a --now in seconds is refused,
  * by status and prune too);
  * the offsite copy is held to its MANIFEST's sizes and to backup_age_max; reports of runs
- * in the same millisecond never overwrite each other; a report is valid UTF-8 JSON
+ * in the same millisecond never overwrite each other, and a report is both files or none;
+ * a report is valid UTF-8 JSON
  * whatever the store's path, and a path's control characters are shown escaped on the
  * terminal; the history row names its report by an absolute path, whole however long; a
  * long path is shortened, not the result it is in, and facts hold it whole; a detail or
@@ -200,6 +201,36 @@ static void test_reports_same_ms(void **state)
 		row_report(f, dir[i], row, sizeof(row));
 		assert_string_equal(row, json[i]);
 	}
+}
+
+/* A verify drill whose HTML page cannot be written (its name is a directory: the wall
+ * clock frozen, the name is known) leaves no JSON behind either: a run leaves both files
+ * of its report or neither, says "report not written" and its history row names none. */
+static void test_report_half_removed(void **state)
+{
+	struct fix *f = *state;
+	char dir[4200], reports[4200], when[40], stamp[40], html[4300], row[4200];
+	make_store_at(f, "a", "3", "200", dir);
+	path(f, "reports", reports, sizeof(reports));
+	assert_int_equal(mkdir(reports, 0755), 0);
+	iso(END_MS_NUM, when, sizeof(when));
+	size_t n = 0;
+	for (const char *s = when; *s; s++)
+		if (*s != '-' && *s != ':')
+			stamp[n++] = *s;
+	stamp[n] = '\0';
+	snprintf(html, sizeof(html), "%s/verify-%s.html", reports, stamp);
+	assert_int_equal(mkdir(html, 0755), 0); /* rename() onto it fails: EISDIR */
+	assert_int_equal(setenv("LD_PRELOAD", HW_FAULTS_LIB, 1), 0);
+	assert_int_equal(setenv("HW_FAULT_WALL_MS", END_MS, 1), 0);
+	int rc = hw(&f->r, "drill", "verify", "--dir", dir, "--report-dir", reports, NULL);
+	unset_shim();
+	assert_int_equal(rc, 0); /* the drill's verdict stands */
+	assert_non_null(strstr(f->r.err, "report not written to "));
+	assert_int_equal(entries_named(reports, "verify-"), 1); /* the directory alone */
+	assert_int_equal(entries_named(reports, ".report-"), 0);
+	row_report(f, dir, row, sizeof(row));
+	assert_string_equal(row, "");
 }
 
 /* The whole of file p is strict UTF-8 (so its JSON parses wherever its text came from),
@@ -509,6 +540,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_procedure_now_what_if, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_offsite_judged, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reports_same_ms, setup, teardown_shim),
+		cmocka_unit_test_setup_teardown(test_report_half_removed, setup, teardown_shim),
 		cmocka_unit_test_setup_teardown(test_report_utf8, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_paths_escaped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_path_slips_not_recorded, setup, teardown),
