@@ -1,5 +1,6 @@
 /* cmd_drill_restore.c: `hawser drill restore`, a backup restored into scratch, verified and
  * timed against restore_rto (docs/drills.md). */
+#include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <math.h>
@@ -396,7 +397,9 @@ static int restore_phase(struct drill *d, const char *backup, const char *into,
 	return rc;
 }
 
-static void restore_verdict(struct drill *d, int rc, const char *backup,
+/* The verdict of a restore that stopped with rc; into: where it restored to, which is
+ * what a lack of room (HW_ESTORE_FULL, ENOSPC) is about, not the backup. */
+static void restore_verdict(struct drill *d, int rc, const char *backup, const char *into,
 			    const struct hw_restore_info *info)
 {
 	if (rc == HW_EBACKUP) {
@@ -407,6 +410,10 @@ static void restore_verdict(struct drill *d, int rc, const char *backup,
 		hw_report_check(&d->rep, "target reached", HW_VERDICT_FAIL, "%s", info->what);
 		hw_report_finish(&d->rep, HW_DRILL_FAIL, "target point not in backup %s: %s",
 				 backup, info->what[0] ? info->what : "before its first entry");
+	} else if (rc == HW_ESTORE_FULL || rc == -ENOSPC) {
+		hw_report_finish(&d->rep, HW_DRILL_ERROR,
+				 "restore of %s could not run: no room in scratch %s: %s (%s)",
+				 backup, into, hw_strerror(rc), hw_errname(rc));
 	} else if (rc) {
 		hw_report_finish(&d->rep, HW_DRILL_ERROR, "restore of %s could not run: %s (%s)",
 				 backup, hw_strerror(rc), hw_errname(rc));
@@ -466,7 +473,7 @@ static void restore_run(struct drill *d, const char *backup, const char *into)
 	memset(&info, 0, sizeof(info));
 	int rc = restore_phase(d, backup, into, &info);
 	if (rc || *hw_cli_interrupted()) {
-		restore_verdict(d, rc, backup, &info);
+		restore_verdict(d, rc, backup, into, &info);
 		return;
 	}
 	hw_report_check(&d->rep, "backup intact", HW_VERDICT_PASS,

@@ -4,7 +4,8 @@
  * cannot be opened, damaged or not a store),
  * get, digest, backup and restore to a point in time, and digest, get and backup of a
  * store on whose damaged pages LMDB aborts or faults; init, verify and a node's start
- * on a full disk (a tmpfs in a mount namespace of the test's own), a store's directory
+ * on a full disk (a tmpfs in a mount namespace of the test's own) and a drill restore
+ * into a full scratch, a store's directory
  * that is missing, and a node whose ports cannot listen. */
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -1064,6 +1065,30 @@ static void test_witness_port_refused(void **state)
 	assert_start_failed(f, "EADDRINUSE", "node.listen", addr, data);
 }
 
+/* drill restore into a scratch with no room for the store: an ERROR that names the
+ * scratch, which is full, and not the backup as if it were at fault. */
+static void test_restore_no_room(void **state)
+{
+	struct fix *f = *state;
+	char mnt[4200], dir[4200], bak[4200], reports[4200], want[9000];
+	small_fs(f, "size=256k", mnt, sizeof mnt);
+	path(f, "st", dir, sizeof dir);
+	path(f, "bak", bak, sizeof bak);
+	path(f, "reports", reports, sizeof reports);
+	assert_int_equal(hw(&f->r, "init", dir, NULL), 0);
+	assert_int_equal(hw(&f->r, "ingest", dir, "--generate", "2000", "--seed", "3", "--end-ms",
+			    END_MS, NULL),
+			 0);
+	assert_int_equal(hw(&f->r, "backup", dir, bak, NULL), 0);
+	assert_int_equal(hw(&f->r, "drill", "restore", "--backup", bak, "--scratch", mnt,
+			    "--report-dir", reports, "--no-record", NULL),
+			 1);
+	snprintf(want, sizeof want, "ERROR: restore of %s could not run: no room in scratch %s/",
+		 bak, mnt);
+	assert_non_null(strstr(f->r.out, want));
+	assert_non_null(strstr(f->r.out, "/store: store is full"));
+}
+
 /* A node whose store cannot be made (a full disk) fails its start naming data_dir and
  * ENOSPC, and leaves nothing there that a later start would take for a store. */
 static void test_node_full_disk(void **state)
@@ -1093,6 +1118,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_config_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_init_twice, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_init_full_disk, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_restore_no_room, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ingest_json, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ingest_deterministic, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_verify_damage, setup, teardown),
