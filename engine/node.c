@@ -152,14 +152,14 @@ static int64_t since_ms(int64_t now, int64_t t)
 	return t == 0 ? HW_TG_NEVER : now > t ? now - t : 0;
 }
 
-/* A primary's voter id answered one of its last two lease rounds (the newest may still
- * be on its way). */
-static bool lease_answered(const struct hw_el *el, uint32_t id)
+/* A primary's voter answered one of its last two lease rounds (the newest may still be
+ * on its way) at sent_ms, its send time of the newest round it granted or refused. */
+static bool lease_answered(const struct hw_el *el, int64_t sent_ms)
 {
-	if (el->round == 0 || el->acked_sent_ms[id] == INT64_MIN)
+	if (el->round == 0 || sent_ms == INT64_MIN)
 		return false;
 	uint64_t r = el->round >= 2 ? el->round - 1 : el->round;
-	return el->acked_sent_ms[id] >= el->round_sent_ms[r % HW_EL_ROUNDS];
+	return sent_ms >= el->round_sent_ms[r % HW_EL_ROUNDS];
 }
 
 /* Who an election without the primary would ask, and what a new primary would need: a
@@ -190,9 +190,13 @@ static void live_electors(struct hw_node *n, struct hw_tg_live *l)
 			continue;
 		struct hw_tg_voter *v = &l->electors[l->n_electors++];
 		v->id = f->voters[i].id;
-		v->reached = l->primary ? lease_answered(el, i) : hw_voters_reached(n->voters, i);
-		if (!l->primary && el->role == HW_EL_CANDIDATE && el->why[i] != HW_EL_R_NONE)
+		v->reached = l->primary ? lease_answered(el, el->acked_sent_ms[i])
+					: hw_voters_reached(n->voters, i);
+		if (!l->primary && el->role == HW_EL_CANDIDATE && el->why[i] != HW_EL_R_NONE &&
+		    v->reached)
 			v->refused = hw_el_reason_name((enum hw_el_reason)el->why[i]);
+		if (l->primary && !v->reached && lease_answered(el, el->refused_sent_ms[i]))
+			v->refused = hw_el_reason_name(HW_EL_R_STORAGE_FAILED);
 		if (!l->primary && i != f->witness && v->reached)
 			l->standbys_after++;
 	}

@@ -114,7 +114,7 @@ void hw_el_init(struct hw_el *el, const struct hw_el_config *cfg, const struct h
 		now_ms + (el->hard.lease_ms > cfg->lease_ms ? el->hard.lease_ms : cfg->lease_ms);
 	el->xfer_to = HW_EL_NONE;
 	for (uint32_t i = 0; i < HW_EL_VOTERS_MAX; i++)
-		el->acked_sent_ms[i] = INT64_MIN;
+		el->acked_sent_ms[i] = el->refused_sent_ms[i] = INT64_MIN;
 	/* a cluster that never had a primary committed nothing (HW_EL_HARD_FRESH); a
 	 * restarted witness knows what it persisted, a wiped one nothing */
 	el->w_info = !el->lost;
@@ -206,7 +206,7 @@ static void become_primary(struct hw_el *el, int64_t now_ms, struct hw_el_acts *
 	el->lease_until_ms = 0;
 	el->round = 0;
 	for (uint32_t i = 0; i < HW_EL_VOTERS_MAX; i++)
-		el->acked_sent_ms[i] = INT64_MIN;
+		el->acked_sent_ms[i] = el->refused_sent_ms[i] = INT64_MIN;
 	el->commit_floor = el->prog.last_lsn;
 	el->xfer_to = HW_EL_NONE;
 	el->xfer_sent = false;
@@ -282,14 +282,16 @@ void hw_el_on_lease_ack(struct hw_el *el, uint32_t from, const struct hw_el_leas
 		adopt(el, ack->epoch, HW_EL_DOWN_HIGHER_EPOCH, now_ms, out);
 		return;
 	}
-	if (el->role != HW_EL_PRIMARY || ack->epoch != el->hard.epoch || !ack->granted)
+	if (el->role != HW_EL_PRIMARY || ack->epoch != el->hard.epoch)
 		return;
 	if (ack->round > el->round || ack->round == 0 || ack->round + HW_EL_ROUNDS <= el->round)
 		return;
 	int64_t t = el->round_sent_ms[ack->round % HW_EL_ROUNDS];
-	if (t > el->acked_sent_ms[from])
-		el->acked_sent_ms[from] = t;
-	recompute_lease(el);
+	int64_t *sent = ack->granted ? el->acked_sent_ms : el->refused_sent_ms;
+	if (t > sent[from])
+		sent[from] = t;
+	if (ack->granted)
+		recompute_lease(el);
 }
 
 int hw_el_on_switchover(struct hw_el *el, uint32_t target, int64_t now_ms, struct hw_el_acts *out)

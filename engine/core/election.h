@@ -396,6 +396,9 @@ struct hw_el {
 	uint64_t round;
 	int64_t round_sent_ms[HW_EL_ROUNDS];
 	int64_t acked_sent_ms[HW_EL_VOTERS_MAX]; /* send time of newest round each acked */
+	/* send time of the newest round each refused in this epoch: a voter refuses a
+	 * current lease only when its storage failed (hw_el_on_lease_req) */
+	int64_t refused_sent_ms[HW_EL_VOTERS_MAX];
 	int64_t lease_until_ms;
 	int64_t next_renew_ms;
 	int64_t since_ms;      /* became primary at */
@@ -464,7 +467,8 @@ void hw_el_on_progress(struct hw_el *el, const struct hw_el_progress *p, int64_t
 void hw_el_on_primary_heard(struct hw_el *el, uint32_t from, uint64_t epoch, int64_t now_ms,
 			    struct hw_el_acts *out);
 
-/* Lease protocol: a request from the primary `from`, an ack from voter `from`. */
+/* Lease protocol: a request from the primary `from`, an ack from voter `from` (one that
+ * refuses in the primary's own epoch is kept in refused_sent_ms: its storage failed). */
 void hw_el_on_lease_req(struct hw_el *el, uint32_t from, const struct hw_el_lease_req *req,
 			int64_t now_ms, struct hw_el_acts *out);
 void hw_el_on_lease_ack(struct hw_el *el, uint32_t from, const struct hw_el_lease_ack *ack,

@@ -462,7 +462,8 @@ static void put_electors(struct why *w, const struct hw_tg_live *l)
 {
 	bool any = false, refused = false;
 	for (uint32_t i = 0; i < l->n_electors && i < HW_TG_VOTERS_MAX; i++) {
-		if (l->electors[i].reached)
+		const struct hw_tg_voter *v = &l->electors[i];
+		if (v->reached || (v->refused != NULL && v->refused[0] != '\0'))
 			continue;
 		put(w, any ? ", " : "unreached: ");
 		put(w, l->electors[i].id);
@@ -470,7 +471,7 @@ static void put_electors(struct why *w, const struct hw_tg_live *l)
 	}
 	for (uint32_t i = 0; i < l->n_electors && i < HW_TG_VOTERS_MAX; i++) {
 		const struct hw_tg_voter *v = &l->electors[i];
-		if (!v->reached || v->refused == NULL || v->refused[0] == '\0')
+		if (v->refused == NULL || v->refused[0] == '\0')
 			continue;
 		put(w, refused ? ", " : any ? "; refused by " : "refused by ");
 		put(w, v->id);

@@ -271,7 +271,9 @@ struct hw_tg_voter {
 			      * standby: its link to it is up and it was heard lately
 			      * (hw_tg_voter_heard; itself: true) */
 	const char *refused; /* a standby: its refusal in this node's current election
-			      * ("lease", "not_in_sync" ...); NULL or "": none */
+			      * ("lease", "not_in_sync" ...) of a voter reached; a primary:
+			      * "storage_failed" for a voter that refused its last lease rounds
+			      * (not reached); NULL or "": none */
 };
 
 /* A primary describes itself and its standbys; a standby describes itself as the one

@@ -8,7 +8,8 @@
  * and none is reported as an error, one submit at a time or 64 in flight. A primary with static
  * roles (no failover) whose log fails under a pipelined load answers every submit it took, each
  * with a typed code, and acknowledges nothing after it failed. A primary whose store alone fails
- * steps down and stays up, though a flush of its log lands after. */
+ * steps down and stays up, though a flush of its log lands after. A standby whose store
+ * fails is named by the primary's status as refusing (storage_failed), not unreached. */
 #include <errno.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -287,6 +288,44 @@ static void test_store_fails_flush_lands_after(void **state)
 		fail_msg("p1 died: %s", line);
 }
 
+/* s1's store fails (the fsyncs of its data.mdb, from SIGUSR1 on) under a durable load:
+ * s1 stays up and refuses p1's lease rounds, and p1's `hawser status` names it as refused
+ * for its failed storage, not as unreached (its link is up and it answers). */
+static void test_standby_store_fails_status(void **state)
+{
+	struct fix *f = *state;
+	struct hw_rig *r = &f->rig;
+	for (int i = HW_RIG_VOTERS - 1; i >= 0; i--) {
+		char store[sizeof r->dir[1] + 16];
+		snprintf(store, sizeof store, "%s/data.mdb", r->dir[1]);
+		assert_int_equal(i == 1 ? hw_test_fault_fsync_env(HW_FAULTS_LIB, store) : 0, 0);
+		int rc = hw_rig_start(r, i, EVENT_WAIT_MS);
+		hw_test_fault_env_clear();
+		assert_int_equal(rc, 0);
+	}
+	size_t from = 0, mark = 0;
+	assert_true(hw_proc_wait_line(&r->proc[0], &from, "event=became_primary", "epoch=1",
+				      EVENT_WAIT_MS, NULL, 0));
+	assert_int_equal(hw_rig_recs_init(&f->recs, RECORDS, 5), 0);
+	assert_int_equal(hw_client_connect(r->client[0], &f->client), 0);
+	assert_int_equal(hw_proc_signal(&r->proc[1], SIGUSR1), 0);
+	for (uint64_t i = 0; i < BEFORE_FAULT; i++)
+		submit_one(f, i);
+	assert_true(hw_proc_wait_line(&r->proc[1], &mark, "event=storage_failed", "in=store",
+				      EVENT_WAIT_MS, NULL, 0));
+	static struct hw_capture cap;
+	bool said = false;
+	for (int look = 0; look < 50 && !said; look++) {
+		(void)hw_proc_pump(&r->proc[0], look ? 100 : 0); /* a pause between two looks */
+		hw_proc_capture(&cap, hw_test_bin(), "status", "--connect", r->client[0],
+				"--insecure", NULL);
+		said = strstr(cap.out, "refused by s1 (storage_failed)") != NULL;
+	}
+	print_message("%s", cap.out);
+	assert_true(said);
+	assert_null(strstr(cap.out, "unreached: s1"));
+}
+
 /* A primary with static roles (mode local; its standby never runs) under the shim, the
  * fsyncs of fault_path (its data directory, or only its store's file) failing from
  * SIGUSR1 on, while 64 submits are in flight against room for 4 (so the client's
@@ -384,6 +423,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_following_client_pipelined, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_store_fails_flush_lands_after, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_standby_store_fails_status, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_static_primary_answers_all, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_static_primary_store_fails, setup, teardown),
 	};

@@ -681,6 +681,28 @@ static void test_storage_failed_steps_down(void **state)
 	free(w);
 }
 
+/* A standby whose storage failed refuses the primary's lease rounds in its epoch: the
+ * primary keeps holding its lease with the witness, and remembers the refusals (status
+ * says "refused by s1 (storage_failed)", not that s1 is unreached). */
+static void test_storage_failed_voter_refuses_lease(void **state)
+{
+	(void)state;
+	struct world *w = world_new(3, base_cfg(3, 2), 2);
+	elect(w, 0);
+	run(w, 200);
+	const struct hw_el *p = &w->nd[0].el;
+	assert_int_equal(p->refused_sent_ms[1], INT64_MIN);
+	int64_t acked = p->acked_sent_ms[1];
+	hw_el_on_storage_failed(&w->nd[1].el, local(w, 1), acts(w));
+	run_acts(w, 1);
+	run(w, 200);
+	assert_true(hw_el_may_ack(p, local(w, 0)));
+	assert_int_equal(p->acked_sent_ms[1], acked); /* no grant since */
+	uint64_t r = p->round - 1;
+	assert_true(p->refused_sent_ms[1] >= p->round_sent_ms[r % HW_EL_ROUNDS]);
+	free(w);
+}
+
 /* A standby whose state awaits a snapshot (stale: a rejoin of a pruned log) never stands,
  * not when its primary dies, not at a TIMEOUT_NOW, not forced (HW_ESTALE), though it
  * holds every committed entry; it still votes, and once the snapshot clears the mark it
@@ -1458,6 +1480,7 @@ int main(void)
 		cmocka_unit_test(test_votes_wait_for_persist),
 		cmocka_unit_test(test_lease_fencing),
 		cmocka_unit_test(test_storage_failed_steps_down),
+		cmocka_unit_test(test_storage_failed_voter_refuses_lease),
 		cmocka_unit_test(test_stale_never_stands),
 		cmocka_unit_test(test_refused_outside_rpo0),
 		cmocka_unit_test(test_rpo_window),

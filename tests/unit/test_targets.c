@@ -635,7 +635,9 @@ static struct hw_tg_live live2_voters(void)
 /* On a primary: with every voter answering and a standby left over, the RTO holds; with
  * the witness silent s1 and s2 are no majority without p1, so no failover can happen:
  * the RTO does not hold, both reasons say why, and the RPO's promises nothing of a
- * failover now (no_failover: status shows no prediction); with only one standby connected, the
+ * failover now (no_failover: status shows no prediction), and a standby whose storage
+ * failed (it refuses the lease) is named as refusing, not as unreached; with only one
+ * standby connected, the
  * new primary would have none left for a submit's k, and the RTO does not hold either. */
 static void test_now_primary_hurdles(void **state)
 {
@@ -660,6 +662,12 @@ static void test_now_primary_hurdles(void **state)
 				       "(unreached: w1)");
 	assert_non_null(strstr(o.failover_why, "if it stops renewing, s1 cannot be elected: "
 					       "electing a new primary needs 3 of the 4 voters"));
+	l.electors[2].reached = true;
+	l.electors[1] = (struct hw_tg_voter){"s2", false, "storage_failed"}; /* refused leases */
+	hw_tg_now(&l, &p, &o);
+	assert_string_equal(o.rto_why, "no failover can happen: electing a new primary needs 3 of "
+				       "the 4 voters, and without p1 only 2 are reached "
+				       "(refused by s2 (storage_failed))");
 	l = live2_voters();
 	l.sb[1].connected = false; /* s2 gone: s1 would be alone */
 	hw_tg_now(&l, &p, &o);
