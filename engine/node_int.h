@@ -65,7 +65,8 @@ _Static_assert(HW_SESSION_REPLY_ROOM <= HW_CONN_SEND_MAX / 2,
 #define HW_REFUSED_LOG_MS 10000
 /* A standby or vault the primary refuses for what only an operator ends (its store is of
  * another chain, or diverged with no rejoin; not a vault the primary takes; not its
- * standby: HW_EDIVERGED, HW_EVAULT, HW_ECLUSTER) redials from HW_RECONNECT_MIN_MS
+ * standby: HW_EDIVERGED, HW_EVAULT, HW_ECLUSTER), or a vault that refuses the primary's
+ * rejoin or snapshot on its own (HW_EVAULT, hw__vault_refuse), redials from HW_RECONNECT_MIN_MS
  * doubling to this instead: each try costs both sides a connection and a check, and
  * the operator's fix on the primary's side is seen at most 30 s late (a standby that is
  * restarted, as after a restore, dials at once). */
@@ -260,9 +261,10 @@ struct hw_node {
 	int64_t refused_logged_ms; /* hw_mono_ms() of that line; 0: none yet */
 	struct hw_timer *reconnect;
 	int64_t reconnect_ms;
-	struct hw_repeat refusal; /* the primary's refusals only an operator ends */
-	int refused_code;         /* the primary's ERROR on this connection; 0: none */
+	struct hw_repeat refusal; /* refusals only an operator ends: the primary's, a vault's */
+	int refused_code;         /* such a refusal on this connection; 0: none */
 	bool refusal_quiet;       /* ... a repeat: its lines are counted, not logged */
+	uint32_t refusal_repeats; /* ... else the repeats its line says (repeated=N) */
 	bool refusal_backoff;     /* reconnect_ms grew on such refusals (HW_REFUSED_RETRY_MAX_MS) */
 	char primary_id[HW_ID_CHARS_MAX + 1]; /* the primary of the last hello taken */
 	struct hw_block block;
@@ -570,8 +572,13 @@ uint64_t hw__vault_held_lsn(const struct hw_node *n);
 /* After a connection to the primary closed: try the next address of cfg.sources. */
 void hw__vault_next_source(struct hw_node *n);
 /* A request to rewrite the log (a snapshot over a store that holds entries, a rejoin):
- * refused, logged vault_refused. Returns HW_EVAULT. */
+ * refused as one only an operator ends (node_standby.c backs the redial off), logged
+ * vault_refused the first time, then its repeats counted (hw__repeat_say). Returns
+ * HW_EVAULT. */
 int hw__vault_refuse(struct hw_node *n, const char *what);
+/* The vault_refused line of a refusal decided elsewhere (the primary's, said once as
+ * n->refusal_quiet and n->refusal_repeats tell). */
+void hw__vault_say_refused(struct hw_node *n, const char *what);
 /* Free what is held (it is durable in the log: the next start holds it again, up to a
  * block). At the stop, and when the apply blocked before it (node_standby.c). */
 void hw__vault_stop(struct hw_node *n);

@@ -261,12 +261,12 @@ static int take_error(struct hw_node *n, const struct hw_frame *f)
 	if (e == NULL)
 		return HW_EFRAME;
 	int code = e->code < 0 ? e->code : HW_EPROTOCOL;
-	uint32_t repeats = 0;
 	n->refused_code = code;
-	n->refusal_quiet = lasting(code) && !hw__repeat_say(&n->refusal, code, &repeats);
+	n->refusal_repeats = 0;
+	n->refusal_quiet = lasting(code) && !hw__repeat_say(&n->refusal, code, &n->refusal_repeats);
 	if (!n->refusal_quiet)
 		hw_log("primary_refused", "code=%s what=\"%s\" repeated=%u", hw_errname(code),
-		       e->message, repeats);
+		       e->message, n->refusal_repeats);
 	hawser__wire__v1__error__free_unpacked(e, NULL);
 	return code;
 }
@@ -459,7 +459,7 @@ static void primary_on_close(struct hw_conn *c, void *arg, int code)
 	else if (following && !quiet && (n->primary_ready || code != -ECONNREFUSED))
 		hw_log("primary_lost", "code=%s retry_ms=%lld", hw_errname(code),
 		       (long long)n->reconnect_ms);
-	else if (following)
+	else if (following && !quiet) /* a quiet refusal was no dial that nothing took */
 		note_refused(n);
 	if (n->primary_ready)
 		n->refused_logged_ms = 0; /* the next refusal is said at once */
@@ -474,8 +474,8 @@ static void primary_on_close(struct hw_conn *c, void *arg, int code)
 		return; /* promoted meanwhile: nobody to follow */
 	if (vault) {
 		if (code == HW_EDIVERGED && !quiet)
-			hw__vault_refuse(n, "the primary's chain diverged from this vault's log; "
-					    "not following it");
+			hw__vault_say_refused(n, "the primary's chain diverged from this vault's "
+						 "log; not following it");
 		hw__vault_next_source(n); /* after a failover another node leads */
 		redial_later(n, refused);
 		return;

@@ -106,11 +106,19 @@ void hw__vault_next_source(struct hw_node *n)
 	memcpy(n->cfg.primary_id, n->cfg.source_ids[n->source], sizeof n->cfg.primary_id);
 }
 
+void hw__vault_say_refused(struct hw_node *n, const char *what)
+{
+	hw_log("vault_refused", "code=%s primary=%s our_lsn=%llu what=\"%s\" repeated=%u",
+	       hw_errname(HW_EVAULT), n->cfg.primary, (unsigned long long)hw_wal_last(n->wal)->lsn,
+	       what, n->refusal_repeats);
+}
+
 int hw__vault_refuse(struct hw_node *n, const char *what)
 {
-	hw_log("vault_refused", "code=%s primary=%s our_lsn=%llu what=\"%s\"",
-	       hw_errname(HW_EVAULT), n->cfg.primary, (unsigned long long)hw_wal_last(n->wal)->lsn,
-	       what);
+	n->refused_code = HW_EVAULT;
+	n->refusal_quiet = !hw__repeat_say(&n->refusal, HW_EVAULT, &n->refusal_repeats);
+	if (!n->refusal_quiet)
+		hw__vault_say_refused(n, what);
 	return HW_EVAULT;
 }
 

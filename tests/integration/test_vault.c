@@ -890,6 +890,51 @@ static void test_vault_poison_blocks_apply(void **state)
 	hw_fp_log_free(&log);
 }
 
+/* The vault's next dial at the fake primary's lfd, within EVENT_WAIT_MS: sent a REJOIN
+ * (a hostile primary asking it to rewind its log), which the vault refuses on its own;
+ * returns once the vault closed the connection. */
+static void rejoin_refused(int lfd)
+{
+	struct pollfd pl = {.fd = lfd, .events = POLLIN};
+	assert_int_equal(poll(&pl, 1, EVENT_WAIT_MS), 1);
+	int cfd = accept(lfd, NULL, NULL);
+	assert_true(cfd >= 0);
+	hw_fp_frame(cfd, HW_FRAME_REJOIN, NULL, 0);
+	char buf[512];
+	struct pollfd pc = {.fd = cfd, .events = POLLIN};
+	while (poll(&pc, 1, EVENT_WAIT_MS) == 1 && read(cfd, buf, sizeof buf) > 0)
+		; /* its hello, then the end */
+	close(cfd);
+}
+
+/* A vault that refuses a primary's REJOIN on its own (not an ERROR from the primary) is
+ * refused for good as when the primary says so: it logs vault_refused once, not at each
+ * of its backed-off redials, no primary_lost after the first, and no redial as one that
+ * nothing took (primary_unreachable). */
+static void test_vault_own_refusal_said_once(void **state)
+{
+	struct fix *f = *state;
+	char addr[64];
+	int lfd = hw_fp_listen(addr, sizeof addr);
+	init_vault(f, addr, "0");
+	size_t mark = 0;
+	assert_int_equal(hw_tnode_start(&f->v, &mark), 0);
+	for (int i = 0; i < DIVERGED_TRIES; i++)
+		rejoin_refused(lfd);
+	rejoin_refused(lfd); /* the last one's lines are written by now */
+	close(lfd);
+	assert_int_equal(hw_proc_stop(&f->v.proc, STOP_WAIT_MS), 0);
+	const char *first = strstr(f->v.proc.log, "event=vault_refused");
+	assert_non_null(first);
+	assert_non_null(strstr(first, "asks for a rejoin"));
+	assert_null(strstr(first + 1, "event=vault_refused"));
+	const char *lost = strstr(f->v.proc.log, "event=primary_lost");
+	assert_non_null(lost);
+	assert_non_null(strstr(lost, "code=HW_EVAULT"));
+	assert_null(strstr(lost + 1, "event=primary_lost"));
+	assert_null(strstr(f->v.proc.log, "event=primary_unreachable")); /* it did answer */
+}
+
 /* A vault whose primary is gone (killed: nothing listens at its address) logs its
  * refused redials (primary_unreachable, not one per redial), keeps naming it in `hawser
  * status`, marked not connected with when it was last heard, and past a few heartbeats of
@@ -1152,6 +1197,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_vault_refuses_snapshot, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vault_poison_blocks_apply, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vault_primary_gone_status, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_vault_own_refusal_said_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vault_limit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vault_snapshot_waits_for_acks, setup,
 						teardown),
