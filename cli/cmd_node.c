@@ -598,7 +598,7 @@ static void status_targets_json(struct hw_json *j, const Hawser__Wire__V1__Statu
 
 /* ---- status: what stops a node, and a follower's link to its primary */
 
-#define STATUS_WARNINGS_MAX  3
+#define STATUS_WARNINGS_MAX  4
 #define STATUS_WARNING_BYTES 400
 
 static bool status_follows(const Hawser__Wire__V1__Status *s)
@@ -645,6 +645,10 @@ static size_t status_warnings(const Hawser__Wire__V1__Status *s,
 			 s->role == HAWSER__WIRE__V1__ROLE__VAULT
 				 ? "; the vault goes on storing what its primary sends"
 				 : "; this standby follows no more and may not lead");
+	if (status_follows(s) && s->refused_code != 0)
+		snprintf(w[k++], STATUS_WARNING_BYTES,
+			 "not following: its last try was refused (%s: %s)",
+			 hw_errname(s->refused_code), str_or_empty(s->refused_what));
 	if (status_unheard(s))
 		snprintf(w[k++], STATUS_WARNING_BYTES,
 			 "no word from its primary for %.1f s (%s; silent past %" PRId64 " ms: a "
@@ -678,6 +682,9 @@ static void status_health_json(struct hw_json *j, const Hawser__Wire__V1__Status
 		hw_json_kv_bool(j, "primary_heard", s->primary_heard);
 		hw_json_kv_int(j, "primary_silent_ms", s->primary_silent_ms);
 		hw_json_kv_int(j, "silent_limit_ms", s->silent_limit_ms);
+		hw_json_kv_string(j, "refused_code",
+				  s->refused_code ? hw_errname(s->refused_code) : "");
+		hw_json_kv_string(j, "refused_what", str_or_empty(s->refused_what));
 	}
 	hw_json_kv_string(j, "failed", s->failed ? hw_errname(s->failed) : "");
 	hw_json_key(j, "apply_blocked");
@@ -979,9 +986,11 @@ const struct hw_cli_cmd hw_cli_status = {
 	"  while the connection is down (--json: primary_connected, primary_silent_ms).\n"
 	"  WARNING lines (--json: warnings) say what an operator must see at once: the\n"
 	"  node's storage failed (failed), its apply is blocked at an entry its store\n"
-	"  refuses (apply_blocked: LSN, code, field, rule), or a standby or vault has had\n"
-	"  no word from its primary for longer than a few heartbeats. Exit 5 (after\n"
-	"  printing the status) when the storage failed or the apply is blocked\n"
-	"  (docs/operations.md \"Reading status: what stops a node\").\n"
+	"  refuses (apply_blocked: LSN, code, field, rule), a standby or vault is not\n"
+	"  following because its last try was refused, by the primary or by itself\n"
+	"  (refused_code, refused_what), or it has had no word from its primary for\n"
+	"  longer than a few heartbeats. Exit 5 (after printing the status) when the\n"
+	"  storage failed or the apply is blocked (docs/operations.md \"Reading status:\n"
+	"  what stops a node\").\n"
 	"  With --connect:\n" HW_CLI_SECURITY_USAGE,
 	cmd_status};

@@ -387,6 +387,8 @@ static void status_follow(struct hw_node *n, Hawser__Wire__V1__Status *st,
 	st->primary_heard = n->primary_heard;
 	st->primary_silent_ms = hw__node_now(n) - n->primary_frame_ms;
 	st->silent_limit_ms = hw__node_silent_ms(n);
+	st->refused_code = n->last_refusal.code;
+	st->refused_what = n->last_refusal.what;
 	if (n->block.lsn == 0)
 		return;
 	hawser__wire__v1__apply_blocked__init(ab);
@@ -398,13 +400,13 @@ static void status_follow(struct hw_node *n, Hawser__Wire__V1__Status *st,
 }
 
 /* A Status is the largest reply a client's request gets at once: its strings are the
- * drill rows' what and report, the planner's three whys, the hold's why, a block's why
- * and a few ids; its numbers and names a few hundred bytes more. A request is taken with
- * room for it (session_take). */
+ * drill rows' what and report, the planner's three whys, the hold's why, a block's why,
+ * a refusal's what and a few ids; its numbers and names a few hundred bytes more. A request is
+ * taken with room for it (session_take). */
 #define STATUS_BYTES_MAX                                                                           \
 	((HW_DRILL_WHAT_BYTES + HW_DRILL_REPORT_BYTES + 256) * HW_DRILL_KINDS +                    \
 	 3 * HW_TG_WHY_BYTES + 3 * HW_HOLD_WHY_BYTES + sizeof(struct hw_reject) + 256 +            \
-	 (HW_ID_CHARS_MAX + 128) * (HW_PEERS_MAX + 4))
+	 HW_REFUSAL_WHAT_BYTES + (HW_ID_CHARS_MAX + 128) * (HW_PEERS_MAX + 4))
 _Static_assert(STATUS_BYTES_MAX <= HW_SESSION_REPLY_ROOM / 2,
 	       "a status fits the room a client's request is taken with");
 
@@ -854,6 +856,12 @@ int hw__node_writer_stop(struct hw_node *n, const char *what)
 		hw_loop_stop(n->loop);
 	}
 	return rc;
+}
+
+void hw__node_refused(struct hw_node *n, int code, const char *what)
+{
+	n->last_refusal.code = code;
+	snprintf(n->last_refusal.what, sizeof n->last_refusal.what, "%s", what);
 }
 
 void hw__node_storage_failed(struct hw_node *n, int rc, const char *what)

@@ -75,6 +75,9 @@ _Static_assert(HW_SESSION_REPLY_ROOM <= HW_CONN_SEND_MAX / 2,
  * vault_refused; standby_diverged), then its repeats are counted and said with their
  * count (repeated=N) at most once per this long. */
 #define HW_REPEAT_LOG_MS 300000
+/* The reason of a standby's or vault's last refusal kept for its status: the primary's
+ * ERROR message or this node's own reason, cut to this (they are a sentence). */
+#define HW_REFUSAL_WHAT_BYTES 200
 
 struct hw_node;
 struct hw_voters;
@@ -265,6 +268,11 @@ struct hw_node {
 	int refused_code;         /* such a refusal on this connection; 0: none */
 	bool refusal_quiet;       /* ... a repeat: its lines are counted, not logged */
 	uint32_t refusal_repeats; /* ... else the repeats its line says (repeated=N) */
+	/* the last refusal, either side's, since the last hello taken (status): code 0: none */
+	struct hw_refusal {
+		int code;
+		char what[HW_REFUSAL_WHAT_BYTES];
+	} last_refusal;
 	bool refusal_backoff;     /* reconnect_ms grew on such refusals (HW_REFUSED_RETRY_MAX_MS) */
 	char primary_id[HW_ID_CHARS_MAX + 1]; /* the primary of the last hello taken */
 	struct hw_block block;
@@ -348,6 +356,10 @@ int hw__node_send_hello(struct hw_node *n, struct hw_conn *c, int role, const st
 			bool with_chain);
 bool hw__node_wal_room(struct hw_node *n);
 void hw__node_storage_failed(struct hw_node *n, int rc, const char *what);
+/* A standby or vault was refused by its primary (an ERROR) or refused it (a snapshot it
+ * has no room for, a vault's log kept): kept as n->last_refusal for its status until the
+ * next primary's hello is taken. */
+void hw__node_refused(struct hw_node *n, int code, const char *what);
 /* Stop the store writer before the store is closed and opened again (a rejoin, a
  * snapshot's install). The writer commits and flushes what it holds (hw_writer_stop); a
  * failure of that is the store's, which the reopened store would not know, and its

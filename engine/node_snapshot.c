@@ -692,6 +692,7 @@ static int rx_refuse(struct hw_node *n, int code, const char *what)
 	hw_log("snapshot_refused", "lsn=%llu got=%llu bytes=%llu code=%s what=\"%s\"",
 	       (unsigned long long)rx->head.lsn, (unsigned long long)rx->got,
 	       (unsigned long long)rx->bytes, hw_errname(code), what);
+	hw__node_refused(n, code, what);
 	rx_give_up(n);
 	return code;
 }

@@ -232,6 +232,7 @@ static int take_primary_hello(struct hw_node *n, const struct hw_frame *f)
 		n->epoch = m->epoch;
 		n->primary_ready = true;
 		n->other_chain = false; /* a refused snapshot is this connection's to judge */
+		n->last_refusal.code = 0; /* following again */
 		n->reconnect_ms = HW_RECONNECT_MIN_MS;
 		n->refusal = (struct hw_repeat){0}; /* a refusal after this is news */
 		hw_standby_on_connect(&n->sb, hw__node_now(n));
@@ -262,6 +263,7 @@ static int take_error(struct hw_node *n, const struct hw_frame *f)
 		return HW_EFRAME;
 	int code = e->code < 0 ? e->code : HW_EPROTOCOL;
 	n->refused_code = code;
+	hw__node_refused(n, code, e->message);
 	n->refusal_repeats = 0;
 	n->refusal_quiet = lasting(code) && !hw__repeat_say(&n->refusal, code, &n->refusal_repeats);
 	if (!n->refusal_quiet)

@@ -116,6 +116,7 @@ void hw__vault_say_refused(struct hw_node *n, const char *what)
 int hw__vault_refuse(struct hw_node *n, const char *what)
 {
 	n->refused_code = HW_EVAULT;
+	hw__node_refused(n, HW_EVAULT, what);
 	n->refusal_quiet = !hw__repeat_say(&n->refusal, HW_EVAULT, &n->refusal_repeats);
 	if (!n->refusal_quiet)
 		hw__vault_say_refused(n, what);

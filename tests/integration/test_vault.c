@@ -890,6 +890,46 @@ static void test_vault_poison_blocks_apply(void **state)
 	hw_fp_log_free(&log);
 }
 
+/* A fake primary listening (its socket returned) and the vault configured to follow it,
+ * applying at once. */
+static int fake_primary_vault(struct fix *f)
+{
+	char addr[64];
+	int lfd = hw_fp_listen(addr, sizeof addr);
+	init_vault(f, addr, "0");
+	return lfd;
+}
+
+/* An empty vault sent a snapshot it has no room for (announced at HW_MAP_BYTES_MAX, a
+ * TiB, more than the test's disk has free) refuses it, and its `hawser status` says why
+ * it is not following, the refusal's code and reason (--json: refused_code and
+ * refused_what), not only that its primary is silent. */
+static void test_vault_no_room_status(void **state)
+{
+	struct fix *f = *state;
+	int lfd = fake_primary_vault(f);
+	size_t mark = 0;
+	int cfd = poisoned_vault_connects(f, lfd, 100, &mark);
+	uint8_t hash[HW_HASH_BYTES] = {1};
+	Hawser__Wire__V1__SnapshotBegin b = HAWSER__WIRE__V1__SNAPSHOT_BEGIN__INIT;
+	b.epoch = 1;
+	b.lsn = 100;
+	b.hash = (ProtobufCBinaryData){HW_HASH_BYTES, hash};
+	b.bytes = HW_MAP_BYTES_MAX;
+	hw_fp_msg(cfd, HW_FRAME_SNAPSHOT_BEGIN, &b.base);
+	assert_true(hw_proc_wait_line(&f->v.proc, &mark, "event=snapshot_refused",
+				      "code=HW_ESTORE_FULL", EVENT_WAIT_MS, NULL, 0));
+	close(cfd);
+	assert_int_equal(vault_cli_status(f, false), 0);
+	assert_non_null(strstr(f->cap.out, "WARNING: not following: its last try was refused "
+					   "(HW_ESTORE_FULL: no room for the snapshot"));
+	assert_int_equal(vault_cli_status(f, true), 0);
+	assert_non_null(strstr(f->cap.out, "\"refused_code\":\"HW_ESTORE_FULL\",\"refused_what\":"
+					   "\"no room for the snapshot"));
+	assert_int_equal(hw_proc_stop(&f->v.proc, STOP_WAIT_MS), 0);
+	close(lfd);
+}
+
 /* The vault's next dial at the fake primary's lfd, within EVENT_WAIT_MS: sent a REJOIN
  * (a hostile primary asking it to rewind its log), which the vault refuses on its own;
  * returns once the vault closed the connection. */
@@ -914,9 +954,7 @@ static void rejoin_refused(int lfd)
 static void test_vault_own_refusal_said_once(void **state)
 {
 	struct fix *f = *state;
-	char addr[64];
-	int lfd = hw_fp_listen(addr, sizeof addr);
-	init_vault(f, addr, "0");
+	int lfd = fake_primary_vault(f);
 	size_t mark = 0;
 	assert_int_equal(hw_tnode_start(&f->v, &mark), 0);
 	for (int i = 0; i < DIVERGED_TRIES; i++)
@@ -1198,6 +1236,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_vault_poison_blocks_apply, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vault_primary_gone_status, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vault_own_refusal_said_once, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_vault_no_room_status, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vault_limit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vault_snapshot_waits_for_acks, setup,
 						teardown),
