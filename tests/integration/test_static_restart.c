@@ -199,7 +199,7 @@ static uint64_t store_head(const char *dir)
 /* s1 comes back holding entries after p1's head that p1 never flushed: refused
  * (HW_EDIVERGED), it keeps them, setting nothing aside by itself. The operator's remedy
  * (docs/operations.md "A static primary restarted"): its directory moved aside (kept) and
- * s1 started empty, it copies p1 and follows. */
+ * s1 started empty, it copies p1 and follows. Its status says why it did not follow. */
 static void standby_rebuilt(struct fix *f, uint64_t head)
 {
 	uint64_t held = store_head(f->s.dir);
@@ -208,6 +208,12 @@ static void standby_rebuilt(struct fix *f, uint64_t head)
 	assert_int_equal(hw_tnode_start(&f->s, &mark), 0);
 	assert_true(hw_proc_wait_line(&f->s.proc, &mark, "event=primary_refused",
 				      "code=HW_EDIVERGED", EVENT_WAIT_MS, NULL, 0));
+	/* and its status says why it does not follow, for the operator to see */
+	static struct hw_capture cap;
+	assert_int_equal(hw_proc_capture(&cap, hw_test_bin(), "status", "--connect", f->s.client,
+					 "--insecure", NULL),
+			 0);
+	assert_non_null(strstr(cap.out, "not following: its last try was refused (HW_EDIVERGED"));
 	assert_int_equal(hw_proc_stop(&f->s.proc, STOP_WAIT_MS), 0);
 	assert_int_equal(hw_test_log_lines(f->s.log, "event=rejoin_planned", NULL, 0), 0);
 	assert_int_equal(store_head(f->s.dir), held);
