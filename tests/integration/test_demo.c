@@ -102,17 +102,23 @@ static void assert_by_start(const char *html)
 	assert_true(n > 8);
 }
 
+/* The report path the verdict line sum names (report=PATH, to the line's end). */
+static void report_named(const char *sum, char *path, size_t cap)
+{
+	const char *r = strstr(sum, "report=");
+	assert_non_null(r);
+	r += strlen("report=");
+	snprintf(path, cap, "%.*s", (int)strcspn(r, "\n"), r);
+}
+
 /* The report the demo's verdict line (sum) names: in f->report_dir, the timeline with the
  * fault as a mark and in order of start, the drills and the rejoin check passed, the two
  * rejoin times as stdout said them, the overlap check in UTC times. */
 static void assert_report(const struct fix *f, const char *sum, long rejoin, long in_sync)
 {
 	char want[256];
-	const char *r = strstr(sum, "report=");
-	assert_non_null(r);
 	char path[HW_PROC_PATH_MAX + 128];
-	snprintf(path, sizeof path, "%s", r + strlen("report="));
-	path[strcspn(path, "\n")] = '\0';
+	report_named(sum, path, sizeof path);
 	assert_int_equal(strncmp(path, f->report_dir, strlen(f->report_dir)), 0);
 	const char *html = slurp(path);
 	assert_non_null(html);
@@ -330,10 +336,8 @@ static void test_demo_interrupted_after_kill(void **state)
 	assert_non_null(sum);
 	assert_null(strstr(out, "died of signal"));
 	assert_null(strstr(out, "(log: "));
-	const char *r = strstr(sum, "report=");
-	assert_non_null(r);
 	char path[HW_PROC_PATH_MAX + 128];
-	snprintf(path, sizeof path, "%.*s", (int)strcspn(r + 7, "\n"), r + 7);
+	report_named(sum, path, sizeof path);
 	char *dot = strrchr(path, '.');
 	assert_non_null(dot);
 	snprintf(dot, sizeof path - (size_t)(dot - path), ".json");

@@ -40,6 +40,16 @@ static const char *chromium;
 	"--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",          \
 		"--disable-component-update", "--disable-sync", "--no-first-run"
 
+/* The HTML report's path a drill's summary in f->r.out names ("report: PATH"), into html
+ * (cap at least 4096). */
+static void report_of(const struct fix *f, char *html, size_t cap)
+{
+	assert_true(cap >= 4096);
+	const char *p = strstr(f->r.out, "report: ");
+	assert_non_null(p);
+	assert_int_equal(sscanf(p, "report: %4095s", html), 1);
+}
+
 /* Run a restore drill of a fresh store's backup, damaged first when damage is set;
  * copies the HTML report's path into html. Returns the drill's exit code. */
 static int restore_report(struct fix *f, const char *tag, int damage, char *html, size_t cap)
@@ -64,10 +74,7 @@ static int restore_report(struct fix *f, const char *tag, int damage, char *html
 	}
 	int rc = run(&f->r, hw_bin, "drill", "restore", "--backup", bak, "--scratch", scratch,
 		     "--dir", dir, NULL);
-	const char *p = strstr(f->r.out, "report: ");
-	assert_non_null(p);
-	assert_int_equal(sscanf(p, "report: %4095s", html), 1);
-	assert_true(strlen(html) < cap);
+	report_of(f, html, cap);
 	return rc;
 }
 
@@ -238,9 +245,7 @@ static void test_what_if_report_renders(void **state)
 	assert_int_equal(run(&f->r, hw_bin, "drill", "procedure", "--dir", dir, "--now",
 			     "2031-05-04T03:02:01Z", NULL),
 			 3);
-	const char *p = strstr(f->r.out, "report: ");
-	assert_non_null(p);
-	assert_int_equal(sscanf(p, "report: %4095s", html), 1);
+	report_of(f, html, sizeof(html));
 	snprintf(png, sizeof(png), "%s/what-if.png", f->dir);
 	render(f, html, png);
 	assert_non_null(strstr(f->r.out,
@@ -286,9 +291,7 @@ static void test_error_report_renders(void **state)
 	assert_int_equal(
 		run(&f->r, hw_bin, "drill", "verify", "--dir", dir, "--report-dir", reports, NULL),
 		1);
-	const char *p = strstr(f->r.out, "report: ");
-	assert_non_null(p);
-	assert_int_equal(sscanf(p, "report: %4095s", html), 1);
+	report_of(f, html, sizeof(html));
 	snprintf(png, sizeof(png), "%s/error.png", f->dir);
 	render(f, html, png);
 	assert_non_null(strstr(f->r.out, "id=\"result\">ERROR<"));
@@ -368,9 +371,7 @@ static void test_long_paths_fit(void **state)
 	}
 	assert_int_equal(run(&f->r, hw_bin, "drill", "verify", "--dir", a, "--compare", b, NULL),
 			 0);
-	const char *p = strstr(f->r.out, "report: ");
-	assert_non_null(p);
-	assert_int_equal(sscanf(p, "report: %4095s", html), 1);
+	report_of(f, html, sizeof(html));
 	assert_memory_equal(measured(f, html, 1280), "fits<", 5);
 	assert_memory_equal(measured(f, html, 800), "fits<", 5);
 }
