@@ -40,6 +40,14 @@
  *                               made, HW_FAULT_RENAME_EIO_TIMES of them in a row (unset:
  *                               every one), then they pass again: a rename refused for a
  *                               while (a network file system's) and made once it is over
+ *   HW_FAULT_HOLD_AFTER=N       after N writes under DIR, the next one first waits for
+ *   HW_FAULT_HOLD_FIFO=F        the harness: announced (event=hold_injected), it opens
+ *                               the FIFO F for reading (the harness's open for writing
+ *                               returns then) and waits until the harness closes it (at
+ *                               most HOLD_MAX_MS), then is made as it is. What the
+ *                               harness does meanwhile (fill the disk) falls between two
+ *                               writes of the process, at a point of its choosing, with
+ *                               no timing in it
  *   HW_FAULT_WALL_MS=N          CLOCK_REALTIME reads N ms since 1970 (N > 0), on any
  *                               path: a wall clock that stands still, so two runs of a
  *                               command start in the same millisecond; other clocks
@@ -54,6 +62,8 @@
  * threads. */
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -70,6 +80,7 @@
 
 #define PATH_CAP      4096
 #define STALL_WAIT_MS 200 /* a stall waits this long at most for an fsync under way */
+#define HOLD_MAX_MS   60000 /* a held write waits this long at most for the harness */
 /* HW_FAULT_RENAME_EXIT_AFTER's exit code: the harness tells it from a kill or a failure */
 #define RENAME_EXIT_CODE 86
 
@@ -91,6 +102,8 @@ static struct hw_fault renames;    /* under mu: HW_FAULT_RENAME_EXIT_AFTER's cou
 static struct hw_fault rename_eio; /* under mu: HW_FAULT_RENAME_EIO_AFTER's count */
 static bool no_exchange;           /* HW_FAULT_NO_EXCHANGE */
 static long long frozen_wall_ms;   /* HW_FAULT_WALL_MS; 0: the wall clock as it is */
+static struct hw_fault hold;       /* under mu: HW_FAULT_HOLD_AFTER's count */
+static char hold_fifo[PATH_CAP];   /* HW_FAULT_HOLD_FIFO; "": no hold */
 
 static ssize_t (*real_write)(int, const void *, size_t);
 static ssize_t (*real_pwrite)(int, const void *, size_t, off_t);
@@ -191,6 +204,7 @@ __attribute__((constructor)) static void faultfs_init(void)
 	frozen_wall_ms = wall != NULL ? atoll(wall) : 0;
 	hw_fault_init(&renames);
 	hw_fault_init(&rename_eio);
+	hw_fault_init(&hold);
 	const char *dir = getenv("HW_FAULT_PATH");
 	if (dir == NULL || *dir == '\0' || strlen(dir) >= sizeof prefix)
 		return;
@@ -206,6 +220,13 @@ __attribute__((constructor)) static void faultfs_init(void)
 	if (eio_after != NULL && *eio_after != '\0')
 		hw_fault_arm(&rename_eio, atoi(eio_after),
 			     eio_times != NULL && *eio_times != '\0' ? atoi(eio_times) : -1);
+	const char *hold_after = getenv("HW_FAULT_HOLD_AFTER");
+	const char *fifo = getenv("HW_FAULT_HOLD_FIFO");
+	if (hold_after != NULL && *hold_after != '\0' && fifo != NULL &&
+	    strlen(fifo) < sizeof hold_fifo) {
+		strcpy(hold_fifo, fifo);
+		hw_fault_arm(&hold, atoi(hold_after), 1);
+	}
 	const char *arm = getenv("HW_FAULT_ARM");
 	bool by_signal = arm != NULL && strcmp(arm, "signal") == 0;
 	for (int k = 0; k < K_N; k++) {
@@ -266,39 +287,76 @@ static bool fails(enum kind k, int fd, const char *call)
 	return fail;
 }
 
+/* HW_FAULT_HOLD_AFTER: the write of call on fd, under DIR, counted; past the count the
+ * one write that is due waits here for the harness (HW_FAULT_HOLD_FIFO). */
+static void hold_at(int fd, const char *call)
+{
+	char path[PATH_CAP];
+	if (hold_fifo[0] == '\0' || !under(fd, path, sizeof path))
+		return;
+	pthread_mutex_lock(&mu);
+	bool now = hw_fault_tick(&hold);
+	pthread_mutex_unlock(&mu);
+	if (!now)
+		return;
+	char line[PATH_CAP + 128];
+	int n = snprintf(line, sizeof line, "hawser-faults: event=hold_injected call=%s path=%s\n",
+			 call, path);
+	if (n > 0 && real_write(STDERR_FILENO, line, (size_t)n) < 0)
+		n = 0;
+	/* not blocking: a harness that never comes costs HOLD_MAX_MS, not the process */
+	struct pollfd p = {.fd = open(hold_fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC),
+			   .events = POLLIN};
+	char byte[64];
+	while (p.fd >= 0 && !(p.revents & POLLHUP) &&
+	       ((n = poll(&p, 1, HOLD_MAX_MS)) > 0 || (n < 0 && errno == EINTR)))
+		if (p.revents & POLLIN)
+			(void)!read(p.fd, byte, sizeof byte); /* what it wrote means nothing */
+	if (p.fd >= 0)
+		close(p.fd);
+}
+
+/* A write of call on fd: held first when it is due (hold_at), then failed when it must. */
+static bool write_fails(int fd, const char *call)
+{
+	pthread_once(&resolved, resolve);
+	hold_at(fd, call);
+	return fails(K_WRITE, fd, call);
+}
+
 ssize_t write(int fd, const void *buf, size_t len)
 {
-	return fails(K_WRITE, fd, "write") ? -1 : real_write(fd, buf, len);
+	return write_fails(fd, "write") ? -1 : real_write(fd, buf, len);
 }
 
 ssize_t pwrite(int fd, const void *buf, size_t len, off_t off)
 {
-	return fails(K_WRITE, fd, "pwrite") ? -1 : real_pwrite(fd, buf, len, off);
+	return write_fails(fd, "pwrite") ? -1 : real_pwrite(fd, buf, len, off);
 }
 
 ssize_t pwrite64(int fd, const void *buf, size_t len, off64_t off)
 {
-	return fails(K_WRITE, fd, "pwrite64") ? -1 : real_pwrite64(fd, buf, len, off);
+	return write_fails(fd, "pwrite64") ? -1 : real_pwrite64(fd, buf, len, off);
 }
 
 ssize_t writev(int fd, const struct iovec *iov, int n)
 {
-	return fails(K_WRITE, fd, "writev") ? -1 : real_writev(fd, iov, n);
+	return write_fails(fd, "writev") ? -1 : real_writev(fd, iov, n);
 }
 
 ssize_t pwritev(int fd, const struct iovec *iov, int n, off_t off)
 {
-	return fails(K_WRITE, fd, "pwritev") ? -1 : real_pwritev(fd, iov, n, off);
+	return write_fails(fd, "pwritev") ? -1 : real_pwritev(fd, iov, n, off);
 }
 
 ssize_t pwritev64(int fd, const struct iovec *iov, int n, off64_t off)
 {
-	return fails(K_WRITE, fd, "pwritev64") ? -1 : real_pwritev64(fd, iov, n, off);
+	return write_fails(fd, "pwritev64") ? -1 : real_pwritev64(fd, iov, n, off);
 }
 
 ssize_t pwritev2(int fd, const struct iovec *iov, int n, off_t off, int flags)
 {
-	return fails(K_WRITE, fd, "pwritev2") ? -1 : real_pwritev2(fd, iov, n, off, flags);
+	return write_fails(fd, "pwritev2") ? -1 : real_pwritev2(fd, iov, n, off, flags);
 }
 
 /* A sync under DIR, counted in syncing while it runs when a stall may wait for one; one

@@ -1,5 +1,6 @@
 /* cmd_store.c: the commands that make, fill and read one store: init, ingest, verify,
  * digest, get. */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -506,15 +507,17 @@ static void verify_text(const char *dir, const struct hw_verify_report *r)
 	verify_checkpoints(r);
 }
 
-/* Run hw_verify with its rebuild in a scratch directory next to dir (or under /tmp); *end
- * says how the child that ran it ended. */
+/* Run hw_verify with its rebuild in a scratch directory (its path into scratch, "" when none
+ * was made) next to dir (or under /tmp); *end says how the child that ran it ended. */
 static int verify_run(const char *dir, const struct verify_opts *o, struct hw_verify_report *rep,
-		      struct hw_cli_end *end)
+		      struct hw_cli_end *end, char *scratch, size_t cap)
 {
-	char scratch[4096], rebuild[4200];
-	int rc = hw_cli_scratch(dir, "verify", scratch, sizeof(scratch));
-	if (rc)
+	char rebuild[4200];
+	int rc = hw_cli_scratch(dir, "verify", scratch, cap);
+	if (rc) {
+		scratch[0] = '\0';
 		return rc;
+	}
 	snprintf(rebuild, sizeof(rebuild), "%s/rebuild", scratch);
 	struct hw_verify_trust t = o->t;
 	t.keys = o->trust.keys;
@@ -546,11 +549,16 @@ static int cmd_verify(const struct hw_cli_cmd *cmd, int argc, char **argv)
 	struct hw_verify_report rep;
 	memset(&rep, 0, sizeof(rep));
 	struct hw_cli_end end = {0}; /* also when no child ran */
-	rc = verify_run(dir, &o, &rep, &end);
+	char scratch[4096];
+	rc = verify_run(dir, &o, &rep, &end, scratch, sizeof scratch);
 	if (rc && end.signo)
 		return hw_cli_fail_read(cmd->name, dir, rc, &end);
-	if (rc)
-		return hw_cli_fail_why(cmd->name, dir, rc, rep.what);
+	if (rc) {
+		hw_cli_fail_why(cmd->name, dir, rc, rep.what);
+		if (rc == -ENOSPC && scratch[0]) /* where the room ran out */
+			fprintf(stderr, "  scratch: %s (removed)\n", scratch);
+		return HW_CLI_ERROR;
+	}
 	if (o.json)
 		verify_json(&rep);
 	else
@@ -569,10 +577,12 @@ const struct hw_cli_cmd hw_cli_verify = {
 	"  Walk the hash chain, validate every record, read LMDB's free-page list (which\n"
 	"  the next write reuses), rebuild the state in a scratch store and compare\n"
 	"  digests.\n"
-	"  The scratch store goes beside DIR (else under $TMPDIR or /tmp) and needs about\n"
-	"  DIR's size: a file system with less room free than the pages DIR's map has\n"
-	"  used (its free pages counted: an upper bound) is an error (1, ENOSPC), never\n"
-	"  damage found.\n"
+	"  The scratch store goes beside DIR (DIR.verify-XXXXXX, else under $TMPDIR or\n"
+	"  /tmp), removed after; it needs about DIR's size: a file system with less room\n"
+	"  free than the pages DIR's map has used (its free pages counted: an upper\n"
+	"  bound) is an error (1, ENOSPC), never damage found, and so is one that fills\n"
+	"  during the rebuild (another process writing there); either names the scratch\n"
+	"  directory.\n"
 	"  Check every signed checkpoint: its signature, the chain hash\n"
 	"  of the entry it vouches for, that this entry is after the previous\n"
 	"  checkpoint's (a repeat is a copy, ESIGNATURE) and, in the rebuild, the state\n"

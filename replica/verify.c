@@ -541,6 +541,20 @@ static int scratch_room(struct hw_store *s, const char *scratch_dir, struct hw_v
 	return -ENOSPC;
 }
 
+/* The rebuild (the scratch store's init included) stopped with rc, after the room check
+ * passed: a file system that filled meanwhile (another process wrote there) is -ENOSPC,
+ * why in r->what, as the room check's; the store was only read, and nothing is judged of
+ * it. Other codes stay as they are. */
+static int rebuild_room(int rc, struct hw_verify_report *r)
+{
+	if (rc != HW_ESTORE_FULL && rc != -ENOSPC && rc != -EDQUOT)
+		return rc;
+	snprintf(r->what, sizeof r->what,
+		 "the rebuild's scratch store ran out of room part way (its file system filled "
+		 "after the room check): the store was only read, no verdict on it");
+	return -ENOSPC;
+}
+
 /* Both passes on an open store; the verdict goes to r. */
 static int verify_store(struct hw_store *s, const char *scratch_dir, struct walk *w,
 			hw_progress_cb *cb, void *arg, struct hw_verify_report *r)
@@ -565,7 +579,7 @@ static int verify_store(struct hw_store *s, const char *scratch_dir, struct walk
 		rc = rebuild(s, scratch_dir, r->head_lsn, w, cb, arg, r);
 	r->state_rebuilt = rc == 0 && (r->code == 0 || r->code == HW_EDIGEST);
 	hw_snapshot_rm(scratch_dir);
-	return rc;
+	return rebuild_room(rc, r);
 }
 
 /* With keys to judge by, a tail no good checkpoint vouches for that is longer than the

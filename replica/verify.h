@@ -117,7 +117,9 @@ static inline bool hw_verify_state_unvouched(const struct hw_verify_report *r)
  * be); a directory that does not exist is -ENOENT. The rebuild needs about the store's
  * size free where scratch_dir is (or its parent, when it is to be made): -ENOSPC, why in
  * report->what, before it starts when there is less, since a full disk there would fail
- * it part way, as an error or a SIGBUS that hw_verify_killed() takes for damage. cb may
+ * it part way, as an error or a SIGBUS that hw_verify_killed() takes for damage; and
+ * -ENOSPC too, why in report->what, when that file system fills during the rebuild all
+ * the same (another process writing there): no verdict, the store was only read. cb may
  * be NULL. */
 int hw_verify(const char *dir, const char *scratch_dir, hw_progress_cb *cb, void *arg,
 	      struct hw_verify_report *report);

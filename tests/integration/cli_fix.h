@@ -7,7 +7,9 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -15,6 +17,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "tests/integration/proc.h"
 
@@ -94,6 +97,25 @@ static inline void assert_no_scratch(const struct fix *f)
 		assert_null(strstr(e->d_name, ".compare-"));
 	}
 	closedir(d);
+}
+
+static inline void fifo_alarm(int sig)
+{
+	(void)sig;
+}
+
+/* Open the FIFO at p, flags O_WRONLY or O_RDONLY: it returns once the other end was
+ * opened (a command reached it), or -1 after 30 s. */
+static inline int fifo_open(const char *p, int flags)
+{
+	struct sigaction sa = {.sa_handler = fifo_alarm}, old;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGALRM, &sa, &old);
+	alarm(30);
+	int fd = open(p, flags | O_CLOEXEC);
+	alarm(0);
+	sigaction(SIGALRM, &old, NULL);
+	return fd;
 }
 
 /* A fresh directory $HW_TEST_TMP/<name>-XXXXXX for each test. */

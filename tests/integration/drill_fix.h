@@ -53,25 +53,6 @@ static inline void assert_report(const struct hw_capture *r)
 	assert_null(strstr(page, "<script"));
 }
 
-static inline void fifo_alarm(int sig)
-{
-	(void)sig;
-}
-
-/* Open the FIFO at p, flags O_WRONLY or O_RDONLY: it returns once the other end was
- * opened (a drill reached it), or -1 after 30 s. */
-static inline int fifo_open(const char *p, int flags)
-{
-	struct sigaction sa = {.sa_handler = fifo_alarm}, old;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGALRM, &sa, &old);
-	alarm(30);
-	int fd = open(p, flags | O_CLOEXEC);
-	alarm(0);
-	sigaction(SIGALRM, &old, NULL);
-	return fd;
-}
-
 /* Entries of dir whose names start with prefix. */
 static inline int entries_named(const char *dir, const char *prefix)
 {

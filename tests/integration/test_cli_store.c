@@ -914,6 +914,108 @@ static void test_backup_restore(void **state)
 	assert_string_equal(h_full, h_src);
 }
 
+/* Write zeros to a new file at path until its file system is full. */
+static void fill_disk(const char *path)
+{
+	FILE *fp = fopen(path, "w");
+	assert_non_null(fp);
+	static const char zeros[4096];
+	while (fwrite(zeros, 1, sizeof zeros, fp) == sizeof zeros && fflush(fp) == 0)
+		;
+	fclose(fp);
+}
+
+/* A tmpfs of 4 MiB (small_fs: mnt[4200]) holding a store of 2000 records, dir[4300]
+ * (mnt/st); fill[4300] is mnt/fill, for fill_disk(). */
+static void small_store(struct fix *f, char *mnt, char *dir, char *fill)
+{
+	small_fs(f, "size=4m", mnt, 4200);
+	snprintf(dir, 4300, "%s/st", mnt);
+	snprintf(fill, 4300, "%s/fill", mnt);
+	assert_int_equal(hw(&f->r, "init", dir, NULL), 0);
+	assert_int_equal(hw(&f->r, "ingest", dir, "--generate", "2000", "--seed", "3", "--end-ms",
+			    END_MS, NULL),
+			 0);
+}
+
+/* The bytes of the file at path, malloc'd, their count in *len. */
+static uint8_t *file_bytes(const char *path, size_t *len)
+{
+	FILE *fp = fopen(path, "rb");
+	assert_non_null(fp);
+	assert_int_equal(fseek(fp, 0, SEEK_END), 0);
+	*len = (size_t)ftell(fp);
+	uint8_t *buf = malloc(*len + 1);
+	assert_non_null(buf);
+	rewind(fp);
+	assert_int_equal(fread(buf, 1, *len, fp), *len);
+	fclose(fp);
+	return buf;
+}
+
+/* verify of an intact store whose file system fills during the rebuild, after the room
+ * check passed (another process writing there): the shim holds the rebuild's first write
+ * of the replay (the scratch store's creation writes 3 times before it) until the test
+ * has filled the disk. An error (exit 1, ENOSPC) that says so and names the scratch
+ * directory, never damage found (a SIGBUS read as damage, HW_ECORRUPT, DAMAGED); the store
+ * is byte for byte as it was, no scratch is left, and with room again it is intact. */
+static void test_verify_fills_during_rebuild(void **state)
+{
+	struct fix *f = *state;
+	char mnt[4200], dir[4300], fill[4300], fifo[4300], log[4300], want[4400];
+	small_store(f, mnt, dir, fill);
+	char data[4400];
+	snprintf(data, sizeof data, "%s/data.mdb", dir);
+	size_t len0, len1;
+	uint8_t *before = file_bytes(data, &len0);
+	path(f, "hold", fifo, sizeof fifo);
+	path(f, "verify.log", log, sizeof log);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	assert_int_equal(setenv("LD_PRELOAD", HW_FAULTS_LIB, 1), 0);
+	assert_int_equal(setenv("HW_FAULT_PATH", mnt, 1), 0);
+	assert_int_equal(setenv("HW_FAULT_HOLD_AFTER", "3", 1), 0);
+	assert_int_equal(setenv("HW_FAULT_HOLD_FIFO", fifo, 1), 0);
+	struct hw_proc p;
+	const char *args[] = {"verify", dir, NULL};
+	int rc = hw_proc_start(&p, log, args);
+	hw_test_fault_env_clear();
+	unsetenv("HW_FAULT_HOLD_AFTER");
+	unsetenv("HW_FAULT_HOLD_FIFO");
+	assert_int_equal(rc, 0);
+	size_t from = 0;
+	snprintf(want, sizeof want, "%s/st.verify-", mnt);
+	assert_true(hw_proc_wait_line(&p, &from, "event=hold_injected", "/rebuild/data.mdb", 30000,
+				      NULL, 0));
+	int fd = fifo_open(fifo, O_WRONLY); /* the write waits on it */
+	assert_true(fd >= 0);
+	fill_disk(fill);
+	close(fd);
+	assert_int_equal(hw_proc_reap(&p, 30000), 1);
+	assert_true(hw_proc_wait_line(&p, &from,
+				      "(ENOSPC): the rebuild's scratch store ran out of "
+				      "room part way",
+				      NULL, 0, NULL, 0));
+	assert_true(hw_proc_wait_line(&p, &from, "  scratch: ", want, 0, NULL, 0));
+	from = 0;
+	assert_false(hw_proc_wait_line(&p, &from, "DAMAGED", NULL, 0, NULL, 0));
+	from = 0;
+	assert_false(hw_proc_wait_line(&p, &from, "HW_ECORRUPT", NULL, 0, NULL, 0));
+	hw_proc_kill(&p);
+	uint8_t *after = file_bytes(data, &len1);
+	assert_int_equal(len1, len0);
+	assert_memory_equal(after, before, len0);
+	free(before);
+	free(after);
+	assert_int_equal(unlink(fill), 0);
+	DIR *d = opendir(mnt); /* the store alone: no scratch left behind */
+	assert_non_null(d);
+	for (const struct dirent *e; (e = readdir(d)) != NULL;)
+		assert_true(e->d_name[0] == '.' || strcmp(e->d_name, "st") == 0);
+	closedir(d);
+	assert_int_equal(hw(&f->r, "verify", dir, NULL), 0);
+	assert_non_null(strstr(f->r.out, " intact: 2000 entries"));
+}
+
 /* verify and drill verify of an intact store whose file system has no room left for the
  * rebuild's scratch store: an error (exit 1, ENOSPC, saying how much it needs), never
  * damage found (a SIGBUS on the scratch's lock file or map, exit 3 HW_ECORRUPT, a drill
@@ -924,19 +1026,8 @@ static void test_verify_no_room(void **state)
 {
 	struct fix *f = *state;
 	char mnt[4200], dir[4300], fill[4300];
-	small_fs(f, "size=4m", mnt, sizeof mnt);
-	snprintf(dir, sizeof dir, "%s/st", mnt);
-	snprintf(fill, sizeof fill, "%s/fill", mnt);
-	assert_int_equal(hw(&f->r, "init", dir, NULL), 0);
-	assert_int_equal(hw(&f->r, "ingest", dir, "--generate", "2000", "--seed", "3", "--end-ms",
-			    END_MS, NULL),
-			 0);
-	FILE *fp = fopen(fill, "w");
-	assert_non_null(fp);
-	static const char zeros[4096];
-	while (fwrite(zeros, 1, sizeof zeros, fp) == sizeof zeros && fflush(fp) == 0)
-		;
-	fclose(fp); /* the disk is full */
+	small_store(f, mnt, dir, fill);
+	fill_disk(fill);
 	assert_int_equal(hw(&f->r, "verify", dir, NULL), 1);
 	assert_non_null(strstr(f->r.err, "(ENOSPC): no room for the rebuild's scratch store"));
 	assert_null(strstr(f->r.err, "DAMAGED"));
@@ -1133,6 +1224,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_backup_restore_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_backup_restore, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_verify_no_room, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_verify_fills_during_rebuild, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_such_dir, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_node_port_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_node_full_disk, setup, teardown),
