@@ -201,6 +201,11 @@ const char *hw_cli_bytes(uint64_t bytes, char *buf, size_t cap);
  * fails, under $TMPDIR or /tmp. Writes the path into buf. Returns 0 or -errno. */
 int hw_cli_scratch(const char *near, const char *tag, char *buf, size_t cap);
 
+/* A fresh scratch directory "<under>/<tag>-XXXXXX" when under is not NULL (under made when
+ * missing, one level), else hw_cli_scratch(near, ...): a command's --scratch. Writes the
+ * path into buf. Returns 0 or -errno. */
+int hw_cli_scratch_in(const char *under, const char *near, const char *tag, char *buf, size_t cap);
+
 /* Progress callback (replica/verify.h hw_progress_cb) drawing "<label> done/total" on
  * stderr, only when stderr is a terminal (a poll, done and total 0, draws nothing); arg
  * is the label. Returns 0, the work goes on, or HW_ECANCELED once a caught signal asks

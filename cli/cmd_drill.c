@@ -206,13 +206,7 @@ check:
  * missing), else next to the store. */
 int hw_cli_drill_scratch(const struct drill *d, const char *tag, char *buf, size_t cap)
 {
-	if (!d->scratch)
-		return hw_cli_scratch(d->dir, tag, buf, cap);
-	if (mkdir(d->scratch, 0700) != 0 && errno != EEXIST)
-		return -errno;
-	if (snprintf(buf, cap, "%s/%s-XXXXXX", d->scratch, tag) >= (int)cap)
-		return -ENAMETOOLONG;
-	return mkdtemp(buf) ? 0 : -errno;
+	return hw_cli_scratch_in(d->scratch, d->dir, tag, buf, cap);
 }
 
 const char *hw_cli_drill_stopped_why(char *buf, size_t cap)

@@ -368,6 +368,7 @@ const struct hw_cli_cmd hw_cli_ingest = {
 
 struct verify_opts {
 	bool json;
+	const char *scratch; /* --scratch: where the rebuild's scratch directory goes */
 	struct hw_cli_trust trust;
 	struct hw_verify_trust t; /* the cadence; keys from trust */
 };
@@ -381,6 +382,10 @@ static int verify_opt_cb(void *arg, int key, const char *v)
 	}
 	if (key == 'r')
 		return hw_cli_u64(v, &o->t.cadence_records) ? -1 : 0;
+	if (key == 's') {
+		o->scratch = v;
+		return 0;
+	}
 	if (key == 'i')
 		return hw_cli_duration(v, &o->t.cadence_ms) || o->t.cadence_ms < 0 ? -1 : 0;
 	return key == 'T' ? hw_cli_trust_add(&o->trust, v) : -1;
@@ -508,12 +513,13 @@ static void verify_text(const char *dir, const struct hw_verify_report *r)
 }
 
 /* Run hw_verify with its rebuild in a scratch directory (its path into scratch, "" when none
- * was made) next to dir (or under /tmp); *end says how the child that ran it ended. */
+ * was made) under --scratch, else next to dir (or under /tmp); *end says how the child
+ * that ran it ended. */
 static int verify_run(const char *dir, const struct verify_opts *o, struct hw_verify_report *rep,
 		      struct hw_cli_end *end, char *scratch, size_t cap)
 {
 	char rebuild[4200];
-	int rc = hw_cli_scratch(dir, "verify", scratch, cap);
+	int rc = hw_cli_scratch_in(o->scratch, dir, "verify", scratch, cap);
 	if (rc) {
 		scratch[0] = '\0';
 		return rc;
@@ -537,6 +543,7 @@ static int cmd_verify(const struct hw_cli_cmd *cmd, int argc, char **argv)
 		{"trust", required_argument, NULL, 'T' | HW_CLI_REPEATABLE},
 		{"checkpoint-records", required_argument, NULL, 'r'},
 		{"checkpoint-interval", required_argument, NULL, 'i'},
+		{"scratch", required_argument, NULL, 's'},
 		{0}};
 	struct verify_opts o = {.t = {.cadence_records = HW_CHECKPOINT_RECORDS_DEFAULT,
 				      .cadence_ms = HW_CHECKPOINT_INTERVAL_MS_DEFAULT}};
@@ -573,11 +580,12 @@ static int cmd_verify(const struct hw_cli_cmd *cmd, int argc, char **argv)
 const struct hw_cli_cmd hw_cli_verify = {
 	"verify", "check the hash chain, every record and the state digest",
 	"usage: hawser verify DIR [--trust NODE.PUB]... [--checkpoint-records N]\n"
-	"                     [--checkpoint-interval D] [--json]\n"
+	"                     [--checkpoint-interval D] [--scratch S] [--json]\n"
 	"  Walk the hash chain, validate every record, read LMDB's free-page list (which\n"
 	"  the next write reuses), rebuild the state in a scratch store and compare\n"
 	"  digests.\n"
-	"  The scratch store goes beside DIR (DIR.verify-XXXXXX, else under $TMPDIR or\n"
+	"  The scratch store goes in a directory verify-XXXXXX under --scratch S (S made\n"
+	"  when missing), else beside DIR (DIR.verify-XXXXXX, else under $TMPDIR or\n"
 	"  /tmp), removed after; it needs about DIR's size: a file system with less room\n"
 	"  free than the pages DIR's map has used (its free pages counted: an upper\n"
 	"  bound) is an error (1, ENOSPC), never damage found, and so is one that fills\n"

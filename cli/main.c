@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -336,6 +337,17 @@ int hw_cli_scratch(const char *near, const char *tag, char *buf, size_t cap)
 	const char *tmp = getenv("TMPDIR");
 	int n = snprintf(buf, cap, "%s/hawser-%s-XXXXXX", tmp && *tmp ? tmp : "/tmp", tag);
 	if (n < 0 || (size_t)n >= cap)
+		return -ENAMETOOLONG;
+	return mkdtemp(buf) ? 0 : -errno;
+}
+
+int hw_cli_scratch_in(const char *under, const char *near, const char *tag, char *buf, size_t cap)
+{
+	if (!under)
+		return hw_cli_scratch(near, tag, buf, cap);
+	if (mkdir(under, 0700) != 0 && errno != EEXIST)
+		return -errno;
+	if (snprintf(buf, cap, "%s/%s-XXXXXX", under, tag) >= (int)cap)
 		return -ENAMETOOLONG;
 	return mkdtemp(buf) ? 0 : -errno;
 }

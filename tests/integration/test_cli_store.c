@@ -958,11 +958,12 @@ static uint8_t *file_bytes(const char *path, size_t *len)
  * of the replay (the scratch store's creation writes 3 times before it) until the test
  * has filled the disk. An error (exit 1, ENOSPC) that says so and names the scratch
  * directory, never damage found (a SIGBUS read as damage, HW_ECORRUPT, DAMAGED); the store
- * is byte for byte as it was, no scratch is left, and with room again it is intact. */
+ * is byte for byte as it was, no scratch is left, and with room again it is intact, also
+ * with its rebuild under --scratch S, which it leaves empty. */
 static void test_verify_fills_during_rebuild(void **state)
 {
 	struct fix *f = *state;
-	char mnt[4200], dir[4300], fill[4300], fifo[4300], log[4300], want[4400];
+	char mnt[4200], dir[4300], fill[4300], fifo[4300], log[4300], scr[4300], want[4400];
 	small_store(f, mnt, dir, fill);
 	char data[4400];
 	snprintf(data, sizeof data, "%s/data.mdb", dir);
@@ -1012,8 +1013,10 @@ static void test_verify_fills_during_rebuild(void **state)
 	for (const struct dirent *e; (e = readdir(d)) != NULL;)
 		assert_true(e->d_name[0] == '.' || strcmp(e->d_name, "st") == 0);
 	closedir(d);
-	assert_int_equal(hw(&f->r, "verify", dir, NULL), 0);
+	snprintf(scr, sizeof scr, "%s/scr", mnt);
+	assert_int_equal(hw(&f->r, "verify", dir, "--scratch", scr, NULL), 0);
 	assert_non_null(strstr(f->r.out, " intact: 2000 entries"));
+	assert_int_equal(rmdir(scr), 0); /* made, and left empty */
 }
 
 /* verify and drill verify of an intact store whose file system has no room left for the
