@@ -337,8 +337,10 @@ const struct hw_cli_cmd hw_cli_submit = {
 	"  the new one, sending again with the same bytes what was in flight, what the\n"
 	"  old one answered in doubt and what it refused for its failed storage (a record\n"
 	"  already stored comes back as a duplicate: each is committed once, or reported\n"
-	"  as an error in doubt when no primary is found); a search for the new primary\n"
-	"  lasts up to 60 s, and a wait for an outcome up to 90 s.\n"
+	"  as an error in doubt when no primary is found; one that the primary found\n"
+	"  next refuses so again, as a static one whose storage failed does, reports\n"
+	"  that refusal, or in doubt when it may be stored); a search for the new\n"
+	"  primary lasts up to 60 s, and a wait for an outcome up to 90 s.\n"
 	"  Exit 1 if any outcome was unexpected or any submit failed.\n" HW_CLI_SECURITY_USAGE,
 	cmd_submit};
 

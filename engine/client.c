@@ -1240,8 +1240,13 @@ int hw_client_wait(struct hw_client *c, int timeout_ms, struct hw_outcome *out)
 			 * taken first, as a lost connection's are (set_lost): a search now would
 			 * drop them, and their records would come back in doubt or as duplicates.
 			 * This one, and any other it answered so, stays in flight, to be sent to
-			 * the new primary. */
+			 * the new primary, unless it was refused so for failed storage before. */
+			bool final = hw__client_refused_again(c, out);
 			set_lost(c, hw__client_left(c, out->code));
+			if (final) {
+				c->follows = 0;
+				return 0;
+			}
 			continue;
 		}
 		if (!hw__client_follow_helps(c, rc))

@@ -27,12 +27,12 @@
 /* How long a node that said it is going away is passed over as the primary
  * (hw__client_left). One whose storage failed stops acknowledging at once but steps down
  * only at its next tick (10 ms, longer under load), and until then still answers as the
- * primary: taken again, it refuses the resent records the same way, and a few such
- * follows a millisecond each would spend FOLLOW_ROUNDS_MAX before any standby could be
+ * primary: taken again, it would refuse the resent records the same way, and that
+ * second refusal is their outcome (hw__client_refused_again), before any standby could be
  * elected. 1 s is far longer than that step-down, and shorter than a restart with its
  * recovery, so a primary with static roles restarted on a sound disk is taken again;
- * one whose storage failed and that stays the primary (static roles) costs a follow
- * each time it is taken, FOLLOW_ROUNDS_MAX of them in all. */
+ * one whose storage failed and that stays the primary (static roles) refuses the records
+ * resent once more, which is then their outcome (hw__client_refused_again). */
 #define SHUN_MS 1000
 
 static struct inflight *fl_at(struct hw_client *c, uint32_t i)
@@ -81,6 +81,7 @@ static int fl_keep(struct hw_client *c, uint64_t request_id, const uint8_t *reco
 	e->k = k;
 	e->busy = true;
 	e->sent = false;
+	e->answered = e->doubt = e->refused = false;
 	c->fl_count++;
 	c->fl_busy++;
 	c->fl_unsent++;
@@ -165,8 +166,13 @@ int hw__client_follow(struct hw_client *c, int64_t deadline)
 {
 	if (c->search_end == 0 && c->follows++ >= FOLLOW_ROUNDS_MAX)
 		return follow_failed(c, c->failed); /* the loss that made this follow */
-	if (c->search_end == 0)
+	if (c->search_end == 0) {
 		c->search_end = hw_mono_ms() + c->follow_ms;
+		for (uint32_t i = 0; i < c->fl_count; i++) { /* lost with it, or not */
+			struct inflight *e = fl_at(c, i);
+			e->doubt = e->doubt || (e->busy && e->sent && !e->answered);
+		}
+	}
 	bool cut = deadline >= 0 && deadline < c->search_end;
 	int rc = hw__client_search(c, cut ? deadline : c->search_end);
 	if (rc == -EINTR) {
@@ -183,7 +189,7 @@ int hw__client_follow(struct hw_client *c, int64_t deadline)
 	if (c->fl_busy == 0)
 		c->follows--; /* idle: see FOLLOW_ROUNDS_MAX */
 	for (uint32_t i = 0; i < c->fl_count; i++)
-		fl_at(c, i)->sent = false;
+		fl_at(c, i)->sent = fl_at(c, i)->answered = false;
 	c->fl_unsent = c->fl_busy;
 	return 0;
 }
@@ -246,13 +252,38 @@ bool hw__client_follow_helps(const struct hw_client *c, int rc)
  * down (STYLE.md 5). Never a final outcome: a success or a duplicate (0), a refusal
  * (hw_is_reject: sent again, after later records, it would be judged against another
  * state), nor the primary's answers to this caller that nothing was written (HW_EBEHIND,
- * HW_EBUSY), which a new primary would not change. A node that keeps answering so (a
- * primary with static roles whose storage failed stays the primary) is left after
- * FOLLOW_ROUNDS_MAX follows without an outcome, each search bounded by c->follow_ms. */
+ * HW_EBUSY), which a new primary would not change. A record that the primary found
+ * after such a refusal refuses so again (a primary with static roles whose storage failed
+ * stays the primary) gets that refusal as its outcome (hw__client_refused_again). */
 bool hw__client_outcome_follows(int code)
 {
 	bool store = code <= HW_ESTORE_FULL && code > HW_ESTORE_FULL - 100;
 	return code == HW_ENOT_PRIMARY || code == HW_ECLOSED || store || (code < 0 && code > -4096);
+}
+
+bool hw__client_refused_again(struct hw_client *c, struct hw_outcome *out)
+{
+	struct inflight *e = NULL;
+	for (uint32_t i = 0; i < c->fl_count && e == NULL; i++)
+		if (fl_at(c, i)->busy && fl_at(c, i)->request_id == out->request_id)
+			e = fl_at(c, i);
+	if (e == NULL)
+		return false; /* not one of ours: the search will not change that */
+	e->answered = true;
+	/* a primary that steps down answers its waiting submits HW_ENOT_PRIMARY, some of them
+	 * in its log and on the standbys: in doubt too */
+	if (out->code == HW_ENOT_PRIMARY || out->code == HW_ECLOSED) {
+		e->doubt = true;
+		return false;
+	}
+	if (!e->refused) {
+		e->refused = true; /* another primary may take it: follow */
+		return false;
+	}
+	if (e->doubt) /* it may be stored all the same, by a node before */
+		out->code = HW_ECLOSED;
+	hw__client_kept_done(c, out->request_id);
+	return true;
 }
 
 int hw__client_left(struct hw_client *c, int code)

@@ -29,6 +29,11 @@ struct inflight {
 	unsigned k;
 	bool busy; /* no outcome yet */
 	bool sent; /* written on this connection (or its rest waits in pend: resend()) */
+	bool answered; /* this connection's node answered it (an outcome that follows) */
+	bool doubt;    /* it may be stored: a node answered it in doubt (HW_ECLOSED, or
+			* HW_ENOT_PRIMARY at a step-down), or a connection it was written on
+			* was lost before it answered */
+	bool refused;  /* a node whose storage failed refused it: not stored there */
 	uint8_t *bytes;
 	size_t len, cap;
 };
@@ -152,6 +157,14 @@ bool hw__client_follow_helps(const struct hw_client *c, int rc);
  * (include/hawser.h, hw_client_connect)? Then a following client keeps it in flight and
  * sends it to the new primary; else the outcome is final and goes to the caller. */
 bool hw__client_outcome_follows(int code);
+
+/* The node of c's connection answered out, an outcome that follows
+ * (hw__client_outcome_follows), for a submit in flight: kept for the record. True when
+ * that outcome is final all the same: the record was refused for a node's failed storage
+ * (not stored) once before, and a primary found since refused it so again (the same node,
+ * which stays the primary with static roles, or another); out->code is then the outcome,
+ * HW_ECLOSED when the record is in doubt (inflight.doubt), and the copy is forgotten. */
+bool hw__client_refused_again(struct hw_client *c, struct hw_outcome *out);
 
 /* The node of c's connection answered an outcome that follows (hw__client_outcome_follows)
  * with code: the code the connection ends with, HW_ENOT_PRIMARY when it stepped down, else

@@ -326,7 +326,23 @@ static void test_standby_store_fails_status(void **state)
 	assert_null(strstr(cap.out, "unreached: s1"));
 }
 
-/* A primary with static roles (mode local; its standby never runs) under the shim, the
+/* Start p9, a primary with static roles (mode local; its standby s1 never runs) with room
+ * for room waiting submits (0: the default), under the shim: the fsyncs of its data
+ * directory and fault_file under it ("": the whole directory) fail from SIGUSR1 on. */
+static void static_primary_start(struct fix *f, const char *fault_file, unsigned room)
+{
+	struct hw_tnode_opts o = {
+		.primary = true, .standbys = "s1", .mode = "local", .waiters_max = room};
+	assert_int_equal(hw_tnode_init(&f->t, f->rig.root, "p9", &o), 0);
+	char fault_path[HW_PROC_PATH_MAX + 16];
+	snprintf(fault_path, sizeof fault_path, "%s%s", f->t.dir, fault_file);
+	assert_int_equal(hw_test_fault_fsync_env(HW_FAULTS_LIB, fault_path), 0);
+	int rc = hw_tnode_start(&f->t, NULL);
+	hw_test_fault_env_clear();
+	assert_int_equal(rc, 0);
+}
+
+/* A primary with static roles (static_primary_start) under the shim, the
  * fsyncs of fault_path (its data directory, or only its store's file) failing from
  * SIGUSR1 on, while 64 submits are in flight against room for 4 (so the client's
  * session pauses for room): every submit gets exactly one outcome (none is left in a
@@ -338,15 +354,7 @@ static void static_primary_fails(struct fix *f, const char *fault_file, char *li
 	/* submits go on until one failed (a store commit comes every HW_WRITER_COMMIT_MS
 	 * under load), then what is in flight is drained; COUNT bounds a fault never felt */
 	enum { WINDOW = 64, ROOM = 4, COUNT = 30000, BEFORE = 500 };
-	struct hw_tnode_opts o = {
-		.primary = true, .standbys = "s1", .mode = "local", .waiters_max = ROOM};
-	assert_int_equal(hw_tnode_init(&f->t, f->rig.root, "p9", &o), 0);
-	char fault_path[HW_PROC_PATH_MAX + 16];
-	snprintf(fault_path, sizeof fault_path, "%s%s", f->t.dir, fault_file);
-	assert_int_equal(hw_test_fault_fsync_env(HW_FAULTS_LIB, fault_path), 0);
-	int rc = hw_tnode_start(&f->t, NULL);
-	hw_test_fault_env_clear();
-	assert_int_equal(rc, 0);
+	static_primary_start(f, fault_file, ROOM);
 	assert_int_equal(hw_rig_recs_init(&f->recs, COUNT, 13), 0);
 	assert_int_equal(hw_client_connect(f->t.client, &f->client), 0);
 	uint64_t sent = 0, outcomes = 0, ok_after = 0, failed = 0;
@@ -414,6 +422,42 @@ static void test_static_primary_store_fails(void **state)
 	assert_non_null(strstr(line, "code=EIO"));
 }
 
+/* A client given a list (p9, a static primary, and an address where nothing listens)
+ * when p9's log flush fails (its wal/ alone): p9 stays the primary and refuses every
+ * record after it (HW_ESTORE_FAILED, nothing stored). The client follows, and the search
+ * takes p9 again once its 1 s pass-over ends; a record it refuses again for its storage
+ * gets that code, final, where the client used to follow p9 8 times, a second each, and
+ * then answer it in doubt (HW_ECLOSED) and close for good. The record whose flush failed,
+ * which p9 answered in doubt, stays so (HW_ECLOSED) though p9 refuses it after; the next
+ * one is HW_ESTORE_FAILED, and the client still takes submits. How long that took is
+ * printed, not asserted. */
+static void test_following_client_static_primary(void **state)
+{
+	enum { COUNT = 40 };
+	struct fix *f = *state;
+	static_primary_start(f, "/wal", 0);
+	uint16_t port;
+	assert_int_equal(hw_free_port(&port), 0);
+	char addrs[sizeof f->t.client + 32];
+	snprintf(addrs, sizeof addrs, "%s,127.0.0.1:%u", f->t.client, port);
+	assert_int_equal(hw_client_connect(addrs, &f->client), 0);
+	assert_int_equal(hw_rig_recs_init(&f->recs, COUNT, 13), 0);
+	assert_int_equal(submit_one(f, 0), f->recs.expect[0]);
+	size_t mark = hw_proc_mark(&f->t.proc);
+	assert_int_equal(hw_proc_signal(&f->t.proc, SIGUSR1), 0);
+	uint64_t i = 1;
+	int code;
+	while ((code = submit_one(f, i)) == f->recs.expect[i] && i + 2 < COUNT)
+		i++; /* until a flush after the signal failed */
+	assert_int_equal(code, HW_ECLOSED);
+	assert_true(hw_proc_wait_line(&f->t.proc, &mark, "event=storage_failed", "in=wal",
+				      EVENT_WAIT_MS, NULL, 0));
+	int64_t t0 = hw_mono_ms();
+	assert_int_equal(submit_one(f, i + 1), HW_ESTORE_FAILED);
+	print_message("record %llu %s; the next HW_ESTORE_FAILED after %lld ms\n",
+		      (unsigned long long)i, hw_errname(code), (long long)(hw_mono_ms() - t0));
+}
+
 int main(void)
 {
 	if (hw_test_bin_or_skip("test_storage_fail") == NULL)
@@ -426,6 +470,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_standby_store_fails_status, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_static_primary_answers_all, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_static_primary_store_fails, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_following_client_static_primary, setup,
+						teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
