@@ -29,6 +29,13 @@
 #define TS(name) TOS__V1__TRANSIT_STATE__##name
 #define UE(name) TOS__V1__UNIT_EVENT_TYPE__##name
 
+/* Whether d names v: protobuf-c keeps an unknown enum number as it came, and a number
+ * the apply step stores must be one the state's readers can name. */
+static bool enum_known(const ProtobufCEnumDescriptor *d, int v)
+{
+	return protobuf_c_enum_descriptor_get_value(d, v) != NULL;
+}
+
 /* What a unit event will do, worked out before anything is written. */
 struct ue_plan {
 	const char *facility;    /* the record's: its places are this facility's */
@@ -310,7 +317,8 @@ static int vessel_workable(const struct hw_apply_ctx *c, const struct ue_plan *p
 	int phase;
 	bool found;
 	char key[HW_VESSEL_KEY_BYTES];
-	hw__vessel_key(p->facility, loc->vessel->vessel_visit_id, key);
+	if (hw__vessel_key(p->facility, loc->vessel->vessel_visit_id, key) == 0)
+		return hw_reject_set(rej, HW_EMISSING, field, "vessel visit id is required");
 	int rc = hw__vessel_phase(c->txn, c->t, key, &phase, &found);
 	if (rc != 0)
 		return rc;
@@ -318,10 +326,7 @@ static int vessel_workable(const struct hw_apply_ctx *c, const struct ue_plan *p
 		return hw_reject_set(rej, HW_EVESSEL_STATE, field,
 				     "vessel visit %s is %s, not ARRIVED or WORKING",
 				     loc->vessel->vessel_visit_id,
-				     found ? protobuf_c_enum_descriptor_get_value(
-						     &tos__v1__visit_phase__descriptor, phase)
-						     ->name
-					   : "unknown");
+				     found ? hw_visit_phase_name(phase) : "unknown");
 	return 0;
 }
 
@@ -627,6 +632,9 @@ static int apply_unit_event(const struct hw_apply_ctx *c, const Tos__V1__Record 
 	if (ue->equipment == NULL)
 		return hw_reject_set(rej, HW_EMISSING, "unit_event.equipment",
 				     "equipment is required");
+	if (!enum_known(&tos__v1__full_empty__descriptor, (int)ue->equipment->full_empty))
+		return hw_reject_set(rej, HW_ERANGE, "unit_event.equipment.full_empty",
+				     "unknown full/empty value %d", (int)ue->equipment->full_empty);
 	struct ue_plan p;
 	memset(&p, 0, sizeof p);
 	p.facility = rec->facility_id;
@@ -805,20 +813,17 @@ static int apply_vessel(const struct hw_apply_ctx *c, const Tos__V1__Record *rec
 	if (rc != 0)
 		return rc;
 	int next = (int)vv->phase;
-	if (next == TOS__V1__VISIT_PHASE__VP_UNSPECIFIED && found)
-		return 0;
-	if (found && next <= phase) {
-		const ProtobufCEnumDescriptor *d = &tos__v1__visit_phase__descriptor;
-		const ProtobufCEnumValue *from = protobuf_c_enum_descriptor_get_value(d, phase);
-		const ProtobufCEnumValue *to = protobuf_c_enum_descriptor_get_value(d, next);
-		return hw_reject_set(rej, HW_EVESSEL_STATE, "vessel_visit.phase",
-				     "visit %s: %s after %s, phases only move forward",
-				     vv->visit_id, to != NULL ? to->name : "?",
-				     from != NULL ? from->name : "?");
-	}
-	if (next < 0 || next > UINT8_MAX)
+	/* Only a phase the enum names is stored: vessel_workable() names the one it finds. */
+	if (!enum_known(&tos__v1__visit_phase__descriptor, next))
 		return hw_reject_set(rej, HW_ERANGE, "vessel_visit.phase", "unknown phase %d",
 				     next);
+	if (next == TOS__V1__VISIT_PHASE__VP_UNSPECIFIED && found)
+		return 0;
+	if (found && next <= phase)
+		return hw_reject_set(rej, HW_EVESSEL_STATE, "vessel_visit.phase",
+				     "visit %s: %s after %s, phases only move forward",
+				     vv->visit_id, hw_visit_phase_name(next),
+				     hw_visit_phase_name(phase));
 	uint8_t b = (uint8_t)next;
 	MDB_val k = hw_mdb_val(key, key_len);
 	MDB_val v = hw_mdb_val(&b, 1);
@@ -1007,9 +1012,29 @@ static int apply_audit(const struct hw_apply_ctx *c)
 	return mdb_put(c->txn, c->t->audit, &k, &v, 0);
 }
 
+/* The envelope as the apply step uses it, whatever validation said (apply.h): a tenant
+ * of at most HW_TENANT_BYTES_MAX (a hold keeps it behind one length byte; a kv key keeps
+ * that many) and a facility of at most HW_FACILITY_BYTES_MAX without a '/' (it starts
+ * every stored position, and the slots of a position are found again from its text: with
+ * a '/' in it they would not be those the box took, which reads as a damaged store). */
+static int envelope_check(const Tos__V1__Record *rec, struct hw_reject *rej)
+{
+	if (strnlen(rec->tenant_id, HW_TENANT_BYTES_MAX + 1) > HW_TENANT_BYTES_MAX)
+		return hw_reject_set(rej, HW_ERANGE, "tenant_id", "more than %u bytes",
+				     HW_TENANT_BYTES_MAX);
+	size_t n = strnlen(rec->facility_id, HW_FACILITY_BYTES_MAX + 1);
+	if (n > HW_FACILITY_BYTES_MAX || memchr(rec->facility_id, '/', n) != NULL)
+		return hw_reject_set(rej, HW_ERANGE, "facility_id",
+				     "more than %u bytes, or a '/' in it", HW_FACILITY_BYTES_MAX);
+	return 0;
+}
+
 static int apply_record(const struct hw_apply_ctx *c, const Tos__V1__Record *rec,
 			struct hw_reject *rej)
 {
+	int rc = envelope_check(rec, rej);
+	if (rc != 0)
+		return rc;
 	switch (rec->payload_case) {
 	case TOS__V1__RECORD__PAYLOAD_UNIT_EVENT:
 		return apply_unit_event(c, rec, rej);

@@ -25,11 +25,14 @@ struct hw_apply_ctx {
 				     * checked again (apply.c "Replay") */
 };
 
-/* Apply rec, already decoded and validated by hw_validate_record(), at c->lsn.
- * Returns 0 when the state was changed; an HW_E* reject code (hw_is_reject) with rej
- * filled when a state rule refuses it, in which case nothing was written; or a storage
- * error straight from LMDB (an errno value > 0 or an MDB_* code), in which case the
- * caller must abort the transaction. */
+/* Apply rec, decoded by hw_record_decode(), at c->lsn. A record hw_validate_record()
+ * passed gets the state rules alone; any other record the decoder accepts is safe too:
+ * what apply reads that validation would refuse (a tenant or facility it cannot keep, an
+ * enum number it cannot name, a vessel cell without a visit) is refused here, never
+ * asserted on or written. Returns 0 when the state was changed; an HW_E* reject code
+ * (hw_is_reject) with rej filled when a rule refuses it, in which case nothing was
+ * written; or a storage error straight from LMDB (an errno value > 0 or an MDB_* code),
+ * in which case the caller must abort the transaction. */
 int hw_apply(const struct hw_apply_ctx *c, const Tos__V1__Record *rec, struct hw_reject *rej);
 
 #endif

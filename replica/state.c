@@ -514,3 +514,8 @@ const char *hw_hold_type_name(int hold)
 {
 	return enum_name(&tos__v1__hold_type__descriptor, hold);
 }
+
+const char *hw_visit_phase_name(int phase)
+{
+	return enum_name(&tos__v1__visit_phase__descriptor, phase);
+}

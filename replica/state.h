@@ -40,4 +40,7 @@ const char *hw_transit_state_name(int state);
 /* Name of a TOS__V1__HOLD_TYPE__* value ("CUSTOMS_HOLD"), "?" when unknown. */
 const char *hw_hold_type_name(int hold);
 
+/* Name of a TOS__V1__VISIT_PHASE__* value ("VP_ARRIVED"), "?" when unknown. */
+const char *hw_visit_phase_name(int phase);
+
 #endif

@@ -36,6 +36,12 @@
 /* A yard position occupies one slot (20', 10') or two (40', 45'). */
 #define HW_SLOTS_PER_BOX_MAX 2u
 
+/* A record's facility as it starts a position and every slot and vessel key, and its
+ * tenant as a hold and a kv key keep it (validate.c: a UN/LOCODE with an optional
+ * terminal, 5-14 bytes; a tenant of 1-32 characters of A-Za-z0-9_.-). */
+#define HW_FACILITY_BYTES_MAX 14u
+#define HW_TENANT_BYTES_MAX   32u
+
 /* Container number bytes as stored (no NUL); at most 15 (struct hw_container.id). */
 #define HW_CONTAINER_ID_BYTES_MAX 15u
 
