@@ -681,6 +681,8 @@ int hw__standby_restart(struct hw_node *n)
 	int rc = hw_writer_start(n->store, n->loop, HW_JOB_APPEND, writer_cb, n, &n->writer);
 	if (rc == 0) {
 		hw_writer_set_wal(n->writer, n->wal);
+		if (n->cfg.role != HW_ROLE_VAULT) /* a vault's may come from its log */
+			hw_writer_set_from_primary(n->writer);
 		rc = hw__node_wal_start(n);
 	}
 	/* the election learns the log it holds now, not at a primary's first frame, which

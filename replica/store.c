@@ -608,6 +608,7 @@ struct take {
 	uint64_t lsn;    /* LSN it gets if accepted */
 	int64_t time_ms; /* the entry's time */
 	bool trusted;    /* an entry a primary made (append path), not a new record */
+	bool validated;  /* and it validated the record at time_ms: not again (trusted too) */
 	bool system;     /* the node's own record (hw_submit.system) */
 	int refuse_new;  /* hw_submit.refuse_new */
 	bool dup;        /* out: same bytes stored before, at dup_lsn */
@@ -686,6 +687,11 @@ static int retract_check(struct hw_store *s, MDB_txn *txn, const Tos__V1__Record
 {
 	if (rec->retracts.len == 0)
 		return 0;
+	/* Only a record_id's length names one, and validation's code says so; a key longer
+	 * than LMDB's 511 bytes is not looked up (lmdb.h makes no promise for one). */
+	if (rec->retracts.len != HW_RECORD_ID_BYTES)
+		return hw_reject_set(rej, HW_ERANGE, "retracts", "%zu bytes, not %u",
+				     rec->retracts.len, HW_RECORD_ID_BYTES);
 	/* The record's own record_id is in ids already (id_claim) but names no stored one. */
 	bool self = rec->retracts.len == rec->record_id.len &&
 		    memcmp(rec->retracts.data, rec->record_id.data, rec->retracts.len) == 0;
@@ -730,7 +736,8 @@ static int check_apply(struct hw_store *s, MDB_txn *txn, const struct take *t,
 		return hw_reject_set(rej, HW_ESYSTEM_RECORD, "payload",
 				     "%s records are made by hawser, not submitted",
 				     hw_record_kind(rec));
-	int rc = hw_validate_record(rec, t->time_ms, rej);
+	/* hw_apply() and retract_check() are safe on a record validation would refuse. */
+	int rc = t->validated ? 0 : hw_validate_record(rec, t->time_ms, rej);
 	if (rc == 0)
 		rc = retract_check(s, txn, rec, t->trusted, rej);
 	if (rc != 0)
@@ -892,8 +899,15 @@ static int txn_open(struct hw_store *s)
 	return rc;
 }
 
+/* How append_one() takes an entry. */
+enum append_how {
+	APPEND_HASHED = 1u << 0,    /* the caller checked its hash (hw_store_append_hold) */
+	APPEND_LOG = 1u << 1,       /* into the log table too (not when a rewind replays it) */
+	APPEND_VALIDATED = 1u << 2, /* validated before: not again (append_primary, replay) */
+};
+
 static int append_one(struct hw_store *s, MDB_txn *txn, const struct hw__txn_cursors *cur,
-		      struct hw_head *h, const uint8_t *buf, size_t len, bool checked, bool log,
+		      struct hw_head *h, const uint8_t *buf, size_t len, unsigned how,
 		      struct hw_reject *rej);
 
 /* A bad entry: the sender's fault, refused with the store as it was. */
@@ -904,7 +918,10 @@ static bool entry_refused(int rc)
 
 /* Take the held batches' entries again into a new transaction, which must reach the
  * held head: it holds them as before the failed batch. 0 or an LMDB error (txn then
- * aborted; an entry refused now that was taken before is MDB_CORRUPTED). */
+ * aborted; an entry refused now that was taken before is MDB_CORRUPTED). Their records
+ * are not validated again: this process took each of them moments ago, validated (pure,
+ * at the entry's time: it would pass again) or from its primary unvalidated
+ * (hw_store_append_primary), which validating now could only turn into that failure. */
 static int replay_run(struct hw_store *s)
 {
 	int rc = txn_open(s);
@@ -913,7 +930,8 @@ static int replay_run(struct hw_store *s)
 	for (size_t off = 0, len; rc == 0 && off < s->replay_held; off += len) {
 		len = hw_entry_len(s->replay + off);
 		hw_arena_reset(&s->arena);
-		rc = append_one(s, s->txn, &s->cur, &h, s->replay + off, len, true, true, &rej);
+		rc = append_one(s, s->txn, &s->cur, &h, s->replay + off, len,
+				APPEND_HASHED | APPEND_LOG | APPEND_VALIDATED, &rej);
 		if (entry_refused(rc))
 			rc = MDB_CORRUPTED;
 	}
@@ -1135,13 +1153,13 @@ static int chain_check(const struct hw_head *h, const struct hw_entry *e, struct
 	return 0;
 }
 
-/* Apply the entry in buf on top of head h and move h to it. checked: the caller checked
- * the entry's hash (hw_store_append_hold); log: put it into the log table too (not when
- * a rewind replays the log itself). */
+/* Apply the entry in buf on top of head h and move h to it, as how says (enum
+ * append_how). */
 static int append_one(struct hw_store *s, MDB_txn *txn, const struct hw__txn_cursors *cur,
-		      struct hw_head *h, const uint8_t *buf, size_t len, bool checked, bool log,
+		      struct hw_head *h, const uint8_t *buf, size_t len, unsigned how,
 		      struct hw_reject *rej)
 {
+	bool checked = (how & APPEND_HASHED) != 0;
 	struct hw_entry e;
 	int rc = checked ? hw_entry_parse(buf, len, &e) : hw_entry_decode(buf, len, &e);
 	if (rc != 0) /* parse checks the framing alone, decode the hash too */
@@ -1157,13 +1175,14 @@ static int append_one(struct hw_store *s, MDB_txn *txn, const struct hw__txn_cur
 			 .lsn = e.lsn,
 			 .time_ms = e.time_ms,
 			 .trusted = true,
+			 .validated = (how & APPEND_VALIDATED) != 0,
 			 .cur = cur};
 	rc = take_record(s, txn, &t, rej);
 	if (rc == 0 && t.dup)
 		rc = hw_reject_set(rej, HW_EIDEMPOTENCY, "record_id",
 				   "entry %llu repeats the record stored at LSN %llu",
 				   (unsigned long long)e.lsn, (unsigned long long)t.dup_lsn);
-	if (rc == 0 && log)
+	if (rc == 0 && (how & APPEND_LOG) != 0)
 		rc = log_put(s, cur->log, e.lsn, buf, len);
 	if (rc != 0)
 		return rc;
@@ -1176,18 +1195,20 @@ static int append_one(struct hw_store *s, MDB_txn *txn, const struct hw__txn_cur
 
 /* Take entries into the open (or a new) transaction as the prepared batch, like
  * prepare_batch(). hold: the held path (hw_store_append_hold): the caller checked the
- * entries' hashes, and each is kept in replay, since the batch will be held. *at gets the
- * index of the entry that failed (n when none did). */
+ * entries' hashes, and each is kept in replay, since the batch will be held. validated:
+ * hw_store_append_primary. *at gets the index of the entry that failed (n when none did). */
 static int append_batch(struct hw_store *s, const uint8_t *const *entries, const size_t *lens,
-			size_t n, bool hold, size_t *at, struct hw_reject *rej)
+			size_t n, bool hold, bool validated, size_t *at, struct hw_reject *rej)
 {
+	unsigned how =
+		APPEND_LOG | (hold ? APPEND_HASHED : 0u) | (validated ? APPEND_VALIDATED : 0u);
 	struct hw_head h;
 	int rc = batch_begin(s, &h);
 	const uint64_t start_lsn = h.lsn;
 	size_t i = 0;
 	for (; i < n && rc == 0; i++) {
 		HW_ASSERT(!hold || s->replay_cap - s->replay_len >= lens[i]); /* replay_bytes() */
-		rc = append_one(s, s->txn, &s->cur, &h, entries[i], lens[i], hold, true, rej);
+		rc = append_one(s, s->txn, &s->cur, &h, entries[i], lens[i], how, rej);
 		if (rc == 0 && hold) {
 			memcpy(s->replay + s->replay_len, entries[i], lens[i]);
 			s->replay_len += lens[i];
@@ -1201,7 +1222,7 @@ static int append_batch(struct hw_store *s, const uint8_t *const *entries, const
  * grown map. hold: also a refused entry cuts the batch (hw_store_append_hold): the
  * entries before it are taken again on their own and prepared, and its code returned. */
 static int append_take(struct hw_store *s, const uint8_t *const *entries, const size_t *lens,
-		       size_t n, bool hold, struct hw_reject *rej)
+		       size_t n, bool hold, bool validated, struct hw_reject *rej)
 {
 	HW_ASSERT(n <= HW_BATCH_RECORDS_MAX);
 	HW_ASSERT(!s->prepared);
@@ -1213,7 +1234,7 @@ static int append_take(struct hw_store *s, const uint8_t *const *entries, const 
 	int refused = 0;
 	for (;;) {
 		size_t at;
-		int rc = append_batch(s, entries, lens, n, hold, &at, rej);
+		int rc = append_batch(s, entries, lens, n, hold, validated, &at, rej);
 		if (rc == 0)
 			return refused;
 		if (batch_undo(s, entry_refused(rc) ? 0 : rc))
@@ -1234,7 +1255,7 @@ int hw_store_append_entries(struct hw_store *s, const uint8_t *const *entries, c
 	if (rej == NULL)
 		rej = &scratch;
 	for (;;) {
-		int rc = append_take(s, entries, lens, n, false, rej);
+		int rc = append_take(s, entries, lens, n, false, false, rej);
 		if (rc != 0 || s->holding)
 			return rc != 0 ? rc : hw_store_commit(s);
 		/* Alone in its transaction: a map full at commit grows the map and retries. */
@@ -1246,16 +1267,29 @@ int hw_store_append_entries(struct hw_store *s, const uint8_t *const *entries, c
 	}
 }
 
-int hw_store_append_hold(struct hw_store *s, const uint8_t *const *entries, const size_t *lens,
-			 size_t n, struct hw_reject *rej)
+/* hw_store_append_hold() and hw_store_append_primary() (validated). */
+static int append_held(struct hw_store *s, const uint8_t *const *entries, const size_t *lens,
+		       size_t n, bool validated, struct hw_reject *rej)
 {
 	struct hw_reject scratch;
 	if (rej == NULL)
 		rej = &scratch;
-	int rc = append_take(s, entries, lens, n, true, rej);
+	int rc = append_take(s, entries, lens, n, true, validated, rej);
 	if (s->prepared) /* all of them, or those before a refused one */
 		hw_store_hold(s);
 	return rc;
+}
+
+int hw_store_append_hold(struct hw_store *s, const uint8_t *const *entries, const size_t *lens,
+			 size_t n, struct hw_reject *rej)
+{
+	return append_held(s, entries, lens, n, false, rej);
+}
+
+int hw_store_append_primary(struct hw_store *s, const uint8_t *const *entries, const size_t *lens,
+			    size_t n, struct hw_reject *rej)
+{
+	return append_held(s, entries, lens, n, true, rej);
 }
 
 int hw_store_failure(const struct hw_store *s)
@@ -1396,7 +1430,7 @@ static int rebuild_txn(struct hw_store *s, MDB_txn *txn, uint64_t lsn, struct hw
 		rc = entry_copy(s, txn, l, &buf, &cap, &len);
 		hw_arena_reset(&s->arena);
 		if (rc == 0) /* the state tables were emptied: the log's entries again */
-			rc = append_one(s, txn, &cur, h, buf, len, false, false, &rej);
+			rc = append_one(s, txn, &cur, h, buf, len, 0, &rej);
 	}
 	free(buf);
 	return rc;

@@ -242,6 +242,18 @@ int hw_store_append_entries(struct hw_store *s, const uint8_t *const *entries,
 int hw_store_append_hold(struct hw_store *s, const uint8_t *const *entries,
 			 const size_t *lens, size_t n, struct hw_reject *rej);
 
+/* hw_store_append_hold() for entries straight from the primary that made them (a
+ * standby's live append, engine/io/writer.c): their records are not validated again,
+ * only applied (docs/benchmarks.md, twenty-third round). The primary validated each at
+ * the time its entry carries, which is the "now" the standby would validate it at
+ * (replica/validate.h: pure), so the two can only disagree where they run different
+ * rules (another version of hawser); hw_apply() is safe on any record that decodes. What
+ * reads a log or a backup back validates again: hw_store_append_hold(),
+ * hw_store_append_entries(), a rewind. Held batches taken again after a failed one are
+ * taken as they were the first time (store.c replay_run). */
+int hw_store_append_primary(struct hw_store *s, const uint8_t *const *entries, const size_t *lens,
+			    size_t n, struct hw_reject *rej);
+
 /* Flush every commit so far to disk (through a descriptor of the store's own, as
  * mdb_env_sync would through LMDB's). The writer's thread. 0 or the storage error, which
  * is sticky. */

@@ -30,6 +30,7 @@ struct hw_writer {
 	struct hw_job *active;  /* in the writer, or done and not yet released; NULL: idle */
 	enum hw_job_stage seen; /* last stage of active reported to the loop */
 	struct hw_wal *wal;     /* when set: flush the store now and then, and let the log go */
+	bool from_primary;      /* append jobs: hw_store_append_primary */
 	uint64_t synced_lsn;
 	int64_t synced_ms;
 	int64_t held_ns;         /* writer: when the held transaction opened; 0: none */
@@ -171,6 +172,11 @@ void hw_writer_set_wal(struct hw_writer *w, struct hw_wal *wal)
 	w->synced_ms = hw_mono_ms();
 }
 
+void hw_writer_set_from_primary(struct hw_writer *w)
+{
+	w->from_primary = true;
+}
+
 /* Commit whatever the store holds, flush it now and then (flush: now), and publish the
  * committed head. 0 or the sticky storage failure. */
 static int store_commit(struct hw_writer *w, bool flush)
@@ -280,7 +286,8 @@ static void run_append(struct hw_writer *w, struct hw_job *j)
 {
 	for (size_t i = 0; i < j->n; i++)
 		w->ptrs[i] = j->buf + j->off[i];
-	int rc = hw_store_append_hold(w->store, w->ptrs, j->len, j->n, &j->rej);
+	int rc = w->from_primary ? hw_store_append_primary(w->store, w->ptrs, j->len, j->n, &j->rej)
+				 : hw_store_append_hold(w->store, w->ptrs, j->len, j->n, &j->rej);
 	uint64_t held;
 	int crc = hw_store_failure(w->store) == 0 && hw_store_held(w->store, &held)
 			  ? job_commit(w, true)

@@ -2,8 +2,9 @@
  * on a flush (STYLE.md 16).
  *
  * The loop fills a job (records to submit on a primary, entries to append on a standby,
- * whose hashes it has checked: hw_store_append_hold) while the writer works on the
- * previous one, and hands it over when the writer is idle:
+ * whose hashes it has checked: hw_store_append_hold, or hw_store_append_primary after
+ * hw_writer_set_from_primary) while the writer works on the previous one, and hands it
+ * over when the writer is idle:
  * whatever arrived during one commit goes into the next (group commit, with no timer).
  * For a submit job the writer prepares the batch (validate, LSNs, chain, apply), copies
  * the new entries into a segment the loop then owns and can stream to standbys at once,
@@ -133,6 +134,12 @@ void hw_writer_set_wal(struct hw_writer *w, struct hw_wal *wal);
 #define HW_WRITER_COMMIT_MS       200   /* bounds what a crash makes the log replay */
 #define HW_WRITER_APPLY_COMMIT_MS 50    /* the same for an append writer */
 #define HW_WRITER_IDLE_US         20000 /* readers that do not ask see data this soon */
+
+/* The entries of append jobs come straight from the primary that made them, as a
+ * standby's do (engine/node_standby.c take_append), so the store does not validate their
+ * records again (hw_store_append_primary). Not a vault's: its held entries may come from
+ * its log at start-up. Before the first kick. */
+void hw_writer_set_from_primary(struct hw_writer *w);
 
 /* Ask for the store to commit through lsn without waiting for it: the writer commits the
  * held transaction when its current job ends (or at once between jobs), and again after

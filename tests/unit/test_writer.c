@@ -2,7 +2,8 @@
  * transaction and commits lazily, but a commit asked for with hw_writer_commit_soon()
  * comes at the end of the job under way, through the callback, without the loop waiting;
  * one held while the writer is idle is committed by its timer.
- * And a standby's writer (its apply) runs below the priority of the thread that starts it. */
+ * And a standby's writer (its apply) runs below the priority of the thread that starts it,
+ * and takes its primary's entries without validating their records again. */
 #include <dirent.h>
 #include <errno.h>
 #include <setjmp.h>
@@ -22,6 +23,8 @@
 #include "engine/io/loop.h"
 #include "engine/io/wal.h"
 #include "engine/io/writer.h"
+#include "replica/entry.h"
+#include "replica/record.h"
 #include "tests/integration/proc.h"
 
 #define RECORDS_PER_JOB 20u
@@ -337,6 +340,52 @@ static void test_apply_writer_runs_below_the_thread_that_starts_it(void **state)
 	hw_store_close(sb);
 }
 
+/* An entry whose record validation refuses (a tenant with a space) but apply can keep:
+ * a standby's writer (hw_writer_set_from_primary) applies it as its primary would have;
+ * a writer without it (a vault's) refuses it with validation's code. */
+static void test_append_writer_from_primary_does_not_validate(void **state)
+{
+	struct fx *f = *state;
+	hw_writer_stop(f->writer);
+	f->writer = NULL;
+	Tos__V1__Record r = TOS__V1__RECORD__INIT;
+	Tos__V1__KvPut kv = TOS__V1__KV_PUT__INIT;
+	uint8_t rid[16] = {1}, rec[256], entry[512], zero[HW_HASH_BYTES] = {0};
+	r.record_id = (ProtobufCBinaryData){sizeof rid, rid};
+	r.tenant_id = "T 1";
+	r.facility_id = "JPNGO-NCB";
+	r.schema_version = 1;
+	r.event_time_ms = hw_wall_ms();
+	kv.key = "k";
+	r.payload_case = TOS__V1__RECORD__PAYLOAD_KV_PUT;
+	r.kv_put = &kv;
+	size_t rl = hw_record_encode(&r, rec, sizeof rec);
+	struct hw_entry e;
+	size_t len = hw_entry_encode(entry, 1, 1, r.event_time_ms, zero, rec, (uint32_t)rl, &e);
+	for (int primary = 0; primary < 2; primary++) {
+		char sdir[320];
+		snprintf(sdir, sizeof sdir, "%s/standby%d", f->dir, primary);
+		struct hw_store *sb;
+		assert_int_equal(hw_store_init(sdir), 0);
+		assert_int_equal(hw_store_open(sdir, NULL, &sb), 0);
+		assert_int_equal(
+			hw_writer_start(sb, f->loop, HW_JOB_APPEND, writer_cb, f, &f->writer), 0);
+		if (primary)
+			hw_writer_set_from_primary(f->writer);
+		hw_job_add(hw_writer_filling(f->writer), entry, len);
+		hw_writer_kick(f->writer);
+		const struct seen *d = run_until(f, HW_JOB_DONE);
+		assert_int_equal(d->rc, primary ? 0 : HW_ERANGE);
+		assert_int_equal(d->last_lsn, primary ? 1 : 0);
+		hw_writer_stop(f->writer);
+		f->writer = NULL;
+		struct hw_head h;
+		assert_int_equal(hw_store_head(sb, &h), 0);
+		assert_int_equal(h.lsn, primary ? 1 : 0);
+		hw_store_close(sb);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -352,6 +401,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_stop_flushes_the_store, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_apply_writer_runs_below_the_thread_that_starts_it, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_append_writer_from_primary_does_not_validate,
+						setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
