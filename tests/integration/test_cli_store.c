@@ -191,6 +191,10 @@ static void test_usage_errors(void **state)
 	assert_int_equal(hw(&f->r, "restore", "a", "b", "--until-time", "yesterday", NULL), 2);
 	assert_int_equal(hw(&f->r, "get", f->dir, "vessel", "V1", NULL), 2);
 	assert_int_equal(hw(&f->r, "verify", f->dir, "--bogus", NULL), 2);
+	/* a cadence longer than a config takes is a typo, not a bound */
+	assert_int_equal(hw(&f->r, "verify", f->dir, "--checkpoint-interval", "61m", NULL), 2);
+	assert_string_equal(f->r.err, "hawser verify: bad value '61m' for --checkpoint-interval\n"
+				      "Try 'hawser verify --help' for more information.\n");
 	/* options that would do nothing, or name a signer no config could */
 	assert_int_equal(hw(&f->r, "ingest", f->dir, "--generate", "5", "--node-id", "n1", NULL),
 			 2);
@@ -204,6 +208,7 @@ static void test_usage_errors(void **state)
 	char store[4200];
 	path(f, "store", store, sizeof store);
 	assert_int_equal(hw(&f->r, "init", store, NULL), 0);
+	assert_int_equal(hw(&f->r, "verify", store, "--checkpoint-interval", "1h", NULL), 0);
 	assert_int_equal(hw(&f->r, "drill", "verify", "--dir", store, "--insecure", NULL), 2);
 	assert_non_null(strstr(f->r.err, "go with --connect"));
 	assert_int_equal(f->r.out_len, 0);
