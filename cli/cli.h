@@ -21,6 +21,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "base/clock.h"
 #include "base/duration.h"
@@ -144,8 +145,19 @@ int hw_cli_restore_event(const char *connect, const struct hw_client_security *s
 			 const char *backup, const char *dir, uint64_t until_lsn, int64_t until_ms,
 			 const struct hw_restore_info *info, int rc, double seconds);
 
-/* Report a usage error in words (printf format) and point at `hawser CMD --help` (not
- * the whole usage, which would scroll the reason away); returns HW_CLI_USAGE. */
+/* The width of the command's text, a terminal's default (--help, plan, refusals). */
+#define HW_CLI_COLUMNS 80
+/* The longest line hw_cli_usage_error forms whole: a path of PATH_MAX and its words. */
+#define HW_CLI_LINE_CHARS 8192
+
+/* Print line (no newline in it) and a newline on f within HW_CLI_COLUMNS: a word that
+ * would pass them starts a line of its own, indented hang spaces (a word wider than a
+ * line stays whole). */
+void hw_cli_wrap(FILE *f, int hang, const char *line);
+
+/* Report a usage error in words (printf format; wrapped by hw_cli_wrap, its line cut at
+ * HW_CLI_LINE_CHARS) and point at `hawser CMD --help` (not the whole usage, which would
+ * scroll the reason away); returns HW_CLI_USAGE. */
 int hw_cli_usage_error(const struct hw_cli_cmd *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 

@@ -38,9 +38,8 @@
 #define ROWS_MAX 4
 /* A planned detection with more expected false failovers per year than this is flagged. */
 #define FALSE_FAILOVERS_WARN 0.1
-/* The width of plan's text, a terminal's default, and where a wrapped line goes on: an
- * input's value, a term's note, a note's words. */
-#define PLAN_COLUMNS 80
+/* Where a wrapped line of plan's text goes on: an input's value, a term's note, a note's
+ * words. */
 #define INPUT_HANG   19
 #define TERM_HANG    30
 #define NOTE_HANG    4
@@ -112,6 +111,31 @@ static int opt_cb(void *arg, int key, const char *v)
 		return 0;
 	}
 	return -1;
+}
+
+/* Print the line fmt makes (no newline in it) within 80 columns (hw_cli_wrap). */
+static void wrapped(int hang, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void wrapped(int hang, const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	hw_cli_wrap(stdout, hang, line);
+}
+
+/* "hawser plan: " and the line fmt makes on stderr, within 80 columns: a refusal. */
+static void refused(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void refused(const char *fmt, ...)
+{
+	char line[1024] = "hawser plan: ";
+	size_t n = strlen(line);
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line + n, sizeof line - n, fmt, ap);
+	va_end(ap);
+	hw_cli_wrap(stderr, 2, line);
 }
 
 /* ---------------------------------------------------------------- measuring */
@@ -196,10 +220,8 @@ static int measure(struct inputs *x)
 	struct hw_client *c;
 	int rc = hw_client_connect_secure(x->addr, x->sec, &c);
 	if (rc) {
-		fprintf(stderr,
-			"hawser plan: cannot measure %s: no hawser node answers there (%s, %s); "
-			"give a running node's client port, or leave out --measure for LAN "
-			"defaults\n",
+		refused("cannot measure %s: no hawser node answers there (%s, %s); give a "
+			"running node's client port, or leave out --measure for LAN defaults",
 			x->addr, hw_strerror(rc), hw_errname(rc));
 		return rc;
 	}
@@ -213,8 +235,8 @@ static int measure(struct inputs *x)
 	}
 	hw_client_close(c);
 	if (rc) {
-		fprintf(stderr, "hawser plan: measuring %s: status request failed: %s (%s)\n",
-			x->addr, hw_strerror(rc), hw_errname(rc));
+		refused("measuring %s: status request failed: %s (%s)", x->addr, hw_strerror(rc),
+			hw_errname(rc));
 		return rc;
 	}
 	qsort(rtt, MEASURE_SAMPLES, sizeof rtt[0], cmp_i64);
@@ -334,35 +356,6 @@ static const char *dur(int64_t ms, char *buf, size_t cap)
 	else
 		snprintf(buf, cap, "%" PRId64 " ms", ms);
 	return buf;
-}
-
-/* Print the line fmt makes (no newline in it) within 80 columns: a word that would pass
- * them starts a line of its own, indented hang spaces (a word wider than a line stays
- * whole). */
-static void wrapped(int hang, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void wrapped(int hang, const char *fmt, ...)
-{
-	char line[1024];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof line, fmt, ap);
-	va_end(ap);
-	size_t col = 0;
-	bool fresh = true; /* nothing on this line yet but its indent */
-	for (const char *s = line; *s != '\0';) {
-		size_t sp = strspn(s, " "), w = strcspn(s + sp, " ");
-		if (!fresh && col + sp + w > PLAN_COLUMNS) {
-			printf("\n%*s", hang, "");
-			col = (size_t)hang;
-			s += sp;
-			sp = 0;
-		}
-		printf("%.*s", (int)(sp + w), s);
-		col += sp + w;
-		s += sp + w;
-		fresh = false;
-	}
-	putchar('\n');
 }
 
 static const char *per_year(double v, char *buf, size_t cap)
@@ -732,7 +725,7 @@ static int take_k(const struct plan_opts *o, struct inputs *x)
 		json_head(&j, x, false, why);
 		hw_json_object_end(&j);
 	}
-	fprintf(stderr, "hawser plan: %s (a node refuses such a config at start)\n", why);
+	refused("%s (a node refuses such a config at start)", why);
 	return HW_ECONFIG;
 }
 
@@ -772,19 +765,16 @@ static void print_rto_min(const struct inputs *x, const struct hw_tg_plan *p)
 	const struct hw_tg_input *in = &x->in;
 	int64_t terms = in->election_ms + in->resume_ms + p->replay_now_ms + p->detection_min_ms;
 	if (rto_min_ms(in, p) > terms) {
-		fprintf(stderr,
-			"hawser plan: the smallest safe rto here is %" PRId64
-			" ms = client silence %" PRId64 " + resume %" PRId64
-			" (a hung primary's clients; %s)\n",
+		refused("the smallest safe rto here is %" PRId64 " ms = client silence %" PRId64
+			" + resume %" PRId64 " (a hung primary's clients; %s)",
 			rto_min_ms(in, p), in->client_silence_ms, in->resume_ms,
 			x->silence_measured ? "the node's heartbeat_ms"
 					    : "the default heartbeat_ms");
 		return;
 	}
-	fprintf(stderr,
-		"hawser plan: the smallest safe rto here is %" PRId64 " ms = election %" PRId64
+	refused("the smallest safe rto here is %" PRId64 " ms = election %" PRId64
 		" + resume %" PRId64 " + replay of the backlog %" PRId64
-		" + detection floor %" PRId64 " (%s)\n",
+		" + detection floor %" PRId64 " (%s)",
 		rto_min_ms(in, p), in->election_ms, in->resume_ms, p->replay_now_ms,
 		p->detection_min_ms,
 		x->measured ? "jitter measured" : "LAN defaults, nothing measured");
@@ -825,9 +815,8 @@ static int cmd_plan(const struct hw_cli_cmd *cmd, int argc, char **argv)
 	if (o.json)
 		print_json(&x, rc, &p, rows, n);
 	if (rc != 0) {
-		fprintf(stderr, "hawser plan: %s %" PRId64 " ms cannot be met safely: %s\n",
-			p.rpo_refused ? "rpo" : "rto", p.rpo_refused ? x.in.rpo_ms : x.in.rto_ms,
-			p.why);
+		refused("%s %" PRId64 " ms cannot be met safely: %s", p.rpo_refused ? "rpo" : "rto",
+			p.rpo_refused ? x.in.rpo_ms : x.in.rto_ms, p.why);
 		if (rc == HW_ERANGE && !p.rpo_refused)
 			print_rto_min(&x, &p);
 		return HW_CLI_ERROR;

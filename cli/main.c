@@ -90,13 +90,35 @@ int main(int argc, char **argv)
  * (40 lines and more) would scroll the reason off a terminal. */
 int hw_cli_usage_error(const struct hw_cli_cmd *cmd, const char *fmt, ...)
 {
+	char line[HW_CLI_LINE_CHARS];
+	int n = snprintf(line, sizeof line, "hawser %s: ", cmd->name);
 	va_list ap;
-	fprintf(stderr, "hawser %s: ", cmd->name);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\nTry 'hawser %s --help' for more information.\n", cmd->name);
+	hw_cli_wrap(stderr, 2, line);
+	fprintf(stderr, "Try 'hawser %s --help' for more information.\n", cmd->name);
 	return HW_CLI_USAGE;
+}
+
+void hw_cli_wrap(FILE *f, int hang, const char *line)
+{
+	size_t col = 0;
+	bool fresh = true; /* nothing on this line yet but its indent */
+	for (const char *s = line; *s != '\0';) {
+		size_t sp = strspn(s, " "), w = strcspn(s + sp, " ");
+		if (!fresh && col + sp + w > HW_CLI_COLUMNS) {
+			fprintf(f, "\n%*s", hang, "");
+			col = (size_t)hang;
+			s += sp;
+			sp = 0;
+		}
+		fprintf(f, "%.*s", (int)(sp + w), s);
+		col += sp + w;
+		s += sp + w;
+		fresh = false;
+	}
+	fputc('\n', f);
 }
 
 int hw_cli_fail(const char *cmd, const char *what, int code)

@@ -1116,3 +1116,20 @@ fail:;
 		close(fd);
 	return rc;
 }
+
+const char *hw_said(const char *text, const char *phrase)
+{
+	for (const char *t = text; *t != '\0'; t++) {
+		const char *a = t, *p = phrase;
+		for (; *p != '\0'; p++) {
+			if (*p == ' ' && *a == '\n')
+				for (a++; *a == ' ';)
+					a++;
+			else if (*a++ != *p)
+				break;
+		}
+		if (*p == '\0')
+			return t;
+	}
+	return NULL;
+}

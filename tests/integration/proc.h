@@ -149,6 +149,11 @@ void hw_proc_kill(struct hw_proc *p);
  * key, at any depth) into *out. False when there is none. */
 bool hw_test_json_u64(const char *json, const char *key, uint64_t *out);
 
+/* Where text (what a command said) holds phrase, a space of phrase matching also a line
+ * break and the indent after it: a refusal wrapped at 80 columns (hw_cli_wrap) says its
+ * phrases wherever a path before them puts the breaks. NULL when it does not. */
+const char *hw_said(const char *text, const char *phrase);
+
 /* Run $HW_BIN args... to completion (at most timeout_ms, then SIGKILL): its stdout into
  * out[0..cap) (NUL-terminated, cut at cap - 1), its stderr appended to log_path.
  * Returns its exit code (128 + signal when killed), or a negative code. */

@@ -162,28 +162,30 @@ static void test_usage_errors(void **state)
 	assert_int_equal(hw(&f->r, "restore", "a", "b", "--until-lsn", "5", "--until-time",
 			    "2026-11-26T10:00:00Z", NULL),
 			 2);
-	assert_non_null(strstr(f->r.err, "Try 'hawser restore --help'"));
+	assert_non_null(hw_said(f->r.err, "Try 'hawser restore --help'"));
 	assert_int_equal(hw(&f->r, "restore", "a", "b", "--until-time", "2026-11-28", NULL), 2);
 	assert_string_equal(f->r.err,
-			    "hawser restore: bad value '2026-11-28' for --until-time: T is "
-			    "YYYY-MM-DDTHH:MM:SSZ (UTC; or with an offset such as +09:00), or "
-			    "milliseconds since 1970\n"
+			    "hawser restore: bad value '2026-11-28' for --until-time: T is\n"
+			    "  YYYY-MM-DDTHH:MM:SSZ (UTC; or with an offset such as +09:00), or "
+			    "milliseconds\n"
+			    "  since 1970\n"
 			    "Try 'hawser restore --help' for more information.\n");
 	/* an offset is +HH:MM, two digits each */
 	assert_int_equal(
 		hw(&f->r, "restore", "a", "b", "--until-time", "2026-11-28T17:22:17+ 9:00", NULL),
 		2);
-	assert_non_null(strstr(f->r.err, "T is YYYY-MM-DDTHH:MM:SSZ"));
+	assert_non_null(hw_said(f->r.err, "T is YYYY-MM-DDTHH:MM:SSZ"));
 	assert_int_equal(hw(&f->r, "drill", "failover", "--rto", "2", NULL), 2);
 	assert_string_equal(f->r.err,
 			    "hawser drill failover: bad value '2' for --rto: a duration takes a "
-			    "unit: 500ms, 30s, 5m, 2h or 1d (a bare number only as 0)\n"
+			    "unit: 500ms,\n"
+			    "  30s, 5m, 2h or 1d (a bare number only as 0)\n"
 			    "Try 'hawser drill failover --help' for more information.\n");
 	/* out of range, not of the wrong shape: no hint */
 	assert_int_equal(hw(&f->r, "drill", "failover", "--rto", "0", NULL), 2);
-	assert_non_null(strstr(f->r.err, "bad value '0' for --rto\n"));
+	assert_non_null(hw_said(f->r.err, "bad value '0' for --rto\n"));
 	assert_int_equal(hw(&f->r, "ingest", f->dir, "--generate", "lots", NULL), 2);
-	assert_non_null(strstr(f->r.err, "--generate"));
+	assert_non_null(hw_said(f->r.err, "--generate"));
 	assert_int_equal(hw(&f->r, "ingest", f->dir, NULL), 2);
 	assert_int_equal(hw(&f->r, "ingest", f->dir, "--generate", "5", "--end-ms", "0", NULL), 2);
 	assert_int_equal(hw(&f->r, "ingest", f->dir, "--generate", "5", "--batch", "5000", NULL),
@@ -198,19 +200,19 @@ static void test_usage_errors(void **state)
 	/* options that would do nothing, or name a signer no config could */
 	assert_int_equal(hw(&f->r, "ingest", f->dir, "--generate", "5", "--node-id", "n1", NULL),
 			 2);
-	assert_non_null(strstr(f->r.err, "goes with --sign-key"));
+	assert_non_null(hw_said(f->r.err, "goes with --sign-key"));
 	assert_int_equal(hw(&f->r, "ingest", f->dir, "--generate", "5", "--checkpoint-every", "5",
 			    "--sign-key", "k", "--node-id", "bad id!", NULL),
 			 2);
-	assert_non_null(strstr(f->r.err, "--node-id 'bad id!'"));
+	assert_non_null(hw_said(f->r.err, "--node-id 'bad id!'"));
 	assert_int_equal(hw(&f->r, "plan", "--rto", "30s", "--rpo", "0", "--key", "k", NULL), 2);
-	assert_non_null(strstr(f->r.err, "go with --measure"));
+	assert_non_null(hw_said(f->r.err, "go with --measure"));
 	char store[4200];
 	path(f, "store", store, sizeof store);
 	assert_int_equal(hw(&f->r, "init", store, NULL), 0);
 	assert_int_equal(hw(&f->r, "verify", store, "--checkpoint-interval", "1h", NULL), 0);
 	assert_int_equal(hw(&f->r, "drill", "verify", "--dir", store, "--insecure", NULL), 2);
-	assert_non_null(strstr(f->r.err, "go with --connect"));
+	assert_non_null(hw_said(f->r.err, "go with --connect"));
 	assert_int_equal(f->r.out_len, 0);
 }
 
@@ -374,6 +376,29 @@ static void test_help(void **state)
 		assert_non_null(strstr(f->r.out, want));
 		assert_int_equal(f->r.err_len, 0);
 	}
+}
+
+/* A drill's or plan's refusal fits 80 columns: it wraps (it came as one line of up to
+ * 250 columns), its words whole, its phrases there with the breaks read as spaces. */
+static void test_refusals_fit(void **state)
+{
+	struct fix *f = *state;
+	assert_int_equal(hw(&f->r, "drill", "verify", "--dir", "/tmp", NULL), 2);
+	assert_80_columns(f->r.err, "drill verify --dir");
+	assert_non_null(hw_said(f->r.err, "is not a hawser store (no data.mdb in it): no report "
+					  "goes beside it; name a store, or give --report-dir"));
+	assert_non_null(strstr(f->r.err, "\nTry 'hawser drill verify --help'"));
+	assert_int_equal(hw(&f->r, "drill", "verify", "--connect", "127.0.0.1:1,127.0.0.1:2",
+			    "--insecure", NULL),
+			 2);
+	assert_80_columns(f->r.err, "drill verify --connect");
+	assert_non_null(hw_said(f->r.err, "--connect needs a place for its report: --report-dir "
+					  "D, --dir DIR, --config FILE or --scratch S"));
+	assert_int_equal(hw(&f->r, "plan", "--rto", "200ms", "--rpo", "0", NULL), 1);
+	assert_80_columns(f->r.err, "plan --rto 200ms");
+	assert_non_null(hw_said(f->r.err, "hawser plan: rto 200 ms cannot be met safely: rto "
+					  "200 ms leaves 0 ms for detection"));
+	assert_int_equal(f->r.out_len, 0);
 }
 
 /* A second init of the same directory fails with exit 1 and says the store exists. */
@@ -816,7 +841,7 @@ static void test_backup_restore_refused(void **state)
 	 * to be independent of: refused before anything is written */
 	snprintf(manifest, sizeof manifest, "%s/bak", src);
 	assert_int_equal(hw(&f->r, "backup", src, manifest, NULL), 2);
-	assert_non_null(strstr(f->r.err, "a backup lives outside what it copies"));
+	assert_non_null(hw_said(f->r.err, "a backup lives outside what it copies"));
 	assert_int_equal(access(manifest, F_OK), -1);
 	snprintf(manifest, sizeof manifest, "%s/r", bak);
 	assert_int_equal(hw(&f->r, "restore", bak, manifest, NULL), 2);
@@ -1213,6 +1238,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_usage_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_usage_slips, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_help, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_refusals_fit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_keygen_refusals, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_config_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_init_twice, setup, teardown),

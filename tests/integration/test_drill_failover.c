@@ -274,14 +274,14 @@ static void test_usage_errors(void **state)
 					 "--runs", "1", "--config", f->conf, "--report-dir",
 					 f->reports, NULL);
 		assert_int_equal(rc, 2);
-		assert_non_null(strstr(f->r.err, bad[i][0]));
+		assert_non_null(hw_said(f->r.err, bad[i][0]));
 		if (bad[i][2])
-			assert_non_null(strstr(f->r.err, bad[i][2]));
+			assert_non_null(hw_said(f->r.err, bad[i][2]));
 	}
 	assert_int_equal(hw_proc_capture(&f->r, hw_bin, "drill", "failover", "--dir", f->store,
 					 "--report-dir", f->reports, NULL),
 			 2);
-	assert_non_null(strstr(f->r.err, "--dir goes with --config"));
+	assert_non_null(hw_said(f->r.err, "--dir goes with --config"));
 	struct hw_drill_row rows[1];
 	assert_int_equal(history_rows(f, rows, 1), 0);
 	assert_int_equal(access(f->reports, F_OK), -1);
@@ -298,9 +298,9 @@ static void test_node_without_failover(void **state)
 	int rc = hw_proc_capture(&f->r, hw_bin, "drill", "failover", "--config", f->conf, "--rto",
 				 "2s", "--runs", "1", "--report-dir", f->reports, NULL);
 	assert_int_equal(rc, 2);
-	assert_non_null(strstr(f->r.err, "node tos-a"));
-	assert_non_null(strstr(f->r.err, "no [failover] section: it cannot fail over"));
-	assert_non_null(strstr(f->r.err, "run without --config"));
+	assert_non_null(hw_said(f->r.err, "node tos-a"));
+	assert_non_null(hw_said(f->r.err, "no [failover] section: it cannot fail over"));
+	assert_non_null(hw_said(f->r.err, "run without --config"));
 	struct hw_drill_row rows[1];
 	assert_int_equal(history_rows(f, rows, 1), 0);
 	assert_int_equal(access(f->reports, F_OK), -1);

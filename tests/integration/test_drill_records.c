@@ -98,22 +98,22 @@ static void test_procedure_now_what_if(void **state)
 	/* units mistaken: seconds land in 1970, microseconds past the year 9999 */
 	snprintf(then, sizeof(then), "%" PRId64, at / 1000);
 	assert_int_equal(hw(&f->r, "drill", "procedure", "--config", conf, "--now", then, NULL), 2);
-	assert_non_null(strstr(f->r.err, "--now 1970-"));
-	assert_non_null(strstr(f->r.err, "milliseconds since 1970"));
+	assert_non_null(hw_said(f->r.err, "--now 1970-"));
+	assert_non_null(hw_said(f->r.err, "milliseconds since 1970"));
 	snprintf(then, sizeof(then), "%" PRId64, at * 1000);
 	assert_int_equal(hw(&f->r, "drill", "procedure", "--config", conf, "--now", then, NULL), 2);
 	/* and so in the other commands that judge ages at --now T, refused before they
 	 * judge or remove anything (they took it, judging in 1970 or the year 50000) */
 	snprintf(then, sizeof(then), "%" PRId64, at / 1000);
 	assert_int_equal(hw(&f->r, "status", "--config", conf, "--now", then, NULL), 2);
-	assert_non_null(strstr(f->r.err, "--now 1970-"));
+	assert_non_null(hw_said(f->r.err, "--now 1970-"));
 	assert_null(strstr(f->r.out, "drills (store"));
 	snprintf(then, sizeof(then), "%" PRId64, at * 1000);
 	assert_int_equal(hw(&f->r, "status", "--config", conf, "--now", then, NULL), 2);
 	assert_int_equal(hw(&f->r, "prune", bdir, "--now", then, NULL), 2);
 	snprintf(then, sizeof(then), "%" PRId64, at / 1000);
 	assert_int_equal(hw(&f->r, "prune", bdir, "--now", then, NULL), 2);
-	assert_non_null(strstr(f->r.err, "milliseconds since 1970"));
+	assert_non_null(hw_said(f->r.err, "milliseconds since 1970"));
 	assert_int_equal(entries_named(bdir, "gen-"), 1);
 }
 
@@ -226,7 +226,7 @@ static void test_report_half_removed(void **state)
 	int rc = hw(&f->r, "drill", "verify", "--dir", dir, "--report-dir", reports, NULL);
 	unset_shim();
 	assert_int_equal(rc, 0); /* the drill's verdict stands */
-	assert_non_null(strstr(f->r.err, "report not written to "));
+	assert_non_null(hw_said(f->r.err, "report not written to "));
 	assert_int_equal(entries_named(reports, "verify-"), 1); /* the directory alone */
 	assert_int_equal(entries_named(reports, ".report-"), 0);
 	row_report(f, dir, row, sizeof(row));
@@ -333,13 +333,13 @@ static void test_compare_self_refused(void **state)
 	assert_int_equal(hw(&f->r, "drill", "verify", "--dir", s1, "--compare", again, NULL), 2);
 	char want[9000];
 	snprintf(want, sizeof(want), "--compare %s is the store of --dir %s", again, s1);
-	assert_non_null(strstr(f->r.err, want));
+	assert_non_null(hw_said(f->r.err, want));
 	snprintf(again, sizeof(again), "%s/", s2);
 	assert_int_equal(hw(&f->r, "drill", "verify", "--dir", s1, "--compare", s2, "--compare",
 			    again, NULL),
 			 2);
 	snprintf(want, sizeof(want), "--compare %s is the store of --compare %s", again, s2);
-	assert_non_null(strstr(f->r.err, want));
+	assert_non_null(hw_said(f->r.err, want));
 	assert_int_equal(hw(&f->r, "drill", "verify", "--dir", s1, "--compare", s2, NULL), 0);
 	check_is(f, "compare", "pass", "equal at LSN 200");
 }
@@ -358,11 +358,11 @@ static void test_path_slips_not_recorded(void **state)
 	assert_int_equal(hw(&f->r, "drill", "verify", "--dir", s1, "--compare", missing, NULL), 2);
 	assert_int_equal(hw(&f->r, "drill", "restore", "--dir", s1, "--backup", missing, NULL), 2);
 	assert_int_equal(hw(&f->r, "drill", "verify", "--dir", s1, "--report-dir", file, NULL), 1);
-	assert_non_null(strstr(f->r.err, "(ENOTDIR)"));
+	assert_non_null(hw_said(f->r.err, "(ENOTDIR)"));
 	assert_int_equal(f->r.out_len, 0);
 	snprintf(missing, sizeof(missing), "%s/missing/scratch", s1);
 	assert_int_equal(hw(&f->r, "drill", "verify", "--dir", s1, "--scratch", missing, NULL), 1);
-	assert_non_null(strstr(f->r.err, "(ENOENT)"));
+	assert_non_null(hw_said(f->r.err, "(ENOENT)"));
 	assert_int_equal(hw(&f->r, "status", "--dir", s1, "--json", NULL), 0);
 	assert_non_null(strstr(f->r.out, "\"kind\":\"verify\""));
 	assert_null(strstr(f->r.out, "\"result\":\"ERROR\""));

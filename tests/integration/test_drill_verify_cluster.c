@@ -233,8 +233,8 @@ static void test_usage_errors(void **state)
 	assert_int_equal(hw_proc_capture(&f->cap, bin, "drill", "verify", "--connect", f->list,
 					 "--insecure", NULL),
 			 2);
-	assert_non_null(strstr(f->cap.err, "--report-dir D, --dir DIR, --config FILE or "
-					   "--scratch S"));
+	assert_non_null(hw_said(f->cap.err, "--report-dir D, --dir DIR, --config FILE or "
+					    "--scratch S"));
 	assert_int_equal(drill(f, "--compare", f->root, NULL), 2);
 	assert_int_equal(hw_proc_capture(&f->cap, bin, "drill", "verify", "--dir",
 					 hw_cluster_dir(f->c, 0), "--at-lsn", "3", NULL),

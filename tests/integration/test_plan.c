@@ -31,6 +31,7 @@ struct fix {
 	char out[OUT_BYTES];
 	char text[OUT_BYTES]; /* out with its lines joined: a note whatever its wrapping */
 	char err[ERR_BYTES];
+	char err_text[ERR_BYTES]; /* err with its lines joined, as text is out's */
 	struct hw_tnode node;
 };
 
@@ -54,9 +55,29 @@ static int teardown(void **state)
 	return rc;
 }
 
+/* Fails the test at a line of s wider than 80 columns, naming what printed it (NULL: s
+ * is JSON, not held to them); joined gets s with each newline and the indent after it one
+ * space. */
+static void fits_joined(const char *s, char *joined, const char *what)
+{
+	for (const char *l = s; what != NULL && *l != '\0';) {
+		size_t len = strcspn(l, "\n");
+		if (len > 80)
+			fail_msg("a %s line of %zu columns: %.*s", what, len, (int)len, l);
+		l += len + (l[len] == '\n');
+	}
+	size_t t = 0;
+	for (const char *c = s; *c != '\0'; c++) {
+		joined[t++] = *c == '\n' ? ' ' : *c;
+		for (bool nl = *c == '\n'; nl && c[1] == ' ';)
+			c++;
+	}
+	joined[t] = '\0';
+}
+
 /* Run `hawser plan args...` (NULL-terminated): stdout into f->out, stderr into f->err.
- * The text (not --json) fits 80 columns, every line of it; f->text has it with each
- * newline and the indent after it one space. Returns the exit code. */
+ * The text (not --json) and what stderr says fit 80 columns, every line of them; f->text
+ * and f->err_text have them joined (fits_joined). Returns the exit code. */
 static int plan(struct fix *f, ...)
 {
 	const char *args[HW_PROC_ARGS_MAX + 1] = {"plan"};
@@ -78,19 +99,8 @@ static int plan(struct fix *f, ...)
 		f->err[got] = '\0';
 		fclose(e);
 	}
-	for (const char *l = f->out; f->out[0] != '{' && *l != '\0';) {
-		size_t len = strcspn(l, "\n");
-		if (len > 80)
-			fail_msg("a plan line of %zu columns: %.*s", len, (int)len, l);
-		l += len + (l[len] == '\n');
-	}
-	size_t t = 0;
-	for (const char *c = f->out; *c != '\0'; c++) {
-		f->text[t++] = *c == '\n' ? ' ' : *c;
-		for (bool nl = *c == '\n'; nl && c[1] == ' ';)
-			c++;
-	}
-	f->text[t] = '\0';
+	fits_joined(f->out, f->text, f->out[0] == '{' ? NULL : "plan");
+	fits_joined(f->err, f->err_text, "stderr");
 	return rc;
 }
 
@@ -147,10 +157,10 @@ static void test_rto200ms_refused(void **state)
 {
 	struct fix *f = *state;
 	assert_int_equal(plan(f, "--rto", "200ms", "--rpo", "0", NULL), 1);
-	assert_non_null(strstr(f->err, "cannot be met safely"));
-	assert_non_null(strstr(f->err, "the assumed heartbeat jitter (p99 2000 us, a LAN's: "
-				       "nothing measured)"));
-	assert_non_null(strstr(f->err, "smallest safe rto"));
+	assert_non_null(strstr(f->err_text, "cannot be met safely"));
+	assert_non_null(strstr(f->err_text, "the assumed heartbeat jitter (p99 2000 us, a LAN's: "
+					    "nothing measured)"));
+	assert_non_null(strstr(f->err_text, "smallest safe rto"));
 	assert_int_equal(plan(f, "--rto", "200ms", "--rpo", "0", "--json", NULL), 1);
 	assert_non_null(strstr(f->out, "\"feasible\":false"));
 	assert_true(jint(f->out, NULL, "rto_min_ms") > 200);
@@ -163,9 +173,10 @@ static void test_rpo_margin_refused(void **state)
 {
 	struct fix *f = *state;
 	assert_int_equal(plan(f, "--rto", "30s", "--rpo", "20ms", NULL), 1);
-	assert_non_null(strstr(f->err, "hawser plan: rpo 20 ms cannot be met safely: rpo 20 ms is "
-				       "not above the 21 ms"));
-	assert_null(strstr(f->err, "rto"));
+	assert_non_null(strstr(f->err_text,
+			       "hawser plan: rpo 20 ms cannot be met safely: rpo 20 ms is "
+			       "not above the 21 ms"));
+	assert_null(strstr(f->err_text, "rto"));
 	assert_int_equal(plan(f, "--rto", "30s", "--rpo", "20ms", "--json", NULL), 1);
 	assert_non_null(strstr(f->out, "\"feasible\":false"));
 	assert_non_null(strstr(f->out, "\"refused\":\"rpo\""));
@@ -181,10 +192,12 @@ static void test_rto_client_silence(void **state)
 {
 	struct fix *f = *state;
 	assert_int_equal(plan(f, "--rto", "582ms", "--rpo", "0", NULL), 1);
-	assert_non_null(strstr(f->err, "rto 582 ms is shorter than a hung primary's clients take: "
-				       "they notice it only after 1000 ms of silence"));
-	assert_non_null(strstr(f->err, "the smallest safe rto here is 1300 ms = client silence "
-				       "1000 + resume 300"));
+	assert_non_null(strstr(f->err_text,
+			       "rto 582 ms is shorter than a hung primary's clients take: "
+			       "they notice it only after 1000 ms of silence"));
+	assert_non_null(strstr(f->err_text,
+			       "the smallest safe rto here is 1300 ms = client silence "
+			       "1000 + resume 300"));
 	assert_int_equal(plan(f, "--rto", "582ms", "--rpo", "0", "--json", NULL), 1);
 	assert_int_equal(jint(f->out, NULL, "rto_min_ms"), 1300);
 	assert_int_equal(plan(f, "--rto", "1300ms", "--rpo", "0", NULL), 0);
@@ -255,7 +268,7 @@ static void test_rpo5s_ahead(void **state)
 					"a 25 ms margin"));
 	assert_non_null(strstr(f->text, "then block (or fail: [failover] rpo_action)"));
 	assert_int_equal(plan(f, "--rto", "30s", "--rpo", "20ms", NULL), 1);
-	assert_non_null(strstr(f->err, "rpo 20 ms is not above the 21 ms"));
+	assert_non_null(strstr(f->err_text, "rpo 20 ms is not above the 21 ms"));
 	assert_int_equal(plan(f, "--rto", "30s", "--rpo", "0", "--k", "2", "--json", NULL), 0);
 	assert_int_equal(jint(f->out, "commit", "k"), 2);
 }
@@ -279,7 +292,7 @@ static void test_voters(void **state)
 	assert_non_null(strstr(f->text, "5 voters: an rpo 0 commit waits for at least k_min 2"));
 	assert_int_equal(plan(f, "--rto", "30s", "--rpo", "0", "--voters", "5", "--k", "1", NULL),
 			 1);
-	assert_non_null(strstr(f->err, "rpo 0 with 5 voters needs k >= 2, not 1"));
+	assert_non_null(strstr(f->err_text, "rpo 0 with 5 voters needs k >= 2, not 1"));
 	assert_null(strstr(f->text, "renew interval"));
 	assert_int_equal(
 		plan(f, "--rto", "30s", "--rpo", "0", "--voters", "5", "--k", "1", "--json", NULL),
@@ -289,10 +302,10 @@ static void test_voters(void **state)
 	assert_int_equal(jint(f->out, NULL, "k_min"), 2);
 	assert_int_equal(plan(f, "--rto", "30s", "--rpo", "0", "--voters", "9", "--k", "3", NULL),
 			 1);
-	assert_non_null(strstr(f->err, "rpo 0 with 9 voters needs k >= 4, not 3"));
+	assert_non_null(strstr(f->err_text, "rpo 0 with 9 voters needs k >= 4, not 3"));
 	assert_int_equal(plan(f, "--rto", "30s", "--rpo", "0", "--voters", "4", "--k", "3", NULL),
 			 1);
-	assert_non_null(strstr(f->err, "k 3 is more than the 2 standbys of 4 voters"));
+	assert_non_null(strstr(f->err_text, "k 3 is more than the 2 standbys of 4 voters"));
 	assert_int_equal(
 		plan(f, "--rto", "30s", "--rpo", "0", "--voters", "4", "--k", "1", "--json", NULL),
 		0);
@@ -360,7 +373,7 @@ static void test_bad_duration(void **state)
 		assert_int_equal(plan(f, "--rto", bad[i], "--rpo", "0", NULL), 2);
 	assert_int_equal(plan(f, "--rto", "0", "--rpo", "0", NULL), 2);
 	assert_int_equal(plan(f, "--rto", "30s", "--rpo", "5", NULL), 2);
-	assert_non_null(strstr(f->err, "bad value '5' for --rpo: a duration takes a unit"));
+	assert_non_null(strstr(f->err_text, "bad value '5' for --rpo: a duration takes a unit"));
 	assert_int_equal(plan(f, "--rto", "30s", NULL), 2);
 	assert_non_null(strstr(f->err, "\nTry 'hawser plan --help' for more information.\n"));
 	assert_int_equal(plan(f, "--rto", "61m", "--rpo", "0", NULL), 2);
@@ -381,8 +394,8 @@ static void test_measure_closed_port(void **state)
 	snprintf(addr, sizeof addr, "127.0.0.1:%u", (unsigned)port);
 	assert_int_equal(
 		plan(f, "--rto", "30s", "--rpo", "0", "--measure", addr, "--insecure", NULL), 1);
-	assert_non_null(strstr(f->err, "cannot measure"));
-	assert_non_null(strstr(f->err, addr));
+	assert_non_null(strstr(f->err_text, "cannot measure"));
+	assert_non_null(strstr(f->err_text, addr));
 	assert_null(strstr(f->text, "renew interval"));
 }
 
