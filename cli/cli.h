@@ -161,10 +161,12 @@ void hw_cli_wrap(FILE *f, int hang, const char *line);
 int hw_cli_usage_error(const struct hw_cli_cmd *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
-/* Print "hawser <cmd>: <what>: <hw_strerror(code)> (<hw_errname(code)>)" to stderr;
- * returns HW_CLI_ERROR. */
+/* Print "hawser <cmd>: <what>: <hw_strerror(code)> (<hw_errname(code)>)" to stderr, what's
+ * control characters escaped (hw_cli_shown: a path with a newline or ESC in it); returns
+ * HW_CLI_ERROR. */
 int hw_cli_fail(const char *cmd, const char *what, int code);
-/* hw_cli_fail, and why (when not empty) after a colon: the library's own words. */
+/* hw_cli_fail, and why (when not empty) after a colon: the library's own words, escaped
+ * as what is. */
 int hw_cli_fail_why(const char *cmd, const char *what, int code, const char *why);
 
 /* Parse a decimal unsigned integer, the whole string. Returns 0 or -1. */

@@ -2,6 +2,7 @@
  * digest, get. */
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,7 +34,9 @@ static int cmd_init(const struct hw_cli_cmd *cmd, int argc, char **argv)
 	rc = hw_store_init(dir);
 	if (rc)
 		return hw_cli_fail(cmd->name, dir, rc);
-	printf("hawser init: created an empty store in %s\n", dir);
+	char shown[HW_CLI_SHOWN_CHARS(PATH_MAX)];
+	printf("hawser init: created an empty store in %s\n",
+	       hw_cli_shown(dir, shown, sizeof shown));
 	return HW_CLI_OK;
 }
 

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -128,8 +129,11 @@ int hw_cli_fail(const char *cmd, const char *what, int code)
 
 int hw_cli_fail_why(const char *cmd, const char *what, int code, const char *why)
 {
-	fprintf(stderr, "hawser %s: %s: %s (%s)%s%s\n", cmd, what, hw_strerror(code),
-		hw_errname(code), why != NULL && why[0] ? ": " : "", why != NULL ? why : "");
+	/* what is most often a path, why may hold one: a newline or ESC in it is escaped */
+	char shown[2][HW_CLI_SHOWN_CHARS(PATH_MAX)];
+	fprintf(stderr, "hawser %s: %s: %s (%s)%s%s\n", cmd,
+		hw_cli_shown(what, shown[0], sizeof shown[0]), hw_strerror(code), hw_errname(code),
+		why != NULL && why[0] ? ": " : "", hw_cli_shown(why, shown[1], sizeof shown[1]));
 	return HW_CLI_ERROR;
 }
 

@@ -413,6 +413,26 @@ static void test_init_twice(void **state)
 	assert_non_null(strstr(f->r.err, "HW_EEXIST"));
 }
 
+/* A path with a newline and an escape sequence in it is shown escaped, in what init says
+ * and in an error: it cannot fake a line of hawser's output or colour the terminal (it
+ * reached the terminal raw). */
+static void test_init_path_shown(void **state)
+{
+	struct fix *f = *state;
+	char dir[4200], want[4400];
+	path(f, "a\n\x1b[31mb", dir, sizeof dir);
+	assert_int_equal(hw(&f->r, "init", dir, NULL), 0);
+	snprintf(want, sizeof want, "hawser init: created an empty store in %s/a\\n\\x1b[31mb\n",
+		 f->dir);
+	assert_string_equal(f->r.out, want);
+	assert_int_equal(hw(&f->r, "init", dir, NULL), 1);
+	snprintf(want, sizeof want,
+		 "hawser init: %s/a\\n\\x1b[31mb: a hawser store already exists there "
+		 "(HW_EEXIST)\n",
+		 f->dir);
+	assert_string_equal(f->r.err, want);
+}
+
 /* keygen refuses to overwrite an identity (EEXIST) or to put one in a file (ENOTDIR); on a
  * file system with room for node.key alone it leaves no half identity and no directory it
  * made (a tmpfs of one page, in this process's own mount namespace). */
@@ -1242,6 +1262,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_keygen_refusals, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_config_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_init_twice, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_init_path_shown, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_init_full_disk, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restore_no_room, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ingest_json, setup, teardown),
