@@ -279,16 +279,20 @@ static void run_line(const struct fdrill *d, unsigned i)
  * that said why deleted with it). r->fail then names that cause before what the run saw. */
 static void run_error(struct fdrill *d, struct hw_fo_run *r, unsigned i)
 {
-	char cause[sizeof r->fail], saw[sizeof r->fail];
+	char cause[sizeof r->fail], full[sizeof r->fail + 16], head[241], then[71];
 	if (!r->faulted) {
-		snprintf(d->error, sizeof(d->error), "run %u: %s", i + 1, r->fail);
+		snprintf(full, sizeof full, "run %u: %s", i + 1, r->fail);
+		hw_report_cut(d->error, sizeof d->error, full); /* cut text ends in "..." */
 		return;
 	}
 	if (!hw_fo_storage_failed(r, cause, sizeof cause))
 		return;
-	snprintf(saw, sizeof saw, "%s", r->fail);
-	snprintf(r->fail, sizeof r->fail, "%.240s; then %.70s", cause, saw);
-	snprintf(d->error, sizeof(d->error), "run %u: %.300s", i + 1, cause);
+	/* the cause first, whole where it can be: 240 + "; then " + 70 fit r->fail */
+	hw_report_cut(head, sizeof head, cause);
+	hw_report_cut(then, sizeof then, r->fail);
+	snprintf(r->fail, sizeof r->fail, "%s; then %s", head, then);
+	snprintf(full, sizeof full, "run %u: %s", i + 1, cause);
+	hw_report_cut(d->error, sizeof d->error, full);
 }
 
 static int runs(struct fdrill *d)

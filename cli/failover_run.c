@@ -65,10 +65,12 @@
 int hw_fo_failed(struct hw_fo_run *r, const char *fmt, ...)
 {
 	if (r->fail[0] == '\0') {
+		char full[sizeof r->fail + 1]; /* a byte past it: that it was longer */
 		va_list ap;
 		va_start(ap, fmt);
-		vsnprintf(r->fail, sizeof(r->fail), fmt, ap);
+		vsnprintf(full, sizeof full, fmt, ap);
 		va_end(ap);
+		hw_report_cut(r->fail, sizeof r->fail, full); /* "..." where it was cut */
 	}
 	return -1;
 }

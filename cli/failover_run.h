@@ -222,7 +222,8 @@ uint64_t hw_fo_lost_over_rpo(const struct hw_fo_run *r);
  * each node's status (2 s at most each). */
 bool hw_fo_storage_failed(const struct hw_fo_run *r, char *why, size_t cap);
 
-/* Record why the run failed (the first reason wins); returns -1. */
+/* Record why the run failed (the first reason wins; one longer than r->fail is cut with
+ * "...", hw_report_cut); returns -1. */
 int hw_fo_failed(struct hw_fo_run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* The current time on the run's clock (hw_mono_s() - r->t0). */

@@ -821,6 +821,30 @@ static void test_connect_unreachable(void **state)
 	assert_true(report_has(f, "\"name\":\"rto target\""));
 }
 
+/* A run's reason too long for its 320 bytes ends with "..." (it was cut silently, in the
+ * middle of an address): no node of 4 answered, each named with what it gave. */
+static void test_connect_unreachable_cut(void **state)
+{
+	struct fix *f = *state;
+	char list[512] = "";
+	for (unsigned i = 0, n = 0; i < 4; i++) /* no such socket */
+		n += (unsigned)snprintf(
+			list + n, sizeof list - n,
+			"%sunix:/nonexistent/hawser-no-node-listens-on-this-socket-%u",
+			i ? "," : "", i + 1);
+	int rc = hw_proc_capture(&f->r, hw_bin, "drill", "failover", "--connect", list,
+				 "--insecure", "--runs", "1", "--report-dir", f->reports, NULL);
+	assert_int_equal(rc, 1);
+	const char *run = strstr(f->r.out, "\n  run 1: ERROR client: no node answered "
+					   "(unix:/nonexistent/hawser-no-node-listens-on-this-"
+					   "socket-1: No such file or directory, ");
+	assert_non_null(run);
+	size_t len = strcspn(run + 1, "\n");
+	assert_true(len > 300);
+	assert_memory_equal(run + 1 + len - 3, "...", 3);
+	assert_true(report_dir_has(f, "this-socket-2: No such file or directory"));
+}
+
 /* A one-line result too long for its 200 bytes ends with "..." (it was cut silently),
  * its reason first: a --connect list of 17 addresses, one more than a cluster has. */
 static void test_connect_list_cut(void **state)
@@ -898,6 +922,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_connect_fault_unrecorded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_connect_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_connect_unreachable, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_connect_unreachable_cut, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_connect_list_cut, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tmpdir_full, setup, teardown),
 	};
