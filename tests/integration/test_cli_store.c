@@ -366,6 +366,10 @@ static void test_help(void **state)
 	static char top[sizeof f->r.out];
 	memcpy(top, f->r.out, sizeof top);
 	help_widths(f, top);
+	/* drill failover's usage, two literals for room (4074 bytes), prints as one text */
+	assert_int_equal(hw(&f->r, "drill", "failover", "--help", NULL), 0);
+	assert_non_null(strstr(f->r.out, "directory.\n  --connect ADDR,...: a running cluster"));
+	assert_string_equal(f->r.out + f->r.out_len - 16, "128+N signal N.\n");
 	assert_int_equal(hw(&f->r, "help", NULL), 0);
 	assert_int_equal(hw(&f->r, "--version", NULL), 0);
 	assert_non_null(strstr(f->r.out, "hawser "));
