@@ -318,6 +318,59 @@ static void procedure_drill_as_p1(struct fix *f, const char *addr)
 	assert_null(strstr(f->cap.err, "did not record"));
 }
 
+/* A quarantine export told to the node at addr and a switchover to s1, each with the
+ * cluster's client key (sec); keys without --connect are a usage error (export, status). */
+static void export_and_switchover(struct fix *f, const char *addr,
+				  const struct hw_client_security *sec)
+{
+	char path[HW_PROC_PATH_MAX + 48];
+	snprintf(path, sizeof path, "%s/quarantine.jsonl", f->root);
+	assert_int_equal(hw_proc_capture(&f->cap, hw_test_bin(), "quarantine", "export",
+					 hw_cluster_dir(f->c, 0), path, "--key", sec->key, NULL),
+			 2); /* keys without --connect: a usage error */
+	assert_int_equal(hw_proc_capture(&f->cap, hw_test_bin(), "status", "--dir",
+					 hw_cluster_dir(f->c, 0), "--insecure", NULL),
+			 2); /* the same for status */
+	assert_int_equal(hw_proc_capture(&f->cap, hw_test_bin(), "quarantine", "export",
+					 hw_cluster_dir(f->c, 0), path, "--connect", addr, "--key",
+					 sec->key, "--peers", sec->peers, "--cluster",
+					 sec->cluster_id, NULL),
+			 0);
+
+	/* the switchover through the CLI, with the cluster's client key */
+	assert_int_equal(hw_proc_capture(&f->cap, hw_test_bin(), "switchover", "--connect", addr,
+					 "--to", "s1", "--key", sec->key, "--peers", sec->peers,
+					 "--cluster", sec->cluster_id, NULL),
+			 0);
+}
+
+/* p1's audit (in f->cap, --json) lists one auth_failure, by the rogue key, and the
+ * switchover, the drill and the export, each by the key it came with; the text names the
+ * rogue key's fingerprint. */
+static void refusals_listed(struct fix *f, const char *rogue_kx, const char *client_kx,
+			    const char *p1_kx)
+{
+	char line[1024], want[128];
+	const char *out = f->cap.out;
+	fprintf(stderr, "test_audit: refusals:\n%s", out);
+	assert_int_equal(count_lines(out, "\"kind\":\"auth_failure\""), 1);
+	assert_event_key(out, "\"kind\":\"auth_failure\"", rogue_kx, line, sizeof line);
+	assert_non_null(strstr(line, "\"node\":\"p1\""));
+	assert_non_null(strstr(line, "\"peer_addr\":\"127.0.0.1:"));
+	assert_non_null(strstr(line, "HW_EAUTH"));
+	assert_event_key(out, "\"kind\":\"switchover\"", client_kx, line, sizeof line);
+	/* the drill, by the key it ran with: p1's own, from the config */
+	assert_event_key(out, "\"kind\":\"drill\"", p1_kx, line, sizeof line);
+	assert_non_null(strstr(line, "drill procedure "));
+	assert_event_key(out, "\"kind\":\"export\"", client_kx, line, sizeof line);
+	assert_non_null(strstr(line, "quarantine export of 0 records"));
+	assert_int_equal(
+		hw_proc_capture(&f->cap, hw_test_bin(), "audit", hw_cluster_dir(f->c, 0), NULL), 0);
+	find_line(f->cap.out, " auth_failure ", line, sizeof line);
+	snprintf(want, sizeof want, " key=%.16s", rogue_kx); /* the fingerprint */
+	assert_non_null(strstr(line, want));
+}
+
 /* Handshakes cut short (a pinned key's hello, then nothing; none at all) are no
  * authentication failure. A client with a key no node pins is refused: the primary
  * appends one auth_failure event naming its address and key (the first refusal of a host
@@ -329,8 +382,8 @@ static void test_refusals_audited(void **state)
 {
 	struct fix *f = *state;
 	char root[HW_PROC_PATH_MAX + 16], rogue[HW_PROC_PATH_MAX + 16],
-		rogue_key[HW_PROC_PATH_MAX + 32], path[HW_PROC_PATH_MAX + 48], line[1024];
-	char rogue_kx[65], client_kx[65], p1_kx[65], want[128];
+		rogue_key[HW_PROC_PATH_MAX + 32], path[HW_PROC_PATH_MAX + 48];
+	char rogue_kx[65], client_kx[65], p1_kx[65];
 	snprintf(root, sizeof root, "%s/cluster", f->root);
 	snprintf(rogue, sizeof rogue, "%s/rogue", f->root);
 	snprintf(rogue_key, sizeof rogue_key, "%s/node.key", rogue);
@@ -364,46 +417,9 @@ static void test_refusals_audited(void **state)
 	}
 
 	procedure_drill_as_p1(f, addr);
-
-	/* an export the node is told of, as the cluster's client */
-	snprintf(path, sizeof path, "%s/quarantine.jsonl", f->root);
-	assert_int_equal(hw_proc_capture(&f->cap, hw_test_bin(), "quarantine", "export",
-					 hw_cluster_dir(f->c, 0), path, "--key", sec->key, NULL),
-			 2); /* keys without --connect: a usage error */
-	assert_int_equal(hw_proc_capture(&f->cap, hw_test_bin(), "status", "--dir",
-					 hw_cluster_dir(f->c, 0), "--insecure", NULL),
-			 2); /* the same for status */
-	assert_int_equal(hw_proc_capture(&f->cap, hw_test_bin(), "quarantine", "export",
-					 hw_cluster_dir(f->c, 0), path, "--connect", addr, "--key",
-					 sec->key, "--peers", sec->peers, "--cluster", sec->cluster_id,
-					 NULL),
-			 0);
-
-	/* the switchover through the CLI, with the cluster's client key */
-	assert_int_equal(hw_proc_capture(&f->cap, hw_test_bin(), "switchover", "--connect", addr,
-					 "--to", "s1", "--key", sec->key, "--peers", sec->peers,
-					 "--cluster", sec->cluster_id, NULL),
-			 0);
+	export_and_switchover(f, addr, sec);
 	audit_until_promotion(f, 0); /* everything p1 appended before it is in the log */
-	const char *out = f->cap.out;
-	fprintf(stderr, "test_audit: refusals:\n%s", out);
-	assert_int_equal(count_lines(out, "\"kind\":\"auth_failure\""), 1);
-	assert_event_key(out, "\"kind\":\"auth_failure\"", rogue_kx, line, sizeof line);
-	assert_non_null(strstr(line, "\"node\":\"p1\""));
-	assert_non_null(strstr(line, "\"peer_addr\":\"127.0.0.1:"));
-	assert_non_null(strstr(line, "HW_EAUTH"));
-	assert_event_key(out, "\"kind\":\"switchover\"", client_kx, line, sizeof line);
-	/* the drill, by the key it ran with: p1's own, from the config */
-	assert_event_key(out, "\"kind\":\"drill\"", p1_kx, line, sizeof line);
-	assert_non_null(strstr(line, "drill procedure "));
-	assert_event_key(out, "\"kind\":\"export\"", client_kx, line, sizeof line);
-	assert_non_null(strstr(line, "quarantine export of 0 records"));
-	assert_int_equal(hw_proc_capture(&f->cap, hw_test_bin(), "audit", hw_cluster_dir(f->c, 0),
-					 NULL),
-			 0);
-	find_line(f->cap.out, " auth_failure ", line, sizeof line);
-	snprintf(want, sizeof want, " key=%.16s", rogue_kx); /* the fingerprint */
-	assert_non_null(strstr(line, want));
+	refusals_listed(f, rogue_kx, client_kx, p1_kx);
 }
 
 /* `hawser audit --json` on node 0's store until it lists want (a string of its output)
@@ -453,30 +469,13 @@ static void test_config_change_audited(void **state)
 	assert_int_equal(count_lines(f->cap.out, "\"kind\":\"config_change\""), 1);
 }
 
-/* A restore of a backup of the primary's store, told to the primary with the cluster's
- * client key, appends one restore event naming that key, the target LSN and the head
- * reached; a restore of a backup that is not there exits with its error (ENOENT: no such
- * directory) and still appends a failed restore event; keys without --connect are a usage error; a
- * restore drill with --connect appends one too. */
-static void test_restore_audited(void **state)
+/* Restores of backup told to the node at addr with the cluster's client key (sec): keys
+ * without --connect are a usage error that restores nothing; one until LSN 1; one of a
+ * backup that is not there (ENOENT); one into a long Japanese directory. */
+static void restores_told(struct fix *f, const char *backup, const char *addr,
+			  const struct hw_client_security *sec)
 {
-	struct fix *f = *state;
-	char root[HW_PROC_PATH_MAX + 16], backup[HW_PROC_PATH_MAX + 16],
-		into[HW_PROC_PATH_MAX + 16], path[HW_PROC_PATH_MAX + 48], line[1024];
-	char client_kx[65];
-	snprintf(root, sizeof root, "%s/cluster", f->root);
-	snprintf(backup, sizeof backup, "%s/backup", f->root);
-	struct hw_cluster_opts o = {.hawser_bin = hw_test_bin(), .root = root, .standbys = 1};
-	assert_int_equal(hw_cluster_start(&o, &f->c), 0);
-	audit_until_count(f, "\"kind\":\"node_start\"", 1);
-	snprintf(path, sizeof path, "%s/pins/client.pub", hw_cluster_root(f->c));
-	pub_kx(path, client_kx);
-	const struct hw_client_security *sec = hw_cluster_security(f->c);
-	const char *addr = hw_cluster_node_addr(f->c, 0);
-	assert_int_equal(hw_proc_capture(&f->cap, hw_test_bin(), "backup",
-					 hw_cluster_dir(f->c, 0), backup, NULL),
-			 0);
-
+	char into[HW_PROC_PATH_MAX + 16], path[HW_PROC_PATH_MAX + 48];
 	snprintf(into, sizeof into, "%s/restored0", f->root);
 	assert_int_equal(hw_proc_capture(&f->cap, hw_test_bin(), "restore", backup, into,
 					 "--until-lsn", "1", "--key", sec->key, NULL),
@@ -506,10 +505,16 @@ static void test_restore_audited(void **state)
 					 "--until-lsn", "1", "--connect", addr, "--key", sec->key,
 					 "--peers", sec->peers, "--cluster", sec->cluster_id, NULL),
 			 0);
+}
 
-	/* the restore drill tells the node the same way, and checks that it took it; it trusts
-	 * the primary's key, so a checkpoint signed before the backup (a slow run) passes */
-	char trust[HW_PROC_PATH_MAX + 48];
+/* The restore drill of backup tells the node at addr the same way, and checks that it
+ * took it; it trusts the primary's key, so a checkpoint signed before the backup (a slow
+ * run) passes. */
+static void restore_drill_told(struct fix *f, const char *backup, const char *addr,
+			       const struct hw_client_security *sec)
+{
+	char trust[HW_PROC_PATH_MAX + 48], path[HW_PROC_PATH_MAX + 48], into[HW_PROC_PATH_MAX + 16],
+		line[1024];
 	snprintf(trust, sizeof trust, "%s/pins/p1.pub", hw_cluster_root(f->c));
 	snprintf(path, sizeof path, "%s/scratch", f->root);
 	snprintf(into, sizeof into, "%s/reports", f->root);
@@ -520,6 +525,33 @@ static void test_restore_audited(void **state)
 					 sec->peers, "--cluster", sec->cluster_id, NULL),
 			 0);
 	find_line(f->cap.out, "\"name\":\"restore recorded\"", line, sizeof line);
+}
+
+/* A restore of a backup of the primary's store, told to the primary with the cluster's
+ * client key, appends one restore event naming that key, the target LSN and the head
+ * reached; a restore of a backup that is not there exits with its error (ENOENT: no such
+ * directory) and still appends a failed restore event; keys without --connect are a usage error; a
+ * restore drill with --connect appends one too. */
+static void test_restore_audited(void **state)
+{
+	struct fix *f = *state;
+	char root[HW_PROC_PATH_MAX + 16], backup[HW_PROC_PATH_MAX + 16],
+		path[HW_PROC_PATH_MAX + 48], line[1024];
+	char client_kx[65];
+	snprintf(root, sizeof root, "%s/cluster", f->root);
+	snprintf(backup, sizeof backup, "%s/backup", f->root);
+	struct hw_cluster_opts o = {.hawser_bin = hw_test_bin(), .root = root, .standbys = 1};
+	assert_int_equal(hw_cluster_start(&o, &f->c), 0);
+	audit_until_count(f, "\"kind\":\"node_start\"", 1);
+	snprintf(path, sizeof path, "%s/pins/client.pub", hw_cluster_root(f->c));
+	pub_kx(path, client_kx);
+	const struct hw_client_security *sec = hw_cluster_security(f->c);
+	const char *addr = hw_cluster_node_addr(f->c, 0);
+	assert_int_equal(hw_proc_capture(&f->cap, hw_test_bin(), "backup", hw_cluster_dir(f->c, 0),
+					 backup, NULL),
+			 0);
+	restores_told(f, backup, addr, sec);
+	restore_drill_told(f, backup, addr, sec);
 
 	audit_until_count(f, "\"kind\":\"restore\"", 4);
 	const char *out = f->cap.out;

@@ -462,6 +462,71 @@ static void read_log(const char *path, char *text, size_t cap)
 
 /* ---- tests */
 
+/* The rogue standby is asked by a client that pins it too (the pinned set is the client's
+ * own choice: the node cannot make a client trust it): it holds nothing, and the primary
+ * shows it never connected, durable 0; a client pinning the cluster's keys only is
+ * refused by it (HW_EAUTH on the client's side). */
+static void rogue_gets_nothing(struct fix *f)
+{
+	char pins[3 * HW_PROC_PATH_MAX];
+	snprintf(pins, sizeof pins, "%s, %s/rogue.pub", f->pins, f->keys);
+	struct hw_client_security trusting = f->sec;
+	trusting.peers = pins;
+	Hawser__Wire__V1__Status *ps = status_of(&f->sec, f->p.client);
+	Hawser__Wire__V1__Status *ss = status_of(&trusting, f->s.client);
+	assert_null(status_of(&f->sec, f->s.client)); /* HW_EAUTH on the client's side */
+	assert_non_null(ps);
+	assert_non_null(ss);
+	assert_false(ps->insecure);
+	assert_int_equal(ps->n_peers, 1);
+	assert_false(ps->peers[0]->connected);
+	assert_int_equal(ps->peers[0]->durable, 0);
+	assert_int_equal(ss->last_lsn, 0);
+	hawser__wire__v1__status__free_unpacked(ps, NULL);
+	hawser__wire__v1__status__free_unpacked(ss, NULL);
+	assert_null(strstr(f->s.proc.log, "event=channel_open"));
+}
+
+/* The rogue key as a client is refused (the primary logs it, from *pm on); in a list where
+ * no node answered, the refusal is the answer, not "no primary" (a retry would not help):
+ * the node that is down first in the list changes nothing. */
+static void rogue_client_refused(struct fix *f, size_t *pm)
+{
+	char rogue_key[2 * HW_PROC_PATH_MAX];
+	snprintf(rogue_key, sizeof rogue_key, "%s/rogue.key", f->keys);
+	struct hw_client_security bad = f->sec;
+	bad.key = rogue_key;
+	struct hw_client *c = NULL;
+	assert_int_equal(hw_client_connect_secure(f->p.client, &bad, &c), HW_EHANDSHAKE);
+	assert_true(hw_proc_wait_line(&f->p.proc, pm, "event=channel_refused", f->rogue_fp, WAIT_MS,
+				      NULL, 0));
+	uint16_t dead;
+	assert_int_equal(hw_free_port(&dead), 0);
+	char list[96];
+	snprintf(list, sizeof list, "127.0.0.1:%u, %s", dead, f->p.client);
+	assert_int_equal(hw_client_connect_secure(list, &bad, &c), HW_EHANDSHAKE);
+	assert_null(c);
+}
+
+/* A client of another --cluster is refused in the handshake, told nothing by the node
+ * (which logs HW_ECLUSTER, from pm on): the client names what that may be (it said
+ * "handshake failed" alone). */
+static void other_cluster_refused(struct fix *f, size_t pm)
+{
+	char out[256], log[2 * HW_PROC_PATH_MAX], text[4096];
+	snprintf(log, sizeof log, "%s/status.log", f->root);
+	const char *args[] = {"status",  "--connect", f->p.client, "--key", f->client_key,
+			      "--peers", f->pins,     "--cluster", "other", NULL};
+	assert_int_equal(hw_proc_run(log, out, sizeof out, WAIT_MS, args), 1);
+	read_log(log, text, sizeof text);
+	assert_non_null(strstr(text, " closed the connection during the handshake: the node "
+				     "refused this client, as it does when its cluster id "
+				     "differs from --cluster 'other'"));
+	assert_non_null(strstr(text, "or it does not pin this client's key"));
+	assert_true(hw_proc_wait_line(&f->p.proc, &pm, "event=channel_refused", "HW_ECLUSTER",
+				      WAIT_MS, NULL, 0));
+}
+
 /* A standby whose key the primary does not pin is refused with HW_EAUTH, logged with its
  * address and key fingerprint, and gets nothing; a client with that key is refused too,
  * and a connection that never starts its handshake is closed after the deadline. */
@@ -483,56 +548,11 @@ static void test_unpinned_node_refused(void **state)
 	assert_true(hw_proc_wait_line(&f->s.proc, &sm, "event=channel_refused",
 				      "code=HW_EHANDSHAKE", WAIT_MS, NULL, 0));
 	assert_true(submit(f, 1, 10, HW_LOCAL, NULL, NULL) >= 10);
-	/* the rogue standby is asked by a client that pins it too (the pinned set is the
-	 * client's own choice: the node cannot make a client trust it) */
-	char rogue_key[2 * HW_PROC_PATH_MAX], pins[3 * HW_PROC_PATH_MAX];
-	snprintf(rogue_key, sizeof rogue_key, "%s/rogue.key", f->keys);
-	snprintf(pins, sizeof pins, "%s, %s/rogue.pub", f->pins, f->keys);
-	struct hw_client_security trusting = f->sec;
-	trusting.peers = pins;
-	Hawser__Wire__V1__Status *ps = status_of(&f->sec, f->p.client);
-	Hawser__Wire__V1__Status *ss = status_of(&trusting, f->s.client);
-	assert_null(status_of(&f->sec, f->s.client)); /* HW_EAUTH on the client's side */
-	assert_non_null(ps);
-	assert_non_null(ss);
-	assert_false(ps->insecure);
-	assert_int_equal(ps->n_peers, 1);
-	assert_false(ps->peers[0]->connected);
-	assert_int_equal(ps->peers[0]->durable, 0);
-	assert_int_equal(ss->last_lsn, 0);
-	hawser__wire__v1__status__free_unpacked(ps, NULL);
-	hawser__wire__v1__status__free_unpacked(ss, NULL);
-	assert_null(strstr(f->s.proc.log, "event=channel_open"));
-	/* the same key as a client; and a plaintext client (told: the other channel) */
-	struct hw_client_security bad = f->sec;
-	bad.key = rogue_key;
+	rogue_gets_nothing(f);
+	rogue_client_refused(f, &pm);
+	other_cluster_refused(f, pm);
+	/* a plaintext client (told: the other channel) */
 	struct hw_client *c = NULL;
-	assert_int_equal(hw_client_connect_secure(f->p.client, &bad, &c), HW_EHANDSHAKE);
-	assert_true(hw_proc_wait_line(&f->p.proc, &pm, "event=channel_refused", f->rogue_fp,
-				      WAIT_MS, NULL, 0));
-	/* in a list where no node answered, the refusal is the answer, not "no primary" (a
-	 * retry would not help): the node that is down first in the list changes nothing */
-	uint16_t dead;
-	assert_int_equal(hw_free_port(&dead), 0);
-	char list[96];
-	snprintf(list, sizeof list, "127.0.0.1:%u, %s", dead, f->p.client);
-	assert_int_equal(hw_client_connect_secure(list, &bad, &c), HW_EHANDSHAKE);
-	assert_null(c);
-	/* a client of another --cluster is refused in the handshake, told nothing by the
-	 * node: the client names what that may be (it said "handshake failed" alone) */
-	char out[256], log[2 * HW_PROC_PATH_MAX], text[4096];
-	snprintf(log, sizeof log, "%s/status.log", f->root);
-	const char *args[] = {"status",  "--connect", f->p.client, "--key", f->client_key,
-			      "--peers", f->pins,     "--cluster", "other", NULL};
-	assert_int_equal(hw_proc_run(log, out, sizeof out, WAIT_MS, args), 1);
-	read_log(log, text, sizeof text);
-	assert_non_null(strstr(text, " closed the connection during the handshake: the node "
-				     "refused this client, as it does when its cluster id "
-				     "differs from --cluster 'other'"));
-	assert_non_null(strstr(text, "or it does not pin this client's key"));
-	size_t em = pm;
-	assert_true(hw_proc_wait_line(&f->p.proc, &em, "event=channel_refused", "HW_ECLUSTER",
-				      WAIT_MS, NULL, 0));
 	assert_int_equal(hw_client_connect(f->p.client, &c), HW_ECHANNEL);
 	assert_true(hw_proc_wait_line(&f->p.proc, &pm, "event=channel_refused", "ETIMEDOUT",
 				      WAIT_MS, NULL, 0));

@@ -224,23 +224,10 @@ static void quarantined(struct fix *f, unsigned i, uint64_t *n, uint64_t *lo, ui
 	fclose(fp);
 }
 
-/* p1 acknowledges while s1 is cut off until the RPO rule holds, then holds for longer
- * than the RPO, then dies; s1 returns. The witness refuses s1 and its status says an
- * operator must act; promote lists exactly s1's durable + 1 .. p1's last acknowledged
- * LSN and changes nothing without --yes; with --yes s1 is primary in a higher epoch, p1
- * rejoins quarantining what s1 lacks (the listed range and, after it, the held submits
- * it wrote and never acknowledged), and s1, p1 now its standby, acknowledges new
- * submits. --json says the loss in records, and p1 in sync then would lose none. */
-static void test_promote_lists_and_acts(void **state)
+/* p1 dies and s1 returns behind it (durable < last): the witness refuses s1, and s1's
+ * status says why and that an operator must act. */
+static void refused_behind(struct fix *f, const char *s1, long long durable, uint64_t last)
 {
-	struct fix *f = *state;
-	uint64_t written;
-	uint64_t last = load_past_rpo(f, &written);
-	const char *s1 = hw_cluster_node_addr(f->c, 1);
-	assert_int_equal(cli(f, "status", s1, "--json", NULL), 0);
-	long long epoch = jint(f->cap.out, "epoch"), durable = jint(f->cap.out, "durable_lsn");
-	assert_true(durable > 0 && (uint64_t)durable < last);
-
 	assert_int_equal(hw_cluster_kill(f->c, 0, SIGKILL), 0);
 	assert_int_equal(hw_cluster_isolate(f->c, 1, false), 0);
 	char line[2048];
@@ -258,23 +245,85 @@ static void test_promote_lists_and_acts(void **state)
 	fprintf(stderr, "test_promote: s1 status: %s", f->cap.out);
 	assert_true(said);
 	assert_non_null(strstr(f->cap.out, "\"automatic\":false"));
+}
 
-	/* listed, not acted on */
+/* promote without --yes lists the loss (want, in text; in records with --json) and
+ * changes nothing: s1 is a standby in the same epoch. */
+static void listed_not_acted(struct fix *f, const char *s1, const char *want, long long loss,
+			     long long epoch)
+{
 	assert_int_equal(cli(f, "promote", s1, "--accept-loss", NULL), 1);
 	fprintf(stderr, "test_promote: listing: %s", f->cap.out);
-	char want[160];
-	snprintf(want, sizeof want,
-		 "would lose LSNs %lld..%" PRIu64 " (%" PRIu64 " committed records; durable %lld)",
-		 durable + 1, last, last - (uint64_t)durable, durable);
 	assert_non_null(strstr(f->cap.out, want));
 	assert_non_null(strstr(f->cap.out, "not promoted"));
 	assert_int_equal(cli(f, "promote", s1, "--accept-loss", "--json"), 1);
-	assert_int_equal(jint(f->cap.out, "loss_records"), (long long)(last - (uint64_t)durable));
+	assert_int_equal(jint(f->cap.out, "loss_records"), loss);
 	assert_non_null(strstr(f->cap.out, "\"promoted\":false,\"code\":\"not_promoted\""));
 	assert_int_equal(cli(f, "status", s1, "--json", NULL), 0);
 	assert_non_null(strstr(f->cap.out, "\"role\":\"standby\""));
 	assert_int_equal(jint(f->cap.out, "epoch"), epoch);
 	assert_false(log_has(f, 1, "event=became_primary", NULL, NULL, 0));
+}
+
+/* p1 returns and joins s1: the listed range and the unacknowledged rest up to written go
+ * to its quarantine; with p1 its standby holding what it was promoted with, s1
+ * acknowledges (the RPO t rule counts that as past the limit until a standby holds it). */
+static void rejoined_and_acks(struct fix *f, const char *s1, long long durable, uint64_t written)
+{
+	assert_int_equal(hw_cluster_restart(f->c, 0), 0);
+	assert_int_equal(hw_cluster_wait_joined(f->c, 0, WAIT_MS, NULL, 0), 0);
+	uint64_t n, lo, hi;
+	quarantined(f, 0, &n, &lo, &hi);
+	assert_int_equal(n, written - (uint64_t)durable);
+	assert_int_equal(lo, (uint64_t)durable + 1);
+	assert_int_equal(hi, written);
+
+	struct hw_load after = {.addr = s1, .count = 50, .window = 4, .mode = HW_LOCAL, .seed = 12};
+	assert_int_equal(hw_load_init(&after), 0);
+	assert_int_equal(hw_load_run(&after), 0);
+	assert_int_equal(after.acked, after.count);
+	for (uint64_t i = 0; i < after.count; i++)
+		assert_true(after.out[i].lsn > (uint64_t)durable);
+	hw_load_free(&after);
+}
+
+/* p1, in sync, would lose nothing: said so, not as a range from past its end back to the
+ * committed LSN, and a listing (exit 1) is no "ok". */
+static void in_sync_loses_none(struct fix *f)
+{
+	assert_int_equal(hw_cluster_wait_synced(f->c, WAIT_MS, NULL), 0);
+	const char *p1 = hw_cluster_node_addr(f->c, 0);
+	assert_int_equal(cli(f, "promote", p1, "--accept-loss", "--json"), 1);
+	fprintf(stderr, "test_promote: p1 listing: %s", f->cap.out);
+	assert_int_equal(jint(f->cap.out, "loss_records"), 0);
+	assert_null(strstr(f->cap.out, "\"loss_from\""));
+	assert_null(strstr(f->cap.out, "\"loss_to\""));
+	assert_non_null(strstr(f->cap.out, "\"code\":\"not_promoted\""));
+}
+
+/* p1 acknowledges while s1 is cut off until the RPO rule holds, then holds for longer
+ * than the RPO, then dies; s1 returns. The witness refuses s1 and its status says an
+ * operator must act; promote lists exactly s1's durable + 1 .. p1's last acknowledged
+ * LSN and changes nothing without --yes; with --yes s1 is primary in a higher epoch, p1
+ * rejoins quarantining what s1 lacks (the listed range and, after it, the held submits
+ * it wrote and never acknowledged), and s1, p1 now its standby, acknowledges new
+ * submits. --json says the loss in records, and p1 in sync then would lose none. */
+static void test_promote_lists_and_acts(void **state)
+{
+	struct fix *f = *state;
+	uint64_t written;
+	uint64_t last = load_past_rpo(f, &written);
+	const char *s1 = hw_cluster_node_addr(f->c, 1);
+	assert_int_equal(cli(f, "status", s1, "--json", NULL), 0);
+	long long epoch = jint(f->cap.out, "epoch"), durable = jint(f->cap.out, "durable_lsn");
+	assert_true(durable > 0 && (uint64_t)durable < last);
+	refused_behind(f, s1, durable, last);
+
+	char want[160];
+	snprintf(want, sizeof want,
+		 "would lose LSNs %lld..%" PRIu64 " (%" PRIu64 " committed records; durable %lld)",
+		 durable + 1, last, last - (uint64_t)durable, durable);
+	listed_not_acted(f, s1, want, (long long)(last - (uint64_t)durable), epoch);
 
 	/* accepted */
 	assert_int_equal(cli(f, "promote", s1, "--accept-loss", "--yes"), 0);
@@ -285,35 +334,8 @@ static void test_promote_lists_and_acts(void **state)
 	assert_int_equal(cli(f, "status", s1, "--json", NULL), 0);
 	assert_true(jint(f->cap.out, "epoch") > epoch);
 
-	/* p1 returns: the listed range and the unacknowledged rest go to its quarantine */
-	assert_int_equal(hw_cluster_restart(f->c, 0), 0);
-	assert_int_equal(hw_cluster_wait_joined(f->c, 0, WAIT_MS, NULL, 0), 0);
-	uint64_t n, lo, hi;
-	quarantined(f, 0, &n, &lo, &hi);
-	assert_int_equal(n, written - (uint64_t)durable);
-	assert_int_equal(lo, (uint64_t)durable + 1);
-	assert_int_equal(hi, written);
-
-	/* with p1 its standby holding what it was promoted with, s1 acknowledges (the RPO t
-	 * rule counts that as past the limit until a standby holds it) */
-	struct hw_load after = {.addr = s1, .count = 50, .window = 4, .mode = HW_LOCAL, .seed = 12};
-	assert_int_equal(hw_load_init(&after), 0);
-	assert_int_equal(hw_load_run(&after), 0);
-	assert_int_equal(after.acked, after.count);
-	for (uint64_t i = 0; i < after.count; i++)
-		assert_true(after.out[i].lsn > (uint64_t)durable);
-	hw_load_free(&after);
-
-	/* p1, in sync, would lose nothing: said so, not as a range from past its end back
-	 * to the committed LSN, and a listing (exit 1) is no "ok" */
-	assert_int_equal(hw_cluster_wait_synced(f->c, WAIT_MS, NULL), 0);
-	const char *p1 = hw_cluster_node_addr(f->c, 0);
-	assert_int_equal(cli(f, "promote", p1, "--accept-loss", "--json"), 1);
-	fprintf(stderr, "test_promote: p1 listing: %s", f->cap.out);
-	assert_int_equal(jint(f->cap.out, "loss_records"), 0);
-	assert_null(strstr(f->cap.out, "\"loss_from\""));
-	assert_null(strstr(f->cap.out, "\"loss_to\""));
-	assert_non_null(strstr(f->cap.out, "\"code\":\"not_promoted\""));
+	rejoined_and_acks(f, s1, durable, written);
+	in_sync_loses_none(f);
 }
 
 int main(void)
