@@ -145,6 +145,9 @@ int hw_cli_restore_event(const char *connect, const struct hw_client_security *s
 			 const char *backup, const char *dir, uint64_t until_lsn, int64_t until_ms,
 			 const struct hw_restore_info *info, int rc, double seconds);
 
+/* Text for people and terminals, in cli/text.c (no main(): a unit test links it):
+ * hw_cli_wrap here, hw_cli_iso, hw_cli_hex, hw_cli_shown and hw_cli_bytes below. */
+
 /* The width of the command's text, a terminal's default (--help, plan, refusals). */
 #define HW_CLI_COLUMNS 80
 /* The longest line hw_cli_usage_error forms whole: a path of PATH_MAX and its words. */

@@ -1,0 +1,104 @@
+/* text.c: text for people and terminals (cli/cli.h): lines wrapped at 80 columns, times
+ * in ISO 8601, digests in hex, control characters escaped, byte counts. No state, no
+ * I/O but the FILE it is handed: unit-tested (tests/unit/test_report.c). */
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/utf8.h"
+#include "cli/cli.h"
+
+void hw_cli_wrap(FILE *f, int hang, const char *line)
+{
+	size_t col = 0;
+	bool fresh = true; /* nothing on this line yet but its indent */
+	for (const char *s = line; *s != '\0';) {
+		size_t sp = strspn(s, " "), w = strcspn(s + sp, " ");
+		if (!fresh && col + sp + w > HW_CLI_COLUMNS) {
+			fprintf(f, "\n%*s", hang, "");
+			col = (size_t)hang;
+			s += sp;
+			sp = 0;
+		}
+		fprintf(f, "%.*s", (int)(sp + w), s);
+		col += sp + w;
+		s += sp + w;
+		fresh = false;
+	}
+	fputc('\n', f);
+}
+
+const char *hw_cli_iso(int64_t ms, char *buf, size_t cap)
+{
+	time_t t = (time_t)(ms / 1000);
+	int frac = (int)(ms % 1000);
+	if (frac < 0) {
+		frac += 1000;
+		t -= 1;
+	}
+	struct tm tm;
+	if (!gmtime_r(&t, &tm)) {
+		snprintf(buf, cap, "%lld", (long long)ms);
+		return buf;
+	}
+	size_t n = strftime(buf, cap, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf + n, cap - n, ".%03dZ", frac);
+	return buf;
+}
+
+const char *hw_cli_hex(const uint8_t *hash, char *buf)
+{
+	static const char digits[] = "0123456789abcdef";
+	for (unsigned i = 0; i < HW_HASH_BYTES; i++) {
+		buf[2 * i] = digits[hash[i] >> 4];
+		buf[2 * i + 1] = digits[hash[i] & 15];
+	}
+	buf[2 * HW_HASH_BYTES] = '\0';
+	return buf;
+}
+
+const char *hw_cli_shown(const char *s, char *buf, size_t cap)
+{
+	static const char named[] = "\n\r\t"; /* written as \n, \r, \t */
+	const unsigned char *p = (const unsigned char *)(s ? s : "");
+	size_t used = 0;
+	buf[0] = '\0';
+	for (; *p; p++) {
+		char one[12];
+		bool c1 = p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f; /* U+0080..U+009F */
+		if (c1)
+			snprintf(one, sizeof one, "\\x%02x\\x%02x", p[0], p[1]);
+		else if (strchr(named, *p) != NULL)
+			snprintf(one, sizeof one, "\\%c", "nrt"[strchr(named, *p) - named]);
+		else if (*p < 0x20 || *p == 0x7f)
+			snprintf(one, sizeof one, "\\x%02x", *p);
+		else
+			snprintf(one, sizeof one, "%c", *p);
+		size_t n = strlen(one);
+		if (used + n >= cap) {
+			hw_utf8_trim(buf); /* cut at an escape's end or a character's */
+			break;
+		}
+		memcpy(buf + used, one, n + 1);
+		used += n;
+		p += c1;
+	}
+	return buf;
+}
+
+const char *hw_cli_bytes(uint64_t bytes, char *buf, size_t cap)
+{
+	static const char *const unit[] = {"KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+	if (bytes < 1024) {
+		snprintf(buf, cap, "%" PRIu64 " bytes", bytes);
+		return buf;
+	}
+	double v = (double)bytes / 1024.0;
+	size_t u = 0;
+	for (; v >= 1024.0 && u + 1 < sizeof unit / sizeof unit[0]; u++)
+		v /= 1024.0;
+	snprintf(buf, cap, "%.1f %s", v, unit[u]);
+	return buf;
+}

@@ -1,0 +1,287 @@
+/* test_report.c: a drill's report (cli/report.c) as its HTML page and JSON say it, and
+ * the text helpers it writes with (cli/text.c): every text a drill gave escaped for HTML
+ * (markup, quotes, a byte that is not UTF-8), the timeline's layout decisions (none
+ * without phases, rows in order of start, the axis counted in one unit, an event marked
+ * at its time, a bar of microseconds still seen), figures without exponents, what was cut
+ * or shortened marked "...", a what-if run said as such, and lines wrapped at 80 columns
+ * with control characters escaped. The page in a browser is test_report_html's. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "cli/cli.h"
+#include "cli/report.h"
+
+/* 2026-11-26T10:00:00.123Z: a report's start, fixed so that its text is too. */
+#define STARTED_MS 1795687200123LL
+
+struct fix {
+	struct hw_report r;
+	char *text; /* what the last emit() wrote */
+	size_t len;
+};
+
+static int setup(void **state)
+{
+	struct fix *f = calloc(1, sizeof *f);
+	if (f == NULL)
+		return -1;
+	hw_report_init(&f->r, HW_DRILL_VERIFY, "p1");
+	f->r.started_ms = STARTED_MS;
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fix *f = *state;
+	free(f->text);
+	free(f);
+	return 0;
+}
+
+/* The report as emit writes it (hw_report_html, hw_report_json), into f->text. */
+static const char *emit(struct fix *f, void (*write)(const struct hw_report *, FILE *))
+{
+	free(f->text);
+	f->text = NULL;
+	FILE *m = open_memstream(&f->text, &f->len);
+	assert_non_null(m);
+	write(&f->r, m);
+	assert_int_equal(fclose(m), 0);
+	return f->text;
+}
+
+/* Where needle is in hay; fails the test when it is not there. */
+static const char *at(const char *hay, const char *needle)
+{
+	const char *p = strstr(hay, needle);
+	if (p == NULL)
+		fail_msg("no \"%s\" in:\n%s", needle, hay);
+	return p;
+}
+
+/* Markup, quotes and ampersands in whatever a drill wrote (its verdict, the node, a
+ * phase's name and detail, a check, a figure's unit, a fact) are shown, not obeyed, and a
+ * byte that is not UTF-8 becomes U+FFFD: the page stays one valid UTF-8 document. */
+static void test_html_escapes(void **state)
+{
+	struct fix *f = *state;
+	hw_report_cut(f->r.node, sizeof f->r.node, "<node>");
+	hw_report_phase(&f->r, "<script>alert(1)</script>", 0, 1, HW_VERDICT_PASS, "a&b \xff");
+	hw_report_check(&f->r, "c<1>", HW_VERDICT_FAIL, "'quoted' \"twice\"");
+	hw_report_figure(&f->r, "size", 1, "<u>");
+	hw_report_fact(&f->r, "path", "/tmp/a\"b<c>");
+	hw_report_finish(&f->r, HW_DRILL_FAIL, "lost 1 <record> & more");
+	const char *h = emit(f, hw_report_html);
+	assert_null(strstr(h, "<script>"));
+	assert_null(strstr(h, "<node>"));
+	assert_null(strstr(h, "\xff"));
+	at(h, "data-phase=\"&lt;script&gt;alert(1)&lt;/script&gt;\"");
+	at(h, ". a&amp;b \xef\xbf\xbd</title>");
+	at(h, "<td>c&lt;1&gt;</td><td class=\"v fail\">fail</td>"
+	      "<td>&#39;quoted&#39; &quot;twice&quot;</td>");
+	at(h, "<td>&lt;u&gt;</td>");
+	at(h, "<code>/tmp/a&quot;b&lt;c&gt;</code>");
+	at(h, "<p class=\"what\">lost 1 &lt;record&gt; &amp; more</p>");
+	at(h, "node <code>&lt;node&gt;</code>, started 2026-11-26T10:00:00.123Z");
+}
+
+/* A report without phases says nothing was timed instead of an empty axis (that looks
+ * like a hang); with phases there is an SVG and no such line. */
+static void test_html_timeline_none(void **state)
+{
+	struct fix *f = *state;
+	hw_report_finish(&f->r, HW_DRILL_ERROR, "stopped");
+	const char *h = emit(f, hw_report_html);
+	at(h, "<p id=\"timeline-none\">Nothing was timed");
+	assert_null(strstr(h, "<svg"));
+	hw_report_phase(&f->r, "open", 0, 0.5, HW_VERDICT_PASS, "ok");
+	h = emit(f, hw_report_html);
+	assert_null(strstr(h, "timeline-none"));
+	at(h, "<svg id=\"timeline\"");
+	at(h, "1 phases over 0.500 s");
+}
+
+/* Rows go down in order of start, whatever order the drill added them in, and phases that
+ * start together keep the order they were added in. */
+static void test_html_rows_by_start(void **state)
+{
+	struct fix *f = *state;
+	hw_report_phase(&f->r, "late", 2, 3, HW_VERDICT_PASS, "-");
+	hw_report_phase(&f->r, "first", 0, 1, HW_VERDICT_PASS, "-");
+	hw_report_phase(&f->r, "late too", 2, 2.5, HW_VERDICT_WARN, "-");
+	f->r.seconds = 3;
+	const char *h = emit(f, hw_report_html);
+	const char *a = at(h, "data-phase=\"first\"");
+	const char *b = at(h, "data-phase=\"late\"");
+	const char *c = at(h, "data-phase=\"late too\" data-verdict=\"warn\"");
+	assert_true(a < b && b < c);
+}
+
+/* The axis counts its ticks in the unit of its step: microseconds for a run of 400 us
+ * (on an axis of 1 ms at least), milliseconds for half a second, seconds for 30 s; never
+ * an exponent. */
+static void test_html_axis_unit(void **state)
+{
+	struct fix *f = *state;
+	static const struct {
+		double span;
+		const char *over, *tick, *unlike;
+	} cases[] = {{0.0004, "over 0.001 s", ">100 \xc2\xb5s</text>", " ms</text>"},
+		     {0.5, "over 0.500 s", ">50 ms</text>", " s</text>"},
+		     {30, "over 30.000 s", ">5 s</text>", " ms</text>"}};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		hw_report_init(&f->r, HW_DRILL_RESTORE, "p1");
+		hw_report_phase(&f->r, "restore", 0, cases[i].span, HW_VERDICT_PASS, "-");
+		f->r.seconds = cases[i].span;
+		const char *h =
+			at(at(emit(f, hw_report_html), cases[i].over), "<g class=\"axis-ticks\">");
+		char axis[4096];
+		snprintf(axis, sizeof axis, "%.*s", (int)(at(h, "</g>") - h), h);
+		at(axis, cases[i].tick);
+		assert_null(strstr(axis, cases[i].unlike));
+		assert_null(strstr(axis, "e-0"));
+	}
+}
+
+/* An event is a mark at its time ("at 1.5 s"), not a bar; a check of microseconds in a run
+ * of seconds still gets a bar of the least width a reader sees, with its duration in us. */
+static void test_html_marks_and_bars(void **state)
+{
+	struct fix *f = *state;
+	hw_report_event(&f->r, "fault", 1.5, HW_VERDICT_WARN, "kill -9");
+	hw_report_phase(&f->r, "digest", 2, 2.000004, HW_VERDICT_PASS, "-");
+	f->r.seconds = 10;
+	const char *h = emit(f, hw_report_html);
+	const char *fault = at(h, "data-phase=\"fault\"");
+	const char *mark = at(fault, "<circle class=\"mark warn\"");
+	assert_true(mark < at(fault, "</g>"));
+	at(fault, "<title>fault: at 1.50 s, warn. kill -9</title>");
+	const char *digest = at(h, "data-phase=\"digest\"");
+	at(digest, "width=\"0.25%\"");
+	at(digest, ">4 \xc2\xb5s</text>");
+}
+
+/* Figures as people read them: an integer with its thousands separated, a fraction with
+ * its trailing zeros dropped (and its point, when nothing is left after it), a tiny one
+ * with its digits, a negative one signed. */
+static void test_html_figures(void **state)
+{
+	struct fix *f = *state;
+	hw_report_figure(&f->r, "bytes", 9756672, "bytes");
+	hw_report_figure(&f->r, "p99", 780.5, "ms");
+	hw_report_figure(&f->r, "tiny", 0.000000770491, "s");
+	hw_report_figure(&f->r, "skew", -1234.25, "ms");
+	hw_report_figure(&f->r, "ratio", 2.0001, "x");
+	const char *h = emit(f, hw_report_html);
+	at(h, "<td class=\"num\">9,756,672</td>");
+	at(h, "<td class=\"num\">780.5</td>");
+	at(h, "<td class=\"num\">0.000000770491</td>");
+	at(h, "<td class=\"num\">-1,234.25</td>");
+	at(h, "<td class=\"num\">2</td>"); /* 2.000, its point gone with its zeros */
+}
+
+/* Text too long for its field ends with "..." at a character's boundary (never half a
+ * character); a path too long for its sentence keeps its start and its end. */
+static void test_cut_and_shorten(void **state)
+{
+	(void)state;
+	char dst[8];
+	hw_report_cut(dst, sizeof dst, "short");
+	assert_string_equal(dst, "short");
+	hw_report_cut(dst, sizeof dst, "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"); /* 4 x e-acute */
+	assert_string_equal(dst, "\xc3\xa9\xc3\xa9...");
+	hw_report_cut(dst, sizeof dst, "a\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"); /* not a half */
+	assert_string_equal(dst, "a\xc3\xa9...");
+	char p[64];
+	/* 21 bytes: a third of what is not the mark for the start, the rest for the end */
+	hw_report_shorten(p, sizeof p, "/srv/hawser/a-long-directory-name/store", 21);
+	assert_string_equal(p, "/srv/h...y-name/store");
+	hw_report_shorten(p, sizeof p, "/srv/store", 21);
+	assert_string_equal(p, "/srv/store");
+}
+
+/* A run judged at another time (--now) says so on the page and in the JSON; one judged
+ * now has judged_at null. Entries past a bound are counted on the page. */
+static void test_judged_and_dropped(void **state)
+{
+	struct fix *f = *state;
+	hw_report_finish(&f->r, HW_DRILL_PASS, "on time");
+	const char *h = emit(f, hw_report_html);
+	assert_null(strstr(h, "id=\"judged\""));
+	assert_null(strstr(h, "did not fit"));
+	at(emit(f, hw_report_json), "\"judged_at\":null");
+	f->r.judged_ms = STARTED_MS + 86400000;
+	f->r.dropped = 3;
+	h = emit(f, hw_report_html);
+	at(h, "<p class=\"judged\" id=\"judged\">judged at 2026-11-27T10:00:00.123Z (--now): "
+	      "not recorded in the drill history</p>");
+	at(h, "<p>3 entries did not fit in the report.</p>");
+	const char *j = emit(f, hw_report_json);
+	at(j, "\"judged_at\":\"2026-11-27T10:00:00.123Z\"");
+	at(j, "\"dropped\":3");
+}
+
+/* The JSON holds what the page shows, its strings escaped as JSON. */
+static void test_json_escapes(void **state)
+{
+	struct fix *f = *state;
+	hw_report_check(&f->r, "digest", HW_VERDICT_FAIL, "at \"lsn\" 5\nthen 6");
+	hw_report_finish(&f->r, HW_DRILL_FAIL, "bad");
+	const char *j = emit(f, hw_report_json);
+	at(j, "\"kind\":\"verify\",\"result\":\"FAIL\",\"what\":\"bad\",\"node\":\"p1\"");
+	at(j, "\"started\":\"2026-11-26T10:00:00.123Z\"");
+	at(j,
+	   "{\"name\":\"digest\",\"verdict\":\"fail\",\"detail\":\"at \\\"lsn\\\" 5\\nthen 6\"}");
+}
+
+/* hw_cli_wrap: within 80 columns, a word that would pass them on a line of its own under
+ * the hang, a word wider than a line whole; hw_cli_shown: control characters escaped. */
+static void test_text(void **state)
+{
+	(void)state;
+	char *out = NULL, line[400], word[120];
+	size_t len = 0;
+	memset(word, 'w', 100);
+	word[100] = '\0';
+	snprintf(line, sizeof line, "%s %s %s",
+		 "hawser x: the reason is this, and here a long one:",
+		 "0123456789012345678901234567890", word);
+	FILE *m = open_memstream(&out, &len);
+	assert_non_null(m);
+	hw_cli_wrap(m, 2, line);
+	assert_int_equal(fclose(m), 0);
+	char want[400];
+	snprintf(want, sizeof want,
+		 "hawser x: the reason is this, and here a long one:\n"
+		 "  0123456789012345678901234567890\n  %s\n",
+		 word);
+	assert_string_equal(out, want);
+	free(out);
+	char shown[HW_CLI_SHOWN_CHARS(8)];
+	assert_string_equal(hw_cli_shown("a\n\x1b[1m\tb", shown, sizeof shown), "a\\n\\x1b[1m\\tb");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_html_escapes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_html_timeline_none, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_html_rows_by_start, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_html_axis_unit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_html_marks_and_bars, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_html_figures, setup, teardown),
+		cmocka_unit_test(test_cut_and_shorten),
+		cmocka_unit_test_setup_teardown(test_judged_and_dropped, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_json_escapes, setup, teardown),
+		cmocka_unit_test(test_text),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
