@@ -146,7 +146,8 @@ int hw_cli_restore_event(const char *connect, const struct hw_client_security *s
 			 const struct hw_restore_info *info, int rc, double seconds);
 
 /* Text for people and terminals, in cli/text.c (no main(): a unit test links it):
- * hw_cli_wrap here, hw_cli_iso, hw_cli_hex, hw_cli_shown and hw_cli_bytes below. */
+ * hw_cli_wrap here, hw_cli_iso, hw_cli_hex, hw_cli_shown, hw_cli_bytes and
+ * hw_cli_predicted below. */
 
 /* The width of the command's text, a terminal's default (--help, plan, refusals). */
 #define HW_CLI_COLUMNS 80
@@ -213,6 +214,16 @@ const char *hw_cli_shown(const char *s, char *buf, size_t cap);
 
 /* bytes for people into buf: "512 bytes", "9.7 MiB", "1.5 TiB" (units of 1024). */
 const char *hw_cli_bytes(uint64_t bytes, char *buf, size_t cap);
+
+/* The failover a node predicts now (its status's f, configured), one line into buf (no
+ * newline; HW_CLI_PREDICTED_CHARS hold any): "predicted failover N ms = detection D +
+ * election E + replay R + resume S", with terse "detect" and "elect" (the demo's line,
+ * indented deeper in 80 columns), or "predicted failover: none, no failover can happen
+ * now" when no standby can take over. Returns buf. */
+#define HW_CLI_PREDICTED_CHARS 192
+struct Hawser__Wire__V1__FailoverStatus;
+const char *hw_cli_predicted(const struct Hawser__Wire__V1__FailoverStatus *f, bool terse,
+			     char *buf, size_t cap);
 
 /* Make a fresh scratch directory next to near ("<near>.<tag>-XXXXXX") or, when that
  * fails, under $TMPDIR or /tmp. Writes the path into buf. Returns 0 or -errno. */

@@ -146,13 +146,8 @@ static void status_line(struct demo *d)
 		printf("  t=%4.1fs %s primary epoch %" PRIu64 " lsn %" PRIu64 " acked %" PRIu64
 		       " durable%s\n",
 		       t, hw_cluster_node_id(d->c, p), s->epoch, s->last_lsn, d->run.acked, peers);
-		if (fo->no_failover) /* as status says it: no time to predict */
-			printf("    predicted failover: none, no failover can happen now\n");
-		else
-			printf("    predicted failover %" PRId64 " ms = detect %" PRId64
-			       " + elect %" PRId64 " + replay %" PRId64 " + resume %" PRId64 "\n",
-			       fo->failover_ms, fo->detection_ms, fo->election_ms, fo->replay_ms,
-			       fo->resume_ms);
+		char predicted[HW_CLI_PREDICTED_CHARS]; /* as status says it, terse */
+		printf("    %s\n", hw_cli_predicted(fo, true, predicted, sizeof predicted));
 		printf("    target %" PRId64 " ms; at risk %" PRIu64 " records, %" PRIu64
 		       " acked not on %s (rpo %" PRId64 ")\n",
 		       fo->rto_ms, fo->at_risk_records, fo->loss_records,

@@ -450,12 +450,8 @@ static void status_failover_text(const Hawser__Wire__V1__FailoverStatus *f)
 		printf(", restore_rto %s",
 		       hw_drill_duration_format(f->restore_rto_ms, dur, sizeof dur));
 	printf("\n    rto: %s\n    rpo: %s\n", str_or_empty(f->rto_why), str_or_empty(f->rpo_why));
-	if (f->no_failover) /* the rto line says why: no time to predict */
-		printf("  predicted failover: none, no failover can happen now\n");
-	else
-		printf("  predicted failover %" PRId64 " ms = detection %" PRId64
-		       " + election %" PRId64 " + replay %" PRId64 " + resume %" PRId64 "\n",
-		       f->failover_ms, f->detection_ms, f->election_ms, f->replay_ms, f->resume_ms);
+	char predicted[HW_CLI_PREDICTED_CHARS];
+	printf("  %s\n", hw_cli_predicted(f, false, predicted, sizeof predicted));
 	char heard[40] = "never heard"; /* the standby closing the gap: since when silent */
 	if (f->at_risk_ms >= 0)
 		snprintf(heard, sizeof heard, "%" PRId64 " ms", f->at_risk_ms);

@@ -1,6 +1,7 @@
 /* text.c: text for people and terminals (cli/cli.h): lines wrapped at 80 columns, times
- * in ISO 8601, digests in hex, control characters escaped, byte counts. No state, no
- * I/O but the FILE it is handed: unit-tested (tests/unit/test_report.c). */
+ * in ISO 8601, digests in hex, control characters escaped, byte counts, a node's predicted
+ * failover. No state, no I/O but the FILE it is handed: unit-tested
+ * (tests/unit/test_report.c). */
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -9,6 +10,7 @@
 
 #include "base/utf8.h"
 #include "cli/cli.h"
+#include "wire.pb-c.h"
 
 void hw_cli_wrap(FILE *f, int hang, const char *line)
 {
@@ -100,5 +102,19 @@ const char *hw_cli_bytes(uint64_t bytes, char *buf, size_t cap)
 	for (; v >= 1024.0 && u + 1 < sizeof unit / sizeof unit[0]; u++)
 		v /= 1024.0;
 	snprintf(buf, cap, "%.1f %s", v, unit[u]);
+	return buf;
+}
+
+const char *hw_cli_predicted(const Hawser__Wire__V1__FailoverStatus *f, bool terse, char *buf,
+			     size_t cap)
+{
+	if (f->no_failover) /* the rto line says why: no time to predict */
+		snprintf(buf, cap, "predicted failover: none, no failover can happen now");
+	else
+		snprintf(buf, cap,
+			 "predicted failover %" PRId64 " ms = %s %" PRId64 " + %s %" PRId64
+			 " + replay %" PRId64 " + resume %" PRId64,
+			 f->failover_ms, terse ? "detect" : "detection", f->detection_ms,
+			 terse ? "elect" : "election", f->election_ms, f->replay_ms, f->resume_ms);
 	return buf;
 }

@@ -3,8 +3,9 @@
  * (markup, quotes, a byte that is not UTF-8), the timeline's layout decisions (none
  * without phases, rows in order of start, the axis counted in one unit, an event marked
  * at its time, a bar of microseconds still seen), figures without exponents, what was cut
- * or shortened marked "...", a what-if run said as such, and lines wrapped at 80 columns
- * with control characters escaped. The page in a browser is test_report_html's. */
+ * or shortened marked "...", a what-if run said as such, lines wrapped at 80 columns
+ * with control characters escaped, and the predicted failover status and the demo print.
+ * The page in a browser is test_report_html's. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,6 +18,7 @@
 
 #include "cli/cli.h"
 #include "cli/report.h"
+#include "wire.pb-c.h"
 
 /* 2026-11-26T10:00:00.123Z: a report's start, fixed so that its text is too. */
 #define STARTED_MS 1795687200123LL
@@ -269,6 +271,37 @@ static void test_text(void **state)
 	assert_string_equal(hw_cli_shown("a\n\x1b[1m\tb", shown, sizeof shown), "a\\n\\x1b[1m\\tb");
 }
 
+/* The failover a node predicts, as status says it and, terse, as the demo does under its
+ * deeper indent: its terms, or, when no standby can take over, that none can happen (the
+ * demo's line for that was never run by a test); the longest fits its buffer whole. */
+static void test_predicted(void **state)
+{
+	(void)state;
+	Hawser__Wire__V1__FailoverStatus fo = HAWSER__WIRE__V1__FAILOVER_STATUS__INIT;
+	fo.configured = true;
+	fo.no_failover = true;
+	fo.failover_ms = 1234; /* what a node that can fail over would predict: not said */
+	char buf[HW_CLI_PREDICTED_CHARS];
+	assert_string_equal(hw_cli_predicted(&fo, true, buf, sizeof buf),
+			    "predicted failover: none, no failover can happen now");
+	assert_string_equal(hw_cli_predicted(&fo, false, buf, sizeof buf),
+			    "predicted failover: none, no failover can happen now");
+	fo.no_failover = false;
+	fo.detection_ms = 800;
+	fo.election_ms = 100;
+	fo.replay_ms = 34;
+	fo.resume_ms = 300;
+	assert_string_equal(hw_cli_predicted(&fo, true, buf, sizeof buf),
+			    "predicted failover 1234 ms = detect 800 + elect 100 + replay 34 + "
+			    "resume 300");
+	assert_string_equal(hw_cli_predicted(&fo, false, buf, sizeof buf),
+			    "predicted failover 1234 ms = detection 800 + election 100 + replay "
+			    "34 + resume 300");
+	fo.failover_ms = fo.detection_ms = fo.election_ms = fo.replay_ms = fo.resume_ms = INT64_MIN;
+	hw_cli_predicted(&fo, false, buf, sizeof buf);
+	assert_string_equal(buf + strlen(buf) - 27, "resume -9223372036854775808");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -282,6 +315,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_judged_and_dropped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_json_escapes, setup, teardown),
 		cmocka_unit_test(test_text),
+		cmocka_unit_test(test_predicted),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
