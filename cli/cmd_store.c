@@ -383,13 +383,18 @@ static int verify_opt_cb(void *arg, int key, const char *v)
 		o->json = true;
 		return 0;
 	}
-	if (key == 'r')
-		return hw_cli_u64(v, &o->t.cadence_records) ? -1 : 0;
 	if (key == 's') {
 		o->scratch = v;
 		return 0;
 	}
-	if (key == 'i') /* what a config's checkpoint_interval takes: past it, a typo */
+	/* what a config's checkpoint_records and checkpoint_interval take: past it, a typo
+	 * (three of a huge cadence overflow the bound on an unvouched tail) */
+	if (key == 'r')
+		return hw_cli_u64(v, &o->t.cadence_records) ||
+				       o->t.cadence_records > HW_CHECKPOINT_RECORDS_MAX
+			       ? -1
+			       : 0;
+	if (key == 'i')
 		return hw_cli_duration(v, &o->t.cadence_ms) || o->t.cadence_ms < 0 ||
 				       o->t.cadence_ms > HW_TARGET_MS_MAX
 			       ? -1
@@ -622,8 +627,8 @@ const struct hw_cli_cmd hw_cli_verify = {
 	"  pages, and a child killed so is damage found (exit 3, 'LMDB aborted reading\n"
 	"  the log page after LSN N ...: the store's pages are damaged').\n"
 	"  --checkpoint-records N and --checkpoint-interval D: the [durability] cadence\n"
-	"  the primaries ran with (default 100000 and 60s; 0 turns either bound off; D\n"
-	"  at most 1h, as the config takes it).\n"
+	"  the primaries ran with (default 100000 and 60s; 0 turns either bound off; N\n"
+	"  at most 4294967296 and D at most 1h, as the config takes them).\n"
 	"  Without --trust, signatures are checked but not who made them. Exit 0 intact,\n"
 	"  3 damage found (first bad LSN and what), 4 a pruned store's state not vouched\n"
 	"  for and no damage found, 1 error. A store damaged so that it cannot be opened\n"

@@ -37,8 +37,6 @@
 /* log_keep_records: 0 keeps every entry; more than 2^40 entries is more than any map
  * holds (HW_MAP_BYTES_MAX), so a larger value is a typo. */
 #define LOG_KEEP_RECORDS_MAX (1ull << 40)
-/* checkpoint_records: a checkpoint per 2^32 entries vouches for nothing useful. */
-#define CHECKPOINT_RECORDS_MAX (1ull << 32)
 /* [drills]: generations and retention bounded as HW_DRILL_SPAN_MS_MAX bounds spans. */
 #define DRILL_GENERATIONS_MAX 10000u
 #define DRILL_RETENTION_DAYS_MAX 36600u
@@ -632,7 +630,7 @@ static int set_key(struct parse *p, unsigned bit, const char *key, const char *n
 	case SEEN_RPO_ACTION:
 		return set_failover(p, bit, key, v);
 	case SEEN_CHECKPOINT_RECORDS:
-		return set_num(p, key, v, 0, CHECKPOINT_RECORDS_MAX, &c->checkpoint_records);
+		return set_num(p, key, v, 0, HW_CHECKPOINT_RECORDS_MAX, &c->checkpoint_records);
 	case SEEN_CHECKPOINT_INTERVAL:
 		return set_duration(p, key, v, &c->checkpoint_interval_ms);
 	case SEEN_K: {

@@ -137,6 +137,9 @@
  * first either way. */
 #define HW_CHECKPOINT_RECORDS_DEFAULT 100000u
 #define HW_CHECKPOINT_INTERVAL_MS_DEFAULT 60000
+/* The most checkpoint_records takes: a checkpoint per 2^32 entries vouches for nothing
+ * useful (hawser verify --checkpoint-records takes the same). */
+#define HW_CHECKPOINT_RECORDS_MAX (1ull << 32)
 /* Addresses a vault tries in turn: every node that may be primary. */
 #define HW_VAULT_SOURCES_MAX 8u
 /* The longest apply delay: past it the vault's held entries are weeks of traffic. */

@@ -211,8 +211,9 @@ static void test_usage_errors(void **state)
 	assert_int_equal(f->r.out_len, 0);
 }
 
-/* A time past what a node's config takes is a typo, not a bound: a usage error naming
- * it, before anything runs. verify's cadence (three of a huge one overflowed its bound);
+/* A value past what a node's config takes is a typo, not a bound: a usage error naming
+ * it, before anything runs. verify's cadence (three of a huge one overflowed its bound:
+ * 3 x 6148914691236517206 records wrapped to 2);
  * a failover drill's targets (the cluster it started refused them: ERROR, "No child
  * processes"); an hour itself is taken. */
 static void test_usage_ranges(void **state)
@@ -221,6 +222,11 @@ static void test_usage_ranges(void **state)
 	assert_int_equal(hw(&f->r, "verify", f->dir, "--checkpoint-interval", "61m", NULL), 2);
 	assert_string_equal(f->r.err, "hawser verify: bad value '61m' for --checkpoint-interval\n"
 				      "Try 'hawser verify --help' for more information.\n");
+	assert_int_equal(
+		hw(&f->r, "verify", f->dir, "--checkpoint-records", "6148914691236517206", NULL),
+		2);
+	assert_non_null(
+		hw_said(f->r.err, "bad value '6148914691236517206' for --checkpoint-records"));
 	assert_int_equal(hw(&f->r, "drill", "failover", "--rto", "61m", "--runs", "1", NULL), 2);
 	assert_non_null(hw_said(f->r.err, "bad value '61m' for --rto\n"));
 	assert_int_equal(hw(&f->r, "drill", "failover", "--rpo", "2h", "--runs", "1", NULL), 2);
@@ -229,7 +235,9 @@ static void test_usage_ranges(void **state)
 	char store[4200];
 	path(f, "store", store, sizeof store);
 	assert_int_equal(hw(&f->r, "init", store, NULL), 0);
-	assert_int_equal(hw(&f->r, "verify", store, "--checkpoint-interval", "1h", NULL), 0);
+	assert_int_equal(hw(&f->r, "verify", store, "--checkpoint-interval", "1h",
+			    "--checkpoint-records", "4294967296", NULL),
+			 0);
 }
 
 /* Slips an operator makes that are usage errors or said as what they are: an option given
