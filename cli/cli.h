@@ -77,8 +77,8 @@ typedef int hw_cli_opt_cb(void *arg, int key, const char *value);
  * zeroed entry; "--help" is handled here and must not be in it). Exactly npos positional
  * arguments are stored in pos; an option given twice is a usage error unless its val
  * holds HW_CLI_REPEATABLE. Returns HW_CLI_RUN to go on, HW_CLI_OK after printing the
- * usage for --help, or HW_CLI_USAGE after printing a one-line message and the usage to
- * stderr. cb may be NULL when opts is empty. */
+ * usage for --help, or HW_CLI_USAGE after saying why on stderr (hw_cli_usage_error).
+ * cb may be NULL when opts is empty. */
 int hw_cli_parse(const struct hw_cli_cmd *cmd, int argc, char **argv, const struct option *opts,
 		 hw_cli_opt_cb *cb, void *arg, char **pos, int npos);
 

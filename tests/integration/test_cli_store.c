@@ -145,9 +145,9 @@ static uint64_t json_u64(const char *s, const char *key)
 
 /* Unknown command, missing DIR, both restore limits, a non-numeric count, an option
  * given twice and a --connect that is no address list are usage errors: exit 2 with the
- * reason and where the options are on stderr (two lines, not the whole usage that scrolls
- * the reason off a terminal), and nothing on stdout. A time or a duration of the wrong
- * shape says what the right one is. */
+ * reason (wrapped at 80 columns) and where the options are on stderr (not the whole usage
+ * that scrolls the reason off a terminal), and nothing on stdout. A time or a duration of
+ * the wrong shape says what the right one is. */
 static void test_usage_errors(void **state)
 {
 	struct fix *f = *state;
