@@ -20,7 +20,9 @@ const char *hw_strerror(int code)
 	default:
 		break;
 	}
-	if (code < 0 && code > -4096)
+	/* Only an errno with a name: the C library's text for one without is "Unknown error
+	 * N" in a per-thread buffer that its next such call overwrites (hawser.h: static). */
+	if (code < 0 && code > -4096 && strerrorname_np(-code) != NULL)
 		return strerror(-code);
 	return "unknown error";
 }

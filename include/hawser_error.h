@@ -95,8 +95,8 @@ static inline int hw_is_reject(int code)
 	return code <= -6001 && code > -6100;
 }
 
-/* Text for any code a hawser function returns: HW_E*, -errno or 0. Never NULL; the
- * string is static. Any thread. */
+/* Text for any code a hawser function returns: HW_E*, -errno or 0; "unknown error" for
+ * a code without a name (hw_errknown). Never NULL; the string is static. Any thread. */
 const char *hw_strerror(int code);
 
 /* Short symbolic name ("HW_ECHECK_DIGIT", "ENOSPC") for logs and JSON. Never NULL. */
