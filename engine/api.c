@@ -9,6 +9,8 @@
 int hw_node_submit(struct hw_node *n, uint64_t request_id, const uint8_t *record, size_t len,
 		   enum hw_durability mode, unsigned k, hw_submit_cb *cb, void *arg)
 {
+	if (n == NULL)
+		return -EINVAL;
 	return hw__node_enqueue(n, request_id, record, len, mode, k, false, cb, arg);
 }
 
@@ -93,9 +95,13 @@ static void wait_cb(void *arg, const struct hw_outcome *o)
 int hw_node_submit_wait(struct hw_node *n, const uint8_t *record, size_t len,
 			enum hw_durability mode, unsigned k, struct hw_outcome *out)
 {
+	if (out == NULL)
+		return -EINVAL;
 	struct waiter w = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER,
 			   .out = out};
 	memset(out, 0, sizeof *out);
+	if (n == NULL)
+		return out->code = -EINVAL;
 	pthread_mutex_lock(&n->ext_mu);
 	bool on_loop = n->running && pthread_equal(n->run_thread, pthread_self());
 	pthread_mutex_unlock(&n->ext_mu);

@@ -1243,6 +1243,8 @@ static void set_running(struct hw_node *n, bool running)
 
 int hw_node_run(struct hw_node *n)
 {
+	if (n == NULL)
+		return -EINVAL;
 	set_running(n, true);
 	hw_loop_run(n->loop);
 	/* nothing answers submits once the loop is gone: refuse new ones, fail what waits
@@ -1260,6 +1262,8 @@ int hw_node_run(struct hw_node *n)
 
 void hw_node_stop(struct hw_node *n)
 {
+	if (n == NULL)
+		return;
 	hw_loop_stop(n->loop);
 }
 

@@ -92,10 +92,10 @@ int hw_node_open(const char *config_path, struct hw_node **out);
  * hw_node_stop() or a signal (SIGINT, SIGTERM); the node's sockets belong to that thread
  * from its start. Before returning it closes the node's connections, so hw_node_close
  * may then run on any thread. Returns 0, or the error that stopped the node (a storage
- * failure ...). */
+ * failure ...); -EINVAL for n of NULL. */
 int hw_node_run(struct hw_node *n);
 
-/* Ask the loop to stop. Any thread; async-signal safe. */
+/* Ask the loop to stop. Any thread; async-signal safe. NULL is a no-op. */
 void hw_node_stop(struct hw_node *n);
 
 /* Free the node (its loop must have returned, or never run). Any thread. NULL is a
@@ -106,9 +106,9 @@ void hw_node_close(struct hw_node *n);
 
 typedef void hw_submit_cb(void *arg, const struct hw_outcome *o);
 
-/* Submit one record (copied; NULL only with len 0, else -EINVAL) with mode and k (0: the
- * node's default k). cb (not NULL: HW_ERANGE) runs on the loop thread with the outcome
- * (but see hw_node_close). Any thread. HW_ENOT_PRIMARY on a
+/* Submit one record (copied; NULL only with len 0, else -EINVAL; -EINVAL for n of NULL)
+ * with mode and k (0: the node's default k). cb (not NULL: HW_ERANGE) runs on the loop
+ * thread with the outcome (but see hw_node_close). Any thread. HW_ENOT_PRIMARY on a
  * standby, and on a node that is no longer primary (stepped down, stopped); a submit
  * taken before that gets its outcome all the same: HW_ENOT_PRIMARY when the node steps
  * down before answering it, HW_ECLOSED (in doubt) when its loop stops, before
@@ -124,7 +124,8 @@ int hw_node_submit(struct hw_node *n, uint64_t request_id, const uint8_t *record
 
 /* Submit and wait for the outcome. Any thread but the loop's: called there (from a
  * submit's callback) it would wait for ever for an outcome only that thread can give, so
- * it returns -EDEADLK at once and submits nothing. Returns out->code. */
+ * it returns -EDEADLK at once and submits nothing. Returns out->code. -EINVAL for n or out
+ * of NULL (and then submits nothing). */
 int hw_node_submit_wait(struct hw_node *n, const uint8_t *record, size_t len,
 			enum hw_durability mode, unsigned k, struct hw_outcome *out);
 

@@ -412,7 +412,8 @@ static void test_idle_client_hears_heartbeats(void **state)
 }
 
 /* Bad input to an embedded submit (a callback of NULL too) is refused before anything is
- * queued. */
+ * queued; a node or outcome of NULL is -EINVAL (it crashed), and a stop of NULL does
+ * nothing. */
 static void test_submit_bad_input(void **state)
 {
 	struct fix *f = *state;
@@ -432,8 +433,16 @@ static void test_submit_bad_input(void **state)
 	/* no record: refused, not a copy from NULL */
 	assert_int_equal(hw_node_submit(f->n, 1, NULL, f->len, HW_DEFAULT, 0, count_cb, NULL),
 			 -EINVAL);
+	assert_int_equal(hw_node_submit(NULL, 1, f->rec, f->len, HW_DEFAULT, 0, count_cb, NULL),
+			 -EINVAL);
 	struct hw_outcome out;
+	assert_int_equal(hw_node_submit_wait(NULL, f->rec, f->len, HW_DEFAULT, 0, &out), -EINVAL);
+	assert_int_equal(out.code, -EINVAL);
+	assert_int_equal(hw_node_submit_wait(f->n, f->rec, f->len, HW_DEFAULT, 0, NULL), -EINVAL);
+	assert_int_equal(hw_node_run(NULL), -EINVAL);
+	hw_node_stop(NULL);
 	assert_int_equal(hw_node_submit_wait(f->n, f->rec, f->len, HW_DEFAULT, 0, &out), 0);
+	assert_false(out.duplicate); /* the NULL out's was not stored before it */
 	assert_int_equal(atomic_load(&outcomes), 0);
 }
 
