@@ -882,6 +882,8 @@ int hw__client_search(struct hw_client *c, int64_t deadline)
 
 int hw_client_reconnect(struct hw_client *c, int timeout_ms)
 {
+	if (c == NULL)
+		return -EINVAL;
 	/* the caller resubmits what was in flight: the copies kept to follow go */
 	c->fl_head = c->fl_count = c->fl_busy = c->fl_unsent = 0;
 	c->fl_failed = 0;
@@ -894,9 +896,14 @@ int hw_client_reconnect(struct hw_client *c, int timeout_ms)
 	return rc;
 }
 
-void hw_client_set_follow_ms(struct hw_client *c, int ms)
+int hw_client_set_follow_ms(struct hw_client *c, int ms)
 {
+	if (c == NULL)
+		return -EINVAL;
+	if (ms <= 0) /* not "no limit", as a wait's < 0 is: a search ended after one round */
+		return HW_ERANGE;
 	c->follow_ms = ms;
+	return 0;
 }
 
 const char *hw_client_addr(const struct hw_client *c)
@@ -1119,6 +1126,8 @@ int hw__client_send_submit_by(struct hw_client *c, uint64_t request_id, const ui
 int hw_client_submit(struct hw_client *c, uint64_t request_id, const uint8_t *record, size_t len,
 		     enum hw_durability mode, unsigned k)
 {
+	if (c == NULL)
+		return -EINVAL;
 	if (c->fl_failed)
 		return c->fl_failed;
 	if (record == NULL && len > 0)
@@ -1193,11 +1202,14 @@ static int wait_frame(struct hw_client *c, int64_t deadline, struct hw_outcome *
 
 void hw_client_hold(struct hw_client *c)
 {
-	c->holding = true;
+	if (c != NULL)
+		c->holding = true;
 }
 
 int hw_client_flush(struct hw_client *c)
 {
+	if (c == NULL)
+		return -EINVAL;
 	c->holding = false;
 	if (c->fl_failed)
 		return c->fl_failed;
@@ -1209,6 +1221,8 @@ int hw_client_flush(struct hw_client *c)
 
 int hw_client_wait(struct hw_client *c, int timeout_ms, struct hw_outcome *out)
 {
+	if (c == NULL || out == NULL)
+		return -EINVAL;
 	int64_t deadline = deadline_of(timeout_ms);
 	if (c->holding) { /* what is held goes out before waiting for its outcome */
 		int rc = hw_client_flush(c);

@@ -131,6 +131,8 @@ int hw_node_submit_wait(struct hw_node *n, const uint8_t *record, size_t len,
 
 /* ---------------------------------------------------------------- client */
 
+/* A call below given c of NULL returns -EINVAL (hw_client_hold does nothing, and
+ * hw_client_close), as hw_client_wait does given out of NULL. */
 struct hw_client;
 
 /* Connect in plaintext (for nodes configured insecure = true; else use
@@ -294,8 +296,9 @@ int hw_client_reconnect(struct hw_client *c, int timeout_ms);
  * hw_client_connect) may last in all, over however many calls it spans: ms > 0 (default
  * 60000). A TOS with an RTO target sets it to about that, so that a failover slower than
  * promised reaches it as failed outcomes instead of a longer wait. Takes effect from the
- * next search. The calling thread owns c. */
-void hw_client_set_follow_ms(struct hw_client *c, int ms);
+ * next search. The calling thread owns c. 0, or HW_ERANGE for ms <= 0 (there is no "no
+ * limit"), which changes nothing. */
+int hw_client_set_follow_ms(struct hw_client *c, int ms);
 
 /* Send one submit; returns once it is written. Does not wait for the outcome. At most
  * HW_CLIENT_INFLIGHT_MAX submits of c may be without an outcome (one a hw_client_wait()

@@ -887,6 +887,32 @@ static void test_follow_ms_bound(void **state)
 	server_unbind(&b);
 }
 
+/* A search bound that is none (ms <= 0: -1 reads "no limit", as a wait's timeout does) is
+ * refused with HW_ERANGE and changes nothing: the search keeps its 60 s, and a wait of
+ * 50 ms after the loss, both nodes refusing, finds it still under way. -1 was taken: the
+ * search ended after one round, the record came back in doubt at once, and the client
+ * failed for good. A client or outcome of NULL is -EINVAL (they crashed). */
+static void test_follow_ms_refused(void **state)
+{
+	(void)state;
+	struct server a, b;
+	struct hw_client *c = follow_lost(&a, &b, 7, 0);
+	assert_int_equal(hw_client_set_follow_ms(c, -1), HW_ERANGE);
+	assert_int_equal(hw_client_set_follow_ms(c, 0), HW_ERANGE);
+	server_unbind(&a);
+	struct hw_outcome o;
+	assert_int_equal(hw_client_wait(c, 50, &o), -ETIMEDOUT);
+	assert_int_equal(hw_client_wait(c, 0, NULL), -EINVAL);
+	assert_int_equal(hw_client_wait(NULL, 0, &o), -EINVAL);
+	assert_int_equal(hw_client_submit(NULL, 1, record, sizeof record, HW_DEFAULT, 0), -EINVAL);
+	hw_client_hold(NULL);
+	assert_int_equal(hw_client_flush(NULL), -EINVAL);
+	assert_int_equal(hw_client_reconnect(NULL, 0), -EINVAL);
+	assert_int_equal(hw_client_set_follow_ms(NULL, 100), -EINVAL);
+	hw_client_close(c);
+	server_unbind(&b);
+}
+
 /* A following client whose search ends without a primary, its last dial timed out: a,
  * which closed on the submit, listens on but accepts no more (a stopped process: a dial
  * connects, and its Hello times out after 5 s), b refuses. The record in flight is
@@ -1466,6 +1492,7 @@ int main(void)
 		cmocka_unit_test(test_names_resolved_once),
 		cmocka_unit_test(test_follow_wait_timeout),
 		cmocka_unit_test(test_follow_ms_bound),
+		cmocka_unit_test(test_follow_ms_refused),
 		cmocka_unit_test(test_timed_out_connection_follows),
 		cmocka_unit_test(test_odd_codes_refused),
 		cmocka_unit_test(test_follow_timed_out_closed),
