@@ -47,13 +47,16 @@ enum hw_durability {
 	HW_DEFAULT = 255 /* the node's configured mode and k */
 };
 
-/* Outcome of one submit. */
+/* Outcome of one submit. A code of the refused-record band (hw_is_reject) with no
+ * reject.field and rule refused the submit, not its record: HW_ERANGE for a k beyond the
+ * node's standbys (vaults do not count) in a mode that waits for them. The record may be
+ * good: resubmit it with a k the node can meet, do not set it aside as bad. */
 struct hw_outcome {
 	uint64_t request_id; /* the caller's id, echoed */
 	int code;            /* 0, or why it failed */
 	uint64_t lsn;        /* on success: the record's LSN */
 	bool duplicate;      /* the same bytes were stored before, at lsn */
-	struct hw_reject reject; /* for a refused record: field and rule */
+	struct hw_reject reject; /* for a refused record: field and rule (none: below) */
 };
 
 /* ---------------------------------------------------------------- embedded node */
@@ -108,7 +111,9 @@ typedef void hw_submit_cb(void *arg, const struct hw_outcome *o);
 
 /* Submit one record (copied; NULL only with len 0, else -EINVAL; -EINVAL for n of NULL)
  * with mode and k (0: the node's default k). cb (not NULL: HW_ERANGE) runs on the loop
- * thread with the outcome (but see hw_node_close). Any thread. HW_ENOT_PRIMARY on a
+ * thread with the outcome (but see hw_node_close). Any thread. Refused at once: HW_ETOOBIG
+ * past HW_RECORD_BYTES_MAX, HW_ERANGE for a mode not listed above or k > 255; the outcome
+ * HW_ERANGE for a k beyond the node's standbys (struct hw_outcome). HW_ENOT_PRIMARY on a
  * standby, and on a node that is no longer primary (stepped down, stopped); a submit
  * taken before that gets its outcome all the same: HW_ENOT_PRIMARY when the node steps
  * down before answering it, HW_ECLOSED (in doubt) when its loop stops, before
@@ -125,7 +130,9 @@ int hw_node_submit(struct hw_node *n, uint64_t request_id, const uint8_t *record
 /* Submit and wait for the outcome. Any thread but the loop's: called there (from a
  * submit's callback) it would wait for ever for an outcome only that thread can give, so
  * it returns -EDEADLK at once and submits nothing. Returns out->code. -EINVAL for n or out
- * of NULL (and then submits nothing). */
+ * of NULL (and then submits nothing). There is no timeout: in a mode that waits for
+ * standbys it waits while fewer than k are connected and caught up (the node logs
+ * acks_held: docs/operations.md), until they are or the loop stops (HW_ECLOSED). */
 int hw_node_submit_wait(struct hw_node *n, const uint8_t *record, size_t len,
 			enum hw_durability mode, unsigned k, struct hw_outcome *out);
 
@@ -334,7 +341,8 @@ void hw_client_hold(struct hw_client *c);
  * given (a following client whose write fails keeps them for its next wait's search). */
 int hw_client_flush(struct hw_client *c);
 
-/* Wait up to timeout_ms (< 0: forever) for the next outcome of any outstanding submit.
+/* Wait up to timeout_ms (< 0: forever) for the next outcome of any outstanding submit
+ * (with none outstanding, a wait < 0 returns only once the connection is lost).
  * -ETIMEDOUT when none came (a following client's search for the primary may still be
  * under way: see hw_client_connect). With timeout 0 it only takes what has arrived
  * (once a read found nothing more waiting, the next such call says -ETIMEDOUT without

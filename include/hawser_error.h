@@ -89,7 +89,8 @@ enum hw_errno {
 
 /* True for the codes a refused record gets (validation and state rules, -6001..-6099),
  * as opposed to storage, connection and system errors: resubmitting the same record will
- * be refused the same way. */
+ * be refused the same way. An outcome with such a code and no reject field refused the
+ * submit instead (HW_ERANGE: a k the node cannot meet; hawser.h struct hw_outcome). */
 static inline int hw_is_reject(int code)
 {
 	return code <= -6001 && code > -6100;
