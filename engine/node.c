@@ -1267,10 +1267,25 @@ void hw_node_stop(struct hw_node *n)
 	hw_loop_stop(n->loop);
 }
 
+/* Whether hw_node_run runs now, on any thread. */
+static bool node_running(struct hw_node *n)
+{
+	pthread_mutex_lock(&n->ext_mu);
+	bool running = n->running;
+	pthread_mutex_unlock(&n->ext_mu);
+	return running;
+}
+
 void hw_node_close(struct hw_node *n)
 {
 	if (n == NULL)
 		return;
+	if (node_running(n)) { /* its loop would go on with the node freed under it */
+		fprintf(stderr, "hawser: hw_node_close while hw_node_run runs (from a submit's "
+				"callback, or another thread): ignored; stop the node "
+				"(hw_node_stop) and close it once hw_node_run returned\n");
+		return;
+	}
 	/* The writer finishes the commit under way; then the connections close (their
 	 * callbacks still see the role's state); then the role lets go of its waiters. */
 	hw_writer_stop(n->writer);

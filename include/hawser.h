@@ -102,9 +102,11 @@ int hw_node_run(struct hw_node *n);
 void hw_node_stop(struct hw_node *n);
 
 /* Free the node (its loop must have returned, or never run). Any thread. NULL is a
- * no-op. A primary whose loop never ran answers the submits it took here: their callbacks
- * run on the calling thread, before this returns, each with HW_ECLOSED (nothing stored).
- * (One whose loop ran answered them on the loop thread before hw_node_run returned.) */
+ * no-op; so is a close while hw_node_run runs (from a submit's callback, or another
+ * thread), which says so on stderr: its loop would go on with the node freed. A primary whose loop
+ * never ran answers the submits it took here: their callbacks run on the calling thread, before
+ * this returns, each with HW_ECLOSED (nothing stored). (One whose loop ran answered them on the
+ * loop thread before hw_node_run returned.) */
 void hw_node_close(struct hw_node *n);
 
 typedef void hw_submit_cb(void *arg, const struct hw_outcome *o);

@@ -505,6 +505,44 @@ static void test_close_unrun_answers_here(void **state)
 	assert_int_equal(atomic_load(&closed_here), 3);
 }
 
+/* hw_node_close while the loop runs, from a submit's callback (on the loop thread) and
+ * from the test's thread, is ignored with a line on stderr, and the node goes on: the
+ * callback's close freed the node under its loop, which then called the same callback
+ * again (HW_ECLOSED) and crashed. The close after hw_node_run returned frees it. */
+static atomic_int close_cb_calls;
+
+static void close_in_cb(void *arg, const struct hw_outcome *o)
+{
+	struct fix *f = arg;
+	(void)o;
+	atomic_fetch_add(&close_cb_calls, 1);
+	hw_node_close(f->n);
+	hw_node_stop(f->n);
+}
+
+static void test_close_while_running_ignored(void **state)
+{
+	struct fix *f = *state;
+	start(f, false);
+	struct hw_test_stderr cap;
+	capture_start(&cap, f, "close.err");
+	hw_node_close(f->n);
+	struct hw_outcome out;
+	assert_int_equal(hw_node_submit_wait(f->n, f->rec, f->len, HW_DEFAULT, 0, &out), 0);
+	atomic_store(&close_cb_calls, 0);
+	assert_int_equal(hw_node_submit(f->n, 1, f->rec, f->len, HW_DEFAULT, 0, close_in_cb, f), 0);
+	assert_int_equal(pthread_join(f->loop, NULL), 0);
+	f->running = f->opened = false;
+	char text[4096];
+	assert_int_equal(hw_test_stderr_end(&cap, text, sizeof text), 0);
+	assert_int_equal(f->run_rc, 0);
+	assert_int_equal(atomic_load(&close_cb_calls), 1);
+	const char *said = strstr(text, "hw_node_close while hw_node_run runs");
+	assert_non_null(said);
+	assert_non_null(strstr(said + 1, "hw_node_close while hw_node_run runs"));
+	assert_null(strstr(text, "event=stopped")); /* teardown's close stops it */
+}
+
 /* A callback that resubmits what was answered at once (as hawser.h says to after HW_EBUSY;
  * here k = 2 with one standby, HW_ERANGE on the loop thread) and asks the node to stop at its
  * first outcome: the loop takes the resubmit on a later pass, so the stop is heard after a
@@ -555,6 +593,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_submit_wait_on_loop_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_close_unrun_answers_here, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_close_while_running_ignored, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_idle_client_hears_heartbeats, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stop_answers_every_submit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_submits_bounded, setup, teardown),
