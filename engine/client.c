@@ -1036,6 +1036,11 @@ int hw_client_connect_secure(const char *addr, const struct hw_client_security *
 	size_t n_addrs = 0;
 	rc = hw_addrs_parse(addr, c->addrs, ADDRS_MAX, &n_addrs);
 	c->n_addrs = (uint32_t)n_addrs;
+	if (rc != 0) /* -EINVAL alone does not say which part of the list is wrong */
+		fprintf(stderr,
+			"hawser client: '%s' is not a list of addresses: HOST:PORT or unix:/path "
+			"(ID@ in front or not), at most %u, comma-separated\n",
+			addr, (unsigned)ADDRS_MAX);
 	if (rc == 0)
 		rc = check_plaintext_addrs(c);
 	if (rc == 0 && c->n_addrs > 1 &&

@@ -157,7 +157,8 @@ struct hw_client;
  * no node answered as the primary: ..."); but when none answered and a node refused this
  * client (HW_EHANDSHAKE, HW_EAUTH, HW_ECHANNEL or HW_ECLUSTER: a retry cannot help), the
  * first such code in the list's order. -EINTR when a caught signal ended it. -EINVAL
- * for an addr or out of NULL. Blocking, with a 5 s
+ * for an addr or out of NULL, and for an addr that is no such list (a line on stderr
+ * says why). Blocking, with a 5 s
  * timeout per address for the whole dial (the connect, the secure handshake and the
  * node's Hello together, not counting time spent on other nodes). Resolving a host name
  * is within that bound too: the lookup runs on a thread of its own (every signal blocked

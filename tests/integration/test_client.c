@@ -126,7 +126,9 @@ static void test_plaintext_named_refused(void **state)
 	server_unbind(&s);
 }
 
-/* Nothing listens on the port: connect fails with -ECONNREFUSED and no handle. */
+/* Nothing listens on the port: connect fails with -ECONNREFUSED and no handle. An address
+ * that is none is -EINVAL, and a line on stderr says what an address is (it said nothing,
+ * and "Invalid argument" did not say which one). */
 static void test_refused(void **state)
 {
 	(void)state;
@@ -137,7 +139,16 @@ static void test_refused(void **state)
 	struct hw_client *c = (struct hw_client *)&s;
 	assert_int_equal(hw_client_connect(addr, &c), -ECONNREFUSED);
 	assert_null(c);
-	assert_int_equal(hw_client_connect("no-port-here", &c), -EINVAL);
+	char dir[HW_PROC_PATH_MAX], path[HW_PROC_PATH_MAX + 16], text[1024];
+	assert_int_equal(hw_test_mkdtemp("client-addr", dir, sizeof dir), 0);
+	snprintf(path, sizeof path, "%s/err", dir);
+	struct hw_test_stderr cap;
+	assert_int_equal(hw_test_stderr_begin(&cap, path), 0);
+	int rc = hw_client_connect("no-port-here", &c);
+	assert_int_equal(hw_test_stderr_end(&cap, text, sizeof text), 0);
+	assert_int_equal(rc, -EINVAL);
+	assert_non_null(strstr(text, "'no-port-here' is not a list of addresses: HOST:PORT"));
+	assert_int_equal(hw_test_rm_rf(dir), 0);
 	server_unbind(&s);
 }
 
