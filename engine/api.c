@@ -38,16 +38,18 @@ int hw__node_enqueue(struct hw_node *n, uint64_t request_id, const uint8_t *reco
 	 * too: a submit is either refused here or queued where the primary answers it, or
 	 * its stop fails it (HW_ENOT_PRIMARY at a step-down); never left unanswered. */
 	pthread_mutex_lock(&n->ext_mu);
-	/* Bounded as the waiting submits are (a node's own records are not refused) */
-	int rc = !n->ext_open                                    ? HW_ENOT_PRIMARY
-		 : n->ext_count >= n->cfg.waiters_max && !system ? HW_EBUSY
-								 : 0;
+	/* Bounded as the waiting submits are, and in bytes (a node's own records are not
+	 * refused; a record of any size goes into an empty queue) */
+	bool full = n->ext_count >= n->cfg.waiters_max ||
+		    (n->ext_count > 0 && n->ext_bytes + len > HW_EMBED_QUEUE_BYTES_MAX);
+	int rc = !n->ext_open ? HW_ENOT_PRIMARY : full && !system ? HW_EBUSY : 0;
 	if (rc != 0) {
 		pthread_mutex_unlock(&n->ext_mu);
 		free(e);
 		return rc;
 	}
 	n->ext_count++;
+	n->ext_bytes += len;
 	if (n->ext_tail != NULL)
 		n->ext_tail->next = e;
 	else
@@ -65,6 +67,7 @@ void hw__node_ext_close(struct hw_node *n, int code)
 	struct hw_ext_submit *e = n->ext_head;
 	n->ext_head = n->ext_tail = NULL;
 	n->ext_count = 0;
+	n->ext_bytes = 0;
 	pthread_mutex_unlock(&n->ext_mu);
 	while (e != NULL) { /* callbacks outside the lock: one may submit again */
 		struct hw_ext_submit *next = e->next;

@@ -226,6 +226,8 @@ struct hw_node {
 	struct hw_ext_submit *ext_head;
 	struct hw_ext_submit *ext_tail;
 	uint32_t ext_count; /* under ext_mu: queued; past waiters_max, HW_EBUSY */
+	size_t ext_bytes;   /* under ext_mu: their records' bytes; past
+			     * HW_EMBED_QUEUE_BYTES_MAX, HW_EBUSY */
 	bool ext_open; /* under ext_mu: a primary takes embedded submits (from
 			* hw__primary_start until it stops or steps down); when false
 			* hw_node_submit refuses at once, so none is queued unanswered */

@@ -419,6 +419,7 @@ void hw__primary_take_ext(struct hw_node *n)
 		if (n->ext_head == NULL)
 			n->ext_tail = NULL;
 		n->ext_count--;
+		n->ext_bytes -= e->len;
 		pthread_mutex_unlock(&n->ext_mu);
 		if (rc != 0) {
 			struct hw_outcome o = {.request_id = e->request_id, .code = rc};

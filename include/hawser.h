@@ -119,7 +119,8 @@ typedef void hw_submit_cb(void *arg, const struct hw_outcome *o);
  * standby, and on a node that is no longer primary (stepped down, stopped); a submit
  * taken before that gets its outcome all the same: HW_ENOT_PRIMARY when the node steps
  * down before answering it, HW_ECLOSED (in doubt) when its loop stops, before
- * hw_node_run returns. HW_EBUSY when the node is at its limit of waiting submits
+ * hw_node_run returns. HW_EBUSY when the node is at its limit of waiting submits, or
+ * its queue holds HW_EMBED_QUEUE_BYTES_MAX of records its loop has not taken yet
  * (back-pressure: retry later); the outcome HW_EBUSY while a switchover pauses submits
  * (nothing stored: resubmit). With [failover] rpo_action = fail, the outcome of a new
  * record (any mode) may be HW_EBEHIND: the standbys are further behind

@@ -53,6 +53,12 @@
  * most one record. A pipelined TOS keeps far fewer outstanding. */
 #define HW_CLIENT_INFLIGHT_MAX 4096u
 
+/* Bytes of records an embedding process's submits may hold in the node's queue, not yet
+ * taken by its loop (hw_node_submit: HW_EBUSY past it). Two append batches
+ * (HW_BATCH_BYTES_MAX) keep the writer fed; the count bound alone (waiters_max, 65536 by
+ * default) let a TOS process grow by GiBs of 32-64 KiB records while a standby was down. */
+#define HW_EMBED_QUEUE_BYTES_MAX (2u * HW_BATCH_BYTES_MAX)
+
 /* Connections a witness holds at once: one per other voter, plus reconnects racing the
  * old ones; a connection past them is refused (HW_EBUSY) and closed. */
 #define HW_WITNESS_SESSIONS_MAX 32u

@@ -212,6 +212,33 @@ static void test_submits_bounded(void **state)
 	assert_int_equal(atomic_load(&outcomes), taken);
 }
 
+/* Embedded submits are bounded in bytes too: a primary whose loop has not run (nothing
+ * drains its queue) takes records of 64 KiB up to HW_EMBED_QUEUE_BYTES_MAX only, then says
+ * HW_EBUSY, and answers each one it took at the close. The count alone bounded it: all
+ * 4096 here (256 MiB), and at the default waiters_max a TOS whose standby was down grew by
+ * 2.5 GiB of 32 KiB records before its first HW_EBUSY. */
+static void test_submits_bounded_in_bytes(void **state)
+{
+	enum { WAITERS = 4096 };
+	struct fix *f = *state;
+	struct hw_tnode_opts o = {
+		.primary = true, .standbys = "s1", .mode = "local", .waiters_max = WAITERS};
+	assert_int_equal(hw_tnode_init(&f->t, f->root, "p1", &o), 0);
+	assert_int_equal(hw_node_open(f->t.ini, &f->n), 0);
+	atomic_store(&outcomes, 0);
+	size_t taken = 0;
+	int rc = 0;
+	while (taken < WAITERS && (rc = hw_node_submit(f->n, taken, f->rec, HW_RECORD_BYTES_MAX,
+						       HW_DEFAULT, 0, count_cb, NULL)) == 0)
+		taken++;
+	assert_int_equal(rc, HW_EBUSY);
+	assert_true(taken * HW_RECORD_BYTES_MAX <= HW_EMBED_QUEUE_BYTES_MAX);
+	assert_true((taken + 1) * HW_RECORD_BYTES_MAX > HW_EMBED_QUEUE_BYTES_MAX);
+	hw_node_close(f->n);
+	f->n = NULL;
+	assert_int_equal(atomic_load(&outcomes), (int)taken);
+}
+
 /* A primary whose open fails part way (its data directory is a file: before the loop
  * exists) returns the error and cleans up; it crashed in the close that undoes the open
  * (a before-block hook cancelled on a loop not yet made). */
@@ -597,6 +624,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_idle_client_hears_heartbeats, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stop_answers_every_submit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_submits_bounded, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_submits_bounded_in_bytes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_open_says_config_error, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_open_refuses_unrunnable, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_open_fails_cleanly, setup, teardown),
