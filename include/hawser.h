@@ -326,7 +326,8 @@ int hw_client_set_follow_ms(struct hw_client *c, int ms);
  * it), and with a repeat it may take one's outcome for the other's copy, so that after a
  * failover it resends the record answered and never the one still in flight. It does not
  * check (that would search the copies at each submit).
- * The record (NULL only with len 0, else -EINVAL) is copied or written before this returns.
+ * The record (NULL only with len 0, else -EINVAL) is copied or written before this returns;
+ * HW_ETOOBIG past HW_RECORD_BYTES_MAX, HW_ERANGE for a mode not listed or k > 255.
  * An error here is this submit's only (it was not sent): the outcomes of earlier ones
  * that c holds are still to be taken with hw_client_wait before c is closed or
  * reconnected, or a caller counting what is in flight counts them as lost. */
