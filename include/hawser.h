@@ -101,12 +101,13 @@ int hw_node_run(struct hw_node *n);
 /* Ask the loop to stop. Any thread; async-signal safe. NULL is a no-op. */
 void hw_node_stop(struct hw_node *n);
 
-/* Free the node (its loop must have returned, or never run). Any thread. NULL is a
+/* Free the node (its loop must have returned, or never run). Any thread; no other call on
+ * n may run during it or come after it (stop the threads that submit first). NULL is a
  * no-op; so is a close while hw_node_run runs (from a submit's callback, or another
- * thread), which says so on stderr: its loop would go on with the node freed. A primary whose loop
- * never ran answers the submits it took here: their callbacks run on the calling thread, before
- * this returns, each with HW_ECLOSED (nothing stored). (One whose loop ran answered them on the
- * loop thread before hw_node_run returned.) */
+ * thread), which says so on stderr: its loop would go on with the node freed. A primary
+ * whose loop never ran answers the submits it took here: their callbacks run on the
+ * calling thread, before this returns, each with HW_ECLOSED (nothing stored). (One whose
+ * loop ran answered them on the loop thread before hw_node_run returned.) */
 void hw_node_close(struct hw_node *n);
 
 typedef void hw_submit_cb(void *arg, const struct hw_outcome *o);
@@ -133,9 +134,10 @@ int hw_node_submit(struct hw_node *n, uint64_t request_id, const uint8_t *record
 /* Submit and wait for the outcome. Any thread but the loop's: called there (from a
  * submit's callback) it would wait for ever for an outcome only that thread can give, so
  * it returns -EDEADLK at once and submits nothing. Returns out->code. -EINVAL for n or out
- * of NULL (and then submits nothing). There is no timeout: in a mode that waits for
- * standbys it waits while fewer than k are connected and caught up (the node logs
- * acks_held: docs/operations.md), until they are or the loop stops (HW_ECLOSED). */
+ * of NULL (and then submits nothing). There is no timeout: before hw_node_run has
+ * started it waits until it does, and in a mode that waits for standbys it waits while
+ * fewer than k are connected and caught up (the node logs acks_held: docs/operations.md),
+ * until they are or the loop stops (HW_ECLOSED). */
 int hw_node_submit_wait(struct hw_node *n, const uint8_t *record, size_t len,
 			enum hw_durability mode, unsigned k, struct hw_outcome *out);
 
