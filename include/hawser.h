@@ -44,7 +44,7 @@ enum hw_durability {
 	HW_RECEIVED = 1, /* ... and k standbys hold it in memory */
 	HW_DURABLE = 2,  /* ... and k standbys have it durable */
 	HW_APPLIED = 3,  /* ... and k standbys have applied it */
-	HW_DEFAULT = 255 /* the node's configured mode and k */
+	HW_DEFAULT = 255 /* the node's configured mode (and its k for a submit's k of 0) */
 };
 
 /* Outcome of one submit. A code of the refused-record band (hw_is_reject) with no
