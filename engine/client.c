@@ -926,10 +926,14 @@ static int take_security(struct hw_client *c, const struct hw_client_security *s
 {
 	if (sec == NULL || sec->insecure)
 		return 0;
-	if (!sec->cluster_id || !sec->key || !sec->peers ||
-	    strlen(sec->cluster_id) > HW_CHANNEL_CLUSTER_BYTES) {
+	if (!sec->cluster_id || !sec->key || !sec->peers) {
 		fprintf(stderr, "hawser client: the channel needs a cluster id, this client's "
 				"node.key and the nodes' node.pub files (or insecure)\n");
+		return HW_ECONFIG;
+	}
+	if (strlen(sec->cluster_id) > HW_CHANNEL_CLUSTER_BYTES) {
+		fprintf(stderr, "hawser client: cluster id '%s' is longer than %u characters\n",
+			sec->cluster_id, (unsigned)HW_CHANNEL_CLUSTER_BYTES);
 		return HW_ECONFIG;
 	}
 	char bad[256];

@@ -126,6 +126,29 @@ static void test_plaintext_named_refused(void **state)
 	server_unbind(&s);
 }
 
+/* A secure client's cluster id past 32 characters is HW_ECONFIG with a line that says so,
+ * before anything is dialled: it was said to be missing ("the channel needs a cluster
+ * id"), next to the one the caller gave. */
+static void test_long_cluster_id_named(void **state)
+{
+	(void)state;
+	char dir[HW_PROC_PATH_MAX], path[HW_PROC_PATH_MAX + 16], text[1024];
+	assert_int_equal(hw_test_mkdtemp("client-cluster", dir, sizeof dir), 0);
+	snprintf(path, sizeof path, "%s/err", dir);
+	struct hw_client_security sec = {
+		.cluster_id = "the-cluster-id-of-33-characters-x", .key = "k", .peers = "p"};
+	struct hw_test_stderr cap;
+	assert_int_equal(hw_test_stderr_begin(&cap, path), 0);
+	struct hw_client *c = NULL;
+	int rc = hw_client_connect_secure("127.0.0.1:1", &sec, &c);
+	assert_int_equal(hw_test_stderr_end(&cap, text, sizeof text), 0);
+	assert_int_equal(rc, HW_ECONFIG);
+	assert_null(c);
+	assert_string_equal(text, "hawser client: cluster id 'the-cluster-id-of-33-characters-x' "
+				  "is longer than 32 characters\n");
+	assert_int_equal(hw_test_rm_rf(dir), 0);
+}
+
 /* Nothing listens on the port: connect fails with -ECONNREFUSED and no handle. An address
  * that is none is -EINVAL, and a line on stderr says what an address is (it said nothing,
  * and "Invalid argument" did not say which one). */
@@ -1478,6 +1501,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_refused),
+		cmocka_unit_test(test_long_cluster_id_named),
 		cmocka_unit_test(test_list_none_answers),
 		cmocka_unit_test(test_plaintext_named_refused),
 		cmocka_unit_test(test_pipelined),
