@@ -1241,10 +1241,23 @@ static void set_running(struct hw_node *n, bool running)
 	pthread_mutex_unlock(&n->ext_mu);
 }
 
+/* Whether this is n's first hw_node_run: a second found its ports closed by the first and
+ * its submits refused, and ran a loop that served nothing until stopped. */
+static bool first_run(struct hw_node *n)
+{
+	pthread_mutex_lock(&n->ext_mu);
+	bool first = !n->ran;
+	n->ran = true;
+	pthread_mutex_unlock(&n->ext_mu);
+	return first;
+}
+
 int hw_node_run(struct hw_node *n)
 {
 	if (n == NULL)
 		return -EINVAL;
+	if (!first_run(n))
+		return -EALREADY;
 	set_running(n, true);
 	hw_loop_run(n->loop);
 	/* nothing answers submits once the loop is gone: refuse new ones, fail what waits

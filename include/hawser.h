@@ -95,7 +95,8 @@ int hw_node_open(const char *config_path, struct hw_node **out);
  * hw_node_stop() or a signal (SIGINT, SIGTERM); the node's sockets belong to that thread
  * from its start. Before returning it closes the node's connections, so hw_node_close
  * may then run on any thread. Returns 0, or the error that stopped the node (a storage
- * failure ...); -EINVAL for n of NULL. */
+ * failure ...); -EINVAL for n of NULL, -EALREADY at once for a second call on n (the
+ * first closed its ports: open a new node, once this one is closed). */
 int hw_node_run(struct hw_node *n);
 
 /* Ask the loop to stop. Any thread; async-signal safe. NULL is a no-op. */

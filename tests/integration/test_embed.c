@@ -131,7 +131,9 @@ static void count_cb(void *arg, const struct hw_outcome *o)
 
 /* A primary acknowledges an embedded submit; once its loop stopped (the primary role
  * ended, as at a step-down) a submit is refused with HW_ENOT_PRIMARY at once, and a
- * blocking submit returns the same instead of waiting for ever. */
+ * blocking submit returns the same instead of waiting for ever. A second hw_node_run is
+ * -EALREADY at once: it ran a loop with the ports closed and every submit refused, which
+ * served nothing (here it would take the stop asked first and return 0). */
 static void test_submit_after_role_ends(void **state)
 {
 	struct fix *f = *state;
@@ -148,6 +150,8 @@ static void test_submit_after_role_ends(void **state)
 	assert_int_equal(hw_node_submit_wait(f->n, f->rec, f->len, HW_DEFAULT, 0, &out),
 			 HW_ENOT_PRIMARY);
 	assert_int_equal(out.code, HW_ENOT_PRIMARY);
+	hw_node_stop(f->n);
+	assert_int_equal(hw_node_run(f->n), -EALREADY);
 }
 
 /* Submits taken while the node stops, in the queue, the batch being filled or the one in
