@@ -1280,23 +1280,26 @@ void hw_node_stop(struct hw_node *n)
 	hw_loop_stop(n->loop);
 }
 
-/* Whether hw_node_run runs now, on any thread. */
-static bool node_running(struct hw_node *n)
+/* Whether n may be freed now, and if so it is closing: not while hw_node_run runs, nor
+ * while a close runs (a callback it runs may close too): the loop, or that close, would go
+ * on with the node freed under it. */
+static bool close_begins(struct hw_node *n)
 {
 	pthread_mutex_lock(&n->ext_mu);
-	bool running = n->running;
+	bool may = !n->running && !n->closing;
+	n->closing = n->closing || may;
 	pthread_mutex_unlock(&n->ext_mu);
-	return running;
+	return may;
 }
 
 void hw_node_close(struct hw_node *n)
 {
 	if (n == NULL)
 		return;
-	if (node_running(n)) { /* its loop would go on with the node freed under it */
-		fprintf(stderr, "hawser: hw_node_close while hw_node_run runs (from a submit's "
-				"callback, or another thread): ignored; stop the node "
-				"(hw_node_stop) and close it once hw_node_run returned\n");
+	if (!close_begins(n)) {
+		fprintf(stderr, "hawser: hw_node_close while hw_node_run or another close runs "
+				"(from a submit's callback, or another thread): ignored; stop the "
+				"node (hw_node_stop) and close it once hw_node_run returned\n");
 		return;
 	}
 	/* The writer finishes the commit under way; then the connections close (their

@@ -233,6 +233,7 @@ struct hw_node {
 			* hw_node_submit refuses at once, so none is queued unanswered */
 	bool running;  /* under ext_mu: in hw_node_run, on run_thread */
 	bool ran;      /* under ext_mu: hw_node_run was called (once per node) */
+	bool closing;  /* under ext_mu: in hw_node_close (a second one is refused) */
 	pthread_t run_thread; /* hw_node_submit_wait there would wait on itself for ever */
 
 	/* audit (node_audit.c): the primary's signed checkpoints and node events */

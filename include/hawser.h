@@ -104,8 +104,9 @@ void hw_node_stop(struct hw_node *n);
 
 /* Free the node (its loop must have returned, or never run). Any thread; no other call on
  * n may run during it or come after it (stop the threads that submit first). NULL is a
- * no-op; so is a close while hw_node_run runs (from a submit's callback, or another
- * thread), which says so on stderr: its loop would go on with the node freed. A primary
+ * no-op; so is a close while hw_node_run or another close runs (from a submit's callback,
+ * or another thread), which says so on stderr: the loop, or that close, would go on with
+ * the node freed. A primary
  * whose loop never ran answers the submits it took here: their callbacks run on the
  * calling thread, before this returns, each with HW_ECLOSED (nothing stored). (One whose
  * loop ran answered them on the loop thread before hw_node_run returned.) */
