@@ -707,8 +707,14 @@ struct hw_session *hw__session_new(struct hw_node *n, struct hw_conn *c, bool re
 		hw_conn_refuse(c, HW_EBUSY);
 		return NULL;
 	}
-	*s = (struct hw_session){.node = n, .conn = c, .index = i, .gen = n->session_gen[i],
-				 .repl = repl, .peer = -1, .voter = -1};
+	*s = (struct hw_session){.node = n,
+				 .conn = c,
+				 .index = i,
+				 .gen = n->session_gen[i],
+				 .repl = repl,
+				 .peer = -1,
+				 .voter = -1,
+				 .accepted_ms = hw__node_now(n)};
 	n->sessions[i] = s;
 	n->sessions_open[repl]++;
 	hw_conn_set_ops(c, &session_ops, s);
@@ -783,6 +789,49 @@ static void beat_clients(struct hw_node *n, int64_t now)
 	}
 }
 
+/* How long a session of port repl may go without its Hello: HW_HELLO_BUSY_MS once the
+ * port holds three quarters of what it may (its sessions, or its descriptors when fewer),
+ * else HW_HELLO_WAIT_MS. */
+static int64_t hello_wait_ms(const struct hw_node *n, bool repl)
+{
+	uint32_t cap = repl ? HW_REPL_SESSIONS_MAX : HW_CLIENTS_MAX - HW_REPL_SESSIONS_MAX;
+	uint32_t fds = n->fds.conns_max[repl ? HW_FDS_REPL : HW_FDS_CLIENT];
+	if (fds < cap)
+		cap = fds;
+	bool busy = (uint64_t)n->sessions_open[repl] * 4u >= (uint64_t)cap * 3u;
+	return busy ? HW_HELLO_BUSY_MS : HW_HELLO_WAIT_MS;
+}
+
+/* Whether s has not said its Hello within wait of its accept, its channel open: one in
+ * its handshake is the ring's to time out. */
+static bool hello_late(const struct hw_node *n, const struct hw_session *s, int64_t now,
+		       int64_t wait)
+{
+	if (s->hello || now - s->accepted_ms < wait)
+		return false;
+	return n->cfg.security.insecure || hw_conn_peer_key(s->conn) != NULL;
+}
+
+/* Close every session that has not said its Hello in time (HW_HELLO_WAIT_MS): looked at
+ * every HW_HELLO_BUSY_MS / 4, so a late one goes within a quarter of its bound. */
+static void close_late_hellos(struct hw_node *n, int64_t now)
+{
+	if (now - n->hello_swept_ms < HW_HELLO_BUSY_MS / 4)
+		return;
+	n->hello_swept_ms = now;
+	const int64_t wait[2] = {hello_wait_ms(n, false), hello_wait_ms(n, true)};
+	for (uint32_t i = 0; i < HW_CLIENTS_MAX; i++) {
+		struct hw_session *s = n->sessions[i];
+		if (s == NULL || !hello_late(n, s, now, wait[s->repl]))
+			continue;
+		hw_log("session_closed", "peer=%s port=%s code=%s reason=no_hello waited_ms=%lld",
+		       hw_conn_peer(s->conn), s->repl ? "replication" : "client",
+		       hw_errname(-ETIMEDOUT), (long long)(now - s->accepted_ms));
+		s->accepted_ms = INT64_MAX; /* its on_close comes later: not looked at again */
+		hw_conn_close(s->conn, -ETIMEDOUT);
+	}
+}
+
 static void tick_cb(struct hw_timer *t, void *arg)
 {
 	(void)t;
@@ -802,6 +851,7 @@ static void tick_cb(struct hw_timer *t, void *arg)
 	hw__audit_tick(n); /* every role: refusal counts close when their minute ends */
 	hw__election_tick(n);
 	beat_clients(n, now);
+	close_late_hellos(n, now);
 }
 
 static void signal_cb(void *arg)

@@ -119,6 +119,8 @@ struct hw_session {
 	uint64_t beat_seen; /* client: hw_conn_queued_total() at the last heartbeat tick */
 	uint32_t replies_owed; /* client: submits taken and not answered yet, each owed a
 				* SUBMIT_REPLY its send buffer keeps room for (node.c) */
+	int64_t accepted_ms;   /* hw__node_now() when accepted: its Hello is due by
+				* HW_HELLO_WAIT_MS after (INT64_MAX once closed for it) */
 };
 
 /* One waiting submit: who to answer, and what. */
@@ -328,6 +330,7 @@ struct hw_node {
 	uint64_t rate_count;
 	int64_t rate_since_ms;
 	int64_t clients_beat_ms; /* hw__node_now() of the last HEARTBEAT to the clients */
+	int64_t hello_swept_ms;  /* hw__node_now() of the last look for late Hellos */
 	double records_per_s;
 	struct hw_stage_sums stages_now;   /* the second under way */
 	struct hw_stage_sums stages_last;  /* the last whole second */

@@ -1,6 +1,7 @@
 /* witness.c: the witness process (engine/witness.h). */
 #include "engine/witness.h"
 
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,7 +24,9 @@ struct wsession {
 	struct hw_witness *w;
 	struct hw_conn *conn;
 	uint32_t index;
-	int voter; /* -1 until its Hello named it */
+	int voter;           /* -1 until its Hello named it */
+	int64_t accepted_ms; /* loop time of its accept: its Hello is due HW_HELLO_WAIT_MS
+			      * after (INT64_MAX once closed for it) */
 };
 
 struct hw_witness {
@@ -35,6 +38,7 @@ struct hw_witness {
 	struct hw_timer *tick;
 	struct hw_voters *voters;
 	struct wsession *sessions[HW_WITNESS_SESSIONS_MAX];
+	uint32_t n_sessions;
 	struct hw_channel_config cc; /* [security], for witness_start (its identity on the
 				      * caller's stack, wiped after) */
 	int exit_rc;
@@ -53,12 +57,15 @@ static int send_frame_msg(struct hw_conn *c, enum hw_frame_type type, const void
 	return hw_conn_send2(c, hdr, sizeof hdr, buf, len);
 }
 
+/* Tell c why, then close it once that is sent: a voter closes on the ERROR, but nothing
+ * makes any other peer do so, and it would hold its session. */
 static void refuse(struct hw_conn *c, int code, const char *why)
 {
 	Hawser__Wire__V1__Error e = HAWSER__WIRE__V1__ERROR__INIT;
 	e.code = code;
 	e.message = (char *)why;
 	send_frame_msg(c, HW_FRAME_ERROR, &e);
+	hw_conn_close_sent(c, code);
 }
 
 /* A voter's Hello: same cluster, a node of [failover] voters. Answered with ours. */
@@ -76,7 +83,6 @@ static int take_hello(struct wsession *s, const struct hw_frame *f)
 		hw_log("peer_refused", "peer=%s node=%s reason=not_a_voter", hw_conn_peer(s->conn),
 		       m->node_id);
 		refuse(s->conn, HW_ECLUSTER, "not a voter of this cluster");
-		rc = 0; /* the dialer closes on the ERROR */
 	} else if (!hw_security_peer_is(&w->cfg.security, hw_conn_peer_key(s->conn), m->node_id)) {
 		hw_log("peer_refused", "peer=%s node=%s reason=key_not_that_node",
 		       hw_conn_peer(s->conn), m->node_id);
@@ -122,6 +128,7 @@ static void session_on_close(struct hw_conn *c, void *arg, int code)
 	(void)code;
 	struct wsession *s = arg;
 	s->w->sessions[s->index] = NULL;
+	s->w->n_sessions--;
 	free(s);
 }
 
@@ -142,8 +149,10 @@ static void on_accept(struct hw_listener *l, void *arg, struct hw_conn *c)
 		hw_conn_refuse(c, HW_EBUSY); /* session_ops would be called back with no session */
 		return;
 	}
-	*s = (struct wsession){.w = w, .conn = c, .index = i, .voter = -1};
+	*s = (struct wsession){
+		.w = w, .conn = c, .index = i, .voter = -1, .accepted_ms = hw_loop_now_ms(w->loop)};
 	w->sessions[i] = s;
+	w->n_sessions++;
 	hw_conn_set_ops(c, &session_ops, s);
 }
 
@@ -168,11 +177,34 @@ static void act_cb(void *arg, const struct hw_el_act *a)
 	hw_log("witness_action_ignored", "type=%d", (int)a->type); /* a witness never leads */
 }
 
+/* Close every session that has not said its Hello in time (HW_HELLO_WAIT_MS; at three
+ * quarters of the sessions, HW_HELLO_BUSY_MS), as a node does its own; one still in its
+ * channel's handshake is the ring's to time out. */
+static void close_late_hellos(struct hw_witness *w)
+{
+	int64_t now = hw_loop_now_ms(w->loop);
+	bool busy = w->n_sessions * 4u >= HW_WITNESS_SESSIONS_MAX * 3u;
+	int64_t wait = busy ? HW_HELLO_BUSY_MS : HW_HELLO_WAIT_MS;
+	for (uint32_t i = 0; i < HW_WITNESS_SESSIONS_MAX; i++) {
+		struct wsession *s = w->sessions[i];
+		if (s == NULL || s->voter >= 0 || now - s->accepted_ms < wait)
+			continue;
+		if (!w->cfg.security.insecure && hw_conn_peer_key(s->conn) == NULL)
+			continue; /* in its handshake */
+		hw_log("session_closed", "peer=%s code=%s reason=no_hello waited_ms=%lld",
+		       hw_conn_peer(s->conn), hw_errname(-ETIMEDOUT),
+		       (long long)(now - s->accepted_ms));
+		s->accepted_ms = INT64_MAX; /* its on_close comes later: not looked at again */
+		hw_conn_close(s->conn, -ETIMEDOUT);
+	}
+}
+
 static void tick_cb(struct hw_timer *t, void *arg)
 {
 	(void)t;
 	struct hw_witness *w = arg;
 	hw_voters_tick(w->voters, true);
+	close_late_hellos(w);
 }
 
 static void signal_cb(void *arg)

@@ -63,6 +63,20 @@
  * old ones; a connection past them is refused (HW_EBUSY) and closed. */
 #define HW_WITNESS_SESSIONS_MAX 32u
 
+/* A connection a node or the witness accepted must say its Hello this soon after its
+ * accept: a client or a node sends it as soon as its connection, or channel, is open.
+ * One that has not is closed (session_closed ... reason=no_hello), else a peer that
+ * connects and says nothing, or half a frame, holds one of the port's sessions for as
+ * long as it likes: with no channel (insecure) anyone can, with one any pinned key (a
+ * client's) can, and a port's worth of them keep every standby and voter out. A channel
+ * still in its handshake is left to the ring, which cuts it at 5 s, 1 s at three quarters
+ * full (engine/io/ring.h: channel_refused ... ETIMEDOUT); these are twice that, so a
+ * peer whose handshake took all its time has as long again for its Hello, and a flood
+ * holds each session about two seconds. HW_HELLO_BUSY_MS once the port's sessions are
+ * three quarters of what it may hold. */
+#define HW_HELLO_WAIT_MS 10000
+#define HW_HELLO_BUSY_MS 2000
+
 /* LMDB map: reserve address space up front (it costs no memory or disk, lmdb.h) and grow
  * by doubling when it fills; the ceiling keeps a runaway from eating the address space. */
 #define HW_MAP_BYTES_INITIAL (1ull << 30)

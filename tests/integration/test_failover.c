@@ -7,8 +7,9 @@
  * behind is refused promotion by the witness, with the reason logged; the new primary's
  * first entry is of its own epoch (its PROMOTION event, on this insecure cluster too),
  * and records resent to it come back as duplicates at their old LSNs; a
- * witness with every session taken refuses one more connection and keeps running; it
- * beats on its quiet voter links only to voters that promised a beat, and takes one.
+ * witness with every session taken refuses one more connection and keeps running, and
+ * closes those that say no Hello it takes; it beats on its quiet voter links only to
+ * voters that promised a beat, and takes one.
  *
  * The nodes' logs carry wall-clock times (wall_ms=) for the events compared across
  * processes: one host, one clock. Failover times measured here are printed. */
@@ -549,6 +550,35 @@ static void test_witness_replaces_stale_voter_sessions(void **state)
 	assert_int_equal(hw_rig_stop_all(&f->rig, STOP_WAIT_MS), 0);
 }
 
+/* Connections that fill the witness and never say a Hello it takes (silent ones, and
+ * ones whose Hello names no voter, refused and left open by their dialer) are closed by
+ * the witness (session_closed ... reason=no_hello; a refused one at once), so the real
+ * p1 links to it. They held every session for as long as they stayed connected, and no
+ * voter could reach the witness. */
+static void test_witness_silent_closed(void **state)
+{
+	struct fix *f = *state;
+	const int w = HW_RIG_VOTERS - 1;
+	assert_int_equal(hw_rig_start(&f->rig, w, EVENT_WAIT_MS), 0);
+	size_t markw = hw_proc_mark(&f->rig.proc[w]);
+	int fd[HW_WITNESS_SESSIONS_MAX];
+	for (unsigned i = 0; i < HW_WITNESS_SESSIONS_MAX; i++) {
+		fd[i] = hw_test_dial(f->rig.listen[w]);
+		assert_true(fd[i] >= 0);
+		if (i % 2 == 1)
+			hw_fp_voter_hello(fd[i], "x9", 0); /* no voter of this cluster */
+	}
+	assert_int_equal(hw_rig_start(&f->rig, 0, EVENT_WAIT_MS), 0);
+	size_t from = 0;
+	assert_true(hw_proc_wait_line(&f->rig.proc[0], &from, "event=voter_link_up", "voter=w1",
+				      EVENT_WAIT_MS, NULL, 0));
+	assert_true(hw_proc_wait_line(&f->rig.proc[w], &markw, "event=session_closed",
+				      "code=ETIMEDOUT reason=no_hello", EVENT_WAIT_MS, NULL, 0));
+	for (unsigned i = 0; i < HW_WITNESS_SESSIONS_MAX; i++)
+		close(fd[i]);
+	assert_int_equal(hw_rig_stop_all(&f->rig, STOP_WAIT_MS), 0);
+}
+
 /* A socket listening at the rig's address addr ("127.0.0.1:PORT"), whose accepts and
  * reads wait at most EVENT_WAIT_MS. */
 static int listen_at(const char *addr)
@@ -807,6 +837,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_behind_standby_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_witness_full_refuses, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_witness_silent_closed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_voter_beats_mixed_versions, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_witness_replaces_stale_voter_sessions, setup,
 						teardown),

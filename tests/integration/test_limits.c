@@ -6,7 +6,8 @@
  * send buffer (HW_CONN_SEND_MAX) gets every reply once it reads, on a connection that
  * stays up: the node stops reading it while its buffer still has room for every reply it
  * owes, those of submits still waiting too. A session takes one Hello, and a control
- * frame announcing a body past its limit closes it. */
+ * frame announcing a body past its limit closes it. A connection that does not say its
+ * Hello in time is closed, so silent ones cannot keep a standby out. */
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
@@ -58,6 +59,31 @@ static size_t read_to_eof(int fd, uint8_t *buf, size_t cap)
 	return len;
 }
 
+static int send_all(int fd, const uint8_t *p, size_t len)
+{
+	ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
+	return n == (ssize_t)len ? 0 : n < 0 ? -errno : -EPIPE;
+}
+
+/* A frame of type carrying msg (NULL: an empty body) at p; its length. */
+static size_t put_msg(uint8_t *p, enum hw_frame_type type, const ProtobufCMessage *msg)
+{
+	size_t len = msg != NULL ? protobuf_c_message_pack(msg, p + HW_FRAME_HEADER_BYTES) : 0;
+	hw_frame_header(p, type, p + HW_FRAME_HEADER_BYTES, (uint32_t)len);
+	return HW_FRAME_HEADER_BYTES + len;
+}
+
+/* A client's Hello on fd, as the client library says it first: the connection is then a
+ * session that may stay idle. 0 or -errno. */
+static int say_hello(int fd)
+{
+	Hawser__Wire__V1__Hello h = HAWSER__WIRE__V1__HELLO__INIT;
+	h.protocol_version = 1;
+	h.role = HAWSER__WIRE__V1__ROLE__CLIENT;
+	uint8_t frame[256];
+	return send_all(fd, frame, put_msg(frame, HW_FRAME_HELLO, &h.base));
+}
+
 static int setup(void **state)
 {
 	/* the node (a child) needs more descriptors than the default 1024 */
@@ -86,15 +112,27 @@ static int teardown(void **state)
 	return 0;
 }
 
-/* Silent connections (no handshake, no hello) fill the client port's sessions; the next
- * one gets ERROR HW_EBUSY and is closed; the standby connects on the replication port all
- * the same; the node stays up and, after one client leaves, answers a status. */
+/* Start the standby s1 of f's primary and wait until it follows. */
+static void start_standby(struct fix *f)
+{
+	struct hw_tnode_opts so = {.primary_addr = f->t.listen};
+	size_t smark = 0;
+	assert_int_equal(hw_tnode_init(&f->s, f->root, "s1", &so), 0);
+	assert_int_equal(hw_tnode_start(&f->s, &smark), 0);
+	assert_true(
+		hw_proc_wait_line(&f->s.proc, &smark, "event=following", NULL, WAIT_MS, NULL, 0));
+}
+
+/* Idle clients (a Hello, then nothing) fill the client port's sessions; the next one
+ * gets ERROR HW_EBUSY and is closed; the standby connects on the replication port all the
+ * same; the node stays up and, after one client leaves, answers a status. */
 static void test_busy_refused_node_survives(void **state)
 {
 	struct fix *f = *state;
 	for (; f->n_fd < HW_CLIENTS_MAX - HW_REPL_SESSIONS_MAX; f->n_fd++) {
 		f->fd[f->n_fd] = hw_test_dial(f->t.client);
 		assert_true(f->fd[f->n_fd] >= 0);
+		assert_int_equal(say_hello(f->fd[f->n_fd]), 0);
 	}
 	int extra = hw_test_dial(f->t.client);
 	assert_true(extra >= 0);
@@ -109,12 +147,7 @@ static void test_busy_refused_node_survives(void **state)
 	assert_int_equal(e->code, HW_EBUSY);
 	hawser__wire__v1__error__free_unpacked(e, NULL);
 
-	struct hw_tnode_opts so = {.primary_addr = f->t.listen};
-	size_t smark = 0;
-	assert_int_equal(hw_tnode_init(&f->s, f->root, "s1", &so), 0);
-	assert_int_equal(hw_tnode_start(&f->s, &smark), 0);
-	assert_true(
-		hw_proc_wait_line(&f->s.proc, &smark, "event=following", NULL, WAIT_MS, NULL, 0));
+	start_standby(f);
 
 	close(f->fd[--f->n_fd]);
 	struct hw_tstatus st = {0};
@@ -123,6 +156,33 @@ static void test_busy_refused_node_survives(void **state)
 		rc = hw_tnode_status(&f->t, &st);
 	assert_int_equal(rc, 0);
 	assert_int_equal(st.role, 1); /* the same node, still primary: it did not crash */
+}
+
+/* Connections that never say their Hello (silent, or half a frame header and no more)
+ * fill the replication port's sessions before the standby starts: each is closed once
+ * its Hello is late (session_closed ... reason=no_hello), so the standby, refused
+ * HW_EBUSY at first, is let in and follows, where before they held every session for as
+ * long as they stayed connected and kept it out. */
+static void test_silent_sessions_closed(void **state)
+{
+	struct fix *f = *state;
+	size_t mark = hw_proc_mark(&f->t.proc);
+	uint8_t half[HW_FRAME_HEADER_BYTES];
+	hw_frame_header(half, HW_FRAME_HELLO, NULL, 0);
+	for (; f->n_fd < HW_REPL_SESSIONS_MAX; f->n_fd++) {
+		f->fd[f->n_fd] = hw_test_dial(f->t.listen);
+		assert_true(f->fd[f->n_fd] >= 0);
+		if (f->n_fd % 2 == 1)
+			assert_int_equal(send_all(f->fd[f->n_fd], half, sizeof half / 2), 0);
+	}
+	start_standby(f);
+	assert_true(hw_proc_wait_line(&f->t.proc, &mark, "event=session_closed",
+				      "port=replication code=ETIMEDOUT reason=no_hello", WAIT_MS,
+				      NULL, 0));
+	for (unsigned i = 0; i < f->n_fd; i++) { /* every one was closed by the node */
+		uint8_t buf[64];
+		assert_int_equal(read_to_eof(f->fd[i], buf, sizeof buf), 0);
+	}
 }
 
 /* ---- clients that do not read their replies ------------------------------------------ */
@@ -222,12 +282,6 @@ static int flood_teardown(void **state)
 
 /* All of p on the blocking socket fd: a blocking send() returns short only when the
  * connection failed (this test catches no signal). 0, or -errno. */
-static int send_all(int fd, const uint8_t *p, size_t len)
-{
-	ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
-	return n == (ssize_t)len ? 0 : n < 0 ? -errno : -EPIPE;
-}
-
 /* Room for len more bytes in f->out. */
 static uint8_t *out_room(struct flood_fix *f, size_t len)
 {
@@ -238,14 +292,6 @@ static uint8_t *out_room(struct flood_fix *f, size_t len)
 		f->out_cap = cap;
 	}
 	return f->out + f->out_len;
-}
-
-/* A frame of type carrying msg (NULL: an empty body) at p; its length. */
-static size_t put_msg(uint8_t *p, enum hw_frame_type type, const ProtobufCMessage *msg)
-{
-	size_t len = msg != NULL ? protobuf_c_message_pack(msg, p + HW_FRAME_HEADER_BYTES) : 0;
-	hw_frame_header(p, type, p + HW_FRAME_HEADER_BYTES, (uint32_t)len);
-	return HW_FRAME_HEADER_BYTES + len;
 }
 
 /* Append such a frame to f->out. */
@@ -576,6 +622,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_busy_refused_node_survives, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_silent_sessions_closed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unread_replies_all_come, flood_setup,
 						flood_teardown),
 		cmocka_unit_test_setup_teardown(test_owed_outcomes_all_come, held_setup,
