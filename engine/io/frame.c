@@ -88,9 +88,10 @@ uint32_t hw_frame_body_max(enum hw_frame_type t)
 	switch (t) {
 	case HW_FRAME_APPEND:
 	case HW_FRAME_SNAPSHOT_CHUNK:
-	case HW_FRAME_SUBMIT:
 	case HW_FRAME_STATUS:
 		return HW_FRAME_BYTES_MAX;
+	case HW_FRAME_SUBMIT:
+		return HW_SUBMIT_BODY_MAX;
 	default:
 		return HW_FRAME_CONTROL_BYTES_MAX;
 	}

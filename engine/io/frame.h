@@ -45,6 +45,11 @@ _Static_assert(HW_FRAME_BYTES_MAX >= 24u + 96u + HW_RECORD_BYTES_MAX, "one entry
 
 #define HW_APPEND_HEADER_BYTES 24u
 #define HW_SUBMIT_HEADER_BYTES 16u
+/* A SUBMIT carries one record: a header announcing more is refused (HW_EFRAME) before its
+ * body is buffered. At 4 MiB, as the other raw bodies, a connection that announced one
+ * and sent all but its last byte held some 5 MiB of the node's buffers, past its Hello or
+ * before it: a thousand of them, 5 GiB. */
+#define HW_SUBMIT_BODY_MAX     (HW_SUBMIT_HEADER_BYTES + HW_RECORD_BYTES_MAX)
 #define HW_SUBMIT_MODE_DEFAULT 0xffu
 /* The largest SUBMIT_REPLY frame (wire.proto SubmitReply): three varints (request_id,
  * code, lsn) and a flag, each with its tag, and a refusal's field and rule (struct
@@ -115,8 +120,8 @@ uint32_t hw__crc32c_hw(uint32_t crc, const void *buf, size_t len);
 #endif
 
 /* The largest body a frame of type t may carry: HW_FRAME_BYTES_MAX for APPEND,
- * SNAPSHOT_CHUNK, SUBMIT (raw bodies) and STATUS (which the client decodes within a
- * budget), HW_FRAME_CONTROL_BYTES_MAX for the rest. */
+ * SNAPSHOT_CHUNK (raw bodies) and STATUS (which the client decodes within a budget),
+ * HW_SUBMIT_BODY_MAX for SUBMIT, HW_FRAME_CONTROL_BYTES_MAX for the rest. */
 uint32_t hw_frame_body_max(enum hw_frame_type t);
 
 /* Write a header for a body of len bytes at body into hdr (the body is not copied; the

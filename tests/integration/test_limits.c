@@ -7,7 +7,8 @@
  * stays up: the node stops reading it while its buffer still has room for every reply it
  * owes, those of submits still waiting too. A session takes one Hello, and a control
  * frame announcing a body past its limit closes it. A connection that does not say its
- * Hello in time is closed, so silent ones cannot keep a standby out. */
+ * Hello in time is closed, so silent ones cannot keep a standby out, and a SUBMIT
+ * announcing more than one record is refused from its header. */
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
@@ -618,6 +619,28 @@ static void test_control_frames_bounded(void **state)
 	client_open(f); /* its Hello and a Status answered */
 }
 
+/* A SUBMIT whose header announces more than one record and its header
+ * (HW_SUBMIT_BODY_MAX) closes the session from the header alone (HW_EFRAME), as a control
+ * message past its limit does: the node waited for up to 4 MiB of its body, some 5 MiB of
+ * buffers per connection that sent all but its last byte. */
+static void test_submit_frames_bounded(void **state)
+{
+	struct flood_fix *f = *state;
+	client_open(f);
+	uint8_t buf[HW_FRAME_HEADER_BYTES];
+	hw_frame_header(buf, HW_FRAME_SUBMIT, NULL, 0);
+	hw_put_u32(buf + 4, HW_FRAME_BYTES_MAX); /* the body never comes */
+	size_t from = hw_proc_mark(&f->p.proc);
+	assert_int_equal(send_all(f->fd, buf, sizeof buf), 0);
+	struct hw_frame fr;
+	assert_int_equal(read_frame(f, &fr), 0); /* closed */
+	assert_true(hw_proc_wait_line(&f->p.proc, &from, "event=frame_refused", "code=HW_EFRAME",
+				      WAIT_MS, NULL, 0));
+	close(f->fd);
+	f->fd = -1;
+	client_open(f); /* the node answers the next client */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -630,6 +653,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_answers_follow_requests, flood_setup,
 						flood_teardown),
 		cmocka_unit_test_setup_teardown(test_control_frames_bounded, flood_setup,
+						flood_teardown),
+		cmocka_unit_test_setup_teardown(test_submit_frames_bounded, flood_setup,
 						flood_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

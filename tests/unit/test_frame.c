@@ -216,6 +216,13 @@ static void test_bad_header_refused_early(void **state)
 		hw_put_u32(big + 4, HW_FRAME_CONTROL_BYTES_MAX + 1);
 		assert_int_equal(hw_frame_parse(big, 8, &f), types[i].bulk ? 0 : HW_EFRAME);
 	}
+	/* A SUBMIT carries one record: a header announcing more is refused from its first 8
+	 * bytes, where a node waited for up to 4 MiB of body. */
+	hw_frame_header(big, HW_FRAME_SUBMIT, NULL, 0);
+	hw_put_u32(big + 4, HW_SUBMIT_BODY_MAX);
+	assert_int_equal(hw_frame_parse(big, 8, &f), 0);
+	hw_put_u32(big + 4, HW_SUBMIT_BODY_MAX + 1);
+	assert_int_equal(hw_frame_parse(big, 8, &f), HW_EFRAME);
 }
 
 /* The encrypted channel's hello read as a frame is the other channel (HW_ECHANNEL), told
