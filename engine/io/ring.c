@@ -716,9 +716,11 @@ static void recv_done(struct hw_conn *c, int res)
 		return;
 	}
 	if (res == 0 && c->ch && !hw_channel_is_open(c->ch)) {
-		/* Cut during the handshake: how an initiator learns it was refused. */
-		int code = hw_channel_eof(c->ch);
-		log_channel(c, "channel_refused", code);
+		/* Cut during the handshake: how an initiator learns it was refused. A peer that
+		 * hung up on this side's accept refused nothing (a port scan, a TCP health
+		 * check, a client that gave up): one line, channel_cut, and a plain close. */
+		int code = c->dialed ? hw_channel_eof(c->ch) : HW_ECLOSED;
+		log_channel(c, c->dialed ? "channel_refused" : "channel_cut", code);
 		conn_close(c, code);
 		return;
 	}

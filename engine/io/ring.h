@@ -24,7 +24,9 @@
  * channel's code (HW_EAUTH, HW_EHANDSHAKE, HW_EDECRYPT, HW_EREPLAY ...; a dialled
  * connection the peer refused ends with HW_EHANDSHAKE), logged as channel_refused or
  * channel_failed with the peer's address and key fingerprint; each open channel is
- * logged as channel_open, with its record cipher. A handshake not done 5 s after the
+ * logged as channel_open, with its record cipher. An accepted connection whose peer hangs
+ * up during the handshake refused nothing (a port scan, a health check): it is logged as
+ * channel_cut and closed with HW_ECLOSED. A handshake not done 5 s after the
  * connection was made is closed with -ETIMEDOUT (logged as channel_refused); 1 s for a
  * connection refused (hw_conn_refuse) and for every connection of a listener holding three
  * quarters of its conns_max (hw_listen), so a flood of silent connections holds each

@@ -3,7 +3,8 @@
  * key is not pinned is refused and logged, a flipped bit on the wire kills the connection
  * and nothing is lost, a config without keys or insecure = true does not start, a
  * capture of the replication traffic shows no container number unless insecure, and a
- * client that the primary's back-pressure holds up for 7 s keeps its connection. */
+ * client that the primary's back-pressure holds up for 7 s keeps its connection; a peer
+ * that connects and hangs up is logged as cut, not refused. */
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -817,6 +818,34 @@ static void test_other_channel_told(void **state)
 	assert_non_null(strstr(hw_strerror(HW_ECHANNEL), "plaintext"));
 }
 
+/* A peer that connects and hangs up before a byte (a port scan, a TCP health check) is
+ * one line, channel_cut code=HW_ECLOSED: not a refused handshake (channel_refused
+ * code=HW_EHANDSHAKE, and session_lost with it, two lines a probe: 10,000 lines for a
+ * scan of 5,000), which it is not. */
+static void test_probe_cut_not_refused(void **state)
+{
+	struct fix *f = *state;
+	name_nodes(f);
+	configs(f, "s1", NULL, false);
+	size_t pm = 0;
+	assert_int_equal(hw_tnode_start(&f->p, &pm), 0);
+	int fd = hw_test_dial(f->p.client);
+	assert_true(fd >= 0);
+	struct sockaddr_in sa;
+	socklen_t len = sizeof sa;
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+	close(fd);
+	char peer[64], line[512], refused[96], lost[96];
+	snprintf(peer, sizeof peer, "peer=127.0.0.1:%u ", ntohs(sa.sin_port));
+	assert_true(hw_proc_wait_line(&f->p.proc, &pm, "event=channel_cut", peer, WAIT_MS, line,
+				      sizeof line));
+	assert_non_null(strstr(line, "code=HW_ECLOSED"));
+	snprintf(refused, sizeof refused, "event=channel_refused %s", peer);
+	snprintf(lost, sizeof lost, "event=session_lost %s", peer);
+	assert_null(strstr(f->p.proc.log, refused));
+	assert_null(strstr(f->p.proc.log, lost));
+}
+
 /* Run p1 and s1 with the standby's replication through a tap, submit CAPTURE_RECORDS
  * durable records, and return how many of their container numbers the tap saw. */
 static unsigned captured_numbers(struct fix *f, bool insecure, unsigned *numbers)
@@ -884,6 +913,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_corrupt_byte_rejected, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_other_channel_told, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_probe_cut_not_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pressed_client_kept, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_config_without_keys_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vault_refuses_operator_event, setup, teardown),
