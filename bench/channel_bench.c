@@ -27,7 +27,7 @@ static void pair(const struct hw_identity *a, const struct hw_identity *b, bool 
 {
 	uint8_t msg[HW_CHANNEL_HANDSHAKE_BYTES_MAX];
 	struct hw_channel_config ci = {
-		HW_CHANNEL_INITIATOR, false, a, b->kx_pk, 1, "bench", 0, NULL, NULL, aes_off};
+		HW_CHANNEL_INITIATOR, false, a, b->kx_pk, 1, "bench", 0, NULL, NULL, aes_off, 0};
 	struct hw_channel_config cr = ci;
 	cr.role = HW_CHANNEL_RESPONDER;
 	cr.self = b;

@@ -66,6 +66,7 @@
 
 /* The largest frame a client sends (a SUBMIT), and the record it is sealed into. */
 #define SEND_FRAME_MAX (HW_FRAME_HEADER_BYTES + HW_SUBMIT_HEADER_BYTES + HW_RECORD_BYTES_MAX)
+_Static_assert(SEND_FRAME_MAX <= HW_PORT_FRAME_MAX, "a node's port opens every record sealed");
 #define RAW_CAP        HW_CHANNEL_RECORD_BYTES(HW_CHANNEL_PLAINTEXT_MAX)
 /* What a resend may leave half written: one SUBMIT frame, sealed. */
 #define PEND_BYTES HW_CHANNEL_RECORD_BYTES(SEND_FRAME_MAX)

@@ -1379,6 +1379,8 @@ int hw_config_channel(const struct hw_config *c, const char *path, struct hw_ide
 	out->self = id;
 	out->pinned = &s->peers[0][0];
 	out->pinned_count = s->n_peers;
+	/* what is sent to the ports: a record announcing more is refused before it is held */
+	out->open_max = HW_PORT_FRAME_MAX;
 	return 0;
 }
 

@@ -278,7 +278,8 @@ void hw_config_perror(const char *path, int rc, const char *err);
 int hw_config_load_retention(const char *path, struct hw_retention *r, char *err, size_t err_len);
 
 /* The channel settings of c for hw_ring_set_channel() (role left for it to set): loads
- * the secret key into *id (wipe it when done) and points out->pinned into c. Refuses
+ * the secret key into *id (wipe it when done) and points out->pinned into c; records
+ * sent to the ports are bounded by HW_PORT_FRAME_MAX (open_max). Refuses
  * (HW_ECONFIG, with a message naming what to add in err) a config with neither keys nor
  * insecure = true; HW_ECONFIG too for a key file that cannot be read or used, with why
  * (missing, no access: strerror) in err. */

@@ -94,6 +94,7 @@ struct hw_channel {
 	enum hs_state hs;
 	int err; /* sticky */
 	uint64_t rekey_bytes;
+	uint32_t open_max; /* the largest record plaintext opened (hw_channel_config) */
 	hw_channel_random_cb *random_cb;
 	void *random_arg;
 	uint8_t cluster[HW_CHANNEL_CLUSTER_BYTES];
@@ -471,6 +472,8 @@ static int config_check(const struct hw_channel_config *cfg)
 		return HW_ECONFIG;
 	if (cfg->insecure)
 		return 0;
+	if (cfg->open_max > HW_CHANNEL_PLAINTEXT_MAX)
+		return HW_ECONFIG;
 	if (!cfg->cluster_id || cfg->cluster_id[0] == '\0' ||
 	    strlen(cfg->cluster_id) > HW_CHANNEL_CLUSTER_BYTES)
 		return HW_ECONFIG;
@@ -500,6 +503,7 @@ int hw_channel_new(const struct hw_channel_config *cfg, struct hw_channel **out)
 	}
 	ch->aes = !cfg->aes_off && crypto_aead_aes256gcm_is_available();
 	ch->rekey_bytes = cfg->rekey_bytes ? cfg->rekey_bytes : HW_CHANNEL_REKEY_BYTES_DEFAULT;
+	ch->open_max = cfg->open_max ? cfg->open_max : HW_CHANNEL_PLAINTEXT_MAX;
 	ch->random_cb = cfg->random_cb ? cfg->random_cb : random_default;
 	ch->random_arg = cfg->random_arg;
 	memcpy(ch->cluster, cfg->cluster_id, strlen(cfg->cluster_id));
@@ -905,7 +909,7 @@ static int open_insecure(struct hw_channel *ch, const uint8_t *in, size_t len, s
 static int header_check(const struct hw_channel *ch, const uint8_t *h)
 {
 	uint32_t n = hw_get_u32(h);
-	if (n < HW_CHANNEL_ABYTES || n > HW_CHANNEL_PLAINTEXT_MAX + HW_CHANNEL_ABYTES)
+	if (n < HW_CHANNEL_ABYTES || n > ch->open_max + HW_CHANNEL_ABYTES)
 		return HW_EFRAME;
 	if (h[12] < TYPE_MESSAGE || h[12] > TYPE_FINAL ||
 	    (h[12] == TYPE_FINAL && n != HW_CHANNEL_ABYTES))

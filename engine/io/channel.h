@@ -137,6 +137,10 @@ struct hw_channel_config {
 	hw_channel_random_cb *random_cb; /* NULL: randombytes_buf; tests pass a seeded one */
 	void *random_arg;
 	bool aes_off; /* never offer AES-256-GCM: XChaCha20-Poly1305 (tests of the fallback) */
+	/* The largest record plaintext this side opens: a record whose header says more is
+	 * refused from its header (HW_EFRAME), before its body is buffered. 0:
+	 * HW_CHANNEL_PLAINTEXT_MAX, which is also the most it may be. */
+	uint32_t open_max;
 };
 
 struct hw_channel_stats {
@@ -221,7 +225,8 @@ int hw_channel_key_parse(const char *text, uint8_t key[HW_CHANNEL_KEY_BYTES]);
 
 /* Make a channel for one connection. Copies cfg, the identity and the pinned keys.
  * Errors: HW_ECONFIG (bad role, cluster id empty or over 32 bytes, no identity or no
- * pinned key in secure mode, more than HW_CHANNEL_PINNED_MAX), HW_ENOMEM. */
+ * pinned key in secure mode, more than HW_CHANNEL_PINNED_MAX, open_max past
+ * HW_CHANNEL_PLAINTEXT_MAX), HW_ENOMEM. */
 int hw_channel_new(const struct hw_channel_config *cfg, struct hw_channel **out);
 
 /* Wipe the keys and free. NULL is fine. */

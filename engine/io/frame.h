@@ -50,6 +50,12 @@ _Static_assert(HW_FRAME_BYTES_MAX >= 24u + 96u + HW_RECORD_BYTES_MAX, "one entry
  * and sent all but its last byte held some 5 MiB of the node's buffers, past its Hello or
  * before it: a thousand of them, 5 GiB. */
 #define HW_SUBMIT_BODY_MAX     (HW_SUBMIT_HEADER_BYTES + HW_RECORD_BYTES_MAX)
+/* The largest frame anyone sends to a node's or the witness's port: a SUBMIT and its
+ * record, or a control message (their streams go the other way). What those ports'
+ * channels open in one record (engine/config.h hw_config_channel): the client library
+ * seals a frame a record, the nodes' rings 64 KiB at most. */
+#define HW_PORT_FRAME_MAX (HW_FRAME_HEADER_BYTES + HW_SUBMIT_BODY_MAX)
+_Static_assert(HW_SUBMIT_BODY_MAX >= HW_FRAME_CONTROL_BYTES_MAX, "a port takes every control");
 #define HW_SUBMIT_MODE_DEFAULT 0xffu
 /* The largest SUBMIT_REPLY frame (wire.proto SubmitReply): three varints (request_id,
  * code, lsn) and a flag, each with its tag, and a refusal's field and rule (struct

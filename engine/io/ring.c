@@ -319,6 +319,8 @@ static int conn_channel(struct hw_ring *r, struct hw_conn *c, enum hw_channel_ro
 		return 0;
 	struct hw_channel_config cfg = r->chcfg;
 	cfg.role = role;
+	if (role == HW_CHANNEL_INITIATOR) /* what it dialed may stream to it: any record */
+		cfg.open_max = 0;
 	int rc = hw_channel_new(&cfg, &c->ch);
 	if (rc)
 		return rc;

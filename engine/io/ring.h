@@ -135,7 +135,9 @@ int hw_connect(struct hw_ring *r, const char *addr, const struct hw_conn_ops *op
 	       struct hw_conn **out);
 
 /* Secure the connections made or accepted on r from now on with channels of cfg (copied
- * with its identity and pinned keys; the role is set per connection). NULL or
+ * with its identity and pinned keys; the role is set per connection). cfg->open_max
+ * bounds the records of accepted connections only: a dialed one opens any record (a
+ * primary's stream to its standby carries 4 MiB frames). NULL or
  * cfg->insecure: plain sockets. Logs the choice (event=security, insecure=true|false,
  * the own key's fingerprint). Returns 0, HW_ECONFIG (no identity, no pinned key or too
  * many, cluster id too long) or HW_ENOMEM. Connections already open keep what they had. */

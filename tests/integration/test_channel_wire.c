@@ -4,7 +4,8 @@
  * and nothing is lost, a config without keys or insecure = true does not start, a
  * capture of the replication traffic shows no container number unless insecure, and a
  * client that the primary's back-pressure holds up for 7 s keeps its connection; a peer
- * that connects and hangs up is logged as cut, not refused. */
+ * that connects and hangs up is logged as cut, not refused, and one whose record would
+ * be larger than a port is sent is closed from its header. */
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -27,6 +28,7 @@
 
 #include "base/clock.h"
 #include "bench/workload.h"
+#include "base/bytes.h"
 #include "chaos/proxy.h"
 #include "engine/client_int.h"
 #include "engine/io/channel.h"
@@ -846,6 +848,77 @@ static void test_probe_cut_not_refused(void **state)
 	assert_null(strstr(f->p.proc.log, lost));
 }
 
+/* A channel to addr as the client (its key, p1's pinned), its handshake done on the
+ * blocking socket: the socket, *ch the open channel (the caller frees it). */
+static int client_channel(const struct fix *f, const char *addr, struct hw_channel **ch)
+{
+	struct hw_identity id;
+	uint8_t node[HW_CHANNEL_KEY_BYTES], buf[1024];
+	char pub[2 * HW_PROC_PATH_MAX];
+	snprintf(pub, sizeof pub, "%s/p1.pub", f->pins);
+	assert_int_equal(hw_identity_load(f->client_key, &id), 0);
+	assert_int_equal(hw_channel_key_load(pub, node), 0);
+	struct hw_channel_config cfg = {.role = HW_CHANNEL_INITIATOR,
+					.self = &id,
+					.pinned = node,
+					.pinned_count = 1,
+					.cluster_id = CLUSTER_ID};
+	assert_int_equal(hw_channel_new(&cfg, ch), 0);
+	hw_identity_wipe(&id);
+	int fd = hw_test_dial(addr);
+	assert_true(fd >= 0);
+	size_t have = 0, n = 0, used = 0;
+	for (;;) { /* hello_I; hello_R | finish_R; finish_I, and it is open */
+		uint8_t out[HW_CHANNEL_HANDSHAKE_BYTES_MAX];
+		assert_int_equal(hw_channel_handshake_out(*ch, out, sizeof out, &n), 0);
+		assert_int_equal(send(fd, out, n, MSG_NOSIGNAL), (ssize_t)n);
+		if (hw_channel_is_open(*ch))
+			break;
+		int rc = hw_channel_handshake_in(*ch, buf, have, &used);
+		while (rc == -EAGAIN) {
+			ssize_t got = recv(fd, buf + have, sizeof buf - have, 0);
+			assert_true(got > 0);
+			have += (size_t)got;
+			rc = hw_channel_handshake_in(*ch, buf, have, &used);
+		}
+		assert_int_equal(rc, 0);
+		memmove(buf, buf + used, have - used);
+		have -= used;
+	}
+	return fd;
+}
+
+/* A record sent to a node's port may hold one frame a port is sent (HW_PORT_FRAME_MAX: a
+ * SUBMIT and its record): a pinned client whose record header announces more is closed
+ * from the header (channel_failed code=HW_EFRAME). The node waited for up to 4 MiB of
+ * its body, so each such connection, all but the last byte sent, held some 4.4 MiB of
+ * the node's memory (a full client port, 4 GiB). Its standby's stream, 4 MiB frames, is
+ * not bounded so. */
+static void test_port_records_bounded(void **state)
+{
+	struct fix *f = *state;
+	name_nodes(f);
+	configs(f, "s1", NULL, false);
+	size_t pm = 0, sm = 0;
+	assert_int_equal(hw_tnode_start(&f->p, &pm), 0);
+	struct hw_channel *ch = NULL;
+	int fd = client_channel(f, f->p.client, &ch);
+	uint8_t hdr[HW_CHANNEL_RECORD_HEADER_BYTES] = {0};
+	hw_put_u32(hdr, HW_PORT_FRAME_MAX + 1 + HW_CHANNEL_ABYTES); /* seq 0 */
+	hdr[12] = 1;                                                /* a message */
+	assert_int_equal(send(fd, hdr, sizeof hdr, MSG_NOSIGNAL), (ssize_t)sizeof hdr);
+	struct pollfd pfd = {.fd = fd, .events = POLLIN};
+	char byte;
+	assert_int_equal(poll(&pfd, 1, WAIT_MS), 1);
+	assert_true(read(fd, &byte, 1) <= 0); /* closed at once, told nothing */
+	close(fd);
+	hw_channel_free(ch);
+	assert_true(hw_proc_wait_line(&f->p.proc, &pm, "event=channel_failed", "code=HW_EFRAME",
+				      WAIT_MS, NULL, 0));
+	assert_int_equal(hw_tnode_start(&f->s, &sm), 0);
+	assert_true(submit(f, 1, 200, HW_DURABLE, NULL, NULL) >= 200);
+}
+
 /* Run p1 and s1 with the standby's replication through a tap, submit CAPTURE_RECORDS
  * durable records, and return how many of their container numbers the tap saw. */
 static unsigned captured_numbers(struct fix *f, bool insecure, unsigned *numbers)
@@ -914,6 +987,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_corrupt_byte_rejected, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_other_channel_told, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_probe_cut_not_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_port_records_bounded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pressed_client_kept, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_config_without_keys_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vault_refuses_operator_event, setup, teardown),

@@ -596,6 +596,35 @@ static void test_record_length_bounds(void **state)
 	hw_channel_free(x);
 }
 
+/* A responder given open_max opens a record of that much plaintext and refuses, from the
+ * header alone, one announcing a byte more (a node's port: engine/io/ring.h); an open_max
+ * past HW_CHANNEL_PLAINTEXT_MAX is a configuration error. */
+static void test_record_open_max(void **state)
+{
+	struct fx *f = *state;
+	struct hw_channel_config cfg = {.role = HW_CHANNEL_RESPONDER,
+					.self = &f->b,
+					.pinned = f->pin_a,
+					.pinned_count = 1,
+					.cluster_id = CLUSTER,
+					.open_max = HW_CHANNEL_PLAINTEXT_MAX + 1};
+	struct hw_channel *bad = NULL;
+	assert_int_equal(hw_channel_new(&cfg, &bad), HW_ECONFIG);
+	cfg.open_max = 1000;
+	f->i = chan(HW_CHANNEL_INITIATOR, &f->a, f->pin_b, 1, CLUSTER, 0, NULL);
+	assert_int_equal(hw_channel_new(&cfg, &f->r), 0);
+	assert_int_equal(drive(f->i, f->r), 0);
+	memset(f->buf, 7, 1001);
+	size_t n = 0, rec = seal(f->i, f->buf, 1000, f->buf2);
+	assert_int_equal(open1(f->r, f->buf2, rec, f->out, &n), 0);
+	assert_int_equal(n, 1000);
+	rec = seal(f->i, f->buf, 1001, f->buf2);
+	size_t used = 0;
+	assert_int_equal(hw_channel_open(f->r, f->buf2, HW_CHANNEL_RECORD_HEADER_BYTES, &used,
+					 f->out, BUF_BYTES, &n),
+			 HW_EFRAME);
+}
+
 /* A stream cut mid-record, or between records without the final record, ends in HW_EDECRYPT;
  * one ended by hw_channel_close_seal ends cleanly, and the other direction goes on. */
 static void test_final_and_truncation(void **state)
@@ -936,6 +965,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_record_reordered_or_dropped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_record_bit_flipped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_record_length_bounds, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_record_open_max, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_final_and_truncation, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rekey, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_forward_secrecy, setup, teardown),
