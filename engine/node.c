@@ -676,12 +676,12 @@ static void session_on_close(struct hw_conn *c, void *arg, int code)
 	(void)c;
 	struct hw_session *s = arg;
 	struct hw_node *n = s->node;
-	if (code != 0 && code != HW_ECLOSED)
+	if (code != 0 && code != HW_ECLOSED && !s->evicted) /* an eviction was logged */
 		hw_log("session_lost", "peer=%s code=%s", hw_conn_peer(c), hw_errname(code));
 	if (n->cfg.role == HW_ROLE_PRIMARY)
 		hw__primary_session_gone(n, s);
 	n->sessions_paused -= s->paused;
-	n->sessions_open[s->repl]--;
+	n->sessions_open[s->repl] -= !s->evicted;
 	n->sessions[s->index] = NULL;
 	n->session_gen[s->index]++;
 	free(s);
@@ -693,12 +693,59 @@ static const struct hw_conn_ops session_ops = {
 	.on_close = session_on_close,
 };
 
+/* Whether peers a and b, as hw_conn_peer() gives them (HOST:PORT), are one host. */
+static bool same_host(const char *a, const char *b)
+{
+	const char *ca = strrchr(a, ':'), *cb = strrchr(b, ':');
+	size_t na = ca != NULL ? (size_t)(ca - a) : strlen(a);
+	size_t nb = cb != NULL ? (size_t)(cb - b) : strlen(b);
+	return na == nb && memcmp(a, b, na) == 0;
+}
+
+/* The sessions of port repl are all taken as c comes: close one that has not said its
+ * Hello (still in its channel's handshake, or silent after it) and count it no more, so
+ * that connections that never say who they are (a flood of them from a machine with no
+ * key) cannot keep a standby, a voter or a client out. The one closed is the oldest of
+ * c's own host when that host has one, else the oldest of all: a flood from one host
+ * displaces only its own connections, and one who dials from another gets in and keeps
+ * its place through its handshake and Hello. None such: c is refused. */
+static void evict_unsaid(struct hw_node *n, bool repl, const struct hw_conn *c)
+{
+	struct hw_session *old = NULL, *own = NULL;
+	for (uint32_t i = 0; i < HW_CLIENTS_MAX; i++) {
+		struct hw_session *s = n->sessions[i];
+		if (s == NULL || s->repl != repl || s->hello || s->evicted ||
+		    s->accepted_ms == INT64_MAX)
+			continue;
+		if (old == NULL || s->accepted_ms < old->accepted_ms)
+			old = s;
+		if ((own == NULL || s->accepted_ms < own->accepted_ms) &&
+		    same_host(hw_conn_peer(s->conn), hw_conn_peer(c)))
+			own = s;
+	}
+	struct hw_session *s = own != NULL ? own : old;
+	if (s == NULL)
+		return;
+	int64_t now = hw__node_now(n);
+	hw_log("session_evicted", "peer=%s port=%s waited_ms=%lld reason=port_full by=%s",
+	       hw_conn_peer(s->conn), repl ? "replication" : "client",
+	       (long long)(now - s->accepted_ms), hw_conn_peer(c));
+	s->evicted = true;
+	n->sessions_open[repl]--;
+	hw_conn_close(s->conn, HW_EBUSY);
+}
+
 struct hw_session *hw__session_new(struct hw_node *n, struct hw_conn *c, bool repl)
 {
 	uint32_t i = 0;
 	while (i < HW_CLIENTS_MAX && n->sessions[i] != NULL)
 		i++;
 	uint32_t budget = repl ? HW_REPL_SESSIONS_MAX : HW_CLIENTS_MAX - HW_REPL_SESSIONS_MAX;
+	/* c is one of the port's descriptors already: at the last one it accepts no more
+	 * until one closes, so one is made free for the next to come */
+	uint32_t fds = n->fds.conns_max[repl ? HW_FDS_REPL : HW_FDS_CLIENT];
+	if (n->sessions_open[repl] >= budget || n->sessions_open[repl] + 1u >= fds)
+		evict_unsaid(n, repl, c);
 	bool room = i < HW_CLIENTS_MAX && n->sessions_open[repl] < budget;
 	struct hw_session *s = room ? calloc(1, sizeof *s) : NULL;
 	if (s == NULL) {

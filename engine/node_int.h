@@ -25,7 +25,9 @@
 /* Connections a node serves at once: each costs a receive and a send buffer. The
  * replication port (standbys, vaults, voters, the witness, and whoever dials it before
  * its handshake ends) has HW_REPL_SESSIONS_MAX of them and the client port the rest, so
- * neither port's connections, authenticated or not, can take the other's. */
+ * neither port's connections, authenticated or not, can take the other's. A port's
+ * sessions all taken, a new one displaces the oldest that has not said its Hello
+ * (node.c evict_unsaid), so that those cannot keep a standby or a client out. */
 #define HW_CLIENTS_MAX       1024u
 #define HW_REPL_SESSIONS_MAX 64u
 /* Connections a port holds past its sessions while they are refused (HW_EBUSY, sent once
@@ -121,6 +123,8 @@ struct hw_session {
 				* SUBMIT_REPLY its send buffer keeps room for (node.c) */
 	int64_t accepted_ms;   /* hw__node_now() when accepted: its Hello is due by
 				* HW_HELLO_WAIT_MS after (INT64_MAX once closed for it) */
+	bool evicted;          /* closed, before its Hello, for a newer connection to a full port:
+				* no longer counted in sessions_open */
 };
 
 /* One waiting submit: who to answer, and what. */

@@ -72,7 +72,8 @@
  * still in its handshake is left to the ring, which cuts it at 5 s, 1 s at three quarters
  * full (engine/io/ring.h: channel_refused ... ETIMEDOUT); these are twice that, so a
  * peer whose handshake took all its time has as long again for its Hello, and a flood
- * holds each session about two seconds. HW_HELLO_BUSY_MS once the port's sessions are
+ * holds each session about two seconds, less when a newer connection displaces it from
+ * a full port (engine/node.c evict_unsaid). HW_HELLO_BUSY_MS once the port's sessions are
  * three quarters of what it may hold. */
 #define HW_HELLO_WAIT_MS 10000
 #define HW_HELLO_BUSY_MS 2000

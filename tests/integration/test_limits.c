@@ -124,9 +124,11 @@ static void start_standby(struct fix *f)
 		hw_proc_wait_line(&f->s.proc, &smark, "event=following", NULL, WAIT_MS, NULL, 0));
 }
 
-/* Idle clients (a Hello, then nothing) fill the client port's sessions; the next one
- * gets ERROR HW_EBUSY and is closed; the standby connects on the replication port all the
- * same; the node stays up and, after one client leaves, answers a status. */
+/* Idle clients (a Hello, then nothing) fill the client port's sessions; once the node
+ * has taken every Hello (it heartbeats each of them), the next one gets ERROR HW_EBUSY and
+ * is closed (a session still without its Hello would have been displaced for it); the
+ * standby connects on the replication port all the same; the node stays up and, after
+ * one client leaves, answers a status. */
 static void test_busy_refused_node_survives(void **state)
 {
 	struct fix *f = *state;
@@ -134,6 +136,10 @@ static void test_busy_refused_node_survives(void **state)
 		f->fd[f->n_fd] = hw_test_dial(f->t.client);
 		assert_true(f->fd[f->n_fd] >= 0);
 		assert_int_equal(say_hello(f->fd[f->n_fd]), 0);
+	}
+	for (unsigned i = 0; i < f->n_fd; i++) {
+		struct pollfd p = {.fd = f->fd[i], .events = POLLIN};
+		assert_int_equal(poll(&p, 1, WAIT_MS), 1);
 	}
 	int extra = hw_test_dial(f->t.client);
 	assert_true(extra >= 0);
@@ -160,9 +166,9 @@ static void test_busy_refused_node_survives(void **state)
 }
 
 /* Connections that never say their Hello (silent, or half a frame header and no more)
- * fill the replication port's sessions before the standby starts: each is closed once
- * its Hello is late (session_closed ... reason=no_hello), so the standby, refused
- * HW_EBUSY at first, is let in and follows, where before they held every session for as
+ * fill the replication port's sessions before the standby starts: the standby displaces
+ * one of them and follows, and the rest are closed once their Hello is late
+ * (session_closed ... reason=no_hello), where before they held every session for as
  * long as they stayed connected and kept it out. */
 static void test_silent_sessions_closed(void **state)
 {
