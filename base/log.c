@@ -246,6 +246,30 @@ void hw_log(const char *event, const char *fmt, ...)
 	(void)w;
 }
 
+void hw_log_every_flush(struct hw_log_every *e, const char *event, int64_t now_ms, int64_t every_ms)
+{
+	if (e->full == 0 || now_ms - e->from_ms < every_ms)
+		return;
+	if (e->more > 0)
+		hw_log(event, "peer=* more=%u in_ms=%lld", e->more,
+		       (long long)(now_ms - e->from_ms));
+	e->full = 0;
+	e->more = 0;
+}
+
+bool hw_log_every(struct hw_log_every *e, const char *event, int64_t now_ms, int64_t every_ms,
+		  uint32_t lines)
+{
+	hw_log_every_flush(e, event, now_ms, every_ms);
+	if (e->full >= lines) {
+		e->more++;
+		return false;
+	}
+	if (e->full++ == 0)
+		e->from_ms = now_ms;
+	return true;
+}
+
 /* ---- reading lines back ------------------------------------------------------------ */
 
 /* Where a bare value or a key without a value ends; a newline also ends the line. */

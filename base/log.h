@@ -13,6 +13,7 @@
 #ifndef HW_BASE_LOG_H
 #define HW_BASE_LOG_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /* Name every line of this process carries after t= (the node id); NULL clears. */
@@ -42,6 +43,28 @@ void hw_log_start_failed(int code, const struct hw_start_at *at);
 
 /* Write "t=... node=... event=<event> <fmt...>\n" to stderr. */
 void hw_log(const char *event, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* A line that a flood would repeat once per connection (a handshake cut, a session lost
+ * before its Hello), logged a bounded number of times per interval: the first `lines` of
+ * an interval in full, the others left out and counted, and their count as one line of
+ * the same event once the interval has passed: "event=EVENT peer=* more=N in_ms=MS".
+ * Zero it to start. Owned by one thread. */
+struct hw_log_every {
+	int64_t from_ms; /* when the interval's first line was logged */
+	uint32_t full;   /* lines logged in full in it */
+	uint32_t more;   /* lines left out since */
+};
+
+/* Whether to log this occurrence of event in full (one of the first `lines` of its
+ * interval of every_ms); false: it was counted. Logs the count of the interval before
+ * when that one has passed. */
+bool hw_log_every(struct hw_log_every *e, const char *event, int64_t now_ms, int64_t every_ms,
+		  uint32_t lines);
+
+/* Log the count of an interval that has passed (call it from a timer, so the last count
+ * of a flood is not held until the next line). */
+void hw_log_every_flush(struct hw_log_every *e, const char *event, int64_t now_ms,
+			int64_t every_ms);
 
 /* Reading lines back (a checker, a drill): the whole-number value of key (without the
  * '=') in one line as written above, or missing when the line holds no such key or its

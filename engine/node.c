@@ -676,7 +676,11 @@ static void session_on_close(struct hw_conn *c, void *arg, int code)
 	(void)c;
 	struct hw_session *s = arg;
 	struct hw_node *n = s->node;
-	if (code != 0 && code != HW_ECLOSED && !s->evicted) /* an eviction was logged */
+	/* an eviction was logged; a loss before the Hello, which a flood repeats (the ring
+	 * logged its channel's end), a few times a second (HW_FLOOD_LOG_LINES) */
+	if (code != 0 && code != HW_ECLOSED && !s->evicted &&
+	    (s->hello || hw_log_every(&n->lost_every, "session_lost", hw__node_now(n),
+				      HW_FLOOD_LOG_MS, HW_FLOOD_LOG_LINES)))
 		hw_log("session_lost", "peer=%s code=%s", hw_conn_peer(c), hw_errname(code));
 	if (n->cfg.role == HW_ROLE_PRIMARY)
 		hw__primary_session_gone(n, s);
@@ -727,9 +731,11 @@ static void evict_unsaid(struct hw_node *n, bool repl, const struct hw_conn *c)
 	if (s == NULL)
 		return;
 	int64_t now = hw__node_now(n);
-	hw_log("session_evicted", "peer=%s port=%s waited_ms=%lld reason=port_full by=%s",
-	       hw_conn_peer(s->conn), repl ? "replication" : "client",
-	       (long long)(now - s->accepted_ms), hw_conn_peer(c));
+	if (hw_log_every(&n->evicted_every, "session_evicted", now, HW_FLOOD_LOG_MS,
+			 HW_FLOOD_LOG_LINES))
+		hw_log("session_evicted", "peer=%s port=%s waited_ms=%lld reason=port_full by=%s",
+		       hw_conn_peer(s->conn), repl ? "replication" : "client",
+		       (long long)(now - s->accepted_ms), hw_conn_peer(c));
 	s->evicted = true;
 	n->sessions_open[repl]--;
 	hw_conn_close(s->conn, HW_EBUSY);
@@ -899,6 +905,8 @@ static void tick_cb(struct hw_timer *t, void *arg)
 	hw__election_tick(n);
 	beat_clients(n, now);
 	close_late_hellos(n, now);
+	hw_log_every_flush(&n->evicted_every, "session_evicted", now, HW_FLOOD_LOG_MS);
+	hw_log_every_flush(&n->lost_every, "session_lost", now, HW_FLOOD_LOG_MS);
 }
 
 static void signal_cb(void *arg)

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "base/log.h"
 #include "engine/config.h"
 #include "engine/fds.h"
 #include "engine/core/repl.h"
@@ -335,6 +336,9 @@ struct hw_node {
 	int64_t rate_since_ms;
 	int64_t clients_beat_ms; /* hw__node_now() of the last HEARTBEAT to the clients */
 	int64_t hello_swept_ms;  /* hw__node_now() of the last look for late Hellos */
+	/* Lines a flood of connections would write once per connection (node.c) */
+	struct hw_log_every evicted_every; /* session_evicted */
+	struct hw_log_every lost_every;    /* session_lost before a Hello */
 	double records_per_s;
 	struct hw_stage_sums stages_now;   /* the second under way */
 	struct hw_stage_sums stages_last;  /* the last whole second */

@@ -78,6 +78,15 @@
 #define HW_HELLO_WAIT_MS 10000
 #define HW_HELLO_BUSY_MS 2000
 
+/* A node logs a line that a flood of connections would repeat once per connection (a
+ * handshake cut or timed out, a session evicted or lost before its Hello) at most
+ * HW_FLOOD_LOG_LINES times in full per HW_FLOOD_LOG_MS, then one line with the count of
+ * the rest (base/log.h hw_log_every): 5,000 probes wrote 10,000 lines. Ten keep each of
+ * the few refusals an operator's mistake makes at once (a node with the wrong key
+ * redialing, a client of another cluster) on a line of its own. */
+#define HW_FLOOD_LOG_MS    1000
+#define HW_FLOOD_LOG_LINES 10u
+
 /* LMDB map: reserve address space up front (it costs no memory or disk, lmdb.h) and grow
  * by doubling when it fills; the ceiling keeps a runaway from eating the address space. */
 #define HW_MAP_BYTES_INITIAL (1ull << 30)

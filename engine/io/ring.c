@@ -52,6 +52,7 @@
 #include "engine/io/loop.h"
 #include "engine/io/ring.h"
 #include "hawser_error.h"
+#include "hawser_limits.h"
 
 /* 256 SQEs is far more than one iteration prepares (at most four operations per
  * connection); the CQ is 8x that so completions never overflow in practice (§1.3.3). */
@@ -127,6 +128,8 @@ struct hw_ring {
 	struct hw_timer *hs_sweep; /* closes handshakes past their deadline */
 	hw_refusal_cb *refusal_cb; /* told of accepted connections the channel refused */
 	void *refusal_arg;
+	/* accepted connections' handshakes that ended unopened: a few lines a second */
+	struct hw_log_every refused_every, cut_every;
 };
 
 struct hw_listener {
@@ -480,6 +483,20 @@ static void log_channel(struct hw_conn *c, const char *event, int code)
 		hw_log(event, "peer=%s key=%s cipher=%s", c->peer, fp, cipher ? cipher : "-");
 }
 
+/* Log a channel's event; channel_refused and channel_cut of an accepted connection (a
+ * flood repeats them per connection) HW_FLOOD_LOG_LINES times per HW_FLOOD_LOG_MS, then
+ * how many more there were. A connection this side dialled is logged each time. */
+static void log_unopened(struct hw_conn *c, const char *event, int code)
+{
+	struct hw_ring *r = c->r;
+	struct hw_log_every *e = strcmp(event, "channel_cut") == 0       ? &r->cut_every
+				 : strcmp(event, "channel_refused") == 0 ? &r->refused_every
+									 : NULL;
+	if (c->dialed || e == NULL ||
+	    hw_log_every(e, event, hw_loop_now_ms(r->loop), HW_FLOOD_LOG_MS, HW_FLOOD_LOG_LINES))
+		log_channel(c, event, code);
+}
+
 /* Log the channel's refusal of what the peer sent (a key it does not pin, a proof or a
  * message that fails) and, for an accepted connection, tell the refusal callback:
  * someone knocking with the wrong key. A handshake cut short (the peer hung up, or said
@@ -487,7 +504,7 @@ static void log_channel(struct hw_conn *c, const char *event, int code)
  * a node's own reconnect cut mid-handshake (a rejoin's rewind) is no attack. */
 static void log_refused(struct hw_conn *c, const char *event, int code)
 {
-	log_channel(c, event, code);
+	log_unopened(c, event, code);
 	if (!c->dialed && c->r->refusal_cb) {
 		const uint8_t *key = hw_channel_peer_key(c->ch);
 		c->r->refusal_cb(c->r->refusal_arg, c->peer,
@@ -722,7 +739,7 @@ static void recv_done(struct hw_conn *c, int res)
 		 * hung up on this side's accept refused nothing (a port scan, a TCP health
 		 * check, a client that gave up): one line, channel_cut, and a plain close. */
 		int code = c->dialed ? hw_channel_eof(c->ch) : HW_ECLOSED;
-		log_channel(c, c->dialed ? "channel_refused" : "channel_cut", code);
+		log_unopened(c, c->dialed ? "channel_refused" : "channel_cut", code);
 		conn_close(c, code);
 		return;
 	}
@@ -1320,10 +1337,12 @@ static void hs_sweep_cb(struct hw_timer *t, void *arg)
 	int64_t now = hw_loop_now_ms(r->loop);
 	for (struct hw_conn *c = r->conns; c; c = c->next) {
 		if (c->ch && !c->closing && !hw_channel_is_open(c->ch) && handshake_late(c, now)) {
-			log_channel(c, "channel_refused", -ETIMEDOUT);
+			log_unopened(c, "channel_refused", -ETIMEDOUT);
 			conn_close(c, -ETIMEDOUT);
 		}
 	}
+	hw_log_every_flush(&r->refused_every, "channel_refused", now, HW_FLOOD_LOG_MS);
+	hw_log_every_flush(&r->cut_every, "channel_cut", now, HW_FLOOD_LOG_MS);
 }
 
 int hw_conn_set_send_timeout(struct hw_conn *c, unsigned ms)

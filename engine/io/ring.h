@@ -26,7 +26,10 @@
  * channel_failed with the peer's address and key fingerprint; each open channel is
  * logged as channel_open, with its record cipher. An accepted connection whose peer hangs
  * up during the handshake refused nothing (a port scan, a health check): it is logged as
- * channel_cut and closed with HW_ECLOSED. A handshake not done 5 s after the
+ * channel_cut and closed with HW_ECLOSED; an accepted connection's channel_refused and
+ * channel_cut lines, which a flood repeats per connection, are written in full
+ * HW_FLOOD_LOG_LINES times per HW_FLOOD_LOG_MS at most, then counted in one line
+ * (base/log.h hw_log_every). A handshake not done 5 s after the
  * connection was made is closed with -ETIMEDOUT (logged as channel_refused); 1 s for a
  * connection refused (hw_conn_refuse) and for every connection of a listener holding three
  * quarters of its conns_max (hw_listen), so a flood of silent connections holds each

@@ -266,21 +266,41 @@ static void test_flood_bounded(void **state)
 	assert_int_equal(hw_test_log_lines(plog, "Too many open files", line, sizeof line), 0);
 }
 
+/* Lines of the log at path of event (needle "event=NAME ") written in full, not those
+ * that count the ones left out (hw_log_every: "peer=* more=N"). */
+static unsigned full_lines(const char *path, const char *event)
+{
+	char line[2048], counts[128];
+	snprintf(counts, sizeof counts, "%speer=* more=", event);
+	return hw_test_log_lines(path, event, line, sizeof line) -
+	       hw_test_log_lines(path, counts, line, sizeof line);
+}
+
+/* Lines a flood of keyless connections to the replication port repeats per connection. */
+static const char *const flood_events[] = {"event=channel_refused ", "event=channel_cut ",
+					   "event=session_lost ", "event=session_evicted "};
+#define FLOOD_EVENTS (sizeof flood_events / sizeof flood_events[0])
+
 /* The standby is killed, a keyless flood of silent connections from another host
  * (127.0.0.2) fills the primary's replication port and keeps it full (the node closes
  * them, the flood makes them again at once), and the standby is started again while it
  * runs: it must follow before the flood stops, within its third dial (its log says of
  * two failed dials at most), where before the port, full of connections in their
  * handshake, refused it HW_EBUSY or left it in the kernel's backlog dial after dial (19 s
- * measured at 110 connections a second; this flood kept it out for the whole minute). */
+ * measured at 110 connections a second; this flood kept it out for the whole minute).
+ * The primary writes each line the flood repeats per connection HW_FLOOD_LOG_LINES times
+ * a second in full at most (then a count): before, two lines per connection. */
 static void test_repl_flood_standby_follows(void **state)
 {
 	struct fix *f = *state;
 	unsigned p;
 	assert_int_equal(hw_cluster_primary(f->c, WAIT_MS, &p), 0);
 	unsigned sb = 1 - p;
-	const char *slog = hw_cluster_log(f->c, sb);
+	const char *plog = hw_cluster_log(f->c, p), *slog = hw_cluster_log(f->c, sb);
 	assert_int_equal(hw_cluster_wait_joined(f->c, sb, FLOOD_WAIT_MS, NULL, 0), 0);
+	unsigned full_before[FLOOD_EVENTS];
+	for (size_t i = 0; i < FLOOD_EVENTS; i++)
+		full_before[i] = full_lines(plog, flood_events[i]);
 	int64_t began = hw_mono_ms();
 	assert_int_equal(hw_cluster_kill(f->c, sb, SIGKILL), 0);
 	flood_start(&f->fl, hw_cluster_repl_addr(f->c, p));
@@ -306,6 +326,12 @@ static void test_repl_flood_standby_follows(void **state)
 		      cut_at_start, cut_at_join, failed_dials, (long long)elapsed_ms);
 	assert_true(cut_at_join > cut_at_start); /* it joined while the flood ran */
 	assert_true(failed_dials <= 2);
+	for (size_t i = 0; i < FLOOD_EVENTS; i++) {
+		unsigned full = full_lines(plog, flood_events[i]) - full_before[i];
+		print_message("  %s%u in full\n", flood_events[i], full);
+		assert_true(full <=
+			    ((unsigned)(elapsed_ms / HW_FLOOD_LOG_MS) + 2u) * HW_FLOOD_LOG_LINES);
+	}
 }
 
 int main(void)

@@ -308,6 +308,46 @@ static void test_log_escape(void **state)
 
 /* A checker reading lines back finds whole keys only, never text inside a quoted value,
  * and refuses a missing key, a non-numeric value and a malformed time stamp. */
+/* A flood's 1,000 occurrences over 2.5 s of time, one every 2.5 ms, with a flush at
+ * every 250 ms as a node's timer does: each second the first ten in full and the rest as
+ * one count, and the counts add up to what was left out. */
+static void log_flood(void)
+{
+	struct hw_log_every e = {0};
+	int full = 0;
+	for (int64_t i = 0; i < 1000; i++) {
+		int64_t now = 10000 + i * 5 / 2;
+		if (hw_log_every(&e, "channel_cut", now, 1000, 10)) {
+			hw_log("channel_cut", "peer=10.0.0.9:%lld code=HW_ECLOSED", (long long)i);
+			full++;
+		}
+		if (now % 250 == 0)
+			hw_log_every_flush(&e, "channel_cut", now, 1000);
+	}
+	hw_log_every_flush(&e, "channel_cut", 10000 + 1000 * 5 / 2 + 1000, 1000);
+	assert_int_equal(full, 30);
+}
+
+static void test_log_every(void **state)
+{
+	(void)state;
+	char out[4096];
+	capture_stderr(log_flood, out, sizeof out);
+	int lines = 0, full = 0;
+	int64_t more = 0;
+	for (char *l = out; *l != '\0'; l = strchr(l, '\n') + 1, lines++) {
+		assert_non_null(strstr(l, "event=channel_cut "));
+		int64_t m = hw_log_field(l, "more", -1);
+		if (m < 0)
+			full++;
+		else
+			more += m;
+	}
+	assert_int_equal(full, 30);
+	assert_int_equal(lines, 33); /* ten in full a second, three counts */
+	assert_int_equal(more, 1000 - 30);
+}
+
 static void test_log_read(void **state)
 {
 	(void)state;
@@ -845,6 +885,7 @@ int main(void)
 		cmocka_unit_test(test_addr_parse),
 		cmocka_unit_test(test_log_escape),
 		cmocka_unit_test(test_log_read),
+		cmocka_unit_test(test_log_every),
 		cmocka_unit_test(test_rng_sequences),
 		cmocka_unit_test(test_mono_counts_time_suspended),
 		cmocka_unit_test(test_cond_wait_until),
