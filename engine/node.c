@@ -995,16 +995,32 @@ struct recovery {
 	bool blocked; /* the replay stopped at the entry the apply is blocked at */
 };
 
-/* The batch into the store. An entry it refuses (hw_store_append_hold takes those before
+bool hw__node_skips_validation(const struct hw_node *n)
+{
+	return n->cfg.role != HW_ROLE_VAULT;
+}
+
+/* The batch into the store, held, as the writer takes it on this node: validated again
+ * only on a vault (hw__node_skips_validation). The log checked every entry's hash as it
+ * read it back (engine/io/wal.h). */
+static int recovery_append(struct recovery *r, struct hw_reject *rej)
+{
+	if (r->n == 0)
+		return 0;
+	if (hw__node_skips_validation(r->node))
+		return hw_store_append_primary(r->store, r->ptr, r->len, r->n, rej);
+	return hw_store_append_hold(r->store, r->ptr, r->len, r->n, rej);
+}
+
+/* The batch into the store, committed. An entry it refuses (the store takes those before
  * it) blocks the apply there on a node that follows, and the replay stops (1); a
- * primary's own log never holds one: the start fails. The log checked every entry's hash
- * as it read it back (engine/io/wal.h). */
+ * primary's own log never holds one: the start fails. */
 static int recovery_flush(struct recovery *r)
 {
 	struct hw_reject rej;
 	struct hw_head before, after;
 	hw_store_head(r->store, &before);
-	int rc = r->n ? hw_store_append_hold(r->store, r->ptr, r->len, r->n, &rej) : 0;
+	int rc = recovery_append(r, &rej);
 	int crc = hw_store_failure(r->store) == 0 ? hw_store_commit(r->store) : 0;
 	hw_store_head(r->store, &after);
 	size_t at = (size_t)(after.lsn - before.lsn);

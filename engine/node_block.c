@@ -5,7 +5,7 @@
  * a record_id used before with other bytes. A primary never makes such an entry, but a
  * primary with a replaced binary (the ransomware a vault exists for) can. It is no
  * storage failure: the disk is fine, and the log holds the entry as it came. So the
- * store takes the entries before it (hw_store_append_hold cuts the job there), and the
+ * store takes the entries before it (the append cuts the job there), and the
  * apply stops at it for good: it and every later entry stay in the log only. A vault goes
  * on pulling and storing what follows, so the genuine entries after a poisoned one are
  * not lost to it; a standby, whose state can no longer be its primary's, stops following

@@ -383,6 +383,13 @@ void hw__node_refused(struct hw_node *n, int code, const char *what);
  * kept whole. 0 or that failure. */
 int hw__node_writer_stop(struct hw_node *n, const char *what);
 int hw__node_open_store(struct hw_node *n);
+/* Whether n's store takes log entries without validating their records again
+ * (hw_store_append_primary: only the apply refuses what it cannot keep), wherever they
+ * come from: its primary, as they arrive (its writer, hw__standby_restart), or its own
+ * log, replayed after a crash (the recovery), so a crash cannot change an entry's
+ * outcome. A node that was the primary replays entries it validated itself. False on a
+ * vault, which validates every record it keeps (hw_store_append_hold) either way. */
+bool hw__node_skips_validation(const struct hw_node *n);
 struct hw_session *hw__session_new(struct hw_node *n, struct hw_conn *c, bool repl);
 void hw__node_do(struct hw_node *n, struct hw_acts *acts);
 int64_t hw__node_now(struct hw_node *n);

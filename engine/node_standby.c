@@ -681,7 +681,7 @@ int hw__standby_restart(struct hw_node *n)
 	int rc = hw_writer_start(n->store, n->loop, HW_JOB_APPEND, writer_cb, n, &n->writer);
 	if (rc == 0) {
 		hw_writer_set_wal(n->writer, n->wal);
-		if (n->cfg.role != HW_ROLE_VAULT) /* a vault's may come from its log */
+		if (hw__node_skips_validation(n)) /* as its recovery took its log */
 			hw_writer_set_from_primary(n->writer);
 		rc = hw__node_wal_start(n);
 	}

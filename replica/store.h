@@ -247,10 +247,12 @@ int hw_store_append_hold(struct hw_store *s, const uint8_t *const *entries,
  * only applied (docs/benchmarks.md, twenty-third round). The primary validated each at
  * the time its entry carries, which is the "now" the standby would validate it at
  * (replica/validate.h: pure), so the two can only disagree where they run different
- * rules (another version of hawser); hw_apply() is safe on any record that decodes. What
- * reads a log or a backup back validates again: hw_store_append_hold(),
- * hw_store_append_entries(), a rewind. Held batches taken again after a failed one are
- * taken as they were the first time (store.c replay_run). */
+ * rules (another version of hawser); hw_apply() is safe on any record that decodes. A
+ * standby's recovery takes its own log with it too (engine/node.c), so a crash cannot
+ * change an entry's outcome. What reads a backup back validates again:
+ * hw_store_append_entries(), a rewind; so does a vault (hw_store_append_hold()). Held
+ * batches taken again after a failed one are taken as they were the first time (store.c
+ * replay_run). */
 int hw_store_append_primary(struct hw_store *s, const uint8_t *const *entries, const size_t *lens,
 			    size_t n, struct hw_reject *rej);
 

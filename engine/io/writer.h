@@ -137,8 +137,9 @@ void hw_writer_set_wal(struct hw_writer *w, struct hw_wal *wal);
 
 /* The entries of append jobs come straight from the primary that made them, as a
  * standby's do (engine/node_standby.c take_append), so the store does not validate their
- * records again (hw_store_append_primary). Not a vault's: its held entries may come from
- * its log at start-up. Before the first kick. */
+ * records again (hw_store_append_primary), as the node's recovery does not when it takes
+ * them from its log (engine/node_int.h hw__node_skips_validation). Not a vault's: it
+ * validates every record it keeps. Before the first kick. */
 void hw_writer_set_from_primary(struct hw_writer *w);
 
 /* Ask for the store to commit through lsn without waiting for it: the writer commits the

@@ -9,11 +9,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 
 #include <cmocka.h>
 
+#include "base/clock.h"
 #include "bench/workload.h"
 #include "replica/entry.h"
+#include "replica/record.h"
+#include "tos.pb-c.h"
 #include "tests/integration/fake_wire.h"
 #include "wire.pb-c.h"
 
@@ -100,6 +104,26 @@ void hw_fp_log_free(struct hw_fp_log *l)
 	free(l->body);
 }
 
+/* The misfit record (struct hw_fp_log): a key/value put whose tenant has a space. */
+static size_t misfit_record(uint8_t *buf, size_t cap)
+{
+	Tos__V1__Record r = TOS__V1__RECORD__INIT;
+	Tos__V1__KvPut kv = TOS__V1__KV_PUT__INIT;
+	uint8_t rid[16] = {0xfe, 0xed};
+	r.record_id = (ProtobufCBinaryData){sizeof rid, rid};
+	r.tenant_id = "T 1";
+	r.facility_id = "JPNGO-NCB";
+	r.event_time_ms = HW_FP_TIME_MS;
+	r.schema_version = 1;
+	kv.key = "misfit";
+	kv.value = (ProtobufCBinaryData){1, (uint8_t *)"v"};
+	r.payload_case = TOS__V1__RECORD__PAYLOAD_KV_PUT;
+	r.kv_put = &kv;
+	size_t len = hw_record_encode(&r, buf, cap);
+	assert_true(len > 0);
+	return len;
+}
+
 void hw_fp_append(int fd, struct hw_fp_log *l, uint32_t count, uint64_t poison)
 {
 	static uint8_t rec[HW_RECORD_BYTES_MAX];
@@ -109,6 +133,8 @@ void hw_fp_append(int fd, struct hw_fp_log *l, uint32_t count, uint64_t poison)
 		struct hw_entry e;
 		if (l->lsn + 1 == poison)
 			memset(rec, 0xff, it.len);
+		else if (l->lsn + 1 == l->misfit)
+			it.len = misfit_record(rec, sizeof rec);
 		else
 			assert_int_equal(hw_workload_next(l->w, rec, sizeof rec, &it), 0);
 		assert_true(len + HW_ENTRY_BYTES_MAX <= HW_FRAME_BYTES_MAX);
@@ -119,4 +145,25 @@ void hw_fp_append(int fd, struct hw_fp_log *l, uint32_t count, uint64_t poison)
 	struct hw_append_hdr ah = {.epoch = 1, .primary_durable = l->lsn, .count = count};
 	hw_append_hdr_put(l->body, &ah);
 	hw_fp_frame(fd, HW_FRAME_APPEND, l->body, len);
+}
+
+void hw_fp_wait_applied(int fd, uint64_t lsn, int timeout_ms)
+{
+	struct timeval tv = {.tv_sec = timeout_ms / 1000, .tv_usec = timeout_ms % 1000 * 1000};
+	assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv), 0);
+	struct hw_fake_stream st = {.fd = fd, .buf = malloc(HW_FAKE_STREAM_BYTES)};
+	assert_non_null(st.buf);
+	int64_t deadline = hw_mono_ms() + timeout_ms;
+	uint64_t applied = 0;
+	struct hw_frame f;
+	while (applied < lsn && hw_mono_ms() < deadline && hw_fake_next_frame(&st, &f)) {
+		if (f.type != HW_FRAME_ACK)
+			continue;
+		Hawser__Wire__V1__Ack *a = hawser__wire__v1__ack__unpack(NULL, f.len, f.body);
+		assert_non_null(a);
+		applied = a->applied;
+		hawser__wire__v1__ack__free_unpacked(a, NULL);
+	}
+	free(st.buf);
+	assert_true(applied >= lsn);
 }

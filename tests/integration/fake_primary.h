@@ -48,6 +48,9 @@ struct hw_fp_log {
 	uint64_t lsn;                /* the last entry made; 0: none yet */
 	uint8_t hash[HW_HASH_BYTES]; /* its hash (zero before the first) */
 	uint8_t *body;               /* one APPEND frame's body */
+	uint64_t misfit; /* the entry at this LSN (0: none) carries a record that decodes
+			    and applies but that validation refuses (tenant "T 1"), as one
+			    a primary of another version accepted; the caller sets it */
 };
 void hw_fp_log_init(struct hw_fp_log *l, uint64_t seed, uint64_t count);
 void hw_fp_log_free(struct hw_fp_log *l);
@@ -56,5 +59,9 @@ void hw_fp_log_free(struct hw_fp_log *l);
  * their last. The entry at LSN poison (0: none) carries 16 bytes that are no Record: it
  * hashes and chains like any other, and a store refuses it (HW_EDECODE). */
 void hw_fp_append(int fd, struct hw_fp_log *l, uint32_t count, uint64_t poison);
+
+/* Read the standby's frames on fd until an ACK says its store applied lsn (committed:
+ * readable), for at most timeout_ms; asserts that one did. */
+void hw_fp_wait_applied(int fd, uint64_t lsn, int timeout_ms);
 
 #endif

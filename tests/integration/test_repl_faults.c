@@ -2,10 +2,11 @@
  * loopback when things go wrong: a standby killed with SIGKILL mid-load, a standby that
  * starts empty far behind, a bit flipped on the wire (through chaos/proxy), a standby
  * whose chain does not match the primary's, a (fake) primary that sends an entry no
- * store takes, and a partition that must not let the primary's memory grow without
- * bound. Every acknowledged record must end up on the standby with the same bytes, and
- * digests must match. */
+ * store takes or one only another version validates, and a partition that must not
+ * let the primary's memory grow without bound. Every acknowledged record must end up on
+ * the standby with the same bytes, and digests must match. */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -15,7 +16,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -453,6 +456,73 @@ static void test_poisoned_standby_blocks(void **state)
 	hw_fp_log_free(&log);
 }
 
+/* Copy file from to file to (made, or emptied first). */
+static void copy_file(const char *from, const char *to)
+{
+	int in = open(from, O_RDONLY | O_CLOEXEC);
+	int out = open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	struct stat st;
+	assert_true(in >= 0 && out >= 0 && fstat(in, &st) == 0);
+	for (off_t at = 0; at < st.st_size;)
+		assert_true(sendfile(out, in, &at, (size_t)(st.st_size - at)) > 0);
+	close(in);
+	assert_int_equal(close(out), 0);
+}
+
+/* Start the standby, send it the fake primary's next count entries over one connection
+ * accepted on lfd, wait until its store applied them, and stop it. */
+static void feed_standby(struct fix *f, int lfd, struct hw_fp_log *log, uint32_t count)
+{
+	assert_int_equal(hw_tnode_start(&f->s, NULL), 0);
+	int cfd = accept(lfd, NULL, NULL);
+	assert_true(cfd >= 0);
+	hw_fp_hello(cfd, "p1", log->lsn + count, NULL);
+	hw_fp_append(cfd, log, count, 0);
+	hw_fp_wait_applied(cfd, log->lsn, EVENT_WAIT_MS);
+	assert_int_equal(hw_proc_stop(&f->s.proc, STOP_WAIT_MS), 0);
+	close(cfd);
+}
+
+/* A primary of another version sends, among genuine entries, one whose record this
+ * standby's validation refuses and its apply keeps (tenant "T 1"). The standby applies it
+ * as it arrives; and when a crash took it from the store but not from the log (the store
+ * put back as it was before the entry came: its commits never reached the disk), the
+ * restart's replay takes it the same way: the same state, and no apply_blocked. */
+static void test_misfit_replayed_as_taken(void **state)
+{
+	struct fix *f = *state;
+	char addr[64], store[HW_PROC_PATH_MAX + 16], before[HW_PROC_PATH_MAX + 16];
+	int lfd = hw_fp_listen(addr, sizeof addr);
+	init_standby(f, addr, 0);
+	snprintf(store, sizeof store, "%s/data.mdb", f->s.dir);
+	snprintf(before, sizeof before, "%s/before.mdb", f->root);
+	struct hw_fp_log log;
+	hw_fp_log_init(&log, 7, 100);
+	log.misfit = 25;
+	uint8_t live[HW_HASH_BYTES], replayed[HW_HASH_BYTES];
+	struct hw_head h;
+	feed_standby(f, lfd, &log, 20);
+	store_state(f->s.dir, live, &h);
+	assert_int_equal(h.lsn, 20);
+	copy_file(store, before);
+	feed_standby(f, lfd, &log, 10);
+	store_state(f->s.dir, live, &h);
+	assert_int_equal(h.lsn, 30); /* the misfit at 25 too */
+	copy_file(before, store);
+
+	assert_int_equal(hw_tnode_start(&f->s, NULL), 0);
+	assert_int_equal(hw_proc_stop(&f->s.proc, STOP_WAIT_MS), 0);
+	assert_null(strstr(f->s.proc.log, "event=apply_blocked"));
+	size_t from = 0;
+	assert_true(hw_proc_wait_line(&f->s.proc, &from, "event=recovered", "entries=10 code=OK", 0,
+				      NULL, 0));
+	store_state(f->s.dir, replayed, &h);
+	assert_int_equal(h.lsn, 30);
+	assert_memory_equal(live, replayed, HW_HASH_BYTES);
+	close(lfd);
+	hw_fp_log_free(&log);
+}
+
 /* With the standby's traffic blackholed in durable mode, a client that keeps submitting
  * (as many in flight as it may) stalls at waiters_max, the rest of its submits waiting
  * in TCP, and the primary's RSS grows by less than 256 MiB. */
@@ -506,6 +576,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_silent_mid_frame, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_diverged_standby, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_poisoned_standby_blocks, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_misfit_replayed_as_taken, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_other_cluster_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_backpressure_rss, setup, teardown),
 	};
