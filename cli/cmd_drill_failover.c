@@ -40,6 +40,7 @@
 #include "cli/json.h"
 #include "cli/report.h"
 #include "engine/config.h"
+#include "engine/voters.h"
 #include "hawser.h"
 #include "replica/drills.h"
 #include "replica/snapshot.h"
@@ -173,6 +174,38 @@ static int node_targets(struct fdrill *d)
 	return rc == HW_CLI_RUN ? target_check(d, "rpo", d->rpo_ms, fo->rpo_ms) : rc;
 }
 
+/* The local cluster's nodes (bench/cluster.c: durable k=1, [limits] and the heartbeat
+ * delay at their defaults) refuse at start targets their planner cannot meet
+ * (engine/voters.h hw_voters_plan_check, and the config's check of a hung primary's
+ * clients, which the planner makes too): a usage error here instead, naming the least
+ * rto, or the rpo margin, they take. A running cluster (--connect) plans its own. */
+static int local_targets(const struct fdrill *d)
+{
+	if (d->base.connect)
+		return HW_CLI_RUN;
+	struct hw_config c;
+	hw_config_defaults(&c);
+	c.k = 1;
+	c.failover.rto_ms = d->rto_ms;
+	c.failover.rpo_ms = d->rpo_ms;
+	struct hw_tg_input in;
+	struct hw_tg_plan plan;
+	hw_voters_input(&c, &in);
+	if (hw_tg_plan(&in, &plan) == 0)
+		return HW_CLI_RUN;
+	if (plan.rpo_refused)
+		return hw_cli_usage_error(d->base.cmd,
+					  "--rpo %lldms cannot be met by the local cluster's "
+					  "nodes: %s (more than %lldms)",
+					  (long long)d->rpo_ms, plan.why,
+					  (long long)plan.ahead_margin_ms);
+	return hw_cli_usage_error(d->base.cmd,
+				  "--rto %lldms cannot be met by the local cluster's nodes: %s; "
+				  "give --rto at least %lldms",
+				  (long long)d->rto_ms, plan.why,
+				  (long long)hw_tg_rto_min_ms(&in, &plan));
+}
+
 /* The usage, in two literals: C guarantees one of 4095 bytes (-Woverlength-strings), and
  * this one was 4074, so the next line added would not build. Each part keeps a quarter
  * of that free; --help prints both (setup()), as one text. */
@@ -195,10 +228,12 @@ static const char usage_head[] =
 	"  (overlapping primaries), and the old primary's rejoin time: from its restart\n"
 	"  or reconnection to a standby caught up.\n"
 	"  --rto DUR, --rpo DUR: the targets (default: [failover] of --config, else 30s\n"
-	"  and 0; at most 1h, as a node's [failover] takes them). PASS when the RTO p99\n"
-	"  is within --rto, nothing acknowledged is lost (at rpo 0; else nothing\n"
-	"  acknowledged longer than --rpo before the fault), no run had two primaries\n"
-	"  acknowledging at once, and every old primary a standby replaced rejoined.\n"
+	"  and 0; at most 1h, as a node's [failover] takes them; on a local cluster,\n"
+	"  none its nodes refuse: a usage error names the least rto, or the rpo margin,\n"
+	"  they take). PASS when the RTO p99 is within --rto, nothing acknowledged is\n"
+	"  lost (at rpo 0; else nothing acknowledged longer than --rpo before the\n"
+	"  fault), no run had two primaries acknowledging at once, and every old\n"
+	"  primary a standby replaced rejoined.\n"
 	"  --json: one object {result, rto_target_ms, rpo_target_ms, runs:\n"
 	"  [{measured_rto_ms, acked_lost, overlapping_primaries, rejoin_ms, recovered_by,\n"
 	"  ...}], rto_ms: {p50, p99, max} (null: none measured), failovers, restarts,\n"
@@ -234,7 +269,8 @@ _Static_assert(sizeof usage_head <= USAGE_PART_MAX && sizeof usage_rest <= USAGE
 	       "room in each part of the usage to add to it");
 
 /* Options, then the config (--config): its data_dir, [drills] report_dir and its
- * [failover] targets (node_targets). */
+ * [failover] targets (node_targets); then the targets a local cluster takes
+ * (local_targets). */
 static int setup(struct fdrill *d, const struct hw_cli_cmd *cmd, int argc, char **argv)
 {
 	d->base.cmd = cmd;
@@ -255,7 +291,7 @@ static int setup(struct fdrill *d, const struct hw_cli_cmd *cmd, int argc, char 
 					       "in a node's drill history only when held to that "
 					       "node's [failover] targets");
 	if (!d->base.config_path)
-		return HW_CLI_RUN;
+		return local_targets(d);
 	char err[600];
 	rc = hw_config_load(d->base.config_path, &d->base.cfg, err, sizeof(err));
 	if (rc != 0) {
@@ -264,7 +300,8 @@ static int setup(struct fdrill *d, const struct hw_cli_cmd *cmd, int argc, char 
 	}
 	if (!d->base.dir)
 		d->base.dir = d->base.cfg.data_dir;
-	return node_targets(d);
+	rc = node_targets(d);
+	return rc == HW_CLI_RUN ? local_targets(d) : rc;
 }
 
 /* ---- the runs ----------------------------------------------------------------------- */

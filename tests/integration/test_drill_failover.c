@@ -36,6 +36,7 @@
 #include "base/clock.h"
 #include "bench/cluster.h"
 #include "engine/client_int.h"
+#include "engine/core/targets.h"
 #include "hawser.h"
 #include "replica/drills.h"
 #include "replica/store.h"
@@ -285,6 +286,45 @@ static void test_usage_errors(void **state)
 	struct hw_drill_row rows[1];
 	assert_int_equal(history_rows(f, rows, 1), 0);
 	assert_int_equal(access(f->reports, F_OK), -1);
+}
+
+/* Run the drill on a local cluster with option opt at value ms, expecting a usage error
+ * that says phrase and starts nothing (no report). */
+static void refused_target(struct fix *f, const char *opt, int64_t ms, const char *phrase)
+{
+	char v[32];
+	snprintf(v, sizeof v, "%lldms", (long long)ms);
+	assert_int_equal(hw_proc_capture(&f->r, hw_bin, "drill", "failover", opt, v, "--runs", "1",
+					 "--report-dir", f->reports, NULL),
+			 2);
+	assert_non_null(hw_said(f->r.err, phrase));
+	assert_int_equal(f->r.out_len, 0);
+	assert_int_equal(access(f->reports, F_OK), -1);
+}
+
+/* Targets the local cluster's nodes refuse at start (their planner, on the defaults they
+ * run with: an rto shorter than a hung primary's clients take, an rpo within the
+ * witness's margin) are usage errors naming the least they take, and start nothing: the
+ * drill started a cluster whose nodes refused their configs, and ended in ERROR "No
+ * child processes". */
+static void test_targets_local_cluster_refuses(void **state)
+{
+	struct fix *f = *state;
+	struct hw_tg_input in;
+	struct hw_tg_plan plan;
+	hw_tg_input_defaults(&in, 1000, 0, 1);
+	assert_int_equal(hw_tg_plan(&in, &plan), HW_ERANGE);
+	int64_t rto_min = hw_tg_rto_min_ms(&in, &plan);
+	char phrase[64];
+	snprintf(phrase, sizeof phrase, "give --rto at least %lldms", (long long)rto_min);
+	refused_target(f, "--rto", rto_min - 1, phrase);
+	refused_target(f, "--rto", 1, phrase);
+	hw_tg_input_defaults(&in, 30000, 1, 1);
+	assert_int_equal(hw_tg_plan(&in, &plan), HW_ERANGE);
+	assert_true(plan.rpo_refused);
+	snprintf(phrase, sizeof phrase, "(more than %lldms)", (long long)plan.ahead_margin_ms);
+	refused_target(f, "--rpo", plan.ahead_margin_ms, phrase);
+	refused_target(f, "--rpo", 1, phrase);
 }
 
 /* A node without [failover] cannot fail over: a failover drill of it is refused (exit 2,
@@ -912,6 +952,8 @@ int main(void)
 	}
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_usage_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_targets_local_cluster_refuses, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_node_without_failover, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kill_primary, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_partition_primary, setup, teardown),
