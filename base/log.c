@@ -70,6 +70,17 @@ static void put_escaped(struct line *l, const char *s)
 	}
 }
 
+_Static_assert(HW_LOG_ESCAPED_MAX == LINE_BYTES_MAX - 1, "what put() lets a line hold");
+const char *hw_log_escaped(const char *s, char *buf, size_t cap)
+{
+	struct line l = {.len = 0};
+	put_escaped(&l, s);
+	size_t n = l.len < cap - 1 ? l.len : cap - 1;
+	memcpy(buf, l.buf, n);
+	buf[n] = '\0';
+	return buf;
+}
+
 /* A string value: inside the caller's quotes it is escaped; bare, it is quoted when it
  * would not read back as one token. */
 static void put_value(struct line *l, const char *v, bool in_quotes)

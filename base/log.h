@@ -14,6 +14,7 @@
 #define HW_BASE_LOG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* Name every line of this process carries after t= (the node id); NULL clears. */
@@ -40,6 +41,14 @@ struct hw_start_at {
 /* The start_failed line of a start that failed with code: "code=NAME what=\"TEXT\"",
  * and "key=KEY value=VALUE" when at names them. */
 void hw_log_start_failed(int code, const struct hw_start_at *at);
+
+/* s as a log line's quoted value has it ('"', '\\' and control characters escaped: \",
+ * \\, \n, \r, \t, \xNN; bytes from 0x80 up kept) into buf, for a caller's text in a
+ * line written otherwise (an embedded client's stderr): it cannot end the line there, or
+ * forge one after it. Cut to fit cap (> 0) and HW_LOG_ESCAPED_MAX bytes. Returns buf. Any
+ * thread. */
+#define HW_LOG_ESCAPED_MAX 1023
+const char *hw_log_escaped(const char *s, char *buf, size_t cap);
 
 /* Write "t=... node=... event=<event> <fmt...>\n" to stderr. */
 void hw_log(const char *event, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

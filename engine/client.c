@@ -29,6 +29,7 @@
 #include "base/names.h"
 #include "base/arena.h"
 #include "base/assert.h"
+#include "base/log.h"
 #include "engine/client_handle.h"
 #include "engine/client_int.h"
 #include "engine/core/targets.h"
@@ -659,12 +660,13 @@ static void say_closed_in_handshake(struct hw_client *c, int rc)
 	uint32_t i = c->cur;
 	if (rc != HW_EHANDSHAKE || !c->lost || (c->refusals_said & 1u << i))
 		return;
+	char cluster[4 * HW_CHANNEL_CLUSTER_BYTES + 1]; /* the caller's: \xNN at most */
 	fprintf(stderr,
 		"hawser client: %s closed the connection during the handshake: the node refused "
 		"this client, as it does when its cluster id differs from --cluster '%s' (or its "
 		"protocol version differs) or it does not pin this client's key; its log says "
 		"which (channel_refused code=HW_ECLUSTER or HW_EAUTH)\n",
-		c->addrs[i], c->cluster);
+		c->addrs[i], hw_log_escaped(c->cluster, cluster, sizeof cluster));
 	c->refusals_said |= 1u << i;
 }
 
@@ -933,8 +935,10 @@ static int take_security(struct hw_client *c, const struct hw_client_security *s
 		return HW_ECONFIG;
 	}
 	if (strlen(sec->cluster_id) > HW_CHANNEL_CLUSTER_BYTES) {
+		char shown[HW_LOG_ESCAPED_MAX + 1]; /* the caller's text: it forges no line */
 		fprintf(stderr, "hawser client: cluster id '%s' is longer than %u characters\n",
-			sec->cluster_id, (unsigned)HW_CHANNEL_CLUSTER_BYTES);
+			hw_log_escaped(sec->cluster_id, shown, sizeof shown),
+			(unsigned)HW_CHANNEL_CLUSTER_BYTES);
 		return HW_ECONFIG;
 	}
 	char bad[256];
@@ -1041,11 +1045,12 @@ int hw_client_connect_secure(const char *addr, const struct hw_client_security *
 	size_t n_addrs = 0;
 	rc = hw_addrs_parse(addr, c->addrs, ADDRS_MAX, &n_addrs);
 	c->n_addrs = (uint32_t)n_addrs;
+	char shown[HW_LOG_ESCAPED_MAX + 1]; /* the caller's text: escaped, it forges no line */
 	if (rc != 0) /* -EINVAL alone does not say which part of the list is wrong */
 		fprintf(stderr,
 			"hawser client: '%s' is not a list of addresses: HOST:PORT or unix:/path "
 			"(ID@ in front or not), at most %u, comma-separated\n",
-			addr, (unsigned)ADDRS_MAX);
+			hw_log_escaped(addr, shown, sizeof shown), (unsigned)ADDRS_MAX);
 	if (rc == 0)
 		rc = check_plaintext_addrs(c);
 	if (rc == 0 && c->n_addrs > 1 &&

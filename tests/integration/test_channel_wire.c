@@ -513,18 +513,20 @@ static void rogue_client_refused(struct fix *f, size_t *pm)
 
 /* A client of another --cluster is refused in the handshake, told nothing by the node
  * (which logs HW_ECLUSTER, from pm on): the client names what that may be (it said
- * "handshake failed" alone). */
+ * "handshake failed" alone), with the id escaped: its newline and the log line after it
+ * stay on the client's line (they forged one of their own). */
 static void other_cluster_refused(struct fix *f, size_t pm)
 {
 	char out[256], log[2 * HW_PROC_PATH_MAX], text[4096];
 	snprintf(log, sizeof log, "%s/status.log", f->root);
+	const char *other = "other\n[fake] event=promoted";
 	const char *args[] = {"status",  "--connect", f->p.client, "--key", f->client_key,
-			      "--peers", f->pins,     "--cluster", "other", NULL};
+			      "--peers", f->pins,     "--cluster", other,   NULL};
 	assert_int_equal(hw_proc_run(log, out, sizeof out, WAIT_MS, args), 1);
 	read_log(log, text, sizeof text);
 	assert_non_null(strstr(text, " closed the connection during the handshake: the node "
 				     "refused this client, as it does when its cluster id "
-				     "differs from --cluster 'other'"));
+				     "differs from --cluster 'other\\n[fake] event=promoted'"));
 	assert_non_null(strstr(text, "or it does not pin this client's key"));
 	assert_true(hw_proc_wait_line(&f->p.proc, &pm, "event=channel_refused", "HW_ECLUSTER",
 				      WAIT_MS, NULL, 0));

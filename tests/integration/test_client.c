@@ -128,15 +128,18 @@ static void test_plaintext_named_refused(void **state)
 
 /* A secure client's cluster id past 32 characters is HW_ECONFIG with a line that says so,
  * before anything is dialled: it was said to be missing ("the channel needs a cluster
- * id"), next to the one the caller gave. */
+ * id"), next to the one the caller gave. The id is shown escaped: its newline and a log
+ * line after it stay on the one line (they forged a line of their own). */
 static void test_long_cluster_id_named(void **state)
 {
 	(void)state;
 	char dir[HW_PROC_PATH_MAX], path[HW_PROC_PATH_MAX + 16], text[1024];
 	assert_int_equal(hw_test_mkdtemp("client-cluster", dir, sizeof dir), 0);
 	snprintf(path, sizeof path, "%s/err", dir);
-	struct hw_client_security sec = {
-		.cluster_id = "the-cluster-id-of-33-characters-x", .key = "k", .peers = "p"};
+	struct hw_client_security sec = {.cluster_id = "the-cluster-id-of-33-characters-x\n"
+						       "[fake] event=promoted\x1b[2K",
+					 .key = "k",
+					 .peers = "p"};
 	struct hw_test_stderr cap;
 	assert_int_equal(hw_test_stderr_begin(&cap, path), 0);
 	struct hw_client *c = NULL;
@@ -144,14 +147,15 @@ static void test_long_cluster_id_named(void **state)
 	assert_int_equal(hw_test_stderr_end(&cap, text, sizeof text), 0);
 	assert_int_equal(rc, HW_ECONFIG);
 	assert_null(c);
-	assert_string_equal(text, "hawser client: cluster id 'the-cluster-id-of-33-characters-x' "
-				  "is longer than 32 characters\n");
+	assert_string_equal(text, "hawser client: cluster id 'the-cluster-id-of-33-characters-x\\n"
+				  "[fake] event=promoted\\x1b[2K' is longer than 32 characters\n");
 	assert_int_equal(hw_test_rm_rf(dir), 0);
 }
 
 /* Nothing listens on the port: connect fails with -ECONNREFUSED and no handle. An address
  * that is none is -EINVAL, and a line on stderr says what an address is (it said nothing,
- * and "Invalid argument" did not say which one). */
+ * and "Invalid argument" did not say which one), the list escaped: a newline and a log
+ * line in it stay on that one line (they forged a line of their own). */
 static void test_refused(void **state)
 {
 	(void)state;
@@ -167,10 +171,12 @@ static void test_refused(void **state)
 	snprintf(path, sizeof path, "%s/err", dir);
 	struct hw_test_stderr cap;
 	assert_int_equal(hw_test_stderr_begin(&cap, path), 0);
-	int rc = hw_client_connect("no-port-here", &c);
+	int rc = hw_client_connect("no-port-here\n[fake] event=promoted", &c);
 	assert_int_equal(hw_test_stderr_end(&cap, text, sizeof text), 0);
 	assert_int_equal(rc, -EINVAL);
-	assert_non_null(strstr(text, "'no-port-here' is not a list of addresses: HOST:PORT"));
+	assert_non_null(strstr(text, "hawser client: 'no-port-here\\n[fake] event=promoted' is not "
+				     "a list of addresses: HOST:PORT"));
+	assert_string_equal(strchr(text, '\n'), "\n"); /* one line */
 	assert_int_equal(hw_test_rm_rf(dir), 0);
 	server_unbind(&s);
 }

@@ -306,6 +306,17 @@ static void test_log_escape(void **state)
 	assert_memory_equal(l3, "t=", 2);
 }
 
+/* hw_log_escaped gives a caller's text as a quoted log value has it, cut to its buffer. */
+static void test_log_escaped(void **state)
+{
+	(void)state;
+	char buf[64];
+	assert_string_equal(hw_log_escaped("a\nb\"c\\\x01\x7f\t\xc3\xa9", buf, sizeof buf),
+			    "a\\nb\\\"c\\\\\\x01\\x7f\\t\xc3\xa9");
+	assert_string_equal(hw_log_escaped("ab\n", buf, 3), "ab");
+	assert_string_equal(hw_log_escaped("", buf, 1), "");
+}
+
 /* A checker reading lines back finds whole keys only, never text inside a quoted value,
  * and refuses a missing key, a non-numeric value and a malformed time stamp. */
 /* A flood's 1,000 occurrences over 2.5 s of time, one every 2.5 ms, with a flush at
@@ -884,6 +895,7 @@ int main(void)
 		cmocka_unit_test(test_addr_split),
 		cmocka_unit_test(test_addr_parse),
 		cmocka_unit_test(test_log_escape),
+		cmocka_unit_test(test_log_escaped),
 		cmocka_unit_test(test_log_read),
 		cmocka_unit_test(test_log_every),
 		cmocka_unit_test(test_rng_sequences),
