@@ -26,6 +26,7 @@ struct dec {
 	struct hw_reject *rej;
 	const char *what; /* rej->field */
 	bool oom;         /* classify(): the arena ran out under protobuf-c */
+	struct hw_pbdec_text seen; /* of the strings copied so far (pbdec.h) */
 };
 
 /* ---------------------------------------------------------------- shared */
@@ -319,14 +320,13 @@ static inline char *text_alloc(struct dec *d, const uint8_t *s, size_t size)
 	return c;
 }
 
-/* Copies the 8 (4) bytes at s + i to c + i; nonzero when one of them is 0, by the classic
- * "has a zero byte" word test. */
+/* Copies the 8 (4) bytes at s + i to c + i; returns them. */
 static inline uint64_t copy8(char *c, const uint8_t *s, size_t i)
 {
 	uint64_t x;
 	memcpy(&x, s + i, sizeof x);
 	memcpy(c + i, &x, sizeof x);
-	return (x - 0x0101010101010101u) & ~x & 0x8080808080808080u;
+	return x;
 }
 
 static inline uint32_t copy4(char *c, const uint8_t *s, size_t i)
@@ -334,29 +334,43 @@ static inline uint32_t copy4(char *c, const uint8_t *s, size_t i)
 	uint32_t x;
 	memcpy(&x, s + i, sizeof x);
 	memcpy(c + i, &x, sizeof x);
-	return (x - 0x01010101u) & ~x & 0x80808080u;
+	return x;
 }
 
-/* Copies len bytes from s to c; false when they hold a NUL. A word at a time, the last
- * word overlapping the one before it: the strings here are mostly 3 to 20 bytes, too
- * short for memchr + memcpy to pay for their calls or for a loop over bytes. */
-static bool text_copy(char *c, const uint8_t *s, size_t len)
+/* Nonzero exactly when a byte of x is not printable ASCII (0x20..0x7E): a byte below
+ * 0x20 sets its top bit in x - 0x20..., one of 0x7F in x + 0x01..., one of 0x80 or more
+ * in x; a borrow or a carry only starts at a byte already caught, so the yes/no is exact
+ * (validate.c's ascii8, whose scan this lets validation skip). A NUL is one of them. */
+static inline uint64_t odd_bytes(uint64_t x)
 {
-	uint64_t zero = 0;
+	const uint64_t ones = 0x0101010101010101u;
+	return ((x - 0x20u * ones) | (x + ones) | x) & 0x8080808080808080u;
+}
+
+/* Copies len bytes from s to c; false when they hold a NUL. *odd gets nonzero bits when
+ * one is not printable ASCII, and only then is a NUL looked for. A word at a time, the
+ * last word overlapping the one before it: the strings here are mostly 3 to 20 bytes, too
+ * short for memchr + memcpy to pay for their calls or for a loop over bytes. 4 to 7 bytes
+ * are tested as one word of two overlapping halves, 1 to 3 as one of bytes 0, len / 2
+ * and len - 1 (which cover them all) over 0x20s. */
+static bool text_copy(char *c, const uint8_t *s, size_t len, uint64_t *odd)
+{
+	uint64_t bad = 0;
 	if (len >= 8) {
 		for (size_t i = 0; i < len - 8; i += 8)
-			zero |= copy8(c, s, i);
-		zero |= copy8(c, s, len - 8);
+			bad |= odd_bytes(copy8(c, s, i));
+		bad |= odd_bytes(copy8(c, s, len - 8));
 	} else if (len >= 4) {
-		zero = copy4(c, s, 0) | copy4(c, s, len - 4);
+		bad = odd_bytes(copy4(c, s, 0) | (uint64_t)copy4(c, s, len - 4) << 32);
 	} else if (len != 0) {
-		/* bytes 0, len / 2 and len - 1 cover every byte of 1 to 3 */
-		zero = (s[0] == 0) | (s[len / 2] == 0) | (s[len - 1] == 0);
 		c[0] = (char)s[0];
 		c[len / 2] = (char)s[len / 2];
 		c[len - 1] = (char)s[len - 1];
+		bad = odd_bytes(0x2020202020000000u | s[0] | (uint64_t)s[len / 2] << 8 |
+				(uint64_t)s[len - 1] << 16);
 	}
-	return zero == 0;
+	*odd = bad;
+	return bad == 0 || memchr(c, 0, len) == NULL;
 }
 
 /* Copies a string or bytes value of len bytes at s into dst (inline: see
@@ -369,9 +383,13 @@ text_put(struct dec *d, const ProtobufCFieldDescriptor *f, const uint8_t *s, siz
 		if (c == NULL)
 			return oom(d);
 		/* pack writes strlen() bytes: a NUL would cut the string short. */
-		if (!text_copy(c, s, len))
+		uint64_t odd;
+		if (!text_copy(c, s, len, &odd))
 			return refuse(d, s, f, "string holds a NUL byte");
 		c[len] = '\0';
+		d->seen.ascii &= odd == 0;
+		if (len > d->seen.longest_bytes)
+			d->seen.longest_bytes = len;
 		memcpy(dst, &c, sizeof c);
 		return 0;
 	}
@@ -678,10 +696,14 @@ static int classify(struct dec *d, const ProtobufCMessageDescriptor *desc, const
 
 int hw_pbdec_decode(const ProtobufCMessageDescriptor *desc, const uint8_t *data, size_t len,
 		    struct hw_arena *arena, const char *what, ProtobufCMessage **out,
-		    struct hw_reject *rej)
+		    struct hw_pbdec_text *text, struct hw_reject *rej)
 {
 	static const uint8_t none[1];
-	struct dec d = {.start = data, .arena = arena, .rej = rej, .what = what};
+	struct dec d = {.start = data,
+			.arena = arena,
+			.rej = rej,
+			.what = what,
+			.seen = {.ascii = true, .longest_bytes = 0}};
 	ProtobufCMessage *m;
 
 	*out = NULL;
@@ -696,5 +718,7 @@ int hw_pbdec_decode(const ProtobufCMessageDescriptor *desc, const uint8_t *data,
 	if (rc != 0)
 		return rc;
 	*out = m;
+	if (text != NULL)
+		*text = d.seen;
 	return 0;
 }

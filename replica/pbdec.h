@@ -21,6 +21,7 @@
 #ifndef HW_REPLICA_PBDEC_H
 #define HW_REPLICA_PBDEC_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -33,6 +34,15 @@
  * YardPos is 4), low enough that the recursion stays far inside a thread's stack. */
 #define HW_PBDEC_DEPTH_MAX 32
 
+/* What a decode saw of the message's strings (string fields, not bytes), found while
+ * copying them: ascii is true when every byte of every one is printable ASCII (0x20 to
+ * 0x7E: no control character, no DEL, nothing but ASCII), longest_bytes is the length of
+ * the longest (0 with none). Validation skips its own scan on that word (validate.h). */
+struct hw_pbdec_text {
+	bool ascii;
+	size_t longest_bytes;
+};
+
 /* Decode data[0..len) as a message of type desc into *out, allocated in arena (valid
  * until its next reset; nothing points into data). data may be NULL only when len is 0.
  * Returns 0, or fills rej (may be NULL; its field set to `what`) and returns:
@@ -43,9 +53,10 @@
  *                    result, or that hold unknown fields; the rule names the field and
  *                    the offset where the bytes leave the canonical form;
  *   HW_ENOMEM        the arena is exhausted.
- * On failure *out is NULL; what was allocated stays in the arena until its reset. */
+ * On failure *out is NULL; what was allocated stays in the arena until its reset. On
+ * success *text (when text is not NULL) says what the strings were. */
 int hw_pbdec_decode(const ProtobufCMessageDescriptor *desc, const uint8_t *data, size_t len,
 		    struct hw_arena *arena, const char *what, ProtobufCMessage **out,
-		    struct hw_reject *rej);
+		    struct hw_pbdec_text *text, struct hw_reject *rej);
 
 #endif

@@ -11,6 +11,12 @@
 int hw_record_decode(const uint8_t *data, size_t len, struct hw_arena *arena, Tos__V1__Record **out,
 		     struct hw_reject *rej)
 {
+	return hw_record_decode_text(data, len, arena, out, NULL, rej);
+}
+
+int hw_record_decode_text(const uint8_t *data, size_t len, struct hw_arena *arena,
+			  Tos__V1__Record **out, struct hw_pbdec_text *text, struct hw_reject *rej)
+{
 	*out = NULL;
 	if (len > HW_RECORD_BYTES_MAX)
 		return hw_reject_set(rej, HW_ETOOBIG, "record", "%zu bytes, more than %u", len,
@@ -21,7 +27,8 @@ int hw_record_decode(const uint8_t *data, size_t len, struct hw_arena *arena, To
 	/* One pass builds the struct protobuf-c's unpack would and checks it is canonical:
 	 * the bytes are what gets hashed and kept, so one event has one encoding. */
 	ProtobufCMessage *m;
-	int rc = hw_pbdec_decode(&tos__v1__record__descriptor, data, len, arena, "record", &m, rej);
+	int rc = hw_pbdec_decode(&tos__v1__record__descriptor, data, len, arena, "record", &m, text,
+				 rej);
 	if (rc != 0)
 		return rc;
 	*out = (Tos__V1__Record *)m;

@@ -9,6 +9,7 @@
 
 #include "base/arena.h"
 #include "hawser_error.h"
+#include "replica/pbdec.h"
 #include "tos.pb-c.h"
 
 /* Decode data[0..len) into *out, allocated in arena (valid until its next reset).
@@ -18,6 +19,11 @@
  * (HW_ENONCANONICAL). HW_ENOMEM if the arena is exhausted. Touches nothing else. */
 int hw_record_decode(const uint8_t *data, size_t len, struct hw_arena *arena,
 		     Tos__V1__Record **out, struct hw_reject *rej);
+
+/* hw_record_decode(), and on success *text (when not NULL) says what the record's strings
+ * are (replica/pbdec.h), for hw_validate_decoded(). */
+int hw_record_decode_text(const uint8_t *data, size_t len, struct hw_arena *arena,
+			  Tos__V1__Record **out, struct hw_pbdec_text *text, struct hw_reject *rej);
 
 /* Encode rec into buf (cap bytes): the canonical bytes. Returns the length, or 0 when it
  * does not fit in cap. */

@@ -614,6 +614,7 @@ struct take {
 	bool dup;        /* out: same bytes stored before, at dup_lsn */
 	uint64_t dup_lsn;
 	const struct hw__txn_cursors *cur; /* the transaction's (cursors_open) */
+	struct hw_pbdec_text text;         /* take_record: what its decode saw of the strings */
 };
 
 int hw__store_log_get(struct hw_store *s, MDB_txn *txn, uint64_t lsn, MDB_val *v)
@@ -737,7 +738,7 @@ static int check_apply(struct hw_store *s, MDB_txn *txn, const struct take *t,
 				     "%s records are made by hawser, not submitted",
 				     hw_record_kind(rec));
 	/* hw_apply() and retract_check() are safe on a record validation would refuse. */
-	int rc = t->validated ? 0 : hw_validate_record(rec, t->time_ms, rej);
+	int rc = t->validated ? 0 : hw_validate_decoded(rec, t->time_ms, &t->text, rej);
 	if (rc == 0)
 		rc = retract_check(s, txn, rec, t->trusted, rej);
 	if (rc != 0)
@@ -767,7 +768,7 @@ static int take_record(struct hw_store *s, MDB_txn *txn, struct take *t, struct 
 	/* One record's decode at a time: a 64 KiB record of many empty repeated fields
 	 * decodes into megabytes, and a batch of 16 MiB of them must not add up. */
 	hw_arena_reset(&s->arena);
-	int rc = hw_record_decode(t->data, t->len, &s->arena, &rec, rej);
+	int rc = hw_record_decode_text(t->data, t->len, &s->arena, &rec, &t->text, rej);
 	if (rc != 0)
 		return rc == HW_ENOMEM ? ENOMEM : rc;
 	enum id_seen seen;

@@ -93,6 +93,19 @@ static bool text_scan(const char *s, struct text_info *ti)
 	return i == len;
 }
 
+/* What hw_validate_decoded() was told of the record's strings, for its call alone, on
+ * this thread: TEXTS_SCAN (nothing, and outside it) scans each string; TEXTS_ASCII, all
+ * are printable ASCII, so a string's characters are its bytes and its length is all
+ * there is to check; TEXTS_SHORT, and none is longer than HW_REF_CHARS_MAX bytes, so
+ * each fits every text limit (all at least that: below). A thread's own and back to
+ * TEXTS_SCAN before the call returns, so the rules stay a function of their arguments;
+ * it spares threading the decoder's word through every check below. */
+enum texts { TEXTS_SCAN, TEXTS_ASCII, TEXTS_SHORT };
+static _Thread_local enum texts texts_known;
+
+_Static_assert(HW_REF_CHARS_MAX <= HW_TEXT_BYTES_MAX && HW_REF_CHARS_MAX <= HW_KV_KEY_BYTES_MAX,
+	       "TEXTS_SHORT: a string of HW_REF_CHARS_MAX bytes fits every text limit");
+
 bool hw_text_ok(const char *s, size_t max_bytes)
 {
 	struct text_info ti;
@@ -114,12 +127,29 @@ static const char *join(char *buf, const char *prefix, const char *name)
 	return buf;
 }
 
+/* check_text() (below) without a field: true when s passes. The checks try this first and
+ * build the field path (join, snprintf) only for the report of a refused field. */
+static bool text_fits(const char *s, size_t max_chars, size_t max_bytes)
+{
+	struct text_info ti;
+	if (texts_known == TEXTS_SHORT)
+		return true;
+	if (texts_known == TEXTS_ASCII)
+		ti.chars = ti.bytes = strlen(s != NULL ? s : "");
+	else if (!text_scan(s, &ti))
+		return false;
+	return (max_chars == 0 || ti.chars <= max_chars) &&
+	       (max_bytes == 0 || ti.bytes <= max_bytes);
+}
+
 /* Encoding, then size: max_chars counts code points (EDIFACT an..35 counts characters),
  * max_bytes bounds free text. A limit of 0 is no limit. */
 static int check_text(const char *s, size_t max_chars, size_t max_bytes, const char *field,
 		      struct hw_reject *rej)
 {
 	struct text_info ti;
+	if (texts_known != TEXTS_SCAN && text_fits(s, max_chars, max_bytes))
+		return 0;
 	if (!text_scan(s, &ti))
 		return hw_reject_set(rej, HW_EUTF8, field,
 				     "invalid UTF-8 or control character at byte %zu", ti.bad_at);
@@ -130,15 +160,6 @@ static int check_text(const char *s, size_t max_chars, size_t max_bytes, const c
 		return hw_reject_set(rej, HW_ERANGE, field, "%zu bytes, more than %zu", ti.bytes,
 				     max_bytes);
 	return 0;
-}
-
-/* check_text() without a field: true when s passes. The checks below try this first and
- * build the field path (join, snprintf) only for the report of a refused field. */
-static bool text_fits(const char *s, size_t max_chars, size_t max_bytes)
-{
-	struct text_info ti;
-	return text_scan(s, &ti) && (max_chars == 0 || ti.chars <= max_chars) &&
-	       (max_bytes == 0 || ti.bytes <= max_bytes);
 }
 
 /* A reference or code: EDIFACT an..35. */
@@ -1266,5 +1287,16 @@ int hw_validate_record(const Tos__V1__Record *rec, int64_t now_ms, struct hw_rej
 		rc = check_source(rec->source, rej);
 	if (rc == 0)
 		rc = validate_payload(rec, now_ms, rej);
+	return rc;
+}
+
+int hw_validate_decoded(const Tos__V1__Record *rec, int64_t now_ms,
+			const struct hw_pbdec_text *text, struct hw_reject *rej)
+{
+	texts_known = !text->ascii                              ? TEXTS_SCAN
+		      : text->longest_bytes <= HW_REF_CHARS_MAX ? TEXTS_SHORT
+								: TEXTS_ASCII;
+	int rc = hw_validate_record(rec, now_ms, rej);
+	texts_known = TEXTS_SCAN;
 	return rc;
 }

@@ -2,8 +2,9 @@
  * (tos-domain.md §8). Rules that depend on the terminal's state (lifecycle, slot
  * occupancy, holds, vessel phases) are the apply step's (replica/apply.h).
  *
- * Every function here is pure: no I/O, no clock (now_ms is given), no global state, so
- * the standby re-validates a record exactly as the primary did. */
+ * Every function here is pure: no I/O, no clock (now_ms is given), no global state (but
+ * the thread-local through which hw_validate_decoded() hands its word on the strings to
+ * the checks, for its own call alone), so any node validates a record as another did. */
 #ifndef HW_REPLICA_VALIDATE_H
 #define HW_REPLICA_VALIDATE_H
 
@@ -12,12 +13,22 @@
 #include <stdint.h>
 
 #include "hawser_error.h"
+#include "replica/pbdec.h"
 #include "tos.pb-c.h"
 
 /* Check every stateless rule of rec. now_ms is the store's clock for the time rules
  * (event time no later than now + HW_TIME_SKEW_MS, none before HW_TIME_MIN_MS). Returns 0,
  * or the first broken rule's HW_E* code with rej naming the field and the rule. */
 int hw_validate_record(const Tos__V1__Record *rec, int64_t now_ms, struct hw_reject *rej);
+
+/* hw_validate_record() of a record as hw_record_decode_text() decoded it (unchanged
+ * since), text being what that decode said of its strings: when all are printable
+ * ASCII, each passes every text field's encoding rules and only its length is checked
+ * (and not even that when none is longer than HW_REF_CHARS_MAX bytes, which every text
+ * limit allows); else each is scanned as hw_validate_record() does. The same result as
+ * hw_validate_record() for the same record. */
+int hw_validate_decoded(const Tos__V1__Record *rec, int64_t now_ms,
+			const struct hw_pbdec_text *text, struct hw_reject *rej);
 
 /* ISO 6346 container number: 11 characters, owner [A-Z]{3}, category U/J/Z, serial
  * [0-9]{6}, correct check digit (remainder 10 gives 0). With non_iso set, any 4 letters

@@ -320,7 +320,7 @@ static int check(struct fx *f, const ProtobufCMessageDescriptor *desc, const uin
 	struct hw_reject rej;
 	memset(&rej, 0, sizeof rej);
 	hw_arena_reset(&f->arena);
-	int rc = hw_pbdec_decode(desc, data, len, &f->arena, "msg", &mine, &rej);
+	int rc = hw_pbdec_decode(desc, data, len, &f->arena, "msg", &mine, NULL, &rej);
 	int orc = pb_oracle(desc, data, len, f->again, &ref);
 	if (rc != orc) {
 		dump(f, "disagree", data, len);
@@ -978,7 +978,8 @@ static void test_refusals(void **state)
 		struct hw_reject rej;
 		memset(&rej, 0, sizeof rej);
 		hw_arena_reset(&f->arena);
-		int rc = hw_pbdec_decode(c->desc, c->bytes, c->len, &f->arena, "msg", &m, &rej);
+		int rc = hw_pbdec_decode(c->desc, c->bytes, c->len, &f->arena, "msg", &m, NULL,
+					 &rej);
 		if (rc != c->code || strstr(rej.rule, c->rule) == NULL)
 			fprintf(stderr, "case %zu: %d \"%s\", want %d \"%s\"\n", i, rc, rej.rule,
 				c->code, c->rule);
@@ -1009,7 +1010,7 @@ static void test_depth_limit(void **state)
 		ProtobufCMessage *m;
 		struct hw_reject rej;
 		hw_arena_reset(&f->arena);
-		int rc = hw_pbdec_decode(&at_desc, p, len, &f->arena, "msg", &m, &rej);
+		int rc = hw_pbdec_decode(&at_desc, p, len, &f->arena, "msg", &m, NULL, &rej);
 		if (depth == HW_PBDEC_DEPTH_MAX) {
 			assert_int_equal(rc, 0);
 			assert_non_null(((struct at_msg *)(void *)m)->child);
@@ -1043,7 +1044,8 @@ static void test_text_lengths(void **state)
 	hw_arena_reset(&f->arena);
 	ProtobufCMessage *m;
 	struct hw_reject rej;
-	assert_int_equal(hw_pbdec_decode(&at_desc, f->buf, w.n, &f->arena, "msg", &m, &rej), 0);
+	assert_int_equal(hw_pbdec_decode(&at_desc, f->buf, w.n, &f->arena, "msg", &m, NULL, &rej),
+			 0);
 	const struct at_msg *a = (const struct at_msg *)(void *)m;
 	assert_int_equal(a->n_r_str, sizeof text + 1);
 	assert_int_equal(a->n_r_by, sizeof text + 1);
@@ -1064,9 +1066,9 @@ static void test_text_lengths(void **state)
 			in[2 + nul] = 0;
 			m = (ProtobufCMessage *)1;
 			hw_arena_reset(&f->arena);
-			assert_int_equal(
-				hw_pbdec_decode(&at_desc, in, 2 + len, &f->arena, "msg", &m, &rej),
-				HW_ENONCANONICAL);
+			assert_int_equal(hw_pbdec_decode(&at_desc, in, 2 + len, &f->arena, "msg",
+							 &m, NULL, &rej),
+					 HW_ENONCANONICAL);
 			assert_non_null(strstr(rej.rule, "at offset 2: string holds a NUL byte"));
 			assert_null(m);
 			assert_int_equal(check(f, &at_desc, in, 2 + len), HW_ENONCANONICAL);
@@ -1092,9 +1094,9 @@ static void test_text_pool_bound(void **state)
 	ProtobufCMessage *m;
 	struct hw_reject rej;
 	hw_arena_reset(&f->arena);
-	assert_int_equal(
-		hw_pbdec_decode(&tos__v1__refs__descriptor, f->buf, n, &f->arena, "msg", &m, &rej),
-		0);
+	assert_int_equal(hw_pbdec_decode(&tos__v1__refs__descriptor, f->buf, n, &f->arena, "msg",
+					 &m, NULL, &rej),
+			 0);
 	Tos__V1__Refs *refs = (Tos__V1__Refs *)(void *)m;
 	assert_int_equal(refs->n_booking_nos, 1000);
 	assert_string_equal(refs->booking_nos[999], "");
@@ -1118,7 +1120,7 @@ static void test_nomem_and_too_big(void **state)
 		struct hw_reject rej;
 		memset(&rej, 0, sizeof rej);
 		hw_arena_init(&small, 256, budget);
-		int rc = hw_pbdec_decode(&at_desc, f->buf, w.n, &small, "msg", &m, &rej);
+		int rc = hw_pbdec_decode(&at_desc, f->buf, w.n, &small, "msg", &m, NULL, &rej);
 		hw_arena_fini(&small);
 		if (rc == 0)
 			break;
@@ -1139,13 +1141,47 @@ static void test_nomem_and_too_big(void **state)
 	assert_string_equal(rej.field, "record");
 }
 
+/* The decoder's word on strings (hw_pbdec_text), which lets validation skip its scan: a
+ * string of 1 to 40 bytes with any byte value 1 to 255 at its start, middle or end (every
+ * word case of the copy) is plain ASCII exactly when that byte is 0x20 to 0x7E, and its
+ * length is the longest; bytes values, whatever they hold, count for neither. */
+static void test_text_ascii_word(void **state)
+{
+	struct fx *f = *state;
+	for (size_t len = 1; len <= 40; len++)
+		for (unsigned b = 1; b <= 255; b++)
+			for (unsigned at = 0; at < 3; at++) {
+				/* f15_str = len bytes of 'x', one of them b; f25_r_by = 45 0xFFs */
+				uint8_t in[2 + 40 + 3 + 45] = {0x7A, (uint8_t)len};
+				memset(in + 2, 'x', len);
+				in[2 + (at == 0 ? 0 : at == 1 ? len / 2 : len - 1)] = (uint8_t)b;
+				uint8_t *by = in + 2 + len;
+				by[0] = 0xCA; /* field 25, length-prefixed */
+				by[1] = 0x01;
+				by[2] = 45;
+				memset(by + 3, 0xFF, 45);
+				ProtobufCMessage *m;
+				struct hw_reject rej;
+				struct hw_pbdec_text text = {.ascii = b >= 0x20,
+							     .longest_bytes = 99};
+				hw_arena_reset(&f->arena);
+				assert_int_equal(hw_pbdec_decode(&at_desc, in, 2 + len + 3 + 45,
+								 &f->arena, "msg", &m, &text, &rej),
+						 0);
+				if (text.ascii != (b >= 0x20 && b <= 0x7E))
+					print_error("len %zu byte 0x%02x at %u\n", len, b, at);
+				assert_int_equal(text.ascii, b >= 0x20 && b <= 0x7E);
+				assert_int_equal(text.longest_bytes, len);
+			}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 		T(test_workload_differential), T(test_random_differential), T(test_refusals),
 		T(test_depth_limit),           T(test_text_lengths),        T(test_text_pool_bound),
-		T(test_nomem_and_too_big),
+		T(test_nomem_and_too_big),     T(test_text_ascii_word),
 #undef T
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
