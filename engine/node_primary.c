@@ -92,14 +92,9 @@ static void request_answer(struct hw_node *n, uint32_t i, struct hw_outcome *o)
 		if (s != NULL && s->gen == r->gen) {
 			HW_ASSERT(s->replies_owed > 0);
 			s->replies_owed--; /* its room is the reply's now (node.c reply_room) */
-			Hawser__Wire__V1__SubmitReply m = HAWSER__WIRE__V1__SUBMIT_REPLY__INIT;
-			m.request_id = o->request_id;
-			m.code = o->code;
-			m.lsn = o->lsn;
-			m.duplicate = o->duplicate;
-			m.field = o->reject.field;
-			m.rule = o->reject.rule;
-			int rc = hw__node_send_msg(s->conn, HW_FRAME_SUBMIT_REPLY, &m);
+			uint8_t body[HW_SUBMIT_REPLY_FRAME_MAX];
+			size_t len = hw_frame_submit_reply_body(body, sizeof body, o);
+			int rc = hw__node_send_frame(s->conn, HW_FRAME_SUBMIT_REPLY, body, len);
 			if (rc != 0)
 				answer_failed(s, o, rc);
 		}

@@ -212,6 +212,46 @@ size_t hw_frame_error_put(uint8_t *buf, size_t cap, int code, const char *messag
 	return HW_FRAME_HEADER_BYTES + blen;
 }
 
+/* A string field's tag, length and bytes at p, none for "" (proto3 leaves it out); s is
+ * NUL-terminated within its cap bytes (asserted). */
+static size_t string_put(uint8_t *p, unsigned field, const char *s, size_t cap)
+{
+	size_t len = strnlen(s, cap), n = 0;
+	HW_ASSERT(len < cap);
+	if (len == 0)
+		return 0;
+	p[n++] = (uint8_t)(field << 3 | 2u);
+	n += varint_put(p + n, len);
+	memcpy(p + n, s, len);
+	return n + len;
+}
+
+size_t hw_frame_submit_reply_body(uint8_t *buf, size_t cap, const struct hw_outcome *o)
+{
+	HW_ASSERT(cap >= HW_SUBMIT_REPLY_FRAME_MAX - HW_FRAME_HEADER_BYTES);
+	uint8_t *p = buf;
+	uint32_t zigzag = (uint32_t)((uint32_t)o->code << 1) ^ (uint32_t)(o->code >> 31);
+	if (o->request_id != 0) {
+		*p++ = 1u << 3; /* field 1, varint: uint64 request_id */
+		p += varint_put(p, o->request_id);
+	}
+	if (zigzag != 0) {
+		*p++ = 2u << 3; /* field 2, varint: sint32 code */
+		p += varint_put(p, zigzag);
+	}
+	if (o->lsn != 0) {
+		*p++ = 3u << 3; /* field 3, varint: uint64 lsn */
+		p += varint_put(p, o->lsn);
+	}
+	if (o->duplicate) {
+		*p++ = 4u << 3; /* field 4, varint: bool duplicate */
+		*p++ = 1;
+	}
+	p += string_put(p, 5, o->reject.field, sizeof o->reject.field);
+	p += string_put(p, 6, o->reject.rule, sizeof o->reject.rule);
+	return (size_t)(p - buf);
+}
+
 long hw_frames_take(const uint8_t *buf, size_t len, const char *peer,
 		    int (*on_frame)(void *arg, const struct hw_frame *f), void *arg)
 {

@@ -27,6 +27,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "hawser.h"
 #include "hawser_error.h"
 #include "hawser_limits.h"
 
@@ -173,6 +174,14 @@ bool hw_frame_starts_plain(const uint8_t *buf, size_t len);
  * encoded here, so the framing layer needs no protobuf; test_frame decodes it with
  * protobuf-c. Returns the frame's length; message must fit (asserted). */
 size_t hw_frame_error_put(uint8_t *buf, size_t cap, int code, const char *message);
+
+/* The body of the SUBMIT_REPLY frame of o (wire.proto SubmitReply: its request_id,
+ * code, lsn, duplicate, and reject's field and rule, NUL-terminated within their arrays:
+ * asserted), written into buf[0..cap), cap at least HW_SUBMIT_REPLY_FRAME_MAX -
+ * HW_FRAME_HEADER_BYTES (asserted): the bytes protobuf-c's pack gives (test_frame
+ * compares them), without its descriptor walks, for the one reply a node sends per
+ * record. Returns its length. */
+size_t hw_frame_submit_reply_body(uint8_t *buf, size_t cap, const struct hw_outcome *o);
 
 /* A connection's on_data over frames: hand the whole frames at the front of buf[0..len)
  * to on_frame, in order. on_frame returns 0 (taken, go on), 1 (not taken: it paused the

@@ -1,4 +1,6 @@
 /* test_frame.c: CRC32C, stream framing and the raw APPEND/SUBMIT body headers. */
+#include <inttypes.h>
+#include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -406,6 +408,47 @@ static void test_frames_take(void **state)
 	assert_int_equal(s.n, 1);
 }
 
+/* A SUBMIT_REPLY body written by hand is the bytes protobuf-c packs for the same
+ * SubmitReply, for 20,000 outcomes: request ids and LSNs of every bit length and 0, codes
+ * of both signs and both extremes, duplicate or not, and field and rule empty or up to
+ * their arrays' last byte (lengths of one and two varint bytes). Seeded: it prints it. */
+static void test_submit_reply_body(void **state)
+{
+	(void)state;
+	uint64_t seed = 0x5eed0024u, x = seed;
+	static const int codes[] = {0, -1, 1, HW_EBUSY, HW_EUTF8, INT32_MIN, INT32_MAX};
+	print_message("seed %" PRIu64 "\n", seed);
+	for (unsigned i = 0; i < 20000; i++) {
+		struct hw_outcome o;
+		memset(&o, 0, sizeof o);
+		uint64_t r = hw_splitmix64(&x);
+		o.request_id = i % 65 == 0 ? 0 : r >> (i % 64);
+		o.lsn = i % 7 == 0 ? 0 : hw_splitmix64(&x) >> (i % 61);
+		o.code = i % 3 == 0 ? (int)(uint32_t)hw_splitmix64(&x) : codes[i % 7];
+		o.duplicate = (r & 1) != 0;
+		size_t flen = (size_t)(r >> 8) % sizeof o.reject.field;
+		size_t rlen = (size_t)(r >> 16) % sizeof o.reject.rule;
+		for (size_t k = 0; k < flen; k++)
+			o.reject.field[k] = (char)(' ' + (k + i) % 95);
+		for (size_t k = 0; k < rlen; k++)
+			o.reject.rule[k] = (char)(' ' + (k * 7 + i) % 95);
+		uint8_t mine[HW_SUBMIT_REPLY_FRAME_MAX], theirs[HW_SUBMIT_REPLY_FRAME_MAX];
+		size_t n = hw_frame_submit_reply_body(mine, sizeof mine, &o);
+		Hawser__Wire__V1__SubmitReply m = HAWSER__WIRE__V1__SUBMIT_REPLY__INIT;
+		m.request_id = o.request_id;
+		m.code = o.code;
+		m.lsn = o.lsn;
+		m.duplicate = o.duplicate;
+		m.field = o.reject.field;
+		m.rule = o.reject.rule;
+		size_t want = hawser__wire__v1__submit_reply__get_packed_size(&m);
+		assert_true(want <= sizeof theirs);
+		assert_int_equal(hawser__wire__v1__submit_reply__pack(&m, theirs), want);
+		assert_int_equal(n, want);
+		assert_memory_equal(mine, theirs, n);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -422,6 +465,7 @@ int main(void)
 		cmocka_unit_test(test_append_hdr),
 		cmocka_unit_test(test_submit_hdr),
 		cmocka_unit_test(test_frames_take),
+		cmocka_unit_test(test_submit_reply_body),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
