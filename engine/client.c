@@ -1234,10 +1234,10 @@ int hw_client_flush(struct hw_client *c)
 	return rc;
 }
 
-int hw_client_wait(struct hw_client *c, int timeout_ms, struct hw_outcome *out)
+/* hw_client_wait() on a c and out that are there; out may hold a frame's partial outcome
+ * when this fails (hw_client_wait clears it). */
+static int wait_outcome(struct hw_client *c, int timeout_ms, struct hw_outcome *out)
 {
-	if (c == NULL || out == NULL)
-		return -EINVAL;
 	int64_t deadline = deadline_of(timeout_ms);
 	if (c->holding) { /* what is held goes out before waiting for its outcome */
 		int rc = hw_client_flush(c);
@@ -1286,6 +1286,19 @@ int hw_client_wait(struct hw_client *c, int timeout_ms, struct hw_outcome *out)
 		if (rc != 0)
 			return hw__client_fail_next(c, out);
 	}
+}
+
+int hw_client_wait(struct hw_client *c, int timeout_ms, struct hw_outcome *out)
+{
+	if (out == NULL)
+		return -EINVAL;
+	memset(out, 0, sizeof *out);
+	int rc = c == NULL ? -EINVAL : wait_outcome(c, timeout_ms, out);
+	if (rc != 0) { /* no outcome: nothing of an earlier one, nor of a frame cut short */
+		memset(out, 0, sizeof *out);
+		out->code = rc;
+	}
+	return rc;
 }
 
 int hw_client_fd(const struct hw_client *c)

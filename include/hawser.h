@@ -352,6 +352,9 @@ int hw_client_flush(struct hw_client *c);
 
 /* Wait up to timeout_ms (< 0: forever) for the next outcome of any outstanding submit
  * (with none outstanding, a wait < 0 returns only once the connection is lost).
+ * Returns 0 with the outcome in *out (its code 0, or why that submit failed), or the
+ * wait's own error, with *out cleared but for out->code, set to that error (as
+ * hw_node_submit_wait does): never what an earlier wait left in it.
  * -ETIMEDOUT when none came (a following client's search for the primary may still be
  * under way: see hw_client_connect). With timeout 0 it only takes what has arrived
  * (once a read found nothing more waiting, the next such call says -ETIMEDOUT without

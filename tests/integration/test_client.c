@@ -295,7 +295,8 @@ static void test_hold_flush(void **state)
 	assert_int_equal(s.submits, 4 + BURST);
 }
 
-/* With nothing outstanding a wait ends with -ETIMEDOUT, and the stream stays usable. */
+/* With nothing outstanding a wait ends with -ETIMEDOUT, and the stream stays usable; a
+ * failed wait's out holds its code, not the outcome an earlier wait gave. */
 static void test_wait_timeout(void **state)
 {
 	(void)state;
@@ -308,8 +309,19 @@ static void test_wait_timeout(void **state)
 	assert_int_equal(hw_client_submit(c, 7, record, sizeof record, HW_DEFAULT, 0), 0);
 	assert_int_equal(hw_client_wait(c, 5000, &o), 0);
 	assert_int_equal(o.request_id, 7);
+	assert_int_equal(o.code, 0);
+	/* a failed wait leaves nothing of the outcome before it: its code is the wait's */
+	assert_int_equal(hw_client_wait(c, 0, &o), -ETIMEDOUT);
+	assert_int_equal(o.code, -ETIMEDOUT);
+	assert_int_equal(o.request_id, 0);
+	assert_int_equal(o.lsn, 0);
+	assert_false(o.duplicate);
 	hw_client_close(c);
 	server_join(&s);
+	memset(&o, 0xa5, sizeof o); /* and so for a client of NULL */
+	assert_int_equal(hw_client_wait(NULL, 0, &o), -EINVAL);
+	assert_int_equal(o.code, -EINVAL);
+	assert_int_equal(o.request_id, 0);
 }
 
 /* The drain after the caller's own poll (hawser bench's): waits with no time left take
