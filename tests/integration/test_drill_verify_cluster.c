@@ -36,35 +36,44 @@ struct fix {
 	struct hw_capture cap;
 };
 
+static int group_teardown(void **state)
+{
+	struct fix *f = *state;
+	if (f == NULL) /* the setup failed: it undid its part */
+		return 0;
+	hw_cluster_free(f->c, false);
+	int rc = hw_test_rm_rf(f->root);
+	free(f);
+	*state = NULL;
+	return rc;
+}
+
 static int group_setup(void **state)
 {
 	struct fix *f = calloc(1, sizeof *f);
-	if (f == NULL || hw_test_mkdtemp("drill-verify-cluster", f->root, sizeof f->root) != 0)
+	if (f == NULL || hw_test_mkdtemp("drill-verify-cluster", f->root, sizeof f->root) != 0) {
+		free(f);
 		return -1;
+	}
+	*state = f;
 	snprintf(f->reports, sizeof f->reports, "%s/reports", f->root);
 	char root[HW_PROC_PATH_MAX + 16];
 	snprintf(root, sizeof root, "%s/cluster", f->root);
 	struct hw_cluster_opts o = {.hawser_bin = hw_test_bin(), .root = root, .standbys = 2};
-	if (hw_cluster_start(&o, &f->c) != 0)
+	int rc = hw_cluster_start(&o, &f->c);
+	if (rc == 0) {
+		snprintf(f->list, sizeof f->list, "%s", hw_cluster_client_list(f->c));
+		const struct hw_client_security *s = hw_cluster_security(f->c);
+		rc = hw_proc_capture(&f->cap, hw_test_bin(), "submit", "--connect",
+				     hw_cluster_client_addr(f->c), "--generate", LOAD_RECORDS,
+				     "--key", s->key, "--peers", s->peers, "--cluster",
+				     s->cluster_id, NULL);
+	}
+	if (rc != 0 || hw_cluster_wait_synced(f->c, SYNC_MS, NULL) != 0) {
+		group_teardown(state); /* no cluster left running, no directory left behind */
 		return -1;
-	snprintf(f->list, sizeof f->list, "%s", hw_cluster_client_list(f->c));
-	const struct hw_client_security *s = hw_cluster_security(f->c);
-	int rc = hw_proc_capture(&f->cap, hw_test_bin(), "submit", "--connect",
-				 hw_cluster_client_addr(f->c), "--generate", LOAD_RECORDS, "--key",
-				 s->key, "--peers", s->peers, "--cluster", s->cluster_id, NULL);
-	if (rc != 0 || hw_cluster_wait_synced(f->c, SYNC_MS, NULL) != 0)
-		return -1;
-	*state = f;
+	}
 	return 0;
-}
-
-static int group_teardown(void **state)
-{
-	struct fix *f = *state;
-	hw_cluster_free(f->c, false);
-	int rc = hw_test_rm_rf(f->root);
-	free(f);
-	return rc;
 }
 
 /* `hawser drill verify --connect LIST --json` with the cluster's client key and up to
@@ -244,6 +253,8 @@ static void test_usage_errors(void **state)
 
 int main(void)
 {
+	if (hw_test_bin_or_skip("test_drill_verify_cluster") == NULL)
+		return 77; /* else the cluster's nodes would be this test's own binary */
 	const struct CMUnitTest tests[] = {
 		/* in this order on one cluster: the damage comes last */
 		cmocka_unit_test(test_equal_pass),
