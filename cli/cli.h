@@ -160,7 +160,8 @@ int hw_cli_restore_event(const char *connect, const struct hw_client_security *s
 void hw_cli_wrap(FILE *f, int hang, const char *line);
 
 /* Report a usage error in words (printf format; wrapped by hw_cli_wrap, its line cut at
- * HW_CLI_LINE_CHARS) and point at `hawser CMD --help` (not the whole usage, which would
+ * HW_CLI_LINE_CHARS, its control characters escaped by hw_cli_shown, as a path given in
+ * it may hold a newline or ESC) and point at `hawser CMD --help` (not the whole usage, which would
  * scroll the reason away); returns HW_CLI_USAGE. */
 int hw_cli_usage_error(const struct hw_cli_cmd *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

@@ -95,7 +95,9 @@ int hw_cli_usage_error(const struct hw_cli_cmd *cmd, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);
 	va_end(ap);
-	hw_cli_wrap(stderr, 2, line);
+	/* a path in it (a store, a file given) with a newline or ESC cannot fake a line */
+	char shown[HW_CLI_SHOWN_CHARS(HW_CLI_LINE_CHARS)];
+	hw_cli_wrap(stderr, 2, hw_cli_shown(line, shown, sizeof shown));
 	fprintf(stderr, "Try 'hawser %s --help' for more information.\n", cmd->name);
 	return HW_CLI_USAGE;
 }

@@ -441,9 +441,9 @@ static void test_init_twice(void **state)
 	assert_non_null(strstr(f->r.err, "HW_EEXIST"));
 }
 
-/* A path with a newline and an escape sequence in it is shown escaped, in what init says
- * and in an error: it cannot fake a line of hawser's output or colour the terminal (it
- * reached the terminal raw). */
+/* A path with a newline and an escape sequence in it is shown escaped, in what init says,
+ * in an error and in a usage error: it cannot fake a line of hawser's output or colour
+ * the terminal (it reached the terminal raw). */
 static void test_init_path_shown(void **state)
 {
 	struct fix *f = *state;
@@ -459,6 +459,13 @@ static void test_init_path_shown(void **state)
 		 "(HW_EEXIST)\n",
 		 f->dir);
 	assert_string_equal(f->r.err, want);
+	/* and in a usage error's reason */
+	path(f, "n\n\x1b[31mo", dir, sizeof dir);
+	assert_int_equal(hw(&f->r, "drill", "verify", "--dir", dir, NULL), 2);
+	snprintf(want, sizeof want, "%s/n\\n\\x1b[31mo", f->dir); /* one word: not wrapped */
+	assert_non_null(strstr(f->r.err, want));
+	assert_non_null(hw_said(f->r.err, "is not a hawser store"));
+	assert_null(strchr(f->r.err, '\x1b'));
 }
 
 /* keygen refuses to overwrite an identity (EEXIST) or to put one in a file (ENOTDIR); on a
