@@ -178,8 +178,11 @@ int hw_cli_fail_why(const char *cmd, const char *what, int code, const char *why
 int hw_cli_u64(const char *s, uint64_t *out);
 
 /* Whether s is a --connect list, by its shape (hw_addrs_parse: addresses, ID@ADDR,
- * comma-separated): 0 or -1, so a typo is a usage error before anything is dialled.
- * How many a command takes is its own check. */
+ * comma-separated), of at most max addresses: 0 or -1, so a typo or a list longer than
+ * the command takes is a usage error before anything is dialled (for the latter,
+ * hw_cli_parse's "bad value" says how many). hw_cli_addrs is for a list that one client
+ * takes (hw_client_connect): at most HW_DIAL_MAX. */
+int hw_cli_addrs_max(const char *s, size_t max);
 int hw_cli_addrs(const char *s);
 
 /* Parse a time: integer milliseconds since 1970 or ISO 8601 UTC

@@ -67,9 +67,10 @@ int hw_cli_drill_opt(void *arg, int key, const char *v)
 				       (int)sizeof(c->offsite_dir)
 			       ? -1
 			       : 0;
-	case 'C':
+	case 'C': /* drill verify dials each node; the others give the list to one client */
 		d->connect = v;
-		return hw_cli_addrs(v);
+		return d->cmd == &hw_cli_drill_verify ? hw_cli_addrs_max(v, VERIFY_NODES_MAX)
+						      : hw_cli_addrs(v);
 	case 'T':
 		if (d->n_trust_files == HW_DRILL_TRUST_MAX)
 			return -1;

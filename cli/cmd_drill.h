@@ -23,6 +23,9 @@
 #define COMPARE_MAX 8
 /* Backup generations the restore and procedure drills look at: years of dailies. */
 #define GENERATIONS_MAX 1024
+/* Nodes `drill verify --connect` asks, a client each: a primary, its standbys
+ * (HW_PEERS_MAX) and a vault. The other drills' --connect is one client's list. */
+#define VERIFY_NODES_MAX 16
 
 /* One drill run: its options (over the config's [drills]), its report and the figures
  * for its history row. */

@@ -330,8 +330,7 @@ static int compare_distinct(const struct drill *d)
 
 /* ---- verify --connect: the nodes of a cluster, over their client ports -------------- */
 
-/* Nodes one --connect drill asks: a primary, its standbys (HW_PEERS_MAX) and a vault. */
-#define NODES_MAX 16
+#define NODES_MAX VERIFY_NODES_MAX
 /* How long one node may take for one digest: a replay of the default limit, with room. */
 #define DIGEST_WAIT_MS 300000
 /* Entries a node may replay for its answer unless --replay-max says: seconds of work. */

@@ -16,6 +16,7 @@
 
 #include "base/log.h"
 #include "base/names.h"
+#include "engine/dial.h"
 #include "hawser_error.h"
 
 /* CMake may pass the project version; the fallback keeps a plain compile working. */
@@ -174,11 +175,23 @@ int hw_cli_parse(const struct hw_cli_cmd *cmd, int argc, char **argv, const stru
 	return HW_CLI_RUN;
 }
 
-int hw_cli_addrs(const char *s)
+int hw_cli_addrs_max(const char *s, size_t max)
 {
 	static char addrs[64][HW_ADDR_CHARS_MAX + 1]; /* more than any command takes */
+	static char hint[96];
 	size_t n;
-	return hw_addrs_parse(s, addrs, sizeof addrs / sizeof addrs[0], &n) == 0 ? 0 : -1;
+	if (hw_addrs_parse(s, addrs, sizeof addrs / sizeof addrs[0], &n) != 0)
+		return -1;
+	if (n <= max)
+		return 0;
+	snprintf(hint, sizeof hint, "%zu addresses, it takes at most %zu", n, max);
+	value_hint = hint;
+	return -1;
+}
+
+int hw_cli_addrs(const char *s)
+{
+	return hw_cli_addrs_max(s, HW_DIAL_MAX);
 }
 
 int hw_cli_u64(const char *s, uint64_t *out)

@@ -280,6 +280,37 @@ static void test_usage_slips(void **state)
 	assert_int_equal(f->r.out_len, 0);
 }
 
+/* A --connect list longer than the command takes is a usage error that says how many it
+ * takes, before anything is dialled: 8 for the commands whose one client follows the list
+ * (not "client: Invalid argument" from a drill failover's run), 16 for drill verify,
+ * which asks each node with a client of its own. */
+static void test_connect_list_bounded(void **state)
+{
+	struct fix *f = *state;
+	char list[17 * 24] = "", *end = list;
+	for (int i = 0; i < 17; i++)
+		end += sprintf(end, "%s127.0.0.1:%d", i ? "," : "", 20000 + i);
+	char nine[sizeof list];
+	snprintf(nine, sizeof nine, "%.*s", (int)(strchr(strstr(list, ":20008"), ',') - list),
+		 list);
+	const char *cmds[][2] = {{"submit", NULL},      {"status", NULL},     {"bench", NULL},
+				 {"promote", NULL},     {"switchover", NULL}, {"drill", "failover"},
+				 {"drill", "procedure"}};
+	char want[64];
+	for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
+		/* a drill's own word, or for the others their --insecure */
+		const char *word = cmds[i][1] ? cmds[i][1] : "--insecure";
+		assert_int_equal(hw(&f->r, cmds[i][0], word, "--connect", nine, NULL), 2);
+		assert_non_null(strstr(f->r.err, "for --connect: 9 addresses, it takes at most 8"));
+		snprintf(want, sizeof want, "Try 'hawser %s%s%s --help'", cmds[i][0],
+			 cmds[i][1] ? " " : "", cmds[i][1] ? cmds[i][1] : "");
+		assert_non_null(strstr(f->r.err, want));
+		assert_int_equal(f->r.out_len, 0);
+	}
+	assert_int_equal(hw(&f->r, "drill", "verify", "--connect", list, "--insecure", NULL), 2);
+	assert_non_null(strstr(f->r.err, "for --connect: 17 addresses, it takes at most 16"));
+}
+
 /* A config that is refused is said in the form of every command's errors, with the
  * command's name, the file and line, the typed code and the reason (node, witness, status,
  * prune, drill): exit 1. A directory given as the config is EISDIR, not a read error; an
@@ -1292,6 +1323,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_usage_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_usage_slips, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_connect_list_bounded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_usage_ranges, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_help, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refusals_fit, setup, teardown),

@@ -885,25 +885,6 @@ static void test_connect_unreachable_cut(void **state)
 	assert_true(report_dir_has(f, "this-socket-2: No such file or directory"));
 }
 
-/* A one-line result too long for its 200 bytes ends with "..." (it was cut silently),
- * its reason first: a --connect list of 17 addresses, one more than a cluster has. */
-static void test_connect_list_cut(void **state)
-{
-	struct fix *f = *state;
-	char list[512] = "";
-	for (unsigned i = 0, n = 0; i < 17; i++)
-		n += (unsigned)snprintf(list + n, sizeof list - n, "%s127.0.0.1:%u", i ? "," : "",
-					1001 + i);
-	int rc =
-		hw_proc_capture(&f->r, hw_bin, "drill", "failover", "--connect", list, "--insecure",
-				"--runs", "1", "--report-dir", f->reports, "--json", NULL);
-	assert_int_equal(rc, 1);
-	assert_non_null(strstr(f->r.out, "\"what\":\"--connect: "));
-	assert_non_null(strstr(f->r.out, "(HW_ERANGE): 127.0.0.1:1001,"));
-	assert_non_null(strstr(f->r.out, "...\",\"kill\""));
-	assert_true(report_has(f, "...\",\"node\""));
-}
-
 /* TMPDIR on a tmpfs of size at mnt, in a mount namespace of the test's own (it goes with
  * the process); skips, saying why, where there is none (not root). */
 static void tmpdir_on_tmpfs(const struct fix *f, const char *size, char *mnt, size_t cap)
@@ -965,7 +946,6 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_connect_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_connect_unreachable, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_connect_unreachable_cut, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_connect_list_cut, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tmpdir_full, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
