@@ -523,6 +523,19 @@ static void verify_text(const char *dir, const struct hw_verify_report *r)
 	verify_checkpoints(r);
 }
 
+/* hw_cli_fail_why(cmd, what, rc, why) for work into the scratch directory scratch ("":
+ * none was made), and for -ENOSPC where the room ran out: "  scratch: PATH (removed)". */
+static int fail_scratch(const char *cmd, const char *what, int rc, const char *why,
+			const char *scratch)
+{
+	hw_cli_fail_why(cmd, what, rc, why);
+	char shown[HW_CLI_SHOWN_CHARS(4096)];
+	if (rc == -ENOSPC && scratch[0])
+		fprintf(stderr, "  scratch: %s (removed)\n",
+			hw_cli_shown(scratch, shown, sizeof shown));
+	return HW_CLI_ERROR;
+}
+
 /* Run hw_verify with its rebuild in a scratch directory (its path into scratch, "" when none
  * was made) under --scratch, else next to dir (or under /tmp); *end says how the child
  * that ran it ended. */
@@ -571,12 +584,8 @@ static int cmd_verify(const struct hw_cli_cmd *cmd, int argc, char **argv)
 	rc = verify_run(dir, &o, &rep, &end, scratch, sizeof scratch);
 	if (rc && end.signo)
 		return hw_cli_fail_read(cmd->name, dir, rc, &end);
-	if (rc) {
-		hw_cli_fail_why(cmd->name, dir, rc, rep.what);
-		if (rc == -ENOSPC && scratch[0]) /* where the room ran out */
-			fprintf(stderr, "  scratch: %s (removed)\n", scratch);
-		return HW_CLI_ERROR;
-	}
+	if (rc)
+		return fail_scratch(cmd->name, dir, rc, rep.what, scratch);
 	if (o.json)
 		verify_json(&rep);
 	else
@@ -784,6 +793,26 @@ static int digest_read(void *arg)
 			     : hw_cli_digest_now(j->dir, &j->head, j->digest);
 }
 
+/* digest --at-lsn's replay (j) failed with rc, its child ended as end says: the store's
+ * error, or -ENOSPC when the scratch store's file system had no room (the store was only
+ * read) naming the scratch directory. Returns HW_CLI_ERROR. */
+static int digest_at_fail(const struct hw_cli_cmd *cmd, const struct digest_job *j, int rc,
+			  const struct hw_cli_end *end)
+{
+	char what[4200], why[HW_CLI_WHY_CHARS];
+	snprintf(what, sizeof(what), "%s at lsn %" PRIu64, j->dir, j->o.at_lsn);
+	hw_cli_read_why(j->dir, end, why, sizeof(why));
+	if (end->signo == 0 && j->scratch[0] && hw_scratch_full(rc)) {
+		rc = -ENOSPC;
+		snprintf(why, sizeof(why),
+			 "the replay's scratch store ran out of room part way: the store was "
+			 "only read");
+	}
+	rc = fail_scratch(cmd->name, what, rc, why, j->scratch);
+	hw_cli_end_detail(end);
+	return rc;
+}
+
 static int cmd_digest(const struct hw_cli_cmd *cmd, int argc, char **argv)
 {
 	static const struct option opts[] = {{"at-lsn", required_argument, NULL, 'a'}, {0}};
@@ -799,15 +828,11 @@ static int cmd_digest(const struct hw_cli_cmd *cmd, int argc, char **argv)
 		rc = hw_cli_read_isolated(digest_read, &j, sizeof(j), &end);
 		if (o.at_given)
 			hw_snapshot_rm(j.scratch);
+	} else {
+		j.scratch[0] = '\0';
 	}
-	if (rc && o.at_given) {
-		char what[4200], why[HW_CLI_WHY_CHARS];
-		snprintf(what, sizeof(what), "%s at lsn %" PRIu64, dir, o.at_lsn);
-		rc = hw_cli_fail_why(cmd->name, what, rc,
-				     hw_cli_read_why(dir, &end, why, sizeof(why)));
-		hw_cli_end_detail(&end);
-		return rc;
-	}
+	if (rc && o.at_given)
+		return digest_at_fail(cmd, &j, rc, &end);
 	if (rc)
 		return hw_cli_fail_read(cmd->name, dir, rc, &end);
 	printf("%s lsn=%" PRIu64 "\n", hw_cli_hex(j.digest, hex), j.head.lsn);
@@ -818,7 +843,10 @@ const struct hw_cli_cmd hw_cli_digest = {
 	"digest", "print the state digest and head LSN",
 	"usage: hawser digest DIR [--at-lsn N]\n"
 	"  Print '<hex digest> lsn=<head>'. --at-lsn N: replay the log up to N into a\n"
-	"  scratch store (removed afterwards) and print its digest instead.\n" HW_CLI_READ_USAGE,
+	"  scratch store (DIR.digest-XXXXXX beside DIR, else under $TMPDIR or /tmp;\n"
+	"  removed afterwards) and print its digest instead. A file system that fills\n"
+	"  there during the replay is an error (1, ENOSPC) naming the scratch directory:\n"
+	"  DIR is only read.\n" HW_CLI_READ_USAGE,
 	cmd_digest};
 
 /* ---- get */

@@ -541,13 +541,18 @@ static int scratch_room(struct hw_store *s, const char *scratch_dir, struct hw_v
 	return -ENOSPC;
 }
 
+bool hw_scratch_full(int rc)
+{
+	return rc == HW_ESTORE_FULL || rc == -ENOSPC || rc == -EDQUOT;
+}
+
 /* The rebuild (the scratch store's init included) stopped with rc, after the room check
  * passed: a file system that filled meanwhile (another process wrote there) is -ENOSPC,
  * why in r->what, as the room check's; the store was only read, and nothing is judged of
  * it. Other codes stay as they are. */
 static int rebuild_room(int rc, struct hw_verify_report *r)
 {
-	if (rc != HW_ESTORE_FULL && rc != -ENOSPC && rc != -EDQUOT)
+	if (!hw_scratch_full(rc))
 		return rc;
 	snprintf(r->what, sizeof r->what,
 		 "the rebuild's scratch store ran out of room part way (its file system filled "

@@ -124,6 +124,12 @@ static inline bool hw_verify_state_unvouched(const struct hw_verify_report *r)
 int hw_verify(const char *dir, const char *scratch_dir, hw_progress_cb *cb, void *arg,
 	      struct hw_verify_report *report);
 
+/* Whether rc, from work into a scratch store (hw_verify's rebuild, the replay of `hawser
+ * digest --at-lsn`), says its file system had no room: HW_ESTORE_FULL, -ENOSPC or
+ * -EDQUOT. Such work only read the store it started from: it is -ENOSPC, saying so,
+ * never the store's own lack of room. */
+bool hw_scratch_full(int rc);
+
 /* What hw_verify_trusted() judges by: count Ed25519 public keys (32 bytes each, back to
  * back, HW_VERIFY_TRUST_MAX at most), the checkpoint cadence the primaries ran with
  * ([durability] checkpoint_records and checkpoint_interval; 0 turns either off) and, for

@@ -1069,70 +1069,124 @@ static uint8_t *file_bytes(const char *path, size_t *len)
 	return buf;
 }
 
-/* verify of an intact store whose file system fills during the rebuild, after the room
- * check passed (another process writing there): the shim holds the rebuild's first write
- * of the replay (the scratch store's creation writes 3 times before it) until the test
- * has filled the disk. An error (exit 1, ENOSPC) that says so and names the scratch
- * directory, never damage found (a SIGBUS read as damage, HW_ECORRUPT, DAMAGED); the store
- * is byte for byte as it was, no scratch is left, and with room again it is intact, also
- * with its rebuild under --scratch S, which it leaves empty. */
-static void test_verify_fills_during_rebuild(void **state)
+/* A command run on small_store()'s store while its disk fills: mnt, dir and fill as
+ * small_store() makes them, data its data.mdb, before (len0 bytes) what that held. */
+struct held_run {
+	char mnt[4200], dir[4300], fill[4300], data[4400];
+	uint8_t *before;
+	size_t len0;
+	struct hw_proc p;
+};
+
+static void held_store(struct fix *f, struct held_run *h)
 {
-	struct fix *f = *state;
-	char mnt[4200], dir[4300], fill[4300], fifo[4300], log[4300], scr[4300], want[4400];
-	small_store(f, mnt, dir, fill);
-	char data[4400];
-	snprintf(data, sizeof data, "%s/data.mdb", dir);
-	size_t len0, len1;
-	uint8_t *before = file_bytes(data, &len0);
+	small_store(f, h->mnt, h->dir, h->fill);
+	snprintf(h->data, sizeof h->data, "%s/data.mdb", h->dir);
+	h->before = file_bytes(h->data, &h->len0);
+}
+
+/* Run `hawser args` with the shim holding the write of the path ending in held (the 4th
+ * write under mnt: the scratch store's creation writes 3 times before it) until the test
+ * has filled the disk. It must exit 1 having said said (ENOSPC and why) and then
+ * "  scratch: MNT/st.TAG-..." (tag: the command's scratch). Its stderr stays in h->p. */
+static void held_fill(struct fix *f, struct held_run *h, const char **args, const char *held,
+		      const char *said, const char *tag)
+{
+	char fifo[4300], log[4300], want[4400];
 	path(f, "hold", fifo, sizeof fifo);
-	path(f, "verify.log", log, sizeof log);
+	path(f, "held.log", log, sizeof log);
 	assert_int_equal(mkfifo(fifo, 0600), 0);
 	assert_int_equal(setenv("LD_PRELOAD", HW_FAULTS_LIB, 1), 0);
-	assert_int_equal(setenv("HW_FAULT_PATH", mnt, 1), 0);
+	assert_int_equal(setenv("HW_FAULT_PATH", h->mnt, 1), 0);
 	assert_int_equal(setenv("HW_FAULT_HOLD_AFTER", "3", 1), 0);
 	assert_int_equal(setenv("HW_FAULT_HOLD_FIFO", fifo, 1), 0);
-	struct hw_proc p;
-	const char *args[] = {"verify", dir, NULL};
-	int rc = hw_proc_start(&p, log, args);
+	int rc = hw_proc_start(&h->p, log, args);
 	hw_test_fault_env_clear();
 	unsetenv("HW_FAULT_HOLD_AFTER");
 	unsetenv("HW_FAULT_HOLD_FIFO");
 	assert_int_equal(rc, 0);
 	size_t from = 0;
-	snprintf(want, sizeof want, "%s/st.verify-", mnt);
-	assert_true(hw_proc_wait_line(&p, &from, "event=hold_injected", "/rebuild/data.mdb", 30000,
-				      NULL, 0));
+	assert_true(hw_proc_wait_line(&h->p, &from, "event=hold_injected", held, 30000, NULL, 0));
 	int fd = fifo_open(fifo, O_WRONLY); /* the write waits on it */
 	assert_true(fd >= 0);
-	fill_disk(fill);
+	fill_disk(h->fill);
 	close(fd);
-	assert_int_equal(hw_proc_reap(&p, 30000), 1);
-	assert_true(hw_proc_wait_line(&p, &from,
-				      "(ENOSPC): the rebuild's scratch store ran out of "
-				      "room part way",
-				      NULL, 0, NULL, 0));
-	assert_true(hw_proc_wait_line(&p, &from, "  scratch: ", want, 0, NULL, 0));
-	from = 0;
-	assert_false(hw_proc_wait_line(&p, &from, "DAMAGED", NULL, 0, NULL, 0));
-	from = 0;
-	assert_false(hw_proc_wait_line(&p, &from, "HW_ECORRUPT", NULL, 0, NULL, 0));
-	hw_proc_kill(&p);
-	uint8_t *after = file_bytes(data, &len1);
-	assert_int_equal(len1, len0);
-	assert_memory_equal(after, before, len0);
-	free(before);
+	assert_int_equal(hw_proc_reap(&h->p, 30000), 1);
+	assert_true(hw_proc_wait_line(&h->p, &from, said, NULL, 0, NULL, 0));
+	snprintf(want, sizeof want, "%s/st.%s-", h->mnt, tag);
+	assert_true(hw_proc_wait_line(&h->p, &from, "  scratch: ", want, 0, NULL, 0));
+}
+
+/* Whether the command of held_fill() said s. */
+static bool held_said(struct held_run *h, const char *s)
+{
+	size_t from = 0;
+	return hw_proc_wait_line(&h->p, &from, s, NULL, 0, NULL, 0);
+}
+
+/* After held_fill(): the store is byte for byte as it was, and once the fill is removed
+ * nothing but the store is left under mnt (no scratch). */
+static void held_end(struct held_run *h)
+{
+	hw_proc_kill(&h->p);
+	size_t len1;
+	uint8_t *after = file_bytes(h->data, &len1);
+	assert_int_equal(len1, h->len0);
+	assert_memory_equal(after, h->before, h->len0);
+	free(h->before);
 	free(after);
-	assert_int_equal(unlink(fill), 0);
-	DIR *d = opendir(mnt); /* the store alone: no scratch left behind */
+	assert_int_equal(unlink(h->fill), 0);
+	DIR *d = opendir(h->mnt);
 	assert_non_null(d);
 	for (const struct dirent *e; (e = readdir(d)) != NULL;)
 		assert_true(e->d_name[0] == '.' || strcmp(e->d_name, "st") == 0);
 	closedir(d);
-	snprintf(scr, sizeof scr, "%s/scr", mnt);
-	assert_int_equal(hw(&f->r, "verify", dir, "--scratch", scr, NULL), 0);
+}
+
+/* verify of an intact store whose file system fills during the rebuild, after the room
+ * check passed (another process writing there): the shim holds the rebuild's first write
+ * of the replay until the test has filled the disk (held_fill). An error (exit 1, ENOSPC)
+ * that says so and names the scratch directory, never damage found (a SIGBUS read as
+ * damage, HW_ECORRUPT, DAMAGED); the store is byte for byte as it was, no scratch is
+ * left, and with room again it is intact. */
+static void test_verify_fills_during_rebuild(void **state)
+{
+	struct fix *f = *state;
+	struct held_run h;
+	held_store(f, &h);
+	const char *args[] = {"verify", h.dir, NULL};
+	held_fill(f, &h, args, "/rebuild/data.mdb",
+		  "(ENOSPC): the rebuild's scratch store ran out of room part way", "verify");
+	assert_false(held_said(&h, "DAMAGED"));
+	assert_false(held_said(&h, "HW_ECORRUPT"));
+	held_end(&h);
+	char scr[4300];
+	snprintf(scr, sizeof scr, "%s/scr", h.mnt);
+	assert_int_equal(hw(&f->r, "verify", h.dir, "--scratch", scr, NULL), 0);
 	assert_non_null(strstr(f->r.out, " intact: 2000 entries"));
 	assert_int_equal(rmdir(scr), 0); /* made, and left empty */
+}
+
+/* digest --at-lsn of an intact store whose file system fills during its replay (another
+ * process writing there): the shim holds the replay's first write into the scratch store
+ * until the test has filled the disk (held_fill). An error (exit 1, ENOSPC) that says the
+ * replay's scratch store ran out of room, the store only read, and names the scratch
+ * directory, not "store is full" (HW_ESTORE_FULL) as if of the store; the store is byte
+ * for byte as it was, no scratch is left, and with room again the digest is made. */
+static void test_digest_at_fills_during_replay(void **state)
+{
+	struct fix *f = *state;
+	struct held_run h;
+	held_store(f, &h);
+	const char *args[] = {"digest", h.dir, "--at-lsn", "2000", NULL};
+	held_fill(f, &h, args, "/store/data.mdb",
+		  "(ENOSPC): the replay's scratch store ran out of room part way: the store was "
+		  "only read",
+		  "digest");
+	assert_false(held_said(&h, "HW_ESTORE_FULL"));
+	held_end(&h);
+	assert_int_equal(hw(&f->r, "digest", h.dir, "--at-lsn", "2000", NULL), 0);
+	assert_non_null(strstr(f->r.out, " lsn=2000\n"));
 }
 
 /* verify and drill verify of an intact store whose file system has no room left for the
@@ -1348,6 +1402,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_backup_restore, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_verify_no_room, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_verify_fills_during_rebuild, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_digest_at_fills_during_replay, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_no_such_dir, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_node_port_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_node_full_disk, setup, teardown),
