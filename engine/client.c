@@ -826,7 +826,10 @@ static int connect_round(struct hw_client *c, bool first)
 	if (c->fd >= 0) /* a search has no connection (hw_client_fd) */
 		close(c->fd);
 	c->fd = -1;
-	hw_dials_round(ds, (c->cur + (first ? 0 : 1)) % c->n_addrs);
+	/* a node passed over is not dialled either (its Hello would be thrown away), but for
+	 * the only one */
+	bool shun = c->n_addrs > 1 && hw__client_shunned(c, c->shun);
+	hw_dials_round(ds, (c->cur + (first ? 0 : 1)) % c->n_addrs, shun ? c->shun : HW_DIAL_MAX);
 	bool standby_seen = false;
 	uint32_t i;
 	int fd, rc;
@@ -835,8 +838,7 @@ static int connect_round(struct hw_client *c, bool first)
 		bool cut = standby_seen && !first && began + c->patience_ms[i] < deadline;
 		rc = connect_to(c, i, fd, cut ? began + c->patience_ms[i] : deadline);
 		if (rc == -EINTR ||
-		    (rc == 0 && (c->n_addrs == 1 || (c->role == HAWSER__WIRE__V1__ROLE__PRIMARY &&
-						     !hw__client_shunned(c, i)))))
+		    (rc == 0 && (c->n_addrs == 1 || c->role == HAWSER__WIRE__V1__ROLE__PRIMARY)))
 			break;
 		if (rc == -ETIMEDOUT && cut && c->patience_ms[i] < CONNECT_TIMEOUT_MS)
 			c->patience_ms[i] *= 2;

@@ -169,7 +169,8 @@ bool hw__client_refused_again(struct hw_client *c, struct hw_outcome *out);
 /* The node of c's connection answered an outcome that follows (hw__client_outcome_follows)
  * with code: the code the connection ends with, HW_ENOT_PRIMARY when it stepped down, else
  * HW_ECLOSED, the node going away (its storage failed, or it is stopping), which the
- * searches then pass over as the primary for a while (hw__client_shunned). */
+ * searches then pass over as the primary for a while, not dialling it
+ * (hw__client_shunned). */
 int hw__client_left(struct hw_client *c, int code);
 
 /* Is address i that of a node going away, not to be taken as the primary now? */

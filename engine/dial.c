@@ -192,19 +192,22 @@ void hw_dials_init(struct hw_dials *ds, const char *const *addrs, uint32_t n, in
 		ds->addrs[i] = addrs[i];
 	}
 	ds->timeout_ms = timeout_ms;
-	hw_dials_round(ds, 0);
+	hw_dials_round(ds, 0, HW_DIAL_MAX);
 }
 
-void hw_dials_round(struct hw_dials *ds, uint32_t first)
+void hw_dials_round(struct hw_dials *ds, uint32_t first, uint32_t skip)
 {
 	int64_t now = hw_mono_ms();
+	ds->count = 0;
 	for (uint32_t k = 0; k < ds->n; k++) {
-		ds->order[k] = (first + k) % ds->n;
+		if ((first + k) % ds->n != skip)
+			ds->order[ds->count++] = (first + k) % ds->n;
 		struct hw_dial *d = &ds->d[k];
-		if (d->fd >= 0 && now >= d->deadline) { /* spent while the caller was away */
+		bool spent = now >= d->deadline; /* while the caller was away */
+		if (d->fd >= 0 && (spent || k == skip)) {
 			close(d->fd);
 			*d = (struct hw_dial){.fd = -1};
-			ds->names[k].stale = true;
+			ds->names[k].stale |= spent; /* skipped: nothing learnt of its name */
 		}
 	}
 	ds->started = 0;
@@ -333,7 +336,7 @@ int hw_dials_next(struct hw_dials *ds, bool answered, uint32_t *i, int *fd)
 			return 0;
 		}
 		int64_t now = hw_mono_ms();
-		bool all = ds->started == ds->n;
+		bool all = ds->started == ds->count;
 		if (!all && (!connecting || now >= ds->stagger_at)) {
 			int rc = start(ds);
 			if (rc != 0)
@@ -347,7 +350,7 @@ int hw_dials_next(struct hw_dials *ds, bool answered, uint32_t *i, int *fd)
 			return rc;
 	}
 	int rc = 1;
-	for (uint32_t k = 0; k < ds->n; k++)
+	for (uint32_t k = 0; k < ds->count; k++)
 		if (ds->d[ds->order[k]].rc != 0)
 			rc = ds->d[ds->order[k]].rc;
 	return rc;

@@ -76,6 +76,7 @@ struct hw_dials {
 	const char *addrs[HW_DIAL_MAX];
 	uint32_t n;
 	uint32_t order[HW_DIAL_MAX];
+	uint32_t count;     /* order[0..count): this round's addresses */
 	uint32_t started;   /* order[0..started) have begun this round (or go on) */
 	int timeout_ms;     /* each dial's */
 	int64_t stagger_at; /* when order[started] may begin with another connecting */
@@ -87,10 +88,12 @@ struct hw_dials {
  * each other, each ended by hw_dials_close. */
 void hw_dials_init(struct hw_dials *ds, const char *const *addrs, uint32_t n, int timeout_ms);
 
-/* Begin a round over the addresses from index first on (wrapping). Connects still under
- * way from the last round go on, within their deadlines; every other address (one whose
- * deadline passed meanwhile too) is dialled again in its turn. */
-void hw_dials_round(struct hw_dials *ds, uint32_t first);
+/* Begin a round over the addresses from index first on (wrapping), but for skip (an index
+ * to leave out of this round, its connect under way closed: a node the caller passes
+ * over; HW_DIAL_MAX or more: none). Connects still under way from the last round go on,
+ * within their deadlines; every other address (one whose deadline passed meanwhile too)
+ * is dialled again in its turn. */
+void hw_dials_round(struct hw_dials *ds, uint32_t first, uint32_t skip);
 
 /* Wait for the next connected socket: 0 with *i its address index and *fd the socket,
  * blocking, now the caller's (TCP: no Nagle, keep-alive and a user timeout set, as every

@@ -205,10 +205,10 @@ struct hw_client;
  * validation code: sent after later records it could be judged against another state),
  * HW_EBEHIND. A node that answered that it is going away (all but HW_ENOT_PRIMARY) still
  * answers as the primary until its step-down (its next tick, 10 ms): the searches pass it
- * over for 1 s. One that stays the primary (static roles) is taken again after that, and
- * a record refused for failed storage a second time (by it, or by whichever primary the
- * search found) gets that code as its outcome, final: it was not stored; or HW_ECLOSED,
- * in doubt, when a node answered it HW_ECLOSED or HW_ENOT_PRIMARY before, or a
+ * over for 1 s, not even dialling it. One that stays the primary (static roles) is taken
+ * again after that, and a record refused for failed storage a second time (by it, or by
+ * whichever primary the search found) gets that code as its outcome, final: it was not stored; or
+ * HW_ECLOSED, in doubt, when a node answered it HW_ECLOSED or HW_ENOT_PRIMARY before, or a
  * connection it was written on was lost before its answer. A hw_client_submit() or
  * hw_client_flush() whose send fails that way keeps its records for that search and
  * returns 0. A wait searches until its own timeout (after at least one round over the

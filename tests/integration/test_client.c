@@ -1466,8 +1466,9 @@ static void test_submit_outlasts_long_failover(void **state)
 /* A following client whose primary a answers HW_ESTORE_FAILED (its storage failed) and
  * still answers as the primary, as a node does until its step-down, while b becomes the
  * primary STEP_DOWN_MS later: the record goes to b, accepted, and a, passed over in the
- * meantime, is not sent it again. Taken again at once, a answered the same each time, and
- * the record came back in doubt (HW_ECLOSED) after 8 follows, before b was promoted. */
+ * meantime, is not sent it again, nor dialled (no connection but the first). Taken again
+ * at once, a answered the same each time, and the record came back in doubt (HW_ECLOSED)
+ * after 8 follows, before b was promoted. */
 static void test_failed_store_followed(void **state)
 {
 	(void)state;
@@ -1485,6 +1486,9 @@ static void test_failed_store_followed(void **state)
 	server_stop(&b);
 	assert_int_equal(a.submits, 1);
 	assert_int_equal(b.submits, 1);
+	/* passed over, a was not dialled either (no connection, no Hello, each round): its
+	 * connections are the client's first and server_stop's poke */
+	assert_int_equal(a.connections, 2);
 }
 
 /* What a following client never sends again: a refusal (sent after later records it
