@@ -1,5 +1,5 @@
-/* store.c: the LMDB environment of a node: open, group-commit append of records and of
- * entries, head, digest (replica/store.h). */
+/* store.c: the LMDB environment of a node: open, group-commit append of records (of
+ * entries: store_append.c), head, digest (replica/store.h). */
 #include "replica/store_int.h"
 
 #include <errno.h>
@@ -602,21 +602,6 @@ const char *hw_store_dir(const struct hw_store *s)
 
 /* ---- taking one record: the path both submit and append_entries share ---------- */
 
-struct take {
-	const uint8_t *data;
-	size_t len;
-	uint64_t lsn;    /* LSN it gets if accepted */
-	int64_t time_ms; /* the entry's time */
-	bool trusted;    /* an entry a primary made (append path), not a new record */
-	bool validated;  /* and it validated the record at time_ms: not again (trusted too) */
-	bool system;     /* the node's own record (hw_submit.system) */
-	int refuse_new;  /* hw_submit.refuse_new */
-	bool dup;        /* out: same bytes stored before, at dup_lsn */
-	uint64_t dup_lsn;
-	const struct hw__txn_cursors *cur; /* the transaction's (cursors_open) */
-	struct hw_pbdec_text text;         /* take_record: what its decode saw of the strings */
-};
-
 int hw__store_log_get(struct hw_store *s, MDB_txn *txn, uint64_t lsn, MDB_val *v)
 {
 	uint8_t key[8];
@@ -648,9 +633,9 @@ enum id_seen { ID_NEW, ID_NONE, ID_SAME, ID_OTHER, ID_PRUNED };
  * The ids table keeps only the LSN (8 bytes): on the rare record_id hit the record's
  * bytes are read back from its log entry and compared in full, which is exact and spares
  * a hash of every record. Within a batch the entry is already in txn: the log append
- * follows take_record() before the next record is taken. */
+ * follows hw__store_take_record() before the next record is taken. */
 static int id_claim(struct hw_store *s, MDB_txn *txn, const Tos__V1__Record *rec,
-		    const struct take *t, enum id_seen *seen, uint64_t *lsn)
+		    const struct hw__take *t, enum id_seen *seen, uint64_t *lsn)
 {
 	*seen = ID_NONE;
 	if (rec->record_id.len != HW_RECORD_ID_BYTES)
@@ -730,7 +715,7 @@ static int retract_check(struct hw_store *s, MDB_txn *txn, const Tos__V1__Record
 
 /* The checks and the apply of a record whose record_id was claimed: 0, a reject code
  * with rej filled, or an LMDB error. */
-static int check_apply(struct hw_store *s, MDB_txn *txn, const struct take *t,
+static int check_apply(struct hw_store *s, MDB_txn *txn, const struct hw__take *t,
 		       const Tos__V1__Record *rec, struct hw_reject *rej)
 {
 	if (!t->trusted && !t->system && hw_record_is_system(rec))
@@ -752,9 +737,9 @@ static int check_apply(struct hw_store *s, MDB_txn *txn, const struct take *t,
 	return hw_apply(&c, rec, rej);
 }
 
-/* Whether take_record's rc refused the record (nothing written): a reject code, or the
- * code it was to be refused with as new. */
-static bool take_refused(const struct take *t, int rc)
+/* Whether hw__store_take_record's rc refused the record (nothing written): a reject
+ * code, or the code it was to be refused with as new. */
+static bool take_refused(const struct hw__take *t, int rc)
 {
 	return hw_is_reject(rc) || (rc != 0 && rc == t->refuse_new);
 }
@@ -762,7 +747,8 @@ static bool take_refused(const struct take *t, int rc)
 /* Decode, check and apply one record inside txn. Returns 0 (accepted, or t->dup), a
  * reject code with rej filled or t->refuse_new (nothing written: take_refused), or an
  * LMDB error (abort the txn). */
-static int take_record(struct hw_store *s, MDB_txn *txn, struct take *t, struct hw_reject *rej)
+int hw__store_take_record(struct hw_store *s, MDB_txn *txn, struct hw__take *t,
+			  struct hw_reject *rej)
 {
 	Tos__V1__Record *rec;
 	/* One record's decode at a time: a 64 KiB record of many empty repeated fields
@@ -797,8 +783,8 @@ static int take_record(struct hw_store *s, MDB_txn *txn, struct take *t, struct 
 }
 
 /* Append the entry at lsn through the transaction's log cursor. */
-static int log_put(struct hw_store *s, MDB_cursor *log, uint64_t lsn, const uint8_t *entry,
-		   size_t len)
+int hw__store_log_put(struct hw_store *s, MDB_cursor *log, uint64_t lsn, const uint8_t *entry,
+		      size_t len)
 {
 	if (hw_fault_tick(s->opts.mapfull_fault))
 		return MDB_MAP_FULL;
@@ -814,7 +800,7 @@ static int log_put(struct hw_store *s, MDB_cursor *log, uint64_t lsn, const uint
 
 /* Commit txn, which already holds head h. Returns 0 or the LMDB error; the caller makes
  * a failure sticky (STYLE.md 5). */
-static int commit(struct hw_store *s, MDB_txn *txn, const struct hw_head *h)
+int hw__store_commit(struct hw_store *s, MDB_txn *txn, const struct hw_head *h)
 {
 	int rc;
 	if (hw_fault_tick(s->opts.commit_fault)) {
@@ -875,7 +861,7 @@ static int cursors_open(struct hw_store *s, MDB_txn *txn, struct hw__txn_cursors
 }
 
 /* Detach the open transaction (to commit it or abort it) and forget what it held. */
-static MDB_txn *txn_take(struct hw_store *s)
+MDB_txn *hw__store_txn_take(struct hw_store *s)
 {
 	MDB_txn *txn = s->txn;
 	s->txn = NULL;
@@ -887,7 +873,7 @@ static MDB_txn *txn_take(struct hw_store *s)
 
 /* Begin a write transaction with its cursor on containers, for the held batches' replay
  * or for a batch when nothing is held. */
-static int txn_open(struct hw_store *s)
+int hw__store_txn_open(struct hw_store *s)
 {
 	int rc = hw__store_txn_begin(s, 0, &s->txn);
 	if (rc != 0) {
@@ -896,53 +882,7 @@ static int txn_open(struct hw_store *s)
 	}
 	rc = cursors_open(s, s->txn, &s->cur);
 	if (rc != 0)
-		mdb_txn_abort(txn_take(s));
-	return rc;
-}
-
-/* How append_one() takes an entry. */
-enum append_how {
-	APPEND_HASHED = 1u << 0,    /* the caller checked its hash (hw_store_append_hold) */
-	APPEND_LOG = 1u << 1,       /* into the log table too (not when a rewind replays it) */
-	APPEND_VALIDATED = 1u << 2, /* validated before: not again (append_primary, replay) */
-};
-
-static int append_one(struct hw_store *s, MDB_txn *txn, const struct hw__txn_cursors *cur,
-		      struct hw_head *h, const uint8_t *buf, size_t len, unsigned how,
-		      struct hw_reject *rej);
-
-/* A bad entry: the sender's fault, refused with the store as it was. */
-static bool entry_refused(int rc)
-{
-	return hw_is_reject(rc) || rc == HW_ELSN || rc == HW_ECHAIN || rc == HW_ECORRUPT;
-}
-
-/* Take the held batches' entries again into a new transaction, which must reach the
- * held head: it holds them as before the failed batch. 0 or an LMDB error (txn then
- * aborted; an entry refused now that was taken before is MDB_CORRUPTED). Their records
- * are not validated again: this process took each of them moments ago, validated (pure,
- * at the entry's time: it would pass again) or from its primary unvalidated
- * (hw_store_append_primary), which validating now could only turn into that failure. */
-static int replay_run(struct hw_store *s)
-{
-	int rc = txn_open(s);
-	struct hw_head h = s->head;
-	struct hw_reject rej;
-	for (size_t off = 0, len; rc == 0 && off < s->replay_held; off += len) {
-		len = hw_entry_len(s->replay + off);
-		hw_arena_reset(&s->arena);
-		rc = append_one(s, s->txn, &s->cur, &h, s->replay + off, len,
-				APPEND_HASHED | APPEND_LOG | APPEND_VALIDATED, &rej);
-		if (entry_refused(rc))
-			rc = MDB_CORRUPTED;
-	}
-	if (rc == 0 && h.lsn != s->head.lsn)
-		rc = meta_write_head(s, s->txn, &h);
-	if (rc == 0 &&
-	    (h.lsn != s->held_head.lsn || memcmp(h.hash, s->held_head.hash, HW_HASH_BYTES)))
-		rc = MDB_CORRUPTED;
-	if (rc != 0 && s->txn != NULL)
-		mdb_txn_abort(txn_take(s));
+		mdb_txn_abort(hw__store_txn_take(s));
 	return rc;
 }
 
@@ -953,7 +893,7 @@ static int replay_run(struct hw_store *s)
  * Returns 1 to retry the batch, else 0 (s->failed set on a failure; the held batches are
  * then lost to the store, not to the log in front of it, which replays them at the next
  * start). */
-static int batch_undo(struct hw_store *s, int rc)
+int hw__store_batch_undo(struct hw_store *s, int rc)
 {
 	mdb_txn_abort(s->txn);
 	s->txn = NULL;
@@ -961,26 +901,26 @@ static int batch_undo(struct hw_store *s, int rc)
 	s->prepared = false;
 	s->replay_len = s->replay_held;
 	int again = rc == 0 ? 0 : hw__store_batch_failed(s, rc);
-	int rrc = s->failed == 0 && s->holding ? replay_run(s) : 0;
+	int rrc = s->failed == 0 && s->holding ? hw__store_replay_run(s) : 0;
 	if (rrc != 0)
 		hw__store_batch_failed(s, rrc == MDB_MAP_FULL ? EIO : rrc);
 	if (s->failed != 0)
-		txn_take(s);
+		hw__store_txn_take(s);
 	return s->failed != 0 ? 0 : again;
 }
 
 /* Begin a batch: in the open transaction after the held batches, or in a new one. *h
  * gets the head the batch starts from. */
-static int batch_begin(struct hw_store *s, struct hw_head *h)
+int hw__store_batch_begin(struct hw_store *s, struct hw_head *h)
 {
 	HW_ASSERT(!s->prepared);
 	*h = s->holding ? s->held_head : s->head;
 	hw_arena_reset(&s->arena);
-	return s->txn != NULL ? 0 : txn_open(s);
+	return s->txn != NULL ? 0 : hw__store_txn_open(s);
 }
 
 /* The batch ended at head h: it is the prepared one. */
-static int batch_end(struct hw_store *s, uint64_t start_lsn, const struct hw_head *h)
+int hw__store_batch_end(struct hw_store *s, uint64_t start_lsn, const struct hw_head *h)
 {
 	int rc = h->lsn != start_lsn ? meta_write_head(s, s->txn, h) : 0;
 	if (rc == 0) {
@@ -991,28 +931,29 @@ static int batch_end(struct hw_store *s, uint64_t start_lsn, const struct hw_hea
 }
 
 /* Run one batch in the open (or a new) write transaction, its entries written after the
- * held ones in replay. Returns 0 or an error (its writes stay in s->txn: batch_undo). */
+ * held ones in replay. Returns 0 or an error (its writes stay in s->txn:
+ * hw__store_batch_undo). */
 static int prepare_batch(struct hw_store *s, uint64_t epoch, int64_t now_ms,
 			 const struct hw_submit *recs, size_t n, struct hw_result *res,
 			 struct hw_batch *out)
 {
 	struct hw_head h;
 	HW_ASSERT(s->replay_cap - s->replay_len >= BATCH_ENTRY_BYTES_MAX); /* replay_bytes() */
-	int rc = batch_begin(s, &h);
+	int rc = hw__store_batch_begin(s, &h);
 	if (rc != 0)
 		return rc;
 	const uint64_t start_lsn = h.lsn;
 	*out = (struct hw_batch){.entries = s->replay + s->replay_len};
 	for (size_t i = 0; i < n; i++) {
-		struct take t = {.data = recs[i].data,
-				 .len = recs[i].len,
-				 .lsn = h.lsn + 1,
-				 .time_ms = now_ms,
-				 .system = recs[i].system,
-				 .refuse_new = recs[i].refuse_new,
-				 .cur = &s->cur};
+		struct hw__take t = {.data = recs[i].data,
+				     .len = recs[i].len,
+				     .lsn = h.lsn + 1,
+				     .time_ms = now_ms,
+				     .system = recs[i].system,
+				     .refuse_new = recs[i].refuse_new,
+				     .cur = &s->cur};
 		memset(&res[i], 0, sizeof res[i]);
-		rc = take_record(s, s->txn, &t, &res[i].reject);
+		rc = hw__store_take_record(s, s->txn, &t, &res[i].reject);
 		if (take_refused(&t, rc)) {
 			res[i].code = rc;
 			rc = 0;
@@ -1028,7 +969,7 @@ static int prepare_batch(struct hw_store *s, uint64_t epoch, int64_t now_ms,
 		uint8_t *at = s->replay + s->replay_len;
 		size_t len = hw_entry_encode(at, t.lsn, epoch, now_ms, h.hash, t.data,
 					     (uint32_t)t.len, &e);
-		rc = log_put(s, s->cur.log, t.lsn, at, len);
+		rc = hw__store_log_put(s, s->cur.log, t.lsn, at, len);
 		if (rc != 0)
 			break;
 		s->replay_len += len;
@@ -1038,7 +979,7 @@ static int prepare_batch(struct hw_store *s, uint64_t epoch, int64_t now_ms,
 		out->first_lsn = out->first_lsn ? out->first_lsn : t.lsn;
 	}
 	if (rc == 0)
-		rc = batch_end(s, start_lsn, &h);
+		rc = hw__store_batch_end(s, start_lsn, &h);
 	out->last_lsn = out->first_lsn ? h.lsn : 0;
 	return rc;
 }
@@ -1066,27 +1007,27 @@ int hw_store_prepare(struct hw_store *s, uint64_t epoch, int64_t now_ms,
 		int rc = prepare_batch(s, epoch, now_ms, recs, n, res, out);
 		if (rc == 0)
 			return 0;
-		if (!batch_undo(s, rc))
+		if (!hw__store_batch_undo(s, rc))
 			return s->failed;
 	}
 }
 
 /* Commit the open transaction through head h: 0 or the sticky failure. A commit can
  * itself run out of map (LMDB saves its free list then): the map grows, everything the
- * transaction held is taken again from its entries into a new one (replay_run, which can
- * run out too: it grows again), and that one commits. */
+ * transaction held is taken again from its entries into a new one (hw__store_replay_run,
+ * which can run out too: it grows again), and that one commits. */
 static int txn_commit(struct hw_store *s, const struct hw_head *h)
 {
-	struct hw_head target = *h;     /* h may be s->held_head, which txn_take keeps */
+	struct hw_head target = *h;     /* h may be s->held_head, which hw__store_txn_take keeps */
 	size_t entries = s->replay_len; /* the held batches' and the prepared one's */
-	int rc = commit(s, txn_take(s), &target);
+	int rc = hw__store_commit(s, hw__store_txn_take(s), &target);
 	while (rc == MDB_MAP_FULL && hw__store_batch_failed(s, rc) == 1) {
 		s->replay_held = s->replay_len = entries;
 		s->held_head = target;
 		s->holding = true;
-		rc = replay_run(s);
+		rc = hw__store_replay_run(s);
 		if (rc == 0)
-			rc = commit(s, txn_take(s), &target);
+			rc = hw__store_commit(s, hw__store_txn_take(s), &target);
 	}
 	if (rc != 0 && s->failed == 0)
 		hw__store_batch_failed(s, rc);
@@ -1118,7 +1059,7 @@ int hw_store_commit(struct hw_store *s)
 {
 	if (s->failed != 0) {
 		if (s->txn != NULL) /* sticky: nothing more is committed (the log keeps it) */
-			mdb_txn_abort(txn_take(s));
+			mdb_txn_abort(hw__store_txn_take(s));
 		return HW_ESTORE_FAILED;
 	}
 	if (s->txn == NULL)
@@ -1129,7 +1070,7 @@ int hw_store_commit(struct hw_store *s)
 void hw_store_abort(struct hw_store *s)
 {
 	if (s->prepared)
-		batch_undo(s, 0); /* the held batches stay */
+		hw__store_batch_undo(s, 0); /* the held batches stay */
 }
 
 int hw_store_submit(struct hw_store *s, uint64_t epoch, int64_t now_ms,
@@ -1138,159 +1079,6 @@ int hw_store_submit(struct hw_store *s, uint64_t epoch, int64_t now_ms,
 	struct hw_batch b;
 	int rc = hw_store_prepare(s, epoch, now_ms, recs, n, res, &b);
 	return rc != 0 ? rc : hw_store_commit(s);
-}
-
-/* Check that entry e continues head h. */
-static int chain_check(const struct hw_head *h, const struct hw_entry *e, struct hw_reject *rej)
-{
-	if (e->lsn != h->lsn + 1)
-		return hw_reject_set(rej, HW_ELSN, "entry.lsn",
-				     "entry LSN %llu does not follow %llu",
-				     (unsigned long long)e->lsn, (unsigned long long)h->lsn);
-	if (memcmp(e->prev_hash, h->hash, HW_HASH_BYTES) != 0)
-		return hw_reject_set(rej, HW_ECHAIN, "entry.prev_hash",
-				     "entry %llu does not chain to the hash of %llu",
-				     (unsigned long long)e->lsn, (unsigned long long)h->lsn);
-	return 0;
-}
-
-/* Apply the entry in buf on top of head h and move h to it, as how says (enum
- * append_how). */
-static int append_one(struct hw_store *s, MDB_txn *txn, const struct hw__txn_cursors *cur,
-		      struct hw_head *h, const uint8_t *buf, size_t len, unsigned how,
-		      struct hw_reject *rej)
-{
-	bool checked = (how & APPEND_HASHED) != 0;
-	struct hw_entry e;
-	int rc = checked ? hw_entry_parse(buf, len, &e) : hw_entry_decode(buf, len, &e);
-	if (rc != 0) /* parse checks the framing alone, decode the hash too */
-		return hw_reject_set(rej, rc, "entry",
-				     checked ? "entry after LSN %llu is malformed"
-					     : "entry after LSN %llu is malformed or fails its hash",
-				     (unsigned long long)h->lsn);
-	rc = chain_check(h, &e, rej);
-	if (rc != 0)
-		return rc;
-	struct take t = {.data = e.record,
-			 .len = e.record_len,
-			 .lsn = e.lsn,
-			 .time_ms = e.time_ms,
-			 .trusted = true,
-			 .validated = (how & APPEND_VALIDATED) != 0,
-			 .cur = cur};
-	rc = take_record(s, txn, &t, rej);
-	if (rc == 0 && t.dup)
-		rc = hw_reject_set(rej, HW_EIDEMPOTENCY, "record_id",
-				   "entry %llu repeats the record stored at LSN %llu",
-				   (unsigned long long)e.lsn, (unsigned long long)t.dup_lsn);
-	if (rc == 0 && (how & APPEND_LOG) != 0)
-		rc = log_put(s, cur->log, e.lsn, buf, len);
-	if (rc != 0)
-		return rc;
-	h->lsn = e.lsn;
-	h->epoch = e.epoch;
-	h->time_ms = e.time_ms;
-	memcpy(h->hash, e.hash, HW_HASH_BYTES);
-	return 0;
-}
-
-/* Take entries into the open (or a new) transaction as the prepared batch, like
- * prepare_batch(). hold: the held path (hw_store_append_hold): the caller checked the
- * entries' hashes, and each is kept in replay, since the batch will be held. validated:
- * hw_store_append_primary. *at gets the index of the entry that failed (n when none did). */
-static int append_batch(struct hw_store *s, const uint8_t *const *entries, const size_t *lens,
-			size_t n, bool hold, bool validated, size_t *at, struct hw_reject *rej)
-{
-	unsigned how =
-		APPEND_LOG | (hold ? APPEND_HASHED : 0u) | (validated ? APPEND_VALIDATED : 0u);
-	struct hw_head h;
-	int rc = batch_begin(s, &h);
-	const uint64_t start_lsn = h.lsn;
-	size_t i = 0;
-	for (; i < n && rc == 0; i++) {
-		HW_ASSERT(!hold || s->replay_cap - s->replay_len >= lens[i]); /* replay_bytes() */
-		rc = append_one(s, s->txn, &s->cur, &h, entries[i], lens[i], how, rej);
-		if (rc == 0 && hold) {
-			memcpy(s->replay + s->replay_len, entries[i], lens[i]);
-			s->replay_len += lens[i];
-		}
-	}
-	*at = rc != 0 && i > 0 ? i - 1 : i;
-	return rc != 0 ? rc : batch_end(s, start_lsn, &h);
-}
-
-/* append_batch() with the checks, the refusal of bad entries and the retry after a
- * grown map. hold: also a refused entry cuts the batch (hw_store_append_hold): the
- * entries before it are taken again on their own and prepared, and its code returned. */
-static int append_take(struct hw_store *s, const uint8_t *const *entries, const size_t *lens,
-		       size_t n, bool hold, bool validated, struct hw_reject *rej)
-{
-	HW_ASSERT(n <= HW_BATCH_RECORDS_MAX);
-	HW_ASSERT(!s->prepared);
-	memset(rej, 0, sizeof *rej);
-	if (s->failed != 0)
-		return HW_ESTORE_FAILED;
-	if (s->opts.read_only)
-		return -EROFS;
-	int refused = 0;
-	for (;;) {
-		size_t at;
-		int rc = append_batch(s, entries, lens, n, hold, validated, &at, rej);
-		if (rc == 0)
-			return refused;
-		if (batch_undo(s, entry_refused(rc) ? 0 : rc))
-			continue;
-		if (s->failed != 0)
-			return s->failed;
-		if (!hold || at == 0)
-			return rc; /* refused: the sender's fault */
-		refused = rc;      /* rej keeps its why: the entries before it do not fail */
-		n = at;
-	}
-}
-
-int hw_store_append_entries(struct hw_store *s, const uint8_t *const *entries, const size_t *lens,
-			    size_t n, struct hw_reject *rej)
-{
-	struct hw_reject scratch;
-	if (rej == NULL)
-		rej = &scratch;
-	for (;;) {
-		int rc = append_take(s, entries, lens, n, false, false, rej);
-		if (rc != 0 || s->holding)
-			return rc != 0 ? rc : hw_store_commit(s);
-		/* Alone in its transaction: a map full at commit grows the map and retries. */
-		rc = commit(s, txn_take(s), &s->prepared_head);
-		if (rc == 0)
-			return 0;
-		if (!hw__store_batch_failed(s, rc))
-			return s->failed;
-	}
-}
-
-/* hw_store_append_hold() and hw_store_append_primary() (validated). */
-static int append_held(struct hw_store *s, const uint8_t *const *entries, const size_t *lens,
-		       size_t n, bool validated, struct hw_reject *rej)
-{
-	struct hw_reject scratch;
-	if (rej == NULL)
-		rej = &scratch;
-	int rc = append_take(s, entries, lens, n, true, validated, rej);
-	if (s->prepared) /* all of them, or those before a refused one */
-		hw_store_hold(s);
-	return rc;
-}
-
-int hw_store_append_hold(struct hw_store *s, const uint8_t *const *entries, const size_t *lens,
-			 size_t n, struct hw_reject *rej)
-{
-	return append_held(s, entries, lens, n, false, rej);
-}
-
-int hw_store_append_primary(struct hw_store *s, const uint8_t *const *entries, const size_t *lens,
-			    size_t n, struct hw_reject *rej)
-{
-	return append_held(s, entries, lens, n, true, rej);
 }
 
 int hw_store_failure(const struct hw_store *s)
@@ -1431,7 +1219,7 @@ static int rebuild_txn(struct hw_store *s, MDB_txn *txn, uint64_t lsn, struct hw
 		rc = entry_copy(s, txn, l, &buf, &cap, &len);
 		hw_arena_reset(&s->arena);
 		if (rc == 0) /* the state tables were emptied: the log's entries again */
-			rc = append_one(s, txn, &cur, h, buf, len, 0, &rej);
+			rc = hw__store_append_one(s, txn, &cur, h, buf, len, 0, &rej);
 	}
 	free(buf);
 	return rc;
@@ -1480,7 +1268,7 @@ int hw_store_rewind(struct hw_store *s, uint64_t lsn, int64_t now_ms, const char
 		if (rc == 0)
 			rc = rewind_txn(s, txn, lsn, now_ms, why, &h);
 		if (rc == 0)
-			rc = commit(s, txn, &h);
+			rc = hw__store_commit(s, txn, &h);
 		else if (txn != NULL)
 			mdb_txn_abort(txn);
 		if (rc == 0)
@@ -1488,7 +1276,7 @@ int hw_store_rewind(struct hw_store *s, uint64_t lsn, int64_t now_ms, const char
 		s->stale = s->stale || (rc == 0 && s->base.lsn > 0);
 		if (rc == 0)
 			return 0;
-		if (entry_refused(rc) || rc == HW_EIDEMPOTENCY)
+		if (hw__store_entry_refused(rc) || rc == HW_EIDEMPOTENCY)
 			return HW_ECORRUPT; /* our own log no longer replays: verify the store */
 		if (!hw__store_batch_failed(s, rc))
 			return s->failed;

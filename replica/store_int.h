@@ -8,6 +8,7 @@
 #include <stdatomic.h>
 
 #include "base/arena.h"
+#include "replica/pbdec.h"
 #include "replica/store.h"
 #include "replica/tables.h"
 
@@ -70,6 +71,52 @@ struct hw_store {
 };
 #define HW__SYNC_WRITER 0
 #define HW__SYNC_META   1
+
+/* The write path of a batch (store.c), which the append of entries shares
+ * (store_append.c). One record to take (hw__store_take_record): */
+struct hw_reject;
+struct hw__take {
+	const uint8_t *data;
+	size_t len;
+	uint64_t lsn;    /* LSN it gets if accepted */
+	int64_t time_ms; /* the entry's time */
+	bool trusted;    /* an entry a primary made (append path), not a new record */
+	bool validated;  /* and it validated the record at time_ms: not again (trusted too) */
+	bool system;     /* the node's own record (hw_submit.system) */
+	int refuse_new;  /* hw_submit.refuse_new */
+	bool dup;        /* out: same bytes stored before, at dup_lsn */
+	uint64_t dup_lsn;
+	const struct hw__txn_cursors *cur; /* the transaction's (cursors_open) */
+	struct hw_pbdec_text text; /* what hw__store_take_record's decode saw of the strings */
+};
+/* Decode, check and apply t's record inside txn: 0 (accepted, or t->dup), a reject
+ * code with rej filled or t->refuse_new (nothing written), or an LMDB error. */
+int hw__store_take_record(struct hw_store *s, MDB_txn *txn, struct hw__take *t,
+			  struct hw_reject *rej);
+/* Append the entry at lsn through the transaction's log cursor. */
+int hw__store_log_put(struct hw_store *s, MDB_cursor *log, uint64_t lsn, const uint8_t *entry,
+		      size_t len);
+/* Commit txn, which already holds head h: 0 or the LMDB error. */
+int hw__store_commit(struct hw_store *s, MDB_txn *txn, const struct hw_head *h);
+/* Begin the open write transaction (s->txn) with its cursors, or detach it. */
+int hw__store_txn_open(struct hw_store *s);
+MDB_txn *hw__store_txn_take(struct hw_store *s);
+/* Begin a batch at head *h, end it at h as the prepared one, or drop it (1: retry). */
+int hw__store_batch_begin(struct hw_store *s, struct hw_head *h);
+int hw__store_batch_end(struct hw_store *s, uint64_t start_lsn, const struct hw_head *h);
+int hw__store_batch_undo(struct hw_store *s, int rc);
+
+/* The append of entries (store_append.c). Take the entry in buf (len bytes) on top of
+ * head h in txn and move h to it; how: 0 (decode it, check its hash, validate its record,
+ * leave the log as it is: a rewind's rebuild) or store_append.c's enum append_how. 0, a
+ * reject code with rej filled, or an LMDB error. */
+int hw__store_append_one(struct hw_store *s, MDB_txn *txn, const struct hw__txn_cursors *cur,
+			 struct hw_head *h, const uint8_t *buf, size_t len, unsigned how,
+			 struct hw_reject *rej);
+/* Take the held batches' entries again into a new transaction: 0 or an LMDB error. */
+int hw__store_replay_run(struct hw_store *s);
+/* Whether rc refused a bad entry (the sender's fault, the store as it was). */
+bool hw__store_entry_refused(int rc);
 
 /* Translate an LMDB or errno result (> 0, or MDB_*) into a hawser code: MDB_MAP_FULL and
  * ENOSPC become HW_ESTORE_FULL, MDB_CORRUPTED and MDB_PAGE_NOTFOUND HW_ECORRUPT,
