@@ -40,14 +40,22 @@ enum {
 };
 
 /* One command: its name, a line for `hawser --help`, its full usage (printed by
- * `hawser <cmd> --help` and after a usage error) and the function that runs it with
+ * `hawser <cmd> --help`: hw_cli_usage_print) and the function that runs it with
  * argv[0] being the command name. */
 struct hw_cli_cmd {
 	const char *name;
 	const char *summary;
-	const char *usage;
+	const char *const *usage; /* HW_CLI_USAGE: its parts, then NULL */
 	int (*run)(const struct hw_cli_cmd *cmd, int argc, char **argv);
 };
+
+/* A command's usage from its parts, printed one after the other as one text. A part is
+ * one string literal, and C guarantees one of 4095 bytes (-Woverlength-strings fails the
+ * build past that): a usage that grows past it takes one more part, cut at a line's end. */
+#define HW_CLI_USAGE(...) ((const char *const[]){__VA_ARGS__, NULL})
+
+/* Print cmd's usage, all its parts, on stdout (--help). */
+void hw_cli_usage_print(const struct hw_cli_cmd *cmd);
 
 extern const struct hw_cli_cmd hw_cli_init, hw_cli_ingest, hw_cli_verify, hw_cli_digest, hw_cli_get;
 extern const struct hw_cli_cmd hw_cli_backup, hw_cli_restore, hw_cli_prune;

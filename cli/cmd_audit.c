@@ -191,16 +191,17 @@ static int cmd_audit(const struct hw_cli_cmd *cmd, int argc, char **argv)
 
 const struct hw_cli_cmd hw_cli_audit = {
 	"audit", "list a store's node events: promotions, switchovers, refusals ...",
-	"usage: hawser audit DIR [--since T] [--json]\n"
-	"  List the node events the primaries appended to the log (docs/security.md\n"
-	"  \"Audit trail\"), oldest first, one line each: time, LSN, kind, node, epoch,\n"
-	"  details.\n"
-	"  They are replicated, so every node's store shows the same list up to its head.\n"
-	"  Works on a live store (read-only). --since T: events at or after T (integer ms\n"
-	"  or ISO 8601 UTC). --json: one JSON object per line {time, time_ms,\n"
-	"  event_time_ms, lsn, kind, node, epoch, peer_addr, peer_key, config_sha,\n"
-	"  detail}: time is when the event was appended, event_time_ms when it happened\n"
-	"  (earlier for one a standby held until it was primary; the text shows it as\n"
-	"  happened=). key= is the fingerprint of\n"
-	"  the peer's or operator's key. Checkpoints are checked by hawser verify.\n",
+	HW_CLI_USAGE(
+		"usage: hawser audit DIR [--since T] [--json]\n"
+		"  List the node events the primaries appended to the log (docs/security.md\n"
+		"  \"Audit trail\"), oldest first, one line each: time, LSN, kind, node, epoch,\n"
+		"  details.\n"
+		"  They are replicated, so every node's store shows the same list up to its head.\n"
+		"  Works on a live store (read-only). --since T: events at or after T (integer ms\n"
+		"  or ISO 8601 UTC). --json: one JSON object per line {time, time_ms,\n"
+		"  event_time_ms, lsn, kind, node, epoch, peer_addr, peer_key, config_sha,\n"
+		"  detail}: time is when the event was appended, event_time_ms when it happened\n"
+		"  (earlier for one a standby held until it was primary; the text shows it as\n"
+		"  happened=). key= is the fingerprint of\n"
+		"  the peer's or operator's key. Checkpoints are checked by hawser verify.\n"),
 	cmd_audit};

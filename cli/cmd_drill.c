@@ -750,7 +750,7 @@ static int cmd_drill(const struct hw_cli_cmd *cmd, int argc, char **argv)
 		return hw_cli_usage_error(cmd,
 					  "give a drill: verify, restore, procedure or failover");
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-		fputs(cmd->usage, stdout);
+		hw_cli_usage_print(cmd);
 		return HW_CLI_OK;
 	}
 	for (size_t i = 0; i < SUBS_COUNT; i++)
@@ -761,14 +761,15 @@ static int cmd_drill(const struct hw_cli_cmd *cmd, int argc, char **argv)
 
 const struct hw_cli_cmd hw_cli_drill = {
 	"drill", "restore, verify, procedure and failover drills, with reports",
-	"usage: hawser drill verify|restore|procedure|failover [options]  (--help each)\n"
-	"  verify     integrity of a replica, and digests across stores at one LSN\n"
-	"  restore    restore a backup in scratch, verify it, time it against restore_rto\n"
-	"  procedure  the checks before trusting a recovery, without touching data\n"
-	"  failover   failovers under load on a local cluster: the RTO, loss, overlap\n"
-	"  Each writes a JSON and an HTML report and appends to the store's drill\n"
-	"  history; `hawser status --dir DIR` shows the last runs and what is overdue\n"
-	"  (docs/drills.md).\n",
+	HW_CLI_USAGE(
+		"usage: hawser drill verify|restore|procedure|failover [options]  (--help each)\n"
+		"  verify     integrity of a replica, and digests across stores at one LSN\n"
+		"  restore    restore a backup in scratch, verify it, time it against restore_rto\n"
+		"  procedure  the checks before trusting a recovery, without touching data\n"
+		"  failover   failovers under load on a local cluster: the RTO, loss, overlap\n"
+		"  Each writes a JSON and an HTML report and appends to the store's drill\n"
+		"  history; `hawser status --dir DIR` shows the last runs and what is overdue\n"
+		"  (docs/drills.md).\n"),
 	cmd_drill};
 
 /* ---- trusted signers ---------------------------------------------------------------- */

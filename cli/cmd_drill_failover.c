@@ -206,68 +206,6 @@ static int local_targets(const struct fdrill *d)
 				  (long long)hw_tg_rto_min_ms(&in, &plan));
 }
 
-/* The usage, in two literals: C guarantees one of 4095 bytes (-Woverlength-strings), and
- * this one was 4074, so the next line added would not build. Each part keeps a quarter
- * of that free; --help prints both (setup()), as one text. */
-#define USAGE_PART_MAX 3072
-static const char usage_head[] =
-	"usage: hawser drill failover [--connect ADDR,...] [--rto DUR] [--rpo DUR]\n"
-	"                             [--runs N] [--kill primary|partition-primary]\n"
-	"                             [--config FILE [--dir DIR]] [--report-dir D]\n"
-	"                             [--json] [--no-record] [--keep]\n"
-	"  Start a local cluster in a temporary directory (a primary, two standbys and a\n"
-	"  witness: real processes on loopback; durable k=1 at rpo 0, else local) and run\n"
-	"  N failovers (default 5, at most 100) under TOS load (terminal_peak, 300\n"
-	"  records/s, through a client that follows the primary). Each takes the primary\n"
-	"  of the moment away, with SIGKILL (--kill primary, the default) or by cutting\n"
-	"  it off from the standbys and the witness while its clients still reach it\n"
-	"  (partition-primary), and measures: the time from the fault to the first\n"
-	"  acknowledged submit on the new primary (measured RTO), the acknowledged\n"
-	"  records the new primary does not hold (each looked up), whether the old\n"
-	"  primary acknowledged anything after the new one's first acknowledgement\n"
-	"  (overlapping primaries), and the old primary's rejoin time: from its restart\n"
-	"  or reconnection to a standby caught up.\n"
-	"  --rto DUR, --rpo DUR: the targets (default: [failover] of --config, else 30s\n"
-	"  and 0; at most 1h, as a node's [failover] takes them; on a local cluster,\n"
-	"  none its nodes refuse: a usage error names the least rto, or the rpo margin,\n"
-	"  they take). PASS when the RTO p99 is within --rto, nothing acknowledged is\n"
-	"  lost (at rpo 0; else nothing acknowledged longer than --rpo before the\n"
-	"  fault), no run had two primaries acknowledging at once, and every old\n"
-	"  primary a standby replaced rejoined.\n"
-	"  --json: one object {result, rto_target_ms, rpo_target_ms, runs:\n"
-	"  [{measured_rto_ms, acked_lost, overlapping_primaries, rejoin_ms, recovered_by,\n"
-	"  ...}], rto_ms: {p50, p99, max} (null: none measured), failovers, restarts,\n"
-	"  report}. --keep: keep the cluster's directory.\n";
-static const char usage_rest[] =
-	"  --connect ADDR,...: a running cluster instead (its nodes' client ports, as a\n"
-	"  client takes them): the primary of the moment is asked to crash itself (no\n"
-	"  clean shutdown), which it does only with [drills] allow_fault = true and for a\n"
-	"  key it pins; else the drill ends in ERROR (HW_EFAULT_OFF). It audits the fault\n"
-	"  first, durable on k standbys within 2 s (else no fault: ERROR). Its supervisor\n"
-	"  (systemd Restart=) must bring it back: rejoin_ms counts from the crash (-1 and\n"
-	"  rejoin_why, a warning, when it is not back in time); one elected again before\n"
-	"  any standby is a run recovered_by restart, held to the same targets (its\n"
-	"  standby promotion check WARNs). Acknowledged records are looked up by\n"
-	"  resubmitting them; detection/election/promoted are -1 (the logs are on the\n"
-	"  nodes' hosts).\n"
-	"  With --kill partition-primary the primary is asked instead (same conditions)\n"
-	"  to drop its links to the standbys and the witness and refuse theirs for the\n"
-	"  RTO plus 0.5 s while its clients still reach it; it heals by itself and must\n"
-	"  rejoin as a standby (rejoin_ms counts from the end of the isolation; not\n"
-	"  rejoined: FAIL).\n"
-	"  With --connect:\n" HW_CLI_SECURITY_USAGE
-	"  --config FILE   the node whose history gets the row, held to its [failover]\n"
-	"                  rto and rpo (no looser --rto/--rpo; none: refused); without\n"
-	"                  it, no row\n"
-	"  --dir DIR       the store that gets the row (default: data_dir)\n"
-	"  --report-dir D  where the JSON and HTML reports go (default: [drills]\n"
-	"                  report_dir, else DIR.drills, else a new directory under\n"
-	"                  $TMPDIR)\n"
-	"  --no-record     do not append the row\n"
-	"  Exit 0 PASS, 3 FAIL, 1 ERROR (no verdict, e.g. $TMPDIR full), 128+N signal N.\n";
-_Static_assert(sizeof usage_head <= USAGE_PART_MAX && sizeof usage_rest <= USAGE_PART_MAX,
-	       "room in each part of the usage to add to it");
-
 /* Options, then the config (--config): its data_dir, [drills] report_dir and its
  * [failover] targets (node_targets); then the targets a local cluster takes
  * (local_targets). */
@@ -278,8 +216,6 @@ static int setup(struct fdrill *d, const struct hw_cli_cmd *cmd, int argc, char 
 	d->rto_ms = RTO_MS_DEFAULT;
 	hw_config_defaults(&d->base.cfg);
 	int rc = hw_cli_parse(cmd, argc, argv, opts, opt_cb, d, NULL, 0);
-	if (rc == HW_CLI_OK) /* --help printed the usage's head: its rest follows */
-		fputs(usage_rest, stdout);
 	if (rc != HW_CLI_RUN)
 		return rc;
 	d->fault = d->kill && !strcmp(d->kill, "partition-primary") ? HW_FO_PARTITION : HW_FO_KILL;
@@ -834,5 +770,60 @@ static int run_failover(const struct hw_cli_cmd *cmd, int argc, char **argv)
 }
 
 const struct hw_cli_cmd hw_cli_drill_failover = {
-	"drill failover", "failovers under load: measured RTO, loss, overlap", usage_head,
+	"drill failover", "failovers under load: measured RTO, loss, overlap",
+	HW_CLI_USAGE(
+		"usage: hawser drill failover [--connect ADDR,...] [--rto DUR] [--rpo DUR]\n"
+		"                             [--runs N] [--kill primary|partition-primary]\n"
+		"                             [--config FILE [--dir DIR]] [--report-dir D]\n"
+		"                             [--json] [--no-record] [--keep]\n"
+		"  Start a local cluster in a temporary directory (a primary, two standbys and a\n"
+		"  witness: real processes on loopback; durable k=1 at rpo 0, else local) and run\n"
+		"  N failovers (default 5, at most 100) under TOS load (terminal_peak, 300\n"
+		"  records/s, through a client that follows the primary). Each takes the primary\n"
+		"  of the moment away, with SIGKILL (--kill primary, the default) or by cutting\n"
+		"  it off from the standbys and the witness while its clients still reach it\n"
+		"  (partition-primary), and measures: the time from the fault to the first\n"
+		"  acknowledged submit on the new primary (measured RTO), the acknowledged\n"
+		"  records the new primary does not hold (each looked up), whether the old\n"
+		"  primary acknowledged anything after the new one's first acknowledgement\n"
+		"  (overlapping primaries), and the old primary's rejoin time: from its restart\n"
+		"  or reconnection to a standby caught up.\n"
+		"  --rto DUR, --rpo DUR: the targets (default: [failover] of --config, else 30s\n"
+		"  and 0; at most 1h, as a node's [failover] takes them; on a local cluster,\n"
+		"  none its nodes refuse: a usage error names the least rto, or the rpo margin,\n"
+		"  they take). PASS when the RTO p99 is within --rto, nothing acknowledged is\n"
+		"  lost (at rpo 0; else nothing acknowledged longer than --rpo before the\n"
+		"  fault), no run had two primaries acknowledging at once, and every old\n"
+		"  primary a standby replaced rejoined.\n"
+		"  --json: one object {result, rto_target_ms, rpo_target_ms, runs:\n"
+		"  [{measured_rto_ms, acked_lost, overlapping_primaries, rejoin_ms, recovered_by,\n"
+		"  ...}], rto_ms: {p50, p99, max} (null: none measured), failovers, restarts,\n"
+		"  report}. --keep: keep the cluster's directory.\n",
+		"  --connect ADDR,...: a running cluster instead (its nodes' client ports, as a\n"
+		"  client takes them): the primary of the moment is asked to crash itself (no\n"
+		"  clean shutdown), which it does only with [drills] allow_fault = true and for a\n"
+		"  key it pins; else the drill ends in ERROR (HW_EFAULT_OFF). It audits the fault\n"
+		"  first, durable on k standbys within 2 s (else no fault: ERROR). Its supervisor\n"
+		"  (systemd Restart=) must bring it back: rejoin_ms counts from the crash (-1 and\n"
+		"  rejoin_why, a warning, when it is not back in time); one elected again before\n"
+		"  any standby is a run recovered_by restart, held to the same targets (its\n"
+		"  standby promotion check WARNs). Acknowledged records are looked up by\n"
+		"  resubmitting them; detection/election/promoted are -1 (the logs are on the\n"
+		"  nodes' hosts).\n"
+		"  With --kill partition-primary the primary is asked instead (same conditions)\n"
+		"  to drop its links to the standbys and the witness and refuse theirs for the\n"
+		"  RTO plus 0.5 s while its clients still reach it; it heals by itself and must\n"
+		"  rejoin as a standby (rejoin_ms counts from the end of the isolation; not\n"
+		"  rejoined: FAIL).\n"
+		"  With --connect:\n" HW_CLI_SECURITY_USAGE
+		"  --config FILE   the node whose history gets the row, held to its [failover]\n"
+		"                  rto and rpo (no looser --rto/--rpo; none: refused); without\n"
+		"                  it, no row\n"
+		"  --dir DIR       the store that gets the row (default: data_dir)\n"
+		"  --report-dir D  where the JSON and HTML reports go (default: [drills]\n"
+		"                  report_dir, else DIR.drills, else a new directory under\n"
+		"                  $TMPDIR)\n"
+		"  --no-record     do not append the row\n"
+		"  Exit 0 PASS, 3 FAIL, 1 ERROR (no verdict, e.g. $TMPDIR full), 128+N signal "
+		"N.\n"),
 	run_failover};

@@ -570,21 +570,22 @@ static int run_procedure(const struct hw_cli_cmd *cmd, int argc, char **argv)
 
 const struct hw_cli_cmd hw_cli_drill_procedure = {
 	"drill procedure", "the operator's pre-recovery checklist, touching no data",
-	"usage: hawser drill procedure (--dir DIR | --config FILE) [--backup-dir D]\n"
-	"                              [--offsite-dir D] [--connect ADDR] [--scratch S]\n"
-	"                              [--now T] ...\n"
-	"  Check, without changing any data: backups exist, the newest one's age, the\n"
-	"  count of generations and how far back they reach, that each one's files have\n"
-	"  its MANIFEST's sizes (and that the newest has one), a copy outside the\n"
-	"  primary's reach (offsite_dir) as whole and as young (backup_age_max), key\n"
-	"  files present, the witness and the standbys reachable with lag within rpo\n"
-	"  (asking the node at ADDR or node.client, over the channel of the config's\n"
-	"  [security] keys, ID@ADDR taking only the key pinned as ID; plaintext with\n"
-	"  --dir alone: a primary's standbys, with [failover] every other node voter; a\n"
-	"  standby: the primary it follows), disk space for a restore, and every other\n"
-	"  drill within its schedule. --now T judges ages and schedules at T instead of\n"
-	"  now (ISO 8601 UTC or ms since 1970, 2001 to 9999): a what-if, which the report\n"
-	"  and the summary mark and nothing records (no history row, no audit event).\n"
-	"  Otherwise a node that answered gets the result for its audit trail (hawser\n"
-	"  audit: a drill event with the key this command connected with).\n" COMMON_USAGE,
+	HW_CLI_USAGE(
+		"usage: hawser drill procedure (--dir DIR | --config FILE) [--backup-dir D]\n"
+		"                              [--offsite-dir D] [--connect ADDR] [--scratch S]\n"
+		"                              [--now T] ...\n"
+		"  Check, without changing any data: backups exist, the newest one's age, the\n"
+		"  count of generations and how far back they reach, that each one's files have\n"
+		"  its MANIFEST's sizes (and that the newest has one), a copy outside the\n"
+		"  primary's reach (offsite_dir) as whole and as young (backup_age_max), key\n"
+		"  files present, the witness and the standbys reachable with lag within rpo\n"
+		"  (asking the node at ADDR or node.client, over the channel of the config's\n"
+		"  [security] keys, ID@ADDR taking only the key pinned as ID; plaintext with\n"
+		"  --dir alone: a primary's standbys, with [failover] every other node voter; a\n"
+		"  standby: the primary it follows), disk space for a restore, and every other\n"
+		"  drill within its schedule. --now T judges ages and schedules at T instead of\n"
+		"  now (ISO 8601 UTC or ms since 1970, 2001 to 9999): a what-if, which the report\n"
+		"  and the summary mark and nothing records (no history row, no audit event).\n"
+		"  Otherwise a node that answered gets the result for its audit trail (hawser\n"
+		"  audit: a drill event with the key this command connected with).\n" COMMON_USAGE),
 	run_procedure};

@@ -135,15 +135,16 @@ static int cmd_keygen(const struct hw_cli_cmd *cmd, int argc, char **argv)
 
 const struct hw_cli_cmd hw_cli_keygen = {
 	"keygen", "make a node identity (node.key, node.pub) for the encrypted channel",
-	"usage: hawser keygen --out DIR\n"
-	"  Generate this node's static identity: an X25519 key pair for the replication\n"
-	"  channel and an Ed25519 pair for signatures. Writes DIR/node.key (secret, mode\n"
-	"  0600) and DIR/node.pub (mode 0644), creating DIR (mode 0700) and its parents\n"
-	"  if needed, and prints node.pub and the key's fingerprint (its first 16 hex\n"
-	"  digits, as logs show it).\n"
-	"  Refuses to overwrite either file (EEXIST). A write that fails (a full disk)\n"
-	"  leaves neither file, nor DIR when it made DIR. Every node, witness and client\n"
-	"  that must accept this one lists its node.pub (or a directory holding it) in\n"
-	"  [security] peers, or --peers for a client; see docs/security.md for key\n"
-	"  rotation.\n",
+	HW_CLI_USAGE(
+		"usage: hawser keygen --out DIR\n"
+		"  Generate this node's static identity: an X25519 key pair for the replication\n"
+		"  channel and an Ed25519 pair for signatures. Writes DIR/node.key (secret, mode\n"
+		"  0600) and DIR/node.pub (mode 0644), creating DIR (mode 0700) and its parents\n"
+		"  if needed, and prints node.pub and the key's fingerprint (its first 16 hex\n"
+		"  digits, as logs show it).\n"
+		"  Refuses to overwrite either file (EEXIST). A write that fails (a full disk)\n"
+		"  leaves neither file, nor DIR when it made DIR. Every node, witness and client\n"
+		"  that must accept this one lists its node.pub (or a directory holding it) in\n"
+		"  [security] peers, or --peers for a client; see docs/security.md for key\n"
+		"  rotation.\n"),
 	cmd_keygen};

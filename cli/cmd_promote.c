@@ -199,19 +199,20 @@ static int cmd_promote(const struct hw_cli_cmd *cmd, int argc, char **argv)
 
 const struct hw_cli_cmd hw_cli_promote = {
 	"promote", "promote a standby accepting a listed loss",
-	"usage: hawser promote --connect STANDBY_ADDR --accept-loss [--yes] [--json]\n"
-	"                      (--key FILE --peers LIST --cluster ID | --insecure)\n"
-	"  When no standby can be elected without losing acknowledged records (the\n"
-	"  witness refuses them: not_in_sync, no_info), promote the standby at\n"
-	"  STANDBY_ADDR (its client port) anyway. It first prints the exact LSNs that\n"
-	"  would be lost, as the witness computes them; without --yes nothing is done\n"
-	"  (exit 1). With --yes the standby starts a forced election accepting that\n"
-	"  range; the witness refuses if the loss grew since (list again). A standby\n"
-	"  still bound by a live primary's lease refuses (HW_EBUSY): use `hawser\n"
-	"  switchover` while a primary runs.\n"
-	"  --json: durable_lsn, loss_from, loss_to and loss_records (loss_records 0 alone\n"
-	"  when nothing is lost; loss_from alone when the witness knows no bound),\n"
-	"  witness_knows, promoted, code: ok (exit 0) for a forced election started,\n"
-	"  not_promoted without --yes (exit 1), else the refusal's HW_ name (exit "
-	"1).\n" HW_CLI_SECURITY_USAGE,
+	HW_CLI_USAGE(
+		"usage: hawser promote --connect STANDBY_ADDR --accept-loss [--yes] [--json]\n"
+		"                      (--key FILE --peers LIST --cluster ID | --insecure)\n"
+		"  When no standby can be elected without losing acknowledged records (the\n"
+		"  witness refuses them: not_in_sync, no_info), promote the standby at\n"
+		"  STANDBY_ADDR (its client port) anyway. It first prints the exact LSNs that\n"
+		"  would be lost, as the witness computes them; without --yes nothing is done\n"
+		"  (exit 1). With --yes the standby starts a forced election accepting that\n"
+		"  range; the witness refuses if the loss grew since (list again). A standby\n"
+		"  still bound by a live primary's lease refuses (HW_EBUSY): use `hawser\n"
+		"  switchover` while a primary runs.\n"
+		"  --json: durable_lsn, loss_from, loss_to and loss_records (loss_records 0 alone\n"
+		"  when nothing is lost; loss_from alone when the witness knows no bound),\n"
+		"  witness_knows, promoted, code: ok (exit 0) for a forced election started,\n"
+		"  not_promoted without --yes (exit 1), else the refusal's HW_ name (exit "
+		"1).\n" HW_CLI_SECURITY_USAGE),
 	cmd_promote};

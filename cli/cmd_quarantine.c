@@ -187,23 +187,24 @@ static int cmd_quarantine(const struct hw_cli_cmd *cmd, int argc, char **argv)
 
 const struct hw_cli_cmd hw_cli_quarantine = {
 	"quarantine", "export the records a rejoin set aside",
-	"usage: hawser quarantine export DIR OUT [--connect ADDR (--key FILE --peers LIST\n"
-	"                                         --cluster ID | --insecure)]\n"
-	"  Write the records the store in DIR quarantined on rejoin (entries an old\n"
-	"  primary took that the new primary never got) to OUT, one JSON object a line,\n"
-	"  by rejoin then LSN: lsn, epoch, rejoin (1 for the store's first rewind, 2 for\n"
-	"  the next: one LSN may be in several), time (the entry's, UTC), quarantined\n"
-	"  (when), why, record_id (hex), tenant_id, payload (its kind) and record_hex\n"
-	"  (the tos.v1.Record bytes). OUT is a new file: an existing one is refused\n"
-	"  (EEXIST) and left as it is, and one an error cut short is removed; '-' is\n"
-	"  stdout, as is an OUT that names it (/dev/stdout, /proc/self/fd/1, also when a\n"
-	"  redirect made it a regular file), and an existing OUT that is no regular file\n"
-	"  (a FIFO) is written to.\n"
-	"  Opens the store read-only, so it works on a running node; in a store written\n"
-	"  before quarantine keys carried the rewind (format 2) every row is listed as\n"
-	"  rewind 1 (its node's next start migrates the keys to say so).\n"
-	"  --connect ADDR: then tell the node at ADDR (its client port), which records a\n"
-	"  quarantine export event with this command's key in its audit trail (hawser\n"
-	"  audit); exit 1 when it does not (the file is written).\n"
-	"  With --connect:\n" HW_CLI_SECURITY_USAGE,
+	HW_CLI_USAGE(
+		"usage: hawser quarantine export DIR OUT [--connect ADDR (--key FILE --peers LIST\n"
+		"                                         --cluster ID | --insecure)]\n"
+		"  Write the records the store in DIR quarantined on rejoin (entries an old\n"
+		"  primary took that the new primary never got) to OUT, one JSON object a line,\n"
+		"  by rejoin then LSN: lsn, epoch, rejoin (1 for the store's first rewind, 2 for\n"
+		"  the next: one LSN may be in several), time (the entry's, UTC), quarantined\n"
+		"  (when), why, record_id (hex), tenant_id, payload (its kind) and record_hex\n"
+		"  (the tos.v1.Record bytes). OUT is a new file: an existing one is refused\n"
+		"  (EEXIST) and left as it is, and one an error cut short is removed; '-' is\n"
+		"  stdout, as is an OUT that names it (/dev/stdout, /proc/self/fd/1, also when a\n"
+		"  redirect made it a regular file), and an existing OUT that is no regular file\n"
+		"  (a FIFO) is written to.\n"
+		"  Opens the store read-only, so it works on a running node; in a store written\n"
+		"  before quarantine keys carried the rewind (format 2) every row is listed as\n"
+		"  rewind 1 (its node's next start migrates the keys to say so).\n"
+		"  --connect ADDR: then tell the node at ADDR (its client port), which records a\n"
+		"  quarantine export event with this command's key in its audit trail (hawser\n"
+		"  audit); exit 1 when it does not (the file is written).\n"
+		"  With --connect:\n" HW_CLI_SECURITY_USAGE),
 	cmd_quarantine};

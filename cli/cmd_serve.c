@@ -44,13 +44,13 @@ static int run_node(const struct hw_cli_cmd *cmd, int argc, char **argv)
 const struct hw_cli_cmd hw_cli_node = {
 	.name = "node",
 	.summary = "run a primary, standby or vault node in the foreground",
-	.usage =
+	.usage = HW_CLI_USAGE(
 		"usage: hawser node --config FILE\n"
 		"\n"
 		"Runs the node FILE describes (docs/operations.md lists the keys) until SIGINT or\n"
 		"SIGTERM. Logs one line per event, key=value, to stderr. A storage failure\n"
 		"stops acknowledgements, not the process (storage_failed; status exits 5): the\n"
 		"node keeps answering status until it is stopped, and then exits 1. Exits 1 too\n"
-		"if the node could not start.\n",
+		"if the node could not start.\n"),
 	.run = run_node,
 };

@@ -42,9 +42,10 @@ static int cmd_init(const struct hw_cli_cmd *cmd, int argc, char **argv)
 
 const struct hw_cli_cmd hw_cli_init = {
 	"init", "create an empty store in DIR",
-	"usage: hawser init DIR\n"
-	"  Create an empty store in DIR (created if missing). Fails if DIR holds a store.\n"
-	"  A creation that fails (ENOSPC: a full disk) removes what it made.\n",
+	HW_CLI_USAGE(
+		"usage: hawser init DIR\n"
+		"  Create an empty store in DIR (created if missing). Fails if DIR holds a store.\n"
+		"  A creation that fails (ENOSPC: a full disk) removes what it made.\n"),
 	cmd_init};
 
 /* ---- ingest: the loop shared with demo */
@@ -350,21 +351,22 @@ static int cmd_ingest(const struct hw_cli_cmd *cmd, int argc, char **argv)
 
 const struct hw_cli_cmd hw_cli_ingest = {
 	"ingest", "submit generated TOS records to a store",
-	"usage: hawser ingest DIR --generate N [--seed S] [--profile NAME] [--end-ms T]\n"
-	"                     [--batch B] [--json] [--trace]\n"
-	"                     [--checkpoint-every N --sign-key FILE [--node-id ID]]\n"
-	"  Generate N records (bench/workload.h) and submit them in batches of B (default\n"
-	"  1000, at most 4096). Profiles: terminal_peak (default), nagoya_port_peak,\n"
-	"  stress, poison. --seed S (default 1). --end-ms T: time of the last record,\n"
-	"  integer ms or ISO 8601 UTC, 2001 or later; it is also the store's clock, so\n"
-	"  equal runs give equal stores (default: now, and the wall clock). --json: one\n"
-	"  JSON object with the counts.\n"
-	"  --trace: print 'committed lsn=<head>' after each committed batch.\n"
-	"  --checkpoint-every N --sign-key FILE: append a signed checkpoint\n"
-	"  (docs/security.md) after each batch that ends N or more entries after the last\n"
-	"  one, signed with the Ed25519 key of FILE (a node.key from hawser keygen) as\n"
-	"  node ID (default ingest), as a primary does; its time counts as store time.\n"
-	"  Exit 1 if a record got a code other than the generator expected.\n",
+	HW_CLI_USAGE(
+		"usage: hawser ingest DIR --generate N [--seed S] [--profile NAME] [--end-ms T]\n"
+		"                     [--batch B] [--json] [--trace]\n"
+		"                     [--checkpoint-every N --sign-key FILE [--node-id ID]]\n"
+		"  Generate N records (bench/workload.h) and submit them in batches of B (default\n"
+		"  1000, at most 4096). Profiles: terminal_peak (default), nagoya_port_peak,\n"
+		"  stress, poison. --seed S (default 1). --end-ms T: time of the last record,\n"
+		"  integer ms or ISO 8601 UTC, 2001 or later; it is also the store's clock, so\n"
+		"  equal runs give equal stores (default: now, and the wall clock). --json: one\n"
+		"  JSON object with the counts.\n"
+		"  --trace: print 'committed lsn=<head>' after each committed batch.\n"
+		"  --checkpoint-every N --sign-key FILE: append a signed checkpoint\n"
+		"  (docs/security.md) after each batch that ends N or more entries after the last\n"
+		"  one, signed with the Ed25519 key of FILE (a node.key from hawser keygen) as\n"
+		"  node ID (default ingest), as a primary does; its time counts as store time.\n"
+		"  Exit 1 if a record got a code other than the generator expected.\n"),
 	cmd_ingest};
 
 /* ---- verify */
@@ -599,61 +601,62 @@ static int cmd_verify(const struct hw_cli_cmd *cmd, int argc, char **argv)
 
 const struct hw_cli_cmd hw_cli_verify = {
 	"verify", "check the hash chain, every record and the state digest",
-	"usage: hawser verify DIR [--trust NODE.PUB]... [--checkpoint-records N]\n"
-	"                     [--checkpoint-interval D] [--scratch S] [--json]\n"
-	"  Walk the hash chain, validate every record, read LMDB's free-page list (which\n"
-	"  the next write reuses), rebuild the state in a scratch store and compare\n"
-	"  digests.\n"
-	"  The scratch store goes in a directory verify-XXXXXX under --scratch S (S made\n"
-	"  when missing), else beside DIR (DIR.verify-XXXXXX, else under $TMPDIR or\n"
-	"  /tmp), removed after; it needs about DIR's size: a file system with less room\n"
-	"  free than the pages DIR's map has used (its free pages counted: an upper\n"
-	"  bound) is an error (1, ENOSPC), never damage found, and so is one that fills\n"
-	"  during the rebuild (another process writing there); either names the scratch\n"
-	"  directory.\n"
-	"  Check every signed checkpoint: its signature, the chain hash\n"
-	"  of the entry it vouches for, that this entry is after the previous\n"
-	"  checkpoint's (a repeat is a copy, ESIGNATURE) and, in the rebuild, the state\n"
-	"  digest there (for one signed before store format 4, the digest as format 3\n"
-	"  laid the state out: counted in checkpoints_format3); report the last good\n"
-	"  checkpoint before any damage. A format 3 store is read as it is. --trust\n"
-	"  NODE.PUB (repeatable, up to 64): the keys allowed to sign (the sign line of a\n"
-	"  node.pub from hawser keygen); a checkpoint by another key is damage\n"
-	"  (EUNTRUSTED), and so is a tail of entries no good checkpoint vouches for that\n"
-	"  is longer than three cadences, counted from the entry it vouches for\n"
-	"  (EUNVOUCHED: its checkpoints removed, or never made).\n"
-	"  A store whose log starts after a base (pruned) is checked from there by hash\n"
-	"  and chain only (and the epochs kept of the pruned part, meta epochs, must\n"
-	"  agree with its base): its records are not validated, its state not rebuilt;\n"
-	"  with --trust that state is EUNVOUCHED (exit 4 when nothing else was found),\n"
-	"  unless hawser restore built the store from a backup, matched the copied state\n"
-	"  with a signed checkpoint's digest and recorded which (meta node.restore_vouch,\n"
-	"  good while the head and the state are the restore's): that checkpoint must\n"
-	"  pass in the log, or, when the restore stopped before its entry, the key the\n"
-	"  restore recorded for it must be trusted. Whoever can write the store can write\n"
-	"  that record too.\n"
-	"  The store is read in a child process: LMDB aborts the process on some damaged\n"
-	"  pages, and a child killed so is damage found (exit 3, 'LMDB aborted reading\n"
-	"  the log page after LSN N ...: the store's pages are damaged').\n"
-	"  --checkpoint-records N and --checkpoint-interval D: the [durability] cadence\n"
-	"  the primaries ran with (default 100000 and 60s; 0 turns either bound off; N\n"
-	"  at most 4294967296 and D at most 1h, as the config takes them).\n"
-	"  Without --trust, signatures are checked but not who made them. Exit 0 intact,\n"
-	"  3 damage found (first bad LSN and what), 4 a pruned store's state not vouched\n"
-	"  for and no damage found, 1 error. A store damaged so that it cannot be opened\n"
-	"  is damage found (3, at no LSN) when something shows it was a store: data.mdb\n"
-	"  shorter than its LMDB meta page counts, a damaged meta page or table\n"
-	"  directory, or a file LMDB cannot read that still holds a hawser log entry or\n"
-	"  sits beside a node's wal/.\n"
-	"  Else it is an error (1) saying what it may be: no such directory, no data.mdb,\n"
-	"  not a hawser store (or one overwritten or encrypted whole: nothing shows\n"
-	"  which).\n"
-	"  --json: one object {intact, entries,\n"
-	"  head_lsn, code, first_bad_lsn, what, base_lsn, state_rebuilt, seconds, digest,\n"
-	"  checkpoints, checkpoints_format3, good_checkpoint_lsn, good_checkpoint_covers,\n"
-	"  keys_judged, unvouched, state_checkpoint_lsn, state_checkpoint_recorded,\n"
-	"  state_checkpoint_after_head}; digest is \"\" when the walk found damage, after\n"
-	"  which the state tables are not read.\n",
+	HW_CLI_USAGE(
+		"usage: hawser verify DIR [--trust NODE.PUB]... [--checkpoint-records N]\n"
+		"                     [--checkpoint-interval D] [--scratch S] [--json]\n"
+		"  Walk the hash chain, validate every record, read LMDB's free-page list (which\n"
+		"  the next write reuses), rebuild the state in a scratch store and compare\n"
+		"  digests.\n"
+		"  The scratch store goes in a directory verify-XXXXXX under --scratch S (S made\n"
+		"  when missing), else beside DIR (DIR.verify-XXXXXX, else under $TMPDIR or\n"
+		"  /tmp), removed after; it needs about DIR's size: a file system with less room\n"
+		"  free than the pages DIR's map has used (its free pages counted: an upper\n"
+		"  bound) is an error (1, ENOSPC), never damage found, and so is one that fills\n"
+		"  during the rebuild (another process writing there); either names the scratch\n"
+		"  directory.\n"
+		"  Check every signed checkpoint: its signature, the chain hash\n"
+		"  of the entry it vouches for, that this entry is after the previous\n"
+		"  checkpoint's (a repeat is a copy, ESIGNATURE) and, in the rebuild, the state\n"
+		"  digest there (for one signed before store format 4, the digest as format 3\n"
+		"  laid the state out: counted in checkpoints_format3); report the last good\n"
+		"  checkpoint before any damage. A format 3 store is read as it is. --trust\n"
+		"  NODE.PUB (repeatable, up to 64): the keys allowed to sign (the sign line of a\n"
+		"  node.pub from hawser keygen); a checkpoint by another key is damage\n"
+		"  (EUNTRUSTED), and so is a tail of entries no good checkpoint vouches for that\n"
+		"  is longer than three cadences, counted from the entry it vouches for\n"
+		"  (EUNVOUCHED: its checkpoints removed, or never made).\n"
+		"  A store whose log starts after a base (pruned) is checked from there by hash\n"
+		"  and chain only (and the epochs kept of the pruned part, meta epochs, must\n"
+		"  agree with its base): its records are not validated, its state not rebuilt;\n"
+		"  with --trust that state is EUNVOUCHED (exit 4 when nothing else was found),\n"
+		"  unless hawser restore built the store from a backup, matched the copied state\n"
+		"  with a signed checkpoint's digest and recorded which (meta node.restore_vouch,\n"
+		"  good while the head and the state are the restore's): that checkpoint must\n"
+		"  pass in the log, or, when the restore stopped before its entry, the key the\n"
+		"  restore recorded for it must be trusted. Whoever can write the store can write\n"
+		"  that record too.\n"
+		"  The store is read in a child process: LMDB aborts the process on some damaged\n"
+		"  pages, and a child killed so is damage found (exit 3, 'LMDB aborted reading\n"
+		"  the log page after LSN N ...: the store's pages are damaged').\n"
+		"  --checkpoint-records N and --checkpoint-interval D: the [durability] cadence\n"
+		"  the primaries ran with (default 100000 and 60s; 0 turns either bound off; N\n"
+		"  at most 4294967296 and D at most 1h, as the config takes them).\n"
+		"  Without --trust, signatures are checked but not who made them. Exit 0 intact,\n"
+		"  3 damage found (first bad LSN and what), 4 a pruned store's state not vouched\n"
+		"  for and no damage found, 1 error. A store damaged so that it cannot be opened\n"
+		"  is damage found (3, at no LSN) when something shows it was a store: data.mdb\n"
+		"  shorter than its LMDB meta page counts, a damaged meta page or table\n"
+		"  directory, or a file LMDB cannot read that still holds a hawser log entry or\n"
+		"  sits beside a node's wal/.\n"
+		"  Else it is an error (1) saying what it may be: no such directory, no data.mdb,\n"
+		"  not a hawser store (or one overwritten or encrypted whole: nothing shows\n"
+		"  which).\n"
+		"  --json: one object {intact, entries,\n"
+		"  head_lsn, code, first_bad_lsn, what, base_lsn, state_rebuilt, seconds, digest,\n"
+		"  checkpoints, checkpoints_format3, good_checkpoint_lsn, good_checkpoint_covers,\n"
+		"  keys_judged, unvouched, state_checkpoint_lsn, state_checkpoint_recorded,\n"
+		"  state_checkpoint_after_head}; digest is \"\" when the walk found damage, after\n"
+		"  which the state tables are not read.\n"),
 	cmd_verify};
 
 /* ---- digest */
@@ -841,12 +844,13 @@ static int cmd_digest(const struct hw_cli_cmd *cmd, int argc, char **argv)
 
 const struct hw_cli_cmd hw_cli_digest = {
 	"digest", "print the state digest and head LSN",
-	"usage: hawser digest DIR [--at-lsn N]\n"
-	"  Print '<hex digest> lsn=<head>'. --at-lsn N: replay the log up to N into a\n"
-	"  scratch store (DIR.digest-XXXXXX beside DIR, else under $TMPDIR or /tmp;\n"
-	"  removed afterwards) and print its digest instead. A file system that fills\n"
-	"  there during the replay is an error (1, ENOSPC) naming the scratch directory:\n"
-	"  DIR is only read.\n" HW_CLI_READ_USAGE,
+	HW_CLI_USAGE(
+		"usage: hawser digest DIR [--at-lsn N]\n"
+		"  Print '<hex digest> lsn=<head>'. --at-lsn N: replay the log up to N into a\n"
+		"  scratch store (DIR.digest-XXXXXX beside DIR, else under $TMPDIR or /tmp;\n"
+		"  removed afterwards) and print its digest instead. A file system that fills\n"
+		"  there during the replay is an error (1, ENOSPC) naming the scratch directory:\n"
+		"  DIR is only read.\n" HW_CLI_READ_USAGE),
 	cmd_digest};
 
 /* ---- get */
@@ -940,11 +944,12 @@ static int cmd_get(const struct hw_cli_cmd *cmd, int argc, char **argv)
 
 const struct hw_cli_cmd hw_cli_get = {
 	"get", "show one container's state (works on a live store)",
-	"usage: hawser get DIR container ID\n"
-	"  Print the container's state, position, visits, size/type, weights, VGM, active\n"
-	"  holds, last event time (UTC) and LSN. Opens the store read-only, so it works\n"
-	"  while another process writes it. Exit 1 if the store never saw ID:\n"
-	"  HW_ENOTFOUND, or the ISO 6346 rule ID breaks (HW_ECHECK_DIGIT,\n"
-	"  HW_ECONTAINER_ID) when it does, as a typo most often does (a non-ISO id\n"
-	"  exempted by its record is still found).\n" HW_CLI_READ_USAGE,
+	HW_CLI_USAGE(
+		"usage: hawser get DIR container ID\n"
+		"  Print the container's state, position, visits, size/type, weights, VGM, active\n"
+		"  holds, last event time (UTC) and LSN. Opens the store read-only, so it works\n"
+		"  while another process writes it. Exit 1 if the store never saw ID:\n"
+		"  HW_ENOTFOUND, or the ISO 6346 rule ID breaks (HW_ECHECK_DIGIT,\n"
+		"  HW_ECONTAINER_ID) when it does, as a typo most often does (a non-ISO id\n"
+		"  exempted by its record is still found).\n" HW_CLI_READ_USAGE),
 	cmd_get};

@@ -181,16 +181,17 @@ static int cmd_switchover(const struct hw_cli_cmd *cmd, int argc, char **argv)
 
 const struct hw_cli_cmd hw_cli_switchover = {
 	"switchover", "hand the primary role to a standby, with no loss",
-	"usage: hawser switchover --connect PRIMARY_ADDR --to NODE_ID [--wait DURATION]\n"
-	"                         [--json]\n"
-	"                         (--key FILE --peers LIST --cluster ID | --insecure)\n"
-	"  Ask the primary at PRIMARY_ADDR (its client port) to hand over to standby\n"
-	"  NODE_ID (a voter of its [failover] cluster): it pauses submits (clients wait,\n"
-	"  then get HW_ENOT_PRIMARY and follow NODE_ID; embedded submits get HW_EBUSY),\n"
-	"  waits until NODE_ID holds its whole log, gives up its lease and has\n"
-	"  NODE_ID elected at once. Nothing acknowledged is lost. The command waits (at\n"
-	"  most --wait, above 0, default 10s) until the old primary follows the new one\n"
-	"  and prints the time from the request to then: a bound on the pause clients\n"
-	"  saw. Exit 1 when the primary refuses (not primary, one under way, no such\n"
-	"  standby) or the hand-over is not seen in time.\n" HW_CLI_SECURITY_USAGE,
+	HW_CLI_USAGE(
+		"usage: hawser switchover --connect PRIMARY_ADDR --to NODE_ID [--wait DURATION]\n"
+		"                         [--json]\n"
+		"                         (--key FILE --peers LIST --cluster ID | --insecure)\n"
+		"  Ask the primary at PRIMARY_ADDR (its client port) to hand over to standby\n"
+		"  NODE_ID (a voter of its [failover] cluster): it pauses submits (clients wait,\n"
+		"  then get HW_ENOT_PRIMARY and follow NODE_ID; embedded submits get HW_EBUSY),\n"
+		"  waits until NODE_ID holds its whole log, gives up its lease and has\n"
+		"  NODE_ID elected at once. Nothing acknowledged is lost. The command waits (at\n"
+		"  most --wait, above 0, default 10s) until the old primary follows the new one\n"
+		"  and prints the time from the request to then: a bound on the pause clients\n"
+		"  saw. Exit 1 when the primary refuses (not primary, one under way, no such\n"
+		"  standby) or the hand-over is not seen in time.\n" HW_CLI_SECURITY_USAGE),
 	cmd_switchover};

@@ -23,7 +23,7 @@ static int run_witness(const struct hw_cli_cmd *cmd, int argc, char **argv)
 const struct hw_cli_cmd hw_cli_witness = {
 	.name = "witness",
 	.summary = "run the failover witness (a small voter on a third host)",
-	.usage =
+	.usage = HW_CLI_USAGE(
 		"usage: hawser witness --config FILE\n"
 		"\n"
 		"Runs the witness FILE describes (role = witness, its data_dir and listen\n"
@@ -33,6 +33,6 @@ const struct hw_cli_cmd hw_cli_witness = {
 		"a standby that holds every committed record (rpo 0), or at rpo t every record\n"
 		"committed t ago (the stricter of its own and the primary's rpo). Logs one line\n"
 		"per event, key=value, to stderr. Exits 1 if it could not start or its store\n"
-		"failed.\n",
+		"failed.\n"),
 	.run = run_witness,
 };

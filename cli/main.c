@@ -86,6 +86,12 @@ int main(int argc, char **argv)
 	return HW_CLI_USAGE;
 }
 
+void hw_cli_usage_print(const struct hw_cli_cmd *cmd)
+{
+	for (const char *const *part = cmd->usage; *part != NULL; part++)
+		fputs(*part, stdout);
+}
+
 /* The reason and where the options are, as git and coreutils say it: the whole usage
  * (40 lines and more) would scroll the reason off a terminal. */
 int hw_cli_usage_error(const struct hw_cli_cmd *cmd, const char *fmt, ...)
@@ -147,7 +153,7 @@ int hw_cli_parse(const struct hw_cli_cmd *cmd, int argc, char **argv, const stru
 	_Static_assert(sizeof all / sizeof all[0] <= 32, "seen holds a bit an option");
 	while ((c = getopt_long(argc, argv, ":h", all, &idx)) != -1) {
 		if (c == 'h') {
-			fputs(cmd->usage, stdout);
+			hw_cli_usage_print(cmd);
 			return HW_CLI_OK;
 		}
 		if (c == '?' || c == ':')

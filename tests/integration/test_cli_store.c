@@ -385,7 +385,17 @@ static size_t listed(const char *list, char (*names)[16], size_t cap)
 	return n;
 }
 
-/* Every command's --help, and every drill's, fits 80 columns. */
+/* A usage as --help prints it (all of its parts, HW_CLI_USAGE): whole lines from its
+ * first, "usage: hawser ...", in 80 columns. */
+static void assert_usage(const struct fix *f, const char *what)
+{
+	if (strncmp(f->r.out, "usage: hawser ", 14) != 0 || f->r.out_len == 0 ||
+	    f->r.out[f->r.out_len - 1] != '\n')
+		fail_msg("%s: a usage that does not start with its first line or end a line", what);
+	assert_80_columns(f->r.out, what);
+}
+
+/* Every command's --help, and every drill's, prints its usage in 80 columns. */
 static void help_widths(struct fix *f, const char *top)
 {
 	char names[32][16], kinds[8][16], what[64];
@@ -393,7 +403,7 @@ static void help_widths(struct fix *f, const char *top)
 	assert_true(n >= 20);
 	for (size_t i = 0; i < n; i++) {
 		assert_int_equal(hw(&f->r, names[i], "--help", NULL), 0);
-		assert_80_columns(f->r.out, names[i]);
+		assert_usage(f, names[i]);
 	}
 	assert_int_equal(hw(&f->r, "drill", "--help", NULL), 0);
 	size_t k = listed(f->r.out, kinds, 8);
@@ -401,7 +411,7 @@ static void help_widths(struct fix *f, const char *top)
 	for (size_t i = 0; i < k; i++) {
 		snprintf(what, sizeof what, "drill %s", kinds[i]);
 		assert_int_equal(hw(&f->r, "drill", kinds[i], "--help", NULL), 0);
-		assert_80_columns(f->r.out, what);
+		assert_usage(f, what);
 	}
 }
 
@@ -421,7 +431,8 @@ static void test_help(void **state)
 	static char top[sizeof f->r.out];
 	memcpy(top, f->r.out, sizeof top);
 	help_widths(f, top);
-	/* drill failover's usage, two literals for room (4074 bytes), prints as one text */
+	/* drill failover's usage is of two parts (HW_CLI_USAGE: one literal holds at most
+	 * 4095 bytes, and it is longer): --help prints both, in order, as one text */
 	assert_int_equal(hw(&f->r, "drill", "failover", "--help", NULL), 0);
 	assert_non_null(strstr(f->r.out, "directory.\n  --connect ADDR,...: a running cluster"));
 	assert_string_equal(f->r.out + f->r.out_len - 16, "128+N signal N.\n");
