@@ -369,6 +369,25 @@ void pair_addr(char *buf, size_t cap, const struct server *a, const struct serve
 	snprintf(buf, cap, "127.0.0.1:%u,127.0.0.1:%u", a->port, b->port);
 }
 
+struct hw_client *connect_pair(const struct server *a, const struct server *b)
+{
+	char addr[64];
+	pair_addr(addr, sizeof addr, a, b);
+	struct hw_client *c = NULL;
+	assert_int_equal(hw_client_connect(addr, &c), 0);
+	return c;
+}
+
+void assert_acked(struct hw_client *c, uint64_t id)
+{
+	static const uint8_t record[100] = {0x0a, 0x10};
+	struct hw_outcome o;
+	assert_int_equal(hw_client_submit(c, id, record, sizeof record, HW_DEFAULT, 0), 0);
+	assert_int_equal(hw_client_wait(c, 5000, &o), 0);
+	assert_int_equal(o.request_id, id);
+	assert_int_equal(o.code, 0);
+}
+
 void take_ms(int64_t ms)
 {
 	int64_t end = hw_mono_ms() + ms;

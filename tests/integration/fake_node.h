@@ -134,6 +134,12 @@ struct hw_client *connect_to(const struct server *s);
 /* "127.0.0.1:A,127.0.0.1:B": a client's list of two fake nodes. */
 void pair_addr(char *buf, size_t cap, const struct server *a, const struct server *b);
 
+/* A client given the list "a,b", asserted: it follows the primary. */
+struct hw_client *connect_pair(const struct server *a, const struct server *b);
+
+/* Submit a record of 100 bytes as id on c and assert its outcome: acknowledged. */
+void assert_acked(struct hw_client *c, uint64_t id);
+
 /* At least ms pass: a slow node's delay, not a wait for a condition (nothing to wait on). */
 void take_ms(int64_t ms);
 
