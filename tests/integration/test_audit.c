@@ -136,9 +136,60 @@ static void submit_refused_and_repeated(struct fix *f, const char *addr,
 	}
 }
 
+/* Hand the primary role from p1 to s1 through the library (test_refusals_audited asks
+ * with `hawser switchover`), at addr, and wait until s1 is the primary. */
+static void switchover_by_library(struct fix *f, const char *addr,
+				  const struct hw_client_security *sec)
+{
+	struct hw_client *cl;
+	int code = -1;
+	char why[128];
+	assert_int_equal(hw_client_connect_secure(addr, sec, &cl), 0);
+	assert_int_equal(hw_client_switchover(cl, "s1", SYNC_MS, &code, why, sizeof why), 0);
+	hw_client_close(cl);
+	assert_int_equal(code, 0);
+	/* the hand-over takes a few election rounds: look (a status call each) until s1 */
+	unsigned p = 0;
+	for (int64_t end = hw_mono_ms() + WAIT_MS; p != 1 && hw_mono_ms() < end;)
+		assert_int_equal(hw_cluster_primary(f->c, SYNC_MS, &p), 0);
+	assert_int_equal(p, 1);
+}
+
+/* Node i's audit holds p1's election, the switchover and s1's promotion in order, and
+ * its log's checkpoints verify against the nodes' keys (p1pub, s1pub), about one every
+ * PER_CHECKPOINT entries. */
+static void node_audited(struct fix *f, unsigned i, const char *p1pub, const char *s1pub)
+{
+	audit_until_promotion(f, i);
+	const char *out = f->cap.out;
+	fprintf(stderr, "test_audit: node %u:\n%s", i, out);
+	/* with failover every node starts as a standby (its start is only logged): p1's
+	 * first event is the election that made it primary */
+	uint64_t start = event_lsn(out, "promotion", "p1");
+	uint64_t xfer = event_lsn(out, "switchover", "p1");
+	uint64_t promo = event_lsn(out, "promotion", "s1");
+	assert_true(start > 0 && xfer > start && promo > xfer);
+	/* s1's start, held while it was a standby, is appended as it takes over */
+	uint64_t s1_start = event_lsn(out, "node_start", "s1");
+	assert_true(s1_start > xfer && s1_start < promo);
+	assert_non_null(strstr(out, "hand over to s1"));
+	assert_null(strstr(out, "\"config_sha\":\"\",\"detail\":\"became"));
+
+	assert_int_equal(hw_proc_capture(&f->cap, hw_test_bin(), "verify", "--json", "--trust",
+					 p1pub, "--trust", s1pub, hw_cluster_dir(f->c, i), NULL),
+			 0);
+	long long entries = jint(f->cap.out, "entries");
+	long long cps = jint(f->cap.out, "checkpoints");
+	fprintf(stderr, "test_audit: node %u verify: %s", i, f->cap.out);
+	assert_true(jint(f->cap.out, "good_checkpoint_lsn") > 0);
+	/* one per PER_CHECKPOINT entries, give or take the batch that crossed the line */
+	assert_true(cps >= 2); /* one at a time: a burst may stretch the gap */
+	assert_true(cps <= entries / PER_CHECKPOINT + 1);
+}
+
 /* A switchover shows up, in order, in the audit of both stores, and both logs carry
- * checkpoints about every PER_CHECKPOINT entries that verify against the nodes' keys.
- * On the way, `hawser submit` is held to its errors and repeats
+ * checkpoints about every PER_CHECKPOINT entries that verify against the nodes' keys
+ * (node_audited). On the way, `hawser submit` is held to its errors and repeats
  * (submit_refused_and_repeated). */
 static void test_switchover_audited(void **state)
 {
@@ -165,49 +216,12 @@ static void test_switchover_audited(void **state)
 			 0);
 	submit_refused_and_repeated(f, addr, sec);
 	assert_int_equal(hw_cluster_wait_synced(f->c, SYNC_MS, NULL), 0);
-	/* through the library (test_refusals_audited asks with `hawser switchover`) */
-	struct hw_client *cl;
-	int code = -1;
-	char why[128];
-	assert_int_equal(hw_client_connect_secure(addr, sec, &cl), 0);
-	assert_int_equal(hw_client_switchover(cl, "s1", SYNC_MS, &code, why, sizeof why), 0);
-	hw_client_close(cl);
-	assert_int_equal(code, 0);
-	/* the hand-over takes a few election rounds: look (a status call each) until s1 */
-	for (int64_t end = hw_mono_ms() + WAIT_MS; p != 1 && hw_mono_ms() < end;)
-		assert_int_equal(hw_cluster_primary(f->c, SYNC_MS, &p), 0);
-	assert_int_equal(p, 1);
+	switchover_by_library(f, addr, sec);
 
 	snprintf(p1pub, sizeof p1pub, "%s/pins/p1.pub", hw_cluster_root(f->c));
 	snprintf(s1pub, sizeof s1pub, "%s/pins/s1.pub", hw_cluster_root(f->c));
-	for (unsigned i = 0; i < 2; i++) {
-		audit_until_promotion(f, i);
-		const char *out = f->cap.out;
-		fprintf(stderr, "test_audit: node %u:\n%s", i, out);
-		/* with failover every node starts as a standby (its start is only logged): p1's
-		 * first event is the election that made it primary */
-		uint64_t start = event_lsn(out, "promotion", "p1");
-		uint64_t xfer = event_lsn(out, "switchover", "p1");
-		uint64_t promo = event_lsn(out, "promotion", "s1");
-		assert_true(start > 0 && xfer > start && promo > xfer);
-		/* s1's start, held while it was a standby, is appended as it takes over */
-		uint64_t s1_start = event_lsn(out, "node_start", "s1");
-		assert_true(s1_start > xfer && s1_start < promo);
-		assert_non_null(strstr(out, "hand over to s1"));
-		assert_null(strstr(out, "\"config_sha\":\"\",\"detail\":\"became"));
-
-		assert_int_equal(hw_proc_capture(&f->cap, hw_test_bin(), "verify", "--json",
-						 "--trust", p1pub, "--trust", s1pub,
-						 hw_cluster_dir(f->c, i), NULL),
-				 0);
-		long long entries = jint(f->cap.out, "entries");
-		long long cps = jint(f->cap.out, "checkpoints");
-		fprintf(stderr, "test_audit: node %u verify: %s", i, f->cap.out);
-		assert_true(jint(f->cap.out, "good_checkpoint_lsn") > 0);
-		/* one per PER_CHECKPOINT entries, give or take the batch that crossed the line */
-		assert_true(cps >= 2); /* one at a time: a burst may stretch the gap */
-		assert_true(cps <= entries / PER_CHECKPOINT + 1);
-	}
+	for (unsigned i = 0; i < 2; i++)
+		node_audited(f, i, p1pub, s1pub);
 	/* a key that is not the nodes': every checkpoint is untrusted, the first reported */
 	assert_int_equal(hw_proc_capture(&f->cap, hw_test_bin(), "verify", "--json", "--trust",
 					 s1pub, hw_cluster_dir(f->c, 1), NULL),
