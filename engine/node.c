@@ -1279,6 +1279,35 @@ static int node_claim(const char *config_path)
 	return HW_EBUSY;
 }
 
+/* The "started" line of a node hw_node_open started: its role, store and descriptors. */
+static void log_started(struct hw_node *n)
+{
+	struct hw_head h;
+	hw_store_head(n->store, &h);
+	if (n->cfg.role == HW_ROLE_PRIMARY)
+		hw_log("started",
+		       "role=primary data_dir=%s lsn=%llu epoch=%llu mode=%s k=%u standbys=%u "
+		       "vaults=%u " FDS_FMT,
+		       n->cfg.data_dir, (unsigned long long)h.lsn, (unsigned long long)n->epoch,
+		       hw_mode_name(n->cfg.mode), n->cfg.k, n->cfg.n_standbys, n->cfg.n_vaults,
+		       FDS_ARGS(n));
+	else if (n->cfg.role == HW_ROLE_VAULT)
+		hw_log("started",
+		       "role=vault data_dir=%s lsn=%llu held_to=%llu apply_delay_ms=%lld "
+		       "primary=%s " FDS_FMT,
+		       n->cfg.data_dir, (unsigned long long)h.lsn,
+		       (unsigned long long)hw__vault_held_lsn(n), (long long)n->cfg.apply_delay_ms,
+		       n->cfg.primary, FDS_ARGS(n));
+	else if (n->voters != NULL)
+		hw_log("started",
+		       "role=standby failover=on prefers=%s data_dir=%s lsn=%llu " FDS_FMT,
+		       n->start_role == HW_ROLE_PRIMARY ? "primary" : "standby", n->cfg.data_dir,
+		       (unsigned long long)h.lsn, FDS_ARGS(n));
+	else
+		hw_log("started", "role=standby data_dir=%s lsn=%llu primary=%s " FDS_FMT,
+		       n->cfg.data_dir, (unsigned long long)h.lsn, n->cfg.primary, FDS_ARGS(n));
+}
+
 int hw_node_open(const char *config_path, struct hw_node **out)
 {
 	if (config_path == NULL || out == NULL)
@@ -1323,30 +1352,7 @@ int hw_node_open(const char *config_path, struct hw_node **out)
 		hw_node_close(n);
 		return rc;
 	}
-	struct hw_head h;
-	hw_store_head(n->store, &h);
-	if (n->cfg.role == HW_ROLE_PRIMARY)
-		hw_log("started",
-		       "role=primary data_dir=%s lsn=%llu epoch=%llu mode=%s k=%u standbys=%u "
-		       "vaults=%u " FDS_FMT,
-		       n->cfg.data_dir, (unsigned long long)h.lsn, (unsigned long long)n->epoch,
-		       hw_mode_name(n->cfg.mode), n->cfg.k, n->cfg.n_standbys, n->cfg.n_vaults,
-		       FDS_ARGS(n));
-	else if (n->cfg.role == HW_ROLE_VAULT)
-		hw_log("started",
-		       "role=vault data_dir=%s lsn=%llu held_to=%llu apply_delay_ms=%lld "
-		       "primary=%s " FDS_FMT,
-		       n->cfg.data_dir, (unsigned long long)h.lsn,
-		       (unsigned long long)hw__vault_held_lsn(n), (long long)n->cfg.apply_delay_ms,
-		       n->cfg.primary, FDS_ARGS(n));
-	else if (n->voters != NULL)
-		hw_log("started",
-		       "role=standby failover=on prefers=%s data_dir=%s lsn=%llu " FDS_FMT,
-		       n->start_role == HW_ROLE_PRIMARY ? "primary" : "standby", n->cfg.data_dir,
-		       (unsigned long long)h.lsn, FDS_ARGS(n));
-	else
-		hw_log("started", "role=standby data_dir=%s lsn=%llu primary=%s " FDS_FMT,
-		       n->cfg.data_dir, (unsigned long long)h.lsn, n->cfg.primary, FDS_ARGS(n));
+	log_started(n);
 	hw__audit_start(n);
 	*out = n;
 	return 0;
