@@ -292,6 +292,31 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* The totals of the runs (runs of them in dt seconds), and those at rpo t. */
+static void print_stats(uint64_t runs, double dt, const struct sim_stats *s,
+			const struct widest *widest)
+{
+	printf("stats: %" PRIu64 " runs in %.1f s (%.0f seeds/s), %" PRIu64 " simulated s; "
+	       "elections %" PRIu64 ", step-downs %" PRIu64 ", switchovers %" PRIu64
+	       "; acked local %" PRIu64 " received %" PRIu64 " durable %" PRIu64 " applied %" PRIu64
+	       ", failed %" PRIu64 "; crashes %" PRIu64 ", fail-stops %" PRIu64 ", torn %" PRIu64
+	       ", pauses %" PRIu64 ", partitions %" PRIu64 ", clock jumps %" PRIu64
+	       "; rewinds %" PRIu64 " (%" PRIu64
+	       " entries), acked lost as their mode allows %" PRIu64 "\n",
+	       runs, dt, dt > 0 ? (double)runs / dt : 0.0, s->steps / 1000, s->elections,
+	       s->step_downs, s->switchovers, s->acked[0], s->acked[1], s->acked[2], s->acked[3],
+	       s->failed, s->crashes, s->fail_stops, s->torn, s->pauses, s->partitions,
+	       s->clock_jumps, s->rewinds, s->truncated, s->lost_allowed);
+	if (s->rpo_runs > 0)
+		printf("rpo: %" PRIu64 " runs at rpo t; promotions %" PRIu64 ", acked records they "
+		       "lost %" PRIu64 " (widest loss %" PRId64 " ms, at rpo %" PRId64
+		       " ms), witness not_in_sync refusals "
+		       "%" PRIu64 ", %" PRIu64 " ms with no primary able to acknowledge, %" PRIu64
+		       " ms with its acknowledgements held by the rule\n",
+		       s->rpo_runs, s->rpo_elections, s->rpo_lost, widest->span_ms, widest->rpo_ms,
+		       s->rpo_not_in_sync, s->rpo_no_primary_ms, s->rpo_held_ms);
+}
+
 int main(int argc, char **argv)
 {
 	struct opts o;
@@ -336,25 +361,7 @@ int main(int argc, char **argv)
 	}
 	double dt = now_s() - t0;
 	uint64_t runs = o.seeds + nk;
-	printf("stats: %" PRIu64 " runs in %.1f s (%.0f seeds/s), %" PRIu64 " simulated s; "
-	       "elections %" PRIu64 ", step-downs %" PRIu64 ", switchovers %" PRIu64
-	       "; acked local %" PRIu64 " received %" PRIu64 " durable %" PRIu64 " applied %" PRIu64
-	       ", failed %" PRIu64 "; crashes %" PRIu64 ", fail-stops %" PRIu64 ", torn %" PRIu64
-	       ", pauses %" PRIu64 ", partitions %" PRIu64 ", clock jumps %" PRIu64
-	       "; rewinds %" PRIu64 " (%" PRIu64
-	       " entries), acked lost as their mode allows %" PRIu64 "\n",
-	       runs, dt, dt > 0 ? (double)runs / dt : 0.0, st.steps / 1000, st.elections,
-	       st.step_downs, st.switchovers, st.acked[0], st.acked[1], st.acked[2], st.acked[3],
-	       st.failed, st.crashes, st.fail_stops, st.torn, st.pauses, st.partitions,
-	       st.clock_jumps, st.rewinds, st.truncated, st.lost_allowed);
-	if (st.rpo_runs > 0)
-		printf("rpo: %" PRIu64 " runs at rpo t; promotions %" PRIu64 ", acked records they "
-		       "lost %" PRIu64 " (widest loss %" PRId64 " ms, at rpo %" PRId64
-		       " ms), witness not_in_sync refusals "
-		       "%" PRIu64 ", %" PRIu64 " ms with no primary able to acknowledge, %" PRIu64
-		       " ms with its acknowledgements held by the rule\n",
-		       st.rpo_runs, st.rpo_elections, st.rpo_lost, widest.span_ms, widest.rpo_ms,
-		       st.rpo_not_in_sync, st.rpo_no_primary_ms, st.rpo_held_ms);
+	print_stats(runs, dt, &st, &widest);
 	if (first_fail != 0)
 		printf("first violation after %" PRIu64 " seeds (seed %" PRIu64 ")\n", first_fail,
 		       o.base + first_fail - 1);
