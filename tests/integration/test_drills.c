@@ -315,6 +315,59 @@ static void test_status_damaged(void **state)
 	assert_non_null(strstr(f->r.out, "is damaged (LMDB stopped on SIGABRT"));
 }
 
+/* test_restore's drill of the backup bak, its snapshot damaged: FAIL naming the damage,
+ * with a report, and status shows it. */
+static void restore_damaged(struct fix *f, const char *dir, const char *bak, const char *scratch)
+{
+	char snap[4300];
+	snprintf(snap, sizeof(snap), "%s/snapshot/data.mdb", bak);
+	FILE *fp = fopen(snap, "r+b");
+	assert_non_null(fp);
+	assert_int_equal(fseek(fp, 9000, SEEK_SET), 0);
+	int ch = fgetc(fp);
+	assert_int_equal(fseek(fp, 9000, SEEK_SET), 0);
+	fputc(ch ^ 0x5a, fp);
+	fclose(fp);
+	assert_int_equal(hw(&f->r, "drill", "restore", "--backup", bak, "--scratch", scratch,
+			    "--dir", dir, NULL),
+			 3);
+	assert_non_null(strstr(f->r.out, "FAIL"));
+	assert_non_null(strstr(f->r.out, "is damaged"));
+	assert_non_null(strstr(f->r.out, "backup intact"));
+	assert_report(&f->r);
+	/* Nothing is left in scratch but the per-run directories' parent. */
+	assert_int_equal(hw(&f->r, "status", "--dir", dir, NULL), 0);
+	assert_non_null(strstr(f->r.out, "restore   last FAIL"));
+}
+
+/* test_restore's drill without a backup: an empty backup_dir fails it, a missing one is
+ * an ERROR, and a missing --backup a usage error that records nothing. */
+static void restore_no_backup(struct fix *f, const char *dir, const char *scratch)
+{
+	/* a backup_dir that holds no backup fails the drill (backups stopped), with a
+	 * report; one that does not exist is an ERROR (it was a usage error, exit 2) */
+	char empty[4200];
+	path(f, "empty", empty, sizeof(empty));
+	assert_int_equal(mkdir(empty, 0700), 0);
+	assert_int_equal(hw(&f->r, "drill", "restore", "--backup-dir", empty, "--scratch", scratch,
+			    "--dir", dir, NULL),
+			 3);
+	assert_non_null(strstr(f->r.out, "holds no backup"));
+	assert_non_null(strstr(f->r.out, "report: ")); /* the finding is kept */
+	assert_int_equal(rmdir(empty), 0);
+	assert_int_equal(hw(&f->r, "drill", "restore", "--backup-dir", empty, "--scratch", scratch,
+			    "--dir", dir, NULL),
+			 1);
+	assert_non_null(strstr(f->r.out, "does not exist"));
+	/* a --backup that does not exist is a mistyped path, not a damaged backup nor a
+	 * drill run: a usage error that records nothing */
+	assert_int_equal(hw(&f->r, "drill", "restore", "--backup", empty, "--scratch", scratch,
+			    "--dir", dir, NULL),
+			 2);
+	assert_non_null(hw_said(f->r.err, ": No such file or directory"));
+	assert_null(strstr(f->r.out, "report: "));
+}
+
 /* restore: a good backup restores, verifies and meets a 12h RTO, its replay rate
  * measured over the 10,000 entries replayed; against a 1 ms RTO the same drill fails;
  * with a damaged snapshot it fails naming the backup's problem; an empty backup_dir fails
@@ -322,7 +375,7 @@ static void test_status_damaged(void **state)
 static void test_restore(void **state)
 {
 	struct fix *f = *state;
-	char dir[4200], bak[4200], scratch[4200], snap[4300];
+	char dir[4200], bak[4200], scratch[4200];
 	make_store(f, "r", "3", "10000");
 	path(f, "r", dir, sizeof(dir));
 	path(f, "bak", bak, sizeof(bak));
@@ -352,47 +405,8 @@ static void test_restore(void **state)
 	assert_int_equal(hw(&f->r, "drill", "restore", "--backup", bak, "--scratch", scratch,
 			    "--dir", dir, "--rto", "400d", NULL),
 			 2);
-
-	snprintf(snap, sizeof(snap), "%s/snapshot/data.mdb", bak);
-	FILE *fp = fopen(snap, "r+b");
-	assert_non_null(fp);
-	assert_int_equal(fseek(fp, 9000, SEEK_SET), 0);
-	int ch = fgetc(fp);
-	assert_int_equal(fseek(fp, 9000, SEEK_SET), 0);
-	fputc(ch ^ 0x5a, fp);
-	fclose(fp);
-	assert_int_equal(hw(&f->r, "drill", "restore", "--backup", bak, "--scratch", scratch,
-			    "--dir", dir, NULL),
-			 3);
-	assert_non_null(strstr(f->r.out, "FAIL"));
-	assert_non_null(strstr(f->r.out, "is damaged"));
-	assert_non_null(strstr(f->r.out, "backup intact"));
-	assert_report(&f->r);
-	/* Nothing is left in scratch but the per-run directories' parent. */
-	assert_int_equal(hw(&f->r, "status", "--dir", dir, NULL), 0);
-	assert_non_null(strstr(f->r.out, "restore   last FAIL"));
-	/* a backup_dir that holds no backup fails the drill (backups stopped), with a
-	 * report; one that does not exist is an ERROR (it was a usage error, exit 2) */
-	char empty[4200];
-	path(f, "empty", empty, sizeof(empty));
-	assert_int_equal(mkdir(empty, 0700), 0);
-	assert_int_equal(hw(&f->r, "drill", "restore", "--backup-dir", empty, "--scratch", scratch,
-			    "--dir", dir, NULL),
-			 3);
-	assert_non_null(strstr(f->r.out, "holds no backup"));
-	assert_non_null(strstr(f->r.out, "report: ")); /* the finding is kept */
-	assert_int_equal(rmdir(empty), 0);
-	assert_int_equal(hw(&f->r, "drill", "restore", "--backup-dir", empty, "--scratch", scratch,
-			    "--dir", dir, NULL),
-			 1);
-	assert_non_null(strstr(f->r.out, "does not exist"));
-	/* a --backup that does not exist is a mistyped path, not a damaged backup nor a
-	 * drill run: a usage error that records nothing */
-	assert_int_equal(hw(&f->r, "drill", "restore", "--backup", empty, "--scratch", scratch,
-			    "--dir", dir, NULL),
-			 2);
-	assert_non_null(hw_said(f->r.err, ": No such file or directory"));
-	assert_null(strstr(f->r.out, "report: "));
+	restore_damaged(f, dir, bak, scratch);
+	restore_no_backup(f, dir, scratch);
 }
 
 /* With more generations than a drill holds (1,024), the newest stay, not the first the
@@ -473,6 +487,29 @@ static void make_signed_store(struct fix *f, const char *name, char dir[4200], c
 	ingest_signed(f, dir, n, "3", every, key);
 }
 
+/* test_restore_trust's store dir, its checkpoints signed by rogue_pub's key: verify
+ * judges the signers as restore does. */
+static void verify_trust(struct fix *f, const char *dir, const char *scratch, const char *good_pub,
+			 const char *rogue_pub)
+{
+	/* verify judges the signers the same way; with no key it only warns (a node's own
+	 * store), and --trust goes with a store, not with --connect */
+	assert_int_equal(hw(&f->r, "drill", "verify", "--dir", dir, "--scratch", scratch, "--trust",
+			    good_pub, NULL),
+			 3);
+	assert_non_null(strstr(f->r.out, "FAIL: checkpoint signers: HW_EUNTRUSTED at LSN"));
+	assert_int_equal(hw(&f->r, "drill", "verify", "--dir", dir, "--scratch", scratch, "--trust",
+			    rogue_pub, NULL),
+			 0);
+	check_is(f, "checkpoint signers", "pass", "");
+	assert_int_equal(hw(&f->r, "drill", "verify", "--dir", dir, "--scratch", scratch, NULL), 0);
+	check_is(f, "checkpoint signers", "warn",
+		 "no trusted keys configured: 3 signed checkpoints");
+	assert_int_equal(hw(&f->r, "drill", "verify", "--connect", "a:1,b:1", "--insecure",
+			    "--trust", good_pub, NULL),
+			 2);
+}
+
 /* restore judges who signed the restored log's checkpoints: a backup whose checkpoints
  * a rogue key signed fails with HW_EUNTRUSTED against the operator's trusted key (given
  * with --trust, or as [drills] trust in the config) and passes against the signer's own;
@@ -536,23 +573,7 @@ static void test_restore_trust(void **state)
 			 2);
 	assert_non_null(strstr(f->r.err, "--trust /nonexistent/p1.pub: No such file"));
 	assert_int_equal(f->r.out_len, 0);
-
-	/* verify judges the signers the same way; with no key it only warns (a node's own
-	 * store), and --trust goes with a store, not with --connect */
-	assert_int_equal(hw(&f->r, "drill", "verify", "--dir", dir, "--scratch", scratch, "--trust",
-			    good_pub, NULL),
-			 3);
-	assert_non_null(strstr(f->r.out, "FAIL: checkpoint signers: HW_EUNTRUSTED at LSN"));
-	assert_int_equal(hw(&f->r, "drill", "verify", "--dir", dir, "--scratch", scratch, "--trust",
-			    rogue_pub, NULL),
-			 0);
-	check_is(f, "checkpoint signers", "pass", "");
-	assert_int_equal(hw(&f->r, "drill", "verify", "--dir", dir, "--scratch", scratch, NULL), 0);
-	check_is(f, "checkpoint signers", "warn",
-		 "no trusted keys configured: 3 signed checkpoints");
-	assert_int_equal(hw(&f->r, "drill", "verify", "--connect", "a:1,b:1", "--insecure",
-			    "--trust", good_pub, NULL),
-			 2);
+	verify_trust(f, dir, scratch, good_pub, rogue_pub);
 }
 
 /* The restore drill of backup bak for store dir, trusting pub, not recorded: its exit. */
@@ -1149,6 +1170,24 @@ static void flip_bytes(const char *p, long off)
 	assert_int_equal(fclose(fp), 0);
 }
 
+/* The five runs test_restore_scope recorded in dir's history, newest first: the older
+ * generation's PASS, the full FAILs (one widened from a point), a full run, a point. */
+static void scope_rows(const char *dir)
+{
+	struct hw_drill_row rows[8];
+	assert_int_equal(restore_rows(dir, rows, 8), 5);
+	assert_int_equal(rows[0].scope, HW_DRILL_SCOPE_OLDER);
+	assert_int_equal(rows[0].result, HW_DRILL_PASS);
+	assert_int_equal(rows[1].scope, HW_DRILL_SCOPE_FULL);
+	assert_int_equal(rows[1].result, HW_DRILL_FAIL);
+	assert_int_equal(rows[2].scope, HW_DRILL_SCOPE_FULL); /* widened: the backup failed */
+	assert_int_equal(rows[2].result, HW_DRILL_FAIL);
+	assert_int_equal(rows[2].point_lsn, 100); /* the point asked for stays */
+	assert_int_equal(rows[3].scope, HW_DRILL_SCOPE_FULL);
+	assert_int_equal(rows[4].scope, HW_DRILL_SCOPE_POINT);
+	assert_int_equal(rows[4].point_lsn, 100);
+}
+
 /* Only a restore of the newest backup to its end keeps the restore schedule: one to a
  * point, or of an older generation (docs/drills.md's way to see how far back a good one
  * is), passes and is recorded with its scope and target, but status does not count it
@@ -1218,19 +1257,7 @@ static void test_restore_scope(void **state)
 	assert_non_null(strstr(f->r.out, "restore   last FAIL"));
 	snprintf(want, sizeof(want), "backup %s is damaged", newest);
 	assert_non_null(strstr(f->r.out, want));
-
-	struct hw_drill_row rows[8];
-	assert_int_equal(restore_rows(dir, rows, 8), 5);
-	assert_int_equal(rows[0].scope, HW_DRILL_SCOPE_OLDER);
-	assert_int_equal(rows[0].result, HW_DRILL_PASS);
-	assert_int_equal(rows[1].scope, HW_DRILL_SCOPE_FULL);
-	assert_int_equal(rows[1].result, HW_DRILL_FAIL);
-	assert_int_equal(rows[2].scope, HW_DRILL_SCOPE_FULL); /* widened: the backup failed */
-	assert_int_equal(rows[2].result, HW_DRILL_FAIL);
-	assert_int_equal(rows[2].point_lsn, 100); /* the point asked for stays */
-	assert_int_equal(rows[3].scope, HW_DRILL_SCOPE_FULL);
-	assert_int_equal(rows[4].scope, HW_DRILL_SCOPE_POINT);
-	assert_int_equal(rows[4].point_lsn, 100);
+	scope_rows(dir);
 }
 
 /* A restore to a time T that the backup ends before fails when the node's store holds
