@@ -33,6 +33,12 @@
 
 /* ---- options, shared by the drills -------------------------------------------------- */
 
+/* Copy the path v into buf (cap bytes): 0, or -1 when it does not fit. */
+static int path_set(char *buf, size_t cap, const char *v)
+{
+	return snprintf(buf, cap, "%s", v) >= (int)cap ? -1 : 0;
+}
+
 int hw_cli_drill_opt(void *arg, int key, const char *v)
 {
 	struct drill *d = arg;
@@ -58,15 +64,9 @@ int hw_cli_drill_opt(void *arg, int key, const char *v)
 		d->backup = v;
 		return 0;
 	case 'B':
-		return snprintf(c->backup_dir, sizeof(c->backup_dir), "%s", v) >=
-				       (int)sizeof(c->backup_dir)
-			       ? -1
-			       : 0;
+		return path_set(c->backup_dir, sizeof(c->backup_dir), v);
 	case 'o':
-		return snprintf(c->offsite_dir, sizeof(c->offsite_dir), "%s", v) >=
-				       (int)sizeof(c->offsite_dir)
-			       ? -1
-			       : 0;
+		return path_set(c->offsite_dir, sizeof(c->offsite_dir), v);
 	case 'C': /* drill verify dials each node; the others give the list to one client */
 		d->connect = v;
 		return d->cmd == &hw_cli_drill_verify ? hw_cli_addrs_max(v, VERIFY_NODES_MAX)
