@@ -913,67 +913,63 @@ struct refusal {
 		d, {__VA_ARGS__}, sizeof((uint8_t[]){__VA_ARGS__}), code, rule                     \
 	}
 
-/* Each way to be refused, by hand, with its code and what the rule says; the oracle
- * agrees on every one. */
+/* Each way to be refused, by hand, with its code and what the rule says (test_refusals). */
+static const struct refusal refusals[] = {
+	/* HW_EDECODE: bytes protobuf-c cannot unpack. */
+	R(REC, HW_EDECODE, NOT_REC, 0x00, 0x00),
+	R(REC, HW_EDECODE, NOT_REC, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01),
+	R(REC, HW_EDECODE, NOT_REC, 0x0F, 0x00),
+	R(REC, HW_EDECODE, NOT_REC, 0x1B),
+	R(REC, HW_EDECODE, NOT_REC, 0x12, 0x7F, 'a'),
+	R(REC, HW_EDECODE, NOT_REC, 0x40),
+	R(REC, HW_EDECODE, NOT_REC, 0x48, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+	  0xFF, 0x01),
+	R(REC, HW_EDECODE, NOT_REC, 0x42, 0x01, 0x01),
+	/* Malformed inside Record.unit_event, behind a non-canonical field. */
+	R(REC, HW_EDECODE, NOT_REC, 0x40, 0x00, 0xA2, 0x01, 0x02, 0x0F, 0x00),
+	R(AT, HW_EDECODE, NOT_AT, 0xA2, 0x01, 0x03, 1, 2, 3),
+	R(AT, HW_EDECODE, NOT_AT, 0x92, 0x01, 0x02, 0x01, 0x80),
+	/* protobuf-c merges a plain sub-message written twice, and its merge fails when
+	 * neither copy sets a oneof: UnitEvent.from = Location{}, twice. */
+	R(REC, HW_EDECODE, NOT_REC, 0xA2, 0x01, 0x04, 0x1A, 0x00, 0x1A, 0x00),
+	/* HW_ENONCANONICAL: unpacks, but is not what pack writes. */
+	R(REC, HW_ENONCANONICAL, "unknown field 99 in tos.v1.Record at offset 0", 0x98, 0x06, 0x01),
+	R(REC, HW_ENONCANONICAL, "field 2 after field 8 at offset 2", 0x40, 0x01, 0x12, 0x01, 'a'),
+	R(REC, HW_ENONCANONICAL, "field 8 after field 8 at offset 2", 0x40, 0x01, 0x40, 0x01),
+	R(REC, HW_ENONCANONICAL, "tag not minimal at offset 0", 0xC0, 0x00, 0x01),
+	R(REC, HW_ENONCANONICAL, "(schema_version) at offset 1: varint not minimal", 0x40, 0x81,
+	  0x00),
+	R(REC, HW_ENONCANONICAL, "(tenant_id) at offset 1: length not minimal", 0x12, 0x81, 0x00,
+	  'a'),
+	R(REC, HW_ENONCANONICAL, "(schema_version) at offset 0: default value written", 0x40, 0x00),
+	R(REC, HW_ENONCANONICAL, "(tenant_id) at offset 0: empty value written", 0x12, 0x00),
+	R(REC, HW_ENONCANONICAL, "(hold) at offset 3: second member of a oneof", 0xA2, 0x01, 0x00,
+	  0xAA, 0x01, 0x00),
+	R(REC, HW_ENONCANONICAL, "string holds a NUL byte", 0x12, 0x03, 'a', 0x00, 'b'),
+	R(AT, HW_ENONCANONICAL, "int32 not written as its sign extension", 0x08, 0xFF, 0xFF, 0xFF,
+	  0xFF, 0x0F),
+	R(AT, HW_ENONCANONICAL, "32-bit value with more than 32 bits", 0x18, 0x80, 0x80, 0x80, 0x80,
+	  0x10),
+	R(AT, HW_ENONCANONICAL, "bool not written as 0 or 1", 0x68, 0x02),
+	R(AT, HW_ENONCANONICAL, "(f11_fl) at offset 0: default value written", 0x5D, 0x00, 0x00,
+	  0x00, 0x80), /* -0.0 */
+	R(AT, HW_ENONCANONICAL, "packed field not written packed", 0x90, 0x01, 0x01),
+	R(AT, HW_ENONCANONICAL, "(f23_r_u64) at offset 0: wrong wire type", 0xBA, 0x01, 0x01, 0x05),
+	/* protobuf-c reads a bool from any wire type: Source.offline_capture as bytes. */
+	R(REC, HW_ENONCANONICAL, "(offline_capture) at offset 2: wrong wire type", 0x3A, 0x03, 0x2A,
+	  0x01, 0x01),
+	R(AT, HW_ENONCANONICAL, "empty packed field written", 0x92, 0x01, 0x00),
+	R(AT, HW_ENONCANONICAL, "varint not minimal", 0x20, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+	  0xFF, 0xFF, 0xFF, 0x7F),
+};
+
+/* Each way to be refused (refusals), by hand, with its code and what the rule says; the
+ * oracle agrees on every one. */
 static void test_refusals(void **state)
 {
 	struct fx *f = *state;
-	static const struct refusal cases[] = {
-		/* HW_EDECODE: bytes protobuf-c cannot unpack. */
-		R(REC, HW_EDECODE, NOT_REC, 0x00, 0x00),
-		R(REC, HW_EDECODE, NOT_REC, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01),
-		R(REC, HW_EDECODE, NOT_REC, 0x0F, 0x00),
-		R(REC, HW_EDECODE, NOT_REC, 0x1B),
-		R(REC, HW_EDECODE, NOT_REC, 0x12, 0x7F, 'a'),
-		R(REC, HW_EDECODE, NOT_REC, 0x40),
-		R(REC, HW_EDECODE, NOT_REC, 0x48, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
-		  0xFF, 0xFF, 0x01),
-		R(REC, HW_EDECODE, NOT_REC, 0x42, 0x01, 0x01),
-		/* Malformed inside Record.unit_event, behind a non-canonical field. */
-		R(REC, HW_EDECODE, NOT_REC, 0x40, 0x00, 0xA2, 0x01, 0x02, 0x0F, 0x00),
-		R(AT, HW_EDECODE, NOT_AT, 0xA2, 0x01, 0x03, 1, 2, 3),
-		R(AT, HW_EDECODE, NOT_AT, 0x92, 0x01, 0x02, 0x01, 0x80),
-		/* protobuf-c merges a plain sub-message written twice, and its merge fails when
-		 * neither copy sets a oneof: UnitEvent.from = Location{}, twice. */
-		R(REC, HW_EDECODE, NOT_REC, 0xA2, 0x01, 0x04, 0x1A, 0x00, 0x1A, 0x00),
-		/* HW_ENONCANONICAL: unpacks, but is not what pack writes. */
-		R(REC, HW_ENONCANONICAL, "unknown field 99 in tos.v1.Record at offset 0", 0x98,
-		  0x06, 0x01),
-		R(REC, HW_ENONCANONICAL, "field 2 after field 8 at offset 2", 0x40, 0x01, 0x12,
-		  0x01, 'a'),
-		R(REC, HW_ENONCANONICAL, "field 8 after field 8 at offset 2", 0x40, 0x01, 0x40,
-		  0x01),
-		R(REC, HW_ENONCANONICAL, "tag not minimal at offset 0", 0xC0, 0x00, 0x01),
-		R(REC, HW_ENONCANONICAL, "(schema_version) at offset 1: varint not minimal", 0x40,
-		  0x81, 0x00),
-		R(REC, HW_ENONCANONICAL, "(tenant_id) at offset 1: length not minimal", 0x12, 0x81,
-		  0x00, 'a'),
-		R(REC, HW_ENONCANONICAL, "(schema_version) at offset 0: default value written",
-		  0x40, 0x00),
-		R(REC, HW_ENONCANONICAL, "(tenant_id) at offset 0: empty value written", 0x12,
-		  0x00),
-		R(REC, HW_ENONCANONICAL, "(hold) at offset 3: second member of a oneof", 0xA2, 0x01,
-		  0x00, 0xAA, 0x01, 0x00),
-		R(REC, HW_ENONCANONICAL, "string holds a NUL byte", 0x12, 0x03, 'a', 0x00, 'b'),
-		R(AT, HW_ENONCANONICAL, "int32 not written as its sign extension", 0x08, 0xFF, 0xFF,
-		  0xFF, 0xFF, 0x0F),
-		R(AT, HW_ENONCANONICAL, "32-bit value with more than 32 bits", 0x18, 0x80, 0x80,
-		  0x80, 0x80, 0x10),
-		R(AT, HW_ENONCANONICAL, "bool not written as 0 or 1", 0x68, 0x02),
-		R(AT, HW_ENONCANONICAL, "(f11_fl) at offset 0: default value written", 0x5D, 0x00,
-		  0x00, 0x00, 0x80), /* -0.0 */
-		R(AT, HW_ENONCANONICAL, "packed field not written packed", 0x90, 0x01, 0x01),
-		R(AT, HW_ENONCANONICAL, "(f23_r_u64) at offset 0: wrong wire type", 0xBA, 0x01,
-		  0x01, 0x05),
-		/* protobuf-c reads a bool from any wire type: Source.offline_capture as bytes. */
-		R(REC, HW_ENONCANONICAL, "(offline_capture) at offset 2: wrong wire type", 0x3A,
-		  0x03, 0x2A, 0x01, 0x01),
-		R(AT, HW_ENONCANONICAL, "empty packed field written", 0x92, 0x01, 0x00),
-		R(AT, HW_ENONCANONICAL, "varint not minimal", 0x20, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
-		  0xFF, 0xFF, 0xFF, 0xFF, 0x7F),
-	};
-	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-		const struct refusal *c = &cases[i];
+	for (size_t i = 0; i < sizeof refusals / sizeof refusals[0]; i++) {
+		const struct refusal *c = &refusals[i];
 		ProtobufCMessage *m = (ProtobufCMessage *)1;
 		struct hw_reject rej;
 		memset(&rej, 0, sizeof rej);
