@@ -706,31 +706,58 @@ static bool same_host(const char *a, const char *b)
 	return na == nb && memcmp(a, b, na) == 0;
 }
 
+/* Whether s, of port repl, has not said its Hello and may still be displaced (not one
+ * displaced already, nor one closing, whose refusal is on its way). */
+static bool unsaid(const struct hw_session *s, bool repl)
+{
+	return s != NULL && s->repl == repl && !s->hello && !s->evicted &&
+	       !hw_conn_closing(s->conn);
+}
+
+/* How many sessions of port repl from host's host have not said their Hello. */
+static uint32_t unsaid_of(const struct hw_node *n, bool repl, const char *host)
+{
+	uint32_t k = 0;
+	for (uint32_t i = 0; i < HW_CLIENTS_MAX; i++)
+		k += unsaid(n->sessions[i], repl) &&
+		     same_host(hw_conn_peer(n->sessions[i]->conn), host);
+	return k;
+}
+
 /* The sessions of port repl are all taken as c comes: close one that has not said its
- * Hello (still in its channel's handshake, or silent after it) and count it no more, so
- * that connections that never say who they are (a flood of them from a machine with no
- * key) cannot keep a standby, a voter or a client out. The one closed is the oldest of
- * c's own host when that host has one, else the oldest of all: a flood from one host
- * displaces only its own connections, and one who dials from another gets in and keeps
- * its place through its handshake and Hello. None such: c is refused. */
+ * Hello and count it no more, so that connections that never say who they are (a flood
+ * of them from a machine with no key) cannot keep a standby, a voter or a client out.
+ * The one closed is the oldest of c's own host (a flood from one host displaces its own
+ * connections: refusing them instead would hold each descriptor through its handshake,
+ * and the port's backlog would keep a standby's dial waiting past its patience), on the
+ * client port only once it has been silent HW_EVICT_AGE_MS (a real client's handshake
+ * and Hello take milliseconds, so a burst of clients from one host, a TOS's application
+ * server, never cuts its own: the newcomer is refused instead); else the oldest of
+ * another host that has more such sessions than c's (a standby dialing from elsewhere
+ * gets in through a flood, and a flood never displaces it). None such: c is refused
+ * (HW_EBUSY). */
 static void evict_unsaid(struct hw_node *n, bool repl, const struct hw_conn *c)
 {
-	struct hw_session *old = NULL, *own = NULL;
+	struct hw_session *other = NULL, *own = NULL;
 	for (uint32_t i = 0; i < HW_CLIENTS_MAX; i++) {
 		struct hw_session *s = n->sessions[i];
-		if (s == NULL || s->repl != repl || s->hello || s->evicted ||
-		    s->accepted_ms == INT64_MAX)
+		if (!unsaid(s, repl))
 			continue;
-		if (old == NULL || s->accepted_ms < old->accepted_ms)
-			old = s;
-		if ((own == NULL || s->accepted_ms < own->accepted_ms) &&
-		    same_host(hw_conn_peer(s->conn), hw_conn_peer(c)))
-			own = s;
+		struct hw_session **to =
+			same_host(hw_conn_peer(s->conn), hw_conn_peer(c)) ? &own : &other;
+		if (*to == NULL || s->accepted_ms < (*to)->accepted_ms)
+			*to = s;
 	}
-	struct hw_session *s = own != NULL ? own : old;
+	int64_t now = hw__node_now(n);
+	struct hw_session *s = NULL;
+	int64_t age = repl ? 0 : HW_EVICT_AGE_MS; /* a port peers dial, or clients */
+	if (own != NULL && own->accepted_ms <= now - age)
+		s = own;
+	else if (other != NULL && unsaid_of(n, repl, hw_conn_peer(other->conn)) >
+					  unsaid_of(n, repl, hw_conn_peer(c)))
+		s = other;
 	if (s == NULL)
 		return;
-	int64_t now = hw__node_now(n);
 	if (hw_log_every(&n->evicted_every, "session_evicted", now, HW_FLOOD_LOG_MS,
 			 HW_FLOOD_LOG_LINES))
 		hw_log("session_evicted", "peer=%s port=%s waited_ms=%lld reason=port_full by=%s",
@@ -750,7 +777,8 @@ struct hw_session *hw__session_new(struct hw_node *n, struct hw_conn *c, bool re
 	/* c is one of the port's descriptors already: at the last one it accepts no more
 	 * until one closes, so one is made free for the next to come */
 	uint32_t fds = n->fds.conns_max[repl ? HW_FDS_REPL : HW_FDS_CLIENT];
-	if (n->sessions_open[repl] >= budget || n->sessions_open[repl] + 1u >= fds)
+	if (i < HW_CLIENTS_MAX &&
+	    (n->sessions_open[repl] >= budget || n->sessions_open[repl] + 1u >= fds))
 		evict_unsaid(n, repl, c);
 	bool room = i < HW_CLIENTS_MAX && n->sessions_open[repl] < budget;
 	struct hw_session *s = room ? calloc(1, sizeof *s) : NULL;

@@ -77,6 +77,11 @@
  * three quarters of what it may hold. */
 #define HW_HELLO_WAIT_MS 10000
 #define HW_HELLO_BUSY_MS 2000
+/* A client session that has not said its Hello this long after its accept may be
+ * displaced from a full client port by a newer connection from its own host
+ * (engine/node.c evict_unsaid); a younger one is not: a real client's handshake and
+ * Hello take milliseconds. */
+#define HW_EVICT_AGE_MS 500
 
 /* A node logs a line that a flood of connections would repeat once per connection (a
  * handshake cut or timed out, a session evicted or lost before its Hello) at most

@@ -1466,6 +1466,11 @@ void hw_conn_close_sent(struct hw_conn *c, int code)
 		conn_close(c, code);
 }
 
+bool hw_conn_closing(const struct hw_conn *c)
+{
+	return c->closing || c->close_when_sent != 0;
+}
+
 /* A refused connection's callbacks: none (no owner to tell). */
 static const struct hw_conn_ops refused_ops = {0};
 

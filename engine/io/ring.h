@@ -188,6 +188,9 @@ void hw_conn_close(struct hw_conn *c, int code);
  * peer; hw_conn_close would drop it), or now if nothing is queued. A peer that never
  * reads keeps the connection until the kernel's buffer takes the bytes. */
 void hw_conn_close_sent(struct hw_conn *c, int code);
+/* Whether c is closing or will once what is queued is sent (hw_conn_close,
+ * hw_conn_close_sent, or the peer's or a failure's close). */
+bool hw_conn_closing(const struct hw_conn *c);
 /* Refuse c, which has no owner (an accept callback turning it away): its callbacks are
  * replaced by none (nothing more is read, on_close is not called, so no owner's state is
  * reached), then hw_conn_close_sent(c, code): a refusal frame queued before the call

@@ -129,10 +129,10 @@ static void start_standby(struct fix *f)
  * is closed (a session still without its Hello would have been displaced for it); the
  * standby connects on the replication port all the same; the node stays up and, after
  * one client leaves, answers a status. */
-static void test_busy_refused_node_survives(void **state)
+/* Fill the client port up to count sessions, each of whose Hello was taken (answered). */
+static void fill_client_port(struct fix *f, unsigned count)
 {
-	struct fix *f = *state;
-	for (; f->n_fd < HW_CLIENTS_MAX - HW_REPL_SESSIONS_MAX; f->n_fd++) {
+	for (; f->n_fd < count; f->n_fd++) {
 		f->fd[f->n_fd] = hw_test_dial(f->t.client);
 		assert_true(f->fd[f->n_fd] >= 0);
 		assert_int_equal(say_hello(f->fd[f->n_fd]), 0);
@@ -141,11 +141,14 @@ static void test_busy_refused_node_survives(void **state)
 		struct pollfd p = {.fd = f->fd[i], .events = POLLIN};
 		assert_int_equal(poll(&p, 1, WAIT_MS), 1);
 	}
-	int extra = hw_test_dial(f->t.client);
-	assert_true(extra >= 0);
+}
+
+/* fd is answered with an ERROR frame HW_EBUSY, and closed by the node; closes fd. */
+static void expect_busy(int fd)
+{
 	uint8_t buf[512];
-	size_t len = read_to_eof(extra, buf, sizeof buf);
-	close(extra);
+	size_t len = read_to_eof(fd, buf, sizeof buf);
+	close(fd);
 	struct hw_frame fr;
 	assert_true(hw_frame_parse(buf, len, &fr) > 0);
 	assert_int_equal(fr.type, HW_FRAME_ERROR);
@@ -153,6 +156,15 @@ static void test_busy_refused_node_survives(void **state)
 	assert_non_null(e);
 	assert_int_equal(e->code, HW_EBUSY);
 	hawser__wire__v1__error__free_unpacked(e, NULL);
+}
+
+static void test_busy_refused_node_survives(void **state)
+{
+	struct fix *f = *state;
+	fill_client_port(f, HW_CLIENTS_MAX - HW_REPL_SESSIONS_MAX);
+	int extra = hw_test_dial(f->t.client);
+	assert_true(extra >= 0);
+	expect_busy(extra);
 
 	start_standby(f);
 
@@ -647,9 +659,34 @@ static void test_submit_frames_bounded(void **state)
 	client_open(f); /* the node answers the next client */
 }
 
+/* A client still saying its Hello when the port's last session is taken keeps its session:
+ * the newcomer is refused (HW_EBUSY), not the client displaced (evict_unsaid displaces
+ * only a session silent for HW_EVICT_AGE_MS). It was cut with no ERROR frame, and
+ * hw_client then reported a handshake refusal or a lost connection. */
+static void test_young_session_kept(void **state)
+{
+	struct fix *f = *state;
+	fill_client_port(f, HW_CLIENTS_MAX - HW_REPL_SESSIONS_MAX - 1);
+	int first = hw_test_dial(f->t.client); /* takes the last session */
+	assert_true(first >= 0);
+	int second = hw_test_dial(f->t.client); /* accepted after it: the port is full */
+	assert_true(second >= 0);
+	assert_int_equal(say_hello(first), 0);
+	expect_busy(second);
+	struct pollfd p = {.fd = first, .events = POLLIN};
+	assert_int_equal(poll(&p, 1, WAIT_MS), 1);
+	uint8_t buf[512];
+	ssize_t n = read(first, buf, sizeof buf);
+	struct hw_frame fr;
+	assert_true(n > 0 && hw_frame_parse(buf, (size_t)n, &fr) > 0);
+	assert_int_equal(fr.type, HW_FRAME_HELLO);
+	close(first);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_young_session_kept, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_busy_refused_node_survives, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_silent_sessions_closed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unread_replies_all_come, flood_setup,
