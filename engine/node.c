@@ -64,6 +64,13 @@ int hw__node_send_msg(struct hw_conn *c, enum hw_frame_type type, const void *ms
 	return rc;
 }
 
+int hw__node_send_outcome(struct hw_conn *c, const struct hw_outcome *o)
+{
+	uint8_t body[HW_SUBMIT_REPLY_FRAME_MAX];
+	size_t len = hw_frame_submit_reply_body(body, sizeof body, o);
+	return hw__node_send_frame(c, HW_FRAME_SUBMIT_REPLY, body, len);
+}
+
 int hw__node_send_error(struct hw_conn *c, int code, const char *message)
 {
 	Hawser__Wire__V1__Error e = HAWSER__WIRE__V1__ERROR__INIT;
@@ -556,10 +563,8 @@ static int session_frame(struct hw_session *s, const struct hw_frame *f)
 			struct hw_submit_hdr h;
 			if (hw_submit_hdr_get(f->body, f->len, &h) != 0)
 				return HW_EFRAME;
-			Hawser__Wire__V1__SubmitReply r = HAWSER__WIRE__V1__SUBMIT_REPLY__INIT;
-			r.request_id = h.request_id;
-			r.code = HW_ENOT_PRIMARY;
-			return hw__node_send_msg(s->conn, HW_FRAME_SUBMIT_REPLY, &r);
+			struct hw_outcome o = {.request_id = h.request_id, .code = HW_ENOT_PRIMARY};
+			return hw__node_send_outcome(s->conn, &o);
 		}
 		return (int)hw__primary_on_submit(s, f);
 	case HW_FRAME_STATUS_REQUEST:

@@ -360,6 +360,8 @@ int hw__node_send_frame(struct hw_conn *c, enum hw_frame_type type, const uint8_
 			size_t len);
 int hw__node_send_msg(struct hw_conn *c, enum hw_frame_type type, const void *msg);
 int hw__node_send_error(struct hw_conn *c, int code, const char *message);
+/* The SUBMIT_REPLY of o (hw_frame_submit_reply_body), the one encoder of every reply. */
+int hw__node_send_outcome(struct hw_conn *c, const struct hw_outcome *o);
 /* Refuse a session's peer: ERROR code with message, then close c once it is sent
  * (hw_conn_close_sent), so the peer learns why. The session lives until on_close. */
 void hw__node_refuse(struct hw_conn *c, int code, const char *message);

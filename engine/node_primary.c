@@ -92,9 +92,7 @@ static void request_answer(struct hw_node *n, uint32_t i, struct hw_outcome *o)
 		if (s != NULL && s->gen == r->gen) {
 			HW_ASSERT(s->replies_owed > 0);
 			s->replies_owed--; /* its room is the reply's now (node.c reply_room) */
-			uint8_t body[HW_SUBMIT_REPLY_FRAME_MAX];
-			size_t len = hw_frame_submit_reply_body(body, sizeof body, o);
-			int rc = hw__node_send_frame(s->conn, HW_FRAME_SUBMIT_REPLY, body, len);
+			int rc = hw__node_send_outcome(s->conn, o);
 			if (rc != 0)
 				answer_failed(s, o, rc);
 		}
@@ -376,10 +374,8 @@ long hw__primary_on_submit(struct hw_session *s, const struct hw_frame *f)
 	if (rc == 1)
 		return 1;
 	if (rc != 0) {
-		Hawser__Wire__V1__SubmitReply m = HAWSER__WIRE__V1__SUBMIT_REPLY__INIT;
-		m.request_id = h.request_id;
-		m.code = rc;
-		return hw__node_send_msg(s->conn, HW_FRAME_SUBMIT_REPLY, &m);
+		struct hw_outcome o = {.request_id = h.request_id, .code = rc};
+		return hw__node_send_outcome(s->conn, &o);
 	}
 	struct hw_request *r = &n->requests[slot];
 	r->session = s->index;
