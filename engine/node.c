@@ -878,24 +878,12 @@ static void beat_clients(struct hw_node *n, int64_t now)
 /* How long a session of port repl may go without its Hello: HW_HELLO_BUSY_MS once the
  * port holds three quarters of what it may (its sessions, or its descriptors when fewer),
  * else HW_HELLO_WAIT_MS. */
-static int64_t hello_wait_ms(const struct hw_node *n, bool repl)
+/* How many sessions port repl may hold: its budget, or its descriptors when fewer. */
+static uint32_t port_cap(const struct hw_node *n, bool repl)
 {
 	uint32_t cap = repl ? HW_REPL_SESSIONS_MAX : HW_CLIENTS_MAX - HW_REPL_SESSIONS_MAX;
 	uint32_t fds = n->fds.conns_max[repl ? HW_FDS_REPL : HW_FDS_CLIENT];
-	if (fds < cap)
-		cap = fds;
-	bool busy = (uint64_t)n->sessions_open[repl] * 4u >= (uint64_t)cap * 3u;
-	return busy ? HW_HELLO_BUSY_MS : HW_HELLO_WAIT_MS;
-}
-
-/* Whether s has not said its Hello within wait of its accept, its channel open: one in
- * its handshake is the ring's to time out. */
-static bool hello_late(const struct hw_node *n, const struct hw_session *s, int64_t now,
-		       int64_t wait)
-{
-	if (s->hello || now - s->accepted_ms < wait)
-		return false;
-	return n->cfg.security.insecure || hw_conn_peer_key(s->conn) != NULL;
+	return fds < cap ? fds : cap;
 }
 
 /* Close every session that has not said its Hello in time (HW_HELLO_WAIT_MS): looked at
@@ -905,10 +893,12 @@ static void close_late_hellos(struct hw_node *n, int64_t now)
 	if (now - n->hello_swept_ms < HW_HELLO_BUSY_MS / 4)
 		return;
 	n->hello_swept_ms = now;
-	const int64_t wait[2] = {hello_wait_ms(n, false), hello_wait_ms(n, true)};
+	const uint32_t cap[2] = {port_cap(n, false), port_cap(n, true)};
 	for (uint32_t i = 0; i < HW_CLIENTS_MAX; i++) {
 		struct hw_session *s = n->sessions[i];
-		if (s == NULL || !hello_late(n, s, now, wait[s->repl]))
+		if (s == NULL || s->hello ||
+		    !hw_conn_hello_late(s->conn, n->cfg.security.insecure, s->accepted_ms, now,
+					n->sessions_open[s->repl], cap[s->repl]))
 			continue;
 		hw_log("session_closed", "peer=%s port=%s code=%s reason=no_hello waited_ms=%lld",
 		       hw_conn_peer(s->conn), s->repl ? "replication" : "client",

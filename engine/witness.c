@@ -183,14 +183,12 @@ static void act_cb(void *arg, const struct hw_el_act *a)
 static void close_late_hellos(struct hw_witness *w)
 {
 	int64_t now = hw_loop_now_ms(w->loop);
-	bool busy = w->n_sessions * 4u >= HW_WITNESS_SESSIONS_MAX * 3u;
-	int64_t wait = busy ? HW_HELLO_BUSY_MS : HW_HELLO_WAIT_MS;
 	for (uint32_t i = 0; i < HW_WITNESS_SESSIONS_MAX; i++) {
 		struct wsession *s = w->sessions[i];
-		if (s == NULL || s->voter >= 0 || now - s->accepted_ms < wait)
+		if (s == NULL || s->voter >= 0 ||
+		    !hw_conn_hello_late(s->conn, w->cfg.security.insecure, s->accepted_ms, now,
+					w->n_sessions, HW_WITNESS_SESSIONS_MAX))
 			continue;
-		if (!w->cfg.security.insecure && hw_conn_peer_key(s->conn) == NULL)
-			continue; /* in its handshake */
 		hw_log("session_closed", "peer=%s code=%s reason=no_hello waited_ms=%lld",
 		       hw_conn_peer(s->conn), hw_errname(-ETIMEDOUT),
 		       (long long)(now - s->accepted_ms));

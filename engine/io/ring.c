@@ -1466,6 +1466,13 @@ void hw_conn_close_sent(struct hw_conn *c, int code)
 		conn_close(c, code);
 }
 
+bool hw_conn_hello_late(const struct hw_conn *c, bool insecure, int64_t accepted_ms, int64_t now,
+			uint64_t open, uint64_t cap)
+{
+	int64_t wait = open * 4u >= cap * 3u ? HW_HELLO_BUSY_MS : HW_HELLO_WAIT_MS;
+	return now - accepted_ms >= wait && (insecure || hw_conn_peer_key(c) != NULL);
+}
+
 bool hw_conn_closing(const struct hw_conn *c)
 {
 	return c->closing || c->close_when_sent != 0;

@@ -206,6 +206,13 @@ const char *hw_conn_peer(const struct hw_conn *c);
  * a plain connection or before the handshake ends. Valid while c is. */
 const uint8_t *hw_conn_peer_key(const struct hw_conn *c);
 
+/* Whether c, accepted at accepted_ms on a port open of whose cap sessions are taken and
+ * silent since (no Hello), is late at now: its Hello is due HW_HELLO_WAIT_MS after its
+ * accept, HW_HELLO_BUSY_MS at three quarters of cap. One still in its channel's handshake
+ * (on a node that is not insecure) is the ring's to time out, never late. */
+bool hw_conn_hello_late(const struct hw_conn *c, bool insecure, int64_t accepted_ms, int64_t now,
+			uint64_t open, uint64_t cap);
+
 /* Told of each accepted connection whose channel refused what the peer sent (a key it
  * does not pin, a handshake message or proof that fails, a record that fails after it:
  * the channel_refused / channel_failed logs of those; not connections this side
