@@ -124,7 +124,7 @@ void hw__primary_answer(struct hw_node *n, uint32_t slot, int code)
  * connection's frames that arrived together, embedded submits, those held back for
  * room) go in one batch. A kick at each submit handed the writer the first of them
  * alone whenever it was idle: at 32 clients x 1, 43 % of batches held one record, each
- * paying a batch's fixed costs (docs/benchmarks.md, tenth round). */
+ * paying a batch's fixed costs (docs/benchmarks-rounds.md, tenth round). */
 static void kick_writer(void *arg)
 {
 	struct hw_node *n = arg;

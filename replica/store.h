@@ -244,7 +244,7 @@ int hw_store_append_hold(struct hw_store *s, const uint8_t *const *entries,
 
 /* hw_store_append_hold() for entries straight from the primary that made them (a
  * standby's live append, engine/io/writer.c): their records are not validated again,
- * only applied (docs/benchmarks.md, twenty-third round). The primary validated each at
+ * only applied (docs/benchmarks-rounds.md, twenty-third round). The primary validated each at
  * the time its entry carries, which is the "now" the standby would validate it at
  * (replica/validate.h: pure), so the two can only disagree where they run different
  * rules (another version of hawser); hw_apply() is safe on any record that decodes. A

@@ -95,7 +95,7 @@ typedef void hw_writer_cb(void *arg, struct hw_job *j, enum hw_job_stage stage);
  * that starts it. It is on no acknowledgement's path but mode applied's: the log's flush
  * makes an entry durable and the loop acknowledges it. Wherever the two share a busy
  * CPU, a wake-up of the loop or a log flusher then preempts the apply at once instead of
- * waiting out its time slice (docs/benchmarks.md, seventh round). Against a busy thread
+ * waiting out its time slice (docs/benchmarks-rounds.md, seventh round). Against a busy thread
  * of normal priority the apply still gets about a tenth of a core. When that is too
  * little, the standby's jobs fill, it stops reading, and the primary is held back as by
  * any slow standby; the replay budget (engine/core/targets.h) bounds the backlog either
@@ -125,7 +125,7 @@ struct hw_wal;
  * for a commit first. Few, large commits are the point: each is one fdatasync of
  * scattered B-tree pages that the log's own flushes (which acknowledgements wait for)
  * would otherwise queue behind on the same disk, and the larger, the fewer pages a
- * record writes (docs/benchmarks.md, twelfth round). A primary's writer is the serial
+ * record writes (docs/benchmarks-rounds.md, twelfth round). A primary's writer is the serial
  * stage of its submits, so its commits are the larger; a standby's apply is on no
  * acknowledgement's path but mode applied's, and what it committed is what reads there
  * see and what a failover to it counts as replayed (engine/core/targets.c), so its
