@@ -10,8 +10,8 @@
  *   <root>/<id>.log   its stdout and stderr, appended across restarts
  *
  * With failover (opts.failover) a witness "w1" (`hawser witness`, files named the same
- * way) runs too and every config has a [failover] section (docs/operations.md
- * "Failover"): voters p1, s1 .. sN at their own replication ports, the witness last,
+ * way) runs too and every config has a [failover] section (docs/failover.md):
+ * voters p1, s1 .. sN at their own replication ports, the witness last,
  * the targets rto and rpo. Node 0 is then only the primary at start: which node is
  * primary later is whatever the election made it (hw_cluster_primary()).
  *

@@ -148,7 +148,7 @@ void hw_ch_check_terms(const struct hw_ch_cluster *c, struct hw_ch_result *r);
  * are keyed by rewind and LSN, replica/rejoin.h). A snapshot install replaces the store
  * but carries its quarantine rows: every rejoin is checked, but only the marks after the
  * last install (a node behind the new primary's base gets a snapshot without a rejoin,
- * docs/operations.md "Rejoin": what its head held then is in no quarantine). Counts r->quarantined
+ * docs/failover.md "Rejoin": what its head held then is in no quarantine). Counts r->quarantined
  * and r->quarantine_missing; 0, or the code of a log or store that could not be read. */
 int hw_ch_check_quarantine(const char *dir, const char *log, const struct hw_ch_mark *marks,
 			   unsigned n_marks, struct hw_ch_result *r);

@@ -27,7 +27,7 @@ const struct hw_cli_cmd hw_cli_witness = {
 		"usage: hawser witness --config FILE\n"
 		"\n"
 		"Runs the witness FILE describes (role = witness, its data_dir and listen\n"
-		"address, and the cluster's [failover] section; docs/operations.md \"Failover\")\n"
+		"address, and the cluster's [failover] section; docs/failover.md)\n"
 		"until SIGINT or SIGTERM. It keeps the epoch, its vote and the committed LSN the\n"
 		"primary reports in its own store, renews the primary's lease, and votes only for\n"
 		"a standby that holds every committed record (rpo 0), or at rpo t every record\n"

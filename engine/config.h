@@ -54,7 +54,7 @@
  *                             ; during a key rotation, old and new)
  *   insecure = false          ; true: plaintext, no keys (tests, closed lab networks)
  *
- *   [failover]                ; automatic failover (docs/operations.md "Failover"); without
+ *   [failover]                ; automatic failover (docs/failover.md); without
  *                             ; this section roles are static, as configured (the header
  *                             ; alone, its keys commented out, is refused for them)
  *   voters = p1@10.0.0.1:7001, s1@10.0.0.2:7001

@@ -872,7 +872,7 @@ static int standby_hello(struct hw_session *s, const Hawser__Wire__V1__Hello *m)
 	if (rc != 0) {
 		log_diverged(n, peer, m, rc, "");
 		/* after a failover it can set its suffix aside; a static primary's standby
-		 * cannot be shown that its suffix was never acknowledged (docs/operations.md
+		 * cannot be shown that its suffix was never acknowledged (docs/failover.md
 		 * "A static primary restarted") */
 		if (rc == HW_EDIVERGED && n->voters != NULL)
 			hw__rejoin_offer(s, m->last_lsn);

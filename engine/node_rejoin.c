@@ -1,6 +1,6 @@
 /* node_rejoin.c: an old primary comes back with entries the new primary never got (it
  * took them while cut off, in local mode, and acknowledged none of them under RPO 0: see
- * docs/operations.md "Rejoin"). The new primary answers its hello with the epochs of its
+ * docs/failover.md "Rejoin"). The new primary answers its hello with the epochs of its
  * log (REJOIN) and refuses it (HW_EDIVERGED); this node then finds the last entry both
  * logs hold (replica/rejoin.h), moves its own later entries into the quarantine table,
  * rebuilds its state up to that entry (hw_store_rewind) and follows again. A node whose
@@ -157,7 +157,7 @@ static int wal_reset_to_store(struct hw_node *n)
 }
 
 /* What a quarantine row's why adds to "rejoin epoch=E primary=P": how the cut was found
- * and where the state comes from (docs/operations.md "Rejoin"). */
+ * and where the state comes from (docs/failover.md "Rejoin"). */
 static const char *why_tail(enum hw_rejoin_how how, bool pruned, bool behind)
 {
 	if (how == HW_REJOIN_UNPROVEN)

@@ -129,7 +129,7 @@ typedef void hw_submit_cb(void *arg, const struct hw_outcome *o);
  * record (any mode) may be HW_EBEHIND: the standbys are further behind
  * than the rpo allows, nothing was written (retry once they caught up; a record stored
  * before is answered as its duplicate instead, once the rule lets acknowledgements go
- * again: a duplicate's answer is an acknowledgement too; docs/operations.md "Failover"). */
+ * again: a duplicate's answer is an acknowledgement too; docs/failover.md). */
 int hw_node_submit(struct hw_node *n, uint64_t request_id, const uint8_t *record, size_t len,
 		   enum hw_durability mode, unsigned k, hw_submit_cb *cb, void *arg);
 

@@ -1,6 +1,6 @@
 /* epochs.h: which epoch wrote the entries a log no longer holds: the epoch history that
  * pruning keeps (meta "epochs"), so a rejoin can still find where two logs part after
- * the entries around that point were pruned (replica/rejoin.h, docs/operations.md
+ * the entries around that point were pruned (replica/rejoin.h, docs/failover.md
  * "Rejoin").
  *
  * The history is a list of epoch boundaries, (epoch, first LSN) oldest first, over the

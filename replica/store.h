@@ -347,7 +347,7 @@ int hw_store_chain_id(struct hw_store *s, uint8_t out[HW_HASH_BYTES]);
 int hw_store_meta_put(struct hw_store *s, const char *key, const void *val, size_t len);
 int hw_store_meta_get(struct hw_store *s, const char *key, void *buf, size_t cap, size_t *len);
 
-/* Rejoin (docs/operations.md "Rejoin"): make lsn the head again. The entries after it
+/* Rejoin (docs/failover.md "Rejoin"): make lsn the head again. The entries after it
  * (never acknowledged: a suffix this node wrote as an old primary) move into the
  * quarantine table, keyed by this rewind's number (one past the last one's) and LSN, so
  * rows earlier rewinds moved are kept, with now_ms and why (at most HW_REWIND_WHY_MAX

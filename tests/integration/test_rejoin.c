@@ -1,4 +1,4 @@
-/* test_rejoin.c: an old primary with a divergent suffix rejoins (docs/operations.md
+/* test_rejoin.c: an old primary with a divergent suffix rejoins (docs/failover.md
  * "Rejoin"): a failover cluster of p1, s1, s2 and a witness (durable, k = 1, rpo = 0); p1
  * is cut off from every voter (proxies), acknowledges a few records in local mode that no
  * standby gets, steps down; a standby is promoted and takes records of its own; the cut

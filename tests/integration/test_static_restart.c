@@ -198,7 +198,7 @@ static uint64_t store_head(const char *dir)
 
 /* s1 comes back holding entries after p1's head that p1 never flushed: refused
  * (HW_EDIVERGED), it keeps them, setting nothing aside by itself. The operator's remedy
- * (docs/operations.md "A static primary restarted"): its directory moved aside (kept) and
+ * (docs/failover.md "A static primary restarted"): its directory moved aside (kept) and
  * s1 started empty, it copies p1 and follows. Its status says why it did not follow. */
 static void standby_rebuilt(struct fix *f, uint64_t head)
 {
