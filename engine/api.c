@@ -18,10 +18,8 @@ int hw__node_enqueue(struct hw_node *n, uint64_t request_id, const uint8_t *reco
 		     enum hw_durability mode, unsigned k, bool system, hw_submit_cb *cb,
 		     void *arg)
 {
-	if (cb == NULL)
-		return HW_ERANGE;
-	if (record == NULL && len > 0)
-		return -EINVAL;
+	if (cb == NULL || (record == NULL && len > 0))
+		return -EINVAL; /* as for every argument of NULL (hawser.h) */
 	if (len > HW_RECORD_BYTES_MAX)
 		return HW_ETOOBIG;
 	if (k > 255 || (mode > HW_APPLIED && mode != HW_DEFAULT))

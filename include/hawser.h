@@ -115,7 +115,7 @@ void hw_node_close(struct hw_node *n);
 typedef void hw_submit_cb(void *arg, const struct hw_outcome *o);
 
 /* Submit one record (copied; NULL only with len 0, else -EINVAL; -EINVAL for n of NULL)
- * with mode and k (0: the node's default k). cb (not NULL: HW_ERANGE) runs on the loop
+ * with mode and k (0: the node's default k). cb (not NULL: -EINVAL) runs on the loop
  * thread with the outcome (but see hw_node_close). Any thread. Refused at once: HW_ETOOBIG
  * past HW_RECORD_BYTES_MAX, HW_ERANGE for a mode not listed above or k > 255; the outcome
  * HW_ERANGE for a k beyond the node's standbys (struct hw_outcome). HW_ENOT_PRIMARY on a

@@ -448,9 +448,10 @@ static void test_idle_client_hears_heartbeats(void **state)
 	hw_client_close(c);
 }
 
-/* Bad input to an embedded submit (a callback of NULL too) is refused before anything is
- * queued; a node or outcome of NULL is -EINVAL (it crashed), and a stop of NULL does
- * nothing. */
+/* Bad input to an embedded submit is refused before anything is queued; a node, record,
+ * callback or outcome of NULL is -EINVAL (a NULL node crashed; a NULL callback was
+ * HW_ERANGE, which is for values out of range, not a missing argument), and a stop of
+ * NULL does nothing. */
 static void test_submit_bad_input(void **state)
 {
 	struct fix *f = *state;
@@ -466,7 +467,7 @@ static void test_submit_bad_input(void **state)
 			 HW_ERANGE);
 	/* no callback: refused, not a crash on the loop thread when the outcome comes */
 	assert_int_equal(hw_node_submit(f->n, 1, f->rec, f->len, HW_DEFAULT, 0, NULL, NULL),
-			 HW_ERANGE);
+			 -EINVAL);
 	/* no record: refused, not a copy from NULL */
 	assert_int_equal(hw_node_submit(f->n, 1, NULL, f->len, HW_DEFAULT, 0, count_cb, NULL),
 			 -EINVAL);
