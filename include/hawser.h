@@ -89,7 +89,7 @@ struct hw_node;
  * returns HW_EBUSY, says so on stderr and changes nothing (not the first's log name, nor
  * SIGPIPE); open the second after hw_node_close of the first, or in another process.
  * -EINVAL for a config_path or out of NULL. */
-int hw_node_open(const char *config_path, struct hw_node **out);
+HW_EXPORT int hw_node_open(const char *config_path, struct hw_node **out);
 
 /* Run the node's loop on the calling thread (any one, once per node) until
  * hw_node_stop() or a signal (SIGINT, SIGTERM); the node's sockets belong to that thread
@@ -97,10 +97,10 @@ int hw_node_open(const char *config_path, struct hw_node **out);
  * may then run on any thread. Returns 0, or the error that stopped the node (a storage
  * failure ...); -EINVAL for n of NULL, -EALREADY at once for a second call on n (the
  * first closed its ports: open a new node, once this one is closed). */
-int hw_node_run(struct hw_node *n);
+HW_EXPORT int hw_node_run(struct hw_node *n);
 
 /* Ask the loop to stop. Any thread; async-signal safe. NULL is a no-op. */
-void hw_node_stop(struct hw_node *n);
+HW_EXPORT void hw_node_stop(struct hw_node *n);
 
 /* Free the node (its loop must have returned, or never run). Any thread; no other call on
  * n may run during it or come after it (stop the threads that submit first). NULL is a
@@ -110,7 +110,7 @@ void hw_node_stop(struct hw_node *n);
  * whose loop never ran answers the submits it took here: their callbacks run on the
  * calling thread, before this returns, each with HW_ECLOSED (nothing stored). (One whose
  * loop ran answered them on the loop thread before hw_node_run returned.) */
-void hw_node_close(struct hw_node *n);
+HW_EXPORT void hw_node_close(struct hw_node *n);
 
 typedef void hw_submit_cb(void *arg, const struct hw_outcome *o);
 
@@ -130,8 +130,9 @@ typedef void hw_submit_cb(void *arg, const struct hw_outcome *o);
  * than the rpo allows, nothing was written (retry once they caught up; a record stored
  * before is answered as its duplicate instead, once the rule lets acknowledgements go
  * again: a duplicate's answer is an acknowledgement too; docs/failover.md). */
-int hw_node_submit(struct hw_node *n, uint64_t request_id, const uint8_t *record, size_t len,
-		   enum hw_durability mode, unsigned k, hw_submit_cb *cb, void *arg);
+HW_EXPORT int hw_node_submit(struct hw_node *n, uint64_t request_id, const uint8_t *record,
+			     size_t len, enum hw_durability mode, unsigned k, hw_submit_cb *cb,
+			     void *arg);
 
 /* Submit and wait for the outcome. Any thread but the loop's: called there (from a
  * submit's callback) it would wait for ever for an outcome only that thread can give, so
@@ -140,8 +141,8 @@ int hw_node_submit(struct hw_node *n, uint64_t request_id, const uint8_t *record
  * started it waits until it does, and in a mode that waits for standbys it waits while
  * fewer than k are connected and caught up (the node logs acks_held: docs/operations.md),
  * until they are or the loop stops (HW_ECLOSED). */
-int hw_node_submit_wait(struct hw_node *n, const uint8_t *record, size_t len,
-			enum hw_durability mode, unsigned k, struct hw_outcome *out);
+HW_EXPORT int hw_node_submit_wait(struct hw_node *n, const uint8_t *record, size_t len,
+				  enum hw_durability mode, unsigned k, struct hw_outcome *out);
 
 /* ---------------------------------------------------------------- client */
 
@@ -257,7 +258,7 @@ struct hw_client;
  * only then does it search. A node whose Hello promises no heartbeats (older ones): TCP
  * keep-alive and a 5 s bound on unacknowledged data end the connection to a vanished
  * host, and to a node that reads nothing for 5 s. */
-int hw_client_connect(const char *addr, struct hw_client **out);
+HW_EXPORT int hw_client_connect(const char *addr, struct hw_client **out);
 
 /* How a client connection is secured (docs/security.md): the channel of the nodes'
  * [security] section, with this client's own key pair (`hawser keygen`), which every
@@ -286,8 +287,8 @@ struct hw_client_security {
  * connection; each address of a list is held to its own ID, in every search for the
  * primary (a refused one is passed over like one that does not answer). HW_ECONFIG (and
  * a message on stderr) for keys that cannot be read. */
-int hw_client_connect_secure(const char *addr, const struct hw_client_security *sec,
-			     struct hw_client **out);
+HW_EXPORT int hw_client_connect_secure(const char *addr, const struct hw_client_security *sec,
+				       struct hw_client **out);
 
 /* Reconnect by hand (a client given a list follows by itself, see above): close c's
  * connection and try its addresses in turn, starting after the current one, until one
@@ -305,7 +306,7 @@ int hw_client_connect_secure(const char *addr, const struct hw_client_security *
  * a search's, as above; one that ran out of time without finding the primary goes on at the next
  * call (connects under way and each node's patience carry over), one that found it or was
  * interrupted ends. */
-int hw_client_reconnect(struct hw_client *c, int timeout_ms);
+HW_EXPORT int hw_client_reconnect(struct hw_client *c, int timeout_ms);
 
 /* How long one search for a new primary by a client that follows (see
  * hw_client_connect) may last in all, over however many calls it spans: ms > 0 (default
@@ -313,7 +314,7 @@ int hw_client_reconnect(struct hw_client *c, int timeout_ms);
  * promised reaches it as failed outcomes instead of a longer wait. Takes effect from the
  * next search. The calling thread owns c. 0, or HW_ERANGE for ms <= 0 (there is no "no
  * limit"), which changes nothing. */
-int hw_client_set_follow_ms(struct hw_client *c, int ms);
+HW_EXPORT int hw_client_set_follow_ms(struct hw_client *c, int ms);
 
 /* Send one submit; returns once it is written. Does not wait for the outcome. At most
  * HW_CLIENT_INFLIGHT_MAX submits of c may be without an outcome (one a hw_client_wait()
@@ -335,8 +336,8 @@ int hw_client_set_follow_ms(struct hw_client *c, int ms);
  * An error here is this submit's only (it was not sent): the outcomes of earlier ones
  * that c holds are still to be taken with hw_client_wait before c is closed or
  * reconnected, or a caller counting what is in flight counts them as lost. */
-int hw_client_submit(struct hw_client *c, uint64_t request_id, const uint8_t *record,
-		     size_t len, enum hw_durability mode, unsigned k);
+HW_EXPORT int hw_client_submit(struct hw_client *c, uint64_t request_id, const uint8_t *record,
+			       size_t len, enum hw_durability mode, unsigned k);
 
 /* Hold the next submits in c instead of writing each at once, and write them together at
  * hw_client_flush(): one write and, on a secure connection, one sealed record for a burst
@@ -344,11 +345,11 @@ int hw_client_submit(struct hw_client *c, uint64_t request_id, const uint8_t *re
  * hand (a lane with several outstanding, an EDI interchange). Each submit still gets its
  * own outcome. Any other request, and hw_client_wait(), flush first: a submit is never
  * held while its caller waits for it. */
-void hw_client_hold(struct hw_client *c);
+HW_EXPORT void hw_client_hold(struct hw_client *c);
 
 /* Write the held submits and stop holding. 0, or the error hw_client_submit() would have
  * given (a following client whose write fails keeps them for its next wait's search). */
-int hw_client_flush(struct hw_client *c);
+HW_EXPORT int hw_client_flush(struct hw_client *c);
 
 /* Wait up to timeout_ms (< 0: forever) for the next outcome of any outstanding submit
  * (with none outstanding, a wait < 0 returns only once the connection is lost).
@@ -369,10 +370,10 @@ int hw_client_flush(struct hw_client *c);
  * answers the requests of the hawser command, engine/client_int.h, that it does not
  * serve with an ERROR and keeps the connection: there the code is that request's answer
  * only, and c stays good.) */
-int hw_client_wait(struct hw_client *c, int timeout_ms, struct hw_outcome *out);
+HW_EXPORT int hw_client_wait(struct hw_client *c, int timeout_ms, struct hw_outcome *out);
 
 /* Close and free. NULL is a no-op. */
-void hw_client_close(struct hw_client *c);
+HW_EXPORT void hw_client_close(struct hw_client *c);
 
 #ifdef __cplusplus
 }

@@ -15,6 +15,14 @@
 extern "C" {
 #endif
 
+/* HW_EXPORT marks the functions of the API (here and in hawser.h): libhawser.so is
+ * compiled with hidden visibility, so they are the only names it exports. */
+#if defined(__GNUC__)
+#define HW_EXPORT __attribute__((visibility("default")))
+#else
+#define HW_EXPORT
+#endif
+
 /* X(name, value, text). Validation codes first, then store, then the rest. */
 #define HW_ERRNO_MAP(X)                                                                            \
 	X(HW_EDECODE, -6001, "record is not a valid protobuf encoding of tos.v1.Record")           \
@@ -98,13 +106,13 @@ static inline int hw_is_reject(int code)
 
 /* Text for any code a hawser function returns: HW_E*, -errno or 0; "unknown error" for
  * a code without a name (hw_errknown). Never NULL; the string is static. Any thread. */
-const char *hw_strerror(int code);
+HW_EXPORT const char *hw_strerror(int code);
 
 /* Short symbolic name ("HW_ECHECK_DIGIT", "ENOSPC") for logs and JSON. Never NULL. */
-const char *hw_errname(int code);
+HW_EXPORT const char *hw_errname(int code);
 
 /* Whether code has a name (hw_errname does not say EUNKNOWN): an HW_E*, an errno, or 0. */
-bool hw_errknown(int code);
+HW_EXPORT bool hw_errknown(int code);
 
 /* Why a record was refused: the code, the field (a dotted path such as
  * "unit_event.equipment.container_id") and the rule it broke, in words. Filled by the

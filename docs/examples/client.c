@@ -4,7 +4,8 @@
  * failover cluster's nodes (the client then follows the primary). Without keys it speaks
  * plaintext, to nodes with insecure = true.
  *
- *   cc client.c tos.pb-c.c $(pkg-config --cflags --libs --static hawser) -o client
+ *   cc client.c tos.pb-c.c $(pkg-config --cflags --libs hawser-static) -o client
+ *   (libhawser.so: $(pkg-config --cflags --libs hawser libprotobuf-c), docs/embedding.md)
  *   ./client ADDR [CLUSTER_ID CLIENT_KEY NODE_PUBS] */
 #include <errno.h>
 #include <stdio.h>

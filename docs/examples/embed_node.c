@@ -2,7 +2,8 @@
  * the config file given, runs its loop on a thread of its own, stores three records from
  * the main thread, prints their LSNs, then stops and closes the node.
  *
- *   cc embed_node.c tos.pb-c.c $(pkg-config --cflags --libs --static hawser) -o embed_node
+ *   cc embed_node.c tos.pb-c.c $(pkg-config --cflags --libs hawser-static) -o embed_node
+ *   (libhawser.so: $(pkg-config --cflags --libs hawser libprotobuf-c), docs/embedding.md)
  *   ./embed_node node.ini */
 #include <errno.h>
 #include <pthread.h>
