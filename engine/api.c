@@ -36,9 +36,11 @@ int hw__node_enqueue(struct hw_node *n, uint64_t request_id, const uint8_t *reco
 	 * too: a submit is either refused here or queued where the primary answers it, or
 	 * its stop fails it (HW_ENOT_PRIMARY at a step-down); never left unanswered. */
 	pthread_mutex_lock(&n->ext_mu);
-	/* Bounded as the waiting submits are, and in bytes (a node's own records are not
-	 * refused; a record of any size goes into an empty queue) */
-	bool full = n->ext_count >= n->cfg.waiters_max ||
+	/* Bounded by the limit of waiting submits, counting those queued and those taken
+	 * that wait for their outcome (the queue's own bound let twice that be without one),
+	 * and in bytes (a node's own records are not refused; a record of any size goes into
+	 * an empty queue) */
+	bool full = n->ext_count + n->ext_taken >= n->cfg.waiters_max ||
 		    (n->ext_count > 0 && n->ext_bytes + len > HW_EMBED_QUEUE_BYTES_MAX);
 	int rc = !n->ext_open ? HW_ENOT_PRIMARY : full && !system ? HW_EBUSY : 0;
 	if (rc != 0) {

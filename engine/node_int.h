@@ -232,7 +232,8 @@ struct hw_node {
 	pthread_mutex_t ext_mu;
 	struct hw_ext_submit *ext_head;
 	struct hw_ext_submit *ext_tail;
-	uint32_t ext_count; /* under ext_mu: queued; past waiters_max, HW_EBUSY */
+	uint32_t ext_count; /* under ext_mu: queued; with ext_taken past waiters_max, HW_EBUSY */
+	uint32_t ext_taken; /* under ext_mu: taken from the queue by the primary, not answered */
 	size_t ext_bytes;   /* under ext_mu: their records' bytes; past
 			     * HW_EMBED_QUEUE_BYTES_MAX, HW_EBUSY */
 	bool ext_open; /* under ext_mu: a primary takes embedded submits (from

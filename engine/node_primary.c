@@ -86,6 +86,10 @@ static void request_answer(struct hw_node *n, uint32_t i, struct hw_outcome *o)
 						      .answered = 1});
 	}
 	if (r->session == NO_SESSION) {
+		pthread_mutex_lock(&n->ext_mu); /* room for another embedded submit */
+		HW_ASSERT(n->ext_taken > 0);
+		n->ext_taken--;
+		pthread_mutex_unlock(&n->ext_mu);
 		r->cb(r->cb_arg, o);
 	} else {
 		struct hw_session *s = n->sessions[r->session];
@@ -411,6 +415,7 @@ void hw__primary_take_ext(struct hw_node *n)
 			n->ext_tail = NULL;
 		n->ext_count--;
 		n->ext_bytes -= e->len;
+		n->ext_taken += rc == 0; /* it waits for its outcome: still counted */
 		pthread_mutex_unlock(&n->ext_mu);
 		if (rc != 0) {
 			struct hw_outcome o = {.request_id = e->request_id, .code = rc};
@@ -983,6 +988,7 @@ int hw__primary_start(struct hw_node *n)
 		return err;
 	pthread_mutex_lock(&n->ext_mu);
 	n->ext_open = true;
+	n->ext_taken = 0; /* a former stint answered all it took as it ended: counted afresh */
 	pthread_mutex_unlock(&n->ext_mu);
 	n->committed_lsn = h.lsn;
 	err = hw_writer_start(n->store, n->loop, HW_JOB_SUBMIT, writer_cb, n, &n->writer);

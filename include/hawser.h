@@ -116,20 +116,22 @@ typedef void hw_submit_cb(void *arg, const struct hw_outcome *o);
 
 /* Submit one record (copied; NULL only with len 0, else -EINVAL; -EINVAL for n of NULL)
  * with mode and k (0: the node's default k). cb (not NULL: -EINVAL) runs on the loop
- * thread with the outcome (but see hw_node_close). Any thread. Refused at once: HW_ETOOBIG
- * past HW_RECORD_BYTES_MAX, HW_ERANGE for a mode not listed above or k > 255; the outcome
- * HW_ERANGE for a k beyond the node's standbys (struct hw_outcome). HW_ENOT_PRIMARY on a
- * standby, and on a node that is no longer primary (stepped down, stopped); a submit
- * taken before that gets its outcome all the same: HW_ENOT_PRIMARY when the node steps
- * down before answering it, HW_ECLOSED (in doubt) when its loop stops, before
- * hw_node_run returns. HW_EBUSY when the node is at its limit of waiting submits, or
- * its queue holds HW_EMBED_QUEUE_BYTES_MAX of records its loop has not taken yet
- * (back-pressure: retry later); the outcome HW_EBUSY while a switchover pauses submits
- * (nothing stored: resubmit). With [failover] rpo_action = fail, the outcome of a new
- * record (any mode) may be HW_EBEHIND: the standbys are further behind
- * than the rpo allows, nothing was written (retry once they caught up; a record stored
- * before is answered as its duplicate instead, once the rule lets acknowledgements go
- * again: a duplicate's answer is an acknowledgement too; docs/failover.md). */
+ * thread with the outcome (but see hw_node_close). Any thread. Refused at once:
+ * HW_ETOOBIG past HW_RECORD_BYTES_MAX, HW_ERANGE for a mode not listed above or k > 255;
+ * the outcome HW_ERANGE for a k beyond the node's standbys (struct hw_outcome).
+ * HW_ENOT_PRIMARY on a standby, and on a node that is no longer primary (stepped down,
+ * stopped); a submit taken before that gets its outcome all the same: HW_ENOT_PRIMARY
+ * when the node steps down before answering it, HW_ECLOSED (in doubt) when its loop
+ * stops, before hw_node_run returns. HW_EBUSY when as many of the submits made here as
+ * the node's limit of waiting submits ([limits] waiters_max) are without an outcome
+ * (queued for its loop, or taken and waiting for their rule), or its queue holds
+ * HW_EMBED_QUEUE_BYTES_MAX of records its loop has not taken yet (back-pressure: retry
+ * later); the outcome HW_EBUSY while a switchover pauses submits (nothing stored:
+ * resubmit). With [failover] rpo_action = fail, the outcome of a new record (any mode)
+ * may be HW_EBEHIND: the standbys are further behind than the rpo allows, nothing was
+ * written (retry once they caught up; a record stored before is answered as its
+ * duplicate instead, once the rule lets acknowledgements go again: a duplicate's answer
+ * is an acknowledgement too; docs/failover.md). */
 HW_EXPORT int hw_node_submit(struct hw_node *n, uint64_t request_id, const uint8_t *record,
 			     size_t len, enum hw_durability mode, unsigned k, hw_submit_cb *cb,
 			     void *arg);
