@@ -52,7 +52,7 @@ enum hw_durability {
  * node's standbys (vaults do not count) in a mode that waits for them. The record may be
  * good: resubmit it with a k the node can meet, do not set it aside as bad. */
 struct hw_outcome {
-	uint64_t request_id; /* the caller's id, echoed */
+	uint64_t request_id; /* the caller's id, echoed (hw_node_submit_wait takes none: 0) */
 	int code;            /* 0, or why it failed */
 	uint64_t lsn;        /* on success: the record's LSN */
 	bool duplicate;      /* the same bytes were stored before, at lsn */
@@ -138,11 +138,12 @@ HW_EXPORT int hw_node_submit(struct hw_node *n, uint64_t request_id, const uint8
 
 /* Submit and wait for the outcome. Any thread but the loop's: called there (from a
  * submit's callback) it would wait for ever for an outcome only that thread can give, so
- * it returns -EDEADLK at once and submits nothing. Returns out->code. -EINVAL for n or out
- * of NULL (and then submits nothing). There is no timeout: before hw_node_run has
- * started it waits until it does, and in a mode that waits for standbys it waits while
- * fewer than k are connected and caught up (the node logs acks_held: docs/operations.md),
- * until they are or the loop stops (HW_ECLOSED). */
+ * it returns -EDEADLK at once and submits nothing. Returns out->code; out->request_id is
+ * 0 (the outcome is the call's own, not matched by id: calls on several threads at once
+ * each get theirs). -EINVAL for n or out of NULL (and then submits nothing). There is no
+ * timeout: before hw_node_run has started it waits until it does, and in a mode that
+ * waits for standbys it waits while fewer than k are connected and caught up (the node
+ * logs acks_held: docs/operations.md), until they are or the loop stops (HW_ECLOSED). */
 HW_EXPORT int hw_node_submit_wait(struct hw_node *n, const uint8_t *record, size_t len,
 				  enum hw_durability mode, unsigned k, struct hw_outcome *out);
 

@@ -222,6 +222,86 @@ static void test_submits_bounded(void **state)
 	assert_int_equal(atomic_load(&outcomes), taken);
 }
 
+/* Blocking submits made on several threads at once each get their own outcome, though
+ * each has request_id 0 (hawser.h: it takes none): each thread's records, a workload lane
+ * of its own (and a seed: record ids come from it), get the codes the workload expects, and a
+ * resubmit of each one stored is answered as a duplicate at the LSN its own thread was given. */
+enum { WAIT_LANES = 4, WAIT_RECORDS = 40 };
+
+struct wait_lane {
+	struct fix *f;
+	struct hw_workload_opts wo; /* the lane's records, drawn again for the resubmits */
+	int code[WAIT_RECORDS];
+	int expect[WAIT_RECORDS];
+	uint64_t lsn[WAIT_RECORDS];
+	uint64_t request_ids; /* every outcome's, or'ed */
+};
+
+/* Submit the lane's records one at a time, blocking, from a thread of its own. */
+static void *wait_lane_main(void *arg)
+{
+	struct wait_lane *l = arg;
+	struct hw_workload *w;
+	uint8_t *buf = malloc(HW_RECORD_BYTES_MAX);
+	if (buf == NULL || hw_workload_new(&l->wo, &w) != 0) {
+		free(buf);
+		return NULL; /* code[] stays unset: the test fails */
+	}
+	for (int i = 0; i < WAIT_RECORDS; i++) {
+		struct hw_work_item it;
+		struct hw_outcome out;
+		l->code[i] = hw_workload_next(w, buf, HW_RECORD_BYTES_MAX, &it);
+		if (l->code[i] != 0)
+			break;
+		l->expect[i] = it.expect;
+		l->code[i] = hw_node_submit_wait(l->f->n, buf, it.len, HW_DEFAULT, 0, &out);
+		l->lsn[i] = out.lsn;
+		l->request_ids |= out.request_id;
+	}
+	hw_workload_free(w);
+	free(buf);
+	return NULL;
+}
+
+static void test_submit_wait_threads_own_outcomes(void **state)
+{
+	struct fix *f = *state;
+	start(f, false);
+	static struct wait_lane lanes[WAIT_LANES];
+	pthread_t th[WAIT_LANES];
+	int64_t end_ms = hw_wall_ms();
+	for (uint32_t t = 0; t < WAIT_LANES; t++) {
+		lanes[t] = (struct wait_lane){.f = f, .code = {1}};
+		lanes[t].wo = (struct hw_workload_opts){
+			.seed = 11 + t, .count = WAIT_RECORDS, .end_ms = end_ms, .lane = t + 1};
+		assert_int_equal(pthread_create(&th[t], NULL, wait_lane_main, &lanes[t]), 0);
+	}
+	for (uint32_t t = 0; t < WAIT_LANES; t++)
+		assert_int_equal(pthread_join(th[t], NULL), 0);
+	int stored = 0;
+	for (uint32_t t = 0; t < WAIT_LANES; t++) {
+		struct wait_lane *l = &lanes[t];
+		assert_int_equal(l->request_ids, 0);
+		struct hw_workload *w;
+		assert_int_equal(hw_workload_new(&l->wo, &w), 0);
+		for (int i = 0; i < WAIT_RECORDS; i++) {
+			assert_int_equal(l->code[i], l->expect[i]);
+			struct hw_work_item it;
+			assert_int_equal(hw_workload_next(w, f->rec, sizeof f->rec, &it), 0);
+			if (l->code[i] != 0)
+				continue;
+			struct hw_outcome out;
+			assert_int_equal(
+				hw_node_submit_wait(f->n, f->rec, it.len, HW_DEFAULT, 0, &out), 0);
+			assert_true(out.duplicate);
+			assert_int_equal(out.lsn, l->lsn[i]);
+			stored++;
+		}
+		hw_workload_free(w);
+	}
+	assert_true(stored > WAIT_LANES * WAIT_RECORDS / 2);
+}
+
 /* Embedded submits are bounded in bytes too: a primary whose loop has not run (nothing
  * drains its queue) takes records of 64 KiB up to HW_EMBED_QUEUE_BYTES_MAX only, then says
  * HW_EBUSY, and answers each one it took at the close. The count alone bounded it: all
@@ -664,6 +744,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_idle_client_hears_heartbeats, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stop_answers_every_submit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_submits_bounded, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_submit_wait_threads_own_outcomes, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_submits_bounded_in_bytes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_open_says_config_error, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_open_refuses_unrunnable, setup, teardown),
