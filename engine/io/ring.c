@@ -1,6 +1,7 @@
 /* ring.c: TCP and Unix-domain sockets over io_uring (the only file that includes
  * <liburing.h>). See ring.h for the contract and engineering-notes.md §1.3 for why each
- * piece is shaped as it is.
+ * piece is shaped as it is. Address text and listening sockets, which need no io_uring,
+ * are engine/io/sockaddr.c's.
  *
  * Flow of one loop iteration:
  *   - Callbacks never submit: they change a connection's state and put it on the ring's
@@ -25,7 +26,6 @@
  * A connection is freed only from the kick list (or hw_ring_free), once it is closing
  * and no operation of it is in flight, so no CQE can ever point at freed memory and no
  * user callback ever returns into a freed connection. */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -36,9 +36,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <liburing.h>
@@ -51,6 +49,7 @@
 #include "engine/io/frame.h"
 #include "engine/io/loop.h"
 #include "engine/io/ring.h"
+#include "engine/io/sockaddr.h"
 #include "hawser_error.h"
 #include "hawser_limits.h"
 
@@ -93,7 +92,6 @@ _Static_assert(HW_CHANNEL_RECORD_BYTES(HW_CHANNEL_PLAINTEXT_MAX) <= RECV_MAX,
 /* At most one accept_paused line per listener this often (a flood fills it again at
  * every close). */
 #define ACCEPT_PAUSED_LOG_MS 10000
-#define LISTEN_BACKLOG 128
 /* Back-off before accepting again after running out of fds or memory. */
 #define ACCEPT_RETRY_MS 100
 #define ADDR_TEXT_MAX   128
@@ -194,72 +192,20 @@ struct hw_conn {
 static void conn_close(struct hw_conn *c, int code);
 static void listener_conn_gone(struct hw_listener *l);
 
-/* ---- addresses */
-
-/* addr (hw_addr_parse; listening: port 0 too) as a socket address: an IPv4 address or
- * localhost, [IPv6], or unix:/path. 0 or HW_ECONFIG. */
-static int parse_addr(const char *addr, bool listening, struct sockaddr_storage *ss, socklen_t *len)
-{
-	struct hw_addr_parts p;
-	if (!addr || hw_addr_parse(addr, listening, &p) != 0)
-		return HW_ECONFIG;
-	memset(ss, 0, sizeof *ss);
-	if (p.path) {
-		struct sockaddr_un *su = (struct sockaddr_un *)ss;
-		size_t n = strlen(p.path);
-		su->sun_family = AF_UNIX;
-		memcpy(su->sun_path, p.path, n + 1);
-		*len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n + 1);
-		return 0;
-	}
-	if (p.bracketed) {
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons(p.port);
-		*len = sizeof *s6;
-		return inet_pton(AF_INET6, p.host, &s6->sin6_addr) == 1 ? 0 : HW_ECONFIG;
-	}
-	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
-	s4->sin_family = AF_INET;
-	s4->sin_port = htons(p.port);
-	*len = sizeof *s4;
-	const char *host = strcmp(p.host, "localhost") == 0 ? "127.0.0.1" : p.host;
-	return inet_pton(AF_INET, host, &s4->sin_addr) == 1 ? 0 : HW_ECONFIG;
-}
+/* ---- addresses (engine/io/sockaddr.c) */
 
 bool hw_ring_addr_literal(const char *addr)
 {
 	struct sockaddr_storage ss;
 	socklen_t len;
-	return parse_addr(addr, true, &ss, &len) == 0;
-}
-
-static void format_addr(const struct sockaddr_storage *ss, socklen_t len, char *buf, size_t size)
-{
-	char host[INET6_ADDRSTRLEN];
-	if (ss->ss_family == AF_INET) {
-		const struct sockaddr_in *s4 = (const struct sockaddr_in *)ss;
-		inet_ntop(AF_INET, &s4->sin_addr, host, sizeof host);
-		snprintf(buf, size, "%s:%u", host, (unsigned)ntohs(s4->sin_port));
-	} else if (ss->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)ss;
-		inet_ntop(AF_INET6, &s6->sin6_addr, host, sizeof host);
-		snprintf(buf, size, "[%s]:%u", host, (unsigned)ntohs(s6->sin6_port));
-	} else if (ss->ss_family == AF_UNIX) {
-		const struct sockaddr_un *su = (const struct sockaddr_un *)ss;
-		bool named = len > offsetof(struct sockaddr_un, sun_path) && su->sun_path[0];
-		snprintf(buf, size, "unix:%.*s", (int)sizeof su->sun_path,
-			 named ? su->sun_path : "(unnamed)");
-	} else {
-		snprintf(buf, size, "?");
-	}
+	return hw__sockaddr_parse(addr, true, &ss, &len) == 0;
 }
 
 void hw_ring_addr_format(const struct sockaddr *sa, socklen_t len, char *buf, size_t size)
 {
 	struct sockaddr_storage ss = {0};
 	memcpy(&ss, sa, len < sizeof ss ? len : sizeof ss);
-	format_addr(&ss, len, buf, size);
+	hw__sockaddr_format(&ss, len, buf, size);
 }
 
 /* ---- submission and completion */
@@ -894,7 +840,7 @@ static void accepted(struct hw_listener *l, int fd)
 	if (++l->conns == l->conns_max)
 		accept_paused(l);
 	c->connected = true;
-	format_addr(&l->peer, l->peerlen, c->peer, sizeof c->peer);
+	hw__sockaddr_format(&l->peer, l->peerlen, c->peer, sizeof c->peer);
 	l->in_cb = true;
 	l->cb(l, l->arg, c);
 	l->in_cb = false;
@@ -1153,53 +1099,6 @@ void hw_ring_free(struct hw_ring *r)
 	free(r);
 }
 
-/* A socket file left by a previous run refuses bind: remove it, but only when nothing
- * answers at it (a connect refused); one a running process listens on is -EADDRINUSE, not
- * taken from it. Regular files are kept (bind then says EADDRINUSE). */
-static int unix_stale_remove(const struct sockaddr_storage *ss, socklen_t len)
-{
-	const char *path = ((const struct sockaddr_un *)ss)->sun_path;
-	struct stat st;
-	if (lstat(path, &st) != 0 || !S_ISSOCK(st.st_mode))
-		return 0;
-	int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (probe < 0)
-		return -errno;
-	int rc = 0;
-	if (connect(probe, (const struct sockaddr *)ss, len) == 0 || errno == EAGAIN)
-		rc = -EADDRINUSE; /* answered, or its backlog is full: it is alive */
-	else if (errno == ECONNREFUSED)
-		unlink(path);
-	else if (errno != ENOENT)
-		rc = -errno;
-	close(probe);
-	return rc;
-}
-
-static int listen_socket(const struct sockaddr_storage *ss, socklen_t len, int *out)
-{
-	int fd = socket(ss->ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	if (ss->ss_family == AF_UNIX) {
-		int rc = unix_stale_remove(ss, len);
-		if (rc != 0) {
-			close(fd);
-			return rc;
-		}
-	} else {
-		int one = 1;
-		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-	}
-	if (bind(fd, (const struct sockaddr *)ss, len) != 0 || listen(fd, LISTEN_BACKLOG) != 0) {
-		int rc = -errno;
-		close(fd);
-		return rc;
-	}
-	*out = fd;
-	return 0;
-}
-
 int hw_listen_bind(struct hw_ring *r, const char *addr, uint32_t conns_max, hw_accept_cb *cb,
 		   void *arg, struct hw_listener **out)
 {
@@ -1207,10 +1106,10 @@ int hw_listen_bind(struct hw_ring *r, const char *addr, uint32_t conns_max, hw_a
 	struct sockaddr_storage ss;
 	socklen_t len;
 	int fd = -1;
-	int rc = parse_addr(addr, true, &ss, &len);
+	int rc = hw__sockaddr_parse(addr, true, &ss, &len);
 	if (rc)
 		return rc;
-	rc = listen_socket(&ss, len, &fd);
+	rc = hw__sockaddr_listen(&ss, len, &fd);
 	if (rc)
 		return rc;
 	struct hw_listener *l = calloc(1, sizeof *l);
@@ -1221,7 +1120,7 @@ int hw_listen_bind(struct hw_ring *r, const char *addr, uint32_t conns_max, hw_a
 	socklen_t blen = sizeof ss;
 	if (getsockname(fd, (struct sockaddr *)&ss, &blen) == 0)
 		len = blen;
-	format_addr(&ss, len, l->addr, sizeof l->addr);
+	hw__sockaddr_format(&ss, len, l->addr, sizeof l->addr);
 	l->r = r;
 	l->fd = fd;
 	l->gen = ++r->next_gen;
@@ -1295,7 +1194,7 @@ int hw_connect(struct hw_ring *r, const char *addr, const struct hw_conn_ops *op
 	HW_ASSERT(ops != NULL);
 	struct sockaddr_storage ss;
 	socklen_t len;
-	int rc = parse_addr(addr, false, &ss, &len);
+	int rc = hw__sockaddr_parse(addr, false, &ss, &len);
 	if (rc)
 		return rc;
 	int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
@@ -1312,7 +1211,7 @@ int hw_connect(struct hw_ring *r, const char *addr, const struct hw_conn_ops *op
 	c->dialed = true;
 	c->sa = ss;
 	c->salen = len;
-	format_addr(&ss, len, c->peer, sizeof c->peer);
+	hw__sockaddr_format(&ss, len, c->peer, sizeof c->peer);
 	struct io_uring_sqe *sqe = op_begin(r, &c->connect_op, c->gen, &c->inflight);
 	io_uring_prep_connect(sqe, fd, (const struct sockaddr *)&c->sa, c->salen);
 	io_uring_sqe_set_data(sqe, &c->connect_op);
