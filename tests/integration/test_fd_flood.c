@@ -8,13 +8,10 @@
  * port's accept failed with EMFILE and the log's next open() stopped the primary for
  * good (storage_failed in=wal code=EMFILE). */
 #include <errno.h>
-#include <netinet/in.h>
 #include <poll.h>
-#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -22,7 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -32,13 +28,12 @@
 #include "bench/cluster.h"
 #include "bench/workload.h"
 #include "hawser.h"
+#include "tests/integration/flood.h"
 #include "tests/integration/proc.h"
 
 /* Each node's RLIMIT_NOFILE, soft and hard: about 20 open at start and 64 kept leave
  * about 170 for connections, where the flood below is more than twice that. */
 #define NOFILE 256u
-/* Silent connections the flood keeps open or on their way at once. */
-#define FLOOD_CONNS 600u
 /* Connections the primary must have cut for the flood to count as having run: the
  * client port's bound over several times, each of its connections given 1 s. */
 #define FLOOD_CYCLES  3
@@ -46,98 +41,19 @@
 #define WAIT_MS       10000 /* one outcome, one start */
 #define FLOOD_WAIT_MS 60000 /* the whole flood, a bound only a broken node reaches */
 
-/* A thread that keeps FLOOD_CONNS silent connections to one address: each the node
- * closes is counted in cut and made again at once. */
-struct flood {
-	struct sockaddr_in to, from; /* from: the flood's own host, 127.0.0.2 */
-	pthread_t thread;
-	bool running;
-	atomic_bool stop;
-	atomic_ulong cut;
-	struct pollfd p[FLOOD_CONNS];
-};
-
 struct fix {
 	char root[HW_PROC_PATH_MAX];
 	struct hw_cluster *c;
 	struct hw_workload *w;
 	uint64_t next_id; /* request ids, across clients */
-	struct flood fl;
+	struct hw_flood fl;
 };
-
-static void flood_fill(struct flood *fl)
-{
-	for (unsigned i = 0; i < FLOOD_CONNS; i++) {
-		if (fl->p[i].fd >= 0)
-			continue;
-		int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-		if (fd >= 0 && bind(fd, (const struct sockaddr *)&fl->from, sizeof fl->from) != 0) {
-			close(fd);
-			fd = -1;
-		}
-		if (fd >= 0 && connect(fd, (const struct sockaddr *)&fl->to, sizeof fl->to) != 0 &&
-		    errno != EINPROGRESS) {
-			close(fd);
-			fd = -1;
-		}
-		fl->p[i] = (struct pollfd){.fd = fd, .events = POLLIN | POLLRDHUP};
-	}
-}
-
-static void *flood_main(void *arg)
-{
-	struct flood *fl = arg;
-	while (!atomic_load(&fl->stop)) {
-		flood_fill(fl);
-		if (poll(fl->p, FLOOD_CONNS, 50) <= 0)
-			continue;
-		for (unsigned i = 0; i < FLOOD_CONNS; i++) {
-			char b;
-			if (fl->p[i].fd < 0 || fl->p[i].revents == 0 ||
-			    recv(fl->p[i].fd, &b, 1, MSG_DONTWAIT) > 0)
-				continue;
-			close(fl->p[i].fd); /* the node closed it (EOF or reset) */
-			fl->p[i].fd = -1;
-			atomic_fetch_add(&fl->cut, 1);
-		}
-	}
-	for (unsigned i = 0; i < FLOOD_CONNS; i++)
-		if (fl->p[i].fd >= 0)
-			close(fl->p[i].fd);
-	return NULL;
-}
-
-static void flood_start(struct flood *fl, const char *addr)
-{
-	const char *colon = strrchr(addr, ':');
-	assert_non_null(colon);
-	fl->to = (struct sockaddr_in){.sin_family = AF_INET,
-				      .sin_port = htons((uint16_t)atoi(colon + 1)),
-				      .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	fl->from = (struct sockaddr_in){.sin_family = AF_INET,
-					.sin_addr.s_addr = htonl(INADDR_LOOPBACK + 1)};
-	atomic_store(&fl->stop, false);
-	atomic_store(&fl->cut, 0);
-	for (unsigned i = 0; i < FLOOD_CONNS; i++)
-		fl->p[i].fd = -1;
-	assert_int_equal(pthread_create(&fl->thread, NULL, flood_main, fl), 0);
-	fl->running = true;
-}
-
-static void flood_stop(struct flood *fl)
-{
-	if (!fl->running)
-		return;
-	atomic_store(&fl->stop, true);
-	pthread_join(fl->thread, NULL);
-	fl->running = false;
-}
 
 static int setup(void **state)
 {
 	/* the flood's sockets are this process's descriptors */
 	struct rlimit rl;
-	const rlim_t need = FLOOD_CONNS + 256;
+	const rlim_t need = HW_FLOOD_CONNS + 256;
 	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
 		return -1;
 	if (rl.rlim_max < need) { /* raised where it may be (root: CAP_SYS_RESOURCE) */
@@ -177,7 +93,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fix *f = *state;
-	flood_stop(&f->fl);
+	hw_flood_stop(&f->fl);
 	if (f->c != NULL)
 		hw_cluster_free(f->c, false);
 	hw_workload_free(f->w);
@@ -213,20 +129,19 @@ static void rounds_under_flood(struct fix *f, struct hw_client *c, pid_t pid, un
 	bool restarted = false;
 	unsigned after = 0; /* rounds since the standby started again */
 	int64_t end = hw_mono_ms() + FLOOD_WAIT_MS;
-	while ((atomic_load(&f->fl.cut) < FLOOD_CYCLES * conns || after == 0) &&
-	       hw_mono_ms() < end) {
+	while ((hw_flood_cut(&f->fl) < FLOOD_CYCLES * conns || after == 0) && hw_mono_ms() < end) {
 		submit_round(f, c);
 		long n = hw_proc_fd_count(pid);
 		*fds_max = n > *fds_max ? n : *fds_max;
 		after += restarted;
-		if (!restarted && atomic_load(&f->fl.cut) >= conns) {
+		if (!restarted && hw_flood_cut(&f->fl) >= conns) {
 			assert_int_equal(hw_cluster_kill(f->c, sb, SIGKILL), 0);
 			assert_int_equal(hw_cluster_restart(f->c, sb), 0);
 			restarted = true;
 		}
 	}
 	assert_true(after > 0);
-	assert_true(atomic_load(&f->fl.cut) >= FLOOD_CYCLES * conns);
+	assert_true(hw_flood_cut(&f->fl) >= FLOOD_CYCLES * conns);
 }
 
 /* The flood described at the top, against the cluster's primary. */
@@ -246,14 +161,15 @@ static void test_flood_bounded(void **state)
 	assert_int_equal(hw_client_connect_secure(addr, hw_cluster_security(f->c), &c), 0);
 	pid_t pid = hw_cluster_node_pid(f->c, p);
 	long fds_max = hw_proc_fd_count(pid);
-	flood_start(&f->fl, addr); /* before any submit: the log's flushers open their files */
+	/* before any submit: the log's flushers open their files */
+	assert_int_equal(hw_flood_start(&f->fl, addr), 0);
 	rounds_under_flood(f, c, pid, 1 - p, (unsigned long)conns, &fds_max);
 	long rss_kib = hw_proc_rss_kib(pid);
-	flood_stop(&f->fl);
+	hw_flood_stop(&f->fl);
 	print_message("flood: %lu connections cut, %llu records acknowledged, the primary held "
 		      "at most %ld descriptors (limit %u, reserve %lld, client port bound %lld), "
 		      "VmRSS %ld KiB\n",
-		      atomic_load(&f->fl.cut), (unsigned long long)f->next_id, fds_max, NOFILE,
+		      hw_flood_cut(&f->fl), (unsigned long long)f->next_id, fds_max, NOFILE,
 		      (long long)reserve, (long long)conns, rss_kib);
 	assert_true(fds_max <= (long)NOFILE - reserve);
 	hw_client_close(c);
@@ -303,12 +219,12 @@ static void test_repl_flood_standby_follows(void **state)
 		full_before[i] = full_lines(plog, flood_events[i]);
 	int64_t began = hw_mono_ms();
 	assert_int_equal(hw_cluster_kill(f->c, sb, SIGKILL), 0);
-	flood_start(&f->fl, hw_cluster_repl_addr(f->c, p));
+	assert_int_equal(hw_flood_start(&f->fl, hw_cluster_repl_addr(f->c, p)), 0);
 	int64_t end = hw_mono_ms() + FLOOD_WAIT_MS; /* the port filled and turned over twice */
-	while (atomic_load(&f->fl.cut) < 2u * FLOOD_CONNS && hw_mono_ms() < end)
+	while (hw_flood_cut(&f->fl) < 2u * HW_FLOOD_CONNS && hw_mono_ms() < end)
 		poll(NULL, 0, 50);
-	unsigned long cut_at_start = atomic_load(&f->fl.cut);
-	assert_true(cut_at_start >= 2u * FLOOD_CONNS);
+	unsigned long cut_at_start = hw_flood_cut(&f->fl);
+	assert_true(cut_at_start >= 2u * HW_FLOOD_CONNS);
 	char line[2048];
 	/* each dial that ends before the standby follows (refused, or left silent in the
 	 * kernel's backlog) ends in one such line */
@@ -316,8 +232,8 @@ static void test_repl_flood_standby_follows(void **state)
 	assert_int_equal(hw_cluster_restart(f->c, sb), 0);
 	char behind[256];
 	assert_int_equal(hw_cluster_wait_joined(f->c, sb, FLOOD_WAIT_MS, behind, sizeof behind), 0);
-	unsigned long cut_at_join = atomic_load(&f->fl.cut);
-	flood_stop(&f->fl);
+	unsigned long cut_at_join = hw_flood_cut(&f->fl);
+	hw_flood_stop(&f->fl);
 	int64_t elapsed_ms = hw_mono_ms() - began;
 	unsigned failed_dials =
 		hw_test_log_lines(slog, "event=primary_lost ", line, sizeof line) - failed_before;
