@@ -17,6 +17,7 @@
 #include "base/fs.h"
 #include "base/log.h"
 #include "engine/core/targets.h"
+#include "engine/port.h"
 #include "engine/resolve.h"
 #include "engine/voters.h"
 #include "replica/drills.h"
@@ -702,75 +703,47 @@ static const struct hw_conn_ops session_ops = {
 	.on_close = session_on_close,
 };
 
-/* Whether peers a and b, as hw_conn_peer() gives them (HOST:PORT), are one host. */
-static bool same_host(const char *a, const char *b)
+/* The look hw_port_evict takes at port repl's sessions. */
+struct port_look {
+	struct hw_node *n;
+	bool repl;
+};
+
+/* hw_port_unsaid_cb: whether session i, of port repl, has not said its Hello and may still
+ * be displaced (not one displaced already, nor one closing, whose refusal is on its way). */
+static bool unsaid_cb(void *arg, uint32_t i, struct hw_conn **conn, int64_t *accepted_ms)
 {
-	const char *ca = strrchr(a, ':'), *cb = strrchr(b, ':');
-	size_t na = ca != NULL ? (size_t)(ca - a) : strlen(a);
-	size_t nb = cb != NULL ? (size_t)(cb - b) : strlen(b);
-	return na == nb && memcmp(a, b, na) == 0;
+	const struct port_look *look = arg;
+	const struct hw_session *s = look->n->sessions[i];
+	if (s == NULL || s->repl != look->repl || s->hello || s->evicted ||
+	    hw_conn_closing(s->conn))
+		return false;
+	*conn = s->conn;
+	*accepted_ms = s->accepted_ms;
+	return true;
 }
 
-/* Whether s, of port repl, has not said its Hello and may still be displaced (not one
- * displaced already, nor one closing, whose refusal is on its way). */
-static bool unsaid(const struct hw_session *s, bool repl)
-{
-	return s != NULL && s->repl == repl && !s->hello && !s->evicted &&
-	       !hw_conn_closing(s->conn);
-}
-
-/* How many sessions of port repl from host's host have not said their Hello. */
-static uint32_t unsaid_of(const struct hw_node *n, bool repl, const char *host)
-{
-	uint32_t k = 0;
-	for (uint32_t i = 0; i < HW_CLIENTS_MAX; i++)
-		k += unsaid(n->sessions[i], repl) &&
-		     same_host(hw_conn_peer(n->sessions[i]->conn), host);
-	return k;
-}
-
-/* The sessions of port repl are all taken as c comes: close one that has not said its
- * Hello and count it no more, so that connections that never say who they are (a flood
- * of them from a machine with no key) cannot keep a standby, a voter or a client out.
- * The one closed is the oldest of c's own host (a flood from one host displaces its own
- * connections: refusing them instead would hold each descriptor through its handshake,
- * and the port's backlog would keep a standby's dial waiting past its patience), on the
- * client port only once it has been silent HW_EVICT_AGE_MS (a real client's handshake
- * and Hello take milliseconds, so a burst of clients from one host, a TOS's application
- * server, never cuts its own: the newcomer is refused instead); else the oldest of
- * another host that has more such sessions than c's (a standby dialing from elsewhere
- * gets in through a flood, and a flood never displaces it). None such: c is refused
- * (HW_EBUSY). */
+/* The sessions of port repl are all taken as c comes: one that has not said its Hello
+ * goes (hw_port_evict) and is counted no more. On the replication port the oldest of c's
+ * own host goes at any age (refusing a flood's connections instead would hold each
+ * descriptor through its handshake, and the port's backlog would keep a standby's dial
+ * waiting past its patience); on the client port only once silent HW_EVICT_AGE_MS (a real
+ * client's handshake and Hello take milliseconds, so a burst of clients from one host, a
+ * TOS's application server, never cuts its own: the newcomer is refused instead). */
 static void evict_unsaid(struct hw_node *n, bool repl, const struct hw_conn *c)
 {
-	struct hw_session *other = NULL, *own = NULL;
-	for (uint32_t i = 0; i < HW_CLIENTS_MAX; i++) {
-		struct hw_session *s = n->sessions[i];
-		if (!unsaid(s, repl))
-			continue;
-		struct hw_session **to =
-			same_host(hw_conn_peer(s->conn), hw_conn_peer(c)) ? &own : &other;
-		if (*to == NULL || s->accepted_ms < (*to)->accepted_ms)
-			*to = s;
-	}
-	int64_t now = hw__node_now(n);
-	struct hw_session *s = NULL;
-	int64_t age = repl ? 0 : HW_EVICT_AGE_MS; /* a port peers dial, or clients */
-	if (own != NULL && own->accepted_ms <= now - age)
-		s = own;
-	else if (other != NULL && unsaid_of(n, repl, hw_conn_peer(other->conn)) >
-					  unsaid_of(n, repl, hw_conn_peer(c)))
-		s = other;
-	if (s == NULL)
+	struct port_look look = {.n = n, .repl = repl};
+	const struct hw_port_view p = {.name = repl ? "replication" : "client",
+				       .slots = HW_CLIENTS_MAX,
+				       .own_age_ms = repl ? 0 : HW_EVICT_AGE_MS,
+				       .unsaid = unsaid_cb,
+				       .arg = &look,
+				       .every = &n->evicted_every};
+	int i = hw_port_evict(&p, c, hw__node_now(n));
+	if (i < 0)
 		return;
-	if (hw_log_every(&n->evicted_every, "session_evicted", now, HW_FLOOD_LOG_MS,
-			 HW_FLOOD_LOG_LINES))
-		hw_log("session_evicted", "peer=%s port=%s waited_ms=%lld reason=port_full by=%s",
-		       hw_conn_peer(s->conn), repl ? "replication" : "client",
-		       (long long)(now - s->accepted_ms), hw_conn_peer(c));
-	s->evicted = true;
+	n->sessions[i]->evicted = true;
 	n->sessions_open[repl]--;
-	hw_conn_close(s->conn, HW_EBUSY);
 }
 
 struct hw_session *hw__session_new(struct hw_node *n, struct hw_conn *c, bool repl)

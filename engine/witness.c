@@ -12,6 +12,7 @@
 #include "engine/config.h"
 #include "engine/io/loop.h"
 #include "engine/io/ring.h"
+#include "engine/port.h"
 #include "engine/resolve.h"
 #include "engine/voters.h"
 #include "hawser_limits.h"
@@ -19,6 +20,12 @@
 #include "wire.pb-c.h"
 
 #define TICK_MS 10
+/* Session slots: HW_WITNESS_SESSIONS_MAX open, and as many displaced ones still closing (a
+ * newcomer takes a slot of its own before the one it displaced is gone). As many as the
+ * listener may hold, so a connection accepted always finds a slot. */
+#define SLOTS (2u * HW_WITNESS_SESSIONS_MAX)
+/* Its sessions, as its log lines name them (port=). */
+#define PORT_NAME "witness"
 
 struct wsession {
 	struct hw_witness *w;
@@ -27,6 +34,8 @@ struct wsession {
 	int voter;           /* -1 until its Hello named it */
 	int64_t accepted_ms; /* loop time of its accept: its Hello is due HW_HELLO_WAIT_MS
 			      * after (INT64_MAX once closed for it) */
+	bool evicted;        /* closed, before its Hello, for a newer connection to a full
+			      * witness: no longer counted in n_sessions */
 };
 
 struct hw_witness {
@@ -37,8 +46,9 @@ struct hw_witness {
 	struct hw_listener *listener;
 	struct hw_timer *tick;
 	struct hw_voters *voters;
-	struct wsession *sessions[HW_WITNESS_SESSIONS_MAX];
-	uint32_t n_sessions;
+	struct wsession *sessions[SLOTS];
+	uint32_t n_sessions; /* open, not displaced: HW_WITNESS_SESSIONS_MAX at most */
+	struct hw_log_every evicted_every; /* session_evicted: a flood writes one a connection */
 	struct hw_channel_config cc; /* [security], for witness_start (its identity on the
 				      * caller's stack, wiped after) */
 	int exit_rc;
@@ -91,7 +101,7 @@ static int take_hello(struct wsession *s, const struct hw_frame *f)
 		/* A voter dials again when it lost its link; the old session may be half open
 		 * (its host gone without a FIN): it goes, so such sessions cannot fill the
 		 * table and keep every voter out. */
-		for (uint32_t i = 0; i < HW_WITNESS_SESSIONS_MAX; i++)
+		for (uint32_t i = 0; i < SLOTS; i++)
 			if (w->sessions[i] != NULL && w->sessions[i] != s &&
 			    w->sessions[i]->voter == id)
 				hw_conn_close(w->sessions[i]->conn, HW_ECLOSED);
@@ -128,7 +138,7 @@ static void session_on_close(struct hw_conn *c, void *arg, int code)
 	(void)code;
 	struct wsession *s = arg;
 	s->w->sessions[s->index] = NULL;
-	s->w->n_sessions--;
+	s->w->n_sessions -= !s->evicted;
 	free(s);
 }
 
@@ -137,14 +147,49 @@ static const struct hw_conn_ops session_ops = {
 	.on_close = session_on_close,
 };
 
+/* hw_port_unsaid_cb: whether session i has not said its Hello and may still be displaced
+ * (not one displaced already, nor one closing: a refusal on its way, or its Hello late). */
+static bool unsaid_cb(void *arg, uint32_t i, struct hw_conn **conn, int64_t *accepted_ms)
+{
+	const struct hw_witness *w = arg;
+	const struct wsession *s = w->sessions[i];
+	if (s == NULL || s->voter >= 0 || s->evicted || hw_conn_closing(s->conn))
+		return false;
+	*conn = s->conn;
+	*accepted_ms = s->accepted_ms;
+	return true;
+}
+
+/* Every session is taken as c comes: one that has not said its Hello goes (hw_port_evict,
+ * as on a node's replication port: voters dial, so one of c's own host at any age) and is
+ * counted no more, so a flood of silent connections cannot keep a voter, and its vote,
+ * out until their Hellos are late. */
+static void evict_unsaid(struct hw_witness *w, const struct hw_conn *c)
+{
+	const struct hw_port_view p = {.name = PORT_NAME,
+				       .slots = SLOTS,
+				       .own_age_ms = 0,
+				       .unsaid = unsaid_cb,
+				       .arg = w,
+				       .every = &w->evicted_every};
+	int i = hw_port_evict(&p, c, hw_loop_now_ms(w->loop));
+	if (i < 0)
+		return;
+	w->sessions[i]->evicted = true;
+	w->n_sessions--;
+}
+
 static void on_accept(struct hw_listener *l, void *arg, struct hw_conn *c)
 {
 	(void)l;
 	struct hw_witness *w = arg;
 	uint32_t i = 0;
-	while (i < HW_WITNESS_SESSIONS_MAX && w->sessions[i] != NULL)
+	while (i < SLOTS && w->sessions[i] != NULL)
 		i++;
-	struct wsession *s = i < HW_WITNESS_SESSIONS_MAX ? calloc(1, sizeof *s) : NULL;
+	if (i < SLOTS && w->n_sessions >= HW_WITNESS_SESSIONS_MAX)
+		evict_unsaid(w, c);
+	bool room = i < SLOTS && w->n_sessions < HW_WITNESS_SESSIONS_MAX;
+	struct wsession *s = room ? calloc(1, sizeof *s) : NULL;
 	if (s == NULL) {
 		hw_conn_refuse(c, HW_EBUSY); /* session_ops would be called back with no session */
 		return;
@@ -183,9 +228,9 @@ static void act_cb(void *arg, const struct hw_el_act *a)
 static void close_late_hellos(struct hw_witness *w)
 {
 	int64_t now = hw_loop_now_ms(w->loop);
-	for (uint32_t i = 0; i < HW_WITNESS_SESSIONS_MAX; i++) {
+	for (uint32_t i = 0; i < SLOTS; i++) {
 		struct wsession *s = w->sessions[i];
-		if (s == NULL || s->voter >= 0 ||
+		if (s == NULL || s->voter >= 0 || s->evicted ||
 		    !hw_conn_hello_late(s->conn, w->cfg.security.insecure, s->accepted_ms, now,
 					w->n_sessions, HW_WITNESS_SESSIONS_MAX))
 			continue;
@@ -203,6 +248,8 @@ static void tick_cb(struct hw_timer *t, void *arg)
 	struct hw_witness *w = arg;
 	hw_voters_tick(w->voters, true);
 	close_late_hellos(w);
+	hw_log_every_flush(&w->evicted_every, "session_evicted", hw_loop_now_ms(w->loop),
+			   HW_FLOOD_LOG_MS);
 }
 
 static void signal_cb(void *arg)
@@ -267,10 +314,9 @@ static int witness_start(struct hw_witness *w, struct hw_start_at *at)
 		rc = hw_ring_set_channel(w->ring, &w->cc);
 	if (rc == 0)
 		rc = hw_timer_new(w->loop, TICK_MS, TICK_MS, tick_cb, w, &w->tick);
-	/* its sessions, and as many being refused */
-	if (rc == 0 &&
-	    (rc = hw_listen_bind_patiently(w->ring, w->cfg.listen, 2 * HW_WITNESS_SESSIONS_MAX,
-					   on_accept, w, &w->listener)) != 0)
+	/* its sessions, and as many displaced or refused still closing */
+	if (rc == 0 && (rc = hw_listen_bind_patiently(w->ring, w->cfg.listen, SLOTS, on_accept, w,
+						      &w->listener)) != 0)
 		*at = (struct hw_start_at){"node.listen", w->cfg.listen};
 	struct hw_el_hard hard;
 	bool lost;

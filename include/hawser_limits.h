@@ -60,7 +60,8 @@
 #define HW_EMBED_QUEUE_BYTES_MAX (2u * HW_BATCH_BYTES_MAX)
 
 /* Connections a witness holds at once: one per other voter, plus reconnects racing the
- * old ones; a connection past them is refused (HW_EBUSY) and closed. */
+ * old ones; a connection past them displaces one that has not said its Hello
+ * (engine/port.h hw_port_evict), else it is refused (HW_EBUSY) and closed. */
 #define HW_WITNESS_SESSIONS_MAX 32u
 
 /* A connection a node or the witness accepted must say its Hello this soon after its
@@ -73,7 +74,7 @@
  * full (engine/io/ring.h: channel_refused ... ETIMEDOUT); these are twice that, so a
  * peer whose handshake took all its time has as long again for its Hello, and a flood
  * holds each session about two seconds, less when a newer connection displaces it from
- * a full port (engine/node.c evict_unsaid). HW_HELLO_BUSY_MS once the port's sessions are
+ * a full port (engine/port.h hw_port_evict). HW_HELLO_BUSY_MS once the port's sessions are
  * three quarters of what it may hold. */
 #define HW_HELLO_WAIT_MS 10000
 #define HW_HELLO_BUSY_MS 2000

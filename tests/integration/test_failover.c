@@ -7,14 +7,16 @@
  * behind is refused promotion by the witness, with the reason logged; the new primary's
  * first entry is of its own epoch (its PROMOTION event, on this insecure cluster too),
  * and records resent to it come back as duplicates at their old LSNs; a
- * witness with every session taken refuses one more connection and keeps running, and
- * closes those that say no Hello it takes; it beats on its quiet voter links only to
- * voters that promised a beat, and takes one.
+ * witness with every session taken by silent connections lets the oldest go for one more
+ * and keeps running, closes those that say no Hello it takes, and gives its vote to a node
+ * that dials it through a flood of them; it beats on its quiet voter links only to voters
+ * that promised a beat, and takes one.
  *
  * The nodes' logs carry wall-clock times (wall_ms=) for the events compared across
  * processes: one host, one clock. Failover times measured here are printed. */
 #include <errno.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -43,6 +45,7 @@
 #include "replica/store.h"
 #include "tests/integration/fake_primary.h"
 #include "tests/integration/fake_wire.h"
+#include "tests/integration/flood.h"
 #include "tests/integration/proc.h"
 #include "tests/integration/rig.h"
 #include "wire.pb-c.h"
@@ -60,6 +63,7 @@
 struct fix {
 	struct hw_rig rig;
 	struct fload *load;
+	struct hw_flood fl; /* test_witness_flood_votes */
 };
 
 /* ---- a load that follows the primary ------------------------------------------------ */
@@ -235,6 +239,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fix *f = *state;
+	hw_flood_stop(&f->fl);
 	for (int i = 0; i < HW_RIG_VOTERS; i++)
 		hw_proc_kill(&f->rig.proc[i]);
 	fload_join(f->load);
@@ -480,26 +485,30 @@ static void test_behind_standby_refused(void **state)
 				       2 * HW_RIG_RTO_MS, NULL, 0));
 }
 
-/* A witness whose sessions are all taken refuses the next connection (closes it) and
- * keeps running: it still exits 0 on SIGTERM (it crashed when the refused connection's
- * close reached its session code with no session). */
-static void test_witness_full_refuses(void **state)
+/* A witness whose sessions are all taken by silent connections lets the oldest go for
+ * the next one (session_evicted ... reason=port_full; the first closed) and keeps
+ * running: it still exits 0 on SIGTERM (it crashed when a refused connection's close
+ * reached its session code with no session). */
+static void test_witness_full_displaces(void **state)
 {
 	struct fix *f = *state;
 	const int w = HW_RIG_VOTERS - 1;
 	assert_int_equal(hw_rig_start(&f->rig, w, EVENT_WAIT_MS), 0);
+	size_t markw = hw_proc_mark(&f->rig.proc[w]);
 	const unsigned n = HW_WITNESS_SESSIONS_MAX;
 	int fd[HW_WITNESS_SESSIONS_MAX + 1];
 	for (unsigned i = 0; i <= n; i++) {
 		fd[i] = hw_test_dial(f->rig.listen[w]);
 		assert_true(fd[i] >= 0);
 	}
-	/* the listen queue is FIFO: the last one is the one refused; bounded wait for it */
+	/* the listen queue is FIFO: the first one is the oldest; bounded wait for its close */
 	struct timeval tv = {.tv_sec = EVENT_WAIT_MS / 1000};
-	assert_int_equal(setsockopt(fd[n], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv), 0);
+	assert_int_equal(setsockopt(fd[0], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv), 0);
 	char b;
-	ssize_t got = read(fd[n], &b, 1);
+	ssize_t got = read(fd[0], &b, 1);
 	assert_true(got == 0 || (got < 0 && errno == ECONNRESET));
+	assert_true(hw_proc_wait_line(&f->rig.proc[w], &markw, "event=session_evicted",
+				      "port=witness", EVENT_WAIT_MS, NULL, 0));
 	for (unsigned i = 0; i <= n; i++)
 		close(fd[i]);
 	assert_int_equal(hw_rig_stop_all(&f->rig, STOP_WAIT_MS), 0);
@@ -576,6 +585,45 @@ static void test_witness_silent_closed(void **state)
 				      "code=ETIMEDOUT reason=no_hello", EVENT_WAIT_MS, NULL, 0));
 	for (unsigned i = 0; i < HW_WITNESS_SESSIONS_MAX; i++)
 		close(fd[i]);
+	assert_int_equal(hw_rig_stop_all(&f->rig, STOP_WAIT_MS), 0);
+}
+
+/* A keyless flood of silent connections from another host (127.0.0.2) fills the
+ * witness's sessions and keeps them full (the witness closes them, the flood makes them
+ * again at once); p1 and s1 start while it runs, s2 does not: of the four voters p1 needs
+ * three, so it becomes primary only with the witness's vote, and it must, before the
+ * flood stops. The witness lets the flood's oldest silent session go for p1's connection
+ * (session_evicted), where before it refused p1 dial after dial: a slot came free only
+ * when a silent session's Hello was late, and the flood's next connection took it. */
+static void test_witness_flood_votes(void **state)
+{
+	struct fix *f = *state;
+	const int w = HW_RIG_VOTERS - 1;
+	assert_int_equal(hw_rig_start(&f->rig, w, EVENT_WAIT_MS), 0);
+	size_t markw = hw_proc_mark(&f->rig.proc[w]);
+	assert_int_equal(hw_flood_start(&f->fl, f->rig.listen[w]), 0);
+	/* the sessions filled, and the flood was turned away and came again many times over */
+	int64_t end = hw_mono_ms() + EVENT_WAIT_MS;
+	while (hw_flood_cut(&f->fl) < 4u * HW_WITNESS_SESSIONS_MAX && hw_mono_ms() < end)
+		poll(NULL, 0, 20);
+	unsigned long cut_at_start = hw_flood_cut(&f->fl);
+	assert_true(cut_at_start >= 4u * HW_WITNESS_SESSIONS_MAX);
+	int64_t began = hw_mono_ms();
+	assert_int_equal(hw_rig_start(&f->rig, 1, EVENT_WAIT_MS), 0);
+	assert_int_equal(hw_rig_start(&f->rig, 0, EVENT_WAIT_MS), 0);
+	size_t from = 0;
+	bool won = hw_proc_wait_line(&f->rig.proc[0], &from, "event=became_primary", "epoch=1",
+				     EVENT_WAIT_MS, NULL, 0);
+	unsigned long cut_at_win = hw_flood_cut(&f->fl);
+	int64_t took_ms = hw_mono_ms() - began;
+	hw_flood_stop(&f->fl);
+	print_message("witness flood: %lu connections cut before s1 and p1 started, %lu until p1 "
+		      "won (%lld ms after)\n",
+		      cut_at_start, cut_at_win, (long long)took_ms);
+	assert_true(won);
+	assert_true(cut_at_win > cut_at_start); /* it won while the flood ran */
+	assert_true(hw_proc_wait_line(&f->rig.proc[w], &markw, "event=vote_granted",
+				      "candidate=p1 epoch=1 pre=0", EVENT_WAIT_MS, NULL, 0));
 	assert_int_equal(hw_rig_stop_all(&f->rig, STOP_WAIT_MS), 0);
 }
 
@@ -836,8 +884,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_step_down_answers_paused_session, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_behind_standby_refused, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_witness_full_refuses, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_witness_full_displaces, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_witness_silent_closed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_witness_flood_votes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_voter_beats_mixed_versions, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_witness_replaces_stale_voter_sessions, setup,
 						teardown),

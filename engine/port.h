@@ -1,0 +1,46 @@
+/* port.h: a listening port's sessions before their Hello, as a node's client and
+ * replication ports (engine/node.c) and the witness's port (engine/witness.c) hold them:
+ * which one a full port lets go for a newcomer, so that connections that never say who
+ * they are (a flood of them from a machine with no key) cannot keep a standby, a voter or
+ * a client out. The owner keeps its sessions and their counts; it hands in a look at
+ * them. Loop thread only. */
+#ifndef HW_ENGINE_PORT_H
+#define HW_ENGINE_PORT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/log.h"
+
+struct hw_conn;
+
+/* Whether the owner's session in slot i has not said its Hello and may still be displaced
+ * (not one displaced already, nor one closing, whose refusal is on its way); if so, its
+ * connection and the loop time of its accept into *conn and *accepted_ms. */
+typedef bool hw_port_unsaid_cb(void *arg, uint32_t i, struct hw_conn **conn, int64_t *accepted_ms);
+
+/* A port's sessions as hw_port_evict looks at them. */
+struct hw_port_view {
+	const char *name;   /* the port, as its log lines name it (port=NAME) */
+	uint32_t slots;     /* the slots 0..slots-1 unsaid is asked about */
+	int64_t own_age_ms; /* a session of the newcomer's own host goes only once silent this
+			     * long (0: at any age) */
+	hw_port_unsaid_cb *unsaid;
+	void *arg;
+	struct hw_log_every *every; /* the port's session_evicted lines (HW_FLOOD_LOG_LINES
+				     * per HW_FLOOD_LOG_MS, then a count) */
+};
+
+/* The port p's sessions are all taken as c comes, at loop time now: close (HW_EBUSY) one
+ * that has not said its Hello, so that c may have its place. The one closed is the oldest
+ * of c's own host, once silent p->own_age_ms (a flood from one host displaces its own
+ * connections; a burst of real clients from one host, whose handshakes and Hellos take
+ * milliseconds, is not cut by its own newcomers when own_age_ms says so); else the oldest
+ * of another host that has more such sessions than c's (a standby or a voter dialing from
+ * elsewhere gets in through a flood, and a flood never displaces it). Logs
+ * session_evicted (peer, port, waited_ms, reason=port_full, by). Returns the slot of the
+ * session closed, which the owner counts no more (its on_close comes later), or -1 when
+ * none may go: c is to be refused (HW_EBUSY). */
+int hw_port_evict(const struct hw_port_view *p, const struct hw_conn *c, int64_t now);
+
+#endif
