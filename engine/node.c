@@ -873,11 +873,9 @@ static void close_late_hellos(struct hw_node *n, int64_t now)
 		    !hw_conn_hello_late(s->conn, n->cfg.security.insecure, s->accepted_ms, now,
 					n->sessions_open[s->repl], cap[s->repl]))
 			continue;
-		hw_log("session_closed", "peer=%s port=%s code=%s reason=no_hello waited_ms=%lld",
-		       hw_conn_peer(s->conn), s->repl ? "replication" : "client",
-		       hw_errname(-ETIMEDOUT), (long long)(now - s->accepted_ms));
+		hw_port_close_late(s->conn, s->repl ? "replication" : "client", s->accepted_ms, now,
+				   &n->closed_every);
 		s->accepted_ms = INT64_MAX; /* its on_close comes later: not looked at again */
-		hw_conn_close(s->conn, -ETIMEDOUT);
 	}
 }
 
@@ -902,6 +900,7 @@ static void tick_cb(struct hw_timer *t, void *arg)
 	beat_clients(n, now);
 	close_late_hellos(n, now);
 	hw_log_every_flush(&n->evicted_every, "session_evicted", now, HW_FLOOD_LOG_MS);
+	hw_log_every_flush(&n->closed_every, "session_closed", now, HW_FLOOD_LOG_MS);
 	hw_log_every_flush(&n->lost_every, "session_lost", now, HW_FLOOD_LOG_MS);
 }
 

@@ -1,6 +1,7 @@
 /* port.c: a port's sessions before their Hello (engine/port.h). */
 #include "engine/port.h"
 
+#include <errno.h>
 #include <string.h>
 
 #include "engine/io/ring.h"
@@ -59,4 +60,14 @@ int hw_port_evict(const struct hw_port_view *p, const struct hw_conn *c, int64_t
 		       hw_conn_peer(go->conn), p->name, (long long)(now - go->at), hw_conn_peer(c));
 	hw_conn_close(go->conn, HW_EBUSY);
 	return go->slot;
+}
+
+void hw_port_close_late(struct hw_conn *c, const char *port, int64_t accepted_ms, int64_t now,
+			struct hw_log_every *every)
+{
+	if (hw_log_every(every, "session_closed", now, HW_FLOOD_LOG_MS, HW_FLOOD_LOG_LINES))
+		hw_log("session_closed", "peer=%s port=%s code=%s reason=no_hello waited_ms=%lld",
+		       hw_conn_peer(c), port, hw_errname(-ETIMEDOUT),
+		       (long long)(now - accepted_ms));
+	hw_conn_close(c, -ETIMEDOUT);
 }

@@ -1,9 +1,10 @@
 /* port.h: a listening port's sessions before their Hello, as a node's client and
  * replication ports (engine/node.c) and the witness's port (engine/witness.c) hold them:
- * which one a full port lets go for a newcomer, so that connections that never say who
- * they are (a flood of them from a machine with no key) cannot keep a standby, a voter or
- * a client out. The owner keeps its sessions and their counts; it hands in a look at
- * them. Loop thread only. */
+ * which one a full port lets go for a newcomer, and the closing of one whose Hello is
+ * late (engine/io/ring.h hw_conn_hello_late), so that connections that never say who they
+ * are (a flood of them from a machine with no key) cannot keep a standby, a voter or a
+ * client out, nor fill the log with a line each. The owner keeps its sessions and their
+ * counts; it hands in a look at them. Loop thread only. */
 #ifndef HW_ENGINE_PORT_H
 #define HW_ENGINE_PORT_H
 
@@ -42,5 +43,13 @@ struct hw_port_view {
  * session closed, which the owner counts no more (its on_close comes later), or -1 when
  * none may go: c is to be refused (HW_EBUSY). */
 int hw_port_evict(const struct hw_port_view *p, const struct hw_conn *c, int64_t now);
+
+/* Close c (-ETIMEDOUT), a session of port that has said no Hello since its accept at
+ * accepted_ms and is late at now (hw_conn_hello_late). Logs session_closed (peer, port,
+ * code=ETIMEDOUT, reason=no_hello, waited_ms), which a flood of silent connections repeats
+ * per connection, HW_FLOOD_LOG_LINES times per HW_FLOOD_LOG_MS through *every, then a
+ * count (flush *every from a timer: hw_log_every_flush). */
+void hw_port_close_late(struct hw_conn *c, const char *port, int64_t accepted_ms, int64_t now,
+			struct hw_log_every *every);
 
 #endif

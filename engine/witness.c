@@ -1,7 +1,6 @@
 /* witness.c: the witness process (engine/witness.h). */
 #include "engine/witness.h"
 
-#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,7 +47,9 @@ struct hw_witness {
 	struct hw_voters *voters;
 	struct wsession *sessions[SLOTS];
 	uint32_t n_sessions; /* open, not displaced: HW_WITNESS_SESSIONS_MAX at most */
-	struct hw_log_every evicted_every; /* session_evicted: a flood writes one a connection */
+	/* Lines a flood of connections would write once per connection */
+	struct hw_log_every evicted_every; /* session_evicted */
+	struct hw_log_every closed_every;  /* session_closed for a late Hello */
 	struct hw_channel_config cc; /* [security], for witness_start (its identity on the
 				      * caller's stack, wiped after) */
 	int exit_rc;
@@ -234,11 +235,8 @@ static void close_late_hellos(struct hw_witness *w)
 		    !hw_conn_hello_late(s->conn, w->cfg.security.insecure, s->accepted_ms, now,
 					w->n_sessions, HW_WITNESS_SESSIONS_MAX))
 			continue;
-		hw_log("session_closed", "peer=%s code=%s reason=no_hello waited_ms=%lld",
-		       hw_conn_peer(s->conn), hw_errname(-ETIMEDOUT),
-		       (long long)(now - s->accepted_ms));
+		hw_port_close_late(s->conn, PORT_NAME, s->accepted_ms, now, &w->closed_every);
 		s->accepted_ms = INT64_MAX; /* its on_close comes later: not looked at again */
-		hw_conn_close(s->conn, -ETIMEDOUT);
 	}
 }
 
@@ -248,8 +246,9 @@ static void tick_cb(struct hw_timer *t, void *arg)
 	struct hw_witness *w = arg;
 	hw_voters_tick(w->voters, true);
 	close_late_hellos(w);
-	hw_log_every_flush(&w->evicted_every, "session_evicted", hw_loop_now_ms(w->loop),
-			   HW_FLOOD_LOG_MS);
+	int64_t now = hw_loop_now_ms(w->loop);
+	hw_log_every_flush(&w->evicted_every, "session_evicted", now, HW_FLOOD_LOG_MS);
+	hw_log_every_flush(&w->closed_every, "session_closed", now, HW_FLOOD_LOG_MS);
 }
 
 static void signal_cb(void *arg)

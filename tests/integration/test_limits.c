@@ -7,8 +7,9 @@
  * stays up: the node stops reading it while its buffer still has room for every reply it
  * owes, those of submits still waiting too. A session takes one Hello, and a control
  * frame announcing a body past its limit closes it. A connection that does not say its
- * Hello in time is closed, so silent ones cannot keep a standby out, and a SUBMIT
- * announcing more than one record is refused from its header. */
+ * Hello in time is closed, so silent ones cannot keep a standby out, nor fill the log
+ * with a line each, and a SUBMIT announcing more than one record is refused from its
+ * header. */
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
@@ -27,6 +28,7 @@
 
 #include "base/bytes.h"
 #include "base/clock.h"
+#include "base/log.h"
 #include "bench/workload.h"
 #include "engine/io/frame.h"
 #include "engine/node_int.h"
@@ -202,6 +204,48 @@ static void test_silent_sessions_closed(void **state)
 		uint8_t buf[64];
 		assert_int_equal(read_to_eof(f->fd[i], buf, sizeof buf), 0);
 	}
+}
+
+/* As many connections as the replication port holds connect and never say their Hello:
+ * the node closes each once its Hello is late (the port is full: HW_HELLO_BUSY_MS) and
+ * writes its session_closed ... reason=no_hello in full HW_FLOOD_LOG_LINES times per
+ * HW_FLOOD_LOG_MS at most, then one line counting the rest (peer=* more=N), as it does
+ * session_evicted and session_lost. Before, it wrote a line per connection: a flood of
+ * silent connections wrote as many lines as it made connections. */
+static void test_silent_flood_log_bounded(void **state)
+{
+	struct fix *f = *state;
+	size_t mark = hw_proc_mark(&f->t.proc);
+	for (; f->n_fd < HW_REPL_SESSIONS_MAX; f->n_fd++) {
+		f->fd[f->n_fd] = hw_test_dial(f->t.listen);
+		assert_true(f->fd[f->n_fd] >= 0);
+	}
+	for (unsigned i = 0; i < f->n_fd; i++) { /* every one was closed by the node */
+		uint8_t buf[64];
+		assert_int_equal(read_to_eof(f->fd[i], buf, sizeof buf), 0);
+	}
+	/* each closed one is a line in full or counted in a peer=* line: wait (bounded) for
+	 * the counts of every interval the closes fell in */
+	unsigned full = 0, counts = 0;
+	int64_t more = 0;
+	size_t from_full = mark, from_count = mark;
+	int64_t end = hw_mono_ms() + WAIT_MS;
+	while (full + more < HW_REPL_SESSIONS_MAX && hw_mono_ms() < end) {
+		char line[1024];
+		while (hw_proc_wait_line(&f->t.proc, &from_full, "event=session_closed",
+					 "reason=no_hello", 0, NULL, 0))
+			full++;
+		if (hw_proc_wait_line(&f->t.proc, &from_count, "event=session_closed",
+				      "peer=* more=", 100, line, sizeof line)) {
+			counts++;
+			more += hw_log_field(line, "more", 0);
+		}
+	}
+	print_message("%u silent connections closed: %u lines in full, %lld counted in %u\n",
+		      f->n_fd, full, (long long)more, counts);
+	assert_int_equal(full + more, HW_REPL_SESSIONS_MAX);
+	assert_true(counts > 0);
+	assert_true(full <= counts * HW_FLOOD_LOG_LINES);
 }
 
 /* ---- clients that do not read their replies ------------------------------------------ */
@@ -689,6 +733,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_young_session_kept, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_busy_refused_node_survives, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_silent_sessions_closed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_silent_flood_log_bounded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unread_replies_all_come, flood_setup,
 						flood_teardown),
 		cmocka_unit_test_setup_teardown(test_owed_outcomes_all_come, held_setup,
