@@ -711,25 +711,25 @@ struct port_look {
 
 /* hw_port_unsaid_cb: whether session i, of port repl, has not said its Hello and may still
  * be displaced (not one displaced already, nor one closing, whose refusal is on its way). */
-static bool unsaid_cb(void *arg, uint32_t i, struct hw_conn **conn, int64_t *accepted_ms)
+static bool unsaid_cb(void *arg, uint32_t i, struct hw_port_unsaid *out)
 {
 	const struct port_look *look = arg;
 	const struct hw_session *s = look->n->sessions[i];
 	if (s == NULL || s->repl != look->repl || s->hello || s->evicted ||
 	    hw_conn_closing(s->conn))
 		return false;
-	*conn = s->conn;
-	*accepted_ms = s->accepted_ms;
+	*out = (struct hw_port_unsaid){
+		.conn = s->conn, .peer = hw_conn_peer(s->conn), .accepted_ms = s->accepted_ms};
 	return true;
 }
 
 /* The sessions of port repl are all taken as c comes: one that has not said its Hello
- * goes (hw_port_evict) and is counted no more. On the replication port the oldest of c's
- * own host goes at any age (refusing a flood's connections instead would hold each
- * descriptor through its handshake, and the port's backlog would keep a standby's dial
- * waiting past its patience); on the client port only once silent HW_EVICT_AGE_MS (a real
- * client's handshake and Hello take milliseconds, so a burst of clients from one host, a
- * TOS's application server, never cuts its own: the newcomer is refused instead). */
+ * goes (hw_port_evict) and is counted no more. On the replication port one of c's own
+ * host (when it holds the most) goes at any age (refusing a flood's connections instead would hold
+ * each descriptor through its handshake, and the port's backlog would keep a standby's dial waiting
+ * past its patience); on the client port only once silent HW_EVICT_AGE_MS (a real client's
+ * handshake and Hello take milliseconds, so a burst of clients from one host, a TOS's application
+ * server, never cuts its own: the newcomer is refused instead). */
 static void evict_unsaid(struct hw_node *n, bool repl, const struct hw_conn *c)
 {
 	struct port_look look = {.n = n, .repl = repl};

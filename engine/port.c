@@ -17,49 +17,71 @@ static bool same_host(const char *a, const char *b)
 	return na == nb && memcmp(a, b, na) == 0;
 }
 
-/* How many sessions of p from host's host have not said their Hello. */
-static uint32_t unsaid_of(const struct hw_port_view *p, const char *host)
+/* A host's sessions that have not said their Hello: how many, and the oldest. */
+struct host {
+	const char *peer; /* one of them */
+	uint32_t n;
+	int slot; /* the oldest's (-1: none yet) */
+	int64_t at;
+};
+
+/* Hosts hw_port_evictee tells apart besides the newcomer's: more, of a flood from that
+ * many hosts, go uncounted (docs/security.md says what such a flood can still do). */
+#define HOSTS_MAX 32u
+
+static void host_add(struct host *h, uint32_t slot, int64_t at)
 {
-	uint32_t k = 0;
-	for (uint32_t i = 0; i < p->slots; i++) {
-		struct hw_conn *conn;
-		int64_t at;
-		k += p->unsaid(p->arg, i, &conn, &at) && same_host(hw_conn_peer(conn), host);
+	h->n++;
+	if (h->slot < 0 || at < h->at) {
+		h->slot = (int)slot;
+		h->at = at;
 	}
-	return k;
 }
 
-/* A session hw_port_evict may close: its slot (-1: none yet), accept time and connection. */
-struct pick {
-	int slot;
-	int64_t at;
-	struct hw_conn *conn;
-};
+/* The other host's entry for peer in h[0..*n), added when there is room; NULL when not. */
+static struct host *host_of(struct host *h, uint32_t *n, const char *peer)
+{
+	for (uint32_t j = 0; j < *n; j++)
+		if (same_host(h[j].peer, peer))
+			return &h[j];
+	if (*n == HOSTS_MAX)
+		return NULL;
+	h[*n] = (struct host){.peer = peer, .slot = -1};
+	return &h[(*n)++];
+}
+
+int hw_port_evictee(const struct hw_port_view *p, const char *peer, int64_t now)
+{
+	struct host own = {.peer = peer, .slot = -1}, other[HOSTS_MAX];
+	uint32_t n = 0;
+	for (uint32_t i = 0; i < p->slots; i++) {
+		struct hw_port_unsaid u;
+		if (!p->unsaid(p->arg, i, &u))
+			continue;
+		struct host *h = same_host(u.peer, peer) ? &own : host_of(other, &n, u.peer);
+		if (h != NULL)
+			host_add(h, i, u.accepted_ms);
+	}
+	const struct host *big = NULL;
+	for (uint32_t j = 0; j < n; j++)
+		if (big == NULL || other[j].n > big->n)
+			big = &other[j];
+	if (big != NULL && big->n > own.n)
+		return big->slot;
+	return own.n > 0 && own.at <= now - p->own_age_ms ? own.slot : -1;
+}
 
 int hw_port_evict(const struct hw_port_view *p, const struct hw_conn *c, int64_t now)
 {
-	struct pick own = {.slot = -1}, other = {.slot = -1};
-	for (uint32_t i = 0; i < p->slots; i++) {
-		struct pick s = {.slot = (int)i};
-		if (!p->unsaid(p->arg, i, &s.conn, &s.at))
-			continue;
-		struct pick *to = same_host(hw_conn_peer(s.conn), hw_conn_peer(c)) ? &own : &other;
-		if (to->slot < 0 || s.at < to->at)
-			*to = s;
-	}
-	const struct pick *go = NULL;
-	if (own.slot >= 0 && own.at <= now - p->own_age_ms)
-		go = &own;
-	else if (other.slot >= 0 &&
-		 unsaid_of(p, hw_conn_peer(other.conn)) > unsaid_of(p, hw_conn_peer(c)))
-		go = &other;
-	if (go == NULL)
+	int i = hw_port_evictee(p, hw_conn_peer(c), now);
+	struct hw_port_unsaid u;
+	if (i < 0 || !p->unsaid(p->arg, (uint32_t)i, &u))
 		return -1;
 	if (hw_log_every(p->every, "session_evicted", now, HW_FLOOD_LOG_MS, HW_FLOOD_LOG_LINES))
 		hw_log("session_evicted", "peer=%s port=%s waited_ms=%lld reason=port_full by=%s",
-		       hw_conn_peer(go->conn), p->name, (long long)(now - go->at), hw_conn_peer(c));
-	hw_conn_close(go->conn, HW_EBUSY);
-	return go->slot;
+		       u.peer, p->name, (long long)(now - u.accepted_ms), hw_conn_peer(c));
+	hw_conn_close(u.conn, HW_EBUSY);
+	return i;
 }
 
 void hw_port_close_late(struct hw_conn *c, const char *port, int64_t accepted_ms, int64_t now,

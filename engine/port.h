@@ -15,10 +15,18 @@
 
 struct hw_conn;
 
+/* A session that has not said its Hello: its connection, its peer (hw_conn_peer()) and
+ * the loop time of its accept. */
+struct hw_port_unsaid {
+	struct hw_conn *conn;
+	const char *peer;
+	int64_t accepted_ms;
+};
+
 /* Whether the owner's session in slot i has not said its Hello and may still be displaced
- * (not one displaced already, nor one closing, whose refusal is on its way); if so, its
- * connection and the loop time of its accept into *conn and *accepted_ms. */
-typedef bool hw_port_unsaid_cb(void *arg, uint32_t i, struct hw_conn **conn, int64_t *accepted_ms);
+ * (not one displaced already, nor one closing, whose refusal is on its way); if so, what
+ * hw_port_evict needs of it into *out. */
+typedef bool hw_port_unsaid_cb(void *arg, uint32_t i, struct hw_port_unsaid *out);
 
 /* A port's sessions as hw_port_evict looks at them. */
 struct hw_port_view {
@@ -34,15 +42,21 @@ struct hw_port_view {
 
 /* The port p's sessions are all taken as c comes, at loop time now: close (HW_EBUSY) one
  * that has not said its Hello, so that c may have its place. The one closed is the oldest
- * of c's own host, once silent p->own_age_ms (a flood from one host displaces its own
- * connections; a burst of real clients from one host, whose handshakes and Hellos take
- * milliseconds, is not cut by its own newcomers when own_age_ms says so); else the oldest
- * of another host that has more such sessions than c's (a standby or a voter dialing from
- * elsewhere gets in through a flood, and a flood never displaces it). Logs
- * session_evicted (peer, port, waited_ms, reason=port_full, by). Returns the slot of the
- * session closed, which the owner counts no more (its on_close comes later), or -1 when
- * none may go: c is to be refused (HW_EBUSY). */
+ * of the host that holds the most such sessions: another host's when it holds more than
+ * c's own (a standby, a voter or a client dialing through a flood gets in, and neither a
+ * flood nor a newcomer from the same host as a peer mid-handshake cuts that peer, unless
+ * its host holds more), else c's own once silent p->own_age_ms (a flood from one host
+ * displaces its own connections; a burst of real clients from one host, whose handshakes
+ * and Hellos take milliseconds, is not cut by its own newcomers when own_age_ms says so).
+ * Hosts are told apart up to a bound (port.c HOSTS_MAX); the sessions of more go
+ * uncounted. Logs session_evicted (peer, port, waited_ms, reason=port_full, by). Returns
+ * the slot of the session closed, which the owner counts no more (its on_close comes
+ * later), or -1 when none may go: c is to be refused (HW_EBUSY). */
 int hw_port_evict(const struct hw_port_view *p, const struct hw_conn *c, int64_t now);
+
+/* The choice hw_port_evict makes for a newcomer from peer (HOST:PORT), without closing or
+ * logging: the slot, or -1. */
+int hw_port_evictee(const struct hw_port_view *p, const char *peer, int64_t now);
 
 /* Close c (-ETIMEDOUT), a session of port that has said no Hello since its accept at
  * accepted_ms and is late at now (hw_conn_hello_late). Logs session_closed (peer, port,

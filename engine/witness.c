@@ -150,21 +150,21 @@ static const struct hw_conn_ops session_ops = {
 
 /* hw_port_unsaid_cb: whether session i has not said its Hello and may still be displaced
  * (not one displaced already, nor one closing: a refusal on its way, or its Hello late). */
-static bool unsaid_cb(void *arg, uint32_t i, struct hw_conn **conn, int64_t *accepted_ms)
+static bool unsaid_cb(void *arg, uint32_t i, struct hw_port_unsaid *out)
 {
 	const struct hw_witness *w = arg;
 	const struct wsession *s = w->sessions[i];
 	if (s == NULL || s->voter >= 0 || s->evicted || hw_conn_closing(s->conn))
 		return false;
-	*conn = s->conn;
-	*accepted_ms = s->accepted_ms;
+	*out = (struct hw_port_unsaid){
+		.conn = s->conn, .peer = hw_conn_peer(s->conn), .accepted_ms = s->accepted_ms};
 	return true;
 }
 
 /* Every session is taken as c comes: one that has not said its Hello goes (hw_port_evict,
- * as on a node's replication port: voters dial, so one of c's own host at any age) and is
- * counted no more, so a flood of silent connections cannot keep a voter, and its vote,
- * out until their Hellos are late. */
+ * as on a node's replication port: voters dial, so one of c's own host at any age when
+ * its host holds the most) and is counted no more, so a flood of silent connections
+ * cannot keep a voter, and its vote, out until their Hellos are late. */
 static void evict_unsaid(struct hw_witness *w, const struct hw_conn *c)
 {
 	const struct hw_port_view p = {.name = PORT_NAME,
