@@ -207,7 +207,7 @@ static int chain_read(const char *dir, uint64_t lsn, struct chain_at *c)
  * damaged, and reading names the one it was reading when it died. */
 struct compare_job {
 	const char *a, *b, *reading;
-	const char *scratch; /* for a replay: made and removed by the parent */
+	char scratch[PATH_MAX]; /* for a replay: made and removed by the parent; "": none */
 	uint64_t lsn; /* the LSN both have */
 	uint8_t da[HW_HASH_BYTES], db[HW_HASH_BYTES];
 	bool same, known, other_chain; /* the entry hash at lsn: equal, read in both */
@@ -232,23 +232,46 @@ static int compare_read(void *arg)
 	return ra != 0 && ra != HW_ENOTFOUND ? ra : rb != 0 && rb != HW_ENOTFOUND ? rb : 0;
 }
 
-/* compare_read in a child, its replays in a scratch directory of the drill's, which is
- * removed after, also when the child died. Returns what hw_cli_read_isolated() does. */
+/* compare_read in a child, its replays in a scratch directory of the drill's (its path
+ * in j->scratch, "" when none was made), which is removed after, also when the child
+ * died. Returns what hw_cli_read_isolated() does. */
 static int compare_isolated(struct drill *d, struct compare_job *j, struct hw_cli_end *end)
 {
-	char scratch[PATH_MAX];
-	int rc = hw_cli_drill_scratch(d, "compare", scratch, sizeof(scratch));
-	if (rc)
+	int rc = hw_cli_drill_scratch(d, "compare", j->scratch, sizeof(j->scratch));
+	if (rc) {
+		j->scratch[0] = '\0';
 		return rc;
-	j->scratch = scratch;
+	}
 	rc = hw_cli_read_isolated(compare_read, j, sizeof(*j), end);
-	hw_snapshot_rm(scratch);
+	hw_snapshot_rm(j->scratch);
 	hw_cli_drill_died(d, end);
 	return rc;
 }
 
-/* Compare the node's store with other's at the LSN both have. */
-static void compare_one(struct drill *d, const char *other)
+/* A compare (j) whose replay's scratch store ran out of room part way (the code of the
+ * child that ran it, rc, says so: hw_scratch_full): the stores were only read, so no
+ * verdict on them (skip) and the drill ends in ERROR, naming the scratch directory, as
+ * `hawser digest --at-lsn` does. Returns -ENOSPC, or 0 for any other outcome. */
+static int compare_no_room(struct drill *d, const char *name, const struct compare_job *j, int rc,
+			   const struct hw_cli_end *end)
+{
+	if (end->signo != 0 || !j->scratch[0] || !hw_scratch_full(rc))
+		return 0;
+	hw_report_check(&d->rep, name, HW_VERDICT_SKIP,
+			"not compared: the replay's scratch store ran out of room part way "
+			"(ENOSPC): %s (removed); the stores were only read",
+			j->scratch);
+	hw_report_finish_path(&d->rep, HW_DRILL_ERROR,
+			      "a compare could not run (ENOSPC): its replay's scratch store ran "
+			      "out of room in ",
+			      j->scratch, " (removed); the stores were only read");
+	return -ENOSPC;
+}
+
+/* Compare the node's store with other's at the LSN both have. Returns 0, or -ENOSPC when
+ * the compare could not run for its scratch's room (compare_no_room: the drill's verdict
+ * is then ERROR, already finished). */
+static int compare_one(struct drill *d, const char *other)
 {
 	char name[PATH_MAX + 16], why[HW_CLI_WHY_CHARS];
 	snprintf(name, sizeof(name), "compare %s", other);
@@ -259,6 +282,10 @@ static void compare_one(struct drill *d, const char *other)
 	struct compare_job j = {.a = d->dir, .b = other, .reading = d->dir};
 	struct hw_cli_end end = {0};
 	int rc = compare_isolated(d, &j, &end);
+	if (compare_no_room(d, name, &j, rc, &end) != 0) {
+		hw_report_phase_end(&d->rep, name, HW_VERDICT_SKIP, "not compared");
+		return -ENOSPC;
+	}
 	uint64_t lsn = j.lsn;
 	char x[2 * HW_HASH_BYTES + 1], y[2 * HW_HASH_BYTES + 1];
 	enum hw_verdict v = HW_VERDICT_PASS;
@@ -296,6 +323,7 @@ static void compare_one(struct drill *d, const char *other)
 				hw_cli_hex(j.da, x), lsn, j.known ? ", entry hash equal" : "");
 	}
 	hw_report_phase_end(&d->rep, name, v, "at LSN %" PRIu64, lsn);
+	return 0;
 }
 
 /* What tells one store from another (hw_fs_same): its data.mdb, else (no store there
@@ -602,6 +630,40 @@ static int connect_setup(struct drill *d)
 	return HW_CLI_RUN;
 }
 
+/* The history row's numbers, the report's facts and figures of the drill d after its
+ * verify (v) and compares, and its verdict, unless a compare that could not run for its
+ * scratch's room (no_room, compare_one) finished it. */
+static void verify_finish(struct drill *d, const struct hw_verify_report *v, int no_room)
+{
+	d->lsn = v->head_lsn;
+	d->entries = v->entries;
+	char dg[2 * HW_HASH_BYTES + 1];
+	hw_report_fact(&d->rep, "store", "%s", d->dir);
+	hw_report_fact(&d->rep, "digest", "%s",
+		       v->stored_digested ? hw_cli_hex(v->digest_stored, dg)
+					  : "not read: damage found first");
+	hw_report_figure(&d->rep, "head_lsn", (double)v->head_lsn, "lsn");
+	hw_report_figure(&d->rep, "entries", (double)v->entries, "entries");
+	hw_report_figure(&d->rep, "verify_s", v->seconds, "s");
+	hw_report_figure(&d->rep, "entries_per_s",
+			 v->seconds > 0 ? (double)v->entries / v->seconds : 0, "entries/s");
+	hw_report_figure(&d->rep, "stores_compared", (double)d->n_compare, "stores");
+	if (no_room != 0)
+		return; /* compare_no_room finished it: ERROR */
+	if (d->died.who == HW_CLI_WHO_HAWSER)
+		hw_report_finish(&d->rep, HW_DRILL_ERROR, "a compare could not run: %s (%s)",
+				 hw_strerror(HW_EINTERNAL), hw_errname(HW_EINTERNAL));
+	else if (hw_report_worst(&d->rep) == HW_VERDICT_FAIL)
+		hw_report_finish(&d->rep, HW_DRILL_FAIL, "%s", "");
+	else
+		hw_report_finish(&d->rep, HW_DRILL_PASS,
+				 "%" PRIu64 " entries intact to LSN %" PRIu64 "%s%s", v->entries,
+				 v->head_lsn, v->state_rebuilt ? ", state rebuilt and equal" : "",
+				 d->n_compare == 0   ? ""
+				 : d->n_compare == 1 ? "; the other store agrees"
+						     : "; the other stores agree");
+}
+
 static int run_verify(const struct hw_cli_cmd *cmd, int argc, char **argv)
 {
 	static struct drill d;
@@ -637,35 +699,12 @@ static int run_verify(const struct hw_cli_cmd *cmd, int argc, char **argv)
 	hw_cli_drill_verify_checks(&d.rep, &v);
 	char signers[512];
 	hw_cli_drill_signers(&d, &v, false, signers, sizeof(signers));
+	int no_room = 0; /* a compare's scratch ran out of room: the drill is finished */
 	for (size_t i = 0; i < d.n_compare && (v.code == 0 || hw_verify_state_unvouched(&v)) &&
-			   !*hw_cli_interrupted();
+			   !*hw_cli_interrupted() && no_room == 0;
 	     i++)
-		compare_one(&d, d.compare[i]);
-	d.lsn = v.head_lsn;
-	d.entries = v.entries;
-	char dg[2 * HW_HASH_BYTES + 1];
-	hw_report_fact(&d.rep, "store", "%s", d.dir);
-	hw_report_fact(&d.rep, "digest", "%s",
-		       v.stored_digested ? hw_cli_hex(v.digest_stored, dg)
-					 : "not read: damage found first");
-	hw_report_figure(&d.rep, "head_lsn", (double)v.head_lsn, "lsn");
-	hw_report_figure(&d.rep, "entries", (double)v.entries, "entries");
-	hw_report_figure(&d.rep, "verify_s", v.seconds, "s");
-	hw_report_figure(&d.rep, "entries_per_s", v.seconds > 0 ? (double)v.entries / v.seconds : 0,
-			 "entries/s");
-	hw_report_figure(&d.rep, "stores_compared", (double)d.n_compare, "stores");
-	if (d.died.who == HW_CLI_WHO_HAWSER)
-		hw_report_finish(&d.rep, HW_DRILL_ERROR, "a compare could not run: %s (%s)",
-				 hw_strerror(HW_EINTERNAL), hw_errname(HW_EINTERNAL));
-	else if (hw_report_worst(&d.rep) == HW_VERDICT_FAIL)
-		hw_report_finish(&d.rep, HW_DRILL_FAIL, "%s", "");
-	else
-		hw_report_finish(&d.rep, HW_DRILL_PASS,
-				 "%" PRIu64 " entries intact to LSN %" PRIu64 "%s%s", v.entries,
-				 v.head_lsn, v.state_rebuilt ? ", state rebuilt and equal" : "",
-				 d.n_compare == 0   ? ""
-				 : d.n_compare == 1 ? "; the other store agrees"
-						    : "; the other stores agree");
+		no_room = compare_one(&d, d.compare[i]);
+	verify_finish(&d, &v, no_room);
 	return hw_cli_drill_finish(&d);
 }
 
@@ -688,7 +727,8 @@ const struct hw_cli_cmd hw_cli_drill_verify = {
 		"  (up to 8 times), compare the state digests of DIR and DIR2 at the LSN both\n"
 		"  have, and the entry hash there (the stores of a running cluster can be read\n"
 		"  live; in a child too: a store LMDB aborts on fails the compare, naming it; a\n"
-		"  DIR2 that is DIR's store by another path is a usage error). Each\n"
+		"  DIR2 that is DIR's store by another path is a usage error; a replay to that\n"
+		"  LSN whose scratch runs out of room is an ERROR naming it). Each\n"
 		"  signed checkpoint's signer is judged against the node.pub files of --trust (up\n"
 		"  to 8), else of [drills] trust: an untrusted one fails the drill\n"
 		"  (HW_EUNTRUSTED); with none configured, signed checkpoints only warn that no\n"

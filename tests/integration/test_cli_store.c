@@ -4,9 +4,9 @@
  * cannot be opened, damaged or not a store),
  * get, digest, backup and restore to a point in time, and digest, get and backup of a
  * store on whose damaged pages LMDB aborts or faults; init, verify and a node's start
- * on a full disk (a tmpfs in a mount namespace of the test's own) and a drill restore
- * into a full scratch, a store's directory
- * that is missing, and a node whose ports cannot listen. */
+ * on a full disk (a tmpfs in a mount namespace of the test's own), a drill restore
+ * into a full scratch and a drill verify --compare whose replay fills its scratch, a store's
+ * directory that is missing, and a node whose ports cannot listen. */
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
@@ -1083,7 +1083,7 @@ static uint8_t *file_bytes(const char *path, size_t *len)
 /* A command run on small_store()'s store while its disk fills: mnt, dir and fill as
  * small_store() makes them, data its data.mdb, before (len0 bytes) what that held. */
 struct held_run {
-	char mnt[4200], dir[4300], fill[4300], data[4400];
+	char mnt[4200], dir[4300], fill[4300], data[4400], fifo[4300];
 	uint8_t *before;
 	size_t len0;
 	struct hw_proc p;
@@ -1096,32 +1096,49 @@ static void held_store(struct fix *f, struct held_run *h)
 	h->before = file_bytes(h->data, &h->len0);
 }
 
-/* Run `hawser args` with the shim holding the write of the path ending in held (the 4th
- * write under mnt: the scratch store's creation writes 3 times before it) until the test
- * has filled the disk. It must exit 1 having said said (ENOSPC and why) and then
- * "  scratch: MNT/st.TAG-..." (tag: the command's scratch). Its stderr stays in h->p. */
-static void held_fill(struct fix *f, struct held_run *h, const char **args, const char *held,
-		      const char *said, const char *tag)
+/* Start `hawser args` with the shim holding the 4th write under mnt of each of its
+ * processes (the scratch store's creation writes 3 times before it; a child forked
+ * before the parent wrote there counts from 0 too), its stderr in h->p, and its stdout
+ * too when out says so. */
+static void held_start(struct fix *f, struct held_run *h, const char **args, bool out)
 {
-	char fifo[4300], log[4300], want[4400];
-	path(f, "hold", fifo, sizeof fifo);
+	char log[4300];
+	path(f, "hold", h->fifo, sizeof h->fifo);
 	path(f, "held.log", log, sizeof log);
-	assert_int_equal(mkfifo(fifo, 0600), 0);
+	assert_int_equal(mkfifo(h->fifo, 0600), 0);
 	assert_int_equal(setenv("LD_PRELOAD", HW_FAULTS_LIB, 1), 0);
 	assert_int_equal(setenv("HW_FAULT_PATH", h->mnt, 1), 0);
 	assert_int_equal(setenv("HW_FAULT_HOLD_AFTER", "3", 1), 0);
-	assert_int_equal(setenv("HW_FAULT_HOLD_FIFO", fifo, 1), 0);
-	int rc = hw_proc_start(&h->p, log, args);
+	assert_int_equal(setenv("HW_FAULT_HOLD_FIFO", h->fifo, 1), 0);
+	int rc = out ? hw_proc_start_out(&h->p, log, args) : hw_proc_start(&h->p, log, args);
 	hw_test_fault_env_clear();
 	unsetenv("HW_FAULT_HOLD_AFTER");
 	unsetenv("HW_FAULT_HOLD_FIFO");
 	assert_int_equal(rc, 0);
-	size_t from = 0;
-	assert_true(hw_proc_wait_line(&h->p, &from, "event=hold_injected", held, 30000, NULL, 0));
-	int fd = fifo_open(fifo, O_WRONLY); /* the write waits on it */
+}
+
+/* Wait (from *from in h->p's stderr) for the hold of the write of the path ending in held,
+ * fill the disk when fill says so, and let the write go on. */
+static void held_release(struct held_run *h, size_t *from, const char *held, bool fill)
+{
+	assert_true(hw_proc_wait_line(&h->p, from, "event=hold_injected", held, 30000, NULL, 0));
+	int fd = fifo_open(h->fifo, O_WRONLY); /* the write waits on it */
 	assert_true(fd >= 0);
-	fill_disk(h->fill);
+	if (fill)
+		fill_disk(h->fill);
 	close(fd);
+}
+
+/* Run `hawser args` (held_start) and fill the disk while the write of the path ending in
+ * held waits. It must exit 1 having said said (ENOSPC and why) and then
+ * "  scratch: MNT/st.TAG-..." (tag: the command's scratch). Its stderr stays in h->p. */
+static void held_fill(struct fix *f, struct held_run *h, const char **args, const char *held,
+		      const char *said, const char *tag)
+{
+	char want[4400];
+	held_start(f, h, args, false);
+	size_t from = 0;
+	held_release(h, &from, held, true);
 	assert_int_equal(hw_proc_reap(&h->p, 30000), 1);
 	assert_true(hw_proc_wait_line(&h->p, &from, said, NULL, 0, NULL, 0));
 	snprintf(want, sizeof want, "%s/st.%s-", h->mnt, tag);
@@ -1198,6 +1215,43 @@ static void test_digest_at_fills_during_replay(void **state)
 	held_end(&h);
 	assert_int_equal(hw(&f->r, "digest", h.dir, "--at-lsn", "2000", NULL), 0);
 	assert_non_null(strstr(f->r.out, " lsn=2000\n"));
+}
+
+/* drill verify --compare where the compare's replay fills its scratch's file system
+ * (another process writing there): the store (2000 records) is verified, its rebuild let
+ * through, then the shim holds the replay of the other store (2500 records, replayed to
+ * LSN 2000 beside the store) until the test has filled the disk. The drill ends in
+ * ERROR (exit 1) saying the replay's scratch store ran out of room (ENOSPC) and naming
+ * the scratch directory, not a FAIL of the stores nor "store is full" (HW_ESTORE_FULL)
+ * as if of a store; the store is byte for byte as it was and no scratch is left. */
+static void test_drill_compare_fills_during_replay(void **state)
+{
+	struct fix *f = *state;
+	struct held_run h;
+	held_store(f, &h);
+	char other[4200], want[4400];
+	path(f, "other", other, sizeof other);
+	assert_int_equal(hw(&f->r, "init", other, NULL), 0);
+	assert_int_equal(hw(&f->r, "ingest", other, "--generate", "2500", "--seed", "3", "--end-ms",
+			    END_MS, NULL),
+			 0);
+	char reports[4200];
+	path(f, "reports", reports, sizeof reports);
+	const char *args[] = {"drill", "verify",       "--dir", h.dir,         "--compare",
+			      other,   "--report-dir", reports, "--no-record", NULL};
+	held_start(f, &h, args, true);
+	size_t from = 0;
+	held_release(&h, &from, "/st.verify-", false);
+	held_release(&h, &from, "/store/data.mdb", true);
+	assert_int_equal(hw_proc_reap(&h.p, 30000), 1);
+	assert_true(held_said(&h, "ERROR: "));
+	assert_true(held_said(&h, "(ENOSPC)"));
+	assert_true(held_said(&h, "the replay's scratch store ran out of room part way"));
+	snprintf(want, sizeof want, "%s/st.compare-", h.mnt);
+	assert_true(held_said(&h, want));
+	assert_false(held_said(&h, "HW_ESTORE_FULL"));
+	assert_false(held_said(&h, "FAIL"));
+	held_end(&h);
 }
 
 /* verify and drill verify of an intact store whose file system has no room left for the
@@ -1413,6 +1467,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_backup_restore, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_verify_no_room, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_verify_fills_during_rebuild, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_drill_compare_fills_during_replay, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_digest_at_fills_during_replay, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_no_such_dir, setup, teardown),
