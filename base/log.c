@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/utf8.h"
 #include "hawser_error.h"
 
 /* One log line; longer ones are cut (the line still ends in a newline). */
@@ -50,34 +51,56 @@ static bool needs_quotes(const char *s)
 	return false;
 }
 
-/* Put s with '"', '\\' and control characters escaped (\n, \r, \t, \xNN); bytes from
- * 0x80 up pass, so UTF-8 text stays readable. */
+/* The longest escape of one character: a C1 control's two bytes, "\xc2\x9b". */
+#define ESCAPE_CHARS_MAX 9
+
+/* The character at p (not NUL) as hw_log_escaped writes it, into one: a control character
+ * (C0, DEL, or C1 in UTF-8: U+0080..U+009F) as \n, \r, \t or \xNN (each byte), '"' and
+ * '\\' behind a backslash, any other byte as it is. Returns how many bytes of p it
+ * took: 2 for a C1 control, else 1. */
+static size_t escape_one(const unsigned char *p, char one[ESCAPE_CHARS_MAX])
+{
+	static const char named[] = "\n\r\t\"\\", as[] = "nrt\"\\";
+	const char *at = strchr(named, *p);
+	if (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) {
+		snprintf(one, ESCAPE_CHARS_MAX, "\\x%02x\\x%02x", p[0], p[1]);
+		return 2;
+	}
+	if (at != NULL)
+		snprintf(one, ESCAPE_CHARS_MAX, "\\%c", as[at - named]);
+	else if (*p < ' ' || *p == 0x7f)
+		snprintf(one, ESCAPE_CHARS_MAX, "\\x%02x", *p);
+	else
+		snprintf(one, ESCAPE_CHARS_MAX, "%c", *p);
+	return 1;
+}
+
+/* Put s escaped (escape_one). */
 static void put_escaped(struct line *l, const char *s)
 {
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		char esc[5] = {'\\', (char)*p, 0, 0, 0};
-		if (*p == '\n')
-			esc[1] = 'n';
-		else if (*p == '\r')
-			esc[1] = 'r';
-		else if (*p == '\t')
-			esc[1] = 't';
-		else if (*p < ' ' || *p == 0x7f)
-			snprintf(esc, sizeof esc, "\\x%02x", *p);
-		else if (*p != '"' && *p != '\\')
-			esc[0] = (char)*p, esc[1] = 0;
-		put(l, esc, strlen(esc));
+	char one[ESCAPE_CHARS_MAX];
+	for (const unsigned char *p = (const unsigned char *)s; *p != '\0';) {
+		p += escape_one(p, one);
+		put(l, one, strlen(one));
 	}
 }
 
-_Static_assert(HW_LOG_ESCAPED_MAX == LINE_BYTES_MAX - 1, "what put() lets a line hold");
+_Static_assert(HW_LOG_ESCAPED_CHARS(2) >= ESCAPE_CHARS_MAX, "a C1 control's escape");
 const char *hw_log_escaped(const char *s, char *buf, size_t cap)
 {
-	struct line l = {.len = 0};
-	put_escaped(&l, s);
-	size_t n = l.len < cap - 1 ? l.len : cap - 1;
-	memcpy(buf, l.buf, n);
-	buf[n] = '\0';
+	char one[ESCAPE_CHARS_MAX];
+	size_t used = 0;
+	buf[0] = '\0';
+	for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p != '\0';) {
+		p += escape_one(p, one);
+		size_t n = strlen(one);
+		if (used + n >= cap) {
+			hw_utf8_trim(buf); /* cut at an escape's end or a character's */
+			break;
+		}
+		memcpy(buf + used, one, n + 1);
+		used += n;
+	}
 	return buf;
 }
 

@@ -42,12 +42,18 @@ struct hw_start_at {
  * and "key=KEY value=VALUE" when at names them. */
 void hw_log_start_failed(int code, const struct hw_start_at *at);
 
-/* s as a log line's quoted value has it ('"', '\\' and control characters escaped: \",
- * \\, \n, \r, \t, \xNN; bytes from 0x80 up kept) into buf, for a caller's text in a
- * line written otherwise (an embedded client's stderr): it cannot end the line there, or
- * forge one after it. Cut to fit cap (> 0) and HW_LOG_ESCAPED_MAX bytes. Returns buf. Any
- * thread. */
-#define HW_LOG_ESCAPED_MAX 1023
+/* s (NULL: "") into buf as hawser writes outside text (a path, an address, a node id, a
+ * peer's words) in a log line's quoted value, on stderr or on a terminal: each control
+ * character (C0, DEL, and C1 in UTF-8, U+0080..U+009F) becomes \n, \r, \t or \xNN (per
+ * byte), and '"' and '\\' become \" and \\, so the text cannot end a line, forge one
+ * after it, send a terminal an escape sequence (colours, a cleared screen, a title) or
+ * close a quoted value, and it reads back as it was (a path holding a backslash and an
+ * 'n' never shows as one holding a newline); every other byte is kept, so UTF-8 text stays
+ * readable. The one escaper of such text: log lines (hw_log), the client library's stderr
+ * and the hawser command's output all use it. HW_LOG_ESCAPED_CHARS(strlen(s)) bytes hold
+ * any s whole; a smaller cap (at least 1) cuts it at the end of an escape or a character.
+ * Returns buf. Any thread. */
+#define HW_LOG_ESCAPED_CHARS(len) (4 * (len) + 1)
 const char *hw_log_escaped(const char *s, char *buf, size_t cap);
 
 /* Write "t=... node=... event=<event> <fmt...>\n" to stderr. */

@@ -154,8 +154,8 @@ int hw_cli_restore_event(const char *connect, const struct hw_client_security *s
 			 const struct hw_restore_info *info, int rc, double seconds);
 
 /* Text for people and terminals, in cli/text.c (no main(): a unit test links it):
- * hw_cli_wrap here, hw_cli_iso, hw_cli_hex, hw_cli_shown, hw_cli_bytes and
- * hw_cli_predicted below. */
+ * hw_cli_wrap here, hw_cli_iso, hw_cli_hex, hw_cli_bytes and hw_cli_predicted below;
+ * outside text is escaped for them by hw_log_escaped (base/log.h). */
 
 /* The width of the command's text, a terminal's default (--help, plan, refusals). */
 #define HW_CLI_COLUMNS 80
@@ -168,14 +168,14 @@ int hw_cli_restore_event(const char *connect, const struct hw_client_security *s
 void hw_cli_wrap(FILE *f, int hang, const char *line);
 
 /* Report a usage error in words (printf format; wrapped by hw_cli_wrap, its line cut at
- * HW_CLI_LINE_CHARS, its control characters escaped by hw_cli_shown, as a path given in
+ * HW_CLI_LINE_CHARS, its control characters escaped by hw_log_escaped, as a path given in
  * it may hold a newline or ESC) and point at `hawser CMD --help` (not the whole usage, which would
  * scroll the reason away); returns HW_CLI_USAGE. */
 int hw_cli_usage_error(const struct hw_cli_cmd *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
 /* Print "hawser <cmd>: <what>: <hw_strerror(code)> (<hw_errname(code)>)" to stderr, what's
- * control characters escaped (hw_cli_shown: a path with a newline or ESC in it); returns
+ * control characters escaped (hw_log_escaped: a path with a newline or ESC in it); returns
  * HW_CLI_ERROR. */
 int hw_cli_fail(const char *cmd, const char *what, int code);
 /* hw_cli_fail, and why (when not empty) after a colon: the library's own words, escaped
@@ -215,14 +215,6 @@ const char *hw_cli_iso(int64_t ms, char *buf, size_t cap);
 
 /* Lower-case hex of a digest into buf (at least 2 * HW_HASH_BYTES + 1 bytes). */
 const char *hw_cli_hex(const uint8_t *hash, char *buf);
-
-/* s (NULL: "") as text for a terminal into buf: each control character (C0, DEL, and C1
- * in UTF-8) becomes \n, \r, \t or \xNN, so a path or a name holding a newline or an
- * escape sequence cannot fake a line, or colours, of the command's own output; every
- * other byte is kept. HW_CLI_SHOWN_CHARS(strlen(s)) bytes hold any s whole; a smaller
- * cap (at least 1) cuts it at the end of a character or an escape. Returns buf. */
-#define HW_CLI_SHOWN_CHARS(len) (4 * (len) + 1)
-const char *hw_cli_shown(const char *s, char *buf, size_t cap);
 
 /* bytes for people into buf: "512 bytes", "9.7 MiB", "1.5 TiB" (units of 1024). */
 const char *hw_cli_bytes(uint64_t bytes, char *buf, size_t cap);
@@ -381,7 +373,7 @@ int hw_cli_drill_status(const char *dir, const struct hw_drill_config *c, int64_
 #define HW_CLI_OVERDUE_CHARS 128
 /* Before the first kind: with j the key "judged_at" (judged_ms as ISO 8601, null when 0)
  * and the "drills" array opened; else the line "drills (<whose> <name>):", name's
- * control characters escaped (hw_cli_shown), with ", as of T (--now: a what-if)" before
+ * control characters escaped (hw_log_escaped), with ", as of T (--now: a what-if)" before
  * the colon when judged_ms is not 0. */
 void hw_cli_drill_status_begin(struct hw_json *j, const char *whose, const char *name,
 			       int64_t judged_ms);

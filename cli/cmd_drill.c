@@ -22,6 +22,7 @@
 #include "cli/cmd_drill.h"
 
 #include "base/fs.h"
+#include "base/log.h"
 #include "cli/isolate.h"
 #include "cli/json.h"
 #include "replica/backup.h"
@@ -521,19 +522,19 @@ static void summary(const struct drill *d, const char *json_path, const char *ht
 		return;
 	}
 	/* paths and names in them may hold control characters: shown escaped */
-	static char shown[2][HW_CLI_SHOWN_CHARS(PATH_MAX)];
+	static char shown[2][HW_LOG_ESCAPED_CHARS(PATH_MAX)];
 	printf("hawser %s: %s: %s (%.2f s)\n", d->cmd->name, hw_drill_result_name(r->result),
-	       hw_cli_shown(r->what, shown[0], sizeof shown[0]), r->seconds);
+	       hw_log_escaped(r->what, shown[0], sizeof shown[0]), r->seconds);
 	int width = 28; /* the details start in one column: past the longest name */
 	for (size_t i = 0; i < r->n_checks; i++) {
-		int w = columns(hw_cli_shown(r->checks[i].name, shown[1], sizeof shown[1]));
+		int w = columns(hw_log_escaped(r->checks[i].name, shown[1], sizeof shown[1]));
 		width = w > width ? w : width;
 	}
 	for (size_t i = 0; i < r->n_checks; i++) {
-		const char *name = hw_cli_shown(r->checks[i].name, shown[1], sizeof shown[1]);
+		const char *name = hw_log_escaped(r->checks[i].name, shown[1], sizeof shown[1]);
 		printf("  %-4s  %s%*s %s\n", hw_verdict_name(r->checks[i].verdict), name,
 		       width - columns(name), "",
-		       hw_cli_shown(r->checks[i].detail, shown[0], sizeof shown[0]));
+		       hw_log_escaped(r->checks[i].detail, shown[0], sizeof shown[0]));
 	}
 	char when[40];
 	if (r->judged_ms)
@@ -541,8 +542,8 @@ static void summary(const struct drill *d, const char *json_path, const char *ht
 		       hw_cli_iso(r->judged_ms, when, sizeof(when)));
 	if (html_path[0])
 		printf("  report: %s\n          %s\n",
-		       hw_cli_shown(html_path, shown[0], sizeof shown[0]),
-		       hw_cli_shown(json_path, shown[1], sizeof shown[1]));
+		       hw_log_escaped(html_path, shown[0], sizeof shown[0]),
+		       hw_log_escaped(json_path, shown[1], sizeof shown[1]));
 }
 
 void hw_cli_drill_died(struct drill *d, const struct hw_cli_end *end)
@@ -619,14 +620,14 @@ static void status_json_kind(struct hw_json *j, int k, const struct hw_drill_due
 static void status_text_kind(int k, const struct hw_drill_due *due, const struct hw_drill_row *last,
 			     int64_t every_ms)
 {
-	char when[40], dur[32], every[32], what[HW_CLI_SHOWN_CHARS(HW_DRILL_WHAT_BYTES)];
+	char when[40], dur[32], every[32], what[HW_LOG_ESCAPED_CHARS(HW_DRILL_WHAT_BYTES)];
 	printf("  %-9s ", hw_drill_kind_name((enum hw_drill_kind)k));
 	if (last)
 		printf("last %s %s (%s, lsn %" PRIu64 ")%s%s; ", hw_drill_result_name(last->result),
 		       hw_cli_iso(last->time_ms, when, sizeof(when)),
 		       hw_drill_duration_format((int64_t)last->duration_ms, dur, sizeof(dur)),
 		       last->lsn, last->result != HW_DRILL_PASS ? ": " : "",
-		       last->result != HW_DRILL_PASS ? hw_cli_shown(last->what, what, sizeof what)
+		       last->result != HW_DRILL_PASS ? hw_log_escaped(last->what, what, sizeof what)
 						     : "");
 	else
 		printf("never run; ");
@@ -674,9 +675,9 @@ void hw_cli_drill_status_begin(struct hw_json *j, const char *whose, const char 
 		hw_json_array_begin(j);
 		return;
 	}
-	size_t cap = HW_CLI_SHOWN_CHARS(strlen(name));
+	size_t cap = HW_LOG_ESCAPED_CHARS(strlen(name));
 	char *shown = malloc(cap);
-	printf("drills (%s %s)", whose, shown ? hw_cli_shown(name, shown, cap) : "?");
+	printf("drills (%s %s)", whose, shown ? hw_log_escaped(name, shown, cap) : "?");
 	free(shown);
 	if (judged_ms)
 		printf(", as of %s (--now: a what-if)", hw_cli_iso(judged_ms, when, sizeof(when)));

@@ -10,6 +10,7 @@
 #include <sodium.h>
 
 #include "bench/workload.h"
+#include "base/log.h"
 #include "base/names.h"
 #include "cli/cli.h"
 #include "cli/isolate.h"
@@ -34,9 +35,9 @@ static int cmd_init(const struct hw_cli_cmd *cmd, int argc, char **argv)
 	rc = hw_store_init(dir);
 	if (rc)
 		return hw_cli_fail(cmd->name, dir, rc);
-	char shown[HW_CLI_SHOWN_CHARS(PATH_MAX)];
+	char shown[HW_LOG_ESCAPED_CHARS(PATH_MAX)];
 	printf("hawser init: created an empty store in %s\n",
-	       hw_cli_shown(dir, shown, sizeof shown));
+	       hw_log_escaped(dir, shown, sizeof shown));
 	return HW_CLI_OK;
 }
 
@@ -531,10 +532,10 @@ static int fail_scratch(const char *cmd, const char *what, int rc, const char *w
 			const char *scratch)
 {
 	hw_cli_fail_why(cmd, what, rc, why);
-	char shown[HW_CLI_SHOWN_CHARS(4096)];
+	char shown[HW_LOG_ESCAPED_CHARS(4096)];
 	if (rc == -ENOSPC && scratch[0])
 		fprintf(stderr, "  scratch: %s (removed)\n",
-			hw_cli_shown(scratch, shown, sizeof shown));
+			hw_log_escaped(scratch, shown, sizeof shown));
 	return HW_CLI_ERROR;
 }
 

@@ -103,8 +103,8 @@ int hw_cli_usage_error(const struct hw_cli_cmd *cmd, const char *fmt, ...)
 	vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);
 	va_end(ap);
 	/* a path in it (a store, a file given) with a newline or ESC cannot fake a line */
-	char shown[HW_CLI_SHOWN_CHARS(HW_CLI_LINE_CHARS)];
-	hw_cli_wrap(stderr, 2, hw_cli_shown(line, shown, sizeof shown));
+	char shown[HW_LOG_ESCAPED_CHARS(HW_CLI_LINE_CHARS)];
+	hw_cli_wrap(stderr, 2, hw_log_escaped(line, shown, sizeof shown));
 	fprintf(stderr, "Try 'hawser %s --help' for more information.\n", cmd->name);
 	return HW_CLI_USAGE;
 }
@@ -117,10 +117,11 @@ int hw_cli_fail(const char *cmd, const char *what, int code)
 int hw_cli_fail_why(const char *cmd, const char *what, int code, const char *why)
 {
 	/* what is most often a path, why may hold one: a newline or ESC in it is escaped */
-	char shown[2][HW_CLI_SHOWN_CHARS(PATH_MAX)];
+	char shown[2][HW_LOG_ESCAPED_CHARS(PATH_MAX)];
 	fprintf(stderr, "hawser %s: %s: %s (%s)%s%s\n", cmd,
-		hw_cli_shown(what, shown[0], sizeof shown[0]), hw_strerror(code), hw_errname(code),
-		why != NULL && why[0] ? ": " : "", hw_cli_shown(why, shown[1], sizeof shown[1]));
+		hw_log_escaped(what, shown[0], sizeof shown[0]), hw_strerror(code),
+		hw_errname(code), why != NULL && why[0] ? ": " : "",
+		hw_log_escaped(why, shown[1], sizeof shown[1]));
 	return HW_CLI_ERROR;
 }
 

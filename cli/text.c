@@ -1,7 +1,6 @@
 /* text.c: text for people and terminals (cli/cli.h): lines wrapped at 80 columns, times
- * in ISO 8601, digests in hex, control characters escaped, byte counts, a node's predicted
- * failover. No state, no I/O but the FILE it is handed: unit-tested
- * (tests/unit/test_report.c). */
+ * in ISO 8601, digests in hex, byte counts, a node's predicted failover. No state, no
+ * I/O but the FILE it is handed: unit-tested (tests/unit/test_report.c). */
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -58,35 +57,6 @@ const char *hw_cli_hex(const uint8_t *hash, char *buf)
 		buf[2 * i + 1] = digits[hash[i] & 15];
 	}
 	buf[2 * HW_HASH_BYTES] = '\0';
-	return buf;
-}
-
-const char *hw_cli_shown(const char *s, char *buf, size_t cap)
-{
-	static const char named[] = "\n\r\t"; /* written as \n, \r, \t */
-	const unsigned char *p = (const unsigned char *)(s ? s : "");
-	size_t used = 0;
-	buf[0] = '\0';
-	for (; *p; p++) {
-		char one[12];
-		bool c1 = p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f; /* U+0080..U+009F */
-		if (c1)
-			snprintf(one, sizeof one, "\\x%02x\\x%02x", p[0], p[1]);
-		else if (strchr(named, *p) != NULL)
-			snprintf(one, sizeof one, "\\%c", "nrt"[strchr(named, *p) - named]);
-		else if (*p < 0x20 || *p == 0x7f)
-			snprintf(one, sizeof one, "\\x%02x", *p);
-		else
-			snprintf(one, sizeof one, "%c", *p);
-		size_t n = strlen(one);
-		if (used + n >= cap) {
-			hw_utf8_trim(buf); /* cut at an escape's end or a character's */
-			break;
-		}
-		memcpy(buf + used, one, n + 1);
-		used += n;
-		p += c1;
-	}
 	return buf;
 }
 

@@ -937,7 +937,7 @@ static int take_security(struct hw_client *c, const struct hw_client_security *s
 		return HW_ECONFIG;
 	}
 	if (strlen(sec->cluster_id) > HW_CHANNEL_CLUSTER_BYTES) {
-		char shown[HW_LOG_ESCAPED_MAX + 1]; /* the caller's text: it forges no line */
+		char shown[HW_LOG_ESCAPED_CHARS(1024)]; /* the caller's text: it forges no line */
 		fprintf(stderr, "hawser client: cluster id '%s' is longer than %u characters\n",
 			hw_log_escaped(sec->cluster_id, shown, sizeof shown),
 			(unsigned)HW_CHANNEL_CLUSTER_BYTES);
@@ -1047,7 +1047,7 @@ int hw_client_connect_secure(const char *addr, const struct hw_client_security *
 	size_t n_addrs = 0;
 	rc = hw_addrs_parse(addr, c->addrs, ADDRS_MAX, &n_addrs);
 	c->n_addrs = (uint32_t)n_addrs;
-	char shown[HW_LOG_ESCAPED_MAX + 1]; /* the caller's text: escaped, it forges no line */
+	char shown[HW_LOG_ESCAPED_CHARS(1024)]; /* the caller's: it forges no line */
 	if (rc != 0) /* -EINVAL alone does not say which part of the list is wrong */
 		fprintf(stderr,
 			"hawser client: '%s' is not a list of addresses: HOST:PORT or unix:/path "

@@ -306,15 +306,26 @@ static void test_log_escape(void **state)
 	assert_memory_equal(l3, "t=", 2);
 }
 
-/* hw_log_escaped gives a caller's text as a quoted log value has it, cut to its buffer. */
+/* hw_log_escaped gives a caller's text as a quoted log value has it, and as a terminal
+ * may be shown it: C0, DEL and C1 controls, '"' and '\\' escaped, UTF-8 text kept, cut to
+ * its buffer at the end of an escape or a character. */
 static void test_log_escaped(void **state)
 {
 	(void)state;
 	char buf[64];
 	assert_string_equal(hw_log_escaped("a\nb\"c\\\x01\x7f\t\xc3\xa9", buf, sizeof buf),
 			    "a\\nb\\\"c\\\\\\x01\\x7f\\t\xc3\xa9");
+	assert_string_equal(hw_log_escaped("a\n\x1b[1m\tb\xc2\x9b"
+					   "2J",
+					   buf, sizeof buf),
+			    "a\\n\\x1b[1m\\tb\\xc2\\x9b2J");
 	assert_string_equal(hw_log_escaped("ab\n", buf, 3), "ab");
+	assert_string_equal(hw_log_escaped("a\x1b", buf, 4), "a");     /* not "a\\x" */
+	assert_string_equal(hw_log_escaped("a\xc3\xa9", buf, 3), "a"); /* not half of it */
 	assert_string_equal(hw_log_escaped("", buf, 1), "");
+	assert_string_equal(hw_log_escaped(NULL, buf, sizeof buf), "");
+	char whole[HW_LOG_ESCAPED_CHARS(3)];
+	assert_string_equal(hw_log_escaped("\xc2\x85\x1b", whole, sizeof whole), "\\xc2\\x85\\x1b");
 }
 
 /* A checker reading lines back finds whole keys only, never text inside a quoted value,

@@ -245,7 +245,7 @@ static void test_json_escapes(void **state)
 }
 
 /* hw_cli_wrap: within 80 columns, a word that would pass them on a line of its own under
- * the hang, a word wider than a line whole; hw_cli_shown: control characters escaped. */
+ * the hang, a word wider than a line whole. */
 static void test_text(void **state)
 {
 	(void)state;
@@ -267,8 +267,6 @@ static void test_text(void **state)
 		 word);
 	assert_string_equal(out, want);
 	free(out);
-	char shown[HW_CLI_SHOWN_CHARS(8)];
-	assert_string_equal(hw_cli_shown("a\n\x1b[1m\tb", shown, sizeof shown), "a\\n\\x1b[1m\\tb");
 }
 
 /* The failover a node predicts, as status says it and, terse, as the demo does under its
