@@ -240,9 +240,12 @@ void hw_log_command(const char *cmd)
 void hw_log_error(const char *what, int code, const char *why)
 {
 	bool reason = why != NULL && why[0] != '\0';
+	/* a path, or a config's value, in them may hold a newline or ESC: escaped */
+	char shown[2][HW_LOG_ESCAPED_CHARS(LINE_BYTES_MAX)];
 	fprintf(stderr, "hawser%s%s: %s: %s (%s)%s%s\n", log_command ? " " : "",
-		log_command ? log_command : "", what, hw_strerror(code), hw_errname(code),
-		reason ? ": " : "", reason ? why : "");
+		log_command ? log_command : "", hw_log_escaped(what, shown[0], sizeof shown[0]),
+		hw_strerror(code), hw_errname(code), reason ? ": " : "",
+		hw_log_escaped(reason ? why : "", shown[1], sizeof shown[1]));
 }
 
 void hw_log_start_failed(int code, const struct hw_start_at *at)

@@ -28,7 +28,9 @@ void hw_log_command(const char *cmd);
 /* An error for the operator rather than an event, in the form every hawser command's
  * errors take (cli/cli.h hw_cli_fail_why): "hawser CMD: WHAT: <hw_strerror(code)>
  * (<hw_errname(code)>): WHY\n" on stderr, CMD as hw_log_command set it ("hawser: WHAT
- * ..." with none), ": WHY" left out when why is NULL or empty. Any thread. */
+ * ..." with none), ": WHY" left out when why is NULL or empty, WHAT and WHY escaped
+ * (hw_log_escaped: a path or a config value in them may hold a newline or ESC). Any
+ * thread. */
 void hw_log_error(const char *what, int code, const char *why);
 
 /* Where a node's or witness's start failed: the config key whose value failed, and that

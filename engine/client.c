@@ -79,6 +79,18 @@ _Static_assert(SEND_FRAME_MAX <= HW_PORT_FRAME_MAX, "a node's port opens every r
 _Static_assert(HW_FRAME_BYTES_MAX / HW_SUBMIT_REPLY_FRAME_MAX >= HW_CLIENT_INFLIGHT_MAX,
 	       "a client's buffer holds the outcomes of all its submits in flight");
 
+/* What this file's stderr lines show of outside text (a list given, a cluster id, a
+ * node's words), escaped (hw_log_escaped), at most; an address of the list whole. */
+#define SHOWN_TEXT_MAX   1024u
+#define SHOWN_ADDR_CHARS HW_LOG_ESCAPED_CHARS(HW_ADDR_CHARS_MAX)
+
+/* Address i of c as its stderr lines show it, into buf[SHOWN_ADDR_CHARS]: a host or a
+ * socket's path may hold a newline or ESC, which would forge a line or act on a terminal. */
+static const char *shown_addr(const struct hw_client *c, uint32_t i, char *buf)
+{
+	return hw_log_escaped(c->addrs[i], buf, SHOWN_ADDR_CHARS);
+}
+
 /* Milliseconds left until deadline (-1: none) as a poll timeout. */
 static int left_ms(int64_t deadline)
 {
@@ -581,13 +593,15 @@ static bool wire_code_ok(int code, bool zero_ok)
  * good (should the node close after all, the next read finds the close: HW_ECLOSED). */
 static int error_code(struct hw_client *c, const struct hw_frame *f)
 {
+	char shown[HW_LOG_ESCAPED_CHARS(SHOWN_TEXT_MAX)]; /* the node's words, escaped */
 	ProtobufCAllocator pa = {arena_alloc_cb, arena_free_cb, &c->arena};
 	hw_arena_reset(&c->arena);
 	Hawser__Wire__V1__Error *e = hawser__wire__v1__error__unpack(&pa, f->len, f->body);
 	if (e == NULL || !wire_code_ok(e->code, false))
 		return set_failed(c, HW_EPROTOCOL);
 	if (e->message && e->message[0])
-		fprintf(stderr, "hawser client: node refused: %s\n", e->message);
+		fprintf(stderr, "hawser client: node refused: %s\n",
+			hw_log_escaped(e->message, shown, sizeof shown));
 	return e->code;
 }
 
@@ -660,13 +674,13 @@ static void say_closed_in_handshake(struct hw_client *c, int rc)
 	uint32_t i = c->cur;
 	if (rc != HW_EHANDSHAKE || !c->lost || (c->refusals_said & 1u << i))
 		return;
-	char cluster[4 * HW_CHANNEL_CLUSTER_BYTES + 1]; /* the caller's: \xNN at most */
+	char addr[SHOWN_ADDR_CHARS], cluster[HW_LOG_ESCAPED_CHARS(HW_CHANNEL_CLUSTER_BYTES)];
 	fprintf(stderr,
 		"hawser client: %s closed the connection during the handshake: the node refused "
 		"this client, as it does when its cluster id differs from --cluster '%s' (or its "
 		"protocol version differs) or it does not pin this client's key; its log says "
 		"which (channel_refused code=HW_ECLUSTER or HW_EAUTH)\n",
-		c->addrs[i], hw_log_escaped(c->cluster, cluster, sizeof cluster));
+		shown_addr(c, i, addr), hw_log_escaped(c->cluster, cluster, sizeof cluster));
 	c->refusals_said |= 1u << i;
 }
 
@@ -734,12 +748,12 @@ static int check_node_key(struct hw_client *c, uint32_t i)
 	if (named_node(c, i, id))
 		return 0;
 	if (!(c->refusals_said & 1u << i)) {
-		char fp[HW_CHANNEL_FINGERPRINT_CHARS + 1];
+		char fp[HW_CHANNEL_FINGERPRINT_CHARS + 1], addr[SHOWN_ADDR_CHARS];
 		hw_channel_fingerprint(hw_channel_peer_key(c->ch), fp);
 		fprintf(stderr,
 			"hawser client: %s refused: the key that answered, key=%s, is not pinned "
 			"as node %s (%s.pub), so it is not %s (code=HW_EAUTH)\n",
-			c->addrs[i], fp, id, id, id);
+			shown_addr(c, i, addr), fp, id, id, id);
 	}
 	c->refusals_said |= 1u << i;
 	return set_failed(c, HW_EAUTH);
@@ -937,23 +951,25 @@ static int take_security(struct hw_client *c, const struct hw_client_security *s
 		return HW_ECONFIG;
 	}
 	if (strlen(sec->cluster_id) > HW_CHANNEL_CLUSTER_BYTES) {
-		char shown[HW_LOG_ESCAPED_CHARS(1024)]; /* the caller's text: it forges no line */
+		char shown[HW_LOG_ESCAPED_CHARS(
+			SHOWN_TEXT_MAX)]; /* the caller's: it forges no line */
 		fprintf(stderr, "hawser client: cluster id '%s' is longer than %u characters\n",
 			hw_log_escaped(sec->cluster_id, shown, sizeof shown),
 			(unsigned)HW_CHANNEL_CLUSTER_BYTES);
 		return HW_ECONFIG;
 	}
-	char bad[256];
+	char bad[256], shown[HW_LOG_ESCAPED_CHARS(PATH_MAX)]; /* paths given: escaped */
 	int rc = hw_channel_pins_parse(sec->peers, c->pins, c->pin_names, HW_CHANNEL_PINNED_MAX,
 				       &c->n_pins, bad, sizeof bad);
 	if (rc) {
-		fprintf(stderr, "hawser client: pinned key %s: %s\n", bad,
-			hw_channel_pins_strerror(rc));
+		fprintf(stderr, "hawser client: pinned key %s: %s\n",
+			hw_log_escaped(bad, shown, sizeof shown), hw_channel_pins_strerror(rc));
 		return HW_ECONFIG;
 	}
 	rc = hw_identity_load(sec->key, &c->id);
 	if (rc) {
-		fprintf(stderr, "hawser client: key %s: %s\n", sec->key,
+		fprintf(stderr, "hawser client: key %s: %s\n",
+			hw_log_escaped(sec->key, shown, sizeof shown),
 			rc == HW_ECONFIG ? "not a node.key of hawser keygen, or readable by group "
 					   "or others (chmod 600)"
 					 : hw_strerror(rc));
@@ -973,13 +989,13 @@ static int take_security(struct hw_client *c, const struct hw_client_security *s
 static int check_plaintext_addrs(const struct hw_client *c)
 {
 	for (uint32_t k = 0; !c->secure && k < c->n_addrs; k++) {
-		char id[HW_ID_CHARS_MAX + 1];
+		char id[HW_ID_CHARS_MAX + 1], addr[SHOWN_ADDR_CHARS];
 		addr_node(c, k, id);
 		if (id[0] != '\0') {
 			fprintf(stderr,
 				"hawser client: %s names node %s, which a plaintext connection "
 				"cannot check: connect with keys, or give the address alone\n",
-				c->addrs[k], id);
+				shown_addr(c, k, addr), id);
 			return HW_ECONFIG;
 		}
 	}
@@ -999,13 +1015,13 @@ static bool refused_us(int rc)
  * code, in the list's order); what each address gave goes on stderr for the operator. */
 static int no_primary(const struct hw_client *c)
 {
-	char line[HW_DIAL_MAX * (HW_ADDR_CHARS_MAX + 64)];
+	char line[HW_DIAL_MAX * (SHOWN_ADDR_CHARS + 64)], addr[SHOWN_ADDR_CHARS];
 	size_t at = 0;
 	int refused = 0;
 	for (uint32_t i = 0; i < c->n_addrs && at < sizeof line; i++) {
 		int rc = c->dials.d[i].rc;
 		int len = snprintf(line + at, sizeof line - at, "%s %s: %s", i ? "," : "",
-				   c->addrs[i], rc != 0 ? hw_strerror(rc) : "a standby");
+				   shown_addr(c, i, addr), rc != 0 ? hw_strerror(rc) : "a standby");
 		at += len > 0 ? (size_t)len : 0;
 		if (refused == 0 && refused_us(rc))
 			refused = rc;
@@ -1047,7 +1063,7 @@ int hw_client_connect_secure(const char *addr, const struct hw_client_security *
 	size_t n_addrs = 0;
 	rc = hw_addrs_parse(addr, c->addrs, ADDRS_MAX, &n_addrs);
 	c->n_addrs = (uint32_t)n_addrs;
-	char shown[HW_LOG_ESCAPED_CHARS(1024)]; /* the caller's: it forges no line */
+	char shown[HW_LOG_ESCAPED_CHARS(SHOWN_TEXT_MAX)]; /* the caller's: it forges no line */
 	if (rc != 0) /* -EINVAL alone does not say which part of the list is wrong */
 		fprintf(stderr,
 			"hawser client: '%s' is not a list of addresses: HOST:PORT or unix:/path "

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "base/clock.h"
+#include "base/log.h"
 #include "base/names.h"
 #include "engine/lookup.h"
 #include "hawser_error.h"
@@ -90,8 +91,9 @@ static void start_unix(struct hw_dial *d, const char *path)
  * not resolve (dial.h). */
 static void say_failed(const struct hw_dial_name *nm, const char *host, int rc, const char *what)
 {
-	fprintf(stderr, "hawser client: %s: lookup %s, so the dial fails with %s; %s\n", host, what,
-		hw_errname(rc),
+	char shown[HW_LOG_ESCAPED_CHARS(HW_ADDR_CHARS_MAX)]; /* a newline or ESC in it: escaped */
+	fprintf(stderr, "hawser client: %s: lookup %s, so the dial fails with %s; %s\n",
+		hw_log_escaped(host, shown, sizeof shown), what, hw_errname(rc),
 		nm->res != NULL ? "the addresses it resolved to before are dialled"
 				: "it has no address to dial until a lookup answers");
 }

@@ -1,0 +1,220 @@
+/* test_cli_escape.c: what the hawser command (HW_BIN, run as a real process) prints of the
+ * outside text it was given: addresses of a --connect list, key paths, a config's path and
+ * values, and a node's own words. A newline, ESC or BEL in them reaches stderr escaped
+ * (base/log.h hw_log_escaped), never raw: it cannot forge a line, clear a terminal or set
+ * its title. The nodes here are fake ones, forked from the test, on Unix sockets whose
+ * paths hold such characters. */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+
+#include <cmocka.h>
+
+#include "hawser_error.h"
+#include "tests/integration/cli_fix.h"
+#include "tests/integration/fake_wire.h"
+
+/* What the tests put into paths and addresses: ESC with a screen clear, a newline, and
+ * ESC ] ... BEL (a terminal's title), escaped as hw_log_escaped writes them. */
+#define NASTY     "\x1b[2J\nx\x1b]0;t\x07"
+#define NASTY_ESC "\\x1b[2J\\nx\\x1b]0;t\\x07"
+
+static int setup(void **state)
+{
+	return fix_setup(state, "cli-escape");
+}
+
+/* text holds no control character raw but the newlines that end its lines: no C0 but
+ * '\n', no DEL, no C1 in UTF-8. */
+static void assert_no_raw_control(const char *text)
+{
+	for (const unsigned char *p = (const unsigned char *)text; *p != '\0'; p++) {
+		assert_true(*p == '\n' || (*p >= 0x20 && *p != 0x7f));
+		assert_false(p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f);
+	}
+}
+
+/* The last command's stderr said prefix, then what (escaped) and then after, on one line,
+ * and holds nothing raw (assert_no_raw_control). */
+static void assert_said_escaped(const struct fix *f, const char *prefix, const char *what,
+				const char *after)
+{
+	char want[8192];
+	snprintf(want, sizeof want, "%s%s%s", prefix, what, after);
+	assert_non_null(strstr(f->r.err, want));
+	assert_no_raw_control(f->r.err);
+	assert_no_raw_control(f->r.out);
+}
+
+/* How a fake node (fake_start) treats each connection. */
+enum fake_how {
+	CLOSE_AT_HANDSHAKE, /* read the client's first bytes, then close: a refusal */
+	REFUSE_IN_WORDS,    /* answer the HELLO with ERROR {HW_ECLUSTER, NASTY words} */
+};
+
+/* One connection of a fake node, on its own process. */
+static void fake_serve(int fd, enum fake_how how)
+{
+	if (how == CLOSE_AT_HANDSHAKE) {
+		uint8_t buf[256];
+		(void)!read(fd, buf, sizeof buf);
+		return;
+	}
+	struct hw_fake_stream s = {.fd = fd, .buf = malloc(HW_FAKE_STREAM_BYTES)};
+	struct hw_frame fr;
+	if (s.buf != NULL && hw_fake_next_frame(&s, &fr) && fr.type == HW_FRAME_HELLO) {
+		Hawser__Wire__V1__Error e = HAWSER__WIRE__V1__ERROR__INIT;
+		e.code = HW_ECLUSTER;
+		e.message = (char *)"cluster " NASTY " differs";
+		uint8_t body[128];
+		size_t n = hawser__wire__v1__error__pack(&e, body);
+		(void)hw_fake_send_frame(fd, HW_FRAME_ERROR, body, (uint32_t)n);
+	}
+	free(s.buf);
+}
+
+/* A fake node listening at path (made before this returns, so a dial finds it), serving
+ * every connection as how says, on a child process: its pid, for fake_stop(). */
+static pid_t fake_start(const char *path, enum fake_how how)
+{
+	int lfd = hw_fake_listen_unix(path, 8);
+	assert_true(lfd >= 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		for (;;) {
+			int fd = accept(lfd, NULL, NULL);
+			if (fd < 0)
+				_exit(1);
+			fake_serve(fd, how);
+			close(fd);
+		}
+	}
+	close(lfd);
+	return pid;
+}
+
+static void fake_stop(pid_t pid)
+{
+	assert_int_equal(kill(pid, SIGKILL), 0);
+	assert_int_equal(waitpid(pid, NULL, 0), pid);
+}
+
+/* A --connect list the client parsed and dialled: the addresses the client library names
+ * on stderr (no node answered at either; one naming a node without keys to check it; a
+ * host whose lookup fails) are escaped, as the command's own failure line is. */
+static void test_connect_list(void **state)
+{
+	struct fix *f = *state;
+	char a[4200], b[4200], list[8500];
+	path(f, "a" NASTY, a, sizeof a);
+	path(f, "b" NASTY, b, sizeof b);
+	snprintf(list, sizeof list, "unix:%s,unix:%s", a, b);
+	assert_int_equal(
+		hw(&f->r, "submit", "--connect", list, "--insecure", "--generate", "1", NULL), 1);
+	char want[8500];
+	snprintf(want, sizeof want, "unix:%s/a", f->dir);
+	assert_said_escaped(f, "hawser client: no node answered as the primary: ", want,
+			    NASTY_ESC ": No such file or directory, unix:");
+	assert_said_escaped(f, "hawser submit: ", want, NASTY_ESC ",unix:");
+	snprintf(list, sizeof list, "p1@unix:%s", a);
+	assert_int_equal(hw(&f->r, "status", "--connect", list, "--insecure", NULL), 1);
+	snprintf(want, sizeof want, "hawser client: p1@unix:%s/a", f->dir);
+	assert_said_escaped(f, want, NASTY_ESC, " names node p1, which a plaintext connection");
+	assert_int_equal(hw(&f->r, "submit", "--connect", "bad" NASTY ".invalid:1", "--insecure",
+			    "--generate", "1", NULL),
+			 1);
+	assert_said_escaped(f, "hawser client: bad", NASTY_ESC, ".invalid: lookup failed");
+}
+
+/* Key paths given (--peers, --key) that the client cannot read are named escaped. */
+static void test_key_paths(void **state)
+{
+	struct fix *f = *state;
+	char keys[4200], key[4300], pub[4300], bad[4300], sock[4300];
+	path(f, "k", keys, sizeof keys);
+	snprintf(key, sizeof key, "%s/node.key", keys);
+	snprintf(pub, sizeof pub, "%s/node.pub", keys);
+	path(f, "s", sock, sizeof sock);
+	char conn[4400];
+	snprintf(conn, sizeof conn, "unix:%s", sock);
+	assert_int_equal(hw(&f->r, "keygen", "--out", keys, NULL), 0);
+	path(f, "p" NASTY ".pub", bad, sizeof bad);
+	assert_int_equal(hw(&f->r, "status", "--connect", conn, "--key", key, "--peers", bad,
+			    "--cluster", "yard", NULL),
+			 1);
+	assert_said_escaped(f, "hawser client: pinned key ", f->dir, "/p" NASTY_ESC ".pub: ");
+	path(f, "k" NASTY, bad, sizeof bad);
+	assert_int_equal(hw(&f->r, "status", "--connect", conn, "--key", bad, "--peers", pub,
+			    "--cluster", "yard", NULL),
+			 1);
+	assert_said_escaped(f, "hawser client: key ", f->dir, "/k" NASTY_ESC ": ");
+}
+
+/* A node that closes the connection in the handshake (it refused this client), and one
+ * that refuses it in words of its own: the address and the words are escaped. */
+static void test_node_refusals(void **state)
+{
+	struct fix *f = *state;
+	char keys[4200], key[4300], pub[4300], sock[4300], conn[4400], want[4400];
+	path(f, "k", keys, sizeof keys);
+	snprintf(key, sizeof key, "%s/node.key", keys);
+	snprintf(pub, sizeof pub, "%s/node.pub", keys);
+	assert_int_equal(hw(&f->r, "keygen", "--out", keys, NULL), 0);
+	path(f, "s" NASTY, sock, sizeof sock);
+	snprintf(conn, sizeof conn, "unix:%s", sock);
+	pid_t node = fake_start(sock, CLOSE_AT_HANDSHAKE);
+	int rc = hw(&f->r, "status", "--connect", conn, "--key", key, "--peers", pub, "--cluster",
+		    "yard", NULL);
+	fake_stop(node);
+	assert_int_equal(rc, 1);
+	snprintf(want, sizeof want, "hawser client: unix:%s/s", f->dir);
+	assert_said_escaped(f, want, NASTY_ESC, " closed the connection during the handshake");
+	node = fake_start(sock, REFUSE_IN_WORDS);
+	rc = hw(&f->r, "status", "--connect", conn, "--insecure", NULL);
+	fake_stop(node);
+	assert_int_equal(rc, 1);
+	assert_said_escaped(f, "hawser client: node refused: cluster ", NASTY_ESC, " differs\n");
+}
+
+/* A node's config: its path, and a value in it whose lookup fails, as `hawser node` says
+ * them when it cannot start. */
+static void test_node_config(void **state)
+{
+	struct fix *f = *state;
+	char conf[4200], data[4200];
+	path(f, "none" NASTY ".conf", conf, sizeof conf);
+	assert_int_equal(hw(&f->r, "node", "--config", conf, NULL), 1);
+	assert_said_escaped(f, "hawser node: ", f->dir, "/none" NASTY_ESC ".conf: No such file");
+	path(f, "n.conf", conf, sizeof conf);
+	path(f, "n.d", data, sizeof data);
+	FILE *fp = fopen(conf, "w");
+	assert_non_null(fp);
+	fprintf(fp,
+		"[cluster]\nid = yard\n[node]\nid = s1\nrole = standby\ndata_dir = %s\n"
+		"primary = bad\x1b[2J.invalid:7001\nlisten = 127.0.0.1:1\nclient = 127.0.0.1:2\n"
+		"[security]\ninsecure = true\n",
+		data);
+	fclose(fp);
+	assert_int_equal(hw(&f->r, "node", "--config", conf, NULL), 1);
+	assert_said_escaped(f, "'node.primary' = 'bad", "\\x1b[2J", ".invalid:7001': lookup of ");
+}
+
+int main(void)
+{
+	hw_bin = hw_test_bin_or_skip("test_cli_escape");
+	if (hw_bin == NULL)
+		return 77;
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_connect_list, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_key_paths, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_node_refusals, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_node_config, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
