@@ -154,8 +154,9 @@ int hw_cli_restore_event(const char *connect, const struct hw_client_security *s
 			 const struct hw_restore_info *info, int rc, double seconds);
 
 /* Text for people and terminals, in cli/text.c (no main(): a unit test links it):
- * hw_cli_wrap here, hw_cli_iso, hw_cli_hex, hw_cli_bytes and hw_cli_predicted below;
- * outside text is escaped for them by hw_log_escaped (base/log.h). */
+ * hw_cli_wrap here, hw_cli_iso, hw_cli_hex, hw_cli_bytes, hw_cli_predicted and
+ * hw_cli_message_shown below; outside text is escaped for them by hw_log_escaped
+ * (base/log.h). */
 
 /* The width of the command's text, a terminal's default (--help, plan, refusals). */
 #define HW_CLI_COLUMNS 80
@@ -228,6 +229,15 @@ const char *hw_cli_bytes(uint64_t bytes, char *buf, size_t cap);
 struct Hawser__Wire__V1__FailoverStatus;
 const char *hw_cli_predicted(const struct Hawser__Wire__V1__FailoverStatus *f, bool terse,
 			     char *buf, size_t cap);
+
+/* Escape every string of the decoded message m, and of the messages in it, in place, for
+ * a terminal (hw_log_escaped): a node's words, ids and addresses (a status's), which may
+ * hold a newline or an escape sequence. A string that changes is replaced by a malloc'd
+ * copy, which protobuf_c_message_free_unpacked(m, NULL) frees as it would have freed the
+ * one replaced: m must have been unpacked with the default allocator. Returns 0, or
+ * HW_ENOMEM (m then holds some strings escaped and the others as they were). */
+struct ProtobufCMessage;
+int hw_cli_message_shown(struct ProtobufCMessage *m);
 
 /* Make a fresh scratch directory next to near ("<near>.<tag>-XXXXXX") or, when that
  * fails, under $TMPDIR or /tmp. Writes the path into buf. Returns 0 or -errno. */

@@ -916,6 +916,18 @@ static int status_fail(const struct hw_cli_cmd *cmd, const char *what, int rc, s
 	return hw_cli_fail(cmd->name, what, rc);
 }
 
+/* The node's words in s (its id, its primary's address, the reasons it gives) escaped
+ * for the terminal (hw_cli_message_shown), but the drills' rows, which
+ * hw_cli_drill_status_kind escapes as it prints them. 0 or HW_ENOMEM. */
+static int status_shown(Hawser__Wire__V1__Status *s)
+{
+	size_t n_drills = s->n_drills;
+	s->n_drills = 0;
+	int rc = hw_cli_message_shown(&s->base);
+	s->n_drills = n_drills;
+	return rc;
+}
+
 static int status_node(const struct hw_cli_cmd *cmd, struct status_opts *o, struct hw_json *j)
 {
 	struct hw_client *c;
@@ -932,6 +944,11 @@ static int status_node(const struct hw_cli_cmd *cmd, struct status_opts *o, stru
 	free(body);
 	if (!s)
 		return status_fail(cmd, "status reply", HW_EPROTOCOL, j);
+	rc = j ? 0 : status_shown(s);
+	if (rc) {
+		hawser__wire__v1__status__free_unpacked(s, NULL);
+		return status_fail(cmd, "status reply", rc, j);
+	}
 	if (j)
 		status_print_json(s, j);
 	else

@@ -1,14 +1,18 @@
 /* text.c: text for people and terminals (cli/cli.h): lines wrapped at 80 columns, times
- * in ISO 8601, digests in hex, byte counts, a node's predicted failover. No state, no
- * I/O but the FILE it is handed: unit-tested (tests/unit/test_report.c). */
+ * in ISO 8601, digests in hex, byte counts, a node's predicted failover, a decoded
+ * message's strings escaped. No state, no I/O but the FILE it is handed: unit-tested
+ * (tests/unit/test_report.c). */
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "base/log.h"
 #include "base/utf8.h"
 #include "cli/cli.h"
+#include "hawser_error.h"
 #include "wire.pb-c.h"
 
 void hw_cli_wrap(FILE *f, int hang, const char *line)
@@ -87,4 +91,47 @@ const char *hw_cli_predicted(const Hawser__Wire__V1__FailoverStatus *f, bool ter
 			 f->failover_ms, terse ? "detect" : "detection", f->detection_ms,
 			 terse ? "elect" : "election", f->election_ms, f->replay_ms, f->resume_ms);
 	return buf;
+}
+
+/* The string at *at escaped (hw_log_escaped) in place: replaced by a malloc'd copy when
+ * escaping changes it, the one replaced freed (never a field's static default). */
+static int string_shown(char **at, const void *default_value)
+{
+	if (*at == NULL)
+		return 0;
+	size_t len = strlen(*at);
+	char *shown = malloc(HW_LOG_ESCAPED_CHARS(len));
+	if (shown == NULL)
+		return HW_ENOMEM;
+	if (strcmp(hw_log_escaped(*at, shown, HW_LOG_ESCAPED_CHARS(len)), *at) == 0) {
+		free(shown); /* nothing to escape: as it was */
+		return 0;
+	}
+	if (*at != default_value)
+		free(*at);
+	*at = shown;
+	return 0;
+}
+
+int hw_cli_message_shown(ProtobufCMessage *m)
+{
+	const ProtobufCMessageDescriptor *d = m->descriptor;
+	int rc = 0;
+	for (unsigned i = 0; i < d->n_fields && rc == 0; i++) {
+		const ProtobufCFieldDescriptor *f = &d->fields[i];
+		char *base = (char *)m;
+		if ((f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
+		    *(const uint32_t *)(base + f->quantifier_offset) != f->id)
+			continue; /* another member of its oneof is set: this one is not there */
+		bool many = f->label == PROTOBUF_C_LABEL_REPEATED;
+		size_t n = many ? *(const size_t *)(base + f->quantifier_offset) : 1;
+		void *at = many ? *(void **)(base + f->offset) : base + f->offset;
+		for (size_t k = 0; k < n && at != NULL && rc == 0; k++) {
+			if (f->type == PROTOBUF_C_TYPE_STRING)
+				rc = string_shown((char **)at + k, f->default_value);
+			else if (f->type == PROTOBUF_C_TYPE_MESSAGE && ((void **)at)[k] != NULL)
+				rc = hw_cli_message_shown(((ProtobufCMessage **)at)[k]);
+		}
+	}
+	return rc;
 }

@@ -3,7 +3,8 @@
  * values, and a node's own words. A newline, ESC or BEL in them reaches stderr escaped
  * (base/log.h hw_log_escaped), never raw: it cannot forge a line, clear a terminal or set
  * its title. The nodes here are fake ones, forked from the test, on Unix sockets whose
- * paths hold such characters. */
+ * paths hold such characters, and a real standby whose primary's address holds them,
+ * which `hawser status` shows. */
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -39,14 +40,14 @@ static void assert_no_raw_control(const char *text)
 	}
 }
 
-/* The last command's stderr said prefix, then what (escaped) and then after, on one line,
- * and holds nothing raw (assert_no_raw_control). */
+/* The last command said prefix, then what (escaped) and then after, on one line of its
+ * stderr or stdout, and neither holds anything raw (assert_no_raw_control). */
 static void assert_said_escaped(const struct fix *f, const char *prefix, const char *what,
 				const char *after)
 {
 	char want[8192];
 	snprintf(want, sizeof want, "%s%s%s", prefix, what, after);
-	assert_non_null(strstr(f->r.err, want));
+	assert_true(strstr(f->r.err, want) != NULL || strstr(f->r.out, want) != NULL);
 	assert_no_raw_control(f->r.err);
 	assert_no_raw_control(f->r.out);
 }
@@ -182,27 +183,58 @@ static void test_node_refusals(void **state)
 	assert_said_escaped(f, "hawser client: node refused: cluster ", NASTY_ESC, " differs\n");
 }
 
-/* A node's config: its path, and a value in it whose lookup fails, as `hawser node` says
- * them when it cannot start. */
-static void test_node_config(void **state)
+/* An insecure standby s1's config at f->dir/n.conf (its path into conf[4200]), its store
+ * f->dir/n.d, following primary, with its ports at listen and client. */
+static void standby_config(const struct fix *f, const char *primary, const char *listen,
+			   const char *client, char *conf)
 {
-	struct fix *f = *state;
-	char conf[4200], data[4200];
-	path(f, "none" NASTY ".conf", conf, sizeof conf);
-	assert_int_equal(hw(&f->r, "node", "--config", conf, NULL), 1);
-	assert_said_escaped(f, "hawser node: ", f->dir, "/none" NASTY_ESC ".conf: No such file");
-	path(f, "n.conf", conf, sizeof conf);
+	char data[4200];
+	path(f, "n.conf", conf, 4200);
 	path(f, "n.d", data, sizeof data);
 	FILE *fp = fopen(conf, "w");
 	assert_non_null(fp);
 	fprintf(fp,
 		"[cluster]\nid = yard\n[node]\nid = s1\nrole = standby\ndata_dir = %s\n"
-		"primary = bad\x1b[2J.invalid:7001\nlisten = 127.0.0.1:1\nclient = 127.0.0.1:2\n"
-		"[security]\ninsecure = true\n",
-		data);
+		"primary = %s\nlisten = %s\nclient = %s\n[security]\ninsecure = true\n",
+		data, primary, listen, client);
 	fclose(fp);
+}
+
+/* A node's config: its path, and a value in it whose lookup fails, as `hawser node` says
+ * them when it cannot start. */
+static void test_node_config(void **state)
+{
+	struct fix *f = *state;
+	char conf[4200];
+	path(f, "none" NASTY ".conf", conf, sizeof conf);
+	assert_int_equal(hw(&f->r, "node", "--config", conf, NULL), 1);
+	assert_said_escaped(f, "hawser node: ", f->dir, "/none" NASTY_ESC ".conf: No such file");
+	standby_config(f, "bad\x1b[2J.invalid:7001", "127.0.0.1:1", "127.0.0.1:2", conf);
 	assert_int_equal(hw(&f->r, "node", "--config", conf, NULL), 1);
 	assert_said_escaped(f, "'node.primary' = 'bad", "\\x1b[2J", ".invalid:7001': lookup of ");
+}
+
+/* A standby whose primary is at a Unix socket path holding ESC and BEL (a config line
+ * holds no newline): `hawser status` shows the address the node reports escaped. */
+static void test_status_of_node(void **state)
+{
+	struct fix *f = *state;
+	char conf[4200], log[4200], primary[4300], listen[4300], conn[4300], want[4400];
+	path(f, "s.log", log, sizeof log);
+	snprintf(primary, sizeof primary, "unix:%s/p\x1b[2J\x1b]0;t\x07.sock", f->dir);
+	snprintf(listen, sizeof listen, "unix:%s/l.sock", f->dir);
+	snprintf(conn, sizeof conn, "unix:%s/c.sock", f->dir);
+	standby_config(f, primary, listen, conn, conf);
+	const char *args[] = {"node", "--config", conf, NULL};
+	struct hw_proc node;
+	assert_int_equal(hw_proc_start(&node, log, args), 0);
+	size_t from = 0;
+	bool up = hw_proc_wait_line(&node, &from, "event=started", NULL, 30000, NULL, 0);
+	int rc = up ? hw(&f->r, "status", "--connect", conn, "--insecure", NULL) : -1;
+	hw_proc_kill(&node);
+	assert_int_equal(rc, 0);
+	snprintf(want, sizeof want, "  primary: unix:%s/p", f->dir);
+	assert_said_escaped(f, want, "\\x1b[2J\\x1b]0;t\\x07", ".sock (not connected");
 }
 
 int main(void)
@@ -215,6 +247,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_key_paths, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_node_refusals, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_node_config, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_status_of_node, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -269,6 +269,33 @@ static void test_text(void **state)
 	free(out);
 }
 
+/* hw_cli_message_shown: the strings of a decoded Status and of the peers in it escaped in
+ * place, one with nothing to escape kept, all freed as the decoder's own. */
+static void test_message_shown(void **state)
+{
+	(void)state;
+	Hawser__Wire__V1__Status st = HAWSER__WIRE__V1__STATUS__INIT;
+	Hawser__Wire__V1__PeerStatus peer = HAWSER__WIRE__V1__PEER_STATUS__INIT;
+	Hawser__Wire__V1__PeerStatus *peers[1] = {&peer};
+	st.node_id = (char *)"s1";
+	st.primary = (char *)"unix:/p\x1b[2J\x07";
+	peer.node_id = (char *)"a\nb";
+	st.n_peers = 1;
+	st.peers = peers;
+	uint8_t buf[512];
+	size_t len = hawser__wire__v1__status__get_packed_size(&st);
+	assert_true(len <= sizeof buf);
+	hawser__wire__v1__status__pack(&st, buf);
+	Hawser__Wire__V1__Status *s = hawser__wire__v1__status__unpack(NULL, len, buf);
+	assert_non_null(s);
+	assert_int_equal(hw_cli_message_shown(&s->base), 0);
+	assert_string_equal(s->node_id, "s1");
+	assert_string_equal(s->primary, "unix:/p\\x1b[2J\\x07");
+	assert_string_equal(s->peers[0]->node_id, "a\\nb");
+	assert_string_equal(s->mode, ""); /* unset: its default, kept */
+	hawser__wire__v1__status__free_unpacked(s, NULL);
+}
+
 /* The failover a node predicts, as status says it and, terse, as the demo does under its
  * deeper indent: its terms, or, when no standby can take over, that none can happen (the
  * demo's line for that was never run by a test); the longest fits its buffer whole. */
@@ -313,6 +340,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_judged_and_dropped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_json_escapes, setup, teardown),
 		cmocka_unit_test(test_text),
+		cmocka_unit_test(test_message_shown),
 		cmocka_unit_test(test_predicted),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
