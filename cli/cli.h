@@ -25,6 +25,8 @@
 
 #include "base/clock.h"
 #include "base/duration.h"
+#include "base/log.h"
+#include "hawser_error.h"
 #include "hawser_limits.h"
 #include "replica/checkpoint.h"
 #include "replica/verify.h"
@@ -154,9 +156,9 @@ int hw_cli_restore_event(const char *connect, const struct hw_client_security *s
 			 const struct hw_restore_info *info, int rc, double seconds);
 
 /* Text for people and terminals, in cli/text.c (no main(): a unit test links it):
- * hw_cli_wrap here, hw_cli_iso, hw_cli_hex, hw_cli_bytes, hw_cli_predicted and
- * hw_cli_message_shown below; outside text is escaped for them by hw_log_escaped
- * (base/log.h). */
+ * hw_cli_wrap here, hw_cli_iso, hw_cli_hex, hw_cli_bytes, hw_cli_predicted,
+ * hw_cli_reject_shown and hw_cli_message_shown below; outside text is escaped for them by
+ * hw_log_escaped (base/log.h). */
 
 /* The width of the command's text, a terminal's default (--help, plan, refusals). */
 #define HW_CLI_COLUMNS 80
@@ -229,6 +231,14 @@ const char *hw_cli_bytes(uint64_t bytes, char *buf, size_t cap);
 struct Hawser__Wire__V1__FailoverStatus;
 const char *hw_cli_predicted(const struct Hawser__Wire__V1__FailoverStatus *f, bool terse,
 			     char *buf, size_t cap);
+
+/* A refused record's field and rule, "FIELD: RULE", each escaped (hw_log_escaped: a node's
+ * words, which may quote a record's text) into buf; HW_CLI_REJECT_CHARS hold any. Returns
+ * buf. */
+#define HW_CLI_REJECT_CHARS                                                                        \
+	(HW_LOG_ESCAPED_CHARS(sizeof(((struct hw_reject *)0)->field)) +                            \
+	 HW_LOG_ESCAPED_CHARS(sizeof(((struct hw_reject *)0)->rule)) + 2)
+const char *hw_cli_reject_shown(const struct hw_reject *r, char *buf, size_t cap);
 
 /* Escape every string of the decoded message m, and of the messages in it, in place, for
  * a terminal (hw_log_escaped): a node's words, ids and addresses (a status's), which may

@@ -358,9 +358,10 @@ static void tally(struct worker *wk, unsigned j, const struct hw_outcome *oc, ui
 	} else if (oc->code == ln->cp.expect[i] && hw_is_reject(oc->code)) {
 		wk->rejected++;
 	} else if (atomic_fetch_add(&b->shown, 1) < SHOWN_MAX) {
-		fprintf(stderr, "hawser bench: lane %u record %" PRIu64 ": %s (%s) %s %s\n", j + 1,
-			i, hw_strerror(oc->code), hw_errname(oc->code), oc->reject.field,
-			oc->reject.rule);
+		char why[HW_CLI_REJECT_CHARS];
+		fprintf(stderr, "hawser bench: lane %u record %" PRIu64 ": %s (%s) %s\n", j + 1, i,
+			hw_strerror(oc->code), hw_errname(oc->code),
+			hw_cli_reject_shown(&oc->reject, why, sizeof why));
 	}
 }
 

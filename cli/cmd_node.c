@@ -149,11 +149,12 @@ static void tally(struct submit_run *r, const struct hw_outcome *o)
 	}
 	if (o->code == s->expect)
 		return;
+	char why[HW_CLI_REJECT_CHARS];
 	if (r->unexpected++ < UNEXPECTED_SHOWN_MAX)
 		fprintf(stderr,
-			"hawser submit: record %" PRIu64 " (%s): expected %s, got %s at %s: %s\n",
-			s->id, s->kind, hw_errname(s->expect), hw_errname(o->code), o->reject.field,
-			o->reject.rule);
+			"hawser submit: record %" PRIu64 " (%s): expected %s, got %s at %s\n",
+			s->id, s->kind, hw_errname(s->expect), hw_errname(o->code),
+			hw_cli_reject_shown(&o->reject, why, sizeof why));
 }
 
 static int tally_cb(void *arg, const struct hw_outcome *o)

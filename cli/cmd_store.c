@@ -79,12 +79,14 @@ static void tally(struct batch *b, struct hw_cli_ingest *in)
 			in->rejected++;
 		if (r->code == b->expect[i])
 			continue;
+		char why[HW_CLI_REJECT_CHARS];
 		if (in->unexpected++ < UNEXPECTED_SHOWN_MAX)
 			fprintf(stderr,
-				"hawser ingest: record %" PRIu64 " (%s): expected %s, got %s"
-				" at %s: %s\n",
+				"hawser ingest: record %" PRIu64
+				" (%s): expected %s, got %s at %s\n",
 				b->first + i, b->kind[i], hw_errname(b->expect[i]),
-				hw_errname(r->code), r->reject.field, r->reject.rule);
+				hw_errname(r->code),
+				hw_cli_reject_shown(&r->reject, why, sizeof why));
 	}
 }
 

@@ -93,6 +93,15 @@ const char *hw_cli_predicted(const Hawser__Wire__V1__FailoverStatus *f, bool ter
 	return buf;
 }
 
+const char *hw_cli_reject_shown(const struct hw_reject *r, char *buf, size_t cap)
+{
+	char field[HW_LOG_ESCAPED_CHARS(sizeof r->field)],
+		rule[HW_LOG_ESCAPED_CHARS(sizeof r->rule)];
+	snprintf(buf, cap, "%s: %s", hw_log_escaped(r->field, field, sizeof field),
+		 hw_log_escaped(r->rule, rule, sizeof rule));
+	return buf;
+}
+
 /* The string at *at escaped (hw_log_escaped) in place: replaced by a malloc'd copy when
  * escaping changes it, the one replaced freed (never a field's static default). */
 static int string_shown(char **at, const void *default_value)

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 
@@ -56,7 +57,24 @@ static void assert_said_escaped(const struct fix *f, const char *prefix, const c
 enum fake_how {
 	CLOSE_AT_HANDSHAKE, /* read the client's first bytes, then close: a refusal */
 	REFUSE_IN_WORDS,    /* answer the HELLO with ERROR {HW_ECLUSTER, NASTY words} */
+	REJECT_IN_WORDS,    /* a primary refusing every record, NASTY in field and rule */
 };
+
+/* REJECT_IN_WORDS's answer to frame fr, when it is a SUBMIT. */
+static void fake_reject(int fd, const struct hw_frame *fr)
+{
+	struct hw_submit_hdr sh;
+	if (fr->type != HW_FRAME_SUBMIT || hw_submit_hdr_get(fr->body, fr->len, &sh) != 0)
+		return;
+	Hawser__Wire__V1__SubmitReply r = HAWSER__WIRE__V1__SUBMIT_REPLY__INIT;
+	r.request_id = sh.request_id;
+	r.code = HW_ECHECK_DIGIT;
+	r.field = (char *)"f" NASTY;
+	r.rule = (char *)"r" NASTY;
+	uint8_t body[256];
+	size_t n = hawser__wire__v1__submit_reply__pack(&r, body);
+	(void)hw_fake_send_frame(fd, HW_FRAME_SUBMIT_REPLY, body, (uint32_t)n);
+}
 
 /* One connection of a fake node, on its own process. */
 static void fake_serve(int fd, enum fake_how how)
@@ -68,7 +86,12 @@ static void fake_serve(int fd, enum fake_how how)
 	}
 	struct hw_fake_stream s = {.fd = fd, .buf = malloc(HW_FAKE_STREAM_BYTES)};
 	struct hw_frame fr;
-	if (s.buf != NULL && hw_fake_next_frame(&s, &fr) && fr.type == HW_FRAME_HELLO) {
+	bool hello = s.buf != NULL && hw_fake_next_frame(&s, &fr) && fr.type == HW_FRAME_HELLO;
+	if (hello && how == REJECT_IN_WORDS) {
+		hw_fake_send_hello(fd, HAWSER__WIRE__V1__ROLE__PRIMARY, 0);
+		while (hw_fake_next_frame(&s, &fr))
+			fake_reject(fd, &fr);
+	} else if (hello) {
 		Hawser__Wire__V1__Error e = HAWSER__WIRE__V1__ERROR__INIT;
 		e.code = HW_ECLUSTER;
 		e.message = (char *)"cluster " NASTY " differs";
@@ -88,6 +111,7 @@ static pid_t fake_start(const char *path, enum fake_how how)
 	pid_t pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL); /* gone with the test, whatever failed */
 		for (;;) {
 			int fd = accept(lfd, NULL, NULL);
 			if (fd < 0)
@@ -183,6 +207,24 @@ static void test_node_refusals(void **state)
 	assert_said_escaped(f, "hawser client: node refused: cluster ", NASTY_ESC, " differs\n");
 }
 
+/* A primary that refuses records in words holding ESC, a newline and BEL: submit and bench
+ * (its --connect) say each refusal's field and rule escaped. */
+static void test_refused_records(void **state)
+{
+	struct fix *f = *state;
+	char sock[4200], conn[4300];
+	path(f, "p.sock", sock, sizeof sock);
+	snprintf(conn, sizeof conn, "unix:%s", sock);
+	pid_t node = fake_start(sock, REJECT_IN_WORDS);
+	/* their exit codes are theirs: the words are what is checked here */
+	(void)hw(&f->r, "submit", "--connect", conn, "--insecure", "--generate", "1", NULL);
+	assert_said_escaped(f, "got HW_ECHECK_DIGIT at f", NASTY_ESC, ": r" NASTY_ESC "\n");
+	(void)hw(&f->r, "bench", "--connect", conn, "--insecure", "--clients", "1", "--records",
+		 "1", NULL);
+	fake_stop(node);
+	assert_said_escaped(f, "(HW_ECHECK_DIGIT) f", NASTY_ESC, ": r" NASTY_ESC "\n");
+}
+
 /* An insecure standby s1's config at f->dir/n.conf (its path into conf[4200]), its store
  * f->dir/n.d, following primary, with its ports at listen and client. */
 static void standby_config(const struct fix *f, const char *primary, const char *listen,
@@ -246,6 +288,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_connect_list, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_key_paths, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_node_refusals, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_refused_records, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_node_config, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_status_of_node, setup, teardown),
 	};
