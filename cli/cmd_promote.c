@@ -175,9 +175,10 @@ static int cmd_promote(const struct hw_cli_cmd *cmd, int argc, char **argv)
 	rc = list(&o, &r);
 	if (rc)
 		return hw_cli_fail(cmd->name, o.connect, rc);
+	char shown[HW_LOG_ESCAPED_CHARS(sizeof r.why)]; /* the node's words */
 	if (r.code != 0) {
 		fprintf(stderr, "hawser %s: cannot list the loss (%s): %s\n", cmd->name,
-			hw_errname(r.code), r.why);
+			hw_errname(r.code), hw_log_escaped(r.why, shown, sizeof shown));
 		return HW_CLI_ERROR;
 	}
 	if (!o.yes) {
@@ -191,7 +192,7 @@ static int cmd_promote(const struct hw_cli_cmd *cmd, int argc, char **argv)
 	print_loss(&o, &r, true, a.code);
 	if (a.code != 0) {
 		fprintf(stderr, "hawser %s: refused (%s): %s\n", cmd->name, hw_errname(a.code),
-			a.why);
+			hw_log_escaped(a.why, shown, sizeof shown));
 		return HW_CLI_ERROR;
 	}
 	return HW_CLI_OK;

@@ -136,11 +136,13 @@ static void print_result(const struct sw_opts *o, bool done, uint64_t epoch0,
 		fputc('\n', stdout);
 		return;
 	}
+	/* the address the node reports (a config's: a unix: path may hold ESC) escaped */
+	char shown[HW_LOG_ESCAPED_CHARS(sizeof seen->primary)];
 	if (done)
 		printf("switchover to %s done: epoch %llu -> %llu, the old primary follows %s; "
 		       "submits paused at most %lld ms (request to hand-over seen)\n",
 		       o->to, (unsigned long long)epoch0, (unsigned long long)seen->epoch,
-		       seen->primary, (long long)took_ms);
+		       hw_log_escaped(seen->primary, shown, sizeof shown), (long long)took_ms);
 	else
 		printf("switchover to %s not seen within %lld ms: the old primary is still "
 		       "in epoch %llu (it resumes submits, or steps down and a normal election "
@@ -170,7 +172,9 @@ static int cmd_switchover(const struct hw_cli_cmd *cmd, int argc, char **argv)
 	if (rc)
 		return hw_cli_fail(cmd->name, o.connect, rc);
 	if (code != 0) {
-		fprintf(stderr, "hawser %s: refused (%s): %s\n", cmd->name, hw_errname(code), why);
+		char shown[HW_LOG_ESCAPED_CHARS(sizeof why)]; /* the node's words */
+		fprintf(stderr, "hawser %s: refused (%s): %s\n", cmd->name, hw_errname(code),
+			hw_log_escaped(why, shown, sizeof shown));
 		return HW_CLI_ERROR;
 	}
 	struct sw_seen seen = seen0;

@@ -58,6 +58,7 @@ enum fake_how {
 	CLOSE_AT_HANDSHAKE, /* read the client's first bytes, then close: a refusal */
 	REFUSE_IN_WORDS,    /* answer the HELLO with ERROR {HW_ECLUSTER, NASTY words} */
 	REJECT_IN_WORDS,    /* a primary refusing every record, NASTY in field and rule */
+	ANSWER_IN_WORDS,    /* a node whose status, switchover and promote replies hold NASTY */
 };
 
 /* REJECT_IN_WORDS's answer to frame fr, when it is a SUBMIT. */
@@ -76,6 +77,52 @@ static void fake_reject(int fd, const struct hw_frame *fr)
 	(void)hw_fake_send_frame(fd, HW_FRAME_SUBMIT_REPLY, body, (uint32_t)n);
 }
 
+/* ANSWER_IN_WORDS's answer to frame fr: a status of a standby following "p" NASTY, its
+ * epoch one more at each (so a switchover's second look sees it handed over); a
+ * switchover to "refuse" refused in NASTY words, to another done; a promotion listed with
+ * no loss, and refused in NASTY words when accepted. */
+static void fake_answer(int fd, const struct hw_frame *fr)
+{
+	static uint64_t epoch;
+	uint8_t body[512];
+	size_t n = 0;
+	enum hw_frame_type type = HW_FRAME_ERROR;
+	if (fr->type == HW_FRAME_STATUS_REQUEST) {
+		Hawser__Wire__V1__Status st = HAWSER__WIRE__V1__STATUS__INIT;
+		st.role = HAWSER__WIRE__V1__ROLE__STANDBY;
+		st.epoch = ++epoch;
+		st.node_id = (char *)"s1";
+		st.primary = (char *)"p" NASTY;
+		n = hawser__wire__v1__status__pack(&st, body);
+		type = HW_FRAME_STATUS;
+	} else if (fr->type == HW_FRAME_SWITCHOVER_REQUEST) {
+		Hawser__Wire__V1__SwitchoverRequest *q =
+			hawser__wire__v1__switchover_request__unpack(NULL, fr->len, fr->body);
+		Hawser__Wire__V1__SwitchoverReply r = HAWSER__WIRE__V1__SWITCHOVER_REPLY__INIT;
+		bool refuse = q != NULL && strcmp(q->to, "refuse") == 0;
+		r.code = refuse ? HW_EBUSY : 0;
+		r.message = refuse ? (char *)"w" NASTY : (char *)"";
+		hawser__wire__v1__switchover_request__free_unpacked(q, NULL);
+		n = hawser__wire__v1__switchover_reply__pack(&r, body);
+		type = HW_FRAME_SWITCHOVER_REPLY;
+	} else if (fr->type == HW_FRAME_PROMOTE_REQUEST) {
+		Hawser__Wire__V1__PromoteRequest *q =
+			hawser__wire__v1__promote_request__unpack(NULL, fr->len, fr->body);
+		Hawser__Wire__V1__PromoteReply r = HAWSER__WIRE__V1__PROMOTE_REPLY__INIT;
+		bool accept = q != NULL && q->accept;
+		r.code = accept ? HW_ECLUSTER : 0;
+		r.message = accept ? (char *)"w" NASTY : (char *)"";
+		r.loss_from = 1; /* from > to: nothing lost */
+		hawser__wire__v1__promote_request__free_unpacked(q, NULL);
+		n = hawser__wire__v1__promote_reply__pack(&r, body);
+		type = HW_FRAME_PROMOTE_REPLY;
+	}
+	if (type == HW_FRAME_ERROR)
+		hw_fake_send_error(fd, HW_EPROTOCOL);
+	else
+		(void)hw_fake_send_frame(fd, type, body, (uint32_t)n);
+}
+
 /* One connection of a fake node, on its own process. */
 static void fake_serve(int fd, enum fake_how how)
 {
@@ -91,6 +138,10 @@ static void fake_serve(int fd, enum fake_how how)
 		hw_fake_send_hello(fd, HAWSER__WIRE__V1__ROLE__PRIMARY, 0);
 		while (hw_fake_next_frame(&s, &fr))
 			fake_reject(fd, &fr);
+	} else if (hello && how == ANSWER_IN_WORDS) {
+		hw_fake_send_hello(fd, HAWSER__WIRE__V1__ROLE__STANDBY, 0);
+		while (hw_fake_next_frame(&s, &fr))
+			fake_answer(fd, &fr);
 	} else if (hello) {
 		Hawser__Wire__V1__Error e = HAWSER__WIRE__V1__ERROR__INIT;
 		e.code = HW_ECLUSTER;
@@ -122,6 +173,15 @@ static pid_t fake_start(const char *path, enum fake_how how)
 	}
 	close(lfd);
 	return pid;
+}
+
+/* fake_start at f->dir/name, its address ("unix:" and the path) into conn[4300]. */
+static pid_t fake_at(const struct fix *f, const char *name, enum fake_how how, char *conn)
+{
+	char sock[4200];
+	path(f, name, sock, sizeof sock);
+	snprintf(conn, 4300, "unix:%s", sock);
+	return fake_start(sock, how);
 }
 
 static void fake_stop(pid_t pid)
@@ -212,10 +272,8 @@ static void test_node_refusals(void **state)
 static void test_refused_records(void **state)
 {
 	struct fix *f = *state;
-	char sock[4200], conn[4300];
-	path(f, "p.sock", sock, sizeof sock);
-	snprintf(conn, sizeof conn, "unix:%s", sock);
-	pid_t node = fake_start(sock, REJECT_IN_WORDS);
+	char conn[4300];
+	pid_t node = fake_at(f, "p.sock", REJECT_IN_WORDS, conn);
 	/* their exit codes are theirs: the words are what is checked here */
 	(void)hw(&f->r, "submit", "--connect", conn, "--insecure", "--generate", "1", NULL);
 	assert_said_escaped(f, "got HW_ECHECK_DIGIT at f", NASTY_ESC, ": r" NASTY_ESC "\n");
@@ -223,6 +281,28 @@ static void test_refused_records(void **state)
 		 "1", NULL);
 	fake_stop(node);
 	assert_said_escaped(f, "(HW_ECHECK_DIGIT) f", NASTY_ESC, ": r" NASTY_ESC "\n");
+}
+
+/* A node that refuses a switchover and a promotion in words holding ESC, a newline and
+ * BEL, and reports a primary's address holding them: switchover and promote say the
+ * words escaped, and switchover the primary the old one follows. */
+static void test_node_answers(void **state)
+{
+	struct fix *f = *state;
+	char conn[4300];
+	pid_t node = fake_at(f, "n.sock", ANSWER_IN_WORDS, conn);
+	int rc[3];
+	rc[0] = hw(&f->r, "switchover", "--connect", conn, "--insecure", "--to", "refuse", NULL);
+	assert_said_escaped(f, "hawser switchover: refused (HW_EBUSY): w", NASTY_ESC, "\n");
+	rc[1] = hw(&f->r, "switchover", "--connect", conn, "--insecure", "--to", "s2", NULL);
+	assert_said_escaped(f, "the old primary follows p", NASTY_ESC, "; submits paused");
+	rc[2] = hw(&f->r, "promote", "--connect", conn, "--insecure", "--accept-loss", "--yes",
+		   NULL);
+	fake_stop(node);
+	assert_said_escaped(f, "hawser promote: refused (HW_ECLUSTER): w", NASTY_ESC, "\n");
+	assert_int_equal(rc[0], 1);
+	assert_int_equal(rc[1], 0);
+	assert_int_equal(rc[2], 1);
 }
 
 /* An insecure standby s1's config at f->dir/n.conf (its path into conf[4200]), its store
@@ -289,6 +369,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_key_paths, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_node_refusals, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refused_records, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_node_answers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_node_config, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_status_of_node, setup, teardown),
 	};
