@@ -140,11 +140,15 @@ static void print_text(const struct hw_entry *e, const Tos__V1__Record *rec)
 {
 	const Tos__V1__NodeEvent *ev = rec->node_event;
 	char when[40], hex[2 * HW_HASH_BYTES + 1];
+	/* the log's words, a primary's, which a standby stores unchecked (its live append),
+	 * may hold a newline or ESC; a node's own event holds no more than free text does
+	 * (replica/validate.c), a longer one is cut (--json has it whole) */
+	char shown[HW_LOG_ESCAPED_CHARS(HW_TEXT_BYTES_MAX)];
 	printf("%s lsn=%" PRIu64 " %s node=%s epoch=%" PRIu64,
 	       hw_cli_iso(e->time_ms, when, sizeof when), e->lsn, hw_node_event_name(ev->kind),
-	       ev->node_id, ev->epoch);
+	       hw_log_escaped(ev->node_id, shown, sizeof shown), ev->epoch);
 	if (ev->peer_addr != NULL && ev->peer_addr[0] != '\0')
-		printf(" peer=%s", ev->peer_addr);
+		printf(" peer=%s", hw_log_escaped(ev->peer_addr, shown, sizeof shown));
 	if (ev->peer_key.len == 32)
 		printf(" key=%.16s", hw_cli_hex(ev->peer_key.data, hex));
 	if (ev->config_sha.len == 32)
@@ -153,7 +157,7 @@ static void print_text(const struct hw_entry *e, const Tos__V1__Record *rec)
 	if (e->time_ms - rec->event_time_ms >= 1000)
 		printf(" happened=%s", hw_cli_iso(rec->event_time_ms, when, sizeof when));
 	if (ev->detail != NULL && ev->detail[0] != '\0')
-		printf(" %s", ev->detail);
+		printf(" %s", hw_log_escaped(ev->detail, shown, sizeof shown));
 	putchar('\n');
 }
 

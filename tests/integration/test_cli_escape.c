@@ -17,7 +17,11 @@
 
 #include <cmocka.h>
 
+#include "base/clock.h"
 #include "hawser_error.h"
+#include "replica/entry.h"
+#include "replica/record.h"
+#include "replica/store.h"
 #include "tests/integration/cli_fix.h"
 #include "tests/integration/fake_wire.h"
 
@@ -305,6 +309,49 @@ static void test_node_answers(void **state)
 	assert_int_equal(rc[2], 1);
 }
 
+/* A store whose log holds a node event with ESC, a newline and BEL in its node id, peer
+ * address and detail, appended as a standby appends its primary's entries (unchecked):
+ * `hawser audit` lists them escaped. */
+static void test_audit_of_store(void **state)
+{
+	struct fix *f = *state;
+	char dir[4200];
+	path(f, "st", dir, sizeof dir);
+	Tos__V1__NodeEvent ev = TOS__V1__NODE_EVENT__INIT;
+	ev.kind = TOS__V1__NODE_EVENT_KIND__AUTH_FAILURE;
+	ev.node_id = (char *)"n" NASTY;
+	ev.epoch = 1;
+	ev.peer_addr = (char *)"a" NASTY;
+	ev.detail = (char *)"d" NASTY;
+	uint8_t id[HW_RECORD_ID_BYTES] = {1};
+	Tos__V1__Record rec = TOS__V1__RECORD__INIT;
+	rec.payload_case = TOS__V1__RECORD__PAYLOAD_NODE_EVENT;
+	rec.node_event = &ev;
+	rec.record_id = (ProtobufCBinaryData){sizeof id, id};
+	rec.event_time_ms = hw_wall_ms();
+	rec.schema_version = 1;
+	uint8_t body[512], entry[1024];
+	size_t len = hw_record_encode(&rec, body, sizeof body);
+	assert_true(len > 0);
+	struct hw_store *st;
+	struct hw_head head;
+	struct hw_entry e;
+	struct hw_reject rej;
+	assert_int_equal(hw_store_init(dir), 0);
+	assert_int_equal(hw_store_open(dir, NULL, &st), 0);
+	assert_int_equal(hw_store_head(st, &head), 0);
+	size_t n =
+		hw_entry_encode(entry, 1, 1, rec.event_time_ms, head.hash, body, (uint32_t)len, &e);
+	const uint8_t *p = entry;
+	assert_int_equal(hw_store_append_primary(st, &p, &n, 1, &rej), 0);
+	assert_int_equal(hw_store_commit(st), 0);
+	hw_store_close(st);
+	assert_int_equal(hw(&f->r, "audit", dir, NULL), 0);
+	assert_said_escaped(f, "auth_failure node=n", NASTY_ESC, " epoch=1 peer=a");
+	assert_said_escaped(f, " peer=a", NASTY_ESC, " d");
+	assert_said_escaped(f, " d", NASTY_ESC, "\n");
+}
+
 /* An insecure standby s1's config at f->dir/n.conf (its path into conf[4200]), its store
  * f->dir/n.d, following primary, with its ports at listen and client. */
 static void standby_config(const struct fix *f, const char *primary, const char *listen,
@@ -370,6 +417,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_node_refusals, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refused_records, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_node_answers, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_audit_of_store, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_node_config, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_status_of_node, setup, teardown),
 	};
