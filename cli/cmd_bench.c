@@ -755,6 +755,14 @@ static int time_catchup(struct hw_cluster *cl, uint64_t head, struct catchup *cu
 	return 0;
 }
 
+/* The cluster's directory for a line of text, escaped (hw_log_escaped): it is made under
+ * TMPDIR, which may hold ESC or BEL. Returns buf. */
+#define ROOT_SHOWN_CHARS HW_LOG_ESCAPED_CHARS(PATH_MAX)
+static const char *root_shown(const struct hw_cluster *cl, char buf[ROOT_SHOWN_CHARS])
+{
+	return hw_log_escaped(hw_cluster_root(cl), buf, ROOT_SHOWN_CHARS);
+}
+
 /* HW_FAULT_BENCH_PAUSE=1 (docs/testing.md): stop this process (SIGSTOP) once the nodes
  * have stopped, before their stores are checked, so that a test (test_bench) can change
  * a standby's store and see the check find it; it goes on at SIGCONT. */
@@ -763,8 +771,9 @@ static void pause_for_test(const struct hw_cluster *cl)
 	const char *on = getenv("HW_FAULT_BENCH_PAUSE");
 	if (on == NULL || strcmp(on, "1") != 0)
 		return;
+	char shown[ROOT_SHOWN_CHARS];
 	fprintf(stderr, "hawser bench: nodes stopped in %s, paused before the check\n",
-		hw_cluster_root(cl));
+		root_shown(cl, shown));
 	raise(SIGSTOP);
 }
 
@@ -784,9 +793,10 @@ static int finish_cluster(const struct bench *b, struct hw_cluster *cl,
 		if (kib > ck->rss_standby)
 			ck->rss_standby = kib;
 	}
+	char shown[ROOT_SHOWN_CHARS];
 	if (hw_cluster_stop(cl) != 0)
 		fprintf(stderr, "hawser bench: a node did not stop cleanly (see its log in %s%s)\n",
-			hw_cluster_root(cl), b->o->keep ? "" : ", kept only with --keep");
+			root_shown(cl, shown), b->o->keep ? "" : ", kept only with --keep");
 	pause_for_test(cl);
 	rc = check_stores(b, cl, lr, ck);
 	ck->done = rc == 0;
@@ -1030,8 +1040,10 @@ static int cmd_bench(const struct hw_cli_cmd *cmd, int argc, char **argv)
 		int crc = finish_cluster(&b, cl, &lr, &ck);
 		if (crc)
 			hw_cli_fail(cmd->name, "checking the stores", crc);
+		char shown[ROOT_SHOWN_CHARS];
 		if (o.keep)
-			fprintf(stderr, "hawser bench: cluster kept in %s\n", hw_cluster_root(cl));
+			fprintf(stderr, "hawser bench: cluster kept in %s\n",
+				root_shown(cl, shown));
 		rc = rc ? rc : crc;
 	}
 	print_json(&b, &lr, &ck, limit_ns, &cu);

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <cmocka.h>
@@ -352,6 +353,22 @@ static void test_audit_of_store(void **state)
 	assert_said_escaped(f, " d", NASTY_ESC, "\n");
 }
 
+/* A bench whose scratch cluster is made under a TMPDIR holding ESC and BEL (a config line,
+ * where its path goes, holds no newline): --keep names the directory kept escaped. */
+static void test_bench_root(void **state)
+{
+	struct fix *f = *state;
+	char tmp[4200];
+	path(f, "t\x1b]0;t\x07", tmp, sizeof tmp);
+	assert_int_equal(mkdir(tmp, 0700), 0);
+	setenv("TMPDIR", tmp, 1);
+	/* its exit code is its verdict on the numbers: the words are what is checked here */
+	(void)hw(&f->r, "bench", "--keep", "--clients", "1", "--records", "20", NULL);
+	unsetenv("TMPDIR");
+	assert_said_escaped(f, "hawser bench: cluster kept in ", f->dir,
+			    "/t\\x1b]0;t\\x07/hawser-cluster-");
+}
+
 /* An insecure standby s1's config at f->dir/n.conf (its path into conf[4200]), its store
  * f->dir/n.d, following primary, with its ports at listen and client. */
 static void standby_config(const struct fix *f, const char *primary, const char *listen,
@@ -418,6 +435,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_refused_records, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_node_answers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_audit_of_store, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bench_root, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_node_config, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_status_of_node, setup, teardown),
 	};
