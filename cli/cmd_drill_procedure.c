@@ -526,9 +526,11 @@ static void record_on_node(const struct drill *d)
 					      STATUS_WAIT_MS);
 		hw_client_close(cl);
 	}
+	char shown[HW_LOG_ESCAPED_CHARS(PATH_MAX)]; /* a unix: path may hold ESC */
 	if (rc != 0)
-		fprintf(stderr, "hawser drill procedure: the node at %s did not record the run: %s\n",
-			node_addr(d), hw_strerror(rc));
+		fprintf(stderr,
+			"hawser drill procedure: the node at %s did not record the run: %s\n",
+			hw_log_escaped(node_addr(d), shown, sizeof shown), hw_strerror(rc));
 }
 
 static int run_procedure(const struct hw_cli_cmd *cmd, int argc, char **argv)

@@ -125,6 +125,14 @@ static void wrapped(int hang, const char *fmt, ...)
 	hw_cli_wrap(stdout, hang, line);
 }
 
+/* The --measure address escaped (hw_log_escaped: a unix: path may hold a newline or ESC)
+ * into buf, cut where a line of wrapped() or refused() would cut it. Returns buf. */
+#define ADDR_SHOWN_CHARS 1024
+static const char *addr_shown(const char *addr, char buf[ADDR_SHOWN_CHARS])
+{
+	return hw_log_escaped(addr, buf, ADDR_SHOWN_CHARS);
+}
+
 /* "hawser plan: " and the line fmt makes on stderr, within 80 columns: a refusal. */
 static void refused(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void refused(const char *fmt, ...)
@@ -218,11 +226,12 @@ static int round_trips(struct hw_client *c, int64_t *rtt, Hawser__Wire__V1__Stat
 static int measure(struct inputs *x)
 {
 	struct hw_client *c;
+	char shown[ADDR_SHOWN_CHARS];
 	int rc = hw_client_connect_secure(x->addr, x->sec, &c);
 	if (rc) {
 		refused("cannot measure %s: no hawser node answers there (%s, %s); give a "
 			"running node's client port, or leave out --measure for LAN defaults",
-			x->addr, hw_strerror(rc), hw_errname(rc));
+			addr_shown(x->addr, shown), hw_strerror(rc), hw_errname(rc));
 		return rc;
 	}
 	int64_t rtt[MEASURE_SAMPLES];
@@ -235,8 +244,8 @@ static int measure(struct inputs *x)
 	}
 	hw_client_close(c);
 	if (rc) {
-		refused("measuring %s: status request failed: %s (%s)", x->addr, hw_strerror(rc),
-			hw_errname(rc));
+		refused("measuring %s: status request failed: %s (%s)", addr_shown(x->addr, shown),
+			hw_strerror(rc), hw_errname(rc));
 		return rc;
 	}
 	qsort(rtt, MEASURE_SAMPLES, sizeof rtt[0], cmp_i64);
@@ -370,11 +379,13 @@ static const char *per_year(double v, char *buf, size_t cap)
 static void print_inputs(const struct inputs *x)
 {
 	const struct hw_tg_input *in = &x->in;
+	char shown[ADDR_SHOWN_CHARS];
 	if (x->measured)
 		wrapped(2,
 			"inputs (measured against %s, a %s: %u status round trips, p50 %" PRId64
 			" us, p99 %" PRId64 " us):",
-			x->addr, x->role, x->samples, x->rtt_p50_us, x->rtt_p99_us);
+			addr_shown(x->addr, shown), x->role, x->samples, x->rtt_p50_us,
+			x->rtt_p99_us);
 	else
 		wrapped(2, "inputs (assumed: a LAN, nothing measured; --measure ADDR for this "
 			   "cluster):");

@@ -310,6 +310,37 @@ static void test_node_answers(void **state)
 	assert_int_equal(rc[2], 1);
 }
 
+/* A node at a Unix socket path holding ESC, a newline and BEL: plan --measure names the
+ * address it measured, and a procedure drill the node that did not record its run (the
+ * fake answers its event with an error), escaped. */
+static void test_node_address_named(void **state)
+{
+	struct fix *f = *state;
+	char conn[4300], dir[4200], want[4400];
+	pid_t node = fake_at(f, "a" NASTY ".sock", ANSWER_IN_WORDS, conn);
+	path(f, "st", dir, sizeof dir);
+	assert_int_equal(hw_store_init(dir), 0);
+	int rc[2];
+	rc[0] = hw(&f->r, "plan", "--measure", conn, "--insecure", "--rto", "10s", "--rpo", "0",
+		   NULL);
+	snprintf(want, sizeof want, "unix:%s/a", f->dir);
+	assert_said_escaped(f, want, NASTY_ESC, ".sock,");
+	char none[4400];
+	snprintf(none, sizeof none, "%s-none", conn);
+	assert_int_equal(hw(&f->r, "plan", "--measure", none, "--insecure", "--rto", "10s", "--rpo",
+			    "0", NULL),
+			 1);
+	assert_said_escaped(f, want, NASTY_ESC,
+			    ".sock-none:"); /* wrapped: the words around it may go to other lines */
+	assert_non_null(strstr(f->r.err, "hawser plan: cannot measure"));
+	rc[1] = hw(&f->r, "drill", "procedure", "--dir", dir, "--connect", conn, NULL);
+	fake_stop(node);
+	snprintf(want, sizeof want, "hawser drill procedure: the node at unix:%s/a", f->dir);
+	assert_said_escaped(f, want, NASTY_ESC, ".sock did not record the run: ");
+	assert_int_equal(rc[0], 0);
+	assert_int_not_equal(rc[1], 0); /* a store with no backups fails the drill */
+}
+
 /* A store whose log holds a node event with ESC, a newline and BEL in its node id, peer
  * address and detail, appended as a standby appends its primary's entries (unchecked):
  * `hawser audit` lists them escaped. */
@@ -434,6 +465,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_node_refusals, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refused_records, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_node_answers, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_node_address_named, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_audit_of_store, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bench_root, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_node_config, setup, teardown),
