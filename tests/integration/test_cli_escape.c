@@ -335,6 +335,8 @@ static void test_node_address_named(void **state)
 	assert_non_null(strstr(f->r.err, "hawser plan: cannot measure"));
 	rc[1] = hw(&f->r, "drill", "procedure", "--dir", dir, "--connect", conn, NULL);
 	fake_stop(node);
+	/* the node's words in a check's detail, escaped once where the summary prints it */
+	assert_said_escaped(f, "does not follow one: primary p", NASTY_ESC, ", not connected");
 	snprintf(want, sizeof want, "hawser drill procedure: the node at unix:%s/a", f->dir);
 	assert_said_escaped(f, want, NASTY_ESC, ".sock did not record the run: ");
 	assert_int_equal(rc[0], 0);
