@@ -7,6 +7,7 @@
 #include "base/log.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -239,12 +240,17 @@ void hw_log_command(const char *cmd)
 
 void hw_log_error(const char *what, int code, const char *why)
 {
+	hw_log_error_of(log_command, what, code, why);
+}
+
+void hw_log_error_of(const char *cmd, const char *what, int code, const char *why)
+{
 	bool reason = why != NULL && why[0] != '\0';
 	/* a path, or a config's value, in them may hold a newline or ESC: escaped */
-	char shown[2][HW_LOG_ESCAPED_CHARS(LINE_BYTES_MAX)];
-	fprintf(stderr, "hawser%s%s: %s: %s (%s)%s%s\n", log_command ? " " : "",
-		log_command ? log_command : "", hw_log_escaped(what, shown[0], sizeof shown[0]),
-		hw_strerror(code), hw_errname(code), reason ? ": " : "",
+	char shown[2][HW_LOG_ESCAPED_CHARS(PATH_MAX)];
+	fprintf(stderr, "hawser%s%s: %s: %s (%s)%s%s\n", cmd ? " " : "", cmd ? cmd : "",
+		hw_log_escaped(what, shown[0], sizeof shown[0]), hw_strerror(code),
+		hw_errname(code), reason ? ": " : "",
 		hw_log_escaped(reason ? why : "", shown[1], sizeof shown[1]));
 }
 

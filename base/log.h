@@ -29,9 +29,14 @@ void hw_log_command(const char *cmd);
  * errors take (cli/cli.h hw_cli_fail_why): "hawser CMD: WHAT: <hw_strerror(code)>
  * (<hw_errname(code)>): WHY\n" on stderr, CMD as hw_log_command set it ("hawser: WHAT
  * ..." with none), ": WHY" left out when why is NULL or empty, WHAT and WHY escaped
- * (hw_log_escaped: a path or a config value in them may hold a newline or ESC). Any
- * thread. */
+ * (hw_log_escaped: a path or a config value in them may hold a newline or ESC), each
+ * whole up to a path of PATH_MAX bytes. Any thread. */
 void hw_log_error(const char *what, int code, const char *why);
+
+/* hw_log_error naming command cmd (NULL: none) instead of the one hw_log_command set:
+ * the hawser command's own errors (cli/cli.h hw_cli_fail_why), whose name may be more
+ * than its first word ("drill restore"). Any thread. */
+void hw_log_error_of(const char *cmd, const char *what, int code, const char *why);
 
 /* Where a node's or witness's start failed: the config key whose value failed, and that
  * value (key NULL: none did). */

@@ -182,7 +182,8 @@ int hw_cli_usage_error(const struct hw_cli_cmd *cmd, const char *fmt, ...)
  * HW_CLI_ERROR. */
 int hw_cli_fail(const char *cmd, const char *what, int code);
 /* hw_cli_fail, and why (when not empty) after a colon: the library's own words, escaped
- * as what is. */
+ * as what is (the line is base/log.h hw_log_error_of's, the form of the library's
+ * operator errors too). */
 int hw_cli_fail_why(const char *cmd, const char *what, int code, const char *why);
 
 /* Parse a decimal unsigned integer, the whole string. Returns 0 or -1. */

@@ -5,7 +5,6 @@
 
 #include <errno.h>
 #include <inttypes.h>
-#include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -116,12 +115,7 @@ int hw_cli_fail(const char *cmd, const char *what, int code)
 
 int hw_cli_fail_why(const char *cmd, const char *what, int code, const char *why)
 {
-	/* what is most often a path, why may hold one: a newline or ESC in it is escaped */
-	char shown[2][HW_LOG_ESCAPED_CHARS(PATH_MAX)];
-	fprintf(stderr, "hawser %s: %s: %s (%s)%s%s\n", cmd,
-		hw_log_escaped(what, shown[0], sizeof shown[0]), hw_strerror(code),
-		hw_errname(code), why != NULL && why[0] ? ": " : "",
-		hw_log_escaped(why, shown[1], sizeof shown[1]));
+	hw_log_error_of(cmd, what, code, why); /* the library's operator errors' form */
 	return HW_CLI_ERROR;
 }
 
