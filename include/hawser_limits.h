@@ -79,9 +79,9 @@
 #define HW_HELLO_WAIT_MS 10000
 #define HW_HELLO_BUSY_MS 2000
 /* A client session that has not said its Hello this long after its accept may be
- * displaced from a full client port by a newer connection from its own host
- * (engine/node.c evict_unsaid); a younger one is not: a real client's handshake and
- * Hello take milliseconds. */
+ * displaced from a full client port by a newer connection from its own host (engine/port.h
+ * hw_port_evict, when no other host holds more such sessions); a younger one is not: a
+ * real client's handshake and Hello take milliseconds. */
 #define HW_EVICT_AGE_MS 500
 
 /* A node or the witness logs a line that a flood of connections would repeat once per
