@@ -207,7 +207,7 @@ int hw_store_drill_append(struct hw_store *s, struct hw_drill_row *row)
 	}
 	rc = put_row(s, txn, row, &v);
 	if (rc == 0)
-		rc = hw_mdb_err(mdb_txn_commit(txn));
+		rc = hw_mdb_err(hw__store_txn_commit(s, txn, NULL)); /* flushed */
 	else
 		mdb_txn_abort(txn);
 	pthread_rwlock_unlock(&s->map_lock);

@@ -178,7 +178,7 @@ int hw_snapshot_adopt(const char *dir, struct hw_store *own)
 		if (rc == 0)
 			rc = carry_table(txn, s->t.drills, own, own ? own->t.drills : 0);
 		if (rc == 0) /* a full commit: this store has no log in front */
-			rc = hw_mdb_err(mdb_txn_commit(txn));
+			rc = hw_mdb_err(hw__store_txn_commit(s, txn, NULL));
 		else
 			mdb_txn_abort(txn);
 	}

@@ -426,8 +426,8 @@ static int migrate_txn(struct hw_store *s, unsigned format)
 		mdb_txn_abort(txn);
 		return rc;
 	}
-	rc = mdb_txn_commit(txn);
-	return rc != 0 ? rc : mdb_env_sync(s->env, 1);
+	rc = hw__store_txn_commit(s, txn, NULL);
+	return rc != 0 || s->fl != NULL ? rc : mdb_env_sync(s->env, 1);
 }
 
 /* An older format becomes this one in one transaction, flushed, so a crash leaves the
@@ -489,25 +489,6 @@ static size_t replay_bytes(const struct hw_store_opts *o)
 	return o->read_only ? 0 : HW_STORE_HELD_BYTES + BATCH_ENTRY_BYTES_MAX;
 }
 
-static int sync_fds_open(struct hw_store *s)
-{
-	char path[PATH_MAX];
-	snprintf(path, sizeof path, "%s/data.mdb", s->dir); /* fits: env_open opened it */
-	for (int i = 0; i < 2; i++)
-		if ((s->sync_fd[i] = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-			return -errno;
-	return 0;
-}
-
-/* Flush the store's file through the descriptor of who flushes (HW__SYNC_*): LMDB's
- * mdb_env_sync() is an fdatasync of its own. 0 or an errno (> 0), as LMDB's. */
-static int store_flush(struct hw_store *s, int who)
-{
-	if (s->sync_fd[who] < 0) /* a scratch store */
-		return mdb_env_sync(s->env, 1);
-	return fdatasync(s->sync_fd[who]) == 0 ? 0 : errno;
-}
-
 int hw_store_open(const char *dir, const struct hw_store_opts *opts, struct hw_store **out)
 {
 	/* libsodium picks its fastest BLAKE2b (AVX2 here: 2.1x fewer instructions per
@@ -524,7 +505,6 @@ int hw_store_open(const char *dir, const struct hw_store_opts *opts, struct hw_s
 		s->opts = *opts;
 	s->map_bytes = s->opts.map_bytes ? s->opts.map_bytes : HW_MAP_BYTES_INITIAL;
 	s->dir = strdup(dir);
-	s->sync_fd[HW__SYNC_WRITER] = s->sync_fd[HW__SYNC_META] = -1;
 	hw_arena_init(&s->arena, 256 * 1024, 0);
 	pthread_rwlock_init(&s->map_lock, NULL);
 	pthread_mutex_init(&s->head_mu, NULL);
@@ -534,13 +514,25 @@ int hw_store_open(const char *dir, const struct hw_store_opts *opts, struct hw_s
 	s->replay = s->replay_cap ? malloc(s->replay_cap) : NULL;
 	if (s->dir == NULL || (s->replay_cap && s->replay == NULL))
 		goto fail;
-	unsigned flags = s->opts.read_only   ? MDB_RDONLY | (s->opts.unlocked ? MDB_NOLOCK : 0)
-			 : s->opts.scratch   ? MDB_NOSYNC
-			 : s->opts.log_ahead ? MDB_NOMETASYNC
-					     : 0;
-	rc = env_open(dir, s->map_bytes, flags, &s->env);
-	if (rc == 0 && !s->opts.read_only && !s->opts.scratch)
-		rc = sync_fds_open(s);
+	/* A log_ahead store's commits are flushed by its flusher (store_flush.c). */
+	unsigned flags = s->opts.read_only ? MDB_RDONLY | (s->opts.unlocked ? MDB_NOLOCK : 0)
+			 : s->opts.scratch || s->opts.log_ahead ? MDB_NOSYNC
+								: 0;
+	int lock = -1;
+	if (!s->opts.unlocked && !s->opts.scratch)
+		rc = hw__flush_recover(dir,
+				       s->opts.read_only   ? HW__FLUSH_READ
+				       : s->opts.log_ahead ? HW__FLUSH_KEEP
+							   : HW__FLUSH_WRITE,
+				       &lock);
+	else
+		rc = 0;
+	if (rc == 0)
+		rc = env_open(dir, s->map_bytes, flags, &s->env);
+	if (rc == 0 && lock >= 0)
+		rc = hw__flusher_start(s, lock);
+	else if (lock >= 0)
+		close(lock);
 	if (rc != 0)
 		goto fail;
 	int dead;
@@ -565,11 +557,9 @@ void hw_store_close(struct hw_store *s)
 		return;
 	if (s->txn != NULL)
 		mdb_txn_abort(s->txn);
+	hw__flusher_stop(s);
 	if (s->env != NULL)
 		mdb_env_close(s->env);
-	for (int i = 0; i < 2; i++)
-		if (s->sync_fd[i] >= 0)
-			close(s->sync_fd[i]);
 	hw_arena_fini(&s->arena);
 	pthread_rwlock_destroy(&s->map_lock);
 	pthread_mutex_destroy(&s->head_mu);
@@ -810,7 +800,7 @@ int hw__store_commit(struct hw_store *s, MDB_txn *txn, const struct hw_head *h)
 		mdb_txn_abort(txn);
 		rc = MDB_MAP_FULL;
 	} else {
-		rc = mdb_txn_commit(txn); /* frees txn even on failure */
+		rc = hw__store_txn_commit(s, txn, h); /* frees txn even on failure */
 	}
 	if (rc == 0) {
 		pthread_mutex_lock(&s->head_mu);
@@ -842,10 +832,18 @@ int hw__store_batch_failed(struct hw_store *s, int rc)
 		}
 		rc = grc;
 	}
-	s->failed = disk_full(s) ? HW_ESTORE_FULL : hw_mdb_err(rc);
-	if (s->failed == 0 || hw_is_reject(s->failed))
-		s->failed = HW_ESTORE_FAILED;
+	hw__store_fail(s, rc);
 	return 0;
+}
+
+int hw__store_fail(struct hw_store *s, int rc)
+{
+	int code = disk_full(s) ? HW_ESTORE_FULL : hw_mdb_err(rc);
+	if (code == 0 || hw_is_reject(code))
+		code = HW_ESTORE_FAILED;
+	int none = 0;
+	atomic_compare_exchange_strong(&s->failed, &none, code);
+	return s->failed;
 }
 
 /* Open txn's cursors (hw__txn_cursors), once per write transaction and not per record
@@ -1090,10 +1088,10 @@ int hw_store_sync(struct hw_store *s)
 {
 	if (s->failed != 0)
 		return HW_ESTORE_FAILED;
-	int rc = hw_fault_tick(s->opts.sync_fault) ? EIO : store_flush(s, HW__SYNC_WRITER);
-	if (rc != 0)
-		hw__store_batch_failed(s, rc == MDB_MAP_FULL ? EIO : rc); /* never retried */
-	return rc == 0 ? 0 : s->failed;
+	if (s->fl != NULL) /* the flusher's own failure is the store's */
+		return hw__store_flush_all(s);
+	int rc = hw_fault_tick(s->opts.sync_fault) ? EIO : mdb_env_sync(s->env, 1);
+	return rc == 0 ? 0 : hw__store_fail(s, rc == MDB_MAP_FULL ? EIO : rc); /* never retried */
 }
 
 /* ---- retention: pruning the log after a base ---------------------------------------- */
@@ -1152,12 +1150,10 @@ int hw_store_meta_put(struct hw_store *s, const char *key, const void *val, size
 		MDB_val k = hw_mdb_val(key, strlen(key)), v = hw_mdb_val(val, len);
 		rc = mdb_put(txn, s->t.meta, &k, &v, 0);
 		if (rc == 0)
-			rc = mdb_txn_commit(txn);
+			rc = hw__store_txn_commit(s, txn, NULL); /* flushed */
 		else
 			mdb_txn_abort(txn);
 	}
-	if (rc == 0)
-		rc = store_flush(s, HW__SYNC_META);
 	pthread_rwlock_unlock(&s->map_lock);
 	if (rc != 0)
 		hw__store_batch_failed(s,
@@ -1271,8 +1267,8 @@ int hw_store_rewind(struct hw_store *s, uint64_t lsn, int64_t now_ms, const char
 			rc = hw__store_commit(s, txn, &h);
 		else if (txn != NULL)
 			mdb_txn_abort(txn);
-		if (rc == 0)
-			rc = mdb_env_sync(s->env, 1); /* the log in front is reset after this */
+		if (rc == 0) /* the log in front is reset after this */
+			rc = s->fl != NULL ? hw__store_flush_all(s) : mdb_env_sync(s->env, 1);
 		s->stale = s->stale || (rc == 0 && s->base.lsn > 0);
 		if (rc == 0)
 			return 0;

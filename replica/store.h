@@ -52,9 +52,11 @@ struct hw_store_opts {
 					   backup's snapshot): no lock file is made or used
 					   (MDB_NOLOCK), so the open writes nothing there */
 	bool log_ahead;                 /* a write-ahead log in front holds durability: commit
-	                                   with MDB_NOMETASYNC (integrity kept, the last commit
-	                                   may be undone by a crash) and flush with
-	                                   hw_store_sync() */
+					   with MDB_NOSYNC, a thread of the store's own flushes
+					   each commit after it (hw_store_flushed), and a crash's
+					   unflushed commit is rolled back at the next open
+					   (store_int.h); one such open of a store at a time
+					   (HW_EBUSY) */
 	bool scratch;                   /* thrown away after use (a replay's scratch):
 	                                   commits never flush (MDB_NOSYNC), so they do not
 	                                   queue behind a node's log on its disk; a crash
@@ -71,7 +73,8 @@ struct hw_store_opts {
 	struct hw_fault *mapfull_fault; /* test hook: a firing fault fails a put with MAP_FULL */
 	struct hw_fault *commit_mapfull_fault; /* test hook: ... a commit with MAP_FULL (as
 						  LMDB's, saving its free list) */
-	struct hw_fault *sync_fault;           /* test hook: a firing fault fails hw_store_sync()
+	struct hw_fault *sync_fault;           /* test hook: a firing fault fails a flush
+						  (hw_store_sync(), a log_ahead store's flusher)
 						  with -EIO */
 };
 
@@ -256,10 +259,15 @@ int hw_store_append_hold(struct hw_store *s, const uint8_t *const *entries,
 int hw_store_append_primary(struct hw_store *s, const uint8_t *const *entries, const size_t *lens,
 			    size_t n, struct hw_reject *rej);
 
-/* Flush every commit so far to disk (through a descriptor of the store's own, as
- * mdb_env_sync would through LMDB's). The writer's thread. 0 or the storage error, which
- * is sticky. */
+/* Flush every commit so far to disk (a log_ahead store: wait for its flusher). The
+ * writer's thread. 0 or the storage error, which is sticky. */
 int hw_store_sync(struct hw_store *s);
+
+/* The LSN of the head of the last commit flushed (a log_ahead store's flusher lags its
+ * commits; another store's commits flush themselves): what a crash leaves the store at,
+ * at the least, so what the log in front must keep after. The writer's thread. 0 or the
+ * store's failure (sticky: a failed flush stops the store). */
+int hw_store_flushed(struct hw_store *s, uint64_t *lsn);
 
 /* The store's sticky storage failure: 0, or the first error (-EIO, HW_ESTORE_FULL, ...)
  * that every later commit answers as HW_ESTORE_FAILED. Any thread. */

@@ -62,15 +62,10 @@ struct hw_store {
 	 * (hw_store_head): this keeps a reader from seeing half of one. The writing thread
 	 * reads its own writes without it. */
 	pthread_mutex_t head_mu;
-	/* Our own opens of data.mdb, to flush it by: [HW__SYNC_WRITER] for hw_store_sync (the
-	 * writing thread), [HW__SYNC_META] for hw_store_meta_put (the loop). Linux reports
-	 * a write-back error once per open file: flushed through LMDB's one descriptor from
-	 * two threads, one could take the other's error and the writer then let the log go
-	 * of entries the store never wrote. -1 when read-only or scratch. */
-	int sync_fd[2];
+	/* The flusher of a store with a log in front (store_flush.c); NULL otherwise: its
+	 * commits flush themselves (LMDB's default), or never (scratch). */
+	struct hw__flusher *fl;
 };
-#define HW__SYNC_WRITER 0
-#define HW__SYNC_META   1
 
 /* The write path of a batch (store.c), which the append of entries shares
  * (store_append.c). One record to take (hw__store_take_record): */
@@ -98,6 +93,31 @@ int hw__store_log_put(struct hw_store *s, MDB_cursor *log, uint64_t lsn, const u
 		      size_t len);
 /* Commit txn, which already holds head h: 0 or the LMDB error. */
 int hw__store_commit(struct hw_store *s, MDB_txn *txn, const struct hw_head *h);
+
+/* Deferred flushes (store_flush.c): a store with a log in front commits with MDB_NOSYNC
+ * and its flusher thread flushes each commit after it; a crash's unflushed commit is rolled
+ * back at the next open, before LMDB reads the file (store_flush.c says how). */
+enum hw__flush_open {
+	HW__FLUSH_READ,  /* a read-only open: roll back if no writer holds the store */
+	HW__FLUSH_WRITE, /* a writable open whose commits flush themselves: ... and drop the
+			    record, which its commits would outdate */
+	HW__FLUSH_KEEP,  /* the log_ahead open: ... and keep the record locked (*lock) for
+			    hw__flusher_start; HW_EBUSY when another open keeps it */
+};
+int hw__flush_recover(const char *dir, enum hw__flush_open how, int *lock);
+/* Start the flusher of s (env open, lock from hw__flush_recover, which it then owns). */
+int hw__flusher_start(struct hw_store *s, int lock);
+/* Flush what is left and stop (s->fl NULL after, and for a store without one). */
+void hw__flusher_stop(struct hw_store *s);
+/* Commit write transaction txn. With a flusher: after the commit before it is flushed;
+ * then one the log covers (h: the head it takes the store to) is flushed later, any other
+ * (h NULL) before this returns. 0, an LMDB error, or the store's failure. */
+int hw__store_txn_commit(struct hw_store *s, MDB_txn *txn, const struct hw_head *h);
+/* Wait until every commit so far is flushed: 0 or the store's failure. */
+int hw__store_flush_all(struct hw_store *s);
+/* Make rc (an LMDB error or errno) the store's sticky failure, unless it has one: the
+ * failure, as the operator reads it (a full disk says so). Any thread. */
+int hw__store_fail(struct hw_store *s, int rc);
 /* Begin the open write transaction (s->txn) with its cursors, or detach it. */
 int hw__store_txn_open(struct hw_store *s);
 MDB_txn *hw__store_txn_take(struct hw_store *s);

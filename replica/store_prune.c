@@ -145,7 +145,7 @@ static int prune_txn(struct hw_store *s, uint64_t to, struct hw_epoch_hist *h)
 		mdb_txn_abort(txn);
 		return rc;
 	}
-	rc = mdb_txn_commit(txn);
+	rc = hw__store_txn_commit(s, txn, &s->head); /* the log in front keeps it */
 	if (rc == 0)
 		s->base = b;
 	return rc;

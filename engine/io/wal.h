@@ -6,15 +6,16 @@
  * flight) while the store applies the same entries: a primary acknowledges once its log and its
  * standbys' logs have flushed, and a standby acknowledges "durable" when its log has flushed and
  * "applied" when the store has committed (engineering-notes.md on MDB_NOMETASYNC and a log in front
- * of LMDB). The store then commits with MDB_NOMETASYNC: whatever a crash takes from it, the log
- * still holds, and recovery replays it.
+ * of LMDB). The store then commits without flushing, a thread of its own flushing each commit
+ * after it (replica/store_flush.c): whatever a crash takes from it, the log still holds, and
+ * recovery replays it.
  *
  * On disk: segment files DIR/<first LSN, 20 digits>.wal holding log entries back to back
  * (replica/entry.h format: each checks its own hash), then zeros (room written ahead,
  * HW_WAL_PREALLOC_BYTES: a zero tail is not damage). A segment is dropped once the store
- * has flushed every entry in it (hw_wal_checkpoint). A torn tail of the last segment (a
- * crash in the middle of a write) is cut at open; everything before it was flushed whole.
- * Damage in an earlier segment, or a gap between segments, is HW_ECORRUPT at open, and
+ * has flushed every entry in it (hw_wal_checkpoint, from hw_store_flushed). A torn tail of the last
+ * segment (a crash in the middle of a write) is cut at open; everything before it was flushed
+ * whole. Damage in an earlier segment, or a gap between segments, is HW_ECORRUPT at open, and
  * nothing is cut: those entries were flushed, and perhaps acknowledged. Inside the last
  * segment flushes in flight land in any order, so a tear may have whole entries after
  * it; it is told from damage by its zeros (a sector left unfinished keeps the entry's

@@ -141,9 +141,10 @@ static struct hw_segment *segment_copy(const struct hw_batch *b)
 	return s;
 }
 
-/* With a log in front, the store commits without flushing its meta page: flush it now
- * and then (every CHECKPOINT_RECORDS or CHECKPOINT_MS), and tell the log what it no
- * longer needs to keep. A failed flush fails the job: the store is then stopped. */
+/* With a log in front, the store's commits are flushed by its own thread after them
+ * (hw_store_flushed): tell the log, every CHECKPOINT_RECORDS or CHECKPOINT_MS, what it no
+ * longer needs to keep; now_anyway: flush everything first. A failed flush fails the job:
+ * the store is then stopped. */
 #define CHECKPOINT_RECORDS 65536u
 #define CHECKPOINT_MS      1000
 
@@ -151,18 +152,19 @@ static int checkpoint(struct hw_writer *w, bool now_anyway)
 {
 	if (w->wal == NULL)
 		return 0;
-	struct hw_head h;
-	hw_store_head(w->store, &h);
-	int64_t now = hw_mono_ms();
-	if (!now_anyway && h.lsn - w->synced_lsn < CHECKPOINT_RECORDS &&
-	    now - w->synced_ms < CHECKPOINT_MS)
-		return 0;
-	int rc = hw_store_sync(w->store);
+	uint64_t lsn;
+	int rc = now_anyway ? hw_store_sync(w->store) : 0;
+	if (rc == 0)
+		rc = hw_store_flushed(w->store, &lsn);
 	if (rc != 0)
 		return rc;
-	w->synced_lsn = h.lsn;
+	int64_t now = hw_mono_ms();
+	if (!now_anyway && lsn - w->synced_lsn < CHECKPOINT_RECORDS &&
+	    now - w->synced_ms < CHECKPOINT_MS)
+		return 0;
+	w->synced_lsn = lsn;
 	w->synced_ms = now;
-	hw_wal_checkpoint(w->wal, h.lsn);
+	hw_wal_checkpoint(w->wal, lsn);
 	return 0;
 }
 

@@ -114,7 +114,8 @@ struct hw_wal;
  * has been open HW_WRITER_COMMIT_MS (a submit writer's, a primary's) or
  * HW_WRITER_APPLY_COMMIT_MS (an append writer's), is full (hw_store_held_full), the writer
  * was idle HW_WRITER_IDLE_US, a reader asked for it (hw_writer_commit_soon), or it stops;
- * it flushes the store every so often and checkpoints the log (which keeps everything
+ * the store's own thread flushes each commit after it, and the writer checkpoints the log
+ * every so often at what that thread flushed (hw_store_flushed: the log keeps everything
  * the store has not flushed). A job's DONE may then come before its commit
  * (j->committed_lsn says how far the store committed); a commit between jobs is
  * reported as HW_JOB_COMMITTED. Before the first kick.

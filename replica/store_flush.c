@@ -1,0 +1,428 @@
+/* store_flush.c: a store with a write-ahead log in front flushes its commits on a thread
+ * of its own (store_int.h, "Deferred flushes").
+ *
+ * Such a store commits with MDB_NOSYNC: the writer hands the commit's pages and meta page
+ * to the kernel and goes on, and this thread fdatasyncs data.mdb after each commit, then
+ * writes that commit's transaction id to DIR/store.flushed (flushed too). The write-ahead
+ * log keeps every entry after the head of the last commit recorded there
+ * (hw_store_flushed), so nothing acknowledged hangs on a commit that is not yet flushed.
+ *
+ * What a crash leaves: the kernel writes pages back in any order, so the meta page of an
+ * unflushed commit may be on disk without the pages it names. Two rules make that
+ * harmless:
+ * - a commit waits until the one before it is flushed and recorded (commit_wait): at most
+ *   one commit, the newest, is unflushed at any moment;
+ * - LMDB reuses a page only two transactions after the one that freed it (mdb_page_alloc
+ *   takes free-list records older than the oldest reader, at most the transaction before
+ *   its own), so while commit R+1 and transaction R+2 write, every page of commit R's
+ *   tree stays as it was.
+ * So after a crash, when data.mdb's newest meta page is R+1 and the record says R, the
+ * meta page of R (the other of LMDB's two) is copied over it before LMDB opens the file
+ * (hw__flush_recover): the store is then exactly commit R, and the log replays the rest.
+ * A record that does not belong to this data.mdb (another inode: a copy or a snapshot's
+ * install) counts for nothing.
+ *
+ * The open that keeps the store for writing holds an flock on DIR/store.flushed until it
+ * closes, so that another open never rolls back a commit of a store in use; a close that
+ * flushed everything removes the record, so that a store stopped cleanly is LMDB's alone
+ * again (a commit of an LMDB tool there is never rolled back). LMDB's meta
+ * page layout (0.9, 64-bit: mdb.c's MDB_page and MDB_meta) is read and copied here; a test
+ * (tests/unit/test_store_flush.c) checks it against LMDB's own view of the same file. */
+#include "replica/store_int.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/bytes.h"
+#include "base/fault.h"
+#include "base/fs.h"
+#include "base/log.h"
+
+#define RECORD_NAME  "store.flushed"
+#define RECORD_BYTES 32u /* magic, txnid, data.mdb's inode, check: one sector */
+static const uint8_t record_magic[8] = {'H', 'W', 'F', 'L', 'U', 'S', 'H', '1'};
+
+/* LMDB's meta page: a page header (pgno 8 bytes, pad 2, flags 2, bounds 4), then
+ * MDB_meta (magic, version, address, map size, two MDB_db of 48 bytes, last page,
+ * txnid). The page size is in the free DB's md_pad. */
+#define META_FLAGS_OFF   10u
+#define META_P_META      0x08u
+#define META_MAGIC_OFF   16u
+#define META_MAGIC       0xBEEFC0DEu
+#define META_VERSION_OFF 20u
+#define META_VERSION     1u
+#define META_PSIZE_OFF   40u
+#define META_TXNID_OFF   144u
+#define META_BYTES       152u
+#define META_PAGE_MAX    65536u
+
+struct hw__flusher {
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t kick;              /* to the thread: a commit to flush, or stop */
+	pthread_cond_t done;              /* from it: flushed moved on, or it failed */
+	uint64_t want_id, want_lsn;       /* the last commit made, and its head's LSN */
+	uint64_t flushed_id, flushed_lsn; /* the last one flushed and recorded */
+	int failed;                       /* the store's failure, once a flush failed */
+	bool stopping;
+	int data_fd; /* data.mdb, flushed only by the thread (one file, one error report) */
+	int lock_fd; /* DIR/store.flushed, flocked */
+	uint64_t ino;
+};
+
+static void path_of(const char *dir, const char *name, char *buf)
+{
+	snprintf(buf, PATH_MAX, "%s/%s", dir, name); /* fits: env_open checked data.mdb's */
+}
+
+/* ---- the record ------------------------------------------------------------------ */
+
+static void record_check(const uint8_t *rec, uint8_t out[8])
+{
+	crypto_generichash(out, 8, rec, RECORD_BYTES - 8, NULL, 0);
+}
+
+/* Read fd's record of data.mdb (inode ino): 1 with *txnid, 0 when there is none that
+ * counts (empty, torn, another file's), or -errno. */
+static int record_read(int fd, uint64_t ino, uint64_t *txnid)
+{
+	uint8_t rec[RECORD_BYTES], check[8];
+	ssize_t n = pread(fd, rec, sizeof rec, 0);
+	if (n < 0)
+		return -errno;
+	if ((size_t)n < sizeof rec || memcmp(rec, record_magic, 8) != 0)
+		return 0;
+	record_check(rec, check);
+	if (memcmp(check, rec + RECORD_BYTES - 8, 8) != 0 || hw_get_u64(rec + 16) != ino)
+		return 0;
+	*txnid = hw_get_u64(rec + 8);
+	return 1;
+}
+
+static int record_write(int fd, uint64_t ino, uint64_t txnid)
+{
+	uint8_t rec[RECORD_BYTES];
+	memcpy(rec, record_magic, 8);
+	hw_put_u64(rec + 8, txnid);
+	hw_put_u64(rec + 16, ino);
+	record_check(rec, rec + RECORD_BYTES - 8);
+	if (pwrite(fd, rec, sizeof rec, 0) != (ssize_t)sizeof rec)
+		return errno ? errno : EIO;
+	return fdatasync(fd) == 0 ? 0 : errno;
+}
+
+/* ---- recovery: the meta pages -------------------------------------------------------- */
+
+struct meta {
+	uint8_t *page;
+	uint64_t txnid;
+};
+
+/* Read LMDB's two meta pages of fd into buf (2 x META_PAGE_MAX): 0, HW_EFORMAT when they
+ * are not LMDB 0.9's, or -errno. *psize gets the page size. */
+static int metas_read(int fd, uint8_t *buf, struct meta m[2], uint32_t *psize)
+{
+	if (pread(fd, buf, META_BYTES, 0) != (ssize_t)META_BYTES)
+		return HW_EFORMAT;
+	*psize = hw_get_u32(buf + META_PSIZE_OFF);
+	if (*psize < 512 || *psize > META_PAGE_MAX || (*psize & (*psize - 1)) != 0)
+		return HW_EFORMAT;
+	for (unsigned i = 0; i < 2; i++) {
+		m[i].page = buf + (size_t)i * META_PAGE_MAX;
+		ssize_t n = pread(fd, m[i].page, *psize, (off_t)i * *psize);
+		if (n < 0)
+			return -errno;
+		const uint8_t *p = m[i].page;
+		if (n != (ssize_t)*psize || !(hw_get_u16(p + META_FLAGS_OFF) & META_P_META) ||
+		    hw_get_u32(p + META_MAGIC_OFF) != META_MAGIC ||
+		    hw_get_u32(p + META_VERSION_OFF) != META_VERSION)
+			return HW_EFORMAT;
+		m[i].txnid = hw_get_u64(p + META_TXNID_OFF);
+	}
+	return 0;
+}
+
+static void log_roll(const char *dir, const char *event, uint64_t newest, uint64_t recorded, int rc)
+{
+	char shown[HW_LOG_ESCAPED_CHARS(PATH_MAX)];
+	hw_log(event, "dir=%s txn=%" PRIu64 " recorded=%" PRIu64 " code=%s",
+	       hw_log_escaped(dir, shown, sizeof shown), newest, recorded, hw_errname(rc));
+}
+
+/* Make data.mdb (fd) the recorded commit again when a crash left the commit after it
+ * unflushed: its meta page becomes a copy of the recorded one's. 0, HW_ECORRUPT (the
+ * record names a commit the file no longer has), or another error. */
+static int metas_roll_back(const char *dir, int fd, uint64_t recorded)
+{
+	uint8_t *buf = malloc(2 * META_PAGE_MAX);
+	if (buf == NULL)
+		return HW_ENOMEM;
+	struct meta m[2];
+	uint32_t psize;
+	int rc = metas_read(fd, buf, m, &psize);
+	unsigned newer = m[1].txnid > m[0].txnid;
+	uint64_t newest = rc == 0 ? m[newer].txnid : 0;
+	if (rc == 0 && newest == recorded + 1 && m[!newer].txnid == recorded) {
+		hw_put_u64(m[!newer].page, newer); /* the page's own number */
+		if (pwrite(fd, m[!newer].page, psize, (off_t)newer * psize) != (ssize_t)psize ||
+		    fdatasync(fd) != 0)
+			rc = errno ? -errno : -EIO;
+		log_roll(dir, "store_rolled_back", newest, recorded, rc);
+	} else if (rc == 0 && (newest < recorded || newest == recorded + 1)) {
+		/* The recorded commit was flushed: a file without it lost flushed pages. (Past
+		 * recorded + 1: commits of an open that flushed its own, LMDB's default.) */
+		log_roll(dir, "store_flushed_lost", newest, recorded, HW_ECORRUPT);
+		rc = HW_ECORRUPT;
+	}
+	free(buf);
+	return rc;
+}
+
+static int file_ino(const char *dir, uint64_t *ino)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	path_of(dir, "data.mdb", path);
+	if (stat(path, &st) != 0)
+		return -errno;
+	*ino = (uint64_t)st.st_ino;
+	return 0;
+}
+
+/* With the record's lock held: roll data.mdb back to the recorded commit if need be. */
+static int recover_locked(const char *dir, int lock_fd)
+{
+	uint64_t ino = 0, recorded = 0;
+	int rc = file_ino(dir, &ino);
+	if (rc == 0)
+		rc = record_read(lock_fd, ino, &recorded);
+	if (rc <= 0)
+		return rc;
+	char path[PATH_MAX];
+	path_of(dir, "data.mdb", path);
+	int fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0 && (errno == EACCES || errno == EROFS))
+		fd = open(path, O_RDONLY | O_CLOEXEC); /* enough unless it must roll back */
+	if (fd < 0)
+		return -errno;
+	rc = metas_roll_back(dir, fd, recorded);
+	close(fd);
+	return rc;
+}
+
+int hw__flush_recover(const char *dir, enum hw__flush_open how, int *lock_out)
+{
+	*lock_out = -1;
+	char path[PATH_MAX];
+	path_of(dir, RECORD_NAME, path);
+	int fd = open(path,
+		      how == HW__FLUSH_KEEP ? O_RDWR | O_CREAT | O_CLOEXEC : O_RDONLY | O_CLOEXEC,
+		      0600);
+	if (fd < 0)
+		return how == HW__FLUSH_KEEP || errno != ENOENT ? -errno : 0;
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		/* A store in use: its writer keeps it whole. Only one writer keeps it. */
+		int rc = how == HW__FLUSH_KEEP ? HW_EBUSY : 0;
+		close(fd);
+		return rc;
+	}
+	int rc = recover_locked(dir, fd);
+	if (rc == 0 && how == HW__FLUSH_WRITE) {
+		/* This open's commits flush themselves: an older record must not roll one of
+		 * them back at the next open. */
+		rc = unlink(path) == 0 ? hw_fs_sync(dir) : -errno;
+	}
+	if (rc == 0 && how == HW__FLUSH_KEEP)
+		*lock_out = fd;
+	else
+		close(fd); /* and its lock */
+	return rc;
+}
+
+/* ---- the thread ---------------------------------------------------------------------- */
+
+/* Flush data.mdb and record txnid: 0 or an errno. */
+static int flush_one(struct hw_store *s, struct hw__flusher *f, uint64_t txnid)
+{
+	if (hw_fault_tick(s->opts.sync_fault))
+		return EIO;
+	if (fdatasync(f->data_fd) != 0)
+		return errno;
+	return record_write(f->lock_fd, f->ino, txnid);
+}
+
+static void *flusher_main(void *arg)
+{
+	struct hw_store *s = arg;
+	struct hw__flusher *f = s->fl;
+	pthread_setname_np(pthread_self(), "hw-store-sync"); /* top -H, perf */
+	pthread_mutex_lock(&f->mu);
+	for (;;) {
+		while (f->want_id == f->flushed_id && !f->stopping && f->failed == 0)
+			pthread_cond_wait(&f->kick, &f->mu);
+		if (f->failed != 0 || f->want_id == f->flushed_id)
+			break;
+		uint64_t id = f->want_id, lsn = f->want_lsn;
+		pthread_mutex_unlock(&f->mu);
+		int rc = flush_one(s, f, id);
+		pthread_mutex_lock(&f->mu);
+		if (rc != 0) {
+			f->failed = hw__store_fail(s, rc);
+		} else {
+			f->flushed_id = id;
+			f->flushed_lsn = lsn;
+		}
+		pthread_cond_broadcast(&f->done);
+	}
+	pthread_mutex_unlock(&f->mu);
+	return NULL;
+}
+
+/* Wait until commit txnid is flushed (asking for it): 0 or the store's failure. f->mu
+ * held. */
+static int flushed_wait(struct hw__flusher *f, uint64_t txnid)
+{
+	if (f->want_id < txnid) { /* committed elsewhere than hw__store_txn_commit */
+		f->want_id = txnid;
+		pthread_cond_signal(&f->kick);
+	}
+	while (f->flushed_id < txnid && f->failed == 0)
+		pthread_cond_wait(&f->done, &f->mu);
+	return f->failed;
+}
+
+static uint64_t last_txnid(const struct hw_store *s)
+{
+	MDB_envinfo info;
+	return mdb_env_info(s->env, &info) == 0 ? (uint64_t)info.me_last_txnid : 0;
+}
+
+static void flusher_free(struct hw__flusher *f)
+{
+	pthread_mutex_destroy(&f->mu);
+	pthread_cond_destroy(&f->kick);
+	pthread_cond_destroy(&f->done);
+	close(f->data_fd);
+	close(f->lock_fd); /* and its lock */
+	free(f);
+}
+
+int hw__flusher_start(struct hw_store *s, int lock_fd)
+{
+	struct hw__flusher *f = calloc(1, sizeof *f);
+	if (f == NULL)
+		return HW_ENOMEM;
+	f->lock_fd = lock_fd;
+	char path[PATH_MAX];
+	path_of(s->dir, "data.mdb", path);
+	f->data_fd = open(path, O_RDONLY | O_CLOEXEC);
+	int rc = f->data_fd < 0 ? -errno : file_ino(s->dir, &f->ino);
+	/* What LMDB holds now is flushed and recorded before the first commit that is not:
+	 * the record's file itself too, made by this open perhaps. */
+	uint64_t id = last_txnid(s);
+	if (rc == 0)
+		rc = fdatasync(f->data_fd) == 0 ? -record_write(lock_fd, f->ino, id) : -errno;
+	if (rc == 0)
+		rc = hw_fs_sync(s->dir);
+	if (rc != 0) {
+		if (f->data_fd >= 0)
+			close(f->data_fd);
+		close(lock_fd);
+		free(f);
+		return rc;
+	}
+	f->want_id = f->flushed_id = id;
+	f->want_lsn = f->flushed_lsn = s->head.lsn;
+	pthread_mutex_init(&f->mu, NULL);
+	pthread_cond_init(&f->kick, NULL);
+	pthread_cond_init(&f->done, NULL);
+	s->fl = f;
+	if (pthread_create(&f->thread, NULL, flusher_main, s) != 0) {
+		s->fl = NULL;
+		flusher_free(f);
+		return HW_ENOMEM;
+	}
+	return 0;
+}
+
+void hw__flusher_stop(struct hw_store *s)
+{
+	struct hw__flusher *f = s->fl;
+	if (f == NULL)
+		return;
+	pthread_mutex_lock(&f->mu);
+	f->stopping = true; /* after the last commit's flush */
+	pthread_cond_signal(&f->kick);
+	pthread_mutex_unlock(&f->mu);
+	pthread_join(f->thread, NULL);
+	s->fl = NULL;
+	if (f->failed == 0) {
+		/* Every commit is flushed: nothing for the next open to roll back, and nothing
+		 * to take from a commit made meanwhile by an open that flushes its own (an LMDB
+		 * tool on a stopped node's store). */
+		char path[PATH_MAX];
+		path_of(s->dir, RECORD_NAME, path);
+		if (unlink(path) == 0)
+			hw_fs_sync(s->dir);
+	}
+	flusher_free(f);
+}
+
+int hw__store_txn_commit(struct hw_store *s, MDB_txn *txn, const struct hw_head *h)
+{
+	struct hw__flusher *f = s->fl;
+	if (f == NULL)
+		return mdb_txn_commit(txn);
+	uint64_t id = (uint64_t)mdb_txn_id(txn);
+	pthread_mutex_lock(&f->mu);
+	int rc = flushed_wait(f, id - 1); /* at most one commit unflushed (top of file) */
+	pthread_mutex_unlock(&f->mu);
+	if (rc != 0) {
+		mdb_txn_abort(txn);
+		return rc;
+	}
+	rc = mdb_txn_commit(txn);
+	if (rc != 0)
+		return rc;
+	pthread_mutex_lock(&f->mu);
+	f->want_id = id;
+	f->want_lsn = h != NULL ? h->lsn : f->want_lsn;
+	pthread_cond_signal(&f->kick);
+	rc = h != NULL ? 0 : flushed_wait(f, id);
+	pthread_mutex_unlock(&f->mu);
+	return rc;
+}
+
+int hw__store_flush_all(struct hw_store *s)
+{
+	struct hw__flusher *f = s->fl;
+	if (f == NULL) /* commits flush themselves (LMDB's default), or never (scratch) */
+		return 0;
+	pthread_mutex_lock(&f->mu);
+	int rc = flushed_wait(f, last_txnid(s));
+	pthread_mutex_unlock(&f->mu);
+	return rc;
+}
+
+int hw_store_flushed(struct hw_store *s, uint64_t *lsn)
+{
+	struct hw__flusher *f = s->fl;
+	if (f == NULL) {
+		*lsn = s->head.lsn; /* the writing thread's: every commit was flushed */
+		return s->failed;
+	}
+	pthread_mutex_lock(&f->mu);
+	*lsn = f->flushed_lsn;
+	int rc = f->failed;
+	pthread_mutex_unlock(&f->mu);
+	return rc != 0 ? rc : s->failed;
+}
