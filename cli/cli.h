@@ -197,6 +197,11 @@ int hw_cli_u64(const char *s, uint64_t *out);
 int hw_cli_addrs_max(const char *s, size_t max);
 int hw_cli_addrs(const char *s);
 
+/* Whether s is a node id (base/names.h hw_id_ok, as a config's ids are): 0 or -1, so an
+ * id that holds a control character, a space or a dot is a usage error before anything is
+ * dialled (hw_cli_parse's "bad value" says what an id is). */
+int hw_cli_id(const char *s);
+
 /* Parse a time: integer milliseconds since 1970 or ISO 8601 UTC
  * "2026-11-26T10:00:00Z" (optionally with .mmm before the Z), or the same with an offset
  * instead of the Z ("2026-11-26T19:00:00+09:00", converted to UTC). Returns 0 or -1; on

@@ -38,9 +38,9 @@ static int opt_cb(void *arg, int key, const char *v)
 	case 'c':
 		o->connect = v;
 		return hw_cli_addrs(v);
-	case 't':
+	case 't': /* an id as a config's voters have it: never a control character */
 		o->to = v;
-		return 0;
+		return hw_cli_id(v);
 	case 'w':
 		/* 0 would look once, before the hand-over can be done, and say it was not */
 		return hw_cli_duration(v, &o->wait_ms) || o->wait_ms <= 0 ? -1 : 0;

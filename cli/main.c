@@ -195,6 +195,17 @@ int hw_cli_addrs(const char *s)
 	return hw_cli_addrs_max(s, HW_DIAL_MAX);
 }
 
+int hw_cli_id(const char *s)
+{
+	static char hint[64];
+	if (hw_id_ok(s))
+		return 0;
+	snprintf(hint, sizeof hint, "an id is 1 to %d letters, digits, '-' or '_'",
+		 HW_ID_CHARS_MAX);
+	value_hint = hint;
+	return -1;
+}
+
 int hw_cli_u64(const char *s, uint64_t *out)
 {
 	if (!s || *s < '0' || *s > '9')

@@ -290,13 +290,18 @@ static void test_refused_records(void **state)
 
 /* A node that refuses a switchover and a promotion in words holding ESC, a newline and
  * BEL, and reports a primary's address holding them: switchover and promote say the
- * words escaped, and switchover the primary the old one follows. */
+ * words escaped, and switchover the primary the old one follows. A switchover --to an
+ * id holding them is a usage error naming it escaped, asked of no node (the fake would
+ * hand over to it). */
 static void test_node_answers(void **state)
 {
 	struct fix *f = *state;
 	char conn[4300];
 	pid_t node = fake_at(f, "n.sock", ANSWER_IN_WORDS, conn);
-	int rc[3];
+	int rc[4];
+	rc[3] = hw(&f->r, "switchover", "--connect", conn, "--insecure", "--to", "s" NASTY, NULL);
+	assert_said_escaped(f, "hawser switchover: bad value 's", NASTY_ESC, "' for --to: an id");
+	assert_null(strstr(f->r.out, "switchover to"));
 	rc[0] = hw(&f->r, "switchover", "--connect", conn, "--insecure", "--to", "refuse", NULL);
 	assert_said_escaped(f, "hawser switchover: refused (HW_EBUSY): w", NASTY_ESC, "\n");
 	rc[1] = hw(&f->r, "switchover", "--connect", conn, "--insecure", "--to", "s2", NULL);
@@ -308,6 +313,7 @@ static void test_node_answers(void **state)
 	assert_int_equal(rc[0], 1);
 	assert_int_equal(rc[1], 0);
 	assert_int_equal(rc[2], 1);
+	assert_int_equal(rc[3], 2);
 }
 
 /* A node at a Unix socket path holding ESC, a newline and BEL: plan --measure names the
