@@ -16,7 +16,6 @@
 #include "base/clock.h"
 #include "base/fs.h"
 #include "base/names.h"
-#include "base/utf8.h"
 #include "cli/cmd_drill.h"
 #include "engine/client_int.h"
 #include "engine/lookup.h"
@@ -510,15 +509,21 @@ static void procedure_facts(struct drill *d)
 	hw_report_fact(&d->rep, "offsite_dir", "%s", c->offsite_dir[0] ? c->offsite_dir : none);
 }
 
+/* The most of the summary a drill event's detail keeps (the node takes at most 200 bytes
+ * of detail: engine/client_int.h hw_client_operator_event). */
+#define EVENT_WHAT_CHARS 160
+
 /* The run in the audit trail of the node it asked (docs/security.md "Audit trail"), as
  * the operator whose key the channel shows; a node that does not take it is a warning
- * on stderr, not a failed drill. */
+ * on stderr, not a failed drill. The summary goes escaped as the terminal shows it: it
+ * may hold a node's words or an operator's path, and a record's text holds no control
+ * character (a node with a key would refuse the event); cut at an escape's end. */
 static void record_on_node(const struct drill *d)
 {
-	char detail[201];
-	snprintf(detail, sizeof detail, "drill procedure %s: %.160s",
-		 hw_drill_result_name(d->rep.result), d->rep.what);
-	hw_utf8_trim(detail); /* %.160s may cut a character */
+	char what[EVENT_WHAT_CHARS + 1], detail[201];
+	snprintf(detail, sizeof detail, "drill procedure %s: %s",
+		 hw_drill_result_name(d->rep.result),
+		 hw_log_escaped(d->rep.what, what, sizeof what));
 	struct hw_client *cl;
 	int rc = node_connect(d, &cl);
 	if (rc == 0) {

@@ -1,10 +1,10 @@
 /* test_cli_escape.c: what the hawser command (HW_BIN, run as a real process) prints of the
  * outside text it was given: addresses of a --connect list, key paths, a config's path and
- * values, and a node's own words. A newline, ESC or BEL in them reaches stderr escaped
- * (base/log.h hw_log_escaped), never raw: it cannot forge a line, clear a terminal or set
- * its title. The nodes here are fake ones, forked from the test, on Unix sockets whose
- * paths hold such characters, and a real standby whose primary's address holds them,
- * which `hawser status` shows. */
+ * values, and a node's own words; and what the procedure drill tells a node for its
+ * audit trail. A newline, ESC or BEL in them reaches stderr escaped (base/log.h
+ * hw_log_escaped), never raw: it cannot forge a line, clear a terminal or set its title. The nodes
+ * here are fake ones, forked from the test, on Unix sockets whose paths hold such characters, and a
+ * real standby whose primary's address holds them, which `hawser status` shows. */
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -23,6 +23,7 @@
 #include "replica/entry.h"
 #include "replica/record.h"
 #include "replica/store.h"
+#include "replica/validate.h"
 #include "tests/integration/cli_fix.h"
 #include "tests/integration/fake_wire.h"
 
@@ -82,16 +83,39 @@ static void fake_reject(int fd, const struct hw_frame *fr)
 	(void)hw_fake_send_frame(fd, HW_FRAME_SUBMIT_REPLY, body, (uint32_t)n);
 }
 
+/* Where ANSWER_IN_WORDS keeps the detail of the last operator event it was sent ("":
+ * nowhere); set before fake_start. */
+static char fake_event_path[4200];
+
+/* An operator event's detail kept at fake_event_path; answered as an insecure node does
+ * (it only logs one: HW_ECONFIG, "keeps no audit trail"). */
+static void fake_event(int fd, const struct hw_frame *fr)
+{
+	Hawser__Wire__V1__OperatorEvent *q =
+		hawser__wire__v1__operator_event__unpack(NULL, fr->len, fr->body);
+	FILE *fp = q != NULL && fake_event_path[0] ? fopen(fake_event_path, "w") : NULL;
+	if (fp != NULL) {
+		fputs(q->detail, fp);
+		fclose(fp);
+	}
+	hawser__wire__v1__operator_event__free_unpacked(q, NULL);
+	hw_fake_send_error(fd, HW_ECONFIG);
+}
+
 /* ANSWER_IN_WORDS's answer to frame fr: a status of a standby following "p" NASTY, its
  * epoch one more at each (so a switchover's second look sees it handed over); a
  * switchover to "refuse" refused in NASTY words, to another done; a promotion listed with
- * no loss, and refused in NASTY words when accepted. */
+ * no loss, and refused in NASTY words when accepted; an operator event kept (fake_event). */
 static void fake_answer(int fd, const struct hw_frame *fr)
 {
 	static uint64_t epoch;
 	uint8_t body[512];
 	size_t n = 0;
 	enum hw_frame_type type = HW_FRAME_ERROR;
+	if (fr->type == HW_FRAME_OPERATOR_EVENT) {
+		fake_event(fd, fr);
+		return;
+	}
 	if (fr->type == HW_FRAME_STATUS_REQUEST) {
 		Hawser__Wire__V1__Status st = HAWSER__WIRE__V1__STATUS__INIT;
 		st.role = HAWSER__WIRE__V1__ROLE__STANDBY;
@@ -349,6 +373,46 @@ static void test_node_address_named(void **state)
 	assert_int_not_equal(rc[1], 0); /* a store with no backups fails the drill */
 }
 
+/* A procedure drill's summary holding an operator's path of ESCs (its --backup-dir,
+ * relative: where in the summary it falls is the same wherever the test runs), as the
+ * node it asked is told it for its audit trail (fake_event): escaped, so that a node
+ * with a key takes it (replica/validate.h hw_text_ok: no control character), and cut
+ * at the end of an escape, keeping as much as fits. Two runs, a path one byte longer in
+ * the second, put the cut at two places of a 4-character escape: one of them inside it. */
+static void test_drill_event_escaped(void **state)
+{
+	struct fix *f = *state;
+	char conn[4300], dir[4200], bak[64], got[1024];
+	path(f, "event", fake_event_path, sizeof fake_event_path);
+	pid_t node = fake_at(f, "n.sock", ANSWER_IN_WORDS, conn);
+	path(f, "st", dir, sizeof dir);
+	assert_int_equal(hw_store_init(dir), 0);
+	for (int run = 0; run < 2; run++) {
+		snprintf(bak, sizeof bak, "%.*s", run + 1, "bb");
+		memset(bak + 1 + run, '\x1b', 40);
+		bak[41 + run] = '\0';
+		assert_int_equal(hw(&f->r, "drill", "procedure", "--dir", dir, "--connect", conn,
+				    "--backup-dir", bak, NULL),
+				 3); /* FAIL: no backups there */
+		FILE *fp = fopen(fake_event_path, "r");
+		assert_non_null(fp);
+		size_t len = fread(got, 1, sizeof got - 1, fp);
+		fclose(fp);
+		got[len] = '\0';
+		assert_true(hw_text_ok(got, 200));
+		assert_memory_equal(got, "drill procedure FAIL: ", 22);
+		const char *p = strstr(got, "; first: backup_dir b");
+		assert_non_null(p);
+		for (p += strlen("; first: backup_dir ") + 1 + (size_t)run;
+		     strncmp(p, "\\x1b", 4) == 0;)
+			p += 4; /* whole escapes of ESC to the end */
+		assert_string_equal(p, "");
+		assert_true(len - 22 > 160 - 4 && len - 22 <= 160); /* as much as fits */
+	}
+	fake_stop(node);
+	fake_event_path[0] = '\0';
+}
+
 /* A store whose log holds a node event with ESC, a newline and BEL in its node id, peer
  * address and detail, appended as a standby appends its primary's entries (unchecked):
  * `hawser audit` lists them escaped. */
@@ -474,6 +538,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_refused_records, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_node_answers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_node_address_named, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_drill_event_escaped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_audit_of_store, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bench_root, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_node_config, setup, teardown),
