@@ -317,26 +317,28 @@ void hw_report_json(const struct hw_report *r, FILE *f)
 
 /* ---- HTML -------------------------------------------------------------------------- */
 
+/* s as the page shows it: HTML's own characters as entities; a control character (C0,
+ * DEL, C1 in UTF-8) or '\\' as a terminal shows it (base/log.h hw_log_escaped: ESC as
+ * \x1b, a newline as \n, which HTML would show as a space), so that a path or a node's
+ * words read back as they were; a byte that is not UTF-8 as U+FFFD, so the page stays
+ * valid UTF-8. */
 static void esc(FILE *f, const char *s)
 {
+	static const char html[] = "<>&\"'";
+	static const char *const entity[] = {"&lt;", "&gt;", "&amp;", "&quot;", "&#39;"};
 	for (; *s; s++) {
-		switch (*s) {
-		case '<':
-			fputs("&lt;", f);
-			break;
-		case '>':
-			fputs("&gt;", f);
-			break;
-		case '&':
-			fputs("&amp;", f);
-			break;
-		case '"':
-			fputs("&quot;", f);
-			break;
-		case '\'':
-			fputs("&#39;", f);
-			break;
-		default: /* the page is UTF-8: a byte that is not becomes U+FFFD */
+		const char *h = strchr(html, *s);
+		/* one character, for the escaper: a C1 control is two bytes, 0xc2 and a
+		 * continuation byte (0xc2 before any other is no character: U+FFFD) */
+		bool two = s[0] == '\xc2' && (s[1] & 0xc0) == 0x80;
+		char one[3] = {s[0], two ? s[1] : '\0', '\0'};
+		char shown[HW_LOG_ESCAPED_CHARS(2)];
+		if (h != NULL) {
+			fputs(entity[h - html], f);
+		} else if (strcmp(hw_log_escaped(one, shown, sizeof shown), one) != 0) {
+			fputs(shown, f);
+			s += strlen(one) - 1;
+		} else {
 			s += hw_utf8_put(f, s) - 1;
 		}
 	}

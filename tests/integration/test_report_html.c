@@ -4,8 +4,9 @@
  * taken, and the rendered DOM (--dump-dom) holds the SVG timeline with one bar per phase,
  * each with its verdict, and the figures whole; a procedure judged at another time (--now)
  * says so on the page, with a bar per check and the facts it looked at; a drill that
- * timed nothing draws no empty axis; a report of long paths and phase names fits windows
- * 1280 and 800 px wide (measured in the page by a script added to a copy of it).
+ * timed nothing draws no empty axis; a path holding ESC, BEL and a newline shows them
+ * escaped; a report of long paths and phase names fits windows 1280 and 800 px wide
+ * (measured in the page by a script added to a copy of it).
  * Exit 77 with the reason when chromium is not installed. */
 #include <errno.h>
 #include <fcntl.h>
@@ -108,6 +109,16 @@ static void render(struct fix *f, const char *html, const char *png)
 	assert_memory_equal(magic, "\x89PNG\r\n\x1a\n", 8);
 	assert_int_equal(run(&f->r, chromium, CHROMIUM_FLAGS, dom_profile, "--dump-dom", url, NULL),
 			 0);
+}
+
+/* Render the report the last drill's summary names (report_of), its screenshot named
+ * after tag: the DOM into f->r.out. */
+static void render_last(struct fix *f, const char *tag)
+{
+	char html[4096], png[4300];
+	report_of(f, html, sizeof(html));
+	snprintf(png, sizeof(png), "%s/%s.png", f->dir, tag);
+	render(f, html, png);
 }
 
 static int count(const char *hay, const char *needle)
@@ -239,15 +250,13 @@ static void test_fail_report_renders(void **state)
 static void test_what_if_report_renders(void **state)
 {
 	struct fix *f = *state;
-	char dir[4300], html[4096], png[4300];
+	char dir[4300];
 	snprintf(dir, sizeof(dir), "%s/store", f->dir);
 	assert_int_equal(run(&f->r, hw_bin, "init", dir, NULL), 0);
 	assert_int_equal(run(&f->r, hw_bin, "drill", "procedure", "--dir", dir, "--now",
 			     "2031-05-04T03:02:01Z", NULL),
 			 3);
-	report_of(f, html, sizeof(html));
-	snprintf(png, sizeof(png), "%s/what-if.png", f->dir);
-	render(f, html, png);
+	render_last(f, "what-if");
 	assert_non_null(strstr(f->r.out,
 			       "id=\"judged\">judged at 2031-05-04T03:02:01.000Z (--now): "
 			       "not recorded in the drill history</p>"));
@@ -284,19 +293,44 @@ static void test_what_if_report_renders(void **state)
 static void test_error_report_renders(void **state)
 {
 	struct fix *f = *state;
-	char dir[4300], reports[4300], html[4096], png[4300];
+	char dir[4300], reports[4300];
 	snprintf(dir, sizeof(dir), "%s/empty", f->dir);
 	snprintf(reports, sizeof(reports), "%s/reports", f->dir);
 	assert_int_equal(mkdir(dir, 0755), 0);
 	assert_int_equal(
 		run(&f->r, hw_bin, "drill", "verify", "--dir", dir, "--report-dir", reports, NULL),
 		1);
-	report_of(f, html, sizeof(html));
-	snprintf(png, sizeof(png), "%s/error.png", f->dir);
-	render(f, html, png);
+	render_last(f, "error");
 	assert_non_null(strstr(f->r.out, "id=\"result\">ERROR<"));
 	assert_null(strstr(f->r.out, "<svg id=\"timeline\""));
 	assert_non_null(strstr(f->r.out, "<p id=\"timeline-none\">Nothing was timed"));
+}
+
+/* A string holding ESC, BEL, a newline, '<' and '&' (a --backup-dir path, which the
+ * procedure names in a fact, a check and its bar, and its summary) shows in the rendered
+ * page as a terminal shows it, \x1b, \x07 and \n, beside "<" and "&" as text: no control
+ * character reaches the DOM, where a newline would show as a space and ESC or BEL as
+ * nothing. */
+static void test_controls_shown(void **state)
+{
+	struct fix *f = *state;
+	char dir[4300], bak[4300], want[4500];
+	snprintf(dir, sizeof(dir), "%s/store", f->dir);
+	snprintf(bak, sizeof(bak), "%s/b\x1b[2J\x07\n<i>&", f->dir);
+	assert_int_equal(run(&f->r, hw_bin, "init", dir, NULL), 0);
+	assert_int_equal(
+		run(&f->r, hw_bin, "drill", "procedure", "--dir", dir, "--backup-dir", bak, NULL),
+		3);
+	render_last(f, "controls");
+	const char *dom = f->r.out;
+	assert_null(strchr(dom, '\x1b'));
+	assert_null(strchr(dom, '\x07'));
+	snprintf(want, sizeof(want),
+		 "<td>backup_dir</td><td><code>%s/b\\x1b[2J\\x07\\n&lt;i&gt;&amp;<", f->dir);
+	assert_non_null(strstr(dom, want));
+	snprintf(want, sizeof(want),
+		 "backup_dir %s/b\\x1b[2J\\x07\\n&lt;i&gt;&amp; holds no backup", f->dir);
+	assert_true(count(dom, want) >= 2); /* the check's row and its bar's title */
 }
 
 /* What a layout test adds to a copy of a report: a script listing in <pre id="measured">
@@ -401,6 +435,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_fail_report_renders, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_what_if_report_renders, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_error_report_renders, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_controls_shown, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_long_paths_fit, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,11 +1,12 @@
 /* test_report.c: a drill's report (cli/report.c) as its HTML page and JSON say it, and
  * the text helpers it writes with (cli/text.c): every text a drill gave escaped for HTML
- * (markup, quotes, a byte that is not UTF-8), the timeline's layout decisions (none
- * without phases, rows in order of start, the axis counted in one unit, an event marked
- * at its time, a bar of microseconds still seen), figures without exponents, what was cut
- * or shortened marked "...", a what-if run said as such, lines wrapped at 80 columns
- * with control characters escaped, and the predicted failover status and the demo print.
- * The page in a browser is test_report_html's. */
+ * (markup, quotes, a byte that is not UTF-8) and its control characters as a terminal
+ * shows them, the timeline's layout decisions (none without phases, rows in order of
+ * start, the axis counted in one unit, an event marked at its time, a bar of
+ * microseconds still seen), figures without exponents, what was cut or shortened marked
+ * "...", a what-if run said as such, lines wrapped at 80 columns with control characters
+ * escaped, and the predicted failover status and the demo print. The page in a browser
+ * is test_report_html's. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,6 +17,7 @@
 
 #include <cmocka.h>
 
+#include "base/utf8.h"
 #include "cli/cli.h"
 #include "cli/report.h"
 #include "wire.pb-c.h"
@@ -93,6 +95,40 @@ static void test_html_escapes(void **state)
 	at(h, "<code>/tmp/a&quot;b&lt;c&gt;</code>");
 	at(h, "<p class=\"what\">lost 1 &lt;record&gt; &amp; more</p>");
 	at(h, "node <code>&lt;node&gt;</code>, started 2026-11-26T10:00:00.123Z");
+}
+
+/* Control characters (ESC, BEL, a newline, a C1 control) and backslashes in whatever a
+ * drill wrote (a path, a node's words) are shown as a terminal shows them (base/log.h
+ * hw_log_escaped), HTML's own characters as entities: no control byte reaches the page,
+ * where a newline would vanish into a space and ESC or BEL show as nothing or a box, and
+ * a name holding "\x1b" as text still reads apart from one holding ESC. */
+static void test_html_controls(void **state)
+{
+	struct fix *f = *state;
+	/* last, a byte that is not UTF-8 (a lead byte) before a backslash: U+FFFD, then \\ */
+	const char *nasty = "a\x1b[2J\x07\n<b>&\\\xc2\x9b\x7f\xc2\\";
+	const char *shown =
+		"a\\x1b[2J\\x07\\n&lt;b&gt;&amp;\\\\\\xc2\\x9b\\x7f" HW_UTF8_REPLACEMENT "\\\\";
+	hw_report_cut(f->r.node, sizeof f->r.node, nasty);
+	hw_report_phase(&f->r, nasty, 0, 1, HW_VERDICT_PASS, "%s", nasty);
+	hw_report_check(&f->r, nasty, HW_VERDICT_FAIL, "%s", nasty);
+	hw_report_figure(&f->r, "size", 1, "\a");
+	hw_report_fact(&f->r, nasty, "%s", nasty);
+	hw_report_finish(&f->r, HW_DRILL_FAIL, "%s", nasty);
+	const char *h = emit(f, hw_report_html);
+	unsigned long cp;
+	for (const unsigned char *p = (const unsigned char *)h; *p != '\0';) {
+		size_t len = hw_utf8_decode(p, &cp);
+		assert_int_not_equal(len, 0); /* the page stays UTF-8 */
+		assert_true(cp == '\n' || (cp >= 0x20 && cp != 0x7f && (cp < 0x80 || cp > 0x9f)));
+		p += len; /* no control character but the page's own line ends */
+	}
+	int n = 0;
+	for (const char *p = h; (p = strstr(p, shown)) != NULL; p++)
+		n++;
+	assert_int_equal(n, 10); /* node, what; a phase's name thrice, its detail; a check's and
+				    a fact's name and text */
+	at(h, "<td>\\x07</td>");
 }
 
 /* A report without phases says nothing was timed instead of an empty axis (that looks
@@ -331,6 +367,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_html_escapes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_html_controls, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_html_timeline_none, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_html_rows_by_start, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_html_axis_unit, setup, teardown),
