@@ -5,8 +5,8 @@
  * switchover and s1's promotion in that order (each with its config's hash), and `hawser verify
  * --trust` finds the checkpoints about every 100 entries, each signed by a trusted node.
  * On the same kind of cluster: refused connections (one event for a flood; none for
- * handshakes cut short), a procedure
- * drill and a switchover with the operator's key; on a static pair: a config change, and
+ * handshakes cut short), a procedure drill (its summary escaped) and a switchover with
+ * the operator's key; on a static pair: a config change, and
  * restores told to the primary. */
 #include <errno.h>
 #include <poll.h>
@@ -315,13 +315,15 @@ static void cut_handshakes(const char *addr, const struct hw_client_security *se
 }
 
 /* A procedure drill as p1 (its config's keys): the node answers over the channel, and the
- * drill says it recorded. */
+ * drill says it recorded, its summary holding ESC (a --backup-dir holding one, relative,
+ * so that it falls within the event's 160 characters wherever the test runs): a record
+ * holds no control character, so it goes escaped. */
 static void procedure_drill_as_p1(struct fix *f, const char *addr)
 {
 	char path[HW_PROC_PATH_MAX + 48], line[1024];
 	snprintf(path, sizeof path, "%s/p1.ini", hw_cluster_root(f->c));
 	hw_proc_capture(&f->cap, hw_test_bin(), "drill", "procedure", "--config", path, "--connect",
-			addr, "--no-record", "--json", NULL);
+			addr, "--backup-dir", "b\x1b[2J", "--no-record", "--json", NULL);
 	const char *checks = strstr(f->cap.out, "\"checks\":[");
 	assert_non_null(checks);
 	find_line(checks, "{\"name\":\"standbys reachable\"", line, sizeof line);
@@ -376,6 +378,7 @@ static void refusals_listed(struct fix *f, const char *rogue_kx, const char *cli
 	/* the drill, by the key it ran with: p1's own, from the config */
 	assert_event_key(out, "\"kind\":\"drill\"", p1_kx, line, sizeof line);
 	assert_non_null(strstr(line, "drill procedure "));
+	assert_non_null(strstr(line, "backup_dir b\\\\x1b[2J holds")); /* JSON of \x1b */
 	assert_event_key(out, "\"kind\":\"export\"", client_kx, line, sizeof line);
 	assert_non_null(strstr(line, "quarantine export of 0 records"));
 	assert_int_equal(
