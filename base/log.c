@@ -263,9 +263,9 @@ void hw_log_start_failed(int code, const struct hw_start_at *at)
 		hw_log("start_failed", "code=%s what=\"%s\"", hw_errname(code), hw_strerror(code));
 }
 
-void hw_log(const char *event, const char *fmt, ...)
+/* Start l with the line's head: "t=... node=... event=EVENT ". */
+static void put_head(struct line *l, const char *event)
 {
-	struct line l = {.len = 0};
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	struct tm tm;
@@ -275,27 +275,50 @@ void hw_log(const char *event, const char *fmt, ...)
 			 "t=%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ node=", tm.tm_year + 1900,
 			 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
 			 ts.tv_nsec / 1000000);
-	put(&l, head, n > 0 ? (size_t)n : 0);
-	put_value(&l, log_node, false);
-	put(&l, " event=", 7);
-	put_value(&l, event, false);
-	put(&l, " ", 1);
+	put(l, head, n > 0 ? (size_t)n : 0);
+	put_value(l, log_node, false);
+	put(l, " event=", 7);
+	put_value(l, event, false);
+	put(l, " ", 1);
+}
+
+/* Write l to stderr, ended by its newline. */
+static void write_line(struct line *l)
+{
+	l->buf[l->len++] = '\n';
+	ssize_t w = write(STDERR_FILENO, l->buf, l->len);
+	(void)w;
+}
+
+void hw_log(const char *event, const char *fmt, ...)
+{
+	struct line l = {.len = 0};
+	put_head(&l, event);
 	va_list ap;
 	va_start(ap, fmt);
 	format(&l, fmt, &ap);
 	va_end(ap);
-	l.buf[l.len++] = '\n';
-	ssize_t w = write(STDERR_FILENO, l.buf, l.len);
-	(void)w;
+	write_line(&l);
 }
 
 void hw_log_every_flush(struct hw_log_every *e, const char *event, int64_t now_ms, int64_t every_ms)
 {
 	if (e->full == 0 || now_ms - e->from_ms < every_ms)
 		return;
-	if (e->more > 0)
-		hw_log(event, "peer=* more=%u in_ms=%lld", e->more,
-		       (long long)(now_ms - e->from_ms));
+	if (e->more > 0) {
+		struct line l = {.len = 0};
+		put_head(&l, event);
+		put(&l, "peer=* ", 7);
+		if (e->what != NULL) { /* key=value pairs already: not one value to quote */
+			put(&l, e->what, strlen(e->what));
+			put(&l, " ", 1);
+		}
+		char tail[64];
+		int n = snprintf(tail, sizeof tail, "more=%u in_ms=%lld", e->more,
+				 (long long)(now_ms - e->from_ms));
+		put(&l, tail, n > 0 ? (size_t)n : 0);
+		write_line(&l);
+	}
 	e->full = 0;
 	e->more = 0;
 }

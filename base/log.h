@@ -69,12 +69,17 @@ void hw_log(const char *event, const char *fmt, ...) __attribute__((format(print
 /* A line that a flood would repeat once per connection (a handshake cut, a session lost
  * before its Hello), logged a bounded number of times per interval: the first `lines` of
  * an interval in full, the others left out and counted, and their count as one line of
- * the same event once the interval has passed: "event=EVENT peer=* more=N in_ms=MS".
- * Zero it to start. Owned by one thread. */
+ * the same event once the interval has passed: "event=EVENT peer=* more=N in_ms=MS", or
+ * "event=EVENT peer=* WHAT more=N in_ms=MS" when the lines of one event are counted apart
+ * (one counter per port, say) and `what` names which ones this counter counts. Zero it to
+ * start (then set what, if any). Owned by one thread. */
 struct hw_log_every {
 	int64_t from_ms; /* when the interval's first line was logged */
 	uint32_t full;   /* lines logged in full in it */
 	uint32_t more;   /* lines left out since */
+	const char *what; /* NULL, or the key=value pairs of the lines counted (as their lines
+			   * in full write them), written as they are: the code's own words,
+			   * never outside text ("port=client reason=no_hello") */
 };
 
 /* Whether to log this occurrence of event in full (one of the first `lines` of its

@@ -370,6 +370,37 @@ static void test_log_every(void **state)
 	assert_int_equal(more, 1000 - 30);
 }
 
+/* One event counted apart by port, as a node counts its two ports' session_closed: a
+ * flood on the replication port, 25 lines at once, gives ten in full and a count that
+ * names that port and the reason; the client port's counter, flushed alike, is untouched
+ * and writes nothing. */
+static struct hw_log_every port_every[2] = {{.what = "port=client reason=no_hello"},
+					    {.what = "port=replication reason=no_hello"}};
+
+static void log_flood_one_port(void)
+{
+	for (int i = 0; i < 25; i++)
+		if (hw_log_every(&port_every[1], "session_closed", 5000, 1000, 10))
+			hw_log("session_closed",
+			       "peer=10.0.0.9:%d port=replication reason=no_hello", i);
+	for (int p = 0; p < 2; p++)
+		hw_log_every_flush(&port_every[p], "session_closed", 6000, 1000);
+}
+
+static void test_log_every_what(void **state)
+{
+	(void)state;
+	char out[4096];
+	capture_stderr(log_flood_one_port, out, sizeof out);
+	const char *count = strstr(out, " event=session_closed peer=* port=replication "
+					"reason=no_hello more=15 in_ms=1000\n");
+	assert_non_null(count);
+	assert_int_equal(hw_log_field(count, "more", -1), 15);
+	assert_null(strstr(out, "port=client"));
+	assert_string_equal(strchr(count, '\n') + 1, ""); /* the count is the last line */
+	assert_int_equal(port_every[0].full + port_every[0].more, 0);
+}
+
 static void test_log_read(void **state)
 {
 	(void)state;
@@ -909,6 +940,7 @@ int main(void)
 		cmocka_unit_test(test_log_escaped),
 		cmocka_unit_test(test_log_read),
 		cmocka_unit_test(test_log_every),
+		cmocka_unit_test(test_log_every_what),
 		cmocka_unit_test(test_rng_sequences),
 		cmocka_unit_test(test_mono_counts_time_suspended),
 		cmocka_unit_test(test_cond_wait_until),
