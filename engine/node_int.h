@@ -339,7 +339,8 @@ struct hw_node {
 	int64_t hello_swept_ms;  /* hw__node_now() of the last look for late Hellos */
 	/* Lines a flood of connections would write once per connection (node.c) */
 	struct hw_log_every evicted_every; /* session_evicted */
-	struct hw_log_every closed_every;  /* session_closed for a late Hello */
+	struct hw_log_every closed_every[2]; /* session_closed for a late Hello, by port
+					      * (repl: 1) */
 	struct hw_log_every lost_every;    /* session_lost before a Hello */
 	double records_per_s;
 	struct hw_stage_sums stages_now;   /* the second under way */

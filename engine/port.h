@@ -62,7 +62,10 @@ int hw_port_evictee(const struct hw_port_view *p, const char *peer, int64_t now)
  * accepted_ms and is late at now (hw_conn_hello_late). Logs session_closed (peer, port,
  * code=ETIMEDOUT, reason=no_hello, waited_ms), which a flood of silent connections repeats
  * per connection, HW_FLOOD_LOG_LINES times per HW_FLOOD_LOG_MS through *every, then a
- * count (flush *every from a timer: hw_log_every_flush). */
+ * count (flush *every from a timer: hw_log_every_flush). *every is port's own, its what
+ * HW_PORT_CLOSED_WHAT(port), so that the count says which port a flood hit (a node's two
+ * ports have one each, and a flood on one leaves the other's lines in full). */
+#define HW_PORT_CLOSED_WHAT(port) "port=" port " reason=no_hello"
 void hw_port_close_late(struct hw_conn *c, const char *port, int64_t accepted_ms, int64_t now,
 			struct hw_log_every *every);
 

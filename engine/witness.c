@@ -306,6 +306,7 @@ static int witness_start(struct hw_witness *w, struct hw_start_at *at)
 		hw_log("plan_refused", "code=%s why=\"%s\"", hw_errname(rc), plan.why);
 		return rc;
 	}
+	w->closed_every.what = HW_PORT_CLOSED_WHAT(PORT_NAME);
 	rc = hw_loop_new(&w->loop);
 	if (rc == 0)
 		rc = hw_ring_new(w->loop, &w->ring);

@@ -206,21 +206,56 @@ static void test_silent_sessions_closed(void **state)
 	}
 }
 
+/* Silent connections to the client port dialed after the replication port's flood, with
+ * the port three quarters full of clients that said their Hello, so that they are late
+ * (HW_HELLO_BUSY_MS) within the same second as the flood: fewer than a second's lines in
+ * full (HW_FLOOD_LOG_LINES). */
+#define SILENT_CLIENTS (HW_FLOOD_LOG_LINES / 2u)
+
+/* Lines of proc from `from` on of the sessions of port ("replication") closed for a late
+ * Hello, added to *full (in full) and *more (counted, in *counts lines naming that port
+ * and reason), until they make want or WAIT_MS has passed. */
+static void closed_lines(struct hw_proc *proc, size_t from, const char *port, unsigned want,
+			 unsigned *full, int64_t *more, unsigned *counts)
+{
+	char in_full[128], counted[128], line[1024];
+	snprintf(in_full, sizeof in_full, "port=%s code=ETIMEDOUT reason=no_hello", port);
+	snprintf(counted, sizeof counted,
+		 "event=session_closed peer=* port=%s reason=no_hello more=", port);
+	size_t from_full = from, from_count = from;
+	int64_t end = hw_mono_ms() + WAIT_MS;
+	while (*full + *more < want && hw_mono_ms() < end) {
+		while (hw_proc_wait_line(proc, &from_full, "event=session_closed", in_full, 0, NULL,
+					 0))
+			(*full)++;
+		if (hw_proc_wait_line(proc, &from_count, counted, NULL, 100, line, sizeof line)) {
+			(*counts)++;
+			*more += hw_log_field(line, "more", 0);
+		}
+	}
+}
+
 /* As many connections as the replication port holds connect and never say their Hello:
  * the node closes each once its Hello is late (the port is full: HW_HELLO_BUSY_MS) and
  * writes its session_closed ... reason=no_hello in full HW_FLOOD_LOG_LINES times per
- * HW_FLOOD_LOG_MS at most, then one line counting the rest (peer=* more=N), as it does
- * session_evicted and session_lost. Before, it wrote a line per connection: a flood of
- * silent connections wrote as many lines as it made connections. */
+ * HW_FLOOD_LOG_MS at most, then one line counting the rest that names the port and the
+ * reason (peer=* port=replication reason=no_hello more=N), as it does session_evicted and
+ * session_lost. Before, it wrote a line per connection: a flood of silent connections
+ * wrote as many lines as it made connections. A few silent ones on the client port, late
+ * in the same second, are each written in full: that port's count is its own. Before, one
+ * count for both ports named neither port nor reason (peer=* more=N), and took in the
+ * client port's lines too. */
 static void test_silent_flood_log_bounded(void **state)
 {
 	struct fix *f = *state;
+	fill_client_port(f, (HW_CLIENTS_MAX - HW_REPL_SESSIONS_MAX) * 3u / 4u);
 	size_t mark = hw_proc_mark(&f->t.proc);
-	for (; f->n_fd < HW_REPL_SESSIONS_MAX; f->n_fd++) {
-		f->fd[f->n_fd] = hw_test_dial(f->t.listen);
+	unsigned first = f->n_fd;
+	for (unsigned i = 0; i < HW_REPL_SESSIONS_MAX + SILENT_CLIENTS; i++, f->n_fd++) {
+		f->fd[f->n_fd] = hw_test_dial(i < HW_REPL_SESSIONS_MAX ? f->t.listen : f->t.client);
 		assert_true(f->fd[f->n_fd] >= 0);
 	}
-	for (unsigned i = 0; i < f->n_fd; i++) { /* every one was closed by the node */
+	for (unsigned i = first; i < f->n_fd; i++) { /* every one was closed by the node */
 		uint8_t buf[64];
 		assert_int_equal(read_to_eof(f->fd[i], buf, sizeof buf), 0);
 	}
@@ -228,24 +263,18 @@ static void test_silent_flood_log_bounded(void **state)
 	 * the counts of every interval the closes fell in */
 	unsigned full = 0, counts = 0;
 	int64_t more = 0;
-	size_t from_full = mark, from_count = mark;
-	int64_t end = hw_mono_ms() + WAIT_MS;
-	while (full + more < HW_REPL_SESSIONS_MAX && hw_mono_ms() < end) {
-		char line[1024];
-		while (hw_proc_wait_line(&f->t.proc, &from_full, "event=session_closed",
-					 "reason=no_hello", 0, NULL, 0))
-			full++;
-		if (hw_proc_wait_line(&f->t.proc, &from_count, "event=session_closed",
-				      "peer=* more=", 100, line, sizeof line)) {
-			counts++;
-			more += hw_log_field(line, "more", 0);
-		}
-	}
+	closed_lines(&f->t.proc, mark, "replication", HW_REPL_SESSIONS_MAX, &full, &more, &counts);
 	print_message("%u silent connections closed: %u lines in full, %lld counted in %u\n",
-		      f->n_fd, full, (long long)more, counts);
+		      HW_REPL_SESSIONS_MAX, full, (long long)more, counts);
 	assert_int_equal(full + more, HW_REPL_SESSIONS_MAX);
 	assert_true(counts > 0);
 	assert_true(full <= counts * HW_FLOOD_LOG_LINES);
+	unsigned client_full = 0, client_counts = 0;
+	int64_t client_more = 0;
+	closed_lines(&f->t.proc, mark, "client", SILENT_CLIENTS, &client_full, &client_more,
+		     &client_counts);
+	assert_int_equal(client_full, SILENT_CLIENTS);
+	assert_int_equal(client_counts, 0);
 }
 
 /* ---- clients that do not read their replies ------------------------------------------ */
