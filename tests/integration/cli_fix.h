@@ -87,6 +87,21 @@ static inline void assert_read_internal(const struct fix *f, const char *cmd, co
 	assert_null(strstr(f->r.err, "damaged"));
 }
 
+/* The bytes of the file at path, malloc'd, their count in *len. */
+static inline uint8_t *file_bytes(const char *path, size_t *len)
+{
+	FILE *fp = fopen(path, "rb");
+	assert_non_null(fp);
+	assert_int_equal(fseek(fp, 0, SEEK_END), 0);
+	*len = (size_t)ftell(fp);
+	uint8_t *buf = malloc(*len + 1);
+	assert_non_null(buf);
+	rewind(fp);
+	assert_int_equal(fread(buf, 1, *len, fp), *len);
+	fclose(fp);
+	return buf;
+}
+
 /* No scratch directory of a replay is left in the test's directory. */
 static inline void assert_no_scratch(const struct fix *f)
 {
@@ -136,7 +151,7 @@ static inline int fix_setup(void **state, const char *name)
 static inline void small_fs(const struct fix *f, const char *opts, char *mnt, size_t cap)
 {
 	static bool own;
-	char why[200] = "";
+	char why[4400] = ""; /* "no tmpfs at MNT: ...", mnt up to 4,200 bytes */
 	if (!own &&
 	    (unshare(CLONE_NEWNS) != 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0))
 		snprintf(why, sizeof why, "no mount namespace of its own: %s (needs root)",

@@ -1065,21 +1065,6 @@ static void small_store(struct fix *f, char *mnt, char *dir, char *fill)
 			 0);
 }
 
-/* The bytes of the file at path, malloc'd, their count in *len. */
-static uint8_t *file_bytes(const char *path, size_t *len)
-{
-	FILE *fp = fopen(path, "rb");
-	assert_non_null(fp);
-	assert_int_equal(fseek(fp, 0, SEEK_END), 0);
-	*len = (size_t)ftell(fp);
-	uint8_t *buf = malloc(*len + 1);
-	assert_non_null(buf);
-	rewind(fp);
-	assert_int_equal(fread(buf, 1, *len, fp), *len);
-	fclose(fp);
-	return buf;
-}
-
 /* A command run on small_store()'s store while its disk fills: mnt, dir and fill as
  * small_store() makes them, data its data.mdb, before (len0 bytes) what that held. */
 struct held_run {
