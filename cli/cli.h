@@ -318,6 +318,7 @@ struct hw_cli_ingest {
 int hw_cli_ingest_run(struct hw_store *s, struct hw_workload *w, struct hw_cli_ingest *in);
 
 struct hw_head;
+struct hw_scratch_room;
 
 /* The head of the store in dir (opened read-only) and its digest at that head, both from
  * one read transaction, so they match however fast a running node commits meanwhile.
@@ -326,8 +327,9 @@ int hw_cli_digest_now(const char *dir, struct hw_head *head, uint8_t *digest);
 
 /* Digest of the store in dir (opened read-only) as it was at at_lsn: its log replayed up
  * to at_lsn into a scratch store next to dir (or under /tmp), removed afterwards.
- * HW_ENOTFOUND if at_lsn is past the head, else as hw_store_digest_replayed() (HW_ELSN
- * if the replay ends short of at_lsn). */
+ * HW_ENOTFOUND if at_lsn is past the head, -ENOSPC before the replay when the scratch's
+ * file system has less room than it needs (hw_scratch_room), else as
+ * hw_store_digest_replayed() (HW_ELSN if the replay ends short of at_lsn). */
 int hw_cli_digest_at(const char *dir, uint64_t at_lsn, uint8_t *digest);
 
 /* The state digests of the stores in dirs a and b at the LSN both have, the lower of
@@ -341,9 +343,12 @@ int hw_cli_digest_at(const char *dir, uint64_t at_lsn, uint8_t *digest);
  * read: the one a child that died (hw_cli_read_isolated) was reading. Once a caught
  * signal asks the command to stop (hw_cli_interrupted) it reads no further digest and a
  * replay stops at its next batch: HW_ECANCELED. Returns 0 or the first open, store or
- * replay error. */
-int hw_cli_digests_common(const char *a, const char *b, const char *scratch, uint64_t *lsn,
-			  uint8_t *da, uint8_t *db, const char **reading);
+ * replay error: -ENOSPC, before a replay, when its scratch's file system has less room than
+ * the replay needs (hw_scratch_room; with scratch given and room not NULL, *room says how
+ * much it needs and has). */
+int hw_cli_digests_common(const char *a, const char *b, const char *scratch,
+			  struct hw_scratch_room *room, uint64_t *lsn, uint8_t *da, uint8_t *db,
+			  const char **reading);
 
 struct hw_signer;
 

@@ -715,8 +715,8 @@ static int check_stores(const struct bench *b, struct hw_cluster *cl, const stru
 	for (unsigned i = 1; rc == 0 && i < hw_cluster_nodes(cl); i++) {
 		uint8_t dp[HW_HASH_BYTES], ds[HW_HASH_BYTES];
 		uint64_t at;
-		rc = hw_cli_digests_common(hw_cluster_dir(cl, 0), hw_cluster_dir(cl, i), NULL, &at,
-					   dp, ds, NULL);
+		rc = hw_cli_digests_common(hw_cluster_dir(cl, 0), hw_cluster_dir(cl, i), NULL, NULL,
+					   &at, dp, ds, NULL);
 		if (rc == 0 && memcmp(dp, ds, HW_HASH_BYTES) != 0)
 			ck->digests_equal = false;
 	}

@@ -208,6 +208,7 @@ static int chain_read(const char *dir, uint64_t lsn, struct chain_at *c)
 struct compare_job {
 	const char *a, *b, *reading;
 	char scratch[PATH_MAX]; /* for a replay: made and removed by the parent; "": none */
+	struct hw_scratch_room room; /* what a replay needs there, and has */
 	uint64_t lsn; /* the LSN both have */
 	uint8_t da[HW_HASH_BYTES], db[HW_HASH_BYTES];
 	bool same, known, other_chain; /* the entry hash at lsn: equal, read in both */
@@ -217,7 +218,8 @@ static int compare_read(void *arg)
 {
 	struct compare_job *j = arg;
 	struct chain_at c[2] = {{0}, {0}};
-	int rc = hw_cli_digests_common(j->a, j->b, j->scratch, &j->lsn, j->da, j->db, &j->reading);
+	int rc = hw_cli_digests_common(j->a, j->b, j->scratch, &j->room, &j->lsn, j->da, j->db,
+				       &j->reading);
 	for (int i = 0; i < 2 && rc == 0 && j->lsn > 0; i++) {
 		j->reading = i ? j->b : j->a;
 		rc = chain_read(j->reading, j->lsn, &c[i]);
@@ -248,15 +250,37 @@ static int compare_isolated(struct drill *d, struct compare_job *j, struct hw_cl
 	return rc;
 }
 
-/* A compare (j) whose replay's scratch store ran out of room part way (the code of the
- * child that ran it, rc, says so: hw_scratch_full): the stores were only read, so no
- * verdict on them (skip) and the drill ends in ERROR, naming the scratch directory, as
- * `hawser digest --at-lsn` does. Returns -ENOSPC, or 0 for any other outcome. */
+/* A compare (j) whose replay's scratch had less room than the replay needs, which it then
+ * did not start (hw_scratch_room): no verdict on the stores, which were only read (skip),
+ * and the drill ends in ERROR, naming the scratch directory, the room needed and free. */
+static void compare_refused(struct drill *d, const char *name, const struct compare_job *j)
+{
+	char why[HW_SCRATCH_WHY_CHARS], after[HW_SCRATCH_WHY_CHARS + 16];
+	hw_scratch_room_why(&j->room, why, sizeof why);
+	hw_report_check(&d->rep, name, HW_VERDICT_SKIP,
+			"not compared (ENOSPC): no room for the replay's scratch store in %s "
+			"(removed): %s; the stores were only read",
+			j->scratch, why);
+	snprintf(after, sizeof after, " (removed): %s", why);
+	hw_report_finish_path(&d->rep, HW_DRILL_ERROR,
+			      "a compare could not run (ENOSPC): no room for its replay's scratch ",
+			      j->scratch, after);
+}
+
+/* A compare (j) whose replay's scratch store had no room (the code of the child that ran
+ * it, rc, says so: hw_scratch_full): before the replay (compare_refused) or part way.
+ * The stores were only read, so no verdict on them (skip) and the drill ends in ERROR,
+ * naming the scratch directory, as `hawser digest --at-lsn` does. Returns -ENOSPC, or 0
+ * for any other outcome. */
 static int compare_no_room(struct drill *d, const char *name, const struct compare_job *j, int rc,
 			   const struct hw_cli_end *end)
 {
 	if (end->signo != 0 || !j->scratch[0] || !hw_scratch_full(rc))
 		return 0;
+	if (hw_scratch_room_short(&j->room)) {
+		compare_refused(d, name, j);
+		return -ENOSPC;
+	}
 	hw_report_check(&d->rep, name, HW_VERDICT_SKIP,
 			"not compared: the replay's scratch store ran out of room part way "
 			"(ENOSPC): %s (removed); the stores were only read",
@@ -728,7 +752,8 @@ const struct hw_cli_cmd hw_cli_drill_verify = {
 		"  have, and the entry hash there (the stores of a running cluster can be read\n"
 		"  live; in a child too: a store LMDB aborts on fails the compare, naming it; a\n"
 		"  DIR2 that is DIR's store by another path is a usage error; a replay to that\n"
-		"  LSN whose scratch runs out of room is an ERROR naming it). Each\n"
+		"  LSN is an ERROR naming its scratch when that has less room free than the\n"
+		"  replay needs, as hawser digest --at-lsn asks, or runs out of room). Each\n"
 		"  signed checkpoint's signer is judged against the node.pub files of --trust (up\n"
 		"  to 8), else of [drills] trust: an untrusted one fails the drill\n"
 		"  (HW_EUNTRUSTED); with none configured, signed checkpoints only warn that no\n"

@@ -614,9 +614,9 @@ const struct hw_cli_cmd hw_cli_verify = {
 		"  when missing), else beside DIR (DIR.verify-XXXXXX, else under $TMPDIR or\n"
 		"  /tmp), removed after; it needs about DIR's size: a file system with less room\n"
 		"  free than the pages DIR's map has used (its free pages counted: an upper\n"
-		"  bound) is an error (1, ENOSPC), never damage found, and so is one that fills\n"
-		"  during the rebuild (another process writing there); either names the scratch\n"
-		"  directory.\n"
+		"  bound), an eighth more and 256 KiB, is an error (1, ENOSPC) before the\n"
+		"  rebuild, never damage found, and so is one that fills during the rebuild\n"
+		"  (another process writing there); either names the scratch directory.\n"
 		"  Check every signed checkpoint: its signature, the chain hash\n"
 		"  of the entry it vouches for, that this entry is after the previous\n"
 		"  checkpoint's (a repeat is a copy, ESIGNATURE) and, in the rebuild, the state\n"
@@ -683,8 +683,10 @@ int hw_cli_digest_now(const char *dir, struct hw_head *head, uint8_t *digest)
 
 /* hw_cli_digest_at() with its replay in scratch/store, removed after, scratch being a
  * directory the caller made and removes: also after a child that ran this died
- * (cmd_digest, the compare of `drill verify`). */
-static int digest_at_in(const char *dir, uint64_t at_lsn, const char *scratch, uint8_t *digest)
+ * (cmd_digest, the compare of `drill verify`). -ENOSPC, before the scratch store is made,
+ * when scratch's file system has not the room *room says it needs (hw_scratch_room). */
+static int digest_at_in(const char *dir, uint64_t at_lsn, const char *scratch, uint8_t *digest,
+			struct hw_scratch_room *room)
 {
 	struct hw_store *src;
 	struct hw_head head = {0};
@@ -697,6 +699,9 @@ static int digest_at_in(const char *dir, uint64_t at_lsn, const char *scratch, u
 		rc = HW_ENOTFOUND; /* beyond the head: nothing to replay to */
 	if (!rc) {
 		snprintf(path, sizeof(path), "%s/store", scratch);
+		rc = hw_scratch_room(src, at_lsn, path, room);
+	}
+	if (!rc) {
 		rc = hw_store_digest_replayed(src, path, at_lsn, hw_cli_progress_cb,
 					      (void *)"replay", digest);
 		hw_cli_progress_end();
@@ -709,32 +714,34 @@ static int digest_at_in(const char *dir, uint64_t at_lsn, const char *scratch, u
 int hw_cli_digest_at(const char *dir, uint64_t at_lsn, uint8_t *digest)
 {
 	char scratch[4096];
+	struct hw_scratch_room room;
 	int rc = hw_cli_scratch(dir, "digest", scratch, sizeof(scratch));
 	if (rc)
 		return rc;
-	rc = digest_at_in(dir, at_lsn, scratch, digest);
+	rc = digest_at_in(dir, at_lsn, scratch, digest, &room);
 	hw_snapshot_rm(scratch);
 	return rc;
 }
 
 /* The digest of the store in dir at lsn by replay: in scratch (hw_cli_digests_common),
  * else in a scratch directory of its own. */
-static int replayed(const char *dir, uint64_t lsn, const char *scratch, uint8_t *digest)
+static int replayed(const char *dir, uint64_t lsn, const char *scratch, uint8_t *digest,
+		    struct hw_scratch_room *room)
 {
-	return scratch ? digest_at_in(dir, lsn, scratch, digest)
+	return scratch ? digest_at_in(dir, lsn, scratch, digest, room)
 		       : hw_cli_digest_at(dir, lsn, digest);
 }
 
 /* Digest of the store in dir, whose head was head, as of lsn <= head: replayed when it
  * is ahead, else as it is, and replayed after all when a running node moved it meanwhile. */
 static int digest_as_of(const char *dir, uint64_t head, uint64_t lsn, const char *scratch,
-			uint8_t *digest)
+			uint8_t *digest, struct hw_scratch_room *room)
 {
 	if (head > lsn)
-		return replayed(dir, lsn, scratch, digest);
+		return replayed(dir, lsn, scratch, digest, room);
 	struct hw_head now;
 	int rc = hw_cli_digest_now(dir, &now, digest);
-	return rc == 0 && now.lsn != lsn ? replayed(dir, lsn, scratch, digest) : rc;
+	return rc == 0 && now.lsn != lsn ? replayed(dir, lsn, scratch, digest, room) : rc;
 }
 
 static int head_of(const char *dir, struct hw_head *head)
@@ -747,14 +754,18 @@ static int head_of(const char *dir, struct hw_head *head)
 	return rc;
 }
 
-int hw_cli_digests_common(const char *a, const char *b, const char *scratch, uint64_t *lsn,
-			  uint8_t *da, uint8_t *db, const char **reading)
+int hw_cli_digests_common(const char *a, const char *b, const char *scratch,
+			  struct hw_scratch_room *room, uint64_t *lsn, uint8_t *da, uint8_t *db,
+			  const char **reading)
 {
 	const char *dirs[2] = {a, b}, *spare;
 	uint8_t *digests[2] = {da, db};
 	struct hw_head heads[2] = {{0}, {0}};
+	struct hw_scratch_room unasked;
 	if (reading == NULL)
 		reading = &spare;
+	if (room == NULL)
+		room = &unasked;
 	int rc = 0;
 	for (int i = 0; i < 2 && rc == 0; i++) {
 		*reading = dirs[i];
@@ -766,7 +777,7 @@ int hw_cli_digests_common(const char *a, const char *b, const char *scratch, uin
 		/* asked to stop (a drill's signal): not another digest; a replay polls too */
 		rc = *hw_cli_interrupted()
 			     ? HW_ECANCELED
-			     : digest_as_of(dirs[i], heads[i].lsn, *lsn, scratch, digests[i]);
+			     : digest_as_of(dirs[i], heads[i].lsn, *lsn, scratch, digests[i], room);
 	}
 	return rc;
 }
@@ -788,27 +799,34 @@ struct digest_job {
 	const char *dir;
 	struct digest_opts o;
 	char scratch[4096];  /* with at_given: the replay's, made and removed by the parent */
-	struct hw_head head; /* the LSN printed: the head now, or at_lsn */
+	struct hw_scratch_room room; /* what the replay needs there, and has */
+	struct hw_head head;         /* the LSN printed: the head now, or at_lsn */
 	uint8_t digest[HW_HASH_BYTES];
 };
 
 static int digest_read(void *arg)
 {
 	struct digest_job *j = arg;
-	return j->o.at_given ? digest_at_in(j->dir, j->o.at_lsn, j->scratch, j->digest)
+	return j->o.at_given ? digest_at_in(j->dir, j->o.at_lsn, j->scratch, j->digest, &j->room)
 			     : hw_cli_digest_now(j->dir, &j->head, j->digest);
 }
 
 /* digest --at-lsn's replay (j) failed with rc, its child ended as end says: the store's
  * error, or -ENOSPC when the scratch store's file system had no room (the store was only
- * read) naming the scratch directory. Returns HW_CLI_ERROR. */
+ * read), before the replay (the room it needs and has) or part way, naming the scratch
+ * directory. Returns HW_CLI_ERROR. */
 static int digest_at_fail(const struct hw_cli_cmd *cmd, const struct digest_job *j, int rc,
 			  const struct hw_cli_end *end)
 {
 	char what[4200], why[HW_CLI_WHY_CHARS];
 	snprintf(what, sizeof(what), "%s at lsn %" PRIu64, j->dir, j->o.at_lsn);
 	hw_cli_read_why(j->dir, end, why, sizeof(why));
-	if (end->signo == 0 && j->scratch[0] && hw_scratch_full(rc)) {
+	if (end->signo == 0 && j->scratch[0] && hw_scratch_room_short(&j->room)) {
+		char room[HW_SCRATCH_WHY_CHARS];
+		snprintf(why, sizeof(why),
+			 "no room for the replay's scratch store: %s: the store was only read",
+			 hw_scratch_room_why(&j->room, room, sizeof(room)));
+	} else if (end->signo == 0 && j->scratch[0] && hw_scratch_full(rc)) {
 		rc = -ENOSPC;
 		snprintf(why, sizeof(why),
 			 "the replay's scratch store ran out of room part way: the store was "
@@ -851,9 +869,11 @@ const struct hw_cli_cmd hw_cli_digest = {
 		"usage: hawser digest DIR [--at-lsn N]\n"
 		"  Print '<hex digest> lsn=<head>'. --at-lsn N: replay the log up to N into a\n"
 		"  scratch store (DIR.digest-XXXXXX beside DIR, else under $TMPDIR or /tmp;\n"
-		"  removed afterwards) and print its digest instead. A file system that fills\n"
-		"  there during the replay is an error (1, ENOSPC) naming the scratch directory:\n"
-		"  DIR is only read.\n" HW_CLI_READ_USAGE),
+		"  removed afterwards) and print its digest instead. A file system there with\n"
+		"  less room free than the replay needs (the share N / head of the pages DIR\n"
+		"  uses, an eighth more and 256 KiB) is an error (1, ENOSPC) before the replay,\n"
+		"  saying what it needs and has, and so is one that fills during the replay;\n"
+		"  either names the scratch directory: DIR is only read.\n" HW_CLI_READ_USAGE),
 	cmd_digest};
 
 /* ---- get */

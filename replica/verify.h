@@ -115,12 +115,12 @@ static inline bool hw_verify_state_unvouched(const struct hw_verify_report *r)
  * code HW_ECORRUPT, first_bad_lsn 0, entries 0 (hw_store_probe() judges that, on
  * evidence only: a file that shows nothing of a store is HW_EFORMAT, however it came to
  * be); a directory that does not exist is -ENOENT. The rebuild needs about the store's
- * size free where scratch_dir is (or its parent, when it is to be made): -ENOSPC, why in
- * report->what, before it starts when there is less, since a full disk there would fail
- * it part way, as an error or a SIGBUS that hw_verify_killed() takes for damage; and
- * -ENOSPC too, why in report->what, when that file system fills during the rebuild all
- * the same (another process writing there): no verdict, the store was only read. cb may
- * be NULL. */
+ * size free where scratch_dir is (or its parent, when it is to be made; hw_scratch_room()
+ * to the head): -ENOSPC, why in report->what, before it starts when there is less, since
+ * a full disk there would fail it part way, as an error or a SIGBUS that
+ * hw_verify_killed() takes for damage; and -ENOSPC too, why in report->what, when that
+ * file system fills during the rebuild all the same (another process writing there): no
+ * verdict, the store was only read. cb may be NULL. */
 int hw_verify(const char *dir, const char *scratch_dir, hw_progress_cb *cb, void *arg,
 	      struct hw_verify_report *report);
 
@@ -129,6 +129,41 @@ int hw_verify(const char *dir, const char *scratch_dir, hw_progress_cb *cb, void
  * -EDQUOT. Such work only read the store it started from: it is -ENOSPC, saying so,
  * never the store's own lack of room. */
 bool hw_scratch_full(int rc);
+
+struct hw_store;
+
+/* The room a replay into a new scratch store needs, and what its file system has free
+ * (hw_scratch_room). */
+struct hw_scratch_room {
+	uint64_t need_bytes; /* 0 until the estimate was made */
+	uint64_t free_bytes;
+};
+
+/* Whether the file system of scratch_dir (or of its parent, when it is yet to be made)
+ * has room for a replay of src's log to lsn into a new store there (hw_verify's rebuild,
+ * to src's head; hw_store_digest_replayed), asked before anything is written there: a
+ * replay that runs out of room fails part way, after all the work up to there. The
+ * estimate is the share lsn / head of the pages src has in use (hw_store_room: its free
+ * pages counted, so an upper bound of a copy to its head), an eighth more (replays were
+ * measured at up to a tenth more than their share: the state weighs more early in a log)
+ * and 256 KiB for a new store's own pages and lock file. Fills *room (free_bytes as
+ * hw_fs_free() says). Returns 0 when the file system has that room, -ENOSPC when not,
+ * or the error of reading src's size or the free space. Any thread. */
+int hw_scratch_room(struct hw_store *src, uint64_t lsn, const char *scratch_dir,
+		    struct hw_scratch_room *room);
+
+/* Whether room holds an estimate that its file system's free bytes fall short of: the
+ * -ENOSPC of hw_scratch_room(), not one of a scratch that filled later. */
+static inline bool hw_scratch_room_short(const struct hw_scratch_room *room)
+{
+	return room->free_bytes < room->need_bytes;
+}
+
+/* "it needs about N KiB, its file system has M KiB free" into buf[cap] from room (the
+ * words after "no room for the ... scratch store: "); cap HW_SCRATCH_WHY_CHARS holds
+ * them. Returns buf. */
+#define HW_SCRATCH_WHY_CHARS 96
+const char *hw_scratch_room_why(const struct hw_scratch_room *room, char *buf, size_t cap);
 
 /* What hw_verify_trusted() judges by: count Ed25519 public keys (32 bytes each, back to
  * back, HW_VERIFY_TRUST_MAX at most), the checkpoint cadence the primaries ran with

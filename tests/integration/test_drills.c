@@ -33,6 +33,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -668,6 +669,81 @@ static void prune_store(const char *dir, uint64_t keep_from)
 	assert_int_equal(hw_store_open(dir, NULL, &s), 0);
 	assert_int_equal(hw_store_prune(s, keep_from), 0);
 	hw_store_close(s);
+}
+
+/* data.mdb of the store in dir is byte for byte what before (len bytes) held. */
+static void assert_unchanged(const char *dir, const uint8_t *before, size_t len)
+{
+	char p[4300];
+	size_t now;
+	snprintf(p, sizeof(p), "%s/data.mdb", dir);
+	uint8_t *after = file_bytes(p, &now);
+	assert_int_equal(now, len);
+	assert_memory_equal(after, before, len);
+	free(after);
+}
+
+/* verify --compare whose replay's scratch (--scratch on a 512 KiB tmpfs) has less room
+ * than the replay needs: a pruned store (its verify rebuilds nothing, so asks for no
+ * room) compared with one 500 entries ahead of it, replayed to its head (about as
+ * large as the pruned store was, 2,000 entries). The drill refuses before the replay: an
+ * ERROR (exit 1), not a verdict on the stores, naming the scratch directory, the room
+ * needed (more than the tmpfs has, at least what the 2,000 entries took in a store) and
+ * free (what the tmpfs has); neither store changes and no scratch store is left. With
+ * room, the compare runs and passes. */
+static void test_compare_no_room(void **state)
+{
+	struct fix *f = *state;
+	char a[4200], d[4200], mnt[4200], scr[4300], p[4300], want[4600];
+	make_store_at(f, "a", "3", "2000", a);
+	make_store_at(f, "d", "3", "2000", d);
+	assert_int_equal(hw(&f->r, "ingest", d, "--generate", "500", "--seed", "9", "--end-ms",
+			    END_MS, NULL),
+			 0);
+	size_t len_a, len_d;
+	struct stat st;
+	snprintf(p, sizeof(p), "%s/data.mdb", a);
+	assert_int_equal(stat(p, &st), 0); /* unpruned: what the 2,000 entries take */
+	prune_store(a, 1501);
+	uint8_t *before_a = file_bytes(p, &len_a);
+	snprintf(p, sizeof(p), "%s/data.mdb", d);
+	uint8_t *before_d = file_bytes(p, &len_d);
+	small_fs(f, "size=512k", mnt, sizeof(mnt));
+	snprintf(scr, sizeof(scr), "%s/scr", mnt);
+	assert_int_equal(hw(&f->r, "drill", "verify", "--dir", a, "--compare", d, "--scratch", scr,
+			    "--no-record", NULL),
+			 1);
+	assert_non_null(strstr(f->r.out, "ERROR: a compare could not run (ENOSPC): no room for "
+					 "its replay's scratch "));
+	snprintf(want, sizeof(want),
+		 "not compared (ENOSPC): no room for the replay's scratch store in %s/compare-",
+		 scr);
+	const char *said = strstr(f->r.out, want);
+	assert_non_null(said);
+	unsigned long long need_kib = 0, free_kib = 0;
+	said = strstr(said, " (removed): it needs about ");
+	assert_non_null(said);
+	assert_int_equal(sscanf(said,
+				" (removed): it needs about %llu KiB, its file system has "
+				"%llu KiB free; the stores were only read",
+				&need_kib, &free_kib),
+			 2);
+	struct statvfs v;
+	assert_int_equal(statvfs(scr, &v), 0);
+	assert_int_equal(free_kib, (unsigned long long)v.f_bavail * v.f_frsize / 1024);
+	assert_true(need_kib > free_kib);
+	assert_true(need_kib * 1024 >= (unsigned long long)st.st_size);
+	assert_null(strstr(f->r.out, "FAIL"));
+	assert_unchanged(a, before_a, len_a);
+	assert_unchanged(d, before_d, len_d);
+	assert_int_equal(entries_named(scr, "compare-"), 0);
+	assert_int_equal(mount("tmpfs", mnt, "tmpfs", MS_REMOUNT, "size=16m"), 0);
+	assert_int_equal(hw(&f->r, "drill", "verify", "--dir", a, "--compare", d, "--scratch", scr,
+			    "--no-record", NULL),
+			 0);
+	assert_non_null(strstr(f->r.out, "equal at LSN 2000, entry hash equal"));
+	free(before_a);
+	free(before_d);
 }
 
 /* A backup of a store pruned to its head holds a state nothing rebuilds: whoever can
@@ -1377,6 +1453,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_verify_pages_damaged, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_verify_compare, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_compare_damaged, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_compare_no_room, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_drill_internal_error, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_status_damaged, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restore, setup, teardown),
