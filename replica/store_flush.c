@@ -219,6 +219,23 @@ static int recover_locked(const char *dir, int lock_fd)
 	return rc;
 }
 
+/* A reader that found no writer keeps the record's lock while it rolls back (a moment):
+ * the open that would keep the store tries again meanwhile, up to about a second, before
+ * it says the store is another's. */
+#define KEEP_LOCK_TRIES   20
+#define KEEP_LOCK_WAIT_US 50000
+
+static bool lock_patiently(int fd, int tries)
+{
+	for (int i = 0; i < tries; i++) {
+		if (i > 0)
+			usleep(KEEP_LOCK_WAIT_US);
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+			return true;
+	}
+	return false;
+}
+
 int hw__flush_recover(const char *dir, enum hw__flush_open how, int *lock_out)
 {
 	*lock_out = -1;
@@ -229,7 +246,7 @@ int hw__flush_recover(const char *dir, enum hw__flush_open how, int *lock_out)
 		      0600);
 	if (fd < 0)
 		return how == HW__FLUSH_KEEP || errno != ENOENT ? -errno : 0;
-	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+	if (!lock_patiently(fd, how == HW__FLUSH_KEEP ? KEEP_LOCK_TRIES : 1)) {
 		/* A store in use: its writer keeps it whole. Only one writer keeps it. */
 		int rc = how == HW__FLUSH_KEEP ? HW_EBUSY : 0;
 		close(fd);

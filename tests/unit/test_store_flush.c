@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -282,6 +284,31 @@ static void test_one_keeper(void **state)
 	assert_int_equal(errno, ENOENT);
 }
 
+static void *unlock_soon(void *arg)
+{
+	usleep(100 * 1000);
+	close(*(int *)arg); /* and its lock */
+	return NULL;
+}
+
+/* A reader rolling a crash back holds the record's lock for a moment: the open that keeps
+ * the store waits for it rather than calling the store another's. */
+static void test_keeper_waits_for_a_reader(void **state)
+{
+	struct fx *f = *state;
+	char path[400];
+	snprintf(path, sizeof path, "%s/store.flushed", f->dir);
+	int fd = open(path, O_RDONLY | O_CREAT, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(flock(fd, LOCK_EX | LOCK_NB), 0);
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, NULL, unlock_soon, &fd), 0);
+	struct hw_store *s;
+	assert_int_equal(hw_store_open(f->dir, &ahead, &s), 0);
+	pthread_join(t, NULL);
+	hw_store_close(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -291,6 +318,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_record_ahead_of_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_writable_open_after_crash, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_one_keeper, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_keeper_waits_for_a_reader, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
