@@ -969,6 +969,9 @@ void hw__node_storage_failed(struct hw_node *n, int rc, const char *what)
 {
 	if (n->failed != 0)
 		return;
+	if (rc == HW_ESTORE_FAILED && n->store != NULL && hw_store_failure(n->store) != 0)
+		rc = hw_store_failure(
+			n->store); /* the cause (its flusher's), not "failed earlier" */
 	n->failed = n->exit_rc = rc;
 	hw_log("storage_failed", "in=%s code=%s what=\"%s\" action=stop_acknowledging", what,
 	       hw_errname(rc), hw_strerror(rc));
