@@ -157,8 +157,8 @@ int hw_cli_restore_event(const char *connect, const struct hw_client_security *s
 
 /* Text for people and terminals, in cli/text.c (no main(): a unit test links it):
  * hw_cli_wrap here, hw_cli_iso, hw_cli_hex, hw_cli_bytes, hw_cli_predicted,
- * hw_cli_reject_shown and hw_cli_message_shown below; outside text is escaped for them by
- * hw_log_escaped (base/log.h). */
+ * hw_cli_reject_shown, hw_cli_event_text and hw_cli_message_shown below; outside text is
+ * escaped for them by hw_log_escaped (base/log.h). */
 
 /* The width of the command's text, a terminal's default (--help, plan, refusals). */
 #define HW_CLI_COLUMNS 80
@@ -245,6 +245,15 @@ const char *hw_cli_predicted(const struct Hawser__Wire__V1__FailoverStatus *f, b
 	(HW_LOG_ESCAPED_CHARS(sizeof(((struct hw_reject *)0)->field)) +                            \
 	 HW_LOG_ESCAPED_CHARS(sizeof(((struct hw_reject *)0)->rule)) + 2)
 const char *hw_cli_reject_shown(const struct hw_reject *r, char *buf, size_t cap);
+
+/* Outside text (an operator's path, a node's words) as an audit event's detail carries it
+ * (engine/client_int.h hw_client_operator_event), into buf: escaped as the terminal shows
+ * it (hw_log_escaped), and a byte that starts no UTF-8 character as \xNN too, since a
+ * node with a key refuses a detail holding a control character or one not UTF-8
+ * (replica/validate.h hw_text_ok); at most cap - 1 bytes: s whole when it fits, else
+ * (tail) "..." and its end from the start of an escape or a character (cap at least 4),
+ * or (!tail) its start cut at the end of one. s NULL is "". Returns buf. */
+const char *hw_cli_event_text(const char *s, bool tail, char *buf, size_t cap);
 
 /* Escape every string of the decoded message m, and of the messages in it, in place, for
  * a terminal (hw_log_escaped): a node's words, ids and addresses (a status's), which may

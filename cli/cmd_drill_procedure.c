@@ -515,15 +515,14 @@ static void procedure_facts(struct drill *d)
 
 /* The run in the audit trail of the node it asked (docs/security.md "Audit trail"), as
  * the operator whose key the channel shows; a node that does not take it is a warning
- * on stderr, not a failed drill. The summary goes escaped as the terminal shows it: it
- * may hold a node's words or an operator's path, and a record's text holds no control
- * character (a node with a key would refuse the event); cut at an escape's end. */
+ * on stderr, not a failed drill. The summary goes escaped (hw_cli_event_text): it may
+ * hold a node's words or an operator's path; cut at an escape's end. */
 static void record_on_node(const struct drill *d)
 {
 	char what[EVENT_WHAT_CHARS + 1], detail[201];
 	snprintf(detail, sizeof detail, "drill procedure %s: %s",
 		 hw_drill_result_name(d->rep.result),
-		 hw_log_escaped(d->rep.what, what, sizeof what));
+		 hw_cli_event_text(d->rep.what, false, what, sizeof what));
 	struct hw_client *cl;
 	int rc = node_connect(d, &cl);
 	if (rc == 0) {

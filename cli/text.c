@@ -1,7 +1,7 @@
 /* text.c: text for people and terminals (cli/cli.h): lines wrapped at 80 columns, times
  * in ISO 8601, digests in hex, byte counts, a node's predicted failover, a decoded
- * message's strings escaped. No state, no I/O but the FILE it is handed: unit-tested
- * (tests/unit/test_report.c). */
+ * message's strings escaped, outside text for an audit event's detail. No state, no I/O but the
+ * FILE it is handed: unit-tested (tests/unit/test_report.c). */
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -99,6 +99,61 @@ const char *hw_cli_reject_shown(const struct hw_reject *r, char *buf, size_t cap
 		rule[HW_LOG_ESCAPED_CHARS(sizeof r->rule)];
 	snprintf(buf, cap, "%s: %s", hw_log_escaped(r->field, field, sizeof field),
 		 hw_log_escaped(r->rule, rule, sizeof rule));
+	return buf;
+}
+
+/* The most an event's detail holds of one character: a C1 control's escape. */
+#define EVENT_CHAR_BYTES HW_LOG_ESCAPED_CHARS(4)
+
+/* The character at p (not NUL) as an event's detail holds it, into one: escaped as
+ * hw_log_escaped escapes it, or \xNN for a byte that starts no UTF-8 character. Returns
+ * how many bytes of p it took. */
+static size_t event_char(const char *p, char one[EVENT_CHAR_BYTES])
+{
+	unsigned long cp;
+	char c[5] = {0};
+	size_t n = hw_utf8_decode((const unsigned char *)p, &cp);
+	if (n == 0) {
+		snprintf(one, EVENT_CHAR_BYTES, "\\x%02x", (unsigned char)*p);
+		return 1;
+	}
+	memcpy(c, p, n);
+	hw_log_escaped(c, one, EVENT_CHAR_BYTES);
+	return n;
+}
+
+/* s as event_char writes it into buf, as much as fits in cap bytes: whole characters and
+ * escapes. Returns how many bytes of s it holds. */
+static size_t event_put(const char *s, char *buf, size_t cap)
+{
+	char one[EVENT_CHAR_BYTES];
+	size_t used = 0, took = 0;
+	buf[0] = '\0';
+	while (s[took] != '\0') {
+		size_t n = event_char(s + took, one), len = strlen(one);
+		if (used + len >= cap)
+			break;
+		memcpy(buf + used, one, len + 1);
+		used += len;
+		took += n;
+	}
+	return took;
+}
+
+const char *hw_cli_event_text(const char *s, bool tail, char *buf, size_t cap)
+{
+	s = s ? s : "";
+	size_t n = strlen(s);
+	if (event_put(s, buf, cap) == n || !tail)
+		return buf;
+	/* from its second character on, the first whose end fits after "..." (each byte of s
+	 * takes one of buf at least: strlen first spares escaping ends that cannot fit) */
+	char one[EVENT_CHAR_BYTES];
+	const char *t = s;
+	do
+		t += event_char(t, one);
+	while (strlen(t) > cap - 4 || event_put(t, buf + 3, cap - 3) != strlen(t));
+	memcpy(buf, "...", 3);
 	return buf;
 }
 

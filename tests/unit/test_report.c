@@ -20,6 +20,7 @@
 #include "base/utf8.h"
 #include "cli/cli.h"
 #include "cli/report.h"
+#include "replica/validate.h"
 #include "wire.pb-c.h"
 
 /* 2026-11-26T10:00:00.123Z: a report's start, fixed so that its text is too. */
@@ -332,6 +333,54 @@ static void test_message_shown(void **state)
 	hawser__wire__v1__status__free_unpacked(s, NULL);
 }
 
+/* hw_cli_event_text: outside text as an audit event's detail carries it, which a node
+ * with a key takes (hw_text_ok): a control character escaped as a terminal shows it, a
+ * byte that starts no UTF-8 character as \xNN; whole when it fits, else its start cut at
+ * the end of an escape or a character, or "..." and its end from the start of one. */
+static void test_event_text(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *s;
+		bool tail;
+		size_t cap;
+		const char *want;
+	} cases[] = {
+		{"a\x1b\nb\xff"
+		 "c",
+		 false, 16, "a\\x1b\\nb\\xffc"}, /* whole: it fits */
+		{"a\x1b\nb\xff"
+		 "c",
+		 true, 16, "a\\x1b\\nb\\xffc"},
+		{NULL, true, 12, ""},
+		/* cut: never inside an escape, nor inside a character (U+00E9, 2 bytes) */
+		{"ab\x1b\x1b\x1b"
+		 "cd",
+		 false, 12, "ab\\x1b\\x1b"},
+		{"ab\x1b\x1b\x1b"
+		 "cd",
+		 true, 12, "...\\x1bcd"},
+		{"\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9", false, 12,
+		 "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"},
+		{"x\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9", true, 12,
+		 "...\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"},
+		/* a byte that is no character's (a stray continuation byte) is one to cut at */
+		{"abcdefgh\x80\x80ij", true, 12, "...\\x80ij"},
+	};
+	char buf[16];
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+		assert_string_equal(hw_cli_event_text(cases[i].s, cases[i].tail, buf, cases[i].cap),
+				    cases[i].want);
+	for (size_t cap = 4; cap <= sizeof buf; cap++) {
+		for (int tail = 0; tail < 2; tail++) {
+			const char *t = hw_cli_event_text("\x1b\xc2\x85\xe5\x90\x8d\xf0\x9f\x9a"
+							  "\xa2\xff\x07\xc3",
+							  tail, buf, cap);
+			assert_true(strlen(t) < cap && hw_text_ok(t, cap));
+		}
+	}
+}
+
 /* The failover a node predicts, as status says it and, terse, as the demo does under its
  * deeper indent: its terms, or, when no standby can take over, that none can happen (the
  * demo's line for that was never run by a test); the longest fits its buffer whole. */
@@ -379,6 +428,7 @@ int main(void)
 		cmocka_unit_test(test_text),
 		cmocka_unit_test(test_message_shown),
 		cmocka_unit_test(test_predicted),
+		cmocka_unit_test(test_event_text),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
