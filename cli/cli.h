@@ -148,8 +148,8 @@ void hw_cli_security_of_config(const struct hw_config *c, struct hw_client_secur
 /* A restore (hawser restore, hawser drill restore; cli/cmd_backup.c) told to the node at
  * connect, which records a restore event with the channel's key in its audit trail: the
  * backup, the target dir, the point asked for (until_lsn, until_ms; 0: none), the head
- * reached, the result rc and the seconds taken, in at most 200 bytes (long paths keep
- * their end). Returns 0 or the client's error. */
+ * reached, the result rc and the seconds taken, in at most 200 bytes (the paths escaped,
+ * long ones keeping their end: hw_cli_event_text). Returns 0 or the client's error. */
 struct hw_restore_info;
 int hw_cli_restore_event(const char *connect, const struct hw_client_security *sec,
 			 const char *backup, const char *dir, uint64_t until_lsn, int64_t until_ms,

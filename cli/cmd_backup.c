@@ -356,34 +356,27 @@ const struct hw_cli_cmd hw_cli_prune = {
 
 /* How long the node at --connect has to answer. */
 #define TELL_WAIT_MS 5000
-/* The most of a path a restore event keeps: two fit in its 200 bytes with the rest. */
-#define EVENT_PATH_CHARS 40
+/* The most of a path a restore event keeps, "..." and its end: two fit in its 200 bytes
+ * with the rest. */
+#define EVENT_PATH_CHARS 43
 
-/* The end of path, at most EVENT_PATH_CHARS of it: where a backup is names it. */
-static const char *path_tail(const char *path)
-{
-	size_t n = strlen(path);
-	const char *t = n > EVENT_PATH_CHARS ? path + n - EVENT_PATH_CHARS : path;
-	while ((*t & 0xC0) == 0x80) /* not inside a UTF-8 character */
-		t++;
-	return t;
-}
-
-/* hw_cli_restore_event on a client already connected. */
+/* hw_cli_restore_event on a client already connected; the paths escaped
+ * (hw_cli_event_text), as a node with a key takes them. */
 static int restore_event_on(struct hw_client *c, const char *backup, const char *dir,
 			    uint64_t until_lsn, int64_t until_ms,
 			    const struct hw_restore_info *info, int rc, double seconds)
 {
-	char until[48] = "end", when[40], detail[201];
+	char until[48] = "end", when[40], detail[201], from[EVENT_PATH_CHARS + 1],
+	     into[EVENT_PATH_CHARS + 1];
 	if (until_lsn)
 		snprintf(until, sizeof(until), "lsn %" PRIu64, until_lsn);
 	else if (until_ms)
 		snprintf(until, sizeof(until), "time %s", hw_cli_iso(until_ms, when, sizeof(when)));
 	snprintf(detail, sizeof(detail),
-		 "restore of %s%s into %s%s until %s: %s, head lsn %" PRIu64 ", %.2f s",
-		 path_tail(backup) == backup ? "" : "...", path_tail(backup),
-		 path_tail(dir) == dir ? "" : "...", path_tail(dir), until,
-		 rc ? hw_errname(rc) : "ok", info->lsn, seconds);
+		 "restore of %s into %s until %s: %s, head lsn %" PRIu64 ", %.2f s",
+		 hw_cli_event_text(backup, true, from, sizeof from),
+		 hw_cli_event_text(dir, true, into, sizeof into), until, rc ? hw_errname(rc) : "ok",
+		 info->lsn, seconds);
 	return hw_client_operator_event(c, TOS__V1__NODE_EVENT_KIND__RESTORE, detail, TELL_WAIT_MS);
 }
 

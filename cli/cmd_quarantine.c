@@ -98,13 +98,18 @@ static int opt_cb(void *arg, int key, const char *v)
 	return hw_cli_addrs(v);
 }
 
+/* The most of the store's path an export event keeps, "..." and its end (where a store
+ * is names it, as a restore event's paths): the rest of its 200 bytes takes 55 at most. */
+#define EVENT_DIR_CHARS 145
+
 /* The export in the audit trail of the node at o->connect (docs/security.md "Audit
- * trail"), as the operator whose key the channel shows. */
+ * trail"), as the operator whose key the channel shows; the path escaped
+ * (hw_cli_event_text), as a node with a key takes it. */
 static int tell_node(const struct q_opts *o, const char *dir, uint64_t rows)
 {
-	char detail[201];
-	snprintf(detail, sizeof detail, "quarantine export of %llu records from %.150s",
-		 (unsigned long long)rows, dir);
+	char detail[201], from[EVENT_DIR_CHARS + 1];
+	snprintf(detail, sizeof detail, "quarantine export of %llu records from %s",
+		 (unsigned long long)rows, hw_cli_event_text(dir, true, from, sizeof from));
 	struct hw_client *c;
 	int rc = hw_client_connect_secure(o->connect, &o->sec, &c);
 	if (rc == 0) {

@@ -65,6 +65,7 @@ enum fake_how {
 	REFUSE_IN_WORDS,    /* answer the HELLO with ERROR {HW_ECLUSTER, NASTY words} */
 	REJECT_IN_WORDS,    /* a primary refusing every record, NASTY in field and rule */
 	ANSWER_IN_WORDS,    /* a node whose status, switchover and promote replies hold NASTY */
+	KEEP_EVENTS,        /* a primary with a key taking operator events (fake_event) */
 };
 
 /* REJECT_IN_WORDS's answer to frame fr, when it is a SUBMIT. */
@@ -83,23 +84,30 @@ static void fake_reject(int fd, const struct hw_frame *fr)
 	(void)hw_fake_send_frame(fd, HW_FRAME_SUBMIT_REPLY, body, (uint32_t)n);
 }
 
-/* Where ANSWER_IN_WORDS keeps the detail of the last operator event it was sent ("":
- * nowhere); set before fake_start. */
+/* Where ANSWER_IN_WORDS and KEEP_EVENTS keep the detail of the last operator event they
+ * took ("": nowhere); set before fake_start. */
 static char fake_event_path[4200];
 
-/* An operator event's detail kept at fake_event_path; answered as an insecure node does
- * (it only logs one: HW_ECONFIG, "keeps no audit trail"). */
-static void fake_event(int fd, const struct hw_frame *fr)
+/* An operator event's detail kept at fake_event_path. Answered as an insecure node does
+ * (it only logs one: HW_ECONFIG, "keeps no audit trail"), or (keyed) as a node with a key
+ * does: taken when the detail is text a record holds (at most 200 bytes, no control
+ * character, UTF-8: replica/validate.h hw_text_ok), else refused (HW_EUTF8) and not
+ * kept. */
+static void fake_event(int fd, const struct hw_frame *fr, bool keyed)
 {
 	Hawser__Wire__V1__OperatorEvent *q =
 		hawser__wire__v1__operator_event__unpack(NULL, fr->len, fr->body);
-	FILE *fp = q != NULL && fake_event_path[0] ? fopen(fake_event_path, "w") : NULL;
+	bool ok = q != NULL && (!keyed || hw_text_ok(q->detail, 200));
+	FILE *fp = ok && fake_event_path[0] ? fopen(fake_event_path, "w") : NULL;
 	if (fp != NULL) {
 		fputs(q->detail, fp);
 		fclose(fp);
 	}
 	hawser__wire__v1__operator_event__free_unpacked(q, NULL);
-	hw_fake_send_error(fd, HW_ECONFIG);
+	if (ok && keyed)
+		(void)hw_fake_send_frame(fd, HW_FRAME_OPERATOR_EVENT_REPLY, NULL, 0);
+	else
+		hw_fake_send_error(fd, keyed ? HW_EUTF8 : HW_ECONFIG);
 }
 
 /* ANSWER_IN_WORDS's answer to frame fr: a status of a standby following "p" NASTY, its
@@ -113,7 +121,7 @@ static void fake_answer(int fd, const struct hw_frame *fr)
 	size_t n = 0;
 	enum hw_frame_type type = HW_FRAME_ERROR;
 	if (fr->type == HW_FRAME_OPERATOR_EVENT) {
-		fake_event(fd, fr);
+		fake_event(fd, fr, false);
 		return;
 	}
 	if (fr->type == HW_FRAME_STATUS_REQUEST) {
@@ -171,6 +179,10 @@ static void fake_serve(int fd, enum fake_how how)
 		hw_fake_send_hello(fd, HAWSER__WIRE__V1__ROLE__STANDBY, 0);
 		while (hw_fake_next_frame(&s, &fr))
 			fake_answer(fd, &fr);
+	} else if (hello && how == KEEP_EVENTS) {
+		hw_fake_send_hello(fd, HAWSER__WIRE__V1__ROLE__PRIMARY, 0);
+		while (hw_fake_next_frame(&s, &fr) && fr.type == HW_FRAME_OPERATOR_EVENT)
+			fake_event(fd, &fr, true);
 	} else if (hello) {
 		Hawser__Wire__V1__Error e = HAWSER__WIRE__V1__ERROR__INIT;
 		e.code = HW_ECLUSTER;
@@ -373,6 +385,21 @@ static void test_node_address_named(void **state)
 	assert_int_not_equal(rc[1], 0); /* a store with no backups fails the drill */
 }
 
+/* The detail of the operator event the fake node kept last into got[1024], the file
+ * then removed (an event a later command's node does not take leaves none): text a
+ * record holds (hw_text_ok). Returns its length. */
+static size_t event_kept(char *got)
+{
+	FILE *fp = fopen(fake_event_path, "r");
+	assert_non_null(fp);
+	size_t len = fread(got, 1, 1023, fp);
+	fclose(fp);
+	got[len] = '\0';
+	assert_int_equal(unlink(fake_event_path), 0);
+	assert_true(hw_text_ok(got, 200));
+	return len;
+}
+
 /* A procedure drill's summary holding an operator's path of ESCs (its --backup-dir,
  * relative: where in the summary it falls is the same wherever the test runs), as the
  * node it asked is told it for its audit trail (fake_event): escaped, so that a node
@@ -394,12 +421,7 @@ static void test_drill_event_escaped(void **state)
 		assert_int_equal(hw(&f->r, "drill", "procedure", "--dir", dir, "--connect", conn,
 				    "--backup-dir", bak, NULL),
 				 3); /* FAIL: no backups there */
-		FILE *fp = fopen(fake_event_path, "r");
-		assert_non_null(fp);
-		size_t len = fread(got, 1, sizeof got - 1, fp);
-		fclose(fp);
-		got[len] = '\0';
-		assert_true(hw_text_ok(got, 200));
+		size_t len = event_kept(got);
 		assert_memory_equal(got, "drill procedure FAIL: ", 22);
 		const char *p = strstr(got, "; first: backup_dir b");
 		assert_non_null(p);
@@ -408,6 +430,98 @@ static void test_drill_event_escaped(void **state)
 			p += 4; /* whole escapes of ESC to the end */
 		assert_string_equal(p, "");
 		assert_true(len - 22 > 160 - 4 && len - 22 <= 160); /* as much as fits */
+	}
+	fake_stop(node);
+	fake_event_path[0] = '\0';
+}
+
+/* A Japanese character (U+540D, 3 bytes), and n of it, then more, into buf. */
+#define JP "\xe5\x90\x8d"
+static const char *jp_times(size_t n, const char *more, char *buf, size_t cap)
+{
+	assert_true(3 * n + strlen(more) < cap);
+	for (size_t i = 0; i < n; i++)
+		memcpy(buf + 3 * i, JP, 3);
+	strcpy(buf + 3 * n, more);
+	return buf;
+}
+
+/* A restore (`hawser restore`, `hawser drill restore`) of a backup whose path holds ESC, a
+ * newline and BEL, into a directory whose path holds them and a byte that is not UTF-8,
+ * told to a node with a key
+ * (KEEP_EVENTS): the node takes the event (the paths' ends escaped; raw, it refused it, the
+ * restore exited 1 and the drill failed its "restore recorded" check); and one of a backup
+ * and into a directory named in Japanese, longer than an event keeps: "..." and as many of
+ * their last characters as fit in 40 bytes, whole. */
+static void test_restore_event_escaped(void **state)
+{
+	struct fix *f = *state;
+	char conn[4300], st[4200], bak[4300], into[4300], tmp[4200], name[128], got[1024],
+		want[256];
+	path(f, "event", fake_event_path, sizeof fake_event_path);
+	pid_t node = fake_at(f, "n.sock", KEEP_EVENTS, conn);
+	path(f, "st", st, sizeof st);
+	assert_int_equal(hw_store_init(st), 0);
+	assert_int_equal(hw(&f->r, "ingest", st, "--generate", "5", "--end-ms", END_MS, NULL), 0);
+	path(f, "b" NASTY, bak, sizeof bak);
+	assert_int_equal(hw(&f->r, "backup", st, bak, NULL), 0);
+	path(f, "r" NASTY "\xff", into, sizeof into); /* and a byte that is not UTF-8 */
+	assert_int_equal(hw(&f->r, "restore", bak, into, "--connect", conn, "--insecure", NULL), 0);
+	event_kept(got);
+	assert_non_null(strstr(got, "/b" NASTY_ESC " into ..."));
+	assert_non_null(strstr(got, "/r" NASTY_ESC "\\xff until end: ok, head lsn 5, "));
+	path(f, "s", into, sizeof into);
+	path(f, "rp", tmp, sizeof tmp);
+	assert_int_equal(hw(&f->r, "drill", "restore", "--backup", bak, "--scratch", into,
+			    "--report-dir", tmp, "--rto", "1h", "--no-record", "--connect", conn,
+			    "--insecure", NULL),
+			 0); /* a FAIL of its check "restore recorded" fails it (exit 3) */
+	event_kept(got);
+	assert_non_null(strstr(got, "/b" NASTY_ESC " into ..."));
+	path(f, jp_times(20, "", name, sizeof name), bak, sizeof bak);
+	assert_int_equal(hw(&f->r, "backup", st, bak, NULL), 0);
+	path(f, jp_times(30, "", name, sizeof name), into, sizeof into);
+	assert_int_equal(hw(&f->r, "restore", bak, into, "--connect", conn, "--insecure", NULL), 0);
+	event_kept(got);
+	fake_stop(node);
+	fake_event_path[0] = '\0';
+	char jp13[64];
+	snprintf(want, sizeof want, "restore of ...%s into ...%s until end: ok, head lsn 5, ",
+		 jp_times(13, "", name, sizeof name), jp_times(13, "", jp13, sizeof jp13));
+	assert_memory_equal(got, want, strlen(want)); /* 13 of 3 bytes: as many as fit in 40 */
+}
+
+/* A quarantine export of a store whose path holds ESC, a newline and BEL told to a node
+ * with a key (KEEP_EVENTS): it takes the event, the path escaped; and of stores whose paths
+ * end in 60 Japanese characters, longer than an event keeps: "..." and as many of their
+ * last characters as fit in 142 bytes, whole (the path's first 150 bytes, it was, cut
+ * inside a character in two runs of three: each a byte longer, one cuts at each byte of
+ * a character; the node refused it and the export exited 1). */
+static void test_export_event_escaped(void **state)
+{
+	struct fix *f = *state;
+	char conn[4300], st[4400], name[200], jp[192], got[1024], want[320];
+	path(f, "event", fake_event_path, sizeof fake_event_path);
+	pid_t node = fake_at(f, "n.sock", KEEP_EVENTS, conn);
+	path(f, "q" NASTY, st, sizeof st);
+	assert_int_equal(hw_store_init(st), 0);
+	assert_int_equal(
+		hw(&f->r, "quarantine", "export", st, "-", "--connect", conn, "--insecure", NULL),
+		0);
+	size_t len = event_kept(got);
+	assert_memory_equal(got, "quarantine export of 0 records from ", 36);
+	assert_string_equal(got + len - strlen("/q" NASTY_ESC), "/q" NASTY_ESC);
+	snprintf(want, sizeof want, "quarantine export of 0 records from ...%s",
+		 jp_times(47, "", jp, sizeof jp)); /* 47 of 3 bytes fit in 142, 48 not */
+	for (int run = 0; run < 3; run++) {
+		snprintf(name, sizeof name, "q%.*s%s", run, "xx", jp_times(60, "", jp, sizeof jp));
+		path(f, name, st, sizeof st);
+		assert_int_equal(hw_store_init(st), 0);
+		assert_int_equal(hw(&f->r, "quarantine", "export", st, "-", "--connect", conn,
+				    "--insecure", NULL),
+				 0);
+		event_kept(got);
+		assert_string_equal(got, want);
 	}
 	fake_stop(node);
 	fake_event_path[0] = '\0';
@@ -539,6 +653,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_node_answers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_node_address_named, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_drill_event_escaped, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_restore_event_escaped, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_export_event_escaped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_audit_of_store, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bench_root, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_node_config, setup, teardown),
