@@ -11,7 +11,6 @@
 
 #include "bench/workload.h"
 #include "base/log.h"
-#include "base/names.h"
 #include "cli/cli.h"
 #include "cli/isolate.h"
 #include "cli/json.h"
@@ -249,7 +248,7 @@ static int ingest_opt_cb(void *arg, int key, const char *v)
 		return 0;
 	case 'i':
 		o->node_id = v;
-		return 0;
+		return hw_cli_id(v);
 	}
 	return -1;
 }
@@ -312,11 +311,6 @@ static int cmd_ingest(const struct hw_cli_cmd *cmd, int argc, char **argv)
 	if (o.node_id && !o.sign_key)
 		return hw_cli_usage_error(cmd,
 					  "--node-id names the signer: it goes with --sign-key");
-	if (o.node_id && !hw_id_ok(o.node_id))
-		return hw_cli_usage_error(cmd,
-					  "--node-id '%s': use 1 to %d letters, digits, '-', "
-					  "'_'",
-					  o.node_id, HW_ID_CHARS_MAX);
 	struct hw_signer signer;
 	if (o.sign_key) {
 		rc = hw_cli_load_signer(o.sign_key, o.node_id ? o.node_id : "ingest", &signer);

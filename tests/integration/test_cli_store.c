@@ -200,7 +200,7 @@ static void test_usage_errors(void **state)
 	assert_int_equal(hw(&f->r, "ingest", f->dir, "--generate", "5", "--checkpoint-every", "5",
 			    "--sign-key", "k", "--node-id", "bad id!", NULL),
 			 2);
-	assert_non_null(hw_said(f->r.err, "--node-id 'bad id!'"));
+	assert_non_null(hw_said(f->r.err, "bad value 'bad id!' for --node-id: an id is"));
 	assert_int_equal(hw(&f->r, "plan", "--rto", "30s", "--rpo", "0", "--key", "k", NULL), 2);
 	assert_non_null(hw_said(f->r.err, "go with --measure"));
 	char store[4200];
