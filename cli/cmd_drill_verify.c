@@ -393,7 +393,7 @@ struct member {
 	char addr[HW_ADDR_CHARS_MAX + 1]; /* as hw_addrs_parse() gives it */
 	struct hw_client *c;
 	int code; /* 0: answered; else why not, in words in why */
-	char why[200];
+	char why[HW_REPORT_TEXT_BYTES]; /* as much as its check says */
 	/* the node's id once it answered, its address until then */
 	char node_id[HW_ADDR_CHARS_MAX + 1];
 	uint64_t lsn, entries;
@@ -766,7 +766,8 @@ const struct hw_cli_cmd hw_cli_drill_verify = {
 		"  head the nodes report) and compare them (no majority when two digests tie:\n"
 		"  each node then FAILs; one node at two addresses is an ERROR); each node\n"
 		"  answers from one read transaction when its head is that LSN, else by replaying\n"
-		"  its log to it in scratch (at most --replay-max entries, default 1000000).\n"
+		"  its log to it in scratch (at most --replay-max entries, default 1000000; a\n"
+		"  scratch with less room free than the replay needs is ENOSPC, naming it).\n"
 		"  Without --key/--insecure the --config node's own [security] is used;\n"
 		"  --dir/--config then only name the history's store. It needs one of\n"
 		"  --report-dir, --dir, --config or --scratch S (the report then goes to\n"

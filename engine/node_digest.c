@@ -12,15 +12,19 @@
  *             store next to data_dir (commits not flushed: nothing there is kept), then
  *             its digest; the scratch is removed. Costs about what `hawser verify`'s
  *             rebuild does for that many entries, and as much disk as the state then.
- *             Refused (HW_ERANGE) past the caller's replay_max or REPLAY_CEILING, and
- *             impossible (HW_ENOTFOUND) when the log was pruned (it starts after a base).
+ *             Refused (HW_ERANGE) past the caller's replay_max or REPLAY_CEILING,
+ *             impossible (HW_ENOTFOUND) when the log was pruned (it starts after a base),
+ *             and refused (-ENOSPC, naming the scratch, the room needed and free) before
+ *             anything is written when the scratch's file system has less room than the
+ *             replay needs (hw_scratch_room); one that fills all the same part way (another
+ *             process writing there) is -ENOSPC too, never a store error of the node's.
  * The store commits lazily behind the node's write-ahead log (engine/io/writer.h): a
  * query for an LSN the node holds but its store has not committed yet (LSN 0: the node's
  * head) first asks the writer to commit it and starts the thread from the commit's
  * callback, so the loop never waits and the answer covers every acknowledged record.
  * One query at a time per node: another one meanwhile gets an ERROR HW_EBUSY.
  *
- * Logs: digest_answered (lsn, how, entries, code). */
+ * Logs: digest_answered (lsn, how, entries, code; why, in words, when code is not OK). */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -31,6 +35,7 @@
 #include "engine/node_int.h"
 #include "replica/backup.h"
 #include "replica/snapshot.h"
+#include "replica/verify.h"
 #include "wire.pb-c.h"
 
 /* Entries one answer may replay at most, whatever the caller allows: about two minutes
@@ -53,7 +58,7 @@ struct hw_digest {
 	uint64_t got_lsn, entries;
 	uint8_t digest[HW_HASH_BYTES];
 	Hawser__Wire__V1__DigestHow how;
-	char why[200];
+	char why[HW_PATH_CHARS_MAX + 160]; /* the path of a replay's scratch and words */
 };
 
 /* SNAPSHOT: 0 with the digest, 1 when the head is not lsn (lsn 0: any head); h gets the
@@ -84,6 +89,21 @@ static int replay_progress(void *arg, uint64_t done, uint64_t total)
 	return atomic_load(&d->cancel) ? HW_ECANCELED : 0;
 }
 
+/* Whether the file system of the scratch directory dir (yet to be made) has room for a
+ * replay of src to lsn (hw_scratch_room): -ENOSPC, why naming dir, the room needed and
+ * free, before anything is written there; a replay that runs out of room part way has
+ * done all the work up to there for nothing, and competed with the node for its disk. */
+static int scratch_room(struct hw_digest *d, struct hw_store *src, uint64_t lsn, const char *dir)
+{
+	struct hw_scratch_room room;
+	char why[HW_SCRATCH_WHY_CHARS];
+	int rc = hw_scratch_room(src, lsn, dir, &room);
+	if (rc == -ENOSPC)
+		snprintf(d->why, sizeof d->why, "no room for the replay's scratch store %s: %s",
+			 dir, hw_scratch_room_why(&room, why, sizeof why));
+	return rc;
+}
+
 /* REPLAY, within the limits the header states. */
 static int replay(struct hw_digest *d, struct hw_store *src, uint64_t lsn)
 {
@@ -106,10 +126,20 @@ static int replay(struct hw_digest *d, struct hw_store *src, uint64_t lsn)
 	}
 	char dir[HW_PATH_CHARS_MAX + 32];
 	snprintf(dir, sizeof dir, "%s.digest-XXXXXX", d->node->cfg.data_dir);
-	if (mkdtemp(dir) == NULL)
-		return -errno;
+	rc = scratch_room(d, src, lsn, dir);
+	if (rc == 0 && mkdtemp(dir) == NULL)
+		rc = -errno;
+	if (rc != 0)
+		return rc;
 	rc = hw_store_digest_replayed(src, dir, lsn, replay_progress, d, d->digest);
 	hw_snapshot_rm(dir);
+	if (hw_scratch_full(rc)) {
+		snprintf(d->why, sizeof d->why,
+			 "the replay's scratch store ran out of room part way in %s (removed): "
+			 "the store was only read",
+			 dir);
+		return -ENOSPC;
+	}
 	if (rc != 0)
 		return rc;
 	d->got_lsn = lsn;
@@ -177,11 +207,16 @@ static void finish(struct hw_digest *d)
 	pthread_join(d->thread, NULL);
 	d->running = false;
 	struct hw_node *n = d->node;
-	const char *how = d->code != 0                                            ? "none"
-			  : d->how == HAWSER__WIRE__V1__DIGEST_HOW__DIGEST_REPLAY ? "replay"
-										  : "snapshot";
-	hw_log("digest_answered", "lsn=%" PRIu64 " how=%s entries=%" PRIu64 " code=%s", d->got_lsn,
-	       how, d->entries, hw_errname(d->code));
+	if (d->code != 0) /* why in words too: the operator of the node sees what it answered */
+		hw_log("digest_answered",
+		       "lsn=%" PRIu64 " how=none entries=%" PRIu64 " code=%s why=\"%s\"",
+		       d->got_lsn, d->entries, hw_errname(d->code), d->why);
+	else
+		hw_log("digest_answered", "lsn=%" PRIu64 " how=%s entries=%" PRIu64 " code=%s",
+		       d->got_lsn,
+		       d->how == HAWSER__WIRE__V1__DIGEST_HOW__DIGEST_REPLAY ? "replay"
+									     : "snapshot",
+		       d->entries, hw_errname(d->code));
 	struct hw_session *s = asker(d);
 	if (s == NULL)
 		return;

@@ -4,10 +4,13 @@
  * replaying its log; equal digests PASS, a standby whose state table was changed behind
  * its back is named with both digests and FAILs (and with only one other node to compare
  * with, neither is called healthy: no majority), one node given at two addresses is an
- * ERROR naming both, a replay past --replay-max is refused with its reason, and bad
- * command lines are usage errors that ask nothing. */
+ * ERROR naming both, a replay past --replay-max is refused with its reason, so is one
+ * whose scratch has no room (ENOSPC, naming it), and bad command lines are usage errors
+ * that ask nothing. */
 #include <errno.h>
+#include <glob.h>
 #include <inttypes.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -16,6 +19,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
 
 #include <cmocka.h>
 #include <lmdb.h>
@@ -23,6 +29,7 @@
 #include "bench/cluster.h"
 #include "hawser.h"
 #include "tests/integration/proc.h"
+#include "tests/skip.h"
 
 #define LOAD_RECORDS "300"
 #define SYNC_MS      10000
@@ -34,6 +41,7 @@ struct fix {
 	char list[512];
 	struct hw_cluster *c;
 	struct hw_capture cap;
+	struct hw_cluster *small; /* test_replay_no_room's, on the tmpfs f->root/small */
 };
 
 static int group_teardown(void **state)
@@ -76,14 +84,21 @@ static int group_setup(void **state)
 	return 0;
 }
 
-/* `hawser drill verify --connect LIST --json` with the cluster's client key and up to
- * three more arguments (NULL-terminated); its exit status, stdout in f->cap.out. */
-static int drill(struct fix *f, const char *a, const char *b, const char *c)
+/* `hawser drill verify --connect LIST --json` of the nodes of cl with its client key and
+ * up to three more arguments (NULL-terminated); its exit status, stdout in f->cap.out. */
+static int drill_of(struct fix *f, struct hw_cluster *cl, const char *list, const char *a,
+		    const char *b, const char *c)
 {
-	const struct hw_client_security *s = hw_cluster_security(f->c);
-	return hw_proc_capture(&f->cap, hw_test_bin(), "drill", "verify", "--connect", f->list,
+	const struct hw_client_security *s = hw_cluster_security(cl);
+	return hw_proc_capture(&f->cap, hw_test_bin(), "drill", "verify", "--connect", list,
 			       "--json", "--report-dir", f->reports, "--key", s->key, "--peers",
 			       s->peers, "--cluster", s->cluster_id, a, b, c, NULL);
+}
+
+/* drill_of() of the group's cluster, f->list. */
+static int drill(struct fix *f, const char *a, const char *b, const char *c)
+{
+	return drill_of(f, f->c, f->list, a, b, c);
 }
 
 /* drill() of the node list fmt (printf-style) instead of f->list: its exit status. */
@@ -164,6 +179,115 @@ static void test_replay_and_limit(void **state)
 	assert_int_equal(count(f->cap.out, "HW_ERANGE"), 3);
 	assert_non_null(strstr(f->cap.out, "passes the limit of 5"));
 	assert_non_null(strstr(f->cap.out, "\"result\":\"ERROR\""));
+}
+
+/* A cluster of p1 and s1 (f->small) whose data directories are on a tmpfs at mnt, in a
+ * mount namespace of this test's own (its nodes inherit it; it goes with the process),
+ * loaded with RECORDS_NO_ROOM records; skips, saying why, where there is none (not
+ * root). */
+#define RECORDS_NO_ROOM "2000"
+static void small_cluster(struct fix *f, char *mnt, size_t cap)
+{
+	snprintf(mnt, cap, "%s/small", f->root);
+	if (unshare(CLONE_NEWNS) != 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
+		HW_SKIP("no mount namespace of its own: %s (needs root)", strerror(errno));
+	if (mkdir(mnt, 0700) != 0 || mount("tmpfs", mnt, "tmpfs", 0, "size=64m") != 0)
+		HW_SKIP("no tmpfs at %s: %s", mnt, strerror(errno));
+	char root[HW_PROC_PATH_MAX + 32];
+	snprintf(root, sizeof root, "%s/cluster", mnt);
+	struct hw_cluster_opts o = {.hawser_bin = hw_test_bin(), .root = root, .standbys = 1};
+	assert_int_equal(hw_cluster_start(&o, &f->small), 0);
+	const struct hw_client_security *s = hw_cluster_security(f->small);
+	assert_int_equal(hw_proc_capture(&f->cap, hw_test_bin(), "submit", "--connect",
+					 hw_cluster_client_addr(f->small), "--generate",
+					 RECORDS_NO_ROOM, "--key", s->key, "--peers", s->peers,
+					 "--cluster", s->cluster_id, NULL),
+			 0);
+	assert_int_equal(hw_cluster_wait_synced(f->small, SYNC_MS, NULL), 0);
+}
+
+static int small_teardown(void **state)
+{
+	struct fix *f = *state;
+	char mnt[HW_PROC_PATH_MAX + 16];
+	hw_cluster_free(f->small, false);
+	f->small = NULL;
+	snprintf(mnt, sizeof mnt, "%s/small", f->root);
+	umount2(mnt, MNT_DETACH); /* small_cluster's, if it got that far */
+	return 0;
+}
+
+/* Whether a replay's scratch directory (NAME.digest-XXXXXX) is left in dir. */
+static bool scratch_left(const char *dir)
+{
+	char pattern[HW_PROC_PATH_MAX + 48];
+	glob_t g;
+	snprintf(pattern, sizeof pattern, "%s/*.digest-*", dir);
+	int rc = glob(pattern, 0, NULL, &g);
+	globfree(&g);
+	return rc != GLOB_NOMATCH;
+}
+
+/* Nodes whose data directories' file system has room for their stores and 256 KiB more
+ * (the tmpfs remounted to that size), asked for their digests at an LSN below their
+ * heads: each refuses the replay before it starts, answering -ENOSPC with its scratch
+ * directory (beside its data_dir), the room the replay needs (more than there is free)
+ * and free, and logs that answer; nothing is left in the scratch's place. The replay ran
+ * into the tmpfs until it was full, and the answer was the scratch store's error, saying
+ * nothing of room. Both nodes still run and answer the next query from a read
+ * transaction: PASS. */
+static void test_replay_no_room(void **state)
+{
+	struct fix *f = *state;
+	char mnt[HW_PROC_PATH_MAX + 16], opts[64], want[HW_PROC_PATH_MAX + 128], line[1024];
+	small_cluster(f, mnt, sizeof mnt);
+	const char *list = hw_cluster_client_list(f->small);
+	/* at their heads: their stores commit every record first, and agree */
+	assert_int_equal(drill_of(f, f->small, list, NULL, NULL, NULL), 0);
+	struct statvfs v;
+	assert_int_equal(statvfs(mnt, &v), 0);
+	unsigned long long used = (unsigned long long)(v.f_blocks - v.f_bfree) * v.f_frsize;
+	snprintf(opts, sizeof opts, "size=%llu", used + 256 * 1024);
+	assert_int_equal(mount("tmpfs", mnt, "tmpfs", MS_REMOUNT, opts), 0);
+	assert_int_equal(drill_of(f, f->small, list, "--at-lsn", "1500", NULL), 1);
+	assert_non_null(strstr(f->cap.out, "\"result\":\"ERROR\""));
+	assert_int_equal(count(f->cap.out, "(ENOSPC)"), 2);
+	for (unsigned i = 0; i < 2; i++) {
+		snprintf(want, sizeof want, "no room for the replay's scratch store %s.digest-",
+			 hw_cluster_dir(f->small, i));
+		const char *said = strstr(f->cap.out, want);
+		unsigned long long need_kib = 0, free_kib = 0;
+		assert_true(said != NULL && sscanf(said + strlen(want),
+						   "XXXXXX: it needs about %llu KiB, its file "
+						   "system has %llu KiB free",
+						   &need_kib, &free_kib) == 2);
+		assert_true(need_kib > free_kib);
+		assert_true(free_kib <= 256);
+		assert_int_equal(hw_test_log_lines(hw_cluster_log(f->small, i),
+						   "event=digest_answered", line, sizeof line),
+				 2); /* at its head, then refused */
+		assert_non_null(strstr(line, "code=ENOSPC why=\"no room for the replay's scratch "
+					     "store "));
+	}
+	char root[HW_PROC_PATH_MAX + 32];
+	snprintf(root, sizeof root, "%s/cluster", mnt);
+	assert_false(scratch_left(root));
+	/* room for the replay, but an inode for its scratch directory alone: it fills
+	 * after the check, and the answer says so, never that the node's store is full */
+	assert_int_equal(statvfs(mnt, &v), 0);
+	snprintf(opts, sizeof opts, "size=64m,nr_inodes=%llu",
+		 (unsigned long long)(v.f_files - v.f_ffree) + 1);
+	assert_int_equal(mount("tmpfs", mnt, "tmpfs", MS_REMOUNT, opts), 0);
+	assert_int_equal(drill_of(f, f->small, list, "--at-lsn", "1500", NULL), 1);
+	assert_int_equal(count(f->cap.out, "the replay's scratch store ran out of room part way "
+					   "in "),
+			 2);
+	assert_int_equal(count(f->cap.out, "(removed): the store was only read (ENOSPC)"), 2);
+	assert_null(strstr(f->cap.out, "HW_ESTORE_FULL"));
+	assert_false(scratch_left(root));
+	assert_int_equal(drill_of(f, f->small, list, NULL, NULL, NULL), 0);
+	assert_non_null(strstr(f->cap.out, "\"result\":\"PASS\""));
+	assert_int_equal(count(f->cap.out, "(one read transaction)"), 2);
 }
 
 /* s2 stopped, one value of its containers table changed, restarted: FAIL, exit 3, s2
@@ -259,6 +383,7 @@ int main(void)
 		/* in this order on one cluster: the damage comes last */
 		cmocka_unit_test(test_equal_pass),
 		cmocka_unit_test(test_replay_and_limit),
+		cmocka_unit_test_teardown(test_replay_no_room, small_teardown),
 		cmocka_unit_test(test_usage_errors),
 		cmocka_unit_test(test_unreachable_node_named),
 		cmocka_unit_test(test_same_node_twice),
