@@ -160,7 +160,9 @@ int hw_cli_drill_track_cb(void *arg, uint64_t done, uint64_t total);
  * the three things hw_verify proves as checks. hw_cli_drill_verify_dir judges each
  * checkpoint's signer against d's n_trust keys (none: signatures only), takes the state
  * of a store whose log starts after a base as vouched for by checkpoint state_cp_lsn (a
- * restore's hw_restore_info.state_cp_lsn; 0: none) and returns 0 when the check ran. */
+ * restore's hw_restore_info.state_cp_lsn; 0: none) and returns 0 when the check ran;
+ * else it ends the drill in ERROR, "verify of DIR could not run: WHY (CODE)", naming the
+ * scratch directory too when it had no room (ENOSPC), and returns the code. */
 struct hw_verify_report;
 int hw_cli_drill_verify_dir(struct drill *d, const char *dir, uint64_t state_cp_lsn,
 			    struct hw_verify_report *v);

@@ -155,14 +155,53 @@ static void verify_phases(struct hw_report *r, const struct tracker *t, double t
 				"replayed into scratch, digests compared");
 }
 
-/* Verify the store in dir as a phase pair of r. Returns 0 when the check ran. */
+/* End the drill d in ERROR (ENOSPC): work ("a compare", "verify") could not run for the
+ * room of its what's ("replay", "rebuild") scratch directory scratch (removed), refused
+ * before it started when room says it was short (the room needed and free), else out of
+ * room part way; read says what was only read ("the stores were"). */
+static void no_room_finish(struct drill *d, const char *work, const char *what, const char *scratch,
+			   const struct hw_scratch_room *room, const char *read)
+{
+	char before[128], after[HW_SCRATCH_WHY_CHARS + 64], why[HW_SCRATCH_WHY_CHARS];
+	bool refused = hw_scratch_room_short(room);
+	if (refused)
+		snprintf(after, sizeof after, " (removed): %s",
+			 hw_scratch_room_why(room, why, sizeof why));
+	else
+		snprintf(after, sizeof after, " (removed); %s only read", read);
+	snprintf(before, sizeof before,
+		 refused ? "%s could not run (ENOSPC): no room for its %s's scratch "
+			 : "%s could not run (ENOSPC): its %s's scratch store ran out of room in ",
+		 work, what);
+	hw_report_finish_path(&d->rep, HW_DRILL_ERROR, before, scratch, after);
+}
+
+/* The drill's ERROR for the verify of dir that could not run (rc, v): the library's words
+ * when it has them (they say more, and fit the row), or for want of room in its scratch
+ * directory (removed; "" when none was made) the words of no_room_finish, naming it as
+ * `hawser verify` does. */
+static void verify_unrun(struct drill *d, const char *dir, int rc, const struct hw_verify_report *v,
+			 const char *scratch)
+{
+	if (rc == -ENOSPC && scratch[0])
+		no_room_finish(d, "verify", "rebuild", scratch, &v->room, "the store was");
+	else
+		hw_report_finish(&d->rep, HW_DRILL_ERROR, "verify of %s could not run: %s (%s)",
+				 dir, v->what[0] ? v->what : hw_strerror(rc), hw_errname(rc));
+}
+
+/* Verify the store in dir as a phase pair of r. Returns 0 when the check ran, else ends
+ * the drill in ERROR saying why (verify_unrun). */
 int hw_cli_drill_verify_dir(struct drill *d, const char *dir, uint64_t state_cp_lsn,
 			    struct hw_verify_report *v)
 {
-	char scratch[PATH_MAX];
+	char scratch[PATH_MAX] = "";
+	v->what[0] = '\0'; /* no words of the library's until it ran */
 	int rc = hw_cli_drill_scratch(d, "verify", scratch, sizeof(scratch));
-	if (rc)
+	if (rc) {
+		verify_unrun(d, dir, rc, v, "");
 		return rc;
+	}
 	struct tracker t = {.rep = &d->rep, .label = "verify"};
 	double t0 = hw_report_clock(&d->rep);
 	struct hw_verify_trust vt = {.keys = d->trust,
@@ -180,6 +219,8 @@ int hw_cli_drill_verify_dir(struct drill *d, const char *dir, uint64_t state_cp_
 	hw_snapshot_rm(scratch);
 	if (rc == 0)
 		verify_phases(&d->rep, &t, t0, t1, v);
+	else
+		verify_unrun(d, dir, rc, v, scratch);
 	return rc;
 }
 
@@ -255,16 +296,13 @@ static int compare_isolated(struct drill *d, struct compare_job *j, struct hw_cl
  * and the drill ends in ERROR, naming the scratch directory, the room needed and free. */
 static void compare_refused(struct drill *d, const char *name, const struct compare_job *j)
 {
-	char why[HW_SCRATCH_WHY_CHARS], after[HW_SCRATCH_WHY_CHARS + 16];
+	char why[HW_SCRATCH_WHY_CHARS];
 	hw_scratch_room_why(&j->room, why, sizeof why);
 	hw_report_check(&d->rep, name, HW_VERDICT_SKIP,
 			"not compared (ENOSPC): no room for the replay's scratch store in %s "
 			"(removed): %s; the stores were only read",
 			j->scratch, why);
-	snprintf(after, sizeof after, " (removed): %s", why);
-	hw_report_finish_path(&d->rep, HW_DRILL_ERROR,
-			      "a compare could not run (ENOSPC): no room for its replay's scratch ",
-			      j->scratch, after);
+	no_room_finish(d, "a compare", "replay", j->scratch, &j->room, "the stores were");
 }
 
 /* A compare (j) whose replay's scratch store had no room (the code of the child that ran
@@ -285,10 +323,7 @@ static int compare_no_room(struct drill *d, const char *name, const struct compa
 			"not compared: the replay's scratch store ran out of room part way "
 			"(ENOSPC): %s (removed); the stores were only read",
 			j->scratch);
-	hw_report_finish_path(&d->rep, HW_DRILL_ERROR,
-			      "a compare could not run (ENOSPC): its replay's scratch store ran "
-			      "out of room in ",
-			      j->scratch, " (removed); the stores were only read");
+	no_room_finish(d, "a compare", "replay", j->scratch, &j->room, "the stores were");
 	return -ENOSPC;
 }
 
@@ -713,13 +748,8 @@ static int run_verify(const struct hw_cli_cmd *cmd, int argc, char **argv)
 	if (hw_cli_drill_trust_load(&d) != 0)
 		return hw_cli_drill_finish(&d);
 	struct hw_verify_report v = {0};
-	rc = hw_cli_drill_verify_dir(&d, d.dir, 0, &v);
-	if (rc) {
-		/* the library's words when it has them: they say more, and fit the row */
-		hw_report_finish(&d.rep, HW_DRILL_ERROR, "verify of %s could not run: %s (%s)",
-				 d.dir, v.what[0] ? v.what : hw_strerror(rc), hw_errname(rc));
-		return hw_cli_drill_finish(&d);
-	}
+	if (hw_cli_drill_verify_dir(&d, d.dir, 0, &v) != 0)
+		return hw_cli_drill_finish(&d); /* it said why: ERROR */
 	hw_cli_drill_verify_checks(&d.rep, &v);
 	char signers[512];
 	hw_cli_drill_signers(&d, &v, false, signers, sizeof(signers));
@@ -747,7 +777,7 @@ const struct hw_cli_cmd hw_cli_drill_verify = {
 		"  from the log in scratch and compare it with the stored state, in a child\n"
 		"  process: a store whose damaged pages make LMDB abort it fails the drill; a\n"
 		"  scratch (--scratch, else beside DIR) with less room free than about DIR's size\n"
-		"  is an ERROR (ENOSPC), not a verdict on the store. With --compare\n"
+		"  is an ERROR (ENOSPC) naming it, not a verdict on the store. With --compare\n"
 		"  (up to 8 times), compare the state digests of DIR and DIR2 at the LSN both\n"
 		"  have, and the entry hash there (the stores of a running cluster can be read\n"
 		"  live; in a child too: a store LMDB aborts on fails the compare, naming it; a\n"

@@ -563,12 +563,11 @@ const char *hw_scratch_room_why(const struct hw_scratch_room *room, char *buf, s
  * before the scratch store is made, why in r->what. */
 static int scratch_room(struct hw_store *s, const char *scratch_dir, struct hw_verify_report *r)
 {
-	struct hw_scratch_room room;
-	int rc = hw_scratch_room(s, r->head_lsn, scratch_dir, &room);
+	int rc = hw_scratch_room(s, r->head_lsn, scratch_dir, &r->room);
 	char why[HW_SCRATCH_WHY_CHARS];
 	if (rc == -ENOSPC)
 		snprintf(r->what, sizeof r->what, "no room for the rebuild's scratch store: %s",
-			 hw_scratch_room_why(&room, why, sizeof why));
+			 hw_scratch_room_why(&r->room, why, sizeof why));
 	return rc;
 }
 

@@ -42,6 +42,13 @@
  * poll, which shows no progress. */
 typedef int hw_progress_cb(void *arg, uint64_t done, uint64_t total);
 
+/* The room a replay into a new scratch store needs, and what its file system has free
+ * (hw_scratch_room). */
+struct hw_scratch_room {
+	uint64_t need_bytes; /* 0 until the estimate was made */
+	uint64_t free_bytes;
+};
+
 /* What a check was reading (hw_verify_report.stage), so that a run that died there can
  * still say where the damage is (hw_verify_killed). */
 enum hw_verify_stage {
@@ -95,6 +102,8 @@ struct hw_verify_report {
 				    (reading a damaged store on may abort, verify.c) */
 	uint8_t digest_stored[HW_HASH_BYTES];
 	uint8_t digest_rebuilt[HW_HASH_BYTES];
+	struct hw_scratch_room room; /* what the rebuild needs where its scratch is, and has
+					(hw_scratch_room: asked before it starts) */
 	double seconds;
 	enum hw_verify_stage stage; /* what it read last: kept up to date as it goes;
 				       HW_VERIFY_AT_OPEN after a verdict: the store was found
@@ -131,13 +140,6 @@ int hw_verify(const char *dir, const char *scratch_dir, hw_progress_cb *cb, void
 bool hw_scratch_full(int rc);
 
 struct hw_store;
-
-/* The room a replay into a new scratch store needs, and what its file system has free
- * (hw_scratch_room). */
-struct hw_scratch_room {
-	uint64_t need_bytes; /* 0 until the estimate was made */
-	uint64_t free_bytes;
-};
 
 /* Whether the file system of scratch_dir (or of its parent, when it is yet to be made)
  * has room for a replay of src's log to lsn into a new store there (hw_verify's rebuild,

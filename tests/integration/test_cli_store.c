@@ -1180,6 +1180,28 @@ static void test_verify_fills_during_rebuild(void **state)
 	assert_int_equal(rmdir(scr), 0); /* made, and left empty */
 }
 
+/* drill verify as test_verify_fills_during_rebuild: an ERROR (exit 1, ENOSPC) naming the
+ * scratch beside the store, which was only read (no FAIL); nothing else changes there. */
+static void test_drill_verify_fills_during_rebuild(void **state)
+{
+	struct fix *f = *state;
+	struct held_run h;
+	char reports[4200];
+	held_store(f, &h);
+	path(f, "reports", reports, sizeof reports);
+	const char *args[] = {"drill",        "verify", "--dir",       h.dir,
+			      "--report-dir", reports,  "--no-record", NULL};
+	held_start(f, &h, args, true);
+	size_t from = 0;
+	held_release(&h, &from, "/st.verify-", true);
+	assert_int_equal(hw_proc_reap(&h.p, 30000), 1);
+	assert_true(held_said(&h, "ERROR: verify could not run (ENOSPC): its rebuild's scratch "
+				  "store ran out of room in "));
+	assert_true(held_said(&h, "/st.verify-") && !held_said(&h, "FAIL"));
+	assert_true(held_said(&h, " (removed); the store was only read"));
+	held_end(&h);
+}
+
 /* digest --at-lsn of an intact store whose file system fills during its replay (another
  * process writing there): the shim holds the replay's first write into the scratch store
  * until the test has filled the disk (held_fill). An error (exit 1, ENOSPC) that says the
@@ -1240,7 +1262,8 @@ static void test_drill_compare_fills_during_replay(void **state)
 }
 
 /* verify and drill verify of an intact store whose file system has no room left for the
- * rebuild's scratch store: an error (exit 1, ENOSPC, saying how much it needs), never
+ * rebuild's scratch store: an error (exit 1, ENOSPC, saying how much it needs; the drill
+ * naming the scratch beside it, where `hawser verify` has its "scratch:" line), never
  * damage found (a SIGBUS on the scratch's lock file or map, exit 3 HW_ECORRUPT, a drill
  * FAIL); with room again, intact. On the same full disk a new store and a digest's replay
  * scratch are ENOSPC too, where LMDB's first write to its lock file's map was a SIGBUS (a
@@ -1256,8 +1279,17 @@ static void test_verify_no_room(void **state)
 	assert_non_null(strstr(f->r.err, "(ENOSPC): no room for the rebuild's scratch store"));
 	assert_null(strstr(f->r.err, "DAMAGED"));
 	assert_int_equal(hw(&f->r, "drill", "verify", "--dir", dir, "--no-record", NULL), 1);
-	assert_non_null(strstr(f->r.out, "ERROR: verify of"));
-	assert_non_null(strstr(f->r.out, "(ENOSPC)"));
+	assert_non_null(strstr(f->r.out, "ERROR: verify could not run (ENOSPC): no room for its "
+					 "rebuild's scratch "));
+	/* the scratch beside the store, named (its path shortened in the middle to fit) */
+	const char *said = strstr(f->r.out, "/st.verify-");
+	unsigned long long need_kib = 0, free_kib = 1;
+	assert_true(said != NULL &&
+		    sscanf(said,
+			   "/st.verify-%*6c (removed): it needs about %llu KiB, its file "
+			   "system has %llu KiB free",
+			   &need_kib, &free_kib) == 2);
+	assert_true(need_kib > free_kib);
 	assert_null(strstr(f->r.out, "FAIL"));
 	assert_int_equal(hw(&f->r, "digest", dir, "--at-lsn", "1000", NULL), 1);
 	assert_non_null(strstr(f->r.err, "(ENOSPC): no room for the replay's scratch store: it "
@@ -1454,6 +1486,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_backup_restore, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_verify_no_room, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_verify_fills_during_rebuild, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_drill_verify_fills_during_rebuild, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_drill_compare_fills_during_replay, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_digest_at_fills_during_replay, setup,
