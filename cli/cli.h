@@ -273,6 +273,18 @@ int hw_cli_scratch(const char *near, const char *tag, char *buf, size_t cap);
  * path into buf. Returns 0 or -errno. */
 int hw_cli_scratch_in(const char *under, const char *near, const char *tag, char *buf, size_t cap);
 
+/* The words before and after the path of a scratch directory (removed) whose file system
+ * had no room for the what ("rebuild", "replay") of work ("verify", "a compare"), into
+ * before and after (HW_CLI_NO_ROOM_CHARS each): refused before it started when room says
+ * it was short (hw_scratch_room_short), "WORK could not run (ENOSPC): no room for its
+ * WHAT's scratch " and " (removed): it needs about N KiB, its file system has M KiB
+ * free"; else it ran out of room part way, "WORK could not run (ENOSPC): its WHAT's
+ * scratch store ran out of room in " and " (removed); READ only read" (read: "the store
+ * was"). The drills' and the demo's verdicts say it so. */
+#define HW_CLI_NO_ROOM_CHARS 192
+void hw_cli_no_room_words(const char *work, const char *what, const struct hw_scratch_room *room,
+			  const char *read, char *before, char *after);
+
 /* Progress callback (replica/verify.h hw_progress_cb) drawing "<label> done/total" on
  * stderr, only when stderr is a terminal (a poll, done and total 0, draws nothing); arg
  * is the label. Returns 0, the work goes on, or HW_ECANCELED once a caught signal asks

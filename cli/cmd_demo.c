@@ -80,6 +80,7 @@ struct demo {
 	double rejoin_ms;
 	char rejoin_what[HW_REPORT_TEXT_BYTES];
 	char fail[320];
+	bool unrun; /* a drill could not run (fail says why): ERROR, no verdict on the store */
 };
 
 /* Children's pids for the signal handler: refreshed after every cluster operation. */
@@ -379,6 +380,30 @@ static int rejoin_check(struct demo *d)
 
 /* ---------------------------------------------------------------- drills */
 
+/* The verify drill of node id could not run (rc, r; its scratch directory scratch): no
+ * verdict on the store (skip), and the demo ends in ERROR naming why, as `hawser drill
+ * verify` does: for want of room, the scratch (removed; its path shortened to fit) and
+ * the room needed and free. */
+static int verify_unrun(struct demo *d, const char *id, int rc, const struct hw_verify_report *r,
+			const char *scratch, double t0, double t1)
+{
+	char before[HW_CLI_NO_ROOM_CHARS], after[HW_CLI_NO_ROOM_CHARS], shown[sizeof d->fail];
+	if (rc == -ENOSPC) {
+		hw_cli_no_room_words("verify", "rebuild", &r->room, "the store was", before, after);
+		size_t words = strlen(id) + 2 + strlen(before) + strlen(after);
+		hw_report_shorten(shown, sizeof shown, scratch,
+				  words < sizeof d->fail - 1 ? sizeof d->fail - 1 - words : 0);
+	} else {
+		snprintf(before, sizeof before, "verify could not run: ");
+		snprintf(shown, sizeof shown, "%s", r->what[0] ? r->what : hw_strerror(rc));
+		snprintf(after, sizeof after, " (%s)", hw_errname(rc));
+	}
+	d->unrun = true;
+	hw_report_phase(&d->rep, "verify drill", t0, t1, HW_VERDICT_SKIP, "%s: %s%s%s", id, before,
+			shown, after);
+	return failed(d, "%s: %s%s%s", id, before, shown, after);
+}
+
 static int verify_drill(struct demo *d)
 {
 	char scratch[4200];
@@ -388,10 +413,12 @@ static int verify_drill(struct demo *d)
 	int rc = hw_verify(hw_cluster_dir(d->c, d->run.new_p), scratch, NULL, NULL, &r);
 	double t1 = hw_report_clock(&d->rep);
 	const char *id = hw_cluster_node_id(d->c, d->run.new_p);
-	if (rc || r.code) {
+	if (rc)
+		return verify_unrun(d, id, rc, &r, scratch, t0, t1);
+	if (r.code) {
 		hw_report_phase(&d->rep, "verify drill", t0, t1, HW_VERDICT_FAIL, "%s: %s", id,
-				rc ? hw_strerror(rc) : r.what);
-		return failed(d, "verify %s: %s", id, rc ? hw_strerror(rc) : r.what);
+				r.what);
+		return failed(d, "verify %s: %s", id, r.what);
 	}
 	hw_report_phase(&d->rep, "verify drill", t0, t1, HW_VERDICT_PASS,
 			"%s intact: %" PRIu64 " entries, state rebuilt and digest equal", id,
@@ -485,6 +512,21 @@ static int stop_cluster(struct demo *d)
 	return sig ? failed(d, "interrupted by signal %d", sig) : 0;
 }
 
+/* HW_FAULT_DEMO_PAUSE=1 (docs/testing.md): stop this process (SIGSTOP) once the cluster
+ * has stopped, before the drills, saying where its work directory is, so that a test
+ * (test_demo) can take that file system's room and see the verify drill's ERROR; it goes
+ * on at SIGCONT. */
+static void pause_for_test(const struct demo *d)
+{
+	const char *on = getenv("HW_FAULT_DEMO_PAUSE");
+	if (on == NULL || strcmp(on, "1") != 0)
+		return;
+	char shown[HW_LOG_ESCAPED_CHARS(sizeof d->work)];
+	fprintf(stderr, "hawser demo: cluster stopped in %s, paused before the drills\n",
+		hw_log_escaped(d->work, shown, sizeof shown));
+	raise(SIGSTOP);
+}
+
 static int run(struct demo *d)
 {
 	printf("hawser demo: a failover and restore drill on a local cluster\nwork     %s\n",
@@ -520,6 +562,7 @@ static int run(struct demo *d)
 	int src = stop_cluster(d);
 	if (rc == 0)
 		rc = src;
+	pause_for_test(d);
 	if (rc == 0)
 		rc = verify_drill(d);
 	if (rc == 0)
@@ -639,7 +682,7 @@ static void judge(struct demo *d, int rc)
 	}
 	checks(d);
 	figures(d);
-	if (*hw_cli_interrupted()) /* as the drills say it: no verdict on the cluster */
+	if (*hw_cli_interrupted() || d->unrun) /* as the drills say it: no verdict */
 		hw_report_finish(&d->rep, HW_DRILL_ERROR, "%s", d->fail);
 	else if (rc)
 		hw_report_finish(&d->rep, HW_DRILL_FAIL, "%s", d->fail);
@@ -675,9 +718,9 @@ static int finish(struct demo *d, int rc)
 	/* -1: not measured, not checked, not in sync */
 	printf("hawser demo: %s%s rto_target=%dms measured_rto=%.0fms rpo_target=%d "
 	       "acked_lost=%lld in_sync=%.0fms records=%" PRIu64 " report=%s\n",
-	       *hw_cli_interrupted() ? "ERROR "
-	       : rc                  ? "FAIL "
-				     : "PASS",
+	       *hw_cli_interrupted() || d->unrun ? "ERROR "
+	       : rc                              ? "FAIL "
+						 : "PASS",
 	       rc ? d->fail : "", DEMO_RTO_MS, d->run.t_first >= 0 ? d->run.measured_rto_ms : -1.0,
 	       DEMO_RPO_MS, d->run.loss_checked ? (long long)d->run.lost : -1LL,
 	       d->rejoin_ok ? d->rejoin_ms : -1.0, d->run.to - d->run.from, d->html);
@@ -738,7 +781,8 @@ const struct hw_cli_cmd hw_cli_demo = {
 		"  acked_lost= in_sync= (restart to in sync) records= report=PATH, -1 for what\n"
 		"  the run did not measure or check (it ended first). \"rejoin\" is the shorter\n"
 		"  restart until it follows. Exit 1 on FAIL. A check the run did not reach is\n"
-		"  skipped in the report, never passed.\n"
+		"  skipped in the report, never passed. A verify drill that cannot run (ENOSPC:\n"
+		"  its scratch has less room than it needs, named) ends the run in ERROR (1).\n"
 		"  Ctrl-C stops every process and ends the run in ERROR, \"interrupted by signal\n"
 		"  N\" (exit 128 + the signal's number).\n"
 		"  --keep: keep the temporary directory (its path is printed).\n"

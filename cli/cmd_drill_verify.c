@@ -155,24 +155,13 @@ static void verify_phases(struct hw_report *r, const struct tracker *t, double t
 				"replayed into scratch, digests compared");
 }
 
-/* End the drill d in ERROR (ENOSPC): work ("a compare", "verify") could not run for the
- * room of its what's ("replay", "rebuild") scratch directory scratch (removed), refused
- * before it started when room says it was short (the room needed and free), else out of
- * room part way; read says what was only read ("the stores were"). */
+/* End the drill d in ERROR (ENOSPC) in the words of hw_cli_no_room_words(work, what,
+ * room, read) around the path of the scratch directory scratch, shortened to fit. */
 static void no_room_finish(struct drill *d, const char *work, const char *what, const char *scratch,
 			   const struct hw_scratch_room *room, const char *read)
 {
-	char before[128], after[HW_SCRATCH_WHY_CHARS + 64], why[HW_SCRATCH_WHY_CHARS];
-	bool refused = hw_scratch_room_short(room);
-	if (refused)
-		snprintf(after, sizeof after, " (removed): %s",
-			 hw_scratch_room_why(room, why, sizeof why));
-	else
-		snprintf(after, sizeof after, " (removed); %s only read", read);
-	snprintf(before, sizeof before,
-		 refused ? "%s could not run (ENOSPC): no room for its %s's scratch "
-			 : "%s could not run (ENOSPC): its %s's scratch store ran out of room in ",
-		 work, what);
+	char before[HW_CLI_NO_ROOM_CHARS], after[HW_CLI_NO_ROOM_CHARS];
+	hw_cli_no_room_words(work, what, room, read, before, after);
 	hw_report_finish_path(&d->rep, HW_DRILL_ERROR, before, scratch, after);
 }
 

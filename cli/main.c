@@ -310,6 +310,22 @@ int hw_cli_scratch_in(const char *under, const char *near, const char *tag, char
 	return mkdtemp(buf) ? 0 : -errno;
 }
 
+void hw_cli_no_room_words(const char *work, const char *what, const struct hw_scratch_room *room,
+			  const char *read, char *before, char *after)
+{
+	char why[HW_SCRATCH_WHY_CHARS];
+	bool refused = hw_scratch_room_short(room);
+	if (refused)
+		snprintf(after, HW_CLI_NO_ROOM_CHARS, " (removed): %s",
+			 hw_scratch_room_why(room, why, sizeof why));
+	else
+		snprintf(after, HW_CLI_NO_ROOM_CHARS, " (removed); %s only read", read);
+	snprintf(before, HW_CLI_NO_ROOM_CHARS,
+		 refused ? "%s could not run (ENOSPC): no room for its %s's scratch "
+			 : "%s could not run (ENOSPC): its %s's scratch store ran out of room in ",
+		 work, what);
+}
+
 static bool progress_shown;
 
 int hw_cli_progress_cb(void *arg, uint64_t done, uint64_t total)

@@ -7,7 +7,8 @@
  * with SIGINT once its cluster runs: every process it started must be gone when it
  * exits, and its temporary directory removed. A third is interrupted after the kill,
  * while the load runs on the new primary: the checks it never reached are skipped with
- * the reason, never passed. */
+ * the reason, never passed. A fourth finds no room for its verify drill's rebuild once
+ * its cluster stopped: an ERROR naming the scratch, not a FAIL. */
 #include <dirent.h>
 #include <errno.h>
 #include <setjmp.h>
@@ -17,13 +18,19 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sched.h>
 #include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/types.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include "tests/integration/proc.h"
+#include "tests/skip.h"
 
 #define DEMO_TIMEOUT_MS 150000 /* the demo aims at under a minute */
 #define WAIT_MS         20000
@@ -54,6 +61,9 @@ static int teardown(void **state)
 {
 	struct fix *f = *state;
 	hw_proc_kill(&f->proc);
+	char mnt[HW_PROC_PATH_MAX + 16];
+	snprintf(mnt, sizeof mnt, "%s/small", f->root);
+	umount2(mnt, MNT_DETACH); /* test_demo_verify_no_room's, if an assertion left it */
 	int rc = hw_test_rm_rf(f->root);
 	free(f);
 	return rc;
@@ -365,6 +375,67 @@ static void test_demo_interrupted_after_kill(void **state)
 	}
 }
 
+/* The demo's work directory on a tmpfs with no room left for the verify drill's rebuild
+ * once its cluster stopped (HW_FAULT_DEMO_PAUSE holds it there while the test remounts
+ * the tmpfs to what it holds and 64 KiB): the run ends in ERROR (exit 1), not FAIL,
+ * its last line naming the scratch (WORK/verify-rebuild, removed), the room the rebuild
+ * needs and what is free; in the report the verify drill is skipped, not failed, and no
+ * restore drill ran. It ended in FAIL, "verify s1: No space left on device". */
+static void test_demo_verify_no_room(void **state)
+{
+	struct fix *f = *state;
+	char mnt[HW_PROC_PATH_MAX + 16], line[HW_PROC_PATH_MAX + 128], opts[64];
+	snprintf(mnt, sizeof mnt, "%s/small", f->root);
+	if (unshare(CLONE_NEWNS) != 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
+		HW_SKIP("no mount namespace of its own: %s (needs root)", strerror(errno));
+	if (mkdir(mnt, 0700) != 0 || mount("tmpfs", mnt, "tmpfs", 0, "size=256m") != 0)
+		HW_SKIP("no tmpfs at %s: %s", mnt, strerror(errno));
+	setenv("TMPDIR", mnt, 1);
+	setenv("HW_FAULT_DEMO_PAUSE", "1", 1);
+	const char *args[] = {"demo", "--report-dir", f->report_dir, NULL};
+	int rc = hw_proc_start_out(&f->proc, f->log, args);
+	unsetenv("HW_FAULT_DEMO_PAUSE");
+	setenv("TMPDIR", f->root, 1);
+	assert_int_equal(rc, 0);
+	size_t at = 0;
+	assert_true(hw_proc_wait_line(&f->proc, &at, "paused before the drills", NULL,
+				      DEMO_TIMEOUT_MS, line, sizeof line));
+	int st = 0; /* it raises SIGSTOP right after that line */
+	assert_int_equal(waitpid(f->proc.pid, &st, WUNTRACED), f->proc.pid);
+	assert_true(WIFSTOPPED(st));
+	struct statvfs v;
+	assert_int_equal(statvfs(mnt, &v), 0);
+	snprintf(opts, sizeof opts, "size=%llu",
+		 (unsigned long long)(v.f_blocks - v.f_bfree) * v.f_frsize + 64 * 1024);
+	assert_int_equal(mount("tmpfs", mnt, "tmpfs", MS_REMOUNT, opts), 0);
+	assert_int_equal(hw_proc_signal(&f->proc, SIGCONT), 0);
+	assert_int_equal(hw_proc_reap(&f->proc, WAIT_MS), 1);
+	const char *out = f->proc.log, *work = strstr(line, "stopped in ");
+	fprintf(stderr, "%s", out);
+	assert_non_null(work);
+	work += strlen("stopped in ");
+	char want[HW_PROC_PATH_MAX + 160];
+	snprintf(want, sizeof want,
+		 ": verify could not run (ENOSPC): no room for its rebuild's scratch "
+		 "%.*s/verify-rebuild (removed): it needs about ",
+		 (int)(strstr(work, ", paused") - work), work);
+	const char *sum = strstr(out, "\nhawser demo: ERROR ");
+	assert_true(sum != NULL && strstr(sum, want) != NULL);
+	unsigned long long need_kib = 0, free_kib = 1;
+	assert_int_equal(sscanf(strstr(sum, want) + strlen(want),
+				"%llu KiB, its file system has %llu KiB free", &need_kib,
+				&free_kib),
+			 2);
+	assert_true(need_kib > free_kib);
+	char path[HW_PROC_PATH_MAX + 128];
+	report_named(sum, path, sizeof path);
+	const char *html = slurp(path);
+	assert_non_null(html);
+	assert_non_null(strstr(html, "data-phase=\"verify drill\" data-verdict=\"skip\""));
+	assert_null(strstr(html, "data-phase=\"restore drill\""));
+	umount2(mnt, MNT_DETACH);
+}
+
 int main(void)
 {
 	if (hw_test_bin_or_skip("test_demo") == NULL)
@@ -373,6 +444,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_demo_pass, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_demo_sigint, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_demo_interrupted_after_kill, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_demo_verify_no_room, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
