@@ -16,8 +16,9 @@
  *             impossible (HW_ENOTFOUND) when the log was pruned (it starts after a base),
  *             and refused (-ENOSPC, naming the scratch, the room needed and free) before
  *             anything is written when the scratch's file system has less room than the
- *             replay needs (hw_scratch_room); one that fills all the same part way (another
- *             process writing there) is -ENOSPC too, never a store error of the node's.
+ *             replay needs (hw_scratch_room) and HW_NODE_HEADROOM_BYTES more, which the
+ *             node keeps for its own log and store; one that fills all the same part way
+ *             (another process writing there) is -ENOSPC too, never a store error.
  * The store commits lazily behind the node's write-ahead log (engine/io/writer.h): a
  * query for an LSN the node holds but its store has not committed yet (LSN 0: the node's
  * head) first asks the writer to commit it and starts the thread from the commit's
@@ -89,19 +90,26 @@ static int replay_progress(void *arg, uint64_t done, uint64_t total)
 	return atomic_load(&d->cancel) ? HW_ECANCELED : 0;
 }
 
-/* Whether the file system of the scratch directory dir (yet to be made) has room for a
- * replay of src to lsn (hw_scratch_room): -ENOSPC, why naming dir, the room needed and
- * free, before anything is written there; a replay that runs out of room part way has
- * done all the work up to there for nothing, and competed with the node for its disk. */
+/* Whether the file system of the scratch directory dir (yet to be made, beside the data
+ * directory) has room for a replay of src to lsn (hw_scratch_room) and the node's own
+ * HW_NODE_HEADROOM_BYTES after it: -ENOSPC, why naming dir, the room needed and free,
+ * before anything is written there. A replay that runs out of room part way has done all
+ * the work up to there for nothing, and one that leaves the disk full stops the node. */
 static int scratch_room(struct hw_digest *d, struct hw_store *src, uint64_t lsn, const char *dir)
 {
 	struct hw_scratch_room room;
 	char why[HW_SCRATCH_WHY_CHARS];
 	int rc = hw_scratch_room(src, lsn, dir, &room);
-	if (rc == -ENOSPC)
-		snprintf(d->why, sizeof d->why, "no room for the replay's scratch store %s: %s",
-			 dir, hw_scratch_room_why(&room, why, sizeof why));
-	return rc;
+	if (rc != 0 && rc != -ENOSPC)
+		return rc;
+	room.need_bytes += HW_NODE_HEADROOM_BYTES;
+	if (!hw_scratch_room_short(&room))
+		return 0;
+	snprintf(d->why, sizeof d->why,
+		 "no room for the replay's scratch store %s and the node's own headroom "
+		 "(%llu KiB): %s",
+		 dir, HW_NODE_HEADROOM_BYTES / 1024, hw_scratch_room_why(&room, why, sizeof why));
+	return -ENOSPC;
 }
 
 /* REPLAY, within the limits the header states. */

@@ -51,6 +51,11 @@ _Static_assert(HW_SESSION_REPLY_ROOM <= HW_CONN_SEND_MAX / 2,
 /* Entries a vault holds in memory for its apply delay (they are durable in its log
  * already): past it the vault stops reading from the primary until some are applied. */
 #define HW_VAULT_HELD_BYTES_MAX (256u * 1024u * 1024u)
+/* What a node keeps free on its data directory's file system beside a copy it makes
+ * there (a snapshot's, node_snapshot.c; a digest replay's scratch, node_digest.c): it
+ * goes on writing its log and store there meanwhile, and a disk that fills stops it for
+ * good (a storage failure). Two log segments. */
+#define HW_NODE_HEADROOM_BYTES (2ull * HW_WAL_SEGMENT_BYTES)
 /* Reconnect back-off of a standby: from 50 ms doubling to 1 s. */
 #define HW_RECONNECT_MIN_MS 50
 #define HW_RECONNECT_MAX_MS 1000

@@ -355,7 +355,7 @@ static int tx_new(struct hw_node *n)
  * writing its log and store there: a copy that filled the disk would stop the primary
  * (a storage failure is for good). So a copy is made only with room for it and
  * SNAPSHOT_HEADROOM_BYTES more; otherwise HW_ESTORE_FULL, and the standby asks again. */
-#define SNAPSHOT_HEADROOM_BYTES (2ull * HW_WAL_SEGMENT_BYTES)
+#define SNAPSHOT_HEADROOM_BYTES HW_NODE_HEADROOM_BYTES
 /* How often a snapshot's bounds ask the disk its free space (a statvfs, on the loop): not
  * at every 10 ms tick of a snapshot and its catch-up, which can last hours. */
 #define SNAPSHOT_FREE_CHECK_MS 1000
