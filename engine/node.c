@@ -738,7 +738,7 @@ static void evict_unsaid(struct hw_node *n, bool repl, const struct hw_conn *c)
 				       .own_age_ms = repl ? 0 : HW_EVICT_AGE_MS,
 				       .unsaid = unsaid_cb,
 				       .arg = &look,
-				       .every = &n->evicted_every};
+				       .every = &n->port_logs[repl].evicted};
 	int i = hw_port_evict(&p, c, hw__node_now(n));
 	if (i < 0)
 		return;
@@ -874,7 +874,7 @@ static void close_late_hellos(struct hw_node *n, int64_t now)
 					n->sessions_open[s->repl], cap[s->repl]))
 			continue;
 		hw_port_close_late(s->conn, s->repl ? "replication" : "client", s->accepted_ms, now,
-				   &n->closed_every[s->repl]);
+				   &n->port_logs[s->repl].closed);
 		s->accepted_ms = INT64_MAX; /* its on_close comes later: not looked at again */
 	}
 }
@@ -899,9 +899,8 @@ static void tick_cb(struct hw_timer *t, void *arg)
 	hw__election_tick(n);
 	beat_clients(n, now);
 	close_late_hellos(n, now);
-	hw_log_every_flush(&n->evicted_every, "session_evicted", now, HW_FLOOD_LOG_MS);
 	for (int repl = 0; repl < 2; repl++)
-		hw_log_every_flush(&n->closed_every[repl], "session_closed", now, HW_FLOOD_LOG_MS);
+		hw_port_logs_flush(&n->port_logs[repl], now);
 	hw_log_every_flush(&n->lost_every, "session_lost", now, HW_FLOOD_LOG_MS);
 }
 
@@ -1196,8 +1195,8 @@ static int open_ports(struct hw_node *n, struct hw_start_at *at)
  * stopped). On failure *at names the config key whose value failed, when one did. */
 static int node_start(struct hw_node *n, const struct hw_channel_config *cc, struct hw_start_at *at)
 {
-	n->closed_every[0].what = HW_PORT_CLOSED_WHAT("client");
-	n->closed_every[1].what = HW_PORT_CLOSED_WHAT("replication");
+	hw_port_logs_init(&n->port_logs[0], "client");
+	hw_port_logs_init(&n->port_logs[1], "replication");
 	n->acts_cap = HW_ACTS_MIN(n->cfg.waiters_max);
 	n->acts = calloc(n->acts_cap, sizeof *n->acts);
 	if (n->acts == NULL)

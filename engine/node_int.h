@@ -19,6 +19,7 @@
 #include "engine/io/ring.h"
 #include "engine/io/wal.h"
 #include "engine/io/writer.h"
+#include "engine/port.h"
 #include "hawser.h"
 #include "replica/checkpoint.h"
 #include "replica/store.h"
@@ -343,9 +344,8 @@ struct hw_node {
 	int64_t clients_beat_ms; /* hw__node_now() of the last HEARTBEAT to the clients */
 	int64_t hello_swept_ms;  /* hw__node_now() of the last look for late Hellos */
 	/* Lines a flood of connections would write once per connection (node.c) */
-	struct hw_log_every evicted_every; /* session_evicted */
-	struct hw_log_every closed_every[2]; /* session_closed for a late Hello, by port
-					      * (repl: 1) */
+	struct hw_port_logs port_logs[2];  /* session_evicted and session_closed for a late
+					    * Hello, by port (repl: 1) */
 	struct hw_log_every lost_every;    /* session_lost before a Hello */
 	double records_per_s;
 	struct hw_stage_sums stages_now;   /* the second under way */

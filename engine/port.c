@@ -2,6 +2,7 @@
 #include "engine/port.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "engine/io/ring.h"
@@ -92,4 +93,18 @@ void hw_port_close_late(struct hw_conn *c, const char *port, int64_t accepted_ms
 		       hw_conn_peer(c), port, hw_errname(-ETIMEDOUT),
 		       (long long)(now - accepted_ms));
 	hw_conn_close(c, -ETIMEDOUT);
+}
+
+void hw_port_logs_init(struct hw_port_logs *l, const char *port)
+{
+	*l = (struct hw_port_logs){.evicted = {.what = l->evicted_what},
+				   .closed = {.what = l->closed_what}};
+	snprintf(l->evicted_what, sizeof l->evicted_what, "port=%s reason=port_full", port);
+	snprintf(l->closed_what, sizeof l->closed_what, "port=%s reason=no_hello", port);
+}
+
+void hw_port_logs_flush(struct hw_port_logs *l, int64_t now)
+{
+	hw_log_every_flush(&l->evicted, "session_evicted", now, HW_FLOOD_LOG_MS);
+	hw_log_every_flush(&l->closed, "session_closed", now, HW_FLOOD_LOG_MS);
 }

@@ -36,8 +36,8 @@ struct hw_port_view {
 			     * long (0: at any age) */
 	hw_port_unsaid_cb *unsaid;
 	void *arg;
-	struct hw_log_every *every; /* the port's session_evicted lines (HW_FLOOD_LOG_LINES
-				     * per HW_FLOOD_LOG_MS, then a count) */
+	struct hw_log_every *every; /* the port's own session_evicted lines (its hw_port_logs'
+				     * evicted) */
 };
 
 /* The port p's sessions are all taken as c comes, at loop time now: close (HW_EBUSY) one
@@ -60,13 +60,28 @@ int hw_port_evictee(const struct hw_port_view *p, const char *peer, int64_t now)
 
 /* Close c (-ETIMEDOUT), a session of port that has said no Hello since its accept at
  * accepted_ms and is late at now (hw_conn_hello_late). Logs session_closed (peer, port,
- * code=ETIMEDOUT, reason=no_hello, waited_ms), which a flood of silent connections repeats
- * per connection, HW_FLOOD_LOG_LINES times per HW_FLOOD_LOG_MS through *every, then a
- * count (flush *every from a timer: hw_log_every_flush). *every is port's own, its what
- * HW_PORT_CLOSED_WHAT(port), so that the count says which port a flood hit (a node's two
- * ports have one each, and a flood on one leaves the other's lines in full). */
-#define HW_PORT_CLOSED_WHAT(port) "port=" port " reason=no_hello"
+ * code=ETIMEDOUT, reason=no_hello, waited_ms) through *every, port's hw_port_logs' closed. */
 void hw_port_close_late(struct hw_conn *c, const char *port, int64_t accepted_ms, int64_t now,
 			struct hw_log_every *every);
+
+/* The lines of one port's sessions that a flood repeats per connection (session_evicted
+ * by hw_port_evict, session_closed by hw_port_close_late): each written in full
+ * HW_FLOOD_LOG_LINES times per HW_FLOOD_LOG_MS, then counted in one line that names the
+ * port and the reason as the lines in full do ("event=session_evicted peer=* port=client
+ * reason=port_full more=N in_ms=MS"), so that the count says which port a flood hit, and
+ * a flood on one of a node's two ports leaves the other's lines in full. Set up by
+ * hw_port_logs_init, in place (the counters' what point into it); loop thread only. */
+struct hw_port_logs {
+	struct hw_log_every evicted; /* session_evicted ... reason=port_full */
+	struct hw_log_every closed;  /* session_closed ... reason=no_hello */
+	char evicted_what[48], closed_what[48];
+};
+
+/* Set l up for port (its name as its lines say it: client, replication, witness). */
+void hw_port_logs_init(struct hw_port_logs *l, const char *port);
+
+/* Write l's counts of the lines left out, for each counter whose interval has passed at
+ * now (hw_log_every_flush): call it from a timer. */
+void hw_port_logs_flush(struct hw_port_logs *l, int64_t now);
 
 #endif

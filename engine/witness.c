@@ -48,8 +48,7 @@ struct hw_witness {
 	struct wsession *sessions[SLOTS];
 	uint32_t n_sessions; /* open, not displaced: HW_WITNESS_SESSIONS_MAX at most */
 	/* Lines a flood of connections would write once per connection */
-	struct hw_log_every evicted_every; /* session_evicted */
-	struct hw_log_every closed_every;  /* session_closed for a late Hello */
+	struct hw_port_logs logs;    /* session_evicted, session_closed for a late Hello */
 	struct hw_channel_config cc; /* [security], for witness_start (its identity on the
 				      * caller's stack, wiped after) */
 	int exit_rc;
@@ -172,7 +171,7 @@ static void evict_unsaid(struct hw_witness *w, const struct hw_conn *c)
 				       .own_age_ms = 0,
 				       .unsaid = unsaid_cb,
 				       .arg = w,
-				       .every = &w->evicted_every};
+				       .every = &w->logs.evicted};
 	int i = hw_port_evict(&p, c, hw_loop_now_ms(w->loop));
 	if (i < 0)
 		return;
@@ -235,7 +234,7 @@ static void close_late_hellos(struct hw_witness *w)
 		    !hw_conn_hello_late(s->conn, w->cfg.security.insecure, s->accepted_ms, now,
 					w->n_sessions, HW_WITNESS_SESSIONS_MAX))
 			continue;
-		hw_port_close_late(s->conn, PORT_NAME, s->accepted_ms, now, &w->closed_every);
+		hw_port_close_late(s->conn, PORT_NAME, s->accepted_ms, now, &w->logs.closed);
 		s->accepted_ms = INT64_MAX; /* its on_close comes later: not looked at again */
 	}
 }
@@ -246,9 +245,7 @@ static void tick_cb(struct hw_timer *t, void *arg)
 	struct hw_witness *w = arg;
 	hw_voters_tick(w->voters, true);
 	close_late_hellos(w);
-	int64_t now = hw_loop_now_ms(w->loop);
-	hw_log_every_flush(&w->evicted_every, "session_evicted", now, HW_FLOOD_LOG_MS);
-	hw_log_every_flush(&w->closed_every, "session_closed", now, HW_FLOOD_LOG_MS);
+	hw_port_logs_flush(&w->logs, hw_loop_now_ms(w->loop));
 }
 
 static void signal_cb(void *arg)
@@ -306,7 +303,7 @@ static int witness_start(struct hw_witness *w, struct hw_start_at *at)
 		hw_log("plan_refused", "code=%s why=\"%s\"", hw_errname(rc), plan.why);
 		return rc;
 	}
-	w->closed_every.what = HW_PORT_CLOSED_WHAT(PORT_NAME);
+	hw_port_logs_init(&w->logs, PORT_NAME);
 	rc = hw_loop_new(&w->loop);
 	if (rc == 0)
 		rc = hw_ring_new(w->loop, &w->ring);

@@ -183,11 +183,12 @@ static void test_flood_bounded(void **state)
 }
 
 /* Lines of the log at path of event (needle "event=NAME ") written in full, not those
- * that count the ones left out (hw_log_every: "peer=* more=N"). */
+ * that count the ones left out (hw_log_every: "peer=* more=N", or "peer=* port=NAME
+ * reason=WHY more=N" for a line counted per port). */
 static unsigned full_lines(const char *path, const char *event)
 {
 	char line[2048], counts[128];
-	snprintf(counts, sizeof counts, "%speer=* more=", event);
+	snprintf(counts, sizeof counts, "%speer=* ", event);
 	return hw_test_log_lines(path, event, line, sizeof line) -
 	       hw_test_log_lines(path, counts, line, sizeof line);
 }

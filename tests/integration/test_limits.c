@@ -87,10 +87,10 @@ static int say_hello(int fd)
 	return send_all(fd, frame, put_msg(frame, HW_FRAME_HELLO, &h.base));
 }
 
-static int setup(void **state)
+/* Start f's primary with nofile descriptors (its child inherits them). */
+static int setup_nofile(void **state, rlim_t nofile)
 {
-	/* the node (a child) needs more descriptors than the default 1024 */
-	struct rlimit rl = {.rlim_cur = 4096, .rlim_max = 4096};
+	struct rlimit rl = {.rlim_cur = nofile, .rlim_max = nofile};
 	if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
 		return -1;
 	struct fix *f = calloc(1, sizeof *f);
@@ -101,6 +101,21 @@ static int setup(void **state)
 		return -1;
 	*state = f;
 	return 0;
+}
+
+static int setup(void **state)
+{
+	/* the node (a child) needs more descriptors than the default 1024 */
+	return setup_nofile(state, 4096);
+}
+
+/* Fewer descriptors (a hard limit, that this process cannot raise again: the last test),
+ * so that the client port is full at its descriptors (less one: node.c hw__session_new)
+ * with session slots left for the replication port's: with both ports at their sessions
+ * every slot (HW_CLIENTS_MAX) is taken, and a newcomer displaces none. */
+static int small_setup(void **state)
+{
+	return setup_nofile(state, 512);
 }
 
 static int teardown(void **state)
@@ -206,34 +221,74 @@ static void test_silent_sessions_closed(void **state)
 	}
 }
 
+/* count connections to addr that never say their Hello, kept in f->fd. */
+static void dial_silent(struct fix *f, const char *addr, unsigned count)
+{
+	for (unsigned i = 0; i < count; i++, f->n_fd++) {
+		f->fd[f->n_fd] = hw_test_dial(addr);
+		assert_true(f->fd[f->n_fd] >= 0);
+	}
+}
+
 /* Silent connections to the client port dialed after the replication port's flood, with
  * the port three quarters full of clients that said their Hello, so that they are late
  * (HW_HELLO_BUSY_MS) within the same second as the flood: fewer than a second's lines in
  * full (HW_FLOOD_LOG_LINES). */
 #define SILENT_CLIENTS (HW_FLOOD_LOG_LINES / 2u)
 
-/* Lines of proc from `from` on of the sessions of port ("replication") closed for a late
- * Hello, added to *full (in full) and *more (counted, in *counts lines naming that port
- * and reason), until they make want or WAIT_MS has passed. */
-static void closed_lines(struct hw_proc *proc, size_t from, const char *port, unsigned want,
-			 unsigned *full, int64_t *more, unsigned *counts)
+/* The lines of one port's event that a flood repeats per connection: how many in full
+ * (those holding in_full, "port=client waited_ms="), and how many counted (more) in how
+ * many lines naming that port and reason ("peer=* port=client reason=port_full more=N"). */
+struct port_lines {
+	const char *event, *port, *reason, *in_full;
+	unsigned full, counts;
+	int64_t more;
+};
+
+/* Add to l the lines of proc from `from` on, until they make want or WAIT_MS has
+ * passed. */
+static void port_lines(struct hw_proc *proc, size_t from, unsigned want, struct port_lines *l)
 {
-	char in_full[128], counted[128], line[1024];
-	snprintf(in_full, sizeof in_full, "port=%s code=ETIMEDOUT reason=no_hello", port);
-	snprintf(counted, sizeof counted,
-		 "event=session_closed peer=* port=%s reason=no_hello more=", port);
+	char event[64], counted[160], line[1024];
+	snprintf(event, sizeof event, "event=%s ", l->event);
+	snprintf(counted, sizeof counted, "event=%s peer=* port=%s reason=%s more=", l->event,
+		 l->port, l->reason);
 	size_t from_full = from, from_count = from;
 	int64_t end = hw_mono_ms() + WAIT_MS;
-	while (*full + *more < want && hw_mono_ms() < end) {
-		while (hw_proc_wait_line(proc, &from_full, "event=session_closed", in_full, 0, NULL,
-					 0))
-			(*full)++;
+	while (l->full + l->more < want && hw_mono_ms() < end) {
+		while (hw_proc_wait_line(proc, &from_full, event, l->in_full, 0, NULL, 0))
+			l->full++;
 		if (hw_proc_wait_line(proc, &from_count, counted, NULL, 100, line, sizeof line)) {
-			(*counts)++;
-			*more += hw_log_field(line, "more", 0);
+			l->counts++;
+			l->more += hw_log_field(line, "more", 0);
 		}
 	}
 }
+
+/* flood of port repl's lines, and a few of port client's in the same second: repl's in
+ * full HW_FLOOD_LOG_LINES times a second at most, then counted in lines naming that port
+ * and the reason; client's each in full, none counted (a count of its own, no part of
+ * repl's). proc's lines from mark on are waited for (bounded). */
+static void expect_per_port(struct hw_proc *proc, size_t mark, unsigned flood,
+			    struct port_lines *repl, struct port_lines *client)
+{
+	port_lines(proc, mark, flood, repl);
+	print_message("%s port=%s x %u: %u lines in full, %lld counted in %u\n", repl->event,
+		      repl->port, flood, repl->full, (long long)repl->more, repl->counts);
+	assert_int_equal(repl->full + repl->more, flood);
+	assert_true(repl->counts > 0);
+	assert_true(repl->full <= repl->counts * HW_FLOOD_LOG_LINES);
+	port_lines(proc, mark, SILENT_CLIENTS, client);
+	assert_int_equal(client->full, SILENT_CLIENTS);
+	assert_int_equal(client->counts, 0);
+}
+
+/* A port's session_closed lines for a late Hello. */
+#define CLOSED_LINES(name)                                                                         \
+	{                                                                                          \
+		.event = "session_closed", .port = name, .reason = "no_hello",                     \
+		.in_full = "port=" name " code=ETIMEDOUT reason=no_hello"                          \
+	}
 
 /* As many connections as the replication port holds connect and never say their Hello:
  * the node closes each once its Hello is late (the port is full: HW_HELLO_BUSY_MS) and
@@ -251,30 +306,58 @@ static void test_silent_flood_log_bounded(void **state)
 	fill_client_port(f, (HW_CLIENTS_MAX - HW_REPL_SESSIONS_MAX) * 3u / 4u);
 	size_t mark = hw_proc_mark(&f->t.proc);
 	unsigned first = f->n_fd;
-	for (unsigned i = 0; i < HW_REPL_SESSIONS_MAX + SILENT_CLIENTS; i++, f->n_fd++) {
-		f->fd[f->n_fd] = hw_test_dial(i < HW_REPL_SESSIONS_MAX ? f->t.listen : f->t.client);
-		assert_true(f->fd[f->n_fd] >= 0);
-	}
+	dial_silent(f, f->t.listen, HW_REPL_SESSIONS_MAX);
+	dial_silent(f, f->t.client, SILENT_CLIENTS);
 	for (unsigned i = first; i < f->n_fd; i++) { /* every one was closed by the node */
 		uint8_t buf[64];
 		assert_int_equal(read_to_eof(f->fd[i], buf, sizeof buf), 0);
 	}
 	/* each closed one is a line in full or counted in a peer=* line: wait (bounded) for
 	 * the counts of every interval the closes fell in */
-	unsigned full = 0, counts = 0;
-	int64_t more = 0;
-	closed_lines(&f->t.proc, mark, "replication", HW_REPL_SESSIONS_MAX, &full, &more, &counts);
-	print_message("%u silent connections closed: %u lines in full, %lld counted in %u\n",
-		      HW_REPL_SESSIONS_MAX, full, (long long)more, counts);
-	assert_int_equal(full + more, HW_REPL_SESSIONS_MAX);
-	assert_true(counts > 0);
-	assert_true(full <= counts * HW_FLOOD_LOG_LINES);
-	unsigned client_full = 0, client_counts = 0;
-	int64_t client_more = 0;
-	closed_lines(&f->t.proc, mark, "client", SILENT_CLIENTS, &client_full, &client_more,
-		     &client_counts);
-	assert_int_equal(client_full, SILENT_CLIENTS);
-	assert_int_equal(client_counts, 0);
+	struct port_lines repl = CLOSED_LINES("replication"), client = CLOSED_LINES("client");
+	expect_per_port(&f->t.proc, mark, HW_REPL_SESSIONS_MAX, &repl, &client);
+}
+
+/* A port's session_evicted lines (reason=port_full). */
+#define EVICTED_LINES(name)                                                                        \
+	{                                                                                          \
+		.event = "session_evicted", .port = name, .reason = "port_full",                   \
+		.in_full = "port=" name " waited_ms="                                              \
+	}
+
+/* Silent connections to the replication port displaced by newer ones once it is full. */
+#define EVICTED_REPL (2u * HW_FLOOD_LOG_LINES)
+
+/* A flood of silent connections to the full replication port displaces as many as come
+ * past its sessions: the node writes its session_evicted ... reason=port_full in full
+ * HW_FLOOD_LOG_LINES times per HW_FLOOD_LOG_MS, then one line counting the rest that names
+ * the port and the reason (peer=* port=replication reason=port_full more=N). A few silent
+ * ones that fill the client port (the rest of it clients that said their Hello), old
+ * enough to be displaced by their own host's newcomers (HW_EVICT_AGE_MS), are displaced
+ * in the same second once the replication port's lines in full are written: each is
+ * written in full, that port's count is its own. Before, one count for both ports named
+ * neither (peer=* more=N), and took in the client port's lines too. */
+static void test_evicted_flood_log_per_port(void **state)
+{
+	struct fix *f = *state;
+	char line[1024];
+	size_t from = 0;
+	assert_true(
+		hw_proc_wait_line(&f->t.proc, &from, "event=started ", NULL, 0, line, sizeof line));
+	int64_t client_conns = hw_log_field(line, "client_conns_max", -1);
+	assert_true(client_conns > SILENT_CLIENTS + 1 && client_conns < HW_CLIENTS_MAX / 2);
+	fill_client_port(f, (unsigned)client_conns - 1u - SILENT_CLIENTS);
+	size_t mark = hw_proc_mark(&f->t.proc);
+	from = mark;
+	dial_silent(f, f->t.client, SILENT_CLIENTS); /* the client port is full */
+	poll(NULL, 0, HW_EVICT_AGE_MS + 100);        /* they are late at HW_HELLO_BUSY_MS */
+	dial_silent(f, f->t.listen, HW_REPL_SESSIONS_MAX + EVICTED_REPL);
+	for (unsigned i = 0; i < HW_FLOOD_LOG_LINES; i++)
+		assert_true(hw_proc_wait_line(&f->t.proc, &from, "event=session_evicted ",
+					      "port=replication waited_ms=", WAIT_MS, NULL, 0));
+	dial_silent(f, f->t.client, SILENT_CLIENTS); /* each displaces a silent one */
+	struct port_lines repl = EVICTED_LINES("replication"), client = EVICTED_LINES("client");
+	expect_per_port(&f->t.proc, mark, EVICTED_REPL, &repl, &client);
 }
 
 /* ---- clients that do not read their replies ------------------------------------------ */
@@ -773,6 +856,9 @@ int main(void)
 						flood_teardown),
 		cmocka_unit_test_setup_teardown(test_submit_frames_bounded, flood_setup,
 						flood_teardown),
+		/* last: it lowers this process's descriptor limit for good */
+		cmocka_unit_test_setup_teardown(test_evicted_flood_log_per_port, small_setup,
+						teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
