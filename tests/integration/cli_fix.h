@@ -1,7 +1,8 @@
 /* cli_fix.h: the fixture of the tests that run the hawser command on stores
- * (test_cli_store.c, test_drills.c, test_report_html.c): a temporary directory per test,
- * hawser run with its output captured, and a fixed clock. Include after <cmocka.h>; one
- * test file each. */
+ * (test_cli_store.c, test_cli_verify.c, test_drills.c, test_report_html.c): a temporary
+ * directory per test, hawser run with its output captured, a fixed clock, stores of a
+ * workload profile, and a check that --json printed one well-formed object. Include after
+ * <cmocka.h>; one test file each. */
 #ifndef HW_TESTS_CLI_FIX_H
 #define HW_TESTS_CLI_FIX_H
 
@@ -211,6 +212,103 @@ static inline int flip_entry(const char *store, uint64_t lsn)
 	fclose(fp);
 	free(buf);
 	return flipped;
+}
+
+/* Init a store at f->dir/name and ingest n records of profile into it (seed 3, fixed
+ * time). */
+static inline void make_profile_store(struct fix *f, const char *name, const char *profile,
+				      const char *n)
+{
+	char dir[4200];
+	path(f, name, dir, sizeof(dir));
+	assert_int_equal(hw(&f->r, "init", dir, NULL), 0);
+	assert_int_equal(hw(&f->r, "ingest", dir, "--generate", n, "--seed", "3", "--profile",
+			    profile, "--end-ms", END_MS, NULL),
+			 0);
+}
+
+/* ---- a minimal JSON parser: enough to say an object is well formed */
+
+static inline const char *json_value(const char *p);
+
+static inline const char *json_ws(const char *p)
+{
+	while (*p == ' ' || *p == '\n' || *p == '\t' || *p == '\r')
+		p++;
+	return p;
+}
+
+static inline const char *json_string(const char *p)
+{
+	if (*p++ != '"')
+		return NULL;
+	for (; *p && *p != '"'; p++) {
+		if ((unsigned char)*p < 0x20)
+			return NULL;
+		if (*p == '\\' && !*++p)
+			return NULL;
+	}
+	return *p == '"' ? p + 1 : NULL;
+}
+
+static inline const char *json_items(const char *p, char close, bool keys)
+{
+	p = json_ws(p);
+	if (*p == close)
+		return p + 1;
+	for (;;) {
+		if (keys) {
+			p = json_string(json_ws(p));
+			if (!p || *(p = json_ws(p)) != ':')
+				return NULL;
+			p++;
+		}
+		p = json_value(p);
+		if (!p)
+			return NULL;
+		p = json_ws(p);
+		if (*p == close)
+			return p + 1;
+		if (*p++ != ',')
+			return NULL;
+	}
+}
+
+static inline const char *json_value(const char *p)
+{
+	p = json_ws(p);
+	if (*p == '{')
+		return json_items(p + 1, '}', true);
+	if (*p == '[')
+		return json_items(p + 1, ']', false);
+	if (*p == '"')
+		return json_string(p);
+	for (const char *lit = "true\0false\0null\0"; *lit; lit += strlen(lit) + 1) {
+		if (!strncmp(p, lit, strlen(lit)))
+			return p + strlen(lit);
+	}
+	char *end;
+	strtod(p, &end);
+	return end == p ? NULL : end;
+}
+
+/* The object in s is well formed and alone (trailing whitespace aside). */
+static inline void assert_json_object(const char *s)
+{
+	assert_int_equal(*json_ws(s), '{');
+	const char *end = json_value(s);
+	assert_non_null(end);
+	assert_int_equal(*json_ws(end), '\0');
+}
+
+/* The number after the first "key": in s, which must be there. */
+static inline uint64_t json_u64(const char *s, const char *key)
+{
+	char pat[64];
+	snprintf(pat, sizeof(pat), "\"%s\":", key);
+	const char *p = strstr(s, pat);
+	assert_non_null(p);
+	return strtoull(p + strlen(pat), NULL, 10);
 }
 
 #endif
