@@ -691,9 +691,11 @@ static void session_on_close(struct hw_conn *c, void *arg, int code)
 	if (n->cfg.role == HW_ROLE_PRIMARY)
 		hw__primary_session_gone(n, s);
 	n->sessions_paused -= s->paused;
-	n->sessions_open[s->repl] -= !s->evicted;
-	n->sessions[s->index] = NULL;
-	n->session_gen[s->index]++;
+	if (!s->evicted) { /* a displaced one gave up its slot and its count already */
+		n->sessions_open[s->repl]--;
+		n->sessions[s->index] = NULL;
+		n->session_gen[s->index]++;
+	}
 	free(s);
 }
 
@@ -710,13 +712,13 @@ struct port_look {
 };
 
 /* hw_port_unsaid_cb: whether session i, of port repl, has not said its Hello and may still
- * be displaced (not one displaced already, nor one closing, whose refusal is on its way). */
+ * be displaced (not one closing, whose refusal is on its way; one displaced already left
+ * its slot). */
 static bool unsaid_cb(void *arg, uint32_t i, struct hw_port_unsaid *out)
 {
 	const struct port_look *look = arg;
 	const struct hw_session *s = look->n->sessions[i];
-	if (s == NULL || s->repl != look->repl || s->hello || s->evicted ||
-	    hw_conn_closing(s->conn))
+	if (s == NULL || s->repl != look->repl || s->hello || hw_conn_closing(s->conn))
 		return false;
 	*out = (struct hw_port_unsaid){
 		.conn = s->conn, .peer = hw_conn_peer(s->conn), .accepted_ms = s->accepted_ms};
@@ -724,12 +726,15 @@ static bool unsaid_cb(void *arg, uint32_t i, struct hw_port_unsaid *out)
 }
 
 /* The sessions of port repl are all taken as c comes: one that has not said its Hello
- * goes (hw_port_evict) and is counted no more. On the replication port one of c's own
- * host (when it holds the most) goes at any age (refusing a flood's connections instead would hold
- * each descriptor through its handshake, and the port's backlog would keep a standby's dial waiting
- * past its patience); on the client port only once silent HW_EVICT_AGE_MS (a real client's
- * handshake and Hello take milliseconds, so a burst of clients from one host, a TOS's application
- * server, never cuts its own: the newcomer is refused instead). */
+ * goes (hw_port_evict), is counted no more and leaves its slot to c at once (its close
+ * completes later, its connection still one of the port's listener's conns_max), so a
+ * port at its own cap displaces within itself, whatever the other port holds. On the
+ * replication port one of c's own host (when it holds the most) goes at any age (refusing
+ * a flood's connections instead would hold each descriptor through its handshake, and the
+ * port's backlog would keep a standby's dial waiting past its patience); on the client
+ * port only once silent HW_EVICT_AGE_MS (a real client's handshake and Hello take
+ * milliseconds, so a burst of clients from one host, a TOS's application server, never
+ * cuts its own: the newcomer is refused instead). */
 static void evict_unsaid(struct hw_node *n, bool repl, const struct hw_conn *c)
 {
 	struct port_look look = {.n = n, .repl = repl};
@@ -743,22 +748,26 @@ static void evict_unsaid(struct hw_node *n, bool repl, const struct hw_conn *c)
 	if (i < 0)
 		return;
 	n->sessions[i]->evicted = true;
+	n->sessions[i] = NULL;
+	n->session_gen[i]++;
 	n->sessions_open[repl]--;
 }
 
 struct hw_session *hw__session_new(struct hw_node *n, struct hw_conn *c, bool repl)
 {
-	uint32_t i = 0;
-	while (i < HW_CLIENTS_MAX && n->sessions[i] != NULL)
-		i++;
 	uint32_t budget = repl ? HW_REPL_SESSIONS_MAX : HW_CLIENTS_MAX - HW_REPL_SESSIONS_MAX;
 	/* c is one of the port's descriptors already: at the last one it accepts no more
 	 * until one closes, so one is made free for the next to come */
 	uint32_t fds = n->fds.conns_max[repl ? HW_FDS_REPL : HW_FDS_CLIENT];
-	if (i < HW_CLIENTS_MAX &&
-	    (n->sessions_open[repl] >= budget || n->sessions_open[repl] + 1u >= fds))
+	if (n->sessions_open[repl] >= budget || n->sessions_open[repl] + 1u >= fds)
 		evict_unsaid(n, repl, c);
-	bool room = i < HW_CLIENTS_MAX && n->sessions_open[repl] < budget;
+	/* the slots hold the sessions counted in sessions_open, no more (evict_unsaid): a port
+	 * under its budget finds one free, whatever the other port holds */
+	bool room = n->sessions_open[repl] < budget;
+	uint32_t i = 0;
+	while (room && i < HW_CLIENTS_MAX && n->sessions[i] != NULL)
+		i++;
+	HW_ASSERT(!room || i < HW_CLIENTS_MAX);
 	struct hw_session *s = room ? calloc(1, sizeof *s) : NULL;
 	if (s == NULL) {
 		/* no session: session_ops would be called back with none */

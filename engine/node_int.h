@@ -28,8 +28,9 @@
  * replication port (standbys, vaults, voters, the witness, and whoever dials it before
  * its handshake ends) has HW_REPL_SESSIONS_MAX of them and the client port the rest, so
  * neither port's connections, authenticated or not, can take the other's. A port's
- * sessions all taken, a new one displaces the oldest that has not said its Hello
- * (node.c evict_unsaid), so that those cannot keep a standby or a client out. */
+ * sessions all taken, a new one displaces the oldest that has not said its Hello and
+ * takes its slot (node.c evict_unsaid), so that those cannot keep a standby or a client
+ * out, however full the other port is. */
 #define HW_CLIENTS_MAX       1024u
 #define HW_REPL_SESSIONS_MAX 64u
 /* Connections a port holds past its sessions while they are refused (HW_EBUSY, sent once
@@ -115,7 +116,7 @@ struct hw_held;
 struct hw_session {
 	struct hw_node *node;
 	struct hw_conn *conn;
-	uint32_t index;  /* in node->clients */
+	uint32_t index;  /* in node->sessions (left once evicted) */
 	uint32_t gen;    /* bumped when the slot is reused: stale replies are dropped */
 	bool hello;      /* the peer's hello was taken */
 	bool repl;       /* accepted on the replication port */
@@ -131,7 +132,8 @@ struct hw_session {
 	int64_t accepted_ms;   /* hw__node_now() when accepted: its Hello is due by
 				* HW_HELLO_WAIT_MS after (INT64_MAX once closed for it) */
 	bool evicted;          /* closed, before its Hello, for a newer connection to a full port:
-				* no longer counted in sessions_open */
+				* no longer counted in sessions_open, nor in node->sessions (its
+				* slot went to the newcomer) */
 };
 
 /* One waiting submit: who to answer, and what. */

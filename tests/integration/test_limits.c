@@ -8,7 +8,8 @@
  * owes, those of submits still waiting too. A session takes one Hello, and a control
  * frame announcing a body past its limit closes it. A connection that does not say its
  * Hello in time is closed, so silent ones cannot keep a standby out, nor fill the log
- * with a line each, and a SUBMIT announcing more than one record is refused from its
+ * with a line each; past the replication port's sessions they displace each other, the
+ * client port full or not, and a SUBMIT announcing more than one record is refused from its
  * header. */
 #include <errno.h>
 #include <poll.h>
@@ -41,7 +42,7 @@
 struct fix {
 	char root[HW_PROC_PATH_MAX];
 	struct hw_tnode t, s; /* the primary and its standby */
-	int fd[HW_CLIENTS_MAX];
+	int fd[HW_CLIENTS_MAX + 2u * HW_REFUSING_MAX]; /* as many as the node's ports hold */
 	unsigned n_fd;
 };
 
@@ -111,8 +112,7 @@ static int setup(void **state)
 
 /* Fewer descriptors (a hard limit, that this process cannot raise again: the last test),
  * so that the client port is full at its descriptors (less one: node.c hw__session_new)
- * with session slots left for the replication port's: with both ports at their sessions
- * every slot (HW_CLIENTS_MAX) is taken, and a newcomer displaces none. */
+ * long before its sessions. */
 static int small_setup(void **state)
 {
 	return setup_nofile(state, 512);
@@ -358,6 +358,40 @@ static void test_evicted_flood_log_per_port(void **state)
 	dial_silent(f, f->t.client, SILENT_CLIENTS); /* each displaces a silent one */
 	struct port_lines repl = EVICTED_LINES("replication"), client = EVICTED_LINES("client");
 	expect_per_port(&f->t.proc, mark, EVICTED_REPL, &repl, &client);
+}
+
+/* Silent connections to the replication port past its sessions, while every session of
+ * the client port is taken by a client that said its Hello: each displaces a silent one
+ * (session_evicted port=replication), none is refused, and the standby dialing through
+ * them is not refused either and follows. Before, the two ports' sessions took every slot
+ * (HW_CLIENTS_MAX) and a displaced session kept its own until its close completed: no
+ * newcomer displaced one, each was refused (HW_EBUSY), the standby too, until the silent
+ * ones were closed for a late Hello. */
+static void test_repl_flood_client_port_full(void **state)
+{
+	struct fix *f = *state;
+	fill_client_port(f, HW_CLIENTS_MAX - HW_REPL_SESSIONS_MAX);
+	size_t mark = hw_proc_mark(&f->t.proc);
+	unsigned first = f->n_fd;
+	const unsigned flood = HW_REPL_SESSIONS_MAX + HW_REFUSING_MAX / 2u;
+	dial_silent(f, f->t.listen, flood);
+	size_t smark = 0;
+	start_standby(f);
+	assert_false(
+		hw_proc_wait_line(&f->s.proc, &smark, "event=primary_refused", NULL, 0, NULL, 0));
+	unsigned refused = 0;
+	for (unsigned i = first; i < f->n_fd; i++) { /* each closed: displaced, or late */
+		uint8_t buf[512];
+		struct hw_frame fr;
+		size_t len = read_to_eof(f->fd[i], buf, sizeof buf);
+		refused +=
+			len > 0 && hw_frame_parse(buf, len, &fr) > 0 && fr.type == HW_FRAME_ERROR;
+	}
+	print_message("silent replication connections: %u, refused: %u\n", flood, refused);
+	assert_int_equal(refused, 0);
+	struct port_lines repl = EVICTED_LINES("replication");
+	port_lines(&f->t.proc, mark, flood - HW_REPL_SESSIONS_MAX, &repl);
+	assert_true(repl.full + repl.more >= flood - HW_REPL_SESSIONS_MAX);
 }
 
 /* ---- clients that do not read their replies ------------------------------------------ */
@@ -846,6 +880,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_busy_refused_node_survives, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_silent_sessions_closed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_silent_flood_log_bounded, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_repl_flood_client_port_full, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unread_replies_all_come, flood_setup,
 						flood_teardown),
 		cmocka_unit_test_setup_teardown(test_owed_outcomes_all_come, held_setup,
