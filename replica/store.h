@@ -269,6 +269,12 @@ int hw_store_sync(struct hw_store *s);
  * store's failure (sticky: a failed flush stops the store). */
 int hw_store_flushed(struct hw_store *s, uint64_t *lsn);
 
+/* Call cb(arg) on the flusher thread of a log_ahead store when one of its flushes fails
+ * (the store's failure is then set): otherwise nobody hears of it before the next
+ * commit. NULL cb: no more calls, and none under way once this returns. A store of
+ * another kind fails its commits themselves: never called. */
+void hw_store_on_failure(struct hw_store *s, void (*cb)(void *arg), void *arg);
+
 /* The store's sticky storage failure: 0, or the first error (-EIO, HW_ESTORE_FULL, ...)
  * that every later commit answers as HW_ESTORE_FAILED. Any thread. */
 int hw_store_failure(const struct hw_store *s);

@@ -73,6 +73,8 @@ struct hw__flusher {
 	uint64_t want_id, want_lsn;       /* the last commit made, and its head's LSN */
 	uint64_t flushed_id, flushed_lsn; /* the last one flushed and recorded */
 	int failed;                       /* the store's failure, once a flush failed */
+	void (*fail_cb)(void *arg);       /* hw_store_on_failure */
+	void *fail_arg;
 	bool stopping;
 	int data_fd; /* data.mdb, flushed only by the thread (one file, one error report) */
 	int lock_fd; /* DIR/store.flushed, flocked */
@@ -294,6 +296,8 @@ static void *flusher_main(void *arg)
 		pthread_mutex_lock(&f->mu);
 		if (rc != 0) {
 			f->failed = hw__store_fail(s, rc);
+			if (f->fail_cb != NULL)
+				f->fail_cb(f->fail_arg); /* under mu: hw_store_on_failure waits */
 		} else {
 			f->flushed_id = id;
 			f->flushed_lsn = lsn;
@@ -442,4 +446,15 @@ int hw_store_flushed(struct hw_store *s, uint64_t *lsn)
 	int rc = f->failed;
 	pthread_mutex_unlock(&f->mu);
 	return rc != 0 ? rc : s->failed;
+}
+
+void hw_store_on_failure(struct hw_store *s, void (*cb)(void *arg), void *arg)
+{
+	struct hw__flusher *f = s->fl;
+	if (f == NULL)
+		return;
+	pthread_mutex_lock(&f->mu);
+	f->fail_cb = cb;
+	f->fail_arg = arg;
+	pthread_mutex_unlock(&f->mu);
 }

@@ -414,6 +414,19 @@ int hw_writer_committed(struct hw_writer *w, uint64_t *lsn)
 	return rc;
 }
 
+/* The store's flusher thread: one of its flushes failed. The store says so at its next
+ * commit, which an idle writer may not make: the loop hears it now, as a failed commit
+ * between jobs. */
+static void store_failed_cb(void *arg)
+{
+	struct hw_writer *w = arg;
+	pthread_mutex_lock(&w->mu);
+	if (w->commit_rc == 0)
+		w->commit_rc = hw_store_failure(w->store);
+	pthread_mutex_unlock(&w->mu);
+	hw_async_send(w->async);
+}
+
 int hw_writer_start(struct hw_store *s, struct hw_loop *loop, enum hw_job_kind kind,
 		    hw_writer_cb *cb, void *arg, struct hw_writer **out)
 {
@@ -445,6 +458,7 @@ int hw_writer_start(struct hw_store *s, struct hw_loop *loop, enum hw_job_kind k
 		rc = HW_ENOMEM;
 		goto fail;
 	}
+	hw_store_on_failure(s, store_failed_cb, w);
 	*out = w;
 	return 0;
 fail:
@@ -512,6 +526,7 @@ void hw_writer_stop(struct hw_writer *w)
 	pthread_cond_signal(&w->cv);
 	pthread_mutex_unlock(&w->mu);
 	pthread_join(w->thread, NULL);
+	hw_store_on_failure(w->store, NULL, NULL);
 	hw_async_free(w->async);
 	job_free(&w->jobs[0]);
 	job_free(&w->jobs[1]);

@@ -264,6 +264,23 @@ static void test_stop_flushes_the_store(void **state)
 	assert_int_equal(hw_store_commit(f->store), HW_ESTORE_FAILED);
 }
 
+/* A flush of the store that fails after its commit, while the writer waits idle for a
+ * job, reaches the loop at once as a failed commit between jobs with its cause: no later
+ * commit is needed to tell of it. */
+static void test_idle_flush_failure_reported(void **state)
+{
+	struct fx *f = *state;
+	hw_fault_arm(&f->sync_fault, 0, -1);
+	kick_job(f);
+	assert_int_equal(run_until(f, HW_JOB_DONE)->rc, 0);
+	const struct seen *c = run_until(f, HW_JOB_COMMITTED); /* the idle commit */
+	while (c->rc == 0)
+		c = run_until(f, HW_JOB_COMMITTED); /* then its flush's failure */
+	assert_int_equal(c->rc, -EIO);
+	assert_int_equal(f->sync_fault.fired, 1);
+	assert_int_equal(hw_store_failure(f->store), -EIO);
+}
+
 /* The nice value of this process's thread named hw-store. Called after a job of the
  * writer came back, so the thread has run past where it sets its priority and names
  * itself: fails when there is no such thread. */
@@ -399,6 +416,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_stop_commits_what_is_held, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stop_flushes_the_store, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_idle_flush_failure_reported, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_apply_writer_runs_below_the_thread_that_starts_it, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_append_writer_from_primary_does_not_validate,
