@@ -308,14 +308,27 @@ static void *flusher_main(void *arg)
 	return NULL;
 }
 
+/* Ask for commit txnid's flush; h: the head it took the store to (NULL: the one before).
+ * f->mu held. Two threads commit (the writer; the loop, a meta value) and each asks once
+ * its commit is made, so a later commit may have asked first, or been flushed: it holds
+ * this one, which asks for nothing then. Asked back to an older commit, the thread would
+ * record it again, under the newer one (a crash then rolled that back), and a wait for
+ * the newer one would wait for good. */
+static void flush_ask(struct hw__flusher *f, uint64_t txnid, const struct hw_head *h)
+{
+	if (h != NULL) /* a later commit has it too: the writer alone moves the head */
+		f->want_lsn = h->lsn;
+	if (f->want_id < txnid) {
+		f->want_id = txnid;
+		pthread_cond_signal(&f->kick);
+	}
+}
+
 /* Wait until commit txnid is flushed (asking for it): 0 or the store's failure. f->mu
  * held. */
 static int flushed_wait(struct hw__flusher *f, uint64_t txnid)
 {
-	if (f->want_id < txnid) { /* committed elsewhere than hw__store_txn_commit */
-		f->want_id = txnid;
-		pthread_cond_signal(&f->kick);
-	}
+	flush_ask(f, txnid, NULL); /* committed elsewhere than hw__store_txn_commit */
 	while (f->flushed_id < txnid && f->failed == 0)
 		pthread_cond_wait(&f->done, &f->mu);
 	return f->failed;
@@ -415,9 +428,7 @@ int hw__store_txn_commit(struct hw_store *s, MDB_txn *txn, const struct hw_head 
 	if (rc != 0)
 		return rc;
 	pthread_mutex_lock(&f->mu);
-	f->want_id = id;
-	f->want_lsn = h != NULL ? h->lsn : f->want_lsn;
-	pthread_cond_signal(&f->kick);
+	flush_ask(f, id, h);
 	rc = h != NULL ? 0 : flushed_wait(f, id);
 	pthread_mutex_unlock(&f->mu);
 	return rc;

@@ -16,7 +16,9 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <lmdb.h>
 
+#include "base/fault.h"
 #include "bench/workload.h"
 #include "replica/record.h"
 #include "replica/store.h"
@@ -306,6 +308,51 @@ static void test_keeper_waits_for_a_reader(void **state)
 	struct hw_store *s;
 	assert_int_equal(hw_store_open(f->dir, &ahead, &s), 0);
 	pthread_join(t, NULL);
+/* The test's mdb_txn_commit (-Wl,--wrap=mdb_txn_commit): once armed with a store, right
+ * after the real commit, a node-local meta value is put in it, as the loop may between the
+ * writer's commit and its asking for that commit's flush. */
+static struct hw_store *put_between;
+
+int __real_mdb_txn_commit(MDB_txn *txn);
+int __wrap_mdb_txn_commit(MDB_txn *txn);
+int __wrap_mdb_txn_commit(MDB_txn *txn)
+{
+	int rc = __real_mdb_txn_commit(txn);
+	struct hw_store *s = put_between;
+	put_between = NULL;
+	if (rc == 0 && s != NULL)
+		assert_int_equal(hw_store_meta_put(s, "node.test", "v", 1), 0);
+	return rc;
+}
+
+/* The writer's commit N asks for its flush after the loop's meta value, commit N + 1, was
+ * flushed: that ask is already answered. Taken as the newest commit, it had the thread
+ * flush and record N again, under N + 1 (a crash then rolled the flushed value back), or
+ * leave the loop waiting for N + 1 for good. No flush after the two the commits need. */
+static void test_late_ask_after_newer_commit(void **state)
+{
+	struct fx *f = *state;
+	struct hw_fault flushes;
+	hw_fault_init(&flushes);
+	hw_fault_arm(&flushes, 2, -1); /* any flush after N's and N + 1's fails */
+	struct hw_store_opts o = ahead;
+	o.sync_fault = &flushes;
+	struct hw_store *s;
+	assert_int_equal(hw_store_open(f->dir, &o, &s), 0);
+	put_between = s;
+	commit_batch(f, s);
+	assert_null(put_between);
+	hw_store_close(s); /* flushes whatever is asked for, then stops */
+	assert_int_equal(flushes.fired, 0);
+	char path[400];
+	snprintf(path, sizeof path, "%s/store.flushed", f->dir);
+	assert_int_equal(access(path, F_OK), -1); /* a clean close */
+	struct hw_store_opts ro = {.read_only = true};
+	assert_int_equal(hw_store_open(f->dir, &ro, &s), 0);
+	uint8_t v[8];
+	size_t len;
+	assert_int_equal(hw_store_meta_get(s, "node.test", v, sizeof v, &len), 0);
+	assert_int_equal(len, 1);
 	hw_store_close(s);
 }
 
@@ -319,6 +366,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_writable_open_after_crash, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_one_keeper, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_keeper_waits_for_a_reader, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_late_ask_after_newer_commit, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
