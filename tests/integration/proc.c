@@ -899,6 +899,17 @@ uint64_t hw_load_acked(struct hw_load *l)
 	return a;
 }
 
+uint64_t hw_load_acked_max(struct hw_load *l)
+{
+	uint64_t max = 0;
+	pthread_mutex_lock(&l->mu);
+	for (uint64_t i = 0; i < l->count; i++)
+		if (l->done_rec[i] && l->out[i].code == 0 && l->out[i].lsn > max)
+			max = l->out[i].lsn;
+	pthread_mutex_unlock(&l->mu);
+	return max;
+}
+
 void hw_load_free(struct hw_load *l)
 {
 	if (l->out == NULL)

@@ -320,6 +320,9 @@ bool hw_load_join(struct hw_load *l, int timeout_ms);
 /* Acknowledged count, under the mutex. */
 uint64_t hw_load_acked(struct hw_load *l);
 
+/* The highest LSN acknowledged so far (0: none), under the mutex. */
+uint64_t hw_load_acked_max(struct hw_load *l);
+
 /* Free the arrays (after join). Safe on a zeroed hw_load. */
 void hw_load_free(struct hw_load *l);
 

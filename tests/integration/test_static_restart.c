@@ -154,16 +154,6 @@ static void fail_and_kill(struct fix *f)
 	assert_true(f->load.acked >= BEFORE_FAULT);
 }
 
-/* The highest LSN the load acknowledged. */
-static uint64_t acked_max(const struct hw_load *l)
-{
-	uint64_t max = 0;
-	for (uint64_t i = 0; i < l->count; i++)
-		if (l->done_rec[i] && l->out[i].code == 0 && l->out[i].lsn > max)
-			max = l->out[i].lsn;
-	return max;
-}
-
 /* The head the restarted p1 recovered, as its started line says. */
 static uint64_t restarted(struct fix *f)
 {
@@ -239,7 +229,7 @@ static void test_static_primary_killed(void **state)
 	assert_int_equal(hw_tnode_status(&f->v, &vs), 0);
 	assert_int_equal(hw_proc_stop(&f->s.proc, STOP_WAIT_MS), 0);
 	uint64_t head = restarted(f);
-	assert_true(head >= acked_max(&f->load)); /* nothing acknowledged was lost */
+	assert_true(head >= hw_load_acked_max(&f->load)); /* nothing acknowledged was lost */
 	assert_true(vs.last_lsn <= head);         /* the vault got only what p1 flushed */
 	load_start(f, &f->after, AFTER, 2);
 	uint64_t seen;
@@ -247,7 +237,7 @@ static void test_static_primary_killed(void **state)
 	standby_rebuilt(f, head);
 	assert_true(hw_load_join(&f->after, 60000));
 	assert_int_equal(f->after.acked, AFTER); /* durable acknowledgements resume */
-	uint64_t last = acked_max(&f->after);
+	uint64_t last = hw_load_acked_max(&f->after);
 	assert_int_equal(hw_tnode_wait_durable(&f->s, last, EVENT_WAIT_MS, &seen), 0);
 	assert_int_equal(hw_tnode_wait_durable(&f->v, last, EVENT_WAIT_MS, &seen), 0);
 	assert_int_equal(hw_proc_stop(&f->v.proc, STOP_WAIT_MS), 0);
