@@ -334,6 +334,8 @@ static int flushed_wait(struct hw__flusher *f, uint64_t txnid)
 	return f->failed;
 }
 
+/* The newest commit's id, from its meta page in the map: on the writer's thread (which
+ * alone grows the map) or under the map lock. */
 static uint64_t last_txnid(const struct hw_store *s)
 {
 	MDB_envinfo info;
@@ -425,8 +427,8 @@ int hw__store_txn_commit(struct hw_store *s, MDB_txn *txn, const struct hw_head 
 		return rc;
 	}
 	rc = mdb_txn_commit(txn);
-	if (rc != 0)
-		return rc;
+	if (rc != 0 || last_txnid(s) < id) /* a transaction that wrote nothing: no commit, */
+		return rc;                 /* and the next one takes its id */
 	pthread_mutex_lock(&f->mu);
 	flush_ask(f, id, h);
 	rc = h != NULL ? 0 : flushed_wait(f, id);

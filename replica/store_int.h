@@ -111,7 +111,8 @@ int hw__flusher_start(struct hw_store *s, int lock);
 void hw__flusher_stop(struct hw_store *s);
 /* Commit write transaction txn. With a flusher: after the commit before it is flushed;
  * then one the log covers (h: the head it takes the store to) is flushed later, any other
- * (h NULL) before this returns. 0, an LMDB error, or the store's failure. */
+ * (h NULL) before this returns; one that wrote nothing is none (LMDB's). 0, an LMDB
+ * error, or the store's failure. */
 int hw__store_txn_commit(struct hw_store *s, MDB_txn *txn, const struct hw_head *h);
 /* Wait until every commit so far is flushed: 0 or the store's failure. */
 int hw__store_flush_all(struct hw_store *s);

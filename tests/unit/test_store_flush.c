@@ -308,6 +308,50 @@ static void test_keeper_waits_for_a_reader(void **state)
 	struct hw_store *s;
 	assert_int_equal(hw_store_open(f->dir, &ahead, &s), 0);
 	pthread_join(t, NULL);
+	hw_store_close(s);
+}
+
+/* A batch of duplicates only writes nothing, and LMDB's commit of a transaction that
+ * wrote nothing is no commit: the next one takes the same transaction id. Asked to flush
+ * that id, the thread recorded a commit the file did not have (a crash then left a store
+ * no open took: HW_ECORRUPT), and the next real commit, under an id already recorded, was
+ * never flushed. */
+static void test_duplicates_commit_nothing(void **state)
+{
+	struct fx *f = *state;
+	struct hw_store *s;
+	struct hw_head first, h;
+	uint64_t lsn;
+	assert_int_equal(hw_store_open(f->dir, &ahead, &s), 0);
+	commit_batch(f, s);
+	assert_int_equal(hw_store_head(s, &first), 0);
+	hw_workload_free(f->load); /* the same records again */
+	struct hw_workload_opts wo = {
+		.profile = "terminal_peak", .seed = 5, .count = 4 * BATCH, .end_ms = NOW_MS};
+	assert_int_equal(hw_workload_new(&wo, &f->load), 0);
+	commit_batch(f, s);
+	assert_int_equal(hw_store_sync(s), 0);
+	assert_head_is(s, &first);
+	size_t image_len, record_len;
+	uint8_t *image = slurp(f->dir, "data.mdb", &image_len);
+	uint8_t *record = slurp(f->dir, "store.flushed", &record_len);
+	commit_batch(f, s); /* new records */
+	assert_int_equal(hw_store_sync(s), 0);
+	assert_int_equal(hw_store_head(s, &h), 0);
+	assert_true(h.lsn > first.lsn);
+	assert_int_equal(hw_store_flushed(s, &lsn), 0);
+	assert_int_equal(lsn, h.lsn);
+	hw_store_close(s);
+	/* killed after the duplicates' commit: the store is the first batch's */
+	overwrite(f->dir, "data.mdb", image, image_len);
+	overwrite(f->dir, "store.flushed", record, record_len);
+	assert_int_equal(hw_store_open(f->dir, &ahead, &s), 0);
+	assert_head_is(s, &first);
+	hw_store_close(s);
+	free(record);
+	free(image);
+}
+
 /* The test's mdb_txn_commit (-Wl,--wrap=mdb_txn_commit): once armed with a store, right
  * after the real commit, a node-local meta value is put in it, as the loop may between the
  * writer's commit and its asking for that commit's flush. */
@@ -367,6 +411,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_one_keeper, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_keeper_waits_for_a_reader, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_late_ask_after_newer_commit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_duplicates_commit_nothing, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
