@@ -160,9 +160,31 @@ static void log_roll(const char *dir, const char *event, uint64_t newest, uint64
 	       hw_log_escaped(dir, shown, sizeof shown), newest, recorded, hw_errname(rc));
 }
 
+/* Whether some process (this one too) has dir's LMDB environment open: LMDB holds a
+ * lock on lock.mdb's first byte while it does (mdb.c, mdb_env_excl_lock). Then the
+ * machine has not crashed since that open, whose own roll back (or a keeper's) came
+ * first: the newest commit is whole in the page cache (a process killed mid-commit wrote
+ * its meta page last). Rolled back under it, the file would change under its open
+ * transactions, and LMDB's last transaction id, kept in lock.mdb, would name a commit
+ * the file no longer has. (The open's descriptor closed drops this process's locks on
+ * the file, as any second open of one environment in a process does: lmdb.h.) */
+static bool env_in_use(const char *dir)
+{
+	char path[PATH_MAX];
+	path_of(dir, "lock.mdb", path);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	struct flock l = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 1};
+	bool used = fcntl(fd, F_OFD_GETLK, &l) == 0 && l.l_type != F_UNLCK;
+	close(fd);
+	return used;
+}
+
 /* Make data.mdb (fd) the recorded commit again when a crash left the commit after it
- * unflushed: its meta page becomes a copy of the recorded one's. 0, HW_ECORRUPT (the
- * record names a commit the file no longer has), or another error. */
+ * unflushed: its meta page becomes a copy of the recorded one's (not while a process has
+ * the store open: env_in_use). 0, HW_ECORRUPT (the record names a commit the file no
+ * longer has), or another error. */
 static int metas_roll_back(const char *dir, int fd, uint64_t recorded)
 {
 	uint8_t *buf = malloc(2 * META_PAGE_MAX);
@@ -173,7 +195,9 @@ static int metas_roll_back(const char *dir, int fd, uint64_t recorded)
 	int rc = metas_read(fd, buf, m, &psize);
 	unsigned newer = m[1].txnid > m[0].txnid;
 	uint64_t newest = rc == 0 ? m[newer].txnid : 0;
-	if (rc == 0 && newest == recorded + 1 && m[!newer].txnid == recorded) {
+	if (rc == 0 && newest == recorded + 1 && env_in_use(dir)) {
+		log_roll(dir, "store_roll_back_skipped", newest, recorded, 0);
+	} else if (rc == 0 && newest == recorded + 1 && m[!newer].txnid == recorded) {
 		hw_put_u64(m[!newer].page, newer); /* the page's own number */
 		if (pwrite(fd, m[!newer].page, psize, (off_t)newer * psize) != (ssize_t)psize ||
 		    fdatasync(fd) != 0)

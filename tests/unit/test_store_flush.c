@@ -13,6 +13,7 @@
 #include <pthread.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -352,6 +353,68 @@ static void test_duplicates_commit_nothing(void **state)
 	free(image);
 }
 
+/* Another process's read-only open of dir: once a byte comes on go, it opens the store
+ * (its keeper running), says so on ready, and closes it at the next byte on go. */
+static void reader_child(const char *dir, int go, int ready)
+{
+	struct hw_store_opts ro = {.read_only = true};
+	struct hw_store *s;
+	char c;
+	if (read(go, &c, 1) != 1 || hw_store_open(dir, &ro, &s) != 0)
+		_exit(1);
+	if (write(ready, &c, 1) != 1 || read(go, &c, 1) != 1)
+		_exit(2);
+	hw_store_close(s);
+	_exit(0);
+}
+
+/* A keeper killed after a commit its thread had not flushed yet, while another process
+ * has the store open: the machine did not crash, the commit is whole, and the next open
+ * keeps it (store_roll_back_skipped). Rolled back under that process, the file changed
+ * under its transactions, and LMDB's last transaction id in lock.mdb (not reset while a
+ * process has it open) named a commit the file no longer had. */
+static void test_no_roll_back_under_a_reader(void **state)
+{
+	struct fx *f = *state;
+	int go[2], ready[2];
+	assert_int_equal(pipe(go), 0);
+	assert_int_equal(pipe(ready), 0);
+	pid_t pid = fork(); /* before this process has a thread */
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		close(go[1]); /* so that a failed test's exit ends it */
+		close(ready[0]);
+		reader_child(f->dir, go[0], ready[1]);
+	}
+	struct hw_store *s;
+	assert_int_equal(hw_store_open(f->dir, &ahead, &s), 0);
+	commit_batch(f, s);
+	assert_int_equal(hw_store_sync(s), 0);
+	size_t record_len;
+	uint8_t *record = slurp(f->dir, "store.flushed", &record_len);
+	char c = 'g';
+	assert_int_equal(write(go[1], &c, 1), 1);
+	assert_int_equal(read(ready[0], &c, 1), 1);
+	commit_batch(f, s);
+	struct hw_head h;
+	assert_int_equal(hw_store_head(s, &h), 0);
+	hw_store_close(s);
+	overwrite(f->dir, "store.flushed", record, record_len); /* as a kill before its flush */
+	assert_int_equal(hw_store_open(f->dir, &ahead, &s), 0);
+	assert_head_is(s, &h);
+	hw_store_close(s);
+	assert_int_equal(write(go[1], &c, 1), 1);
+	int status;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	for (int i = 0; i < 2; i++) {
+		close(go[i]);
+		close(ready[i]);
+	}
+	free(record);
+}
+
 /* The test's mdb_txn_commit (-Wl,--wrap=mdb_txn_commit): once armed with a store, right
  * after the real commit, a node-local meta value is put in it, as the loop may between the
  * writer's commit and its asking for that commit's flush. */
@@ -412,6 +475,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_keeper_waits_for_a_reader, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_late_ask_after_newer_commit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_duplicates_commit_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_no_roll_back_under_a_reader, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
