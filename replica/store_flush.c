@@ -10,8 +10,8 @@
  * What a crash leaves: the kernel writes pages back in any order, so the meta page of an
  * unflushed commit may be on disk without the pages it names. Two rules make that
  * harmless:
- * - a commit waits until the one before it is flushed and recorded (commit_wait): at most
- *   one commit, the newest, is unflushed at any moment;
+ * - a commit waits until the one before it is flushed and recorded (hw__store_txn_commit):
+ *   at most one commit, the newest, is unflushed at any moment;
  * - LMDB reuses a page only two transactions after the one that freed it (mdb_page_alloc
  *   takes free-list records older than the oldest reader, at most the transaction before
  *   its own), so while commit R+1 and transaction R+2 write, every page of commit R's
@@ -25,9 +25,11 @@
  * The open that keeps the store for writing holds an flock on DIR/store.flushed until it
  * closes, so that another open never rolls back a commit of a store in use; a close that
  * flushed everything removes the record, so that a store stopped cleanly is LMDB's alone
- * again (a commit of an LMDB tool there is never rolled back). LMDB's meta
- * page layout (0.9, 64-bit: mdb.c's MDB_page and MDB_meta) is read and copied here; a test
- * (tests/unit/test_store_flush.c) checks it against LMDB's own view of the same file. */
+ * again (a commit of an LMDB tool there is never rolled back); and no open rolls back
+ * while another process has the environment open (env_in_use: no crash came since).
+ * LMDB's meta page layout (0.9, 64-bit: mdb.c's MDB_page and MDB_meta) is read and copied
+ * here; tests/unit/test_store_flush.c opens rolled-back stores at the recorded commit's
+ * head, which a misread layout would not. */
 #include "replica/store_int.h"
 
 #include <errno.h>
