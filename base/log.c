@@ -43,62 +43,61 @@ static void put(struct line *l, const char *s, size_t n)
 	l->len += n;
 }
 
-/* A value that would not read back as one bare token: it needs quotes. */
+/* A value that would not read back as one bare token, or that escaping changes: it needs
+ * quotes. */
 static bool needs_quotes(const char *s)
 {
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-		if (*p <= ' ' || *p == '=' || *p == '"' || *p == '\\' || *p == 0x7f)
+	char one[HW_LOG_ESCAPED_CHAR_MAX];
+	for (const char *p = s; *p != '\0';) {
+		size_t n = hw_log_escape_char(p, one);
+		if (*p == ' ' || *p == '=' || strlen(one) != n || memcmp(one, p, n) != 0)
 			return true;
+		p += n;
+	}
 	return false;
 }
 
-/* The longest escape of one character: a C1 control's two bytes, "\xc2\x9b". */
-#define ESCAPE_CHARS_MAX 9
-
-/* The character at p (not NUL) as hw_log_escaped writes it, into one: a control character
- * (C0, DEL, or C1 in UTF-8: U+0080..U+009F) as \n, \r, \t or \xNN (each byte), '"' and
- * '\\' behind a backslash, any other byte as it is. Returns how many bytes of p it
- * took: 2 for a C1 control, else 1. */
-static size_t escape_one(const unsigned char *p, char one[ESCAPE_CHARS_MAX])
+_Static_assert(HW_LOG_ESCAPED_CHARS(2) >= HW_LOG_ESCAPED_CHAR_MAX, "a C1 control's escape");
+size_t hw_log_escape_char(const char *p, char one[HW_LOG_ESCAPED_CHAR_MAX])
 {
 	static const char named[] = "\n\r\t\"\\", as[] = "nrt\"\\";
-	const char *at = strchr(named, *p);
-	if (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) {
-		snprintf(one, ESCAPE_CHARS_MAX, "\\x%02x\\x%02x", p[0], p[1]);
-		return 2;
+	const unsigned char *u = (const unsigned char *)p;
+	unsigned long cp;
+	size_t n = hw_utf8_decode(u, &cp);
+	const char *at = n == 1 ? strchr(named, *p) : NULL;
+	if (at != NULL) {
+		snprintf(one, HW_LOG_ESCAPED_CHAR_MAX, "\\%c", as[at - named]);
+	} else if (n == 0 || cp < ' ' || (cp >= 0x7f && cp <= 0x9f)) {
+		n = n ? n : 1; /* a control character's bytes, or the one byte that is not UTF-8 */
+		for (size_t k = 0; k < n; k++)
+			snprintf(one + 4 * k, HW_LOG_ESCAPED_CHAR_MAX - 4 * k, "\\x%02x", u[k]);
+	} else {
+		memcpy(one, p, n);
+		one[n] = '\0';
 	}
-	if (at != NULL)
-		snprintf(one, ESCAPE_CHARS_MAX, "\\%c", as[at - named]);
-	else if (*p < ' ' || *p == 0x7f)
-		snprintf(one, ESCAPE_CHARS_MAX, "\\x%02x", *p);
-	else
-		snprintf(one, ESCAPE_CHARS_MAX, "%c", *p);
-	return 1;
+	return n;
 }
 
-/* Put s escaped (escape_one). */
+/* Put s escaped (hw_log_escape_char). */
 static void put_escaped(struct line *l, const char *s)
 {
-	char one[ESCAPE_CHARS_MAX];
-	for (const unsigned char *p = (const unsigned char *)s; *p != '\0';) {
-		p += escape_one(p, one);
+	char one[HW_LOG_ESCAPED_CHAR_MAX];
+	for (const char *p = s; *p != '\0';) {
+		p += hw_log_escape_char(p, one);
 		put(l, one, strlen(one));
 	}
 }
 
-_Static_assert(HW_LOG_ESCAPED_CHARS(2) >= ESCAPE_CHARS_MAX, "a C1 control's escape");
 const char *hw_log_escaped(const char *s, char *buf, size_t cap)
 {
-	char one[ESCAPE_CHARS_MAX];
+	char one[HW_LOG_ESCAPED_CHAR_MAX];
 	size_t used = 0;
 	buf[0] = '\0';
-	for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p != '\0';) {
-		p += escape_one(p, one);
+	for (const char *p = s ? s : ""; *p != '\0';) {
+		p += hw_log_escape_char(p, one);
 		size_t n = strlen(one);
-		if (used + n >= cap) {
-			hw_utf8_trim(buf); /* cut at an escape's end or a character's */
-			break;
-		}
+		if (used + n >= cap)
+			break; /* cut at an escape's end or a character's */
 		memcpy(buf + used, one, n + 1);
 		used += n;
 	}

@@ -5,11 +5,11 @@
  *
  * Every string value (%s, %c) is escaped here, so a value from a peer or an operator
  * cannot end the line or forge a key: inside quotes of the format ("\"%s\"", for text)
- * '"', '\\' and control characters are escaped (\", \\, \n, \r, \t, \xNN); a bare value
- * (key=%s, for tokens) that contains any of them, a space or '=' is quoted and escaped
- * the same way. Numbers go as formatted. The node id and event are treated as values.
- * %n is not supported (the line ends there). A line longer than 1,023 bytes is cut.
- * Any thread: each line is one write(2). */
+ * '"', '\\', control characters and bytes that are not UTF-8 are escaped (\", \\, \n,
+ * \r, \t, \xNN: hw_log_escaped); a bare value (key=%s, for tokens) that contains any of
+ * them, a space or '=' is quoted and escaped the same way. Numbers go as formatted. The node id and
+ * event are treated as values. %n is not supported (the line ends there). A line longer than 1,023
+ * bytes is cut. Any thread: each line is one write(2). */
 #ifndef HW_BASE_LOG_H
 #define HW_BASE_LOG_H
 
@@ -52,16 +52,25 @@ void hw_log_start_failed(int code, const struct hw_start_at *at);
 /* s (NULL: "") into buf as hawser writes outside text (a path, an address, a node id, a
  * peer's words) in a log line's quoted value, on stderr or on a terminal: each control
  * character (C0, DEL, and C1 in UTF-8, U+0080..U+009F) becomes \n, \r, \t or \xNN (per
- * byte), and '"' and '\\' become \" and \\, so the text cannot end a line, forge one
- * after it, send a terminal an escape sequence (colours, a cleared screen, a title) or
- * close a quoted value, and it reads back as it was (a path holding a backslash and an
- * 'n' never shows as one holding a newline); every other byte is kept, so UTF-8 text stays
- * readable. The one escaper of such text: log lines (hw_log), the client library's stderr
- * and the hawser command's output all use it. HW_LOG_ESCAPED_CHARS(strlen(s)) bytes hold
- * any s whole; a smaller cap (at least 1) cuts it at the end of an escape or a character.
- * Returns buf. Any thread. */
+ * byte), each byte that is not part of a valid UTF-8 character (base/utf8.h
+ * hw_utf8_decode: a stray continuation byte, an overlong form, a surrogate, a sequence cut
+ * short, 0xf5..0xff) becomes \xNN, and '"' and '\\' become \" and \\, so the text cannot end
+ * a line, forge one after it, send a terminal an escape sequence (colours, a cleared
+ * screen, a title), close a quoted value or make a line that is not UTF-8, and it reads
+ * back as it was (a path holding a backslash and an 'n' never shows as one holding a
+ * newline); every other character is kept, so UTF-8 text stays readable. The one escaper
+ * of such text: log lines (hw_log), the client library's stderr and the hawser command's
+ * output all use it. HW_LOG_ESCAPED_CHARS(strlen(s)) bytes hold any s whole; a smaller
+ * cap (at least 1) cuts it at the end of an escape or a character. Returns buf. Any
+ * thread. */
 #define HW_LOG_ESCAPED_CHARS(len) (4 * (len) + 1)
 const char *hw_log_escaped(const char *s, char *buf, size_t cap);
+
+/* The character at p (not NUL) as hw_log_escaped writes it, into one, ended by a NUL (a
+ * C1 control's escape is the longest); returns how many bytes of p it took: a whole
+ * character's (1 to 4), or 1 for a byte that is not UTF-8. Any thread. */
+#define HW_LOG_ESCAPED_CHAR_MAX 9
+size_t hw_log_escape_char(const char *p, char one[HW_LOG_ESCAPED_CHAR_MAX]);
 
 /* Write "t=... node=... event=<event> <fmt...>\n" to stderr. */
 void hw_log(const char *event, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

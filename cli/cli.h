@@ -248,9 +248,9 @@ const char *hw_cli_reject_shown(const struct hw_reject *r, char *buf, size_t cap
 
 /* Outside text (an operator's path, a node's words) as an audit event's detail carries it
  * (engine/client_int.h hw_client_operator_event), into buf: escaped as the terminal shows
- * it (hw_log_escaped), and a byte that starts no UTF-8 character as \xNN too, since a
- * node with a key refuses a detail holding a control character or one not UTF-8
- * (replica/validate.h hw_text_ok); at most cap - 1 bytes: s whole when it fits, else
+ * it (hw_log_escaped: a control character and a byte that is not UTF-8 as \xNN), which a
+ * node with a key takes (replica/validate.h hw_text_ok: UTF-8, no control character); at
+ * most cap - 1 bytes: s whole when it fits, else
  * (tail) "..." and its end from the start of an escape or a character (cap at least 4),
  * or (!tail) its start cut at the end of one. s NULL is "". Returns buf. */
 const char *hw_cli_event_text(const char *s, bool tail, char *buf, size_t cap);

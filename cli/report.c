@@ -326,20 +326,17 @@ static void esc(FILE *f, const char *s)
 {
 	static const char html[] = "<>&\"'";
 	static const char *const entity[] = {"&lt;", "&gt;", "&amp;", "&quot;", "&#39;"};
+	char shown[HW_LOG_ESCAPED_CHAR_MAX];
+	unsigned long cp;
 	for (; *s; s++) {
 		const char *h = strchr(html, *s);
-		/* one character, for the escaper: a C1 control is two bytes, 0xc2 and a
-		 * continuation byte (0xc2 before any other is no character: U+FFFD) */
-		bool two = s[0] == '\xc2' && (s[1] & 0xc0) == 0x80;
-		char one[3] = {s[0], two ? s[1] : '\0', '\0'};
-		char shown[HW_LOG_ESCAPED_CHARS(2)];
 		if (h != NULL) {
 			fputs(entity[h - html], f);
-		} else if (strcmp(hw_log_escaped(one, shown, sizeof shown), one) != 0) {
-			fputs(shown, f);
-			s += strlen(one) - 1;
+		} else if (hw_utf8_decode((const unsigned char *)s, &cp) == 0) {
+			hw_utf8_put(f, s); /* U+FFFD */
 		} else {
-			s += hw_utf8_put(f, s) - 1;
+			s += hw_log_escape_char(s, shown) - 1;
+			fputs(shown, f);
 		}
 	}
 }

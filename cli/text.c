@@ -10,7 +10,6 @@
 #include <time.h>
 
 #include "base/log.h"
-#include "base/utf8.h"
 #include "cli/cli.h"
 #include "hawser_error.h"
 #include "wire.pb-c.h"
@@ -102,35 +101,15 @@ const char *hw_cli_reject_shown(const struct hw_reject *r, char *buf, size_t cap
 	return buf;
 }
 
-/* The most an event's detail holds of one character: a C1 control's escape. */
-#define EVENT_CHAR_BYTES HW_LOG_ESCAPED_CHARS(4)
-
-/* The character at p (not NUL) as an event's detail holds it, into one: escaped as
- * hw_log_escaped escapes it, or \xNN for a byte that starts no UTF-8 character. Returns
- * how many bytes of p it took. */
-static size_t event_char(const char *p, char one[EVENT_CHAR_BYTES])
-{
-	unsigned long cp;
-	char c[5] = {0};
-	size_t n = hw_utf8_decode((const unsigned char *)p, &cp);
-	if (n == 0) {
-		snprintf(one, EVENT_CHAR_BYTES, "\\x%02x", (unsigned char)*p);
-		return 1;
-	}
-	memcpy(c, p, n);
-	hw_log_escaped(c, one, EVENT_CHAR_BYTES);
-	return n;
-}
-
-/* s as event_char writes it into buf, as much as fits in cap bytes: whole characters and
- * escapes. Returns how many bytes of s it holds. */
+/* s escaped (hw_log_escape_char) into buf, as much as fits in cap bytes: whole characters
+ * and escapes. Returns how many bytes of s it holds. */
 static size_t event_put(const char *s, char *buf, size_t cap)
 {
-	char one[EVENT_CHAR_BYTES];
+	char one[HW_LOG_ESCAPED_CHAR_MAX];
 	size_t used = 0, took = 0;
 	buf[0] = '\0';
 	while (s[took] != '\0') {
-		size_t n = event_char(s + took, one), len = strlen(one);
+		size_t n = hw_log_escape_char(s + took, one), len = strlen(one);
 		if (used + len >= cap)
 			break;
 		memcpy(buf + used, one, len + 1);
@@ -148,10 +127,10 @@ const char *hw_cli_event_text(const char *s, bool tail, char *buf, size_t cap)
 		return buf;
 	/* from its second character on, the first whose end fits after "..." (each byte of s
 	 * takes one of buf at least: strlen first spares escaping ends that cannot fit) */
-	char one[EVENT_CHAR_BYTES];
+	char one[HW_LOG_ESCAPED_CHAR_MAX];
 	const char *t = s;
 	do
-		t += event_char(t, one);
+		t += hw_log_escape_char(t, one);
 	while (strlen(t) > cap - 4 || event_put(t, buf + 3, cap - 3) != strlen(t));
 	memcpy(buf, "...", 3);
 	return buf;

@@ -253,8 +253,8 @@ static void log_hostile(void)
 	       "c1\nt=2026-01-01T00:00:00.000Z node=p1 event=promoted", 7u);
 	hw_log("quoted", "detail=\"%s\" n=%llu x=%.3f z=%zu c=%c", "say \"hi\"\\\t\x01",
 	       18446744073709551615ull, 1.5, (size_t)42, ' ');
-	hw_log("plain", "peer=%s empty=%s pct=100%% neg=%d long=%ld w=%-4s| p=%.2s", "s1", "", -3,
-	       -1234567890123L, "ab", "xyz");
+	hw_log("plain", "peer=%s empty=%s pct=100%% neg=%d long=%ld w=%-4s| p=%.2s u=%s raw=%s",
+	       "s1", "", -3, -1234567890123L, "ab", "xyz", "caf\xc3\xa9", "a\xff\xc2\x85");
 	hw_log_node(NULL);
 }
 
@@ -279,8 +279,9 @@ static void test_rng_sequences(void **state)
 	assert_true(hw_xoshiro_next(s) == 0xcdf93337d61f6382ull);
 }
 
-/* Values with newlines, spaces, '=', quotes, backslashes and control characters come out
- * escaped on one line each, quoted when bare; tokens and numbers are untouched. */
+/* Values with newlines, spaces, '=', quotes, backslashes, control characters and bytes
+ * that are not UTF-8 come out escaped on one line each, quoted when bare; tokens (UTF-8
+ * text too) and numbers are untouched. */
 static void test_log_escape(void **state)
 {
 	(void)state;
@@ -302,30 +303,90 @@ static void test_log_escape(void **state)
 	assert_non_null(strstr(l2, " event=quoted detail=\"say \\\"hi\\\"\\\\\\t\\x01\" "
 				   "n=18446744073709551615 x=1.500 z=42 c=\" \""));
 	assert_non_null(strstr(l3, " event=plain peer=s1 empty= pct=100% neg=-3 "
-				   "long=-1234567890123 w=\"ab  \"| p=xy"));
+				   "long=-1234567890123 w=\"ab  \"| p=xy u=caf\xc3\xa9 "
+				   "raw=\"a\\xff\\xc2\\x85\""));
 	assert_memory_equal(l3, "t=", 2);
 }
 
 /* hw_log_escaped gives a caller's text as a quoted log value has it, and as a terminal
- * may be shown it: C0, DEL and C1 controls, '"' and '\\' escaped, UTF-8 text kept, cut to
- * its buffer at the end of an escape or a character. */
+ * may be shown it: C0, DEL and C1 controls, '"' and '\\' escaped, each byte that is not
+ * part of a valid UTF-8 character as \xNN, valid UTF-8 text kept, cut to its buffer at
+ * the end of an escape or a character; HW_LOG_ESCAPED_CHARS(strlen(s)) holds any s whole
+ * (cap 0 below: exactly that many bytes). */
 static void test_log_escaped(void **state)
 {
 	(void)state;
+	static const struct {
+		const char *s;
+		size_t cap;
+		const char *want;
+	} cases[] = {
+		{"a\nb\"c\\\x01\x7f\t\xc3\xa9", 64, "a\\nb\\\"c\\\\\\x01\\x7f\\t\xc3\xa9"},
+		{"a\n\x1b[1m\tb\xc2\x9b"
+		 "2J",
+		 64, "a\\n\\x1b[1m\\tb\\xc2\\x9b2J"},
+		{"\xc2\x85\x1b", 0, "\\xc2\\x85\\x1b"},
+		/* valid UTF-8 of 2, 3 and 4 bytes kept, U+00A0 (no C1 control) and U+10FFFF too */
+		{"\xc3\xa9\xe5\x90\x8d\xf0\x9f\x9a\xa2\xc2\xa0\xf4\x8f\xbf\xbf", 0,
+		 "\xc3\xa9\xe5\x90\x8d\xf0\x9f\x9a\xa2\xc2\xa0\xf4\x8f\xbf\xbf"},
+		/* a stray continuation byte, bytes that lead nothing */
+		{"a\x80"
+		 "b\xbf",
+		 0, "a\\x80b\\xbf"},
+		{"\xff\xfe\xf5", 0, "\\xff\\xfe\\xf5"}, /* the bound at its edge: 4 per byte */
+		/* overlong forms of '/', a surrogate, one above U+10FFFF */
+		{"\xc0\xaf\xe0\x80\xaf", 0, "\\xc0\\xaf\\xe0\\x80\\xaf"},
+		{"\xf0\x80\x80\xaf", 0, "\\xf0\\x80\\x80\\xaf"},
+		{"\xed\xa0\x80", 0, "\\xed\\xa0\\x80"},
+		{"\xf4\x90\x80\x80", 0, "\\xf4\\x90\\x80\\x80"},
+		/* truncated: at the end, before ASCII, before a whole character */
+		{"\xe5\x90", 0, "\\xe5\\x90"},
+		{"\xf0\x9f\x9a"
+		 "x",
+		 0, "\\xf0\\x9f\\x9ax"},
+		{"\xc3\xc3\xa9", 0, "\\xc3\xc3\xa9"},
+		/* cut at the end of an escape or a character, never inside one */
+		{"ab\n", 3, "ab"},
+		{"a\x1b", 4, "a"},
+		{"a\xc3\xa9", 3, "a"},
+		{"a\xff", 5, "a"},
+		{"a\xff", 6, "a\\xff"},
+		{"\xf0\x9f\x9a\xa2", 4, ""},
+		{"\xf0\x9f\x9a\xa2", 5, "\xf0\x9f\x9a\xa2"},
+		{"", 1, ""},
+		{NULL, 64, ""},
+	};
 	char buf[64];
-	assert_string_equal(hw_log_escaped("a\nb\"c\\\x01\x7f\t\xc3\xa9", buf, sizeof buf),
-			    "a\\nb\\\"c\\\\\\x01\\x7f\\t\xc3\xa9");
-	assert_string_equal(hw_log_escaped("a\n\x1b[1m\tb\xc2\x9b"
-					   "2J",
-					   buf, sizeof buf),
-			    "a\\n\\x1b[1m\\tb\\xc2\\x9b2J");
-	assert_string_equal(hw_log_escaped("ab\n", buf, 3), "ab");
-	assert_string_equal(hw_log_escaped("a\x1b", buf, 4), "a");     /* not "a\\x" */
-	assert_string_equal(hw_log_escaped("a\xc3\xa9", buf, 3), "a"); /* not half of it */
-	assert_string_equal(hw_log_escaped("", buf, 1), "");
-	assert_string_equal(hw_log_escaped(NULL, buf, sizeof buf), "");
-	char whole[HW_LOG_ESCAPED_CHARS(3)];
-	assert_string_equal(hw_log_escaped("\xc2\x85\x1b", whole, sizeof whole), "\\xc2\\x85\\x1b");
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		size_t cap = cases[i].cap ? cases[i].cap : HW_LOG_ESCAPED_CHARS(strlen(cases[i].s));
+		assert_true(cap <= sizeof buf);
+		assert_string_equal(hw_log_escaped(cases[i].s, buf, cap), cases[i].want);
+	}
+}
+
+/* Whatever bytes it is given, hw_log_escaped writes UTF-8 without a control character,
+ * within every cap, and whole within HW_LOG_ESCAPED_CHARS. */
+static void test_log_escaped_any(void **state)
+{
+	(void)state;
+	char all[256], buf[HW_LOG_ESCAPED_CHARS(sizeof all)];
+	for (size_t i = 0; i < 255; i++)
+		all[i] = (char)(255 - i); /* 0xff down to 0x01: every byte, in runs of each kind */
+	all[255] = '\0';
+	for (size_t cap = 1; cap <= sizeof buf; cap++) {
+		const char *t = hw_log_escaped(all, buf, cap);
+		assert_true(strlen(t) < cap);
+		unsigned long cp;
+		for (const unsigned char *p = (const unsigned char *)t; *p != '\0';) {
+			size_t n = hw_utf8_decode(p, &cp);
+			assert_true(n > 0 && cp >= ' ' && (cp < 0x7f || cp > 0x9f));
+			p += n;
+		}
+	}
+	/* its first 128 bytes, 0xff down to 0x80, are none UTF-8's: each \xNN, the bound's
+	 * worst case, fills HW_LOG_ESCAPED_CHARS(128) to its last byte */
+	char high[HW_LOG_ESCAPED_CHARS(128)];
+	assert_int_equal(strlen(hw_log_escaped(all, high, sizeof high)), 4 * 128);
 }
 
 /* A checker reading lines back finds whole keys only, never text inside a quoted value,
@@ -938,6 +999,7 @@ int main(void)
 		cmocka_unit_test(test_addr_parse),
 		cmocka_unit_test(test_log_escape),
 		cmocka_unit_test(test_log_escaped),
+		cmocka_unit_test(test_log_escaped_any),
 		cmocka_unit_test(test_log_read),
 		cmocka_unit_test(test_log_every),
 		cmocka_unit_test(test_log_every_what),

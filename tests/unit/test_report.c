@@ -102,7 +102,8 @@ static void test_html_escapes(void **state)
  * drill wrote (a path, a node's words) are shown as a terminal shows them (base/log.h
  * hw_log_escaped), HTML's own characters as entities: no control byte reaches the page,
  * where a newline would vanish into a space and ESC or BEL show as nothing or a box, and
- * a name holding "\x1b" as text still reads apart from one holding ESC. */
+ * a name holding "\x1b" as text still reads apart from one holding ESC; UTF-8 text is
+ * kept as it is. */
 static void test_html_controls(void **state)
 {
 	struct fix *f = *state;
@@ -115,8 +116,10 @@ static void test_html_controls(void **state)
 	hw_report_check(&f->r, nasty, HW_VERDICT_FAIL, "%s", nasty);
 	hw_report_figure(&f->r, "size", 1, "\a");
 	hw_report_fact(&f->r, nasty, "%s", nasty);
+	hw_report_fact(&f->r, "utf8", "caf\xc3\xa9 \xe5\x90\x8d \xf0\x9f\x9a\xa2"); /* kept whole */
 	hw_report_finish(&f->r, HW_DRILL_FAIL, "%s", nasty);
 	const char *h = emit(f, hw_report_html);
+	at(h, "caf\xc3\xa9 \xe5\x90\x8d \xf0\x9f\x9a\xa2");
 	unsigned long cp;
 	for (const unsigned char *p = (const unsigned char *)h; *p != '\0';) {
 		size_t len = hw_utf8_decode(p, &cp);
