@@ -281,9 +281,13 @@ static void put_head(struct line *l, const char *event)
 	put(l, " ", 1);
 }
 
-/* Write l to stderr, ended by its newline. */
+/* Write l to stderr, ended by its newline; a line cut at its length ends at a character's
+ * end, so it stays UTF-8. */
 static void write_line(struct line *l)
 {
+	l->buf[l->len] = '\0';
+	hw_utf8_trim(l->buf);
+	l->len = strlen(l->buf);
 	l->buf[l->len++] = '\n';
 	ssize_t w = write(STDERR_FILENO, l->buf, l->len);
 	(void)w;

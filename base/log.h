@@ -7,9 +7,10 @@
  * cannot end the line or forge a key: inside quotes of the format ("\"%s\"", for text)
  * '"', '\\', control characters and bytes that are not UTF-8 are escaped (\", \\, \n,
  * \r, \t, \xNN: hw_log_escaped); a bare value (key=%s, for tokens) that contains any of
- * them, a space or '=' is quoted and escaped the same way. Numbers go as formatted. The node id and
- * event are treated as values. %n is not supported (the line ends there). A line longer than 1,023
- * bytes is cut. Any thread: each line is one write(2). */
+ * them, a space or '=' is quoted and escaped the same way. Numbers go as formatted. The
+ * node id and event are treated as values. %n is not supported (the line ends there). A
+ * line longer than 1,023 bytes is cut, at the end of a character. Any thread: each line
+ * is one write(2). */
 #ifndef HW_BASE_LOG_H
 #define HW_BASE_LOG_H
 

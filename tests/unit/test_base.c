@@ -308,6 +308,35 @@ static void test_log_escape(void **state)
 	assert_memory_equal(l3, "t=", 2);
 }
 
+/* Two lines too long for a log line, of 2-byte characters, one a byte behind the other:
+ * one of them is cut where a character's second byte would be. */
+static void log_long(void)
+{
+	char v[1301];
+	for (size_t i = 0; i < 650; i++)
+		memcpy(v + 2 * i, "\xc3\xa9", 2);
+	v[1300] = '\0';
+	hw_log("long", "v=%s", v);
+	hw_log("long", "v=a%s", v);
+}
+
+/* A line cut at its length ends at a character's end: every line is UTF-8. */
+static void test_log_cut_utf8(void **state)
+{
+	(void)state;
+	char out[4096];
+	capture_stderr(log_long, out, sizeof out);
+	int lines = 0;
+	unsigned long cp;
+	for (const unsigned char *p = (const unsigned char *)out; *p != '\0';) {
+		size_t n = hw_utf8_decode(p, &cp);
+		assert_int_not_equal(n, 0);
+		lines += cp == '\n';
+		p += n;
+	}
+	assert_int_equal(lines, 2);
+}
+
 /* hw_log_escaped gives a caller's text as a quoted log value has it, and as a terminal
  * may be shown it: C0, DEL and C1 controls, '"' and '\\' escaped, each byte that is not
  * part of a valid UTF-8 character as \xNN, valid UTF-8 text kept, cut to its buffer at
@@ -1000,6 +1029,7 @@ int main(void)
 		cmocka_unit_test(test_log_escape),
 		cmocka_unit_test(test_log_escaped),
 		cmocka_unit_test(test_log_escaped_any),
+		cmocka_unit_test(test_log_cut_utf8),
 		cmocka_unit_test(test_log_read),
 		cmocka_unit_test(test_log_every),
 		cmocka_unit_test(test_log_every_what),
