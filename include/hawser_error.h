@@ -68,6 +68,8 @@ extern "C" {
 	X(HW_EUNVOUCHED, -6111, "entries past the checkpoint cadence are not vouched for")         \
 	X(HW_ESTALE, -6112, "state tables are stale: the store awaits a snapshot")                 \
 	X(HW_ESWAP_CUT, -6113, "data directory missing: a snapshot's swap was cut short")          \
+	X(HW_EUNFLUSHED, -6114,                                                                    \
+	  "store holds a commit a crash left unflushed: a writable open must roll it back first")  \
 	X(HW_ENOMEM, -6200, "out of memory")                                                       \
 	X(HW_EBUSY, -6201, "resource busy or limit reached")                                       \
 	X(HW_ECONFIG, -6202, "configuration is invalid")                                           \

@@ -107,7 +107,9 @@ int hw_store_init(const char *dir);
  * missing, not a directory or cannot be searched. A store of the previous format (2:
  * quarantine keyed by LSN alone) is migrated by a writable open, in one flushed
  * transaction, and read as it is by a read-only one (its quarantine rows are rewind
- * 1's); -errno for the OS (-EIO when libsodium cannot initialise: the first open calls
+ * 1's); HW_EUNFLUSHED when a crash left the newest commit unflushed and this open
+ * cannot write data.mdb to roll it back (store_flush.c: a read-only mount; nothing
+ * written); -errno for the OS (-EIO when libsodium cannot initialise: the first open calls
  * sodium_init, which the hashes need to be fast and safe across threads). On success
  * *out owns the environment until hw_store_close(). */
 int hw_store_open(const char *dir, const struct hw_store_opts *opts, struct hw_store **out);

@@ -19,6 +19,8 @@
  * So after a crash, when data.mdb's newest meta page is R+1 and the record says R, the
  * meta page of R (the other of LMDB's two) is copied over it before LMDB opens the file
  * (hw__flush_recover): the store is then exactly commit R, and the log replays the rest.
+ * An open that cannot write data.mdb (a read-only mount) writes nothing and fails with
+ * HW_EUNFLUSHED: reading commit R+1 would read pages it may not have.
  * A record that does not belong to this data.mdb (another inode: a copy or a snapshot's
  * install) counts for nothing.
  *
@@ -186,8 +188,9 @@ static bool env_in_use(const char *dir)
 /* Make data.mdb (fd) the recorded commit again when a crash left the commit after it
  * unflushed: its meta page becomes a copy of the recorded one's (not while a process has
  * the store open: env_in_use). 0, HW_ECORRUPT (the record names a commit the file no
- * longer has), or another error. */
-static int metas_roll_back(const char *dir, int fd, uint64_t recorded)
+ * longer has), HW_EUNFLUSHED (it must roll back and fd is not writable: a read-only
+ * mount; nothing written), or another error. */
+static int metas_roll_back(const char *dir, int fd, bool writable, uint64_t recorded)
 {
 	uint8_t *buf = malloc(2 * META_PAGE_MAX);
 	if (buf == NULL)
@@ -199,6 +202,9 @@ static int metas_roll_back(const char *dir, int fd, uint64_t recorded)
 	uint64_t newest = rc == 0 ? m[newer].txnid : 0;
 	if (rc == 0 && newest == recorded + 1 && env_in_use(dir)) {
 		log_roll(dir, "store_roll_back_skipped", newest, recorded, 0);
+	} else if (rc == 0 && newest == recorded + 1 && m[!newer].txnid == recorded && !writable) {
+		rc = HW_EUNFLUSHED; /* a writable open rolls it back */
+		log_roll(dir, "store_roll_back_needed", newest, recorded, rc);
 	} else if (rc == 0 && newest == recorded + 1 && m[!newer].txnid == recorded) {
 		hw_put_u64(m[!newer].page, newer); /* the page's own number */
 		if (pwrite(fd, m[!newer].page, psize, (off_t)newer * psize) != (ssize_t)psize ||
@@ -238,11 +244,12 @@ static int recover_locked(const char *dir, int lock_fd)
 	char path[PATH_MAX];
 	path_of(dir, "data.mdb", path);
 	int fd = open(path, O_RDWR | O_CLOEXEC);
+	bool writable = fd >= 0;
 	if (fd < 0 && (errno == EACCES || errno == EROFS))
 		fd = open(path, O_RDONLY | O_CLOEXEC); /* enough unless it must roll back */
 	if (fd < 0)
 		return -errno;
-	rc = metas_roll_back(dir, fd, recorded);
+	rc = metas_roll_back(dir, fd, writable, recorded);
 	close(fd);
 	return rc;
 }

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <pthread.h>
 #include <sys/file.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -24,6 +25,7 @@
 #include "replica/record.h"
 #include "replica/store.h"
 #include "tests/integration/proc.h"
+#include "tests/skip.h"
 
 #define NOW_MS 1790000000000LL /* 2026-09-21: a fixed clock keeps runs identical */
 #define BATCH  200u
@@ -51,6 +53,9 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fx *f = *state;
+	char mnt[320];
+	snprintf(mnt, sizeof mnt, "%s/fs", f->root);
+	umount2(mnt, MNT_DETACH); /* test_read_only_mount's tmpfs, if an assertion left it */
 	hw_workload_free(f->load);
 	hw_test_rm_rf(f->root);
 	free(f);
@@ -217,6 +222,41 @@ static void test_read_only_open_rolls_back(void **state)
 	assert_int_equal(hw_store_open(f->dir, &ro, &s), 0);
 	assert_head_is(s, &c.flushed);
 	hw_store_close(s);
+	crash_free(&c);
+}
+
+/* A read-only open after the crash on a file system mounted read-only cannot roll back:
+ * it failed with EBADF from its write (logged as store_rolled_back code=EBADF), which
+ * said neither what was wrong nor what to do. It fails with HW_EUNFLUSHED, data.mdb as it
+ * was; remounted writable, a writable open rolls back. Needs root to mount a tmpfs. */
+static void test_read_only_mount(void **state)
+{
+	struct fx *f = *state;
+	char mnt[320];
+	snprintf(mnt, sizeof mnt, "%s/fs", f->root);
+	assert_int_equal(mkdir(mnt, 0700), 0);
+	if (mount("tmpfs", mnt, "tmpfs", 0, "size=64m") != 0)
+		HW_SKIP("mount tmpfs at %s: %s (needs CAP_SYS_ADMIN)", mnt, strerror(errno));
+	snprintf(f->dir, sizeof f->dir, "%s/fs/a", f->root);
+	assert_int_equal(hw_store_init(f->dir), 0);
+	struct crash c;
+	crash_after_meta(f, &c);
+	size_t before_len, after_len;
+	uint8_t *before = slurp(f->dir, "data.mdb", &before_len);
+	assert_int_equal(mount("tmpfs", mnt, "tmpfs", MS_REMOUNT | MS_RDONLY, NULL), 0);
+	struct hw_store *s;
+	struct hw_store_opts ro = {.read_only = true};
+	assert_int_equal(hw_store_open(f->dir, &ro, &s), HW_EUNFLUSHED);
+	uint8_t *after = slurp(f->dir, "data.mdb", &after_len);
+	assert_int_equal(after_len, before_len);
+	assert_memory_equal(after, before, before_len);
+	assert_int_equal(mount("tmpfs", mnt, "tmpfs", MS_REMOUNT, NULL), 0);
+	assert_int_equal(hw_store_open(f->dir, NULL, &s), 0);
+	assert_head_is(s, &c.flushed);
+	hw_store_close(s);
+	assert_int_equal(umount(mnt), 0);
+	free(after);
+	free(before);
 	crash_free(&c);
 }
 
@@ -469,6 +509,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_flushed_follows_commits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_crash_rolls_back, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_read_only_open_rolls_back, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_read_only_mount, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_record_ahead_of_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_writable_open_after_crash, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_one_keeper, setup, teardown),
