@@ -682,12 +682,10 @@ static void session_on_close(struct hw_conn *c, void *arg, int code)
 	(void)c;
 	struct hw_session *s = arg;
 	struct hw_node *n = s->node;
-	/* an eviction was logged; a loss before the Hello, which a flood repeats (the ring
-	 * logged its channel's end), a few times a second (HW_FLOOD_LOG_LINES) */
-	if (code != 0 && code != HW_ECLOSED && !s->evicted &&
-	    (s->hello || hw_log_every(&n->lost_every, "session_lost", hw__node_now(n),
-				      HW_FLOOD_LOG_MS, HW_FLOOD_LOG_LINES)))
-		hw_log("session_lost", "peer=%s code=%s", hw_conn_peer(c), hw_errname(code));
+	/* an eviction was logged */
+	if (code != 0 && code != HW_ECLOSED && !s->evicted)
+		hw_port_lost(&n->port_logs[s->repl], hw_conn_peer(c), code, s->hello,
+			     hw__node_now(n));
 	if (n->cfg.role == HW_ROLE_PRIMARY)
 		hw__primary_session_gone(n, s);
 	n->sessions_paused -= s->paused;
@@ -910,7 +908,6 @@ static void tick_cb(struct hw_timer *t, void *arg)
 	close_late_hellos(n, now);
 	for (int repl = 0; repl < 2; repl++)
 		hw_port_logs_flush(&n->port_logs[repl], now);
-	hw_log_every_flush(&n->lost_every, "session_lost", now, HW_FLOOD_LOG_MS);
 }
 
 static void signal_cb(void *arg)

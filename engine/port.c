@@ -98,13 +98,24 @@ void hw_port_close_late(struct hw_conn *c, const char *port, int64_t accepted_ms
 void hw_port_logs_init(struct hw_port_logs *l, const char *port)
 {
 	*l = (struct hw_port_logs){.evicted = {.what = l->evicted_what},
-				   .closed = {.what = l->closed_what}};
+				   .closed = {.what = l->closed_what},
+				   .lost = {.what = l->lost_what},
+				   .port = port};
 	snprintf(l->evicted_what, sizeof l->evicted_what, "port=%s reason=port_full", port);
 	snprintf(l->closed_what, sizeof l->closed_what, "port=%s reason=no_hello", port);
+	snprintf(l->lost_what, sizeof l->lost_what, "port=%s", port);
+}
+
+void hw_port_lost(struct hw_port_logs *l, const char *peer, int code, bool hello, int64_t now)
+{
+	if (hello ||
+	    hw_log_every(&l->lost, "session_lost", now, HW_FLOOD_LOG_MS, HW_FLOOD_LOG_LINES))
+		hw_log("session_lost", "peer=%s port=%s code=%s", peer, l->port, hw_errname(code));
 }
 
 void hw_port_logs_flush(struct hw_port_logs *l, int64_t now)
 {
 	hw_log_every_flush(&l->evicted, "session_evicted", now, HW_FLOOD_LOG_MS);
 	hw_log_every_flush(&l->closed, "session_closed", now, HW_FLOOD_LOG_MS);
+	hw_log_every_flush(&l->lost, "session_lost", now, HW_FLOOD_LOG_MS);
 }

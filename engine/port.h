@@ -65,20 +65,30 @@ void hw_port_close_late(struct hw_conn *c, const char *port, int64_t accepted_ms
 			struct hw_log_every *every);
 
 /* The lines of one port's sessions that a flood repeats per connection (session_evicted
- * by hw_port_evict, session_closed by hw_port_close_late): each written in full
- * HW_FLOOD_LOG_LINES times per HW_FLOOD_LOG_MS, then counted in one line that names the
- * port and the reason as the lines in full do ("event=session_evicted peer=* port=client
- * reason=port_full more=N in_ms=MS"), so that the count says which port a flood hit, and
- * a flood on one of a node's two ports leaves the other's lines in full. Set up by
- * hw_port_logs_init, in place (the counters' what point into it); loop thread only. */
+ * by hw_port_evict, session_closed by hw_port_close_late, session_lost by hw_port_lost):
+ * each written in full HW_FLOOD_LOG_LINES times per HW_FLOOD_LOG_MS, then counted in one
+ * line that names the port (and the reason) as the lines in full do
+ * ("event=session_evicted peer=* port=client reason=port_full more=N in_ms=MS"), so that
+ * the count says which port a flood hit, and a flood on one of a node's two ports leaves
+ * the other's lines in full. Set up by hw_port_logs_init, in place (the counters' what
+ * point into it); loop thread only. */
 struct hw_port_logs {
 	struct hw_log_every evicted; /* session_evicted ... reason=port_full */
 	struct hw_log_every closed;  /* session_closed ... reason=no_hello */
-	char evicted_what[48], closed_what[48];
+	struct hw_log_every lost;    /* session_lost before a Hello (a node's ports only) */
+	const char *port;            /* its name, as hw_port_logs_init took it */
+	char evicted_what[48], closed_what[48], lost_what[32];
 };
 
-/* Set l up for port (its name as its lines say it: client, replication, witness). */
+/* Set l up for port (its name as its lines say it: client, replication, witness; a
+ * string that outlives l). */
 void hw_port_logs_init(struct hw_port_logs *l, const char *port);
+
+/* Log session_lost (peer, l's port, code) of a session of l's port that ended with code
+ * at now, a loss no other line tells of (not a close of the node's own: 0, HW_ECLOSED, a
+ * displacement): in full when its Hello was taken (hello), else through l's lost
+ * counter, as a flood of connections repeats it. */
+void hw_port_lost(struct hw_port_logs *l, const char *peer, int code, bool hello, int64_t now);
 
 /* Write l's counts of the lines left out, for each counter whose interval has passed at
  * now (hw_log_every_flush): call it from a timer. */

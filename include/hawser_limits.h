@@ -85,8 +85,8 @@
 #define HW_EVICT_AGE_MS 500
 
 /* A node or the witness logs a line that a flood of connections would repeat once per
- * connection (a handshake cut or timed out, a session lost before its Hello, evicted or
- * closed for a late one, these two per port) at most HW_FLOOD_LOG_LINES times in full per
+ * connection (a handshake cut or timed out; a session lost before its Hello, evicted, or
+ * closed for a late one, these three per port) at most HW_FLOOD_LOG_LINES times in full per
  * HW_FLOOD_LOG_MS, then one line with the count of the rest (base/log.h hw_log_every):
  * 5,000 probes wrote 10,000 lines. Ten keep each of the few refusals an operator's mistake
  * makes at once (a node with the wrong key redialing, a client of another cluster) on a

@@ -238,7 +238,8 @@ static void dial_silent(struct fix *f, const char *addr, unsigned count)
 
 /* The lines of one port's event that a flood repeats per connection: how many in full
  * (those holding in_full, "port=client waited_ms="), and how many counted (more) in how
- * many lines naming that port and reason ("peer=* port=client reason=port_full more=N"). */
+ * many lines naming that port and reason ("peer=* port=client reason=port_full more=N";
+ * reason NULL: "peer=* port=client more=N"). */
 struct port_lines {
 	const char *event, *port, *reason, *in_full;
 	unsigned full, counts;
@@ -251,8 +252,8 @@ static void port_lines(struct hw_proc *proc, size_t from, unsigned want, struct 
 {
 	char event[64], counted[160], line[1024];
 	snprintf(event, sizeof event, "event=%s ", l->event);
-	snprintf(counted, sizeof counted, "event=%s peer=* port=%s reason=%s more=", l->event,
-		 l->port, l->reason);
+	snprintf(counted, sizeof counted, "event=%s peer=* port=%s%s%s more=", l->event, l->port,
+		 l->reason != NULL ? " reason=" : "", l->reason != NULL ? l->reason : "");
 	size_t from_full = from, from_count = from;
 	int64_t end = hw_mono_ms() + WAIT_MS;
 	while (l->full + l->more < want && hw_mono_ms() < end) {
@@ -358,6 +359,49 @@ static void test_evicted_flood_log_per_port(void **state)
 	dial_silent(f, f->t.client, SILENT_CLIENTS); /* each displaces a silent one */
 	struct port_lines repl = EVICTED_LINES("replication"), client = EVICTED_LINES("client");
 	expect_per_port(&f->t.proc, mark, EVICTED_REPL, &repl, &client);
+}
+
+/* count connections to addr, each reset by this side (SO_LINGER 0: a RST) before its
+ * Hello, so that the node loses its session with ECONNRESET. */
+static void dial_reset(const char *addr, unsigned count)
+{
+	for (unsigned i = 0; i < count; i++) {
+		int fd = hw_test_dial(addr);
+		assert_true(fd >= 0);
+		struct linger lg = {.l_onoff = 1, .l_linger = 0};
+		assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg), 0);
+		close(fd);
+	}
+}
+
+/* A port's session_lost lines of sessions reset before their Hello. */
+#define LOST_LINES(name)                                                                           \
+	{                                                                                          \
+		.event = "session_lost", .port = name, .reason = NULL,                             \
+		.in_full = "port=" name " code=ECONNRESET"                                         \
+	}
+
+/* Connections to the replication port reset before their Hello. */
+#define LOST_REPL (2u * HW_FLOOD_LOG_LINES)
+
+/* A flood of connections to the replication port, each reset before its Hello: the node
+ * writes its session_lost ... port=replication code=ECONNRESET in full HW_FLOOD_LOG_LINES
+ * times per HW_FLOOD_LOG_MS, then one line counting the rest that names the port
+ * (peer=* port=replication more=N). A few on the client port, reset once the replication
+ * port's lines in full are written (in the same second), are each written in full: that
+ * port's count is its own. Before, the lines named no port (peer=ADDR code=ECONNRESET),
+ * and one count for both ports (peer=* more=N) took in the client port's lines too. */
+static void test_lost_flood_log_per_port(void **state)
+{
+	struct fix *f = *state;
+	size_t mark = hw_proc_mark(&f->t.proc), from = mark;
+	dial_reset(f->t.listen, LOST_REPL);
+	for (unsigned i = 0; i < HW_FLOOD_LOG_LINES; i++)
+		assert_true(hw_proc_wait_line(&f->t.proc, &from, "event=session_lost ",
+					      "port=replication code=", WAIT_MS, NULL, 0));
+	dial_reset(f->t.client, SILENT_CLIENTS);
+	struct port_lines repl = LOST_LINES("replication"), client = LOST_LINES("client");
+	expect_per_port(&f->t.proc, mark, LOST_REPL, &repl, &client);
 }
 
 /* Silent connections to the replication port past its sessions, while every session of
@@ -880,6 +924,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_busy_refused_node_survives, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_silent_sessions_closed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_silent_flood_log_bounded, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lost_flood_log_per_port, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_repl_flood_client_port_full, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unread_replies_all_come, flood_setup,
 						flood_teardown),
