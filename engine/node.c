@@ -682,8 +682,8 @@ static void session_on_close(struct hw_conn *c, void *arg, int code)
 	(void)c;
 	struct hw_session *s = arg;
 	struct hw_node *n = s->node;
-	/* an eviction was logged */
-	if (code != 0 && code != HW_ECLOSED && !s->evicted)
+	/* an eviction, or a close for a late Hello (accepted_ms INT64_MAX), was logged */
+	if (code != 0 && code != HW_ECLOSED && !s->evicted && s->accepted_ms != INT64_MAX)
 		hw_port_lost(&n->port_logs[s->repl], hw_conn_peer(c), code, s->hello,
 			     hw__node_now(n));
 	if (n->cfg.role == HW_ROLE_PRIMARY)

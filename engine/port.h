@@ -60,7 +60,8 @@ int hw_port_evictee(const struct hw_port_view *p, const char *peer, int64_t now)
 
 /* Close c (-ETIMEDOUT), a session of port that has said no Hello since its accept at
  * accepted_ms and is late at now (hw_conn_hello_late). Logs session_closed (peer, port,
- * code=ETIMEDOUT, reason=no_hello, waited_ms) through *every, port's hw_port_logs' closed. */
+ * code=ETIMEDOUT, reason=no_hello, waited_ms) through *every, port's hw_port_logs' closed:
+ * its only line (no session_lost after it). */
 void hw_port_close_late(struct hw_conn *c, const char *port, int64_t accepted_ms, int64_t now,
 			struct hw_log_every *every);
 
@@ -86,8 +87,8 @@ void hw_port_logs_init(struct hw_port_logs *l, const char *port);
 
 /* Log session_lost (peer, l's port, code) of a session of l's port that ended with code
  * at now, a loss no other line tells of (not a close of the node's own: 0, HW_ECLOSED, a
- * displacement): in full when its Hello was taken (hello), else through l's lost
- * counter, as a flood of connections repeats it. */
+ * displacement, a late Hello): in full when its Hello was taken (hello), else through
+ * l's lost counter, as a flood of connections repeats it. */
 void hw_port_lost(struct hw_port_logs *l, const char *peer, int code, bool hello, int64_t now);
 
 /* Write l's counts of the lines left out, for each counter whose interval has passed at
