@@ -18,6 +18,24 @@
 
 #define DAY_MS (24LL * 3600 * 1000)
 
+/* A path as the terminal shows it (hw_log_escaped: a byte that is not UTF-8 as \xNN, a
+ * backslash doubled) back to its bytes, in place. */
+static inline void unshown(char *s)
+{
+	char *w = s;
+	for (const char *p = s; *p != '\0'; p++) {
+		unsigned byte;
+		if (p[0] == '\\' && p[1] == 'x' && sscanf(p + 2, "%2x", &byte) == 1) {
+			*w++ = (char)byte;
+			p += 3;
+		} else {
+			*w++ = *p;
+			p += p[0] == '\\' && p[1] == '\\';
+		}
+	}
+	*w = '\0';
+}
+
 /* The paths of "  report: HTML\n          JSON" in a drill's summary (4,200 bytes each),
  * checked to be there. */
 static inline void report_paths(const struct hw_capture *r, char *html, char *json)
@@ -25,6 +43,8 @@ static inline void report_paths(const struct hw_capture *r, char *html, char *js
 	const char *p = strstr(r->out, "report: ");
 	assert_non_null(p);
 	assert_int_equal(sscanf(p, "report: %4199s %4199s", html, json), 2);
+	unshown(html);
+	unshown(json);
 	assert_non_null(strstr(html, ".html"));
 	assert_non_null(strstr(json, ".json"));
 	assert_int_equal(access(html, R_OK), 0);
