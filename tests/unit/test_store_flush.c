@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <pthread.h>
+#include <sched.h>
+#include <stdbool.h>
 #include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -20,6 +22,7 @@
 #include <cmocka.h>
 #include <lmdb.h>
 
+#include "base/clock.h"
 #include "base/fault.h"
 #include "bench/workload.h"
 #include "replica/record.h"
@@ -327,10 +330,33 @@ static void test_one_keeper(void **state)
 	assert_int_equal(errno, ENOENT);
 }
 
-static void *unlock_soon(void *arg)
+/* The test's hold of the record's lock, released once the keeping open has the record
+ * open too (it is trying the lock then): an event, not a pause. */
+struct holder {
+	int fd;
+	char path[400];
+};
+
+/* Whether a descriptor of this process other than skip names path. */
+static bool other_open(const char *path, int skip)
 {
-	usleep(100 * 1000);
-	close(*(int *)arg); /* and its lock */
+	char link[64], name[400];
+	for (int fd = 0; fd < 1024; fd++) {
+		snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+		ssize_t n = fd == skip ? -1 : readlink(link, name, sizeof name - 1);
+		if (n > 0 && (name[n] = '\0', strcmp(name, path) == 0))
+			return true;
+	}
+	return false;
+}
+
+static void *unlock_when_tried(void *arg)
+{
+	struct holder *h = arg;
+	int64_t give_up = hw_mono_ms() + 60000; /* a bound, not a measure: the open comes */
+	while (!other_open(h->path, h->fd) && hw_mono_ms() < give_up)
+		sched_yield();
+	close(h->fd); /* and its lock */
 	return NULL;
 }
 
@@ -339,13 +365,15 @@ static void *unlock_soon(void *arg)
 static void test_keeper_waits_for_a_reader(void **state)
 {
 	struct fx *f = *state;
-	char path[400];
-	snprintf(path, sizeof path, "%s/store.flushed", f->dir);
-	int fd = open(path, O_RDONLY | O_CREAT, 0600);
-	assert_true(fd >= 0);
-	assert_int_equal(flock(fd, LOCK_EX | LOCK_NB), 0);
+	struct holder h;
+	char rel[400];
+	snprintf(rel, sizeof rel, "%s/store.flushed", f->dir);
+	h.fd = open(rel, O_RDONLY | O_CREAT, 0600);
+	assert_true(h.fd >= 0);
+	assert_non_null(realpath(rel, h.path)); /* as /proc names it */
+	assert_int_equal(flock(h.fd, LOCK_EX | LOCK_NB), 0);
 	pthread_t t;
-	assert_int_equal(pthread_create(&t, NULL, unlock_soon, &fd), 0);
+	assert_int_equal(pthread_create(&t, NULL, unlock_when_tried, &h), 0);
 	struct hw_store *s;
 	assert_int_equal(hw_store_open(f->dir, &ahead, &s), 0);
 	pthread_join(t, NULL);
