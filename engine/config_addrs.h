@@ -2,8 +2,8 @@
  * own (hw_addr_same: localhost is 127.0.0.1, an IP address in any spelling is itself), the
  * witness not at this node's node.listen, and this process's own voter address (a node's
  * in voters, the witness's witness) at the port it listens on. Checked when a config loads
- * (engine/config.c) and again once its host names are looked up (engine/resolve.h). Pure;
- * any thread. */
+ * (engine/config_check.c) and again once its host names are looked up (engine/resolve.h).
+ * Pure; any thread. */
 #ifndef HW_ENGINE_CONFIG_ADDRS_H
 #define HW_ENGINE_CONFIG_ADDRS_H
 
