@@ -1,7 +1,7 @@
-/* node_int.h: a node's insides, shared by node.c (set-up, client port, status),
- * node_primary.c (taking submits, streaming to standbys), node_standby.c (following a
- * primary) and node_snapshot.c (a snapshot for a standby the log cannot catch up).
- * Everything here runs on the node's loop thread unless it says otherwise. */
+/* node_int.h: a node's insides, shared by node.c (set-up, client port), node_status.c
+ * (its status), node_primary.c (taking submits, streaming to standbys), node_standby.c
+ * (following a primary) and node_snapshot.c (a snapshot for a standby the log cannot
+ * catch up). Everything here runs on the node's loop thread unless it says otherwise. */
 #ifndef HW_ENGINE_NODE_INT_H
 #define HW_ENGINE_NODE_INT_H
 
@@ -39,12 +39,12 @@
  * however fast they come. */
 #define HW_REFUSING_MAX 64u
 /* Room a client session's send buffer must have before the node takes its next request:
- * the largest reply a request gets at once (a Status, a few KiB: node.c ties it), over a
- * SUBMIT_REPLY's for each submit taken and not answered yet (replies_owed). A client that
- * leaves more than the rest of HW_CONN_SEND_MAX unread is not read from until a send
- * leaves that buffer below half, so a request is only taken when its reply, and those of
- * the submits before it, can be queued, and a client that pipelines without reading is
- * held back through TCP, never dropped. */
+ * the largest reply a request gets at once (a Status, a few KiB: node_status.c ties it),
+ * over a SUBMIT_REPLY's for each submit taken and not answered yet (replies_owed). A
+ * client that leaves more than the rest of HW_CONN_SEND_MAX unread is not read from until
+ * a send leaves that buffer below half, so a request is only taken when its reply, and
+ * those of the submits before it, can be queued, and a client that pipelines without
+ * reading is held back through TCP, never dropped. */
 #define HW_SESSION_REPLY_ROOM (64u * 1024u)
 _Static_assert(HW_SESSION_REPLY_ROOM <= HW_CONN_SEND_MAX / 2,
 	       "a session paused for its replies is resumed by on_writable, below half");
@@ -526,6 +526,10 @@ void hw__audit_refusal(struct hw_node *n, const char *peer, const uint8_t *key, 
 int hw__drill_on_fault(struct hw_session *s, const struct hw_frame *f);
 /* Drop a fault still waiting for its audit event (hw_node_close, before the loop). */
 void hw__drill_stop(struct hw_node *n);
+/* node_status.c: a session's STATUS_REQUEST frame answered with a STATUS frame
+ * (wire.proto Status: role, LSNs, peers and their lag, holds, targets, drills), built on
+ * the stack and sent at once. Returns 0 or a code to close with. */
+int hw__status_send(struct hw_session *s);
 /* node_digest.c: a session's DIGEST_QUERY frame (wire.proto DigestQuery): start the
  * digest at its LSN on a thread; the DIGEST_REPLY follows when it is done (an ERROR
  * HW_EBUSY while another query runs). Returns 0 or a code to close with. */
