@@ -1,7 +1,8 @@
 /* utf8.h: the one reading of UTF-8 text: strict decoding of a code point (record fields
  * are validated with it, replica/validate.c), cutting a string short at a character
- * boundary, and writing text whose invalid bytes become U+FFFD (the CLI's JSON writer and
- * the drills' HTML reports, which must stay valid whatever a path or a message holds).
+ * boundary, and writing text whose invalid bytes become U+FFFD (the CLI's JSON writer,
+ * whose output must stay valid whatever a path or a message holds; the drills' HTML
+ * reports show such a byte as \xNN instead, as the terminal does: base/log.h).
  * Pure but for hw_utf8_put's FILE; any thread. */
 #ifndef HW_BASE_UTF8_H
 #define HW_BASE_UTF8_H

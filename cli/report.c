@@ -318,22 +318,19 @@ void hw_report_json(const struct hw_report *r, FILE *f)
 /* ---- HTML -------------------------------------------------------------------------- */
 
 /* s as the page shows it: HTML's own characters as entities; a control character (C0,
- * DEL, C1 in UTF-8) or '\\' as a terminal shows it (base/log.h hw_log_escaped: ESC as
- * \x1b, a newline as \n, which HTML would show as a space), so that a path or a node's
- * words read back as they were; a byte that is not UTF-8 as U+FFFD, so the page stays
- * valid UTF-8. */
+ * DEL, C1 in UTF-8), '\\' or a byte that is not UTF-8 as a terminal shows it (base/log.h
+ * hw_log_escaped: ESC as \x1b, a newline as \n, which HTML would show as a space, a raw
+ * byte 0xff as \xff), so that a path or a node's words read back as they were, the page
+ * stays valid UTF-8 and an operator finds on it the text the terminal showed. */
 static void esc(FILE *f, const char *s)
 {
 	static const char html[] = "<>&\"'";
 	static const char *const entity[] = {"&lt;", "&gt;", "&amp;", "&quot;", "&#39;"};
 	char shown[HW_LOG_ESCAPED_CHAR_MAX];
-	unsigned long cp;
 	for (; *s; s++) {
 		const char *h = strchr(html, *s);
 		if (h != NULL) {
 			fputs(entity[h - html], f);
-		} else if (hw_utf8_decode((const unsigned char *)s, &cp) == 0) {
-			hw_utf8_put(f, s); /* U+FFFD */
 		} else {
 			s += hw_log_escape_char(s, shown) - 1;
 			fputs(shown, f);

@@ -234,8 +234,9 @@ static void test_report_half_removed(void **state)
 }
 
 /* The whole of file p is strict UTF-8 (so its JSON parses wherever its text came from),
- * and holds U+FFFD (a byte that was not UTF-8, written as one) only when fffd says. */
-static void assert_utf8_file(const char *p, bool fffd)
+ * and holds U+FFFD (a byte that was not UTF-8, written as one) only when fffd says.
+ * Returns its text (until the next call). */
+static const char *assert_utf8_file(const char *p, bool fffd)
 {
 	static char text[1 << 20];
 	read_all(p, text, sizeof(text));
@@ -247,6 +248,7 @@ static void assert_utf8_file(const char *p, bool fffd)
 				 (unsigned char)text[i]);
 	}
 	assert_int_equal(strstr(text, HW_UTF8_REPLACEMENT) != NULL, fffd);
+	return text;
 }
 
 /* A store path longer than a report's 320-byte fields, of 日 (3 bytes each) from where
@@ -274,7 +276,8 @@ static void long_utf8_path(struct fix *f, char *out, size_t cap)
 
 /* The reports of a verify drill stay strict UTF-8: of a store whose path of Japanese
  * characters is cut in the middle of one (the field ends before it: no U+FFFD), and of
- * one whose name holds a byte that is no UTF-8 (written as U+FFFD). */
+ * one whose name holds a byte that is no UTF-8 (in the JSON written as U+FFFD, on the
+ * page as \xff, as the terminal shows it). */
 static void test_report_utf8(void **state)
 {
 	struct fix *f = *state;
@@ -287,7 +290,8 @@ static void test_report_utf8(void **state)
 		assert_int_equal(hw(&f->r, "drill", "verify", "--dir", dir, NULL), 0);
 		report_paths(&f->r, html, json);
 		assert_utf8_file(json, i == 1);
-		assert_utf8_file(html, i == 1);
+		const char *page = assert_utf8_file(html, false);
+		assert_int_equal(strstr(page, "bad\\xff") != NULL, i == 1);
 		assert_int_equal(hw(&f->r, "status", "--dir", dir, "--json", NULL), 0);
 		assert_non_null(strstr(f->r.out, i ? "bad" HW_UTF8_REPLACEMENT : "\"report\":\""));
 	}

@@ -4,9 +4,10 @@
  * taken, and the rendered DOM (--dump-dom) holds the SVG timeline with one bar per phase,
  * each with its verdict, and the figures whole; a procedure judged at another time (--now)
  * says so on the page, with a bar per check and the facts it looked at; a drill that
- * timed nothing draws no empty axis; a path holding ESC, BEL and a newline shows them
- * escaped; a report of long paths and phase names fits windows 1280 and 800 px wide
- * (measured in the page by a script added to a copy of it).
+ * timed nothing draws no empty axis; a path holding ESC, BEL, a newline and a byte that is
+ * not UTF-8 shows them escaped as the terminal does; a report of long paths and phase
+ * names fits windows 1280 and 800 px wide (measured in the page by a script added to a
+ * copy of it).
  * Exit 77 with the reason when chromium is not installed. */
 #include <errno.h>
 #include <fcntl.h>
@@ -22,6 +23,7 @@
 
 #include <cmocka.h>
 
+#include "base/utf8.h"
 #include "tests/integration/cli_fix.h"
 
 /* Run bin (hawser or chromium) with the given arguments (NULL-terminated), capturing its
@@ -306,30 +308,35 @@ static void test_error_report_renders(void **state)
 	assert_non_null(strstr(f->r.out, "<p id=\"timeline-none\">Nothing was timed"));
 }
 
-/* A string holding ESC, BEL, a newline, '<' and '&' (a --backup-dir path, which the
- * procedure names in a fact, a check and its bar, and its summary) shows in the rendered
- * page as a terminal shows it, \x1b, \x07 and \n, beside "<" and "&" as text: no control
- * character reaches the DOM, where a newline would show as a space and ESC or BEL as
- * nothing. */
+/* A string holding ESC, BEL, a newline, '<', '&' and a byte that is not UTF-8 (a
+ * --backup-dir path, which the procedure names in a fact, a check and its bar, and its
+ * summary) shows in the rendered page as the terminal's summary shows it, \x1b, \x07, \n
+ * and \xff, beside "<" and "&" as text: no control character reaches the DOM, where a
+ * newline would show as a space and ESC or BEL as nothing, and no U+FFFD, which an
+ * operator could not match to the terminal's \xff. */
 static void test_controls_shown(void **state)
 {
 	struct fix *f = *state;
 	char dir[4300], bak[4300], want[4500];
 	snprintf(dir, sizeof(dir), "%s/store", f->dir);
-	snprintf(bak, sizeof(bak), "%s/b\x1b[2J\x07\n<i>&", f->dir);
+	snprintf(bak, sizeof(bak), "%s/b\x1b[2J\x07\n<i>&\xff", f->dir);
 	assert_int_equal(run(&f->r, hw_bin, "init", dir, NULL), 0);
 	assert_int_equal(
 		run(&f->r, hw_bin, "drill", "procedure", "--dir", dir, "--backup-dir", bak, NULL),
 		3);
+	snprintf(want, sizeof(want), "backup_dir %s/b\\x1b[2J\\x07\\n<i>&\\xff holds no backup",
+		 f->dir);
+	assert_non_null(strstr(f->r.out, want)); /* the terminal's summary */
 	render_last(f, "controls");
 	const char *dom = f->r.out;
 	assert_null(strchr(dom, '\x1b'));
 	assert_null(strchr(dom, '\x07'));
+	assert_null(strstr(dom, HW_UTF8_REPLACEMENT));
 	snprintf(want, sizeof(want),
-		 "<td>backup_dir</td><td><code>%s/b\\x1b[2J\\x07\\n&lt;i&gt;&amp;<", f->dir);
+		 "<td>backup_dir</td><td><code>%s/b\\x1b[2J\\x07\\n&lt;i&gt;&amp;\\xff<", f->dir);
 	assert_non_null(strstr(dom, want));
 	snprintf(want, sizeof(want),
-		 "backup_dir %s/b\\x1b[2J\\x07\\n&lt;i&gt;&amp; holds no backup", f->dir);
+		 "backup_dir %s/b\\x1b[2J\\x07\\n&lt;i&gt;&amp;\\xff holds no backup", f->dir);
 	assert_true(count(dom, want) >= 2); /* the check's row and its bar's title */
 }
 
