@@ -88,19 +88,25 @@ static void put_escaped(struct line *l, const char *s)
 	}
 }
 
-const char *hw_log_escaped(const char *s, char *buf, size_t cap)
+size_t hw_log_escape_fit(const char *s, char *buf, size_t cap)
 {
 	char one[HW_LOG_ESCAPED_CHAR_MAX];
-	size_t used = 0;
+	size_t used = 0, took = 0;
 	buf[0] = '\0';
-	for (const char *p = s ? s : ""; *p != '\0';) {
-		p += hw_log_escape_char(p, one);
-		size_t n = strlen(one);
-		if (used + n >= cap)
+	for (s = s ? s : ""; s[took] != '\0';) {
+		size_t n = hw_log_escape_char(s + took, one), len = strlen(one);
+		if (used + len >= cap)
 			break; /* cut at an escape's end or a character's */
-		memcpy(buf + used, one, n + 1);
-		used += n;
+		memcpy(buf + used, one, len + 1);
+		used += len;
+		took += n;
 	}
+	return took;
+}
+
+const char *hw_log_escaped(const char *s, char *buf, size_t cap)
+{
+	hw_log_escape_fit(s, buf, cap);
 	return buf;
 }
 

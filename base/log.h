@@ -67,6 +67,12 @@ void hw_log_start_failed(int code, const struct hw_start_at *at);
 #define HW_LOG_ESCAPED_CHARS(len) (4 * (len) + 1)
 const char *hw_log_escaped(const char *s, char *buf, size_t cap);
 
+/* hw_log_escaped's work, saying where it cut: s (NULL is "") escaped into buf, as much as
+ * fits in cap bytes (at least 1), whole escapes and characters; returns how many bytes of
+ * s buf holds (strlen(s) when all of it), so a caller can cut s elsewhere instead
+ * (cli/text.c hw_cli_event_text keeps a long s's end). Any thread. */
+size_t hw_log_escape_fit(const char *s, char *buf, size_t cap);
+
 /* The character at p (not NUL) as hw_log_escaped writes it, into one, ended by a NUL (a
  * C1 control's escape is the longest); returns how many bytes of p it took: a whole
  * character's (1 to 4), or 1 for a byte that is not UTF-8. Any thread. */

@@ -101,29 +101,11 @@ const char *hw_cli_reject_shown(const struct hw_reject *r, char *buf, size_t cap
 	return buf;
 }
 
-/* s escaped (hw_log_escape_char) into buf, as much as fits in cap bytes: whole characters
- * and escapes. Returns how many bytes of s it holds. */
-static size_t event_put(const char *s, char *buf, size_t cap)
-{
-	char one[HW_LOG_ESCAPED_CHAR_MAX];
-	size_t used = 0, took = 0;
-	buf[0] = '\0';
-	while (s[took] != '\0') {
-		size_t n = hw_log_escape_char(s + took, one), len = strlen(one);
-		if (used + len >= cap)
-			break;
-		memcpy(buf + used, one, len + 1);
-		used += len;
-		took += n;
-	}
-	return took;
-}
-
 const char *hw_cli_event_text(const char *s, bool tail, char *buf, size_t cap)
 {
 	s = s ? s : "";
 	size_t n = strlen(s);
-	if (event_put(s, buf, cap) == n || !tail)
+	if (hw_log_escape_fit(s, buf, cap) == n || !tail)
 		return buf;
 	/* from its second character on, the first whose end fits after "..." (each byte of s
 	 * takes one of buf at least: strlen first spares escaping ends that cannot fit) */
@@ -131,7 +113,7 @@ const char *hw_cli_event_text(const char *s, bool tail, char *buf, size_t cap)
 	const char *t = s;
 	do
 		t += hw_log_escape_char(t, one);
-	while (strlen(t) > cap - 4 || event_put(t, buf + 3, cap - 3) != strlen(t));
+	while (strlen(t) > cap - 4 || hw_log_escape_fit(t, buf + 3, cap - 3) != strlen(t));
 	memcpy(buf, "...", 3);
 	return buf;
 }

@@ -394,17 +394,24 @@ static void test_log_escaped(void **state)
 }
 
 /* Whatever bytes it is given, hw_log_escaped writes UTF-8 without a control character,
- * within every cap, and whole within HW_LOG_ESCAPED_CHARS. */
+ * within every cap, and whole within HW_LOG_ESCAPED_CHARS; hw_log_escape_fit, which does
+ * its work, says how many bytes of them that text holds: those bytes alone escape to it. */
 static void test_log_escaped_any(void **state)
 {
 	(void)state;
-	char all[256], buf[HW_LOG_ESCAPED_CHARS(sizeof all)];
+	char all[256], buf[HW_LOG_ESCAPED_CHARS(sizeof all)], head[sizeof all], again[sizeof buf];
 	for (size_t i = 0; i < 255; i++)
 		all[i] = (char)(255 - i); /* 0xff down to 0x01: every byte, in runs of each kind */
 	all[255] = '\0';
+	size_t whole = strlen(hw_log_escaped(all, again, sizeof again));
 	for (size_t cap = 1; cap <= sizeof buf; cap++) {
 		const char *t = hw_log_escaped(all, buf, cap);
 		assert_true(strlen(t) < cap);
+		size_t took = hw_log_escape_fit(all, buf, cap);
+		assert_int_equal(took == strlen(all), cap > whole);
+		memcpy(head, all, took);
+		head[took] = '\0';
+		assert_string_equal(hw_log_escaped(head, again, sizeof again), t);
 		unsigned long cp;
 		for (const unsigned char *p = (const unsigned char *)t; *p != '\0';) {
 			size_t n = hw_utf8_decode(p, &cp);
