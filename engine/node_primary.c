@@ -169,12 +169,13 @@ static void outbox_trim(struct hw_node *n)
 
 static void send_heartbeat(struct hw_node *n, uint32_t peer);
 
-/* The writer took job j and prepared it: each record's time queued and in the store. */
+/* The writer prepared records from..to of job j: each one's time queued and in the store. */
 static void stages_stored(struct hw_node *n, const struct hw_job *j)
 {
 	uint64_t now = hw_mono_ns();
-	struct hw_stage_sums add = {.store_ns = (now - j->kicked_ns) * j->n, .stored = j->n};
-	for (size_t i = 0; i < j->n; i++) {
+	size_t count = j->to - j->from;
+	struct hw_stage_sums add = {.store_ns = (now - j->kicked_ns) * count, .stored = count};
+	for (size_t i = j->from; i < j->to; i++) {
 		struct hw_request *r = &n->requests[(uint32_t)j->token[i]];
 		add.queued_ns += j->kicked_ns - r->since_ns;
 		r->since_ns = now;
@@ -183,25 +184,49 @@ static void stages_stored(struct hw_node *n, const struct hw_job *j)
 	stages_add(n, &add);
 }
 
-/* The batch's submits wait (or are answered, when refused) before its entries go out:
- * a SEND then knows whether a submit in mode received waits for them (repl.h). */
+/* The new entries of a piece of a batch, in order: to the outbox, the log and the core. */
+static void entries_out(struct hw_node *n, struct hw_segment *list)
+{
+	while (list != NULL) {
+		struct hw_segment *seg = list;
+		list = seg->next;
+		seg->next = NULL;
+		if (n->failed != 0) { /* the store may keep them; nothing streams them */
+			hw_segment_free(seg);
+			continue;
+		}
+		outbox_add(n, seg);
+		/* The log makes the batch durable; kick_writer() left room for it. */
+		int rc = hw_wal_append(n->wal, seg->data, seg->len, seg->last_lsn);
+		if (rc != 0)
+			hw__node_storage_failed(n, rc, "wal");
+		n->last_epoch = n->epoch;
+		HW_CORE(n, hw_primary_on_append(&n->core, seg->last_lsn, hw__node_now(n), acts));
+	}
+}
+
+/* A piece of the batch's submits (j->from..j->to) wait (or are answered, when refused)
+ * before its entries go out: a SEND then knows whether a submit in mode received waits
+ * for them (repl.h). */
 static void on_prepared(struct hw_node *n, struct hw_job *j)
 {
 	uint64_t applied = 0;
-	n->unprepared -= (uint32_t)j->n; /* waiters of the core, or answered, from here */
+	/* waiters of the core, or answered, from here */
+	n->unprepared -= (uint32_t)(j->to - j->from);
 	stages_stored(n, j);
+	struct hw_segment *list = j->segment;
+	j->segment = NULL;
 	if (n->failed != 0) { /* prepared after the node stopped acknowledging */
-		for (size_t i = 0; i < j->n; i++) {
+		for (size_t i = j->from; i < j->to; i++) {
 			const struct hw_result *res = &j->res[i];
 			struct hw_outcome o = {.code = res->code != 0 ? res->code : HW_ECLOSED,
 					       .reject = res->reject};
 			request_answer(n, (uint32_t)j->token[i], &o);
 		}
-		hw_segment_free(j->segment); /* the store may keep them; nothing streams them */
-		j->segment = NULL;
+		entries_out(n, list);
 		return;
 	}
-	for (size_t i = 0; i < j->n; i++) {
+	for (size_t i = j->from; i < j->to; i++) {
 		uint32_t slot = (uint32_t)j->token[i];
 		const struct hw_result *res = &j->res[i];
 		if (res->code != 0) { /* a reject, or HW_EBEHIND (queue_record) */
@@ -227,17 +252,7 @@ static void on_prepared(struct hw_node *n, struct hw_job *j)
 		if (j->mode[i] == HW_MODE_APPLIED)
 			applied = wait_lsn;
 	}
-	if (j->segment != NULL) {
-		struct hw_segment *seg = j->segment;
-		j->segment = NULL;
-		outbox_add(n, seg);
-		/* The log makes the batch durable; kick_writer() left room for it. */
-		int rc = hw_wal_append(n->wal, seg->data, seg->len, seg->last_lsn);
-		if (rc != 0)
-			hw__node_storage_failed(n, rc, "wal");
-		n->last_epoch = n->epoch;
-		HW_CORE(n, hw_primary_on_append(&n->core, seg->last_lsn, hw__node_now(n), acts));
-	}
+	entries_out(n, list);
 	if (applied > n->apply_wanted) {
 		n->apply_wanted = applied;
 		for (uint32_t p = 0; p < n->cfg.n_standbys; p++)
@@ -266,11 +281,9 @@ static void primary_failed(struct hw_node *n, int code)
 static void on_failed(struct hw_node *n, struct hw_job *j)
 {
 	hw__node_storage_failed(n, j->rc, "store");
-	if (!j->prepared) {
-		for (size_t i = 0; i < j->n; i++)
-			request_fail(n, (uint32_t)j->token[i], j->rc);
-		n->unprepared -= (uint32_t)j->n;
-	}
+	for (size_t i = j->to; i < j->n; i++) /* those never prepared */
+		request_fail(n, (uint32_t)j->token[i], j->rc);
+	n->unprepared -= (uint32_t)(j->n - j->to);
 	primary_failed(n, j->rc);
 }
 

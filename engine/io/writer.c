@@ -28,7 +28,8 @@ struct hw_writer {
 	struct hw_job jobs[2];
 	struct hw_job *filling;
 	struct hw_job *active;  /* in the writer, or done and not yet released; NULL: idle */
-	enum hw_job_stage seen; /* last stage of active reported to the loop */
+	struct hw_segment *out_head, *out_tail; /* under mu: active's entries not yet taken */
+	bool done_seen;                         /* the loop heard of active's DONE */
 	struct hw_wal *wal;     /* when set: flush the store now and then, and let the log go */
 	bool from_primary;      /* append jobs: hw_store_append_primary */
 	uint64_t synced_lsn;
@@ -48,6 +49,15 @@ struct hw_writer {
 void hw_segment_free(struct hw_segment *s)
 {
 	free(s);
+}
+
+static void segments_free(struct hw_segment *s)
+{
+	while (s != NULL) {
+		struct hw_segment *next = s->next;
+		hw_segment_free(s);
+		s = next;
+	}
 }
 
 bool hw_job_fits(const struct hw_job *j, size_t len)
@@ -71,10 +81,10 @@ size_t hw_job_add(struct hw_job *j, const uint8_t *data, size_t len)
 static void job_empty(struct hw_job *j)
 {
 	j->stage = HW_JOB_FILLING;
-	j->prepared = false;
+	j->prepared_n = j->from = j->to = 0;
 	j->n = 0;
 	j->used = 0;
-	hw_segment_free(j->segment); /* one its owner did not take (writer.h) */
+	segments_free(j->segment); /* those its owner did not take (writer.h) */
 	j->segment = NULL;
 	j->rc = 0;
 	j->last_lsn = 0;
@@ -112,16 +122,32 @@ static void job_free(struct hw_job *j)
 	free(j->system);
 	free(j->refuse_new);
 	free(j->res);
-	hw_segment_free(j->segment);
+	segments_free(j->segment);
 }
 
 static void set_stage(struct hw_writer *w, struct hw_job *j, enum hw_job_stage stage)
 {
 	pthread_mutex_lock(&w->mu);
 	j->stage = stage;
-	if (stage == HW_JOB_PREPARED)
-		j->prepared = true;
 	pthread_cond_broadcast(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	hw_async_send(w->async);
+}
+
+/* The records of job j before n are prepared, their new entries in seg (NULL: none):
+ * the loop may answer and stream them (writer.h, HW_WRITER_PIECE_RECORDS). */
+static void publish(struct hw_writer *w, struct hw_job *j, size_t n, struct hw_segment *seg)
+{
+	pthread_mutex_lock(&w->mu);
+	if (seg != NULL) {
+		if (w->out_tail != NULL)
+			w->out_tail->next = seg;
+		else
+			w->out_head = seg;
+		w->out_tail = seg;
+	}
+	j->prepared_n = n;
+	j->stage = HW_JOB_PREPARED;
 	pthread_mutex_unlock(&w->mu);
 	hw_async_send(w->async);
 }
@@ -256,29 +282,41 @@ static void job_done(struct hw_writer *w, struct hw_job *j)
 	set_stage(w, j, HW_JOB_DONE);
 }
 
+/* Prepare the m records of submit job j from at on, and publish them. 0, or the failure
+ * that ends the job (the pieces before stay prepared and held). */
+static int prepare_piece(struct hw_writer *w, struct hw_job *j, size_t at, size_t m)
+{
+	for (size_t i = 0; i < m; i++)
+		w->subs[i] = (struct hw_submit){.data = j->buf + j->off[at + i],
+						.len = j->len[at + i],
+						.system = j->system[at + i],
+						.refuse_new = j->refuse_new[at + i]};
+	struct hw_batch b;
+	int rc = hw_store_prepare(w->store, j->epoch, j->now_ms, w->subs, m, j->res + at, &b);
+	if (rc != 0)
+		return rc;
+	struct hw_segment *seg = segment_copy(&b);
+	if (b.first_lsn != 0 && seg == NULL) {
+		hw_store_abort(w->store); /* this piece only: held ones stay */
+		return HW_ENOMEM;
+	}
+	if (b.first_lsn != 0)
+		j->last_lsn = b.last_lsn;
+	publish(w, j, at + m, seg);
+	return 0;
+}
+
 static void run_submit(struct hw_writer *w, struct hw_job *j)
 {
-	for (size_t i = 0; i < j->n; i++)
-		w->subs[i] = (struct hw_submit){.data = j->buf + j->off[i],
-						.len = j->len[i],
-						.system = j->system[i],
-						.refuse_new = j->refuse_new[i]};
-	struct hw_batch b;
-	j->rc = hw_store_prepare(w->store, j->epoch, j->now_ms, w->subs, j->n, j->res, &b);
-	if (j->rc != 0) {
-		job_done(w, j);
-		return;
+	size_t piece = w->wal != NULL ? HW_WRITER_PIECE_RECORDS : j->n;
+	j->rc = 0;
+	for (size_t at = 0; at < j->n && j->rc == 0; at += piece) {
+		if (at > 0)
+			hw_store_hold(w->store); /* the next piece goes on in the transaction */
+		j->rc = prepare_piece(w, j, at, j->n - at < piece ? j->n - at : piece);
 	}
-	j->segment = segment_copy(&b);
-	if (b.first_lsn != 0 && j->segment == NULL) {
-		hw_store_abort(w->store); /* this batch only: held ones stay */
-		j->rc = HW_ENOMEM;
-		job_done(w, j);
-		return;
-	}
-	j->last_lsn = b.first_lsn ? b.last_lsn : 0;
-	set_stage(w, j, HW_JOB_PREPARED);
-	j->rc = job_commit(w, false);
+	if (j->rc == 0)
+		j->rc = job_commit(w, false);
 	job_done(w, j);
 }
 
@@ -380,12 +418,16 @@ static void writer_async_cb(struct hw_async *a, void *arg)
 		pthread_mutex_lock(&w->mu);
 		struct hw_job *j = w->active;
 		enum hw_job_stage next = HW_JOB_FILLING;
-		if (j != NULL && j->prepared && w->seen < HW_JOB_PREPARED)
+		if (j != NULL && j->prepared_n > j->to) { /* the pieces published since */
 			next = HW_JOB_PREPARED;
-		else if (j != NULL && j->stage == HW_JOB_DONE && w->seen < HW_JOB_DONE)
+			j->from = j->to;
+			j->to = j->prepared_n;
+			j->segment = w->out_head;
+			w->out_head = w->out_tail = NULL;
+		} else if (j != NULL && j->stage == HW_JOB_DONE && !w->done_seen) {
 			next = HW_JOB_DONE;
-		if (next != HW_JOB_FILLING)
-			w->seen = next;
+			w->done_seen = true;
+		}
 		if (next == HW_JOB_DONE && j->committed_lsn > w->committed_seen)
 			w->committed_seen = j->committed_lsn;
 		pthread_mutex_unlock(&w->mu);
@@ -490,7 +532,7 @@ void hw_writer_kick(struct hw_writer *w)
 	pthread_mutex_lock(&w->mu);
 	j->stage = HW_JOB_QUEUED;
 	w->active = j;
-	w->seen = HW_JOB_QUEUED;
+	w->done_seen = false;
 	pthread_cond_signal(&w->cv);
 	pthread_mutex_unlock(&w->mu);
 }
@@ -530,6 +572,7 @@ void hw_writer_stop(struct hw_writer *w)
 	hw_async_free(w->async);
 	job_free(&w->jobs[0]);
 	job_free(&w->jobs[1]);
+	segments_free(w->out_head); /* pieces the loop did not take */
 	free(w->ptrs);
 	free(w->subs);
 	pthread_mutex_destroy(&w->mu);

@@ -8,8 +8,11 @@
  * whatever arrived during one commit goes into the next (group commit, with no timer).
  * For a submit job the writer prepares the batch (validate, LSNs, chain, apply), copies
  * the new entries into a segment the loop then owns and can stream to standbys at once,
- * and only then commits: so the primary's flush and the standbys' flushes overlap. Each
- * stage wakes the loop through an async; the loop reads the job's stage on its thread.
+ * and only then commits: so the primary's flush and the standbys' flushes overlap. With a
+ * log in front it prepares a job in pieces of HW_WRITER_PIECE_RECORDS and hands each over
+ * as it is ready, so the first records of a large batch go to the log and the standbys
+ * while the rest are validated. Each stage wakes the loop through an async; the loop
+ * reads the job's stage on its thread.
  *
  * Two jobs exist per writer, allocated at start (bounded by HW_BATCH_RECORDS_MAX items
  * and HW_BATCH_BYTES_MAX bytes): one filling on the loop, one on the writer. */
@@ -28,12 +31,12 @@ struct hw_writer;
 enum hw_job_kind { HW_JOB_SUBMIT, HW_JOB_APPEND };
 
 enum hw_job_stage {
-	HW_JOB_FILLING,  /* on the loop, taking items */
-	HW_JOB_QUEUED,   /* handed to the writer */
-	HW_JOB_PREPARED, /* submit: results and entries known, commit under way */
-	HW_JOB_DONE,     /* finished (rc 0: committed, or held with a log) or failed (rc) */
+	HW_JOB_FILLING,   /* on the loop, taking items */
+	HW_JOB_QUEUED,    /* handed to the writer */
+	HW_JOB_PREPARED,  /* submit: results and entries of some records known */
+	HW_JOB_DONE,      /* finished (rc 0: committed, or held with a log) or failed (rc) */
 	HW_JOB_COMMITTED, /* not a job's stage: cb(arg, NULL, HW_JOB_COMMITTED) says the store
-	                     committed held batches after the last DONE (hw_writer_committed) */
+			     committed held batches after the last DONE (hw_writer_committed) */
 };
 
 /* New entries of a prepared batch, owned by whoever holds the pointer (free with
@@ -50,7 +53,9 @@ void hw_segment_free(struct hw_segment *s);
 struct hw_job {
 	enum hw_job_kind kind;
 	enum hw_job_stage stage; /* written by the writer under its lock */
-	bool prepared;           /* the PREPARED stage happened */
+	size_t prepared_n;       /* submit: records prepared so far (writer, under its lock) */
+	size_t from, to;         /* submit, loop: the records a PREPARED callback is about;
+				    those from to on were not prepared (yet) */
 	/* input, filled on the loop */
 	size_t n;
 	uint8_t *buf; /* item bytes back to back */
@@ -67,7 +72,8 @@ struct hw_job {
 	uint64_t kicked_ns; /* hw_mono_ns() when handed to the writer (submit times) */
 	/* output, written by the writer */
 	struct hw_result *res;       /* submit: per record */
-	struct hw_segment *segment;  /* submit: new entries (NULL if none); loop takes it */
+	struct hw_segment *segment;  /* submit, PREPARED: new entries of records from..to, a
+					list by next (NULL if none); the loop takes it */
 	uint64_t last_lsn;           /* head after the job (committed or held); after an
 					append refusal the last entry taken */
 	uint64_t committed_lsn;      /* the store's committed head when the job finished:
@@ -88,8 +94,9 @@ typedef void hw_writer_cb(void *arg, struct hw_job *j, enum hw_job_stage stage);
 
 /* Start the writer thread on store s (which it then uses exclusively for writes). cb runs
  * on the loop thread for each stage the job in the writer reaches, in order: PREPARED
- * (submit jobs whose prepare succeeded: j->res and j->segment are ready) and DONE (j->rc
- * says whether the commit held). After DONE the loop calls hw_writer_release().
+ * (submit jobs, once or more: the results j->res[j->from..j->to) and their entries
+ * j->segment are ready) and DONE (j->rc says whether the job held; after a failure the
+ * records from j->to on were not prepared). After DONE the loop calls hw_writer_release().
  *
  * An append writer (a standby's apply) runs HW_WRITER_APPLY_NICE steps below the thread
  * that starts it. It is on no acknowledgement's path but mode applied's: the log's flush
@@ -132,6 +139,7 @@ struct hw_wal;
  * see and what a failover to it counts as replayed (engine/core/targets.c), so its
  * commits stay small (larger ones measured no faster there). */
 void hw_writer_set_wal(struct hw_writer *w, struct hw_wal *wal);
+#define HW_WRITER_PIECE_RECORDS   64    /* a submit job's records handed over at once */
 #define HW_WRITER_COMMIT_MS       200   /* bounds what a crash makes the log replay */
 #define HW_WRITER_APPLY_COMMIT_MS 50    /* the same for an append writer */
 #define HW_WRITER_IDLE_US         20000 /* readers that do not ask see data this soon */

@@ -2,8 +2,10 @@
  * transaction and commits lazily, but a commit asked for with hw_writer_commit_soon()
  * comes at the end of the job under way, through the callback, without the loop waiting;
  * one held while the writer is idle is committed by its timer.
- * And a standby's writer (its apply) runs below the priority of the thread that starts it,
- * and takes its primary's entries without validating their records again. */
+ * A large job is handed over in pieces as they are prepared, and a failure part way keeps
+ * the pieces before it. And a standby's writer (its apply) runs below the priority of the
+ * thread that starts it, and takes its primary's entries without validating their
+ * records again. */
 #include <dirent.h>
 #include <errno.h>
 #include <setjmp.h>
@@ -35,7 +37,15 @@ struct seen {
 	uint64_t last_lsn;      /* DONE: the job's head */
 	uint64_t committed_lsn; /* DONE: j->committed_lsn; COMMITTED: hw_writer_committed */
 	uint64_t store_lsn;     /* hw_store_head() as a reader sees it then */
+	size_t to;              /* DONE: the records prepared (j->to) */
 	int rc;
+};
+
+/* One PREPARED callback: the records it is about and the segments that came with them. */
+struct piece {
+	size_t from, to;
+	size_t segments;
+	uint64_t first_lsn, last_lsn; /* of the segments, 0: none */
 };
 
 struct fx {
@@ -51,15 +61,40 @@ struct fx {
 		sync_fault; /* the store's hw_store_sync(): disarmed unless a test arms it */
 	struct seen seen[16];
 	size_t n_seen;
+	struct piece pieces[16];
+	size_t n_pieces;
 	enum hw_job_stage stop_at; /* stop the loop at this callback */
 	bool timed_out;
 };
 
+/* Take a PREPARED callback's segments: they follow each other, and the records' LSNs are
+ * theirs. */
+static void take_piece(struct fx *f, struct hw_job *j)
+{
+	assert_true(f->n_pieces < sizeof f->pieces / sizeof f->pieces[0]);
+	struct piece *p = &f->pieces[f->n_pieces++];
+	*p = (struct piece){.from = j->from, .to = j->to};
+	while (j->segment != NULL) {
+		struct hw_segment *seg = j->segment;
+		j->segment = seg->next;
+		if (p->segments++ == 0)
+			p->first_lsn = seg->first_lsn;
+		else
+			assert_int_equal(seg->first_lsn, p->last_lsn + 1);
+		p->last_lsn = seg->last_lsn;
+		hw_segment_free(seg);
+	}
+	for (size_t i = j->from; i < j->to; i++)
+		assert_int_equal(j->res[i].lsn, p->first_lsn + (i - j->from));
+}
+
 static void writer_cb(void *arg, struct hw_job *j, enum hw_job_stage stage)
 {
 	struct fx *f = arg;
-	if (stage == HW_JOB_PREPARED)
+	if (stage == HW_JOB_PREPARED) {
+		take_piece(f, j);
 		return;
+	}
 	assert_true(f->n_seen < sizeof f->seen / sizeof f->seen[0]);
 	struct seen *s = &f->seen[f->n_seen++];
 	struct hw_head h;
@@ -69,6 +104,7 @@ static void writer_cb(void *arg, struct hw_job *j, enum hw_job_stage stage)
 	if (stage == HW_JOB_DONE) {
 		s->last_lsn = j->last_lsn;
 		s->committed_lsn = j->committed_lsn;
+		s->to = j->to;
 		s->rc = j->rc;
 		hw_writer_release(f->writer);
 	} else {
@@ -124,12 +160,12 @@ static int teardown(void **state)
 	return rc;
 }
 
-/* Hand the writer a job of RECORDS_PER_JOB good records. */
-static void kick_job(struct fx *f)
+/* Hand the writer a job of count good records. */
+static void kick_records(struct fx *f, size_t count)
 {
 	struct hw_job *j = hw_writer_filling(f->writer);
 	uint8_t buf[HW_RECORD_BYTES_MAX];
-	while (j->n < RECORDS_PER_JOB) {
+	while (j->n < count) {
 		struct hw_work_item it;
 		assert_int_equal(hw_workload_next(f->load, buf, sizeof buf, &it), 0);
 		if (it.expect != 0)
@@ -142,6 +178,11 @@ static void kick_job(struct fx *f)
 	j->epoch = 1;
 	j->now_ms = hw_wall_ms();
 	hw_writer_kick(f->writer);
+}
+
+static void kick_job(struct fx *f)
+{
+	kick_records(f, RECORDS_PER_JOB);
 }
 
 /* Run the loop until the callback for stage comes; returns what it saw. */
@@ -281,6 +322,59 @@ static void test_idle_flush_failure_reported(void **state)
 	assert_int_equal(hw_store_failure(f->store), -EIO);
 }
 
+/* A job of more than a piece comes back in pieces of HW_WRITER_PIECE_RECORDS, one segment
+ * each, in order, however many of them one callback takes: the first records can go out
+ * while the rest are prepared. */
+static void test_large_job_handed_over_in_pieces(void **state)
+{
+	struct fx *f = *state;
+	const size_t n = 2 * HW_WRITER_PIECE_RECORDS + 5;
+	kick_records(f, n);
+	const struct seen *d = run_until(f, HW_JOB_DONE);
+	assert_int_equal(d->rc, 0);
+	assert_int_equal(d->last_lsn, n);
+	assert_int_equal(d->to, n);
+	size_t segments = 0;
+	for (size_t i = 0; i < f->n_pieces; i++) {
+		const struct piece *p = &f->pieces[i];
+		assert_int_equal(p->from, i == 0 ? 0 : f->pieces[i - 1].to);
+		assert_true(p->to % HW_WRITER_PIECE_RECORDS == 0 || p->to == n);
+		assert_int_equal(p->first_lsn, p->from + 1);
+		assert_int_equal(p->last_lsn, p->to);
+		assert_int_equal(p->segments, (p->to - 1) / HW_WRITER_PIECE_RECORDS -
+						      p->from / HW_WRITER_PIECE_RECORDS + 1);
+		segments += p->segments;
+	}
+	assert_int_equal(f->pieces[f->n_pieces - 1].to, n);
+	assert_int_equal(segments, 3);
+}
+
+/* A store that fails in the second piece of a job: the first was handed over and stays
+ * prepared, DONE carries the failure and says where the prepared records end. */
+static void test_failure_in_a_later_piece_keeps_the_first(void **state)
+{
+	struct fx *f = *state;
+	hw_writer_stop(f->writer);
+	hw_store_close(f->store);
+	struct hw_fault full;
+	/* the log append of the piece's fourth record; at the largest map, MAP_FULL is final */
+	hw_fault_arm(&full, (int)HW_WRITER_PIECE_RECORDS + 3, 1);
+	struct hw_store_opts o = {
+		.log_ahead = true, .map_bytes = HW_MAP_BYTES_MAX, .mapfull_fault = &full};
+	assert_int_equal(hw_store_open(f->dir, &o, &f->store), 0);
+	assert_int_equal(
+		hw_writer_start(f->store, f->loop, HW_JOB_SUBMIT, writer_cb, f, &f->writer), 0);
+	hw_writer_set_wal(f->writer, f->wal);
+	kick_records(f, 2 * HW_WRITER_PIECE_RECORDS);
+	const struct seen *d = run_until(f, HW_JOB_DONE);
+	assert_int_equal(full.fired, 1);
+	assert_int_not_equal(d->rc, 0);
+	assert_int_equal(d->to, HW_WRITER_PIECE_RECORDS);
+	assert_int_equal(f->n_pieces, 1);
+	assert_int_equal(f->pieces[0].to, HW_WRITER_PIECE_RECORDS);
+	assert_int_equal(f->pieces[0].last_lsn, HW_WRITER_PIECE_RECORDS);
+}
+
 /* The nice value of this process's thread named hw-store. Called after a job of the
  * writer came back, so the thread has run past where it sets its priority and names
  * itself: fails when there is no such thread. */
@@ -417,6 +511,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_stop_commits_what_is_held, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stop_flushes_the_store, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_idle_flush_failure_reported, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_large_job_handed_over_in_pieces, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_failure_in_a_later_piece_keeps_the_first,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_apply_writer_runs_below_the_thread_that_starts_it, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_append_writer_from_primary_does_not_validate,
