@@ -273,7 +273,10 @@ static int session_take(void *arg, const struct hw_frame *f)
 
 static long session_on_data(struct hw_conn *c, void *arg, const uint8_t *buf, size_t len)
 {
-	return hw_frames_take(buf, len, hw_conn_peer(c), session_take, arg);
+	struct hw_session *s = arg;
+	struct hw_port_logs *l = &s->node->port_logs[s->repl];
+	struct hw_frames_from from = {hw_conn_peer(c), l->port, &l->refused, hw__node_now(s->node)};
+	return hw_frames_take(buf, len, &from, session_take, arg);
 }
 
 static void session_on_writable(struct hw_conn *c, void *arg)

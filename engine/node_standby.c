@@ -362,7 +362,8 @@ static int primary_take(void *arg, const struct hw_frame *f)
 static long primary_on_data(struct hw_conn *c, void *arg, const uint8_t *buf, size_t len)
 {
 	(void)c;
-	return hw_frames_take(buf, len, "primary", primary_take, arg);
+	struct hw_frames_from from = {.peer = "primary"}; /* dialled: each line in full */
+	return hw_frames_take(buf, len, &from, primary_take, arg);
 }
 
 /* The hello says how far this standby is durable, so it waits until the log has

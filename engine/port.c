@@ -99,11 +99,12 @@ void hw_port_logs_init(struct hw_port_logs *l, const char *port)
 {
 	*l = (struct hw_port_logs){.evicted = {.what = l->evicted_what},
 				   .closed = {.what = l->closed_what},
-				   .lost = {.what = l->lost_what},
+				   .lost = {.what = l->port_what},
+				   .refused = {.what = l->port_what},
 				   .port = port};
 	snprintf(l->evicted_what, sizeof l->evicted_what, "port=%s reason=port_full", port);
 	snprintf(l->closed_what, sizeof l->closed_what, "port=%s reason=no_hello", port);
-	snprintf(l->lost_what, sizeof l->lost_what, "port=%s", port);
+	snprintf(l->port_what, sizeof l->port_what, "port=%s", port);
 }
 
 void hw_port_lost(struct hw_port_logs *l, const char *peer, int code, bool hello, int64_t now)
@@ -118,4 +119,5 @@ void hw_port_logs_flush(struct hw_port_logs *l, int64_t now)
 	hw_log_every_flush(&l->evicted, "session_evicted", now, HW_FLOOD_LOG_MS);
 	hw_log_every_flush(&l->closed, "session_closed", now, HW_FLOOD_LOG_MS);
 	hw_log_every_flush(&l->lost, "session_lost", now, HW_FLOOD_LOG_MS);
+	hw_log_every_flush(&l->refused, "frame_refused", now, HW_FLOOD_LOG_MS);
 }

@@ -66,7 +66,8 @@ void hw_port_close_late(struct hw_conn *c, const char *port, int64_t accepted_ms
 			struct hw_log_every *every);
 
 /* The lines of one port's sessions that a flood repeats per connection (session_evicted
- * by hw_port_evict, session_closed by hw_port_close_late, session_lost by hw_port_lost):
+ * by hw_port_evict, session_closed by hw_port_close_late, session_lost by hw_port_lost,
+ * frame_refused by engine/io/frame.h hw_frames_take through refused):
  * each written in full HW_FLOOD_LOG_LINES times per HW_FLOOD_LOG_MS, then counted in one
  * line that names the port (and the reason) as the lines in full do
  * ("event=session_evicted peer=* port=client reason=port_full more=N in_ms=MS"), so that
@@ -77,8 +78,9 @@ struct hw_port_logs {
 	struct hw_log_every evicted; /* session_evicted ... reason=port_full */
 	struct hw_log_every closed;  /* session_closed ... reason=no_hello */
 	struct hw_log_every lost;    /* session_lost before a Hello (a node's ports only) */
+	struct hw_log_every refused; /* frame_refused, before a Hello or after */
 	const char *port;            /* its name, as hw_port_logs_init took it */
-	char evicted_what[48], closed_what[48], lost_what[32];
+	char evicted_what[48], closed_what[48], port_what[32];
 };
 
 /* Set l up for port (its name as its lines say it: client, replication, witness; a

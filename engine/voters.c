@@ -376,7 +376,8 @@ static int link_take(void *arg, const struct hw_frame *f)
 
 static long link_on_data(struct hw_conn *c, void *arg, const uint8_t *buf, size_t len)
 {
-	return hw_frames_take(buf, len, hw_conn_peer(c), link_take, arg);
+	struct hw_frames_from from = {.peer = hw_conn_peer(c)}; /* dialled: each line in full */
+	return hw_frames_take(buf, len, &from, link_take, arg);
 }
 
 static void link_on_close(struct hw_conn *c, void *arg, int code)

@@ -48,7 +48,8 @@ struct hw_witness {
 	struct wsession *sessions[SLOTS];
 	uint32_t n_sessions; /* open, not displaced: HW_WITNESS_SESSIONS_MAX at most */
 	/* Lines a flood of connections would write once per connection */
-	struct hw_port_logs logs;    /* session_evicted, session_closed for a late Hello */
+	struct hw_port_logs logs;    /* session_evicted, session_closed for a late Hello,
+				      * frame_refused */
 	struct hw_channel_config cc; /* [security], for witness_start (its identity on the
 				      * caller's stack, wiped after) */
 	int exit_rc;
@@ -129,7 +130,10 @@ static int session_take(void *arg, const struct hw_frame *f)
 
 static long session_on_data(struct hw_conn *c, void *arg, const uint8_t *buf, size_t len)
 {
-	return hw_frames_take(buf, len, hw_conn_peer(c), session_take, arg);
+	struct hw_witness *w = ((struct wsession *)arg)->w;
+	struct hw_frames_from from = {hw_conn_peer(c), w->logs.port, &w->logs.refused,
+				      hw_loop_now_ms(w->loop)};
+	return hw_frames_take(buf, len, &from, session_take, arg);
 }
 
 static void session_on_close(struct hw_conn *c, void *arg, int code)

@@ -252,7 +252,18 @@ size_t hw_frame_submit_reply_body(uint8_t *buf, size_t cap, const struct hw_outc
 	return (size_t)(p - buf);
 }
 
-long hw_frames_take(const uint8_t *buf, size_t len, const char *peer,
+/* Log the malformed frame that code refuses, as hw_frames_take says. */
+static void log_refused(const struct hw_frames_from *from, int code)
+{
+	if (from->port == NULL)
+		hw_log("frame_refused", "peer=%s code=%s", from->peer, hw_errname(code));
+	else if (hw_log_every(from->every, "frame_refused", from->now_ms, HW_FLOOD_LOG_MS,
+			      HW_FLOOD_LOG_LINES))
+		hw_log("frame_refused", "peer=%s port=%s code=%s", from->peer, from->port,
+		       hw_errname(code));
+}
+
+long hw_frames_take(const uint8_t *buf, size_t len, const struct hw_frames_from *from,
 		    int (*on_frame)(void *arg, const struct hw_frame *f), void *arg)
 {
 	size_t used = 0;
@@ -262,7 +273,7 @@ long hw_frames_take(const uint8_t *buf, size_t len, const char *peer,
 		if (got == 0)
 			break;
 		if (got < 0) {
-			hw_log("frame_refused", "peer=%s code=%s", peer, hw_errname((int)got));
+			log_refused(from, (int)got);
 			return got;
 		}
 		int rc = on_frame(arg, &f);

@@ -31,6 +31,8 @@
 #include "hawser_error.h"
 #include "hawser_limits.h"
 
+struct hw_log_every;
+
 #define HW_FRAME_HEADER_BYTES 12u
 #define HW_FRAME_MAGIC        0x5748u
 #define HW_FRAME_VERSION      1u
@@ -183,13 +185,27 @@ size_t hw_frame_error_put(uint8_t *buf, size_t cap, int code, const char *messag
  * record. Returns its length. */
 size_t hw_frame_submit_reply_body(uint8_t *buf, size_t cap, const struct hw_outcome *o);
 
+/* Where a connection's frames come from, as hw_frames_take's frame_refused line names it. */
+struct hw_frames_from {
+	const char *peer; /* hw_conn_peer(), or what the connection is ("primary") */
+	const char *port; /* the port it was accepted on ("client"); NULL: this side dialled */
+	struct hw_log_every *every; /* the port's count of such lines (what: "port=NAME"),
+				     * its owner's to flush (hw_log_every_flush); NULL with
+				     * port */
+	int64_t now_ms;             /* loop time, for every */
+};
+
 /* A connection's on_data over frames: hand the whole frames at the front of buf[0..len)
  * to on_frame, in order. on_frame returns 0 (taken, go on), 1 (not taken: it paused the
  * connection, and the frame comes again when reading resumes) or a negative code (stop:
  * the connection closes). Returns the bytes taken (a partial frame at the end waits for
- * more), on_frame's negative code, or a malformed frame's (logged as frame_refused, with
- * peer). */
-long hw_frames_take(const uint8_t *buf, size_t len, const char *peer,
+ * more), on_frame's negative code, or a malformed frame's, logged as frame_refused:
+ * "peer=PEER code=CODE" of a connection this side dialled, each in full; "peer=PEER
+ * port=PORT code=CODE" of one accepted on a port, through from->every (base/log.h
+ * hw_log_every) HW_FLOOD_LOG_LINES times per HW_FLOOD_LOG_MS in full, then counted ("peer=*
+ * port=PORT more=N in_ms=MS"), since a peer that sends garbage (a port scanner's probe)
+ * and is closed can connect again at once, and the next, and flood the log. */
+long hw_frames_take(const uint8_t *buf, size_t len, const struct hw_frames_from *from,
 		    int (*on_frame)(void *arg, const struct hw_frame *f), void *arg);
 
 /* Raw body layouts. */

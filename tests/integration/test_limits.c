@@ -8,9 +8,9 @@
  * owes, those of submits still waiting too. A session takes one Hello, and a control
  * frame announcing a body past its limit closes it. A connection that does not say its
  * Hello in time is closed, so silent ones cannot keep a standby out, nor fill the log
- * with a line each; past the replication port's sessions they displace each other, the
- * client port full or not, and a SUBMIT announcing more than one record is refused from its
- * header. */
+ * with a line each (nor do ones that send garbage, not a frame); past the replication
+ * port's sessions they displace each other, the client port full or not, and a SUBMIT
+ * announcing more than one record is refused from its header. */
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
@@ -364,6 +364,23 @@ static void test_evicted_flood_log_per_port(void **state)
 	expect_per_port(&f->t.proc, mark, EVICTED_REPL, &repl, &client);
 }
 
+/* flood connections to the replication port made by dial, and SILENT_CLIENTS to the
+ * client port once HW_FLOOD_LOG_LINES of repl's lines are written in full (in the same
+ * second, on a machine not overloaded): their lines as expect_per_port wants them. */
+static void flood_then_clients(struct fix *f, void (*dial)(const char *addr, unsigned count),
+			       unsigned flood, struct port_lines *repl, struct port_lines *client)
+{
+	char event[64];
+	snprintf(event, sizeof event, "event=%s ", repl->event);
+	size_t mark = hw_proc_mark(&f->t.proc), from = mark;
+	dial(f->t.listen, flood);
+	for (unsigned i = 0; i < HW_FLOOD_LOG_LINES; i++)
+		assert_true(hw_proc_wait_line(&f->t.proc, &from, event, repl->in_full, WAIT_MS,
+					      NULL, 0));
+	dial(f->t.client, SILENT_CLIENTS);
+	expect_per_port(&f->t.proc, mark, flood, repl, client);
+}
+
 /* count connections to addr, each reset by this side (SO_LINGER 0: a RST) before its
  * Hello, so that the node loses its session with ECONNRESET. */
 static void dial_reset(const char *addr, unsigned count)
@@ -377,11 +394,10 @@ static void dial_reset(const char *addr, unsigned count)
 	}
 }
 
-/* A port's session_lost lines of sessions reset before their Hello. */
-#define LOST_LINES(name)                                                                           \
+/* A port's lines of event, with no reason, of connections that ended with code. */
+#define CODE_LINES(ev, name, code)                                                                 \
 	{                                                                                          \
-		.event = "session_lost", .port = name, .reason = NULL,                             \
-		.in_full = "port=" name " code=ECONNRESET"                                         \
+		.event = ev, .port = name, .reason = NULL, .in_full = "port=" name " code=" code   \
 	}
 
 /* Connections to the replication port reset before their Hello. */
@@ -396,15 +412,41 @@ static void dial_reset(const char *addr, unsigned count)
  * and one count for both ports (peer=* more=N) took in the client port's lines too. */
 static void test_lost_flood_log_per_port(void **state)
 {
-	struct fix *f = *state;
-	size_t mark = hw_proc_mark(&f->t.proc), from = mark;
-	dial_reset(f->t.listen, LOST_REPL);
-	for (unsigned i = 0; i < HW_FLOOD_LOG_LINES; i++)
-		assert_true(hw_proc_wait_line(&f->t.proc, &from, "event=session_lost ",
-					      "port=replication code=", WAIT_MS, NULL, 0));
-	dial_reset(f->t.client, SILENT_CLIENTS);
-	struct port_lines repl = LOST_LINES("replication"), client = LOST_LINES("client");
-	expect_per_port(&f->t.proc, mark, LOST_REPL, &repl, &client);
+	struct port_lines repl = CODE_LINES("session_lost", "replication", "ECONNRESET"),
+			  client = CODE_LINES("session_lost", "client", "ECONNRESET");
+	flood_then_clients(*state, dial_reset, LOST_REPL, &repl, &client);
+}
+
+/* count connections to addr, each sending a port scanner's probe (an HTTP request, not a
+ * frame), read until the node closes it (HW_EFRAME), then closed. */
+static void dial_garbage(const char *addr, unsigned count)
+{
+	static const char probe[] = "GET / HTTP/1.1\r\nHost: hawser\r\n\r\n";
+	for (unsigned i = 0; i < count; i++) {
+		int fd = hw_test_dial(addr);
+		assert_true(fd >= 0);
+		assert_int_equal(send_all(fd, (const uint8_t *)probe, sizeof probe - 1), 0);
+		uint8_t buf[64];
+		assert_int_equal(read_to_eof(fd, buf, sizeof buf), 0);
+		close(fd);
+	}
+}
+
+/* Connections to the replication port that send garbage. */
+#define REFUSED_REPL (4u * HW_FLOOD_LOG_LINES)
+
+/* A flood of connections to the replication port, each sending garbage that is no frame:
+ * the node writes its frame_refused ... port=replication code=HW_EFRAME in full
+ * HW_FLOOD_LOG_LINES times per HW_FLOOD_LOG_MS, then one line counting the rest that names
+ * the port (peer=* port=replication more=N). A few on the client port, once the
+ * replication port's lines in full are written (in the same second), are each written in
+ * full: that port's count is its own. Before, each connection wrote its line (peer=ADDR
+ * code=HW_EFRAME, no port), with no bound: 40 connections, 40 lines. */
+static void test_garbage_flood_log_per_port(void **state)
+{
+	struct port_lines repl = CODE_LINES("frame_refused", "replication", "HW_EFRAME"),
+			  client = CODE_LINES("frame_refused", "client", "HW_EFRAME");
+	flood_then_clients(*state, dial_garbage, REFUSED_REPL, &repl, &client);
 }
 
 /* Silent connections to the replication port past its sessions, while every session of
@@ -928,6 +970,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_silent_sessions_closed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_silent_flood_log_bounded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lost_flood_log_per_port, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_garbage_flood_log_per_port, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_repl_flood_client_port_full, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unread_replies_all_come, flood_setup,
 						flood_teardown),

@@ -381,8 +381,9 @@ static void test_frames_take(void **state)
 	size_t c = make_frame(buf + a + b, HW_FRAME_SUBMIT, body, 3);
 	size_t all = a + b + c;
 
+	struct hw_frames_from from = {.peer = "test"};
 	struct seen s = {.stop = -1};
-	assert_int_equal(hw_frames_take(buf, all - 1, "test", on_frame, &s), (long)(a + b));
+	assert_int_equal(hw_frames_take(buf, all - 1, &from, on_frame, &s), (long)(a + b));
 	assert_int_equal(s.n, 2);
 	assert_int_equal(s.type[0], HW_FRAME_HEARTBEAT);
 	assert_int_equal(s.len[0], 10);
@@ -390,21 +391,21 @@ static void test_frames_take(void **state)
 	assert_int_equal(s.len[1], 64);
 
 	s = (struct seen){.stop = -1};
-	assert_int_equal(hw_frames_take(buf, all, "test", on_frame, &s), (long)all);
+	assert_int_equal(hw_frames_take(buf, all, &from, on_frame, &s), (long)all);
 	assert_int_equal(s.n, 3);
 	assert_int_equal(s.type[2], HW_FRAME_SUBMIT);
 
 	s = (struct seen){.stop = 1, .stop_rc = 1};
-	assert_int_equal(hw_frames_take(buf, all, "test", on_frame, &s), (long)a);
+	assert_int_equal(hw_frames_take(buf, all, &from, on_frame, &s), (long)a);
 	assert_int_equal(s.n, 1);
 
 	s = (struct seen){.stop = 2, .stop_rc = HW_EPROTOCOL};
-	assert_int_equal(hw_frames_take(buf, all, "test", on_frame, &s), HW_EPROTOCOL);
+	assert_int_equal(hw_frames_take(buf, all, &from, on_frame, &s), HW_EPROTOCOL);
 	assert_int_equal(s.n, 2);
 
 	buf[a + HW_FRAME_HEADER_BYTES + 5] ^= 0x01; /* the second frame's body: CRC fails */
 	s = (struct seen){.stop = -1};
-	assert_int_equal(hw_frames_take(buf, all, "test", on_frame, &s), HW_EFRAME);
+	assert_int_equal(hw_frames_take(buf, all, &from, on_frame, &s), HW_EFRAME);
 	assert_int_equal(s.n, 1);
 }
 
