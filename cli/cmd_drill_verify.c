@@ -423,6 +423,10 @@ struct member {
 	uint64_t lsn, entries;
 	int how; /* wire.proto DigestHow */
 	uint8_t digest[HW_HASH_BYTES];
+	/* code -ENOSPC from a node that names its replay's scratch ("": an older node, or
+	 * another code) and the room it needed there and had (short: refused before) */
+	char scratch[PATH_MAX];
+	struct hw_scratch_room room;
 };
 _Static_assert(sizeof(((struct member *)0)->node_id) == sizeof(((struct member *)0)->addr),
 	       "node_id starts as the address");
@@ -474,6 +478,8 @@ static void ask(const struct drill *d, struct member *m, uint64_t lsn)
 		m->lsn = r->lsn;
 		m->how = r->how;
 		m->entries = r->entries;
+		snprintf(m->scratch, sizeof(m->scratch), "%s", r->scratch);
+		m->room = (struct hw_scratch_room){r->need_bytes, r->free_bytes};
 		if (r->code == 0)
 			memcpy(m->digest, r->digest.data, HW_HASH_BYTES);
 	}
@@ -549,9 +555,10 @@ static void member_check(struct hw_report *r, const struct member *x, const stru
 	char name[sizeof(x->node_id) + 8], how[64], a[2 * HW_HASH_BYTES + 1],
 		b[2 * HW_HASH_BYTES + 1];
 	snprintf(name, sizeof(name), "node %s", x->node_id);
-	if (x->code) {
-		hw_report_check(r, name, HW_VERDICT_FAIL, "%s cannot answer: %s (%s)", x->addr,
-				x->why, hw_errname(x->code));
+	if (x->code) { /* no room for its replay's scratch: no verdict on its store */
+		hw_report_check(r, name,
+				hw_scratch_full(x->code) ? HW_VERDICT_SKIP : HW_VERDICT_FAIL,
+				"%s cannot answer: %s (%s)", x->addr, x->why, hw_errname(x->code));
 		return;
 	}
 	if (x->how == HAWSER__WIRE__V1__DIGEST_HOW__DIGEST_REPLAY)
@@ -593,7 +600,47 @@ static size_t connect_figures(struct drill *d, const struct member *m, size_t n,
 	return answered;
 }
 
-/* The checks and the verdict of a --connect run over n nodes. */
+/* The first of the n nodes m that could not answer for want of room for its replay's
+ * scratch (hw_scratch_full: the node refused before the replay or its scratch filled part
+ * way), NULL when none. */
+static const struct member *room_refused(const struct member *m, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (hw_scratch_full(m[i].code))
+			return &m[i];
+	return NULL;
+}
+
+/* End the drill d in ERROR for node x, which could not answer for want of room for its
+ * replay's scratch (room_refused): naming the node and its scratch directory (shortened
+ * to fit), with the room it needed and had when it refused before the replay, as a local
+ * compare says it; in the node's own words when it did not name its scratch. */
+static void no_room_finish_node(struct drill *d, const struct member *x)
+{
+	char before[HW_ADDR_CHARS_MAX + 96], after[HW_SCRATCH_WHY_CHARS + 4];
+	char why[HW_SCRATCH_WHY_CHARS];
+	if (!x->scratch[0]) {
+		hw_report_finish(&d->rep, HW_DRILL_ERROR, "node %s could not answer (%s): %s",
+				 x->node_id, hw_errname(x->code), x->why);
+		return;
+	}
+	bool refused = hw_scratch_room_short(&x->room);
+	snprintf(before, sizeof before,
+		 refused ? "node %s could not answer (ENOSPC): no room for its replay's scratch "
+			 : "node %s could not answer (ENOSPC): its replay's scratch store ran out "
+			   "of room in ",
+		 x->node_id);
+	if (refused)
+		snprintf(after, sizeof after, ": %s",
+			 hw_scratch_room_why(&x->room, why, sizeof why));
+	else
+		snprintf(after, sizeof after, " (removed); its store was only read");
+	hw_report_finish_path(&d->rep, HW_DRILL_ERROR, before, x->scratch, after);
+}
+
+/* The checks and the verdict of a --connect run over n nodes: a node that could not
+ * answer for room (room_refused) is no verdict on its store, and unless the others found
+ * something wrong the drill ends in ERROR naming it (no_room_finish_node). */
 static void connect_finish(struct drill *d, const struct member *m, size_t n, uint64_t lsn)
 {
 	size_t agree, second, a, b;
@@ -613,15 +660,18 @@ static void connect_finish(struct drill *d, const struct member *m, size_t n, ui
 		 answered == 2 ? "a third node" : "another node");
 	for (size_t i = 0; i < n; i++)
 		member_check(&d->rep, &m[i], ref, lsn, tie);
-	if (answered < 2)
-		hw_report_finish(&d->rep, HW_DRILL_ERROR,
-				 "%zu of %zu nodes answered: nothing to compare", answered, n);
-	else if (!ref)
+	const struct member *full = room_refused(m, n);
+	if (answered >= 2 && !ref)
 		hw_report_finish(&d->rep, HW_DRILL_FAIL, "nodes disagree at LSN %" PRIu64 ", %s",
 				 lsn, tie);
-	else if (hw_report_worst(&d->rep) == HW_VERDICT_FAIL)
+	else if (answered >= 2 && hw_report_worst(&d->rep) == HW_VERDICT_FAIL)
 		hw_report_finish(&d->rep, HW_DRILL_FAIL, "%zu of %zu nodes agree at LSN %" PRIu64,
 				 agree, n, lsn);
+	else if (full)
+		no_room_finish_node(d, full);
+	else if (answered < 2)
+		hw_report_finish(&d->rep, HW_DRILL_ERROR,
+				 "%zu of %zu nodes answered: nothing to compare", answered, n);
 	else
 		hw_report_finish(&d->rep, HW_DRILL_PASS,
 				 "%zu nodes agree at LSN %" PRIu64 ", digest %.16s...", n, lsn,
@@ -786,7 +836,8 @@ const struct hw_cli_cmd hw_cli_drill_verify = {
 		"  each node then FAILs; one node at two addresses is an ERROR); each node\n"
 		"  answers from one read transaction when its head is that LSN, else by replaying\n"
 		"  its log to it in scratch (at most --replay-max entries, default 1000000; a\n"
-		"  scratch with less room free than the replay needs is ENOSPC, naming it).\n"
+		"  scratch with less room free than the replay needs is ENOSPC, naming it: no\n"
+		"  verdict on that node, and unless the others disagree an ERROR naming it).\n"
 		"  Without --key/--insecure the --config node's own [security] is used;\n"
 		"  --dir/--config then only name the history's store. It needs one of\n"
 		"  --report-dir, --dir, --config or --scratch S (the report then goes to\n"

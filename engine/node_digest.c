@@ -18,7 +18,8 @@
  *             anything is written when the scratch's file system has less room than the
  *             replay needs (hw_scratch_room) and HW_NODE_HEADROOM_BYTES more, which the
  *             node keeps for its own log and store; one that fills all the same part way
- *             (another process writing there) is -ENOSPC too, never a store error.
+ *             (another process writing there) is -ENOSPC too, never a store error. Both
+ *             answers name the scratch (DigestReply scratch, need_bytes, free_bytes).
  * The store commits lazily behind the node's write-ahead log (engine/io/writer.h): a
  * query for an LSN the node holds but its store has not committed yet (LSN 0: the node's
  * head) first asks the writer to commit it and starts the thread from the commit's
@@ -60,6 +61,10 @@ struct hw_digest {
 	uint8_t digest[HW_HASH_BYTES];
 	Hawser__Wire__V1__DigestHow how;
 	char why[HW_PATH_CHARS_MAX + 160]; /* the path of a replay's scratch and words */
+	/* code -ENOSPC: the replay's scratch directory, what it needed there and had (room
+	 * short: refused before it started; else it filled part way) */
+	char scratch[HW_PATH_CHARS_MAX + 32];
+	struct hw_scratch_room room;
 };
 
 /* SNAPSHOT: 0 with the digest, 1 when the head is not lsn (lsn 0: any head); h gets the
@@ -97,18 +102,19 @@ static int replay_progress(void *arg, uint64_t done, uint64_t total)
  * the work up to there for nothing, and one that leaves the disk full stops the node. */
 static int scratch_room(struct hw_digest *d, struct hw_store *src, uint64_t lsn, const char *dir)
 {
-	struct hw_scratch_room room;
 	char why[HW_SCRATCH_WHY_CHARS];
-	int rc = hw_scratch_room(src, lsn, dir, &room);
+	int rc = hw_scratch_room(src, lsn, dir, &d->room);
 	if (rc != 0 && rc != -ENOSPC)
 		return rc;
-	room.need_bytes += HW_NODE_HEADROOM_BYTES;
-	if (!hw_scratch_room_short(&room))
+	d->room.need_bytes += HW_NODE_HEADROOM_BYTES;
+	if (!hw_scratch_room_short(&d->room))
 		return 0;
+	snprintf(d->scratch, sizeof d->scratch, "%s", dir);
 	snprintf(d->why, sizeof d->why,
 		 "no room for the replay's scratch store %s and the node's own headroom "
 		 "(%llu KiB): %s",
-		 dir, HW_NODE_HEADROOM_BYTES / 1024, hw_scratch_room_why(&room, why, sizeof why));
+		 dir, HW_NODE_HEADROOM_BYTES / 1024,
+		 hw_scratch_room_why(&d->room, why, sizeof why));
 	return -ENOSPC;
 }
 
@@ -142,6 +148,7 @@ static int replay(struct hw_digest *d, struct hw_store *src, uint64_t lsn)
 	rc = hw_store_digest_replayed(src, dir, lsn, replay_progress, d, d->digest);
 	hw_snapshot_rm(dir);
 	if (hw_scratch_full(rc)) {
+		snprintf(d->scratch, sizeof d->scratch, "%s", dir);
 		snprintf(d->why, sizeof d->why,
 			 "the replay's scratch store ran out of room part way in %s (removed): "
 			 "the store was only read",
@@ -235,6 +242,11 @@ static void finish(struct hw_digest *d)
 	r.how = d->code == 0 ? d->how : HAWSER__WIRE__V1__DIGEST_HOW__DIGEST_NONE;
 	r.entries = d->entries;
 	r.message = d->code == 0 ? "" : d->why;
+	if (d->scratch[0] != '\0') { /* no room for the replay's scratch: where, and how much */
+		r.scratch = d->scratch;
+		r.need_bytes = d->room.need_bytes;
+		r.free_bytes = d->room.free_bytes;
+	}
 	if (d->code == 0)
 		r.digest = (ProtobufCBinaryData){.len = HW_HASH_BYTES, .data = d->digest};
 	int rc = hw__node_send_msg(s->conn, HW_FRAME_DIGEST_REPLY, &r);

@@ -37,6 +37,34 @@ static void send_digest_reply(int fd, uint64_t lsn)
 	(void)hw_fake_send_frame(fd, HW_FRAME_DIGEST_REPLY, buf, (uint32_t)n);
 }
 
+/* DIGEST_AT's and FULL_SCRATCH's answer to the query f. */
+static void answer_digest(const struct server *s, int fd, const struct hw_frame *f)
+{
+	Hawser__Wire__V1__DigestQuery *q =
+		hawser__wire__v1__digest_query__unpack(NULL, f->len, f->body);
+	Hawser__Wire__V1__DigestReply r = HAWSER__WIRE__V1__DIGEST_REPLY__INIT;
+	uint8_t digest[HW_HASH_BYTES], buf[512];
+	char id[16];
+	snprintf(id, sizeof id, "fake%u", (unsigned)s->port);
+	memset(digest, FAKE_DIGEST, sizeof digest);
+	r.node_id = id;
+	r.lsn = q != NULL && q->lsn != 0 ? q->lsn : DIGEST_LSN;
+	if (s->how == FULL_SCRATCH) {
+		r.code = -ENOSPC;
+		r.message = NO_ROOM_WHY;
+		r.scratch = NO_ROOM_SCRATCH;
+		r.need_bytes = NO_ROOM_NEED_KIB * 1024ull;
+		r.free_bytes = NO_ROOM_FREE_KIB * 1024ull;
+	} else {
+		r.how = HAWSER__WIRE__V1__DIGEST_HOW__DIGEST_SNAPSHOT;
+		r.digest = (ProtobufCBinaryData){.len = sizeof digest, .data = digest};
+	}
+	if (q != NULL)
+		hawser__wire__v1__digest_query__free_unpacked(q, NULL);
+	size_t n = hawser__wire__v1__digest_reply__pack(&r, buf);
+	(void)hw_fake_send_frame(fd, HW_FRAME_DIGEST_REPLY, buf, (uint32_t)n);
+}
+
 static void send_status(int fd)
 {
 	Hawser__Wire__V1__PeerStatus p = HAWSER__WIRE__V1__PEER_STATUS__INIT;
@@ -159,6 +187,10 @@ static int on_query(struct server *s, int fd, const struct hw_frame *f)
 	}
 	if (f->type == HW_FRAME_DIGEST_QUERY && s->how == BUSY_DIGEST) {
 		send_digest_reply(fd, 7);
+		return 1;
+	}
+	if (f->type == HW_FRAME_DIGEST_QUERY && (s->how == DIGEST_AT || s->how == FULL_SCRATCH)) {
+		answer_digest(s, fd, f);
 		return 1;
 	}
 	if (f->type == HW_FRAME_DIGEST_QUERY && s->how == LATE_DIGEST) {

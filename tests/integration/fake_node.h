@@ -61,7 +61,25 @@ enum behaviour {
 	UNASKED,       /* promise heartbeats (BEAT_MS) in the HELLO, send more outcomes than
 			* a client's buffer holds, of no submit, then read and send nothing
 			* until the test posts go (or GATE_VALVE_S pass), and close */
+	DIGEST_AT,     /* each DIGEST_QUERY gets a DigestReply {node_id "fake<port>", the
+			* query's lsn (0: DIGEST_LSN), FAKE_DIGEST, one read transaction} */
+	FULL_SCRATCH,  /* each DIGEST_QUERY gets a DigestReply {node_id "fake<port>", code
+			* -ENOSPC, NO_ROOM_WHY, scratch NO_ROOM_SCRATCH, need_bytes and
+			* free_bytes NO_ROOM_*_KIB}: a node with no room for its replay's
+			* scratch, refused before it started */
 };
+
+#define DIGEST_LSN  9
+#define FAKE_DIGEST 0xd1 /* every byte of DIGEST_AT's digest */
+/* FULL_SCRATCH's scratch: longer than a drill's summary holds with the words around it */
+#define NO_ROOM_SCRATCH                                                                            \
+	"/srv/hawser/a-long-enough-directory-name-for-the-data-of-this-node/and-another-one-"      \
+	"under-it/n.digest-XXXXXX"
+#define NO_ROOM_NEED_KIB 140000u
+#define NO_ROOM_FREE_KIB 70000u
+#define NO_ROOM_WHY                                                                                \
+	"no room for the replay's scratch store " NO_ROOM_SCRATCH " and the node's own "           \
+	"headroom (131072 KiB): it needs about 140000 KiB, its file system has 70000 KiB free"
 
 #define IDS_MAX        512u
 #define GATE_VALVE_S   20

@@ -235,7 +235,9 @@ static bool scratch_left(const char *dir)
  * its scratch directory (beside its data_dir), the room needed and free, and logs that
  * answer; nothing is left in the scratch's place (a replay into a tmpfs of 256 KiB free
  * ran until it was full, the answer the scratch store's HW_ESTORE_FULL, saying nothing of
- * room). Both nodes still run and answer the next query from a read transaction: PASS. */
+ * room). No verdict on their stores (skip): the drill is an ERROR naming the first node,
+ * its scratch and the room. Both nodes still run and answer the next query from a read
+ * transaction: PASS. */
 static void test_replay_no_room(void **state)
 {
 	struct fix *f = *state;
@@ -251,7 +253,11 @@ static void test_replay_no_room(void **state)
 	assert_int_equal(mount("tmpfs", mnt, "tmpfs", MS_REMOUNT, opts), 0);
 	assert_int_equal(drill_of(f, f->small, list, "--at-lsn", "1500", NULL), 1);
 	assert_non_null(strstr(f->cap.out, "\"result\":\"ERROR\""));
-	assert_int_equal(count(f->cap.out, "(ENOSPC)"), 2);
+	assert_int_equal(count(f->cap.out, "(ENOSPC)"), 2 + 1); /* each node, and the result */
+	assert_int_equal(count(f->cap.out, "\"verdict\":\"skip\""), 2); /* no verdict */
+	const char *what = strstr(f->cap.out, "\"what\":\"node p1 could not answer (ENOSPC): no "
+					      "room for its replay's scratch ");
+	assert_true(what != NULL && strstr(what, ".digest-XXXXXX: it needs about ") != NULL);
 	for (unsigned i = 0; i < 2; i++) {
 		snprintf(want, sizeof want,
 			 "no room for the replay's scratch store %s.digest-XXXXXX and the "

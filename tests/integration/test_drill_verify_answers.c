@@ -1,0 +1,109 @@
+/* test_drill_verify_answers.c: the verdict of `hawser drill verify --connect` over what
+ * the nodes answer (fake nodes of fake_node.h on threads of the test, in plaintext): a
+ * node that cannot answer for want of room for its replay's scratch is no verdict on its
+ * store, so the drill ends in ERROR (exit 1) naming the node and its words (scratch,
+ * room needed and free), not FAIL (exit 3), unless the nodes that answered disagree. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "tests/integration/fake_node.h"
+#include "tests/integration/proc.h"
+
+#define NODES 3
+
+struct fix {
+	char dir[HW_PROC_PATH_MAX];
+	char reports[HW_PROC_PATH_MAX + 16];
+	struct hw_capture cap;
+	uint16_t port[NODES]; /* drill()'s fake nodes': their node ids are "fake<port>" */
+};
+
+static int setup(void **state)
+{
+	struct fix *f = calloc(1, sizeof *f);
+	if (f == NULL || hw_test_mkdtemp("drill-verify-answers", f->dir, sizeof f->dir) != 0) {
+		free(f);
+		return -1;
+	}
+	snprintf(f->reports, sizeof f->reports, "%s/reports", f->dir);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fix *f = *state;
+	int rc = hw_test_rm_rf(f->dir);
+	free(f);
+	return rc;
+}
+
+/* Fake nodes behaving as how[0..NODES) (their ports in f->port) asked by `hawser drill
+ * verify --connect` in plaintext: its exit status, its stdout (--json) in f->cap.out. */
+static int drill(struct fix *f, const enum behaviour *how)
+{
+	struct server s[NODES];
+	char list[NODES * 24] = "";
+	for (size_t i = 0; i < NODES; i++) {
+		server_start(&s[i], how[i]);
+		f->port[i] = s[i].port;
+		size_t at = strlen(list);
+		snprintf(list + at, sizeof list - at, "%s127.0.0.1:%u", i ? "," : "",
+			 (unsigned)s[i].port);
+	}
+	int rc = hw_proc_capture(&f->cap, hw_test_bin(), "drill", "verify", "--connect", list,
+				 "--insecure", "--report-dir", f->reports, "--json", NULL);
+	for (size_t i = 0; i < NODES; i++)
+		server_join(&s[i]);
+	return rc;
+}
+
+/* Two nodes agree and the third has no room for its replay's scratch: ERROR (exit 1),
+ * the third node's check skipped with its words whole, the summary naming the node, its
+ * scratch (shortened to fit: "..." between its start and end), the room it needs and
+ * has. */
+static void test_no_room_is_error(void **state)
+{
+	struct fix *f = *state;
+	const enum behaviour how[NODES] = {DIGEST_AT, DIGEST_AT, FULL_SCRATCH};
+	assert_int_equal(drill(f, how), 1);
+	assert_non_null(strstr(f->cap.out, "\"result\":\"ERROR\""));
+	assert_null(strstr(f->cap.out, "\"verdict\":\"fail\""));
+	char want[128];
+	for (size_t i = 0; i < NODES; i++) {
+		snprintf(want, sizeof want, "\"node fake%u\",\"verdict\":\"%s\"",
+			 (unsigned)f->port[i], i < 2 ? "pass" : "skip");
+		assert_non_null(strstr(f->cap.out, want));
+	}
+	assert_non_null(strstr(f->cap.out, "cannot answer: " NO_ROOM_WHY " (ENOSPC)"));
+	const char *what = strstr(f->cap.out, "\"what\":\"node fake");
+	assert_non_null(what);
+	what = strstr(what, " could not answer (ENOSPC): no room for its replay's scratch "
+			    "/srv/hawser/");
+	assert_non_null(what);
+	const char *end = strstr(what, "\"");
+	const char *cut = strstr(what, "...");
+	snprintf(want, sizeof want,
+		 "/n.digest-XXXXXX: it needs about %u KiB, its file system has %u KiB free\"",
+		 NO_ROOM_NEED_KIB, NO_ROOM_FREE_KIB);
+	assert_true(end != NULL && cut != NULL && cut < end - strlen(want));
+	assert_memory_equal(end + 1 - strlen(want), want, strlen(want));
+}
+
+int main(void)
+{
+	if (hw_test_bin_or_skip("test_drill_verify_answers") == NULL)
+		return 77;
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_no_room_is_error, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
