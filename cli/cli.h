@@ -347,11 +347,14 @@ struct hw_scratch_room;
 int hw_cli_digest_now(const char *dir, struct hw_head *head, uint8_t *digest);
 
 /* Digest of the store in dir (opened read-only) as it was at at_lsn: its log replayed up
- * to at_lsn into a scratch store next to dir (or under /tmp), removed afterwards.
- * HW_ENOTFOUND if at_lsn is past the head, -ENOSPC before the replay when the scratch's
- * file system has less room than it needs (hw_scratch_room), else as
- * hw_store_digest_replayed() (HW_ELSN if the replay ends short of at_lsn). */
-int hw_cli_digest_at(const char *dir, uint64_t at_lsn, uint8_t *digest);
+ * to at_lsn into a scratch store in a directory next to dir (or under /tmp), its path
+ * into scratch[cap] ("" when none was made), removed afterwards. HW_ENOTFOUND if at_lsn
+ * is past the head, -ENOSPC before the replay when the scratch's file system has less
+ * room than it needs (hw_scratch_room: *room says how much, and what it has), else as
+ * hw_store_digest_replayed() (HW_ELSN if the replay ends short of at_lsn; a scratch that
+ * filled part way, hw_scratch_full). */
+int hw_cli_digest_at(const char *dir, uint64_t at_lsn, uint8_t *digest, char *scratch, size_t cap,
+		     struct hw_scratch_room *room);
 
 /* The state digests of the stores in dirs a and b at the LSN both have, the lower of
  * their heads (*lsn): a store whose head is there as it is, one ahead replayed to it

@@ -380,28 +380,61 @@ static int rejoin_check(struct demo *d)
 
 /* ---------------------------------------------------------------- drills */
 
-/* The verify drill of node id could not run (rc, r; its scratch directory scratch): no
- * verdict on the store (skip), and the demo ends in ERROR naming why, as `hawser drill
- * verify` does: for want of room, the scratch (removed; its path shortened to fit) and
- * the room needed and free. */
+/* HW_FAULT_DEMO_PAUSE=at (docs/testing.md): stop this process (SIGSTOP) at the point at
+ * names, once the cluster has stopped ("1": before the drills; "restore": after the
+ * restore drill's restore, before its digest, where), saying where its work directory
+ * is, so that a test (test_demo) can take that file system's room and see a drill's
+ * ERROR; it goes on at SIGCONT. */
+static void pause_for_test(const struct demo *d, const char *at, const char *where)
+{
+	const char *on = getenv("HW_FAULT_DEMO_PAUSE");
+	if (on == NULL || strcmp(on, at) != 0)
+		return;
+	char shown[HW_LOG_ESCAPED_CHARS(sizeof d->work)];
+	fprintf(stderr, "hawser demo: cluster stopped in %s, paused %s\n",
+		hw_log_escaped(d->work, shown, sizeof shown), where);
+	raise(SIGSTOP);
+}
+
+/* The drill of phase ("verify drill") on node id could not run: no verdict on the store
+ * (skip), and the demo ends in ERROR saying why in the words before, shown, after. */
+static int unrun(struct demo *d, const char *phase, const char *id, const char *before,
+		 const char *shown, const char *after, double t0, double t1)
+{
+	d->unrun = true;
+	hw_report_phase(&d->rep, phase, t0, t1, HW_VERDICT_SKIP, "%s: %s%s%s", id, before, shown,
+			after);
+	return failed(d, "%s: %s%s%s", id, before, shown, after);
+}
+
+/* unrun() for want of room for the what ("rebuild", "replay") of work in its scratch
+ * directory scratch (removed), as `hawser drill verify` says it (hw_cli_no_room_words:
+ * room, read): the scratch (its path shortened to fit) and the room needed and free. */
+static int no_room(struct demo *d, const char *phase, const char *id, const char *work,
+		   const char *what, const struct hw_scratch_room *room, const char *read,
+		   const char *scratch, double t0, double t1)
+{
+	char before[HW_CLI_NO_ROOM_CHARS], after[HW_CLI_NO_ROOM_CHARS], shown[sizeof d->fail];
+	hw_cli_no_room_words(work, what, room, read, before, after);
+	size_t words = strlen(id) + 2 + strlen(before) + strlen(after);
+	hw_report_shorten(shown, sizeof shown, scratch,
+			  words < sizeof d->fail - 1 ? sizeof d->fail - 1 - words : 0);
+	return unrun(d, phase, id, before, shown, after, t0, t1);
+}
+
+/* The verify drill of node id could not run (rc, r; its scratch directory scratch): for
+ * want of room, no_room(); else the library's words. */
 static int verify_unrun(struct demo *d, const char *id, int rc, const struct hw_verify_report *r,
 			const char *scratch, double t0, double t1)
 {
-	char before[HW_CLI_NO_ROOM_CHARS], after[HW_CLI_NO_ROOM_CHARS], shown[sizeof d->fail];
-	if (rc == -ENOSPC) {
-		hw_cli_no_room_words("verify", "rebuild", &r->room, "the store was", before, after);
-		size_t words = strlen(id) + 2 + strlen(before) + strlen(after);
-		hw_report_shorten(shown, sizeof shown, scratch,
-				  words < sizeof d->fail - 1 ? sizeof d->fail - 1 - words : 0);
-	} else {
-		snprintf(before, sizeof before, "verify could not run: ");
-		snprintf(shown, sizeof shown, "%s", r->what[0] ? r->what : hw_strerror(rc));
-		snprintf(after, sizeof after, " (%s)", hw_errname(rc));
-	}
-	d->unrun = true;
-	hw_report_phase(&d->rep, "verify drill", t0, t1, HW_VERDICT_SKIP, "%s: %s%s%s", id, before,
-			shown, after);
-	return failed(d, "%s: %s%s%s", id, before, shown, after);
+	char after[64];
+	if (rc == -ENOSPC)
+		return no_room(d, "verify drill", id, "verify", "rebuild", &r->room,
+			       "the store was", scratch, t0, t1);
+	snprintf(after, sizeof after, " (%s)", hw_errname(rc));
+	return unrun(d, "verify drill", id,
+		     "verify could not run: ", r->what[0] ? r->what : hw_strerror(rc), after, t0,
+		     t1);
 }
 
 static int verify_drill(struct demo *d)
@@ -429,20 +462,28 @@ static int verify_drill(struct demo *d)
 }
 
 /* Restore the backup taken under load and compare it with the new primary's log
- * replayed to the same LSN. */
+ * replayed to the same LSN: a replay without room in its scratch is no verdict on the
+ * backup (no_room). */
 static int restore_drill(struct demo *d)
 {
-	char bak[4200], dir[4200], hex[2 * HW_HASH_BYTES + 1];
+	char bak[4200], dir[4200], scratch[4200] = "", hex[2 * HW_HASH_BYTES + 1];
 	struct hw_restore_info info;
+	struct hw_scratch_room room;
 	uint8_t digest[HW_HASH_BYTES];
 	double t0 = hw_report_clock(&d->rep);
 	snprintf(bak, sizeof(bak), "%s/backup", d->work);
 	snprintf(dir, sizeof(dir), "%s/restored", d->work);
 	memset(&info, 0, sizeof(info));
 	int rc = hw_restore(bak, dir, 0, 0, NULL, NULL, &info);
+	pause_for_test(d, "restore", "before the restore's digest");
 	if (rc == 0)
-		rc = hw_cli_digest_at(hw_cluster_dir(d->c, d->run.new_p), info.lsn, digest);
+		rc = hw_cli_digest_at(hw_cluster_dir(d->c, d->run.new_p), info.lsn, digest, scratch,
+				      sizeof(scratch), &room);
 	double t1 = hw_report_clock(&d->rep);
+	if (scratch[0] && hw_scratch_full(rc))
+		return no_room(d, "restore drill", hw_cluster_node_id(d->c, d->run.new_p),
+			       "the restore's compare", "replay", &room, "the store was", scratch,
+			       t0, t1);
 	bool same = rc == 0 && info.lsn == d->backup_lsn &&
 		    memcmp(digest, info.digest, HW_HASH_BYTES) == 0;
 	hw_report_phase(&d->rep, "restore drill", t0, t1, same ? HW_VERDICT_PASS : HW_VERDICT_FAIL,
@@ -512,21 +553,6 @@ static int stop_cluster(struct demo *d)
 	return sig ? failed(d, "interrupted by signal %d", sig) : 0;
 }
 
-/* HW_FAULT_DEMO_PAUSE=1 (docs/testing.md): stop this process (SIGSTOP) once the cluster
- * has stopped, before the drills, saying where its work directory is, so that a test
- * (test_demo) can take that file system's room and see the verify drill's ERROR; it goes
- * on at SIGCONT. */
-static void pause_for_test(const struct demo *d)
-{
-	const char *on = getenv("HW_FAULT_DEMO_PAUSE");
-	if (on == NULL || strcmp(on, "1") != 0)
-		return;
-	char shown[HW_LOG_ESCAPED_CHARS(sizeof d->work)];
-	fprintf(stderr, "hawser demo: cluster stopped in %s, paused before the drills\n",
-		hw_log_escaped(d->work, shown, sizeof shown));
-	raise(SIGSTOP);
-}
-
 static int run(struct demo *d)
 {
 	printf("hawser demo: a failover and restore drill on a local cluster\nwork     %s\n",
@@ -562,7 +588,7 @@ static int run(struct demo *d)
 	int src = stop_cluster(d);
 	if (rc == 0)
 		rc = src;
-	pause_for_test(d);
+	pause_for_test(d, "1", "before the drills");
 	if (rc == 0)
 		rc = verify_drill(d);
 	if (rc == 0)
@@ -781,8 +807,9 @@ const struct hw_cli_cmd hw_cli_demo = {
 		"  acked_lost= in_sync= (restart to in sync) records= report=PATH, -1 for what\n"
 		"  the run did not measure or check (it ended first). \"rejoin\" is the shorter\n"
 		"  restart until it follows. Exit 1 on FAIL. A check the run did not reach is\n"
-		"  skipped in the report, never passed. A verify drill that cannot run (ENOSPC:\n"
-		"  its scratch has less room than it needs, named) ends the run in ERROR (1).\n"
+		"  skipped in the report, never passed. A verify drill, or a restore drill's\n"
+		"  replay, that cannot run (ENOSPC: its scratch has less room than it needs, or\n"
+		"  filled, named) ends the run in ERROR (1).\n"
 		"  Ctrl-C stops every process and ends the run in ERROR, \"interrupted by signal\n"
 		"  N\" (exit 128 + the signal's number).\n"
 		"  --keep: keep the temporary directory (its path is printed).\n"

@@ -705,14 +705,16 @@ static int digest_at_in(const char *dir, uint64_t at_lsn, const char *scratch, u
 	return rc;
 }
 
-int hw_cli_digest_at(const char *dir, uint64_t at_lsn, uint8_t *digest)
+int hw_cli_digest_at(const char *dir, uint64_t at_lsn, uint8_t *digest, char *scratch, size_t cap,
+		     struct hw_scratch_room *room)
 {
-	char scratch[4096];
-	struct hw_scratch_room room;
-	int rc = hw_cli_scratch(dir, "digest", scratch, sizeof(scratch));
-	if (rc)
+	*room = (struct hw_scratch_room){0};
+	int rc = hw_cli_scratch(dir, "digest", scratch, cap);
+	if (rc) {
+		scratch[0] = '\0';
 		return rc;
-	rc = digest_at_in(dir, at_lsn, scratch, digest, &room);
+	}
+	rc = digest_at_in(dir, at_lsn, scratch, digest, room);
 	hw_snapshot_rm(scratch);
 	return rc;
 }
@@ -722,8 +724,9 @@ int hw_cli_digest_at(const char *dir, uint64_t at_lsn, uint8_t *digest)
 static int replayed(const char *dir, uint64_t lsn, const char *scratch, uint8_t *digest,
 		    struct hw_scratch_room *room)
 {
+	char own[4096];
 	return scratch ? digest_at_in(dir, lsn, scratch, digest, room)
-		       : hw_cli_digest_at(dir, lsn, digest);
+		       : hw_cli_digest_at(dir, lsn, digest, own, sizeof(own), room);
 }
 
 /* Digest of the store in dir, whose head was head, as of lsn <= head: replayed when it

@@ -8,7 +8,8 @@
  * exits, and its temporary directory removed. A third is interrupted after the kill,
  * while the load runs on the new primary: the checks it never reached are skipped with
  * the reason, never passed. A fourth finds no room for its verify drill's rebuild once
- * its cluster stopped: an ERROR naming the scratch, not a FAIL. */
+ * its cluster stopped, a fifth none for its restore drill's replay: an ERROR naming the
+ * scratch, not a FAIL. */
 #include <dirent.h>
 #include <errno.h>
 #include <setjmp.h>
@@ -375,31 +376,29 @@ static void test_demo_interrupted_after_kill(void **state)
 	}
 }
 
-/* The demo's work directory on a tmpfs with no room left for the verify drill's rebuild
- * once its cluster stopped (HW_FAULT_DEMO_PAUSE holds it there while the test remounts
- * the tmpfs to what it holds and 64 KiB): the run ends in ERROR (exit 1), not FAIL,
- * its last line naming the scratch (WORK/verify-rebuild, removed), the room the rebuild
- * needs and what is free; in the report the verify drill is skipped, not failed, and no
- * restore drill ran. It ended in FAIL, "verify s1: No space left on device". */
-static void test_demo_verify_no_room(void **state)
+/* Run the demo with its work directory on a tmpfs (mnt[cap]) and HW_FAULT_DEMO_PAUSE=at,
+ * which holds it at that point while the test remounts the tmpfs to what it holds and
+ * 64 KiB, then let it go on: it must exit 1. Its work directory into work[wcap]; returns
+ * its output (f->proc.log). */
+static const char *demo_no_room(struct fix *f, const char *at, char *mnt, size_t cap, char *work,
+				size_t wcap)
 {
-	struct fix *f = *state;
-	char mnt[HW_PROC_PATH_MAX + 16], line[HW_PROC_PATH_MAX + 128], opts[64];
-	snprintf(mnt, sizeof mnt, "%s/small", f->root);
+	char line[HW_PROC_PATH_MAX + 128], opts[64];
+	snprintf(mnt, cap, "%s/small", f->root);
 	if (unshare(CLONE_NEWNS) != 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
 		HW_SKIP("no mount namespace of its own: %s (needs root)", strerror(errno));
 	if (mkdir(mnt, 0700) != 0 || mount("tmpfs", mnt, "tmpfs", 0, "size=256m") != 0)
 		HW_SKIP("no tmpfs at %s: %s", mnt, strerror(errno));
 	setenv("TMPDIR", mnt, 1);
-	setenv("HW_FAULT_DEMO_PAUSE", "1", 1);
+	setenv("HW_FAULT_DEMO_PAUSE", at, 1);
 	const char *args[] = {"demo", "--report-dir", f->report_dir, NULL};
 	int rc = hw_proc_start_out(&f->proc, f->log, args);
 	unsetenv("HW_FAULT_DEMO_PAUSE");
 	setenv("TMPDIR", f->root, 1);
 	assert_int_equal(rc, 0);
-	size_t at = 0;
-	assert_true(hw_proc_wait_line(&f->proc, &at, "paused before the drills", NULL,
-				      DEMO_TIMEOUT_MS, line, sizeof line));
+	size_t from = 0;
+	assert_true(hw_proc_wait_line(&f->proc, &from, ", paused ", NULL, DEMO_TIMEOUT_MS, line,
+				      sizeof line));
 	int st = 0; /* it raises SIGSTOP right after that line */
 	assert_int_equal(waitpid(f->proc.pid, &st, WUNTRACED), f->proc.pid);
 	assert_true(WIFSTOPPED(st));
@@ -410,16 +409,18 @@ static void test_demo_verify_no_room(void **state)
 	assert_int_equal(mount("tmpfs", mnt, "tmpfs", MS_REMOUNT, opts), 0);
 	assert_int_equal(hw_proc_signal(&f->proc, SIGCONT), 0);
 	assert_int_equal(hw_proc_reap(&f->proc, WAIT_MS), 1);
-	const char *out = f->proc.log, *work = strstr(line, "stopped in ");
-	fprintf(stderr, "%s", out);
-	assert_non_null(work);
-	work += strlen("stopped in ");
-	char want[HW_PROC_PATH_MAX + 160];
-	snprintf(want, sizeof want,
-		 ": verify could not run (ENOSPC): no room for its rebuild's scratch "
-		 "%.*s/verify-rebuild (removed): it needs about ",
-		 (int)(strstr(work, ", paused") - work), work);
-	const char *sum = strstr(out, "\nhawser demo: ERROR ");
+	fprintf(stderr, "%s", f->proc.log);
+	const char *w = strstr(line, "stopped in ");
+	assert_non_null(w);
+	w += strlen("stopped in ");
+	snprintf(work, wcap, "%.*s", (int)(strstr(w, ", paused") - w), w);
+	return f->proc.log;
+}
+
+/* In the demo's last line sum, the words want and then "N KiB, its file system has M KiB
+ * free", N above M; the report it names into path[cap], read. */
+static const char *no_room_said(const char *sum, const char *want, char *path, size_t cap)
+{
 	assert_true(sum != NULL && strstr(sum, want) != NULL);
 	unsigned long long need_kib = 0, free_kib = 1;
 	assert_int_equal(sscanf(strstr(sum, want) + strlen(want),
@@ -427,12 +428,56 @@ static void test_demo_verify_no_room(void **state)
 				&free_kib),
 			 2);
 	assert_true(need_kib > free_kib);
-	char path[HW_PROC_PATH_MAX + 128];
-	report_named(sum, path, sizeof path);
+	report_named(sum, path, cap);
 	const char *html = slurp(path);
 	assert_non_null(html);
+	return html;
+}
+
+/* The demo's work directory on a tmpfs with no room left for the verify drill's rebuild
+ * once its cluster stopped (HW_FAULT_DEMO_PAUSE=1 holds it there: demo_no_room): the run
+ * ends in ERROR (exit 1), not FAIL, its last line naming the scratch
+ * (WORK/verify-rebuild, removed), the room the rebuild needs and what is free; in the
+ * report the verify drill is skipped, not failed, and no restore drill ran. It ended in
+ * FAIL, "verify s1: No space left on device". */
+static void test_demo_verify_no_room(void **state)
+{
+	struct fix *f = *state;
+	char mnt[HW_PROC_PATH_MAX + 16], work[HW_PROC_PATH_MAX + 128];
+	const char *out = demo_no_room(f, "1", mnt, sizeof mnt, work, sizeof work);
+	char want[HW_PROC_PATH_MAX + 256], path[HW_PROC_PATH_MAX + 128];
+	snprintf(want, sizeof want,
+		 ": verify could not run (ENOSPC): no room for its rebuild's scratch "
+		 "%s/verify-rebuild (removed): it needs about ",
+		 work);
+	const char *html =
+		no_room_said(strstr(out, "\nhawser demo: ERROR "), want, path, sizeof path);
 	assert_non_null(strstr(html, "data-phase=\"verify drill\" data-verdict=\"skip\""));
 	assert_null(strstr(html, "data-phase=\"restore drill\""));
+	umount2(mnt, MNT_DETACH);
+}
+
+/* The same with no room left for the restore drill's replay of the new primary's log, once
+ * the backup was restored (HW_FAULT_DEMO_PAUSE=restore): ERROR (exit 1), its last line
+ * naming the replay's scratch beside the new primary's store (WORK/cluster/ID.digest-...,
+ * removed) and the room; the restore drill skipped in the report, the verify drill passed.
+ * It ended in FAIL, "restore drill: No space left on device". */
+static void test_demo_restore_no_room(void **state)
+{
+	struct fix *f = *state;
+	char mnt[HW_PROC_PATH_MAX + 16], work[HW_PROC_PATH_MAX + 128];
+	const char *out = demo_no_room(f, "restore", mnt, sizeof mnt, work, sizeof work);
+	const char *sum = strstr(out, "\nhawser demo: ERROR ");
+	char want[HW_PROC_PATH_MAX + 256], path[HW_PROC_PATH_MAX + 128];
+	snprintf(want, sizeof want,
+		 ": the restore's compare could not run (ENOSPC): no room for its replay's "
+		 "scratch %s/cluster/",
+		 work);
+	assert_true(sum != NULL && strstr(sum, want) != NULL);
+	assert_non_null(strstr(strstr(sum, want), ".digest-"));
+	const char *html = no_room_said(sum, " (removed): it needs about ", path, sizeof path);
+	assert_non_null(strstr(html, "data-phase=\"verify drill\" data-verdict=\"pass\""));
+	assert_non_null(strstr(html, "data-phase=\"restore drill\" data-verdict=\"skip\""));
 	umount2(mnt, MNT_DETACH);
 }
 
@@ -445,6 +490,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_demo_sigint, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_demo_interrupted_after_kill, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_demo_verify_no_room, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_demo_restore_no_room, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
