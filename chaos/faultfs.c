@@ -48,6 +48,10 @@
  *                               harness does meanwhile (fill the disk) falls between two
  *                               writes of the process, at a point of its choosing, with
  *                               no timing in it
+ *   HW_FAULT_HOLD_MATCH=S       the writes HW_FAULT_HOLD_AFTER counts are only those whose
+ *                               path under DIR holds S too (".digest-": a node's replay
+ *                               scratch beside its data directory, not its own files or
+ *                               its log there)
  *   HW_FAULT_WALL_MS=N          CLOCK_REALTIME reads N ms since 1970 (N > 0), on any
  *                               path: a wall clock that stands still, so two runs of a
  *                               command start in the same millisecond; other clocks
@@ -104,6 +108,7 @@ static bool no_exchange;           /* HW_FAULT_NO_EXCHANGE */
 static long long frozen_wall_ms;   /* HW_FAULT_WALL_MS; 0: the wall clock as it is */
 static struct hw_fault hold;       /* under mu: HW_FAULT_HOLD_AFTER's count */
 static char hold_fifo[PATH_CAP];   /* HW_FAULT_HOLD_FIFO; "": no hold */
+static char hold_match[PATH_CAP];  /* HW_FAULT_HOLD_MATCH; "": every path under DIR */
 
 static ssize_t (*real_write)(int, const void *, size_t);
 static ssize_t (*real_pwrite)(int, const void *, size_t, off_t);
@@ -227,6 +232,9 @@ __attribute__((constructor)) static void faultfs_init(void)
 		strcpy(hold_fifo, fifo);
 		hw_fault_arm(&hold, atoi(hold_after), 1);
 	}
+	const char *match = getenv("HW_FAULT_HOLD_MATCH");
+	if (match != NULL && strlen(match) < sizeof hold_match)
+		strcpy(hold_match, match);
 	const char *arm = getenv("HW_FAULT_ARM");
 	bool by_signal = arm != NULL && strcmp(arm, "signal") == 0;
 	for (int k = 0; k < K_N; k++) {
@@ -292,7 +300,8 @@ static bool fails(enum kind k, int fd, const char *call)
 static void hold_at(int fd, const char *call)
 {
 	char path[PATH_CAP];
-	if (hold_fifo[0] == '\0' || !under(fd, path, sizeof path))
+	if (hold_fifo[0] == '\0' || !under(fd, path, sizeof path) ||
+	    (hold_match[0] != '\0' && strstr(path, hold_match) == NULL))
 		return;
 	pthread_mutex_lock(&mu);
 	bool now = hw_fault_tick(&hold);

@@ -26,7 +26,8 @@
  * callback, so the loop never waits and the answer covers every acknowledged record.
  * One query at a time per node: another one meanwhile gets an ERROR HW_EBUSY.
  *
- * Logs: digest_answered (lsn, how, entries, code; why, in words, when code is not OK). */
+ * Logs: digest_answered (lsn, how, entries, code; why, in words, when code is not OK: lsn
+ * is then the LSN asked, 0 for the head). */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -222,10 +223,10 @@ static void finish(struct hw_digest *d)
 	pthread_join(d->thread, NULL);
 	d->running = false;
 	struct hw_node *n = d->node;
-	if (d->code != 0) /* why in words too: the operator of the node sees what it answered */
+	if (d->code != 0) /* why in words too, and the LSN asked: as it answered the query */
 		hw_log("digest_answered",
-		       "lsn=%" PRIu64 " how=none entries=%" PRIu64 " code=%s why=\"%s\"",
-		       d->got_lsn, d->entries, hw_errname(d->code), d->why);
+		       "lsn=%" PRIu64 " how=none entries=%" PRIu64 " code=%s why=\"%s\"", d->lsn,
+		       d->entries, hw_errname(d->code), d->why);
 	else
 		hw_log("digest_answered", "lsn=%" PRIu64 " how=%s entries=%" PRIu64 " code=%s",
 		       d->got_lsn,

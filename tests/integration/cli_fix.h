@@ -115,23 +115,11 @@ static inline void assert_no_scratch(const struct fix *f)
 	closedir(d);
 }
 
-static inline void fifo_alarm(int sig)
-{
-	(void)sig;
-}
-
 /* Open the FIFO at p, flags O_WRONLY or O_RDONLY: it returns once the other end was
- * opened (a command reached it), or -1 after 30 s. */
+ * opened (a command reached it), or -1 after 30 s (hw_test_fifo_open). */
 static inline int fifo_open(const char *p, int flags)
 {
-	struct sigaction sa = {.sa_handler = fifo_alarm}, old;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGALRM, &sa, &old);
-	alarm(30);
-	int fd = open(p, flags | O_CLOEXEC);
-	alarm(0);
-	sigaction(SIGALRM, &old, NULL);
-	return fd;
+	return hw_test_fifo_open(p, flags, 30);
 }
 
 /* A fresh directory $HW_TEST_TMP/<name>-XXXXXX for each test. */

@@ -155,6 +155,23 @@ int hw_test_fault_fsync_env(const char *lib, const char *dir)
 	return 0;
 }
 
+static void fifo_alarm(int sig)
+{
+	(void)sig;
+}
+
+int hw_test_fifo_open(const char *path, int flags, unsigned timeout_s)
+{
+	struct sigaction sa = {.sa_handler = fifo_alarm}, old;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGALRM, &sa, &old);
+	alarm(timeout_s);
+	int fd = open(path, flags | O_CLOEXEC);
+	alarm(0);
+	sigaction(SIGALRM, &old, NULL);
+	return fd;
+}
+
 void hw_test_fault_env_clear(void)
 {
 	for (size_t i = 0; i < sizeof fault_vars / sizeof fault_vars[0]; i++)

@@ -195,6 +195,11 @@ long hw_proc_rss_kib(pid_t pid);
  * itself holds left out); -errno on error. */
 long hw_proc_fd_count(pid_t pid);
 
+/* Open the FIFO at path with flags (O_WRONLY or O_RDONLY; O_CLOEXEC added): it returns
+ * once the other end was opened (a process reached it, such as a write the shim holds:
+ * HW_FAULT_HOLD_FIFO), or -1 after timeout_s seconds. */
+int hw_test_fifo_open(const char *path, int flags, unsigned timeout_s);
+
 /* Lines of the log file at path holding needle (0 when it cannot be read); the last of
  * them into line (cap bytes, cut), which is left as it was when there is none. */
 unsigned hw_test_log_lines(const char *path, const char *needle, char *line, size_t cap);

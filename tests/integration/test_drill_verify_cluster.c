@@ -5,9 +5,11 @@
  * its back is named with both digests and FAILs (and with only one other node to compare
  * with, neither is called healthy: no majority), one node given at two addresses is an
  * ERROR naming both, a replay past --replay-max is refused with its reason, so is one
- * whose scratch has no room (ENOSPC, naming it), and bad command lines are usage errors
- * that ask nothing. */
+ * whose scratch has no room (ENOSPC, naming it, an ERROR of the drill) or whose disk fills
+ * during it (the node goes on serving), and bad command lines are usage errors that ask
+ * nothing. */
 #include <errno.h>
+#include <fcntl.h>
 #include <glob.h>
 #include <inttypes.h>
 #include <sched.h>
@@ -191,7 +193,8 @@ static void small_cluster(struct fix *f, char *mnt, size_t cap)
 	snprintf(mnt, cap, "%s/small", f->root);
 	if (unshare(CLONE_NEWNS) != 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
 		HW_SKIP("no mount namespace of its own: %s (needs root)", strerror(errno));
-	if (mkdir(mnt, 0700) != 0 || mount("tmpfs", mnt, "tmpfs", 0, "size=64m") != 0)
+	if ((mkdir(mnt, 0700) != 0 && errno != EEXIST) ||
+	    mount("tmpfs", mnt, "tmpfs", 0, "size=64m") != 0)
 		HW_SKIP("no tmpfs at %s: %s", mnt, strerror(errno));
 	char root[HW_PROC_PATH_MAX + 32];
 	snprintf(root, sizeof root, "%s/cluster", mnt);
@@ -273,8 +276,9 @@ static void test_replay_no_room(void **state)
 		assert_int_equal(hw_test_log_lines(hw_cluster_log(f->small, i),
 						   "event=digest_answered", line, sizeof line),
 				 2); /* at its head, then refused */
-		assert_non_null(strstr(line, "code=ENOSPC why=\"no room for the replay's scratch "
-					     "store "));
+		assert_non_null(strstr(line,
+				       "lsn=1500 how=none entries=0 code=ENOSPC why=\"no room "
+				       "for the replay's scratch store "));
 	}
 	char root[HW_PROC_PATH_MAX + 32];
 	snprintf(root, sizeof root, "%s/cluster", mnt);
@@ -294,6 +298,91 @@ static void test_replay_no_room(void **state)
 	assert_false(scratch_left(root));
 	assert_int_equal(drill_of(f, f->small, list, NULL, NULL, NULL), 0);
 	assert_non_null(strstr(f->cap.out, "\"result\":\"PASS\""));
+	assert_int_equal(count(f->cap.out, "(one read transaction)"), 2);
+}
+
+/* Take every free block of the file system of path, in a new file there. */
+static void fill(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	assert_true(fd >= 0);
+	off_t at = 0;
+	for (off_t len = 1 << 26; len >= 4096; len /= 2)
+		while (posix_fallocate(fd, at, len) == 0)
+			at += len;
+	close(fd);
+}
+
+/* Start node i of f->small again under the shim (libhawser-faults.so), which holds the
+ * 4th write into a replay's scratch (".digest-" under mnt: the store's creation writes 3
+ * times before its first batch), opening the FIFO fifo until the test closes it. */
+static void restart_held(struct fix *f, unsigned i, const char *mnt, const char *fifo)
+{
+	assert_int_equal(hw_cluster_kill(f->small, i, SIGTERM), 0);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	assert_int_equal(setenv("LD_PRELOAD", HW_FAULTS_LIB, 1), 0);
+	assert_int_equal(setenv("HW_FAULT_PATH", mnt, 1), 0);
+	assert_int_equal(setenv("HW_FAULT_HOLD_AFTER", "3", 1), 0);
+	assert_int_equal(setenv("HW_FAULT_HOLD_FIFO", fifo, 1), 0);
+	assert_int_equal(setenv("HW_FAULT_HOLD_MATCH", ".digest-", 1), 0);
+	int rc = hw_cluster_restart(f->small, i);
+	hw_test_fault_env_clear();
+	unsetenv("HW_FAULT_HOLD_AFTER");
+	unsetenv("HW_FAULT_HOLD_FIFO");
+	unsetenv("HW_FAULT_HOLD_MATCH");
+	assert_int_equal(rc, 0);
+	assert_int_equal(hw_cluster_wait_synced(f->small, SYNC_MS, NULL), 0);
+}
+
+/* s1's disk fills during its replay, after its room check passed (the shim holds its
+ * replay's write while the test takes every free block): s1 answers -ENOSPC saying its
+ * scratch ran out of room part way, logs it with the LSN asked, removes its scratch and
+ * answers the next query; p1, whose replay ran before, answered: no verdict on s1's store,
+ * the drill is an ERROR naming s1 (the log said lsn=0, not the LSN asked). */
+static void test_replay_fills_part_way(void **state)
+{
+	struct fix *f = *state;
+	char mnt[HW_PROC_PATH_MAX + 16], fifo[HW_PROC_PATH_MAX + 16], path[HW_PROC_PATH_MAX + 32];
+	char line[1024], log[HW_PROC_PATH_MAX + 16];
+	small_cluster(f, mnt, sizeof mnt);
+	/* room for the replays and the nodes' headroom: the check passes */
+	assert_int_equal(mount("tmpfs", mnt, "tmpfs", MS_REMOUNT, "size=512m"), 0);
+	snprintf(fifo, sizeof fifo, "%s/hold", f->root);
+	restart_held(f, 1, mnt, fifo);
+	const struct hw_client_security *sec = hw_cluster_security(f->small);
+	const char *args[] = {
+		"drill",         "verify",       "--connect", hw_cluster_client_list(f->small),
+		"--json",        "--report-dir", f->reports,  "--key",
+		sec->key,        "--peers",      sec->peers,  "--cluster",
+		sec->cluster_id, "--at-lsn",     "1500",      NULL};
+	struct hw_proc p = {.err_fd = -1, .log_fd = -1};
+	snprintf(log, sizeof log, "%s/held-drill.log", f->root);
+	assert_int_equal(hw_proc_start_out(&p, log, args), 0);
+	int fd = hw_test_fifo_open(fifo, O_WRONLY, 30); /* s1's replay waits on it */
+	assert_true(fd >= 0);
+	snprintf(path, sizeof path, "%s/fill", mnt);
+	fill(path);
+	close(fd);
+	int rc = hw_proc_reap(&p, 60000);
+	assert_non_null(strstr(p.log, "\"result\":\"ERROR\""));
+	assert_non_null(strstr(p.log, "\"what\":\"node s1 could not answer (ENOSPC): its "
+				      "replay's scratch store ran out of room in "));
+	assert_non_null(strstr(p.log, "(removed); its store was only read\""));
+	assert_non_null(strstr(p.log, "\"node p1\",\"verdict\":\"pass\""));
+	assert_non_null(strstr(p.log, "\"node s1\",\"verdict\":\"skip\""));
+	hw_proc_kill(&p);
+	assert_int_equal(rc, 1);
+	assert_int_equal(hw_test_log_lines(hw_cluster_log(f->small, 1), "event=digest_answered",
+					   line, sizeof line),
+			 1);
+	assert_non_null(strstr(line, "lsn=1500 how=none entries=0 code=ENOSPC why=\"the replay's "
+				     "scratch store ran out of room part way in "));
+	char root[HW_PROC_PATH_MAX + 32];
+	snprintf(root, sizeof root, "%s/cluster", mnt);
+	assert_false(scratch_left(root));
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(drill_of(f, f->small, hw_cluster_client_list(f->small), NULL, NULL, NULL),
+			 0);
 	assert_int_equal(count(f->cap.out, "(one read transaction)"), 2);
 }
 
@@ -391,6 +480,7 @@ int main(void)
 		cmocka_unit_test(test_equal_pass),
 		cmocka_unit_test(test_replay_and_limit),
 		cmocka_unit_test_teardown(test_replay_no_room, small_teardown),
+		cmocka_unit_test_teardown(test_replay_fills_part_way, small_teardown),
 		cmocka_unit_test(test_usage_errors),
 		cmocka_unit_test(test_unreachable_node_named),
 		cmocka_unit_test(test_same_node_twice),
