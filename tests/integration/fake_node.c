@@ -37,7 +37,7 @@ static void send_digest_reply(int fd, uint64_t lsn)
 	(void)hw_fake_send_frame(fd, HW_FRAME_DIGEST_REPLY, buf, (uint32_t)n);
 }
 
-/* DIGEST_AT's and FULL_SCRATCH's answer to the query f. */
+/* The answer of DIGEST_AT, DIGEST_ODD, FULL_SCRATCH or FULL_UNNAMED to the query f. */
 static void answer_digest(const struct server *s, int fd, const struct hw_frame *f)
 {
 	Hawser__Wire__V1__DigestQuery *q =
@@ -46,10 +46,13 @@ static void answer_digest(const struct server *s, int fd, const struct hw_frame 
 	uint8_t digest[HW_HASH_BYTES], buf[512];
 	char id[16];
 	snprintf(id, sizeof id, "fake%u", (unsigned)s->port);
-	memset(digest, FAKE_DIGEST, sizeof digest);
+	memset(digest, s->how == DIGEST_ODD ? FAKE_DIGEST + 1 : FAKE_DIGEST, sizeof digest);
 	r.node_id = id;
 	r.lsn = q != NULL && q->lsn != 0 ? q->lsn : DIGEST_LSN;
-	if (s->how == FULL_SCRATCH) {
+	if (s->how == FULL_UNNAMED) {
+		r.code = HW_ESTORE_FULL;
+		r.message = NO_ROOM_WHY;
+	} else if (s->how == FULL_SCRATCH) {
 		r.code = -ENOSPC;
 		r.message = NO_ROOM_WHY;
 		r.scratch = NO_ROOM_SCRATCH;
@@ -189,7 +192,9 @@ static int on_query(struct server *s, int fd, const struct hw_frame *f)
 		send_digest_reply(fd, 7);
 		return 1;
 	}
-	if (f->type == HW_FRAME_DIGEST_QUERY && (s->how == DIGEST_AT || s->how == FULL_SCRATCH)) {
+	if (f->type == HW_FRAME_DIGEST_QUERY &&
+	    (s->how == DIGEST_AT || s->how == DIGEST_ODD || s->how == FULL_SCRATCH ||
+	     s->how == FULL_UNNAMED)) {
 		answer_digest(s, fd, f);
 		return 1;
 	}

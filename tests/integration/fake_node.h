@@ -67,6 +67,9 @@ enum behaviour {
 			* -ENOSPC, NO_ROOM_WHY, scratch NO_ROOM_SCRATCH, need_bytes and
 			* free_bytes NO_ROOM_*_KIB}: a node with no room for its replay's
 			* scratch, refused before it started */
+	FULL_UNNAMED,  /* as FULL_SCRATCH with code HW_ESTORE_FULL and no scratch, need or
+			* free: a node of before DigestReply named them */
+	DIGEST_ODD,    /* as DIGEST_AT with every byte of its digest FAKE_DIGEST + 1 */
 };
 
 #define DIGEST_LSN  9

@@ -98,12 +98,38 @@ static void test_no_room_is_error(void **state)
 	assert_memory_equal(end + 1 - strlen(want), want, strlen(want));
 }
 
+/* The same from a node that does not name its scratch in its reply (a node of before,
+ * whose scratch filled with HW_ESTORE_FULL): ERROR all the same, in the node's words, cut
+ * at the summary's bound with "..."; and two nodes that disagree beside a node without
+ * room: FAIL (exit 3), what they found stands. */
+static void test_no_room_unnamed_or_disagree(void **state)
+{
+	struct fix *f = *state;
+	const enum behaviour how[NODES] = {DIGEST_AT, FULL_UNNAMED, DIGEST_AT};
+	assert_int_equal(drill(f, how), 1);
+	char want[128];
+	snprintf(want, sizeof want,
+		 "\"what\":\"node fake%u could not answer (HW_ESTORE_FULL): no room for the "
+		 "replay's scratch store /srv/hawser/",
+		 (unsigned)f->port[1]);
+	const char *what = strstr(f->cap.out, want);
+	assert_non_null(what);
+	assert_memory_equal(strstr(what + 8, "\"") - 3, "...", 3);
+	snprintf(want, sizeof want, "\"node fake%u\",\"verdict\":\"skip\"", (unsigned)f->port[1]);
+	assert_non_null(strstr(f->cap.out, want));
+	const enum behaviour odd[NODES] = {DIGEST_AT, DIGEST_ODD, FULL_SCRATCH};
+	assert_int_equal(drill(f, odd), 3);
+	assert_non_null(strstr(f->cap.out, "\"result\":\"FAIL\""));
+	assert_non_null(strstr(f->cap.out, "nodes disagree at LSN 9, no majority: 1 against 1"));
+}
+
 int main(void)
 {
 	if (hw_test_bin_or_skip("test_drill_verify_answers") == NULL)
 		return 77;
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_no_room_is_error, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_no_room_unnamed_or_disagree, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
