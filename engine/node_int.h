@@ -712,12 +712,16 @@ struct Hawser__Wire__V1__Hello;
 bool hw__rejoin_behind_base(struct hw_session *s, const struct Hawser__Wire__V1__Hello *h);
 /* Standby: keep a REJOIN frame's epochs for the rejoin. 0 or the code to close with. */
 int hw__rejoin_on_frame(struct hw_node *n, const struct hw_frame *f);
-/* Standby refused with HW_EDIVERGED: true (logged) when a rejoin can run (failover on, the
- * primary's epochs kept): the caller arms the reconnect timer, which runs it. */
-bool hw__rejoin_planned(struct hw_node *n);
+/* Standby refused with HW_EDIVERGED: true (logged) when a rejoin can run (the primary's
+ * epochs kept; failover on, or without it a standby longer than the restarted primary's
+ * log that can show its entries past that head were never acknowledged: else logged
+ * ahead_kept, unless quiet): the caller arms the reconnect timer, which runs it. */
+bool hw__rejoin_planned(struct hw_node *n, bool quiet);
 /* From the reconnect timer: quarantine the suffix, rewind, restart store, log and writer
- * at the common point. 0 (then connect again) or a code (logged needs_rejoin, or a
- * storage failure): do not connect. */
+ * at the common point (without failover: the primary's head, where this log must hold
+ * the entry the primary named). 0 (then connect again; logged rejoined, or ahead_set_aside
+ * without failover) or a code (logged needs_rejoin, or a storage failure): do not
+ * connect. */
 int hw__rejoin_run(struct hw_node *n);
 void hw__rejoin_stop(struct hw_node *n);
 

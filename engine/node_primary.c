@@ -854,6 +854,18 @@ static void log_diverged(struct hw_node *n, int peer, const Hawser__Wire__V1__He
 		       hw_errname(code), reason, repeats);
 }
 
+/* Without failover, whether to offer a diverged standby the rejoin: after a failover it
+ * sets its suffix aside, but a static primary offers it only to a standby longer than its
+ * log, which judges whether its entries past our head can be ones we never acknowledged
+ * (docs/failover.md "A static primary restarted"). The epochs sent reach the store's
+ * head only: while entries wait for the store, none is offered (the standby redials). */
+static bool static_offer(struct hw_node *n, const Hawser__Wire__V1__Hello *m)
+{
+	struct hw_head h;
+	hw_store_head(n->store, &h);
+	return m->last_lsn > n->core.last_lsn && h.lsn == n->core.last_lsn;
+}
+
 static int standby_hello(struct hw_session *s, const Hawser__Wire__V1__Hello *m)
 {
 	struct hw_node *n = s->node;
@@ -889,10 +901,7 @@ static int standby_hello(struct hw_session *s, const Hawser__Wire__V1__Hello *m)
 	int rc = chain_matches(n, m);
 	if (rc != 0) {
 		log_diverged(n, peer, m, rc, "");
-		/* after a failover it can set its suffix aside; a static primary's standby
-		 * cannot be shown that its suffix was never acknowledged (docs/failover.md
-		 * "A static primary restarted") */
-		if (rc == HW_EDIVERGED && n->voters != NULL)
+		if (rc == HW_EDIVERGED && (n->voters != NULL || static_offer(n, m)))
 			hw__rejoin_offer(s, m->last_lsn);
 		hw__node_refuse(s->conn, rc, "standby's log does not match the primary's");
 		return 0;

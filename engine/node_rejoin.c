@@ -25,7 +25,15 @@
  * finds nothing to cut (the logs part where the epochs agree: they should not) stops with
  * needs_rejoin instead of looping.
  *
- * Logs: rejoin_offered (primary), rejoin_planned, rejoined, needs_rejoin. */
+ * Without failover the same rewind serves a standby left longer than its restarted
+ * primary's log (docs/failover.md "A static primary restarted"): the primary offers it
+ * only then, naming its head and the hash there (Rejoin.last_hash), and the standby sets
+ * its entries past that head aside only if its log holds that entry and the primary never
+ * said it was durable past that head (static_keeps): a crash, which lost nothing it had
+ * acknowledged, not a store put back to an older copy.
+ *
+ * Logs: rejoin_offered (primary), rejoin_planned, rejoined, needs_rejoin; without
+ * failover ahead_planned, ahead_set_aside, ahead_kept. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +54,8 @@ static int send_map(struct hw_session *s, const struct hw_epoch_map *m)
 	r.n_epochs = r.n_first_lsns = m->n;
 	r.epochs = (uint64_t *)m->epoch;
 	r.first_lsns = (uint64_t *)m->first_lsn;
+	if (m->hash_known)
+		r.last_hash = (ProtobufCBinaryData){HW_HASH_BYTES, (uint8_t *)m->last_hash};
 	return hw__node_send_msg(s->conn, HW_FRAME_REJOIN, &r);
 }
 
@@ -111,7 +121,8 @@ int hw__rejoin_on_frame(struct hw_node *n, const struct hw_frame *f)
 	if (r == NULL)
 		return HW_EFRAME;
 	int rc = hw__election_primary_frame(n, r->epoch, false);
-	if (rc == 0 && (r->n_epochs != r->n_first_lsns || r->n_epochs > HW_REJOIN_EPOCHS_MAX))
+	if (rc == 0 && (r->n_epochs != r->n_first_lsns || r->n_epochs > HW_REJOIN_EPOCHS_MAX ||
+			(r->last_hash.len != 0 && r->last_hash.len != HW_HASH_BYTES)))
 		rc = HW_EPROTOCOL;
 	if (rc == 0 && n->rejoin == NULL && (n->rejoin = malloc(sizeof *n->rejoin)) == NULL)
 		rc = HW_ENOMEM;
@@ -122,13 +133,64 @@ int hw__rejoin_on_frame(struct hw_node *n, const struct hw_frame *f)
 		m->n = (uint32_t)r->n_epochs;
 		memcpy(m->epoch, r->epochs, m->n * sizeof m->epoch[0]);
 		memcpy(m->first_lsn, r->first_lsns, m->n * sizeof m->first_lsn[0]);
+		m->hash_known = r->last_hash.len == HW_HASH_BYTES;
+		if (m->hash_known)
+			memcpy(m->last_hash, r->last_hash.data, HW_HASH_BYTES);
 	}
 	hawser__wire__v1__rejoin__free_unpacked(r, NULL);
 	return rc;
 }
 
-bool hw__rejoin_planned(struct hw_node *n)
+/* Without failover (hw__rejoin_planned): why this standby keeps its entries past the
+ * restarted primary's head, or NULL when it may set them aside. Those entries were never
+ * acknowledged if the primary crashed: every mode answers a submit only once the
+ * primary's own log has it durable (engine/core/repl.c rule_holds), and a restart
+ * recovers all its log made durable. Not so if its store was put back to an older copy
+ * (a restore, a virtual machine rolled back): that primary had said it was durable past
+ * the head it came back with, and this standby heard it say so (struct hw_standby). */
+static const char *static_keeps(const struct hw_node *n, const struct hw_epoch_map *m)
 {
+	if (!m->hash_known)
+		return "the primary names no hash at its head (a primary older than this node)";
+	if (hw_wal_last(n->wal)->lsn <= m->last_lsn)
+		return "this standby's log is not longer than the primary's";
+	if (!n->sb.primary_heard)
+		return "this standby has not heard the primary since it started, so it cannot "
+		       "tell a crash from a store put back to an older copy";
+	if (n->sb.primary_durable > m->last_lsn)
+		return "the primary had said it was durable past the head it came back with: "
+		       "its store was put back to an older copy, and entries kept here may have "
+		       "been acknowledged";
+	return NULL;
+}
+
+/* hw__rejoin_planned without failover: logs ahead_planned or (unless quiet) ahead_kept. */
+static bool static_planned(struct hw_node *n, bool quiet)
+{
+	const struct hw_epoch_map *m = n->rejoin;
+	const char *why = static_keeps(n, m);
+	uint64_t ours = hw_wal_last(n->wal)->lsn;
+	if (why != NULL && !quiet)
+		hw_log("ahead_kept",
+		       "primary=%s code=%s primary_lsn=%llu our_lsn=%llu primary_durable=%llu "
+		       "what=\"%s; not following: an operator decides (docs/failover.md)\"",
+		       n->cfg.primary, hw_errname(HW_EDIVERGED), (unsigned long long)m->last_lsn,
+		       (unsigned long long)ours, (unsigned long long)n->sb.primary_durable, why);
+	if (why == NULL)
+		hw_log("ahead_planned",
+		       "primary=%s primary_lsn=%llu our_lsn=%llu primary_durable=%llu entries=%llu",
+		       n->cfg.primary, (unsigned long long)m->last_lsn, (unsigned long long)ours,
+		       (unsigned long long)n->sb.primary_durable,
+		       (unsigned long long)(ours - m->last_lsn));
+	else
+		hw__rejoin_stop(n); /* the reconnect timer runs no rewind */
+	return why == NULL;
+}
+
+bool hw__rejoin_planned(struct hw_node *n, bool quiet)
+{
+	if (n->rejoin != NULL && n->voters == NULL && n->cfg.role == HW_ROLE_STANDBY)
+		return static_planned(n, quiet);
 	if (n->rejoin == NULL || n->voters == NULL)
 		return false;
 	const struct hw_epoch_map *m = n->rejoin;
@@ -169,6 +231,36 @@ static const char *why_tail(enum hw_rejoin_how how, bool pruned, bool behind)
 	return pruned ? "; log pruned: state from a snapshot" : "";
 }
 
+/* Without failover the cut is the primary's head, where this log must hold the entry the
+ * primary named (Rejoin.last_hash); else the logs differ at or below that head, and
+ * nothing is set aside (HW_EDIVERGED). */
+static int static_cut_checked(struct hw_node *n, uint64_t cut, enum hw_rejoin_how how)
+{
+	uint8_t h[HW_HASH_BYTES];
+	if (how != HW_REJOIN_COMMON || cut != n->rejoin->last_lsn)
+		return HW_EDIVERGED;
+	int rc = hw_store_hash_at(n->store, cut, h);
+	if (rc != 0)
+		return rc == HW_ENOTFOUND ? HW_EDIVERGED : rc;
+	return memcmp(h, n->rejoin->last_hash, HW_HASH_BYTES) == 0 ? 0 : HW_EDIVERGED;
+}
+
+/* The why of the quarantine rows a rewind makes (at most HW_REWIND_WHY_MAX). */
+static void rewind_why(struct hw_node *n, char *why, size_t cap, enum hw_rejoin_how how,
+		       bool pruned, uint64_t common)
+{
+	if (n->voters == NULL)
+		snprintf(why, cap,
+			 "primary %.80s restarted at lsn %llu, having said durable %llu: "
+			 "never acknowledged",
+			 n->cfg.primary, (unsigned long long)common,
+			 (unsigned long long)n->sb.primary_durable);
+	else
+		snprintf(why, cap, "rejoin epoch=%llu primary=%.80s%s",
+			 (unsigned long long)n->epoch, n->cfg.primary,
+			 why_tail(how, pruned, common < n->rejoin->base_lsn));
+}
+
 /* Find the cut (hw_rejoin_cut: the common point, this node's log base when they part
  * before it, or the last entry shown shared) and rewind to it: *common gets the LSN the
  * log now ends at, *how how it was found.
@@ -186,6 +278,8 @@ static int rewind_store(struct hw_node *n, uint64_t *common, uint64_t *moved,
 	int rc = hw_store_base(n->store, &b);
 	if (rc == 0)
 		rc = hw_rejoin_cut(n->store, n->rejoin, common, how);
+	if (rc == 0 && n->voters == NULL)
+		rc = static_cut_checked(n, *common, *how);
 	/* parting before a wholly pruned log moves nothing, but its state is still not ours */
 	if (rc != 0 || (*common >= h.lsn && *how == HW_REJOIN_COMMON))
 		return rc != 0 ? rc : HW_EDIVERGED;
@@ -195,8 +289,7 @@ static int rewind_store(struct hw_node *n, uint64_t *common, uint64_t *moved,
 	if (rc != 0)
 		return rc;
 	char why[HW_REWIND_WHY_MAX + 1];
-	snprintf(why, sizeof why, "rejoin epoch=%llu primary=%.80s%s", (unsigned long long)n->epoch,
-		 n->cfg.primary, why_tail(*how, b.lsn > 0, *common < n->rejoin->base_lsn));
+	rewind_why(n, why, sizeof why, *how, b.lsn > 0, *common);
 	rc = hw_store_rewind(n->store, *common, hw_wall_ms(), why, moved);
 	return rc == 0 ? wal_reset_to_store(n) : rc;
 }
@@ -217,12 +310,15 @@ int hw__rejoin_run(struct hw_node *n)
 	uint64_t common = 0, moved = 0, primary_base = n->rejoin->base_lsn;
 	enum hw_rejoin_how how = HW_REJOIN_COMMON;
 	int rc = rewind_store(n, &common, &moved, &how);
+	uint64_t said = n->sb.primary_durable; /* before the restart forgets it */
 	free(n->rejoin);
 	n->rejoin = NULL;
 	if (rc != 0)
 		hw_log("needs_rejoin", "primary=%s code=%s common_lsn=%llu what=\"%s\"",
 		       n->cfg.primary, hw_errname(rc), (unsigned long long)common,
-		       "cannot set the divergent suffix aside; not following");
+		       n->voters != NULL ? "cannot set the divergent suffix aside; not following"
+					 : "this standby's log differs from the primary's at or "
+					   "below its head; not following: an operator decides");
 	/* The rewind held the loop (a whole replay of the log): a hello stamped with the
 	 * time before it read as silent at the next tick, and the reconnect was dropped. */
 	hw_loop_now_update(n->loop);
@@ -240,7 +336,16 @@ int hw__rejoin_run(struct hw_node *n)
 		return orc;
 	}
 	hw__election_progress(n);
-	if (rc == 0)
+	if (rc == 0 && n->voters == NULL)
+		hw_log("ahead_set_aside",
+		       "primary=%s primary_lsn=%llu set_aside=%llu primary_durable=%llu via=%s "
+		       "seconds=%.3f what=\"%s\"",
+		       n->cfg.primary, (unsigned long long)common, (unsigned long long)moved,
+		       (unsigned long long)said, hw_store_stale(n->store) ? "snapshot" : "rewind",
+		       hw_mono_s() - t0,
+		       "entries past the restarted primary's head, which it never had durable: "
+		       "no client was acknowledged for them; kept in quarantine");
+	else if (rc == 0)
 		hw_log("rejoined",
 		       "common_lsn=%llu quarantined=%llu via=%s cut=%s primary_base=%llu "
 		       "seconds=%.3f",

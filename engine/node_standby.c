@@ -491,7 +491,7 @@ static void primary_on_close(struct hw_conn *c, void *arg, int code)
 	}
 	if (code != HW_EDIVERGED)
 		hw__rejoin_stop(n); /* epochs kept from a refusal that did not come */
-	if (code == HW_EDIVERGED && hw__rejoin_planned(n)) {
+	if (code == HW_EDIVERGED && hw__rejoin_planned(n, quiet)) {
 		hw_timer_again(n->reconnect, 0); /* node_rejoin.c, outside this callback */
 		return;
 	}

@@ -32,6 +32,17 @@ int hw_store_epoch_at(struct hw_store *s, uint64_t lsn, uint64_t *epoch)
 	return rc;
 }
 
+int hw_store_hash_at(struct hw_store *s, uint64_t lsn, uint8_t out[HW_HASH_BYTES])
+{
+	struct hw_head b;
+	int rc = hw_store_base(s, &b);
+	if (rc == 0 && lsn == b.lsn)
+		memcpy(out, b.hash, HW_HASH_BYTES);
+	else if (rc == 0)
+		rc = lsn < b.lsn ? HW_ENOTFOUND : hw_store_entry_hash(s, lsn, out);
+	return rc;
+}
+
 /* First LSN in (lo, hi] whose epoch is above e, or hi + 1: epochs never fall along a log. */
 static int next_epoch_start(struct hw_store *s, uint64_t lo, uint64_t hi, uint64_t e, uint64_t *out)
 {
@@ -108,6 +119,8 @@ int hw_epoch_map_build(struct hw_store *s, uint64_t upto, struct hw_epoch_map *m
 		map_push(m, e, at);
 		at = next;
 	}
+	/* none for an upto before the base (a standby behind it): its entry is pruned */
+	m->hash_known = rc == 0 && hw_store_hash_at(s, m->last_lsn, m->last_hash) == 0;
 	return rc;
 }
 

@@ -39,6 +39,8 @@
 struct hw_epoch_map {
 	uint64_t base_lsn;
 	uint64_t last_lsn;
+	uint8_t last_hash[HW_HASH_BYTES]; /* of the entry at last_lsn (hw_store_hash_at) */
+	bool hash_known;                  /* last_hash was sent (a primary of this version) */
 	uint32_t n;
 	uint64_t epoch[HW_REJOIN_EPOCHS_MAX];
 	uint64_t first_lsn[HW_REJOIN_EPOCHS_MAX];
@@ -48,11 +50,17 @@ struct hw_epoch_map {
  * LSN pruned or past the head. Any thread. */
 int hw_store_epoch_at(struct hw_store *s, uint64_t lsn, uint64_t *epoch);
 
+/* The hash of the entry at lsn in s's log: the base's own for its base (LSN 0 for an
+ * unpruned log: a zero hash), else the entry's (hw_store_entry_hash). HW_ENOTFOUND for an
+ * LSN pruned or past the head. Any thread. */
+int hw_store_hash_at(struct hw_store *s, uint64_t lsn, uint8_t out[HW_HASH_BYTES]);
+
 /* Fill m with the epochs of s's log up to min(upto, head): those of its pruned part that
  * meta "epochs" keeps (replica/epochs.h; only the base's own when it keeps none), then its
  * entries' from the base on, by binary search (a few entry reads per epoch); the newest
- * HW_REJOIN_EPOCHS_MAX are kept. Primary side: upto is the returning node's last LSN.
- * Any thread. */
+ * HW_REJOIN_EPOCHS_MAX are kept, and the hash at m->last_lsn (hash_known; not when that
+ * entry is pruned, or could not be read: the map holds without it). Primary side:
+ * upto is the returning node's last LSN. Any thread. */
 int hw_epoch_map_build(struct hw_store *s, uint64_t upto, struct hw_epoch_map *m);
 
 /* What the epochs alone say of one entry of another log against the log m describes. */

@@ -615,6 +615,7 @@ void hw_standby_on_entries(struct hw_standby *s, uint64_t first, uint64_t last,
 	}
 	s->pos.received = last;
 	s->primary_durable = max_u64(s->primary_durable, primary_durable);
+	s->primary_heard = true;
 	s->last_rx_ms = now_ms;
 	s->ack_due = s->ack_due || receipt;
 	check_standby(s);
@@ -654,6 +655,7 @@ void hw_standby_on_heartbeat(struct hw_standby *s, uint64_t primary_durable, boo
 {
 	if (s->connected) {
 		s->primary_durable = max_u64(s->primary_durable, primary_durable);
+		s->primary_heard = true;
 		s->last_rx_ms = now_ms;
 		if (reply_requested || now_ms - s->last_ack_ms >= s->ack_interval_ms)
 			s->ack_due = true;

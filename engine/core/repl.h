@@ -351,7 +351,10 @@ struct hw_standby {
 				   * (reads see it) and flushed in the log */
 	uint64_t stored;          /* last LSN the store applied (may run ahead of durable) */
 	uint64_t writing_to;      /* last LSN handed to the writer; durable <= it <= received */
-	uint64_t primary_durable; /* primary's durable LSN, from its last message */
+	uint64_t primary_durable; /* primary's durable LSN, the most any message said */
+	bool primary_heard;       /* a message gave primary_durable since init: what a
+				   * restarted primary's head must reach for a crash that lost
+				   * nothing it had acknowledged (docs/failover.md) */
 	bool connected;
 	bool ack_due;  /* positions moved or a reply was asked: ACK owed */
 	int drop_code; /* != 0: a DROP with this code is owed to the driver */

@@ -4,11 +4,15 @@
  * disk fails (every write under its data directory fails, through the LD_PRELOAD shim
  * libhawser-faults.so, chaos/faultfs.c) while s1 stores what p1 sent, then p1 is killed
  * with SIGKILL and restarted at the head it recovered. The vault was sent nothing p1 had
- * not flushed and follows at once; s1, which cannot tell that crash from a primary put
- * back to an older copy, is refused and keeps its entries until the operator rebuilds it;
- * every acknowledged record is on all three, durable submits are acknowledged again, and
- * the three end equal. And a standby whose store fails under the load (its store file's
- * fsyncs, through the shim) says so once and does not promise a redial it will not make. */
+ * not flushed and follows at once; s1, restarted meanwhile, cannot tell that crash from a
+ * primary put back to an older copy, is refused and keeps its entries until the operator
+ * rebuilds it; every acknowledged record is on all three, durable submits are
+ * acknowledged again, and the three end equal. A standby that ran on and heard p1 say how
+ * far it was durable sets its entries past p1's new head aside and follows; one whose log
+ * differs at or below that head, or whose primary was put back to an older copy (its head
+ * short of what it had said durable), keeps its log and refuses. And a standby whose store fails
+ * under the load (its store file's fsyncs, through the shim) says so once and does not promise a
+ * redial it will not make. */
 #include <errno.h>
 #include <inttypes.h>
 #include <setjmp.h>
@@ -24,6 +28,7 @@
 
 #include "base/log.h"
 #include "hawser.h"
+#include "replica/rejoin.h"
 #include "replica/store.h"
 #include "tests/integration/proc.h"
 
@@ -37,7 +42,7 @@
 struct fix {
 	char root[HW_PROC_PATH_MAX];
 	struct hw_tnode p, s, v;
-	struct hw_load load, after;
+	struct hw_load load, after, more;
 };
 
 static int setup(void **state)
@@ -65,12 +70,14 @@ static int teardown(void **state)
 	hw_proc_kill(&f->v.proc);
 	hw_proc_kill(&f->s.proc);
 	hw_proc_kill(&f->p.proc);
-	bool joined = hw_load_join(&f->load, 60000) && hw_load_join(&f->after, 60000);
+	bool joined = hw_load_join(&f->load, 60000) && hw_load_join(&f->after, 60000) &&
+		      hw_load_join(&f->more, 60000);
 	int rc = hw_test_rm_rf(f->root);
 	if (!joined)
 		return -1; /* its thread still uses f */
 	hw_load_free(&f->load);
 	hw_load_free(&f->after);
+	hw_load_free(&f->more);
 	free(f);
 	return rc;
 }
@@ -125,18 +132,25 @@ static void start_nodes(struct fix *f)
 				      EVENT_WAIT_MS, NULL, 0));
 }
 
-/* A durable load of count records (seed) on p1 in l, on its own thread. */
-static void load_start(struct fix *f, struct hw_load *l, uint64_t count, uint64_t seed)
+/* A load of count records (seed) on p1 in l, on its own thread, in mode (k 1). */
+static void load_mode(struct fix *f, struct hw_load *l, uint64_t count, uint64_t seed,
+		      enum hw_durability mode)
 {
 	*l = (struct hw_load){.addr = f->p.client,
 			      .count = count,
 			      .window = WINDOW,
-			      .mode = HW_DURABLE,
+			      .mode = mode,
 			      .k = 1,
 			      .seed = seed,
 			      .wait_ms = 5000};
 	assert_int_equal(hw_load_init(l), 0);
 	assert_int_equal(hw_load_start(l), 0);
+}
+
+/* A durable load (load_mode). */
+static void load_start(struct fix *f, struct hw_load *l, uint64_t count, uint64_t seed)
+{
+	load_mode(f, l, count, seed, HW_DURABLE);
 }
 
 /* Fail p1's disk under the load, then SIGKILL it: the load ends on the lost connection. */
@@ -187,7 +201,9 @@ static uint64_t store_head(const char *dir)
 }
 
 /* s1 comes back holding entries after p1's head that p1 never flushed: refused
- * (HW_EDIVERGED), it keeps them, setting nothing aside by itself. The operator's remedy
+ * (HW_EDIVERGED), it keeps them, setting nothing aside by itself: restarted, it has not
+ * heard p1 say how far it was durable, so it cannot tell p1's crash from a store put
+ * back to an older copy (ahead_kept), and p1 has taken records since. The operator's remedy
  * (docs/failover.md "A static primary restarted"): its directory moved aside (kept) and
  * s1 started empty, it copies p1 and follows. Its status says why it did not follow. */
 static void standby_rebuilt(struct fix *f, uint64_t head)
@@ -211,6 +227,194 @@ static void standby_rebuilt(struct fix *f, uint64_t head)
 	snprintf(aside, sizeof aside, "%s.aside", f->s.dir);
 	assert_int_equal(rename(f->s.dir, aside), 0);
 	assert_int_equal(hw_tnode_start(&f->s, NULL), 0);
+}
+
+/* p1 (durable, k 1, standby s1) and s1, without the vault. */
+static void init_pair(struct fix *f)
+{
+	struct hw_tnode_opts po = {.primary = true, .standbys = "s1", .mode = "durable", .k = 1};
+	assert_int_equal(hw_tnode_init(&f->p, f->root, "p1", &po), 0);
+	struct hw_tnode_opts so = {.primary_addr = f->p.listen};
+	assert_int_equal(hw_tnode_init(&f->s, f->root, "s1", &so), 0);
+}
+
+/* Start p1 under the shim (writes to its log, DIR/wal, fail from SIGUSR2 on: the batch
+ * it streamed as its log failed is in no file of it), then s1 alone, and wait until p1
+ * streams to it. */
+static void start_pair(struct fix *f)
+{
+	size_t mark;
+	char wal[HW_PROC_PATH_MAX + 8];
+	snprintf(wal, sizeof wal, "%s/wal", f->p.dir);
+	start_faulty(&f->p, wal, true, &mark);
+	assert_int_equal(hw_tnode_start(&f->s, NULL), 0);
+	assert_true(hw_proc_wait_line(&f->p.proc, &mark, "event=peer_connected", "peer=s1",
+				      EVENT_WAIT_MS, NULL, 0));
+}
+
+/* Quarantine rows of a store, as hw_quarantine_each gives them. */
+struct rows {
+	uint64_t n, first, last;
+	bool why_ok;
+};
+
+static int row_cb(void *arg, const struct hw_quarantined *q)
+{
+	struct rows *r = arg;
+	r->first = r->n++ == 0 ? q->lsn : r->first;
+	r->last = q->lsn;
+	r->why_ok = r->why_ok && strstr(q->why, "never acknowledged") != NULL;
+	return 0;
+}
+
+static struct rows quarantine_rows(const char *dir)
+{
+	struct hw_store *st;
+	struct hw_store_opts o = {.read_only = true};
+	assert_int_equal(hw_store_open(dir, &o, &st), 0);
+	struct rows r = {.why_ok = true};
+	assert_int_equal(hw_quarantine_each(st, row_cb, &r), 0);
+	hw_store_close(st);
+	return r;
+}
+
+/* p1 and s1 up (p1 under the shim), and p1 killed with its disk failed under a durable
+ * load: s1, which heard p1 say how far it was durable, is left holding entries past the
+ * head p1 comes back with (*head). Returns how far s1's log reaches. s1 is stopped
+ * (SIGSTOP) before p1 restarts when stop says so. */
+static uint64_t left_ahead(struct fix *f, bool stop, uint64_t *head)
+{
+	init_pair(f);
+	start_pair(f);
+	fail_and_kill(f);
+	lost_primary(&f->s);
+	struct hw_tstatus ss;
+	assert_int_equal(hw_tnode_status(&f->s, &ss), 0);
+	if (stop)
+		assert_int_equal(hw_proc_signal(&f->s.proc, SIGSTOP), 0);
+	*head = restarted(f);
+	assert_true(*head >= hw_load_acked_max(&f->load)); /* nothing acknowledged was lost */
+	assert_true(ss.last_lsn > *head); /* s1 holds entries p1 streamed and never wrote */
+	return ss.last_lsn;
+}
+
+/* After s1 refused to follow (its log as it was, held): nothing set aside, none
+ * quarantined, its store's head where it was. */
+static void kept_all(struct fix *f, uint64_t held)
+{
+	assert_int_equal(hw_proc_stop(&f->s.proc, STOP_WAIT_MS), 0);
+	assert_int_equal(hw_test_log_lines(f->s.log, "event=ahead_set_aside", NULL, 0), 0);
+	assert_int_equal(quarantine_rows(f->s.dir).n, 0);
+	assert_int_equal(store_head(f->s.dir), held);
+}
+
+/* Left ahead (left_ahead), s1 sets exactly the entries past p1's head aside (quarantined,
+ * saying how many and why) and follows the restarted p1 with no rebuild; durable submits
+ * are acknowledged again and the two end equal. */
+static void test_static_standby_ahead_set_aside(void **state)
+{
+	struct fix *f = *state;
+	char line[1024];
+	size_t mark = 0;
+	uint64_t head;
+	uint64_t held = left_ahead(f, false, &head);
+	assert_true(hw_proc_wait_line(&f->s.proc, &mark, "event=ahead_set_aside", NULL,
+				      EVENT_WAIT_MS, line, sizeof line));
+	assert_int_equal(hw_log_field(line, "primary_lsn", -1), (long long)head);
+	assert_int_equal(hw_log_field(line, "set_aside", -1), (long long)(held - head));
+	assert_true(hw_proc_wait_line(&f->s.proc, &mark, "event=following", NULL, EVENT_WAIT_MS,
+				      NULL, 0));
+	struct rows r = quarantine_rows(f->s.dir);
+	assert_int_equal(r.n, held - head);
+	assert_int_equal(r.first, head + 1);
+	assert_int_equal(r.last, held);
+	assert_true(r.why_ok);
+	load_start(f, &f->after, AFTER, 2);
+	assert_true(hw_load_join(&f->after, 60000));
+	assert_int_equal(f->after.acked, AFTER); /* durable acknowledgements resume */
+	uint64_t seen;
+	assert_int_equal(
+		hw_tnode_wait_durable(&f->s, hw_load_acked_max(&f->after), EVENT_WAIT_MS, &seen),
+		0);
+	assert_int_equal(hw_proc_stop(&f->s.proc, STOP_WAIT_MS), 0);
+	assert_int_equal(hw_proc_stop(&f->p.proc, STOP_WAIT_MS), 0);
+	char why[512];
+	int rc = hw_tstore_compare(f->p.dir, f->s.dir, &f->load, why, sizeof why);
+	if (rc == 0)
+		rc = hw_tstore_compare(f->p.dir, f->s.dir, &f->after, why, sizeof why);
+	if (rc != 0)
+		fail_msg("%s", why);
+}
+
+/* Left ahead as above, s1 is stopped while the restarted p1 takes records in mode local,
+ * so that p1's log now holds other entries than s1's after p1's head. s1 comes back: its
+ * log differs at or below p1's head, and it refuses to follow (HW_EDIVERGED), setting
+ * nothing aside. With two entries ahead or more, p1's log stays shorter: it offers its
+ * head, and s1 says why it refuses (needs_rejoin); with one, p1's log reaches s1's and
+ * refuses it as before, with no offer. */
+static void test_static_standby_differs_below_head(void **state)
+{
+	struct fix *f = *state;
+	uint64_t head;
+	uint64_t held = left_ahead(f, true, &head);
+	uint64_t count = held - head > 1 ? (held - head) / 2 : 1;
+	load_mode(f, &f->after, count, 2, HW_LOCAL);
+	assert_true(hw_load_join(&f->after, 60000));
+	assert_int_equal(f->after.acked, count);
+	struct hw_tstatus ps;
+	assert_int_equal(hw_tnode_status(&f->p, &ps), 0);
+	assert_true(ps.last_lsn > head);
+	size_t mark = hw_proc_mark(&f->s.proc), from = mark;
+	assert_int_equal(hw_proc_signal(&f->s.proc, SIGCONT), 0);
+	assert_true(hw_proc_wait_line(&f->s.proc, &from, "event=primary_refused",
+				      "code=HW_EDIVERGED", EVENT_WAIT_MS, NULL, 0));
+	char line[1024];
+	if (ps.last_lsn < held) {
+		assert_true(hw_proc_wait_line(&f->s.proc, &mark, "event=needs_rejoin",
+					      "code=HW_EDIVERGED", EVENT_WAIT_MS, line,
+					      sizeof line));
+		assert_non_null(strstr(line, "differs from the primary's at or below its head"));
+	}
+	kept_all(f, held);
+}
+
+/* p1's store is put back to an older copy (taken while it was stopped), after s1 had
+ * heard it durable past that copy's head: s1 holds entries that were acknowledged, and
+ * keeps them, saying why (ahead_kept, HW_EDIVERGED), rather than set them aside. */
+static void test_static_standby_keeps_after_older_copy(void **state)
+{
+	struct fix *f = *state;
+	init_pair(f);
+	assert_int_equal(hw_tnode_start(&f->p, NULL), 0);
+	assert_int_equal(hw_tnode_start(&f->s, NULL), 0);
+	load_start(f, &f->load, AFTER, 1);
+	assert_true(hw_load_join(&f->load, 60000));
+	assert_int_equal(f->load.acked, AFTER);
+	assert_int_equal(hw_proc_stop(&f->p.proc, STOP_WAIT_MS), 0);
+	char cmd[3 * HW_PROC_PATH_MAX + 64];
+	snprintf(cmd, sizeof cmd, "cp -a '%s' '%s.old'", f->p.dir, f->p.dir);
+	assert_int_equal(system(cmd), 0);
+	uint64_t copy = restarted(f);
+	load_start(f, &f->after, AFTER, 2);
+	assert_true(hw_load_join(&f->after, 60000));
+	assert_int_equal(f->after.acked, AFTER); /* past the copy, on s1 too */
+	load_start(f, &f->more, AFTER, 3);       /* its entries come saying p1 durable past it */
+	assert_true(hw_load_join(&f->more, 60000));
+	assert_int_equal(f->more.acked, AFTER);
+	uint64_t held;
+	assert_int_equal(
+		hw_tnode_wait_durable(&f->s, hw_load_acked_max(&f->more), EVENT_WAIT_MS, &held), 0);
+	size_t mark = hw_proc_mark(&f->s.proc);
+	assert_int_equal(hw_proc_stop(&f->p.proc, STOP_WAIT_MS), 0);
+	snprintf(cmd, sizeof cmd, "rm -rf '%s' && mv '%s.old' '%s'", f->p.dir, f->p.dir, f->p.dir);
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(restarted(f), copy);
+	char line[1024];
+	assert_true(hw_proc_wait_line(&f->s.proc, &mark, "event=ahead_kept", "code=HW_EDIVERGED",
+				      EVENT_WAIT_MS, line, sizeof line));
+	assert_non_null(strstr(line, "put back to an older copy"));
+	assert_true((uint64_t)hw_log_field(line, "primary_durable", -1) > copy);
+	kept_all(f, held);
 }
 
 /* p1's disk fails under a durable load and p1 is killed; s1 is stopped with what it
@@ -286,6 +490,12 @@ int main(void)
 		return 77;
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_static_primary_killed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_static_standby_ahead_set_aside, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_static_standby_differs_below_head, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_static_standby_keeps_after_older_copy, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_standby_store_fails_said_once, setup,
 						teardown),
 	};
