@@ -857,13 +857,15 @@ static void log_diverged(struct hw_node *n, int peer, const Hawser__Wire__V1__He
 /* Without failover, whether to offer a diverged standby the rejoin: after a failover it
  * sets its suffix aside, but a static primary offers it only to a standby longer than its
  * log, which judges whether its entries past our head can be ones we never acknowledged
- * (docs/failover.md "A static primary restarted"). The epochs sent reach the store's
- * head only: while entries wait for the store, none is offered (the standby redials). */
+ * (docs/failover.md "A static primary restarted"), and only to one that says it judges
+ * so (Hello.judges_ahead: an older one would rewind on the epochs alone). The epochs
+ * sent reach the store's head only: while entries wait for the store, none is offered
+ * (the standby redials). */
 static bool static_offer(struct hw_node *n, const Hawser__Wire__V1__Hello *m)
 {
 	struct hw_head h;
 	hw_store_head(n->store, &h);
-	return m->last_lsn > n->core.last_lsn && h.lsn == n->core.last_lsn;
+	return m->judges_ahead && m->last_lsn > n->core.last_lsn && h.lsn == n->core.last_lsn;
 }
 
 static int standby_hello(struct hw_session *s, const Hawser__Wire__V1__Hello *m)

@@ -25,11 +25,15 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "base/log.h"
 #include "hawser.h"
 #include "replica/rejoin.h"
 #include "replica/store.h"
+#include "tests/integration/fake_wire.h"
 #include "tests/integration/proc.h"
 
 #define RECORDS       200000u /* far more than are acknowledged before the disk fails */
@@ -417,6 +421,56 @@ static void test_static_standby_keeps_after_older_copy(void **state)
 	kept_all(f, held);
 }
 
+/* What p1 answers a hello in s1's name that claims a log longer than p1's (LSN last,
+ * which p1 never wrote), with judges_ahead as given: the type of its first frame. */
+static enum hw_frame_type answer_to(struct fix *f, uint64_t last, bool judges)
+{
+	int port = atoi(strrchr(f->p.listen, ':') + 1);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(fd >= 0);
+	assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+	static uint8_t hash[HW_HASH_BYTES] = {1};
+	Hawser__Wire__V1__Hello h = HAWSER__WIRE__V1__HELLO__INIT;
+	h.protocol_version = 1;
+	h.cluster_id = "itest";
+	h.node_id = "s1";
+	h.role = HAWSER__WIRE__V1__ROLE__STANDBY;
+	h.epoch = 1;
+	h.last_lsn = last;
+	h.last_hash = (ProtobufCBinaryData){HW_HASH_BYTES, hash};
+	h.judges_ahead = judges;
+	uint8_t buf[256];
+	size_t n = hawser__wire__v1__hello__pack(&h, buf);
+	assert_true(hw_fake_send_frame(fd, HW_FRAME_HELLO, buf, (uint32_t)n));
+	struct hw_fake_stream st = {.fd = fd, .buf = malloc(HW_FAKE_STREAM_BYTES)};
+	assert_non_null(st.buf);
+	struct hw_frame fr;
+	bool got = hw_fake_next_frame(&st, &fr);
+	enum hw_frame_type t = fr.type;
+	free(st.buf);
+	close(fd);
+	assert_true(got);
+	return t;
+}
+
+/* A standby older than this node (its hello without judges_ahead) would take a static
+ * primary's offer as a rejoin's epochs and rewind on them alone: p1 makes it none (its
+ * first frame is the ERROR), while a standby that judges the offer gets the REJOIN. */
+static void test_static_offer_only_to_a_judging_standby(void **state)
+{
+	struct fix *f = *state;
+	init_pair(f);
+	assert_int_equal(hw_tnode_start(&f->p, NULL), 0);
+	load_mode(f, &f->load, AFTER, 1, HW_LOCAL);
+	assert_true(hw_load_join(&f->load, 60000));
+	assert_int_equal(hw_proc_stop(&f->p.proc, STOP_WAIT_MS), 0);
+	uint64_t past = restarted(f) + 10; /* its store holds its whole log: it may offer */
+	assert_int_equal(answer_to(f, past, false), HW_FRAME_ERROR);
+	assert_int_equal(answer_to(f, past, true), HW_FRAME_REJOIN);
+}
+
 /* p1's disk fails under a durable load and p1 is killed; s1 is stopped with what it
  * stored. p1 restarts at a head holding every acknowledged record; the vault holds
  * nothing after that head and follows; s1 is refused, keeps its entries, and, rebuilt
@@ -495,6 +549,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_static_standby_differs_below_head, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_static_standby_keeps_after_older_copy, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_static_offer_only_to_a_judging_standby, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_standby_store_fails_said_once, setup,
 						teardown),
