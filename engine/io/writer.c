@@ -311,12 +311,12 @@ static void run_submit(struct hw_writer *w, struct hw_job *j)
 	size_t piece = w->wal != NULL ? HW_WRITER_PIECE_RECORDS : j->n;
 	j->rc = 0;
 	for (size_t at = 0; at < j->n && j->rc == 0; at += piece) {
-		if (at > 0)
-			hw_store_hold(w->store); /* the next piece goes on in the transaction */
 		j->rc = prepare_piece(w, j, at, j->n - at < piece ? j->n - at : piece);
+		/* held for the next piece, or committed when due: a piece, as a job, starts
+		 * with less than HW_STORE_HELD_BYTES held (the store's replay room) */
+		if (j->rc == 0)
+			j->rc = job_commit(w, false);
 	}
-	if (j->rc == 0)
-		j->rc = job_commit(w, false);
 	job_done(w, j);
 }
 

@@ -61,7 +61,7 @@ struct fx {
 		sync_fault; /* the store's hw_store_sync(): disarmed unless a test arms it */
 	struct seen seen[16];
 	size_t n_seen;
-	struct piece pieces[16];
+	struct piece pieces[64];
 	size_t n_pieces;
 	enum hw_job_stage stop_at; /* stop the loop at this callback */
 	bool timed_out;
@@ -349,6 +349,59 @@ static void test_large_job_handed_over_in_pieces(void **state)
 	assert_int_equal(segments, 3);
 }
 
+/* A key/value record with id, tenant and a value of vlen bytes (at most
+ * HW_KV_VALUE_BYTES_MAX) into buf; its length. */
+static size_t kv_record(uint8_t *buf, size_t cap, unsigned id, const char *tenant, size_t vlen)
+{
+	static uint8_t value[HW_KV_VALUE_BYTES_MAX];
+	Tos__V1__Record r = TOS__V1__RECORD__INIT;
+	Tos__V1__KvPut kv = TOS__V1__KV_PUT__INIT;
+	uint8_t rid[16] = {1};
+	memcpy(rid + 1, &id, sizeof id);
+	r.record_id = (ProtobufCBinaryData){sizeof rid, rid};
+	r.tenant_id = (char *)tenant;
+	r.facility_id = "JPNGO-NCB";
+	r.schema_version = 1;
+	r.event_time_ms = hw_wall_ms();
+	kv.key = "k";
+	kv.value = (ProtobufCBinaryData){vlen, value};
+	r.payload_case = TOS__V1__RECORD__PAYLOAD_KV_PUT;
+	r.kv_put = &kv;
+	size_t len = hw_record_encode(&r, buf, cap);
+	assert_true(len > 0);
+	return len;
+}
+
+/* Jobs of large records held in one transaction: the bound on what the store holds
+ * (HW_STORE_HELD_BYTES, its room to take them again) is kept between the pieces of a job
+ * too, by a commit part way; without it the store's check on that room stops the process. */
+static void test_held_bytes_bounded_between_pieces(void **state)
+{
+	struct fx *f = *state;
+	static uint8_t buf[HW_RECORD_BYTES_MAX];
+	unsigned id = 0;
+	/* 10 MiB, 20 MiB held, then a full job whose later pieces pass HW_STORE_HELD_BYTES */
+	const size_t records[3] = {320, 320, HW_BATCH_RECORDS_MAX};
+	for (int job = 0; job < 3; job++) {
+		struct hw_job *j = hw_writer_filling(f->writer);
+		size_t len = kv_record(buf, sizeof buf, ++id, "T1", HW_KV_VALUE_BYTES_MAX);
+		while (j->n < records[job] && hw_job_fits(j, len)) {
+			size_t i = hw_job_add(j, buf, len);
+			j->token[i] = i;
+			j->k[i] = 1;
+			len = kv_record(buf, sizeof buf, ++id, "T1", HW_KV_VALUE_BYTES_MAX);
+		}
+		id--; /* the record left out */
+		j->epoch = 1;
+		j->now_ms = hw_wall_ms();
+		hw_writer_kick(f->writer);
+		const struct seen *d = run_until(f, HW_JOB_DONE);
+		assert_int_equal(d->rc, 0);
+		assert_int_equal(d->last_lsn, id);
+	}
+	assert_true(f->seen[f->n_seen - 1].committed_lsn > 0); /* a commit came part way */
+}
+
 /* A store that fails in the second piece of a job: the first was handed over and stays
  * prepared, DONE carries the failure and says where the prepared records end. */
 static void test_failure_in_a_later_piece_keeps_the_first(void **state)
@@ -459,20 +512,10 @@ static void test_append_writer_from_primary_does_not_validate(void **state)
 	struct fx *f = *state;
 	hw_writer_stop(f->writer);
 	f->writer = NULL;
-	Tos__V1__Record r = TOS__V1__RECORD__INIT;
-	Tos__V1__KvPut kv = TOS__V1__KV_PUT__INIT;
-	uint8_t rid[16] = {1}, rec[256], entry[512], zero[HW_HASH_BYTES] = {0};
-	r.record_id = (ProtobufCBinaryData){sizeof rid, rid};
-	r.tenant_id = "T 1";
-	r.facility_id = "JPNGO-NCB";
-	r.schema_version = 1;
-	r.event_time_ms = hw_wall_ms();
-	kv.key = "k";
-	r.payload_case = TOS__V1__RECORD__PAYLOAD_KV_PUT;
-	r.kv_put = &kv;
-	size_t rl = hw_record_encode(&r, rec, sizeof rec);
+	uint8_t rec[256], entry[512], zero[HW_HASH_BYTES] = {0};
+	size_t rl = kv_record(rec, sizeof rec, 0, "T 1", 0);
 	struct hw_entry e;
-	size_t len = hw_entry_encode(entry, 1, 1, r.event_time_ms, zero, rec, (uint32_t)rl, &e);
+	size_t len = hw_entry_encode(entry, 1, 1, hw_wall_ms(), zero, rec, (uint32_t)rl, &e);
 	for (int primary = 0; primary < 2; primary++) {
 		char sdir[320];
 		snprintf(sdir, sizeof sdir, "%s/standby%d", f->dir, primary);
@@ -515,6 +558,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_failure_in_a_later_piece_keeps_the_first,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_held_bytes_bounded_between_pieces, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(
 			test_apply_writer_runs_below_the_thread_that_starts_it, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_append_writer_from_primary_does_not_validate,
