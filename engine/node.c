@@ -106,7 +106,8 @@ int hw__node_send_hello(struct hw_node *n, struct hw_conn *c, int role, const st
 		m.chain = (ProtobufCBinaryData){HW_HASH_BYTES, chain};
 	m.snapshot_wanted = with_chain && n->store != NULL && hw_store_stale(n->store);
 	m.free_known = with_chain && hw__snapshot_rx_free(n, &m.free_bytes) == 0;
-	m.judges_ahead = with_chain && role == HAWSER__WIRE__V1__ROLE__STANDBY;
+	/* one with failover takes a rejoin on the epochs (node_rejoin.c): never a static one's */
+	m.judges_ahead = with_chain && role == HAWSER__WIRE__V1__ROLE__STANDBY && n->voters == NULL;
 	return hw__node_send_msg(c, HW_FRAME_HELLO, &m);
 }
 

@@ -325,6 +325,8 @@ struct hw_node {
 				   * answered once it is held again, failed at step-down */
 	uint32_t n_fenced;
 	uint64_t acked_lsn;       /* highest LSN acknowledged to a client in this epoch */
+	uint64_t start_lsn;       /* primary: its head when it started (node_primary.c
+				     static_offer) */
 	bool first_ack_logged;    /* "first_ack" logged for this epoch */
 	uint64_t last_epoch;      /* epoch of the last entry in the log */
 	uint32_t following;       /* voter id of the primary followed, or UINT32_MAX */

@@ -855,17 +855,15 @@ static void log_diverged(struct hw_node *n, int peer, const Hawser__Wire__V1__He
 }
 
 /* Without failover, whether to offer a diverged standby the rejoin: after a failover it
- * sets its suffix aside, but a static primary offers it only to a standby longer than its
- * log, which judges whether its entries past our head can be ones we never acknowledged
- * (docs/failover.md "A static primary restarted"), and only to one that says it judges
- * so (Hello.judges_ahead: an older one would rewind on the epochs alone). The epochs
- * sent reach the store's head only: while entries wait for the store, none is offered
- * (the standby redials). */
+ * sets its suffix aside, but a static primary offers it only to a standby whose log is
+ * longer than ours was when we started, naming that head (n->start_lsn), so that the
+ * standby judges whether its entries past it can be ones we never acknowledged
+ * (docs/failover.md "A static primary restarted"); what we took since then reaches it by
+ * streaming once it has set them aside. Only to one that says it judges so
+ * (Hello.judges_ahead: an older one would rewind on the epochs alone). */
 static bool static_offer(struct hw_node *n, const Hawser__Wire__V1__Hello *m)
 {
-	struct hw_head h;
-	hw_store_head(n->store, &h);
-	return m->judges_ahead && m->last_lsn > n->core.last_lsn && h.lsn == n->core.last_lsn;
+	return m->judges_ahead && m->last_lsn > n->start_lsn;
 }
 
 static int standby_hello(struct hw_session *s, const Hawser__Wire__V1__Hello *m)
@@ -903,8 +901,10 @@ static int standby_hello(struct hw_session *s, const Hawser__Wire__V1__Hello *m)
 	int rc = chain_matches(n, m);
 	if (rc != 0) {
 		log_diverged(n, peer, m, rc, "");
-		if (rc == HW_EDIVERGED && (n->voters != NULL || static_offer(n, m)))
+		if (rc == HW_EDIVERGED && n->voters != NULL)
 			hw__rejoin_offer(s, m->last_lsn);
+		else if (rc == HW_EDIVERGED && static_offer(n, m))
+			hw__rejoin_offer(s, n->start_lsn);
 		hw__node_refuse(s->conn, rc, "standby's log does not match the primary's");
 		return 0;
 	}
@@ -993,6 +993,7 @@ int hw__primary_start(struct hw_node *n)
 	n->rpo_held = false;  /* a former stint's ended in the log (hw__targets_end) */
 	n->replay_closed = false;
 	n->acked_lsn = h.lsn; /* the floor: whatever the store holds may have been acknowledged */
+	n->start_lsn = h.lsn;
 	struct hw_repl_config rc = {
 		.standbys = n->cfg.n_standbys + n->cfg.n_vaults,
 		.vaults = n->cfg.n_vaults, /* streamed to, never counted */
