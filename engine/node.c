@@ -277,7 +277,8 @@ static long session_on_data(struct hw_conn *c, void *arg, const uint8_t *buf, si
 {
 	struct hw_session *s = arg;
 	struct hw_port_logs *l = &s->node->port_logs[s->repl];
-	struct hw_frames_from from = {hw_conn_peer(c), l->port, &l->refused, hw__node_now(s->node)};
+	struct hw_frames_from from = {hw_conn_peer(c), l->port, &l->refused, hw__node_now(s->node),
+				      &s->frame_refused};
 	return hw_frames_take(buf, len, &from, session_take, arg);
 }
 
@@ -316,8 +317,11 @@ static void session_on_close(struct hw_conn *c, void *arg, int code)
 	(void)c;
 	struct hw_session *s = arg;
 	struct hw_node *n = s->node;
-	/* an eviction, or a close for a late Hello (accepted_ms INT64_MAX), was logged */
-	if (code != 0 && code != HW_ECLOSED && !s->evicted && s->accepted_ms != INT64_MAX)
+	/* an eviction, a close for a late Hello (accepted_ms INT64_MAX) or for a malformed
+	 * frame before a Hello was logged (frame_refused, perhaps only counted, is not a
+	 * peer's loss that session_lost writes in full) */
+	if (code != 0 && code != HW_ECLOSED && !s->evicted && s->accepted_ms != INT64_MAX &&
+	    (!s->frame_refused || s->hello))
 		hw_port_lost(&n->port_logs[s->repl], hw_conn_peer(c), code, s->hello,
 			     hw__node_now(n));
 	if (n->cfg.role == HW_ROLE_PRIMARY)

@@ -134,6 +134,8 @@ struct hw_session {
 	bool evicted;          /* closed, before its Hello, for a newer connection to a full port:
 				* no longer counted in sessions_open, nor in node->sessions (its
 				* slot went to the newcomer) */
+	bool frame_refused;    /* closed for a malformed frame, which frame_refused logged: no
+				* session_lost after it, before its Hello */
 };
 
 /* One waiting submit: who to answer, and what. */

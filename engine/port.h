@@ -89,8 +89,9 @@ void hw_port_logs_init(struct hw_port_logs *l, const char *port);
 
 /* Log session_lost (peer, l's port, code) of a session of l's port that ended with code
  * at now, a loss no other line tells of (not a close of the node's own: 0, HW_ECLOSED, a
- * displacement, a late Hello): in full when its Hello was taken (hello), else through
- * l's lost counter, as a flood of connections repeats it. */
+ * displacement, a late Hello, a malformed frame before a Hello): in full when its Hello
+ * was taken (hello), else through l's lost counter, as a flood of connections repeats
+ * it. */
 void hw_port_lost(struct hw_port_logs *l, const char *peer, int code, bool hello, int64_t now);
 
 /* Write l's counts of the lines left out, for each counter whose interval has passed at

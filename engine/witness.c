@@ -132,7 +132,7 @@ static long session_on_data(struct hw_conn *c, void *arg, const uint8_t *buf, si
 {
 	struct hw_witness *w = ((struct wsession *)arg)->w;
 	struct hw_frames_from from = {hw_conn_peer(c), w->logs.port, &w->logs.refused,
-				      hw_loop_now_ms(w->loop)};
+				      hw_loop_now_ms(w->loop), NULL}; /* no line on its close */
 	return hw_frames_take(buf, len, &from, session_take, arg);
 }
 

@@ -274,6 +274,8 @@ long hw_frames_take(const uint8_t *buf, size_t len, const struct hw_frames_from 
 			break;
 		if (got < 0) {
 			log_refused(from, (int)got);
+			if (from->refused != NULL)
+				*from->refused = true;
 			return got;
 		}
 		int rc = on_frame(arg, &f);

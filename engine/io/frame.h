@@ -193,6 +193,9 @@ struct hw_frames_from {
 				     * its owner's to flush (hw_log_every_flush); NULL with
 				     * port */
 	int64_t now_ms;             /* loop time, for every */
+	bool *refused;              /* NULL, or set true when a malformed frame was refused (its
+				     * frame_refused written): the close's line, which the owner's
+				     * on_close need not repeat */
 };
 
 /* A connection's on_data over frames: hand the whole frames at the front of buf[0..len)

@@ -441,12 +441,16 @@ static void dial_garbage(const char *addr, unsigned count)
  * the port (peer=* port=replication more=N). A few on the client port, once the
  * replication port's lines in full are written (in the same second), are each written in
  * full: that port's count is its own. Before, each connection wrote its line (peer=ADDR
- * code=HW_EFRAME, no port), with no bound: 40 connections, 40 lines. */
+ * code=HW_EFRAME, no port), with no bound: 40 connections, 40 lines. A connection closed
+ * so writes no session_lost after its frame_refused: before, each also wrote one. */
 static void test_garbage_flood_log_per_port(void **state)
 {
+	struct fix *f = *state;
+	size_t mark = hw_proc_mark(&f->t.proc);
 	struct port_lines repl = CODE_LINES("frame_refused", "replication", "HW_EFRAME"),
 			  client = CODE_LINES("frame_refused", "client", "HW_EFRAME");
-	flood_then_clients(*state, dial_garbage, REFUSED_REPL, &repl, &client);
+	flood_then_clients(f, dial_garbage, REFUSED_REPL, &repl, &client);
+	assert_false(hw_proc_wait_line(&f->t.proc, &mark, "event=session_lost ", NULL, 0, NULL, 0));
 }
 
 /* Silent connections to the replication port past its sessions, while every session of

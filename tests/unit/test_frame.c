@@ -370,7 +370,8 @@ static int on_frame(void *arg, const struct hw_frame *f)
 
 /* Whole frames are handed over in order and counted as taken; a partial one at the end is
  * left for more; a frame its taker pauses on is not taken (it comes again); a taker's
- * error and a damaged frame end the buffer with their codes. */
+ * error and a damaged frame end the buffer with their codes, the damaged one's said as
+ * refused (its frame_refused written). */
 static void test_frames_take(void **state)
 {
 	(void)state;
@@ -381,7 +382,8 @@ static void test_frames_take(void **state)
 	size_t c = make_frame(buf + a + b, HW_FRAME_SUBMIT, body, 3);
 	size_t all = a + b + c;
 
-	struct hw_frames_from from = {.peer = "test"};
+	bool refused = false;
+	struct hw_frames_from from = {.peer = "test", .refused = &refused};
 	struct seen s = {.stop = -1};
 	assert_int_equal(hw_frames_take(buf, all - 1, &from, on_frame, &s), (long)(a + b));
 	assert_int_equal(s.n, 2);
@@ -402,11 +404,13 @@ static void test_frames_take(void **state)
 	s = (struct seen){.stop = 2, .stop_rc = HW_EPROTOCOL};
 	assert_int_equal(hw_frames_take(buf, all, &from, on_frame, &s), HW_EPROTOCOL);
 	assert_int_equal(s.n, 2);
+	assert_false(refused); /* the taker's code: no frame of it was refused */
 
 	buf[a + HW_FRAME_HEADER_BYTES + 5] ^= 0x01; /* the second frame's body: CRC fails */
 	s = (struct seen){.stop = -1};
 	assert_int_equal(hw_frames_take(buf, all, &from, on_frame, &s), HW_EFRAME);
 	assert_int_equal(s.n, 1);
+	assert_true(refused);
 }
 
 /* A SUBMIT_REPLY body written by hand is the bytes protobuf-c packs for the same
