@@ -318,12 +318,12 @@ static void session_on_close(struct hw_conn *c, void *arg, int code)
 	struct hw_session *s = arg;
 	struct hw_node *n = s->node;
 	/* an eviction, a close for a late Hello (accepted_ms INT64_MAX) or for a malformed
-	 * frame before a Hello was logged (frame_refused, perhaps only counted, is not a
-	 * peer's loss that session_lost writes in full) */
+	 * frame was logged, but for a standby's or a voter's (a Hello the replication port
+	 * took: one of a node id it knows), whose loss is always worth its line in full */
+	bool known = s->repl && s->hello;
 	if (code != 0 && code != HW_ECLOSED && !s->evicted && s->accepted_ms != INT64_MAX &&
-	    (!s->frame_refused || s->hello))
-		hw_port_lost(&n->port_logs[s->repl], hw_conn_peer(c), code, s->hello,
-			     hw__node_now(n));
+	    (!s->frame_refused || known))
+		hw_port_lost(&n->port_logs[s->repl], hw_conn_peer(c), code, known, hw__node_now(n));
 	if (n->cfg.role == HW_ROLE_PRIMARY)
 		hw__primary_session_gone(n, s);
 	n->sessions_paused -= s->paused;

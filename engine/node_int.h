@@ -135,7 +135,7 @@ struct hw_session {
 				* no longer counted in sessions_open, nor in node->sessions (its
 				* slot went to the newcomer) */
 	bool frame_refused;    /* closed for a malformed frame, which frame_refused logged: no
-				* session_lost after it, before its Hello */
+				* session_lost after it, but a known peer's (node.c) */
 };
 
 /* One waiting submit: who to answer, and what. */

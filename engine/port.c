@@ -107,9 +107,9 @@ void hw_port_logs_init(struct hw_port_logs *l, const char *port)
 	snprintf(l->port_what, sizeof l->port_what, "port=%s", port);
 }
 
-void hw_port_lost(struct hw_port_logs *l, const char *peer, int code, bool hello, int64_t now)
+void hw_port_lost(struct hw_port_logs *l, const char *peer, int code, bool known, int64_t now)
 {
-	if (hello ||
+	if (known ||
 	    hw_log_every(&l->lost, "session_lost", now, HW_FLOOD_LOG_MS, HW_FLOOD_LOG_LINES))
 		hw_log("session_lost", "peer=%s port=%s code=%s", peer, l->port, hw_errname(code));
 }

@@ -77,7 +77,7 @@ void hw_port_close_late(struct hw_conn *c, const char *port, int64_t accepted_ms
 struct hw_port_logs {
 	struct hw_log_every evicted; /* session_evicted ... reason=port_full */
 	struct hw_log_every closed;  /* session_closed ... reason=no_hello */
-	struct hw_log_every lost;    /* session_lost before a Hello (a node's ports only) */
+	struct hw_log_every lost;    /* session_lost, but a known peer's (a node's ports only) */
 	struct hw_log_every refused; /* frame_refused, before a Hello or after */
 	const char *port;            /* its name, as hw_port_logs_init took it */
 	char evicted_what[48], closed_what[48], port_what[32];
@@ -89,10 +89,12 @@ void hw_port_logs_init(struct hw_port_logs *l, const char *port);
 
 /* Log session_lost (peer, l's port, code) of a session of l's port that ended with code
  * at now, a loss no other line tells of (not a close of the node's own: 0, HW_ECLOSED, a
- * displacement, a late Hello, a malformed frame before a Hello): in full when its Hello
- * was taken (hello), else through l's lost counter, as a flood of connections repeats
- * it. */
-void hw_port_lost(struct hw_port_logs *l, const char *peer, int code, bool hello, int64_t now);
+ * displacement, a late Hello, a malformed frame but a known peer's): in full when it is a
+ * known peer's (known: a standby's or a voter's, by the node id its Hello gave, which a
+ * node with a key checks against the key it pins), else through l's lost counter, as a
+ * flood of connections repeats it (before their Hello, or after one, which on an
+ * insecure node anyone may say). */
+void hw_port_lost(struct hw_port_logs *l, const char *peer, int code, bool known, int64_t now);
 
 /* Write l's counts of the lines left out, for each counter whose interval has passed at
  * now (hw_log_every_flush): call it from a timer. */

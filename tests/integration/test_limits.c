@@ -8,9 +8,11 @@
  * owes, those of submits still waiting too. A session takes one Hello, and a control
  * frame announcing a body past its limit closes it. A connection that does not say its
  * Hello in time is closed, so silent ones cannot keep a standby out, nor fill the log
- * with a line each (nor do ones that send garbage, not a frame); past the replication
+ * with a line each (nor do ones that send garbage, not a frame, nor clients that say
+ * their Hello and reset, while a standby's loss is written in full); past the replication
  * port's sessions they displace each other, the client port full or not, and a SUBMIT
  * announcing more than one record is refused from its header. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
@@ -77,15 +79,24 @@ static size_t put_msg(uint8_t *p, enum hw_frame_type type, const ProtobufCMessag
 	return HW_FRAME_HEADER_BYTES + len;
 }
 
+/* A Hello on fd from node node_id (a client: "") of role in cluster (a client may leave
+ * it ""). 0 or -errno. */
+static int say_hello_as(int fd, Hawser__Wire__V1__Role role, char *node_id, char *cluster)
+{
+	Hawser__Wire__V1__Hello h = HAWSER__WIRE__V1__HELLO__INIT;
+	h.protocol_version = 1;
+	h.role = role;
+	h.node_id = node_id;
+	h.cluster_id = cluster;
+	uint8_t frame[256];
+	return send_all(fd, frame, put_msg(frame, HW_FRAME_HELLO, &h.base));
+}
+
 /* A client's Hello on fd, as the client library says it first: the connection is then a
  * session that may stay idle. 0 or -errno. */
 static int say_hello(int fd)
 {
-	Hawser__Wire__V1__Hello h = HAWSER__WIRE__V1__HELLO__INIT;
-	h.protocol_version = 1;
-	h.role = HAWSER__WIRE__V1__ROLE__CLIENT;
-	uint8_t frame[256];
-	return send_all(fd, frame, put_msg(frame, HW_FRAME_HELLO, &h.base));
+	return say_hello_as(fd, HAWSER__WIRE__V1__ROLE__CLIENT, "", "");
 }
 
 /* Start f's primary with nofile descriptors (its child inherits them). */
@@ -266,6 +277,18 @@ static void port_lines(struct hw_proc *proc, size_t from, unsigned want, struct 
 	}
 }
 
+/* flood of l's lines, from mark on: in full HW_FLOOD_LOG_LINES times a second at most,
+ * then counted in lines naming that port (and the reason). Waited for (bounded). */
+static void expect_counted(struct hw_proc *proc, size_t mark, unsigned flood, struct port_lines *l)
+{
+	port_lines(proc, mark, flood, l);
+	print_message("%s port=%s x %u: %u lines in full, %lld counted in %u\n", l->event, l->port,
+		      flood, l->full, (long long)l->more, l->counts);
+	assert_int_equal(l->full + l->more, flood);
+	assert_true(l->counts > 0);
+	assert_true(l->full <= l->counts * HW_FLOOD_LOG_LINES);
+}
+
 /* flood of port repl's lines, and a few of port client's in the same second: repl's in
  * full HW_FLOOD_LOG_LINES times a second at most, then counted in lines naming that port
  * and the reason; client's each in full, none counted (a count of its own, no part of
@@ -273,12 +296,7 @@ static void port_lines(struct hw_proc *proc, size_t from, unsigned want, struct 
 static void expect_per_port(struct hw_proc *proc, size_t mark, unsigned flood,
 			    struct port_lines *repl, struct port_lines *client)
 {
-	port_lines(proc, mark, flood, repl);
-	print_message("%s port=%s x %u: %u lines in full, %lld counted in %u\n", repl->event,
-		      repl->port, flood, repl->full, (long long)repl->more, repl->counts);
-	assert_int_equal(repl->full + repl->more, flood);
-	assert_true(repl->counts > 0);
-	assert_true(repl->full <= repl->counts * HW_FLOOD_LOG_LINES);
+	expect_counted(proc, mark, flood, repl);
 	port_lines(proc, mark, SILENT_CLIENTS, client);
 	assert_int_equal(client->full, SILENT_CLIENTS);
 	assert_int_equal(client->counts, 0);
@@ -381,16 +399,22 @@ static void flood_then_clients(struct fix *f, void (*dial)(const char *addr, uns
 	expect_per_port(&f->t.proc, mark, flood, repl, client);
 }
 
-/* count connections to addr, each reset by this side (SO_LINGER 0: a RST) before its
- * Hello, so that the node loses its session with ECONNRESET. */
+/* Close fd with a reset (SO_LINGER 0: a RST), so that the node loses its session with
+ * ECONNRESET. */
+static void reset_fd(int fd)
+{
+	struct linger lg = {.l_onoff = 1, .l_linger = 0};
+	assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg), 0);
+	close(fd);
+}
+
+/* count connections to addr, each reset by this side (reset_fd) before its Hello. */
 static void dial_reset(const char *addr, unsigned count)
 {
 	for (unsigned i = 0; i < count; i++) {
 		int fd = hw_test_dial(addr);
 		assert_true(fd >= 0);
-		struct linger lg = {.l_onoff = 1, .l_linger = 0};
-		assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg), 0);
-		close(fd);
+		reset_fd(fd);
 	}
 }
 
@@ -417,15 +441,22 @@ static void test_lost_flood_log_per_port(void **state)
 	flood_then_clients(*state, dial_reset, LOST_REPL, &repl, &client);
 }
 
-/* count connections to addr, each sending a port scanner's probe (an HTTP request, not a
- * frame), read until the node closes it (HW_EFRAME), then closed. */
-static void dial_garbage(const char *addr, unsigned count)
+/* Send a port scanner's probe on fd (an HTTP request, not a frame): the node closes the
+ * connection (HW_EFRAME). 0 or -errno. */
+static int send_garbage(int fd)
 {
 	static const char probe[] = "GET / HTTP/1.1\r\nHost: hawser\r\n\r\n";
+	return send_all(fd, (const uint8_t *)probe, sizeof probe - 1);
+}
+
+/* count connections to addr, each sending garbage (send_garbage), read until the node
+ * closes it, then closed. */
+static void dial_garbage(const char *addr, unsigned count)
+{
 	for (unsigned i = 0; i < count; i++) {
 		int fd = hw_test_dial(addr);
 		assert_true(fd >= 0);
-		assert_int_equal(send_all(fd, (const uint8_t *)probe, sizeof probe - 1), 0);
+		assert_int_equal(send_garbage(fd), 0);
 		uint8_t buf[64];
 		assert_int_equal(read_to_eof(fd, buf, sizeof buf), 0);
 		close(fd);
@@ -451,6 +482,86 @@ static void test_garbage_flood_log_per_port(void **state)
 			  client = CODE_LINES("frame_refused", "client", "HW_EFRAME");
 	flood_then_clients(f, dial_garbage, REFUSED_REPL, &repl, &client);
 	assert_false(hw_proc_wait_line(&f->t.proc, &mark, "event=session_lost ", NULL, 0, NULL, 0));
+}
+
+/* Wait (bounded) for the node's first bytes on fd: its answer to a Hello. */
+static void wait_answer(int fd)
+{
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	assert_int_equal(poll(&p, 1, WAIT_MS), 1);
+}
+
+/* Wait for the answer to fd's Hello, then reset fd (reset_fd): the node loses a session
+ * it took the Hello of. */
+static void reset_answered(int fd)
+{
+	wait_answer(fd);
+	reset_fd(fd);
+}
+
+/* Standby s1's connection to the replication port at addr, its Hello answered (the node
+ * links it: peer_connected): the fd, and in lost the start of its session_lost line. */
+static int dial_s1(const char *addr, char *lost, size_t cap)
+{
+	int fd = hw_test_dial(addr);
+	assert_true(fd >= 0);
+	struct sockaddr_in sa;
+	socklen_t sa_len = sizeof sa;
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &sa_len), 0);
+	snprintf(lost, cap, "event=session_lost peer=127.0.0.1:%u ", ntohs(sa.sin_port));
+	assert_int_equal(say_hello_as(fd, HAWSER__WIRE__V1__ROLE__STANDBY, "s1", "itest"), 0);
+	wait_answer(fd);
+	return fd;
+}
+
+/* count clients to addr, each reset once its Hello is answered. */
+static void dial_said_reset(const char *addr, unsigned count)
+{
+	for (unsigned i = 0; i < count; i++) {
+		int fd = hw_test_dial(addr);
+		assert_true(fd >= 0);
+		assert_int_equal(say_hello(fd), 0);
+		reset_answered(fd);
+	}
+}
+
+/* Clients to the client port reset after their Hello. */
+#define SAID_CLIENTS (2u * HW_FLOOD_LOG_LINES)
+
+/* A flood of clients that say their Hello, then reset the connection (anyone may, on an
+ * insecure node): the node writes their session_lost ... port=client in full
+ * HW_FLOOD_LOG_LINES times per HW_FLOOD_LOG_MS, then one line counting the rest that names
+ * the port (peer=* port=client more=N). The standby s1, linked on the replication port
+ * and reset there once that port's flood of resets before a Hello has had its lines in
+ * full (in the same second), has its session_lost written in full all the same: a known
+ * peer's loss is what an operator looks for; so has s1 linked again and closed for
+ * sending garbage (after its frame_refused, which a flood may leave only counted). Before, each
+ * session lost after its Hello wrote its line in full, with no bound: 20 clients, 20 lines. */
+static void test_said_flood_log_per_port(void **state)
+{
+	struct fix *f = *state;
+	size_t from = hw_proc_mark(&f->t.proc);
+	dial_reset(f->t.listen, LOST_REPL);
+	for (unsigned i = 0; i < HW_FLOOD_LOG_LINES; i++)
+		assert_true(hw_proc_wait_line(&f->t.proc, &from, "event=session_lost ",
+					      "port=replication code=", WAIT_MS, NULL, 0));
+	char s1[64];
+	reset_fd(dial_s1(f->t.listen, s1, sizeof s1));
+	assert_true(hw_proc_wait_line(&f->t.proc, &from, "event=peer_connected peer=s1 ", NULL,
+				      WAIT_MS, NULL, 0));
+	assert_true(hw_proc_wait_line(&f->t.proc, &from, s1, "port=replication code=", WAIT_MS,
+				      NULL, 0));
+	int fd = dial_s1(f->t.listen, s1, sizeof s1); /* then garbage: frame_refused, and */
+	assert_int_equal(send_garbage(fd), 0);
+	static uint8_t sent[1u << 16]; /* what the node streams it until it closes it */
+	read_to_eof(fd, sent, sizeof sent);
+	close(fd);
+	assert_true(hw_proc_wait_line(&f->t.proc, &from, s1, "port=replication code=HW_EFRAME",
+				      WAIT_MS, NULL, 0));
+	from = hw_proc_mark(&f->t.proc);
+	dial_said_reset(f->t.client, SAID_CLIENTS);
+	struct port_lines client = CODE_LINES("session_lost", "client", "");
+	expect_counted(&f->t.proc, from, SAID_CLIENTS, &client);
 }
 
 /* Silent connections to the replication port past its sessions, while every session of
@@ -975,6 +1086,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_silent_flood_log_bounded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lost_flood_log_per_port, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_garbage_flood_log_per_port, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_said_flood_log_per_port, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_repl_flood_client_port_full, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unread_replies_all_come, flood_setup,
 						flood_teardown),
