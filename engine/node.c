@@ -782,6 +782,8 @@ static int listen_port(struct hw_node *n, bool repl, struct hw_start_at *at)
 		hw_log("listen_failed", "port=%s addr=%s code=%s", repl ? "replication" : "client",
 		       addr, hw_errname(rc));
 		*at = (struct hw_start_at){repl ? "node.listen" : "node.client", addr};
+	} else {
+		hw_port_logs_listen(&n->port_logs[repl], *l);
 	}
 	return rc;
 }

@@ -351,8 +351,8 @@ struct hw_node {
 	int64_t hello_swept_ms;  /* hw__node_now() of the last look for late Hellos */
 	/* Lines a flood of connections would write once per connection (node.c) */
 	struct hw_port_logs port_logs[2]; /* session_evicted, session_closed for a late
-					   * Hello, session_lost and frame_refused, by port
-					   * (repl: 1) */
+					   * Hello, session_lost, frame_refused, channel_refused
+					   * and channel_cut, by port (repl: 1) */
 	double records_per_s;
 	struct hw_stage_sums stages_now;   /* the second under way */
 	struct hw_stage_sums stages_last;  /* the last whole second */

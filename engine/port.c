@@ -101,10 +101,17 @@ void hw_port_logs_init(struct hw_port_logs *l, const char *port)
 				   .closed = {.what = l->closed_what},
 				   .lost = {.what = l->port_what},
 				   .refused = {.what = l->port_what},
+				   .channel_refused = {.what = l->port_what},
+				   .channel_cut = {.what = l->port_what},
 				   .port = port};
 	snprintf(l->evicted_what, sizeof l->evicted_what, "port=%s reason=port_full", port);
 	snprintf(l->closed_what, sizeof l->closed_what, "port=%s reason=no_hello", port);
 	snprintf(l->port_what, sizeof l->port_what, "port=%s", port);
+}
+
+void hw_port_logs_listen(struct hw_port_logs *l, struct hw_listener *listener)
+{
+	hw_listener_logs(listener, l->port, &l->channel_refused, &l->channel_cut);
 }
 
 void hw_port_lost(struct hw_port_logs *l, const char *peer, int code, bool known, int64_t now)
@@ -120,4 +127,6 @@ void hw_port_logs_flush(struct hw_port_logs *l, int64_t now)
 	hw_log_every_flush(&l->closed, "session_closed", now, HW_FLOOD_LOG_MS);
 	hw_log_every_flush(&l->lost, "session_lost", now, HW_FLOOD_LOG_MS);
 	hw_log_every_flush(&l->refused, "frame_refused", now, HW_FLOOD_LOG_MS);
+	hw_log_every_flush(&l->channel_refused, "channel_refused", now, HW_FLOOD_LOG_MS);
+	hw_log_every_flush(&l->channel_cut, "channel_cut", now, HW_FLOOD_LOG_MS);
 }

@@ -14,6 +14,7 @@
 #include "base/log.h"
 
 struct hw_conn;
+struct hw_listener;
 
 /* A session that has not said its Hello: its connection, its peer (hw_conn_peer()) and
  * the loop time of its accept. */
@@ -67,7 +68,8 @@ void hw_port_close_late(struct hw_conn *c, const char *port, int64_t accepted_ms
 
 /* The lines of one port's sessions that a flood repeats per connection (session_evicted
  * by hw_port_evict, session_closed by hw_port_close_late, session_lost by hw_port_lost,
- * frame_refused by engine/io/frame.h hw_frames_take through refused):
+ * frame_refused by engine/io/frame.h hw_frames_take through refused, channel_refused and
+ * channel_cut by the ring, engine/io/ring.h hw_listener_logs):
  * each written in full HW_FLOOD_LOG_LINES times per HW_FLOOD_LOG_MS, then counted in one
  * line that names the port (and the reason) as the lines in full do
  * ("event=session_evicted peer=* port=client reason=port_full more=N in_ms=MS"), so that
@@ -79,6 +81,8 @@ struct hw_port_logs {
 	struct hw_log_every closed;  /* session_closed ... reason=no_hello */
 	struct hw_log_every lost;    /* session_lost, but a known peer's (a node's ports only) */
 	struct hw_log_every refused; /* frame_refused, before a Hello or after */
+	struct hw_log_every channel_refused, channel_cut; /* the channel's, of the port's
+							   * connections (hw_port_logs_listen) */
 	const char *port;            /* its name, as hw_port_logs_init took it */
 	char evicted_what[48], closed_what[48], port_what[32];
 };
@@ -86,6 +90,11 @@ struct hw_port_logs {
 /* Set l up for port (its name as its lines say it: client, replication, witness; a
  * string that outlives l). */
 void hw_port_logs_init(struct hw_port_logs *l, const char *port);
+
+/* Have the ring count l's channel_refused and channel_cut lines of the connections
+ * listener accepts, and name its port in them (engine/io/ring.h hw_listener_logs). l
+ * outlives listener. */
+void hw_port_logs_listen(struct hw_port_logs *l, struct hw_listener *listener);
 
 /* Log session_lost (peer, l's port, code) of a session of l's port that ended with code
  * at now, a loss no other line tells of (not a close of the node's own: 0, HW_ECLOSED, a

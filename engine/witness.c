@@ -49,7 +49,7 @@ struct hw_witness {
 	uint32_t n_sessions; /* open, not displaced: HW_WITNESS_SESSIONS_MAX at most */
 	/* Lines a flood of connections would write once per connection */
 	struct hw_port_logs logs;    /* session_evicted, session_closed for a late Hello,
-				      * frame_refused */
+				      * frame_refused, channel_refused, channel_cut */
 	struct hw_channel_config cc; /* [security], for witness_start (its identity on the
 				      * caller's stack, wiped after) */
 	int exit_rc;
@@ -319,6 +319,8 @@ static int witness_start(struct hw_witness *w, struct hw_start_at *at)
 	if (rc == 0 && (rc = hw_listen_bind_patiently(w->ring, w->cfg.listen, SLOTS, on_accept, w,
 						      &w->listener)) != 0)
 		*at = (struct hw_start_at){"node.listen", w->cfg.listen};
+	if (rc == 0)
+		hw_port_logs_listen(&w->logs, w->listener);
 	struct hw_el_hard hard;
 	bool lost;
 	if (rc == 0 && (rc = open_state(w, &hard, &lost)) != 0)

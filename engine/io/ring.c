@@ -138,6 +138,8 @@ struct hw_listener {
 	unsigned inflight;
 	bool is_unix, closing, in_cb;
 	bool accepting; /* hw_listener_start: until then connects wait in the backlog */
+	const char *port; /* hw_listener_logs: its name, and the counts of its connections' */
+	struct hw_log_every *refused_every, *cut_every; /* channel_refused and channel_cut */
 	hw_accept_cb *cb;
 	void *arg;
 	struct op accept_op, cancel_op;
@@ -417,13 +419,18 @@ static void arm_recv(struct hw_conn *c)
 
 /* ---- the channel's side of a connection */
 
-static void log_channel(struct hw_conn *c, const char *event, int code)
+/* Log a channel's event of c, naming port (NULL: none; a failure's only) after its
+ * peer. */
+static void log_channel(struct hw_conn *c, const char *event, const char *port, int code)
 {
 	char fp[HW_CHANNEL_FINGERPRINT_CHARS + 1];
 	const uint8_t *key = hw_channel_peer_key(c->ch);
 	hw_channel_fingerprint(key ? key : hw_channel_offered_key(c->ch), fp);
 	const char *cipher = hw_channel_cipher(c->ch);
-	if (code)
+	if (code && port != NULL)
+		hw_log(event, "peer=%s port=%s key=%s code=%s", c->peer, port, fp,
+		       hw_errname(code));
+	else if (code)
 		hw_log(event, "peer=%s key=%s code=%s", c->peer, fp, hw_errname(code));
 	else
 		hw_log(event, "peer=%s key=%s cipher=%s", c->peer, fp, cipher ? cipher : "-");
@@ -431,16 +438,21 @@ static void log_channel(struct hw_conn *c, const char *event, int code)
 
 /* Log a channel's event; channel_refused and channel_cut of an accepted connection (a
  * flood repeats them per connection) HW_FLOOD_LOG_LINES times per HW_FLOOD_LOG_MS, then
- * how many more there were. A connection this side dialled is logged each time. */
+ * how many more there were: through its listener's counts, naming its port, when that
+ * one has them (hw_listener_logs), else the ring's. A connection this side dialled is
+ * logged each time. */
 static void log_unopened(struct hw_conn *c, const char *event, int code)
 {
 	struct hw_ring *r = c->r;
-	struct hw_log_every *e = strcmp(event, "channel_cut") == 0       ? &r->cut_every
-				 : strcmp(event, "channel_refused") == 0 ? &r->refused_every
-									 : NULL;
+	const struct hw_listener *l = c->lis != NULL && c->lis->port != NULL ? c->lis : NULL;
+	bool cut = strcmp(event, "channel_cut") == 0;
+	struct hw_log_every *e = NULL;
+	if (cut || strcmp(event, "channel_refused") == 0)
+		e = l == NULL ? (cut ? &r->cut_every : &r->refused_every)
+			      : (cut ? l->cut_every : l->refused_every);
 	if (c->dialed || e == NULL ||
 	    hw_log_every(e, event, hw_loop_now_ms(r->loop), HW_FLOOD_LOG_MS, HW_FLOOD_LOG_LINES))
-		log_channel(c, event, code);
+		log_channel(c, event, l != NULL && e != NULL ? l->port : NULL, code);
 }
 
 /* Log the channel's refusal of what the peer sent (a key it does not pin, a proof or a
@@ -478,7 +490,7 @@ static int handshake_in(struct hw_conn *c, size_t *off)
 		c->hslen += n;
 		kick(c);
 	}
-	log_channel(c, "channel_open", 0);
+	log_channel(c, "channel_open", NULL, 0);
 	if (c->ops && c->ops->on_connect && c->dialed)
 		c->ops->on_connect(c, c->arg);
 	return 0;
@@ -1136,6 +1148,14 @@ int hw_listen_bind(struct hw_ring *r, const char *addr, uint32_t conns_max, hw_a
 	r->listeners = l;
 	*out = l;
 	return 0;
+}
+
+void hw_listener_logs(struct hw_listener *l, const char *port, struct hw_log_every *refused,
+		      struct hw_log_every *cut)
+{
+	l->port = port;
+	l->refused_every = refused;
+	l->cut_every = cut;
 }
 
 void hw_listener_start(struct hw_listener *l)

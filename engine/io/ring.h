@@ -29,7 +29,8 @@
  * channel_cut and closed with HW_ECLOSED; an accepted connection's channel_refused and
  * channel_cut lines, which a flood repeats per connection, are written in full
  * HW_FLOOD_LOG_LINES times per HW_FLOOD_LOG_MS at most, then counted in one line
- * (base/log.h hw_log_every). A handshake not done 5 s after the
+ * (base/log.h hw_log_every), per listener that names its port (hw_listener_logs), else
+ * per ring. A handshake not done 5 s after the
  * connection was made is closed with -ETIMEDOUT (logged as channel_refused); 1 s for a
  * connection refused (hw_conn_refuse) and for every connection of a listener holding three
  * quarters of its conns_max (hw_listen), so a flood of silent connections holds each
@@ -51,6 +52,7 @@ struct hw_loop;
 struct hw_ring;
 struct hw_conn;
 struct hw_listener;
+struct hw_log_every;
 
 struct hw_conn_ops {
 	/* Connected (for hw_connect; accepted connections start connected). */
@@ -123,6 +125,16 @@ int hw_listen_bind_patiently(struct hw_ring *r, const char *addr, uint32_t conns
 /* Stop accepting; l must not be used afterwards (it is freed once its accept CQE is
  * back). A Unix listener removes its socket file. Connections it accepted live on. */
 void hw_listener_close(struct hw_listener *l);
+
+/* Name l's port in the channel_refused and channel_cut lines of the connections it
+ * accepts ("peer=ADDR port=NAME key=FP code=CODE") and count those lines through refused
+ * and cut (base/log.h hw_log_every, their what "port=NAME"; their owner flushes them,
+ * hw_log_every_flush) in place of the ring's own counts, so that a flood on one port
+ * leaves another port's lines in full and its count says which port it hit. port,
+ * refused and cut outlive l; once l is closed its connections' lines go through the
+ * ring's counts again, naming no port. */
+void hw_listener_logs(struct hw_listener *l, const char *port, struct hw_log_every *refused,
+		      struct hw_log_every *cut);
 
 /* Whether hw_connect and hw_listen take addr as it is: an IPv4 address or localhost, or
  * [IPv6], with a port; or unix:/path. A node's loop looks up no host name (it would wait

@@ -5,7 +5,8 @@
  * capture of the replication traffic shows no container number unless insecure, and a
  * client that the primary's back-pressure holds up for 7 s keeps its connection; a peer
  * that connects and hangs up is logged as cut, not refused, and one whose record would
- * be larger than a port is sent is closed from its header. */
+ * be larger than a port is sent is closed from its header; a flood of such probes to one
+ * port has its lines counted apart from the other port's. */
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -27,6 +28,7 @@
 #include <cmocka.h>
 
 #include "base/clock.h"
+#include "base/log.h"
 #include "bench/workload.h"
 #include "base/bytes.h"
 #include "chaos/proxy.h"
@@ -850,6 +852,66 @@ static void test_probe_cut_not_refused(void **state)
 	assert_null(strstr(f->p.proc.log, lost));
 }
 
+/* count connections to addr, each closed before a byte (a port scan's probe). */
+static void dial_probes(const char *addr, unsigned count)
+{
+	for (unsigned i = 0; i < count; i++) {
+		int fd = hw_test_dial(addr);
+		assert_true(fd >= 0);
+		close(fd);
+	}
+}
+
+/* Probes to the client port, and to the replication port once the client port's lines in
+ * full are written. */
+#define CUT_CLIENT (2u * HW_FLOOD_LOG_LINES)
+#define CUT_REPL   (HW_FLOOD_LOG_LINES / 2u)
+
+/* A flood of probes to the client port: the node writes their channel_cut ... port=client
+ * in full HW_FLOOD_LOG_LINES times per HW_FLOOD_LOG_MS, then one line counting the rest
+ * that names the port (peer=* port=client more=N). A few probes to the replication port
+ * once those are written (in the same second) are each written in full (port=replication):
+ * that port's count is its own. Before, the lines named no port and one count for both
+ * ports (peer=* more=N) took in the replication port's lines too: a flood on the client
+ * port swallowed a standby's channel_refused into its count. */
+static void test_cut_flood_log_per_port(void **state)
+{
+	struct fix *f = *state;
+	name_nodes(f);
+	configs(f, "s1", NULL, false);
+	size_t pm = 0;
+	assert_int_equal(hw_tnode_start(&f->p, &pm), 0);
+	size_t full = pm, counted = pm, repl = pm;
+	dial_probes(f->p.client, CUT_CLIENT);
+	for (unsigned i = 0; i < HW_FLOOD_LOG_LINES; i++)
+		assert_true(hw_proc_wait_line(&f->p.proc, &full, "event=channel_cut ",
+					      "port=client key=", WAIT_MS, NULL, 0));
+	dial_probes(f->p.listen, CUT_REPL);
+	for (unsigned i = 0; i < CUT_REPL; i++)
+		assert_true(hw_proc_wait_line(&f->p.proc, &repl, "event=channel_cut ",
+					      "port=replication key=", WAIT_MS, NULL, 0));
+	unsigned in_full = HW_FLOOD_LOG_LINES, counts = 0;
+	int64_t more = 0, end = hw_mono_ms() + WAIT_MS;
+	char line[512];
+	while (in_full + more < CUT_CLIENT && hw_mono_ms() < end) {
+		while (hw_proc_wait_line(&f->p.proc, &full, "event=channel_cut ",
+					 "port=client key=", 0, NULL, 0))
+			in_full++;
+		if (hw_proc_wait_line(&f->p.proc, &counted,
+				      "event=channel_cut peer=* port=client more=", NULL, 100, line,
+				      sizeof line)) {
+			counts++;
+			more += hw_log_field(line, "more", 0);
+		}
+	}
+	print_message("channel_cut port=client x %u: %u lines in full, %lld counted in %u\n",
+		      CUT_CLIENT, in_full, (long long)more, counts);
+	assert_int_equal(in_full + more, CUT_CLIENT);
+	assert_true(counts > 0 && in_full <= counts * HW_FLOOD_LOG_LINES);
+	assert_false(hw_proc_wait_line(&f->p.proc, &pm, "event=channel_cut peer=* port=replication",
+				       NULL, 0, NULL, 0));
+}
+
 /* A channel to addr as the client (its key, p1's pinned), its handshake done on the
  * blocking socket: the socket, *ch the open channel (the caller frees it). */
 static int client_channel(const struct fix *f, const char *addr, struct hw_channel **ch)
@@ -989,6 +1051,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_corrupt_byte_rejected, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_other_channel_told, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_probe_cut_not_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cut_flood_log_per_port, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_port_records_bounded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pressed_client_kept, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_config_without_keys_refused, setup, teardown),
