@@ -581,6 +581,56 @@ static void test_other_chain_backs_off(void **state)
 	assert_int_equal(hw_proc_stop(&f->p.proc, STOP_WAIT_MS), 0);
 }
 
+/* The shim's variables that hold a node's write (chaos/faultfs.c HW_FAULT_HOLD_*). */
+static const char *const hold_vars[] = {"LD_PRELOAD", "HW_FAULT_PATH", "HW_FAULT_HOLD_AFTER",
+					"HW_FAULT_HOLD_FIFO", "HW_FAULT_HOLD_MATCH"};
+
+/* A standby of the primary's own chain is taken while the primary's store has not yet
+ * committed entry 1 (its writer holds the batch open up to HW_WRITER_COMMIT_MS; here
+ * the shim holds that commit's write, the first after the three that create the store,
+ * until the test lets it through): entry 1's hash is in the outbox then. Read from the
+ * store alone, it was all zero, and the restarted standby was refused as of another
+ * chain (HW_EDIVERGED, "entry 1 differs") until the commit. */
+static void test_own_chain_before_commit(void **state)
+{
+	struct fix *f = *state;
+	char fifo[HW_PROC_PATH_MAX + 8];
+	snprintf(fifo, sizeof fifo, "%s/hold", f->root);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	init_primary(f);
+	const char *values[] = {HW_FAULTS_LIB, f->p.dir, "3", fifo, "data.mdb"};
+	for (size_t i = 0; i < sizeof hold_vars / sizeof hold_vars[0]; i++)
+		assert_int_equal(setenv(hold_vars[i], values[i], 1), 0);
+	int rc = hw_tnode_start(&f->p, NULL);
+	for (size_t i = 0; i < sizeof hold_vars / sizeof hold_vars[0]; i++)
+		unsetenv(hold_vars[i]);
+	assert_int_equal(rc, 0);
+	load_start(f, 1); /* entry 1: its commit is held, not its log write */
+	load_all_acked(&f->load);
+	size_t pmark = 0;
+	assert_true(hw_proc_wait_line(&f->p.proc, &pmark, "event=hold_injected", NULL,
+				      EVENT_WAIT_MS, NULL, 0));
+	init_standby(f);
+	size_t smark = 0;
+	assert_int_equal(hw_tnode_start(&f->s, &smark), 0);
+	assert_true(hw_proc_wait_line(&f->s.proc, &smark, "event=following", "its_lsn=1",
+				      EVENT_WAIT_MS, NULL, 0));
+	assert_int_equal(hw_proc_stop(&f->s.proc, STOP_WAIT_MS), 0);
+	smark = 0;
+	assert_int_equal(hw_tnode_start(&f->s, &smark), 0);
+	assert_true(hw_proc_wait_line(&f->s.proc, &smark, "event=following", "our_lsn=1",
+				      EVENT_WAIT_MS, NULL, 0));
+	hw_proc_pump(&f->p.proc, 0);
+	hw_proc_pump(&f->s.proc, 0);
+	assert_int_equal(lines_with(f->p.proc.log, "event=standby_diverged", NULL), 0);
+	assert_int_equal(lines_with(f->s.proc.log, "event=primary_refused", NULL), 0);
+	int fd = hw_test_fifo_open(fifo, O_WRONLY, 30); /* the commit goes on */
+	assert_true(fd >= 0);
+	assert_int_equal(close(fd), 0);
+	assert_int_equal(hw_proc_stop(&f->s.proc, STOP_WAIT_MS), 0);
+	assert_int_equal(hw_proc_stop(&f->p.proc, STOP_WAIT_MS), 0);
+}
+
 /* A standby whose log already holds entries of epoch 2 refuses a primary of epoch 1 (a
  * deposed one) without voters to tell it: stale_epoch, and its log is left as it was
  * (it followed it). */
@@ -965,6 +1015,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bad_snapshot_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_other_chain_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_other_chain_backs_off, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_own_chain_before_commit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_other_chain_copy_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rewound_node_data_kept, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_leftover_data_dir_kept, setup, teardown),
