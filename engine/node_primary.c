@@ -852,14 +852,21 @@ static int snapshot_hello(struct hw_session *s, int peer, const Hawser__Wire__V1
  * once per HW_REPEAT_LOG_MS (a standby of another chain redials until an operator acts;
  * node_standby.c backs it off). */
 static void log_diverged(struct hw_node *n, int peer, const Hawser__Wire__V1__Hello *m, int code,
-			 const char *reason)
+			 bool other)
 {
 	uint32_t repeats = 0;
-	if (hw__repeat_say(&n->links[peer].diverged, code, &repeats))
+	if (!hw__repeat_say(&n->links[peer].diverged, code, &repeats))
+		return;
+	unsigned long long its = m->last_lsn, ours = n->core.last_lsn;
+	/* reason=other_chain in the format itself: a value holding a space or '=' is quoted
+	 * whole (base/log.h), so passed as one it read code=HW_EDIVERGED" reason=other_chain" */
+	if (other)
 		hw_log("standby_diverged",
-		       "peer=%s its_lsn=%llu our_lsn=%llu code=%s%s repeated=%u", m->node_id,
-		       (unsigned long long)m->last_lsn, (unsigned long long)n->core.last_lsn,
-		       hw_errname(code), reason, repeats);
+		       "peer=%s its_lsn=%llu our_lsn=%llu code=%s reason=other_chain repeated=%u",
+		       m->node_id, its, ours, hw_errname(code), repeats);
+	else
+		hw_log("standby_diverged", "peer=%s its_lsn=%llu our_lsn=%llu code=%s repeated=%u",
+		       m->node_id, its, ours, hw_errname(code), repeats);
 }
 
 /* Without failover, whether to offer a diverged standby the rejoin: after a failover it
@@ -885,7 +892,7 @@ static int standby_hello(struct hw_session *s, const Hawser__Wire__V1__Hello *m)
 		return 0;
 	}
 	if (other_chain(n, m)) {
-		log_diverged(n, peer, m, HW_EDIVERGED, " reason=other_chain");
+		log_diverged(n, peer, m, HW_EDIVERGED, true);
 		hw__node_refuse(s->conn, HW_EDIVERGED,
 				"the standby's store is of another chain (entry 1 differs): no "
 				"snapshot or rejoin replaces it; an operator decides");
@@ -908,7 +915,7 @@ static int standby_hello(struct hw_session *s, const Hawser__Wire__V1__Hello *m)
 		return snapshot_hello(s, peer, m);
 	int rc = chain_matches(n, m);
 	if (rc != 0) {
-		log_diverged(n, peer, m, rc, "");
+		log_diverged(n, peer, m, rc, false);
 		if (rc == HW_EDIVERGED && n->voters != NULL)
 			hw__rejoin_offer(s, m->last_lsn);
 		else if (rc == HW_EDIVERGED && static_offer(n, m))

@@ -512,9 +512,12 @@ static void test_other_chain_refused(void **state)
 	init_standby(f);
 	struct hw_head before = make_store(f->s.dir, 50, 0);
 	size_t smark = 0, pmark = hw_proc_mark(&f->p.proc);
+	char line[512];
 	assert_int_equal(hw_tnode_start(&f->s, &smark), 0);
 	assert_true(hw_proc_wait_line(&f->p.proc, &pmark, "event=standby_diverged",
-				      "reason=other_chain", EVENT_WAIT_MS, NULL, 0));
+				      "reason=other_chain", EVENT_WAIT_MS, line, sizeof line));
+	/* a field of its own, not quoted into code's value */
+	assert_non_null(strstr(line, " code=HW_EDIVERGED reason=other_chain repeated=0"));
 	assert_true(hw_proc_wait_line(&f->s.proc, &smark, "event=primary_refused",
 				      "code=HW_EDIVERGED", EVENT_WAIT_MS, NULL, 0));
 	assert_int_equal(hw_proc_stop(&f->s.proc, STOP_WAIT_MS), 0);
