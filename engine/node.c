@@ -267,7 +267,8 @@ static int session_take(void *arg, const struct hw_frame *f)
 		return 1;
 	}
 	if (rc < 0) {
-		hw_log("session_closed", "peer=%s code=%s", hw_conn_peer(s->conn), hw_errname(rc));
+		hw_port_closed(&s->node->port_logs[s->repl], hw_conn_peer(s->conn), rc,
+			       s->repl && s->hello, hw__node_now(s->node));
 		return rc;
 	}
 	return 0;

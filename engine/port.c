@@ -101,6 +101,7 @@ void hw_port_logs_init(struct hw_port_logs *l, const char *port)
 				   .closed = {.what = l->closed_what},
 				   .lost = {.what = l->port_what},
 				   .refused = {.what = l->port_what},
+				   .said = {.what = l->port_what},
 				   .channel_refused = {.what = l->port_what},
 				   .channel_cut = {.what = l->port_what},
 				   .port = port};
@@ -121,12 +122,21 @@ void hw_port_lost(struct hw_port_logs *l, const char *peer, int code, bool known
 		hw_log("session_lost", "peer=%s port=%s code=%s", peer, l->port, hw_errname(code));
 }
 
+void hw_port_closed(struct hw_port_logs *l, const char *peer, int code, bool known, int64_t now)
+{
+	if (known ||
+	    hw_log_every(&l->said, "session_closed", now, HW_FLOOD_LOG_MS, HW_FLOOD_LOG_LINES))
+		hw_log("session_closed", "peer=%s port=%s code=%s", peer, l->port,
+		       hw_errname(code));
+}
+
 void hw_port_logs_flush(struct hw_port_logs *l, int64_t now)
 {
 	hw_log_every_flush(&l->evicted, "session_evicted", now, HW_FLOOD_LOG_MS);
 	hw_log_every_flush(&l->closed, "session_closed", now, HW_FLOOD_LOG_MS);
 	hw_log_every_flush(&l->lost, "session_lost", now, HW_FLOOD_LOG_MS);
 	hw_log_every_flush(&l->refused, "frame_refused", now, HW_FLOOD_LOG_MS);
+	hw_log_every_flush(&l->said, "session_closed", now, HW_FLOOD_LOG_MS);
 	hw_log_every_flush(&l->channel_refused, "channel_refused", now, HW_FLOOD_LOG_MS);
 	hw_log_every_flush(&l->channel_cut, "channel_cut", now, HW_FLOOD_LOG_MS);
 }

@@ -69,7 +69,8 @@ void hw_port_close_late(struct hw_conn *c, const char *port, int64_t accepted_ms
 /* The lines of one port's sessions that a flood repeats per connection (session_evicted
  * by hw_port_evict, session_closed by hw_port_close_late, session_lost by hw_port_lost,
  * frame_refused by engine/io/frame.h hw_frames_take through refused, channel_refused and
- * channel_cut by the ring, engine/io/ring.h hw_listener_logs):
+ * channel_cut by the ring, engine/io/ring.h hw_listener_logs, and session_closed by
+ * hw_port_closed):
  * each written in full HW_FLOOD_LOG_LINES times per HW_FLOOD_LOG_MS, then counted in one
  * line that names the port (and the reason) as the lines in full do
  * ("event=session_evicted peer=* port=client reason=port_full more=N in_ms=MS"), so that
@@ -81,6 +82,8 @@ struct hw_port_logs {
 	struct hw_log_every closed;  /* session_closed ... reason=no_hello */
 	struct hw_log_every lost;    /* session_lost, but a known peer's (a node's ports only) */
 	struct hw_log_every refused; /* frame_refused, before a Hello or after */
+	struct hw_log_every said;    /* session_closed for a frame the session sent
+				      * (hw_port_closed; a node's ports only) */
 	struct hw_log_every channel_refused, channel_cut; /* the channel's, of the port's
 							   * connections (hw_port_logs_listen) */
 	const char *port;            /* its name, as hw_port_logs_init took it */
@@ -104,6 +107,12 @@ void hw_port_logs_listen(struct hw_port_logs *l, struct hw_listener *listener);
  * flood of connections repeats it (before their Hello, or after one, which on an
  * insecure node anyone may say). */
 void hw_port_lost(struct hw_port_logs *l, const char *peer, int code, bool known, int64_t now);
+
+/* Log session_closed (peer, l's port, code) of a session of l's port that the node closed
+ * with code at now for a frame it sent (one it may not send then, a HEARTBEAT before its
+ * Hello say, or one the node could not take): in full when it is a known peer's (as
+ * hw_port_lost), else through l's said counter, as a flood of connections repeats it. */
+void hw_port_closed(struct hw_port_logs *l, const char *peer, int code, bool known, int64_t now);
 
 /* Write l's counts of the lines left out, for each counter whose interval has passed at
  * now (hw_log_every_flush): call it from a timer. */

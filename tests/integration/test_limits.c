@@ -484,6 +484,39 @@ static void test_garbage_flood_log_per_port(void **state)
 	assert_false(hw_proc_wait_line(&f->t.proc, &mark, "event=session_lost ", NULL, 0, NULL, 0));
 }
 
+/* count connections to addr, each sending a HEARTBEAT before any Hello (a well-formed
+ * frame, but none a session may send first), read until the node closes it, then
+ * closed. */
+static void dial_beat_first(const char *addr, unsigned count)
+{
+	for (unsigned i = 0; i < count; i++) {
+		int fd = hw_test_dial(addr);
+		assert_true(fd >= 0);
+		uint8_t frame[HW_FRAME_HEADER_BYTES];
+		assert_int_equal(send_all(fd, frame, put_msg(frame, HW_FRAME_HEARTBEAT, NULL)), 0);
+		uint8_t buf[256];
+		read_to_eof(fd, buf, sizeof buf);
+		close(fd);
+	}
+}
+
+/* Connections to the replication port that send a HEARTBEAT first. */
+#define BEAT_REPL (3u * HW_FLOOD_LOG_LINES)
+
+/* A flood of connections to the replication port, each sending a HEARTBEAT before its
+ * Hello: the node closes each (HW_EPROTOCOL) and writes its session_closed ...
+ * port=replication code=HW_EPROTOCOL in full HW_FLOOD_LOG_LINES times per HW_FLOOD_LOG_MS,
+ * then one line counting the rest that names the port (peer=* port=replication more=N).
+ * A few on the client port, in the same second, are each written in full: that port's
+ * count is its own. Before, each connection wrote its line (peer=ADDR code=HW_EPROTOCOL,
+ * no port), with no bound: 30 connections, 30 lines. */
+static void test_beat_first_flood_log_per_port(void **state)
+{
+	struct port_lines repl = CODE_LINES("session_closed", "replication", "HW_EPROTOCOL"),
+			  client = CODE_LINES("session_closed", "client", "HW_EPROTOCOL");
+	flood_then_clients(*state, dial_beat_first, BEAT_REPL, &repl, &client);
+}
+
 /* Wait (bounded) for the node's first bytes on fd: its answer to a Hello. */
 static void wait_answer(int fd)
 {
@@ -1087,6 +1120,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_lost_flood_log_per_port, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_garbage_flood_log_per_port, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_said_flood_log_per_port, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_beat_first_flood_log_per_port, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_repl_flood_client_port_full, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unread_replies_all_come, flood_setup,
 						flood_teardown),
