@@ -135,6 +135,15 @@ bool hw__node_peer_is(struct hw_node *n, struct hw_conn *c, const char *id)
 	return false;
 }
 
+const char *hw__session_refused_port(struct hw_session *s)
+{
+	struct hw_port_logs *l = &s->node->port_logs[s->repl];
+	return hw_log_every(&l->refused_peer, "peer_refused", hw__node_now(s->node),
+			    HW_FLOOD_LOG_MS, HW_FLOOD_LOG_LINES)
+		       ? l->port
+		       : NULL;
+}
+
 static int take_hello(struct hw_session *s, const struct hw_frame *f)
 {
 	struct hw_node *n = s->node;
@@ -147,8 +156,13 @@ static int take_hello(struct hw_session *s, const struct hw_frame *f)
 	bool cluster_ok = strcmp(m->cluster_id, n->cfg.cluster_id) == 0 ||
 			  (!s->repl && m->cluster_id[0] == '\0');
 	if (m->protocol_version != 1 || !cluster_ok) {
-		hw_log("peer_refused", "peer=%s reason=cluster_or_version cluster=%s version=%u",
-		       hw_conn_peer(s->conn), m->cluster_id, m->protocol_version);
+		const char *port = hw__session_refused_port(s);
+		if (port != NULL)
+			hw_log("peer_refused",
+			       "peer=%s port=%s node=%s reason=cluster_or_version cluster=%s "
+			       "version=%u",
+			       hw_conn_peer(s->conn), port, m->node_id, m->cluster_id,
+			       m->protocol_version);
 		hw__node_refuse(s->conn, HW_ECLUSTER, "cluster id or protocol version differs");
 	} else if (s->repl && !hw__node_peer_is(n, s->conn, m->node_id)) {
 		hw__node_refuse(s->conn, HW_EAUTH, "this key is not pinned as that node's");

@@ -458,8 +458,10 @@ int hw__election_on_hello(struct hw_session *s, int role, const char *node_id)
 	const struct hw_failover *f = &n->cfg.failover;
 	bool witness = role == HAWSER__WIRE__V1__ROLE__WITNESS;
 	if (id < 0 || (uint32_t)id == f->self || witness != ((uint32_t)id == f->witness)) {
-		hw_log("peer_refused", "peer=%s node=%s reason=not_a_voter", hw_conn_peer(s->conn),
-		       node_id);
+		const char *port = hw__session_refused_port(s);
+		if (port != NULL)
+			hw_log("peer_refused", "peer=%s port=%s node=%s reason=not_a_voter",
+			       hw_conn_peer(s->conn), port, node_id);
 		hw__node_refuse(s->conn, HW_ECLUSTER, "not a voter of this node's cluster");
 		return 0;
 	}

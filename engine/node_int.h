@@ -407,6 +407,12 @@ int hw__node_open_store(struct hw_node *n);
  * vault, which validates every record it keeps (hw_store_append_hold) either way. */
 bool hw__node_skips_validation(const struct hw_node *n);
 struct hw_session *hw__session_new(struct hw_node *n, struct hw_conn *c, bool repl);
+/* The port to name in the peer_refused line of a Hello s's port refuses that anyone may
+ * say (another cluster or protocol version, no standby or voter this node knows): s's
+ * port's name, in full HW_FLOOD_LOG_LINES times per HW_FLOOD_LOG_MS per port; NULL past
+ * them, the line counted (its port's hw_port_logs refused_peer), as a flood of such
+ * connections repeats it. */
+const char *hw__session_refused_port(struct hw_session *s);
 void hw__node_do(struct hw_node *n, struct hw_acts *acts);
 int64_t hw__node_now(struct hw_node *n);
 /* Sessions that stopped reading for lack of room read again (what they hold is then

@@ -886,8 +886,10 @@ static int standby_hello(struct hw_session *s, const Hawser__Wire__V1__Hello *m)
 	struct hw_node *n = s->node;
 	int peer = peer_index(n, m->node_id, (int)m->role);
 	if (peer < 0) {
-		hw_log("peer_refused", "peer=%s node=%s reason=unknown_standby", hw_conn_peer(s->conn),
-		       m->node_id);
+		const char *port = hw__session_refused_port(s);
+		if (port != NULL)
+			hw_log("peer_refused", "peer=%s port=%s node=%s reason=unknown_standby",
+			       hw_conn_peer(s->conn), port, m->node_id);
 		hw__node_refuse(s->conn, HW_ECLUSTER, "not a standby of this primary");
 		return 0;
 	}

@@ -102,6 +102,7 @@ void hw_port_logs_init(struct hw_port_logs *l, const char *port)
 				   .lost = {.what = l->port_what},
 				   .refused = {.what = l->port_what},
 				   .said = {.what = l->port_what},
+				   .refused_peer = {.what = l->port_what},
 				   .channel_refused = {.what = l->port_what},
 				   .channel_cut = {.what = l->port_what},
 				   .port = port};
@@ -137,6 +138,7 @@ void hw_port_logs_flush(struct hw_port_logs *l, int64_t now)
 	hw_log_every_flush(&l->lost, "session_lost", now, HW_FLOOD_LOG_MS);
 	hw_log_every_flush(&l->refused, "frame_refused", now, HW_FLOOD_LOG_MS);
 	hw_log_every_flush(&l->said, "session_closed", now, HW_FLOOD_LOG_MS);
+	hw_log_every_flush(&l->refused_peer, "peer_refused", now, HW_FLOOD_LOG_MS);
 	hw_log_every_flush(&l->channel_refused, "channel_refused", now, HW_FLOOD_LOG_MS);
 	hw_log_every_flush(&l->channel_cut, "channel_cut", now, HW_FLOOD_LOG_MS);
 }

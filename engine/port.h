@@ -69,8 +69,9 @@ void hw_port_close_late(struct hw_conn *c, const char *port, int64_t accepted_ms
 /* The lines of one port's sessions that a flood repeats per connection (session_evicted
  * by hw_port_evict, session_closed by hw_port_close_late, session_lost by hw_port_lost,
  * frame_refused by engine/io/frame.h hw_frames_take through refused, channel_refused and
- * channel_cut by the ring, engine/io/ring.h hw_listener_logs, and session_closed by
- * hw_port_closed):
+ * channel_cut by the ring, engine/io/ring.h hw_listener_logs, session_closed by
+ * hw_port_closed, and peer_refused of a Hello a node's port refuses through
+ * refused_peer):
  * each written in full HW_FLOOD_LOG_LINES times per HW_FLOOD_LOG_MS, then counted in one
  * line that names the port (and the reason) as the lines in full do
  * ("event=session_evicted peer=* port=client reason=port_full more=N in_ms=MS"), so that
@@ -84,6 +85,9 @@ struct hw_port_logs {
 	struct hw_log_every refused; /* frame_refused, before a Hello or after */
 	struct hw_log_every said;    /* session_closed for a frame the session sent
 				      * (hw_port_closed; a node's ports only) */
+	struct hw_log_every refused_peer; /* peer_refused: a Hello of another cluster or
+					   * version, of no standby or voter the node knows
+					   * (a node's ports only) */
 	struct hw_log_every channel_refused, channel_cut; /* the channel's, of the port's
 							   * connections (hw_port_logs_listen) */
 	const char *port;            /* its name, as hw_port_logs_init took it */

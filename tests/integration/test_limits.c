@@ -382,11 +382,14 @@ static void test_evicted_flood_log_per_port(void **state)
 	expect_per_port(&f->t.proc, mark, EVICTED_REPL, &repl, &client);
 }
 
+typedef void dial_fn(const char *addr, unsigned count);
+
 /* flood connections to the replication port made by dial, and SILENT_CLIENTS to the
- * client port once HW_FLOOD_LOG_LINES of repl's lines are written in full (in the same
- * second, on a machine not overloaded): their lines as expect_per_port wants them. */
-static void flood_then_clients(struct fix *f, void (*dial)(const char *addr, unsigned count),
-			       unsigned flood, struct port_lines *repl, struct port_lines *client)
+ * client port made by dial_client once HW_FLOOD_LOG_LINES of repl's lines are written in
+ * full (in the same second, on a machine not overloaded): their lines as expect_per_port
+ * wants them. */
+static void flood_then(struct fix *f, dial_fn *dial, dial_fn *dial_client, unsigned flood,
+		       struct port_lines *repl, struct port_lines *client)
 {
 	char event[64];
 	snprintf(event, sizeof event, "event=%s ", repl->event);
@@ -395,8 +398,15 @@ static void flood_then_clients(struct fix *f, void (*dial)(const char *addr, uns
 	for (unsigned i = 0; i < HW_FLOOD_LOG_LINES; i++)
 		assert_true(hw_proc_wait_line(&f->t.proc, &from, event, repl->in_full, WAIT_MS,
 					      NULL, 0));
-	dial(f->t.client, SILENT_CLIENTS);
+	dial_client(f->t.client, SILENT_CLIENTS);
 	expect_per_port(&f->t.proc, mark, flood, repl, client);
+}
+
+/* flood_then, the client port's connections made as the replication port's. */
+static void flood_then_clients(struct fix *f, dial_fn *dial, unsigned flood,
+			       struct port_lines *repl, struct port_lines *client)
+{
+	flood_then(f, dial, dial, flood, repl, client);
 }
 
 /* Close fd with a reset (SO_LINGER 0: a RST), so that the node loses its session with
@@ -515,6 +525,65 @@ static void test_beat_first_flood_log_per_port(void **state)
 	struct port_lines repl = CODE_LINES("session_closed", "replication", "HW_EPROTOCOL"),
 			  client = CODE_LINES("session_closed", "client", "HW_EPROTOCOL");
 	flood_then_clients(*state, dial_beat_first, BEAT_REPL, &repl, &client);
+}
+
+/* A Hello that the replication port refuses, and anyone may say: of another cluster, of
+ * a standby the primary does not know, of a voter of no failover. */
+static const struct {
+	Hawser__Wire__V1__Role role;
+	char *node, *cluster;
+} strangers[] = {{HAWSER__WIRE__V1__ROLE__CLIENT, "", "other"},
+		 {HAWSER__WIRE__V1__ROLE__STANDBY, "s9", "itest"},
+		 {HAWSER__WIRE__V1__ROLE__VOTER, "v9", "itest"}};
+
+/* count connections to addr, each saying the Hello strangers[i % kinds], read until the
+ * node closes it (after its ERROR), then closed. */
+static void dial_strangers(const char *addr, unsigned count, unsigned kinds)
+{
+	for (unsigned i = 0; i < count; i++) {
+		int fd = hw_test_dial(addr);
+		assert_true(fd >= 0);
+		unsigned k = i % kinds;
+		assert_int_equal(say_hello_as(fd, strangers[k].role, strangers[k].node,
+					      strangers[k].cluster),
+				 0);
+		uint8_t buf[512];
+		read_to_eof(fd, buf, sizeof buf);
+		close(fd);
+	}
+}
+
+/* Connections saying each of the strangers' Hellos in turn (the replication port refuses
+ * them all). */
+static void dial_stranger_nodes(const char *addr, unsigned count)
+{
+	dial_strangers(addr, count, sizeof strangers / sizeof strangers[0]);
+}
+
+/* Connections saying a Hello of another cluster (the client port refuses it too). */
+static void dial_other_cluster(const char *addr, unsigned count)
+{
+	dial_strangers(addr, count, 1);
+}
+
+/* A port's peer_refused lines. */
+#define REFUSED_LINES(name)                                                                        \
+	{                                                                                          \
+		.event = "peer_refused", .port = name, .reason = NULL,                             \
+		.in_full = "port=" name " node="                                                   \
+	}
+
+/* A flood of connections to the replication port, each saying a Hello it refuses
+ * (reason=cluster_or_version, unknown_standby, not_a_voter in turn): the node writes its
+ * peer_refused ... port=replication in full HW_FLOOD_LOG_LINES times per HW_FLOOD_LOG_MS,
+ * then one line counting the rest that names the port (peer=* port=replication more=N).
+ * A few of another cluster on the client port, in the same second, are each written in
+ * full: that port's count is its own. Before, each connection wrote its line in full
+ * (naming no port), with no bound: 30 connections, 30 lines. */
+static void test_stranger_flood_log_per_port(void **state)
+{
+	struct port_lines repl = REFUSED_LINES("replication"), client = REFUSED_LINES("client");
+	flood_then(*state, dial_stranger_nodes, dial_other_cluster, BEAT_REPL, &repl, &client);
 }
 
 /* Wait (bounded) for the node's first bytes on fd: its answer to a Hello. */
@@ -1122,6 +1191,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_said_flood_log_per_port, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_beat_first_flood_log_per_port, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_stranger_flood_log_per_port, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_repl_flood_client_port_full, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unread_replies_all_come, flood_setup,
 						flood_teardown),
