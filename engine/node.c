@@ -283,6 +283,7 @@ static int session_take(void *arg, const struct hw_frame *f)
 	if (rc < 0) {
 		hw_port_closed(&s->node->port_logs[s->repl], hw_conn_peer(s->conn), rc,
 			       s->repl && s->hello, hw__node_now(s->node));
+		s->frame_refused = true; /* its close's line: no session_lost after it */
 		return rc;
 	}
 	return 0;
@@ -332,9 +333,10 @@ static void session_on_close(struct hw_conn *c, void *arg, int code)
 	(void)c;
 	struct hw_session *s = arg;
 	struct hw_node *n = s->node;
-	/* an eviction, a close for a late Hello (accepted_ms INT64_MAX) or for a malformed
-	 * frame was logged, but for a standby's or a voter's (a Hello the replication port
-	 * took: one of a node id it knows), whose loss is always worth its line in full */
+	/* an eviction, a close for a late Hello (accepted_ms INT64_MAX) or for a frame (a
+	 * malformed one, or one it may not send) was logged, but for a standby's or a voter's (a
+	 * Hello the replication port took: one of a node id it knows), whose loss is always worth
+	 * its line in full */
 	bool known = s->repl && s->hello;
 	if (code != 0 && code != HW_ECLOSED && !s->evicted && s->accepted_ms != INT64_MAX &&
 	    (!s->frame_refused || known))

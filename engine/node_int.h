@@ -134,7 +134,8 @@ struct hw_session {
 	bool evicted;          /* closed, before its Hello, for a newer connection to a full port:
 				* no longer counted in sessions_open, nor in node->sessions (its
 				* slot went to the newcomer) */
-	bool frame_refused;    /* closed for a malformed frame, which frame_refused logged: no
+	bool frame_refused;    /* closed for a frame, which frame_refused logged (a malformed
+				* one) or session_closed (one it may not send): no
 				* session_lost after it, but a known peer's (node.c) */
 };
 

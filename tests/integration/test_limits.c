@@ -519,12 +519,16 @@ static void dial_beat_first(const char *addr, unsigned count)
  * then one line counting the rest that names the port (peer=* port=replication more=N).
  * A few on the client port, in the same second, are each written in full: that port's
  * count is its own. Before, each connection wrote its line (peer=ADDR code=HW_EPROTOCOL,
- * no port), with no bound: 30 connections, 30 lines. */
+ * no port), with no bound: 30 connections, 30 lines. A connection closed so writes no
+ * session_lost after its session_closed: before, each also wrote one that said the same. */
 static void test_beat_first_flood_log_per_port(void **state)
 {
+	struct fix *f = *state;
+	size_t mark = hw_proc_mark(&f->t.proc);
 	struct port_lines repl = CODE_LINES("session_closed", "replication", "HW_EPROTOCOL"),
 			  client = CODE_LINES("session_closed", "client", "HW_EPROTOCOL");
-	flood_then_clients(*state, dial_beat_first, BEAT_REPL, &repl, &client);
+	flood_then_clients(f, dial_beat_first, BEAT_REPL, &repl, &client);
+	assert_false(hw_proc_wait_line(&f->t.proc, &mark, "event=session_lost ", NULL, 0, NULL, 0));
 }
 
 /* A Hello that the replication port refuses, and anyone may say: of another cluster, of
