@@ -125,15 +125,6 @@ static void job_free(struct hw_job *j)
 	segments_free(j->segment);
 }
 
-static void set_stage(struct hw_writer *w, struct hw_job *j, enum hw_job_stage stage)
-{
-	pthread_mutex_lock(&w->mu);
-	j->stage = stage;
-	pthread_cond_broadcast(&w->cv);
-	pthread_mutex_unlock(&w->mu);
-	hw_async_send(w->async);
-}
-
 /* The records of job j before n are prepared, their new entries in seg (NULL: none):
  * the loop may answer and stream them (writer.h, HW_WRITER_PIECE_RECORDS). */
 static void publish(struct hw_writer *w, struct hw_job *j, size_t n, struct hw_segment *seg)
@@ -279,7 +270,11 @@ static void job_done(struct hw_writer *w, struct hw_job *j)
 	j->committed_lsn = h.lsn;
 	if (j->kind == HW_JOB_APPEND)
 		j->last_lsn = h.lsn + held;
-	set_stage(w, j, HW_JOB_DONE);
+	pthread_mutex_lock(&w->mu);
+	j->stage = HW_JOB_DONE;
+	pthread_cond_broadcast(&w->cv); /* hw_writer_stop waits for it */
+	pthread_mutex_unlock(&w->mu);
+	hw_async_send(w->async);
 }
 
 /* Prepare the m records of submit job j from at on, and publish them. 0, or the failure
