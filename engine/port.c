@@ -116,19 +116,23 @@ void hw_port_logs_listen(struct hw_port_logs *l, struct hw_listener *listener)
 	hw_listener_logs(listener, l->port, &l->channel_refused, &l->channel_cut);
 }
 
+/* A session's line event (peer, l's port, code): a known peer's in full, else through
+ * every. */
+static void session_line(const struct hw_port_logs *l, struct hw_log_every *every,
+			 const char *event, const char *peer, int code, bool known, int64_t now)
+{
+	if (known || hw_log_every(every, event, now, HW_FLOOD_LOG_MS, HW_FLOOD_LOG_LINES))
+		hw_log(event, "peer=%s port=%s code=%s", peer, l->port, hw_errname(code));
+}
+
 void hw_port_lost(struct hw_port_logs *l, const char *peer, int code, bool known, int64_t now)
 {
-	if (known ||
-	    hw_log_every(&l->lost, "session_lost", now, HW_FLOOD_LOG_MS, HW_FLOOD_LOG_LINES))
-		hw_log("session_lost", "peer=%s port=%s code=%s", peer, l->port, hw_errname(code));
+	session_line(l, &l->lost, "session_lost", peer, code, known, now);
 }
 
 void hw_port_closed(struct hw_port_logs *l, const char *peer, int code, bool known, int64_t now)
 {
-	if (known ||
-	    hw_log_every(&l->said, "session_closed", now, HW_FLOOD_LOG_MS, HW_FLOOD_LOG_LINES))
-		hw_log("session_closed", "peer=%s port=%s code=%s", peer, l->port,
-		       hw_errname(code));
+	session_line(l, &l->said, "session_closed", peer, code, known, now);
 }
 
 void hw_port_logs_flush(struct hw_port_logs *l, int64_t now)
