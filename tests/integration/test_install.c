@@ -3,11 +3,12 @@
  * libhawser.a and libhawser.so (SONAME libhawser.so.MAJOR) each exporting exactly the
  * functions its headers declare, the latter each under its version of libhawser.map
  * (tests/lib_exports.sh); and the two example programs of docs/embedding.md
- * (docs/examples/) compiled out of the build tree twice, with `cc $(pkg-config --cflags
- * --libs hawser-static)` (libhawser.a linked in) and with `cc $(pkg-config --cflags --libs
- * hawser)` (loading libhawser.so), and each run: the embedded node as a lone primary, the
- * client against a node of the installed hawser binary, each exiting 0 with the LSNs the
- * node gave its records. */
+ * (docs/examples/) compiled out of the build tree three times, with `cc $(pkg-config
+ * --cflags --libs hawser-static)` (libhawser.a linked in), with `cc $(pkg-config --cflags
+ * --libs hawser)` (loading libhawser.so) and with `cc -static $(pkg-config --static
+ * --cflags --libs hawser)` (loading nothing), and each run: the embedded node as a lone
+ * primary, the client against a node of the installed hawser binary, each exiting 0 with
+ * the LSNs the node gave its records. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -37,9 +38,10 @@ struct fix {
 };
 
 /* Install, check the header and the libraries' names, and build the examples, as
- * NAME-static and NAME-shared: $1 cmake, $2 the build tree, $3 the prefix, $4 the output
- * directory, $5 docs/examples, $6 protoc-c, $7 tests/lib_exports.sh (the names), $8
- * libhawser.map. */
+ * NAME-static, NAME-shared and NAME-allstatic (cc -static with hawser.pc's --static
+ * flags, so its Libs.private must name every library libhawser.a needs): $1 cmake, $2 the
+ * build tree, $3 the prefix, $4 the output directory, $5 docs/examples, $6 protoc-c, $7
+ * tests/lib_exports.sh (the names), $8 libhawser.map. */
 static const char install_sh[] =
 	"set -e\n"
 	"\"$1\" --install \"$2\" --prefix \"$3\" >/dev/null\n"
@@ -65,6 +67,11 @@ static const char install_sh[] =
 	" { echo \"$e-shared does not load $soname\"; exit 1; }\n"
 	"  if readelf -d $e-static | grep -q '(NEEDED).*libhawser'; then\n"
 	"    echo \"$e-static loads libhawser\"; exit 1\n"
+	"  fi\n"
+	"  cc -static -Wall -Wextra -Werror -I. \"$5/$e.c\" tos.pb-c.c \\\n"
+	"    $(pkg-config --static --cflags --libs hawser) -o $e-allstatic\n"
+	"  if readelf -d $e-allstatic | grep -q '(NEEDED)'; then\n"
+	"    echo \"$e-allstatic loads a library\"; exit 1\n"
 	"  fi\n"
 	"done\n";
 
@@ -150,6 +157,7 @@ static void test_embed_example(void **state)
 	uint64_t last = 0;
 	run_example(f, "embed_node", "static", t.ini, &last);
 	run_example(f, "embed_node", "shared", t.ini, &last);
+	run_example(f, "embed_node", "allstatic", t.ini, &last);
 
 	struct hw_store_opts so = {.read_only = true};
 	struct hw_store *s;
@@ -175,6 +183,7 @@ static void test_client_example(void **state)
 	uint64_t last = 0;
 	run_example(f, "client", "static", f->node.client, &last);
 	run_example(f, "client", "shared", f->node.client, &last);
+	run_example(f, "client", "allstatic", f->node.client, &last);
 	struct hw_tstatus st;
 	assert_int_equal(hw_tnode_status(&f->node, &st), 0);
 	assert_true(st.last_lsn >= last);
