@@ -30,7 +30,8 @@
  * only then, naming its head and the hash there (Rejoin.last_hash), and the standby sets
  * its entries past that head aside only if its log holds that entry and the primary never
  * said it was durable past that head (static_keeps): a crash, which lost nothing it had
- * acknowledged, not a store put back to an older copy.
+ * acknowledged, not a store put back to an older copy. What it heard is kept in its store
+ * (hw__said_save) for a judgement after its own restart.
  *
  * Logs: rejoin_offered (primary), rejoin_planned, rejoined, needs_rejoin; without
  * failover ahead_planned, ahead_set_aside, ahead_kept. */
@@ -38,6 +39,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/bytes.h"
 #include "base/clock.h"
 #include "base/log.h"
 #include "engine/node_int.h"
@@ -141,6 +143,74 @@ int hw__rejoin_on_frame(struct hw_node *n, const struct hw_frame *f)
 	return rc;
 }
 
+/* meta key and layout: version 1 | listening (1: saved while connected) | lsn (8),
+ * little-endian (docs/formats.md). */
+#define SAID_KEY   "node.primary_said"
+#define SAID_BYTES (1u + 1u + 8u)
+_Static_assert(SAID_BYTES <= HW_STORE_META_VAL_MAX, "node.primary_said fits a meta value");
+
+/* Only a standby without failover judges a restarted primary's offer by itself. */
+static bool said_kept(const struct hw_node *n)
+{
+	return n->cfg.role == HW_ROLE_STANDBY && n->voters == NULL;
+}
+
+static int said_put(struct hw_store *s, const struct hw_said *v)
+{
+	uint8_t b[SAID_BYTES] = {1, v->listening};
+	hw_put_u64(b + 2, v->lsn);
+	return hw_store_meta_put(s, SAID_KEY, b, sizeof b);
+}
+
+int hw__said_load(struct hw_node *n)
+{
+	n->said = (struct hw_said){0};
+	if (!said_kept(n))
+		return 0;
+	uint8_t b[SAID_BYTES];
+	size_t len = 0;
+	int rc = hw_store_meta_get(n->store, SAID_KEY, b, sizeof b, &len);
+	if (rc == HW_ENOTFOUND)
+		return 0; /* a data directory of an older version: not heard */
+	if (rc == 0 && (len != SAID_BYTES || b[0] != 1 || b[1] > 1))
+		rc = HW_EFORMAT;
+	if (rc != 0)
+		return rc;
+	n->said = (struct hw_said){.known = true, .listening = b[1] == 1, .lsn = hw_get_u64(b + 2)};
+	if (!n->said.listening) { /* it heard all there was to hear before it stopped */
+		n->sb.primary_durable = n->said.lsn;
+		n->sb.primary_heard = true;
+	}
+	return 0;
+}
+
+int hw__said_save(struct hw_node *n, bool listening)
+{
+	if (!said_kept(n) || n->store == NULL || (!listening && !n->sb.primary_heard))
+		return 0; /* it heard nothing: what is stored stays true */
+	struct hw_said v = {.known = true, .listening = listening, .lsn = n->sb.primary_durable};
+	if (n->said.known && n->said.listening == v.listening && n->said.lsn == v.lsn)
+		return 0;
+	int rc = said_put(n->store, &v);
+	if (rc == 0)
+		n->said = v;
+	return rc;
+}
+
+int hw__said_into(struct hw_node *n, const char *dir)
+{
+	if (!said_kept(n))
+		return 0;
+	struct hw_store *s;
+	int rc = hw_store_open(dir, NULL, &s);
+	if (rc == 0) {
+		struct hw_said v = {.known = true, .listening = true, .lsn = n->sb.primary_durable};
+		rc = said_put(s, &v);
+		hw_store_close(s);
+	}
+	return rc;
+}
+
 /* Without failover (hw__rejoin_planned): why this standby keeps its entries past the
  * restarted primary's head, or NULL when it may set them aside. Those entries were never
  * acknowledged if the primary crashed: every mode answers a submit only once the
@@ -155,8 +225,9 @@ static const char *static_keeps(const struct hw_node *n, const struct hw_epoch_m
 	if (hw_wal_last(n->wal)->lsn <= m->last_lsn)
 		return "this standby's log is not longer than the primary's";
 	if (!n->sb.primary_heard)
-		return "this standby has not heard the primary since it started, so it cannot "
-		       "tell a crash from a store put back to an older copy";
+		return "this standby does not know what the primary last said (killed while "
+		       "connected, or a data directory of an older version), so it cannot tell a "
+		       "crash from a store put back to an older copy";
 	if (n->sb.primary_durable > m->last_lsn)
 		return "the primary had said it was durable past the head it came back with: "
 		       "its store was put back to an older copy, and entries kept here may have "

@@ -828,6 +828,8 @@ static int install(struct hw_node *n, char *aside, size_t cap)
 	if (rc == 0) {
 		what = "cannot keep this node's election state";
 		rc = hw__election_state_into(n, rx->dir);
+		if (rc == 0) /* its sender's, if any, is not what this standby heard */
+			rc = hw__said_into(n, rx->dir);
 	}
 	if (rc == 0) {
 		what = "cannot swap the data directory";

@@ -227,6 +227,8 @@ static int take_primary_hello(struct hw_node *n, const struct hw_frame *f)
 		rc = HW_EAUTH;
 	} else if ((rc = hw__election_primary_frame(n, m->epoch, false)) != 0) {
 		/* a primary of an older epoch: refused */
+	} else if ((rc = hw__said_save(n, true)) != 0) { /* before anything it says is heard */
+		hw__node_storage_failed(n, rc, "store");
 	} else {
 		snprintf(n->primary_id, sizeof n->primary_id, "%s", m->node_id);
 		n->epoch = m->epoch;
@@ -446,6 +448,9 @@ static void primary_on_close(struct hw_conn *c, void *arg, int code)
 {
 	(void)c;
 	struct hw_node *n = arg;
+	int src = n->failed == 0 ? hw__said_save(n, false) : 0; /* it hears no more of it */
+	if (src != 0)
+		hw__node_storage_failed(n, src, "store");
 	bool vault = n->cfg.role == HW_ROLE_VAULT;
 	bool following = n->cfg.role == HW_ROLE_STANDBY || vault;
 	bool refused = code == n->refused_code && lasting(code),
@@ -679,7 +684,9 @@ int hw__standby_restart(struct hw_node *n)
 	n->last_epoch = h.epoch;
 	n->primary_frame_ms = hw__node_now(n); /* silent from now, while no frame comes */
 	hw_standby_init(&n->sb, n->epoch, h.lsn, n->cfg.heartbeat_ms, hw__node_silent_ms(n));
-	int rc = hw_writer_start(n->store, n->loop, HW_JOB_APPEND, writer_cb, n, &n->writer);
+	int rc = hw__said_load(n);
+	if (rc == 0)
+		rc = hw_writer_start(n->store, n->loop, HW_JOB_APPEND, writer_cb, n, &n->writer);
 	if (rc == 0) {
 		hw_writer_set_wal(n->writer, n->wal);
 		if (hw__node_skips_validation(n)) /* as its recovery took its log */

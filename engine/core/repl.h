@@ -352,7 +352,8 @@ struct hw_standby {
 	uint64_t stored;          /* last LSN the store applied (may run ahead of durable) */
 	uint64_t writing_to;      /* last LSN handed to the writer; durable <= it <= received */
 	uint64_t primary_durable; /* primary's durable LSN, the most any message said */
-	bool primary_heard;       /* a message gave primary_durable since init: what a
+	bool primary_heard;       /* a message gave primary_durable since init (or the
+				   * driver set it from what it kept: node_rejoin.c): what a
 				   * restarted primary's head must reach for a crash that lost
 				   * nothing it had acknowledged (docs/failover.md) */
 	bool connected;

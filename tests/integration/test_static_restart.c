@@ -4,15 +4,18 @@
  * disk fails (every write under its data directory fails, through the LD_PRELOAD shim
  * libhawser-faults.so, chaos/faultfs.c) while s1 stores what p1 sent, then p1 is killed
  * with SIGKILL and restarted at the head it recovered. The vault was sent nothing p1 had
- * not flushed and follows at once; s1, restarted meanwhile, cannot tell that crash from a
- * primary put back to an older copy, is refused and keeps its entries until the operator
- * rebuilds it; every acknowledged record is on all three, durable submits are
- * acknowledged again, and the three end equal. A standby that ran on and heard p1 say how
- * far it was durable sets its entries past the head p1 restarted with aside and follows,
- * also when p1 has taken other records at those LSNs since; one whose primary was put back
- * to an older copy (its head short of what it had said durable) keeps its log and refuses. And a
- * standby whose store fails under the load (its store file's fsyncs, through the shim) says so once
- * and does not promise a redial it will not make. */
+ * not flushed and follows at once; s1, killed meanwhile, kept what it heard p1 say of how
+ * far it was durable, and sets its entries past p1's head aside and follows; one whose
+ * store does not know that (killed while it listened, or of an older version) cannot
+ * tell that crash from a primary put back to an older copy, is refused and keeps its
+ * entries until the operator rebuilds it; every acknowledged record is on all three,
+ * durable submits are acknowledged again, and the three end equal. A standby that ran on
+ * and heard p1 say how far it was durable sets its entries past the head p1 restarted
+ * with aside and follows, also when p1 has taken other records at those LSNs since; one
+ * whose primary was put back to an older copy (its head short of what it had said
+ * durable) keeps its log and refuses. And a standby whose store fails under the load (its
+ * store file's fsyncs, through the shim) says so once and does not promise a redial it
+ * will not make. */
 #include <errno.h>
 #include <inttypes.h>
 #include <setjmp.h>
@@ -472,28 +475,75 @@ static void test_static_offer_only_to_a_judging_standby(void **state)
 	assert_int_equal(answer_to(f, past, true), HW_FRAME_REJOIN);
 }
 
-/* p1's disk fails under a durable load and p1 is killed; s1 is stopped with what it
- * stored. p1 restarts at a head holding every acknowledged record; the vault holds
- * nothing after that head and follows; s1 is refused, keeps its entries, and, rebuilt
- * empty, catches up; the held submits are acknowledged and all three end equal. */
-static void test_static_primary_killed(void **state)
+/* s1, killed after it lost p1, comes back holding entries after p1's head that p1 never
+ * flushed (its log reached held): it heard p1 say how far it was durable before it was
+ * killed (its store kept it), so it sets exactly those aside and follows, with no
+ * rebuild. */
+static void standby_restarted_sets_aside(struct fix *f, uint64_t head, uint64_t held)
 {
-	struct fix *f = *state;
+	assert_true(held > head); /* it held entries p1 streamed and never flushed */
+	size_t mark;
+	assert_int_equal(hw_tnode_start(&f->s, &mark), 0);
+	char line[1024];
+	assert_true(hw_proc_wait_line(&f->s.proc, &mark, "event=ahead_set_aside", NULL,
+				      EVENT_WAIT_MS, line, sizeof line));
+	assert_int_equal(hw_log_field(line, "primary_lsn", -1), (long long)head);
+	assert_int_equal(hw_log_field(line, "set_aside", -1), (long long)(held - head));
+	long long said = hw_log_field(line, "primary_durable", -1);
+	assert_true(said > 0 && said <= (long long)head);
+	assert_true(hw_proc_wait_line(&f->s.proc, &mark, "event=following", NULL, EVENT_WAIT_MS,
+				      NULL, 0));
+	struct rows r = quarantine_rows(f->s.dir);
+	assert_int_equal(r.n, held - head);
+	assert_int_equal(r.first, head + 1);
+	assert_true(r.why_ok);
+}
+
+/* s1's store as a standby killed while it listened to its primary leaves it (or one of a
+ * version that kept no such value): what it heard is not known to be all there was
+ * (node.primary_said saved listening, docs/formats.md). */
+static void forget_heard(struct fix *f)
+{
+	struct hw_store *st;
+	assert_int_equal(hw_store_open(f->s.dir, NULL, &st), 0);
+	uint8_t v[10] = {1, 1}; /* version 1, listening, lsn 0 */
+	assert_int_equal(hw_store_meta_put(st, "node.primary_said", v, sizeof v), 0);
+	hw_store_close(st);
+}
+
+/* p1's disk fails under a durable load and p1 is killed; s1, which lost p1, is killed
+ * (heard) or stopped with what it stored. p1 restarts at a head holding every
+ * acknowledged record; the vault holds nothing after that head and follows; s1 sets its
+ * entries past that head aside and follows (heard), or, its store not knowing what it
+ * heard, is refused, keeps its entries, and, rebuilt empty, catches up; the held submits
+ * are acknowledged and all three end equal. */
+static void primary_killed(struct fix *f, bool heard)
+{
 	init_nodes(f);
 	start_nodes(f);
 	fail_and_kill(f);
 	lost_primary(&f->s);
 	lost_primary(&f->v);
-	struct hw_tstatus vs;
+	struct hw_tstatus vs, ss;
 	assert_int_equal(hw_tnode_status(&f->v, &vs), 0);
-	assert_int_equal(hw_proc_stop(&f->s.proc, STOP_WAIT_MS), 0);
+	assert_int_equal(hw_tnode_status(&f->s, &ss), 0); /* its log's end: its store lags */
+	if (heard) {
+		assert_int_equal(hw_proc_signal(&f->s.proc, SIGKILL), 0);
+		assert_int_equal(hw_proc_reap(&f->s.proc, STOP_WAIT_MS), 128 + SIGKILL);
+	} else {
+		assert_int_equal(hw_proc_stop(&f->s.proc, STOP_WAIT_MS), 0);
+		forget_heard(f);
+	}
 	uint64_t head = restarted(f);
 	assert_true(head >= hw_load_acked_max(&f->load)); /* nothing acknowledged was lost */
 	assert_true(vs.last_lsn <= head);         /* the vault got only what p1 flushed */
 	load_start(f, &f->after, AFTER, 2);
 	uint64_t seen;
 	assert_int_equal(hw_tnode_wait_durable(&f->p, head + AFTER, EVENT_WAIT_MS, &seen), 0);
-	standby_rebuilt(f, head);
+	if (heard)
+		standby_restarted_sets_aside(f, head, ss.last_lsn);
+	else
+		standby_rebuilt(f, head);
 	assert_true(hw_load_join(&f->after, 60000));
 	assert_int_equal(f->after.acked, AFTER); /* durable acknowledgements resume */
 	uint64_t last = hw_load_acked_max(&f->after);
@@ -504,8 +554,22 @@ static void test_static_primary_killed(void **state)
 	assert_int_equal(hw_proc_stop(&f->p.proc, STOP_WAIT_MS), 0);
 	char why[512];
 	int rc = hw_tstore_compare(f->p.dir, f->s.dir, &f->load, why, sizeof why);
-	assert_int_equal(
-		rc == 0 ? hw_tstore_compare(f->p.dir, f->v.dir, &f->load, why, sizeof why) : rc, 0);
+	if (rc == 0)
+		rc = hw_tstore_compare(f->p.dir, f->v.dir, &f->load, why, sizeof why);
+	if (rc == 0)
+		rc = hw_tstore_compare(f->p.dir, f->s.dir, &f->after, why, sizeof why);
+	if (rc != 0)
+		fail_msg("%s", why);
+}
+
+static void test_static_primary_killed(void **state)
+{
+	primary_killed(*state, true);
+}
+
+static void test_static_primary_killed_unheard(void **state)
+{
+	primary_killed(*state, false);
 }
 
 /* s1's store fails (the fsyncs of its data.mdb, from SIGUSR1 on) under a durable load:
@@ -545,6 +609,8 @@ int main(void)
 		return 77;
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_static_primary_killed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_static_primary_killed_unheard, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_static_standby_ahead_set_aside, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_static_standby_set_aside_after_new_records,
