@@ -341,6 +341,8 @@ struct hw_node {
 	int64_t last_ack_wall_ms; /* wall clock of the last success this node answered */
 	bool wal_started;         /* the log's flusher runs (once per log opened) */
 	struct hw_epoch_map *rejoin; /* the diverged primary's epochs (node_rejoin.c) */
+	struct hw_epoch_map *rejoin_failed; /* the last offer whose rejoin could not be done:
+					     * the same one again is not tried again */
 	/* what the store says of the primary's durable position (node.primary_said) */
 	struct hw_said {
 		bool known;     /* a value is stored */
@@ -732,15 +734,20 @@ int hw__rejoin_on_frame(struct hw_node *n, const struct hw_frame *f);
 /* Standby refused with HW_EDIVERGED: true (logged) when a rejoin can run (the primary's
  * epochs kept; failover on, or without it a standby longer than the restarted primary's
  * log that can show its entries past that head were never acknowledged: else logged
- * ahead_kept, unless quiet): the caller arms the reconnect timer, which runs it. */
+ * ahead_kept, unless quiet): the caller arms the reconnect timer, which runs it. false
+ * too for the offer whose rejoin could not be done last time (logged needs_rejoin, unless
+ * quiet): it is not tried again. */
 bool hw__rejoin_planned(struct hw_node *n, bool quiet);
 /* From the reconnect timer: quarantine the suffix, rewind, restart store, log and writer
  * at the common point (without failover: the primary's head, where this log must hold
  * the entry the primary named). 0 (then connect again; logged rejoined, or ahead_set_aside
- * without failover) or a code (logged needs_rejoin, or a storage failure): do not
- * connect. */
+ * without failover) or a code (logged needs_rejoin: the caller dials again later, as
+ * after a refusal only an operator ends; or a storage failure): do not connect now. */
 int hw__rejoin_run(struct hw_node *n);
 void hw__rejoin_stop(struct hw_node *n);
+/* hw__rejoin_stop, and forget the offer whose rejoin could not be done (a hello taken, a
+ * promotion, the node's close): a refusal after it is judged anew. */
+void hw__rejoin_free(struct hw_node *n);
 /* A standby without failover keeps in its store's meta (node.primary_said, docs/formats.md)
  * the most its primary said durable, so that after a restart it judges a restarted
  * primary's offer as it would have before (docs/failover.md "A static primary

@@ -22,8 +22,9 @@
  * writer and the log stop first (the writer applies what it took, so the store holds the
  * whole log), the store is flushed and the log emptied, the store rewinds, the log
  * restarts at the new head, and the store, log and writer reopen as after a snapshot. A node that
- * finds nothing to cut (the logs part where the epochs agree: they should not) stops with
- * needs_rejoin instead of looping.
+ * finds nothing to cut (the logs part where the epochs agree: they should not) logs
+ * needs_rejoin and dials on, refused, without trying the same offer again (rejoin_failed)
+ * instead of looping.
  *
  * Without failover the same rewind serves a standby left longer than its restarted
  * primary's log (docs/failover.md "A static primary restarted"): the primary offers it
@@ -258,8 +259,39 @@ static bool static_planned(struct hw_node *n, bool quiet)
 	return why == NULL;
 }
 
+/* The same offer as a and b: the same log on the primary's side. */
+static bool map_same(const struct hw_epoch_map *a, const struct hw_epoch_map *b)
+{
+	return a->base_lsn == b->base_lsn && a->last_lsn == b->last_lsn && a->n == b->n &&
+	       a->hash_known == b->hash_known &&
+	       (!a->hash_known || memcmp(a->last_hash, b->last_hash, HW_HASH_BYTES) == 0) &&
+	       memcmp(a->epoch, b->epoch, a->n * sizeof a->epoch[0]) == 0 &&
+	       memcmp(a->first_lsn, b->first_lsn, a->n * sizeof a->first_lsn[0]) == 0;
+}
+
+/* The rejoin could not be done (code): logged needs_rejoin (unless quiet), and status
+ * says it. The node dials on (the primary refusing it, as one only an operator ends). */
+static void needs_rejoin(struct hw_node *n, int code, uint64_t common, bool quiet)
+{
+	const char *what = "needs_rejoin: this standby's log differs from the primary's at or "
+			   "below its head; not following: an operator decides";
+	if (n->voters != NULL)
+		what = "needs_rejoin: cannot set the divergent suffix aside; not following";
+	hw__node_refused(n, code, what);
+	if (!quiet)
+		hw_log("needs_rejoin", "primary=%s code=%s common_lsn=%llu what=\"%s\"",
+		       n->cfg.primary, hw_errname(code), (unsigned long long)common,
+		       what + sizeof "needs_rejoin: " - 1);
+}
+
 bool hw__rejoin_planned(struct hw_node *n, bool quiet)
 {
+	if (n->rejoin != NULL && n->rejoin_failed != NULL &&
+	    map_same(n->rejoin, n->rejoin_failed)) {
+		needs_rejoin(n, HW_EDIVERGED, 0, quiet); /* what the last try found: no rewind */
+		hw__rejoin_stop(n);
+		return false;
+	}
 	if (n->rejoin != NULL && n->voters == NULL && n->cfg.role == HW_ROLE_STANDBY)
 		return static_planned(n, quiet);
 	if (n->rejoin == NULL || n->voters == NULL)
@@ -382,14 +414,13 @@ int hw__rejoin_run(struct hw_node *n)
 	enum hw_rejoin_how how = HW_REJOIN_COMMON;
 	int rc = rewind_store(n, &common, &moved, &how);
 	uint64_t said = n->sb.primary_durable; /* before the restart forgets it */
-	free(n->rejoin);
+	free(n->rejoin_failed);
+	n->rejoin_failed = rc != 0 ? n->rejoin : NULL; /* the same offer again: not tried */
+	if (rc == 0)
+		free(n->rejoin);
 	n->rejoin = NULL;
 	if (rc != 0)
-		hw_log("needs_rejoin", "primary=%s code=%s common_lsn=%llu what=\"%s\"",
-		       n->cfg.primary, hw_errname(rc), (unsigned long long)common,
-		       n->voters != NULL ? "cannot set the divergent suffix aside; not following"
-					 : "this standby's log differs from the primary's at or "
-					   "below its head; not following: an operator decides");
+		needs_rejoin(n, rc, common, false);
 	/* The rewind held the loop (a whole replay of the log): a hello stamped with the
 	 * time before it read as silent at the next tick, and the reconnect was dropped. */
 	hw_loop_now_update(n->loop);
@@ -430,4 +461,11 @@ void hw__rejoin_stop(struct hw_node *n)
 {
 	free(n->rejoin);
 	n->rejoin = NULL;
+}
+
+void hw__rejoin_free(struct hw_node *n)
+{
+	hw__rejoin_stop(n);
+	free(n->rejoin_failed);
+	n->rejoin_failed = NULL;
 }

@@ -235,6 +235,7 @@ static int take_primary_hello(struct hw_node *n, const struct hw_frame *f)
 		n->primary_ready = true;
 		n->other_chain = false; /* a refused snapshot is this connection's to judge */
 		n->last_refusal.code = 0; /* following again */
+		hw__rejoin_free(n);       /* a later refusal is judged anew */
 		n->reconnect_ms = HW_RECONNECT_MIN_MS;
 		n->refusal = (struct hw_repeat){0}; /* a refusal after this is news */
 		hw_standby_on_connect(&n->sb, hw__node_now(n));
@@ -406,15 +407,6 @@ static void primary_on_connect(struct hw_conn *c, void *arg)
 	send_hello_when_flushed(n);
 }
 
-static void reconnect_cb(struct hw_timer *t, void *arg)
-{
-	(void)t;
-	struct hw_node *n = arg;
-	if (n->rejoin != NULL && n->cfg.role == HW_ROLE_STANDBY && hw__rejoin_run(n) != 0)
-		return;
-	connect_primary(n);
-}
-
 /* Connect again after the back-off, which doubles up to HW_RECONNECT_MAX_MS, or up to
  * HW_REFUSED_RETRY_MAX_MS after a refusal only an operator ends (refused). */
 static void redial_later(struct hw_node *n, bool refused)
@@ -422,6 +414,18 @@ static void redial_later(struct hw_node *n, bool refused)
 	int64_t max = refused ? HW_REFUSED_RETRY_MAX_MS : HW_RECONNECT_MAX_MS;
 	hw_timer_again(n->reconnect, n->reconnect_ms);
 	n->reconnect_ms = n->reconnect_ms * 2 < max ? n->reconnect_ms * 2 : max;
+}
+
+static void reconnect_cb(struct hw_timer *t, void *arg)
+{
+	(void)t;
+	struct hw_node *n = arg;
+	if (n->rejoin != NULL && n->cfg.role == HW_ROLE_STANDBY && hw__rejoin_run(n) != 0) {
+		if (n->failed == 0) /* needs_rejoin: dial on, refused, till an operator acts */
+			redial_later(n, true);
+		return;
+	}
+	connect_primary(n);
 }
 
 /* A redial that nothing at the primary's address took (ECONNREFUSED: the primary's
@@ -496,18 +500,18 @@ static void primary_on_close(struct hw_conn *c, void *arg, int code)
 	}
 	if (code != HW_EDIVERGED)
 		hw__rejoin_stop(n); /* epochs kept from a refusal that did not come */
+	bool offered = n->rejoin != NULL;
 	if (code == HW_EDIVERGED && hw__rejoin_planned(n, quiet)) {
 		hw_timer_again(n->reconnect, 0); /* node_rejoin.c, outside this callback */
 		return;
 	}
-	if (n->voters != NULL && code == HW_EDIVERGED) {
+	if (n->voters != NULL && code == HW_EDIVERGED && !offered && !quiet)
 		/* Our log holds entries the primary's lacks (a suffix this node wrote as an
-		 * old primary): it cannot follow until the suffix is set aside (rejoin). */
+		 * old primary): it cannot follow until the suffix is set aside (rejoin). It
+		 * dials on, refused, so that status shows it and an operator's fix is seen. */
 		hw_log("needs_rejoin", "primary=%s our_lsn=%llu what=\"%s\"", n->cfg.primary,
 		       (unsigned long long)hw_wal_last(n->wal)->lsn,
 		       "diverged from the primary; not following (rejoin is an operator step)");
-		return;
-	}
 	redial_later(n, refused);
 }
 
@@ -725,7 +729,7 @@ int hw__standby_start(struct hw_node *n)
 
 void hw__standby_stop(struct hw_node *n)
 {
-	hw__rejoin_stop(n);
+	hw__rejoin_free(n);
 	hw__vault_stop(n);
 	if (n->reconnect != NULL)
 		hw_timer_free(n->reconnect);
@@ -740,7 +744,7 @@ void hw__standby_leave(struct hw_node *n)
 	hw_writer_stop(n->writer); /* applies what it took: the store reaches the log's end */
 	n->writer = NULL;
 	hw__digest_on_committed(n); /* one waiting for that commit starts */
-	hw__rejoin_stop(n); /* a rejoin planned against the old primary's epochs is void */
+	hw__rejoin_free(n);         /* a rejoin planned against the old primary's epochs is void */
 }
 
 void hw__standby_follow(struct hw_node *n)

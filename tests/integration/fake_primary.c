@@ -126,6 +126,12 @@ static size_t misfit_record(uint8_t *buf, size_t cap)
 
 void hw_fp_append(int fd, struct hw_fp_log *l, uint32_t count, uint64_t poison)
 {
+	hw_fp_append_said(fd, l, count, poison, l->lsn + count);
+}
+
+void hw_fp_append_said(int fd, struct hw_fp_log *l, uint32_t count, uint64_t poison,
+		       uint64_t durable)
+{
 	static uint8_t rec[HW_RECORD_BYTES_MAX];
 	size_t len = HW_APPEND_HEADER_BYTES;
 	for (uint32_t i = 0; i < count; i++) {
@@ -142,7 +148,7 @@ void hw_fp_append(int fd, struct hw_fp_log *l, uint32_t count, uint64_t poison)
 				       (uint32_t)it.len, &e);
 		memcpy(l->hash, e.hash, HW_HASH_BYTES);
 	}
-	struct hw_append_hdr ah = {.epoch = 1, .primary_durable = l->lsn, .count = count};
+	struct hw_append_hdr ah = {.epoch = 1, .primary_durable = durable, .count = count};
 	hw_append_hdr_put(l->body, &ah);
 	hw_fp_frame(fd, HW_FRAME_APPEND, l->body, len);
 }

@@ -59,6 +59,9 @@ void hw_fp_log_free(struct hw_fp_log *l);
  * their last. The entry at LSN poison (0: none) carries 16 bytes that are no Record: it
  * hashes and chains like any other, and a store refuses it (HW_EDECODE). */
 void hw_fp_append(int fd, struct hw_fp_log *l, uint32_t count, uint64_t poison);
+/* The same, the primary saying it is durable through durable only. */
+void hw_fp_append_said(int fd, struct hw_fp_log *l, uint32_t count, uint64_t poison,
+		       uint64_t durable);
 
 /* Read the standby's frames on fd until an ACK says its store applied lsn (committed:
  * readable), for at most timeout_ms; asserts that one did. */

@@ -13,9 +13,10 @@
  * and heard p1 say how far it was durable sets its entries past the head p1 restarted
  * with aside and follows, also when p1 has taken other records at those LSNs since; one
  * whose primary was put back to an older copy (its head short of what it had said
- * durable) keeps its log and refuses. And a standby whose store fails under the load (its
- * store file's fsyncs, through the shim) says so once and does not promise a redial it
- * will not make. */
+ * durable) keeps its log and refuses; one whose log is not the restarted primary's at its
+ * head (a fake p1's) logs needs_rejoin and dials on until the primary's side is put
+ * right. And a standby whose store fails under the load (its store file's fsyncs, through
+ * the shim) says so once and does not promise a redial it will not make. */
 #include <errno.h>
 #include <inttypes.h>
 #include <setjmp.h>
@@ -29,6 +30,7 @@
 
 #include <cmocka.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -36,6 +38,7 @@
 #include "hawser.h"
 #include "replica/rejoin.h"
 #include "replica/store.h"
+#include "tests/integration/fake_primary.h"
 #include "tests/integration/fake_wire.h"
 #include "tests/integration/proc.h"
 
@@ -603,6 +606,83 @@ static void test_standby_store_fails_said_once(void **state)
 	assert_non_null(strstr(line, "redial=no"));
 }
 
+/* The next dial of s1 at the fake primary listening on lfd (within EVENT_WAIT_MS). */
+static int accept_dial(int lfd)
+{
+	struct pollfd pf = {.fd = lfd, .events = POLLIN};
+	assert_int_equal(poll(&pf, 1, EVENT_WAIT_MS), 1);
+	int fd = accept(lfd, NULL, NULL);
+	assert_true(fd >= 0);
+	return fd;
+}
+
+/* A restarted primary's offer (its start head at LSN 5, and a hash there that is not
+ * s1's entry's: another history), then its refusal. */
+static void offer_other_head(int fd)
+{
+	uint64_t epochs[] = {1}, firsts[] = {1};
+	uint8_t hash[HW_HASH_BYTES];
+	memset(hash, 0xab, sizeof hash);
+	Hawser__Wire__V1__Rejoin r = HAWSER__WIRE__V1__REJOIN__INIT;
+	r.epoch = 1;
+	r.last_lsn = 5;
+	r.n_epochs = r.n_first_lsns = 1;
+	r.epochs = epochs;
+	r.first_lsns = firsts;
+	r.last_hash = (ProtobufCBinaryData){HW_HASH_BYTES, hash};
+	hw_fp_msg(fd, HW_FRAME_REJOIN, &r.base);
+	hw_fake_send_error(fd, HW_EDIVERGED);
+}
+
+/* s1 (no failover) holds 10 entries of a fake p1 that said it was durable through 5 only;
+ * p1 comes back offering its head at 5 with a hash that is not s1's there (the logs are
+ * not of one history). s1 logs needs_rejoin, sets nothing aside and applies nothing of
+ * p1's, and dials on: its status says why it does not follow, the same offer again is
+ * not tried again, and once p1's side is put right (a p1 whose log is s1's) it follows. */
+static void test_static_needs_rejoin_dials_on(void **state)
+{
+	struct fix *f = *state;
+	char addr[64];
+	int lfd = hw_fp_listen(addr, sizeof addr);
+	struct hw_tnode_opts so = {.primary_addr = addr};
+	assert_int_equal(hw_tnode_init(&f->s, f->root, "s1", &so), 0);
+	size_t mark;
+	assert_int_equal(hw_tnode_start(&f->s, &mark), 0);
+	struct hw_fp_log log;
+	hw_fp_log_init(&log, 7, 100);
+	int fd = accept_dial(lfd);
+	hw_fp_hello(fd, "p1", 0, NULL);
+	hw_fp_append_said(fd, &log, 10, 0, 5);
+	hw_fp_wait_applied(fd, 10, EVENT_WAIT_MS);
+	close(fd);
+	fd = accept_dial(lfd);
+	offer_other_head(fd);
+	assert_true(hw_proc_wait_line(&f->s.proc, &mark, "event=needs_rejoin", "code=HW_EDIVERGED",
+				      EVENT_WAIT_MS, NULL, 0));
+	close(fd);
+	fd = accept_dial(lfd); /* it dials on, and its status says why it does not follow */
+	static struct hw_capture cap;
+	assert_int_equal(hw_proc_capture(&cap, hw_test_bin(), "status", "--connect", f->s.client,
+					 "--insecure", NULL),
+			 0);
+	assert_non_null(strstr(cap.out, "not following: its last try was refused (HW_EDIVERGED: "
+					"needs_rejoin: this standby's log differs"));
+	offer_other_head(fd);
+	close(fd);
+	fd = accept_dial(lfd); /* again, after the same offer, which it did not try again */
+	hw_fp_hello(fd, "p1", 10, log.hash);
+	assert_true(hw_proc_wait_line(&f->s.proc, &mark, "event=following", NULL, EVENT_WAIT_MS,
+				      NULL, 0));
+	assert_int_equal(hw_proc_stop(&f->s.proc, STOP_WAIT_MS), 0);
+	close(fd);
+	close(lfd);
+	hw_fp_log_free(&log);
+	assert_int_equal(hw_test_log_lines(f->s.log, "event=ahead_planned", NULL, 0), 1);
+	assert_int_equal(hw_test_log_lines(f->s.log, "event=needs_rejoin", NULL, 0), 1);
+	assert_int_equal(store_head(f->s.dir), 10);
+	assert_int_equal(quarantine_rows(f->s.dir).n, 0);
+}
+
 int main(void)
 {
 	if (hw_test_bin_or_skip("test_static_restart") == NULL)
@@ -611,6 +691,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_static_primary_killed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_static_primary_killed_unheard, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_static_needs_rejoin_dials_on, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_static_standby_ahead_set_aside, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_static_standby_set_aside_after_new_records,
