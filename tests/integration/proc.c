@@ -5,6 +5,7 @@
 #include "base/bytes.h"
 #include "base/clock.h"
 #include "base/cond.h"
+#include "base/log.h"
 #include "tests/integration/proc.h"
 
 #include <arpa/inet.h>
@@ -31,6 +32,7 @@
 #include "replica/entry.h"
 #include "replica/store.h"
 #include "engine/client_int.h"
+#include "hawser_limits.h"
 #include "engine/client_settle.h"
 #include "wire.pb-c.h"
 
@@ -432,6 +434,35 @@ bool hw_proc_wait_line(struct hw_proc *p, size_t *from, const char *needle, cons
 		    !find_line(p, &scan, needle, needle2, line, cap, &end))
 			return false;
 	}
+}
+
+void hw_proc_port_lines(struct hw_proc *p, size_t from, unsigned want, int timeout_ms,
+			struct hw_port_lines *l)
+{
+	char event[64], counted[160], line[1024];
+	snprintf(event, sizeof event, "event=%s ", l->event);
+	snprintf(counted, sizeof counted, "event=%s peer=* port=%s%s%s more=", l->event, l->port,
+		 l->reason != NULL ? " reason=" : "", l->reason != NULL ? l->reason : "");
+	size_t from_full = from, from_count = from;
+	int64_t end = hw_mono_ms() + timeout_ms;
+	while (l->full + l->more < want && hw_mono_ms() < end) {
+		while (hw_proc_wait_line(p, &from_full, event, l->in_full, 0, NULL, 0))
+			l->full++;
+		if (hw_proc_wait_line(p, &from_count, counted, NULL, 100, line, sizeof line)) {
+			l->counts++;
+			l->more += hw_log_field(line, "more", 0);
+		}
+	}
+}
+
+bool hw_proc_flood_counted(struct hw_proc *p, size_t from, unsigned flood, int timeout_ms,
+			   struct hw_port_lines *l)
+{
+	hw_proc_port_lines(p, from, flood, timeout_ms, l);
+	fprintf(stderr, "%s port=%s x %u: %u lines in full, %lld counted in %u\n", l->event,
+		l->port, flood, l->full, (long long)l->more, l->counts);
+	return l->full + l->more == flood && l->counts > 0 &&
+	       l->full <= l->counts * HW_FLOOD_LOG_LINES;
 }
 
 int hw_proc_signal(struct hw_proc *p, int sig)

@@ -130,6 +130,28 @@ size_t hw_proc_mark(const struct hw_proc *p);
 bool hw_proc_wait_line(struct hw_proc *p, size_t *from, const char *needle, const char *needle2,
 		       int timeout_ms, char *line, size_t cap);
 
+/* The lines of one port's event that a flood repeats per connection (engine/port.h
+ * struct hw_port_logs): how many in full (those holding in_full, "port=client
+ * waited_ms="), and how many counted (more) in how many lines naming that port and reason
+ * ("peer=* port=client reason=port_full more=N"; reason NULL: "peer=* port=client
+ * more=N"). */
+struct hw_port_lines {
+	const char *event, *port, *reason, *in_full;
+	unsigned full, counts;
+	int64_t more;
+};
+
+/* Add to l the lines of p from `from` on, until they make want or timeout_ms has
+ * passed. */
+void hw_proc_port_lines(struct hw_proc *p, size_t from, unsigned want, int timeout_ms,
+			struct hw_port_lines *l);
+
+/* hw_proc_port_lines for a flood of flood connections, what it found printed on stderr:
+ * whether they are each a line in full or counted, at least one count line, and no more
+ * lines in full than HW_FLOOD_LOG_LINES per count line (one per HW_FLOOD_LOG_MS). */
+bool hw_proc_flood_counted(struct hw_proc *p, size_t from, unsigned flood, int timeout_ms,
+			   struct hw_port_lines *l);
+
 /* Send sig to a running child. -ESRCH when it is reaped already. */
 int hw_proc_signal(struct hw_proc *p, int sig);
 

@@ -247,46 +247,12 @@ static void dial_silent(struct fix *f, const char *addr, unsigned count)
  * full (HW_FLOOD_LOG_LINES). */
 #define SILENT_CLIENTS (HW_FLOOD_LOG_LINES / 2u)
 
-/* The lines of one port's event that a flood repeats per connection: how many in full
- * (those holding in_full, "port=client waited_ms="), and how many counted (more) in how
- * many lines naming that port and reason ("peer=* port=client reason=port_full more=N";
- * reason NULL: "peer=* port=client more=N"). */
-struct port_lines {
-	const char *event, *port, *reason, *in_full;
-	unsigned full, counts;
-	int64_t more;
-};
-
-/* Add to l the lines of proc from `from` on, until they make want or WAIT_MS has
- * passed. */
-static void port_lines(struct hw_proc *proc, size_t from, unsigned want, struct port_lines *l)
-{
-	char event[64], counted[160], line[1024];
-	snprintf(event, sizeof event, "event=%s ", l->event);
-	snprintf(counted, sizeof counted, "event=%s peer=* port=%s%s%s more=", l->event, l->port,
-		 l->reason != NULL ? " reason=" : "", l->reason != NULL ? l->reason : "");
-	size_t from_full = from, from_count = from;
-	int64_t end = hw_mono_ms() + WAIT_MS;
-	while (l->full + l->more < want && hw_mono_ms() < end) {
-		while (hw_proc_wait_line(proc, &from_full, event, l->in_full, 0, NULL, 0))
-			l->full++;
-		if (hw_proc_wait_line(proc, &from_count, counted, NULL, 100, line, sizeof line)) {
-			l->counts++;
-			l->more += hw_log_field(line, "more", 0);
-		}
-	}
-}
-
 /* flood of l's lines, from mark on: in full HW_FLOOD_LOG_LINES times a second at most,
  * then counted in lines naming that port (and the reason). Waited for (bounded). */
-static void expect_counted(struct hw_proc *proc, size_t mark, unsigned flood, struct port_lines *l)
+static void expect_counted(struct hw_proc *proc, size_t mark, unsigned flood,
+			   struct hw_port_lines *l)
 {
-	port_lines(proc, mark, flood, l);
-	print_message("%s port=%s x %u: %u lines in full, %lld counted in %u\n", l->event, l->port,
-		      flood, l->full, (long long)l->more, l->counts);
-	assert_int_equal(l->full + l->more, flood);
-	assert_true(l->counts > 0);
-	assert_true(l->full <= l->counts * HW_FLOOD_LOG_LINES);
+	assert_true(hw_proc_flood_counted(proc, mark, flood, WAIT_MS, l));
 }
 
 /* flood of port repl's lines, and a few of port client's in the same second: repl's in
@@ -294,10 +260,10 @@ static void expect_counted(struct hw_proc *proc, size_t mark, unsigned flood, st
  * and the reason; client's each in full, none counted (a count of its own, no part of
  * repl's). proc's lines from mark on are waited for (bounded). */
 static void expect_per_port(struct hw_proc *proc, size_t mark, unsigned flood,
-			    struct port_lines *repl, struct port_lines *client)
+			    struct hw_port_lines *repl, struct hw_port_lines *client)
 {
 	expect_counted(proc, mark, flood, repl);
-	port_lines(proc, mark, SILENT_CLIENTS, client);
+	hw_proc_port_lines(proc, mark, SILENT_CLIENTS, WAIT_MS, client);
 	assert_int_equal(client->full, SILENT_CLIENTS);
 	assert_int_equal(client->counts, 0);
 }
@@ -335,7 +301,7 @@ static void test_silent_flood_log_bounded(void **state)
 	}
 	/* each closed one is a line in full or counted in a peer=* line: wait (bounded) for
 	 * the counts of every interval the closes fell in */
-	struct port_lines repl = CLOSED_LINES("replication"), client = CLOSED_LINES("client");
+	struct hw_port_lines repl = CLOSED_LINES("replication"), client = CLOSED_LINES("client");
 	expect_per_port(&f->t.proc, mark, HW_REPL_SESSIONS_MAX, &repl, &client);
 	assert_false(hw_proc_wait_line(&f->t.proc, &mark, "event=session_lost ", NULL, 0, NULL, 0));
 }
@@ -378,7 +344,7 @@ static void test_evicted_flood_log_per_port(void **state)
 		assert_true(hw_proc_wait_line(&f->t.proc, &from, "event=session_evicted ",
 					      "port=replication waited_ms=", WAIT_MS, NULL, 0));
 	dial_silent(f, f->t.client, SILENT_CLIENTS); /* each displaces a silent one */
-	struct port_lines repl = EVICTED_LINES("replication"), client = EVICTED_LINES("client");
+	struct hw_port_lines repl = EVICTED_LINES("replication"), client = EVICTED_LINES("client");
 	expect_per_port(&f->t.proc, mark, EVICTED_REPL, &repl, &client);
 }
 
@@ -389,7 +355,7 @@ typedef void dial_fn(const char *addr, unsigned count);
  * full (in the same second, on a machine not overloaded): their lines as expect_per_port
  * wants them. */
 static void flood_then(struct fix *f, dial_fn *dial, dial_fn *dial_client, unsigned flood,
-		       struct port_lines *repl, struct port_lines *client)
+		       struct hw_port_lines *repl, struct hw_port_lines *client)
 {
 	char event[64];
 	snprintf(event, sizeof event, "event=%s ", repl->event);
@@ -404,7 +370,7 @@ static void flood_then(struct fix *f, dial_fn *dial, dial_fn *dial_client, unsig
 
 /* flood_then, the client port's connections made as the replication port's. */
 static void flood_then_clients(struct fix *f, dial_fn *dial, unsigned flood,
-			       struct port_lines *repl, struct port_lines *client)
+			       struct hw_port_lines *repl, struct hw_port_lines *client)
 {
 	flood_then(f, dial, dial, flood, repl, client);
 }
@@ -446,8 +412,8 @@ static void dial_reset(const char *addr, unsigned count)
  * and one count for both ports (peer=* more=N) took in the client port's lines too. */
 static void test_lost_flood_log_per_port(void **state)
 {
-	struct port_lines repl = CODE_LINES("session_lost", "replication", "ECONNRESET"),
-			  client = CODE_LINES("session_lost", "client", "ECONNRESET");
+	struct hw_port_lines repl = CODE_LINES("session_lost", "replication", "ECONNRESET"),
+			     client = CODE_LINES("session_lost", "client", "ECONNRESET");
 	flood_then_clients(*state, dial_reset, LOST_REPL, &repl, &client);
 }
 
@@ -488,8 +454,8 @@ static void test_garbage_flood_log_per_port(void **state)
 {
 	struct fix *f = *state;
 	size_t mark = hw_proc_mark(&f->t.proc);
-	struct port_lines repl = CODE_LINES("frame_refused", "replication", "HW_EFRAME"),
-			  client = CODE_LINES("frame_refused", "client", "HW_EFRAME");
+	struct hw_port_lines repl = CODE_LINES("frame_refused", "replication", "HW_EFRAME"),
+			     client = CODE_LINES("frame_refused", "client", "HW_EFRAME");
 	flood_then_clients(f, dial_garbage, REFUSED_REPL, &repl, &client);
 	assert_false(hw_proc_wait_line(&f->t.proc, &mark, "event=session_lost ", NULL, 0, NULL, 0));
 }
@@ -525,8 +491,8 @@ static void test_beat_first_flood_log_per_port(void **state)
 {
 	struct fix *f = *state;
 	size_t mark = hw_proc_mark(&f->t.proc);
-	struct port_lines repl = CODE_LINES("session_closed", "replication", "HW_EPROTOCOL"),
-			  client = CODE_LINES("session_closed", "client", "HW_EPROTOCOL");
+	struct hw_port_lines repl = CODE_LINES("session_closed", "replication", "HW_EPROTOCOL"),
+			     client = CODE_LINES("session_closed", "client", "HW_EPROTOCOL");
 	flood_then_clients(f, dial_beat_first, BEAT_REPL, &repl, &client);
 	assert_false(hw_proc_wait_line(&f->t.proc, &mark, "event=session_lost ", NULL, 0, NULL, 0));
 }
@@ -586,7 +552,7 @@ static void dial_other_cluster(const char *addr, unsigned count)
  * (naming no port), with no bound: 30 connections, 30 lines. */
 static void test_stranger_flood_log_per_port(void **state)
 {
-	struct port_lines repl = REFUSED_LINES("replication"), client = REFUSED_LINES("client");
+	struct hw_port_lines repl = REFUSED_LINES("replication"), client = REFUSED_LINES("client");
 	flood_then(*state, dial_stranger_nodes, dial_other_cluster, BEAT_REPL, &repl, &client);
 }
 
@@ -666,7 +632,7 @@ static void test_said_flood_log_per_port(void **state)
 				      WAIT_MS, NULL, 0));
 	from = hw_proc_mark(&f->t.proc);
 	dial_said_reset(f->t.client, SAID_CLIENTS);
-	struct port_lines client = CODE_LINES("session_lost", "client", "");
+	struct hw_port_lines client = CODE_LINES("session_lost", "client", "");
 	expect_counted(&f->t.proc, from, SAID_CLIENTS, &client);
 }
 
@@ -699,8 +665,8 @@ static void test_repl_flood_client_port_full(void **state)
 	}
 	print_message("silent replication connections: %u, refused: %u\n", flood, refused);
 	assert_int_equal(refused, 0);
-	struct port_lines repl = EVICTED_LINES("replication");
-	port_lines(&f->t.proc, mark, flood - HW_REPL_SESSIONS_MAX, &repl);
+	struct hw_port_lines repl = EVICTED_LINES("replication");
+	hw_proc_port_lines(&f->t.proc, mark, flood - HW_REPL_SESSIONS_MAX, WAIT_MS, &repl);
 	assert_true(repl.full + repl.more >= flood - HW_REPL_SESSIONS_MAX);
 }
 
