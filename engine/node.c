@@ -137,11 +137,7 @@ bool hw__node_peer_is(struct hw_node *n, struct hw_conn *c, const char *id)
 
 const char *hw__session_refused_port(struct hw_session *s)
 {
-	struct hw_port_logs *l = &s->node->port_logs[s->repl];
-	return hw_log_every(&l->refused_peer, "peer_refused", hw__node_now(s->node),
-			    HW_FLOOD_LOG_MS, HW_FLOOD_LOG_LINES)
-		       ? l->port
-		       : NULL;
+	return hw_port_refused(&s->node->port_logs[s->repl], hw__node_now(s->node));
 }
 
 static int take_hello(struct hw_session *s, const struct hw_frame *f)

@@ -417,10 +417,10 @@ int hw__node_open_store(struct hw_node *n);
 bool hw__node_skips_validation(const struct hw_node *n);
 struct hw_session *hw__session_new(struct hw_node *n, struct hw_conn *c, bool repl);
 /* The port to name in the peer_refused line of a Hello s's port refuses that anyone may
- * say (another cluster or protocol version, no standby or voter this node knows): s's
- * port's name, in full HW_FLOOD_LOG_LINES times per HW_FLOOD_LOG_MS per port; NULL past
- * them, the line counted (its port's hw_port_logs refused_peer), as a flood of such
- * connections repeats it. */
+ * say (another cluster or protocol version, no standby or voter this node knows, a vault
+ * behind the log): s's port's name, in full HW_FLOOD_LOG_LINES times per HW_FLOOD_LOG_MS
+ * per port; NULL past them, the line counted (engine/port.h hw_port_refused), as a flood
+ * of such connections repeats it. */
 const char *hw__session_refused_port(struct hw_session *s);
 void hw__node_do(struct hw_node *n, struct hw_acts *acts);
 int64_t hw__node_now(struct hw_node *n);

@@ -904,8 +904,12 @@ static int standby_hello(struct hw_session *s, const Hawser__Wire__V1__Hello *m)
 	if (vault && m->last_lsn > 0 && hw__snapshot_needed(n, m->last_lsn)) {
 		/* A vault never lets a snapshot replace its store (node_vault.c): copying one
 		 * for it at every reconnect would only load this node. */
-		hw_log("peer_refused", "peer=%s node=%s reason=vault_behind_log its_lsn=%llu",
-		       hw_conn_peer(s->conn), m->node_id, (unsigned long long)m->last_lsn);
+		const char *port = hw__session_refused_port(s);
+		if (port != NULL)
+			hw_log("peer_refused",
+			       "peer=%s port=%s node=%s reason=vault_behind_log its_lsn=%llu",
+			       hw_conn_peer(s->conn), port, m->node_id,
+			       (unsigned long long)m->last_lsn);
 		hw__node_refuse(s->conn, HW_EVAULT,
 				"the vault's next entry was pruned here; it takes no snapshot");
 		return 0;

@@ -135,6 +135,14 @@ void hw_port_closed(struct hw_port_logs *l, const char *peer, int code, bool kno
 	session_line(l, &l->said, "session_closed", peer, code, known, now);
 }
 
+const char *hw_port_refused(struct hw_port_logs *l, int64_t now)
+{
+	return hw_log_every(&l->refused_peer, "peer_refused", now, HW_FLOOD_LOG_MS,
+			    HW_FLOOD_LOG_LINES)
+		       ? l->port
+		       : NULL;
+}
+
 void hw_port_logs_flush(struct hw_port_logs *l, int64_t now)
 {
 	hw_log_every_flush(&l->evicted, "session_evicted", now, HW_FLOOD_LOG_MS);

@@ -70,8 +70,7 @@ void hw_port_close_late(struct hw_conn *c, const char *port, int64_t accepted_ms
  * by hw_port_evict, session_closed by hw_port_close_late, session_lost by hw_port_lost,
  * frame_refused by engine/io/frame.h hw_frames_take through refused, channel_refused and
  * channel_cut by the ring, engine/io/ring.h hw_listener_logs, session_closed by
- * hw_port_closed, and peer_refused of a Hello a node's port refuses through
- * refused_peer):
+ * hw_port_closed, and peer_refused of a Hello the port refuses by hw_port_refused):
  * each written in full HW_FLOOD_LOG_LINES times per HW_FLOOD_LOG_MS, then counted in one
  * line that names the port (and the reason) as the lines in full do
  * ("event=session_evicted peer=* port=client reason=port_full more=N in_ms=MS"), so that
@@ -85,9 +84,8 @@ struct hw_port_logs {
 	struct hw_log_every refused; /* frame_refused, before a Hello or after */
 	struct hw_log_every said;    /* session_closed for a frame the session sent
 				      * (hw_port_closed; a node's ports only) */
-	struct hw_log_every refused_peer; /* peer_refused: a Hello of another cluster or
-					   * version, of no standby or voter the node knows
-					   * (a node's ports only) */
+	struct hw_log_every refused_peer; /* peer_refused of a Hello the port refuses
+					   * (hw_port_refused) */
 	struct hw_log_every channel_refused, channel_cut; /* the channel's, of the port's
 							   * connections (hw_port_logs_listen) */
 	const char *port;            /* its name, as hw_port_logs_init took it */
@@ -117,6 +115,13 @@ void hw_port_lost(struct hw_port_logs *l, const char *peer, int code, bool known
  * Hello say, or one the node could not take): in full when it is a known peer's (as
  * hw_port_lost), else through l's said counter, as a flood of connections repeats it. */
 void hw_port_closed(struct hw_port_logs *l, const char *peer, int code, bool known, int64_t now);
+
+/* A peer_refused line of l's port at now, of a Hello the port refuses that a flood of
+ * connections may repeat (another cluster or version; no standby, vault or voter the
+ * port's owner knows; a vault behind the primary's log; on the witness, a key not pinned
+ * as the voter said): the port's name to write in it, HW_FLOOD_LOG_LINES times per
+ * HW_FLOOD_LOG_MS; NULL past them, the line counted (l's refused_peer) and not written. */
+const char *hw_port_refused(struct hw_port_logs *l, int64_t now);
 
 /* Write l's counts of the lines left out, for each counter whose interval has passed at
  * now (hw_log_every_flush): call it from a timer. */

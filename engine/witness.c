@@ -49,7 +49,8 @@ struct hw_witness {
 	uint32_t n_sessions; /* open, not displaced: HW_WITNESS_SESSIONS_MAX at most */
 	/* Lines a flood of connections would write once per connection */
 	struct hw_port_logs logs;    /* session_evicted, session_closed for a late Hello,
-				      * frame_refused, channel_refused, channel_cut */
+				      * frame_refused, peer_refused, channel_refused,
+				      * channel_cut */
 	struct hw_channel_config cc; /* [security], for witness_start (its identity on the
 				      * caller's stack, wiped after) */
 	int exit_rc;
@@ -88,16 +89,21 @@ static int take_hello(struct wsession *s, const struct hw_frame *f)
 		return HW_EFRAME;
 	int id = hw_voters_id(w->voters, m->node_id);
 	int rc = 0;
-	if (m->protocol_version != 1 || strcmp(m->cluster_id, w->cfg.cluster_id) != 0 ||
-	    m->role != HAWSER__WIRE__V1__ROLE__VOTER || id < 0 ||
-	    (uint32_t)id == w->cfg.failover.self) {
-		hw_log("peer_refused", "peer=%s node=%s reason=not_a_voter", hw_conn_peer(s->conn),
-		       m->node_id);
-		refuse(s->conn, HW_ECLUSTER, "not a voter of this cluster");
-	} else if (!hw_security_peer_is(&w->cfg.security, hw_conn_peer_key(s->conn), m->node_id)) {
-		hw_log("peer_refused", "peer=%s node=%s reason=key_not_that_node",
-		       hw_conn_peer(s->conn), m->node_id);
-		refuse(s->conn, HW_EAUTH, "this key is not pinned as that node's");
+	bool voter = m->protocol_version == 1 && strcmp(m->cluster_id, w->cfg.cluster_id) == 0 &&
+		     m->role == HAWSER__WIRE__V1__ROLE__VOTER && id >= 0 &&
+		     (uint32_t)id != w->cfg.failover.self;
+	if (!voter ||
+	    !hw_security_peer_is(&w->cfg.security, hw_conn_peer_key(s->conn), m->node_id)) {
+		/* a flood of connections repeats it (anyone may say such a Hello to an insecure
+		 * witness; with keys, any key pinned for a client or another node) */
+		const char *port = hw_port_refused(&w->logs, hw_loop_now_ms(w->loop));
+		if (port != NULL)
+			hw_log("peer_refused", "peer=%s port=%s node=%s reason=%s",
+			       hw_conn_peer(s->conn), port, m->node_id,
+			       voter ? "key_not_that_node" : "not_a_voter");
+		refuse(s->conn, voter ? HW_EAUTH : HW_ECLUSTER,
+		       voter ? "this key is not pinned as that node's"
+			     : "not a voter of this cluster");
 	} else {
 		/* A voter dials again when it lost its link; the old session may be half open
 		 * (its host gone without a FIN): it goes, so such sessions cannot fill the

@@ -81,6 +81,13 @@ void hw_fp_voter_hello(int fd, const char *id, uint32_t beat_ms)
 	hw_fp_msg(fd, HW_FRAME_HELLO, &h.base);
 }
 
+void hw_fp_vault_hello(int fd, const char *id, uint64_t last_lsn)
+{
+	Hawser__Wire__V1__Hello h = hello_as(id, HAWSER__WIRE__V1__ROLE__VAULT);
+	h.last_lsn = last_lsn;
+	hw_fp_msg(fd, HW_FRAME_HELLO, &h.base);
+}
+
 void hw_fp_heartbeat(int fd, uint64_t lsn)
 {
 	Hawser__Wire__V1__Heartbeat hb = HAWSER__WIRE__V1__HEARTBEAT__INIT;

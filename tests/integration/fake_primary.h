@@ -38,6 +38,9 @@ void hw_fp_hello_epoch(int fd, const char *id, uint64_t last_lsn, const uint8_t 
  * of cluster "itest", promising a HEARTBEAT every beat_ms (0: none, as an older voter's). */
 void hw_fp_voter_hello(int fd, const char *id, uint32_t beat_ms);
 
+/* A vault's Hello of cluster "itest" as node id, its log ending at last_lsn. */
+void hw_fp_vault_hello(int fd, const char *id, uint64_t last_lsn);
+
 /* A primary's HEARTBEAT at epoch 1, its log durable through lsn. */
 void hw_fp_heartbeat(int fd, uint64_t lsn);
 

@@ -8,7 +8,8 @@
  * first entry is of its own epoch (its PROMOTION event, on this insecure cluster too),
  * and records resent to it come back as duplicates at their old LSNs; a
  * witness with every session taken by silent connections lets the oldest go for one more
- * and keeps running, closes those that say no Hello it takes, and gives its vote to a node
+ * and keeps running, closes those that say no Hello it takes (their peer_refused lines
+ * bounded and counted), and gives its vote to a node
  * that dials it through a flood of them; it beats on its quiet voter links only to voters
  * that promised a beat, and takes one.
  *
@@ -588,6 +589,41 @@ static void test_witness_silent_closed(void **state)
 	assert_int_equal(hw_rig_stop_all(&f->rig, STOP_WAIT_MS), 0);
 }
 
+/* Connections to the witness whose Hello names no voter of its cluster. */
+#define STRANGERS (3u * HW_FLOOD_LOG_LINES)
+
+/* A flood of connections to the witness, each saying a Hello of no voter of its cluster
+ * (anyone may, to an insecure witness) and read until the witness closes it: the witness
+ * writes its peer_refused ... port=witness reason=not_a_voter in full HW_FLOOD_LOG_LINES
+ * times per HW_FLOOD_LOG_MS, then one line counting the rest that names the port
+ * (peer=* port=witness more=N), as a node's ports do. Before, each connection wrote its
+ * line in full (naming no port), with no bound: 30 connections, 30 lines. */
+static void test_witness_stranger_flood_log(void **state)
+{
+	struct fix *f = *state;
+	const int w = HW_RIG_VOTERS - 1;
+	assert_int_equal(hw_rig_start(&f->rig, w, EVENT_WAIT_MS), 0);
+	size_t mark = hw_proc_mark(&f->rig.proc[w]);
+	struct timeval tv = {.tv_sec = EVENT_WAIT_MS / 1000};
+	for (unsigned i = 0; i < STRANGERS; i++) {
+		int fd = hw_test_dial(f->rig.listen[w]);
+		assert_true(fd >= 0);
+		assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv), 0);
+		hw_fp_voter_hello(fd, "x9", 0);
+		uint8_t b[256];
+		ssize_t got;
+		while ((got = read(fd, b, sizeof b)) > 0) /* its ERROR, then the close */
+			;
+		assert_true(got == 0 || (got < 0 && errno == ECONNRESET));
+		close(fd);
+	}
+	struct hw_port_lines l = {.event = "peer_refused",
+				  .port = "witness",
+				  .in_full = "port=witness node=x9 reason=not_a_voter"};
+	assert_true(hw_proc_flood_counted(&f->rig.proc[w], mark, STRANGERS, EVENT_WAIT_MS, &l));
+	assert_int_equal(hw_rig_stop_all(&f->rig, STOP_WAIT_MS), 0);
+}
+
 /* A keyless flood of silent connections from another host (127.0.0.2) fills the
  * witness's sessions and keeps them full (the witness closes them, the flood makes them
  * again at once); p1 and s1 start while it runs, s2 does not: of the four voters p1 needs
@@ -886,6 +922,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_behind_standby_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_witness_full_displaces, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_witness_silent_closed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_witness_stranger_flood_log, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_witness_flood_votes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_voter_beats_mixed_versions, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_witness_replaces_stale_voter_sessions, setup,

@@ -3,7 +3,9 @@
  * port, holds entries for its apply delay (stored and acknowledged, not yet in its state
  * tables), is never counted for a durable submit, with failover is sent no entry or
  * snapshot that a new primary might lack, refuses a primary whose chain diverged with its
- * log untouched, and serves a point-in-time restore from its directory. */
+ * log untouched, and serves a point-in-time restore from its directory; a primary
+ * refuses a vault behind its log, and a flood of such Hellos writes a bounded count of
+ * lines. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -728,16 +730,22 @@ static void test_vault_snapshot_yields(void **state)
 	assert_int_equal(hw_cluster_stop(f->c), 0);
 }
 
+/* p keeps 100 records of its log, pruning past them at once. */
+static void keep_short_log(struct hw_tnode *p)
+{
+	FILE *ini = fopen(p->ini, "a");
+	assert_non_null(ini);
+	fprintf(ini, "[limits]\nlog_keep_records = 100\n[retention]\nlog_days = 0\n");
+	assert_int_equal(fclose(ini), 0);
+}
+
 /* A vault whose next entry the primary pruned is not sent a snapshot that would replace
  * its store: the primary refuses it with HW_EVAULT, and its log stays as it was. */
 static void test_vault_refuses_snapshot(void **state)
 {
 	struct fix *f = *state;
 	init_primary(f, &f->p, "p1", "", "local");
-	FILE *ini = fopen(f->p.ini, "a");
-	assert_non_null(ini);
-	fprintf(ini, "[limits]\nlog_keep_records = 100\n[retention]\nlog_days = 0\n");
-	assert_int_equal(fclose(ini), 0);
+	keep_short_log(&f->p);
 	assert_int_equal(hw_tnode_start(&f->p, NULL), 0);
 	init_vault(f, f->p.listen, "0");
 	start_vault(f);
@@ -757,6 +765,41 @@ static void test_vault_refuses_snapshot(void **state)
 	assert_int_equal(hw_proc_stop(&f->v.proc, STOP_WAIT_MS), 0);
 	assert_int_equal(hw_proc_capture(&f->cap, hw_test_bin(), "digest", f->v.dir, NULL), 0);
 	assert_string_equal(f->cap.out, before);
+}
+
+/* Connections saying a Hello of the vault v1 behind the primary's log. */
+#define BEHIND_HELLOS 30u
+
+/* A flood of connections to the primary's replication port, each saying v1's Hello with
+ * a log that ends before the primary's pruned base (anyone may, to an insecure primary),
+ * read until the primary closes it: the primary refuses each (HW_EVAULT) and writes its
+ * peer_refused ... port=replication reason=vault_behind_log in full HW_FLOOD_LOG_LINES
+ * times per HW_FLOOD_LOG_MS, then one line counting the rest that names the port (peer=*
+ * port=replication more=N). Before, each connection wrote its line in full (naming no
+ * port), with no bound: 30 connections, 30 lines. */
+static void test_vault_behind_flood_log(void **state)
+{
+	struct fix *f = *state;
+	init_primary(f, &f->p, "p1", "", "local");
+	keep_short_log(&f->p);
+	assert_int_equal(hw_tnode_start(&f->p, NULL), 0);
+	load(f, &f->p, RECORDS, 19);
+	assert_int_equal(hw_tnode_wait_pruned(&f->p, 1, 20000), 0);
+	size_t mark = hw_proc_mark(&f->p.proc);
+	for (unsigned i = 0; i < BEHIND_HELLOS; i++) {
+		int fd = hw_test_dial(f->p.listen);
+		assert_true(fd >= 0);
+		hw_fp_vault_hello(fd, "v1", 1);
+		char buf[512];
+		struct pollfd pc = {.fd = fd, .events = POLLIN};
+		while (poll(&pc, 1, EVENT_WAIT_MS) == 1 && read(fd, buf, sizeof buf) > 0)
+			; /* its ERROR, then the end */
+		close(fd);
+	}
+	struct hw_port_lines l = {.event = "peer_refused",
+				  .port = "replication",
+				  .in_full = "port=replication node=v1 reason=vault_behind_log"};
+	assert_true(hw_proc_flood_counted(&f->p.proc, mark, BEHIND_HELLOS, EVENT_WAIT_MS, &l));
 }
 
 /* ---- a hostile primary poisons the vault ---- */
@@ -1233,6 +1276,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_vault_not_counted, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vault_refuses_diverged, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vault_refuses_snapshot, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_vault_behind_flood_log, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vault_poison_blocks_apply, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vault_primary_gone_status, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vault_own_refusal_said_once, setup, teardown),
