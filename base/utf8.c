@@ -59,15 +59,3 @@ void hw_utf8_trim(char *s)
 	if (need > back + 1)
 		s[i - 1] = '\0';
 }
-
-size_t hw_utf8_put(FILE *f, const char *p)
-{
-	unsigned long cp;
-	size_t n = hw_utf8_decode((const unsigned char *)p, &cp);
-	if (n == 0) {
-		fputs(HW_UTF8_REPLACEMENT, f);
-		return 1;
-	}
-	fwrite(p, 1, n, f);
-	return n;
-}

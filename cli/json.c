@@ -69,6 +69,22 @@ void hw_json_array_end(struct hw_json *j)
 	close_level(j, ']');
 }
 
+/* Write the character at p (not ASCII) to f: a valid sequence as it is, else its first
+ * byte, which would make no JSON (a path's raw bytes, a message cut short), as the four
+ * characters \xNN (JSON "\\xNN"), as the terminal and the HTML page show it (base/log.h
+ * hw_log_escape_char). Returns how many bytes of p it stands for (1 to 4). */
+static size_t utf8_put(FILE *f, const unsigned char *p)
+{
+	unsigned long cp;
+	size_t n = hw_utf8_decode(p, &cp);
+	if (n == 0) {
+		fprintf(f, "\\\\x%02x", *p);
+		return 1;
+	}
+	fwrite(p, 1, n, f);
+	return n;
+}
+
 static void quoted(FILE *f, const char *s)
 {
 	fputc('"', f);
@@ -83,8 +99,8 @@ static void quoted(FILE *f, const char *s)
 			fprintf(f, "\\u%04x", *p);
 		else if (*p < 0x80)
 			fputc(*p, f);
-		else /* invalid UTF-8 (a path's raw bytes, a message cut short) makes no JSON */
-			p += hw_utf8_put(f, (const char *)p) - 1;
+		else
+			p += utf8_put(f, p) - 1;
 	}
 	fputc('"', f);
 }

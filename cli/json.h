@@ -31,7 +31,8 @@ void hw_json_array_end(struct hw_json *j);
 void hw_json_key(struct hw_json *j, const char *key);
 
 /* Values. Strings are escaped (quotes, backslash, control characters), and a byte that is
- * not UTF-8 is written as U+FFFD, so no string makes the output invalid JSON; a NULL
+ * not UTF-8 is written as the four characters \xNN ("\\xff" in the JSON), as the terminal
+ * and the drills' HTML pages show it, so no string makes the output invalid JSON; a NULL
  * string is written as null; a double that is not finite as null; a whole one with all
  * its digits and ".0" (9756672.0); any other to 15 significant digits (7.70491e-07). */
 void hw_json_string(struct hw_json *j, const char *s);

@@ -234,9 +234,9 @@ static void test_report_half_removed(void **state)
 }
 
 /* The whole of file p is strict UTF-8 (so its JSON parses wherever its text came from),
- * and holds U+FFFD (a byte that was not UTF-8, written as one) only when fffd says.
- * Returns its text (until the next call). */
-static const char *assert_utf8_file(const char *p, bool fffd)
+ * and holds no U+FFFD (a byte that is not UTF-8 is written as \xNN). Returns its text
+ * (until the next call). */
+static const char *assert_utf8_file(const char *p)
 {
 	static char text[1 << 20];
 	read_all(p, text, sizeof(text));
@@ -247,7 +247,7 @@ static const char *assert_utf8_file(const char *p, bool fffd)
 			fail_msg("%s: byte %zu (0x%02x) is not UTF-8", p, i,
 				 (unsigned char)text[i]);
 	}
-	assert_int_equal(strstr(text, HW_UTF8_REPLACEMENT) != NULL, fffd);
+	assert_null(strstr(text, HW_UTF8_REPLACEMENT));
 	return text;
 }
 
@@ -275,9 +275,9 @@ static void long_utf8_path(struct fix *f, char *out, size_t cap)
 }
 
 /* The reports of a verify drill stay strict UTF-8: of a store whose path of Japanese
- * characters is cut in the middle of one (the field ends before it: no U+FFFD), and of
- * one whose name holds a byte that is no UTF-8 (in the JSON written as U+FFFD, on the
- * page as \xff, as the terminal shows it). */
+ * characters is cut in the middle of one (the field ends before it), and of one whose
+ * name holds a byte that is no UTF-8 (on the page, in the JSON and in status --json as
+ * \xff, the four characters the terminal shows: "\\xff" in the JSON; no U+FFFD). */
 static void test_report_utf8(void **state)
 {
 	struct fix *f = *state;
@@ -289,11 +289,13 @@ static void test_report_utf8(void **state)
 		assert_int_equal(hw(&f->r, "init", dir, NULL), 0);
 		assert_int_equal(hw(&f->r, "drill", "verify", "--dir", dir, NULL), 0);
 		report_paths(&f->r, html, json);
-		assert_utf8_file(json, i == 1);
-		const char *page = assert_utf8_file(html, false);
+		const char *text = assert_utf8_file(json);
+		assert_int_equal(strstr(text, "bad\\\\xff") != NULL, i == 1);
+		const char *page = assert_utf8_file(html);
 		assert_int_equal(strstr(page, "bad\\xff") != NULL, i == 1);
 		assert_int_equal(hw(&f->r, "status", "--dir", dir, "--json", NULL), 0);
-		assert_non_null(strstr(f->r.out, i ? "bad" HW_UTF8_REPLACEMENT : "\"report\":\""));
+		assert_non_null(strstr(f->r.out, i ? "bad\\\\xff" : "\"report\":\""));
+		assert_null(strstr(f->r.out, HW_UTF8_REPLACEMENT));
 	}
 }
 

@@ -272,13 +272,18 @@ static void test_judged_and_dropped(void **state)
 	at(j, "\"dropped\":3");
 }
 
-/* The JSON holds what the page shows, its strings escaped as JSON. */
+/* The JSON holds what the page shows, its strings escaped as JSON; a byte that is not
+ * UTF-8 (a lone lead, 0xff, an overlong's) is the four characters \xNN there, as on the
+ * page and the terminal ("\\xff" in the JSON), UTF-8 text as it is, and no U+FFFD. */
 static void test_json_escapes(void **state)
 {
 	struct fix *f = *state;
 	hw_report_check(&f->r, "digest", HW_VERDICT_FAIL, "at \"lsn\" 5\nthen 6");
+	hw_report_fact(&f->r, "path", "/a\xc3/b\xff/caf\xc3\xa9\xc0\xaf");
 	hw_report_finish(&f->r, HW_DRILL_FAIL, "bad");
 	const char *j = emit(f, hw_report_json);
+	at(j, "\"/a\\\\xc3/b\\\\xff/caf\xc3\xa9\\\\xc0\\\\xaf\"");
+	assert_null(strstr(j, HW_UTF8_REPLACEMENT));
 	at(j, "\"kind\":\"verify\",\"result\":\"FAIL\",\"what\":\"bad\",\"node\":\"p1\"");
 	at(j, "\"started\":\"2026-11-26T10:00:00.123Z\"");
 	at(j,
