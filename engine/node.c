@@ -1095,11 +1095,8 @@ void hw_node_close(struct hw_node *n)
 	hw_wal_close(n->wal); /* flushes what is queued */
 	n->wal = NULL;
 	if (n->ring != NULL)
-		hw_ring_free(n->ring);
-	for (uint32_t i = 0; i < HW_CLIENTS_MAX; i++) {
-		free(n->sessions[i]);  /* left when the ring could not close its connection */
-		n->sessions[i] = NULL; /* the role's stop below answers nobody through it */
-	}
+		hw_ring_free(n->ring); /* every session's on_close ran: the role's stop below
+					* answers nobody through one */
 	hw__snapshot_stop(n); /* joins a copy that still reads the store */
 	hw__digest_stop(n);   /* joins a digest that still reads the store */
 	hw__election_stop(n); /* after the ring: its links' callbacks ran */

@@ -43,6 +43,7 @@
 
 #include "base/assert.h"
 #include "base/clock.h"
+#include "base/fault.h"
 #include "base/log.h"
 #include "base/names.h"
 #include "engine/io/channel.h"
@@ -128,6 +129,7 @@ struct hw_ring {
 	void *refusal_arg;
 	/* accepted connections' handshakes that ended unopened: a few lines a second */
 	struct hw_log_every refused_every, cut_every;
+	struct hw_fault *reap_fault; /* test hook (hw_ring_fault_reap) */
 };
 
 struct hw_listener {
@@ -929,6 +931,8 @@ static void reap(struct hw_ring *r)
 {
 	struct io_uring_cqe *cqes[REAP_BATCH];
 	struct done d[REAP_BATCH];
+	if (hw_fault_tick(r->reap_fault))
+		return;
 	for (int round = 0; round < REAP_ROUNDS_MAX; round++) {
 		unsigned n = io_uring_peek_batch_cqe(&r->ring, cqes, REAP_BATCH);
 		if (n == 0)
@@ -1096,11 +1100,24 @@ void hw_ring_close_all(struct hw_ring *r)
 		fprintf(stderr, "hawser: io_uring: operations still in flight at ring free\n");
 }
 
+/* c's operations never completed (hw_ring_close_all gave up on it): its owner hears
+ * on_close all the same, its last call, and c is left to the kernel, which may still
+ * hold its buffers; its descriptor goes (the kernel holds its own reference). */
+static void conn_abandon(struct hw_conn *c)
+{
+	close(c->fd);
+	if (c->ops && c->ops->on_close)
+		c->ops->on_close(c, c->arg, c->close_code);
+	c->ops = NULL;
+}
+
 void hw_ring_free(struct hw_ring *r)
 {
 	if (!r)
 		return;
 	hw_ring_close_all(r);
+	for (struct hw_conn *c = r->conns; c; c = c->next)
+		conn_abandon(c);
 	hw_timer_free(r->hs_sweep);
 	hw_loop_before_block_cancel(r->loop, before_block_cb, r);
 	hw_fdwatch_free(r->efd_watch);
@@ -1109,6 +1126,11 @@ void hw_ring_free(struct hw_ring *r)
 	io_uring_queue_exit(&r->ring);
 	hw_identity_wipe(&r->id);
 	free(r);
+}
+
+void hw_ring_fault_reap(struct hw_ring *r, struct hw_fault *f)
+{
+	r->reap_fault = f;
 }
 
 int hw_listen_bind(struct hw_ring *r, const char *addr, uint32_t conns_max, hw_accept_cb *cb,

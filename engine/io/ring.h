@@ -51,6 +51,7 @@
 struct hw_loop;
 struct hw_ring;
 struct hw_conn;
+struct hw_fault;
 struct hw_listener;
 struct hw_log_every;
 
@@ -66,7 +67,9 @@ struct hw_conn_ops {
 	 * local close, also when hw_ring_free() closes it), HW_ECLOSED for EOF, HW_EFRAME
 	 * when a receive buffer of one whole frame filled and on_data consumed nothing,
 	 * HW_ENOMEM, or -errno (-ECONNREFUSED, -ECONNRESET, -EPIPE ...). Called once, also
-	 * for a connect that failed; c is freed after it returns. */
+	 * for a connect that failed; c is freed after it returns, but for one whose
+	 * operations the kernel never completed, which hw_ring_free gives up on: its
+	 * on_close still comes, the last call for it, and c is left to the kernel. */
 	void (*on_close)(struct hw_conn *c, void *arg, int code);
 };
 
@@ -89,8 +92,15 @@ void hw_ring_close_all(struct hw_ring *r);
 
 /* hw_ring_close_all, then free the ring: on the loop's thread, or on any thread when
  * hw_ring_close_all ran there after the loop returned (or the loop never ran). Not from
- * inside one of the ring's own callbacks. */
+ * inside one of the ring's own callbacks. A connection the kernel never completed the
+ * operations of (a kernel bug: its bounded wait says so on stderr) has its on_close all
+ * the same, so that its owner frees what it keeps for it; its own memory, which the
+ * kernel may still hold, is left. */
 void hw_ring_free(struct hw_ring *r);
+
+/* Test hook: while f fires (base/fault.h), reaping takes no completion, as a kernel that
+ * never completes an operation. f (NULL: none) outlives r. */
+void hw_ring_fault_reap(struct hw_ring *r, struct hw_fault *f);
 
 typedef void hw_accept_cb(struct hw_listener *l, void *arg, struct hw_conn *c);
 
