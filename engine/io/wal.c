@@ -39,6 +39,8 @@ struct hw_wal {
 	uint64_t seg_bytes;    /* bytes of entries in the current segment */
 	uint64_t seg_zeroed;   /* the current segment is written (zeros past seg_bytes) to here */
 	struct hw_head last;   /* last entry queued (loop thread) */
+	bool has_chain;        /* it holds entry 1, whose hash is chain (loop thread) */
+	uint8_t chain[HW_HASH_BYTES];
 	/* shared with the flushers, under mu */
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
@@ -338,6 +340,18 @@ static int flush_found(struct hw_wal *w, bool made)
 	return hw_fs_sync(path);
 }
 
+/* At open, for each entry found: entry 1 gives the chain's identity (hw_wal_chain_id). */
+static int note_chain(void *arg, const uint8_t *entry, size_t len)
+{
+	struct hw_wal *w = arg;
+	struct hw_entry e;
+	if (hw_entry_parse(entry, len, &e) == 0 && e.lsn == 1) {
+		memcpy(w->chain, e.hash, HW_HASH_BYTES);
+		w->has_chain = true;
+	}
+	return 0;
+}
+
 int hw_wal_open(const char *dir, struct hw_wal **out, struct hw_head *last)
 {
 	bool made = mkdir(dir, 0700) == 0;
@@ -357,7 +371,7 @@ int hw_wal_open(const char *dir, struct hw_wal **out, struct hw_head *last)
 		ok = (w->spare[i] = malloc(HW_WAL_PENDING_MAX)) != NULL && ok;
 	int rc = ok ? list_segments(w) : HW_ENOMEM;
 	if (rc == 0)
-		rc = scan(w, true, NULL, NULL, 0, &w->last);
+		rc = scan(w, true, note_chain, w, 0, &w->last);
 	if (rc == 0)
 		rc = flush_found(w, made);
 	if (rc != 0) {
@@ -388,6 +402,7 @@ int hw_wal_reset(struct hw_wal *w, const struct hw_head *head)
 	}
 	w->nseg = 0;
 	w->last = *head;
+	w->has_chain = false;
 	w->durable = w->reported = head->lsn;
 	return hw_fs_sync(w->dir);
 }
@@ -750,6 +765,10 @@ int hw_wal_append(struct hw_wal *w, const uint8_t *entries, size_t len, uint64_t
 			off += hw_entry_len(entries + off);
 		}
 		struct hw_entry e;
+		if (w->last.lsn == 0 && hw_entry_parse(entries, hw_entry_len(entries), &e) == 0) {
+			memcpy(w->chain, e.hash, HW_HASH_BYTES); /* entry 1: the log was empty */
+			w->has_chain = true;
+		}
 		hw_entry_parse(entries + last_off, len - last_off, &e);
 		w->last = (struct hw_head){.lsn = last_lsn, .epoch = e.epoch, .time_ms = e.time_ms};
 		memcpy(w->last.hash, e.hash, HW_HASH_BYTES);
@@ -760,6 +779,14 @@ int hw_wal_append(struct hw_wal *w, const uint8_t *entries, size_t len, uint64_t
 const struct hw_head *hw_wal_last(const struct hw_wal *w)
 {
 	return &w->last;
+}
+
+int hw_wal_chain_id(const struct hw_wal *w, uint8_t out[HW_HASH_BYTES])
+{
+	if (!w->has_chain)
+		return HW_ENOTFOUND;
+	memcpy(out, w->chain, HW_HASH_BYTES);
+	return 0;
 }
 
 size_t hw_wal_pending(struct hw_wal *w)

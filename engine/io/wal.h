@@ -93,6 +93,13 @@ int hw_wal_append(struct hw_wal *w, const uint8_t *entries, size_t len, uint64_t
 /* Last entry queued by hw_wal_append (or found at open, or set by reset). Loop thread. */
 const struct hw_head *hw_wal_last(const struct hw_wal *w);
 
+/* The hash of entry 1 (the chain's identity, as hw_store_chain_id says it) into out, when
+ * this log holds it: found at open or queued by hw_wal_append since the open or the last
+ * reset. The store may not have committed it yet (a writer holds batches open, a vault
+ * holds entries for its delay, a blocked apply never takes them); a reset drops it, as
+ * the store then holds everything. 0, or HW_ENOTFOUND (out untouched). Loop thread. */
+int hw_wal_chain_id(const struct hw_wal *w, uint8_t out[HW_HASH_BYTES]);
+
 /* Bytes queued and not yet taken by a flusher. Any thread. */
 size_t hw_wal_pending(struct hw_wal *w);
 

@@ -411,6 +411,39 @@ static void test_reset_continues_after_head(void **state)
 	hw_wal_close(w);
 }
 
+/* The log says the hash of entry 1 (the chain's identity) from its append on, and from
+ * the open that finds it; not after a reset, nor for a log that starts after one. */
+static void test_chain_id_of_entry_one(void **state)
+{
+	struct fx *f = *state;
+	make_entries(f, 40);
+	struct hw_entry one;
+	assert_int_equal(hw_entry_decode(f->entries, f->off[1], &one), 0);
+	uint8_t id[HW_HASH_BYTES] = {0};
+	struct hw_wal *w;
+	struct hw_head last;
+	assert_int_equal(hw_wal_open(f->dir, &w, &last), 0);
+	assert_int_equal(hw_wal_chain_id(w, id), HW_ENOTFOUND);
+	assert_int_equal(hw_wal_start(w, f->loop, durable_cb, f), 0);
+	append_and_flush(f, w, 0, 20, 10);
+	assert_int_equal(hw_wal_chain_id(w, id), 0);
+	assert_memory_equal(id, one.hash, HW_HASH_BYTES);
+	hw_wal_close(w);
+	memset(id, 0, sizeof id);
+	assert_int_equal(hw_wal_open(f->dir, &w, &last), 0);
+	assert_int_equal(hw_wal_chain_id(w, id), 0);
+	assert_memory_equal(id, one.hash, HW_HASH_BYTES);
+	assert_int_equal(hw_wal_reset(w, &last), 0);
+	assert_int_equal(hw_wal_chain_id(w, id), HW_ENOTFOUND);
+	assert_int_equal(hw_wal_start(w, f->loop, durable_cb, f), 0);
+	append_and_flush(f, w, 20, 40, 10);
+	hw_wal_close(w);
+	assert_int_equal(hw_wal_open(f->dir, &w, &last), 0);
+	assert_int_equal(last.lsn, 40);
+	assert_int_equal(hw_wal_chain_id(w, id), HW_ENOTFOUND);
+	hw_wal_close(w);
+}
+
 /* Past HW_WAL_PENDING_MAX bytes waiting (no flusher takes them here) an append is
  * HW_EBUSY and queues nothing: the caller stops reading (back-pressure). */
 static void test_append_past_pending_max_is_busy(void **state)
@@ -756,6 +789,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_segment_rollover_and_checkpoint, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_reset_continues_after_head, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_chain_id_of_entry_one, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_segment_count_has_no_limit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_append_past_pending_max_is_busy, setup,
 						teardown),
