@@ -84,6 +84,18 @@ void hw__node_refuse(struct hw_conn *c, int code, const char *message)
 	hw_conn_close_sent(c, rc != 0 ? rc : code);
 }
 
+int hw__node_chain_id(struct hw_node *n, uint8_t out[HW_HASH_BYTES])
+{
+	static const uint8_t none[HW_HASH_BYTES];
+	int rc = hw_store_chain_id(n->store, out);
+	if (rc != 0 || memcmp(out, none, HW_HASH_BYTES) != 0 || n->wal == NULL ||
+	    hw_wal_chain_id(n->wal, out) == 0)
+		return rc;
+	/* neither holds entry 1: none, unless the log holds entries after it (never so:
+	 * a reset follows the store's flush, and a log after a pruned base has meta chain) */
+	return hw_wal_last(n->wal)->lsn == 0 ? 0 : HW_ENOTFOUND;
+}
+
 int hw__node_send_hello(struct hw_node *n, struct hw_conn *c, int role, const struct hw_head *head,
 			bool with_chain)
 {
@@ -101,7 +113,7 @@ int hw__node_send_hello(struct hw_node *n, struct hw_conn *c, int role, const st
 		m.last_hash = (ProtobufCBinaryData){HW_HASH_BYTES, h.hash};
 	static const uint8_t none[HW_HASH_BYTES];
 	uint8_t chain[HW_HASH_BYTES];
-	if (with_chain && n->store != NULL && hw_store_chain_id(n->store, chain) == 0 &&
+	if (with_chain && n->store != NULL && hw__node_chain_id(n, chain) == 0 &&
 	    memcmp(chain, none, HW_HASH_BYTES) != 0)
 		m.chain = (ProtobufCBinaryData){HW_HASH_BYTES, chain};
 	m.snapshot_wanted = with_chain && n->store != NULL && hw_store_stale(n->store);

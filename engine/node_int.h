@@ -388,6 +388,13 @@ int hw__node_send_outcome(struct hw_conn *c, const struct hw_outcome *o);
 /* Refuse a session's peer: ERROR code with message, then close c once it is sent
  * (hw_conn_close_sent), so the peer learns why. The session lives until on_close. */
 void hw__node_refuse(struct hw_conn *c, int code, const char *message);
+/* This node's chain identity, the hash of its entry 1, into out: from the store once it
+ * committed it, else from the log, which holds it from its arrival on (a standby's writer
+ * holds batches open up to HW_WRITER_APPLY_COMMIT_MS, a primary's HW_WRITER_COMMIT_MS, a
+ * vault holds entries for its delay, a blocked apply never takes them); all zero for a
+ * node with no entry. 0, HW_ENOTFOUND (entries, but neither holds entry 1) or the store's
+ * error. Loop thread; reads the store. */
+int hw__node_chain_id(struct hw_node *n, uint8_t out[HW_HASH_BYTES]);
 /* Send our HELLO as role, at head h; with_chain: with our chain identity (wire.proto
  * Hello.chain), which only a standby's or vault's hello to its primary needs: it costs a
  * read of the store's entry 1 on the loop; and with snapshot_wanted when the store is

@@ -774,15 +774,11 @@ static int chain_matches(struct hw_node *n, const Hawser__Wire__V1__Hello *m)
  * was pointed at the wrong primary). No snapshot may replace it. */
 static bool other_chain(struct hw_node *n, const Hawser__Wire__V1__Hello *m)
 {
-	static const uint8_t none[HW_HASH_BYTES];
 	uint8_t own[HW_HASH_BYTES];
-	if (m->chain.len != HW_HASH_BYTES || hw_store_chain_id(n->store, own) != 0)
-		return false;
 	/* Our store may not have committed entry 1 yet (the writer holds its batch open up
-	 * to HW_WRITER_COMMIT_MS): its hash is then in the outbox, which keeps every entry
-	 * the store has not committed. Only a node with no entry at all has no chain. */
-	if (memcmp(own, none, HW_HASH_BYTES) == 0 && n->core.last_lsn > 0 &&
-	    hash_at(n, 1, own) != 0)
+	 * to HW_WRITER_COMMIT_MS): its hash is then the log's. Only a node with no entry at
+	 * all has no chain. */
+	if (m->chain.len != HW_HASH_BYTES || hw__node_chain_id(n, own) != 0)
 		return false;
 	return memcmp(own, m->chain.data, HW_HASH_BYTES) != 0;
 }

@@ -895,7 +895,7 @@ static int rx_end(struct hw_node *n, const struct hw_frame *f)
 	 * it first from the Hello; an older primary does not): a store of another chain is
 	 * not this standby's to give up. */
 	uint8_t own[HW_HASH_BYTES];
-	int rc = hw_store_chain_id(n->store, own);
+	int rc = hw__node_chain_id(n, own);
 	if (rc != 0)
 		return rx_refuse(n, rc, "cannot read this standby's chain identity");
 	rc = hw_snapshot_check(rx->dir, &rx->head, own);

@@ -588,6 +588,28 @@ static void test_other_chain_backs_off(void **state)
 static const char *const hold_vars[] = {"LD_PRELOAD", "HW_FAULT_PATH", "HW_FAULT_HOLD_AFTER",
 					"HW_FAULT_HOLD_FIFO", "HW_FAULT_HOLD_MATCH"};
 
+/* Start node with the shim holding its write after the three that create its store
+ * (its first commit after them), until the test opens fifo for writing and closes it;
+ * *mark (NULL: none) gets its log's mark. */
+static void start_held(struct hw_tnode *node, const char *fifo, size_t *mark)
+{
+	const char *values[] = {HW_FAULTS_LIB, node->dir, "3", fifo, "data.mdb"};
+	for (size_t i = 0; i < sizeof hold_vars / sizeof hold_vars[0]; i++)
+		assert_int_equal(setenv(hold_vars[i], values[i], 1), 0);
+	int rc = hw_tnode_start(node, mark);
+	for (size_t i = 0; i < sizeof hold_vars / sizeof hold_vars[0]; i++)
+		unsetenv(hold_vars[i]);
+	assert_int_equal(rc, 0);
+}
+
+/* The held write goes on. */
+static void release_held(const char *fifo)
+{
+	int fd = hw_test_fifo_open(fifo, O_WRONLY, 30);
+	assert_true(fd >= 0);
+	assert_int_equal(close(fd), 0);
+}
+
 /* A standby of the primary's own chain is taken while the primary's store has not yet
  * committed entry 1 (its writer holds the batch open up to HW_WRITER_COMMIT_MS; here
  * the shim holds that commit's write, the first after the three that create the store,
@@ -601,13 +623,7 @@ static void test_own_chain_before_commit(void **state)
 	snprintf(fifo, sizeof fifo, "%s/hold", f->root);
 	assert_int_equal(mkfifo(fifo, 0600), 0);
 	init_primary(f);
-	const char *values[] = {HW_FAULTS_LIB, f->p.dir, "3", fifo, "data.mdb"};
-	for (size_t i = 0; i < sizeof hold_vars / sizeof hold_vars[0]; i++)
-		assert_int_equal(setenv(hold_vars[i], values[i], 1), 0);
-	int rc = hw_tnode_start(&f->p, NULL);
-	for (size_t i = 0; i < sizeof hold_vars / sizeof hold_vars[0]; i++)
-		unsetenv(hold_vars[i]);
-	assert_int_equal(rc, 0);
+	start_held(&f->p, fifo, NULL);
 	load_start(f, 1); /* entry 1: its commit is held, not its log write */
 	load_all_acked(&f->load);
 	size_t pmark = 0;
@@ -627,11 +643,48 @@ static void test_own_chain_before_commit(void **state)
 	hw_proc_pump(&f->s.proc, 0);
 	assert_int_equal(lines_with(f->p.proc.log, "event=standby_diverged", NULL), 0);
 	assert_int_equal(lines_with(f->s.proc.log, "event=primary_refused", NULL), 0);
-	int fd = hw_test_fifo_open(fifo, O_WRONLY, 30); /* the commit goes on */
-	assert_true(fd >= 0);
-	assert_int_equal(close(fd), 0);
+	release_held(fifo);
 	assert_int_equal(hw_proc_stop(&f->s.proc, STOP_WAIT_MS), 0);
 	assert_int_equal(hw_proc_stop(&f->p.proc, STOP_WAIT_MS), 0);
+}
+
+/* Entries a standby's log holds and its store has not committed yet (its writer holds
+ * batches open up to HW_WRITER_APPLY_COMMIT_MS; here the shim holds that commit's
+ * write) are its chain all the same: a snapshot of another chain, from an older primary
+ * that checks none, is refused (HW_EDIVERGED) and they stay. Read from the store alone,
+ * its chain was none, and the copy replaced them. */
+static void test_other_chain_copy_refused_uncommitted(void **state)
+{
+	struct fix *f = *state;
+	char addr[64], fifo[HW_PROC_PATH_MAX + 8], copy[HW_PROC_PATH_MAX + 32];
+	char file[HW_PROC_PATH_MAX + 48];
+	snprintf(fifo, sizeof fifo, "%s/hold", f->root);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	int lfd = fake_primary_for(f, addr, sizeof addr);
+	size_t smark = 0;
+	start_held(&f->s, fifo, &smark);
+	int cfd = accept(lfd, NULL, NULL);
+	assert_true(cfd >= 0);
+	struct hw_fp_log log;
+	hw_fp_log_init(&log, 1, 50);
+	hw_fp_hello(cfd, "p1", 50, NULL);
+	hw_fp_append(cfd, &log, 50, 0);
+	assert_true(hw_proc_wait_line(&f->s.proc, &smark, "event=hold_injected", NULL,
+				      EVENT_WAIT_MS, NULL, 0));
+	snprintf(copy, sizeof copy, "%s/other", f->root);
+	struct hw_head head = make_store(copy, 60, 0);
+	snprintf(file, sizeof file, "%s/data.mdb", copy);
+	uint8_t sum[HW_HASH_BYTES];
+	put_copy(cfd, file, &head, sum);
+	put_end(cfd, sum);
+	assert_true(hw_proc_wait_line(&f->s.proc, &smark, "event=snapshot_refused",
+				      "code=HW_EDIVERGED", EVENT_WAIT_MS, NULL, 0));
+	release_held(fifo);
+	fake_primary_done(f, cfd, lfd);
+	struct hw_head kept = {.lsn = log.lsn};
+	memcpy(kept.hash, log.hash, HW_HASH_BYTES);
+	hw_fp_log_free(&log);
+	assert_store_kept(f->s.dir, &kept);
 }
 
 /* A standby whose log already holds entries of epoch 2 refuses a primary of epoch 1 (a
@@ -1020,6 +1073,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_other_chain_backs_off, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_own_chain_before_commit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_other_chain_copy_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_other_chain_copy_refused_uncommitted, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_rewound_node_data_kept, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_leftover_data_dir_kept, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_leftover_copies_removed, setup, teardown),

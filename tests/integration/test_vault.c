@@ -227,16 +227,24 @@ static int vault_status(const struct hw_tnode *v, struct vstatus *out)
 	return 0;
 }
 
-/* Wait (bounded, pausing on its log pipe) until the vault has applied lsn. */
-static void wait_applied(struct fix *f, uint64_t lsn)
+/* Wait (bounded, pausing on its log pipe) until the vault has lsn durable in its log
+ * (durable) or applied. */
+static void wait_vault_at(struct fix *f, uint64_t lsn, bool durable)
 {
 	struct vstatus st = {0};
 	for (int i = 0; i < 400; i++) {
-		if (vault_status(&f->v, &st) == 0 && st.applied_lsn >= lsn)
+		if (vault_status(&f->v, &st) == 0 &&
+		    (durable ? st.durable_lsn : st.applied_lsn) >= lsn)
 			return;
 		hw_proc_pump(&f->v.proc, 50);
 	}
-	fail_msg("vault applied %" PRIu64 " of %" PRIu64, st.applied_lsn, lsn);
+	fail_msg("vault %s %" PRIu64 " of %" PRIu64, durable ? "durable at" : "applied",
+		 durable ? st.durable_lsn : st.applied_lsn, lsn);
+}
+
+static void wait_applied(struct fix *f, uint64_t lsn)
+{
+	wait_vault_at(f, lsn, false);
 }
 
 /* The head of the store in dir, read as `hawser get` reads it (read-only, beside the
@@ -802,6 +810,39 @@ static void test_vault_behind_flood_log(void **state)
 	assert_true(hw_proc_flood_counted(&f->p.proc, mark, BEHIND_HELLOS, EVENT_WAIT_MS, &l));
 }
 
+/* A vault whose every entry waits for its delay (durable in its log, none in its store)
+ * still says its chain (the hash of its entry 1, from its log) in its hello: a primary of
+ * another history refuses it as of another chain (reason=other_chain), not as a log that
+ * diverged further on, and the vault's log and store stay as they were. Read from its
+ * store alone, it said no chain. */
+static void test_vault_held_chain_said(void **state)
+{
+	struct fix *f = *state;
+	init_primary(f, &f->p, "p1", "", "local");
+	assert_int_equal(hw_tnode_start(&f->p, NULL), 0);
+	init_vault(f, f->p.listen, "1h");
+	start_vault(f);
+	uint64_t last = load(f, &f->p, RECORDS / 2, 14);
+	wait_vault_at(f, last, true);
+	assert_int_equal(hw_proc_stop(&f->v.proc, STOP_WAIT_MS), 0);
+	assert_int_equal(hw_proc_stop(&f->p.proc, STOP_WAIT_MS), 0);
+	assert_int_equal(store_head(f->v.dir), 0);
+
+	init_primary(f, &f->p2, "p2", "", "local");
+	assert_int_equal(hw_tnode_start(&f->p2, NULL), 0);
+	load(f, &f->p2, RECORDS, 15);
+	write_vault(f, f->p2.listen, "1h", false);
+	size_t mark, pmark = hw_proc_mark(&f->p2.proc);
+	assert_int_equal(hw_tnode_start(&f->v, &mark), 0);
+	assert_true(hw_proc_wait_line(&f->p2.proc, &pmark, "event=standby_diverged",
+				      "reason=other_chain", EVENT_WAIT_MS, NULL, 0));
+	struct vstatus vs;
+	assert_int_equal(vault_status(&f->v, &vs), 0);
+	assert_int_equal(vs.durable_lsn, last);
+	assert_int_equal(hw_proc_stop(&f->v.proc, STOP_WAIT_MS), 0);
+	assert_int_equal(store_head(f->v.dir), 0);
+}
+
 /* ---- a hostile primary poisons the vault ---- */
 
 #define POISON_LSN   25u /* in the second frame of POISON_FRAME entries */
@@ -1275,6 +1316,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_vault_delay_from_arrival, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vault_not_counted, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vault_refuses_diverged, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_vault_held_chain_said, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vault_refuses_snapshot, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vault_behind_flood_log, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vault_poison_blocks_apply, setup, teardown),
