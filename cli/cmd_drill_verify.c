@@ -416,7 +416,8 @@ static int compare_distinct(const struct drill *d)
 struct member {
 	char addr[HW_ADDR_CHARS_MAX + 1]; /* as hw_addrs_parse() gives it */
 	struct hw_client *c;
-	int code; /* 0: answered; else why not, in words in why */
+	int code;     /* 0: answered; else why not, in words in why */
+	bool replied; /* code is that of the node's DigestReply (else: no reply came) */
 	char why[HW_REPORT_TEXT_BYTES]; /* as much as its check says */
 	/* the node's id once it answered, its address until then */
 	char node_id[HW_ADDR_CHARS_MAX + 1];
@@ -472,6 +473,7 @@ static void ask(const struct drill *d, struct member *m, uint64_t lsn)
 		snprintf(m->why, sizeof(m->why), "malformed digest reply");
 	} else {
 		m->code = r->code;
+		m->replied = true;
 		snprintf(m->why, sizeof(m->why), "%s", r->message);
 		if (r->node_id[0])
 			snprintf(m->node_id, sizeof(m->node_id), "%s", r->node_id);
@@ -547,6 +549,21 @@ static bool same_node(const struct member *m, size_t n, size_t *a, size_t *b)
 	return false;
 }
 
+/* Whether x has no digest for a reason that says nothing of its store, so its store was
+ * not checked (no verdict on it): no reply came (it cannot be reached, the connection
+ * failed or it refused the query, HW_EBUSY with another one), or its reply says it could
+ * not do the work: no room for its replay's scratch (hw_scratch_full), a replay past the
+ * limit (HW_ERANGE), no log to replay from or no such LSN (HW_ENOTFOUND), a replay
+ * stopped by a reopen of its store (HW_ECANCELED). A node whose storage failed
+ * (HW_ESTORE_FAILED), and any other code in a reply (its store failing the work), is a
+ * FAIL. */
+static bool unchecked(const struct member *x)
+{
+	return x->code != 0 && x->code != HW_ESTORE_FAILED &&
+	       (!x->replied || hw_scratch_full(x->code) || x->code == HW_ERANGE ||
+		x->code == HW_ENOTFOUND || x->code == HW_EBUSY || x->code == HW_ECANCELED);
+}
+
 /* One check per node: its digest and how it was obtained, or why it has none; ref is the
  * digest most nodes share (NULL when none answered, or tie says why there is none). */
 static void member_check(struct hw_report *r, const struct member *x, const struct member *ref,
@@ -555,9 +572,8 @@ static void member_check(struct hw_report *r, const struct member *x, const stru
 	char name[sizeof(x->node_id) + 8], how[64], a[2 * HW_HASH_BYTES + 1],
 		b[2 * HW_HASH_BYTES + 1];
 	snprintf(name, sizeof(name), "node %s", x->node_id);
-	if (x->code) { /* no room for its replay's scratch: no verdict on its store */
-		hw_report_check(r, name,
-				hw_scratch_full(x->code) ? HW_VERDICT_SKIP : HW_VERDICT_FAIL,
+	if (x->code) { /* not checked (unchecked): no verdict on its store */
+		hw_report_check(r, name, unchecked(x) ? HW_VERDICT_SKIP : HW_VERDICT_FAIL,
 				"%s cannot answer: %s (%s)", x->addr, x->why, hw_errname(x->code));
 		return;
 	}
@@ -600,25 +616,29 @@ static size_t connect_figures(struct drill *d, const struct member *m, size_t n,
 	return answered;
 }
 
-/* The first of the n nodes m that could not answer for want of room for its replay's
- * scratch (hw_scratch_full: the node refused before the replay or its scratch filled part
- * way), NULL when none. */
-static const struct member *room_refused(const struct member *m, size_t n)
+/* The first of the n nodes m whose store was not checked (unchecked), NULL when none. */
+static const struct member *first_unchecked(const struct member *m, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		if (hw_scratch_full(m[i].code))
+		if (unchecked(&m[i]))
 			return &m[i];
 	return NULL;
 }
 
-/* End the drill d in ERROR for node x, which could not answer for want of room for its
- * replay's scratch (room_refused): naming the node and its scratch directory (shortened
- * to fit), with the room it needed and had when it refused before the replay, as a local
- * compare says it; in the node's own words when it did not name its scratch. */
-static void no_room_finish_node(struct drill *d, const struct member *x)
+/* End the drill d in ERROR for node x, whose store was not checked (first_unchecked):
+ * naming the node and why, in its words or the connection's. For want of room for its
+ * replay's scratch (hw_scratch_full), its scratch directory (shortened to fit), with the
+ * room it needed and had when it refused before the replay, as a local compare says it;
+ * in the node's own words when it did not name its scratch. */
+static void unchecked_finish_node(struct drill *d, const struct member *x)
 {
 	char before[HW_ADDR_CHARS_MAX + 96], after[HW_SCRATCH_WHY_CHARS + 4];
 	char why[HW_SCRATCH_WHY_CHARS];
+	if (!hw_scratch_full(x->code)) {
+		hw_report_finish(&d->rep, HW_DRILL_ERROR, "node %s could not be checked (%s): %s",
+				 x->node_id, hw_errname(x->code), x->why);
+		return;
+	}
 	if (!x->scratch[0]) {
 		hw_report_finish(&d->rep, HW_DRILL_ERROR, "node %s could not answer (%s): %s",
 				 x->node_id, hw_errname(x->code), x->why);
@@ -638,9 +658,10 @@ static void no_room_finish_node(struct drill *d, const struct member *x)
 	hw_report_finish_path(&d->rep, HW_DRILL_ERROR, before, x->scratch, after);
 }
 
-/* The checks and the verdict of a --connect run over n nodes: a node that could not
- * answer for room (room_refused) is no verdict on its store, and unless the others found
- * something wrong the drill ends in ERROR naming it (no_room_finish_node). */
+/* The checks and the verdict of a --connect run over n nodes: a node whose store was not
+ * checked (first_unchecked: unreachable, busy, no room, past a limit) is no verdict on
+ * its store, and unless the others found something wrong the drill ends in ERROR naming
+ * it (unchecked_finish_node). */
 static void connect_finish(struct drill *d, const struct member *m, size_t n, uint64_t lsn)
 {
 	size_t agree, second, a, b;
@@ -660,15 +681,15 @@ static void connect_finish(struct drill *d, const struct member *m, size_t n, ui
 		 answered == 2 ? "a third node" : "another node");
 	for (size_t i = 0; i < n; i++)
 		member_check(&d->rep, &m[i], ref, lsn, tie);
-	const struct member *full = room_refused(m, n);
+	const struct member *skipped = first_unchecked(m, n);
 	if (answered >= 2 && !ref)
 		hw_report_finish(&d->rep, HW_DRILL_FAIL, "nodes disagree at LSN %" PRIu64 ", %s",
 				 lsn, tie);
 	else if (answered >= 2 && hw_report_worst(&d->rep) == HW_VERDICT_FAIL)
 		hw_report_finish(&d->rep, HW_DRILL_FAIL, "%zu of %zu nodes agree at LSN %" PRIu64,
 				 agree, n, lsn);
-	else if (full)
-		no_room_finish_node(d, full);
+	else if (skipped)
+		unchecked_finish_node(d, skipped);
 	else if (answered < 2)
 		hw_report_finish(&d->rep, HW_DRILL_ERROR,
 				 "%zu of %zu nodes answered: nothing to compare", answered, n);
@@ -836,8 +857,10 @@ const struct hw_cli_cmd hw_cli_drill_verify = {
 		"  each node then FAILs; one node at two addresses is an ERROR); each node\n"
 		"  answers from one read transaction when its head is that LSN, else by replaying\n"
 		"  its log to it in scratch (at most --replay-max entries, default 1000000; a\n"
-		"  scratch with less room free than the replay needs is ENOSPC, naming it: no\n"
-		"  verdict on that node, and unless the others disagree an ERROR naming it).\n"
+		"  scratch with less room free than the replay needs is ENOSPC, naming it). A\n"
+		"  node not reached, busy (HW_EBUSY), past the limit (HW_ERANGE), pruned\n"
+		"  (HW_ENOTFOUND) or without room is no verdict on its store: unless the\n"
+		"  others disagree the drill is an ERROR naming it.\n"
 		"  Without --key/--insecure the --config node's own [security] is used;\n"
 		"  --dir/--config then only name the history's store. It needs one of\n"
 		"  --report-dir, --dir, --config or --scratch S (the report then goes to\n"

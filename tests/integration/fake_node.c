@@ -37,7 +37,8 @@ static void send_digest_reply(int fd, uint64_t lsn)
 	(void)hw_fake_send_frame(fd, HW_FRAME_DIGEST_REPLY, buf, (uint32_t)n);
 }
 
-/* The answer of DIGEST_AT, DIGEST_ODD, FULL_SCRATCH or FULL_UNNAMED to the query f. */
+/* The answer of DIGEST_AT, DIGEST_ODD, FULL_SCRATCH, FULL_UNNAMED, RANGE_DIGEST or
+ * GONE_DIGEST to the query f. */
 static void answer_digest(const struct server *s, int fd, const struct hw_frame *f)
 {
 	Hawser__Wire__V1__DigestQuery *q =
@@ -52,6 +53,9 @@ static void answer_digest(const struct server *s, int fd, const struct hw_frame 
 	if (s->how == FULL_UNNAMED) {
 		r.code = HW_ESTORE_FULL;
 		r.message = NO_ROOM_WHY;
+	} else if (s->how == RANGE_DIGEST || s->how == GONE_DIGEST) {
+		r.code = s->how == RANGE_DIGEST ? HW_ERANGE : HW_ENOTFOUND;
+		r.message = s->how == RANGE_DIGEST ? RANGE_WHY : GONE_WHY;
 	} else if (s->how == FULL_SCRATCH) {
 		r.code = -ENOSPC;
 		r.message = NO_ROOM_WHY;
@@ -184,6 +188,10 @@ static int on_query(struct server *s, int fd, const struct hw_frame *f)
 		hw_fake_send_error(fd, HW_EFAULT_OFF);
 		return 0;
 	}
+	if (f->type == HW_FRAME_DIGEST_QUERY && s->how == FAILED_DIGEST) {
+		hw_fake_send_error(fd, HW_ESTORE_FAILED);
+		return 1;
+	}
 	if (f->type == HW_FRAME_DIGEST_QUERY && s->how == BUSY_DIGEST && s->queries++ == 0) {
 		hw_fake_send_error(fd, HW_EBUSY);
 		return 1;
@@ -194,7 +202,7 @@ static int on_query(struct server *s, int fd, const struct hw_frame *f)
 	}
 	if (f->type == HW_FRAME_DIGEST_QUERY &&
 	    (s->how == DIGEST_AT || s->how == DIGEST_ODD || s->how == FULL_SCRATCH ||
-	     s->how == FULL_UNNAMED)) {
+	     s->how == FULL_UNNAMED || s->how == RANGE_DIGEST || s->how == GONE_DIGEST)) {
 		answer_digest(s, fd, f);
 		return 1;
 	}

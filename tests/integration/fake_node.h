@@ -32,6 +32,8 @@ enum behaviour {
 	BUSY_DIGEST,   /* the first DIGEST_QUERY gets ERROR {HW_EBUSY}, the next a DigestReply
 			* {lsn 7}; STATUS_REQUEST a Status; the connection stays open */
 	REFUSE_DIGEST, /* a DIGEST_QUERY gets ERROR {HW_EFAULT_OFF}, then the node closes */
+	FAILED_DIGEST, /* a DIGEST_QUERY gets ERROR {HW_ESTORE_FAILED}: a node whose storage
+			* failed (its store's reopen) */
 	LATE_DIGEST,   /* the first DIGEST_QUERY is answered (DigestReply {lsn 1}) only when
 			* the second comes, which then gets {lsn 2} */
 	STANDBY,       /* answer HELLO as a standby, as a node does during an election */
@@ -70,6 +72,10 @@ enum behaviour {
 	FULL_UNNAMED,  /* as FULL_SCRATCH with code HW_ESTORE_FULL and no scratch, need or
 			* free: a node of before DigestReply named them */
 	DIGEST_ODD,    /* as DIGEST_AT with every byte of its digest FAKE_DIGEST + 1 */
+	RANGE_DIGEST,  /* as FULL_UNNAMED with code HW_ERANGE and RANGE_WHY: a node whose
+			* replay would pass the drill's limit */
+	GONE_DIGEST,   /* as FULL_UNNAMED with code HW_ENOTFOUND and GONE_WHY: a node whose
+			* log was pruned, with nothing to replay from */
 };
 
 #define DIGEST_LSN  9
@@ -83,6 +89,9 @@ enum behaviour {
 #define NO_ROOM_WHY                                                                                \
 	"no room for the replay's scratch store " NO_ROOM_SCRATCH " and the node's own "           \
 	"headroom (131072 KiB): it needs about 140000 KiB, its file system has 70000 KiB free"
+
+#define RANGE_WHY      "a replay of 9 entries passes the limit of 5"
+#define GONE_WHY       "the log starts after LSN 4 (pruned): no replay from entry 1"
 
 #define IDS_MAX        512u
 #define GATE_VALVE_S   20

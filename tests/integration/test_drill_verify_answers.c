@@ -2,7 +2,9 @@
  * the nodes answer (fake nodes of fake_node.h on threads of the test, in plaintext): a
  * node that cannot answer for want of room for its replay's scratch is no verdict on its
  * store, so the drill ends in ERROR (exit 1) naming the node and its words (scratch,
- * room needed and free), not FAIL (exit 3), unless the nodes that answered disagree. */
+ * room needed and free), not FAIL (exit 3), unless the nodes that answered disagree; and
+ * so is a node that cannot be reached, is busy, or refuses a replay past the limit or of
+ * a pruned log. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -46,6 +48,9 @@ static int teardown(void **state)
 	return rc;
 }
 
+/* drill()'s node whose port is bound and never listens: every dial to it is refused. */
+#define UNREACHABLE ((enum behaviour) - 1)
+
 /* Fake nodes behaving as how[0..NODES) (their ports in f->port) asked by `hawser drill
  * verify --connect` in plaintext: its exit status, its stdout (--json) in f->cap.out. */
 static int drill(struct fix *f, const enum behaviour *how)
@@ -53,7 +58,9 @@ static int drill(struct fix *f, const enum behaviour *how)
 	struct server s[NODES];
 	char list[NODES * 24] = "";
 	for (size_t i = 0; i < NODES; i++) {
-		server_start(&s[i], how[i]);
+		server_bind(&s[i], how[i]);
+		if (how[i] != UNREACHABLE)
+			server_serve(&s[i]);
 		f->port[i] = s[i].port;
 		size_t at = strlen(list);
 		snprintf(list + at, sizeof list - at, "%s127.0.0.1:%u", i ? "," : "",
@@ -61,9 +68,40 @@ static int drill(struct fix *f, const enum behaviour *how)
 	}
 	int rc = hw_proc_capture(&f->cap, hw_test_bin(), "drill", "verify", "--connect", list,
 				 "--insecure", "--report-dir", f->reports, "--json", NULL);
-	for (size_t i = 0; i < NODES; i++)
-		server_join(&s[i]);
+	for (size_t i = 0; i < NODES; i++) {
+		if (how[i] == UNREACHABLE)
+			server_unbind(&s[i]);
+		else
+			server_join(&s[i]);
+	}
 	return rc;
+}
+
+/* Occurrences of needle in hay. */
+static int count(const char *hay, const char *needle)
+{
+	int n = 0;
+	for (const char *p = strstr(hay, needle); p; p = strstr(p + 1, needle))
+		n++;
+	return n;
+}
+
+/* After a drill() whose node i was not checked, for why (code): its check skipped with the
+ * reason, no check failed, and the drill an ERROR (exit 1) naming the node and why. */
+static void assert_unchecked(const struct fix *f, int rc, size_t i, const char *code,
+			     const char *why)
+{
+	char want[256];
+	assert_int_equal(rc, 1);
+	assert_non_null(strstr(f->cap.out, "\"result\":\"ERROR\""));
+	assert_int_equal(count(f->cap.out, "\"verdict\":\"fail\""), 0);
+	assert_int_equal(count(f->cap.out, "\"verdict\":\"skip\""), 1);
+	snprintf(want, sizeof want, "127.0.0.1:%u cannot answer: %s (%s)\"", (unsigned)f->port[i],
+		 why, code);
+	assert_non_null(strstr(f->cap.out, want));
+	snprintf(want, sizeof want, "could not be checked (%s): %s\"", code, why);
+	const char *what = strstr(f->cap.out, "\"what\":\"node ");
+	assert_true(what != NULL && strstr(what, want) != NULL);
 }
 
 /* Two nodes agree and the third has no room for its replay's scratch: ERROR (exit 1),
@@ -123,6 +161,39 @@ static void test_no_room_unnamed_or_disagree(void **state)
 	assert_non_null(strstr(f->cap.out, "nodes disagree at LSN 9, no majority: 1 against 1"));
 }
 
+/* A node that cannot be reached, that is busy with another query (HW_EBUSY), whose
+ * replay would pass the limit (HW_ERANGE) or whose log was pruned (HW_ENOTFOUND) says
+ * nothing of its store: its check is skipped with the reason and the drill is an ERROR
+ * (exit 1) naming it, not a FAIL (exit 3), while the two others agree; beside two nodes
+ * that disagree the FAIL stands, and a node whose storage failed FAILs. */
+static void test_unchecked_is_error(void **state)
+{
+	struct fix *f = *state;
+	char want[64];
+	const enum behaviour gone[NODES] = {DIGEST_AT, DIGEST_AT, UNREACHABLE};
+	assert_unchecked(f, drill(f, gone), 2, "ECONNREFUSED",
+			 "cannot connect: Connection refused");
+	snprintf(want, sizeof want, "\"what\":\"node 127.0.0.1:%u could", (unsigned)f->port[2]);
+	assert_non_null(strstr(f->cap.out, want));
+	const enum behaviour busy[NODES] = {BUSY_DIGEST, DIGEST_AT, DIGEST_AT};
+	assert_unchecked(f, drill(f, busy), 0, "HW_EBUSY", hw_strerror(HW_EBUSY));
+	const enum behaviour range[NODES] = {DIGEST_AT, RANGE_DIGEST, DIGEST_AT};
+	assert_unchecked(f, drill(f, range), 1, "HW_ERANGE", RANGE_WHY);
+	snprintf(want, sizeof want, "\"what\":\"node fake%u could", (unsigned)f->port[1]);
+	assert_non_null(strstr(f->cap.out, want));
+	const enum behaviour pruned[NODES] = {GONE_DIGEST, DIGEST_AT, DIGEST_AT};
+	assert_unchecked(f, drill(f, pruned), 0, "HW_ENOTFOUND", GONE_WHY);
+	const enum behaviour odd[NODES] = {UNREACHABLE, DIGEST_ODD, DIGEST_AT};
+	assert_int_equal(drill(f, odd), 3);
+	assert_non_null(strstr(f->cap.out, "nodes disagree at LSN 9, no majority: 1 against 1"));
+	/* a node whose storage failed is no such case: FAIL */
+	const enum behaviour failed[NODES] = {DIGEST_AT, FAILED_DIGEST, DIGEST_AT};
+	assert_int_equal(drill(f, failed), 3);
+	assert_int_equal(count(f->cap.out, "\"verdict\":\"fail\""), 1);
+	assert_non_null(strstr(f->cap.out, "(HW_ESTORE_FAILED)"));
+	assert_non_null(strstr(f->cap.out, "2 of 3 nodes agree at LSN 9"));
+}
+
 int main(void)
 {
 	if (hw_test_bin_or_skip("test_drill_verify_answers") == NULL)
@@ -130,6 +201,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_no_room_is_error, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_room_unnamed_or_disagree, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unchecked_is_error, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
