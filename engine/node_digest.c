@@ -18,8 +18,10 @@
  *             anything is written when the scratch's file system has less room than the
  *             replay needs (hw_scratch_room) and HW_NODE_HEADROOM_BYTES more, which the
  *             node keeps for its own log and store; one that fills all the same part way
- *             (another process writing there) is -ENOSPC too, never a store error. Both
- *             answers name the scratch (DigestReply scratch, need_bytes, free_bytes).
+ *             (another process writing there) is -ENOSPC too, never a store error, and
+ *             so is a scratch directory that cannot be made for want of room (no inode
+ *             or quota left). Each answer names the scratch (DigestReply scratch,
+ *             need_bytes, free_bytes).
  * The store commits lazily behind the node's write-ahead log (engine/io/writer.h): a
  * query for an LSN the node holds but its store has not committed yet (LSN 0: the node's
  * head) first asks the writer to commit it and starts the thread from the commit's
@@ -119,6 +121,33 @@ static int scratch_room(struct hw_digest *d, struct hw_store *src, uint64_t lsn,
 	return -ENOSPC;
 }
 
+/* The scratch directory of a replay, to be made by mkdtemp: "DATA_DIR.digest-XXXXXX". */
+static void scratch_template(const struct hw_digest *d, char *dir, size_t cap)
+{
+	snprintf(dir, cap, "%s.digest-XXXXXX", d->node->cfg.data_dir);
+}
+
+/* mkdtemp of the replay's scratch directory failed with rc after scratch_room() passed:
+ * for want of room there (hw_scratch_full), -ENOSPC naming the directory and the room,
+ * asked again: a file system that filled since is scratch_room()'s refusal, else what it
+ * lacks is an inode or quota, said so beside the bytes it needs and has. The store was
+ * only read. Other codes as they are. */
+static int scratch_unmade(struct hw_digest *d, struct hw_store *src, uint64_t lsn, int rc)
+{
+	char dir[sizeof d->scratch], why[HW_SCRATCH_WHY_CHARS];
+	if (!hw_scratch_full(rc))
+		return rc;
+	scratch_template(d, dir, sizeof dir);
+	if (scratch_room(d, src, lsn, dir) == -ENOSPC)
+		return -ENOSPC;
+	snprintf(d->scratch, sizeof d->scratch, "%s", dir);
+	snprintf(d->why, sizeof d->why,
+		 "no room to make the replay's scratch directory %s (%s: no inode or quota "
+		 "left; %s)",
+		 dir, hw_errname(rc), hw_scratch_room_why(&d->room, why, sizeof why));
+	return -ENOSPC;
+}
+
 /* REPLAY, within the limits the header states. */
 static int replay(struct hw_digest *d, struct hw_store *src, uint64_t lsn)
 {
@@ -139,11 +168,11 @@ static int replay(struct hw_digest *d, struct hw_store *src, uint64_t lsn)
 			 "a replay of %" PRIu64 " entries passes the limit of %" PRIu64, lsn, max);
 		return HW_ERANGE;
 	}
-	char dir[HW_PATH_CHARS_MAX + 32];
-	snprintf(dir, sizeof dir, "%s.digest-XXXXXX", d->node->cfg.data_dir);
+	char dir[sizeof d->scratch];
+	scratch_template(d, dir, sizeof dir);
 	rc = scratch_room(d, src, lsn, dir);
 	if (rc == 0 && mkdtemp(dir) == NULL)
-		rc = -errno;
+		rc = scratch_unmade(d, src, lsn, -errno);
 	if (rc != 0)
 		return rc;
 	rc = hw_store_digest_replayed(src, dir, lsn, replay_progress, d, d->digest);

@@ -231,6 +231,39 @@ static bool scratch_left(const char *dir)
 	return rc != GLOB_NOMATCH;
 }
 
+/* No inode left where the nodes' scratch directories go (the tmpfs at mnt remounted to
+ * the inodes it uses), bytes enough for the replay: each node answers -ENOSPC naming the
+ * scratch directory it could not make and the room, saying an inode or quota is what it
+ * lacks (never a bare "No space left on device"), and logs it; no verdict on the stores
+ * (skip), the drill an ERROR naming the first node's scratch. */
+static void assert_no_inode(struct fix *f, const char *mnt, const char *list)
+{
+	struct statvfs v;
+	char opts[64], want[HW_PROC_PATH_MAX + 128], line[1024];
+	assert_int_equal(statvfs(mnt, &v), 0);
+	snprintf(opts, sizeof opts, "size=512m,nr_inodes=%llu",
+		 (unsigned long long)(v.f_files - v.f_ffree));
+	assert_int_equal(mount("tmpfs", mnt, "tmpfs", MS_REMOUNT, opts), 0);
+	assert_int_equal(drill_of(f, f->small, list, "--at-lsn", "1500", NULL), 1);
+	assert_non_null(strstr(f->cap.out, "\"result\":\"ERROR\""));
+	assert_int_equal(count(f->cap.out, "\"verdict\":\"skip\""), 2);
+	const char *what = strstr(f->cap.out, "\"what\":\"node p1 could not answer (ENOSPC): its "
+					      "replay's scratch store ran out of room in ");
+	assert_true(what != NULL && strstr(what, "digest-XXXXXX (removed); its store was only "
+						 "read\"") != NULL);
+	for (unsigned i = 0; i < 2; i++) {
+		snprintf(want, sizeof want,
+			 "no room to make the replay's scratch directory %s.digest-XXXXXX (ENOSPC: "
+			 "no inode or quota left; it needs about ",
+			 hw_cluster_dir(f->small, i));
+		assert_non_null(strstr(f->cap.out, want));
+		assert_int_equal(hw_test_log_lines(hw_cluster_log(f->small, i),
+						   "event=digest_answered", line, sizeof line),
+				 3); /* at its head, refused for room, then this */
+		assert_non_null(strstr(line, "code=ENOSPC why=\"no room to make the replay's "));
+	}
+}
+
 /* Nodes whose data directories' file system has room for their stores and 64 MiB more
  * (the tmpfs remounted to that size), asked for their digests at an LSN below their
  * heads: room for the replay (about 1 MiB) but not for the 128 MiB the node keeps for its
@@ -240,7 +273,8 @@ static bool scratch_left(const char *dir)
  * ran until it was full, the answer the scratch store's HW_ESTORE_FULL, saying nothing of
  * room). No verdict on their stores (skip): the drill is an ERROR naming the first node,
  * its scratch and the room. Both nodes still run and answer the next query from a read
- * transaction: PASS. */
+ * transaction: PASS. With no inode left for the scratch directory, each refuses so too
+ * (assert_no_inode). */
 static void test_replay_no_room(void **state)
 {
 	struct fix *f = *state;
@@ -283,6 +317,7 @@ static void test_replay_no_room(void **state)
 	char root[HW_PROC_PATH_MAX + 32];
 	snprintf(root, sizeof root, "%s/cluster", mnt);
 	assert_false(scratch_left(root));
+	assert_no_inode(f, mnt, list);
 	/* room for the replay, but an inode for its scratch directory alone: it fills
 	 * after the check, and the answer says so, never that the node's store is full */
 	assert_int_equal(statvfs(mnt, &v), 0);
