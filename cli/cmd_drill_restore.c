@@ -387,9 +387,12 @@ static int restore_phase(struct drill *d, const char *backup, const char *into,
 				trc ? hw_strerror(trc) : "");
 	}
 	double split = t.n_marks > 0 ? t.marks[0] : t1;
-	enum hw_verdict v = rc == 0 ? HW_VERDICT_PASS : HW_VERDICT_FAIL;
+	/* no room where it restores: no verdict on the backup (restore_no_room) */
+	enum hw_verdict v = rc == 0               ? HW_VERDICT_PASS
+			    : hw_scratch_full(rc) ? HW_VERDICT_SKIP
+						  : HW_VERDICT_FAIL;
 	hw_report_phase(&d->rep, "check backup", t0, split,
-			split < t1 || rc == 0 ? HW_VERDICT_PASS : v,
+			split < t1 || rc == 0 || info->checked ? HW_VERDICT_PASS : v,
 			"MANIFEST and BLAKE2b of the snapshot and log");
 	if (split < t1)
 		hw_report_phase(&d->rep, "replay", split, t1, v, "log replayed to LSN %" PRIu64,
@@ -397,8 +400,20 @@ static int restore_phase(struct drill *d, const char *backup, const char *into,
 	return rc;
 }
 
+/* The ERROR of a restore of backup that stopped for want of room in into (hw_scratch_full),
+ * as the verify drill says it (hw_cli_no_room_words): into, shortened to fit, and the room
+ * the restore needs there and has (hw_restore_room; unread, "ran out of room"). */
+static void restore_no_room(struct drill *d, const char *backup, const char *into)
+{
+	struct hw_scratch_room room;
+	char before[HW_CLI_NO_ROOM_CHARS], after[HW_CLI_NO_ROOM_CHARS];
+	(void)hw_restore_room(backup, into, &room);
+	hw_cli_no_room_words("restore", "replay", &room, "the backup was", before, after);
+	hw_report_finish_path(&d->rep, HW_DRILL_ERROR, before, into, after);
+}
+
 /* The verdict of a restore that stopped with rc; into: where it restored to, which is
- * what a lack of room (HW_ESTORE_FULL, ENOSPC) is about, not the backup. */
+ * what a lack of room (hw_scratch_full) is about, not the backup. */
 static void restore_verdict(struct drill *d, int rc, const char *backup, const char *into,
 			    const struct hw_restore_info *info)
 {
@@ -410,10 +425,8 @@ static void restore_verdict(struct drill *d, int rc, const char *backup, const c
 		hw_report_check(&d->rep, "target reached", HW_VERDICT_FAIL, "%s", info->what);
 		hw_report_finish(&d->rep, HW_DRILL_FAIL, "target point not in backup %s: %s",
 				 backup, info->what[0] ? info->what : "before its first entry");
-	} else if (rc == HW_ESTORE_FULL || rc == -ENOSPC) {
-		hw_report_finish(&d->rep, HW_DRILL_ERROR,
-				 "restore of %s could not run: no room in scratch %s: %s (%s)",
-				 backup, into, hw_strerror(rc), hw_errname(rc));
+	} else if (hw_scratch_full(rc)) {
+		restore_no_room(d, backup, into);
 	} else if (rc) {
 		hw_report_finish(&d->rep, HW_DRILL_ERROR, "restore of %s could not run: %s (%s)",
 				 backup, hw_strerror(rc), hw_errname(rc));

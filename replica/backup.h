@@ -153,6 +153,16 @@ int hw_restore(const char *backup_dir, const char *dir, uint64_t until_lsn,
 	       int64_t until_time_ms, hw_progress_cb *cb, void *arg,
 	       struct hw_restore_info *info);
 
+/* What a hw_restore() of the backup in backup_dir into dir needs where dir is (or its
+ * parent, when dir is yet to be made) and what that file system has free (hw_scratch_room_for):
+ * for a store of about the snapshot's bytes and half again log.hwl's, as its MANIFEST
+ * names them (a log replayed on a snapshot took 1.43 times its bytes in the store: 11.6 MB
+ * of log.hwl, 39,926 generated entries on a snapshot of 20,000, made it 16.7 MB larger).
+ * So a restore that stopped for want of room (hw_scratch_full) can say how much it
+ * lacked. Returns 0 when there is that room, -ENOSPC when not (*room filled either way),
+ * the MANIFEST's error (HW_EBACKUP, -errno) or that of reading the free space. */
+int hw_restore_room(const char *backup_dir, const char *dir, struct hw_scratch_room *room);
+
 /* Copy the log entries of src after dst's head, up to until_lsn (0: all) and no entry
  * whose time is after until_time_ms (0: no limit), into dst through
  * hw_store_append_entries() (so every entry is checked and applied again), in batches.

@@ -659,3 +659,14 @@ out:
 	info->seconds = hw_mono_s() - t0;
 	return rc;
 }
+
+int hw_restore_room(const char *backup_dir, const char *dir, struct hw_scratch_room *room)
+{
+	struct manifest m;
+	char what[160];
+	*room = (struct hw_scratch_room){0};
+	int rc = hw__backup_manifest_read(backup_dir, &m, what);
+	if (rc != 0)
+		return rc;
+	return hw_scratch_room_for(m.snapshot_bytes + m.log_bytes + m.log_bytes / 2, dir, room);
+}

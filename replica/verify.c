@@ -528,6 +528,16 @@ static int scratch_free(const char *scratch_dir, uint64_t *room)
  * store of one entry) and its lock file (8 KiB), with room. */
 #define SCRATCH_SPARE_BYTES (256u * 1024u)
 
+int hw_scratch_room_for(uint64_t bytes, const char *scratch_dir, struct hw_scratch_room *room)
+{
+	*room = (struct hw_scratch_room){0};
+	int rc = scratch_free(scratch_dir, &room->free_bytes);
+	if (rc != 0)
+		return rc;
+	room->need_bytes = bytes + bytes / SCRATCH_MARGIN_DIV + SCRATCH_SPARE_BYTES;
+	return room->free_bytes >= room->need_bytes ? 0 : -ENOSPC;
+}
+
 int hw_scratch_room(struct hw_store *src, uint64_t lsn, const char *scratch_dir,
 		    struct hw_scratch_room *room)
 {
@@ -537,14 +547,11 @@ int hw_scratch_room(struct hw_store *src, uint64_t lsn, const char *scratch_dir,
 	int rc = hw_store_head(src, &h);
 	if (rc == 0)
 		rc = hw_store_room(src, &used, &avail);
-	if (rc == 0)
-		rc = scratch_free(scratch_dir, &room->free_bytes);
 	if (rc != 0)
 		return rc;
 	uint64_t share =
 		lsn >= h.lsn ? used : (uint64_t)((double)used * ((double)lsn / (double)h.lsn));
-	room->need_bytes = share + share / SCRATCH_MARGIN_DIV + SCRATCH_SPARE_BYTES;
-	return room->free_bytes >= room->need_bytes ? 0 : -ENOSPC;
+	return hw_scratch_room_for(share, scratch_dir, room);
 }
 
 const char *hw_scratch_room_why(const struct hw_scratch_room *room, char *buf, size_t cap)

@@ -154,6 +154,12 @@ struct hw_store;
 int hw_scratch_room(struct hw_store *src, uint64_t lsn, const char *scratch_dir,
 		    struct hw_scratch_room *room);
 
+/* hw_scratch_room() for a new store of about bytes in scratch_dir, whatever it is built
+ * from (a restore: hw_restore_room): bytes, an eighth more and 256 KiB. Fills *room.
+ * Returns 0 when the file system has that room, -ENOSPC when not, or the error of reading
+ * the free space. Any thread. */
+int hw_scratch_room_for(uint64_t bytes, const char *scratch_dir, struct hw_scratch_room *room);
+
 /* Whether room holds an estimate that its file system's free bytes fall short of: the
  * -ENOSPC of hw_scratch_room(), not one of a scratch that filled later. */
 static inline bool hw_scratch_room_short(const struct hw_scratch_room *room)
