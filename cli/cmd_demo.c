@@ -381,10 +381,11 @@ static int rejoin_check(struct demo *d)
 /* ---------------------------------------------------------------- drills */
 
 /* HW_FAULT_DEMO_PAUSE=at (docs/testing.md): stop this process (SIGSTOP) at the point at
- * names, once the cluster has stopped ("1": before the drills; "restore": after the
- * restore drill's restore, before its digest, where), saying where its work directory
- * is, so that a test (test_demo) can take that file system's room and see a drill's
- * ERROR; it goes on at SIGCONT. */
+ * names, once the cluster has stopped ("1": before the drills; "verified": after the
+ * verify drill, before the restore drill's restore; "restore": after that restore,
+ * before its digest, where), saying where its work directory is, so that a test
+ * (test_demo) can take that file system's room and see a drill's ERROR; it goes on at
+ * SIGCONT. */
 static void pause_for_test(const struct demo *d, const char *at, const char *where)
 {
 	const char *on = getenv("HW_FAULT_DEMO_PAUSE");
@@ -461,20 +462,34 @@ static int verify_drill(struct demo *d)
 	return 0;
 }
 
+/* The restore drill's restore of bak stopped for want of room in dir (hw_scratch_full):
+ * no verdict on the backup, no_room() with the room it needs there and has
+ * (hw_restore_room; unread, "ran out of room"), as `hawser drill restore` says it. */
+static int restore_no_room(struct demo *d, const char *bak, const char *dir, double t0)
+{
+	struct hw_scratch_room room;
+	(void)hw_restore_room(bak, dir, &room);
+	return no_room(d, "restore drill", "backup", "restore", "replay", &room, "the backup was",
+		       dir, t0, hw_report_clock(&d->rep));
+}
+
 /* Restore the backup taken under load and compare it with the new primary's log
- * replayed to the same LSN: a replay without room in its scratch is no verdict on the
- * backup (no_room). */
+ * replayed to the same LSN: a restore, or a replay, without room is no verdict on the
+ * backup (restore_no_room, no_room). */
 static int restore_drill(struct demo *d)
 {
 	char bak[4200], dir[4200], scratch[4200] = "", hex[2 * HW_HASH_BYTES + 1];
 	struct hw_restore_info info;
 	struct hw_scratch_room room;
 	uint8_t digest[HW_HASH_BYTES];
+	pause_for_test(d, "verified", "before the restore drill's restore");
 	double t0 = hw_report_clock(&d->rep);
 	snprintf(bak, sizeof(bak), "%s/backup", d->work);
 	snprintf(dir, sizeof(dir), "%s/restored", d->work);
 	memset(&info, 0, sizeof(info));
 	int rc = hw_restore(bak, dir, 0, 0, NULL, NULL, &info);
+	if (hw_scratch_full(rc))
+		return restore_no_room(d, bak, dir, t0);
 	pause_for_test(d, "restore", "before the restore's digest");
 	if (rc == 0)
 		rc = hw_cli_digest_at(hw_cluster_dir(d->c, d->run.new_p), info.lsn, digest, scratch,
@@ -808,8 +823,8 @@ const struct hw_cli_cmd hw_cli_demo = {
 		"  the run did not measure or check (it ended first). \"rejoin\" is the shorter\n"
 		"  restart until it follows. Exit 1 on FAIL. A check the run did not reach is\n"
 		"  skipped in the report, never passed. A verify drill, or a restore drill's\n"
-		"  replay, that cannot run (ENOSPC: its scratch has less room than it needs, or\n"
-		"  filled, named) ends the run in ERROR (1).\n"
+		"  restore or replay, that cannot run (ENOSPC: its scratch has less room than it\n"
+		"  needs, or filled, named) ends the run in ERROR (1).\n"
 		"  Ctrl-C stops every process and ends the run in ERROR, \"interrupted by signal\n"
 		"  N\" (exit 128 + the signal's number).\n"
 		"  --keep: keep the temporary directory (its path is printed).\n"

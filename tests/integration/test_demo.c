@@ -8,8 +8,8 @@
  * exits, and its temporary directory removed. A third is interrupted after the kill,
  * while the load runs on the new primary: the checks it never reached are skipped with
  * the reason, never passed. A fourth finds no room for its verify drill's rebuild once
- * its cluster stopped, a fifth none for its restore drill's replay: an ERROR naming the
- * scratch, not a FAIL. */
+ * its cluster stopped, a fifth none for its restore drill's replay, a sixth none for the
+ * restore itself: an ERROR naming the scratch and the room, not a FAIL. */
 #include <dirent.h>
 #include <errno.h>
 #include <setjmp.h>
@@ -434,6 +434,18 @@ static const char *no_room_said(const char *sum, const char *want, char *path, s
 	return html;
 }
 
+/* demo_no_room() held at at, and no_room_said() of its last line with the words before,
+ * its work directory and after, before the room: the HTML of the report it names. */
+static const char *demo_no_room_said(struct fix *f, const char *at, const char *before,
+				     const char *after, char *mnt, size_t cap)
+{
+	char work[HW_PROC_PATH_MAX + 128], want[HW_PROC_PATH_MAX + 384];
+	char path[HW_PROC_PATH_MAX + 128];
+	const char *out = demo_no_room(f, at, mnt, cap, work, sizeof work);
+	snprintf(want, sizeof want, "%s%s%s", before, work, after);
+	return no_room_said(strstr(out, "\nhawser demo: ERROR "), want, path, sizeof path);
+}
+
 /* The demo's work directory on a tmpfs with no room left for the verify drill's rebuild
  * once its cluster stopped (HW_FAULT_DEMO_PAUSE=1 holds it there: demo_no_room): the run
  * ends in ERROR (exit 1), not FAIL, its last line naming the scratch
@@ -442,18 +454,22 @@ static const char *no_room_said(const char *sum, const char *want, char *path, s
  * FAIL, "verify s1: No space left on device". */
 static void test_demo_verify_no_room(void **state)
 {
-	struct fix *f = *state;
-	char mnt[HW_PROC_PATH_MAX + 16], work[HW_PROC_PATH_MAX + 128];
-	const char *out = demo_no_room(f, "1", mnt, sizeof mnt, work, sizeof work);
-	char want[HW_PROC_PATH_MAX + 256], path[HW_PROC_PATH_MAX + 128];
-	snprintf(want, sizeof want,
-		 ": verify could not run (ENOSPC): no room for its rebuild's scratch "
-		 "%s/verify-rebuild (removed): it needs about ",
-		 work);
-	const char *html =
-		no_room_said(strstr(out, "\nhawser demo: ERROR "), want, path, sizeof path);
+	char mnt[HW_PROC_PATH_MAX + 16];
+	const char *html = demo_no_room_said(
+		*state, "1", ": verify could not run (ENOSPC): no room for its rebuild's scratch ",
+		"/verify-rebuild (removed): it needs about ", mnt, sizeof mnt);
 	assert_non_null(strstr(html, "data-phase=\"verify drill\" data-verdict=\"skip\""));
 	assert_null(strstr(html, "data-phase=\"restore drill\""));
+	umount2(mnt, MNT_DETACH);
+}
+
+/* In the report html of a demo whose restore drill had no room: the verify drill passed,
+ * the restore drill skipped, nothing failed; the tmpfs at mnt goes. */
+static void restore_skipped(const char *html, const char *mnt)
+{
+	assert_non_null(strstr(html, "data-phase=\"verify drill\" data-verdict=\"pass\""));
+	assert_non_null(strstr(html, "data-phase=\"restore drill\" data-verdict=\"skip\""));
+	assert_null(strstr(html, "data-verdict=\"fail\""));
 	umount2(mnt, MNT_DETACH);
 }
 
@@ -475,10 +491,22 @@ static void test_demo_restore_no_room(void **state)
 		 work);
 	assert_true(sum != NULL && strstr(sum, want) != NULL);
 	assert_non_null(strstr(strstr(sum, want), ".digest-"));
-	const char *html = no_room_said(sum, " (removed): it needs about ", path, sizeof path);
-	assert_non_null(strstr(html, "data-phase=\"verify drill\" data-verdict=\"pass\""));
-	assert_non_null(strstr(html, "data-phase=\"restore drill\" data-verdict=\"skip\""));
-	umount2(mnt, MNT_DETACH);
+	restore_skipped(no_room_said(sum, " (removed): it needs about ", path, sizeof path), mnt);
+}
+
+/* The same with no room left for the restore drill's restore itself, after the verify
+ * drill (HW_FAULT_DEMO_PAUSE=verified): ERROR (exit 1), its last line naming where the
+ * backup was to be restored (WORK/restored, removed), the room the restore needs there
+ * (hw_restore_room) and what is free; the restore drill skipped in the report, the
+ * verify drill passed. It ended in FAIL, "restore drill: store is full". */
+static void test_demo_restore_itself_no_room(void **state)
+{
+	char mnt[HW_PROC_PATH_MAX + 16];
+	restore_skipped(demo_no_room_said(*state, "verified",
+					  "ERROR backup: restore could not run (ENOSPC): no room "
+					  "for its replay's scratch ",
+					  "/restored (removed): it needs about ", mnt, sizeof mnt),
+			mnt);
 }
 
 int main(void)
@@ -491,6 +519,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_demo_interrupted_after_kill, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_demo_verify_no_room, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_demo_restore_no_room, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_demo_restore_itself_no_room, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
