@@ -456,6 +456,21 @@ static const char *restore_blame(char *pos[2], int rc, const struct hw_restore_i
 	return info->checked && target ? pos[1] : pos[0];
 }
 
+/* The restore of pos[0] into pos[1] stopped for want of room there (hw_scratch_full),
+ * after the backup's checks: ENOSPC naming pos[1] and the room the restore needs there
+ * and has (hw_restore_room), not the bare code of the store that filled. */
+static int restore_no_room(const struct hw_cli_cmd *cmd, char *pos[2])
+{
+	struct hw_scratch_room room;
+	char why[HW_SCRATCH_WHY_CHARS + 96], need[HW_SCRATCH_WHY_CHARS];
+	bool refused = hw_restore_room(pos[0], pos[1], &room) == -ENOSPC;
+	snprintf(why, sizeof why, "%s%s; nothing restored, the backup only read",
+		 refused ? "no room for the restored store: "
+			 : "the restored store ran out of room",
+		 refused ? hw_scratch_room_why(&room, need, sizeof need) : "");
+	return hw_cli_fail_why(cmd->name, pos[1], -ENOSPC, why);
+}
+
 _Static_assert(HW_SIGN_PK_BYTES == HW_HASH_BYTES, "hw_cli_hex prints a key");
 
 /* What vouched for a copied snapshot's state: the checkpoint whose digest it matched, its
@@ -543,6 +558,8 @@ static int cmd_restore(const struct hw_cli_cmd *cmd, int argc, char **argv)
 	hw_client_close(c);
 	if (trc)
 		hw_cli_fail(cmd->name, o.connect, trc);
+	if (info.checked && hw_scratch_full(rc))
+		return restore_no_room(cmd, pos);
 	if (rc)
 		return hw_cli_fail_why(cmd->name, restore_blame(pos, rc, &info), rc, info.what);
 	char hex[2 * HW_HASH_BYTES + 1], when[40];
@@ -587,6 +604,8 @@ const struct hw_cli_cmd hw_cli_restore = {
 		"  (the store restored) when it is not a trusted key or nothing vouched.\n"
 		"  OUT is only read (it may be read-only). An OUT that does not exist is ENOENT;\n"
 		"  one without a MANIFEST, or whose files do not match it, is HW_EBACKUP.\n"
+		"  A DIR2 whose file system has no room for the store is ENOSPC, with the room\n"
+		"  the restore needs there and has; nothing is restored.\n"
 		"  --connect ADDR: then tell the node at ADDR (its client port; a standby holds\n"
 		"  it until it is primary), which records a restore event with this command's key\n"
 		"  in its audit trail (hawser audit): backup, DIR2, the target point, the head\n"

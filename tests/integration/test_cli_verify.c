@@ -461,7 +461,8 @@ static void test_verify_no_room(void **state)
 
 /* drill restore into a scratch with no room for the store: an ERROR that names the
  * scratch, which is full, the room the restore needs there and has, and not the backup as
- * if it were at fault; its replay phase skipped, not failed. */
+ * if it were at fault; its replay phase skipped, not failed. hawser restore into that
+ * file system says the same of its DIR2 and restores nothing. */
 static void test_restore_no_room(void **state)
 {
 	struct fix *f = *state;
@@ -491,6 +492,20 @@ static void test_restore_no_room(void **state)
 					   "system has %llu KiB free",
 					   &need_kib, &free_kib) == 2);
 	assert_true(need_kib > free_kib);
+	/* hawser restore itself says so too, naming DIR2, and restores nothing */
+	char into[4300];
+	snprintf(into, sizeof into, "%s/into", mnt);
+	assert_int_equal(hw(&f->r, "restore", bak, into, NULL), 1);
+	said = strstr(f->r.err, "/into: No space left on device (ENOSPC): no room for the restored "
+				"store: it needs about ");
+	need_kib = 0, free_kib = 1;
+	assert_true(said != NULL && sscanf(strstr(said, "about "),
+					   "about %llu KiB, its file system has %llu KiB free",
+					   &need_kib, &free_kib) == 2);
+	assert_true(need_kib > free_kib);
+	assert_non_null(strstr(said, " KiB free; nothing restored, the backup only read"));
+	snprintf(into, sizeof into, "%s/into/data.mdb", mnt);
+	assert_int_equal(access(into, F_OK), -1);
 }
 
 int main(void)
