@@ -565,8 +565,8 @@ static int prepare_file(struct hw_wal *w)
 }
 
 /* Retire flushes in order: durable moves only over a run of finished ones, so an LSN is
- * reported only once every entry up to it was flushed (mu held). */
-static void retire(struct hw_wal *w)
+ * reported only once every entry up to it was flushed (mu held). Whether it moved. */
+static bool retire(struct hw_wal *w)
 {
 	bool moved = false;
 	while (w->retired < w->taken && w->flights[w->retired % HW_WAL_FLUSHERS].done) {
@@ -574,8 +574,7 @@ static void retire(struct hw_wal *w)
 		w->retired++;
 		moved = true;
 	}
-	if (moved)
-		hw_async_send(w->async);
+	return moved;
 }
 
 /* Take the pending entries and write and flush them at the end of the current segment
@@ -675,11 +674,15 @@ static void *flusher_main(void *arg)
 		}
 		if (rc == 0 && w->pending_len > 0)
 			rc = flush_pending(w, &buf, &ff);
-		if (rc != 0 && w->failed == 0) {
+		if (rc != 0 && w->failed == 0)
 			w->failed = rc;
+		/* The loop hears of it with mu let go: woken on the other core at once, it
+		 * would find mu held (wal_async_cb) and sleep again, two switches for one. */
+		if (retire(w) || rc != 0) {
+			pthread_mutex_unlock(&w->mu);
 			hw_async_send(w->async);
+			pthread_mutex_lock(&w->mu);
 		}
-		retire(w);
 		/* Only a flusher that waits for this flight to land (more is pending, or the
 		 * file wants to be alone) has a reason to wake: an idle one would only find
 		 * nothing to do, at the price of a context switch per batch. */
@@ -754,10 +757,12 @@ int hw_wal_append(struct hw_wal *w, const uint8_t *entries, size_t len, uint64_t
 		memcpy(w->pending + w->pending_len, entries, len);
 		w->pending_len += len;
 		w->pending_last = last_lsn;
-		pthread_cond_signal(&w->cv); /* one flusher takes it all */
 	}
 	pthread_mutex_unlock(&w->mu);
 	if (rc == 0) {
+		/* One flusher takes it all. Signalled with mu let go: a flusher woken while
+		 * this thread holds it sleeps again on mu at once. */
+		pthread_cond_signal(&w->cv);
 		/* The caller checked the chain; keep our view of its end. */
 		size_t off = 0, last_off = 0;
 		while (off < len) {

@@ -528,8 +528,9 @@ void hw_writer_kick(struct hw_writer *w)
 	j->stage = HW_JOB_QUEUED;
 	w->active = j;
 	w->done_seen = false;
-	pthread_cond_signal(&w->cv);
 	pthread_mutex_unlock(&w->mu);
+	/* after mu is let go: a writer woken while the loop holds it sleeps again on mu */
+	pthread_cond_signal(&w->cv);
 }
 
 void hw_writer_release(struct hw_writer *w)
