@@ -9,7 +9,8 @@
  *     queued in one iteration leaves in one SEND.
  *   - The before-block hook works the kick list (start sends, re-arm receives, cancel and
  *     finish closing connections), submits with io_uring_submit_and_get_events() and
- *     reaps; it repeats while that produced more work, a bounded number of rounds.
+ *     reaps; it repeats while that produced more work, a bounded number of rounds. Then
+ *     it drains the eventfd, which its own submits signalled with what they completed.
  *   - The eventfd callback drains the eventfd, calls io_uring_get_events() (with
  *     DEFER_TASKRUN the CQ stays empty until then) and reaps.
  *   - Reaping copies a batch of CQEs out and advances the CQ before running any handler
@@ -984,20 +985,40 @@ static void ring_enable(struct hw_ring *r)
 		fprintf(stderr, "hawser: io_uring enable: %s\n", strerror(errno));
 }
 
+/* Nothing for the ring to do before the loop blocks. run_kicks stops after its passes:
+ * kicks it left must not wait for a wake-up either. */
+static bool ring_idle(struct hw_ring *r)
+{
+	return !r->kick_head && !kernel_work_pending(r) && io_uring_cq_ready(&r->ring) == 0;
+}
+
 static void before_block_cb(void *arg)
 {
 	struct hw_ring *r = arg;
 	ring_enable(r);
+	bool entered = false;
 	for (int round = 0; round < FLUSH_ROUNDS_MAX; round++) {
 		run_kicks(r);
-		/* run_kicks stops after its passes: kicks it left must not wait for a wake-up */
-		if (!r->kick_head && !kernel_work_pending(r) && io_uring_cq_ready(&r->ring) == 0)
-			return;
+		if (ring_idle(r))
+			break;
 		submit(r);
 		reap(r);
+		entered = true;
 	}
-	if (r->kick_head || kernel_work_pending(r) || io_uring_cq_ready(&r->ring))
+	if (!ring_idle(r)) {
 		wake_self(r);
+		return;
+	}
+	/* Completions posted during the submits above (a send done at once) signalled the
+	 * eventfd, and were reaped: drained here, the loop blocks instead of waking to find
+	 * nothing (an epoll_wait, a read and an io_uring_enter each time). What arrived
+	 * meanwhile shows in ring_idle() once it is drained, and the loop comes back. */
+	if (entered) {
+		eventfd_t v;
+		eventfd_read(r->efd, &v);
+		if (!ring_idle(r))
+			wake_self(r);
+	}
 }
 
 static void eventfd_cb(struct hw_fdwatch *w, void *arg)
