@@ -30,6 +30,7 @@ struct hw_writer {
 	struct hw_job *active;  /* in the writer, or done and not yet released; NULL: idle */
 	struct hw_segment *out_head, *out_tail; /* under mu: active's entries not yet taken */
 	bool done_seen;                         /* the loop heard of active's DONE */
+	bool untold;            /* writer: the last piece is published, the loop not woken */
 	struct hw_wal *wal;     /* when set: flush the store now and then, and let the log go */
 	bool from_primary;      /* append jobs: hw_store_append_primary */
 	uint64_t synced_lsn;
@@ -126,7 +127,9 @@ static void job_free(struct hw_job *j)
 }
 
 /* The records of job j before n are prepared, their new entries in seg (NULL: none):
- * the loop may answer and stream them (writer.h, HW_WRITER_PIECE_RECORDS). */
+ * the loop may answer and stream them (writer.h, HW_WRITER_PIECE_RECORDS). The loop is
+ * woken for the last piece with the DONE that follows at once (a wake-up of the loop
+ * less a job), or before a commit comes between them (store_commit). */
 static void publish(struct hw_writer *w, struct hw_job *j, size_t n, struct hw_segment *seg)
 {
 	pthread_mutex_lock(&w->mu);
@@ -140,7 +143,9 @@ static void publish(struct hw_writer *w, struct hw_job *j, size_t n, struct hw_s
 	j->prepared_n = n;
 	j->stage = HW_JOB_PREPARED;
 	pthread_mutex_unlock(&w->mu);
-	hw_async_send(w->async);
+	w->untold = n == j->n;
+	if (!w->untold)
+		hw_async_send(w->async);
 }
 
 static struct hw_segment *segment_copy(const struct hw_batch *b)
@@ -200,6 +205,10 @@ void hw_writer_set_from_primary(struct hw_writer *w)
  * committed head. 0 or the sticky storage failure. */
 static int store_commit(struct hw_writer *w, bool flush)
 {
+	if (w->untold) { /* the commit takes a while: the loop streams the piece meanwhile */
+		w->untold = false;
+		hw_async_send(w->async);
+	}
 	int rc = hw_store_commit(w->store);
 	w->held_ns = 0;
 	if (rc == 0)
@@ -274,6 +283,7 @@ static void job_done(struct hw_writer *w, struct hw_job *j)
 	j->stage = HW_JOB_DONE;
 	pthread_cond_broadcast(&w->cv); /* hw_writer_stop waits for it */
 	pthread_mutex_unlock(&w->mu);
+	w->untold = false;
 	hw_async_send(w->async);
 }
 

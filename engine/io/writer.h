@@ -11,8 +11,9 @@
  * and only then commits: so the primary's flush and the standbys' flushes overlap. With a
  * log in front it prepares a job in pieces of HW_WRITER_PIECE_RECORDS and hands each over
  * as it is ready, so the first records of a large batch go to the log and the standbys
- * while the rest are validated. Each stage wakes the loop through an async; the loop
- * reads the job's stage on its thread.
+ * while the rest are validated. Each stage wakes the loop through an async (the last
+ * piece's together with the DONE right after it, unless a commit comes between them);
+ * the loop reads the job's stage on its thread.
  *
  * Two jobs exist per writer, allocated at start (bounded by HW_BATCH_RECORDS_MAX items
  * and HW_BATCH_BYTES_MAX bytes): one filling on the loop, one on the writer. */
