@@ -11,8 +11,8 @@
  *     finish closing connections), submits with io_uring_submit_and_get_events() and
  *     reaps; it repeats while that produced more work, a bounded number of rounds. Then
  *     it drains the eventfd, which its own submits signalled with what they completed.
- *   - The eventfd callback drains the eventfd, calls io_uring_get_events() (with
- *     DEFER_TASKRUN the CQ stays empty until then) and reaps.
+ *   - The eventfd callback calls io_uring_get_events() (with DEFER_TASKRUN the CQ
+ *     stays empty until then) and reaps; the hook drains the eventfd.
  *   - Reaping copies a batch of CQEs out and advances the CQ before running any handler
  *     (TigerBeetle's flush_completions), so a handler never sees the CQ half-consumed.
  * Whenever work is left over after a bound, the hook writes the eventfd itself so the
@@ -115,6 +115,7 @@ struct hw_ring {
 	bool enabled; /* made IORING_SETUP_R_DISABLED: enabled by the thread that submits */
 	int efd;
 	struct hw_fdwatch *efd_watch;
+	bool efd_signalled; /* eventfd_cb ran: the before-block hook drains the eventfd */
 	uint32_t next_gen;
 	struct hw_conn *conns;
 	struct hw_listener *listeners;
@@ -1011,11 +1012,13 @@ static void before_block_cb(void *arg)
 	}
 	/* Completions posted during the submits above (a send done at once) signalled the
 	 * eventfd, and were reaped: drained here, the loop blocks instead of waking to find
-	 * nothing (an epoll_wait, a read and an io_uring_enter each time). What arrived
-	 * meanwhile shows in ring_idle() once it is drained, and the loop comes back. */
-	if (entered) {
+	 * nothing (an epoll_wait, a read and an io_uring_enter each time). So is the signal
+	 * that woke eventfd_cb, one read for both. What arrived meanwhile shows in
+	 * ring_idle() once it is drained, and the loop comes back. */
+	if (entered || r->efd_signalled) {
 		eventfd_t v;
 		eventfd_read(r->efd, &v);
+		r->efd_signalled = false;
 		if (!ring_idle(r))
 			wake_self(r);
 	}
@@ -1025,8 +1028,7 @@ static void eventfd_cb(struct hw_fdwatch *w, void *arg)
 {
 	(void)w;
 	struct hw_ring *r = arg;
-	eventfd_t v;
-	eventfd_read(r->efd, &v);
+	r->efd_signalled = true; /* drained before the loop blocks (before_block_cb) */
 	/* With DEFER_TASKRUN an eventfd signal means task work, not yet a CQE (§1.3.1). */
 	io_uring_get_events(&r->ring);
 	reap(r);

@@ -3,9 +3,9 @@
  *
  * One ring per loop, created SINGLE_ISSUER | DEFER_TASKRUN | TASKRUN_FLAG with a
  * registered eventfd watched by the loop (engineering-notes.md §1.3): SQEs queued during
- * callbacks are submitted once per loop iteration from the loop's before-block hook, and
- * the eventfd callback drains the eventfd, calls io_uring_get_events() and reaps every
- * CQE (CQ overflow included). Completions are keyed by connection and generation, never
+ * callbacks are submitted once per loop iteration from the loop's before-block hook, which
+ * then drains the eventfd, and the eventfd callback calls io_uring_get_events() and reaps
+ * every CQE (CQ overflow included). Completions are keyed by connection and generation, never
  * by fd number (fds are reused).
  *
  * A connection keeps one recv in flight into its receive buffer and hands the bytes it
