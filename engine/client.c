@@ -91,18 +91,24 @@ static const char *shown_addr(const struct hw_client *c, uint32_t i, char *buf)
 	return hw_log_escaped(c->addrs[i], buf, SHOWN_ADDR_CHARS);
 }
 
-/* Milliseconds left until deadline (-1: none) as a poll timeout. */
+/* Milliseconds left until deadline (-1: none) as a poll timeout; 0 once it passed. */
 static int left_ms(int64_t deadline)
 {
-	if (deadline < 0)
-		return -1;
+	if (deadline <= 0) /* none, or already past (deadline_of) */
+		return deadline < 0 ? -1 : 0;
 	int64_t left = deadline - hw_mono_ms();
 	return left <= 0 ? 0 : (int)(left > 1000000 ? 1000000 : left);
 }
 
+/* The deadline timeout_ms from now: -1 for none (timeout_ms < 0), and 0, a time every
+ * reading of the clock is past, for no time at all. A drain of the outcomes buffered after
+ * the caller's poll (hw_client_wait with timeout 0, until -ETIMEDOUT) then reads the clock
+ * only for what it receives (rx_ms), not once a call and again a read. */
 static int64_t deadline_of(int timeout_ms)
 {
-	return timeout_ms < 0 ? -1 : hw_mono_ms() + timeout_ms;
+	if (timeout_ms <= 0)
+		return timeout_ms < 0 ? -1 : 0;
+	return hw_mono_ms() + timeout_ms;
 }
 
 static void *arena_alloc_cb(void *data, size_t size)
@@ -187,12 +193,11 @@ static int receive(struct hw_client *c, uint8_t *buf, size_t cap, size_t *len, i
 {
 	for (;;) {
 		int wait = left_ms(deadline);
-		int64_t quiet_end = c->silence_ms > 0 ? c->rx_ms + c->silence_ms : -1;
-		bool silent = quiet_end >= 0 && hw_mono_ms() >= quiet_end;
 		if (wait == 0 && c->drained) {
 			c->drained = false;
 			return -ETIMEDOUT;
 		}
+		int64_t quiet_end = c->silence_ms > 0 ? c->rx_ms + c->silence_ms : -1;
 		if (wait != 0) {
 			/* wake when the node has been silent too long, if that comes first */
 			int quiet = quiet_end >= 0 ? left_ms(quiet_end) : -1;
@@ -210,8 +215,9 @@ static int receive(struct hw_client *c, uint8_t *buf, size_t cap, size_t *len, i
 		ssize_t got = recv_some(c, buf, cap, len);
 		if (got < 0)
 			return (int)got;
-		if (got == 0 && wait == 0)
-			return silent ? set_lost(c, -ETIMEDOUT) : -ETIMEDOUT;
+		if (got == 0 && wait == 0) /* nothing came: has the node been silent too long? */
+			return quiet_end >= 0 && hw_mono_ms() >= quiet_end ? set_lost(c, -ETIMEDOUT)
+									   : -ETIMEDOUT;
 		if (got == 0)
 			continue; /* polled readable, and nothing there after all */
 		c->drained = wait == 0 && (size_t)got < room;
