@@ -1058,10 +1058,9 @@ int hw_client_connect_secure(const char *addr, const struct hw_client_security *
 	bool secure = sec != NULL && !sec->insecure;
 	c->rcap = (HW_FRAME_BYTES_MAX + HW_FRAME_HEADER_BYTES) * (secure ? 2u : 1u);
 	c->rbuf = malloc(c->rcap);
-	c->sbuf = malloc(HW_SUBMIT_HEADER_BYTES + HW_RECORD_BYTES_MAX);
 	c->q = malloc(SEND_FRAME_MAX);
 	hw_arena_init(&c->arena, 4096, DECODE_BYTES_MAX);
-	int rc = c->rbuf && c->sbuf && c->q ? take_security(c, sec) : HW_ENOMEM;
+	int rc = c->rbuf && c->q ? take_security(c, sec) : HW_ENOMEM;
 	if (rc) {
 		hw_client_close(c);
 		return rc;
@@ -1112,7 +1111,6 @@ void hw_client_close(struct hw_client *c)
 	free(c->pt);
 	free(c->ct);
 	free(c->rbuf);
-	free(c->sbuf);
 	free(c->q);
 	for (uint32_t i = 0; c->fl != NULL && i < HW_CLIENT_INFLIGHT_MAX; i++)
 		free(c->fl[i].bytes);
@@ -1123,43 +1121,47 @@ void hw_client_close(struct hw_client *c)
 
 /* ---------------------------------------------------------------- submit, wait */
 
-/* A SUBMIT frame in iov[0..2): its header in hdr, its body in c->sbuf. */
-static void submit_frame(struct hw_client *c, uint64_t request_id, const uint8_t *record,
-			 size_t len, enum hw_durability mode, unsigned k,
-			 uint8_t hdr[HW_FRAME_HEADER_BYTES], struct iovec iov[2])
+/* The header bytes of a SUBMIT frame: the frame's header, then the submit header. */
+#define SUBMIT_HEAD_BYTES (HW_FRAME_HEADER_BYTES + HW_SUBMIT_HEADER_BYTES)
+
+/* A SUBMIT frame in iov[0..n), n returned: its header and submit header in head, then the
+ * record where the caller has it (none when len is 0). The frame's CRC covers both pieces
+ * (hw_frame_header2), so the record is not copied to make the body one piece: a sealed or
+ * held frame copies it once, a plaintext one not at all (sendmsg gathers). */
+static int submit_frame(uint64_t request_id, const uint8_t *record, size_t len,
+			enum hw_durability mode, unsigned k, uint8_t head[SUBMIT_HEAD_BYTES],
+			struct iovec iov[2])
 {
 	struct hw_submit_hdr sh = {
 		.request_id = request_id,
 		.mode = mode == HW_DEFAULT ? (uint8_t)HW_SUBMIT_MODE_DEFAULT : (uint8_t)mode,
 		.k = (uint8_t)k,
 	};
-	/* hw_frame_header's CRC wants the body in one piece: submit header, then record. */
-	hw_submit_hdr_put(c->sbuf, &sh);
-	if (len)
-		memcpy(c->sbuf + HW_SUBMIT_HEADER_BYTES, record, len);
-	uint32_t blen = (uint32_t)(HW_SUBMIT_HEADER_BYTES + len);
-	hw_frame_header(hdr, HW_FRAME_SUBMIT, c->sbuf, blen);
-	iov[0] = (struct iovec){hdr, HW_FRAME_HEADER_BYTES};
-	iov[1] = (struct iovec){c->sbuf, blen};
+	uint8_t *sub = head + HW_FRAME_HEADER_BYTES;
+	hw_submit_hdr_put(sub, &sh);
+	hw_frame_header2(head, HW_FRAME_SUBMIT, sub, HW_SUBMIT_HEADER_BYTES, record, (uint32_t)len);
+	iov[0] = (struct iovec){head, SUBMIT_HEAD_BYTES};
+	iov[1] = (struct iovec){(void *)record, len};
+	return len ? 2 : 1;
 }
 
 int hw__client_send_submit(struct hw_client *c, uint64_t request_id, const uint8_t *record,
 			   size_t len, enum hw_durability mode, unsigned k)
 {
-	uint8_t hdr[HW_FRAME_HEADER_BYTES];
+	uint8_t head[SUBMIT_HEAD_BYTES];
 	struct iovec iov[2];
-	submit_frame(c, request_id, record, len, mode, k, hdr, iov);
-	return send_or_hold(c, iov, 2);
+	int n = submit_frame(request_id, record, len, mode, k, head, iov);
+	return send_or_hold(c, iov, n);
 }
 
 int hw__client_send_submit_by(struct hw_client *c, uint64_t request_id, const uint8_t *record,
 			      size_t len, enum hw_durability mode, unsigned k, int64_t deadline,
 			      bool intr)
 {
-	uint8_t hdr[HW_FRAME_HEADER_BYTES];
+	uint8_t head[SUBMIT_HEAD_BYTES];
 	struct iovec iov[2];
-	submit_frame(c, request_id, record, len, mode, k, hdr, iov);
-	return send_until(c, iov, 2, deadline, intr);
+	int n = submit_frame(request_id, record, len, mode, k, head, iov);
+	return send_until(c, iov, n, deadline, intr);
 }
 
 int hw_client_submit(struct hw_client *c, uint64_t request_id, const uint8_t *record, size_t len,

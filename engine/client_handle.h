@@ -54,7 +54,6 @@ struct hw_client {
 	uint32_t unanswered; /* a client given one address: its submits sent (or held) on this
 			      * connection whose outcome no wait has returned yet, at most
 			      * HW_CLIENT_INFLIGHT_MAX (a following client counts fl_busy) */
-	uint8_t *sbuf; /* one SUBMIT body: HW_SUBMIT_HEADER_BYTES + HW_RECORD_BYTES_MAX */
 	/* Submits held by hw_client_hold(): frames q[0..qlen), SEND_FRAME_MAX bytes. */
 	bool holding;
 	uint8_t *q;

@@ -99,7 +99,8 @@ struct node {
 	int lfd;
 	uint16_t port;
 	pthread_t thread;
-	uint64_t submits; /* read after join */
+	uint64_t submits;      /* read after join */
+	uint32_t lens[ROUNDS]; /* the body lengths of the first SUBMIT frames */
 };
 
 /* One connection: its HELLO answered as the primary's, promising heartbeats, then each
@@ -115,6 +116,8 @@ static void *serve(void *arg)
 		hw_fake_send_hello(s.fd, HAWSER__WIRE__V1__ROLE__PRIMARY, PROMISE_MS);
 		while (hw_fake_next_frame(&s, &f) && f.type == HW_FRAME_SUBMIT &&
 		       hw_submit_hdr_get(f.body, f.len, &sh) == 0) {
+			if (n->submits < ROUNDS)
+				n->lens[n->submits] = f.len;
 			n->submits++;
 			hw_fake_send_reply(s.fd, sh.request_id, 0, false);
 		}
@@ -208,11 +211,36 @@ static void test_idle_look_costs(void **state)
 	node_join(&n, c);
 }
 
+/* An empty record (NULL, 0) is a SUBMIT frame of the submit header alone, held or not,
+ * sent with one sendmsg, and its outcome comes as any record's. */
+static void test_empty_record(void **state)
+{
+	(void)state;
+	static struct node n;
+	struct hw_client *c = node_start(&n);
+	for (uint64_t id = 1; id <= 2; id++) {
+		count_begin();
+		if (id == 2)
+			hw_client_hold(c);
+		assert_int_equal(hw_client_submit(c, id, NULL, 0, HW_DEFAULT, 0), 0);
+		assert_int_equal(hw_client_flush(c), 0);
+		assert_int_equal(count_end().sendmsg, 1);
+		struct hw_outcome o;
+		assert_int_equal(hw_client_wait(c, EVENT_MS, &o), 0);
+		assert_int_equal(o.request_id, id);
+	}
+	node_join(&n, c);
+	assert_int_equal(n.submits, 2);
+	assert_int_equal(n.lens[0], HW_SUBMIT_HEADER_BYTES);
+	assert_int_equal(n.lens[1], HW_SUBMIT_HEADER_BYTES);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_record_costs),
 		cmocka_unit_test(test_idle_look_costs),
+		cmocka_unit_test(test_empty_record),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
