@@ -1188,24 +1188,12 @@ int hw_client_submit(struct hw_client *c, uint64_t request_id, const uint8_t *re
 	return rc;
 }
 
+/* A SUBMIT_REPLY into out: decoded by hand (hw_frame_submit_reply_get), the one frame a
+ * record brings back. */
 static int reply(struct hw_client *c, const struct hw_frame *f, struct hw_outcome *out)
 {
-	ProtobufCAllocator pa = {arena_alloc_cb, arena_free_cb, &c->arena};
-	hw_arena_reset(&c->arena);
-	Hawser__Wire__V1__SubmitReply *r =
-		hawser__wire__v1__submit_reply__unpack(&pa, f->len, f->body);
-	if (r == NULL || !wire_code_ok(r->code, true))
+	if (hw_frame_submit_reply_get(f->body, f->len, out) != 0 || !wire_code_ok(out->code, true))
 		return set_failed(c, HW_EPROTOCOL);
-	memset(out, 0, sizeof(*out));
-	out->request_id = r->request_id;
-	out->code = r->code;
-	out->lsn = r->lsn;
-	out->duplicate = r->duplicate;
-	out->reject.code = r->code;
-	if (r->field && r->field[0]) /* an accepted record's are empty: out's are already */
-		snprintf(out->reject.field, sizeof(out->reject.field), "%s", r->field);
-	if (r->rule && r->rule[0])
-		snprintf(out->reject.rule, sizeof(out->reject.rule), "%s", r->rule);
 	return 0;
 }
 

@@ -186,8 +186,7 @@ bool hw_frame_starts_plain(const uint8_t *buf, size_t len)
 	return len >= 3 && hw_get_u16(buf) == HW_FRAME_MAGIC && buf[2] == HW_FRAME_VERSION;
 }
 
-/* A protobuf varint of v at p; returns its length. */
-static size_t varint_put(uint8_t *p, uint64_t v)
+size_t hw_frame_varint_put(uint8_t *p, uint64_t v)
 {
 	size_t n = 0;
 	for (; v >= 0x80; v >>= 7)
@@ -202,9 +201,9 @@ size_t hw_frame_error_put(uint8_t *buf, size_t cap, int code, const char *messag
 	HW_ASSERT(cap >= HW_FRAME_HEADER_BYTES + 2 * 10 + 2 + mlen);
 	uint8_t *body = buf + HW_FRAME_HEADER_BYTES, *p = body;
 	*p++ = 1u << 3 | 0u; /* field 1, varint: sint32 code, zigzag */
-	p += varint_put(p, (uint32_t)((uint32_t)code << 1) ^ (uint32_t)(code >> 31));
+	p += hw_frame_varint_put(p, (uint32_t)((uint32_t)code << 1) ^ (uint32_t)(code >> 31));
 	*p++ = 2u << 3 | 2u; /* field 2, length-delimited: message */
-	p += varint_put(p, mlen);
+	p += hw_frame_varint_put(p, mlen);
 	memcpy(p, message, mlen);
 	p += mlen;
 	uint32_t blen = (uint32_t)(p - body);
@@ -221,7 +220,7 @@ static size_t string_put(uint8_t *p, unsigned field, const char *s, size_t cap)
 	if (len == 0)
 		return 0;
 	p[n++] = (uint8_t)(field << 3 | 2u);
-	n += varint_put(p + n, len);
+	n += hw_frame_varint_put(p + n, len);
 	memcpy(p + n, s, len);
 	return n + len;
 }
@@ -233,15 +232,15 @@ size_t hw_frame_submit_reply_body(uint8_t *buf, size_t cap, const struct hw_outc
 	uint32_t zigzag = (uint32_t)((uint32_t)o->code << 1) ^ (uint32_t)(o->code >> 31);
 	if (o->request_id != 0) {
 		*p++ = 1u << 3; /* field 1, varint: uint64 request_id */
-		p += varint_put(p, o->request_id);
+		p += hw_frame_varint_put(p, o->request_id);
 	}
 	if (zigzag != 0) {
 		*p++ = 2u << 3; /* field 2, varint: sint32 code */
-		p += varint_put(p, zigzag);
+		p += hw_frame_varint_put(p, zigzag);
 	}
 	if (o->lsn != 0) {
 		*p++ = 3u << 3; /* field 3, varint: uint64 lsn */
-		p += varint_put(p, o->lsn);
+		p += hw_frame_varint_put(p, o->lsn);
 	}
 	if (o->duplicate) {
 		*p++ = 4u << 3; /* field 4, varint: bool duplicate */
@@ -250,6 +249,90 @@ size_t hw_frame_submit_reply_body(uint8_t *buf, size_t cap, const struct hw_outc
 	p += string_put(p, 5, o->reject.field, sizeof o->reject.field);
 	p += string_put(p, 6, o->reject.rule, sizeof o->reject.rule);
 	return (size_t)(p - buf);
+}
+
+/* A varint at p[0..end), of at most max bytes: its value (bits past the 64th dropped) into
+ * *v, and whether any of its bits is set into *any, as protobuf-c reads a bool (a varint
+ * of 10 bytes may set only bits past the 64th). Returns its length, 0 when it runs past
+ * end or max. */
+static size_t varint_get(const uint8_t *p, const uint8_t *end, size_t max, uint64_t *v, bool *any)
+{
+	uint64_t x = 0;
+	bool set = false;
+	for (size_t i = 0; i < max && i < (size_t)(end - p); i++) {
+		x |= (uint64_t)(p[i] & 0x7fu) << (7 * i); /* max <= 10: a shift of 63 at most */
+		set = set || (p[i] & 0x7fu) != 0;
+		if ((p[i] & 0x80u) == 0) {
+			*v = x;
+			*any = set;
+			return i + 1;
+		}
+	}
+	return 0;
+}
+
+/* A string field's bytes s[0..len) into out[0..cap), NUL-terminated, cut at its first
+ * NUL or at cap - 1 bytes, as the client's copy of protobuf-c's string was. */
+static void string_get(char *out, size_t cap, const uint8_t *s, size_t len)
+{
+	size_t n = 0;
+	while (n < len && n < cap - 1 && s[n] != 0)
+		n++;
+	memcpy(out, s, n);
+	out[n] = '\0';
+}
+
+/* One field of a SubmitReply at p (its key read: field, wire type wt) into o: the bytes it
+ * took, 0 when it is malformed (runs past end, a known field with another wire type, a
+ * wire type protobuf-c refuses). Unknown fields are skipped, as protobuf-c skips them. */
+static size_t reply_field(const uint8_t *p, const uint8_t *end, uint64_t field, unsigned wt,
+			  struct hw_outcome *o)
+{
+	uint64_t v = 0;
+	bool any = false;
+	size_t n = 0, left = (size_t)(end - p);
+	if (wt == 0)
+		n = varint_get(p, end, 10, &v, &any);
+	else if (wt == 1 || wt == 5)
+		n = left >= (wt == 1 ? 8u : 4u) ? (wt == 1 ? 8u : 4u) : 0;
+	else if (wt == 2 && (n = varint_get(p, end, 5, &v, &any)) != 0)
+		n = v <= left - n ? n + (size_t)v : 0;
+	bool varint = field >= 1 && field <= 4, text = field == 5 || field == 6;
+	if (n == 0 || (varint && wt != 0) || (text && wt != 2))
+		return 0;
+	if (field == 1)
+		o->request_id = v;
+	else if (field == 2) /* sint32: zigzag of the low 32 bits */
+		o->code = (int)(((uint32_t)v >> 1) ^ (0u - ((uint32_t)v & 1u)));
+	else if (field == 3)
+		o->lsn = v;
+	else if (field == 4)
+		o->duplicate = any;
+	else if (text)
+		string_get(field == 5 ? o->reject.field : o->reject.rule,
+			   field == 5 ? sizeof o->reject.field : sizeof o->reject.rule,
+			   p + (n - (size_t)v), (size_t)v);
+	return n;
+}
+
+int hw_frame_submit_reply_get(const uint8_t *body, size_t len, struct hw_outcome *o)
+{
+	memset(o, 0, sizeof *o);
+	const uint8_t *p = body, *end = body + len;
+	while (p < end) {
+		uint64_t key;
+		bool any;
+		size_t n = varint_get(p, end, 5, &key, &any);
+		if (n == 0 || key >> 3 == 0 || key >> 3 > HW_PB_FIELD_MAX)
+			return HW_EPROTOCOL;
+		p += n;
+		n = reply_field(p, end, key >> 3, (unsigned)(key & 7u), o);
+		if (n == 0)
+			return HW_EPROTOCOL;
+		p += n;
+	}
+	o->reject.code = o->code;
+	return 0;
 }
 
 /* Log the malformed frame that code refuses, as hw_frames_take says. */

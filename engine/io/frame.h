@@ -170,6 +170,9 @@ long hw_frame_parse(const uint8_t *buf, size_t avail, struct hw_frame *f);
  * bytes). */
 bool hw_frame_starts_plain(const uint8_t *buf, size_t len);
 
+/* The protobuf varint of v at p (room for 10 bytes); returns its length. */
+size_t hw_frame_varint_put(uint8_t *p, uint64_t v);
+
 /* The ERROR frame (wire.proto Error: sint32 code = 1, string message = 2) of code and
  * message, written into buf[0..cap): what a node sends a peer of the other channel
  * before closing, in plaintext, since it has no session to send it in. The body is
@@ -184,6 +187,21 @@ size_t hw_frame_error_put(uint8_t *buf, size_t cap, int code, const char *messag
  * compares them), without its descriptor walks, for the one reply a node sends per
  * record. Returns its length. */
 size_t hw_frame_submit_reply_body(uint8_t *buf, size_t cap, const struct hw_outcome *o);
+
+/* The largest protobuf field number (2^29 - 1). */
+#define HW_PB_FIELD_MAX 536870911u
+
+/* A SUBMIT_REPLY body (wire.proto SubmitReply) into o, the inverse of
+ * hw_frame_submit_reply_body for the client, which takes one per record: without
+ * protobuf-c's descriptor walks and allocations. It reads what protobuf-c's unpack reads
+ * as protobuf-c does (fields in any order, the last of a repeated one kept, unknown
+ * fields of wire types 0, 1, 2 and 5 skipped; the strings cut at their first NUL and to
+ * reject's arrays) and refuses at least what it refuses (a field cut short, a known field
+ * with another wire type, field number 0, a key or a length of more than 5 bytes, a
+ * varint of more than 10, wire types 3, 4, 6 and 7): test_frame compares the two.
+ * o->reject.code is o->code. 0, or HW_EPROTOCOL (o then holds what came before the
+ * fault: the caller drops it). */
+int hw_frame_submit_reply_get(const uint8_t *body, size_t len, struct hw_outcome *o);
 
 /* Where a connection's frames come from, as hw_frames_take's frame_refused line names it. */
 struct hw_frames_from {

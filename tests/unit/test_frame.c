@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -413,30 +414,36 @@ static void test_frames_take(void **state)
 	assert_true(refused);
 }
 
-/* A SUBMIT_REPLY body written by hand is the bytes protobuf-c packs for the same
- * SubmitReply, for 20,000 outcomes: request ids and LSNs of every bit length and 0, codes
+/* Outcome i of a seeded series (x): request ids and LSNs of every bit length and 0, codes
  * of both signs and both extremes, duplicate or not, and field and rule empty or up to
- * their arrays' last byte (lengths of one and two varint bytes). Seeded: it prints it. */
+ * their arrays' last byte (lengths of one and two varint bytes). */
+static void outcome_make(unsigned i, uint64_t *x, struct hw_outcome *o)
+{
+	static const int codes[] = {0, -1, 1, HW_EBUSY, HW_EUTF8, INT32_MIN, INT32_MAX};
+	memset(o, 0, sizeof *o);
+	uint64_t r = hw_splitmix64(x);
+	o->request_id = i % 65 == 0 ? 0 : r >> (i % 64);
+	o->lsn = i % 7 == 0 ? 0 : hw_splitmix64(x) >> (i % 61);
+	o->code = i % 3 == 0 ? (int)(uint32_t)hw_splitmix64(x) : codes[i % 7];
+	o->duplicate = (r & 1) != 0;
+	size_t flen = (size_t)(r >> 8) % sizeof o->reject.field;
+	size_t rlen = (size_t)(r >> 16) % sizeof o->reject.rule;
+	for (size_t k = 0; k < flen; k++)
+		o->reject.field[k] = (char)(' ' + (k + i) % 95);
+	for (size_t k = 0; k < rlen; k++)
+		o->reject.rule[k] = (char)(' ' + (k * 7 + i) % 95);
+}
+
+/* A SUBMIT_REPLY body written by hand is the bytes protobuf-c packs for the same
+ * SubmitReply, for 20,000 outcomes (outcome_make). Seeded: it prints it. */
 static void test_submit_reply_body(void **state)
 {
 	(void)state;
 	uint64_t seed = 0x5eed0024u, x = seed;
-	static const int codes[] = {0, -1, 1, HW_EBUSY, HW_EUTF8, INT32_MIN, INT32_MAX};
 	print_message("seed %" PRIu64 "\n", seed);
 	for (unsigned i = 0; i < 20000; i++) {
 		struct hw_outcome o;
-		memset(&o, 0, sizeof o);
-		uint64_t r = hw_splitmix64(&x);
-		o.request_id = i % 65 == 0 ? 0 : r >> (i % 64);
-		o.lsn = i % 7 == 0 ? 0 : hw_splitmix64(&x) >> (i % 61);
-		o.code = i % 3 == 0 ? (int)(uint32_t)hw_splitmix64(&x) : codes[i % 7];
-		o.duplicate = (r & 1) != 0;
-		size_t flen = (size_t)(r >> 8) % sizeof o.reject.field;
-		size_t rlen = (size_t)(r >> 16) % sizeof o.reject.rule;
-		for (size_t k = 0; k < flen; k++)
-			o.reject.field[k] = (char)(' ' + (k + i) % 95);
-		for (size_t k = 0; k < rlen; k++)
-			o.reject.rule[k] = (char)(' ' + (k * 7 + i) % 95);
+		outcome_make(i, &x, &o);
 		uint8_t mine[HW_SUBMIT_REPLY_FRAME_MAX], theirs[HW_SUBMIT_REPLY_FRAME_MAX];
 		size_t n = hw_frame_submit_reply_body(mine, sizeof mine, &o);
 		Hawser__Wire__V1__SubmitReply m = HAWSER__WIRE__V1__SUBMIT_REPLY__INIT;
@@ -452,6 +459,116 @@ static void test_submit_reply_body(void **state)
 		assert_int_equal(n, want);
 		assert_memory_equal(mine, theirs, n);
 	}
+}
+
+/* a and b hold the same outcome (their strings as strings: a repeated field's bytes may
+ * stay past a shorter one's NUL). */
+static void outcome_equal(const struct hw_outcome *a, const struct hw_outcome *b)
+{
+	assert_int_equal(a->request_id, b->request_id);
+	assert_int_equal(a->code, b->code);
+	assert_int_equal(a->lsn, b->lsn);
+	assert_int_equal(a->duplicate, b->duplicate);
+	assert_int_equal(a->reject.code, b->reject.code);
+	assert_string_equal(a->reject.field, b->reject.field);
+	assert_string_equal(a->reject.rule, b->reject.rule);
+}
+
+/* body[0..len) through hw_frame_submit_reply_get and through protobuf-c's unpack: when the
+ * former takes it, the latter does too, with the same outcome (its strings as the client
+ * copied them: cut at a NUL and to reject's arrays). Returns whether the former took it;
+ * *theirs_ok whether protobuf-c did. */
+static bool reply_agrees(const uint8_t *body, size_t len, bool *theirs_ok)
+{
+	struct hw_outcome mine, want;
+	bool ok = hw_frame_submit_reply_get(body, len, &mine) == 0;
+	Hawser__Wire__V1__SubmitReply *r = hawser__wire__v1__submit_reply__unpack(NULL, len, body);
+	*theirs_ok = r != NULL;
+	if (!ok || r == NULL) {
+		assert_false(ok); /* never laxer than protobuf-c */
+		if (r != NULL)
+			hawser__wire__v1__submit_reply__free_unpacked(r, NULL);
+		return ok;
+	}
+	memset(&want, 0, sizeof want);
+	want.request_id = r->request_id;
+	want.code = want.reject.code = r->code;
+	want.lsn = r->lsn;
+	want.duplicate = r->duplicate;
+	snprintf(want.reject.field, sizeof want.reject.field, "%s", r->field);
+	snprintf(want.reject.rule, sizeof want.reject.rule, "%s", r->rule);
+	hawser__wire__v1__submit_reply__free_unpacked(r, NULL);
+	outcome_equal(&mine, &want);
+	return ok;
+}
+
+/* One field of a SubmitReply's encoding (or an unknown one) for reply_bytes to shuffle:
+ * field number, wire type and value (a varint's, or a length for wire type 2, of x). */
+static size_t put_field(uint8_t *p, uint64_t field, unsigned wt, uint64_t v, uint64_t *x)
+{
+	size_t n = hw_frame_varint_put(p, field << 3 | wt);
+	if (wt == 0)
+		return n + hw_frame_varint_put(p + n, v);
+	size_t len = wt == 1 ? 8 : wt == 5 ? 4 : (size_t)v;
+	if (wt == 2)
+		n += hw_frame_varint_put(p + n, v);
+	for (size_t k = 0; k < len; k++)
+		p[n + k] = (uint8_t)(wt == 2 && k % 3 ? ' ' + k % 90 : hw_splitmix64(x));
+	return n + len;
+}
+
+/* A SubmitReply as another encoder might write it: its fields in a random order, some
+ * twice, with unknown fields of every wire type protobuf-c skips among them. */
+static size_t reply_bytes(uint8_t *p, uint64_t *x)
+{
+	size_t n = 0;
+	unsigned count = 1 + (unsigned)(hw_splitmix64(x) % 9);
+	for (unsigned i = 0; i < count; i++) {
+		uint64_t r = hw_splitmix64(x), field = 1 + r % 8;
+		static const unsigned other[] = {0, 1, 2, 5};
+		unsigned wt = field <= 4 ? 0 : field <= 6 ? 2 : other[(r >> 8) % 4];
+		if (field == 8)
+			field = 7 + (r >> 16) % 100000;
+		uint64_t v = wt == 2 ? (r >> 24) % 70 : hw_splitmix64(x) >> (r >> 32) % 64;
+		n += put_field(p + n, field, wt, v, x);
+	}
+	return n;
+}
+
+/* The client's decoder of SUBMIT_REPLY agrees with protobuf-c's unpack: on every body a
+ * node writes (20,000 outcomes, outcome_make), on bodies another encoder could write
+ * (reply_bytes: any order, repeats, unknown fields), and, never laxer, on every cut and
+ * every single-byte change of the latter. Seeded: it prints it. */
+static void test_submit_reply_get(void **state)
+{
+	(void)state;
+	uint64_t seed = 0x5eed0025u, x = seed;
+	print_message("seed %" PRIu64 "\n", seed);
+	uint8_t body[2048];
+	bool theirs;
+	for (unsigned i = 0; i < 20000; i++) {
+		struct hw_outcome o, back;
+		outcome_make(i, &x, &o);
+		size_t n = hw_frame_submit_reply_body(body, sizeof body, &o);
+		assert_true(reply_agrees(body, n, &theirs));
+		assert_int_equal(hw_frame_submit_reply_get(body, n, &back), 0);
+		o.reject.code = o.code;
+		outcome_equal(&back, &o);
+	}
+	unsigned refused = 0;
+	for (unsigned i = 0; i < 2000; i++) {
+		size_t n = reply_bytes(body, &x);
+		assert_true(reply_agrees(body, n, &theirs));
+		for (size_t cut = 0; cut < n; cut++)
+			(void)reply_agrees(body, cut, &theirs);
+		size_t at = (size_t)(hw_splitmix64(&x) % n);
+		uint8_t was = body[at];
+		body[at] = (uint8_t)hw_splitmix64(&x);
+		refused += !reply_agrees(body, n, &theirs) && theirs;
+		body[at] = was;
+	}
+	print_message("changed bodies protobuf-c took and the decoder refused: %u of 2000\n",
+		      refused);
 }
 
 int main(void)
@@ -471,6 +588,7 @@ int main(void)
 		cmocka_unit_test(test_submit_hdr),
 		cmocka_unit_test(test_frames_take),
 		cmocka_unit_test(test_submit_reply_body),
+		cmocka_unit_test(test_submit_reply_get),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
