@@ -343,11 +343,12 @@ struct hw_node {
 	struct hw_epoch_map *rejoin; /* the diverged primary's epochs (node_rejoin.c) */
 	struct hw_epoch_map *rejoin_failed; /* the last offer whose rejoin could not be done:
 					     * the same one again is not tried again */
-	/* what the store says of the primary's durable position (node.primary_said) */
+	/* what DIR/primary.said says of the primary's durable position (node_rejoin.c) */
 	struct hw_said {
-		bool known;     /* a value is stored */
+		bool known;     /* a value is saved */
 		bool listening; /* ... saved while connected: it may have heard more since */
 		uint64_t lsn;   /* ... the most the primary said durable */
+		uint64_t ino;   /* data.mdb's inode, which the value is of */
 	} said;
 	struct hw_digest *digest;    /* node_digest.c: the digest query job, made on first use */
 
@@ -755,21 +756,21 @@ void hw__rejoin_stop(struct hw_node *n);
 /* hw__rejoin_stop, and forget the offer whose rejoin could not be done (a hello taken, a
  * promotion, the node's close): a refusal after it is judged anew. */
 void hw__rejoin_free(struct hw_node *n);
-/* A standby without failover keeps in its store's meta (node.primary_said, docs/formats.md)
- * the most its primary said durable, so that after a restart it judges a restarted
- * primary's offer as it would have before (docs/failover.md "A static primary
- * restarted"). hw__said_load: after hw_standby_init, the stored value, if saved while not
- * listening, is what the standby heard (sb.primary_durable, sb.primary_heard); HW_EFORMAT
- * for a value it cannot read. hw__said_save: store what the standby heard, as listening
- * (a primary's hello was taken: a crash from then on may lose what it hears) or not (the
- * connection closed: it hears nothing more); written and flushed only when it differs
- * from what is stored (a write blocks the loop for one store commit: at a connection's
- * start and end only). hw__said_into: the same, listening, into the store in dir (a
- * snapshot's copy, which holds its sender's). Each a no-op for other nodes; 0 or a
- * storage error (sticky). Loop thread. */
+/* A standby without failover keeps in its data directory (DIR/primary.said,
+ * docs/formats.md) the most its primary said durable, so that after a restart it judges a
+ * restarted primary's offer as it would have before (docs/failover.md "A static primary
+ * restarted"). hw__said_load: after hw_standby_init, the saved value, if saved while not
+ * listening and of this data.mdb, is what the standby heard (sb.primary_durable,
+ * sb.primary_heard); a record torn, damaged or of another data.mdb (a snapshot's copy
+ * installed, a restore) is not heard. hw__said_save: save what the standby heard, as
+ * listening (a primary's hello was taken: a crash from then on may lose what it hears)
+ * or not (the connection closed: it hears nothing more); written and flushed only when
+ * it differs from what is saved. It never waits for the store (its write lock, a
+ * commit): the loop blocks for one 32-byte write and its flush, at a connection's start
+ * and end only. Each a no-op for other nodes; 0 or -errno (a storage error, sticky).
+ * Loop thread. */
 int hw__said_load(struct hw_node *n);
 int hw__said_save(struct hw_node *n, bool listening);
-int hw__said_into(struct hw_node *n, const char *dir);
 
 /* node_snapshot.c. Primary: */
 /* True when a standby whose log ends at its_lsn cannot be streamed to: our log starts

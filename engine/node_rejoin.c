@@ -31,17 +31,24 @@
  * only then, naming its head and the hash there (Rejoin.last_hash), and the standby sets
  * its entries past that head aside only if its log holds that entry and the primary never
  * said it was durable past that head (static_keeps): a crash, which lost nothing it had
- * acknowledged, not a store put back to an older copy. What it heard is kept in its store
- * (hw__said_save) for a judgement after its own restart.
+ * acknowledged, not a store put back to an older copy. What it heard is kept in its data
+ * directory (hw__said_save) for a judgement after its own restart.
  *
  * Logs: rejoin_offered (primary), rejoin_planned, rejoined, needs_rejoin; without
  * failover ahead_planned, ahead_set_aside, ahead_kept. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "base/bytes.h"
 #include "base/clock.h"
+#include "base/fs.h"
 #include "base/log.h"
 #include "engine/node_int.h"
 #include "replica/rejoin.h"
@@ -144,11 +151,15 @@ int hw__rejoin_on_frame(struct hw_node *n, const struct hw_frame *f)
 	return rc;
 }
 
-/* meta key and layout: version 1 | listening (1: saved while connected) | lsn (8),
- * little-endian (docs/formats.md). */
-#define SAID_KEY   "node.primary_said"
-#define SAID_BYTES (1u + 1u + 8u)
-_Static_assert(SAID_BYTES <= HW_STORE_META_VAL_MAX, "node.primary_said fits a meta value");
+/* DIR/primary.said (docs/formats.md), one sector written in place and flushed, beside the
+ * store, so that saving it never waits for the store's write lock or a commit: "HWSAID",
+ * version 1, listening (1: saved while connected), then lsn and data.mdb's inode (8 bytes
+ * each, little-endian), and 8 bytes of BLAKE2b over the first 24. A record that is torn,
+ * of another version or of another data.mdb (a snapshot's copy, a restore) is not heard. */
+#define SAID_NAME    "primary.said"
+#define SAID_BYTES   32u
+#define SAID_VERSION 1u
+static const uint8_t said_magic[6] = {'H', 'W', 'S', 'A', 'I', 'D'};
 
 /* Only a standby without failover judges a restarted primary's offer by itself. */
 static bool said_kept(const struct hw_node *n)
@@ -156,11 +167,68 @@ static bool said_kept(const struct hw_node *n)
 	return n->cfg.role == HW_ROLE_STANDBY && n->voters == NULL;
 }
 
-static int said_put(struct hw_store *s, const struct hw_said *v)
+static int said_path(const char *dir, const char *name, char *path)
 {
-	uint8_t b[SAID_BYTES] = {1, v->listening};
-	hw_put_u64(b + 2, v->lsn);
-	return hw_store_meta_put(s, SAID_KEY, b, sizeof b);
+	int len = snprintf(path, PATH_MAX, "%s/%s", dir, name);
+	return len >= 0 && len < PATH_MAX ? 0 : -ENAMETOOLONG;
+}
+
+static void said_check(const uint8_t *b, uint8_t out[8])
+{
+	crypto_generichash(out, 8, b, SAID_BYTES - 8, NULL, 0);
+}
+
+/* v from the record in dir if it is whole and of data.mdb's inode v->ino (else not
+ * known). 0 or -errno. */
+static int said_read(const char *dir, struct hw_said *v)
+{
+	*v = (struct hw_said){.ino = v->ino};
+	char path[PATH_MAX];
+	uint8_t b[SAID_BYTES], check[8];
+	int rc = said_path(dir, SAID_NAME, path);
+	int fd = rc == 0 ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+	if (fd < 0)
+		return rc != 0 ? rc : errno == ENOENT ? 0 : -errno; /* none: not heard */
+	ssize_t got = pread(fd, b, sizeof b, 0);
+	rc = got < 0 ? -errno : 0;
+	close(fd);
+	if (got != (ssize_t)sizeof b || memcmp(b, said_magic, sizeof said_magic) != 0 ||
+	    b[6] != SAID_VERSION || b[7] > 1 || hw_get_u64(b + 16) != v->ino)
+		return rc;
+	said_check(b, check);
+	if (memcmp(check, b + 24, sizeof check) == 0)
+		*v = (struct hw_said){.known = true,
+				      .listening = b[7] == 1,
+				      .lsn = hw_get_u64(b + 8),
+				      .ino = v->ino};
+	return 0;
+}
+
+/* Write v as the record in dir and flush it (and dir, when it made the file). 0 or
+ * -errno. */
+static int said_write(const char *dir, const struct hw_said *v)
+{
+	uint8_t b[SAID_BYTES];
+	memcpy(b, said_magic, sizeof said_magic);
+	b[6] = SAID_VERSION;
+	b[7] = v->listening;
+	hw_put_u64(b + 8, v->lsn);
+	hw_put_u64(b + 16, v->ino);
+	said_check(b, b + 24);
+	char path[PATH_MAX];
+	int rc = said_path(dir, SAID_NAME, path);
+	int fd = rc == 0 ? open(path, O_WRONLY | O_CLOEXEC) : -1;
+	bool made = rc == 0 && fd < 0 && errno == ENOENT;
+	if (made)
+		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return rc != 0 ? rc : -errno;
+	ssize_t put = pwrite(fd, b, sizeof b, 0);
+	rc = put < 0 ? -errno : put != (ssize_t)sizeof b ? -EIO : 0;
+	if (rc == 0 && fdatasync(fd) != 0) /* never retried: the caller fails the node */
+		rc = -errno;
+	close(fd);
+	return rc == 0 && made ? hw_fs_sync(dir) : rc;
 }
 
 int hw__said_load(struct hw_node *n)
@@ -168,47 +236,36 @@ int hw__said_load(struct hw_node *n)
 	n->said = (struct hw_said){0};
 	if (!said_kept(n))
 		return 0;
-	uint8_t b[SAID_BYTES];
-	size_t len = 0;
-	int rc = hw_store_meta_get(n->store, SAID_KEY, b, sizeof b, &len);
-	if (rc == HW_ENOTFOUND)
-		return 0; /* a data directory of an older version: not heard */
-	if (rc == 0 && (len != SAID_BYTES || b[0] != 1 || b[1] > 1))
-		rc = HW_EFORMAT;
-	if (rc != 0)
-		return rc;
-	n->said = (struct hw_said){.known = true, .listening = b[1] == 1, .lsn = hw_get_u64(b + 2)};
-	if (!n->said.listening) { /* it heard all there was to hear before it stopped */
+	char path[PATH_MAX];
+	struct stat st;
+	int rc = said_path(n->cfg.data_dir, "data.mdb", path);
+	if (rc == 0 && stat(path, &st) != 0)
+		rc = -errno;
+	if (rc == 0) {
+		n->said.ino = (uint64_t)st.st_ino;
+		rc = said_read(n->cfg.data_dir, &n->said);
+	}
+	if (rc == 0 && n->said.known && !n->said.listening) {
+		/* it heard all there was to hear before it stopped */
 		n->sb.primary_durable = n->said.lsn;
 		n->sb.primary_heard = true;
 	}
-	return 0;
+	return rc;
 }
 
 int hw__said_save(struct hw_node *n, bool listening)
 {
 	if (!said_kept(n) || n->store == NULL || (!listening && !n->sb.primary_heard))
-		return 0; /* it heard nothing: what is stored stays true */
-	struct hw_said v = {.known = true, .listening = listening, .lsn = n->sb.primary_durable};
+		return 0; /* it heard nothing: what is saved stays true */
+	struct hw_said v = {.known = true,
+			    .listening = listening,
+			    .lsn = n->sb.primary_durable,
+			    .ino = n->said.ino};
 	if (n->said.known && n->said.listening == v.listening && n->said.lsn == v.lsn)
 		return 0;
-	int rc = said_put(n->store, &v);
+	int rc = said_write(n->cfg.data_dir, &v);
 	if (rc == 0)
 		n->said = v;
-	return rc;
-}
-
-int hw__said_into(struct hw_node *n, const char *dir)
-{
-	if (!said_kept(n))
-		return 0;
-	struct hw_store *s;
-	int rc = hw_store_open(dir, NULL, &s);
-	if (rc == 0) {
-		struct hw_said v = {.known = true, .listening = true, .lsn = n->sb.primary_durable};
-		rc = said_put(s, &v);
-		hw_store_close(s);
-	}
 	return rc;
 }
 

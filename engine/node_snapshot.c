@@ -827,9 +827,10 @@ static int install(struct hw_node *n, char *aside, size_t cap)
 	n->store = NULL;
 	if (rc == 0) {
 		what = "cannot keep this node's election state";
+		/* DIR/primary.said stays with the data set aside: the copy holds none, so
+		 * neither its sender's nor what this node heard before is trusted after a
+		 * restart (hw__said_load), until a connection's end saves it anew */
 		rc = hw__election_state_into(n, rx->dir);
-		if (rc == 0) /* its sender's, if any, is not what this standby heard */
-			rc = hw__said_into(n, rx->dir);
 	}
 	if (rc == 0) {
 		what = "cannot swap the data directory";

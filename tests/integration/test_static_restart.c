@@ -6,18 +6,20 @@
  * with SIGKILL and restarted at the head it recovered. The vault was sent nothing p1 had
  * not flushed and follows at once; s1, killed meanwhile, kept what it heard p1 say of how
  * far it was durable, and sets its entries past p1's head aside and follows; one whose
- * store does not know that (killed while it listened, or of an older version) cannot
- * tell that crash from a primary put back to an older copy, is refused and keeps its
- * entries until the operator rebuilds it; every acknowledged record is on all three,
- * durable submits are acknowledged again, and the three end equal. A standby that ran on
- * and heard p1 say how far it was durable sets its entries past the head p1 restarted
- * with aside and follows, also when p1 has taken other records at those LSNs since; one
- * whose primary was put back to an older copy (its head short of what it had said
- * durable) keeps its log and refuses; one whose log is not the restarted primary's at its
- * head (a fake p1's) logs needs_rejoin and dials on until the primary's side is put
- * right. And a standby whose store fails under the load (its store file's fsyncs, through
- * the shim) says so once and does not promise a redial it will not make. */
+ * record of that is torn (a crash during its write; as one killed while it listened, or
+ * of an older version) or of another data.mdb (a copy put in its place) cannot tell that
+ * crash from a primary put back to an older copy, is refused and keeps its entries until
+ * the operator rebuilds it; every acknowledged record is on all three, durable submits
+ * are acknowledged again, and the three end equal. A standby that ran on and heard p1 say
+ * how far it was durable sets its entries past the head p1 restarted with aside and
+ * follows, also when p1 has taken other records at those LSNs since; one whose primary
+ * was put back to an older copy (its head short of what it had said durable) keeps its
+ * log and refuses; one whose log is not the restarted primary's at its head (a fake p1's)
+ * logs needs_rejoin and dials on until the primary's side is put right. And a standby
+ * whose store fails under the load (its store file's fsyncs, through the shim) says so
+ * once and does not promise a redial it will not make. */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -34,9 +36,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "base/bytes.h"
 #include "base/log.h"
 #include "hawser.h"
 #include "replica/rejoin.h"
+#include "replica/snapshot.h"
 #include "replica/store.h"
 #include "tests/integration/fake_primary.h"
 #include "tests/integration/fake_wire.h"
@@ -480,8 +484,8 @@ static void test_static_offer_only_to_a_judging_standby(void **state)
 
 /* s1, killed after it lost p1, comes back holding entries after p1's head that p1 never
  * flushed (its log reached held): it heard p1 say how far it was durable before it was
- * killed (its store kept it), so it sets exactly those aside and follows, with no
- * rebuild. */
+ * killed (its data directory kept it), so it sets exactly those aside and follows, with
+ * no rebuild. */
 static void standby_restarted_sets_aside(struct fix *f, uint64_t head, uint64_t held)
 {
 	assert_true(held > head); /* it held entries p1 streamed and never flushed */
@@ -502,25 +506,54 @@ static void standby_restarted_sets_aside(struct fix *f, uint64_t head, uint64_t 
 	assert_true(r.why_ok);
 }
 
-/* s1's store as a standby killed while it listened to its primary leaves it (or one of a
- * version that kept no such value): what it heard is not known to be all there was
- * (node.primary_said saved listening, docs/formats.md). */
+/* s1's record of what it heard (DIR/primary.said, docs/formats.md), saved when it lost
+ * p1 (listening 0, an lsn past 0), torn as a crash during its rewrite in place leaves it:
+ * its lsn zeroed, its check that of the lsn it had. It reads as not heard, as a standby
+ * killed while it listened to its primary leaves it (or one of a version that kept no
+ * such record); read as heard, lsn 0 would set s1's entries aside. */
 static void forget_heard(struct fix *f)
 {
-	struct hw_store *st;
-	assert_int_equal(hw_store_open(f->s.dir, NULL, &st), 0);
-	uint8_t v[10] = {1, 1}; /* version 1, listening, lsn 0 */
-	assert_int_equal(hw_store_meta_put(st, "node.primary_said", v, sizeof v), 0);
-	hw_store_close(st);
+	char path[HW_PROC_PATH_MAX + 16];
+	snprintf(path, sizeof path, "%s/primary.said", f->s.dir);
+	int fd = open(path, O_RDWR | O_CLOEXEC);
+	assert_true(fd >= 0);
+	uint8_t rec[33], zero[8] = {0};
+	assert_int_equal(pread(fd, rec, sizeof rec, 0), 32);
+	assert_int_equal(rec[7], 0); /* saved when the connection ended */
+	assert_true(hw_get_u64(rec + 8) > 0);
+	assert_int_equal(pwrite(fd, zero, sizeof zero, 8), (ssize_t)sizeof zero);
+	assert_int_equal(close(fd), 0);
 }
+
+/* s1's data.mdb replaced by a copy of it, another file (as a restore into its directory
+ * makes one): its record of what it heard, whole, is of the file it replaced, and reads
+ * as not heard. */
+static void store_copied(struct fix *f)
+{
+	char copy[HW_PROC_PATH_MAX + 16], from[HW_PROC_PATH_MAX + 32], to[HW_PROC_PATH_MAX + 16];
+	snprintf(copy, sizeof copy, "%s/s1-copy", f->root);
+	struct hw_store_opts ro = {.read_only = true};
+	struct hw_store *st;
+	struct hw_snapshot_info info;
+	assert_int_equal(hw_store_open(f->s.dir, &ro, &st), 0);
+	assert_int_equal(hw_snapshot_make(st, copy, &info), 0);
+	hw_store_close(st);
+	snprintf(from, sizeof from, "%s/data.mdb", copy);
+	snprintf(to, sizeof to, "%s/data.mdb", f->s.dir);
+	assert_int_equal(rename(from, to), 0);
+}
+
+/* What s1 keeps of what it heard, when p1 is killed: all of it (s1 killed after it lost
+ * p1), a record torn (forget_heard) or one of another data.mdb (store_copied). */
+enum kept { KEPT_HEARD, KEPT_TORN, KEPT_COPIED };
 
 /* p1's disk fails under a durable load and p1 is killed; s1, which lost p1, is killed
  * (heard) or stopped with what it stored. p1 restarts at a head holding every
  * acknowledged record; the vault holds nothing after that head and follows; s1 sets its
- * entries past that head aside and follows (heard), or, its store not knowing what it
- * heard, is refused, keeps its entries, and, rebuilt empty, catches up; the held submits
- * are acknowledged and all three end equal. */
-static void primary_killed(struct fix *f, bool heard)
+ * entries past that head aside and follows (heard), or, its record of what it heard
+ * torn or of another data.mdb, is refused, keeps its entries, and, rebuilt empty, catches up; the
+ * held submits are acknowledged and all three end equal. */
+static void primary_killed(struct fix *f, enum kept kept)
 {
 	init_nodes(f);
 	start_nodes(f);
@@ -530,12 +563,15 @@ static void primary_killed(struct fix *f, bool heard)
 	struct hw_tstatus vs, ss;
 	assert_int_equal(hw_tnode_status(&f->v, &vs), 0);
 	assert_int_equal(hw_tnode_status(&f->s, &ss), 0); /* its log's end: its store lags */
-	if (heard) {
+	if (kept == KEPT_HEARD) {
 		assert_int_equal(hw_proc_signal(&f->s.proc, SIGKILL), 0);
 		assert_int_equal(hw_proc_reap(&f->s.proc, STOP_WAIT_MS), 128 + SIGKILL);
 	} else {
 		assert_int_equal(hw_proc_stop(&f->s.proc, STOP_WAIT_MS), 0);
-		forget_heard(f);
+		if (kept == KEPT_TORN)
+			forget_heard(f);
+		else
+			store_copied(f);
 	}
 	uint64_t head = restarted(f);
 	assert_true(head >= hw_load_acked_max(&f->load)); /* nothing acknowledged was lost */
@@ -543,7 +579,7 @@ static void primary_killed(struct fix *f, bool heard)
 	load_start(f, &f->after, AFTER, 2);
 	uint64_t seen;
 	assert_int_equal(hw_tnode_wait_durable(&f->p, head + AFTER, EVENT_WAIT_MS, &seen), 0);
-	if (heard)
+	if (kept == KEPT_HEARD)
 		standby_restarted_sets_aside(f, head, ss.last_lsn);
 	else
 		standby_rebuilt(f, head);
@@ -567,12 +603,17 @@ static void primary_killed(struct fix *f, bool heard)
 
 static void test_static_primary_killed(void **state)
 {
-	primary_killed(*state, true);
+	primary_killed(*state, KEPT_HEARD);
 }
 
 static void test_static_primary_killed_unheard(void **state)
 {
-	primary_killed(*state, false);
+	primary_killed(*state, KEPT_TORN);
+}
+
+static void test_static_primary_killed_copied(void **state)
+{
+	primary_killed(*state, KEPT_COPIED);
 }
 
 /* s1's store fails (the fsyncs of its data.mdb, from SIGUSR1 on) under a durable load:
@@ -691,6 +732,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_static_primary_killed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_static_primary_killed_unheard, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_static_primary_killed_copied, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_static_needs_rejoin_dials_on, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_static_standby_ahead_set_aside, setup,
 						teardown),
