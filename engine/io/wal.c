@@ -770,7 +770,8 @@ int hw_wal_append(struct hw_wal *w, const uint8_t *entries, size_t len, uint64_t
 			off += hw_entry_len(entries + off);
 		}
 		struct hw_entry e;
-		if (w->last.lsn == 0 && hw_entry_parse(entries, hw_entry_len(entries), &e) == 0) {
+		if (w->last.lsn == 0 && hw_entry_parse(entries, hw_entry_len(entries), &e) == 0 &&
+		    e.lsn == 1) {
 			memcpy(w->chain, e.hash, HW_HASH_BYTES); /* entry 1: the log was empty */
 			w->has_chain = true;
 		}

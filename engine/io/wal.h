@@ -94,10 +94,11 @@ int hw_wal_append(struct hw_wal *w, const uint8_t *entries, size_t len, uint64_t
 const struct hw_head *hw_wal_last(const struct hw_wal *w);
 
 /* The hash of entry 1 (the chain's identity, as hw_store_chain_id says it) into out, when
- * this log holds it: found at open or queued by hw_wal_append since the open or the last
- * reset. The store may not have committed it yet (a writer holds batches open, a vault
- * holds entries for its delay, a blocked apply never takes them); a reset drops it, as
- * the store then holds everything. 0, or HW_ENOTFOUND (out untouched). Loop thread. */
+ * this log found it at open or hw_wal_append queued it since the open or the last reset
+ * (a checkpoint that drops its segment does not forget it: the store has it by then). The store may
+ * not have committed it yet (a writer holds batches open, a vault holds entries for its delay, a
+ * blocked apply never takes them); a reset drops it, as the store then holds everything. 0, or
+ * HW_ENOTFOUND (out untouched). Loop thread. */
 int hw_wal_chain_id(const struct hw_wal *w, uint8_t out[HW_HASH_BYTES]);
 
 /* Bytes queued and not yet taken by a flusher. Any thread. */
