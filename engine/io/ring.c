@@ -10,7 +10,9 @@
  *   - The before-block hook works the kick list (start sends, re-arm receives, cancel and
  *     finish closing connections), submits with io_uring_submit_and_get_events() and
  *     reaps; it repeats while that produced more work, a bounded number of rounds. Then
- *     it drains the eventfd, which its own submits signalled with what they completed.
+ *     it drains the eventfd, which its own submits signalled with what they completed,
+ *     and looks once more: the kernel sets IORING_SQ_TASKRUN (and posts CQEs) before it
+ *     signals, so what a drained signal announced shows in kernel_work_pending().
  *   - The eventfd callback calls io_uring_get_events() (with DEFER_TASKRUN the CQ
  *     stays empty until then) and reaps; the hook drains the eventfd.
  *   - Reaping copies a batch of CQEs out and advances the CQ before running any handler
