@@ -417,7 +417,8 @@ struct member {
 	char addr[HW_ADDR_CHARS_MAX + 1]; /* as hw_addrs_parse() gives it */
 	struct hw_client *c;
 	int code;     /* 0: answered; else why not, in words in why */
-	bool replied; /* code is that of the node's DigestReply (else: no reply came) */
+	bool replied; /* the node answered (a reply, an ERROR, a frame it should not have sent
+		       * or could not be read); else no answer came, code says why */
 	char why[HW_REPORT_TEXT_BYTES]; /* as much as its check says */
 	/* the node's id once it answered, its address until then */
 	char node_id[HW_ADDR_CHARS_MAX + 1];
@@ -460,7 +461,7 @@ static void ask(const struct drill *d, struct member *m, uint64_t lsn)
 	uint8_t *body;
 	size_t len;
 	uint64_t max = d->replay_max ? d->replay_max : REPLAY_MAX_DEFAULT;
-	int rc = hw_client_digest(m->c, lsn, max, DIGEST_WAIT_MS, &body, &len);
+	int rc = hw_client_digest(m->c, lsn, max, DIGEST_WAIT_MS, &body, &len, &m->replied);
 	if (rc) {
 		m->code = rc;
 		snprintf(m->why, sizeof(m->why), "%s", hw_strerror(rc));
@@ -473,7 +474,6 @@ static void ask(const struct drill *d, struct member *m, uint64_t lsn)
 		snprintf(m->why, sizeof(m->why), "malformed digest reply");
 	} else {
 		m->code = r->code;
-		m->replied = true;
 		snprintf(m->why, sizeof(m->why), "%s", r->message);
 		if (r->node_id[0])
 			snprintf(m->node_id, sizeof(m->node_id), "%s", r->node_id);
@@ -550,16 +550,17 @@ static bool same_node(const struct member *m, size_t n, size_t *a, size_t *b)
 }
 
 /* Whether x has no digest for a reason that says nothing of its store, so its store was
- * not checked (no verdict on it): no reply came (it cannot be reached, the connection
- * failed or it refused the query, HW_EBUSY with another one), or its reply says it could
- * not do the work: no room for its replay's scratch (hw_scratch_full), a replay past the
- * limit (HW_ERANGE), no log to replay from or no such LSN (HW_ENOTFOUND), a replay
- * stopped by a reopen of its store (HW_ECANCELED). A node whose storage failed
- * (HW_ESTORE_FAILED), and any other code in a reply (its store failing the work), is a
- * FAIL. */
+ * not checked (no verdict on it): no answer came (it cannot be reached, the connection
+ * failed or closed, the wait timed out), or it answered that it could not do the work:
+ * busy with another query (HW_EBUSY), no room for its replay's scratch
+ * (hw_scratch_full), a replay past the limit (HW_ERANGE), no log to replay from or no
+ * such LSN (HW_ENOTFOUND), a replay stopped by a reopen of its store (HW_ECANCELED). A
+ * node that answered anything else is a FAIL: its storage failed (HW_ESTORE_FAILED),
+ * another code (its store failing the work), a reply that cannot be read, of the wrong
+ * type, or without a whole digest. */
 static bool unchecked(const struct member *x)
 {
-	return x->code != 0 && x->code != HW_ESTORE_FAILED &&
+	return x->code != 0 &&
 	       (!x->replied || hw_scratch_full(x->code) || x->code == HW_ERANGE ||
 		x->code == HW_ENOTFOUND || x->code == HW_EBUSY || x->code == HW_ECANCELED);
 }
@@ -860,7 +861,8 @@ const struct hw_cli_cmd hw_cli_drill_verify = {
 		"  scratch with less room free than the replay needs is ENOSPC, naming it). A\n"
 		"  node not reached, busy (HW_EBUSY), past the limit (HW_ERANGE), pruned\n"
 		"  (HW_ENOTFOUND) or without room is no verdict on its store: unless the\n"
-		"  others disagree the drill is an ERROR naming it.\n"
+		"  others disagree the drill is an ERROR naming it. A node that answers\n"
+		"  anything else (another code, a reply that is no digest) FAILs.\n"
 		"  Without --key/--insecure the --config node's own [security] is used;\n"
 		"  --dir/--config then only name the history's store. It needs one of\n"
 		"  --report-dir, --dir, --config or --scratch S (the report then goes to\n"

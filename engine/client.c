@@ -1336,6 +1336,7 @@ int hw__client_request(struct hw_client *c, enum hw_frame_type req_type,
 		       const struct ProtobufCMessage *q, enum hw_frame_type reply_type,
 		       int timeout_ms, struct hw_frame *f)
 {
+	*f = (struct hw_frame){0}; /* type 0: no frame answered (client_int.h) */
 	if (c->failed)
 		return c->failed;
 	uint8_t buf[256];
@@ -1355,9 +1356,11 @@ int hw__client_request(struct hw_client *c, enum hw_frame_type req_type,
 		while (rc == 0 && f->type == HW_FRAME_HEARTBEAT &&
 		       !past_with_nothing_buffered(c, deadline));
 		if (rc == 0 && f->type == HW_FRAME_HEARTBEAT)
-			return -ETIMEDOUT;
-		if (rc)
+			rc = -ETIMEDOUT;
+		if (rc) { /* a heartbeat, or an answer owed to an earlier request, is none */
+			*f = (struct hw_frame){0};
 			return rc;
+		}
 	} while (--c->owed > 0);
 	if (f->type == HW_FRAME_ERROR) /* the node's answer: it keeps the connection */
 		return error_code(c, f);

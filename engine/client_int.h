@@ -68,10 +68,14 @@ int hw_client_drill_isolate(struct hw_client *c, uint32_t duration_ms, int timeo
  * `hawser drill verify --connect`. Waits up to timeout_ms for the DIGEST_REPLY; *body is
  * a malloc'd copy of it (wire.proto DigestReply: its code says whether the node could
  * answer) for the caller to decode and free(). HW_EBUSY while another query runs on the
- * node (c stays good: ask again later), else errors as for hw_client_status(). Call it
- * with no submit outstanding. */
+ * node (c stays good: ask again later), else errors as for hw_client_status(). *answered
+ * says whether the node answered the query at all: true with 0, with the code of an ERROR
+ * frame it answered with, with HW_EPROTOCOL for a frame of another type or a malformed
+ * ERROR and with HW_EFRAME for a damaged frame; false when nothing came (the connection
+ * failed or closed, -ETIMEDOUT, c failed before with another code) or HW_ENOMEM lost the
+ * answer here. Call it with no submit outstanding. */
 int hw_client_digest(struct hw_client *c, uint64_t lsn, uint64_t replay_max, int timeout_ms,
-		     uint8_t **body, size_t *len);
+		     uint8_t **body, size_t *len, bool *answered);
 
 /* The connection's socket, so one thread can poll() many connections (the bench). Only
  * for POLLIN: read nothing from it yourself. Readable, or hw_client_ready(c), means
@@ -117,7 +121,9 @@ uint32_t hw_client_connects(const struct hw_client *c);
  * the reply, its body valid until the next read on c. An ERROR frame instead is the
  * node's answer: its code is returned and c stays good. Else -ETIMEDOUT (not sticky),
  * HW_ERANGE for a message over 256 bytes, HW_EPROTOCOL for another frame (sticky), or the
- * connection's sticky error. The calling thread owns c. */
+ * connection's sticky error. On an error *f is the frame the node answered with (an ERROR,
+ * or the other frame), or zeroed, type 0, when no frame answered (a damaged frame
+ * included: HW_EFRAME). The calling thread owns c. */
 int hw__client_request(struct hw_client *c, enum hw_frame_type req_type,
 		       const struct ProtobufCMessage *q, enum hw_frame_type reply_type,
 		       int timeout_ms, struct hw_frame *f);

@@ -10,17 +10,23 @@
 #include "hawser.h"
 #include "wire.pb-c.h"
 
-/* A request whose reply body the caller decodes: a malloc'd copy in *body. */
+/* A request whose reply body the caller decodes: a malloc'd copy in *body. *answered
+ * (when not NULL): whether the node answered at all (hw_client_digest). */
 static int request_body(struct hw_client *c, enum hw_frame_type req_type, const ProtobufCMessage *q,
-			enum hw_frame_type reply_type, int timeout_ms, uint8_t **body, size_t *len)
+			enum hw_frame_type reply_type, int timeout_ms, uint8_t **body, size_t *len,
+			bool *answered)
 {
 	*body = NULL;
 	*len = 0;
 	struct hw_frame f;
 	int rc = hw__client_request(c, req_type, q, reply_type, timeout_ms, &f);
+	if (answered) /* a frame, or one damaged on its way (no frame: type 0) */
+		*answered = rc == 0 || f.type != 0 || rc == HW_EFRAME;
 	if (rc)
 		return rc;
 	*body = malloc(f.len ? f.len : 1);
+	if (!*body && answered)
+		*answered = false; /* its answer lost here: no word on the node */
 	if (!*body)
 		return HW_ENOMEM;
 	memcpy(*body, f.body, f.len);
@@ -33,7 +39,7 @@ int hw_client_status(struct hw_client *c, int timeout_ms, uint8_t **body, size_t
 	Hawser__Wire__V1__StatusRequest q = HAWSER__WIRE__V1__STATUS_REQUEST__INIT;
 	q.peers = 1;
 	return request_body(c, HW_FRAME_STATUS_REQUEST, &q.base, HW_FRAME_STATUS, timeout_ms, body,
-			    len);
+			    len, NULL);
 }
 
 int hw_client_switchover(struct hw_client *c, const char *to, int timeout_ms, int *code, char *why,
@@ -90,13 +96,13 @@ int hw_client_drill_isolate(struct hw_client *c, uint32_t duration_ms, int timeo
 }
 
 int hw_client_digest(struct hw_client *c, uint64_t lsn, uint64_t replay_max, int timeout_ms,
-		     uint8_t **body, size_t *len)
+		     uint8_t **body, size_t *len, bool *answered)
 {
 	Hawser__Wire__V1__DigestQuery q = HAWSER__WIRE__V1__DIGEST_QUERY__INIT;
 	q.lsn = lsn;
 	q.replay_max = replay_max;
 	return request_body(c, HW_FRAME_DIGEST_QUERY, &q.base, HW_FRAME_DIGEST_REPLY, timeout_ms,
-			    body, len);
+			    body, len, answered);
 }
 
 int hw_client_promote(struct hw_client *c, bool accept, uint64_t from, uint64_t to, int timeout_ms,
@@ -107,5 +113,5 @@ int hw_client_promote(struct hw_client *c, bool accept, uint64_t from, uint64_t 
 	q.accept_from = from;
 	q.accept_to = to;
 	return request_body(c, HW_FRAME_PROMOTE_REQUEST, &q.base, HW_FRAME_PROMOTE_REPLY,
-			    timeout_ms, body, len);
+			    timeout_ms, body, len, NULL);
 }

@@ -206,6 +206,19 @@ static int on_query(struct server *s, int fd, const struct hw_frame *f)
 		answer_digest(s, fd, f);
 		return 1;
 	}
+	if (f->type == HW_FRAME_DIGEST_QUERY && s->how == JUNK_DIGEST) {
+		static const uint8_t junk[] = {0xff, 0xff, 0xff}; /* a varint without end */
+		(void)hw_fake_send_frame(fd, HW_FRAME_DIGEST_REPLY, junk, sizeof junk);
+		return 1;
+	}
+	if (f->type == HW_FRAME_DIGEST_QUERY && s->how == EMPTY_DIGEST) {
+		send_digest_reply(fd, DIGEST_LSN);
+		return 1;
+	}
+	if (f->type == HW_FRAME_DIGEST_QUERY && s->how == WRONG_REPLY) {
+		send_status(fd);
+		return 1;
+	}
 	if (f->type == HW_FRAME_DIGEST_QUERY && s->how == LATE_DIGEST) {
 		if (++s->queries == 2) {
 			send_digest_reply(fd, 1);

@@ -76,6 +76,11 @@ enum behaviour {
 			* replay would pass the drill's limit */
 	GONE_DIGEST,   /* as FULL_UNNAMED with code HW_ENOTFOUND and GONE_WHY: a node whose
 			* log was pruned, with nothing to replay from */
+	JUNK_DIGEST,   /* each DIGEST_QUERY gets a DIGEST_REPLY frame whose body is no
+			* DigestReply: a node whose answer is corrupt */
+	EMPTY_DIGEST,  /* each DIGEST_QUERY gets a DigestReply {DIGEST_LSN} of code 0 without
+			* a digest: a node that says it answered and does not */
+	WRONG_REPLY,   /* each DIGEST_QUERY gets a Status frame (STATUS) in answer */
 };
 
 #define DIGEST_LSN  9

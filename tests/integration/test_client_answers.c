@@ -116,9 +116,12 @@ static void test_request_error_keeps_connection(void **state)
 	struct hw_client *c = connect_to(&s);
 	uint8_t *body = NULL;
 	size_t len = 0;
-	assert_int_equal(hw_client_digest(c, 0, 0, 5000, &body, &len), HW_EBUSY);
+	bool answered = false;
+	assert_int_equal(hw_client_digest(c, 0, 0, 5000, &body, &len, &answered), HW_EBUSY);
+	assert_true(answered); /* the node's ERROR answers it */
 	assert_null(body);
-	assert_int_equal(hw_client_digest(c, 0, 0, 5000, &body, &len), 0);
+	assert_int_equal(hw_client_digest(c, 0, 0, 5000, &body, &len, &answered), 0);
+	assert_true(answered);
 	Hawser__Wire__V1__DigestReply *r = hawser__wire__v1__digest_reply__unpack(NULL, len, body);
 	assert_non_null(r);
 	assert_int_equal(r->lsn, 7);
@@ -132,8 +135,10 @@ static void test_request_error_keeps_connection(void **state)
 
 	server_start(&s, REFUSE_DIGEST);
 	c = connect_to(&s);
-	assert_int_equal(hw_client_digest(c, 0, 0, 5000, &body, &len), HW_EFAULT_OFF);
-	assert_int_equal(hw_client_digest(c, 0, 0, 5000, &body, &len), HW_ECLOSED);
+	assert_int_equal(hw_client_digest(c, 0, 0, 5000, &body, &len, &answered), HW_EFAULT_OFF);
+	assert_true(answered);
+	assert_int_equal(hw_client_digest(c, 0, 0, 5000, &body, &len, &answered), HW_ECLOSED);
+	assert_false(answered); /* no answer came: the node closed */
 	assert_int_equal(hw_client_status(c, 5000, &body, &len), HW_ECLOSED);
 	hw_client_close(c);
 	server_join(&s);
@@ -149,8 +154,11 @@ static void test_late_answer_not_taken(void **state)
 	struct hw_client *c = connect_to(&s);
 	uint8_t *body = NULL;
 	size_t len = 0;
-	assert_int_equal(hw_client_digest(c, 0, 0, 100, &body, &len), -ETIMEDOUT);
-	assert_int_equal(hw_client_digest(c, 0, 0, 5000, &body, &len), 0);
+	bool answered = true;
+	assert_int_equal(hw_client_digest(c, 0, 0, 100, &body, &len, &answered), -ETIMEDOUT);
+	assert_false(answered);
+	assert_int_equal(hw_client_digest(c, 0, 0, 5000, &body, &len, &answered), 0);
+	assert_true(answered);
 	Hawser__Wire__V1__DigestReply *r = hawser__wire__v1__digest_reply__unpack(NULL, len, body);
 	assert_non_null(r);
 	assert_int_equal(r->lsn, 2);

@@ -4,7 +4,7 @@
  * store, so the drill ends in ERROR (exit 1) naming the node and its words (scratch,
  * room needed and free), not FAIL (exit 3), unless the nodes that answered disagree; and
  * so is a node that cannot be reached, is busy, or refuses a replay past the limit or of
- * a pruned log. */
+ * a pruned log; a node that answers wrong (unreadable, wrong type, an odd code) FAILs. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -194,6 +194,39 @@ static void test_unchecked_is_error(void **state)
 	assert_non_null(strstr(f->cap.out, "2 of 3 nodes agree at LSN 9"));
 }
 
+/* After a drill() whose node i answered something other than a digest that says nothing
+ * of its being unable to do the work (code, in why): FAIL (exit 3), its check the one
+ * that failed, the two others agreeing. */
+static void assert_answered_fail(const struct fix *f, int rc, size_t i, const char *code,
+				 const char *why)
+{
+	char want[256];
+	assert_int_equal(rc, 3);
+	assert_int_equal(count(f->cap.out, "\"verdict\":\"fail\""), 1);
+	assert_int_equal(count(f->cap.out, "\"verdict\":\"skip\""), 0);
+	snprintf(want, sizeof want, "127.0.0.1:%u cannot answer: %s (%s)\"", (unsigned)f->port[i],
+		 why, code);
+	assert_non_null(strstr(f->cap.out, want));
+	assert_non_null(strstr(f->cap.out, "2 of 3 nodes agree at LSN 9"));
+}
+
+/* A node that answers, but with a reply that cannot be read, a digest that is not one,
+ * a frame of the wrong type or a code that is no reason to skip it (it refused the query
+ * as no node should), reached the drill and said something wrong of itself: FAIL (exit
+ * 3), not ERROR. */
+static void test_wrong_answer_is_fail(void **state)
+{
+	struct fix *f = *state;
+	const enum behaviour unreadable[NODES] = {DIGEST_AT, DIGEST_AT, JUNK_DIGEST};
+	assert_answered_fail(f, drill(f, unreadable), 2, "HW_EFRAME", "malformed digest reply");
+	const enum behaviour empty[NODES] = {EMPTY_DIGEST, DIGEST_AT, DIGEST_AT};
+	assert_answered_fail(f, drill(f, empty), 0, "HW_EFRAME", "malformed digest reply");
+	const enum behaviour wrong[NODES] = {DIGEST_AT, WRONG_REPLY, DIGEST_AT};
+	assert_answered_fail(f, drill(f, wrong), 1, "HW_EPROTOCOL", hw_strerror(HW_EPROTOCOL));
+	const enum behaviour refused[NODES] = {DIGEST_AT, DIGEST_AT, REFUSE_DIGEST};
+	assert_answered_fail(f, drill(f, refused), 2, "HW_EFAULT_OFF", hw_strerror(HW_EFAULT_OFF));
+}
+
 int main(void)
 {
 	if (hw_test_bin_or_skip("test_drill_verify_answers") == NULL)
@@ -202,6 +235,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_no_room_is_error, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_room_unnamed_or_disagree, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unchecked_is_error, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_wrong_answer_is_fail, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
