@@ -580,7 +580,8 @@ static void restore_end(const char *dir, const char *work, int lock, bool made, 
 }
 
 /* Move the restored data.mdb from work into dir (never over another: link fails then)
- * and flush dir. */
+ * and flush dir. A dir that cannot be flushed gets its data.mdb removed again (the work
+ * copy is gone by then): a failed restore leaves nothing restored, as it says. */
 static int restore_finish(const char *work, const char *dir, char *what)
 {
 	char from[PATH_MAX], to[PATH_MAX];
@@ -591,9 +592,20 @@ static int restore_finish(const char *work, const char *dir, char *what)
 		rc = errno == EEXIST
 			     ? hw__backup_fail(what, HW_EEXIST, "%s holds a store already", dir)
 			     : -errno;
-	if (rc == 0)
-		store_remove(work, true);
-	return rc == 0 ? hw_fs_sync(dir) : rc;
+	if (rc != 0)
+		return rc;
+	store_remove(work, true);
+	rc = hw_fs_sync(dir);
+	if (rc != 0 && unlink(to) == 0)
+		return hw__backup_fail(what, rc,
+				       "the restored store could not be flushed into "
+				       "it: removed, nothing restored");
+	if (rc != 0) /* the entry stays: say so */
+		return hw__backup_fail(what, rc,
+				       "the restored store could not be flushed into "
+				       "it, nor removed: %s is left, not durable",
+				       to);
+	return 0;
 }
 
 int hw_restore(const char *backup_dir, const char *dir, uint64_t until_lsn, int64_t until_time_ms,

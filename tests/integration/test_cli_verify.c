@@ -508,6 +508,48 @@ static void test_restore_no_room(void **state)
 	assert_int_equal(access(into, F_OK), -1);
 }
 
+/* hawser restore whose DIR2 cannot be flushed (every fsync under DIR2 fails from the
+ * n+1st on, n swept from 0 until the restore succeeds): each failed restore exits 1 and
+ * leaves no data.mdb in DIR2, as its "nothing restored" says, the last failing fsync being
+ * DIR2's own after the store was moved in. */
+static void test_restore_sync_fails(void **state)
+{
+	struct fix *f = *state;
+	char dir[4200], bak[4200], into[4200], mdb[4300], n[16];
+	path(f, "st", dir, sizeof dir);
+	path(f, "bak", bak, sizeof bak);
+	path(f, "into", into, sizeof into);
+	snprintf(mdb, sizeof mdb, "%s/data.mdb", into);
+	assert_int_equal(hw(&f->r, "init", dir, NULL), 0);
+	assert_int_equal(hw(&f->r, "ingest", dir, "--generate", "200", "--seed", "3", "--end-ms",
+			    END_MS, NULL),
+			 0);
+	assert_int_equal(hw(&f->r, "backup", dir, bak, NULL), 0);
+	int rc = 1, said = 0;
+	unsigned i;
+	for (i = 0; i < 200 && rc == 1; i++) {
+		assert_int_equal(mkdir(into, 0700), 0);
+		snprintf(n, sizeof n, "%u", i);
+		assert_int_equal(setenv("LD_PRELOAD", HW_FAULTS_LIB, 1), 0);
+		assert_int_equal(setenv("HW_FAULT_PATH", into, 1), 0);
+		assert_int_equal(setenv("HW_FAULT_FSYNC_AFTER", n, 1), 0);
+		rc = hw(&f->r, "restore", bak, into, NULL);
+		hw_test_fault_env_clear();
+		if (rc == 1) {
+			if (access(mdb, F_OK) == 0)
+				fail_msg("fsyncs after %u fail: %s left behind: %s", i, mdb,
+					 f->r.err);
+			said += strstr(f->r.err, "/into: Input/output error (EIO): the restored "
+						 "store could not be flushed into it: removed, "
+						 "nothing restored\n") != NULL;
+			assert_int_equal(hw_test_rm_rf(into), 0);
+		}
+	}
+	assert_int_equal(rc, 0);   /* enough fsyncs pass: restored */
+	assert_int_equal(said, 1); /* the last to fail was DIR2's own, after the move */
+	assert_int_equal(access(mdb, F_OK), 0);
+}
+
 int main(void)
 {
 	hw_bin = hw_test_bin_or_skip("test_cli_verify");
@@ -515,6 +557,7 @@ int main(void)
 		return 77;
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_restore_no_room, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_restore_sync_fails, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_verify_damage, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_verify_walk_damage, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_verify_lmdb_aborts, setup, teardown),
