@@ -456,18 +456,19 @@ static const char *restore_blame(char *pos[2], int rc, const struct hw_restore_i
 	return info->checked && target ? pos[1] : pos[0];
 }
 
-/* The restore of pos[0] into pos[1] stopped for want of room there (hw_scratch_full),
- * after the backup's checks: ENOSPC naming pos[1] and the room the restore needs there
- * and has (hw_restore_room), not the bare code of the store that filled. */
-static int restore_no_room(const struct hw_cli_cmd *cmd, char *pos[2])
+/* The restore into pos[1] stopped for want of room in its file system
+ * (hw_restore_no_room, room as it found it), after the backup's checks: ENOSPC naming
+ * pos[1] and the room the restore needs there and has, not the bare code of the store
+ * that filled. */
+static int restore_no_room(const struct hw_cli_cmd *cmd, char *pos[2],
+			   const struct hw_scratch_room *room)
 {
-	struct hw_scratch_room room;
 	char why[HW_SCRATCH_WHY_CHARS + 96], need[HW_SCRATCH_WHY_CHARS];
-	bool refused = hw_restore_room(pos[0], pos[1], &room) == -ENOSPC;
+	bool refused = hw_scratch_room_short(room);
 	snprintf(why, sizeof why, "%s%s; nothing restored, the backup only read",
 		 refused ? "no room for the restored store: "
 			 : "the restored store ran out of room",
-		 refused ? hw_scratch_room_why(&room, need, sizeof need) : "");
+		 refused ? hw_scratch_room_why(room, need, sizeof need) : "");
 	return hw_cli_fail_why(cmd->name, pos[1], -ENOSPC, why);
 }
 
@@ -558,8 +559,9 @@ static int cmd_restore(const struct hw_cli_cmd *cmd, int argc, char **argv)
 	hw_client_close(c);
 	if (trc)
 		hw_cli_fail(cmd->name, o.connect, trc);
-	if (info.checked && hw_scratch_full(rc))
-		return restore_no_room(cmd, pos);
+	struct hw_scratch_room room;
+	if (info.checked && hw_restore_no_room(rc, pos[0], pos[1], &room))
+		return restore_no_room(cmd, pos, &room);
 	if (rc)
 		return hw_cli_fail_why(cmd->name, restore_blame(pos, rc, &info), rc, info.what);
 	char hex[2 * HW_HASH_BYTES + 1], when[40];

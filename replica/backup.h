@@ -163,6 +163,15 @@ int hw_restore(const char *backup_dir, const char *dir, uint64_t until_lsn,
  * the MANIFEST's error (HW_EBACKUP, -errno) or that of reading the free space. */
 int hw_restore_room(const char *backup_dir, const char *dir, struct hw_scratch_room *room);
 
+/* Whether a hw_restore() of backup_dir into dir that failed with rc stopped for want of
+ * room in dir's file system: the OS said so (-ENOSPC, -EDQUOT), or the store filled
+ * (HW_ESTORE_FULL, which LMDB gives for a full disk and a full map alike) and that file
+ * system has less room than the restore needs (hw_restore_room, into *room). A store
+ * full with room to spare is its map, not the disk: false, as for any other rc. *room is
+ * zero unless rc is one of those codes. */
+bool hw_restore_no_room(int rc, const char *backup_dir, const char *dir,
+			struct hw_scratch_room *room);
+
 /* Copy the log entries of src after dst's head, up to until_lsn (0: all) and no entry
  * whose time is after until_time_ms (0: no limit), into dst through
  * hw_store_append_entries() (so every entry is checked and applied again), in batches.

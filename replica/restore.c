@@ -682,3 +682,13 @@ int hw_restore_room(const char *backup_dir, const char *dir, struct hw_scratch_r
 		return rc;
 	return hw_scratch_room_for(m.snapshot_bytes + m.log_bytes + m.log_bytes / 2, dir, room);
 }
+
+bool hw_restore_no_room(int rc, const char *backup_dir, const char *dir,
+			struct hw_scratch_room *room)
+{
+	*room = (struct hw_scratch_room){0};
+	if (!hw_scratch_full(rc))
+		return false;
+	bool short_of_room = hw_restore_room(backup_dir, dir, room) == -ENOSPC;
+	return rc != HW_ESTORE_FULL || short_of_room;
+}

@@ -664,6 +664,28 @@ static void test_backup_disk_full(void **state)
 	assert_string_equal(names, "INCOMPLETE ");
 }
 
+/* Whether a failed restore lacked room in its target's file system: the OS's ENOSPC or
+ * EDQUOT says so; a full store (HW_ESTORE_FULL: a full map or a full disk) only when that
+ * file system has less room than the restore needs, which the test's has, so there it
+ * is the map's, and hawser restore keeps its words; no other code is. */
+static void test_restore_no_room_only_without_room(void **state)
+{
+	struct fx *f = *state;
+	struct hw_scratch_room room;
+	char bk[300], dst[300];
+	path_in(f, "bk", bk);
+	assert_int_equal(hw_backup(f->s, bk, NULL, NULL, NULL), 0);
+	path_in(f, "r", dst); /* a DIR2 yet to be made: its parent's file system */
+	assert_int_equal(hw_restore_room(bk, dst, &room), 0); /* room to spare */
+	assert_false(hw_restore_no_room(HW_ESTORE_FULL, bk, dst, &room));
+	assert_true(room.need_bytes > 0 && room.free_bytes >= room.need_bytes);
+	assert_true(hw_restore_no_room(-ENOSPC, bk, dst, &room));
+	assert_true(hw_restore_no_room(-EDQUOT, bk, dst, &room));
+	assert_false(hw_restore_no_room(-EIO, bk, dst, &room));
+	assert_int_equal(room.need_bytes, 0);
+	assert_false(hw_restore_no_room(0, bk, dst, &room));
+}
+
 /* A snapshot's check against an expected chain: equal or unknown (NULL, all zero) passes,
  * another chain is HW_EDIVERGED; the check makes no lock file in the copy. */
 static void test_snapshot_check_chain(void **state)
@@ -1078,6 +1100,8 @@ int main(void)
 						store_fix_teardown),
 		cmocka_unit_test_setup_teardown(test_restore_hands_off, setup, store_fix_teardown),
 		cmocka_unit_test_setup_teardown(test_backup_disk_full, setup, store_fix_teardown),
+		cmocka_unit_test_setup_teardown(test_restore_no_room_only_without_room, setup,
+						store_fix_teardown),
 		cmocka_unit_test_setup_teardown(test_snapshot_check_chain, setup,
 						store_fix_teardown),
 		cmocka_unit_test_setup_teardown(test_replay, setup, store_fix_teardown),
