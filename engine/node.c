@@ -888,6 +888,8 @@ static int node_start(struct hw_node *n, const struct hw_channel_config *cc, str
 		*at = (struct hw_start_at){"node.data_dir", n->cfg.data_dir};
 	if (rc == 0) /* after: a cut swap's copy is finished first, not removed */
 		hw__snapshot_clear_left(n);
+	if (rc == 0)
+		rc = hw__said_drop(n);
 	if (rc == 0 && hw_fs_mount_root(n->cfg.data_dir))
 		hw_log("data_dir_mount_point", "dir=%s what=\"%s\"", n->cfg.data_dir,
 		       "a snapshot install renames the data directory, which a mount point refuses "

@@ -348,8 +348,10 @@ struct hw_node {
 		bool known;     /* a value is saved */
 		bool listening; /* ... saved while connected: it may have heard more since */
 		uint64_t lsn;   /* ... the most the primary said durable */
-		uint64_t ino;   /* data.mdb's inode, which the value is of */
+		uint64_t head_lsn; /* ... this node's log head when saved: trusted only while */
+		uint8_t head_hash[HW_HASH_BYTES]; /* the log still ends at that entry */
 	} said;
+	bool said_told;              /* a record not trusted was logged (at start only) */
 	struct hw_digest *digest;    /* node_digest.c: the digest query job, made on first use */
 
 	/* statistics */
@@ -760,17 +762,22 @@ void hw__rejoin_free(struct hw_node *n);
  * docs/formats.md) the most its primary said durable, so that after a restart it judges a
  * restarted primary's offer as it would have before (docs/failover.md "A static primary
  * restarted"). hw__said_load: after hw_standby_init, the saved value, if saved while not
- * listening and of this data.mdb, is what the standby heard (sb.primary_durable,
- * sb.primary_heard); a record torn, damaged or of another data.mdb (a snapshot's copy
- * installed, a restore) is not heard. hw__said_save: save what the standby heard, as
- * listening (a primary's hello was taken: a crash from then on may lose what it hears)
- * or not (the connection closed: it hears nothing more); written and flushed only when
- * it differs from what is saved. It never waits for the store (its write lock, a
- * commit): the loop blocks for one 32-byte write and its flush, at a connection's start
- * and end only. Each a no-op for other nodes; 0 or -errno (a storage error, sticky).
- * Loop thread. */
+ * listening and at this node's log head (its LSN and hash, hw_wal_last), is what the
+ * standby heard (sb.primary_durable, sb.primary_heard); a record torn, damaged, of
+ * another version, saved while listening or at another head (the log moved since: it
+ * followed in another mode, a restore, a copy, a set-aside, a crash that lost an
+ * unflushed tail) is not heard, and the first load (at start) logs why. hw__said_save:
+ * save what the standby heard, with the log's head, as listening (a primary's hello was
+ * taken: a crash from then on may lose what it hears) or not (the connection closed: it
+ * hears nothing more); written and flushed only when it differs from what is saved. It
+ * never waits for the store (its write lock, a commit), but its own write and flush
+ * (64 bytes) hold the loop, at a connection's start and end only. hw__said_drop: a node
+ * that keeps no record (a primary, a vault, a node with failover) removes one left from
+ * a run as a static standby, at start: what it hears and writes would not be in it. Each
+ * a no-op for other nodes; 0 or -errno (a storage error, sticky). Loop thread. */
 int hw__said_load(struct hw_node *n);
 int hw__said_save(struct hw_node *n, bool listening);
+int hw__said_drop(struct hw_node *n);
 
 /* node_snapshot.c. Primary: */
 /* True when a standby whose log ends at its_lsn cannot be streamed to: our log starts

@@ -43,7 +43,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/bytes.h"
@@ -153,13 +152,15 @@ int hw__rejoin_on_frame(struct hw_node *n, const struct hw_frame *f)
 
 /* DIR/primary.said (docs/formats.md), one sector written in place and flushed, beside the
  * store, so that saving it never waits for the store's write lock or a commit: "HWSAID",
- * version 1, listening (1: saved while connected), then lsn and data.mdb's inode (8 bytes
- * each, little-endian), and 8 bytes of BLAKE2b over the first 24. A record that is torn,
- * of another version or of another data.mdb (a snapshot's copy, a restore) is not heard. */
-#define SAID_NAME    "primary.said"
-#define SAID_BYTES   32u
-#define SAID_VERSION 1u
+ * version 2, listening (1: saved while connected), then the lsn said and this node's log
+ * head's LSN (8 bytes each, little-endian) and hash (32), and 8 bytes of BLAKE2b over the
+ * first 56. A record is trusted only while the log still ends at that head: anything that
+ * moved the head since may have been heard or acknowledged without it. */
+#define SAID_BYTES   64u
+#define SAID_CHECKED (SAID_BYTES - 8u)
+#define SAID_VERSION 2u
 static const uint8_t said_magic[6] = {'H', 'W', 'S', 'A', 'I', 'D'};
+_Static_assert(24u + HW_HASH_BYTES == SAID_CHECKED, "primary.said's fields fill its sector");
 
 /* Only a standby without failover judges a restarted primary's offer by itself. */
 static bool said_kept(const struct hw_node *n)
@@ -167,40 +168,46 @@ static bool said_kept(const struct hw_node *n)
 	return n->cfg.role == HW_ROLE_STANDBY && n->voters == NULL;
 }
 
-static int said_path(const char *dir, const char *name, char *path)
+static int said_path(const char *dir, char *path)
 {
-	int len = snprintf(path, PATH_MAX, "%s/%s", dir, name);
+	int len = snprintf(path, PATH_MAX, "%s/%s", dir, HW_SAID_FILE);
 	return len >= 0 && len < PATH_MAX ? 0 : -ENAMETOOLONG;
 }
 
 static void said_check(const uint8_t *b, uint8_t out[8])
 {
-	crypto_generichash(out, 8, b, SAID_BYTES - 8, NULL, 0);
+	crypto_generichash(out, 8, b, SAID_CHECKED, NULL, 0);
 }
 
-/* v from the record in dir if it is whole and of data.mdb's inode v->ino (else not
- * known). 0 or -errno. */
-static int said_read(const char *dir, struct hw_said *v)
+/* v from the record in dir, if it is there and whole (else not known, and *why says why
+ * when a record is there: "torn" or "version"). 0 or -errno. */
+static int said_read(const char *dir, struct hw_said *v, const char **why)
 {
-	*v = (struct hw_said){.ino = v->ino};
+	*v = (struct hw_said){0};
 	char path[PATH_MAX];
 	uint8_t b[SAID_BYTES], check[8];
-	int rc = said_path(dir, SAID_NAME, path);
+	int rc = said_path(dir, path);
 	int fd = rc == 0 ? open(path, O_RDONLY | O_CLOEXEC) : -1;
 	if (fd < 0)
 		return rc != 0 ? rc : errno == ENOENT ? 0 : -errno; /* none: not heard */
 	ssize_t got = pread(fd, b, sizeof b, 0);
 	rc = got < 0 ? -errno : 0;
 	close(fd);
-	if (got != (ssize_t)sizeof b || memcmp(b, said_magic, sizeof said_magic) != 0 ||
-	    b[6] != SAID_VERSION || b[7] > 1 || hw_get_u64(b + 16) != v->ino)
+	*why = "torn";
+	if (got < 7 || memcmp(b, said_magic, sizeof said_magic) != 0)
+		return rc;
+	*why = b[6] != SAID_VERSION ? "version" : "torn";
+	if (got != (ssize_t)sizeof b || b[6] != SAID_VERSION || b[7] > 1)
 		return rc;
 	said_check(b, check);
-	if (memcmp(check, b + 24, sizeof check) == 0)
-		*v = (struct hw_said){.known = true,
-				      .listening = b[7] == 1,
-				      .lsn = hw_get_u64(b + 8),
-				      .ino = v->ino};
+	if (memcmp(check, b + SAID_CHECKED, sizeof check) != 0)
+		return 0;
+	*v = (struct hw_said){.known = true,
+			      .listening = b[7] == 1,
+			      .lsn = hw_get_u64(b + 8),
+			      .head_lsn = hw_get_u64(b + 16)};
+	memcpy(v->head_hash, b + 24, HW_HASH_BYTES);
+	*why = NULL;
 	return 0;
 }
 
@@ -213,10 +220,11 @@ static int said_write(const char *dir, const struct hw_said *v)
 	b[6] = SAID_VERSION;
 	b[7] = v->listening;
 	hw_put_u64(b + 8, v->lsn);
-	hw_put_u64(b + 16, v->ino);
-	said_check(b, b + 24);
+	hw_put_u64(b + 16, v->head_lsn);
+	memcpy(b + 24, v->head_hash, HW_HASH_BYTES);
+	said_check(b, b + SAID_CHECKED);
 	char path[PATH_MAX];
-	int rc = said_path(dir, SAID_NAME, path);
+	int rc = said_path(dir, path);
 	int fd = rc == 0 ? open(path, O_WRONLY | O_CLOEXEC) : -1;
 	bool made = rc == 0 && fd < 0 && errno == ENOENT;
 	if (made)
@@ -231,42 +239,80 @@ static int said_write(const char *dir, const struct hw_said *v)
 	return rc == 0 && made ? hw_fs_sync(dir) : rc;
 }
 
+/* Whether v was saved at this node's log head (its LSN and hash). */
+static bool said_at_head(const struct hw_node *n, const struct hw_said *v)
+{
+	const struct hw_head *h = hw_wal_last(n->wal);
+	return v->head_lsn == h->lsn && memcmp(v->head_hash, h->hash, HW_HASH_BYTES) == 0;
+}
+
+/* The start's one line for a record that is there and not trusted (why), so that the
+ * operator is not surprised by ahead_kept later. */
+static void said_untrusted(const struct hw_node *n, const char *why)
+{
+	hw_log("primary_said_untrusted",
+	       "why=%s said_lsn=%llu said_head=%llu our_lsn=%llu what=\"%s\"", why,
+	       (unsigned long long)n->said.lsn, (unsigned long long)n->said.head_lsn,
+	       (unsigned long long)hw_wal_last(n->wal)->lsn,
+	       "DIR/" HW_SAID_FILE " is not trusted: a restarted primary's offer to set entries "
+	       "aside is refused (ahead_kept) until a connection's end saves it anew");
+}
+
 int hw__said_load(struct hw_node *n)
 {
 	n->said = (struct hw_said){0};
 	if (!said_kept(n))
 		return 0;
-	char path[PATH_MAX];
-	struct stat st;
-	int rc = said_path(n->cfg.data_dir, "data.mdb", path);
-	if (rc == 0 && stat(path, &st) != 0)
-		rc = -errno;
-	if (rc == 0) {
-		n->said.ino = (uint64_t)st.st_ino;
-		rc = said_read(n->cfg.data_dir, &n->said);
-	}
-	if (rc == 0 && n->said.known && !n->said.listening) {
-		/* it heard all there was to hear before it stopped */
+	const char *why = NULL;
+	int rc = said_read(n->cfg.data_dir, &n->said, &why);
+	if (rc == 0 && n->said.known && why == NULL)
+		why = n->said.listening            ? "listening"
+		      : !said_at_head(n, &n->said) ? "head_moved"
+						   : NULL;
+	if (rc == 0 && n->said.known && why == NULL) {
+		/* it heard all there was to hear before it stopped, and has followed no further */
 		n->sb.primary_durable = n->said.lsn;
 		n->sb.primary_heard = true;
 	}
+	if (rc == 0 && why != NULL && !n->said_told)
+		said_untrusted(n, why);
+	n->said_told = true; /* a rewind or an install moves the head: no news */
 	return rc;
 }
 
 int hw__said_save(struct hw_node *n, bool listening)
 {
-	if (!said_kept(n) || n->store == NULL || (!listening && !n->sb.primary_heard))
+	if (!said_kept(n) || n->store == NULL || n->wal == NULL ||
+	    (!listening && !n->sb.primary_heard))
 		return 0; /* it heard nothing: what is saved stays true */
+	const struct hw_head *h = hw_wal_last(n->wal);
 	struct hw_said v = {.known = true,
 			    .listening = listening,
 			    .lsn = n->sb.primary_durable,
-			    .ino = n->said.ino};
-	if (n->said.known && n->said.listening == v.listening && n->said.lsn == v.lsn)
+			    .head_lsn = h->lsn};
+	memcpy(v.head_hash, h->hash, HW_HASH_BYTES);
+	if (n->said.known && n->said.listening == v.listening && n->said.lsn == v.lsn &&
+	    said_at_head(n, &n->said))
 		return 0;
 	int rc = said_write(n->cfg.data_dir, &v);
 	if (rc == 0)
 		n->said = v;
 	return rc;
+}
+
+int hw__said_drop(struct hw_node *n)
+{
+	char path[PATH_MAX];
+	if (said_kept(n))
+		return 0;
+	int rc = said_path(n->cfg.data_dir, path);
+	if (rc == 0 && unlink(path) != 0)
+		rc = errno == ENOENT ? 1 : -errno;
+	if (rc == 0)
+		hw_log("primary_said_dropped", "what=\"%s\"",
+		       "DIR/" HW_SAID_FILE " of a run as a static standby removed: this node keeps "
+		       "none, and what it hears and writes now would not be in it");
+	return rc == 0 ? hw_fs_sync(n->cfg.data_dir) : rc > 0 ? 0 : rc;
 }
 
 /* Without failover (hw__rejoin_planned): why this standby keeps its entries past the
@@ -283,9 +329,11 @@ static const char *static_keeps(const struct hw_node *n, const struct hw_epoch_m
 	if (hw_wal_last(n->wal)->lsn <= m->last_lsn)
 		return "this standby's log is not longer than the primary's";
 	if (!n->sb.primary_heard)
-		return "this standby does not know what the primary last said (killed while "
-		       "connected, or a data directory of an older version), so it cannot tell a "
-		       "crash from a store put back to an older copy";
+		return "this standby does not know what the primary last said (DIR/" HW_SAID_FILE
+		       " missing, torn, of another version, saved while it listened: killed while "
+		       "connected, or at another log head: it followed in another mode, was "
+		       "restored or copied, set entries aside, or a crash lost its log's unflushed "
+		       "tail), so it cannot tell a crash from a store put back to an older copy";
 	if (n->sb.primary_durable > m->last_lsn)
 		return "the primary had said it was durable past the head it came back with: "
 		       "its store was put back to an older copy, and entries kept here may have "

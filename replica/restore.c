@@ -580,12 +580,18 @@ static void restore_end(const char *dir, const char *work, int lock, bool made, 
 }
 
 /* Move the restored data.mdb from work into dir (never over another: link fails then)
- * and flush dir. A dir that cannot be flushed gets its data.mdb removed again (the work
- * copy is gone by then): a failed restore leaves nothing restored, as it says. */
+ * and flush dir. A static standby's record of what its primary said, left in dir, is of
+ * the log that was there: it goes first. A dir that cannot be flushed gets its data.mdb
+ * removed again (the work copy is gone by then): a failed restore leaves nothing
+ * restored, as it says. */
 static int restore_finish(const char *work, const char *dir, char *what)
 {
 	char from[PATH_MAX], to[PATH_MAX];
-	int rc = hw__backup_path_join(from, work, "data.mdb");
+	int rc = hw__backup_path_join(to, dir, HW_SAID_FILE);
+	if (rc == 0 && unlink(to) != 0 && errno != ENOENT)
+		rc = -errno;
+	if (rc == 0)
+		rc = hw__backup_path_join(from, work, "data.mdb");
 	if (rc == 0)
 		rc = hw__backup_path_join(to, dir, "data.mdb");
 	if (rc == 0 && link(from, to) != 0)

@@ -45,6 +45,11 @@
 struct hw_fault;
 struct hw_store;
 
+/* A static standby's record, beside its store in the data directory, of what its primary
+ * said (engine/node_rejoin.c, docs/formats.md): of that directory's log only, so what
+ * builds a store anew there (a restore) removes it. */
+#define HW_SAID_FILE "primary.said"
+
 struct hw_store_opts {
 	uint64_t map_bytes;             /* initial LMDB map size; 0: HW_MAP_BYTES_INITIAL */
 	bool read_only;                 /* open for reading only (get, digest, verify) */

@@ -5,19 +5,20 @@
  * libhawser-faults.so, chaos/faultfs.c) while s1 stores what p1 sent, then p1 is killed
  * with SIGKILL and restarted at the head it recovered. The vault was sent nothing p1 had
  * not flushed and follows at once; s1, killed meanwhile, kept what it heard p1 say of how
- * far it was durable, and sets its entries past p1's head aside and follows; one whose
- * record of that is torn (a crash during its write; as one killed while it listened, or
- * of an older version) or of another data.mdb (a copy put in its place) cannot tell that
- * crash from a primary put back to an older copy, is refused and keeps its entries until
- * the operator rebuilds it; every acknowledged record is on all three, durable submits
- * are acknowledged again, and the three end equal. A standby that ran on and heard p1 say
- * how far it was durable sets its entries past the head p1 restarted with aside and
- * follows, also when p1 has taken other records at those LSNs since; one whose primary
- * was put back to an older copy (its head short of what it had said durable) keeps its
- * log and refuses; one whose log is not the restarted primary's at its head (a fake p1's)
- * logs needs_rejoin and dials on until the primary's side is put right. And a standby
- * whose store fails under the load (its store file's fsyncs, through the shim) says so
- * once and does not promise a redial it will not make. */
+ * far it was durable, and sets its entries past p1's head aside and follows (also with a
+ * copy of its data.mdb put in its place: its log, which the record is of, is the same);
+ * one whose record of that is torn (a crash during its write; as one killed while it
+ * listened, or of an older version) cannot tell that crash from a primary put back to an
+ * older copy, is refused and keeps its entries until the operator rebuilds it; every acknowledged
+ * record is on all three, durable submits are acknowledged again, and the three end equal. A
+ * standby that ran on and heard p1 say how far it was durable sets its entries past the head p1
+ * restarted with aside and follows, also when p1 has taken other records at those LSNs since; one
+ * whose primary was put back to an older copy (its head short of what it had said durable) keeps
+ * its log and refuses; one whose log is not the restarted primary's at its head (a fake p1's) logs
+ * needs_rejoin and dials on until the primary's side is put right. A standby whose log moved on
+ * after its record was saved (its directory run as a primary meanwhile) does not trust the record
+ * and keeps its entries. And a standby whose store fails under the load (its store file's fsyncs,
+ * through the shim) says so once and does not promise a redial it will not make. */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -52,6 +53,7 @@
 #define WINDOW        256u
 #define EVENT_WAIT_MS 20000
 #define STOP_WAIT_MS  10000
+#define SAID_BYTES    64 /* DIR/primary.said, version 2 (docs/formats.md) */
 
 struct fix {
 	char root[HW_PROC_PATH_MAX];
@@ -226,6 +228,9 @@ static void standby_rebuilt(struct fix *f, uint64_t head)
 	assert_true(held > head); /* it held entries p1 streamed and never flushed */
 	size_t mark;
 	assert_int_equal(hw_tnode_start(&f->s, &mark), 0);
+	size_t from = 0; /* said at its start, before anything is refused */
+	assert_true(hw_proc_wait_line(&f->s.proc, &from, "event=primary_said_untrusted", "why=torn",
+				      EVENT_WAIT_MS, NULL, 0));
 	assert_true(hw_proc_wait_line(&f->s.proc, &mark, "event=primary_refused",
 				      "code=HW_EDIVERGED", EVENT_WAIT_MS, NULL, 0));
 	/* and its status says why it does not follow, for the operator to see */
@@ -517,17 +522,16 @@ static void forget_heard(struct fix *f)
 	snprintf(path, sizeof path, "%s/primary.said", f->s.dir);
 	int fd = open(path, O_RDWR | O_CLOEXEC);
 	assert_true(fd >= 0);
-	uint8_t rec[33], zero[8] = {0};
-	assert_int_equal(pread(fd, rec, sizeof rec, 0), 32);
+	uint8_t rec[SAID_BYTES + 1], zero[8] = {0};
+	assert_int_equal(pread(fd, rec, sizeof rec, 0), SAID_BYTES);
 	assert_int_equal(rec[7], 0); /* saved when the connection ended */
 	assert_true(hw_get_u64(rec + 8) > 0);
 	assert_int_equal(pwrite(fd, zero, sizeof zero, 8), (ssize_t)sizeof zero);
 	assert_int_equal(close(fd), 0);
 }
 
-/* s1's data.mdb replaced by a copy of it, another file (as a restore into its directory
- * makes one): its record of what it heard, whole, is of the file it replaced, and reads
- * as not heard. */
+/* s1's data.mdb replaced by a copy of it, another file (its inode another): its record of
+ * what it heard is of its log, which ends where it did, and still reads as heard. */
 static void store_copied(struct fix *f)
 {
 	char copy[HW_PROC_PATH_MAX + 16], from[HW_PROC_PATH_MAX + 32], to[HW_PROC_PATH_MAX + 16];
@@ -544,15 +548,16 @@ static void store_copied(struct fix *f)
 }
 
 /* What s1 keeps of what it heard, when p1 is killed: all of it (s1 killed after it lost
- * p1), a record torn (forget_heard) or one of another data.mdb (store_copied). */
+ * p1, or stopped and its data.mdb replaced by a copy: store_copied) or a record torn
+ * (forget_heard). */
 enum kept { KEPT_HEARD, KEPT_TORN, KEPT_COPIED };
 
 /* p1's disk fails under a durable load and p1 is killed; s1, which lost p1, is killed
  * (heard) or stopped with what it stored. p1 restarts at a head holding every
  * acknowledged record; the vault holds nothing after that head and follows; s1 sets its
- * entries past that head aside and follows (heard), or, its record of what it heard
- * torn or of another data.mdb, is refused, keeps its entries, and, rebuilt empty, catches up; the
- * held submits are acknowledged and all three end equal. */
+ * entries past that head aside and follows (heard, copied), or, its record of what it
+ * heard torn, says so at its start, is refused, keeps its entries, and, rebuilt empty,
+ * catches up; the held submits are acknowledged and all three end equal. */
 static void primary_killed(struct fix *f, enum kept kept)
 {
 	init_nodes(f);
@@ -579,7 +584,7 @@ static void primary_killed(struct fix *f, enum kept kept)
 	load_start(f, &f->after, AFTER, 2);
 	uint64_t seen;
 	assert_int_equal(hw_tnode_wait_durable(&f->p, head + AFTER, EVENT_WAIT_MS, &seen), 0);
-	if (kept == KEPT_HEARD)
+	if (kept != KEPT_TORN)
 		standby_restarted_sets_aside(f, head, ss.last_lsn);
 	else
 		standby_rebuilt(f, head);
@@ -657,22 +662,39 @@ static int accept_dial(int lfd)
 	return fd;
 }
 
-/* A restarted primary's offer (its start head at LSN 5, and a hash there that is not
- * s1's entry's: another history), then its refusal. */
-static void offer_other_head(int fd)
+/* A fake p1 listening (its address into addr, 64 bytes) and s1 (no failover) configured
+ * to follow it, not started. Returns the fake's listening socket. */
+static int fake_pair(struct fix *f, char *addr)
+{
+	int lfd = hw_fp_listen(addr, 64);
+	struct hw_tnode_opts so = {.primary_addr = addr};
+	assert_int_equal(hw_tnode_init(&f->s, f->root, "s1", &so), 0);
+	return lfd;
+}
+
+/* A restarted primary's offer (its start head at LSN head, hash its entry's hash
+ * there), then its refusal. */
+static void offer_head(int fd, uint64_t head, const uint8_t *hash)
 {
 	uint64_t epochs[] = {1}, firsts[] = {1};
-	uint8_t hash[HW_HASH_BYTES];
-	memset(hash, 0xab, sizeof hash);
 	Hawser__Wire__V1__Rejoin r = HAWSER__WIRE__V1__REJOIN__INIT;
 	r.epoch = 1;
-	r.last_lsn = 5;
+	r.last_lsn = head;
 	r.n_epochs = r.n_first_lsns = 1;
 	r.epochs = epochs;
 	r.first_lsns = firsts;
-	r.last_hash = (ProtobufCBinaryData){HW_HASH_BYTES, hash};
+	r.last_hash = (ProtobufCBinaryData){HW_HASH_BYTES, (uint8_t *)hash};
 	hw_fp_msg(fd, HW_FRAME_REJOIN, &r.base);
 	hw_fake_send_error(fd, HW_EDIVERGED);
+}
+
+/* The offer of a head at LSN 5 with a hash there that is not s1's entry's: another
+ * history. */
+static void offer_other_head(int fd)
+{
+	uint8_t hash[HW_HASH_BYTES];
+	memset(hash, 0xab, sizeof hash);
+	offer_head(fd, 5, hash);
 }
 
 /* s1 (no failover) holds 10 entries of a fake p1 that said it was durable through 5 only;
@@ -684,9 +706,7 @@ static void test_static_needs_rejoin_dials_on(void **state)
 {
 	struct fix *f = *state;
 	char addr[64];
-	int lfd = hw_fp_listen(addr, sizeof addr);
-	struct hw_tnode_opts so = {.primary_addr = addr};
-	assert_int_equal(hw_tnode_init(&f->s, f->root, "s1", &so), 0);
+	int lfd = fake_pair(f, addr);
 	size_t mark;
 	assert_int_equal(hw_tnode_start(&f->s, &mark), 0);
 	struct hw_fp_log log;
@@ -724,7 +744,85 @@ static void test_static_needs_rejoin_dials_on(void **state)
 	assert_int_equal(quarantine_rows(f->s.dir).n, 0);
 }
 
+/* s1 (no failover) follows a fake p1 for 10 entries, p1 saying it was durable through 5
+ * only, and p1 closes the connection: s1 saves what it heard (DIR/primary.said) and is
+ * stopped. Returns the fake's listening
+ * socket, where s1 dials (its address in addr). */
+static int heard_then_stopped(struct fix *f, struct hw_fp_log *log, char *addr)
+{
+	int lfd = fake_pair(f, addr);
+	assert_int_equal(hw_tnode_start(&f->s, NULL), 0);
+	hw_fp_log_init(log, 7, 100);
+	int fd = accept_dial(lfd);
+	hw_fp_hello(fd, "p1", 0, NULL);
+	hw_fp_append_said(fd, log, 10, 0, 5);
+	hw_fp_wait_applied(fd, 10, EVENT_WAIT_MS);
+	close(fd);
+	lost_primary(&f->s);
+	assert_int_equal(hw_proc_stop(&f->s.proc, STOP_WAIT_MS), 0);
+	return lfd;
+}
+
+/* s1's record (path) read into rec, as saved when the connection ended (heard). */
+static void said_read_heard(const char *path, uint8_t *rec)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	assert_int_equal(pread(fd, rec, SAID_BYTES, 0), SAID_BYTES);
+	assert_int_equal(close(fd), 0);
+	assert_int_equal(rec[7], 0);
+}
+
+/* s1's record says it heard p1 durable through 5, its log at 10. Its directory then runs
+ * as a static primary and takes records in mode local (acknowledged), its log moving on
+ * to 10 + AFTER, and that run removes the record; put back (as a copy of the directory
+ * from before, or a version that kept it, leaves it), the record is of another log head.
+ * s1, a static standby again, says at its start that it does not trust it, and when a
+ * restarted p1 offers its head at 10 (the entry s1 holds there), s1 keeps its entries
+ * (ahead_kept): setting them aside on the record would drop acknowledged records. */
+static void test_static_record_of_another_head(void **state)
+{
+	struct fix *f = *state;
+	struct hw_fp_log log;
+	char addr[64];
+	int lfd = heard_then_stopped(f, &log, addr);
+	char path[HW_PROC_PATH_MAX + 16];
+	snprintf(path, sizeof path, "%s/primary.said", f->s.dir);
+	uint8_t rec[SAID_BYTES];
+	said_read_heard(path, rec);
+	struct hw_tnode_opts po = {.primary = true, .mode = "local"};
+	assert_int_equal(hw_tnode_init(&f->p, f->root, "s1", &po), 0);
+	assert_int_equal(hw_tnode_start(&f->p, NULL), 0);
+	load_mode(f, &f->load, AFTER, 1, HW_LOCAL);
+	assert_true(hw_load_join(&f->load, 60000));
+	assert_int_equal(f->load.acked, AFTER);
+	assert_int_equal(hw_proc_stop(&f->p.proc, STOP_WAIT_MS), 0);
+	assert_int_equal(hw_test_log_lines(f->p.log, "event=primary_said_dropped", NULL, 0), 1);
+	assert_int_equal(access(path, F_OK), -1);
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(pwrite(fd, rec, sizeof rec, 0), SAID_BYTES);
+	assert_int_equal(close(fd), 0);
+	struct hw_tnode_opts so = {.primary_addr = addr};
+	assert_int_equal(hw_tnode_init(&f->s, f->root, "s1", &so), 0);
+	size_t mark, from = 0;
+	assert_int_equal(hw_tnode_start(&f->s, &mark), 0);
+	assert_true(hw_proc_wait_line(&f->s.proc, &from, "event=primary_said_untrusted",
+				      "why=head_moved", EVENT_WAIT_MS, NULL, 0));
+	fd = accept_dial(lfd);
+	offer_head(fd, 10, log.hash);
+	char line[1024];
+	assert_true(hw_proc_wait_line(&f->s.proc, &mark, "event=ahead_kept", "code=HW_EDIVERGED",
+				      EVENT_WAIT_MS, line, sizeof line));
+	assert_non_null(strstr(line, "does not know what the primary last said"));
+	close(fd);
+	close(lfd);
+	hw_fp_log_free(&log);
+	kept_all(f, 10 + AFTER);
+}
+
 int main(void)
+
 {
 	if (hw_test_bin_or_skip("test_static_restart") == NULL)
 		return 77;
@@ -743,6 +841,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_static_offer_only_to_a_judging_standby, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_standby_store_fails_said_once, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_static_record_of_another_head, setup,
 						teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

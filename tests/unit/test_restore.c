@@ -4,7 +4,8 @@
  * before what it covers too, and the record of it the restore leaves for verify. Records come from
  * the workload generator (bench/workload.h), each ingest in a lane of its own, all its entries
  * stamped with one store clock; a restore short of memory, and one asked to stop as it
- * hashes the backup or copies its snapshot. test_backup.c has
+ * hashes the backup or copies its snapshot; a restore removes a static standby's record of
+ * what its primary said, left in the directory. test_backup.c has
  * the rest of backup and restore. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -419,6 +420,31 @@ static void test_restore_stopped(void **state)
 	assert_int_equal(ri.copied_lsn, COPY_RECORDS);
 }
 
+/* A restore into a directory that a static standby's record of what its primary said
+ * was left in (its store and log removed by hand) removes it: the record is of the log
+ * that was there, and a standby started on the restored store must not trust it. */
+static void test_restore_drops_said(void **state)
+{
+	struct fx *f = *state;
+	char bk[300], dst[300], said[320];
+	path_in(f, "bk", bk);
+	path_in(f, "r", dst);
+	snprintf(said, sizeof said, "%s/%s", dst, HW_SAID_FILE);
+	ingest(f->s, 1, N, AT_A);
+	assert_int_equal(hw_backup(f->s, bk, NULL, NULL, NULL), 0);
+	assert_int_equal(mkdir(dst, 0700), 0);
+	FILE *fp = fopen(said, "w");
+	assert_non_null(fp);
+	assert_int_equal(fputs("HWSAID", fp) >= 0, 1);
+	assert_int_equal(fclose(fp), 0);
+	struct hw_restore_info ri;
+	struct hw_head h;
+	hw_store_head(f->s, &h);
+	assert_int_equal(hw_restore(bk, dst, 0, 0, NULL, NULL, &ri), 0);
+	assert_int_equal(ri.lsn, h.lsn); /* the store is whole, */
+	assert_false(exists(said));      /* and the record gone */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -430,6 +456,7 @@ int main(void)
 						store_fix_teardown),
 		cmocka_unit_test_setup_teardown(test_snapshot_no_memory, setup, store_fix_teardown),
 		cmocka_unit_test_setup_teardown(test_restore_stopped, setup, store_fix_teardown),
+		cmocka_unit_test_setup_teardown(test_restore_drops_said, setup, store_fix_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
