@@ -617,14 +617,17 @@ int hw__node_writer_stop(struct hw_node *n, const char *what)
 	hw_writer_stop(n->writer);
 	n->writer = NULL;
 	int rc = hw_store_failure(n->store);
-	if (rc != 0) {
-		hw__node_storage_failed(n, rc, what);
-		hw_log("node_exiting", "in=%s code=%s what=\"%s\"", what, hw_errname(rc),
-		       "the store's last flush failed: a restart recovers from the log, kept "
-		       "whole");
-		hw_loop_stop(n->loop);
-	}
+	if (rc != 0)
+		hw__node_exit_failed(n, rc, what);
 	return rc;
+}
+
+void hw__node_exit_failed(struct hw_node *n, int rc, const char *what)
+{
+	hw__node_storage_failed(n, rc, what);
+	hw_log("node_exiting", "in=%s code=%s what=\"%s\"", what, hw_errname(rc),
+	       "the store's last flush failed: a restart recovers from the log, kept whole");
+	hw_loop_stop(n->loop);
 }
 
 void hw__node_refused(struct hw_node *n, int code, const char *what)

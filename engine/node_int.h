@@ -417,6 +417,10 @@ void hw__node_refused(struct hw_node *n, int code, const char *what);
  * (in=what) and stops its loop: the node exits, and a restart recovers from the log,
  * kept whole. 0 or that failure. */
 int hw__node_writer_stop(struct hw_node *n, const char *what);
+/* The same end for a storage failure rc met while the store is closed and opened again
+ * (a rejoin's flush, log reset or rewind): fail the node (in=what), log node_exiting and
+ * stop its loop, rather than reopen a store whose flush failed and follow on it. */
+void hw__node_exit_failed(struct hw_node *n, int rc, const char *what);
 int hw__node_open_store(struct hw_node *n);
 /* Whether n's store takes log entries without validating their records again
  * (hw_store_append_primary: only the apply refuses what it cannot keep), wherever they
@@ -751,8 +755,9 @@ bool hw__rejoin_planned(struct hw_node *n, bool quiet);
 /* From the reconnect timer: quarantine the suffix, rewind, restart store, log and writer
  * at the common point (without failover: the primary's head, where this log must hold
  * the entry the primary named). 0 (then connect again; logged rejoined, or ahead_set_aside
- * without failover) or a code (logged needs_rejoin: the caller dials again later, as
- * after a refusal only an operator ends; or a storage failure): do not connect now. */
+ * without failover) or a code (HW_EDIVERGED, logged needs_rejoin: the caller dials
+ * again later, as after a refusal only an operator ends; or a storage failure, which
+ * fails the node and stops its loop, hw__node_exit_failed): do not connect now. */
 int hw__rejoin_run(struct hw_node *n);
 void hw__rejoin_stop(struct hw_node *n);
 /* hw__rejoin_stop, and forget the offer whose rejoin could not be done (a hello taken, a

@@ -518,6 +518,10 @@ int hw__rejoin_run(struct hw_node *n)
 	uint64_t common = 0, moved = 0, primary_base = n->rejoin->base_lsn;
 	enum hw_rejoin_how how = HW_REJOIN_COMMON;
 	int rc = rewind_store(n, &common, &moved, &how);
+	if (rc != 0 && rc != HW_EDIVERGED) { /* a failed flush is final (STYLE.md 5) */
+		hw__node_exit_failed(n, rc, "rejoin");
+		return rc;
+	}
 	uint64_t said = n->sb.primary_durable; /* before the restart forgets it */
 	free(n->rejoin_failed);
 	n->rejoin_failed = rc != 0 ? n->rejoin : NULL; /* the same offer again: not tried */

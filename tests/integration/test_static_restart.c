@@ -18,7 +18,8 @@
  * needs_rejoin and dials on until the primary's side is put right. A standby whose log moved on
  * after its record was saved (its directory run as a primary meanwhile) does not trust the record
  * and keeps its entries. And a standby whose store fails under the load (its store file's fsyncs,
- * through the shim) says so once and does not promise a redial it will not make. */
+ * through the shim), or in the flush of the rewind that sets its entries aside, says so once and
+ * follows nobody on that store. */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -745,17 +746,20 @@ static void test_static_needs_rejoin_dials_on(void **state)
 }
 
 /* s1 (no failover) follows a fake p1 for 10 entries, p1 saying it was durable through 5
- * only, and p1 closes the connection: s1 saves what it heard (DIR/primary.said) and is
- * stopped. Returns the fake's listening
+ * only (its hash at that entry into h5, when not NULL), and p1 closes the connection: s1
+ * saves what it heard (DIR/primary.said) and is stopped. Returns the fake's listening
  * socket, where s1 dials (its address in addr). */
-static int heard_then_stopped(struct fix *f, struct hw_fp_log *log, char *addr)
+static int heard_then_stopped(struct fix *f, struct hw_fp_log *log, uint8_t *h5, char *addr)
 {
 	int lfd = fake_pair(f, addr);
 	assert_int_equal(hw_tnode_start(&f->s, NULL), 0);
 	hw_fp_log_init(log, 7, 100);
 	int fd = accept_dial(lfd);
 	hw_fp_hello(fd, "p1", 0, NULL);
-	hw_fp_append_said(fd, log, 10, 0, 5);
+	hw_fp_append_said(fd, log, 5, 0, 5);
+	if (h5 != NULL)
+		memcpy(h5, log->hash, HW_HASH_BYTES);
+	hw_fp_append_said(fd, log, 5, 0, 5);
 	hw_fp_wait_applied(fd, 10, EVENT_WAIT_MS);
 	close(fd);
 	lost_primary(&f->s);
@@ -785,7 +789,7 @@ static void test_static_record_of_another_head(void **state)
 	struct fix *f = *state;
 	struct hw_fp_log log;
 	char addr[64];
-	int lfd = heard_then_stopped(f, &log, addr);
+	int lfd = heard_then_stopped(f, &log, NULL, addr);
 	char path[HW_PROC_PATH_MAX + 16];
 	snprintf(path, sizeof path, "%s/primary.said", f->s.dir);
 	uint8_t rec[SAID_BYTES];
@@ -821,6 +825,45 @@ static void test_static_record_of_another_head(void **state)
 	kept_all(f, 10 + AFTER);
 }
 
+/* s1 started under the shim, the flushes of its file name failing from now on (SIGUSR1),
+ * *mark as hw_tnode_start's: its dial at the fake listening on lfd, taken. */
+static int faulty_dial(struct fix *f, int lfd, const char *name, size_t *mark)
+{
+	char path[HW_PROC_PATH_MAX + 16];
+	snprintf(path, sizeof path, "%s/%s", f->s.dir, name);
+	start_faulty(&f->s, path, false, mark);
+	assert_int_equal(hw_proc_signal(&f->s.proc, SIGUSR1), 0);
+	return accept_dial(lfd);
+}
+
+/* s1 heard p1 durable through 5, its log at 10, and restarts with its store file's
+ * fsyncs failing (through the shim, from SIGUSR1 on); p1 comes back offering its head at
+ * 5. The rewind that sets 6..10 aside cannot flush: s1 says so once (storage_failed
+ * in=rejoin, no needs_rejoin) and exits instead of following on a store whose flush
+ * failed; nothing was set aside. */
+static void test_static_rejoin_store_fails(void **state)
+{
+	struct fix *f = *state;
+	struct hw_fp_log log;
+	uint8_t h5[HW_HASH_BYTES];
+	char addr[64];
+	int lfd = heard_then_stopped(f, &log, h5, addr);
+	size_t mark;
+	int fd = faulty_dial(f, lfd, "data.mdb", &mark);
+	offer_head(fd, 5, h5);
+	assert_true(hw_proc_wait_line(&f->s.proc, &mark, "event=ahead_planned", NULL, EVENT_WAIT_MS,
+				      NULL, 0));
+	assert_true(hw_proc_wait_line(&f->s.proc, &mark, "event=storage_failed", "in=rejoin",
+				      EVENT_WAIT_MS, NULL, 0));
+	assert_int_equal(hw_proc_reap(&f->s.proc, STOP_WAIT_MS), 1); /* it failed */
+	close(fd);
+	close(lfd);
+	hw_fp_log_free(&log);
+	assert_int_equal(hw_test_log_lines(f->s.log, "event=needs_rejoin", NULL, 0), 0);
+	assert_int_equal(hw_test_log_lines(f->s.log, "event=storage_failed", NULL, 0), 1);
+	assert_int_equal(hw_test_log_lines(f->s.log, "event=ahead_set_aside", NULL, 0), 0);
+}
+
 int main(void)
 
 {
@@ -844,6 +887,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_static_record_of_another_head, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_static_rejoin_store_fails, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
