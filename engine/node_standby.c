@@ -228,7 +228,7 @@ static int take_primary_hello(struct hw_node *n, const struct hw_frame *f)
 	} else if ((rc = hw__election_primary_frame(n, m->epoch, false)) != 0) {
 		/* a primary of an older epoch: refused */
 	} else if ((rc = hw__said_save(n, true)) != 0) { /* before anything it says is heard */
-		hw__node_storage_failed(n, rc, "store");
+		hw__node_storage_failed(n, rc, "primary.said");
 	} else {
 		snprintf(n->primary_id, sizeof n->primary_id, "%s", m->node_id);
 		n->epoch = m->epoch;
@@ -454,7 +454,7 @@ static void primary_on_close(struct hw_conn *c, void *arg, int code)
 	struct hw_node *n = arg;
 	int src = n->failed == 0 ? hw__said_save(n, false) : 0; /* it hears no more of it */
 	if (src != 0)
-		hw__node_storage_failed(n, src, "store");
+		hw__node_storage_failed(n, src, "primary.said");
 	bool vault = n->cfg.role == HW_ROLE_VAULT;
 	bool following = n->cfg.role == HW_ROLE_STANDBY || vault;
 	bool refused = code == n->refused_code && lasting(code),

@@ -19,7 +19,8 @@
  * after its record was saved (its directory run as a primary meanwhile) does not trust the record
  * and keeps its entries. And a standby whose store fails under the load (its store file's fsyncs,
  * through the shim), or in the flush of the rewind that sets its entries aside, says so once and
- * follows nobody on that store. */
+ * follows nobody on that store; one that cannot flush its DIR/primary.said says so, naming that
+ * file. */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -864,6 +865,25 @@ static void test_static_rejoin_store_fails(void **state)
 	assert_int_equal(hw_test_log_lines(f->s.log, "event=ahead_set_aside", NULL, 0), 0);
 }
 
+/* s1 (no failover) with the flushes of its DIR/primary.said failing (through the shim,
+ * from SIGUSR1 on): taking a primary's hello, it cannot save that it listens, says so
+ * naming the file (storage_failed in=primary.said, not the store) and exits. */
+static void test_static_said_write_fails(void **state)
+{
+	struct fix *f = *state;
+	char addr[64];
+	int lfd = fake_pair(f, addr);
+	size_t mark;
+	int fd = faulty_dial(f, lfd, "primary.said", &mark);
+	hw_fp_hello(fd, "p1", 0, NULL);
+	assert_true(hw_proc_wait_line(&f->s.proc, &mark, "event=storage_failed", "in=primary.said",
+				      EVENT_WAIT_MS, NULL, 0));
+	close(fd);
+	close(lfd);
+	assert_int_equal(hw_proc_stop(&f->s.proc, STOP_WAIT_MS), 1); /* it failed */
+	assert_int_equal(hw_test_log_lines(f->s.log, "event=storage_failed", NULL, 0), 1);
+}
+
 int main(void)
 
 {
@@ -888,6 +908,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_static_record_of_another_head, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_static_rejoin_store_fails, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_static_said_write_fails, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
