@@ -63,14 +63,25 @@ struct fix {
 	struct hw_load load, after, more;
 };
 
-static int setup(void **state)
+/* A fixture with nothing started in a new root directory: 0 or -1. */
+static int fix_fresh(struct fix *f)
 {
-	struct fix *f = calloc(1, sizeof *f);
-	if (f == NULL || hw_test_mkdtemp("static-restart", f->root, sizeof f->root) != 0)
+	memset(f, 0, sizeof *f);
+	if (hw_test_mkdtemp("static-restart", f->root, sizeof f->root) != 0)
 		return -1;
 	struct hw_tnode *t[] = {&f->p, &f->s, &f->v};
 	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
 		t[i]->proc.err_fd = t[i]->proc.log_fd = -1; /* a teardown's kill: none started */
+	return 0;
+}
+
+static int setup(void **state)
+{
+	struct fix *f = malloc(sizeof *f);
+	if (f == NULL || fix_fresh(f) != 0) {
+		free(f);
+		return -1;
+	}
 	*state = f;
 	return 0;
 }
@@ -81,23 +92,46 @@ static void fault_env_clear(void)
 	unsetenv("HW_FAULT_WRITE_EIO_AFTER");
 }
 
-static int teardown(void **state)
+/* Everything of the fixture stopped, freed and removed: 0, or -1 when a load's thread
+ * still runs (f must then stay: *joined false) or the root was not removed. */
+static int fix_clean(struct fix *f, bool *joined)
 {
-	struct fix *f = *state;
 	fault_env_clear();
 	hw_proc_kill(&f->v.proc);
 	hw_proc_kill(&f->s.proc);
 	hw_proc_kill(&f->p.proc);
-	bool joined = hw_load_join(&f->load, 60000) && hw_load_join(&f->after, 60000) &&
-		      hw_load_join(&f->more, 60000);
+	*joined = hw_load_join(&f->load, 60000) && hw_load_join(&f->after, 60000) &&
+		  hw_load_join(&f->more, 60000);
 	int rc = hw_test_rm_rf(f->root);
-	if (!joined)
+	if (!*joined)
 		return -1; /* its thread still uses f */
 	hw_load_free(&f->load);
 	hw_load_free(&f->after);
 	hw_load_free(&f->more);
-	free(f);
 	return rc;
+}
+
+static int teardown(void **state)
+{
+	struct fix *f = *state;
+	bool joined;
+	int rc = fix_clean(f, &joined);
+	if (joined)
+		free(f);
+	return rc;
+}
+
+/* p1's disk failed before it streamed the batch whose write failed (the write and the
+ * send race), so the restarted p1 holds all s1 does: the run shows nothing of what the
+ * test is about. Start over, at most ATTEMPTS times in all. */
+#define ATTEMPTS 8
+static void again(struct fix *f, int *attempt, uint64_t head)
+{
+	assert_true(++*attempt < ATTEMPTS);
+	fprintf(stderr, "p1 restarted at %" PRIu64 " with all s1 holds: again\n", head);
+	bool joined;
+	assert_int_equal(fix_clean(f, &joined), 0);
+	assert_int_equal(fix_fresh(f), 0);
 }
 
 /* p1 (durable, k 1, standby s1, vault v1), s1 and v1 (no apply delay), configs written. */
@@ -305,18 +339,21 @@ static struct rows quarantine_rows(const char *dir)
  * (SIGSTOP) before p1 restarts when stop says so. */
 static uint64_t left_ahead(struct fix *f, bool stop, uint64_t *head)
 {
-	init_pair(f);
-	start_pair(f);
-	fail_and_kill(f);
-	lost_primary(&f->s);
 	struct hw_tstatus ss;
-	assert_int_equal(hw_tnode_status(&f->s, &ss), 0);
-	if (stop)
-		assert_int_equal(hw_proc_signal(&f->s.proc, SIGSTOP), 0);
-	*head = restarted(f);
-	assert_true(*head >= hw_load_acked_max(&f->load)); /* nothing acknowledged was lost */
-	assert_true(ss.last_lsn > *head); /* s1 holds entries p1 streamed and never wrote */
-	return ss.last_lsn;
+	for (int attempt = 0;; again(f, &attempt, *head)) {
+		init_pair(f);
+		start_pair(f);
+		fail_and_kill(f);
+		lost_primary(&f->s);
+		assert_int_equal(hw_tnode_status(&f->s, &ss), 0);
+		if (stop)
+			assert_int_equal(hw_proc_signal(&f->s.proc, SIGSTOP), 0);
+		*head = restarted(f);
+		/* nothing acknowledged was lost */
+		assert_true(*head >= hw_load_acked_max(&f->load));
+		if (ss.last_lsn > *head) /* s1 holds entries p1 streamed and never wrote */
+			return ss.last_lsn;
+	}
 }
 
 /* After s1 refused to follow (its log as it was, held): nothing set aside, none
@@ -495,7 +532,6 @@ static void test_static_offer_only_to_a_judging_standby(void **state)
  * no rebuild. */
 static void standby_restarted_sets_aside(struct fix *f, uint64_t head, uint64_t held)
 {
-	assert_true(held > head); /* it held entries p1 streamed and never flushed */
 	size_t mark;
 	assert_int_equal(hw_tnode_start(&f->s, &mark), 0);
 	char line[1024];
@@ -554,6 +590,22 @@ static void store_copied(struct fix *f)
  * (forget_heard). */
 enum kept { KEPT_HEARD, KEPT_TORN, KEPT_COPIED };
 
+/* s1, which lost p1, killed (heard) or stopped with what it stored, its record torn or
+ * its data.mdb copied. */
+static void s1_left(struct fix *f, enum kept kept)
+{
+	if (kept == KEPT_HEARD) {
+		assert_int_equal(hw_proc_signal(&f->s.proc, SIGKILL), 0);
+		assert_int_equal(hw_proc_reap(&f->s.proc, STOP_WAIT_MS), 128 + SIGKILL);
+		return;
+	}
+	assert_int_equal(hw_proc_stop(&f->s.proc, STOP_WAIT_MS), 0);
+	if (kept == KEPT_TORN)
+		forget_heard(f);
+	else
+		store_copied(f);
+}
+
 /* p1's disk fails under a durable load and p1 is killed; s1, which lost p1, is killed
  * (heard) or stopped with what it stored. p1 restarts at a head holding every
  * acknowledged record; the vault holds nothing after that head and follows; s1 sets its
@@ -562,27 +614,25 @@ enum kept { KEPT_HEARD, KEPT_TORN, KEPT_COPIED };
  * catches up; the held submits are acknowledged and all three end equal. */
 static void primary_killed(struct fix *f, enum kept kept)
 {
-	init_nodes(f);
-	start_nodes(f);
-	fail_and_kill(f);
-	lost_primary(&f->s);
-	lost_primary(&f->v);
 	struct hw_tstatus vs, ss;
-	assert_int_equal(hw_tnode_status(&f->v, &vs), 0);
-	assert_int_equal(hw_tnode_status(&f->s, &ss), 0); /* its log's end: its store lags */
-	if (kept == KEPT_HEARD) {
-		assert_int_equal(hw_proc_signal(&f->s.proc, SIGKILL), 0);
-		assert_int_equal(hw_proc_reap(&f->s.proc, STOP_WAIT_MS), 128 + SIGKILL);
-	} else {
-		assert_int_equal(hw_proc_stop(&f->s.proc, STOP_WAIT_MS), 0);
-		if (kept == KEPT_TORN)
-			forget_heard(f);
-		else
-			store_copied(f);
+	uint64_t head = 0;
+	for (int attempt = 0;; again(f, &attempt, head)) {
+		init_nodes(f);
+		start_nodes(f);
+		fail_and_kill(f);
+		lost_primary(&f->s);
+		lost_primary(&f->v);
+		assert_int_equal(hw_tnode_status(&f->v, &vs), 0);
+		/* its log's end: its store lags */
+		assert_int_equal(hw_tnode_status(&f->s, &ss), 0);
+		s1_left(f, kept);
+		head = restarted(f);
+		/* nothing acknowledged was lost */
+		assert_true(head >= hw_load_acked_max(&f->load));
+		assert_true(vs.last_lsn <= head); /* the vault got only what p1 flushed */
+		if (ss.last_lsn > head)           /* s1 holds entries p1 streamed and never wrote */
+			break;
 	}
-	uint64_t head = restarted(f);
-	assert_true(head >= hw_load_acked_max(&f->load)); /* nothing acknowledged was lost */
-	assert_true(vs.last_lsn <= head);         /* the vault got only what p1 flushed */
 	load_start(f, &f->after, AFTER, 2);
 	uint64_t seen;
 	assert_int_equal(hw_tnode_wait_durable(&f->p, head + AFTER, EVENT_WAIT_MS, &seen), 0);
