@@ -43,7 +43,8 @@ struct hw_fo_remote {
 	char *list; /* the addresses as given, for the load's client */
 	unsigned n;
 	char addr[HW_FO_NODES_MAX][HW_ADDR_CHARS_MAX + 1];
-	char id[HW_FO_NODES_MAX][HW_ID_CHARS_MAX + 1];
+	/* each node's id, or its address when it did not answer (an address is longer) */
+	char id[HW_FO_NODES_MAX][HW_ADDR_CHARS_MAX + 1];
 };
 
 int hw_fo_remote_new(const char *addrs, const struct hw_client_security *sec,
@@ -64,11 +65,12 @@ int hw_fo_remote_new(const char *addrs, const struct hw_client_security *sec,
 	for (unsigned i = 0; i < rm->n; i++) {
 		Hawser__Wire__V1__Status *s;
 		bool named = hw_cluster_status_at(rm->addr[i], rm->sec, STATUS_MS, &s) == 0;
-		char id[HW_ID_CHARS_MAX + 1]; /* an address longer than an id is cut */
-		snprintf(id, sizeof id, "%s", named ? s->node_id : rm->addr[i]);
-		memcpy(rm->id[i], id, sizeof id);
-		if (named)
+		if (named) {
+			snprintf(rm->id[i], sizeof rm->id[i], "%s", s->node_id);
 			hawser__wire__v1__status__free_unpacked(s, NULL);
+		} else {
+			memcpy(rm->id[i], rm->addr[i], sizeof rm->id[i]);
+		}
 	}
 	*out = rm;
 	return 0;
