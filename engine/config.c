@@ -754,10 +754,9 @@ static int handler(void *user, const char *section, const char *name, const char
 	p->list_key[0] = '\0';
 	if (!is_list(key))
 		return key_handler(p, key, section, name, value);
-	if (strlen(value) >= sizeof p->list)
+	if (snprintf(p->list, sizeof p->list, "%s", value) >= (int)sizeof p->list)
 		return fail(p, p->line, "'%s' is too long", key);
 	snprintf(p->list_key, sizeof p->list_key, "%s", key);
-	snprintf(p->list, sizeof p->list, "%s", value);
 	return list_handler(p, key, section, name);
 }
 

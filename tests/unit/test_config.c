@@ -422,8 +422,9 @@ static void test_empty_items(void **state)
 
 /* Lines longer than libinih's 198-character buffer: a path up to HW_PATH_CHARS_MAX is
  * taken whole (and its inline comment cut, as on a short line), one past it is refused
- * naming the key, and a line past what any key takes is refused at its line; the lines
- * after a long one are still counted and parsed; a long comment line is a comment. */
+ * naming the key, as is a list past HW_LIST_CHARS_MAX on one line, and a line past what
+ * any key takes is refused at its line; the lines after a long one are still counted and
+ * parsed; a long comment line is a comment. */
 static void test_long_lines(void **state)
 {
 	struct fx *f = *state;
@@ -446,6 +447,11 @@ static void test_long_lines(void **state)
 	huge[sizeof huge - 1] = '\0';
 	snprintf(text, sizeof text, "[cluster]\nid = a\n[node]\ndata_dir = /%s\nid = p\n", huge);
 	expect_error(f, text, 4, "line is longer than 2048 characters");
+	char list[HW_LIST_CHARS_MAX + 1]; /* a list on one line, one past what a list holds */
+	memset(list, 's', sizeof list);
+	list[sizeof list - 1] = '\0';
+	snprintf(text, sizeof text, "[cluster]\nid = a\nstandbys = %s\n", list);
+	expect_error(f, text, 3, "'cluster.standbys' is too long");
 	snprintf(text, sizeof text, PRIMARY_HEAD "[drills]\nbackup_dir = %s\nnonsense = 1\n", dir);
 	expect_error(f, text, 11, "unknown key 'drills.nonsense'");
 	/* a line that starts with a NUL byte (fuzz_config found it read before its start) */
