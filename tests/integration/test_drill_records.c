@@ -427,7 +427,8 @@ static void test_row_report_long(void **state)
 /* The paths of deep_stores(). */
 struct deep {
 	char dir[DEEP_BYTES]; /* more than 450 bytes deep in f->dir */
-	char p1[DEEP_BYTES], p2[DEEP_BYTES], bak[DEEP_BYTES]; /* in dir */
+	char p1[DEEP_BYTES + sizeof "/p1"], p2[DEEP_BYTES + sizeof "/p2"]; /* in dir */
+	char bak[DEEP_BYTES + sizeof "/backup"];
 };
 
 /* Stores p1 and p2 (200 records, seeds 3 and seed2) in a directory of f->dir more than
@@ -440,9 +441,9 @@ static void deep_stores(struct fix *f, const char *seed2, struct deep *d)
 				      "/terminal_operating_system_replica_dir_%d", i);
 		assert_int_equal(mkdir(d->dir, 0755), 0);
 	}
-	snprintf(d->p1, DEEP_BYTES, "%s/p1", d->dir);
-	snprintf(d->p2, DEEP_BYTES, "%s/p2", d->dir);
-	snprintf(d->bak, DEEP_BYTES, "%s/backup", d->dir);
+	snprintf(d->p1, sizeof d->p1, "%s/p1", d->dir);
+	snprintf(d->p2, sizeof d->p2, "%s/p2", d->dir);
+	snprintf(d->bak, sizeof d->bak, "%s/backup", d->dir);
 	for (int i = 0; i < 2; i++) {
 		assert_int_equal(hw(&f->r, "init", i ? d->p2 : d->p1, NULL), 0);
 		assert_int_equal(hw(&f->r, "ingest", i ? d->p2 : d->p1, "--generate", "200",

@@ -417,7 +417,8 @@ static void test_restore_newest_of_many(void **state)
 {
 	struct fix *f = *state;
 	enum { MANY = 1100 };
-	char dir[4200], gens[4200], scratch[4200], sub[4400], chosen[256] = "";
+	char dir[4200], gens[4200], scratch[4200], chosen[256] = "";
+	char sub[sizeof gens + sizeof chosen]; /* gens/chosen, or gens/gNNNN/MANIFEST */
 	make_store(f, "r", "3", "300");
 	path(f, "r", dir, sizeof(dir));
 	path(f, "gens", gens, sizeof(gens));
