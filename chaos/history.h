@@ -38,7 +38,7 @@ struct hw_ch_cluster {
 	char client[HW_CH_NODES][32];
 	char ini[HW_CH_VOTERS][HW_PROC_PATH_MAX + 16];
 	char log[HW_CH_VOTERS][HW_PROC_PATH_MAX + 16];
-	char dir[HW_CH_VOTERS][HW_PROC_PATH_MAX + 16];
+	char dir[HW_CH_VOTERS][HW_PROC_PATH_MAX + 16 + sizeof "/data"]; /* or disk[i]/data */
 	struct hw_proxy *px[HW_CH_VOTERS][HW_CH_VOTERS]; /* [i][j]: i's connections to j */
 	struct hw_proc proc[HW_CH_VOTERS];
 	bool stopped[HW_CH_VOTERS]; /* SIGSTOPped now, since stop_ms */
