@@ -165,7 +165,8 @@ _Static_assert(24u + HW_HASH_BYTES == SAID_CHECKED, "primary.said's fields fill 
 /* Only a standby without failover judges a restarted primary's offer by itself. */
 static bool said_kept(const struct hw_node *n)
 {
-	return n->cfg.role == HW_ROLE_STANDBY && n->voters == NULL;
+	/* from the config, not n->voters: hw__said_drop runs before the election starts */
+	return n->cfg.role == HW_ROLE_STANDBY && !n->cfg.failover.on;
 }
 
 static int said_path(const char *dir, char *path)

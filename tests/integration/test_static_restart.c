@@ -37,6 +37,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/bytes.h"
@@ -934,6 +935,44 @@ static void test_static_said_write_fails(void **state)
 	assert_int_equal(hw_test_log_lines(f->s.log, "event=storage_failed", NULL, 0), 1);
 }
 
+/* A standby with [failover] keeps no DIR/primary.said: one left by a run as a static
+ * standby goes at its start (primary_said_dropped), before its election starts. Kept, it
+ * would be trusted again once the node was static again, though it heard more meanwhile
+ * (its log head need not move: entries it did not flush). */
+static void test_failover_standby_drops_said(void **state)
+{
+	struct fix *f = *state;
+	struct hw_tnode_opts so = {.primary_addr = "127.0.0.1:9"};
+	assert_int_equal(hw_tnode_init(&f->s, f->root, "s1", &so), 0);
+	uint16_t p1, s1, w1;
+	assert_int_equal(hw_free_port(&p1), 0);
+	assert_int_equal(hw_free_port(&s1), 0);
+	assert_int_equal(hw_free_port(&w1), 0);
+	FILE *ini = fopen(f->s.ini, "w");
+	assert_non_null(ini);
+	fprintf(ini,
+		"[cluster]\nid = itest\n[node]\nid = s1\nrole = standby\ndata_dir = %s\n"
+		"client = %s\nlisten = 127.0.0.1:%u\n[failover]\nvoters = p1@127.0.0.1:%u, "
+		"s1@127.0.0.1:%u\nwitness = 127.0.0.1:%u\nwitness_id = w1\nrto = 2s\nrpo = 0\n"
+		"[durability]\nmode = durable\n[security]\ninsecure = true\n",
+		f->s.dir, f->s.client, (unsigned)s1, (unsigned)p1, (unsigned)s1, (unsigned)w1);
+	assert_int_equal(fclose(ini), 0);
+	assert_int_equal(mkdir(f->s.dir, 0700), 0);
+	char path[HW_PROC_PATH_MAX + 16];
+	snprintf(path, sizeof path, "%s/primary.said", f->s.dir);
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	assert_true(fd >= 0);
+	uint8_t rec[SAID_BYTES] = {0};
+	assert_int_equal(pwrite(fd, rec, sizeof rec, 0), SAID_BYTES);
+	assert_int_equal(close(fd), 0);
+	assert_int_equal(hw_tnode_start(&f->s, NULL), 0);
+	size_t from = 0;
+	assert_true(hw_proc_wait_line(&f->s.proc, &from, "event=primary_said_dropped", NULL,
+				      EVENT_WAIT_MS, NULL, 0));
+	assert_int_equal(access(path, F_OK), -1);
+	assert_int_equal(hw_proc_stop(&f->s.proc, STOP_WAIT_MS), 0);
+}
+
 int main(void)
 
 {
@@ -959,6 +998,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_static_rejoin_store_fails, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_static_said_write_fails, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_failover_standby_drops_said, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
