@@ -626,7 +626,8 @@ void hw__node_exit_failed(struct hw_node *n, int rc, const char *what)
 {
 	hw__node_storage_failed(n, rc, what);
 	hw_log("node_exiting", "in=%s code=%s what=\"%s\"", what, hw_errname(rc),
-	       "the store's last flush failed: a restart recovers from the log, kept whole");
+	       "a flush or write of its store or log failed: a restart recovers from what was "
+	       "flushed (the log holds what the store had not)");
 	hw_loop_stop(n->loop);
 }
 

@@ -381,7 +381,10 @@ static void needs_rejoin(struct hw_node *n, int code, uint64_t common, bool quie
 {
 	const char *what = "needs_rejoin: this standby's log differs from the primary's at or "
 			   "below its head; not following: an operator decides";
-	if (n->voters != NULL)
+	if (code != HW_EDIVERGED)
+		what = "needs_rejoin: cannot read this standby's store to find where it parts from "
+		       "the primary; not following: an operator decides";
+	else if (n->voters != NULL)
 		what = "needs_rejoin: cannot set the divergent suffix aside; not following";
 	hw__node_refused(n, code, what);
 	if (!quiet)
@@ -480,7 +483,7 @@ static void rewind_why(struct hw_node *n, char *why, size_t cap, enum hw_rejoin_
  * rewind leaves the node as it was, diverged, to rejoin again. A pruned log cannot
  * rebuild the state: the rewind marks the store stale and a snapshot replaces it. */
 static int rewind_store(struct hw_node *n, uint64_t *common, uint64_t *moved,
-			enum hw_rejoin_how *how)
+			enum hw_rejoin_how *how, bool *wrote)
 {
 	struct hw_head h, b;
 	hw_store_head(n->store, &h);
@@ -492,6 +495,7 @@ static int rewind_store(struct hw_node *n, uint64_t *common, uint64_t *moved,
 	/* parting before a wholly pruned log moves nothing, but its state is still not ours */
 	if (rc != 0 || (*common >= h.lsn && *how == HW_REJOIN_COMMON))
 		return rc != 0 ? rc : HW_EDIVERGED;
+	*wrote = true; /* a failure from here on is of a flush or a write */
 	rc = hw_store_sync(n->store);
 	if (rc == 0)
 		rc = wal_reset_to_store(n);
@@ -518,8 +522,11 @@ int hw__rejoin_run(struct hw_node *n)
 	n->wal = NULL;
 	uint64_t common = 0, moved = 0, primary_base = n->rejoin->base_lsn;
 	enum hw_rejoin_how how = HW_REJOIN_COMMON;
-	int rc = rewind_store(n, &common, &moved, &how);
-	if (rc != 0 && rc != HW_EDIVERGED) { /* a failed flush is final (STYLE.md 5) */
+	bool wrote = false;
+	int rc = rewind_store(n, &common, &moved, &how, &wrote);
+	/* a failed flush or write is final (STYLE.md 5); a failed read (HW_ECORRUPT,
+	 * HW_ENOMEM) changed nothing: needs_rejoin with its code, as a divergence */
+	if (rc != 0 && rc != HW_EDIVERGED && (wrote || hw_store_failure(n->store) != 0)) {
 		hw__node_exit_failed(n, rc, "rejoin");
 		return rc;
 	}
