@@ -554,7 +554,8 @@ static bool same_node(const struct member *m, size_t n, size_t *a, size_t *b)
  * failed or closed, the wait timed out), or it answered that it could not do the work:
  * busy with another query (HW_EBUSY), no room for its replay's scratch
  * (hw_scratch_full), a replay past the limit (HW_ERANGE), no log to replay from or no
- * such LSN (HW_ENOTFOUND), a replay stopped by a reopen of its store (HW_ECANCELED). A
+ * such LSN (HW_ENOTFOUND), a replay stopped by a reopen of its store (HW_ECANCELED), no
+ * memory or descriptor to start the digest's thread (HW_ENOMEM, EMFILE, ENFILE). A
  * node that answered anything else is a FAIL: its storage failed (HW_ESTORE_FAILED),
  * another code (its store failing the work), a reply that cannot be read, of the wrong
  * type, or without a whole digest. */
@@ -562,7 +563,8 @@ static bool unchecked(const struct member *x)
 {
 	return x->code != 0 &&
 	       (!x->replied || hw_scratch_full(x->code) || x->code == HW_ERANGE ||
-		x->code == HW_ENOTFOUND || x->code == HW_EBUSY || x->code == HW_ECANCELED);
+		x->code == HW_ENOTFOUND || x->code == HW_EBUSY || x->code == HW_ECANCELED ||
+		x->code == HW_ENOMEM || x->code == -EMFILE || x->code == -ENFILE);
 }
 
 /* One check per node: its digest and how it was obtained, or why it has none; ref is the

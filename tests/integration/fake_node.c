@@ -188,6 +188,10 @@ static int on_query(struct server *s, int fd, const struct hw_frame *f)
 		hw_fake_send_error(fd, HW_EFAULT_OFF);
 		return 0;
 	}
+	if (f->type == HW_FRAME_DIGEST_QUERY && s->how == NOMEM_DIGEST) {
+		hw_fake_send_error(fd, HW_ENOMEM);
+		return 1;
+	}
 	if (f->type == HW_FRAME_DIGEST_QUERY && s->how == FAILED_DIGEST) {
 		hw_fake_send_error(fd, HW_ESTORE_FAILED);
 		return 1;

@@ -32,6 +32,8 @@ enum behaviour {
 	BUSY_DIGEST,   /* the first DIGEST_QUERY gets ERROR {HW_EBUSY}, the next a DigestReply
 			* {lsn 7}; STATUS_REQUEST a Status; the connection stays open */
 	REFUSE_DIGEST, /* a DIGEST_QUERY gets ERROR {HW_EFAULT_OFF}, then the node closes */
+	NOMEM_DIGEST,  /* a DIGEST_QUERY gets ERROR {HW_ENOMEM}: a node that cannot start the
+			* digest's thread */
 	FAILED_DIGEST, /* a DIGEST_QUERY gets ERROR {HW_ESTORE_FAILED}: a node whose storage
 			* failed (its store's reopen) */
 	LATE_DIGEST,   /* the first DIGEST_QUERY is answered (DigestReply {lsn 1}) only when

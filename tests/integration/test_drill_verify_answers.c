@@ -183,6 +183,8 @@ static void test_unchecked_is_error(void **state)
 	assert_non_null(strstr(f->cap.out, want));
 	const enum behaviour pruned[NODES] = {GONE_DIGEST, DIGEST_AT, DIGEST_AT};
 	assert_unchecked(f, drill(f, pruned), 0, "HW_ENOTFOUND", GONE_WHY);
+	const enum behaviour nomem[NODES] = {DIGEST_AT, DIGEST_AT, NOMEM_DIGEST};
+	assert_unchecked(f, drill(f, nomem), 2, "HW_ENOMEM", hw_strerror(HW_ENOMEM));
 	const enum behaviour odd[NODES] = {UNREACHABLE, DIGEST_ODD, DIGEST_AT};
 	assert_int_equal(drill(f, odd), 3);
 	assert_non_null(strstr(f->cap.out, "nodes disagree at LSN 9, no majority: 1 against 1"));
