@@ -284,6 +284,14 @@ long hw_proc_fd_count(pid_t pid)
 	return pid == getpid() ? n - 1 : n; /* our own look is not counted */
 }
 
+int hw_test_count(const char *hay, const char *needle)
+{
+	int n = 0;
+	for (const char *p = strstr(hay, needle); p; p = strstr(p + 1, needle))
+		n++;
+	return n;
+}
+
 unsigned hw_test_log_lines(const char *path, const char *needle, char *line, size_t cap)
 {
 	char buf[2048];

@@ -222,6 +222,9 @@ long hw_proc_fd_count(pid_t pid);
  * HW_FAULT_HOLD_FIFO), or -1 after timeout_s seconds. */
 int hw_test_fifo_open(const char *path, int flags, unsigned timeout_s);
 
+/* Occurrences of needle in hay (overlapping ones too). */
+int hw_test_count(const char *hay, const char *needle);
+
 /* Lines of the log file at path holding needle (0 when it cannot be read); the last of
  * them into line (cap bytes, cut), which is left as it was when there is none. */
 unsigned hw_test_log_lines(const char *path, const char *needle, char *line, size_t cap);

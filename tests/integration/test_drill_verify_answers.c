@@ -77,15 +77,6 @@ static int drill(struct fix *f, const enum behaviour *how)
 	return rc;
 }
 
-/* Occurrences of needle in hay. */
-static int count(const char *hay, const char *needle)
-{
-	int n = 0;
-	for (const char *p = strstr(hay, needle); p; p = strstr(p + 1, needle))
-		n++;
-	return n;
-}
-
 /* After a drill() whose node i was not checked, for why (code): its check skipped with the
  * reason, no check failed, and the drill an ERROR (exit 1) naming the node and why. */
 static void assert_unchecked(const struct fix *f, int rc, size_t i, const char *code,
@@ -94,8 +85,8 @@ static void assert_unchecked(const struct fix *f, int rc, size_t i, const char *
 	char want[256];
 	assert_int_equal(rc, 1);
 	assert_non_null(strstr(f->cap.out, "\"result\":\"ERROR\""));
-	assert_int_equal(count(f->cap.out, "\"verdict\":\"fail\""), 0);
-	assert_int_equal(count(f->cap.out, "\"verdict\":\"skip\""), 1);
+	assert_int_equal(hw_test_count(f->cap.out, "\"verdict\":\"fail\""), 0);
+	assert_int_equal(hw_test_count(f->cap.out, "\"verdict\":\"skip\""), 1);
 	snprintf(want, sizeof want, "127.0.0.1:%u cannot answer: %s (%s)\"", (unsigned)f->port[i],
 		 why, code);
 	assert_non_null(strstr(f->cap.out, want));
@@ -191,7 +182,7 @@ static void test_unchecked_is_error(void **state)
 	/* a node whose storage failed is no such case: FAIL */
 	const enum behaviour failed[NODES] = {DIGEST_AT, FAILED_DIGEST, DIGEST_AT};
 	assert_int_equal(drill(f, failed), 3);
-	assert_int_equal(count(f->cap.out, "\"verdict\":\"fail\""), 1);
+	assert_int_equal(hw_test_count(f->cap.out, "\"verdict\":\"fail\""), 1);
 	assert_non_null(strstr(f->cap.out, "(HW_ESTORE_FAILED)"));
 	assert_non_null(strstr(f->cap.out, "2 of 3 nodes agree at LSN 9"));
 }
@@ -204,8 +195,8 @@ static void assert_answered_fail(const struct fix *f, int rc, size_t i, const ch
 {
 	char want[256];
 	assert_int_equal(rc, 3);
-	assert_int_equal(count(f->cap.out, "\"verdict\":\"fail\""), 1);
-	assert_int_equal(count(f->cap.out, "\"verdict\":\"skip\""), 0);
+	assert_int_equal(hw_test_count(f->cap.out, "\"verdict\":\"fail\""), 1);
+	assert_int_equal(hw_test_count(f->cap.out, "\"verdict\":\"skip\""), 0);
 	snprintf(want, sizeof want, "127.0.0.1:%u cannot answer: %s (%s)\"", (unsigned)f->port[i],
 		 why, code);
 	assert_non_null(strstr(f->cap.out, want));

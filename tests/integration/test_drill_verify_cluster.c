@@ -118,15 +118,6 @@ static int drill_list(struct fix *f, const char *fmt, ...)
 	return rc;
 }
 
-/* Occurrences of needle in hay. */
-static int count(const char *hay, const char *needle)
-{
-	int n = 0;
-	for (const char *p = strstr(hay, needle); p; p = strstr(p + 1, needle))
-		n++;
-	return n;
-}
-
 /* Change the last byte of the first value of the containers table in the store at dir,
  * as damage behind the node's back would: the log stays as it was. */
 static void damage_state(const char *dir)
@@ -166,7 +157,7 @@ static void test_equal_pass(void **state)
 		snprintf(name, sizeof name, "\"node %s\"", hw_cluster_node_id(f->c, i));
 		assert_non_null(strstr(f->cap.out, name));
 	}
-	assert_int_equal(count(f->cap.out, "\"verdict\":\"fail\""), 0);
+	assert_int_equal(hw_test_count(f->cap.out, "\"verdict\":\"fail\""), 0);
 }
 
 /* At an LSN below every head each node replays its log to it and they agree; with
@@ -176,9 +167,9 @@ static void test_replay_and_limit(void **state)
 {
 	struct fix *f = *state;
 	assert_int_equal(drill(f, "--at-lsn", AT_LSN, NULL), 0);
-	assert_int_equal(count(f->cap.out, "log replayed, " AT_LSN " entries"), 3);
+	assert_int_equal(hw_test_count(f->cap.out, "log replayed, " AT_LSN " entries"), 3);
 	assert_int_equal(drill(f, "--at-lsn", AT_LSN, "--replay-max=5"), 1);
-	assert_int_equal(count(f->cap.out, "HW_ERANGE"), 3 + 1); /* each node, the result */
+	assert_int_equal(hw_test_count(f->cap.out, "HW_ERANGE"), 3 + 1); /* each node, the result */
 	assert_non_null(strstr(f->cap.out, "passes the limit of 5"));
 	assert_non_null(strstr(f->cap.out, "\"result\":\"ERROR\""));
 }
@@ -246,7 +237,7 @@ static void assert_no_inode(struct fix *f, const char *mnt, const char *list)
 	assert_int_equal(mount("tmpfs", mnt, "tmpfs", MS_REMOUNT, opts), 0);
 	assert_int_equal(drill_of(f, f->small, list, "--at-lsn", "1500", NULL), 1);
 	assert_non_null(strstr(f->cap.out, "\"result\":\"ERROR\""));
-	assert_int_equal(count(f->cap.out, "\"verdict\":\"skip\""), 2);
+	assert_int_equal(hw_test_count(f->cap.out, "\"verdict\":\"skip\""), 2);
 	const char *what = strstr(f->cap.out, "\"what\":\"node p1 could not answer (ENOSPC): its "
 					      "replay's scratch store ran out of room in ");
 	assert_true(what != NULL && strstr(what, "digest-XXXXXX (removed); its store was only "
@@ -290,8 +281,9 @@ static void test_replay_no_room(void **state)
 	assert_int_equal(mount("tmpfs", mnt, "tmpfs", MS_REMOUNT, opts), 0);
 	assert_int_equal(drill_of(f, f->small, list, "--at-lsn", "1500", NULL), 1);
 	assert_non_null(strstr(f->cap.out, "\"result\":\"ERROR\""));
-	assert_int_equal(count(f->cap.out, "(ENOSPC)"), 2 + 1); /* each node, and the result */
-	assert_int_equal(count(f->cap.out, "\"verdict\":\"skip\""), 2); /* no verdict */
+	assert_int_equal(hw_test_count(f->cap.out, "(ENOSPC)"),
+			 2 + 1); /* each node, and the result */
+	assert_int_equal(hw_test_count(f->cap.out, "\"verdict\":\"skip\""), 2); /* no verdict */
 	const char *what = strstr(f->cap.out, "\"what\":\"node p1 could not answer (ENOSPC): no "
 					      "room for its replay's scratch ");
 	assert_true(what != NULL && strstr(what, ".digest-XXXXXX: it needs about ") != NULL);
@@ -325,15 +317,17 @@ static void test_replay_no_room(void **state)
 		 (unsigned long long)(v.f_files - v.f_ffree) + 1);
 	assert_int_equal(mount("tmpfs", mnt, "tmpfs", MS_REMOUNT, opts), 0);
 	assert_int_equal(drill_of(f, f->small, list, "--at-lsn", "1500", NULL), 1);
-	assert_int_equal(count(f->cap.out, "the replay's scratch store ran out of room part way "
-					   "in "),
+	assert_int_equal(hw_test_count(f->cap.out,
+				       "the replay's scratch store ran out of room part way "
+				       "in "),
 			 2);
-	assert_int_equal(count(f->cap.out, "(removed): the store was only read (ENOSPC)"), 2);
+	assert_int_equal(hw_test_count(f->cap.out, "(removed): the store was only read (ENOSPC)"),
+			 2);
 	assert_null(strstr(f->cap.out, "HW_ESTORE_FULL"));
 	assert_false(scratch_left(root));
 	assert_int_equal(drill_of(f, f->small, list, NULL, NULL, NULL), 0);
 	assert_non_null(strstr(f->cap.out, "\"result\":\"PASS\""));
-	assert_int_equal(count(f->cap.out, "(one read transaction)"), 2);
+	assert_int_equal(hw_test_count(f->cap.out, "(one read transaction)"), 2);
 }
 
 /* Take every free block of the file system of path, in a new file there. */
@@ -418,7 +412,7 @@ static void test_replay_fills_part_way(void **state)
 	assert_int_equal(unlink(path), 0);
 	assert_int_equal(drill_of(f, f->small, hw_cluster_client_list(f->small), NULL, NULL, NULL),
 			 0);
-	assert_int_equal(count(f->cap.out, "(one read transaction)"), 2);
+	assert_int_equal(hw_test_count(f->cap.out, "(one read transaction)"), 2);
 }
 
 /* s2 stopped, one value of its containers table changed, restarted: FAIL, exit 3, s2
@@ -434,17 +428,18 @@ static void test_damaged_standby_fails(void **state)
 	const char *s2 = strstr(f->cap.out, "\"node s2\"");
 	assert_non_null(s2);
 	assert_non_null(strstr(s2, "differs from"));
-	assert_int_equal(count(f->cap.out, "\"verdict\":\"fail\""), 1);
-	assert_int_equal(count(f->cap.out, "\"verdict\":\"pass\""), 2 + 2); /* + 2 phases */
+	assert_int_equal(hw_test_count(f->cap.out, "\"verdict\":\"fail\""), 1);
+	assert_int_equal(hw_test_count(f->cap.out, "\"verdict\":\"pass\""), 2 + 2); /* + 2 phases */
 	/* p1 and s2 alone, in either order: no majority, so neither is called healthy */
 	for (unsigned i = 0; i < 2; i++) {
 		const char *a = hw_cluster_node_addr(f->c, i ? 2 : 0);
 		const char *b = hw_cluster_node_addr(f->c, i ? 0 : 2);
 		assert_int_equal(drill_list(f, "%s,%s", a, b), 3);
-		assert_int_equal(count(f->cap.out, "no majority: 1 against 1; compare with a "
-						   "third node"),
+		assert_int_equal(hw_test_count(f->cap.out,
+					       "no majority: 1 against 1; compare with a "
+					       "third node"),
 				 2 + 1); /* both nodes, and the result */
-		assert_int_equal(count(f->cap.out, "\"verdict\":\"fail\""), 2);
+		assert_int_equal(hw_test_count(f->cap.out, "\"verdict\":\"fail\""), 2);
 		assert_non_null(strstr(f->cap.out, "\"result\":\"FAIL\""));
 	}
 }
@@ -461,8 +456,8 @@ static void test_unreachable_node_named(void **state)
 	snprintf(list, sizeof list, "%s", f->list); /* not f->list itself: it is written */
 	assert_int_equal(drill_list(f, "%.400s,127.0.0.1:%u", list, (unsigned)port), 1);
 	assert_non_null(strstr(f->cap.out, "cannot answer: cannot connect"));
-	assert_int_equal(count(f->cap.out, "\"verdict\":\"fail\""), 0);
-	assert_int_equal(count(f->cap.out, "\"verdict\":\"skip\""), 1);
+	assert_int_equal(hw_test_count(f->cap.out, "\"verdict\":\"fail\""), 0);
+	assert_int_equal(hw_test_count(f->cap.out, "\"verdict\":\"skip\""), 1);
 	snprintf(want, sizeof want, "node 127.0.0.1:%u could not be checked (ECONNREFUSED)",
 		 (unsigned)port);
 	assert_non_null(strstr(f->cap.out, want));
@@ -481,7 +476,7 @@ static void test_same_node_twice(void **state)
 	snprintf(want, sizeof want, "%s and localhost:%s both answer as node p1", p1, port);
 	assert_non_null(strstr(f->cap.out, want));
 	assert_non_null(strstr(f->cap.out, "\"result\":\"ERROR\""));
-	assert_int_equal(count(f->cap.out, "\"verdict\":\"pass\""), 2); /* the 2 phases */
+	assert_int_equal(hw_test_count(f->cap.out, "\"verdict\":\"pass\""), 2); /* the 2 phases */
 }
 
 /* One address, no key, no place for the report, --compare with --connect and --at-lsn

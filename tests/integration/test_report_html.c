@@ -123,14 +123,6 @@ static void render_last(struct fix *f, const char *tag)
 	render(f, html, png);
 }
 
-static int count(const char *hay, const char *needle)
-{
-	int n = 0;
-	for (const char *p = hay; (p = strstr(p, needle)) != NULL; p++)
-		n++;
-	return n;
-}
-
 /* The file at path, whole (a report: far below the buffer), NUL-terminated. */
 static const char *slurp(const char *path)
 {
@@ -203,11 +195,11 @@ static void test_pass_report_renders(void **state)
 	render(f, html, png);
 	const char *dom = f->r.out;
 	assert_non_null(strstr(dom, "<svg id=\"timeline\""));
-	assert_int_equal(count(dom, "<g class=\"phase\""), 4);
+	assert_int_equal(hw_test_count(dom, "<g class=\"phase\""), 4);
 	assert_non_null(strstr(dom, "data-phase=\"check backup\""));
 	assert_non_null(strstr(dom, "data-phase=\"replay\""));
 	assert_non_null(strstr(dom, "data-phase=\"rebuild and compare\""));
-	assert_int_equal(count(dom, "<rect class=\"bar pass\""), 4);
+	assert_int_equal(hw_test_count(dom, "<rect class=\"bar pass\""), 4);
 	assert_non_null(strstr(dom, "id=\"result\">PASS<"));
 	assert_non_null(strstr(dom, "restore time within RTO"));
 	/* an unsigned store and no trusted key: a pass that says so on the page */
@@ -264,9 +256,9 @@ static void test_what_if_report_renders(void **state)
 			       "not recorded in the drill history</p>"));
 	assert_non_null(strstr(f->r.out, "id=\"result\">FAIL<"));
 	const char *dom = f->r.out;
-	int checks = count(dom, "<td class=\"v ");
+	int checks = hw_test_count(dom, "<td class=\"v ");
 	assert_true(checks >= 8);
-	assert_int_equal(count(dom, "<g class=\"phase\""), checks);
+	assert_int_equal(hw_test_count(dom, "<g class=\"phase\""), checks);
 	const char *c = strstr(dom, "<table id=\"checks\">"), *end = strstr(c, "</table>");
 	while ((c = strstr(c, "<tr><td>")) != NULL && c < end) {
 		char bar[128];
@@ -337,7 +329,7 @@ static void test_controls_shown(void **state)
 	assert_non_null(strstr(dom, want));
 	snprintf(want, sizeof(want),
 		 "backup_dir %s/b\\x1b[2J\\x07\\n&lt;i&gt;&amp;\\xff holds no backup", f->dir);
-	assert_true(count(dom, want) >= 2); /* the check's row and its bar's title */
+	assert_true(hw_test_count(dom, want) >= 2); /* the check's row and its bar's title */
 }
 
 /* What a layout test adds to a copy of a report: a script listing in <pre id="measured">
