@@ -39,7 +39,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -175,18 +174,13 @@ static int said_path(const char *dir, char *path)
 	return len >= 0 && len < PATH_MAX ? 0 : -ENAMETOOLONG;
 }
 
-static void said_check(const uint8_t *b, uint8_t out[8])
-{
-	crypto_generichash(out, 8, b, SAID_CHECKED, NULL, 0);
-}
-
 /* v from the record in dir, if it is there and whole (else not known, and *why says why
  * when a record is there: "torn" or "version"). 0 or -errno. */
 static int said_read(const char *dir, struct hw_said *v, const char **why)
 {
 	*v = (struct hw_said){0};
 	char path[PATH_MAX];
-	uint8_t b[SAID_BYTES], check[8];
+	uint8_t b[SAID_BYTES];
 	int rc = said_path(dir, path);
 	int fd = rc == 0 ? open(path, O_RDONLY | O_CLOEXEC) : -1;
 	if (fd < 0)
@@ -200,8 +194,7 @@ static int said_read(const char *dir, struct hw_said *v, const char **why)
 	*why = b[6] != SAID_VERSION ? "version" : "torn";
 	if (got != (ssize_t)sizeof b || b[6] != SAID_VERSION || b[7] > 1)
 		return rc;
-	said_check(b, check);
-	if (memcmp(check, b + SAID_CHECKED, sizeof check) != 0)
+	if (!hw_store_record_sealed(b, sizeof b))
 		return 0;
 	*v = (struct hw_said){.known = true,
 			      .listening = b[7] == 1,
@@ -223,7 +216,6 @@ static int said_write(const char *dir, const struct hw_said *v)
 	hw_put_u64(b + 8, v->lsn);
 	hw_put_u64(b + 16, v->head_lsn);
 	memcpy(b + 24, v->head_hash, HW_HASH_BYTES);
-	said_check(b, b + SAID_CHECKED);
 	char path[PATH_MAX];
 	int rc = said_path(dir, path);
 	int fd = rc == 0 ? open(path, O_WRONLY | O_CLOEXEC) : -1;
@@ -232,10 +224,7 @@ static int said_write(const char *dir, const struct hw_said *v)
 		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return rc != 0 ? rc : -errno;
-	ssize_t put = pwrite(fd, b, sizeof b, 0);
-	rc = put < 0 ? -errno : put != (ssize_t)sizeof b ? -EIO : 0;
-	if (rc == 0 && fdatasync(fd) != 0) /* never retried: the caller fails the node */
-		rc = -errno;
+	rc = hw_store_record_put(fd, b, sizeof b); /* never retried: the caller fails the node */
 	close(fd);
 	return rc == 0 && made ? hw_fs_sync(dir) : rc;
 }

@@ -50,6 +50,14 @@ struct hw_store;
  * builds a store anew there (a restore) removes it. */
 #define HW_SAID_FILE "primary.said"
 
+/* Such a small record kept in one sector at offset 0 of its file (DIR/store.flushed, the
+ * primary.said record): rec, len bytes, ends with 8 bytes of BLAKE2b over the rest.
+ * hw_store_record_put fills those 8 bytes, writes rec whole and flushes it: 0 or -errno
+ * (never retried: a failed flush is final). hw_store_record_sealed: whether rec's check
+ * holds (a torn or damaged record's does not). */
+int hw_store_record_put(int fd, uint8_t *rec, size_t len);
+bool hw_store_record_sealed(const uint8_t *rec, size_t len);
+
 struct hw_store_opts {
 	uint64_t map_bytes;             /* initial LMDB map size; 0: HW_MAP_BYTES_INITIAL */
 	bool read_only;                 /* open for reading only (get, digest, verify) */

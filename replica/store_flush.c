@@ -92,23 +92,33 @@ static void path_of(const char *dir, const char *name, char *buf)
 
 /* ---- the record ------------------------------------------------------------------ */
 
-static void record_check(const uint8_t *rec, uint8_t out[8])
+int hw_store_record_put(int fd, uint8_t *rec, size_t len)
 {
-	crypto_generichash(out, 8, rec, RECORD_BYTES - 8, NULL, 0);
+	crypto_generichash(rec + len - 8, 8, rec, len - 8, NULL, 0);
+	ssize_t put = pwrite(fd, rec, len, 0);
+	if (put != (ssize_t)len)
+		return put < 0 ? -errno : -EIO;
+	return fdatasync(fd) == 0 ? 0 : -errno;
+}
+
+bool hw_store_record_sealed(const uint8_t *rec, size_t len)
+{
+	uint8_t check[8];
+	crypto_generichash(check, sizeof check, rec, len - 8, NULL, 0);
+	return memcmp(check, rec + len - 8, sizeof check) == 0;
 }
 
 /* Read fd's record of data.mdb (inode ino): 1 with *txnid, 0 when there is none that
  * counts (empty, torn, another file's), or -errno. */
 static int record_read(int fd, uint64_t ino, uint64_t *txnid)
 {
-	uint8_t rec[RECORD_BYTES], check[8];
+	uint8_t rec[RECORD_BYTES];
 	ssize_t n = pread(fd, rec, sizeof rec, 0);
 	if (n < 0)
 		return -errno;
 	if ((size_t)n < sizeof rec || memcmp(rec, record_magic, 8) != 0)
 		return 0;
-	record_check(rec, check);
-	if (memcmp(check, rec + RECORD_BYTES - 8, 8) != 0 || hw_get_u64(rec + 16) != ino)
+	if (!hw_store_record_sealed(rec, sizeof rec) || hw_get_u64(rec + 16) != ino)
 		return 0;
 	*txnid = hw_get_u64(rec + 8);
 	return 1;
@@ -120,10 +130,7 @@ static int record_write(int fd, uint64_t ino, uint64_t txnid)
 	memcpy(rec, record_magic, 8);
 	hw_put_u64(rec + 8, txnid);
 	hw_put_u64(rec + 16, ino);
-	record_check(rec, rec + RECORD_BYTES - 8);
-	if (pwrite(fd, rec, sizeof rec, 0) != (ssize_t)sizeof rec)
-		return errno ? errno : EIO;
-	return fdatasync(fd) == 0 ? 0 : errno;
+	return -hw_store_record_put(fd, rec, sizeof rec);
 }
 
 /* ---- recovery: the meta pages -------------------------------------------------------- */
